@@ -1,0 +1,50 @@
+"""``drivestack`` command line: one sub-command module per job, imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module under drivestack.commands, one-line help). Each module has
+# ``add_arguments(parser)`` and ``run(args) -> int``. Modules import lazily so that
+# ``drivestack --help`` stays fast and torch/cupy load only for commands that need them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "run the main job on bundled/generated data and print what it did"),
+    "bench": ("bench", "benchmarks: drivestack against its peers, side by side, with ratios"),
+    "eval": ("eval", "evaluate detections or tracks against labels (KITTI, nuScenes, AV2 protocols)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drivestack",
+        description="drivestack: assisted-driving perception and planning stack.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"drivestack.commands.{module_name}")
+        cmd = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from drivestack import __version__
+
+        print(__version__)
+        return 0
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return int(args._module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Evaluate results against labels. Sub-commands name what is evaluated.
+
+Examples:
+  drivestack eval tracking --kitti-root ../shared/data/kitti_tracking --split val --out runs/trk
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# target -> (module under drivestack.commands, help). Each module has add_arguments/run.
+EVAL_TARGETS: dict[str, tuple[str, str]] = {
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="eval_target", metavar="TARGET", required=True)
+    for name, (module_name, help_text) in EVAL_TARGETS.items():
+        module = importlib.import_module(f"drivestack.commands.{module_name}")
+        cmd = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_eval_module=module)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args._eval_module.run(args) or 0)

@@ -1,0 +1,96 @@
+"""Array-library helpers for kernels: backend choice by input type, and argument checks.
+
+Kernels take NumPy, Torch or CuPy arrays and return results in the input's library,
+device and dtype. :func:`namespace` picks the library (``array_api_compat``) and raises
+``TypeError`` when arguments mix libraries; :func:`check_array` raises ``ValueError``
+naming the argument for wrong shapes, dtypes and non-finite values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import array_api_compat
+
+Backend = Literal["numpy", "torch", "cupy"]
+
+
+def namespace(*arrays: Any) -> Any:
+    """Array-API namespace shared by ``arrays``; ``TypeError`` if they mix libraries."""
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        kinds = sorted({type(a).__module__.split(".")[0] + "." + type(a).__name__ for a in arrays})
+        raise TypeError(f"arguments mix array libraries ({', '.join(kinds)}): {exc}") from exc
+
+
+def backend_of(array: Any) -> Backend:
+    """Which library ``array`` belongs to."""
+    if array_api_compat.is_numpy_array(array):
+        return "numpy"
+    if array_api_compat.is_torch_array(array):
+        return "torch"
+    if array_api_compat.is_cupy_array(array):
+        return "cupy"
+    raise TypeError(f"unsupported array type {type(array).__module__}.{type(array).__name__}")
+
+
+def check_array(
+    array: Any,
+    name: str,
+    shape: Sequence[int | None],
+    *,
+    floating: bool = True,
+    finite: bool = True,
+) -> Any:
+    """Validate ``array`` against ``shape`` (``None`` = any size) and return it unchanged.
+
+    ``floating``: require a real floating dtype. ``finite``: reject NaN and inf.
+    Raises ``ValueError`` naming ``name`` on any violation, ``TypeError`` for non-arrays.
+    """
+    if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+        raise TypeError(f"{name} must be a NumPy, Torch or CuPy array, got {type(array).__name__}")
+    actual = tuple(array.shape)
+    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual, strict=False)):
+        want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {actual}")
+    xp = namespace(array)
+    if floating and not xp.isdtype(array.dtype, "real floating"):
+        raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")
+    if finite and floating and actual and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def check_same_dtype(*named: tuple[str, Any]) -> None:
+    """``ValueError`` when the named arrays do not share one dtype (nothing is cast silently)."""
+    dtypes = {str(a.dtype) for _, a in named}
+    if len(dtypes) > 1:
+        desc = ", ".join(f"{n}: {a.dtype}" for n, a in named)
+        raise ValueError(f"arguments must share one dtype ({desc})")
+
+
+def to_numpy(array: Any) -> Any:
+    """Host NumPy copy/view of a NumPy, Torch or CuPy array (for host-side fast paths)."""
+    backend = backend_of(array)
+    if backend == "numpy":
+        return array
+    if backend == "torch":
+        return array.detach().cpu().numpy()
+    return array.get()
+
+
+def from_numpy_like(result: Any, like: Any) -> Any:
+    """Move a host NumPy ``result`` into ``like``'s library and device (dtype of ``result`` kept)."""
+    backend = backend_of(like)
+    if backend == "numpy":
+        return result
+    if backend == "torch":
+        import torch
+
+        return torch.from_numpy(result).to(like.device)
+    import cupy
+
+    with cupy.cuda.Device(like.device.id):
+        return cupy.asarray(result)

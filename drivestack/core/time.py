@@ -1,0 +1,55 @@
+"""Time as int64 nanoseconds.
+
+Every timestamp in drivestack is an ``int`` / ``np.int64`` count of nanoseconds
+(``timestamp_ns``); durations are ``*_ns`` too. Conversions to seconds happen at
+the edge (plots, physics integration) with the helpers below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+NS_PER_S: int = 1_000_000_000
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Seconds (float) to integer nanoseconds, rounded to the nearest nanosecond."""
+    if not np.isfinite(seconds):
+        raise ValueError(f"seconds must be finite, got {seconds!r}")
+    return round(seconds * NS_PER_S)
+
+
+def ns_to_seconds(timestamp_ns: int | np.integer) -> float:
+    """Integer nanoseconds to float seconds."""
+    return int(timestamp_ns) / NS_PER_S
+
+
+def check_timestamp_ns(value: object, *, argument: str = "timestamp_ns") -> int:
+    """Validate a timestamp: an integer (Python or NumPy), returned as ``int``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{argument} must be an integer number of nanoseconds, got {type(value).__name__}")
+    return int(value)
+
+
+def check_monotonic_ns(
+    timestamps_ns: npt.ArrayLike, *, argument: str = "timestamps_ns", strict: bool = True
+) -> npt.NDArray[np.int64]:
+    """Validate a 1-D int64 series that increases (strictly by default).
+
+    Returns the array as int64. Raises ``ValueError`` naming the first offending index.
+    """
+    arr = np.asarray(timestamps_ns)
+    if arr.ndim != 1:
+        raise ValueError(f"{argument} must be 1-D, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{argument} must hold integer nanoseconds, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    step = np.diff(arr)
+    bad = np.flatnonzero(step <= 0) if strict else np.flatnonzero(step < 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise ValueError(
+            f"{argument} must increase: index {i} has {int(arr[i])} after {int(arr[i - 1])}"
+        )
+    return arr

@@ -1,0 +1,308 @@
+"""Rigid transforms in 3D (SE3) and 2D (SE2), batched, NumPy float64.
+
+A transform named ``dst_from_src`` maps points expressed in ``src`` into ``dst``:
+``points_dst = dst_from_src.apply(points_src)``; composition reads right to left:
+``a_from_c = a_from_b.compose(b_from_c)`` (also ``a_from_b @ b_from_c``).
+
+Both classes are immutable and may hold a batch of transforms (leading ``batch_shape``).
+``apply`` accepts either one point set per transform (``points.ndim == len(batch_shape) + 2``,
+e.g. a single transform and ``(N, 3)`` points) or element-wise points that broadcast
+against the batch (``(..., 3)``).
+
+Quaternions are scalar-first ``(w, x, y, z)`` as in nuScenes and Argoverse 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+_ORTHONORMAL_TOL = 1e-6
+
+
+def _as_float_array(value: npt.ArrayLike, name: str) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def _apply_affine(rotation: FloatArray, translation: FloatArray, points: FloatArray) -> FloatArray:
+    """Apply ``rotation (B..., D, D)`` and ``translation (B..., D)`` to points.
+
+    ``points`` is ``(B..., N, D)`` (one set per transform) or ``(..., D)`` broadcasting with B.
+    """
+    batch_ndim = rotation.ndim - 2
+    if points.ndim == batch_ndim + 2:
+        return np.einsum("...ij,...nj->...ni", rotation, points) + translation[..., None, :]
+    return np.einsum("...ij,...j->...i", rotation, points) + translation
+
+
+def yaw_to_rotation_matrix(yaw_rad: npt.ArrayLike) -> FloatArray:
+    """``(...,)`` yaw about +z (counter-clockwise from +x) to ``(..., 3, 3)`` rotation matrices."""
+    yaw = np.asarray(yaw_rad, dtype=np.float64)
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.zeros((*yaw.shape, 3, 3))
+    rot[..., 0, 0] = c
+    rot[..., 0, 1] = -s
+    rot[..., 1, 0] = s
+    rot[..., 1, 1] = c
+    rot[..., 2, 2] = 1.0
+    return rot
+
+
+def wrap_angle(angle_rad: npt.ArrayLike) -> FloatArray:
+    """Wrap angles into ``[-pi, pi)``."""
+    a = np.asarray(angle_rad, dtype=np.float64)
+    return (a + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def quaternion_to_rotation_matrix(quaternion_wxyz: npt.ArrayLike) -> FloatArray:
+    """``(..., 4)`` quaternions ``(w, x, y, z)`` (normalised here) to ``(..., 3, 3)`` matrices."""
+    q = _as_float_array(quaternion_wxyz, "quaternion_wxyz")
+    if q.shape[-1:] != (4,):
+        raise ValueError(f"quaternion_wxyz must have shape (..., 4), got {q.shape}")
+    norm = np.linalg.norm(q, axis=-1, keepdims=True)
+    if np.any(norm < 1e-12):
+        raise ValueError("quaternion_wxyz has a zero-norm quaternion")
+    w, x, y, z = np.moveaxis(q / norm, -1, 0)
+    rot = np.empty((*q.shape[:-1], 3, 3))
+    rot[..., 0, 0] = 1 - 2 * (y * y + z * z)
+    rot[..., 0, 1] = 2 * (x * y - w * z)
+    rot[..., 0, 2] = 2 * (x * z + w * y)
+    rot[..., 1, 0] = 2 * (x * y + w * z)
+    rot[..., 1, 1] = 1 - 2 * (x * x + z * z)
+    rot[..., 1, 2] = 2 * (y * z - w * x)
+    rot[..., 2, 0] = 2 * (x * z - w * y)
+    rot[..., 2, 1] = 2 * (y * z + w * x)
+    rot[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    return rot
+
+
+def rotation_matrix_to_quaternion(rotation: npt.ArrayLike) -> FloatArray:
+    """``(..., 3, 3)`` rotation matrices to ``(..., 4)`` unit quaternions ``(w, x, y, z)``, w >= 0.
+
+    Uses the numerically stable branch on the largest diagonal term (Shepperd's method).
+    """
+    r = _as_float_array(rotation, "rotation")
+    if r.shape[-2:] != (3, 3):
+        raise ValueError(f"rotation must have shape (..., 3, 3), got {r.shape}")
+    flat = r.reshape(-1, 3, 3)
+    out = np.empty((flat.shape[0], 4))
+    trace = np.trace(flat, axis1=1, axis2=2)
+    diag = np.diagonal(flat, axis1=1, axis2=2)
+    choice = np.argmax(np.concatenate([trace[:, None], diag], axis=1), axis=1)
+    for i, (m, c) in enumerate(zip(flat, choice, strict=True)):
+        if c == 0:
+            s = np.sqrt(1.0 + trace[i]) * 2.0
+            out[i] = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+        elif c == 1:
+            s = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2.0
+            out[i] = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
+        elif c == 2:
+            s = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2.0
+            out[i] = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+        else:
+            s = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2.0
+            out[i] = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
+    out *= np.where(out[:, :1] < 0, -1.0, 1.0)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out.reshape(*r.shape[:-2], 4)
+
+
+@dataclass(frozen=True)
+class SE3:
+    """Rigid 3D transform(s): ``rotation (B..., 3, 3)``, ``translation (B..., 3)``, float64."""
+
+    rotation: FloatArray
+    translation: FloatArray = field(default_factory=lambda: np.zeros(3))
+
+    def __post_init__(self) -> None:
+        rot = _as_float_array(self.rotation, "rotation")
+        trans = _as_float_array(self.translation, "translation")
+        if rot.shape[-2:] != (3, 3):
+            raise ValueError(f"rotation must have shape (..., 3, 3), got {rot.shape}")
+        if trans.shape[-1:] != (3,):
+            raise ValueError(f"translation must have shape (..., 3), got {trans.shape}")
+        if rot.shape[:-2] != trans.shape[:-1]:
+            trans = np.broadcast_to(trans, (*rot.shape[:-2], 3)).copy()
+        should_be_identity = np.einsum("...ji,...jk->...ik", rot, rot)
+        if rot.size and (
+            np.max(np.abs(should_be_identity - np.eye(3))) > _ORTHONORMAL_TOL
+            or np.min(np.linalg.det(rot)) < 0
+        ):
+            raise ValueError("rotation is not a proper orthonormal matrix (R^T R != I or det < 0)")
+        rot.setflags(write=False)
+        trans.setflags(write=False)
+        object.__setattr__(self, "rotation", rot)
+        object.__setattr__(self, "translation", trans)
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def identity(cls, batch_shape: tuple[int, ...] = ()) -> SE3:
+        return cls(np.broadcast_to(np.eye(3), (*batch_shape, 3, 3)).copy(), np.zeros((*batch_shape, 3)))
+
+    @classmethod
+    def from_matrix(cls, matrix: npt.ArrayLike) -> SE3:
+        """From ``(..., 4, 4)`` homogeneous or ``(..., 3, 4)`` ``[R|t]`` matrices."""
+        m = _as_float_array(matrix, "matrix")
+        if m.shape[-2:] not in ((4, 4), (3, 4)):
+            raise ValueError(f"matrix must have shape (..., 4, 4) or (..., 3, 4), got {m.shape}")
+        return cls(m[..., :3, :3], m[..., :3, 3])
+
+    @classmethod
+    def from_quaternion(cls, quaternion_wxyz: npt.ArrayLike, translation: npt.ArrayLike) -> SE3:
+        return cls(quaternion_to_rotation_matrix(quaternion_wxyz), _as_float_array(translation, "translation"))
+
+    @classmethod
+    def from_xyz_yaw(cls, xyz: npt.ArrayLike, yaw_rad: npt.ArrayLike) -> SE3:
+        """From ``(..., 3)`` positions and ``(...,)`` yaw angles about +z."""
+        return cls(yaw_to_rotation_matrix(yaw_rad), _as_float_array(xyz, "xyz"))
+
+    # -- accessors ----------------------------------------------------------------------------
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.rotation.shape[:-2])
+
+    def __len__(self) -> int:
+        if not self.batch_shape:
+            raise TypeError("a single SE3 has no length")
+        return self.batch_shape[0]
+
+    def __getitem__(self, index: object) -> SE3:
+        if not self.batch_shape:
+            raise TypeError("a single SE3 cannot be indexed")
+        return SE3(self.rotation[index], self.translation[index])  # type: ignore[index]
+
+    def as_matrix(self) -> FloatArray:
+        """``(B..., 4, 4)`` homogeneous matrices."""
+        m = np.zeros((*self.batch_shape, 4, 4))
+        m[..., :3, :3] = self.rotation
+        m[..., :3, 3] = self.translation
+        m[..., 3, 3] = 1.0
+        return m
+
+    def as_quaternion(self) -> FloatArray:
+        """``(B..., 4)`` quaternions ``(w, x, y, z)`` with ``w >= 0``."""
+        return rotation_matrix_to_quaternion(self.rotation)
+
+    @property
+    def yaw_rad(self) -> FloatArray:
+        """Heading of the x axis projected on the xy plane, in ``[-pi, pi)``."""
+        return wrap_angle(np.arctan2(self.rotation[..., 1, 0], self.rotation[..., 0, 0]))
+
+    # -- algebra ------------------------------------------------------------------------------
+    def compose(self, other: SE3) -> SE3:
+        """``a_from_c = a_from_b.compose(b_from_c)``; batch shapes broadcast."""
+        rot = np.einsum("...ij,...jk->...ik", self.rotation, other.rotation)
+        trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
+        return SE3(rot, trans)
+
+    def __matmul__(self, other: SE3) -> SE3:
+        return self.compose(other)
+
+    def inverse(self) -> SE3:
+        """``src_from_dst`` of ``dst_from_src``."""
+        rot_t = np.swapaxes(self.rotation, -1, -2)
+        return SE3(rot_t, -np.einsum("...ij,...j->...i", rot_t, self.translation))
+
+    def apply(self, points: npt.ArrayLike) -> FloatArray:
+        """Map points into the destination frame (see the module docstring for shapes)."""
+        p = np.asarray(points, dtype=np.float64)
+        if p.shape[-1:] != (3,):
+            raise ValueError(f"points must have shape (..., 3), got {p.shape}")
+        return _apply_affine(self.rotation, self.translation, p)
+
+    def rotate(self, vectors: npt.ArrayLike) -> FloatArray:
+        """Rotate direction vectors (no translation); same shapes as :meth:`apply`."""
+        v = np.asarray(vectors, dtype=np.float64)
+        return _apply_affine(self.rotation, np.zeros_like(self.translation), v)
+
+    def to_se2(self) -> SE2:
+        """Planar part: xy translation and yaw."""
+        return SE2(self.yaw_rad, self.translation[..., :2])
+
+    def allclose(self, other: SE3, atol: float = 1e-9) -> bool:
+        return bool(
+            np.allclose(self.rotation, other.rotation, atol=atol)
+            and np.allclose(self.translation, other.translation, atol=atol)
+        )
+
+
+@dataclass(frozen=True)
+class SE2:
+    """Rigid 2D transform(s): ``yaw_rad (B...,)`` and ``translation (B..., 2)``, float64."""
+
+    yaw_rad: FloatArray
+    translation: FloatArray
+
+    def __post_init__(self) -> None:
+        yaw = wrap_angle(_as_float_array(self.yaw_rad, "yaw_rad"))
+        trans = _as_float_array(self.translation, "translation")
+        if trans.shape[-1:] != (2,):
+            raise ValueError(f"translation must have shape (..., 2), got {trans.shape}")
+        shape = np.broadcast_shapes(yaw.shape, trans.shape[:-1])
+        yaw = np.broadcast_to(yaw, shape).copy()
+        trans = np.broadcast_to(trans, (*shape, 2)).copy()
+        yaw.setflags(write=False)
+        trans.setflags(write=False)
+        object.__setattr__(self, "yaw_rad", yaw)
+        object.__setattr__(self, "translation", trans)
+
+    @classmethod
+    def identity(cls, batch_shape: tuple[int, ...] = ()) -> SE2:
+        return cls(np.zeros(batch_shape), np.zeros((*batch_shape, 2)))
+
+    @classmethod
+    def from_matrix(cls, matrix: npt.ArrayLike) -> SE2:
+        """From ``(..., 3, 3)`` homogeneous matrices."""
+        m = _as_float_array(matrix, "matrix")
+        if m.shape[-2:] != (3, 3):
+            raise ValueError(f"matrix must have shape (..., 3, 3), got {m.shape}")
+        return cls(np.arctan2(m[..., 1, 0], m[..., 0, 0]), m[..., :2, 2])
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.yaw_rad.shape)
+
+    @property
+    def rotation(self) -> FloatArray:
+        """``(B..., 2, 2)`` rotation matrices."""
+        c, s = np.cos(self.yaw_rad), np.sin(self.yaw_rad)
+        return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+
+    def as_matrix(self) -> FloatArray:
+        m = np.zeros((*self.batch_shape, 3, 3))
+        m[..., :2, :2] = self.rotation
+        m[..., :2, 2] = self.translation
+        m[..., 2, 2] = 1.0
+        return m
+
+    def compose(self, other: SE2) -> SE2:
+        trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
+        return SE2(self.yaw_rad + other.yaw_rad, trans)
+
+    def __matmul__(self, other: SE2) -> SE2:
+        return self.compose(other)
+
+    def inverse(self) -> SE2:
+        rot_t = np.swapaxes(self.rotation, -1, -2)
+        return SE2(-self.yaw_rad, -np.einsum("...ij,...j->...i", rot_t, self.translation))
+
+    def apply(self, points: npt.ArrayLike) -> FloatArray:
+        p = np.asarray(points, dtype=np.float64)
+        if p.shape[-1:] != (2,):
+            raise ValueError(f"points must have shape (..., 2), got {p.shape}")
+        return _apply_affine(self.rotation, self.translation, p)
+
+    def to_se3(self, z_m: float = 0.0) -> SE3:
+        xyz = np.concatenate([self.translation, np.full((*self.batch_shape, 1), z_m)], axis=-1)
+        return SE3.from_xyz_yaw(xyz, self.yaw_rad)
+
+    def allclose(self, other: SE2, atol: float = 1e-9) -> bool:
+        dyaw = wrap_angle(self.yaw_rad - other.yaw_rad)
+        return bool(np.allclose(dyaw, 0.0, atol=atol) and np.allclose(self.translation, other.translation, atol=atol))

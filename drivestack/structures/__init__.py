@@ -1,0 +1,24 @@
+"""Frozen, validated, structure-of-arrays types passed between stages. Empty (N=0) is valid."""
+
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.camera import CameraCalibration, CameraImage
+from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.ego_state import EgoState
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.tracks import Tracks
+from drivestack.structures.trajectory import Trajectory
+
+__all__ = [
+    "Boxes3D",
+    "CameraCalibration",
+    "CameraImage",
+    "Detections2D",
+    "EgoState",
+    "ObjectClass",
+    "PointCloud",
+    "SensorFrame",
+    "Tracks",
+    "Trajectory",
+]

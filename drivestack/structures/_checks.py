@@ -1,0 +1,86 @@
+"""Validation helpers for the frozen structure-of-arrays types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.core.frames import check_frame
+from drivestack.core.time import check_timestamp_ns
+
+
+def frozen_array(
+    owner: Any,
+    name: str,
+    shape: Sequence[int | None],
+    *,
+    dtype: npt.DTypeLike | None = None,
+    kinds: str = "f",
+    finite: bool = True,
+    default_dtype: npt.DTypeLike = np.float64,
+) -> np.ndarray:
+    """Coerce ``owner.name`` to a read-only NumPy array of ``shape`` and set it back.
+
+    ``None`` in ``shape`` matches any size; a 0-size input with the wrong number of
+    dimensions is reshaped (so ``[]`` is a valid empty field). ``dtype`` forces a dtype;
+    otherwise floating input keeps its dtype and other input becomes ``default_dtype``.
+    Raises ``ValueError`` naming the type and field.
+    """
+    where = f"{type(owner).__name__}.{name}"
+    value = getattr(owner, name)
+    arr = np.asarray(value)
+    if arr.size == 0 and arr.ndim != len(shape):
+        arr = arr.reshape([0 if s is None else s for s in shape])
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if arr.size and arr.dtype.kind not in kinds and not (arr.dtype.kind in "iub" and target.kind in "fiu"):
+            raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
+        arr = arr.astype(target, copy=False)
+    elif arr.dtype.kind not in kinds:
+        if arr.size and arr.dtype.kind not in "iub":
+            raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
+        arr = arr.astype(default_dtype, copy=False)
+    if arr.ndim != len(shape) or any(e is not None and e != a for e, a in zip(shape, arr.shape, strict=True)):
+        want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
+        raise ValueError(f"{where} must have shape {want}, got {arr.shape}")
+    if finite and arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{where} contains NaN or infinite values (first at index {tuple(int(i) for i in bad)})")
+    if arr.flags.writeable:
+        if arr is value or arr.base is not None:
+            arr = arr.copy()  # never freeze (or alias) the caller's own writeable array
+        arr.setflags(write=False)
+    object.__setattr__(owner, name, arr)
+    return arr
+
+
+def check_length(owner: Any, n: int, names: Sequence[str]) -> None:
+    """All named fields must have ``n`` rows."""
+    for name in names:
+        length = len(getattr(owner, name))
+        if length != n:
+            raise ValueError(f"{type(owner).__name__}.{name} has {length} rows, expected {n}")
+
+
+def check_frame_and_time(owner: Any) -> None:
+    check_frame(owner.frame, argument=f"{type(owner).__name__}.frame")
+    object.__setattr__(
+        owner, "timestamp_ns", check_timestamp_ns(owner.timestamp_ns, argument=f"{type(owner).__name__}.timestamp_ns")
+    )
+
+
+def as_index(selection: npt.ArrayLike, n: int, where: str) -> np.ndarray:
+    """A boolean mask of length ``n`` or integer indices, as validated integer indices."""
+    sel = np.asarray(selection)
+    if sel.dtype == bool:
+        if sel.shape != (n,):
+            raise ValueError(f"{where}: boolean mask must have shape ({n},), got {sel.shape}")
+        return np.flatnonzero(sel)
+    if sel.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if sel.dtype.kind not in "iu":
+        raise ValueError(f"{where}: selection must be a boolean mask or integer indices, got {sel.dtype}")
+    return sel.astype(np.int64, copy=False).reshape(-1)

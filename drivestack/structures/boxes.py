@@ -1,0 +1,152 @@
+"""Boxes3D: oriented 3D boxes, structure of arrays.
+
+Centre = geometric centre; size = (length along heading, width, height); yaw about +z,
+counter-clockwise from +x, in ``[-pi, pi)``. The kernels take boxes as ``(N, 7)`` arrays
+``[x, y, z, length, width, height, yaw]`` (:meth:`Boxes3D.to_array7`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.core.transforms import SE3, wrap_angle
+from drivestack.structures._checks import as_index, check_frame_and_time, check_length, frozen_array
+
+
+def _zeros_f() -> np.ndarray:
+    return np.zeros(0)
+
+
+def _zeros_i() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Boxes3D:
+    """N oriented boxes in ``frame`` at ``timestamp_ns`` (N may be 0).
+
+    Attributes:
+        center_m: ``(N, 3)`` float64 geometric centres.
+        size_m: ``(N, 3)`` float64 ``(length, width, height)``, non-negative.
+        yaw_rad: ``(N,)`` float64 heading, wrapped into ``[-pi, pi)``.
+        score: ``(N,)`` float64 confidence (1.0 for labels).
+        label: ``(N,)`` int64 class ids (:class:`~drivestack.structures.labels.ObjectClass`).
+        velocity_mps: ``(N, 2)`` float64 planar velocity in ``frame`` (zeros if unknown).
+    """
+
+    center_m: np.ndarray
+    size_m: np.ndarray
+    yaw_rad: np.ndarray
+    frame: str
+    timestamp_ns: int = 0
+    score: np.ndarray = field(default_factory=_zeros_f)
+    label: np.ndarray = field(default_factory=_zeros_i)
+    velocity_mps: np.ndarray = field(default_factory=_zeros_f)
+
+    def __post_init__(self) -> None:
+        check_frame_and_time(self)
+        center = frozen_array(self, "center_m", (None, 3), dtype=np.float64)
+        n = center.shape[0]
+        size = frozen_array(self, "size_m", (n, 3), dtype=np.float64)
+        if n and np.any(size < 0):
+            raise ValueError(f"Boxes3D.size_m must be non-negative (row {int(np.argwhere(size < 0)[0, 0])})")
+        yaw = frozen_array(self, "yaw_rad", (n,), dtype=np.float64)
+        wrapped = wrap_angle(yaw)
+        wrapped.setflags(write=False)
+        object.__setattr__(self, "yaw_rad", wrapped)
+        for name, default in (("score", 1.0), ("label", 0)):
+            if np.asarray(getattr(self, name)).size == 0 and n:
+                object.__setattr__(self, name, np.full(n, default))
+        if np.asarray(self.velocity_mps).size == 0 and n:
+            object.__setattr__(self, "velocity_mps", np.zeros((n, 2)))
+        frozen_array(self, "score", (n,), dtype=np.float64)
+        frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        frozen_array(self, "velocity_mps", (n, 2), dtype=np.float64)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def empty(cls, frame: str, timestamp_ns: int = 0) -> Boxes3D:
+        return cls(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0), frame, timestamp_ns)
+
+    @classmethod
+    def from_array7(
+        cls,
+        boxes: npt.ArrayLike,
+        frame: str,
+        timestamp_ns: int = 0,
+        *,
+        score: npt.ArrayLike | None = None,
+        label: npt.ArrayLike | None = None,
+        velocity_mps: npt.ArrayLike | None = None,
+    ) -> Boxes3D:
+        """From ``(N, 7)`` ``[x, y, z, l, w, h, yaw]``."""
+        arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+        return cls(
+            arr[:, 0:3],
+            arr[:, 3:6],
+            arr[:, 6],
+            frame,
+            timestamp_ns,
+            score=np.asarray([] if score is None else score),
+            label=np.asarray([] if label is None else label, dtype=np.int64),
+            velocity_mps=np.asarray([] if velocity_mps is None else velocity_mps),
+        )
+
+    # -- access -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.center_m.shape[0])
+
+    def to_array7(self) -> np.ndarray:
+        """``(N, 7)`` float64 ``[x, y, z, l, w, h, yaw]`` for the kernels."""
+        return np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
+
+    def select(self, selection: npt.ArrayLike) -> Boxes3D:
+        idx = as_index(selection, len(self), "Boxes3D.select")
+        return replace(
+            self,
+            center_m=self.center_m[idx],
+            size_m=self.size_m[idx],
+            yaw_rad=self.yaw_rad[idx],
+            score=self.score[idx],
+            label=self.label[idx],
+            velocity_mps=self.velocity_mps[idx],
+        )
+
+    def transformed(self, dst_from_src: SE3, dst_frame: str) -> Boxes3D:
+        """Boxes mapped by a single rigid transform; yaw gains the transform's heading.
+
+        Boxes stay yaw-only: the transform should be (close to) a rotation about z, as
+        between ego, LiDAR and world frames on a level road.
+        """
+        if dst_from_src.batch_shape:
+            raise ValueError("Boxes3D.transformed takes a single transform, not a batch")
+        vel3 = np.concatenate([self.velocity_mps, np.zeros((len(self), 1))], axis=1)
+        return replace(
+            self,
+            center_m=dst_from_src.apply(self.center_m),
+            yaw_rad=self.yaw_rad + float(dst_from_src.yaw_rad),
+            velocity_mps=dst_from_src.rotate(vel3)[:, :2],
+            frame=dst_frame,
+        )
+
+    @staticmethod
+    def concatenate(parts: Sequence[Boxes3D]) -> Boxes3D:
+        if not parts:
+            raise ValueError("Boxes3D.concatenate needs at least one Boxes3D")
+        frames = {b.frame for b in parts}
+        if len(frames) != 1:
+            raise ValueError(f"Boxes3D.concatenate: boxes are in different frames {sorted(frames)}")
+        return Boxes3D(
+            np.concatenate([b.center_m for b in parts]),
+            np.concatenate([b.size_m for b in parts]),
+            np.concatenate([b.yaw_rad for b in parts]),
+            parts[0].frame,
+            parts[0].timestamp_ns,
+            score=np.concatenate([b.score for b in parts]),
+            label=np.concatenate([b.label for b in parts]),
+            velocity_mps=np.concatenate([b.velocity_mps for b in parts]),
+        )

@@ -1,0 +1,93 @@
+"""Camera calibration and images.
+
+Camera frame: x right, y down, z forward. ``camera_from_ego`` maps ego-frame points into
+the camera frame; pixel = K @ (x/z, y/z, 1) after distortion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivestack.core.frames import check_frame
+from drivestack.core.time import check_timestamp_ns
+from drivestack.core.transforms import SE3
+from drivestack.structures._checks import frozen_array
+
+
+@dataclass(frozen=True)
+class CameraCalibration:
+    """Pinhole camera with OpenCV-style distortion.
+
+    Attributes:
+        name: camera name (e.g. ``"front"``, ``"image_02"``).
+        intrinsics: ``(3, 3)`` K; positive focal lengths.
+        width_px, height_px: image size.
+        camera_from_ego: extrinsic, ego frame -> camera frame.
+        distortion: ``(D,)`` OpenCV coefficients ``k1, k2, p1, p2[, k3, ...]`` (``D`` in
+            {0, 4, 5, 8}); zeros mean none (rectified images).
+        frame: the camera frame id.
+    """
+
+    name: str
+    intrinsics: np.ndarray
+    width_px: int
+    height_px: int
+    camera_from_ego: SE3
+    frame: str
+    distortion: np.ndarray = field(default_factory=lambda: np.zeros(5))
+
+    def __post_init__(self) -> None:
+        check_frame(self.frame, argument="CameraCalibration.frame")
+        k = frozen_array(self, "intrinsics", (3, 3), dtype=np.float64)
+        if k[0, 0] <= 0 or k[1, 1] <= 0:
+            raise ValueError(
+                f"CameraCalibration {self.name!r}: focal lengths must be positive, got fx={k[0, 0]}, fy={k[1, 1]}"
+            )
+        if np.any(k[2] != [0.0, 0.0, 1.0]) or k[1, 0] != 0.0:
+            raise ValueError(f"CameraCalibration {self.name!r}: intrinsics must be upper triangular with K[2] = (0,0,1)")
+        dist = frozen_array(self, "distortion", (None,), dtype=np.float64)
+        if dist.shape[0] not in (0, 4, 5, 8, 12, 14):
+            raise ValueError(f"CameraCalibration {self.name!r}: distortion must have 0, 4, 5, 8, 12 or 14 coefficients")
+        for dim in ("width_px", "height_px"):
+            value = getattr(self, dim)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+                raise ValueError(f"CameraCalibration {self.name!r}: {dim} must be a positive integer, got {value!r}")
+            object.__setattr__(self, dim, int(value))
+        if not isinstance(self.camera_from_ego, SE3) or self.camera_from_ego.batch_shape:
+            raise ValueError(f"CameraCalibration {self.name!r}: camera_from_ego must be a single SE3")
+
+    @property
+    def has_distortion(self) -> bool:
+        return bool(np.any(self.distortion != 0.0))
+
+
+@dataclass(frozen=True)
+class CameraImage:
+    """One image: ``pixels (H, W, C)`` uint8 (C = 3 RGB or 1) or ``(H, W)`` float32 depth."""
+
+    pixels: np.ndarray
+    calibration: CameraCalibration
+    timestamp_ns: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timestamp_ns", check_timestamp_ns(self.timestamp_ns, argument="CameraImage.timestamp_ns"))
+        px = np.asarray(self.pixels)
+        if px.ndim not in (2, 3):
+            raise ValueError(f"CameraImage.pixels must be (H, W) or (H, W, C), got shape {px.shape}")
+        h, w = px.shape[:2]
+        cal = self.calibration
+        if (w, h) != (cal.width_px, cal.height_px):
+            raise ValueError(
+                f"CameraImage of camera {cal.name!r} is {w}x{h} px but its calibration says "
+                f"{cal.width_px}x{cal.height_px} px"
+            )
+        if px.flags.writeable:
+            px = px.copy()
+            px.setflags(write=False)
+        object.__setattr__(self, "pixels", px)
+
+    @property
+    def frame(self) -> str:
+        return self.calibration.frame

@@ -1,0 +1,105 @@
+"""PointCloud: xyz plus named per-point attributes, in one frame, at one time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.core.transforms import SE3
+from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
+
+# Well-known attribute names (others are allowed): reflectance/intensity, beam ring,
+# per-point time offset from ``timestamp_ns`` in ns, return index, semantic label.
+INTENSITY = "intensity"
+RING = "ring"
+TIME_OFFSET_NS = "time_offset_ns"
+
+
+@dataclass(frozen=True)
+class PointCloud:
+    """A LiDAR sweep (or any point set).
+
+    Attributes:
+        xyz_m: ``(N, 3)`` float32 or float64 coordinates in ``frame``; finite.
+        frame: frame id of the coordinates.
+        timestamp_ns: reference time of the sweep (per-point times are offsets from it).
+        attributes: name -> ``(N,)`` array (any numeric dtype), e.g. ``intensity``, ``ring``,
+            ``time_offset_ns`` (int64). Read-only mapping.
+    """
+
+    xyz_m: np.ndarray
+    frame: str
+    timestamp_ns: int
+    attributes: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_frame_and_time(self)
+        xyz = frozen_array(self, "xyz_m", (None, 3), kinds="f", default_dtype=np.float32)
+        n = xyz.shape[0]
+        frozen: dict[str, np.ndarray] = {}
+        for name, values in self.attributes.items():
+            arr = np.asarray(values)
+            if arr.shape != (n,):
+                raise ValueError(f"PointCloud.attributes[{name!r}] must have shape ({n},), got {arr.shape}")
+            if arr.dtype.kind not in "biuf":
+                raise ValueError(f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}")
+            if arr.flags.writeable:
+                arr = arr.copy()
+                arr.setflags(write=False)
+            frozen[name] = arr
+        object.__setattr__(self, "attributes", MappingProxyType(frozen))
+
+    @classmethod
+    def empty(cls, frame: str, timestamp_ns: int = 0, attribute_dtypes: Mapping[str, npt.DTypeLike] | None = None) -> PointCloud:
+        attrs = {k: np.zeros(0, dtype=v) for k, v in (attribute_dtypes or {}).items()}
+        return cls(np.zeros((0, 3), dtype=np.float32), frame, timestamp_ns, attrs)
+
+    def __len__(self) -> int:
+        return int(self.xyz_m.shape[0])
+
+    @property
+    def num_points(self) -> int:
+        return len(self)
+
+    def attribute(self, name: str) -> np.ndarray:
+        """One attribute; ``KeyError`` listing the available names when missing."""
+        try:
+            return self.attributes[name]
+        except KeyError:
+            raise KeyError(f"point cloud has no attribute {name!r}; has {sorted(self.attributes)}") from None
+
+    def select(self, selection: npt.ArrayLike) -> PointCloud:
+        """Subset by boolean mask or integer indices (attributes follow)."""
+        idx = as_index(selection, len(self), "PointCloud.select")
+        return replace(self, xyz_m=self.xyz_m[idx], attributes={k: v[idx] for k, v in self.attributes.items()})
+
+    def with_attributes(self, **attributes: npt.ArrayLike) -> PointCloud:
+        """A copy with attributes added or replaced."""
+        merged = dict(self.attributes)
+        merged.update({k: np.asarray(v) for k, v in attributes.items()})
+        return replace(self, attributes=merged)
+
+    def transformed(self, dst_from_src: SE3, dst_frame: str) -> PointCloud:
+        """Coordinates mapped by ``dst_from_src`` into ``dst_frame``; dtype kept."""
+        xyz = dst_from_src.apply(self.xyz_m).astype(self.xyz_m.dtype, copy=False)
+        return replace(self, xyz_m=xyz, frame=dst_frame)
+
+    @staticmethod
+    def concatenate(clouds: Sequence[PointCloud]) -> PointCloud:
+        """Join clouds of one frame; keeps the attributes all of them have; time of the first."""
+        if not clouds:
+            raise ValueError("PointCloud.concatenate needs at least one cloud")
+        frames = {c.frame for c in clouds}
+        if len(frames) != 1:
+            raise ValueError(f"PointCloud.concatenate: clouds are in different frames {sorted(frames)}")
+        common = set(clouds[0].attributes).intersection(*(c.attributes for c in clouds[1:]))
+        return PointCloud(
+            np.concatenate([c.xyz_m for c in clouds]),
+            clouds[0].frame,
+            clouds[0].timestamp_ns,
+            {k: np.concatenate([c.attributes[k] for c in clouds]) for k in sorted(common)},
+        )

@@ -1,0 +1,61 @@
+"""SensorFrame: the time-synchronised bundle one perception step consumes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from drivestack.core.time import check_timestamp_ns
+from drivestack.core.transforms import SE3
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.camera import CameraImage
+from drivestack.structures.point_cloud import PointCloud
+
+
+@dataclass(frozen=True)
+class SensorFrame:
+    """Everything known at one key time (usually a LiDAR sweep's).
+
+    Attributes:
+        timestamp_ns: key time.
+        lidars: name -> PointCloud (already in the frame their ``frame`` says).
+        cameras: name -> CameraImage.
+        ego_from_sensor: sensor name -> extrinsic (``ego_from_lidar`` etc.).
+        world_from_ego: ego pose at ``timestamp_ns`` if known.
+        labels: ground-truth boxes if the log has them (for evaluation only).
+        source: where the frame came from (file, sequence, index) for error messages.
+    """
+
+    timestamp_ns: int
+    lidars: Mapping[str, PointCloud] = field(default_factory=dict)
+    cameras: Mapping[str, CameraImage] = field(default_factory=dict)
+    ego_from_sensor: Mapping[str, SE3] = field(default_factory=dict)
+    world_from_ego: SE3 | None = None
+    labels: Boxes3D | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timestamp_ns", check_timestamp_ns(self.timestamp_ns, argument="SensorFrame.timestamp_ns"))
+        for name, cloud in self.lidars.items():
+            if not isinstance(cloud, PointCloud):
+                raise TypeError(f"SensorFrame.lidars[{name!r}] must be a PointCloud, got {type(cloud).__name__}")
+        for name, image in self.cameras.items():
+            if not isinstance(image, CameraImage):
+                raise TypeError(f"SensorFrame.cameras[{name!r}] must be a CameraImage, got {type(image).__name__}")
+        if self.world_from_ego is not None and self.world_from_ego.batch_shape:
+            raise ValueError("SensorFrame.world_from_ego must be a single SE3")
+        object.__setattr__(self, "lidars", MappingProxyType(dict(self.lidars)))
+        object.__setattr__(self, "cameras", MappingProxyType(dict(self.cameras)))
+        object.__setattr__(self, "ego_from_sensor", MappingProxyType(dict(self.ego_from_sensor)))
+
+    def lidar(self, name: str | None = None) -> PointCloud:
+        """The named LiDAR cloud, or the only one when ``name`` is None."""
+        if name is None:
+            if len(self.lidars) != 1:
+                raise KeyError(f"SensorFrame has {len(self.lidars)} LiDARs ({sorted(self.lidars)}); name one")
+            return next(iter(self.lidars.values()))
+        try:
+            return self.lidars[name]
+        except KeyError:
+            raise KeyError(f"SensorFrame has no LiDAR {name!r}; has {sorted(self.lidars)}") from None

@@ -1,0 +1,68 @@
+"""Tracks: the tracker's output, boxes with identities and lifecycle counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.structures._checks import as_index, check_length, frozen_array
+from drivestack.structures.boxes import Boxes3D
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """N tracked objects at ``boxes.timestamp_ns`` in ``boxes.frame``.
+
+    Attributes:
+        track_id: ``(N,)`` int64, unique within one output and stable over time.
+        boxes: the tracked boxes (``score`` = track confidence, ``velocity_mps`` estimated).
+        age: ``(N,)`` int64 frames since birth; hits: ``(N,)`` int64 frames with a match;
+        time_since_update: ``(N,)`` int64 frames since the last match (0 = matched now).
+    """
+
+    track_id: np.ndarray
+    boxes: Boxes3D
+    age: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    hits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    time_since_update: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        ids = frozen_array(self, "track_id", (None,), dtype=np.int64, kinds="iu")
+        n = ids.shape[0]
+        if len(self.boxes) != n:
+            raise ValueError(f"Tracks has {n} ids but {len(self.boxes)} boxes")
+        if n and np.unique(ids).size != n:
+            raise ValueError("Tracks.track_id must be unique")
+        for name in ("age", "hits", "time_since_update"):
+            if np.asarray(getattr(self, name)).size == 0 and n:
+                object.__setattr__(self, name, np.zeros(n, dtype=np.int64))
+            frozen_array(self, name, (n,), dtype=np.int64, kinds="iu")
+        check_length(self, n, ("age", "hits", "time_since_update"))
+
+    @classmethod
+    def empty(cls, frame: str, timestamp_ns: int = 0) -> Tracks:
+        return cls(np.zeros(0, dtype=np.int64), Boxes3D.empty(frame, timestamp_ns))
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+    @property
+    def frame(self) -> str:
+        return self.boxes.frame
+
+    @property
+    def timestamp_ns(self) -> int:
+        return self.boxes.timestamp_ns
+
+    def select(self, selection: npt.ArrayLike) -> Tracks:
+        idx = as_index(selection, len(self), "Tracks.select")
+        return replace(
+            self,
+            track_id=self.track_id[idx],
+            boxes=self.boxes.select(idx),
+            age=self.age[idx],
+            hits=self.hits[idx],
+            time_since_update=self.time_since_update[idx],
+        )
