@@ -1,0 +1,36 @@
+"""Geometry kernels: one documented function per hot operation.
+
+Each takes NumPy, Torch or CuPy arrays and returns results in the input's library, device
+and dtype; arguments mixing libraries raise ``TypeError``; bad shapes, dtypes or NaN raise
+``ValueError`` naming the argument. NumPy input runs a numba-compiled CPU route when numba is
+available (``impl="reference"`` or ``DRIVESTACK_CPU_ROUTE=reference`` forces the array
+reference); Torch and CuPy inputs run the array reference on their own device.
+
+Boxes are ``(N, 7)`` ``[x, y, z, length, width, height, yaw]`` with z at the geometric centre.
+"""
+
+from drivestack.kernels.corners import box_corners
+from drivestack.kernels.crop import crop_box, crop_range
+from drivestack.kernels.distance import center_distances
+from drivestack.kernels.iou import box_giou_3d, box_giou_bev, box_iou_3d, box_iou_bev
+from drivestack.kernels.nms import nms_bev
+from drivestack.kernels.overlap import boxes_overlap_bev
+from drivestack.kernels.points_in_boxes import points_in_boxes
+from drivestack.kernels.transform import transform_points
+from drivestack.kernels.voxel import voxel_downsample
+
+__all__ = [
+    "box_corners",
+    "box_giou_3d",
+    "box_giou_bev",
+    "box_iou_3d",
+    "box_iou_bev",
+    "boxes_overlap_bev",
+    "center_distances",
+    "crop_box",
+    "crop_range",
+    "nms_bev",
+    "points_in_boxes",
+    "transform_points",
+    "voxel_downsample",
+]

@@ -1,0 +1,60 @@
+"""Shared argument checks and small helpers for the kernels."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import array_api_compat
+
+from drivestack.core.arrays import backend_of, check_array, check_same_dtype, namespace
+
+#: Set ``DRIVESTACK_CPU_ROUTE=reference`` to force the NumPy reference on NumPy inputs
+#: (default ``auto``: the numba-compiled route when numba imports, else the reference).
+CPU_ROUTE_ENV = "DRIVESTACK_CPU_ROUTE"
+
+
+def check_boxes(boxes: Any, name: str) -> Any:
+    """``(N, 7)`` real floating ``[x, y, z, l, w, h, yaw]`` with finite values and sizes >= 0."""
+    check_array(boxes, name, (None, 7))
+    if boxes.shape[0]:
+        xp = namespace(boxes)
+        if bool(xp.any(boxes[:, 3:6] < 0)):
+            raise ValueError(f"{name} has negative sizes (columns 3:6 are length, width, height)")
+    return boxes
+
+
+def check_points(points: Any, name: str = "points") -> Any:
+    """``(N, 3)`` real floating, finite."""
+    return check_array(points, name, (None, 3))
+
+
+def check_pair(a: Any, a_name: str, b: Any, b_name: str) -> Any:
+    """Namespace of a pair of box arrays (``TypeError`` if libraries differ, ``ValueError`` if dtypes do)."""
+    xp = namespace(a, b)
+    check_same_dtype((a_name, a), (b_name, b))
+    if backend_of(a) != "numpy" and array_api_compat.device(a) != array_api_compat.device(b):
+        raise ValueError(f"{a_name} and {b_name} are on different devices")
+    return xp
+
+
+def use_compiled_cpu_route(array: Any, impl: str) -> bool:
+    """Whether to take the numba route: NumPy input and ``impl`` ``auto``/``numba``."""
+    if impl not in ("auto", "numba", "reference"):
+        raise ValueError(f"impl must be 'auto', 'numba' or 'reference', got {impl!r}")
+    if backend_of(array) != "numpy" or impl == "reference":
+        return False
+    if impl == "auto" and os.environ.get(CPU_ROUTE_ENV, "auto") == "reference":
+        return False
+    from drivestack.kernels import _numba_available
+
+    if not _numba_available.AVAILABLE:
+        if impl == "numba":
+            raise RuntimeError(f"impl='numba' requested but numba is unavailable: {_numba_available.REASON}")
+        return False
+    return True
+
+
+def tolerance(xp: Any, dtype: Any) -> float:
+    """Relative geometric tolerance for ``dtype``: 256 machine epsilons."""
+    return 256.0 * float(xp.finfo(dtype).eps)

@@ -1,0 +1,157 @@
+"""Array-API geometry on box pairs: exact BEV intersection area and convex-hull area.
+
+Used as the NumPy reference and, unchanged, as the Torch and CuPy backends (fixed-shape
+array code, no Python loop over pairs).
+
+Intersection by Green's theorem: the boundary of A ∩ B is the part of A's boundary inside B
+plus the part of B's boundary inside A, so
+
+    area(A ∩ B) = 1/2 * sum over clipped edge segments [p0, p1] of cross(p0, p1).
+
+Each edge is clipped to the other box's four half-planes by its parameter range (Cyrus–Beck).
+Collinear edges need one rule so a shared boundary is counted exactly once: an edge of A lying
+on an edge line of B counts as inside when both run the same way, an edge of B lying on an edge
+line of A never counts. Opposite-running shared edges (touching boxes) then contribute nothing.
+Coordinates are taken relative to A's centre, in A's axes, for precision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+from drivestack.kernels._common import tolerance
+
+# Edge j runs from corner j to corner j+1 of a CCW box (corners as in corners._BEV_SIGNS);
+# its outward unit normal in box axes and the half-extent index (0 = length, 1 = width).
+_EDGE_DIRS = ((-1.0, 0.0), (0.0, -1.0), (1.0, 0.0), (0.0, 1.0))
+_EDGE_NORMALS = ((0.0, 1.0), (-1.0, 0.0), (0.0, -1.0), (1.0, 0.0))
+_CORNER_SIGNS = ((0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5))
+
+
+def _rotate(xp: Any, vec: Any, c: Any, s: Any) -> Any:
+    """Rotate ``vec (..., 4, 2)`` by per-pair ``c, s (K,)``."""
+    x, y = vec[..., 0], vec[..., 1]
+    return xp.stack([c[:, None] * x - s[:, None] * y, s[:, None] * x + c[:, None] * y], axis=-1)
+
+
+def _local_boxes(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
+    """Both boxes of each pair in A's frame: corners, edge dirs, normals, offsets, centres."""
+    dev = array_api_compat.device(a)
+    dt = a.dtype
+    signs = xp.asarray(_CORNER_SIGNS, dtype=dt, device=dev)
+    dirs = xp.asarray(_EDGE_DIRS, dtype=dt, device=dev)
+    normals = xp.asarray(_EDGE_NORMALS, dtype=dt, device=dev)
+    k = a.shape[0]
+    ca, sa = xp.cos(a[:, 6]), xp.sin(a[:, 6])
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    center_b = xp.stack([ca * dx + sa * dy, -sa * dx + ca * dy], axis=1)  # (K, 2)
+    dyaw = b[:, 6] - a[:, 6]
+    cb, sb = xp.cos(dyaw), xp.sin(dyaw)
+    extent_a = xp.stack([a[:, 3], a[:, 4]], axis=1)  # (K, 2) full extents
+    extent_b = xp.stack([b[:, 3], b[:, 4]], axis=1)
+    corners_a = signs[None] * extent_a[:, None, :]
+    corners_b = _rotate(xp, signs[None] * extent_b[:, None, :], cb, sb) + center_b[:, None, :]
+    dirs_a = xp.broadcast_to(dirs[None], (k, 4, 2)) * xp.stack(
+        [extent_a[:, 0], extent_a[:, 1], extent_a[:, 0], extent_a[:, 1]], axis=1
+    )[..., None]
+    dirs_b = _rotate(
+        xp,
+        xp.broadcast_to(dirs[None], (k, 4, 2))
+        * xp.stack([extent_b[:, 0], extent_b[:, 1], extent_b[:, 0], extent_b[:, 1]], axis=1)[..., None],
+        cb,
+        sb,
+    )
+    normals_a = xp.broadcast_to(normals[None], (k, 4, 2))
+    normals_b = _rotate(xp, normals_a, cb, sb)
+    # half-plane offsets in the order of the normals: width/2, length/2, width/2, length/2
+    off_a = 0.5 * xp.stack([extent_a[:, 1], extent_a[:, 0], extent_a[:, 1], extent_a[:, 0]], axis=1)
+    off_b = 0.5 * xp.stack([extent_b[:, 1], extent_b[:, 0], extent_b[:, 1], extent_b[:, 0]], axis=1)
+    center_a = xp.zeros((k, 2), dtype=dt, device=dev)
+    return (corners_a, dirs_a, normals_a, off_a, center_a), (corners_b, dirs_b, normals_b, off_b, center_b)
+
+
+def _clipped_edges_cross(
+    xp: Any, edges: tuple[Any, ...], planes: tuple[Any, ...], scale: Any, tol: float, collinear_counts: bool
+) -> Any:
+    """``(K,)`` sum of cross(p0, p1) over the edges of one box clipped to the other box."""
+    start, direction, _, _, _ = edges
+    _, plane_dirs, normals, offsets, center = planes
+    rel = start[:, :, None, :] - center[:, None, None, :]  # (K, 4 edges, 1, 2)
+    num = xp.sum(normals[:, None, :, :] * rel, axis=-1) - offsets[:, None, :]  # (K, 4, 4 planes)
+    den = xp.sum(normals[:, None, :, :] * direction[:, :, None, :], axis=-1)
+    edge_len = xp.sqrt(xp.sum(direction * direction, axis=-1))[:, :, None]
+    eps_len = tol * scale[:, None, None]
+    parallel = xp.abs(den) <= tol * edge_len
+    safe_den = xp.where(parallel, xp.ones_like(den), den)
+    ratio = -num / safe_den
+    one = xp.ones_like(ratio)
+    zero = xp.zeros_like(ratio)
+    t_hi = xp.min(xp.where((den > 0) & ~parallel, ratio, one), axis=-1)
+    t_lo = xp.max(xp.where((den < 0) & ~parallel, ratio, zero), axis=-1)
+    t_hi = xp.minimum(t_hi, xp.ones_like(t_hi))
+    t_lo = xp.maximum(t_lo, xp.zeros_like(t_lo))
+    on_line = xp.abs(num) <= eps_len
+    if collinear_counts:
+        same_way = xp.sum(direction[:, :, None, :] * plane_dirs[:, None, :, :], axis=-1) > 0
+        inside_parallel = (num < -eps_len) | (on_line & same_way)
+    else:
+        inside_parallel = num < -eps_len
+    blocked = xp.any(parallel & ~inside_parallel, axis=-1)
+    valid = ~blocked & (t_hi > t_lo)
+    p0 = start + t_lo[..., None] * direction
+    p1 = start + t_hi[..., None] * direction
+    cross = p0[..., 0] * p1[..., 1] - p0[..., 1] * p1[..., 0]
+    return xp.sum(xp.where(valid, cross, xp.zeros_like(cross)), axis=1)
+
+
+def bev_intersection_area(xp: Any, a: Any, b: Any) -> Any:
+    """``(K,)`` exact BEV intersection areas of box pairs ``a[k], b[k]`` (each ``(K, 7)``)."""
+    box_a, box_b = _local_boxes(xp, a, b)
+    tol = tolerance(xp, a.dtype)
+    scale = 1.0 + xp.max(
+        xp.abs(xp.concat([box_b[4], a[:, 3:5], b[:, 3:5]], axis=1)), axis=1
+    )
+    twice_area = _clipped_edges_cross(xp, box_a, box_b, scale, tol, collinear_counts=True)
+    twice_area = twice_area + _clipped_edges_cross(xp, box_b, box_a, scale, tol, collinear_counts=False)
+    area = 0.5 * twice_area
+    upper = xp.minimum(a[:, 3] * a[:, 4], b[:, 3] * b[:, 4])
+    return xp.clip(area, xp.zeros_like(area), upper)
+
+
+def hull_area(xp: Any, points: Any) -> Any:
+    """``(K,)`` area of the convex hull of ``points (K, P, 2)`` (fixed-shape edge test).
+
+    Edge i -> j is a hull edge when every point is strictly left of it or on its line
+    within the segment; duplicates count once (lowest index). Summing cross(p_i, p_j) over
+    hull edges gives twice the area; a degenerate (collinear) set gives 0.
+    """
+    k, p = points.shape[0], points.shape[1]
+    dev = array_api_compat.device(points)
+    centre = xp.mean(points, axis=1, keepdims=True)
+    pts = points - centre
+    tol = tolerance(xp, points.dtype)
+    scale = 1.0 + xp.max(xp.abs(xp.reshape(pts, (k, -1))), axis=1)[:, None, None, None]
+    pi = pts[:, :, None, None, :]
+    pj = pts[:, None, :, None, :]
+    pk = pts[:, None, None, :, :]
+    e = pj - pi  # (K, P, P, 1, 2)
+    r = pk - pi  # (K, P, P, P, 2)
+    cross = e[..., 0] * r[..., 1] - e[..., 1] * r[..., 0]
+    e_len2 = xp.sum(e * e, axis=-1)
+    e_len = xp.sqrt(e_len2)
+    collinear = xp.abs(cross) <= tol * scale * e_len
+    t = xp.sum(r * e, axis=-1) / xp.where(e_len2 > 0, e_len2, xp.ones_like(e_len2))
+    ok = (~collinear & (cross > 0)) | (collinear & (t >= -tol) & (t <= 1.0 + tol))
+    dist = xp.sqrt(xp.sum((pts[:, :, None, :] - pts[:, None, :, :]) ** 2, axis=-1))  # (K, P, P)
+    idx = xp.arange(p, device=dev)
+    earlier_duplicate = xp.any((dist <= tol * scale[:, :, :, 0]) & (idx[None, None, :] < idx[None, :, None]), axis=2)
+    valid = (
+        xp.all(ok, axis=-1)
+        & (e_len[..., 0] > tol * scale[..., 0])
+        & ~earlier_duplicate[:, :, None]
+        & ~earlier_duplicate[:, None, :]
+    )
+    edge_cross = pi[..., 0, 0] * pj[..., 0, 1] - pi[..., 0, 1] * pj[..., 0, 0]
+    return 0.5 * xp.sum(xp.where(valid, edge_cross, xp.zeros_like(edge_cross)), axis=(1, 2))

@@ -1,0 +1,48 @@
+"""Point crops: axis-aligned box and radial range. Both return a boolean mask ``(N,)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+from drivestack.core.arrays import namespace
+from drivestack.kernels._common import check_points
+
+
+def _as_bounds(xp: Any, value: Any, like: Any, name: str) -> Any:
+    bounds = xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+    if tuple(bounds.shape) != (3,):
+        raise ValueError(f"{name} must have 3 values (x, y, z), got shape {tuple(bounds.shape)}")
+    if not bool(xp.all(bounds == bounds)):
+        raise ValueError(f"{name} contains NaN")
+    return bounds
+
+
+def crop_box(points: Any, min_xyz_m: Any, max_xyz_m: Any) -> Any:
+    """Mask ``(N,)`` of ``points (N, 3)`` with ``min_xyz_m <= p <= max_xyz_m`` on every axis.
+
+    Bounds are 3 numbers (sequences or arrays; ``±inf`` leaves an axis open). Inclusive on
+    both ends. The mask is in the points' library and device.
+    """
+    check_points(points)
+    xp = namespace(points)
+    lo = _as_bounds(xp, min_xyz_m, points, "min_xyz_m")
+    hi = _as_bounds(xp, max_xyz_m, points, "max_xyz_m")
+    if bool(xp.any(lo > hi)):
+        raise ValueError(f"min_xyz_m must be <= max_xyz_m on every axis, got {min_xyz_m} > {max_xyz_m}")
+    return xp.all((points >= lo) & (points <= hi), axis=1)
+
+
+def crop_range(points: Any, min_range_m: float, max_range_m: float, *, planar: bool = False) -> Any:
+    """Mask ``(N,)`` of points whose distance from the origin lies in ``[min_range_m, max_range_m]``.
+
+    ``planar=True`` measures the xy distance only (the usual LiDAR range in BEV).
+    """
+    check_points(points)
+    if not (0.0 <= min_range_m <= max_range_m):
+        raise ValueError(f"need 0 <= min_range_m <= max_range_m, got {min_range_m}, {max_range_m}")
+    xp = namespace(points)
+    coords = points[:, :2] if planar else points
+    range_sq = xp.sum(coords * coords, axis=1)
+    return (range_sq >= min_range_m * min_range_m) & (range_sq <= max_range_m * max_range_m)

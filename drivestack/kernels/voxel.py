@@ -1,0 +1,55 @@
+"""voxel_downsample: one centroid per occupied voxel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from drivestack.core.arrays import namespace
+from drivestack.kernels._common import check_points, use_compiled_cpu_route
+
+
+def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") -> Any:
+    """Centroids ``(K, 3)`` of the points in each occupied voxel of edge ``voxel_size_m``.
+
+    Voxel index = ``floor(p / voxel_size_m)`` per axis (grid anchored at the origin, computed
+    in the input dtype). Output rows follow the order in which each voxel first appears in
+    ``points``; sums are accumulated in float64 and the result cast back to the input dtype.
+    """
+    check_points(points)
+    if not (voxel_size_m > 0.0) or voxel_size_m == float("inf"):
+        raise ValueError(f"voxel_size_m must be a positive finite number, got {voxel_size_m}")
+    xp = namespace(points)
+    if use_compiled_cpu_route(points, impl):
+        from drivestack.kernels import _numba_kernels
+
+        size = points.dtype.type(voxel_size_m)
+        return _numba_kernels.voxel_centroids(np.ascontiguousarray(points), size).astype(points.dtype)
+    n = points.shape[0]
+    dev = array_api_compat.device(points)
+    if n == 0:
+        return xp.zeros((0, 3), dtype=points.dtype, device=dev)
+    size = xp.asarray(voxel_size_m, dtype=points.dtype, device=dev)
+    index = xp.astype(xp.floor(points / size), xp.int64)
+    index = index - xp.min(index, axis=0)
+    extent = xp.max(index, axis=0) + 1
+    if float(extent[0]) * float(extent[1]) * float(extent[2]) >= 2.0**62:
+        raise ValueError("voxel grid too large for int64 keys: points span too far for this voxel size")
+    key = (index[:, 0] * extent[1] + index[:, 1]) * extent[2] + index[:, 2]
+    _, voxel_of_point = xp.unique_inverse(key)
+    by_voxel = xp.argsort(voxel_of_point, stable=True)
+    sorted_voxel = xp.take(voxel_of_point, by_voxel)
+    is_first = xp.concat(
+        [xp.ones((1,), dtype=xp.bool, device=dev), sorted_voxel[1:] != sorted_voxel[:-1]]
+    )
+    starts = xp.nonzero(is_first)[0]
+    ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=dev)])
+    coords = xp.astype(xp.take(points, by_voxel, axis=0), xp.float64)
+    csum = xp.concat([xp.zeros((1, 3), dtype=xp.float64, device=dev), xp.cumulative_sum(coords, axis=0)])
+    sums = xp.take(csum, ends, axis=0) - xp.take(csum, starts, axis=0)
+    counts = xp.astype(ends - starts, xp.float64)[:, None]
+    centroids = xp.astype(sums / counts, points.dtype)
+    first_point = xp.take(by_voxel, starts)  # stable sort: the first point of each voxel
+    return xp.take(centroids, xp.argsort(first_point), axis=0)
