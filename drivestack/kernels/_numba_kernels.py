@@ -187,10 +187,22 @@ def pairwise_overlap(a, b, mode, tol):
         rb[j] = 0.5 * math.sqrt(b[j, 3] * b[j, 3] + b[j, 4] * b[j, 4])
     giou = mode >= 2
     three_d = mode == 1 or mode == 3
+    # IoU is 0 unless bounding circles meet: sweep over b sorted by x. GIoU needs every pair.
+    by_x = np.argsort(b[:, 0])
+    xs = b[by_x, 0].copy()
+    rb_max = 0.0
+    for j in range(m):
+        rb_max = max(rb_max, rb[j])
     for i in range(n):
         ai = a[i]
         area_a = ai[3] * ai[4]
-        for j in range(m):
+        if giou:
+            lo, hi = 0, m
+        else:
+            lo = np.searchsorted(xs, ai[0] - ra[i] - rb_max, side="left")
+            hi = np.searchsorted(xs, ai[0] + ra[i] + rb_max, side="right")
+        for q in range(lo, hi):
+            j = q if giou else by_x[q]
             bj = b[j]
             dx = ai[0] - bj[0]
             dy = ai[1] - bj[1]
@@ -220,22 +232,57 @@ def pairwise_overlap(a, b, mode, tol):
 
 
 @nb.njit(**_JIT)
+def _bucket(cell_of, n_cells):
+    """Counting sort: ``(starts (n_cells + 1,), members)`` of items grouped by cell."""
+    n = cell_of.shape[0]
+    starts = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n):
+        starts[cell_of[i] + 1] += 1
+    for c in range(n_cells):
+        starts[c + 1] += starts[c]
+    fill = starts[:-1].copy()
+    members = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        members[fill[cell_of[i]]] = i
+        fill[cell_of[i]] += 1
+    return starts, members
+
+
+@nb.njit(**_JIT)
 def nms_bev(boxes, order, iou_threshold, tol):
     """Greedy rotated NMS over ``order`` (indices by descending score); returns kept indices.
 
-    Neighbours are found by a sweep over x-sorted boxes bounded by the largest radius.
+    Boxes are bucketed in a uniform grid with cells as wide as the largest bounding-circle
+    diameter, so every box that can overlap a kept box lies in the 3 x 3 cells around it.
     """
     n = boxes.shape[0]
     radius = np.empty(n)
-    max_radius = 0.0
+    max_radius = 1e-9
+    x0 = boxes[0, 0]
+    x1 = x0
+    y0 = boxes[0, 1]
+    y1 = y0
     for i in range(n):
         radius[i] = 0.5 * math.sqrt(boxes[i, 3] * boxes[i, 3] + boxes[i, 4] * boxes[i, 4])
         max_radius = max(max_radius, radius[i])
+        x0 = min(x0, boxes[i, 0])
+        x1 = max(x1, boxes[i, 0])
+        y0 = min(y0, boxes[i, 1])
+        y1 = max(y1, boxes[i, 1])
+    cell = max(2.0 * max_radius, (x1 - x0) / 4096.0, (y1 - y0) / 4096.0)
+    nx = int((x1 - x0) / cell) + 1
+    ny = int((y1 - y0) / cell) + 1
+    gx = np.empty(n, dtype=np.int64)
+    gy = np.empty(n, dtype=np.int64)
+    cell_of = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        gx[i] = int((boxes[i, 0] - x0) / cell)
+        gy[i] = int((boxes[i, 1] - y0) / cell)
+        cell_of[i] = gx[i] * ny + gy[i]
+    starts, members = _bucket(cell_of, nx * ny)
     rank = np.empty(n, dtype=np.int64)
     for r in range(n):
         rank[order[r]] = r
-    by_x = np.argsort(boxes[:, 0])
-    xs = boxes[by_x, 0].copy()
     suppressed = np.zeros(n, dtype=np.bool_)
     keep = np.empty(n, dtype=np.int64)
     kept = 0
@@ -246,23 +293,23 @@ def nms_bev(boxes, order, iou_threshold, tol):
             continue
         keep[kept] = i
         kept += 1
-        reach_max = radius[i] + max_radius
-        lo = np.searchsorted(xs, boxes[i, 0] - reach_max, side="left")
-        hi = np.searchsorted(xs, boxes[i, 0] + reach_max, side="right")
         area_i = boxes[i, 3] * boxes[i, 4]
-        for q in range(lo, hi):
-            j = by_x[q]
-            if rank[j] <= r or suppressed[j]:
-                continue
-            dx = boxes[i, 0] - boxes[j, 0]
-            dy = boxes[i, 1] - boxes[j, 1]
-            reach = radius[i] + radius[j]
-            if dx * dx + dy * dy > reach * reach * (1.0 + 1e-12):
-                continue
-            inter = _pair_intersection(boxes[i], boxes[j], tol, work)
-            union = area_i + boxes[j, 3] * boxes[j, 4] - inter
-            if union > 0.0 and inter / union > iou_threshold:
-                suppressed[j] = True
+        for cx in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
+            for cy in range(max(gy[i] - 1, 0), min(gy[i] + 2, ny)):
+                c = cx * ny + cy
+                for q in range(starts[c], starts[c + 1]):
+                    j = members[q]
+                    if rank[j] <= r or suppressed[j]:
+                        continue
+                    dx = boxes[i, 0] - boxes[j, 0]
+                    dy = boxes[i, 1] - boxes[j, 1]
+                    reach = radius[i] + radius[j]
+                    if dx * dx + dy * dy > reach * reach * (1.0 + 1e-12):
+                        continue
+                    inter = _pair_intersection(boxes[i], boxes[j], tol, work)
+                    union = area_i + boxes[j, 3] * boxes[j, 4] - inter
+                    if union > 0.0 and inter / union > iou_threshold:
+                        suppressed[j] = True
     return keep[:kept]
 
 
@@ -286,20 +333,9 @@ def points_in_boxes(points, boxes, cell_m):
     nx = int((x1 - x0) / cell_m) + 1
     ny = int((y1 - y0) / cell_m) + 1
     cell = np.empty(n, dtype=np.int64)
-    counts = np.zeros(nx * ny + 1, dtype=np.int64)
     for i in range(n):
-        cx = int((points[i, 0] - x0) / cell_m)
-        cy = int((points[i, 1] - y0) / cell_m)
-        c = cx * ny + cy
-        cell[i] = c
-        counts[c + 1] += 1
-    for c in range(nx * ny):
-        counts[c + 1] += counts[c]
-    fill = counts[:-1].copy()
-    sorted_idx = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        sorted_idx[fill[cell[i]]] = i
-        fill[cell[i]] += 1
+        cell[i] = int((points[i, 0] - x0) / cell_m) * ny + int((points[i, 1] - y0) / cell_m)
+    counts, sorted_idx = _bucket(cell, nx * ny)
     for k in range(m):
         c = math.cos(boxes[k, 6])
         s = math.sin(boxes[k, 6])
