@@ -124,11 +124,14 @@ def hull_area(xp: Any, points: Any) -> Any:
     """``(K,)`` area of the convex hull of ``points (K, P, 2)`` (fixed-shape edge test).
 
     Edge i -> j is a hull edge when every point is strictly left of it or on its line
-    within the segment; duplicates count once (lowest index). Summing cross(p_i, p_j) over
+    within the segment (collinear: triangle area below tolerance); duplicates count once
+    (lowest index). Summing cross(p_i, p_j) over
     hull edges gives twice the area; a degenerate (collinear) set gives 0.
     """
     k, p = points.shape[0], points.shape[1]
     dev = array_api_compat.device(points)
+    if k == 0:
+        return xp.zeros((0,), dtype=points.dtype, device=dev)
     centre = xp.mean(points, axis=1, keepdims=True)
     pts = points - centre
     tol = tolerance(xp, points.dtype)
@@ -141,7 +144,9 @@ def hull_area(xp: Any, points: Any) -> Any:
     cross = e[..., 0] * r[..., 1] - e[..., 1] * r[..., 0]
     e_len2 = xp.sum(e * e, axis=-1)
     e_len = xp.sqrt(e_len2)
-    collinear = xp.abs(cross) <= tol * scale * e_len
+    # twice the triangle area (i, j, k): the same for every ordering of the three points,
+    # so a triple is collinear for all its edges or for none
+    collinear = xp.abs(cross) <= tol * scale * scale
     t = xp.sum(r * e, axis=-1) / xp.where(e_len2 > 0, e_len2, xp.ones_like(e_len2))
     ok = (~collinear & (cross > 0)) | (collinear & (t >= -tol) & (t <= 1.0 + tol))
     dist = xp.sqrt(xp.sum((pts[:, :, None, :] - pts[:, None, :, :]) ** 2, axis=-1))  # (K, P, P)

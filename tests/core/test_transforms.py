@@ -1,0 +1,87 @@
+"""SE3 / SE2: composition, inversion, quaternions, yaw, batching (hand cases and properties)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivestack.core.transforms import SE2, SE3, quaternion_to_rotation_matrix, wrap_angle
+
+angle = st.floats(-math.pi, math.pi, allow_nan=False)
+coord = st.floats(-100, 100, allow_nan=False)
+quat = st.tuples(*[st.floats(-1, 1, allow_nan=False)] * 4).filter(lambda q: np.linalg.norm(q) > 0.1)
+
+
+def test_hand_computed_apply_and_compose():
+    ego_from_lidar = SE3.from_xyz_yaw([1.0, 0.0, 2.0], math.pi / 2)
+    np.testing.assert_allclose(ego_from_lidar.apply([[1.0, 0.0, 0.0]]), [[1.0, 1.0, 2.0]], atol=1e-12)
+    world_from_ego = SE3.from_xyz_yaw([10.0, 0.0, 0.0], math.pi)
+    world_from_lidar = world_from_ego @ ego_from_lidar
+    np.testing.assert_allclose(world_from_lidar.apply([1.0, 0.0, 0.0]), [9.0, -1.0, 2.0], atol=1e-12)
+    assert float(world_from_lidar.yaw_rad) == pytest.approx(-math.pi / 2)
+
+
+def test_quaternion_hand_case():
+    # 90 degrees about z
+    rot = quaternion_to_rotation_matrix([math.cos(math.pi / 4), 0, 0, math.sin(math.pi / 4)])
+    np.testing.assert_allclose(rot @ [1, 0, 0], [0, 1, 0], atol=1e-12)
+    with pytest.raises(ValueError, match="zero-norm"):
+        quaternion_to_rotation_matrix([0, 0, 0, 0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(q1=quat, q2=quat, t1=st.tuples(coord, coord, coord), t2=st.tuples(coord, coord, coord))
+def test_compose_inverse_properties(q1, q2, t1, t2):
+    a = SE3.from_quaternion(q1, t1)
+    b = SE3.from_quaternion(q2, t2)
+    assert (a @ a.inverse()).allclose(SE3.identity(), atol=1e-9)
+    pts = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]])
+    np.testing.assert_allclose((a @ b).apply(pts), a.apply(b.apply(pts)), atol=1e-8)
+    np.testing.assert_allclose((a @ b).inverse().as_matrix(), (b.inverse() @ a.inverse()).as_matrix(), atol=1e-9)
+    back = SE3.from_quaternion(a.as_quaternion(), a.translation)
+    assert back.allclose(a, atol=1e-9)
+    assert SE3.from_matrix(a.as_matrix()).allclose(a)
+
+
+@settings(max_examples=60, deadline=None)
+@given(yaw1=angle, yaw2=angle, x=coord, y=coord)
+def test_se2_matches_se3_and_inverts(yaw1, yaw2, x, y):
+    a = SE2(yaw1, [x, y])
+    b = SE2(yaw2, [y, x])
+    assert (a @ a.inverse()).allclose(SE2.identity(), atol=1e-9)
+    pts = np.array([[1.0, 2.0], [-3.0, 0.5]])
+    np.testing.assert_allclose((a @ b).apply(pts), a.apply(b.apply(pts)), atol=1e-8)
+    np.testing.assert_allclose(a.to_se3().apply(np.c_[pts, np.zeros(2)])[:, :2], a.apply(pts), atol=1e-9)
+    assert a.to_se3().to_se2().allclose(a, atol=1e-9)
+
+
+def test_batched_transforms():
+    yaws = np.array([0.0, math.pi / 2, math.pi])
+    poses = SE3.from_xyz_yaw(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=float), yaws)
+    assert poses.batch_shape == (3,)
+    one_point_each = poses.apply(np.array([[1.0, 0, 0]] * 3))
+    np.testing.assert_allclose(one_point_each, [[1, 0, 0], [1, 1, 0], [-1, 1, 0]], atol=1e-12)
+    sets = poses.apply(np.zeros((3, 5, 3)))
+    assert sets.shape == (3, 5, 3)
+    np.testing.assert_allclose(poses[1].translation, [1, 0, 0])
+    np.testing.assert_allclose(poses.inverse().compose(poses).rotation, np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-12)
+
+
+def test_invalid_transforms_are_rejected():
+    with pytest.raises(ValueError, match="orthonormal"):
+        SE3(np.diag([1.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="orthonormal"):
+        SE3(np.diag([1.0, 1.0, -1.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        SE3(np.eye(3), [np.nan, 0, 0])
+    with pytest.raises(ValueError, match="shape"):
+        SE3.from_matrix(np.eye(3))
+
+
+def test_wrap_angle_range():
+    wrapped = wrap_angle(np.array([math.pi, -math.pi, 3 * math.pi, 0.1]))
+    np.testing.assert_allclose(wrapped, [-math.pi, -math.pi, -math.pi, 0.1])
