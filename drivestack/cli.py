@@ -13,7 +13,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the main job on bundled/generated data and print what it did"),
     "bench": ("bench", "benchmarks: drivestack against its peers, side by side, with ratios"),
-    "eval": ("eval", "evaluate detections or tracks against labels (KITTI, nuScenes, AV2 protocols)"),
+    "eval": (
+        "eval",
+        "evaluate detections or tracks against labels (KITTI, nuScenes, AV2 protocols)",
+    ),
 }
 
 
@@ -26,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(f"drivestack.commands.{module_name}")
-        cmd = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        cmd = sub.add_parser(
+            name, help=help_text, description=(module.__doc__ or help_text).strip()
+        )
         module.add_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser

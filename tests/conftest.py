@@ -9,7 +9,11 @@ import pytest
 
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
-SHARED_DATA = Path(os.environ.get("DRIVESTACK_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
+SHARED_DATA = Path(
+    os.environ.get(
+        "DRIVESTACK_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
+).resolve()
 
 
 @pytest.fixture(scope="session")

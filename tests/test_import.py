@@ -11,5 +11,7 @@ def test_import_drivestack_does_not_import_torch_or_cupy():
         "import sys, drivestack, drivestack.core, drivestack.structures, drivestack.kernels, drivestack.cli;"
         "print(','.join(m for m in ('torch', 'cupy') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == ""

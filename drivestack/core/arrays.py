@@ -52,7 +52,9 @@ def check_array(
     if not hasattr(array, "shape") or not hasattr(array, "dtype"):
         raise TypeError(f"{name} must be a NumPy, Torch or CuPy array, got {type(array).__name__}")
     actual = tuple(array.shape)
-    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual, strict=False)):
+    if len(actual) != len(shape) or any(
+        e is not None and e != a for e, a in zip(shape, actual, strict=False)
+    ):
         want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {actual}")
     xp = namespace(array)

@@ -28,7 +28,9 @@ def ns_to_seconds(timestamp_ns: int | np.integer) -> float:
 def check_timestamp_ns(value: object, *, argument: str = "timestamp_ns") -> int:
     """Validate a timestamp: an integer (Python or NumPy), returned as ``int``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{argument} must be an integer number of nanoseconds, got {type(value).__name__}")
+        raise TypeError(
+            f"{argument} must be an integer number of nanoseconds, got {type(value).__name__}"
+        )
     return int(value)
 
 

@@ -99,16 +99,36 @@ def rotation_matrix_to_quaternion(rotation: npt.ArrayLike) -> FloatArray:
     for i, (m, c) in enumerate(zip(flat, choice, strict=True)):
         if c == 0:
             s = np.sqrt(1.0 + trace[i]) * 2.0
-            out[i] = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+            out[i] = [
+                0.25 * s,
+                (m[2, 1] - m[1, 2]) / s,
+                (m[0, 2] - m[2, 0]) / s,
+                (m[1, 0] - m[0, 1]) / s,
+            ]
         elif c == 1:
             s = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2.0
-            out[i] = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
+            out[i] = [
+                (m[2, 1] - m[1, 2]) / s,
+                0.25 * s,
+                (m[0, 1] + m[1, 0]) / s,
+                (m[0, 2] + m[2, 0]) / s,
+            ]
         elif c == 2:
             s = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2.0
-            out[i] = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+            out[i] = [
+                (m[0, 2] - m[2, 0]) / s,
+                (m[0, 1] + m[1, 0]) / s,
+                0.25 * s,
+                (m[1, 2] + m[2, 1]) / s,
+            ]
         else:
             s = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2.0
-            out[i] = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
+            out[i] = [
+                (m[1, 0] - m[0, 1]) / s,
+                (m[0, 2] + m[2, 0]) / s,
+                (m[1, 2] + m[2, 1]) / s,
+                0.25 * s,
+            ]
     out *= np.where(out[:, :1] < 0, -1.0, 1.0)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out.reshape(*r.shape[:-2], 4)
@@ -144,7 +164,9 @@ class SE3:
     # -- constructors -------------------------------------------------------------------------
     @classmethod
     def identity(cls, batch_shape: tuple[int, ...] = ()) -> SE3:
-        return cls(np.broadcast_to(np.eye(3), (*batch_shape, 3, 3)).copy(), np.zeros((*batch_shape, 3)))
+        return cls(
+            np.broadcast_to(np.eye(3), (*batch_shape, 3, 3)).copy(), np.zeros((*batch_shape, 3))
+        )
 
     @classmethod
     def from_matrix(cls, matrix: npt.ArrayLike) -> SE3:
@@ -156,7 +178,10 @@ class SE3:
 
     @classmethod
     def from_quaternion(cls, quaternion_wxyz: npt.ArrayLike, translation: npt.ArrayLike) -> SE3:
-        return cls(quaternion_to_rotation_matrix(quaternion_wxyz), _as_float_array(translation, "translation"))
+        return cls(
+            quaternion_to_rotation_matrix(quaternion_wxyz),
+            _as_float_array(translation, "translation"),
+        )
 
     @classmethod
     def from_xyz_yaw(cls, xyz: npt.ArrayLike, yaw_rad: npt.ArrayLike) -> SE3:
@@ -173,10 +198,10 @@ class SE3:
             raise TypeError("a single SE3 has no length")
         return self.batch_shape[0]
 
-    def __getitem__(self, index: object) -> SE3:
+    def __getitem__(self, index: int | slice | np.ndarray) -> SE3:
         if not self.batch_shape:
             raise TypeError("a single SE3 cannot be indexed")
-        return SE3(self.rotation[index], self.translation[index])  # type: ignore[index]
+        return SE3(self.rotation[index], self.translation[index])
 
     def as_matrix(self) -> FloatArray:
         """``(B..., 4, 4)`` homogeneous matrices."""
@@ -305,4 +330,7 @@ class SE2:
 
     def allclose(self, other: SE2, atol: float = 1e-9) -> bool:
         dyaw = wrap_angle(self.yaw_rad - other.yaw_rad)
-        return bool(np.allclose(dyaw, 0.0, atol=atol) and np.allclose(self.translation, other.translation, atol=atol))
+        return bool(
+            np.allclose(dyaw, 0.0, atol=atol)
+            and np.allclose(self.translation, other.translation, atol=atol)
+        )

@@ -50,7 +50,9 @@ def use_compiled_cpu_route(array: Any, impl: str) -> bool:
 
     if not _numba_available.AVAILABLE:
         if impl == "numba":
-            raise RuntimeError(f"impl='numba' requested but numba is unavailable: {_numba_available.REASON}")
+            raise RuntimeError(
+                f"impl='numba' requested but numba is unavailable: {_numba_available.REASON}"
+            )
         return False
     return True
 

@@ -13,14 +13,16 @@ import math
 import numba as nb
 import numpy as np
 
-_JIT = {"cache": True, "nogil": True, "fastmath": False}
+_jit = nb.njit(cache=True, nogil=True)
 
 _SX = np.array([0.5, -0.5, -0.5, 0.5])
 _SY = np.array([0.5, 0.5, -0.5, -0.5])
 
 
-@nb.njit(**_JIT)
-def _box_in_frame(out_cx, out_cy, out_dx, out_dy, out_nx, out_ny, out_off, cx, cy, length, width, c, s):
+@_jit
+def _box_in_frame(
+    out_cx, out_cy, out_dx, out_dy, out_nx, out_ny, out_off, cx, cy, length, width, c, s
+):
     """Corners, edge vectors, outward normals and offsets of a box (CCW, front-left first)."""
     for j in range(4):
         lx = _SX[j] * length
@@ -42,7 +44,7 @@ def _box_in_frame(out_cx, out_cy, out_dx, out_dy, out_nx, out_ny, out_off, cx, c
     out_off[3] = 0.5 * length
 
 
-@nb.njit(**_JIT)
+@_jit
 def _clip_cross(pcx, pcy, pdx, pdy, qdx, qdy, qnx, qny, qoff, qx, qy, scale, tol, collinear_counts):
     total = 0.0
     eps_len = tol * scale
@@ -78,7 +80,7 @@ def _clip_cross(pcx, pcy, pdx, pdy, qdx, qdy, qnx, qny, qoff, qx, qy, scale, tol
     return total
 
 
-@nb.njit(**_JIT)
+@_jit
 def _pair_intersection(a, b, tol, work):
     """Exact BEV intersection area of boxes ``a`` and ``b`` (rows of 7), A-centred frame."""
     ca = math.cos(a[6])
@@ -90,14 +92,68 @@ def _pair_intersection(a, b, tol, work):
     dyaw = b[6] - a[6]
     cb = math.cos(dyaw)
     sb = math.sin(dyaw)
-    _box_in_frame(work[0], work[1], work[2], work[3], work[4], work[5], work[6], 0.0, 0.0, a[3], a[4], 1.0, 0.0)
-    _box_in_frame(work[7], work[8], work[9], work[10], work[11], work[12], work[13], bx, by, b[3], b[4], cb, sb)
+    _box_in_frame(
+        work[0],
+        work[1],
+        work[2],
+        work[3],
+        work[4],
+        work[5],
+        work[6],
+        0.0,
+        0.0,
+        a[3],
+        a[4],
+        1.0,
+        0.0,
+    )
+    _box_in_frame(
+        work[7],
+        work[8],
+        work[9],
+        work[10],
+        work[11],
+        work[12],
+        work[13],
+        bx,
+        by,
+        b[3],
+        b[4],
+        cb,
+        sb,
+    )
     scale = 1.0 + max(abs(bx), abs(by), a[3], a[4], b[3], b[4])
     twice = _clip_cross(
-        work[0], work[1], work[2], work[3], work[9], work[10], work[11], work[12], work[13], bx, by, scale, tol, True
+        work[0],
+        work[1],
+        work[2],
+        work[3],
+        work[9],
+        work[10],
+        work[11],
+        work[12],
+        work[13],
+        bx,
+        by,
+        scale,
+        tol,
+        True,
     )
     twice += _clip_cross(
-        work[7], work[8], work[9], work[10], work[2], work[3], work[4], work[5], work[6], 0.0, 0.0, scale, tol, False
+        work[7],
+        work[8],
+        work[9],
+        work[10],
+        work[2],
+        work[3],
+        work[4],
+        work[5],
+        work[6],
+        0.0,
+        0.0,
+        scale,
+        tol,
+        False,
     )
     area = 0.5 * twice
     upper = min(a[3] * a[4], b[3] * b[4])
@@ -108,7 +164,7 @@ def _pair_intersection(a, b, tol, work):
     return area
 
 
-@nb.njit(**_JIT)
+@_jit
 def _hull_area8(xs, ys):
     """Convex-hull area of 8 points (Andrew's monotone chain on a sorted copy)."""
     n = xs.shape[0]
@@ -129,14 +185,24 @@ def _hull_area8(xs, ys):
     hy = np.empty(2 * n)
     k = 0
     for i in range(n):
-        while k >= 2 and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2]) - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2]) <= 0.0:
+        while (
+            k >= 2
+            and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2])
+            - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2])
+            <= 0.0
+        ):
             k -= 1
         hx[k] = px[i]
         hy[k] = py[i]
         k += 1
     lower = k + 1
     for i in range(n - 2, -1, -1):
-        while k >= lower and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2]) - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2]) <= 0.0:
+        while (
+            k >= lower
+            and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2])
+            - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2])
+            <= 0.0
+        ):
             k -= 1
         hx[k] = px[i]
         hy[k] = py[i]
@@ -147,7 +213,7 @@ def _hull_area8(xs, ys):
     return 0.5 * area
 
 
-@nb.njit(**_JIT)
+@_jit
 def _enclosing_area(a, b):
     xs = np.empty(8)
     ys = np.empty(8)
@@ -165,14 +231,14 @@ def _enclosing_area(a, b):
     return _hull_area8(xs, ys)
 
 
-@nb.njit(**_JIT)
+@_jit
 def _z_overlap(a, b):
     lo = max(a[2] - 0.5 * a[5], b[2] - 0.5 * b[5])
     hi = min(a[2] + 0.5 * a[5], b[2] + 0.5 * b[5])
     return hi - lo if hi > lo else 0.0
 
 
-@nb.njit(**_JIT)
+@_jit
 def pairwise_overlap(a, b, mode, tol):
     """``(N, M)`` matrix: mode 0 BEV IoU, 1 3D IoU, 2 BEV GIoU, 3 3D GIoU (float64 boxes)."""
     n = a.shape[0]
@@ -231,7 +297,7 @@ def pairwise_overlap(a, b, mode, tol):
     return out
 
 
-@nb.njit(**_JIT)
+@_jit
 def _bucket(cell_of, n_cells):
     """Counting sort: ``(starts (n_cells + 1,), members)`` of items grouped by cell."""
     n = cell_of.shape[0]
@@ -248,7 +314,7 @@ def _bucket(cell_of, n_cells):
     return starts, members
 
 
-@nb.njit(**_JIT)
+@_jit
 def nms_bev(boxes, order, iou_threshold, tol):
     """Greedy rotated NMS over ``order`` (indices by descending score); returns kept indices.
 
@@ -313,7 +379,7 @@ def nms_bev(boxes, order, iou_threshold, tol):
     return keep[:kept]
 
 
-@nb.njit(**_JIT)
+@_jit
 def points_in_boxes(points, boxes, cell_m):
     """``(N, M)`` bool: point inside box (closed), via a coarse xy grid over the points."""
     n = points.shape[0]
@@ -344,10 +410,10 @@ def points_in_boxes(points, boxes, cell_m):
         hh = 0.5 * boxes[k, 5]
         ex = abs(c) * hl + abs(s) * hw
         ey = abs(s) * hl + abs(c) * hw
-        cx0 = max(int(math.floor((boxes[k, 0] - ex - x0) / cell_m)), 0)
-        cx1 = min(int(math.floor((boxes[k, 0] + ex - x0) / cell_m)), nx - 1)
-        cy0 = max(int(math.floor((boxes[k, 1] - ey - y0) / cell_m)), 0)
-        cy1 = min(int(math.floor((boxes[k, 1] + ey - y0) / cell_m)), ny - 1)
+        cx0 = max(math.floor((boxes[k, 0] - ex - x0) / cell_m), 0)
+        cx1 = min(math.floor((boxes[k, 0] + ex - x0) / cell_m), nx - 1)
+        cy0 = max(math.floor((boxes[k, 1] - ey - y0) / cell_m), 0)
+        cy1 = min(math.floor((boxes[k, 1] + ey - y0) / cell_m), ny - 1)
         for gx in range(cx0, cx1 + 1):
             for gy in range(cy0, cy1 + 1):
                 cc = gx * ny + gy
@@ -367,7 +433,7 @@ def points_in_boxes(points, boxes, cell_m):
     return out
 
 
-@nb.njit(**_JIT)
+@_jit
 def voxel_centroids(points, voxel_size):
     """Centroids ``(K, 3)`` float64 of occupied voxels, in order of first occurrence.
 
@@ -380,9 +446,9 @@ def voxel_centroids(points, voxel_size):
     iy = np.empty(n, dtype=np.int64)
     iz = np.empty(n, dtype=np.int64)
     for i in range(n):
-        ix[i] = int(math.floor(points[i, 0] / voxel_size))
-        iy[i] = int(math.floor(points[i, 1] / voxel_size))
-        iz[i] = int(math.floor(points[i, 2] / voxel_size))
+        ix[i] = math.floor(points[i, 0] / voxel_size)
+        iy[i] = math.floor(points[i, 1] / voxel_size)
+        iz[i] = math.floor(points[i, 2] / voxel_size)
     capacity = 1
     while capacity < 2 * n:
         capacity *= 2

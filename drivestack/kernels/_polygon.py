@@ -53,13 +53,18 @@ def _local_boxes(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
     extent_b = xp.stack([b[:, 3], b[:, 4]], axis=1)
     corners_a = signs[None] * extent_a[:, None, :]
     corners_b = _rotate(xp, signs[None] * extent_b[:, None, :], cb, sb) + center_b[:, None, :]
-    dirs_a = xp.broadcast_to(dirs[None], (k, 4, 2)) * xp.stack(
-        [extent_a[:, 0], extent_a[:, 1], extent_a[:, 0], extent_a[:, 1]], axis=1
-    )[..., None]
+    dirs_a = (
+        xp.broadcast_to(dirs[None], (k, 4, 2))
+        * xp.stack([extent_a[:, 0], extent_a[:, 1], extent_a[:, 0], extent_a[:, 1]], axis=1)[
+            ..., None
+        ]
+    )
     dirs_b = _rotate(
         xp,
         xp.broadcast_to(dirs[None], (k, 4, 2))
-        * xp.stack([extent_b[:, 0], extent_b[:, 1], extent_b[:, 0], extent_b[:, 1]], axis=1)[..., None],
+        * xp.stack([extent_b[:, 0], extent_b[:, 1], extent_b[:, 0], extent_b[:, 1]], axis=1)[
+            ..., None
+        ],
         cb,
         sb,
     )
@@ -69,11 +74,22 @@ def _local_boxes(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
     off_a = 0.5 * xp.stack([extent_a[:, 1], extent_a[:, 0], extent_a[:, 1], extent_a[:, 0]], axis=1)
     off_b = 0.5 * xp.stack([extent_b[:, 1], extent_b[:, 0], extent_b[:, 1], extent_b[:, 0]], axis=1)
     center_a = xp.zeros((k, 2), dtype=dt, device=dev)
-    return (corners_a, dirs_a, normals_a, off_a, center_a), (corners_b, dirs_b, normals_b, off_b, center_b)
+    return (corners_a, dirs_a, normals_a, off_a, center_a), (
+        corners_b,
+        dirs_b,
+        normals_b,
+        off_b,
+        center_b,
+    )
 
 
 def _clipped_edges_cross(
-    xp: Any, edges: tuple[Any, ...], planes: tuple[Any, ...], scale: Any, tol: float, collinear_counts: bool
+    xp: Any,
+    edges: tuple[Any, ...],
+    planes: tuple[Any, ...],
+    scale: Any,
+    tol: float,
+    collinear_counts: bool,
 ) -> Any:
     """``(K,)`` sum of cross(p0, p1) over the edges of one box clipped to the other box."""
     start, direction, _, _, _ = edges
@@ -110,11 +126,11 @@ def bev_intersection_area(xp: Any, a: Any, b: Any) -> Any:
     """``(K,)`` exact BEV intersection areas of box pairs ``a[k], b[k]`` (each ``(K, 7)``)."""
     box_a, box_b = _local_boxes(xp, a, b)
     tol = tolerance(xp, a.dtype)
-    scale = 1.0 + xp.max(
-        xp.abs(xp.concat([box_b[4], a[:, 3:5], b[:, 3:5]], axis=1)), axis=1
-    )
+    scale = 1.0 + xp.max(xp.abs(xp.concat([box_b[4], a[:, 3:5], b[:, 3:5]], axis=1)), axis=1)
     twice_area = _clipped_edges_cross(xp, box_a, box_b, scale, tol, collinear_counts=True)
-    twice_area = twice_area + _clipped_edges_cross(xp, box_b, box_a, scale, tol, collinear_counts=False)
+    twice_area = twice_area + _clipped_edges_cross(
+        xp, box_b, box_a, scale, tol, collinear_counts=False
+    )
     area = 0.5 * twice_area
     upper = xp.minimum(a[:, 3] * a[:, 4], b[:, 3] * b[:, 4])
     return xp.clip(area, xp.zeros_like(area), upper)
@@ -151,7 +167,9 @@ def hull_area(xp: Any, points: Any) -> Any:
     ok = (~collinear & (cross > 0)) | (collinear & (t >= -tol) & (t <= 1.0 + tol))
     dist = xp.sqrt(xp.sum((pts[:, :, None, :] - pts[:, None, :, :]) ** 2, axis=-1))  # (K, P, P)
     idx = xp.arange(p, device=dev)
-    earlier_duplicate = xp.any((dist <= tol * scale[:, :, :, 0]) & (idx[None, None, :] < idx[None, :, None]), axis=2)
+    earlier_duplicate = xp.any(
+        (dist <= tol * scale[:, :, :, 0]) & (idx[None, None, :] < idx[None, :, None]), axis=2
+    )
     valid = (
         xp.all(ok, axis=-1)
         & (e_len[..., 0] > tol * scale[..., 0])

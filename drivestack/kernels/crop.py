@@ -30,7 +30,9 @@ def crop_box(points: Any, min_xyz_m: Any, max_xyz_m: Any) -> Any:
     lo = _as_bounds(xp, min_xyz_m, points, "min_xyz_m")
     hi = _as_bounds(xp, max_xyz_m, points, "max_xyz_m")
     if bool(xp.any(lo > hi)):
-        raise ValueError(f"min_xyz_m must be <= max_xyz_m on every axis, got {min_xyz_m} > {max_xyz_m}")
+        raise ValueError(
+            f"min_xyz_m must be <= max_xyz_m on every axis, got {min_xyz_m} > {max_xyz_m}"
+        )
     return xp.all((points >= lo) & (points <= hi), axis=1)
 
 

@@ -54,7 +54,9 @@ def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
     else:
         union = area_a + area_b - inter
     positive = union > 0
-    iou = xp.where(positive, inter / xp.where(positive, union, xp.ones_like(union)), xp.zeros_like(union))
+    iou = xp.where(
+        positive, inter / xp.where(positive, union, xp.ones_like(union)), xp.zeros_like(union)
+    )
     values = iou
     if mode in (_MODE_GIOU_BEV, _MODE_GIOU_3D):
         hull = hull_area(xp, xp.concat([bev_corners(xp, pa), bev_corners(xp, pb)], axis=1))
@@ -80,7 +82,10 @@ def _dispatch(a: Any, b: Any, mode: int, impl: str) -> Any:
 
         tol = tolerance(xp, np.float64)
         out = _numba_kernels.pairwise_overlap(
-            np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64), mode, tol
+            np.ascontiguousarray(a, dtype=np.float64),
+            np.ascontiguousarray(b, dtype=np.float64),
+            mode,
+            tol,
         )
         return out.astype(a.dtype, copy=False)
     return _reference(xp, a, b, mode)

@@ -12,7 +12,9 @@ from drivestack.kernels._pairs import circle_candidate_pairs
 from drivestack.kernels._polygon import bev_intersection_area
 
 
-def _greedy_over_pairs(order: np.ndarray, ia: np.ndarray, ib: np.ndarray, over: np.ndarray, n: int) -> np.ndarray:
+def _greedy_over_pairs(
+    order: np.ndarray, ia: np.ndarray, ib: np.ndarray, over: np.ndarray, n: int
+) -> np.ndarray:
     """Greedy keep set given the pairs whose IoU exceeds the threshold (host NumPy)."""
     ia, ib = ia[over], ib[over]
     src = np.concatenate([ia, ib])
@@ -57,7 +59,10 @@ def nms_bev(boxes: Any, scores: Any, iou_threshold: float, *, impl: str = "auto"
         from drivestack.kernels import _numba_kernels
 
         keep = _numba_kernels.nms_bev(
-            np.ascontiguousarray(boxes, dtype=np.float64), order, float(iou_threshold), tolerance(xp, np.float64)
+            np.ascontiguousarray(boxes, dtype=np.float64),
+            order,
+            float(iou_threshold),
+            tolerance(xp, np.float64),
         )
         return keep
     ia, ib = circle_candidate_pairs(xp, boxes, boxes)
@@ -67,5 +72,7 @@ def nms_bev(boxes: Any, scores: Any, iou_threshold: float, *, impl: str = "auto"
     inter = bev_intersection_area(xp, pa, pb)
     union = pa[:, 3] * pa[:, 4] + pb[:, 3] * pb[:, 4] - inter
     over = (union > 0) & (inter > iou_threshold * union)
-    keep = _greedy_over_pairs(order, to_numpy(ia).astype(np.int64), to_numpy(ib).astype(np.int64), to_numpy(over), n)
+    keep = _greedy_over_pairs(
+        order, to_numpy(ia).astype(np.int64), to_numpy(ib).astype(np.int64), to_numpy(over), n
+    )
     return from_numpy_like(keep, boxes)

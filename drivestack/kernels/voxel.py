@@ -26,7 +26,9 @@ def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") ->
         from drivestack.kernels import _numba_kernels
 
         size = points.dtype.type(voxel_size_m)
-        return _numba_kernels.voxel_centroids(np.ascontiguousarray(points), size).astype(points.dtype)
+        return _numba_kernels.voxel_centroids(np.ascontiguousarray(points), size).astype(
+            points.dtype
+        )
     n = points.shape[0]
     dev = array_api_compat.device(points)
     if n == 0:
@@ -36,7 +38,9 @@ def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") ->
     index = index - xp.min(index, axis=0)
     extent = xp.max(index, axis=0) + 1
     if float(extent[0]) * float(extent[1]) * float(extent[2]) >= 2.0**62:
-        raise ValueError("voxel grid too large for int64 keys: points span too far for this voxel size")
+        raise ValueError(
+            "voxel grid too large for int64 keys: points span too far for this voxel size"
+        )
     key = (index[:, 0] * extent[1] + index[:, 1]) * extent[2] + index[:, 2]
     _, voxel_of_point = xp.unique_inverse(key)
     by_voxel = xp.argsort(voxel_of_point, stable=True)
@@ -47,7 +51,9 @@ def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") ->
     starts = xp.nonzero(is_first)[0]
     ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=dev)])
     coords = xp.astype(xp.take(points, by_voxel, axis=0), xp.float64)
-    csum = xp.concat([xp.zeros((1, 3), dtype=xp.float64, device=dev), xp.cumulative_sum(coords, axis=0)])
+    csum = xp.concat(
+        [xp.zeros((1, 3), dtype=xp.float64, device=dev), xp.cumulative_sum(coords, axis=0)]
+    )
     sums = xp.take(csum, ends, axis=0) - xp.take(csum, starts, axis=0)
     counts = xp.astype(ends - starts, xp.float64)[:, None]
     centroids = xp.astype(sums / counts, points.dtype)

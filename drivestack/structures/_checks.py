@@ -36,19 +36,27 @@ def frozen_array(
         arr = arr.reshape([0 if s is None else s for s in shape])
     if dtype is not None:
         target = np.dtype(dtype)
-        if arr.size and arr.dtype.kind not in kinds and not (arr.dtype.kind in "iub" and target.kind in "fiu"):
+        if (
+            arr.size
+            and arr.dtype.kind not in kinds
+            and not (arr.dtype.kind in "iub" and target.kind in "fiu")
+        ):
             raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
         arr = arr.astype(target, copy=False)
     elif arr.dtype.kind not in kinds:
         if arr.size and arr.dtype.kind not in "iub":
             raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
         arr = arr.astype(default_dtype, copy=False)
-    if arr.ndim != len(shape) or any(e is not None and e != a for e, a in zip(shape, arr.shape, strict=True)):
+    if arr.ndim != len(shape) or any(
+        e is not None and e != a for e, a in zip(shape, arr.shape, strict=True)
+    ):
         want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
         raise ValueError(f"{where} must have shape {want}, got {arr.shape}")
     if finite and arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{where} contains NaN or infinite values (first at index {tuple(int(i) for i in bad)})")
+        raise ValueError(
+            f"{where} contains NaN or infinite values (first at index {tuple(int(i) for i in bad)})"
+        )
     if arr.flags.writeable:
         if arr is value or arr.base is not None:
             arr = arr.copy()  # never freeze (or alias) the caller's own writeable array
@@ -68,7 +76,9 @@ def check_length(owner: Any, n: int, names: Sequence[str]) -> None:
 def check_frame_and_time(owner: Any) -> None:
     check_frame(owner.frame, argument=f"{type(owner).__name__}.frame")
     object.__setattr__(
-        owner, "timestamp_ns", check_timestamp_ns(owner.timestamp_ns, argument=f"{type(owner).__name__}.timestamp_ns")
+        owner,
+        "timestamp_ns",
+        check_timestamp_ns(owner.timestamp_ns, argument=f"{type(owner).__name__}.timestamp_ns"),
     )
 
 
@@ -82,5 +92,7 @@ def as_index(selection: npt.ArrayLike, n: int, where: str) -> np.ndarray:
     if sel.size == 0:
         return np.zeros(0, dtype=np.int64)
     if sel.dtype.kind not in "iu":
-        raise ValueError(f"{where}: selection must be a boolean mask or integer indices, got {sel.dtype}")
+        raise ValueError(
+            f"{where}: selection must be a boolean mask or integer indices, got {sel.dtype}"
+        )
     return sel.astype(np.int64, copy=False).reshape(-1)

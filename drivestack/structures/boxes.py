@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.transforms import SE3, wrap_angle
-from drivestack.structures._checks import as_index, check_frame_and_time, check_length, frozen_array
+from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
 
 
 def _zeros_f() -> np.ndarray:
@@ -53,7 +53,9 @@ class Boxes3D:
         n = center.shape[0]
         size = frozen_array(self, "size_m", (n, 3), dtype=np.float64)
         if n and np.any(size < 0):
-            raise ValueError(f"Boxes3D.size_m must be non-negative (row {int(np.argwhere(size < 0)[0, 0])})")
+            raise ValueError(
+                f"Boxes3D.size_m must be non-negative (row {int(np.argwhere(size < 0)[0, 0])})"
+            )
         yaw = frozen_array(self, "yaw_rad", (n,), dtype=np.float64)
         wrapped = wrap_angle(yaw)
         wrapped.setflags(write=False)

@@ -46,17 +46,25 @@ class CameraCalibration:
                 f"CameraCalibration {self.name!r}: focal lengths must be positive, got fx={k[0, 0]}, fy={k[1, 1]}"
             )
         if np.any(k[2] != [0.0, 0.0, 1.0]) or k[1, 0] != 0.0:
-            raise ValueError(f"CameraCalibration {self.name!r}: intrinsics must be upper triangular with K[2] = (0,0,1)")
+            raise ValueError(
+                f"CameraCalibration {self.name!r}: intrinsics must be upper triangular with K[2] = (0,0,1)"
+            )
         dist = frozen_array(self, "distortion", (None,), dtype=np.float64)
         if dist.shape[0] not in (0, 4, 5, 8, 12, 14):
-            raise ValueError(f"CameraCalibration {self.name!r}: distortion must have 0, 4, 5, 8, 12 or 14 coefficients")
+            raise ValueError(
+                f"CameraCalibration {self.name!r}: distortion must have 0, 4, 5, 8, 12 or 14 coefficients"
+            )
         for dim in ("width_px", "height_px"):
             value = getattr(self, dim)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-                raise ValueError(f"CameraCalibration {self.name!r}: {dim} must be a positive integer, got {value!r}")
+                raise ValueError(
+                    f"CameraCalibration {self.name!r}: {dim} must be a positive integer, got {value!r}"
+                )
             object.__setattr__(self, dim, int(value))
         if not isinstance(self.camera_from_ego, SE3) or self.camera_from_ego.batch_shape:
-            raise ValueError(f"CameraCalibration {self.name!r}: camera_from_ego must be a single SE3")
+            raise ValueError(
+                f"CameraCalibration {self.name!r}: camera_from_ego must be a single SE3"
+            )
 
     @property
     def has_distortion(self) -> bool:
@@ -72,10 +80,16 @@ class CameraImage:
     timestamp_ns: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "timestamp_ns", check_timestamp_ns(self.timestamp_ns, argument="CameraImage.timestamp_ns"))
+        object.__setattr__(
+            self,
+            "timestamp_ns",
+            check_timestamp_ns(self.timestamp_ns, argument="CameraImage.timestamp_ns"),
+        )
         px = np.asarray(self.pixels)
         if px.ndim not in (2, 3):
-            raise ValueError(f"CameraImage.pixels must be (H, W) or (H, W, C), got shape {px.shape}")
+            raise ValueError(
+                f"CameraImage.pixels must be (H, W) or (H, W, C), got shape {px.shape}"
+            )
         h, w = px.shape[:2]
         cal = self.calibration
         if (w, h) != (cal.width_px, cal.height_px):

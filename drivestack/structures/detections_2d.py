@@ -32,7 +32,9 @@ class Detections2D:
         n = boxes.shape[0]
         if n and (np.any(boxes[:, 2] < boxes[:, 0]) or np.any(boxes[:, 3] < boxes[:, 1])):
             bad = int(np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))[0])
-            raise ValueError(f"Detections2D.box_xyxy_px row {bad} has x2 < x1 or y2 < y1: {boxes[bad].tolist()}")
+            raise ValueError(
+                f"Detections2D.box_xyxy_px row {bad} has x2 < x1 or y2 < y1: {boxes[bad].tolist()}"
+            )
         if np.asarray(self.score).size == 0 and n:
             object.__setattr__(self, "score", np.ones(n))
         if np.asarray(self.label).size == 0 and n:
@@ -45,4 +47,6 @@ class Detections2D:
 
     def select(self, selection: npt.ArrayLike) -> Detections2D:
         idx = as_index(selection, len(self), "Detections2D.select")
-        return replace(self, box_xyxy_px=self.box_xyxy_px[idx], score=self.score[idx], label=self.label[idx])
+        return replace(
+            self, box_xyxy_px=self.box_xyxy_px[idx], score=self.score[idx], label=self.label[idx]
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE2, SE3, wrap_angle
@@ -28,9 +30,21 @@ class EgoState:
     frame: str = "world"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "timestamp_ns", check_timestamp_ns(self.timestamp_ns, argument="EgoState.timestamp_ns"))
+        object.__setattr__(
+            self,
+            "timestamp_ns",
+            check_timestamp_ns(self.timestamp_ns, argument="EgoState.timestamp_ns"),
+        )
         check_frame(self.frame, argument="EgoState.frame")
-        for name in ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "yaw_rate_radps", "steering_rad"):
+        for name in (
+            "x_m",
+            "y_m",
+            "yaw_rad",
+            "speed_mps",
+            "acceleration_mps2",
+            "yaw_rate_radps",
+            "steering_rad",
+        ):
             value = float(getattr(self, name))
             if not math.isfinite(value):
                 raise ValueError(f"EgoState.{name} must be finite, got {value}")
@@ -40,7 +54,7 @@ class EgoState:
     @property
     def frame_from_ego_se2(self) -> SE2:
         """``world_from_ego`` in the plane."""
-        return SE2(self.yaw_rad, [self.x_m, self.y_m])
+        return SE2(np.asarray(self.yaw_rad), np.array([self.x_m, self.y_m]))
 
     @property
     def frame_from_ego(self) -> SE3:

@@ -31,7 +31,9 @@ class ObjectClass(IntEnum):
         try:
             return cls[key]
         except KeyError:
-            raise ValueError(f"unknown object class {name!r}; known: {', '.join(c.name for c in cls)}") from None
+            raise ValueError(
+                f"unknown object class {name!r}; known: {', '.join(c.name for c in cls)}"
+            ) from None
 
     @property
     def display_name(self) -> str:

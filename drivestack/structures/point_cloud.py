@@ -44,9 +44,13 @@ class PointCloud:
         for name, values in self.attributes.items():
             arr = np.asarray(values)
             if arr.shape != (n,):
-                raise ValueError(f"PointCloud.attributes[{name!r}] must have shape ({n},), got {arr.shape}")
+                raise ValueError(
+                    f"PointCloud.attributes[{name!r}] must have shape ({n},), got {arr.shape}"
+                )
             if arr.dtype.kind not in "biuf":
-                raise ValueError(f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}")
+                raise ValueError(
+                    f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}"
+                )
             if arr.flags.writeable:
                 arr = arr.copy()
                 arr.setflags(write=False)
@@ -54,7 +58,12 @@ class PointCloud:
         object.__setattr__(self, "attributes", MappingProxyType(frozen))
 
     @classmethod
-    def empty(cls, frame: str, timestamp_ns: int = 0, attribute_dtypes: Mapping[str, npt.DTypeLike] | None = None) -> PointCloud:
+    def empty(
+        cls,
+        frame: str,
+        timestamp_ns: int = 0,
+        attribute_dtypes: Mapping[str, npt.DTypeLike] | None = None,
+    ) -> PointCloud:
         attrs = {k: np.zeros(0, dtype=v) for k, v in (attribute_dtypes or {}).items()}
         return cls(np.zeros((0, 3), dtype=np.float32), frame, timestamp_ns, attrs)
 
@@ -70,12 +79,16 @@ class PointCloud:
         try:
             return self.attributes[name]
         except KeyError:
-            raise KeyError(f"point cloud has no attribute {name!r}; has {sorted(self.attributes)}") from None
+            raise KeyError(
+                f"point cloud has no attribute {name!r}; has {sorted(self.attributes)}"
+            ) from None
 
     def select(self, selection: npt.ArrayLike) -> PointCloud:
         """Subset by boolean mask or integer indices (attributes follow)."""
         idx = as_index(selection, len(self), "PointCloud.select")
-        return replace(self, xyz_m=self.xyz_m[idx], attributes={k: v[idx] for k, v in self.attributes.items()})
+        return replace(
+            self, xyz_m=self.xyz_m[idx], attributes={k: v[idx] for k, v in self.attributes.items()}
+        )
 
     def with_attributes(self, **attributes: npt.ArrayLike) -> PointCloud:
         """A copy with attributes added or replaced."""
@@ -95,7 +108,9 @@ class PointCloud:
             raise ValueError("PointCloud.concatenate needs at least one cloud")
         frames = {c.frame for c in clouds}
         if len(frames) != 1:
-            raise ValueError(f"PointCloud.concatenate: clouds are in different frames {sorted(frames)}")
+            raise ValueError(
+                f"PointCloud.concatenate: clouds are in different frames {sorted(frames)}"
+            )
         common = set(clouds[0].attributes).intersection(*(c.attributes for c in clouds[1:]))
         return PointCloud(
             np.concatenate([c.xyz_m for c in clouds]),

@@ -36,13 +36,21 @@ class SensorFrame:
     source: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "timestamp_ns", check_timestamp_ns(self.timestamp_ns, argument="SensorFrame.timestamp_ns"))
+        object.__setattr__(
+            self,
+            "timestamp_ns",
+            check_timestamp_ns(self.timestamp_ns, argument="SensorFrame.timestamp_ns"),
+        )
         for name, cloud in self.lidars.items():
             if not isinstance(cloud, PointCloud):
-                raise TypeError(f"SensorFrame.lidars[{name!r}] must be a PointCloud, got {type(cloud).__name__}")
+                raise TypeError(
+                    f"SensorFrame.lidars[{name!r}] must be a PointCloud, got {type(cloud).__name__}"
+                )
         for name, image in self.cameras.items():
             if not isinstance(image, CameraImage):
-                raise TypeError(f"SensorFrame.cameras[{name!r}] must be a CameraImage, got {type(image).__name__}")
+                raise TypeError(
+                    f"SensorFrame.cameras[{name!r}] must be a CameraImage, got {type(image).__name__}"
+                )
         if self.world_from_ego is not None and self.world_from_ego.batch_shape:
             raise ValueError("SensorFrame.world_from_ego must be a single SE3")
         object.__setattr__(self, "lidars", MappingProxyType(dict(self.lidars)))
@@ -53,9 +61,13 @@ class SensorFrame:
         """The named LiDAR cloud, or the only one when ``name`` is None."""
         if name is None:
             if len(self.lidars) != 1:
-                raise KeyError(f"SensorFrame has {len(self.lidars)} LiDARs ({sorted(self.lidars)}); name one")
+                raise KeyError(
+                    f"SensorFrame has {len(self.lidars)} LiDARs ({sorted(self.lidars)}); name one"
+                )
             return next(iter(self.lidars.values()))
         try:
             return self.lidars[name]
         except KeyError:
-            raise KeyError(f"SensorFrame has no LiDAR {name!r}; has {sorted(self.lidars)}") from None
+            raise KeyError(
+                f"SensorFrame has no LiDAR {name!r}; has {sorted(self.lidars)}"
+            ) from None

@@ -32,7 +32,9 @@ class Trajectory:
 
     def __post_init__(self) -> None:
         check_frame(self.frame, argument="Trajectory.frame")
-        t = check_monotonic_ns(np.asarray(self.timestamp_ns).reshape(-1), argument="Trajectory.timestamp_ns")
+        t = check_monotonic_ns(
+            np.asarray(self.timestamp_ns).reshape(-1), argument="Trajectory.timestamp_ns"
+        )
         t = t.copy()
         t.setflags(write=False)
         object.__setattr__(self, "timestamp_ns", t)

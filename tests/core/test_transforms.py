@@ -18,10 +18,14 @@ quat = st.tuples(*[st.floats(-1, 1, allow_nan=False)] * 4).filter(lambda q: np.l
 
 def test_hand_computed_apply_and_compose():
     ego_from_lidar = SE3.from_xyz_yaw([1.0, 0.0, 2.0], math.pi / 2)
-    np.testing.assert_allclose(ego_from_lidar.apply([[1.0, 0.0, 0.0]]), [[1.0, 1.0, 2.0]], atol=1e-12)
+    np.testing.assert_allclose(
+        ego_from_lidar.apply([[1.0, 0.0, 0.0]]), [[1.0, 1.0, 2.0]], atol=1e-12
+    )
     world_from_ego = SE3.from_xyz_yaw([10.0, 0.0, 0.0], math.pi)
     world_from_lidar = world_from_ego @ ego_from_lidar
-    np.testing.assert_allclose(world_from_lidar.apply([1.0, 0.0, 0.0]), [9.0, -1.0, 2.0], atol=1e-12)
+    np.testing.assert_allclose(
+        world_from_lidar.apply([1.0, 0.0, 0.0]), [9.0, -1.0, 2.0], atol=1e-12
+    )
     assert float(world_from_lidar.yaw_rad) == pytest.approx(-math.pi / 2)
 
 
@@ -41,7 +45,9 @@ def test_compose_inverse_properties(q1, q2, t1, t2):
     assert (a @ a.inverse()).allclose(SE3.identity(), atol=1e-9)
     pts = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]])
     np.testing.assert_allclose((a @ b).apply(pts), a.apply(b.apply(pts)), atol=1e-8)
-    np.testing.assert_allclose((a @ b).inverse().as_matrix(), (b.inverse() @ a.inverse()).as_matrix(), atol=1e-9)
+    np.testing.assert_allclose(
+        (a @ b).inverse().as_matrix(), (b.inverse() @ a.inverse()).as_matrix(), atol=1e-9
+    )
     back = SE3.from_quaternion(a.as_quaternion(), a.translation)
     assert back.allclose(a, atol=1e-9)
     assert SE3.from_matrix(a.as_matrix()).allclose(a)
@@ -55,7 +61,9 @@ def test_se2_matches_se3_and_inverts(yaw1, yaw2, x, y):
     assert (a @ a.inverse()).allclose(SE2.identity(), atol=1e-9)
     pts = np.array([[1.0, 2.0], [-3.0, 0.5]])
     np.testing.assert_allclose((a @ b).apply(pts), a.apply(b.apply(pts)), atol=1e-8)
-    np.testing.assert_allclose(a.to_se3().apply(np.c_[pts, np.zeros(2)])[:, :2], a.apply(pts), atol=1e-9)
+    np.testing.assert_allclose(
+        a.to_se3().apply(np.c_[pts, np.zeros(2)])[:, :2], a.apply(pts), atol=1e-9
+    )
     assert a.to_se3().to_se2().allclose(a, atol=1e-9)
 
 
@@ -68,7 +76,9 @@ def test_batched_transforms():
     sets = poses.apply(np.zeros((3, 5, 3)))
     assert sets.shape == (3, 5, 3)
     np.testing.assert_allclose(poses[1].translation, [1, 0, 0])
-    np.testing.assert_allclose(poses.inverse().compose(poses).rotation, np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-12)
+    np.testing.assert_allclose(
+        poses.inverse().compose(poses).rotation, np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-12
+    )
 
 
 def test_invalid_transforms_are_rejected():

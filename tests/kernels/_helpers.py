@@ -8,7 +8,9 @@ import numpy as np
 import shapely
 
 
-def random_boxes(rng: np.random.Generator, n: int, spread_m: float = 5.0, dtype: type = np.float64) -> np.ndarray:
+def random_boxes(
+    rng: np.random.Generator, n: int, spread_m: float = 5.0, dtype: type = np.float64
+) -> np.ndarray:
     boxes = np.zeros((n, 7))
     boxes[:, :2] = rng.uniform(-spread_m, spread_m, (n, 2))
     boxes[:, 2] = rng.uniform(-1.0, 1.0, n)
@@ -22,8 +24,15 @@ def shapely_polygons(boxes: np.ndarray) -> np.ndarray:
     polys = []
     for x, y, _z, length, width, _h, yaw in np.asarray(boxes, dtype=np.float64):
         c, s = math.cos(yaw), math.sin(yaw)
-        pts = [(x + c * dx - s * dy, y + s * dx + c * dy) for dx, dy in
-               ((length / 2, width / 2), (-length / 2, width / 2), (-length / 2, -width / 2), (length / 2, -width / 2))]
+        pts = [
+            (x + c * dx - s * dy, y + s * dx + c * dy)
+            for dx, dy in (
+                (length / 2, width / 2),
+                (-length / 2, width / 2),
+                (-length / 2, -width / 2),
+                (length / 2, -width / 2),
+            )
+        ]
         polys.append(shapely.Polygon(pts))
     return np.array(polys, dtype=object)
 

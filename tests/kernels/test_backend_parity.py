@@ -30,7 +30,9 @@ def _torch_devices() -> list[str]:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("n", "m"), SIZES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("fn", [K.box_iou_bev, K.box_iou_3d, K.box_giou_bev, K.box_giou_3d, K.boxes_overlap_bev])
+@pytest.mark.parametrize(
+    "fn", [K.box_iou_bev, K.box_iou_3d, K.box_giou_bev, K.box_giou_3d, K.boxes_overlap_bev]
+)
 def test_pairwise_torch_matches_numpy(fn, seed, n, m, dtype, device):
     a, b = _pairs(seed, n, m, dtype)
     expected = fn(a.astype(np.float64), b.astype(np.float64))
@@ -53,22 +55,35 @@ def test_point_kernels_torch_match_numpy(seed, n, dtype, device):
     points = rng.uniform(-6, 6, (n * 20, 3)).astype(dtype)
     boxes = random_boxes(rng, n // 5, dtype=dtype)
     tp, tb = torch.from_numpy(points).to(device), torch.from_numpy(boxes).to(device)
-    np.testing.assert_array_equal(K.points_in_boxes(tp, tb).cpu().numpy(), K.points_in_boxes(points, boxes))
+    np.testing.assert_array_equal(
+        K.points_in_boxes(tp, tb).cpu().numpy(), K.points_in_boxes(points, boxes)
+    )
     vox_t = K.voxel_downsample(tp, 0.5)
     assert vox_t.dtype == tp.dtype
-    np.testing.assert_allclose(vox_t.cpu().numpy(), K.voxel_downsample(points, 0.5), atol=_tol(dtype))
-    np.testing.assert_array_equal(K.crop_range(tp, 1.0, 5.0).cpu().numpy(), K.crop_range(points, 1.0, 5.0))
-    np.testing.assert_array_equal(
-        K.crop_box(tp, [-1, -2, -3], [4, 5, 6]).cpu().numpy(), K.crop_box(points, [-1, -2, -3], [4, 5, 6])
+    np.testing.assert_allclose(
+        vox_t.cpu().numpy(), K.voxel_downsample(points, 0.5), atol=_tol(dtype)
     )
-    np.testing.assert_allclose(K.box_corners(tb).cpu().numpy(), K.box_corners(boxes), atol=_tol(dtype))
+    np.testing.assert_array_equal(
+        K.crop_range(tp, 1.0, 5.0).cpu().numpy(), K.crop_range(points, 1.0, 5.0)
+    )
+    np.testing.assert_array_equal(
+        K.crop_box(tp, [-1, -2, -3], [4, 5, 6]).cpu().numpy(),
+        K.crop_box(points, [-1, -2, -3], [4, 5, 6]),
+    )
+    np.testing.assert_allclose(
+        K.box_corners(tb).cpu().numpy(), K.box_corners(boxes), atol=_tol(dtype)
+    )
     m = np.eye(4, dtype=dtype)
     m[:3, 3] = [1, 2, 3]
     np.testing.assert_allclose(
-        K.transform_points(tp, torch.from_numpy(m).to(device)).cpu().numpy(), K.transform_points(points, m), atol=_tol(dtype)
+        K.transform_points(tp, torch.from_numpy(m).to(device)).cpu().numpy(),
+        K.transform_points(points, m),
+        atol=_tol(dtype),
     )
     np.testing.assert_allclose(
-        K.center_distances(tp, tp[:7]).cpu().numpy(), K.center_distances(points, points[:7]), atol=_tol(dtype) * 10
+        K.center_distances(tp, tp[:7]).cpu().numpy(),
+        K.center_distances(points, points[:7]),
+        atol=_tol(dtype) * 10,
     )
 
 
@@ -93,10 +108,21 @@ def test_cupy_matches_numpy(seed, dtype, n, m):
     for fn in (K.box_iou_bev, K.box_iou_3d, K.box_giou_bev, K.box_giou_3d):
         got = fn(cupy.asarray(a), cupy.asarray(b))
         assert isinstance(got, cupy.ndarray) and got.dtype == a.dtype
-        np.testing.assert_allclose(got.get(), fn(a.astype(np.float64), b.astype(np.float64)), atol=_tol(dtype))
+        np.testing.assert_allclose(
+            got.get(), fn(a.astype(np.float64), b.astype(np.float64)), atol=_tol(dtype)
+        )
     rng = np.random.default_rng(seed)
     points = rng.uniform(-6, 6, (n * 20, 3)).astype(dtype)
-    np.testing.assert_array_equal(K.points_in_boxes(cupy.asarray(points), cupy.asarray(a)).get(), K.points_in_boxes(points, a))
-    np.testing.assert_allclose(K.voxel_downsample(cupy.asarray(points), 0.5).get(), K.voxel_downsample(points, 0.5), atol=_tol(dtype))
+    np.testing.assert_array_equal(
+        K.points_in_boxes(cupy.asarray(points), cupy.asarray(a)).get(), K.points_in_boxes(points, a)
+    )
+    np.testing.assert_allclose(
+        K.voxel_downsample(cupy.asarray(points), 0.5).get(),
+        K.voxel_downsample(points, 0.5),
+        atol=_tol(dtype),
+    )
     scores = rng.uniform(0, 1, n).astype(dtype)
-    assert K.nms_bev(cupy.asarray(a), cupy.asarray(scores), 0.2).get().tolist() == K.nms_bev(a, scores, 0.2).tolist()
+    assert (
+        K.nms_bev(cupy.asarray(a), cupy.asarray(scores), 0.2).get().tolist()
+        == K.nms_bev(a, scores, 0.2).tolist()
+    )

@@ -10,7 +10,9 @@ from drivestack import kernels as K
 GOOD = np.array([[0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]])
 
 
-@pytest.mark.parametrize("fn", [K.box_iou_bev, K.box_iou_3d, K.box_giou_bev, K.box_giou_3d, K.boxes_overlap_bev])
+@pytest.mark.parametrize(
+    "fn", [K.box_iou_bev, K.box_iou_3d, K.box_giou_bev, K.box_giou_3d, K.boxes_overlap_bev]
+)
 def test_pairwise_box_kernels_name_the_bad_argument(fn):
     with pytest.raises(ValueError, match=r"\(N, 7\)"):
         fn(np.zeros((2, 5)), GOOD)

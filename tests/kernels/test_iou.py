@@ -39,7 +39,9 @@ class TestHandComputed:
 
     def test_touching_boxes_have_iou_zero(self, impl):
         assert box_iou_bev(UNIT, box(x=1.0), impl=impl)[0, 0] == pytest.approx(0.0, abs=1e-12)
-        assert box_iou_bev(UNIT, box(x=1.0, y=1.0), impl=impl)[0, 0] == pytest.approx(0.0, abs=1e-12)
+        assert box_iou_bev(UNIT, box(x=1.0, y=1.0), impl=impl)[0, 0] == pytest.approx(
+            0.0, abs=1e-12
+        )
 
     def test_half_overlap(self, impl):
         # 2x1 boxes shifted by 1 along x: intersection 1, union 3

@@ -30,14 +30,24 @@ def test_points_in_boxes_matches_per_point_loop(impl, seed):
     rng = np.random.default_rng(seed)
     boxes = random_boxes(rng, 12)
     points = rng.uniform(-7, 7, (600, 3))
-    np.testing.assert_array_equal(points_in_boxes(points, boxes, impl=impl), slow_points_in_boxes(points, boxes))
+    np.testing.assert_array_equal(
+        points_in_boxes(points, boxes, impl=impl), slow_points_in_boxes(points, boxes)
+    )
 
 
 def test_points_in_boxes_hand_case():
     box = np.array([[10.0, 0.0, 1.0, 4.0, 2.0, 2.0, math.pi / 2]])  # long axis along y
-    pts = np.array([[10.0, 1.9, 1.0], [10.0, 2.1, 1.0], [10.9, 0.0, 1.0], [11.1, 0.0, 1.0], [10.0, 0.0, 2.0]])
+    pts = np.array(
+        [[10.0, 1.9, 1.0], [10.0, 2.1, 1.0], [10.9, 0.0, 1.0], [11.1, 0.0, 1.0], [10.0, 0.0, 2.0]]
+    )
     for impl in ("reference", "numba"):
-        assert points_in_boxes(pts, box, impl=impl)[:, 0].tolist() == [True, False, True, False, True]
+        assert points_in_boxes(pts, box, impl=impl)[:, 0].tolist() == [
+            True,
+            False,
+            True,
+            False,
+            True,
+        ]
 
 
 @pytest.mark.parametrize("impl", ["reference", "numba"])
@@ -53,7 +63,9 @@ def test_points_in_boxes_routes_agree(seed, n, m):
     rng = np.random.default_rng(seed)
     boxes = random_boxes(rng, m, spread_m=3.0)
     points = rng.uniform(-5, 5, (n, 3))
-    np.testing.assert_array_equal(points_in_boxes(points, boxes), slow_points_in_boxes(points, boxes))
+    np.testing.assert_array_equal(
+        points_in_boxes(points, boxes), slow_points_in_boxes(points, boxes)
+    )
 
 
 def dict_voxel_centroids(points: np.ndarray, size: float) -> dict[tuple[int, int, int], np.ndarray]:
@@ -74,11 +86,16 @@ def test_voxel_downsample_matches_dict_in_first_occurrence_order(impl):
 
 
 def test_voxel_downsample_hand_case_and_dtype():
-    pts = np.array([[0.05, 0.05, 0.0], [0.15, 0.05, 0.0], [0.06, 0.04, 0.0], [-0.05, 0.0, 0.0]], dtype=np.float32)
+    pts = np.array(
+        [[0.05, 0.05, 0.0], [0.15, 0.05, 0.0], [0.06, 0.04, 0.0], [-0.05, 0.0, 0.0]],
+        dtype=np.float32,
+    )
     for impl in ("reference", "numba"):
         out = voxel_downsample(pts, 0.1, impl=impl)
         assert out.dtype == np.float32
-        np.testing.assert_allclose(out, [[0.055, 0.045, 0.0], [0.15, 0.05, 0.0], [-0.05, 0.0, 0.0]], atol=1e-6)
+        np.testing.assert_allclose(
+            out, [[0.055, 0.045, 0.0], [0.15, 0.05, 0.0], [-0.05, 0.0, 0.0]], atol=1e-6
+        )
         assert voxel_downsample(np.zeros((0, 3), np.float32), 0.1, impl=impl).shape == (0, 3)
 
 

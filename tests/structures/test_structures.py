@@ -50,7 +50,7 @@ def test_empty_is_valid_everywhere():
 
 
 def test_boxes_validation_names_field():
-    with pytest.raises(ValueError, match="Boxes3D.size_m"):
+    with pytest.raises(ValueError, match=r"Boxes3D\.size_m"):
         Boxes3D(np.zeros((2, 3)), np.ones((3, 3)), np.zeros(2), "ego")
     with pytest.raises(ValueError, match="non-negative"):
         Boxes3D(np.zeros((1, 3)), -np.ones((1, 3)), np.zeros(1), "ego")
@@ -115,8 +115,12 @@ def test_sensor_frame_tracks_ego_trajectory():
         Tracks(np.array([3, 3]), boxes)
     ego = EgoState(0, 1.0, 2.0, 4.0, speed_mps=3.0)
     assert ego.yaw_rad == pytest.approx(4.0 - 2 * math.pi)
-    np.testing.assert_allclose(ego.frame_from_ego.apply([1.0, 0, 0])[:2], [1 + math.cos(4.0), 2 + math.sin(4.0)])
-    traj = Trajectory(np.array([0, 100]), [0.0, 1.0], [0.0, 0.0], [3.0, -3.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0])
+    np.testing.assert_allclose(
+        ego.frame_from_ego.apply([1.0, 0, 0])[:2], [1 + math.cos(4.0), 2 + math.sin(4.0)]
+    )
+    traj = Trajectory(
+        np.array([0, 100]), [0.0, 1.0], [0.0, 0.0], [3.0, -3.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]
+    )
     mid = traj.interpolate(np.array([50]))
     assert mid.x_m[0] == pytest.approx(0.5)
     assert abs(mid.yaw_rad[0]) == pytest.approx(math.pi, abs=1e-9)  # interpolated across +-pi

@@ -1,0 +1,62 @@
+"""Benchmarks: drivestack against its peers, side by side in one run, with ratios.
+
+  drivestack bench kernels [--quick] [--repeats N] [--json out.json]
+
+Timings are medians of repeats; the ratio column is each implementation's time over
+drivestack's default route (> 1 means drivestack is faster). The machine is shared and
+noisy: compare ratios, not absolute milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from drivestack.commands._paths import default_shared_data
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("suite", choices=["kernels"], help="which benchmark to run")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller problem sizes (about 4x less work)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed repeats per implementation (median reported)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated scene")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the results as JSON here"
+    )
+    parser.add_argument(
+        "--kitti-object",
+        type=Path,
+        default=None,
+        help="KITTI object folder with training/velodyne/*.bin (default: ../shared/data/kitti_object if present)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+    from drivestack.bench import kernels
+
+    kitti = args.kitti_object
+    if kitti is None:
+        shared = default_shared_data()
+        kitti = (
+            shared / "kitti_object"
+            if shared is not None and (shared / "kitti_object").is_dir()
+            else None
+        )
+    print(
+        f"drivestack bench kernels: quick={args.quick} repeats={args.repeats} kitti={kitti or 'not found'}"
+    )
+    kernels.run(
+        quick=args.quick,
+        repeats=args.repeats,
+        seed=args.seed,
+        kitti_object_dir=kitti,
+        json_path=args.json,
+    )
+    return 0

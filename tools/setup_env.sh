@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up everything drivestack needs on a fresh machine (Debian, Python 3.11):
+#   1. the system library open3d needs (libusb-1.0-0), installed when missing and we are root,
+#      otherwise the exact command to run is printed;
+#   2. a virtual environment in .venv (created if missing) with drivestack and its dev tools.
+# Idempotent: a second run only re-installs when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1\.0\.so\.0'; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing libusb-1.0-0 (needed by open3d)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libusb-1.0-0
+  else
+    echo "setup: open3d needs the system library libusb-1.0; install it with:" >&2
+    echo "    sudo apt-get install -y libusb-1.0-0" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.drivestack-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing drivestack and its dependencies into $VENV (first time: a few minutes)"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+  touch "$stamp"
+fi
