@@ -1,0 +1,165 @@
+"""Strict mapping -> frozen dataclass conversion for YAML configs, shared by every stage.
+
+``load_yaml_config(cls, path)`` reads a file with ``yaml.safe_load`` (never the unsafe
+loaders) and builds ``cls``; unknown keys, missing required keys and wrong types raise
+:class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key
+(``tracking.classes.Car.max_age``). A value the dataclass's own ``__post_init__`` rejects
+(``ValueError``) is re-raised as a ``ConfigError`` at that key too.
+
+Supported field types: ``bool``, ``int``, ``float`` (integers accepted), ``str``,
+``pathlib.Path``, ``Enum`` subclasses (by name or value), ``Literal[...]``, ``X | None``,
+unions, ``list[X]``, ``tuple[X, ...]``, fixed ``tuple[X, Y]``, ``dict[K, V]``, ``Any`` and
+nested dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from drivestack.core.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _join(prefix: str, key: object) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _fail(message: str, path: str, key: str) -> ConfigError:
+    return ConfigError(message, path=path, field=key or "<top level>")
+
+
+def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        for option in options:
+            try:
+                return _convert(value, option, path, key)
+            except ConfigError:
+                continue
+        raise _fail(f"expected {' or '.join(_name(a) for a in options)}, got {value!r}", path, key)
+    if origin is Literal:
+        if value not in args:
+            raise _fail(f"expected one of {list(args)}, got {value!r}", path, key)
+        return value
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_mapping(tp, value, path=path, prefix=key)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        for member in tp:
+            if value == member.value or (isinstance(value, str) and value.upper() == member.name):
+                return member
+        raise _fail(f"expected one of {[m.name.lower() for m in tp]}, got {value!r}", path, key)
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise _fail(f"expected a list, got {type(value).__name__}", path, key)
+        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
+            item = args[0] if args else Any
+            items = [_convert(v, item, path, f"{key}[{i}]") for i, v in enumerate(value)]
+            return items if origin is list else tuple(items)
+        if len(value) != len(args):
+            raise _fail(f"expected {len(args)} items, got {len(value)}", path, key)
+        return tuple(
+            _convert(v, a, path, f"{key}[{i}]")
+            for i, (v, a) in enumerate(zip(value, args, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _fail(f"expected a mapping, got {type(value).__name__}", path, key)
+        key_type, value_type = args or (Any, Any)
+        return {
+            _convert(k, key_type, path, _join(key, k)): _convert(v, value_type, path, _join(key, k))
+            for k, v in value.items()
+        }
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(f"expected a number, got {value!r}", path, key)
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(f"expected an integer, got {value!r}", path, key)
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(f"expected true or false, got {value!r}", path, key)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(f"expected a string, got {value!r}", path, key)
+        return value
+    if tp is Path:
+        if not isinstance(value, str):
+            raise _fail(f"expected a path string, got {value!r}", path, key)
+        return Path(value)
+    raise _fail(f"unsupported config field type {tp!r}", path, key)
+
+
+def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: str = "") -> T:
+    """Build the dataclass ``cls`` from a parsed mapping, strictly (see the module docstring)."""
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"{cls!r} is not a dataclass type")
+    if not isinstance(mapping, dict):
+        raise _fail(
+            f"expected a mapping for {cls.__name__}, got {type(mapping).__name__}", path, prefix
+        )
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in mapping:
+        if key not in fields:
+            raise _fail(
+                f"unknown key (known: {', '.join(sorted(fields))})", path, _join(prefix, key)
+            )
+    kwargs = {}
+    for name, f in fields.items():
+        full = _join(prefix, name)
+        if name in mapping:
+            kwargs[name] = _convert(mapping[name], hints[name], path, full)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise _fail("missing required key", path, full)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise _fail(str(exc), path, prefix) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file with ``yaml.safe_load``; errors name the file (and line when known)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", path=str(p)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file is not UTF-8 text: {exc}", path=str(p)) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
+        raise ConfigError(
+            f"malformed YAML: {getattr(exc, 'problem', None) or exc}", path=str(p), record=where
+        ) from exc
+
+
+def load_yaml_config(cls: type[T], path: str | Path) -> T:
+    """``load_yaml`` then :func:`from_mapping` onto ``cls`` (an empty file is an empty mapping)."""
+    data = load_yaml(path)
+    return from_mapping(cls, {} if data is None else data, path=str(path))
