@@ -10,11 +10,11 @@ Ratios are peer time / drivestack default time (> 1: drivestack is faster).
 from __future__ import annotations
 
 import json
-from functools import partial
 import math
 import platform
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,51 @@ def _torch() -> Any | None:
     return torch
 
 
+@dataclass
+class DeviceBackend:
+    """A GPU route to time: how to move inputs there and how to wait for it."""
+
+    label: str
+    to_device: Callable[[np.ndarray], Any]
+    synchronize: Callable[[], None]
+
+    def timed(self, fn: Callable[..., Any], *arrays: np.ndarray) -> Callable[[], Any]:
+        moved = [self.to_device(a) for a in arrays]
+
+        def call() -> Any:
+            out = fn(*moved)
+            self.synchronize()
+            return out
+
+        return call
+
+
+def gpu_backends() -> list[DeviceBackend]:
+    """Torch-CUDA and CuPy routes when a CUDA device is usable; empty otherwise."""
+    found: list[DeviceBackend] = []
+    torch = _torch()
+    if torch is not None and torch.cuda.is_available():
+        found.append(
+            DeviceBackend(
+                "drivestack torch-cuda",
+                lambda a: torch.from_numpy(a).cuda(),
+                torch.cuda.synchronize,
+            )
+        )
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            found.append(
+                DeviceBackend(
+                    "drivestack cupy", cupy.asarray, lambda: cupy.cuda.Stream.null.synchronize()
+                )
+            )
+    except Exception:  # ImportError or CUDA runtime errors: no CuPy route here
+        pass
+    return found
+
+
 def _load_kitti_scans(kitti_object_dir: Path | None) -> list[tuple[str, np.ndarray]]:
     if kitti_object_dir is None:
         return []
@@ -132,6 +177,7 @@ def run(
     """Run all cases; print a table; return (and optionally write) the JSON report."""
     rng = np.random.default_rng(seed)
     torch = _torch()
+    gpus = gpu_backends()
     scale = 0.25 if quick else 1.0
     n_sparse = int(2000 * scale) if quick else 2000
     n_dense = int(500 * scale) if quick else 500
@@ -237,6 +283,11 @@ def run(
         tc, ts = torch.from_numpy(cand), torch.from_numpy(scores)
         t, _ = measure("drivestack torch-cpu", lambda: K.nms_bev(tc, ts, 0.5), 1)
         res.timings.append(t)
+    for gpu in gpus:
+        t, _ = measure(
+            gpu.label, gpu.timed(lambda b, sc: K.nms_bev(b, sc, 0.5), cand, scores), repeats
+        )
+        res.timings.append(t)
     res.checks["same_keep_set_as_reference"] = bool(np.array_equal(keep, keep_ref))
     res.checks["kept"] = len(keep)
 
@@ -260,6 +311,9 @@ def run(
         if torch is not None:
             tp = torch.from_numpy(pts)
             t, _ = measure("drivestack torch-cpu", partial(K.voxel_downsample, tp, 0.1), repeats)
+            res.timings.append(t)
+        for gpu in gpus:
+            t, _ = measure(gpu.label, gpu.timed(lambda p: K.voxel_downsample(p, 0.1), pts), repeats)
             res.timings.append(t)
         try:
             import open3d as o3d
@@ -304,6 +358,9 @@ def run(
                 partial(K.points_in_boxes, tp, tb),
                 max(repeats // 2, 1),
             )
+            res.timings.append(t)
+        for gpu in gpus:
+            t, _ = measure(gpu.label, gpu.timed(K.points_in_boxes, pts, boxes), repeats)
             res.timings.append(t)
         res.checks["same_as_broadcasting"] = bool(np.array_equal(ours, ref))
 

@@ -1,0 +1,40 @@
+"""The kernel benchmark runs end to end and reports exact agreement with its peers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from drivestack.cli import main
+
+
+@pytest.mark.slow
+def test_bench_kernels_quick_writes_json_with_checks(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert (
+        main(
+            [
+                "bench",
+                "kernels",
+                "--quick",
+                "--repeats",
+                "1",
+                "--json",
+                str(out),
+                "--kitti-object",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    cases = {c["case"]: c for c in report["cases"]}
+    sparse = cases["box_iou_bev sparse scene"]
+    assert sparse["checks"]["max_abs_diff_vs_shapely"] < 1e-9
+    assert sparse["checks"]["pairs_with_overlap"] > 0
+    implementations = {t["implementation"] for t in sparse["timings"]}
+    assert {"drivestack numba (default)", "shapely STRtree"} <= implementations
+    assert cases["nms_bev"]["checks"]["same_keep_set_as_reference"] is True
+    assert all(c["checks"].get("same_as_broadcasting", True) for c in report["cases"])
+    assert "vs default" in capsys.readouterr().out
