@@ -9,6 +9,12 @@ reference); Torch and CuPy inputs run the array reference on their own device.
 Boxes are ``(N, 7)`` ``[x, y, z, length, width, height, yaw]`` with z at the geometric centre.
 """
 
+from drivestack.kernels.camera import (
+    points_in_frustum,
+    project_boxes_to_image,
+    project_points,
+    unproject_pixels,
+)
 from drivestack.kernels.corners import box_corners
 from drivestack.kernels.crop import crop_box, crop_range
 from drivestack.kernels.distance import center_distances
@@ -31,6 +37,10 @@ __all__ = [
     "crop_range",
     "nms_bev",
     "points_in_boxes",
+    "points_in_frustum",
+    "project_boxes_to_image",
+    "project_points",
     "transform_points",
+    "unproject_pixels",
     "voxel_downsample",
 ]

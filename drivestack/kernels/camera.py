@@ -1,0 +1,228 @@
+"""Camera geometry: projection with OpenCV distortion, frustum test, unprojection, 2D boxes of 3D boxes.
+
+Camera frame: x right, y down, z forward (optical axis). Pixels: u right, v down, origin at
+the top-left pixel's corner convention of the intrinsics. Distortion coefficients follow
+OpenCV: ``(k1, k2, p1, p2[, k3[, k4, k5, k6]])``; an empty or all-zero vector means none.
+All functions accept NumPy, Torch or CuPy arrays (one library per call) and keep the input's
+library, device and dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+from drivestack.core.arrays import check_array, namespace
+from drivestack.kernels._common import check_boxes, check_pair, check_points
+from drivestack.kernels.corners import box_corners
+
+# the 12 edges of a box as corner index pairs (corners: 0-3 bottom CCW, 4-7 top CCW)
+_BOX_EDGES = (
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 0),
+    (4, 5),
+    (5, 6),
+    (6, 7),
+    (7, 4),
+    (0, 4),
+    (1, 5),
+    (2, 6),
+    (3, 7),
+)
+
+
+def _check_intrinsics(intrinsics: Any) -> None:
+    check_array(intrinsics, "intrinsics", (3, 3))
+    if float(intrinsics[0, 0]) <= 0 or float(intrinsics[1, 1]) <= 0:
+        raise ValueError(
+            f"intrinsics must have positive focal lengths, got fx={float(intrinsics[0, 0])}, fy={float(intrinsics[1, 1])}"
+        )
+
+
+def _distortion_terms(xp: Any, distortion: Any | None, like: Any) -> tuple[Any, ...] | None:
+    """``(k1, k2, p1, p2, k3, k4, k5, k6)`` as scalars-in-arrays, or None when there is none."""
+    if distortion is None:
+        return None
+    check_array(distortion, "distortion", (None,))
+    count = distortion.shape[0]
+    if count not in (0, 4, 5, 8):
+        raise ValueError(
+            f"distortion must have 0, 4, 5 or 8 coefficients (OpenCV order), got {count}"
+        )
+    if count == 0 or not bool(xp.any(distortion != 0)):
+        return None
+    dev = array_api_compat.device(like)
+    full = xp.concat([distortion, xp.zeros((8 - count,), dtype=distortion.dtype, device=dev)])
+    return tuple(full[i] for i in range(8))
+
+
+def _distort(xp: Any, x: Any, y: Any, terms: tuple[Any, ...]) -> tuple[Any, Any]:
+    k1, k2, p1, p2, k3, k4, k5, k6 = terms
+    r2 = x * x + y * y
+    radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+    return xd, yd
+
+
+def project_points(
+    points_cam: Any, intrinsics: Any, distortion: Any | None = None, *, min_depth_m: float = 1e-6
+) -> tuple[Any, Any]:
+    """Project ``points_cam (N, 3)`` (camera frame) to pixels.
+
+    Returns:
+        ``uv_px (N, 2)`` and ``in_front (N,)`` bool (depth z >= ``min_depth_m``). Pixels of points
+        behind the camera are not meaningful (their u, v are still finite: depth is clamped).
+    """
+    check_points(points_cam, "points_cam")
+    _check_intrinsics(intrinsics)
+    xp = check_pair(points_cam, "points_cam", intrinsics, "intrinsics")
+    z = points_cam[:, 2]
+    in_front = z >= min_depth_m
+    safe_z = xp.where(in_front, z, xp.full_like(z, min_depth_m))
+    x = points_cam[:, 0] / safe_z
+    y = points_cam[:, 1] / safe_z
+    terms = _distortion_terms(xp, distortion, points_cam)
+    if terms is not None:
+        x, y = _distort(xp, x, y, terms)
+    u = intrinsics[0, 0] * x + intrinsics[0, 1] * y + intrinsics[0, 2]
+    v = intrinsics[1, 1] * y + intrinsics[1, 2]
+    return xp.stack([u, v], axis=1), in_front
+
+
+def points_in_frustum(
+    points_cam: Any,
+    intrinsics: Any,
+    width_px: int,
+    height_px: int,
+    distortion: Any | None = None,
+    *,
+    min_depth_m: float = 0.1,
+    max_depth_m: float = float("inf"),
+) -> Any:
+    """Mask ``(N,)``: in front of the camera within the depth range and inside the image."""
+    uv, in_front = project_points(points_cam, intrinsics, distortion, min_depth_m=min_depth_m)
+    z = points_cam[:, 2]
+    return (
+        in_front
+        & (z <= max_depth_m)
+        & (uv[:, 0] >= 0)
+        & (uv[:, 0] < width_px)
+        & (uv[:, 1] >= 0)
+        & (uv[:, 1] < height_px)
+    )
+
+
+def unproject_pixels(
+    uv_px: Any,
+    depth_m: Any,
+    intrinsics: Any,
+    distortion: Any | None = None,
+    *,
+    iterations: int = 20,
+) -> Any:
+    """Camera-frame points ``(N, 3)`` of pixels ``uv_px (N, 2)`` at depths ``depth_m (N,)`` (z).
+
+    Distortion is inverted by fixed-point iteration (as OpenCV's ``undistortPoints``);
+    ``iterations`` bounds the work and is ample for automotive lenses.
+    """
+    check_array(uv_px, "uv_px", (None, 2))
+    check_array(depth_m, "depth_m", (uv_px.shape[0],))
+    _check_intrinsics(intrinsics)
+    xp = check_pair(uv_px, "uv_px", intrinsics, "intrinsics")
+    fx, fy, skew, cx, cy = (
+        intrinsics[0, 0],
+        intrinsics[1, 1],
+        intrinsics[0, 1],
+        intrinsics[0, 2],
+        intrinsics[1, 2],
+    )
+    yd = (uv_px[:, 1] - cy) / fy
+    xd = (uv_px[:, 0] - cx - skew * yd) / fx
+    x, y = xd, yd
+    terms = _distortion_terms(xp, distortion, uv_px)
+    if terms is not None:
+        k1, k2, p1, p2, k3, k4, k5, k6 = terms
+        for _ in range(iterations):
+            r2 = x * x + y * y
+            radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+            dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+            dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+            x = (xd - dx) / radial
+            y = (yd - dy) / radial
+    return xp.stack([x * depth_m, y * depth_m, depth_m], axis=1)
+
+
+def project_boxes_to_image(
+    boxes: Any,
+    camera_from_boxes: Any,
+    intrinsics: Any,
+    width_px: int,
+    height_px: int,
+    distortion: Any | None = None,
+    *,
+    min_depth_m: float = 0.1,
+    clip: bool = True,
+) -> tuple[Any, Any]:
+    """2D boxes ``(N, 4)`` ``(x1, y1, x2, y2)`` px of 3D ``boxes (N, 7)`` and a ``visible (N,)`` mask.
+
+    Args:
+        boxes: ``[x, y, z, l, w, h, yaw]`` in the frame ``camera_from_boxes`` maps from.
+        camera_from_boxes: ``(4, 4)`` transform into the camera frame.
+        clip: clip the 2D box to the image.
+
+    Edges that cross the near plane (z = ``min_depth_m``) are cut there, so a box partly behind
+    the camera gets the 2D box of its visible part. ``visible`` is False for boxes entirely
+    behind the near plane or (with ``clip``) entirely outside the image; their rows are zeros.
+    """
+    check_boxes(boxes, "boxes")
+    _check_intrinsics(intrinsics)
+    check_array(camera_from_boxes, "camera_from_boxes", (4, 4))
+    xp = namespace(boxes, camera_from_boxes, intrinsics)
+    n = boxes.shape[0]
+    dev = array_api_compat.device(boxes)
+    corners = box_corners(boxes)  # (N, 8, 3)
+    rot = camera_from_boxes[:3, :3]
+    cam = (
+        corners[..., 0:1] * rot[:, 0]
+        + corners[..., 1:2] * rot[:, 1]
+        + corners[..., 2:3] * rot[:, 2]
+        + camera_from_boxes[:3, 3]
+    )
+    edges = xp.asarray(_BOX_EDGES, device=dev)
+    start = xp.take(cam, edges[:, 0], axis=1)  # (N, 12, 3)
+    end = xp.take(cam, edges[:, 1], axis=1)
+    dz = end[..., 2] - start[..., 2]
+    crosses = ((start[..., 2] - min_depth_m) * (end[..., 2] - min_depth_m)) < 0
+    t = xp.where(
+        crosses,
+        (min_depth_m - start[..., 2]) / xp.where(crosses, dz, xp.ones_like(dz)),
+        xp.zeros_like(dz),
+    )
+    cut = start + t[..., None] * (end - start)
+    candidates = xp.concat([cam, cut], axis=1)  # (N, 20, 3)
+    usable = xp.concat([cam[..., 2] >= min_depth_m, crosses], axis=1)  # (N, 20)
+    uv, _ = project_points(
+        xp.reshape(candidates, (-1, 3)), intrinsics, distortion, min_depth_m=min_depth_m * 0.999
+    )
+    uv = xp.reshape(uv, (n, 20, 2))
+    big = xp.asarray(float("inf"), dtype=boxes.dtype, device=dev)
+    lo = xp.min(xp.where(usable[..., None], uv, big), axis=1)
+    hi = xp.max(xp.where(usable[..., None], uv, -big), axis=1)
+    visible = xp.any(usable, axis=1)
+    if clip:
+        zero = xp.zeros_like(lo[:, 0])
+        lo = xp.stack(
+            [xp.clip(lo[:, 0], zero, zero + width_px), xp.clip(lo[:, 1], zero, zero + height_px)],
+            axis=1,
+        )
+        hi = xp.stack(
+            [xp.clip(hi[:, 0], zero, zero + width_px), xp.clip(hi[:, 1], zero, zero + height_px)],
+            axis=1,
+        )
+        visible = visible & (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    out = xp.concat([lo, hi], axis=1)
+    return xp.where(visible[:, None], out, xp.zeros_like(out)), visible
