@@ -81,17 +81,39 @@ def _clip_cross(pcx, pcy, pdx, pdy, qdx, qdy, qnx, qny, qoff, qx, qy, scale, tol
 
 
 @_jit
-def _pair_intersection(a, b, tol, work):
-    """Exact BEV intersection area of boxes ``a`` and ``b`` (rows of 7), A-centred frame."""
-    ca = math.cos(a[6])
-    sa = math.sin(a[6])
+def _separated_on_axes(cx, cy, c, s, half_l, half_w, ext_l, ext_w):
+    """Is a box centred (cx, cy) with axes rotated by (c, s) and half extents (ext_l, ext_w)
+    outside the axis-aligned rectangle [-half_l, half_l] x [-half_w, half_w]? (2 SAT axes)"""
+    reach_x = abs(c) * ext_l + abs(s) * ext_w
+    reach_y = abs(s) * ext_l + abs(c) * ext_w
+    return (
+        cx - reach_x > half_l
+        or cx + reach_x < -half_l
+        or cy - reach_y > half_w
+        or cy + reach_y < -half_w
+    )
+
+
+@_jit
+def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):
+    """Exact BEV intersection area of boxes ``a`` and ``b`` (rows of 7), A-centred frame.
+
+    ``ca, sa`` / ``cb_abs, sb_abs``: cos and sin of each box's yaw (precomputed by callers).
+    A separating-axis test on all four axes returns 0 early for boxes whose bounding circles
+    meet but whose rectangles do not (the common case among neighbours).
+    """
     dx = b[0] - a[0]
     dy = b[1] - a[1]
     bx = ca * dx + sa * dy
     by = -sa * dx + ca * dy
-    dyaw = b[6] - a[6]
-    cb = math.cos(dyaw)
-    sb = math.sin(dyaw)
+    cb = cb_abs * ca + sb_abs * sa  # cos(yaw_b - yaw_a)
+    sb = sb_abs * ca - cb_abs * sa  # sin(yaw_b - yaw_a)
+    if _separated_on_axes(bx, by, cb, sb, 0.5 * a[3], 0.5 * a[4], 0.5 * b[3], 0.5 * b[4]):
+        return 0.0
+    ax = -(cb * bx + sb * by)  # A's centre in B's frame
+    ay = -(-sb * bx + cb * by)
+    if _separated_on_axes(ax, ay, cb, -sb, 0.5 * b[3], 0.5 * b[4], 0.5 * a[3], 0.5 * a[4]):
+        return 0.0
     _box_in_frame(
         work[0],
         work[1],
@@ -251,6 +273,8 @@ def pairwise_overlap(a, b, mode, tol):
         ra[i] = 0.5 * math.sqrt(a[i, 3] * a[i, 3] + a[i, 4] * a[i, 4])
     for j in range(m):
         rb[j] = 0.5 * math.sqrt(b[j, 3] * b[j, 3] + b[j, 4] * b[j, 4])
+    cos_a, sin_a = np.cos(a[:, 6]), np.sin(a[:, 6])
+    cos_b, sin_b = np.cos(b[:, 6]), np.sin(b[:, 6])
     giou = mode >= 2
     three_d = mode == 1 or mode == 3
     # IoU is 0 unless bounding circles meet: sweep over b sorted by x. GIoU needs every pair.
@@ -275,7 +299,9 @@ def pairwise_overlap(a, b, mode, tol):
             reach = ra[i] + rb[j]
             inter = 0.0
             if dx * dx + dy * dy <= reach * reach * (1.0 + 1e-12):
-                inter = _pair_intersection(ai, bj, tol, work)
+                inter = _pair_intersection(
+                    ai, bj, cos_a[i], sin_a[i], cos_b[j], sin_b[j], tol, work
+                )
             if not giou and inter <= 0.0:
                 continue
             area_b = bj[3] * bj[4]
@@ -315,37 +341,49 @@ def _bucket(cell_of, n_cells):
 
 
 @_jit
+def _grid_of(xs, ys, members_mask, x0, y0, cell):
+    """Uniform grid over the boxes selected by ``members_mask``: ``(nx, ny, starts, members)``."""
+    n = xs.shape[0]
+    nx = 1
+    ny = 1
+    for i in range(n):
+        if members_mask[i]:
+            nx = max(nx, int((xs[i] - x0) / cell) + 1)
+            ny = max(ny, int((ys[i] - y0) / cell) + 1)
+    cell_of = np.full(n, nx * ny, dtype=np.int64)  # unselected boxes go to a spill slot
+    for i in range(n):
+        if members_mask[i]:
+            cell_of[i] = int((xs[i] - x0) / cell) * ny + int((ys[i] - y0) / cell)
+    starts, members = _bucket(cell_of, nx * ny + 1)
+    return nx, ny, starts, members
+
+
+@_jit
 def nms_bev(boxes, order, iou_threshold, tol):
     """Greedy rotated NMS over ``order`` (indices by descending score); returns kept indices.
 
-    Boxes are bucketed in a uniform grid with cells as wide as the largest bounding-circle
-    diameter, so every box that can overlap a kept box lies in the 3 x 3 cells around it.
+    Candidates come from two uniform grids: one for the common box sizes (cells twice the
+    size-cut radius) and one for the few large boxes (trucks, buses), so a handful of long
+    boxes does not inflate every neighbourhood. Exact IoU only for bounding-circle overlaps.
     """
     n = boxes.shape[0]
+    xs = boxes[:, 0].copy()
+    ys = boxes[:, 1].copy()
     radius = np.empty(n)
-    max_radius = 1e-9
-    x0 = boxes[0, 0]
-    x1 = x0
-    y0 = boxes[0, 1]
-    y1 = y0
     for i in range(n):
         radius[i] = 0.5 * math.sqrt(boxes[i, 3] * boxes[i, 3] + boxes[i, 4] * boxes[i, 4])
-        max_radius = max(max_radius, radius[i])
-        x0 = min(x0, boxes[i, 0])
-        x1 = max(x1, boxes[i, 0])
-        y0 = min(y0, boxes[i, 1])
-        y1 = max(y1, boxes[i, 1])
-    cell = max(2.0 * max_radius, (x1 - x0) / 4096.0, (y1 - y0) / 4096.0)
-    nx = int((x1 - x0) / cell) + 1
-    ny = int((y1 - y0) / cell) + 1
-    gx = np.empty(n, dtype=np.int64)
-    gy = np.empty(n, dtype=np.int64)
-    cell_of = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        gx[i] = int((boxes[i, 0] - x0) / cell)
-        gy[i] = int((boxes[i, 1] - y0) / cell)
-        cell_of[i] = gx[i] * ny + gy[i]
-    starts, members = _bucket(cell_of, nx * ny)
+    cos_yaw, sin_yaw = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+    r_cut = max(2.0 * np.median(radius), 1e-9)
+    r_max = max(np.max(radius), 1e-9)
+    large = radius > r_cut
+    small = ~large
+    x0 = np.min(xs)
+    y0 = np.min(ys)
+    span = max(np.max(xs) - x0, np.max(ys) - y0)
+    cells = (max(2.0 * r_cut, span / 4096.0), max(2.0 * r_max, span / 4096.0))
+    grid_small = _grid_of(xs, ys, small, x0, y0, cells[0])
+    grid_large = _grid_of(xs, ys, large, x0, y0, cells[1])
+    level_radius = (r_cut, r_max)
     rank = np.empty(n, dtype=np.int64)
     for r in range(n):
         rank[order[r]] = r
@@ -360,22 +398,37 @@ def nms_bev(boxes, order, iou_threshold, tol):
         keep[kept] = i
         kept += 1
         area_i = boxes[i, 3] * boxes[i, 4]
-        for cx in range(max(gx[i] - 1, 0), min(gx[i] + 2, nx)):
-            for cy in range(max(gy[i] - 1, 0), min(gy[i] + 2, ny)):
-                c = cx * ny + cy
-                for q in range(starts[c], starts[c + 1]):
-                    j = members[q]
-                    if rank[j] <= r or suppressed[j]:
-                        continue
-                    dx = boxes[i, 0] - boxes[j, 0]
-                    dy = boxes[i, 1] - boxes[j, 1]
-                    reach = radius[i] + radius[j]
-                    if dx * dx + dy * dy > reach * reach * (1.0 + 1e-12):
-                        continue
-                    inter = _pair_intersection(boxes[i], boxes[j], tol, work)
-                    union = area_i + boxes[j, 3] * boxes[j, 4] - inter
-                    if union > 0.0 and inter / union > iou_threshold:
-                        suppressed[j] = True
+        for level in range(2):
+            nx, ny, starts, members = grid_small if level == 0 else grid_large
+            cell = cells[level]
+            reach_cells = math.ceil((radius[i] + level_radius[level]) / cell)
+            gx = int((xs[i] - x0) / cell)
+            gy = int((ys[i] - y0) / cell)
+            for cx in range(max(gx - reach_cells, 0), min(gx + reach_cells + 1, nx)):
+                for cy in range(max(gy - reach_cells, 0), min(gy + reach_cells + 1, ny)):
+                    c = cx * ny + cy
+                    for q in range(starts[c], starts[c + 1]):
+                        j = members[q]
+                        if suppressed[j] or rank[j] <= r:
+                            continue
+                        dx = xs[i] - xs[j]
+                        dy = ys[i] - ys[j]
+                        reach = radius[i] + radius[j]
+                        if dx * dx + dy * dy > reach * reach * (1.0 + 1e-12):
+                            continue
+                        inter = _pair_intersection(
+                            boxes[i],
+                            boxes[j],
+                            cos_yaw[i],
+                            sin_yaw[i],
+                            cos_yaw[j],
+                            sin_yaw[j],
+                            tol,
+                            work,
+                        )
+                        union = area_i + boxes[j, 3] * boxes[j, 4] - inter
+                        if union > 0.0 and inter / union > iou_threshold:
+                            suppressed[j] = True
     return keep[:kept]
 
 
