@@ -187,16 +187,28 @@ def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):
 
 
 @_jit
+def _chain(px, py, hx, hy, k, first, stop, step, floor):
+    """One pass of Andrew's monotone chain: push points, popping right turns above ``floor``."""
+    for i in range(first, stop, step):
+        while (
+            k >= floor
+            and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2])
+            - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2])
+            <= 0.0
+        ):
+            k -= 1
+        hx[k] = px[i]
+        hy[k] = py[i]
+        k += 1
+    return k
+
+
+@_jit
 def _hull_area8(xs, ys):
-    """Convex-hull area of 8 points (Andrew's monotone chain on a sorted copy)."""
+    """Convex-hull area of a few points (insertion sort by x then y, then monotone chain)."""
     n = xs.shape[0]
-    order = np.argsort(xs * 1.0)
-    # stable tie-break on y: insertion sort of equal-x runs
-    px = np.empty(n)
-    py = np.empty(n)
-    for i in range(n):
-        px[i] = xs[order[i]]
-        py[i] = ys[order[i]]
+    px = xs.copy()
+    py = ys.copy()
     for i in range(1, n):
         j = i
         while j > 0 and (px[j - 1] > px[j] or (px[j - 1] == px[j] and py[j - 1] > py[j])):
@@ -205,30 +217,8 @@ def _hull_area8(xs, ys):
             j -= 1
     hx = np.empty(2 * n)
     hy = np.empty(2 * n)
-    k = 0
-    for i in range(n):
-        while (
-            k >= 2
-            and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2])
-            - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2])
-            <= 0.0
-        ):
-            k -= 1
-        hx[k] = px[i]
-        hy[k] = py[i]
-        k += 1
-    lower = k + 1
-    for i in range(n - 2, -1, -1):
-        while (
-            k >= lower
-            and (hx[k - 1] - hx[k - 2]) * (py[i] - hy[k - 2])
-            - (hy[k - 1] - hy[k - 2]) * (px[i] - hx[k - 2])
-            <= 0.0
-        ):
-            k -= 1
-        hx[k] = px[i]
-        hy[k] = py[i]
-        k += 1
+    k = _chain(px, py, hx, hy, 0, 0, n, 1, 2)
+    k = _chain(px, py, hx, hy, k, n - 2, -1, -1, k + 1)
     area = 0.0
     for i in range(k - 1):
         area += hx[i] * hy[i + 1] - hx[i + 1] * hy[i]
