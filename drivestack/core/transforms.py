@@ -198,6 +198,10 @@ class SE3:
             raise TypeError("a single SE3 has no length")
         return self.batch_shape[0]
 
+    def __bool__(self) -> bool:
+        """A transform is always truthy (``pose or default`` must not call ``len``)."""
+        return True
+
     def __getitem__(self, index: int | slice | np.ndarray) -> SE3:
         if not self.batch_shape:
             raise TypeError("a single SE3 cannot be indexed")

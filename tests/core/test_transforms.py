@@ -95,3 +95,10 @@ def test_invalid_transforms_are_rejected():
 def test_wrap_angle_range():
     wrapped = wrap_angle(np.array([math.pi, -math.pi, 3 * math.pi, 0.1]))
     np.testing.assert_allclose(wrapped, [-math.pi, -math.pi, -math.pi, 0.1])
+
+
+def test_single_transform_is_truthy():
+    pose = SE3.identity()
+    assert (pose or None) is pose
+    with pytest.raises(TypeError):
+        len(pose)

@@ -1,0 +1,235 @@
+"""SensorScene: static geometry (ground, curbs, buildings, poles) plus agents, for ray casting.
+
+Static geometry goes into one open3d ``RaycastingScene`` built once; the agents of each frame
+go into a small second scene rebuilt per frame (open3d scenes cannot remove geometry), and a
+ray's hit is the nearer of the two. The ground is the plane z = 0 of the world frame, hit
+analytically. Every hit reports a material (for intensity / colour) and an instance id
+(0 = background, agents 1..N in the order given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from drivestack.sim.sensors.meshes import box_mesh, template_for
+from drivestack.structures.boxes import Boxes3D
+
+if TYPE_CHECKING:
+    from drivestack.structures.road_map import RoadMap
+
+
+class Material(IntEnum):
+    NONE = 0
+    ROAD = 1
+    CURB = 2
+    BUILDING = 3
+    POLE = 4
+    VEHICLE = 5
+    PERSON = 6
+
+
+# diffuse reflectivity per material (intensity ~ reflectivity * cos(incidence))
+REFLECTIVITY = {
+    Material.NONE: 0.0,
+    Material.ROAD: 0.15,
+    Material.CURB: 0.3,
+    Material.BUILDING: 0.45,
+    Material.POLE: 0.6,
+    Material.VEHICLE: 0.7,
+    Material.PERSON: 0.35,
+}
+# RGB albedo per material for the camera
+ALBEDO = {
+    Material.NONE: (135, 180, 230),
+    Material.ROAD: (90, 90, 95),
+    Material.CURB: (170, 170, 165),
+    Material.BUILDING: (180, 140, 110),
+    Material.POLE: (120, 120, 120),
+    Material.VEHICLE: (40, 90, 200),
+    Material.PERSON: (220, 120, 60),
+}
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """A static cuboid (building, pole, curb segment) ``[x, y, z, l, w, h, yaw]`` and its material."""
+
+    box: tuple[float, float, float, float, float, float, float]
+    material: Material
+
+
+@dataclass
+class RayHits:
+    """First hits of ``R`` rays: distance along the (unit) direction, surface normal, material,
+    instance id (0 = background), all shaped like the ray batch."""
+
+    range_m: np.ndarray
+    normal: np.ndarray
+    material: np.ndarray
+    instance: np.ndarray
+
+
+@dataclass
+class SensorScene:
+    """World-frame scene: ground plane z = 0, static objects, and the current agents."""
+
+    static_objects: Sequence[SceneObject] = ()
+    ground: bool = True
+    _static: object = field(default=None, init=False, repr=False)
+    _static_materials: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
+    _dynamic: object = field(default=None, init=False, repr=False)
+    _agent_materials: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
+    agents: Boxes3D | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        import open3d as o3d
+
+        self._static = o3d.t.geometry.RaycastingScene()
+        materials = []
+        for obj in self.static_objects:
+            v, t = box_mesh(np.array(obj.box, dtype=np.float64), "box")
+            self._static.add_triangles(
+                o3d.core.Tensor.from_numpy(np.ascontiguousarray(v.astype(np.float32))),
+                o3d.core.Tensor.from_numpy(np.ascontiguousarray(t)),
+            )
+            materials.append(int(obj.material))
+        self._static_materials = np.asarray(materials, dtype=np.int64)
+
+    @classmethod
+    def from_road_map(
+        cls, road_map: RoadMap, *, seed: int = 0, curb_height_m: float = 0.15
+    ) -> SensorScene:
+        """Scene of a map: curbs along the drivable area's boundary, poles every ~25 m beside
+        the road, and a few buildings set back from it (seeded, so runs repeat)."""
+        rng = np.random.default_rng(seed)
+        objects: list[SceneObject] = []
+        boundary = road_map.drivable_area.boundary
+        length = float(boundary.length)
+        step = 4.0
+        for s_m in np.arange(0.0, length, step):
+            p0 = np.asarray(boundary.interpolate(s_m).coords[0])
+            p1 = np.asarray(boundary.interpolate(min(s_m + step, length)).coords[0])
+            seg = p1 - p0
+            seg_len = float(np.hypot(*seg))
+            if seg_len < 1e-3:
+                continue
+            mid = 0.5 * (p0 + p1)
+            yaw = float(np.arctan2(seg[1], seg[0]))
+            objects.append(
+                SceneObject(
+                    (mid[0], mid[1], curb_height_m / 2, seg_len, 0.3, curb_height_m, yaw),
+                    Material.CURB,
+                )
+            )
+        area = road_map.drivable_area
+        for s_m in np.arange(0.0, length, 25.0):
+            p = np.asarray(boundary.interpolate(s_m).coords[0])
+            outward = p - np.asarray(area.centroid.coords[0])
+            outward /= max(float(np.hypot(*outward)), 1e-9)
+            pole = p + 1.5 * outward
+            objects.append(
+                SceneObject((pole[0], pole[1], 3.0, 0.25, 0.25, 6.0, 0.0), Material.POLE)
+            )
+            if rng.random() < 0.3:
+                b = p + 15.0 * outward
+                size = rng.uniform(8.0, 20.0, 2)
+                height = float(rng.uniform(6.0, 15.0))
+                objects.append(
+                    SceneObject(
+                        (
+                            b[0],
+                            b[1],
+                            height / 2,
+                            size[0],
+                            size[1],
+                            height,
+                            float(rng.uniform(-0.2, 0.2)),
+                        ),
+                        Material.BUILDING,
+                    )
+                )
+        return cls(objects)
+
+    @property
+    def has_static(self) -> bool:
+        return len(self.static_objects) > 0
+
+    def set_agents(self, agents: Boxes3D) -> None:
+        """Replace the agents (world frame boxes; ``label`` picks each one's mesh)."""
+        import open3d as o3d
+
+        if agents.frame not in ("world", "map"):
+            raise ValueError(
+                f"SensorScene agents must be in the world frame, got frame {agents.frame!r}"
+            )
+        scene = o3d.t.geometry.RaycastingScene()
+        arr = agents.to_array7()
+        materials = []
+        for box, label in zip(arr, agents.label, strict=True):
+            template = template_for(int(label))
+            v, t = box_mesh(box, template)
+            scene.add_triangles(
+                o3d.core.Tensor.from_numpy(np.ascontiguousarray(v.astype(np.float32))),
+                o3d.core.Tensor.from_numpy(np.ascontiguousarray(t)),
+            )
+            materials.append(
+                int(Material.PERSON if template in ("pedestrian", "cyclist") else Material.VEHICLE)
+            )
+        self._dynamic = scene if len(arr) else None
+        self._agent_materials = np.asarray(materials, dtype=np.int64)
+        self.agents = agents
+
+    def cast(self, origins: np.ndarray, directions: np.ndarray, max_range_m: float) -> RayHits:
+        """First hits of rays ``origins (R, 3)``, unit ``directions (R, 3)`` within ``max_range_m``.
+
+        Computed in float32 (open3d's precision); ``range_m`` is ``inf`` for misses.
+        """
+        import open3d as o3d
+
+        n = origins.shape[0]
+        rays = np.empty((n, 6), dtype=np.float32)
+        rays[:, :3] = origins
+        rays[:, 3:] = directions
+        best = np.full(n, np.inf, dtype=np.float32)
+        normal = np.zeros((n, 3), dtype=np.float32)
+        material = np.zeros(n, dtype=np.int64)
+        instance = np.zeros(n, dtype=np.int64)
+        if self.ground:
+            dz = rays[:, 5]
+            down = dz < -1e-9
+            best[down] = -rays[down, 2] / dz[down]
+            best[best <= 0] = np.inf
+            ground_hit = np.isfinite(best)
+            normal[ground_hit, 2] = 1.0
+            material[ground_hit] = int(Material.ROAD)
+        tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays))
+        for scene, mats, is_agent in (
+            (self._static, self._static_materials, False),
+            (self._dynamic, self._agent_materials, True),
+        ):
+            if scene is None or (not is_agent and not self.has_static):
+                continue
+            out = scene.cast_rays(tensor)  # type: ignore[attr-defined]
+            t = out["t_hit"].numpy()
+            closer = np.flatnonzero(t < best)
+            if closer.size == 0:
+                continue
+            gid = out["geometry_ids"].numpy()[closer].astype(np.int64)
+            best[closer] = t[closer]
+            normal[closer] = out["primitive_normals"].numpy()[closer]
+            material[closer] = mats[gid]
+            instance[closer] = gid + 1 if is_agent else 0
+        miss = best > max_range_m
+        best[miss] = np.inf
+        material[miss] = int(Material.NONE)
+        instance[miss] = 0
+        return RayHits(best, normal, material, instance)
