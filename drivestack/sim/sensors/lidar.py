@@ -143,7 +143,7 @@ class LidarModel:
     ) -> PointCloud:
         """One sweep starting at ``timestamp_ns`` with the ego at ``world_from_ego`` then."""
         dirs, ring, times = self.ray_layout()
-        n_az, n_beams = dirs.shape[:2]
+        n_beams = dirs.shape[1]
         # sensor pose per column, ego moving with constant speed and yaw rate from the sweep start:
         # world_from_lidar(t) = world_from_ego @ ego0_from_ego(t) @ ego_from_lidar
         dyaw = yaw_rate_radps * times
