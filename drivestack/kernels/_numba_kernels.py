@@ -19,47 +19,51 @@ _SX = np.array([0.5, -0.5, -0.5, 0.5])
 _SY = np.array([0.5, 0.5, -0.5, -0.5])
 
 
+# Rows of the per-box work block written by _box_in_frame (7 rows of 4 values per box).
+_CX, _CY, _DX, _DY, _NX, _NY, _OFF = range(7)
+
+
 @_jit
-def _box_in_frame(
-    out_cx, out_cy, out_dx, out_dy, out_nx, out_ny, out_off, cx, cy, length, width, c, s
-):
-    """Corners, edge vectors, outward normals and offsets of a box (CCW, front-left first)."""
+def _box_in_frame(box, cx, cy, length, width, c, s):
+    """Fill ``box (7, 4)``: corners, edge vectors, outward unit normals and half-plane offsets
+    of a rectangle centred at (cx, cy) with axes rotated by (c, s); CCW from front-left."""
     for j in range(4):
         lx = _SX[j] * length
         ly = _SY[j] * width
-        out_cx[j] = cx + c * lx - s * ly
-        out_cy[j] = cy + s * lx + c * ly
+        box[_CX, j] = cx + c * lx - s * ly
+        box[_CY, j] = cy + s * lx + c * ly
     for j in range(4):
         k = (j + 1) % 4
-        out_dx[j] = out_cx[k] - out_cx[j]
-        out_dy[j] = out_cy[k] - out_cy[j]
+        box[_DX, j] = box[_CX, k] - box[_CX, j]
+        box[_DY, j] = box[_CY, k] - box[_CY, j]
     # normals of edges 0..3 in box axes: (0,1), (-1,0), (0,-1), (1,0)
-    out_nx[0], out_ny[0] = -s, c
-    out_nx[1], out_ny[1] = -c, -s
-    out_nx[2], out_ny[2] = s, -c
-    out_nx[3], out_ny[3] = c, s
-    out_off[0] = 0.5 * width
-    out_off[1] = 0.5 * length
-    out_off[2] = 0.5 * width
-    out_off[3] = 0.5 * length
+    box[_NX, 0], box[_NY, 0] = -s, c
+    box[_NX, 1], box[_NY, 1] = -c, -s
+    box[_NX, 2], box[_NY, 2] = s, -c
+    box[_NX, 3], box[_NY, 3] = c, s
+    box[_OFF, 0] = 0.5 * width
+    box[_OFF, 1] = 0.5 * length
+    box[_OFF, 2] = 0.5 * width
+    box[_OFF, 3] = 0.5 * length
 
 
 @_jit
-def _clip_cross(pcx, pcy, pdx, pdy, qdx, qdy, qnx, qny, qoff, qx, qy, scale, tol, collinear_counts):
+def _clip_cross(p, q, qx, qy, scale, tol, collinear_counts):
+    """Sum of cross(p0, p1) over the edges of box ``p`` clipped to box ``q`` (centre qx, qy)."""
     total = 0.0
     eps_len = tol * scale
     for i in range(4):
         t_lo = 0.0
         t_hi = 1.0
         blocked = False
-        edge_len = math.sqrt(pdx[i] * pdx[i] + pdy[i] * pdy[i])
+        edge_len = math.sqrt(p[_DX, i] * p[_DX, i] + p[_DY, i] * p[_DY, i])
         for j in range(4):
-            num = qnx[j] * (pcx[i] - qx) + qny[j] * (pcy[i] - qy) - qoff[j]
-            den = qnx[j] * pdx[i] + qny[j] * pdy[i]
+            num = q[_NX, j] * (p[_CX, i] - qx) + q[_NY, j] * (p[_CY, i] - qy) - q[_OFF, j]
+            den = q[_NX, j] * p[_DX, i] + q[_NY, j] * p[_DY, i]
             if abs(den) <= tol * edge_len:
                 inside = num < -eps_len
                 if collinear_counts and not inside and abs(num) <= eps_len:
-                    inside = pdx[i] * qdx[j] + pdy[i] * qdy[j] > 0.0
+                    inside = p[_DX, i] * q[_DX, j] + p[_DY, i] * q[_DY, j] > 0.0
                 if not inside:
                     blocked = True
                     break
@@ -72,10 +76,10 @@ def _clip_cross(pcx, pcy, pdx, pdy, qdx, qdy, qnx, qny, qoff, qx, qy, scale, tol
                     t_lo = ratio
         if blocked or t_hi <= t_lo:
             continue
-        x0 = pcx[i] + t_lo * pdx[i]
-        y0 = pcy[i] + t_lo * pdy[i]
-        x1 = pcx[i] + t_hi * pdx[i]
-        y1 = pcy[i] + t_hi * pdy[i]
+        x0 = p[_CX, i] + t_lo * p[_DX, i]
+        y0 = p[_CY, i] + t_lo * p[_DY, i]
+        x1 = p[_CX, i] + t_hi * p[_DX, i]
+        y1 = p[_CY, i] + t_hi * p[_DY, i]
         total += x0 * y1 - y0 * x1
     return total
 
@@ -114,69 +118,13 @@ def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):
     ay = -(-sb * bx + cb * by)
     if _separated_on_axes(ax, ay, cb, -sb, 0.5 * b[3], 0.5 * b[4], 0.5 * a[3], 0.5 * a[4]):
         return 0.0
-    _box_in_frame(
-        work[0],
-        work[1],
-        work[2],
-        work[3],
-        work[4],
-        work[5],
-        work[6],
-        0.0,
-        0.0,
-        a[3],
-        a[4],
-        1.0,
-        0.0,
-    )
-    _box_in_frame(
-        work[7],
-        work[8],
-        work[9],
-        work[10],
-        work[11],
-        work[12],
-        work[13],
-        bx,
-        by,
-        b[3],
-        b[4],
-        cb,
-        sb,
-    )
+    box_a = work[0]
+    box_b = work[1]
+    _box_in_frame(box_a, 0.0, 0.0, a[3], a[4], 1.0, 0.0)
+    _box_in_frame(box_b, bx, by, b[3], b[4], cb, sb)
     scale = 1.0 + max(abs(bx), abs(by), a[3], a[4], b[3], b[4])
-    twice = _clip_cross(
-        work[0],
-        work[1],
-        work[2],
-        work[3],
-        work[9],
-        work[10],
-        work[11],
-        work[12],
-        work[13],
-        bx,
-        by,
-        scale,
-        tol,
-        True,
-    )
-    twice += _clip_cross(
-        work[7],
-        work[8],
-        work[9],
-        work[10],
-        work[2],
-        work[3],
-        work[4],
-        work[5],
-        work[6],
-        0.0,
-        0.0,
-        scale,
-        tol,
-        False,
-    )
+    twice = _clip_cross(box_a, box_b, bx, by, scale, tol, True)
+    twice += _clip_cross(box_b, box_a, 0.0, 0.0, scale, tol, False)
     area = 0.5 * twice
     upper = min(a[3] * a[4], b[3] * b[4])
     if area < 0.0:
@@ -256,7 +204,7 @@ def pairwise_overlap(a, b, mode, tol):
     n = a.shape[0]
     m = b.shape[0]
     out = np.zeros((n, m))
-    work = np.empty((14, 4))
+    work = np.empty((2, 7, 4))
     ra = np.empty(n)
     rb = np.empty(m)
     for i in range(n):
@@ -380,7 +328,7 @@ def nms_bev(boxes, order, iou_threshold, tol):
     suppressed = np.zeros(n, dtype=np.bool_)
     keep = np.empty(n, dtype=np.int64)
     kept = 0
-    work = np.empty((14, 4))
+    work = np.empty((2, 7, 4))
     for r in range(n):
         i = order[r]
         if suppressed[i]:
@@ -478,13 +426,14 @@ def points_in_boxes(points, boxes, cell_m):
 
 @_jit
 def voxel_centroids(points, voxel_size):
-    """Centroids ``(K, 3)`` float64 of occupied voxels, in order of first occurrence.
+    """Centroids ``(K, 3)`` float64 of occupied voxels, in order of first occurrence, and each
+    point's voxel row ``(N,)``.
 
     Open-addressing hash table on the integer voxel key; one pass over the points.
     """
     n = points.shape[0]
     if n == 0:
-        return np.zeros((0, 3))
+        return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
     ix = np.empty(n, dtype=np.int64)
     iy = np.empty(n, dtype=np.int64)
     iz = np.empty(n, dtype=np.int64)
@@ -502,6 +451,7 @@ def voxel_centroids(points, voxel_size):
     key_z = np.empty(n, dtype=np.int64)
     sums = np.zeros((n, 3))
     counts = np.zeros(n, dtype=np.int64)
+    voxel_of_point = np.empty(n, dtype=np.int64)
     k = 0
     for i in range(n):
         h = (ix[i] * 73856093) ^ (iy[i] * 19349669) ^ (iz[i] * 83492791)
@@ -519,6 +469,7 @@ def voxel_centroids(points, voxel_size):
             if key_x[v] == ix[i] and key_y[v] == iy[i] and key_z[v] == iz[i]:
                 break
             slot = (slot + 1) & mask
+        voxel_of_point[i] = v
         sums[v, 0] += points[i, 0]
         sums[v, 1] += points[i, 1]
         sums[v, 2] += points[i, 2]
@@ -528,4 +479,4 @@ def voxel_centroids(points, voxel_size):
         out[v, 0] = sums[v, 0] / counts[v]
         out[v, 1] = sums[v, 1] / counts[v]
         out[v, 2] = sums[v, 2] / counts[v]
-    return out
+    return out, voxel_of_point

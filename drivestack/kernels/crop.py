@@ -33,7 +33,9 @@ def crop_box(points: Any, min_xyz_m: Any, max_xyz_m: Any) -> Any:
         raise ValueError(
             f"min_xyz_m must be <= max_xyz_m on every axis, got {min_xyz_m} > {max_xyz_m}"
         )
-    return xp.all((points >= lo) & (points <= hi), axis=1)
+    # column by column: a reduction over the short axis of an (N, 3) array is ~5x slower
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    return (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (z >= lo[2]) & (z <= hi[2])
 
 
 def crop_range(points: Any, min_range_m: float, max_range_m: float, *, planar: bool = False) -> Any:
@@ -44,7 +46,7 @@ def crop_range(points: Any, min_range_m: float, max_range_m: float, *, planar: b
     check_points(points)
     if not (0.0 <= min_range_m <= max_range_m):
         raise ValueError(f"need 0 <= min_range_m <= max_range_m, got {min_range_m}, {max_range_m}")
-    xp = namespace(points)
-    coords = points[:, :2] if planar else points
-    range_sq = xp.sum(coords * coords, axis=1)
+    range_sq = points[:, 0] * points[:, 0] + points[:, 1] * points[:, 1]
+    if not planar:
+        range_sq = range_sq + points[:, 2] * points[:, 2]
     return (range_sq >= min_range_m * min_range_m) & (range_sq <= max_range_m * max_range_m)

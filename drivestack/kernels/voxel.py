@@ -11,12 +11,16 @@ from drivestack.core.arrays import namespace
 from drivestack.kernels._common import check_points, use_compiled_cpu_route
 
 
-def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") -> Any:
+def voxel_downsample(
+    points: Any, voxel_size_m: float, *, impl: str = "auto", return_inverse: bool = False
+) -> Any:
     """Centroids ``(K, 3)`` of the points in each occupied voxel of edge ``voxel_size_m``.
 
     Voxel index = ``floor(p / voxel_size_m)`` per axis (grid anchored at the origin, computed
     in the input dtype). Output rows follow the order in which each voxel first appears in
     ``points``; sums are accumulated in float64 and the result cast back to the input dtype.
+    With ``return_inverse=True`` also returns ``voxel_of_point (N,)`` int64: each point's row
+    in the output (so per-voxel results map back to points).
     """
     check_points(points)
     if not (voxel_size_m > 0.0) or voxel_size_m == float("inf"):
@@ -26,13 +30,14 @@ def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") ->
         from drivestack.kernels import _numba_kernels
 
         size = points.dtype.type(voxel_size_m)
-        return _numba_kernels.voxel_centroids(np.ascontiguousarray(points), size).astype(
-            points.dtype
-        )
+        centroids, inverse = _numba_kernels.voxel_centroids(np.ascontiguousarray(points), size)
+        centroids = centroids.astype(points.dtype)
+        return (centroids, inverse) if return_inverse else centroids
     n = points.shape[0]
     dev = array_api_compat.device(points)
     if n == 0:
-        return xp.zeros((0, 3), dtype=points.dtype, device=dev)
+        empty = xp.zeros((0, 3), dtype=points.dtype, device=dev)
+        return (empty, xp.zeros((0,), dtype=xp.int64, device=dev)) if return_inverse else empty
     size = xp.asarray(voxel_size_m, dtype=points.dtype, device=dev)
     index = xp.astype(xp.floor(points / size), xp.int64)
     index = index - xp.min(index, axis=0)
@@ -58,4 +63,9 @@ def voxel_downsample(points: Any, voxel_size_m: float, *, impl: str = "auto") ->
     counts = xp.astype(ends - starts, xp.float64)[:, None]
     centroids = xp.astype(sums / counts, points.dtype)
     first_point = xp.take(by_voxel, starts)  # stable sort: the first point of each voxel
-    return xp.take(centroids, xp.argsort(first_point), axis=0)
+    order = xp.argsort(first_point)
+    centroids = xp.take(centroids, order, axis=0)
+    if not return_inverse:
+        return centroids
+    row_of_sorted_voxel = xp.argsort(order)  # inverse permutation
+    return centroids, xp.astype(xp.take(row_of_sorted_voxel, voxel_of_point), xp.int64)

@@ -117,3 +117,23 @@ def test_voxel_downsample_agrees_with_open3d_as_a_set():
 def test_voxel_size_must_be_positive(bad):
     with pytest.raises(ValueError, match="voxel_size_m"):
         voxel_downsample(np.zeros((3, 3)), bad)
+
+
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_voxel_inverse_maps_points_to_their_centroid_rows(impl):
+    rng = np.random.default_rng(5)
+    points = rng.uniform(-2, 2, (500, 3))
+    centroids, inverse = voxel_downsample(points, 0.5, impl=impl, return_inverse=True)
+    assert inverse.shape == (500,) and inverse.dtype == np.int64
+    for row in range(len(centroids)):
+        np.testing.assert_allclose(points[inverse == row].mean(axis=0), centroids[row], atol=1e-12)
+    empty, inv = voxel_downsample(np.zeros((0, 3)), 0.5, impl=impl, return_inverse=True)
+    assert empty.shape == (0, 3) and inv.shape == (0,)
+
+
+def test_voxel_inverse_torch_matches_numpy():
+    torch = pytest.importorskip("torch")
+    points = np.random.default_rng(6).uniform(-2, 2, (300, 3))
+    _, inverse = voxel_downsample(points, 0.5, return_inverse=True)
+    _, inverse_t = voxel_downsample(torch.from_numpy(points), 0.5, return_inverse=True)
+    np.testing.assert_array_equal(inverse_t.numpy(), inverse)
