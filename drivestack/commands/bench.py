@@ -1,6 +1,7 @@
 """Benchmarks: drivestack against its peers, side by side in one run, with ratios.
 
   drivestack bench kernels [--quick] [--repeats N] [--json out.json]
+  drivestack bench perception [--dataset kitti-tracking] [--max-frames N] [--json out.json]
 
 Timings are medians of repeats; the ratio column is each implementation's time over
 drivestack's default route (> 1 means drivestack is faster). The machine is shared and
@@ -18,7 +19,7 @@ from drivestack.commands._paths import default_shared_data
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("suite", choices=["kernels"], help="which benchmark to run")
+    parser.add_argument("suite", choices=["kernels", "perception"], help="which benchmark to run")
     parser.add_argument(
         "--quick", action="store_true", help="smaller problem sizes (about 4x less work)"
     )
@@ -30,6 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=None, help="also write the results as JSON here"
     )
     parser.add_argument(
+        "--dataset", default="kitti-tracking", help="perception: dataset of the scans"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="perception: dataset folder (default under ../shared/data)",
+    )
+    parser.add_argument("--config", type=Path, default=None, help="perception: LiDAR detector YAML")
+    parser.add_argument("--max-frames", type=int, default=20, help="perception: scans to time")
+    parser.add_argument(
         "--kitti-object",
         type=Path,
         default=None,
@@ -39,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+    if args.suite == "perception":
+        return _run_perception(args)
     from drivestack.bench import kernels
 
     kitti = args.kitti_object
@@ -57,6 +71,31 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         seed=args.seed,
         kitti_object_dir=kitti,
+        json_path=args.json,
+    )
+    return 0
+
+
+def _run_perception(args: argparse.Namespace) -> int:
+    from drivestack.bench import perception
+    from drivestack.commands.eval_detection import CONFIG_DIR, DEFAULT_CONFIGS
+    from drivestack.eval.detection.datasets import DEFAULT_ROOTS
+
+    root = args.root
+    if root is None:
+        shared = default_shared_data()
+        if shared is None:
+            print("no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)")
+            return 2
+        root = shared / DEFAULT_ROOTS[args.dataset]
+    config = args.config or CONFIG_DIR / DEFAULT_CONFIGS.get(
+        args.dataset, f"lidar_{args.dataset}.yaml"
+    )
+    perception.run(
+        dataset=args.dataset,
+        root=root,
+        config=config,
+        max_frames=args.max_frames,
         json_path=args.json,
     )
     return 0

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from drivestack.core.transforms import SE3
+from drivestack.sim.sensors._fused import assemble_returns, lidar_rays
 from drivestack.sim.sensors.scene import REFLECTIVITY, Material, SensorScene
 from drivestack.structures.point_cloud import PointCloud
 
@@ -152,16 +153,6 @@ class LidarModel:
             dx, dy = radius * np.sin(dyaw), radius * (1.0 - np.cos(dyaw))
         else:
             dx, dy = speed_mps * times, np.zeros_like(times)
-        # ray directions: lidar -> ego axes once, then the per-column yaw about z, then the
-        # ego's world rotation (one 3x3 for all rays)
-        dirs_ego = dirs @ self.ego_from_lidar.rotation.T.astype(np.float32)  # (A, B, 3)
-        c = np.cos(dyaw).astype(np.float32)[:, None]
-        s_ = np.sin(dyaw).astype(np.float32)[:, None]
-        turned = np.empty_like(dirs_ego)
-        turned[..., 0] = c * dirs_ego[..., 0] - s_ * dirs_ego[..., 1]
-        turned[..., 1] = s_ * dirs_ego[..., 0] + c * dirs_ego[..., 1]
-        turned[..., 2] = dirs_ego[..., 2]
-        world_dirs = turned.reshape(-1, 3) @ world_from_ego.rotation.T.astype(np.float32)
         mount = self.ego_from_lidar.translation
         origin_ego = np.stack(
             [
@@ -171,33 +162,50 @@ class LidarModel:
             ],
             axis=1,
         )
-        origin = origin_ego @ world_from_ego.rotation.T + world_from_ego.translation  # (A, 3)
-        origins = np.repeat(origin.astype(np.float32), n_beams, axis=0)
-        hits = scene.cast(origins, world_dirs, self.preset.max_range_m)
+        origins = world_from_ego.apply(origin_ego)  # (A, 3)
+        rays = lidar_rays(
+            dirs,
+            self.ego_from_lidar.rotation,
+            world_from_ego.rotation,
+            np.cos(dyaw),
+            np.sin(dyaw),
+            origins,
+        )
+        hits = scene.cast_rays(rays, self.preset.max_range_m)
+        world_dirs = rays[:, 3:]
         rng = np.random.default_rng([self.seed, int(timestamp_ns) & 0x7FFFFFFFFFFFFFFF])
-        hit_index = np.flatnonzero(np.isfinite(hits.range_m))
-        if self.dropout_probability > 0:
-            hit_index = hit_index[rng.random(hit_index.size) >= self.dropout_probability]
-        kept_range = hits.range_m[hit_index].astype(np.float64)
-        if self.range_noise_std_m > 0:
-            kept_range += rng.normal(0.0, self.range_noise_std_m, kept_range.shape)
-        in_range = kept_range >= self.preset.min_range_m
-        hit_index, kept_range = hit_index[in_range], kept_range[in_range]
+        n_hits = int(np.count_nonzero(np.isfinite(hits.range_m)))
+        noise = (
+            rng.standard_normal(n_hits, dtype=np.float32) * np.float32(self.range_noise_std_m)
+            if self.range_noise_std_m > 0
+            else np.zeros(n_hits, np.float32)
+        )
+        keep_draw = rng.random(n_hits) if self.dropout_probability > 0 else np.ones(n_hits)
         # each return in the sensor frame at its own firing time (motion distortion)
-        xyz = dirs.reshape(-1, 3)[hit_index] * kept_range[:, None].astype(np.float32)
-        cos_incidence = np.abs(np.sum(hits.normal[hit_index] * world_dirs[hit_index], axis=1))
-        reflectivity = _REFLECTIVITY_BY_MATERIAL[hits.material[hit_index]]
-        falloff = 1.0 / (1.0 + (kept_range / 100.0) ** 2)
-        intensity = np.clip(reflectivity * cos_incidence * falloff, 0.0, 1.0).astype(np.float32)
-        column, beam = np.divmod(hit_index, n_beams)
+        xyz, intensity, ring_out, time_ns, instance = assemble_returns(
+            dirs.reshape(-1, 3),
+            world_dirs,
+            hits.range_m,
+            hits.normal,
+            hits.material,
+            hits.instance,
+            noise,
+            keep_draw,
+            self.dropout_probability,
+            self.preset.min_range_m,
+            _REFLECTIVITY_BY_MATERIAL,
+            n_beams,
+            ring.astype(np.uint16),
+            np.round(times * 1e9).astype(np.int64),
+        )
         return PointCloud(
-            xyz.astype(np.float32),
+            xyz,
             "lidar",
             int(timestamp_ns),
             {
                 "intensity": intensity,
-                "ring": ring[beam].astype(np.uint16),
-                "time_offset_ns": np.round(times[column] * 1e9).astype(np.int64),
-                "instance": hits.instance[hit_index].astype(np.int32),
+                "ring": ring_out,
+                "time_offset_ns": time_ns,
+                "instance": instance,
             },
         )

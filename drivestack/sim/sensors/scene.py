@@ -193,43 +193,39 @@ class SensorScene:
 
         Computed in float32 (open3d's precision); ``range_m`` is ``inf`` for misses.
         """
-        import open3d as o3d
 
         n = origins.shape[0]
         rays = np.empty((n, 6), dtype=np.float32)
         rays[:, :3] = origins
         rays[:, 3:] = directions
-        best = np.full(n, np.inf, dtype=np.float32)
-        normal = np.zeros((n, 3), dtype=np.float32)
-        material = np.zeros(n, dtype=np.int64)
-        instance = np.zeros(n, dtype=np.int64)
-        if self.ground:
-            dz = rays[:, 5]
-            down = dz < -1e-9
-            best[down] = -rays[down, 2] / dz[down]
-            best[best <= 0] = np.inf
-            ground_hit = np.isfinite(best)
-            normal[ground_hit, 2] = 1.0
-            material[ground_hit] = int(Material.ROAD)
-        tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays))
-        for scene, mats, is_agent in (
-            (self._static, self._static_materials, False),
-            (self._dynamic, self._agent_materials, True),
+        return self.cast_rays(rays, max_range_m)
+
+    def cast_rays(self, rays: np.ndarray, max_range_m: float) -> RayHits:
+        """Like :meth:`cast` for rays packed as ``(R, 6)`` float32 ``[origin, unit direction]``."""
+        import open3d as o3d
+
+        from drivestack.sim.sensors._fused import merge_hits
+
+        tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays, dtype=np.float32))
+        empty_f = np.zeros(0, dtype=np.float32)
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for scene, mats, wanted in (
+            (self._static, self._static_materials, self.has_static),
+            (self._dynamic, self._agent_materials, self._dynamic is not None),
         ):
-            if scene is None or (not is_agent and not self.has_static):
+            if not wanted:
+                found.append((empty_f, np.zeros(0, np.uint32), np.zeros((0, 3), np.float32), mats))
                 continue
             out = scene.cast_rays(tensor)  # type: ignore[attr-defined]
-            t = out["t_hit"].numpy()
-            closer = np.flatnonzero(t < best)
-            if closer.size == 0:
-                continue
-            gid = out["geometry_ids"].numpy()[closer].astype(np.int64)
-            best[closer] = t[closer]
-            normal[closer] = out["primitive_normals"].numpy()[closer]
-            material[closer] = mats[gid]
-            instance[closer] = gid + 1 if is_agent else 0
-        miss = best > max_range_m
-        best[miss] = np.inf
-        material[miss] = int(Material.NONE)
-        instance[miss] = 0
+            found.append(
+                (
+                    out["t_hit"].numpy(),
+                    out["geometry_ids"].numpy(),
+                    out["primitive_normals"].numpy(),
+                    mats,
+                )
+            )
+        best, normal, material, instance = merge_hits(
+            rays, self.ground, *found[0], *found[1], np.float32(max_range_m), int(Material.ROAD)
+        )
         return RayHits(best, normal, material, instance)
