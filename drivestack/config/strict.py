@@ -49,6 +49,10 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         if value is None and type(None) in args:
             return None
         options = [a for a in args if a is not type(None)]
+        nested = [a for a in options if isinstance(a, type) and dataclasses.is_dataclass(a)]
+        if len(options) == 1 or (isinstance(value, dict) and len(nested) == 1):
+            # one candidate: let its own error (the bad nested key) through
+            return _convert(value, nested[0] if len(options) > 1 else options[0], path, key)
         for option in options:
             try:
                 return _convert(value, option, path, key)

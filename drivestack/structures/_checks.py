@@ -12,6 +12,14 @@ from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 
 
+def _all_finite(arr: np.ndarray) -> bool:
+    """``np.isfinite(arr).all()``, one column at a time for narrow 2-D arrays: on strided
+    zero-copy views (a field of a structured buffer) that is ~20x faster than one pass."""
+    if arr.ndim == 2 and arr.shape[1] <= 8 and not arr.flags.c_contiguous:
+        return all(bool(np.isfinite(arr[:, j]).all()) for j in range(arr.shape[1]))
+    return bool(np.isfinite(arr).all())
+
+
 def frozen_array(
     owner: Any,
     name: str,
@@ -52,7 +60,7 @@ def frozen_array(
     ):
         want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
         raise ValueError(f"{where} must have shape {want}, got {arr.shape}")
-    if finite and arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr)):
+    if finite and arr.dtype.kind == "f" and arr.size and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{where} contains NaN or infinite values (first at index {tuple(int(i) for i in bad)})"

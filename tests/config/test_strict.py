@@ -86,3 +86,17 @@ def test_missing_file_and_unsafe_tags(tmp_path):
 def test_from_mapping_requires_dataclass():
     with pytest.raises(TypeError):
         from_mapping(dict, {})  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class WithOptionalNested:
+    inner: Inner | None = None
+
+
+def test_optional_nested_dataclass_reports_the_inner_key(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("inner: {gian: 1}\n")
+    with pytest.raises(ConfigError, match=r"field inner\.gian: unknown key"):
+        load_yaml_config(WithOptionalNested, f)
+    f.write_text("inner: null\n")
+    assert load_yaml_config(WithOptionalNested, f).inner is None
