@@ -1,0 +1,222 @@
+"""Track KITTI detections and evaluate them (KITTI 3D-MOT protocol of AB3DMOT, and HOTA).
+
+Examples:
+  drivestack eval tracking --kitti-root ../shared/data/kitti_tracking --split val \\
+      --classes Car,Pedestrian,Cyclist --out runs/trk
+  drivestack eval tracking --kitti-root ../shared/data/kitti_tracking --split val \\
+      --results ../shared/data/kitti_tracking/reference_outputs/ab3dmot_2020 --out runs/ref
+
+Without --results the tracker (--config) runs on the AB3DMOT PointRCNN detections and writes
+KITTI result files to OUT/data/<Class>/NNNN.txt; with --results, existing result files
+(<DIR>/<Class>/NNNN.txt or <DIR>/NNNN.txt) are evaluated. Splits: val (AB3DMOT's 11
+sequences), train (the other 10 training sequences, for tuning), training (all 21).
+Prints a table per IoU threshold and writes OUT/metrics.json (with the config it ran with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from drivestack.core.errors import DataError
+
+_DEFAULT_CONFIG = (
+    Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kitti-root",
+        type=Path,
+        required=True,
+        help="folder with training/, seqmaps/, detections/",
+    )
+    parser.add_argument(
+        "--split",
+        default="val",
+        choices=["val", "train", "training"],
+        help="sequences to evaluate (default val)",
+    )
+    parser.add_argument(
+        "--classes",
+        default="Car,Pedestrian,Cyclist",
+        help="comma-separated classes (default Car,Pedestrian,Cyclist)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder (metrics.json, data/<Class>/NNNN.txt)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="evaluate these result files instead of running the tracker",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=_DEFAULT_CONFIG,
+        help=f"tracker YAML (default {_DEFAULT_CONFIG.name})",
+    )
+    parser.add_argument(
+        "--iou",
+        default="0.25",
+        help="3D IoU thresholds, comma-separated (default 0.25; AB3DMOT also uses 0.5,0.7)",
+    )
+    parser.add_argument(
+        "--similarity",
+        default="iou_3d",
+        choices=["iou_3d", "iou_2d"],
+        help="iou_3d: KITTI 3D MOT (default); iou_2d: image boxes (AB3DMOT's 2D MOT tables, use --iou 0.5)",
+    )
+    parser.add_argument(
+        "--detections",
+        default="ab3dmot_pointrcnn",
+        help="folder under detections/ (default ab3dmot_pointrcnn)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _split(root: Path, name: str) -> list:
+    from drivestack.ingest.kitti_tracking import read_seqmap
+
+    training = read_seqmap(root / "seqmaps" / "evaluate_tracking.seqmap.training")
+    if name == "training":
+        return training
+    val = read_seqmap(root / "seqmaps" / "evaluate_tracking.seqmap.val")
+    if name == "val":
+        return val
+    val_names = {e.name for e in val}
+    return [e for e in training if e.name not in val_names]
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from drivestack.eval.tracking import KittiMotProtocol, format_table
+    from drivestack.eval.tracking.kitti import (
+        evaluate_class_thresholds,
+        load_ground_truth,
+        load_results,
+    )
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.ingest.kitti_tracking import (
+        KittiObjects,
+        read_ab3dmot_detections,
+        read_ego_poses,
+        write_tracking_results,
+    )
+    from drivestack.tracking.config import TrackerConfig, load_tracker_config
+    from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
+    from drivestack.tracking.tracker import build_tracker
+
+    root: Path = args.kitti_root
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    try:
+        ious = [float(v) for v in args.iou.split(",")]
+    except ValueError:
+        print(f"--iou: not a list of numbers: {args.iou!r}", file=sys.stderr)
+        return 2
+    try:
+        seqmap = _split(root, args.split)
+        gt = load_ground_truth(root / "training" / "label_02", seqmap)
+        out: Path = args.out
+        out.mkdir(parents=True, exist_ok=True)
+        report: dict[str, object] = {
+            "split": args.split,
+            "sequences": [e.name for e in seqmap],
+            "classes": classes,
+        }
+        results: dict[str, dict[str, KittiObjects]] = {}
+        if args.results is not None:
+            report["results"] = str(args.results)
+            for cls in classes:
+                results[cls] = load_results(args.results, cls, seqmap)
+        else:
+            cfg = load_tracker_config(args.config)
+            report["config_file"] = str(args.config)
+            report["config"] = asdict(cfg)
+            throughput: dict[str, dict[str, float]] = {}
+            for cls in classes:
+                if cls.lower() not in cfg.classes:
+                    raise DataError(
+                        f"no tracker parameters for class {cls}",
+                        path=str(args.config),
+                        field=f"classes.{cls.lower()}",
+                    )
+                class_cfg = cfg.classes[cls.lower()]
+                tracker = build_tracker(
+                    TrackerConfig(
+                        classes={cls: cfg.classes[cls.lower()]},
+                        ego_motion_compensation=cfg.ego_motion_compensation,
+                    )
+                )
+                per_seq: dict[str, KittiObjects] = {}
+                step_s, cpu_s, frames = 0.0, 0.0, 0
+                for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
+                    det_path = (
+                        root
+                        / "detections"
+                        / args.detections
+                        / f"pointrcnn_{cls}_val"
+                        / f"{e.name}.txt"
+                    )
+                    dets = read_ab3dmot_detections(det_path)
+                    calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
+                    pose_path = root / "training" / "ego_poses_orbslam3_stereo" / f"{e.name}.txt"
+                    poses = read_ego_poses(pose_path) if cfg.ego_motion_compensation else None
+                    run_ = track_kitti_sequence(tracker, dets, calib, e.n_frames, cls, poses)
+                    rows = drop_low_score_tracks(run_.results, class_cfg.offline_min_track_score)
+                    per_seq[e.name] = rows
+                    write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
+                    step_s += run_.step_time_s
+                    cpu_s += run_.step_cpu_time_s
+                    frames += run_.n_frames
+                results[cls] = per_seq
+                throughput[cls] = {
+                    "frames": frames,
+                    "step_time_s": step_s,
+                    "step_cpu_time_s": cpu_s,
+                    "frames_per_s": frames / step_s if step_s else 0.0,
+                    "frames_per_cpu_s": frames / cpu_s if cpu_s else 0.0,
+                }
+            report["throughput"] = throughput
+        t0 = time.perf_counter()
+        per_class = {
+            cls: evaluate_class_thresholds(
+                cls, seqmap, gt, results[cls], KittiMotProtocol(similarity=args.similarity), ious
+            )
+            for cls in classes
+        }
+        eval_s = time.perf_counter() - t0
+        metrics_out: dict[str, object] = {}
+        for k, iou in enumerate(ious):
+            metrics = {cls: per_class[cls][k] for cls in classes}
+            print(f"\n{args.similarity} {iou:g} ({args.split}, {len(seqmap)} sequences)")
+            print(format_table(metrics))
+            metrics_out[f"iou_{iou:g}"] = {
+                "protocol": asdict(KittiMotProtocol(min_overlap=iou, similarity=args.similarity)),
+                "classes": {cls: m.as_dict() for cls, m in metrics.items()},
+            }
+        print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
+        report["metrics"] = metrics_out
+        report["eval_time_s"] = eval_s
+        if "throughput" in report:
+            for cls, t in report["throughput"].items():  # type: ignore[attr-defined]
+                print(
+                    f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
+                    f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, Tracker.step only)"
+                )
+        (out / "metrics.json").write_text(json.dumps(report, indent=1, default=float))
+        print(f"\nwrote {out / 'metrics.json'}")
+    except (DataError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

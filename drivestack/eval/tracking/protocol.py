@@ -1,0 +1,72 @@
+"""The KITTI 3D-MOT evaluation protocol as AB3DMOT's evaluator implements it.
+
+AB3DMOT (``evaluation/evaluate_kitti3dmot.py`` of 2020, ``scripts/KITTI/evaluate.py`` of 2022,
+both extensions of the KITTI tracking devkit) evaluates one class at a time:
+
+- ground truth rows of the class *and* its neighbouring class (Van for Car, Person_sitting for
+  Pedestrian, matched by substring of the type name) plus DontCare regions are loaded;
+- per frame, ground truth and tracker boxes are matched by the Hungarian method on
+  ``1 - IoU_3D``, pairs with ``1 - IoU > 1 - min_overlap`` are gated out;
+- ground truth that is truncated (> ``max_truncation``), occluded (> ``max_occlusion``) or of the
+  neighbouring class is *ignored* (neither TP nor FN; an ignored match still counts in TP for
+  recall/precision/MOTP, as the devkit does);
+- unmatched tracker boxes of the neighbouring class, 2D height <= ``min_height_px``, or whose
+  2D box lies more than ``dontcare_ioa`` inside a DontCare region are ignored. "Matched" means
+  matched in *any* evaluation pass so far (the devkit keeps a ``valid`` flag on the objects
+  across thresholds), which this implementation reproduces;
+- tracks are scored by their mean score over the sequence; the 40 recall thresholds come from
+  the scores of the true positives; sMOTA/AMOTA/AMOTP average over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: class -> (type names loaded, neighbouring type ignored). Matching is by substring of the
+#: lower-cased type, as in the devkit (so "Person" does not match "person_sitting").
+KITTI_CLASS_RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "car": (("car", "van"), "van"),
+    "pedestrian": (("pedestrian", "person_sitting"), "person_sitting"),
+    "cyclist": (("cyclist",), None),
+}
+
+
+@dataclass(frozen=True)
+class KittiMotProtocol:
+    """Parameters of the KITTI 3D-MOT protocol (defaults = AB3DMOT's evaluator, 3D IoU 0.25).
+
+    Attributes:
+        min_overlap: IoU threshold of a true positive (0.25, 0.5 or 0.7 in AB3DMOT's tables).
+        similarity: ``"iou_3d"`` (3D MOT) or ``"iou_2d"`` (image boxes, the 2D MOT protocol).
+        max_truncation / max_occlusion: ground truth beyond these is ignored.
+        min_height_px: unmatched tracker boxes at most this tall (2D) are ignored.
+        dontcare_ioa: unmatched tracker boxes covered more than this by a DontCare box are ignored.
+        num_sample_points: 41 -> 40 recall thresholds (the first, recall 0, is dropped).
+        hota_match_threshold: similarity above which a tracker box is tied to a ground truth
+            box in the HOTA preprocessing (TrackEval's KITTI rule; TrackEval uses 0.5 on 2D IoU).
+    """
+
+    min_overlap: float = 0.25
+    similarity: str = "iou_3d"
+    max_truncation: int = 0
+    max_occlusion: int = 2
+    min_height_px: float = 25.0
+    dontcare_ioa: float = 0.5
+    num_sample_points: int = 41
+    hota_match_threshold: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.similarity not in ("iou_3d", "iou_2d"):
+            raise ValueError(f"similarity must be 'iou_3d' or 'iou_2d', got {self.similarity!r}")
+        if not 0.0 < self.min_overlap <= 1.0:
+            raise ValueError(f"min_overlap must be in (0, 1], got {self.min_overlap}")
+        if self.num_sample_points < 2:
+            raise ValueError("num_sample_points must be at least 2")
+
+
+def class_rule(cls: str) -> tuple[tuple[str, ...], str | None]:
+    """``(loaded type substrings, neighbouring type)`` for a KITTI class name (any case)."""
+    key = cls.lower()
+    if key not in KITTI_CLASS_RULES:
+        raise ValueError(f"unknown KITTI tracking class {cls!r}; known: Car, Pedestrian, Cyclist")
+    return KITTI_CLASS_RULES[key]

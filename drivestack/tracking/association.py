@@ -1,0 +1,101 @@
+"""Association of predicted tracks with detections: affinity matrices and matching."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from drivestack.tracking.config import AssociationConfig
+
+
+def affinity_matrix(metric: str, tracks: np.ndarray, detections: np.ndarray) -> np.ndarray:
+    """``(T, 7)`` predicted boxes x ``(D, 7)`` detections -> ``(T, D)`` affinity (higher = closer).
+
+    IoU-type metrics come from :mod:`drivestack.kernels`; distances are negated (metres).
+    """
+    t, d = tracks.shape[0], detections.shape[0]
+    if t == 0 or d == 0:
+        return np.zeros((t, d))
+    from drivestack import kernels
+
+    if metric == "giou_3d":
+        return np.asarray(kernels.box_giou_3d(tracks, detections))
+    if metric == "giou_bev":
+        return np.asarray(kernels.box_giou_bev(tracks, detections))
+    if metric == "iou_3d":
+        return np.asarray(kernels.box_iou_3d(tracks, detections))
+    if metric == "iou_bev":
+        return np.asarray(kernels.box_iou_bev(tracks, detections))
+    if metric == "distance_3d":
+        return -np.asarray(kernels.center_distances(tracks[:, :3], detections[:, :3]))
+    if metric == "distance_bev":
+        return -np.asarray(kernels.center_distances(tracks[:, :2], detections[:, :2]))
+    raise ValueError(f"unknown association metric {metric!r}")
+
+
+def match(
+    affinity: np.ndarray, threshold: float, method: str = "hungarian"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Match rows (tracks) to columns (detections) with ``affinity >= threshold``.
+
+    ``hungarian``: maximum total affinity (:func:`scipy.optimize.linear_sum_assignment`),
+    pairs below the threshold dropped afterwards. ``greedy``: repeatedly take the highest
+    remaining pair (ties: lower row, then lower column first).
+
+    Returns:
+        ``(rows (K,), cols (K,))`` int64, sorted by row.
+    """
+    t, d = affinity.shape
+    if t == 0 or d == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    if method == "hungarian":
+        rows, cols = linear_sum_assignment(-affinity)
+        keep = affinity[rows, cols] >= threshold
+        return rows[keep].astype(np.int64), cols[keep].astype(np.int64)
+    if method != "greedy":
+        raise ValueError(f"unknown matching method {method!r}")
+    flat = -affinity.ravel()
+    order = np.argsort(flat, kind="stable")
+    r_used = np.zeros(t, dtype=bool)
+    c_used = np.zeros(d, dtype=bool)
+    rows_l, cols_l = [], []
+    for k in order:
+        if -flat[k] < threshold:
+            break
+        r, c = divmod(int(k), d)
+        if r_used[r] or c_used[c]:
+            continue
+        r_used[r] = c_used[c] = True
+        rows_l.append(r)
+        cols_l.append(c)
+        if len(rows_l) == min(t, d):
+            break
+    rows_a = np.array(rows_l, dtype=np.int64)
+    cols_a = np.array(cols_l, dtype=np.int64)
+    o = np.argsort(rows_a, kind="stable")
+    return rows_a[o], cols_a[o]
+
+
+def associate(
+    cfg: AssociationConfig, tracks: np.ndarray, detections: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tracks ``(T, 7)`` x detections ``(D, 7)`` with scores ``(D,)`` -> matched ``(rows, cols)``.
+
+    With ``cfg.two_stage``, detections scoring at least ``cfg.high_score`` are matched first
+    (``cfg.threshold``), then the remaining tracks against the low-scoring detections
+    (``cfg.second_threshold``).
+    """
+    aff = affinity_matrix(cfg.metric, tracks, detections)
+    if not cfg.two_stage:
+        return match(aff, cfg.threshold, cfg.method)
+    high = np.flatnonzero(scores >= cfg.high_score)
+    low = np.flatnonzero(scores < cfg.high_score)
+    r1, c1 = match(aff[:, high], cfg.threshold, cfg.method)
+    c1 = high[c1]
+    free = np.setdiff1d(np.arange(tracks.shape[0]), r1)
+    r2, c2 = match(aff[np.ix_(free, low)], cfg.second_threshold, cfg.method)
+    rows = np.concatenate([r1, free[r2]])
+    cols = np.concatenate([c1, low[c2]])
+    o = np.argsort(rows, kind="stable")
+    return rows[o], cols[o]

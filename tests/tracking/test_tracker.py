@@ -1,0 +1,172 @@
+"""Tracker stage: birth/death timing, ids, velocities, ego-motion compensation, config loading."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.core.errors import ConfigError
+from drivestack.core.transforms import SE3
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.tracking.config import (
+    AssociationConfig,
+    ClassTrackerConfig,
+    LifecycleConfig,
+    MotionConfig,
+    TrackerConfig,
+    load_tracker_config,
+)
+from drivestack.tracking.tracker import build_tracker
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
+
+
+def car_tracker(**life) -> object:
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(**life),
+    )
+    return build_tracker(TrackerConfig(classes={"car": cfg}))
+
+
+def dets(frame: int, xs: list[float], frame_id: str = "lidar") -> Boxes3D:
+    n = len(xs)
+    arr = np.array([[x, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0] for x in xs]).reshape(n, 7)
+    return Boxes3D.from_array7(
+        arr,
+        frame_id,
+        frame * 100_000_000,
+        score=np.full(n, 5.0),
+        label=np.full(n, int(ObjectClass.CAR)),
+    )
+
+
+def test_birth_after_min_hits_once_past_the_first_frames() -> None:
+    trk = car_tracker(min_hits=3, max_age=2)
+    outputs = [len(trk.step(dets(f, [] if f < 4 else [10.0]))) for f in range(8)]
+    assert outputs == [0, 0, 0, 0, 0, 0, 1, 1]  # seen at frames 4, 5 -> output from the 3rd hit
+
+
+def test_first_frames_output_immediately() -> None:
+    trk = car_tracker(min_hits=3, max_age=2)
+    assert len(trk.step(dets(0, [10.0]))) == 1
+
+
+def test_death_after_max_age_misses_and_id_reuse() -> None:
+    trk = car_tracker(min_hits=1, max_age=2)
+    first = trk.step(dets(0, [10.0])).track_id[0]
+    trk.step(dets(1, []))
+    trk.step(dets(2, []))
+    assert trk.step(dets(3, [10.0])).track_id[0] == first  # missed 2 frames: still alive
+    for f in (4, 5, 6):
+        trk.step(dets(f, []))
+    assert trk.step(dets(7, [10.0])).track_id[0] != first  # missed 3 frames: new track
+
+
+def test_coasting_output_and_score_penalty() -> None:
+    trk = car_tracker(min_hits=1, max_age=3, output_coast_frames=2, coast_score_penalty=1.5)
+    trk.step(dets(0, [10.0]))
+    out = trk.step(dets(1, []))
+    assert (
+        len(out) == 1
+        and out.time_since_update[0] == 1
+        and out.boxes.score[0] == pytest.approx(5.0 - 1.5)
+    )
+    assert trk.last_detection_index.tolist() == [-1]
+    trk.step(dets(2, []))
+    assert len(trk.step(dets(3, []))) == 0  # 3 frames coasting > output_coast_frames
+
+
+def test_constant_velocity_is_estimated() -> None:
+    trk = car_tracker(min_hits=1, max_age=2)
+    out = None
+    for f in range(15):
+        out = trk.step(dets(f, [10.0 + 0.5 * f]))  # 5 m/s at 10 Hz
+    assert out is not None
+    assert out.boxes.velocity_mps[0, 0] == pytest.approx(5.0, abs=0.05)
+    assert abs(out.boxes.velocity_mps[0, 1]) < 0.05
+
+
+def test_reset_and_snapshot_restore_are_deterministic() -> None:
+    trk = car_tracker(min_hits=1, max_age=2)
+    for f in range(3):
+        trk.step(dets(f, [10.0 + f, 30.0]))
+    snap = copy.deepcopy(trk)
+    a = trk.step(dets(3, [13.0, 30.0]))
+    b = snap.step(dets(3, [13.0, 30.0]))
+    np.testing.assert_array_equal(a.track_id, b.track_id)
+    np.testing.assert_array_equal(a.boxes.center_m, b.boxes.center_m)
+    trk.reset()
+    assert trk.step(dets(0, [5.0])).track_id.tolist() == [0]
+
+
+def test_ego_motion_compensation_makes_static_objects_static() -> None:
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(min_hits=1),
+    )
+    trk = build_tracker(TrackerConfig(classes={"car": cfg}, ego_motion_compensation=True))
+    out = None
+    for f in range(12):
+        ego_x = 1.0 * f  # ego drives 10 m/s; a parked car at world x = 30
+        out = trk.step(dets(f, [30.0 - ego_x]), SE3.from_xyz_yaw([ego_x, 0.0, 0.0], 0.0))
+    assert out is not None and out.frame == "lidar"
+    assert out.boxes.center_m[0, 0] == pytest.approx(30.0 - 11.0, abs=1e-6)
+    assert np.abs(out.boxes.velocity_mps[0]).max() < 0.05
+    with pytest.raises(ValueError, match="world_from_frame"):
+        trk.step(dets(12, [18.0]))
+
+
+def test_untracked_labels_are_ignored() -> None:
+    trk = car_tracker(min_hits=1)
+    b = Boxes3D.from_array7(
+        np.array([[0.0, 0, 0, 1, 1, 1, 0]]), "lidar", 0, label=[int(ObjectClass.PEDESTRIAN)]
+    )
+    assert len(trk.step(b)) == 0
+
+
+@pytest.mark.parametrize("name", ["kitti_pointrcnn.yaml", "kitti_pointrcnn_ab3dmot_settings.yaml"])
+def test_shipped_config_loads(name: str) -> None:
+    cfg = load_tracker_config(CONFIGS / name)
+    assert set(cfg.classes) == {"car", "pedestrian", "cyclist"}
+    assert isinstance(cfg.classes["car"].motion, MotionConfig)
+    build_tracker(cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("classes: {car: {lifecycle: {min_hitz: 3}}}", "classes.car.lifecycle.min_hitz"),
+        ("classes: {car: {lifecycle: {min_hits: three}}}", "classes.car.lifecycle.min_hits"),
+        ("classes: {car: {association: {method: magic}}}", "classes.car.association.method"),
+        ("ego_motion_compensation: 1", "ego_motion_compensation"),
+        ("classes: {car: {motion: {measurement_position_std_m: -1.0}}}", "classes.car.motion"),
+        ("classes: {spaceship: {}}", None),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str | None) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_tracker_config(p)
+    assert str(p) in str(info.value)
+    if key:
+        assert f"field {key}" in str(info.value)
+
+
+def test_min_output_score_hides_low_confidence_tracks() -> None:
+    trk = car_tracker(min_hits=1, max_age=2, min_output_score=3.0)
+    low = Boxes3D.from_array7(
+        np.array([[10.0, 0, 0, 4, 2, 1.5, 0], [40.0, 0, 0, 4, 2, 1.5, 0]]),
+        "lidar",
+        0,
+        score=[5.0, 1.0],
+        label=[int(ObjectClass.CAR)] * 2,
+    )
+    out = trk.step(low)
+    assert len(out) == 1 and out.boxes.center_m[0, 0] == pytest.approx(10.0)
+    assert len(trk.state[int(ObjectClass.CAR)].track_id) == 2  # the low one is tracked, not output
