@@ -1,0 +1,231 @@
+"""Labelled LiDAR frames of each dataset, for ``drivestack eval detection``.
+
+Each loader yields :class:`LabelledFrame` s: the :class:`SensorFrame` a detector consumes (with
+``labels`` in the frame the cloud is in) plus the dataset's native ground truth for its own
+protocol (KITTI objects, nuScenes eval boxes, AV2 cuboids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import LIDAR
+from drivestack.core.transforms import SE3
+from drivestack.ingest.kitti_object import KittiObjects
+from drivestack.structures.sensor_frame import SensorFrame
+
+DATASETS = ("kitti", "kitti-tracking", "nuscenes", "av2", "aimotive", "pandaset")
+#: Sub-folder of ``shared/data`` that ``--root`` defaults to, per dataset.
+DEFAULT_ROOTS = {
+    "kitti": "kitti_object",
+    "kitti-tracking": "kitti_tracking",
+    "nuscenes": "nuscenes_samples/mmdet3d_demo",
+    "av2": "argoverse2/sensor/val",
+    "aimotive": "aimotive/train/nighttime/20210901-194123-00.37.12-00.37.27@Yoda",
+    "pandaset": "pandaset/002",
+}
+#: KITTI tracking sequence 0000: the frames with Velodyne scans in shared/data.
+KITTI_TRACKING_SEQUENCE = "0000"
+KITTI_TRACKING_IMAGE_WH = (1242, 375)
+
+
+@dataclass(frozen=True)
+class LabelledFrame:
+    """One scan with labels: ``key`` names it in outputs; ``native`` is the protocol's GT."""
+
+    key: str
+    frame: SensorFrame
+    native: Any
+    calib: Any = None
+    image_size_wh: tuple[int, int] | None = None
+
+
+def tracking_rows_to_objects(rows: Any) -> KittiObjects:
+    """KITTI tracking rows (``ingest.kitti_tracking.KittiObjects``) -> per-frame objects."""
+    return KittiObjects(
+        name=np.asarray(rows.type_name, dtype=str),
+        truncated=rows.truncation,
+        occluded=rows.occlusion,
+        alpha_rad=rows.alpha_rad,
+        bbox_xyxy_px=rows.box2d_xyxy_px,
+        dimensions_hwl_m=rows.hwl_m,
+        location_m=rows.location_m,
+        rotation_y_rad=rows.rotation_y_rad,
+        score=np.where(np.isnan(rows.score), 1.0, rows.score),
+    )
+
+
+def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.ingest.kitti_object import (
+        kitti_objects_to_boxes,
+        png_size_wh,
+        read_kitti_label,
+        read_velodyne_bin,
+    )
+
+    base = root / "training"
+    labels = sorted((base / "label_2").glob("*.txt"))
+    if not labels:
+        raise DataError("no label files", path=str(base / "label_2"))
+    for path in labels:
+        stem = path.stem
+        calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
+        objs = read_kitti_label(path)
+        image = base / "image_2" / f"{stem}.png"
+        frame = SensorFrame(
+            timestamp_ns=0,
+            lidars={LIDAR: read_velodyne_bin(base / "velodyne" / f"{stem}.bin")}
+            if load_points
+            else {},
+            ego_from_sensor={LIDAR: SE3.identity()},
+            labels=kitti_objects_to_boxes(objs, calib),
+            source=str(path),
+        )
+        yield LabelledFrame(
+            stem, frame, objs, calib, png_size_wh(image) if image.exists() else None
+        )
+
+
+def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.ingest.kitti_object import kitti_objects_to_boxes, read_velodyne_pcd
+    from drivestack.ingest.kitti_tracking import read_tracking_labels
+
+    seq = KITTI_TRACKING_SEQUENCE
+    scans = sorted((root / "training" / "velodyne_pcd_xz" / seq).glob("*.pcd.xz"))
+    if not scans:
+        raise DataError("no .pcd.xz scans", path=str(root / "training" / "velodyne_pcd_xz" / seq))
+    calib = read_kitti_calib(root / "training" / "calib" / f"{seq}.txt")
+    rows = read_tracking_labels(root / "training" / "label_02" / f"{seq}.txt")
+    for scan in scans:
+        index = int(scan.name.split(".")[0])
+        objs = tracking_rows_to_objects(rows.select(np.flatnonzero(rows.frame == index)))
+        ts = index * 100_000_000  # 10 Hz
+        frame = SensorFrame(
+            timestamp_ns=ts,
+            lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)} if load_points else {},
+            ego_from_sensor={LIDAR: SE3.identity()},
+            labels=kitti_objects_to_boxes(objs, calib, timestamp_ns=ts),
+            source=str(scan),
+        )
+        yield LabelledFrame(f"{index:06d}", frame, objs, calib, KITTI_TRACKING_IMAGE_WH)
+
+
+def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.eval.detection.nuscenes import EvalBoxes
+    from drivestack.ingest.nuscenes import read_lidar_pcd_bin, read_nuscenes_info
+
+    infos = sorted(root.glob("*_info.json"))
+    if not infos:
+        raise DataError("no *_info.json file", path=str(root))
+    for info in infos:
+        for s in read_nuscenes_info(info):
+            lidars = (
+                {
+                    LIDAR: read_lidar_pcd_bin(
+                        root / "samples" / "LIDAR_TOP" / s.lidar_path, timestamp_ns=s.timestamp_ns
+                    )
+                }
+                if load_points
+                else {}
+            )
+            frame = SensorFrame(s.timestamp_ns, lidars=lidars, ego_from_sensor={LIDAR: s.ego_from_lidar},
+                                world_from_ego=s.world_from_ego, labels=s.labels, source=f"{info}:{s.token}")  # fmt: skip
+            world_from_lidar = s.world_from_ego @ s.ego_from_lidar
+            world = s.labels.transformed(world_from_lidar, "world")
+            ego_xy = (
+                s.ego_from_lidar.apply(s.labels.center_m)[:, :2]
+                if len(s.labels)
+                else np.zeros((0, 2))
+            )
+            gt = EvalBoxes(
+                center_m=world.center_m, size_m=world.size_m, yaw_rad=world.yaw_rad, velocity_mps=world.velocity_mps,
+                detection_name=s.detection_name, attribute_name=np.zeros(0, dtype=str),
+                num_pts=s.num_lidar_pts + s.num_radar_pts, ego_distance_m=np.linalg.norm(ego_xy, axis=1),
+            )  # fmt: skip
+            yield LabelledFrame(s.token, frame, gt, calib=world_from_lidar)
+
+
+def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.argoverse2 import list_av2_sweeps, read_av2_cuboids, read_av2_frame
+
+    logs = sorted(p for p in root.iterdir() if (p / "annotations.feather").exists())
+    if not logs:
+        raise DataError("no log folder with annotations.feather", path=str(root))
+    for log in logs:
+        if not (log / "sensors" / "lidar").is_dir():
+            continue
+        cuboids = read_av2_cuboids(log / "annotations.feather", log_id=log.name)
+        for ts in list_av2_sweeps(log):
+            frame = (
+                read_av2_frame(log, ts)
+                if load_points
+                else SensorFrame(ts, labels=cuboids.at(ts).to_boxes(ts), source=f"{log}:{ts}")
+            )
+            yield LabelledFrame(f"{log.name}/{ts}", frame, cuboids.at(ts))
+
+
+def _group_gt(frame: SensorFrame) -> Any:
+    """Ego-frame labels as center-distance eval boxes of class groups, with LiDAR point counts."""
+    from drivestack.eval.detection.nuscenes import EvalBoxes
+    from drivestack.eval.detection.run import CLASS_GROUPS
+    from drivestack.kernels import points_in_boxes
+
+    labels = frame.labels
+    assert labels is not None
+    num_pts = None
+    if frame.lidars and len(labels):
+        num_pts = points_in_boxes(frame.lidar().xyz_m.astype(np.float64), labels.to_array7()).sum(
+            axis=0
+        )
+    names = {int(c): g for g, members in CLASS_GROUPS.items() for c in members}
+    return EvalBoxes.from_boxes(labels, names, num_pts=num_pts)
+
+
+def aimotive_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.aimotive import list_aimotive_frames, read_aimotive_frame
+
+    names = list_aimotive_frames(root)
+    if not names:
+        raise DataError("no dynamic/raw-revolutions/frame_*.laz", path=str(root))
+    for name in names:
+        frame = read_aimotive_frame(root, name)  # points are needed to drop empty labels
+        if frame.labels is not None:
+            yield LabelledFrame(name, frame, _group_gt(frame))
+
+
+def pandaset_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.pandaset import list_pandaset_frames, read_pandaset_frame
+
+    indices = list_pandaset_frames(root)
+    if not indices:
+        raise DataError("no lidar/NN.npz", path=str(root))
+    for index in indices:
+        frame = read_pandaset_frame(root, index)  # points are needed to drop empty labels
+        yield LabelledFrame(f"{index:02d}", frame, _group_gt(frame))
+
+
+LOADERS = {
+    "kitti": kitti_frames,
+    "kitti-tracking": kitti_tracking_frames,
+    "nuscenes": nuscenes_frames,
+    "av2": av2_frames,
+    "aimotive": aimotive_frames,
+    "pandaset": pandaset_frames,
+}
+
+
+def labelled_frames(
+    dataset: str, root: Path, *, load_points: bool = True
+) -> Iterator[LabelledFrame]:
+    """The labelled frames of ``dataset`` under ``root`` (without clouds if not ``load_points``)."""
+    if dataset not in LOADERS:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(LOADERS)}")
+    return LOADERS[dataset](root, load_points)

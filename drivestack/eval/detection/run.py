@@ -1,0 +1,360 @@
+"""Score detections on a dataset's labelled scans with its own protocol.
+
+``evaluate_dataset`` walks the labelled frames (:mod:`.datasets`), takes detections either from
+a detector stage (``step(SensorFrame) -> Boxes3D``, boxes in the ego frame or the cloud's
+frame) or from files made elsewhere, and scores them:
+
+- ``kitti`` / ``kitti-tracking``: KITTI 3D object protocol (Car, Pedestrian, Cyclist), from
+  LiDAR boxes converted to camera_rect labels (detections outside the image are dropped, as
+  mmdetection3d does). Files: a folder of KITTI label files ``<frame>.txt``, or AB3DMOT
+  ``pointrcnn_<Class>_val/<seq>.txt`` folders (tracking).
+- ``nuscenes``: the nuScenes protocol (``detection_cvpr_2019``); files: a submission JSON.
+- ``av2``: the Argoverse 2 protocol on class groups (vehicle, pedestrian, cyclist) for
+  drivestack detections; files: a detections ``.feather`` scored on the native categories.
+- ``aimotive`` / ``pandaset`` (no native protocol): nuScenes-style centre-distance AP and TP
+  errors on the class groups (:data:`GROUP_CENTER_DISTANCE`), ego frame; GT boxes without
+  LiDAR points are not scored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import LIDAR
+from drivestack.eval.detection.datasets import (
+    LabelledFrame,
+    labelled_frames,
+    tracking_rows_to_objects,
+)
+from drivestack.ingest.kitti_object import KittiObjects, boxes_to_kitti_objects
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+
+KITTI_CLASSES = ("Car", "Pedestrian", "Cyclist")
+#: Class groups scored on datasets whose classes are finer than a LiDAR detector's.
+CLASS_GROUPS: dict[str, frozenset[ObjectClass]] = {
+    "vehicle": frozenset(
+        {
+            ObjectClass.CAR,
+            ObjectClass.VAN,
+            ObjectClass.TRUCK,
+            ObjectClass.BUS,
+            ObjectClass.TRAILER,
+            ObjectClass.OTHER_VEHICLE,
+        }
+    ),
+    "pedestrian": frozenset({ObjectClass.PEDESTRIAN}),
+    "cyclist": frozenset({ObjectClass.CYCLIST, ObjectClass.MOTORCYCLE}),
+}
+
+
+def _group_config() -> Any:
+    from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, DetectionConfig
+
+    r = DETECTION_CVPR_2019.class_range
+    return DetectionConfig(
+        class_range={"vehicle": r["car"], "pedestrian": r["pedestrian"], "cyclist": r["bicycle"]},
+        dist_fcn="center_distance",
+        dist_ths=DETECTION_CVPR_2019.dist_ths,
+        dist_th_tp=DETECTION_CVPR_2019.dist_th_tp,
+        min_recall=DETECTION_CVPR_2019.min_recall,
+        min_precision=DETECTION_CVPR_2019.min_precision,
+        max_boxes_per_sample=DETECTION_CVPR_2019.max_boxes_per_sample,
+        mean_ap_weight=DETECTION_CVPR_2019.mean_ap_weight,
+    )
+
+
+#: nuScenes-style centre-distance config on the class groups (nuScenes ranges of car,
+#: pedestrian and bicycle), for datasets without a native protocol.
+GROUP_CENTER_DISTANCE = _group_config()
+
+
+class DetectorStage(Protocol):
+    def reset(self) -> None: ...
+
+    def step(self, frame: Any) -> Boxes3D: ...
+
+
+def group_names(labels: np.ndarray) -> np.ndarray:
+    """``(N,)`` group name per ObjectClass id ("" when in no group)."""
+    lookup = {int(c): g for g, members in CLASS_GROUPS.items() for c in members}
+    return np.array([lookup.get(int(c), "") for c in labels], dtype=str)
+
+
+def _in_cloud_frame(boxes: Boxes3D, lf: LabelledFrame) -> Boxes3D:
+    """Detector boxes (ego or cloud frame) in the frame of the cloud and labels."""
+    cloud_frame = lf.frame.lidar().frame
+    if boxes.frame == cloud_frame:
+        return boxes
+    name = next(iter(lf.frame.lidars))
+    ego_from_sensor = lf.frame.ego_from_sensor.get(name)
+    if ego_from_sensor is None:
+        raise DataError(
+            f"detections in frame {boxes.frame!r} but no ego_from_sensor for {name!r}",
+            path=lf.frame.source,
+        )
+    return boxes.transformed(ego_from_sensor.inverse(), cloud_frame)
+
+
+# -- KITTI ---------------------------------------------------------------------------------
+
+
+def kitti_detections_from_boxes(boxes: Boxes3D, lf: LabelledFrame) -> KittiObjects:
+    """Camera_rect objects for LiDAR boxes, keeping those in front of and inside the image."""
+    objs = boxes_to_kitti_objects(boxes, lf.calib, image_size_wh=lf.image_size_wh)
+    b = objs.bbox_xyxy_px
+    keep = (objs.location_m[:, 2] > 0) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    if lf.image_size_wh is not None:
+        keep &= (
+            (b[:, 0] < lf.image_size_wh[0])
+            & (b[:, 1] < lf.image_size_wh[1])
+            & (b[:, 2] > 0)
+            & (b[:, 3] > 0)
+        )
+    return objs.select(keep)
+
+
+def read_kitti_detection_files(folder: Path, lf: LabelledFrame, sequence: str) -> KittiObjects:
+    """KITTI label files ``<folder>/<frame>.txt``, or AB3DMOT ``pointrcnn_<Class>_val`` files."""
+    from drivestack.ingest.kitti_object import read_kitti_label
+
+    ab3dmot = sorted(folder.glob(f"pointrcnn_*_val/{sequence}.txt"))
+    if ab3dmot:
+        from drivestack.ingest.kitti_tracking import read_ab3dmot_detections
+
+        index = int(lf.key)
+        parts = []
+        for path in ab3dmot:
+            rows = _cached(path, read_ab3dmot_detections)
+            parts.append(tracking_rows_to_objects(rows.select(np.flatnonzero(rows.frame == index))))
+        return KittiObjects(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in KittiObjects.__dataclass_fields__
+            )
+        )
+    path = folder / f"{lf.key}.txt"
+    return read_kitti_label(path) if path.exists() else KittiObjects()
+
+
+#: Detection files read once per :func:`evaluate_dataset` call (cleared at its start).
+_FILE_CACHE: dict[str, Any] = {}
+
+
+def _cached(path: Path, reader: Callable[[Path], Any]) -> Any:
+    key = str(path)
+    if key not in _FILE_CACHE:
+        _FILE_CACHE[key] = reader(path)
+    return _FILE_CACHE[key]
+
+
+# -- the loop ------------------------------------------------------------------------------
+
+
+def evaluate_dataset(
+    dataset: str,
+    root: Path,
+    *,
+    detector: DetectorStage | None = None,
+    detections: Path | None = None,
+    max_frames: int | None = None,
+    out_dir: Path | None = None,
+    progress: Callable[[Iterable[LabelledFrame]], Iterable[LabelledFrame]] | None = None,
+) -> dict[str, Any]:
+    """Metrics of ``detector`` (run on every labelled scan) or of ``detections`` files.
+
+    Writes the detections in the dataset's result format under ``out_dir/detections`` when
+    they come from the detector.
+    """
+    if (detector is None) == (detections is None):
+        raise ValueError("give exactly one of detector= or detections=")
+    frames: Iterable[LabelledFrame] = labelled_frames(
+        dataset, root, load_points=detector is not None
+    )
+    if max_frames is not None:
+        frames = (f for i, f in zip(range(max_frames), frames, strict=False))
+    if progress is not None:
+        frames = progress(frames)
+    _FILE_CACHE.clear()
+    if detector is not None:
+        detector.reset()
+    gts: list[Any] = []
+    dts: list[Any] = []
+    keys: list[str] = []
+    submission: dict[str, list[dict[str, Any]]] = {}
+    for lf in frames:
+        keys.append(lf.key)
+        gts.append(lf.native)
+        boxes = _in_cloud_frame(detector.step(lf.frame), lf) if detector is not None else None
+        dts.append(_native_detections(dataset, lf, boxes, detections, submission, out_dir))
+    if not keys:
+        raise DataError("no labelled frames", path=str(root))
+    metrics = _score(dataset, root, gts, dts, external=detections is not None)
+    if out_dir is not None and submission:
+        from drivestack.ingest.nuscenes import write_submission
+
+        write_submission(out_dir / "detections" / "results_nusc.json", submission)
+    return {
+        "dataset": dataset,
+        "root": str(root),
+        "num_frames": len(keys),
+        "frames": keys,
+        "metrics": metrics,
+    }
+
+
+def _native_detections(
+    dataset: str,
+    lf: LabelledFrame,
+    boxes: Boxes3D | None,
+    files: Path | None,
+    submission: dict[str, list[dict[str, Any]]],
+    out_dir: Path | None,
+) -> Any:
+    if dataset in ("kitti", "kitti-tracking"):
+        if boxes is None:
+            assert files is not None
+            return read_kitti_detection_files(files, lf, "0000")
+        objs = kitti_detections_from_boxes(boxes, lf)
+        if out_dir is not None:
+            from drivestack.ingest.kitti_object import write_kitti_label
+
+            write_kitti_label(out_dir / "detections" / f"{lf.key}.txt", objs)
+        return objs
+    if dataset == "nuscenes":
+        from drivestack.eval.detection.nuscenes import EvalBoxes
+        from drivestack.ingest.nuscenes import CLASS_TO_NAME, boxes_to_submission, read_submission
+
+        world_from_lidar = lf.calib
+        lidar_from_ego = lf.frame.ego_from_sensor[LIDAR].inverse()
+        if boxes is None:
+            assert files is not None
+            sub = _cached(files, read_submission).get(lf.key)
+            if sub is None:
+                return EvalBoxes()
+            world = sub.to_boxes()
+        else:
+            submission[lf.key] = boxes_to_submission(boxes, lf.key, world_from_lidar)
+            world = boxes.transformed(world_from_lidar, "world")
+        names = {int(c): n for c, n in CLASS_TO_NAME.items()}
+        ego_from_world = (world_from_lidar @ lidar_from_ego).inverse()
+        return EvalBoxes.from_boxes(world, names, ego_from_boxes=ego_from_world)
+    if dataset == "av2":
+        from drivestack.ingest.argoverse2 import cuboids_from_boxes, read_av2_cuboids
+
+        log_id, ts = lf.key.split("/")
+        if boxes is None:
+            assert files is not None
+            table = _cached(files, read_av2_cuboids)
+            return table.select((table.log_id == log_id) & (table.timestamp_ns == int(ts)))
+        return cuboids_from_boxes(boxes, log_id=log_id, category=group_names(boxes.label))
+    if dataset in ("aimotive", "pandaset"):
+        from drivestack.eval.detection.nuscenes import EvalBoxes
+
+        if boxes is None:
+            raise DataError(
+                f"--detections is not supported for {dataset}; run the detector", path=str(files)
+            )
+        names = {int(c): g for g, members in CLASS_GROUPS.items() for c in members}
+        return EvalBoxes.from_boxes(boxes, names)
+    raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def _score(
+    dataset: str, root: Path, gts: list[Any], dts: list[Any], *, external: bool
+) -> dict[str, Any]:
+    if dataset in ("kitti", "kitti-tracking"):
+        from drivestack.eval.detection.kitti import DEFAULT_MIN_OVERLAPS, kitti_eval
+
+        return {
+            "protocol": "kitti_3d_object",
+            "protocol_config": {
+                "classes": list(KITTI_CLASSES),
+                "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
+            },
+            **kitti_eval(gts, dts, KITTI_CLASSES, eval_types=("bbox", "bev", "3d")),
+        }
+    if dataset == "nuscenes":
+        from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, evaluate
+
+        res = evaluate(dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), DETECTION_CVPR_2019)
+        return {
+            "protocol": "nuscenes_detection_cvpr_2019",
+            "protocol_config": _as_dict(DETECTION_CVPR_2019),
+            **res.to_dict(),
+        }
+    if dataset == "av2":
+        from drivestack.eval.detection.argoverse2 import Av2DetectionConfig, evaluated_gts_mask
+        from drivestack.eval.detection.argoverse2 import evaluate as av2_evaluate
+        from drivestack.ingest.argoverse2 import concatenate_cuboids
+
+        gt = concatenate_cuboids(gts)
+        dt = concatenate_cuboids(dts)
+        if not external:  # drivestack classes are coarser than AV2's: score class groups
+            gt = _regroup(gt)
+        # categories with at least one label that can be scored (av2 would average in AP 0
+        # for categories without any)
+        scorable = evaluated_gts_mask(
+            gt.boxes[:, :3], np.abs(gt.num_interior_pts), Av2DetectionConfig()
+        )
+        categories = tuple(sorted({c for c in gt.category[scorable].tolist() if c}))
+        from drivestack.eval.detection.av2_roi import roi_filter_for_logs
+
+        logs = sorted(set(gt.log_id.tolist()))
+        in_roi = roi_filter_for_logs(root, logs)
+        av2_cfg = Av2DetectionConfig(categories=categories)
+        av2_res = av2_evaluate(dt, gt, av2_cfg, in_roi)
+        return {
+            "protocol": "argoverse2_detection" + ("" if external else "_class_groups"),
+            "protocol_config": _as_dict(av2_cfg),
+            "summary": av2_res.summary,
+            "ap_by_threshold": {
+                c: {str(t): v for t, v in d.items()} for c, d in av2_res.ap_by_threshold.items()
+            },
+        }
+    if dataset in ("aimotive", "pandaset"):
+        from drivestack.eval.detection.nuscenes import evaluate as nusc_evaluate
+
+        groups = nusc_evaluate(
+            dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), GROUP_CENTER_DISTANCE
+        )
+        return {
+            "protocol": "center_distance_class_groups",
+            "protocol_config": _as_dict(GROUP_CENTER_DISTANCE),
+            **groups.to_dict(),
+        }
+    raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def _as_dict(cfg: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {
+        k: (dict(v) if isinstance(v, Mapping) else v) for k, v in dataclasses.asdict(cfg).items()
+    }
+
+
+def enumerate_keys(items: list[Any]) -> Iterable[tuple[str, Any]]:
+    return ((str(i), v) for i, v in enumerate(items))
+
+
+def _regroup(gt: Any) -> Any:
+    from dataclasses import replace
+
+    from drivestack.ingest.argoverse2 import CATEGORY_TO_CLASS
+
+    labels = np.array(
+        [int(CATEGORY_TO_CLASS.get(c, ObjectClass.UNKNOWN)) for c in gt.category], dtype=np.int64
+    )
+    return replace(gt, category=group_names(labels))
+
+
+def write_metrics(path: Path, result: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=float))

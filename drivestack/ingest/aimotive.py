@@ -1,0 +1,192 @@
+"""aiMotive Multimodal Dataset: LAZ LiDAR revolutions, 3D box JSON, sensor calibration.
+
+Sequence layout: ``dynamic/raw-revolutions/frame_NNNNNNN.laz`` (LAS point format 1, points
+already in the vehicle **body** frame: x forward, y left, z up, metres; per-point
+``gps_time`` in ns), ``dynamic/box/3d_body/frame_NNNNNNN.json`` (``{"CapturedObjects": [...],
+"Timestamp": ns}``; box centre, full extents and a ``(w, x, y, z)`` quaternion, body frame)
+and ``sensor/calibration/calibration.json`` (``RT_body_from_sensor`` per sensor).
+
+The body frame is drivestack's ``ego`` frame; clouds and boxes are read into it unchanged.
+LAZ is decoded with ``laspy`` and its ``lazrs`` backend.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import EGO
+from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
+from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._rigid import rigid_from_matrix
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+
+#: aiMotive ObjectType -> drivestack class (others map to UNKNOWN).
+TYPE_TO_CLASS: dict[str, ObjectClass] = {
+    "CAR": ObjectClass.CAR,
+    "VAN": ObjectClass.VAN,
+    "TRUCK": ObjectClass.TRUCK,
+    "BUS": ObjectClass.BUS,
+    "MOTORCYCLE": ObjectClass.MOTORCYCLE,
+    "BICYCLE": ObjectClass.CYCLIST,
+    "PEDESTRIAN": ObjectClass.PEDESTRIAN,
+    "TRAILER": ObjectClass.TRAILER,
+}
+_BOX_FIELDS = (
+    "BoundingBox3D Origin X", "BoundingBox3D Origin Y", "BoundingBox3D Origin Z",
+    "BoundingBox3D Extent X", "BoundingBox3D Extent Y", "BoundingBox3D Extent Z",
+    "BoundingBox3D Orientation Quat W", "BoundingBox3D Orientation Quat X",
+    "BoundingBox3D Orientation Quat Y", "BoundingBox3D Orientation Quat Z",
+)  # fmt: skip
+
+
+def read_aimotive_laz(
+    path: str | Path, *, timestamp_ns: int | None = None, drop_nonfinite: bool = False
+) -> PointCloud:
+    """One revolution in the ego (body) frame; float64 coordinates (0.001 m LAS scale).
+
+    ``timestamp_ns`` defaults to the last point's ``gps_time``; ``time_offset_ns`` is each
+    point's ``gps_time`` minus it. Raises ``DataError`` for unreadable or truncated LAZ.
+    """
+    import laspy
+
+    p = str(path)
+    raw = read_bytes(path)
+    try:
+        las = laspy.read(io.BytesIO(raw))
+        xyz = np.stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)], axis=1).astype(
+            np.float64
+        )
+        intensity = np.asarray(las.intensity)
+        gps_ns = np.asarray(las.gps_time, dtype=np.float64)
+    except Exception as exc:  # laspy / lazrs raise several unrelated types for corrupt data
+        raise DataError(f"cannot decode LAZ/LAS: {type(exc).__name__}: {exc}", path=p) from None
+    if len(xyz) != int(las.header.point_count):
+        raise DataError(f"truncated: {len(xyz)} of {las.header.point_count} points decoded", path=p)
+    if timestamp_ns is None:
+        timestamp_ns = int(np.nanmax(gps_ns)) if len(gps_ns) else 0
+    attrs = {
+        INTENSITY: intensity,
+        TIME_OFFSET_NS: np.round(np.nan_to_num(gps_ns) - timestamp_ns).astype(np.int64),
+    }
+    return finite_cloud(
+        xyz, attrs, frame=EGO, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite
+    )
+
+
+def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
+    """Ego-frame boxes of one frame and their ``ObjectId`` track ids ``(N,)`` int64.
+
+    ``Boxes3D.timestamp_ns`` is the file's ``Timestamp``; velocity = relative velocity (x, y).
+    Raises ``DataError`` naming the object index and field for a missing/non-numeric value.
+    """
+    p = str(path)
+    try:
+        doc = json.loads(read_bytes(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    if not isinstance(doc, dict) or "CapturedObjects" not in doc or "Timestamp" not in doc:
+        raise DataError(
+            "expected an object with CapturedObjects and Timestamp", path=p, field="CapturedObjects"
+        )
+    objects = doc["CapturedObjects"]
+    n = len(objects)
+    values = np.zeros((n, len(_BOX_FIELDS)))
+    vel = np.zeros((n, 2))
+    labels = np.zeros(n, dtype=np.int64)
+    ids = np.zeros(n, dtype=np.int64)
+    for i, obj in enumerate(objects):
+        rec = f"CapturedObjects[{i}]"
+        for k, key in enumerate(
+            (*_BOX_FIELDS, "Relative Velocity X", "Relative Velocity Y", "ObjectId", "ObjectType")
+        ):
+            if key not in obj:
+                raise DataError("missing field", path=p, record=rec, field=key)
+            if key == "ObjectType":
+                continue
+            try:
+                v = float(obj[key])
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"not a number: {obj[key]!r}", path=p, record=rec, field=key
+                ) from None
+            if not np.isfinite(v):
+                raise DataError("NaN or infinite value", path=p, record=rec, field=key)
+            if k < len(_BOX_FIELDS):
+                values[i, k] = v
+            elif key.startswith("Relative"):
+                vel[i, 0 if key.endswith("X") else 1] = v
+            else:
+                ids[i] = int(v)
+        if np.any(values[i, 3:6] < 0) or not np.any(values[i, 6:10]):
+            raise DataError(
+                "negative extent or zero quaternion", path=p, record=rec, field="BoundingBox3D"
+            )
+        labels[i] = int(TYPE_TO_CLASS.get(str(obj["ObjectType"]).upper(), ObjectClass.UNKNOWN))
+    rot = quaternion_to_rotation_matrix(values[:, 6:10]) if n else np.zeros((0, 3, 3))
+    yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+    boxes = Boxes3D(
+        values[:, 0:3],
+        values[:, 3:6],
+        yaw,
+        EGO,
+        int(doc["Timestamp"]),
+        label=labels,
+        velocity_mps=vel,
+    )
+    return boxes, ids
+
+
+def read_aimotive_calibration(path: str | Path) -> dict[str, SE3]:
+    """``calibration.json``: sensor name -> ``ego_from_sensor`` (``RT_body_from_sensor``)."""
+    p = str(path)
+    try:
+        doc = json.loads(read_bytes(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    out: dict[str, SE3] = {}
+    for name, sensor in doc.items():
+        if not isinstance(sensor, dict) or "RT_body_from_sensor" not in sensor:
+            continue
+        out[name] = rigid_from_matrix(
+            sensor["RT_body_from_sensor"], path=p, record=name, field="RT_body_from_sensor"
+        )
+    if not out:
+        raise DataError("no sensor with RT_body_from_sensor", path=p)
+    return out
+
+
+def list_aimotive_frames(sequence_dir: str | Path) -> list[str]:
+    """Frame names (``frame_0033643``) with a LAZ revolution, sorted."""
+    return sorted(
+        p.name[: -len(".laz")]
+        for p in (Path(sequence_dir) / "dynamic" / "raw-revolutions").glob("frame_*.laz")
+    )
+
+
+def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
+    """One keyframe: the revolution and (when present) its boxes, both in the ego frame."""
+    seq = Path(sequence_dir)
+    box_path = seq / "dynamic" / "box" / "3d_body" / f"{name}.json"
+    labels = read_aimotive_boxes(box_path)[0] if box_path.exists() else None
+    ts = labels.timestamp_ns if labels is not None else None
+    cloud = read_aimotive_laz(seq / "dynamic" / "raw-revolutions" / f"{name}.laz", timestamp_ns=ts)
+    calib = seq / "sensor" / "calibration" / "calibration.json"
+    sensors = read_aimotive_calibration(calib) if calib.exists() else {}
+    return SensorFrame(
+        timestamp_ns=cloud.timestamp_ns,
+        lidars={"lidar": cloud},
+        ego_from_sensor={
+            "lidar": SE3.identity(),
+            **{k: v for k, v in sensors.items() if k != "lidar"},
+        },
+        labels=labels,
+        source=f"{seq}:{name}",
+    )

@@ -1,0 +1,332 @@
+"""Argoverse 2 sensor dataset: LiDAR sweeps, cuboid annotations, ego poses, calibration.
+
+Layout (``dataset_dir/<log_id>/``): ``sensors/lidar/<timestamp_ns>.feather`` (x y z float16
+in the **ego** frame, intensity, laser_number, offset_ns), ``annotations.feather`` (cuboids
+of the whole log, ego frame at each sweep time, ``(w, x, y, z)`` quaternions),
+``city_SE3_egovehicle.feather`` (ego poses in the city frame) and
+``calibration/egovehicle_SE3_sensor.feather``. Tables are read with ``pyarrow``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import EGO
+from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
+from drivestack.ingest._points import finite_cloud
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+
+#: AV2 category -> drivestack class (categories not listed map to UNKNOWN).
+CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
+    "REGULAR_VEHICLE": ObjectClass.CAR,
+    "PEDESTRIAN": ObjectClass.PEDESTRIAN,
+    "OFFICIAL_SIGNALER": ObjectClass.PEDESTRIAN,
+    "BICYCLIST": ObjectClass.CYCLIST,
+    "BICYCLE": ObjectClass.CYCLIST,
+    "WHEELED_RIDER": ObjectClass.CYCLIST,
+    "MOTORCYCLIST": ObjectClass.MOTORCYCLE,
+    "MOTORCYCLE": ObjectClass.MOTORCYCLE,
+    "BOX_TRUCK": ObjectClass.TRUCK,
+    "TRUCK": ObjectClass.TRUCK,
+    "TRUCK_CAB": ObjectClass.TRUCK,
+    "LARGE_VEHICLE": ObjectClass.OTHER_VEHICLE,
+    "RAILED_VEHICLE": ObjectClass.OTHER_VEHICLE,
+    "BUS": ObjectClass.BUS,
+    "SCHOOL_BUS": ObjectClass.BUS,
+    "ARTICULATED_BUS": ObjectClass.BUS,
+    "VEHICULAR_TRAILER": ObjectClass.TRAILER,
+    "MESSAGE_BOARD_TRAILER": ObjectClass.TRAILER,
+    "CONSTRUCTION_CONE": ObjectClass.TRAFFIC_CONE,
+    "CONSTRUCTION_BARREL": ObjectClass.TRAFFIC_CONE,
+    "BOLLARD": ObjectClass.BARRIER,
+    "DOG": ObjectClass.ANIMAL,
+    "ANIMAL": ObjectClass.ANIMAL,
+}
+
+_CUBOID_COLUMNS = (
+    "timestamp_ns",
+    "category",
+    "length_m",
+    "width_m",
+    "height_m",
+    "qw",
+    "qx",
+    "qy",
+    "qz",
+    "tx_m",
+    "ty_m",
+    "tz_m",
+)
+
+
+def read_feather(path: str | Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named columns of a Feather (Arrow IPC) file as NumPy arrays.
+
+    Raises ``DataError`` when the file is missing/corrupt or lacks a column.
+    """
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    try:
+        table = feather.read_table(str(path))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(f"cannot read Feather table: {exc}", path=str(path)) from None
+    out: dict[str, np.ndarray] = {}
+    for name in columns:
+        if name not in table.column_names:
+            raise DataError(f"missing column; has {table.column_names}", path=str(path), field=name)
+        col = table.column(name)
+        if col.null_count:
+            raise DataError(f"{col.null_count} null value(s)", path=str(path), field=name)
+        out[name] = col.to_numpy()
+    return out
+
+
+def read_av2_sweep(
+    path: str | Path, *, timestamp_ns: int | None = None, drop_nonfinite: bool = False
+) -> PointCloud:
+    """A LiDAR sweep in the ego frame (float32 coordinates from the stored float16).
+
+    ``timestamp_ns`` defaults to the file name. Attributes: ``intensity`` (uint8),
+    ``laser_number`` (uint8), ``time_offset_ns`` (int64, from ``offset_ns``).
+    """
+    p = Path(path)
+    if timestamp_ns is None:
+        try:
+            timestamp_ns = int(p.name.split(".")[0])
+        except ValueError:
+            raise DataError(
+                "file name is not <timestamp_ns>.feather; pass timestamp_ns", path=str(p)
+            ) from None
+    cols = read_feather(p, ("x", "y", "z", "intensity", "laser_number", "offset_ns"))
+    xyz = np.stack([cols["x"], cols["y"], cols["z"]], axis=1).astype(np.float32)
+    attrs = {
+        INTENSITY: cols["intensity"],
+        "laser_number": cols["laser_number"],
+        TIME_OFFSET_NS: cols["offset_ns"].astype(np.int64),
+    }
+    return finite_cloud(
+        xyz, attrs, frame=EGO, timestamp_ns=timestamp_ns, path=str(p), drop_nonfinite=drop_nonfinite
+    )
+
+
+@dataclass(frozen=True)
+class Av2Cuboids:
+    """Cuboid rows (any number of sweeps) in the ego frame of their sweep.
+
+    Attributes:
+        timestamp_ns: ``(N,)`` int64 sweep time of each row.
+        track_uuid: ``(N,)`` str (``""`` for detections).
+        category: ``(N,)`` str AV2 category.
+        boxes: ``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` (yaw from the quaternion).
+        quaternion_wxyz: ``(N, 4)`` as stored.
+        num_interior_pts: ``(N,)`` int64 (labels) or -1 (detections).
+        score: ``(N,)`` detection score (1.0 for labels).
+        log_id: ``(N,)`` str.
+        path: the file they came from.
+    """
+
+    timestamp_ns: np.ndarray
+    track_uuid: np.ndarray
+    category: np.ndarray
+    boxes: np.ndarray
+    quaternion_wxyz: np.ndarray
+    num_interior_pts: np.ndarray
+    score: np.ndarray
+    log_id: np.ndarray
+    path: str = ""
+
+    def __len__(self) -> int:
+        return int(self.timestamp_ns.shape[0])
+
+    def select(self, mask: Any) -> Av2Cuboids:
+        return Av2Cuboids(self.timestamp_ns[mask], self.track_uuid[mask], self.category[mask], self.boxes[mask],
+                          self.quaternion_wxyz[mask], self.num_interior_pts[mask], self.score[mask], self.log_id[mask], self.path)  # fmt: skip
+
+    def at(self, timestamp_ns: int) -> Av2Cuboids:
+        """The rows of one sweep."""
+        return self.select(self.timestamp_ns == timestamp_ns)
+
+    def to_boxes(self, timestamp_ns: int | None = None) -> Boxes3D:
+        """Ego-frame :class:`Boxes3D` (labels via :data:`CATEGORY_TO_CLASS`)."""
+        ts = (
+            int(self.timestamp_ns[0])
+            if timestamp_ns is None and len(self)
+            else int(timestamp_ns or 0)
+        )
+        labels = [int(CATEGORY_TO_CLASS.get(c, ObjectClass.UNKNOWN)) for c in self.category]
+        return Boxes3D.from_array7(self.boxes, EGO, ts, score=self.score, label=labels)
+
+
+def cuboids_from_boxes(
+    boxes: Boxes3D,
+    *,
+    log_id: str,
+    category: Sequence[str] | np.ndarray,
+    num_interior_pts: np.ndarray | None = None,
+) -> Av2Cuboids:
+    """Ego-frame boxes of one sweep as an :class:`Av2Cuboids` table (yaw-only quaternions)."""
+    n = len(boxes)
+    half = boxes.yaw_rad / 2
+    quat = np.stack([np.cos(half), np.zeros(n), np.zeros(n), np.sin(half)], axis=1)
+    return Av2Cuboids(
+        timestamp_ns=np.full(n, boxes.timestamp_ns, dtype=np.int64),
+        track_uuid=np.full(n, "", dtype=str),
+        category=np.asarray(category, dtype=str).reshape(n),
+        boxes=boxes.to_array7(),
+        quaternion_wxyz=quat,
+        num_interior_pts=np.full(n, -1, dtype=np.int64)
+        if num_interior_pts is None
+        else np.asarray(num_interior_pts, dtype=np.int64),
+        score=boxes.score.copy(),
+        log_id=np.full(n, log_id, dtype=object).astype(str),
+    )
+
+
+def concatenate_cuboids(parts: Sequence[Av2Cuboids]) -> Av2Cuboids:
+    """Rows of several tables in one (``path`` of the first)."""
+    names = (
+        "timestamp_ns",
+        "track_uuid",
+        "category",
+        "boxes",
+        "quaternion_wxyz",
+        "num_interior_pts",
+        "score",
+        "log_id",
+    )
+    if not parts:
+        empty = cuboids_from_boxes(Boxes3D.empty(EGO), log_id="", category=[])
+        return empty
+    cols = {k: np.concatenate([getattr(p, k) for p in parts]) for k in names}
+    return Av2Cuboids(**cols, path=parts[0].path)
+
+
+def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboids:
+    """Read ``annotations.feather`` (labels) or a detections table (with ``score``).
+
+    Optional columns: ``track_uuid``, ``num_interior_pts``, ``score``, ``log_id``; ``log_id``
+    defaults to the argument, then to the parent folder name.
+    """
+    import pyarrow.feather as feather
+
+    p = str(path)
+    cols = read_feather(path, _CUBOID_COLUMNS)
+    names = set(feather.read_table(p).column_names)
+    n = len(cols["timestamp_ns"])
+    opt = read_feather(
+        path, tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names)
+    )
+    quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1).astype(np.float64)
+    boxes = np.stack(
+        [cols[k] for k in ("tx_m", "ty_m", "tz_m", "length_m", "width_m", "height_m")], axis=1
+    ).astype(np.float64)
+    bad = (
+        ~np.isfinite(np.concatenate([boxes, quat], axis=1)).all(axis=1)
+        | (np.linalg.norm(quat, axis=1) < 1e-9)
+        | np.any(boxes[:, 3:6] < 0, axis=1)
+    )
+    if bad.any():
+        raise DataError(
+            "non-finite values, a zero quaternion or a negative size",
+            path=p,
+            record=f"row {int(np.flatnonzero(bad)[0])}",
+        )
+    rot = quaternion_to_rotation_matrix(quat)
+    yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+    default_log = log_id if log_id is not None else Path(p).parent.name
+    return Av2Cuboids(
+        timestamp_ns=cols["timestamp_ns"].astype(np.int64),
+        track_uuid=opt["track_uuid"].astype(str)
+        if "track_uuid" in opt
+        else np.full(n, "", dtype=str),
+        category=cols["category"].astype(str),
+        boxes=np.concatenate([boxes, yaw[:, None]], axis=1),
+        quaternion_wxyz=quat,
+        num_interior_pts=opt["num_interior_pts"].astype(np.int64)
+        if "num_interior_pts" in opt
+        else np.full(n, -1, dtype=np.int64),
+        score=opt["score"].astype(np.float64) if "score" in opt else np.ones(n),
+        log_id=opt["log_id"].astype(str)
+        if "log_id" in opt
+        else np.full(n, default_log, dtype=object).astype(str),
+        path=p,
+    )
+
+
+@dataclass(frozen=True)
+class Av2Poses:
+    """``city_SE3_egovehicle``: ``timestamp_ns (N,)`` and a batch ``world_from_ego`` SE3."""
+
+    timestamp_ns: np.ndarray
+    world_from_ego: SE3
+    path: str = ""
+
+    def at(self, timestamp_ns: int) -> SE3:
+        """The pose logged at exactly ``timestamp_ns`` (AV2 logs a pose for every sweep)."""
+        idx = np.searchsorted(self.timestamp_ns, timestamp_ns)
+        if idx >= len(self.timestamp_ns) or self.timestamp_ns[idx] != timestamp_ns:
+            raise DataError(
+                f"no ego pose at timestamp_ns {timestamp_ns}", path=self.path, field="timestamp_ns"
+            )
+        return self.world_from_ego[int(idx)]
+
+
+def read_av2_poses(path: str | Path) -> Av2Poses:
+    cols = read_feather(path, ("timestamp_ns", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"))
+    order = np.argsort(cols["timestamp_ns"], kind="stable")
+    quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1)[order]
+    trans = np.stack([cols[k] for k in ("tx_m", "ty_m", "tz_m")], axis=1)[order]
+    try:
+        pose = SE3.from_quaternion(quat, trans)
+    except ValueError as exc:
+        raise DataError(str(exc), path=str(path)) from None
+    return Av2Poses(cols["timestamp_ns"][order].astype(np.int64), pose, str(path))
+
+
+def read_av2_calibration(path: str | Path) -> dict[str, SE3]:
+    """``egovehicle_SE3_sensor.feather``: sensor name -> ``ego_from_sensor``."""
+    cols = read_feather(path, ("sensor_name", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"))
+    out: dict[str, SE3] = {}
+    for i, name in enumerate(cols["sensor_name"].astype(str)):
+        q = [cols[k][i] for k in ("qw", "qx", "qy", "qz")]
+        t = [cols[k][i] for k in ("tx_m", "ty_m", "tz_m")]
+        try:
+            out[str(name)] = SE3.from_quaternion(q, t)
+        except ValueError as exc:
+            raise DataError(str(exc), path=str(path), record=f"row {i}", field="q") from None
+    return out
+
+
+def list_av2_sweeps(log_dir: str | Path) -> list[int]:
+    """Sorted LiDAR sweep timestamps of a log."""
+    return sorted(
+        int(p.name.split(".")[0]) for p in (Path(log_dir) / "sensors" / "lidar").glob("*.feather")
+    )
+
+
+def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
+    """One sweep of a log with its labels (ego frame) and ego pose; the world frame is the city."""
+    log = Path(log_dir)
+    cloud = read_av2_sweep(log / "sensors" / "lidar" / f"{timestamp_ns}.feather")
+    ann = log / "annotations.feather"
+    labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
+    poses = log / "city_SE3_egovehicle.feather"
+    world_from_ego = read_av2_poses(poses).at(timestamp_ns) if poses.exists() else None
+    return SensorFrame(
+        timestamp_ns=timestamp_ns,
+        lidars={"lidar": cloud},
+        ego_from_sensor={"lidar": SE3.identity()},  # sweeps are stored in the ego frame already
+        world_from_ego=world_from_ego,
+        labels=labels,
+        source=f"{log}:{timestamp_ns}",
+    )

@@ -1,0 +1,206 @@
+"""PandaSet (the npz / parquet conversions in ``shared/data/pandaset``): LiDAR in the world
+frame, cuboids in the world frame, LiDAR poses; everything converted once into the ego frame.
+
+Sequence layout: ``lidar/NN.npz`` (``xyz`` float32 world, ``intensity`` uint8, ``t`` float s,
+``d`` 0 = Pandar64 / 1 = PandarGT), ``lidar/poses.json`` (world_from_lidar per frame:
+``position`` and ``heading`` quaternion), ``lidar/timestamps.json`` (s),
+``annotations/cuboids.parquet`` (all frames, ``frame`` column; ``position.*`` centre and
+``yaw`` in the world frame, ``dimensions.x`` = width, ``.y`` = length, ``.z`` = height).
+
+Frames: PandaSet's LiDAR pose frame has x right, y forward, z up. drivestack's ``ego`` frame
+here is that frame turned to x forward, y left, with the pose's origin (about 0.4 m above the
+road in sequence 002, so not the sensor's mounting height):
+``lidar_from_ego`` = +90 deg about z. A cuboid's length runs along its local +y, so its
+heading is ``yaw + pi/2``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import EGO, WORLD
+from drivestack.core.transforms import SE3
+from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+
+LIDAR_FROM_EGO = SE3.from_xyz_yaw([0.0, 0.0, 0.0], np.pi / 2)
+LABEL_TO_CLASS: dict[str, ObjectClass] = {
+    "Car": ObjectClass.CAR,
+    "Pickup Truck": ObjectClass.CAR,
+    "Medium-sized Truck": ObjectClass.TRUCK,
+    "Semi-truck": ObjectClass.TRUCK,
+    "Construction Vehicle": ObjectClass.OTHER_VEHICLE,
+    "Other Vehicle - Construction Vehicle": ObjectClass.OTHER_VEHICLE,
+    "Other Vehicle - Uncommon": ObjectClass.OTHER_VEHICLE,
+    "Other Vehicle - Pedicab": ObjectClass.OTHER_VEHICLE,
+    "Emergency Vehicle": ObjectClass.OTHER_VEHICLE,
+    "Bus": ObjectClass.BUS,
+    "Towed Object": ObjectClass.TRAILER,
+    "Motorcycle": ObjectClass.MOTORCYCLE,
+    "Motorized Scooter": ObjectClass.CYCLIST,
+    "Personal Mobility Device": ObjectClass.CYCLIST,
+    "Bicycle": ObjectClass.CYCLIST,
+    "Pedestrian": ObjectClass.PEDESTRIAN,
+    "Pedestrian with Object": ObjectClass.PEDESTRIAN,
+    "Cones": ObjectClass.TRAFFIC_CONE,
+    "Temporary Construction Barriers": ObjectClass.BARRIER,
+    "Animals - Other": ObjectClass.ANIMAL,
+    "Animals - Bird": ObjectClass.ANIMAL,
+}
+_CUBOID_COLUMNS = ("frame", "uuid", "label", "yaw", "position.x", "position.y", "position.z",
+                   "dimensions.x", "dimensions.y", "dimensions.z", "cuboids.sensor_id")  # fmt: skip
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(read_bytes(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"invalid JSON: {exc.msg}", path=str(path), record=f"line {exc.lineno}"
+        ) from None
+
+
+def read_lidar_poses(path: str | Path) -> SE3:
+    """``poses.json``: a batch of ``world_from_lidar`` transforms, one per frame."""
+    doc = _json(Path(path))
+    try:
+        quat = np.array([[p["heading"][k] for k in "wxyz"] for p in doc], dtype=np.float64)
+        pos = np.array([[p["position"][k] for k in "xyz"] for p in doc], dtype=np.float64)
+    except (KeyError, TypeError) as exc:
+        raise DataError(
+            f"each pose needs position.x/y/z and heading.w/x/y/z ({exc})", path=str(path)
+        ) from None
+    try:
+        return SE3.from_quaternion(quat, pos)
+    except ValueError as exc:
+        raise DataError(str(exc), path=str(path)) from None
+
+
+@dataclass(frozen=True)
+class PandaSetCuboids:
+    """All cuboid rows of a sequence (world frame)."""
+
+    frame: np.ndarray  # (N,) int64
+    uuid: np.ndarray  # (N,) str
+    label: np.ndarray  # (N,) str
+    sensor_id: np.ndarray  # (N,) int64: -1 single, 0 Pandar64 copy, 1 PandarGT copy
+    boxes_world: np.ndarray  # (N, 7) [x, y, z, length, width, height, heading]
+    path: str = ""
+
+    def __len__(self) -> int:
+        return int(self.frame.shape[0])
+
+    def rows(self, frame: int, *, pandar64_only: bool = True) -> np.ndarray:
+        """Row indices of one frame (PandarGT duplicates dropped when ``pandar64_only``)."""
+        keep = self.frame == frame
+        if pandar64_only:
+            keep &= self.sensor_id != 1
+        return np.flatnonzero(keep)
+
+    def boxes(
+        self, frame: int, ego_from_world: SE3, *, timestamp_ns: int = 0, pandar64_only: bool = True
+    ) -> Boxes3D:
+        """One frame's boxes in the ego frame (labels via :data:`LABEL_TO_CLASS`)."""
+        idx = self.rows(frame, pandar64_only=pandar64_only)
+        labels = [
+            int(LABEL_TO_CLASS.get(str(name), ObjectClass.UNKNOWN)) for name in self.label[idx]
+        ]
+        world = Boxes3D.from_array7(self.boxes_world[idx], WORLD, timestamp_ns, label=labels)
+        return world.transformed(ego_from_world, EGO)
+
+
+def read_cuboids(path: str | Path) -> PandaSetCuboids:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = str(path)
+    try:
+        table = pq.read_table(p)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(f"cannot read Parquet table: {exc}", path=p) from None
+    cols: dict[str, np.ndarray] = {}
+    for name in _CUBOID_COLUMNS:
+        if name not in table.column_names:
+            raise DataError(f"missing column; has {table.column_names}", path=p, field=name)
+        cols[name] = table.column(name).to_numpy(zero_copy_only=False)
+    numeric = np.stack([cols[k].astype(np.float64) for k in ("position.x", "position.y", "position.z", "dimensions.y",
+                                                               "dimensions.x", "dimensions.z", "yaw")], axis=1)  # fmt: skip
+    bad = ~np.isfinite(numeric).all(axis=1) | np.any(numeric[:, 3:6] < 0, axis=1)
+    if bad.any():
+        raise DataError(
+            "non-finite value or negative dimension",
+            path=p,
+            record=f"row {int(np.flatnonzero(bad)[0])}",
+        )
+    numeric[:, 6] = numeric[:, 6] + np.pi / 2  # length along the local +y axis
+    return PandaSetCuboids(cols["frame"].astype(np.int64), cols["uuid"].astype(str), cols["label"].astype(str),
+                           cols["cuboids.sensor_id"].astype(np.int64), numeric, p)  # fmt: skip
+
+
+def read_lidar_npz(
+    path: str | Path, ego_from_world: SE3, *, timestamp_ns: int, drop_nonfinite: bool = False
+) -> PointCloud:
+    """One converted LiDAR frame in the ego frame (float32), with ``intensity``,
+    ``time_offset_ns`` and ``sensor_id`` (0 Pandar64, 1 PandarGT) attributes."""
+    p = str(path)
+    try:
+        with np.load(p) as z:
+            missing = [k for k in ("xyz", "intensity", "t", "d") if k not in z.files]
+            if missing:
+                raise DataError(f"missing array; has {z.files}", path=p, field=missing[0])
+            data = {k: z[k] for k in ("xyz", "intensity", "t", "d")}
+    except DataError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read npz: {exc}", path=p) from None
+    xyz = data["xyz"]
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise DataError(f"xyz must be (N, 3), got {xyz.shape}", path=p, field="xyz")
+    n = xyz.shape[0]
+    for k in ("intensity", "t", "d"):
+        if data[k].shape != (n,):
+            raise DataError(f"must have shape ({n},), got {data[k].shape}", path=p, field=k)
+    world = finite_cloud(xyz, {INTENSITY: data["intensity"], "sensor_id": data["d"],
+                               TIME_OFFSET_NS: np.round((np.nan_to_num(data["t"]) * 1e9) - timestamp_ns).astype(np.int64)},
+                         frame=WORLD, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite)  # fmt: skip
+    return world.transformed(ego_from_world, EGO)
+
+
+def read_pandaset_frame(
+    sequence_dir: str | Path, index: int, *, pandar64_only: bool = True
+) -> SensorFrame:
+    """Frame ``index`` of a sequence: ego-frame cloud and labels, ``world_from_ego``."""
+    seq = Path(sequence_dir)
+    poses = read_lidar_poses(seq / "lidar" / "poses.json")
+    times = _json(seq / "lidar" / "timestamps.json")
+    if not 0 <= index < len(times) or index >= len(poses):
+        raise DataError(
+            f"frame {index} outside the {len(times)} timestamps / {len(poses)} poses", path=str(seq)
+        )
+    ts = round(float(times[index]) * 1e6) * 1000
+    world_from_ego = poses[index] @ LIDAR_FROM_EGO
+    ego_from_world = world_from_ego.inverse()
+    cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)
+    cuboid_path = seq / "annotations" / "cuboids.parquet"
+    labels = (
+        read_cuboids(cuboid_path).boxes(
+            index, ego_from_world, timestamp_ns=ts, pandar64_only=pandar64_only
+        )
+        if cuboid_path.exists()
+        else None
+    )
+    return SensorFrame(ts, lidars={"lidar": cloud}, ego_from_sensor={"lidar": SE3.identity()}, world_from_ego=world_from_ego,
+                       labels=labels, source=f"{seq}:{index:02d}")  # fmt: skip
+
+
+def list_pandaset_frames(sequence_dir: str | Path) -> list[int]:
+    return sorted(int(p.stem) for p in (Path(sequence_dir) / "lidar").glob("[0-9][0-9].npz"))

@@ -1,0 +1,363 @@
+"""PCD (Point Cloud Library) files: ``ascii``, ``binary`` and ``binary_compressed`` data.
+
+The header names the fields (``FIELDS``), their byte size (``SIZE``), type (``TYPE``: ``F``
+float, ``I`` signed, ``U`` unsigned) and element count (``COUNT``); ``POINTS`` says how many
+points follow. A field with ``COUNT k > 1`` becomes columns ``name_0 .. name_{k-1}``; fields
+named ``_`` (padding) are dropped. Bytes after the last point (some writers pad with zeros)
+are ignored: the point count comes from the header, never from the file size.
+
+``read_pcd`` accepts plain ``.pcd`` and xz-compressed ``.pcd.xz`` files (Python's ``lzma``).
+"""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.structures.point_cloud import PointCloud
+
+_TYPE_KIND = {"F": "f", "I": "i", "U": "u"}
+_REQUIRED = ("FIELDS", "SIZE", "TYPE", "POINTS", "DATA")
+
+
+@dataclass(frozen=True)
+class PcdData:
+    """The columns of one PCD file.
+
+    Attributes:
+        columns: name -> ``(N,)`` array in the file's dtype (read-only mapping, file order).
+        width: ``WIDTH`` (points per row of an organised cloud).
+        height: ``HEIGHT`` (1 for an unorganised cloud).
+        viewpoint: ``(7,)`` ``tx ty tz qw qx qy qz`` acquisition viewpoint.
+        data: ``ascii``, ``binary`` or ``binary_compressed``.
+        path: where it was read from.
+    """
+
+    columns: Mapping[str, np.ndarray]
+    width: int
+    height: int
+    viewpoint: np.ndarray
+    data: str
+    path: str
+
+    @property
+    def num_points(self) -> int:
+        return self.width * self.height
+
+
+def _parse_header(raw: bytes, path: str) -> tuple[dict[str, list[str]], int]:
+    """Header keywords -> values, and the byte offset where the data start."""
+    header: dict[str, list[str]] = {}
+    offset = 0
+    line_no = 0
+    while "DATA" not in header:
+        end = raw.find(b"\n", offset)
+        if end < 0:
+            raise DataError(
+                "header ends before a DATA line", path=path, record=f"header line {line_no + 1}"
+            )
+        line_no += 1
+        try:
+            line = raw[offset:end].decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise DataError(
+                "non-ASCII bytes in the header (not a PCD file?)",
+                path=path,
+                record=f"header line {line_no}",
+            ) from None
+        offset = end + 1
+        if not line or line.startswith("#"):
+            continue
+        key, *values = line.split()
+        header[key.upper()] = values
+        if line_no > 64:
+            raise DataError(
+                "no DATA line in the first 64 header lines (not a PCD file?)", path=path
+            )
+    for key in _REQUIRED:
+        if key not in header:
+            raise DataError(f"header has no {key} line", path=path, field=key)
+    return header, offset
+
+
+def _header_int(
+    header: dict[str, list[str]], key: str, path: str, default: int | None = None
+) -> int:
+    if key not in header:
+        if default is None:
+            raise DataError(f"header has no {key} line", path=path, field=key)
+        return default
+    try:
+        value = int(header[key][0])
+    except (ValueError, IndexError):
+        raise DataError(
+            f"expected one integer, got {' '.join(header[key])!r}",
+            path=path,
+            record="header",
+            field=key,
+        ) from None
+    if value < 0:
+        raise DataError(f"must be non-negative, got {value}", path=path, record="header", field=key)
+    return value
+
+
+def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np.dtype]:
+    """Column names and the packed structured dtype of one point."""
+    names = header["FIELDS"]
+    sizes, types = header["SIZE"], header["TYPE"]
+    counts = header.get("COUNT", ["1"] * len(names))
+    for key, vals in (("SIZE", sizes), ("TYPE", types), ("COUNT", counts)):
+        if len(vals) != len(names):
+            raise DataError(
+                f"{len(vals)} entries for {len(names)} FIELDS",
+                path=path,
+                record="header",
+                field=key,
+            )
+    fields: list[tuple[str, str, tuple[int, ...]]] = []
+    seen: set[str] = set()
+    for i, (name, size, typ, count) in enumerate(zip(names, sizes, types, counts, strict=True)):
+        kind = _TYPE_KIND.get(typ.upper())
+        if kind is None or size not in ("1", "2", "4", "8") or (kind == "f" and size == "1"):
+            raise DataError(
+                f"unsupported TYPE {typ} with SIZE {size}", path=path, record="header", field=name
+            )
+        if not count.isdigit() or int(count) < 1:
+            raise DataError(
+                f"COUNT must be a positive integer, got {count!r}",
+                path=path,
+                record="header",
+                field=name,
+            )
+        unique = name if name != "_" else f"__pad{i}"
+        if unique in seen:
+            raise DataError("field appears twice", path=path, record="header", field=name)
+        seen.add(unique)
+        shape = (int(count),) if int(count) > 1 else ()
+        fields.append((unique, f"<{kind}{size}", shape))
+    return [f[0] for f in fields], np.dtype(fields)
+
+
+def lzf_decompress(data: bytes, expected_size: int) -> bytes:
+    """Decompress an LZF block (the codec of PCD ``binary_compressed``)."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        ctrl = data[i]
+        i += 1
+        if ctrl < 32:  # literal run of ctrl + 1 bytes
+            run = ctrl + 1
+            if i + run > n:
+                raise ValueError("literal run past the end of the compressed block")
+            out += data[i : i + run]
+            i += run
+            continue
+        length = ctrl >> 5
+        if length == 7:
+            if i >= n:
+                raise ValueError("truncated back-reference")
+            length += data[i]
+            i += 1
+        if i >= n:
+            raise ValueError("truncated back-reference")
+        ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
+        i += 1
+        if ref < 0:
+            raise ValueError("back-reference before the start of the output")
+        for _ in range(length + 2):  # byte by byte: the source may overlap the destination
+            out.append(out[ref])
+            ref += 1
+    if len(out) != expected_size:
+        raise ValueError(f"decompressed {len(out)} bytes, header says {expected_size}")
+    return bytes(out)
+
+
+def parse_pcd(raw: bytes, path: str = "<bytes>") -> PcdData:
+    """Parse the bytes of a PCD file.
+
+    Raises:
+        DataError: bad or missing header lines, unsupported types, fewer data bytes or
+            ascii rows than ``POINTS`` says, corrupt compressed data.
+    """
+    header, offset = _parse_header(raw, path)
+    names, dtype = _field_dtype(header, path)
+    num_points = _header_int(header, "POINTS", path)
+    width = _header_int(header, "WIDTH", path, default=num_points)
+    height = _header_int(header, "HEIGHT", path, default=1)
+    if width * height != num_points:
+        raise DataError(
+            f"WIDTH x HEIGHT = {width * height} but POINTS = {num_points}",
+            path=path,
+            record="header",
+            field="POINTS",
+        )
+    viewpoint = np.array([0, 0, 0, 1, 0, 0, 0], dtype=np.float64)
+    if "VIEWPOINT" in header:
+        try:
+            viewpoint = np.array([float(v) for v in header["VIEWPOINT"]], dtype=np.float64).reshape(
+                7
+            )
+        except ValueError:
+            raise DataError(
+                "expected 7 numbers", path=path, record="header", field="VIEWPOINT"
+            ) from None
+    mode = header["DATA"][0].lower() if header["DATA"] else ""
+    body = raw[offset:]
+    if mode == "binary":
+        need = num_points * dtype.itemsize
+        if len(body) < need:
+            raise DataError(
+                f"truncated: {len(body)} data bytes for {num_points} points of {dtype.itemsize} bytes ({need} needed)",
+                path=path,
+                record=f"point {len(body) // max(dtype.itemsize, 1)}",
+            )
+        table = np.frombuffer(body, dtype=dtype, count=num_points)
+        columns = {name: table[name] for name in names}
+    elif mode == "binary_compressed":
+        columns = _binary_compressed(body, names, dtype, num_points, path)
+    elif mode == "ascii":
+        columns = _ascii(body, names, dtype, num_points, path)
+    else:
+        raise DataError(
+            f"unknown DATA mode {mode!r} (ascii, binary, binary_compressed)",
+            path=path,
+            record="header",
+            field="DATA",
+        )
+    flat: dict[str, np.ndarray] = {}
+    for name in names:
+        if name.startswith("__pad"):
+            continue
+        col = np.ascontiguousarray(columns[name])
+        if col.ndim == 2:
+            for k in range(col.shape[1]):
+                flat[f"{name}_{k}"] = np.ascontiguousarray(col[:, k])
+        else:
+            flat[name] = col
+    return PcdData(MappingProxyType(flat), width, height, viewpoint, mode, path)
+
+
+def _binary_compressed(
+    body: bytes, names: list[str], dtype: np.dtype, num_points: int, path: str
+) -> dict[str, np.ndarray]:
+    if len(body) < 8:
+        raise DataError(
+            "truncated: no compressed-size words after the header", path=path, record="data"
+        )
+    compressed_size, raw_size = np.frombuffer(body[:8], dtype="<u4")
+    if raw_size != num_points * dtype.itemsize:
+        raise DataError(
+            f"uncompressed size {raw_size} != POINTS x point size {num_points * dtype.itemsize}",
+            path=path,
+            record="data",
+        )
+    if len(body) < 8 + int(compressed_size):
+        raise DataError(
+            f"truncated: {len(body) - 8} of {int(compressed_size)} compressed bytes",
+            path=path,
+            record="data",
+        )
+    try:
+        plain = lzf_decompress(body[8 : 8 + int(compressed_size)], int(raw_size))
+    except ValueError as exc:
+        raise DataError(f"corrupt LZF data: {exc}", path=path, record="data") from None
+    columns: dict[str, np.ndarray] = {}
+    pos = 0
+    for name in names:  # column-major: all values of a field, then the next field
+        sub = dtype.fields[name][0] if dtype.fields else dtype
+        nbytes = sub.itemsize * num_points
+        columns[name] = np.frombuffer(
+            plain, dtype=sub.base, count=num_points * max(1, int(np.prod(sub.shape))), offset=pos
+        ).reshape(num_points, *sub.shape)
+        pos += nbytes
+    return columns
+
+
+def _ascii(
+    body: bytes, names: list[str], dtype: np.dtype, num_points: int, path: str
+) -> dict[str, np.ndarray]:
+    lines = [ln for ln in body.decode("ascii", errors="replace").splitlines() if ln.strip()]
+    if len(lines) < num_points:
+        raise DataError(
+            f"truncated: {len(lines)} data rows, POINTS says {num_points}",
+            path=path,
+            record=f"row {len(lines)}",
+        )
+    width = (
+        sum(max(1, int(np.prod(dtype.fields[n][0].shape))) for n in names) if dtype.fields else 0
+    )
+    values = np.empty((num_points, width), dtype=np.float64)
+    for row, line in enumerate(lines[:num_points]):
+        parts = line.split()
+        if len(parts) != width:
+            raise DataError(
+                f"expected {width} values, got {len(parts)}", path=path, record=f"row {row}"
+            )
+        try:
+            values[row] = [float(v) for v in parts]
+        except ValueError:
+            raise DataError(
+                f"non-numeric value in {line.strip()!r}", path=path, record=f"row {row}"
+            ) from None
+    columns: dict[str, np.ndarray] = {}
+    col = 0
+    for name in names:
+        sub = dtype.fields[name][0] if dtype.fields else dtype
+        k = max(1, int(np.prod(sub.shape)))
+        block = values[:, col : col + k].astype(sub.base)
+        columns[name] = block[:, 0] if not sub.shape else block
+        col += k
+    return columns
+
+
+def read_pcd(path: str | Path) -> PcdData:
+    """Read a ``.pcd`` or xz-compressed ``.pcd.xz`` file."""
+    p = str(path)
+    raw = read_bytes(path)
+    if p.endswith(".xz"):
+        try:
+            raw = lzma.decompress(raw)
+        except lzma.LZMAError as exc:
+            raise DataError(f"corrupt or truncated xz stream: {exc}", path=p) from None
+    return parse_pcd(raw, p)
+
+
+def pcd_to_point_cloud(
+    pcd: PcdData,
+    *,
+    frame: str,
+    timestamp_ns: int = 0,
+    drop_nonfinite: bool = False,
+) -> PointCloud:
+    """``x y z`` as coordinates (float32 kept), every other column as an attribute.
+
+    Raises ``DataError`` when a coordinate column is missing or (unless ``drop_nonfinite``)
+    a point has NaN/inf coordinates.
+    """
+    for axis in "xyz":
+        if axis not in pcd.columns:
+            raise DataError(
+                f"no {axis!r} field; fields are {list(pcd.columns)}",
+                path=pcd.path,
+                record="header",
+                field="FIELDS",
+            )
+    xyz = np.stack([pcd.columns[a] for a in "xyz"], axis=1)
+    if xyz.dtype.kind != "f":
+        xyz = xyz.astype(np.float64)
+    attrs = {k: v for k, v in pcd.columns.items() if k not in ("x", "y", "z")}
+    return finite_cloud(
+        xyz,
+        attrs,
+        frame=frame,
+        timestamp_ns=timestamp_ns,
+        path=pcd.path,
+        drop_nonfinite=drop_nonfinite,
+    )

@@ -1,0 +1,81 @@
+"""aiMotive reader on the real night-highway sequence: counts, boxes on points, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.aimotive import (
+    list_aimotive_frames,
+    read_aimotive_boxes,
+    read_aimotive_calibration,
+    read_aimotive_frame,
+    read_aimotive_laz,
+)
+from drivestack.kernels import points_in_boxes
+from drivestack.structures.labels import ObjectClass
+
+SEQ = "aimotive/train/nighttime/20210901-194123-00.37.12-00.37.27@Yoda"
+
+
+@pytest.mark.data
+def test_real_box_counts(shared_data: Path) -> None:
+    seq = shared_data / SEQ
+    names = list_aimotive_frames(seq)
+    assert len(names) == 50
+    classes: Counter[int] = Counter()
+    tracks: set[int] = set()
+    stamps = []
+    for name in names:
+        boxes, ids = read_aimotive_boxes(seq / "dynamic/box/3d_body" / f"{name}.json")
+        classes.update(boxes.label.tolist())
+        tracks.update(ids.tolist())
+        stamps.append(boxes.timestamp_ns)
+        assert 7 <= len(boxes) <= 8
+    assert classes == Counter({ObjectClass.CAR: 250, ObjectClass.VAN: 100, ObjectClass.TRUCK: 41})
+    assert len(tracks) == 8
+    assert 3.2e9 < stamps[-1] - stamps[0] < 3.3e9  # 3.27 s of keyframes
+    calib = read_aimotive_calibration(seq / "sensor/calibration/calibration.json")
+    assert float(calib["M_LIDAR_M"].translation[2]) == pytest.approx(1.6823, abs=1e-4)
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_real_boxes_sit_on_points(shared_data: Path) -> None:
+    seq = shared_data / SEQ
+    counts = []
+    for name in list_aimotive_frames(seq):
+        frame = read_aimotive_frame(seq, name)
+        cloud = frame.lidar()
+        assert 129_606 <= len(cloud) <= 134_942 and cloud.frame == "ego"
+        offsets = cloud.attributes["time_offset_ns"]
+        assert 0.09e9 < offsets.max() - offsets.min() < 0.11e9  # one revolution, ~100 ms
+        assert frame.labels is not None
+        counts.append(points_in_boxes(cloud.xyz_m, frame.labels.to_array7()).sum(axis=0))
+    inside = np.concatenate(counts)
+    assert len(inside) == 391
+    assert int((inside >= 5).sum()) == 375 and int((inside == 0).sum()) == 11
+    assert np.median(inside) == pytest.approx(48, abs=2)
+
+
+def test_missing_box_field_and_truncated_laz(shared_data: Path, tmp_path: Path) -> None:
+    seq = shared_data / SEQ
+    name = list_aimotive_frames(seq)[0]
+    doc = json.loads((seq / "dynamic/box/3d_body" / f"{name}.json").read_text())
+    del doc["CapturedObjects"][2]["BoundingBox3D Extent Y"]
+    (tmp_path / "box.json").write_text(json.dumps(doc))
+    with pytest.raises(DataError) as err:
+        read_aimotive_boxes(tmp_path / "box.json")
+    assert err.value.record == "CapturedObjects[2]" and err.value.field == "BoundingBox3D Extent Y"
+    raw = (seq / "dynamic/raw-revolutions" / f"{name}.laz").read_bytes()
+    (tmp_path / "cut.laz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataError, match=r"LAZ|truncated"):
+        read_aimotive_laz(tmp_path / "cut.laz")
+    (tmp_path / "junk.laz").write_bytes(b"not a las file at all")
+    with pytest.raises(DataError, match="LAZ"):
+        read_aimotive_laz(tmp_path / "junk.laz")

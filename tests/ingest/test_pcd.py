@@ -1,0 +1,159 @@
+"""PCD parser: hand-built files in every DATA mode, bad input, and the real KITTI .pcd.xz scans."""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.pcd import lzf_decompress, parse_pcd, pcd_to_point_cloud, read_pcd
+
+HEADER = (
+    "# .PCD v0.7\nVERSION 0.7\nFIELDS x y z rgb normal _ label\nSIZE 4 4 4 4 4 1 2\nTYPE F F F U F U U\n"
+    "COUNT 1 1 1 1 2 1 1\nWIDTH {n}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {n}\nDATA {mode}\n"
+)
+DTYPE = np.dtype(
+    [
+        ("x", "<f4"),
+        ("y", "<f4"),
+        ("z", "<f4"),
+        ("rgb", "<u4"),
+        ("normal", "<f4", (2,)),
+        ("_", "u1"),
+        ("label", "<u2"),
+    ]
+)
+
+
+def _table(n: int = 5) -> np.ndarray:
+    t = np.zeros(n, dtype=DTYPE)
+    t["x"] = np.arange(n) * 1.5
+    t["y"] = -np.arange(n)
+    t["z"] = 0.25
+    t["rgb"] = np.arange(n) * 1000
+    t["normal"] = np.stack([np.arange(n), -np.arange(n)], axis=1)
+    t["label"] = 7
+    return t
+
+
+def _check(pcd_cols: dict, t: np.ndarray) -> None:
+    np.testing.assert_array_equal(pcd_cols["x"], t["x"])
+    np.testing.assert_array_equal(pcd_cols["rgb"], t["rgb"])
+    np.testing.assert_array_equal(pcd_cols["normal_1"], t["normal"][:, 1])
+    np.testing.assert_array_equal(pcd_cols["label"], t["label"])
+    assert pcd_cols["label"].dtype == np.uint16
+    assert not any(k.startswith("_") for k in pcd_cols)
+
+
+def test_binary_with_mixed_fields_and_trailing_zeros() -> None:
+    t = _table()
+    raw = HEADER.format(n=5, mode="binary").encode() + t.tobytes() + b"\0" * 100
+    pcd = parse_pcd(raw)
+    _check(dict(pcd.columns), t)
+    cloud = pcd_to_point_cloud(pcd, frame="lidar")
+    assert len(cloud) == 5 and cloud.xyz_m.dtype == np.float32
+    assert set(cloud.attributes) == {"rgb", "normal_0", "normal_1", "label"}
+
+
+def test_ascii() -> None:
+    t = _table(3)
+    rows = [
+        f"{r['x']} {r['y']} {r['z']} {r['rgb']} {r['normal'][0]} {r['normal'][1]} 0 {r['label']}"
+        for r in t
+    ]
+    pcd = parse_pcd((HEADER.format(n=3, mode="ascii") + "\n".join(rows) + "\n").encode())
+    _check(dict(pcd.columns), t)
+
+
+def _lzf_literals(data: bytes) -> bytes:
+    out = bytearray()
+    for i in range(0, len(data), 32):
+        chunk = data[i : i + 32]
+        out.append(len(chunk) - 1)
+        out += chunk
+    return bytes(out)
+
+
+def test_binary_compressed_is_column_major() -> None:
+    t = _table(4)
+    plain = b"".join(np.ascontiguousarray(t[name]).tobytes() for name in DTYPE.names or ())
+    block = _lzf_literals(plain)
+    raw = (
+        HEADER.format(n=4, mode="binary_compressed").encode()
+        + np.array([len(block), len(plain)], "<u4").tobytes()
+        + block
+    )
+    _check(dict(parse_pcd(raw).columns), t)
+
+
+def test_lzf_back_reference_overlapping() -> None:
+    # literal "abc", then copy 4 bytes from 3 back (overlaps the bytes being written)
+    stream = bytes([2]) + b"abc" + bytes([(2 << 5) | 0, 2])
+    assert lzf_decompress(stream, 7) == b"abcabca"
+    with pytest.raises(ValueError):
+        lzf_decompress(bytes([(2 << 5), 9]), 4)
+
+
+def test_truncated_binary_names_the_point() -> None:
+    raw = HEADER.format(n=5, mode="binary").encode() + _table().tobytes()[:-30]
+    with pytest.raises(DataError, match=r"truncated.*5 points") as err:
+        parse_pcd(raw, "a.pcd")
+    assert err.value.path == "a.pcd" and err.value.record == "point 3"
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda h: h.replace("POINTS 5\n", ""), "no POINTS"),
+        (lambda h: h.replace("TYPE F F F U F U U", "TYPE F F F X F U U"), "unsupported TYPE"),
+        (lambda h: h.replace("SIZE 4 4 4 4 4 1 2", "SIZE 4 4 4"), "3 entries for 7 FIELDS"),
+        (lambda h: h.replace("DATA binary", "DATA zip"), "unknown DATA mode"),
+        (lambda h: h.replace("WIDTH 5", "WIDTH 4"), "WIDTH x HEIGHT"),
+    ],
+)
+def test_bad_headers(edit, match) -> None:  # type: ignore[no-untyped-def]
+    raw = edit(HEADER.format(n=5, mode="binary")).encode() + _table().tobytes()
+    with pytest.raises(DataError, match=match):
+        parse_pcd(raw)
+
+
+def test_nan_point_is_an_error_or_dropped() -> None:
+    t = _table()
+    t["y"][2] = np.nan
+    pcd = parse_pcd(HEADER.format(n=5, mode="binary").encode() + t.tobytes(), "n.pcd")
+    with pytest.raises(DataError, match="NaN") as err:
+        pcd_to_point_cloud(pcd, frame="lidar")
+    assert err.value.record == "point 2" and err.value.field == "y"
+    assert len(pcd_to_point_cloud(pcd, frame="lidar", drop_nonfinite=True)) == 4
+
+
+def test_corrupt_xz(tmp_path: Path) -> None:
+    good = lzma.compress(HEADER.format(n=5, mode="binary").encode() + _table().tobytes())
+    bad = tmp_path / "cut.pcd.xz"
+    bad.write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match="xz"):
+        read_pcd(bad)
+
+
+@pytest.mark.data
+def test_real_kitti_tracking_pcd_xz(shared_data: Path) -> None:
+    folder = shared_data / "kitti_tracking/training/velodyne_pcd_xz/0000"
+    sha = {
+        line.split()[1]: line.split()[0]
+        for line in (folder.parent / "ORIGINAL_PCD_SHA256.txt").read_text().splitlines()
+        if line.strip()
+    }
+    raw = lzma.decompress((folder / "000120.pcd.xz").read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == sha["000120.pcd"]
+    pcd = read_pcd(folder / "000074.pcd.xz")
+    assert pcd.num_points == 124096 and list(pcd.columns) == ["x", "y", "z", "intensity"]
+    cloud = pcd_to_point_cloud(pcd, frame="lidar")
+    assert (
+        float(cloud.attributes["intensity"].min()) >= 0.0
+        and float(cloud.attributes["intensity"].max()) <= 1.0
+    )
+    assert 60 < float(np.abs(cloud.xyz_m[:, :2]).max()) < 130  # a full 360 degree scan
