@@ -1,0 +1,209 @@
+"""Step 5: oriented box fitting.
+
+Yaw by search (Zhang et al., "Efficient L-Shape Fitting for Vehicle Detection Using Laser
+Scanners", IV 2017): for every candidate heading in [0, 90) degrees the points are projected on
+the two box axes and scored by the *closeness* criterion (points near one of the two nearest
+box edges score high); the best heading is refined on a finer step. The box is the tightest
+rectangle at that heading, its height spans from the local ground (or the lowest point) to the
+highest point. :func:`complete_far_side` then grows boxes of vehicles whose far side was not
+seen: the edges facing the sensor stay, the box extends away from the sensor to a minimum size.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from drivestack.perception.lidar.config import BoxFitConfig
+
+
+@numba.njit(cache=True, nogil=True)
+def _closeness(
+    xy: np.ndarray, lo: int, hi: int, yaw: float, d0: float
+) -> float:  # pragma: no cover
+    """Closeness score of points ``xy[lo:hi]`` for a rectangle at heading ``yaw``."""
+    cos = np.cos(yaw)
+    sin = np.sin(yaw)
+    min1 = np.inf
+    max1 = -np.inf
+    min2 = np.inf
+    max2 = -np.inf
+    for i in range(lo, hi):
+        c1 = cos * xy[i, 0] + sin * xy[i, 1]
+        c2 = -sin * xy[i, 0] + cos * xy[i, 1]
+        min1 = min(min1, c1)
+        max1 = max(max1, c1)
+        min2 = min(min2, c2)
+        max2 = max(max2, c2)
+    score = 0.0
+    for i in range(lo, hi):
+        c1 = cos * xy[i, 0] + sin * xy[i, 1]
+        c2 = -sin * xy[i, 0] + cos * xy[i, 1]
+        d = min(min(max1 - c1, c1 - min1), min(max2 - c2, c2 - min2))
+        score += 1.0 / max(d, d0)
+    return score
+
+
+@numba.njit(cache=True, nogil=True)
+def _fit_yaws_kernel(
+    xy: np.ndarray, bounds: np.ndarray, coarse: np.ndarray, fine: np.ndarray, d0: float
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Best heading in ``[0, pi/2)`` of each cluster ``xy[bounds[c]:bounds[c + 1]]``."""
+    out = np.zeros(bounds.shape[0] - 1)
+    for c in range(bounds.shape[0] - 1):
+        lo = bounds[c]
+        hi = bounds[c + 1]
+        if hi - lo < 3:
+            continue
+        best_yaw = 0.0
+        best = -1.0
+        for yaw in coarse:
+            s = _closeness(xy, lo, hi, yaw, d0)
+            if s > best:
+                best = s
+                best_yaw = yaw
+        centre = best_yaw
+        for off in fine:
+            s = _closeness(xy, lo, hi, centre + off, d0)
+            if s > best:
+                best = s
+                best_yaw = centre + off
+        out[c] = best_yaw % (np.pi / 2)
+    return out
+
+
+def fit_yaws(xy_m: np.ndarray, bounds: np.ndarray, cfg: BoxFitConfig) -> np.ndarray:
+    """Heading in ``[0, pi/2)`` of the rectangle that best fits each group of points.
+
+    Args:
+        xy_m: ``(M, 2)`` points grouped by cluster.
+        bounds: ``(C + 1,)`` cluster ``c`` is ``xy_m[bounds[c]:bounds[c + 1]]``.
+        cfg: coarse step over [0, 90) degrees, then a finer step within one coarse step.
+
+    Returns:
+        ``(C,)`` yaw; 0 for clusters of fewer than 3 points. Ties keep the smaller angle.
+    """
+    coarse = np.deg2rad(np.arange(0.0, 90.0, cfg.yaw_step_deg))
+    step = cfg.yaw_step_deg
+    fine = np.deg2rad(np.arange(-step, step + 1e-9, cfg.refine_step_deg))
+    return _fit_yaws_kernel(
+        np.ascontiguousarray(xy_m, dtype=np.float64),
+        np.asarray(bounds, dtype=np.int64),
+        coarse,
+        fine,
+        cfg.closeness_min_distance_m,
+    )
+
+
+def fit_boxes(
+    xyz_m: np.ndarray, bounds: np.ndarray, ground_z_m: np.ndarray | None, cfg: BoxFitConfig
+) -> np.ndarray:
+    """Oriented boxes around clusters.
+
+    Args:
+        xyz_m: ``(M, 3)`` points grouped by cluster (voxel centroids are fine: each extent is
+            padded by ``2 * cfg.voxel_pad_m``).
+        bounds: ``(C + 1,)`` cluster ``c`` is ``xyz_m[bounds[c]:bounds[c + 1]]``, none empty.
+        ground_z_m: ``(C,)`` ground height under each cluster, or None to use the lowest point
+            (the box bottom is the lower of the two).
+        cfg: yaw search and padding.
+
+    Returns:
+        ``(C, 7)`` ``[x, y, z, length, width, height, yaw]``, z the geometric centre; length is
+        the longer horizontal side, yaw in ``[-pi/2, pi/2)`` along it (heading is ambiguous
+        by 180 degrees for a shape fit).
+    """
+    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
+    bounds = np.asarray(bounds, dtype=np.int64)
+    num = len(bounds) - 1
+    if num <= 0:
+        return np.zeros((0, 7))
+    if np.any(np.diff(bounds) <= 0) or bounds[0] != 0 or bounds[-1] != len(xyz):
+        raise ValueError(
+            "fit_boxes: bounds must start at 0, end at len(xyz_m) and leave no cluster empty"
+        )
+    # centre each cluster first (numerical range of the projections)
+    sizes = np.diff(bounds)
+    mean_xy = np.add.reduceat(xyz[:, :2], bounds[:-1], axis=0) / sizes[:, None]
+    cluster_of = np.repeat(np.arange(num), sizes)
+    xy = xyz[:, :2] - mean_xy[cluster_of]
+    yaw = fit_yaws(xy, bounds, cfg)
+    cos, sin = np.cos(yaw)[cluster_of], np.sin(yaw)[cluster_of]
+    c1 = cos * xy[:, 0] + sin * xy[:, 1]
+    c2 = -sin * xy[:, 0] + cos * xy[:, 1]
+    starts = bounds[:-1]
+    lo1, hi1 = np.minimum.reduceat(c1, starts), np.maximum.reduceat(c1, starts)
+    lo2, hi2 = np.minimum.reduceat(c2, starts), np.maximum.reduceat(c2, starts)
+    mid1, mid2 = 0.5 * (lo1 + hi1), 0.5 * (lo2 + hi2)
+    ext1 = hi1 - lo1 + 2 * cfg.voxel_pad_m
+    ext2 = hi2 - lo2 + 2 * cfg.voxel_pad_m
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    cx = mean_xy[:, 0] + mid1 * cy - mid2 * sy
+    cyy = mean_xy[:, 1] + mid1 * sy + mid2 * cy
+    swap = ext2 > ext1
+    length = np.where(swap, ext2, ext1)
+    width = np.where(swap, ext1, ext2)
+    yaw = np.where(swap, yaw + np.pi / 2, yaw)
+    yaw = np.mod(yaw + np.pi / 2, np.pi) - np.pi / 2
+    top = np.maximum.reduceat(xyz[:, 2], starts)
+    bottom = np.minimum.reduceat(xyz[:, 2], starts)
+    if ground_z_m is not None:
+        bottom = np.minimum(bottom, np.asarray(ground_z_m, dtype=np.float64).reshape(num))
+    return np.stack([cx, cyy, 0.5 * (top + bottom), length, width, top - bottom, yaw], axis=1)
+
+
+def fit_box(xyz_m: np.ndarray, ground_z_m: float | None, cfg: BoxFitConfig) -> np.ndarray:
+    """``(7,)`` box around one ``(K, 3)`` cluster (K >= 1); see :func:`fit_boxes`."""
+    xyz = np.asarray(xyz_m, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or len(xyz) == 0:
+        raise ValueError(f"fit_box: need (K, 3) points with K >= 1, got shape {xyz.shape}")
+    ground = None if ground_z_m is None else np.array([ground_z_m])
+    return fit_boxes(xyz, np.array([0, len(xyz)]), ground, cfg)[0]
+
+
+def _turn(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Copy with the selected boxes turned by 90 degrees (length and width swapped)."""
+    out = boxes.copy()
+    out[mask, 3], out[mask, 4] = boxes[mask, 4], boxes[mask, 3]
+    out[mask, 6] = np.mod(boxes[mask, 6], np.pi) - np.pi / 2
+    return out
+
+
+def _grow(boxes: np.ndarray, mask: np.ndarray, cfg: BoxFitConfig) -> np.ndarray:
+    """Copy with the selected boxes grown to the minimum car size, away from the sensor."""
+    out = boxes.copy()
+    minimum = np.array([cfg.car_min_length_m, cfg.car_min_width_m])
+    for axis in range(2):  # 0: length axis (yaw), 1: width axis (yaw + 90 degrees)
+        angle = out[:, 6] + axis * np.pi / 2
+        u = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        extent = out[:, 3 + axis]
+        short = mask & (extent < minimum[axis])
+        away = np.where(np.einsum("nk,nk->n", out[:, :2], u) >= 0, 1.0, -1.0)
+        shift = 0.5 * (minimum[axis] - extent) * away
+        out[:, :2] += np.where(short[:, None], shift[:, None] * u, 0.0)
+        out[:, 3 + axis] = np.where(short, minimum[axis], extent)
+    return out
+
+
+def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) -> np.ndarray:
+    """Grow vehicle boxes whose far side was not seen, away from the sensor at the origin.
+
+    A short visible side is ambiguous: it may be the car's flank (the car continues along it)
+    or its front or rear (the car's length runs across it). A visible side up to
+    ``cfg.car_end_face_max_m`` long is taken for the front or rear: the box is turned by 90
+    degrees before it grows.
+
+    Args:
+        boxes: ``(N, 7)`` boxes in the sensor frame.
+        grow: ``(N,)`` bool, which boxes to complete (e.g. those classified as cars).
+        cfg: the minimum vehicle length and width.
+
+    Returns:
+        ``(N, 7)`` copy: for each selected box and each horizontal axis whose extent is below
+        the minimum, the face nearer the sensor stays where it is and the box grows to the
+        minimum along that axis, away from the sensor.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    grow = np.asarray(grow, dtype=bool).reshape(len(out))
+    end_on = grow & (out[:, 3] <= cfg.car_end_face_max_m)
+    return _grow(_turn(out, end_on), grow, cfg)

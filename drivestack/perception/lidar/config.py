@@ -1,0 +1,207 @@
+"""Typed, frozen configuration of the LiDAR detector and its strict YAML loader.
+
+Every tunable number of ``drivestack.perception.lidar`` lives here, one dataclass per step.
+:func:`load_lidar_detector_config` maps a YAML file onto :class:`LidarDetectorConfig` with
+:mod:`drivestack.config.strict`: unknown keys, missing keys and wrong types raise
+:class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from drivestack.config import load_yaml_config
+
+
+@dataclass(frozen=True)
+class RoiConfig:
+    """Range / region-of-interest crop and ego-body removal (sensor frame, metres).
+
+    Ranges are 3D distances from the sensor origin; the boxes are axis-aligned and inclusive.
+    Points inside the ego-body box are removed.
+    """
+
+    min_range_m: float
+    max_range_m: float
+    min_xyz_m: tuple[float, float, float]
+    max_xyz_m: tuple[float, float, float]
+    ego_body_min_xyz_m: tuple[float, float, float]
+    ego_body_max_xyz_m: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_range_m <= self.max_range_m:
+            raise ValueError(
+                f"need 0 <= min_range_m <= max_range_m, got {self.min_range_m}, {self.max_range_m}"
+            )
+        for lo, hi in (
+            (self.min_xyz_m, self.max_xyz_m),
+            (self.ego_body_min_xyz_m, self.ego_body_max_xyz_m),
+        ):
+            if any(a > b for a, b in zip(lo, hi, strict=True)):
+                raise ValueError(f"box minimum {list(lo)} exceeds maximum {list(hi)}")
+
+
+@dataclass(frozen=True)
+class AccumulateConfig:
+    """Multi-sweep accumulation with ego-motion compensation."""
+
+    num_sweeps: int
+    max_sweep_age_s: float
+
+    def __post_init__(self) -> None:
+        if self.num_sweeps < 1:
+            raise ValueError(f"num_sweeps must be >= 1, got {self.num_sweeps}")
+
+
+@dataclass(frozen=True)
+class GroundConfig:
+    """Ground segmentation.
+
+    ``method`` ``"zones"`` is the concentric-zone local plane fit (Patchwork++-like);
+    ``"ransac"`` is the single-plane baseline. Zone ``i`` spans ``zone_min_range_m[i]`` to
+    ``zone_min_range_m[i+1]`` (the last to ``max_range_m``) with ``zone_rings[i]`` rings and
+    ``zone_sectors[i]`` sectors. Planes are fitted to every ``fit_stride``-th point (the
+    labels are computed for all points); ``num_lowest_points`` counts in that subsample. A bin's plane is ground when its normal is steeper than
+    ``min_normal_z``, its thickness (smallest covariance eigenvalue) is under
+    ``max_flatness_m2`` and its mean lies at most ``max_elevation_m`` above the ground carried
+    outwards from the ring inside it (the innermost ring: the plane ``z = -sensor_height_m``).
+    """
+
+    method: Literal["zones", "ransac"]
+    sensor_height_m: float
+    max_range_m: float
+    zone_min_range_m: tuple[float, ...]
+    zone_rings: tuple[int, ...]
+    zone_sectors: tuple[int, ...]
+    fit_stride: int
+    num_lowest_points: int
+    seed_height_m: float
+    distance_threshold_m: float
+    num_iterations: int
+    min_points_per_bin: int
+    min_normal_z: float
+    max_flatness_m2: float
+    max_elevation_m: float
+    ransac_iterations: int
+    ransac_sample_size: int
+    ransac_seed: int
+
+    def __post_init__(self) -> None:
+        n = len(self.zone_min_range_m)
+        if n == 0 or len(self.zone_rings) != n or len(self.zone_sectors) != n:
+            raise ValueError(
+                "zone_min_range_m, zone_rings and zone_sectors need the same, non-zero length"
+            )
+        edges = [*self.zone_min_range_m, self.max_range_m]
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"zone ranges must increase up to max_range_m, got {edges}")
+        if min(self.zone_rings) < 1 or min(self.zone_sectors) < 1:
+            raise ValueError("zone_rings and zone_sectors must be >= 1")
+        if (
+            self.fit_stride < 1
+            or self.num_lowest_points < 1
+            or self.ransac_iterations < 1
+            or self.ransac_sample_size < 1
+        ):
+            raise ValueError(
+                "fit_stride, num_lowest_points, ransac_iterations and ransac_sample_size must be >= 1"
+            )
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Euclidean clustering of non-ground voxels with a distance that grows with range."""
+
+    voxel_size_m: float
+    base_distance_m: float
+    distance_per_range: float
+    max_distance_m: float
+    min_points: int
+    max_points: int
+    min_height_above_ground_m: float
+    max_height_above_ground_m: float
+
+    def __post_init__(self) -> None:
+        if not (
+            self.voxel_size_m > 0
+            and self.base_distance_m > 0
+            and self.max_distance_m >= self.base_distance_m
+        ):
+            raise ValueError("need voxel_size_m > 0 and 0 < base_distance_m <= max_distance_m")
+
+
+@dataclass(frozen=True)
+class BoxFitConfig:
+    """Oriented box fitting by a yaw search (L-shape closeness criterion)."""
+
+    yaw_step_deg: float
+    refine_step_deg: float
+    closeness_min_distance_m: float
+    voxel_pad_m: float
+    car_min_length_m: float
+    car_min_width_m: float
+    car_end_face_max_m: float
+
+    def __post_init__(self) -> None:
+        if not (0 < self.refine_step_deg <= self.yaw_step_deg < 90):
+            raise ValueError("need 0 < refine_step_deg <= yaw_step_deg < 90")
+
+
+@dataclass(frozen=True)
+class ClassPrior:
+    """Size prior of one class, on (length, width, height) of the fitted box.
+
+    A dimension inside ``[min_lwh_m, mean_lwh_m]`` costs nothing (the far side or the bottom may
+    be unseen); outside, the deviation is counted in units of ``std_lwh_m`` and the likelihood
+    is ``exp(-0.5 * sum(dev^2))``. Fewer than ``min_points`` cluster voxels rule the class out.
+    The score of a box of this class is ``sigmoid(w . (1, log(likelihood), log(num_points),
+    log(range_m), observed_length_m))`` with ``w = score_weights`` (a logistic / Platt
+    calibration fitted on labelled scans).
+    """
+
+    mean_lwh_m: tuple[float, float, float]
+    std_lwh_m: tuple[float, float, float]
+    min_lwh_m: tuple[float, float, float]
+    min_points: int
+    score_weights: tuple[float, float, float, float, float]
+
+    def __post_init__(self) -> None:
+        if min(self.std_lwh_m) <= 0:
+            raise ValueError(f"std_lwh_m must be positive, got {list(self.std_lwh_m)}")
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    """Shape classifier: class size priors with their score calibrations."""
+
+    car: ClassPrior
+    pedestrian: ClassPrior
+    cyclist: ClassPrior
+    min_likelihood: float
+    keep_unknown: bool
+    min_score: float
+
+
+@dataclass(frozen=True)
+class LidarDetectorConfig:
+    """The whole detector; ``lidar_name`` None takes the frame's only LiDAR."""
+
+    lidar_name: str | None
+    roi: RoiConfig
+    accumulate: AccumulateConfig
+    ground: GroundConfig
+    cluster: ClusterConfig
+    box_fit: BoxFitConfig
+    classify: ClassifyConfig
+
+
+def load_lidar_detector_config(path: str | Path) -> LidarDetectorConfig:
+    """Read a YAML file strictly into :class:`LidarDetectorConfig`.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown or missing key, wrong type (file and key named).
+    """
+    return load_yaml_config(LidarDetectorConfig, path)

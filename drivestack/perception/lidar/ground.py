@@ -1,0 +1,447 @@
+"""Step 3: ground segmentation.
+
+Two methods behind one result type:
+
+- :func:`segment_ground_zones`: a concentric-zone model in the spirit of Patchwork++ (Lee et
+  al., 2022). The plane around the sensor is cut into zones of rings x sectors; in every bin a
+  plane is fitted to the lowest points (seeds) by PCA and re-fitted to the points near it a few
+  times; a bin is accepted as ground when its plane is upright, thin and not raised too far
+  above the ground carried outwards ring by ring from the sensor (so hills are followed, while
+  the flat top of a car is refused). Local planes follow slopes, crowns and kerbs that one
+  plane cannot. Per-point passes are compiled (numba); the per-bin fits are one batched
+  ``eigh`` over moment sums.
+- :func:`segment_ground_ransac`: the single-plane RANSAC baseline (hypotheses scored on a
+  subsample, the winner refined by least squares).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from drivestack.perception.lidar.config import GroundConfig
+
+
+@dataclass(frozen=True)
+class GroundPlanes:
+    """Local ground planes ``normal . p + offset = 0`` (unit normals, ``normal_z > 0``).
+
+    Attributes:
+        normal: ``(B, 3)`` per-bin reference normals: the bin's own plane when it passed the
+            ground tests, else the one carried out from the ring inside it.
+        offset_m: ``(B,)`` per-bin offsets.
+        accepted: ``(B,)`` bool, the bin's own plane passed the ground tests.
+        fallback_normal: ``(3,)`` one plane fitted to all accepted ground points, used outside
+            the zones (inside the first ring, beyond the last).
+        fallback_offset_m: offset of that plane.
+    """
+
+    normal: np.ndarray
+    offset_m: np.ndarray
+    accepted: np.ndarray
+    fallback_normal: np.ndarray
+    fallback_offset_m: float
+
+
+@dataclass(frozen=True)
+class GroundResult:
+    """Per-point ground labels.
+
+    Attributes:
+        is_ground: ``(N,)`` bool.
+        height_m: ``(N,)`` float32 signed distance above the local ground plane (the bin's
+            reference plane, else the fallback plane).
+        planes: the fitted planes (the RANSAC baseline has no bins, only the fallback plane).
+    """
+
+    is_ground: np.ndarray
+    height_m: np.ndarray
+    planes: GroundPlanes
+
+
+def ground_z_at(xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig) -> np.ndarray:
+    """``(N,)`` height of the ground under ``(N, 2)`` sensor-frame positions.
+
+    Uses the bin's reference plane (bins as laid out by ``cfg``), else the fallback plane.
+    """
+    xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+    normal = np.broadcast_to(planes.fallback_normal, (len(xy), 3)).copy()
+    offset = np.full(len(xy), planes.fallback_offset_m)
+    if len(planes.accepted):
+        bins = _bin_index(np.concatenate([xy, np.zeros((len(xy), 1))], axis=1), _layout(cfg))
+        use = bins >= 0
+        normal[use] = planes.normal[bins[use]]
+        offset[use] = planes.offset_m[bins[use]]
+    return -(normal[:, 0] * xy[:, 0] + normal[:, 1] * xy[:, 1] + offset) / normal[:, 2]
+
+
+def segment_ground(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
+    """Ground labels of ``(N, 3)`` sensor-frame points by ``cfg.method``."""
+    if cfg.method == "zones":
+        return segment_ground_zones(xyz_m, cfg)
+    return segment_ground_ransac(xyz_m, cfg)
+
+
+# --------------------------------------------------------------------------------------------
+# concentric-zone model
+
+
+@dataclass(frozen=True)
+class _ZoneLayout:
+    edges_m: np.ndarray  # (Z+1,) zone boundaries in range
+    rings: np.ndarray  # (Z,)
+    sectors: np.ndarray  # (Z,)
+    first_bin: np.ndarray  # (Z,) index of the zone's first bin
+    num_bins: int
+
+
+def _layout(cfg: GroundConfig) -> _ZoneLayout:
+    edges = np.array([*cfg.zone_min_range_m, cfg.max_range_m], dtype=np.float64)
+    rings = np.asarray(cfg.zone_rings, dtype=np.int64)
+    sectors = np.asarray(cfg.zone_sectors, dtype=np.int64)
+    per_zone = rings * sectors
+    first = np.concatenate([[0], np.cumsum(per_zone)[:-1]])
+    return _ZoneLayout(edges, rings, sectors, first, int(per_zone.sum()))
+
+
+def _bin_index(xyz: np.ndarray, layout: _ZoneLayout) -> np.ndarray:
+    """``(N,)`` int64 bin of each ``(N, 3)`` point; -1 outside the zones."""
+    return _bin_index_kernel(
+        np.ascontiguousarray(xyz), layout.edges_m, layout.rings, layout.sectors, layout.first_bin
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _bin_index_kernel(
+    xyz: np.ndarray, edges: np.ndarray, rings: np.ndarray, sectors: np.ndarray, first: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    n = xyz.shape[0]
+    nz = rings.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    two_pi = 2.0 * np.pi
+    for i in range(n):
+        x = float(xyz[i, 0])
+        y = float(xyz[i, 1])
+        r = np.sqrt(x * x + y * y)
+        out[i] = -1
+        if r < edges[0] or r >= edges[nz]:
+            continue
+        z = 0
+        while z + 1 < nz and r >= edges[z + 1]:
+            z += 1
+        ring = int((r - edges[z]) / (edges[z + 1] - edges[z]) * rings[z])
+        ring = min(ring, rings[z] - 1)
+        sector = int((np.arctan2(y, x) + np.pi) / two_pi * sectors[z])
+        sector = min(sector, sectors[z] - 1)
+        out[i] = first[z] + ring * sectors[z] + sector
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _height_kernel(
+    xyz: np.ndarray,
+    bins: np.ndarray,
+    normal: np.ndarray,
+    offset: np.ndarray,
+    fallback_normal: np.ndarray,
+    fallback_offset: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Signed height of each point above its bin's plane (the fallback plane outside the bins)."""
+    n = xyz.shape[0]
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        b = bins[i]
+        x = float(xyz[i, 0])
+        y = float(xyz[i, 1])
+        z = float(xyz[i, 2])
+        if b >= 0:
+            out[i] = normal[b, 0] * x + normal[b, 1] * y + normal[b, 2] * z + offset[b]
+        else:
+            out[i] = (
+                fallback_normal[0] * x
+                + fallback_normal[1] * y
+                + fallback_normal[2] * z
+                + fallback_offset
+            )
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _lowest_mean_kernel(
+    z: np.ndarray, bins: np.ndarray, num_bins: int, k: int
+) -> np.ndarray:  # pragma: no cover
+    """``(B,)`` mean of the ``k`` lowest ``z`` of each bin (0 for empty bins)."""
+    count = np.zeros(num_bins + 1, dtype=np.int64)
+    for b in bins:
+        count[b + 1] += 1
+    start = np.cumsum(count)
+    fill = start[:-1].copy()
+    bucket = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        bucket[fill[bins[i]]] = z[i]
+        fill[bins[i]] += 1
+    out = np.zeros(num_bins)
+    for b in range(num_bins):
+        lo = start[b]
+        hi = start[b + 1]
+        if hi > lo:
+            low = np.sort(bucket[lo:hi])[:k]
+            out[b] = low.mean()
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _moments_kernel(
+    xyz: np.ndarray, bins: np.ndarray, member: np.ndarray, num_bins: int
+) -> np.ndarray:  # pragma: no cover
+    """``(B, 10)`` per-bin count, sums of x, y, z and of xx, xy, xz, yy, yz, zz of members."""
+    out = np.zeros((num_bins, 10))
+    for i in range(xyz.shape[0]):
+        if not member[i]:
+            continue
+        b = bins[i]
+        x = xyz[i, 0]
+        y = xyz[i, 1]
+        z = xyz[i, 2]
+        out[b, 0] += 1.0
+        out[b, 1] += x
+        out[b, 2] += y
+        out[b, 3] += z
+        out[b, 4] += x * x
+        out[b, 5] += x * y
+        out[b, 6] += x * z
+        out[b, 7] += y * y
+        out[b, 8] += y * z
+        out[b, 9] += z * z
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _near_plane_kernel(
+    xyz: np.ndarray, bins: np.ndarray, normal: np.ndarray, offset: np.ndarray, threshold: float
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Points below ``threshold`` above their bin's plane (bins with a zero normal: none)."""
+    out = np.zeros(xyz.shape[0], dtype=np.bool_)
+    for i in range(xyz.shape[0]):
+        b = bins[i]
+        if normal[b, 2] == 0.0:
+            continue
+        d = (
+            normal[b, 0] * xyz[i, 0]
+            + normal[b, 1] * xyz[i, 1]
+            + normal[b, 2] * xyz[i, 2]
+            + offset[b]
+        )
+        out[i] = d < threshold
+    return out
+
+
+def _fit_planes(
+    xyz: np.ndarray, bins: np.ndarray, member: np.ndarray, num_bins: int
+) -> tuple[np.ndarray, ...]:
+    """PCA plane per bin from the ``member`` points of ``(N, 3)`` float64 ``xyz``.
+
+    Returns ``count (B,)``, ``mean (B, 3)``, ``normal (B, 3)`` (z >= 0), ``offset (B,)``,
+    ``flatness (B,)`` (smallest covariance eigenvalue, m^2). Bins with < 3 points get a
+    zero normal.
+    """
+    m = _moments_kernel(xyz, bins, member, num_bins)
+    count = m[:, 0]
+    safe = np.maximum(count, 1.0)
+    mean = m[:, 1:4] / safe[:, None]
+    second = m[:, [4, 5, 6, 5, 7, 8, 6, 8, 9]].reshape(-1, 3, 3) / safe[:, None, None]
+    cov = second - mean[:, :, None] * mean[:, None, :]
+    eigval, eigvec = np.linalg.eigh(cov)
+    normal = eigvec[:, :, 0]
+    normal = normal * np.where(normal[:, 2:3] < 0, -1.0, 1.0)
+    normal[count < 3] = 0.0
+    offset = -np.einsum("bk,bk->b", normal, mean)
+    return count, mean, normal, offset, np.maximum(eigval[:, 0], 0.0)
+
+
+def _elevation_test(
+    layout: _ZoneLayout,
+    cfg: GroundConfig,
+    candidate: np.ndarray,
+    mean: np.ndarray,
+    normal: np.ndarray,
+    offset: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accept candidate bins ring by ring, outwards, when their mean is at most
+    ``cfg.max_elevation_m`` above the ground carried out from the ring inside.
+
+    The innermost ring is compared with the nominal road plane ``z = -sensor_height_m``. Each
+    bin's *reference* plane is its own plane when accepted, else the reference of the
+    inner-ring bin at the same angle, so the road is followed up and down hills while a flat
+    car roof or hood (lowest points far above the road next to it) is refused.
+
+    Returns:
+        ``accepted (B,)`` and every bin's reference plane ``normal (B, 3)``, ``offset (B,)``.
+    """
+    accepted = np.zeros(layout.num_bins, dtype=bool)
+    ref_normal = np.zeros((layout.num_bins, 3))
+    ref_offset = np.zeros(layout.num_bins)
+    prev: np.ndarray | None = None  # bin ids of the previous ring
+    for z in range(len(layout.rings)):
+        sectors = int(layout.sectors[z])
+        lo, hi = layout.edges_m[z], layout.edges_m[z + 1]
+        width = (hi - lo) / layout.rings[z]
+        angle = (np.arange(sectors) + 0.5) / sectors * 2.0 * np.pi - np.pi
+        for r in range(int(layout.rings[z])):
+            ids = layout.first_bin[z] + r * sectors + np.arange(sectors)
+            centre_r = lo + (r + 0.5) * width
+            xy = np.stack([centre_r * np.cos(angle), centre_r * np.sin(angle)], axis=1)
+            has = candidate[ids]
+            xy[has] = mean[ids[has], :2]
+            if prev is None:
+                inner_n = np.broadcast_to(np.array([0.0, 0.0, 1.0]), (sectors, 3))
+                inner_d = np.full(sectors, cfg.sensor_height_m)
+            else:
+                inner = prev[
+                    np.minimum(
+                        ((angle + np.pi) / (2 * np.pi) * len(prev)).astype(np.int64), len(prev) - 1
+                    )
+                ]
+                inner_n, inner_d = ref_normal[inner], ref_offset[inner]
+            ground_z = (
+                -(inner_n[:, 0] * xy[:, 0] + inner_n[:, 1] * xy[:, 1] + inner_d) / inner_n[:, 2]
+            )
+            ok = has & (mean[ids, 2] - ground_z <= cfg.max_elevation_m)
+            accepted[ids] = ok
+            ref_normal[ids] = np.where(ok[:, None], normal[ids], inner_n)
+            ref_offset[ids] = np.where(ok, offset[ids], inner_d)
+            prev = ids
+    return accepted, ref_normal, ref_offset
+
+
+def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
+    """Concentric-zone local plane fit (Patchwork++-like).
+
+    Args:
+        xyz_m: ``(N, 3)`` points in the sensor frame (z up; the road is near
+            ``z = -cfg.sensor_height_m``).
+        cfg: zone layout and tests.
+
+    Returns:
+        :class:`GroundResult`. Points in bins whose own plane failed the tests or had too few
+        points are judged against the plane carried out from the ring inside; points outside
+        the zones against the fallback plane.
+    """
+    xyz_in = np.asarray(xyz_m)
+    n = len(xyz_in)
+    layout = _layout(cfg)
+    nb = layout.num_bins
+    if n == 0:
+        empty = np.zeros(0)
+        planes = GroundPlanes(
+            np.zeros((nb, 3)),
+            np.zeros(nb),
+            np.zeros(nb, bool),
+            np.array([0.0, 0.0, 1.0]),
+            cfg.sensor_height_m,
+        )
+        return GroundResult(np.zeros(0, bool), empty.astype(np.float32), planes)
+    bins = _bin_index(xyz_in, layout)
+    stride = max(cfg.fit_stride, 1)
+    in_zone = np.flatnonzero(bins[::stride] >= 0) * stride
+    zb = bins[in_zone]
+    pts = np.ascontiguousarray(xyz_in[in_zone], dtype=np.float64)
+    z = pts[:, 2]
+
+    # Seeds: points below the mean height of each bin's lowest points + seed_height_m.
+    lowest_mean = _lowest_mean_kernel(z, zb, nb, cfg.num_lowest_points)
+    member = z < lowest_mean[zb] + cfg.seed_height_m
+
+    for _ in range(max(cfg.num_iterations, 1)):
+        count, mean, normal, offset, flatness = _fit_planes(pts, zb, member, nb)
+        member = _near_plane_kernel(pts, zb, normal, offset, cfg.distance_threshold_m)
+
+    candidate = (
+        (count >= cfg.min_points_per_bin)
+        & (normal[:, 2] >= cfg.min_normal_z)
+        & (flatness <= cfg.max_flatness_m2)
+    )
+    accepted, ref_normal, ref_offset = _elevation_test(layout, cfg, candidate, mean, normal, offset)
+
+    # One fallback plane through the accepted ground points (or the nominal road plane).
+    good = member & accepted[zb]
+    if np.count_nonzero(good) >= 3:
+        _, _, fb_normal, fb_offset, _ = _fit_planes(pts, np.zeros(len(pts), np.int64), good, 1)
+        fallback_normal, fallback_offset = fb_normal[0], float(fb_offset[0])
+        if fallback_normal[2] < cfg.min_normal_z:
+            fallback_normal, fallback_offset = np.array([0.0, 0.0, 1.0]), cfg.sensor_height_m
+    else:
+        fallback_normal, fallback_offset = np.array([0.0, 0.0, 1.0]), cfg.sensor_height_m
+
+    height = _height_kernel(
+        np.ascontiguousarray(xyz_in), bins, ref_normal, ref_offset, fallback_normal, fallback_offset
+    )
+    is_ground = height < cfg.distance_threshold_m
+    planes = GroundPlanes(ref_normal, ref_offset, accepted, fallback_normal, fallback_offset)
+    return GroundResult(is_ground, height, planes)
+
+
+# --------------------------------------------------------------------------------------------
+# single-plane RANSAC baseline
+
+
+def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
+    """One plane for the whole scan by RANSAC (seeded, vectorised over hypotheses).
+
+    Hypotheses from random point triples are kept when upright (``normal_z >=
+    cfg.min_normal_z``), scored by inlier count on ``cfg.ransac_sample_size`` random points and
+    the best one is refined by a least-squares (PCA) fit to its inliers among all points.
+    """
+    xyz = np.asarray(xyz_m, dtype=np.float64)
+    n = len(xyz)
+    nominal = np.array([0.0, 0.0, 1.0]), cfg.sensor_height_m
+    if n < 3:
+        height = xyz @ nominal[0] + nominal[1]
+        return GroundResult(
+            np.abs(height) < cfg.distance_threshold_m, height.astype(np.float32), _single(*nominal)
+        )
+    rng = np.random.default_rng(cfg.ransac_seed)
+    # Hypotheses from the low half of the scan (the road is below the sensor).
+    low = np.flatnonzero(xyz[:, 2] < np.median(xyz[:, 2]))
+    if len(low) < 3:
+        low = np.arange(n)
+    tri = xyz[low[rng.integers(0, len(low), size=(cfg.ransac_iterations, 3))]]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    norm = np.linalg.norm(normal, axis=1)
+    valid = norm > 1e-9
+    normal = normal / np.where(valid, norm, 1.0)[:, None]
+    normal *= np.where(normal[:, 2:3] < 0, -1.0, 1.0)
+    valid &= normal[:, 2] >= cfg.min_normal_z
+    if not np.any(valid):
+        best_normal, best_offset = nominal
+    else:
+        normal = normal[valid]
+        offset = -np.einsum("hk,hk->h", normal, tri[valid, 0])
+        sample = xyz[rng.integers(0, n, size=min(cfg.ransac_sample_size, n))]
+        inliers = np.abs(sample @ normal.T + offset) < cfg.distance_threshold_m
+        best = int(np.argmax(inliers.sum(axis=0)))
+        best_normal, best_offset = normal[best], float(offset[best])
+        member = np.abs(xyz @ best_normal + best_offset) < cfg.distance_threshold_m
+        if np.count_nonzero(member) >= 3:
+            _, _, fit_normal, fit_offset, _ = _fit_planes(xyz, np.zeros(n, np.int64), member, 1)
+            if fit_normal[0, 2] >= cfg.min_normal_z:
+                best_normal, best_offset = fit_normal[0], float(fit_offset[0])
+    height = xyz @ best_normal + best_offset
+    return GroundResult(
+        np.abs(height) < cfg.distance_threshold_m,
+        height.astype(np.float32),
+        _single(best_normal, best_offset),
+    )
+
+
+def _single(normal: np.ndarray, offset_m: float) -> GroundPlanes:
+    """A plane set with no bins: the one plane is the fallback."""
+    return GroundPlanes(
+        np.zeros((0, 3)),
+        np.zeros(0),
+        np.zeros(0, dtype=bool),
+        np.asarray(normal, float),
+        float(offset_m),
+    )

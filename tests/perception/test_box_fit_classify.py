@@ -1,0 +1,125 @@
+"""Oriented box fitting (L-shape yaw search, far-side completion) and shape classification."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivestack.perception.lidar.box_fit import complete_far_side, fit_box, fit_boxes
+from drivestack.perception.lidar.classify import classify, size_likelihood
+from drivestack.perception.lidar.config import BoxFitConfig, ClassifyConfig, ClassPrior
+from drivestack.structures.labels import ObjectClass
+
+from .synthetic import box_surface
+
+FIT = BoxFitConfig(
+    yaw_step_deg=3.0,
+    refine_step_deg=0.5,
+    closeness_min_distance_m=0.05,
+    voxel_pad_m=0.0,
+    car_min_length_m=3.9,
+    car_min_width_m=1.6,
+    car_end_face_max_m=2.1,
+)
+
+
+def _l_shape(
+    rng: np.random.Generator, x: float, y: float, yaw: float, length: float, width: float
+) -> np.ndarray:
+    """Points on the two faces of a box seen from the origin (an L in BEV), 0.2 to 1.5 m high."""
+    box = np.array([x, y, -0.8, length, width, 1.3, yaw])
+    pts = box_surface(rng, box, density_per_m2=120.0)
+    return pts[pts[:, 2] < box[2] + 0.5 * box[5] - 1e-9]  # side faces only
+
+
+@pytest.mark.parametrize("yaw_deg", [0.0, 17.0, 30.0, 62.0, -40.0, 88.0])
+def test_l_shape_yaw_and_extent(yaw_deg: float) -> None:
+    rng = np.random.default_rng(int(yaw_deg) + 100)
+    yaw = np.deg2rad(yaw_deg)
+    pts = _l_shape(rng, 12.0, 5.0, yaw, 4.4, 1.8)
+    box = fit_box(pts, -1.45, FIT)
+    err = abs(np.mod(box[6] - yaw + np.pi / 2, np.pi) - np.pi / 2)
+    assert np.rad2deg(err) < 1.0
+    np.testing.assert_allclose(box[3:5], [4.4, 1.8], atol=0.1)
+    np.testing.assert_allclose(box[:2], [12.0, 5.0], atol=0.1)
+    # height from the ground (given) to the highest point
+    assert box[2] - box[5] / 2 == pytest.approx(-1.45)
+    assert box[2] + box[5] / 2 == pytest.approx(pts[:, 2].max())
+
+
+def test_fit_boxes_batches_like_single_fits() -> None:
+    rng = np.random.default_rng(7)
+    clouds = [_l_shape(rng, 10.0 + 7 * k, -3.0 * k, 0.3 * k, 4.0, 1.7) for k in range(4)]
+    bounds = np.concatenate([[0], np.cumsum([len(c) for c in clouds])])
+    batch = fit_boxes(np.concatenate(clouds), bounds, None, FIT)
+    single = np.array([fit_box(c, None, FIT) for c in clouds])
+    np.testing.assert_allclose(batch, single)
+    with pytest.raises(ValueError, match="bounds"):
+        fit_boxes(np.concatenate(clouds), bounds[::-1], None, FIT)
+    with pytest.raises(ValueError, match=r"\(K, 3\)"):
+        fit_box(np.zeros((0, 3)), None, FIT)
+
+
+def test_complete_far_side_grows_away_from_sensor() -> None:
+    # a car flank seen from the left: 2.5 m of side along x at y = 6 m, 0.4 m deep
+    seen = np.array([[10.0, 6.0, -1.0, 2.5, 0.4, 1.4, 0.0]])
+    out = complete_far_side(seen, np.array([True]), FIT)[0]
+    # length: near face (x = 8.75) stays, grows to 3.9 towards +x; width: near face (y = 5.8)
+    # stays, grows to 1.6 towards +y
+    np.testing.assert_allclose(out, [8.75 + 1.95, 5.8 + 0.8, -1.0, 3.9, 1.6, 1.4, 0.0])
+    # a rear face (1.6 m across, seen straight ahead) is turned: the car extends away along x
+    rear = np.array([[15.0, 0.0, -1.0, 1.6, 0.3, 1.4, np.pi / 2]])
+    out = complete_far_side(rear, np.array([True]), FIT)[0]
+    np.testing.assert_allclose(out[:6], [14.85 + 1.95, 0.0, -1.0, 3.9, 1.6, 1.4], atol=1e-9)
+    assert abs(np.sin(out[6])) < 1e-9
+    # boxes not selected are untouched
+    np.testing.assert_array_equal(complete_far_side(seen, np.array([False]), FIT), seen)
+
+
+PRIOR = dict(std_lwh_m=(0.5, 0.2, 0.15), min_points=5, score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0))
+CLASSIFY = ClassifyConfig(
+    car=ClassPrior(mean_lwh_m=(4.2, 1.75, 1.6), min_lwh_m=(1.2, 0.3, 1.25), **PRIOR),  # type: ignore[arg-type]
+    pedestrian=ClassPrior(mean_lwh_m=(0.8, 0.65, 1.75), min_lwh_m=(0.2, 0.2, 1.3), **PRIOR),  # type: ignore[arg-type]
+    cyclist=ClassPrior(mean_lwh_m=(1.8, 0.65, 1.75), min_lwh_m=(1.3, 0.2, 1.4), **PRIOR),  # type: ignore[arg-type]
+    min_likelihood=0.1,
+    keep_unknown=False,
+    min_score=0.0,
+)
+
+
+def test_size_likelihood_hand_values() -> None:
+    prior = CLASSIFY.car
+    assert size_likelihood(np.array([[3.0, 1.0, 1.5]]), prior)[0] == pytest.approx(
+        1.0
+    )  # inside [min, mean]
+    # 0.5 m too long (1 std) and 0.15 m too tall (1 std): exp(-0.5 * 2)
+    assert size_likelihood(np.array([[4.7, 1.7, 1.75]]), prior)[0] == pytest.approx(np.exp(-1.0))
+
+
+def test_classify_shapes() -> None:
+    sizes = np.array(
+        [
+            [4.1, 1.7, 1.5],  # car
+            [0.6, 0.5, 1.7],  # pedestrian
+            [1.7, 0.6, 1.7],  # cyclist
+            [12.0, 0.4, 2.5],  # wall
+            [4.0, 1.7, 1.5],  # car-sized but only 2 points
+        ]
+    )
+    boxes = np.concatenate([np.tile([10.0, 0.0, -1.0], (5, 1)), sizes, np.zeros((5, 1))], axis=1)
+    points = np.array([80, 30, 40, 200, 2])
+    result = classify(boxes, points, CLASSIFY)
+    assert result.label.tolist() == [
+        ObjectClass.CAR,
+        ObjectClass.PEDESTRIAN,
+        ObjectClass.CYCLIST,
+        ObjectClass.UNKNOWN,
+        ObjectClass.UNKNOWN,
+    ]
+    assert np.all((result.score > 0) & (result.score < 1))
+    # more points, same shape: higher calibrated score
+    more = classify(boxes[:1], np.array([400]), CLASSIFY)
+    assert more.score[0] > result.score[0]
+    assert classify(np.zeros((0, 7)), np.zeros(0), CLASSIFY).label.shape == (0,)
+    with pytest.raises(ValueError, match="point counts"):
+        classify(boxes, points[:2], CLASSIFY)

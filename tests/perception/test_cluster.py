@@ -1,0 +1,102 @@
+"""Clustering with a range-adaptive link distance."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from drivestack.perception.lidar.cluster import cluster_points, link_distance_m
+from drivestack.perception.lidar.config import ClusterConfig
+
+CFG = ClusterConfig(
+    voxel_size_m=0.1,
+    base_distance_m=0.5,
+    distance_per_range=0.03,
+    max_distance_m=1.2,
+    min_points=3,
+    max_points=10_000,
+    min_height_above_ground_m=0.2,
+    max_height_above_ground_m=3.0,
+)
+
+
+def _blob(
+    rng: np.random.Generator, centre: tuple[float, float, float], size: float = 0.6, n: int = 300
+) -> np.ndarray:
+    return np.asarray(centre) + rng.uniform(-size / 2, size / 2, (n, 3))
+
+
+def test_two_separated_clusters() -> None:
+    rng = np.random.default_rng(0)
+    a = _blob(rng, (8.0, 0.0, -1.0))
+    b = _blob(rng, (8.0, 3.0, -1.0))
+    clusters = cluster_points(np.concatenate([a, b]), CFG)
+    assert clusters.num_clusters == 2
+    pts, bounds = clusters.grouped()
+    centres = sorted(round(float(pts[bounds[i] : bounds[i + 1], 1].mean())) for i in range(2))
+    assert centres == [0, 3]
+
+
+def test_link_distance_grows_with_range() -> None:
+    np.testing.assert_allclose(
+        link_distance_m(np.array([5.0, 20.0, 30.0, 100.0]), CFG), [0.5, 0.6, 0.9, 1.2]
+    )
+    rng = np.random.default_rng(1)
+    gap = 0.8  # wider than the base distance, narrower than the link at 35 m
+    for x, expected in ((6.0, 2), (35.0, 1)):
+        a = _blob(rng, (x, 0.0, -1.0), size=0.4)
+        b = a + np.array([0.0, 0.4 + gap, 0.0])
+        assert cluster_points(np.concatenate([a, b]), CFG).num_clusters == expected, x
+
+
+def test_size_limits_and_empty() -> None:
+    rng = np.random.default_rng(2)
+    lone = np.array([[5.0, 5.0, 0.0]])
+    clusters = cluster_points(np.concatenate([_blob(rng, (10.0, 0.0, 0.0)), lone]), CFG)
+    assert clusters.num_clusters == 1 and (clusters.label == -1).sum() == 1
+    small_max = dataclasses.replace(CFG, max_points=5)
+    assert cluster_points(_blob(rng, (10.0, 0.0, 0.0)), small_max).num_clusters == 0
+    empty = cluster_points(np.zeros((0, 3)), CFG)
+    assert empty.num_clusters == 0 and empty.xyz_m.shape == (0, 3)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_matches_brute_force_components(seed: int) -> None:
+    """Same partition as connected components of all pairs closer than the link distance."""
+    rng = np.random.default_rng(seed)
+    pts = np.concatenate(
+        [
+            _blob(
+                rng,
+                tuple(rng.uniform([-40, -40, -1], [40, 40, 1])),
+                size=rng.uniform(0.3, 3.0),
+                n=200,
+            )
+            for _ in range(40)
+        ]
+    )
+    clusters = cluster_points(pts, dataclasses.replace(CFG, min_points=1))
+    vox = clusters.xyz_m
+    link = link_distance_m(np.hypot(vox[:, 0], vox[:, 1]), CFG)
+    pairs = cKDTree(vox).query_pairs(CFG.max_distance_m, output_type="ndarray")
+    d = np.linalg.norm(vox[pairs[:, 0]] - vox[pairs[:, 1]], axis=1)
+    ok = d < np.minimum(link[pairs[:, 0]], link[pairs[:, 1]])
+    graph = coo_matrix(
+        (np.ones(ok.sum()), (pairs[ok, 0], pairs[ok, 1])), shape=(len(vox), len(vox))
+    )
+    n_ref, ref = connected_components(graph, directed=False)
+    assert clusters.num_clusters == n_ref
+    # a bijection between the two labelings
+    assert len(set(zip(clusters.label.tolist(), ref.tolist(), strict=True))) == n_ref
+
+
+def test_deterministic() -> None:
+    rng = np.random.default_rng(6)
+    pts = np.concatenate([_blob(rng, (x, 0.0, 0.0)) for x in (5.0, 9.0, 14.0)])
+    a, b = cluster_points(pts, CFG), cluster_points(pts, CFG)
+    np.testing.assert_array_equal(a.label, b.label)

@@ -1,0 +1,107 @@
+"""The LiDAR steps on real labelled scans (KITTI object samples, KITTI tracking 0000)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack import kernels
+from drivestack.ingest.kitti_calib import read_kitti_calib
+from drivestack.ingest.kitti_object import read_kitti_object_frame, read_velodyne_pcd
+from drivestack.ingest.kitti_tracking import objects_to_boxes, read_tracking_labels
+from drivestack.perception.lidar import build_lidar_detector
+from drivestack.perception.lidar.box_fit import fit_box
+from drivestack.perception.lidar.ground import segment_ground
+from drivestack.perception.lidar.metrics import CarTally, GroundCheck, check_ground, in_image
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.sensor_frame import SensorFrame
+
+pytestmark = pytest.mark.data
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
+
+
+def test_ground_on_kitti_object_scans(shared_data: Path) -> None:
+    detector = build_lidar_detector(CONFIG)
+    ransac_cfg = dataclasses.replace(detector.cfg.ground, method="ransac")
+    zones, ransac = GroundCheck(0, 0, 0, 0), GroundCheck(0, 0, 0, 0)
+    for index in range(6):
+        frame = read_kitti_object_frame(shared_data / "kitti_object", index)
+        assert frame.labels is not None
+        result = detector.detect(frame)
+        xyz = np.asarray(result.xyz_m, dtype=np.float64)
+        labels = frame.labels.to_array7()
+        zones = zones + check_ground(xyz, result.is_ground, labels)
+        ransac = ransac + check_ground(xyz, segment_ground(xyz, ransac_cfg).is_ground, labels)
+    assert zones.object_points > 1000 and zones.near_ground_points > 1000
+    assert zones.object_kept_fraction >= 0.98
+    assert zones.ground_found_fraction >= 0.95
+    assert ransac.object_points == zones.object_points  # same points judged
+
+
+@pytest.fixture(scope="module")
+def tracking_0000(shared_data: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, object]]:
+    """Every 4th scan of frames 74-153: (points, (M, 7) labels, (M,) classes, calib)."""
+    root = shared_data / "kitti_tracking" / "training"
+    calib = read_kitti_calib(root / "calib" / "0000.txt")
+    labels = read_tracking_labels(root / "label_02" / "0000.txt")
+    out = []
+    for f in range(74, 154, 4):
+        cloud = read_velodyne_pcd(root / "velodyne_pcd_xz" / "0000" / f"{f:06d}.pcd.xz")
+        boxes = objects_to_boxes(
+            labels.select((labels.frame == f) & (labels.type_name != "DontCare")), calib
+        )
+        out.append((np.asarray(cloud.xyz_m), boxes.to_array7(), boxes.label, calib))
+    return out
+
+
+@pytest.mark.slow
+def test_detection_and_ground_on_kitti_tracking_0000(tracking_0000: list) -> None:  # type: ignore[type-arg]
+    detector = build_lidar_detector(CONFIG)
+    tally = CarTally(max_range_m=40.0)
+    ground = GroundCheck(0, 0, 0, 0)
+    yaw_errors = []
+    for xyz, labels, classes, calib in tracking_0000:
+        result = detector.detect(SensorFrame(0, lidars={"velodyne": _cloud(xyz)}))
+        boxes = result.boxes
+        keep = (boxes.label == int(ObjectClass.CAR)) & in_image(
+            boxes.center_m, calib.camera_rect_from_lidar(), calib.P2, (1242, 375)
+        )
+        tally.add(
+            boxes.to_array7()[keep],
+            boxes.score[keep],
+            labels[classes == int(ObjectClass.CAR)],
+            labels[classes == int(ObjectClass.VAN)],
+        )
+        pts = np.asarray(result.xyz_m, dtype=np.float64)
+        ground = ground + check_ground(pts, result.is_ground, labels)
+        # box fit on clusters cut from the labelled vehicles (50+ non-ground points)
+        vehicles = labels[np.isin(classes, [int(ObjectClass.CAR), int(ObjectClass.VAN)])]
+        inside = np.asarray(kernels.points_in_boxes(pts, vehicles))
+        for j in range(len(vehicles)):
+            cut = pts[inside[:, j] & ~result.is_ground]
+            if len(cut) >= 50:
+                fitted = fit_box(cut, None, detector.cfg.box_fit)
+                yaw_errors.append(
+                    abs(np.mod(fitted[6] - vehicles[j, 6] + np.pi / 2, np.pi) - np.pi / 2)
+                )
+    # ground: the issue's targets
+    assert ground.object_kept_fraction >= 0.98
+    assert ground.ground_found_fraction >= 0.95
+    # box fitting: yaw within 10 degrees (mod 180) for at least 90 % of the label-cut clusters
+    assert len(yaw_errors) >= 40
+    assert np.mean(np.rad2deg(yaw_errors) < 10.0) >= 0.9
+    # detection: measured 0.77-0.82 recall at <= 1.1 false Car boxes per scan on all 80 frames
+    # (tools/eval_lidar_perception.py); the issue's 0.90 recall is not reached (see the report)
+    assert tally.num_labels >= 50
+    assert tally.recall >= 0.7
+    assert tally.false_boxes_per_scan <= 2.0
+
+
+def _cloud(xyz: np.ndarray):  # type: ignore[no-untyped-def]
+    from drivestack.structures.point_cloud import PointCloud
+
+    return PointCloud(xyz, "lidar", 0)
