@@ -1,0 +1,192 @@
+"""Opening bags and iterating their messages with ``rosbags``, recording what was skipped.
+
+``open_bag`` opens a ROS 1 ``.bag``, a rosbag2 directory (``.db3`` or ``.mcap`` storage) or a
+bare ``.mcap`` file with :func:`default_typestore`; ``iter_bag_messages`` yields decoded
+messages and records every message it cannot deliver in an :class:`IngestReport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.rosbag.messages import stamp_ns
+
+
+def normalise_msgtype(msgtype: str) -> str:
+    """ROS 1 names (``sensor_msgs/PointCloud2``) -> ROS 2 names (``sensor_msgs/msg/PointCloud2``)."""
+    parts = msgtype.split("/")
+    return f"{parts[0]}/msg/{parts[1]}" if len(parts) == 2 else msgtype
+
+
+@dataclass(frozen=True)
+class SkippedMessage:
+    """One message (or the rest of a bag) that did not make it into the frames, or that was
+    kept degraded (``kept``: e.g. a frame without an ego pose), and why."""
+
+    topic: str
+    index: int
+    timestamp_ns: int
+    kind: str
+    reason: str
+    kept: bool = False
+
+    def __str__(self) -> str:
+        action = "kept" if self.kept else "skipped"
+        return f"{action} {self.topic} #{self.index} @ {self.timestamp_ns} ns: {self.kind}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """What was read and what was skipped or repaired (named, counted)."""
+
+    path: str
+    messages_read: dict[str, int] = field(default_factory=dict)
+    skipped: list[SkippedMessage] = field(default_factory=list)
+    nonfinite_points_dropped: int = 0
+
+    def skip(self, topic: str, index: int, timestamp_ns: int, kind: str, reason: str) -> None:
+        """A message that was dropped."""
+        self.skipped.append(SkippedMessage(topic, index, timestamp_ns, kind, reason))
+
+    def repair(self, topic: str, index: int, timestamp_ns: int, kind: str, reason: str) -> None:
+        """A message that was kept, degraded or repaired (the run is not clean either)."""
+        self.skipped.append(SkippedMessage(topic, index, timestamp_ns, kind, reason, kept=True))
+
+    def counts(self) -> dict[str, int]:
+        """Skipped or repaired messages per kind (``decode``, ``time_backwards``,
+        ``truncated``, ``missing_tf``, ``no_ego_pose``, ...)."""
+        out: dict[str, int] = {}
+        for s in self.skipped:
+            out[s.kind] = out.get(s.kind, 0) + 1
+        return out
+
+    @property
+    def clean(self) -> bool:
+        return not self.skipped
+
+    def summary(self) -> str:
+        lines = [f"{self.path}: read {sum(self.messages_read.values())} messages"]
+        if self.nonfinite_points_dropped:
+            lines.append(f"  dropped {self.nonfinite_points_dropped} non-finite points")
+        lines += [f"  {s}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def default_typestore() -> Any:
+    """ROS 2 Humble types plus the LiDAR packet messages recorded bags use (for ``.db3`` bags
+    that carry no message definitions)."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    extra = {}
+    extra.update(
+        get_types_from_msg(
+            "builtin_interfaces/Time stamp\nuint8[1206] data", "velodyne_msgs/msg/VelodynePacket"
+        )
+    )
+    extra.update(
+        get_types_from_msg(
+            "std_msgs/Header header\nvelodyne_msgs/VelodynePacket[] packets",
+            "velodyne_msgs/msg/VelodyneScan",
+        )
+    )
+    store.register(extra)
+    return store
+
+
+def iter_bag_messages(
+    reader: Any, topics: set[str], report: IngestReport
+) -> Iterator[tuple[str, int, int, Any]]:
+    """``(topic, index on topic, header stamp (else log time) ns, message)`` of ``topics`` in log
+    order from an open ``AnyReader``. Undecodable messages, header stamps going backwards on a
+    topic and a truncated tail are recorded in ``report`` (kinds ``decode``, ``time_backwards``,
+    ``truncated``) and skipped."""
+    conns = [c for c in reader.connections if c.topic in topics]
+    if not conns:  # rosbags reads every connection when given none
+        return
+    index: dict[str, int] = {}
+    last_stamp: dict[str, int] = {}
+    topic, i, log_ns = "<bag>", -1, 0
+    try:
+        for conn, log_ns, raw in reader.messages(connections=conns):
+            topic = conn.topic
+            i = index[topic] = index.get(topic, -1) + 1
+            report.messages_read[topic] = report.messages_read.get(topic, 0) + 1
+            try:
+                msg = reader.deserialize(raw, conn.msgtype)
+            except Exception as exc:
+                report.skip(
+                    topic, i, log_ns, "decode", f"{conn.msgtype}: {type(exc).__name__}: {exc}"
+                )
+                continue
+            stamp = stamp_ns(msg) if hasattr(msg, "header") else log_ns
+            last = last_stamp.get(topic)
+            if last is not None and stamp < last:
+                report.skip(
+                    topic, i, stamp, "time_backwards", f"header stamp {stamp} ns after {last} ns"
+                )
+                continue
+            last_stamp[topic] = stamp
+            yield topic, i, stamp, msg
+    except Exception as exc:
+        report.skip(
+            topic,
+            i + 1,
+            log_ns,
+            "truncated",
+            f"bag ends early after this topic's message {i}: {type(exc).__name__}: {exc}",
+        )
+
+
+@contextmanager
+def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
+    """An open ``rosbags`` ``AnyReader`` with :func:`default_typestore`.
+
+    When ``rosbags`` cannot open a ROS 1 bag or an MCAP file (no index / summary: a recording
+    cut short), the file is read front to back with :class:`SalvageReader` instead and the
+    salvage is recorded in ``report`` (kind ``truncated``, kept). DataError naming the file
+    when neither works (missing, not a bag, a corrupt ``.db3``).
+    """
+    from rosbags.highlevel import AnyReader
+
+    try:
+        reader: Any = AnyReader([path], default_typestore=default_typestore())
+        reader.open()
+    except Exception as exc:  # rosbags raises several reader-specific types
+        reader = _salvage(path, f"{type(exc).__name__}: {exc}", report)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _salvage(path: Path, why: str, report: IngestReport | None) -> Any:
+    from drivestack.ingest.rosbag.salvage import SalvageReader
+
+    target = path
+    if path.is_dir():
+        files = sorted(path.glob("*.mcap"))
+        target = files[0] if len(files) == 1 else path
+    if not (target.is_file() and target.suffix in (".bag", ".mcap")):
+        raise DataError(f"cannot open bag: {why}", path=str(path))
+    try:
+        reader = SalvageReader(target)
+    except Exception as exc:
+        raise DataError(
+            f"cannot open bag: {why}; reading it front to back failed too: {exc}", path=str(path)
+        ) from None
+    if report is not None:
+        stop = f"stopped: {reader.stopped}" if reader.stopped else "read to the end"
+        report.repair(
+            "<bag>",
+            0,
+            0,
+            "truncated",
+            f"{why}; read front to back, {stop}, recovered {reader.num_messages} messages",
+        )
+    return reader

@@ -1,0 +1,87 @@
+"""LiDAR topics of any recorded kind -> :class:`PointCloud`\\s, behind one ``feed`` method.
+
+A LiDAR topic holds ``sensor_msgs/PointCloud2`` (one cloud per message), Velodyne packets
+(``velodyne_msgs/VelodyneScan``, one rotation per message) or Ouster packets
+(``ouster_ros/PacketMsg`` on ``<ns>/lidar_packets``, a cloud every ``columns_per_frame``
+columns, with the sensor JSON on ``<ns>/metadata``). :func:`make_lidar_source` picks the
+decoder from the topic's message type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.rosbag.pointcloud2 import decode_pointcloud2
+from drivestack.ingest.rosbag.topic_map import OUSTER_PACKETS, POINTCLOUD2, normalise_msgtype
+from drivestack.ingest.rosbag.velodyne import VELODYNE_SCAN, VelodyneConfig, VelodyneDecoder
+from drivestack.structures.point_cloud import PointCloud
+
+LIDAR_MSGTYPES = (POINTCLOUD2, VELODYNE_SCAN, *OUSTER_PACKETS)
+
+
+class LidarSource(Protocol):
+    num_nonfinite: int
+
+    def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        """The clouds this message completes (raises DataError for a bad message)."""
+        ...
+
+
+class PointCloud2Source:
+    def __init__(self) -> None:
+        self.num_nonfinite = 0
+
+    def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        decoded = decode_pointcloud2(msg, path=path, record=record)
+        self.num_nonfinite += decoded.num_nonfinite
+        return [decoded.cloud]
+
+
+class VelodyneSource:
+    def __init__(self, config: VelodyneConfig) -> None:
+        self.num_nonfinite = 0
+        self._decoder = VelodyneDecoder(config)
+
+    def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        return [self._decoder.decode(msg, path=path, record=record)]
+
+
+class OusterSource:
+    def __init__(self, metadata_json: str, source: str) -> None:
+        from drivestack.ingest.rosbag.ouster import OusterDecoder
+
+        self.num_nonfinite = 0
+        self._decoder = OusterDecoder(metadata_json, source=source)
+
+    def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        try:
+            cloud = self._decoder.add_packet(msg.buf, log_time_ns)
+        except DataError as exc:
+            raise DataError(exc.reason, path=path, record=record, field="buf") from None
+        return [] if cloud is None else [cloud]
+
+
+def ouster_metadata_topic(packet_topic: str) -> str:
+    """``/os_node/lidar_packets`` -> ``/os_node/metadata``."""
+    return packet_topic.rsplit("/", 1)[0] + "/metadata"
+
+
+def make_lidar_source(
+    msgtype: str,
+    *,
+    velodyne: VelodyneConfig | None = None,
+    ouster_metadata: str | None = None,
+    source: str = "<bag>",
+) -> LidarSource:
+    """The decoder for a LiDAR topic of ``msgtype``; ValueError for other types."""
+    kind = normalise_msgtype(msgtype)
+    if kind == POINTCLOUD2:
+        return PointCloud2Source()
+    if kind == VELODYNE_SCAN:
+        return VelodyneSource(velodyne or VelodyneConfig())
+    if kind in OUSTER_PACKETS:
+        if ouster_metadata is None:
+            raise ValueError(f"Ouster packets need the sensor metadata JSON ({source})")
+        return OusterSource(ouster_metadata, source)
+    raise ValueError(f"{msgtype} is not a LiDAR message type (known: {LIDAR_MSGTYPES})")

@@ -1,0 +1,166 @@
+"""Ouster packet bags (``ouster_ros/PacketMsg`` + the sensor metadata JSON) -> :class:`PointCloud`,
+decoded with ``ouster-sdk`` (packet parsing, scan batching, the XYZ look-up table).
+
+The bag holds ``<ns>/metadata`` (``std_msgs/String``: the sensor JSON with beam intrinsics,
+data format and UDP profile) and ``<ns>/lidar_packets`` (``uint8[] buf``). Packets are batched
+into full frames (``columns_per_frame`` columns); each frame becomes one cloud in the sensor
+frame (``os_sensor``, metres, ``lidar_to_sensor_transform`` applied) holding the pixels with a
+return (range > 0). Attributes: every channel field of the UDP profile in lower case
+(``range_mm``, ``reflectivity``, ``near_ir``, ``signal``, ...), ``ring`` (beam index, uint16),
+``column`` (uint16) and ``time_offset_ns`` (column timestamp minus the first valid column's).
+The cloud time is the bag time of the frame's first packet (sensor clocks are often free
+running; the column timestamps only give offsets).
+
+``ouster-sdk`` pins an old ``rosbags`` (``==0.9.23``); drivestack reads the bag with its own
+``rosbags`` and uses only the SDK's packet and geometry code, so install the SDK with
+``pip install --no-deps ouster-sdk`` next to a current ``rosbags``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.rosbag.bag_io import IngestReport, iter_bag_messages, open_bag
+from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
+
+OUSTER_SENSOR_FRAME = "os_sensor"
+
+
+def _sdk() -> Any:
+    try:
+        from ouster.sdk import core
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Ouster packet bags need ouster-sdk: pip install --no-deps ouster-sdk"
+        ) from exc
+    return core
+
+
+class OusterDecoder:
+    """Batches Ouster lidar packets into frames for one sensor (metadata JSON text)."""
+
+    def __init__(
+        self, metadata_json: str, *, frame: str = OUSTER_SENSOR_FRAME, source: str = "<metadata>"
+    ) -> None:
+        core = _sdk()
+        try:
+            self.info = core.SensorInfo(metadata_json)
+        except Exception as exc:
+            raise DataError(
+                f"invalid Ouster sensor metadata: {exc}", path=source, field="metadata"
+            ) from None
+        self.frame = frame
+        self._core = core
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # ScanBatcher/LidarScan renamed in 1.x
+            self._format = core.PacketFormat(self.info)
+            self._batcher = core.ScanBatcher(self.info)
+            self._scan = core.LidarScan(self.info)
+        self._xyz = core.XYZLut(self.info, use_extrinsics=False)
+        self._first_ns: int | None = None
+
+    @property
+    def packet_size(self) -> int:
+        return int(self._format.lidar_packet_size)
+
+    def add_packet(self, buf: np.ndarray | bytes, time_ns: int) -> PointCloud | None:
+        """Feed one packet; returns a cloud when it completes a frame."""
+        data = np.frombuffer(bytes(buf), dtype=np.uint8)
+        if data.size != self.packet_size:
+            raise DataError(
+                f"lidar packet has {data.size} bytes, the {self.info.format.udp_profile_lidar} profile needs {self.packet_size}"
+            )
+        if self._first_ns is None:
+            self._first_ns = int(time_ns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            packet = self._core.LidarPacket(self.packet_size)
+            packet.buf[:] = data
+            packet.host_timestamp = int(time_ns)
+            complete = bool(self._batcher(packet, self._scan))
+        if not complete:
+            return None
+        cloud = self._cloud(self._first_ns)
+        self._first_ns = None
+        return cloud
+
+    def _cloud(self, stamp_ns: int) -> PointCloud:
+        scan = self._scan
+        core = self._core
+        rng = scan.field(core.ChanField.RANGE)
+        keep = rng > 0
+        xyz = self._xyz(scan)[keep].astype(np.float32)
+        beams, columns = np.nonzero(keep)
+        column_ns = scan.timestamp.astype(np.int64)
+        valid = column_ns > 0
+        t0 = int(column_ns[valid].min()) if valid.any() else 0
+        attributes: dict[str, np.ndarray] = {
+            "ring": beams.astype(np.uint16),
+            "column": columns.astype(np.uint16),
+            TIME_OFFSET_NS: np.where(valid, column_ns - t0, 0)[columns],
+        }
+        for name in scan.fields:
+            values = scan.field(name)[keep]
+            attributes["range_mm" if str(name) == "RANGE" else str(name).lower()] = values
+        return PointCloud(xyz, self.frame, stamp_ns, attributes)
+
+
+def read_ouster_bag(
+    path: str | Path, *, namespace: str | None = None, report: IngestReport | None = None
+) -> Iterator[PointCloud]:
+    """Full frames of an Ouster packet bag (``<namespace>/metadata`` + ``/lidar_packets``).
+
+    A partial frame at the end is recorded in ``report`` (kind ``partial_frame``); packets of
+    the wrong size or that fail to decode are recorded and skipped.
+    """
+    path = Path(path)
+    report = report if report is not None else IngestReport(str(path))
+    with open_bag(path) as reader:
+        namespaces = sorted(
+            {
+                c.topic.rsplit("/", 1)[0]
+                for c in reader.connections
+                if c.topic.endswith("/lidar_packets")
+            }
+        )
+        if namespace is None:
+            if len(namespaces) != 1:
+                raise DataError(
+                    f"expected one */lidar_packets topic, found namespaces {namespaces}",
+                    path=str(path),
+                )
+            namespace = namespaces[0]
+        meta_topic, packet_topic = f"{namespace}/metadata", f"{namespace}/lidar_packets"
+        metadata = [msg.data for _, _, _, msg in iter_bag_messages(reader, {meta_topic}, report)]
+        if not metadata:
+            raise DataError(
+                f"no sensor metadata on {meta_topic}", path=str(path), record=meta_topic
+            )
+        decoder = OusterDecoder(metadata[-1], source=f"{path}:{meta_topic}")
+        pending, last = 0, (-1, 0)
+        # PacketMsg has no header: the yielded time is the bag's log time
+        for topic, i, log_ns, msg in iter_bag_messages(reader, {packet_topic}, report):
+            last = (i, log_ns)
+            try:
+                cloud = decoder.add_packet(msg.buf, log_ns)
+            except DataError as exc:
+                report.skip(topic, i, log_ns, "decode", exc.reason)
+                continue
+            pending += 1
+            if cloud is not None:
+                pending = 0
+                yield cloud
+        if pending:
+            report.skip(
+                packet_topic,
+                last[0],
+                last[1],
+                "partial_frame",
+                f"{pending} packets after the last full frame",
+            )

@@ -1,0 +1,347 @@
+"""Read a ROS 1 ``.bag`` or a ROS 2 bag (``.db3`` / ``.mcap``) into LiDAR-keyed ``SensorFrame``\\s.
+
+``RosbagLog(path, config)`` makes two passes with ``rosbags.highlevel.AnyReader`` (or, for a
+recording cut short, :class:`~drivestack.ingest.rosbag.salvage.SalvageReader`):
+
+1. the small streams: ``/tf_static`` and ``/tf`` into a :class:`TransformBuffer`, odometry
+   (the ego pose source when present), ``NavSatFix``, ``CameraInfo``, Ouster metadata;
+2. LiDAR messages (PointCloud2, Velodyne or Ouster packets, see
+   :mod:`~drivestack.ingest.rosbag.lidar_sources`) and images in log order: each sweep of
+   the first LiDAR in the topic map is one :class:`SensorFrame`, with the nearest image of
+   every camera and the nearest sweep of every other LiDAR within ``camera_tolerance_ns``,
+   the mountings (``ego_from_sensor``), the ego pose ``world_from_ego`` at the sweep time,
+   and the points de-skewed when they carry per-point times.
+
+Nothing is lost silently: a message that fails to decode, a header stamp that jumps backwards
+on its topic, a sweep without a TF to the ego frame, an image without calibration and a bag
+that ends early (truncated) are recorded in :attr:`RosbagLog.report` with topic, index, time
+and reason (skipped, or kept degraded: no ego pose, not de-skewed, salvaged);
+:attr:`IngestReport.clean` is false when anything is listed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import camera_frame
+from drivestack.core.transforms import SE3
+from drivestack.ingest.rosbag import messages as m
+from drivestack.ingest.rosbag.bag_io import IngestReport, iter_bag_messages, open_bag
+from drivestack.ingest.rosbag.deskew import deskew_point_cloud
+from drivestack.ingest.rosbag.lidar_sources import (
+    OUSTER_PACKETS,
+    LidarSource,
+    make_lidar_source,
+    ouster_metadata_topic,
+)
+from drivestack.ingest.rosbag.tf_buffer import PoseSeries, TransformBuffer, TransformLookupError
+from drivestack.ingest.rosbag.topic_map import (
+    COMPRESSED_IMAGE,
+    RosbagConfig,
+    TopicMap,
+    describe_topic_map,
+    guess_topic_map,
+    normalise_msgtype,
+)
+from drivestack.structures.camera import CameraCalibration, CameraImage
+from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+
+
+class RosbagLog:
+    """A recorded drive in a bag; iterate :meth:`frames` for synchronised ``SensorFrame``\\s.
+
+    Args:
+        path: a ROS 1 ``.bag`` file or a rosbag2 directory (``.db3`` or ``.mcap`` storage).
+        config: topic map and sync settings; an empty ``config.topics`` guesses the map from the
+            message types and passes its description to ``announce``.
+        announce: where the guessed topic map is printed (default: stderr).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: RosbagConfig | None = None,
+        *,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.config = config or RosbagConfig()
+        self.report = IngestReport(str(self.path))
+        self._announce = announce or (lambda text: print(text, file=sys.stderr))
+        with open_bag(self.path, self.report) as reader:
+            topics = [(c.topic, c.msgtype) for c in reader.connections]
+        self._msgtypes = {t: normalise_msgtype(mt) for t, mt in topics}
+        self.topic_map: TopicMap
+        if self.config.topics.is_empty:
+            try:
+                self.topic_map = guess_topic_map(topics)
+            except ValueError as exc:
+                raise DataError(
+                    f"cannot guess a topic map: {exc}; topics are {topics}", path=str(self.path)
+                ) from None
+            self._announce(describe_topic_map(self.topic_map))
+        else:
+            self.topic_map = self.config.topics
+        known = {t for t, _ in topics}
+        for topic in [
+            *self.topic_map.lidars.values(),
+            *(c.image for c in self.topic_map.cameras.values()),
+        ]:
+            if topic not in known:
+                raise DataError(
+                    f"topic {topic!r} from the topic map is not in the bag (topics: {sorted(known)})",
+                    path=str(self.path),
+                    field="topics",
+                )
+        self.tf = TransformBuffer(self.config.tf_tolerance_ns)
+        self.odometry: list[m.OdometrySample] = []
+        self.gnss: list[m.GnssFix] = []
+        self._infos: dict[str, tuple[str, Any]] = {}  # camera -> (frame_id, CameraInfo message)
+        self._odometry_series: PoseSeries | None = None
+        self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
+        self._read_small_streams()
+
+    # -- reading ------------------------------------------------------------------------------
+    def _open(self) -> Any:
+        return open_bag(self.path)
+
+    def _messages(self, reader: Any, topics: set[str]) -> Iterator[tuple[str, int, int, Any]]:
+        return iter_bag_messages(reader, topics, self.report)
+
+    def _read_small_streams(self) -> None:
+        tm = self.topic_map
+        info_topics = {c.info: name for name, c in tm.cameras.items() if c.info}
+        topics = set(tm.tf) | set(tm.tf_static) | set(info_topics)
+        topics |= {t for t in (tm.odometry, tm.navsat) if t}
+        ouster_meta = {
+            ouster_metadata_topic(t)
+            for t in tm.lidars.values()
+            if self._msgtypes.get(t) in OUSTER_PACKETS
+        }
+        with self._open() as reader:
+            for topic, i, stamp, msg in self._messages(reader, topics | ouster_meta):
+                try:
+                    if topic in ouster_meta:
+                        self._ouster_metadata[topic] = str(msg.data)
+                    elif topic in tm.tf_static:
+                        for tr in m.tf_message_transforms(msg):
+                            self.tf.add_static(
+                                tr.parent,
+                                tr.child,
+                                SE3.from_quaternion(tr.quaternion_wxyz, tr.translation_m),
+                            )
+                    elif topic in tm.tf:
+                        for tr in m.tf_message_transforms(msg):
+                            self.tf.add_dynamic(
+                                tr.parent,
+                                tr.child,
+                                tr.timestamp_ns,
+                                tr.quaternion_wxyz,
+                                tr.translation_m,
+                            )
+                    elif topic == tm.odometry:
+                        odo = m.decode_odometry(msg)
+                        self.odometry.append(odo)
+                        if self._odometry_series is None:
+                            self._odometry_series = PoseSeries(
+                                odo.parent, odo.child, self.config.tf_tolerance_ns
+                            )
+                        self._odometry_series.add(
+                            odo.timestamp_ns, odo.quaternion_wxyz, odo.translation_m
+                        )
+                    elif topic == tm.navsat:
+                        self.gnss.append(m.decode_navsatfix(msg))
+                    else:
+                        self._infos[info_topics[topic]] = (str(msg.header.frame_id), msg)
+                except (ValueError, DataError) as exc:
+                    self.report.skip(topic, i, stamp, "invalid", str(exc))
+
+    # -- poses --------------------------------------------------------------------------------
+    @property
+    def world_frame(self) -> str | None:
+        """``config.world_frame``, else the odometry's frame, else the root of the ego frame's
+        TF tree; None when the bag has neither odometry nor TF above the ego frame."""
+        if self.config.world_frame:
+            return self.config.world_frame
+        if self._odometry_series is not None:
+            return self._odometry_series.parent
+        root = self.tf.root_of(self.config.ego_frame)
+        return None if root == self.config.ego_frame else root
+
+    def world_from_ego(self, timestamps_ns: npt.ArrayLike) -> SE3:
+        """Ego poses at ``(K,)`` times: from odometry when the bag has it, else from TF.
+
+        Raises TransformLookupError when there is no source or a time is out of its range.
+        """
+        series = self._odometry_series
+        if series is not None and series.child == self.config.ego_frame:
+            return series.interpolate(timestamps_ns)
+        world = self.world_frame
+        if world is None:
+            raise TransformLookupError(
+                f"no ego pose: the bag has no odometry and no TF parent of {self.config.ego_frame!r}"
+            )
+        return self.tf.lookup(world, self.config.ego_frame, timestamps_ns)
+
+    def _ego_from(self, frame_id: str, stamp: int) -> SE3:
+        if frame_id == self.config.ego_frame:
+            return SE3.identity()
+        return self.tf.lookup(self.config.ego_frame, frame_id, stamp)
+
+    # -- frames -------------------------------------------------------------------------------
+    def _calibration(self, camera: str, stamp: int) -> CameraCalibration:
+        if camera not in self._infos:
+            raise DataError(f"no CameraInfo for camera {camera!r}")
+        frame_id, info = self._infos[camera]
+        camera_from_ego = self._ego_from(frame_id, stamp).inverse()
+        return m.camera_info_to_calibration(
+            info, name=camera, frame=camera_frame(camera), camera_from_ego=camera_from_ego
+        )
+
+    def _image(
+        self, camera: str, topic: str, i: int, stamp: int, msg: Any, compressed: bool
+    ) -> CameraImage | None:
+        try:
+            decode = m.decode_compressed_image if compressed else m.decode_image
+            pixels = decode(msg, path=str(self.path), record=f"{topic} #{i}")
+            return CameraImage(pixels, self._calibration(camera, stamp), stamp)
+        except (DataError, ValueError) as exc:
+            self.report.skip(topic, i, stamp, "image", str(exc))
+            return None
+
+    def _lidar_source(self, name: str, topic: str) -> LidarSource:
+        meta_topic = ouster_metadata_topic(topic)
+        try:
+            return make_lidar_source(
+                self._msgtypes[topic],
+                velodyne=self.config.velodyne.get(name),
+                ouster_metadata=self._ouster_metadata.get(meta_topic),
+                source=f"{self.path}:{meta_topic}",
+            )
+        except ValueError as exc:
+            raise DataError(str(exc), path=str(self.path), record=topic) from None
+
+    def _clouds(
+        self, source: LidarSource, topic: str, i: int, stamp: int, msg: Any
+    ) -> list[tuple[PointCloud, SE3]]:
+        """The clouds one LiDAR message completes, each with its ``ego_from_lidar``."""
+        out: list[tuple[PointCloud, SE3]] = []
+        before = source.num_nonfinite
+        try:
+            clouds = source.feed(msg, stamp, path=str(self.path), record=f"{topic} #{i}")
+        except DataError as exc:
+            self.report.skip(topic, i, stamp, "decode", str(exc))
+            return out
+        self.report.nonfinite_points_dropped += source.num_nonfinite - before
+        for cloud in clouds:
+            try:
+                out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
+            except TransformLookupError as exc:
+                hint = " (a bag without TF: set ego_frame to the LiDAR's frame id)"
+                self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
+        return out
+
+    def _finish(
+        self,
+        key: str,
+        i: int,
+        cloud: PointCloud,
+        ego_from_lidar: SE3,
+        pending: dict[str, deque[tuple[int, Any]]],
+    ) -> SensorFrame:
+        stamp = cloud.timestamp_ns
+        tol = self.config.camera_tolerance_ns
+        world_from_ego: SE3 | None = None
+        try:
+            world_from_ego = self.world_from_ego(np.int64(stamp))
+        except DataError as exc:
+            self.report.repair(
+                self.topic_map.lidars[key],
+                i,
+                stamp,
+                "no_ego_pose",
+                f"frame kept without world_from_ego: {exc}",
+            )
+        if self.config.deskew and world_from_ego is not None and TIME_OFFSET_NS in cloud.attributes:
+            try:
+                cloud = deskew_point_cloud(cloud, ego_from_lidar, self.world_from_ego)
+            except DataError as exc:
+                self.report.repair(
+                    self.topic_map.lidars[key],
+                    i,
+                    stamp,
+                    "not_deskewed",
+                    f"frame kept as recorded: {exc}",
+                )
+        lidars = {key: cloud}
+        ego_from_sensor = {key: ego_from_lidar}
+        cameras = {}
+        for name, queue in pending.items():
+            best = min(queue, key=lambda item: abs(item[0] - stamp), default=None)
+            if best is None or abs(best[0] - stamp) > tol:
+                continue
+            payload = best[1]
+            if isinstance(payload, CameraImage):
+                cameras[name] = payload
+                ego_from_sensor[name] = payload.calibration.camera_from_ego.inverse()
+            else:
+                lidars[name], ego_from_sensor[name] = payload
+        return SensorFrame(
+            stamp,
+            lidars=lidars,
+            cameras=cameras,
+            ego_from_sensor=ego_from_sensor,
+            world_from_ego=world_from_ego,
+            source=f"{self.path}:{self.topic_map.lidars[key]}#{i}",
+        )
+
+    def frames(self) -> Iterator[SensorFrame]:
+        """Synchronised frames keyed on the first LiDAR's sweeps, in time order."""
+        tm = self.topic_map
+        key = next(iter(tm.lidars))
+        lidar_topics = {t: n for n, t in tm.lidars.items()}
+        camera_topics = {c.image: n for n, c in tm.cameras.items()}
+        sources = {t: self._lidar_source(n, t) for n, t in tm.lidars.items()}
+        with self._open() as reader:
+            compressed = {
+                c.topic
+                for c in reader.connections
+                if normalise_msgtype(c.msgtype) == COMPRESSED_IMAGE
+            }
+            # other sensors: name -> recent (stamp, payload); key sweeps waiting for later data
+            recent: dict[str, deque[tuple[int, Any]]] = {
+                n: deque() for n in [*list(tm.lidars)[1:], *tm.cameras]
+            }
+            waiting: deque[tuple[int, PointCloud, SE3]] = deque()
+            horizon = self.config.camera_tolerance_ns + self.config.sync_latency_ns
+            for topic, i, stamp, msg in self._messages(
+                reader, set(lidar_topics) | set(camera_topics)
+            ):
+                if topic in camera_topics:
+                    name = camera_topics[topic]
+                    image = self._image(name, topic, i, stamp, msg, topic in compressed)
+                    if image is not None:
+                        recent[name].append((stamp, image))
+                elif lidar_topics[topic] != key:
+                    for cloud, mount in self._clouds(sources[topic], topic, i, stamp, msg):
+                        recent[lidar_topics[topic]].append((cloud.timestamp_ns, (cloud, mount)))
+                else:
+                    for cloud, mount in self._clouds(sources[topic], topic, i, stamp, msg):
+                        waiting.append((i, cloud, mount))
+                while waiting and waiting[0][1].timestamp_ns + horizon < stamp:
+                    yield self._finish(key, *waiting.popleft(), recent)
+                oldest = waiting[0][1].timestamp_ns if waiting else stamp - horizon
+                for queue in recent.values():
+                    while len(queue) > 1 and queue[0][0] < oldest - self.config.camera_tolerance_ns:
+                        queue.popleft()
+            while waiting:
+                yield self._finish(key, *waiting.popleft(), recent)

@@ -1,0 +1,243 @@
+"""Read what a cut-short recording still holds: ROS 1 bags and MCAP files without an index.
+
+A recorder that crashes or loses power leaves a ROS 1 bag without its index (``rosbag
+reindex`` territory) or an MCAP file without its summary and end magic; ``rosbags`` refuses
+both. :class:`SalvageReader` reads such a file front to back instead, record by record, and
+stops at the first incomplete record, saying where and why (:attr:`stopped`). It offers the
+part of ``rosbags.highlevel.AnyReader``'s interface that drivestack uses (``connections``,
+``messages``, ``deserialize``) so the rest of ingestion runs unchanged.
+
+ROS 1 (format 2.0): ``#ROSBAG V2.0`` then records ``<u32 header_len><header><u32 data_len>
+<data>``; header fields ``<u32 len>name=value``; ``op`` 0x05 chunk (``none``/``bz2``/``lz4``
+compression) holding 0x07 connection and 0x02 message records. MCAP: the ``mcap`` library's
+stream reader (records in file order, chunks expanded). Types come from the definitions
+stored in the file (``message_definition`` / ``ros2msg`` schemas).
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROS1_MAGIC = b"#ROSBAG V2.0\n"
+_OP_MSG_DATA, _OP_CHUNK, _OP_CONNECTION = 0x02, 0x05, 0x07
+
+
+class _Incomplete(Exception):
+    """A record runs past the end of the available bytes."""
+
+
+@dataclass(frozen=True)
+class SalvageConnection:
+    id: int
+    topic: str
+    msgtype: str  # ROS 2 style (``sensor_msgs/msg/PointCloud2``)
+    msgdef: str
+
+
+def _ros2_name(msgtype: str) -> str:
+    parts = msgtype.split("/")
+    return f"{parts[0]}/msg/{parts[-1]}" if len(parts) == 2 else msgtype
+
+
+def _fields(header: bytes) -> dict[str, bytes]:
+    out = {}
+    pos = 0
+    while pos + 4 <= len(header):
+        (n,) = struct.unpack_from("<I", header, pos)
+        field = header[pos + 4 : pos + 4 + n]
+        if len(field) < n:
+            raise _Incomplete("header field")
+        name, _, value = field.partition(b"=")
+        out[name.decode("ascii", "replace")] = value
+        pos += 4 + n
+    return out
+
+
+def _record(buf: bytes | memoryview, pos: int) -> tuple[dict[str, bytes], memoryview, int]:
+    view = memoryview(buf)
+    if pos + 4 > len(view):
+        raise _Incomplete("record header length")
+    (hlen,) = struct.unpack_from("<I", view, pos)
+    if pos + 8 + hlen > len(view):
+        raise _Incomplete("record header")
+    header = bytes(view[pos + 4 : pos + 4 + hlen])
+    (dlen,) = struct.unpack_from("<I", view, pos + 4 + hlen)
+    start = pos + 8 + hlen
+    if start + dlen > len(view):
+        raise _Incomplete("record data")
+    return _fields(header), view[start : start + dlen], start + dlen
+
+
+class SalvageReader:
+    """Front-to-back reader of an unindexed ROS 1 bag or a summary-less MCAP file.
+
+    Attributes:
+        connections: what the readable part declares.
+        stopped: None when the file was read to its end, else where and why reading stopped.
+        num_messages: messages recovered.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.connections: list[SalvageConnection] = []
+        self._messages: list[tuple[SalvageConnection, int, bytes]] = []
+        self.stopped: str | None = None
+        data = self.path.read_bytes()
+        self._ros2 = not data.startswith(ROS1_MAGIC)
+        if self._ros2:
+            self._read_mcap(data)
+        else:
+            self._read_ros1(data)
+        self.typestore = self._typestore()
+
+    @property
+    def num_messages(self) -> int:
+        return len(self._messages)
+
+    # -- ROS 1 --------------------------------------------------------------------------------
+    def _read_ros1(self, data: bytes) -> None:
+        by_id: dict[int, SalvageConnection] = {}
+        pos = len(ROS1_MAGIC)
+        while pos < len(data):
+            try:
+                fields, body, end = _record(data, pos)
+            except _Incomplete as exc:
+                self.stopped = f"incomplete {exc} at byte {pos} of {len(data)}"
+                self._ros1_partial_chunk(data, pos, by_id)
+                return
+            op = fields.get("op", b"\x00")[0]
+            if op == _OP_CONNECTION:
+                self._ros1_connection(fields, body, by_id)
+            elif op == _OP_CHUNK:
+                stop = self._ros1_chunk(fields, body, by_id)
+                if stop:
+                    self.stopped = f"{stop} in the chunk at byte {pos} of {len(data)}"
+                    return
+            pos = end
+
+    def _ros1_partial_chunk(
+        self, data: bytes, pos: int, by_id: dict[int, SalvageConnection]
+    ) -> None:
+        """The complete records at the start of a cut-off uncompressed chunk."""
+        try:
+            (hlen,) = struct.unpack_from("<I", data, pos)
+            fields = _fields(data[pos + 4 : pos + 4 + hlen])
+        except (struct.error, _Incomplete):
+            return
+        if (
+            fields.get("op", b"\x00")[0] == _OP_CHUNK
+            and fields.get("compression", b"none") == b"none"
+        ):
+            start = pos + 8 + hlen
+            if start <= len(data):
+                self._ros1_chunk(fields, memoryview(data)[start:], by_id)
+
+    def _ros1_connection(
+        self, fields: dict[str, bytes], body: memoryview, by_id: dict[int, SalvageConnection]
+    ) -> None:
+        (cid,) = struct.unpack("<I", fields["conn"])
+        if cid in by_id:
+            return
+        info = _fields(bytes(body))
+        conn = SalvageConnection(
+            cid,
+            fields["topic"].decode(),
+            _ros2_name(info["type"].decode()),
+            info.get("message_definition", b"").decode(),
+        )
+        by_id[cid] = conn
+        self.connections.append(conn)
+
+    def _ros1_chunk(
+        self, fields: dict[str, bytes], body: memoryview, by_id: dict[int, SalvageConnection]
+    ) -> str | None:
+        compression = fields.get("compression", b"none").decode()
+        try:
+            if compression == "none":
+                inner: bytes | memoryview = body
+            elif compression == "bz2":
+                inner = bz2.decompress(body)
+            elif compression == "lz4":
+                import lz4.frame
+
+                inner = lz4.frame.decompress(bytes(body))
+            else:
+                return f"unknown chunk compression {compression!r}"
+        except (OSError, ValueError, RuntimeError) as exc:
+            return f"corrupt {compression} data ({exc})"
+        pos = 0
+        while pos < len(inner):
+            try:
+                rec_fields, rec_body, pos = _record(inner, pos)
+            except _Incomplete as exc:
+                return f"incomplete {exc}"
+            op = rec_fields.get("op", b"\x00")[0]
+            if op == _OP_CONNECTION:
+                self._ros1_connection(rec_fields, rec_body, by_id)
+            elif op == _OP_MSG_DATA:
+                (cid,) = struct.unpack("<I", rec_fields["conn"])
+                sec, nsec = struct.unpack("<II", rec_fields["time"])
+                if cid in by_id:
+                    self._messages.append((by_id[cid], sec * 1_000_000_000 + nsec, bytes(rec_body)))
+        return None
+
+    # -- MCAP ---------------------------------------------------------------------------------
+    def _read_mcap(self, data: bytes) -> None:
+        from mcap.records import Channel, Message, Schema
+        from mcap.stream_reader import StreamReader
+
+        schemas: dict[int, Any] = {}
+        by_id: dict[int, SalvageConnection] = {}
+        try:
+            for record in StreamReader(io.BytesIO(data), skip_magic=False).records:
+                if isinstance(record, Schema):
+                    schemas[record.id] = record
+                elif isinstance(record, Channel):
+                    schema = schemas.get(record.schema_id)
+                    if schema is None or record.id in by_id:
+                        continue
+                    conn = SalvageConnection(
+                        record.id, record.topic, _ros2_name(schema.name), schema.data.decode()
+                    )
+                    by_id[record.id] = conn
+                    self.connections.append(conn)
+                elif isinstance(record, Message) and record.channel_id in by_id:
+                    self._messages.append(
+                        (by_id[record.channel_id], record.log_time, bytes(record.data))
+                    )
+        except Exception as exc:  # the mcap library raises several types for a cut-off file
+            self.stopped = f"{type(exc).__name__}: {exc}"
+
+    # -- AnyReader-like interface -------------------------------------------------------------
+    def _typestore(self) -> Any:
+        from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+        store = get_typestore(Stores.EMPTY)
+        types: dict[str, Any] = {}
+        for conn in self.connections:
+            if conn.msgdef:
+                types.update(get_types_from_msg(conn.msgdef, conn.msgtype))
+        store.register(types)
+        return store
+
+    def messages(
+        self, connections: Sequence[Any] = ()
+    ) -> Iterator[tuple[SalvageConnection, int, bytes]]:
+        """``(connection, log time ns, raw bytes)`` in log-time order (all when none given)."""
+        wanted = {c.id for c in connections}
+        picked = [m for m in self._messages if not wanted or m[0].id in wanted]
+        yield from sorted(picked, key=lambda m: m[1])
+
+    def deserialize(self, raw: bytes, msgtype: str) -> Any:
+        if self._ros2:
+            return self.typestore.deserialize_cdr(raw, msgtype)
+        return self.typestore.deserialize_ros1(raw, msgtype)
+
+    def close(self) -> None:
+        self._messages.clear()

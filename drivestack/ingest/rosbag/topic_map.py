@@ -1,0 +1,137 @@
+"""Which topic is which sensor: the ``rosbag`` ingest config and defaults guessed from types.
+
+YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`)::
+
+    topics:                      # omit (or no lidars) to guess from message types; printed
+      lidars: {top: /velodyne_points}
+      cameras: {front: {image: /camera/image_raw, info: /camera/camera_info}}
+      tf: [/tf]
+      tf_static: [/tf_static]
+      odometry: /odom            # or null
+      navsat: /gps/fix           # or null
+    ego_frame: base_link
+    world_frame: null            # null: the odometry's frame, else the root of the TF tree
+    camera_tolerance_ns: 50000000
+    tf_tolerance_ns: 0
+    deskew: true
+    sync_latency_ns: 500000000
+    velodyne:                    # per Velodyne packet LiDAR (optional; model detected)
+      top: {model: VLP16, calibration: VLP16.yaml, min_range_m: 0.3, max_range_m: 300.0}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drivestack.config import load_yaml_config
+from drivestack.ingest.rosbag.bag_io import normalise_msgtype
+from drivestack.ingest.rosbag.velodyne import VELODYNE_SCAN, VelodyneConfig
+
+POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+ODOMETRY = "nav_msgs/msg/Odometry"
+NAVSATFIX = "sensor_msgs/msg/NavSatFix"
+OUSTER_PACKETS = ("ouster_ros/msg/PacketMsg", "ouster_sensor_msgs/msg/PacketMsg")
+
+
+@dataclass(frozen=True)
+class CameraTopics:
+    """An image topic (``Image`` or ``CompressedImage``) and its ``CameraInfo`` topic."""
+
+    image: str
+    info: str | None = None
+
+
+@dataclass(frozen=True)
+class TopicMap:
+    lidars: dict[str, str] = field(default_factory=dict)
+    cameras: dict[str, CameraTopics] = field(default_factory=dict)
+    tf: list[str] = field(default_factory=lambda: ["/tf"])
+    tf_static: list[str] = field(default_factory=lambda: ["/tf_static"])
+    odometry: str | None = None
+    navsat: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """No LiDAR named: the reader guesses the whole map from the message types."""
+        return not self.lidars
+
+
+@dataclass(frozen=True)
+class RosbagConfig:
+    """Ingest settings (see the module docstring); an empty ``topics`` guesses the topic map."""
+
+    topics: TopicMap = field(default_factory=TopicMap)
+    ego_frame: str = "base_link"
+    world_frame: str | None = None
+    camera_tolerance_ns: int = 50_000_000
+    tf_tolerance_ns: int = 0
+    deskew: bool = True
+    sync_latency_ns: int = 500_000_000
+    velodyne: dict[str, VelodyneConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("camera_tolerance_ns", "tf_tolerance_ns", "sync_latency_ns"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def load_rosbag_config(path: str | Path) -> RosbagConfig:
+    return load_yaml_config(RosbagConfig, path)
+
+
+def sensor_name(topic: str) -> str:
+    """``/sensing/lidar/top/points`` -> ``sensing_lidar_top_points``."""
+    return topic.strip("/").replace("/", "_") or "root"
+
+
+def guess_topic_map(topics: Iterable[tuple[str, str]]) -> TopicMap:
+    """Topic map from ``(topic, msgtype)`` pairs: every PointCloud2, VelodyneScan and Ouster
+    ``*/lidar_packets`` topic a LiDAR, every (Compressed)
+    Image a camera (paired with the CameraInfo in the same namespace), the first Odometry and
+    NavSatFix, every TFMessage topic named ``*tf_static`` static and the others dynamic.
+
+    Raises ValueError when there is no LiDAR topic.
+    """
+    by_type: dict[str, list[str]] = {}
+    for topic, msgtype in sorted(topics):
+        by_type.setdefault(normalise_msgtype(msgtype), []).append(topic)
+    infos = {t.rsplit("/", 1)[0]: t for t in by_type.get(CAMERA_INFO, [])}
+    cameras = {}
+    for topic in by_type.get(IMAGE, []) + by_type.get(COMPRESSED_IMAGE, []):
+        namespace = topic.rsplit("/", 1)[0]
+        if topic.endswith("/compressed"):
+            namespace = namespace.rsplit("/", 1)[0]
+        cameras[sensor_name(topic)] = CameraTopics(topic, infos.get(namespace))
+    tf_topics = by_type.get(TF_MESSAGE, [])
+    lidar_topics = by_type.get(POINTCLOUD2, []) + by_type.get(VELODYNE_SCAN, [])
+    for msgtype in OUSTER_PACKETS:
+        lidar_topics += [t for t in by_type.get(msgtype, []) if t.endswith("/lidar_packets")]
+    if not lidar_topics:
+        raise ValueError("no LiDAR topic (PointCloud2, VelodyneScan or Ouster lidar_packets)")
+    return TopicMap(
+        lidars={sensor_name(t): t for t in lidar_topics},
+        cameras=cameras,
+        tf=[t for t in tf_topics if not t.endswith("tf_static")],
+        tf_static=[t for t in tf_topics if t.endswith("tf_static")],
+        odometry=next(iter(by_type.get(ODOMETRY, [])), None),
+        navsat=next(iter(by_type.get(NAVSATFIX, [])), None),
+    )
+
+
+def describe_topic_map(topic_map: TopicMap) -> str:
+    """Human-readable lines, printed when the map was guessed."""
+    lines = ["topic map:"]
+    lines += [f"  lidar  {name:<24} <- {topic}" for name, topic in topic_map.lidars.items()]
+    for name, cam in topic_map.cameras.items():
+        lines.append(f"  camera {name:<24} <- {cam.image} (info: {cam.info or 'none'})")
+    lines.append(f"  tf: {topic_map.tf or 'none'}, tf_static: {topic_map.tf_static or 'none'}")
+    lines.append(
+        f"  odometry: {topic_map.odometry or 'none'}, navsat: {topic_map.navsat or 'none'}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,484 @@
+"""drivestack's log format: MCAP with Foxglove schemas (JSON encoding) plus drivestack channels.
+
+One format for replay inputs and outputs, and what Foxglove opens. Every channel uses
+``message_encoding = "json"`` and a ``jsonschema`` schema shipped in ``replay/schemas/``
+(authored from the public Foxglove definitions):
+
+=========================  =========================  =======================================
+what                       schema                     how
+=========================  =========================  =======================================
+LiDAR sweep                ``foxglove.PointCloud``    little-endian packed ``x y z`` + numeric
+                                                      attributes (``*_ns`` int64 -> FLOAT64,
+                                                      exact below 2**53), base64 ``data``
+boxes / labels / tracks    ``foxglove.SceneUpdate``   one entity per box (cube; id = track id
+                                                      for tracks), ``metadata`` carries label,
+                                                      score, velocity, track counters exactly
+planned trajectory         ``foxglove.SceneUpdate``   one ``LinePrimitive`` (LINE_STRIP); the
+                                                      full trajectory in entity ``metadata``
+transforms / ego pose      ``foxglove.FrameTransforms``
+camera image               ``foxglove.CompressedImage``
+metrics                    ``drivestack.Metrics``     ``{timestamp_ns, scope, metrics: {...}}``
+run metadata               ``drivestack.RunMetadata`` version, command, config, inputs (also an
+                                                      MCAP metadata record ``drivestack``)
+=========================  =========================  =======================================
+
+Floats go through JSON with Python's shortest round-trip ``repr``, so the reader returns the
+written float64 values bit for bit (float32 point data is binary in ``data``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import numpy as np
+
+import drivestack
+from drivestack.core.frames import EGO, WORLD
+from drivestack.core.transforms import SE3
+from drivestack.ingest.rosbag.messages import encode_image_png
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.camera import CameraCalibration, CameraImage
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.tracks import Tracks
+from drivestack.structures.trajectory import Trajectory
+
+POINT_CLOUD = "foxglove.PointCloud"
+SCENE_UPDATE = "foxglove.SceneUpdate"
+FRAME_TRANSFORMS = "foxglove.FrameTransforms"
+COMPRESSED_IMAGE = "foxglove.CompressedImage"
+CAMERA_CALIBRATION = "foxglove.CameraCalibration"
+METRICS = "drivestack.Metrics"
+RUN_METADATA = "drivestack.RunMetadata"
+SCHEMA_NAMES = (
+    CAMERA_CALIBRATION,
+    POINT_CLOUD,
+    SCENE_UPDATE,
+    FRAME_TRANSFORMS,
+    COMPRESSED_IMAGE,
+    METRICS,
+    RUN_METADATA,
+)
+RUN_TOPIC = "/drivestack/run"
+# Sensor-frame conventions (inputs of a replay): one PointCloud topic per LiDAR, the ego pose
+# and the sensor mountings on one FrameTransforms topic, ground-truth boxes on LABELS_TOPIC.
+LIDAR_TOPIC_PREFIX = "/lidar/"
+TF_TOPIC = "/tf"
+LABELS_TOPIC = "/labels"
+CAMERA_TOPIC_PREFIX = "/camera/"  # + "<name>/image" (PNG) and "<name>/calibration"
+_DISTORTION_MODELS = {0: "", 4: "plumb_bob", 5: "plumb_bob", 8: "rational_polynomial"}
+
+# foxglove.NumericType codes
+_NUMERIC_TYPES: dict[str, int] = {
+    "u1": 1,
+    "i1": 2,
+    "u2": 3,
+    "i2": 4,
+    "u4": 5,
+    "i4": 6,
+    "f4": 7,
+    "f8": 8,
+}
+_NUMERIC_DTYPES: dict[int, str] = {v: k for k, v in _NUMERIC_TYPES.items()}
+_LABEL_COLORS: dict[int, tuple[float, float, float]] = {
+    int(ObjectClass.CAR): (0.2, 0.6, 1.0),
+    int(ObjectClass.PEDESTRIAN): (1.0, 0.4, 0.2),
+    int(ObjectClass.CYCLIST): (0.9, 0.9, 0.2),
+}
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The JSON schema of one channel type (``foxglove.PointCloud``, ...)."""
+    if name not in SCHEMA_NAMES:
+        raise KeyError(f"unknown schema {name!r}; known: {SCHEMA_NAMES}")
+    text = resources.files("drivestack.replay").joinpath(f"schemas/{name}.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _time(timestamp_ns: int) -> dict[str, int]:
+    if timestamp_ns < 0:
+        raise ValueError(f"Foxglove times are unsigned; got {timestamp_ns} ns")
+    return {"sec": int(timestamp_ns // 1_000_000_000), "nsec": int(timestamp_ns % 1_000_000_000)}
+
+
+def _ns(time: Mapping[str, int]) -> int:
+    return int(time.get("sec", 0)) * 1_000_000_000 + int(time.get("nsec", 0))
+
+
+def _pose(pose: SE3) -> dict[str, Any]:
+    w, x, y, z = (float(v) for v in pose.as_quaternion())
+    px, py, pz = (float(v) for v in pose.translation)
+    return {
+        "position": {"x": px, "y": py, "z": pz},
+        "orientation": {"x": x, "y": y, "z": z, "w": w},
+    }
+
+
+def _se3(pose: Mapping[str, Any]) -> SE3:
+    p, q = pose.get("position", {}), pose.get("orientation", {})
+    quat = [q.get("w", 1.0), q.get("x", 0.0), q.get("y", 0.0), q.get("z", 0.0)]
+    return SE3.from_quaternion(quat, [p.get("x", 0.0), p.get("y", 0.0), p.get("z", 0.0)])
+
+
+# -- encoding -------------------------------------------------------------------------------
+def point_cloud_message(cloud: PointCloud) -> dict[str, Any]:
+    """``foxglove.PointCloud`` JSON of a cloud (``x y z`` then attributes, sorted by name)."""
+    columns: dict[str, np.ndarray] = {a: cloud.xyz_m[:, i] for i, a in enumerate("xyz")}
+    for name in sorted(cloud.attributes):
+        values = cloud.attributes[name]
+        if values.dtype.kind == "b":
+            values = values.astype(np.uint8)
+        elif values.dtype.str[1:] not in _NUMERIC_TYPES:  # int64 / uint64: exact below 2**53
+            values = values.astype(np.float64)
+        columns[name] = values
+    names = list(columns)
+    formats = ["<" + columns[n].dtype.str[1:] for n in names]
+    offsets = list(np.cumsum([0] + [np.dtype(f).itemsize for f in formats[:-1]]))
+    stride = int(sum(np.dtype(f).itemsize for f in formats))
+    packed = np.zeros(
+        len(cloud),
+        dtype={"names": names, "formats": formats, "offsets": offsets, "itemsize": stride},
+    )
+    for name in names:
+        packed[name] = columns[name]
+    return {
+        "timestamp": _time(cloud.timestamp_ns),
+        "frame_id": cloud.frame,
+        "pose": _pose(SE3.identity()),
+        "point_stride": stride,
+        "fields": [
+            {"name": n, "offset": int(o), "type": _NUMERIC_TYPES[f[1:]]}
+            for n, o, f in zip(names, offsets, formats, strict=True)
+        ],
+        "data": base64.b64encode(packed.tobytes()).decode("ascii"),
+    }
+
+
+def _box_entities(
+    boxes: Boxes3D, ids: Sequence[str], extra: Sequence[dict[str, str]]
+) -> list[dict[str, Any]]:
+    poses = SE3.from_xyz_yaw(boxes.center_m, boxes.yaw_rad) if len(boxes) else None
+    entities = []
+    for i in range(len(boxes)):
+        assert poses is not None
+        label = int(boxes.label[i])
+        r, g, b = _LABEL_COLORS.get(label, (0.7, 0.7, 0.7))
+        meta = {
+            "label": str(label),
+            "class": ObjectClass(label).name if label in ObjectClass._value2member_map_ else "?",
+            "score": repr(float(boxes.score[i])),
+            "yaw_rad": repr(float(boxes.yaw_rad[i])),
+            "velocity_mps": json.dumps([float(v) for v in boxes.velocity_mps[i]]),
+            **extra[i],
+        }
+        length, width, height = (float(v) for v in boxes.size_m[i])
+        entities.append(
+            {
+                "timestamp": _time(boxes.timestamp_ns),
+                "frame_id": boxes.frame,
+                "id": ids[i],
+                "lifetime": {"sec": 0, "nsec": 0},
+                "frame_locked": False,
+                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
+                "cubes": [
+                    {
+                        "pose": _pose(poses[i]),
+                        "size": {"x": length, "y": width, "z": height},
+                        "color": {"r": r, "g": g, "b": b, "a": 0.5},
+                    }
+                ],
+            }
+        )
+    return entities
+
+
+def scene_update_boxes(boxes: Boxes3D, kind: str = "boxes") -> dict[str, Any]:
+    """``foxglove.SceneUpdate``: delete the topic's previous entities, one cube per box."""
+    ids = [f"{kind}-{i}" for i in range(len(boxes))]
+    extra = [{"drivestack.kind": kind, "index": str(i)} for i in range(len(boxes))]
+    return {
+        "deletions": [{"timestamp": _time(boxes.timestamp_ns), "type": 1, "id": ""}],
+        "entities": _box_entities(boxes, ids, extra),
+    }
+
+
+def scene_update_tracks(tracks: Tracks) -> dict[str, Any]:
+    """``foxglove.SceneUpdate`` with entity id = track id (Foxglove keeps one entity per track)."""
+    ids = [str(int(t)) for t in tracks.track_id]
+    extra = [
+        {
+            "drivestack.kind": "tracks",
+            "track_id": str(int(tracks.track_id[i])),
+            "age": str(int(tracks.age[i])),
+            "hits": str(int(tracks.hits[i])),
+            "time_since_update": str(int(tracks.time_since_update[i])),
+        }
+        for i in range(len(tracks))
+    ]
+    boxes = tracks.boxes
+    return {
+        "deletions": [{"timestamp": _time(boxes.timestamp_ns), "type": 1, "id": ""}],
+        "entities": _box_entities(boxes, ids, extra),
+    }
+
+
+def scene_update_trajectory(
+    trajectory: Trajectory, timestamp_ns: int, z_m: float = 0.0
+) -> dict[str, Any]:
+    """``foxglove.SceneUpdate``: the path as one LINE_STRIP; all fields in entity metadata."""
+    fields = (
+        "timestamp_ns",
+        "x_m",
+        "y_m",
+        "yaw_rad",
+        "speed_mps",
+        "acceleration_mps2",
+        "curvature_1pm",
+    )
+    meta = {"drivestack.kind": "trajectory"}
+    meta.update({f: json.dumps(getattr(trajectory, f).tolist()) for f in fields})
+    return {
+        "deletions": [{"timestamp": _time(timestamp_ns), "type": 0, "id": "trajectory"}],
+        "entities": [
+            {
+                "timestamp": _time(timestamp_ns),
+                "frame_id": trajectory.frame,
+                "id": "trajectory",
+                "lifetime": {"sec": 0, "nsec": 0},
+                "frame_locked": False,
+                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
+                "lines": [
+                    {
+                        "type": 0,
+                        "pose": _pose(SE3.identity()),
+                        "thickness": 0.2,
+                        "scale_invariant": False,
+                        "points": [
+                            {"x": float(x), "y": float(y), "z": z_m}
+                            for x, y in zip(trajectory.x_m, trajectory.y_m, strict=True)
+                        ],
+                        "color": {"r": 0.1, "g": 0.9, "b": 0.3, "a": 1.0},
+                        "colors": [],
+                        "indices": [],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class FrameTransform:
+    """``parent_from_child`` at ``timestamp_ns`` (one entry of ``foxglove.FrameTransforms``)."""
+
+    timestamp_ns: int
+    parent: str
+    child: str
+    parent_from_child: SE3
+
+
+def frame_transforms_message(transforms: Sequence[FrameTransform]) -> dict[str, Any]:
+    out = []
+    for tf in transforms:
+        pose = _pose(tf.parent_from_child)
+        out.append(
+            {
+                "timestamp": _time(tf.timestamp_ns),
+                "parent_frame_id": tf.parent,
+                "child_frame_id": tf.child,
+                "translation": pose["position"],
+                "rotation": pose["orientation"],
+            }
+        )
+    return {"transforms": out}
+
+
+@dataclass(frozen=True)
+class CompressedImageData:
+    """An encoded image as stored in the log (``format``: ``jpeg``, ``png``, ...)."""
+
+    timestamp_ns: int
+    frame: str
+    data: bytes
+    format: str
+
+
+def camera_calibration_message(calibration: CameraCalibration, timestamp_ns: int) -> dict[str, Any]:
+    """``foxglove.CameraCalibration`` (``P = [K | 0]``, ``R = I``: drivestack images are raw)."""
+    k = calibration.intrinsics
+    d = calibration.distortion
+    return {
+        "timestamp": _time(timestamp_ns),
+        "frame_id": calibration.frame,
+        "width": calibration.width_px,
+        "height": calibration.height_px,
+        "distortion_model": _DISTORTION_MODELS.get(d.shape[0], "rational_polynomial"),
+        "D": [float(v) for v in d],
+        "K": [float(v) for v in k.reshape(-1)],
+        "R": [float(v) for v in np.eye(3).reshape(-1)],
+        "P": [float(v) for v in np.hstack([k, np.zeros((3, 1))]).reshape(-1)],
+    }
+
+
+# -- writer ---------------------------------------------------------------------------------
+class LogWriter:
+    """Writes a drivestack log; a context manager. ``metadata`` (run config etc.) goes first.
+
+    Args:
+        path: the ``.mcap`` file to create.
+        config: the config the run used (any JSON-able mapping), embedded in the log.
+        command: the command line or tool that produced the log.
+        inputs: input files.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        config: Mapping[str, Any],
+        command: str = "",
+        inputs: Sequence[str] = (),
+    ) -> None:
+        from mcap.writer import CompressionType, Writer
+
+        self.path = Path(path)
+        self._stream: IO[bytes] = self.path.open("wb")
+        self._writer = Writer(self._stream, compression=CompressionType.ZSTD)
+        self._writer.start(profile="", library=f"drivestack {drivestack.__version__}")
+        self._schemas: dict[str, int] = {}
+        self._channels: dict[str, int] = {}
+        run = {
+            "drivestack_version": drivestack.__version__,
+            "command": command,
+            "config": dict(config),
+            "inputs": list(inputs),
+        }
+        self._writer.add_metadata("drivestack", {k: json.dumps(v) for k, v in run.items()})
+        self.write(RUN_TOPIC, RUN_METADATA, 0, run)
+
+    def __enter__(self) -> LogWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._stream.closed:
+            self._writer.finish()
+            self._stream.close()
+
+    def _channel(self, topic: str, schema_name: str) -> int:
+        channel = self._channels.get(topic)
+        if channel is None:
+            schema_id = self._schemas.get(schema_name)
+            if schema_id is None:
+                data = json.dumps(load_schema(schema_name)).encode()
+                schema_id = self._writer.register_schema(schema_name, "jsonschema", data)
+                self._schemas[schema_name] = schema_id
+            channel = self._writer.register_channel(topic, "json", schema_id)
+            self._channels[topic] = channel
+        return channel
+
+    def write(
+        self, topic: str, schema_name: str, timestamp_ns: int, message: Mapping[str, Any]
+    ) -> None:
+        """Low level: one JSON message on ``topic`` with ``schema_name``."""
+        data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+        self._writer.add_message(
+            self._channel(topic, schema_name), int(timestamp_ns), data, int(timestamp_ns)
+        )
+
+    def point_cloud(self, topic: str, cloud: PointCloud) -> None:
+        self.write(topic, POINT_CLOUD, cloud.timestamp_ns, point_cloud_message(cloud))
+
+    def boxes(self, topic: str, boxes: Boxes3D, kind: str = "boxes") -> None:
+        self.write(topic, SCENE_UPDATE, boxes.timestamp_ns, scene_update_boxes(boxes, kind))
+
+    def tracks(self, topic: str, tracks: Tracks) -> None:
+        self.write(topic, SCENE_UPDATE, tracks.timestamp_ns, scene_update_tracks(tracks))
+
+    def trajectory(self, topic: str, trajectory: Trajectory, timestamp_ns: int) -> None:
+        self.write(
+            topic, SCENE_UPDATE, timestamp_ns, scene_update_trajectory(trajectory, timestamp_ns)
+        )
+
+    def transforms(
+        self, topic: str, timestamp_ns: int, transforms: Sequence[FrameTransform]
+    ) -> None:
+        self.write(topic, FRAME_TRANSFORMS, timestamp_ns, frame_transforms_message(transforms))
+
+    def compressed_image(self, topic: str, image: CompressedImageData) -> None:
+        message = {
+            "timestamp": _time(image.timestamp_ns),
+            "frame_id": image.frame,
+            "data": base64.b64encode(image.data).decode("ascii"),
+            "format": image.format,
+        }
+        self.write(topic, COMPRESSED_IMAGE, image.timestamp_ns, message)
+
+    def sensor_frame(
+        self, frame: SensorFrame, *, world_frame: str = WORLD, ego_frame: str = EGO
+    ) -> None:
+        """A replay input frame: every LiDAR on ``/lidar/<name>``, every camera as a lossless
+        PNG on ``/camera/<name>/image`` with its ``/camera/<name>/calibration``, ``world -> ego``
+        (when known) and each ``ego -> sensor`` mounting on ``/tf``, labels on ``/labels``.
+        Images keep their own timestamps (the reader pairs them with the LiDAR again).
+        """
+        t = frame.timestamp_ns
+        # encode first: an image PNG cannot hold raises ValueError before anything is written
+        pngs = {name: encode_image_png(image.pixels) for name, image in frame.cameras.items()}
+        transforms = []
+        if frame.world_from_ego is not None:
+            transforms.append(FrameTransform(t, world_frame, ego_frame, frame.world_from_ego))
+        for name, cloud in frame.lidars.items():
+            mount = frame.ego_from_sensor.get(name)
+            if mount is not None and cloud.frame != ego_frame:
+                transforms.append(FrameTransform(t, ego_frame, cloud.frame, mount))
+        for image in frame.cameras.values():
+            cal = image.calibration
+            transforms.append(
+                FrameTransform(t, ego_frame, cal.frame, cal.camera_from_ego.inverse())
+            )
+        if transforms:
+            self.transforms(TF_TOPIC, t, transforms)
+        for name, cloud in frame.lidars.items():
+            self.point_cloud(LIDAR_TOPIC_PREFIX + name, cloud)
+        for name, image in frame.cameras.items():
+            self.camera_image(name, image, png=pngs[name])
+        if frame.labels is not None:
+            self.boxes(LABELS_TOPIC, frame.labels, kind="labels")
+
+    def camera_image(self, name: str, image: CameraImage, *, png: bytes | None = None) -> None:
+        """``/camera/<name>/calibration`` and the pixels as PNG on ``/camera/<name>/image``
+        (``png``: the already encoded pixels). ValueError for pixels PNG cannot hold."""
+        data = encode_image_png(image.pixels) if png is None else png
+        prefix = f"{CAMERA_TOPIC_PREFIX}{name}/"
+        cal = camera_calibration_message(image.calibration, image.timestamp_ns)
+        self.write(prefix + "calibration", CAMERA_CALIBRATION, image.timestamp_ns, cal)
+        self.compressed_image(
+            prefix + "image", CompressedImageData(image.timestamp_ns, image.frame, data, "png")
+        )
+
+    def metrics(
+        self, topic: str, timestamp_ns: int, metrics: Mapping[str, Any], scope: str = "frame"
+    ) -> None:
+        self.write(
+            topic,
+            METRICS,
+            timestamp_ns,
+            {"timestamp_ns": int(timestamp_ns), "scope": scope, "metrics": dict(metrics)},
+        )

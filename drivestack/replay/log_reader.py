@@ -1,0 +1,439 @@
+"""Read a drivestack log (see :mod:`drivestack.replay.log_format`) back into drivestack values.
+
+``LogReader(path).messages()`` yields :class:`LogMessage` with ``value`` decoded by schema:
+``foxglove.PointCloud`` -> :class:`PointCloud`; ``foxglove.SceneUpdate`` -> :class:`Boxes3D`,
+:class:`Tracks` or :class:`Trajectory` (by the entities' ``drivestack.kind``);
+``foxglove.FrameTransforms`` -> ``list[FrameTransform]``; ``foxglove.CompressedImage`` ->
+:class:`CompressedImageData`; JSON channels -> ``dict``. ``validate()`` checks every message
+against its channel's JSON schema. Errors name the file, the topic and message index.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import EGO, WORLD
+from drivestack.core.transforms import SE3
+from drivestack.ingest.rosbag.messages import decode_image_bytes
+from drivestack.ingest.rosbag.tf_buffer import TransformBuffer, TransformLookupError
+from drivestack.replay.log_format import (
+    _NUMERIC_DTYPES,
+    CAMERA_TOPIC_PREFIX,
+    COMPRESSED_IMAGE,
+    FRAME_TRANSFORMS,
+    LABELS_TOPIC,
+    LIDAR_TOPIC_PREFIX,
+    POINT_CLOUD,
+    RUN_TOPIC,
+    SCENE_UPDATE,
+    TF_TOPIC,
+    CompressedImageData,
+    FrameTransform,
+    _ns,
+    _se3,
+)
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.camera import CameraCalibration, CameraImage
+from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.tracks import Tracks
+from drivestack.structures.trajectory import Trajectory
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    topic: str
+    schema: str
+    log_time_ns: int
+    value: Any
+
+
+def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
+    """``foxglove.PointCloud`` JSON -> PointCloud (``*_ns`` FLOAT64 fields back to int64)."""
+    raw = base64.b64decode(msg["data"])
+    fields = msg["fields"]
+    stride = int(msg["point_stride"])
+    dtype = np.dtype(
+        {
+            "names": [f["name"] for f in fields],
+            "formats": ["<" + _NUMERIC_DTYPES[int(f["type"])] for f in fields],
+            "offsets": [int(f["offset"]) for f in fields],
+            "itemsize": stride,
+        }
+    )
+    points = np.frombuffer(raw, dtype=dtype, count=len(raw) // stride if stride else 0)
+    xyz = np.stack([points[a] for a in "xyz"], axis=1)
+    attributes = {}
+    for name in dtype.names or ():
+        if name in ("x", "y", "z"):
+            continue
+        column = np.ascontiguousarray(points[name])
+        attributes[name] = column.astype(np.int64) if name.endswith("_ns") else column
+    return PointCloud(xyz, msg["frame_id"], _ns(msg["timestamp"]), attributes)
+
+
+def _metadata(entity: dict[str, Any]) -> dict[str, str]:
+    return {kv["key"]: kv["value"] for kv in entity.get("metadata", [])}
+
+
+def decode_scene_update(msg: dict[str, Any], timestamp_ns: int) -> Boxes3D | Tracks | Trajectory:
+    entities = msg.get("entities", [])
+    metas = [_metadata(e) for e in entities]
+    kinds = {m.get("drivestack.kind", "boxes") for m in metas}
+    if kinds == {"trajectory"}:
+        meta = metas[0]
+        fields = (
+            "timestamp_ns",
+            "x_m",
+            "y_m",
+            "yaw_rad",
+            "speed_mps",
+            "acceleration_mps2",
+            "curvature_1pm",
+        )
+        arrays: dict[str, Any] = {f: np.asarray(json.loads(meta[f])) for f in fields}
+        arrays["timestamp_ns"] = arrays["timestamp_ns"].astype(np.int64)
+        return Trajectory(**arrays, frame=entities[0]["frame_id"])
+    if len(kinds) > 1:
+        raise ValueError(f"SceneUpdate mixes entity kinds {sorted(kinds)}")
+    n = len(entities)
+    frame = entities[0]["frame_id"] if n else "ego"
+    stamp = _ns(entities[0]["timestamp"]) if n else timestamp_ns
+    center = np.zeros((n, 3))
+    size = np.zeros((n, 3))
+    for i, e in enumerate(entities):
+        cube = e["cubes"][0]
+        p = cube["pose"]["position"]
+        center[i] = (p["x"], p["y"], p["z"])
+        size[i] = (cube["size"]["x"], cube["size"]["y"], cube["size"]["z"])
+    boxes = Boxes3D(
+        center,
+        size,
+        np.array([float(m["yaw_rad"]) for m in metas]),
+        frame,
+        stamp,
+        score=np.array([float(m["score"]) for m in metas]),
+        label=np.array([int(m["label"]) for m in metas], dtype=np.int64),
+        velocity_mps=np.array([json.loads(m["velocity_mps"]) for m in metas]).reshape(n, 2),
+    )
+    if kinds == {"tracks"}:
+        return Tracks(
+            np.array([int(m["track_id"]) for m in metas], dtype=np.int64),
+            boxes,
+            age=np.array([int(m["age"]) for m in metas], dtype=np.int64),
+            hits=np.array([int(m["hits"]) for m in metas], dtype=np.int64),
+            time_since_update=np.array(
+                [int(m["time_since_update"]) for m in metas], dtype=np.int64
+            ),
+        )
+    return boxes
+
+
+def decode_frame_transforms(msg: dict[str, Any]) -> list[FrameTransform]:
+    return [
+        FrameTransform(
+            _ns(t["timestamp"]),
+            t["parent_frame_id"],
+            t["child_frame_id"],
+            _se3({"position": t["translation"], "orientation": t["rotation"]}),
+        )
+        for t in msg.get("transforms", [])
+    ]
+
+
+class LogReader:
+    """A drivestack log (MCAP) opened for reading; see the module docstring."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataError("no such log file", path=str(self.path))
+
+    def _reader_messages(self, topics: Sequence[str] | None) -> Iterator[tuple[Any, Any, Any]]:
+        from mcap.exceptions import McapError
+        from mcap.reader import make_reader
+
+        with self.path.open("rb") as stream:
+            try:
+                yield from make_reader(stream).iter_messages(
+                    topics=list(topics) if topics else None
+                )
+            except (McapError, EOFError, ValueError) as exc:
+                raise DataError(f"corrupt or truncated MCAP: {exc}", path=str(self.path)) from None
+
+    def raw_messages(
+        self, topics: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+        """``(topic, schema name, log time ns, parsed JSON)`` in log-time order."""
+        for schema, channel, message in self._reader_messages(topics):
+            if channel.message_encoding != "json":
+                raise DataError(
+                    f"message encoding {channel.message_encoding!r} is not json",
+                    path=str(self.path),
+                    record=channel.topic,
+                )
+            yield (
+                channel.topic,
+                schema.name if schema else "",
+                message.log_time,
+                json.loads(message.data),
+            )
+
+    def messages(self, topics: Sequence[str] | None = None) -> Iterator[LogMessage]:
+        """Messages decoded into drivestack values (see the module docstring)."""
+        index: dict[str, int] = {}
+        for topic, schema, log_time, msg in self.raw_messages(topics):
+            i = index[topic] = index.get(topic, -1) + 1
+            try:
+                value: Any
+                if schema == POINT_CLOUD:
+                    value = decode_point_cloud(msg)
+                elif schema == SCENE_UPDATE:
+                    value = decode_scene_update(msg, log_time)
+                elif schema == FRAME_TRANSFORMS:
+                    value = decode_frame_transforms(msg)
+                elif schema == COMPRESSED_IMAGE:
+                    value = CompressedImageData(
+                        _ns(msg["timestamp"]),
+                        msg["frame_id"],
+                        base64.b64decode(msg["data"]),
+                        msg["format"],
+                    )
+                else:
+                    value = msg
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise DataError(
+                    f"cannot decode {schema}: {type(exc).__name__}: {exc}",
+                    path=str(self.path),
+                    record=f"{topic} #{i}",
+                ) from None
+            yield LogMessage(topic, schema, log_time, value)
+
+    def _transforms(self, world_frame: str) -> TransformBuffer:
+        """``/tf``: edges from ``world_frame`` are dynamic (the ego pose), the rest static."""
+        tf = TransformBuffer()
+        for msg in self.messages([TF_TOPIC]):
+            for t in msg.value:
+                pose = t.parent_from_child
+                if t.parent == world_frame:
+                    tf.add_dynamic(
+                        t.parent, t.child, t.timestamp_ns, pose.as_quaternion(), pose.translation
+                    )
+                elif (t.parent, t.child) not in tf.static_edges:
+                    tf.add_static(t.parent, t.child, pose)
+        return tf
+
+    def frames(
+        self,
+        *,
+        world_frame: str = WORLD,
+        ego_frame: str = EGO,
+        camera_tolerance_ns: int = 50_000_000,
+    ) -> Iterator[SensorFrame]:
+        """Replay input frames (see :meth:`LogWriter.sensor_frame`), streamed in time order.
+
+        Keyed on the first LiDAR topic's clouds: other LiDARs and labels with the same time,
+        each camera's nearest image within ``camera_tolerance_ns``, ``world_from_ego`` and the
+        mountings from ``/tf`` (interpolated; None / left out when not available).
+        """
+        tf = self._transforms(world_frame)
+        topics = {m.topic: m.schema for m in self._channel_list()}
+        lidar_topics = sorted(t for t in topics if t.startswith(LIDAR_TOPIC_PREFIX))
+        if not lidar_topics:
+            return
+        key = lidar_topics[0]
+        calibrations: dict[str, CameraCalibration] = {}
+        images: dict[str, deque[CameraImage]] = {}
+        group: dict[str, Any] = {}
+        group_ns: int | None = None
+        waiting: deque[tuple[int, dict[str, Any]]] = deque()
+        wanted = [
+            *lidar_topics,
+            LABELS_TOPIC,
+            *(t for t in topics if t.startswith(CAMERA_TOPIC_PREFIX)),
+        ]
+        for msg in self.messages(wanted):
+            if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
+                name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
+                if kind == "calibration":
+                    calibrations[name] = self._calibration(name, msg.value, tf, ego_frame)
+                elif name in calibrations:
+                    pixels = decode_image_bytes(
+                        msg.value.data, msg.value.format, path=str(self.path), record=msg.topic
+                    )
+                    images.setdefault(name, deque()).append(
+                        CameraImage(pixels, calibrations[name], msg.value.timestamp_ns)
+                    )
+            else:
+                stamp = msg.value.timestamp_ns
+                if group_ns is not None and stamp != group_ns:
+                    waiting.append((group_ns, group))
+                    group = {}
+                group_ns = stamp
+                group[msg.topic] = msg.value
+            while waiting and waiting[0][0] + camera_tolerance_ns < msg.log_time_ns:
+                stamp, done = waiting.popleft()
+                if key in done:
+                    yield self._frame(
+                        stamp,
+                        done,
+                        lidar_topics,
+                        images,
+                        tf,
+                        world_frame,
+                        ego_frame,
+                        camera_tolerance_ns,
+                    )
+        if group_ns is not None:
+            waiting.append((group_ns, group))
+        for stamp, done in waiting:
+            if key in done:
+                yield self._frame(
+                    stamp,
+                    done,
+                    lidar_topics,
+                    images,
+                    tf,
+                    world_frame,
+                    ego_frame,
+                    camera_tolerance_ns,
+                )
+
+    def _channel_list(self) -> list[LogMessage]:
+        """One (empty-valued) entry per channel: topic and schema name, from the summary."""
+        from mcap.reader import make_reader
+
+        with self.path.open("rb") as stream:
+            try:
+                summary = make_reader(stream).get_summary()
+            except Exception as exc:
+                raise DataError(f"corrupt or truncated MCAP: {exc}", path=str(self.path)) from None
+        if summary is None:
+            raise DataError("MCAP has no summary section", path=str(self.path))
+        return [
+            LogMessage(
+                c.topic,
+                summary.schemas[c.schema_id].name if c.schema_id in summary.schemas else "",
+                0,
+                None,
+            )
+            for c in summary.channels.values()
+        ]
+
+    @staticmethod
+    def _calibration(
+        name: str, msg: dict[str, Any], tf: TransformBuffer, ego_frame: str
+    ) -> CameraCalibration:
+        frame = msg["frame_id"]
+        ego_from_camera = (
+            tf.lookup(ego_frame, frame, _ns(msg["timestamp"]))
+            if frame in tf.frames and ego_frame in tf.frames
+            else SE3.identity()
+        )
+        return CameraCalibration(
+            name=name,
+            intrinsics=np.asarray(msg["K"], dtype=np.float64).reshape(3, 3),
+            width_px=int(msg["width"]),
+            height_px=int(msg["height"]),
+            camera_from_ego=ego_from_camera.inverse(),
+            frame=frame,
+            distortion=np.asarray(msg.get("D", []), dtype=np.float64),
+        )
+
+    def _frame(
+        self,
+        stamp: int,
+        group: dict[str, Any],
+        lidar_topics: list[str],
+        images: dict[str, deque[CameraImage]],
+        tf: TransformBuffer,
+        world_frame: str,
+        ego_frame: str,
+        camera_tolerance_ns: int,
+    ) -> SensorFrame:
+        lidars = {
+            t.removeprefix(LIDAR_TOPIC_PREFIX): c for t, c in group.items() if t in lidar_topics
+        }
+        mounts: dict[str, SE3] = {}
+        for name, cloud in lidars.items():
+            if cloud.frame == ego_frame:
+                mounts[name] = SE3.identity()
+            elif cloud.frame in tf.frames and ego_frame in tf.frames:
+                mounts[name] = tf.lookup(ego_frame, cloud.frame, stamp)
+        cameras = {}
+        for name, queue in images.items():
+            while len(queue) > 1 and queue[0].timestamp_ns < stamp - camera_tolerance_ns:
+                queue.popleft()
+            best = min(queue, key=lambda image: abs(image.timestamp_ns - stamp), default=None)
+            if best is not None and abs(best.timestamp_ns - stamp) <= camera_tolerance_ns:
+                cameras[name] = best
+                mounts[name] = best.calibration.camera_from_ego.inverse()
+        world_from_ego = None
+        if world_frame in tf.frames and ego_frame in tf.frames:
+            try:
+                world_from_ego = tf.lookup(world_frame, ego_frame, stamp)
+            except TransformLookupError:
+                world_from_ego = None
+        labels = group.get(LABELS_TOPIC)
+        return SensorFrame(
+            stamp,
+            lidars=lidars,
+            cameras=cameras,
+            ego_from_sensor=mounts,
+            world_from_ego=world_from_ego,
+            labels=labels if isinstance(labels, Boxes3D) else None,
+            source=f"{self.path}:{lidar_topics[0]}@{stamp}",
+        )
+
+    def run_metadata(self) -> dict[str, Any]:
+        """The run's metadata (version, command, config, inputs)."""
+        for _, _, _, msg in self.raw_messages([RUN_TOPIC]):
+            return msg
+        raise DataError("log has no run metadata", path=str(self.path), record=RUN_TOPIC)
+
+    def validate(self) -> int:
+        """Validate every message against its channel's JSON schema (from the log itself);
+        returns the number of messages. Raises DataError naming topic, index and the path
+        inside the message that failed."""
+        import jsonschema
+        from mcap.reader import make_reader
+
+        count = 0
+        validators: dict[int, Any] = {}
+        index: dict[str, int] = {}
+        with self.path.open("rb") as stream:
+            for schema, channel, message in make_reader(stream).iter_messages():
+                i = index[channel.topic] = index.get(channel.topic, -1) + 1
+                if schema is None or schema.encoding != "jsonschema":
+                    raise DataError(
+                        "channel has no jsonschema schema",
+                        path=str(self.path),
+                        record=f"{channel.topic} #{i}",
+                    )
+                validator = validators.get(schema.id)
+                if validator is None:
+                    validator = validators[schema.id] = jsonschema.Draft202012Validator(
+                        json.loads(schema.data)
+                    )
+                error = jsonschema.exceptions.best_match(
+                    validator.iter_errors(json.loads(message.data))
+                )
+                if error is not None:
+                    where = "/".join(str(p) for p in error.absolute_path) or "<root>"
+                    raise DataError(
+                        f"{schema.name}: {error.message}",
+                        path=str(self.path),
+                        record=f"{channel.topic} #{i}",
+                        field=where,
+                    )
+                count += 1
+        return count
