@@ -167,5 +167,7 @@ def test_scene_from_road_map_has_curbs_and_poles():
     scene.set_agents(Boxes3D.empty("world"))
     # a LiDAR in the middle of the road sees the curbs: some returns above the road surface
     centre = np.asarray(road_map.drivable_area.centroid.coords[0])
-    cloud = LidarModel.from_preset("vlp32", SE3.identity()).scan(scene, SE3.from_xyz_yaw([centre[0], centre[1], 1.8], 0.0), 0)
+    cloud = LidarModel.from_preset("vlp32", SE3.identity()).scan(
+        scene, SE3.from_xyz_yaw([centre[0], centre[1], 1.8], 0.0), 0
+    )
     assert np.any((cloud.xyz_m[:, 2] > -1.79) & (cloud.xyz_m[:, 2] < -1.6))
