@@ -1,148 +1,15 @@
-"""Tracker configuration: frozen typed dataclasses loaded from strict YAML.
-
-:func:`from_mapping` is generic (any frozen dataclass tree with ``int``, ``float``, ``bool``,
-``str``, ``Literal``, ``tuple[...]``, ``dict[str, X]``, ``X | None`` and nested dataclasses);
-unknown keys and wrong types raise :class:`ConfigError` naming the file and the dotted key.
-"""
+"""Tracker configuration: frozen typed dataclasses loaded from strict YAML
+(:func:`drivestack.config.load_yaml_config`: unknown keys and wrong types raise
+:class:`ConfigError` naming the file and the dotted key)."""
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
-import yaml
-
-from drivestack.core.errors import ConfigError
-
-T = TypeVar("T")
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(value, arg, path, key)
-            except ConfigError as exc:
-                errors.append(exc.reason)
-        raise ConfigError(
-            f"expected {' or '.join(_type_name(a) for a in args)}, got {value!r}",
-            path=path,
-            field=key,
-        )
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"expected one of {list(args)}, got {value!r}", path=path, field=key)
-        return value
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(value, dict):
-            raise ConfigError(
-                f"expected a mapping for {tp.__name__}, got {type(value).__name__}",
-                path=path,
-                field=key,
-            )
-        return from_mapping(tp, value, path=path, prefix=key)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"expected a list, got {type(value).__name__}", path=path, field=key)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], path, f"{key}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"expected {len(args)} items, got {len(value)}", path=path, field=key)
-        return tuple(
-            _convert(v, a, path, f"{key}[{i}]")
-            for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(
-                f"expected a mapping, got {type(value).__name__}", path=path, field=key
-            )
-        return {
-            _convert(k, args[0], path, f"{key}.{k}"): _convert(v, args[1], path, f"{key}.{k}")
-            for k, v in value.items()
-        }
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"expected a number, got {value!r}", path=path, field=key)
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"expected an integer, got {value!r}", path=path, field=key)
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"expected true or false, got {value!r}", path=path, field=key)
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"expected a string, got {value!r}", path=path, field=key)
-        return value
-    raise ConfigError(f"unsupported config type {tp!r}", path=path, field=key)
-
-
-def from_mapping(
-    cls: type[T], mapping: dict[str, Any], *, path: str = "<config>", prefix: str = ""
-) -> T:
-    """Build the frozen dataclass ``cls`` from a mapping, strictly.
-
-    Raises:
-        ConfigError: unknown key, missing required key, wrong type, or a value the dataclass's
-            own ``__post_init__`` rejects (``ValueError``), naming ``path`` and the dotted key.
-    """
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls!r} is not a dataclass")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    for key in mapping:
-        if key not in fields:
-            full = f"{prefix}.{key}" if prefix else str(key)
-            raise ConfigError(
-                f"unknown key (known: {', '.join(sorted(fields))})", path=path, field=full
-            )
-    kwargs = {}
-    for name, f in fields.items():
-        full = f"{prefix}.{name}" if prefix else name
-        if name in mapping:
-            kwargs[name] = _convert(mapping[name], hints[name], path, full)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError("missing required key", path=path, field=full)
-    try:
-        return cls(**kwargs)
-    except ValueError as exc:
-        raise ConfigError(str(exc), path=path, field=prefix or None) from None
-
-
-def load_yaml_config(cls: type[T], path: str | Path) -> T:
-    """``yaml.safe_load`` a file and map it onto ``cls`` (see :func:`from_mapping`)."""
-    p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", path=str(p)) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=str(p)) from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"top level must be a mapping, got {type(raw).__name__}", path=str(p))
-    return from_mapping(cls, raw, path=str(p))
+from drivestack.config import load_yaml_config
 
 
 # -- tracker configuration --------------------------------------------------------------------
