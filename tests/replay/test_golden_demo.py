@@ -1,0 +1,49 @@
+"""Golden replay: the bundled demo drive through the default stack gives the stored outputs.
+
+If this fails after an intended change, look at the listed differences and refresh the
+reference with ``.venv/bin/python tools/refresh_golden.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from drivestack.pipeline import build_stack
+from drivestack.replay.golden import compare_golden, golden_record, load_golden
+from drivestack.replay.runner import replay
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_demo_replay_matches_golden_outputs(tmp_path):
+    out = tmp_path / "run.mcap"
+    summary = replay(
+        REPO / "data/demo/drive.mcap",
+        build_stack(REPO / "configs/stack/default.yaml"),
+        out,
+        progress=False,
+    )
+    assert summary["clean"] and summary["frames_processed"] == 61
+    diffs = compare_golden(golden_record(out), load_golden(REPO / "tests/golden/demo_replay.json"))
+    assert not diffs, "\n".join(diffs[:20])
+
+
+def test_comparison_reports_moved_boxes_and_changed_ids():
+    reference = load_golden(REPO / "tests/golden/demo_replay.json")
+    assert compare_golden(reference, reference) == []
+    changed = copy.deepcopy(reference)
+    frame = next(f for f in changed["frames"] if f.get("tracks") and f["tracks"]["id"])
+    frame["tracks"]["box"][0][0] += 0.01
+    frame["tracks"]["id"][0] += 1000
+    diffs = compare_golden(changed, reference)
+    assert len(diffs) == 1 and "track ids" in diffs[0]
+    frame["tracks"]["id"][0] -= 1000
+    diffs = compare_golden(changed, reference)
+    assert len(diffs) == 1 and "moved by up to 0.01" in diffs[0]
+    assert compare_golden({"frames": changed["frames"][:-1]}, reference)[0].startswith(
+        "frame times differ"
+    )
