@@ -9,20 +9,29 @@ naming the argument for wrong shapes, dtypes and non-finite values.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import array_api_compat
+import numpy as np
 
 Backend = Literal["numpy", "torch", "cupy"]
 
 
 def namespace(*arrays: Any) -> Any:
     """Array-API namespace shared by ``arrays``; ``TypeError`` if they mix libraries."""
+    if all(type(a) is np.ndarray for a in arrays):
+        return _numpy_namespace()  # the common case, without array_api_compat's dispatch
     try:
         return array_api_compat.array_namespace(*arrays)
     except TypeError as exc:
         kinds = sorted({type(a).__module__.split(".")[0] + "." + type(a).__name__ for a in arrays})
         raise TypeError(f"arguments mix array libraries ({', '.join(kinds)}): {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def _numpy_namespace() -> Any:
+    return array_api_compat.array_namespace(np.zeros(0))
 
 
 def backend_of(array: Any) -> Backend:
@@ -57,6 +66,12 @@ def check_array(
     ):
         want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {actual}")
+    if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules
+        if floating and array.dtype.kind != "f":
+            raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")
+        if finite and floating and array.size and not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return array
     xp = namespace(array)
     if floating and not xp.isdtype(array.dtype, "real floating"):
         raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")

@@ -152,19 +152,23 @@ def _chain(px, py, hx, hy, k, first, stop, step, floor):
 
 
 @_jit
-def _hull_area8(xs, ys):
-    """Convex-hull area of a few points (insertion sort by x then y, then monotone chain)."""
+def _hull_area8(xs, ys, scratch):
+    """Convex-hull area of a few points (insertion sort by x then y, then monotone chain).
+
+    ``scratch (6, 2 * n)`` is caller-owned working memory (no allocation per pair)."""
     n = xs.shape[0]
-    px = xs.copy()
-    py = ys.copy()
+    px = scratch[2, :n]
+    py = scratch[3, :n]
+    px[:] = xs
+    py[:] = ys
     for i in range(1, n):
         j = i
         while j > 0 and (px[j - 1] > px[j] or (px[j - 1] == px[j] and py[j - 1] > py[j])):
             px[j - 1], px[j] = px[j], px[j - 1]
             py[j - 1], py[j] = py[j], py[j - 1]
             j -= 1
-    hx = np.empty(2 * n)
-    hy = np.empty(2 * n)
+    hx = scratch[4]
+    hy = scratch[5]
     k = _chain(px, py, hx, hy, 0, 0, n, 1, 2)
     k = _chain(px, py, hx, hy, k, n - 2, -1, -1, k + 1)
     area = 0.0
@@ -174,9 +178,10 @@ def _hull_area8(xs, ys):
 
 
 @_jit
-def _enclosing_area(a, b):
-    xs = np.empty(8)
-    ys = np.empty(8)
+def _enclosing_area(a, b, scratch):
+    """Area of the convex hull of the 8 BEV corners of boxes ``a`` and ``b``."""
+    xs = scratch[0, :8]
+    ys = scratch[1, :8]
     ox = 0.5 * (a[0] + b[0])
     oy = 0.5 * (a[1] + b[1])
     for box_index in range(2):
@@ -188,7 +193,7 @@ def _enclosing_area(a, b):
             ly = _SY[j] * box[4]
             xs[4 * box_index + j] = box[0] - ox + c * lx - s * ly
             ys[4 * box_index + j] = box[1] - oy + s * lx + c * ly
-    return _hull_area8(xs, ys)
+    return _hull_area8(xs, ys, scratch)
 
 
 @_jit
@@ -205,6 +210,7 @@ def pairwise_overlap(a, b, mode, tol):
     m = b.shape[0]
     out = np.zeros((n, m))
     work = np.empty((2, 7, 4))
+    scratch = np.empty((6, 16))
     ra = np.empty(n)
     rb = np.empty(m)
     for i in range(n):
@@ -252,7 +258,7 @@ def pairwise_overlap(a, b, mode, tol):
             if not giou:
                 out[i, j] = iou
                 continue
-            hull = _enclosing_area(ai, bj)
+            hull = _enclosing_area(ai, bj, scratch)
             if three_d:
                 top = max(ai[2] + 0.5 * ai[5], bj[2] + 0.5 * bj[5])
                 bottom = min(ai[2] - 0.5 * ai[5], bj[2] - 0.5 * bj[5])
