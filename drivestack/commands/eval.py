@@ -11,6 +11,9 @@ import importlib
 
 # target -> (module under drivestack.commands, help). Each module has add_arguments/run.
 EVAL_TARGETS: dict[str, tuple[str, str]] = {
+    "detection": ("eval_detection", "3D detection metrics (KITTI, nuScenes, Argoverse 2 protocols)"),
+    "tracking": ("eval_tracking", "KITTI 3D MOT: run the tracker and/or score result files (sAMOTA, MOTA, HOTA)"),
+    "detection2d": ("eval_detection2d", "2D detection AP (image boxes) at IoU 0.5/0.7, e.g. RRC on KITTI tracking"),
 }
 
 

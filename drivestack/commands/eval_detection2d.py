@@ -1,0 +1,169 @@
+"""2D detection AP (image boxes, all-point interpolation) at IoU 0.5 and 0.7 per class.
+
+Examples:
+  drivestack eval detection2d --kitti-tracking-root ../shared/data/kitti_tracking --split val \\
+      --detections deepfusionmot_rrc_2d --classes Car,Pedestrian --out runs/rrc_ap
+  drivestack eval detection2d --labels DATA/label_2 --results RUN/data --classes Car --out runs/ap
+
+KITTI tracking mode reads ground truth from training/label_02 and a camera detector's
+comma-separated ``frame, x1, y1, x2, y2, score`` files from
+detections/<name>/training/<Class>/NNNN.txt (RRC as DeepFusionMOT ships it). Folder mode pairs
+KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name.
+Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
+table and writes OUT/metrics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+
+if TYPE_CHECKING:
+    from drivestack.eval.detection2d import ImageBoxes, KittiFilter
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--kitti-tracking-root", type=Path, help="folder with training/, seqmaps/, detections/"
+    )
+    src.add_argument("--labels", type=Path, help="folder of KITTI object label files (label_2)")
+    parser.add_argument("--results", type=Path, help="folder of KITTI result files (with --labels)")
+    parser.add_argument(
+        "--detections",
+        default="deepfusionmot_rrc_2d",
+        help="folder under detections/ (tracking mode)",
+    )
+    parser.add_argument(
+        "--split",
+        default="val",
+        choices=["val", "training"],
+        help="tracking sequences (default val)",
+    )
+    parser.add_argument(
+        "--classes", default="Car,Pedestrian", help="comma-separated (default Car,Pedestrian)"
+    )
+    parser.add_argument("--iou", default="0.5,0.7", help="IoU thresholds (default 0.5,0.7)")
+    parser.add_argument(
+        "--min-height-px", type=float, default=25.0, help="KITTI filter (default 25)"
+    )
+    parser.add_argument("--max-occlusion", type=int, default=2, help="KITTI filter (default 2)")
+    parser.add_argument(
+        "--max-truncation", type=float, default=0.5, help="KITTI filter (default 0.5)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> list[ImageBoxes]:
+    from tqdm import tqdm
+
+    from drivestack.eval.detection2d import kitti_image_boxes
+    from drivestack.ingest.kitti_tracking import read_seqmap, read_tracking_labels
+    from drivestack.perception.camera.replay import read_2d_detections
+
+    root: Path = args.kitti_tracking_root
+    seqmap = read_seqmap(root / "seqmaps" / f"evaluate_tracking.seqmap.{args.split}")
+    images = []
+    for e in tqdm(seqmap, desc=f"AP {cls}", disable=args.quiet, unit="seq"):
+        gt = read_tracking_labels(root / "training" / "label_02" / f"{e.name}.txt")
+        det = read_2d_detections(
+            root / "detections" / args.detections / "training" / cls / f"{e.name}.txt", 0
+        )
+        gt_slices = gt.frame_slices(e.n_frames)
+        order = np.argsort(det.frame, kind="stable")
+        bounds = np.searchsorted(det.frame[order], np.arange(e.n_frames + 1))
+        for f in range(e.n_frames):
+            g = gt_slices[f]
+            d = order[bounds[f] : bounds[f + 1]]
+            images.append(
+                kitti_image_boxes(
+                    cls,
+                    gt.type_name[g],
+                    gt.box2d_xyxy_px[g],
+                    gt.truncation[g],
+                    gt.occlusion[g],
+                    np.full(d.shape[0], cls),
+                    det.box_xyxy_px[d],
+                    det.score[d],
+                    rules,
+                )
+            )
+    return images
+
+
+def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> list[ImageBoxes]:
+    from drivestack.eval.detection2d import kitti_image_boxes
+    from drivestack.ingest.kitti_object import KittiObjects, read_kitti_label
+
+    if args.results is None:
+        raise DataError("--labels needs --results (the detections to score)")
+    images = []
+    for label_path in sorted(args.labels.glob("*.txt")):
+        gt = read_kitti_label(label_path)
+        res_path = args.results / label_path.name
+        det = read_kitti_label(res_path) if res_path.exists() else KittiObjects()
+        images.append(
+            kitti_image_boxes(
+                cls,
+                gt.name,
+                gt.bbox_xyxy_px,
+                gt.truncated,
+                gt.occluded,
+                det.name,
+                det.bbox_xyxy_px,
+                det.score,
+                rules,
+            )
+        )
+    if not images:
+        raise DataError("no label files (*.txt)", path=str(args.labels))
+    return images
+
+
+def run(args: argparse.Namespace) -> int:
+    from drivestack.eval.detection2d import KittiFilter, average_precision
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    try:
+        ious = [float(v) for v in args.iou.split(",")]
+    except ValueError:
+        print(f"--iou: not a list of numbers: {args.iou!r}", file=sys.stderr)
+        return 2
+    rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
+    try:
+        table: dict[str, dict[str, dict[str, float | int]]] = {}
+        for cls in classes:
+            images = (
+                _tracking_images(args, cls, rules)
+                if args.kitti_tracking_root
+                else _folder_images(args, cls, rules)
+            )
+            table[cls] = {f"iou_{t:g}": average_precision(images, t).as_dict() for t in ious}
+    except (DataError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'class':<12}" + "".join(f"  AP@{t:g}" for t in ious) + "   n_gt")
+    for cls, row in table.items():
+        aps = "".join(f"  {100 * row[f'iou_{t:g}']['ap']:6.2f}" for t in ious)
+        print(f"{cls:<12}{aps}   {row[f'iou_{ious[0]:g}']['n_gt']}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "source": str(args.kitti_tracking_root or args.labels),
+        "detections": args.detections if args.kitti_tracking_root else str(args.results),
+        "split": args.split if args.kitti_tracking_root else None,
+        "filter": asdict(rules),
+        "interpolation": "all-point",
+        "classes": table,
+    }
+    (args.out / "metrics.json").write_text(json.dumps(report, indent=1, default=float))
+    print(f"wrote {args.out / 'metrics.json'}")
+    return 0

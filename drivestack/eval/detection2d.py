@@ -1,0 +1,210 @@
+"""2D detection average precision (image boxes), all-point interpolated (VOC 2010+ / COCO style).
+
+Protocol, per class and IoU threshold:
+
+1. All detections of all images are sorted by descending score (stable: ties keep input order).
+2. Each detection is matched, in that order, to the not yet matched, non-ignored ground-truth
+   box of its image with the highest IoU (ties: lower index); if that IoU reaches the threshold
+   it is a true positive, else it is checked against the ignored ground truth (e.g. KITTI
+   DontCare regions, neighbouring classes): a detection whose best IoU with an ignored box
+   reaches the threshold is ignored (neither TP nor FP); otherwise it is a false positive
+   (duplicates of a matched box are false positives).
+3. Precision/recall are accumulated over the ranked TPs and FPs; AP is the area under the
+   precision envelope (precision at recall r = max precision at recall >= r), summed over every
+   recall step ("all-point" interpolation; no 11/40/101-point sampling).
+
+IoU is the KITTI devkit's (continuous pixels, no +1): :func:`drivestack.eval.detection.kitti.
+image_box_overlap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivestack.eval.detection.kitti import image_box_overlap
+
+
+@dataclass(frozen=True)
+class ImageBoxes:
+    """Ground truth and detections of one image for one class.
+
+    Attributes:
+        gt_xyxy_px: ``(G, 4)``; gt_ignore: ``(G,)`` bool (ignored ground truth).
+        det_xyxy_px: ``(D, 4)``; det_score: ``(D,)``.
+    """
+
+    gt_xyxy_px: np.ndarray
+    gt_ignore: np.ndarray
+    det_xyxy_px: np.ndarray
+    det_score: np.ndarray
+
+    def __post_init__(self) -> None:
+        g = np.asarray(self.gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
+        d = np.asarray(self.det_xyxy_px, dtype=np.float64).reshape(-1, 4)
+        ig = np.asarray(self.gt_ignore, dtype=bool).reshape(-1)
+        sc = np.asarray(self.det_score, dtype=np.float64).reshape(-1)
+        if ig.shape[0] != g.shape[0] or sc.shape[0] != d.shape[0]:
+            raise ValueError(
+                f"ImageBoxes: gt_ignore {ig.shape} must match gt_xyxy_px {g.shape} and det_score "
+                f"{sc.shape} must match det_xyxy_px {d.shape}"
+            )
+        object.__setattr__(self, "gt_xyxy_px", g)
+        object.__setattr__(self, "det_xyxy_px", d)
+        object.__setattr__(self, "gt_ignore", ig)
+        object.__setattr__(self, "det_score", sc)
+
+
+@dataclass(frozen=True)
+class ApResult:
+    """AP of one class at one IoU threshold, with the ranked curve.
+
+    Attributes:
+        ap: all-point AP in [0, 1] (NaN when there is no non-ignored ground truth).
+        precision, recall: ``(K,)`` at each ranked non-ignored detection.
+        n_gt: non-ignored ground-truth boxes; n_tp, n_fp: counts over all detections.
+    """
+
+    iou_threshold: float
+    ap: float
+    precision: np.ndarray
+    recall: np.ndarray
+    n_gt: int
+    n_tp: int
+    n_fp: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "iou_threshold": self.iou_threshold,
+            "ap": self.ap,
+            "n_gt": self.n_gt,
+            "n_tp": self.n_tp,
+            "n_fp": self.n_fp,
+            "max_recall": float(self.recall[-1]) if self.recall.size else 0.0,
+        }
+
+
+def all_point_ap(recall: np.ndarray, precision: np.ndarray) -> float:
+    """Area under the precision envelope of a ranked ``(K,)`` recall/precision curve.
+
+    ``sum_k (r_k - r_{k-1}) * max_{j >= k} p_j`` with ``r_0 = 0``.
+    """
+    r = np.concatenate([[0.0], np.asarray(recall, dtype=np.float64)])
+    p = np.asarray(precision, dtype=np.float64)
+    if p.size == 0:
+        return 0.0
+    envelope = np.maximum.accumulate(p[::-1])[::-1]
+    return float(np.sum(np.diff(r) * envelope))
+
+
+def match_image(boxes: ImageBoxes, iou_threshold: float) -> np.ndarray:
+    """Outcome of each detection of one image, in descending score order (stable).
+
+    Returns:
+        ``(D,)`` int8 in the image's *input* order: 1 true positive, 0 false positive,
+        -1 ignored.
+    """
+    d = boxes.det_xyxy_px.shape[0]
+    outcome = np.zeros(d, dtype=np.int8)
+    if d == 0:
+        return outcome
+    iou = image_box_overlap(boxes.det_xyxy_px, boxes.gt_xyxy_px)  # (D, G)
+    taken = boxes.gt_ignore.copy()
+    for i in np.argsort(-boxes.det_score, kind="stable"):
+        if iou.shape[1] == 0:
+            break
+        free = np.where(taken, -1.0, iou[i])
+        j = int(np.argmax(free))
+        if free[j] >= iou_threshold:
+            outcome[i] = 1
+            taken[j] = True
+        elif np.any(boxes.gt_ignore) and np.max(iou[i][boxes.gt_ignore]) >= iou_threshold:
+            outcome[i] = -1
+    return outcome
+
+
+def average_precision(images: Sequence[ImageBoxes], iou_threshold: float) -> ApResult:
+    """All-point AP of one class over ``images`` (see the module docstring)."""
+    if not 0.0 < iou_threshold <= 1.0:
+        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
+    outcomes = [match_image(im, iou_threshold) for im in images]
+    scores = [im.det_score for im in images]
+    n_gt = int(sum(int(np.sum(~im.gt_ignore)) for im in images))
+    outcome = np.concatenate(outcomes) if outcomes else np.zeros(0, dtype=np.int8)
+    score = np.concatenate(scores) if scores else np.zeros(0)
+    order = np.argsort(-score, kind="stable")
+    ranked = outcome[order]
+    ranked = ranked[ranked >= 0]
+    tp = np.cumsum(ranked == 1)
+    fp = np.cumsum(ranked == 0)
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / n_gt if n_gt else np.zeros_like(precision, dtype=np.float64)
+    ap = all_point_ap(recall, precision) if n_gt else float("nan")
+    return ApResult(
+        iou_threshold=iou_threshold,
+        ap=ap,
+        precision=precision.astype(np.float64),
+        recall=recall.astype(np.float64),
+        n_gt=n_gt,
+        n_tp=int(tp[-1]) if tp.size else 0,
+        n_fp=int(fp[-1]) if fp.size else 0,
+    )
+
+
+#: class -> neighbouring KITTI types whose ground truth is ignored (KITTI devkit rules)
+KITTI_NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "Car": ("Van",),
+    "Pedestrian": ("Person_sitting",),
+    "Cyclist": (),
+}
+
+
+@dataclass(frozen=True)
+class KittiFilter:
+    """Which KITTI ground truth counts (the rest is ignored) and which detections are kept.
+
+    Ground truth of the class is ignored when its 2D height is below ``min_height_px``, its
+    occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
+    of the neighbouring class (:data:`KITTI_NEIGHBOURS`) and ``DontCare`` regions are ignored;
+    detections lower than ``min_height_px`` are dropped. Defaults: KITTI's "hard" level.
+    """
+
+    min_height_px: float = 25.0
+    max_occlusion: int = 2
+    max_truncation: float = 0.5
+
+
+def kitti_image_boxes(
+    cls: str,
+    gt_type: np.ndarray,
+    gt_xyxy_px: np.ndarray,
+    gt_truncation: np.ndarray,
+    gt_occlusion: np.ndarray,
+    det_type: np.ndarray,
+    det_xyxy_px: np.ndarray,
+    det_score: np.ndarray,
+    rules: KittiFilter = KittiFilter(),
+) -> ImageBoxes:
+    """:class:`ImageBoxes` of class ``cls`` from one KITTI frame's rows (see :class:`KittiFilter`)."""
+    gt_type = np.asarray(gt_type, dtype=str)
+    gt_box = np.asarray(gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
+    height = gt_box[:, 3] - gt_box[:, 1]
+    own = gt_type == cls
+    neighbour = np.isin(gt_type, KITTI_NEIGHBOURS.get(cls, ()))
+    dontcare = gt_type == "DontCare"
+    hard = (
+        (height < rules.min_height_px)
+        | (np.asarray(gt_occlusion) > rules.max_occlusion)
+        | (np.asarray(gt_truncation) > rules.max_truncation)
+    )
+    keep = own | neighbour | dontcare
+    ignore = (own & hard) | neighbour | dontcare
+    det_box = np.asarray(det_xyxy_px, dtype=np.float64).reshape(-1, 4)
+    det_keep = (np.asarray(det_type, dtype=str) == cls) & (
+        det_box[:, 3] - det_box[:, 1] >= rules.min_height_px
+    )
+    return ImageBoxes(
+        gt_box[keep], ignore[keep], det_box[det_keep], np.asarray(det_score)[det_keep]
+    )

@@ -1,0 +1,268 @@
+"""drivestack's own camera detector: torchvision FCOS on a small backbone, CPU inference.
+
+The network is built from :class:`CameraDetectorConfig` with ``weights=None`` everywhere
+(nothing is downloaded); trained weights come only from a checkpoint file written by
+:func:`save_checkpoint` (``tools/train_camera_detector.py``). A checkpoint records the
+config it was trained with, and loading refuses a checkpoint of another architecture with an
+error naming the file and the differing field (or the mismatching tensors).
+
+Class ids of the output are :class:`ObjectClass` values of ``config.classes``; the network's
+own labels are the indices into ``config.classes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from drivestack.config import from_mapping, load_yaml_config
+from drivestack.core.errors import DataError
+from drivestack.structures.camera import CameraImage
+from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.labels import ObjectClass
+
+if TYPE_CHECKING:
+    import torch
+
+CHECKPOINT_FORMAT = "drivestack.camera_detector.v1"
+
+#: backbone -> (module path of the feature maps at strides 8, 16, 32, their channel counts)
+_BACKBONES: dict[str, tuple[dict[str, str], list[int]]] = {
+    "resnet18": ({"layer2": "0", "layer3": "1", "layer4": "2"}, [128, 256, 512]),
+    "mobilenet_v3_large": ({"6": "0", "12": "1", "16": "2"}, [40, 112, 960]),
+    "mobilenet_v3_small": ({"3": "0", "8": "1", "12": "2"}, [24, 48, 576]),
+}
+#: fields that define the network's tensors (a checkpoint must agree on all of them)
+ARCHITECTURE_FIELDS = ("backbone", "classes", "fpn_channels", "head_convs")
+
+
+@dataclass(frozen=True)
+class CameraDetectorConfig:
+    """Architecture and inference settings.
+
+    Attributes:
+        backbone: ``resnet18``, ``mobilenet_v3_large`` or ``mobilenet_v3_small`` (random init).
+        classes: KITTI/drivestack class names, in network label order.
+        fpn_channels: FPN and head width (a multiple of 32: the FCOS head uses GroupNorm(32)).
+        head_convs: 3x3 conv layers per FCOS head branch.
+        min_size_px, max_size_px: the network's internal resize (torchvision rule: short side to
+            ``min_size_px`` unless the long side would exceed ``max_size_px``); boxes are
+            returned in the input image's pixels. 188/621 runs KITTI frames at half size.
+        score_threshold, nms_iou, max_detections: post-processing.
+    """
+
+    backbone: Literal["resnet18", "mobilenet_v3_large", "mobilenet_v3_small"] = "mobilenet_v3_small"
+    classes: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist")
+    fpn_channels: int = 32
+    head_convs: int = 1
+    min_size_px: int = 188
+    max_size_px: int = 621
+    score_threshold: float = 0.2
+    nms_iou: float = 0.6
+    max_detections: int = 100
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            raise ValueError("classes must not be empty")
+        for name in self.classes:
+            ObjectClass.from_name(name)
+        if self.fpn_channels <= 0 or self.fpn_channels % 32:
+            raise ValueError(
+                f"fpn_channels must be a positive multiple of 32, got {self.fpn_channels}"
+            )
+        if self.head_convs < 0:
+            raise ValueError(f"head_convs must be >= 0, got {self.head_convs}")
+        if not 0 < self.min_size_px <= self.max_size_px:
+            raise ValueError(
+                f"need 0 < min_size_px <= max_size_px, got {self.min_size_px}, {self.max_size_px}"
+            )
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        """``(K,)`` int64 :class:`ObjectClass` ids of ``classes``."""
+        return np.array([int(ObjectClass.from_name(n)) for n in self.classes], dtype=np.int64)
+
+
+def load_detector_config(path: str | Path) -> CameraDetectorConfig:
+    """Strict YAML -> :class:`CameraDetectorConfig` (errors name the file and key)."""
+    return load_yaml_config(CameraDetectorConfig, path)
+
+
+def build_fcos(cfg: CameraDetectorConfig) -> torch.nn.Module:
+    """The torchvision FCOS network of ``cfg`` with random weights (nothing is downloaded)."""
+    import torchvision
+    from torchvision.models.detection import FCOS
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.models.detection.fcos import FCOSHead
+    from torchvision.ops.feature_pyramid_network import LastLevelP6P7
+
+    return_layers, in_channels = _BACKBONES[cfg.backbone]
+    if cfg.backbone == "resnet18":
+        trunk: torch.nn.Module = torchvision.models.resnet18(weights=None)
+    else:
+        trunk = getattr(torchvision.models, cfg.backbone)(weights=None).features
+    c = cfg.fpn_channels
+    backbone = BackboneWithFPN(
+        trunk, return_layers, in_channels, c, extra_blocks=LastLevelP6P7(c, c)
+    )
+    n_classes = len(cfg.classes)
+    return FCOS(
+        backbone,
+        n_classes,
+        min_size=cfg.min_size_px,
+        max_size=cfg.max_size_px,
+        head=FCOSHead(c, 1, n_classes, num_convs=cfg.head_convs),
+        score_thresh=cfg.score_threshold,
+        nms_thresh=cfg.nms_iou,
+        detections_per_img=cfg.max_detections,
+    )
+
+
+def save_checkpoint(
+    path: str | Path, model: torch.nn.Module, cfg: CameraDetectorConfig, **extra: Any
+) -> None:
+    """Write ``{format, config, state_dict, **extra}`` with :func:`torch.save` (atomic rename)."""
+    import torch
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "config": asdict(cfg),
+            "state_dict": model.state_dict(),
+            **extra,
+        },
+        tmp,
+    )
+    tmp.replace(p)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint dict (tensors only, ``weights_only=True``) on the CPU.
+
+    Raises:
+        DataError: missing file, not a torch file, or not a drivestack camera-detector
+            checkpoint (naming the file).
+    """
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError("weights file not found", path=str(p))
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises pickle/zip/runtime errors for non-checkpoints
+        raise DataError(
+            f"not a torch checkpoint: {type(exc).__name__}: {exc}", path=str(p)
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise DataError(
+            f"not a drivestack camera-detector checkpoint (expected format {CHECKPOINT_FORMAT!r}; "
+            f"found {keys})",
+            path=str(p),
+            field="format",
+        )
+    return ckpt
+
+
+def load_weights(
+    model: torch.nn.Module, cfg: CameraDetectorConfig, path: str | Path
+) -> dict[str, Any]:
+    """Load a checkpoint's weights into ``model`` (built from ``cfg``); returns the checkpoint.
+
+    Raises:
+        DataError: the checkpoint's architecture differs from ``cfg`` (naming the field and
+            both values) or its tensors do not fit the model (naming the first ones).
+    """
+    p = str(path)
+    ckpt = read_checkpoint(path)
+    saved = from_mapping(
+        CameraDetectorConfig, _as_config_mapping(ckpt.get("config")), path=p, prefix="config"
+    )
+    for name in ARCHITECTURE_FIELDS:
+        if getattr(saved, name) != getattr(cfg, name):
+            raise DataError(
+                f"weights are for another architecture: {name} is {getattr(saved, name)!r} in "
+                f"the checkpoint but {getattr(cfg, name)!r} in the config",
+                path=p,
+                field=f"config.{name}",
+            )
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict):
+        raise DataError("checkpoint has no state_dict", path=p, field="state_dict")
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        raise DataError(
+            "weights do not fit the network: "
+            f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
+            f"(e.g. {unexpected[:3]}), {len(wrong)} of another shape (e.g. {wrong[:3]})",
+            path=p,
+            field="state_dict",
+        )
+    model.load_state_dict(state)
+    return ckpt
+
+
+def _as_config_mapping(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    names = {f.name for f in fields(CameraDetectorConfig)}
+    out = {k: v for k, v in raw.items() if k in names}
+    if "classes" in out:
+        out["classes"] = list(out["classes"])
+    return out
+
+
+def image_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 RGB -> ``(3, H, W)`` float32 in [0, 1]."""
+    import torch
+
+    px = np.asarray(pixels)
+    if px.ndim != 3 or px.shape[2] != 3 or px.dtype != np.uint8:
+        raise ValueError(f"expected (H, W, 3) uint8 RGB pixels, got {px.shape} {px.dtype}")
+    return torch.from_numpy(np.array(px, copy=True)).permute(2, 0, 1).float().div_(255.0)
+
+
+class TorchCameraDetector:
+    """Camera detector stage (``reset()`` / ``step(CameraImage) -> Detections2D``), CPU inference.
+
+    Args:
+        cfg: the architecture and post-processing.
+        weights_path: a checkpoint of the same architecture (see :func:`load_weights`).
+    """
+
+    def __init__(self, cfg: CameraDetectorConfig, weights_path: str | Path) -> None:
+        import torch
+
+        self.cfg = cfg
+        self.model = build_fcos(cfg)
+        load_weights(self.model, cfg, weights_path)
+        self.model.eval()
+        self._class_ids = torch.as_tensor(cfg.class_ids)
+
+    def reset(self) -> None:
+        """No state between images."""
+
+    def step(self, image: CameraImage) -> Detections2D:
+        import torch
+
+        x = image_to_tensor(image.pixels)
+        with torch.inference_mode():
+            out = self.model([x])[0]
+        labels = out["labels"].to(torch.int64)
+        return Detections2D(
+            box_xyxy_px=out["boxes"].double().numpy(),
+            frame=image.frame,
+            timestamp_ns=image.timestamp_ns,
+            score=out["scores"].double().numpy(),
+            label=self._class_ids[labels].numpy(),
+        )

@@ -1,0 +1,295 @@
+"""Camera-LiDAR fused tracking in the spirit of DeepFusionMOT (Wang et al., RA-L 2022).
+
+:class:`FusedTracker` wraps the LiDAR tracker (:class:`drivestack.tracking.tracker.Tracker`) and
+is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tracks``,
+``last_detection_index``, ``cfg``); the camera detections of each frame come from a
+``camera_source(timestamp_ns)`` callable. Per frame:
+
+1. **Fuse detections.** 3D detections are associated with each camera's 2D detections by
+   projected-box IoU (:func:`associate_with_cameras`, class-aware). A 3D detection with a
+   camera match is *confirmed* (its score gets ``confirmed_score_bonus``); one inside a
+   camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
+   camera should have seen); 3D detections outside every camera are left as they are.
+2. **Track** with the LiDAR tracker on the re-scored detections.
+3. **Camera keeps tracks alive.** Confirmed live tracks that no 3D detection updated are
+   projected into the cameras and associated with the 2D detections not used in step 1; a
+   matched track's ``time_since_update`` is reset (it does not die) for at most
+   ``max_camera_only_frames`` frames in a row, and it is output this frame with its predicted
+   box.
+4. **Camera confirms births.** A track born this frame from a camera-confirmed detection gets
+   ``hits = min_hits`` (confirmed at once) and is output this frame, unless it lies within
+   ``birth_isolation_m`` of an older track (then it is more likely a duplicate of that object,
+   and confirming it would cost identity switches).
+
+Steps 3 and 4 write the tracker's per-class state (``ClassTrackState`` is the documented,
+mutable state object); the hooks the tracker would need to do this itself are described in
+:data:`TRACKER_HOOKS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from drivestack.core.transforms import SE3
+from drivestack.perception.fusion.association import associate_with_cameras, project_to_image
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.camera import CameraCalibration
+from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.tracks import Tracks
+from drivestack.tracking.config import TrackerConfig
+from drivestack.tracking.tracker import Tracker
+
+TRACKER_HOOKS = """\
+ClassTracker.step(boxes, scores, timestamp_ns, next_id, *, birth_hits=None, camera_match=None):
+  birth_hits: (D,) int64 or None - initial `hits` of a track born from detection d (min_hits for
+    camera-confirmed detections, 1 otherwise), so confirmed births are output at once.
+  camera_match: callable(track_boxes (T, 7) in the tracking frame, track_labels) -> rows (K,)
+    called after the 3D update with the predicted boxes of tracks not updated this frame; the
+    tracker sets time_since_update[rows] = 0 without a Kalman update or a hit, counts a
+    per-track camera_only_streak (reset by a 3D update) and applies max_camera_only_frames,
+    then outputs those tracks with their predicted boxes.
+"""
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Parameters of :class:`FusedTracker` (see the module docstring).
+
+    Attributes:
+        detection_iou: 3D-detection-to-2D-detection IoU to confirm a detection.
+        track_iou: predicted-track-to-2D-detection IoU for camera-only evidence.
+        confirmed_score_bonus: added to the score of camera-confirmed 3D detections.
+        unconfirmed_score_penalty: subtracted from visible 3D detections without a 2D match.
+        max_camera_only_frames: frames in a row a track may live on camera evidence alone.
+        camera_births_confirmed: give tracks born from confirmed detections ``min_hits``.
+        birth_isolation_m: ... unless an older live track's BEV centre is this close (a
+            duplicate of a known object, not a new one); 0 disables the check.
+        camera_coast_score_penalty: subtracted per camera-only frame from an output score.
+    """
+
+    detection_iou: float = 0.3
+    track_iou: float = 0.3
+    confirmed_score_bonus: float = 1.0
+    unconfirmed_score_penalty: float = 1.0
+    max_camera_only_frames: int = 3
+    camera_births_confirmed: bool = True
+    birth_isolation_m: float = 4.0
+    camera_coast_score_penalty: float = 0.5
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """The camera evidence at one time: per camera, its 2D detections and calibration."""
+
+    detections: Mapping[str, Detections2D]
+    calibrations: Mapping[str, CameraCalibration]
+
+
+@dataclass
+class _FusionState:
+    camera_only_streak: dict[int, int] = field(default_factory=dict)  # track id -> frames
+
+
+class FusedTracker:
+    """LiDAR tracker + camera evidence (see the module docstring).
+
+    Args:
+        tracker: the LiDAR tracker (its state is shared, not copied).
+        cfg: fusion parameters.
+        camera_source: ``timestamp_ns -> CameraFrame`` of that frame; 3D boxes are in the ego
+            frame of the calibrations (for KITTI: the LiDAR frame).
+    """
+
+    def __init__(
+        self, tracker: Tracker, cfg: FusionConfig, camera_source: Callable[[int], CameraFrame]
+    ) -> None:
+        self.tracker = tracker
+        self.fusion = cfg
+        self.camera_source = camera_source
+        self.state = _FusionState()
+        self.last_detection_index = np.zeros(0, dtype=np.int64)
+        self.last_confirmed = np.zeros(0, dtype=bool)
+
+    @property
+    def cfg(self) -> TrackerConfig:
+        """The wrapped tracker's config (a drop-in for :class:`Tracker`)."""
+        return self.tracker.cfg
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.state = _FusionState()
+        self.last_detection_index = np.zeros(0, dtype=np.int64)
+
+    def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        f = self.fusion
+        camera = self.camera_source(detections.timestamp_ns)
+        arr = detections.to_array7()
+        # 1. fuse detections
+        m = associate_with_cameras(
+            arr, detections.label, camera.detections, camera.calibrations, f.detection_iou
+        )
+        confirmed = m.matched_boxes(len(detections))
+        visible = self._visible(arr, camera)
+        score = detections.score + np.where(
+            confirmed, f.confirmed_score_bonus, np.where(visible, -f.unconfirmed_score_penalty, 0.0)
+        )
+        self.last_confirmed = confirmed
+        # 2. track
+        tracks = self.tracker.step(replace(detections, score=score), world_from_frame)
+        det_index = self.tracker.last_detection_index
+        # 3./4. camera evidence on the tracker state
+        free_2d = {
+            name: d.select(~m.matched_detections(name, len(d)))
+            for name, d in camera.detections.items()
+        }
+        extra = self._apply_camera_evidence(
+            detections,
+            world_from_frame,
+            confirmed,
+            tracks,
+            CameraFrame(free_2d, camera.calibrations),
+        )
+        if extra is None:
+            self.last_detection_index = det_index
+            return tracks
+        extra_tracks, extra_det = extra
+        self.last_detection_index = np.concatenate([det_index, extra_det])
+        return Tracks(
+            track_id=np.concatenate([tracks.track_id, extra_tracks.track_id]),
+            boxes=Boxes3D.concatenate([tracks.boxes, extra_tracks.boxes]),
+            age=np.concatenate([tracks.age, extra_tracks.age]),
+            hits=np.concatenate([tracks.hits, extra_tracks.hits]),
+            time_since_update=np.concatenate(
+                [tracks.time_since_update, extra_tracks.time_since_update]
+            ),
+        )
+
+    @staticmethod
+    def _visible(arr: np.ndarray, camera: CameraFrame) -> np.ndarray:
+        visible = np.zeros(arr.shape[0], dtype=bool)
+        for name in camera.detections:
+            visible |= project_to_image(arr, camera.calibrations[name])[1]
+        return visible
+
+    def _near_other_tracks(
+        self, boxes7: np.ndarray, older: np.ndarray, born: np.ndarray
+    ) -> np.ndarray:
+        """``(B,)`` bool: a newborn track lies within ``birth_isolation_m`` (BEV centre
+        distance) of an older live track (likely a duplicate of it, not a new object)."""
+        if born.size == 0 or not np.any(older) or self.fusion.birth_isolation_m <= 0:
+            return np.zeros(born.size, dtype=bool)
+        from drivestack.kernels import center_distances
+
+        dist = np.asarray(center_distances(boxes7[born, :2], boxes7[older, :2]))
+        return np.min(dist, axis=1) < self.fusion.birth_isolation_m
+
+    def _apply_camera_evidence(
+        self,
+        detections: Boxes3D,
+        world_from_frame: SE3 | None,
+        confirmed: np.ndarray,
+        tracks: Tracks,
+        free: CameraFrame,
+    ) -> tuple[Tracks, np.ndarray] | None:
+        f = self.fusion
+        compensated = self.tracker.cfg.ego_motion_compensation and world_from_frame is not None
+        frame_from_tracking = (
+            world_from_frame.inverse() if compensated and world_from_frame else None
+        )
+        det_tracking = detections.to_array7()
+        if frame_from_tracking is not None and world_from_frame is not None:
+            det_tracking = detections.transformed(world_from_frame, "tracking_world").to_array7()
+        in_output = set(tracks.track_id.tolist())
+        streak = self.state.camera_only_streak
+        rows_out: list[tuple[int, np.ndarray, float, int, int, int, int]] = []
+        for label, trk in self.tracker.class_trackers.items():
+            s, life = trk.state, trk.cfg.lifecycle
+            n = s.track_id.shape[0]
+            if n == 0:
+                continue
+            for tid in s.track_id[s.time_since_update == 0].tolist():
+                streak.pop(int(tid), None)  # a 3D update ends a camera-only streak
+            # 4. births from camera-confirmed detections
+            if f.camera_births_confirmed:
+                born = np.flatnonzero(s.age == 1)
+                sel = np.flatnonzero((detections.label == label) & confirmed)
+                crowded = self._near_other_tracks(trk.model.boxes(s.x), s.age > 1, born)
+                for r, near in zip(born, crowded, strict=True):
+                    same = np.flatnonzero(np.all(det_tracking[sel] == s.last_box[r], axis=1))
+                    if same.size and not near:
+                        s.hits[r] = max(int(s.hits[r]), life.min_hits)
+                        if int(s.track_id[r]) not in in_output:
+                            rows_out.append(
+                                (
+                                    label,
+                                    s.last_box[r],
+                                    float(s.last_score[r]),
+                                    int(s.track_id[r]),
+                                    int(s.age[r]),
+                                    int(s.hits[r]),
+                                    int(sel[same[0]]),
+                                )
+                            )
+            # 3. camera keeps confirmed, not updated tracks alive
+            coasting = np.flatnonzero((s.time_since_update > 0) & (s.hits >= life.min_hits))
+            if coasting.size == 0:
+                continue
+            pred = trk.model.boxes(s.x[coasting])
+            pred_frame = pred
+            if frame_from_tracking is not None:
+                pred_frame = (
+                    Boxes3D.from_array7(pred, "tracking_world")
+                    .transformed(frame_from_tracking, detections.frame)
+                    .to_array7()
+                )
+            m = associate_with_cameras(
+                pred_frame,
+                np.full(coasting.size, label),
+                free.detections,
+                free.calibrations,
+                f.track_iou,
+            )
+            for k in m.box_index.tolist():
+                row = int(coasting[k])
+                tid = int(s.track_id[row])
+                run = streak.get(tid, 0) + 1
+                if run > f.max_camera_only_frames:
+                    continue
+                streak[tid] = run
+                s.time_since_update[row] = 0
+                if tid not in in_output:
+                    score = float(s.last_score[row]) - f.camera_coast_score_penalty * run
+                    rows_out.append(
+                        (label, pred_frame[k], score, tid, int(s.age[row]), int(s.hits[row]), -1)
+                    )
+        live = {int(t) for trk in self.tracker.class_trackers.values() for t in trk.state.track_id}
+        for tid in [t for t in streak if t not in live]:
+            del streak[tid]  # dead tracks
+        if not rows_out:
+            return None
+        boxes = np.stack([r[1] for r in rows_out])
+        if frame_from_tracking is not None:  # births' last_box are in the tracking frame
+            born_rows = np.array([r[6] >= 0 for r in rows_out])
+            if born_rows.any():
+                boxes[born_rows] = (
+                    Boxes3D.from_array7(boxes[born_rows], "tracking_world")
+                    .transformed(frame_from_tracking, detections.frame)
+                    .to_array7()
+                )
+        extra = Tracks(
+            track_id=np.array([r[3] for r in rows_out], dtype=np.int64),
+            boxes=Boxes3D.from_array7(
+                boxes,
+                detections.frame,
+                detections.timestamp_ns,
+                score=np.array([r[2] for r in rows_out]),
+                label=np.array([r[0] for r in rows_out], dtype=np.int64),
+            ),
+            age=np.array([r[4] for r in rows_out], dtype=np.int64),
+            hits=np.array([r[5] for r in rows_out], dtype=np.int64),
+            time_since_update=np.zeros(len(rows_out), dtype=np.int64),
+        )
+        return extra, np.array([r[6] for r in rows_out], dtype=np.int64)

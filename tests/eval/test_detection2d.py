@@ -1,0 +1,104 @@
+"""2D AP: hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivestack.eval.detection2d import ImageBoxes, all_point_ap, average_precision, match_image
+
+
+def _images() -> list[ImageBoxes]:
+    # image 1: A and B; image 2: C. Detections (score): d1 .9 = A, d2 .8 = A again (duplicate),
+    # d5 .5 = B shifted 2.5 px (IoU 75/125 = 0.6); d3 .7 = C, d4 .6 far from everything.
+    img1 = ImageBoxes(
+        gt_xyxy_px=[[0, 0, 10, 10], [20, 20, 30, 30]],
+        gt_ignore=[False, False],
+        det_xyxy_px=[[0, 0, 10, 10], [22.5, 20, 32.5, 30], [0, 0, 10, 10]],
+        det_score=[0.9, 0.5, 0.8],
+    )
+    img2 = ImageBoxes(
+        gt_xyxy_px=[[0, 0, 10, 10]],
+        gt_ignore=[False],
+        det_xyxy_px=[[0, 0, 10, 10], [100, 100, 120, 130]],
+        det_score=[0.7, 0.6],
+    )
+    return [img1, img2]
+
+
+def test_ap_at_iou_05_by_hand() -> None:
+    # ranked: TP FP TP FP TP; precision 1, 1/2, 2/3, 1/2, 3/5; recall 1/3 .. 1
+    # envelope at the three recall steps: 1, 2/3, 3/5 -> AP = (1 + 2/3 + 3/5) / 3 = 34/45
+    res = average_precision(_images(), 0.5)
+    assert res.ap == pytest.approx(34 / 45)
+    np.testing.assert_allclose(res.precision, [1, 1 / 2, 2 / 3, 1 / 2, 3 / 5])
+    np.testing.assert_allclose(res.recall, [1 / 3, 1 / 3, 2 / 3, 2 / 3, 1])
+    assert (res.n_gt, res.n_tp, res.n_fp) == (3, 3, 2)
+
+
+def test_ap_at_iou_07_by_hand() -> None:
+    # the shifted box (IoU 0.6) becomes a false positive: AP = (1 + 2/3) / 3 = 5/9
+    res = average_precision(_images(), 0.7)
+    assert res.ap == pytest.approx(5 / 9)
+    assert (res.n_tp, res.n_fp) == (2, 3)
+
+
+def test_duplicate_is_false_positive_and_higher_score_wins() -> None:
+    img = _images()[0]
+    np.testing.assert_array_equal(match_image(img, 0.5), [1, 1, 0])
+    np.testing.assert_array_equal(match_image(img, 0.7), [1, 0, 0])
+
+
+def test_detections_on_ignored_ground_truth_are_neither_tp_nor_fp() -> None:
+    img = ImageBoxes(
+        gt_xyxy_px=[[0, 0, 10, 10], [50, 50, 60, 60]],
+        gt_ignore=[False, True],
+        det_xyxy_px=[[50, 50, 60, 60], [0, 0, 10, 10]],
+        det_score=[0.9, 0.8],
+    )
+    np.testing.assert_array_equal(match_image(img, 0.5), [-1, 1])
+    res = average_precision([img], 0.5)
+    assert res.ap == pytest.approx(1.0)
+    assert (res.n_gt, res.n_tp, res.n_fp) == (1, 1, 0)
+
+
+def test_envelope_and_degenerate_cases() -> None:
+    assert all_point_ap(np.array([0.5, 0.5, 1.0]), np.array([1.0, 0.5, 2 / 3])) == pytest.approx(
+        0.5 * 1.0 + 0.5 * 2 / 3
+    )
+    no_dets = ImageBoxes(np.array([[0, 0, 1, 1]]), np.array([False]), np.zeros((0, 4)), np.zeros(0))
+    assert average_precision([no_dets], 0.5).ap == 0.0
+    no_gt = ImageBoxes(
+        np.zeros((0, 4)), np.zeros(0, bool), np.array([[0, 0, 1, 1]]), np.array([1.0])
+    )
+    res = average_precision([no_gt], 0.5)
+    assert np.isnan(res.ap) and res.n_fp == 1
+    with pytest.raises(ValueError, match="iou_threshold"):
+        average_precision([no_gt], 0.0)
+    with pytest.raises(ValueError, match="gt_ignore"):
+        ImageBoxes(np.zeros((2, 4)), np.zeros(1, bool), np.zeros((0, 4)), np.zeros(0))
+
+
+def test_kitti_rules_ignore_neighbours_dontcare_and_hard_ground_truth() -> None:
+    from drivestack.eval.detection2d import KittiFilter, kitti_image_boxes
+
+    boxes = np.array(
+        [[0, 0, 50, 50], [100, 0, 150, 50], [200, 0, 250, 10], [300, 0, 350, 50], [400, 0, 450, 50]]
+    )
+    im = kitti_image_boxes(
+        "Car",
+        np.array(["Car", "Van", "Car", "DontCare", "Pedestrian"]),
+        boxes,
+        np.array([0.0, 0.0, 0.0, -1, 0.0]),
+        np.array([0, 0, 0, -1, 0]),
+        det_type=np.array(["Car", "Car", "Car", "Pedestrian"]),
+        det_xyxy_px=np.array(
+            [[0, 0, 50, 50], [100, 0, 150, 50], [300, 0, 350, 50], [0, 0, 50, 50]]
+        ),
+        det_score=np.array([0.9, 0.8, 0.7, 0.6]),
+        rules=KittiFilter(min_height_px=25),
+    )
+    np.testing.assert_array_equal(im.gt_ignore, [False, True, True, True])  # Pedestrian gone
+    assert im.det_xyxy_px.shape == (3, 4)
+    res = average_precision([im], 0.5)
+    assert (res.n_gt, res.n_tp, res.n_fp, res.ap) == (1, 1, 0, 1.0)

@@ -1,0 +1,162 @@
+"""Fused tracking: camera evidence keeps a track alive through LiDAR misses and confirms births."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.core.transforms import SE3
+from drivestack.perception.fusion.association import project_to_image
+from drivestack.perception.fusion.fused_tracking import CameraFrame, FusedTracker, FusionConfig
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.labels import ObjectClass
+from drivestack.tracking.config import ClassTrackerConfig, LifecycleConfig, TrackerConfig
+from drivestack.tracking.tracker import Tracker, build_tracker
+from tests.perception.fusion.test_association import front_camera
+
+CAR = int(ObjectClass.CAR)
+PERIOD_NS = 100_000_000
+CAM = front_camera()
+LIDAR_MISSES = {6, 7}  # frames where the LiDAR detector misses car A
+B_FROM = 4  # car B appears (seen by both sensors) at this frame
+
+
+def _truth(frame: int) -> np.ndarray:
+    a = [15.0 + 1.0 * frame, 0.0, 0.8, 4.0, 1.8, 1.6, 0.0]
+    rows = [a]
+    if frame >= B_FROM:
+        rows.append([30.0, -4.0, 0.8, 4.0, 1.8, 1.6, 0.0])
+    return np.array(rows)
+
+
+def _lidar(frame: int) -> Boxes3D:
+    truth = _truth(frame)
+    keep = np.ones(len(truth), dtype=bool)
+    if frame in LIDAR_MISSES:
+        keep[0] = False
+    rows = truth[keep]
+    return Boxes3D.from_array7(
+        rows, "ego", frame * PERIOD_NS, score=np.full(len(rows), 5.0), label=np.full(len(rows), CAR)
+    )
+
+
+def _camera(timestamp_ns: int) -> CameraFrame:
+    xyxy, _ = project_to_image(_truth(timestamp_ns // PERIOD_NS), CAM)
+    dets = Detections2D(
+        xyxy, CAM.frame, timestamp_ns, score=np.full(len(xyxy), 0.9), label=np.full(len(xyxy), CAR)
+    )
+    return CameraFrame({"front": dets}, {"front": CAM})
+
+
+def _tracker(ego_motion_compensation: bool = False) -> Tracker:
+    life = LifecycleConfig(min_hits=3, max_age=1, output_coast_frames=0)
+    return build_tracker(
+        TrackerConfig(
+            classes={"car": ClassTrackerConfig(lifecycle=life)},
+            ego_motion_compensation=ego_motion_compensation,
+        )
+    )
+
+
+#: a fixed ego pose in a world frame (for trackers with ego-motion compensation)
+WORLD_FROM_EGO = SE3.from_xyz_yaw(np.array([100.0, -50.0, 2.0]), 1.0)
+
+
+def _run(stage: Tracker | FusedTracker) -> list[dict[int, float]]:
+    stage.reset()
+    out = []
+    pose = WORLD_FROM_EGO if stage.cfg.ego_motion_compensation else None
+    for frame in range(11):
+        tracks = stage.step(_lidar(frame), pose)
+        out.append(
+            dict(zip(tracks.track_id.tolist(), tracks.boxes.center_m[:, 1].tolist(), strict=True))
+        )
+    return out
+
+
+def _ids_of_car_a(out: list[dict[int, float]]) -> list[set[int]]:
+    return [{tid for tid, y in frame.items() if abs(y) < 1.0} for frame in out]
+
+
+def test_lidar_only_loses_the_car_and_gives_it_a_new_id() -> None:
+    a = _ids_of_car_a(_run(_tracker()))
+    assert a[6] == set() and a[7] == set()
+    assert a[5] and a[8] == set()  # the reborn track is not confirmed yet
+    assert a[10] and a[10] != a[5]
+
+
+@pytest.mark.parametrize("compensated", [False, True])
+def test_camera_keeps_the_track_alive_and_its_id(compensated: bool) -> None:
+    fused = FusedTracker(_tracker(compensated), FusionConfig(), _camera)
+    a = _ids_of_car_a(_run(fused))
+    ids = set().union(*a[2:])
+    assert len(ids) == 1
+    assert all(a[f] == ids for f in range(2, 11))  # output in every frame, misses included
+    assert fused.last_detection_index.shape == (2,)
+
+
+def test_camera_only_evidence_is_bounded() -> None:
+    fused = FusedTracker(_tracker(), FusionConfig(max_camera_only_frames=1), _camera)
+    a = _ids_of_car_a(_run(fused))
+    assert a[6] and a[7] == set()  # one camera-only frame, then the LiDAR tracker's rules
+
+
+@pytest.mark.parametrize("compensated", [False, True])
+def test_camera_confirms_a_birth_at_once(compensated: bool) -> None:
+    def b_seen(out: list[dict[int, float]]) -> list[bool]:
+        return [any(abs(y + 4.0) < 1.0 for y in frame.values()) for frame in out]
+
+    lidar_only = b_seen(_run(_tracker()))
+    fused = b_seen(_run(FusedTracker(_tracker(compensated), FusionConfig(), _camera)))
+    assert lidar_only[B_FROM : B_FROM + 3] == [False, False, True]  # min_hits = 3
+    assert fused[B_FROM : B_FROM + 3] == [True, True, True]
+    no_births = b_seen(
+        _run(FusedTracker(_tracker(), FusionConfig(camera_births_confirmed=False), _camera))
+    )
+    assert no_births[B_FROM] is False
+
+
+def test_scores_follow_camera_confirmation() -> None:
+    fused = FusedTracker(
+        _tracker(), FusionConfig(confirmed_score_bonus=1.0, unconfirmed_score_penalty=2.0), _camera
+    )
+    fused.reset()
+    ghost = Boxes3D.from_array7(
+        np.array(
+            [
+                [15.0, 0.0, 0.8, 4.0, 1.8, 1.6, 0.0],
+                [20.0, 3.0, 0.8, 4.0, 1.8, 1.6, 0.0],
+                [-20.0, 0.0, 0.8, 4.0, 1.8, 1.6, 0.0],
+            ]
+        ),
+        "ego",
+        0,
+        score=np.full(3, 5.0),
+        label=np.full(3, CAR),
+    )
+    tracks = fused.step(ghost)  # frame 0: camera sees only car A (at x = 15)
+    np.testing.assert_array_equal(fused.last_confirmed, [True, False, False])
+    by_x = dict(
+        zip(
+            np.round(tracks.boxes.center_m[:, 0]).tolist(), tracks.boxes.score.tolist(), strict=True
+        )
+    )
+    assert (
+        by_x[15.0] == 6.0 and by_x[20.0] == 3.0 and by_x[-20.0] == 5.0
+    )  # behind the camera: unchanged
+
+
+def test_kitti_fusion_config_yaml(tmp_path: Path) -> None:
+    from drivestack.config import load_yaml_config
+    from drivestack.core.errors import ConfigError
+
+    repo = Path(__file__).resolve().parents[3]
+    cfg = load_yaml_config(FusionConfig, repo / "configs" / "perception" / "fusion_kitti_rrc.yaml")
+    assert cfg == FusionConfig()  # the YAML states the defaults
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("birth_isolation: 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: field birth_isolation: unknown key"):
+        load_yaml_config(FusionConfig, bad)
