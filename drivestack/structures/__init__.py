@@ -6,6 +6,7 @@ from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
 from drivestack.structures.trajectory import Trajectory
@@ -16,8 +17,10 @@ __all__ = [
     "CameraImage",
     "Detections2D",
     "EgoState",
+    "Lane",
     "ObjectClass",
     "PointCloud",
+    "RoadMap",
     "SensorFrame",
     "Tracks",
     "Trajectory",

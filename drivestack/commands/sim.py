@@ -1,0 +1,149 @@
+"""Closed-loop simulation: drive scenarios with a planner and score them (nuPlan, Euro NCAP).
+
+Examples:
+  drivestack sim configs/scenarios/ccrs.yaml --out runs/ccrs
+  drivestack sim --suite configs/suites/regression.yaml --out runs/regression --planner pdm,idm
+
+Per run, DIR/<planner>/<scenario>/metrics.json (with the scenario config it ran) and
+history.npz; DIR/summary.json and a summary table (score per scenario, pass/fail,
+collisions, min TTC, planner step time) on stdout and in DIR/summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from drivestack.commands._paths import default_shared_data
+from drivestack.core.errors import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "scenario", nargs="?", help="one scenario YAML (all of its sweep variants run)"
+    )
+    parser.add_argument("--suite", help="a suite YAML listing scenario files")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument(
+        "--planner", default="pdm,idm", help="comma-separated planners: pdm, idm (default both)"
+    )
+    parser.add_argument(
+        "--data-root",
+        help="shared data folder for CommonRoad/Lanelet2 maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, help="cut every run to at most this many 0.1 s steps"
+    )
+    parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=,-]+", "_", name)[:120]
+
+
+def run(args: argparse.Namespace) -> int:
+    from drivestack.sim.evaluate import PLANNERS, run_scenario
+    from drivestack.sim.scenario import load_scenarios, load_suite
+
+    if bool(args.scenario) == bool(args.suite):
+        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
+        return 2
+    planners = [p.strip() for p in args.planner.split(",") if p.strip()]
+    bad = [p for p in planners if p not in PLANNERS]
+    if bad:
+        print(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}", file=sys.stderr)
+        return 2
+    try:
+        scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    scenarios = [s for s in scenarios if args.filter in s.name]
+    data_root = Path(args.data_root) if args.data_root else default_shared_data()
+    out = Path(args.out)
+    rows = []
+    jobs = [(s, p) for s in scenarios for p in planners]
+    for cfg, planner in tqdm(jobs, desc="sim", unit="run"):
+        try:
+            result = run_scenario(cfg, planner, data_root, args.max_steps)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        folder = out / planner / _safe(cfg.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        record = result.as_dict()
+        record["config"] = dataclasses.asdict(cfg)
+        (folder / "metrics.json").write_text(json.dumps(record, indent=2, default=_json_default))
+        save: Any = np.savez_compressed
+        save(folder / "history.npz", **result.history.arrays())
+        rows.append(record)
+    summary = _summary(rows, planners)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    table = _table(rows, summary)
+    (out / "summary.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
+    out: dict[str, object] = {}
+    for planner in planners:
+        mine = [r for r in rows if r["planner"] == planner]
+        if not mine:
+            continue
+        steps = [r["planner_step_median_ms"] for r in mine]
+        out[planner] = {
+            "scenarios": len(mine),
+            "mean_score": float(np.mean([r["score"] for r in mine])),
+            "passed": sum(bool(r["passed"]) for r in mine),
+            "collisions": sum(not r["ncap"]["avoided"] for r in mine),
+            "planner_step_median_ms": float(np.median(steps)),
+            "realtime_factor_median": float(np.median([r["realtime_factor"] for r in mine])),
+            "sim_only_realtime_factor_median": float(
+                np.median([r["sim_only_realtime_factor"] for r in mine])
+            ),
+        }
+    return out
+
+
+def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    lines = [
+        "| scenario | planner | score | pass | collision | impact km/h | min TTC s | step ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        impact = r["ncap"]["impact_speed_kph"]
+        ttc = r["ncap"]["min_ttc_s"]
+        lines.append(
+            f"| {r['scenario']} | {r['planner']} | {r['score']:.1f} | {'pass' if r['passed'] else 'FAIL'} | "
+            f"{'yes' if not r['ncap']['avoided'] else 'no'} | {'-' if impact is None else f'{impact:.1f}'} | "
+            f"{'-' if ttc is None else f'{ttc:.2f}'} | {r['planner_step_median_ms']:.1f} |"
+        )
+    lines.append("")
+    for planner, s in summary.items():
+        lines.append(
+            f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios, passed {s['passed']}, "
+            f"collisions {s['collisions']}, planner step median {s['planner_step_median_ms']:.1f} ms, "
+            f"real-time factor median {s['realtime_factor_median']:.1f}x "
+            f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
+        )
+    return "\n".join(lines)

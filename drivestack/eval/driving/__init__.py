@@ -1,0 +1,1 @@
+"""Closed-loop driving metrics: the nuPlan score and Euro NCAP style pass/fail."""

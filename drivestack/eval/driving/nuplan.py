@@ -1,0 +1,255 @@
+"""nuPlan closed-loop score on a recorded :class:`~drivestack.sim.runner.SimHistory`.
+
+``score = prod(multipliers) * sum(w_i * s_i) / sum(w_i)`` with the multipliers
+no-at-fault-collision, drivable-area compliance (0.3 m), driving-direction compliance and
+making-progress, and the weighted metrics progress along the route (5), TTC within bound
+(5), speed-limit compliance (4) and comfort (2) — nuPlan's ``closed_loop_reactive_agents``
+/ ``non_reactive`` definition. Collision types follow nuPlan: the ego is not at fault when it
+is stopped or hit from behind; it is at fault when it hits a stopped agent, hits with its
+front, or hits sideways while straddling two lanes or off the drivable area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import shapely
+
+from drivestack.eval.driving.comfort import comfort_signals, is_comfortable
+from drivestack.eval.driving.footprint import may_overlap
+from drivestack.kernels import box_corners, boxes_overlap_bev
+from drivestack.planning.reference_path import ReferencePath
+from drivestack.sim.runner import SimHistory
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.road_map import RoadMap
+
+STOPPED_SPEED_MPS = 0.05
+BEHIND_ANGLE_RAD = 5.0 * np.pi / 6.0
+DRIVABLE_TOLERANCE_M = 0.3
+DIRECTION_WINDOW_S = 1.0
+DIRECTION_COMPLIANT_M = 2.0
+DIRECTION_VIOLATION_M = 6.0
+MAKING_PROGRESS_RATIO = 0.2
+MIN_EXPERT_PROGRESS_M = 2.0
+MAX_OVERSPEED_MPS = 2.23
+TTC_BOUND_S = 0.95
+TTC_HORIZON_S = 3.0
+WEIGHTS = {"progress": 5.0, "ttc": 5.0, "speed_limit": 4.0, "comfort": 2.0}
+_STATIC = {int(ObjectClass.BARRIER), int(ObjectClass.TRAFFIC_CONE)}
+
+
+@dataclass(frozen=True)
+class CollisionEvent:
+    tick: int
+    agent_id: str
+    kind: str  # stopped_ego | stopped_track | active_rear | active_front | active_lateral
+    at_fault: bool
+    ego_speed_mps: float
+    relative_speed_mps: float
+
+
+@dataclass(frozen=True)
+class NuPlanMetrics:
+    score: float
+    no_at_fault_collisions: float
+    drivable_area_compliance: float
+    driving_direction_compliance: float
+    making_progress: float
+    progress: float
+    ttc_within_bound: float
+    speed_limit_compliance: float
+    comfort: float
+    progress_m: float
+    min_ttc_s: float
+    max_outside_drivable_m: float
+    collisions: tuple[CollisionEvent, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["collisions"] = [asdict(c) for c in self.collisions]
+        d["min_ttc_s"] = None if not np.isfinite(self.min_ttc_s) else self.min_ttc_s
+        return d
+
+
+def _polygons(boxes: np.ndarray) -> np.ndarray:
+    corners = box_corners(boxes.reshape(-1, 7))[:, :4, :2]
+    return shapely.polygons(corners).reshape(boxes.shape[:-1])
+
+
+def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
+    """One event per new ego-agent contact (the first tick of each contact episode)."""
+    events = []
+    coll = history.collisions
+    start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
+    for tick, j in zip(*np.nonzero(start), strict=True):
+        ego = history.ego_boxes[tick]
+        agent = history.agent_boxes[tick, j]
+        ego_v = float(history.ego_speed_mps[tick])
+        agent_vel = history.agent_velocity_mps[tick, j]
+        ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
+        rel = float(np.linalg.norm(ego_vel - agent_vel))
+        bearing = abs(
+            np.remainder(
+                np.arctan2(agent[1] - ego[1], agent[0] - ego[0]) - ego[6] + np.pi, 2 * np.pi
+            )
+            - np.pi
+        )
+        if ego_v < STOPPED_SPEED_MPS:
+            kind, fault = "stopped_ego", False
+        elif np.linalg.norm(agent_vel) < STOPPED_SPEED_MPS:
+            kind, fault = "stopped_track", True
+        elif bearing > BEHIND_ANGLE_RAD:
+            kind, fault = "active_rear", False
+        else:
+            corners = box_corners(ego[None])[
+                0, :4, :2
+            ]  # front-left, rear-left, rear-right, front-right
+            front = shapely.LineString([corners[0], corners[3]])
+            if front.intersects(_polygons(agent[None])[0]):
+                kind, fault = "active_front", True
+            else:
+                kind, fault = "active_lateral", _straddles_lanes(road_map, _polygons(ego[None])[0])
+        events.append(
+            CollisionEvent(int(tick), history.agent_ids[j], kind, bool(fault), ego_v, rel)
+        )
+    return tuple(events)
+
+
+def _straddles_lanes(
+    road_map: RoadMap, footprint: shapely.Geometry, min_area_m2: float = 0.5
+) -> bool:
+    """Is the footprint across a lane marking (two neighbour lanes) or off the drivable area?"""
+    if (
+        float(road_map.distance_outside_drivable_m(np.asarray(footprint.exterior.coords)[:4]).max())
+        > DRIVABLE_TOLERANCE_M
+    ):
+        return True
+    covered = {
+        lane.lane_id
+        for lane in road_map.lanes
+        if lane.polygon.intersection(footprint).area > min_area_m2
+    }
+    return any(
+        road_map.lane(i).left_neighbor in covered or road_map.lane(i).right_neighbor in covered
+        for i in covered
+    )
+
+
+def min_time_to_collision_s(
+    history: SimHistory, horizon_s: float = TTC_HORIZON_S, step_s: float = 0.1
+) -> np.ndarray:
+    """``(T,)`` nuPlan-style TTC per tick: ego and agents projected at constant velocity.
+
+    Skips ticks where the ego is stopped, agents already in contact and agents behind the
+    ego; ``inf`` when nothing is hit within ``horizon_s``.
+    """
+    n_t = len(history)
+    taus = np.arange(1, round(horizon_s / step_s) + 1) * step_s
+    ttc = np.full(n_t, np.inf)
+    for t in range(n_t):
+        v = history.ego_speed_mps[t]
+        if v < STOPPED_SPEED_MPS:
+            continue
+        ego = history.ego_boxes[t]
+        agents = history.agent_boxes[t]
+        vel = history.agent_velocity_mps[t]
+        dx, dy = agents[:, 0] - ego[0], agents[:, 1] - ego[1]
+        bearing = np.abs(np.remainder(np.arctan2(dy, dx) - ego[6] + np.pi, 2 * np.pi) - np.pi)
+        ego_vel = v * np.array([np.cos(ego[6]), np.sin(ego[6])])
+        rel_speed = np.linalg.norm(vel - ego_vel, axis=1)
+        reach = (
+            0.5 * (np.hypot(ego[3], ego[4]) + np.hypot(agents[:, 3], agents[:, 4]))
+            + rel_speed * horizon_s
+        )
+        keep = (
+            history.agent_valid[t]
+            & ~history.collisions[t]
+            & (bearing < BEHIND_ANGLE_RAD)
+            & (np.hypot(dx, dy) <= reach)
+        )
+        if not np.any(keep):
+            continue
+        ag = agents[keep]
+        ego_f = np.repeat(ego[None], len(taus), axis=0)
+        ego_f[:, 0] += ego_vel[0] * taus
+        ego_f[:, 1] += ego_vel[1] * taus
+        ag_f = np.repeat(ag[None], len(taus), axis=0)  # (tau, A', 7)
+        ag_f[:, :, 0] += vel[keep, 0][None] * taus[:, None]
+        ag_f[:, :, 1] += vel[keep, 1][None] * taus[:, None]
+        maybe = may_overlap(ego_f[:, None, :], ag_f)  # (tau, A')
+        for i in np.flatnonzero(np.any(maybe, axis=1)):
+            tau = taus[i]
+            if np.any(boxes_overlap_bev(ego_f[i : i + 1], ag_f[i][maybe[i]])):
+                ttc[t] = tau
+                break
+    return ttc
+
+
+def nuplan_score(
+    history: SimHistory, road_map: RoadMap, route: ReferencePath, expert_progress_m: float
+) -> NuPlanMetrics:
+    """All nuPlan closed-loop metrics and the scenario score (0..1)."""
+    dt = history.dt_s
+    # multipliers ------------------------------------------------------------------------------
+    events = classify_collisions(history, road_map)
+    fault = [e for e in events if e.at_fault]
+    labels = {
+        aid: int(lab) for aid, lab in zip(history.agent_ids, history.agent_labels, strict=True)
+    }
+    n_static = sum(labels[e.agent_id] in _STATIC for e in fault)
+    n_moving = len(fault) - n_static
+    no_collision = 0.0 if n_moving > 0 or n_static > 1 else (0.5 if n_static == 1 else 1.0)
+    corners = box_corners(history.ego_boxes)[:, :4, :2].reshape(-1, 2)
+    outside = float(np.max(road_map.distance_outside_drivable_m(corners))) if len(corners) else 0.0
+    drivable = 1.0 if outside <= DRIVABLE_TOLERANCE_M else 0.0
+    station, _ = route.project(np.stack([history.ego_x_m, history.ego_y_m], axis=1))
+    window = max(1, round(DIRECTION_WINDOW_S / dt))
+    backwards = np.max(-(station[window:] - station[:-window]), initial=0.0)
+    direction = (
+        1.0
+        if backwards < DIRECTION_COMPLIANT_M
+        else (0.5 if backwards < DIRECTION_VIOLATION_M else 0.0)
+    )
+    progress_m = float(station[-1] - station[0])
+    if expert_progress_m > MIN_EXPERT_PROGRESS_M:
+        progress_ratio = float(np.clip(progress_m / expert_progress_m, 0.0, 1.0))
+    else:
+        progress_ratio = 1.0
+    making_progress = 1.0 if progress_ratio >= MAKING_PROGRESS_RATIO else 0.0
+    # weighted ---------------------------------------------------------------------------------
+    ttc = min_time_to_collision_s(history)
+    ttc_ok = 1.0 if np.min(ttc, initial=np.inf) >= TTC_BOUND_S else 0.0
+    limit = route.speed_limit_at(station)
+    over = float(
+        np.trapezoid(np.maximum(history.ego_speed_mps - limit, 0.0), dx=dt)
+    )  # m of over-speed
+    duration = max(dt * (len(history) - 1), dt)
+    speed_score = max(0.0, 1.0 - over / (MAX_OVERSPEED_MPS * duration))
+    comfort = float(
+        is_comfortable(
+            comfort_signals(history.ego_speed_mps, history.ego_yaw_rad, history.ego_accel_mps2, dt)
+        )
+    )
+    weighted = (
+        WEIGHTS["progress"] * progress_ratio
+        + WEIGHTS["ttc"] * ttc_ok
+        + WEIGHTS["speed_limit"] * speed_score
+        + WEIGHTS["comfort"] * comfort
+    ) / sum(WEIGHTS.values())
+    score = no_collision * drivable * direction * making_progress * weighted
+    return NuPlanMetrics(
+        score=float(score),
+        no_at_fault_collisions=no_collision,
+        drivable_area_compliance=drivable,
+        driving_direction_compliance=direction,
+        making_progress=making_progress,
+        progress=progress_ratio,
+        ttc_within_bound=ttc_ok,
+        speed_limit_compliance=speed_score,
+        comfort=comfort,
+        progress_m=progress_m,
+        min_ttc_s=float(np.min(ttc, initial=np.inf)),
+        max_outside_drivable_m=outside,
+        collisions=events,
+    )

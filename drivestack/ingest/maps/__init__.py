@@ -1,0 +1,1 @@
+"""Road-map readers and builders: synthetic roads from code, CommonRoad XML, Lanelet2 OSM."""

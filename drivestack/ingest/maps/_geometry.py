@@ -1,0 +1,31 @@
+"""Lane geometry shared by the map readers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drivestack.structures.road_map import interpolate_polyline, polyline_stations
+
+
+def centerline_from_bounds(left_m: np.ndarray, right_m: np.ndarray) -> np.ndarray:
+    """Midline of two ``(N, 2)`` / ``(M, 2)`` boundaries running the same way.
+
+    Both are sampled at the same arc-length fractions (their vertices' fractions merged), and
+    averaged point by point.
+    """
+    sl = polyline_stations(left_m)
+    sr = polyline_stations(right_m)
+    frac = np.unique(np.concatenate([sl / max(sl[-1], 1e-9), sr / max(sr[-1], 1e-9)]))
+    lp, _ = interpolate_polyline(left_m, frac * sl[-1])
+    rp, _ = interpolate_polyline(right_m, frac * sr[-1])
+    mid = 0.5 * (lp + rp)
+    keep = np.ones(len(mid), dtype=bool)
+    keep[1:] = np.linalg.norm(np.diff(mid, axis=0), axis=1) > 1e-6
+    return mid[keep]
+
+
+def dedup(points_m: np.ndarray) -> np.ndarray:
+    """Drop consecutive repeated points."""
+    keep = np.ones(len(points_m), dtype=bool)
+    keep[1:] = np.any(np.diff(points_m, axis=0) != 0.0, axis=1)
+    return points_m[keep]

@@ -1,0 +1,251 @@
+"""CommonRoad XML reader (formats 2018b and 2020a): lanelets, obstacles, planning problem.
+
+Own parser on ``xml.etree.ElementTree`` (the files are local scenario data). Lanelets become
+:class:`Lane` objects with id ``str(lanelet id)``; the centreline is the midline of the two
+bounds; only ``drivingDir="same"`` adjacencies become neighbours. Speed limits come from
+``<speedLimit>`` (2018b) or a referenced speed-limit traffic sign (2020a: ``R2-1``, ``274``);
+``default_speed_limit_mps`` otherwise. Dynamic obstacles become non-reactive replay agents
+(state ``i`` at ``time_step * dt``); interval values are read at their midpoint and a
+rectangle position at its centre. Static obstacles become agents that never move.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from shapely.geometry import Polygon
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
+from drivestack.sim.agents import AgentSpec, ReplayTrack
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.road_map import Lane, RoadMap
+
+SPEED_SIGNS = {"R2-1", "274", "274.1"}  # US and German speed-limit sign ids in CommonRoad
+_TYPES = {
+    "car": ObjectClass.CAR,
+    "truck": ObjectClass.TRUCK,
+    "bus": ObjectClass.BUS,
+    "bicycle": ObjectClass.CYCLIST,
+    "pedestrian": ObjectClass.PEDESTRIAN,
+    "motorcycle": ObjectClass.MOTORCYCLE,
+    "priorityVehicle": ObjectClass.CAR,
+    "parkedVehicle": ObjectClass.CAR,
+    "taxi": ObjectClass.CAR,
+    "train": ObjectClass.OTHER_VEHICLE,
+    "constructionZone": ObjectClass.BARRIER,
+    "roadBoundary": ObjectClass.BARRIER,
+    "building": ObjectClass.BARRIER,
+    "pillar": ObjectClass.BARRIER,
+    "median_strip": ObjectClass.BARRIER,
+}
+
+
+@dataclass(frozen=True)
+class CommonRoadScenario:
+    benchmark_id: str
+    version: str
+    dt_s: float
+    road_map: RoadMap
+    agents: tuple[AgentSpec, ...]
+    ego_initial: tuple[float, float, float, float]  # x_m, y_m, yaw_rad, speed_mps
+    goal_lanelets: tuple[str, ...]
+    n_dynamic_obstacles: int
+    n_static_obstacles: int
+
+
+def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
+    if el is None:
+        raise DataError("missing", path=path, record=record, field=field)
+    exact = el.find("exact")
+    if exact is not None and exact.text is not None:
+        return float(exact.text)
+    lo, hi = el.find("intervalStart"), el.find("intervalEnd")
+    if lo is not None and hi is not None and lo.text is not None and hi.text is not None:
+        return 0.5 * (float(lo.text) + float(hi.text))
+    if el.text is not None and el.text.strip():
+        return float(el.text)
+    raise DataError("no exact value or interval", path=path, record=record, field=field)
+
+
+def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.ndarray:
+    if el is None:
+        raise DataError("missing", path=path, record=record, field=field)
+    pts = [
+        (float(p.findtext("x", "nan")), float(p.findtext("y", "nan"))) for p in el.findall("point")
+    ]
+    arr = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    if len(arr) < 2 or not np.all(np.isfinite(arr)):
+        raise DataError("needs at least 2 finite points", path=path, record=record, field=field)
+    return dedup(arr)
+
+
+def _position(el: ET.Element | None, path: str, record: str) -> tuple[float, float]:
+    if el is None:
+        raise DataError("missing", path=path, record=record, field="position")
+    point = el.find("point")
+    if point is None:
+        point = el.find("rectangle/center")
+    if point is None:
+        point = el.find("circle/center")
+    if point is None:
+        raise DataError("no point, rectangle or circle", path=path, record=record, field="position")
+    return float(point.findtext("x", "nan")), float(point.findtext("y", "nan"))
+
+
+def _speed_signs(root: ET.Element) -> dict[str, float]:
+    out = {}
+    for sign in root.iter("trafficSign"):
+        for element in sign.findall("trafficSignElement"):
+            if element.findtext("trafficSignID", "").strip() in SPEED_SIGNS:
+                value = element.findtext("additionalValue")
+                if value:
+                    out[sign.get("id", "")] = float(value)
+    return out
+
+
+def _refs(el: ET.Element, tag: str, ids: set[str | None]) -> tuple[str, ...]:
+    return tuple(str(r.get("ref")) for r in el.findall(tag) if r.get("ref") in ids)
+
+
+def _neighbour(el: ET.Element, tag: str, ids: set[str | None]) -> str | None:
+    """A same-direction adjacent lanelet (opposite-direction ones are not lane-change targets)."""
+    adj = el.find(tag)
+    if adj is None or adj.get("drivingDir") != "same" or adj.get("ref") not in ids:
+        return None
+    return str(adj.get("ref"))
+
+
+def _lanes(
+    root: ET.Element, path: str, default_speed_mps: float
+) -> tuple[list[Lane], list[Polygon]]:
+    signs = _speed_signs(root)
+    raw = root.findall("lanelet")
+    ids = {el.get("id") for el in raw}
+    lanes, crosswalks = [], []
+    for el in raw:
+        lid = el.get("id")
+        record = f"lanelet {lid}"
+        left = _points(el.find("leftBound"), path, record, "leftBound")
+        right = _points(el.find("rightBound"), path, record, "rightBound")
+        speed = default_speed_mps
+        limit = el.findtext("speedLimit")
+        if limit:
+            speed = float(limit)
+        for ref in el.findall("trafficSignRef"):
+            if ref.get("ref") in signs:
+                speed = signs[ref.get("ref", "")]
+        types = [t.text for t in el.findall("laneletType") if t.text]
+        lane_type = "crosswalk" if "crosswalk" in types else (types[0] if types else "road")
+
+        lane = Lane(
+            str(lid),
+            centerline_from_bounds(left, right),
+            left,
+            right,
+            speed if speed > 0 else default_speed_mps,
+            successors=_refs(el, "successor", ids),
+            predecessors=_refs(el, "predecessor", ids),
+            left_neighbor=_neighbour(el, "adjacentLeft", ids),
+            right_neighbor=_neighbour(el, "adjacentRight", ids),
+            lane_type=lane_type,
+        )
+        lanes.append(lane)
+        if lane_type == "crosswalk":
+            crosswalks.append(lane.polygon)
+    return lanes, crosswalks
+
+
+def _obstacle(el: ET.Element, dt_s: float, path: str, static: bool) -> AgentSpec:
+    oid = el.get("id", "?")
+    record = f"obstacle {oid}"
+    kind = el.findtext("type", "unknown").strip()
+    label = _TYPES.get(kind, ObjectClass.UNKNOWN)
+    rect = el.find("shape/rectangle")
+    if rect is not None:
+        length = float(rect.findtext("length", "nan"))
+        width = float(rect.findtext("width", "nan"))
+    else:
+        radius = float(el.findtext("shape/circle/radius", "nan"))
+        length = width = 2 * radius
+    if not (math.isfinite(length) and math.isfinite(width)):
+        raise DataError("no rectangle or circle size", path=path, record=record, field="shape")
+    states = [el.find("initialState")]
+    states += el.findall("trajectory/state")
+    t, x, y, yaw, v = [], [], [], [], []
+    for st in states:
+        if st is None:
+            raise DataError("missing", path=path, record=record, field="initialState")
+        px, py = _position(st.find("position"), path, record)
+        t.append(_float(st.find("time"), path, record, "time") * dt_s)
+        x.append(px)
+        y.append(py)
+        yaw.append(_float(st.find("orientation"), path, record, "orientation"))
+        vel = st.find("velocity")
+        v.append(_float(vel, path, record, "velocity") if vel is not None else 0.0)
+    if static:
+        t = [0.0, 1e6]
+        x, y, yaw, v = x[:1] * 2, y[:1] * 2, yaw[:1] * 2, [0.0, 0.0]
+    track = ReplayTrack(
+        np.asarray(t), np.asarray(x), np.asarray(y), np.unwrap(np.asarray(yaw)), np.asarray(v)
+    )
+    if np.any(np.diff(track.time_s) <= 0):
+        raise DataError("time steps must increase", path=path, record=record, field="time")
+    height = 1.75 if label == ObjectClass.PEDESTRIAN else 1.5
+    return AgentSpec(f"cr{oid}", label, (length, width, height), "replay", replay=track)
+
+
+def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) -> CommonRoadScenario:
+    """Parse one CommonRoad XML file (2018b or 2020a)."""
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise DataError(f"cannot parse XML: {exc}", path=str(p)) from exc
+    if root.tag != "commonRoad":
+        raise DataError(f"root element is <{root.tag}>, expected <commonRoad>", path=str(p))
+    version = root.get("commonRoadVersion", "")
+    dt = float(root.get("timeStepSize", "0.1"))
+    lanes, crosswalks = _lanes(root, str(p), default_speed_limit_mps)
+    road_map = RoadMap(
+        tuple(lanes), tuple(crosswalks), frame="world", source=f"commonroad:{p.name}"
+    )
+    dynamic = root.findall("dynamicObstacle") + [
+        o for o in root.findall("obstacle") if o.findtext("role") == "dynamic"
+    ]
+    static = root.findall("staticObstacle") + [
+        o for o in root.findall("obstacle") if o.findtext("role") == "static"
+    ]
+    agents = [_obstacle(o, dt, str(p), False) for o in dynamic] + [
+        _obstacle(o, dt, str(p), True) for o in static
+    ]
+    problem = root.find("planningProblem")
+    if problem is None:
+        raise DataError("no planningProblem", path=str(p))
+    init = problem.find("initialState")
+    record = f"planningProblem {problem.get('id')}"
+    if init is None:
+        raise DataError("missing", path=str(p), record=record, field="initialState")
+    ex, ey = _position(init.find("position"), str(p), record)
+    ego = (
+        ex,
+        ey,
+        _float(init.find("orientation"), str(p), record, "orientation"),
+        _float(init.find("velocity"), str(p), record, "velocity"),
+    )
+    goals = tuple(str(r.get("ref")) for r in problem.findall("goalState/position/lanelet"))
+    return CommonRoadScenario(
+        root.get("benchmarkID", p.stem),
+        version,
+        dt,
+        road_map,
+        tuple(agents),
+        ego,
+        goals,
+        len(dynamic),
+        len(static),
+    )

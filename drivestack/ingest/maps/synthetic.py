@@ -1,0 +1,281 @@
+"""Road maps built from code: straight and curved multi-lane roads, a four-way intersection, a merge.
+
+Every builder returns a :class:`~drivestack.structures.road_map.RoadMap` in the ``world`` frame.
+Lane ids are ``"<road>_<index>"`` with index 0 the rightmost lane of the road.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from shapely.geometry import LineString, Polygon
+
+from drivestack.structures.road_map import Lane, RoadMap, resample_polyline
+
+
+def offset_polyline(polyline_m: np.ndarray, offset_m: float) -> np.ndarray:
+    """``(N, 2)`` polyline shifted ``offset_m`` to its left (mitred vertices, exact on each segment)."""
+    d = np.diff(polyline_m, axis=0)
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.linalg.norm(d, axis=1, keepdims=True)
+    normals = np.concatenate([n[:1], n[:-1] + n[1:], n[-1:]])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    scale = np.ones(len(polyline_m))
+    scale[1:-1] = 1.0 / np.maximum(np.sum(normals[1:-1] * n[:-1], axis=1), 0.2)
+    return polyline_m + offset_m * scale[:, None] * normals
+
+
+def arc(
+    center_m: tuple[float, float],
+    radius_m: float,
+    start_rad: float,
+    sweep_rad: float,
+    step_m: float = 1.0,
+) -> np.ndarray:
+    """Points on a circular arc, counter-clockwise for positive ``sweep_rad``."""
+    n = max(2, math.ceil(abs(sweep_rad) * radius_m / step_m) + 1)
+    ang = start_rad + np.linspace(0.0, sweep_rad, n)
+    return np.stack(
+        [center_m[0] + radius_m * np.cos(ang), center_m[1] + radius_m * np.sin(ang)], axis=1
+    )
+
+
+def road_lanes(
+    name: str,
+    right_edge_m: np.ndarray,
+    n_lanes: int,
+    lane_width_m: float,
+    speed_limit_mps: float,
+) -> list[Lane]:
+    """Parallel lanes left of ``right_edge_m``, with neighbour links (index 0 rightmost)."""
+    lanes = []
+    for i in range(n_lanes):
+        lanes.append(
+            Lane(
+                lane_id=f"{name}_{i}",
+                centerline_m=offset_polyline(right_edge_m, (i + 0.5) * lane_width_m),
+                left_boundary_m=offset_polyline(right_edge_m, (i + 1) * lane_width_m),
+                right_boundary_m=offset_polyline(right_edge_m, i * lane_width_m),
+                speed_limit_mps=speed_limit_mps,
+                left_neighbor=f"{name}_{i + 1}" if i + 1 < n_lanes else None,
+                right_neighbor=f"{name}_{i - 1}" if i > 0 else None,
+            )
+        )
+    return lanes
+
+
+def straight_road(
+    length_m: float = 600.0,
+    n_lanes: int = 2,
+    lane_width_m: float = 3.5,
+    speed_limit_mps: float = 27.78,
+) -> RoadMap:
+    """One-way road along +x from x=-100 m; lane 0 centred on y = lane_width/2."""
+    edge = np.array([[-100.0, 0.0], [length_m - 100.0, 0.0]])
+    return RoadMap(
+        tuple(
+            road_lanes(
+                "road", resample_polyline(edge, 10.0), n_lanes, lane_width_m, speed_limit_mps
+            )
+        ),
+        source="synthetic:straight",
+    )
+
+
+def curved_road(
+    radius_m: float = 100.0,
+    sweep_rad: float = math.pi / 2,
+    lead_in_m: float = 150.0,
+    lead_out_m: float = 200.0,
+    n_lanes: int = 2,
+    lane_width_m: float = 3.5,
+    speed_limit_mps: float = 16.67,
+) -> RoadMap:
+    """Straight lead-in along +x ending at the origin, a left arc of ``radius_m`` (right edge), a straight lead-out."""
+    lead_in = np.stack([np.linspace(-lead_in_m, 0.0, 31), np.zeros(31)], axis=1)
+    bend = arc((0.0, radius_m), radius_m, -math.pi / 2, sweep_rad)
+    heading = sweep_rad
+    end = bend[-1]
+    lead_out = end + np.linspace(0.0, lead_out_m, 41)[:, None] * np.array(
+        [math.cos(heading), math.sin(heading)]
+    )
+    edge = np.concatenate([lead_in, bend[1:], lead_out[1:]])
+    return RoadMap(
+        tuple(road_lanes("road", edge, n_lanes, lane_width_m, speed_limit_mps)),
+        source="synthetic:curved",
+    )
+
+
+def _connector(
+    lane_id: str, centre: np.ndarray, width_m: float, speed_mps: float, pred: str, succ: str
+) -> Lane:
+    return Lane(
+        lane_id,
+        centre,
+        offset_polyline(centre, width_m / 2),
+        offset_polyline(centre, -width_m / 2),
+        speed_mps,
+        successors=(succ,),
+        predecessors=(pred,),
+    )
+
+
+def four_way_intersection(
+    arm_length_m: float = 150.0,
+    lane_width_m: float = 3.5,
+    speed_limit_mps: float = 13.89,
+    box_half_m: float = 10.0,
+) -> RoadMap:
+    """Two two-way roads crossing at the origin (one lane per direction per arm).
+
+    Arms are named by where they point: ``east``, ``north``, ``west``, ``south``. For each arm
+    ``<arm>_in`` drives toward the centre and ``<arm>_out`` away from it; connectors
+    ``<from>_to_<to>`` join every inbound lane to the outbound lanes of the other three arms
+    (straight, left and right turns) across a square box of half-size ``box_half_m``. Each arm
+    has a crosswalk and a stop line at the box edge.
+    """
+    half = box_half_m
+    lanes: list[Lane] = []
+    crosswalks: list[Polygon] = []
+    stop_lines: list[LineString] = []
+    arms = {"east": 0.0, "north": math.pi / 2, "west": math.pi, "south": -math.pi / 2}
+    ends_in: dict[str, np.ndarray] = {}
+    starts_out: dict[str, np.ndarray] = {}
+    for name, ang in arms.items():
+        u = np.array([math.cos(ang), math.sin(ang)])
+        left = np.array([-u[1], u[0]])
+        far, near = (half + arm_length_m) * u, half * u
+        s = np.linspace(0.0, 1.0, 16)[:, None]
+        inbound_c = far + s * (near - far) + left * (lane_width_m / 2)
+        outbound_c = near + s * (far - near) - left * (lane_width_m / 2)
+        for lane_id, centre in ((f"{name}_in", inbound_c), (f"{name}_out", outbound_c)):
+            lanes.append(
+                Lane(
+                    lane_id,
+                    centre,
+                    offset_polyline(centre, lane_width_m / 2),
+                    offset_polyline(centre, -lane_width_m / 2),
+                    speed_limit_mps,
+                )
+            )
+        ends_in[name] = inbound_c[-1]
+        starts_out[name] = outbound_c[0]
+        cw_c = (half + 2.0) * u
+        crosswalks.append(
+            Polygon(
+                [
+                    cw_c - 1.5 * u - half * left,
+                    cw_c + 1.5 * u - half * left,
+                    cw_c + 1.5 * u + half * left,
+                    cw_c - 1.5 * u + half * left,
+                ]
+            )
+        )
+        stop_lines.append(LineString([near + 4.0 * u, near + 4.0 * u + lane_width_m * left]))
+    succ: dict[str, list[str]] = {f"{n}_in": [] for n in arms}
+    pred: dict[str, list[str]] = {f"{n}_out": [] for n in arms}
+    for src in arms:
+        for dst in arms:
+            if dst == src:
+                continue
+            p0, p2 = ends_in[src], starts_out[dst]
+            d0 = -np.array([math.cos(arms[src]), math.sin(arms[src])])
+            d2 = np.array([math.cos(arms[dst]), math.sin(arms[dst])])
+            if abs(float(np.dot(d0, d2)) - 1.0) < 1e-9:
+                centre = p0 + np.linspace(0.0, 1.0, 8)[:, None] * (p2 - p0)
+            else:  # quadratic Bezier through the corner where the two directions meet
+                t_c = np.linalg.solve(np.stack([d0, -d2], axis=1), p2 - p0)[0]
+                p1 = p0 + t_c * d0
+                t = np.linspace(0.0, 1.0, 20)[:, None]
+                centre = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+            lane_id = f"{src}_to_{dst}"
+            lanes.append(
+                _connector(
+                    lane_id, centre, lane_width_m, speed_limit_mps, f"{src}_in", f"{dst}_out"
+                )
+            )
+            succ[f"{src}_in"].append(lane_id)
+            pred[f"{dst}_out"].append(lane_id)
+    linked = []
+    for lane in lanes:
+        if lane.lane_id in succ:
+            lane = Lane(
+                lane.lane_id,
+                lane.centerline_m,
+                lane.left_boundary_m,
+                lane.right_boundary_m,
+                speed_limit_mps,
+                successors=tuple(succ[lane.lane_id]),
+            )
+        elif lane.lane_id in pred:
+            lane = Lane(
+                lane.lane_id,
+                lane.centerline_m,
+                lane.left_boundary_m,
+                lane.right_boundary_m,
+                speed_limit_mps,
+                predecessors=tuple(pred[lane.lane_id]),
+            )
+        linked.append(lane)
+    return RoadMap(
+        tuple(linked), tuple(crosswalks), tuple(stop_lines), source="synthetic:intersection"
+    )
+
+
+def merge_road(
+    merge_x_m: float = 200.0,
+    length_after_m: float = 300.0,
+    lane_width_m: float = 3.5,
+    ramp_offset_m: float = 20.0,
+    speed_limit_mps: float = 22.22,
+) -> RoadMap:
+    """A main lane along +x (``main_a`` up to ``merge_x_m``, then ``main_b``) and an on-ramp
+    ``ramp`` from the lower right that joins ``main_b`` at ``merge_x_m`` (both are its predecessors).
+    """
+    w = lane_width_m
+    main_a = np.stack([np.linspace(-100.0, merge_x_m, 31), np.full(31, w / 2)], axis=1)
+    main_b = np.stack(
+        [np.linspace(merge_x_m, merge_x_m + length_after_m, 31), np.full(31, w / 2)], axis=1
+    )
+    x = np.linspace(-100.0, merge_x_m, 61)
+    blend = np.clip((x - (merge_x_m - 150.0)) / 150.0, 0.0, 1.0)
+    y = w / 2 - ramp_offset_m * (
+        1.0 - (3 * blend**2 - 2 * blend**3)
+    )  # smoothstep taper onto the main lane
+    ramp = np.stack([x, y], axis=1)
+
+    def lane(
+        lane_id: str,
+        centre: np.ndarray,
+        successors: tuple[str, ...] = (),
+        predecessors: tuple[str, ...] = (),
+    ) -> Lane:
+        return Lane(
+            lane_id,
+            centre,
+            offset_polyline(centre, w / 2),
+            offset_polyline(centre, -w / 2),
+            speed_limit_mps,
+            successors=successors,
+            predecessors=predecessors,
+        )
+
+    lanes = (
+        lane("main_a", main_a, successors=("main_b",)),
+        lane("ramp", ramp, successors=("main_b",)),
+        lane("main_b", main_b, predecessors=("main_a", "ramp")),
+    )
+    return RoadMap(lanes, source="synthetic:merge")
+
+
+def build_synthetic_map(kind: str, **params: float) -> RoadMap:
+    """Builder by name: ``straight``, ``curved``, ``intersection`` or ``merge``."""
+    builders = {
+        "straight": straight_road,
+        "curved": curved_road,
+        "intersection": four_way_intersection,
+        "merge": merge_road,
+    }
+    if kind not in builders:
+        raise ValueError(f"unknown synthetic map {kind!r}; expected one of {sorted(builders)}")
+    return builders[kind](**params)  # type: ignore[operator]

@@ -1,0 +1,107 @@
+"""Intelligent Driver Model (Treiber, Hennecke, Helbing 2000), vectorised.
+
+``a = a_max * [1 - (v / v0)^delta - (s* / s)^2]`` with the desired gap
+``s* = s0 + v T + v (v - v_lead) / (2 sqrt(a_max b))``. Used by the reactive sim agents,
+the IDM baseline planner and the proposal rollouts of the PDM-style planner.
+
+With ``coolness > 0`` it becomes Treiber and Kesting's ACC model (IDM + constant-acceleration
+heuristic, "Traffic Flow Dynamics" ch. 11.3.7, leader acceleration taken as 0): where IDM
+over-reacts to a small gap that is not closing fast (a cut-in), the CAH acceleration
+``a_cah = -(v - v_lead)^2 / (2 s)`` (0 when not closing) tempers it:
+``a = (1 - c) a_idm + c (a_cah + b tanh((a_idm - a_cah) / b))`` whenever ``a_idm < a_cah``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+
+@dataclass(frozen=True)
+class IDMParams:
+    min_gap_m: float = 2.0  # s0
+    time_headway_s: float = 1.5  # T
+    max_accel_mps2: float = 1.5  # a_max
+    comfort_decel_mps2: float = 3.0  # b
+    exponent: float = 4.0  # delta
+    max_decel_mps2: float = 9.0  # the output is clipped to [-max_decel, a_max]
+    coolness: float = 0.0  # c: 0 = plain IDM, 0.99 = the ACC model
+
+    @property
+    def values(self) -> tuple[float, float, float, float, float, float, float]:
+        """``(s0, T, a_max, b, delta, max_decel, coolness)`` for :func:`idm_scalar`."""
+        return (
+            self.min_gap_m,
+            self.time_headway_s,
+            self.max_accel_mps2,
+            self.comfort_decel_mps2,
+            self.exponent,
+            self.max_decel_mps2,
+            self.coolness,
+        )
+
+
+@njit(cache=True)
+def idm_scalar(
+    speed: float, desired_speed: float, gap: float, leader_speed: float, values: tuple
+) -> float:
+    """Scalar IDM acceleration (see :func:`idm_acceleration`); ``values`` from ``IDMParams.values``."""
+    s0, headway, a_max, b, delta, max_decel, coolness = values
+    v0 = max(desired_speed, 1e-3)
+    s_star = s0 + max(
+        0.0, speed * headway + speed * (speed - leader_speed) / (2.0 * math.sqrt(a_max * b))
+    )
+    accel = a_max * (1.0 - min(speed / v0, 10.0) ** delta)
+    if math.isfinite(gap):
+        s = max(gap, 0.01)
+        accel -= a_max * (s_star / s) ** 2
+        if coolness > 0.0:
+            closing = speed - leader_speed
+            cah = -closing * closing / (2.0 * s) if closing > 0.0 else 0.0
+            if accel < cah:
+                accel = (1.0 - coolness) * accel + coolness * (
+                    cah + b * math.tanh((accel - cah) / b)
+                )
+    return min(max(accel, -max_decel), a_max)
+
+
+def idm_acceleration(
+    speed_mps: npt.ArrayLike,
+    desired_speed_mps: npt.ArrayLike,
+    gap_m: npt.ArrayLike,
+    leader_speed_mps: npt.ArrayLike,
+    params: IDMParams,
+) -> np.ndarray:
+    """IDM acceleration, broadcast over all inputs. ``gap_m = inf`` means a free road.
+
+    ``desired_speed_mps`` of 0 asks to stop (full braking term). Gaps at or below 1 cm are
+    treated as 1 cm (the interaction term is then maximal and clipped).
+    """
+    args = np.broadcast_arrays(
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (speed_mps, desired_speed_mps, gap_m, leader_speed_mps)
+        )
+    )
+    flat = [np.ascontiguousarray(x).reshape(-1) for x in args]
+    batch: Any = _idm_batch  # a numba dispatcher
+    return np.asarray(batch(*flat, params.values)).reshape(args[0].shape)
+
+
+@njit(cache=True)
+def _idm_batch(v, v0, gap, lead, values):
+    out = np.empty(v.shape[0])
+    for i in range(v.shape[0]):
+        out[i] = idm_scalar(v[i], v0[i], gap[i], lead[i], values)
+    return out
+
+
+def idm_equilibrium_gap_m(speed_mps: float, desired_speed_mps: float, params: IDMParams) -> float:
+    """Gap at which following a leader at the same ``speed_mps`` gives zero acceleration."""
+    free = 1.0 - (speed_mps / desired_speed_mps) ** params.exponent
+    return (params.min_gap_m + speed_mps * params.time_headway_s) / float(np.sqrt(free))

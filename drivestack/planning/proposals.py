@@ -1,0 +1,264 @@
+"""Proposal rollouts: IDM speed control x pure-pursuit steering x the bicycle model, vectorised.
+
+One rollout simulates P proposals at once for T steps. Proposal p follows the reference path
+shifted ``offsets_m[p]`` to the left with IDM towards ``target_speed_mps[p]``; the IDM leader
+is the closest forecast agent ahead in the proposal's corridor (or about to enter it within
+``entry_lookahead_steps``), and the end of the path is a stationary leader (stop there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy.spatial import cKDTree
+
+from drivestack.planning.idm import IDMParams, idm_scalar
+from drivestack.planning.reference_path import ReferencePath
+from drivestack.prediction.forecast import Forecast
+from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_update
+
+_FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "steering_rad")
+
+
+@dataclass(frozen=True)
+class PathAgents:
+    """Forecast agents in Frenet coordinates of a path: ``(A, T+1)`` arrays and ``(A,)`` half sizes."""
+
+    station_m: np.ndarray
+    lateral_m: np.ndarray
+    along_speed_mps: np.ndarray
+    half_length_m: np.ndarray
+    half_width_m: np.ndarray
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """States of P proposals at k = 0..T; ``station_m``, ``gap_m`` and
+    ``closing_speed_mps`` are ``(P, T+1)`` (gap to the IDM leader, inf when none)."""
+
+    states: np.ndarray  # (P, T+1, 6): x, y, yaw, speed, acceleration, steering
+    station_m: np.ndarray
+    gap_m: np.ndarray
+    closing_speed_mps: np.ndarray
+
+    def field(self, name: str) -> np.ndarray:
+        """``(P, T+1)`` array of one state field."""
+        return self.states[:, :, _FIELDS.index(name)]
+
+    def boxes(self, vehicle: VehicleParams, n_steps: int | None = None) -> np.ndarray:
+        """``(P, K, 7)`` footprints of the first ``n_steps + 1`` states (all by default)."""
+        st = self.states if n_steps is None else self.states[:, : n_steps + 1]
+        flat = st.reshape(-1, 6)
+        b = BicycleState(
+            flat[:, 0], flat[:, 1], flat[:, 2], flat[:, 3], flat[:, 4], flat[:, 5]
+        ).boxes(vehicle)
+        return b.reshape(st.shape[0], st.shape[1], 7)
+
+
+def fast_project(
+    path: ReferencePath, tree: cKDTree, points_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frenet station/lateral of ``(M, 2)`` points via the nearest path vertex and its two segments."""
+    pts = points_m.reshape(-1, 2)
+    _, idx = tree.query(pts)
+    n = len(path.xy_m)
+    best_s = np.zeros(len(pts))
+    best_d = np.zeros(len(pts))
+    best_dist = np.full(len(pts), np.inf)
+    for seg in (np.clip(idx - 1, 0, n - 2), np.clip(idx, 0, n - 2)):
+        a = path.xy_m[seg]
+        d = path.xy_m[seg + 1] - a
+        length = np.linalg.norm(d, axis=1)
+        rel = pts - a
+        t = np.sum(rel * d, axis=1) / length**2
+        t = np.where(seg == 0, np.minimum(t, 1.0), np.clip(t, 0.0, 1.0))
+        t = np.where(seg == n - 2, np.maximum(t, 0.0), t)
+        dist = np.linalg.norm(rel - t[:, None] * d, axis=1)
+        lateral = (d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]) / length
+        better = dist < best_dist
+        best_dist = np.where(better, dist, best_dist)
+        best_s = np.where(better, path.station_m[seg] + t * length, best_s)
+        best_d = np.where(better, lateral, best_d)
+    return best_s, best_d
+
+
+def agents_on_path(path: ReferencePath, tree: cKDTree, forecast: Forecast) -> PathAgents:
+    boxes = forecast.boxes
+    n_agents, n_t = boxes.shape[0], boxes.shape[1]
+    if n_agents == 0:
+        z = np.zeros((0, n_t))
+        return PathAgents(z, z, z, np.zeros(0), np.zeros(0))
+    s, d = fast_project(path, tree, boxes[:, :, :2].reshape(-1, 2))
+    s = s.reshape(n_agents, n_t)
+    d = d.reshape(n_agents, n_t)
+    _, heading = path.pose_at(np.clip(s, 0.0, path.length_m))
+    along = forecast.speed_mps * np.cos(boxes[:, :, 6] - heading)
+    return PathAgents(s, d, along, boxes[:, 0, 3] / 2, boxes[:, 0, 4] / 2)
+
+
+@njit(cache=True)
+def _path_pose(station_m, xy_m, seg_cos, seg_sin, s, offset):
+    """Point and heading at station ``s`` shifted ``offset`` left (extrapolated past the ends)."""
+    i = np.searchsorted(station_m, s, side="right") - 1
+    i = min(max(i, 0), station_m.shape[0] - 2)
+    t = s - station_m[i]
+    c, sn = seg_cos[i], seg_sin[i]
+    return xy_m[i, 0] + t * c - offset * sn, xy_m[i, 1] + t * sn + offset * c, c, sn
+
+
+@njit(cache=True)
+def _rollout_kernel(
+    start,
+    station0,
+    station_m,
+    xy_m,
+    seg_cos,
+    seg_sin,
+    profile,
+    offsets,
+    fractions,
+    ag_station,
+    ag_half_length,
+    ag_along,
+    soon,
+    stop_station,
+    n_steps,
+    dt,
+    limits,
+    idm_values,
+    front,
+    rear,
+    look_time,
+    look_min,
+):
+    n_prop = offsets.shape[0]
+    n_agents = ag_station.shape[0]
+    states = np.empty((n_prop, n_steps + 1, 6))
+    stations = np.empty((n_prop, n_steps + 1))
+    gaps = np.empty((n_prop, n_steps + 1))
+    closing = np.empty((n_prop, n_steps + 1))
+    wheelbase = limits[0]
+    for p in range(n_prop):
+        x, y, yaw, v, a, d = start[0], start[1], start[2], start[3], start[4], start[5]
+        s = station0
+        for k in range(n_steps + 1):
+            states[p, k, 0], states[p, k, 1], states[p, k, 2] = x, y, yaw
+            states[p, k, 3], states[p, k, 4], states[p, k, 5] = v, a, d
+            stations[p, k] = s
+            # leader: nearest agent ahead in (or about to enter) the corridor, or the stop
+            gap = np.inf
+            lead_v = 0.0
+            for j in range(n_agents):
+                if not soon[p, j, k] or ag_station[j, k] + ag_half_length[j] <= s - rear:
+                    continue
+                g = max(ag_station[j, k] - ag_half_length[j] - (s + front), 0.0)
+                if g < gap:
+                    gap = g
+                    lead_v = ag_along[j, k]
+            if stop_station == stop_station:  # not NaN: a stop is set
+                g = stop_station - (s + front)
+                if g < gap:
+                    gap = max(g, 0.0)
+                    lead_v = 0.0
+            gaps[p, k] = gap
+            closing[p, k] = v - lead_v
+            if k == n_steps:
+                break
+            desired = fractions[p] * np.interp(s, station_m, profile)
+            accel = idm_scalar(v, desired, gap, lead_v, idm_values)
+            # pure pursuit onto the shifted path
+            look = max(look_min, look_time * v)
+            tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, offsets[p])
+            alpha = math.atan2(ty - y, tx - x) - yaw
+            dist = max(math.hypot(tx - x, ty - y), 1e-3)
+            steer = math.atan(2.0 * wheelbase * math.sin(alpha) / dist)
+            x, y, yaw, v, a, d = bicycle_update(x, y, yaw, v, a, d, accel, steer, dt, limits)
+            # one Newton step of the projection onto the path
+            px, py, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
+            s = s + (x - px) * c + (y - py) * sn
+    return states, stations, gaps, closing
+
+
+def rollout(
+    start: BicycleState,
+    path: ReferencePath,
+    tree: cKDTree,
+    offsets_m: np.ndarray,
+    speed_fractions: np.ndarray,
+    speed_profile_mps: np.ndarray,
+    agents: PathAgents,
+    n_steps: int,
+    dt_s: float,
+    vehicle: VehicleParams,
+    idm: IDMParams,
+    stop_station_m: float | None = None,
+    entry_lookahead_steps: int = 10,
+    corridor_margin_m: float = 0.4,
+    lookahead_time_s: float = 0.9,
+    min_lookahead_m: float = 4.0,
+    start_station_m: float | None = None,
+) -> Rollout:
+    """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
+
+    Proposal p drives at IDM desired speed ``speed_fractions[p] * speed_profile_mps(s)``
+    (the profile is ``(N,)``, one value per path point).
+    """
+    offsets = np.ascontiguousarray(offsets_m, dtype=np.float64)
+    n_prop = len(offsets)
+    if start_station_m is None:
+        start_station_m = float(
+            fast_project(path, tree, np.array([[start.x_m[0], start.y_m[0]]]))[0][0]
+        )
+    n_agents = agents.station_m.shape[0]
+    # which agents occupy (or will within the look-ahead) each proposal's corridor, per time
+    half = agents.half_width_m[None, :, None] + vehicle.width_m / 2 + corridor_margin_m
+    inside = np.abs(agents.lateral_m[None] - offsets[:, None, None]) < half  # (P, A, T+1)
+    csum = np.concatenate([np.zeros((n_prop, n_agents, 1)), np.cumsum(inside, axis=2)], axis=2)
+    k_idx = np.arange(n_steps + 1)
+    end = np.minimum(
+        k_idx + entry_lookahead_steps + 1, agents.station_m.shape[1] if n_agents else n_steps + 1
+    )
+    soon = (
+        (csum[:, :, end] - csum[:, :, k_idx]) > 0
+        if n_agents
+        else np.zeros((n_prop, 0, n_steps + 1), dtype=bool)
+    )
+    start_vec = np.array(
+        [
+            start.x_m[0],
+            start.y_m[0],
+            start.yaw_rad[0],
+            start.speed_mps[0],
+            start.acceleration_mps2[0],
+            start.steering_rad[0],
+        ]
+    )
+    seg_cos, seg_sin, _ = path.segments
+    states, stations, gaps, closing = _rollout_kernel(
+        start_vec,
+        start_station_m,
+        path.station_m,
+        path.xy_m,
+        seg_cos,
+        seg_sin,
+        np.ascontiguousarray(speed_profile_mps, dtype=np.float64),
+        offsets,
+        np.ascontiguousarray(np.broadcast_to(speed_fractions, (n_prop,)), dtype=np.float64),
+        np.ascontiguousarray(agents.station_m),
+        agents.half_length_m,
+        np.ascontiguousarray(agents.along_speed_mps),
+        np.ascontiguousarray(soon),
+        np.nan if stop_station_m is None else float(stop_station_m),
+        int(n_steps),
+        float(dt_s),
+        vehicle.limits,
+        idm.values,
+        vehicle.front_offset_m,
+        vehicle.rear_overhang_m,
+        float(lookahead_time_s),
+        float(min_lookahead_m),
+    )
+    return Rollout(states, stations, gaps, closing)

@@ -1,0 +1,136 @@
+"""Reference path: the route's centreline resampled at a fixed spacing, with Frenet queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.structures.road_map import (
+    RoadMap,
+    polyline_stations,
+    project_to_polyline,
+    resample_polyline,
+)
+
+
+@dataclass(frozen=True)
+class ReferencePath:
+    """``xy_m (N, 2)`` points every ``step_m`` with ``station_m (N,)``, ``yaw_rad (N,)``,
+    ``curvature_1pm (N,)`` and ``speed_limit_mps (N,)`` (the limit of the lane each point lies on)."""
+
+    xy_m: np.ndarray
+    station_m: np.ndarray
+    yaw_rad: np.ndarray
+    curvature_1pm: np.ndarray
+    speed_limit_mps: np.ndarray
+
+    @classmethod
+    def from_polyline(
+        cls, polyline_m: np.ndarray, speed_limit_mps: npt.ArrayLike, step_m: float = 1.0
+    ) -> ReferencePath:
+        xy = resample_polyline(np.asarray(polyline_m, dtype=np.float64), step_m)
+        station = polyline_stations(xy)
+        d = np.diff(xy, axis=0)
+        seg_yaw = np.arctan2(d[:, 1], d[:, 0])
+        yaw = np.concatenate([seg_yaw, seg_yaw[-1:]])
+        dyaw = np.diff(np.unwrap(yaw))
+        ds = np.maximum(np.diff(station), 1e-9)
+        curv = np.concatenate([dyaw / ds, [0.0]])
+        limit = (
+            np.broadcast_to(np.asarray(speed_limit_mps, dtype=np.float64), (len(xy),)).copy()
+            if np.ndim(speed_limit_mps) == 0
+            else np.asarray(speed_limit_mps, dtype=np.float64)
+        )
+        if limit.shape != (len(xy),):
+            limit = np.interp(station, np.linspace(0.0, station[-1], len(limit)), limit)
+        return cls(xy, station, yaw, curv, limit)
+
+    @classmethod
+    def from_route(
+        cls, road_map: RoadMap, lane_ids: list[str], step_m: float = 1.0
+    ) -> ReferencePath:
+        """Centreline along ``lane_ids`` with each point's lane speed limit."""
+        line = road_map.route_centerline(lane_ids)
+        xy = resample_polyline(line, step_m)
+        best = np.full(len(xy), np.inf)
+        limit = np.full(len(xy), road_map.lane(lane_ids[0]).speed_limit_mps)
+        for lane_id in lane_ids:
+            lane = road_map.lane(lane_id)
+            s, d = lane.project(xy)
+            on = (s >= -0.5) & (s <= lane.length_m + 0.5) & (np.abs(d) < best)
+            best = np.where(on, np.abs(d), best)
+            limit = np.where(on, lane.speed_limit_mps, limit)
+        return cls.from_polyline(xy, limit, step_m)
+
+    @property
+    def length_m(self) -> float:
+        return float(self.station_m[-1])
+
+    def project(self, points_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, 2)`` -> ``station_m (M,)``, ``lateral_m (M,)`` (positive left)."""
+        return project_to_polyline(self.xy_m, points_m)
+
+    def pose_at(
+        self, station_m: npt.ArrayLike, offset_m: npt.ArrayLike = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Points ``(..., 2)`` and headings ``(...)`` at stations (broadcast with lateral offsets).
+
+        Stations outside the path extrapolate along the first / last segment.
+        """
+        s = np.asarray(station_m, dtype=np.float64)
+        seg = self.segments
+        i = np.searchsorted(self.station_m, s, side="right") - 1
+        np.clip(i, 0, len(self.station_m) - 2, out=i)
+        t = s - self.station_m[i]
+        yaw = seg[2][i]
+        cos, sin = seg[0][i], seg[1][i]
+        off = np.asarray(offset_m, dtype=np.float64)
+        x = self.xy_m[i, 0] + t * cos - off * sin
+        y = self.xy_m[i, 1] + t * sin + off * cos
+        return np.stack([x, y], axis=-1), yaw
+
+    @cached_property
+    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per segment: unit direction cos, sin and heading."""
+        d = np.diff(self.xy_m, axis=0)
+        yaw = np.arctan2(d[:, 1], d[:, 0])
+        return np.cos(yaw), np.sin(yaw), yaw
+
+    def speed_profile(self, max_lat_accel_mps2: float = 2.5, decel_mps2: float = 1.5) -> np.ndarray:
+        """``(N,)`` highest speed to drive at each point: the lane limit, the curvature limit
+        ``sqrt(a_lat / |kappa|)``, and early enough to slow at ``decel_mps2`` for what is ahead."""
+        curv = np.maximum(
+            np.convolve(np.abs(self.curvature_1pm), np.ones(5) / 5.0, mode="same"), 1e-6
+        )
+        v = np.minimum(self.speed_limit_mps, np.sqrt(max_lat_accel_mps2 / curv))
+        ds = np.diff(self.station_m)
+        for i in range(len(v) - 2, -1, -1):  # backward pass: v_i^2 <= v_{i+1}^2 + 2 b ds
+            v[i] = min(v[i], float(np.sqrt(v[i + 1] ** 2 + 2.0 * decel_mps2 * ds[i])))
+        return v
+
+    def speed_limit_at(self, station_m: npt.ArrayLike) -> np.ndarray:
+        return np.interp(
+            np.asarray(station_m, dtype=np.float64), self.station_m, self.speed_limit_mps
+        )
+
+    def window_slice(self, start_m: float, end_m: float) -> slice:
+        """Index range of the points between two stations (at least two points)."""
+        idx = np.flatnonzero((self.station_m >= start_m) & (self.station_m <= end_m))
+        if len(idx) < 2:
+            i = int(np.clip(np.searchsorted(self.station_m, start_m), 1, len(self.station_m) - 1))
+            return slice(i - 1, i + 1)
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+
+    def window(self, start_m: float, end_m: float) -> ReferencePath:
+        """The part between two stations (at least two points), stations restarted at 0."""
+        sl = self.window_slice(start_m, end_m)
+        return ReferencePath(
+            self.xy_m[sl],
+            self.station_m[sl] - self.station_m[sl.start],
+            self.yaw_rad[sl],
+            self.curvature_1pm[sl],
+            self.speed_limit_mps[sl],
+        )

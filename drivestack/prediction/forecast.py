@@ -1,0 +1,84 @@
+"""Agent forecasts: future boxes over a fixed horizon.
+
+A forecast holds ``boxes (A, T+1, 7)`` and ``speed_mps (A, T+1)`` at times ``k * dt_s`` for
+``k = 0..T`` (index 0 is the observed state).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
+
+_LANE_FOLLOWERS = {
+    int(c)
+    for c in (
+        ObjectClass.CAR,
+        ObjectClass.TRUCK,
+        ObjectClass.BUS,
+        ObjectClass.VAN,
+        ObjectClass.MOTORCYCLE,
+        ObjectClass.OTHER_VEHICLE,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    dt_s: float
+    boxes: np.ndarray  # (A, T+1, 7)
+    speed_mps: np.ndarray  # (A, T+1)
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.boxes.shape[1]) - 1
+
+
+def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forecast:
+    """Each box moves with its ``velocity_mps`` and keeps its yaw."""
+    n_steps = round(horizon_s / dt_s)
+    t = np.arange(n_steps + 1) * dt_s
+    base = agents.to_array7()  # (A, 7)
+    boxes = np.repeat(base[:, None, :], n_steps + 1, axis=1)
+    boxes[:, :, 0] += agents.velocity_mps[:, None, 0] * t[None]
+    boxes[:, :, 1] += agents.velocity_mps[:, None, 1] * t[None]
+    speed = np.repeat(np.linalg.norm(agents.velocity_mps, axis=1)[:, None], n_steps + 1, axis=1)
+    return Forecast(dt_s, boxes, speed)
+
+
+def lane_following_forecast(
+    agents: Boxes3D, road_map: RoadMap, horizon_s: float, dt_s: float, min_speed_mps: float = 1.0
+) -> Forecast:
+    """Vehicles moving faster than ``min_speed_mps`` follow their lane's centreline (first
+    successor at each lane end) at constant speed; everyone else moves at constant velocity."""
+    forecast = constant_velocity_forecast(agents, horizon_s, dt_s)
+    boxes = forecast.boxes.copy()
+    t = np.arange(forecast.n_steps + 1) * dt_s
+    for i in range(len(agents)):
+        speed = float(forecast.speed_mps[i, 0])
+        if int(agents.label[i]) not in _LANE_FOLLOWERS or speed < min_speed_mps:
+            continue
+        xy = agents.center_m[i, :2]
+        try:
+            lane_id = road_map.nearest_lane(
+                xy, yaw_rad=float(agents.yaw_rad[i]), max_distance_m=3.0
+            )
+        except LookupError:
+            continue
+        lane = road_map.lane(lane_id)
+        line = lane.centerline_m
+        need = speed * horizon_s
+        station0, lateral0 = lane.project(xy[None])
+        while polyline_stations(line)[-1] < station0[0] + need and lane.successors:
+            lane = road_map.lane(lane.successors[0])
+            line = np.concatenate([line, lane.centerline_m[1:]])
+        pos, yaw = interpolate_polyline(line, station0[0] + speed * t)
+        pos = pos + lateral0[0] * np.stack([-np.sin(yaw), np.cos(yaw)], axis=1)
+        boxes[i, :, 0:2] = pos
+        boxes[i, :, 6] = [math.remainder(float(y), 2 * math.pi) for y in yaw]
+    return Forecast(dt_s, boxes, forecast.speed_mps)

@@ -1,0 +1,262 @@
+"""Simulated traffic: log-replayed tracks, reactive IDM lane followers and scripted manoeuvres.
+
+Path agents (``idm`` and ``scripted``) move along a polyline ``path_m`` at a station with a
+lateral offset (positive left). Their speed comes from IDM (reactive: it follows whatever is
+ahead in its corridor, ego included) or from ``speed_events`` (scripted: braking profiles,
+a pedestrian starting to walk). ``lateral_shifts`` move the offset along a smooth cosine
+profile (cut-in, cut-out, lane change). ``replay`` agents interpolate a recorded track and
+ignore everyone (non-reactive), and exist only inside the track's time span.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivestack.planning.idm import IDMParams, idm_acceleration
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.road_map import (
+    interpolate_polyline,
+    polyline_stations,
+    project_to_polyline,
+)
+
+BEHAVIORS = ("idm", "scripted", "replay")
+
+
+@dataclass(frozen=True)
+class SpeedEvent:
+    """From ``time_s`` on, change speed at ``|accel_mps2|`` until ``target_speed_mps``."""
+
+    time_s: float
+    accel_mps2: float
+    target_speed_mps: float
+
+
+@dataclass(frozen=True)
+class LateralShift:
+    """From ``time_s`` on, move to lateral ``offset_m`` over ``duration_s`` (cosine blend)."""
+
+    time_s: float
+    duration_s: float
+    offset_m: float
+
+
+@dataclass(frozen=True)
+class ReplayTrack:
+    """A recorded track: ``time_s (T,)`` strictly increasing, and ``(T,)`` poses and speeds.
+
+    ``yaw_rad`` is stored unwrapped (continuous) so that it interpolates across +-pi.
+    """
+
+    time_s: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    speed_mps: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "yaw_rad", np.unwrap(np.asarray(self.yaw_rad, dtype=np.float64)))
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    agent_id: str
+    label: ObjectClass
+    size_m: tuple[float, float, float]  # length, width, height
+    behavior: str
+    path_m: np.ndarray | None = None
+    station_m: float = 0.0
+    offset_m: float = 0.0
+    speed_mps: float = 0.0
+    desired_speed_mps: float = 13.89
+    idm: IDMParams = field(default_factory=IDMParams)
+    speed_events: tuple[SpeedEvent, ...] = ()
+    lateral_shifts: tuple[LateralShift, ...] = ()
+    replay: ReplayTrack | None = None
+
+    def __post_init__(self) -> None:
+        if self.behavior not in BEHAVIORS:
+            raise ValueError(
+                f"agent {self.agent_id!r}: behavior must be one of {BEHAVIORS}, got {self.behavior!r}"
+            )
+        if self.behavior == "replay" and self.replay is None:
+            raise ValueError(f"agent {self.agent_id!r}: a replay agent needs a replay track")
+        if self.behavior != "replay" and self.path_m is None:
+            raise ValueError(f"agent {self.agent_id!r}: a {self.behavior} agent needs a path")
+
+
+@dataclass
+class AgentsState:
+    """Poses of all A agents at one time: ``(A,)`` arrays, ``valid`` False when absent."""
+
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    speed_mps: np.ndarray
+    valid: np.ndarray
+    station_m: np.ndarray
+    offset_m: np.ndarray
+
+
+def _offset_at(spec: AgentSpec, time_s: float) -> float:
+    offset = spec.offset_m
+    for shift in sorted(spec.lateral_shifts, key=lambda s: s.time_s):
+        if time_s <= shift.time_s:
+            break
+        u = min(1.0, (time_s - shift.time_s) / max(shift.duration_s, 1e-6))
+        offset = offset + (shift.offset_m - offset) * 0.5 * (1.0 - math.cos(math.pi * u))
+    return offset
+
+
+def _scripted_accel(spec: AgentSpec, time_s: float, speed_mps: float, dt_s: float) -> float:
+    active = [e for e in spec.speed_events if e.time_s <= time_s + 1e-9]
+    if not active:
+        return 0.0
+    event = max(active, key=lambda e: e.time_s)
+    diff = event.target_speed_mps - speed_mps
+    if abs(diff) < 1e-9:
+        return 0.0
+    rate = abs(event.accel_mps2)
+    return math.copysign(min(rate, abs(diff) / dt_s), diff)
+
+
+class Traffic:
+    """Stage holding every agent's state; ``step`` advances all agents by one tick."""
+
+    def __init__(self, specs: list[AgentSpec]) -> None:
+        self.specs = list(specs)
+        self._paths = [spec.path_m for spec in self.specs]
+        self._path_len = [
+            float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths
+        ]
+        self.time_s = 0.0
+        self.state = self._initial_state()
+
+    @property
+    def size_m(self) -> np.ndarray:
+        """``(A, 3)`` length, width, height."""
+        return np.array([s.size_m for s in self.specs], dtype=np.float64).reshape(-1, 3)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([int(s.label) for s in self.specs], dtype=np.int64)
+
+    def reset(self) -> None:
+        self.time_s = 0.0
+        self.state = self._initial_state()
+
+    def _initial_state(self) -> AgentsState:
+        n = len(self.specs)
+        st = AgentsState(
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n, dtype=bool),
+            np.zeros(n),
+            np.zeros(n),
+        )
+        for i, spec in enumerate(self.specs):
+            st.station_m[i] = spec.station_m
+            st.speed_mps[i] = spec.speed_mps
+            st.offset_m[i] = _offset_at(spec, 0.0)
+        self._place(st, 0.0)
+        return st
+
+    def _place(self, st: AgentsState, time_s: float) -> None:
+        for i, spec in enumerate(self.specs):
+            if spec.behavior == "replay":
+                tr = spec.replay
+                assert tr is not None
+                inside = tr.time_s[0] - 1e-9 <= time_s <= tr.time_s[-1] + 1e-9
+                st.valid[i] = inside
+                if inside:
+                    st.x_m[i] = np.interp(time_s, tr.time_s, tr.x_m)
+                    st.y_m[i] = np.interp(time_s, tr.time_s, tr.y_m)
+                    yaw = float(np.interp(time_s, tr.time_s, tr.yaw_rad))
+                    st.yaw_rad[i] = math.remainder(yaw, 2 * math.pi)
+                    st.speed_mps[i] = np.interp(time_s, tr.time_s, tr.speed_mps)
+                continue
+            path = self._paths[i]
+            assert path is not None
+            s = st.station_m[i]
+            xy, heading = interpolate_polyline(path, [s])
+            off = _offset_at(spec, time_s)
+            off_ahead = _offset_at(spec, time_s + 0.1)
+            ds = max(st.speed_mps[i] * 0.1, 1e-3)
+            slip = math.atan2(off_ahead - off, ds) if st.speed_mps[i] > 0.05 else 0.0
+            h = float(heading[0])
+            st.x_m[i] = xy[0, 0] - off * math.sin(h)
+            st.y_m[i] = xy[0, 1] + off * math.cos(h)
+            st.yaw_rad[i] = math.remainder(h + slip, 2 * math.pi)
+            st.offset_m[i] = off
+            st.valid[i] = s <= self._path_len[i] + 50.0  # path agents leave the scene past the end
+
+    def step(self, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float) -> AgentsState:
+        """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
+        st = self.state
+        accel = np.zeros(len(self.specs))
+        for i, spec in enumerate(self.specs):
+            if spec.behavior == "scripted":
+                accel[i] = _scripted_accel(spec, self.time_s, float(st.speed_mps[i]), dt_s)
+            elif spec.behavior == "idm":
+                gap, lead_speed = self._leader(i, ego_box, ego_speed_mps)
+                accel[i] = float(
+                    idm_acceleration(
+                        st.speed_mps[i], spec.desired_speed_mps, gap, lead_speed, spec.idm
+                    )
+                )
+        new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
+        st.station_m = st.station_m + 0.5 * (st.speed_mps + new_speed) * dt_s
+        st.speed_mps = np.where(
+            [s.behavior == "replay" for s in self.specs], st.speed_mps, new_speed
+        )
+        self.time_s += dt_s
+        self._place(st, self.time_s)
+        return st
+
+    def _leader(self, i: int, ego_box: np.ndarray, ego_speed_mps: float) -> tuple[float, float]:
+        """Gap (m, bumper to bumper) and speed of the nearest actor ahead in agent i's corridor."""
+        st = self.state
+        path = self._paths[i]
+        assert path is not None
+        others = [j for j in range(len(self.specs)) if j != i and st.valid[j]]
+        xy = (
+            np.concatenate([st.x_m[others, None], st.y_m[others, None]], axis=1)
+            if others
+            else np.zeros((0, 2))
+        )
+        xy = np.concatenate([xy, ego_box[None, :2]])
+        yaw = np.concatenate([st.yaw_rad[others], [ego_box[6]]])
+        speed = np.concatenate([st.speed_mps[others], [ego_speed_mps]])
+        size = np.concatenate([self.size_m[others, :2], [ego_box[3:5]]])
+        s, d = project_to_polyline(path, xy)
+        own_l, own_w = self.specs[i].size_m[0], self.specs[i].size_m[1]
+        _, heading = interpolate_polyline(path, s)
+        along = speed * np.cos(yaw - heading)
+        ahead = (s > st.station_m[i]) & (
+            np.abs(d - st.offset_m[i]) < 0.5 * (own_w + size[:, 1]) + 0.3
+        )
+        if not np.any(ahead):
+            return math.inf, 0.0
+        gaps = np.where(ahead, s - st.station_m[i] - 0.5 * (own_l + size[:, 0]), np.inf)
+        k = int(np.argmin(gaps))
+        return float(gaps[k]), float(along[k])
+
+    def boxes(self) -> np.ndarray:
+        """``(A, 7)`` boxes of all agents (invalid ones included; mask with ``state.valid``)."""
+        st = self.state
+        size = self.size_m
+        return np.stack(
+            [st.x_m, st.y_m, size[:, 2] / 2, size[:, 0], size[:, 1], size[:, 2], st.yaw_rad], axis=1
+        )
+
+    def velocities(self) -> np.ndarray:
+        """``(A, 2)`` velocity vectors (m/s)."""
+        st = self.state
+        return np.stack(
+            [st.speed_mps * np.cos(st.yaw_rad), st.speed_mps * np.sin(st.yaw_rad)], axis=1
+        )

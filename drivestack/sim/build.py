@@ -1,0 +1,200 @@
+"""Scenario config -> a ready World: map, ego start, route and agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivestack.core.errors import ConfigError
+from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
+from drivestack.ingest.maps.lanelet2 import read_lanelet2
+from drivestack.ingest.maps.synthetic import build_synthetic_map
+from drivestack.planning.reference_path import ReferencePath
+from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
+from drivestack.sim.scenario import AgentConfig, ScenarioConfig
+from drivestack.sim.vehicle import BicycleState
+from drivestack.sim.world import World
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.road_map import RoadMap, interpolate_polyline
+
+DEFAULT_SIZE_M = {
+    ObjectClass.PEDESTRIAN: (0.6, 0.6, 1.75),
+    ObjectClass.CYCLIST: (1.8, 0.7, 1.7),
+    ObjectClass.TRUCK: (8.0, 2.5, 3.5),
+    ObjectClass.BUS: (12.0, 2.6, 3.2),
+}
+CAR_SIZE_M = (4.5, 1.85, 1.5)
+MIN_ROUTE_M = 300.0
+
+
+@dataclass(frozen=True)
+class BuiltScenario:
+    config: ScenarioConfig
+    road_map: RoadMap
+    world: World
+    route_lanes: list[str]
+    reference: ReferencePath
+    expert_progress_m: float
+
+    @property
+    def n_steps(self) -> int:
+        return round(self.config.duration_s / self.config.dt_s)
+
+
+def _resolve(file: str, data_root: Path | None) -> Path:
+    p = Path(file)
+    if not p.is_absolute() and data_root is not None:
+        p = data_root / p
+    return p
+
+
+def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, object]:
+    m = cfg.map
+    where = cfg.source
+    if m.kind in ("commonroad", "lanelet2"):
+        if m.file is None:
+            raise ConfigError(f"a {m.kind} map needs map.file", path=where, field="map.file")
+        file = _resolve(m.file, data_root)
+        if m.kind == "commonroad":
+            scenario = read_commonroad(file)
+            return scenario.road_map, scenario
+        return read_lanelet2(file), None
+    try:
+        return build_synthetic_map(m.kind, **m.params), None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), path=where, field="map") from exc
+
+
+def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:
+    for i, lane_id in enumerate(lanes):
+        if lane_id not in road_map:
+            raise ConfigError(f"no lane {lane_id!r} in the map", path=where, field=f"{key}.{i}")
+    return road_map.route_centerline(lanes)
+
+
+def _extend(road_map: RoadMap, lanes: list[str], start_station_m: float) -> list[str]:
+    """Follow first successors until the route reaches ``MIN_ROUTE_M`` past the start station."""
+    lanes = list(lanes)
+    total = sum(road_map.lane(lane).length_m for lane in lanes) - start_station_m
+    while total < MIN_ROUTE_M and road_map.lane(lanes[-1]).successors:
+        nxt = road_map.lane(lanes[-1]).successors[0]
+        if nxt in lanes:
+            break
+        lanes.append(nxt)
+        total += road_map.lane(nxt).length_m
+    return lanes
+
+
+def _route_to_any(road_map: RoadMap, starts: list[str], goals: tuple[str, ...]) -> list[str] | None:
+    for start in starts:
+        for goal in goals:
+            try:
+                return road_map.route(start, goal)
+            except (LookupError, KeyError):
+                continue
+    return None
+
+
+def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
+    try:
+        label = ObjectClass.from_name(cfg.type)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown object type {cfg.type!r}", path=where, field=f"agents.{i}.type"
+        ) from exc
+    if cfg.lanes is not None:
+        path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes")
+    else:
+        path = np.asarray(cfg.path_m, dtype=np.float64)
+    size = cfg.size_m or DEFAULT_SIZE_M.get(label, CAR_SIZE_M)
+    desired = cfg.desired_speed_mps if cfg.desired_speed_mps is not None else max(cfg.speed(), 1.0)
+    return AgentSpec(
+        cfg.id,
+        label,
+        (float(size[0]), float(size[1]), float(size[2])),
+        cfg.behavior,
+        path_m=path,
+        station_m=cfg.station_m,
+        offset_m=cfg.offset_m,
+        speed_mps=cfg.speed(),
+        desired_speed_mps=desired,
+        speed_events=tuple(
+            SpeedEvent(e.time_s, e.accel_mps2, e.target_speed_mps) for e in cfg.speed_events
+        ),
+        lateral_shifts=tuple(
+            LateralShift(s.time_s, s.duration_s, s.offset_m) for s in cfg.lateral_shifts
+        ),
+    )
+
+
+def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
+    """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key."""
+    where = cfg.source
+    road_map, file_scenario = _load_map(cfg, data_root)
+    agents: list[AgentSpec] = []
+    if cfg.ego.from_file:
+        if not isinstance(file_scenario, CommonRoadScenario):
+            raise ConfigError(
+                "ego.from_file needs a commonroad map", path=where, field="ego.from_file"
+            )
+        init = file_scenario.ego_initial
+        ego = BicycleState.of(init[0], init[1], init[2], init[3])
+        start_lane = road_map.nearest_lane((init[0], init[1]), yaw_rad=init[2])
+    else:
+        assert cfg.ego.lane is not None
+        if cfg.ego.lane not in road_map:
+            raise ConfigError(f"no lane {cfg.ego.lane!r} in the map", path=where, field="ego.lane")
+        start_lane = cfg.ego.lane
+        line = road_map.lane(start_lane).centerline_m
+        xy, yaw = interpolate_polyline(line, [cfg.ego.station_m])
+        pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
+        ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())
+    if cfg.agents_from_file:
+        if not isinstance(file_scenario, CommonRoadScenario):
+            raise ConfigError(
+                "agents_from_file needs a commonroad map", path=where, field="agents_from_file"
+            )
+        agents.extend(file_scenario.agents)
+    agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
+    # route
+    if cfg.route.lanes is not None:
+        route = list(cfg.route.lanes)
+        _lane_path(road_map, route, where, "route.lanes")
+    elif cfg.route.goal_lane is not None:
+        if cfg.route.goal_lane not in road_map:
+            raise ConfigError(
+                f"no lane {cfg.route.goal_lane!r} in the map", path=where, field="route.goal_lane"
+            )
+        try:
+            route = road_map.route(start_lane, cfg.route.goal_lane)
+        except LookupError as exc:
+            raise ConfigError(
+                f"goal unreachable: {exc}", path=where, field="route.goal_lane"
+            ) from exc
+    else:
+        route = [start_lane]
+        goals = file_scenario.goal_lanelets if isinstance(file_scenario, CommonRoadScenario) else ()
+        if goals:  # start on whichever lane under the ego (a fork) leads to a goal lanelet
+            starts = [
+                start_lane,
+                *road_map.lanes_at((ego.x_m[0], ego.y_m[0]), float(ego.yaw_rad[0])),
+            ]
+            route = _route_to_any(road_map, starts, goals) or route
+            start_lane = route[0]
+        s_start, _ = road_map.lane(start_lane).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
+        route = _extend(road_map, route, float(s_start[0]))
+    reference = ReferencePath.from_route(road_map, route)
+    world = World(road_map, ego, agents, dt_s=cfg.dt_s)
+    if cfg.expert_progress_m is not None:
+        expert = cfg.expert_progress_m
+    else:
+        s0, _ = reference.project(np.array([[ego.x_m[0], ego.y_m[0]]]))
+        remaining = reference.length_m - float(s0[0]) - 5.0
+        if cfg.ego.from_file:  # recorded traffic: keep the initial speed
+            cruise = max(float(ego.speed_mps[0]), 1.0) * cfg.duration_s
+        else:
+            cruise = float(np.mean(reference.speed_limit_mps)) * cfg.duration_s * 0.8
+        expert = max(0.0, min(remaining, cruise))
+    return BuiltScenario(cfg, road_map, world, route, reference, expert)

@@ -1,0 +1,120 @@
+"""Run one scenario with a planner and score it (nuPlan metrics, Euro NCAP, pass criteria)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivestack.eval.driving.ncap import NcapResult, ncap_result
+from drivestack.eval.driving.nuplan import NuPlanMetrics, nuplan_score
+from drivestack.planning.control import TrajectoryTracker
+from drivestack.planning.pdm import IDMPlanner, PDMPlanner
+from drivestack.sim.build import BuiltScenario, build_scenario
+from drivestack.sim.runner import SimHistory, run_closed_loop
+from drivestack.sim.scenario import PassCriteria, ScenarioConfig
+
+PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "idm": IDMPlanner}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    name: str
+    planner: str
+    nuplan: NuPlanMetrics
+    ncap: NcapResult
+    passed: bool
+    failures: tuple[str, ...]
+    planner_step_median_ms: float
+    sim_wall_s: float
+    sim_duration_s: float
+    history: SimHistory
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "scenario": self.name,
+            "planner": self.planner,
+            "score": 100.0 * self.nuplan.score,
+            "passed": self.passed,
+            "failures": list(self.failures),
+            "nuplan": self.nuplan.as_dict(),
+            "ncap": self.ncap.as_dict(),
+            "planner_step_median_ms": self.planner_step_median_ms,
+            "sim_wall_s": self.sim_wall_s,
+            "sim_duration_s": self.sim_duration_s,
+            "realtime_factor": self.sim_duration_s / max(self.sim_wall_s, 1e-9),
+            # the simulator alone (observation, tracker, world, recording), planner excluded
+            "sim_only_realtime_factor": self.history.dt_s
+            / max(float(np.median(self.history.sim_step_s)), 1e-9)
+            if len(self.history.sim_step_s)
+            else 0.0,
+        }
+
+
+def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) -> tuple[str, ...]:
+    """The failed criteria, as readable lines (empty: passed)."""
+    fails = []
+    if criteria.no_collision and not ncap.avoided:
+        fails.append(f"collision at {ncap.impact_speed_kph:.1f} km/h")
+    at_fault = [c for c in nuplan.collisions if c.at_fault]
+    if criteria.no_at_fault_collision and at_fault:
+        fails.append(f"at-fault collision ({at_fault[0].kind}) with {at_fault[0].agent_id}")
+    if criteria.min_score is not None and nuplan.score < criteria.min_score:
+        fails.append(f"score {nuplan.score:.3f} < {criteria.min_score}")
+    if (
+        criteria.max_impact_speed_kph is not None
+        and ncap.impact_speed_kph is not None
+        and ncap.impact_speed_kph > criteria.max_impact_speed_kph
+    ):
+        fails.append(
+            f"impact speed {ncap.impact_speed_kph:.1f} > {criteria.max_impact_speed_kph} km/h"
+        )
+    if (
+        criteria.min_speed_reduction_kph is not None
+        and ncap.speed_reduction_kph < criteria.min_speed_reduction_kph
+    ):
+        fails.append(
+            f"speed reduction {ncap.speed_reduction_kph:.1f} < {criteria.min_speed_reduction_kph} km/h"
+        )
+    if criteria.min_progress_m is not None and nuplan.progress_m < criteria.min_progress_m:
+        fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
+    return tuple(fails)
+
+
+def run_scenario(
+    cfg: ScenarioConfig | BuiltScenario,
+    planner: str = "pdm",
+    data_root: Path | None = None,
+    max_steps: int | None = None,
+) -> ScenarioResult:
+    """Build (unless built), drive with ``planner`` (``pdm`` or ``idm``) and score."""
+    import time
+
+    built = cfg if isinstance(cfg, BuiltScenario) else build_scenario(cfg, data_root)
+    if planner not in PLANNERS:
+        raise ValueError(f"unknown planner {planner!r}; expected one of {sorted(PLANNERS)}")
+    built.world.reset()
+    plan = PLANNERS[planner](built.road_map, built.route_lanes, built.world.vehicle)
+    n_steps = built.n_steps if max_steps is None else min(built.n_steps, max_steps)
+    start = time.perf_counter()
+    history = run_closed_loop(
+        built.world, plan, TrajectoryTracker(vehicle=built.world.vehicle), n_steps
+    )
+    wall = time.perf_counter() - start
+    expert = built.expert_progress_m * n_steps / max(built.n_steps, 1)
+    nuplan = nuplan_score(history, built.road_map, built.reference, expert)
+    ncap = ncap_result(history, nuplan.min_ttc_s)
+    fails = check_pass(built.config.pass_criteria, nuplan, ncap)
+    return ScenarioResult(
+        built.config.name,
+        planner,
+        nuplan,
+        ncap,
+        not fails,
+        fails,
+        float(np.median(history.planner_step_s) * 1e3) if len(history.planner_step_s) else 0.0,
+        wall,
+        n_steps * built.world.dt_s,
+        history,
+    )

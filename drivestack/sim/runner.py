@@ -1,0 +1,194 @@
+"""Closed-loop runner: a plain loop (observe -> plan -> track -> step) that records everything.
+
+Metrics read the recorded :class:`SimHistory` afterwards (as in nuPlan's simulation runner).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from drivestack.eval.driving.footprint import may_overlap
+from drivestack.kernels import boxes_overlap_bev
+from drivestack.sim.vehicle import VehicleParams
+from drivestack.sim.world import Observation, World
+from drivestack.structures.trajectory import Trajectory
+
+
+class Planner(Protocol):
+    """Planner stage: ``step(observation) -> Trajectory`` (rear-axle states, world frame)."""
+
+    name: str
+
+    def step(self, observation: Observation) -> Trajectory: ...
+
+
+class Tracker(Protocol):
+    def reset(self) -> None: ...
+
+    def step(
+        self, state, plan: Trajectory, time_ns: int, dt_s: float = 0.1
+    ) -> tuple[float, float]: ...
+
+
+StepCallback = Callable[[int, World, Trajectory], None]
+
+
+@dataclass(frozen=True)
+class SimHistory:
+    """Everything of one run at T ticks (tick 0 = the initial state).
+
+    Ego (rear axle): ``ego_x_m, ego_y_m, ego_yaw_rad, ego_speed_mps, ego_accel_mps2,
+    ego_steering_rad`` ``(T,)`` and footprints ``ego_boxes (T, 7)``. Agents: ``agent_boxes
+    (T, A, 7)``, ``agent_velocity_mps (T, A, 2)``, ``agent_valid (T, A)``, ``agent_labels (A,)``.
+    ``collisions (T, A)`` marks ego-agent footprint overlaps; ``planner_step_s (T-1,)`` the
+    wall time of each planner call and ``sim_step_s (T-1,)`` that of everything else in the
+    tick (observation, tracker, world step, recording); ``plans`` the planned trajectories.
+    """
+
+    dt_s: float
+    timestamp_ns: np.ndarray
+    ego_x_m: np.ndarray
+    ego_y_m: np.ndarray
+    ego_yaw_rad: np.ndarray
+    ego_speed_mps: np.ndarray
+    ego_accel_mps2: np.ndarray
+    ego_steering_rad: np.ndarray
+    ego_boxes: np.ndarray
+    agent_ids: tuple[str, ...]
+    agent_labels: np.ndarray
+    agent_boxes: np.ndarray
+    agent_velocity_mps: np.ndarray
+    agent_valid: np.ndarray
+    collisions: np.ndarray
+    planner_step_s: np.ndarray
+    sim_step_s: np.ndarray
+    vehicle: VehicleParams
+    plans: tuple[Trajectory, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.timestamp_ns.shape[0])
+
+    @property
+    def time_s(self) -> np.ndarray:
+        return self.timestamp_ns.astype(np.float64) * 1e-9
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array field, for saving with ``np.savez``."""
+        return {
+            name: np.asarray(getattr(self, name))
+            for name in (
+                "timestamp_ns",
+                "ego_x_m",
+                "ego_y_m",
+                "ego_yaw_rad",
+                "ego_speed_mps",
+                "ego_accel_mps2",
+                "ego_steering_rad",
+                "ego_boxes",
+                "agent_labels",
+                "agent_boxes",
+                "agent_velocity_mps",
+                "agent_valid",
+                "collisions",
+                "planner_step_s",
+                "sim_step_s",
+            )
+        }
+
+
+def ego_agent_collisions(
+    ego_box: np.ndarray, agent_boxes: np.ndarray, valid: np.ndarray
+) -> np.ndarray:
+    """``(A,)`` bool: which valid agents' footprints overlap the ego footprint ``(7,)``."""
+    hit = np.zeros(agent_boxes.shape[0], dtype=bool)
+    maybe = valid & may_overlap(ego_box[None], agent_boxes)
+    if np.any(maybe):
+        hit[maybe] = boxes_overlap_bev(ego_box[None], agent_boxes[maybe])[0]
+    return hit
+
+
+def run_closed_loop(
+    world: World,
+    planner: Planner,
+    tracker: Tracker,
+    n_steps: int,
+    callbacks: Sequence[StepCallback] = (),
+    keep_plans: bool = False,
+) -> SimHistory:
+    """Run ``n_steps`` ticks from the world's current state and return the history."""
+    tracker.reset()
+    rec: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("t", "ego", "ego_box", "boxes", "vel", "valid", "coll")
+    }
+    plans: list[Trajectory] = []
+    step_s: list[float] = []
+    sim_s: list[float] = []
+
+    def record() -> None:
+        e = world.ego
+        rec["t"].append(np.array(world.timestamp_ns))
+        rec["ego"].append(
+            np.array(
+                [
+                    e.x_m[0],
+                    e.y_m[0],
+                    e.yaw_rad[0],
+                    e.speed_mps[0],
+                    e.acceleration_mps2[0],
+                    e.steering_rad[0],
+                ]
+            )
+        )
+        box = world.ego_box()
+        boxes = world.traffic.boxes()
+        valid = world.traffic.state.valid.copy()
+        rec["ego_box"].append(box)
+        rec["boxes"].append(boxes)
+        rec["vel"].append(world.traffic.velocities())
+        rec["valid"].append(valid)
+        rec["coll"].append(ego_agent_collisions(box, boxes, valid))
+
+    record()
+    for k in range(n_steps):
+        t0 = time.perf_counter()
+        obs = world.observe()
+        t1 = time.perf_counter()
+        plan = planner.step(obs)
+        t2 = time.perf_counter()
+        accel, steering = tracker.step(world.ego, plan, obs.timestamp_ns, world.dt_s)
+        world.step(accel, steering)
+        record()
+        step_s.append(t2 - t1)
+        sim_s.append(time.perf_counter() - t2 + t1 - t0)
+        if keep_plans:
+            plans.append(plan)
+        for callback in callbacks:
+            callback(k, world, plan)
+    ego = np.stack(rec["ego"])
+    n_agents = len(world.traffic.specs)
+    return SimHistory(
+        dt_s=world.dt_s,
+        timestamp_ns=np.array(rec["t"], dtype=np.int64),
+        ego_x_m=ego[:, 0],
+        ego_y_m=ego[:, 1],
+        ego_yaw_rad=ego[:, 2],
+        ego_speed_mps=ego[:, 3],
+        ego_accel_mps2=ego[:, 4],
+        ego_steering_rad=ego[:, 5],
+        ego_boxes=np.stack(rec["ego_box"]),
+        agent_ids=tuple(s.agent_id for s in world.traffic.specs),
+        agent_labels=world.traffic.labels,
+        agent_boxes=np.stack(rec["boxes"]).reshape(-1, n_agents, 7),
+        agent_velocity_mps=np.stack(rec["vel"]).reshape(-1, n_agents, 2),
+        agent_valid=np.stack(rec["valid"]).reshape(-1, n_agents),
+        collisions=np.stack(rec["coll"]).reshape(-1, n_agents),
+        planner_step_s=np.array(step_s),
+        sim_step_s=np.array(sim_s),
+        vehicle=world.vehicle,
+        plans=tuple(plans),
+    )

@@ -1,0 +1,312 @@
+"""Scenario and suite YAML: schema, strict loading and parameter sweeps.
+
+A scenario file holds one scenario; its optional ``sweep`` expands it into several
+(``cases``: explicit override sets; ``grid``: the Cartesian product of listed values, crossed
+with the cases; ``random``: ``count`` seeded uniform draws from ranges for each of those). Sweep keys are dotted paths into the scenario (``ego.speed_kph``,
+``agents.0.speed_events.0.accel_mps2``). A suite lists scenario files (relative to the suite).
+Files are read with ``yaml.safe_load`` only.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from drivestack.core.errors import ConfigError
+from drivestack.sim.config_loader import from_mapping
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    kind: str  # straight | curved | intersection | merge | commonroad | lanelet2
+    params: dict[str, int | float] = field(default_factory=dict)
+    file: str | None = (
+        None  # commonroad / lanelet2: absolute, or relative to the shared data folder
+    )
+
+
+@dataclass(frozen=True)
+class EgoConfig:
+    lane: str | None = None  # start on this lane's centreline ...
+    station_m: float = 0.0
+    offset_m: float = 0.0
+    speed_mps: float | None = None
+    speed_kph: float | None = None
+    from_file: bool = False  # ... or at the CommonRoad planning problem's initial state
+
+    def speed(self) -> float:
+        if self.speed_kph is not None:
+            return self.speed_kph / 3.6
+        return self.speed_mps or 0.0
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    lanes: list[str] | None = None  # explicit route; otherwise searched from the ego lane
+    goal_lane: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeedEventConfig:
+    time_s: float
+    accel_mps2: float
+    target_speed_mps: float
+
+
+@dataclass(frozen=True)
+class LateralShiftConfig:
+    time_s: float
+    duration_s: float
+    offset_m: float
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    id: str
+    type: str = "car"  # an ObjectClass name
+    behavior: str = "idm"  # idm | scripted
+    lanes: list[str] | None = None  # path along these lanes' centrelines ...
+    path_m: list[tuple[float, float]] | None = None  # ... or an explicit polyline
+    station_m: float = 0.0
+    offset_m: float = 0.0
+    speed_mps: float | None = None
+    speed_kph: float | None = None
+    desired_speed_mps: float | None = None
+    size_m: tuple[float, float, float] | None = None
+    speed_events: list[SpeedEventConfig] = field(default_factory=list)
+    lateral_shifts: list[LateralShiftConfig] = field(default_factory=list)
+
+    def speed(self) -> float:
+        if self.speed_kph is not None:
+            return self.speed_kph / 3.6
+        return self.speed_mps or 0.0
+
+
+@dataclass(frozen=True)
+class PassCriteria:
+    no_collision: bool = True  # no contact at all
+    # no at-fault contact (nuPlan's rule; for replayed traffic that cannot react)
+    no_at_fault_collision: bool = True
+    min_score: float | None = None
+    max_impact_speed_kph: float | None = None
+    min_speed_reduction_kph: float | None = None
+    min_progress_m: float | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    name: str
+    map: MapConfig
+    ego: EgoConfig
+    duration_s: float
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    dt_s: float = 0.1
+    route: RouteConfig = field(default_factory=RouteConfig)
+    agents: list[AgentConfig] = field(default_factory=list)
+    agents_from_file: bool = False  # CommonRoad: replay the recorded obstacles
+    # nuPlan progress reference; default: 0.8 x limit x duration (the initial speed instead for a
+    # CommonRoad ego), capped by the route length
+    expert_progress_m: float | None = None
+    pass_criteria: PassCriteria = field(default_factory=PassCriteria)
+    sweep: dict[str, Any] | None = None
+    source: str = ""  # the file it came from (set by the loader)
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    file: str
+    names: list[str] | None = None  # only these expanded scenarios
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    name: str
+    scenarios: list[SuiteEntry]
+    description: str = ""
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", path=str(path)) from exc
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
+    parts = dotted.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            try:
+                idx = int(part)
+                node[idx]
+            except (ValueError, IndexError):
+                raise ConfigError(
+                    f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
+                ) from None
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            elif (
+                part not in node and parts[i + 1].isdigit()
+            ):  # indexing into a list that is not there
+                raise ConfigError(
+                    f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
+                )
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(
+                f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
+            )
+
+
+def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    sweep = raw.get("sweep")
+    if sweep is None:
+        return [raw]
+    if not isinstance(sweep, dict) or set(sweep) - {"grid", "random", "cases"}:
+        raise ConfigError(
+            "sweep must be a mapping with 'cases', 'grid' and/or 'random'", path=path, field="sweep"
+        )
+    variants: list[dict[str, object]] = [{}]
+    cases = sweep.get("cases")
+    if cases is not None:
+        if not isinstance(cases, list) or not all(isinstance(c, dict) and c for c in cases):
+            raise ConfigError(
+                "cases must be a list of {dotted key: value} mappings",
+                path=path,
+                field="sweep.cases",
+            )
+        variants = [dict(c) for c in cases]
+    grid = sweep.get("grid") or {}
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ConfigError(
+            "grid must map dotted keys to non-empty lists", path=path, field="sweep.grid"
+        )
+    if grid:
+        keys = list(grid)
+        combos = [
+            dict(zip(keys, combo, strict=True))
+            for combo in itertools.product(*(grid[k] for k in keys))
+        ]
+        variants = [{**base, **combo} for base in variants for combo in combos]
+    rand = sweep.get("random")
+    if rand is not None:
+        if (
+            not isinstance(rand, dict)
+            or set(rand) - {"count", "seed", "ranges"}
+            or not isinstance(rand.get("count"), int)
+        ):
+            raise ConfigError(
+                "random needs count (int), seed (int) and ranges {key: [lo, hi]}",
+                path=path,
+                field="sweep.random",
+            )
+        rng = np.random.default_rng(int(rand.get("seed", 0)))
+        ranges = rand.get("ranges") or {}
+        drawn = []
+        for base in variants:
+            for _ in range(rand["count"]):
+                v = dict(base)
+                for k, bounds in ranges.items():
+                    if not (isinstance(bounds, list) and len(bounds) == 2):
+                        raise ConfigError(
+                            "range must be [lo, hi]", path=path, field=f"sweep.random.ranges.{k}"
+                        )
+                    v[k] = round(float(rng.uniform(bounds[0], bounds[1])), 3)
+                drawn.append(v)
+        variants = drawn
+    out = []
+    for overrides in variants:
+        data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
+        label = overrides.pop("name", None)  # a case may name itself
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, path)
+        if label is None:
+            label = ",".join(
+                f"{k.split('.')[-1]}={v}"
+                for k, v in overrides.items()
+                if not isinstance(v, list | dict)
+            )
+        data["name"] = f"{raw.get('name', '?')}[{label}]" if label else raw.get("name")
+        out.append(data)
+    return out
+
+
+def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
+    """All scenarios of one file (one, or several with a sweep)."""
+    p = Path(path)
+    raw = _read_yaml(p)
+    if not isinstance(raw, dict):
+        raise ConfigError("a scenario file must hold a mapping", path=str(p))
+    scenarios = []
+    for data in _expand(raw, str(p)):
+        data["source"] = str(p)
+        cfg = from_mapping(ScenarioConfig, data, str(p))
+        _check(cfg, str(p))
+        scenarios.append(cfg)
+    return scenarios
+
+
+def _check(cfg: ScenarioConfig, path: str) -> None:
+    if cfg.duration_s <= 0:
+        raise ConfigError("must be positive", path=path, field="duration_s")
+    if not 0 < cfg.dt_s <= 1.0:
+        raise ConfigError("must be in (0, 1] s", path=path, field="dt_s")
+    if cfg.ego.lane is None and not cfg.ego.from_file:
+        raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
+    for i, agent in enumerate(cfg.agents):
+        if agent.behavior not in ("idm", "scripted"):
+            raise ConfigError(
+                f"must be 'idm' or 'scripted', got {agent.behavior!r}",
+                path=path,
+                field=f"agents.{i}.behavior",
+            )
+        if (agent.lanes is None) == (agent.path_m is None):
+            raise ConfigError(
+                "give exactly one of lanes and path_m", path=path, field=f"agents.{i}.lanes"
+            )
+
+
+def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:
+    """A suite and all of its (expanded) scenarios, in order."""
+    p = Path(path)
+    raw = _read_yaml(p)
+    suite = from_mapping(SuiteConfig, raw, str(p))
+    scenarios: list[ScenarioConfig] = []
+    for i, entry in enumerate(suite.scenarios):
+        file = (p.parent / entry.file).resolve()
+        if not file.is_file():
+            raise ConfigError(
+                f"scenario file not found: {file}", path=str(p), field=f"scenarios.{i}.file"
+            )
+        loaded = load_scenarios(file)
+        if entry.names is not None:
+            known = {s.name for s in loaded}
+            missing = [n for n in entry.names if n not in known]
+            if missing:
+                raise ConfigError(
+                    f"no scenario named {missing[0]!r} in {file.name} (have {sorted(known)})",
+                    path=str(p),
+                    field=f"scenarios.{i}.names",
+                )
+            loaded = [s for s in loaded if s.name in entry.names]
+        scenarios.extend(loaded)
+    return suite, scenarios

@@ -1,0 +1,92 @@
+"""Fixed-step world: the ego bicycle, the traffic and the road map, with ground-truth observations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivestack.core.time import seconds_to_ns
+from drivestack.sim.agents import AgentSpec, Traffic
+from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.ego_state import EgoState
+from drivestack.structures.road_map import RoadMap
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a planner sees at one tick: the ego state and ground-truth agent boxes (valid ones)."""
+
+    timestamp_ns: int
+    ego: EgoState
+    agents: Boxes3D
+    agent_ids: tuple[str, ...]
+
+
+class World:
+    """Stage: ``reset()``, then ``step(accel, steering)`` advances everything by ``dt_s``."""
+
+    def __init__(
+        self,
+        road_map: RoadMap,
+        ego_start: BicycleState,
+        agents: list[AgentSpec],
+        vehicle: VehicleParams | None = None,
+        dt_s: float = 0.1,
+    ) -> None:
+        if not dt_s > 0:
+            raise ValueError(f"World.dt_s must be positive, got {dt_s}")
+        self.road_map = road_map
+        self.vehicle = vehicle or VehicleParams()
+        self.dt_s = float(dt_s)
+        self._ego_start = ego_start
+        self.traffic = Traffic(agents)
+        self.reset()
+
+    def reset(self) -> None:
+        self.tick = 0
+        self.ego = self._ego_start
+        self.traffic.reset()
+
+    @property
+    def timestamp_ns(self) -> int:
+        return int(seconds_to_ns(self.tick * self.dt_s))
+
+    def ego_state(self) -> EgoState:
+        e = self.ego
+        yaw_rate = float(e.speed_mps[0] * np.tan(e.steering_rad[0]) / self.vehicle.wheelbase_m)
+        return EgoState(
+            self.timestamp_ns,
+            float(e.x_m[0]),
+            float(e.y_m[0]),
+            float(e.yaw_rad[0]),
+            float(e.speed_mps[0]),
+            float(e.acceleration_mps2[0]),
+            yaw_rate,
+            float(e.steering_rad[0]),
+        )
+
+    def ego_box(self) -> np.ndarray:
+        """``(7,)`` ego footprint."""
+        return self.ego.boxes(self.vehicle)[0]
+
+    def observe(self) -> Observation:
+        valid = self.traffic.state.valid
+        boxes = self.traffic.boxes()[valid]
+        agents = Boxes3D.from_array7(
+            boxes,
+            frame="world",
+            timestamp_ns=self.timestamp_ns,
+            label=self.traffic.labels[valid],
+            velocity_mps=self.traffic.velocities()[valid],
+        )
+        ids = tuple(s.agent_id for s, v in zip(self.traffic.specs, valid, strict=True) if v)
+        return Observation(self.timestamp_ns, self.ego_state(), agents, ids)
+
+    def step(self, accel_cmd_mps2: float, steering_cmd_rad: float) -> None:
+        ego_box = self.ego_box()
+        ego_speed = float(self.ego.speed_mps[0])
+        self.ego = bicycle_step(self.ego, accel_cmd_mps2, steering_cmd_rad, self.dt_s, self.vehicle)
+        self.traffic.step(self.dt_s, ego_box, ego_speed)
+        self.tick += 1

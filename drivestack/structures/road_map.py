@@ -1,0 +1,354 @@
+"""RoadMap: lanes (centreline and boundaries), crosswalks, stop lines and the drivable area.
+
+Polylines are ``(N, 2)`` float64 arrays of metres in the map ``frame``. Lanes run in the
+direction of their centreline; "left" is the left side when driving along it. Geometry
+queries use shapely 2 (STRtree for nearest lane, unary union for the drivable area); the
+Frenet projection is plain NumPy and vectorised over query points.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry import LineString, Polygon
+from shapely.strtree import STRtree
+
+from drivestack.core.frames import check_frame
+
+NON_DRIVABLE_TYPES = frozenset(
+    {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
+)
+
+
+def _polyline(value: npt.ArrayLike, where: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 2:
+        raise ValueError(f"{where} must be an (N>=2, 2) polyline, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{where} contains NaN or infinite coordinates")
+    keep = np.ones(len(arr), dtype=bool)
+    keep[1:] = np.any(np.diff(arr, axis=0) != 0.0, axis=1)  # drop repeated vertices
+    arr = arr[keep]
+    if arr.shape[0] < 2:
+        raise ValueError(f"{where} has fewer than 2 distinct points")
+    arr = arr.copy()
+    arr.setflags(write=False)
+    return arr
+
+
+def polyline_stations(polyline_m: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` polyline -> ``(N,)`` cumulative arc length from its first point (m)."""
+    seg = np.linalg.norm(np.diff(polyline_m, axis=0), axis=1)
+    return np.concatenate([[0.0], np.cumsum(seg)])
+
+
+def project_to_polyline(
+    polyline_m: np.ndarray, points_m: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frenet coordinates of ``(M, 2)`` points on an ``(N, 2)`` polyline.
+
+    Returns ``station_m (M,)`` (arc length of the closest point; extrapolated linearly
+    before the start and past the end, so it may be negative or exceed the length) and
+    ``lateral_m (M,)`` (signed distance, positive on the left of the driving direction).
+    Ties between equally close segments go to the lowest segment index.
+    """
+    pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
+    a = polyline_m[:-1]
+    d = np.diff(polyline_m, axis=0)
+    seg_len = np.linalg.norm(d, axis=1)
+    rel = pts[:, None, :] - a[None, :, :]  # (M, S, 2)
+    t = np.einsum("msk,sk->ms", rel, d) / (seg_len**2)[None, :]
+    n_seg = d.shape[0]
+    lo = np.zeros(n_seg)
+    hi = np.ones(n_seg)
+    lo[0] = -np.inf
+    hi[-1] = np.inf
+    t_c = np.clip(t, lo, hi)
+    # the closest segment is chosen with ends clamped (extension lines never win)
+    closest = a[None] + np.clip(t, 0.0, 1.0)[..., None] * d[None]
+    idx = np.argmin(np.sum((pts[:, None, :] - closest) ** 2, axis=2), axis=1)
+    rows = np.arange(pts.shape[0])
+    ti = t_c[rows, idx]
+    stations = polyline_stations(polyline_m)
+    station = stations[idx] + ti * seg_len[idx]
+    cross = d[idx, 0] * rel[rows, idx, 1] - d[idx, 1] * rel[rows, idx, 0]
+    lateral = cross / seg_len[idx]
+    return station, lateral
+
+
+def interpolate_polyline(
+    polyline_m: np.ndarray, station_m: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points and headings at ``station_m (M,)`` along an ``(N, 2)`` polyline.
+
+    Returns ``xy_m (M, 2)`` and ``yaw_rad (M,)`` (segment heading); stations outside
+    ``[0, length]`` extrapolate along the first / last segment.
+    """
+    s = np.asarray(station_m, dtype=np.float64).reshape(-1)
+    stations = polyline_stations(polyline_m)
+    idx = np.clip(np.searchsorted(stations, s, side="right") - 1, 0, len(stations) - 2)
+    d = polyline_m[idx + 1] - polyline_m[idx]
+    seg_len = stations[idx + 1] - stations[idx]
+    t = (s - stations[idx]) / seg_len
+    xy = polyline_m[idx] + t[:, None] * d
+    return xy, np.arctan2(d[:, 1], d[:, 0])
+
+
+def resample_polyline(polyline_m: np.ndarray, step_m: float) -> np.ndarray:
+    """Evenly spaced points (spacing at most ``step_m``) along a polyline, ends kept."""
+    stations = polyline_stations(polyline_m)
+    n = max(2, math.ceil(stations[-1] / step_m) + 1)
+    xy, _ = interpolate_polyline(polyline_m, np.linspace(0.0, stations[-1], n))
+    return xy
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One lane: ``centerline_m (N, 2)``, ``left_boundary_m (L, 2)``, ``right_boundary_m (R, 2)``."""
+
+    lane_id: str
+    centerline_m: np.ndarray
+    left_boundary_m: np.ndarray
+    right_boundary_m: np.ndarray
+    speed_limit_mps: float = 13.89
+    successors: tuple[str, ...] = ()
+    predecessors: tuple[str, ...] = ()
+    left_neighbor: str | None = None
+    right_neighbor: str | None = None
+    lane_type: str = "road"  # a NON_DRIVABLE_TYPES type is kept out of the drivable area
+
+    def __post_init__(self) -> None:
+        where = f"Lane {self.lane_id!r}"
+        for name in ("centerline_m", "left_boundary_m", "right_boundary_m"):
+            object.__setattr__(self, name, _polyline(getattr(self, name), f"{where}.{name}"))
+        speed = float(self.speed_limit_mps)
+        if not (speed > 0.0 and math.isfinite(speed)):
+            raise ValueError(f"{where}.speed_limit_mps must be positive, got {speed}")
+        object.__setattr__(self, "speed_limit_mps", speed)
+        object.__setattr__(self, "successors", tuple(str(s) for s in self.successors))
+        object.__setattr__(self, "predecessors", tuple(str(s) for s in self.predecessors))
+
+    @property
+    def drivable(self) -> bool:
+        return self.lane_type not in NON_DRIVABLE_TYPES
+
+    @cached_property
+    def length_m(self) -> float:
+        return float(polyline_stations(self.centerline_m)[-1])
+
+    @cached_property
+    def polygon(self) -> Polygon:
+        """Area between the boundaries (left boundary forward, right boundary backward)."""
+        ring = np.concatenate([self.left_boundary_m, self.right_boundary_m[::-1]])
+        poly = Polygon(ring)
+        return poly if poly.is_valid else poly.buffer(0)
+
+    def project(self, points_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, 2)`` points -> Frenet ``station_m (M,)``, ``lateral_m (M,)`` on the centreline."""
+        return project_to_polyline(self.centerline_m, points_m)
+
+
+@dataclass(frozen=True)
+class RoadMap:
+    """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``."""
+
+    lanes: tuple[Lane, ...]
+    crosswalks: tuple[Polygon, ...] = ()
+    stop_lines: tuple[LineString, ...] = ()
+    frame: str = "world"
+    source: str = ""
+    _by_id: dict[str, Lane] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_frame(self.frame, argument="RoadMap.frame")
+        object.__setattr__(self, "lanes", tuple(self.lanes))
+        by_id: dict[str, Lane] = {}
+        for lane in self.lanes:
+            if lane.lane_id in by_id:
+                raise ValueError(f"RoadMap: duplicate lane id {lane.lane_id!r}")
+            by_id[lane.lane_id] = lane
+        for lane in self.lanes:
+            refs = [*lane.successors, *lane.predecessors, lane.left_neighbor, lane.right_neighbor]
+            for ref in refs:
+                if ref is not None and ref not in by_id:
+                    raise ValueError(
+                        f"RoadMap: lane {lane.lane_id!r} refers to unknown lane {ref!r}"
+                    )
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "crosswalks", tuple(self.crosswalks))
+        object.__setattr__(self, "stop_lines", tuple(self.stop_lines))
+
+    def __len__(self) -> int:
+        return len(self.lanes)
+
+    def lane(self, lane_id: str) -> Lane:
+        try:
+            return self._by_id[lane_id]
+        except KeyError:
+            raise KeyError(f"RoadMap has no lane {lane_id!r}") from None
+
+    def __contains__(self, lane_id: object) -> bool:
+        return lane_id in self._by_id
+
+    @cached_property
+    def drivable_area(self) -> Polygon:
+        """Union of the drivable lanes' polygons (a Polygon or MultiPolygon)."""
+        return shapely.unary_union([lane.polygon for lane in self.lanes if lane.drivable])
+
+    @cached_property
+    def _drivable_boundary(self) -> shapely.Geometry:
+        area = self.drivable_area
+        shapely.prepare(area)
+        return area
+
+    @cached_property
+    def _tree(self) -> STRtree:
+        return STRtree([LineString(lane.centerline_m) for lane in self.lanes])
+
+    def distance_outside_drivable_m(self, points_m: npt.ArrayLike) -> np.ndarray:
+        """``(M, 2)`` points -> ``(M,)`` distance to the drivable area (0 inside)."""
+        pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
+        area = self._drivable_boundary
+        inside = shapely.contains_xy(area, pts[:, 0], pts[:, 1])
+        out = np.zeros(len(pts))
+        if not np.all(inside):
+            outside = ~inside
+            out[outside] = shapely.distance(area, shapely.points(pts[outside]))
+        return out
+
+    def nearest_lane(
+        self, point_m: npt.ArrayLike, yaw_rad: float | None = None, max_distance_m: float = 50.0
+    ) -> str:
+        """Id of the lane whose centreline is closest to ``point_m``.
+
+        With ``yaw_rad``, lanes whose heading at the projection differs by more than 90 degrees
+        are skipped (so the ego is never matched to the oncoming lane). Raises ``LookupError``
+        when none lies within ``max_distance_m``.
+        """
+        p = np.asarray(point_m, dtype=np.float64).reshape(2)
+        candidates = self._tree.query(shapely.Point(p).buffer(max_distance_m))
+        best: tuple[float, int, str] | None = None
+        for i in candidates:
+            lane = self.lanes[int(i)]
+            station, _ = lane.project(p[None])
+            s = float(np.clip(station[0], 0.0, lane.length_m))
+            xy, heading = interpolate_polyline(lane.centerline_m, [s])
+            dist = float(np.hypot(*(xy[0] - p)))
+            if (
+                yaw_rad is not None
+                and abs(math.remainder(float(heading[0]) - yaw_rad, 2 * math.pi)) > math.pi / 2
+            ):
+                continue
+            inside = 1.0 if lane.polygon.covers(shapely.Point(p)) else 0.0
+            key = (dist - 1e3 * inside, int(i), lane.lane_id)  # containing lanes first
+            if best is None or key < best:
+                best = key
+        if best is None or best[0] > max_distance_m:
+            raise LookupError(f"no lane within {max_distance_m} m of {p.tolist()}")
+        return best[2]
+
+    def lanes_at(self, point_m: npt.ArrayLike, yaw_rad: float | None = None) -> list[str]:
+        """Ids of the lanes whose area covers ``point_m`` (heading within 90 degrees of
+        ``yaw_rad`` when given), in map order. Overlapping lanes (a fork) all count."""
+        p = np.asarray(point_m, dtype=np.float64).reshape(2)
+        point = shapely.Point(p)
+        out = []
+        for i in sorted(int(i) for i in self._tree.query(point.buffer(10.0))):
+            lane = self.lanes[i]
+            if not lane.polygon.covers(point):
+                continue
+            if yaw_rad is not None:
+                station, _ = lane.project(p[None])
+                _, heading = interpolate_polyline(
+                    lane.centerline_m, np.clip(station, 0.0, lane.length_m)
+                )
+                if abs(math.remainder(float(heading[0]) - yaw_rad, 2 * math.pi)) > math.pi / 2:
+                    continue
+            out.append(lane.lane_id)
+        return out
+
+    def route(self, start_lane: str, goal_lane: str, lane_change_cost_m: float = 50.0) -> list[str]:
+        """Cheapest lane sequence from ``start_lane`` to ``goal_lane`` (Dijkstra).
+
+        Moving to a successor costs the current lane's length; moving to a left/right
+        neighbour costs ``lane_change_cost_m``. Raises ``LookupError`` when unreachable.
+        """
+        self.lane(start_lane)
+        self.lane(goal_lane)
+        dist = {start_lane: 0.0}
+        prev: dict[str, str] = {}
+        heap: list[tuple[float, str]] = [(0.0, start_lane)]
+        while heap:
+            cost, lane_id = heapq.heappop(heap)
+            if lane_id == goal_lane:
+                break
+            if cost > dist[lane_id]:
+                continue
+            lane = self._by_id[lane_id]
+            steps: list[tuple[str, float]] = [(s, lane.length_m) for s in lane.successors]
+            steps += [
+                (n, lane_change_cost_m)
+                for n in (lane.left_neighbor, lane.right_neighbor)
+                if n is not None
+            ]
+            for nxt, step_cost in steps:
+                new = cost + step_cost
+                if new < dist.get(nxt, math.inf):
+                    dist[nxt] = new
+                    prev[nxt] = lane_id
+                    heapq.heappush(heap, (new, nxt))
+        if goal_lane not in dist:
+            raise LookupError(f"lane {goal_lane!r} is not reachable from lane {start_lane!r}")
+        path = [goal_lane]
+        while path[-1] != start_lane:
+            path.append(prev[path[-1]])
+        return path[::-1]
+
+    def reachable_lanes(self, start_lane: str) -> set[str]:
+        """Lanes reachable from ``start_lane`` through successors and neighbours."""
+        seen = {start_lane}
+        todo = [start_lane]
+        while todo:
+            lane = self.lane(todo.pop())
+            for nxt in (*lane.successors, lane.left_neighbor, lane.right_neighbor):
+                if nxt is not None and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def route_centerline(
+        self, lane_ids: Iterable[str], lane_change_length_m: float = 20.0
+    ) -> np.ndarray:
+        """Concatenated centreline ``(N, 2)`` along a route of lane ids.
+
+        A step to a left/right neighbour is a lane change: the current lane is left at its
+        middle and the neighbour joined ``lane_change_length_m`` further on (a straight blend).
+        """
+        ids = list(lane_ids)
+        pieces: list[np.ndarray] = []
+        start_station = 0.0
+        for i, lane_id in enumerate(ids):
+            lane = self.lane(lane_id)
+            stations = polyline_stations(lane.centerline_m)
+            end_station = stations[-1]
+            nxt = self._by_id.get(ids[i + 1]) if i + 1 < len(ids) else None
+            changing = nxt is not None and nxt.lane_id in (lane.left_neighbor, lane.right_neighbor)
+            if changing:
+                end_station = 0.5 * (start_station + stations[-1])
+            inner = stations[(stations > start_station) & (stations < end_station)]
+            line, _ = interpolate_polyline(lane.centerline_m, [start_station, *inner, end_station])
+            pieces.append(line)
+            start_station = 0.0
+            if changing and nxt is not None:
+                s_next, _ = nxt.project(line[-1:])
+                start_station = float(
+                    np.clip(s_next[0] + lane_change_length_m, 0.0, nxt.length_m - 1e-3)
+                )
+        return _polyline(np.concatenate(pieces), "route centreline")
