@@ -3,7 +3,7 @@
 ``load_yaml_config(cls, path)`` reads a file with ``yaml.safe_load`` (never the unsafe
 loaders) and builds ``cls``; unknown keys, missing required keys and wrong types raise
 :class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key
-(``tracking.classes.Car.max_age``). A value the dataclass's own ``__post_init__`` rejects
+(``tracking.classes.Car.max_age``; list items by index: ``agents.2.speed_mps``). A value the dataclass's own ``__post_init__`` rejects
 (``ValueError``) is re-raised as a ``ConfigError`` at that key too.
 
 Supported field types: ``bool``, ``int``, ``float`` (integers accepted), ``str``,
@@ -75,12 +75,12 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
             raise _fail(f"expected a list, got {type(value).__name__}", path, key)
         if origin is list or (len(args) == 2 and args[1] is Ellipsis):
             item = args[0] if args else Any
-            items = [_convert(v, item, path, f"{key}[{i}]") for i, v in enumerate(value)]
+            items = [_convert(v, item, path, _join(key, i)) for i, v in enumerate(value)]
             return items if origin is list else tuple(items)
         if len(value) != len(args):
             raise _fail(f"expected {len(args)} items, got {len(value)}", path, key)
         return tuple(
-            _convert(v, a, path, f"{key}[{i}]")
+            _convert(v, a, path, _join(key, i))
             for i, (v, a) in enumerate(zip(value, args, strict=True))
         )
     if origin is dict:
@@ -138,7 +138,7 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
             raise _fail("missing required key", path, full)
     try:
         return cls(**kwargs)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         if isinstance(exc, ConfigError):
             raise
         raise _fail(str(exc), path, prefix) from None
