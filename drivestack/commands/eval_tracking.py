@@ -81,6 +81,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="ab3dmot_pointrcnn",
         help="folder under detections/ (default ab3dmot_pointrcnn)",
     )
+    parser.add_argument(
+        "--fusion",
+        default="none",
+        choices=["none", "camera"],
+        help="camera: also run the camera-LiDAR fused tracker (PointRCNN + RRC 2D detections) "
+        "and report 3D and 2D MOT metrics beside the LiDAR-only tracker",
+    )
+    parser.add_argument(
+        "--fusion-config",
+        type=Path,
+        default=_DEFAULT_CONFIG.parents[1] / "perception" / "fusion_kitti_rrc.yaml",
+        help="fused tracker YAML (default configs/perception/fusion_kitti_rrc.yaml)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -97,7 +110,39 @@ def _split(root: Path, name: str) -> list:
     return [e for e in training if e.name not in val_names]
 
 
+def _run_fusion(args: argparse.Namespace) -> int:
+    import json
+
+    from drivestack.config import load_yaml_config
+    from drivestack.core.errors import DataError
+    from drivestack.perception.fusion.fused_tracking import FusionConfig
+    from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
+    from drivestack.tracking.config import load_tracker_config
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    try:
+        seqmap = _split(args.kitti_root, args.split)
+        report = compare_lidar_and_fused(
+            args.kitti_root,
+            seqmap,
+            classes,
+            load_tracker_config(args.config),
+            load_yaml_config(FusionConfig, args.fusion_config),
+            progress=not args.quiet,
+        )
+    except (DataError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = print_and_serialise(report, args.split, len(seqmap))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
+    print(f"wrote {args.out / 'metrics.json'}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.fusion == "camera":
+        return _run_fusion(args)
     from tqdm import tqdm
 
     from drivestack.eval.tracking import KittiMotProtocol, format_table

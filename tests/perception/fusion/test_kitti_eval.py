@@ -1,0 +1,57 @@
+"""LiDAR-only vs fused tracking on real KITTI sequences, through the library and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.slow
+def test_fused_tracking_report_on_one_sequence(shared_data, tmp_path):
+    from drivestack.commands.eval_tracking import _split
+    from drivestack.config import load_yaml_config
+    from drivestack.perception.fusion.fused_tracking import FusionConfig
+    from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused
+    from drivestack.tracking.config import load_tracker_config
+
+    root = shared_data / "kitti_tracking"
+    seqmap = [e for e in _split(root, "val") if e.name == "0006"]
+    report = compare_lidar_and_fused(
+        root,
+        seqmap,
+        ["Car"],
+        load_tracker_config(REPO / "configs/tracking/kitti_pointrcnn.yaml"),
+        load_yaml_config(FusionConfig, REPO / "configs/perception/fusion_kitti_rrc.yaml"),
+        progress=False,
+    )
+    lidar = report["metrics"]["3d_iou0.25"]["lidar"]["Car"]
+    fused = report["metrics"]["3d_iou0.25"]["fused"]["Car"]
+    assert 0.5 < lidar.clear.sAMOTA <= 1.0 and 0.5 < fused.clear.sAMOTA <= 1.0
+    assert (
+        fused.clear.sAMOTA >= lidar.clear.sAMOTA - 0.02
+    )  # the camera must not make Car tracking worse
+    assert "2d_iou0.5" in report["metrics"]
+
+
+def test_cli_fusion_reports_a_missing_root(tmp_path, capsys):
+    status = main(
+        [
+            "eval",
+            "tracking",
+            "--fusion",
+            "camera",
+            "--kitti-root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert status == 2
+    assert "error:" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "metrics.json").exists()
