@@ -44,6 +44,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-steps", type=int, help="cut every run to at most this many 0.1 s steps"
     )
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
+    parser.add_argument(
+        "--perception",
+        choices=["ground_truth", "lidar"],
+        default="ground_truth",
+        help="what the planner sees: ground-truth agents, or tracks from the real stack run on "
+        "ray-cast LiDAR sweeps (see --stack)",
+    )
+    parser.add_argument(
+        "--stack",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "configs" / "stack" / "default.yaml",
+        help="stack YAML for --perception lidar (default configs/stack/default.yaml)",
+    )
+    parser.add_argument(
+        "--export-dataset",
+        type=Path,
+        help="also write the runs' rendered frames (LiDAR, camera, labels) as a KITTI object dataset here",
+    )
+    parser.add_argument(
+        "--export-every", type=int, default=5, help="export every Nth tick (default 5)"
+    )
 
 
 def _safe(name: str) -> str:
@@ -51,7 +72,10 @@ def _safe(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from drivestack.pipeline import build_stack
+    from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import PLANNERS, run_scenario
+    from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     if bool(args.scenario) == bool(args.suite):
@@ -72,16 +96,27 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = []
     jobs = [(s, p) for s in scenarios for p in planners]
+    exported = 0
     for cfg, planner in tqdm(jobs, desc="sim", unit="run"):
         try:
-            result = run_scenario(cfg, planner, data_root, args.max_steps)
+            built = build_scenario(cfg, data_root)
+            if args.perception == "lidar":
+                built = with_lidar_perception(built, build_stack(args.stack))
+            result = run_scenario(built, planner, data_root, args.max_steps)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        if args.export_dataset is not None:
+            exported += _export(
+                result.history, built, args.export_dataset, args.export_every, exported
+            )
         folder = out / planner / _safe(cfg.name)
         folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
         record["config"] = dataclasses.asdict(cfg)
+        record["perception"] = args.perception
+        if isinstance(built.world, PerceivedWorld):
+            record["perception_stage_median_ms"] = built.world.perception.timing_ms()
         (folder / "metrics.json").write_text(json.dumps(record, indent=2, default=_json_default))
         save: Any = np.savez_compressed
         save(folder / "history.npz", **result.history.arrays())
@@ -91,7 +126,22 @@ def run(args: argparse.Namespace) -> int:
     table = _table(rows, summary)
     (out / "summary.md").write_text(table + "\n")
     print(table)
+    if args.export_dataset is not None:
+        print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
     return 0
+
+
+def _export(history: Any, built: Any, root: Path, every: int, start_index: int) -> int:
+    """Render a run's ticks and write them as KITTI object frames; returns how many."""
+    from drivestack.sim.export_kitti import export_kitti_object
+    from drivestack.sim.perceived import default_lidar
+    from drivestack.sim.record import sensor_frames
+    from drivestack.sim.sensors import CameraModel, SensorScene
+
+    camera = CameraModel.looking_forward("front", 1242, 375, 721.5, (1.6, 0.0, 1.65))
+    scene = SensorScene.from_road_map(built.road_map)
+    frames = sensor_frames(history, scene, default_lidar(), [camera], every=max(every, 1))
+    return export_kitti_object(frames, root, start_index=start_index)
 
 
 def _json_default(value: object) -> object:

@@ -93,3 +93,18 @@ class PerceivedWorld:
 
     def observe(self) -> Observation:
         return self.perception.observe(self._world)
+
+
+def default_lidar() -> LidarModel:
+    """The simulated LiDAR of closed-loop runs: HDL-64E-like, roof-mounted above the rear axle."""
+    return LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
+
+
+def with_lidar_perception(built: Any, stack: Stack, lidar: LidarModel | None = None) -> Any:
+    """A copy of a built scenario whose planner observes through ``stack`` (see module doc)."""
+    import dataclasses
+
+    perception = LidarPerception(
+        stack, lidar or default_lidar(), SensorScene.from_road_map(built.road_map)
+    )
+    return dataclasses.replace(built, world=PerceivedWorld(built.world, perception))

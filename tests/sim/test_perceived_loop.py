@@ -52,3 +52,38 @@ def test_ccrs_20kph_with_lidar_perception_stops_without_collision():
     assert not result.history.collisions.any()
     assert result.passed
     assert set(perception.timing_ms()) == {"lidar_sim", "perception", "tracking"}
+
+
+@pytest.mark.slow
+def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
+    import json
+
+    from drivestack.cli import main
+    from drivestack.ingest.kitti_object import read_kitti_object_frame
+
+    status = main(
+        [
+            "sim",
+            str(REPO / "configs/scenarios/ccrs.yaml"),
+            "--filter",
+            "20kph",
+            "--planner",
+            "pdm",
+            "--max-steps",
+            "30",
+            "--out",
+            str(tmp_path / "run"),
+            "--perception",
+            "lidar",
+            "--export-dataset",
+            str(tmp_path / "kitti"),
+            "--export-every",
+            "10",
+        ]
+    )
+    assert status == 0
+    metrics = json.loads(next((tmp_path / "run").rglob("metrics.json")).read_text())
+    assert metrics["perception"] == "lidar"
+    assert set(metrics["perception_stage_median_ms"]) == {"lidar_sim", "perception", "tracking"}
+    frame = read_kitti_object_frame(tmp_path / "kitti", 0)
+    assert len(frame.lidar()) > 50_000 and frame.labels is not None and len(frame.labels) == 1
