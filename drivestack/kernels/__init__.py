@@ -20,7 +20,7 @@ from drivestack.kernels.crop import crop_box, crop_range
 from drivestack.kernels.distance import center_distances
 from drivestack.kernels.iou import box_giou_3d, box_giou_bev, box_iou_3d, box_iou_bev
 from drivestack.kernels.nms import nms_bev
-from drivestack.kernels.overlap import boxes_overlap_bev
+from drivestack.kernels.overlap import boxes_overlap_bev, boxes_overlap_bev_pairs
 from drivestack.kernels.points_in_boxes import points_in_boxes
 from drivestack.kernels.transform import transform_points
 from drivestack.kernels.voxel import voxel_downsample
@@ -32,6 +32,7 @@ __all__ = [
     "box_iou_3d",
     "box_iou_bev",
     "boxes_overlap_bev",
+    "boxes_overlap_bev_pairs",
     "center_distances",
     "crop_box",
     "crop_range",

@@ -84,3 +84,15 @@ def test_overlap_agrees_with_positive_iou(seed):
     overlap = boxes_overlap_bev(a, b)
     clear = (iou > 1e-9) | (iou == 0.0)
     np.testing.assert_array_equal(overlap[clear], (iou > 0)[clear])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pairwise_overlap_equals_the_matrix_diagonal(seed):
+    from drivestack.kernels import boxes_overlap_bev_pairs
+
+    rng = np.random.default_rng(seed)
+    a, b = random_boxes(rng, 60, spread_m=4.0), random_boxes(rng, 60, spread_m=4.0)
+    np.testing.assert_array_equal(boxes_overlap_bev_pairs(a, b), np.diag(boxes_overlap_bev(a, b)))
+    assert boxes_overlap_bev_pairs(np.zeros((0, 7)), np.zeros((0, 7))).shape == (0,)
+    with pytest.raises(ValueError, match="same number"):
+        boxes_overlap_bev_pairs(a, b[:3])
