@@ -4,7 +4,7 @@ Both routes start from the raw CDR bytes of a ``sensor_msgs/msg/PointCloud2`` me
 bag stores them) built from a real KITTI odometry scan (x, y, z, intensity float32; 124k
 points) and end with an ``(N, 3)`` finite xyz array plus per-point intensity:
 
-- ``drivestack``: ``typestore.deserialize_cdr`` + :func:`decode_pointcloud2`;
+- ``drivestack``: :func:`parse_pointcloud2_cdr` + :func:`decode_pointcloud2` (the reader's route);
 - ``generic``: ``typestore.deserialize_cdr`` + ``dataclasses.asdict`` (the generic
   message-to-dict route for rosbags' dataclass messages) + one NumPy conversion per field
   (``frombuffer`` at the field offset with the point stride, copied to a column), then a
@@ -27,7 +27,11 @@ from typing import Any
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from drivestack.ingest.rosbag.pointcloud2 import ROS_DATATYPES, decode_pointcloud2
+from drivestack.ingest.rosbag.pointcloud2 import (
+    ROS_DATATYPES,
+    decode_pointcloud2,
+    parse_pointcloud2_cdr,
+)
 from drivestack.ingest.rosbag.writer import pointcloud2_message
 from drivestack.structures.point_cloud import PointCloud
 
@@ -55,8 +59,8 @@ def generic_route(typestore: Any, raw: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def drivestack_route(typestore: Any, raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    msg = typestore.deserialize_cdr(raw, MSGTYPE)
-    cloud = decode_pointcloud2(msg).cloud
+    # what the bag reader does for ROS 2 PointCloud2: parse the CDR layout, data stays a view
+    cloud = decode_pointcloud2(parse_pointcloud2_cdr(raw)).cloud
     return cloud.xyz_m, cloud.attributes["intensity"]
 
 

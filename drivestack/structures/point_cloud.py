@@ -35,10 +35,20 @@ class PointCloud:
     frame: str
     timestamp_ns: int
     attributes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # set only by from_finite_xyz for one construction; reset at once, so replace() re-checks
+    _xyz_known_finite: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_frame_and_time(self)
-        xyz = frozen_array(self, "xyz_m", (None, 3), kinds="f", default_dtype=np.float32)
+        xyz = frozen_array(
+            self,
+            "xyz_m",
+            (None, 3),
+            kinds="f",
+            default_dtype=np.float32,
+            finite=not self._xyz_known_finite,
+        )
+        object.__setattr__(self, "_xyz_known_finite", False)
         n = xyz.shape[0]
         frozen: dict[str, np.ndarray] = {}
         for name, values in self.attributes.items():
@@ -56,6 +66,18 @@ class PointCloud:
                 arr.setflags(write=False)
             frozen[name] = arr
         object.__setattr__(self, "attributes", MappingProxyType(frozen))
+
+    @classmethod
+    def from_finite_xyz(
+        cls,
+        xyz_m: np.ndarray,
+        frame: str,
+        timestamp_ns: int,
+        attributes: Mapping[str, np.ndarray] | None = None,
+    ) -> PointCloud:
+        """For decoders that have just dropped non-finite points: skips the O(N) finite check
+        (shapes, dtypes and read-only freezing are still done)."""
+        return cls(xyz_m, frame, timestamp_ns, attributes or {}, _xyz_known_finite=True)
 
     @classmethod
     def empty(

@@ -129,3 +129,10 @@ def test_sensor_frame_tracks_ego_trajectory():
     with pytest.raises(ValueError, match="x2 < x1"):
         Detections2D(np.array([[5.0, 0, 1.0, 1.0]]), "camera_front")
     assert ObjectClass.from_name("traffic cone") is ObjectClass.TRAFFIC_CONE
+
+
+def test_from_finite_xyz_skips_only_its_own_check():
+    cloud = PointCloud.from_finite_xyz(np.zeros((2, 3), np.float32), "lidar", 0)
+    assert len(cloud) == 2 and not cloud.xyz_m.flags.writeable
+    with pytest.raises(ValueError, match="NaN"):
+        dataclasses.replace(cloud, xyz_m=np.full((2, 3), np.nan, np.float32))

@@ -7,6 +7,7 @@ messages and records every message it cannot deliver in an :class:`IngestReport`
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.rosbag.messages import stamp_ns
+from drivestack.ingest.rosbag.pointcloud2 import parse_pointcloud2_cdr
 
 
 def normalise_msgtype(msgtype: str) -> str:
@@ -99,6 +101,19 @@ def default_typestore() -> Any:
     return store
 
 
+def _deserialize(reader: Any, raw: bytes, msgtype: str) -> Any:
+    """The generic ``rosbags`` route, except ROS 2 PointCloud2: parsed straight from its CDR
+    bytes with the data left as a zero-copy view (the generic route if that parse refuses)."""
+    from drivestack.ingest.rosbag.topic_map import POINTCLOUD2  # (topic_map imports this module)
+
+    if msgtype == POINTCLOUD2 and getattr(reader, "is2", False):
+        try:
+            return parse_pointcloud2_cdr(raw)
+        except (ValueError, struct.error, UnicodeDecodeError):
+            pass
+    return reader.deserialize(raw, msgtype)
+
+
 def iter_bag_messages(
     reader: Any, topics: set[str], report: IngestReport
 ) -> Iterator[tuple[str, int, int, Any]]:
@@ -118,7 +133,7 @@ def iter_bag_messages(
             i = index[topic] = index.get(topic, -1) + 1
             report.messages_read[topic] = report.messages_read.get(topic, 0) + 1
             try:
-                msg = reader.deserialize(raw, conn.msgtype)
+                msg = _deserialize(reader, raw, conn.msgtype)
             except Exception as exc:
                 report.skip(
                     topic, i, log_ns, "decode", f"{conn.msgtype}: {type(exc).__name__}: {exc}"

@@ -21,14 +21,17 @@ this way, but the flag is not trusted) are dropped and counted in
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from drivestack.core.errors import DataError
+from drivestack.ingest.rosbag._finite import finite_rows
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
 # ROS sensor_msgs/PointField datatype code -> NumPy scalar type code (byte order added later).
@@ -226,9 +229,8 @@ def decode_pointcloud2(
         xyz = np.stack([c.astype(common, copy=False) for c in columns], axis=1)
     if xyz.flags.writeable:
         xyz.setflags(write=False)
-    # one 1-D pass per axis: ~20x faster than ``isfinite(xyz).all(axis=1)`` on a strided view
-    finite = np.isfinite(xyz[:, 0]) & np.isfinite(xyz[:, 1]) & np.isfinite(xyz[:, 2])
-    num_nonfinite = int(n - np.count_nonzero(finite))
+    # one compiled pass over the (strided) view instead of three NumPy passes and a reduction
+    finite, num_nonfinite = finite_rows(xyz)
     if num_nonfinite:
         xyz = xyz[finite]
     attributes: dict[str, np.ndarray] = {}
@@ -247,4 +249,77 @@ def decode_pointcloud2(
             attributes[name] = _native(column)
         else:
             attributes[name] = _native(column)
-    return DecodedPointCloud2(PointCloud(xyz, frame, timestamp_ns, attributes), num_nonfinite)
+    # non-finite points were just dropped: skip the cloud's second O(N) finite check
+    return DecodedPointCloud2(
+        PointCloud.from_finite_xyz(xyz, frame, timestamp_ns, attributes), num_nonfinite
+    )
+
+
+def parse_pointcloud2_cdr(raw: bytes | memoryview) -> SimpleNamespace:
+    """A ROS 2 ``sensor_msgs/msg/PointCloud2`` from its CDR bytes, without a generic deserialiser.
+
+    Reads the little-endian CDR layout field by field (4-byte alignment relative to the
+    encapsulation header) and leaves ``data`` as a zero-copy uint8 view of ``raw``. Returns an
+    object with the attributes :func:`decode_pointcloud2` reads. ``ValueError`` when the bytes
+    are not a little-endian CDR PointCloud2 (callers fall back to the generic route).
+    """
+    buf = memoryview(raw).cast("B") if not isinstance(raw, bytes) else raw
+    if len(buf) < 8 or bytes(buf[0:2]) != b"\x00\x01":
+        raise ValueError("not little-endian CDR")
+    pos = 4
+
+    def align(n: int) -> None:
+        nonlocal pos
+        pos = 4 + ((pos - 4 + n - 1) // n) * n
+
+    def u32() -> int:
+        nonlocal pos
+        align(4)
+        (value,) = struct.unpack_from("<I", buf, pos)
+        pos += 4
+        return int(value)
+
+    def string() -> str:
+        nonlocal pos
+        length = u32()
+        text = bytes(buf[pos : pos + length]).rstrip(b"\x00").decode("utf-8")
+        pos += length
+        return text
+
+    def u8() -> int:
+        nonlocal pos
+        value = buf[pos]
+        pos += 1
+        return int(value)
+
+    sec = struct.unpack_from("<i", buf, pos)[0]
+    pos += 4
+    nanosec = u32()
+    frame_id = string()
+    height, width = u32(), u32()
+    fields = []
+    for _ in range(u32()):
+        name = string()
+        offset = u32()
+        datatype = u8()
+        count = u32()
+        fields.append(SimpleNamespace(name=name, offset=offset, datatype=datatype, count=count))
+    is_bigendian = bool(u8())
+    point_step, row_step = u32(), u32()
+    size = u32()
+    if pos + size > len(buf):
+        raise ValueError(f"data of {size} bytes runs past the message ({len(buf)} bytes)")
+    data = np.frombuffer(buf, dtype=np.uint8, count=size, offset=pos)
+    pos += size
+    is_dense = bool(u8()) if pos < len(buf) else True
+    return SimpleNamespace(
+        header=SimpleNamespace(stamp=SimpleNamespace(sec=sec, nanosec=nanosec), frame_id=frame_id),
+        height=height,
+        width=width,
+        fields=fields,
+        is_bigendian=is_bigendian,
+        point_step=point_step,
+        row_step=row_step,
+        data=data,
+        is_dense=is_dense,
+    )

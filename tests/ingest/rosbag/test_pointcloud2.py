@@ -147,3 +147,39 @@ def test_bad_layouts_name_the_field() -> None:
     past_end = [*msg.fields[:2], type(msg.fields[2])(name="z", offset=10, datatype=7, count=1)]
     with pytest.raises(DataError, match="does not fit in point_step 12"):
         decode_pointcloud2(type(msg)(**{**msg.__dict__, "fields": past_end}))
+
+
+def test_cdr_fast_parse_matches_the_generic_deserialiser():
+    from rosbags.typesys import Stores, get_typestore
+
+    from drivestack.ingest.rosbag.pointcloud2 import decode_pointcloud2, parse_pointcloud2_cdr
+    from drivestack.ingest.rosbag.writer import pointcloud2_message
+
+    typestore = get_typestore(Stores.ROS2_HUMBLE)
+    rng = np.random.default_rng(0)
+    xyz = rng.normal(size=(257, 3)).astype(np.float32)
+    xyz[5] = np.nan
+    msg = pointcloud2_message(
+        typestore,
+        xyz,
+        {"intensity": rng.random(257).astype(np.float32)},
+        frame_id="velo",
+        stamp_ns=1_500_000_123,
+    )
+    raw = bytes(typestore.serialize_cdr(msg, "sensor_msgs/msg/PointCloud2"))
+    fast = decode_pointcloud2(parse_pointcloud2_cdr(raw))
+    generic = decode_pointcloud2(typestore.deserialize_cdr(raw, "sensor_msgs/msg/PointCloud2"))
+    np.testing.assert_array_equal(fast.cloud.xyz_m, generic.cloud.xyz_m)
+    np.testing.assert_array_equal(
+        fast.cloud.attributes["intensity"], generic.cloud.attributes["intensity"]
+    )
+    assert (
+        fast.cloud.frame == "velo"
+        and fast.cloud.timestamp_ns == 1_500_000_123
+        and fast.num_nonfinite == 1
+    )
+    assert np.shares_memory(parse_pointcloud2_cdr(raw).data, np.frombuffer(raw, dtype=np.uint8))
+    with pytest.raises(ValueError):
+        parse_pointcloud2_cdr(b"\x00\x00\x00\x00" + raw[4:])  # big-endian CDR: generic route
+    with pytest.raises(ValueError, match="runs past"):
+        parse_pointcloud2_cdr(raw[: len(raw) // 2])
