@@ -20,11 +20,5 @@ def transform_points(points: Any, dst_from_src: Any) -> Any:
             f"dst_from_src must have shape (4, 4) or (3, 4), got {tuple(dst_from_src.shape)}"
         )
     check_array(dst_from_src, "dst_from_src", tuple(dst_from_src.shape))
-    check_pair(points, "points", dst_from_src, "dst_from_src")
-    # three broadcast multiply-adds: faster than a (N, 3) x (3, 3) matmul for tall inputs
-    return (
-        points[:, 0:1] * dst_from_src[:3, 0]
-        + points[:, 1:2] * dst_from_src[:3, 1]
-        + points[:, 2:3] * dst_from_src[:3, 2]
-        + dst_from_src[:3, 3]
-    )
+    xp = check_pair(points, "points", dst_from_src, "dst_from_src")
+    return xp.matmul(points, xp.matrix_transpose(dst_from_src[:3, :3])) + dst_from_src[:3, 3]
