@@ -140,6 +140,15 @@ def _is_proper_rotation(rot: FloatArray) -> bool:
     The determinant is expanded by cofactors (no LAPACK call, no ``np.cross``): a single
     transform is checked in a few microseconds, which matters in per-frame hot paths.
     """
+    if rot.shape == (3, 3):  # one transform: plain floats beat a dozen tiny NumPy calls
+        (a, b, c), (d, e, f), (g, h, i) = rot.tolist()
+        cols = ((a, d, g), (b, e, h), (c, f, i))
+        for j in range(3):
+            for k in range(j, 3):
+                dot = sum(x * y for x, y in zip(cols[j], cols[k], strict=True))
+                if abs(dot - (1.0 if j == k else 0.0)) > _ORTHONORMAL_TOL:
+                    return False
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) > 0
     gram = np.swapaxes(rot, -1, -2) @ rot
     if np.max(np.abs(gram - np.eye(3))) > _ORTHONORMAL_TOL:
         return False
