@@ -8,7 +8,8 @@ canonical key        also accepted     shape
 ===================  ================  =========
 ``P0`` .. ``P3``                       3 x 4
 ``R0_rect``          ``R_rect``        3 x 3
-``Tr_velo_to_cam``   ``Tr_velo_cam``   3 x 4
+``Tr_velo_to_cam``   ``Tr_velo_cam``,  3 x 4
+                     ``Tr`` (odometry)
 ``Tr_imu_to_velo``   ``Tr_imu_velo``   3 x 4
 ===================  ================  =========
 
@@ -33,6 +34,7 @@ _ALIASES: dict[str, str] = {
     "R0_rect": "R0_rect",
     "Tr_velo_cam": "Tr_velo_to_cam",
     "Tr_velo_to_cam": "Tr_velo_to_cam",
+    "Tr": "Tr_velo_to_cam",  # odometry calib.txt: velodyne -> rectified camera 0
     "Tr_imu_velo": "Tr_imu_to_velo",
     "Tr_imu_to_velo": "Tr_imu_to_velo",
     "Tr_cam_to_road": "Tr_cam_to_road",
@@ -113,6 +115,7 @@ def read_kitti_calib(path: str | Path) -> KittiCalib:
     except OSError as exc:
         raise DataError(f"cannot read calibration file: {exc.strerror}", path=str(p)) from exc
     values: dict[str, np.ndarray] = {}
+    odometry_layout = False  # odometry calib.txt: P0..P3 and "Tr", no R0_rect
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -121,6 +124,7 @@ def read_kitti_calib(path: str | Path) -> KittiCalib:
         if not sep:
             key, _, rest = line.partition(" ")
         key = key.strip()
+        odometry_layout |= key == "Tr"
         canonical = _ALIASES.get(key, key)
         if canonical not in _SHAPES:
             continue  # unknown keys (e.g. S_00, K_00 of raw calib) are not needed here
@@ -143,6 +147,8 @@ def read_kitti_calib(path: str | Path) -> KittiCalib:
                 "NaN or infinite value", path=str(p), record=f"line {line_no}", field=key
             )
         values[canonical] = numbers.reshape(shape)
+    if odometry_layout and "R0_rect" not in values:
+        values["R0_rect"] = np.eye(3)  # odometry: Tr already maps into the rectified camera
     for key in _REQUIRED:
         if key not in values:
             raise DataError(f"missing calibration key {key}", path=str(p), field=key)

@@ -166,3 +166,15 @@ def test_real_sequence_files(shared_data: Path) -> None:
         camera_rect_to_zup_array7(dets.location_m, dets.hwl_m, dets.rotation_y_rad)[:50], calib.P2
     )
     assert np.median(np.abs(proj - dets.box2d_xyxy_px[:50])) < 15.0
+
+
+def test_odometry_calib_with_tr_key_reads(shared_data):
+    import numpy as np
+
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+
+    calib = read_kitti_calib(shared_data / "kitti_odometry_00" / "calib.txt")
+    np.testing.assert_array_equal(calib.R0_rect, np.eye(3))
+    assert calib.Tr_velo_to_cam.shape == (3, 4) and calib.P2.shape == (3, 4)
+    # the LiDAR looks along the camera's optical axis: lidar +x maps to camera +z
+    assert calib.camera_rect_from_lidar().rotate([1.0, 0.0, 0.0])[2] > 0.99
