@@ -37,27 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
     from drivestack.pipeline import build_stack
-    from drivestack.replay.runner import replay
+    from drivestack.replay.runner import replay, summary_lines
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"drivestack demo 1/2: replaying {args.drive} through {args.stack}")
     summary = replay(
         args.drive, build_stack(args.stack), args.out / "run.mcap", command="drivestack demo"
     )
-    timing = ", ".join(
-        f"{k} p50 {v['p50']:.1f} ms / p95 {v['p95']:.1f} ms"
-        for k, v in summary["timing_ms"].items()
-    )
-    print(
-        f"  {summary['frames_processed']} frames, {summary['frames_skipped']} skipped, "
-        f"{summary['realtime_factor']:.2f}x real time (including first-call compilation); {timing}"
-    )
-    for cls, m in (summary["detection_vs_labels"] or {}).items():
-        if m["labels"]:
-            print(
-                f"  {cls}: recall {m['recall']:.2f}, precision {m['precision']:.2f} at BEV IoU 0.5 over {m['labels']} labels"
-            )
-    print(f"  wrote {summary['output']} and {summary['summary_path']}")
+    print("\n".join("  " + line for line in summary_lines(summary)))
     if not args.skip_bench:
         from drivestack.bench import kernels
 

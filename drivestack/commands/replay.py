@@ -12,7 +12,6 @@ Exit status: 0 for a clean run, 1 when any frame or message was skipped or repai
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -38,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from drivestack.core.errors import DataError
     from drivestack.pipeline import build_stack
-    from drivestack.replay.runner import replay
+    from drivestack.replay.runner import replay, summary_lines
 
     if not args.log.exists():
         print(f"error: {args.log}: no such file or folder", file=sys.stderr)
@@ -51,22 +50,5 @@ def run(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    timing = ", ".join(
-        f"{stage} p50 {t['p50']:.1f} / p95 {t['p95']:.1f} ms"
-        for stage, t in summary["timing_ms"].items()
-    )
-    print(
-        f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped) in "
-        f"{summary['wall_s']:.1f} s, {summary['realtime_factor']:.2f}x real time; {timing}"
-    )
-    for s in summary["skipped"]:
-        print(f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}")
-    if summary["ingest"] is not None and not summary["ingest"]["clean"]:
-        print(f"  ingest problems: {json.dumps(summary['ingest']['counts'])}")
-    if summary["detection_vs_labels"]:
-        for cls, m in summary["detection_vs_labels"].items():
-            print(
-                f"  {cls}: recall {m['recall']:.3f}, precision {m['precision']:.3f} ({m['labels']} labels, BEV IoU 0.5)"
-            )
-    print(f"wrote {summary['output']} and {summary['summary_path']}")
+    print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1

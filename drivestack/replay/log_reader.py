@@ -261,6 +261,12 @@ class LogReader:
             LABELS_TOPIC,
             *(t for t in topics if t.startswith(CAMERA_TOPIC_PREFIX)),
         ]
+
+        def build(stamp: int, done: dict[str, Any]) -> SensorFrame:
+            return self._frame(
+                stamp, done, lidar_topics, images, tf, world_frame, ego_frame, camera_tolerance_ns
+            )
+
         for msg in self.messages(wanted):
             if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
                 name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
@@ -283,30 +289,12 @@ class LogReader:
             while waiting and waiting[0][0] + camera_tolerance_ns < msg.log_time_ns:
                 stamp, done = waiting.popleft()
                 if key in done:
-                    yield self._frame(
-                        stamp,
-                        done,
-                        lidar_topics,
-                        images,
-                        tf,
-                        world_frame,
-                        ego_frame,
-                        camera_tolerance_ns,
-                    )
+                    yield build(stamp, done)
         if group_ns is not None:
             waiting.append((group_ns, group))
         for stamp, done in waiting:
             if key in done:
-                yield self._frame(
-                    stamp,
-                    done,
-                    lidar_topics,
-                    images,
-                    tf,
-                    world_frame,
-                    ego_frame,
-                    camera_tolerance_ns,
-                )
+                yield build(stamp, done)
 
     def _channel_list(self) -> list[LogMessage]:
         """One (empty-valued) entry per channel: topic and schema name, from the summary."""

@@ -246,3 +246,28 @@ def replay(
     summary_path.write_text(json.dumps(summary, indent=2, allow_nan=True))
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The human-readable lines of a replay summary (what was replayed, skipped, measured)."""
+    timing = ", ".join(
+        f"{stage} p50 {t['p50']:.1f} / p95 {t['p95']:.1f} ms"
+        for stage, t in summary["timing_ms"].items()
+    )
+    lines = [
+        f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped) in "
+        f"{summary['wall_s']:.1f} s, {summary['realtime_factor']:.2f}x real time; {timing}"
+    ]
+    lines += [
+        f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}" for s in summary["skipped"]
+    ]
+    lines += [f"  {note}: {count} frames" for note, count in summary.get("frame_notes", {}).items()]
+    if summary["ingest"] is not None and not summary["ingest"]["clean"]:
+        lines.append(f"  ingest problems: {json.dumps(summary['ingest']['counts'])}")
+    for cls, m in (summary["detection_vs_labels"] or {}).items():
+        if m["labels"]:
+            lines.append(
+                f"  {cls}: recall {m['recall']:.3f}, precision {m['precision']:.3f} ({m['labels']} labels, BEV IoU 0.5)"
+            )
+    lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
+    return lines
