@@ -20,7 +20,7 @@ are written (:func:`boxes_to_objects`, :func:`write_tracking_results`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -383,6 +383,22 @@ class SeqmapEntry:
     n_frames: int
 
 
+def _fixed_width_rows(p: Path, n_fields: int, what: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of the non-blank lines; DataError naming the line when a line
+    does not have exactly ``n_fields`` whitespace-separated fields."""
+    for line_no, raw in enumerate(_read_lines(p), start=1):
+        fields = raw.split()
+        if not fields:
+            continue
+        if len(fields) != n_fields:
+            raise DataError(
+                f"expected {n_fields} {what}, got {len(fields)}",
+                path=str(p),
+                record=f"line {line_no}",
+            )
+        yield line_no, fields
+
+
 def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     """Read a KITTI seqmap (``NNNN empty first_frame end_frame`` per line).
 
@@ -393,20 +409,13 @@ def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     """
     p = Path(path)
     entries = []
-    for line_no, raw in enumerate(_read_lines(p), start=1):
-        fields = raw.split()
-        if not fields:
-            continue
-        if len(fields) != 4:
-            raise DataError(
-                f"expected 4 columns, got {len(fields)}", path=str(p), record=f"line {line_no}"
-            )
+    for line_no, fields in _fixed_width_rows(p, 4, "columns"):
         try:
             first, last = int(fields[2]), int(fields[3])
             name = f"{int(fields[0]):04d}"
         except ValueError:
             raise DataError(
-                f"not an integer in {raw.strip()!r}", path=str(p), record=f"line {line_no}"
+                f"not an integer in {' '.join(fields)!r}", path=str(p), record=f"line {line_no}"
             ) from None
         entries.append(SeqmapEntry(name=name, first_frame=first, n_frames=last - first))
     return entries
@@ -416,14 +425,7 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
     """Read per-frame camera->world poses: ``(F, 4, 4)`` float64 (one 3x4 row-major per line)."""
     p = Path(path)
     rows = []
-    for line_no, raw in enumerate(_read_lines(p), start=1):
-        fields = raw.split()
-        if not fields:
-            continue
-        if len(fields) != 12:
-            raise DataError(
-                f"expected 12 numbers, got {len(fields)}", path=str(p), record=f"line {line_no}"
-            )
+    for line_no, fields in _fixed_width_rows(p, 12, "numbers"):
         try:
             rows.append([float(v) for v in fields])
         except ValueError:
