@@ -13,9 +13,14 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the main job on bundled/generated data and print what it did"),
     "bench": ("bench", "benchmarks: drivestack against its peers, side by side, with ratios"),
+    "replay": ("replay", "replay a recorded drive (drivestack log or ROS bag) through the stack"),
     "eval": (
         "eval",
         "evaluate detections or tracks against labels (KITTI, nuScenes, AV2 protocols)",
+    ),
+    "sim": (
+        "sim",
+        "closed-loop simulation: drive scenarios or a suite, write metrics and a summary",
     ),
 }
 
