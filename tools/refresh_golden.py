@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Refresh the golden replay outputs after an intended change of the stack's behaviour.
 
-Replays the bundled demo drive (data/demo/drive.mcap) through configs/stack/default.yaml and
+Replays the bundled demo drive (data/demo/drive.mcap) through configs/stack/sim_lidar.yaml and
 rewrites tests/golden/demo_replay.json; prints what changed against the previous reference.
 
     .venv/bin/python tools/refresh_golden.py
@@ -23,7 +23,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.mcap"
-        replay(REPO / "data/demo/drive.mcap", build_stack(REPO / "configs/stack/default.yaml"), out)
+        replay(
+            REPO / "data/demo/drive.mcap", build_stack(REPO / "configs/stack/sim_lidar.yaml"), out
+        )
         record = golden_record(out)
     if GOLDEN.exists():
         diffs = compare_golden(record, load_golden(GOLDEN))

@@ -2,7 +2,8 @@
 
 1. Replays the bundled demo drive (``data/demo/drive.mcap``: 6 s recorded from drivestack's
    own simulator — ray-cast LiDAR, camera, ego poses, ground-truth labels) through the stack
-   of ``configs/stack/default.yaml`` (LiDAR perception + tracking), writing the output log
+   of ``configs/stack/sim_lidar.yaml`` (LiDAR perception calibrated for the simulated sensor +
+   tracking), writing the output log
    (open it in Foxglove) and its summary.
 2. Runs the geometry-kernel benchmark on a generated driving scene, beside shapely, open3d
    and plain NumPy (``--skip-bench`` to leave it out).
@@ -26,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--drive", type=Path, default=REPO / "data/demo/drive.mcap", help="log to replay"
     )
     parser.add_argument(
-        "--stack", type=Path, default=REPO / "configs/stack/default.yaml", help="stack YAML"
+        "--stack",
+        type=Path,
+        default=REPO / "configs/stack/sim_lidar.yaml",
+        help="stack YAML (default: the stack calibrated for the simulated sensor)",
     )
     parser.add_argument("--skip-bench", action="store_true", help="do not run the kernel benchmark")
     parser.add_argument(

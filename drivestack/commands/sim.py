@@ -54,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack",
         type=Path,
-        default=Path(__file__).resolve().parents[2] / "configs" / "stack" / "default.yaml",
-        help="stack YAML for --perception lidar (default configs/stack/default.yaml)",
+        default=Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml",
+        help="stack YAML for --perception lidar (default configs/stack/sim_lidar.yaml: the "
+        "detector calibrated for the simulated LiDAR)",
     )
     parser.add_argument(
         "--export-dataset",

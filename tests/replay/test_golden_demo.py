@@ -23,7 +23,7 @@ def test_demo_replay_matches_golden_outputs(tmp_path):
     out = tmp_path / "run.mcap"
     summary = replay(
         REPO / "data/demo/drive.mcap",
-        build_stack(REPO / "configs/stack/default.yaml"),
+        build_stack(REPO / "configs/stack/sim_lidar.yaml"),
         out,
         progress=False,
     )

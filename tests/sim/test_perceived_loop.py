@@ -27,7 +27,7 @@ def _perceived(scenario_file: str, case: str) -> tuple[object, LidarPerception]:
     built = build_scenario(scenario)
     lidar = LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
     perception = LidarPerception(
-        build_stack(REPO / "configs/stack/default.yaml"),
+        build_stack(REPO / "configs/stack/sim_lidar.yaml"),
         lidar,
         SensorScene.from_road_map(built.road_map),
     )

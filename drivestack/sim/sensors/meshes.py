@@ -17,7 +17,7 @@ from drivestack.structures.labels import ObjectClass
 _TEMPLATES: dict[str, tuple[tuple[float, float, float, float, float, float], ...]] = {
     "car": (
         (-0.5, 0.5, -0.5, 0.5, 0.12, 0.55),
-        (-0.3, 0.22, -0.44, 0.44, 0.55, 1.0),
+        (-0.46, 0.22, -0.44, 0.44, 0.55, 1.0),
         (-0.42, 0.42, -0.46, 0.46, 0.0, 0.12),
     ),
     "truck": (
