@@ -17,19 +17,23 @@ def merge_hits(
     rays,
     ground,
     t_static,
-    gid_static,
+    prim_static,
     nrm_static,
+    obj_static,
     mat_static,
     t_dyn,
-    gid_dyn,
+    prim_dyn,
     nrm_dyn,
+    obj_dyn,
     mat_dyn,
     max_range_m,
     road,
 ):
     """Nearest hit per ray among the ground plane z = 0, the static and the agent scenes.
 
-    Empty ``t_*`` arrays mean "no such scene". Returns ``range (R,) f32`` (inf = miss),
+    Each scene is one mesh: a hit's triangle (``prim_*``) maps to its object through
+    ``obj_*`` (triangle -> object index) and the object's material through ``mat_*``. Empty
+    ``t_*`` arrays mean "no such scene". Returns ``range (R,) f32`` (inf = miss),
     ``normal (R, 3) f32``, ``material (R,) i64`` and ``instance (R,) i64`` (agents 1..N).
     """
     n = rays.shape[0]
@@ -49,7 +53,7 @@ def merge_hits(
                 material[i] = road
         if has_static and t_static[i] < b:
             b = t_static[i]
-            g = gid_static[i]
+            g = obj_static[prim_static[i]]
             normal[i, 0], normal[i, 1], normal[i, 2] = (
                 nrm_static[i, 0],
                 nrm_static[i, 1],
@@ -58,7 +62,7 @@ def merge_hits(
             material[i] = mat_static[g]
         if has_dyn and t_dyn[i] < b:
             b = t_dyn[i]
-            g = gid_dyn[i]
+            g = obj_dyn[prim_dyn[i]]
             normal[i, 0], normal[i, 1], normal[i, 2] = nrm_dyn[i, 0], nrm_dyn[i, 1], nrm_dyn[i, 2]
             material[i] = mat_dyn[g]
             instance[i] = g + 1

@@ -198,14 +198,13 @@ class LidarModel:
             ring.astype(np.uint16),
             np.round(times * 1e9).astype(np.int64),
         )
-        return PointCloud(
-            xyz,
-            "lidar",
-            int(timestamp_ns),
-            {
-                "intensity": intensity,
-                "ring": ring_out,
-                "time_offset_ns": time_ns,
-                "instance": instance,
-            },
-        )
+        attributes = {
+            "intensity": intensity,
+            "ring": ring_out,
+            "time_offset_ns": time_ns,
+            "instance": instance,
+        }
+        for arr in (xyz, *attributes.values()):
+            arr.setflags(write=False)  # fresh arrays nobody else holds: frozen without a copy
+        # every return has a finite range (misses were dropped), so skip the O(N) finite check
+        return PointCloud.from_finite_xyz(xyz, "lidar", int(timestamp_ns), attributes)

@@ -113,18 +113,39 @@ def unit_mesh(template: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(vertices), np.concatenate(triangles).astype(np.uint32)
 
 
-def box_mesh(box: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarray]:
-    """World-placed mesh of ``box`` ``[x, y, z, l, w, h, yaw]`` (z = box centre) from a template."""
-    v, t = unit_mesh(template)
-    x, y, z, length, width, height, yaw = (float(b) for b in box)
-    local = v * np.array([length, width, height]) - np.array([0.0, 0.0, height / 2.0])
-    c, s = np.cos(yaw), np.sin(yaw)
-    world = np.stack(
-        [
-            x + c * local[:, 0] - s * local[:, 1],
-            y + s * local[:, 0] + c * local[:, 1],
-            z + local[:, 2],
-        ],
-        axis=1,
+def boxes_mesh(
+    boxes: np.ndarray, templates: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All boxes' meshes at once: vertices ``(V, 3)``, triangles ``(T, 3)`` uint32 and the
+    ``(T,)`` index of the box each triangle belongs to (boxes grouped by template, vectorised)."""
+    vertices, triangles, owner = [], [], []
+    offset = 0
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+    for template in dict.fromkeys(templates):
+        idx = np.flatnonzero(np.asarray(templates) == template)
+        v, t = unit_mesh(template)
+        b = boxes[idx]
+        local = v[None] * b[:, None, 3:6]  # (K, V, 3)
+        local[..., 2] -= 0.5 * b[:, None, 5]
+        c, s = np.cos(b[:, 6])[:, None], np.sin(b[:, 6])[:, None]
+        world = np.stack(
+            [
+                b[:, None, 0] + c * local[..., 0] - s * local[..., 1],
+                b[:, None, 1] + s * local[..., 0] + c * local[..., 1],
+                b[:, None, 2] + local[..., 2],
+            ],
+            axis=-1,
+        )
+        vertices.append(world.reshape(-1, 3))
+        triangles.append(
+            (t[None] + (offset + len(v) * np.arange(len(idx)))[:, None, None]).reshape(-1, 3)
+        )
+        owner.append(np.repeat(idx, len(t)))
+        offset += len(v) * len(idx)
+    if not vertices:
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.uint32), np.zeros(0, dtype=np.int64)
+    return (
+        np.concatenate(vertices),
+        np.concatenate(triangles).astype(np.uint32),
+        np.concatenate(owner).astype(np.int64),
     )
-    return world, t

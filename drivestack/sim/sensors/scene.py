@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from drivestack.sim.sensors.meshes import box_mesh, template_for
+from drivestack.sim.sensors.meshes import boxes_mesh, template_for
 from drivestack.structures.boxes import Boxes3D
 
 if TYPE_CHECKING:
@@ -74,6 +74,21 @@ class RayHits:
     instance: np.ndarray
 
 
+def _scene_of(
+    vertices: np.ndarray, triangles: np.ndarray, owner: np.ndarray
+) -> tuple[Any, np.ndarray]:
+    """An open3d scene of one mesh, and the triangle -> object map passed through."""
+    import open3d as o3d
+
+    scene = o3d.t.geometry.RaycastingScene()
+    if len(triangles):
+        scene.add_triangles(
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)),
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(triangles, dtype=np.uint32)),
+        )
+    return scene, owner
+
+
 @dataclass
 class SensorScene:
     """World-frame scene: ground plane z = 0, static objects, and the current agents."""
@@ -85,23 +100,26 @@ class SensorScene:
         default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
     )
     _dynamic: object = field(default=None, init=False, repr=False)
+    _static_triangle_object: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
+    _agent_triangle_object: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
     _agent_materials: np.ndarray = field(
         default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
     )
     agents: Boxes3D | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        import open3d as o3d
 
-        self._static = o3d.t.geometry.RaycastingScene()
-        materials = []
-        for obj in self.static_objects:
-            v, t = box_mesh(np.array(obj.box, dtype=np.float64), "box")
-            self._static.add_triangles(
-                o3d.core.Tensor.from_numpy(np.ascontiguousarray(v.astype(np.float32))),
-                o3d.core.Tensor.from_numpy(np.ascontiguousarray(t)),
-            )
-            materials.append(int(obj.material))
+        static_boxes = np.array([obj.box for obj in self.static_objects], dtype=np.float64).reshape(
+            -1, 7
+        )
+        self._static, self._static_triangle_object = _scene_of(
+            *boxes_mesh(static_boxes, ["box"] * len(static_boxes))
+        )
+        materials = [int(obj.material) for obj in self.static_objects]
         self._static_materials = np.asarray(materials, dtype=np.int64)
 
     @classmethod
@@ -165,25 +183,18 @@ class SensorScene:
 
     def set_agents(self, agents: Boxes3D) -> None:
         """Replace the agents (world frame boxes; ``label`` picks each one's mesh)."""
-        import open3d as o3d
 
         if agents.frame not in ("world", "map"):
             raise ValueError(
                 f"SensorScene agents must be in the world frame, got frame {agents.frame!r}"
             )
-        scene = o3d.t.geometry.RaycastingScene()
         arr = agents.to_array7()
-        materials = []
-        for box, label in zip(arr, agents.label, strict=True):
-            template = template_for(int(label))
-            v, t = box_mesh(box, template)
-            scene.add_triangles(
-                o3d.core.Tensor.from_numpy(np.ascontiguousarray(v.astype(np.float32))),
-                o3d.core.Tensor.from_numpy(np.ascontiguousarray(t)),
-            )
-            materials.append(
-                int(Material.PERSON if template in ("pedestrian", "cyclist") else Material.VEHICLE)
-            )
+        templates = [template_for(int(label)) for label in agents.label]
+        scene, self._agent_triangle_object = _scene_of(*boxes_mesh(arr, templates))
+        materials = [
+            int(Material.PERSON if t in ("pedestrian", "cyclist") else Material.VEHICLE)
+            for t in templates
+        ]
         self._dynamic = scene if len(arr) else None
         self._agent_materials = np.asarray(materials, dtype=np.int64)
         self.agents = agents
@@ -208,20 +219,34 @@ class SensorScene:
 
         tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays, dtype=np.float32))
         empty_f = np.zeros(0, dtype=np.float32)
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for scene, mats, wanted in (
-            (self._static, self._static_materials, self.has_static),
-            (self._dynamic, self._agent_materials, self._dynamic is not None),
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for scene, triangle_object, mats, wanted in (
+            (self._static, self._static_triangle_object, self._static_materials, self.has_static),
+            (
+                self._dynamic,
+                self._agent_triangle_object,
+                self._agent_materials,
+                self._dynamic is not None,
+            ),
         ):
             if not wanted:
-                found.append((empty_f, np.zeros(0, np.uint32), np.zeros((0, 3), np.float32), mats))
+                found.append(
+                    (
+                        empty_f,
+                        np.zeros(0, np.uint32),
+                        np.zeros((0, 3), np.float32),
+                        triangle_object,
+                        mats,
+                    )
+                )
                 continue
             out = scene.cast_rays(tensor)  # type: ignore[attr-defined]
             found.append(
                 (
                     out["t_hit"].numpy(),
-                    out["geometry_ids"].numpy(),
+                    out["primitive_ids"].numpy(),
                     out["primitive_normals"].numpy(),
+                    triangle_object,
                     mats,
                 )
             )

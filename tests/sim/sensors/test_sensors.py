@@ -171,3 +171,31 @@ def test_scene_from_road_map_has_curbs_and_poles():
         scene, SE3.from_xyz_yaw([centre[0], centre[1], 1.8], 0.0), 0
     )
     assert np.any((cloud.xyz_m[:, 2] > -1.79) & (cloud.xyz_m[:, 2] < -1.6))
+
+
+def test_class_meshes_fill_their_boxes():
+    from drivestack.kernels import points_in_boxes
+    from drivestack.sim.sensors.meshes import boxes_mesh
+
+    boxes = np.array(
+        [
+            [5.0, -2.0, 0.8, 4.5, 1.9, 1.6, 0.7],
+            [0.0, 3.0, 0.9, 0.7, 0.6, 1.8, -2.0],
+            [9.0, 9.0, 1.5, 10.0, 2.5, 3.0, 3.0],
+        ]
+    )
+    vertices, triangles, owner = boxes_mesh(boxes, ["car", "pedestrian", "truck"])
+    assert triangles.max() < len(vertices) and len(owner) == len(triangles)
+    for k in range(3):
+        corners = vertices[np.unique(triangles[owner == k])]
+        inside = points_in_boxes(
+            corners, boxes[k : k + 1] * np.array([1, 1, 1, 1.0001, 1.0001, 1.0001, 1])
+        )
+        assert inside.all()  # every vertex of an object's mesh lies in its box
+        # and spans the box's full height; vehicles also its full length
+        local = corners[:, :2] - boxes[k, :2]
+        c, s = np.cos(boxes[k, 6]), np.sin(boxes[k, 6])
+        along = local @ np.array([c, s])
+        np.testing.assert_allclose(np.ptp(corners[:, 2]), boxes[k, 5], rtol=1e-9)
+        if k != 1:  # the pedestrian's silhouette is narrower than its box
+            np.testing.assert_allclose(np.ptp(along), boxes[k, 3], rtol=1e-9)
