@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sim",
         "closed-loop simulation: drive scenarios or a suite, write metrics and a summary",
     ),
+    "fleet": ("fleet", "scenario fleets: seeded sweeps on a process pool or Ray, resumable"),
+    "report": ("report", "one self-contained HTML report of a run folder, against a baseline run"),
 }
 
 

@@ -3,6 +3,8 @@
 Examples:
   drivestack sim configs/scenarios/ccrs.yaml --out runs/ccrs
   drivestack sim --suite configs/suites/regression.yaml --out runs/regression --planner pdm,idm
+  drivestack sim --suite configs/suites/regression.yaml --sweep ego.speed_kph=20:70 \
+      --variants 30 --executor local --workers 2 --out runs/fleet   (a fleet: see drivestack fleet)
 
 Per run, DIR/<planner>/<scenario>/metrics.json (with the scenario config it ran) and
 history.npz; DIR/summary.json and a summary table (score per scenario, pass/fail,
@@ -44,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-steps", type=int, help="cut every run to at most this many 0.1 s steps"
     )
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
+    # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
+    from drivestack.commands.fleet import add_fleet_arguments
+
+    add_fleet_arguments(parser)
     parser.add_argument(
         "--perception",
         choices=["ground_truth", "lidar"],
@@ -73,12 +79,15 @@ def _safe(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from drivestack.commands import fleet
     from drivestack.pipeline import build_stack
     from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import PLANNERS, run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
     from drivestack.sim.scenario import load_scenarios, load_suite
 
+    if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
+        return fleet.run(args)
     if bool(args.scenario) == bool(args.suite):
         print("give exactly one of SCENARIO and --suite", file=sys.stderr)
         return 2

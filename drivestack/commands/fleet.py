@@ -1,0 +1,164 @@
+"""Scenario fleets: sweep a suite into many seeded variants and run them on a process pool or Ray.
+
+Examples:
+  drivestack fleet --suite configs/suites/regression.yaml --planner pdm \\
+      --sweep ego.speed_kph=20:60 --variants 30 --workers 2 --out runs/fleet
+  drivestack fleet configs/scenarios/ccrb.yaml --sweep agents.0.station_m=110,120,130 \\
+      --sweep ego.speed_kph=30:70 --variants 5 --executor ray --ray-address auto --out runs/f2
+
+--sweep KEY=LO:HI draws KEY uniformly per variant, --sweep KEY=V1,V2 crosses KEY's values
+(the grid) with --variants draws; keys a scenario lacks are not swept for it. Each variant has
+a deterministic seed and writes OUT/<planner>/<scenario>_NNNN/metrics.json and history.npz;
+every finished variant is appended to OUT/fleet.jsonl. Rerunning the same command resumes:
+finished variants are skipped (--retry-failed reruns the failed ones). A failing variant is
+recorded with its error and the fleet goes on. Then: drivestack report OUT --out report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from drivestack.core.errors import ConfigError, DataError
+
+
+def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fleet flags (also usable by ``drivestack sim``)."""
+    parser.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=LO:HI|KEY=V1,V2",
+        help="swept scenario parameter (repeatable): a uniform range or grid values",
+    )
+    parser.add_argument(
+        "--variants", type=int, default=1, help="random draws per grid combination (default 1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the sweep (default 0)")
+    parser.add_argument(
+        "--executor", choices=["local", "ray"], help="local process pool (default) or Ray"
+    )
+    parser.add_argument("--workers", type=int, help="parallel workers (default 1)")
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join ('auto'); default: start a local one",
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="on resume, rerun the failed variants too"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def is_fleet_request(args: argparse.Namespace) -> bool:
+    """Whether ``drivestack sim`` was given any fleet flag (then it runs as a fleet)."""
+    return bool(args.sweep or args.executor or args.workers or args.ray_address)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("scenario", nargs="?", help="one scenario YAML")
+    parser.add_argument("--suite", help="a suite YAML listing scenario files")
+    parser.add_argument("--out", required=True, help="fleet folder (created; resumed if present)")
+    parser.add_argument("--planner", default="pdm", help="comma-separated planners: pdm, idm")
+    parser.add_argument("--data-root", help="shared data folder for CommonRoad/Lanelet2 maps")
+    parser.add_argument("--max-steps", type=int, help="cut every run to this many 0.1 s steps")
+    parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
+    add_fleet_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from drivestack import __version__
+    from drivestack.commands._paths import default_shared_data
+    from drivestack.exec.executors import make_executor
+    from drivestack.exec.fleet import run_fleet
+    from drivestack.exec.sweep import (
+        SweepSpec,
+        expand_variants,
+        parse_sweep_param,
+        unswept_keys,
+    )
+    from drivestack.sim.evaluate import PLANNERS
+    from drivestack.sim.scenario import load_scenarios, load_suite
+
+    if bool(args.scenario) == bool(args.suite):
+        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
+        return 2
+    # `drivestack sim` options a fleet does not run yet: refuse rather than ignore them
+    if getattr(args, "perception", "ground_truth") != "ground_truth":
+        print(
+            "a fleet runs with ground-truth perception only (no --perception lidar)",
+            file=sys.stderr,
+        )
+        return 2
+    if getattr(args, "export_dataset", None) is not None:
+        print("a fleet does not export datasets (no --export-dataset)", file=sys.stderr)
+        return 2
+    planners = [p.strip() for p in args.planner.split(",") if p.strip()]
+    bad = [p for p in planners if p not in PLANNERS]
+    if bad:
+        print(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}", file=sys.stderr)
+        return 2
+    executor_kind = args.executor or ("ray" if args.ray_address else "local")
+    workers = 1 if args.workers is None else args.workers
+    if workers < 1 or args.variants < 1:
+        print("--workers and --variants must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        source = args.suite or args.scenario
+        scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
+        scenarios = [s for s in scenarios if args.filter in s.name]
+        spec = SweepSpec(
+            tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
+        )
+        variants = expand_variants(scenarios, planners, spec)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    unswept = unswept_keys(scenarios, spec)
+    for key, names in unswept.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        print(f"note: {key} is not a field of {len(names)} scenarios ({shown}): not swept there")
+    data_root = Path(args.data_root) if args.data_root else default_shared_data()
+    manifest = {
+        "kind": "fleet",
+        "suite": str(Path(source).resolve()),
+        "filter": args.filter,
+        "planners": planners,
+        "perception": "ground_truth",
+        "sweep": spec.as_dict(),
+        "unswept": unswept,
+        "drivestack_version": __version__,
+        "command": " ".join(sys.argv),
+    }
+    try:
+        executor = make_executor(executor_kind, workers, args.ray_address)
+    except (RuntimeError, ConnectionError, ValueError) as exc:  # no ray, no cluster there
+        print(f"error: {executor_kind} executor: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run_fleet(
+            variants,
+            Path(args.out),
+            executor,
+            manifest=manifest,
+            data_root=data_root,
+            max_steps=args.max_steps,
+            retry_failed=args.retry_failed,
+            progress=not args.quiet,
+        )
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        executor.close()
+    ok = sum(r["status"] == "ok" for r in result.records)
+    passed = sum(bool(r.get("passed")) for r in result.records)
+    print(
+        f"fleet: {result.total} variants, ran {result.ran} now ({result.failed} failed), "
+        f"skipped {result.skipped} finished before; {ok} ok, {passed} passed; "
+        f"{result.wall_s:.1f} s with {executor_kind} x{workers}"
+    )
+    print(f"index: {Path(args.out) / 'fleet.jsonl'}")
+    return 0

@@ -1,0 +1,160 @@
+"""Executors: run one picklable top-level function over many tasks, yielding results as they end.
+
+``LocalPoolExecutor`` (default) uses a spawned :class:`concurrent.futures.ProcessPoolExecutor`;
+``RayExecutor`` runs the same function as Ray tasks on a local Ray instance or a cluster
+(``address="auto"``). Both yield ``(task, result)`` or ``(task, exception)`` pairs in
+completion order, so one failing task never stops the others.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Outcome = tuple[Any, Any | BaseException]
+
+
+class Executor(Protocol):
+    """``run(fn, tasks)`` yields ``(task, fn(task) or the exception it raised)`` as tasks end."""
+
+    name: str
+    workers: int
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended abruptly (segfault, out of memory, killed) while running a task."""
+
+
+class LocalPoolExecutor:
+    """A spawned process pool of ``workers`` processes with at most ``2 * workers`` tasks queued.
+
+    A worker that dies (segfault, out of memory, killed) breaks a ``ProcessPoolExecutor`` and
+    every task the pool held. Those tasks become suspects: a new pool runs them one at a time,
+    so a task that kills its worker while running alone is the culprit; it is tried up to
+    ``max_attempts`` times alone, then reported as :class:`WorkerDied`. The others go on.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, max_attempts: int = 2) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.max_attempts = max_attempts
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]:
+        queue = list(range(len(tasks)))[::-1]  # pop() from the end keeps the given order
+        suspects: list[int] = []  # held by a pool that broke: run alone next
+        attempts: Counter[int] = Counter()  # times a task broke a pool running alone
+        while queue or suspects:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                running: dict[Future[Any], int] = {}
+                broken = False
+                while (queue or suspects or running) and not broken:
+                    if suspects:  # isolation: one task at a time
+                        if not running:
+                            i = suspects.pop()
+                            running[pool.submit(fn, tasks[i])] = i
+                    else:
+                        while queue and len(running) < 2 * self.workers:
+                            i = queue.pop()
+                            running[pool.submit(fn, tasks[i])] = i
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    alone = len(running) == 1
+                    for fut in done:
+                        i = running.pop(fut)
+                        try:
+                            yield tasks[i], fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            if not alone:
+                                suspects.append(i)
+                                continue
+                            attempts[i] += 1
+                            if attempts[i] < self.max_attempts:
+                                suspects.append(i)
+                                continue
+                            message = f"worker process died {attempts[i]} times running this task"
+                            yield tasks[i], WorkerDied(message)
+                        except Exception as exc:
+                            yield tasks[i], exc
+                if broken:  # every future still held is lost with the pool
+                    for fut, i in running.items():
+                        fut.cancel()
+                        suspects.append(i)
+
+    def close(self) -> None:
+        pass
+
+
+class RayExecutor:
+    """Ray tasks (one CPU each): a local instance with ``workers`` CPUs, or ``address``'s cluster.
+
+    Ray is an optional extra (``pip install drivestack[ray]``); it is imported on construction.
+    At most ``2 * workers`` tasks are in flight, so a 10,000-variant sweep does not pickle all
+    of its tasks up front.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int = 1, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError("the Ray executor needs ray: pip install 'drivestack[ray]'") from exc
+        self._ray = ray
+        self.workers = workers
+        self._started = not ray.is_initialized()
+        if self._started:
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=workers, **kwargs)
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]:
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
+        queue = list(range(len(tasks)))[::-1]
+        running: dict[Any, int] = {}
+        window = 2 * self.workers
+        while queue or running:
+            while queue and len(running) < window:
+                i = queue.pop()
+                running[remote.remote(tasks[i])] = i
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                i = running.pop(ref)
+                try:
+                    yield tasks[i], ray.get(ref)
+                except Exception as exc:  # RayTaskError, WorkerCrashedError, ...
+                    yield tasks[i], exc
+
+    def close(self) -> None:
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
+    """``local`` or ``ray`` executor with ``workers`` processes."""
+    if kind == "local":
+        return LocalPoolExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(workers, address)
+    raise ValueError(f"unknown executor {kind!r}; expected 'local' or 'ray'")

@@ -1,0 +1,195 @@
+"""Fleets: run many variants on an executor, stream records to one JSONL index, resume.
+
+Layout of a fleet folder ``DIR``:
+  ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count
+  ``fleet.jsonl``       one record per finished variant (``ok`` or ``failed``), appended and
+                        flushed as each ends; the last record of a variant wins
+  ``<planner>/<scenario>/metrics.json, history.npz``   per variant (as ``drivestack sim``)
+  ``fleet_summary.json`` per planner: variants, ok, failed, passed, collisions, mean score
+A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
+reruns the failed ones); a rerun with more random draws (``count``) extends the sweep; a rerun
+with other swept parameters, seed, suite, planners or step cap into the same folder is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from drivestack.core.errors import ConfigError, DataError
+from drivestack.exec.executors import Executor
+from drivestack.exec.sweep import Variant
+from drivestack.exec.task import VariantTask, run_variant, variant_record
+
+INDEX_NAME = "fleet.jsonl"
+MANIFEST_NAME = "fleet.json"
+SUMMARY_NAME = "fleet_summary.json"
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """Counts of one call: ``ran`` variants now (``failed`` of them), ``skipped`` as done before."""
+
+    total: int
+    ran: int
+    failed: int
+    skipped: int
+    wall_s: float
+    records: tuple[dict[str, Any], ...]  # the latest record of every variant in the index
+
+
+def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records of a JSONL index and the problems met (a line cut by a kill, bad JSON)."""
+    records: list[dict[str, Any]] = []
+    problems: list[str] = []
+    if not path.exists():
+        return records, problems
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}: line {n}: not JSON ({exc.msg}); skipped")
+            continue
+        if not isinstance(rec, dict) or "variant" not in rec or "status" not in rec:
+            problems.append(f"{path}: line {n}: not a fleet record; skipped")
+            continue
+        records.append(rec)
+    return records, problems
+
+
+def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """variant id -> its last record."""
+    return {rec["variant"]: rec for rec in records}
+
+
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    path = out / MANIFEST_NAME
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not JSON: {exc.msg}", path=str(path)) from exc
+
+    def same(key: str) -> bool:
+        if key == "sweep":  # more draws extend a sweep: a variant's seed does not depend on count
+            a, b = dict(old.get(key) or {}), dict(manifest.get(key) or {})
+            a.pop("count", None)
+            b.pop("count", None)
+            return a == b
+        return old.get(key) == manifest.get(key)
+
+    for key in ("suite", "planners", "sweep", "max_steps"):
+        if not same(key):
+            raise ConfigError(
+                f"this folder holds a different fleet ({key}: {old.get(key)!r} != "
+                f"{manifest.get(key)!r}); use another --out",
+                path=str(path),
+                field=key,
+            )
+
+
+def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per planner: variants, ok, failed (crashed), passed, collisions and mean score."""
+    out: dict[str, Any] = {}
+    for planner in sorted({r["planner"] for r in records}):
+        mine = [r for r in records if r["planner"] == planner]
+        ok = [r for r in mine if r["status"] == "ok"]
+        scores = [float(r["score"]) for r in ok]
+        out[planner] = {
+            "variants": len(mine),
+            "ok": len(ok),
+            "failed": len(mine) - len(ok),
+            "passed": sum(bool(r["passed"]) for r in ok),
+            "collisions": sum(bool(r["collision"]) for r in ok),
+            "mean_score": sum(scores) / len(scores) if scores else None,
+        }
+    return out
+
+
+def run_fleet(
+    variants: Sequence[Variant],
+    out_dir: Path,
+    executor: Executor,
+    *,
+    manifest: dict[str, Any] | None = None,
+    data_root: Path | None = None,
+    max_steps: int | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    task_fn: Callable[[VariantTask], dict[str, Any]] = run_variant,
+) -> FleetResult:
+    """Run the variants not yet in ``out_dir``'s index on ``executor``; return the counts.
+
+    ``task_fn`` must be a top-level function (it is pickled to the workers); an exception
+    it raises is recorded as a ``failed`` record, like a failing scenario.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
+    manifest.setdefault("max_steps", max_steps)
+    _check_manifest(out_dir, manifest)
+    index = out_dir / INDEX_NAME
+    old_records, problems = read_index(index)
+    for problem in problems:
+        tqdm.write(f"warning: {problem}")
+    done = latest_records(old_records)
+    finished = {v for v, rec in done.items() if rec["status"] == "ok" or not retry_failed}
+    todo = [v for v in variants if v.variant_id not in finished]
+    manifest.update(variants=len(variants), executor=executor.name, workers=executor.workers)
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+    tasks = [
+        VariantTask(v, str(out_dir), str(data_root) if data_root else None, max_steps) for v in todo
+    ]
+    start = time.perf_counter()
+    failed = 0
+    needs_newline = False
+    if index.exists() and index.stat().st_size > 0:
+        with index.open("rb") as f:
+            f.seek(-1, 2)
+            needs_newline = f.read(1) != b"\n"
+    with (
+        index.open("a") as sink,
+        tqdm(
+            total=len(tasks),
+            desc=f"fleet ({executor.name} x{executor.workers})",
+            unit="run",
+            disable=not progress,
+            smoothing=0.1,
+        ) as bar,
+    ):
+        if needs_newline:  # a line cut by a kill: end it so the next record stands alone
+            sink.write("\n")
+        for task, outcome in executor.run(task_fn, tasks):
+            if isinstance(outcome, BaseException):  # the task itself or its worker failed
+                error = f"{type(outcome).__name__}: {outcome}"
+                outcome = {**variant_record(task.variant), "status": "failed", "error": error}
+            failed += outcome["status"] != "ok"
+            sink.write(json.dumps(outcome, default=_json_default) + "\n")
+            sink.flush()
+            done[outcome["variant"]] = outcome
+            bar.set_postfix(done=bar.n + 1, failed=failed, refresh=False)
+            bar.update(1)
+    wall = time.perf_counter() - start
+    wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
+    (out_dir / SUMMARY_NAME).write_text(
+        json.dumps(fleet_summary(wanted), indent=2, default=_json_default)
+    )
+    return FleetResult(
+        len(variants), len(tasks), failed, len(variants) - len(tasks), wall, tuple(wanted)
+    )
+
+
+def _json_default(value: object) -> object:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

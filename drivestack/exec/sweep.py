@@ -1,0 +1,192 @@
+"""Fleet sweeps: expand scenarios into seeded variants (grid values x seeded random draws).
+
+A sweep parameter is given as ``KEY=LO:HI`` (a uniform draw in ``[LO, HI]`` per variant) or
+``KEY=V1,V2,...`` (grid values); ``KEY`` is a dotted path into the scenario, as in a scenario
+file's own ``sweep`` (``ego.speed_kph``, ``agents.0.station_m``). Every variant of one scenario
+is one of ``count`` random draws for one grid combination (draw-major: variant ``k`` is
+combination ``k % n_combinations``). Its seed is a hash of the base seed, the scenario name
+and ``k``, and its random values are drawn from that seed alone, so a variant's parameters do
+not depend on which other variants run or in what order, and more draws only append variants.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from drivestack.config import from_mapping
+from drivestack.core.errors import ConfigError
+from drivestack.sim.scenario import ScenarioConfig, _set_dotted
+
+ParamValue = float | int | str | bool
+
+
+@dataclass(frozen=True)
+class SweepParam:
+    """One swept key: ``values`` (grid) or ``low``/``high`` (uniform draw)."""
+
+    key: str
+    values: tuple[ParamValue, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def is_random(self) -> bool:
+        return self.low is not None
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Swept parameters, random draws per grid combination and the base seed."""
+
+    params: tuple[SweepParam, ...] = ()
+    count: int = 1
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One run of a fleet: a scenario (with its overrides applied) and a planner.
+
+    ``variant_id`` is unique in a fleet and names the result folder ``<planner>/<name>``.
+    """
+
+    variant_id: str
+    planner: str
+    scenario: ScenarioConfig
+    base_scenario: str
+    index: int
+    seed: int
+    params: dict[str, ParamValue]
+
+
+def _parse_value(text: str) -> ParamValue:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def parse_sweep_param(text: str) -> SweepParam:
+    """``KEY=LO:HI`` or ``KEY=V1,V2,...`` -> :class:`SweepParam` (``ConfigError`` if malformed)."""
+    key, sep, spec = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not spec.strip():
+        raise ConfigError(f"expected KEY=LO:HI or KEY=V1,V2,..., got {text!r}", field="--sweep")
+    if ":" in spec:
+        lo, _, hi = spec.partition(":")
+        try:
+            low, high = float(lo), float(hi)
+        except ValueError:
+            raise ConfigError(f"range bounds must be numbers: {spec!r}", field=key) from None
+        if not low <= high:
+            raise ConfigError(f"range must have LO <= HI: {spec!r}", field=key)
+        return SweepParam(key, low=low, high=high)
+    return SweepParam(key, values=tuple(_parse_value(v.strip()) for v in spec.split(",")))
+
+
+def variant_seed(base_seed: int, scenario: str, index: int) -> int:
+    """A 63-bit seed from ``(base_seed, scenario name, variant index)`` (SHA-256)."""
+    digest = hashlib.sha256(f"{base_seed}:{scenario}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _applicable(raw: dict[str, Any], key: str) -> bool:
+    """Whether ``key`` names an existing field of this scenario (list indices in range)."""
+    node: Any = raw
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _raw(cfg: ScenarioConfig) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as YAML gives
+
+
+def unswept_keys(scenarios: list[ScenarioConfig], spec: SweepSpec) -> dict[str, list[str]]:
+    """Swept key -> the scenarios that lack it (so it is not swept for them)."""
+    out: dict[str, list[str]] = {}
+    raws = [(cfg.name, _raw(cfg)) for cfg in scenarios]
+    for p in spec.params:
+        missing = [name for name, raw in raws if not _applicable(raw, p.key)]
+        if missing:
+            out[p.key] = missing
+    return out
+
+
+def scenario_variants(
+    cfg: ScenarioConfig, spec: SweepSpec
+) -> list[tuple[ScenarioConfig, int, dict[str, ParamValue]]]:
+    """``[(scenario, seed, params)]`` for one scenario: ``spec.count`` draws x grid combinations.
+
+    Keys that are not fields of this scenario (``agents.0.*`` of a scenario without agents)
+    are left out for it. Without parameters the scenario itself is returned once.
+    """
+    raw = _raw(cfg)
+    params = [p for p in spec.params if _applicable(raw, p.key)]
+    if not params:
+        return [(cfg, variant_seed(spec.seed, cfg.name, 0), {})]
+    grid = [p for p in params if not p.is_random]
+    rand = [p for p in params if p.is_random]
+    combos = list(itertools.product(*(p.values for p in grid)))
+    count = spec.count if rand else 1
+    out = []
+    # draw-major order: variant k is grid combination k % len(combos), draw k // len(combos),
+    # so more draws append variants and every existing index keeps its values and seed
+    for index, (_, combo) in enumerate(itertools.product(range(count), combos)):
+        seed = variant_seed(spec.seed, cfg.name, index)
+        rng = np.random.default_rng(seed)
+        values: dict[str, ParamValue] = dict(zip((p.key for p in grid), combo, strict=True))
+        for p in rand:
+            assert p.low is not None and p.high is not None
+            values[p.key] = round(float(rng.uniform(p.low, p.high)), 3)
+        data = copy.deepcopy(raw)
+        for key, value in values.items():
+            _set_dotted(data, key, value, cfg.source)
+        data["name"] = f"{cfg.name}#{index:04d}"
+        out.append((from_mapping(ScenarioConfig, data, path=cfg.source), seed, values))
+    return out
+
+
+def expand_variants(
+    scenarios: list[ScenarioConfig], planners: list[str], spec: SweepSpec
+) -> list[Variant]:
+    """Every (scenario variant, planner) pair, in a stable order; ids are unique."""
+    from drivestack.commands.sim import _safe
+
+    variants: list[Variant] = []
+    seen: set[str] = set()
+    for cfg in scenarios:
+        for index, (scenario, seed, params) in enumerate(scenario_variants(cfg, spec)):
+            for planner in planners:
+                variant_id = f"{planner}/{_safe(scenario.name)}"
+                if variant_id in seen:
+                    raise ConfigError(
+                        f"two variants share the result folder {variant_id!r}",
+                        path=cfg.source,
+                        field="name",
+                    )
+                seen.add(variant_id)
+                variants.append(
+                    Variant(variant_id, planner, scenario, cfg.name, index, seed, params)
+                )
+    return variants

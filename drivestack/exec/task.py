@@ -1,0 +1,109 @@
+"""The fleet task: run one variant, write its result folder, return its index record.
+
+:func:`run_variant` is a top-level function of plain picklable arguments so that a spawned
+process pool and Ray workers run exactly the same code. It never raises for a failing
+scenario: the error is part of the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.exec.sweep import Variant
+
+#: Record fields that depend on the machine's load, not on the variant (left out of comparisons).
+TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
+
+
+@dataclass(frozen=True)
+class VariantTask:
+    """Everything a worker needs: the variant, the fleet folder, the data root, a step cap."""
+
+    variant: Variant
+    out_dir: str
+    data_root: str | None = None
+    max_steps: int | None = None
+
+
+def _write_results(folder: Path, result: Any, variant: Variant) -> None:
+    from drivestack.commands.sim import _json_default
+
+    folder.mkdir(parents=True, exist_ok=True)
+    record = result.as_dict()
+    record["config"] = dataclasses.asdict(variant.scenario)
+    record["perception"] = "ground_truth"  # as `drivestack sim` records it
+    record["fleet"] = {
+        "variant": variant.variant_id,
+        "base_scenario": variant.base_scenario,
+        "seed": variant.seed,
+        "params": variant.params,
+    }
+    np.savez_compressed(folder / "history.npz", **result.history.arrays())
+    tmp = folder / "metrics.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2, default=_json_default))
+    tmp.replace(folder / "metrics.json")  # a killed worker leaves no half-written metrics.json
+
+
+def variant_record(v: Variant) -> dict[str, Any]:
+    """The head of a variant's index record: id, scenario, planner, index, seed, params."""
+    return {
+        "variant": v.variant_id,
+        "scenario": v.scenario.name,
+        "base_scenario": v.base_scenario,
+        "planner": v.planner,
+        "index": v.index,
+        "seed": v.seed,
+        "params": v.params,
+    }
+
+
+def run_variant(task: VariantTask) -> dict[str, Any]:
+    """Run ``task.variant`` with its seed; write ``<out>/<variant_id>/`` and return its record.
+
+    The record holds the variant id, scenario, planner, seed and swept parameters, ``status``
+    (``ok`` or ``failed``), and for ``ok`` the score, pass/fail, collision, min TTC and impact
+    speed; for ``failed`` the error and its traceback.
+    """
+    import os
+
+    from drivestack.sim.evaluate import run_scenario
+
+    v = task.variant
+    start = time.perf_counter()
+    record = variant_record(v)
+    # the variant's seed drives every global RNG a stage might use (the sim seeds its own)
+    random.seed(v.seed)
+    np.random.seed(v.seed % 2**32)  # noqa: NPY002 - the legacy global state, on purpose
+    try:
+        data_root = Path(task.data_root) if task.data_root else None
+        result = run_scenario(v.scenario, v.planner, data_root, task.max_steps)
+        _write_results(Path(task.out_dir) / v.variant_id, result, v)
+        metrics = result.as_dict()
+        record.update(
+            status="ok",
+            score=metrics["score"],
+            passed=bool(result.passed),
+            failures=list(result.failures),
+            collision=not result.ncap.avoided,
+            min_ttc_s=result.ncap.min_ttc_s,
+            impact_speed_kph=result.ncap.impact_speed_kph,
+            planner_step_median_ms=result.planner_step_median_ms,
+        )
+    except Exception as exc:  # one bad variant must not stop the fleet: record it
+        record.update(
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=20),
+        )
+    record["wall_s"] = time.perf_counter() - start
+    record["worker"] = os.getpid()
+    return record

@@ -1,0 +1,354 @@
+"""Build a report: read a run (and a baseline), compare, aggregate, plot, write HTML and JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack import __version__
+from drivestack.core.errors import DataError
+from drivestack.report import plots
+from drivestack.report.collect import STATUS_ORDER, RunData, ScenarioRow, load_run
+from drivestack.report.compare import DEFAULT_SCORE_TOLERANCE, Comparison, compare_rows
+from drivestack.report.scenario_view import MapCache, load_history
+from drivestack.report.sweep import (
+    heatmap,
+    heatmap_params,
+    pass_rate_by_param,
+    pass_rate_by_scenario,
+)
+from drivestack.report.tracking import (
+    Anchors,
+    parse_published,
+    tracking_regressions,
+    tracking_tables,
+)
+
+DEFAULT_MAX_DETAIL = 24
+WORST_VARIANTS = 25
+MAX_SWEEP_PARAMS = 6  # parameters shown per bin (most widely set first)
+_KITTI_KEY = re.compile(
+    r"^(?P<cls>[A-Za-z]+)_(?P<kind>2D|BEV|3D|AOS)_(?P<ap>AP11|AP40)_(?P<diff>easy|moderate|hard)"
+    r"(?:_(?P<mode>strict|loose))?$"
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report's data (``data``, JSON-ready) and its inline figures (``figures``: id -> URI)."""
+
+    data: dict[str, Any]
+    figures: dict[str, str]
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _counts(rows: tuple[ScenarioRow, ...]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUS_ORDER}
+    for r in rows:
+        counts[r.status] += 1
+    counts["total"] = len(rows)
+    return counts
+
+
+def _per_planner(rows: tuple[ScenarioRow, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for planner in sorted({r.planner for r in rows}):
+        mine = [r for r in rows if r.planner == planner]
+        scores = [r.score for r in mine if r.score is not None]
+        out[planner] = {
+            "n": len(mine),
+            "passed": sum(r.passed for r in mine),
+            "collisions": sum(bool(r.collision) for r in mine),
+            "mean_score": float(np.mean(scores)) if scores else None,
+        }
+    return out
+
+
+def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """KITTI AP tables (class x kind -> easy/moderate/hard) or the protocol's scalar metrics."""
+    metrics = data.get("metrics", {})
+    kitti: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        m = _KITTI_KEY.match(key)
+        if (
+            m
+            and m["ap"] == "AP40"
+            and m["mode"] in (None, "strict")
+            and isinstance(value, int | float)
+        ):
+            kitti.setdefault(f"{m['cls']} {m['kind']} AP40", {})[m["diff"]] = float(value)
+    scalars: dict[str, float] = {}
+    for key, value in metrics.items():
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and not _KITTI_KEY.match(key)
+        ):
+            scalars[key] = float(value)
+        elif isinstance(value, dict) and key != "protocol_config":
+            for sub, v in value.items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    scalars[f"{key}.{sub}"] = float(v)
+    return {
+        "dataset": data.get("dataset"),
+        "protocol": metrics.get("protocol"),
+        "num_frames": data.get("num_frames"),
+        "source": data.get("source"),
+        "kitti_ap": kitti,
+        "scalars": dict(list(scalars.items())[:80]),
+        "pr_curves": None,  # metrics.json of `drivestack eval detection` holds no curves yet
+    }
+
+
+def _headline(
+    run: RunData,
+    baseline: RunData | None,
+    comparison: Comparison | None,
+    tracking: list[dict[str, Any]],
+    baseline_tracking: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for planner, s in _per_planner(run.rows).items():
+        base = _per_planner(baseline.rows).get(planner) if baseline else None
+        lines.append(
+            {
+                "name": f"{planner}: mean score",
+                "value": s["mean_score"],
+                "baseline": base["mean_score"] if base else None,
+                "anchor": None,
+            }
+        )
+        lines.append(
+            {
+                "name": f"{planner}: passed / runs",
+                "value": f"{s['passed']} / {s['n']}",
+                "baseline": f"{base['passed']} / {base['n']}" if base else None,
+                "anchor": None,
+            }
+        )
+    if comparison is not None and comparison.common:
+        lines.append(
+            {
+                "name": f"mean score on the {len(comparison.common)} common runs",
+                "value": comparison.mean_score,
+                "baseline": comparison.baseline_mean_score,
+                "anchor": None,
+            }
+        )
+    base_by_name = {(t["file"], tb["name"]): tb for t in baseline_tracking for tb in t["tables"]}
+    for t in tracking:
+        for tb in t["tables"]:
+            row = tb["rows"].get("Overall") or next(iter(tb["rows"].values()))
+            label = "Overall" if "Overall" in tb["rows"] else next(iter(tb["rows"]))
+            pub = tb["published"].get(label, {})
+            base_tb = base_by_name.get((t["file"], tb["name"]))
+            lines.append(
+                {
+                    "name": f"tracking {label} sAMOTA ({tb['similarity']} {tb['iou']:g})",
+                    "value": row["sAMOTA"],
+                    "baseline": base_tb["rows"].get(label, {}).get("sAMOTA") if base_tb else None,
+                    "anchor": pub.get("sAMOTA"),
+                    "anchor_name": "AB3DMOT (PUBLISHED_RESULTS.md A)",
+                }
+            )
+    return lines
+
+
+def _detail_keys(
+    rows: tuple[ScenarioRow, ...], regressed: set[str], root: Path, limit: int
+) -> list[str]:
+    ordered = [r.key for r in rows if r.key in regressed] + [
+        r.key for r in rows if r.key not in regressed
+    ]
+    keys = [k for k in ordered if (root / k / "history.npz").exists()]
+    return keys[:limit]
+
+
+def _scenario_figures(
+    run: RunData, key: str, maps: MapCache, problems: list[str]
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """The bird's-eye and signal figures of one run, and the scenario config it ran with."""
+    import json
+
+    from drivestack.eval.driving.nuplan import TTC_BOUND_S, min_time_to_collision_s
+
+    folder = run.root / key
+    try:
+        history = load_history(folder / "history.npz")
+    except DataError as exc:
+        problems.append(str(exc))
+        return {}, None
+    config = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # reported in the table
+        config = json.loads((folder / "metrics.json").read_text()).get("config")
+    road_map = maps.road_map(config)
+    ttc = min_time_to_collision_s(history)
+    figures = {
+        "bev": plots.to_data_uri(plots.bev_figure(history, road_map, key)),
+        "signals": plots.to_data_uri(plots.signals_figure(history, ttc, TTC_BOUND_S)),
+    }
+    return figures, config if isinstance(config, dict) else None
+
+
+def _sweep_section(rows: tuple[ScenarioRow, ...], figures: dict[str, str]) -> dict[str, Any] | None:
+    swept = [r for r in rows if r.params]
+    if not swept:
+        return None
+    by_param = pass_rate_by_param(swept)
+    # the parameters set on the most runs (a suite's own sweeps can vary many fields)
+    ranked = sorted(by_param, key=lambda k: (-sum(b["n"] for b in by_param[k]), k))
+    by_param = {k: by_param[k] for k in ranked[:MAX_SWEEP_PARAMS]}
+    section: dict[str, Any] = {
+        "variants": len(swept),
+        "by_param": by_param,
+        "by_scenario": pass_rate_by_scenario(list(rows)),
+        "worst": [r.as_dict() for r in list(rows)[:WORST_VARIANTS]],
+        "heatmap": None,
+    }
+    if by_param:
+        figures["sweep_pass_rate"] = plots.to_data_uri(plots.pass_rate_figure(by_param))
+    pair = heatmap_params(swept)
+    if pair is not None:
+        hm = heatmap(swept, *pair)
+        if hm is not None:
+            figures["sweep_heatmap"] = plots.to_data_uri(plots.heatmap_figure(hm))
+            section["heatmap"] = {
+                **hm,
+                "pass_rate": [
+                    [None if np.isnan(v) else float(v) for v in row] for row in hm["pass_rate"]
+                ],
+                "n": np.asarray(hm["n"]).tolist(),
+            }
+    return section
+
+
+def build_report(
+    run_dir: Path,
+    baseline_dir: Path | None = None,
+    *,
+    published: Path | None = None,
+    data_root: Path | None = None,
+    max_detail: int = DEFAULT_MAX_DETAIL,
+    score_tolerance: float = DEFAULT_SCORE_TOLERANCE,
+) -> Report:
+    """Everything of the report of ``run_dir`` (against ``baseline_dir``) (see the package doc)."""
+    start = time.perf_counter()
+    run = load_run(run_dir)
+    baseline = load_run(baseline_dir) if baseline_dir is not None else None
+    problems = list(run.problems)
+    if baseline is not None:
+        problems.extend(f"baseline: {p}" for p in baseline.problems)
+    anchors: Anchors = {}
+    if published is not None:
+        try:
+            anchors = parse_published(published)
+        except OSError as exc:
+            problems.append(f"{published}: cannot read published results: {exc.strerror}")
+    comparison = compare_rows(run.rows, baseline.rows, score_tolerance) if baseline else None
+    change = {c.key: c.kind for c in comparison.regressions} if comparison else {}
+    improved = {c.key: c.kind for c in comparison.improvements} if comparison else {}
+    figures: dict[str, str] = {}
+
+    tracking = []
+    for rel, result in run.tracking.items():
+        tables = tracking_tables(result, anchors)
+        tracking.append({"file": rel, "split": result.get("split"), "tables": tables})
+        for k, tb in enumerate(tables):
+            figures[f"tracking:{rel}:{k}"] = plots.to_data_uri(
+                plots.tracking_curves_figure(tb["curves"], f"{rel} {tb['name']}")
+            )
+    baseline_tracking = (
+        [
+            {"file": rel, "tables": tracking_tables(d, anchors)}
+            for rel, d in baseline.tracking.items()
+        ]
+        if baseline
+        else []
+    )
+    detection = [{"file": rel, **_detection_summary(d)} for rel, d in run.detection.items()]
+
+    maps = MapCache(data_root)
+    details = _detail_keys(run.rows, set(change), run.root, max_detail)
+    detail_configs: dict[str, Any] = {}
+    for key in details:
+        scenario_figures, detail_configs[key] = _scenario_figures(run, key, maps, problems)
+        for name, uri in scenario_figures.items():
+            figures[f"{name}:{key}"] = uri
+    problems.extend(f"map not drawn: {e}" for e in maps.errors.values())
+    sweep = _sweep_section(run.rows, figures)
+
+    rows = []
+    for r in run.rows:
+        d = r.as_dict()
+        d["regression"] = change.get(r.key)
+        d["improvement"] = improved.get(r.key)
+        rows.append(d)
+    data: dict[str, Any] = {
+        "title": f"drivestack report: {run.root.name}",
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "drivestack_version": __version__,
+        "git_commit": _git_commit(),
+        "run": {"path": str(run.root), "kind": run.kind, "manifest": run.manifest},
+        "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,
+        "counts": _counts(run.rows),
+        "per_planner": _per_planner(run.rows),
+        "headline": _headline(run, baseline, comparison, tracking, baseline_tracking),
+        "comparison": comparison.as_dict() if comparison else None,
+        "tracking_regressions": (
+            tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None
+        ),
+        "score_tolerance": score_tolerance,
+        "rows": rows,
+        "details": details,
+        "detail_configs": detail_configs,
+        "sweep": sweep,
+        "tracking": tracking,
+        "detection": detection,
+        "published_results": str(published) if published else None,
+        "problems": problems,
+    }
+    data["build_time_s"] = time.perf_counter() - start
+    return Report(data, figures)
+
+
+def write_report(report: Report, out_html: Path) -> tuple[Path, Path]:
+    """Write ``out_html`` (self-contained) and the JSON beside it (``.json``); return both."""
+    import json
+
+    from drivestack.report.html import render_html
+
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(render_html(report))
+    out_json = out_html.with_suffix(".json")
+
+    def default(value: object) -> object:
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    out_json.write_text(json.dumps(report.data, indent=1, default=default))
+    return out_html, out_json

@@ -1,0 +1,285 @@
+"""Read a run folder into report rows: simulation runs, fleets, tracking and detection results.
+
+A simulation run (``drivestack sim`` or ``drivestack fleet``) holds
+``<planner>/<scenario>/metrics.json`` (+ ``history.npz``); a fleet also ``fleet.json`` and
+``fleet.jsonl``. Tracking (``drivestack eval tracking``) and detection (``drivestack eval
+detection``) results are a ``metrics.json`` in the run folder itself or in one of its direct
+subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; it
+never stops the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
+
+#: Row status, worst first: the order failures are listed in.
+STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
+
+
+@dataclass(frozen=True)
+class ScenarioRow:
+    """One (planner, scenario) run of a simulation or fleet folder.
+
+    ``key`` is the result folder relative to the run (``pdm/ccrs_10kph_``); ``status`` one of
+    :data:`STATUS_ORDER`; metrics are ``None`` when the run has none (crashed, corrupt, missing).
+    """
+
+    key: str
+    scenario: str
+    planner: str
+    status: str
+    score: float | None = None
+    collision: bool | None = None
+    min_ttc_s: float | None = None
+    impact_speed_kph: float | None = None
+    failures: tuple[str, ...] = ()
+    error: str = ""
+    base_scenario: str = ""
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "scenario": self.scenario,
+            "planner": self.planner,
+            "status": self.status,
+            "score": self.score,
+            "collision": self.collision,
+            "min_ttc_s": self.min_ttc_s,
+            "impact_speed_kph": self.impact_speed_kph,
+            "failures": list(self.failures),
+            "error": self.error,
+            "base_scenario": self.base_scenario,
+            "seed": self.seed,
+            "params": self.params,
+        }
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Everything a report shows of one run folder."""
+
+    root: Path
+    kind: str  # "fleet" | "sim" | "eval" | "empty"
+    manifest: dict[str, Any]
+    rows: tuple[ScenarioRow, ...]
+    tracking: dict[str, dict[str, Any]]  # relative path of metrics.json -> its content
+    detection: dict[str, dict[str, Any]]
+    problems: tuple[str, ...]
+
+
+def _sort_key(row: ScenarioRow) -> tuple[int, float, str]:
+    score = row.score if row.score is not None else -1.0
+    return (STATUS_ORDER.index(row.status), score, row.key)
+
+
+def sort_rows(rows: list[ScenarioRow]) -> list[ScenarioRow]:
+    """Failures first (crashed, corrupt, missing, fail), then by ascending score."""
+    return sorted(rows, key=_sort_key)
+
+
+def _number(value: object, what: str, path: Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"field {what}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _row_from_metrics(
+    path: Path, key: str, fleet_rec: dict[str, Any] | None
+) -> tuple[ScenarioRow, dict[str, Any] | None]:
+    """The row of one result folder and the scenario config its metrics.json embeds."""
+    planner, _, folder = key.partition("/")
+    rec = fleet_rec or {}
+    common: dict[str, Any] = {
+        "base_scenario": rec.get("base_scenario", ""),
+        "seed": rec.get("seed"),
+        "params": rec.get("params") or {},
+    }
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if rec.get("status") == "failed":
+            status, error = "crashed", str(rec.get("error", ""))
+        else:
+            status, error = "missing", f"{path}: metrics.json is missing"
+        name = rec.get("scenario", folder)
+        return ScenarioRow(key, name, planner, status, error=error, **common), None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        ncap = data.get("ncap")
+        if not isinstance(ncap, dict):
+            raise ValueError("field ncap: missing or not an object")
+        if "score" not in data or "passed" not in data:
+            raise ValueError("field score/passed: missing")
+        score = _number(data["score"], "score", path)
+        avoided = ncap.get("avoided")
+        if not isinstance(avoided, bool):
+            raise ValueError("field ncap.avoided: expected true/false")
+        fleet = data.get("fleet") or {}
+        config = data.get("config") if isinstance(data.get("config"), dict) else None
+        return (
+            ScenarioRow(
+                key,
+                str(data.get("scenario", folder)),
+                str(data.get("planner", planner)),
+                "pass" if data["passed"] else "fail",
+                score=score,
+                collision=not avoided,
+                min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s", path),
+                impact_speed_kph=_number(
+                    ncap.get("impact_speed_kph"), "ncap.impact_speed_kph", path
+                ),
+                failures=tuple(str(f) for f in data.get("failures", [])),
+                base_scenario=str(fleet.get("base_scenario", common["base_scenario"])),
+                seed=fleet.get("seed", common["seed"]),
+                params=fleet.get("params", common["params"]) or {},
+            ),
+            config,
+        )
+    except (json.JSONDecodeError, ValueError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return (
+            ScenarioRow(
+                key,
+                rec.get("scenario", folder),
+                planner,
+                "corrupt",
+                error=f"{path}: corrupt metrics.json: {msg}",
+                **common,
+            ),
+            None,
+        )
+
+
+_NOT_PARAMS = ("name", "source", "description", "tags", "sweep")
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _flatten(v, f"{prefix}.{i}", out)
+    else:
+        out[prefix] = value
+
+
+def base_name(scenario: str) -> str:
+    """``ccrs[10kph]`` / ``ccrs[10kph]#0003`` -> ``ccrs``: the scenario file's name."""
+    return scenario.split("[", 1)[0].split("#", 1)[0]
+
+
+def infer_sweep_params(
+    rows: list[ScenarioRow], configs: list[dict[str, Any] | None]
+) -> list[ScenarioRow]:
+    """Rows without fleet parameters get, as ``params``, the config fields (dotted keys) that
+    differ between the runs of their scenario file (the file's own ``sweep``), and that file's
+    name as ``base_scenario``; rows of fleets keep theirs."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    flats: dict[int, dict[str, Any]] = {}
+    for i, (row, config) in enumerate(zip(rows, configs, strict=True)):
+        if row.params or config is None:
+            continue
+        flat: dict[str, Any] = {}
+        _flatten({k: v for k, v in config.items() if k not in _NOT_PARAMS}, "", flat)
+        flats[i] = flat
+        groups.setdefault((row.planner, base_name(row.scenario)), []).append(i)
+    out = list(rows)
+    for (_, base), members in groups.items():
+        if len(members) < 2:
+            continue
+        keys = sorted(set().union(*(flats[i] for i in members)))
+        varying = [k for k in keys if len({repr(flats[i].get(k)) for i in members}) > 1]
+        for i in members:
+            params = {k: flats[i].get(k) for k in varying}
+            out[i] = dataclasses.replace(out[i], params=params, base_scenario=base)
+    return out
+
+
+def _classify(data: object) -> str | None:
+    """``tracking``, ``detection`` or None for a top-level metrics.json."""
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        return None
+    metrics = data["metrics"]
+    if "dataset" in data and "protocol" in metrics:
+        return "detection"
+    if any(isinstance(v, dict) and "classes" in v for v in metrics.values()):
+        return "tracking"
+    return None
+
+
+def load_run(root: Path) -> RunData:
+    """Scan ``root`` (see the module docstring); problems are collected, not raised."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: run folder not found")
+    problems: list[str] = []
+    manifest: dict[str, Any] = {}
+    fleet_records: dict[str, dict[str, Any]] = {}
+    kind = "empty"
+    if (root / MANIFEST_NAME).exists():
+        kind = "fleet"
+        try:
+            manifest = json.loads((root / MANIFEST_NAME).read_text())
+        except json.JSONDecodeError as exc:
+            problems.append(f"{root / MANIFEST_NAME}: corrupt: {exc.msg}")
+        records, index_problems = read_index(root / INDEX_NAME)
+        problems.extend(index_problems)
+        fleet_records = latest_records(records)
+    keys = {
+        str(p.parent.relative_to(root))
+        for pattern in ("*/*/metrics.json", "*/*/history.npz")
+        for p in root.glob(pattern)
+    }
+    keys |= set(fleet_records)
+    loaded = [
+        _row_from_metrics(root / key / "metrics.json", key, fleet_records.get(key))
+        for key in sorted(keys)
+    ]
+    rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])
+    if rows and kind == "empty":
+        kind = "sim"
+        summary = root / "summary.json"
+        if summary.exists():
+            try:
+                manifest = {"summary": json.loads(summary.read_text())}
+            except json.JSONDecodeError as exc:
+                problems.append(f"{summary}: corrupt: {exc.msg}")
+    problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
+    tracking: dict[str, dict[str, Any]] = {}
+    detection: dict[str, dict[str, Any]] = {}
+    for path in [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]:
+        if not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}: corrupt metrics.json: {exc.msg}")
+            continue
+        which = _classify(data)
+        rel = str(path.relative_to(root))
+        if which == "tracking":
+            tracking[rel] = data
+        elif which == "detection":
+            detection[rel] = data
+    if kind == "empty" and (tracking or detection):
+        kind = "eval"
+    return RunData(
+        root, kind, manifest, tuple(sort_rows(rows)), tracking, detection, tuple(problems)
+    )

@@ -1,0 +1,121 @@
+"""Run-to-run comparison: regressions of a run against a baseline run on their common scenarios.
+
+Rows are matched by result folder (``planner/scenario``). A *regression* is a scenario that
+newly fails (passed in the baseline, anything else now) or whose score dropped by more than
+``score_tolerance`` points; an *improvement* is the reverse. Scenarios present in only one of
+the runs are listed, not compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drivestack.report.collect import ScenarioRow
+
+DEFAULT_SCORE_TOLERANCE = 1.0  # score points (0-100)
+
+
+@dataclass(frozen=True)
+class RowChange:
+    key: str
+    kind: str  # "newly_fails" | "score_dropped" | "newly_passes" | "score_rose"
+    baseline_status: str
+    status: str
+    baseline_score: float | None
+    score: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.score is None or self.baseline_score is None:
+            return None
+        return self.score - self.baseline_score
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "baseline_status": self.baseline_status,
+            "status": self.status,
+            "baseline_score": self.baseline_score,
+            "score": self.score,
+            "delta": self.delta,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    common: tuple[str, ...]
+    only_in_run: tuple[str, ...]
+    only_in_baseline: tuple[str, ...]
+    regressions: tuple[RowChange, ...]
+    improvements: tuple[RowChange, ...]
+    mean_score: float | None  # over the common rows that have scores in both
+    baseline_mean_score: float | None
+    passed: int  # among the common rows
+    baseline_passed: int
+
+    @property
+    def regressed_keys(self) -> set[str]:
+        return {c.key for c in self.regressions}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "common": len(self.common),
+            "only_in_run": list(self.only_in_run),
+            "only_in_baseline": list(self.only_in_baseline),
+            "regressions": [c.as_dict() for c in self.regressions],
+            "improvements": [c.as_dict() for c in self.improvements],
+            "mean_score": self.mean_score,
+            "baseline_mean_score": self.baseline_mean_score,
+            "passed": self.passed,
+            "baseline_passed": self.baseline_passed,
+        }
+
+
+def _change(run: ScenarioRow, base: ScenarioRow, tol: float) -> RowChange | None:
+    def make(kind: str) -> RowChange:
+        return RowChange(run.key, kind, base.status, run.status, base.score, run.score)
+
+    if base.passed and not run.passed:
+        return make("newly_fails")
+    if run.passed and not base.passed:
+        return make("newly_passes")
+    if run.score is not None and base.score is not None:
+        if run.score < base.score - tol:
+            return make("score_dropped")
+        if run.score > base.score + tol:
+            return make("score_rose")
+    return None
+
+
+def compare_rows(
+    rows: tuple[ScenarioRow, ...] | list[ScenarioRow],
+    baseline: tuple[ScenarioRow, ...] | list[ScenarioRow],
+    score_tolerance: float = DEFAULT_SCORE_TOLERANCE,
+) -> Comparison:
+    """Compare ``rows`` with ``baseline`` on their common keys (see the module docstring)."""
+    mine = {r.key: r for r in rows}
+    theirs = {r.key: r for r in baseline}
+    common = sorted(set(mine) & set(theirs))
+    changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
+    found = [c for c in changes if c is not None]
+    regressions = [c for c in found if c.kind in ("newly_fails", "score_dropped")]
+    improvements = [c for c in found if c.kind in ("newly_passes", "score_rose")]
+    regressions.sort(key=lambda c: (c.kind != "newly_fails", c.delta or 0.0, c.key))
+    scored = [k for k in common if mine[k].score is not None and theirs[k].score is not None]
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    return Comparison(
+        tuple(common),
+        tuple(sorted(set(mine) - set(theirs))),
+        tuple(sorted(set(theirs) - set(mine))),
+        tuple(regressions),
+        tuple(improvements),
+        mean([mine[k].score for k in scored]),  # type: ignore[misc]
+        mean([theirs[k].score for k in scored]),  # type: ignore[misc]
+        sum(mine[k].passed for k in common),
+        sum(theirs[k].passed for k in common),
+    )

@@ -1,0 +1,441 @@
+"""Render a :class:`~drivestack.report.build.Report` as one self-contained HTML page.
+
+Inline CSS, inline PNG figures and a small inline script that sorts any ``table.sortable`` by
+a clicked column (cells carry their sort value in ``data-v``). Nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drivestack.report.build import Report
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1300px;color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f1f1f1;cursor:pointer;user-select:none}
+td.l,th.l{text-align:left}
+tr.regression td{background:#ffd6d6}tr.regression td:first-child{border-left:4px solid #c00}
+tr.improvement td{background:#e0f5e0}
+.pass{color:#197a19;font-weight:600}.fail,.crashed,.corrupt,.missing{color:#c00;font-weight:600}
+.badge{display:inline-block;padding:1px 6px;border-radius:8px;background:#c00;color:#fff;font-size:11px}
+.kv td:first-child{text-align:left;color:#555}
+.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}
+.card b{font-size:1.5em;display:block}
+.scenario{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:1em 0}
+.scenario img{max-width:49%;vertical-align:top}
+.problems li{color:#a40}
+.worse{color:#c00}.better{color:#197a19}
+pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:.5em}
+"""
+
+SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('thead th').forEach(function (th, col) {
+    th.addEventListener('click', function () {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var asc = th.getAttribute('data-dir') !== 'asc';
+      th.setAttribute('data-dir', asc ? 'asc' : 'desc');
+      rows.sort(function (a, b) {
+        var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
+        var nx = parseFloat(x), ny = parseFloat(y), c;
+        if (!isNaN(nx) && !isNaN(ny)) { c = nx - ny; } else { c = String(x).localeCompare(String(y)); }
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+      table.setAttribute('data-sorted-by', th.textContent);
+    });
+  });
+  table.setAttribute('data-sortable', 'ready');
+});
+"""
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return escape(str(value))
+
+
+def _sort_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    return escape(str(value), quote=True)
+
+
+def _td(value: Any, digits: int = 2, css: str = "", sort: Any = "__same__") -> str:
+    key = value if sort == "__same__" else sort
+    cls = f' class="{css}"' if css else ""
+    return f'<td{cls} data-v="{_sort_value(key)}">{_fmt(value, digits)}</td>'
+
+
+def _img(uri: str, alt: str) -> str:
+    return f'<img src="{uri}" alt="{escape(alt, quote=True)}">'
+
+
+def _summary(d: dict[str, Any]) -> str:
+    run, base, counts = d["run"], d["baseline"], d["counts"]
+    manifest = run["manifest"]
+    facts = [
+        ("run folder", run["path"]),
+        ("kind", run["kind"]),
+        ("baseline", base["path"] if base else "none"),
+        ("drivestack", f"{d['drivestack_version']} (git {d['git_commit'] or 'unknown'})"),
+        ("generated", d["generated_at"]),
+    ]
+    for key in ("suite", "planners", "executor", "workers", "max_steps", "command"):
+        if key in manifest:
+            facts.append((key, manifest[key]))
+    html = ['<h2 id="summary">Summary</h2><table class="kv">']
+    html += [f"<tr><td>{escape(k)}</td><td class=l>{_fmt(v)}</td></tr>" for k, v in facts]
+    html.append("</table>")
+    if "sweep" in manifest:
+        html.append(
+            f"<details><summary>fleet config</summary><pre>{escape(json.dumps(manifest, indent=1))}</pre></details>"
+        )
+    html.append('<div class="cards">')
+    for label, key in (
+        ("runs", "total"),
+        ("passed", "pass"),
+        ("failed", "fail"),
+        ("crashed", "crashed"),
+        ("corrupt metrics", "corrupt"),
+        ("missing metrics", "missing"),
+    ):
+        html.append(f'<div class="card"><b>{counts[key]}</b>{label}</div>')
+    cmp_ = d["comparison"]
+    if cmp_ is not None:
+        html.append(
+            f'<div class="card"><b>{len(cmp_["regressions"])}</b>regressions vs baseline</div>'
+        )
+    html.append("</div>")
+    if d["headline"]:
+        html.append(
+            "<h3>Headline scores</h3><table><thead><tr><th class=l>metric</th><th>this run</th>"
+            "<th>baseline</th><th>Δ</th><th>published anchor</th><th>Δ to anchor</th></tr></thead><tbody>"
+        )
+        for h in d["headline"]:
+            v, b, a = h["value"], h["baseline"], h["anchor"]
+            delta = v - b if isinstance(v, float) and isinstance(b, float) else None
+            to_anchor = v - a if isinstance(v, float) and isinstance(a, float) else None
+            css = "worse" if delta is not None and delta < 0 else "better" if delta else ""
+            anchor = f"{a:.2f} ({h.get('anchor_name', '')})" if a is not None else "–"
+            html.append(
+                f"<tr><td class=l>{escape(h['name'])}</td>{_td(v)}{_td(b)}{_td(delta, css=css)}"
+                f"<td>{escape(anchor)}</td>{_td(to_anchor)}</tr>"
+            )
+        html.append("</tbody></table>")
+    return "".join(html)
+
+
+def _tracking_regressions(d: dict[str, Any]) -> str:
+    changes = d["tracking_regressions"]
+    if not changes:
+        return (
+            "<p>Tracking: no sAMOTA / MOTA drops.</p>"
+            if changes is not None and d["tracking"]
+            else ""
+        )
+    html = [
+        "<h3>Tracking metrics that dropped</h3>"
+        '<table class="regressions"><thead><tr><th class=l>file</th><th class=l>IoU</th>'
+        "<th class=l>class</th><th class=l>metric</th><th>baseline</th><th>now</th><th>Δ</th>"
+        "</tr></thead><tbody>"
+    ]
+    for c in changes:
+        html.append(
+            f'<tr class="regression">{_td(c["file"], css="l")}{_td(c["table"], css="l")}'
+            f"{_td(c['class'], css='l')}{_td(c['metric'], css='l')}{_td(c['baseline'])}"
+            f"{_td(c['value'])}{_td(c['delta'], css='worse')}</tr>"
+        )
+    html.append("</tbody></table>")
+    return "".join(html)
+
+
+def _regressions(d: dict[str, Any]) -> str:
+    cmp_ = d["comparison"]
+    if cmp_ is None:
+        return ""
+    if not (cmp_["common"] or cmp_["only_in_run"] or cmp_["only_in_baseline"]):
+        tracking = _tracking_regressions(d)
+        return f'<h2 id="regressions">Against the baseline</h2>{tracking}' if tracking else ""
+    html = [
+        f'<h2 id="regressions">Against the baseline</h2><p>{cmp_["common"]} runs in common '
+        f"(score tolerance {d['score_tolerance']:g} points); passed {cmp_['passed']} now, "
+        f"{cmp_['baseline_passed']} in the baseline.</p>"
+    ]
+    if cmp_["regressions"]:
+        html.append(
+            '<table class="sortable regressions"><thead><tr><th class=l>run</th><th class=l>change</th>'
+            "<th class=l>baseline</th><th class=l>now</th><th>baseline score</th><th>score</th><th>Δ</th>"
+            "</tr></thead><tbody>"
+        )
+        for c in cmp_["regressions"]:
+            html.append(
+                f'<tr class="regression"><td class=l><a href="#s-{escape(c["key"], quote=True)}">'
+                f"{escape(c['key'])}</a></td>{_td(c['kind'].replace('_', ' '), css='l')}"
+                f"{_td(c['baseline_status'], css='l')}{_td(c['status'], css='l ' + c['status'])}"
+                f"{_td(c['baseline_score'])}{_td(c['score'])}{_td(c['delta'], css='worse')}</tr>"
+            )
+        html.append("</tbody></table>")
+    else:
+        html.append("<p>No regressions.</p>")
+    if cmp_["improvements"]:
+        html.append(f"<p>Improved: {', '.join(escape(c['key']) for c in cmp_['improvements'])}</p>")
+    for label, keys in (
+        ("only in this run", cmp_["only_in_run"]),
+        ("only in the baseline", cmp_["only_in_baseline"]),
+    ):
+        if keys:
+            html.append(
+                f"<p><b>{len(keys)} {label}</b> (not compared): {escape(', '.join(keys))}</p>"
+            )
+    html.append(_tracking_regressions(d))
+    return "".join(html)
+
+
+def _scenario_table(d: dict[str, Any]) -> str:
+    if not d["rows"]:
+        return ""
+    show_params = any(r["params"] for r in d["rows"])
+    rank = {"crashed": 0, "corrupt": 1, "missing": 2, "fail": 3, "pass": 4}
+    head = ["run", "planner", "status", "score", "collision", "min TTC s", "impact km/h"]
+    if show_params:
+        head.append("params")
+    head.append("why")
+    html = [
+        '<h2 id="scenarios">Scenarios</h2><p>Failures first; click a column to sort.</p>',
+        '<table id="scenario-table" class="sortable"><thead><tr>',
+    ]
+    html += [
+        f'<th class="{"l" if h in ("run", "planner", "status", "params", "why") else ""}">{h}</th>'
+        for h in head
+    ]
+    html.append("</tr></thead><tbody>")
+    details = set(d["details"])
+    for r in d["rows"]:
+        cls = "regression" if r["regression"] else "improvement" if r["improvement"] else ""
+        name = escape(r["key"])
+        link = (
+            f'<a href="#s-{escape(r["key"], quote=True)}">{name}</a>'
+            if r["key"] in details
+            else name
+        )
+        badge = (
+            f' <span class="badge">{escape(r["regression"].replace("_", " "))}</span>'
+            if r["regression"]
+            else ""
+        )
+        why = "; ".join(r["failures"]) or r["error"]
+        cells = [
+            f'<td class=l data-v="{escape(r["key"], quote=True)}">{link}{badge}</td>',
+            _td(r["planner"], css="l"),
+            _td(r["status"], css="l " + r["status"], sort=rank[r["status"]]),
+            _td(r["score"], sort=r["score"] if r["score"] is not None else -1),
+            _td(r["collision"]),
+            _td(r["min_ttc_s"]),
+            _td(r["impact_speed_kph"], digits=1),
+        ]
+        if show_params:
+            params = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in r["params"].items())
+            cells.append(_td(params, css="l"))
+        cells.append(_td(why[:300], css="l"))
+        html.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
+    html.append("</tbody></table>")
+    return "".join(html)
+
+
+def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
+    if not d["details"]:
+        return ""
+    rows = {r["key"]: r for r in d["rows"]}
+    html = [
+        f'<h2 id="details">Scenario views</h2><p>{len(d["details"])} runs (regressions and failures first): '
+        "bird's-eye view (lanes, ego in blue with its footprint every 2 s, agents in orange, "
+        "the one hit in red, ✕ the first contact) and speed, acceleration, jerk and TTC with "
+        "nuPlan's comfort limits and TTC bound (red dashes).</p>"
+    ]
+    for key in d["details"]:
+        r = rows[key]
+        html.append(
+            f'<div class="scenario" id="s-{escape(key, quote=True)}"><h3>{escape(key)} '
+            f'<span class="{r["status"]}">{r["status"]}</span> score {_fmt(r["score"])}</h3>'
+        )
+        for name in ("bev", "signals"):
+            uri = figures.get(f"{name}:{key}")
+            if uri:
+                html.append(_img(uri, f"{name} {key}"))
+        config = d["detail_configs"].get(key)
+        if config:
+            html.append(
+                "<details><summary>scenario config</summary>"
+                f"<pre>{escape(json.dumps(config, indent=1))}</pre></details>"
+            )
+        html.append("</div>")
+    return "".join(html)
+
+
+def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
+    s = d["sweep"]
+    if s is None:
+        return ""
+    html = [f'<h2 id="sweep">Sweep: {s["variants"]} variants</h2>']
+    if "sweep_pass_rate" in figures:
+        html.append(
+            "<h3>Pass rate per parameter bin</h3>"
+            + _img(figures["sweep_pass_rate"], "pass rate per bin")
+        )
+    for key, bins in s["by_param"].items():
+        html.append(
+            f"<table><thead><tr><th class=l>{escape(key)}</th><th>n</th><th>passed</th>"
+            "<th>pass rate %</th><th>mean score</th></tr></thead><tbody>"
+        )
+        for b in bins:
+            html.append(
+                f"<tr>{_td(b['bin'], css='l')}{_td(b['n'])}{_td(b['passed'])}"
+                f"{_td(100 * b['pass_rate'], digits=1)}{_td(b['mean_score'])}</tr>"
+            )
+        html.append("</tbody></table>")
+    if "sweep_heatmap" in figures:
+        hm = s["heatmap"]
+        html.append(
+            f"<h3>Pass rate over {escape(hm['x_key'])} × {escape(hm['y_key'])}</h3>"
+            + _img(figures["sweep_heatmap"], "heat map")
+        )
+    html.append(
+        '<h3>Pass rate per scenario (worst first)</h3><table class="sortable"><thead><tr>'
+        "<th class=l>planner</th><th class=l>scenario</th><th>variants</th><th>passed</th>"
+        "<th>pass rate %</th><th>worst score</th></tr></thead><tbody>"
+    )
+    for g in s["by_scenario"]:
+        html.append(
+            f"<tr>{_td(g['planner'], css='l')}{_td(g['scenario'], css='l')}{_td(g['n'])}"
+            f"{_td(g['passed'])}{_td(100 * g['pass_rate'], digits=1)}{_td(g['min_score'])}</tr>"
+        )
+    html.append("</tbody></table>")
+    html.append(
+        "<h3>Worst variants</h3><table><thead><tr><th class=l>run</th><th class=l>status</th>"
+        "<th>score</th><th class=l>params</th></tr></thead><tbody>"
+    )
+    for r in s["worst"]:
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+        html.append(
+            f"<tr>{_td(r['key'], css='l')}{_td(r['status'], css='l ' + r['status'])}"
+            f"{_td(r['score'])}{_td(params, css='l')}</tr>"
+        )
+    html.append("</tbody></table>")
+    return "".join(html)
+
+
+def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
+    if not d["tracking"]:
+        return ""
+    from drivestack.report.tracking import COLUMNS, RATE_COLUMNS
+
+    html = ['<h2 id="tracking">Tracking</h2>']
+    for t in d["tracking"]:
+        for k, tb in enumerate(t["tables"]):
+            html.append(
+                f"<h3>{escape(t['file'])}: {escape(tb['similarity'])} IoU {tb['iou']:g} "
+                f"({escape(str(t['split']))})</h3><table><thead><tr><th class=l>class</th><th class=l>row</th>"
+            )
+            html += [f"<th>{c}</th>" for c in COLUMNS]
+            html.append("</tr></thead><tbody>")
+            for cls, row in tb["rows"].items():
+                html.append(f"<tr><td class=l>{escape(cls)}</td><td class=l>drivestack</td>")
+                html += [_td(row[c], digits=2 if c in RATE_COLUMNS else 0) for c in COLUMNS]
+                html.append("</tr>")
+                pub = tb["published"].get(cls)
+                if pub:
+                    html.append(
+                        f"<tr><td class=l>{escape(cls)}</td><td class=l>AB3DMOT (published)</td>"
+                    )
+                    html += [_td(pub.get(c), digits=2 if c in RATE_COLUMNS else 0) for c in COLUMNS]
+                    html.append("</tr>")
+            html.append("</tbody></table>")
+            uri = figures.get(f"tracking:{t['file']}:{k}")
+            if uri:
+                html.append(_img(uri, "sMOTA and MOTA against recall"))
+    return "".join(html)
+
+
+def _detection(d: dict[str, Any]) -> str:
+    if not d["detection"]:
+        return ""
+    html = ['<h2 id="detection">Detection</h2>']
+    for det in d["detection"]:
+        html.append(
+            f"<h3>{escape(det['file'])}: {escape(str(det['dataset']))}, protocol "
+            f"{escape(str(det['protocol']))}, {_fmt(det['num_frames'])} frames</h3>"
+        )
+        if det["kitti_ap"]:
+            html.append(
+                "<table><thead><tr><th class=l>class, kind</th><th>easy</th><th>moderate</th>"
+                "<th>hard</th></tr></thead><tbody>"
+            )
+            for name, diffs in det["kitti_ap"].items():
+                html.append(
+                    f"<tr>{_td(name, css='l')}"
+                    + "".join(_td(diffs.get(x)) for x in ("easy", "moderate", "hard"))
+                    + "</tr>"
+                )
+            html.append("</tbody></table>")
+        if det["scalars"]:
+            html.append(
+                "<table><tbody>"
+                + "".join(
+                    f"<tr>{_td(k, css='l')}{_td(v, digits=4)}</tr>"
+                    for k, v in det["scalars"].items()
+                )
+                + "</tbody></table>"
+            )
+        if det["pr_curves"] is None:
+            html.append("<p>Precision–recall curves: not in this metrics.json.</p>")
+    return "".join(html)
+
+
+def _problems(d: dict[str, Any]) -> str:
+    if not d["problems"]:
+        return ""
+    items = "".join(f"<li>{escape(p)}</li>" for p in d["problems"][:200])
+    more = (
+        f"<p>… and {len(d['problems']) - 200} more (see the JSON)</p>"
+        if len(d["problems"]) > 200
+        else ""
+    )
+    return f'<h2 id="problems">Problems</h2><ul class="problems">{items}</ul>{more}'
+
+
+def render_html(report: Report) -> str:
+    """The page (see the module docstring)."""
+    d, figures = report.data, report.figures
+    body = "".join(
+        [
+            f"<h1>{escape(d['title'])}</h1>",
+            _summary(d),
+            _problems(d),
+            _regressions(d),
+            _scenario_table(d),
+            _sweep(d, figures),
+            _tracking(d, figures),
+            _detection(d),
+            _details(d, figures),
+        ]
+    )
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{escape(d['title'])}</title><style>{CSS}</style></head>"
+        f"<body>{body}<script>{SORT_JS}</script></body></html>\n"
+    )

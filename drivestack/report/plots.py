@@ -1,0 +1,186 @@
+"""Report figures, returned inline as ``data:image/png;base64`` URIs.
+
+Matplotlib's object API (``Figure``, no pyplot): no global figure state, no GUI backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from drivestack.eval.driving import comfort
+from drivestack.sim.runner import SimHistory
+from drivestack.structures.road_map import RoadMap
+
+DPI = 72
+
+
+def to_data_uri(fig: Figure) -> str:
+    """PNG of ``fig`` as a data URI; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def collision_point(history: SimHistory) -> tuple[float, float] | None:
+    """Centroid of the first ego-agent footprint overlap, or None without a collision."""
+    import shapely
+
+    from drivestack.kernels import box_corners
+
+    ticks = np.flatnonzero(np.any(history.collisions, axis=1))
+    if not len(ticks):
+        return None
+    t = int(ticks[0])
+    a = int(np.flatnonzero(history.collisions[t])[0])
+    boxes = np.stack([history.ego_boxes[t], history.agent_boxes[t, a]])
+    ego, agent = shapely.polygons(box_corners(boxes)[:, :4, :2])
+    point = ego.intersection(agent).centroid
+    if point.is_empty:
+        return float(boxes[0, 0]), float(boxes[0, 1])
+    return float(point.x), float(point.y)
+
+
+def bev_figure(history: SimHistory, road_map: RoadMap | None, title: str) -> Figure:
+    """Bird's-eye view: lanes, ego path with footprints every 2 s, agent paths, collision point."""
+    from drivestack.kernels import box_corners
+
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.92)
+    xy = np.column_stack([history.ego_x_m, history.ego_y_m])
+    pts = [xy]
+    for a in range(history.agent_boxes.shape[1]):
+        valid = history.agent_valid[:, a]
+        if np.any(valid):
+            pts.append(history.agent_boxes[valid, a, :2])
+    allpts = np.concatenate(pts)
+    lo, hi = allpts.min(axis=0) - 15.0, allpts.max(axis=0) + 15.0
+    # widen the shorter side so that equal axes fill the figure's 5:3 box
+    span = hi - lo
+    want = np.array([max(span[0], span[1] * 5 / 3), max(span[1], span[0] * 3 / 5)])
+    lo, hi = lo - (want - span) / 2, hi + (want - span) / 2
+    if road_map is not None:
+        for lane in road_map.lanes:
+            c = lane.centerline_m
+            if np.any(np.all((c >= lo) & (c <= hi), axis=1)):
+                for line in (lane.left_boundary_m, lane.right_boundary_m):
+                    ax.plot(line[:, 0], line[:, 1], color="0.6", lw=0.8)
+                ax.plot(c[:, 0], c[:, 1], color="0.8", lw=0.6, ls="--")
+    step = max(1, round(2.0 / history.dt_s))
+    for t in range(0, len(history), step):
+        corners = box_corners(history.ego_boxes[t : t + 1])[0, :4, :2]
+        ax.fill(corners[:, 0], corners[:, 1], color="tab:blue", alpha=0.3, lw=0, zorder=4)
+    ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=2, label="ego", zorder=5)
+    for a in range(history.agent_boxes.shape[1]):
+        valid = history.agent_valid[:, a]
+        if not np.any(valid):
+            continue
+        path = history.agent_boxes[valid, a, :2]
+        hit = bool(np.any(history.collisions[:, a]))
+        color = "tab:red" if hit else "tab:orange"
+        ax.plot(path[:, 0], path[:, 1], color=color, lw=1.2)
+        ticks = np.flatnonzero(valid)[::step]
+        for corners in box_corners(history.agent_boxes[ticks, a])[:, :4, :2]:
+            ax.fill(corners[:, 0], corners[:, 1], fc="none", ec=color, lw=0.8)
+    point = collision_point(history)
+    if point is not None:
+        ax.plot(*point, marker="X", color="red", ms=14, mec="black", label="collision", zorder=6)
+    ax.plot([], [], color="tab:orange", label="agents")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("x [m]")
+    ax.set_ylabel("y [m]")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def signals_figure(history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -> Figure:
+    """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits."""
+    t = history.time_s - history.time_s[0]
+    accel = history.ego_accel_mps2
+    jerk = comfort.derivative(accel, history.dt_s) if len(accel) > 1 else np.zeros_like(accel)
+    fig = Figure(figsize=(7.5, 6.0))
+    axes = fig.subplots(4, 1, sharex=True)
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
+    axes[0].plot(t, history.ego_speed_mps, color="tab:blue")
+    axes[0].set_ylabel("speed [m/s]")
+    axes[1].plot(t, accel, color="tab:blue")
+    for limit in (comfort.MIN_LON_ACCEL_MPS2, comfort.MAX_LON_ACCEL_MPS2):
+        axes[1].axhline(limit, color="tab:red", ls="--", lw=0.8)
+    axes[1].set_ylabel("accel [m/s²]")
+    axes[2].plot(t, jerk, color="tab:blue")
+    for limit in (-comfort.MAX_ABS_LON_JERK_MPS3, comfort.MAX_ABS_LON_JERK_MPS3):
+        axes[2].axhline(limit, color="tab:red", ls="--", lw=0.8)
+    axes[2].set_ylabel("jerk [m/s³]")
+    finite = np.where(np.isfinite(ttc_s), ttc_s, np.nan)
+    axes[3].plot(t, finite, color="tab:blue", marker=".", ms=2, lw=0.8)
+    axes[3].axhline(ttc_bound_s, color="tab:red", ls="--", lw=0.8)
+    axes[3].set_ylabel("TTC [s]")
+    axes[3].set_xlabel("time [s]")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.align_ylabels(axes)
+    return fig
+
+
+def pass_rate_figure(by_param: dict[str, list[dict[str, Any]]]) -> Figure:
+    """One bar chart of pass rate per bin for each swept parameter."""
+    n = len(by_param)
+    fig = Figure(figsize=(4.0 * n, 3.2))
+    axes = fig.subplots(1, n, squeeze=False)
+    fig.subplots_adjust(left=0.6 / (4.0 * n), right=0.98, bottom=0.3, top=0.9, wspace=0.35)
+    for ax, (key, bins) in zip(axes[0], by_param.items(), strict=True):
+        rates = [b["pass_rate"] * 100 for b in bins]
+        ax.bar(
+            range(len(bins)), rates, color=["tab:red" if r < 100 else "tab:green" for r in rates]
+        )
+        ax.set_xticks(
+            range(len(bins)), [b["bin"] for b in bins], rotation=30, ha="right", fontsize=7
+        )
+        ax.set_ylim(0, 105)
+        ax.set_title(key, fontsize=9)
+        ax.set_ylabel("pass rate [%]")
+    return fig
+
+
+def heatmap_figure(hm: dict[str, Any]) -> Figure:
+    """Pass rate over two swept parameters, with the variant count in each cell."""
+    rate = np.asarray(hm["pass_rate"], dtype=np.float64)
+    fig = Figure(figsize=(1.2 * len(hm["x_labels"]) + 3.5, 0.6 * len(hm["y_labels"]) + 2.5))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.2, right=0.95, bottom=0.3, top=0.95)
+    im = ax.imshow(rate * 100, cmap="RdYlGn", vmin=0, vmax=100, origin="lower", aspect="auto")
+    for (i, j), n in np.ndenumerate(np.asarray(hm["n"])):
+        if n:
+            ax.text(j, i, f"{rate[i, j] * 100:.0f}%\nn={n}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(hm["x_labels"])), hm["x_labels"], rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(hm["y_labels"])), hm["y_labels"], fontsize=7)
+    ax.set_xlabel(hm["x_key"])
+    ax.set_ylabel(hm["y_key"])
+    fig.colorbar(im, ax=ax, label="pass rate [%]")
+    return fig
+
+
+def tracking_curves_figure(curves: dict[str, dict[str, list[float]]], title: str) -> Figure:
+    """sMOTA and MOTA against the recall threshold, one colour per class."""
+    fig = Figure(figsize=(6.5, 3.5))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
+    for k, (cls, c) in enumerate(curves.items()):
+        color = f"C{k}"
+        ax.plot(c["recall"], c["sMOTA"], color=color, label=f"{cls} sMOTA")
+        ax.plot(c["recall"], c["MOTA"], color=color, ls="--", label=f"{cls} MOTA")
+    ax.set_xlabel("recall threshold")
+    ax.set_ylabel("sMOTA / MOTA")
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title, fontsize=10)
+    return fig

@@ -1,0 +1,81 @@
+"""Per-scenario pictures: the recorded history (``history.npz``) and the map from its config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.sim.runner import SimHistory
+from drivestack.sim.vehicle import VehicleParams
+from drivestack.structures.road_map import RoadMap
+
+_HISTORY_KEYS = (
+    "timestamp_ns",
+    "ego_x_m",
+    "ego_y_m",
+    "ego_yaw_rad",
+    "ego_speed_mps",
+    "ego_accel_mps2",
+    "ego_steering_rad",
+    "ego_boxes",
+    "agent_labels",
+    "agent_boxes",
+    "agent_velocity_mps",
+    "agent_valid",
+    "collisions",
+    "planner_step_s",
+    "sim_step_s",
+)
+
+
+def load_history(path: Path) -> SimHistory:
+    """A :class:`SimHistory` from ``history.npz`` (as ``drivestack sim`` writes it).
+
+    Vehicle parameters are not saved; the defaults stand in (the footprints are saved).
+    """
+    try:
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in _HISTORY_KEYS}
+    except KeyError as exc:
+        raise DataError(f"missing array {exc.args[0]!r}", path=str(path)) from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read: {exc}", path=str(path)) from exc
+    t = arrays["timestamp_ns"]
+    dt_s = float(np.median(np.diff(t))) * 1e-9 if len(t) > 1 else 0.1
+    return SimHistory(
+        dt_s=dt_s,
+        agent_ids=tuple(str(i) for i in range(arrays["agent_boxes"].shape[1])),
+        vehicle=VehicleParams(),
+        **arrays,
+    )
+
+
+class MapCache:
+    """Road maps rebuilt from scenario configs, one build per distinct map config."""
+
+    def __init__(self, data_root: Path | None) -> None:
+        self.data_root = data_root
+        self._maps: dict[str, RoadMap | None] = {}
+        self.errors: dict[str, str] = {}
+
+    def road_map(self, config: dict[str, Any] | None) -> RoadMap | None:
+        """The map of a scenario config (``metrics.json``'s ``config``); None if it cannot build."""
+        if not isinstance(config, dict) or "map" not in config:
+            return None
+        key = json.dumps(config["map"], sort_keys=True)
+        if key not in self._maps:
+            from drivestack.config import from_mapping
+            from drivestack.sim.build import build_scenario
+            from drivestack.sim.scenario import ScenarioConfig
+
+            try:
+                cfg = from_mapping(ScenarioConfig, config, path=str(config.get("source", "")))
+                self._maps[key] = build_scenario(cfg, self.data_root).road_map
+            except (DataError, ValueError, OSError, LookupError) as exc:
+                self._maps[key] = None
+                self.errors[key] = f"{type(exc).__name__}: {exc}"
+        return self._maps[key]

@@ -1,0 +1,143 @@
+"""Tracking results in a report: per-class KITTI 3D-MOT tables beside AB3DMOT's published rows.
+
+The published anchors are read from ``PUBLISHED_RESULTS.md`` (section A: AB3DMOT + PointRCNN
+on KITTI tracking val): each ``### A<n>.`` table is keyed by similarity (``iou_3d`` or, for
+"2D MOT", ``iou_2d``) and its IoU threshold (the last number of the heading).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+#: Columns of the AB3DMOT tables, in percent except the counts.
+COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP", "IDS", "FRAG", "FP", "FN")
+RATE_COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP")
+COUNT_COLUMNS = ("IDS", "FRAG", "FP", "FN")
+
+Anchors = dict[tuple[str, float], dict[str, dict[str, float | None]]]
+
+
+def _cell(text: str) -> float | None:
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_published(path: Path) -> Anchors:
+    """``{(similarity, iou): {category: {column: value}}}`` from section A of the file."""
+    anchors: Anchors = {}
+    key: tuple[str, float] | None = None
+    header: list[str] = []
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("## "):
+            key = None
+        heading = re.match(r"### A\d+\.\s*(.*)", line)
+        if heading:
+            numbers = re.findall(r"\d+\.\d+|\d+", heading.group(1).split(",")[-1])
+            similarity = "iou_2d" if "2D MOT" in heading.group(1) else "iou_3d"
+            key = (similarity, float(numbers[-1])) if numbers else None
+            header = []
+            continue
+        if key is None or not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not header:
+            header = cells
+            continue
+        if set(cells[0]) <= {"-", ":"}:
+            continue
+        anchors.setdefault(key, {})[cells[0]] = {
+            col: _cell(val) for col, val in zip(header[1:], cells[1:], strict=False)
+        }
+    return anchors
+
+
+def class_row(metrics: dict[str, Any]) -> dict[str, float]:
+    """Our row in AB3DMOT's columns (rates in percent) from one class's ``as_dict``."""
+    clear = metrics["clear"]
+    best = clear["best"]
+    return {
+        "sAMOTA": 100.0 * clear["sAMOTA"],
+        "AMOTA": 100.0 * clear["AMOTA"],
+        "AMOTP": 100.0 * clear["AMOTP"],
+        "MOTA": 100.0 * best["MOTA"],
+        "MOTP": 100.0 * best["MOTP"],
+        "IDS": float(best["IDS"]),
+        "FRAG": float(best["FRAG"]),
+        "FP": float(best["FP"]),
+        "FN": float(best["FN"]),
+    }
+
+
+def overall_row(rows: dict[str, dict[str, float]]) -> dict[str, float]:
+    """AB3DMOT's "Overall": rates averaged over the classes, counts summed."""
+    out = {c: sum(r[c] for r in rows.values()) / len(rows) for c in RATE_COLUMNS}
+    out.update({c: sum(r[c] for r in rows.values()) for c in COUNT_COLUMNS})
+    return out
+
+
+def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, Any]]:
+    """One table per IoU threshold: our rows, the published rows and the differences."""
+    tables = []
+    for name, block in result.get("metrics", {}).items():
+        if not isinstance(block, dict) or "classes" not in block:
+            continue
+        protocol = block.get("protocol", {})
+        iou = float(protocol.get("min_overlap", name.split("_")[-1]))
+        similarity = str(protocol.get("similarity", "iou_3d"))
+        ours = {cls: class_row(m) for cls, m in block["classes"].items()}
+        if len(ours) > 1:
+            ours["Overall"] = overall_row(ours)
+        published = anchors.get((similarity, iou), {})
+        tables.append(
+            {
+                "name": name,
+                "similarity": similarity,
+                "iou": iou,
+                "rows": ours,
+                "published": {c: published[c] for c in ours if c in published},
+                "curves": {
+                    cls: {
+                        "recall": [p["recall_threshold"] for p in m["clear"]["per_threshold"]],
+                        "sMOTA": [p["sMOTA"] for p in m["clear"]["per_threshold"]],
+                        "MOTA": [p["MOTA"] for p in m["clear"]["per_threshold"]],
+                    }
+                    for cls, m in block["classes"].items()
+                },
+            }
+        )
+    return tables
+
+
+def tracking_regressions(
+    run: list[dict[str, Any]], baseline: list[dict[str, Any]], tolerance: float
+) -> list[dict[str, Any]]:
+    """sAMOTA / MOTA (percent) that dropped by more than ``tolerance`` points against the
+    baseline's table of the same file and threshold, per class; largest drop first."""
+    base = {(t["file"], tb["name"]): tb for t in baseline for tb in t["tables"]}
+    out = []
+    for t in run:
+        for tb in t["tables"]:
+            other = base.get((t["file"], tb["name"]))
+            if other is None:
+                continue
+            for cls, row in tb["rows"].items():
+                for metric in ("sAMOTA", "MOTA"):
+                    before = other["rows"].get(cls, {}).get(metric)
+                    if before is not None and row[metric] < before - tolerance:
+                        out.append(
+                            {
+                                "file": t["file"],
+                                "table": tb["name"],
+                                "class": cls,
+                                "metric": metric,
+                                "value": row[metric],
+                                "baseline": before,
+                                "delta": row[metric] - before,
+                            }
+                        )
+    return sorted(out, key=lambda r: r["delta"])

@@ -1,0 +1,109 @@
+"""Sweep aggregation and tracking tables, by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.report.collect import ScenarioRow
+from drivestack.report.sweep import (
+    heatmap,
+    heatmap_params,
+    pass_rate_by_param,
+    pass_rate_by_scenario,
+)
+from drivestack.report.tracking import (
+    class_row,
+    overall_row,
+    parse_published,
+    tracking_regressions,
+    tracking_tables,
+)
+
+
+def _row(i: int, passed: bool, speed: float, gap: int, score: float) -> ScenarioRow:
+    return ScenarioRow(f"pdm/s_{i}", f"s#{i}", "pdm", "pass" if passed else "fail", score=score,
+                       base_scenario="s", params={"speed": speed, "gap": gap})  # fmt: skip
+
+
+ROWS = [
+    _row(0, True, 10.0, 20, 90.0),
+    _row(1, True, 20.0, 20, 80.0),
+    _row(2, False, 30.0, 20, 10.0),
+    _row(3, False, 40.0, 40, 20.0),
+    _row(4, True, 50.0, 40, 70.0),
+]
+
+
+def test_pass_rate_per_bin() -> None:
+    by = pass_rate_by_param(ROWS, max_bins=2)
+    # speed: 5 values > 2 bins -> [10, 30) and [30, 50]
+    assert [(b["bin"], b["n"], b["passed"]) for b in by["speed"]] == [
+        ("10-30", 2, 2),
+        ("30-50", 3, 1),
+    ]
+    assert [(b["bin"], b["n"], b["pass_rate"]) for b in by["gap"]] == [
+        ("20", 3, 2 / 3),
+        ("40", 2, 0.5),
+    ]
+    assert by["gap"][1]["mean_score"] == 45.0
+    groups = pass_rate_by_scenario(ROWS)
+    assert groups == [{"planner": "pdm", "scenario": "s", "n": 5, "passed": 3, "pass_rate": 0.6,
+                       "min_score": 10.0}]  # fmt: skip
+
+
+def test_heatmap_counts() -> None:
+    assert heatmap_params(ROWS) == ("speed", "gap")  # more distinct values first
+    hm = heatmap(ROWS, "speed", "gap", max_bins=2)
+    assert hm is not None and hm["y_labels"] == ["20", "40"]
+    np.testing.assert_array_equal(hm["n"], [[2, 1], [0, 2]])
+    np.testing.assert_array_equal(hm["pass_rate"], [[1.0, 0.0], [np.nan, 0.5]])
+
+
+def _clear(samota: float, mota: float, ids: int, fp: int) -> dict:
+    best = {"MOTA": mota, "MOTP": 0.8, "IDS": ids, "FRAG": 1, "FP": fp, "FN": 10}
+    per = [{"recall_threshold": r, "sMOTA": samota, "MOTA": mota * r} for r in (0.5, 1.0)]
+    return {
+        "clear": {"sAMOTA": samota, "AMOTA": 0.4, "AMOTP": 0.7, "best": best, "per_threshold": per}
+    }
+
+
+def test_tracking_tables_and_overall_row() -> None:
+    result = {"metrics": {"iou_0.25": {"protocol": {"min_overlap": 0.25, "similarity": "iou_3d"},
+              "classes": {"Car": _clear(0.9, 0.8, 2, 100), "Cyclist": _clear(0.7, 0.6, 0, 50)}}}}  # fmt: skip
+    anchors = {("iou_3d", 0.25): {"Car": {"sAMOTA": 93.34}, "Overall": {"sAMOTA": 89.62}}}
+    (table,) = tracking_tables(result, anchors)
+    assert table["rows"]["Car"] == class_row(result["metrics"]["iou_0.25"]["classes"]["Car"])
+    overall = table["rows"]["Overall"]
+    assert overall["sAMOTA"] == pytest.approx(80.0) and overall["MOTA"] == pytest.approx(70.0)
+    assert overall["IDS"] == 2 and overall["FP"] == 150
+    assert table["published"] == {"Car": {"sAMOTA": 93.34}, "Overall": {"sAMOTA": 89.62}}
+    assert table["curves"]["Car"]["MOTA"] == [0.4, 0.8]
+    assert overall_row({"A": table["rows"]["Car"]})["FN"] == 10
+
+
+def test_parse_published_results(shared_data: Path) -> None:
+    anchors = parse_published(shared_data / "PUBLISHED_RESULTS.md")
+    assert set(anchors) == {("iou_3d", 0.25), ("iou_3d", 0.5), ("iou_3d", 0.7), ("iou_2d", 0.5)}
+    car = anchors[("iou_3d", 0.25)]["Car"]
+    assert (car["sAMOTA"], car["MOTA"], car["FP"], car["FN"]) == (93.34, 86.47, 368, 766)
+    assert anchors[("iou_3d", 0.25)]["Overall"]["FPS"] is None
+    assert list(anchors[("iou_3d", 0.7)]) == ["Car"]
+    assert anchors[("iou_2d", 0.5)]["Pedestrian"]["IDS"] == 119
+
+
+def test_tracking_regressions_against_a_baseline() -> None:
+    def result(car: float, cyclist: float) -> list[dict]:
+        classes = {"Car": _clear(car, 0.8, 0, 1), "Cyclist": _clear(cyclist, 0.6, 0, 1)}
+        tables = tracking_tables({"metrics": {"iou_0.5": {"classes": classes}}}, {})
+        return [{"file": "trk/metrics.json", "tables": tables}]
+
+    drops = tracking_regressions(result(0.90, 0.60), result(0.905, 0.70), tolerance=1.0)
+    # Car dropped 0.5 points (within tolerance); Cyclist 10 points, Overall 5.25 points
+    assert [(d["class"], d["metric"], round(d["delta"], 6)) for d in drops] == [
+        ("Cyclist", "sAMOTA", -10.0),
+        ("Overall", "sAMOTA", -5.25),
+    ]
+    assert tracking_regressions(result(0.9, 0.6), [], tolerance=1.0) == []

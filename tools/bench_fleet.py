@@ -1,0 +1,88 @@
+"""Fleet and report figures (issue 8): 1 vs 2 workers, Ray vs the local pool, report time/size.
+
+Runs the real commands as a user would (wall clock of the whole command, start-up included):
+  drivestack fleet --suite SUITE --sweep ... --workers 1            (local pool)
+  drivestack fleet --suite SUITE --sweep ... --workers 2            (local pool)
+  drivestack fleet --suite SUITE --sweep ... --workers 2 --executor ray
+  drivestack report <the 2-worker run> --out report.html
+and prints one table with the ratios. The load average before each command is printed too:
+these machines are shared, so absolute seconds move with the other users.
+
+Example (34 regression variants, full scenario length):
+  .venv/bin/python tools/bench_fleet.py --variants 1 --out /tmp/bench_fleet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(cmd: list[str]) -> float:
+    load = os.getloadavg()[0]
+    print(f"$ {' '.join(cmd)}   (load average {load:.1f})", flush=True)
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, check=True)
+    wall = time.perf_counter() - start
+    print(f"  -> {wall:.1f} s", flush=True)
+    return wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="configs/suites/regression.yaml")
+    parser.add_argument("--planner", default="pdm")
+    parser.add_argument("--sweep", action="append", default=None, help="as drivestack fleet")
+    parser.add_argument("--variants", type=int, default=1)
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--configs", default="local1,local2,ray2", help="which runs, in order")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    sweep = args.sweep or ["ego.speed_kph=20:70"]
+    base = [sys.executable, "-m", "drivestack.cli", "fleet", "--suite", args.suite,
+            "--planner", args.planner, "--variants", str(args.variants), "--quiet"]  # fmt: skip
+    for s in sweep:
+        base += ["--sweep", s]
+    if args.max_steps:
+        base += ["--max-steps", str(args.max_steps)]
+    runs = {
+        "local1": ["--workers", "1"],
+        "local2": ["--workers", "2"],
+        "ray2": ["--workers", "2", "--executor", "ray"],
+    }
+    walls: dict[str, float] = {}
+    for name in args.configs.split(","):
+        out = args.out / name
+        if out.exists():
+            shutil.rmtree(out)
+        walls[name] = _run([*base, *runs[name], "--out", str(out)])
+    n = sum(1 for _ in (args.out / next(iter(walls)) / "fleet.jsonl").open())
+    report_run = args.out / ("local2" if "local2" in walls else next(iter(walls)))
+    html = args.out / "report.html"
+    report_s = _run([sys.executable, "-m", "drivestack.cli", "report", str(report_run),
+                     "--out", str(html)])  # fmt: skip
+    result = {
+        "variants": n,
+        "wall_s": walls,
+        "s_per_variant": {k: v / n for k, v in walls.items()},
+        "report_s": report_s,
+        "report_mb": html.stat().st_size / 1e6,
+    }
+    if "local1" in walls and "local2" in walls:
+        result["scaling_1_to_2_workers"] = walls["local1"] / walls["local2"]
+    if "ray2" in walls and "local2" in walls:
+        result["ray2_over_local2"] = walls["ray2"] / walls["local2"]
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
