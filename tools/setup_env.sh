@@ -11,7 +11,13 @@ VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1\.0\.so\.0'; then
+have_libusb() {
+  # grep without -q reads all of ldconfig's output (pipefail would see SIGPIPE otherwise)
+  PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep 'libusb-1\.0\.so\.0' >/dev/null \
+    || dpkg -s libusb-1.0-0 >/dev/null 2>&1
+}
+
+if ! have_libusb; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing libusb-1.0-0 (needed by open3d)"
     apt-get update -qq
