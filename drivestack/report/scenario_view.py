@@ -9,27 +9,9 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.sim.runner import SimHistory
+from drivestack.sim.runner import HISTORY_ARRAYS, SimHistory
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.structures.road_map import RoadMap
-
-_HISTORY_KEYS = (
-    "timestamp_ns",
-    "ego_x_m",
-    "ego_y_m",
-    "ego_yaw_rad",
-    "ego_speed_mps",
-    "ego_accel_mps2",
-    "ego_steering_rad",
-    "ego_boxes",
-    "agent_labels",
-    "agent_boxes",
-    "agent_velocity_mps",
-    "agent_valid",
-    "collisions",
-    "planner_step_s",
-    "sim_step_s",
-)
 
 
 def load_history(path: Path) -> SimHistory:
@@ -39,7 +21,7 @@ def load_history(path: Path) -> SimHistory:
     """
     try:
         with np.load(path) as npz:
-            arrays = {k: npz[k] for k in _HISTORY_KEYS}
+            arrays = {k: npz[k] for k in HISTORY_ARRAYS}
     except KeyError as exc:
         raise DataError(f"missing array {exc.args[0]!r}", path=str(path)) from exc
     except (OSError, ValueError) as exc:

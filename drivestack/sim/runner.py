@@ -38,6 +38,26 @@ class Tracker(Protocol):
 StepCallback = Callable[[int, World, Trajectory], None]
 
 
+#: The array fields of :class:`SimHistory` that ``history.npz`` holds.
+HISTORY_ARRAYS = (
+    "timestamp_ns",
+    "ego_x_m",
+    "ego_y_m",
+    "ego_yaw_rad",
+    "ego_speed_mps",
+    "ego_accel_mps2",
+    "ego_steering_rad",
+    "ego_boxes",
+    "agent_labels",
+    "agent_boxes",
+    "agent_velocity_mps",
+    "agent_valid",
+    "collisions",
+    "planner_step_s",
+    "sim_step_s",
+)
+
+
 @dataclass(frozen=True)
 class SimHistory:
     """Everything of one run at T ticks (tick 0 = the initial state).
@@ -78,27 +98,8 @@ class SimHistory:
         return self.timestamp_ns.astype(np.float64) * 1e-9
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every array field, for saving with ``np.savez``."""
-        return {
-            name: np.asarray(getattr(self, name))
-            for name in (
-                "timestamp_ns",
-                "ego_x_m",
-                "ego_y_m",
-                "ego_yaw_rad",
-                "ego_speed_mps",
-                "ego_accel_mps2",
-                "ego_steering_rad",
-                "ego_boxes",
-                "agent_labels",
-                "agent_boxes",
-                "agent_velocity_mps",
-                "agent_valid",
-                "collisions",
-                "planner_step_s",
-                "sim_step_s",
-            )
-        }
+        """Every array field (:data:`HISTORY_ARRAYS`), for saving with ``np.savez``."""
+        return {name: np.asarray(getattr(self, name)) for name in HISTORY_ARRAYS}
 
 
 def ego_agent_collisions(
