@@ -56,7 +56,8 @@ CLASS_TO_KITTI: dict[ObjectClass, str] = {
     ObjectClass.OTHER_VEHICLE: "Tram",
 }
 
-_FIELDS = (
+#: Columns of a KITTI object label line (a tracking label line adds frame, track id, score).
+KITTI_OBJECT_FIELDS = (
     "type",
     "truncated",
     "occluded",
@@ -163,7 +164,7 @@ def parse_kitti_object_rows(
     has_score = False
     for i, (row, record) in enumerate(zip(rows, records, strict=True)):
         if len(row) not in (15, 16):
-            missing = _FIELDS[len(row)] if len(row) < 15 else None
+            missing = KITTI_OBJECT_FIELDS[len(row)] if len(row) < 15 else None
             raise DataError(
                 f"expected 15 values (16 with a score), got {len(row)}",
                 path=path,
@@ -179,7 +180,7 @@ def parse_kitti_object_rows(
                     f"not a number: {row[j]!r}",
                     path=path,
                     record=record,
-                    field=_FIELDS[j] if j < 15 else "score",
+                    field=KITTI_OBJECT_FIELDS[j] if j < 15 else "score",
                 ) from None
         if len(row) == 16:
             has_score = True
@@ -189,7 +190,7 @@ def parse_kitti_object_rows(
                 "NaN or infinite value",
                 path=path,
                 record=record,
-                field=_FIELDS[1 + int(np.flatnonzero(~finite)[0])],
+                field=KITTI_OBJECT_FIELDS[1 + int(np.flatnonzero(~finite)[0])],
             )
         if row[0] != DONT_CARE and np.any(numbers[i, 7:10] < 0):
             raise DataError("negative box dimension", path=path, record=record, field="h w l")

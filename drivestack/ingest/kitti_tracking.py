@@ -30,6 +30,7 @@ import numpy.typing as npt
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import KittiCalib
+from drivestack.ingest.kitti_object import KITTI_OBJECT_FIELDS
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 
@@ -180,26 +181,7 @@ def _read_lines(path: Path) -> list[str]:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from exc
 
 
-_LABEL_FIELDS = (
-    "frame",
-    "track_id",
-    "type",
-    "truncated",
-    "occluded",
-    "alpha",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "h",
-    "w",
-    "l",
-    "x",
-    "y",
-    "z",
-    "rotation_y",
-    "score",
-)
+_LABEL_FIELDS = ("frame", "track_id", *KITTI_OBJECT_FIELDS, "score")
 
 
 def _parse_rows(
