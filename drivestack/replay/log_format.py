@@ -20,6 +20,8 @@ camera image               ``foxglove.CompressedImage``
 metrics                    ``drivestack.Metrics``     ``{timestamp_ns, scope, metrics: {...}}``
 run metadata               ``drivestack.RunMetadata`` version, command, config, inputs (also an
                                                       MCAP metadata record ``drivestack``)
+KITTI label rows / calib   ``drivestack.KittiLabels`` see :mod:`drivestack.replay.kitti_log`
+                           ``drivestack.KittiCalib``
 =========================  =========================  =======================================
 
 Floats go through JSON with Python's shortest round-trip ``repr``, so the reader returns the
@@ -31,7 +33,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +45,7 @@ import drivestack
 from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.messages import encode_image_png
+from drivestack.replay import payloads
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration, CameraImage
 from drivestack.structures.labels import ObjectClass
@@ -58,6 +61,8 @@ COMPRESSED_IMAGE = "foxglove.CompressedImage"
 CAMERA_CALIBRATION = "foxglove.CameraCalibration"
 METRICS = "drivestack.Metrics"
 RUN_METADATA = "drivestack.RunMetadata"
+KITTI_LABELS = "drivestack.KittiLabels"
+KITTI_CALIB = "drivestack.KittiCalib"
 SCHEMA_NAMES = (
     CAMERA_CALIBRATION,
     POINT_CLOUD,
@@ -66,6 +71,8 @@ SCHEMA_NAMES = (
     COMPRESSED_IMAGE,
     METRICS,
     RUN_METADATA,
+    KITTI_LABELS,
+    KITTI_CALIB,
 )
 RUN_TOPIC = "/drivestack/run"
 # Sensor-frame conventions (inputs of a replay): one PointCloud topic per LiDAR, the ego pose
@@ -115,12 +122,30 @@ def _ns(time: Mapping[str, int]) -> int:
 
 
 def _pose(pose: SE3) -> dict[str, Any]:
-    w, x, y, z = (float(v) for v in pose.as_quaternion())
-    px, py, pz = (float(v) for v in pose.translation)
+    return _pose_from(pose.as_quaternion(), pose.translation)
+
+
+def _pose_from(quaternion_wxyz: np.ndarray, translation: np.ndarray) -> dict[str, Any]:
+    w, x, y, z = (float(v) for v in quaternion_wxyz)
+    px, py, pz = (float(v) for v in translation)
     return {
         "position": {"x": px, "y": py, "z": pz},
         "orientation": {"x": x, "y": y, "z": z, "w": w},
     }
+
+
+def _poses(poses: SE3) -> list[dict[str, Any]]:
+    """``_pose`` of each pose of a batch (one quaternion conversion for the batch)."""
+    quaternions = poses.as_quaternion()
+    return [_pose_from(q, t) for q, t in zip(quaternions, poses.translation, strict=True)]
+
+
+def _identity_pose() -> dict[str, Any]:
+    """A fresh ``_pose(SE3.identity())`` (computed once; callers may not share the dict)."""
+    return {k: dict(v) for k, v in _IDENTITY_POSE.items()}
+
+
+_IDENTITY_POSE = _pose(SE3.identity())
 
 
 def _se3(pose: Mapping[str, Any]) -> SE3:
@@ -130,8 +155,8 @@ def _se3(pose: Mapping[str, Any]) -> SE3:
 
 
 # -- encoding -------------------------------------------------------------------------------
-def point_cloud_message(cloud: PointCloud) -> dict[str, Any]:
-    """``foxglove.PointCloud`` JSON of a cloud (``x y z`` then attributes, sorted by name)."""
+def _point_cloud_layout(cloud: PointCloud) -> tuple[dict[str, np.ndarray], np.dtype[Any]]:
+    """Columns (``x y z`` then attributes sorted by name) and their packed little-endian dtype."""
     columns: dict[str, np.ndarray] = {a: cloud.xyz_m[:, i] for i, a in enumerate("xyz")}
     for name in sorted(cloud.attributes):
         values = cloud.attributes[name]
@@ -144,32 +169,65 @@ def point_cloud_message(cloud: PointCloud) -> dict[str, Any]:
     formats = ["<" + columns[n].dtype.str[1:] for n in names]
     offsets = list(np.cumsum([0] + [np.dtype(f).itemsize for f in formats[:-1]]))
     stride = int(sum(np.dtype(f).itemsize for f in formats))
-    packed = np.zeros(
-        len(cloud),
-        dtype={"names": names, "formats": formats, "offsets": offsets, "itemsize": stride},
-    )
-    for name in names:
-        packed[name] = columns[name]
+    dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": stride})
+    return columns, dtype
+
+
+def _point_cloud_header(cloud: PointCloud, dtype: np.dtype[Any]) -> dict[str, Any]:
+    assert dtype.fields is not None
     return {
         "timestamp": _time(cloud.timestamp_ns),
         "frame_id": cloud.frame,
-        "pose": _pose(SE3.identity()),
-        "point_stride": stride,
+        "pose": _identity_pose(),
+        "point_stride": dtype.itemsize,
         "fields": [
-            {"name": n, "offset": int(o), "type": _NUMERIC_TYPES[f[1:]]}
-            for n, o, f in zip(names, offsets, formats, strict=True)
+            {"name": n, "offset": int(dtype.fields[n][1]), "type": _NUMERIC_TYPES[dtype[n].str[1:]]}
+            for n in dtype.names or ()
         ],
-        "data": base64.b64encode(packed.tobytes()).decode("ascii"),
     }
+
+
+def _point_cloud_data(
+    cloud: PointCloud, columns: dict[str, np.ndarray], header: dict[str, Any], dtype: np.dtype[Any]
+) -> str:
+    """base64 of the packed points: the source message's text when it holds these very bytes
+    (see :mod:`drivestack.replay.payloads`), else packed and encoded here."""
+    source = payloads.source_of(cloud)
+    if (
+        source is not None
+        and source["point_stride"] == header["point_stride"]
+        and source["fields"] == header["fields"]
+    ):
+        return str(source["data"])
+    packed = np.zeros(len(cloud), dtype=dtype)
+    for name, values in columns.items():
+        packed[name] = values
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def point_cloud_message(cloud: PointCloud) -> dict[str, Any]:
+    """``foxglove.PointCloud`` JSON of a cloud (``x y z`` then attributes, sorted by name)."""
+    columns, dtype = _point_cloud_layout(cloud)
+    header = _point_cloud_header(cloud, dtype)
+    return {**header, "data": _point_cloud_data(cloud, columns, header, dtype)}
+
+
+def _json_with_data(message: Mapping[str, Any], data_b64: str) -> bytes:
+    """The compact JSON of ``{**message, "data": data_b64}`` (``data`` last), without running
+    the JSON encoder over the long base64 text (it needs no escaping)."""
+    head = json.dumps(message, allow_nan=False, separators=(",", ":"))
+    sep = "," if message else ""
+    return b"".join(
+        (head[:-1].encode(), f'{sep}"data":"'.encode(), data_b64.encode("ascii"), b'"}')
+    )
 
 
 def _box_entities(
     boxes: Boxes3D, ids: Sequence[str], extra: Sequence[dict[str, str]]
 ) -> list[dict[str, Any]]:
-    poses = SE3.from_xyz_yaw(boxes.center_m, boxes.yaw_rad) if len(boxes) else None
+    poses = _poses(SE3.from_xyz_yaw(boxes.center_m, boxes.yaw_rad)) if len(boxes) else []
     entities = []
     for i in range(len(boxes)):
-        assert poses is not None
         label = int(boxes.label[i])
         r, g, b = _LABEL_COLORS.get(label, (0.7, 0.7, 0.7))
         meta = {
@@ -191,7 +249,7 @@ def _box_entities(
                 "metadata": [{"key": k, "value": v} for k, v in meta.items()],
                 "cubes": [
                     {
-                        "pose": _pose(poses[i]),
+                        "pose": poses[i],
                         "size": {"x": length, "y": width, "z": height},
                         "color": {"r": r, "g": g, "b": b, "a": 0.5},
                     }
@@ -259,7 +317,7 @@ def scene_update_trajectory(
                 "lines": [
                     {
                         "type": 0,
-                        "pose": _pose(SE3.identity()),
+                        "pose": _identity_pose(),
                         "thickness": 0.2,
                         "scale_invariant": False,
                         "points": [
@@ -310,6 +368,8 @@ class CompressedImageData:
     frame: str
     data: bytes
     format: str
+    #: ``data`` in base64 as the log holds it (set by the reader; None when not canonical)
+    data_b64: str | None = field(default=None, repr=False, compare=False)
 
 
 def camera_calibration_message(calibration: CameraCalibration, timestamp_ns: int) -> dict[str, Any]:
@@ -329,6 +389,15 @@ def camera_calibration_message(calibration: CameraCalibration, timestamp_ns: int
     }
 
 
+def _png_of(pixels: np.ndarray) -> tuple[bytes, str | None]:
+    """``(PNG bytes, their base64 or None)``: the source log's, when ``pixels`` were decoded
+    from a PNG that drivestack's encoder reproduces (see :mod:`drivestack.replay.payloads`)."""
+    source = payloads.source_of(pixels)
+    if source is not None:
+        return source
+    return encode_image_png(pixels), None
+
+
 # -- writer ---------------------------------------------------------------------------------
 class LogWriter:
     """Writes a drivestack log; a context manager. ``metadata`` (run config etc.) goes first.
@@ -338,6 +407,8 @@ class LogWriter:
         config: the config the run used (any JSON-able mapping), embedded in the log.
         command: the command line or tool that produced the log.
         inputs: input files.
+        compression: chunk compression, ``"zstd"`` (smallest; default), ``"lz4"`` (about 4x
+            faster to write and read, files about 1.5x larger: replay outputs) or ``"none"``.
     """
 
     def __init__(
@@ -347,12 +418,17 @@ class LogWriter:
         config: Mapping[str, Any],
         command: str = "",
         inputs: Sequence[str] = (),
+        compression: str = "zstd",
     ) -> None:
         from mcap.writer import CompressionType, Writer
 
+        kinds = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4}
+        kinds["none"] = CompressionType.NONE
+        if compression not in kinds:
+            raise ValueError(f"compression must be one of {sorted(kinds)}, got {compression!r}")
         self.path = Path(path)
         self._stream: IO[bytes] = self.path.open("wb")
-        self._writer = Writer(self._stream, compression=CompressionType.ZSTD)
+        self._writer = Writer(self._stream, compression=kinds[compression])
         self._writer.start(profile="", library=f"drivestack {drivestack.__version__}")
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
@@ -398,12 +474,19 @@ class LogWriter:
     ) -> None:
         """Low level: one JSON message on ``topic`` with ``schema_name``."""
         data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+        self.write_encoded(topic, schema_name, timestamp_ns, data)
+
+    def write_encoded(self, topic: str, schema_name: str, timestamp_ns: int, data: bytes) -> None:
+        """Lowest level: one already encoded (compact JSON) message."""
         self._writer.add_message(
             self._channel(topic, schema_name), int(timestamp_ns), data, int(timestamp_ns)
         )
 
     def point_cloud(self, topic: str, cloud: PointCloud) -> None:
-        self.write(topic, POINT_CLOUD, cloud.timestamp_ns, point_cloud_message(cloud))
+        columns, dtype = _point_cloud_layout(cloud)
+        header = _point_cloud_header(cloud, dtype)
+        data = _point_cloud_data(cloud, columns, header, dtype)
+        self.write_encoded(topic, POINT_CLOUD, cloud.timestamp_ns, _json_with_data(header, data))
 
     def boxes(self, topic: str, boxes: Boxes3D, kind: str = "boxes") -> None:
         self.write(topic, SCENE_UPDATE, boxes.timestamp_ns, scene_update_boxes(boxes, kind))
@@ -421,14 +504,22 @@ class LogWriter:
     ) -> None:
         self.write(topic, FRAME_TRANSFORMS, timestamp_ns, frame_transforms_message(transforms))
 
-    def compressed_image(self, topic: str, image: CompressedImageData) -> None:
+    def compressed_image(
+        self, topic: str, image: CompressedImageData, *, data_b64: str | None = None
+    ) -> None:
+        """``data_b64``: ``image.data`` already in base64 (as in the log it was read from)."""
         message = {
             "timestamp": _time(image.timestamp_ns),
             "frame_id": image.frame,
-            "data": base64.b64encode(image.data).decode("ascii"),
             "format": image.format,
         }
-        self.write(topic, COMPRESSED_IMAGE, image.timestamp_ns, message)
+        data = base64.b64encode(image.data).decode("ascii") if data_b64 is None else data_b64
+        # the key order of the message is timestamp, frame_id, data, format
+        head = json.dumps(message, allow_nan=False, separators=(",", ":"))
+        fmt = json.dumps(image.format)
+        stem = head[: -len(f',"format":{fmt}}}')]
+        encoded = f'{stem},"data":"{data}","format":{fmt}}}'.encode()
+        self.write_encoded(topic, COMPRESSED_IMAGE, image.timestamp_ns, encoded)
 
     def sensor_frame(
         self, frame: SensorFrame, *, world_frame: str = WORLD, ego_frame: str = EGO
@@ -440,7 +531,7 @@ class LogWriter:
         """
         t = frame.timestamp_ns
         # encode first: an image PNG cannot hold raises ValueError before anything is written
-        pngs = {name: encode_image_png(image.pixels) for name, image in frame.cameras.items()}
+        pngs = {name: _png_of(image.pixels) for name, image in frame.cameras.items()}
         transforms = []
         if frame.world_from_ego is not None:
             transforms.append(FrameTransform(t, world_frame, ego_frame, frame.world_from_ego))
@@ -462,15 +553,22 @@ class LogWriter:
         if frame.labels is not None:
             self.boxes(LABELS_TOPIC, frame.labels, kind="labels")
 
-    def camera_image(self, name: str, image: CameraImage, *, png: bytes | None = None) -> None:
+    def camera_image(
+        self, name: str, image: CameraImage, *, png: tuple[bytes, str | None] | bytes | None = None
+    ) -> None:
         """``/camera/<name>/calibration`` and the pixels as PNG on ``/camera/<name>/image``
-        (``png``: the already encoded pixels). ValueError for pixels PNG cannot hold."""
-        data = encode_image_png(image.pixels) if png is None else png
+        (``png``: the already encoded pixels, optionally with their base64 text).
+        ValueError for pixels PNG cannot hold."""
+        if png is None:
+            png = _png_of(image.pixels)
+        data, data_b64 = png if isinstance(png, tuple) else (png, None)
         prefix = f"{CAMERA_TOPIC_PREFIX}{name}/"
         cal = camera_calibration_message(image.calibration, image.timestamp_ns)
         self.write(prefix + "calibration", CAMERA_CALIBRATION, image.timestamp_ns, cal)
         self.compressed_image(
-            prefix + "image", CompressedImageData(image.timestamp_ns, image.frame, data, "png")
+            prefix + "image",
+            CompressedImageData(image.timestamp_ns, image.frame, data, "png"),
+            data_b64=data_b64,
         )
 
     def metrics(

@@ -10,7 +10,6 @@ against its channel's JSON schema. Errors name the file, the topic and message i
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -23,8 +22,9 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
-from drivestack.ingest.rosbag.messages import decode_image_bytes
+from drivestack.ingest.rosbag.messages import decode_image_bytes, encode_image_png
 from drivestack.ingest.rosbag.tf_buffer import TransformBuffer, TransformLookupError
+from drivestack.replay import payloads
 from drivestack.replay.log_format import (
     _NUMERIC_DTYPES,
     CAMERA_TOPIC_PREFIX,
@@ -57,9 +57,14 @@ class LogMessage:
     value: Any
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)  # a fresh array PointCloud keeps as is (no second copy)
+    return arr
+
+
 def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
     """``foxglove.PointCloud`` JSON -> PointCloud (``*_ns`` FLOAT64 fields back to int64)."""
-    raw = base64.b64decode(msg["data"])
+    raw, canonical = payloads.b64decode(msg["data"])
     fields = msg["fields"]
     stride = int(msg["point_stride"])
     dtype = np.dtype(
@@ -70,15 +75,28 @@ def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
             "itemsize": stride,
         }
     )
-    points = np.frombuffer(raw, dtype=dtype, count=len(raw) // stride if stride else 0)
-    xyz = np.stack([points[a] for a in "xyz"], axis=1)
+    count = len(raw) // stride if stride else 0
+    points = np.frombuffer(raw, dtype=dtype, count=count)
+    xyz = _frozen(np.stack([points[a] for a in "xyz"], axis=1))
     attributes = {}
+    exact = canonical and count * stride == len(raw)
     for name in dtype.names or ():
         if name in ("x", "y", "z"):
             continue
-        column = np.ascontiguousarray(points[name])
-        attributes[name] = column.astype(np.int64) if name.endswith("_ns") else column
-    return PointCloud(xyz, msg["frame_id"], _ns(msg["timestamp"]), attributes)
+        column = points[name]
+        if name.endswith("_ns"):
+            as_int = column.astype(np.int64)
+            exact = exact and np.array_equal(
+                as_int.astype(column.dtype).view(np.uint8),
+                np.ascontiguousarray(column).view(np.uint8),
+            )
+            attributes[name] = _frozen(as_int)
+        else:
+            attributes[name] = _frozen(np.array(column))
+    cloud = PointCloud(xyz, msg["frame_id"], _ns(msg["timestamp"]), attributes)
+    if exact:  # the source bytes are what the writer would pack from this cloud
+        payloads.remember(cloud, {"fields": fields, "point_stride": stride, "data": msg["data"]})
+    return cloud
 
 
 def _metadata(entity: dict[str, Any]) -> dict[str, str]:
@@ -202,11 +220,13 @@ class LogReader:
                 elif schema == FRAME_TRANSFORMS:
                     value = decode_frame_transforms(msg)
                 elif schema == COMPRESSED_IMAGE:
+                    data, canonical = payloads.b64decode(msg["data"])
                     value = CompressedImageData(
                         _ns(msg["timestamp"]),
                         msg["frame_id"],
-                        base64.b64decode(msg["data"]),
+                        data,
                         msg["format"],
+                        data_b64=msg["data"] if canonical else None,
                     )
                 else:
                     value = msg
@@ -267,6 +287,7 @@ class LogReader:
                 stamp, done, lidar_topics, images, tf, world_frame, ego_frame, camera_tolerance_ns
             )
 
+        reusable: bool | None = None  # the source PNGs are what the writer would encode
         for msg in self.messages(wanted):
             if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
                 name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
@@ -276,6 +297,7 @@ class LogReader:
                     pixels = decode_image_bytes(
                         msg.value.data, msg.value.format, path=str(self.path), record=msg.topic
                     )
+                    reusable = self._png_reusable(msg.value, pixels, reusable)
                     images.setdefault(name, deque()).append(
                         CameraImage(pixels, calibrations[name], msg.value.timestamp_ns)
                     )
@@ -295,6 +317,28 @@ class LogReader:
         for stamp, done in waiting:
             if key in done:
                 yield build(stamp, done)
+
+    @staticmethod
+    def _png_reusable(
+        image: CompressedImageData, pixels: np.ndarray, reusable: bool | None
+    ) -> bool | None:
+        """Remember the PNG ``pixels`` came from (for a writer to reuse) when drivestack's PNG
+        encoder reproduces it: checked once, on the first PNG image of the log."""
+        if image.format != "png" or image.data_b64 is None or reusable is False:
+            return reusable
+        if reusable is None:
+            try:
+                reusable = encode_image_png(pixels) == image.data
+            except ValueError:
+                return False
+        if reusable:
+            pixels.setflags(write=False)  # CameraImage keeps this very array
+            payloads.remember(pixels, (image.data, image.data_b64))
+        return reusable
+
+    def topics(self) -> dict[str, str]:
+        """``{topic: schema name}`` of every channel (from the MCAP summary, no message read)."""
+        return {m.topic: m.schema for m in self._channel_list()}
 
     def _channel_list(self) -> list[LogMessage]:
         """One (empty-valued) entry per channel: topic and schema name, from the summary."""

@@ -5,7 +5,10 @@ directory). Output: a drivestack log with the input clouds, labels and poses plu
 stack's detections (``/perception/detections``), tracks (``/tracking/tracks``) and per-frame
 stage timings (``/drivestack/timing``), and a JSON summary: frames processed and skipped
 (each skipped frame named with its reason), ingest problems, per-stage timing percentiles,
-real-time factor, and quick label-based detection metrics when the log has labels.
+real-time factor, and quick label-based detection metrics when the log has labels. A log
+with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
+also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
+(summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
 A bad frame is skipped, recorded and reported; the run goes on.
 """
 
@@ -133,6 +136,27 @@ def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
     return None
 
 
+def _kitti_scorer(log_path: Path, skipped: list[SkippedFrame]) -> Any:
+    """A :class:`KittiReplayScorer` when the drivestack log carries KITTI label rows; a log
+    whose KITTI channels do not decode is replayed unscored, the reason in ``skipped``."""
+    from drivestack.replay.kitti_log import KITTI_LABELS_TOPIC, read_kitti_channels
+    from drivestack.replay.log_reader import LogReader
+
+    try:
+        if KITTI_LABELS_TOPIC not in LogReader(log_path).topics():
+            return None
+    except DataError:
+        return None  # a truncated log: reading its frames reports that
+    from drivestack.replay.kitti_score import KittiReplayScorer
+
+    try:
+        channels = read_kitti_channels(log_path)
+    except DataError as exc:
+        skipped.append(SkippedFrame(-1, str(log_path), f"KITTI labels not scored: {exc}"))
+        return None
+    return KittiReplayScorer(channels) if channels is not None else None
+
+
 def _percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
@@ -153,19 +177,23 @@ def replay(
     *,
     command: str = "",
     progress: bool = True,
+    compression: str = "lz4",
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
 
+    ``compression``: the output's MCAP chunk compression (``lz4``: fast; ``zstd``: smaller).
     Returns the summary (also written beside the output as ``<out>.summary.json``).
     """
     from tqdm import tqdm
 
+    from drivestack.replay.kitti_log import write_kitti_channels
     from drivestack.replay.log_format import LogWriter
 
     log_path, out_path = Path(log_path), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     frames, ingest_report = open_frames(log_path)
     skipped: list[SkippedFrame] = []
+    kitti = _kitti_scorer(log_path, skipped) if ingest_report is None else None
     notes: dict[str, int] = {}
     stage_ms: dict[str, list[float]] = {}
     tally = DetectionTally()
@@ -174,8 +202,14 @@ def replay(
     stack.reset()
     start = time.perf_counter()
     with LogWriter(
-        out_path, config=stack.config, command=command, inputs=[str(log_path)]
+        out_path,
+        config=stack.config,
+        command=command,
+        inputs=[str(log_path)],
+        compression=compression,
     ) as writer:
+        if kitti is not None:
+            write_kitti_channels(writer, kitti.channels)
         bar = tqdm(
             _guarded(frames, skipped, log_path),
             unit="frame",
@@ -207,6 +241,12 @@ def replay(
             labels = _labels_in(frame, out.detections.frame)
             if labels is not None:
                 tally.add(out.detections, labels)
+            if kitti is not None:
+                try:
+                    kitti.add(frame, out.detections, out.tracks)
+                except (DataError, ValueError) as exc:
+                    reason = f"replayed but not KITTI-scored: {exc}"
+                    skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
     wall_s = time.perf_counter() - start
     log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
     ingest = None
@@ -240,6 +280,7 @@ def replay(
         "log_duration_s": log_s,
         "realtime_factor": (log_s / wall_s) if wall_s > 0 else float("nan"),
         "detection_vs_labels": tally.as_dict() or None,
+        "kitti": kitti.metrics() if kitti is not None else None,
     }
     summary["clean"] = not skipped and (ingest is None or ingest["clean"])
     summary_path = out_path.with_suffix(".summary.json")
@@ -269,5 +310,26 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  {cls}: recall {m['recall']:.3f}, precision {m['precision']:.3f} ({m['labels']} labels, BEV IoU 0.5)"
             )
+    lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
+    return lines
+
+
+def _kitti_lines(kitti: dict[str, Any] | None) -> list[str]:
+    """Car figures of the KITTI protocols (the summary JSON has every class and difficulty)."""
+    if not kitti:
+        return []
+    det = kitti["detection"]
+    lines = [
+        f"  KITTI {kitti['sequence']} frames {kitti['first_frame']}-{kitti['last_frame']} "
+        f"({kitti['frames_scored']} scored): Car moderate BEV AP40 "
+        f"{det.get('Car_BEV_AP40_moderate_strict', float('nan')):.2f} (IoU 0.7), "
+        f"{det.get('Car_BEV_AP40_moderate_loose', float('nan')):.2f} (IoU 0.5)"
+    ]
+    for key, block in (kitti.get("tracking") or {}).items():
+        car = block["classes"]["Car"]
+        lines.append(
+            f"  KITTI tracking Car ({key}): sAMOTA {100 * car['clear']['sAMOTA']:.2f}, "
+            f"MOTA {100 * car['clear']['best']['MOTA']:.2f}, HOTA {100 * car['hota']['HOTA']:.2f}"
+        )
     return lines

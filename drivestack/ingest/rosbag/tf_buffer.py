@@ -147,8 +147,11 @@ class TransformBuffer:
         self._dynamic: dict[tuple[str, str], PoseSeries] = {}
         self._static: dict[tuple[str, str], SE3] = {}
         self._parent: dict[str, str] = {}
+        # single-time lookups along static edges only: time-independent, kept until TF changes
+        self._static_lookups: dict[tuple[str, str], SE3] = {}
 
     def _link(self, parent: str, child: str) -> None:
+        self._static_lookups.clear()
         old = self._parent.get(child)
         if old is not None and old != parent:
             raise TransformLookupError(
@@ -225,6 +228,8 @@ class TransformBuffer:
         query = np.asarray(timestamps_ns, dtype=np.int64)
         scalar = query.ndim == 0
         times = query.reshape(-1)
+        if scalar and (target, source) in self._static_lookups:
+            return self._static_lookups[(target, source)]
         if target == source:
             return SE3.identity() if scalar else SE3.identity((times.size,))
         known = self.frames
@@ -253,4 +258,13 @@ class TransformBuffer:
                 record=exc.record,
             ) from None
         pose = common_from_target.inverse() @ common_from_source
-        return pose[0] if scalar else pose
+        if not scalar:
+            return pose
+        single = pose[0]
+        if self._only_static(src_chain) and self._only_static(tgt_chain):
+            self._static_lookups[(target, source)] = single
+        return single
+
+    def _only_static(self, chain: list[str]) -> bool:
+        """Whether every edge of ``chain`` (child first, up to the common ancestor) is static."""
+        return all((parent, child) in self._static for child, parent in pairwise(chain))

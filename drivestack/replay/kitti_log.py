@@ -1,0 +1,322 @@
+"""KITTI tracking sequences as drivestack logs, with everything the KITTI protocols need.
+
+:func:`kitti_tracking_to_log` writes the Velodyne scans of one KITTI tracking sequence into a
+drivestack log (:mod:`drivestack.replay.log_format`), one frame per scan at 10 Hz
+(``t = frame index x 100 ms``, the timestamps of ``drivestack eval detection``'s loader):
+
+=========================  ============================  =====================================
+topic                      schema                        content
+=========================  ============================  =====================================
+``/lidar/lidar``           ``foxglove.PointCloud``       the scan (``x y z intensity`` float32)
+``/tf``                    ``foxglove.FrameTransforms``  ``world -> ego`` from the ORB-SLAM3
+                                                         ego poses (when the file exists) and
+                                                         ``ego -> lidar`` (identity: the ego
+                                                         frame is the Velodyne frame)
+``/labels``                ``foxglove.SceneUpdate``      LiDAR-frame label boxes (no DontCare)
+``/labels/kitti``          ``drivestack.KittiLabels``    the frame's ``label_02`` rows as
+                                                         written: type, track id, truncation,
+                                                         occlusion, alpha, 2D box, camera_rect
+                                                         3D box, DontCare regions included
+``/calibration/kitti``     ``drivestack.KittiCalib``     the calib file's matrices, exactly
+=========================  ============================  =====================================
+
+Floats go through JSON as shortest round-trip reprs, so rows and matrices read back bit for bit
+(:func:`read_kitti_channels`), and a replay scores detections and tracks with the same KITTI
+functions ``drivestack eval`` uses (:mod:`drivestack.replay.kitti_score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import LIDAR
+from drivestack.core.transforms import SE3
+from drivestack.ingest.kitti_calib import KittiCalib
+from drivestack.ingest.kitti_tracking import KittiObjects
+from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
+
+KITTI_LABELS_TOPIC = "/labels/kitti"
+KITTI_CALIB_TOPIC = "/calibration/kitti"
+KITTI_FRAME_PERIOD_NS = 100_000_000  # 10 Hz
+#: image_02 size of KITTI tracking sequence 0000 (the eval's ``KITTI_TRACKING_IMAGE_WH``).
+KITTI_IMAGE_WH = (1242, 375)
+_MATRICES = ("P0", "P1", "P2", "P3")
+
+
+# -- messages -------------------------------------------------------------------------------
+def kitti_labels_message(
+    rows: KittiObjects,
+    *,
+    timestamp_ns: int,
+    sequence: str,
+    frame_index: int,
+    image_size_wh: tuple[int, int],
+) -> dict[str, Any]:
+    """``drivestack.KittiLabels`` of one frame's label rows (column lists, scores left out)."""
+    return {
+        "timestamp_ns": int(timestamp_ns),
+        "sequence": sequence,
+        "frame_index": int(frame_index),
+        "image_size_wh": [int(v) for v in image_size_wh],
+        "objects": {
+            "type": [str(t) for t in rows.type_name],
+            "track_id": [int(v) for v in rows.track_id],
+            "truncated": [float(v) for v in rows.truncation],
+            "occluded": [int(v) for v in rows.occlusion],
+            "alpha_rad": [float(v) for v in rows.alpha_rad],
+            "bbox_xyxy_px": rows.box2d_xyxy_px.tolist(),
+            "dimensions_hwl_m": rows.hwl_m.tolist(),
+            "location_m": rows.location_m.tolist(),
+            "rotation_y_rad": [float(v) for v in rows.rotation_y_rad],
+        },
+    }
+
+
+@dataclass(frozen=True)
+class KittiFrameLabels:
+    """One frame's KITTI label rows as read back from a log (``rows.score`` is NaN)."""
+
+    timestamp_ns: int
+    sequence: str
+    frame_index: int
+    image_size_wh: tuple[int, int]
+    rows: KittiObjects
+
+
+def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
+    objs = msg["objects"]
+    n = len(objs["type"])
+    columns = {
+        k: len(objs[k])
+        for k in (
+            "track_id",
+            "truncated",
+            "occluded",
+            "alpha_rad",
+            "bbox_xyxy_px",
+            "dimensions_hwl_m",
+            "location_m",
+            "rotation_y_rad",
+        )
+    }
+    bad = [k for k, length in columns.items() if length != n]
+    if bad:
+        raise ValueError(f"objects.{bad[0]} has {columns[bad[0]]} entries, objects.type has {n}")
+    rows = KittiObjects(
+        frame=np.full(n, int(msg["frame_index"])),
+        track_id=np.asarray(objs["track_id"], dtype=np.int64),
+        type_name=np.asarray(objs["type"], dtype=str),
+        truncation=np.asarray(objs["truncated"], dtype=np.float64),
+        occlusion=np.asarray(objs["occluded"], dtype=np.int64),
+        alpha_rad=np.asarray(objs["alpha_rad"], dtype=np.float64),
+        box2d_xyxy_px=np.asarray(objs["bbox_xyxy_px"], dtype=np.float64).reshape(n, 4),
+        hwl_m=np.asarray(objs["dimensions_hwl_m"], dtype=np.float64).reshape(n, 3),
+        location_m=np.asarray(objs["location_m"], dtype=np.float64).reshape(n, 3),
+        rotation_y_rad=np.asarray(objs["rotation_y_rad"], dtype=np.float64),
+        score=np.full(n, np.nan),
+    )
+    w, h = msg["image_size_wh"]
+    return KittiFrameLabels(
+        int(msg["timestamp_ns"]), str(msg["sequence"]), int(msg["frame_index"]), (w, h), rows
+    )
+
+
+def kitti_calib_message(calib: KittiCalib, *, timestamp_ns: int, sequence: str) -> dict[str, Any]:
+    """``drivestack.KittiCalib``: the calib file's matrices, row-major."""
+    return {
+        "timestamp_ns": int(timestamp_ns),
+        "sequence": sequence,
+        "lidar_frame": LIDAR,
+        **{k: [float(v) for v in calib.P[k].reshape(-1)] for k in _MATRICES if k in calib.P},
+        "R0_rect": [float(v) for v in calib.R0_rect.reshape(-1)],
+        "Tr_velo_to_cam": [float(v) for v in calib.Tr_velo_to_cam.reshape(-1)],
+        "Tr_imu_to_velo": None
+        if calib.Tr_imu_to_velo is None
+        else [float(v) for v in calib.Tr_imu_to_velo.reshape(-1)],
+    }
+
+
+def decode_kitti_calib(msg: dict[str, Any]) -> KittiCalib:
+    def matrix(key: str, rows: int, cols: int) -> np.ndarray:
+        values = np.asarray(msg[key], dtype=np.float64)
+        if values.size != rows * cols:
+            raise ValueError(f"{key}: expected {rows * cols} numbers, got {values.size}")
+        return values.reshape(rows, cols)
+
+    imu = msg.get("Tr_imu_to_velo")
+    return KittiCalib(
+        P={k: matrix(k, 3, 4) for k in _MATRICES if k in msg},
+        R0_rect=matrix("R0_rect", 3, 3),
+        Tr_velo_to_cam=matrix("Tr_velo_to_cam", 3, 4),
+        Tr_imu_to_velo=None if imu is None else matrix("Tr_imu_to_velo", 3, 4),
+    )
+
+
+@dataclass(frozen=True)
+class KittiChannels:
+    """The KITTI channels of a log: calibration and label rows keyed by timestamp."""
+
+    calib: KittiCalib
+    labels: dict[int, KittiFrameLabels]
+
+
+def read_kitti_channels(log_path: str | Path) -> KittiChannels | None:
+    """``/calibration/kitti`` and ``/labels/kitti`` of a drivestack log; None when it has none.
+
+    Raises:
+        DataError: labels without a calibration, or a message that does not decode (naming
+            the topic and message index).
+    """
+    from drivestack.replay.log_reader import LogReader
+
+    reader = LogReader(log_path)
+    calib: KittiCalib | None = None
+    labels: dict[int, KittiFrameLabels] = {}
+    index: dict[str, int] = {}
+    for topic, _, _, msg in reader.raw_messages([KITTI_CALIB_TOPIC, KITTI_LABELS_TOPIC]):
+        i = index[topic] = index.get(topic, -1) + 1
+        try:
+            if topic == KITTI_CALIB_TOPIC:
+                calib = calib or decode_kitti_calib(msg)
+            else:
+                frame = decode_kitti_labels(msg)
+                labels[frame.timestamp_ns] = frame
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(
+                f"cannot decode {type(exc).__name__}: {exc}",
+                path=str(log_path),
+                record=f"{topic} #{i}",
+            ) from None
+    if not labels:
+        return None
+    if calib is None:
+        raise DataError(
+            f"log has {KITTI_LABELS_TOPIC} but no {KITTI_CALIB_TOPIC}",
+            path=str(log_path),
+            record=KITTI_CALIB_TOPIC,
+        )
+    return KittiChannels(calib, labels)
+
+
+def write_kitti_channels(writer: LogWriter, channels: KittiChannels, sequence: str = "") -> None:
+    """Copy KITTI channels into another log (a replay's output keeps its inputs' labels)."""
+    if not channels.labels:
+        return
+    first = min(channels.labels)
+    seq = sequence or channels.labels[first].sequence
+    writer.write(
+        KITTI_CALIB_TOPIC,
+        KITTI_CALIB,
+        first,
+        kitti_calib_message(channels.calib, timestamp_ns=first, sequence=seq),
+    )
+    for t in sorted(channels.labels):
+        f = channels.labels[t]
+        writer.write(
+            KITTI_LABELS_TOPIC,
+            KITTI_LABELS,
+            t,
+            kitti_labels_message(
+                f.rows,
+                timestamp_ns=t,
+                sequence=f.sequence,
+                frame_index=f.frame_index,
+                image_size_wh=f.image_size_wh,
+            ),
+        )
+
+
+# -- converter ------------------------------------------------------------------------------
+def kitti_tracking_to_log(
+    root: str | Path,
+    out: str | Path,
+    *,
+    sequence: str = "0000",
+    image_size_wh: tuple[int, int] = KITTI_IMAGE_WH,
+    progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+) -> int:
+    """Write every scan of ``root/training/velodyne_pcd_xz/<sequence>/`` into the log ``out``.
+
+    ``root`` is a KITTI tracking folder with ``training/{velodyne_pcd_xz,label_02,calib}`` and,
+    optionally, ``training/ego_poses_orbslam3_stereo`` (estimated ego poses; frames have no
+    ``world -> ego`` without it). Returns the number of frames written.
+
+    Raises:
+        DataError: no scans, or a missing / malformed label, calibration or pose file.
+    """
+    from drivestack.eval.detection.datasets import tracking_rows_to_objects
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.ingest.kitti_object import kitti_objects_to_boxes, read_velodyne_pcd
+    from drivestack.ingest.kitti_tracking import read_ego_poses, read_tracking_labels
+    from drivestack.structures.sensor_frame import SensorFrame
+    from drivestack.tracking.kitti_run import world_from_lidar_poses
+
+    root = Path(root)
+    scan_dir = root / "training" / "velodyne_pcd_xz" / sequence
+    scans = sorted(scan_dir.glob("*.pcd.xz"))
+    if not scans:
+        raise DataError("no .pcd.xz scans", path=str(scan_dir))
+    calib_path = root / "training" / "calib" / f"{sequence}.txt"
+    calib = read_kitti_calib(calib_path)
+    rows = read_tracking_labels(root / "training" / "label_02" / f"{sequence}.txt")
+    pose_path = root / "training" / "ego_poses_orbslam3_stereo" / f"{sequence}.txt"
+    poses = world_from_lidar_poses(read_ego_poses(pose_path), calib) if pose_path.exists() else []
+    indices = [int(p.name.split(".")[0]) for p in scans]
+    with LogWriter(
+        out,
+        config={
+            "source": "kitti_tracking",
+            "sequence": sequence,
+            "frames": [indices[0], indices[-1]],
+            "ego_poses": str(pose_path) if poses else None,
+            "image_size_wh": list(image_size_wh),
+        },
+        command="kitti_tracking_to_log",
+        inputs=[str(scan_dir), str(calib_path)],
+    ) as writer:
+        first_ns = indices[0] * KITTI_FRAME_PERIOD_NS
+        writer.write(
+            KITTI_CALIB_TOPIC,
+            KITTI_CALIB,
+            first_ns,
+            kitti_calib_message(calib, timestamp_ns=first_ns, sequence=sequence),
+        )
+        for scan, index in zip(progress(scans) if progress else scans, indices, strict=True):
+            ts = index * KITTI_FRAME_PERIOD_NS
+            frame_rows = rows.select(np.flatnonzero(rows.frame == index))
+            labels = kitti_objects_to_boxes(
+                tracking_rows_to_objects(frame_rows), calib, timestamp_ns=ts
+            )
+            if index >= len(poses) and poses:
+                raise DataError(
+                    f"no ego pose for frame {index} ({len(poses)} lines)", path=str(pose_path)
+                )
+            writer.sensor_frame(
+                SensorFrame(
+                    timestamp_ns=ts,
+                    lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)},
+                    ego_from_sensor={LIDAR: SE3.identity()},
+                    world_from_ego=poses[index] if poses else None,
+                    labels=labels,
+                    source=str(scan),
+                )
+            )
+            writer.write(
+                KITTI_LABELS_TOPIC,
+                KITTI_LABELS,
+                ts,
+                kitti_labels_message(
+                    frame_rows,
+                    timestamp_ns=ts,
+                    sequence=sequence,
+                    frame_index=index,
+                    image_size_wh=image_size_wh,
+                ),
+            )
+    return len(scans)

@@ -1,0 +1,183 @@
+"""Score a replay with the KITTI protocols when its log carries KITTI label rows.
+
+Uses the functions ``drivestack eval`` scores with, on the replayed frames:
+
+- detection: the KITTI 3D object protocol (``drivestack eval detection --dataset
+  kitti-tracking``): LiDAR boxes become camera_rect objects with
+  :func:`~drivestack.eval.detection.run.kitti_detections_from_boxes` (those in front of and
+  inside image_02), labels with
+  :func:`~drivestack.eval.detection.datasets.tracking_rows_to_objects`, scored by
+  :func:`~drivestack.eval.detection.kitti.kitti_eval` (2D / BEV / 3D, AP11 and AP40);
+- tracking: the KITTI 3D-MOT protocol of AB3DMOT plus HOTA (``drivestack eval tracking``),
+  :func:`~drivestack.eval.tracking.kitti.evaluate_class_thresholds` at 3D IoU 0.25, on the
+  replayed frames renumbered from 0 (the first scored frame) as one sequence; tracks are kept,
+  converted and given image boxes exactly as detections are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.eval.detection.datasets import LabelledFrame, tracking_rows_to_objects
+from drivestack.eval.detection.run import KITTI_CLASSES, kitti_detections_from_boxes
+from drivestack.ingest.kitti_tracking import KittiObjects
+from drivestack.replay.kitti_log import KittiChannels
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.tracks import Tracks
+
+#: 3D IoU thresholds of the tracking metrics (AB3DMOT's default table).
+TRACKING_IOUS = (0.25,)
+
+
+def in_cloud_frame(boxes: Boxes3D, frame: SensorFrame) -> Boxes3D:
+    """Boxes (ego frame or the LiDAR's) in the frame of ``frame``'s single LiDAR cloud."""
+    name, cloud = next(iter(frame.lidars.items()))
+    if boxes.frame == cloud.frame:
+        return boxes
+    mount = frame.ego_from_sensor.get(name)
+    if mount is None:
+        raise DataError(
+            f"boxes in frame {boxes.frame!r} but no ego_from_sensor for {name!r}",
+            path=frame.source or None,
+            record=f"t={frame.timestamp_ns}",
+        )
+    return boxes.transformed(mount.inverse(), cloud.frame)
+
+
+def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> KittiObjects:
+    """KITTI tracking result rows of ``tracks`` (boxes in the ego or LiDAR frame of ``lf``).
+
+    The tracks kept, their camera_rect boxes and image boxes are those
+    :func:`kitti_detections_from_boxes` gives for the same boxes (the box index rides in the
+    score through it); the score of a row is the track's.
+    """
+    boxes = in_cloud_frame(tracks.boxes, lf.frame)
+    indexed = dataclasses.replace(boxes, score=np.arange(len(boxes), dtype=np.float64))
+    kept = kitti_detections_from_boxes(indexed, lf)
+    idx = kept.score.astype(np.int64)
+    n = len(idx)
+    return KittiObjects(
+        frame=np.full(n, frame_index),
+        track_id=tracks.track_id[idx],
+        type_name=kept.name,
+        truncation=kept.truncated,
+        occlusion=kept.occluded,
+        alpha_rad=kept.alpha_rad,
+        box2d_xyxy_px=kept.bbox_xyxy_px,
+        hwl_m=kept.dimensions_hwl_m,
+        location_m=kept.location_m,
+        rotation_y_rad=kept.rotation_y_rad,
+        score=boxes.score[idx],
+    )
+
+
+def kitti_detection_metrics(gts: Sequence[Any], dts: Sequence[Any]) -> dict[str, Any]:
+    """The KITTI 3D object protocol as ``drivestack eval detection`` reports it."""
+    from drivestack.eval.detection.kitti import DEFAULT_MIN_OVERLAPS, kitti_eval
+
+    return {
+        "protocol": "kitti_3d_object",
+        "protocol_config": {
+            "classes": list(KITTI_CLASSES),
+            "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
+        },
+        **kitti_eval(list(gts), list(dts), KITTI_CLASSES, eval_types=("bbox", "bev", "3d")),
+    }
+
+
+def kitti_tracking_metrics(
+    sequence: str, n_frames: int, ground_truth: KittiObjects, results: KittiObjects
+) -> dict[str, Any]:
+    """KITTI 3D-MOT (+ HOTA) of one sequence, laid out as ``drivestack eval tracking`` writes it:
+    ``{"iou_0.25": {"protocol": {...}, "classes": {"Car": {...}, ...}}}``."""
+    from drivestack.eval.tracking import KittiMotProtocol
+    from drivestack.eval.tracking.kitti import evaluate_class_thresholds
+    from drivestack.ingest.kitti_tracking import SeqmapEntry
+
+    seqmap = [SeqmapEntry(sequence, 0, n_frames)]
+    per_class = {
+        cls: evaluate_class_thresholds(
+            cls,
+            seqmap,
+            {sequence: ground_truth},
+            {sequence: results},
+            KittiMotProtocol(),
+            TRACKING_IOUS,
+        )
+        for cls in KITTI_CLASSES
+    }
+    return {
+        f"iou_{iou:g}": {
+            "protocol": dataclasses.asdict(KittiMotProtocol(min_overlap=iou)),
+            "classes": {cls: per_class[cls][k].as_dict() for cls in KITTI_CLASSES},
+        }
+        for k, iou in enumerate(TRACKING_IOUS)
+    }
+
+
+def renumbered(rows: KittiObjects, first_frame: int) -> KittiObjects:
+    return dataclasses.replace(rows, frame=rows.frame - first_frame)
+
+
+class KittiReplayScorer:
+    """Collects a replay's detections and tracks on the frames with KITTI labels; scores them."""
+
+    def __init__(self, channels: KittiChannels) -> None:
+        self.channels = channels
+        self._gts: list[Any] = []
+        self._dts: list[Any] = []
+        self._label_rows: list[KittiObjects] = []
+        self._track_rows: list[KittiObjects] = []
+        self._frames: list[int] = []
+        self._sequence = ""
+        self._tracked = False
+
+    def add(self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None) -> bool:
+        """Add one replayed frame; False (nothing added) when it has no KITTI labels."""
+        labels = self.channels.labels.get(frame.timestamp_ns)
+        if labels is None or not frame.lidars:
+            return False
+        self._sequence = self._sequence or labels.sequence
+        lf = LabelledFrame(
+            f"{labels.frame_index:06d}",
+            frame,
+            tracking_rows_to_objects(labels.rows),
+            self.channels.calib,
+            labels.image_size_wh,
+        )
+        self._gts.append(lf.native)
+        self._dts.append(kitti_detections_from_boxes(in_cloud_frame(detections, frame), lf))
+        self._label_rows.append(labels.rows)
+        self._frames.append(labels.frame_index)
+        if tracks is not None:
+            self._tracked = True
+            self._track_rows.append(kitti_tracking_rows(tracks, lf, labels.frame_index))
+        return True
+
+    def metrics(self) -> dict[str, Any] | None:
+        """``{"frames_scored", "first_frame", "detection", "tracking"}``; None without frames."""
+        if not self._frames:
+            return None
+        first, last = min(self._frames), max(self._frames)
+        out: dict[str, Any] = {
+            "sequence": self._sequence,
+            "frames_scored": len(self._frames),
+            "first_frame": first,
+            "last_frame": last,
+            "detection": kitti_detection_metrics(self._gts, self._dts),
+            "tracking": None,
+        }
+        if self._tracked:
+            out["tracking"] = kitti_tracking_metrics(
+                self._sequence or "0000",
+                last - first + 1,
+                renumbered(KittiObjects.concatenate(self._label_rows), first),
+                renumbered(KittiObjects.concatenate(self._track_rows), first),
+            )
+        return out

@@ -1,0 +1,53 @@
+"""Write a KITTI tracking sequence's Velodyne scans, labels, calibration and ego poses into a
+drivestack log (MCAP), ready for ``drivestack replay`` to replay and score with the KITTI
+detection and tracking protocols (see ``drivestack/replay/kitti_log.py``).
+
+    .venv/bin/python tools/kitti_tracking_to_log.py --root ../shared/data/kitti_tracking \\
+        --out runs/kitti_0000.mcap
+    drivestack replay runs/kitti_0000.mcap --stack configs/stack/default.yaml --out runs/k.mcap
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from drivestack.core.errors import DataError
+from drivestack.replay.kitti_log import kitti_tracking_to_log
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=REPO.parent / "shared" / "data" / "kitti_tracking",
+        help="KITTI tracking folder (training/velodyne_pcd_xz, label_02, calib)",
+    )
+    parser.add_argument("--sequence", default="0000", help="sequence name (default 0000)")
+    parser.add_argument("--out", type=Path, required=True, help="output log (.mcap)")
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        n = kitti_tracking_to_log(
+            args.root,
+            args.out,
+            sequence=args.sequence,
+            progress=lambda scans: tqdm(list(scans), desc="scans", unit="scan"),
+        )
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {n} frames of sequence {args.sequence} to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
