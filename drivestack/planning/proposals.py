@@ -58,31 +58,42 @@ class Rollout:
         return b.reshape(st.shape[0], st.shape[1], 7)
 
 
+@njit(cache=True)
+def _project_kernel(xy_m, station_m, pts, nearest):
+    """Per point: station and lateral on the better of the two segments at its nearest vertex."""
+    n = xy_m.shape[0]
+    m = pts.shape[0]
+    best_s = np.zeros(m)
+    best_d = np.zeros(m)
+    for q in range(m):
+        best_dist = np.inf
+        for which in range(2):
+            seg = min(max(nearest[q] - 1 + which, 0), n - 2)
+            ax, ay = xy_m[seg, 0], xy_m[seg, 1]
+            dx, dy = xy_m[seg + 1, 0] - ax, xy_m[seg + 1, 1] - ay
+            length = np.sqrt(dx * dx + dy * dy)
+            rx, ry = pts[q, 0] - ax, pts[q, 1] - ay
+            t = (rx * dx + ry * dy) / (length * length)
+            t = min(t, 1.0) if seg == 0 else min(max(t, 0.0), 1.0)
+            if seg == n - 2:
+                t = max(t, 0.0)
+            ex, ey = rx - t * dx, ry - t * dy
+            dist = np.sqrt(ex * ex + ey * ey)
+            if dist < best_dist:
+                best_dist = dist
+                best_s[q] = station_m[seg] + t * length
+                best_d[q] = (dx * ry - dy * rx) / length
+    return best_s, best_d
+
+
 def fast_project(
     path: ReferencePath, tree: cKDTree, points_m: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frenet station/lateral of ``(M, 2)`` points via the nearest path vertex and its two segments."""
-    pts = points_m.reshape(-1, 2)
+    """Frenet station/lateral ``(M,)`` of ``(M, 2)`` points via the nearest path vertex and its
+    two segments (the closer of the two; stations before the start extrapolate along the first)."""
+    pts = np.ascontiguousarray(points_m, dtype=np.float64).reshape(-1, 2)
     _, idx = tree.query(pts)
-    n = len(path.xy_m)
-    best_s = np.zeros(len(pts))
-    best_d = np.zeros(len(pts))
-    best_dist = np.full(len(pts), np.inf)
-    for seg in (np.clip(idx - 1, 0, n - 2), np.clip(idx, 0, n - 2)):
-        a = path.xy_m[seg]
-        d = path.xy_m[seg + 1] - a
-        length = np.linalg.norm(d, axis=1)
-        rel = pts - a
-        t = np.sum(rel * d, axis=1) / length**2
-        t = np.where(seg == 0, np.minimum(t, 1.0), np.clip(t, 0.0, 1.0))
-        t = np.where(seg == n - 2, np.maximum(t, 0.0), t)
-        dist = np.linalg.norm(rel - t[:, None] * d, axis=1)
-        lateral = (d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]) / length
-        better = dist < best_dist
-        best_dist = np.where(better, dist, best_dist)
-        best_s = np.where(better, path.station_m[seg] + t * length, best_s)
-        best_d = np.where(better, lateral, best_d)
-    return best_s, best_d
+    return _project_kernel(path.xy_m, path.station_m, pts, np.asarray(idx, dtype=np.int64))
 
 
 def agents_on_path(path: ReferencePath, tree: cKDTree, forecast: Forecast) -> PathAgents:
@@ -97,6 +108,29 @@ def agents_on_path(path: ReferencePath, tree: cKDTree, forecast: Forecast) -> Pa
     _, heading = path.pose_at(np.clip(s, 0.0, path.length_m))
     along = forecast.speed_mps * np.cos(boxes[:, :, 6] - heading)
     return PathAgents(s, d, along, boxes[:, 0, 3] / 2, boxes[:, 0, 4] / 2)
+
+
+@njit(cache=True)
+def _interp(x, xp, fp):  # pragma: no cover - compiled
+    """``np.interp`` of one value (NumPy's and numba's rule and arithmetic, without their
+    array set-up); ``xp`` increasing, at least two points."""
+    n = xp.shape[0]
+    if np.isnan(x):
+        return x
+    if x > xp[n - 1]:
+        return fp[n - 1]
+    if x < xp[0]:
+        return fp[0]
+    j = np.searchsorted(xp, x, side="right") - 1
+    if j == n - 1 or xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    out = slope * (x - xp[j]) + fp[j]
+    if np.isnan(out):  # as NumPy: try from the other end, then a flat segment
+        out = slope * (x - xp[j + 1]) + fp[j + 1]
+        if np.isnan(out) and fp[j] == fp[j + 1]:
+            out = fp[j]
+    return out
 
 
 @njit(cache=True)
@@ -167,7 +201,7 @@ def _rollout_kernel(
             closing[p, k] = v - lead_v
             if k == n_steps:
                 break
-            desired = fractions[p] * np.interp(s, station_m, profile)
+            desired = fractions[p] * _interp(s, station_m, profile)
             accel = idm_scalar(v, desired, gap, lead_v, idm_values)
             # pure pursuit onto the shifted path
             look = max(look_min, look_time * v)
@@ -180,6 +214,25 @@ def _rollout_kernel(
             px, py, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
             s = s + (x - px) * c + (y - py) * sn
     return states, stations, gaps, closing
+
+
+@njit(cache=True)
+def _corridor_soon(lateral_m, half_m, offsets_m, lookahead_steps, n_k):  # pragma: no cover
+    """``(P, A, n_k)`` bool: is agent a inside proposal p's corridor (``|lateral - offset| <
+    half``) at some step of ``k .. k + lookahead_steps`` (within the forecast ``(A, T+1)``)?"""
+    n_prop = offsets_m.shape[0]
+    n_agents, n_t = lateral_m.shape
+    soon = np.zeros((n_prop, n_agents, n_k), dtype=np.bool_)
+    count = np.zeros(n_t + 1, dtype=np.int64)
+    for p in range(n_prop):
+        for a in range(n_agents):
+            for k in range(n_t):  # count[k]: steps inside before k
+                inside = abs(lateral_m[a, k] - offsets_m[p]) < half_m[a]
+                count[k + 1] = count[k] + (1 if inside else 0)
+            for k in range(min(n_k, n_t + 1)):
+                end = min(k + lookahead_steps + 1, n_t)
+                soon[p, a, k] = count[end] - count[k] > 0
+    return soon
 
 
 def rollout(
@@ -212,19 +265,14 @@ def rollout(
         start_station_m = float(
             fast_project(path, tree, np.array([[start.x_m[0], start.y_m[0]]]))[0][0]
         )
-    n_agents = agents.station_m.shape[0]
     # which agents occupy (or will within the look-ahead) each proposal's corridor, per time
-    half = agents.half_width_m[None, :, None] + vehicle.width_m / 2 + corridor_margin_m
-    inside = np.abs(agents.lateral_m[None] - offsets[:, None, None]) < half  # (P, A, T+1)
-    csum = np.concatenate([np.zeros((n_prop, n_agents, 1)), np.cumsum(inside, axis=2)], axis=2)
-    k_idx = np.arange(n_steps + 1)
-    end = np.minimum(
-        k_idx + entry_lookahead_steps + 1, agents.station_m.shape[1] if n_agents else n_steps + 1
-    )
-    soon = (
-        (csum[:, :, end] - csum[:, :, k_idx]) > 0
-        if n_agents
-        else np.zeros((n_prop, 0, n_steps + 1), dtype=bool)
+    half = agents.half_width_m + vehicle.width_m / 2 + corridor_margin_m
+    soon = _corridor_soon(
+        np.ascontiguousarray(agents.lateral_m, dtype=np.float64),
+        np.ascontiguousarray(half, dtype=np.float64),
+        offsets,
+        int(entry_lookahead_steps),
+        int(n_steps) + 1,
     )
     start_vec = np.array(
         [

@@ -7,12 +7,15 @@ over the first ``n_steps`` of each rollout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from numba import njit
+from scipy.ndimage import convolve1d
+from scipy.signal import savgol_coeffs
 
-from drivestack.eval.driving.comfort import comfort_signals, is_comfortable
-from drivestack.eval.driving.footprint import may_overlap
-from drivestack.kernels import box_corners, boxes_overlap_bev
+from drivestack.eval.driving.comfort import ComfortSignals, derivative, is_comfortable
+from drivestack.kernels.corners import bev_corners
 from drivestack.planning.proposals import Rollout
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.prediction.forecast import Forecast
@@ -45,6 +48,52 @@ class ProposalScores:
     comfort: np.ndarray
 
 
+def _circle_terms(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cos, sin of the yaw and covering-circle radius of ``(..., 7)`` boxes, computed as
+    :func:`~drivestack.eval.driving.footprint.covering_circles` computes them."""
+    return (
+        np.cos(boxes[..., 6]),
+        np.sin(boxes[..., 6]),
+        np.hypot(boxes[..., 3] / 4, boxes[..., 4] / 2),
+    )
+
+
+@njit(cache=True)
+def _circle_centres(box, c, s):  # pragma: no cover - compiled
+    """The two covering-circle centres (ahead, behind) of one box, as ``covering_circles``."""
+    q = box[3] / 4
+    return box[0] + q * c, box[1] + q * s, box[0] - q * c, box[1] - q * s
+
+
+@njit(cache=True)
+def _circles_near(
+    ego, ego_cos, ego_sin, ego_radius, agents, ag_cos, ag_sin, ag_radius
+):  # pragma: no cover - compiled
+    """``(P, K, A)`` bool: ``may_overlap`` of ego ``(P, K, 7)`` and agent ``(A, K, 7)`` boxes
+    (the same covering circles and arithmetic; cos, sin and radius from :func:`_circle_terms`)."""
+    n_prop, n_k = ego_radius.shape
+    n_agents = ag_radius.shape[0]
+    near = np.zeros((n_prop, n_k, n_agents), dtype=np.bool_)
+    ag_centres = np.empty((n_agents, n_k, 4))
+    for a in range(n_agents):
+        for k in range(n_k):
+            ax0, ay0, ax1, ay1 = _circle_centres(agents[a, k], ag_cos[a, k], ag_sin[a, k])
+            ag_centres[a, k, 0], ag_centres[a, k, 1] = ax0, ay0
+            ag_centres[a, k, 2], ag_centres[a, k, 3] = ax1, ay1
+    for p in range(n_prop):
+        for k in range(n_k):
+            ex0, ey0, ex1, ey1 = _circle_centres(ego[p, k], ego_cos[p, k], ego_sin[p, k])
+            for a in range(n_agents):
+                best = np.inf
+                for ex, ey in ((ex0, ey0), (ex1, ey1)):
+                    for j in range(2):
+                        dx = ex - ag_centres[a, k, 2 * j]
+                        dy = ey - ag_centres[a, k, 2 * j + 1]
+                        best = min(best, dx * dx + dy * dy)
+                near[p, k, a] = np.sqrt(best) <= ego_radius[p, k] + ag_radius[a, k]
+    return near
+
+
 def at_fault_collisions(
     ego_boxes: np.ndarray,
     ego_speed_mps: np.ndarray,
@@ -54,29 +103,109 @@ def at_fault_collisions(
     """``(P,)`` bool: does proposal p hit an agent while moving, with the agent not behind it?
 
     ``ego_boxes (P, K, 7)``, ``ego_speed_mps (P, K)``, ``agent_boxes (A, K, 7)`` (same times).
+    Candidate (proposal, time, agent) triples come from the covering-circle prefilter
+    (:func:`~drivestack.eval.driving.footprint.may_overlap`'s rule); only those are checked
+    for the agent's bearing and, pair by pair, for an exact footprint overlap.
     """
     n_prop = ego_boxes.shape[0]
     hit = np.zeros(n_prop, dtype=bool)
     if agent_boxes.shape[0] == 0:
         return hit
-    dx = agent_boxes[None, :, :, 0].transpose(0, 2, 1) - ego_boxes[..., 0:1]  # (P, K, A)
-    dy = agent_boxes[None, :, :, 1].transpose(0, 2, 1) - ego_boxes[..., 1:2]
-    near = may_overlap(ego_boxes[:, :, None, :], agent_boxes.transpose(1, 0, 2)[None])
-    bearing = np.abs(
-        np.remainder(np.arctan2(dy, dx) - ego_boxes[..., 6:7] + np.pi, 2 * np.pi) - np.pi
+    near = _circles_near(
+        ego_boxes, *_circle_terms(ego_boxes), agent_boxes, *_circle_terms(agent_boxes)
     )
-    near &= (bearing < BEHIND_ANGLE_RAD) & (ego_speed_mps[:, :, None] > STOPPED_SPEED_MPS)
+    near &= (ego_speed_mps > STOPPED_SPEED_MPS)[:, :, None]
     if agent_valid is not None:
         near &= agent_valid.T[None]
-    for k in np.flatnonzero(np.any(near, axis=(0, 2))):
-        props = np.flatnonzero(np.any(near[:, k], axis=1))
-        agents = np.flatnonzero(np.any(near[:, k], axis=0))
-        overlap = (
-            boxes_overlap_bev(ego_boxes[props, k], agent_boxes[agents, k])
-            & near[np.ix_(props, [k], agents)][:, 0]
+    p, k, a = np.nonzero(near)
+    if len(p) == 0:
+        return hit
+    ego = ego_boxes[p, k]
+    agent = agent_boxes[a, k]
+    bearing = np.abs(
+        np.remainder(
+            np.arctan2(agent[:, 1] - ego[:, 1], agent[:, 0] - ego[:, 0]) - ego[:, 6] + np.pi,
+            2 * np.pi,
         )
-        hit[props] |= np.any(overlap, axis=1)
+        - np.pi
+    )
+    ahead = bearing < BEHIND_ANGLE_RAD
+    if np.any(ahead):
+        hit[p[ahead][overlap_bev_pairs(ego[ahead], agent[ahead])]] = True
     return hit
+
+
+def overlap_bev_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool for ``(N, 7)`` NumPy boxes: ``kernels.boxes_overlap_bev_pairs(a, b)``
+    (the same separating-axis rule and arithmetic), compiled for the planner's small batches."""
+    return _sat_pairs(a, np.cos(a[:, 6]), np.sin(a[:, 6]), b, np.cos(b[:, 6]), np.sin(b[:, 6]))
+
+
+@njit(cache=True)
+def _box_projections(box, c, s, ax_x, ax_y):  # pragma: no cover - compiled
+    """(min, max) of the projections of a box's 4 BEV corners onto the axis ``(ax_x, ax_y)``."""
+    lo = np.inf
+    hi = -np.inf
+    for sign_l, sign_w in ((0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5)):
+        lx = sign_l * box[3]
+        ly = sign_w * box[4]
+        x = box[0] + c * lx - s * ly
+        y = box[1] + s * lx + c * ly
+        proj = x * ax_x + y * ax_y
+        lo = min(lo, proj)
+        hi = max(hi, proj)
+    return lo, hi
+
+
+@njit(cache=True)
+def _sat_pairs(a, cos_a, sin_a, b, cos_b, sin_b):  # pragma: no cover - compiled
+    n = a.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        ca, sa, cb, sb = cos_a[i], sin_a[i], cos_b[i], sin_b[i]
+        separated = False
+        for ax_x, ax_y in ((ca, sa), (-sa, ca), (cb, sb), (-sb, cb)):
+            lo_a, hi_a = _box_projections(a[i], ca, sa, ax_x, ax_y)
+            lo_b, hi_b = _box_projections(b[i], cb, sb, ax_x, ax_y)
+            slack = 1e-9 * (1.0 + max(abs(lo_a), abs(hi_a)))
+            if hi_a < lo_b - slack or hi_b < lo_a - slack:
+                separated = True
+        out[i] = not separated
+    return out
+
+
+@lru_cache(maxsize=16)
+def _savgol_derivative_weights(window: int, delta_s: float) -> np.ndarray:
+    """The Savitzky-Golay first-derivative weights ``(window,)`` that ``savgol_filter`` uses."""
+    weights = savgol_coeffs(window, min(2, window - 1), deriv=1, delta=delta_s)
+    weights.setflags(write=False)
+    return weights
+
+
+def _derivative_nearest(values: np.ndarray, dt_s: float, window: int = 15) -> np.ndarray:
+    """``comfort.derivative(values, dt_s, window, mode="nearest")`` with the weights cached
+    (the same ``convolve1d`` call ``savgol_filter`` makes, so the same numbers)."""
+    n = values.shape[-1]
+    w = min(window, n if n % 2 == 1 else n - 1)
+    if w < 3:
+        return derivative(values, dt_s, window, mode="nearest")
+    x = np.asarray(values, dtype=np.float64)
+    return convolve1d(x, _savgol_derivative_weights(w, float(dt_s)), axis=-1, mode="nearest")
+
+
+def comfort_signals_nearest(
+    speed_mps: np.ndarray, yaw_rad: np.ndarray, accel_mps2: np.ndarray, dt_s: float
+) -> ComfortSignals:
+    """``comfort_signals(..., mode="nearest")`` of ``(..., T)`` signals, filter weights cached."""
+    yaw_rate = _derivative_nearest(np.unwrap(yaw_rad, axis=-1), dt_s)
+    lat = speed_mps * yaw_rate
+    # the three remaining derivatives in one filter call (each line is filtered on its own)
+    lon_jerk, lat_jerk, yaw_accel = _derivative_nearest(
+        np.stack(np.broadcast_arrays(accel_mps2, lat, yaw_rate)), dt_s
+    )
+    return ComfortSignals(
+        accel_mps2, lat, yaw_rate, yaw_accel, lon_jerk, np.hypot(lon_jerk, lat_jerk)
+    )
 
 
 def score_rollouts(
@@ -97,7 +226,7 @@ def score_rollouts(
     collide = at_fault_collisions(boxes[:, 1:], speed[:, 1:], forecast.boxes[:, 1:k1])
     # 2. drivable area (corners every few steps)
     sub = boxes[:, ::drivable_every].reshape(-1, 7)
-    corners = box_corners(sub)[:, :4, :2].reshape(-1, 2)
+    corners = bev_corners(np, sub).reshape(-1, 2)  # = box_corners(sub)[:, :4, :2], unchecked
     outside = road_map.distance_outside_drivable_m(corners).reshape(n_prop, -1)
     drivable = np.max(outside, axis=1) <= DRIVABLE_TOLERANCE_M
     # 3. progress along the path, relative to the best proposal
@@ -116,12 +245,11 @@ def score_rollouts(
     speed_score = np.maximum(0.0, 1.0 - over / (MAX_OVERSPEED_MPS * n_steps * dt_s))
     # 6. comfort
     comfort = is_comfortable(
-        comfort_signals(
+        comfort_signals_nearest(
             speed,
             rollout.field("yaw_rad")[:, :k1],
             rollout.field("acceleration_mps2")[:, :k1],
             dt_s,
-            mode="nearest",
         )
     )
     weighted = (

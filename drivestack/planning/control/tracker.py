@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from drivestack.sim.vehicle import BicycleState, VehicleParams
-from drivestack.structures.road_map import interpolate_polyline, project_to_polyline
 from drivestack.structures.trajectory import Trajectory
 
 
@@ -73,8 +73,60 @@ class TrajectoryTracker:
         keep[1:] = np.linalg.norm(np.diff(xy, axis=0), axis=1) > 1e-3
         path = xy[keep]
         if len(path) >= 2 and np.linalg.norm(path[-1] - path[0]) > 1.0:
-            station, _ = project_to_polyline(path, [[state.x_m[0], state.y_m[0]]])
             lookahead = max(p.min_lookahead_m, p.lookahead_time_s * float(state.speed_mps[0]))
-            target, _ = interpolate_polyline(path, station + lookahead)
+            target = _lookahead_point(
+                np.ascontiguousarray(path, dtype=np.float64),
+                float(state.x_m[0]),
+                float(state.y_m[0]),
+                lookahead,
+            )
             steering = float(pure_pursuit_steering(state, target, self.vehicle.wheelbase_m)[0])
         return accel, steering
+
+
+@njit(cache=True)
+def _lookahead_point(path_m, x_m, y_m, lookahead_m):  # pragma: no cover - compiled
+    """``(1, 2)`` point ``lookahead_m`` along the ``(N, 2)`` polyline past the projection of
+    ``(x_m, y_m)``: ``interpolate_polyline(path, project_to_polyline(path, p)[0] + lookahead)``
+    in one pass, with the same arithmetic (so the same numbers)."""
+    n_seg = path_m.shape[0] - 1
+    seg_len = np.empty(n_seg)
+    stations = np.empty(n_seg + 1)
+    stations[0] = 0.0
+    for i in range(n_seg):
+        dx = path_m[i + 1, 0] - path_m[i, 0]
+        dy = path_m[i + 1, 1] - path_m[i, 1]
+        seg_len[i] = np.sqrt(dx * dx + dy * dy)
+        stations[i + 1] = stations[i] + seg_len[i]
+    # the closest segment, ends clamped (ties: the lowest index)
+    best = np.inf
+    idx = 0
+    t_idx = 0.0
+    for i in range(n_seg):
+        dx = path_m[i + 1, 0] - path_m[i, 0]
+        dy = path_m[i + 1, 1] - path_m[i, 1]
+        rx = x_m - path_m[i, 0]
+        ry = y_m - path_m[i, 1]
+        t = (rx * dx + ry * dy) / (seg_len[i] * seg_len[i])
+        tc = min(max(t, 0.0), 1.0)
+        ex = x_m - (path_m[i, 0] + tc * dx)
+        ey = y_m - (path_m[i, 1] + tc * dy)
+        dist2 = ex * ex + ey * ey
+        if dist2 < best or i == 0:
+            best = dist2
+            idx = i
+            t_idx = t
+    # the station is extrapolated before the start and past the end
+    if idx > 0:
+        t_idx = max(t_idx, 0.0)
+    if idx < n_seg - 1:
+        t_idx = min(t_idx, 1.0)
+    s = (stations[idx] + t_idx * seg_len[idx]) + lookahead_m
+    j = np.searchsorted(stations, s, side="right") - 1
+    j = min(max(j, 0), n_seg - 1)
+    seg = stations[j + 1] - stations[j]
+    u = (s - stations[j]) / seg
+    out = np.empty((1, 2))
+    out[0, 0] = path_m[j, 0] + u * (path_m[j + 1, 0] - path_m[j, 0])
+    out[0, 1] = path_m[j, 1] + u * (path_m[j + 1, 1] - path_m[j, 1])
+    return out
