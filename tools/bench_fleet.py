@@ -5,8 +5,9 @@ Runs the real commands as a user would (wall clock of the whole command, start-u
   drivestack fleet --suite SUITE --sweep ... --workers 2            (local pool)
   drivestack fleet --suite SUITE --sweep ... --workers 2 --executor ray
   drivestack report <the 2-worker run> --out report.html
-and prints one table with the ratios. The load average before each command is printed too:
-these machines are shared, so absolute seconds move with the other users.
+and prints one table with the ratios. The load average before each command and each
+command's CPU seconds are printed too: these machines are shared, so absolute wall seconds
+move with the other users.
 
 Example (34 regression variants, full scenario length):
   .venv/bin/python tools/bench_fleet.py --variants 1 --out /tmp/bench_fleet
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -26,13 +28,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(cmd: list[str]) -> float:
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: list[str], cpu: dict[str, float] | None = None, name: str = "") -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (the command and the worker processes it
+    waited for; not Ray's workers) go to ``cpu[name]``."""
     load = os.getloadavg()[0]
     print(f"$ {' '.join(cmd)}   (load average {load:.1f})", flush=True)
+    cpu0 = _children_cpu_s()
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, check=True)
     wall = time.perf_counter() - start
-    print(f"  -> {wall:.1f} s", flush=True)
+    used = _children_cpu_s() - cpu0
+    if cpu is not None:
+        cpu[name] = used
+    print(f"  -> {wall:.1f} s wall, {used:.1f} s CPU", flush=True)
     return wall
 
 
@@ -59,11 +72,12 @@ def main() -> int:
         "ray2": ["--workers", "2", "--executor", "ray"],
     }
     walls: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for name in args.configs.split(","):
         out = args.out / name
         if out.exists():
             shutil.rmtree(out)
-        walls[name] = _run([*base, *runs[name], "--out", str(out)])
+        walls[name] = _run([*base, *runs[name], "--out", str(out)], cpu, name)
     n = sum(1 for _ in (args.out / next(iter(walls)) / "fleet.jsonl").open())
     report_run = args.out / ("local2" if "local2" in walls else next(iter(walls)))
     html = args.out / "report.html"
@@ -73,6 +87,9 @@ def main() -> int:
         "variants": n,
         "wall_s": walls,
         "s_per_variant": {k: v / n for k, v in walls.items()},
+        # on a shared machine CPU seconds move less with the other users than wall seconds
+        "cpu_s": cpu,
+        "cpu_s_per_variant": {k: v / n for k, v in cpu.items()},
         "report_s": report_s,
         "report_mb": html.stat().st_size / 1e6,
     }

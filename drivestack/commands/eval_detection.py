@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     )
     write_metrics(args.out / "metrics.json", result)
     _print_summary(result)
+    if "pr_curves" in result:
+        print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
 

@@ -118,8 +118,62 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
         "source": data.get("source"),
         "kitti_ap": kitti,
         "scalars": dict(list(scalars.items())[:80]),
-        "pr_curves": None,  # metrics.json of `drivestack eval detection` holds no curves yet
+        "pr_curves": pr_curves(data.get("pr_curves")),
     }
+
+
+def pr_curves(value: object) -> dict[str, Any] | None:
+    """The ``pr_curves`` of a detection metrics.json (``drivestack eval detection``, KITTI:
+    ``{"recall_positions": [R], "curves": {class: {kind: {strictness: {difficulty: [R]}}}}}``),
+    checked; None when absent. Raises ``ValueError`` naming the field when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("field pr_curves: expected an object")
+    recall = value.get("recall_positions")
+    if not isinstance(recall, list) or len(recall) < 2 or not all(_is_number(r) for r in recall):
+        raise ValueError("field pr_curves.recall_positions: expected a list of numbers")
+    curves = value.get("curves")
+    if not isinstance(curves, dict):
+        raise ValueError("field pr_curves.curves: expected an object")
+    out: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
+    for cls, kinds in curves.items():
+        if not isinstance(kinds, dict):
+            raise ValueError(f"field pr_curves.curves.{cls}: expected an object")
+        for kind, sets in kinds.items():
+            if not isinstance(sets, dict):
+                raise ValueError(f"field pr_curves.curves.{cls}.{kind}: expected an object")
+            for strictness, diffs in sets.items():
+                where = f"pr_curves.curves.{cls}.{kind}.{strictness}"
+                if not isinstance(diffs, dict):
+                    raise ValueError(f"field {where}: expected an object")
+                for diff, prec in diffs.items():
+                    if (
+                        not isinstance(prec, list)
+                        or len(prec) != len(recall)
+                        or not all(_is_number(p) for p in prec)
+                    ):
+                        raise ValueError(
+                            f"field {where}.{diff}: expected {len(recall)} numbers "
+                            "(one per recall position)"
+                        )
+                    out.setdefault(str(cls), {}).setdefault(str(kind), {}).setdefault(
+                        str(strictness), {}
+                    )[str(diff)] = [float(p) for p in prec]
+    return {"recall_positions": [float(r) for r in recall], "curves": out}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _kitti_ap40(summary: dict[str, Any]) -> dict[str, float]:
+    """``"Car BEV moderate"`` -> strict AP40 (percent), for the curve legends."""
+    out = {}
+    for name, diffs in summary["kitti_ap"].items():
+        for diff, value in diffs.items():
+            out[f"{name.removesuffix(' AP40')} {diff}"] = value
+    return out
 
 
 def _headline(
@@ -287,7 +341,18 @@ def build_report(
         if baseline
         else []
     )
-    detection = [{"file": rel, **_detection_summary(d)} for rel, d in run.detection.items()]
+    detection = []
+    for rel, result in run.detection.items():
+        try:
+            summary = _detection_summary(result)
+        except ValueError as exc:
+            problems.append(f"{run.root / rel}: {exc}; precision-recall curves not drawn")
+            summary = _detection_summary({k: v for k, v in result.items() if k != "pr_curves"})
+        detection.append({"file": rel, **summary})
+        if summary["pr_curves"] is not None:
+            figures[f"detection_pr:{rel}"] = plots.to_data_uri(
+                plots.detection_pr_figure(summary["pr_curves"], _kitti_ap40(summary), rel)
+            )
 
     maps = MapCache(data_root)
     details = _detail_keys(run.rows, set(change), run.root, max_detail)

@@ -371,7 +371,7 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
     return "".join(html)
 
 
-def _detection(d: dict[str, Any]) -> str:
+def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
     if not d["detection"]:
         return ""
     html = ['<h2 id="detection">Detection</h2>']
@@ -401,7 +401,15 @@ def _detection(d: dict[str, Any]) -> str:
                 )
                 + "</tbody></table>"
             )
-        if det["pr_curves"] is None:
+        uri = figures.get(f"detection_pr:{det['file']}")
+        if uri:
+            html.append(
+                f'<div class="pr-curves" data-file="{escape(det["file"])}">'
+                "<h4>Precision–recall curves per class and difficulty</h4>"
+                + _img(uri, "precision-recall curves")
+                + "</div>"
+            )
+        elif det["pr_curves"] is None:
             html.append("<p>Precision–recall curves: not in this metrics.json.</p>")
     return "".join(html)
 
@@ -430,7 +438,7 @@ def render_html(report: Report) -> str:
             _scenario_table(d),
             _sweep(d, figures),
             _tracking(d, figures),
-            _detection(d),
+            _detection(d, figures),
             _details(d, figures),
         ]
     )

@@ -184,3 +184,59 @@ def tracking_curves_figure(curves: dict[str, dict[str, list[float]]], title: str
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title, fontsize=10)
     return fig
+
+
+#: Detection kinds drawn in the precision-recall figure (the JSON keeps every kind).
+PR_KINDS = ("BEV", "3D")
+_DIFFICULTIES = ("easy", "moderate", "hard")
+
+
+def detection_pr_figure(pr_curves: dict[str, Any], ap40: dict[str, float], title: str) -> Figure:
+    """Precision against recall, one panel per class (rows) and difficulty (columns).
+
+    ``pr_curves`` as :func:`drivestack.report.build.pr_curves` returns it; BEV and 3D in one
+    colour each, strict overlaps solid and loose dashed; ``ap40`` (``"Car BEV moderate"`` ->
+    percent) labels the strict curves.
+    """
+    recall = np.asarray(pr_curves["recall_positions"], dtype=np.float64)
+    classes = list(pr_curves["curves"])
+    diffs = [
+        d
+        for d in _DIFFICULTIES
+        if any(
+            d in sets
+            for kinds in pr_curves["curves"].values()
+            for per_set in kinds.values()
+            for sets in per_set.values()
+        )
+    ] or list(_DIFFICULTIES)
+    n_rows, n_cols = max(len(classes), 1), len(diffs)
+    fig = Figure(figsize=(3.3 * n_cols, 2.6 * n_rows + 0.5))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True, sharey=True)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.92, wspace=0.08, hspace=0.3)
+    fig.suptitle(f"{title}: precision-recall (KITTI, 40 recall positions)", fontsize=10)
+    for i, cls in enumerate(classes):
+        kinds = pr_curves["curves"][cls]
+        for j, diff in enumerate(diffs):
+            ax = axes[i, j]
+            for k, kind in enumerate(PR_KINDS):
+                for strictness, style in (("strict", "-"), ("loose", "--")):
+                    prec = kinds.get(kind, {}).get(strictness, {}).get(diff)
+                    if prec is None:
+                        continue
+                    label = f"{kind} {strictness}"
+                    ap = ap40.get(f"{cls} {kind} {diff}")
+                    if strictness == "strict" and ap is not None:
+                        label += f" (AP40 {ap:.1f})"
+                    ax.plot(recall, prec, color=f"C{k}", ls=style, lw=1.3, label=label)
+            ax.set_xlim(0, 1)
+            ax.set_ylim(-0.02, 1.02)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{cls}, {diff}", fontsize=9)
+            if ax.lines:
+                ax.legend(fontsize=6, loc="lower left")
+            if i == n_rows - 1:
+                ax.set_xlabel("recall")
+            if j == 0:
+                ax.set_ylabel("precision")
+    return fig

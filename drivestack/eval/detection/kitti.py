@@ -21,8 +21,9 @@ Class indices follow the devkit: 0 Car, 1 Pedestrian, 2 Cyclist, 3 Van, 4 Person
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -358,8 +359,14 @@ def do_eval(
     current_classes: Sequence[int],
     min_overlaps: np.ndarray,
     eval_types: Sequence[str] = ("bbox", "bev", "3d"),
+    precision_out: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """``{"mAP11_bbox": (C, 3, S), "mAP40_3d": ..., "mAP11_aos": ...}`` (percent)."""
+    """``{"mAP11_bbox": (C, 3, S), "mAP40_3d": ..., "mAP11_aos": ...}`` (percent).
+
+    With ``precision_out``, also stores each metric's precision curves there:
+    ``precision_out["bev"]`` is ``(C, 3 difficulties, S overlap sets, 41)``, the slots the
+    APs average (slot i at recall i / 40).
+    """
     out: dict[str, np.ndarray] = {}
     for metric, name in enumerate(METRICS):
         if name not in eval_types:
@@ -374,6 +381,8 @@ def do_eval(
             min_overlaps,
             compute_aos=with_aos,
         )
+        if precision_out is not None:
+            precision_out[name] = ret["precision"]
         out[f"mAP11_{name}"] = get_map11(ret["precision"])
         out[f"mAP40_{name}"] = get_map40(ret["precision"])
         if with_aos:
@@ -391,11 +400,15 @@ def kitti_eval(
     current_classes: Sequence[int | str] = ("Car", "Pedestrian", "Cyclist"),
     eval_types: Sequence[str] = ("bbox", "bev", "3d"),
     min_overlaps: np.ndarray = DEFAULT_MIN_OVERLAPS,
+    curves_out: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """Flat metrics as mmdetection3d names them (without its ``KITTI/`` prefix):
     ``Car_3D_AP40_moderate_strict``, ``..._loose``, and ``Overall_3D_AP11_easy`` (mean over
     classes at the strict overlaps) when several classes are evaluated. AOS is added when
     both detections and labels carry alpha (not -10).
+
+    With ``curves_out``, the precision-recall curves the APs come from are added to it, as
+    :func:`pr_curves_json` lays them out (the metrics themselves are unchanged).
     """
     classes = [c if isinstance(c, int) else CLASS_NAMES.index(c) for c in current_classes]
     overlaps = np.asarray(min_overlaps)[:, :, classes]
@@ -404,7 +417,10 @@ def kitti_eval(
     gt_alpha = any(len(g) and g.alpha_rad[0] != -10 for g in gt_frames)
     if pred_alpha and gt_alpha and "bbox" in types and "aos" not in types:
         types.append("aos")
-    res = do_eval(gt_frames, dt_frames, classes, overlaps, types)
+    precision: dict[str, np.ndarray] = {}
+    res = do_eval(gt_frames, dt_frames, classes, overlaps, types, precision_out=precision)
+    if curves_out is not None:
+        curves_out.update(pr_curves_json(precision, classes))
     out: dict[str, float] = {}
     for ap in ("AP11", "AP40"):
         for kind in types:
@@ -422,3 +438,29 @@ def kitti_eval(
                 for d, diff in enumerate(DIFFICULTIES):
                     out[f"Overall_{_LABELS[kind]}_{ap}_{diff}"] = float(mean[d, 0])
     return out
+
+
+def pr_curves_json(precision: Mapping[str, np.ndarray], classes: Sequence[int]) -> dict[str, Any]:
+    """JSON-ready precision curves from ``do_eval``'s ``precision_out``.
+
+    ``{"recall_positions": [0, 1/40, .., 1] (41), "overlap_sets": ["strict", "loose"],
+    "curves": {class: {kind: {strictness: {difficulty: [41 precisions]}}}}}`` with kinds named
+    as in the flat metrics (``2D``, ``BEV``, ``3D``). Slot i holds the precision at recall
+    i / 40 (0 past the recall the detections reach): AP40 = mean of slots 1..40 x 100,
+    AP11 = mean of slots 0, 4, .., 40 x 100.
+    """
+    curves: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
+    n_sets = 0
+    for kind, arr in precision.items():
+        n_sets = max(n_sets, arr.shape[2])
+        for j, cls in enumerate(classes):
+            per_kind = curves.setdefault(CLASS_NAMES[cls], {}).setdefault(_LABELS[kind], {})
+            for s, strictness in enumerate(("strict", "loose")[: arr.shape[2]]):
+                per_kind[strictness] = {
+                    diff: [float(v) for v in arr[j, d, s]] for d, diff in enumerate(DIFFICULTIES)
+                }
+    return {
+        "recall_positions": [i / (NUM_SAMPLE_PTS - 1) for i in range(NUM_SAMPLE_PTS)],
+        "overlap_sets": list(("strict", "loose")[:n_sets]),
+        "curves": curves,
+    }

@@ -195,18 +195,22 @@ def evaluate_dataset(
         dts.append(_native_detections(dataset, lf, boxes, detections, submission, out_dir))
     if not keys:
         raise DataError("no labelled frames", path=str(root))
-    metrics = _score(dataset, root, gts, dts, external=detections is not None)
+    curves: dict[str, Any] = {}
+    metrics = _score(dataset, root, gts, dts, external=detections is not None, curves_out=curves)
     if out_dir is not None and submission:
         from drivestack.ingest.nuscenes import write_submission
 
         write_submission(out_dir / "detections" / "results_nusc.json", submission)
-    return {
+    result: dict[str, Any] = {
         "dataset": dataset,
         "root": str(root),
         "num_frames": len(keys),
         "frames": keys,
         "metrics": metrics,
     }
+    if curves:  # KITTI: the precision-recall curves behind the APs
+        result["pr_curves"] = curves
+    return result
 
 
 def _native_detections(
@@ -267,8 +271,15 @@ def _native_detections(
 
 
 def _score(
-    dataset: str, root: Path, gts: list[Any], dts: list[Any], *, external: bool
+    dataset: str,
+    root: Path,
+    gts: list[Any],
+    dts: list[Any],
+    *,
+    external: bool,
+    curves_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The protocol's metrics; KITTI also adds its precision-recall curves to ``curves_out``."""
     if dataset in ("kitti", "kitti-tracking"):
         from drivestack.eval.detection.kitti import DEFAULT_MIN_OVERLAPS, kitti_eval
 
@@ -278,7 +289,9 @@ def _score(
                 "classes": list(KITTI_CLASSES),
                 "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
             },
-            **kitti_eval(gts, dts, KITTI_CLASSES, eval_types=("bbox", "bev", "3d")),
+            **kitti_eval(
+                gts, dts, KITTI_CLASSES, eval_types=("bbox", "bev", "3d"), curves_out=curves_out
+            ),
         }
     if dataset == "nuscenes":
         from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, evaluate
