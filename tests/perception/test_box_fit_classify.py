@@ -123,3 +123,46 @@ def test_classify_shapes() -> None:
     assert classify(np.zeros((0, 7)), np.zeros(0), CLASSIFY).label.shape == (0,)
     with pytest.raises(ValueError, match="point counts"):
         classify(boxes, points[:2], CLASSIFY)
+
+
+def test_optional_large_vehicle_class() -> None:
+    import dataclasses
+
+    truck = ClassPrior(
+        mean_lwh_m=(8.0, 2.5, 3.2),
+        std_lwh_m=(3.0, 0.3, 0.4),
+        min_lwh_m=(4.6, 1.8, 1.9),
+        min_points=20,
+        score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0),
+    )
+    with_truck = dataclasses.replace(CLASSIFY, truck=truck)
+    sizes = np.array(
+        [
+            [4.1, 1.7, 1.5],  # car
+            [5.3, 2.2, 2.1],  # van: too long, wide and tall for the car prior
+            [12.0, 2.6, 3.6],  # truck
+            [12.0, 0.4, 2.5],  # wall: still nothing
+            [6.0, 2.3, 2.6],  # truck-sized but only 10 points
+        ]
+    )
+    boxes = np.concatenate([np.tile([10.0, 0.0, -1.0], (5, 1)), sizes, np.zeros((5, 1))], axis=1)
+    points = np.array([80, 80, 300, 200, 10])
+    without = classify(boxes, points, CLASSIFY)
+    assert without.likelihood.shape == (5, 3)
+    assert without.label.tolist() == [ObjectClass.CAR] + [ObjectClass.UNKNOWN] * 4
+    result = classify(boxes, points, with_truck)
+    assert result.likelihood.shape == (5, 4)
+    assert result.label.tolist() == [
+        ObjectClass.CAR,
+        ObjectClass.TRUCK,
+        ObjectClass.TRUCK,
+        ObjectClass.UNKNOWN,
+        ObjectClass.UNKNOWN,
+    ]
+    # the van: inside [min, mean] of the truck prior in every dimension
+    assert result.likelihood[1, 3] == pytest.approx(1.0)
+    # the 12 m truck: 0.1 m too wide (1/3 std) and 0.4 m too tall (1 std), 4 m too long
+    expected = np.exp(-0.5 * ((4.0 / 3.0) ** 2 + (0.1 / 0.3) ** 2 + 1.0))
+    assert result.likelihood[2, 3] == pytest.approx(expected)
+    # the first three columns do not change with the extra class
+    np.testing.assert_array_equal(result.likelihood[:, :3], without.likelihood)

@@ -9,6 +9,7 @@ from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.metrics import (
     CarTally,
     average_precision,
+    boxes_in_image,
     check_ground,
     in_image,
     match_bev,
@@ -82,3 +83,34 @@ def test_in_image() -> None:
         False,
         False,
     ]
+
+
+def test_boxes_in_image_counts_boxes_cut_by_the_border() -> None:
+    camera_from_sensor = SE3(
+        np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]]), np.zeros(3)
+    )
+    projection = np.array([[700.0, 0, 600, 0], [0, 700.0, 180, 0], [0, 0, 1, 0]])
+    boxes = np.array(
+        [
+            [10.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0],  # straight ahead
+            [-10.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0],  # behind
+            # centre at u = 600 - 700 * 9.5 / 10 = -65 (outside), but the near-left corner
+            # (x 12, y 8.5) projects to u = 600 - 700 * 8.5 / 12 = 104 (inside)
+            [10.0, 9.5, 0.0, 4.0, 2.0, 1.5, 0.0],
+            # every corner left of the image: u <= 600 - 700 * 19 / 12 < 0
+            [10.0, 20.0, 0.0, 4.0, 2.0, 1.5, 0.0],
+        ]
+    )
+    assert boxes_in_image(boxes, camera_from_sensor, projection, (1200, 360)).tolist() == [
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert in_image(boxes[:, :3], camera_from_sensor, projection, (1200, 360)).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert boxes_in_image(np.zeros((0, 7)), camera_from_sensor, projection, (1, 1)).shape == (0,)

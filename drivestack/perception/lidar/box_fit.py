@@ -207,3 +207,28 @@ def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) ->
     grow = np.asarray(grow, dtype=bool).reshape(len(out))
     end_on = grow & (out[:, 3] <= cfg.car_end_face_max_m)
     return _grow(_turn(out, end_on), grow, cfg)
+
+
+def complete_far_side_along(
+    boxes: np.ndarray, grow: np.ndarray, heading_rad: np.ndarray, cfg: BoxFitConfig
+) -> np.ndarray:
+    """:func:`complete_far_side` with the length axis given instead of guessed.
+
+    Where the vehicle's heading is known from elsewhere (e.g. from the boxes of the two halves
+    of a split cluster), a selected box shorter than ``cfg.car_min_length_m`` (its length axis
+    is ambiguous) whose length axis is more than 45 degrees off ``heading_rad`` (modulo 180
+    degrees) is turned by 90 degrees before it grows; a box already as long as a car keeps its
+    axis.
+
+    Args:
+        boxes: ``(N, 7)`` boxes in the sensor frame.
+        grow: ``(N,)`` bool, which boxes to complete.
+        heading_rad: ``(N,)`` the heading each selected box's length should follow.
+        cfg: the minimum vehicle length and width.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    grow = np.asarray(grow, dtype=bool).reshape(len(out))
+    heading = np.asarray(heading_rad, dtype=np.float64).reshape(len(out))
+    off = np.abs(np.mod(out[:, 6] - heading + np.pi / 2, np.pi) - np.pi / 2)
+    turn = grow & (out[:, 3] < cfg.car_min_length_m) & (off > np.pi / 4)
+    return _grow(_turn(out, turn), grow, cfg)

@@ -20,6 +20,8 @@ from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior
 from drivestack.structures.labels import ObjectClass
 
 CLASSES: tuple[ObjectClass, ...] = (ObjectClass.CAR, ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
+#: The optional fourth class (``ClassifyConfig.truck``): large vehicles.
+LARGE_VEHICLE = ObjectClass.TRUCK
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Classification:
     Attributes:
         label: ``(N,)`` int64 :class:`ObjectClass` values (UNKNOWN when nothing fits).
         score: ``(N,)`` float64 calibrated confidence in ``(0, 1)``.
-        likelihood: ``(N, 3)`` size likelihood of Car, Pedestrian, Cyclist.
+        likelihood: ``(N, K)`` size likelihood of Car, Pedestrian, Cyclist (and Truck when
+            the config has that prior).
         features: ``(N, 5)`` the :func:`score_features` the score was computed from.
     """
 
@@ -39,8 +42,10 @@ class Classification:
     features: np.ndarray
 
 
-def _priors(cfg: ClassifyConfig) -> tuple[ClassPrior, ...]:
-    return (cfg.car, cfg.pedestrian, cfg.cyclist)
+def _priors(cfg: ClassifyConfig) -> tuple[tuple[ObjectClass, ClassPrior], ...]:
+    """The configured classes with their priors, in likelihood-column order."""
+    out = ((CLASSES[0], cfg.car), (CLASSES[1], cfg.pedestrian), (CLASSES[2], cfg.cyclist))
+    return out if cfg.truck is None else (*out, (LARGE_VEHICLE, cfg.truck))
 
 
 def size_likelihood(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
@@ -76,22 +81,23 @@ def classify(boxes: np.ndarray, num_points: np.ndarray, cfg: ClassifyConfig) -> 
     points = np.asarray(num_points, dtype=np.float64).reshape(-1)
     if len(points) != len(size):
         raise ValueError(f"classify: {len(size)} boxes but {len(points)} point counts")
-    priors = _priors(cfg)
+    classes = _priors(cfg)
+    priors = [p for _, p in classes]
     likelihood = (
         np.stack([size_likelihood(size, p) for p in priors], axis=1)
         if len(size)
-        else np.zeros((0, 3))
+        else np.zeros((0, len(priors)))
     )
     enough = (
         np.stack([points >= p.min_points for p in priors], axis=1)
         if len(size)
-        else np.zeros((0, 3), bool)
+        else np.zeros((0, len(priors)), bool)
     )
     masked = np.where(enough, likelihood, 0.0)
     best = np.argmax(masked, axis=1) if len(size) else np.zeros(0, dtype=np.int64)
     best_likelihood = masked[np.arange(len(size)), best]
     known = best_likelihood >= cfg.min_likelihood
-    class_ids = np.array([int(c) for c in CLASSES], dtype=np.int64)
+    class_ids = np.array([int(c) for c, _ in classes], dtype=np.int64)
     label = np.where(known, class_ids[best], int(ObjectClass.UNKNOWN)).astype(np.int64)
     features = score_features(boxes, points, best_likelihood)
     weights = np.array([p.score_weights for p in priors])[best]  # (N, 5)

@@ -175,7 +175,11 @@ class ClassPrior:
 
 @dataclass(frozen=True)
 class ClassifyConfig:
-    """Shape classifier: class size priors with their score calibrations."""
+    """Shape classifier: class size priors with their score calibrations.
+
+    ``truck`` (optional, None: no such class) is a prior for large vehicles (vans, trucks,
+    buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed.
+    """
 
     car: ClassPrior
     pedestrian: ClassPrior
@@ -183,11 +187,33 @@ class ClassifyConfig:
     min_likelihood: float
     keep_unknown: bool
     min_score: float
+    truck: ClassPrior | None = None
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Final de-duplication of overlapping boxes of one class (a car split into two clusters).
+
+    With ``enabled``, boxes of one known class whose completed BEV footprints overlap by at
+    least ``min_overlap`` of the smaller footprint are joined (transitively); with
+    ``merge_clusters`` their clusters are pooled and re-fitted into one box (kept when it is
+    still of that class), and of any remaining such pair the lower-scored box is suppressed.
+    Off by default (a config without this section behaves as before).
+    """
+
+    enabled: bool = False
+    min_overlap: float = 0.2
+    merge_clusters: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_overlap <= 1.0:
+            raise ValueError(f"need 0 < min_overlap <= 1, got {self.min_overlap}")
 
 
 @dataclass(frozen=True)
 class LidarDetectorConfig:
-    """The whole detector; ``lidar_name`` None takes the frame's only LiDAR."""
+    """The whole detector; ``lidar_name`` None takes the frame's only LiDAR; ``dedup`` may be
+    left out of the YAML (off)."""
 
     lidar_name: str | None
     roi: RoiConfig
@@ -196,6 +222,7 @@ class LidarDetectorConfig:
     cluster: ClusterConfig
     box_fit: BoxFitConfig
     classify: ClassifyConfig
+    dedup: DedupConfig = DedupConfig()
 
 
 def load_lidar_detector_config(path: str | Path) -> LidarDetectorConfig:

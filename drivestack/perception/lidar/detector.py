@@ -4,7 +4,9 @@
 a :class:`RunReport` with the milliseconds and point counts of every step: ``accumulate``
 (points in / merged), ``roi`` (merged / kept), ``ground`` (kept / points between the cluster
 height limits), ``cluster`` (those / clusters), ``box_fit`` (clusters / boxes) and
-``classify`` (boxes / returned boxes; it also completes the far side of cars). The stage works in
+``classify`` (boxes / returned boxes; it also completes the far side of cars) and, when
+``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
+is the classified boxes before the score filter). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
 ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the LiDAR frame.
 """
@@ -27,6 +29,7 @@ from drivestack.perception.lidar.box_fit import complete_far_side, fit_boxes
 from drivestack.perception.lidar.classify import classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
+from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.ground import ground_z_at, segment_ground
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
@@ -161,23 +164,50 @@ class LidarDetector:
             out[0] = len(boxes)
         with rec.step("classify", len(boxes)) as out:
             cls = classify(boxes, counts, cfg.classify)
+            raw_boxes = boxes
             boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
-            keep = cls.score >= cfg.classify.min_score
-            if not cfg.classify.keep_unknown:
-                keep &= cls.label != int(ObjectClass.UNKNOWN)
-            result = Boxes3D.from_array7(
-                boxes[keep],
-                cloud.frame,
-                cloud.timestamp_ns,
-                score=cls.score[keep],
-                label=cls.label[keep],
-            )
-            if ego_from_sensor is not None and cloud.frame != EGO:
-                result = result.transformed(ego_from_sensor, EGO)
-            out[0] = len(result)
+            label, score, features = cls.label, cls.score, cls.features
+            if cfg.dedup.enabled:
+                out[0] = len(boxes)
+            else:
+                result, features = self._finish(
+                    boxes, label, score, features, cloud, ego_from_sensor
+                )
+                out[0] = len(result)
+        if cfg.dedup.enabled:
+            with rec.step("dedup", len(boxes)) as out:
+                dedup = deduplicate(
+                    grouped, bounds, ground_z, raw_boxes, boxes, label, score, features,
+                    cfg.dedup, cfg.box_fit, cfg.classify,
+                )  # fmt: skip
+                result, features = self._finish(
+                    dedup.boxes, dedup.label, dedup.score, dedup.features, cloud, ego_from_sensor
+                )
+                out[0] = len(result)
         report = RunReport(tuple(rec.steps))
         self.last_report = report
-        return Detection(result, report, xyz, ground.is_ground, cls.features[keep])
+        return Detection(result, report, xyz, ground.is_ground, features)
+
+    def _finish(
+        self,
+        boxes: np.ndarray,
+        label: np.ndarray,
+        score: np.ndarray,
+        features: np.ndarray,
+        cloud: PointCloud,
+        ego_from_sensor: SE3 | None,
+    ) -> tuple[Boxes3D, np.ndarray]:
+        """Drop low scores (and UNKNOWN unless kept); the boxes in the output frame and the
+        kept boxes' ``(K, 5)`` score features."""
+        keep = score >= self.cfg.classify.min_score
+        if not self.cfg.classify.keep_unknown:
+            keep &= label != int(ObjectClass.UNKNOWN)
+        result = Boxes3D.from_array7(
+            boxes[keep], cloud.frame, cloud.timestamp_ns, score=score[keep], label=label[keep]
+        )
+        if ego_from_sensor is not None and cloud.frame != EGO:
+            result = result.transformed(ego_from_sensor, EGO)
+        return result, features[keep]
 
     def _lidar(self, frame: SensorFrame) -> tuple[str, PointCloud]:
         name = self.cfg.lidar_name

@@ -206,6 +206,42 @@ def in_image(
     return (depth > 0.5) & (u >= 0) & (u < image_wh[0]) & (v >= 0) & (v < image_wh[1])
 
 
+def boxes_in_image(
+    boxes: np.ndarray,
+    camera_from_sensor: SE3,
+    projection: np.ndarray,
+    image_wh: tuple[int, int],
+) -> np.ndarray:
+    """``(N,)`` bool: ``(N, 7)`` sensor-frame boxes that show in a ``(W, H)`` image.
+
+    The detection filter of the KITTI protocol as mmdetection3d applies it: the box centre is
+    in front of the camera and the 2D bounding box of its projected corners overlaps the image
+    (corners less than 0.1 m in front of the camera are left out of that 2D box). Unlike
+    :func:`in_image` of the centre, a car cut by the image border counts, as its label does.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+    if len(b) == 0:
+        return np.zeros(0, dtype=bool)
+    corners = np.asarray(kernels.box_corners(b), dtype=np.float64)  # (N, 8, 3)
+    cam = camera_from_sensor.apply(corners.reshape(-1, 3)).reshape(len(b), 8, 3)
+    centre_depth = camera_from_sensor.apply(b[:, :3])[:, 2]
+    uvw = cam @ projection[:, :3].T + projection[:, 3]
+    front = uvw[..., 2] > 0.1
+    depth = np.where(front, uvw[..., 2], 1.0)
+    u, v = uvw[..., 0] / depth, uvw[..., 1] / depth
+    big = np.inf
+    u_lo, u_hi = np.where(front, u, big).min(axis=1), np.where(front, u, -big).max(axis=1)
+    v_lo, v_hi = np.where(front, v, big).min(axis=1), np.where(front, v, -big).max(axis=1)
+    return (
+        (centre_depth > 0)
+        & front.any(axis=1)
+        & (u_lo < image_wh[0])
+        & (u_hi > 0)
+        & (v_lo < image_wh[1])
+        & (v_hi > 0)
+    )
+
+
 @dataclass
 class CarTally:
     """Pooled Car detection counts of one detector over many scans.
