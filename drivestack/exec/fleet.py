@@ -22,6 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from drivestack.commands.sim import json_default
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
@@ -172,7 +173,7 @@ def run_fleet(
                 error = f"{type(outcome).__name__}: {outcome}"
                 outcome = {**variant_record(task.variant), "status": "failed", "error": error}
             failed += outcome["status"] != "ok"
-            sink.write(json.dumps(outcome, default=_json_default) + "\n")
+            sink.write(json.dumps(outcome, default=json_default) + "\n")
             sink.flush()
             done[outcome["variant"]] = outcome
             bar.set_postfix(done=bar.n + 1, failed=failed, refresh=False)
@@ -180,16 +181,8 @@ def run_fleet(
     wall = time.perf_counter() - start
     wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
     (out_dir / SUMMARY_NAME).write_text(
-        json.dumps(fleet_summary(wanted), indent=2, default=_json_default)
+        json.dumps(fleet_summary(wanted), indent=2, default=json_default)
     )
     return FleetResult(
         len(variants), len(tasks), failed, len(variants) - len(tasks), wall, tuple(wanted)
     )
-
-
-def _json_default(value: object) -> object:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from drivestack.config import from_mapping
 from drivestack.core.errors import ConfigError
-from drivestack.sim.scenario import ScenarioConfig, _set_dotted
+from drivestack.sim.scenario import ScenarioConfig, set_dotted
 
 ParamValue = float | int | str | bool
 
@@ -161,7 +161,7 @@ def scenario_variants(
             values[p.key] = round(float(rng.uniform(p.low, p.high)), 3)
         data = copy.deepcopy(raw)
         for key, value in values.items():
-            _set_dotted(data, key, value, cfg.source)
+            set_dotted(data, key, value, cfg.source)
         data["name"] = f"{cfg.name}#{index:04d}"
         out.append((from_mapping(ScenarioConfig, data, path=cfg.source), seed, values))
     return out
@@ -171,14 +171,14 @@ def expand_variants(
     scenarios: list[ScenarioConfig], planners: list[str], spec: SweepSpec
 ) -> list[Variant]:
     """Every (scenario variant, planner) pair, in a stable order; ids are unique."""
-    from drivestack.commands.sim import _safe
+    from drivestack.commands.sim import safe_name
 
     variants: list[Variant] = []
     seen: set[str] = set()
     for cfg in scenarios:
         for index, (scenario, seed, params) in enumerate(scenario_variants(cfg, spec)):
             for planner in planners:
-                variant_id = f"{planner}/{_safe(scenario.name)}"
+                variant_id = f"{planner}/{safe_name(scenario.name)}"
                 if variant_id in seen:
                     raise ConfigError(
                         f"two variants share the result folder {variant_id!r}",

@@ -35,7 +35,7 @@ class VariantTask:
 
 
 def _write_results(folder: Path, result: Any, variant: Variant) -> None:
-    from drivestack.commands.sim import _json_default
+    from drivestack.commands.sim import json_default
 
     folder.mkdir(parents=True, exist_ok=True)
     record = result.as_dict()
@@ -49,7 +49,7 @@ def _write_results(folder: Path, result: Any, variant: Variant) -> None:
     }
     np.savez_compressed(folder / "history.npz", **result.history.arrays())
     tmp = folder / "metrics.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, default=_json_default))
+    tmp.write_text(json.dumps(record, indent=2, default=json_default))
     tmp.replace(folder / "metrics.json")  # a killed worker leaves no half-written metrics.json
 
 

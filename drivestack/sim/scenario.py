@@ -143,7 +143,7 @@ def _read_yaml(path: Path) -> object:
         raise ConfigError(f"invalid YAML: {exc}", path=str(path)) from exc
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
+def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
     parts = dotted.split(".")
     node: Any = data
     for i, part in enumerate(parts):
@@ -238,7 +238,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
         data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
         label = overrides.pop("name", None)  # a case may name itself
         for key, value in overrides.items():
-            _set_dotted(data, key, value, path)
+            set_dotted(data, key, value, path)
         if label is None:
             label = ",".join(
                 f"{k.split('.')[-1]}={v}"
