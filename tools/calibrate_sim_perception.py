@@ -7,7 +7,11 @@ critical car straight ahead. This tool renders frames from *randomly swept* vari
 scenario families (seeded random sweeps: speeds and positions differ from the regression
 suite's fixed cases), runs the detector with every box kept, matches Car boxes to the labels
 (BEV IoU >= 0.5) and refits the Car score weights (Platt), writing
-``configs/perception/lidar_sim.yaml`` (the KITTI config with those weights replaced).
+``configs/perception/lidar_sim.yaml``: the KITTI config with those weights and the simulated
+sensor's own settings (:func:`sim_sensor_config`): the ground model's sensor height is the
+simulated LiDAR's mounting height (the KITTI Velodyne sits at 1.73 m, the simulated one at
+the height of ``drivestack.sim.perceived.default_lidar``), and the de-duplication of split
+boxes is on. The detector is fitted with exactly these settings.
 
     .venv/bin/python tools/calibrate_sim_perception.py [--variants 4] [--every 5]
 """
@@ -53,6 +57,49 @@ def _plain(value):  # type: ignore[no-untyped-def]
     return value
 
 
+def sim_sensor_config(base, sensor_height_m: float):  # type: ignore[no-untyped-def]
+    """The KITTI detector config with the simulated sensor's settings (see the module doc)."""
+    return dataclasses.replace(
+        base,
+        ground=dataclasses.replace(base.ground, sensor_height_m=sensor_height_m),
+        dedup=dataclasses.replace(base.dedup, enabled=True),
+    )
+
+
+def sim_config_text(
+    kitti_text: str, weights: np.ndarray, sensor_height_m: float, dedup: object
+) -> str:
+    """``lidar_kitti.yaml``'s text without its header comment, with the Car score weights, the
+    ground's sensor height and a ``dedup`` section (replacing any there) set for the simulated
+    sensor."""
+    lines = kitti_text.splitlines()
+    while lines and lines[0].startswith("#"):  # the KITTI sensor's header: replaced by ours
+        del lines[0]
+    car_weights = next(
+        i for i, line in enumerate(lines) if line.strip().startswith("score_weights:")
+    )
+    indent = lines[car_weights].split("score_weights:")[0]
+    lines[car_weights] = indent + "score_weights: [" + ", ".join(f"{w:.3f}" for w in weights) + "]"
+    height = next(i for i, line in enumerate(lines) if line.strip().startswith("sensor_height_m:"))
+    indent = lines[height].split("sensor_height_m:")[0]
+    lines[height] = f"{indent}sensor_height_m: {sensor_height_m:g}  # the simulated LiDAR's mount"
+    if any(line.startswith("dedup:") for line in lines):  # drop the base's own section
+        start = next(i for i, line in enumerate(lines) if line.startswith("dedup:"))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()),
+            len(lines),
+        )
+        while start > 0 and lines[start - 1].startswith("#"):  # and the comment above it
+            start -= 1
+        del lines[start:end]
+    lines.append("# split boxes of one car (a car straight ahead seen as two clusters) joined")
+    lines.append("dedup:")
+    for field in dataclasses.fields(dedup):  # type: ignore[arg-type]
+        value = getattr(dedup, field.name)
+        lines.append(f"  {field.name}: {str(value).lower() if isinstance(value, bool) else value}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -76,7 +123,10 @@ def main() -> None:
     from drivestack.sim.sensors import SensorScene
     from drivestack.structures.labels import ObjectClass
 
-    base = load_lidar_detector_config(REPO / "configs/perception/lidar_kitti.yaml")
+    sensor_height_m = round(float(default_lidar().ego_from_lidar.translation[2]), 3)
+    base = sim_sensor_config(
+        load_lidar_detector_config(REPO / "configs/perception/lidar_kitti.yaml"), sensor_height_m
+    )
     keep_all = dataclasses.replace(
         base, classify=dataclasses.replace(base.classify, keep_unknown=True, min_score=0.0)
     )
@@ -111,19 +161,13 @@ def main() -> None:
     x, y = np.concatenate(features), np.concatenate(truth)
     weights = fit_score_weights(x, y)
     text = (REPO / "configs/perception/lidar_kitti.yaml").read_text()
-    old = next(line for line in text.splitlines() if line.strip().startswith("score_weights:"))
-    new_line = (
-        old.split("score_weights:")[0]
-        + "score_weights: ["
-        + ", ".join(f"{w:.3f}" for w in weights)
-        + "]"
-    )
     header = (
         "# LiDAR detector for drivestack's simulated sensor: configs/perception/lidar_kitti.yaml with the\n"
         f"# Car score weights refitted by tools/calibrate_sim_perception.py (seed {args.seed}, {len(y)} car boxes,\n"
-        f"# {int(y.sum())} true) on randomly swept scenario variants rendered by the ray-cast LiDAR.\n"
+        f"# {int(y.sum())} true) on randomly swept scenario variants rendered by the ray-cast LiDAR, the\n"
+        "# simulated LiDAR's mounting height for the ground model and de-duplication of split boxes.\n"
     )
-    args.out.write_text(header + text.replace(old, new_line, 1))
+    args.out.write_text(header + sim_config_text(text, weights, sensor_height_m, base.dedup))
     print(
         f"car score weights {np.round(weights, 3).tolist()} from {len(y)} boxes ({int(y.sum())} true); wrote {args.out}"
     )

@@ -74,7 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A scenario name as a result-folder name: runs of other characters become ``_``, at most 120."""
     return re.sub(r"[^A-Za-z0-9_.=,-]+", "_", name)[:120]
 
 
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     jobs = [(s, p) for s in scenarios for p in planners]
     exported = 0
+    perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
     for cfg, planner in tqdm(jobs, desc="sim", unit="run"):
         try:
             built = build_scenario(cfg, data_root)
@@ -120,19 +122,25 @@ def run(args: argparse.Namespace) -> int:
             exported += _export(
                 result.history, built, args.export_dataset, args.export_every, exported
             )
-        folder = out / planner / _safe(cfg.name)
+        folder = out / planner / safe_name(cfg.name)
         folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
         record["config"] = dataclasses.asdict(cfg)
         record["perception"] = args.perception
         if isinstance(built.world, PerceivedWorld):
             record["perception_stage_median_ms"] = built.world.perception.timing_ms()
-        (folder / "metrics.json").write_text(json.dumps(record, indent=2, default=_json_default))
+            run_metrics = built.world.perception.metrics
+            record["perception_metrics"] = run_metrics.result()
+            pooled = perception_metrics.setdefault(planner, type(run_metrics)(run_metrics.config))
+            pooled.merge(run_metrics, prefix=f"{cfg.name}/")
+        (folder / "metrics.json").write_text(json.dumps(record, indent=2, default=json_default))
         save: Any = np.savez_compressed
         save(folder / "history.npz", **result.history.arrays())
         rows.append(record)
     summary = _summary(rows, planners)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    for planner, pooled in perception_metrics.items():
+        summary[planner]["perception_metrics"] = pooled.result()
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=json_default))
     table = _table(rows, summary)
     (out / "summary.md").write_text(table + "\n")
     print(table)
@@ -154,7 +162,8 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
     return export_kitti_object(frames, root, start_index=start_index)
 
 
-def _json_default(value: object) -> object:
+def json_default(value: object) -> object:
+    """``json.dumps(default=...)`` for run records: NumPy scalars and arrays as plain values."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -206,4 +215,28 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
         )
+        if "perception_metrics" in s:
+            lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
     return "\n".join(lines)
+
+
+def _perception_line(m: dict[str, Any]) -> str:
+    """One line of the pooled perception figures (see drivestack.sim.perception_metrics)."""
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    det = m["detection"]
+    parts = [
+        f"perception on {m['frames']} simulated frames: detection mAP {pct(det['all']['mAP'])}",
+        f"recall {pct(det['all']['recall'])}, precision {pct(det['all']['precision'])}",
+    ]
+    for group, d in det.items():
+        if group != "all":
+            parts.append(f"{group} AP {pct(d['AP'])} R {pct(d['recall'])} P {pct(d['precision'])}")
+    trk = m["tracking"].get("all")
+    if trk:
+        parts.append(
+            f"tracking MOTA {pct(trk['MOTA'])}, IDS {trk['IDS']}, MOTP {trk['MOTP_m'] or 0:.2f} m"
+        )
+    return "; ".join(parts)

@@ -4,7 +4,10 @@ Each tick the world's agents are rendered by the ray-cast LiDAR (and its map sce
 sweep goes through the stack's perception and tracking exactly as a logged sweep would (a
 :class:`SensorFrame` like ingestion's), and the planner's :class:`Observation` carries the
 tracked boxes in the world frame. A missed pedestrian therefore becomes a collision in the
-recorded (ground-truth) history, and the driving metrics show it.
+recorded (ground-truth) history, and the driving metrics show it. Beside the driving
+metrics, every tick's detections and tracks are scored against the simulator's truth
+(:class:`~drivestack.sim.perception_metrics.PerceptionMetrics`: AP, recall, precision, MOTA,
+IDS; :meth:`LidarPerception.metrics`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
 from drivestack.pipeline import Stack
+from drivestack.sim.perception_metrics import PerceptionEvalConfig, PerceptionMetrics
 from drivestack.sim.sensors import LidarModel, SensorScene
 from drivestack.sim.world import Observation, World
 from drivestack.structures.sensor_frame import SensorFrame
@@ -27,15 +31,24 @@ LIDAR_NAME = "top"
 class LidarPerception:
     """Observer: world -> LiDAR sweep -> stack -> tracked agents in the world frame."""
 
-    def __init__(self, stack: Stack, lidar: LidarModel, scene: SensorScene) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        lidar: LidarModel,
+        scene: SensorScene,
+        eval_config: PerceptionEvalConfig | None = None,
+    ) -> None:
         self.stack = stack
         self.lidar = lidar
         self.scene = scene
+        self.eval_config = eval_config or PerceptionEvalConfig()
         self.stage_ms: dict[str, list[float]] = {}
+        self.metrics = PerceptionMetrics(self.eval_config)
 
     def reset(self) -> None:
         self.stack.reset()
         self.stage_ms = {}
+        self.metrics = PerceptionMetrics(self.eval_config)
 
     def observe(self, world: World) -> Observation:
         truth = world.observe()
@@ -61,6 +74,17 @@ class LidarPerception:
         out = self.stack.step(frame)
         for stage, ms in out.stage_ms.items():
             self.stage_ms.setdefault(stage, []).append(ms)
+        # score this tick against the truth: agent i produced the returns of instance i + 1
+        n_agents = len(truth.agents)
+        points = np.bincount(cloud.attributes["instance"], minlength=n_agents + 1)[1 : n_agents + 1]
+        self.metrics.add_frame(
+            f"t={truth.timestamp_ns}",
+            truth.agents.transformed(world_from_ego.inverse(), EGO),
+            truth.agent_ids,
+            points,
+            out.detections,
+            out.tracks,
+        )
         if out.tracks is not None:
             boxes = out.tracks.boxes
             ids = tuple(f"track_{i}" for i in out.tracks.track_id)

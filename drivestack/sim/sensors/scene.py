@@ -127,54 +127,16 @@ class SensorScene:
         cls, road_map: RoadMap, *, seed: int = 0, curb_height_m: float = 0.15
     ) -> SensorScene:
         """Scene of a map: curbs along the drivable area's boundary, poles every ~25 m beside
-        the road, and a few buildings set back from it (seeded, so runs repeat)."""
-        rng = np.random.default_rng(seed)
-        objects: list[SceneObject] = []
-        boundary = road_map.drivable_area.boundary
-        length = float(boundary.length)
-        step = 4.0
-        for s_m in np.arange(0.0, length, step):
-            p0 = np.asarray(boundary.interpolate(s_m).coords[0])
-            p1 = np.asarray(boundary.interpolate(min(s_m + step, length)).coords[0])
-            seg = p1 - p0
-            seg_len = float(np.hypot(*seg))
-            if seg_len < 1e-3:
-                continue
-            mid = 0.5 * (p0 + p1)
-            yaw = float(np.arctan2(seg[1], seg[0]))
-            objects.append(
-                SceneObject(
-                    (mid[0], mid[1], curb_height_m / 2, seg_len, 0.3, curb_height_m, yaw),
-                    Material.CURB,
-                )
-            )
-        area = road_map.drivable_area
-        for s_m in np.arange(0.0, length, 25.0):
-            p = np.asarray(boundary.interpolate(s_m).coords[0])
-            outward = p - np.asarray(area.centroid.coords[0])
-            outward /= max(float(np.hypot(*outward)), 1e-9)
-            pole = p + 1.5 * outward
-            objects.append(
-                SceneObject((pole[0], pole[1], 3.0, 0.25, 0.25, 6.0, 0.0), Material.POLE)
-            )
-            if rng.random() < 0.3:
-                b = p + 15.0 * outward
-                size = rng.uniform(8.0, 20.0, 2)
-                height = float(rng.uniform(6.0, 15.0))
-                objects.append(
-                    SceneObject(
-                        (
-                            b[0],
-                            b[1],
-                            height / 2,
-                            size[0],
-                            size[1],
-                            height,
-                            float(rng.uniform(-0.2, 0.2)),
-                        ),
-                        Material.BUILDING,
-                    )
-                )
+        the road, and a few buildings set back from it, all off the road (seeded, so runs
+        repeat; see :func:`~drivestack.sim.sensors.roadside.roadside_objects`)."""
+        from drivestack.sim.sensors.roadside import roadside_objects
+
+        curbs, poles, buildings = roadside_objects(
+            road_map.drivable_area, np.random.default_rng(seed), curb_height_m=curb_height_m
+        )
+        objects = [SceneObject(box, Material.CURB) for box in curbs]
+        objects += [SceneObject(box, Material.POLE) for box in poles]
+        objects += [SceneObject(box, Material.BUILDING) for box in buildings]
         return cls(objects)
 
     @property
