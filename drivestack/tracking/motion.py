@@ -68,7 +68,7 @@ class KalmanMotionModel:
         """Kalman update of N states with N box measurements ``(N, 7)``."""
         if x.shape[0] == 0:
             return x, P
-        z = boxes[:, _BOX_TO_STATE].copy()
+        z = boxes[:, _BOX_TO_STATE]  # fancy indexing copies
         z[:, 3] = align_yaw(z[:, 3], x[:, 3])
         y = z - x[:, :_MEAS_DIM]
         S = P[:, :_MEAS_DIM, :_MEAS_DIM] + self._R
@@ -84,7 +84,7 @@ class KalmanMotionModel:
     # -- read-out ----------------------------------------------------------------------------
     def boxes(self, x: np.ndarray) -> np.ndarray:
         """``(N, 7)`` boxes of states."""
-        b = x[:, _STATE_TO_BOX].copy()
+        b = x[:, _STATE_TO_BOX]  # fancy indexing copies
         b[:, 6] = wrap(b[:, 6])
         return b
 
@@ -98,6 +98,12 @@ class ConstantVelocityModel(KalmanMotionModel):
 
     state_dim = 10
 
+    def __init__(self, cfg: MotionConfig) -> None:
+        super().__init__(cfg)
+        self._transition_cache: tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
+            None
+        )
+
     def _initial_variances(self) -> np.ndarray:
         c = self.cfg
         return np.array(
@@ -107,9 +113,12 @@ class ConstantVelocityModel(KalmanMotionModel):
             + [c.initial_velocity_std_mps**2] * 3
         )
 
-    def predict(self, x: np.ndarray, P: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
-        if x.shape[0] == 0:
-            return x, P
+    def _transition(self, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(F^T, F, Q)`` for a time step (``F^T`` a view of ``F``), cached for the last step
+        length (the frames of a log are usually equally spaced)."""
+        cached = self._transition_cache
+        if cached is not None and cached[0] == dt_s:
+            return cached[1]
         c = self.cfg
         F = np.eye(self.state_dim)
         F[0, 7] = F[1, 8] = F[2, 9] = dt_s
@@ -119,8 +128,16 @@ class ConstantVelocityModel(KalmanMotionModel):
             + [c.process_size_std_m**2] * 3
             + [c.process_velocity_std_mps**2] * 3
         ) * abs(dt_s)
-        x_new = x @ F.T
-        P_new = F @ P @ F.T + np.diag(q)
+        mats = (F.T, F, np.diag(q))
+        self._transition_cache = (dt_s, mats)
+        return mats
+
+    def predict(self, x: np.ndarray, P: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        if x.shape[0] == 0:
+            return x, P
+        Ft, F, Q = self._transition(dt_s)
+        x_new = x @ Ft
+        P_new = F @ P @ Ft + Q
         return x_new, P_new
 
     def velocity(self, x: np.ndarray) -> np.ndarray:

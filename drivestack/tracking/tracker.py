@@ -9,11 +9,11 @@ snapshot it with ``copy.deepcopy`` and restore it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -176,6 +176,22 @@ class ClassTracker:
         )
 
 
+def _cat(arrays: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate`` that hands back a single array as it is (one class: no copy)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _inverse_parts(world_from_frame: SE3) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(R^T, -R^T t, yaw)`` of ``world_from_frame.inverse()`` with the arithmetic of
+    :meth:`SE3.inverse`, :meth:`SE3.apply` and :attr:`SE3.yaw_rad`, without building (and
+    re-validating) the inverse transform: applying them as ``SE3.apply`` does gives the same
+    bits."""
+    rot_t = np.swapaxes(world_from_frame.rotation, -1, -2)
+    trans_t = -np.einsum("...ij,...j->...i", rot_t, world_from_frame.translation)
+    yaw_t = float(wrap_angle(np.arctan2(rot_t[..., 1, 0], rot_t[..., 0, 0])))
+    return rot_t, trans_t, yaw_t
+
+
 class Tracker:
     """Multi-class 3D tracker stage: ``reset()``, ``step(detections) -> Tracks``.
 
@@ -206,52 +222,63 @@ class Tracker:
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         frame = detections.frame
-        dets = detections
-        if self.cfg.ego_motion_compensation:
+        arr = detections.to_array7()
+        compensate = self.cfg.ego_motion_compensation
+        if compensate:
             if world_from_frame is None:
                 raise ValueError("ego_motion_compensation is on: step() needs world_from_frame")
-            dets = detections.transformed(world_from_frame, "tracking_world")
-        arr = dets.to_array7()
+            # as Boxes3D.transformed(world_from_frame, ...), on the array (no re-validation)
+            arr[:, :3] = world_from_frame.apply(detections.center_m)
+            arr[:, 6] = wrap_angle(arr[:, 6] + float(world_from_frame.yaw_rad))
         parts: list[tuple[int, ClassStepOutput]] = []
+        mapped_parts: list[np.ndarray] = []
         for label, trk in self.class_trackers.items():
-            sel = np.flatnonzero(dets.label == label)
+            sel = np.flatnonzero(detections.label == label)
             out, self.next_id = trk.step(
-                arr[sel], dets.score[sel], detections.timestamp_ns, self.next_id
+                arr[sel], detections.score[sel], detections.timestamp_ns, self.next_id
             )
-            mapped = np.full(out.detection_index.shape[0], -1, dtype=np.int64)
-            ok = out.detection_index >= 0
-            mapped[ok] = sel[out.detection_index[ok]]
-            parts.append((label, replace(out, detection_index=mapped)))
+            di = out.detection_index
+            mapped_parts.append(np.where(di >= 0, sel[np.maximum(di, 0)], -1) if sel.size else di)
+            parts.append((label, out))
         if parts:
-            boxes = np.concatenate([p.boxes for _, p in parts])
-            label_arr = np.concatenate(
+            boxes = _cat([p.boxes for _, p in parts])
+            velocity = _cat([p.velocity for _, p in parts])
+            if compensate and world_from_frame is not None:
+                # back to the detections' frame, with the arithmetic of Boxes3D.transformed
+                # applied to a Boxes3D built from the world-frame boxes
+                rot_t, trans_t, yaw_t = _inverse_parts(world_from_frame)
+                boxes[:, :3] = (
+                    np.einsum("...ij,...nj->...ni", rot_t, np.ascontiguousarray(boxes[:, :3]))
+                    + trans_t[..., None, :]
+                )
+                boxes[:, 6] = wrap_angle(boxes[:, 6]) + yaw_t
+                vel3 = np.concatenate([velocity, np.zeros((velocity.shape[0], 1))], axis=1)
+                velocity = (
+                    np.einsum("...ij,...nj->...ni", rot_t, vel3)
+                    + np.zeros_like(trans_t)[..., None, :]
+                )[:, :2]
+            label_arr = _cat(
                 [np.full(p.track_id.shape[0], lab, dtype=np.int64) for lab, p in parts]
             )
             tracked = Boxes3D.from_array7(
                 boxes,
-                dets.frame,
+                frame,
                 detections.timestamp_ns,
-                score=np.concatenate([p.score for _, p in parts]),
+                score=_cat([p.score for _, p in parts]),
                 label=label_arr,
-                velocity_mps=np.concatenate([p.velocity for _, p in parts]),
+                velocity_mps=velocity,
             )
         else:
-            tracked = Boxes3D.empty(dets.frame, detections.timestamp_ns)
-        if self.cfg.ego_motion_compensation and world_from_frame is not None:
-            tracked = tracked.transformed(world_from_frame.inverse(), frame)
-        self.last_detection_index = (
-            np.concatenate([p.detection_index for _, p in parts])
-            if parts
-            else np.zeros(0, dtype=np.int64)
-        )
+            tracked = Boxes3D.empty(frame, detections.timestamp_ns)
+        self.last_detection_index = _cat(mapped_parts) if parts else np.zeros(0, dtype=np.int64)
         if not parts:
             return Tracks.empty(frame, detections.timestamp_ns)
         return Tracks(
-            track_id=np.concatenate([p.track_id for _, p in parts]),
+            track_id=_cat([p.track_id for _, p in parts]),
             boxes=tracked,
-            age=np.concatenate([p.age for _, p in parts]),
-            hits=np.concatenate([p.hits for _, p in parts]),
-            time_since_update=np.concatenate([p.time_since_update for _, p in parts]),
+            age=_cat([p.age for _, p in parts]),
+            hits=_cat([p.hits for _, p in parts]),
+            time_since_update=_cat([p.time_since_update for _, p in parts]),
         )
 
 

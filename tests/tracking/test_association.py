@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from drivestack.tracking.association import associate, match
+from drivestack import kernels
+from drivestack.tracking.association import affinity_matrix, associate, match
 from drivestack.tracking.config import AssociationConfig
 
 AFF = np.array([[0.9, 0.8], [0.85, 0.1]])
@@ -59,3 +61,45 @@ def test_iou_metric_uses_kernels() -> None:
     boxes = np.array([[0.0, 0, 0, 4, 2, 1.5, 0], [10.0, 0, 0, 4, 2, 1.5, 0]])
     r, c = associate(cfg, boxes, boxes[::-1].copy(), np.ones(2))
     assert list(zip(r.tolist(), c.tolist(), strict=True)) == [(0, 1), (1, 0)]
+
+
+@pytest.mark.parametrize("metric", ["giou_3d", "giou_bev", "iou_3d", "iou_bev"])
+def test_small_matrix_path_equals_the_public_kernels(metric: str) -> None:
+    rng = np.random.default_rng(3)
+    a = np.column_stack(
+        [rng.uniform(-3, 3, (5, 3)), rng.uniform(0.5, 4, (5, 3)), rng.uniform(-3, 3, 5)]
+    )
+    b = np.column_stack(
+        [rng.uniform(-3, 3, (4, 3)), rng.uniform(0.5, 4, (4, 3)), rng.uniform(-3, 3, 4)]
+    )
+    public = getattr(kernels, f"box_{metric}")(a, b)
+    np.testing.assert_array_equal(affinity_matrix(metric, a, b), public)
+
+
+def test_small_matrix_path_values_by_hand() -> None:
+    # two 2 x 2 x 2 cubes shifted by 1 m along x: intersection 1 x 2 x 2 = 4, union 8 + 8 - 4
+    a = np.array([[0.0, 0, 0, 2, 2, 2, 0]])
+    b = np.array([[1.0, 0, 0, 2, 2, 2, 0]])
+    assert affinity_matrix("iou_3d", a, b)[0, 0] == pytest.approx(4 / 12)
+    # enclosing box 3 x 2 x 2 = 12 = union, so GIoU = IoU
+    assert affinity_matrix("giou_3d", a, b)[0, 0] == pytest.approx(4 / 12)
+    # 3-4-5 triangle between centres
+    c = np.array([[3.0, 4.0, 0, 2, 2, 2, 0]])
+    assert affinity_matrix("distance_bev", a, c)[0, 0] == pytest.approx(-5.0)
+
+
+def test_invalid_predicted_boxes_still_get_the_kernels_error() -> None:
+    bad = np.array([[0.0, 0, 0, -1.0, 2, 2, 0]])
+    with pytest.raises(ValueError, match="negative sizes"):
+        affinity_matrix("giou_3d", bad, bad.copy())
+    nan = np.array([[np.nan, 0, 0, 1.0, 2, 2, 0]])
+    with pytest.raises(ValueError):
+        affinity_matrix("iou_bev", nan, nan.copy())
+
+
+def test_reference_route_gives_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = np.array([[0.0, 0, 0, 4, 2, 1.5, 0.3], [5.0, 1, 0, 4, 2, 1.5, 0.0]])
+    b = np.array([[0.5, 0.2, 0, 4, 2, 1.5, 0.1]])
+    fast = affinity_matrix("giou_3d", a, b)
+    monkeypatch.setenv("DRIVESTACK_CPU_ROUTE", "reference")
+    np.testing.assert_allclose(affinity_matrix("giou_3d", a, b), fast, atol=1e-9)

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_tracking import KittiObjects, read_ab3dmot_detections
+from drivestack.ingest.kitti_tracking import (
+    KittiObjects,
+    read_ab3dmot_detections,
+    read_ego_poses,
+)
 from drivestack.tracking.config import load_tracker_config
 from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
 from drivestack.tracking.tracker import build_tracker
@@ -49,7 +53,9 @@ def test_track_real_sequence(shared_data: Path) -> None:
         root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0012.txt"
     )
     calib = read_kitti_calib(root / "training" / "calib" / "0012.txt")
-    run = track_kitti_sequence(tracker, dets, calib, 78, "Car")
+    assert cfg.ego_motion_compensation  # the shipped config tracks in the ego-pose world frame
+    poses = read_ego_poses(root / "training" / "ego_poses_orbslam3_stereo" / "0012.txt")
+    run = track_kitti_sequence(tracker, dets, calib, 78, "Car", poses)
     res = run.results
     assert run.n_frames == 78 and len(res) > 0
     assert set(res.type_name.tolist()) == {"Car"}

@@ -81,3 +81,19 @@ def test_ctrv_jacobian_matches_finite_differences() -> None:
         q = np.array([cfg.process_position_std_m**2] * 2) * dt
         analytic_sq = np.diag(P1[0])[:2] - q
         np.testing.assert_allclose(analytic_sq, numeric**2, rtol=1e-4, atol=1e-9)
+
+
+def test_cv_predict_follows_changing_time_steps() -> None:
+    # the transition matrix is cached per step length: alternating steps must not reuse it
+    m = ConstantVelocityModel(
+        MotionConfig(process_position_std_m=2.0, process_velocity_std_mps=1.0)
+    )
+    x = np.array([[0, 0, 0, 0, 4, 2, 1.5, 1.0, 2.0, 0.0]])
+    P = np.eye(10)[None]
+    for dt in (0.5, 0.1, 0.1, 0.5, 0.0):
+        x1, P1 = m.predict(x, P, dt)
+        np.testing.assert_allclose(x1[0, :3], [1.0 * dt, 2.0 * dt, 0.0])
+        assert P1[0, 0, 0] == pytest.approx(1 + dt * dt + 4 * dt)
+        assert P1[0, 0, 7] == pytest.approx(dt)
+        assert P1[0, 7, 7] == pytest.approx(1 + dt)
+    assert P[0, 0, 0] == 1.0 and x[0, 0] == 0.0  # inputs untouched

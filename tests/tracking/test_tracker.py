@@ -170,3 +170,35 @@ def test_min_output_score_hides_low_confidence_tracks() -> None:
     out = trk.step(low)
     assert len(out) == 1 and out.boxes.center_m[0, 0] == pytest.approx(10.0)
     assert len(trk.state[int(ObjectClass.CAR)].track_id) == 2  # the low one is tracked, not output
+
+
+def test_ego_motion_compensation_with_a_turning_ego() -> None:
+    # a parked car at world (20, 5), heading 0.5 rad; the ego turns 0.3 rad and moves 1 m per
+    # frame. Seen from the ego it moves and turns; tracked in the world it is static, and the
+    # output (in the ego frame) is where the detection is.
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(min_hits=1),
+    )
+    trk = build_tracker(TrackerConfig(classes={"car": cfg}, ego_motion_compensation=True))
+    world_box = np.array([[20.0, 5.0, 0.5, 4.0, 2.0, 1.5, 0.5]])
+    for f in range(8):
+        pose = SE3.from_xyz_yaw([1.0 * f, 0.0, 0.0], 0.3 * f)
+        local = pose.inverse().apply(world_box[:, :3])
+        yaw_local = 0.5 - 0.3 * f
+        det = Boxes3D.from_array7(
+            np.concatenate([local, world_box[:, 3:6], [[yaw_local]]], axis=1),
+            "lidar",
+            f * 100_000_000,
+            score=[5.0],
+            label=[int(ObjectClass.CAR)],
+        )
+        out = trk.step(det, pose)
+        assert out.track_id.tolist() == [0]
+        np.testing.assert_allclose(out.boxes.center_m, local, atol=1e-9)
+        assert out.boxes.yaw_rad[0] == pytest.approx(
+            np.arctan2(np.sin(yaw_local), np.cos(yaw_local))
+        )
+        assert out.frame == "lidar"
+        assert np.abs(out.boxes.velocity_mps).max() < 1e-9  # static in the world
+        assert trk.last_detection_index.tolist() == [0]
