@@ -11,17 +11,24 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
    camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
    camera should have seen); 3D detections outside every camera are left as they are.
 2. **Track** with the LiDAR tracker on the re-scored detections.
+   **Image-box identity continuity.** Two neighbouring tracks (``identity_swap_radius_m``)
+   both updated with camera-confirmed detections exchange identities back when each one's new
+   image box continues the other's previous one
+   (:func:`~drivestack.perception.fusion.identity.continuity_swaps`): the LiDAR association
+   handed their detections to each other.
 3. **Camera keeps tracks alive.** Confirmed live tracks that no 3D detection updated are
    projected into the cameras and associated with the 2D detections not used in step 1; a
    matched track's ``time_since_update`` is reset (it does not die) for at most
    ``max_camera_only_frames`` frames in a row, and it is output this frame with its predicted
-   box.
+   box. Not for a track within ``coast_isolation_m`` of a track a 3D detection updated this
+   frame: the free 2D detection is then as likely that object's neighbour, and the track kept
+   alive a duplicate that would later take the object's detections.
 4. **Camera confirms births.** A track born this frame from a camera-confirmed detection gets
    ``hits = min_hits`` (confirmed at once) and is output this frame, unless it lies within
    ``birth_isolation_m`` of an older track (then it is more likely a duplicate of that object,
    and confirming it would cost identity switches).
 
-Steps 3 and 4 write the tracker's per-class state (``ClassTrackState`` is the documented,
+Steps 2-4 write the tracker's per-class state (``ClassTrackState`` is the documented,
 mutable state object); the hooks the tracker would need to do this itself are described in
 :data:`TRACKER_HOOKS`.
 """
@@ -34,7 +41,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from drivestack.core.transforms import SE3
-from drivestack.perception.fusion.association import associate_with_cameras, project_to_image
+from drivestack.perception.fusion.association import (
+    CameraMatches,
+    associate_with_cameras,
+    project_to_image,
+)
+from drivestack.perception.fusion.identity import continuity_swaps
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
@@ -54,6 +66,15 @@ ClassTracker.step(boxes, scores, timestamp_ns, next_id, *, birth_hits=None, came
 """
 
 
+def _same_boxes(candidates7: np.ndarray, box7: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Rows of the ``(D, 7)`` candidates equal to ``box7`` up to rounding (yaw modulo 2 pi):
+    finds the detection a track was updated with from its ``last_box``, whatever arithmetic
+    the tracker used to move the detections into its frame."""
+    d = np.abs(candidates7 - box7[None, :])
+    d[:, 6] = np.abs(np.angle(np.exp(1j * (candidates7[:, 6] - box7[6]))))
+    return np.flatnonzero(np.all(d <= tol, axis=1))
+
+
 @dataclass(frozen=True)
 class FusionConfig:
     """Parameters of :class:`FusedTracker` (see the module docstring).
@@ -68,6 +89,19 @@ class FusionConfig:
         birth_isolation_m: ... unless an older live track's BEV centre is this close (a
             duplicate of a known object, not a new one); 0 disables the check.
         camera_coast_score_penalty: subtracted per camera-only frame from an output score.
+        coast_isolation_m: a coasting track is not kept alive by the camera when its
+            predicted BEV centre is this close to a track that a 3D detection updated (or
+            started) this frame: the 2D detection is then as likely that object's neighbour,
+            and the kept track a duplicate that later takes the object's detections (an
+            identity switch); 0 disables the check.
+        identity_swap_radius_m: two tracks closer than this (BEV centres) that were both
+            updated with camera-confirmed detections exchange identities when each one's
+            new image box continues the other's previous image box (see
+            :func:`~drivestack.perception.fusion.identity.continuity_swaps`); 0 disables.
+        identity_swap_margin: summed-IoU gain an exchange needs.
+        identity_max_box_iou: ... and the IoU of the two tracks' previous image boxes must be
+            below this (overlapping boxes cannot tell the two apart).
+        identity_max_gap_frames: a track's previous image box counts for this many frames.
     """
 
     detection_iou: float = 0.3
@@ -78,6 +112,11 @@ class FusionConfig:
     camera_births_confirmed: bool = True
     birth_isolation_m: float = 4.0
     camera_coast_score_penalty: float = 0.5
+    coast_isolation_m: float = 1.5
+    identity_swap_radius_m: float = 2.0
+    identity_swap_margin: float = 0.2
+    identity_max_box_iou: float = 0.3
+    identity_max_gap_frames: int = 3
 
 
 @dataclass(frozen=True)
@@ -91,6 +130,9 @@ class CameraFrame:
 @dataclass
 class _FusionState:
     camera_only_streak: dict[int, int] = field(default_factory=dict)  # track id -> frames
+    # track id -> (camera, (4,) image box of its last camera-confirmed detection, frame)
+    image_box: dict[int, tuple[str, np.ndarray, int]] = field(default_factory=dict)
+    frame: int = 0
 
 
 class FusedTracker:
@@ -140,6 +182,13 @@ class FusedTracker:
         # 2. track
         tracks = self.tracker.step(replace(detections, score=score), world_from_frame)
         det_index = self.tracker.last_detection_index
+        tracks = self._restore_identities(
+            self._in_tracking_frame(detections, world_from_frame),
+            detections.label,
+            m,
+            camera,
+            tracks,
+        )
         # 3./4. camera evidence on the tracker state
         free_2d = {
             name: d.select(~m.matched_detections(name, len(d)))
@@ -174,17 +223,121 @@ class FusedTracker:
             visible |= project_to_image(arr, camera.calibrations[name])[1]
         return visible
 
+    def _in_tracking_frame(self, detections: Boxes3D, world_from_frame: SE3 | None) -> np.ndarray:
+        """``(D, 7)`` detections in the tracker's frame (the world frame with ego-motion
+        compensation), as the tracker stores them in ``last_box`` up to rounding (compare
+        with :func:`_same_boxes`)."""
+        if self.tracker.cfg.ego_motion_compensation and world_from_frame is not None:
+            return detections.transformed(world_from_frame, "tracking_world").to_array7()
+        return detections.to_array7()
+
+    def _restore_identities(
+        self,
+        det_tracking: np.ndarray,
+        labels: np.ndarray,
+        matches: CameraMatches,
+        camera: CameraFrame,
+        tracks: Tracks,
+    ) -> Tracks:
+        """Undo LiDAR association swaps between neighbouring tracks by image-box continuity
+        (:func:`continuity_swaps`), then remember each updated track's image box.
+
+        An exchange swaps the identity fields of the two state rows (``track_id``, ``age``,
+        ``hits``, ``score_sum``); the Kalman state stays with the detection it was updated
+        with. Returns ``tracks`` with the exchanged identities.
+        """
+        f, st = self.fusion, self.state
+        n_det = det_tracking.shape[0]
+        det_box = np.full((n_det, 4), np.nan)
+        det_cam = np.full(n_det, "", dtype=object)
+        for k in range(matches.box_index.shape[0]):
+            name = str(matches.camera[k])
+            d = int(matches.box_index[k])
+            det_box[d] = camera.detections[name].box_xyxy_px[matches.detection_index[k]]
+            det_cam[d] = name
+        renamed: dict[int, int] = {}
+        live: set[int] = set()
+        for label, trk in self.tracker.class_trackers.items():
+            s = trk.state
+            n = s.track_id.shape[0]
+            live.update(int(t) for t in s.track_id)
+            sel = np.flatnonzero(labels == label)
+            row_det = np.full(n, -1, dtype=np.int64)
+            for r in np.flatnonzero(s.time_since_update == 0).tolist():
+                same = _same_boxes(det_tracking[sel], s.last_box[r])
+                if same.size:
+                    row_det[r] = sel[same[0]]
+            if f.identity_swap_radius_m > 0 and n > 1:
+                centres = trk.model.boxes(s.x)[:, :2]
+                for name in camera.detections:
+                    prev = np.full((n, 4), np.nan)
+                    cur = np.full((n, 4), np.nan)
+                    for r in range(n):
+                        rec = st.image_box.get(int(s.track_id[r]))
+                        if (
+                            rec is not None
+                            and rec[0] == name
+                            and st.frame - rec[2] <= f.identity_max_gap_frames
+                        ):
+                            prev[r] = rec[1]
+                        d = int(row_det[r])
+                        if d >= 0 and det_cam[d] == name:
+                            cur[r] = det_box[d]
+                    pairs = continuity_swaps(
+                        prev,
+                        cur,
+                        centres,
+                        f.identity_swap_radius_m,
+                        f.identity_swap_margin,
+                        f.identity_max_box_iou,
+                    )
+                    for a, b in pairs:
+                        ta, tb = int(s.track_id[a]), int(s.track_id[b])
+                        for attr in ("track_id", "age", "hits", "score_sum"):
+                            values = getattr(s, attr)
+                            values[[a, b]] = values[[b, a]]
+                        renamed[ta], renamed[tb] = tb, ta
+            for r in np.flatnonzero(row_det >= 0).tolist():
+                d = int(row_det[r])
+                if det_cam[d]:
+                    st.image_box[int(s.track_id[r])] = (str(det_cam[d]), det_box[d], st.frame)
+        for tid in [t for t in st.image_box if t not in live]:
+            del st.image_box[tid]
+        st.frame += 1
+        if not renamed:
+            return tracks
+        row_of = {
+            int(t): (trk.state, r)
+            for trk in self.tracker.class_trackers.values()
+            for r, t in enumerate(trk.state.track_id)
+        }
+        new_id = np.array([renamed.get(int(t), int(t)) for t in tracks.track_id], dtype=np.int64)
+        age = tracks.age.copy()
+        hits = tracks.hits.copy()
+        for k, t in enumerate(new_id.tolist()):
+            if t in row_of and int(tracks.track_id[k]) in renamed:
+                state, r = row_of[t]
+                age[k], hits[k] = int(state.age[r]), int(state.hits[r])
+        return replace(tracks, track_id=new_id, age=age, hits=hits)
+
+    @staticmethod
+    def _near_tracks(query7: np.ndarray, others7: np.ndarray, radius_m: float) -> np.ndarray:
+        """``(Q,)`` bool: the BEV centre of each of the ``(Q, 7)`` boxes lies closer than
+        ``radius_m`` to the centre of one of the ``(O, 7)`` boxes (all False when
+        ``radius_m <= 0`` or either set is empty)."""
+        if query7.shape[0] == 0 or others7.shape[0] == 0 or radius_m <= 0:
+            return np.zeros(query7.shape[0], dtype=bool)
+        from drivestack.kernels import center_distances
+
+        dist = np.asarray(center_distances(query7[:, :2], others7[:, :2]))
+        return np.min(dist, axis=1) < radius_m
+
     def _near_other_tracks(
         self, boxes7: np.ndarray, older: np.ndarray, born: np.ndarray
     ) -> np.ndarray:
         """``(B,)`` bool: a newborn track lies within ``birth_isolation_m`` (BEV centre
         distance) of an older live track (likely a duplicate of it, not a new object)."""
-        if born.size == 0 or not np.any(older) or self.fusion.birth_isolation_m <= 0:
-            return np.zeros(born.size, dtype=bool)
-        from drivestack.kernels import center_distances
-
-        dist = np.asarray(center_distances(boxes7[born, :2], boxes7[older, :2]))
-        return np.min(dist, axis=1) < self.fusion.birth_isolation_m
+        return self._near_tracks(boxes7[born], boxes7[older], self.fusion.birth_isolation_m)
 
     def _apply_camera_evidence(
         self,
@@ -199,9 +352,7 @@ class FusedTracker:
         frame_from_tracking = (
             world_from_frame.inverse() if compensated and world_from_frame else None
         )
-        det_tracking = detections.to_array7()
-        if frame_from_tracking is not None and world_from_frame is not None:
-            det_tracking = detections.transformed(world_from_frame, "tracking_world").to_array7()
+        det_tracking = self._in_tracking_frame(detections, world_from_frame)
         in_output = set(tracks.track_id.tolist())
         streak = self.state.camera_only_streak
         rows_out: list[tuple[int, np.ndarray, float, int, int, int, int]] = []
@@ -218,7 +369,7 @@ class FusedTracker:
                 sel = np.flatnonzero((detections.label == label) & confirmed)
                 crowded = self._near_other_tracks(trk.model.boxes(s.x), s.age > 1, born)
                 for r, near in zip(born, crowded, strict=True):
-                    same = np.flatnonzero(np.all(det_tracking[sel] == s.last_box[r], axis=1))
+                    same = _same_boxes(det_tracking[sel], s.last_box[r])
                     if same.size and not near:
                         s.hits[r] = max(int(s.hits[r]), life.min_hits)
                         if int(s.track_id[r]) not in in_output:
@@ -237,14 +388,19 @@ class FusedTracker:
             coasting = np.flatnonzero((s.time_since_update > 0) & (s.hits >= life.min_hits))
             if coasting.size == 0:
                 continue
-            pred = trk.model.boxes(s.x[coasting])
-            pred_frame = pred
+            all_boxes = trk.model.boxes(s.x)
             if frame_from_tracking is not None:
-                pred_frame = (
-                    Boxes3D.from_array7(pred, "tracking_world")
+                all_boxes = (
+                    Boxes3D.from_array7(all_boxes, "tracking_world")
                     .transformed(frame_from_tracking, detections.frame)
                     .to_array7()
                 )
+            updated = all_boxes[s.time_since_update == 0]
+            near = self._near_tracks(all_boxes[coasting], updated, f.coast_isolation_m)
+            coasting = coasting[~near]
+            if coasting.size == 0:
+                continue
+            pred_frame = all_boxes[coasting]
             m = associate_with_cameras(
                 pred_frame,
                 np.full(coasting.size, label),
