@@ -241,9 +241,14 @@ def _detail_keys(
 
 
 def _scenario_figures(
-    run: RunData, key: str, maps: MapCache, problems: list[str]
+    run: RunData,
+    key: str,
+    maps: MapCache,
+    problems: list[str],
+    canvases: tuple[plots.BevFigure, plots.SignalsFigure] | None = None,
 ) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """The bird's-eye and signal figures of one run, and the scenario config it ran with."""
+    """The bird's-eye and signal figures of one run, and the scenario config it ran with
+    (drawn on ``canvases`` when given: figures reused from run to run)."""
     import json
 
     from drivestack.eval.driving.nuplan import TTC_BOUND_S, min_time_to_collision_s
@@ -259,9 +264,10 @@ def _scenario_figures(
         config = json.loads((folder / "metrics.json").read_text()).get("config")
     road_map = maps.road_map(config)
     ttc = min_time_to_collision_s(history)
+    bev, signals = canvases or (plots.BevFigure(), plots.SignalsFigure())
     figures = {
-        "bev": plots.to_data_uri(plots.bev_figure(history, road_map, key)),
-        "signals": plots.to_data_uri(plots.signals_figure(history, ttc, TTC_BOUND_S)),
+        "bev": plots.to_data_uri(bev.draw(history, road_map, key)),
+        "signals": plots.to_data_uri(signals.draw(history, ttc, TTC_BOUND_S)),
     }
     return figures, config if isinstance(config, dict) else None
 
@@ -357,8 +363,11 @@ def build_report(
     maps = MapCache(data_root)
     details = _detail_keys(run.rows, set(change), run.root, max_detail)
     detail_configs: dict[str, Any] = {}
+    canvases = (plots.BevFigure(), plots.SignalsFigure()) if details else None
     for key in details:
-        scenario_figures, detail_configs[key] = _scenario_figures(run, key, maps, problems)
+        scenario_figures, detail_configs[key] = _scenario_figures(
+            run, key, maps, problems, canvases
+        )
         for name, uri in scenario_figures.items():
             figures[f"{name}:{key}"] = uri
     problems.extend(f"map not drawn: {e}" for e in maps.errors.values())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 from typing import Any
 
 import numpy as np
@@ -45,89 +46,177 @@ def collision_point(history: SimHistory) -> tuple[float, float] | None:
     return float(point.x), float(point.y)
 
 
+class BevFigure:
+    """A reusable bird's-eye figure: :meth:`draw` clears the previous run's artists and draws
+    the next one on the same axes (building a matplotlib figure and its ticks costs more than
+    drawing a run, and a report draws up to ``--max-detail`` of them)."""
+
+    def __init__(self) -> None:
+        self.figure = Figure(figsize=(7.5, 4.5))
+        self.ax = self.figure.subplots()
+        self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.92)
+        self.ax.set_xlabel("x [m]")
+        self.ax.set_ylabel("y [m]")
+
+    def draw(self, history: SimHistory, road_map: RoadMap | None, title: str) -> Figure:
+        """Lanes, ego path with footprints every 2 s, agent paths, collision point."""
+        from matplotlib.collections import LineCollection, PolyCollection
+
+        from drivestack.kernels import box_corners
+
+        ax = self.ax
+        for artist in [*ax.lines, *ax.collections, *ax.patches]:
+            artist.remove()
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+        xy = np.column_stack([history.ego_x_m, history.ego_y_m])
+        pts = [xy]
+        for a in range(history.agent_boxes.shape[1]):
+            valid = history.agent_valid[:, a]
+            if np.any(valid):
+                pts.append(history.agent_boxes[valid, a, :2])
+        allpts = np.concatenate(pts)
+        lo, hi = allpts.min(axis=0) - 15.0, allpts.max(axis=0) + 15.0
+        # widen the shorter side so that equal axes fill the figure's 5:3 box
+        span = hi - lo
+        want = np.array([max(span[0], span[1] * 5 / 3), max(span[1], span[0] * 3 / 5)])
+        lo, hi = lo - (want - span) / 2, hi + (want - span) / 2
+        if road_map is not None:
+            bounds: list[np.ndarray] = []
+            centers: list[np.ndarray] = []
+            for lane in road_map.lanes:
+                c = lane.centerline_m
+                if np.any(np.all((c >= lo) & (c <= hi), axis=1)):
+                    bounds += [lane.left_boundary_m[:, :2], lane.right_boundary_m[:, :2]]
+                    centers.append(c[:, :2])
+            # one artist per kind of line (not three per lane): same picture, far fewer artists
+            ax.add_collection(LineCollection(bounds, colors="0.6", linewidths=0.8), autolim=False)
+            ax.add_collection(
+                LineCollection(centers, colors="0.8", linewidths=0.6, linestyles="--"),
+                autolim=False,
+            )
+        step = max(1, round(2.0 / history.dt_s))
+        ego_boxes = box_corners(history.ego_boxes[::step])[:, :4, :2]
+        ax.add_collection(
+            PolyCollection(list(ego_boxes), facecolors="tab:blue", alpha=0.3, lw=0, zorder=4),
+            autolim=False,
+        )
+        ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=2, label="ego", zorder=5)
+        for a in range(history.agent_boxes.shape[1]):
+            valid = history.agent_valid[:, a]
+            if not np.any(valid):
+                continue
+            path = history.agent_boxes[valid, a, :2]
+            hit = bool(np.any(history.collisions[:, a]))
+            color = "tab:red" if hit else "tab:orange"
+            ax.plot(path[:, 0], path[:, 1], color=color, lw=1.2)
+            ticks = np.flatnonzero(valid)[::step]
+            corners = box_corners(history.agent_boxes[ticks, a])[:, :4, :2]
+            ax.add_collection(
+                PolyCollection(list(corners), facecolors="none", edgecolors=color, lw=0.8),
+                autolim=False,
+            )
+        point = collision_point(history)
+        if point is not None:
+            ax.plot(
+                *point, marker="X", color="red", ms=14, mec="black", label="collision", zorder=6
+            )
+        ax.plot([], [], color="tab:orange", label="agents")
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_title(title, fontsize=10)
+        ax.legend(loc="upper right", fontsize=8)
+        return self.figure
+
+
 def bev_figure(history: SimHistory, road_map: RoadMap | None, title: str) -> Figure:
     """Bird's-eye view: lanes, ego path with footprints every 2 s, agent paths, collision point."""
-    from drivestack.kernels import box_corners
+    return BevFigure().draw(history, road_map, title)
 
-    fig = Figure(figsize=(7.5, 4.5))
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.92)
-    xy = np.column_stack([history.ego_x_m, history.ego_y_m])
-    pts = [xy]
-    for a in range(history.agent_boxes.shape[1]):
-        valid = history.agent_valid[:, a]
-        if np.any(valid):
-            pts.append(history.agent_boxes[valid, a, :2])
-    allpts = np.concatenate(pts)
-    lo, hi = allpts.min(axis=0) - 15.0, allpts.max(axis=0) + 15.0
-    # widen the shorter side so that equal axes fill the figure's 5:3 box
-    span = hi - lo
-    want = np.array([max(span[0], span[1] * 5 / 3), max(span[1], span[0] * 3 / 5)])
-    lo, hi = lo - (want - span) / 2, hi + (want - span) / 2
-    if road_map is not None:
-        for lane in road_map.lanes:
-            c = lane.centerline_m
-            if np.any(np.all((c >= lo) & (c <= hi), axis=1)):
-                for line in (lane.left_boundary_m, lane.right_boundary_m):
-                    ax.plot(line[:, 0], line[:, 1], color="0.6", lw=0.8)
-                ax.plot(c[:, 0], c[:, 1], color="0.8", lw=0.6, ls="--")
-    step = max(1, round(2.0 / history.dt_s))
-    for t in range(0, len(history), step):
-        corners = box_corners(history.ego_boxes[t : t + 1])[0, :4, :2]
-        ax.fill(corners[:, 0], corners[:, 1], color="tab:blue", alpha=0.3, lw=0, zorder=4)
-    ax.plot(xy[:, 0], xy[:, 1], color="tab:blue", lw=2, label="ego", zorder=5)
-    for a in range(history.agent_boxes.shape[1]):
-        valid = history.agent_valid[:, a]
-        if not np.any(valid):
+
+#: Longest signal drawn point for point; longer ones are decimated (min/max per bucket).
+MAX_SIGNAL_POINTS = 2000
+
+
+def decimate_minmax(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, y)`` ``(N,)`` thinned to at most ~``max_points`` points keeping each bucket's
+    minimum and maximum (in time order), so that peaks (a jerk spike, the lowest TTC) stay
+    visible; NaN gaps are kept as gaps. Returned unchanged when ``N <= max_points``."""
+    n = len(t)
+    if n <= max_points:
+        return t, y
+    buckets = max(1, max_points // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    keep: list[int] = []
+    for lo, hi in itertools.pairwise(edges.tolist()):
+        if hi <= lo:
             continue
-        path = history.agent_boxes[valid, a, :2]
-        hit = bool(np.any(history.collisions[:, a]))
-        color = "tab:red" if hit else "tab:orange"
-        ax.plot(path[:, 0], path[:, 1], color=color, lw=1.2)
-        ticks = np.flatnonzero(valid)[::step]
-        for corners in box_corners(history.agent_boxes[ticks, a])[:, :4, :2]:
-            ax.fill(corners[:, 0], corners[:, 1], fc="none", ec=color, lw=0.8)
-    point = collision_point(history)
-    if point is not None:
-        ax.plot(*point, marker="X", color="red", ms=14, mec="black", label="collision", zorder=6)
-    ax.plot([], [], color="tab:orange", label="agents")
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper right", fontsize=8)
-    return fig
+        seg = y[lo:hi]
+        if np.all(np.isnan(seg)):
+            keep.append(int(lo))
+            continue
+        i, j = int(np.nanargmin(seg)) + lo, int(np.nanargmax(seg)) + lo
+        keep += sorted({i, j})
+        if np.any(np.isnan(seg)):  # keep one NaN so the gap is still drawn as a gap
+            keep.append(int(np.flatnonzero(np.isnan(seg))[0]) + lo)
+    idx = np.unique(np.asarray(keep, dtype=np.int64))
+    return t[idx], y[idx]
+
+
+class SignalsFigure:
+    """A reusable speed / acceleration / jerk / TTC figure (see :class:`BevFigure`):
+    :meth:`draw` replaces the curves' data and rescales the axes."""
+
+    def __init__(self) -> None:
+        self.figure = Figure(figsize=(7.5, 6.0))
+        axes = self.figure.subplots(4, 1, sharex=True)
+        self.axes = axes
+        self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
+        (self.speed,) = axes[0].plot([], [], color="tab:blue")
+        axes[0].set_ylabel("speed [m/s]")
+        (self.accel,) = axes[1].plot([], [], color="tab:blue")
+        for limit in (comfort.MIN_LON_ACCEL_MPS2, comfort.MAX_LON_ACCEL_MPS2):
+            axes[1].axhline(limit, color="tab:red", ls="--", lw=0.8)
+        axes[1].set_ylabel("accel [m/s²]")
+        (self.jerk,) = axes[2].plot([], [], color="tab:blue")
+        for limit in (-comfort.MAX_ABS_LON_JERK_MPS3, comfort.MAX_ABS_LON_JERK_MPS3):
+            axes[2].axhline(limit, color="tab:red", ls="--", lw=0.8)
+        axes[2].set_ylabel("jerk [m/s³]")
+        (self.ttc,) = axes[3].plot([], [], color="tab:blue", marker=".", ms=2, lw=0.8)
+        self.ttc_bound = axes[3].axhline(0.0, color="tab:red", ls="--", lw=0.8)
+        axes[3].set_ylabel("TTC [s]")
+        axes[3].set_xlabel("time [s]")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+            # aligned labels at a fixed offset (``align_ylabels`` measures every sibling's tick
+            # labels on every draw)
+            ax.yaxis.set_label_coords(-0.085, 0.5)
+
+    def draw(self, history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -> Figure:
+        """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits."""
+        t = history.time_s - history.time_s[0]
+        accel = history.ego_accel_mps2
+        jerk = comfort.derivative(accel, history.dt_s) if len(accel) > 1 else np.zeros_like(accel)
+        finite = np.where(np.isfinite(ttc_s), ttc_s, np.nan)
+        for line, y in (
+            (self.speed, history.ego_speed_mps),
+            (self.accel, accel),
+            (self.jerk, jerk),
+            (self.ttc, finite),
+        ):
+            line.set_data(*decimate_minmax(t, np.asarray(y, dtype=np.float64), MAX_SIGNAL_POINTS))
+        self.ttc_bound.set_ydata([ttc_bound_s, ttc_bound_s])
+        for ax in self.axes:
+            ax.relim()
+            ax.autoscale_view()
+        return self.figure
 
 
 def signals_figure(history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -> Figure:
     """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits."""
-    t = history.time_s - history.time_s[0]
-    accel = history.ego_accel_mps2
-    jerk = comfort.derivative(accel, history.dt_s) if len(accel) > 1 else np.zeros_like(accel)
-    fig = Figure(figsize=(7.5, 6.0))
-    axes = fig.subplots(4, 1, sharex=True)
-    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
-    axes[0].plot(t, history.ego_speed_mps, color="tab:blue")
-    axes[0].set_ylabel("speed [m/s]")
-    axes[1].plot(t, accel, color="tab:blue")
-    for limit in (comfort.MIN_LON_ACCEL_MPS2, comfort.MAX_LON_ACCEL_MPS2):
-        axes[1].axhline(limit, color="tab:red", ls="--", lw=0.8)
-    axes[1].set_ylabel("accel [m/s²]")
-    axes[2].plot(t, jerk, color="tab:blue")
-    for limit in (-comfort.MAX_ABS_LON_JERK_MPS3, comfort.MAX_ABS_LON_JERK_MPS3):
-        axes[2].axhline(limit, color="tab:red", ls="--", lw=0.8)
-    axes[2].set_ylabel("jerk [m/s³]")
-    finite = np.where(np.isfinite(ttc_s), ttc_s, np.nan)
-    axes[3].plot(t, finite, color="tab:blue", marker=".", ms=2, lw=0.8)
-    axes[3].axhline(ttc_bound_s, color="tab:red", ls="--", lw=0.8)
-    axes[3].set_ylabel("TTC [s]")
-    axes[3].set_xlabel("time [s]")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    fig.align_ylabels(axes)
-    return fig
+    return SignalsFigure().draw(history, ttc_s, ttc_bound_s)
 
 
 def pass_rate_figure(by_param: dict[str, list[dict[str, Any]]]) -> Figure:

@@ -11,6 +11,7 @@ ignore everyone (non-reactive), and exist only inside the track's time span.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,16 +124,28 @@ def _scripted_accel(spec: AgentSpec, time_s: float, speed_mps: float, dt_s: floa
     return math.copysign(min(rate, abs(diff) / dt_s), diff)
 
 
+def _read_only(path_m: np.ndarray | None) -> np.ndarray | None:
+    """A read-only copy of a path (same values and dtype), so that the road-map helpers may
+    memoise its stations."""
+    if path_m is None:
+        return None
+    out = np.array(path_m)
+    out.setflags(write=False)
+    return out
+
+
 class Traffic:
     """Stage holding every agent's state; ``step`` advances all agents by one tick."""
 
     def __init__(self, specs: list[AgentSpec]) -> None:
         self.specs = list(specs)
-        self._paths = [spec.path_m for spec in self.specs]
+        self._paths = [_read_only(spec.path_m) for spec in self.specs]
         self._path_len = [
             float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths
         ]
         self.time_s = 0.0
+        self._tick = 0  # counts steps and resets (the cache key of boxes() and velocities())
+        self._cache: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
         self.state = self._initial_state()
 
     @property
@@ -144,8 +157,19 @@ class Traffic:
     def labels(self) -> np.ndarray:
         return np.array([int(s.label) for s in self.specs], dtype=np.int64)
 
+    def _cached(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """A fresh copy of ``compute()`` (``boxes`` / ``velocities``), computed once per tick:
+        the cache holds until ``step``/``reset`` change the state (which is only changed there)."""
+        key = (self._tick, id(self.state))
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, compute())
+            self._cache[name] = hit
+        return hit[1].copy()
+
     def reset(self) -> None:
         self.time_s = 0.0
+        self._tick += 1
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -197,6 +221,7 @@ class Traffic:
 
     def step(self, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float) -> AgentsState:
         """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
+        self._tick += 1
         st = self.state
         accel = np.zeros(len(self.specs))
         for i, spec in enumerate(self.specs):
@@ -216,6 +241,7 @@ class Traffic:
         )
         self.time_s += dt_s
         self._place(st, self.time_s)
+        self._tick += 1
         return st
 
     def _leader(self, i: int, ego_box: np.ndarray, ego_speed_mps: float) -> tuple[float, float]:
@@ -248,6 +274,9 @@ class Traffic:
 
     def boxes(self) -> np.ndarray:
         """``(A, 7)`` boxes of all agents (invalid ones included; mask with ``state.valid``)."""
+        return self._cached("boxes", self._boxes)
+
+    def _boxes(self) -> np.ndarray:
         st = self.state
         size = self.size_m
         return np.stack(
@@ -256,6 +285,9 @@ class Traffic:
 
     def velocities(self) -> np.ndarray:
         """``(A, 2)`` velocity vectors (m/s)."""
+        return self._cached("velocities", self._velocities)
+
+    def _velocities(self) -> np.ndarray:
         st = self.state
         return np.stack(
             [st.speed_mps * np.cos(st.yaw_rad), st.speed_mps * np.sin(st.yaw_rad)], axis=1

@@ -107,7 +107,17 @@ def ego_agent_collisions(
 ) -> np.ndarray:
     """``(A,)`` bool: which valid agents' footprints overlap the ego footprint ``(7,)``."""
     hit = np.zeros(agent_boxes.shape[0], dtype=bool)
-    maybe = valid & may_overlap(ego_box[None], agent_boxes)
+    # a looser, cheaper test first (centre distance against the covering circles' extent,
+    # with a rounding margin): far agents, nearly all of them, skip the two-circle prefilter
+    extent = (
+        0.5 * agent_boxes[:, 3] + np.hypot(0.25 * agent_boxes[:, 3], 0.5 * agent_boxes[:, 4])
+    ) + (0.5 * ego_box[3] + np.hypot(0.25 * ego_box[3], 0.5 * ego_box[4]))
+    dist = np.hypot(agent_boxes[:, 0] - ego_box[0], agent_boxes[:, 1] - ego_box[1])
+    near = valid & (dist <= extent * (1.0 + 1e-6) + 1e-3)
+    if not np.any(near):
+        return hit
+    maybe = np.zeros_like(hit)
+    maybe[near] = may_overlap(ego_box[None], agent_boxes[near])
     if np.any(maybe):
         hit[maybe] = boxes_overlap_bev(ego_box[None], agent_boxes[maybe])[0]
     return hit

@@ -47,6 +47,8 @@ class World:
     def reset(self) -> None:
         self.tick = 0
         self.ego = self._ego_start
+        self._ego_box_of: BicycleState | None = None  # the ego state _ego_box belongs to
+        self._ego_box = np.zeros(7)
         self.traffic.reset()
 
     @property
@@ -68,8 +70,12 @@ class World:
         )
 
     def ego_box(self) -> np.ndarray:
-        """``(7,)`` ego footprint."""
-        return self.ego.boxes(self.vehicle)[0]
+        """``(7,)`` ego footprint (a fresh copy; computed once per ego state: a tick records
+        it after ``step`` and the next ``step`` needs the same one)."""
+        if self._ego_box_of is not self.ego:
+            self._ego_box = self.ego.boxes(self.vehicle)[0]
+            self._ego_box_of = self.ego
+        return self._ego_box.copy()
 
     def observe(self) -> Observation:
         valid = self.traffic.state.valid

@@ -49,6 +49,32 @@ def polyline_stations(polyline_m: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(seg)])
 
 
+#: Stations of read-only polylines (lane centrelines, agent paths) by ``id``, with the array
+#: itself so that an id is never mistaken for a later array's: the simulator asks for the same
+#: few paths every tick.
+_STATIONS_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_STATIONS_CACHE_SIZE = 512
+
+
+def _stations(polyline_m: np.ndarray) -> np.ndarray:
+    """:func:`polyline_stations`, memoised for read-only arrays that own their data (which
+    cannot change); the result must not be modified."""
+    if (
+        type(polyline_m) is not np.ndarray
+        or polyline_m.flags.writeable
+        or not polyline_m.flags.owndata
+    ):
+        return polyline_stations(polyline_m)
+    hit = _STATIONS_CACHE.get(id(polyline_m))
+    if hit is not None and hit[0] is polyline_m:
+        return hit[1]
+    stations = polyline_stations(polyline_m)
+    if len(_STATIONS_CACHE) >= _STATIONS_CACHE_SIZE:
+        _STATIONS_CACHE.clear()
+    _STATIONS_CACHE[id(polyline_m)] = (polyline_m, stations)
+    return stations
+
+
 def project_to_polyline(
     polyline_m: np.ndarray, points_m: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +102,7 @@ def project_to_polyline(
     idx = np.argmin(np.sum((pts[:, None, :] - closest) ** 2, axis=2), axis=1)
     rows = np.arange(pts.shape[0])
     ti = t_c[rows, idx]
-    stations = polyline_stations(polyline_m)
+    stations = _stations(polyline_m)
     station = stations[idx] + ti * seg_len[idx]
     cross = d[idx, 0] * rel[rows, idx, 1] - d[idx, 1] * rel[rows, idx, 0]
     lateral = cross / seg_len[idx]
@@ -92,7 +118,7 @@ def interpolate_polyline(
     ``[0, length]`` extrapolate along the first / last segment.
     """
     s = np.asarray(station_m, dtype=np.float64).reshape(-1)
-    stations = polyline_stations(polyline_m)
+    stations = _stations(polyline_m)
     idx = np.clip(np.searchsorted(stations, s, side="right") - 1, 0, len(stations) - 2)
     d = polyline_m[idx + 1] - polyline_m[idx]
     seg_len = stations[idx + 1] - stations[idx]

@@ -40,7 +40,21 @@ class Trajectory:
         object.__setattr__(self, "timestamp_ns", t)
         n = t.shape[0]
         for name in _FIELDS:
-            frozen_array(self, name, (n,), dtype=np.float64)
+            value = getattr(self, name)
+            if (
+                type(value) is np.ndarray
+                and value.dtype == np.float64
+                and value.shape == (n,)
+                and bool(np.isfinite(value).all())
+            ):
+                # the common case (a planner's float64 arrays), as frozen_array treats it:
+                # a writeable array is copied and frozen, a read-only one kept
+                if value.flags.writeable:
+                    value = value.copy()
+                    value.setflags(write=False)
+                object.__setattr__(self, name, value)
+            else:
+                frozen_array(self, name, (n,), dtype=np.float64)  # converts or raises
         yaw = wrap_angle(self.yaw_rad)
         yaw.setflags(write=False)
         object.__setattr__(self, "yaw_rad", yaw)
