@@ -8,6 +8,10 @@ side is often unseen, the bottom may be hidden) without cost down to ``min_lwh_m
 cluster is UNKNOWN. The score is a per-class logistic (Platt) calibration of the
 log-likelihood, the log point count, the log range and the observed length
 (:func:`score_features`), so that a score of p means about a fraction p of such boxes are right.
+
+With ``thin_structure`` configured and the clusters' points given, thin vertical structures
+(poles, posts, trunks: a small cross-section over the whole height, :func:`slice_width_height`)
+are ruled out as Pedestrian and Cyclist before the class is chosen.
 """
 
 from __future__ import annotations
@@ -16,10 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior
+from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior, ThinStructureConfig
 from drivestack.structures.labels import ObjectClass
 
 CLASSES: tuple[ObjectClass, ...] = (ObjectClass.CAR, ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
+#: Likelihood columns (in :data:`CLASSES` order) that ``thin_structure`` can veto.
+THIN_VETOED = (1, 2)
+#: Horizontal directions over which a slice's diameter is taken (its largest projected
+#: extent; at most ``1 - cos(pi / 16)`` = 2% short of the true diameter).
+_DIRECTIONS = np.stack(
+    [np.cos(np.arange(8) * np.pi / 8), np.sin(np.arange(8) * np.pi / 8)], axis=0
+)  # (2, 8)
 #: The optional fourth class (``ClassifyConfig.truck``): large vehicles.
 LARGE_VEHICLE = ObjectClass.TRUCK
 
@@ -58,6 +69,61 @@ def size_likelihood(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
     return np.exp(-0.5 * np.sum(dev**2, axis=1))
 
 
+def slice_width_height(
+    xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, slice_height_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-section width and height of some clusters.
+
+    Args:
+        xyz_m: ``(M, 3)`` cluster points grouped by cluster, cluster ``i`` being
+            ``xyz_m[bounds[i]:bounds[i + 1]]`` (:meth:`Clusters.grouped`).
+        bounds: ``(C + 1,)`` cluster bounds.
+        which: ``(K,)`` indices of the clusters to measure (each non-empty).
+        slice_height_m: thickness of the horizontal slices, from each cluster's lowest point.
+
+    Returns:
+        ``(K,)`` width_m: the largest horizontal diameter of one slice's points over the
+        cluster's slices (a pole: its diameter at every height; a person: the torso);
+        ``(K,)`` height_m: the vertical spread of the cluster's points.
+    """
+    which = np.asarray(which, dtype=np.int64).reshape(-1)
+    if len(which) == 0:
+        return np.zeros(0), np.zeros(0)
+    start, stop = bounds[which], bounds[which + 1]
+    counts = stop - start
+    if np.any(counts < 1):
+        raise ValueError("slice_width_height: empty cluster")
+    owner = np.repeat(np.arange(len(which)), counts)  # (P,)
+    index = (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + start[owner]
+    )
+    pts = np.asarray(xyz_m, dtype=np.float64)[index]
+    first = np.cumsum(counts) - counts
+    z_low = np.minimum.reduceat(pts[:, 2], first)
+    height = np.maximum.reduceat(pts[:, 2], first) - z_low
+    layer = np.floor((pts[:, 2] - z_low[owner]) / slice_height_m).astype(np.int64)
+    order = np.lexsort((layer, owner))
+    owner, layer, proj = owner[order], layer[order], pts[order, :2] @ _DIRECTIONS  # (P, 8)
+    new_group = np.ones(len(order), dtype=bool)
+    new_group[1:] = (owner[1:] != owner[:-1]) | (layer[1:] != layer[:-1])
+    group_start = np.flatnonzero(new_group)
+    extent = np.maximum.reduceat(proj, group_start) - np.minimum.reduceat(proj, group_start)
+    slice_width = extent.max(axis=1)  # (G,)
+    group_owner = owner[group_start]
+    width = np.zeros(len(which))
+    np.maximum.at(width, group_owner, slice_width)
+    return width, height
+
+
+def thin_structure_mask(
+    xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, cfg: ThinStructureConfig
+) -> np.ndarray:
+    """``(K,)`` bool: clusters ``which`` that are thin vertical structures under ``cfg``
+    (width under ``min_width_m`` or under ``min_width_to_height`` times the height)."""
+    width, height = slice_width_height(xyz_m, bounds, which, cfg.slice_height_m)
+    return (width < cfg.min_width_m) | (width < cfg.min_width_to_height * height)
+
+
 def score_features(boxes: np.ndarray, num_points: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
     """``(N, 5)`` ``[1, log(likelihood), log(num_points), log(range_m), observed_length_m]``."""
     range_m = np.hypot(boxes[:, 0], boxes[:, 1])
@@ -73,9 +139,21 @@ def score_features(boxes: np.ndarray, num_points: np.ndarray, likelihood: np.nda
     )
 
 
-def classify(boxes: np.ndarray, num_points: np.ndarray, cfg: ClassifyConfig) -> Classification:
+def classify(
+    boxes: np.ndarray,
+    num_points: np.ndarray,
+    cfg: ClassifyConfig,
+    xyz_m: np.ndarray | None = None,
+    bounds: np.ndarray | None = None,
+) -> Classification:
     """Classify ``(N, 7)`` fitted boxes (sensor frame, before any completion) of clusters with
-    ``(N,)`` points (voxels) each."""
+    ``(N,)`` points (voxels) each.
+
+    With the clusters' grouped points ``xyz_m`` ``(M, 3)`` and ``bounds`` ``(N + 1,)`` (as
+    :meth:`Clusters.grouped` gives them) and ``cfg.thin_structure`` enabled, the Pedestrian and
+    Cyclist likelihoods of thin vertical structures (:func:`thin_structure_mask`) are set to 0,
+    for the clusters where one of them reaches ``min_likelihood``; without the points, no veto.
+    """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
     size = boxes[:, 3:6]
     points = np.asarray(num_points, dtype=np.float64).reshape(-1)
@@ -93,6 +171,14 @@ def classify(boxes: np.ndarray, num_points: np.ndarray, cfg: ClassifyConfig) -> 
         if len(size)
         else np.zeros((0, len(priors)), bool)
     )
+    if cfg.thin_structure.enabled and xyz_m is not None and bounds is not None and len(size):
+        bounds = np.asarray(bounds, dtype=np.int64).reshape(-1)
+        if len(bounds) != len(size) + 1:
+            raise ValueError(f"classify: {len(size)} boxes but {len(bounds)} cluster bounds")
+        cols = list(THIN_VETOED)
+        which = np.flatnonzero(np.any(likelihood[:, cols] >= cfg.min_likelihood, axis=1))
+        thin = which[thin_structure_mask(xyz_m, bounds, which, cfg.thin_structure)]
+        likelihood[np.ix_(thin, cols)] = 0.0
     masked = np.where(enough, likelihood, 0.0)
     best = np.argmax(masked, axis=1) if len(size) else np.zeros(0, dtype=np.int64)
     best_likelihood = masked[np.arange(len(size)), best]

@@ -174,11 +174,45 @@ class ClassPrior:
 
 
 @dataclass(frozen=True)
+class ThinStructureConfig:
+    """Veto of Pedestrian / Cyclist for thin vertical structures (poles, posts, trunks).
+
+    A pole seen from close by is as tall as a person in the cluster height band, but its
+    cross-section is small and constant over its whole height, while a person's torso (and a
+    rider's shoulders) is 0.4-0.9 m across. The cluster's points are cut into horizontal slices
+    ``slice_height_m`` thick (from its lowest point); its *width* is the largest horizontal
+    diameter (greatest xy distance between two points of one slice) over the slices, its
+    *height* the vertical spread of its points. A cluster whose width is under
+    ``min_width_m`` or under ``min_width_to_height`` times its height cannot be a Pedestrian or
+    a Cyclist (the likelihoods of those classes are set to 0). The defaults (0, 0) veto
+    nothing: a config without this section behaves as before.
+    """
+
+    slice_height_m: float = 0.2
+    min_width_m: float = 0.0
+    min_width_to_height: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.slice_height_m <= 0 or self.min_width_m < 0 or self.min_width_to_height < 0:
+            raise ValueError(
+                "need slice_height_m > 0, min_width_m >= 0 and min_width_to_height >= 0, got "
+                f"{self.slice_height_m}, {self.min_width_m}, {self.min_width_to_height}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any cluster can be vetoed."""
+        return self.min_width_m > 0 or self.min_width_to_height > 0
+
+
+@dataclass(frozen=True)
 class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
     ``truck`` (optional, None: no such class) is a prior for large vehicles (vans, trucks,
     buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed.
+    ``thin_structure`` (optional, off by default) rejects poles and trunks as Pedestrian /
+    Cyclist from the cluster's points (:class:`ThinStructureConfig`).
     """
 
     car: ClassPrior
@@ -188,6 +222,7 @@ class ClassifyConfig:
     keep_unknown: bool
     min_score: float
     truck: ClassPrior | None = None
+    thin_structure: ThinStructureConfig = ThinStructureConfig()
 
 
 @dataclass(frozen=True)

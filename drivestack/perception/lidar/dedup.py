@@ -179,7 +179,7 @@ def deduplicate(
             pooled, pooled_bounds = _regroup(np.asarray(xyz_m), np.asarray(bounds), members)
             ground = np.array([np.min(ground_z_m[m]) for m in members])
             raw = fit_boxes(pooled, pooled_bounds, ground, box_fit)
-            cls = classify(raw, np.diff(pooled_bounds), classify_cfg)
+            cls = classify(raw, np.diff(pooled_bounds), classify_cfg, pooled, pooled_bounds)
             # the halves were completed one by one; the most elongated one (a face rather than
             # a blob, whose heading is least ambiguous) gives the heading
             aspect = raw_boxes[:, 3] / np.maximum(raw_boxes[:, 4], 1e-6)

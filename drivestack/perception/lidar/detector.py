@@ -163,7 +163,7 @@ class LidarDetector:
             boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
             out[0] = len(boxes)
         with rec.step("classify", len(boxes)) as out:
-            cls = classify(boxes, counts, cfg.classify)
+            cls = classify(boxes, counts, cfg.classify, grouped, bounds)
             raw_boxes = boxes
             boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
             label, score, features = cls.label, cls.score, cls.features
