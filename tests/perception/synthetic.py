@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior
+
 SENSOR_HEIGHT_M = 1.73
+
+# A small hand-made classifier (wide size priors, score = a plain linear map) shared by the
+# classification tests.
+PRIOR = dict(std_lwh_m=(0.5, 0.2, 0.15), min_points=5, score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0))
+CLASSIFY = ClassifyConfig(
+    car=ClassPrior(mean_lwh_m=(4.2, 1.75, 1.6), min_lwh_m=(1.2, 0.3, 1.25), **PRIOR),  # type: ignore[arg-type]
+    pedestrian=ClassPrior(mean_lwh_m=(0.8, 0.65, 1.75), min_lwh_m=(0.2, 0.2, 1.3), **PRIOR),  # type: ignore[arg-type]
+    cyclist=ClassPrior(mean_lwh_m=(1.8, 0.65, 1.75), min_lwh_m=(1.3, 0.2, 1.4), **PRIOR),  # type: ignore[arg-type]
+    min_likelihood=0.1,
+    keep_unknown=False,
+    min_score=0.0,
+)
 
 
 def ground_plane(

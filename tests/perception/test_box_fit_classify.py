@@ -7,10 +7,10 @@ import pytest
 
 from drivestack.perception.lidar.box_fit import complete_far_side, fit_box, fit_boxes
 from drivestack.perception.lidar.classify import classify, size_likelihood
-from drivestack.perception.lidar.config import BoxFitConfig, ClassifyConfig, ClassPrior
+from drivestack.perception.lidar.config import BoxFitConfig, ClassPrior
 from drivestack.structures.labels import ObjectClass
 
-from .synthetic import box_surface
+from .synthetic import CLASSIFY, box_surface
 
 FIT = BoxFitConfig(
     yaw_step_deg=3.0,
@@ -74,17 +74,6 @@ def test_complete_far_side_grows_away_from_sensor() -> None:
     assert abs(np.sin(out[6])) < 1e-9
     # boxes not selected are untouched
     np.testing.assert_array_equal(complete_far_side(seen, np.array([False]), FIT), seen)
-
-
-PRIOR = dict(std_lwh_m=(0.5, 0.2, 0.15), min_points=5, score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0))
-CLASSIFY = ClassifyConfig(
-    car=ClassPrior(mean_lwh_m=(4.2, 1.75, 1.6), min_lwh_m=(1.2, 0.3, 1.25), **PRIOR),  # type: ignore[arg-type]
-    pedestrian=ClassPrior(mean_lwh_m=(0.8, 0.65, 1.75), min_lwh_m=(0.2, 0.2, 1.3), **PRIOR),  # type: ignore[arg-type]
-    cyclist=ClassPrior(mean_lwh_m=(1.8, 0.65, 1.75), min_lwh_m=(1.3, 0.2, 1.4), **PRIOR),  # type: ignore[arg-type]
-    min_likelihood=0.1,
-    keep_unknown=False,
-    min_score=0.0,
-)
 
 
 def test_size_likelihood_hand_values() -> None:

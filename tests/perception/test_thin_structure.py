@@ -10,23 +10,14 @@ import pytest
 from drivestack.perception.lidar.classify import classify, slice_width_height
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import (
-    ClassifyConfig,
-    ClassPrior,
     ClusterConfig,
     ThinStructureConfig,
     load_lidar_detector_config,
 )
 from drivestack.structures.labels import ObjectClass
 
-PRIOR = dict(std_lwh_m=(0.5, 0.2, 0.15), min_points=5, score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0))
-CLASSIFY = ClassifyConfig(
-    car=ClassPrior(mean_lwh_m=(4.2, 1.75, 1.6), min_lwh_m=(1.2, 0.3, 1.25), **PRIOR),  # type: ignore[arg-type]
-    pedestrian=ClassPrior(mean_lwh_m=(0.8, 0.65, 1.75), min_lwh_m=(0.2, 0.2, 1.3), **PRIOR),  # type: ignore[arg-type]
-    cyclist=ClassPrior(mean_lwh_m=(1.8, 0.65, 1.75), min_lwh_m=(1.3, 0.2, 1.4), **PRIOR),  # type: ignore[arg-type]
-    min_likelihood=0.1,
-    keep_unknown=False,
-    min_score=0.0,
-)
+from .synthetic import CLASSIFY
+
 THIN = ThinStructureConfig(slice_height_m=0.2, min_width_m=0.3, min_width_to_height=0.22)
 VOXEL = 0.2
 
