@@ -2,72 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from drivestack.kernels._common import CPU_ROUTE_ENV
 from drivestack.tracking.config import AssociationConfig
-
-_TOLERANCE = 256.0 * float(np.finfo(np.float64).eps)  # kernels._common.tolerance for float64
-_NUMBA_KERNELS: Any = None  # the compiled kernels module once imported, False without numba
-
-
-_OVERLAP_MODE = {"iou_bev": 0, "iou_3d": 1, "giou_bev": 2, "giou_3d": 3}
-
-
-def _valid_boxes(boxes: np.ndarray) -> bool:
-    """Float64, finite, sizes >= 0 (what the public kernels check, as one pass)."""
-    return (
-        boxes.dtype == np.float64
-        and bool(np.isfinite(boxes).all())
-        and bool(boxes[:, 3:6].min() >= 0.0)
-    )
-
-
-def _compiled_overlap(mode: int, tracks: np.ndarray, detections: np.ndarray) -> np.ndarray | None:
-    """The kernels' numba routine called directly on ``(T, 7)`` x ``(D, 7)`` float64 NumPy
-    boxes (T, D > 0), skipping the public API's per-call dispatch; ``None`` when that route is
-    not in use (numba missing, ``DRIVESTACK_CPU_ROUTE=reference``) or the input is not valid
-    (then the public kernel runs and raises its clear error). Same routine and arguments as
-    :func:`drivestack.kernels.box_giou_3d` and friends, so the values are identical."""
-    global _NUMBA_KERNELS
-    if _NUMBA_KERNELS is None:
-        from drivestack.kernels import _numba_available
-
-        if not _numba_available.AVAILABLE:
-            _NUMBA_KERNELS = False
-        else:
-            from drivestack.kernels import _numba_kernels
-
-            _NUMBA_KERNELS = _numba_kernels
-    if _NUMBA_KERNELS is False or os.environ.get(CPU_ROUTE_ENV, "auto") == "reference":
-        return None
-    if not (_valid_boxes(tracks) and _valid_boxes(detections)):
-        return None
-    return _NUMBA_KERNELS.pairwise_overlap(
-        np.ascontiguousarray(tracks), np.ascontiguousarray(detections), mode, _TOLERANCE
-    )
 
 
 def affinity_matrix(metric: str, tracks: np.ndarray, detections: np.ndarray) -> np.ndarray:
     """``(T, 7)`` predicted boxes x ``(D, 7)`` detections -> ``(T, D)`` affinity (higher = closer).
 
-    IoU-type metrics come from :mod:`drivestack.kernels` (their compiled routine directly for
-    float64 NumPy input, see :func:`_compiled_overlap`); distances are negated (metres).
+    IoU-type metrics come from :mod:`drivestack.kernels`; distances are negated (metres).
     """
     t, d = tracks.shape[0], detections.shape[0]
     if t == 0 or d == 0:
         return np.zeros((t, d))
     from drivestack import kernels
 
-    mode = _OVERLAP_MODE.get(metric)
-    if mode is not None:
-        fast = _compiled_overlap(mode, tracks, detections)
-        if fast is not None:
-            return fast
     if metric == "giou_3d":
         return np.asarray(kernels.box_giou_3d(tracks, detections))
     if metric == "giou_bev":
@@ -78,11 +28,7 @@ def affinity_matrix(metric: str, tracks: np.ndarray, detections: np.ndarray) -> 
         return np.asarray(kernels.box_iou_bev(tracks, detections))
     if metric in ("distance_3d", "distance_bev"):
         k = 3 if metric == "distance_3d" else 2
-        a, b = tracks[:, :k], detections[:, :k]
-        if a.dtype == np.float64 and b.dtype == np.float64:
-            diff = a[:, None, :] - b[None, :, :]  # as kernels.center_distances, without checks
-            return -np.sqrt(np.sum(diff * diff, axis=2))
-        return -np.asarray(kernels.center_distances(a, b))
+        return -np.asarray(kernels.center_distances(tracks[:, :k], detections[:, :k]))
     raise ValueError(f"unknown association metric {metric!r}")
 
 
