@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         parse_sweep_param,
         unswept_keys,
     )
-    from drivestack.sim.evaluate import PLANNERS
+    from drivestack.sim.evaluate import parse_planners
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     if bool(args.scenario) == bool(args.suite):
@@ -95,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "export_dataset", None) is not None:
         print("a fleet does not export datasets (no --export-dataset)", file=sys.stderr)
         return 2
-    planners = [p.strip() for p in args.planner.split(",") if p.strip()]
-    bad = [p for p in planners if p not in PLANNERS]
-    if bad:
-        print(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}", file=sys.stderr)
+    try:
+        planners = parse_planners(args.planner)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
         return 2
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
     workers = 1 if args.workers is None else args.workers

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
     from drivestack.pipeline import build_stack
     from drivestack.sim.build import build_scenario
-    from drivestack.sim.evaluate import PLANNERS, run_scenario
+    from drivestack.sim.evaluate import parse_planners, run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
     from drivestack.sim.scenario import load_scenarios, load_suite
 
@@ -92,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.scenario) == bool(args.suite):
         print("give exactly one of SCENARIO and --suite", file=sys.stderr)
         return 2
-    planners = [p.strip() for p in args.planner.split(",") if p.strip()]
-    bad = [p for p in planners if p not in PLANNERS]
-    if bad:
-        print(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}", file=sys.stderr)
+    try:
+        planners = parse_planners(args.planner)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
         return 2
     try:
         scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)

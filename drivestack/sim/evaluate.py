@@ -18,6 +18,15 @@ from drivestack.sim.scenario import PassCriteria, ScenarioConfig
 PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "idm": IDMPlanner}
 
 
+def parse_planners(text: str) -> list[str]:
+    """``"pdm,idm"`` -> ``["pdm", "idm"]``; ``ValueError`` naming the first unknown planner."""
+    planners = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in planners if p not in PLANNERS]
+    if bad:
+        raise ValueError(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}")
+    return planners
+
+
 @dataclass(frozen=True)
 class ScenarioResult:
     name: str

@@ -106,17 +106,23 @@ def curved_road(
     )
 
 
-def _connector(
-    lane_id: str, centre: np.ndarray, width_m: float, speed_mps: float, pred: str, succ: str
+def _lane_from_centre(
+    lane_id: str,
+    centre: np.ndarray,
+    width_m: float,
+    speed_mps: float,
+    successors: tuple[str, ...] = (),
+    predecessors: tuple[str, ...] = (),
 ) -> Lane:
+    """A lane of constant ``width_m`` around ``centre (K, 2)``: boundaries offset half a width."""
     return Lane(
         lane_id,
         centre,
         offset_polyline(centre, width_m / 2),
         offset_polyline(centre, -width_m / 2),
         speed_mps,
-        successors=(succ,),
-        predecessors=(pred,),
+        successors=successors,
+        predecessors=predecessors,
     )
 
 
@@ -149,15 +155,7 @@ def four_way_intersection(
         inbound_c = far + s * (near - far) + left * (lane_width_m / 2)
         outbound_c = near + s * (far - near) - left * (lane_width_m / 2)
         for lane_id, centre in ((f"{name}_in", inbound_c), (f"{name}_out", outbound_c)):
-            lanes.append(
-                Lane(
-                    lane_id,
-                    centre,
-                    offset_polyline(centre, lane_width_m / 2),
-                    offset_polyline(centre, -lane_width_m / 2),
-                    speed_limit_mps,
-                )
-            )
+            lanes.append(_lane_from_centre(lane_id, centre, lane_width_m, speed_limit_mps))
         ends_in[name] = inbound_c[-1]
         starts_out[name] = outbound_c[0]
         cw_c = (half + 2.0) * u
@@ -190,8 +188,13 @@ def four_way_intersection(
                 centre = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
             lane_id = f"{src}_to_{dst}"
             lanes.append(
-                _connector(
-                    lane_id, centre, lane_width_m, speed_limit_mps, f"{src}_in", f"{dst}_out"
+                _lane_from_centre(
+                    lane_id,
+                    centre,
+                    lane_width_m,
+                    speed_limit_mps,
+                    successors=(f"{dst}_out",),
+                    predecessors=(f"{src}_in",),
                 )
             )
             succ[f"{src}_in"].append(lane_id)
@@ -244,26 +247,10 @@ def merge_road(
     )  # smoothstep taper onto the main lane
     ramp = np.stack([x, y], axis=1)
 
-    def lane(
-        lane_id: str,
-        centre: np.ndarray,
-        successors: tuple[str, ...] = (),
-        predecessors: tuple[str, ...] = (),
-    ) -> Lane:
-        return Lane(
-            lane_id,
-            centre,
-            offset_polyline(centre, w / 2),
-            offset_polyline(centre, -w / 2),
-            speed_limit_mps,
-            successors=successors,
-            predecessors=predecessors,
-        )
-
     lanes = (
-        lane("main_a", main_a, successors=("main_b",)),
-        lane("ramp", ramp, successors=("main_b",)),
-        lane("main_b", main_b, predecessors=("main_a", "ramp")),
+        _lane_from_centre("main_a", main_a, w, speed_limit_mps, successors=("main_b",)),
+        _lane_from_centre("ramp", ramp, w, speed_limit_mps, successors=("main_b",)),
+        _lane_from_centre("main_b", main_b, w, speed_limit_mps, predecessors=("main_a", "ramp")),
     )
     return RoadMap(lanes, source="synthetic:merge")
 
