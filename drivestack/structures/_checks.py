@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
-
-import math
 
 import numpy as np
 import numpy.typing as npt
@@ -31,21 +30,6 @@ def _all_finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-_DTYPE_CACHE: dict[Any, np.dtype] = {}
-
-
-def _as_dtype(dtype: npt.DTypeLike) -> np.dtype:
-    try:
-        return _DTYPE_CACHE[dtype]
-    except (KeyError, TypeError):
-        target = np.dtype(dtype)
-        try:
-            _DTYPE_CACHE[dtype] = target
-        except TypeError:  # an unhashable dtype-like
-            pass
-        return target
-
-
 def frozen_array(
     owner: Any,
     name: str,
@@ -69,7 +53,7 @@ def frozen_array(
     if arr.size == 0 and arr.ndim != len(shape):
         arr = arr.reshape([0 if s is None else s for s in shape])
     if dtype is not None:
-        target = _as_dtype(dtype)
+        target = np.dtype(dtype)
         if (
             arr.size
             and arr.dtype.kind not in kinds
@@ -98,7 +82,8 @@ def frozen_array(
 
 
 def _shape_differs(want: Sequence[int | None], got: tuple[int, ...]) -> bool:
-    for e, a in zip(want, got, strict=True):
+    # a plain loop: ~2x cheaper than any() over a generator, and this runs per field
+    for e, a in zip(want, got, strict=True):  # noqa: SIM110
         if e is not None and e != a:
             return True
     return False
