@@ -152,14 +152,15 @@ def run(args: argparse.Namespace) -> int:
         load_results,
     )
     from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.ingest.kitti_format import KittiObjects
     from drivestack.ingest.kitti_tracking import (
-        KittiObjects,
         read_ab3dmot_detections,
         read_ego_poses,
         write_tracking_results,
     )
     from drivestack.tracking.config import TrackerConfig, load_tracker_config
-    from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
+    from drivestack.tracking.kitti_run import track_kitti_sequence
+    from drivestack.tracking.offline import offline_result_rows
     from drivestack.tracking.tracker import build_tracker
 
     root: Path = args.kitti_root
@@ -218,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
                     pose_path = root / "training" / "ego_poses_orbslam3_stereo" / f"{e.name}.txt"
                     poses = read_ego_poses(pose_path) if cfg.ego_motion_compensation else None
                     run_ = track_kitti_sequence(tracker, dets, calib, e.n_frames, cls, poses)
-                    rows = drop_low_score_tracks(run_.results, class_cfg.offline_min_track_score)
+                    rows = offline_result_rows(run_, class_cfg)
                     per_seq[e.name] = rows
                     write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
                     step_s += run_.step_time_s

@@ -51,7 +51,9 @@ class AssociationConfig:
     better) or ``distance_3d`` / ``distance_bev`` (affinity = minus the centre distance in m).
     A pair needs ``affinity >= threshold``. ``method``: ``hungarian`` or ``greedy``.
     ``two_stage``: detections scoring below ``high_score`` are matched only in a second stage,
-    to tracks left unmatched by the first, with ``second_threshold``.
+    to tracks left unmatched by the first, with ``second_threshold``. ``gated``: Hungarian
+    matching ignores pairs below the threshold instead of dropping them after the assignment
+    (see :func:`drivestack.tracking.association.match`).
     """
 
     metric: Literal["giou_3d", "giou_bev", "iou_3d", "iou_bev", "distance_3d", "distance_bev"] = (
@@ -62,6 +64,7 @@ class AssociationConfig:
     two_stage: bool = False
     high_score: float = 0.0
     second_threshold: float = 0.0
+    gated: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,49 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class OfflineEvidenceConfig:
+    """Whole-track rules of offline runners (KITTI result files), from each track's evidence
+    over the sequence (:func:`drivestack.tracking.offline.apply_track_evidence`); the defaults
+    change nothing.
+
+    ``min_track_hits``: drop tracks with fewer matched detections. With ``lifecycle.min_hits``
+    1 this confirms tracks retroactively: a track that is confirmed later keeps its first
+    frames. ``trailing_coast_frames``: keep at most this many coasting rows after a track's
+    last match (``None`` keeps all; coasting rows between matches are kept).
+    ``log_hits_weight``: when set, every row of a track gets the score ``mean score of its
+    matched detections + log_hits_weight * ln(matches)`` (before ``offline_min_track_score``).
+    """
+
+    min_track_hits: int = 1
+    trailing_coast_frames: int | None = None
+    log_hits_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_track_hits < 1:
+            raise ValueError(f"min_track_hits must be >= 1, got {self.min_track_hits}")
+        if self.trailing_coast_frames is not None and self.trailing_coast_frames < 0:
+            raise ValueError(
+                f"trailing_coast_frames must be >= 0 or null, got {self.trailing_coast_frames}"
+            )
+
+
+@dataclass(frozen=True)
 class ClassTrackerConfig:
     """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
-    as AB3DMOT's ``trk_conf_threshold.py`` post-processing does; ``None`` keeps every track."""
+    as AB3DMOT's ``trk_conf_threshold.py`` post-processing does; ``None`` keeps every track.
+    ``offline_track_mean_score``: offline runners write each track's mean score (rounded to
+    1/64) on all its rows, so that the KITTI reference evaluator's repeated in-place
+    re-averaging cannot drop a track from its own recall threshold
+    (:func:`drivestack.tracking.kitti_run.track_mean_scores`). ``offline_evidence``: whole-track
+    rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     offline_min_track_score: float | None = None
+    offline_track_mean_score: bool = False
+    offline_evidence: OfflineEvidenceConfig = field(default_factory=OfflineEvidenceConfig)
 
 
 @dataclass(frozen=True)

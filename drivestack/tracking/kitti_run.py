@@ -9,21 +9,23 @@ the projected 3D box clipped to the image) and a per-box score.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import KittiCalib
-from drivestack.ingest.kitti_tracking import (
+from drivestack.ingest.kitti_format import (
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     boxes_to_objects,
     lidar_from_camera_zup,
     objects_to_boxes,
-    project_to_image_xyxy,
+    project_boxes_to_image_xyxy,
 )
 from drivestack.structures.boxes import Boxes3D
+from drivestack.tracking.config import ClassTrackerConfig
 from drivestack.tracking.tracker import Tracker
 
 KITTI_FRAME_PERIOD_NS = 100_000_000  # 10 Hz
@@ -38,6 +40,10 @@ class SequenceRun:
     step_time_s: float
     n_frames: int
     step_cpu_time_s: float = 0.0
+    #: per result row: the track's matches so far and the matched detection's score (NaN while
+    #: coasting); the evidence the offline rules of :mod:`drivestack.tracking.offline` use
+    hits: np.ndarray | None = None
+    detection_score: np.ndarray | None = None
 
 
 def world_from_lidar_poses(camera_poses: np.ndarray, calib: KittiCalib) -> list[SE3]:
@@ -62,24 +68,28 @@ def track_kitti_sequence(
 ) -> SequenceRun:
     """Track one sequence from frame 0 to ``n_frames - 1`` (the tracker is reset first)."""
     tracker.reset()
-    boxes = objects_to_boxes(detections, calib)
+    lidar_from_zup = lidar_from_camera_zup(calib)
+    boxes = objects_to_boxes(detections, None).transformed(lidar_from_zup, LIDAR)
+    zup_from_lidar = lidar_from_zup.inverse()
+    zup_yaw = float(zup_from_lidar.yaw_rad)
     arr7, score, label = boxes.to_array7(), boxes.score, boxes.label
     slices = detections.frame_slices(n_frames)
-    zup_from_lidar = lidar_from_camera_zup(calib).inverse()
-    zup_yaw = float(zup_from_lidar.yaw_rad)
+    # projected boxes are clipped to the furthest pixel edge the detector's boxes reach
     if len(detections):
-        image_size = (
-            int(np.ceil(detections.box2d_xyxy_px[:, 2].max())) + 1,
-            int(np.ceil(detections.box2d_xyxy_px[:, 3].max())) + 1,
+        image_edge = (
+            float(np.ceil(detections.box2d_xyxy_px[:, 2].max())),
+            float(np.ceil(detections.box2d_xyxy_px[:, 3].max())),
         )
     else:
-        image_size = (1242, 375)
+        image_edge = (1241.0, 374.0)
     poses = (
         world_from_lidar_poses(camera_poses, calib)
         if camera_poses is not None and tracker.cfg.ego_motion_compensation
         else None
     )
     rows: list[KittiObjects] = []
+    hits: list[np.ndarray] = []
+    det_scores: list[np.ndarray] = []
     step_time = 0.0
     step_cpu = 0.0
     for f in range(n_frames):
@@ -93,6 +103,7 @@ def track_kitti_sequence(
         step_cpu += time.process_time() - c0
         if len(tracks) == 0:
             continue
+        # z-up camera boxes as an array: the yaw is moved, not re-wrapped, before conversion
         zup = tracks.boxes.to_array7()
         zup[:, :3] = zup_from_lidar.apply(zup[:, :3])
         zup[:, 6] += zup_yaw
@@ -101,18 +112,32 @@ def track_kitti_sequence(
         fresh = det_idx >= 0
         box2d[fresh] = detections.box2d_xyxy_px[idx[det_idx[fresh]]]
         if np.any(~fresh):
-            box2d[~fresh] = project_to_image_xyxy(zup[~fresh], calib.P2, image_size)
+            box2d[~fresh] = project_boxes_to_image_xyxy(
+                zup[~fresh], calib.P2, image_edge_px=image_edge
+            )
+        objs = boxes_to_objects(
+            zup, None, box2d_xyxy_px=box2d, unknown_visibility=True, score=tracks.boxes.score
+        )
+        hits.append(tracks.hits)
+        row_det_score = np.full(len(tracks), np.nan)
+        row_det_score[fresh] = score[idx[det_idx[fresh]]]
+        det_scores.append(row_det_score)
         rows.append(
-            boxes_to_objects(
-                zup,
-                frame_index=f,
+            replace(
+                objs,
+                type_name=np.full(len(objs), type_name),
+                frame=np.full(len(objs), f),
                 track_id=tracks.track_id,
-                type_name=type_name,
-                score=tracks.boxes.score,
-                box2d_xyxy_px=box2d,
             )
         )
-    return SequenceRun(KittiObjects.concatenate(rows), step_time, n_frames, step_cpu)
+    return SequenceRun(
+        KittiObjects.concatenate(rows),
+        step_time,
+        n_frames,
+        step_cpu,
+        hits=np.concatenate(hits) if hits else np.zeros(0, dtype=np.int64),
+        detection_score=np.concatenate(det_scores) if det_scores else np.zeros(0),
+    )
 
 
 def drop_low_score_tracks(results: KittiObjects, min_mean_score: float | None) -> KittiObjects:
@@ -122,3 +147,35 @@ def drop_low_score_tracks(results: KittiObjects, min_mean_score: float | None) -
     _, inverse = np.unique(results.track_id, return_inverse=True)
     mean = np.bincount(inverse, weights=results.score) / np.bincount(inverse)
     return results.select(np.flatnonzero(mean[inverse] >= min_mean_score))
+
+
+#: Resolution of the per-track scores :func:`track_mean_scores` writes: a multiple of 1/64 has
+#: at most 6 decimals (read back exactly from the result file) and few significant bits.
+TRACK_SCORE_QUANTUM = 1.0 / 64.0
+
+
+def track_mean_scores(results: KittiObjects, quantum: float = TRACK_SCORE_QUANTUM) -> KittiObjects:
+    """Rows with each track's mean score, rounded to a multiple of ``quantum``, on every row.
+
+    KITTI's protocol ranks whole tracks by their mean score, and the reference evaluator
+    (AB3DMOT's ``evaluate.py``, reproduced by :func:`drivestack.eval.tracking.clear.remean`)
+    re-averages that mean in place in each of its ~40 passes (``sum([v] * n) / n``). For a
+    general float ``v`` this moves the mean by an ulp or more, and a track whose mean moves
+    down drops out of the pass whose threshold is its own mean: its true positives vanish
+    from that recall point. A constant ``k * quantum`` per track is summed and divided exactly,
+    so every pass sees the same mean. Ranking changes only between tracks whose means lie
+    within ``quantum`` of each other.
+    """
+    if len(results) == 0:
+        return results
+    _, inverse = np.unique(results.track_id, return_inverse=True)
+    mean = np.bincount(inverse, weights=results.score) / np.bincount(inverse)
+    return replace(results, score=np.round(mean[inverse] / quantum) * quantum)
+
+
+def apply_offline_track_rules(results: KittiObjects, cfg: ClassTrackerConfig) -> KittiObjects:
+    """The whole-sequence rules of a class for result files: drop tracks below
+    ``cfg.offline_min_track_score`` (:func:`drop_low_score_tracks`), then, with
+    ``cfg.offline_track_mean_score``, write per-track mean scores (:func:`track_mean_scores`)."""
+    kept = drop_low_score_tracks(results, cfg.offline_min_track_score)
+    return track_mean_scores(kept) if cfg.offline_track_mean_score else kept

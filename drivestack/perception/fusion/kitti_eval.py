@@ -2,9 +2,10 @@
 
 3D detections: AB3DMOT's PointRCNN files; camera detections: RRC (DeepFusionMOT's files);
 metrics: AB3DMOT's KITTI protocol at 3D IoU 0.25 and the 2D protocol (image boxes, IoU 0.5),
-per class and mode. Both modes drop whole tracks whose mean score is below the class's
-``offline_min_track_score`` (as ``drivestack eval tracking`` does for its result files), so the
-LiDAR-only figures here are those of ``drivestack eval tracking`` without ``--fusion``. Used by ``drivestack eval tracking --fusion camera`` and
+per class and mode. Both modes apply the class's offline result-file rules
+(:func:`~drivestack.tracking.offline.offline_result_rows`, as ``drivestack eval
+tracking`` does), so the LiDAR-only figures here are those of ``drivestack eval tracking``
+without ``--fusion``. Used by ``drivestack eval tracking --fusion camera`` and
 ``tools/eval_fused_tracking.py``.
 """
 
@@ -41,7 +42,8 @@ def compare_lidar_and_fused(
     from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
     from drivestack.perception.fusion.fused_tracking import FusedTracker
     from drivestack.perception.fusion.kitti import rrc_camera_source
-    from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
+    from drivestack.tracking.kitti_run import track_kitti_sequence
+    from drivestack.tracking.offline import offline_result_rows
     from drivestack.tracking.tracker import build_tracker
 
     gt = load_ground_truth(root / "training" / "label_02", seqmap)
@@ -94,9 +96,9 @@ def compare_lidar_and_fused(
                         min_score=camera_min_score,
                     )
                     stage = FusedTracker(tracker, fusion_cfg, source)
-                rows = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses).results
-                # the same result-file rule as `drivestack eval tracking` in both modes
-                results[e.name] = drop_low_score_tracks(rows, class_cfg.offline_min_track_score)
+                run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
+                # the same result-file rules as `drivestack eval tracking` in both modes
+                results[e.name] = offline_result_rows(run_, class_cfg)
             for name, protocol in protocols.items():
                 metrics = evaluate_class_thresholds(
                     cls, seqmap, gt, results, protocol, [protocol.min_overlap]
