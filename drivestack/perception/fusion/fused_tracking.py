@@ -9,7 +9,8 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
    projected-box IoU (:func:`associate_with_cameras`, class-aware). A 3D detection with a
    camera match is *confirmed* (its score gets ``confirmed_score_bonus``); one inside a
    camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
-   camera should have seen); 3D detections outside every camera are left as they are.
+   camera should have seen); 3D detections outside every camera, or of a class the cameras do
+   not detect (``CameraFrame.detected_labels``), are left as they are.
 2. **Track** with the LiDAR tracker on the re-scored detections.
    **Image-box identity continuity.** Two neighbouring tracks (``identity_swap_radius_m``)
    both updated with camera-confirmed detections exchange identities back when each one's new
@@ -121,10 +122,16 @@ class FusionConfig:
 
 @dataclass(frozen=True)
 class CameraFrame:
-    """The camera evidence at one time: per camera, its 2D detections and calibration."""
+    """The camera evidence at one time: per camera, its 2D detections and calibration.
+
+    ``detected_labels``: the :class:`ObjectClass` ids the camera detectors report (``None``:
+    every class). A 3D detection of another class is not penalised for having no 2D match
+    (the camera could not have confirmed it).
+    """
 
     detections: Mapping[str, Detections2D]
     calibrations: Mapping[str, CameraCalibration]
+    detected_labels: frozenset[int] | None = None
 
 
 @dataclass
@@ -175,6 +182,8 @@ class FusedTracker:
         )
         confirmed = m.matched_boxes(len(detections))
         visible = self._visible(arr, camera)
+        if camera.detected_labels is not None:
+            visible &= np.isin(detections.label, list(camera.detected_labels))
         score = detections.score + np.where(
             confirmed, f.confirmed_score_bonus, np.where(visible, -f.unconfirmed_score_penalty, 0.0)
         )
@@ -199,7 +208,7 @@ class FusedTracker:
             world_from_frame,
             confirmed,
             tracks,
-            CameraFrame(free_2d, camera.calibrations),
+            CameraFrame(free_2d, camera.calibrations, camera.detected_labels),
         )
         if extra is None:
             self.last_detection_index = det_index

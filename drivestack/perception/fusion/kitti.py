@@ -16,6 +16,7 @@ from drivestack.perception.camera.calibration import kitti_camera_calibration, k
 from drivestack.perception.camera.replay import ReplayCameraDetector
 from drivestack.perception.camera.stage import blank_image
 from drivestack.perception.fusion.fused_tracking import CameraFrame
+from drivestack.structures.labels import ObjectClass
 
 CAMERA = "image_02"
 
@@ -30,14 +31,21 @@ def rrc_camera_source(
 ) -> Callable[[int], CameraFrame]:
     """``timestamp_ns -> CameraFrame`` of RRC detections ``<rrc_root>/<Class>/<sequence>.txt``.
 
+    The frames' ``detected_labels`` are the classes with a folder under ``rrc_root`` (RRC ships
+    Car and Pedestrian): a missing sequence file in a class folder means no detections in that
+    sequence, a missing class folder means the camera does not detect that class.
+
     Raises:
         DataError: malformed detection rows or boxes outside the image (at the first call).
     """
     calibration = kitti_camera_calibration(calib, *kitti_image_size_wh(calib))
     replay = ReplayCameraDetector.rrc_kitti(rrc_root, sequence, classes, min_score=min_score)
+    detected = frozenset(
+        int(ObjectClass.from_name(name)) for name in classes if (Path(rrc_root) / name).is_dir()
+    )
 
     def source(timestamp_ns: int) -> CameraFrame:
         dets = replay.step(blank_image(calibration, timestamp_ns))
-        return CameraFrame({CAMERA: dets}, {CAMERA: calibration})
+        return CameraFrame({CAMERA: dets}, {CAMERA: calibration}, detected)
 
     return source

@@ -16,6 +16,7 @@ from drivestack.ingest.kitti_tracking import (
 )
 from drivestack.perception.fusion.fused_tracking import FusedTracker, FusionConfig
 from drivestack.perception.fusion.kitti import CAMERA, rrc_camera_source
+from drivestack.structures.labels import ObjectClass
 from drivestack.tracking.config import TrackerConfig, load_tracker_config
 from drivestack.tracking.kitti_run import track_kitti_sequence
 from drivestack.tracking.tracker import build_tracker
@@ -38,6 +39,12 @@ def test_rrc_camera_source_replays_image_02(shared_data: Path) -> None:
     dets = frame.detections[CAMERA]
     assert dets.frame == cal.frame and dets.timestamp_ns == 300_000_000
     assert len(dets) > 0 and (dets.box_xyxy_px[:, 2] <= 1224).all()
+    assert frame.detected_labels == frozenset({int(ObjectClass.CAR)})
+    # RRC has no Cyclist folder: the camera does not detect cyclists (no unconfirmed penalty)
+    both = rrc_camera_source(
+        root / "detections" / "deepfusionmot_rrc_2d" / "training", "0016", calib, ("Car", "Cyclist")
+    )(0)
+    assert both.detected_labels == frozenset({int(ObjectClass.CAR)})
 
 
 def test_fused_tracker_beats_lidar_only_on_a_kitti_sequence(shared_data: Path) -> None:

@@ -149,6 +149,34 @@ def test_scores_follow_camera_confirmation() -> None:
     )  # behind the camera: unchanged
 
 
+def test_no_penalty_for_a_class_the_camera_does_not_detect() -> None:
+    """A cyclist in view without a 2D match is penalised only if the camera detects cyclists."""
+    cyclist = int(ObjectClass.CYCLIST)
+    box = Boxes3D.from_array7(
+        np.array([[20.0, 3.0, 0.8, 1.8, 0.6, 1.7, 0.0]]),
+        "ego",
+        0,
+        score=np.full(1, 5.0),
+        label=np.full(1, cyclist),
+    )
+    life = LifecycleConfig(min_hits=1, max_age=1)
+    cfg = TrackerConfig(classes={"cyclist": ClassTrackerConfig(lifecycle=life)})
+    no_dets = Detections2D(np.zeros((0, 4)), CAM.frame, 0)
+    scores = {}
+    for labels in (None, frozenset({CAR}), frozenset({CAR, cyclist})):
+
+        def source(t: int, labels: frozenset[int] | None = labels) -> CameraFrame:
+            return CameraFrame({"front": no_dets}, {"front": CAM}, labels)
+
+        fused = FusedTracker(
+            build_tracker(cfg), FusionConfig(unconfirmed_score_penalty=2.0), source
+        )
+        scores[labels] = fused.step(box).boxes.score.tolist()
+    assert scores[None] == [3.0]  # every class detected: in view, unconfirmed
+    assert scores[frozenset({CAR})] == [5.0]  # the camera cannot see cyclists: unchanged
+    assert scores[frozenset({CAR, cyclist})] == [3.0]
+
+
 def test_kitti_fusion_config_yaml(tmp_path: Path) -> None:
     from drivestack.config import load_yaml_config
     from drivestack.core.errors import ConfigError
