@@ -50,9 +50,9 @@ from tqdm import tqdm
 from drivestack import kernels
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import read_kitti_calib
+from drivestack.ingest.kitti_format import lidar_from_camera_zup, objects_to_boxes
 from drivestack.ingest.kitti_object import read_velodyne_pcd
 from drivestack.ingest.kitti_tracking import (
-    objects_to_boxes,
     read_ab3dmot_detections,
     read_ego_poses,
     read_tracking_labels,
@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = args.data / "kitti_tracking"
     calib = read_kitti_calib(root / "training" / "calib" / "0000.txt")
+    lidar_from_zup = lidar_from_camera_zup(calib)  # the tracker's camera -> LiDAR conversion
     labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
     prcnn = read_ab3dmot_detections(
         root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0000.txt"
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         scan = root / "training" / "velodyne_pcd_xz" / "0000" / f"{f:06d}.pcd.xz"
         cloud = read_velodyne_pcd(scan, timestamp_ns=f * 100_000_000)
         rows = labels.select((labels.frame == f) & (labels.type_name != "DontCare"))
-        gt = objects_to_boxes(rows, calib)
+        gt = objects_to_boxes(rows, None).transformed(lidar_from_zup, "lidar")
         gt7 = gt.to_array7()
         cars, vans = gt7[gt.label == CAR], gt7[gt.label == VAN]
 
@@ -356,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         counted, true = tallies["drivestack"].add(det7, det_score, cars, vans)
         features.append(result.score_features[keep][counted])
         truth.append(true[counted])
-        p = objects_to_boxes(prcnn.select(prcnn.frame == f), calib)
+        p = objects_to_boxes(prcnn.select(prcnn.frame == f), None).transformed(
+            lidar_from_zup, "lidar"
+        )
         p_in = boxes_in_image(p.to_array7(), camera_from_lidar, calib.P2, IMAGE_WH)
         p7, p_score = p.to_array7()[p_in], p.score[p_in]
         tallies["pointrcnn"].add(p7, p_score, cars, vans)

@@ -102,7 +102,8 @@ def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> 
 
 def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> list[ImageBoxes]:
     from drivestack.eval.detection2d import kitti_image_boxes
-    from drivestack.ingest.kitti_object import KittiObjects, read_kitti_label
+    from drivestack.ingest.kitti_format import KittiObjects
+    from drivestack.ingest.kitti_object import read_kitti_label
 
     if args.results is None:
         raise DataError("--labels needs --results (the detections to score)")
@@ -114,12 +115,12 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
         images.append(
             kitti_image_boxes(
                 cls,
-                gt.name,
-                gt.bbox_xyxy_px,
-                gt.truncated,
-                gt.occluded,
-                det.name,
-                det.bbox_xyxy_px,
+                gt.type_name,
+                gt.box2d_xyxy_px,
+                gt.truncation,
+                gt.occlusion,
+                det.type_name,
+                det.box2d_xyxy_px,
                 det.score,
                 rules,
             )

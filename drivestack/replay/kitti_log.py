@@ -38,7 +38,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import KittiCalib
-from drivestack.ingest.kitti_tracking import KittiObjects
+from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
 
 KITTI_LABELS_TOPIC = "/labels/kitti"
@@ -250,9 +250,9 @@ def kitti_tracking_to_log(
     Raises:
         DataError: no scans, or a missing / malformed label, calibration or pose file.
     """
-    from drivestack.eval.detection.datasets import tracking_rows_to_objects
     from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_object import kitti_objects_to_boxes, read_velodyne_pcd
+    from drivestack.ingest.kitti_format import objects_to_boxes
+    from drivestack.ingest.kitti_object import read_velodyne_pcd
     from drivestack.ingest.kitti_tracking import read_ego_poses, read_tracking_labels
     from drivestack.structures.sensor_frame import SensorFrame
     from drivestack.tracking.kitti_run import world_from_lidar_poses
@@ -290,9 +290,7 @@ def kitti_tracking_to_log(
         for scan, index in zip(progress(scans) if progress else scans, indices, strict=True):
             ts = index * KITTI_FRAME_PERIOD_NS
             frame_rows = rows.select(np.flatnonzero(rows.frame == index))
-            labels = kitti_objects_to_boxes(
-                tracking_rows_to_objects(frame_rows), calib, timestamp_ns=ts
-            )
+            labels = objects_to_boxes(frame_rows, calib, timestamp_ns=ts)
             if index >= len(poses) and poses:
                 raise DataError(
                     f"no ego pose for frame {index} ({len(poses)} lines)", path=str(pose_path)

@@ -5,8 +5,7 @@ Uses the functions ``drivestack eval`` scores with, on the replayed frames:
 - detection: the KITTI 3D object protocol (``drivestack eval detection --dataset
   kitti-tracking``): LiDAR boxes become camera_rect objects with
   :func:`~drivestack.eval.detection.run.kitti_detections_from_boxes` (those in front of and
-  inside image_02), labels with
-  :func:`~drivestack.eval.detection.datasets.tracking_rows_to_objects`, scored by
+  inside image_02), labels as the log's rows, scored by
   :func:`~drivestack.eval.detection.kitti.kitti_eval` (2D / BEV / 3D, AP11 and AP40);
 - tracking: the KITTI 3D-MOT protocol of AB3DMOT plus HOTA (``drivestack eval tracking``),
   :func:`~drivestack.eval.tracking.kitti.evaluate_class_thresholds` at 3D IoU 0.25, on the
@@ -23,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.eval.detection.datasets import LabelledFrame, tracking_rows_to_objects
+from drivestack.eval.detection.datasets import LabelledFrame
 from drivestack.eval.detection.run import KITTI_CLASSES, kitti_detections_from_boxes
-from drivestack.ingest.kitti_tracking import KittiObjects
+from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.kitti_log import KittiChannels
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
@@ -61,18 +60,10 @@ def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> 
     indexed = dataclasses.replace(boxes, score=np.arange(len(boxes), dtype=np.float64))
     kept = kitti_detections_from_boxes(indexed, lf)
     idx = kept.score.astype(np.int64)
-    n = len(idx)
-    return KittiObjects(
-        frame=np.full(n, frame_index),
+    return dataclasses.replace(
+        kept,
+        frame=np.full(len(idx), frame_index),
         track_id=tracks.track_id[idx],
-        type_name=kept.name,
-        truncation=kept.truncated,
-        occlusion=kept.occluded,
-        alpha_rad=kept.alpha_rad,
-        box2d_xyxy_px=kept.bbox_xyxy_px,
-        hwl_m=kept.dimensions_hwl_m,
-        location_m=kept.location_m,
-        rotation_y_rad=kept.rotation_y_rad,
         score=boxes.score[idx],
     )
 
@@ -147,7 +138,7 @@ class KittiReplayScorer:
         lf = LabelledFrame(
             f"{labels.frame_index:06d}",
             frame,
-            tracking_rows_to_objects(labels.rows),
+            labels.rows,
             self.channels.calib,
             labels.image_size_wh,
         )

@@ -17,7 +17,8 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_calib import KittiCalib
-from drivestack.ingest.kitti_object import boxes_to_kitti_objects, write_kitti_label
+from drivestack.ingest.kitti_format import boxes_to_objects
+from drivestack.ingest.kitti_object import write_kitti_label
 from drivestack.kernels import project_boxes_to_image
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -93,7 +94,7 @@ def export_kitti_object(
         write_calib(base / "calib" / f"{stem}.txt", calib)
         labels = frame.labels.transformed(frame.ego_from_sensor[lidar].inverse(), cloud.frame)
         size = (image.calibration.width_px, image.calibration.height_px)
-        objects = boxes_to_kitti_objects(labels, calib, image_size_wh=size)
+        objects = boxes_to_objects(labels, calib, image_edge_px=size)
         full, _ = project_boxes_to_image(
             labels.to_array7(),
             calib.camera_rect_from_lidar().as_matrix(),
@@ -102,13 +103,13 @@ def export_kitti_object(
             size[1],
             clip=False,
         )
-        clipped = objects.bbox_xyxy_px
+        clipped = objects.box2d_xyxy_px
         area = np.maximum(full[:, 2] - full[:, 0], 0) * np.maximum(full[:, 3] - full[:, 1], 0)
         inside = np.maximum(clipped[:, 2] - clipped[:, 0], 0) * np.maximum(
             clipped[:, 3] - clipped[:, 1], 0
         )
         truncated = np.where(area > 0, 1.0 - inside / np.where(area > 0, area, 1.0), 1.0)
-        objects = dataclasses.replace(objects, truncated=np.clip(truncated, 0.0, 1.0))
+        objects = dataclasses.replace(objects, truncation=np.clip(truncated, 0.0, 1.0))
         # KITTI labels only objects in front of the camera
         in_front = calib.camera_rect_from_lidar().apply(labels.center_m)[:, 2] > 0.5
         write_kitti_label(

@@ -11,9 +11,8 @@ import pytest
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import wrap_angle
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
+from drivestack.ingest.kitti_format import boxes_to_objects, objects_to_boxes
 from drivestack.ingest.kitti_object import (
-    boxes_to_kitti_objects,
-    kitti_objects_to_boxes,
     png_size_wh,
     read_kitti_label,
     read_kitti_object_frame,
@@ -37,8 +36,8 @@ def test_label_to_lidar_box_hand_computed(tmp_path: Path) -> None:
     path = tmp_path / "000000.txt"
     path.write_text(LABEL)
     objs = read_kitti_label(path)
-    assert list(objs.name) == ["Car", "DontCare"] and objs.occluded[0] == 1
-    boxes = kitti_objects_to_boxes(objs, IDEAL)
+    assert list(objs.type_name) == ["Car", "DontCare"] and objs.occlusion[0] == 1
+    boxes = objects_to_boxes(objs, IDEAL)
     assert len(boxes) == 1 and boxes.label[0] == ObjectClass.CAR
     # bottom centre (1, 2, 10) cam, h = 2 -> centre (1, 1, 10) cam -> (10, -1, -1) LiDAR
     np.testing.assert_allclose(boxes.center_m[0], [10.0, -1.0, -1.0], atol=1e-12)
@@ -51,16 +50,14 @@ def test_round_trip_and_writer(tmp_path: Path) -> None:
     path = tmp_path / "in.txt"
     path.write_text(LABEL)
     objs = read_kitti_label(path)
-    back = boxes_to_kitti_objects(
-        kitti_objects_to_boxes(objs, IDEAL), IDEAL, image_size_wh=(1200, 360)
-    )
+    back = boxes_to_objects(objects_to_boxes(objs, IDEAL), IDEAL, image_edge_px=(1200, 360))
     np.testing.assert_allclose(back.location_m[0], objs.location_m[0], atol=1e-9)
-    np.testing.assert_allclose(back.dimensions_hwl_m[0], objs.dimensions_hwl_m[0], atol=1e-9)
+    np.testing.assert_allclose(back.hwl_m[0], objs.hwl_m[0], atol=1e-9)
     assert back.rotation_y_rad[0] == pytest.approx(0.0, abs=1e-9)
     assert back.alpha_rad[0] == pytest.approx(-np.arctan2(1.0, 10.0))
     # 2D box: length along camera x -> corners x in [-1, 3] m, depth z in [9.1, 10.9] m
-    assert back.bbox_xyxy_px[0, 0] == pytest.approx(600 + 700 * -1 / 9.1)
-    assert back.bbox_xyxy_px[0, 2] == pytest.approx(600 + 700 * 3 / 9.1)
+    assert back.box2d_xyxy_px[0, 0] == pytest.approx(600 + 700 * -1 / 9.1)
+    assert back.box2d_xyxy_px[0, 2] == pytest.approx(600 + 700 * 3 / 9.1)
     out = tmp_path / "out" / "000000.txt"
     write_kitti_label(out, back)
     again = read_kitti_label(out)
@@ -88,7 +85,7 @@ def test_bad_label_rows_name_line_and_field(tmp_path: Path, text: str, field: st
 def test_empty_label_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
     path.write_text("")
-    assert len(kitti_objects_to_boxes(read_kitti_label(path), IDEAL)) == 0
+    assert len(objects_to_boxes(read_kitti_label(path), IDEAL)) == 0
 
 
 def test_truncated_and_nan_scans(tmp_path: Path) -> None:
@@ -125,7 +122,7 @@ def test_real_object_frames(shared_data: Path) -> None:
         frame = read_kitti_object_frame(root, i)
         cloud, boxes = frame.lidar(), frame.labels
         assert len(cloud) == n and boxes is not None
-        names.update(read_kitti_label(root / f"training/label_2/{i:06d}.txt").name.tolist())
+        names.update(read_kitti_label(root / f"training/label_2/{i:06d}.txt").type_name.tolist())
         inside = points_in_boxes(cloud.xyz_m.astype(np.float64), boxes.to_array7()).sum(axis=0)
         assert np.all(inside >= 9), inside  # every labelled box holds LiDAR points
     assert names == Counter(
@@ -139,16 +136,16 @@ def test_real_round_trip_matches_label_2d_boxes(shared_data: Path) -> None:
     for i in range(6):
         objs = read_kitti_label(base / f"label_2/{i:06d}.txt")
         calib = read_kitti_calib(base / f"calib/{i:06d}.txt")
-        back = boxes_to_kitti_objects(
-            kitti_objects_to_boxes(objs, calib),
+        back = boxes_to_objects(
+            objects_to_boxes(objs, calib),
             calib,
-            image_size_wh=png_size_wh(base / f"image_2/{i:06d}.png"),
+            image_edge_px=png_size_wh(base / f"image_2/{i:06d}.png"),
         )
-        keep = objs.name != "DontCare"
+        keep = objs.type_name != "DontCare"
         np.testing.assert_allclose(back.location_m, objs.location_m[keep], atol=1e-6)
         assert np.all(np.abs(wrap_angle(back.rotation_y_rad - objs.rotation_y_rad[keep])) < 1e-3)
         # projected 3D corners reproduce the annotated 2D boxes to a few pixels
-        assert np.all(np.abs(back.bbox_xyxy_px - objs.bbox_xyxy_px[keep]) < 12)
+        assert np.all(np.abs(back.box2d_xyxy_px - objs.box2d_xyxy_px[keep]) < 12)
 
 
 @pytest.mark.data
@@ -166,7 +163,7 @@ def test_tracking_scans_hold_their_labels(shared_data: Path) -> None:
     from drivestack.eval.detection.datasets import kitti_tracking_frames
 
     frames = list(kitti_tracking_frames(shared_data / "kitti_tracking", load_points=False))
-    names = Counter(n for lf in frames for n in lf.native.name.tolist() if n != "DontCare")
+    names = Counter(n for lf in frames for n in lf.native.type_name.tolist() if n != "DontCare")
     assert names == Counter({"Car": 243, "Van": 149, "Cyclist": 80, "Pedestrian": 16})
     for lf in frames[::8]:  # every 8th scan keeps the test short
         assert lf.frame.labels is not None

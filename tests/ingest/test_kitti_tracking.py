@@ -10,18 +10,21 @@ import pytest
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_tracking import (
+from drivestack.ingest.kitti_format import (
+    CAMERA_RECT_ZUP,
     boxes_to_objects,
     camera_rect_to_zup_array7,
     lidar_from_camera_zup,
     objects_to_boxes,
-    project_to_image_xyxy,
+    project_boxes_to_image_xyxy,
+    zup_array7_to_camera_rect,
+)
+from drivestack.ingest.kitti_tracking import (
     read_ab3dmot_detections,
     read_ego_poses,
     read_seqmap,
     read_tracking_labels,
     write_tracking_results,
-    zup_array7_to_camera_rect,
 )
 from drivestack.structures.labels import ObjectClass
 
@@ -93,7 +96,7 @@ def test_malformed_label_line_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"0001\.txt: line 2: field z: not a number"):
         read_tracking_labels(p)
     p.write_text(LABEL + "0 1 Car 0 0\n")
-    with pytest.raises(DataError, match=r"line 2: expected 17 or 18 columns"):
+    with pytest.raises(DataError, match=r"line 2: field alpha: expected 17 or 18 columns"):
         read_tracking_labels(p)
 
 
@@ -151,19 +154,18 @@ def test_real_sequence_files(shared_data: Path) -> None:
     assert np.median(boxes.center_m[:, 0]) > 0
     assert -2.5 < np.median(boxes.center_m[:, 2] - boxes.size_m[:, 2] / 2) < -1.0
     # back to camera: location recovered through the (orthonormalised) calibration
-    zup = boxes.transformed(lidar_from_camera_zup(calib).inverse(), "camera_rect_zup").to_array7()
-    back = boxes_to_objects(
-        zup,
-        frame_index=0,
-        track_id=np.arange(len(dets)),
-        type_name="Car",
-        score=dets.score,
-        box2d_xyxy_px=dets.box2d_xyxy_px,
-    )
+    zup = boxes.transformed(lidar_from_camera_zup(calib).inverse(), CAMERA_RECT_ZUP)
+    back = boxes_to_objects(zup, None, box2d_xyxy_px=dets.box2d_xyxy_px)
     np.testing.assert_allclose(back.location_m, dets.location_m, atol=2e-3)
+    assert set(back.type_name) == {"Car"}
+    np.testing.assert_array_equal(back.score, dets.score)
+    # both ways from camera to LiDAR keep the box: heading mapped (calib) or z-up boxes moved
+    moved = objects_to_boxes(dets, None).transformed(lidar_from_camera_zup(calib), "lidar")
+    np.testing.assert_allclose(moved.center_m, boxes.center_m, atol=1e-9)
+    assert np.abs(np.sin(moved.yaw_rad - boxes.yaw_rad)).max() < 0.02
     # projecting the 3D boxes reproduces the detector's image boxes roughly (same camera)
-    proj = project_to_image_xyxy(
-        camera_rect_to_zup_array7(dets.location_m, dets.hwl_m, dets.rotation_y_rad)[:50], calib.P2
+    proj = project_boxes_to_image_xyxy(
+        objects_to_boxes(dets.select(np.arange(50)), None), calib.P2, image_edge_px=(1241, 374)
     )
     assert np.median(np.abs(proj - dets.box2d_xyxy_px[:50])) < 15.0
 

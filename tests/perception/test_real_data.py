@@ -10,8 +10,9 @@ import pytest
 
 from drivestack import kernels
 from drivestack.ingest.kitti_calib import read_kitti_calib
+from drivestack.ingest.kitti_format import objects_to_boxes
 from drivestack.ingest.kitti_object import read_kitti_object_frame, read_velodyne_pcd
-from drivestack.ingest.kitti_tracking import objects_to_boxes, read_tracking_labels
+from drivestack.ingest.kitti_tracking import read_tracking_labels
 from drivestack.perception.lidar import build_lidar_detector
 from drivestack.perception.lidar.box_fit import fit_box
 from drivestack.perception.lidar.ground import segment_ground

@@ -14,7 +14,8 @@ import pytest
 
 from drivestack.cli import main
 from drivestack.eval.detection.datasets import KITTI_TRACKING_IMAGE_WH, LabelledFrame
-from drivestack.ingest.kitti_tracking import KittiObjects, read_ego_poses, read_tracking_labels
+from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.ingest.kitti_tracking import read_ego_poses, read_tracking_labels
 from drivestack.pipeline import Stack, build_stack
 from drivestack.replay.kitti_log import (
     KITTI_CALIB_TOPIC,
@@ -198,9 +199,8 @@ def test_labels_given_back_as_detections_and_tracks_score_perfectly(shared_data:
     """The scorer on an oracle: every label as a detection and as a track with its own id."""
     from drivestack.core.frames import LIDAR
     from drivestack.core.transforms import SE3
-    from drivestack.eval.detection.datasets import tracking_rows_to_objects
     from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_object import kitti_objects_to_boxes
+    from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.replay.kitti_log import KittiChannels, KittiFrameLabels
     from drivestack.replay.kitti_score import KittiReplayScorer
     from drivestack.structures.point_cloud import PointCloud
@@ -219,7 +219,7 @@ def test_labels_given_back_as_detections_and_tracks_score_perfectly(shared_data:
     scorer = KittiReplayScorer(KittiChannels(calib, labels))
     rng = np.random.default_rng(0)
     for t, lab in labels.items():
-        boxes = kitti_objects_to_boxes(tracking_rows_to_objects(lab.rows), calib, timestamp_ns=t)
+        boxes = objects_to_boxes(lab.rows, calib, timestamp_ns=t)
         # distinct scores: KITTI's recall thresholds come from the scores of the matches
         boxes = replace(boxes, score=rng.uniform(0.5, 1.0, len(boxes)))
         ids = lab.rows.track_id[lab.rows.type_name != "DontCare"]
@@ -278,7 +278,7 @@ def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: P
                 )
             )
             message = kitti_labels_message(
-                KittiObjects.empty(),
+                KittiObjects(),
                 timestamp_ns=t,
                 sequence="0000",
                 frame_index=k,

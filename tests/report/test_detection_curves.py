@@ -13,7 +13,7 @@ import pytest
 
 from drivestack.eval.detection.kitti import kitti_eval
 from drivestack.eval.detection.run import write_metrics
-from drivestack.ingest.kitti_object import KittiObjects
+from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.report import build_report, write_report
 
 
@@ -22,14 +22,14 @@ def _cars(xs: list[float], zs: list[float], scores: list[float]) -> KittiObjects
     n = len(xs)
     left = [400.0 + 100.0 * x for x in xs]
     return KittiObjects(
-        name=np.array(["Car"] * n),
-        truncated=np.zeros(n),
-        occluded=np.zeros(n, dtype=np.int64),
+        type_name=np.array(["Car"] * n),
+        truncation=np.zeros(n),
+        occlusion=np.zeros(n, dtype=np.int64),
         alpha_rad=np.zeros(n),
-        bbox_xyxy_px=np.array(
+        box2d_xyxy_px=np.array(
             [[u, 150.0 + z, u + 80.0, 210.0 + z] for u, z in zip(left, zs, strict=True)]
         ),
-        dimensions_hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
+        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
         location_m=np.array([[x, 1.6, z] for x, z in zip(xs, zs, strict=True)]),
         rotation_y_rad=np.zeros(n),
         score=np.array(scores),

@@ -8,11 +8,8 @@ import numpy as np
 import pytest
 
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_tracking import (
-    KittiObjects,
-    read_ab3dmot_detections,
-    read_ego_poses,
-)
+from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import load_tracker_config
 from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
 from drivestack.tracking.tracker import build_tracker

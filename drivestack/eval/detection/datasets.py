@@ -17,7 +17,6 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
-from drivestack.ingest.kitti_object import KittiObjects
 from drivestack.structures.sensor_frame import SensorFrame
 
 DATASETS = ("kitti", "kitti-tracking", "nuscenes", "av2", "aimotive", "pandaset")
@@ -46,29 +45,10 @@ class LabelledFrame:
     image_size_wh: tuple[int, int] | None = None
 
 
-def tracking_rows_to_objects(rows: Any) -> KittiObjects:
-    """KITTI tracking rows (``ingest.kitti_tracking.KittiObjects``) -> per-frame objects."""
-    return KittiObjects(
-        name=np.asarray(rows.type_name, dtype=str),
-        truncated=rows.truncation,
-        occluded=rows.occlusion,
-        alpha_rad=rows.alpha_rad,
-        bbox_xyxy_px=rows.box2d_xyxy_px,
-        dimensions_hwl_m=rows.hwl_m,
-        location_m=rows.location_m,
-        rotation_y_rad=rows.rotation_y_rad,
-        score=np.where(np.isnan(rows.score), 1.0, rows.score),
-    )
-
-
 def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_object import (
-        kitti_objects_to_boxes,
-        png_size_wh,
-        read_kitti_label,
-        read_velodyne_bin,
-    )
+    from drivestack.ingest.kitti_format import objects_to_boxes
+    from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label, read_velodyne_bin
 
     base = root / "training"
     labels = sorted((base / "label_2").glob("*.txt"))
@@ -85,7 +65,7 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
             if load_points
             else {},
             ego_from_sensor={LIDAR: SE3.identity()},
-            labels=kitti_objects_to_boxes(objs, calib),
+            labels=objects_to_boxes(objs, calib),
             source=str(path),
         )
         yield LabelledFrame(
@@ -95,7 +75,8 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
 
 def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_object import kitti_objects_to_boxes, read_velodyne_pcd
+    from drivestack.ingest.kitti_format import objects_to_boxes
+    from drivestack.ingest.kitti_object import read_velodyne_pcd
     from drivestack.ingest.kitti_tracking import read_tracking_labels
 
     seq = KITTI_TRACKING_SEQUENCE
@@ -106,13 +87,13 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
     rows = read_tracking_labels(root / "training" / "label_02" / f"{seq}.txt")
     for scan in scans:
         index = int(scan.name.split(".")[0])
-        objs = tracking_rows_to_objects(rows.select(np.flatnonzero(rows.frame == index)))
+        objs = rows.select(np.flatnonzero(rows.frame == index))
         ts = index * 100_000_000  # 10 Hz
         frame = SensorFrame(
             timestamp_ns=ts,
             lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)} if load_points else {},
             ego_from_sensor={LIDAR: SE3.identity()},
-            labels=kitti_objects_to_boxes(objs, calib, timestamp_ns=ts),
+            labels=objects_to_boxes(objs, calib, timestamp_ns=ts),
             source=str(scan),
         )
         yield LabelledFrame(f"{index:06d}", frame, objs, calib, KITTI_TRACKING_IMAGE_WH)

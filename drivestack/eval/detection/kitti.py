@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from drivestack.ingest.kitti_object import KittiObjects
+from drivestack.ingest.kitti_format import KittiObjects
 
 CLASS_NAMES: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist", "Van", "Person_sitting")
 MIN_HEIGHT_PX = (40.0, 25.0, 25.0)
@@ -80,7 +80,7 @@ def image_box_overlap(boxes: np.ndarray, query: np.ndarray, criterion: int = -1)
 def camera_boxes_as_array7(objects: KittiObjects) -> np.ndarray:
     """``(N, 7)`` kernel boxes for camera_rect objects, by the rigid map (x, y, z)_cam ->
     (z, -x, -y)_cam: BEV and 3D IoU are unchanged by it. Negative (DontCare) sizes -> 0."""
-    h, w, l = np.maximum(objects.dimensions_hwl_m, 0.0).T
+    h, w, l = np.maximum(objects.hwl_m, 0.0).T
     x, y, z = objects.location_m.T
     return np.stack([z, -x, -(y - h / 2), l, w, h, -objects.rotation_y_rad - np.pi / 2], axis=1)
 
@@ -88,7 +88,7 @@ def camera_boxes_as_array7(objects: KittiObjects) -> np.ndarray:
 def frame_overlaps(dt: KittiObjects, gt: KittiObjects, metric: int) -> np.ndarray:
     """``(num_dt, num_gt)`` overlaps of one frame for metric 0 (2D), 1 (BEV) or 2 (3D)."""
     if metric == 0:
-        return image_box_overlap(dt.bbox_xyxy_px, gt.bbox_xyxy_px)
+        return image_box_overlap(dt.box2d_xyxy_px, gt.box2d_xyxy_px)
     from drivestack.kernels import box_iou_3d, box_iou_bev
 
     a, b = camera_boxes_as_array7(dt), camera_boxes_as_array7(gt)
@@ -110,27 +110,27 @@ class _CleanFrame:
 
 def _clean(gt: KittiObjects, dt: KittiObjects, current_class: int, difficulty: int) -> _CleanFrame:
     cls = CLASS_NAMES[current_class].lower()
-    gt_names = np.char.lower(gt.name.astype(str))
-    height = gt.bbox_xyxy_px[:, 3] - gt.bbox_xyxy_px[:, 1]
+    gt_names = np.char.lower(gt.type_name.astype(str))
+    height = gt.box2d_xyxy_px[:, 3] - gt.box2d_xyxy_px[:, 1]
     valid_class = np.where(gt_names == cls, 1, -1)
     if cls == "pedestrian":
         valid_class[gt_names == "person_sitting"] = 0
     if cls == "car":
         valid_class[gt_names == "van"] = 0
     hard = (
-        (gt.occluded > MAX_OCCLUSION[difficulty])
-        | (gt.truncated > MAX_TRUNCATION[difficulty])
+        (gt.occlusion > MAX_OCCLUSION[difficulty])
+        | (gt.truncation > MAX_TRUNCATION[difficulty])
         | (height <= MIN_HEIGHT_PX[difficulty])
     )
     ignored_gt = np.full(len(gt), -1, dtype=np.int64)
     ignored_gt[(valid_class == 1) & ~hard] = 0
     ignored_gt[(valid_class == 0) | ((valid_class == 1) & hard)] = 1
-    dt_height = np.abs(dt.bbox_xyxy_px[:, 3] - dt.bbox_xyxy_px[:, 1])
-    dt_class = np.char.lower(dt.name.astype(str)) == cls
+    dt_height = np.abs(dt.box2d_xyxy_px[:, 3] - dt.box2d_xyxy_px[:, 1])
+    dt_class = np.char.lower(dt.type_name.astype(str)) == cls
     ignored_dt = np.where(
         dt_height < MIN_HEIGHT_PX[difficulty], 1, np.where(dt_class, 0, -1)
     ).astype(np.int64)
-    dontcare = gt.bbox_xyxy_px[gt.name == "DontCare"]
+    dontcare = gt.box2d_xyxy_px[gt.type_name == "DontCare"]
     return _CleanFrame(
         int(((valid_class == 1) & ~hard).sum()), ignored_gt, ignored_dt, dontcare.reshape(-1, 4)
     )
@@ -155,7 +155,7 @@ def _statistics(
         np.ascontiguousarray(dt.score, dtype=np.float64),
         np.ascontiguousarray(gt.alpha_rad, dtype=np.float64),
         np.ascontiguousarray(dt.alpha_rad, dtype=np.float64),
-        np.ascontiguousarray(dt.bbox_xyxy_px, dtype=np.float64),
+        np.ascontiguousarray(dt.box2d_xyxy_px, dtype=np.float64),
         np.ascontiguousarray(clean.dontcare_xyxy, dtype=np.float64),
         metric,
         float(min_overlap),

@@ -27,12 +27,8 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
-from drivestack.eval.detection.datasets import (
-    LabelledFrame,
-    labelled_frames,
-    tracking_rows_to_objects,
-)
-from drivestack.ingest.kitti_object import KittiObjects, boxes_to_kitti_objects
+from drivestack.eval.detection.datasets import LabelledFrame, labelled_frames
+from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 
@@ -107,8 +103,8 @@ def _in_cloud_frame(boxes: Boxes3D, lf: LabelledFrame) -> Boxes3D:
 
 def kitti_detections_from_boxes(boxes: Boxes3D, lf: LabelledFrame) -> KittiObjects:
     """Camera_rect objects for LiDAR boxes, keeping those in front of and inside the image."""
-    objs = boxes_to_kitti_objects(boxes, lf.calib, image_size_wh=lf.image_size_wh)
-    b = objs.bbox_xyxy_px
+    objs = boxes_to_objects(boxes, lf.calib, image_edge_px=lf.image_size_wh)
+    b = objs.box2d_xyxy_px
     keep = (objs.location_m[:, 2] > 0) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
     if lf.image_size_wh is not None:
         keep &= (
@@ -132,13 +128,8 @@ def read_kitti_detection_files(folder: Path, lf: LabelledFrame, sequence: str) -
         parts = []
         for path in ab3dmot:
             rows = _cached(path, read_ab3dmot_detections)
-            parts.append(tracking_rows_to_objects(rows.select(np.flatnonzero(rows.frame == index))))
-        return KittiObjects(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in KittiObjects.__dataclass_fields__
-            )
-        )
+            parts.append(rows.select(np.flatnonzero(rows.frame == index)))
+        return KittiObjects.concatenate(parts)
     path = folder / f"{lf.key}.txt"
     return read_kitti_label(path) if path.exists() else KittiObjects()
 

@@ -11,7 +11,8 @@ from drivestack.eval.tracking.clear import ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
 from drivestack.eval.tracking.prepare import prepare_class_data
 from drivestack.eval.tracking.protocol import KittiMotProtocol, class_rule
-from drivestack.ingest.kitti_tracking import KittiObjects, SeqmapEntry, read_tracking_labels
+from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.ingest.kitti_tracking import SeqmapEntry, read_tracking_labels
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from drivestack.eval.tracking.protocol import KittiMotProtocol, class_rule
-from drivestack.ingest.kitti_tracking import KittiObjects, camera_rect_to_zup_array7
+from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
 
 _FRAME_SPACING_M = (
     1000.0  # boxes of different frames are spread apart so one kernel call serves a chunk

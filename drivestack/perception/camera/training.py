@@ -72,8 +72,8 @@ class KittiImageDataset:
         label_path = self.root / "label_2" / f"{stem}.txt"
         pixels = read_image_rgb(image_path)
         objects = read_kitti_label(label_path)
-        keep = np.array([n in self.class_index for n in objects.name], dtype=bool)
-        boxes = objects.bbox_xyxy_px[keep]
+        keep = np.array([n in self.class_index for n in objects.type_name], dtype=bool)
+        boxes = objects.box2d_xyxy_px[keep]
         h, w = pixels.shape[:2]
         outside = (
             (boxes[:, 2] > w + 1) | (boxes[:, 3] > h + 1) | (boxes[:, 0] < -1) | (boxes[:, 1] < -1)
@@ -87,7 +87,7 @@ class KittiImageDataset:
                 field="bbox",
             )
         boxes = np.clip(boxes, 0, [w, h, w, h])
-        labels = np.array([self.class_index[n] for n in objects.name[keep]], dtype=np.int64)
+        labels = np.array([self.class_index[n] for n in objects.type_name[keep]], dtype=np.int64)
         big = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
         return KittiImageSample(pixels, boxes[big], labels[big], str(image_path))
 

@@ -17,12 +17,8 @@ from drivestack.eval.detection.kitti import (
     kitti_eval,
 )
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_object import (
-    KittiObjects,
-    boxes_to_kitti_objects,
-    png_size_wh,
-    read_kitti_label,
-)
+from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
+from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 
@@ -32,12 +28,12 @@ FIXTURE = "eval_fixtures/kitti_mmdet3d/kitti_eval_cases.json"
 def _annos(a: dict[str, Any]) -> KittiObjects:
     """kitti-object-eval 'annos' (dimensions l, h, w) -> KittiObjects (h, w, l)."""
     return KittiObjects(
-        name=np.array(a["name"]),
-        truncated=a["truncated"],
-        occluded=a["occluded"],
+        type_name=np.array(a["name"]),
+        truncation=a["truncated"],
+        occlusion=a["occluded"],
         alpha_rad=a["alpha"],
-        bbox_xyxy_px=a["bbox"],
-        dimensions_hwl_m=np.array(a["dimensions"])[:, [1, 2, 0]],
+        box2d_xyxy_px=a["bbox"],
+        hwl_m=np.array(a["dimensions"])[:, [1, 2, 0]],
         location_m=a["location"],
         rotation_y_rad=a["rotation_y"],
         score=a.get("score", []),
@@ -101,7 +97,7 @@ def test_kitti_metric_lidar_prediction_on_training_000000(
         box, "lidar", score=case["prediction"]["scores_3d"], label=[ObjectClass.PEDESTRIAN]
     )
     calib = read_kitti_calib(base / "calib/000000.txt")
-    dt = boxes_to_kitti_objects(pred, calib, image_size_wh=png_size_wh(base / "image_2/000000.png"))
+    dt = boxes_to_objects(pred, calib, image_edge_px=png_size_wh(base / "image_2/000000.png"))
     res = kitti_eval(
         [read_kitti_label(base / "label_2/000000.txt")], [dt], ["Pedestrian", "Cyclist", "Car"]
     )
@@ -124,12 +120,12 @@ def _car(
     n: int, *, x: float = 0.0, score: float = 1.0, occluded: int = 0, height_px: float = 60.0
 ) -> KittiObjects:
     return KittiObjects(
-        name=np.array(["Car"] * n),
-        truncated=np.zeros(n),
-        occluded=np.full(n, occluded),
+        type_name=np.array(["Car"] * n),
+        truncation=np.zeros(n),
+        occlusion=np.full(n, occluded),
         alpha_rad=np.zeros(n),
-        bbox_xyxy_px=np.tile([100.0, 100.0, 200.0, 100.0 + height_px], (n, 1)),
-        dimensions_hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
+        box2d_xyxy_px=np.tile([100.0, 100.0, 200.0, 100.0 + height_px], (n, 1)),
+        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
         location_m=np.tile([x, 1.5, 20.0], (n, 1)),
         rotation_y_rad=np.zeros(n),
         score=np.full(n, score),
@@ -137,9 +133,7 @@ def _car(
 
 
 def _concat(a: KittiObjects, b: KittiObjects) -> KittiObjects:
-    return KittiObjects(
-        *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in KittiObjects.__dataclass_fields__)
-    )
+    return KittiObjects.concatenate([a, b])
 
 
 def test_perfect_detector_scores_100() -> None:

@@ -15,7 +15,7 @@ from drivestack.eval.tracking import (
     prepare_class_data,
 )
 from drivestack.eval.tracking.clear import clear_pass, recall_thresholds
-from drivestack.ingest.kitti_tracking import KittiObjects
+from drivestack.ingest.kitti_format import KittiObjects
 
 PROTO = KittiMotProtocol()
 
@@ -24,7 +24,7 @@ def rows(spec: list[tuple]) -> KittiObjects:
     """spec rows: (frame, track_id, type, x_m, z_m, box2d, score, truncation, occlusion)."""
     n = len(spec)
     if n == 0:
-        return KittiObjects.empty()
+        return KittiObjects()
     return KittiObjects(
         frame=[r[0] for r in spec],
         track_id=[r[1] for r in spec],

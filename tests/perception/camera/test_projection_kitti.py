@@ -9,8 +9,9 @@ import pytest
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_object import kitti_objects_to_boxes, png_size_wh, read_kitti_label
-from drivestack.ingest.kitti_tracking import objects_to_boxes, read_tracking_labels
+from drivestack.ingest.kitti_format import objects_to_boxes
+from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label
+from drivestack.ingest.kitti_tracking import read_tracking_labels
 from drivestack.kernels import project_boxes_to_image
 from drivestack.perception.camera.calibration import kitti_camera_calibration, load_camera_image
 
@@ -36,11 +37,11 @@ def test_object_labels_project_onto_their_2d_boxes(shared_data: Path) -> None:
         calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
         width, height = png_size_wh(base / "image_2" / f"{stem}.png")
         objects = read_kitti_label(base / "label_2" / f"{stem}.txt")
-        objects = objects.select(objects.name != "DontCare")
-        clean = (objects.truncated == 0) & (objects.occluded == 0)
-        boxes = kitti_objects_to_boxes(objects, calib).to_array7()[clean]
+        objects = objects.select(objects.type_name != "DontCare")
+        clean = (objects.truncation == 0) & (objects.occlusion == 0)
+        boxes = objects_to_boxes(objects, calib).to_array7()[clean]
         cal = kitti_camera_calibration(calib, width, height)
-        errors.append(_corner_errors(boxes, objects.bbox_xyxy_px[clean], cal).ravel())
+        errors.append(_corner_errors(boxes, objects.box2d_xyxy_px[clean], cal).ravel())
     all_errors = np.concatenate(errors)
     assert all_errors.size >= 4 * 8
     assert np.median(all_errors) < 5.0

@@ -9,7 +9,8 @@ import pytest
 
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_tracking import objects_to_boxes, read_tracking_labels
+from drivestack.ingest.kitti_format import objects_to_boxes
+from drivestack.ingest.kitti_tracking import read_tracking_labels
 from drivestack.perception.camera.calibration import kitti_camera_calibration
 from drivestack.perception.fusion.association import (
     associate_with_cameras,

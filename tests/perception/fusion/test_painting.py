@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from drivestack.ingest.kitti_calib import read_kitti_calib
+from drivestack.ingest.kitti_format import objects_to_boxes
 from drivestack.ingest.kitti_object import (
-    kitti_objects_to_boxes,
     png_size_wh,
     read_kitti_label,
     read_velodyne_bin,
@@ -84,11 +84,11 @@ def test_points_of_labelled_objects_are_painted_by_their_2d_labels(shared_data: 
     w, h = png_size_wh(base / "image_2" / "000001.png")
     cal = kitti_camera_calibration(calib, w, h)
     objects = read_kitti_label(base / "label_2" / "000001.txt")
-    objects = objects.select(objects.name != "DontCare")
-    boxes = kitti_objects_to_boxes(objects, calib)
+    objects = objects.select(objects.type_name != "DontCare")
+    boxes = objects_to_boxes(objects, calib)
     cloud = read_velodyne_bin(base / "velodyne" / "000001.bin")
     dets = Detections2D(
-        objects.bbox_xyxy_px,
+        objects.box2d_xyxy_px,
         cal.frame,
         score=np.linspace(0.5, 0.9, len(objects)),
         label=boxes.label,
