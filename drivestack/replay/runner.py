@@ -15,11 +15,12 @@ A bad frame is skipped, recorded and reported; the run goes on.
 from __future__ import annotations
 
 import json
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
+
+if TYPE_CHECKING:
+    from drivestack.replay.log_format import LogWriter
+    from drivestack.structures.tracks import Tracks
 
 DETECTIONS_TOPIC = "/perception/detections"
 TRACKS_TOPIC = "/tracking/tracks"
@@ -107,22 +112,6 @@ def open_frames(path: Path) -> tuple[Iterable[SensorFrame], Any]:
     return bag.frames(), bag.report
 
 
-def _guarded(
-    frames: Iterable[SensorFrame], skipped: list[SkippedFrame], path: Path
-) -> Iterator[SensorFrame]:
-    """Frames until the input ends or breaks; a broken input is recorded, not raised."""
-    iterator = iter(frames)
-    while True:
-        try:
-            frame = next(iterator)
-        except StopIteration:
-            return
-        except (DataError, ValueError, OSError) as exc:
-            skipped.append(SkippedFrame(-1, str(path), f"input stopped: {exc}"))
-            return
-        yield frame
-
-
 def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
     """The frame's labels in ``target_frame`` (ego or a LiDAR's frame), when that is possible."""
     labels = frame.labels
@@ -170,6 +159,54 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
+def _write_frame(
+    writer: LogWriter, frame: SensorFrame, outputs: tuple[Boxes3D, Tracks | None, dict[str, float]]
+) -> None:
+    """One replayed frame in the output log: its inputs, then the stack's outputs for it."""
+    detections, tracks, timing_ms = outputs
+    writer.sensor_frame(frame)
+    writer.boxes(DETECTIONS_TOPIC, detections, kind="detections")
+    if tracks is not None:
+        writer.tracks(TRACKS_TOPIC, tracks)
+    writer.metrics(TIMING_TOPIC, frame.timestamp_ns, timing_ms)
+
+
+def _ingest_summary(report: Any) -> dict[str, Any] | None:
+    """The summary's ``ingest`` entry of a ROS bag's ingest report (None for drivestack logs)."""
+    if report is None:
+        return None
+    return {
+        "clean": report.clean,
+        "counts": report.counts(),
+        "skipped": [
+            {
+                "topic": s.topic,
+                "index": s.index,
+                "timestamp_ns": s.timestamp_ns,
+                "kind": s.kind,
+                "reason": s.reason,
+                "kept": s.kept,
+            }
+            for s in report.skipped
+        ],
+    }
+
+
+def _initialise_compiler() -> None:
+    """Set up numba's CPU target now, when the stack has imported numba: the stack's first
+    compiled kernel would do it (a few hundred ms of imports and registrations) while the I/O
+    process is reading the first frames anyway. Nothing when numba is absent or changed."""
+    if "numba" not in sys.modules:
+        return
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+        cpu_target.typing_context.refresh()
+    except (ImportError, AttributeError):
+        return
+
+
 def replay(
     log_path: str | Path,
     stack: Stack,
@@ -178,16 +215,25 @@ def replay(
     command: str = "",
     progress: bool = True,
     compression: str = "lz4",
+    io_worker: Literal["process", "thread"] = "process",
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
 
     ``compression``: the output's MCAP chunk compression (``lz4``: fast; ``zstd``: smaller).
+    ``io_worker``: where the input is read and the output written beside the stack
+    (:mod:`drivestack.replay.log_io`): a forked ``process`` (a thread where fork is not
+    available) or a ``thread``; the output is the same.
+    The timed part (``wall_s``, ``realtime_factor``) runs from starting the I/O worker until
+    the output log is closed: reading and decoding every frame, the stack, writing the output,
+    the per-frame label tally and KITTI collection. Opening the input (its summary and run
+    metadata), reading its KITTI channels and the final KITTI scoring are outside it.
     Returns the summary (also written beside the output as ``<out>.summary.json``).
     """
     from tqdm import tqdm
 
     from drivestack.replay.kitti_log import write_kitti_channels
     from drivestack.replay.log_format import LogWriter
+    from drivestack.replay.log_io import LogIO
 
     log_path, out_path = Path(log_path), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,30 +246,44 @@ def replay(
     processed = 0
     first_ns = last_ns = None
     stack.reset()
-    start = time.perf_counter()
-    with LogWriter(
-        out_path,
-        config=stack.config,
-        command=command,
-        inputs=[str(log_path)],
-        compression=compression,
-    ) as writer:
+
+    def open_writer() -> LogWriter:
+        writer = LogWriter(
+            out_path,
+            config=stack.config,
+            command=command,
+            inputs=[str(log_path)],
+            compression=compression,
+        )
         if kitti is not None:
             write_kitti_channels(writer, kitti.channels)
+        return writer
+
+    start = time.perf_counter()
+    log_io = LogIO(
+        frames,
+        open_writer,
+        _write_frame,
+        finish=lambda: _ingest_summary(ingest_report),
+        worker=io_worker,
+    )
+    try:
+        _initialise_compiler()
         bar = tqdm(
-            _guarded(frames, skipped, log_path),
-            unit="frame",
-            desc=f"replay {log_path.name}",
-            disable=not progress,
+            log_io.frames(), unit="frame", desc=f"replay {log_path.name}", disable=not progress
         )
         for frame in bar:
             try:
                 out = stack.step(frame)
             except (DataError, ValueError) as exc:
+                log_io.drop()
                 skipped.append(
                     SkippedFrame(frame.timestamp_ns, frame.source or str(log_path), str(exc))
                 )
                 continue
+            log_io.write(
+                (out.detections, out.tracks, {f"{k}_ms": v for k, v in out.stage_ms.items()})
+            )
             processed += 1
             for note in out.notes:
                 notes[note] = notes.get(note, 0) + 1
@@ -231,13 +291,6 @@ def replay(
             last_ns = frame.timestamp_ns
             for stage, ms in out.stage_ms.items():
                 stage_ms.setdefault(stage, []).append(ms)
-            writer.sensor_frame(frame)
-            writer.boxes(DETECTIONS_TOPIC, out.detections, kind="detections")
-            if out.tracks is not None:
-                writer.tracks(TRACKS_TOPIC, out.tracks)
-            writer.metrics(
-                TIMING_TOPIC, frame.timestamp_ns, {f"{k}_ms": v for k, v in out.stage_ms.items()}
-            )
             labels = _labels_in(frame, out.detections.frame)
             if labels is not None:
                 tally.add(out.detections, labels)
@@ -247,25 +300,16 @@ def replay(
                 except (DataError, ValueError) as exc:
                     reason = f"replayed but not KITTI-scored: {exc}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
+        if log_io.input_stopped is not None:
+            skipped.append(
+                SkippedFrame(-1, str(log_path), f"input stopped: {log_io.input_stopped}")
+            )
+    except BaseException:
+        log_io.abort()
+        raise
+    ingest = log_io.close()
     wall_s = time.perf_counter() - start
     log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
-    ingest = None
-    if ingest_report is not None:
-        ingest = {
-            "clean": ingest_report.clean,
-            "counts": ingest_report.counts(),
-            "skipped": [
-                {
-                    "topic": s.topic,
-                    "index": s.index,
-                    "timestamp_ns": s.timestamp_ns,
-                    "kind": s.kind,
-                    "reason": s.reason,
-                    "kept": s.kept,
-                }
-                for s in ingest_report.skipped
-            ],
-        }
     summary: dict[str, Any] = {
         "input": str(log_path),
         "output": str(out_path),
