@@ -69,6 +69,16 @@ def size_likelihood(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
     return np.exp(-0.5 * np.sum(dev**2, axis=1))
 
 
+def class_likelihoods(size_lwh_m: np.ndarray, cfg: ClassifyConfig) -> np.ndarray:
+    """``(N, K)`` :func:`size_likelihood` of ``(N, 3)`` box sizes under each configured class
+    prior (Car, Pedestrian, Cyclist and, when configured, Truck)."""
+    size = np.asarray(size_lwh_m, dtype=np.float64).reshape(-1, 3)
+    priors = [p for _, p in _priors(cfg)]
+    if len(size) == 0:
+        return np.zeros((0, len(priors)))
+    return np.stack([size_likelihood(size, p) for p in priors], axis=1)
+
+
 def slice_width_height(
     xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, slice_height_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +155,7 @@ def classify(
     cfg: ClassifyConfig,
     xyz_m: np.ndarray | None = None,
     bounds: np.ndarray | None = None,
+    vetoed: np.ndarray | None = None,
 ) -> Classification:
     """Classify ``(N, 7)`` fitted boxes (sensor frame, before any completion) of clusters with
     ``(N,)`` points (voxels) each.
@@ -153,6 +164,8 @@ def classify(
     :meth:`Clusters.grouped` gives them) and ``cfg.thin_structure`` enabled, the Pedestrian and
     Cyclist likelihoods of thin vertical structures (:func:`thin_structure_mask`) are set to 0,
     for the clusters where one of them reaches ``min_likelihood``; without the points, no veto.
+    ``vetoed`` ``(N,)`` bool (e.g. :func:`~drivestack.perception.lidar.overhang.overhang_mask`)
+    sets every likelihood of the selected boxes to 0: they are UNKNOWN.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
     size = boxes[:, 3:6]
@@ -161,11 +174,7 @@ def classify(
         raise ValueError(f"classify: {len(size)} boxes but {len(points)} point counts")
     classes = _priors(cfg)
     priors = [p for _, p in classes]
-    likelihood = (
-        np.stack([size_likelihood(size, p) for p in priors], axis=1)
-        if len(size)
-        else np.zeros((0, len(priors)))
-    )
+    likelihood = class_likelihoods(size, cfg)
     enough = (
         np.stack([points >= p.min_points for p in priors], axis=1)
         if len(size)
@@ -179,6 +188,11 @@ def classify(
         which = np.flatnonzero(np.any(likelihood[:, cols] >= cfg.min_likelihood, axis=1))
         thin = which[thin_structure_mask(xyz_m, bounds, which, cfg.thin_structure)]
         likelihood[np.ix_(thin, cols)] = 0.0
+    if vetoed is not None:
+        vetoed = np.asarray(vetoed, dtype=bool).reshape(-1)
+        if len(vetoed) != len(size):
+            raise ValueError(f"classify: {len(size)} boxes but {len(vetoed)} veto flags")
+        likelihood[vetoed] = 0.0
     masked = np.where(enough, likelihood, 0.0)
     best = np.argmax(masked, axis=1) if len(size) else np.zeros(0, dtype=np.int64)
     best_likelihood = masked[np.arange(len(size)), best]

@@ -206,13 +206,40 @@ class ThinStructureConfig:
 
 
 @dataclass(frozen=True)
+class OverhangConfig:
+    """Veto of every class for clusters with something just above the cluster height band.
+
+    Clustering only sees points up to ``cluster.max_height_above_ground_m``; the lower part of
+    a tree, a bush under a canopy, a sign gantry's legs or a wall become clusters of plausible
+    vehicle size. A cluster whose fitted footprint holds non-ground points in the band
+    ``band_m`` thick just above that limit is the lower part of something taller than any
+    class: it is UNKNOWN. The band's top (limit + ``band_m``) must stay below the clearance of
+    the bridges and gantries vehicles pass under (a vehicle under a lower structure is lost).
+    The default 0 vetoes nothing: a config without this section behaves as before.
+    """
+
+    band_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.band_m < 0:
+            raise ValueError(f"need band_m >= 0, got {self.band_m}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any cluster can be vetoed."""
+        return self.band_m > 0
+
+
+@dataclass(frozen=True)
 class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
     ``truck`` (optional, None: no such class) is a prior for large vehicles (vans, trucks,
     buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed.
     ``thin_structure`` (optional, off by default) rejects poles and trunks as Pedestrian /
-    Cyclist from the cluster's points (:class:`ThinStructureConfig`).
+    Cyclist from the cluster's points (:class:`ThinStructureConfig`); ``overhang`` (optional,
+    off by default) rejects clusters with points just above the height band
+    (:class:`OverhangConfig`).
     """
 
     car: ClassPrior
@@ -223,6 +250,7 @@ class ClassifyConfig:
     min_score: float
     truck: ClassPrior | None = None
     thin_structure: ThinStructureConfig = ThinStructureConfig()
+    overhang: OverhangConfig = OverhangConfig()
 
 
 @dataclass(frozen=True)

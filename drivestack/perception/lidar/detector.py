@@ -26,11 +26,12 @@ from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.accumulate import SweepAccumulator
 from drivestack.perception.lidar.box_fit import complete_far_side, fit_boxes
-from drivestack.perception.lidar.classify import classify
+from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.ground import ground_z_at, segment_ground
+from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -163,7 +164,17 @@ class LidarDetector:
             boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
             out[0] = len(boxes)
         with rec.step("classify", len(boxes)) as out:
-            cls = classify(boxes, counts, cfg.classify, grouped, bounds)
+            vetoed = None
+            if cfg.classify.overhang.enabled:
+                plausible = np.any(
+                    class_likelihoods(boxes[:, 3:6], cfg.classify) >= cfg.classify.min_likelihood,
+                    axis=1,
+                )
+                vetoed = overhang_mask(
+                    boxes, xyz, h, cfg.cluster.max_height_above_ground_m, cfg.classify.overhang,
+                    plausible,
+                )  # fmt: skip
+            cls = classify(boxes, counts, cfg.classify, grouped, bounds, vetoed)
             raw_boxes = boxes
             boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
             label, score, features = cls.label, cls.score, cls.features
