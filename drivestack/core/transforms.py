@@ -258,9 +258,15 @@ class SE3:
         return self.compose(other)
 
     def inverse(self) -> SE3:
-        """``src_from_dst`` of ``dst_from_src``."""
+        """``src_from_dst`` of ``dst_from_src`` (built without re-checking: the transpose of a
+        proper rotation is one, and the translation stays finite)."""
         rot_t = np.swapaxes(self.rotation, -1, -2)
-        return SE3(rot_t, -np.einsum("...ij,...j->...i", rot_t, self.translation))
+        trans = -np.einsum("...ij,...j->...i", rot_t, self.translation)
+        trans.setflags(write=False)
+        inv = object.__new__(SE3)
+        object.__setattr__(inv, "rotation", rot_t)
+        object.__setattr__(inv, "translation", trans)
+        return inv
 
     def apply(self, points: npt.ArrayLike) -> FloatArray:
         """Map points into the destination frame (see the module docstring for shapes)."""

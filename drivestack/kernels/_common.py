@@ -44,7 +44,7 @@ def use_compiled_cpu_route(array: Any, impl: str) -> bool:
         raise ValueError(f"impl must be 'auto', 'numba' or 'reference', got {impl!r}")
     if backend_of(array) != "numpy" or impl == "reference":
         return False
-    if impl == "auto" and os.environ.get(CPU_ROUTE_ENV, "auto") == "reference":
+    if impl == "auto" and _reference_forced():
         return False
     from drivestack.kernels import _numba_available
 
@@ -55,6 +55,21 @@ def use_compiled_cpu_route(array: Any, impl: str) -> bool:
             )
         return False
     return True
+
+
+def _reference_forced() -> bool:
+    """``DRIVESTACK_CPU_ROUTE=reference`` is set (read on every call: tests set it)."""
+    return CPU_ROUTE_ENV in os.environ and os.environ[CPU_ROUTE_ENV] == "reference"
+
+
+def compiled_route_for_numpy() -> bool:
+    """:func:`use_compiled_cpu_route` for a NumPy array and ``impl="auto"``, without the
+    argument checks (per-call cost of small inputs)."""
+    if _reference_forced():
+        return False
+    from drivestack.kernels import _numba_available
+
+    return _numba_available.AVAILABLE
 
 
 def tolerance(xp: Any, dtype: Any) -> float:

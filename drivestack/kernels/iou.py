@@ -15,12 +15,19 @@ shape (times the enclosing z-extent in 3D); GIoU = IoU - (C - U) / C, in [-1, 1]
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from drivestack.kernels._common import check_boxes, check_pair, tolerance, use_compiled_cpu_route
+from drivestack.kernels._common import (
+    check_boxes,
+    check_pair,
+    compiled_route_for_numpy,
+    tolerance,
+    use_compiled_cpu_route,
+)
 from drivestack.kernels._pairs import circle_candidate_pairs
 from drivestack.kernels._polygon import bev_intersection_area, hull_area
 from drivestack.kernels.corners import bev_corners
@@ -86,8 +93,9 @@ def _is_valid_float64_boxes(boxes: Any) -> bool:
         and boxes.ndim == 2
         and boxes.shape[1] == 7
         and boxes.shape[0] > 0
-        and bool(np.isfinite(boxes).all())
-        and bool(boxes[:, 3:6].min() >= 0.0)
+        # a finite sum proves every value finite (a non-finite sum takes the checked path)
+        and math.isfinite(np.add.reduce(boxes, axis=None))
+        and bool(np.minimum.reduce(boxes[:, 3:6], axis=None) >= 0.0)
     )
 
 
@@ -96,7 +104,7 @@ def _dispatch(a: Any, b: Any, mode: int, impl: str) -> Any:
         impl == "auto"
         and _is_valid_float64_boxes(a)
         and _is_valid_float64_boxes(b)
-        and use_compiled_cpu_route(a, impl)
+        and compiled_route_for_numpy()
     ):
         # the compiled route below with the same arguments, so the same values; anything
         # else (other dtypes or libraries, empty or invalid input) takes the checked path

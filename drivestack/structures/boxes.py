@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
 
@@ -98,6 +99,41 @@ class Boxes3D:
             velocity_mps=np.asarray([] if velocity_mps is None else velocity_mps),
         )
 
+    @classmethod
+    def unchecked(
+        cls,
+        center_m: np.ndarray,
+        size_m: np.ndarray,
+        yaw_rad: np.ndarray,
+        frame: str,
+        timestamp_ns: int,
+        score: np.ndarray,
+        label: np.ndarray,
+        velocity_mps: np.ndarray,
+    ) -> Boxes3D:
+        """Boxes from arrays a stage derived itself from validated inputs, without the checks.
+
+        For per-frame hot paths (a tracker's outputs): the arguments must already obey every
+        rule of the class (float64 ``(N, 3)`` centres, ``(N, 3)`` non-negative sizes, ``(N,)``
+        yaw already wrapped into ``[-pi, pi)``, ``(N,)`` scores, int64 ``(N,)`` labels,
+        ``(N, 2)`` velocities, all finite; a frame id and an ``int`` timestamp). The arrays are
+        kept as they are (no copy) and made read-only: the caller hands them over.
+        """
+        boxes = object.__new__(cls)
+        for name, value in (
+            ("center_m", center_m),
+            ("size_m", size_m),
+            ("yaw_rad", yaw_rad),
+            ("score", score),
+            ("label", label),
+            ("velocity_mps", velocity_mps),
+        ):
+            value.setflags(write=False)
+            object.__setattr__(boxes, name, value)
+        object.__setattr__(boxes, "frame", frame)
+        object.__setattr__(boxes, "timestamp_ns", timestamp_ns)
+        return boxes
+
     # -- access -------------------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self.center_m.shape[0])
@@ -122,17 +158,21 @@ class Boxes3D:
         """Boxes mapped by a single rigid transform; yaw gains the transform's heading.
 
         Boxes stay yaw-only: the transform should be (close to) a rotation about z, as
-        between ego, LiDAR and world frames on a level road.
+        between ego, LiDAR and world frames on a level road. Valid boxes and a valid transform
+        give valid boxes, so the result is built without re-checking (:meth:`unchecked`).
         """
         if dst_from_src.batch_shape:
             raise ValueError("Boxes3D.transformed takes a single transform, not a batch")
         vel3 = np.concatenate([self.velocity_mps, np.zeros((len(self), 1))], axis=1)
-        return replace(
-            self,
-            center_m=dst_from_src.apply(self.center_m),
-            yaw_rad=self.yaw_rad + float(dst_from_src.yaw_rad),
-            velocity_mps=dst_from_src.rotate(vel3)[:, :2],
-            frame=dst_frame,
+        return Boxes3D.unchecked(
+            dst_from_src.apply(self.center_m),
+            self.size_m,
+            wrap_angle(self.yaw_rad + float(dst_from_src.yaw_rad)),
+            check_frame(dst_frame, argument="Boxes3D.transformed dst_frame"),
+            self.timestamp_ns,
+            self.score,
+            self.label,
+            np.ascontiguousarray(dst_from_src.rotate(vel3)[:, :2]),
         )
 
     @staticmethod

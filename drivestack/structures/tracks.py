@@ -45,6 +45,33 @@ class Tracks:
     def empty(cls, frame: str, timestamp_ns: int = 0) -> Tracks:
         return cls(np.zeros(0, dtype=np.int64), Boxes3D.empty(frame, timestamp_ns))
 
+    @classmethod
+    def unchecked(
+        cls,
+        track_id: np.ndarray,
+        boxes: Boxes3D,
+        age: np.ndarray,
+        hits: np.ndarray,
+        time_since_update: np.ndarray,
+    ) -> Tracks:
+        """Tracks from arrays a tracker derived itself, without the checks (per-frame hot path).
+
+        The arguments must already obey every rule of the class: int64 ``(N,)`` arrays, unique
+        ``track_id``, ``N`` boxes. The arrays are kept as they are (no copy) and made
+        read-only: the caller hands them over.
+        """
+        tracks = object.__new__(cls)
+        for name, value in (
+            ("track_id", track_id),
+            ("age", age),
+            ("hits", hits),
+            ("time_since_update", time_since_update),
+        ):
+            value.setflags(write=False)
+            object.__setattr__(tracks, name, value)
+        object.__setattr__(tracks, "boxes", boxes)
+        return tracks
+
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
 

@@ -25,7 +25,8 @@ def align_yaw(measured: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     ambiguity of detectors); the result is within pi/2 of ``predicted`` (as an angle)."""
     diff = wrap(measured - predicted)
     flip = np.abs(diff) > 0.5 * np.pi
-    return predicted + wrap(np.where(flip, diff + np.pi, diff))
+    np.add(diff, np.pi, out=diff, where=flip)  # diff + pi where flipped, in place
+    return predicted + wrap(diff)
 
 
 class KalmanMotionModel:
@@ -43,6 +44,7 @@ class KalmanMotionModel:
         )
         self._H = np.zeros((_MEAS_DIM, self.state_dim))
         self._H[np.arange(_MEAS_DIM), np.arange(_MEAS_DIM)] = 1.0
+        self._P0 = np.diag(self._initial_variances())  # covariance of a new track
 
     # -- construction ------------------------------------------------------------------------
     def initiate(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,9 +52,8 @@ class KalmanMotionModel:
         n = boxes.shape[0]
         x = np.zeros((n, self.state_dim))
         x[:, :_MEAS_DIM] = boxes[:, _BOX_TO_STATE]
-        P = np.broadcast_to(
-            np.diag(self._initial_variances()), (n, self.state_dim, self.state_dim)
-        ).copy()
+        P = np.empty((n, self.state_dim, self.state_dim))
+        P[:] = self._P0
         return x, P
 
     def _initial_variances(self) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drivestack.core.frames import WORLD
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -49,7 +50,8 @@ class ClassTrackState:
     def empty(cls, state_dim: int) -> ClassTrackState:
         return cls(np.zeros((0, state_dim)), np.zeros((0, state_dim, state_dim)))
 
-    def keep(self, mask: np.ndarray) -> None:
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (indices or a boolean mask) of every per-track field."""
         for name in (
             "x",
             "P",
@@ -61,7 +63,7 @@ class ClassTrackState:
             "score_sum",
             "last_box",
         ):
-            setattr(self, name, getattr(self, name)[mask])
+            setattr(self, name, getattr(self, name)[rows])
 
 
 @dataclass(frozen=True)
@@ -108,88 +110,93 @@ class ClassTracker:
         # 2. associate
         rows, cols = associate(self.cfg.association, m.boxes(s.x), boxes, scores)
         # 3. update matched tracks
-        if rows.size:
-            s.x[rows], s.P[rows] = m.update(s.x[rows], s.P[rows], boxes[cols])
         s.age += 1
         s.time_since_update += 1
-        s.hits[rows] += 1
-        s.time_since_update[rows] = 0
-        s.last_score[rows] = scores[cols]
-        s.score_sum[rows] += scores[cols]
-        s.last_box[rows] = boxes[cols]
         det_of_track = np.full(s.track_id.shape[0], -1, dtype=np.int64)
-        det_of_track[rows] = cols
+        if rows.size:
+            matched_boxes, matched_scores = boxes[cols], scores[cols]
+            s.x[rows], s.P[rows] = m.update(s.x[rows], s.P[rows], matched_boxes)
+            s.hits[rows] += 1
+            s.time_since_update[rows] = 0
+            s.last_score[rows] = matched_scores
+            s.score_sum[rows] += matched_scores
+            s.last_box[rows] = matched_boxes
+            det_of_track[rows] = cols
         # 4. births from unmatched detections
         unmatched = np.ones(boxes.shape[0], dtype=bool)
         unmatched[cols] = False
-        born_ok = scores >= life.birth_score
+        unmatched &= scores >= life.birth_score
         if self.cfg.association.two_stage:
-            born_ok &= scores >= self.cfg.association.high_score
-        born = np.flatnonzero(unmatched & born_ok)
+            unmatched &= scores >= self.cfg.association.high_score
+        born = unmatched.nonzero()[0]  # 1-D: flatnonzero without its wrapper
         if born.size:
-            bx, bP = m.initiate(boxes[born])
-            s.x = np.concatenate([s.x, bx])
-            s.P = np.concatenate([s.P, bP])
-            s.track_id = np.concatenate([s.track_id, np.arange(next_id, next_id + born.size)])
-            next_id += born.size
-            s.age = np.concatenate([s.age, np.ones(born.size, dtype=np.int64)])
-            s.hits = np.concatenate([s.hits, np.ones(born.size, dtype=np.int64)])
-            s.time_since_update = np.concatenate([s.time_since_update, _i(born.size)])
-            s.last_score = np.concatenate([s.last_score, scores[born]])
-            s.score_sum = np.concatenate([s.score_sum, scores[born]])
-            s.last_box = np.concatenate([s.last_box, boxes[born]])
+            next_id = self._start_tracks(born, boxes, scores, next_id)
             det_of_track = np.concatenate([det_of_track, born])
         # 5. deaths
         alive = s.time_since_update <= life.max_age
         if not alive.all():
-            s.keep(alive)
-            det_of_track = det_of_track[alive]
+            kept = alive.nonzero()[0]
+            s.keep(kept)
+            det_of_track = det_of_track[kept]
         # 6. output
         tsu = s.time_since_update
-        confirmed = (s.hits >= life.min_hits) | (s.frame_count <= life.min_hits)
-        out = confirmed & (
-            (tsu == 0) | ((tsu <= life.output_coast_frames) & (s.hits >= life.min_hits))
-        )
+        hits_ok = s.hits >= life.min_hits
+        in_first_frames = s.frame_count <= life.min_hits  # confirmed: hits_ok or this
+        out = (tsu == 0) | ((tsu <= life.output_coast_frames) & hits_ok)
+        if not in_first_frames:
+            out &= hits_ok
         out &= s.score_sum >= life.min_output_score * s.hits
-        idx = np.flatnonzero(out)
-        out_boxes = m.boxes(s.x[idx])
+        idx = out.nonzero()[0]
+        x_out = s.x[idx]
+        out_boxes = m.boxes(x_out)
+        tsu_out, hits_out = tsu[idx], s.hits[idx]
         if life.output_detection_box:
-            fresh = tsu[idx] == 0
+            fresh = tsu_out == 0
             out_boxes[fresh] = s.last_box[idx[fresh]]
         score = (
             s.last_score[idx]
-            - life.coast_score_penalty * tsu[idx]
-            + life.hits_score_bonus * np.minimum(s.hits[idx], life.hits_score_cap)
+            - life.coast_score_penalty * tsu_out
+            + life.hits_score_bonus * np.minimum(hits_out, life.hits_score_cap)
         )
         return (
             ClassStepOutput(
-                track_id=s.track_id[idx].copy(),
+                track_id=s.track_id[idx],
                 boxes=out_boxes,
-                velocity=m.velocity(s.x[idx]),
+                velocity=m.velocity(x_out),
                 score=score,
-                age=s.age[idx].copy(),
-                hits=s.hits[idx].copy(),
-                time_since_update=tsu[idx].copy(),
+                age=s.age[idx],
+                hits=hits_out,
+                time_since_update=tsu_out,
                 detection_index=det_of_track[idx],
             ),
             next_id,
         )
 
+    def _start_tracks(
+        self, born: np.ndarray, boxes: np.ndarray, scores: np.ndarray, next_id: int
+    ) -> int:
+        """Append tracks for detections ``born`` (indices into ``boxes (D, 7)``); returns the
+        next free id."""
+        s = self.state
+        n = born.size
+        born_boxes, born_scores = boxes[born], scores[born]
+        bx, bP = self.model.initiate(born_boxes)
+        ones = np.ones(n, dtype=np.int64)
+        s.x = np.concatenate([s.x, bx])
+        s.P = np.concatenate([s.P, bP])
+        s.track_id = np.concatenate([s.track_id, np.arange(next_id, next_id + n)])
+        s.age = np.concatenate([s.age, ones])
+        s.hits = np.concatenate([s.hits, ones])
+        s.time_since_update = np.concatenate([s.time_since_update, _i(n)])
+        s.last_score = np.concatenate([s.last_score, born_scores])
+        s.score_sum = np.concatenate([s.score_sum, born_scores])
+        s.last_box = np.concatenate([s.last_box, born_boxes])
+        return next_id + n
+
 
 def _cat(arrays: list[np.ndarray]) -> np.ndarray:
     """``np.concatenate`` that hands back a single array as it is (one class: no copy)."""
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-
-def _inverse_parts(world_from_frame: SE3) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(R^T, -R^T t, yaw)`` of ``world_from_frame.inverse()`` with the arithmetic of
-    :meth:`SE3.inverse`, :meth:`SE3.apply` and :attr:`SE3.yaw_rad`, without building (and
-    re-validating) the inverse transform: applying them as ``SE3.apply`` does gives the same
-    bits."""
-    rot_t = np.swapaxes(world_from_frame.rotation, -1, -2)
-    trans_t = -np.einsum("...ij,...j->...i", rot_t, world_from_frame.translation)
-    yaw_t = float(wrap_angle(np.arctan2(rot_t[..., 1, 0], rot_t[..., 0, 0])))
-    return rot_t, trans_t, yaw_t
 
 
 class Tracker:
@@ -221,61 +228,53 @@ class Tracker:
         self.last_detection_index = np.zeros(0, dtype=np.int64)
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
-        frame = detections.frame
-        arr = detections.to_array7()
+        frame, timestamp_ns = detections.frame, detections.timestamp_ns
         compensate = self.cfg.ego_motion_compensation
+        arr = detections.to_array7()
         if compensate:
             if world_from_frame is None:
                 raise ValueError("ego_motion_compensation is on: step() needs world_from_frame")
-            # as Boxes3D.transformed(world_from_frame, ...), on the array (no re-validation)
+            # the boxes of detections.transformed(world_from_frame, WORLD), without building
+            # a Boxes3D (and rotating velocities) only to read its boxes back
             arr[:, :3] = world_from_frame.apply(detections.center_m)
             arr[:, 6] = wrap_angle(arr[:, 6] + float(world_from_frame.yaw_rad))
+        labels, scores = detections.label, detections.score
         parts: list[tuple[int, ClassStepOutput]] = []
         mapped_parts: list[np.ndarray] = []
         for label, trk in self.class_trackers.items():
-            sel = np.flatnonzero(detections.label == label)
-            out, self.next_id = trk.step(
-                arr[sel], detections.score[sel], detections.timestamp_ns, self.next_id
-            )
-            di = out.detection_index
-            mapped_parts.append(np.where(di >= 0, sel[np.maximum(di, 0)], -1) if sel.size else di)
-            parts.append((label, out))
-        if parts:
-            boxes = _cat([p.boxes for _, p in parts])
-            velocity = _cat([p.velocity for _, p in parts])
-            if compensate and world_from_frame is not None:
-                # back to the detections' frame, with the arithmetic of Boxes3D.transformed
-                # applied to a Boxes3D built from the world-frame boxes
-                rot_t, trans_t, yaw_t = _inverse_parts(world_from_frame)
-                boxes[:, :3] = (
-                    np.einsum("...ij,...nj->...ni", rot_t, np.ascontiguousarray(boxes[:, :3]))
-                    + trans_t[..., None, :]
+            mine = labels == label
+            if mine.all():  # only this class (e.g. per-class evaluation): nothing to select
+                out, self.next_id = trk.step(arr, scores, timestamp_ns, self.next_id)
+                mapped_parts.append(out.detection_index)
+            else:
+                sel = np.flatnonzero(mine)
+                out, self.next_id = trk.step(arr[sel], scores[sel], timestamp_ns, self.next_id)
+                di = out.detection_index
+                mapped_parts.append(
+                    np.where(di >= 0, sel[np.maximum(di, 0)], -1) if sel.size else di
                 )
-                boxes[:, 6] = wrap_angle(boxes[:, 6]) + yaw_t
-                vel3 = np.concatenate([velocity, np.zeros((velocity.shape[0], 1))], axis=1)
-                velocity = (
-                    np.einsum("...ij,...nj->...ni", rot_t, vel3)
-                    + np.zeros_like(trans_t)[..., None, :]
-                )[:, :2]
-            label_arr = _cat(
-                [np.full(p.track_id.shape[0], lab, dtype=np.int64) for lab, p in parts]
-            )
-            tracked = Boxes3D.from_array7(
-                boxes,
-                frame,
-                detections.timestamp_ns,
-                score=_cat([p.score for _, p in parts]),
-                label=label_arr,
-                velocity_mps=velocity,
-            )
-        else:
-            tracked = Boxes3D.empty(frame, detections.timestamp_ns)
-        self.last_detection_index = _cat(mapped_parts) if parts else np.zeros(0, dtype=np.int64)
+            parts.append((label, out))
         if not parts:
-            return Tracks.empty(frame, detections.timestamp_ns)
-        return Tracks(
-            track_id=_cat([p.track_id for _, p in parts]),
-            boxes=tracked,
+            self.last_detection_index = np.zeros(0, dtype=np.int64)
+            return Tracks.empty(frame, timestamp_ns)
+        self.last_detection_index = _cat(mapped_parts)
+        # every array below is new and derived from validated detections: no re-checking
+        boxes = _cat([p.boxes for _, p in parts])
+        tracked = Boxes3D.unchecked(
+            boxes[:, 0:3].copy(),
+            boxes[:, 3:6].copy(),
+            wrap_angle(boxes[:, 6]),
+            WORLD if compensate else frame,
+            timestamp_ns,
+            score=_cat([p.score for _, p in parts]),
+            label=_cat([np.full(p.track_id.shape[0], lab, dtype=np.int64) for lab, p in parts]),
+            velocity_mps=_cat([p.velocity for _, p in parts]),
+        )
+        if compensate and world_from_frame is not None:
+            tracked = tracked.transformed(world_from_frame.inverse(), frame)
+        return Tracks.unchecked(
+            _cat([p.track_id for _, p in parts]),
+            tracked,
             age=_cat([p.age for _, p in parts]),
             hits=_cat([p.hits for _, p in parts]),
             time_since_update=_cat([p.time_since_update for _, p in parts]),

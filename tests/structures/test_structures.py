@@ -136,3 +136,36 @@ def test_from_finite_xyz_skips_only_its_own_check():
     assert len(cloud) == 2 and not cloud.xyz_m.flags.writeable
     with pytest.raises(ValueError, match="NaN"):
         dataclasses.replace(cloud, xyz_m=np.full((2, 3), np.nan, np.float32))
+
+
+def test_transformed_and_unchecked_boxes_equal_the_checked_construction():
+    # transformed() builds its result without re-checking: same values as the checked
+    # constructor on the same arithmetic, read-only, yaw wrapped, velocities rotated
+    arr = np.array([[1.0, 2.0, 0.5, 4.0, 2.0, 1.5, 3.0], [-5.0, 1.0, 0.2, 1.0, 0.8, 1.7, -3.0]])
+    boxes = Boxes3D.from_array7(arr, "ego", 7, score=[0.5, 2.0], velocity_mps=[[1, 0], [0, 2]])
+    pose = SE3.from_xyz_yaw([10.0, -3.0, 0.4], 2.5)
+    moved = boxes.transformed(pose, "world")
+    vel3 = np.concatenate([boxes.velocity_mps, np.zeros((2, 1))], axis=1)
+    checked = Boxes3D(
+        pose.apply(boxes.center_m),
+        boxes.size_m,
+        boxes.yaw_rad + float(pose.yaw_rad),
+        "world",
+        7,
+        score=boxes.score,
+        label=boxes.label,
+        velocity_mps=pose.rotate(vel3)[:, :2],
+    )
+    for f in dataclasses.fields(Boxes3D):
+        a, b = getattr(moved, f.name), getattr(checked, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+            assert not a.flags.writeable, f.name
+        else:
+            assert a == b, f.name
+    assert np.all(moved.yaw_rad >= -math.pi) and np.all(moved.yaw_rad < math.pi)
+    with pytest.raises(ValueError, match="frame"):
+        boxes.transformed(pose, "")
+    inv = pose.inverse()  # also built without re-checking
+    assert not inv.rotation.flags.writeable and not inv.translation.flags.writeable
+    np.testing.assert_allclose(inv.apply(pose.apply(arr[:, :3])), arr[:, :3], atol=1e-12)

@@ -103,3 +103,11 @@ def test_reference_route_gives_the_same_values(monkeypatch: pytest.MonkeyPatch) 
     fast = affinity_matrix("giou_3d", a, b)
     monkeypatch.setenv("DRIVESTACK_CPU_ROUTE", "reference")
     np.testing.assert_allclose(affinity_matrix("giou_3d", a, b), fast, atol=1e-9)
+
+
+def test_load_kernels_runs_every_metric_and_rejects_unknown_ones() -> None:
+    from drivestack.tracking.association import load_kernels
+
+    load_kernels(["giou_3d", "giou_bev", "iou_3d", "iou_bev", "distance_3d", "distance_bev"])
+    with pytest.raises(ValueError, match="unknown association metric"):
+        load_kernels(["volume_ratio"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from drivestack.core.errors import ConfigError
 from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
+from drivestack.structures.tracks import Tracks
 from drivestack.tracking.config import (
     AssociationConfig,
     ClassTrackerConfig,
@@ -20,12 +22,12 @@ from drivestack.tracking.config import (
     TrackerConfig,
     load_tracker_config,
 )
-from drivestack.tracking.tracker import build_tracker
+from drivestack.tracking.tracker import Tracker, build_tracker
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 
 
-def car_tracker(**life) -> object:
+def car_tracker(**life: Any) -> Tracker:
     cfg = ClassTrackerConfig(
         association=AssociationConfig(metric="distance_bev", threshold=-2.0),
         lifecycle=LifecycleConfig(**life),
@@ -202,3 +204,104 @@ def test_ego_motion_compensation_with_a_turning_ego() -> None:
         assert out.frame == "lidar"
         assert np.abs(out.boxes.velocity_mps).max() < 1e-9  # static in the world
         assert trk.last_detection_index.tolist() == [0]
+
+
+def _mixed_detections(rng: np.random.Generator, frame: int, n: int) -> Boxes3D:
+    arr = np.zeros((n, 7))
+    arr[:, 0] = rng.uniform(-30.0, 30.0, n)
+    arr[:, 1] = rng.uniform(-30.0, 30.0, n)
+    arr[:, 3:6] = rng.uniform(0.5, 4.0, (n, 3))
+    arr[:, 6] = rng.uniform(-3.0, 3.0, n)
+    labels = rng.choice([int(ObjectClass.CAR), int(ObjectClass.PEDESTRIAN)], n)
+    return Boxes3D.from_array7(
+        arr, "lidar", frame * 100_000_000, score=rng.uniform(0.0, 5.0, n), label=labels
+    )
+
+
+@pytest.mark.parametrize("compensate", [False, True])
+def test_outputs_are_valid_read_only_and_not_aliased_to_state(compensate: bool) -> None:
+    # the tracker builds its outputs without re-validation: every output must pass the full
+    # checks, be read-only, and keep its values while the tracker goes on
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-3.0),
+        lifecycle=LifecycleConfig(min_hits=1, max_age=2, output_coast_frames=2),
+    )
+    trk = build_tracker(
+        TrackerConfig(classes={"car": cfg, "pedestrian": cfg}, ego_motion_compensation=compensate)
+    )
+    rng = np.random.default_rng(3)
+    kept: list[tuple[Tracks, dict[str, np.ndarray]]] = []
+    for f in range(15):
+        dets = _mixed_detections(rng, f, int(rng.integers(0, 6)))
+        pose = SE3.from_xyz_yaw([0.8 * f, 0.1 * f, 0.0], 0.05 * f) if compensate else None
+        out = trk.step(dets, pose)
+        b = out.boxes
+        checked = Tracks(  # full validation of copies of every field
+            track_id=out.track_id.copy(),
+            boxes=Boxes3D(
+                b.center_m.copy(),
+                b.size_m.copy(),
+                b.yaw_rad.copy(),
+                b.frame,
+                b.timestamp_ns,
+                score=b.score.copy(),
+                label=b.label.copy(),
+                velocity_mps=b.velocity_mps.copy(),
+            ),
+            age=out.age.copy(),
+            hits=out.hits.copy(),
+            time_since_update=out.time_since_update.copy(),
+        )
+        np.testing.assert_array_equal(checked.boxes.yaw_rad, b.yaw_rad)  # already wrapped
+        assert b.frame == "lidar" and b.timestamp_ns == dets.timestamp_ns
+        fields = {
+            "track_id": out.track_id,
+            "age": out.age,
+            "hits": out.hits,
+            "time_since_update": out.time_since_update,
+            "center_m": b.center_m,
+            "size_m": b.size_m,
+            "yaw_rad": b.yaw_rad,
+            "score": b.score,
+            "label": b.label,
+            "velocity_mps": b.velocity_mps,
+        }
+        assert not any(v.flags.writeable for v in fields.values())
+        kept.append((out, {k: v.copy() for k, v in fields.items()}))
+        # matched outputs come from a detection of their own class
+        idx = trk.last_detection_index
+        fresh = idx >= 0
+        np.testing.assert_array_equal(dets.label[idx[fresh]], b.label[fresh])
+    for out, snapshot in kept:  # values unchanged by all later steps
+        b = out.boxes
+        now = {
+            "track_id": out.track_id,
+            "age": out.age,
+            "hits": out.hits,
+            "time_since_update": out.time_since_update,
+            "center_m": b.center_m,
+            "size_m": b.size_m,
+            "yaw_rad": b.yaw_rad,
+            "score": b.score,
+            "label": b.label,
+            "velocity_mps": b.velocity_mps,
+        }
+        for k, v in snapshot.items():
+            np.testing.assert_array_equal(now[k], v, err_msg=k)
+
+
+def test_compensated_output_is_the_world_box_moved_back_with_boxes3d_transformed() -> None:
+    # cross-check of the ego-compensated output path against the public structures API
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(min_hits=1),
+    )
+    trk = build_tracker(TrackerConfig(classes={"car": cfg}, ego_motion_compensation=True))
+    pose = SE3.from_xyz_yaw([3.0, -2.0, 0.5], 2.9)
+    det = dets(0, [10.0, 25.0])
+    out = trk.step(det, pose)
+    world = trk.state[int(ObjectClass.CAR)].last_box  # the detections in the world frame
+    expected = Boxes3D.from_array7(world, "world").transformed(pose.inverse(), "lidar")
+    np.testing.assert_array_equal(out.boxes.center_m, expected.center_m)
+    np.testing.assert_array_equal(out.boxes.yaw_rad, expected.yaw_rad)
+    np.testing.assert_allclose(out.boxes.center_m, det.center_m, atol=1e-9)
