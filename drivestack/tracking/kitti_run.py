@@ -41,7 +41,9 @@ class SequenceRun:
     n_frames: int
     step_cpu_time_s: float = 0.0
     #: per result row: the track's matches so far and the matched detection's score (NaN while
-    #: coasting); the evidence the offline rules of :mod:`drivestack.tracking.offline` use
+    #: coasting); the evidence the offline rules of :mod:`drivestack.tracking.offline` use. The
+    #: score is the one the tracker was given: a stage that re-scores detections before
+    #: tracking (the fused tracker) reports them as ``last_detection_score``
     hits: np.ndarray | None = None
     detection_score: np.ndarray | None = None
 
@@ -66,7 +68,12 @@ def track_kitti_sequence(
     type_name: str,
     camera_poses: np.ndarray | None = None,
 ) -> SequenceRun:
-    """Track one sequence from frame 0 to ``n_frames - 1`` (the tracker is reset first)."""
+    """Track one sequence from frame 0 to ``n_frames - 1`` (the tracker is reset first).
+
+    ``tracker`` may be any stage with ``Tracker``'s interface; one that re-scores the
+    detections it tracks exposes the ``(D,)`` scores of its last step as
+    ``last_detection_score``, and those become the rows' ``detection_score``.
+    """
     tracker.reset()
     lidar_from_zup = lidar_from_camera_zup(calib)
     boxes = objects_to_boxes(detections, None).transformed(lidar_from_zup, LIDAR)
@@ -120,7 +127,10 @@ def track_kitti_sequence(
         )
         hits.append(tracks.hits)
         row_det_score = np.full(len(tracks), np.nan)
-        row_det_score[fresh] = score[idx[det_idx[fresh]]]
+        tracked_score = getattr(tracker, "last_detection_score", None)
+        if tracked_score is None:
+            tracked_score = score[idx]
+        row_det_score[fresh] = tracked_score[det_idx[fresh]]
         det_scores.append(row_det_score)
         rows.append(
             replace(

@@ -10,7 +10,9 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
    camera match is *confirmed* (its score gets ``confirmed_score_bonus``); one inside a
    camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
    camera should have seen); 3D detections outside every camera, or of a class the cameras do
-   not detect (``CameraFrame.detected_labels``), are left as they are.
+   not detect (``CameraFrame.detected_labels``), are left as they are. The re-scored
+   detections are ``last_detection_score``: offline whole-track rules read them, so the
+   camera's verdict also decides which tracks a result file keeps.
 2. **Track** with the LiDAR tracker on the re-scored detections.
    **Image-box identity continuity.** Two neighbouring tracks (``identity_swap_radius_m``)
    both updated with camera-confirmed detections exchange identities back when each one's new
@@ -161,6 +163,10 @@ class FusedTracker:
         self.state = _FusionState()
         self.last_detection_index = np.zeros(0, dtype=np.int64)
         self.last_confirmed = np.zeros(0, dtype=bool)
+        #: ``(D,)`` scores of the last step's detections as the LiDAR tracker received them
+        #: (step 1's camera bonus / penalty applied): the per-row detection scores that
+        #: offline whole-track rules must see (:mod:`drivestack.tracking.offline`)
+        self.last_detection_score = np.zeros(0)
 
     @property
     def cfg(self) -> TrackerConfig:
@@ -171,6 +177,8 @@ class FusedTracker:
         self.tracker.reset()
         self.state = _FusionState()
         self.last_detection_index = np.zeros(0, dtype=np.int64)
+        self.last_confirmed = np.zeros(0, dtype=bool)
+        self.last_detection_score = np.zeros(0)
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         f = self.fusion
@@ -188,6 +196,7 @@ class FusedTracker:
             confirmed, f.confirmed_score_bonus, np.where(visible, -f.unconfirmed_score_penalty, 0.0)
         )
         self.last_confirmed = confirmed
+        self.last_detection_score = score
         # 2. track
         tracks = self.tracker.step(replace(detections, score=score), world_from_frame)
         det_index = self.tracker.last_detection_index

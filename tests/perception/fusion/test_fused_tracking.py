@@ -139,6 +139,8 @@ def test_scores_follow_camera_confirmation() -> None:
     )
     tracks = fused.step(ghost)  # frame 0: camera sees only car A (at x = 15)
     np.testing.assert_array_equal(fused.last_confirmed, [True, False, False])
+    # the re-scored detections are what offline whole-track rules read (kitti_run)
+    np.testing.assert_array_equal(fused.last_detection_score, [6.0, 3.0, 5.0])
     by_x = dict(
         zip(
             np.round(tracks.boxes.center_m[:, 0]).tolist(), tracks.boxes.score.tolist(), strict=True
