@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivestack.perception.lidar.box_fit import complete_far_side, fit_box, fit_boxes
-from drivestack.perception.lidar.classify import classify, size_likelihood
+from drivestack.perception.lidar.box_fit import (
+    complete_end_faces,
+    complete_far_side,
+    fit_box,
+    fit_boxes,
+)
+from drivestack.perception.lidar.classify import classify, end_face_mask, size_likelihood
 from drivestack.perception.lidar.config import BoxFitConfig, ClassPrior
 from drivestack.structures.labels import ObjectClass
 
@@ -155,3 +160,72 @@ def test_optional_large_vehicle_class() -> None:
     assert result.likelihood[2, 3] == pytest.approx(expected)
     # the first three columns do not change with the extra class
     np.testing.assert_array_equal(result.likelihood[:, :3], without.likelihood)
+
+
+def _truck(end_face_max_depth_m: float) -> ClassPrior:
+    return ClassPrior(
+        mean_lwh_m=(8.0, 2.5, 3.2),
+        std_lwh_m=(3.0, 0.3, 0.4),
+        min_lwh_m=(4.6, 1.8, 1.9),
+        min_points=20,
+        score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0),
+        end_face_max_depth_m=end_face_max_depth_m,
+    )
+
+
+def test_end_face_reading_of_a_truck_prior() -> None:
+    sizes = np.array(
+        [
+            [2.2, 0.5, 2.7],  # a truck's rear face: 2.2 m across, no visible depth
+            [2.2, 1.5, 2.7],  # 1.5 m deep: not one face
+            [4.0, 0.5, 2.7],  # a 4 m face is wider than any truck: read as seen
+        ]
+    )
+    off, on = _truck(0.0), _truck(0.8)
+    # as seen: 2.4 m short (0.8 std) of the length, 1.3 m short of the width (13/3 std)
+    seen = np.exp(-0.5 * ((2.4 / 3.0) ** 2 + (1.3 / 0.3) ** 2))
+    assert size_likelihood(sizes[:1], off)[0] == pytest.approx(seen)
+    # as an end face: (4.6, 2.2, 2.7) lies inside [min, mean] in every dimension
+    assert size_likelihood(sizes[:1], on)[0] == pytest.approx(1.0)
+    # the deep box is not a face; the wide face's end-face reading (4.6, 4.0, 2.7) is 1.5 m
+    # (5 std) too wide, worse than as seen (0.6 / 3 std short, 1.3 / 0.3 std narrow)
+    np.testing.assert_allclose(size_likelihood(sizes[1:], on), size_likelihood(sizes[1:], off))
+    assert end_face_mask(sizes, on).tolist() == [True, False, False]
+    assert not end_face_mask(sizes, off).any()
+    with pytest.raises(ValueError, match="end_face_max_depth_m"):
+        _truck(-0.1)
+
+
+def test_classify_marks_end_faces_with_their_class_minimum() -> None:
+    import dataclasses
+
+    sizes = np.array([[2.2, 0.5, 2.7], [4.1, 1.7, 1.5], [12.0, 2.6, 3.6]])
+    boxes = np.concatenate([np.tile([40.0, -4.0, 0.0], (3, 1)), sizes, np.zeros((3, 1))], axis=1)
+    points = np.array([60, 80, 300])
+    without = classify(boxes, points, dataclasses.replace(CLASSIFY, truck=_truck(0.0)))
+    assert without.label.tolist() == [ObjectClass.UNKNOWN, ObjectClass.CAR, ObjectClass.TRUCK]
+    assert not without.end_face.any()
+    result = classify(boxes, points, dataclasses.replace(CLASSIFY, truck=_truck(0.8)))
+    assert result.label.tolist() == [ObjectClass.TRUCK, ObjectClass.CAR, ObjectClass.TRUCK]
+    assert result.end_face.tolist() == [True, False, False]
+    np.testing.assert_allclose(
+        result.min_length_width_m, [[4.6, 1.8], CLASSIFY.car.min_lwh_m[:2], [4.6, 1.8]]
+    )
+
+
+def test_complete_end_faces_extends_along_the_line_of_sight() -> None:
+    # a rear face 2.2 m across at x = 47.0-47.5 m ahead (length along y), and one behind the
+    # sensor (x = -30.5 .. -30.0 m)
+    faces = np.array(
+        [
+            [47.25, -4.2, 1.35, 2.2, 0.5, 2.7, np.pi / 2],
+            [-30.25, 1.0, 1.0, 2.2, 0.5, 2.7, -np.pi / 2],
+            [20.0, 0.0, 1.0, 2.2, 0.5, 2.7, np.pi / 2],
+        ]
+    )
+    out = complete_end_faces(faces, np.array([True, True, False]), np.array([[4.6, 1.8]] * 3))
+    # turned (the face is the width), the near face stays, 4.6 m long away from the sensor
+    np.testing.assert_allclose(out[0, :6], [47.0 + 2.3, -4.2, 1.35, 4.6, 2.2, 2.7], atol=1e-9)
+    np.testing.assert_allclose(out[1, :6], [-30.0 - 2.3, 1.0, 1.0, 4.6, 2.2, 2.7], atol=1e-9)
+    assert abs(np.sin(out[0, 6])) < 1e-9 and abs(np.sin(out[1, 6])) < 1e-9
+    np.testing.assert_array_equal(out[2], faces[2])

@@ -141,3 +141,41 @@ def test_vehicles_on_aimotive_night_highway(shared_data: Path) -> None:
     assert labelled >= 20 and vans >= 5
     assert found == labelled
     assert vans_as_trucks >= 0.8 * vans
+
+
+def test_aimotive_truck_seen_by_its_rear_face(shared_data: Path) -> None:
+    """A ~6 m truck 45-50 m ahead in the first aiMotive scans shows little more than its rear
+    face: with the truck prior's end-face reading (lidar_aimotive.yaml) it is found as a
+    vehicle within 2 m of its centre in more scans than without (end_face_max_depth_m 0), in
+    at least 3/4 of them, and every box that finds it is a Truck."""
+    from drivestack.eval.detection.datasets import DEFAULT_ROOTS, labelled_frames
+    from drivestack.perception.lidar.config import load_lidar_detector_config
+
+    cfg = load_lidar_detector_config(CONFIG.with_name("lidar_aimotive.yaml"))
+    assert cfg.classify.truck is not None and cfg.classify.truck.end_face_max_depth_m > 0
+    truck = dataclasses.replace(cfg.classify.truck, end_face_max_depth_m=0.0)
+    without = dataclasses.replace(cfg, classify=dataclasses.replace(cfg.classify, truck=truck))
+    detectors = {"with": build_lidar_detector(cfg), "without": build_lidar_detector(without)}
+    vehicle = [int(ObjectClass.CAR), int(ObjectClass.TRUCK)]
+    found = {"with": 0, "without": 0}
+    scans = 0
+    frames = labelled_frames("aimotive", shared_data / DEFAULT_ROOTS["aimotive"])
+    for _, lf in zip(range(17), frames, strict=False):
+        assert lf.frame.labels is not None
+        gt = lf.frame.labels.to_array7()
+        far = np.flatnonzero((gt[:, 0] > 45.0) & (gt[:, 0] < 50.0) & (gt[:, 3] > 5.5))
+        if len(far) != 1:
+            continue
+        scans += 1
+        for name, detector in detectors.items():
+            boxes = detector.step(lf.frame)
+            det = boxes.to_array7()
+            near = np.isin(boxes.label, vehicle) & (
+                np.linalg.norm(det[:, :2] - gt[far[0], :2], axis=1) < 2.0
+            )
+            found[name] += int(near.any())
+            if name == "with":
+                assert np.all(boxes.label[near] == int(ObjectClass.TRUCK))
+    assert scans >= 10
+    assert found["with"] > found["without"], found
+    assert found["with"] >= 0.75 * scans, found

@@ -7,6 +7,8 @@ box edges score high); the best heading is refined on a finer step. The box is t
 rectangle at that heading, its height spans from the local ground (or the lowest point) to the
 highest point. :func:`complete_far_side` then grows boxes of vehicles whose far side was not
 seen: the edges facing the sensor stay, the box extends away from the sensor to a minimum size.
+:func:`complete_end_faces` does the same for a vehicle seen only by its front or rear face
+(the face becomes the width, the unseen length runs away from the sensor).
 """
 
 from __future__ import annotations
@@ -169,20 +171,25 @@ def _turn(boxes: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grow(boxes: np.ndarray, mask: np.ndarray, cfg: BoxFitConfig) -> np.ndarray:
-    """Copy with the selected boxes grown to the minimum car size, away from the sensor."""
+def _grow(boxes: np.ndarray, mask: np.ndarray, minimum_lw_m: np.ndarray) -> np.ndarray:
+    """Copy with the selected boxes grown to ``(2,)`` or ``(N, 2)`` minimum (length, width),
+    away from the sensor."""
     out = boxes.copy()
-    minimum = np.array([cfg.car_min_length_m, cfg.car_min_width_m])
+    minimum = np.broadcast_to(np.asarray(minimum_lw_m, dtype=np.float64), (len(out), 2))
     for axis in range(2):  # 0: length axis (yaw), 1: width axis (yaw + 90 degrees)
         angle = out[:, 6] + axis * np.pi / 2
         u = np.stack([np.cos(angle), np.sin(angle)], axis=1)
         extent = out[:, 3 + axis]
-        short = mask & (extent < minimum[axis])
+        short = mask & (extent < minimum[:, axis])
         away = np.where(np.einsum("nk,nk->n", out[:, :2], u) >= 0, 1.0, -1.0)
-        shift = 0.5 * (minimum[axis] - extent) * away
+        shift = 0.5 * (minimum[:, axis] - extent) * away
         out[:, :2] += np.where(short[:, None], shift[:, None] * u, 0.0)
-        out[:, 3 + axis] = np.where(short, minimum[axis], extent)
+        out[:, 3 + axis] = np.where(short, minimum[:, axis], extent)
     return out
+
+
+def _car_minimum(cfg: BoxFitConfig) -> np.ndarray:
+    return np.array([cfg.car_min_length_m, cfg.car_min_width_m])
 
 
 def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) -> np.ndarray:
@@ -206,7 +213,7 @@ def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) ->
     out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
     grow = np.asarray(grow, dtype=bool).reshape(len(out))
     end_on = grow & (out[:, 3] <= cfg.car_end_face_max_m)
-    return _grow(_turn(out, end_on), grow, cfg)
+    return _grow(_turn(out, end_on), grow, _car_minimum(cfg))
 
 
 def complete_far_side_along(
@@ -231,4 +238,28 @@ def complete_far_side_along(
     heading = np.asarray(heading_rad, dtype=np.float64).reshape(len(out))
     off = np.abs(np.mod(out[:, 6] - heading + np.pi / 2, np.pi) - np.pi / 2)
     turn = grow & (out[:, 3] < cfg.car_min_length_m) & (off > np.pi / 4)
-    return _grow(_turn(out, turn), grow, cfg)
+    return _grow(_turn(out, turn), grow, _car_minimum(cfg))
+
+
+def complete_end_faces(
+    boxes: np.ndarray, end_face: np.ndarray, minimum_lw_m: np.ndarray
+) -> np.ndarray:
+    """Complete boxes that are one visible end face (front or rear) of a vehicle.
+
+    The face is the vehicle's width; its length runs away from the sensor, unseen. Each
+    selected box is turned by 90 degrees (its length becomes the width) and grown away from
+    the sensor at the origin to the minimum length and width, the face staying in place.
+
+    Args:
+        boxes: ``(N, 7)`` boxes in the sensor frame.
+        end_face: ``(N,)`` bool, which boxes are end faces (e.g.
+            :attr:`~drivestack.perception.lidar.classify.Classification.end_face`).
+        minimum_lw_m: ``(N, 2)`` minimum (length, width) of each box's class.
+
+    Returns:
+        ``(N, 7)`` copy with the selected boxes completed; the others unchanged.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    face = np.asarray(end_face, dtype=bool).reshape(len(out))
+    minimum = np.asarray(minimum_lw_m, dtype=np.float64).reshape(len(out), 2)
+    return _grow(_turn(out, face), face, minimum)

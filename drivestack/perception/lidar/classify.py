@@ -45,12 +45,19 @@ class Classification:
         likelihood: ``(N, K)`` size likelihood of Car, Pedestrian, Cyclist (and Truck when
             the config has that prior).
         features: ``(N, 5)`` the :func:`score_features` the score was computed from.
+        end_face: ``(N,)`` bool, boxes whose class took them for an end face
+            (:func:`end_face_mask`), to be completed by
+            :func:`~drivestack.perception.lidar.box_fit.complete_end_faces`.
+        min_length_width_m: ``(N, 2)`` the minimum (length, width) of each box's class prior
+            (0 for UNKNOWN).
     """
 
     label: np.ndarray
     score: np.ndarray
     likelihood: np.ndarray
     features: np.ndarray
+    end_face: np.ndarray
+    min_length_width_m: np.ndarray
 
 
 def _priors(cfg: ClassifyConfig) -> tuple[tuple[ObjectClass, ClassPrior], ...]:
@@ -59,14 +66,44 @@ def _priors(cfg: ClassifyConfig) -> tuple[tuple[ObjectClass, ClassPrior], ...]:
     return out if cfg.truck is None else (*out, (LARGE_VEHICLE, cfg.truck))
 
 
-def size_likelihood(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
-    """``(N,)`` likelihood in (0, 1] of ``(N, 3)`` box sizes under one class prior."""
-    size = np.asarray(size_lwh_m, dtype=np.float64).reshape(-1, 3)
+def _seen_likelihood(size: np.ndarray, prior: ClassPrior) -> np.ndarray:
+    """``(N,)`` likelihood of ``(N, 3)`` sizes taken as seen (length along the box length)."""
     mean = np.asarray(prior.mean_lwh_m)
     std = np.asarray(prior.std_lwh_m)
     low = np.asarray(prior.min_lwh_m)
     dev = (np.maximum(size - mean, 0.0) + np.maximum(low - size, 0.0)) / std
     return np.exp(-0.5 * np.sum(dev**2, axis=1))
+
+
+def _end_face_likelihoods(
+    size_lwh_m: np.ndarray, prior: ClassPrior
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(N,)`` likelihood of ``(N, 3)`` sizes as seen and ``(N,)`` as an end face (0 where
+    the box is deeper than ``prior.end_face_max_depth_m``): the face's length is the
+    vehicle's width, its unseen length the prior's minimum."""
+    size = np.asarray(size_lwh_m, dtype=np.float64).reshape(-1, 3)
+    seen = _seen_likelihood(size, prior)
+    face = np.zeros(len(size))
+    is_face = size[:, 1] <= prior.end_face_max_depth_m
+    if prior.end_face_max_depth_m > 0 and np.any(is_face):
+        end_on = np.stack([np.full(len(size), prior.min_lwh_m[0]), size[:, 0], size[:, 2]], axis=1)[
+            is_face
+        ]
+        face[is_face] = _seen_likelihood(end_on, prior)
+    return seen, face
+
+
+def size_likelihood(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
+    """``(N,)`` likelihood in (0, 1] of ``(N, 3)`` box sizes under one class prior (the better
+    of the as-seen and, when the prior reads end faces, the end-face reading)."""
+    return np.maximum(*_end_face_likelihoods(size_lwh_m, prior))
+
+
+def end_face_mask(size_lwh_m: np.ndarray, prior: ClassPrior) -> np.ndarray:
+    """``(N,)`` bool: boxes of ``(N, 3)`` sizes that ``prior`` reads as an end face (the
+    end-face reading is the more likely one)."""
+    seen, face = _end_face_likelihoods(size_lwh_m, prior)
+    return face > seen
 
 
 def class_likelihoods(size_lwh_m: np.ndarray, cfg: ClassifyConfig) -> np.ndarray:
@@ -203,7 +240,14 @@ def classify(
     weights = np.array([p.score_weights for p in priors])[best]  # (N, 5)
     logit = np.einsum("nk,nk->n", features, weights)
     score = 1.0 / (1.0 + np.exp(-logit))
-    return Classification(label, score, likelihood, features)
+    end_face = np.zeros(len(size), dtype=bool)
+    minimum = np.zeros((len(size), 2))
+    for column, prior in enumerate(priors):
+        chosen = known & (best == column)
+        minimum[chosen] = prior.min_lwh_m[:2]
+        if prior.end_face_max_depth_m > 0 and np.any(chosen):
+            end_face[chosen] = end_face_mask(size[chosen], prior)
+    return Classification(label, score, likelihood, features, end_face, minimum)
 
 
 def fit_score_weights(

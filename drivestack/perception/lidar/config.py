@@ -160,6 +160,13 @@ class ClassPrior:
     The score of a box of this class is ``sigmoid(w . (1, log(likelihood), log(num_points),
     log(range_m), observed_length_m))`` with ``w = score_weights`` (a logistic / Platt
     calibration fitted on labelled scans).
+
+    ``end_face_max_depth_m`` > 0 also reads a box at most that wide (one visible face, no
+    visible depth) as the vehicle's front or rear face: its length is then the vehicle's width
+    and its unseen length is taken as ``min_lwh_m[0]`` (no cost); the likelihood is the better
+    of the two readings, and a box classified by the end-face reading is completed away from
+    the sensor to ``min_lwh_m`` (length, width). The default 0 reads no end faces: a config
+    without the key behaves as before.
     """
 
     mean_lwh_m: tuple[float, float, float]
@@ -167,10 +174,13 @@ class ClassPrior:
     min_lwh_m: tuple[float, float, float]
     min_points: int
     score_weights: tuple[float, float, float, float, float]
+    end_face_max_depth_m: float = 0.0
 
     def __post_init__(self) -> None:
         if min(self.std_lwh_m) <= 0:
             raise ValueError(f"std_lwh_m must be positive, got {list(self.std_lwh_m)}")
+        if self.end_face_max_depth_m < 0:
+            raise ValueError(f"need end_face_max_depth_m >= 0, got {self.end_face_max_depth_m}")
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,8 @@ class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
     ``truck`` (optional, None: no such class) is a prior for large vehicles (vans, trucks,
-    buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed.
+    buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed, except
+    the end faces its prior reads (``ClassPrior.end_face_max_depth_m``).
     ``thin_structure`` (optional, off by default) rejects poles and trunks as Pedestrian /
     Cyclist from the cluster's points (:class:`ThinStructureConfig`); ``overhang`` (optional,
     off by default) rejects clusters with points just above the height band

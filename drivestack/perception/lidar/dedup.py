@@ -26,7 +26,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from drivestack import kernels
-from drivestack.perception.lidar.box_fit import complete_far_side_along, fit_boxes
+from drivestack.perception.lidar.box_fit import (
+    complete_end_faces,
+    complete_far_side_along,
+    fit_boxes,
+)
 from drivestack.perception.lidar.classify import classify
 from drivestack.perception.lidar.config import BoxFitConfig, ClassifyConfig, DedupConfig
 from drivestack.structures.labels import ObjectClass
@@ -185,6 +189,8 @@ def deduplicate(
             aspect = raw_boxes[:, 3] / np.maximum(raw_boxes[:, 4], 1e-6)
             heading = np.array([boxes[m[np.argmax(aspect[m])], 6] for m in members])
             done = complete_far_side_along(raw, cls.label == CAR, heading, box_fit)
+            if np.any(cls.end_face):
+                done = complete_end_faces(done, cls.end_face, cls.min_length_width_m)
             # kept when still of the group's class and still returned (else the halves stay,
             # and the suppression below keeps the better one)
             accepted = (cls.label == label[[m[0] for m in members]]) & (

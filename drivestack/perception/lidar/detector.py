@@ -4,7 +4,8 @@
 a :class:`RunReport` with the milliseconds and point counts of every step: ``accumulate``
 (points in / merged), ``roi`` (merged / kept), ``ground`` (kept / points between the cluster
 height limits), ``cluster`` (those / clusters), ``box_fit`` (clusters / boxes) and
-``classify`` (boxes / returned boxes; it also completes the far side of cars) and, when
+``classify`` (boxes / returned boxes; it also completes the far side of cars and the
+end faces of classes that read them) and, when
 ``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
 is the classified boxes before the score filter). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
@@ -25,7 +26,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.accumulate import SweepAccumulator
-from drivestack.perception.lidar.box_fit import complete_far_side, fit_boxes
+from drivestack.perception.lidar.box_fit import complete_end_faces, complete_far_side, fit_boxes
 from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
@@ -177,6 +178,8 @@ class LidarDetector:
             cls = classify(boxes, counts, cfg.classify, grouped, bounds, vetoed)
             raw_boxes = boxes
             boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
+            if np.any(cls.end_face):
+                boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
             label, score, features = cls.label, cls.score, cls.features
             if cfg.dedup.enabled:
                 out[0] = len(boxes)
