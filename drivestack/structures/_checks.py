@@ -120,3 +120,11 @@ def as_index(selection: npt.ArrayLike, n: int, where: str) -> np.ndarray:
             f"{where}: selection must be a boolean mask or integer indices, got {sel.dtype}"
         )
     return sel.astype(np.int64, copy=False).reshape(-1)
+
+
+def adopt_read_only(obj: object, **arrays: np.ndarray) -> None:
+    """Set each array as a field of the frozen dataclass ``obj``, made read-only in place
+    (no copy: the caller hands the arrays over; for validation-free internal constructors)."""
+    for name, value in arrays.items():
+        value.setflags(write=False)
+        object.__setattr__(obj, name, value)

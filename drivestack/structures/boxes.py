@@ -15,7 +15,12 @@ import numpy.typing as npt
 
 from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, wrap_angle
-from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
+from drivestack.structures._checks import (
+    adopt_read_only,
+    as_index,
+    check_frame_and_time,
+    frozen_array,
+)
 
 
 def _zeros_f() -> np.ndarray:
@@ -120,16 +125,15 @@ class Boxes3D:
         kept as they are (no copy) and made read-only: the caller hands them over.
         """
         boxes = object.__new__(cls)
-        for name, value in (
-            ("center_m", center_m),
-            ("size_m", size_m),
-            ("yaw_rad", yaw_rad),
-            ("score", score),
-            ("label", label),
-            ("velocity_mps", velocity_mps),
-        ):
-            value.setflags(write=False)
-            object.__setattr__(boxes, name, value)
+        adopt_read_only(
+            boxes,
+            center_m=center_m,
+            size_m=size_m,
+            yaw_rad=yaw_rad,
+            score=score,
+            label=label,
+            velocity_mps=velocity_mps,
+        )
         object.__setattr__(boxes, "frame", frame)
         object.__setattr__(boxes, "timestamp_ns", timestamp_ns)
         return boxes

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.structures._checks import as_index, check_length, frozen_array
+from drivestack.structures._checks import adopt_read_only, as_index, check_length, frozen_array
 from drivestack.structures.boxes import Boxes3D
 
 
@@ -61,14 +61,9 @@ class Tracks:
         read-only: the caller hands them over.
         """
         tracks = object.__new__(cls)
-        for name, value in (
-            ("track_id", track_id),
-            ("age", age),
-            ("hits", hits),
-            ("time_since_update", time_since_update),
-        ):
-            value.setflags(write=False)
-            object.__setattr__(tracks, name, value)
+        adopt_read_only(
+            tracks, track_id=track_id, age=age, hits=hits, time_since_update=time_since_update
+        )
         object.__setattr__(tracks, "boxes", boxes)
         return tracks
 

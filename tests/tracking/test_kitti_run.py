@@ -8,34 +8,19 @@ import numpy as np
 import pytest
 
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import load_tracker_config
 from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
 from drivestack.tracking.tracker import build_tracker
+from tests.tracking.result_rows import car_rows
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 
 
-def _rows(track_ids: list[int], scores: list[float]) -> KittiObjects:
-    n = len(track_ids)
-    return KittiObjects(
-        frame=np.arange(n),
-        track_id=track_ids,
-        type_name=["Car"] * n,
-        truncation=np.zeros(n),
-        occlusion=np.zeros(n),
-        alpha_rad=np.zeros(n),
-        box2d_xyxy_px=np.zeros((n, 4)),
-        hwl_m=np.ones((n, 3)),
-        location_m=np.ones((n, 3)),
-        rotation_y_rad=np.zeros(n),
-        score=scores,
-    )
-
-
 def test_drop_low_score_tracks_uses_the_track_mean() -> None:
-    rows = _rows([1, 1, 2, 2, 3], [4.0, 0.0, 1.0, 2.0, 9.0])  # means 2.0, 1.5, 9.0
+    rows = car_rows(
+        list(range(5)), [1, 1, 2, 2, 3], [4.0, 0.0, 1.0, 2.0, 9.0]
+    )  # means 2.0, 1.5, 9.0
     kept = drop_low_score_tracks(rows, 2.0)
     assert kept.track_id.tolist() == [1, 1, 3]
     assert len(drop_low_score_tracks(rows, None)) == 5

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import (
     ClassTrackerConfig,
@@ -22,26 +21,10 @@ from drivestack.tracking.kitti_run import (
 )
 from drivestack.tracking.offline import apply_track_evidence, offline_result_rows
 from drivestack.tracking.tracker import build_tracker
+from tests.tracking.result_rows import car_rows
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
-
-
-def _rows(frames: list[int], track_ids: list[int], scores: list[float]) -> KittiObjects:
-    n = len(frames)
-    return KittiObjects(
-        frame=np.array(frames),
-        track_id=np.array(track_ids),
-        type_name=np.array(["Car"] * n),
-        truncation=np.zeros(n),
-        occlusion=np.zeros(n),
-        alpha_rad=np.zeros(n),
-        box2d_xyxy_px=np.zeros((n, 4)),
-        hwl_m=np.ones((n, 3)),
-        location_m=np.ones((n, 3)),
-        rotation_y_rad=np.zeros(n),
-        score=np.array(scores, dtype=np.float64),
-    )
 
 
 # track 1: matched at frames 0, 1, 2 (scores 2, 4, 6), coasting at 3 and 4;
@@ -54,13 +37,13 @@ OUT_SCORE = [2.0, 4.0, 6.0, 5.0, 4.0, 1.0, 3.0, 5.0, 4.0, 7.0]
 
 
 def test_defaults_change_nothing() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     out = apply_track_evidence(rows, HITS, DET_SCORE, OfflineEvidenceConfig())
     assert out is rows
 
 
 def test_min_track_hits_drops_short_tracks_whole() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     out = apply_track_evidence(rows, HITS, DET_SCORE, OfflineEvidenceConfig(min_track_hits=3))
     # track 1 reaches 3 matches and keeps its first two (unconfirmed) frames too
     assert out.track_id.tolist() == [1, 1, 1, 1, 1]
@@ -68,7 +51,7 @@ def test_min_track_hits_drops_short_tracks_whole() -> None:
 
 
 def test_trailing_coast_is_trimmed_but_gaps_are_kept() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     cfg = OfflineEvidenceConfig(trailing_coast_frames=1)
     out = apply_track_evidence(rows, HITS, DET_SCORE, cfg)
     # track 1 loses frame 4 (two frames after its last match); track 3 keeps its gap frame 1
@@ -91,14 +74,14 @@ def test_trailing_coast_is_trimmed_but_gaps_are_kept() -> None:
 
 
 def test_log_hits_score_is_per_track() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     out = apply_track_evidence(rows, HITS, DET_SCORE, OfflineEvidenceConfig(log_hits_weight=0.5))
     expected = {1: 4.0 + 0.5 * np.log(3), 2: 2.0 + 0.5 * np.log(2), 3: 6.0 + 0.5 * np.log(2)}
     assert out.score == pytest.approx([expected[t] for t in IDS])
 
 
 def test_bad_lengths_and_missing_evidence_are_errors() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     with pytest.raises(ValueError, match="one entry per result row"):
         apply_track_evidence(rows, HITS[:-1], DET_SCORE, OfflineEvidenceConfig())
     with pytest.raises(ValueError, match="min_track_hits"):
@@ -109,7 +92,7 @@ def test_bad_lengths_and_missing_evidence_are_errors() -> None:
 
 
 def test_offline_result_rows_then_applies_the_score_rules() -> None:
-    rows = _rows(FRAMES, IDS, OUT_SCORE)
+    rows = car_rows(FRAMES, IDS, OUT_SCORE)
     run = SequenceRun(rows, 0.0, 5, hits=HITS, detection_score=DET_SCORE)
     plain = ClassTrackerConfig(offline_min_track_score=4.5)
     assert offline_result_rows(run, plain).track_id.tolist() == (

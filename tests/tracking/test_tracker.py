@@ -218,6 +218,23 @@ def _mixed_detections(rng: np.random.Generator, frame: int, n: int) -> Boxes3D:
     )
 
 
+def _output_fields(out: Tracks) -> dict[str, np.ndarray]:
+    """Every per-track array of a tracker output, by name."""
+    b = out.boxes
+    return {
+        "track_id": out.track_id,
+        "age": out.age,
+        "hits": out.hits,
+        "time_since_update": out.time_since_update,
+        "center_m": b.center_m,
+        "size_m": b.size_m,
+        "yaw_rad": b.yaw_rad,
+        "score": b.score,
+        "label": b.label,
+        "velocity_mps": b.velocity_mps,
+    }
+
+
 @pytest.mark.parametrize("compensate", [False, True])
 def test_outputs_are_valid_read_only_and_not_aliased_to_state(compensate: bool) -> None:
     # the tracker builds its outputs without re-validation: every output must pass the full
@@ -254,18 +271,7 @@ def test_outputs_are_valid_read_only_and_not_aliased_to_state(compensate: bool) 
         )
         np.testing.assert_array_equal(checked.boxes.yaw_rad, b.yaw_rad)  # already wrapped
         assert b.frame == "lidar" and b.timestamp_ns == dets.timestamp_ns
-        fields = {
-            "track_id": out.track_id,
-            "age": out.age,
-            "hits": out.hits,
-            "time_since_update": out.time_since_update,
-            "center_m": b.center_m,
-            "size_m": b.size_m,
-            "yaw_rad": b.yaw_rad,
-            "score": b.score,
-            "label": b.label,
-            "velocity_mps": b.velocity_mps,
-        }
+        fields = _output_fields(out)
         assert not any(v.flags.writeable for v in fields.values())
         kept.append((out, {k: v.copy() for k, v in fields.items()}))
         # matched outputs come from a detection of their own class
@@ -273,19 +279,7 @@ def test_outputs_are_valid_read_only_and_not_aliased_to_state(compensate: bool) 
         fresh = idx >= 0
         np.testing.assert_array_equal(dets.label[idx[fresh]], b.label[fresh])
     for out, snapshot in kept:  # values unchanged by all later steps
-        b = out.boxes
-        now = {
-            "track_id": out.track_id,
-            "age": out.age,
-            "hits": out.hits,
-            "time_since_update": out.time_since_update,
-            "center_m": b.center_m,
-            "size_m": b.size_m,
-            "yaw_rad": b.yaw_rad,
-            "score": b.score,
-            "label": b.label,
-            "velocity_mps": b.velocity_mps,
-        }
+        now = _output_fields(out)
         for k, v in snapshot.items():
             np.testing.assert_array_equal(now[k], v, err_msg=k)
 
