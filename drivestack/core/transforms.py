@@ -280,6 +280,17 @@ class SE3:
         v = np.asarray(vectors, dtype=np.float64)
         return _apply_affine(self.rotation, np.zeros_like(self.translation), v)
 
+    def rotate_xy(self, vectors_xy: npt.ArrayLike) -> FloatArray:
+        """Rotate planar direction vectors ``(..., 2)`` (taken as ``(x, y, 0)``) and keep the
+        xy part ``(..., 2)``: :meth:`rotate` of ``(x, y, 0)`` without the z column, whose terms
+        are products with an exact zero and leave every sum unchanged."""
+        v = np.asarray(vectors_xy, dtype=np.float64)
+        if v.shape[-1:] != (2,):
+            raise ValueError(f"vectors_xy must have shape (..., 2), got {v.shape}")
+        return _apply_affine(
+            self.rotation[..., :2, :2], np.zeros_like(self.translation[..., :2]), v
+        )
+
     def to_se2(self) -> SE2:
         """Planar part: xy translation and yaw."""
         return SE2(self.yaw_rad, self.translation[..., :2])

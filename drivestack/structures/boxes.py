@@ -167,7 +167,6 @@ class Boxes3D:
         """
         if dst_from_src.batch_shape:
             raise ValueError("Boxes3D.transformed takes a single transform, not a batch")
-        vel3 = np.concatenate([self.velocity_mps, np.zeros((len(self), 1))], axis=1)
         return Boxes3D.unchecked(
             dst_from_src.apply(self.center_m),
             self.size_m,
@@ -176,7 +175,7 @@ class Boxes3D:
             self.timestamp_ns,
             self.score,
             self.label,
-            np.ascontiguousarray(dst_from_src.rotate(vel3)[:, :2]),
+            dst_from_src.rotate_xy(self.velocity_mps),
         )
 
     @staticmethod

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivestack.core.frames import WORLD
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -260,18 +259,27 @@ class Tracker:
         self.last_detection_index = _cat(mapped_parts)
         # every array below is new and derived from validated detections: no re-checking
         boxes = _cat([p.boxes for _, p in parts])
+        yaw_rad = wrap_angle(boxes[:, 6])
+        velocity_mps = _cat([p.velocity for _, p in parts])
+        if compensate and world_from_frame is not None:
+            # the values of Boxes3D(WORLD).transformed(frame_from_world, frame), without
+            # building the world-frame Boxes3D only to map it
+            frame_from_world = world_from_frame.inverse()
+            center_m = frame_from_world.apply(boxes[:, 0:3])
+            yaw_rad = wrap_angle(yaw_rad + float(frame_from_world.yaw_rad))
+            velocity_mps = frame_from_world.rotate_xy(velocity_mps)
+        else:
+            center_m = boxes[:, 0:3].copy()
         tracked = Boxes3D.unchecked(
-            boxes[:, 0:3].copy(),
+            center_m,
             boxes[:, 3:6].copy(),
-            wrap_angle(boxes[:, 6]),
-            WORLD if compensate else frame,
+            yaw_rad,
+            frame,
             timestamp_ns,
             score=_cat([p.score for _, p in parts]),
             label=_cat([np.full(p.track_id.shape[0], lab, dtype=np.int64) for lab, p in parts]),
-            velocity_mps=_cat([p.velocity for _, p in parts]),
+            velocity_mps=velocity_mps,
         )
-        if compensate and world_from_frame is not None:
-            tracked = tracked.transformed(world_from_frame.inverse(), frame)
         return Tracks.unchecked(
             _cat([p.track_id for _, p in parts]),
             tracked,

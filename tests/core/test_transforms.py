@@ -102,3 +102,23 @@ def test_single_transform_is_truthy():
     assert (pose or None) is pose
     with pytest.raises(TypeError):
         len(pose)
+
+
+def test_rotate_xy_hand_case_and_bad_shape():
+    quarter_turn = SE3.from_xyz_yaw([5.0, 6.0, 7.0], math.pi / 2)  # translation ignored
+    np.testing.assert_allclose(quarter_turn.rotate_xy([[1.0, 2.0]]), [[-2.0, 1.0]], atol=1e-12)
+    with pytest.raises(ValueError, match="vectors_xy"):
+        quarter_turn.rotate_xy(np.zeros((2, 3)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(quat, st.lists(st.tuples(coord, coord), min_size=0, max_size=6))
+def test_rotate_xy_is_bit_identical_to_rotate_with_zero_z(q, vectors):
+    # a general 3D rotation too: the z column meets an exact zero, so the sums are unchanged
+    pose = SE3(quaternion_to_rotation_matrix(q), np.array([1.0, -2.0, 3.0]))
+    v = np.array(vectors, dtype=np.float64).reshape(-1, 2)
+    v3 = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
+    expected = pose.rotate(v3)[:, :2]
+    got = pose.rotate_xy(v)
+    assert got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()  # bit-identical, signs of zeros included
