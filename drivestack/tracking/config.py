@@ -135,7 +135,7 @@ class ClassTrackerConfig:
     ``offline_track_mean_score``: offline runners write each track's mean score (rounded to
     1/64) on all its rows, so that the KITTI reference evaluator's repeated in-place
     re-averaging cannot drop a track from its own recall threshold
-    (:func:`drivestack.tracking.kitti_run.track_mean_scores`). ``offline_evidence``: whole-track
+    (:func:`drivestack.tracking.offline.track_mean_scores`). ``offline_evidence``: whole-track
     rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)

@@ -25,7 +25,6 @@ from drivestack.ingest.kitti_format import (
     project_boxes_to_image_xyxy,
 )
 from drivestack.structures.boxes import Boxes3D
-from drivestack.tracking.config import ClassTrackerConfig
 from drivestack.tracking.tracker import Tracker
 
 KITTI_FRAME_PERIOD_NS = 100_000_000  # 10 Hz
@@ -148,44 +147,3 @@ def track_kitti_sequence(
         hits=np.concatenate(hits) if hits else np.zeros(0, dtype=np.int64),
         detection_score=np.concatenate(det_scores) if det_scores else np.zeros(0),
     )
-
-
-def drop_low_score_tracks(results: KittiObjects, min_mean_score: float | None) -> KittiObjects:
-    """Remove whole tracks whose mean score over the sequence is below ``min_mean_score``."""
-    if min_mean_score is None or len(results) == 0:
-        return results
-    _, inverse = np.unique(results.track_id, return_inverse=True)
-    mean = np.bincount(inverse, weights=results.score) / np.bincount(inverse)
-    return results.select(np.flatnonzero(mean[inverse] >= min_mean_score))
-
-
-#: Resolution of the per-track scores :func:`track_mean_scores` writes: a multiple of 1/64 has
-#: at most 6 decimals (read back exactly from the result file) and few significant bits.
-TRACK_SCORE_QUANTUM = 1.0 / 64.0
-
-
-def track_mean_scores(results: KittiObjects, quantum: float = TRACK_SCORE_QUANTUM) -> KittiObjects:
-    """Rows with each track's mean score, rounded to a multiple of ``quantum``, on every row.
-
-    KITTI's protocol ranks whole tracks by their mean score, and the reference evaluator
-    (AB3DMOT's ``evaluate.py``, reproduced by :func:`drivestack.eval.tracking.clear.remean`)
-    re-averages that mean in place in each of its ~40 passes (``sum([v] * n) / n``). For a
-    general float ``v`` this moves the mean by an ulp or more, and a track whose mean moves
-    down drops out of the pass whose threshold is its own mean: its true positives vanish
-    from that recall point. A constant ``k * quantum`` per track is summed and divided exactly,
-    so every pass sees the same mean. Ranking changes only between tracks whose means lie
-    within ``quantum`` of each other.
-    """
-    if len(results) == 0:
-        return results
-    _, inverse = np.unique(results.track_id, return_inverse=True)
-    mean = np.bincount(inverse, weights=results.score) / np.bincount(inverse)
-    return replace(results, score=np.round(mean[inverse] / quantum) * quantum)
-
-
-def apply_offline_track_rules(results: KittiObjects, cfg: ClassTrackerConfig) -> KittiObjects:
-    """The whole-sequence rules of a class for result files: drop tracks below
-    ``cfg.offline_min_track_score`` (:func:`drop_low_score_tracks`), then, with
-    ``cfg.offline_track_mean_score``, write per-track mean scores (:func:`track_mean_scores`)."""
-    kept = drop_low_score_tracks(results, cfg.offline_min_track_score)
-    return track_mean_scores(kept) if cfg.offline_track_mean_score else kept

@@ -6,7 +6,7 @@ detections (and so keep the first frames of tracks confirmed later), trim the ex
 coasting rows after a track's last match, and score a track by the mean of its matched
 detections' scores plus a bonus for its length (KITTI's protocol ranks whole tracks by their
 mean score). :func:`offline_result_rows` applies these rules and then the class's score rules
-(:func:`~drivestack.tracking.kitti_run.apply_offline_track_rules`).
+(:func:`apply_offline_track_rules`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.tracking.config import ClassTrackerConfig, OfflineEvidenceConfig
-from drivestack.tracking.kitti_run import SequenceRun, apply_offline_track_rules
+from drivestack.tracking.kitti_run import SequenceRun
 
 
 def apply_track_evidence(
@@ -79,10 +79,53 @@ def apply_track_evidence(
 def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjects:
     """The result-file rows of a tracked sequence under a class's offline rules: the evidence
     rules (``cfg.offline_evidence``, which need the run's per-row ``hits`` and
-    ``detection_score``), then :func:`~drivestack.tracking.kitti_run.apply_offline_track_rules`."""
+    ``detection_score``), then :func:`apply_offline_track_rules`."""
     rows = run.results
     if cfg.offline_evidence != OfflineEvidenceConfig():
         if run.hits is None or run.detection_score is None:
             raise ValueError("offline_evidence rules need a run with per-row hits and scores")
         rows = apply_track_evidence(rows, run.hits, run.detection_score, cfg.offline_evidence)
     return apply_offline_track_rules(rows, cfg)
+
+
+def _track_mean_per_row(results: KittiObjects) -> np.ndarray:
+    """``(N,)`` the mean score of each row's track over the rows."""
+    _, inverse = np.unique(results.track_id, return_inverse=True)
+    return (np.bincount(inverse, weights=results.score) / np.bincount(inverse))[inverse]
+
+
+def drop_low_score_tracks(results: KittiObjects, min_mean_score: float | None) -> KittiObjects:
+    """Remove whole tracks whose mean score over the sequence is below ``min_mean_score``."""
+    if min_mean_score is None or len(results) == 0:
+        return results
+    return results.select(np.flatnonzero(_track_mean_per_row(results) >= min_mean_score))
+
+
+#: Resolution of the per-track scores :func:`track_mean_scores` writes: a multiple of 1/64 has
+#: at most 6 decimals (read back exactly from the result file) and few significant bits.
+TRACK_SCORE_QUANTUM = 1.0 / 64.0
+
+
+def track_mean_scores(results: KittiObjects, quantum: float = TRACK_SCORE_QUANTUM) -> KittiObjects:
+    """Rows with each track's mean score, rounded to a multiple of ``quantum``, on every row.
+
+    KITTI's protocol ranks whole tracks by their mean score, and the reference evaluator
+    (AB3DMOT's ``evaluate.py``, reproduced by :func:`drivestack.eval.tracking.clear.remean`)
+    re-averages that mean in place in each of its ~40 passes (``sum([v] * n) / n``). For a
+    general float ``v`` this moves the mean by an ulp or more, and a track whose mean moves
+    down drops out of the pass whose threshold is its own mean: its true positives vanish
+    from that recall point. A constant ``k * quantum`` per track is summed and divided exactly,
+    so every pass sees the same mean. Ranking changes only between tracks whose means lie
+    within ``quantum`` of each other.
+    """
+    if len(results) == 0:
+        return results
+    return replace(results, score=np.round(_track_mean_per_row(results) / quantum) * quantum)
+
+
+def apply_offline_track_rules(results: KittiObjects, cfg: ClassTrackerConfig) -> KittiObjects:
+    """The whole-sequence rules of a class for result files: drop tracks below
+    ``cfg.offline_min_track_score`` (:func:`drop_low_score_tracks`), then, with
+    ``cfg.offline_track_mean_score``, write per-track mean scores (:func:`track_mean_scores`)."""
+    kept = drop_low_score_tracks(results, cfg.offline_min_track_score)
+    return track_mean_scores(kept) if cfg.offline_track_mean_score else kept

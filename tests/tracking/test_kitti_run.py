@@ -10,7 +10,8 @@ import pytest
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import load_tracker_config
-from drivestack.tracking.kitti_run import drop_low_score_tracks, track_kitti_sequence
+from drivestack.tracking.kitti_run import track_kitti_sequence
+from drivestack.tracking.offline import drop_low_score_tracks
 from drivestack.tracking.tracker import build_tracker
 from tests.tracking.result_rows import car_rows
 

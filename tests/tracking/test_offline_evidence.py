@@ -16,10 +16,13 @@ from drivestack.tracking.config import (
 )
 from drivestack.tracking.kitti_run import (
     SequenceRun,
-    apply_offline_track_rules,
     track_kitti_sequence,
 )
-from drivestack.tracking.offline import apply_track_evidence, offline_result_rows
+from drivestack.tracking.offline import (
+    apply_offline_track_rules,
+    apply_track_evidence,
+    offline_result_rows,
+)
 from drivestack.tracking.tracker import build_tracker
 from tests.tracking.result_rows import car_rows
 

@@ -12,7 +12,7 @@ from drivestack.eval.tracking import KittiMotProtocol, evaluate_clear, prepare_c
 from drivestack.eval.tracking.clear import remean
 from drivestack.ingest.kitti_tracking import read_tracking_labels, write_tracking_results
 from drivestack.tracking.config import ClassTrackerConfig, load_tracker_config
-from drivestack.tracking.kitti_run import apply_offline_track_rules, track_mean_scores
+from drivestack.tracking.offline import apply_offline_track_rules, track_mean_scores
 from tests.eval.tracking.test_metrics_hand_cases import BOX, rows
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
