@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from drivestack.core.transforms import SE3, wrap_angle
-from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
 from drivestack.tracking.association import associate
@@ -235,8 +235,9 @@ class Tracker:
                 raise ValueError("ego_motion_compensation is on: step() needs world_from_frame")
             # the boxes of detections.transformed(world_from_frame, WORLD), without building
             # a Boxes3D (and rotating velocities) only to read its boxes back
-            arr[:, :3] = world_from_frame.apply(detections.center_m)
-            arr[:, 6] = wrap_angle(arr[:, 6] + float(world_from_frame.yaw_rad))
+            arr[:, :3], arr[:, 6] = rigid_move_centres_and_yaw(
+                world_from_frame, detections.center_m, arr[:, 6]
+            )
         labels, scores = detections.label, detections.score
         parts: list[tuple[int, ClassStepOutput]] = []
         mapped_parts: list[np.ndarray] = []
@@ -265,8 +266,7 @@ class Tracker:
             # the values of Boxes3D(WORLD).transformed(frame_from_world, frame), without
             # building the world-frame Boxes3D only to map it
             frame_from_world = world_from_frame.inverse()
-            center_m = frame_from_world.apply(boxes[:, 0:3])
-            yaw_rad = wrap_angle(yaw_rad + float(frame_from_world.yaw_rad))
+            center_m, yaw_rad = rigid_move_centres_and_yaw(frame_from_world, boxes[:, 0:3], yaw_rad)
             velocity_mps = frame_from_world.rotate_xy(velocity_mps)
         else:
             center_m = boxes[:, 0:3].copy()
