@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import array_api_compat
@@ -75,3 +76,19 @@ def compiled_route_for_numpy() -> bool:
 def tolerance(xp: Any, dtype: Any) -> float:
     """Relative geometric tolerance for ``dtype``: 256 machine epsilons."""
     return 256.0 * float(xp.finfo(dtype).eps)
+
+
+def prepare_compiled_cpu_route() -> None:
+    """Set up numba's CPU target now, when something has imported numba: the first compiled
+    kernel of a process would otherwise pay a few hundred ms of imports and registrations
+    (e.g. call it while another process reads input). Nothing when numba has not been
+    imported or its internals have changed."""
+    if "numba" not in sys.modules:
+        return
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+        cpu_target.typing_context.refresh()
+    except (ImportError, AttributeError):
+        return

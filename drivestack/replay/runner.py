@@ -15,7 +15,6 @@ A bad frame is skipped, recorded and reported; the run goes on.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
+from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -192,21 +192,6 @@ def _ingest_summary(report: Any) -> dict[str, Any] | None:
     }
 
 
-def _initialise_compiler() -> None:
-    """Set up numba's CPU target now, when the stack has imported numba: the stack's first
-    compiled kernel would do it (a few hundred ms of imports and registrations) while the I/O
-    process is reading the first frames anyway. Nothing when numba is absent or changed."""
-    if "numba" not in sys.modules:
-        return
-    try:
-        from numba.core.registry import cpu_target
-
-        cpu_target.target_context.refresh()
-        cpu_target.typing_context.refresh()
-    except (ImportError, AttributeError):
-        return
-
-
 def replay(
     log_path: str | Path,
     stack: Stack,
@@ -268,7 +253,8 @@ def replay(
         worker=io_worker,
     )
     try:
-        _initialise_compiler()
+        # numba's CPU target is set up while the I/O process reads the first frames
+        prepare_compiled_cpu_route()
         bar = tqdm(
             log_io.frames(), unit="frame", desc=f"replay {log_path.name}", disable=not progress
         )
