@@ -464,6 +464,13 @@ def project_boxes_to_image_xyxy(
     return out
 
 
+def observation_angle(location_m: np.ndarray, rotation_y_rad: np.ndarray) -> np.ndarray:
+    """``(N,)`` KITTI alpha in [-pi, pi) of ``(N, 3)`` camera_rect locations and ``(N,)`` yaws:
+    ``rotation_y - atan2(x, z)``."""
+    alpha = rotation_y_rad - np.arctan2(location_m[:, 0], location_m[:, 2])
+    return (alpha + np.pi) % (2 * np.pi) - np.pi
+
+
 def boxes_to_objects(
     boxes: BoxesIn,
     calib: KittiCalib | None,
@@ -501,8 +508,7 @@ def boxes_to_objects(
         hwl = np.stack([h, w, l], axis=1)
         ry = np.arctan2(-heading[:, 2], heading[:, 0])
     n = location.shape[0]
-    alpha = ry - np.arctan2(location[:, 0], location[:, 2])
-    alpha = (alpha + np.pi) % (2 * np.pi) - np.pi
+    alpha = observation_angle(location, ry)
     if box2d_xyxy_px is not None:
         box2d = np.asarray(box2d_xyxy_px, dtype=np.float64).reshape(n, 4)
     elif calib is None:

@@ -128,6 +128,50 @@ class OfflineEvidenceConfig:
 
 
 @dataclass(frozen=True)
+class OfflineRefineConfig:
+    """Offline per-track box refinement of result rows from the matched detections of the whole
+    track (:func:`drivestack.tracking.refine.refine_track_boxes`); the defaults change nothing.
+
+    ``size``: one ``h w l`` for every row of a track (a rigid object), the ``median`` or
+    ``mean`` of its matched detections' sizes (``off`` keeps the filtered sizes).
+    ``score_weight``: the size consensus and the smoothing weight each matched detection by
+    ``exp(score_weight * detection score)`` (0: equal weights; confident detections are
+    better localised).
+    ``smooth_half_window_frames``: when > 0, the centre (and with ``smooth_yaw`` the heading,
+    modulo pi) of each matched row is a local polynomial fit of degree ``smooth_degree`` (0..2)
+    to the track's matched detections within that many frames, weighted by a tricube kernel in
+    time (fewer detections than the degree needs lower it). ``robust_iterations``: re-weight
+    the fit that many times with bisquare weights of the centre residuals, scaled by
+    ``robust_scale_m`` (a detection ``robust_scale_m`` or more from the fit gets weight 0).
+    ``interpolate_gaps``: coasting rows between two matches of a track get centre and heading
+    linearly interpolated between the (refined) boxes of those matches instead of the Kalman
+    prediction. ``world_frame``: smooth and interpolate in the world frame of the run's ego
+    poses (parked objects stand still there) instead of the camera frame; needs a run with
+    poses. Rows, their order, scores and image boxes are kept.
+    """
+
+    size: Literal["off", "median", "mean"] = "off"
+    score_weight: float = 0.0
+    smooth_half_window_frames: int = 0
+    smooth_degree: int = 1
+    smooth_yaw: bool = False
+    robust_iterations: int = 0
+    robust_scale_m: float = 1.0
+    interpolate_gaps: bool = False
+    world_frame: bool = False
+
+    def __post_init__(self) -> None:
+        if self.smooth_half_window_frames < 0:
+            raise ValueError(
+                f"smooth_half_window_frames must be >= 0, got {self.smooth_half_window_frames}"
+            )
+        if not 0 <= self.smooth_degree <= 2:
+            raise ValueError(f"smooth_degree must be 0, 1 or 2, got {self.smooth_degree}")
+        if self.robust_iterations < 0 or not self.robust_scale_m > 0:
+            raise ValueError("robust_iterations must be >= 0 and robust_scale_m positive")
+
+
+@dataclass(frozen=True)
 class ClassTrackerConfig:
     """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
@@ -136,7 +180,9 @@ class ClassTrackerConfig:
     1/64) on all its rows, so that the KITTI reference evaluator's repeated in-place
     re-averaging cannot drop a track from its own recall threshold
     (:func:`drivestack.tracking.offline.track_mean_scores`). ``offline_evidence``: whole-track
-    rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first."""
+    rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first.
+    ``offline_refine``: per-track box refinement (:class:`OfflineRefineConfig`), applied before
+    the evidence rules."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
@@ -144,6 +190,7 @@ class ClassTrackerConfig:
     offline_min_track_score: float | None = None
     offline_track_mean_score: bool = False
     offline_evidence: OfflineEvidenceConfig = field(default_factory=OfflineEvidenceConfig)
+    offline_refine: OfflineRefineConfig = field(default_factory=OfflineRefineConfig)
 
 
 @dataclass(frozen=True)

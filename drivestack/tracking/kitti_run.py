@@ -45,6 +45,12 @@ class SequenceRun:
     #: tracking (the fused tracker) reports them as ``last_detection_score``
     hits: np.ndarray | None = None
     detection_score: np.ndarray | None = None
+    #: ``(N, 7)`` per result row: the matched detection's box as read (camera_rect: bottom
+    #: centre x y z, h w l, rotation_y; NaN while coasting), for offline box refinement
+    #: (:mod:`drivestack.tracking.refine`)
+    detection_box: np.ndarray | None = None
+    #: ``(F, 4, 4)`` camera_rect -> world ego pose per frame when the run had them
+    camera_poses: np.ndarray | None = None
 
 
 def world_from_lidar_poses(camera_poses: np.ndarray, calib: KittiCalib) -> list[SE3]:
@@ -96,6 +102,8 @@ def track_kitti_sequence(
     rows: list[KittiObjects] = []
     hits: list[np.ndarray] = []
     det_scores: list[np.ndarray] = []
+    det_boxes: list[np.ndarray] = []
+    det_box7 = np.column_stack([detections.location_m, detections.hwl_m, detections.rotation_y_rad])
     step_time = 0.0
     step_cpu = 0.0
     for f in range(n_frames):
@@ -131,6 +139,9 @@ def track_kitti_sequence(
             tracked_score = score[idx]
         row_det_score[fresh] = tracked_score[det_idx[fresh]]
         det_scores.append(row_det_score)
+        row_det_box = np.full((len(tracks), 7), np.nan)
+        row_det_box[fresh] = det_box7[idx[det_idx[fresh]]]
+        det_boxes.append(row_det_box)
         rows.append(
             replace(
                 objs,
@@ -146,4 +157,6 @@ def track_kitti_sequence(
         step_cpu,
         hits=np.concatenate(hits) if hits else np.zeros(0, dtype=np.int64),
         detection_score=np.concatenate(det_scores) if det_scores else np.zeros(0),
+        detection_box=np.concatenate(det_boxes) if det_boxes else np.zeros((0, 7)),
+        camera_poses=camera_poses,
     )

@@ -5,8 +5,9 @@ result files) can decide per track once the sequence is over: drop tracks with t
 detections (and so keep the first frames of tracks confirmed later), trim the extrapolated
 coasting rows after a track's last match, and score a track by the mean of its matched
 detections' scores plus a bonus for its length (KITTI's protocol ranks whole tracks by their
-mean score). :func:`offline_result_rows` applies these rules and then the class's score rules
-(:func:`apply_offline_track_rules`).
+mean score). :func:`offline_result_rows` refines each track's boxes from its matched
+detections (:mod:`drivestack.tracking.refine`), applies these rules and then the class's score
+rules (:func:`apply_offline_track_rules`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from dataclasses import replace
 import numpy as np
 
 from drivestack.ingest.kitti_format import KittiObjects
-from drivestack.tracking.config import ClassTrackerConfig, OfflineEvidenceConfig
+from drivestack.tracking.config import (
+    ClassTrackerConfig,
+    OfflineEvidenceConfig,
+    OfflineRefineConfig,
+)
 from drivestack.tracking.kitti_run import SequenceRun
+from drivestack.tracking.refine import refine_track_boxes
 
 
 def apply_track_evidence(
@@ -77,10 +83,21 @@ def apply_track_evidence(
 
 
 def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjects:
-    """The result-file rows of a tracked sequence under a class's offline rules: the evidence
-    rules (``cfg.offline_evidence``, which need the run's per-row ``hits`` and
-    ``detection_score``), then :func:`apply_offline_track_rules`."""
+    """The result-file rows of a tracked sequence under a class's offline rules: the box
+    refinement (``cfg.offline_refine``, :func:`drivestack.tracking.refine.refine_track_boxes`,
+    which needs the run's per-row ``detection_box``, and its ``camera_poses`` for
+    ``world_frame``), the evidence rules (``cfg.offline_evidence``, which need the run's per-row
+    ``hits`` and ``detection_score``), then :func:`apply_offline_track_rules`."""
     rows = run.results
+    if cfg.offline_refine != OfflineRefineConfig():
+        if run.detection_box is None or run.detection_score is None:
+            raise ValueError("offline_refine needs a run with per-row detection boxes and scores")
+        if cfg.offline_refine.world_frame and run.camera_poses is None:
+            raise ValueError("offline_refine.world_frame needs a run with ego poses")
+        poses = run.camera_poses if cfg.offline_refine.world_frame else None
+        rows = refine_track_boxes(
+            rows, run.detection_box, run.detection_score, cfg.offline_refine, poses
+        )
     if cfg.offline_evidence != OfflineEvidenceConfig():
         if run.hits is None or run.detection_score is None:
             raise ValueError("offline_evidence rules need a run with per-row hits and scores")

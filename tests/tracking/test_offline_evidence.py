@@ -129,6 +129,9 @@ def test_real_run_carries_row_evidence(shared_data: Path) -> None:
     assert run.hits.shape == run.detection_score.shape == (len(run.results),)
     matched = ~np.isnan(run.detection_score)
     assert matched.any() and (~matched).any()  # the shipped car config writes coasting rows
+    # the matched detection's box per row (for the box refinement), NaN while coasting
+    assert run.detection_box is not None and run.detection_box.shape == (len(run.results), 7)
+    np.testing.assert_array_equal(~np.isnan(run.detection_box).any(axis=1), matched)
     # a matched row's score is one of its frame's detection scores
     for f, s in zip(run.results.frame[matched], run.detection_score[matched], strict=True):
         assert np.any(dets.score[dets.frame == f] == s)
