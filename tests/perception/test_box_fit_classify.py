@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from drivestack.perception.lidar.box_fit import (
+    along_sight,
     complete_end_faces,
     complete_far_side,
     fit_box,
     fit_boxes,
+    split_rows,
 )
 from drivestack.perception.lidar.classify import classify, end_face_mask, size_likelihood
 from drivestack.perception.lidar.config import BoxFitConfig, ClassPrior
@@ -79,6 +83,37 @@ def test_complete_far_side_grows_away_from_sensor() -> None:
     assert abs(np.sin(out[6])) < 1e-9
     # boxes not selected are untouched
     np.testing.assert_array_equal(complete_far_side(seen, np.array([False]), FIT), seen)
+
+
+def test_along_sight_hand_values() -> None:
+    boxes = np.array(
+        [
+            [20.0, 0.0, -1.0, 2.0, 1.4, 1.4, 0.0],  # length along the sight line
+            [20.0, 0.0, -1.0, 2.0, 1.4, 1.4, np.pi / 2],  # across it
+            [10.0, 10.0, -1.0, 2.0, 1.4, 1.4, np.deg2rad(80.0)],  # sight at 45 deg: 35 deg off
+            [10.0, 10.0, -1.0, 2.0, 1.4, 1.4, np.deg2rad(-40.0)],  # 85 deg off
+            [-20.0, 0.0, -1.0, 2.0, 1.4, 1.4, np.deg2rad(-30.0)],  # behind: sight 180 deg, 30 off
+        ]
+    )
+    assert along_sight(boxes).tolist() == [True, False, True, False, True]
+
+
+def test_end_face_across_sight_keeps_a_flank_along_the_sight() -> None:
+    # 20 m ahead: a rear face and a 2 m piece of flank along the line of sight (2.0 x 1.4)
+    seen = np.array([[20.0, 0.0, -1.0, 2.0, 1.4, 1.4, 0.0]])
+    across = dataclasses.replace(FIT, end_face_across_sight=True)
+    # default: a side up to 2.1 m is an end face, turned: the car runs across the sight
+    turned = complete_far_side(seen, np.array([True]), FIT)[0]
+    assert abs(np.cos(turned[6])) < 1e-9
+    # across-sight rule: the near faces (x = 19, y = -0.7) stay, length grows to 3.9 along x
+    out = complete_far_side(seen, np.array([True]), across)[0]
+    np.testing.assert_allclose(out, [19.0 + 1.95, -0.7 + 0.8, -1.0, 3.9, 1.6, 1.4, 0.0])
+    # a rear face across the sight is still turned (as without the rule)
+    rear = np.array([[15.0, 0.0, -1.0, 1.6, 0.3, 1.4, np.pi / 2]])
+    np.testing.assert_allclose(
+        complete_far_side(rear, np.array([True]), across),
+        complete_far_side(rear, np.array([True]), FIT),
+    )
 
 
 def test_size_likelihood_hand_values() -> None:
@@ -196,6 +231,28 @@ def test_end_face_reading_of_a_truck_prior() -> None:
         _truck(-0.1)
 
 
+def test_car_choice_weight_gives_a_whole_cyclist_to_the_cyclist() -> None:
+    # 1.5 x 0.7 x 1.6 m: inside the car's [min, mean] (likelihood 1) and 0.05 m = 0.25 std
+    # wider than the cyclist mean (exp(-0.5 * 0.25^2) = 0.969); a car piece 1.6 x 1.2 x 1.4 m
+    # is 2.75 std too wide for a cyclist (0.023)
+    sizes = np.array([[1.5, 0.7, 1.6], [1.6, 1.2, 1.4]])
+    boxes = np.concatenate([np.tile([12.0, 0.0, -1.0], (2, 1)), sizes, np.zeros((2, 1))], axis=1)
+    points = np.array([50, 50])
+    plain = classify(boxes, points, CLASSIFY)
+    assert plain.label.tolist() == [ObjectClass.CAR, ObjectClass.CAR]
+    weighted = dataclasses.replace(
+        CLASSIFY, car=dataclasses.replace(CLASSIFY.car, choice_weight=0.6)
+    )
+    result = classify(boxes, points, weighted)
+    assert result.label.tolist() == [ObjectClass.CYCLIST, ObjectClass.CAR]
+    # the weight only chooses: likelihoods and the car piece's score are unchanged
+    np.testing.assert_allclose(result.likelihood, plain.likelihood)
+    assert result.likelihood[0, 2] == pytest.approx(np.exp(-0.5 * 0.25**2))
+    assert result.score[1] == pytest.approx(plain.score[1])
+    with pytest.raises(ValueError, match="choice_weight"):
+        dataclasses.replace(CLASSIFY.car, choice_weight=1.5)
+
+
 def test_classify_marks_end_faces_with_their_class_minimum() -> None:
     import dataclasses
 
@@ -229,3 +286,31 @@ def test_complete_end_faces_extends_along_the_line_of_sight() -> None:
     np.testing.assert_allclose(out[1, :6], [-30.0 - 2.3, 1.0, 1.0, 4.6, 2.2, 2.7], atol=1e-9)
     assert abs(np.sin(out[0, 6])) < 1e-9 and abs(np.sin(out[1, 6])) < 1e-9
     np.testing.assert_array_equal(out[2], faces[2])
+
+
+def test_split_rows_cuts_low_long_clusters_into_car_lengths() -> None:
+    # cluster 0: a row of two cars, points every 0.5 m on x = 10.0 .. 19.0 (box 9 m long,
+    # 1.5 m tall); cluster 1: a truck as long but 3 m tall; cluster 2: one car
+    row = np.stack([np.arange(10.0, 19.01, 0.5), np.zeros(19), np.full(19, -1.0)], axis=1)
+    truck = row + np.array([0.0, 10.0, 0.0])
+    car = np.array([[5.0, -5.0, -1.0], [9.0, -5.0, -1.0]])
+    xyz = np.concatenate([row, truck, car])
+    bounds = np.array([0, 19, 38, 40])
+    boxes = np.array(
+        [
+            [14.5, 0.0, -1.0, 9.0, 1.8, 1.5, 0.0],
+            [14.5, 10.0, -1.0, 9.0, 2.5, 3.0, 0.0],
+            [7.0, -5.0, -1.0, 4.0, 1.8, 1.5, 0.0],
+        ]
+    )
+    off = split_rows(xyz, bounds, boxes, FIT)  # row_split_length_m 0: nothing cut
+    np.testing.assert_array_equal(off[1], bounds)
+    cfg = dataclasses.replace(FIT, row_split_length_m=4.5)
+    grouped, new_bounds, source = split_rows(xyz, bounds, boxes, cfg)
+    # 9 m / 4.5 m = 2 pieces, cut at x = 14.5: 10.0 .. 14.0 (9 points), 14.5 .. 19.0 (10)
+    assert source.tolist() == [0, 0, 1, 2]
+    assert np.diff(new_bounds).tolist() == [9, 10, 19, 2]
+    assert grouped[:9, 0].max() == 14.0 and grouped[9:19, 0].min() == 14.5
+    np.testing.assert_array_equal(grouped[19:], xyz[19:])
+    with pytest.raises(ValueError, match="row_split_length_m"):
+        dataclasses.replace(FIT, row_split_length_m=-1.0)

@@ -100,3 +100,19 @@ def test_deterministic() -> None:
     pts = np.concatenate([_blob(rng, (x, 0.0, 0.0)) for x in (5.0, 9.0, 14.0)])
     a, b = cluster_points(pts, CFG), cluster_points(pts, CFG)
     np.testing.assert_array_equal(a.label, b.label)
+
+
+def test_vertical_link_scale_joins_stacked_pieces() -> None:
+    # a roof line 0.8 m above a body piece, directly over it (a car's windows return nothing):
+    # 0.8 m apart in height, beyond the 0.5 m link at 8 m; counted half (0.4 m) they link
+    body = np.array([[8.0, y, -1.0] for y in (0.0, 0.1, 0.2, 0.3)])
+    roof = body + np.array([0.0, 0.0, 0.8])
+    xyz = np.concatenate([body, roof])
+    assert cluster_points(xyz, CFG).num_clusters == 2
+    scaled = dataclasses.replace(CFG, vertical_link_scale=0.5)
+    assert cluster_points(xyz, scaled).num_clusters == 1
+    # side by side the same 0.8 m still separates them: only heights are scaled
+    beside = np.concatenate([body, body + np.array([0.8, 0.0, 0.0])])
+    assert cluster_points(beside, scaled).num_clusters == 2
+    with pytest.raises(ValueError, match="vertical_link_scale"):
+        dataclasses.replace(CFG, vertical_link_scale=0.0)

@@ -133,3 +133,22 @@ def test_bad_frames_get_clear_errors() -> None:
     cfg = dataclasses.replace(load_lidar_detector_config(CONFIG), lidar_name="front")
     with pytest.raises(DataError, match="no LiDAR 'front'"):
         build_lidar_detector(cfg).step(_frame(_scene()))
+
+
+def test_row_split_separates_cars_parked_nose_to_tail() -> None:
+    # two 4.2 m cars 0.15 m apart in a row along x: one cluster 8.55 m long, car height
+    row = np.array([car_on_plane(14.0, 5.0, 0.0), car_on_plane(18.35, 5.0, 0.0)])
+    rng = np.random.default_rng(2)
+    xyz = np.concatenate(
+        [ground_plane(rng, num=60_000), *(box_surface(rng, car) for car in row)]
+    ).astype(np.float32)
+    cfg = load_lidar_detector_config(CONFIG)
+    whole = build_lidar_detector(cfg).step(_frame(xyz))
+    assert not np.any(np.asarray(kernels.box_iou_bev(whole.to_array7(), row)) >= 0.5)
+    split_cfg = dataclasses.replace(
+        cfg, box_fit=dataclasses.replace(cfg.box_fit, row_split_length_m=5.5)
+    )
+    boxes = build_lidar_detector(split_cfg).step(_frame(xyz))
+    cars = boxes.select(boxes.label == int(ObjectClass.CAR))
+    iou = np.asarray(kernels.box_iou_bev(cars.to_array7(), row))
+    assert len(cars) == 2 and np.all(iou.max(axis=0) >= 0.7)

@@ -11,6 +11,8 @@ import pytest
 from drivestack import kernels
 from drivestack.perception.lidar import load_lidar_detector_config
 from drivestack.perception.lidar.ground import (
+    _bin_index,
+    _layout,
     ground_z_at,
     segment_ground,
     segment_ground_ransac,
@@ -137,3 +139,29 @@ def test_input_dtypes(dtype: type) -> None:
     rng = np.random.default_rng(4)
     xyz = ground_plane(rng, num=3000).astype(dtype)
     assert segment_ground_zones(xyz, CFG).is_ground.mean() > 0.97
+
+
+def test_ground_z_at_accepted_only_skips_carried_planes() -> None:
+    rng = np.random.default_rng(5)
+    planes = segment_ground_zones(ground_plane(rng, num=20_000), CFG).planes
+    xy = np.array([[15.0, 0.5]])
+    b = int(_bin_index(np.array([[15.0, 0.5, 0.0]]), _layout(CFG))[0])
+    assert planes.accepted[b]
+    # the bin's own accepted plane is used either way
+    np.testing.assert_allclose(
+        ground_z_at(xy, planes, CFG, accepted_only=True), ground_z_at(xy, planes, CFG)
+    )
+    # pretend that bin's plane had been carried out from the ring inside (not accepted), tilted
+    # 10 % and 1 m below the road under xy: normal (0.1, 0, 1) / |.|, through (15, 0.5, -2.73)
+    norm = np.hypot(0.1, 1.0)
+    normal, offset = planes.normal.copy(), planes.offset_m.copy()
+    accepted = planes.accepted.copy()
+    normal[b] = np.array([0.1, 0.0, 1.0]) / norm
+    offset[b] = -(0.1 * 15.0 - SENSOR_HEIGHT_M - 1.0) / norm
+    accepted[b] = False
+    carried = dataclasses.replace(planes, normal=normal, offset_m=offset, accepted=accepted)
+    assert ground_z_at(xy, carried, CFG)[0] == pytest.approx(-SENSOR_HEIGHT_M - 1.0)
+    # accepted_only: the fallback plane through all the accepted (flat road) points instead
+    assert ground_z_at(xy, carried, CFG, accepted_only=True)[0] == pytest.approx(
+        -SENSOR_HEIGHT_M, abs=0.03
+    )

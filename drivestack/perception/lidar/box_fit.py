@@ -8,7 +8,8 @@ rectangle at that heading, its height spans from the local ground (or the lowest
 highest point. :func:`complete_far_side` then grows boxes of vehicles whose far side was not
 seen: the edges facing the sensor stay, the box extends away from the sensor to a minimum size.
 :func:`complete_end_faces` does the same for a vehicle seen only by its front or rear face
-(the face becomes the width, the unseen length runs away from the sensor).
+(the face becomes the width, the unseen length runs away from the sensor). :func:`split_rows`
+cuts a cluster that is a row of parked cars into car-length pieces before they are refitted.
 """
 
 from __future__ import annotations
@@ -198,7 +199,10 @@ def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) ->
     A short visible side is ambiguous: it may be the car's flank (the car continues along it)
     or its front or rear (the car's length runs across it). A visible side up to
     ``cfg.car_end_face_max_m`` long is taken for the front or rear: the box is turned by 90
-    degrees before it grows.
+    degrees before it grows. With ``cfg.end_face_across_sight``, only when that side runs
+    across the line of sight (:func:`along_sight` is false): a short side along the line of
+    sight is a flank seen obliquely (an end face there would leave the flank facing the sensor,
+    the longer side seen), and the box keeps its axis.
 
     Args:
         boxes: ``(N, 7)`` boxes in the sensor frame.
@@ -213,7 +217,18 @@ def complete_far_side(boxes: np.ndarray, grow: np.ndarray, cfg: BoxFitConfig) ->
     out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
     grow = np.asarray(grow, dtype=bool).reshape(len(out))
     end_on = grow & (out[:, 3] <= cfg.car_end_face_max_m)
+    if cfg.end_face_across_sight:
+        end_on &= ~along_sight(out)
     return _grow(_turn(out, end_on), grow, _car_minimum(cfg))
+
+
+def along_sight(boxes: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: ``(N, 7)`` boxes whose length axis is within 45 degrees of the line of
+    sight from the sensor at the origin to the box centre (modulo 180 degrees)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+    sight = np.arctan2(b[:, 1], b[:, 0])
+    off = np.abs(np.mod(b[:, 6] - sight + np.pi / 2, np.pi) - np.pi / 2)
+    return off < np.pi / 4
 
 
 def complete_far_side_along(
@@ -263,3 +278,49 @@ def complete_end_faces(
     face = np.asarray(end_face, dtype=bool).reshape(len(out))
     minimum = np.asarray(minimum_lw_m, dtype=np.float64).reshape(len(out), 2)
     return _grow(_turn(out, face), face, minimum)
+
+
+def split_rows(
+    xyz_m: np.ndarray, bounds: np.ndarray, boxes: np.ndarray, cfg: BoxFitConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut clusters that are rows of cars (parked nose to tail) into car-length pieces.
+
+    A box at most ``cfg.row_split_max_height_m`` tall (car height: a truck or a bus is taller)
+    and at least 1.5 times ``cfg.row_split_length_m`` long is cut across its length axis into
+    ``round(length / row_split_length_m)`` equal pieces. ``row_split_length_m`` 0 cuts nothing.
+
+    Args:
+        xyz_m: ``(M, 3)`` points grouped by cluster.
+        bounds: ``(C + 1,)`` cluster ``c`` is ``xyz_m[bounds[c]:bounds[c + 1]]``.
+        boxes: ``(C, 7)`` their fitted boxes (:func:`fit_boxes`).
+        cfg: the car pitch and height limit.
+
+    Returns:
+        ``(M, 3)`` the points regrouped, ``(C' + 1,)`` bounds of the clusters (cut clusters
+        replaced by their non-empty pieces, in place) and ``(C',)`` the index of each new
+        cluster's source cluster.
+    """
+    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
+    bounds = np.asarray(bounds, dtype=np.int64)
+    num = len(bounds) - 1
+    pitch = cfg.row_split_length_m
+    pieces = np.ones(num, dtype=np.int64)
+    if pitch > 0 and num:
+        cut = (boxes[:, 3] >= 1.5 * pitch) & (boxes[:, 5] <= cfg.row_split_max_height_m)
+        pieces[cut] = np.rint(boxes[cut, 3] / pitch).astype(np.int64)
+    if np.all(pieces == 1):
+        return xyz, bounds, np.arange(num)
+    sizes = np.diff(bounds)
+    owner = np.repeat(np.arange(num), sizes)
+    yaw = boxes[owner, 6]
+    along = (xyz[:, 0] - boxes[owner, 0]) * np.cos(yaw) + (xyz[:, 1] - boxes[owner, 1]) * np.sin(
+        yaw
+    )
+    half = 0.5 * boxes[owner, 3]
+    piece = np.clip(
+        np.floor((along + half) / (2 * half) * pieces[owner]), 0, pieces[owner] - 1
+    ).astype(np.int64)
+    order = np.lexsort((piece, owner))
+    key = owner[order] * int(pieces.max()) + piece[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return xyz[order], np.r_[start, len(order)], owner[order][start]

@@ -3,7 +3,8 @@
 Each class has a size prior (:class:`~drivestack.perception.lidar.config.ClassPrior`) on the
 fitted box's (length, width, height). A dimension may fall short of the prior mean (the far
 side is often unseen, the bottom may be hidden) without cost down to ``min_lwh_m``; beyond
-``[min, mean]`` it is penalised in units of the prior's standard deviation. The class with the highest likelihood wins when it clears
+``[min, mean]`` it is penalised in units of the prior's standard deviation. The class with the
+highest likelihood times its prior's ``choice_weight`` wins when its likelihood clears
 ``min_likelihood`` and the cluster has the class's minimum number of points; otherwise the
 cluster is UNKNOWN. The score is a per-class logistic (Platt) calibration of the
 log-likelihood, the log point count, the log range and the observed length
@@ -231,7 +232,8 @@ def classify(
             raise ValueError(f"classify: {len(size)} boxes but {len(vetoed)} veto flags")
         likelihood[vetoed] = 0.0
     masked = np.where(enough, likelihood, 0.0)
-    best = np.argmax(masked, axis=1) if len(size) else np.zeros(0, dtype=np.int64)
+    choice = masked * np.array([p.choice_weight for p in priors])
+    best = np.argmax(choice, axis=1) if len(size) else np.zeros(0, dtype=np.int64)
     best_likelihood = masked[np.arange(len(size)), best]
     known = best_likelihood >= cfg.min_likelihood
     class_ids = np.array([int(c) for c, _ in classes], dtype=np.int64)

@@ -3,7 +3,8 @@
 Points are first voxelised (``drivestack.kernels.voxel_downsample``: one centroid per occupied
 voxel), then two voxels are linked when they are closer than
 ``link(range) = clip(max(base_distance_m, distance_per_range * range), None, max_distance_m)``
-of the nearer one; clusters are the connected components. Near the sensor, where points are
+of the nearer one (height differences weighted by ``vertical_link_scale``); clusters are the
+connected components. Near the sensor, where points are
 dense, the short base distance keeps neighbouring objects apart; far away, where the beams
 spread, the longer distance keeps one object in one piece.
 
@@ -71,7 +72,9 @@ def cluster_points(xyz_m: np.ndarray, cfg: ClusterConfig) -> Clusters:
         return Clusters(np.zeros((0, 3)), np.zeros(0, dtype=np.int64), 0)
     vox = np.asarray(kernels.voxel_downsample(xyz, cfg.voxel_size_m), dtype=np.float64)
     link = link_distance_m(np.hypot(vox[:, 0], vox[:, 1]), cfg)
-    cell = np.floor(vox / cfg.base_distance_m).astype(np.int64)
+    # height differences count vertical_link_scale times: link in the scaled space
+    scaled = vox if cfg.vertical_link_scale == 1 else vox * [1.0, 1.0, cfg.vertical_link_scale]
+    cell = np.floor(scaled / cfg.base_distance_m).astype(np.int64)
     cell -= cell.min(axis=0)
     extent = cell.max(axis=0) + 1
     num_cells = int(np.prod(extent))
@@ -88,7 +91,7 @@ def cluster_points(xyz_m: np.ndarray, cfg: ClusterConfig) -> Clusters:
     table[sorted_key[first]] = np.arange(len(first), dtype=np.int32)
     bounds = np.append(first, len(vox))
     component = _components_kernel(
-        np.ascontiguousarray(vox), link, cell, extent, table, bounds, order, cfg.base_distance_m
+        np.ascontiguousarray(scaled), link, cell, extent, table, bounds, order, cfg.base_distance_m
     )
     sizes = np.bincount(component, minlength=len(vox))
     ok = (sizes >= cfg.min_points) & (sizes <= cfg.max_points)

@@ -113,7 +113,12 @@ class GroundConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """Euclidean clustering of non-ground voxels with a distance that grows with range."""
+    """Euclidean clustering of non-ground voxels with a distance that grows with range.
+
+    ``vertical_link_scale`` (default 1: plain Euclidean) multiplies height differences in the
+    link distance: below 1, voxels one above the other link over a larger gap than voxels side
+    by side (a car's windows return no points, leaving its roof line apart from its body).
+    """
 
     voxel_size_m: float
     base_distance_m: float
@@ -123,8 +128,11 @@ class ClusterConfig:
     max_points: int
     min_height_above_ground_m: float
     max_height_above_ground_m: float
+    vertical_link_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 0 < self.vertical_link_scale <= 1:
+            raise ValueError(f"need 0 < vertical_link_scale <= 1, got {self.vertical_link_scale}")
         if not (
             self.voxel_size_m > 0
             and self.base_distance_m > 0
@@ -135,7 +143,18 @@ class ClusterConfig:
 
 @dataclass(frozen=True)
 class BoxFitConfig:
-    """Oriented box fitting by a yaw search (L-shape closeness criterion)."""
+    """Oriented box fitting by a yaw search (L-shape closeness criterion).
+
+    ``end_face_across_sight`` (default False) turns a short car box into an end face only when
+    its length runs across the line of sight
+    (:func:`~drivestack.perception.lidar.box_fit.complete_far_side`).
+    ``bottom_on_accepted_ground`` (default False) puts box bottoms on the ground of accepted
+    bins only, else on the fallback plane, never on a plane carried out from an inner ring
+    (:func:`~drivestack.perception.lidar.ground.ground_z_at` with ``accepted_only``).
+    ``row_split_length_m`` (default 0: off) cuts a box no taller than ``row_split_max_height_m``
+    and at least 1.5 times that long (a row of parked cars in one cluster) into car-length
+    pieces, each refitted (:func:`~drivestack.perception.lidar.box_fit.split_rows`).
+    """
 
     yaw_step_deg: float
     refine_step_deg: float
@@ -144,10 +163,16 @@ class BoxFitConfig:
     car_min_length_m: float
     car_min_width_m: float
     car_end_face_max_m: float
+    end_face_across_sight: bool = False
+    bottom_on_accepted_ground: bool = False
+    row_split_length_m: float = 0.0
+    row_split_max_height_m: float = 2.0
 
     def __post_init__(self) -> None:
         if not (0 < self.refine_step_deg <= self.yaw_step_deg < 90):
             raise ValueError("need 0 < refine_step_deg <= yaw_step_deg < 90")
+        if self.row_split_length_m < 0:
+            raise ValueError(f"need row_split_length_m >= 0, got {self.row_split_length_m}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +192,11 @@ class ClassPrior:
     of the two readings, and a box classified by the end-face reading is completed away from
     the sensor to ``min_lwh_m`` (length, width). The default 0 reads no end faces: a config
     without the key behaves as before.
+
+    ``choice_weight`` in (0, 1] multiplies the class's likelihood when the class is chosen (the
+    likelihood itself, and so the score, is unchanged): below 1 for the car, whose prior fits
+    any smaller box at no cost (a partly seen car), a box that a smaller class explains about
+    as well goes to that class. The default 1 leaves the choice to the likelihoods.
     """
 
     mean_lwh_m: tuple[float, float, float]
@@ -175,8 +205,11 @@ class ClassPrior:
     min_points: int
     score_weights: tuple[float, float, float, float, float]
     end_face_max_depth_m: float = 0.0
+    choice_weight: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 0 < self.choice_weight <= 1:
+            raise ValueError(f"need 0 < choice_weight <= 1, got {self.choice_weight}")
         if min(self.std_lwh_m) <= 0:
             raise ValueError(f"std_lwh_m must be positive, got {list(self.std_lwh_m)}")
         if self.end_face_max_depth_m < 0:

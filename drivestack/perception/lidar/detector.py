@@ -26,7 +26,12 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.accumulate import SweepAccumulator
-from drivestack.perception.lidar.box_fit import complete_end_faces, complete_far_side, fit_boxes
+from drivestack.perception.lidar.box_fit import (
+    complete_end_faces,
+    complete_far_side,
+    fit_boxes,
+    split_rows,
+)
 from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
@@ -161,8 +166,16 @@ class LidarDetector:
                 if len(counts)
                 else np.zeros((0, 2))
             )
-            ground_z = ground_z_at(centres, ground.planes, cfg.ground)
+            ground_z = ground_z_at(
+                centres, ground.planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground
+            )
             boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+            if cfg.box_fit.row_split_length_m > 0:
+                grouped, bounds, source = split_rows(grouped, bounds, boxes, cfg.box_fit)
+                if len(source) != len(boxes):
+                    ground_z = ground_z[source]
+                    boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+                    counts = np.diff(bounds)
             out[0] = len(boxes)
         with rec.step("classify", len(boxes)) as out:
             vetoed = None

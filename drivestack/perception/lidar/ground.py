@@ -61,10 +61,15 @@ class GroundResult:
     planes: GroundPlanes
 
 
-def ground_z_at(xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig) -> np.ndarray:
+def ground_z_at(
+    xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig, accepted_only: bool = False
+) -> np.ndarray:
     """``(N,)`` height of the ground under ``(N, 2)`` sensor-frame positions.
 
     Uses the bin's reference plane (bins as laid out by ``cfg``), else the fallback plane.
+    With ``accepted_only``, only a bin's own accepted plane: in a bin whose plane was carried
+    out from the ring inside it (extrapolated, possibly far off on a slope or a crest), the
+    fallback plane through all the accepted ground points.
     """
     xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
     normal = np.broadcast_to(planes.fallback_normal, (len(xy), 3)).copy()
@@ -72,6 +77,8 @@ def ground_z_at(xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig) -> np
     if len(planes.accepted):
         bins = _bin_index(np.concatenate([xy, np.zeros((len(xy), 1))], axis=1), _layout(cfg))
         use = bins >= 0
+        if accepted_only:
+            use[use] = planes.accepted[bins[use]]
         normal[use] = planes.normal[bins[use]]
         offset[use] = planes.offset_m[bins[use]]
     return -(normal[:, 0] * xy[:, 0] + normal[:, 1] * xy[:, 1] + offset) / normal[:, 2]
