@@ -172,6 +172,53 @@ class OfflineRefineConfig:
 
 
 @dataclass(frozen=True)
+class OfflineStitchConfig:
+    """Offline stitching of a track that ends to one that starts shortly after it, as the same
+    object (:func:`drivestack.tracking.stitch.stitch_tracks`); the defaults change nothing.
+
+    ``max_gap_frames``: a track whose last match is at frame ``f1`` may be continued by a track
+    whose first row is at ``f2`` with ``1 <= f2 - f1 <= max_gap_frames`` (0: off). The first
+    track's centre and heading (modulo pi) are extrapolated to ``f2`` by straight-line fits in
+    time to its matched rows of the last ``motion_window_frames`` frames up to ``f1`` (0: its
+    last matched box); the second track's start is likewise a fit to its matched rows of the
+    first ``start_window_frames`` frames from ``f2``, evaluated at ``f2`` (0: its first box,
+    which a single poor detection can throw off). The pair is a candidate when the two centres
+    lie within ``max_distance_m`` (3D), the headings differ by at most ``max_yaw_diff_rad``,
+    and their median matched sizes differ by at most a
+    factor ``max_size_ratio`` in each of h, w, l. Candidates are resolved one to one by a
+    Hungarian assignment minimising the total distance; chains (A then B then C) are allowed.
+    The joined track keeps the first track's id, its coasting rows after ``f1`` are replaced by
+    rows interpolated between the two boxes, and its per-row match counts continue the first
+    track's. ``world_frame``: extrapolate and interpolate in the world frame of the run's ego
+    poses (needs a run with poses) instead of the camera frame. ``min_track_matches``: only
+    tracks with at least this many matched detections are joined (a join adds up the two
+    tracks' matches, so short clutter tracks at one place would otherwise pass the evidence
+    rules' ``min_track_hits`` together).
+    """
+
+    max_gap_frames: int = 0
+    max_distance_m: float = 2.0
+    max_yaw_diff_rad: float = 0.5
+    max_size_ratio: float = 1.5
+    motion_window_frames: int = 5
+    start_window_frames: int = 0
+    world_frame: bool = False
+    min_track_matches: int = 1
+
+    def __post_init__(self) -> None:
+        if min(self.max_gap_frames, self.motion_window_frames, self.start_window_frames) < 0:
+            raise ValueError(
+                "max_gap_frames, motion_window_frames and start_window_frames must be >= 0"
+            )
+        if self.min_track_matches < 1:
+            raise ValueError(f"min_track_matches must be >= 1, got {self.min_track_matches}")
+        if not self.max_distance_m > 0 or not self.max_yaw_diff_rad >= 0:
+            raise ValueError("max_distance_m must be positive and max_yaw_diff_rad >= 0")
+        if not self.max_size_ratio >= 1:
+            raise ValueError(f"max_size_ratio must be >= 1, got {self.max_size_ratio}")
+
+
+@dataclass(frozen=True)
 class ClassTrackerConfig:
     """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
@@ -182,7 +229,8 @@ class ClassTrackerConfig:
     (:func:`drivestack.tracking.offline.track_mean_scores`). ``offline_evidence``: whole-track
     rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first.
     ``offline_refine``: per-track box refinement (:class:`OfflineRefineConfig`), applied before
-    the evidence rules."""
+    the evidence rules. ``offline_stitch``: joining of tracks split by a short gap
+    (:class:`OfflineStitchConfig`), applied before the refinement."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
@@ -191,6 +239,7 @@ class ClassTrackerConfig:
     offline_track_mean_score: bool = False
     offline_evidence: OfflineEvidenceConfig = field(default_factory=OfflineEvidenceConfig)
     offline_refine: OfflineRefineConfig = field(default_factory=OfflineRefineConfig)
+    offline_stitch: OfflineStitchConfig = field(default_factory=OfflineStitchConfig)
 
 
 @dataclass(frozen=True)

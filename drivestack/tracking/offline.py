@@ -5,9 +5,10 @@ result files) can decide per track once the sequence is over: drop tracks with t
 detections (and so keep the first frames of tracks confirmed later), trim the extrapolated
 coasting rows after a track's last match, and score a track by the mean of its matched
 detections' scores plus a bonus for its length (KITTI's protocol ranks whole tracks by their
-mean score). :func:`offline_result_rows` refines each track's boxes from its matched
-detections (:mod:`drivestack.tracking.refine`), applies these rules and then the class's score
-rules (:func:`apply_offline_track_rules`).
+mean score). :func:`offline_result_rows` joins tracks split by a short gap
+(:mod:`drivestack.tracking.stitch`), refines each track's boxes from its matched detections
+(:mod:`drivestack.tracking.refine`), applies these rules and then the class's score rules
+(:func:`apply_offline_track_rules`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from drivestack.tracking.config import (
     ClassTrackerConfig,
     OfflineEvidenceConfig,
     OfflineRefineConfig,
+    OfflineStitchConfig,
 )
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.refine import refine_track_boxes
+from drivestack.tracking.stitch import stitch_tracks
 
 
 def apply_track_evidence(
@@ -83,11 +86,18 @@ def apply_track_evidence(
 
 
 def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjects:
-    """The result-file rows of a tracked sequence under a class's offline rules: the box
-    refinement (``cfg.offline_refine``, :func:`drivestack.tracking.refine.refine_track_boxes`,
-    which needs the run's per-row ``detection_box``, and its ``camera_poses`` for
-    ``world_frame``), the evidence rules (``cfg.offline_evidence``, which need the run's per-row
-    ``hits`` and ``detection_score``), then :func:`apply_offline_track_rules`."""
+    """The result-file rows of a tracked sequence under a class's offline rules: the stitching
+    of split tracks (``cfg.offline_stitch``, :func:`drivestack.tracking.stitch.stitch_tracks`,
+    which needs the run's per-row ``hits`` and ``detection_score``), the box refinement
+    (``cfg.offline_refine``, :func:`drivestack.tracking.refine.refine_track_boxes`, which needs
+    the run's per-row ``detection_box``), the evidence rules (``cfg.offline_evidence``, which
+    need the run's per-row ``hits`` and ``detection_score``), then
+    :func:`apply_offline_track_rules`; ``world_frame`` rules need the run's ``camera_poses``."""
+    if cfg.offline_stitch != OfflineStitchConfig():
+        if cfg.offline_stitch.world_frame and run.camera_poses is None:
+            raise ValueError("offline_stitch.world_frame needs a run with ego poses")
+        poses = run.camera_poses if cfg.offline_stitch.world_frame else None
+        run = stitch_tracks(run, cfg.offline_stitch, poses)
     rows = run.results
     if cfg.offline_refine != OfflineRefineConfig():
         if run.detection_box is None or run.detection_score is None:
