@@ -165,3 +165,37 @@ def test_ground_z_at_accepted_only_skips_carried_planes() -> None:
     assert ground_z_at(xy, carried, CFG, accepted_only=True)[0] == pytest.approx(
         -SENSOR_HEIGHT_M, abs=0.03
     )
+
+
+def _two_scan_lines() -> tuple[np.ndarray, int]:
+    """Road points in one outer bin along two scan lines 5 cm apart in x (x = 50 and 50.05 m,
+    y = 0.5 .. 8 m), the second 1.5 cm higher: the PCA plane through them tilts 16.7 degrees
+    (slope 0.3 in x, normal_z = 1 / sqrt(1.09) = 0.958) yet is flat and near the road."""
+    y = np.linspace(0.5, 8.0, 150)
+    road = -SENSOR_HEIGHT_M
+    xyz = np.concatenate(
+        [
+            np.stack([np.full_like(y, 50.0), y, np.full_like(y, road)], axis=1),
+            np.stack([np.full_like(y, 50.05), y, np.full_like(y, road + 0.015)], axis=1),
+        ]
+    )
+    b = int(_bin_index(np.array([[50.0, 4.0, road]]), _layout(CFG))[0])
+    return xyz, b
+
+
+def test_min_spread_refuses_planes_fitted_on_one_scan_line() -> None:
+    xyz, b = _two_scan_lines()
+    # off (0): the bin's own tilted plane is taken, 3 m to the side the road sits 0.9 m off it
+    loose = segment_ground_zones(xyz, CFG).planes
+    assert loose.accepted[b]
+    assert loose.normal[b, 2] == pytest.approx(1.0 / np.sqrt(1.09), abs=1e-3)
+    assert ground_z_at(np.array([[53.0, 4.0]]), loose, CFG)[0] == pytest.approx(
+        -SENSOR_HEIGHT_M + 0.9, abs=0.01
+    )
+    # the lines spread 2.5 cm (standard deviation) across: under 0.5 m the bin is refused and
+    # keeps the plane carried out from the ring inside (here the nominal road plane)
+    strict = segment_ground_zones(xyz, dataclasses.replace(CFG, min_spread_m=0.5)).planes
+    assert not strict.accepted[b]
+    assert ground_z_at(np.array([[53.0, 4.0]]), strict, CFG)[0] == pytest.approx(
+        -SENSOR_HEIGHT_M, abs=1e-9
+    )

@@ -68,6 +68,10 @@ class GroundConfig:
     ``min_normal_z``, its thickness (smallest covariance eigenvalue) is under
     ``max_flatness_m2`` and its mean lies at most ``max_elevation_m`` above the ground carried
     outwards from the ring inside it (the innermost ring: the plane ``z = -sensor_height_m``).
+    ``min_spread_m`` (default 0: off) also asks its ground points to spread at least that much
+    (standard deviation, m) along the plane's narrower in-plane direction: points along one or
+    two close scan lines fix the plane's tilt only along the lines, and a tilt across them,
+    carried out ring by ring, puts the ground metres off tens of metres away.
     """
 
     method: Literal["zones", "ransac"]
@@ -88,6 +92,7 @@ class GroundConfig:
     ransac_iterations: int
     ransac_sample_size: int
     ransac_seed: int
+    min_spread_m: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.zone_min_range_m)
@@ -109,6 +114,8 @@ class GroundConfig:
             raise ValueError(
                 "fit_stride, num_lowest_points, ransac_iterations and ransac_sample_size must be >= 1"
             )
+        if self.min_spread_m < 0:
+            raise ValueError(f"need min_spread_m >= 0, got {self.min_spread_m}")
 
 
 @dataclass(frozen=True)

@@ -251,8 +251,9 @@ def _fit_planes(
     """PCA plane per bin from the ``member`` points of ``(N, 3)`` float64 ``xyz``.
 
     Returns ``count (B,)``, ``mean (B, 3)``, ``normal (B, 3)`` (z >= 0), ``offset (B,)``,
-    ``flatness (B,)`` (smallest covariance eigenvalue, m^2). Bins with < 3 points get a
-    zero normal.
+    ``eigval (B, 3)`` (covariance eigenvalues, ascending, m^2: the first is the thickness
+    across the plane, the second the spread along its narrower in-plane direction). Bins with
+    < 3 points get a zero normal.
     """
     m = _moments_kernel(xyz, bins, member, num_bins)
     count = m[:, 0]
@@ -265,7 +266,7 @@ def _fit_planes(
     normal = normal * np.where(normal[:, 2:3] < 0, -1.0, 1.0)
     normal[count < 3] = 0.0
     offset = -np.einsum("bk,bk->b", normal, mean)
-    return count, mean, normal, offset, np.maximum(eigval[:, 0], 0.0)
+    return count, mean, normal, offset, np.maximum(eigval, 0.0)
 
 
 def _elevation_test(
@@ -362,13 +363,14 @@ def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
     member = z < lowest_mean[zb] + cfg.seed_height_m
 
     for _ in range(max(cfg.num_iterations, 1)):
-        count, mean, normal, offset, flatness = _fit_planes(pts, zb, member, nb)
+        count, mean, normal, offset, eigval = _fit_planes(pts, zb, member, nb)
         member = _near_plane_kernel(pts, zb, normal, offset, cfg.distance_threshold_m)
 
     candidate = (
         (count >= cfg.min_points_per_bin)
         & (normal[:, 2] >= cfg.min_normal_z)
-        & (flatness <= cfg.max_flatness_m2)
+        & (eigval[:, 0] <= cfg.max_flatness_m2)
+        & (eigval[:, 1] >= cfg.min_spread_m**2)
     )
     accepted, ref_normal, ref_offset = _elevation_test(layout, cfg, candidate, mean, normal, offset)
 
