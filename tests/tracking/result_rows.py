@@ -1,10 +1,18 @@
-"""Hand-made KITTI tracking result rows for the offline-rule tests."""
+"""Hand-made KITTI tracking result rows, and one real tracked sequence, for the offline-rule
+tests."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
+from drivestack.tracking.config import TrackerConfig, load_tracker_config
+from drivestack.tracking.kitti_run import SequenceRun, track_kitti_sequence
+from drivestack.tracking.tracker import build_tracker
 
 
 def car_rows(frames: list[int], track_ids: list[int], scores: list[float]) -> KittiObjects:
@@ -23,3 +31,22 @@ def car_rows(frames: list[int], track_ids: list[int], scores: list[float]) -> Ki
         rotation_y_rad=np.zeros(n),
         score=np.array(scores, dtype=np.float64),
     )
+
+
+#: The shipped KITTI tracker configuration the real-run tests use.
+KITTI_TRACKER_CONFIG = (
+    Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
+)
+
+
+def real_car_run(shared_data: Path) -> tuple[TrackerConfig, KittiObjects, SequenceRun]:
+    """The shipped config, the PointRCNN Car detections of KITTI val sequence 0012 and the
+    tracker's run over its 78 frames with the ego poses."""
+    root = shared_data / "kitti_tracking"
+    cfg = load_tracker_config(KITTI_TRACKER_CONFIG)
+    dets = read_ab3dmot_detections(
+        root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0012.txt"
+    )
+    calib = read_kitti_calib(root / "training" / "calib" / "0012.txt")
+    poses = read_ego_poses(root / "training" / "ego_poses_orbslam3_stereo" / "0012.txt")
+    return cfg, dets, track_kitti_sequence(build_tracker(cfg), dets, calib, 78, "Car", poses)

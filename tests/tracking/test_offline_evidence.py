@@ -7,24 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import (
     ClassTrackerConfig,
     OfflineEvidenceConfig,
-    load_tracker_config,
 )
 from drivestack.tracking.kitti_run import (
     SequenceRun,
-    track_kitti_sequence,
 )
 from drivestack.tracking.offline import (
     apply_offline_track_rules,
     apply_track_evidence,
     offline_result_rows,
 )
-from drivestack.tracking.tracker import build_tracker
-from tests.tracking.result_rows import car_rows
+from tests.tracking.result_rows import car_rows, real_car_run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
@@ -117,14 +112,7 @@ def test_offline_result_rows_then_applies_the_score_rules() -> None:
 
 @pytest.mark.data
 def test_real_run_carries_row_evidence(shared_data: Path) -> None:
-    root = shared_data / "kitti_tracking"
-    cfg = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml")
-    dets = read_ab3dmot_detections(
-        root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0012.txt"
-    )
-    calib = read_kitti_calib(root / "training" / "calib" / "0012.txt")
-    poses = read_ego_poses(root / "training" / "ego_poses_orbslam3_stereo" / "0012.txt")
-    run = track_kitti_sequence(build_tracker(cfg), dets, calib, 78, "Car", poses)
+    cfg, dets, run = real_car_run(shared_data)
     assert run.hits is not None and run.detection_score is not None
     assert run.hits.shape == run.detection_score.shape == (len(run.results),)
     matched = ~np.isnan(run.detection_score)

@@ -9,23 +9,20 @@ import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError
-from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
-from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
 from drivestack.tracking.config import (
     ClassTrackerConfig,
     OfflineRefineConfig,
     load_tracker_config,
 )
-from drivestack.tracking.kitti_run import SequenceRun, track_kitti_sequence
+from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.offline import offline_result_rows
 from drivestack.tracking.refine import (
     group_weighted_median,
     nearest_yaw_branch,
     refine_track_boxes,
 )
-from drivestack.tracking.tracker import build_tracker
-from tests.tracking.result_rows import car_rows
+from tests.tracking.result_rows import car_rows, real_car_run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
@@ -262,14 +259,7 @@ def test_config_keys_are_strict(tmp_path: Path) -> None:
 
 @pytest.mark.data
 def test_real_run_refines_boxes_and_keeps_rows(shared_data: Path) -> None:
-    root = shared_data / "kitti_tracking"
-    cfg = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml")
-    dets = read_ab3dmot_detections(
-        root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0012.txt"
-    )
-    calib = read_kitti_calib(root / "training" / "calib" / "0012.txt")
-    poses = read_ego_poses(root / "training" / "ego_poses_orbslam3_stereo" / "0012.txt")
-    run = track_kitti_sequence(build_tracker(cfg), dets, calib, 78, "Car", poses)
+    cfg, dets, run = real_car_run(shared_data)
     assert run.detection_box is not None and run.detection_score is not None
     matched = ~np.isnan(run.detection_box[:, 0])
     np.testing.assert_array_equal(matched, ~np.isnan(run.detection_score))
