@@ -13,7 +13,9 @@ Protocol, over one duplex pipe, in order:
   answered them; then ``("end_of_input", reason)``, ``reason`` None or why the input stopped
   (the text of a ``DataError``, ``ValueError`` or ``OSError`` raised by the input);
   ``("closed", result)`` once the output log is complete (``result``: ``finish()``); or
-  ``("error", exception)`` when anything else failed (nothing follows it).
+  ``("error", exception)`` when anything else failed (nothing follows it). The I/O side then
+  closes its end: it may be gone before the stack side has read all it sent, so a stack side
+  whose message cannot be sent reads on to the I/O side's error and raises it.
 - stack side -> I/O side, one answer per frame received, in order: ``("write", outputs)``
   (``write_frame(writer, frame, outputs)``) or ``("drop",)`` (nothing written: a frame the
   stack refused); then ``("close",)``: frames not answered yet are not written, the output
@@ -40,7 +42,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from types import MappingProxyType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NoReturn
 
 import numpy as np
 
@@ -200,6 +202,7 @@ def serve(
         outbox.put(("error", _portable(exc)))
     finally:
         outbox.close()
+        conn.close()  # the stack side reads what was sent, then the end of the pipe
 
 
 def _serve_frames(
@@ -342,17 +345,34 @@ class LogIO:
                 raise RuntimeError(f"unexpected {kind!r} from the replay's log I/O worker")
 
     def write(self, outputs: Any) -> None:
-        """Write the oldest unanswered frame with ``outputs``."""
-        self._conn.send_bytes(encode(("write", outputs)))
+        """Write the oldest unanswered frame with ``outputs``; raises what failed on the I/O
+        side when it has ended."""
+        self._send(("write", outputs))
 
     def drop(self) -> None:
-        """Write nothing for the oldest unanswered frame."""
-        self._conn.send_bytes(encode(("drop",)))
+        """Write nothing for the oldest unanswered frame; raises what failed on the I/O side
+        when it has ended."""
+        self._send(("drop",))
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        """Send ``message`` to the I/O side; when it has ended (its end of the pipe is
+        closed: it failed, or died), raise why."""
+        try:
+            self._conn.send_bytes(encode(message))
+        except (BrokenPipeError, ConnectionResetError):  # EPIPE, ECONNRESET: the peer is gone
+            self._raise_why_ended()
+
+    def _raise_why_ended(self) -> NoReturn:
+        """Read what the ended I/O side sent before it went (frames not taken yet are
+        dropped) up to its error, which :meth:`_take` raises, or the end of the pipe
+        (RuntimeError)."""
+        while True:
+            self._take()
 
     def close(self) -> Any:
         """Close the output log (after everything answered is written); ``finish()``'s value.
         Raises what failed on the I/O side."""
-        self._conn.send_bytes(encode(("close",)))
+        self._send(("close",))
         while True:  # frames read ahead are left unanswered
             kind, *args = self._take()
             if kind == "closed":

@@ -212,15 +212,16 @@ def test_input_that_stops_ends_the_frames_and_says_why(tmp_path: Path, worker: s
     assert len(list(LogReader(out).messages([DETECTIONS_TOPIC]))) == 2
 
 
+def _refuse_to_write(writer: LogWriter, frame: SensorFrame, outputs: Any) -> None:
+    raise ValueError(f"cannot write {frame.timestamp_ns}")
+
+
 @pytest.mark.parametrize("worker", WORKERS)
 def test_a_failing_writer_raises_its_error_on_the_stack_side(tmp_path: Path, worker: str) -> None:
-    def write_frame(writer: LogWriter, frame: SensorFrame, outputs: Any) -> None:
-        raise ValueError(f"cannot write {frame.timestamp_ns}")
-
     io = LogIO(
         _stopping_frames(3),
         lambda: LogWriter(tmp_path / "out.mcap", config={}),
-        write_frame,
+        _refuse_to_write,
         finish=lambda: None,
         worker=worker,  # type: ignore[arg-type]
     )
@@ -231,6 +232,54 @@ def test_a_failing_writer_raises_its_error_on_the_stack_side(tmp_path: Path, wor
     assert any("log I/O worker" in note for note in getattr(err.value, "__notes__", []))
     io.abort()  # after the worker's error: returns at once, raises nothing
     LogReader(tmp_path / "out.mcap").topics()  # the log was closed properly
+
+
+def _wait_until_ended(io: LogIO) -> None:
+    """Until the I/O side has ended (white box: a loaded machine may run it to its end, its
+    end of the pipe closed, before the stack side answers the next frame)."""
+    worker = io._process if io.in_process else io._thread
+    assert worker is not None
+    worker.join()
+
+
+@pytest.mark.parametrize("answer", ["write", "drop", "close"])
+@pytest.mark.parametrize("worker", WORKERS)
+def test_answering_an_ended_worker_raises_its_error(
+    tmp_path: Path, worker: str, answer: str
+) -> None:
+    """The I/O side fails on the first frame's answer and is gone before the stack side sends
+    its next message: that message raises the I/O side's error (not a broken pipe)."""
+    io = LogIO(
+        _stopping_frames(3),
+        lambda: LogWriter(tmp_path / "out.mcap", config={}),
+        _refuse_to_write,
+        finish=lambda: None,
+        worker=worker,  # type: ignore[arg-type]
+    )
+    next(io.frames())
+    io.write(None)
+    _wait_until_ended(io)  # what it sent before it went (frames read ahead, its error) waits
+    send = {"write": lambda: io.write(None), "drop": io.drop, "close": io.close}[answer]
+    with pytest.raises(ValueError, match=f"cannot write {T0}"):
+        send()
+    io.abort()  # after the worker's error: returns at once, raises nothing
+    LogReader(tmp_path / "out.mcap").topics()  # the log was closed properly
+
+
+@pytest.mark.skipif(not fork_available(), reason="needs fork")
+def test_answering_a_killed_worker_says_it_ended(tmp_path: Path) -> None:
+    io = LogIO(
+        _stopping_frames(3),
+        lambda: LogWriter(tmp_path / "out.mcap", config={}),
+        _write_detections,
+        finish=lambda: None,
+    )
+    next(io.frames())
+    io._process.kill()  # as the kernel's OOM killer would
+    _wait_until_ended(io)
+    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+        io.write(None)  # what it sent before is read (and dropped) on the way
+    io.abort()
 
 
 @pytest.mark.parametrize("worker", WORKERS)
