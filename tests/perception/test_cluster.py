@@ -116,3 +116,26 @@ def test_vertical_link_scale_joins_stacked_pieces() -> None:
     assert cluster_points(beside, scaled).num_clusters == 2
     with pytest.raises(ValueError, match="vertical_link_scale"):
         dataclasses.replace(CFG, vertical_link_scale=0.0)
+
+
+def test_oversize_link_scale_frees_an_object_bridged_to_a_wall() -> None:
+    # at 30 m the link is 0.9 m: a 3 m wall (31 voxels) and a 0.6 m object (7 voxels) 0.7 m
+    # from its end form one 38-voxel component, over max_points 20: both are dropped
+    wall = np.array([[30.0, 0.1 * i, -1.0] for i in range(31)])
+    thing = np.array([[30.0, 3.7 + 0.1 * i, -1.0] for i in range(7)])
+    xyz = np.concatenate([wall, thing])
+    capped = dataclasses.replace(CFG, max_points=20)
+    assert cluster_points(xyz, capped).num_clusters == 0
+    # re-linked at half the link (0.45 m) the 0.7 m gap separates them; the wall stays too large
+    split = dataclasses.replace(capped, oversize_link_scale=0.5)
+    clusters = cluster_points(xyz, split)
+    assert clusters.num_clusters == 1
+    pts, bounds = clusters.grouped()
+    assert bounds.tolist() == [0, 7]
+    np.testing.assert_allclose(pts[:, 1].mean(), 4.0, atol=1e-6)
+    # a component within max_points is not re-linked: the 0.7 m gap still joins wall and object
+    short_wall = wall[:10]
+    moved = thing - np.array([0.0, 2.1, 0.0])
+    assert cluster_points(np.concatenate([short_wall, moved]), split).num_clusters == 1
+    with pytest.raises(ValueError, match="oversize_link_scale"):
+        dataclasses.replace(CFG, oversize_link_scale=1.0)

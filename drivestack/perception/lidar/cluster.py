@@ -7,6 +7,9 @@ of the nearer one (height differences weighted by ``vertical_link_scale``); clus
 connected components. Near the sensor, where points are
 dense, the short base distance keeps neighbouring objects apart; far away, where the beams
 spread, the longer distance keeps one object in one piece.
+With ``oversize_link_scale`` > 0, the voxels of a component over ``max_points`` (a wall or
+hedge chained to the cars and people beside it) are linked again at that fraction of their
+link distance, and the parts within the size limits are kept.
 
 The components come from one compiled pass (numba): voxels are binned into cubic cells of
 edge ``base_distance_m`` (a dense cell table); each cell compares its voxels with those of the
@@ -72,6 +75,21 @@ def cluster_points(xyz_m: np.ndarray, cfg: ClusterConfig) -> Clusters:
         return Clusters(np.zeros((0, 3)), np.zeros(0, dtype=np.int64), 0)
     vox = np.asarray(kernels.voxel_downsample(xyz, cfg.voxel_size_m), dtype=np.float64)
     link = link_distance_m(np.hypot(vox[:, 0], vox[:, 1]), cfg)
+    component = _components(vox, link, cfg)
+    if cfg.oversize_link_scale > 0:
+        component = _split_oversize(vox, link, component, cfg)
+    sizes = np.bincount(component, minlength=len(vox))
+    ok = (sizes >= cfg.min_points) & (sizes <= cfg.max_points)
+    # component ids are the smallest voxel index of the component: renumber kept ones in order
+    roots = np.flatnonzero(ok)
+    rank = np.full(len(vox), -1, dtype=np.int64)
+    rank[roots] = np.arange(len(roots))
+    return Clusters(vox, rank[component], len(roots))
+
+
+def _components(vox: np.ndarray, link: np.ndarray, cfg: ClusterConfig) -> np.ndarray:
+    """``(K,)`` connected-component id (smallest voxel index of the component) of ``(K, 3)``
+    voxel centroids linked within ``(K,)`` distances ``link``."""
     # height differences count vertical_link_scale times: link in the scaled space
     scaled = vox if cfg.vertical_link_scale == 1 else vox * [1.0, 1.0, cfg.vertical_link_scale]
     cell = np.floor(scaled / cfg.base_distance_m).astype(np.int64)
@@ -93,13 +111,22 @@ def cluster_points(xyz_m: np.ndarray, cfg: ClusterConfig) -> Clusters:
     component = _components_kernel(
         np.ascontiguousarray(scaled), link, cell, extent, table, bounds, order, cfg.base_distance_m
     )
+    return np.asarray(component)
+
+
+def _split_oversize(
+    vox: np.ndarray, link: np.ndarray, component: np.ndarray, cfg: ClusterConfig
+) -> np.ndarray:
+    """``(K,)`` component ids with the voxels of components above ``cfg.max_points`` re-linked
+    at ``link * cfg.oversize_link_scale`` (ids stay the smallest voxel index of each part)."""
     sizes = np.bincount(component, minlength=len(vox))
-    ok = (sizes >= cfg.min_points) & (sizes <= cfg.max_points)
-    # component ids are the smallest voxel index of the component: renumber kept ones in order
-    roots = np.flatnonzero(ok)
-    rank = np.full(len(vox), -1, dtype=np.int64)
-    rank[roots] = np.arange(len(roots))
-    return Clusters(vox, rank[component], len(roots))
+    big = np.flatnonzero(sizes[component] > cfg.max_points)
+    if len(big) == 0:
+        return component
+    out = component.copy()
+    # ``big`` is sorted, so the smallest index of a part maps to its smallest global index
+    out[big] = big[_components(vox[big], link[big] * cfg.oversize_link_scale, cfg)]
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

@@ -125,6 +125,9 @@ class ClusterConfig:
     ``vertical_link_scale`` (default 1: plain Euclidean) multiplies height differences in the
     link distance: below 1, voxels one above the other link over a larger gap than voxels side
     by side (a car's windows return no points, leaving its roof line apart from its body).
+    ``oversize_link_scale`` (default 0: off) re-clusters the voxels of a component larger than
+    ``max_points`` (no road user is that large: a wall or hedge joined to the cars and people
+    beside it through thin bridges) with its link distances times that factor, once.
     """
 
     voxel_size_m: float
@@ -136,8 +139,11 @@ class ClusterConfig:
     min_height_above_ground_m: float
     max_height_above_ground_m: float
     vertical_link_scale: float = 1.0
+    oversize_link_scale: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.oversize_link_scale < 1:
+            raise ValueError(f"need 0 <= oversize_link_scale < 1, got {self.oversize_link_scale}")
         if not 0 < self.vertical_link_scale <= 1:
             raise ValueError(f"need 0 < vertical_link_scale <= 1, got {self.vertical_link_scale}")
         if not (
