@@ -216,15 +216,20 @@ def _refuse_to_write(writer: LogWriter, frame: SensorFrame, outputs: Any) -> Non
     raise ValueError(f"cannot write {frame.timestamp_ns}")
 
 
-@pytest.mark.parametrize("worker", WORKERS)
-def test_a_failing_writer_raises_its_error_on_the_stack_side(tmp_path: Path, worker: str) -> None:
-    io = LogIO(
+def _failing_writer_io(tmp_path: Path, worker: str) -> LogIO:
+    """A LogIO over 3 frames whose writer refuses every frame (:func:`_refuse_to_write`)."""
+    return LogIO(
         _stopping_frames(3),
         lambda: LogWriter(tmp_path / "out.mcap", config={}),
         _refuse_to_write,
         finish=lambda: None,
         worker=worker,  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_a_failing_writer_raises_its_error_on_the_stack_side(tmp_path: Path, worker: str) -> None:
+    io = _failing_writer_io(tmp_path, worker)
     with pytest.raises(ValueError, match=f"cannot write {T0}") as err:
         for _ in io.frames():
             io.write(None)
@@ -249,13 +254,7 @@ def test_answering_an_ended_worker_raises_its_error(
 ) -> None:
     """The I/O side fails on the first frame's answer and is gone before the stack side sends
     its next message: that message raises the I/O side's error (not a broken pipe)."""
-    io = LogIO(
-        _stopping_frames(3),
-        lambda: LogWriter(tmp_path / "out.mcap", config={}),
-        _refuse_to_write,
-        finish=lambda: None,
-        worker=worker,  # type: ignore[arg-type]
-    )
+    io = _failing_writer_io(tmp_path, worker)
     next(io.frames())
     io.write(None)
     _wait_until_ended(io)  # what it sent before it went (frames read ahead, its error) waits
