@@ -55,6 +55,17 @@ def yaw_to_rotation_matrix(yaw_rad: npt.ArrayLike) -> FloatArray:
     return rot
 
 
+def nearest_rotation(matrices: npt.ArrayLike) -> FloatArray:
+    """``(..., 3, 3)`` proper rotations nearest (Frobenius) to ``(..., 3, 3)`` matrices: the SVD
+    projection ``U V^T``, with the last singular direction flipped where that would be a
+    reflection. Exact for matrices that already are rotations up to rounding."""
+    m = np.asarray(matrices, dtype=np.float64)
+    u, _, vt = np.linalg.svd(m)
+    sign = np.ones((*m.shape[:-2], 3))
+    sign[..., 2] = np.sign(np.linalg.det(u @ vt))
+    return (u * sign[..., None, :]) @ vt
+
+
 def wrap_angle(angle_rad: npt.ArrayLike) -> FloatArray:
     """Wrap angles into ``[-pi, pi)``."""
     a = np.asarray(angle_rad, dtype=np.float64)

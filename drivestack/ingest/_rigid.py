@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.errors import DataError
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, nearest_rotation
 
 
 def rigid_from_matrix(
@@ -24,11 +24,7 @@ def rigid_from_matrix(
         if m.shape[-2:] not in ((3, 4), (4, 4)) or not np.all(np.isfinite(m)):
             raise ValueError(f"expected finite 3x4 or 4x4 matrices, got shape {m.shape}")
         rot = m[..., :3, :3]
-        u, _, vt = np.linalg.svd(rot)
-        det = np.linalg.det(u @ vt)
-        fix = np.ones((*det.shape, 3))
-        fix[..., 2] = np.sign(det)
-        nearest = (u * fix[..., None, :]) @ vt
+        nearest = nearest_rotation(rot)
         if np.max(np.abs(nearest - rot), initial=0.0) > tolerance:
             raise ValueError("rotation block is not orthonormal")
         return SE3(nearest, m[..., :3, 3])

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, nearest_rotation
 
 _ALIASES: dict[str, str] = {
     "R_rect": "R0_rect",
@@ -86,19 +86,10 @@ class KittiCalib:
     def camera_rect_from_lidar(self) -> SE3:
         """Rigid LiDAR -> rectified camera transform (rotation orthonormalised)."""
         m = self.camera_rect_from_lidar_matrix()
-        return SE3(_nearest_rotation(m[:3, :3]), m[:3, 3])
+        return SE3(nearest_rotation(m[:3, :3]), m[:3, 3])
 
     def lidar_from_camera_rect(self) -> SE3:
         return self.camera_rect_from_lidar().inverse()
-
-
-def _nearest_rotation(matrix: np.ndarray) -> np.ndarray:
-    u, _, vt = np.linalg.svd(matrix)
-    rot = u @ vt
-    if np.linalg.det(rot) < 0:
-        u[:, -1] *= -1
-        rot = u @ vt
-    return rot
 
 
 def read_kitti_calib(path: str | Path) -> KittiCalib:

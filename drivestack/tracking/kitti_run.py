@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from drivestack.core.frames import LIDAR
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import (
     ZUP_FROM_CAMERA_RECT,
@@ -56,13 +56,11 @@ class SequenceRun:
 def world_from_lidar_poses(camera_poses: np.ndarray, calib: KittiCalib) -> list[SE3]:
     """``(F, 4, 4)`` camera->world poses -> per-frame LiDAR -> z-up world transforms."""
     cam_from_lidar = calib.camera_rect_from_lidar()
-    out = []
-    for pose in camera_poses:
-        rot = pose[:3, :3]
-        u, _, vt = np.linalg.svd(rot)
-        world_cam_from_cam = SE3(u @ vt, pose[:3, 3])
-        out.append(ZUP_FROM_CAMERA_RECT @ world_cam_from_cam @ cam_from_lidar)
-    return out
+    rotation = nearest_rotation(camera_poses[:, :3, :3])
+    return [
+        ZUP_FROM_CAMERA_RECT @ SE3(rot, pose[:3, 3]) @ cam_from_lidar
+        for rot, pose in zip(rotation, camera_poses, strict=True)
+    ]
 
 
 def track_kitti_sequence(

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from drivestack.core.transforms import nearest_rotation
 from drivestack.ingest.kitti_format import KittiObjects, observation_angle
 from drivestack.tracking.config import OfflineRefineConfig
 
@@ -133,11 +134,9 @@ def refine_centres_and_yaws(
 
 
 def orthonormal_poses(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, 4, 4)`` poses -> ``(N, 3, 3)`` nearest rotations (SVD, as
-    :func:`drivestack.tracking.kitti_run.world_from_lidar_poses` does) and ``(N, 3)``
-    translations."""
-    u, _, vt = np.linalg.svd(poses[:, :3, :3])
-    return u @ vt, poses[:, :3, 3]
+    """``(N, 4, 4)`` poses -> ``(N, 3, 3)`` nearest rotations
+    (:func:`drivestack.core.transforms.nearest_rotation`) and ``(N, 3)`` translations."""
+    return nearest_rotation(poses[:, :3, :3]), poses[:, :3, 3]
 
 
 def _heading(rotation_y_rad: np.ndarray) -> np.ndarray:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivestack.core.transforms import SE2, SE3, quaternion_to_rotation_matrix, wrap_angle
+from drivestack.core.transforms import (
+    SE2,
+    SE3,
+    nearest_rotation,
+    quaternion_to_rotation_matrix,
+    wrap_angle,
+    yaw_to_rotation_matrix,
+)
 
 angle = st.floats(-math.pi, math.pi, allow_nan=False)
 coord = st.floats(-100, 100, allow_nan=False)
@@ -122,3 +129,20 @@ def test_rotate_xy_is_bit_identical_to_rotate_with_zero_z(q, vectors):
     got = pose.rotate_xy(v)
     assert got.shape == expected.shape
     assert got.tobytes() == expected.tobytes()  # bit-identical, signs of zeros included
+
+
+def test_nearest_rotation_projects_onto_proper_rotations() -> None:
+    rot = yaw_to_rotation_matrix(0.7)
+    np.testing.assert_allclose(nearest_rotation(rot), rot, atol=1e-15)
+    # a rotation printed to 7 digits comes back orthonormal and within the rounding
+    rounded = np.round(rot, 7)
+    fixed = nearest_rotation(rounded)
+    np.testing.assert_allclose(fixed @ fixed.T, np.eye(3), atol=1e-15)
+    np.testing.assert_allclose(fixed, rot, atol=1e-7)
+    # a reflection gets the nearest proper rotation (det +1; its smallest singular direction,
+    # z here, flipped), batched
+    mirror = np.diag([3.0, 2.0, -1.0])
+    both = nearest_rotation(np.stack([rot, mirror]))
+    assert both.shape == (2, 3, 3)
+    np.testing.assert_allclose(np.linalg.det(both), [1.0, 1.0])
+    np.testing.assert_allclose(both[1], np.eye(3), atol=1e-15)
