@@ -289,21 +289,24 @@ def scene_update_tracks(tracks: Tracks) -> dict[str, Any]:
     }
 
 
+#: The :class:`Trajectory` arrays a trajectory entity carries (JSON lists in its metadata).
+TRAJECTORY_FIELDS = (
+    "timestamp_ns",
+    "x_m",
+    "y_m",
+    "yaw_rad",
+    "speed_mps",
+    "acceleration_mps2",
+    "curvature_1pm",
+)
+
+
 def scene_update_trajectory(
     trajectory: Trajectory, timestamp_ns: int, z_m: float = 0.0
 ) -> dict[str, Any]:
     """``foxglove.SceneUpdate``: the path as one LINE_STRIP; all fields in entity metadata."""
-    fields = (
-        "timestamp_ns",
-        "x_m",
-        "y_m",
-        "yaw_rad",
-        "speed_mps",
-        "acceleration_mps2",
-        "curvature_1pm",
-    )
     meta = {"drivestack.kind": "trajectory"}
-    meta.update({f: json.dumps(getattr(trajectory, f).tolist()) for f in fields})
+    meta.update({f: json.dumps(getattr(trajectory, f).tolist()) for f in TRAJECTORY_FIELDS})
     return {
         "deletions": [{"timestamp": _time(timestamp_ns), "type": 0, "id": "trajectory"}],
         "entities": [

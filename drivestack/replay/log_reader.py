@@ -36,6 +36,7 @@ from drivestack.replay.log_format import (
     RUN_TOPIC,
     SCENE_UPDATE,
     TF_TOPIC,
+    TRAJECTORY_FIELDS,
     CompressedImageData,
     FrameTransform,
     _ns,
@@ -109,16 +110,7 @@ def decode_scene_update(msg: dict[str, Any], timestamp_ns: int) -> Boxes3D | Tra
     kinds = {m.get("drivestack.kind", "boxes") for m in metas}
     if kinds == {"trajectory"}:
         meta = metas[0]
-        fields = (
-            "timestamp_ns",
-            "x_m",
-            "y_m",
-            "yaw_rad",
-            "speed_mps",
-            "acceleration_mps2",
-            "curvature_1pm",
-        )
-        arrays: dict[str, Any] = {f: np.asarray(json.loads(meta[f])) for f in fields}
+        arrays: dict[str, Any] = {f: np.asarray(json.loads(meta[f])) for f in TRAJECTORY_FIELDS}
         arrays["timestamp_ns"] = arrays["timestamp_ns"].astype(np.int64)
         return Trajectory(**arrays, frame=entities[0]["frame_id"])
     if len(kinds) > 1:
