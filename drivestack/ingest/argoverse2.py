@@ -3,8 +3,10 @@
 Layout (``dataset_dir/<log_id>/``): ``sensors/lidar/<timestamp_ns>.feather`` (x y z float16
 in the **ego** frame, intensity, laser_number, offset_ns), ``annotations.feather`` (cuboids
 of the whole log, ego frame at each sweep time, ``(w, x, y, z)`` quaternions),
-``city_SE3_egovehicle.feather`` (ego poses in the city frame) and
-``calibration/egovehicle_SE3_sensor.feather``. Tables are read with ``pyarrow``.
+``city_SE3_egovehicle.feather`` (ego poses in the city frame),
+``calibration/egovehicle_SE3_sensor.feather`` and ``map/`` (the ground-height raster and the
+drivable area: :mod:`drivestack.ingest.maps.av2_ground`,
+:mod:`drivestack.ingest.maps.av2_drivable`). Tables are read with ``pyarrow``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 from drivestack.ingest._points import finite_cloud
+from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
+from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
-from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.sensor_frame import DrivableArea, GroundSurface, SensorFrame
 
 #: AV2 category -> drivestack class (categories not listed map to UNKNOWN).
 CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
@@ -314,9 +318,21 @@ def list_av2_sweeps(log_dir: str | Path) -> list[int]:
     )
 
 
-def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
-    """One sweep of a log with its labels (ego frame) and ego pose; the world frame is the city."""
+def read_av2_frame(
+    log_dir: str | Path,
+    timestamp_ns: int,
+    ground_surface: GroundSurface | None = None,
+    drivable_area: DrivableArea | None = None,
+) -> SensorFrame:
+    """One sweep of a log with its labels (ego frame) and ego pose; the world frame is the city.
+
+    The frame carries the log's map: ground heights as ``ground_surface`` and the drivable area
+    as ``drivable_area``, the ones given (share one per log) or else lazy readers of
+    ``log_dir/map`` (:class:`LazyAv2GroundHeight`, :class:`LazyAv2DrivableArea`: read only when
+    used; a missing map file raises then, naming the folder and file pattern).
+    """
     log = Path(log_dir)
+    map_dir = log / "map"
     cloud = read_av2_sweep(log / "sensors" / "lidar" / f"{timestamp_ns}.feather")
     ann = log / "annotations.feather"
     labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
@@ -329,4 +345,6 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
         world_from_ego=world_from_ego,
         labels=labels,
         source=f"{log}:{timestamp_ns}",
+        ground_surface=LazyAv2GroundHeight(map_dir) if ground_surface is None else ground_surface,
+        drivable_area=LazyAv2DrivableArea(map_dir) if drivable_area is None else drivable_area,
     )

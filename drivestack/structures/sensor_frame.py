@@ -5,12 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
+
+import numpy as np
 
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import PointCloud
+
+
+class GroundSurface(Protocol):
+    """A prior ground surface in the world frame of ``SensorFrame.world_from_ego`` (e.g. an HD
+    map's ground-height raster)."""
+
+    def height_at(self, xy_world_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` ground z (m) under ``(N, 2)`` world positions; NaN where unknown."""
+        ...
+
+
+class DrivableArea(Protocol):
+    """The drivable area (roads, lanes, parking lanes) in the world frame of
+    ``SensorFrame.world_from_ego`` (e.g. an HD map's drivable-area polygons)."""
+
+    def distance_m(self, xy_world_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` planar distance (m) from ``(N, 2)`` world positions to the drivable area
+        (0 inside); NaN where unknown."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -25,6 +47,10 @@ class SensorFrame:
         world_from_ego: ego pose at ``timestamp_ns`` if known.
         labels: ground-truth boxes if the log has them (for evaluation only).
         source: where the frame came from (file, sequence, index) for error messages.
+        ground_surface: a prior ground surface (world frame) if the log has one (an HD map's
+            ground heights); used only with ``world_from_ego``.
+        drivable_area: the drivable area (world frame) if the log's map has one; used only
+            with ``world_from_ego``.
     """
 
     timestamp_ns: int
@@ -34,6 +60,8 @@ class SensorFrame:
     world_from_ego: SE3 | None = None
     labels: Boxes3D | None = None
     source: str = ""
+    ground_surface: GroundSurface | None = None
+    drivable_area: DrivableArea | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(

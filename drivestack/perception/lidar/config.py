@@ -72,6 +72,11 @@ class GroundConfig:
     (standard deviation, m) along the plane's narrower in-plane direction: points along one or
     two close scan lines fix the plane's tilt only along the lines, and a tilt across them,
     carried out ring by ring, puts the ground metres off tens of metres away.
+    ``prior_surface`` (default ``"off"``) combines the fit with a prior ground surface the
+    frame carries (``SensorFrame.ground_surface``, e.g. an HD map's ground heights; needs the
+    frame's pose): ``"override"`` measures every point where the prior is known above the
+    prior, ``"fill"`` only points outside the bins whose own plane was accepted (and beyond
+    the zones); box bottoms follow the same rule. A frame without a prior is then an error.
     """
 
     method: Literal["zones", "ransac"]
@@ -93,6 +98,7 @@ class GroundConfig:
     ransac_sample_size: int
     ransac_seed: int
     min_spread_m: float = 0.0
+    prior_surface: Literal["off", "override", "fill"] = "off"
 
     def __post_init__(self) -> None:
         n = len(self.zone_min_range_m)
@@ -287,6 +293,34 @@ class OverhangConfig:
 
 
 @dataclass(frozen=True)
+class OffroadConfig:
+    """Demotion of vehicle boxes off the drivable area (an HD map prior the frame carries,
+    ``SensorFrame.drivable_area``; needs the frame's pose).
+
+    A Car or Truck box whose centre lies more than ``max_distance_m`` (planar) from the
+    drivable area gets its score multiplied by ``score_factor``; boxes then under ``min_score``
+    are dropped (a factor 0 with ``min_score`` 0 keeps them with score 0, ranked last). The
+    default factor 1 changes nothing: a config without this section behaves as before. On, a
+    frame without a drivable area is an error.
+    """
+
+    max_distance_m: float = 1.0
+    score_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_distance_m < 0 or not 0 <= self.score_factor <= 1:
+            raise ValueError(
+                "need max_distance_m >= 0 and 0 <= score_factor <= 1, got "
+                f"{self.max_distance_m}, {self.score_factor}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any box can be demoted."""
+        return self.score_factor < 1
+
+
+@dataclass(frozen=True)
 class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
@@ -296,7 +330,8 @@ class ClassifyConfig:
     ``thin_structure`` (optional, off by default) rejects poles and trunks as Pedestrian /
     Cyclist from the cluster's points (:class:`ThinStructureConfig`); ``overhang`` (optional,
     off by default) rejects clusters with points just above the height band
-    (:class:`OverhangConfig`).
+    (:class:`OverhangConfig`); ``offroad`` (optional, off by default) demotes vehicle boxes off
+    the map's drivable area (:class:`OffroadConfig`).
     """
 
     car: ClassPrior
@@ -308,6 +343,7 @@ class ClassifyConfig:
     truck: ClassPrior | None = None
     thin_structure: ThinStructureConfig = ThinStructureConfig()
     overhang: OverhangConfig = OverhangConfig()
+    offroad: OffroadConfig = OffroadConfig()
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,14 @@ from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
-from drivestack.perception.lidar.ground import ground_z_at, segment_ground
+from drivestack.perception.lidar.ground import PriorGround, ground_z_at, segment_ground
+from drivestack.perception.lidar.offroad import demote_offroad
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
-from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.sensor_frame import DrivableArea, SensorFrame
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ class LidarDetector:
         world_from_sensor = None
         if frame.world_from_ego is not None and ego_from_sensor is not None:
             world_from_sensor = frame.world_from_ego @ ego_from_sensor
+        prior = None
+        if frame.ground_surface is not None and world_from_sensor is not None:
+            prior = PriorGround(frame.ground_surface, world_from_sensor)
+        place = (frame.drivable_area, world_from_sensor)
 
         with rec.step("accumulate", len(cloud)) as out:
             merged = self._accumulator.step(cloud, world_from_sensor)
@@ -148,7 +153,7 @@ class LidarDetector:
             xyz = merged.xyz_m[roi_mask(merged.xyz_m, cfg.roi)]
             out[0] = len(xyz)
         with rec.step("ground", len(xyz)) as out:
-            ground = segment_ground(xyz, cfg.ground)
+            ground = segment_ground(xyz, cfg.ground, prior)
             h = ground.height_m
             objects = (h >= cfg.cluster.min_height_above_ground_m) & (
                 h <= cfg.cluster.max_height_above_ground_m
@@ -167,7 +172,7 @@ class LidarDetector:
                 else np.zeros((0, 2))
             )
             ground_z = ground_z_at(
-                centres, ground.planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground
+                centres, ground.planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, prior
             )
             boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
             if cfg.box_fit.row_split_length_m > 0:
@@ -198,7 +203,7 @@ class LidarDetector:
                 out[0] = len(boxes)
             else:
                 result, features = self._finish(
-                    boxes, label, score, features, cloud, ego_from_sensor
+                    boxes, label, score, features, cloud, ego_from_sensor, place
                 )
                 out[0] = len(result)
         if cfg.dedup.enabled:
@@ -208,8 +213,9 @@ class LidarDetector:
                     cfg.dedup, cfg.box_fit, cfg.classify,
                 )  # fmt: skip
                 result, features = self._finish(
-                    dedup.boxes, dedup.label, dedup.score, dedup.features, cloud, ego_from_sensor
-                )
+                    dedup.boxes, dedup.label, dedup.score, dedup.features, cloud,
+                    ego_from_sensor, place,
+                )  # fmt: skip
                 out[0] = len(result)
         report = RunReport(tuple(rec.steps))
         self.last_report = report
@@ -223,9 +229,12 @@ class LidarDetector:
         features: np.ndarray,
         cloud: PointCloud,
         ego_from_sensor: SE3 | None,
+        place: tuple[DrivableArea | None, SE3 | None],
     ) -> tuple[Boxes3D, np.ndarray]:
-        """Drop low scores (and UNKNOWN unless kept); the boxes in the output frame and the
-        kept boxes' ``(K, 5)`` score features."""
+        """Demote off-road vehicles (``place``: the frame's drivable area and
+        ``world_from_sensor``), drop low scores (and UNKNOWN unless kept); the boxes in the
+        output frame and the kept boxes' ``(K, 5)`` score features."""
+        score = demote_offroad(boxes[:, :3], label, score, *place, self.cfg.classify.offroad)
         keep = score >= self.cfg.classify.min_score
         if not self.cfg.classify.keep_unknown:
             keep &= label != int(ObjectClass.UNKNOWN)

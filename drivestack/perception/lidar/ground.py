@@ -12,6 +12,11 @@ Two methods behind one result type:
   ``eigh`` over moment sums.
 - :func:`segment_ground_ransac`: the single-plane RANSAC baseline (hypotheses scored on a
   subsample, the winner refined by least squares).
+
+Either can be combined with a prior ground surface the frame carries (an HD map's ground
+heights, :class:`PriorGround`), by ``cfg.prior_surface``: ``"override"`` measures every point
+with a known prior height above the prior (vertically, in the world frame), ``"fill"`` only
+the points outside the bins whose own plane was accepted; the fitted planes judge the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.config import GroundConfig
+from drivestack.structures.sensor_frame import GroundSurface
 
 
 @dataclass(frozen=True)
@@ -61,15 +68,84 @@ class GroundResult:
     planes: GroundPlanes
 
 
+@dataclass(frozen=True)
+class PriorGround:
+    """A prior ground surface seen from the sensor.
+
+    Attributes:
+        surface: ground z under world xy (NaN where unknown), e.g. an HD map's raster.
+        world_from_sensor: pose of the sensor frame the points are in.
+    """
+
+    surface: GroundSurface
+    world_from_sensor: SE3
+
+    def height_above_m(self, xyz_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` float64 world-vertical height of ``(N, 3)`` sensor-frame points above the
+        surface; NaN where the surface is unknown."""
+        world = self.world_from_sensor.apply(np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3))
+        return np.asarray(world[:, 2] - self.surface.height_at(world[:, :2]))
+
+    def ground_z_m(self, xy_m: np.ndarray, z_guess_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` sensor-frame z at which the sensor's vertical through ``(N, 2)`` sensor xy
+        meets the surface (looked up under the world xy of ``(x, y, z_guess_m)``); NaN where
+        unknown."""
+        xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+        xyz = np.concatenate([xy, np.asarray(z_guess_m, dtype=np.float64).reshape(-1, 1)], axis=1)
+        world = self.world_from_sensor.apply(xyz)
+        surface_z = self.surface.height_at(world[:, :2])
+        row = self.world_from_sensor.rotation[2]
+        lift = surface_z - self.world_from_sensor.translation[2] - xy @ row[:2]
+        return np.asarray(lift / row[2])
+
+
+def _accepted_bin(xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig) -> np.ndarray:
+    """``(N,)`` bool: the ``(N, 2+)`` sensor-frame position lies in a bin whose own plane was
+    accepted (never for a plane set without bins)."""
+    if not len(planes.accepted) or not len(xy_m):
+        return np.zeros(len(xy_m), dtype=bool)
+    xyz = np.zeros((len(xy_m), 3))
+    xyz[:, :2] = np.asarray(xy_m)[:, :2]
+    bins = _bin_index(xyz, _layout(cfg))
+    out = bins >= 0
+    out[out] = planes.accepted[bins[out]]
+    return out
+
+
+def _prior_used(
+    prior_value: np.ndarray, xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig
+) -> np.ndarray:
+    """``(N,)`` bool: where ``cfg.prior_surface`` takes the prior over the fitted planes."""
+    use = np.isfinite(prior_value)
+    if cfg.prior_surface == "fill":
+        use &= ~_accepted_bin(xy_m, planes, cfg)
+    return use
+
+
+def _require(prior: PriorGround | None) -> PriorGround:
+    """``prior``, or a ValueError saying the config asks for one."""
+    if prior is None:
+        raise ValueError(
+            "ground.prior_surface is on but no prior ground surface was given (the frame "
+            "carries no ground_surface, or no world_from_ego pose)"
+        )
+    return prior
+
+
 def ground_z_at(
-    xy_m: np.ndarray, planes: GroundPlanes, cfg: GroundConfig, accepted_only: bool = False
+    xy_m: np.ndarray,
+    planes: GroundPlanes,
+    cfg: GroundConfig,
+    accepted_only: bool = False,
+    prior: PriorGround | None = None,
 ) -> np.ndarray:
     """``(N,)`` height of the ground under ``(N, 2)`` sensor-frame positions.
 
     Uses the bin's reference plane (bins as laid out by ``cfg``), else the fallback plane.
     With ``accepted_only``, only a bin's own accepted plane: in a bin whose plane was carried
     out from the ring inside it (extrapolated, possibly far off on a slope or a crest), the
-    fallback plane through all the accepted ground points.
+    fallback plane through all the accepted ground points. With ``cfg.prior_surface`` on, the
+    ``prior`` surface where it is known (``"fill"``: outside accepted bins).
     """
     xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
     normal = np.broadcast_to(planes.fallback_normal, (len(xy), 3)).copy()
@@ -81,14 +157,40 @@ def ground_z_at(
             use[use] = planes.accepted[bins[use]]
         normal[use] = planes.normal[bins[use]]
         offset[use] = planes.offset_m[bins[use]]
-    return -(normal[:, 0] * xy[:, 0] + normal[:, 1] * xy[:, 1] + offset) / normal[:, 2]
+    z = -(normal[:, 0] * xy[:, 0] + normal[:, 1] * xy[:, 1] + offset) / normal[:, 2]
+    if cfg.prior_surface != "off":
+        prior_z = _require(prior).ground_z_m(xy, z)
+        use = _prior_used(prior_z, xy, planes, cfg)
+        z[use] = prior_z[use]
+    return z
 
 
-def segment_ground(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
-    """Ground labels of ``(N, 3)`` sensor-frame points by ``cfg.method``."""
+def with_prior(
+    result: GroundResult, xyz_m: np.ndarray, prior: PriorGround, cfg: GroundConfig
+) -> GroundResult:
+    """``result`` with the heights (and ground labels) of ``(N, 3)`` sensor-frame points
+    measured above the ``prior`` surface where ``cfg.prior_surface`` takes it."""
+    prior_h = prior.height_above_m(xyz_m)
+    use = _prior_used(prior_h, np.asarray(xyz_m), result.planes, cfg)
+    height = result.height_m.copy()
+    height[use] = prior_h[use]
+    is_ground = result.is_ground.copy()
+    is_ground[use] = height[use] < cfg.distance_threshold_m
+    return GroundResult(is_ground, height, result.planes)
+
+
+def segment_ground(
+    xyz_m: np.ndarray, cfg: GroundConfig, prior: PriorGround | None = None
+) -> GroundResult:
+    """Ground labels of ``(N, 3)`` sensor-frame points by ``cfg.method``, combined with the
+    ``prior`` surface as ``cfg.prior_surface`` says (ValueError when on and ``prior`` is None)."""
     if cfg.method == "zones":
-        return segment_ground_zones(xyz_m, cfg)
-    return segment_ground_ransac(xyz_m, cfg)
+        result = segment_ground_zones(xyz_m, cfg)
+    else:
+        result = segment_ground_ransac(xyz_m, cfg)
+    if cfg.prior_surface == "off":
+        return result
+    return with_prior(result, xyz_m, _require(prior), cfg)
 
 
 # --------------------------------------------------------------------------------------------
