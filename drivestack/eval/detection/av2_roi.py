@@ -8,37 +8,23 @@ the ROI edge may be classified differently.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
+from drivestack.ingest.maps.av2_drivable import read_av2_drivable_area
 
 ROI_ISOCONTOUR_M = 5.0
 
 
 def read_drivable_area_roi(map_dir: str | Path, dilation_m: float = ROI_ISOCONTOUR_M) -> Any:
-    """The ROI of a log (``map/log_map_archive_*.json``) as a shapely geometry (city frame)."""
-    import shapely
-
-    paths = sorted(Path(map_dir).glob("log_map_archive_*.json"))
-    if not paths:
-        raise DataError("no log_map_archive_*.json", path=str(map_dir))
-    try:
-        doc = json.loads(paths[0].read_text())
-        polygons = [
-            shapely.Polygon([(v["x"], v["y"]) for v in area["area_boundary"]])
-            for area in doc["drivable_areas"].values()
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(
-            f"bad drivable_areas: {exc}", path=str(paths[0]), field="drivable_areas"
-        ) from None
-    return shapely.union_all([p.buffer(0) for p in polygons]).buffer(dilation_m)
+    """The ROI of a log (``map/log_map_archive_*.json``) as a shapely geometry (city frame): its
+    drivable area (:func:`~drivestack.ingest.maps.av2_drivable.read_av2_drivable_area`)
+    dilated by ``dilation_m``."""
+    return read_av2_drivable_area(map_dir).buffer(dilation_m)
 
 
 def cuboids_in_roi(boxes: np.ndarray, city_from_ego: SE3, roi: Any) -> np.ndarray:

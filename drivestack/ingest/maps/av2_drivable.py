@@ -1,18 +1,42 @@
 """Argoverse 2 map drivable area (``map/log_map_archive_*.json``, ``drivable_areas``).
 
-The polygons are read (and united) with no dilation by
-:func:`drivestack.eval.detection.av2_roi.read_drivable_area_roi`, the reader the AV2
-evaluation's region of interest uses.
+:func:`read_av2_drivable_area` unites the polygons (city frame); the AV2 evaluation's region
+of interest (:mod:`drivestack.eval.detection.av2_roi`) is this area dilated by 5 m.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from drivestack.core.errors import DataError
+
+
+def read_av2_drivable_area(map_dir: str | Path) -> Any:
+    """The drivable area of a log (``map_dir/log_map_archive_*.json``) as one shapely
+    (multi)polygon, city frame; DataError naming the folder when there is no map archive, or
+    the file and field when its ``drivable_areas`` are malformed."""
+    import shapely
+
+    paths = sorted(Path(map_dir).glob("log_map_archive_*.json"))
+    if not paths:
+        raise DataError("no log_map_archive_*.json", path=str(map_dir))
+    try:
+        doc = json.loads(paths[0].read_text())
+        polygons = [
+            shapely.Polygon([(v["x"], v["y"]) for v in area["area_boundary"]])
+            for area in doc["drivable_areas"].values()
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"bad drivable_areas: {exc}", path=str(paths[0]), field="drivable_areas"
+        ) from None
+    return shapely.union_all([p.buffer(0) for p in polygons])
 
 
 @dataclass(frozen=True)
@@ -49,9 +73,7 @@ class LazyAv2DrivableArea:
     @cached_property
     def area(self) -> DrivableAreaPolygons:
         """The polygons (read once); DataError naming the folder when the map is missing."""
-        from drivestack.eval.detection.av2_roi import read_drivable_area_roi
-
-        return DrivableAreaPolygons(read_drivable_area_roi(self.map_dir, dilation_m=0.0))
+        return DrivableAreaPolygons(read_av2_drivable_area(self.map_dir))
 
     def distance_m(self, xy_world_m: np.ndarray) -> np.ndarray:
         """``(N,)`` planar distance (m) from ``(N, 2)`` city xy to the drivable area."""
