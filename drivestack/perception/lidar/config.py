@@ -321,6 +321,39 @@ class OffroadConfig:
 
 
 @dataclass(frozen=True)
+class FarVehicleConfig:
+    """Sparse far clusters on the drivable area taken for cars
+    (:mod:`~drivestack.perception.lidar.far_vehicle`; needs the frame's drivable area and pose).
+
+    An UNKNOWN cluster (and a Cyclist one with ``include_cyclist``) at least ``min_range_m``
+    away, no larger than a car (the car prior's mean plus two standard deviations in length
+    and width), whose top is between ``min_top_m`` and the car prior's mean plus two standard
+    deviations above the ground and whose box, completed along the line of sight to the car
+    prior's mean size, has its centre within ``max_offroad_m`` of the drivable area, becomes a
+    Car scored ``score``. The default ``min_range_m`` 0 is off: a config without this section
+    behaves as before.
+    """
+
+    min_range_m: float = 0.0
+    min_top_m: float = 0.5
+    max_offroad_m: float = 1.0
+    score: float = 0.001
+    include_cyclist: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_range_m < 0 or self.max_offroad_m < 0 or not 0 <= self.score <= 1:
+            raise ValueError(
+                "need min_range_m >= 0, max_offroad_m >= 0 and 0 <= score <= 1, got "
+                f"{self.min_range_m}, {self.max_offroad_m}, {self.score}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any cluster can be promoted."""
+        return self.min_range_m > 0
+
+
+@dataclass(frozen=True)
 class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
@@ -331,7 +364,8 @@ class ClassifyConfig:
     Cyclist from the cluster's points (:class:`ThinStructureConfig`); ``overhang`` (optional,
     off by default) rejects clusters with points just above the height band
     (:class:`OverhangConfig`); ``offroad`` (optional, off by default) demotes vehicle boxes off
-    the map's drivable area (:class:`OffroadConfig`).
+    the map's drivable area (:class:`OffroadConfig`); ``far_vehicle`` (optional, off by
+    default) takes sparse far on-road clusters for low-scored cars (:class:`FarVehicleConfig`).
     """
 
     car: ClassPrior
@@ -344,6 +378,7 @@ class ClassifyConfig:
     thin_structure: ThinStructureConfig = ThinStructureConfig()
     overhang: OverhangConfig = OverhangConfig()
     offroad: OffroadConfig = OffroadConfig()
+    far_vehicle: FarVehicleConfig = FarVehicleConfig()
 
 
 @dataclass(frozen=True)

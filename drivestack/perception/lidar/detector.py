@@ -5,7 +5,8 @@ a :class:`RunReport` with the milliseconds and point counts of every step: ``acc
 (points in / merged), ``roi`` (merged / kept), ``ground`` (kept / points between the cluster
 height limits), ``cluster`` (those / clusters), ``box_fit`` (clusters / boxes) and
 ``classify`` (boxes / returned boxes; it also completes the far side of cars and the
-end faces of classes that read them) and, when
+end faces of classes that read them and, with ``classify.far_vehicle``, takes sparse far
+clusters on the drivable area for cars) and, when
 ``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
 is the classified boxes before the score filter). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
@@ -36,6 +37,7 @@ from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
+from drivestack.perception.lidar.far_vehicle import promote_far_vehicles
 from drivestack.perception.lidar.ground import PriorGround, ground_z_at, segment_ground
 from drivestack.perception.lidar.offroad import demote_offroad
 from drivestack.perception.lidar.overhang import overhang_mask
@@ -198,7 +200,10 @@ class LidarDetector:
             boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
             if np.any(cls.end_face):
                 boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
-            label, score, features = cls.label, cls.score, cls.features
+            boxes, label, score = promote_far_vehicles(
+                boxes, cls.label, cls.score, cfg.classify.car, place, cfg.classify.far_vehicle
+            )
+            features = cls.features
             if cfg.dedup.enabled:
                 out[0] = len(boxes)
             else:

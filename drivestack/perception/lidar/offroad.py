@@ -21,6 +21,17 @@ from drivestack.structures.sensor_frame import DrivableArea
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.TRUCK)
 
 
+def distance_to_drivable_m(
+    center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3
+) -> np.ndarray:
+    """``(N,)`` planar distance of ``(N, 3)`` sensor-frame points to the drivable area (0
+    inside it, NaN where unknown)."""
+    if len(center_m) == 0:
+        return np.zeros(0)
+    world = world_from_sensor.apply(np.asarray(center_m, dtype=np.float64))
+    return np.asarray(drivable.distance_m(world[:, :2]), dtype=np.float64)
+
+
 def offroad_mask(
     center_m: np.ndarray,
     drivable: DrivableArea,
@@ -29,10 +40,7 @@ def offroad_mask(
 ) -> np.ndarray:
     """``(N,)`` bool: the ``(N, 3)`` sensor-frame centres farther than ``cfg.max_distance_m``
     from the drivable area (unknown distance: False)."""
-    if len(center_m) == 0:
-        return np.zeros(0, dtype=bool)
-    world = world_from_sensor.apply(np.asarray(center_m, dtype=np.float64))
-    distance = drivable.distance_m(world[:, :2])
+    distance = distance_to_drivable_m(center_m, drivable, world_from_sensor)
     return np.asarray(np.nan_to_num(distance, nan=0.0) > cfg.max_distance_m, dtype=bool)
 
 
