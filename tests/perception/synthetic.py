@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior
 
 SENSOR_HEIGHT_M = 1.73
+#: The shipped perception configs, and the KITTI LiDAR one most tests run with.
+PERCEPTION_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "perception"
+KITTI_LIDAR_CONFIG = PERCEPTION_CONFIGS / "lidar_kitti.yaml"
 
 # A small hand-made classifier (wide size priors, score = a plain linear map) shared by the
 # classification tests.

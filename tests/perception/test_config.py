@@ -14,9 +14,9 @@ from drivestack.perception.lidar import (
     load_lidar_detector_config,
 )
 
-CONFIGS = sorted(
-    (Path(__file__).resolve().parents[2] / "configs" / "perception").glob("lidar*.yaml")
-)
+from .synthetic import PERCEPTION_CONFIGS
+
+CONFIGS = sorted((PERCEPTION_CONFIGS).glob("lidar*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

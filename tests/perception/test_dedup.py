@@ -22,9 +22,8 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import SENSOR_HEIGHT_M, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, ground_plane
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
 CAR, PED, UNK = int(ObjectClass.CAR), int(ObjectClass.PEDESTRIAN), int(ObjectClass.UNKNOWN)
 
 
@@ -103,7 +102,9 @@ def test_bad_overlap_threshold_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="min_overlap"):
         DedupConfig(enabled=True, min_overlap=0.0)
     path = tmp_path / "bad.yaml"
-    path.write_text(CONFIG.read_text() + "\ndedup:\n  enabled: true\n  min_overlap: 1.5\n")
+    path.write_text(
+        KITTI_LIDAR_CONFIG.read_text() + "\ndedup:\n  enabled: true\n  min_overlap: 1.5\n"
+    )
     with pytest.raises(ConfigError, match=r"bad\.yaml.*dedup"):
         load_lidar_detector_config(path)
 
@@ -138,7 +139,7 @@ def _cars(cfg, xyz: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 def test_split_car_is_merged_into_one_box() -> None:
     xyz, car = _split_car_scene()
-    cfg = load_lidar_detector_config(CONFIG)
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG)
     cfg = dataclasses.replace(cfg, classify=dataclasses.replace(cfg.classify, min_score=0.0))
     off = dataclasses.replace(cfg, dedup=DedupConfig(enabled=False))
     boxes_off, steps_off = _cars(off, xyz)

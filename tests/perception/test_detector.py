@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +16,8 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
 CARS = np.array([car_on_plane(12.0, 4.0, 0.15), car_on_plane(20.0, -6.0, -0.4)])
 PEDESTRIAN = np.array([9.0, -3.0, -SENSOR_HEIGHT_M + 0.875, 0.6, 0.55, 1.75, 0.0])
 
@@ -39,7 +37,7 @@ def _frame(xyz: np.ndarray, t_ns: int = 0, **kw: object) -> SensorFrame:
 
 
 def test_detects_the_cars_and_the_pedestrian() -> None:
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     boxes, report = detector.step_with_report(_frame(_scene()))
     assert boxes.frame == "lidar"
     cars = boxes.select(boxes.label == int(ObjectClass.CAR))
@@ -67,7 +65,7 @@ def test_detects_the_cars_and_the_pedestrian() -> None:
 
 
 def test_deterministic_and_reset() -> None:
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     a = detector.step(_frame(_scene()))
     detector.reset()
     assert detector.last_report is None
@@ -77,7 +75,7 @@ def test_deterministic_and_reset() -> None:
 
 def test_boxes_come_out_in_ego_frame_with_extrinsics() -> None:
     ego_from_lidar = SE3.from_xyz_yaw([1.0, 0.0, SENSOR_HEIGHT_M], 0.0)
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     plain = detector.step(_frame(_scene()))
     in_ego = detector.step(_frame(_scene(), ego_from_sensor={"top": ego_from_lidar}))
     assert in_ego.frame == EGO
@@ -85,7 +83,7 @@ def test_boxes_come_out_in_ego_frame_with_extrinsics() -> None:
 
 
 def test_multi_sweep_with_poses() -> None:
-    cfg = load_lidar_detector_config(CONFIG)
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG)
     cfg = dataclasses.replace(cfg, accumulate=dataclasses.replace(cfg.accumulate, num_sweeps=2))
     detector = build_lidar_detector(cfg)
     xyz = _scene()
@@ -110,7 +108,7 @@ def test_multi_sweep_with_poses() -> None:
 
 
 def test_empty_scan_gives_no_boxes() -> None:
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     boxes, report = detector.step_with_report(_frame(np.zeros((0, 3), np.float32), 5))
     assert len(boxes) == 0 and boxes.timestamp_ns == 5
     assert all(s.items_out == 0 for s in report.steps)
@@ -119,7 +117,7 @@ def test_empty_scan_gives_no_boxes() -> None:
 
 
 def test_bad_frames_get_clear_errors() -> None:
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     two = SensorFrame(
         0,
         lidars={
@@ -130,7 +128,7 @@ def test_bad_frames_get_clear_errors() -> None:
     )
     with pytest.raises(DataError, match=r"log\.mcap.*lidars.*2 LiDARs"):
         detector.step(two)
-    cfg = dataclasses.replace(load_lidar_detector_config(CONFIG), lidar_name="front")
+    cfg = dataclasses.replace(load_lidar_detector_config(KITTI_LIDAR_CONFIG), lidar_name="front")
     with pytest.raises(DataError, match="no LiDAR 'front'"):
         build_lidar_detector(cfg).step(_frame(_scene()))
 
@@ -142,7 +140,7 @@ def test_row_split_separates_cars_parked_nose_to_tail() -> None:
     xyz = np.concatenate(
         [ground_plane(rng, num=60_000), *(box_surface(rng, car) for car in row)]
     ).astype(np.float32)
-    cfg = load_lidar_detector_config(CONFIG)
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG)
     whole = build_lidar_detector(cfg).step(_frame(xyz))
     assert not np.any(np.asarray(kernels.box_iou_bev(whole.to_array7(), row)) >= 0.5)
     split_cfg = dataclasses.replace(

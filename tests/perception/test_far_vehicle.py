@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +19,8 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import SENSOR_HEIGHT_M, ground_plane
+from .synthetic import PERCEPTION_CONFIGS, SENSOR_HEIGHT_M, ground_plane
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "perception"
 CAR, CYC, UNK = int(ObjectClass.CAR), int(ObjectClass.CYCLIST), int(ObjectClass.UNKNOWN)
 # limits: length <= 4.2 + 2 * 0.6 = 5.4, width <= 1.75 + 2 * 0.25 = 2.25, top <= 1.99
 PRIOR = ClassPrior((4.2, 1.75, 1.75), (0.6, 0.25, 0.12), (1.2, 0.2, 1.25), 8, (0, 0, 0, 0, 0))
@@ -121,9 +119,13 @@ def test_off_by_default_and_on_needs_a_map() -> None:
 
 
 def test_only_the_av2_config_turns_it_on() -> None:
-    assert load_lidar_detector_config(CONFIGS / "lidar_av2.yaml").classify.far_vehicle.enabled
+    assert load_lidar_detector_config(
+        PERCEPTION_CONFIGS / "lidar_av2.yaml"
+    ).classify.far_vehicle.enabled
     for name in ("lidar_kitti.yaml", "lidar_aimotive.yaml", "lidar_sim.yaml"):
-        assert not load_lidar_detector_config(CONFIGS / name).classify.far_vehicle.enabled
+        assert not load_lidar_detector_config(
+            PERCEPTION_CONFIGS / name
+        ).classify.far_vehicle.enabled
 
 
 def _patch(rng: np.random.Generator, x: float, y: float) -> np.ndarray:
@@ -150,7 +152,7 @@ def test_detector_promotes_the_on_road_far_cluster() -> None:
         world_from_ego=SE3(np.eye(3), np.array([0.0, 4.0, 0.0])),
         drivable_area=_Strip(0.0, 8.0),  # sensor y -4..4; the second patch is 8 m off
     )
-    cfg = load_lidar_detector_config(CONFIGS / "lidar_kitti.yaml")
+    cfg = load_lidar_detector_config(PERCEPTION_CONFIGS / "lidar_kitti.yaml")
     assert len(build_lidar_detector(cfg).step(frame)) == 0  # both UNKNOWN, dropped
     far = FarVehicleConfig(min_range_m=40.0, min_top_m=0.5, score=1e-6)
     classify = dataclasses.replace(cfg.classify, far_vehicle=far, min_score=0.0)

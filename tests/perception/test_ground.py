@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +18,9 @@ from drivestack.perception.lidar.ground import (
     segment_ground_zones,
 )
 
-from .synthetic import SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
 
-CFG = load_lidar_detector_config(
-    Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
-).ground
+CFG = load_lidar_detector_config(KITTI_LIDAR_CONFIG).ground
 
 
 def _scene(

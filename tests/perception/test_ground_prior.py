@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +18,9 @@ from drivestack.perception.lidar.ground import (
     segment_ground,
 )
 
-from .synthetic import SENSOR_HEIGHT_M, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, ground_plane
 
-CFG = load_lidar_detector_config(
-    Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
-).ground
+CFG = load_lidar_detector_config(KITTI_LIDAR_CONFIG).ground
 OVERRIDE = dataclasses.replace(CFG, prior_surface="override")
 FILL = dataclasses.replace(CFG, prior_surface="fill")
 # the sensor 1.73 m above the world's z = 0 road, at (100, 50), facing +y
@@ -162,9 +159,7 @@ def test_detector_takes_the_surface_from_the_frame() -> None:
     xyz = np.concatenate([ground_plane(rng, num=60_000), *(box_surface(rng, c) for c in cars)])
     cloud = {"top": PointCloud(xyz.astype(np.float32), "lidar", 0)}
     pose = {"ego_from_sensor": {"top": SE3.identity()}, "world_from_ego": WORLD_FROM_SENSOR}
-    cfg = load_lidar_detector_config(
-        Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
-    )
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG)
     detector = build_lidar_detector(dataclasses.replace(cfg, ground=OVERRIDE))
     # the map's road (world z = 0) is the road the points show
     frame = SensorFrame(0, lidars=cloud, ground_surface=_level(0.0), **pose)  # type: ignore[arg-type]

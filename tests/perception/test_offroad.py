@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,8 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
 CAR, TRUCK, PED = int(ObjectClass.CAR), int(ObjectClass.TRUCK), int(ObjectClass.PEDESTRIAN)
 
 
@@ -89,7 +87,7 @@ def test_detector_drops_the_car_off_the_road() -> None:
         world_from_ego=SE3(np.eye(3), np.array([50.0, 0.0, 0.0])),
         drivable_area=_Strip(0.0, 8.0),  # the road: world y 0..8; the off-road car is 6 m off
     )
-    cfg = load_lidar_detector_config(CONFIG)
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG)
     plain = build_lidar_detector(cfg).step(frame)
     cfg = dataclasses.replace(
         cfg, classify=dataclasses.replace(cfg.classify, offroad=OffroadConfig(1.0, 0.0))

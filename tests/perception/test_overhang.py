@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,15 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import CLASSIFY, SENSOR_HEIGHT_M, box_surface, car_on_plane, ground_plane
+from .synthetic import (
+    CLASSIFY,
+    PERCEPTION_CONFIGS,
+    SENSOR_HEIGHT_M,
+    box_surface,
+    car_on_plane,
+    ground_plane,
+)
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "perception"
 BAND = OverhangConfig(band_m=0.5)
 # a 4 x 2 m box at (10, 0) along x, and the same box turned by 90 degrees at (0, 10)
 BOXES = np.array([[10.0, 0.0, 1.0, 4.0, 2.0, 2.0, 0.0], [0.0, 10.0, 1.0, 4.0, 2.0, 2.0, np.pi / 2]])
@@ -61,9 +66,11 @@ def test_classify_veto_makes_unknown() -> None:
 
 
 def test_configs_switch_it_on_only_for_aimotive() -> None:
-    assert load_lidar_detector_config(CONFIGS / "lidar_aimotive.yaml").classify.overhang.enabled
+    assert load_lidar_detector_config(
+        PERCEPTION_CONFIGS / "lidar_aimotive.yaml"
+    ).classify.overhang.enabled
     for name in ("lidar_sim.yaml", "lidar_kitti.yaml", "lidar_av2.yaml"):
-        assert not load_lidar_detector_config(CONFIGS / name).classify.overhang.enabled
+        assert not load_lidar_detector_config(PERCEPTION_CONFIGS / name).classify.overhang.enabled
 
 
 def test_detector_drops_the_car_under_a_low_canopy() -> None:
@@ -81,7 +88,7 @@ def test_detector_drops_the_car_under_a_low_canopy() -> None:
         [ground_plane(rng, num=60_000), *(box_surface(rng, c) for c in cars), canopy]
     ).astype(np.float32)
     frame = SensorFrame(0, lidars={"top": PointCloud(xyz, "lidar", 0)}, source="synthetic")
-    cfg = load_lidar_detector_config(CONFIGS / "lidar_kitti.yaml")
+    cfg = load_lidar_detector_config(PERCEPTION_CONFIGS / "lidar_kitti.yaml")
 
     def car_centres(overhang: OverhangConfig) -> np.ndarray:
         classify_cfg = dataclasses.replace(cfg.classify, overhang=overhang)

@@ -20,13 +20,13 @@ from drivestack.perception.lidar.metrics import CarTally, GroundCheck, check_gro
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
 
-pytestmark = pytest.mark.data
+from .synthetic import KITTI_LIDAR_CONFIG
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "perception" / "lidar_kitti.yaml"
+pytestmark = pytest.mark.data
 
 
 def test_ground_on_kitti_object_scans(shared_data: Path) -> None:
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     ransac_cfg = dataclasses.replace(detector.cfg.ground, method="ransac")
     zones, ransac = GroundCheck(0, 0, 0, 0), GroundCheck(0, 0, 0, 0)
     for index in range(6):
@@ -61,7 +61,7 @@ def tracking_0000(shared_data: Path) -> list[tuple[np.ndarray, np.ndarray, np.nd
 
 @pytest.mark.slow
 def test_detection_and_ground_on_kitti_tracking_0000(tracking_0000: list) -> None:  # type: ignore[type-arg]
-    detector = build_lidar_detector(CONFIG)
+    detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     tally = CarTally(max_range_m=40.0)
     ground = GroundCheck(0, 0, 0, 0)
     yaw_errors = []
@@ -115,7 +115,7 @@ def test_vehicles_on_aimotive_night_highway(shared_data: Path) -> None:
     of its centre; the vans, which the Car prior alone calls unknown, are Trucks."""
     from drivestack.eval.detection.datasets import DEFAULT_ROOTS, labelled_frames
 
-    config = CONFIG.with_name("lidar_aimotive.yaml")
+    config = KITTI_LIDAR_CONFIG.with_name("lidar_aimotive.yaml")
     detector = build_lidar_detector(config)
     vehicle = [int(ObjectClass.CAR), int(ObjectClass.TRUCK), int(ObjectClass.VAN)]
     found = labelled = vans = vans_as_trucks = 0
@@ -151,7 +151,7 @@ def test_aimotive_truck_seen_by_its_rear_face(shared_data: Path) -> None:
     from drivestack.eval.detection.datasets import DEFAULT_ROOTS, labelled_frames
     from drivestack.perception.lidar.config import load_lidar_detector_config
 
-    cfg = load_lidar_detector_config(CONFIG.with_name("lidar_aimotive.yaml"))
+    cfg = load_lidar_detector_config(KITTI_LIDAR_CONFIG.with_name("lidar_aimotive.yaml"))
     assert cfg.classify.truck is not None and cfg.classify.truck.end_face_max_depth_m > 0
     truck = dataclasses.replace(cfg.classify.truck, end_face_max_depth_m=0.0)
     without = dataclasses.replace(cfg, classify=dataclasses.replace(cfg.classify, truck=truck))

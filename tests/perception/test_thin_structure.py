@@ -16,7 +16,7 @@ from drivestack.perception.lidar.config import (
 )
 from drivestack.structures.labels import ObjectClass
 
-from .synthetic import CLASSIFY
+from .synthetic import CLASSIFY, PERCEPTION_CONFIGS
 
 THIN = ThinStructureConfig(slice_height_m=0.2, min_width_m=0.3, min_width_to_height=0.22)
 VOXEL = 0.2
@@ -161,9 +161,6 @@ def test_thin_structure_config() -> None:
 
 @pytest.mark.parametrize("name", ["lidar_kitti", "lidar_sim"])
 def test_shipped_configs_enable_the_veto(name: str) -> None:
-    from pathlib import Path
 
-    cfg = load_lidar_detector_config(
-        Path(__file__).resolve().parents[2] / "configs" / "perception" / f"{name}.yaml"
-    )
+    cfg = load_lidar_detector_config(PERCEPTION_CONFIGS / f"{name}.yaml")
     assert cfg.classify.thin_structure.enabled
