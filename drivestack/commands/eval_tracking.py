@@ -250,7 +250,12 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         per_class = {
             cls: evaluate_class_thresholds(
-                cls, seqmap, gt, results[cls], KittiMotProtocol(similarity=args.similarity), ious
+                cls,
+                seqmap,
+                gt,
+                results[cls],
+                KittiMotProtocol.for_similarity(args.similarity),
+                ious,
             )
             for cls in classes
         }
@@ -261,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{args.similarity} {iou:g} ({args.split}, {len(seqmap)} sequences)")
             print(format_table(metrics))
             metrics_out[f"iou_{iou:g}"] = {
-                "protocol": asdict(KittiMotProtocol(min_overlap=iou, similarity=args.similarity)),
+                "protocol": asdict(KittiMotProtocol.for_similarity(args.similarity, iou)),
                 "classes": {cls: m.as_dict() for cls, m in metrics.items()},
             }
         print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")

@@ -31,6 +31,11 @@ KITTI_CLASS_RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 
 
+#: HOTA preprocessing threshold per similarity: TrackEval's KITTI rule ties a tracker box to a
+#: ground-truth box at 2D IoU >= 0.5; with 3D IoU this protocol uses AB3DMOT's 0.25.
+HOTA_MATCH_THRESHOLDS = {"iou_3d": 0.25, "iou_2d": 0.5}
+
+
 @dataclass(frozen=True)
 class KittiMotProtocol:
     """Parameters of the KITTI 3D-MOT protocol (defaults = AB3DMOT's evaluator, 3D IoU 0.25).
@@ -62,6 +67,18 @@ class KittiMotProtocol:
             raise ValueError(f"min_overlap must be in (0, 1], got {self.min_overlap}")
         if self.num_sample_points < 2:
             raise ValueError("num_sample_points must be at least 2")
+
+    @classmethod
+    def for_similarity(cls, similarity: str, min_overlap: float = 0.25) -> KittiMotProtocol:
+        """The protocol for ``similarity`` with its HOTA match threshold
+        (:data:`HOTA_MATCH_THRESHOLDS`) and ``min_overlap``."""
+        if similarity not in HOTA_MATCH_THRESHOLDS:
+            raise ValueError(f"similarity must be 'iou_3d' or 'iou_2d', got {similarity!r}")
+        return cls(
+            min_overlap=min_overlap,
+            similarity=similarity,
+            hota_match_threshold=HOTA_MATCH_THRESHOLDS[similarity],
+        )
 
 
 def class_rule(cls: str) -> tuple[tuple[str, ...], str | None]:

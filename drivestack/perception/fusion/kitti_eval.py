@@ -48,10 +48,8 @@ def compare_lidar_and_fused(
 
     gt = load_ground_truth(root / "training" / "label_02", seqmap)
     protocols = {
-        "3d_iou0.25": KittiMotProtocol(),
-        "2d_iou0.5": KittiMotProtocol(
-            min_overlap=0.5, similarity="iou_2d", hota_match_threshold=0.5
-        ),
+        "3d_iou0.25": KittiMotProtocol.for_similarity("iou_3d", 0.25),
+        "2d_iou0.5": KittiMotProtocol.for_similarity("iou_2d", 0.5),
     }
     report: dict[str, Any] = {
         "config": asdict(tracker_cfg),

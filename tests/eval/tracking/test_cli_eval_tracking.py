@@ -29,6 +29,26 @@ def test_cli_evaluates_result_files(
     assert "Cyclist" in capsys.readouterr().out
 
 
+def test_cli_2d_similarity_uses_trackeval_kitti_hota_rule(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """With image boxes, HOTA ties tracker boxes to ground truth at 2D IoU >= 0.5 (TrackEval's
+    KITTI rule), and metrics.json records it; the 3D protocol keeps 0.25."""
+    root = shared_data / "kitti_tracking"
+    for similarity, iou, expected in (("iou_2d", "0.5", 0.5), ("iou_3d", "0.25", 0.25)):
+        out = tmp_path / similarity
+        rc = main(
+            [
+                "eval", "tracking", "--kitti-root", str(root), "--split", "val", "--classes", "Car",
+                "--results", str(root / "reference_outputs" / "ab3dmot_2020"), "--out", str(out),
+                "--similarity", similarity, "--iou", iou, "--quiet",
+            ]
+        )  # fmt: skip
+        assert rc == 0
+        report = json.loads((out / "metrics.json").read_text())
+        assert report["metrics"][f"iou_{iou}"]["protocol"]["hota_match_threshold"] == expected
+
+
 @pytest.mark.slow
 def test_cli_runs_the_tracker_and_writes_kitti_files(shared_data: Path, tmp_path: Path) -> None:
     root = shared_data / "kitti_tracking"
