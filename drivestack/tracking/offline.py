@@ -94,17 +94,13 @@ def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjec
     need the run's per-row ``hits`` and ``detection_score``), then
     :func:`apply_offline_track_rules`; ``world_frame`` rules need the run's ``camera_poses``."""
     if cfg.offline_stitch != OfflineStitchConfig():
-        if cfg.offline_stitch.world_frame and run.camera_poses is None:
-            raise ValueError("offline_stitch.world_frame needs a run with ego poses")
-        poses = run.camera_poses if cfg.offline_stitch.world_frame else None
+        poses = _rule_poses(run, cfg.offline_stitch.world_frame, "offline_stitch")
         run = stitch_tracks(run, cfg.offline_stitch, poses)
     rows = run.results
     if cfg.offline_refine != OfflineRefineConfig():
         if run.detection_box is None or run.detection_score is None:
             raise ValueError("offline_refine needs a run with per-row detection boxes and scores")
-        if cfg.offline_refine.world_frame and run.camera_poses is None:
-            raise ValueError("offline_refine.world_frame needs a run with ego poses")
-        poses = run.camera_poses if cfg.offline_refine.world_frame else None
+        poses = _rule_poses(run, cfg.offline_refine.world_frame, "offline_refine")
         rows = refine_track_boxes(
             rows, run.detection_box, run.detection_score, cfg.offline_refine, poses
         )
@@ -113,6 +109,16 @@ def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjec
             raise ValueError("offline_evidence rules need a run with per-row hits and scores")
         rows = apply_track_evidence(rows, run.hits, run.detection_score, cfg.offline_evidence)
     return apply_offline_track_rules(rows, cfg)
+
+
+def _rule_poses(run: SequenceRun, world_frame: bool, rule: str) -> np.ndarray | None:
+    """The run's ``(F, 4, 4)`` ego poses for a rule that works in the world frame, else None;
+    ValueError naming the rule when it needs poses the run does not have."""
+    if not world_frame:
+        return None
+    if run.camera_poses is None:
+        raise ValueError(f"{rule}.world_frame needs a run with ego poses")
+    return run.camera_poses
 
 
 def _track_mean_per_row(results: KittiObjects) -> np.ndarray:
