@@ -33,10 +33,9 @@ def car_rows(frames: list[int], track_ids: list[int], scores: list[float]) -> Ki
     )
 
 
-#: The shipped KITTI tracker configuration the real-run tests use.
-KITTI_TRACKER_CONFIG = (
-    Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
-)
+#: The shipped tracker configurations, and the KITTI one the real-run tests use.
+TRACKING_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
+KITTI_TRACKER_CONFIG = TRACKING_CONFIGS / "kitti_pointrcnn.yaml"
 
 
 def real_car_run(shared_data: Path) -> tuple[TrackerConfig, KittiObjects, SequenceRun]:

@@ -13,9 +13,7 @@ from drivestack.tracking.config import load_tracker_config
 from drivestack.tracking.kitti_run import track_kitti_sequence
 from drivestack.tracking.offline import drop_low_score_tracks
 from drivestack.tracking.tracker import build_tracker
-from tests.tracking.result_rows import car_rows
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
+from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, car_rows
 
 
 def test_drop_low_score_tracks_uses_the_track_mean() -> None:
@@ -30,7 +28,7 @@ def test_drop_low_score_tracks_uses_the_track_mean() -> None:
 @pytest.mark.data
 def test_track_real_sequence(shared_data: Path) -> None:
     root = shared_data / "kitti_tracking"
-    cfg = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml")
+    cfg = load_tracker_config(KITTI_TRACKER_CONFIG)
     tracker = build_tracker(cfg)
     dets = read_ab3dmot_detections(
         root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0012.txt"

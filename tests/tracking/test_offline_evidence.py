@@ -21,7 +21,6 @@ from drivestack.tracking.offline import (
 )
 from tests.tracking.result_rows import car_rows, real_car_run
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
 
 

@@ -14,8 +14,7 @@ from drivestack.ingest.kitti_tracking import read_tracking_labels, write_trackin
 from drivestack.tracking.config import ClassTrackerConfig, load_tracker_config
 from drivestack.tracking.offline import apply_offline_track_rules, track_mean_scores
 from tests.eval.tracking.test_metrics_hand_cases import BOX, rows
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
+from tests.tracking.result_rows import KITTI_TRACKER_CONFIG
 
 # 10 copies of 1.005 average to 1.0049999999999997; re-averaging that gives
 # 1.0049999999999994: the devkit's second pass sees a lower mean than its thresholds.
@@ -111,6 +110,6 @@ def test_offline_rules_follow_the_config() -> None:
 
 
 def test_kitti_config_writes_cyclist_track_means() -> None:
-    cfg = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml")
+    cfg = load_tracker_config(KITTI_TRACKER_CONFIG)
     assert cfg.classes["cyclist"].offline_track_mean_score
     assert not ClassTrackerConfig().offline_track_mean_score

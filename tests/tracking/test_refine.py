@@ -22,9 +22,8 @@ from drivestack.tracking.refine import (
     nearest_yaw_branch,
     refine_track_boxes,
 )
-from tests.tracking.result_rows import car_rows, real_car_run
+from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, car_rows, real_car_run
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
 # tricube weight of a neighbour one frame away with a half window of 1 frame: (1 - 1/8)^3
 W1 = (7.0 / 8.0) ** 3
@@ -252,7 +251,7 @@ def test_config_keys_are_strict(tmp_path: Path) -> None:
             load_tracker_config(bad)
     with pytest.raises(ValueError, match="smooth_half_window_frames"):
         OfflineRefineConfig(smooth_half_window_frames=-1)
-    shipped = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml").classes
+    shipped = load_tracker_config(KITTI_TRACKER_CONFIG).classes
     assert shipped["car"].offline_refine.size == "median"
     assert shipped["cyclist"].offline_refine.interpolate_gaps
 

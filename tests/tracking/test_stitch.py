@@ -19,9 +19,8 @@ from drivestack.tracking.config import (
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.offline import offline_result_rows
 from drivestack.tracking.stitch import chain_offsets, stitch_tracks
-from tests.tracking.result_rows import car_rows
+from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, car_rows
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 NAN = float("nan")
 STITCH = OfflineStitchConfig(max_gap_frames=5, max_distance_m=2.0)
 
@@ -237,7 +236,7 @@ def test_config_keys_are_strict(tmp_path: Path) -> None:
     ]:
         with pytest.raises(ValueError):
             OfflineStitchConfig(**kwargs)  # type: ignore[arg-type]
-    shipped = load_tracker_config(CONFIGS / "kitti_pointrcnn.yaml").classes
+    shipped = load_tracker_config(KITTI_TRACKER_CONFIG).classes
     assert shipped["car"].offline_stitch.max_gap_frames > 0
     assert shipped["cyclist"].offline_stitch == OfflineStitchConfig()
 

@@ -23,8 +23,7 @@ from drivestack.tracking.config import (
     load_tracker_config,
 )
 from drivestack.tracking.tracker import Tracker, build_tracker
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
+from tests.tracking.result_rows import TRACKING_CONFIGS
 
 
 def car_tracker(**life: Any) -> Tracker:
@@ -133,7 +132,7 @@ def test_untracked_labels_are_ignored() -> None:
 
 @pytest.mark.parametrize("name", ["kitti_pointrcnn.yaml", "kitti_pointrcnn_ab3dmot_settings.yaml"])
 def test_shipped_config_loads(name: str) -> None:
-    cfg = load_tracker_config(CONFIGS / name)
+    cfg = load_tracker_config(TRACKING_CONFIGS / name)
     assert set(cfg.classes) == {"car", "pedestrian", "cyclist"}
     assert isinstance(cfg.classes["car"].motion, MotionConfig)
     build_tracker(cfg)
