@@ -11,6 +11,7 @@ drivable area: :mod:`drivestack.ingest.maps.av2_ground`,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
-from drivestack.structures.sensor_frame import DrivableArea, GroundSurface, SensorFrame
+from drivestack.structures.sensor_frame import SensorFrame
 
 #: AV2 category -> drivestack class (categories not listed map to UNKNOWN).
 CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
@@ -318,21 +319,22 @@ def list_av2_sweeps(log_dir: str | Path) -> list[int]:
     )
 
 
-def read_av2_frame(
-    log_dir: str | Path,
-    timestamp_ns: int,
-    ground_surface: GroundSurface | None = None,
-    drivable_area: DrivableArea | None = None,
-) -> SensorFrame:
+@functools.lru_cache(maxsize=8)
+def log_map_layers(map_dir: Path) -> tuple[LazyAv2GroundHeight, LazyAv2DrivableArea]:
+    """The lazy ground-height and drivable-area readers of one log's ``map/`` folder, one pair
+    per folder, shared by all its frames (each map file is read once, when first used)."""
+    return LazyAv2GroundHeight(map_dir), LazyAv2DrivableArea(map_dir)
+
+
+def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
     """One sweep of a log with its labels (ego frame) and ego pose; the world frame is the city.
 
     The frame carries the log's map: ground heights as ``ground_surface`` and the drivable area
-    as ``drivable_area``, the ones given (share one per log) or else lazy readers of
-    ``log_dir/map`` (:class:`LazyAv2GroundHeight`, :class:`LazyAv2DrivableArea`: read only when
+    as ``drivable_area``, the log's shared lazy readers (:func:`log_map_layers`; read only when
     used; a missing map file raises then, naming the folder and file pattern).
     """
     log = Path(log_dir)
-    map_dir = log / "map"
+    ground_surface, drivable_area = log_map_layers(log.resolve() / "map")
     cloud = read_av2_sweep(log / "sensors" / "lidar" / f"{timestamp_ns}.feather")
     ann = log / "annotations.feather"
     labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
@@ -345,6 +347,6 @@ def read_av2_frame(
         world_from_ego=world_from_ego,
         labels=labels,
         source=f"{log}:{timestamp_ns}",
-        ground_surface=LazyAv2GroundHeight(map_dir) if ground_surface is None else ground_surface,
-        drivable_area=LazyAv2DrivableArea(map_dir) if drivable_area is None else drivable_area,
+        ground_surface=ground_surface,
+        drivable_area=drivable_area,
     )

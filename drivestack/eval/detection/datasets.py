@@ -136,8 +136,6 @@ def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
 
 def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.argoverse2 import list_av2_sweeps, read_av2_cuboids, read_av2_frame
-    from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
-    from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 
     logs = sorted(p for p in root.iterdir() if (p / "annotations.feather").exists())
     if not logs:
@@ -146,11 +144,9 @@ def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
         if not (log / "sensors" / "lidar").is_dir():
             continue
         cuboids = read_av2_cuboids(log / "annotations.feather", log_id=log.name)
-        # the map read once per log, when used
-        ground, drivable = LazyAv2GroundHeight(log / "map"), LazyAv2DrivableArea(log / "map")
         for ts in list_av2_sweeps(log):
             frame = (
-                read_av2_frame(log, ts, ground, drivable)
+                read_av2_frame(log, ts)
                 if load_points
                 else SensorFrame(ts, labels=cuboids.at(ts).to_boxes(ts), source=f"{log}:{ts}")
             )
