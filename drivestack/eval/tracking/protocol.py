@@ -71,13 +71,12 @@ class KittiMotProtocol:
     @classmethod
     def for_similarity(cls, similarity: str, min_overlap: float = 0.25) -> KittiMotProtocol:
         """The protocol for ``similarity`` with its HOTA match threshold
-        (:data:`HOTA_MATCH_THRESHOLDS`) and ``min_overlap``."""
-        if similarity not in HOTA_MATCH_THRESHOLDS:
-            raise ValueError(f"similarity must be 'iou_3d' or 'iou_2d', got {similarity!r}")
+        (:data:`HOTA_MATCH_THRESHOLDS`) and ``min_overlap``; an unknown ``similarity`` is the
+        constructor's ValueError."""
         return cls(
             min_overlap=min_overlap,
             similarity=similarity,
-            hota_match_threshold=HOTA_MATCH_THRESHOLDS[similarity],
+            hota_match_threshold=HOTA_MATCH_THRESHOLDS.get(similarity, 0.25),
         )
 
 
