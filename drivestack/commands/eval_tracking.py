@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--split",
         default="val",
         choices=["val", "train", "training"],
-        help="sequences to evaluate (default val)",
+        help="sequences to evaluate: val, train (the 10 training sequences not in val) or "
+        "training (all 21); default val",
     )
     parser.add_argument(
         "--classes",
@@ -97,31 +98,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _split(root: Path, name: str) -> list:
-    from drivestack.ingest.kitti_tracking import read_seqmap
-
-    training = read_seqmap(root / "seqmaps" / "evaluate_tracking.seqmap.training")
-    if name == "training":
-        return training
-    val = read_seqmap(root / "seqmaps" / "evaluate_tracking.seqmap.val")
-    if name == "val":
-        return val
-    val_names = {e.name for e in val}
-    return [e for e in training if e.name not in val_names]
-
-
 def _run_fusion(args: argparse.Namespace) -> int:
     import json
 
     from drivestack.config import load_yaml_config
     from drivestack.core.errors import DataError
+    from drivestack.ingest.kitti_tracking import read_split_seqmap
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
     from drivestack.tracking.config import load_tracker_config
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     try:
-        seqmap = _split(args.kitti_root, args.split)
+        seqmap = read_split_seqmap(args.kitti_root, args.split)
         report = compare_lidar_and_fused(
             args.kitti_root,
             seqmap,
@@ -156,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.ingest.kitti_tracking import (
         read_ab3dmot_detections,
         read_ego_poses,
+        read_split_seqmap,
         write_tracking_results,
     )
     from drivestack.tracking.association import load_kernels
@@ -172,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"--iou: not a list of numbers: {args.iou!r}", file=sys.stderr)
         return 2
     try:
-        seqmap = _split(root, args.split)
+        seqmap = read_split_seqmap(root, args.split)
         gt = load_ground_truth(root / "training" / "label_02", seqmap)
         out: Path = args.out
         out.mkdir(parents=True, exist_ok=True)

@@ -195,6 +195,30 @@ def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     return entries
 
 
+#: The KITTI tracking splits: AB3DMOT's val seqmap, all 21 labelled sequences, and the 10
+#: training sequences not in val (the split every tracking setting here is tuned on).
+KITTI_TRACKING_SPLITS = ("train", "val", "training")
+
+
+def read_split_seqmap(kitti_root: str | Path, split: str) -> list[SeqmapEntry]:
+    """Seqmap entries of ``split`` (see :data:`KITTI_TRACKING_SPLITS`) under ``kitti_root/seqmaps``.
+
+    Raises:
+        ValueError: an unknown split name.
+    """
+    if split not in KITTI_TRACKING_SPLITS:
+        raise ValueError(f"unknown KITTI tracking split {split!r}; known: {KITTI_TRACKING_SPLITS}")
+    seqmaps = Path(kitti_root) / "seqmaps"
+    training = read_seqmap(seqmaps / "evaluate_tracking.seqmap.training")
+    if split == "training":
+        return training
+    val = read_seqmap(seqmaps / "evaluate_tracking.seqmap.val")
+    if split == "val":
+        return val
+    val_names = {e.name for e in val}
+    return [e for e in training if e.name not in val_names]
+
+
 def read_ego_poses(path: str | Path) -> np.ndarray:
     """Read per-frame camera->world poses: ``(F, 4, 4)`` float64 (one 3x4 row-major per line)."""
     p = Path(path)

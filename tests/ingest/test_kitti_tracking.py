@@ -180,3 +180,14 @@ def test_odometry_calib_with_tr_key_reads(shared_data):
     assert calib.Tr_velo_to_cam.shape == (3, 4) and calib.P2.shape == (3, 4)
     # the LiDAR looks along the camera's optical axis: lidar +x maps to camera +z
     assert calib.camera_rect_from_lidar().rotate([1.0, 0.0, 0.0])[2] > 0.99
+
+
+def test_split_seqmaps_train_is_training_minus_val(shared_data: Path) -> None:
+    from drivestack.ingest.kitti_tracking import read_split_seqmap
+
+    root = shared_data / "kitti_tracking"
+    names = {s: [e.name for e in read_split_seqmap(root, s)] for s in ("train", "val", "training")}
+    assert len(names["training"]) == 21 and len(names["val"]) == 11 and len(names["train"]) == 10
+    assert sorted(names["train"] + names["val"]) == sorted(names["training"])
+    with pytest.raises(ValueError, match="unknown KITTI tracking split 'test'"):
+        read_split_seqmap(root, "test")

@@ -13,14 +13,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.mark.slow
 def test_fused_tracking_report_on_one_sequence(shared_data, tmp_path):
-    from drivestack.commands.eval_tracking import _split
     from drivestack.config import load_yaml_config
+    from drivestack.ingest.kitti_tracking import read_split_seqmap
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused
     from drivestack.tracking.config import load_tracker_config
 
     root = shared_data / "kitti_tracking"
-    seqmap = [e for e in _split(root, "val") if e.name == "0006"]
+    seqmap = [e for e in read_split_seqmap(root, "val") if e.name == "0006"]
     report = compare_lidar_and_fused(
         root,
         seqmap,

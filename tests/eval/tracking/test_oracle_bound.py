@@ -1,0 +1,99 @@
+"""tools/tracking_oracle_bound.py: the oracle tracker's rows on hand-made cases and on real data."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivestack.ingest.kitti_format import KittiObjects
+from tests.tracking.result_rows import car_rows
+
+REPO = Path(__file__).resolve().parents[3]
+TOOL: dict[str, Any] = runpy.run_path(
+    str(REPO / "tools" / "tracking_oracle_bound.py"), run_name="tool"
+)
+
+
+def _truth(frames: list[int]) -> KittiObjects:
+    """One labelled car (track 7) at the given frames, 2 m x 4 m footprint at x = 10 m."""
+    rows = car_rows(frames, [7] * len(frames), [float("nan")] * len(frames))
+    n = len(frames)
+    return replace(
+        rows,
+        hwl_m=np.tile([1.5, 1.8, 4.0], (n, 1)),
+        location_m=np.tile([0.0, 1.6, 10.0], (n, 1)),
+    )
+
+
+def _detections(truth: KittiObjects, frames: list[int]) -> KittiObjects:
+    """Detections equal to the truth at ``frames``, plus one false box 30 m away at frame 0."""
+    hits = truth.select(np.flatnonzero(np.isin(truth.frame, frames)))
+    false_box = replace(truth.select([0]), location_m=np.array([[0.0, 1.6, 40.0]]))
+    dets = KittiObjects.concatenate([hits, false_box])
+    return replace(dets, track_id=np.full(len(dets), -1), score=np.linspace(1.0, 2.0, len(dets)))
+
+
+def test_oracle_keeps_true_detections_under_the_truth_ids_and_drops_the_false_one() -> None:
+    truth = _truth(list(range(6)))
+    rows = TOOL["oracle_rows"](_detections(truth, [0, 2, 5]), truth, "Car", 0.25, 0, 0)
+    assert rows.frame.tolist() == [0, 2, 5]
+    assert rows.track_id.tolist() == [7, 7, 7]
+    assert rows.score.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_gaps_are_filled_only_up_to_fill_gap_and_ends_extended_by_extend() -> None:
+    truth = _truth(list(range(10)))
+    dets = _detections(truth, [2, 4, 8])
+    # gaps: 2 -> 4 (2 frames apart), 4 -> 8 (4 apart); before 2: frames 0, 1; after 8: frame 9
+    assert TOOL["oracle_rows"](dets, truth, "Car", 0.25, 2, 0).frame.tolist() == [2, 3, 4, 8]
+    assert TOOL["oracle_rows"](dets, truth, "Car", 0.25, 4, 0).frame.tolist() == [
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+    ]
+    assert TOOL["oracle_rows"](dets, truth, "Car", 0.25, 0, 1).frame.tolist() == [1, 2, 4, 8, 9]
+
+
+def test_a_detection_below_the_iou_threshold_is_not_the_objects() -> None:
+    truth = _truth([0])
+    shifted = replace(
+        truth, location_m=truth.location_m + np.array([0.0, 0.0, 3.0]), track_id=np.array([-1])
+    )
+    assert len(TOOL["oracle_rows"](shifted, truth, "Car", 0.25, 0, 0)) == 0
+    assert len(TOOL["oracle_rows"](shifted, truth, "Car", 0.0, 0, 0)) == 1
+
+
+def test_oracle_on_real_val_cyclists_has_no_false_positive_and_no_switch(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    root = shared_data / "kitti_tracking"
+    args = [
+        "--kitti-root",
+        str(root),
+        "--split",
+        "val",
+        "--classes",
+        "Cyclist",
+        "--out",
+        str(tmp_path),
+    ]
+    assert TOOL["main"](args) == 0
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    best = metrics["metrics"]["iou_0.25"]["classes"]["Cyclist"]["clear"]["best"]
+    assert best["FP"] == 0 and best["IDS"] == 0
+    assert best["TP"] > 0
+    filled = tmp_path / "filled"
+    assert TOOL["main"]([*args[:-1], str(filled), "--fill-gap", "10"]) == 0
+    filled_best = json.loads((filled / "eval" / "metrics.json").read_text())["metrics"]["iou_0.25"][
+        "classes"
+    ]["Cyclist"]["clear"]["best"]
+    assert filled_best["FN"] < best["FN"]

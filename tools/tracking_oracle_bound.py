@@ -1,0 +1,174 @@
+"""Upper bounds on KITTI 3D-MOT figures that any tracker of a given detection set can reach.
+
+An *oracle tracker* is built from the ground truth: every detection that overlaps a
+ground-truth object of the class (3D IoU >= ``--iou``, one to one per frame, Hungarian on IoU)
+is written with that object's track id and score 1; every other detection is dropped (no false
+positive, no ID switch, perfect ranking). Optionally the oracle also fills, with the
+ground-truth box itself, the frames of an object that lie
+
+- between two of its matched frames at most ``--fill-gap`` frames apart (a perfect
+  interpolator), and
+- up to ``--extend`` frames before its first and after its last matched frame (a perfect
+  extrapolator).
+
+The result files are scored by ``drivestack eval tracking --results`` (same evaluator, same
+protocol), so the figures printed are what a tracker would get if every decision it makes were
+right: no real tracker that only writes boxes where these detections (and their filled gaps)
+are can exceed them. sAMOTA in particular is bounded by the highest recall the detections allow.
+
+Usage::
+
+    python tools/tracking_oracle_bound.py --kitti-root ../shared/data/kitti_tracking \
+        --split val --classes Pedestrian --fill-gap 5 --out /tmp/oracle
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from drivestack.cli import main as cli_main
+from drivestack.eval.tracking.protocol import class_rule
+from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
+from drivestack.ingest.kitti_tracking import (
+    KITTI_TRACKING_SPLITS,
+    read_ab3dmot_detections,
+    read_split_seqmap,
+    read_tracking_labels,
+    write_tracking_results,
+)
+from drivestack.kernels import box_iou_3d
+
+
+def _zup_boxes(objects: KittiObjects) -> np.ndarray:
+    """``(N, 7)`` kernel boxes of the rows of ``objects``."""
+    return camera_rect_to_zup_array7(objects.location_m, objects.hwl_m, objects.rotation_y_rad)
+
+
+def class_objects(labels: KittiObjects, cls: str) -> KittiObjects:
+    """The ground-truth rows of exactly ``cls`` (the class the protocol counts) with a track id."""
+    return labels.select(np.flatnonzero((labels.type_name == cls) & (labels.track_id >= 0)))
+
+
+def match_detections(
+    detections: KittiObjects, truth: KittiObjects, min_iou: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(det_index (M,), truth_index (M,))``: per-frame one-to-one matches with 3D IoU >= min_iou."""
+    det_idx: list[int] = []
+    gt_idx: list[int] = []
+    for frame in np.intersect1d(detections.frame, truth.frame):
+        di = np.flatnonzero(detections.frame == frame)
+        gi = np.flatnonzero(truth.frame == frame)
+        iou = np.asarray(
+            box_iou_3d(_zup_boxes(detections.select(di)), _zup_boxes(truth.select(gi)))
+        )
+        rows, cols = linear_sum_assignment(-iou)
+        keep = iou[rows, cols] >= min_iou
+        det_idx.extend(di[rows[keep]].tolist())
+        gt_idx.extend(gi[cols[keep]].tolist())
+    return np.asarray(det_idx, dtype=np.int64), np.asarray(gt_idx, dtype=np.int64)
+
+
+def filled_truth_rows(
+    truth: KittiObjects, matched_truth: np.ndarray, fill_gap: int, extend: int
+) -> np.ndarray:
+    """``(F,)`` indices of unmatched truth rows a perfect interpolator / extrapolator would write.
+
+    A row of object ``k`` at frame ``f`` is filled when ``f`` lies strictly between two matched
+    frames of ``k`` at most ``fill_gap`` frames apart, or within ``extend`` frames of ``k``'s
+    first or last matched frame.
+    """
+    is_matched = np.zeros(len(truth), dtype=bool)
+    is_matched[matched_truth] = True
+    filled: list[int] = []
+    for track in np.unique(truth.track_id[is_matched]):
+        rows = np.flatnonzero(truth.track_id == track)
+        frames = truth.frame[rows]
+        hit_frames = np.sort(frames[is_matched[rows]])
+        nxt = np.searchsorted(hit_frames, frames)
+        prev_f = np.where(nxt > 0, hit_frames[np.maximum(nxt - 1, 0)], -(10**9))
+        next_f = np.where(
+            nxt < hit_frames.size, hit_frames[np.minimum(nxt, hit_frames.size - 1)], 10**9
+        )
+        in_gap = (next_f - prev_f <= fill_gap) & (prev_f > -(10**9)) & (next_f < 10**9)
+        near_end = (frames < hit_frames[0]) & (hit_frames[0] - frames <= extend)
+        near_end |= (frames > hit_frames[-1]) & (frames - hit_frames[-1] <= extend)
+        take = ~is_matched[rows] & (in_gap | near_end)
+        filled.extend(rows[take].tolist())
+    return np.asarray(filled, dtype=np.int64)
+
+
+def oracle_rows(
+    detections: KittiObjects,
+    labels: KittiObjects,
+    cls: str,
+    min_iou: float,
+    fill_gap: int,
+    extend: int,
+) -> KittiObjects:
+    """The oracle tracker's result rows for one sequence and class (see the module docstring)."""
+    truth = class_objects(labels, cls)
+    det_idx, gt_idx = match_detections(detections, truth, min_iou)
+    from_detections = detections.select(det_idx)
+    from_detections = replace(
+        from_detections,
+        track_id=truth.track_id[gt_idx].copy(),
+        type_name=np.full(len(det_idx), cls),
+        score=np.ones(len(det_idx)),
+    )
+    fill = truth.select(filled_truth_rows(truth, gt_idx, fill_gap, extend))
+    fill = replace(fill, score=np.ones(len(fill)))
+    rows = KittiObjects.concatenate([from_detections, fill])
+    return rows.select(np.lexsort((rows.track_id, rows.frame)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kitti-root", type=Path, default=Path("../shared/data/kitti_tracking"))
+    parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="val")
+    parser.add_argument("--classes", default="Car,Pedestrian,Cyclist")
+    parser.add_argument(
+        "--detections", default="ab3dmot_pointrcnn", help="folder under detections/"
+    )
+    parser.add_argument("--iou", type=float, default=0.25, help="3D IoU a detection needs to count")
+    parser.add_argument("--fill-gap", type=int, default=0, help="fill gaps up to this many frames")
+    parser.add_argument("--extend", type=int, default=0, help="extend tracks by this many frames")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    for cls in classes:
+        class_rule(cls)
+    seqmap = read_split_seqmap(args.kitti_root, args.split)
+    for cls in classes:
+        folder = args.out / "data" / cls
+        folder.mkdir(parents=True, exist_ok=True)
+        for entry in seqmap:
+            detections = read_ab3dmot_detections(
+                args.kitti_root
+                / "detections"
+                / args.detections
+                / f"pointrcnn_{cls}_val"
+                / f"{entry.name}.txt"
+            )
+            labels = read_tracking_labels(
+                args.kitti_root / "training" / "label_02" / f"{entry.name}.txt"
+            )
+            rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend)
+            write_tracking_results(folder / f"{entry.name}.txt", rows)
+    print(
+        f"oracle over {args.detections} detections ({args.split}, IoU {args.iou:g}, "
+        f"gaps filled up to {args.fill_gap} frames, tracks extended by {args.extend})"
+    )
+    evaluate = ["eval", "tracking", "--kitti-root", str(args.kitti_root), "--split", args.split]
+    evaluate += ["--classes", ",".join(classes), "--results", str(args.out / "data")]
+    evaluate += ["--iou", f"{args.iou:g}", "--out", str(args.out / "eval"), "--quiet"]
+    return cli_main(evaluate)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
