@@ -3,13 +3,15 @@
 An *oracle tracker* is built from the ground truth: every detection that overlaps a
 ground-truth object of the class (3D IoU >= ``--iou``, one to one per frame, Hungarian on IoU)
 is written with that object's track id and score 1; every other detection is dropped (no false
-positive, no ID switch, perfect ranking). Optionally the oracle also fills, with the
-ground-truth box itself, the frames of an object that lie
+positive, no ID switch, perfect ranking). Optionally the oracle also fills the frames of an
+object that lie
 
-- between two of its matched frames at most ``--fill-gap`` frames apart (a perfect
-  interpolator), and
-- up to ``--extend`` frames before its first and after its last matched frame (a perfect
-  extrapolator).
+- between two of its matched frames at most ``--fill-gap`` frames apart: with the ground-truth
+  box itself (``--fill-from truth``, a perfect interpolator) or with the two detections' boxes
+  interpolated linearly in the ego-pose world frame (``--fill-from detections``, what a tracker
+  that associates perfectly and interpolates its gaps writes), and
+- up to ``--extend`` frames before its first and after its last matched frame, with the
+  ground-truth box (a perfect extrapolator; ``--fill-from truth`` only).
 
 The result files are scored by ``drivestack eval tracking --results`` (same evaluator, same
 protocol), so the figures printed are what a tracker would get if every decision it makes were
@@ -25,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +40,7 @@ from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_arra
 from drivestack.ingest.kitti_tracking import (
     KITTI_TRACKING_SPLITS,
     read_ab3dmot_detections,
+    read_ego_poses,
     read_split_seqmap,
     read_tracking_labels,
     write_tracking_results,
@@ -102,6 +106,66 @@ def filled_truth_rows(
     return np.asarray(filled, dtype=np.int64)
 
 
+def _heading_world(rotation_y_rad: float, world_from_camera: np.ndarray) -> np.ndarray:
+    """``(3,)`` unit heading of a KITTI box (``rotation_y`` about camera y) in the world frame."""
+    heading = np.array([np.cos(rotation_y_rad), 0.0, -np.sin(rotation_y_rad)])
+    return np.asarray(world_from_camera[:3, :3] @ heading)
+
+
+def _interpolated_row(
+    rows: KittiObjects, a: int, b: int, frame: int, camera_poses: np.ndarray
+) -> KittiObjects:
+    """Row ``a`` and row ``b`` (same track, frames ``f_a < frame < f_b``) interpolated at ``frame``.
+
+    Centres and headings are blended in the world frame of ``camera_poses`` ``(F, 4, 4)``
+    (camera -> world), the heading of ``b`` flipped first when it points against ``a``'s;
+    sizes, 2D boxes and observation angles are blended as they are.
+    """
+    fa, fb = int(rows.frame[a]), int(rows.frame[b])
+    t = (frame - fa) / (fb - fa)
+    pa, pb, pf = camera_poses[fa], camera_poses[fb], camera_poses[frame]
+    centre_world = (1 - t) * (pa[:3, :3] @ rows.location_m[a] + pa[:3, 3]) + t * (
+        pb[:3, :3] @ rows.location_m[b] + pb[:3, 3]
+    )
+    heading_a = _heading_world(float(rows.rotation_y_rad[a]), pa)
+    heading_b = _heading_world(float(rows.rotation_y_rad[b]), pb)
+    if heading_a @ heading_b < 0:
+        heading_b = -heading_b
+    heading = pf[:3, :3].T @ ((1 - t) * heading_a + t * heading_b)
+    row = rows.select([a])
+
+    def blend(values: np.ndarray) -> np.ndarray:
+        return np.asarray((1 - t) * values[[a]] + t * values[[b]])
+
+    return replace(
+        row,
+        frame=np.array([frame]),
+        location_m=(pf[:3, :3].T @ (centre_world - pf[:3, 3]))[None, :],
+        rotation_y_rad=np.array([np.arctan2(-heading[2], heading[0])]),
+        hwl_m=blend(rows.hwl_m),
+        box2d_xyxy_px=blend(rows.box2d_xyxy_px),
+        alpha_rad=blend(rows.alpha_rad),
+    )
+
+
+def interpolated_gap_rows(
+    rows: KittiObjects, fill_gap: int, camera_poses: np.ndarray
+) -> KittiObjects:
+    """Rows for every frame between two rows of a track at most ``fill_gap`` frames apart."""
+    out: list[KittiObjects] = []
+    for track in np.unique(rows.track_id):
+        idx = np.flatnonzero(rows.track_id == track)
+        idx = idx[np.argsort(rows.frame[idx], kind="stable")]
+        for a, b in itertools.pairwise(idx):
+            fa, fb = int(rows.frame[a]), int(rows.frame[b])
+            if 1 < fb - fa <= fill_gap:
+                out.extend(
+                    _interpolated_row(rows, int(a), int(b), f, camera_poses)
+                    for f in range(fa + 1, fb)
+                )
+    return KittiObjects.concatenate(out)
+
+
 def oracle_rows(
     detections: KittiObjects,
     labels: KittiObjects,
@@ -109,8 +173,13 @@ def oracle_rows(
     min_iou: float,
     fill_gap: int,
     extend: int,
+    camera_poses: np.ndarray | None = None,
 ) -> KittiObjects:
-    """The oracle tracker's result rows for one sequence and class (see the module docstring)."""
+    """The oracle tracker's result rows for one sequence and class (see the module docstring).
+
+    Gaps are filled from the ground truth, or, when ``camera_poses`` ``(F, 4, 4)`` are given,
+    interpolated between the detections (``extend`` must then be 0).
+    """
     truth = class_objects(labels, cls)
     det_idx, gt_idx = match_detections(detections, truth, min_iou)
     from_detections = detections.select(det_idx)
@@ -120,8 +189,13 @@ def oracle_rows(
         type_name=np.full(len(det_idx), cls),
         score=np.ones(len(det_idx)),
     )
-    fill = truth.select(filled_truth_rows(truth, gt_idx, fill_gap, extend))
-    fill = replace(fill, score=np.ones(len(fill)))
+    if camera_poses is None:
+        fill = truth.select(filled_truth_rows(truth, gt_idx, fill_gap, extend))
+        fill = replace(fill, score=np.ones(len(fill)))
+    elif extend:
+        raise ValueError("extend needs gaps filled from the ground truth")
+    else:
+        fill = interpolated_gap_rows(from_detections, fill_gap, camera_poses)
     rows = KittiObjects.concatenate([from_detections, fill])
     return rows.select(np.lexsort((rows.track_id, rows.frame)))
 
@@ -137,8 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iou", type=float, default=0.25, help="3D IoU a detection needs to count")
     parser.add_argument("--fill-gap", type=int, default=0, help="fill gaps up to this many frames")
     parser.add_argument("--extend", type=int, default=0, help="extend tracks by this many frames")
+    parser.add_argument(
+        "--fill-from",
+        choices=("truth", "detections"),
+        default="truth",
+        help="fill gaps with the labelled boxes or the detections interpolated in the world frame",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.extend and args.fill_from != "truth":
+        parser.error("--extend needs --fill-from truth")
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     for cls in classes:
@@ -158,11 +240,17 @@ def main(argv: list[str] | None = None) -> int:
             labels = read_tracking_labels(
                 args.kitti_root / "training" / "label_02" / f"{entry.name}.txt"
             )
-            rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend)
+            poses = None
+            if args.fill_from == "detections":
+                poses = read_ego_poses(
+                    args.kitti_root / "training" / "ego_poses_orbslam3_stereo" / f"{entry.name}.txt"
+                )
+            rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend, poses)
             write_tracking_results(folder / f"{entry.name}.txt", rows)
     print(
         f"oracle over {args.detections} detections ({args.split}, IoU {args.iou:g}, "
-        f"gaps filled up to {args.fill_gap} frames, tracks extended by {args.extend})"
+        f"gaps filled from the {args.fill_from} up to {args.fill_gap} frames, "
+        f"tracks extended by {args.extend})"
     )
     evaluate = ["eval", "tracking", "--kitti-root", str(args.kitti_root), "--split", args.split]
     evaluate += ["--classes", ",".join(classes), "--results", str(args.out / "data")]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from drivestack.ingest.kitti_format import KittiObjects
 from tests.tracking.result_rows import car_rows
@@ -97,3 +98,34 @@ def test_oracle_on_real_val_cyclists_has_no_false_positive_and_no_switch(
         "classes"
     ]["Cyclist"]["clear"]["best"]
     assert filled_best["FN"] < best["FN"]
+
+
+def _poses_moving_forward(n_frames: int, metres_per_frame: float) -> np.ndarray:
+    """``(F, 4, 4)`` camera -> world poses of a camera driving along its z axis."""
+    poses = np.tile(np.eye(4), (n_frames, 1, 1))
+    poses[:, 2, 3] = metres_per_frame * np.arange(n_frames)
+    return poses
+
+
+def test_detection_gaps_are_interpolated_in_the_world_frame() -> None:
+    truth = _truth(list(range(4)))
+    dets = _detections(truth, [0, 3])
+    # the camera drives 1 m per frame towards a car parked 10 m ahead: 10 m, then 7 m away
+    dets = replace(
+        dets,
+        location_m=np.array([[0.0, 1.6, 10.0], [0.0, 1.6, 7.0], [0.0, 1.6, 40.0]]),
+        rotation_y_rad=np.array([0.0, np.pi - 0.3, 0.0]),
+    )
+    truth = replace(truth, location_m=np.array([[0.0, 1.6, 10.0 - f] for f in range(4)]))
+    rows = TOOL["oracle_rows"](dets, truth, "Car", 0.25, 3, 0, _poses_moving_forward(4, 1.0))
+    assert rows.frame.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(rows.location_m[1:3, 2], [9.0, 8.0])
+    # pi - 0.3 points against 0.0: flipped to -0.3 before blending
+    np.testing.assert_allclose(rows.rotation_y_rad[1:3], [-0.1, -0.2], atol=1e-3)
+    assert set(rows.track_id.tolist()) == {7}
+
+
+def test_extending_tracks_from_interpolated_detections_is_refused() -> None:
+    truth = _truth([0, 1])
+    with pytest.raises(ValueError, match="extend needs gaps filled from the ground truth"):
+        TOOL["oracle_rows"](_detections(truth, [0]), truth, "Car", 0.25, 2, 1, np.eye(4)[None])
