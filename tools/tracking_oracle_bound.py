@@ -39,6 +39,7 @@ from drivestack.eval.tracking.protocol import class_rule
 from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
 from drivestack.ingest.kitti_tracking import (
     KITTI_TRACKING_SPLITS,
+    ab3dmot_detection_file,
     read_ab3dmot_detections,
     read_ego_poses,
     read_split_seqmap,
@@ -231,11 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         for entry in seqmap:
             detections = read_ab3dmot_detections(
-                args.kitti_root
-                / "detections"
-                / args.detections
-                / f"pointrcnn_{cls}_val"
-                / f"{entry.name}.txt"
+                ab3dmot_detection_file(args.kitti_root, cls, entry.name, args.detections)
             )
             labels = read_tracking_labels(
                 args.kitti_root / "training" / "label_02" / f"{entry.name}.txt"

@@ -219,6 +219,15 @@ def read_split_seqmap(kitti_root: str | Path, split: str) -> list[SeqmapEntry]:
     return [e for e in training if e.name not in val_names]
 
 
+def ab3dmot_detection_file(
+    kitti_root: str | Path, cls: str, sequence: str, folder: str = "ab3dmot_pointrcnn"
+) -> Path:
+    """``<kitti_root>/detections/<folder>/pointrcnn_<cls>_val/<sequence>.txt``: AB3DMOT's
+    per-class detection file of a sequence (its ``_val`` folders hold all 21 training
+    sequences)."""
+    return Path(kitti_root) / "detections" / folder / f"pointrcnn_{cls}_val" / f"{sequence}.txt"
+
+
 def read_ego_poses(path: str | Path) -> np.ndarray:
     """Read per-frame camera->world poses: ``(F, 4, 4)`` float64 (one 3x4 row-major per line)."""
     p = Path(path)

@@ -219,6 +219,34 @@ class OfflineStitchConfig:
 
 
 @dataclass(frozen=True)
+class OfflineCrossClassConfig:
+    """Offline veto of a track that is another class's object seen twice
+    (:func:`drivestack.tracking.cross_class.cross_class_vetoed_tracks`); the defaults change
+    nothing.
+
+    Per-class detectors (AB3DMOT's PointRCNN files are one detector per class) can each report
+    the same object: a cyclist is often also a pedestrian detection. ``other_class``: the
+    class whose detections are compared (``None``: off). A track is dropped when, in at least
+    ``min_fraction`` of its matched frames, a detection of ``other_class`` with a higher
+    score lies within ``max_distance_m`` (bird's-eye view) of the track's matched detection.
+    """
+
+    other_class: str | None = None
+    max_distance_m: float = 1.0
+    min_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.max_distance_m > 0:
+            raise ValueError(f"max_distance_m must be positive, got {self.max_distance_m}")
+        if not 0 < self.min_fraction <= 1:
+            raise ValueError(f"min_fraction must be in (0, 1], got {self.min_fraction}")
+        if self.other_class is not None:
+            from drivestack.structures.labels import ObjectClass
+
+            ObjectClass.from_name(self.other_class)
+
+
+@dataclass(frozen=True)
 class ClassTrackerConfig:
     """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
@@ -230,7 +258,9 @@ class ClassTrackerConfig:
     rules from matches and detection scores (:class:`OfflineEvidenceConfig`), applied first.
     ``offline_refine``: per-track box refinement (:class:`OfflineRefineConfig`), applied before
     the evidence rules. ``offline_stitch``: joining of tracks split by a short gap
-    (:class:`OfflineStitchConfig`), applied before the refinement."""
+    (:class:`OfflineStitchConfig`), applied before the refinement. ``offline_cross_class``: the
+    veto of tracks that another class's detector reports with a higher score
+    (:class:`OfflineCrossClassConfig`), decided on the stitched tracks."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
@@ -240,6 +270,7 @@ class ClassTrackerConfig:
     offline_evidence: OfflineEvidenceConfig = field(default_factory=OfflineEvidenceConfig)
     offline_refine: OfflineRefineConfig = field(default_factory=OfflineRefineConfig)
     offline_stitch: OfflineStitchConfig = field(default_factory=OfflineStitchConfig)
+    offline_cross_class: OfflineCrossClassConfig = field(default_factory=OfflineCrossClassConfig)
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,20 @@ mean score). :func:`offline_result_rows` joins tracks split by a short gap
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.ingest.kitti_tracking import ab3dmot_detection_file, read_ab3dmot_detections
 from drivestack.tracking.config import (
     ClassTrackerConfig,
+    OfflineCrossClassConfig,
     OfflineEvidenceConfig,
     OfflineRefineConfig,
     OfflineStitchConfig,
 )
+from drivestack.tracking.cross_class import cross_class_vetoed_tracks
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.refine import refine_track_boxes
 from drivestack.tracking.stitch import stitch_tracks
@@ -85,10 +89,15 @@ def apply_track_evidence(
     return replace(results.select(kept), score=score[kept])
 
 
-def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjects:
+def offline_result_rows(
+    run: SequenceRun, cfg: ClassTrackerConfig, other_class_detections: KittiObjects | None = None
+) -> KittiObjects:
     """The result-file rows of a tracked sequence under a class's offline rules: the stitching
     of split tracks (``cfg.offline_stitch``, :func:`drivestack.tracking.stitch.stitch_tracks`,
-    which needs the run's per-row ``hits`` and ``detection_score``), the box refinement
+    which needs the run's per-row ``hits`` and ``detection_score``), the veto of tracks another
+    class's detector outscores (``cfg.offline_cross_class``,
+    :func:`drivestack.tracking.cross_class.cross_class_vetoed_tracks`, which needs that class's
+    detections of the sequence as ``other_class_detections``), the box refinement
     (``cfg.offline_refine``, :func:`drivestack.tracking.refine.refine_track_boxes`, which needs
     the run's per-row ``detection_box``), the evidence rules (``cfg.offline_evidence``, which
     need the run's per-row ``hits`` and ``detection_score``), then
@@ -96,6 +105,7 @@ def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjec
     if cfg.offline_stitch != OfflineStitchConfig():
         poses = _rule_poses(run, cfg.offline_stitch.world_frame, "offline_stitch")
         run = stitch_tracks(run, cfg.offline_stitch, poses)
+    vetoed = _cross_class_vetoed(run, cfg.offline_cross_class, other_class_detections)
     rows = run.results
     if cfg.offline_refine != OfflineRefineConfig():
         if run.detection_box is None or run.detection_score is None:
@@ -108,7 +118,37 @@ def offline_result_rows(run: SequenceRun, cfg: ClassTrackerConfig) -> KittiObjec
         if run.hits is None or run.detection_score is None:
             raise ValueError("offline_evidence rules need a run with per-row hits and scores")
         rows = apply_track_evidence(rows, run.hits, run.detection_score, cfg.offline_evidence)
+    if vetoed.size:
+        rows = rows.select(np.flatnonzero(~np.isin(rows.track_id, vetoed)))
     return apply_offline_track_rules(rows, cfg)
+
+
+def other_class_detections(
+    kitti_root: str | Path, cfg: ClassTrackerConfig, sequence: str, folder: str
+) -> KittiObjects | None:
+    """The AB3DMOT detections of ``cfg.offline_cross_class.other_class`` for ``sequence``
+    (:func:`~drivestack.ingest.kitti_tracking.ab3dmot_detection_file`), or None when the rule
+    is off: what :func:`offline_result_rows` needs beside the run."""
+    other = cfg.offline_cross_class.other_class
+    if other is None:
+        return None
+    return read_ab3dmot_detections(ab3dmot_detection_file(kitti_root, other, sequence, folder))
+
+
+def _cross_class_vetoed(
+    run: SequenceRun, cfg: OfflineCrossClassConfig, other: KittiObjects | None
+) -> np.ndarray:
+    """Ids of the run's tracks vetoed by ``cfg`` (none when it is off); ValueError when the rule
+    is on without the other class's detections or the run's per-row detections."""
+    if cfg.other_class is None:
+        return np.zeros(0, dtype=np.int64)
+    if other is None:
+        raise ValueError(f"offline_cross_class needs the {cfg.other_class} detections")
+    if run.detection_score is None or run.detection_box is None:
+        raise ValueError("offline_cross_class needs a run with per-row detection boxes and scores")
+    return cross_class_vetoed_tracks(
+        run.results, run.detection_score, run.detection_box, other, cfg
+    )
 
 
 def _rule_poses(run: SequenceRun, world_frame: bool, rule: str) -> np.ndarray | None:

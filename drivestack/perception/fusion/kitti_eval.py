@@ -39,11 +39,15 @@ def compare_lidar_and_fused(
     from drivestack.eval.tracking import KittiMotProtocol
     from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
     from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_tracking import read_ab3dmot_detections, read_ego_poses
+    from drivestack.ingest.kitti_tracking import (
+        ab3dmot_detection_file,
+        read_ab3dmot_detections,
+        read_ego_poses,
+    )
     from drivestack.perception.fusion.fused_tracking import FusedTracker
     from drivestack.perception.fusion.kitti import rrc_camera_source
     from drivestack.tracking.kitti_run import track_kitti_sequence
-    from drivestack.tracking.offline import offline_result_rows
+    from drivestack.tracking.offline import offline_result_rows, other_class_detections
     from drivestack.tracking.tracker import build_tracker
 
     gt = load_ground_truth(root / "training" / "label_02", seqmap)
@@ -69,13 +73,7 @@ def compare_lidar_and_fused(
             )
             results = {}
             for e in tqdm(seqmap, desc=f"{mode} {cls}", disable=not progress):
-                dets = read_ab3dmot_detections(
-                    root
-                    / "detections"
-                    / "ab3dmot_pointrcnn"
-                    / f"pointrcnn_{cls}_val"
-                    / f"{e.name}.txt"
-                )
+                dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name))
                 calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
                 poses = (
                     read_ego_poses(
@@ -96,7 +94,8 @@ def compare_lidar_and_fused(
                     stage = FusedTracker(tracker, fusion_cfg, source)
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
                 # the same result-file rules as `drivestack eval tracking` in both modes
-                results[e.name] = offline_result_rows(run_, class_cfg)
+                other = other_class_detections(root, class_cfg, e.name, "ab3dmot_pointrcnn")
+                results[e.name] = offline_result_rows(run_, class_cfg, other)
             for name, protocol in protocols.items():
                 metrics = evaluate_class_thresholds(
                     cls, seqmap, gt, results, protocol, [protocol.min_overlap]
