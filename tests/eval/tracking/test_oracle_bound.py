@@ -77,16 +77,8 @@ def test_oracle_on_real_val_cyclists_has_no_false_positive_and_no_switch(
     shared_data: Path, tmp_path: Path
 ) -> None:
     root = shared_data / "kitti_tracking"
-    args = [
-        "--kitti-root",
-        str(root),
-        "--split",
-        "val",
-        "--classes",
-        "Cyclist",
-        "--out",
-        str(tmp_path),
-    ]
+    args = ["--kitti-root", str(root), "--split", "val", "--classes", "Cyclist"]
+    args += ["--out", str(tmp_path)]
     assert TOOL["main"](args) == 0
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     best = metrics["metrics"]["iou_0.25"]["classes"]["Cyclist"]["clear"]["best"]
