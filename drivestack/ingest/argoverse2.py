@@ -4,9 +4,10 @@ Layout (``dataset_dir/<log_id>/``): ``sensors/lidar/<timestamp_ns>.feather`` (x 
 in the **ego** frame, intensity, laser_number, offset_ns), ``annotations.feather`` (cuboids
 of the whole log, ego frame at each sweep time, ``(w, x, y, z)`` quaternions),
 ``city_SE3_egovehicle.feather`` (ego poses in the city frame),
-``calibration/egovehicle_SE3_sensor.feather`` and ``map/`` (the ground-height raster and the
-drivable area: :mod:`drivestack.ingest.maps.av2_ground`,
-:mod:`drivestack.ingest.maps.av2_drivable`). Tables are read with ``pyarrow``.
+``calibration/egovehicle_SE3_sensor.feather`` and ``map/`` (the ground-height raster, the
+drivable area and the lanes: :mod:`drivestack.ingest.maps.av2_ground`,
+:mod:`drivestack.ingest.maps.av2_drivable`, :mod:`drivestack.ingest.maps.av2_lanes`). Tables
+are read with ``pyarrow``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 from drivestack.ingest._points import finite_cloud
 from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
 from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
+from drivestack.ingest.maps.av2_lanes import LazyAv2Lanes
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
@@ -320,21 +322,24 @@ def list_av2_sweeps(log_dir: str | Path) -> list[int]:
 
 
 @functools.lru_cache(maxsize=8)
-def log_map_layers(map_dir: Path) -> tuple[LazyAv2GroundHeight, LazyAv2DrivableArea]:
-    """The lazy ground-height and drivable-area readers of one log's ``map/`` folder, one pair
-    per folder, shared by all its frames (each map file is read once, when first used)."""
-    return LazyAv2GroundHeight(map_dir), LazyAv2DrivableArea(map_dir)
+def log_map_layers(
+    map_dir: Path,
+) -> tuple[LazyAv2GroundHeight, LazyAv2DrivableArea, LazyAv2Lanes]:
+    """The lazy ground-height, drivable-area and lane readers of one log's ``map/`` folder, one
+    set per folder, shared by all its frames (each map file is read once, when first used)."""
+    return LazyAv2GroundHeight(map_dir), LazyAv2DrivableArea(map_dir), LazyAv2Lanes(map_dir)
 
 
 def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
     """One sweep of a log with its labels (ego frame) and ego pose; the world frame is the city.
 
-    The frame carries the log's map: ground heights as ``ground_surface`` and the drivable area
-    as ``drivable_area``, the log's shared lazy readers (:func:`log_map_layers`; read only when
-    used; a missing map file raises then, naming the folder and file pattern).
+    The frame carries the log's map: ground heights as ``ground_surface``, the drivable area as
+    ``drivable_area`` and the lanes' directions as ``lane_headings``, the log's shared lazy
+    readers (:func:`log_map_layers`; read only when used; a missing map file raises then,
+    naming the folder and file pattern).
     """
     log = Path(log_dir)
-    ground_surface, drivable_area = log_map_layers(log.resolve() / "map")
+    ground_surface, drivable_area, lane_headings = log_map_layers(log.resolve() / "map")
     cloud = read_av2_sweep(log / "sensors" / "lidar" / f"{timestamp_ns}.feather")
     ann = log / "annotations.feather"
     labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
@@ -349,4 +354,5 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
         source=f"{log}:{timestamp_ns}",
         ground_surface=ground_surface,
         drivable_area=drivable_area,
+        lane_headings=lane_headings,
     )

@@ -35,6 +35,19 @@ class DrivableArea(Protocol):
         ...
 
 
+class LaneHeadings(Protocol):
+    """The direction of travel of the lanes in the world frame of ``SensorFrame.world_from_ego``
+    (e.g. an HD map's lane segments)."""
+
+    def heading_rad(
+        self, xy_world_m: np.ndarray, max_distance_m: float, max_spread_rad: float
+    ) -> np.ndarray:
+        """``(N,)`` world heading (rad) of the nearest lane to ``(N, 2)`` world positions; NaN
+        where no lane lies within ``max_distance_m`` or where the lanes within it differ by more
+        than ``max_spread_rad`` modulo 180 degrees."""
+        ...
+
+
 @dataclass(frozen=True)
 class SensorFrame:
     """Everything known at one key time (usually a LiDAR sweep's).
@@ -51,6 +64,8 @@ class SensorFrame:
             ground heights); used only with ``world_from_ego``.
         drivable_area: the drivable area (world frame) if the log's map has one; used only
             with ``world_from_ego``.
+        lane_headings: the lanes' directions of travel (world frame) if the log's map has
+            lanes; used only with ``world_from_ego``.
     """
 
     timestamp_ns: int
@@ -62,6 +77,7 @@ class SensorFrame:
     source: str = ""
     ground_surface: GroundSurface | None = None
     drivable_area: DrivableArea | None = None
+    lane_headings: LaneHeadings | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(

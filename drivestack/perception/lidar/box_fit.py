@@ -98,6 +98,29 @@ def fit_yaws(xy_m: np.ndarray, bounds: np.ndarray, cfg: BoxFitConfig) -> np.ndar
     )
 
 
+def _checked(xyz_m: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, 3)`` float64 points and ``(C + 1,)`` int64 bounds; ValueError unless the bounds
+    start at 0, end at M and leave no cluster empty."""
+    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
+    bounds = np.asarray(bounds, dtype=np.int64)
+    if len(bounds) > 1 and (
+        np.any(np.diff(bounds) <= 0) or bounds[0] != 0 or bounds[-1] != len(xyz)
+    ):
+        raise ValueError(
+            "fit_boxes: bounds must start at 0, end at len(xyz_m) and leave no cluster empty"
+        )
+    return xyz, bounds
+
+
+def _centred_xy(xyz: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(C, 2)`` cluster mean xy, ``(M,)`` cluster of each point and ``(M, 2)`` the points'
+    xy relative to their cluster's mean (numerical range of the projections)."""
+    sizes = np.diff(bounds)
+    mean_xy = np.add.reduceat(xyz[:, :2], bounds[:-1], axis=0) / sizes[:, None]
+    cluster_of = np.repeat(np.arange(len(sizes)), sizes)
+    return mean_xy, cluster_of, xyz[:, :2] - mean_xy[cluster_of]
+
+
 def fit_boxes(
     xyz_m: np.ndarray, bounds: np.ndarray, ground_z_m: np.ndarray | None, cfg: BoxFitConfig
 ) -> np.ndarray:
@@ -116,21 +139,39 @@ def fit_boxes(
         the longer horizontal side, yaw in ``[-pi/2, pi/2)`` along it (heading is ambiguous
         by 180 degrees for a shape fit).
     """
-    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
-    bounds = np.asarray(bounds, dtype=np.int64)
+    xyz, bounds = _checked(xyz_m, bounds)
+    if len(bounds) <= 1:
+        return np.zeros((0, 7))
+    _, _, xy = _centred_xy(xyz, bounds)
+    return boxes_at_yaw(xyz, bounds, fit_yaws(xy, bounds, cfg), ground_z_m, cfg)
+
+
+def boxes_at_yaw(
+    xyz_m: np.ndarray,
+    bounds: np.ndarray,
+    yaw_rad: np.ndarray,
+    ground_z_m: np.ndarray | None,
+    cfg: BoxFitConfig,
+) -> np.ndarray:
+    """The tightest boxes around clusters at given headings (:func:`fit_boxes` without the yaw
+    search).
+
+    Args:
+        xyz_m: ``(M, 3)`` points grouped by cluster, as for :func:`fit_boxes`.
+        bounds: ``(C + 1,)`` cluster bounds, none empty.
+        yaw_rad: ``(C,)`` heading of each box (either axis: the longer side becomes the length).
+        ground_z_m: ``(C,)`` ground height under each cluster, or None (the lowest point).
+        cfg: the padding.
+
+    Returns:
+        ``(C, 7)`` boxes as :func:`fit_boxes` returns them.
+    """
+    xyz, bounds = _checked(xyz_m, bounds)
     num = len(bounds) - 1
     if num <= 0:
         return np.zeros((0, 7))
-    if np.any(np.diff(bounds) <= 0) or bounds[0] != 0 or bounds[-1] != len(xyz):
-        raise ValueError(
-            "fit_boxes: bounds must start at 0, end at len(xyz_m) and leave no cluster empty"
-        )
-    # centre each cluster first (numerical range of the projections)
-    sizes = np.diff(bounds)
-    mean_xy = np.add.reduceat(xyz[:, :2], bounds[:-1], axis=0) / sizes[:, None]
-    cluster_of = np.repeat(np.arange(num), sizes)
-    xy = xyz[:, :2] - mean_xy[cluster_of]
-    yaw = fit_yaws(xy, bounds, cfg)
+    mean_xy, cluster_of, xy = _centred_xy(xyz, bounds)
+    yaw = np.asarray(yaw_rad, dtype=np.float64).reshape(num)
     cos, sin = np.cos(yaw)[cluster_of], np.sin(yaw)[cluster_of]
     c1 = cos * xy[:, 0] + sin * xy[:, 1]
     c2 = -sin * xy[:, 0] + cos * xy[:, 1]

@@ -354,6 +354,49 @@ class FarVehicleConfig:
 
 
 @dataclass(frozen=True)
+class LaneHeadingConfig:
+    """Headings of partly seen cars from the map's lanes
+    (:mod:`~drivestack.perception.lidar.lane_heading`; needs the frame's lane headings and pose).
+
+    A Car box shorter than a car (``BoxFitConfig.car_min_length_m``: only a face or a piece of
+    it seen, its heading a guess) whose centre lies within ``max_lane_distance_m`` of a lane
+    takes the lane's direction: its fitted rectangle is kept when its axes are within
+    ``max_yaw_offset_deg`` of the lane's (modulo 90 degrees: a piece shorter than a car does
+    not tell length from width), else the box is refitted at the lane's heading; either way it
+    is completed with its length along the lane. Lanes within reach that differ by more than
+    ``max_lane_spread_deg`` (modulo 180 degrees: intersections, merges) give no heading.
+    With ``misaligned_score_factor`` below 1, every Car or Truck box (completed) whose centre
+    has a lane heading and whose axes are more than ``max_yaw_offset_deg`` off it (modulo 180
+    degrees, or 90 for a box shorter than a car) gets its score multiplied by that factor.
+    With ``orient_along_lanes``, a Car or Truck box whose length axis is within
+    ``max_yaw_offset_deg`` of the lane heading (modulo 180 degrees) is turned to face the
+    lane's direction of travel (its yaw flipped by 180 degrees where it faced against it).
+    Off by default (``enabled`` false): a config without this section behaves as before.
+    """
+
+    enabled: bool = False
+    max_lane_distance_m: float = 1.0
+    max_lane_spread_deg: float = 10.0
+    max_yaw_offset_deg: float = 10.0
+    misaligned_score_factor: float = 1.0
+    orient_along_lanes: bool = False
+
+    def __post_init__(self) -> None:
+        if (
+            self.max_lane_distance_m < 0
+            or not 0 <= self.max_lane_spread_deg <= 90
+            or not 0 <= self.max_yaw_offset_deg <= 45
+            or not 0 <= self.misaligned_score_factor <= 1
+        ):
+            raise ValueError(
+                "need max_lane_distance_m >= 0, 0 <= max_lane_spread_deg <= 90, "
+                "0 <= max_yaw_offset_deg <= 45 and 0 <= misaligned_score_factor <= 1, got "
+                f"{self.max_lane_distance_m}, {self.max_lane_spread_deg}, "
+                f"{self.max_yaw_offset_deg}, {self.misaligned_score_factor}"
+            )
+
+
+@dataclass(frozen=True)
 class ClassifyConfig:
     """Shape classifier: class size priors with their score calibrations.
 
@@ -365,7 +408,9 @@ class ClassifyConfig:
     off by default) rejects clusters with points just above the height band
     (:class:`OverhangConfig`); ``offroad`` (optional, off by default) demotes vehicle boxes off
     the map's drivable area (:class:`OffroadConfig`); ``far_vehicle`` (optional, off by
-    default) takes sparse far on-road clusters for low-scored cars (:class:`FarVehicleConfig`).
+    default) takes sparse far on-road clusters for low-scored cars (:class:`FarVehicleConfig`);
+    ``lane_heading`` (optional, off by default) heads partly seen cars along the map's lanes
+    (:class:`LaneHeadingConfig`).
     """
 
     car: ClassPrior
@@ -379,6 +424,7 @@ class ClassifyConfig:
     overhang: OverhangConfig = OverhangConfig()
     offroad: OffroadConfig = OffroadConfig()
     far_vehicle: FarVehicleConfig = FarVehicleConfig()
+    lane_heading: LaneHeadingConfig = LaneHeadingConfig()
 
 
 @dataclass(frozen=True)

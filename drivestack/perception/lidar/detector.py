@@ -4,9 +4,11 @@
 a :class:`RunReport` with the milliseconds and point counts of every step: ``accumulate``
 (points in / merged), ``roi`` (merged / kept), ``ground`` (kept / points between the cluster
 height limits), ``cluster`` (those / clusters), ``box_fit`` (clusters / boxes) and
-``classify`` (boxes / returned boxes; it also completes the far side of cars and the
-end faces of classes that read them and, with ``classify.far_vehicle``, takes sparse far
-clusters on the drivable area for cars) and, when
+``classify`` (boxes / returned boxes; it also completes the far side of cars, with
+``classify.lane_heading`` along the map's lanes for partly seen ones, and the end faces of
+classes that read them and, with ``classify.far_vehicle``, takes sparse far clusters on the
+drivable area for cars; the finished vehicle boxes are demoted off the drivable area and,
+with ``classify.lane_heading``, across the lanes, and turned to the lanes' direction) and, when
 ``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
 is the classified boxes before the score filter). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
@@ -30,6 +32,7 @@ from drivestack.perception.lidar.accumulate import SweepAccumulator
 from drivestack.perception.lidar.box_fit import (
     complete_end_faces,
     complete_far_side,
+    complete_far_side_along,
     fit_boxes,
     split_rows,
 )
@@ -39,13 +42,18 @@ from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_d
 from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.far_vehicle import promote_far_vehicles
 from drivestack.perception.lidar.ground import PriorGround, ground_z_at, segment_ground
+from drivestack.perception.lidar.lane_heading import (
+    align_to_lanes,
+    demote_misaligned,
+    orient_along_lanes,
+)
 from drivestack.perception.lidar.offroad import demote_offroad
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
-from drivestack.structures.sensor_frame import DrivableArea, SensorFrame
+from drivestack.structures.sensor_frame import DrivableArea, LaneHeadings, SensorFrame
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class LidarDetector:
         if frame.ground_surface is not None and world_from_sensor is not None:
             prior = PriorGround(frame.ground_surface, world_from_sensor)
         place = (frame.drivable_area, world_from_sensor)
+        lanes = (frame.lane_headings, world_from_sensor)
 
         with rec.step("accumulate", len(cloud)) as out:
             merged = self._accumulator.step(cloud, world_from_sensor)
@@ -196,8 +205,18 @@ class LidarDetector:
                     plausible,
                 )  # fmt: skip
             cls = classify(boxes, counts, cfg.classify, grouped, bounds, vetoed)
+            car = cls.label == int(ObjectClass.CAR)
+            boxes, lane_yaw = align_to_lanes(
+                grouped, bounds, ground_z, boxes, car, lanes, cfg.classify.lane_heading,
+                cfg.box_fit,
+            )  # fmt: skip
             raw_boxes = boxes
-            boxes = complete_far_side(boxes, cls.label == int(ObjectClass.CAR), cfg.box_fit)
+            lane_led = np.isfinite(lane_yaw)
+            boxes = complete_far_side(boxes, car & ~lane_led, cfg.box_fit)
+            if np.any(lane_led):
+                boxes = complete_far_side_along(
+                    boxes, lane_led, np.nan_to_num(lane_yaw), cfg.box_fit
+                )
             if np.any(cls.end_face):
                 boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
             boxes, label, score = promote_far_vehicles(
@@ -208,7 +227,7 @@ class LidarDetector:
                 out[0] = len(boxes)
             else:
                 result, features = self._finish(
-                    boxes, label, score, features, cloud, ego_from_sensor, place
+                    boxes, label, score, features, cloud, ego_from_sensor, place, lanes
                 )
                 out[0] = len(result)
         if cfg.dedup.enabled:
@@ -219,7 +238,7 @@ class LidarDetector:
                 )  # fmt: skip
                 result, features = self._finish(
                     dedup.boxes, dedup.label, dedup.score, dedup.features, cloud,
-                    ego_from_sensor, place,
+                    ego_from_sensor, place, lanes,
                 )  # fmt: skip
                 out[0] = len(result)
         report = RunReport(tuple(rec.steps))
@@ -235,13 +254,19 @@ class LidarDetector:
         cloud: PointCloud,
         ego_from_sensor: SE3 | None,
         place: tuple[DrivableArea | None, SE3 | None],
+        lanes: tuple[LaneHeadings | None, SE3 | None],
     ) -> tuple[Boxes3D, np.ndarray]:
         """Demote off-road vehicles (``place``: the frame's drivable area and
-        ``world_from_sensor``), drop low scores (and UNKNOWN unless kept); the boxes in the
-        output frame and the kept boxes' ``(K, 5)`` score features."""
-        score = demote_offroad(boxes[:, :3], label, score, *place, self.cfg.classify.offroad)
-        keep = score >= self.cfg.classify.min_score
-        if not self.cfg.classify.keep_unknown:
+        ``world_from_sensor``) and vehicles across the lanes (``lanes``: the frame's lane
+        headings and ``world_from_sensor``), turn those along them to their direction of
+        travel, drop low scores (and UNKNOWN unless kept); the
+        boxes in the output frame and the kept boxes' ``(K, 5)`` score features."""
+        cfg = self.cfg.classify
+        score = demote_offroad(boxes[:, :3], label, score, *place, cfg.offroad)
+        score = demote_misaligned(boxes, label, score, lanes, cfg.lane_heading, self.cfg.box_fit)
+        boxes = orient_along_lanes(boxes, label, lanes, cfg.lane_heading)
+        keep = score >= cfg.min_score
+        if not cfg.keep_unknown:
             keep &= label != int(ObjectClass.UNKNOWN)
         result = Boxes3D.from_array7(
             boxes[keep], cloud.frame, cloud.timestamp_ns, score=score[keep], label=label[keep]

@@ -1,0 +1,208 @@
+"""Headings of partly seen cars from the map's lanes (an HD map prior the frame may carry).
+
+A car seen past an occluder, or only by its rear, returns a piece shorter than a car: the box
+fit finds the piece's rectangle, whose axes need not be the car's, and nothing in the piece
+says which axis is the car's length. Completing such a piece to a car's size
+(:func:`~drivestack.perception.lidar.box_fit.complete_far_side`) then guesses, and a wrong
+guess puts the centre metres off. Cars on a road run along its lanes: a Car box shorter than
+``BoxFitConfig.car_min_length_m`` whose centre lies within
+``LaneHeadingConfig.max_lane_distance_m`` of a lane (the lanes within reach agreeing on one
+direction, modulo 180 degrees) keeps its rectangle when the rectangle's axes are within
+``max_yaw_offset_deg`` of the lane's (modulo 90 degrees), else is refitted at the lane's
+heading (:func:`~drivestack.perception.lidar.box_fit.boxes_at_yaw`); it is then completed with
+its length along the lane
+(:func:`~drivestack.perception.lidar.box_fit.complete_far_side_along`).
+
+The same prior judges the finished boxes (:func:`demote_misaligned`): a Car or Truck box whose
+axes are more than ``max_yaw_offset_deg`` off the lanes at its centre is a misfit or no vehicle
+(a hedge, a wall piece, a tree on the verge); with ``misaligned_score_factor`` below 1 its
+score is scaled down, so it ranks after the aligned ones. With ``orient_along_lanes``, the
+vehicle boxes along the lanes are turned to face the lanes' direction of travel
+(:func:`orient_along_lanes`; a shape fit leaves the heading ambiguous by 180 degrees).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drivestack.core.transforms import SE3
+from drivestack.perception.lidar.box_fit import boxes_at_yaw
+from drivestack.perception.lidar.config import BoxFitConfig, LaneHeadingConfig
+from drivestack.perception.lidar.offroad import VEHICLE_CLASSES
+from drivestack.structures.sensor_frame import LaneHeadings
+
+
+def lane_yaw_rad(
+    center_m: np.ndarray, lanes: LaneHeadings, world_from_sensor: SE3, cfg: LaneHeadingConfig
+) -> np.ndarray:
+    """``(N,)`` sensor-frame heading of the lanes at ``(N, 3)`` sensor-frame points (the
+    world heading's direction turned into the sensor frame); NaN where the lanes give none."""
+    center = np.asarray(center_m, dtype=np.float64).reshape(-1, 3)
+    if len(center) == 0:
+        return np.zeros(0)
+    world = world_from_sensor.apply(center)
+    heading = np.asarray(
+        lanes.heading_rad(
+            world[:, :2], cfg.max_lane_distance_m, np.deg2rad(cfg.max_lane_spread_deg)
+        ),
+        dtype=np.float64,
+    )
+    direction = np.stack([np.cos(heading), np.sin(heading), np.zeros(len(heading))], axis=1)
+    local = direction @ world_from_sensor.rotation  # rows: R^T d
+    return np.arctan2(local[:, 1], local[:, 0])
+
+
+def axis_offset_rad(
+    yaw_a_rad: np.ndarray, yaw_b_rad: np.ndarray, period_rad: float | np.ndarray
+) -> np.ndarray:
+    """``(N,)`` absolute angle in ``[0, period / 2]`` between ``(N,)`` headings taken modulo
+    ``period_rad`` (scalar or ``(N,)``; pi: an axis; pi / 2: a rectangle's pair of axes)."""
+    diff = np.asarray(yaw_a_rad, dtype=np.float64) - np.asarray(yaw_b_rad, dtype=np.float64)
+    return np.abs(np.mod(diff + period_rad / 2, period_rad) - period_rad / 2)
+
+
+def _lanes_or_raise(
+    place: tuple[LaneHeadings | None, SE3 | None],
+) -> tuple[LaneHeadings, SE3]:
+    """The frame's lane headings and pose; ValueError when either is missing."""
+    lanes, world_from_sensor = place
+    if lanes is None or world_from_sensor is None:
+        raise ValueError(
+            "classify.lane_heading is on but the frame carries no lane_headings or no "
+            "world_from_ego pose"
+        )
+    return lanes, world_from_sensor
+
+
+def align_to_lanes(
+    xyz_m: np.ndarray,
+    bounds: np.ndarray,
+    ground_z_m: np.ndarray | None,
+    boxes: np.ndarray,
+    is_car: np.ndarray,
+    place: tuple[LaneHeadings | None, SE3 | None],
+    cfg: LaneHeadingConfig,
+    box_cfg: BoxFitConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partly seen cars' boxes turned to the lanes' heading before they are completed.
+
+    Args:
+        xyz_m: ``(M, 3)`` cluster points grouped by cluster (sensor frame).
+        bounds: ``(N + 1,)`` cluster ``i`` is ``xyz_m[bounds[i]:bounds[i + 1]]``.
+        ground_z_m: ``(N,)`` ground height under each cluster, or None, as the boxes were
+            fitted with (:func:`~drivestack.perception.lidar.box_fit.fit_boxes`).
+        boxes: ``(N, 7)`` the clusters' fitted boxes (not completed).
+        is_car: ``(N,)`` bool, the boxes classified as cars.
+        place: the frame's lane headings and ``world_from_sensor`` (both needed when on).
+        cfg: reach, lane agreement and yaw tolerance; off (``cfg.enabled`` false): the boxes
+            come back unchanged with no heading.
+        box_cfg: the car length below which a box is partly seen, and the box padding.
+
+    Returns:
+        ``(N, 7)`` copy of ``boxes`` with the lane-led boxes refitted at the lane's heading
+        where their rectangle's axes were more than ``cfg.max_yaw_offset_deg`` off it, and
+        ``(N,)`` the sensor-frame heading their length must follow (the lane's), NaN for the
+        boxes the lanes do not lead.
+
+    Raises:
+        ValueError: on, but no lane headings or no pose.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    heading = np.full(len(out), np.nan)
+    if not cfg.enabled:
+        return out, heading
+    lanes, world_from_sensor = _lanes_or_raise(place)
+    partial = np.asarray(is_car, dtype=bool).reshape(len(out)) & (
+        out[:, 3] < box_cfg.car_min_length_m
+    )
+    which = np.flatnonzero(partial)
+    heading[which] = lane_yaw_rad(out[which, :3], lanes, world_from_sensor, cfg)
+    led = np.isfinite(heading)
+    refit = led & (
+        axis_offset_rad(out[:, 6], np.nan_to_num(heading), np.pi / 2)
+        > np.deg2rad(cfg.max_yaw_offset_deg)
+    )
+    if np.any(refit):
+        yaw = np.where(refit, heading, out[:, 6])
+        out[refit] = boxes_at_yaw(xyz_m, bounds, yaw, ground_z_m, box_cfg)[refit]
+    return out, heading
+
+
+def _vehicle_lane_headings(
+    boxes: np.ndarray,
+    label: np.ndarray,
+    place: tuple[LaneHeadings | None, SE3 | None],
+    cfg: LaneHeadingConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(K,)`` indices of the vehicle (Car, Truck) boxes among ``(N, 7)`` boxes with ``(N,)``
+    labels, and their ``(K,)`` sensor-frame lane headings (NaN: none)."""
+    lanes, world_from_sensor = _lanes_or_raise(place)
+    which = np.flatnonzero(np.isin(label, [int(c) for c in VEHICLE_CLASSES]))
+    return which, lane_yaw_rad(boxes[which, :3], lanes, world_from_sensor, cfg)
+
+
+def orient_along_lanes(
+    boxes: np.ndarray,
+    label: np.ndarray,
+    place: tuple[LaneHeadings | None, SE3 | None],
+    cfg: LaneHeadingConfig,
+) -> np.ndarray:
+    """``(N, 7)`` copy of finished boxes with the vehicles along a lane facing its direction of
+    travel (a shape fit leaves the heading ambiguous by 180 degrees).
+
+    A Car or Truck box (``(N,)`` ``label``) whose length axis is within
+    ``cfg.max_yaw_offset_deg`` of the lane heading at its centre (modulo 180 degrees) gets the
+    yaw of its length axis nearer the lane's direction, in ``[-pi, pi)``; the box's footprint
+    is unchanged.
+    Off (not ``cfg.enabled`` or not ``cfg.orient_along_lanes``): an unchanged copy.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    if not cfg.enabled or not cfg.orient_along_lanes:
+        return out
+    which, heading = _vehicle_lane_headings(out, label, place, cfg)
+    along = np.isfinite(heading) & (
+        axis_offset_rad(out[which, 6], np.nan_to_num(heading), np.pi)
+        <= np.deg2rad(cfg.max_yaw_offset_deg)
+    )
+    which, heading = which[along], heading[along]
+    flip = axis_offset_rad(out[which, 6], heading, 2 * np.pi) > np.pi / 2
+    out[which, 6] = np.where(flip, out[which, 6] + np.pi, out[which, 6])
+    out[which, 6] = np.mod(out[which, 6] + np.pi, 2 * np.pi) - np.pi
+    return out
+
+
+def demote_misaligned(
+    boxes: np.ndarray,
+    label: np.ndarray,
+    score: np.ndarray,
+    place: tuple[LaneHeadings | None, SE3 | None],
+    cfg: LaneHeadingConfig,
+    box_cfg: BoxFitConfig,
+) -> np.ndarray:
+    """``(N,)`` scores with those of vehicle boxes across the lanes times
+    ``cfg.misaligned_score_factor``.
+
+    Args:
+        boxes: ``(N, 7)`` finished (completed) boxes in the sensor frame.
+        label: ``(N,)`` ObjectClass ids (Car and Truck are judged).
+        score: ``(N,)`` scores (not modified).
+        place: the frame's lane headings and ``world_from_sensor``.
+        cfg: lane reach and agreement, the yaw tolerance and the factor; off (not
+            ``cfg.enabled`` or a factor of 1): the scores come back unchanged.
+        box_cfg: the car length under which only the axes (modulo 90 degrees) are judged.
+
+    Returns:
+        ``(N,)`` copy of the scores: a vehicle box whose centre has a lane heading and whose
+        length axis is more than ``cfg.max_yaw_offset_deg`` off it (modulo 180 degrees; for a
+        box shorter than ``box_cfg.car_min_length_m`` either axis, modulo 90) is scaled.
+    """
+    out = np.array(score, dtype=np.float64, copy=True)
+    if not cfg.enabled or cfg.misaligned_score_factor >= 1:
+        return out
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+    which, heading = _vehicle_lane_headings(b, label, place, cfg)
+    period = np.where(b[which, 3] < box_cfg.car_min_length_m, np.pi / 2, np.pi)
+    offset = axis_offset_rad(b[which, 6], np.nan_to_num(heading), period)
+    across = np.isfinite(heading) & (offset > np.deg2rad(cfg.max_yaw_offset_deg))
+    out[which[across]] *= cfg.misaligned_score_factor
+    return out
