@@ -6,7 +6,6 @@ of interest (:mod:`drivestack.eval.detection.av2_roi`) is this area dilated by 5
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.errors import DataError
+from drivestack.ingest.maps.av2_archive import read_av2_map_layer
 
 
 def read_av2_drivable_area(map_dir: str | Path) -> Any:
@@ -23,19 +22,13 @@ def read_av2_drivable_area(map_dir: str | Path) -> Any:
     the file and field when its ``drivable_areas`` are malformed."""
     import shapely
 
-    paths = sorted(Path(map_dir).glob("log_map_archive_*.json"))
-    if not paths:
-        raise DataError("no log_map_archive_*.json", path=str(map_dir))
-    try:
-        doc = json.loads(paths[0].read_text())
-        polygons = [
+    def parse(areas: dict[str, Any]) -> list[Any]:
+        return [
             shapely.Polygon([(v["x"], v["y"]) for v in area["area_boundary"]])
-            for area in doc["drivable_areas"].values()
+            for area in areas.values()
         ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(
-            f"bad drivable_areas: {exc}", path=str(paths[0]), field="drivable_areas"
-        ) from None
+
+    polygons, _ = read_av2_map_layer(map_dir, "drivable_areas", parse)
     return shapely.union_all([p.buffer(0) for p in polygons])
 
 

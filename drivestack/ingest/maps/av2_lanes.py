@@ -11,7 +11,6 @@ travel of the nearest lane, or NaN where no lane is near or where the near lanes
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
+from drivestack.ingest.maps.av2_archive import read_av2_map_layer
 
 
 def _xy(vertices: list[dict[str, float]]) -> np.ndarray:
@@ -151,27 +151,23 @@ def lane_directions(lanes: list[tuple[np.ndarray, np.ndarray]]) -> LaneDirection
     return LaneDirections(np.array(polygons, dtype=object), tuple(centerlines))
 
 
+def _lane_bounds(lane_segments: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(left, right)`` boundary xy of every lane segment of an archive's ``lane_segments``."""
+    return [
+        (_xy(lane["left_lane_boundary"]), _xy(lane["right_lane_boundary"]))
+        for lane in lane_segments.values()
+    ]
+
+
 def read_av2_lanes(map_dir: str | Path) -> LaneDirections:
     """The lane segments of a log (``map_dir/log_map_archive_*.json``), city frame; DataError
     naming the folder when there is no map archive, or the file and field when its
     ``lane_segments`` are malformed."""
-    paths = sorted(Path(map_dir).glob("log_map_archive_*.json"))
-    if not paths:
-        raise DataError("no log_map_archive_*.json", path=str(map_dir))
-    try:
-        doc = json.loads(paths[0].read_text())
-        bounds = [
-            (_xy(lane["left_lane_boundary"]), _xy(lane["right_lane_boundary"]))
-            for lane in doc["lane_segments"].values()
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(
-            f"bad lane_segments: {exc!r}", path=str(paths[0]), field="lane_segments"
-        ) from None
+    bounds, path = read_av2_map_layer(map_dir, "lane_segments", _lane_bounds)
     if any(len(left) < 2 or len(right) < 2 for left, right in bounds):
         raise DataError(
             "a lane boundary with fewer than 2 distinct points",
-            path=str(paths[0]),
+            path=str(path),
             field="lane_segments",
         )
     return lane_directions(bounds)
