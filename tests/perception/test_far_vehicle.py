@@ -118,16 +118,6 @@ def test_off_by_default_and_on_needs_a_map() -> None:
         FarVehicleConfig(min_range_m=-1.0)
 
 
-def test_only_the_av2_config_turns_it_on() -> None:
-    assert load_lidar_detector_config(
-        PERCEPTION_CONFIGS / "lidar_av2.yaml"
-    ).classify.far_vehicle.enabled
-    for name in ("lidar_kitti.yaml", "lidar_aimotive.yaml", "lidar_sim.yaml"):
-        assert not load_lidar_detector_config(
-            PERCEPTION_CONFIGS / name
-        ).classify.far_vehicle.enabled
-
-
 def _patch(rng: np.random.Generator, x: float, y: float) -> np.ndarray:
     """``(30, 3)`` returns on a 1.6 m wide strip across the line of sight, 0.5-0.9 m above
     the ground: too low for any class prior, the upper rear of a far car."""

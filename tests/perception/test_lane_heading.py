@@ -23,7 +23,7 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-from .synthetic import KITTI_LIDAR_CONFIG, PERCEPTION_CONFIGS, SENSOR_HEIGHT_M, ground_plane
+from .synthetic import KITTI_LIDAR_CONFIG, SENSOR_HEIGHT_M, ground_plane
 
 BOX_FIT = load_lidar_detector_config(KITTI_LIDAR_CONFIG).box_fit
 PAD = BOX_FIT.voxel_pad_m
@@ -205,16 +205,6 @@ def test_config_checks_its_ranges() -> None:
         LaneHeadingConfig(enabled=True, max_lane_distance_m=-1.0)
     with pytest.raises(ValueError, match="misaligned_score_factor"):
         LaneHeadingConfig(enabled=True, misaligned_score_factor=1.5)
-
-
-def test_only_the_av2_config_turns_it_on() -> None:
-    assert load_lidar_detector_config(
-        PERCEPTION_CONFIGS / "lidar_av2.yaml"
-    ).classify.lane_heading.enabled
-    for name in ("lidar_kitti.yaml", "lidar_aimotive.yaml", "lidar_sim.yaml"):
-        assert not load_lidar_detector_config(
-            PERCEPTION_CONFIGS / name
-        ).classify.lane_heading.enabled
 
 
 def _corner(rng: np.random.Generator) -> np.ndarray:
