@@ -448,9 +448,37 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class LargeVehicleJoinConfig:
+    """Pieces of one truck or bus joined into one cluster before the box fit
+    (:mod:`~drivestack.perception.lidar.large_vehicle`; needs the frame's drivable area, lane
+    headings and pose, and ``classify.lane_heading`` for the lanes' reach and tolerance).
+
+    With ``enabled``, the on-road parts of clusters (voxels on the drivable area) that reach
+    ``min_height_m`` above the ground the boxes stand on (``ground_z_at``: the map's surface
+    with ``ground.prior_surface``) and whose centres have a lane heading are joined along one
+    lane direction while their voxels fit a ``max_length_m`` x ``max_width_m`` rectangle whose
+    length is within ``classify.lane_heading.max_yaw_offset_deg`` of the lane (tried every
+    ``box_fit.refine_step_deg``). Off by default (a config without this section behaves as
+    before).
+    """
+
+    enabled: bool = False
+    min_height_m: float = 2.3
+    max_length_m: float = 12.2
+    max_width_m: float = 2.6
+
+    def __post_init__(self) -> None:
+        if not (self.min_height_m > 0 and self.max_length_m > 0 and self.max_width_m > 0):
+            raise ValueError(
+                "need min_height_m, max_length_m and max_width_m > 0, got "
+                f"{self.min_height_m}, {self.max_length_m}, {self.max_width_m}"
+            )
+
+
+@dataclass(frozen=True)
 class LidarDetectorConfig:
-    """The whole detector; ``lidar_name`` None takes the frame's only LiDAR; ``dedup`` may be
-    left out of the YAML (off)."""
+    """The whole detector; ``lidar_name`` None takes the frame's only LiDAR; ``dedup`` and
+    ``large_vehicle_join`` may be left out of the YAML (off)."""
 
     lidar_name: str | None
     roi: RoiConfig
@@ -460,6 +488,7 @@ class LidarDetectorConfig:
     box_fit: BoxFitConfig
     classify: ClassifyConfig
     dedup: DedupConfig = DedupConfig()
+    large_vehicle_join: LargeVehicleJoinConfig = LargeVehicleJoinConfig()
 
 
 def load_lidar_detector_config(path: str | Path) -> LidarDetectorConfig:

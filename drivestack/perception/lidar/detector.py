@@ -3,7 +3,8 @@
 ``LidarDetector.step(frame) -> Boxes3D``; :meth:`LidarDetector.step_with_report` also returns
 a :class:`RunReport` with the milliseconds and point counts of every step: ``accumulate``
 (points in / merged), ``roi`` (merged / kept), ``ground`` (kept / points between the cluster
-height limits), ``cluster`` (those / clusters), ``box_fit`` (clusters / boxes) and
+height limits), ``cluster`` (those / clusters; with ``large_vehicle_join``, the on-road pieces of
+trucks and buses joined), ``box_fit`` (clusters / boxes) and
 ``classify`` (boxes / returned boxes; it also completes the far side of cars, with
 ``classify.lane_heading`` along the map's lanes for partly seen ones, and the end faces of
 classes that read them and, with ``classify.far_vehicle``, takes sparse far clusters on the
@@ -37,17 +38,24 @@ from drivestack.perception.lidar.box_fit import (
     split_rows,
 )
 from drivestack.perception.lidar.classify import class_likelihoods, classify
-from drivestack.perception.lidar.cluster import cluster_points
+from drivestack.perception.lidar.cluster import Clusters, cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.far_vehicle import promote_far_vehicles
-from drivestack.perception.lidar.ground import PriorGround, ground_z_at, segment_ground
+from drivestack.perception.lidar.ground import (
+    GroundPlanes,
+    PriorGround,
+    ground_z_at,
+    segment_ground,
+)
 from drivestack.perception.lidar.lane_heading import (
     align_to_lanes,
     demote_misaligned,
+    lane_yaw_rad,
     orient_along_lanes,
 )
-from drivestack.perception.lidar.offroad import demote_offroad
+from drivestack.perception.lidar.large_vehicle import join_large_vehicles
+from drivestack.perception.lidar.offroad import demote_offroad, distance_to_drivable_m
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
@@ -173,6 +181,8 @@ class LidarDetector:
             out[0] = num_objects
         with rec.step("cluster", num_objects) as out:
             clusters = cluster_points(xyz[objects], cfg.cluster)
+            if cfg.large_vehicle_join.enabled:
+                clusters = self._join_large_vehicles(clusters, ground.planes, prior, place, lanes)
             out[0] = clusters.num_clusters
         with rec.step("box_fit", clusters.num_clusters) as out:
             grouped, bounds = clusters.grouped()
@@ -274,6 +284,43 @@ class LidarDetector:
         if ego_from_sensor is not None and cloud.frame != EGO:
             result = result.transformed(ego_from_sensor, EGO)
         return result, features[keep]
+
+    def _join_large_vehicles(
+        self,
+        clusters: Clusters,
+        planes: GroundPlanes,
+        prior: PriorGround | None,
+        place: tuple[DrivableArea | None, SE3 | None],
+        lanes: tuple[LaneHeadings | None, SE3 | None],
+    ) -> Clusters:
+        """``large_vehicle_join`` on ``clusters``: voxel heights above the ground the boxes
+        stand on, the drivable area (``place``) and the lanes (``lanes``) of the frame.
+
+        Raises:
+            ValueError: the frame carries no drivable area, no lane headings or no pose.
+        """
+        cfg = self.cfg
+        drivable, world_from_sensor = place
+        lane_headings = lanes[0]
+        if drivable is None or lane_headings is None or world_from_sensor is None:
+            raise ValueError(
+                "large_vehicle_join is on but the frame carries no drivable_area, no "
+                "lane_headings or no world_from_ego pose"
+            )
+        vox = clusters.xyz_m
+        ground_z = ground_z_at(
+            vox[:, :2], planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, prior
+        )
+        lane_cfg = cfg.classify.lane_heading
+        return join_large_vehicles(
+            clusters,
+            vox[:, 2] - ground_z,
+            lambda xyz: distance_to_drivable_m(xyz, drivable, world_from_sensor),
+            lambda centre: lane_yaw_rad(centre, lane_headings, world_from_sensor, lane_cfg),
+            np.deg2rad(lane_cfg.max_yaw_offset_deg),
+            np.deg2rad(cfg.box_fit.refine_step_deg),
+            cfg.large_vehicle_join,
+        )
 
     def _lidar(self, frame: SensorFrame) -> tuple[str, PointCloud]:
         name = self.cfg.lidar_name

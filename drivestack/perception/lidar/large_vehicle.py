@@ -1,0 +1,211 @@
+"""Large vehicles seen in pieces joined into one cluster (HD map priors the frame may carry).
+
+A box truck or a bus tens of metres away returns its flank and its end faces apart (the
+windows, the gap between cab and body, the occluded stretches return nothing): the flank
+comes out as one or more clusters and the end faces often chain to the hedges, walls and
+poles of the verge beside them. No piece's box is the truck's: each is a few metres long,
+its centre metres from the truck's. A vehicle stands on the drivable area and runs along its
+lane, and a truck's or a bus's body is taller than any car: the pieces of such a body are
+
+* the parts of clusters on the drivable area (a cluster's voxels at distance 0 from it, or
+  where the distance is unknown; the rest of the cluster is the verge's),
+* that reach at least ``LargeVehicleJoinConfig.min_height_m`` above the ground under them,
+* and whose centres have a lane heading (``LaneHeadingConfig``'s reach and lane agreement).
+
+Such pieces along one lane direction (headings within ``LaneHeadingConfig.max_yaw_offset_deg``
+modulo 180 degrees) are joined, nearest centres first, as long as the joined voxels fit a
+``max_length_m`` x ``max_width_m`` rectangle (one legal truck or bus) whose length runs within
+``max_yaw_offset_deg`` of the lane. A joined group of two or more pieces becomes one cluster
+(its box is then fitted to all its points by the usual box fit); the verge parts of its
+clusters stay clusters of their own; pieces left alone keep their clusters as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from drivestack.perception.lidar.cluster import Clusters
+from drivestack.perception.lidar.config import LargeVehicleJoinConfig
+from drivestack.perception.lidar.lane_heading import axis_offset_rad
+
+
+def footprint_fits(
+    xy_m: np.ndarray,
+    lane_yaw_rad: float,
+    max_yaw_offset_rad: float,
+    yaw_step_rad: float,
+    cfg: LargeVehicleJoinConfig,
+) -> bool:
+    """Whether ``(M, 2)`` points fit a ``cfg.max_length_m`` x ``cfg.max_width_m`` rectangle
+    whose length axis is within ``max_yaw_offset_rad`` of ``lane_yaw_rad`` (tried every
+    ``yaw_step_rad``, the lane's heading included)."""
+    xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+    if len(xy) == 0:
+        return True
+    num_steps = int(np.floor(max_yaw_offset_rad / yaw_step_rad + 1e-9))
+    yaw = lane_yaw_rad + yaw_step_rad * np.arange(-num_steps, num_steps + 1)
+    along = xy @ np.stack([np.cos(yaw), np.sin(yaw)])  # (M, Y)
+    across = xy @ np.stack([-np.sin(yaw), np.cos(yaw)])
+    length = along.max(axis=0) - along.min(axis=0)
+    width = across.max(axis=0) - across.min(axis=0)
+    return bool(np.any((length <= cfg.max_length_m) & (width <= cfg.max_width_m)))
+
+
+#: Cube edges (m) of the coarse-to-fine search for voxels off the drivable area (:func:`on_road`).
+_CELL_EDGES_M = (4.0, 2.0, 1.0)
+
+
+def on_road(
+    xyz_m: np.ndarray,
+    label: np.ndarray,
+    clusters: np.ndarray,
+    drivable_distance_of: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``(K,)`` bool: the voxels of the given clusters on the drivable area (distance 0, or
+    unknown); False for every other voxel.
+
+    Args:
+        xyz_m: ``(K, 3)`` voxels.
+        label: ``(K,)`` their cluster ids (-1: none).
+        clusters: ``(C',)`` the ids of the clusters to place (-1 ignored).
+        drivable_distance_of: ``(M, 3)`` points -> ``(M,)`` planar distance to the drivable
+            area (0 inside, NaN unknown), of the points taken into the map's frame by a rigid
+            motion.
+
+    The distance moves no faster than the points (a rigid motion, then a planar distance):
+    every voxel in a cube whose centre is farther from the area than the cube's half diagonal
+    is off it. Cubes of the edges in ``_CELL_EDGES_M`` rule out the voxels far from the road,
+    coarse to fine, and only the rest are asked about one by one (the same answer, fewer
+    questions).
+    """
+    road = np.zeros(len(label), dtype=bool)
+    ids = np.asarray(clusters, dtype=np.int64)
+    chosen = np.zeros(int(label.max(initial=-1)) + 2, dtype=bool)
+    chosen[ids[ids >= 0]] = True
+    look = np.flatnonzero(chosen[label])  # -1 indexes the last entry, never chosen
+    for edge_m in _CELL_EDGES_M:
+        if len(look) == 0:
+            return road
+        index = np.floor(xyz_m[look] / edge_m).astype(np.int64)
+        index -= index.min(axis=0)
+        span = index.max(axis=0) + 1
+        key = (index[:, 0] * span[1] + index[:, 1]) * span[2] + index[:, 2]
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        centre = (np.floor(xyz_m[look[first]] / edge_m) + 0.5) * edge_m
+        distance = np.asarray(drivable_distance_of(centre), dtype=np.float64)
+        apart = distance > edge_m * np.sqrt(3.0) / 2  # NaN (unknown): kept
+        look = look[~apart[which.reshape(-1)]]
+    if len(look):
+        road[look] = np.nan_to_num(drivable_distance_of(xyz_m[look]), nan=0.0) <= 0.0
+    return road
+
+
+def join_pieces(
+    piece_xy_m: list[np.ndarray],
+    lane_yaw_rad: np.ndarray,
+    max_yaw_offset_rad: float,
+    yaw_step_rad: float,
+    cfg: LargeVehicleJoinConfig,
+) -> np.ndarray:
+    """``(P,)`` group id (the smallest piece index of its group) of P pieces joined along
+    their lanes.
+
+    Pairs of pieces whose ``(P,)`` lane headings agree within ``max_yaw_offset_rad`` (modulo
+    pi) and whose centres are no farther apart than the footprint's diagonal are taken nearest
+    centres first; two groups are joined when their ``(M_i, 2)`` points together fit the
+    footprint (:func:`footprint_fits`) at the heading of the group with the smaller id.
+    """
+    num = len(piece_xy_m)
+    group = np.arange(num)
+    if num < 2:
+        return group
+    centre = np.array([xy.mean(axis=0) for xy in piece_xy_m])
+    a, b = np.triu_indices(num, k=1)
+    distance = np.hypot(*(centre[a] - centre[b]).T)
+    # two pieces in one footprint have their centres in it: no farther apart than its diagonal
+    near = distance <= np.hypot(cfg.max_length_m, cfg.max_width_m)
+    agree = axis_offset_rad(lane_yaw_rad[a], lane_yaw_rad[b], np.pi) <= max_yaw_offset_rad
+    keep = near & agree
+    a, b = a[keep], b[keep]
+    order = np.argsort(distance[keep], kind="stable")
+    for i, j in zip(a[order], b[order], strict=True):
+        gi, gj = group[i], group[j]
+        if gi == gj:
+            continue
+        first, second = min(gi, gj), max(gi, gj)
+        members = np.flatnonzero((group == gi) | (group == gj))
+        xy = np.concatenate([piece_xy_m[m] for m in members])
+        if footprint_fits(xy, float(lane_yaw_rad[first]), max_yaw_offset_rad, yaw_step_rad, cfg):
+            group[group == second] = first
+    return group
+
+
+def join_large_vehicles(
+    clusters: Clusters,
+    height_m: np.ndarray,
+    drivable_distance_of: Callable[[np.ndarray], np.ndarray],
+    lane_yaw_of: Callable[[np.ndarray], np.ndarray],
+    max_yaw_offset_rad: float,
+    yaw_step_rad: float,
+    cfg: LargeVehicleJoinConfig,
+) -> Clusters:
+    """The clusters with the on-road pieces of large vehicles joined (see the module).
+
+    Args:
+        clusters: the clustered voxels (sensor frame).
+        height_m: ``(K,)`` height of each voxel above the ground under it.
+        drivable_distance_of: ``(M, 3)`` points -> ``(M,)`` planar distance to the drivable
+            area (0 inside, NaN unknown); asked only about clusters that reach
+            ``cfg.min_height_m`` (:func:`on_road`).
+        lane_yaw_of: ``(P, 3)`` piece centres -> ``(P,)`` lane heading (rad, sensor frame;
+            NaN: none).
+        max_yaw_offset_rad: the pieces' lane headings' and the footprint's tolerance.
+        yaw_step_rad: the footprint's heading step.
+        cfg: the least body height and the footprint.
+
+    Returns:
+        :class:`Clusters` over the same voxels: each joined group (two or more pieces) one
+        cluster, the off-road rest of its clusters one cluster each when it keeps at least
+        one voxel; every other cluster as it was. Ids ordered by first voxel.
+    """
+    label = np.asarray(clusters.label)
+    vox = clusters.xyz_m
+    high = np.asarray(height_m) >= cfg.min_height_m
+    high_road = on_road(
+        vox, np.where(high, label, -1), np.unique(label[high]), drivable_distance_of
+    )
+    tall = np.unique(label[high_road])  # clusters with a voxel on the road that high
+    if len(tall) < 2:
+        return clusters
+    road = high_road | on_road(vox, np.where(high, -1, label), tall, drivable_distance_of)
+    members = [np.flatnonzero((label == c) & road) for c in tall]
+    centre = np.array([vox[m].mean(axis=0) for m in members])
+    yaw = np.asarray(lane_yaw_of(centre), dtype=np.float64)
+    led = np.flatnonzero(np.isfinite(yaw))
+    group = join_pieces(
+        [vox[members[p], :2] for p in led], yaw[led], max_yaw_offset_rad, yaw_step_rad, cfg
+    )
+    joined = np.flatnonzero(np.bincount(group, minlength=len(led)) >= 2)
+    if len(joined) == 0:
+        return clusters
+    out = label.copy()
+    next_id = clusters.num_clusters
+    for g in joined:
+        for p in led[group == g]:
+            out[members[p]] = next_id
+        next_id += 1
+    return renumbered(vox, out)
+
+
+def renumbered(xyz_m: np.ndarray, label: np.ndarray) -> Clusters:
+    """:class:`Clusters` of ``(K, 3)`` voxels with ``(K,)`` ids (-1: none; the others need not
+    be consecutive) renumbered ``0 .. C - 1`` in the order of each cluster's first voxel."""
+    kept = np.flatnonzero(label >= 0)
+    ids, first = np.unique(label[kept], return_index=True)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(kept[first], kind="stable")] = np.arange(len(ids))
+    out = np.full(len(label), -1, dtype=np.int64)
+    out[kept] = rank[np.searchsorted(ids, label[kept])]
+    return Clusters(xyz_m, out, len(ids))
