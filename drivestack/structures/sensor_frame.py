@@ -34,6 +34,11 @@ class DrivableArea(Protocol):
         (0 inside); NaN where unknown."""
         ...
 
+    def contains_xy(self, xy_world_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` bool: the ``(N, 2)`` world positions inside the drivable area (a much
+        cheaper question than :meth:`distance_m` for points beside it)."""
+        ...
+
 
 class LaneHeadings(Protocol):
     """The direction of travel of the lanes in the world frame of ``SensorFrame.world_from_ego``

@@ -100,6 +100,9 @@ def test_drivable_polygons_distance() -> None:
     xy = np.array([[5.0, 2.0], [5.0, 7.0], [13.0, 8.0], [10.0, 4.0]])
     np.testing.assert_allclose(area.distance_m(xy), [0.0, 3.0, 5.0, 0.0])
     assert area.distance_m(np.zeros((0, 2))).shape == (0,)
+    # inside means distance 0 off the boundary (shapely's contains: the boundary is outside)
+    assert area.contains_xy(xy).tolist() == [True, False, False, False]
+    assert area.contains_xy(np.zeros((0, 2))).shape == (0,)
 
 
 def test_lazy_drivable_area_missing_map(tmp_path: Path) -> None:

@@ -50,20 +50,21 @@ def test_footprint_fits_a_rectangle_along_the_lane_within_the_tolerance() -> Non
     assert footprint_fits(truck, np.pi, TOL, STEP, ON)
 
 
-def test_on_road_rules_out_far_cubes_with_the_same_answer() -> None:
+def test_on_road_asks_the_map_only_about_the_given_clusters() -> None:
     rng = np.random.default_rng(0)
     xyz = rng.uniform([-20.0, -20.0, 0.0], [20.0, 20.0, 4.0], size=(2000, 3))
     label = rng.integers(-1, 5, size=2000)
-    calls = []
+    asked = []
 
-    def distance_of(points: np.ndarray) -> np.ndarray:
-        calls.append(len(points))
-        return np.maximum(np.abs(points[:, 1]) - 3.5, 0.0)  # a 7 m wide road along x
+    def on_drivable_of(points: np.ndarray) -> np.ndarray:
+        asked.append(len(points))
+        return np.abs(points[:, 1]) <= 3.5  # a 7 m wide road along x
 
-    road = on_road(xyz, label, np.array([1, 3]), distance_of)
+    road = on_road(label, np.array([1, 3, -1]), xyz, on_drivable_of)
     exact = np.isin(label, [1, 3]) & (np.abs(xyz[:, 1]) <= 3.5)
     np.testing.assert_array_equal(road, exact)
-    assert calls[-1] < np.count_nonzero(np.isin(label, [1, 3]))
+    assert asked == [np.count_nonzero(np.isin(label, [1, 3]))]
+    assert not on_road(label, np.array([-1]), xyz, on_drivable_of).any()
 
 
 def test_pieces_along_one_lane_join_nearest_first_within_the_footprint() -> None:
@@ -104,23 +105,23 @@ def test_join_takes_the_road_parts_of_tall_clusters_and_leaves_the_rest() -> Non
 
     asked = []
 
-    def distance_of(xyz: np.ndarray) -> np.ndarray:
+    def on_drivable_of(xyz: np.ndarray) -> np.ndarray:
         asked.append(xyz)
-        return np.maximum(np.abs(xyz[:, 1]) - 3.0, 0.0)  # the road: |y| <= 3 m
+        return np.abs(xyz[:, 1]) <= 3.0  # the road: |y| <= 3 m
 
     def lane_yaw_of(centre: np.ndarray) -> np.ndarray:
         return np.where(centre[:, 0] < 29.0, 0.0, np.nan)
 
-    out = join_large_vehicles(clusters, vox[:, 2], distance_of, lane_yaw_of, TOL, STEP, ON)
+    out = join_large_vehicles(clusters, vox[:, 2], on_drivable_of, lane_yaw_of, TOL, STEP, ON)
     # ids by first voxel: the joined truck (flank first), the hedge, the car, the wall
     expected = np.repeat([0, 0, 1, 2, 3], [len(flank), len(face), len(hedge), len(car), len(wall)])
     np.testing.assert_array_equal(out.label, expected)
     assert out.num_clusters == 4
-    # the car (1.5 m up, x 10-14 m) is never placed on the map, nor any cube of its voxels
+    # the car (1.5 m up, x 10-14 m) is never placed on the map
     assert not any(np.any((q[:, 0] > 8.0) & (q[:, 0] < 16.0)) for q in asked)
     # a cap shorter than the 6 m from flank to face: nothing joined, the clusters as they were
     short = dataclasses.replace(ON, max_length_m=5.0)
-    same = join_large_vehicles(clusters, vox[:, 2], distance_of, lane_yaw_of, TOL, STEP, short)
+    same = join_large_vehicles(clusters, vox[:, 2], on_drivable_of, lane_yaw_of, TOL, STEP, short)
     assert same is clusters
 
 

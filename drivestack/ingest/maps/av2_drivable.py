@@ -51,6 +51,17 @@ class DrivableAreaPolygons:
             return np.zeros(0)
         return np.asarray(shapely.distance(self.geometry, shapely.points(xy)), dtype=np.float64)
 
+    def contains_xy(self, xy_world_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` bool: ``(N, 2)`` world xy inside the area (a prepared geometry: ~1 us a
+        point, against ~20 us for a distance on these maps)."""
+        import shapely
+
+        xy = np.asarray(xy_world_m, dtype=np.float64).reshape(-1, 2)
+        if len(xy) == 0:
+            return np.zeros(0, dtype=bool)
+        shapely.prepare(self.geometry)  # once: a no-op when already prepared
+        return np.asarray(shapely.contains_xy(self.geometry, xy[:, 0], xy[:, 1]), dtype=bool)
+
 
 @dataclass(frozen=True)
 class LazyAv2DrivableArea:
@@ -71,3 +82,7 @@ class LazyAv2DrivableArea:
     def distance_m(self, xy_world_m: np.ndarray) -> np.ndarray:
         """``(N,)`` planar distance (m) from ``(N, 2)`` city xy to the drivable area."""
         return self.area.distance_m(xy_world_m)
+
+    def contains_xy(self, xy_world_m: np.ndarray) -> np.ndarray:
+        """``(N,)`` bool: ``(N, 2)`` city xy inside the drivable area."""
+        return self.area.contains_xy(xy_world_m)

@@ -55,7 +55,7 @@ from drivestack.perception.lidar.lane_heading import (
     orient_along_lanes,
 )
 from drivestack.perception.lidar.large_vehicle import join_large_vehicles
-from drivestack.perception.lidar.offroad import demote_offroad, distance_to_drivable_m
+from drivestack.perception.lidar.offroad import demote_offroad, on_drivable
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
@@ -315,7 +315,7 @@ class LidarDetector:
         return join_large_vehicles(
             clusters,
             vox[:, 2] - ground_z,
-            lambda xyz: distance_to_drivable_m(xyz, drivable, world_from_sensor),
+            lambda xyz: on_drivable(xyz, drivable, world_from_sensor),
             lambda centre: lane_yaw_rad(centre, lane_headings, world_from_sensor, lane_cfg),
             np.deg2rad(lane_cfg.max_yaw_offset_deg),
             np.deg2rad(cfg.box_fit.refine_step_deg),

@@ -7,8 +7,8 @@ poles of the verge beside them. No piece's box is the truck's: each is a few met
 its centre metres from the truck's. A vehicle stands on the drivable area and runs along its
 lane, and a truck's or a bus's body is taller than any car: the pieces of such a body are
 
-* the parts of clusters on the drivable area (a cluster's voxels at distance 0 from it, or
-  where the distance is unknown; the rest of the cluster is the verge's),
+* the parts of clusters on the drivable area (a cluster's voxels inside it; the rest of the
+  cluster is the verge's),
 * that reach at least ``LargeVehicleJoinConfig.min_height_m`` above the ground under them,
 * and whose centres have a lane heading (``LaneHeadingConfig``'s reach and lane agreement).
 
@@ -53,52 +53,28 @@ def footprint_fits(
     return bool(np.any((length <= cfg.max_length_m) & (width <= cfg.max_width_m)))
 
 
-#: Cube edges (m) of the coarse-to-fine search for voxels off the drivable area (:func:`on_road`).
-_CELL_EDGES_M = (4.0, 2.0, 1.0)
-
-
 def on_road(
-    xyz_m: np.ndarray,
     label: np.ndarray,
     clusters: np.ndarray,
-    drivable_distance_of: Callable[[np.ndarray], np.ndarray],
+    xyz_m: np.ndarray,
+    on_drivable_of: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """``(K,)`` bool: the voxels of the given clusters on the drivable area (distance 0, or
-    unknown); False for every other voxel.
+    """``(K,)`` bool: the voxels of the given clusters on the drivable area; False for every
+    other voxel (the map is asked only about the given clusters' voxels).
 
     Args:
-        xyz_m: ``(K, 3)`` voxels.
-        label: ``(K,)`` their cluster ids (-1: none).
+        label: ``(K,)`` the voxels' cluster ids (-1: none).
         clusters: ``(C',)`` the ids of the clusters to place (-1 ignored).
-        drivable_distance_of: ``(M, 3)`` points -> ``(M,)`` planar distance to the drivable
-            area (0 inside, NaN unknown), of the points taken into the map's frame by a rigid
-            motion.
-
-    The distance moves no faster than the points (a rigid motion, then a planar distance):
-    every voxel in a cube whose centre is farther from the area than the cube's half diagonal
-    is off it. Cubes of the edges in ``_CELL_EDGES_M`` rule out the voxels far from the road,
-    coarse to fine, and only the rest are asked about one by one (the same answer, fewer
-    questions).
+        xyz_m: ``(K, 3)`` voxels.
+        on_drivable_of: ``(M, 3)`` points -> ``(M,)`` bool, inside the drivable area.
     """
     road = np.zeros(len(label), dtype=bool)
     ids = np.asarray(clusters, dtype=np.int64)
     chosen = np.zeros(int(label.max(initial=-1)) + 2, dtype=bool)
     chosen[ids[ids >= 0]] = True
     look = np.flatnonzero(chosen[label])  # -1 indexes the last entry, never chosen
-    for edge_m in _CELL_EDGES_M:
-        if len(look) == 0:
-            return road
-        index = np.floor(xyz_m[look] / edge_m).astype(np.int64)
-        index -= index.min(axis=0)
-        span = index.max(axis=0) + 1
-        key = (index[:, 0] * span[1] + index[:, 1]) * span[2] + index[:, 2]
-        _, first, which = np.unique(key, return_index=True, return_inverse=True)
-        centre = (np.floor(xyz_m[look[first]] / edge_m) + 0.5) * edge_m
-        distance = np.asarray(drivable_distance_of(centre), dtype=np.float64)
-        apart = distance > edge_m * np.sqrt(3.0) / 2  # NaN (unknown): kept
-        look = look[~apart[which.reshape(-1)]]
     if len(look):
-        road[look] = np.nan_to_num(drivable_distance_of(xyz_m[look]), nan=0.0) <= 0.0
+        road[look] = np.asarray(on_drivable_of(xyz_m[look]), dtype=bool)
     return road
 
 
@@ -145,7 +121,7 @@ def join_pieces(
 def join_large_vehicles(
     clusters: Clusters,
     height_m: np.ndarray,
-    drivable_distance_of: Callable[[np.ndarray], np.ndarray],
+    on_drivable_of: Callable[[np.ndarray], np.ndarray],
     lane_yaw_of: Callable[[np.ndarray], np.ndarray],
     max_yaw_offset_rad: float,
     yaw_step_rad: float,
@@ -156,9 +132,8 @@ def join_large_vehicles(
     Args:
         clusters: the clustered voxels (sensor frame).
         height_m: ``(K,)`` height of each voxel above the ground under it.
-        drivable_distance_of: ``(M, 3)`` points -> ``(M,)`` planar distance to the drivable
-            area (0 inside, NaN unknown); asked only about clusters that reach
-            ``cfg.min_height_m`` (:func:`on_road`).
+        on_drivable_of: ``(M, 3)`` points -> ``(M,)`` bool, inside the drivable area; asked
+            only about clusters that reach ``cfg.min_height_m`` (:func:`on_road`).
         lane_yaw_of: ``(P, 3)`` piece centres -> ``(P,)`` lane heading (rad, sensor frame;
             NaN: none).
         max_yaw_offset_rad: the pieces' lane headings' and the footprint's tolerance.
@@ -173,13 +148,11 @@ def join_large_vehicles(
     label = np.asarray(clusters.label)
     vox = clusters.xyz_m
     high = np.asarray(height_m) >= cfg.min_height_m
-    high_road = on_road(
-        vox, np.where(high, label, -1), np.unique(label[high]), drivable_distance_of
-    )
+    high_road = on_road(np.where(high, label, -1), np.unique(label[high]), vox, on_drivable_of)
     tall = np.unique(label[high_road])  # clusters with a voxel on the road that high
     if len(tall) < 2:
         return clusters
-    road = high_road | on_road(vox, np.where(high, -1, label), tall, drivable_distance_of)
+    road = high_road | on_road(np.where(high, -1, label), tall, vox, on_drivable_of)
     members = [np.flatnonzero((label == c) & road) for c in tall]
     centre = np.array([vox[m].mean(axis=0) for m in members])
     yaw = np.asarray(lane_yaw_of(centre), dtype=np.float64)

@@ -32,6 +32,14 @@ def distance_to_drivable_m(
     return np.asarray(drivable.distance_m(world[:, :2]), dtype=np.float64)
 
 
+def on_drivable(center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3) -> np.ndarray:
+    """``(N,)`` bool: the ``(N, 3)`` sensor-frame points inside the drivable area."""
+    if len(center_m) == 0:
+        return np.zeros(0, dtype=bool)
+    world = world_from_sensor.apply(np.asarray(center_m, dtype=np.float64))
+    return np.asarray(drivable.contains_xy(world[:, :2]), dtype=bool)
+
+
 def offroad_mask(
     center_m: np.ndarray,
     drivable: DrivableArea,
