@@ -16,6 +16,7 @@ from drivestack.perception.lidar.lane_heading import (
     align_to_lanes,
     axis_offset_rad,
     demote_misaligned,
+    judge_along_lanes,
     lane_yaw_rad,
     orient_along_lanes,
 )
@@ -189,6 +190,40 @@ def test_orient_along_lanes_hand_computed() -> None:
     np.testing.assert_allclose(out[:, 6], deg([-175.0, -172.0, 30.0, 0.0, 0.0]), atol=1e-12)
     np.testing.assert_array_equal(out[:, :6], boxes[:, :6])
     np.testing.assert_array_equal(orient_along_lanes(boxes, label, (None, None), ON), boxes)
+
+
+def test_judge_along_lanes_is_demote_then_orient_with_one_lookup() -> None:
+    deg = np.deg2rad
+    boxes = np.array(
+        [
+            [20.0, 0.0, 0.0, 4.2, 1.8, 1.5, deg(5.0)],  # along, facing +x: turned
+            [20.0, 5.0, 0.0, 4.2, 1.8, 1.5, deg(-15.0)],  # across: demoted, kept as it was
+            [20.0, 30.0, 0.0, 4.2, 1.8, 1.5, deg(90.0)],  # beyond the lanes
+        ]
+    )
+    label = np.full(3, int(ObjectClass.CAR))
+    score = np.full(3, 0.8)
+    calls = []
+
+    class Counting(_Lanes):
+        def heading_rad(self, xy: np.ndarray, reach: float, spread: float) -> np.ndarray:
+            calls.append(len(xy))
+            return super().heading_rad(xy, reach, spread)
+
+    place = (Counting(np.pi, y_max=20.0), SE3.identity())
+    cfg = dataclasses.replace(ON, misaligned_score_factor=0.25, orient_along_lanes=True)
+    out_boxes, out_score = judge_along_lanes(boxes, label, score, place, cfg, BOX_FIT)
+    assert calls == [3]
+    np.testing.assert_array_equal(
+        out_score, demote_misaligned(boxes, label, score, place, cfg, BOX_FIT)
+    )
+    np.testing.assert_array_equal(out_boxes, orient_along_lanes(boxes, label, place, cfg))
+    np.testing.assert_allclose(out_score, [0.8, 0.2, 0.8])
+    assert out_boxes[0, 6] == pytest.approx(deg(-175.0))
+    # off: copies, no lanes needed
+    quiet_boxes, quiet_score = judge_along_lanes(boxes, label, score, (None, None), ON, BOX_FIT)
+    np.testing.assert_array_equal(quiet_boxes, boxes)
+    np.testing.assert_array_equal(quiet_score, score)
 
 
 def test_align_needs_lanes_and_pose_when_on() -> None:

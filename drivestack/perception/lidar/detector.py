@@ -50,9 +50,8 @@ from drivestack.perception.lidar.ground import (
 )
 from drivestack.perception.lidar.lane_heading import (
     align_to_lanes,
-    demote_misaligned,
+    judge_along_lanes,
     lane_yaw_rad,
-    orient_along_lanes,
 )
 from drivestack.perception.lidar.large_vehicle import join_large_vehicles
 from drivestack.perception.lidar.offroad import demote_offroad, on_drivable
@@ -273,8 +272,9 @@ class LidarDetector:
         boxes in the output frame and the kept boxes' ``(K, 5)`` score features."""
         cfg = self.cfg.classify
         score = demote_offroad(boxes[:, :3], label, score, *place, cfg.offroad)
-        score = demote_misaligned(boxes, label, score, lanes, cfg.lane_heading, self.cfg.box_fit)
-        boxes = orient_along_lanes(boxes, label, lanes, cfg.lane_heading)
+        boxes, score = judge_along_lanes(
+            boxes, label, score, lanes, cfg.lane_heading, self.cfg.box_fit
+        )
         keep = score >= cfg.min_score
         if not cfg.keep_unknown:
             keep &= label != int(ObjectClass.UNKNOWN)

@@ -159,7 +159,14 @@ def orient_along_lanes(
     out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
     if not cfg.enabled or not cfg.orient_along_lanes:
         return out
-    which, heading = _vehicle_lane_headings(out, label, place, cfg)
+    return _oriented(out, *_vehicle_lane_headings(out, label, place, cfg), cfg)
+
+
+def _oriented(
+    out: np.ndarray, which: np.ndarray, heading: np.ndarray, cfg: LaneHeadingConfig
+) -> np.ndarray:
+    """:func:`orient_along_lanes` on ``(N, 7)`` boxes ``out`` (modified and returned), given
+    the ``(K,)`` vehicle boxes and their lane headings."""
     along = np.isfinite(heading) & (
         axis_offset_rad(out[which, 6], np.nan_to_num(heading), np.pi)
         <= np.deg2rad(cfg.max_yaw_offset_deg)
@@ -200,9 +207,45 @@ def demote_misaligned(
     if not cfg.enabled or cfg.misaligned_score_factor >= 1:
         return out
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
-    which, heading = _vehicle_lane_headings(b, label, place, cfg)
-    period = np.where(b[which, 3] < box_cfg.car_min_length_m, np.pi / 2, np.pi)
-    offset = axis_offset_rad(b[which, 6], np.nan_to_num(heading), period)
+    return _demoted(b, out, *_vehicle_lane_headings(b, label, place, cfg), cfg, box_cfg)
+
+
+def _demoted(
+    boxes: np.ndarray,
+    out: np.ndarray,
+    which: np.ndarray,
+    heading: np.ndarray,
+    cfg: LaneHeadingConfig,
+    box_cfg: BoxFitConfig,
+) -> np.ndarray:
+    """:func:`demote_misaligned` on the scores ``out`` (modified and returned), given the
+    ``(K,)`` vehicle boxes and their lane headings."""
+    period = np.where(boxes[which, 3] < box_cfg.car_min_length_m, np.pi / 2, np.pi)
+    offset = axis_offset_rad(boxes[which, 6], np.nan_to_num(heading), period)
     across = np.isfinite(heading) & (offset > np.deg2rad(cfg.max_yaw_offset_deg))
     out[which[across]] *= cfg.misaligned_score_factor
     return out
+
+
+def judge_along_lanes(
+    boxes: np.ndarray,
+    label: np.ndarray,
+    score: np.ndarray,
+    place: tuple[LaneHeadings | None, SE3 | None],
+    cfg: LaneHeadingConfig,
+    box_cfg: BoxFitConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`demote_misaligned` and then :func:`orient_along_lanes` on finished boxes, with
+    one lane lookup for both (the turn moves no centre): ``(N, 7)`` boxes and ``(N,)`` scores,
+    copies."""
+    out_boxes = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
+    out_score = np.array(score, dtype=np.float64, copy=True)
+    demote = cfg.misaligned_score_factor < 1
+    if not cfg.enabled or not (demote or cfg.orient_along_lanes):
+        return out_boxes, out_score
+    which, heading = _vehicle_lane_headings(out_boxes, label, place, cfg)
+    if demote:
+        out_score = _demoted(out_boxes, out_score, which, heading, cfg, box_cfg)
+    if cfg.orient_along_lanes:
+        out_boxes = _oriented(out_boxes, which, heading, cfg)
+    return out_boxes, out_score
