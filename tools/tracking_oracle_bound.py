@@ -38,6 +38,7 @@ from drivestack.cli import main as cli_main
 from drivestack.eval.tracking.protocol import class_rule
 from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
 from drivestack.ingest.kitti_tracking import (
+    AB3DMOT_FOLDER,
     KITTI_TRACKING_SPLITS,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
@@ -206,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kitti-root", type=Path, default=Path("../shared/data/kitti_tracking"))
     parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="val")
     parser.add_argument("--classes", default="Car,Pedestrian,Cyclist")
-    parser.add_argument(
-        "--detections", default="ab3dmot_pointrcnn", help="folder under detections/"
-    )
+    parser.add_argument("--detections", default=AB3DMOT_FOLDER, help="folder under detections/")
     parser.add_argument("--iou", type=float, default=0.25, help="3D IoU a detection needs to count")
     parser.add_argument("--fill-gap", type=int, default=0, help="fill gaps up to this many frames")
     parser.add_argument("--extend", type=int, default=0, help="extend tracks by this many frames")

@@ -219,8 +219,12 @@ def read_split_seqmap(kitti_root: str | Path, split: str) -> list[SeqmapEntry]:
     return [e for e in training if e.name not in val_names]
 
 
+#: The folder under ``detections/`` holding AB3DMOT's PointRCNN detections.
+AB3DMOT_FOLDER = "ab3dmot_pointrcnn"
+
+
 def ab3dmot_detection_file(
-    kitti_root: str | Path, cls: str, sequence: str, folder: str = "ab3dmot_pointrcnn"
+    kitti_root: str | Path, cls: str, sequence: str, folder: str = AB3DMOT_FOLDER
 ) -> Path:
     """``<kitti_root>/detections/<folder>/pointrcnn_<cls>_val/<sequence>.txt``: AB3DMOT's
     per-class detection file of a sequence (its ``_val`` folders hold all 21 training

@@ -19,7 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.ingest.kitti_format import KittiObjects
-from drivestack.ingest.kitti_tracking import ab3dmot_detection_file, read_ab3dmot_detections
+from drivestack.ingest.kitti_tracking import (
+    AB3DMOT_FOLDER,
+    ab3dmot_detection_file,
+    read_ab3dmot_detections,
+)
 from drivestack.tracking.config import (
     ClassTrackerConfig,
     OfflineCrossClassConfig,
@@ -124,7 +128,7 @@ def offline_result_rows(
 
 
 def other_class_detections(
-    kitti_root: str | Path, cfg: ClassTrackerConfig, sequence: str, folder: str
+    kitti_root: str | Path, cfg: ClassTrackerConfig, sequence: str, folder: str = AB3DMOT_FOLDER
 ) -> KittiObjects | None:
     """The AB3DMOT detections of ``cfg.offline_cross_class.other_class`` for ``sequence``
     (:func:`~drivestack.ingest.kitti_tracking.ab3dmot_detection_file`), or None when the rule

@@ -72,15 +72,13 @@ class LaneDirections:
             return np.zeros(0), np.zeros(0)
         start, vector, first = self._pieces
         counts = first[lane + 1] - first[lane]
+        bounds = np.cumsum(counts) - counts  # each pair's first piece in the flat arrays
         pair = np.repeat(np.arange(len(lane)), counts)
-        piece = (
-            first[lane][pair] + np.arange(len(pair)) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
+        piece = first[lane][pair] + np.arange(len(pair)) - bounds[pair]
         rel = xy[query[pair]] - start[piece]
         v = vector[piece]
         t = np.clip(np.einsum("pk,pk->p", rel, v) / np.einsum("pk,pk->p", v, v), 0.0, 1.0)
         gap = np.linalg.norm(rel - t[:, None] * v, axis=1)
-        bounds = np.cumsum(counts) - counts
         nearest = np.minimum.reduceat(gap, bounds)
         chosen = np.flatnonzero(gap == nearest[pair])
         first_chosen = chosen[np.r_[True, pair[chosen][1:] != pair[chosen][:-1]]]

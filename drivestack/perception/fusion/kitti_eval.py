@@ -94,7 +94,7 @@ def compare_lidar_and_fused(
                     stage = FusedTracker(tracker, fusion_cfg, source)
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
                 # the same result-file rules as `drivestack eval tracking` in both modes
-                other = other_class_detections(root, class_cfg, e.name, "ab3dmot_pointrcnn")
+                other = other_class_detections(root, class_cfg, e.name)
                 results[e.name] = offline_result_rows(run_, class_cfg, other)
             for name, protocol in protocols.items():
                 metrics = evaluate_class_thresholds(
