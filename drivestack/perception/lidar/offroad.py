@@ -21,6 +21,11 @@ from drivestack.structures.sensor_frame import DrivableArea
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.TRUCK)
 
 
+def _world_xy(points_m: np.ndarray, world_from_sensor: SE3) -> np.ndarray:
+    """``(N, 2)`` world xy of ``(N, 3)`` sensor-frame points."""
+    return world_from_sensor.apply(np.asarray(points_m, dtype=np.float64).reshape(-1, 3))[:, :2]
+
+
 def distance_to_drivable_m(
     center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3
 ) -> np.ndarray:
@@ -28,16 +33,14 @@ def distance_to_drivable_m(
     inside it, NaN where unknown)."""
     if len(center_m) == 0:
         return np.zeros(0)
-    world = world_from_sensor.apply(np.asarray(center_m, dtype=np.float64))
-    return np.asarray(drivable.distance_m(world[:, :2]), dtype=np.float64)
+    return np.asarray(drivable.distance_m(_world_xy(center_m, world_from_sensor)), dtype=np.float64)
 
 
 def on_drivable(center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3) -> np.ndarray:
     """``(N,)`` bool: the ``(N, 3)`` sensor-frame points inside the drivable area."""
     if len(center_m) == 0:
         return np.zeros(0, dtype=bool)
-    world = world_from_sensor.apply(np.asarray(center_m, dtype=np.float64))
-    return np.asarray(drivable.contains_xy(world[:, :2]), dtype=bool)
+    return np.asarray(drivable.contains_xy(_world_xy(center_m, world_from_sensor)), dtype=bool)
 
 
 def offroad_mask(
