@@ -4,6 +4,7 @@ heading, then completed along the lane; everything else untouched."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,10 +16,8 @@ from drivestack.perception.lidar.config import LaneHeadingConfig
 from drivestack.perception.lidar.lane_heading import (
     align_to_lanes,
     axis_offset_rad,
-    demote_misaligned,
     judge_along_lanes,
     lane_yaw_rad,
-    orient_along_lanes,
 )
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
@@ -135,6 +134,18 @@ def test_align_keeps_agreeing_rectangles_and_refits_the_others() -> None:
     assert np.all(np.isnan(none))
 
 
+def _demote(
+    boxes: np.ndarray, label: np.ndarray, score: np.ndarray, place: Any, cfg: LaneHeadingConfig
+) -> np.ndarray:
+    """The scores of :func:`judge_along_lanes` with the demotion alone."""
+    return judge_along_lanes(boxes, label, score, place, cfg, BOX_FIT)[1]
+
+
+def _orient(boxes: np.ndarray, label: np.ndarray, place: Any, cfg: LaneHeadingConfig) -> np.ndarray:
+    """The boxes of :func:`judge_along_lanes` with the turn alone."""
+    return judge_along_lanes(boxes, label, np.ones(len(boxes)), place, cfg, BOX_FIT)[0]
+
+
 def test_demote_misaligned_hand_computed() -> None:
     """Lanes along x where y <= 20. Vehicle boxes: a car 5 deg off (kept), a car 15 deg off
     (demoted), a truck turned 90 deg (demoted), a short piece turned 85 deg (its axes 5 deg
@@ -157,16 +168,14 @@ def test_demote_misaligned_hand_computed() -> None:
     score = np.full(7, 0.8)
     place = (_Lanes(np.pi, y_max=20.0), SE3.identity())
     cfg = dataclasses.replace(ON, misaligned_score_factor=0.25)
-    out = demote_misaligned(boxes, label, score, place, cfg, BOX_FIT)
+    out = _demote(boxes, label, score, place, cfg)
     np.testing.assert_allclose(out, [0.8, 0.2, 0.2, 0.8, 0.2, 0.8, 0.8])
     assert np.all(score == 0.8)
     # factor 1 (the default) or off: nothing changes, no lanes needed
     for quiet in (ON, LaneHeadingConfig(misaligned_score_factor=0.0)):
-        np.testing.assert_array_equal(
-            demote_misaligned(boxes, label, score, (None, None), quiet, BOX_FIT), score
-        )
+        np.testing.assert_array_equal(_demote(boxes, label, score, (None, None), quiet), score)
     with pytest.raises(ValueError, match="lane_headings"):
-        demote_misaligned(boxes, label, score, (None, SE3.identity()), cfg, BOX_FIT)
+        _demote(boxes, label, score, (None, SE3.identity()), cfg)
 
 
 def test_orient_along_lanes_hand_computed() -> None:
@@ -186,13 +195,13 @@ def test_orient_along_lanes_hand_computed() -> None:
     label = np.array([car, truck, car, car, ped])
     place = (_Lanes(np.pi, y_max=20.0), SE3.identity())
     cfg = dataclasses.replace(ON, orient_along_lanes=True)
-    out = orient_along_lanes(boxes, label, place, cfg)
+    out = _orient(boxes, label, place, cfg)
     np.testing.assert_allclose(out[:, 6], deg([-175.0, -172.0, 30.0, 0.0, 0.0]), atol=1e-12)
     np.testing.assert_array_equal(out[:, :6], boxes[:, :6])
-    np.testing.assert_array_equal(orient_along_lanes(boxes, label, (None, None), ON), boxes)
+    np.testing.assert_array_equal(_orient(boxes, label, (None, None), ON), boxes)
 
 
-def test_judge_along_lanes_is_demote_then_orient_with_one_lookup() -> None:
+def test_judge_along_lanes_demotes_and_turns_with_one_lookup() -> None:
     deg = np.deg2rad
     boxes = np.array(
         [
@@ -214,10 +223,6 @@ def test_judge_along_lanes_is_demote_then_orient_with_one_lookup() -> None:
     cfg = dataclasses.replace(ON, misaligned_score_factor=0.25, orient_along_lanes=True)
     out_boxes, out_score = judge_along_lanes(boxes, label, score, place, cfg, BOX_FIT)
     assert calls == [3]
-    np.testing.assert_array_equal(
-        out_score, demote_misaligned(boxes, label, score, place, cfg, BOX_FIT)
-    )
-    np.testing.assert_array_equal(out_boxes, orient_along_lanes(boxes, label, place, cfg))
     np.testing.assert_allclose(out_score, [0.8, 0.2, 0.8])
     assert out_boxes[0, 6] == pytest.approx(deg(-175.0))
     # off: copies, no lanes needed

@@ -13,12 +13,12 @@ heading (:func:`~drivestack.perception.lidar.box_fit.boxes_at_yaw`); it is then 
 its length along the lane
 (:func:`~drivestack.perception.lidar.box_fit.complete_far_side_along`).
 
-The same prior judges the finished boxes (:func:`demote_misaligned`): a Car or Truck box whose
+The same prior judges the finished boxes (:func:`judge_along_lanes`): a Car or Truck box whose
 axes are more than ``max_yaw_offset_deg`` off the lanes at its centre is a misfit or no vehicle
 (a hedge, a wall piece, a tree on the verge); with ``misaligned_score_factor`` below 1 its
 score is scaled down, so it ranks after the aligned ones. With ``orient_along_lanes``, the
 vehicle boxes along the lanes are turned to face the lanes' direction of travel
-(:func:`orient_along_lanes`; a shape fit leaves the heading ambiguous by 180 degrees).
+(a shape fit leaves the heading ambiguous by 180 degrees).
 """
 
 from __future__ import annotations
@@ -141,32 +141,14 @@ def _vehicle_lane_headings(
     return which, lane_yaw_rad(boxes[which, :3], lanes, world_from_sensor, cfg)
 
 
-def orient_along_lanes(
-    boxes: np.ndarray,
-    label: np.ndarray,
-    place: tuple[LaneHeadings | None, SE3 | None],
-    cfg: LaneHeadingConfig,
-) -> np.ndarray:
-    """``(N, 7)`` copy of finished boxes with the vehicles along a lane facing its direction of
-    travel (a shape fit leaves the heading ambiguous by 180 degrees).
-
-    A Car or Truck box (``(N,)`` ``label``) whose length axis is within
-    ``cfg.max_yaw_offset_deg`` of the lane heading at its centre (modulo 180 degrees) gets the
-    yaw of its length axis nearer the lane's direction, in ``[-pi, pi)``; the box's footprint
-    is unchanged.
-    Off (not ``cfg.enabled`` or not ``cfg.orient_along_lanes``): an unchanged copy.
-    """
-    out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
-    if not cfg.enabled or not cfg.orient_along_lanes:
-        return out
-    return _oriented(out, *_vehicle_lane_headings(out, label, place, cfg), cfg)
-
-
 def _oriented(
     out: np.ndarray, which: np.ndarray, heading: np.ndarray, cfg: LaneHeadingConfig
 ) -> np.ndarray:
-    """:func:`orient_along_lanes` on ``(N, 7)`` boxes ``out`` (modified and returned), given
-    the ``(K,)`` vehicle boxes and their lane headings."""
+    """Vehicles along a lane turned to face its direction of travel (a shape fit leaves the
+    heading ambiguous by 180 degrees): of the ``(K,)`` vehicle boxes ``which`` with lane
+    headings ``heading`` (NaN: none), those whose length axis is within
+    ``cfg.max_yaw_offset_deg`` of it (modulo 180 degrees) get the yaw of their length axis
+    nearer the lane's direction, in ``[-pi, pi)``. ``(N, 7)`` ``out`` modified and returned."""
     along = np.isfinite(heading) & (
         axis_offset_rad(out[which, 6], np.nan_to_num(heading), np.pi)
         <= np.deg2rad(cfg.max_yaw_offset_deg)
@@ -178,38 +160,6 @@ def _oriented(
     return out
 
 
-def demote_misaligned(
-    boxes: np.ndarray,
-    label: np.ndarray,
-    score: np.ndarray,
-    place: tuple[LaneHeadings | None, SE3 | None],
-    cfg: LaneHeadingConfig,
-    box_cfg: BoxFitConfig,
-) -> np.ndarray:
-    """``(N,)`` scores with those of vehicle boxes across the lanes times
-    ``cfg.misaligned_score_factor``.
-
-    Args:
-        boxes: ``(N, 7)`` finished (completed) boxes in the sensor frame.
-        label: ``(N,)`` ObjectClass ids (Car and Truck are judged).
-        score: ``(N,)`` scores (not modified).
-        place: the frame's lane headings and ``world_from_sensor``.
-        cfg: lane reach and agreement, the yaw tolerance and the factor; off (not
-            ``cfg.enabled`` or a factor of 1): the scores come back unchanged.
-        box_cfg: the car length under which only the axes (modulo 90 degrees) are judged.
-
-    Returns:
-        ``(N,)`` copy of the scores: a vehicle box whose centre has a lane heading and whose
-        length axis is more than ``cfg.max_yaw_offset_deg`` off it (modulo 180 degrees; for a
-        box shorter than ``box_cfg.car_min_length_m`` either axis, modulo 90) is scaled.
-    """
-    out = np.array(score, dtype=np.float64, copy=True)
-    if not cfg.enabled or cfg.misaligned_score_factor >= 1:
-        return out
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
-    return _demoted(b, out, *_vehicle_lane_headings(b, label, place, cfg), cfg, box_cfg)
-
-
 def _demoted(
     boxes: np.ndarray,
     out: np.ndarray,
@@ -218,8 +168,11 @@ def _demoted(
     cfg: LaneHeadingConfig,
     box_cfg: BoxFitConfig,
 ) -> np.ndarray:
-    """:func:`demote_misaligned` on the scores ``out`` (modified and returned), given the
-    ``(K,)`` vehicle boxes and their lane headings."""
+    """Scores of vehicle boxes across the lanes times ``cfg.misaligned_score_factor``: of the
+    ``(K,)`` vehicle boxes ``which`` of ``(N, 7)`` finished ``boxes`` with lane headings
+    ``heading`` (NaN: none), those whose length axis is more than ``cfg.max_yaw_offset_deg``
+    off it (modulo 180 degrees; for a box shorter than ``box_cfg.car_min_length_m`` either
+    axis, modulo 90). ``(N,)`` scores ``out`` modified and returned."""
     period = np.where(boxes[which, 3] < box_cfg.car_min_length_m, np.pi / 2, np.pi)
     offset = axis_offset_rad(boxes[which, 6], np.nan_to_num(heading), period)
     across = np.isfinite(heading) & (offset > np.deg2rad(cfg.max_yaw_offset_deg))
@@ -235,9 +188,26 @@ def judge_along_lanes(
     cfg: LaneHeadingConfig,
     box_cfg: BoxFitConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`demote_misaligned` and then :func:`orient_along_lanes` on finished boxes, with
-    one lane lookup for both (the turn moves no centre): ``(N, 7)`` boxes and ``(N,)`` scores,
-    copies."""
+    """The lane prior on finished boxes: Car and Truck boxes across the lanes demoted (with
+    ``cfg.misaligned_score_factor`` below 1), then those along a lane turned to its direction
+    of travel (with ``cfg.orient_along_lanes``), one lane lookup for both (the turn moves no
+    centre).
+
+    Args:
+        boxes: ``(N, 7)`` finished (completed) boxes in the sensor frame.
+        label: ``(N,)`` ObjectClass ids.
+        score: ``(N,)`` scores.
+        place: the frame's lane headings and ``world_from_sensor`` (both needed when on).
+        cfg: lane reach and agreement, the yaw tolerance, the factor and the turn; off (not
+            ``cfg.enabled``, or neither rule): unchanged copies, no lanes needed.
+        box_cfg: the car length under which only a box's axes (modulo 90 degrees) are judged.
+
+    Returns:
+        ``(N, 7)`` boxes and ``(N,)`` scores, copies.
+
+    Raises:
+        ValueError: on, but no lane headings or no pose.
+    """
     out_boxes = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 7)
     out_score = np.array(score, dtype=np.float64, copy=True)
     demote = cfg.misaligned_score_factor < 1
