@@ -13,6 +13,8 @@ import math
 import numba as nb
 import numpy as np
 
+from drivestack.kernels._polygon import PARALLEL_SIN
+
 _jit = nb.njit(cache=True, nogil=True)
 
 _SX = np.array([0.5, -0.5, -0.5, 0.5])
@@ -51,16 +53,17 @@ def _box_in_frame(box, cx, cy, length, width, c, s):
 def _clip_cross(p, q, qx, qy, scale, tol, collinear_counts):
     """Sum of cross(p0, p1) over the edges of box ``p`` clipped to box ``q`` (centre qx, qy)."""
     total = 0.0
-    eps_len = tol * scale
+    sin_tol = max(tol, PARALLEL_SIN)
     for i in range(4):
         t_lo = 0.0
         t_hi = 1.0
         blocked = False
         edge_len = math.sqrt(p[_DX, i] * p[_DX, i] + p[_DY, i] * p[_DY, i])
+        eps_len = tol * scale + sin_tol * edge_len
         for j in range(4):
             num = q[_NX, j] * (p[_CX, i] - qx) + q[_NY, j] * (p[_CY, i] - qy) - q[_OFF, j]
             den = q[_NX, j] * p[_DX, i] + q[_NY, j] * p[_DY, i]
-            if abs(den) <= tol * edge_len:
+            if abs(den) <= sin_tol * edge_len:
                 inside = num < -eps_len
                 if collinear_counts and not inside and abs(num) <= eps_len:
                     inside = p[_DX, i] * q[_DX, j] + p[_DY, i] * q[_DY, j] > 0.0

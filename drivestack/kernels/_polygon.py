@@ -29,6 +29,12 @@ _EDGE_DIRS = ((-1.0, 0.0), (0.0, -1.0), (1.0, 0.0), (0.0, 1.0))
 _EDGE_NORMALS = ((0.0, 1.0), (-1.0, 0.0), (0.0, -1.0), (1.0, 0.0))
 _CORNER_SIGNS = ((0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5))
 
+#: Edges whose directions differ by less than this angle (rad) are taken as parallel (the
+#: clip of one by the other's line is then decided by side, or by the collinear rule when the
+#: edge lies within its own spread of the line); the area error this allows is about the
+#: angle times the squared box size (~1e-7 m^2 for 10 m boxes).
+PARALLEL_SIN = 1e-9
+
 
 def _rotate(xp: Any, vec: Any, c: Any, s: Any) -> Any:
     """Rotate ``vec (..., 4, 2)`` by per-pair ``c, s (K,)``."""
@@ -98,8 +104,11 @@ def _clipped_edges_cross(
     num = xp.sum(normals[:, None, :, :] * rel, axis=-1) - offsets[:, None, :]  # (K, 4, 4 planes)
     den = xp.sum(normals[:, None, :, :] * direction[:, :, None, :], axis=-1)
     edge_len = xp.sqrt(xp.sum(direction * direction, axis=-1))[:, :, None]
-    eps_len = tol * scale[:, None, None]
-    parallel = xp.abs(den) <= tol * edge_len
+    sin_tol = max(tol, PARALLEL_SIN)
+    # an edge within sin_tol of a plane's direction is parallel to it: its crossing would be
+    # ill-conditioned, and the two boxes' clipped boundaries would then not meet exactly
+    eps_len = tol * scale[:, None, None] + sin_tol * edge_len
+    parallel = xp.abs(den) <= sin_tol * edge_len
     safe_den = xp.where(parallel, xp.ones_like(den), den)
     ratio = -num / safe_den
     one = xp.ones_like(ratio)

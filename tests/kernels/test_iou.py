@@ -107,6 +107,20 @@ def test_float32_input_gives_float32_output():
         np.testing.assert_allclose(np.diag(out), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("impl", ["numba", "reference"])
+def test_nearly_parallel_coincident_edges_meet_exactly(impl):
+    # Hypothesis found it: a unit square and the same square turned by 7.5e-13 rad gave IoU
+    # 0.99986 / 0.99984 (the edges' crossings with the other's nearly identical lines were
+    # ill-conditioned, so the two clipped boundaries left a gap). Within PARALLEL_SIN they are
+    # parallel now, and the collinear rule counts the shared boundary once.
+    a = np.array([[0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]])
+    for turn in (7.471177117858554e-13, 1e-10, -3e-12):
+        b = a.copy()
+        b[0, 6] = turn
+        assert box_iou_bev(a, b, impl=impl)[0, 0] == pytest.approx(1.0, abs=1e-9)
+        assert box_iou_bev(b, a, impl=impl)[0, 0] == pytest.approx(1.0, abs=1e-9)
+
+
 finite = st.floats(-20.0, 20.0, allow_nan=False)
 size = st.floats(0.1, 6.0, allow_nan=False)
 angle = st.floats(-math.pi, math.pi, allow_nan=False)
