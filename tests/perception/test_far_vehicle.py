@@ -15,6 +15,7 @@ from drivestack.perception.lidar.far_vehicle import (
     complete_along_sight,
     promote_far_vehicles,
 )
+from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -95,7 +96,7 @@ def test_only_on_road_candidates_are_promoted() -> None:
     label, score = np.array([UNK, UNK, CAR]), np.array([0.0, 0.0, 0.9])
     cfg = FarVehicleConfig(min_range_m=40.0, score=1e-6)
     out_b, out_l, out_s = promote_far_vehicles(
-        boxes, label, score, PRIOR, (_Strip(8, 12), pose), cfg
+        boxes, label, score, PRIOR, MapPriors(pose, drivable_area=_Strip(8, 12)), cfg
     )
     np.testing.assert_array_equal(out_l, [CAR, UNK, CAR])
     np.testing.assert_allclose(out_s, [1e-6, 0.0, 0.9])
@@ -107,11 +108,11 @@ def test_only_on_road_candidates_are_promoted() -> None:
 def test_off_by_default_and_on_needs_a_map() -> None:
     boxes, label, score = np.array([_box(50.0, 0.0, (1.0, 0.5, 1.0))]), np.array([UNK]), np.zeros(1)
     assert not FarVehicleConfig().enabled
-    out = promote_far_vehicles(boxes, label, score, PRIOR, (None, None), FarVehicleConfig())
+    out = promote_far_vehicles(boxes, label, score, PRIOR, MapPriors(), FarVehicleConfig())
     assert out[0] is boxes and out[1] is label and out[2] is score
     on = FarVehicleConfig(min_range_m=40.0)
     with pytest.raises(ValueError, match="drivable_area"):
-        promote_far_vehicles(boxes, label, score, PRIOR, (None, SE3.identity()), on)
+        promote_far_vehicles(boxes, label, score, PRIOR, MapPriors(SE3.identity()), on)
     with pytest.raises(ValueError):
         FarVehicleConfig(score=2.0)
     with pytest.raises(ValueError):

@@ -4,7 +4,6 @@ heading, then completed along the lane; everything else untouched."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,8 +16,8 @@ from drivestack.perception.lidar.lane_heading import (
     align_to_lanes,
     axis_offset_rad,
     judge_along_lanes,
-    lane_yaw_rad,
 )
+from drivestack.perception.lidar.map_priors import MapPriors, lane_yaw_rad
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -117,8 +116,8 @@ def test_align_keeps_agreeing_rectangles_and_refits_the_others() -> None:
     xyz, bounds = _clusters(*pieces)
     raw = fit_boxes(xyz, bounds, None, BOX_FIT)
     is_car = np.array([True, True, True, False, True])
-    place = (_Lanes(np.pi / 2, y_max=20.0), SE3.identity())
-    out, heading = align_to_lanes(xyz, bounds, None, raw, is_car, place, ON, BOX_FIT)
+    priors = MapPriors(SE3.identity(), lane_headings=_Lanes(np.pi / 2, y_max=20.0))
+    out, heading = align_to_lanes(xyz, bounds, None, raw, is_car, priors, ON, BOX_FIT)
     np.testing.assert_allclose(heading, [np.pi / 2, np.pi / 2, np.nan, np.nan, np.nan])
     np.testing.assert_array_equal(out[[0, 2, 3, 4]], raw[[0, 2, 3, 4]])
     # corners at (+-0.8, +-0.5) turned 30 deg span 1.6 cos 30 + 1.0 sin 30 in x and
@@ -129,21 +128,27 @@ def test_align_keeps_agreeing_rectangles_and_refits_the_others() -> None:
         out[1], [20.0, 10.0, 0.75, span_x + 2 * PAD, span_y + 2 * PAD, 1.5, 0.0], atol=1e-9
     )
     # off: unchanged, no heading
-    off, none = align_to_lanes(xyz, bounds, None, raw, is_car, place, LaneHeadingConfig(), BOX_FIT)
+    off, none = align_to_lanes(xyz, bounds, None, raw, is_car, priors, LaneHeadingConfig(), BOX_FIT)
     np.testing.assert_array_equal(off, raw)
     assert np.all(np.isnan(none))
 
 
 def _demote(
-    boxes: np.ndarray, label: np.ndarray, score: np.ndarray, place: Any, cfg: LaneHeadingConfig
+    boxes: np.ndarray,
+    label: np.ndarray,
+    score: np.ndarray,
+    priors: MapPriors,
+    cfg: LaneHeadingConfig,
 ) -> np.ndarray:
     """The scores of :func:`judge_along_lanes` with the demotion alone."""
-    return judge_along_lanes(boxes, label, score, place, cfg, BOX_FIT)[1]
+    return judge_along_lanes(boxes, label, score, priors, cfg, BOX_FIT)[1]
 
 
-def _orient(boxes: np.ndarray, label: np.ndarray, place: Any, cfg: LaneHeadingConfig) -> np.ndarray:
+def _orient(
+    boxes: np.ndarray, label: np.ndarray, priors: MapPriors, cfg: LaneHeadingConfig
+) -> np.ndarray:
     """The boxes of :func:`judge_along_lanes` with the turn alone."""
-    return judge_along_lanes(boxes, label, np.ones(len(boxes)), place, cfg, BOX_FIT)[0]
+    return judge_along_lanes(boxes, label, np.ones(len(boxes)), priors, cfg, BOX_FIT)[0]
 
 
 def test_demote_misaligned_hand_computed() -> None:
@@ -166,16 +171,16 @@ def test_demote_misaligned_hand_computed() -> None:
     car, truck, ped = int(ObjectClass.CAR), int(ObjectClass.TRUCK), int(ObjectClass.PEDESTRIAN)
     label = np.array([car, car, truck, car, truck, car, ped])
     score = np.full(7, 0.8)
-    place = (_Lanes(np.pi, y_max=20.0), SE3.identity())
+    priors = MapPriors(SE3.identity(), lane_headings=_Lanes(np.pi, y_max=20.0))
     cfg = dataclasses.replace(ON, misaligned_score_factor=0.25)
-    out = _demote(boxes, label, score, place, cfg)
+    out = _demote(boxes, label, score, priors, cfg)
     np.testing.assert_allclose(out, [0.8, 0.2, 0.2, 0.8, 0.2, 0.8, 0.8])
     assert np.all(score == 0.8)
     # factor 1 (the default) or off: nothing changes, no lanes needed
     for quiet in (ON, LaneHeadingConfig(misaligned_score_factor=0.0)):
-        np.testing.assert_array_equal(_demote(boxes, label, score, (None, None), quiet), score)
+        np.testing.assert_array_equal(_demote(boxes, label, score, MapPriors(), quiet), score)
     with pytest.raises(ValueError, match="lane_headings"):
-        _demote(boxes, label, score, (None, SE3.identity()), cfg)
+        _demote(boxes, label, score, MapPriors(SE3.identity()), cfg)
 
 
 def test_orient_along_lanes_hand_computed() -> None:
@@ -193,12 +198,12 @@ def test_orient_along_lanes_hand_computed() -> None:
     )
     car, truck, ped = int(ObjectClass.CAR), int(ObjectClass.TRUCK), int(ObjectClass.PEDESTRIAN)
     label = np.array([car, truck, car, car, ped])
-    place = (_Lanes(np.pi, y_max=20.0), SE3.identity())
+    priors = MapPriors(SE3.identity(), lane_headings=_Lanes(np.pi, y_max=20.0))
     cfg = dataclasses.replace(ON, orient_along_lanes=True)
-    out = _orient(boxes, label, place, cfg)
+    out = _orient(boxes, label, priors, cfg)
     np.testing.assert_allclose(out[:, 6], deg([-175.0, -172.0, 30.0, 0.0, 0.0]), atol=1e-12)
     np.testing.assert_array_equal(out[:, :6], boxes[:, :6])
-    np.testing.assert_array_equal(_orient(boxes, label, (None, None), ON), boxes)
+    np.testing.assert_array_equal(_orient(boxes, label, MapPriors(), ON), boxes)
 
 
 def test_judge_along_lanes_demotes_and_turns_with_one_lookup() -> None:
@@ -219,14 +224,14 @@ def test_judge_along_lanes_demotes_and_turns_with_one_lookup() -> None:
             calls.append(len(xy))
             return super().heading_rad(xy, reach, spread)
 
-    place = (Counting(np.pi, y_max=20.0), SE3.identity())
+    priors = MapPriors(SE3.identity(), lane_headings=Counting(np.pi, y_max=20.0))
     cfg = dataclasses.replace(ON, misaligned_score_factor=0.25, orient_along_lanes=True)
-    out_boxes, out_score = judge_along_lanes(boxes, label, score, place, cfg, BOX_FIT)
+    out_boxes, out_score = judge_along_lanes(boxes, label, score, priors, cfg, BOX_FIT)
     assert calls == [3]
     np.testing.assert_allclose(out_score, [0.8, 0.2, 0.8])
     assert out_boxes[0, 6] == pytest.approx(deg(-175.0))
     # off: copies, no lanes needed
-    quiet_boxes, quiet_score = judge_along_lanes(boxes, label, score, (None, None), ON, BOX_FIT)
+    quiet_boxes, quiet_score = judge_along_lanes(boxes, label, score, MapPriors(), ON, BOX_FIT)
     np.testing.assert_array_equal(quiet_boxes, boxes)
     np.testing.assert_array_equal(quiet_score, score)
 
@@ -235,7 +240,7 @@ def test_align_needs_lanes_and_pose_when_on() -> None:
     xyz, bounds = _clusters(_rectangle(20.0, 0.0, 1.6, 1.6, 0.0))
     raw = fit_boxes(xyz, bounds, None, BOX_FIT)
     with pytest.raises(ValueError, match="lane_headings"):
-        align_to_lanes(xyz, bounds, None, raw, np.array([True]), (None, None), ON, BOX_FIT)
+        align_to_lanes(xyz, bounds, None, raw, np.array([True]), MapPriors(), ON, BOX_FIT)
 
 
 def test_config_checks_its_ranges() -> None:

@@ -10,6 +10,7 @@ import pytest
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar import build_lidar_detector, load_lidar_detector_config
 from drivestack.perception.lidar.config import OffroadConfig
+from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.perception.lidar.offroad import demote_offroad, offroad_mask
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
@@ -38,11 +39,15 @@ def test_mask_hand_computed() -> None:
     # sensor at world (0, 10): a sensor-frame y maps to world y + 10; road y_world 8..12
     pose = SE3(np.eye(3), np.array([0.0, 10.0, 0.0]))
     centres = np.array([[5.0, 0.0, 0.0], [5.0, 2.9, 0.0], [5.0, 3.1, 0.0], [5.0, -6.0, 0.0]])
-    mask = offroad_mask(centres, _Strip(8.0, 12.0), pose, OffroadConfig(max_distance_m=1.0))
+    mask = offroad_mask(
+        centres, MapPriors(pose, _Strip(8.0, 12.0)), OffroadConfig(max_distance_m=1.0)
+    )
     np.testing.assert_array_equal(mask, [False, False, True, True])
     unknown = _Strip(8.0, 12.0, known_to_x=0.0)  # every centre beyond: unknown, kept
-    assert not offroad_mask(centres, unknown, pose, OffroadConfig()).any()
-    assert offroad_mask(np.zeros((0, 3)), _Strip(0, 1), pose, OffroadConfig()).shape == (0,)
+    assert not offroad_mask(centres, MapPriors(pose, unknown), OffroadConfig()).any()
+    assert offroad_mask(np.zeros((0, 3)), MapPriors(pose, _Strip(0, 1)), OffroadConfig()).shape == (
+        0,
+    )
 
 
 def test_only_vehicles_are_demoted() -> None:
@@ -50,7 +55,7 @@ def test_only_vehicles_are_demoted() -> None:
     label = np.array([CAR, CAR, TRUCK, PED])
     score = np.array([0.9, 0.8, 0.7, 0.6])
     cfg = OffroadConfig(max_distance_m=1.0, score_factor=0.25)
-    out = demote_offroad(centres, label, score, _Strip(-2.0, 2.0), SE3.identity(), cfg)
+    out = demote_offroad(centres, label, score, MapPriors(SE3.identity(), _Strip(-2.0, 2.0)), cfg)
     np.testing.assert_allclose(out, [0.9, 0.2, 0.175, 0.6])
     np.testing.assert_array_equal(score, [0.9, 0.8, 0.7, 0.6])  # input untouched
 
@@ -59,11 +64,11 @@ def test_off_by_default_and_on_needs_a_map() -> None:
     score = np.array([0.5])
     args = (np.array([[0.0, 9.0, 0.0]]), np.array([CAR]), score)
     assert not OffroadConfig().enabled
-    assert demote_offroad(*args, None, None, OffroadConfig()) is score
+    assert demote_offroad(*args, MapPriors(), OffroadConfig()) is score
     with pytest.raises(ValueError, match="drivable_area"):
-        demote_offroad(*args, None, SE3.identity(), OffroadConfig(score_factor=0.0))
+        demote_offroad(*args, MapPriors(SE3.identity()), OffroadConfig(score_factor=0.0))
     with pytest.raises(ValueError, match="world_from_ego"):
-        demote_offroad(*args, _Strip(0, 1), None, OffroadConfig(score_factor=0.0))
+        demote_offroad(*args, MapPriors(None, _Strip(0, 1)), OffroadConfig(score_factor=0.0))
     with pytest.raises(ValueError):
         OffroadConfig(score_factor=1.5)
 

@@ -42,25 +42,17 @@ from drivestack.perception.lidar.cluster import Clusters, cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.far_vehicle import promote_far_vehicles
-from drivestack.perception.lidar.ground import (
-    GroundPlanes,
-    PriorGround,
-    ground_z_at,
-    segment_ground,
-)
-from drivestack.perception.lidar.lane_heading import (
-    align_to_lanes,
-    judge_along_lanes,
-    lane_yaw_rad,
-)
+from drivestack.perception.lidar.ground import GroundPlanes, ground_z_at, segment_ground
+from drivestack.perception.lidar.lane_heading import align_to_lanes, judge_along_lanes
 from drivestack.perception.lidar.large_vehicle import join_large_vehicles
-from drivestack.perception.lidar.offroad import demote_offroad, on_drivable
+from drivestack.perception.lidar.map_priors import MapPriors
+from drivestack.perception.lidar.offroad import demote_offroad
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
-from drivestack.structures.sensor_frame import DrivableArea, LaneHeadings, SensorFrame
+from drivestack.structures.sensor_frame import SensorFrame
 
 
 @dataclass(frozen=True)
@@ -158,11 +150,8 @@ class LidarDetector:
         world_from_sensor = None
         if frame.world_from_ego is not None and ego_from_sensor is not None:
             world_from_sensor = frame.world_from_ego @ ego_from_sensor
-        prior = None
-        if frame.ground_surface is not None and world_from_sensor is not None:
-            prior = PriorGround(frame.ground_surface, world_from_sensor)
-        place = (frame.drivable_area, world_from_sensor)
-        lanes = (frame.lane_headings, world_from_sensor)
+        priors = MapPriors.of_frame(frame, world_from_sensor)
+        ground_prior = priors.ground
 
         with rec.step("accumulate", len(cloud)) as out:
             merged = self._accumulator.step(cloud, world_from_sensor)
@@ -171,7 +160,7 @@ class LidarDetector:
             xyz = merged.xyz_m[roi_mask(merged.xyz_m, cfg.roi)]
             out[0] = len(xyz)
         with rec.step("ground", len(xyz)) as out:
-            ground = segment_ground(xyz, cfg.ground, prior)
+            ground = segment_ground(xyz, cfg.ground, ground_prior)
             h = ground.height_m
             objects = (h >= cfg.cluster.min_height_above_ground_m) & (
                 h <= cfg.cluster.max_height_above_ground_m
@@ -181,7 +170,7 @@ class LidarDetector:
         with rec.step("cluster", num_objects) as out:
             clusters = cluster_points(xyz[objects], cfg.cluster)
             if cfg.large_vehicle_join.enabled:
-                clusters = self._join_large_vehicles(clusters, ground.planes, prior, place, lanes)
+                clusters = self._join_large_vehicles(clusters, ground.planes, priors)
             out[0] = clusters.num_clusters
         with rec.step("box_fit", clusters.num_clusters) as out:
             grouped, bounds = clusters.grouped()
@@ -192,7 +181,11 @@ class LidarDetector:
                 else np.zeros((0, 2))
             )
             ground_z = ground_z_at(
-                centres, ground.planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, prior
+                centres,
+                ground.planes,
+                cfg.ground,
+                cfg.box_fit.bottom_on_accepted_ground,
+                ground_prior,
             )
             boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
             if cfg.box_fit.row_split_length_m > 0:
@@ -216,7 +209,7 @@ class LidarDetector:
             cls = classify(boxes, counts, cfg.classify, grouped, bounds, vetoed)
             car = cls.label == int(ObjectClass.CAR)
             boxes, lane_yaw = align_to_lanes(
-                grouped, bounds, ground_z, boxes, car, lanes, cfg.classify.lane_heading,
+                grouped, bounds, ground_z, boxes, car, priors, cfg.classify.lane_heading,
                 cfg.box_fit,
             )  # fmt: skip
             raw_boxes = boxes
@@ -229,14 +222,14 @@ class LidarDetector:
             if np.any(cls.end_face):
                 boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
             boxes, label, score = promote_far_vehicles(
-                boxes, cls.label, cls.score, cfg.classify.car, place, cfg.classify.far_vehicle
+                boxes, cls.label, cls.score, cfg.classify.car, priors, cfg.classify.far_vehicle
             )
             features = cls.features
             if cfg.dedup.enabled:
                 out[0] = len(boxes)
             else:
                 result, features = self._finish(
-                    boxes, label, score, features, cloud, ego_from_sensor, place, lanes
+                    boxes, label, score, features, cloud, ego_from_sensor, priors
                 )
                 out[0] = len(result)
         if cfg.dedup.enabled:
@@ -247,7 +240,7 @@ class LidarDetector:
                 )  # fmt: skip
                 result, features = self._finish(
                     dedup.boxes, dedup.label, dedup.score, dedup.features, cloud,
-                    ego_from_sensor, place, lanes,
+                    ego_from_sensor, priors,
                 )  # fmt: skip
                 out[0] = len(result)
         report = RunReport(tuple(rec.steps))
@@ -262,18 +255,16 @@ class LidarDetector:
         features: np.ndarray,
         cloud: PointCloud,
         ego_from_sensor: SE3 | None,
-        place: tuple[DrivableArea | None, SE3 | None],
-        lanes: tuple[LaneHeadings | None, SE3 | None],
+        priors: MapPriors,
     ) -> tuple[Boxes3D, np.ndarray]:
-        """Demote off-road vehicles (``place``: the frame's drivable area and
-        ``world_from_sensor``) and vehicles across the lanes (``lanes``: the frame's lane
-        headings and ``world_from_sensor``), turn those along them to their direction of
-        travel, drop low scores (and UNKNOWN unless kept); the
-        boxes in the output frame and the kept boxes' ``(K, 5)`` score features."""
+        """Demote off-road vehicles and vehicles across the lanes (the frame's map
+        ``priors``), turn those along them to their direction of travel, drop low scores (and
+        UNKNOWN unless kept); the boxes in the output frame and the kept boxes' ``(K, 5)``
+        score features."""
         cfg = self.cfg.classify
-        score = demote_offroad(boxes[:, :3], label, score, *place, cfg.offroad)
+        score = demote_offroad(boxes[:, :3], label, score, priors, cfg.offroad)
         boxes, score = judge_along_lanes(
-            boxes, label, score, lanes, cfg.lane_heading, self.cfg.box_fit
+            boxes, label, score, priors, cfg.lane_heading, self.cfg.box_fit
         )
         keep = score >= cfg.min_score
         if not cfg.keep_unknown:
@@ -289,34 +280,28 @@ class LidarDetector:
         self,
         clusters: Clusters,
         planes: GroundPlanes,
-        prior: PriorGround | None,
-        place: tuple[DrivableArea | None, SE3 | None],
-        lanes: tuple[LaneHeadings | None, SE3 | None],
+        priors: MapPriors,
     ) -> Clusters:
         """``large_vehicle_join`` on ``clusters``: voxel heights above the ground the boxes
-        stand on, the drivable area (``place``) and the lanes (``lanes``) of the frame.
+        stand on, the drivable area and the lanes of the frame's map ``priors``.
 
         Raises:
             ValueError: the frame carries no drivable area, no lane headings or no pose.
         """
         cfg = self.cfg
-        drivable, world_from_sensor = place
-        lane_headings = lanes[0]
-        if drivable is None or lane_headings is None or world_from_sensor is None:
-            raise ValueError(
-                "large_vehicle_join is on but the frame carries no drivable_area, no "
-                "lane_headings or no world_from_ego pose"
-            )
+        step = "large_vehicle_join"
+        priors.drivable(step)  # both needed, whatever the clusters
+        priors.lanes(step)
         vox = clusters.xyz_m
         ground_z = ground_z_at(
-            vox[:, :2], planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, prior
+            vox[:, :2], planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, priors.ground
         )
         lane_cfg = cfg.classify.lane_heading
         return join_large_vehicles(
             clusters,
             vox[:, 2] - ground_z,
-            lambda xyz: on_drivable(xyz, drivable, world_from_sensor),
-            lambda centre: lane_yaw_rad(centre, lane_headings, world_from_sensor, lane_cfg),
+            lambda xyz: priors.on_drivable(xyz, step),
+            lambda centre: priors.lane_yaw_rad(centre, lane_cfg, step),
             np.deg2rad(lane_cfg.max_yaw_offset_deg),
             np.deg2rad(cfg.box_fit.refine_step_deg),
             cfg.large_vehicle_join,

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.config import ClassPrior, FarVehicleConfig
-from drivestack.perception.lidar.offroad import distance_to_drivable_m
+from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.sensor_frame import DrivableArea
 
 
 def candidate_mask(
@@ -80,7 +78,7 @@ def promote_far_vehicles(
     label: np.ndarray,
     score: np.ndarray,
     car: ClassPrior,
-    place: tuple[DrivableArea | None, SE3 | None],
+    priors: MapPriors,
     cfg: FarVehicleConfig,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse far clusters on the drivable area as low-scored, completed cars.
@@ -90,7 +88,7 @@ def promote_far_vehicles(
         label: ``(N,)`` ObjectClass ids.
         score: ``(N,)`` scores.
         car: the car size prior (candidate limits, completed size).
-        place: the frame's drivable area and ``world_from_sensor`` (both needed when on).
+        priors: the frame's map priors (the drivable area and the sensor's pose needed when on).
         cfg: the far-vehicle settings; off (``cfg.enabled`` false): inputs returned.
 
     Returns:
@@ -104,15 +102,9 @@ def promote_far_vehicles(
     """
     if not cfg.enabled:
         return boxes, label, score
-    drivable, world_from_sensor = place
-    if drivable is None or world_from_sensor is None:
-        raise ValueError(
-            "classify.far_vehicle is on but the frame carries no drivable_area or no "
-            "world_from_ego pose"
-        )
     which = np.flatnonzero(candidate_mask(boxes, label, car, cfg))
     completed = complete_along_sight(boxes[which], np.asarray(car.mean_lwh_m))
-    distance = distance_to_drivable_m(completed[:, :3], drivable, world_from_sensor)
+    distance = priors.distance_to_drivable_m(completed[:, :3], "classify.far_vehicle")
     on_road = distance <= cfg.max_offroad_m
     which = which[on_road]
     out_boxes = np.array(boxes, dtype=np.float64, copy=True)

@@ -25,31 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.box_fit import boxes_at_yaw
 from drivestack.perception.lidar.config import BoxFitConfig, LaneHeadingConfig
+from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.perception.lidar.offroad import VEHICLE_CLASSES
-from drivestack.structures.sensor_frame import LaneHeadings
 
-
-def lane_yaw_rad(
-    center_m: np.ndarray, lanes: LaneHeadings, world_from_sensor: SE3, cfg: LaneHeadingConfig
-) -> np.ndarray:
-    """``(N,)`` sensor-frame heading of the lanes at ``(N, 3)`` sensor-frame points (the
-    world heading's direction turned into the sensor frame); NaN where the lanes give none."""
-    center = np.asarray(center_m, dtype=np.float64).reshape(-1, 3)
-    if len(center) == 0:
-        return np.zeros(0)
-    world = world_from_sensor.apply(center)
-    heading = np.asarray(
-        lanes.heading_rad(
-            world[:, :2], cfg.max_lane_distance_m, np.deg2rad(cfg.max_lane_spread_deg)
-        ),
-        dtype=np.float64,
-    )
-    direction = np.stack([np.cos(heading), np.sin(heading), np.zeros(len(heading))], axis=1)
-    local = direction @ world_from_sensor.rotation  # rows: R^T d
-    return np.arctan2(local[:, 1], local[:, 0])
+#: The config key the lane prior's errors name.
+_CONFIG_KEY = "classify.lane_heading"
 
 
 def axis_offset_rad(
@@ -61,26 +43,13 @@ def axis_offset_rad(
     return np.abs(np.mod(diff + period_rad / 2, period_rad) - period_rad / 2)
 
 
-def _lanes_or_raise(
-    place: tuple[LaneHeadings | None, SE3 | None],
-) -> tuple[LaneHeadings, SE3]:
-    """The frame's lane headings and pose; ValueError when either is missing."""
-    lanes, world_from_sensor = place
-    if lanes is None or world_from_sensor is None:
-        raise ValueError(
-            "classify.lane_heading is on but the frame carries no lane_headings or no "
-            "world_from_ego pose"
-        )
-    return lanes, world_from_sensor
-
-
 def align_to_lanes(
     xyz_m: np.ndarray,
     bounds: np.ndarray,
     ground_z_m: np.ndarray | None,
     boxes: np.ndarray,
     is_car: np.ndarray,
-    place: tuple[LaneHeadings | None, SE3 | None],
+    priors: MapPriors,
     cfg: LaneHeadingConfig,
     box_cfg: BoxFitConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +62,7 @@ def align_to_lanes(
             fitted with (:func:`~drivestack.perception.lidar.box_fit.fit_boxes`).
         boxes: ``(N, 7)`` the clusters' fitted boxes (not completed).
         is_car: ``(N,)`` bool, the boxes classified as cars.
-        place: the frame's lane headings and ``world_from_sensor`` (both needed when on).
+        priors: the frame's map priors (the lane headings and the sensor's pose needed when on).
         cfg: reach, lane agreement and yaw tolerance; off (``cfg.enabled`` false): the boxes
             come back unchanged with no heading.
         box_cfg: the car length below which a box is partly seen, and the box padding.
@@ -111,12 +80,11 @@ def align_to_lanes(
     heading = np.full(len(out), np.nan)
     if not cfg.enabled:
         return out, heading
-    lanes, world_from_sensor = _lanes_or_raise(place)
     partial = np.asarray(is_car, dtype=bool).reshape(len(out)) & (
         out[:, 3] < box_cfg.car_min_length_m
     )
     which = np.flatnonzero(partial)
-    heading[which] = lane_yaw_rad(out[which, :3], lanes, world_from_sensor, cfg)
+    heading[which] = priors.lane_yaw_rad(out[which, :3], cfg, _CONFIG_KEY)
     led = np.isfinite(heading)
     refit = led & (
         axis_offset_rad(out[:, 6], np.nan_to_num(heading), np.pi / 2)
@@ -131,14 +99,13 @@ def align_to_lanes(
 def _vehicle_lane_headings(
     boxes: np.ndarray,
     label: np.ndarray,
-    place: tuple[LaneHeadings | None, SE3 | None],
+    priors: MapPriors,
     cfg: LaneHeadingConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(K,)`` indices of the vehicle (Car, Truck) boxes among ``(N, 7)`` boxes with ``(N,)``
     labels, and their ``(K,)`` sensor-frame lane headings (NaN: none)."""
-    lanes, world_from_sensor = _lanes_or_raise(place)
     which = np.flatnonzero(np.isin(label, [int(c) for c in VEHICLE_CLASSES]))
-    return which, lane_yaw_rad(boxes[which, :3], lanes, world_from_sensor, cfg)
+    return which, priors.lane_yaw_rad(boxes[which, :3], cfg, _CONFIG_KEY)
 
 
 def _oriented(
@@ -184,7 +151,7 @@ def judge_along_lanes(
     boxes: np.ndarray,
     label: np.ndarray,
     score: np.ndarray,
-    place: tuple[LaneHeadings | None, SE3 | None],
+    priors: MapPriors,
     cfg: LaneHeadingConfig,
     box_cfg: BoxFitConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +164,7 @@ def judge_along_lanes(
         boxes: ``(N, 7)`` finished (completed) boxes in the sensor frame.
         label: ``(N,)`` ObjectClass ids.
         score: ``(N,)`` scores.
-        place: the frame's lane headings and ``world_from_sensor`` (both needed when on).
+        priors: the frame's map priors (the lane headings and the sensor's pose needed when on).
         cfg: lane reach and agreement, the yaw tolerance, the factor and the turn; off (not
             ``cfg.enabled``, or neither rule): unchanged copies, no lanes needed.
         box_cfg: the car length under which only a box's axes (modulo 90 degrees) are judged.
@@ -213,7 +180,7 @@ def judge_along_lanes(
     demote = cfg.misaligned_score_factor < 1
     if not cfg.enabled or not (demote or cfg.orient_along_lanes):
         return out_boxes, out_score
-    which, heading = _vehicle_lane_headings(out_boxes, label, place, cfg)
+    which, heading = _vehicle_lane_headings(out_boxes, label, priors, cfg)
     if demote:
         out_score = _demoted(out_boxes, out_score, which, heading, cfg, box_cfg)
     if cfg.orient_along_lanes:

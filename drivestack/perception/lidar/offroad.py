@@ -12,46 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.config import OffroadConfig
+from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.sensor_frame import DrivableArea
 
 #: Classes a drivable-area prior applies to.
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.TRUCK)
 
 
-def _world_xy(points_m: np.ndarray, world_from_sensor: SE3) -> np.ndarray:
-    """``(N, 2)`` world xy of ``(N, 3)`` sensor-frame points."""
-    return world_from_sensor.apply(np.asarray(points_m, dtype=np.float64).reshape(-1, 3))[:, :2]
-
-
-def distance_to_drivable_m(
-    center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3
-) -> np.ndarray:
-    """``(N,)`` planar distance of ``(N, 3)`` sensor-frame points to the drivable area (0
-    inside it, NaN where unknown)."""
-    if len(center_m) == 0:
-        return np.zeros(0)
-    return np.asarray(drivable.distance_m(_world_xy(center_m, world_from_sensor)), dtype=np.float64)
-
-
-def on_drivable(center_m: np.ndarray, drivable: DrivableArea, world_from_sensor: SE3) -> np.ndarray:
-    """``(N,)`` bool: the ``(N, 3)`` sensor-frame points inside the drivable area."""
-    if len(center_m) == 0:
-        return np.zeros(0, dtype=bool)
-    return np.asarray(drivable.contains_xy(_world_xy(center_m, world_from_sensor)), dtype=bool)
-
-
-def offroad_mask(
-    center_m: np.ndarray,
-    drivable: DrivableArea,
-    world_from_sensor: SE3,
-    cfg: OffroadConfig,
-) -> np.ndarray:
+def offroad_mask(center_m: np.ndarray, priors: MapPriors, cfg: OffroadConfig) -> np.ndarray:
     """``(N,)`` bool: the ``(N, 3)`` sensor-frame centres farther than ``cfg.max_distance_m``
-    from the drivable area (unknown distance: False)."""
-    distance = distance_to_drivable_m(center_m, drivable, world_from_sensor)
+    from the frame's drivable area (unknown distance: False).
+
+    Raises:
+        ValueError: the priors hold no drivable area or no pose.
+    """
+    distance = priors.distance_to_drivable_m(center_m, "classify.offroad")
     return np.asarray(np.nan_to_num(distance, nan=0.0) > cfg.max_distance_m, dtype=bool)
 
 
@@ -59,8 +35,7 @@ def demote_offroad(
     center_m: np.ndarray,
     label: np.ndarray,
     score: np.ndarray,
-    drivable: DrivableArea | None,
-    world_from_sensor: SE3 | None,
+    priors: MapPriors,
     cfg: OffroadConfig,
 ) -> np.ndarray:
     """``(N,)`` scores with those of off-road vehicle boxes times ``cfg.score_factor``.
@@ -69,24 +44,21 @@ def demote_offroad(
         center_m: ``(N, 3)`` box centres in the sensor frame.
         label: ``(N,)`` ObjectClass ids.
         score: ``(N,)`` scores (not modified).
-        drivable: the frame's drivable area; with ``cfg.enabled`` it must be given, with the
-            sensor's pose.
+        priors: the frame's map priors; with ``cfg.enabled`` they must hold the drivable area
+            and the sensor's pose.
+        cfg: the rule; off (``cfg.enabled`` false): ``score`` itself is returned.
 
     Raises:
         ValueError: ``cfg.enabled`` but no drivable area or no pose.
     """
     if not cfg.enabled:
         return score
-    if drivable is None or world_from_sensor is None:
-        raise ValueError(
-            "classify.offroad is on but the frame carries no drivable_area or no "
-            "world_from_ego pose"
-        )
+    priors.drivable("classify.offroad")  # the map is needed even when no box is a vehicle
     vehicle = np.isin(label, [int(c) for c in VEHICLE_CLASSES])
     out = np.array(score, dtype=np.float64, copy=True)
     if not vehicle.any():
         return out
     off = np.zeros(len(out), dtype=bool)
-    off[vehicle] = offroad_mask(center_m[vehicle], drivable, world_from_sensor, cfg)
+    off[vehicle] = offroad_mask(center_m[vehicle], priors, cfg)
     out[off] *= cfg.score_factor
     return out
