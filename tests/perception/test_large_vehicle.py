@@ -6,6 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar import build_lidar_detector, load_lidar_detector_config
@@ -13,6 +16,7 @@ from drivestack.perception.lidar.cluster import Clusters
 from drivestack.perception.lidar.config import LargeVehicleJoinConfig
 from drivestack.perception.lidar.large_vehicle import (
     footprint_fits,
+    hull_xy,
     join_large_vehicles,
     join_pieces,
     on_road,
@@ -48,6 +52,37 @@ def test_footprint_fits_a_rectangle_along_the_lane_within_the_tolerance() -> Non
     assert not footprint_fits(_rectangle(0.0, 10.0, 0.0, 2.8), 0.0, TOL, STEP, ON)
     # a lane heading taken backwards is the same axis
     assert footprint_fits(truck, np.pi, TOL, STEP, ON)
+    assert footprint_fits(np.zeros((0, 2)), 0.0, TOL, STEP, ON)
+
+
+def test_hull_of_a_square_with_inner_and_edge_points_is_its_corners() -> None:
+    square = _rectangle(0.0, 2.0, 0.0, 2.0)
+    inner = np.array([[1.0, 1.0], [0.5, 1.5], [1.0, 0.0], [2.0, 1.0], [0.0, 0.0]])
+    hull = hull_xy(np.concatenate([inner, square]))
+    # counter-clockwise from the lowest-x, lowest-y corner; edge midpoints and repeats left out
+    np.testing.assert_array_equal(hull, [[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(
+        hull_xy(np.array([[0.0, 0.0], [1.0, 1.0], [3.0, 3.0]])), [[0.0, 0.0], [3.0, 3.0]]
+    )
+    np.testing.assert_array_equal(hull_xy(np.array([[1.0, 2.0]])), [[1.0, 2.0]])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 40), st.just(2)),
+        elements=st.floats(-50.0, 50.0, allow_nan=False, width=32),
+    ),
+    st.floats(0.0, np.pi),
+)
+def test_hull_keeps_every_extent(xy: np.ndarray, yaw: float) -> None:
+    """What the footprint test needs: the hull's extent along any direction is the points'."""
+    hull = hull_xy(xy)
+    direction = np.array([np.cos(yaw), np.sin(yaw)])
+    assert len(hull) <= len(xy)
+    assert (hull @ direction).max() == pytest.approx((xy @ direction).max(), abs=1e-9)
+    assert (hull @ direction).min() == pytest.approx((xy @ direction).min(), abs=1e-9)
 
 
 def test_on_road_asks_the_map_only_about_the_given_clusters() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from drivestack.perception.lidar.cluster import Clusters
@@ -41,16 +42,29 @@ def footprint_fits(
     """Whether ``(M, 2)`` points fit a ``cfg.max_length_m`` x ``cfg.max_width_m`` rectangle
     whose length axis is within ``max_yaw_offset_rad`` of ``lane_yaw_rad`` (tried every
     ``yaw_step_rad``, the lane's heading included)."""
-    xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
-    if len(xy) == 0:
-        return True
+    xy = np.ascontiguousarray(xy_m, dtype=np.float64).reshape(-1, 2)
     num_steps = int(np.floor(max_yaw_offset_rad / yaw_step_rad + 1e-9))
     yaw = lane_yaw_rad + yaw_step_rad * np.arange(-num_steps, num_steps + 1)
-    along = xy @ np.stack([np.cos(yaw), np.sin(yaw)])  # (M, Y)
-    across = xy @ np.stack([-np.sin(yaw), np.cos(yaw)])
-    length = along.max(axis=0) - along.min(axis=0)
-    width = across.max(axis=0) - across.min(axis=0)
-    return bool(np.any((length <= cfg.max_length_m) & (width <= cfg.max_width_m)))
+    return bool(_fits_any_yaw(xy, yaw, cfg.max_length_m, cfg.max_width_m))
+
+
+@numba.njit(cache=True, nogil=True)
+def _fits_any_yaw(
+    xy: np.ndarray, yaw: np.ndarray, max_length_m: float, max_width_m: float
+) -> bool:  # pragma: no cover - compiled
+    """Whether ``(M, 2)`` points span at most ``max_length_m`` along and ``max_width_m``
+    across one of the ``(Y,)`` headings (True for no points)."""
+    for y in range(yaw.shape[0]):
+        c, s = np.cos(yaw[y]), np.sin(yaw[y])
+        lo_a, hi_a, lo_c, hi_c = np.inf, -np.inf, np.inf, -np.inf
+        for i in range(xy.shape[0]):
+            along = xy[i, 0] * c + xy[i, 1] * s
+            across = xy[i, 1] * c - xy[i, 0] * s
+            lo_a, hi_a = min(lo_a, along), max(hi_a, along)
+            lo_c, hi_c = min(lo_c, across), max(hi_c, across)
+        if xy.shape[0] == 0 or (hi_a - lo_a <= max_length_m and hi_c - lo_c <= max_width_m):
+            return True
+    return False
 
 
 def on_road(
@@ -78,6 +92,44 @@ def on_road(
     return road
 
 
+def hull_xy(xy_m: np.ndarray) -> np.ndarray:
+    """``(H, 2)`` the vertices of the convex hull of ``(M, 2)`` points, counter-clockwise
+    (for points on one line, its two ends; for one point, itself).
+
+    A footprint's extent along any direction is reached at a hull vertex, so
+    :func:`footprint_fits` gives the same answer for the hull as for all the points (up to the
+    last bit of a projection: a point on a hull edge may project an ulp past its ends).
+    """
+    xy = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+    if len(xy) < 3:
+        return xy
+    ordered = xy[np.lexsort((xy[:, 1], xy[:, 0]))]
+    return ordered[_monotone_chain(ordered)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _monotone_chain(xy: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Indices of the hull vertices of ``(M, 2)`` points sorted by x then y (Andrew's
+    monotone chain; points on an edge are left out)."""
+    n = xy.shape[0]
+    hull = np.empty(2 * n, dtype=np.int64)
+    k = 0
+    for start, stop, step in ((0, n, 1), (n - 2, -1, -1)):
+        floor = k + 1 if step < 0 else 2  # the upper chain may not pop the lower one
+        for i in range(start, stop, step):
+            while k >= floor:
+                a, b = hull[k - 2], hull[k - 1]
+                cross = (xy[b, 0] - xy[a, 0]) * (xy[i, 1] - xy[a, 1]) - (xy[b, 1] - xy[a, 1]) * (
+                    xy[i, 0] - xy[a, 0]
+                )
+                if cross > 0.0:
+                    break
+                k -= 1
+            hull[k] = i
+            k += 1
+    return hull[: max(k - 1, 1)]
+
+
 def join_pieces(
     piece_xy_m: list[np.ndarray],
     lane_yaw_rad: np.ndarray,
@@ -91,13 +143,16 @@ def join_pieces(
     Pairs of pieces whose ``(P,)`` lane headings agree within ``max_yaw_offset_rad`` (modulo
     pi) and whose centres are no farther apart than the footprint's diagonal are taken nearest
     centres first; two groups are joined when their ``(M_i, 2)`` points together fit the
-    footprint (:func:`footprint_fits`) at the heading of the group with the smaller id.
+    footprint (:func:`footprint_fits`) at the heading of the group with the smaller id. Each
+    group is carried as the vertices of its convex hull (:func:`hull_xy`): the same answers
+    from a few dozen points instead of every voxel.
     """
     num = len(piece_xy_m)
     group = np.arange(num)
     if num < 2:
         return group
     centre = np.array([xy.mean(axis=0) for xy in piece_xy_m])
+    hull = [hull_xy(xy) for xy in piece_xy_m]  # by group id (the group's smallest piece)
     a, b = np.triu_indices(num, k=1)
     distance = np.hypot(*(centre[a] - centre[b]).T)
     # two pieces in one footprint have their centres in it: no farther apart than its diagonal
@@ -111,10 +166,10 @@ def join_pieces(
         if gi == gj:
             continue
         first, second = min(gi, gj), max(gi, gj)
-        members = np.flatnonzero((group == gi) | (group == gj))
-        xy = np.concatenate([piece_xy_m[m] for m in members])
+        xy = np.concatenate([hull[first], hull[second]])
         if footprint_fits(xy, float(lane_yaw_rad[first]), max_yaw_offset_rad, yaw_step_rad, cfg):
             group[group == second] = first
+            hull[first] = hull_xy(xy)
     return group
 
 
@@ -153,7 +208,7 @@ def join_large_vehicles(
     if len(tall) < 2:
         return clusters
     road = high_road | on_road(np.where(high, -1, label), tall, vox, on_drivable_of)
-    members = [np.flatnonzero((label == c) & road) for c in tall]
+    members = _members(label, road, tall)
     centre = np.array([vox[m].mean(axis=0) for m in members])
     yaw = np.asarray(lane_yaw_of(centre), dtype=np.float64)
     led = np.flatnonzero(np.isfinite(yaw))
@@ -170,6 +225,16 @@ def join_large_vehicles(
             out[members[p]] = next_id
         next_id += 1
     return renumbered(vox, out)
+
+
+def _members(label: np.ndarray, chosen: np.ndarray, clusters: np.ndarray) -> list[np.ndarray]:
+    """Per id of the sorted ``(C',)`` ``clusters``: the indices of its voxels where the
+    ``(K,)`` mask ``chosen`` holds, ascending (one sort, not a pass over every voxel per id)."""
+    idx = np.flatnonzero(chosen & np.isin(label, clusters))
+    idx = idx[np.argsort(label[idx], kind="stable")]
+    bounds = np.searchsorted(label[idx], clusters, side="left")
+    ends = np.searchsorted(label[idx], clusters, side="right")
+    return [idx[s:e] for s, e in zip(bounds, ends, strict=True)]
 
 
 def renumbered(xyz_m: np.ndarray, label: np.ndarray) -> Clusters:
