@@ -49,55 +49,37 @@ def test_cli_2d_similarity_uses_trackeval_kitti_hota_rule(
         assert report["metrics"][f"iou_{iou}"]["protocol"]["hota_match_threshold"] == expected
 
 
+#: Floors for the shipped configuration on val (IoU 0.25), a little under what it measured
+#: when they were set (sAMOTA Car 0.9676, Pedestrian 0.7986, Cyclist 0.9629; Car HOTA 0.7502
+#: and 1 ID switch); AB3DMOT's 2020 result files: 0.9328 / 0.7439 / 0.7294.
+VAL_FLOORS = {"Car": 0.96, "Pedestrian": 0.79, "Cyclist": 0.95}
+
+
 @pytest.mark.slow
 def test_cli_runs_the_tracker_and_writes_kitti_files(shared_data: Path, tmp_path: Path) -> None:
     root = shared_data / "kitti_tracking"
-    rc = main(
-        [
-            "eval",
-            "tracking",
-            "--kitti-root",
-            str(root),
-            "--split",
-            "val",
-            "--classes",
-            "Cyclist",
-            "--out",
-            str(tmp_path),
-            "--quiet",
-        ]
-    )
-    assert rc == 0
-    files = sorted((tmp_path / "data" / "Cyclist").glob("*.txt"))
-    assert len(files) == 11
+    classes = ",".join(VAL_FLOORS)
+    args = ["eval", "tracking", "--kitti-root", str(root), "--split", "val", "--classes", classes]
+    assert main([*args, "--out", str(tmp_path), "--quiet"]) == 0
+    for cls in VAL_FLOORS:
+        assert len(sorted((tmp_path / "data" / cls).glob("*.txt"))) == 11
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["config"]["classes"]["cyclist"]["association"]["metric"]
     assert report["throughput"]["Cyclist"]["frames"] == 3908  # frames of the 11 val sequences
     # the tracker's own output re-evaluated from disk gives the same figures
-    rc = main(
-        [
-            "eval",
-            "tracking",
-            "--kitti-root",
-            str(root),
-            "--split",
-            "val",
-            "--classes",
-            "Cyclist",
-            "--results",
-            str(tmp_path / "data"),
-            "--out",
-            str(tmp_path / "re"),
-            "--quiet",
-        ]
+    again_dir = tmp_path / "re"
+    assert (
+        main([*args, "--results", str(tmp_path / "data"), "--out", str(again_dir), "--quiet"]) == 0
     )
-    assert rc == 0
-    again = json.loads((tmp_path / "re" / "metrics.json").read_text())
-    a = report["metrics"]["iou_0.25"]["classes"]["Cyclist"]["clear"]["sAMOTA"]
-    b = again["metrics"]["iou_0.25"]["classes"]["Cyclist"]["clear"]["sAMOTA"]
-    assert a == pytest.approx(b, abs=2e-3)
-    # regression floor for the shipped configuration (measured 0.906 on val; AB3DMOT 2020: 0.729)
-    assert a > 0.85
+    again = json.loads((again_dir / "metrics.json").read_text())
+    for cls, floor in VAL_FLOORS.items():
+        ran = report["metrics"]["iou_0.25"]["classes"][cls]
+        read = again["metrics"]["iou_0.25"]["classes"][cls]
+        assert ran["clear"]["sAMOTA"] == pytest.approx(read["clear"]["sAMOTA"], abs=2e-3)
+        assert ran["clear"]["sAMOTA"] > floor, cls
+    car = report["metrics"]["iou_0.25"]["classes"]["Car"]
+    assert car["hota"]["HOTA"] > 0.745
+    assert car["clear"]["best"]["IDS"] <= 1
 
 
 def test_cli_missing_results_is_an_error(shared_data: Path, tmp_path: Path) -> None:
