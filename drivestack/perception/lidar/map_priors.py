@@ -11,6 +11,7 @@ what is missing. The plain functions below do the same for a given prior and pos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,6 +24,8 @@ from drivestack.structures.sensor_frame import (
     LaneHeadings,
     SensorFrame,
 )
+
+P = TypeVar("P")
 
 
 def world_xy(points_m: np.ndarray, world_from_sensor: SE3) -> np.ndarray:
@@ -106,11 +109,7 @@ class MapPriors:
         Raises:
             ValueError: the frame carries no drivable area or no world pose.
         """
-        if self.drivable_area is None or self.world_from_sensor is None:
-            raise ValueError(
-                f"{step} is on but the frame carries no drivable_area or no world_from_ego pose"
-            )
-        return self.drivable_area, self.world_from_sensor
+        return self._placed(self.drivable_area, "drivable_area", step)
 
     def lanes(self, step: str) -> tuple[LaneHeadings, SE3]:
         """The lane headings and the pose, for ``step`` (a config key, named in the error).
@@ -118,11 +117,16 @@ class MapPriors:
         Raises:
             ValueError: the frame carries no lane headings or no world pose.
         """
-        if self.lane_headings is None or self.world_from_sensor is None:
+        return self._placed(self.lane_headings, "lane_headings", step)
+
+    def _placed(self, prior: P | None, name: str, step: str) -> tuple[P, SE3]:
+        """``(prior, world_from_sensor)``; ValueError naming ``step`` and the missing ``name``
+        or pose."""
+        if prior is None or self.world_from_sensor is None:
             raise ValueError(
-                f"{step} is on but the frame carries no lane_headings or no world_from_ego pose"
+                f"{step} is on but the frame carries no {name} or no world_from_ego pose"
             )
-        return self.lane_headings, self.world_from_sensor
+        return prior, self.world_from_sensor
 
     def distance_to_drivable_m(self, points_m: np.ndarray, step: str) -> np.ndarray:
         """:func:`distance_to_drivable_m` of ``(N, 3)`` sensor-frame points (see
