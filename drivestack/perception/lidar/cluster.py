@@ -142,6 +142,41 @@ def _find(parent: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _union(parent: np.ndarray, i: int, j: int) -> None:  # pragma: no cover - compiled
+    """Join the components of ``i`` and ``j`` under the smaller root."""
+    ri = _find(parent, i)
+    rj = _find(parent, j)
+    if ri < rj:
+        parent[rj] = ri
+    elif rj < ri:
+        parent[ri] = rj
+
+
+@numba.njit(cache=True, nogil=True)
+def _linked(
+    xyz: np.ndarray, link: np.ndarray, i: int, j: int
+) -> bool:  # pragma: no cover - compiled
+    """Whether voxels ``i`` and ``j`` lie closer than the smaller of their link distances."""
+    limit = min(link[i], link[j])
+    dx = xyz[i, 0] - xyz[j, 0]
+    dy = xyz[i, 1] - xyz[j, 1]
+    dz = xyz[i, 2] - xyz[j, 2]
+    return dx * dx + dy * dy + dz * dz < limit * limit
+
+
+@numba.njit(cache=True, nogil=True)
+def _cell_root(
+    parent: np.ndarray, order: np.ndarray, bounds: np.ndarray, c: int
+) -> int:  # pragma: no cover - compiled
+    """The root of cell ``c``'s voxels when they all share one component, else -1."""
+    root = _find(parent, order[bounds[c]])
+    for t in range(bounds[c] + 1, bounds[c + 1]):
+        if _find(parent, order[t]) != root:
+            return -1
+    return root
+
+
+@numba.njit(cache=True, nogil=True)
 def _components_kernel(
     xyz: np.ndarray,
     link: np.ndarray,
@@ -154,13 +189,24 @@ def _components_kernel(
 ) -> np.ndarray:  # pragma: no cover - compiled
     """Component id (the smallest member index) of each voxel.
 
-    Cells are visited once each; a cell compares its voxels with those of the cells in the
-    lexicographically forward half of its neighbourhood (itself included), as far as its
-    largest link distance reaches, so every candidate pair is checked once.
+    Each cell's own pairs are checked first; then each cell compares its voxels with those of
+    the cells in the lexicographically forward half of its neighbourhood, as far as its largest
+    link distance reaches, so every candidate pair is checked at most once. Against a cell whose
+    voxels already lie in one component, a voxel of that component is not checked and any other
+    stops at its first link: the pairs left out could join nothing new, so the components are
+    those of checking every pair, ids included (a union keeps the smaller root).
     """
     n = xyz.shape[0]
     parent = np.arange(n)
     num_cells = bounds.shape[0] - 1
+    # each cell's own pairs first, so that most cells lie in one component before their
+    # neighbours look at them
+    for a in range(num_cells):
+        for t in range(bounds[a], bounds[a + 1]):
+            for u in range(t + 1, bounds[a + 1]):
+                if _linked(xyz, link, order[t], order[u]):
+                    _union(parent, order[t], order[u])
+    whole = np.zeros(num_cells, dtype=np.bool_)  # cell known to lie in one component
     for a in range(num_cells):
         lo_a = bounds[a]
         hi_a = bounds[a + 1]
@@ -180,30 +226,25 @@ def _components_kernel(
                 cy = cy0 + dy
                 if cy < 0 or cy >= extent[1]:
                     continue
-                for dz in range(-reach if (dx > 0 or dy > 0) else 0, reach + 1):
+                for dz in range(-reach if (dx > 0 or dy > 0) else 1, reach + 1):
                     cz = cz0 + dz
                     if cz < 0 or cz >= extent[2]:
                         continue
                     b = table[(cx * extent[1] + cy) * extent[2] + cz]
                     if b < 0:
                         continue
+                    if not whole[b]:
+                        whole[b] = _cell_root(parent, order, bounds, b) >= 0
                     for t in range(lo_a, hi_a):
                         i = order[t]
-                        start = t + 1 if b == a else bounds[b]
-                        for u in range(start, bounds[b + 1]):
+                        if whole[b] and _find(parent, i) == _find(parent, order[bounds[b]]):
+                            continue  # under b's one root already: nothing to join
+                        for u in range(bounds[b], bounds[b + 1]):
                             j = order[u]
-                            limit = min(link[i], link[j])
-                            ddx = xyz[i, 0] - xyz[j, 0]
-                            ddy = xyz[i, 1] - xyz[j, 1]
-                            ddz = xyz[i, 2] - xyz[j, 2]
-                            if ddx * ddx + ddy * ddy + ddz * ddz < limit * limit:
-                                ri = _find(parent, i)
-                                rj = _find(parent, j)
-                                if ri != rj:
-                                    if ri < rj:
-                                        parent[rj] = ri
-                                    else:
-                                        parent[ri] = rj
+                            if _linked(xyz, link, i, j):
+                                _union(parent, i, j)
+                                if whole[b]:
+                                    break  # one link joins i to all of b
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         out[i] = _find(parent, i)
