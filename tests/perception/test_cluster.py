@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -93,6 +95,52 @@ def test_matches_brute_force_components(seed: int) -> None:
     assert clusters.num_clusters == n_ref
     # a bijection between the two labelings
     assert len(set(zip(clusters.label.tolist(), ref.tolist(), strict=True))) == n_ref
+
+
+def _brute_force_ids(vox: np.ndarray, cfg: ClusterConfig) -> np.ndarray:
+    """``(K,)`` smallest voxel index of each voxel's component over every pair of ``(K, 3)``
+    voxels closer than the smaller link distance (heights scaled by the config)."""
+    link = link_distance_m(np.hypot(vox[:, 0], vox[:, 1]), cfg)
+    scaled = vox * [1.0, 1.0, cfg.vertical_link_scale]
+    a, b = np.triu_indices(len(vox), k=1)
+    near = np.linalg.norm(scaled[a] - scaled[b], axis=1) < np.minimum(link[a], link[b])
+    graph = coo_matrix((np.ones(near.sum()), (a[near], b[near])), shape=(len(vox), len(vox)))
+    _, comp = connected_components(graph, directed=False)
+    smallest = np.full(comp.max() + 1, len(vox))
+    np.minimum.at(smallest, comp, np.arange(len(vox)))
+    return smallest[comp]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    spread_m=st.floats(0.5, 30.0),
+    base_m=st.floats(0.2, 1.0),
+    per_range=st.floats(0.0, 0.06),
+    vertical=st.sampled_from([0.5, 1.0]),
+)
+def test_components_are_those_of_every_pair(
+    seed: int, spread_m: float, base_m: float, per_range: float, vertical: float
+) -> None:
+    """Dense and sparse clouds alike (cells with one voxel, cells split between components):
+    the clusters and their order are those of checking every pair, though the kernel skips
+    the pairs that could join nothing new."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(-20.0, 20.0, 3) * [1.0, 1.0, 0.05]
+    pts = centre + rng.uniform(-spread_m, spread_m, (400, 3)) * [1.0, 1.0, 0.1]
+    cfg = dataclasses.replace(
+        CFG,
+        base_distance_m=base_m,
+        distance_per_range=per_range,
+        max_distance_m=max(base_m, 1.2),
+        min_points=1,
+        vertical_link_scale=vertical,
+    )
+    clusters = cluster_points(pts, cfg)
+    ids = _brute_force_ids(clusters.xyz_m, cfg)
+    # cluster ids are numbered by first voxel: the same order as the smallest-index roots
+    _, expected = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(clusters.label, expected)
 
 
 def test_deterministic() -> None:
