@@ -42,7 +42,13 @@ from drivestack.perception.lidar.cluster import Clusters, cluster_points
 from drivestack.perception.lidar.config import LidarDetectorConfig, load_lidar_detector_config
 from drivestack.perception.lidar.dedup import deduplicate
 from drivestack.perception.lidar.far_vehicle import promote_far_vehicles
-from drivestack.perception.lidar.ground import GroundPlanes, ground_z_at, segment_ground
+from drivestack.perception.lidar.ground import (
+    GroundPlanes,
+    GroundResult,
+    PriorGround,
+    ground_z_at,
+    segment_ground,
+)
 from drivestack.perception.lidar.lane_heading import align_to_lanes, judge_along_lanes
 from drivestack.perception.lidar.large_vehicle import join_large_vehicles
 from drivestack.perception.lidar.map_priors import MapPriors
@@ -117,6 +123,29 @@ class Detection:
     score_features: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """The box-fit step's output: ``(M, 3)`` cluster points grouped by box, ``(N + 1,)``
+    bounds, ``(N,)`` ground z under each box and ``(N, 7)`` boxes (not completed)."""
+
+    grouped: np.ndarray
+    bounds: np.ndarray
+    ground_z: np.ndarray
+    boxes: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The classify step's output: ``(N, 7)`` boxes before completion (for de-duplication)
+    and after, ``(N,)`` labels and scores and ``(N, 5)`` score features."""
+
+    raw_boxes: np.ndarray
+    boxes: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+    features: np.ndarray
+
+
 class LidarDetector:
     """Classical LiDAR 3D detector stage (state: the sweep history of the accumulator)."""
 
@@ -161,9 +190,8 @@ class LidarDetector:
             out[0] = len(xyz)
         with rec.step("ground", len(xyz)) as out:
             ground = segment_ground(xyz, cfg.ground, ground_prior)
-            h = ground.height_m
-            objects = (h >= cfg.cluster.min_height_above_ground_m) & (
-                h <= cfg.cluster.max_height_above_ground_m
+            objects = (ground.height_m >= cfg.cluster.min_height_above_ground_m) & (
+                ground.height_m <= cfg.cluster.max_height_above_ground_m
             )
             num_objects = int(np.count_nonzero(objects))
             out[0] = num_objects
@@ -173,86 +201,94 @@ class LidarDetector:
                 clusters = self._join_large_vehicles(clusters, ground.planes, priors)
             out[0] = clusters.num_clusters
         with rec.step("box_fit", clusters.num_clusters) as out:
-            grouped, bounds = clusters.grouped()
-            counts = np.diff(bounds)
-            centres = (
-                np.add.reduceat(grouped[:, :2], bounds[:-1], axis=0) / counts[:, None]
-                if len(counts)
-                else np.zeros((0, 2))
-            )
-            ground_z = ground_z_at(
-                centres,
-                ground.planes,
-                cfg.ground,
-                cfg.box_fit.bottom_on_accepted_ground,
-                ground_prior,
-            )
-            boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
-            if cfg.box_fit.row_split_length_m > 0:
-                grouped, bounds, source = split_rows(grouped, bounds, boxes, cfg.box_fit)
-                if len(source) != len(boxes):
-                    ground_z = ground_z[source]
-                    boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
-                    counts = np.diff(bounds)
-            out[0] = len(boxes)
-        with rec.step("classify", len(boxes)) as out:
-            vetoed = None
-            if cfg.classify.overhang.enabled:
-                plausible = np.any(
-                    class_likelihoods(boxes[:, 3:6], cfg.classify) >= cfg.classify.min_likelihood,
-                    axis=1,
-                )
-                vetoed = overhang_mask(
-                    boxes, xyz, h, cfg.cluster.max_height_above_ground_m, cfg.classify.overhang,
-                    plausible,
-                )  # fmt: skip
-            cls = classify(boxes, counts, cfg.classify, grouped, bounds, vetoed)
-            car = cls.label == int(ObjectClass.CAR)
-            boxes, lane_yaw = align_to_lanes(
-                grouped, bounds, ground_z, boxes, car, priors, cfg.classify.lane_heading,
-                cfg.box_fit,
-            )  # fmt: skip
-            raw_boxes = boxes
-            lane_led = np.isfinite(lane_yaw)
-            boxes = complete_far_side(boxes, car & ~lane_led, cfg.box_fit)
-            if np.any(lane_led):
-                boxes = complete_far_side_along(
-                    boxes, lane_led, np.nan_to_num(lane_yaw), cfg.box_fit
-                )
-            if np.any(cls.end_face):
-                boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
-            boxes, label, score = promote_far_vehicles(
-                boxes, cls.label, cls.score, cfg.classify.car, priors, cfg.classify.far_vehicle
-            )
-            features = cls.features
+            fitted = self._fit_boxes(clusters, ground, ground_prior)
+            out[0] = len(fitted.boxes)
+        with rec.step("classify", len(fitted.boxes)) as out:
+            found = self._classify(fitted, xyz, ground.height_m, priors)
             if cfg.dedup.enabled:
-                out[0] = len(boxes)
+                out[0] = len(found.boxes)
             else:
-                result, features = self._finish(
-                    boxes, label, score, features, cloud, ego_from_sensor, priors
-                )
+                result, features = self._finish(found, cloud, ego_from_sensor, priors)
                 out[0] = len(result)
         if cfg.dedup.enabled:
-            with rec.step("dedup", len(boxes)) as out:
+            with rec.step("dedup", len(found.boxes)) as out:
                 dedup = deduplicate(
-                    grouped, bounds, ground_z, raw_boxes, boxes, label, score, features,
-                    cfg.dedup, cfg.box_fit, cfg.classify,
+                    fitted.grouped, fitted.bounds, fitted.ground_z, found.raw_boxes, found.boxes,
+                    found.label, found.score, found.features, cfg.dedup, cfg.box_fit, cfg.classify,
                 )  # fmt: skip
-                result, features = self._finish(
-                    dedup.boxes, dedup.label, dedup.score, dedup.features, cloud,
-                    ego_from_sensor, priors,
-                )  # fmt: skip
+                found = _Found(
+                    found.raw_boxes, dedup.boxes, dedup.label, dedup.score, dedup.features
+                )
+                result, features = self._finish(found, cloud, ego_from_sensor, priors)
                 out[0] = len(result)
         report = RunReport(tuple(rec.steps))
         self.last_report = report
         return Detection(result, report, xyz, ground.is_ground, features)
 
+    def _fit_boxes(
+        self, clusters: Clusters, ground: GroundResult, ground_prior: PriorGround | None
+    ) -> _Fitted:
+        """Boxes of the clusters, standing on the ground under each cluster's centre (rows of
+        parked cars cut into cars when ``box_fit.row_split_length_m`` is set)."""
+        cfg = self.cfg
+        grouped, bounds = clusters.grouped()
+        counts = np.diff(bounds)
+        centres = (
+            np.add.reduceat(grouped[:, :2], bounds[:-1], axis=0) / counts[:, None]
+            if len(counts)
+            else np.zeros((0, 2))
+        )
+        ground_z = ground_z_at(
+            centres, ground.planes, cfg.ground, cfg.box_fit.bottom_on_accepted_ground, ground_prior
+        )
+        boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+        if cfg.box_fit.row_split_length_m > 0:
+            grouped, bounds, source = split_rows(grouped, bounds, boxes, cfg.box_fit)
+            if len(source) != len(boxes):
+                ground_z = ground_z[source]
+                boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+        return _Fitted(grouped, bounds, ground_z, boxes)
+
+    def _classify(
+        self, fitted: _Fitted, xyz: np.ndarray, height_m: np.ndarray, priors: MapPriors
+    ) -> _Found:
+        """Classes and scores of the fitted boxes (the overhang veto looks at the ``(M, 3)``
+        cropped points and their ``(M,)`` heights above the ground), the partly seen ones
+        completed (along the lanes with the lane prior), sparse far clusters promoted."""
+        cfg = self.cfg
+        boxes = fitted.boxes
+        vetoed = None
+        if cfg.classify.overhang.enabled:
+            plausible = np.any(
+                class_likelihoods(boxes[:, 3:6], cfg.classify) >= cfg.classify.min_likelihood,
+                axis=1,
+            )
+            vetoed = overhang_mask(
+                boxes, xyz, height_m, cfg.cluster.max_height_above_ground_m,
+                cfg.classify.overhang, plausible,
+            )  # fmt: skip
+        counts = np.diff(fitted.bounds)
+        cls = classify(boxes, counts, cfg.classify, fitted.grouped, fitted.bounds, vetoed)
+        car = cls.label == int(ObjectClass.CAR)
+        boxes, lane_yaw = align_to_lanes(
+            fitted.grouped, fitted.bounds, fitted.ground_z, boxes, car, priors,
+            cfg.classify.lane_heading, cfg.box_fit,
+        )  # fmt: skip
+        raw_boxes = boxes
+        lane_led = np.isfinite(lane_yaw)
+        boxes = complete_far_side(boxes, car & ~lane_led, cfg.box_fit)
+        if np.any(lane_led):
+            boxes = complete_far_side_along(boxes, lane_led, np.nan_to_num(lane_yaw), cfg.box_fit)
+        if np.any(cls.end_face):
+            boxes = complete_end_faces(boxes, cls.end_face, cls.min_length_width_m)
+        boxes, label, score = promote_far_vehicles(
+            boxes, cls.label, cls.score, cfg.classify.car, priors, cfg.classify.far_vehicle
+        )
+        return _Found(raw_boxes, boxes, label, score, cls.features)
+
     def _finish(
         self,
-        boxes: np.ndarray,
-        label: np.ndarray,
-        score: np.ndarray,
-        features: np.ndarray,
+        found: _Found,
         cloud: PointCloud,
         ego_from_sensor: SE3 | None,
         priors: MapPriors,
@@ -262,9 +298,10 @@ class LidarDetector:
         UNKNOWN unless kept); the boxes in the output frame and the kept boxes' ``(K, 5)``
         score features."""
         cfg = self.cfg.classify
-        score = demote_offroad(boxes[:, :3], label, score, priors, cfg.offroad)
+        label = found.label
+        score = demote_offroad(found.boxes[:, :3], label, found.score, priors, cfg.offroad)
         boxes, score = judge_along_lanes(
-            boxes, label, score, priors, cfg.lane_heading, self.cfg.box_fit
+            found.boxes, label, score, priors, cfg.lane_heading, self.cfg.box_fit
         )
         keep = score >= cfg.min_score
         if not cfg.keep_unknown:
@@ -274,7 +311,7 @@ class LidarDetector:
         )
         if ego_from_sensor is not None and cloud.frame != EGO:
             result = result.transformed(ego_from_sensor, EGO)
-        return result, features[keep]
+        return result, found.features[keep]
 
     def _join_large_vehicles(
         self,
