@@ -192,7 +192,11 @@ def _group_figures(dataset: str, metrics: dict[str, Any]) -> dict[str, Any]:
     if dataset == "av2":
         summary, by_threshold = metrics["summary"], metrics["ap_by_threshold"]
         return {
-            group: {"ap_2m": by_threshold.get(group, {}).get("2.0"), **summary.get(group, {})}
+            group: {
+                "ap_2m": by_threshold.get(group, {}).get("2.0"),
+                **summary.get(group, {}),
+                "misses_2m": metrics.get("misses", {}).get(group),
+            }
             for group in ("vehicle", "pedestrian")
         }
     return {

@@ -141,3 +141,11 @@ def _print_summary(result: dict[str, Any]) -> None:
             ap2 = m["ap_by_threshold"].get(cat, {}).get("2.0")
             extra = f"  AP@2m {ap2:.3f}" if ap2 is not None else ""
             print(f"  {cat:<18} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()) + extra)
+        for cat, miss in m.get("misses", {}).items():
+            print(
+                f"  {cat:<18} at {miss['threshold_m']:g} m: {miss['num_found']} of "
+                f"{miss['num_labels']} labels found, AP {miss['ap']:.3f} "
+                f"({miss['ap_perfect_ranking']:.3f} with every true positive ranked first); "
+                f"missed: {miss['no_detection']} no detection near, {miss['taken']} taken by "
+                f"another detection's assignment, {miss['other_category']} of another category"
+            )

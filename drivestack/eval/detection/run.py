@@ -314,12 +314,19 @@ def _score(
         in_roi = roi_filter_for_logs(root, logs)
         av2_cfg = Av2DetectionConfig(categories=categories)
         av2_res = av2_evaluate(dt, gt, av2_cfg, in_roi)
+        from drivestack.eval.detection.av2_diagnostics import miss_breakdown
+
         return {
             "protocol": "argoverse2_detection" + ("" if external else "_class_groups"),
             "protocol_config": _as_dict(av2_cfg),
             "summary": av2_res.summary,
             "ap_by_threshold": {
                 c: {str(t): v for t, v in d.items()} for c, d in av2_res.ap_by_threshold.items()
+            },
+            # the ranking bound and the missed labels by cause at the TP threshold
+            "misses": {
+                c: miss_breakdown(dt, gt, av2_res, c, av2_cfg.tp_threshold_m, av2_cfg).as_dict()
+                for c in categories
             },
         }
     if dataset in ("aimotive", "pandaset"):
