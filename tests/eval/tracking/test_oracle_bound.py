@@ -121,3 +121,23 @@ def test_extending_tracks_from_interpolated_detections_is_refused() -> None:
     truth = _truth([0, 1])
     with pytest.raises(ValueError, match="extend needs gaps filled from the ground truth"):
         TOOL["oracle_rows"](_detections(truth, [0]), truth, "Car", 0.25, 2, 1, np.eye(4)[None])
+
+
+def test_truth_ranking_lifts_the_tracks_matched_in_half_their_frames() -> None:
+    """Track 1 follows the labelled car in 2 of its 3 frames (true), track 2 in 1 of its 3
+    (false, though it scores higher): every row gets its track's mean score, and the true
+    track's rows are lifted above every other track."""
+    truth = _truth([0, 1, 2])
+    far = truth.location_m + np.array([0.0, 0.0, 30.0])
+    on, off = truth.location_m, far
+    rows = replace(
+        KittiObjects.concatenate([truth, truth]),
+        track_id=np.array([1, 1, 1, 2, 2, 2]),
+        location_m=np.concatenate([[on[0], on[1], off[2]], [off[0], off[1], on[2]]]),
+        score=np.array([1.0, 2.0, 3.0, 5.0, 6.0, 7.0]),
+    )
+    ranked = TOOL["truth_ranked_rows"](rows, truth, "Car", 0.25)
+    offset = TOOL["TRUE_TRACK_SCORE_OFFSET"]
+    np.testing.assert_array_equal(ranked.score, [offset + 2.0] * 3 + [6.0] * 3)
+    assert ranked.score[:3].min() > ranked.score[3:].max()
+    np.testing.assert_array_equal(ranked.location_m, rows.location_m)
