@@ -142,8 +142,9 @@ def fit_boxes(
     xyz, bounds = _checked(xyz_m, bounds)
     if len(bounds) <= 1:
         return np.zeros((0, 7))
-    _, _, xy = _centred_xy(xyz, bounds)
-    return boxes_at_yaw(xyz, bounds, fit_yaws(xy, bounds, cfg), ground_z_m, cfg)
+    centred = _centred_xy(xyz, bounds)
+    yaw = fit_yaws(centred[2], bounds, cfg)
+    return _boxes_at_yaw(xyz, bounds, centred, yaw, ground_z_m, cfg)
 
 
 def boxes_at_yaw(
@@ -167,10 +168,22 @@ def boxes_at_yaw(
         ``(C, 7)`` boxes as :func:`fit_boxes` returns them.
     """
     xyz, bounds = _checked(xyz_m, bounds)
-    num = len(bounds) - 1
-    if num <= 0:
+    if len(bounds) <= 1:
         return np.zeros((0, 7))
-    mean_xy, cluster_of, xy = _centred_xy(xyz, bounds)
+    return _boxes_at_yaw(xyz, bounds, _centred_xy(xyz, bounds), yaw_rad, ground_z_m, cfg)
+
+
+def _boxes_at_yaw(
+    xyz: np.ndarray,
+    bounds: np.ndarray,
+    centred: tuple[np.ndarray, np.ndarray, np.ndarray],
+    yaw_rad: np.ndarray,
+    ground_z_m: np.ndarray | None,
+    cfg: BoxFitConfig,
+) -> np.ndarray:
+    """:func:`boxes_at_yaw` of checked, non-empty clusters whose :func:`_centred_xy` is given."""
+    mean_xy, cluster_of, xy = centred
+    num = len(bounds) - 1
     yaw = np.asarray(yaw_rad, dtype=np.float64).reshape(num)
     cos, sin = np.cos(yaw)[cluster_of], np.sin(yaw)[cluster_of]
     c1 = cos * xy[:, 0] + sin * xy[:, 1]
