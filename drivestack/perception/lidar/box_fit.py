@@ -209,6 +209,19 @@ def _boxes_at_yaw(
     return np.stack([cx, cyy, 0.5 * (top + bottom), length, width, top - bottom, yaw], axis=1)
 
 
+def pooled_clusters(
+    xyz_m: np.ndarray, bounds: np.ndarray, members: list[np.ndarray] | list[list[int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of each group of clusters pooled: ``(P, 3)`` points and ``(G + 1,)`` bounds
+    of the ``G`` groups (``members[g]``: indices into the ``(C + 1,)`` ``bounds`` of the
+    ``(M, 3)`` grouped points)."""
+    parts = [xyz_m[bounds[c] : bounds[c + 1]] for group in members for c in group]
+    sizes = [sum(int(bounds[c + 1] - bounds[c]) for c in group) for group in members]
+    if not parts:
+        return np.zeros((0, 3)), np.zeros(1, dtype=np.int64)
+    return np.concatenate(parts, axis=0), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
 def fit_box(xyz_m: np.ndarray, ground_z_m: float | None, cfg: BoxFitConfig) -> np.ndarray:
     """``(7,)`` box around one ``(K, 3)`` cluster (K >= 1); see :func:`fit_boxes`."""
     xyz = np.asarray(xyz_m, dtype=np.float64)

@@ -30,6 +30,7 @@ from drivestack.perception.lidar.box_fit import (
     complete_end_faces,
     complete_far_side_along,
     fit_boxes,
+    pooled_clusters,
 )
 from drivestack.perception.lidar.classify import classify
 from drivestack.perception.lidar.config import BoxFitConfig, ClassifyConfig, DedupConfig
@@ -132,15 +133,6 @@ class Deduplicated:
     num_merged: int
 
 
-def _regroup(
-    xyz: np.ndarray, bounds: np.ndarray, members: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The points of each list of clusters pooled: ``(P, 3)`` and ``(G + 1,)`` bounds."""
-    parts = [xyz[bounds[c] : bounds[c + 1]] for group in members for c in group]
-    sizes = [sum(int(bounds[c + 1] - bounds[c]) for c in group) for group in members]
-    return np.concatenate(parts, axis=0), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-
 def deduplicate(
     xyz_m: np.ndarray,
     bounds: np.ndarray,
@@ -180,7 +172,7 @@ def deduplicate(
         multi = np.flatnonzero(sizes > 1)
         if len(multi):
             members = [np.flatnonzero(group == g) for g in multi]
-            pooled, pooled_bounds = _regroup(np.asarray(xyz_m), np.asarray(bounds), members)
+            pooled, pooled_bounds = pooled_clusters(np.asarray(xyz_m), np.asarray(bounds), members)
             ground = np.array([np.min(ground_z_m[m]) for m in members])
             raw = fit_boxes(pooled, pooled_bounds, ground, box_fit)
             cls = classify(raw, np.diff(pooled_bounds), classify_cfg, pooled, pooled_bounds)

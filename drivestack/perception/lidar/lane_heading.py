@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivestack.perception.lidar.box_fit import boxes_at_yaw
+from drivestack.perception.lidar.box_fit import boxes_at_yaw, pooled_clusters
 from drivestack.perception.lidar.config import BoxFitConfig, LaneHeadingConfig
 from drivestack.perception.lidar.map_priors import MapPriors
 from drivestack.perception.lidar.offroad import VEHICLE_CLASSES
@@ -91,8 +91,10 @@ def align_to_lanes(
         > np.deg2rad(cfg.max_yaw_offset_deg)
     )
     if np.any(refit):
-        yaw = np.where(refit, heading, out[:, 6])
-        out[refit] = boxes_at_yaw(xyz_m, bounds, yaw, ground_z_m, box_cfg)[refit]
+        which = np.flatnonzero(refit)
+        xyz, sub_bounds = pooled_clusters(np.asarray(xyz_m), bounds, [[c] for c in which])
+        ground = None if ground_z_m is None else np.asarray(ground_z_m)[which]
+        out[which] = boxes_at_yaw(xyz, sub_bounds, heading[which], ground, box_cfg)
     return out, heading
 
 
