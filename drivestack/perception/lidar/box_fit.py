@@ -14,6 +14,9 @@ cuts a cluster that is a row of parked cars into car-length pieces before they a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numba
 import numpy as np
 
@@ -210,7 +213,7 @@ def _boxes_at_yaw(
 
 
 def pooled_clusters(
-    xyz_m: np.ndarray, bounds: np.ndarray, members: list[np.ndarray] | list[list[int]]
+    xyz_m: np.ndarray, bounds: np.ndarray, members: Sequence[np.ndarray | Sequence[Any]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The points of each group of clusters pooled: ``(P, 3)`` points and ``(G + 1,)`` bounds
     of the ``G`` groups (``members[g]``: indices into the ``(C + 1,)`` ``bounds`` of the
