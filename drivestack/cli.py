@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+from drivestack.core.errors import DrivestackError
+
+#: Set to 1 to see the traceback of an input error instead of its one-line message.
+DEBUG_ENV = "DRIVESTACK_DEBUG"
+#: What a user's input can raise past a command: drivestack's own errors (bad data or config,
+#: naming the file, record and field) and the OS's about the paths given (naming the path).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    DrivestackError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
 
 # name -> (module under drivestack.commands, one-line help). Each module has
 # ``add_arguments(parser)`` and ``run(args) -> int``. Modules import lazily so that
@@ -55,7 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return int(args._module.run(args) or 0)
+    try:
+        return int(args._module.run(args) or 0)
+    except USER_ERRORS as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(f"error: {_user_message(exc)}", file=sys.stderr)
+        return 2
+
+
+def _user_message(exc: BaseException) -> str:
+    """One line for an input error: drivestack's own message, or the OS's with its path."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
-"""Where the optional real-data folder is: ``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``."""
+"""Where the commands find their inputs: the optional real-data folder (``$DRIVESTACK_SHARED_DATA``
+or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the argparse type of counts."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
+
+from drivestack.core.errors import DataError
 
 
 def default_shared_data() -> Path | None:
@@ -15,3 +19,58 @@ def default_shared_data() -> Path | None:
         if path.is_dir():
             return path.resolve()
     return None
+
+
+#: The repository's LiDAR detector configs; ``lidar_<dataset>.yaml`` unless listed here.
+DETECTOR_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "perception"
+DETECTOR_CONFIGS = {"kitti": "lidar_kitti.yaml", "kitti-tracking": "lidar_kitti.yaml"}
+
+
+def dataset_root(dataset: str, root: Path | None) -> Path:
+    """``--root`` when given, else the dataset's folder under the shared data
+    (:data:`~drivestack.eval.detection.datasets.DEFAULT_ROOTS`).
+
+    Raises:
+        DataError: no such folder, or no ``--root`` and no shared data folder.
+    """
+    if root is None:
+        from drivestack.eval.detection.datasets import DEFAULT_ROOTS
+
+        shared = default_shared_data()
+        if shared is None:
+            raise DataError(
+                "no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)"
+            )
+        root = shared / DEFAULT_ROOTS[dataset]
+    if not root.is_dir():
+        raise DataError(f"no such {dataset} folder", path=str(root), field="--root")
+    return root
+
+
+def detector_config(dataset: str, config: Path | None) -> Path:
+    """``--config`` when given, else the repository's LiDAR detector config for ``dataset``.
+
+    Raises:
+        DataError: the file does not exist.
+    """
+    name = DETECTOR_CONFIGS.get(dataset, f"lidar_{dataset.replace('-', '_')}.yaml")
+    path = config or DETECTOR_CONFIG_DIR / name
+    if not path.is_file():
+        hint = "" if config else f"; pass --config (shipped: {_shipped_configs()})"
+        raise DataError(f"detector config not found{hint}", path=str(path), field="--config")
+    return path
+
+
+def _shipped_configs() -> str:
+    return ", ".join(sorted(p.name for p in DETECTOR_CONFIG_DIR.glob("lidar_*.yaml")))
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts that must be at least 1 (``--max-frames``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

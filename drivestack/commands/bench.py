@@ -14,7 +14,8 @@ import argparse
 import os
 from pathlib import Path
 
-from drivestack.commands._paths import default_shared_data
+from drivestack.commands._paths import default_shared_data, positive_int
+from drivestack.eval.detection.datasets import DATASETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=None, help="also write the results as JSON here"
     )
     parser.add_argument(
-        "--dataset", default="kitti-tracking", help="perception: dataset of the scans"
+        "--dataset",
+        default="kitti-tracking",
+        choices=DATASETS,
+        help="perception: dataset of the scans (default kitti-tracking)",
     )
     parser.add_argument(
         "--root",
@@ -40,7 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="perception: dataset folder (default under ../shared/data)",
     )
     parser.add_argument("--config", type=Path, default=None, help="perception: LiDAR detector YAML")
-    parser.add_argument("--max-frames", type=int, default=20, help="perception: scans to time")
+    parser.add_argument(
+        "--max-frames",
+        type=positive_int,
+        default=20,
+        help="perception: scans to time (default 20)",
+    )
     parser.add_argument(
         "--kitti-object",
         type=Path,
@@ -78,19 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_perception(args: argparse.Namespace) -> int:
     from drivestack.bench import perception
-    from drivestack.commands.eval_detection import CONFIG_DIR, DEFAULT_CONFIGS
-    from drivestack.eval.detection.datasets import DEFAULT_ROOTS
+    from drivestack.commands._paths import dataset_root, detector_config
 
-    root = args.root
-    if root is None:
-        shared = default_shared_data()
-        if shared is None:
-            print("no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)")
-            return 2
-        root = shared / DEFAULT_ROOTS[args.dataset]
-    config = args.config or CONFIG_DIR / DEFAULT_CONFIGS.get(
-        args.dataset, f"lidar_{args.dataset}.yaml"
-    )
+    root = dataset_root(args.dataset, args.root)
+    config = detector_config(args.dataset, args.config)
     perception.run(
         dataset=args.dataset,
         root=root,

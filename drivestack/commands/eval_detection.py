@@ -16,15 +16,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from drivestack.eval.detection.datasets import DATASETS, DEFAULT_ROOTS
-
-#: Detector config per dataset, under the repository's ``configs/perception/``.
-DEFAULT_CONFIGS = {"kitti": "lidar_kitti.yaml", "kitti-tracking": "lidar_kitti.yaml"}
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "perception"
+from drivestack.commands._paths import dataset_root, detector_config, positive_int
+from drivestack.eval.detection.datasets import DATASETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,29 +47,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which LiDAR detector to run: drivestack's stage or the plain open3d pipeline "
         "(segment_plane + cluster_dbscan + axis-aligned boxes) as a yardstick",
     )
-    parser.add_argument("--max-frames", type=int, help="only the first N labelled frames")
-
-
-def _root(args: argparse.Namespace) -> Path:
-    if args.root is not None:
-        return Path(args.root)
-    from drivestack.commands._paths import default_shared_data
-
-    shared = default_shared_data()
-    if shared is None:
-        raise SystemExit(
-            "no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)"
-        )
-    return shared / DEFAULT_ROOTS[args.dataset]
+    parser.add_argument(
+        "--max-frames", type=positive_int, help="only the first N labelled frames (default all)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from drivestack.core.errors import DataError
     from drivestack.eval.detection.run import evaluate_dataset, write_metrics
 
-    root = _root(args)
+    root = dataset_root(args.dataset, args.root)
     detector: Any = None
     config: Path | str = "open3d baseline"
     if args.detections is None and args.detector == "open3d-baseline":
@@ -83,25 +67,18 @@ def run(args: argparse.Namespace) -> int:
     elif args.detections is None:
         from drivestack.perception.lidar.detector import build_lidar_detector
 
-        default = DEFAULT_CONFIGS.get(args.dataset, f"lidar_{args.dataset.replace('-', '_')}.yaml")
-        config = args.config or CONFIG_DIR / default
-        if not Path(config).exists():
-            print(f"error: detector config {config} not found; pass --config", file=sys.stderr)
-            return 2
+        config = detector_config(args.dataset, args.config)
         detector = build_lidar_detector(config)
-    try:
-        result = evaluate_dataset(
-            args.dataset,
-            root,
-            detector=detector,
-            detections=args.detections,
-            max_frames=args.max_frames,
-            out_dir=args.out,
-            progress=lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
-        )
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    # bad input (DataError) is reported by the CLI: one line, exit status 2
+    result = evaluate_dataset(
+        args.dataset,
+        root,
+        detector=detector,
+        detections=args.detections,
+        max_frames=args.max_frames,
+        out_dir=args.out,
+        progress=lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+    )
     if detector is not None and hasattr(detector, "cfg"):
         import dataclasses
 

@@ -1,8 +1,7 @@
 """Track KITTI detections and evaluate them (KITTI 3D-MOT protocol of AB3DMOT, and HOTA).
 
 Examples:
-  drivestack eval tracking --kitti-root ../shared/data/kitti_tracking --split val \\
-      --classes Car,Pedestrian,Cyclist --out runs/trk
+  drivestack eval tracking --split val --classes Car,Pedestrian,Cyclist --out runs/trk
   drivestack eval tracking --kitti-root ../shared/data/kitti_tracking --split val \\
       --results ../shared/data/kitti_tracking/reference_outputs/ab3dmot_2020 --out runs/ref
 
@@ -32,9 +31,12 @@ _DEFAULT_CONFIG = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kitti-root",
+        "--root",
+        dest="kitti_root",
         type=Path,
-        required=True,
-        help="folder with training/, seqmaps/, detections/",
+        default=None,
+        help="folder with training/, seqmaps/, detections/ (default: kitti_tracking under "
+        "../shared/data or $DRIVESTACK_SHARED_DATA)",
     )
     parser.add_argument(
         "--split",
@@ -80,7 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detections",
         default="ab3dmot_pointrcnn",
-        help="folder under detections/ (default ab3dmot_pointrcnn)",
+        help="folder of pointrcnn_<Class>_val/NNNN.txt files: a name under ROOT/detections/ "
+        "or an absolute path (default ab3dmot_pointrcnn)",
     )
     parser.add_argument(
         "--fusion",
@@ -130,6 +133,9 @@ def _run_fusion(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from drivestack.commands._paths import dataset_root
+
+    args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
     if args.fusion == "camera":
         return _run_fusion(args)
     from tqdm import tqdm

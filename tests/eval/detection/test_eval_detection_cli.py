@@ -176,7 +176,7 @@ def test_bad_dataset_root_is_reported(tmp_path: Path, capsys: pytest.CaptureFixt
             str(tmp_path),
         ]
     )
-    assert rc == 1 and "no label files" in capsys.readouterr().err
+    assert rc == 2 and "no label files" in capsys.readouterr().err
 
 
 class _SeenLabels:
