@@ -199,13 +199,14 @@ def _group_figures(dataset: str, metrics: dict[str, Any]) -> dict[str, Any]:
             }
             for group in ("vehicle", "pedestrian")
         }
-    return {
+    return {  # a group without labels is not scored (evaluate_dataset's groups_without_labels)
         group: {
             "ap_2m": metrics["label_aps"][group]["2.0"],
             "ap_by_distance_m": metrics["label_aps"][group],
             **metrics["label_tp_errors"][group],
         }
         for group in ("vehicle", "pedestrian")
+        if group in metrics["label_aps"]
     }
 
 

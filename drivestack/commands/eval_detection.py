@@ -113,6 +113,8 @@ def _print_summary(result: dict[str, Any]) -> None:
         print(f"  mAP {m['mean_ap']:.4f}  NDS {m['nd_score']:.4f}  {errors}")
         for cls, aps in m["label_aps"].items():
             print(f"  {cls:<20} AP@0.5/1/2/4 m " + " ".join(f"{v:.3f}" for v in aps.values()))
+        for group in m.get("groups_without_labels", []):
+            print(f"  {group:<20} no labels in these frames: not scored, not in the mAP")
     else:
         for cat, row in m["summary"].items():
             ap2 = m["ap_by_threshold"].get(cat, {}).get("2.0")

@@ -131,7 +131,12 @@ def read_kitti_detection_files(folder: Path, lf: LabelledFrame, sequence: str) -
             parts.append(rows.select(np.flatnonzero(rows.frame == index)))
         return KittiObjects.concatenate(parts)
     path = folder / f"{lf.key}.txt"
-    return read_kitti_label(path) if path.exists() else KittiObjects()
+    if not path.is_file():  # as KITTI's devkit: every labelled frame needs its file (may be empty)
+        raise DataError(
+            f"no detection file for labelled frame {lf.key} (an empty file means no detections)",
+            path=str(path),
+        )
+    return read_kitti_label(path)
 
 
 #: Detection files read once per :func:`evaluate_dataset` call (cleared at its start).
@@ -165,6 +170,8 @@ def evaluate_dataset(
     """
     if (detector is None) == (detections is None):
         raise ValueError("give exactly one of detector= or detections=")
+    if detections is not None and not detections.exists():
+        raise DataError("no such file or folder", path=str(detections), field="--detections")
     frames: Iterable[LabelledFrame] = labelled_frames(
         dataset, root, load_points=detector is not None
     )
@@ -231,8 +238,12 @@ def _native_detections(
         if boxes is None:
             assert files is not None
             sub = _cached(files, read_submission).get(lf.key)
-            if sub is None:
-                return EvalBoxes()
+            if sub is None:  # the devkit requires every sample of the split (may be empty)
+                raise DataError(
+                    "no entry for a labelled sample (an empty list means no detections)",
+                    path=str(files),
+                    record=f"results[{lf.key!r}]",
+                )
             world = sub.to_boxes()
         else:
             submission[lf.key] = boxes_to_submission(boxes, lf.key, world_from_lidar)
@@ -332,15 +343,37 @@ def _score(
     if dataset in ("aimotive", "pandaset"):
         from drivestack.eval.detection.nuscenes import evaluate as nusc_evaluate
 
-        groups = nusc_evaluate(
-            dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), GROUP_CENTER_DISTANCE
-        )
+        cfg, unlabelled = labelled_groups_config(gts)
+        groups = nusc_evaluate(dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), cfg)
         return {
             "protocol": "center_distance_class_groups",
-            "protocol_config": _as_dict(GROUP_CENTER_DISTANCE),
+            "protocol_config": _as_dict(cfg),
+            # groups with no scorable label: no AP (not 0), left out of the mean
+            "groups_without_labels": unlabelled,
             **groups.to_dict(),
         }
     raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def labelled_groups_config(gts: list[Any]) -> tuple[Any, list[str]]:
+    """:data:`GROUP_CENTER_DISTANCE` on the class groups that have a scorable label (in range,
+    with LiDAR points) in any of the frames' ``gts`` (EvalBoxes), and the groups without one:
+    a dataset that labels only vehicles (aiMotive) is not scored AP 0 on pedestrians and
+    cyclists, nor are those zeros averaged into its mAP. DataError when no group has a label."""
+    from dataclasses import replace
+
+    from drivestack.eval.detection.nuscenes import filter_boxes
+
+    ranges = GROUP_CENTER_DISTANCE.class_range
+    names = {
+        str(n) for gt in gts for n in filter_boxes(gt, ranges, is_gt=True).detection_name.tolist()
+    }
+    labelled = {g: r for g, r in ranges.items() if g in names}
+    if not labelled:
+        raise DataError("no scorable label of any class group (vehicle, pedestrian, cyclist)")
+    return replace(GROUP_CENTER_DISTANCE, class_range=labelled), [
+        g for g in ranges if g not in names
+    ]
 
 
 def _as_dict(cfg: Any) -> dict[str, Any]:
