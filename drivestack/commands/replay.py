@@ -17,6 +17,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "default.yaml"
 
@@ -39,6 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="lz4",
         help="MCAP chunk compression of the output (default lz4: fast; zstd: about 1/3 smaller)",
     )
+    bag = parser.add_argument_group("ROS bags")
+    bag.add_argument(
+        "--ingest-config",
+        type=Path,
+        default=None,
+        help="rosbag ingest YAML: topic map, ego_frame, world_frame, tolerances, Velodyne "
+        "calibrations (drivestack.ingest.rosbag.topic_map; default: topics guessed, ego_frame "
+        "base_link)",
+    )
+    bag.add_argument(
+        "--ego-frame",
+        default=None,
+        help="TF frame of the vehicle (overrides the ingest config's ego_frame); for a bag "
+        "without TF, the LiDAR's own frame id",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -59,9 +75,22 @@ def run(args: argparse.Namespace) -> int:
             command=shlex.join(sys.argv),
             progress=not args.quiet,
             compression=args.compression,
+            rosbag_config=_rosbag_config(args),
         )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1
+
+
+def _rosbag_config(args: argparse.Namespace) -> Any:
+    """The ROS bag ingest settings of ``--ingest-config`` and ``--ego-frame`` (None: defaults)."""
+    if args.ingest_config is None and args.ego_frame is None:
+        return None
+    from dataclasses import replace
+
+    from drivestack.ingest.rosbag.topic_map import RosbagConfig, load_rosbag_config
+
+    cfg = load_rosbag_config(args.ingest_config) if args.ingest_config else RosbagConfig()
+    return cfg if args.ego_frame is None else replace(cfg, ego_frame=args.ego_frame)

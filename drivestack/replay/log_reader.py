@@ -160,6 +160,25 @@ def decode_frame_transforms(msg: dict[str, Any]) -> list[FrameTransform]:
     ]
 
 
+#: The MCAP header profile rosbag2 writes; drivestack logs write none.
+ROS2_PROFILE = "ros2"
+
+
+def mcap_profile(path: str | Path) -> str:
+    """The profile in an MCAP file's header (``""`` for drivestack logs, :data:`ROS2_PROFILE`
+    for rosbag2 recordings). Raises DataError naming the file when it is not MCAP."""
+    import struct
+
+    from mcap.exceptions import McapError
+    from mcap.reader import make_reader
+
+    with Path(path).open("rb") as stream:
+        try:
+            return str(make_reader(stream).get_header().profile)
+        except (McapError, struct.error, EOFError, ValueError) as exc:
+            raise DataError(f"not an MCAP file ({exc})", path=str(path)) from None
+
+
 class LogReader:
     """A drivestack log (MCAP) opened for reading; see the module docstring."""
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
+from drivestack.core.json_values import finite_json
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
@@ -94,21 +95,24 @@ class DetectionTally:
         return out
 
 
-def open_frames(path: Path) -> tuple[Iterable[SensorFrame], Any]:
-    """Frames of a drivestack log or a ROS bag, and the bag's ingest report (None for logs)."""
-    if path.is_file() and path.suffix == ".mcap":
-        from drivestack.replay.log_reader import LogReader
+def open_frames(path: Path, rosbag_config: Any = None) -> tuple[Iterable[SensorFrame], Any]:
+    """Frames of a drivestack log or a ROS bag, and the bag's ingest report (None for logs).
 
-        reader = LogReader(path)
-        try:
+    ``rosbag_config``: the :class:`~drivestack.ingest.rosbag.topic_map.RosbagConfig` a ROS bag
+    is read with (None: the defaults, topics guessed); a drivestack log does not need one.
+    """
+    if not path.exists():
+        raise DataError("no such log file or bag folder", path=str(path))
+    if path.is_file() and path.suffix == ".mcap":
+        from drivestack.replay.log_reader import ROS2_PROFILE, LogReader, mcap_profile
+
+        if mcap_profile(path) != ROS2_PROFILE:  # a drivestack log: its errors are its own
+            reader = LogReader(path)
             reader.run_metadata()
-        except DataError:
-            pass  # an MCAP without drivestack metadata: a rosbag2 MCAP, read below
-        else:
             return reader.frames(), None
     from drivestack.ingest.rosbag.reader import RosbagLog
 
-    bag = RosbagLog(path)
+    bag = RosbagLog(path, rosbag_config)
     return bag.frames(), bag.report
 
 
@@ -201,8 +205,11 @@ def replay(
     progress: bool = True,
     compression: str = "lz4",
     io_worker: Literal["process", "thread"] = "process",
+    rosbag_config: Any = None,
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
+
+    ``rosbag_config``: how a ROS bag is read (:func:`open_frames`).
 
     ``compression``: the output's MCAP chunk compression (``lz4``: fast; ``zstd``: smaller).
     ``io_worker``: where the input is read and the output written beside the stack
@@ -222,7 +229,7 @@ def replay(
 
     log_path, out_path = Path(log_path), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    frames, ingest_report = open_frames(log_path)
+    frames, ingest_report = open_frames(log_path, rosbag_config)
     skipped: list[SkippedFrame] = []
     kitti = _kitti_scorer(log_path, skipped) if ingest_report is None else None
     notes: dict[str, int] = {}
@@ -314,7 +321,7 @@ def replay(
     }
     summary["clean"] = not skipped and (ingest is None or ingest["clean"])
     summary_path = out_path.with_suffix(".summary.json")
-    summary_path.write_text(json.dumps(summary, indent=2, allow_nan=True))
+    summary_path.write_text(json.dumps(finite_json(summary), indent=2, allow_nan=False))
     summary["summary_path"] = str(summary_path)
     return summary
 
@@ -326,7 +333,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         for stage, t in summary["timing_ms"].items()
     )
     lines = [
-        f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped) in "
+        f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped by "
+        f"the stack{_ingest_skips(summary)}) in "
         f"{summary['wall_s']:.1f} s, {summary['realtime_factor']:.2f}x real time; {timing}"
     ]
     lines += [
@@ -335,14 +343,36 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += [f"  {note}: {count} frames" for note, count in summary.get("frame_notes", {}).items()]
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
         lines.append(f"  ingest problems: {json.dumps(summary['ingest']['counts'])}")
+        lines += [f"    first {kind}: {reason}" for kind, reason in _first_reasons(summary)]
     for cls, m in (summary["detection_vs_labels"] or {}).items():
         if m["labels"]:
             lines.append(
-                f"  {cls}: recall {m['recall']:.3f}, precision {m['precision']:.3f} ({m['labels']} labels, BEV IoU 0.5)"
+                f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(m['precision'])} "
+                f"({m['labels']} labels, BEV IoU 0.5)"
             )
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
+
+
+def _ratio(value: float) -> str:
+    """A recall or precision for the console: ``n/a`` when undefined (no labels, no boxes)."""
+    return f"{value:.3f}" if np.isfinite(value) else "n/a"
+
+
+def _ingest_skips(summary: dict[str, Any]) -> str:
+    """``", N bag messages dropped at ingest"`` when a ROS bag's ingest dropped any."""
+    ingest = summary["ingest"]
+    dropped = 0 if ingest is None else sum(1 for s in ingest["skipped"] if not s["kept"])
+    return f", {dropped} bag messages dropped at ingest" if dropped else ""
+
+
+def _first_reasons(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(kind, reason)`` of the first skipped bag message of each kind of ingest problem."""
+    first: dict[str, str] = {}
+    for s in summary["ingest"]["skipped"]:
+        first.setdefault(s["kind"], f"{s['topic']} #{s['index']}: {s['reason']}")
+    return list(first.items())
 
 
 def _kitti_lines(kitti: dict[str, Any] | None) -> list[str]:

@@ -246,7 +246,10 @@ class RosbagLog:
             try:
                 out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
             except TransformLookupError as exc:
-                hint = " (a bag without TF: set ego_frame to the LiDAR's frame id)"
+                hint = (
+                    f" (a bag without TF: read it in the LiDAR's frame, ego_frame {cloud.frame};"
+                    f" drivestack replay --ego-frame {cloud.frame})"
+                )
                 self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
         return out
 

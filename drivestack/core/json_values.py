@@ -1,0 +1,30 @@
+"""JSON that strict parsers accept: NaN and infinities written as ``null``.
+
+Python's ``json`` writes ``NaN`` / ``Infinity`` by default, which is not JSON (RFC 8259) and
+which ``jq``, JavaScript's ``JSON.parse`` and most other readers reject. An undefined figure
+(a recall over zero labels, a rate over zero time) is written as ``null`` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (at any depth of dicts, lists and tuples) replaced
+    by None and NumPy scalars and arrays made plain Python values."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value

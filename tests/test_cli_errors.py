@@ -1,0 +1,140 @@
+"""What a user sees when the input is wrong: one line naming the file / option, exit status 2,
+no traceback (``DRIVESTACK_DEBUG=1`` shows it)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.json_values import finite_json
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_LOG = REPO / "data" / "demo" / "drive.mcap"
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_a_config_with_a_misspelt_key_is_one_line(tmp_path, capsys) -> None:
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("accumulate:\n  num_sweps: 2\n")
+    args = ["bench", "perception", "--config", str(typo), "--root", str(tmp_path)]
+    assert main(args) == 2
+    line = _error(capsys)
+    assert str(typo) in line
+
+
+def test_debug_env_shows_the_traceback(tmp_path, monkeypatch) -> None:
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("accumulate:\n  num_sweps: 2\n")
+    monkeypatch.setenv("DRIVESTACK_DEBUG", "1")
+    with pytest.raises(ConfigError):
+        main(["bench", "perception", "--config", str(typo), "--root", str(tmp_path)])
+
+
+def test_missing_dataset_root_names_the_option(tmp_path, capsys) -> None:
+    absent = tmp_path / "absent"
+    assert main(["eval", "detection", "--dataset", "av2", "--root", str(absent), "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    line = _error(capsys)
+    assert str(absent) in line and "--root" in line
+    assert main(["eval", "tracking", "--root", str(absent), "--out", str(tmp_path / "o")]) == 2
+    assert "--root" in _error(capsys)
+
+
+def test_unknown_dataset_and_zero_frames_are_usage_errors(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "perception", "--dataset", "bogus"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", "detection", "--dataset", "kitti", "--out", "x", "--max-frames", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_missing_detector_config_lists_the_shipped_ones(tmp_path) -> None:
+    from drivestack.commands._paths import detector_config
+
+    with pytest.raises(DataError, match=r"lidar_nowhere\.yaml: field --config: .*lidar_kitti"):
+        detector_config("nowhere", None)
+    with pytest.raises(DataError, match=r"absent\.yaml") as exc:
+        detector_config("kitti", tmp_path / "absent.yaml")
+    assert "shipped" not in str(exc.value)  # the user's own file: no list of ours
+
+
+def test_missing_drive_and_non_mcap_log(tmp_path, capsys) -> None:
+    assert main(["demo", "--drive", str(tmp_path / "missing.mcap"), "--out", str(tmp_path)]) == 2
+    assert "no such log file" in _error(capsys)
+    text = tmp_path / "text.mcap"
+    text.write_text("not a log\n")
+    assert main(["replay", str(text), "--out", str(tmp_path / "o.mcap"), "--quiet"]) == 2
+    line = _error(capsys)
+    assert str(text) in line and "not an MCAP file" in line
+
+
+def test_truncated_drivestack_log_is_not_read_as_a_ros_bag(tmp_path, capsys) -> None:
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(DEMO_LOG.read_bytes()[: DEMO_LOG.stat().st_size // 2])
+    assert main(["replay", str(cut), "--out", str(tmp_path / "o.mcap"), "--quiet"]) == 2
+    line = _error(capsys)
+    assert str(cut) in line and "truncated MCAP" in line
+    assert "ros2" not in line and "rosbags" not in line.lower()
+
+
+def test_an_existing_file_as_output_folder(tmp_path, capsys, shared_data) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    args = ["eval", "detection", "--dataset", "kitti-tracking", "--max-frames", "1"]
+    assert main([*args, "--out", str(afile)]) == 2
+    assert str(afile) in _error(capsys)
+
+
+@pytest.mark.data
+def test_missing_detection_folder_and_frame_file(tmp_path, capsys, shared_data) -> None:
+    base = ["eval", "detection", "--dataset", "kitti-tracking", "--out", str(tmp_path / "o")]
+    assert main([*base, "--detections", str(tmp_path / "nope")]) == 2
+    assert "--detections" in _error(capsys)
+    folder = tmp_path / "dets"
+    folder.mkdir()
+    (folder / "000074.txt").write_text("")  # frame 74 has no detections; 75 has no file
+    assert main([*base, "--detections", str(folder), "--max-frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert str(folder / "000075.txt") in err and "no detection file" in err
+
+
+@pytest.mark.data
+def test_ros_bag_without_tf_replays_in_the_lidar_frame(tmp_path, capsys, shared_data) -> None:
+    bag = tmp_path / "ouster.bag"
+    shutil.copy(shared_data / "ros_bags/ouster_ros1/512x10_raw.bag", bag)
+    out = tmp_path / "o.mcap"
+    assert main(["replay", str(bag), "--out", str(out), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "replayed 0 frames (0 skipped by the stack, 1 bag messages dropped at ingest)" in printed
+    assert "first missing_tf" in printed and "--ego-frame os_sensor" in printed
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        f"perception: {REPO / 'configs/perception/lidar_kitti.yaml'}\n"
+        f"tracking: {REPO / 'configs/tracking/lidar_stack.yaml'}\n"
+        "missing_ego_pose: track_in_ego_frame\n"
+    )
+    args = ["replay", str(bag), "--out", str(out), "--quiet", "--stack", str(stack)]
+    assert main([*args, "--ego-frame", "os_sensor"]) == 1  # kept without an ego pose: noted
+    printed = capsys.readouterr().out
+    assert "replayed 1 frames (0 skipped by the stack)" in printed
+    assert "first no_ego_pose" in printed
+
+
+def test_finite_json_writes_undefined_figures_as_null() -> None:
+    import numpy as np
+
+    value = {"a": float("nan"), "b": [1.0, float("inf"), np.float32(2.5)], "c": (np.int64(3),)}
+    assert finite_json(value) == {"a": None, "b": [1.0, None, 2.5], "c": [3]}
+    assert finite_json(np.array([np.nan, 1.0])) == [None, 1.0]
