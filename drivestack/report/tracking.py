@@ -80,6 +80,32 @@ def overall_row(rows: dict[str, dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def published_rows(
+    published: dict[str, dict[str, float | None]], ours: list[str]
+) -> dict[str, dict[str, float | None]]:
+    """The published rows beside ours: the same classes, and an "Overall" over *those*
+    classes. The table's own Overall averages all its classes, so beside a run of fewer
+    classes it is recomputed from the published class rows (rates averaged, counts summed);
+    left out when a class row or a column is missing."""
+    rows = {c: published[c] for c in ours if c in published and c != "Overall"}
+    if "Overall" not in ours:
+        return rows
+    classes = [c for c in ours if c != "Overall"]
+    if set(classes) == set(published) - {"Overall"} and "Overall" in published:
+        rows["Overall"] = published["Overall"]
+    elif all(c in rows for c in classes):
+        overall: dict[str, float | None] = {}
+        for column, combine in [(c, "mean") for c in RATE_COLUMNS] + [
+            (c, "sum") for c in COUNT_COLUMNS
+        ]:
+            values = [rows[c].get(column) for c in classes]
+            if all(isinstance(v, float) for v in values):
+                total = sum(v for v in values if v is not None)
+                overall[column] = total / len(values) if combine == "mean" else total
+        rows["Overall"] = overall
+    return rows
+
+
 def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, Any]]:
     """One table per IoU threshold: our rows, the published rows and the differences."""
     tables = []
@@ -92,14 +118,14 @@ def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, 
         ours = {cls: class_row(m) for cls, m in block["classes"].items()}
         if len(ours) > 1:
             ours["Overall"] = overall_row(ours)
-        published = anchors.get((similarity, iou), {})
+        published = published_rows(anchors.get((similarity, iou), {}), list(ours))
         tables.append(
             {
                 "name": name,
                 "similarity": similarity,
                 "iou": iou,
                 "rows": ours,
-                "published": {c: published[c] for c in ours if c in published},
+                "published": published,
                 "curves": {
                     cls: {
                         "recall": [p["recall_threshold"] for p in m["clear"]["per_threshold"]],

@@ -18,6 +18,7 @@ from drivestack.report.tracking import (
     class_row,
     overall_row,
     parse_published,
+    published_rows,
     tracking_regressions,
     tracking_tables,
 )
@@ -79,9 +80,27 @@ def test_tracking_tables_and_overall_row() -> None:
     overall = table["rows"]["Overall"]
     assert overall["sAMOTA"] == pytest.approx(80.0) and overall["MOTA"] == pytest.approx(70.0)
     assert overall["IDS"] == 2 and overall["FP"] == 150
-    assert table["published"] == {"Car": {"sAMOTA": 93.34}, "Overall": {"sAMOTA": 89.62}}
+    # the published Overall averages other classes than ours, and without a Cyclist row the
+    # Overall of our two classes cannot be formed: left out
+    assert table["published"] == {"Car": {"sAMOTA": 93.34}}
     assert table["curves"]["Car"]["MOTA"] == [0.4, 0.8]
     assert overall_row({"A": table["rows"]["Car"]})["FN"] == 10
+
+
+def test_published_overall_is_over_the_classes_we_ran() -> None:
+    def row(samota: float, ids: float) -> dict[str, float | None]:
+        return {"sAMOTA": samota, "AMOTA": 40.0, "AMOTP": 70.0, "MOTA": 80.0, "MOTP": 75.0,
+                "IDS": ids, "FRAG": 1.0, "FP": 10.0, "FN": 20.0, "FPS": None}  # fmt: skip
+
+    published = {"Car": row(93.0, 0.0), "Pedestrian": row(83.0, 4.0), "Cyclist": row(94.0, 1.0),
+                 "Overall": row(90.0, 5.0)}  # fmt: skip
+    two = published_rows(published, ["Car", "Pedestrian", "Overall"])
+    assert set(two) == {"Car", "Pedestrian", "Overall"}
+    assert two["Overall"]["sAMOTA"] == pytest.approx(88.0)  # (93 + 83) / 2, not 90
+    assert two["Overall"]["IDS"] == 4.0 and two["Overall"]["FN"] == 40.0
+    assert "FPS" not in two["Overall"]  # no number to combine
+    assert published_rows(published, ["Car", "Pedestrian", "Cyclist", "Overall"]) == published
+    assert published_rows(published, ["Car"]) == {"Car": published["Car"]}
 
 
 def test_parse_published_results(shared_data: Path) -> None:
