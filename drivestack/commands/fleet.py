@@ -116,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from drivestack.commands.sim import sweep_key_error
+
+    unknown = sweep_key_error(scenarios, args.sweep)
+    if unknown is not None:
+        print(f"error: {unknown}", file=sys.stderr)
+        return 2
     unswept = unswept_keys(scenarios, spec)
     for key, names in unswept.items():
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

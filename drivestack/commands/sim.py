@@ -6,26 +6,35 @@ Examples:
   drivestack sim --suite configs/suites/regression.yaml --sweep ego.speed_kph=20:70 \
       --variants 30 --executor local --workers 2 --out runs/fleet   (a fleet: see drivestack fleet)
 
-Per run, DIR/<planner>/<scenario>/metrics.json (with the scenario config it ran) and
-history.npz; DIR/summary.json and a summary table (score per scenario, pass/fail,
-collisions, min TTC, planner step time) on stdout and in DIR/summary.md.
+Per run, DIR/<planner>/<folder>/metrics.json (with the scenario config it ran) and
+history.npz, where <folder> is the scenario's name (with a swept case's name) made
+folder-safe: characters other than letters, digits and _.=,- become one _, with none
+doubled or at either end (ccrs[10kph] -> ccrs_10kph; a fleet adds _NNNN, the variant).
+DIR/summary.json and a summary table (score per scenario, pass/fail, collision and its
+kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on stdout and
+in DIR/summary.md. A --sweep key that is a field of none of the scenarios is an error.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
-import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from drivestack.commands._paths import default_shared_data
 from drivestack.core.errors import ConfigError
+from drivestack.sim.scenario import safe_name
+
+if TYPE_CHECKING:
+    from drivestack.exec.sweep import SweepSpec
+    from drivestack.sim.scenario import ScenarioConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scenario", nargs="?", help="one scenario YAML (all of its sweep variants run)"
     )
     parser.add_argument("--suite", help="a suite YAML listing scenario files")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument(
+        "--out", required=True, help="output folder (DIR above: DIR/<planner>/<folder>/...)"
+    )
     parser.add_argument(
         "--planner", default="pdm,idm", help="comma-separated planners: pdm, idm (default both)"
     )
@@ -74,9 +85,79 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def safe_name(name: str) -> str:
-    """A scenario name as a result-folder name: runs of other characters become ``_``, at most 120."""
-    return re.sub(r"[^A-Za-z0-9_.=,-]+", "_", name)[:120]
+def shared_folder_error(scenarios: list[ScenarioConfig]) -> str | None:
+    """An error line when two differently named scenarios would write one result folder."""
+    seen: dict[str, str] = {}
+    for cfg in scenarios:
+        folder = safe_name(cfg.name)
+        first = seen.setdefault(folder, cfg.name)
+        if first != cfg.name:
+            return (
+                f"scenarios {first!r} and {cfg.name!r} would share the result folder "
+                f"{folder!r}: rename one"
+            )
+    return None
+
+
+def unknown_sweep_keys(scenarios: list[ScenarioConfig], spec: SweepSpec) -> dict[str, list[str]]:
+    """Swept key that is a field of none of ``scenarios`` -> its nearest known keys (<= 3).
+
+    A key some scenarios have is not listed (those without it are run unswept, with a note).
+    """
+    from drivestack.exec.sweep import unswept_keys
+    from drivestack.sim.scenario import field_keys
+
+    missing_everywhere = [
+        key for key, names in unswept_keys(scenarios, spec).items() if len(names) == len(scenarios)
+    ]
+    if not missing_everywhere:
+        return {}
+    known = sorted({key for cfg in scenarios for key in field_keys(cfg)})
+    return {key: difflib.get_close_matches(key, known, n=3) for key in missing_everywhere}
+
+
+def sweep_key_error(scenarios: list[ScenarioConfig], sweeps: list[str]) -> str | None:
+    """The error line for ``--sweep`` values whose key no scenario has (None: all usable).
+
+    ``ConfigError`` if a ``--sweep`` value is malformed.
+    """
+    from drivestack.exec.sweep import SweepSpec, parse_sweep_param
+
+    spec = SweepSpec(tuple(parse_sweep_param(text) for text in sweeps))
+    unknown = unknown_sweep_keys(scenarios, spec)
+    if not unknown:
+        return None
+    parts = []
+    for key, near in unknown.items():
+        hint = f" (nearest: {', '.join(near)})" if near else ""
+        parts.append(f"{key!r}{hint}")
+    keys, are = ("keys", "are") if len(parts) > 1 else ("key", "is")
+    return (
+        f"--sweep {keys} {'; '.join(parts)} {are} not a field of any of the {len(scenarios)} "
+        "scenarios: nothing run"
+    )
+
+
+def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
+    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``."""
+    from drivestack.sim.scenario import load_scenarios, load_suite
+
+    scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
+    return [s for s in scenarios if args.filter in s.name]
+
+
+def _check_run(args: argparse.Namespace) -> tuple[list[ScenarioConfig], str | None]:
+    """Load the run's scenarios and check them before anything runs: ``(scenarios, error)``."""
+    if bool(args.scenario) == bool(args.suite):
+        return [], "give exactly one of SCENARIO and --suite"
+    try:
+        scenarios = _load(args)
+        error = sweep_key_error(scenarios, args.sweep)
+    except ConfigError as exc:
+        return [], f"error: {exc}"
+    if error is None:
+        error = shared_folder_error(scenarios)
+    return scenarios, None if error is None else f"error: {error}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,24 +166,18 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import parse_planners, run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
-    from drivestack.sim.scenario import load_scenarios, load_suite
 
+    scenarios, error = _check_run(args)
+    if error is not None:
+        print(error, file=sys.stderr)
+        return 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
         return fleet.run(args)
-    if bool(args.scenario) == bool(args.suite):
-        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
-        return 2
     try:
         planners = parse_planners(args.planner)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    try:
-        scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    scenarios = [s for s in scenarios if args.filter in s.name]
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
     out = Path(args.out)
     rows = []
@@ -185,6 +260,7 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             "mean_score": float(np.mean([r["score"] for r in mine])),
             "passed": sum(bool(r["passed"]) for r in mine),
             "collisions": sum(not r["ncap"]["avoided"] for r in mine),
+            "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
             "planner_step_median_ms": float(np.median(steps)),
             "realtime_factor_median": float(np.median([r["realtime_factor"] for r in mine])),
             "sim_only_realtime_factor_median": float(
@@ -204,14 +280,14 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         ttc = r["ncap"]["min_ttc_s"]
         lines.append(
             f"| {r['scenario']} | {r['planner']} | {r['score']:.1f} | {'pass' if r['passed'] else 'FAIL'} | "
-            f"{'yes' if not r['ncap']['avoided'] else 'no'} | {'-' if impact is None else f'{impact:.1f}'} | "
+            f"{r['collision_summary']} | {'-' if impact is None else f'{impact:.1f}'} | "
             f"{'-' if ttc is None else f'{ttc:.2f}'} | {r['planner_step_median_ms']:.1f} |"
         )
     lines.append("")
     for planner, s in summary.items():
         lines.append(
             f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios, passed {s['passed']}, "
-            f"collisions {s['collisions']}, planner step median {s['planner_step_median_ms']:.1f} ms, "
+            f"collisions {s['collisions']} ({s['at_fault_collisions']} at fault), planner step median {s['planner_step_median_ms']:.1f} ms, "
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
         )

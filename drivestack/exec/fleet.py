@@ -4,7 +4,8 @@ Layout of a fleet folder ``DIR``:
   ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count
   ``fleet.jsonl``       one record per finished variant (``ok`` or ``failed``), appended and
                         flushed as each ends; the last record of a variant wins
-  ``<planner>/<scenario>/metrics.json, history.npz``   per variant (as ``drivestack sim``)
+  ``<planner>/<folder>/metrics.json, history.npz``   per variant (as ``drivestack sim``: the
+  scenario name made folder-safe by ``drivestack.sim.scenario.safe_name``)
   ``fleet_summary.json`` per planner: variants, ok, failed, passed, collisions, mean score
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
 reruns the failed ones); a rerun with more random draws (``count``) extends the sweep; a rerun

@@ -171,7 +171,7 @@ def expand_variants(
     scenarios: list[ScenarioConfig], planners: list[str], spec: SweepSpec
 ) -> list[Variant]:
     """Every (scenario variant, planner) pair, in a stable order; ids are unique."""
-    from drivestack.commands.sim import safe_name
+    from drivestack.sim.scenario import safe_name
 
     variants: list[Variant] = []
     seen: set[str] = set()

@@ -1,8 +1,8 @@
 """Read a run folder into report rows: simulation runs, fleets, tracking and detection results.
 
 A simulation run (``drivestack sim`` or ``drivestack fleet``) holds
-``<planner>/<scenario>/metrics.json`` (+ ``history.npz``); a fleet also ``fleet.json`` and
-``fleet.jsonl``. Tracking (``drivestack eval tracking``) and detection (``drivestack eval
+``<planner>/<folder>/metrics.json`` (+ ``history.npz``), the folder being the scenario name made
+folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drivestack eval tracking``) and detection (``drivestack eval
 detection``) results are a ``metrics.json`` in the run folder itself or in one of its direct
 subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; it
 never stops the report.
@@ -26,7 +26,7 @@ STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
 class ScenarioRow:
     """One (planner, scenario) run of a simulation or fleet folder.
 
-    ``key`` is the result folder relative to the run (``pdm/ccrs_10kph_``); ``status`` one of
+    ``key`` is the result folder relative to the run (``pdm/ccrs_10kph``); ``status`` one of
     :data:`STATUS_ORDER`; metrics are ``None`` when the run has none (crashed, corrupt, missing).
     """
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivestack.report.collect import ScenarioRow
+from drivestack.sim.scenario import safe_name
 
 DEFAULT_SCORE_TOLERANCE = 1.0  # score points (0-100)
 
@@ -89,14 +90,22 @@ def _change(run: ScenarioRow, base: ScenarioRow, tol: float) -> RowChange | None
     return None
 
 
+def comparable_key(key: str) -> str:
+    """A result folder key (``planner/folder``) as ``drivestack sim`` names folders now
+    (:func:`~drivestack.sim.scenario.safe_name`): runs made before it stopped writing stray
+    separators (``pdm/ccrs_10kph_``) still line up with today's (``pdm/ccrs_10kph``)."""
+    planner, _, folder = key.partition("/")
+    return f"{planner}/{safe_name(folder)}" if folder else key
+
+
 def compare_rows(
     rows: tuple[ScenarioRow, ...] | list[ScenarioRow],
     baseline: tuple[ScenarioRow, ...] | list[ScenarioRow],
     score_tolerance: float = DEFAULT_SCORE_TOLERANCE,
 ) -> Comparison:
     """Compare ``rows`` with ``baseline`` on their common keys (see the module docstring)."""
-    mine = {r.key: r for r in rows}
-    theirs = {r.key: r for r in baseline}
+    mine = {comparable_key(r.key): r for r in rows}
+    theirs = {comparable_key(r.key): r for r in baseline}
     common = sorted(set(mine) & set(theirs))
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]

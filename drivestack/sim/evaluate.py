@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.eval.driving.ncap import NcapResult, ncap_result
-from drivestack.eval.driving.nuplan import NuPlanMetrics, nuplan_score
+from drivestack.eval.driving.nuplan import CollisionEvent, NuPlanMetrics, nuplan_score
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMPlanner
 from drivestack.sim.build import BuiltScenario, build_scenario
@@ -49,6 +49,9 @@ class ScenarioResult:
             "failures": list(self.failures),
             "nuplan": self.nuplan.as_dict(),
             "ncap": self.ncap.as_dict(),
+            # added fields (older records lack them): the contact that matters, in words
+            "collision_summary": collision_label(self.ncap.avoided, self.nuplan.collisions),
+            "at_fault_collision": any(c.at_fault for c in self.nuplan.collisions),
             "planner_step_median_ms": self.planner_step_median_ms,
             "sim_wall_s": self.sim_wall_s,
             "sim_duration_s": self.sim_duration_s,
@@ -59,6 +62,24 @@ class ScenarioResult:
             if len(self.history.sim_step_s)
             else 0.0,
         }
+
+
+def collision_label(avoided: bool, events: tuple[CollisionEvent, ...]) -> str:
+    """A run's collision in words, for the summary table: ``no``, or ``yes (KIND, at fault)`` /
+    ``yes (KIND, not at fault)`` for the contact that decides the pass (the first at-fault one,
+    else the first), with ``+N more`` when there were several; ``yes`` if none was classified.
+
+    >>> collision_label(False, (CollisionEvent(12, "a1", "active_rear", False, 3.0, 2.0),))
+    'yes (active_rear, not at fault)'
+    """
+    if avoided and not events:
+        return "no"
+    if not events:
+        return "yes"
+    first = next((e for e in events if e.at_fault), events[0])
+    fault = "at fault" if first.at_fault else "not at fault"
+    more = f", +{len(events) - 1} more" if len(events) > 1 else ""
+    return f"yes ({first.kind}, {fault}{more})"
 
 
 def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) -> tuple[str, ...]:

@@ -4,20 +4,23 @@ A scenario file holds one scenario; its optional ``sweep`` expands it into sever
 (``cases``: explicit override sets; ``grid``: the Cartesian product of listed values, crossed
 with the cases; ``random``: ``count`` seeded uniform draws from ranges for each of those). Sweep keys are dotted paths into the scenario (``ego.speed_kph``,
 ``agents.0.speed_events.0.accel_mps2``). A suite lists scenario files (relative to the suite).
-Files are read with ``yaml.safe_load`` only.
+Files are read with ``yaml.safe_load`` only (via :func:`drivestack.config.strict.load_yaml`,
+so a malformed file's error names the file, line and column).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from drivestack.config.strict import load_yaml
 from drivestack.core.errors import ConfigError
 from drivestack.sim.config_loader import from_mapping
 
@@ -132,17 +135,6 @@ class SuiteConfig:
     description: str = ""
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=str(path)) from exc
-
-
 def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
     parts = dotted.split(".")
     node: Any = data
@@ -175,6 +167,32 @@ def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> N
             raise ConfigError(
                 f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
             )
+
+
+def field_keys(cfg: ScenarioConfig) -> list[str]:
+    """Every dotted key of ``cfg`` a sweep could set (``ego.speed_kph``, ``agents.0.station_m``):
+    leaf fields, mapping entries and list items, in field order (``sweep`` and ``source`` left out).
+    """
+    keys: list[str] = []
+    _collect_keys(
+        {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("sweep", "source")},
+        "",
+        keys,
+    )
+    return keys
+
+
+def _collect_keys(node: object, prefix: str, keys: list[str]) -> None:
+    """Append the dotted leaf keys under ``node`` (a parsed config value) to ``keys``."""
+    if isinstance(node, dict):
+        children: list[tuple[object, object]] = list(node.items())
+    elif isinstance(node, list | tuple) and any(isinstance(v, dict) for v in node):
+        children = list(enumerate(node))
+    else:
+        keys.append(prefix)
+        return
+    for key, value in children:
+        _collect_keys(value, f"{prefix}.{key}" if prefix else str(key), keys)
 
 
 def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
@@ -253,7 +271,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
 def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
     """All scenarios of one file (one, or several with a sweep)."""
     p = Path(path)
-    raw = _read_yaml(p)
+    raw = load_yaml(p)  # errors name the file (and line, column)
     if not isinstance(raw, dict):
         raise ConfigError("a scenario file must hold a mapping", path=str(p))
     scenarios = []
@@ -288,7 +306,7 @@ def _check(cfg: ScenarioConfig, path: str) -> None:
 def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:
     """A suite and all of its (expanded) scenarios, in order."""
     p = Path(path)
-    raw = _read_yaml(p)
+    raw = load_yaml(p)  # errors name the file (and line, column)
     suite = from_mapping(SuiteConfig, raw, str(p))
     scenarios: list[ScenarioConfig] = []
     for i, entry in enumerate(suite.scenarios):
@@ -310,3 +328,21 @@ def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:
             loaded = [s for s in loaded if s.name in entry.names]
         scenarios.extend(loaded)
     return suite, scenarios
+
+
+_UNSAFE_RUN = r"[^A-Za-z0-9_.=,-]+"
+_EDGE_SEPARATORS = "_.,=-"
+_MAX_FOLDER_CHARS = 120
+
+
+def safe_name(name: str) -> str:
+    """A scenario name as a result-folder name: ``ccrs[10kph]`` -> ``ccrs_10kph``,
+    ``ccrs[10kph]#0003`` -> ``ccrs_10kph_0003``.
+
+    Runs of characters other than letters, digits and ``_.=,-`` become one ``_``, repeated
+    ``_`` are merged, separators are trimmed from both ends (so never ``.`` or ``..``), and
+    the name is cut to at most 120 characters; ``scenario`` if nothing is left.
+    """
+    folded = re.sub(_UNSAFE_RUN, "_", name)
+    folded = re.sub(r"_{2,}", "_", folded)
+    return folded[:_MAX_FOLDER_CHARS].strip(_EDGE_SEPARATORS) or "scenario"

@@ -113,3 +113,15 @@ def test_sim_with_fleet_flags_runs_a_fleet(scenario_file: Path, tmp_path: Path, 
     assert "fleet: 2 variants, ran 2 now" in capsys.readouterr().out
     assert main([*argv, "--perception", "lidar"]) == 2
     assert "ground-truth perception only" in capsys.readouterr().err
+
+
+def test_fleet_refuses_a_sweep_key_no_scenario_has(
+    scenario_file: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "fleet"
+    argv = ["fleet", str(scenario_file), "--out", str(out), "--quiet",
+            "--sweep", "ego.sped_kph=30:50", "--variants", "2"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "'ego.sped_kph'" in err and "ego.speed_kph" in err and "nothing run" in err
+    assert not out.exists()

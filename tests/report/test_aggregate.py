@@ -126,3 +126,16 @@ def test_tracking_regressions_against_a_baseline() -> None:
         ("Overall", "sAMOTA", -5.25),
     ]
     assert tracking_regressions(result(0.9, 0.6), [], tolerance=1.0) == []
+
+
+def test_a_baseline_with_old_folder_names_lines_up() -> None:
+    from drivestack.report.collect import ScenarioRow
+    from drivestack.report.compare import comparable_key, compare_rows
+
+    assert comparable_key("pdm/ccrs_10kph_") == "pdm/ccrs_10kph"  # before the folder fix
+    assert comparable_key("pdm/ccrs_10kph_0003") == "pdm/ccrs_10kph_0003"  # fleets unchanged
+    old = [ScenarioRow("pdm/ccrs_10kph_", "ccrs[10kph]", "pdm", "pass", score=90.0)]
+    new = [ScenarioRow("pdm/ccrs_10kph", "ccrs[10kph]", "pdm", "fail", score=40.0)]
+    cmp_ = compare_rows(new, old)
+    assert cmp_.common == ("pdm/ccrs_10kph",) and not cmp_.only_in_run
+    assert [c.kind for c in cmp_.regressions] == ["newly_fails"]

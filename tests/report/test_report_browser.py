@@ -62,22 +62,20 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_json_compares_on_common_scenarios(report_html: Path) -> None:
     data = json.loads(report_html.with_suffix(".json").read_text())
     cmp_ = data["comparison"]
-    assert [(c["key"], c["kind"]) for c in cmp_["regressions"]] == [
-        ("pdm/rear_mid_", "newly_fails")
-    ]
+    assert [(c["key"], c["kind"]) for c in cmp_["regressions"]] == [("pdm/rear_mid", "newly_fails")]
     assert cmp_["common"] == 2
-    assert cmp_["only_in_run"] == ["pdm/broken", "pdm/rear_new_"]
-    assert cmp_["only_in_baseline"] == ["pdm/rear_gone_"]
+    assert cmp_["only_in_run"] == ["pdm/broken", "pdm/rear_new"]
+    assert cmp_["only_in_baseline"] == ["pdm/rear_gone"]
     rows = {r["key"]: r for r in data["rows"]}
     assert (
         rows["pdm/broken"]["status"] == "corrupt"
         and "corrupt metrics.json" in rows["pdm/broken"]["error"]
     )
-    mid = rows["pdm/rear_mid_"]
+    mid = rows["pdm/rear_mid"]
     assert mid["status"] == "fail" and mid["collision"] and mid["impact_speed_kph"] > 20.0
-    assert [r["key"] for r in data["rows"]][:2] == ["pdm/broken", "pdm/rear_mid_"]  # failures first
+    assert [r["key"] for r in data["rows"]][:2] == ["pdm/broken", "pdm/rear_mid"]  # failures first
     assert data["counts"] == {**data["counts"], "total": 4, "pass": 2, "fail": 1, "corrupt": 1}
-    assert set(data["details"]) == {"pdm/rear_mid_", "pdm/rear_new_", "pdm/rear_far_"}
+    assert set(data["details"]) == {"pdm/rear_mid", "pdm/rear_new", "pdm/rear_far"}
 
 
 def test_report_opens_in_headless_chromium(report_html: Path, tmp_path: Path) -> None:
@@ -96,6 +94,6 @@ def test_report_opens_in_headless_chromium(report_html: Path, tmp_path: Path) ->
                          text=True, timeout=120).stdout  # fmt: skip
     assert '<table id="scenario-table" class="sortable" data-sortable="ready">' in dom  # JS ran
     assert dom.count('<img src="data:image/png;base64,') >= 6  # 3 runs x (bird's-eye, signals)
-    assert '<tr class="regression"><td class="l" data-v="pdm/rear_mid_">' in dom
+    assert '<tr class="regression"><td class="l" data-v="pdm/rear_mid">' in dom
     assert "newly fails" in dom and "corrupt metrics.json" in dom
-    assert "only in the baseline" in dom and "pdm/rear_gone_" in dom
+    assert "only in the baseline" in dom and "pdm/rear_gone" in dom

@@ -5,7 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from drivestack.cli import main
+from drivestack.commands.sim import (
+    safe_name,
+    shared_folder_error,
+    unknown_sweep_keys,
+)
+from drivestack.core.errors import ConfigError
+from drivestack.eval.driving.nuplan import CollisionEvent
+from drivestack.exec.sweep import SweepSpec, parse_sweep_param
+from drivestack.sim.evaluate import collision_label
+from drivestack.sim.scenario import (
+    EgoConfig,
+    MapConfig,
+    ScenarioConfig,
+    load_scenarios,
+    load_suite,
+)
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -39,3 +57,114 @@ def test_sim_command_reports_config_errors(tmp_path: Path, capsys) -> None:
     )
     assert main(["sim", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "field bogus: unknown key" in capsys.readouterr().err
+
+
+# --- review fixes: sweep keys, collision kind, folder names, YAML errors --------------------
+
+REAR_HIT = """name: rear_hit
+map: {kind: straight, params: {n_lanes: 1, speed_limit_mps: 10.0}}
+ego: {lane: road_0, station_m: 100.0, speed_mps: 5.0}
+duration_s: 3.0
+agents:
+  - {id: tailgater, behavior: scripted, lanes: [road_0], station_m: 85.0, speed_mps: 15.0}
+pass_criteria: {no_collision: false}
+"""
+
+
+def test_sweep_key_of_no_scenario_is_an_error(tmp_path: Path, capsys) -> None:
+    argv = ["sim", str(CONFIGS / "scenarios" / "ccrs.yaml"), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--sweep", "ego.sped_kph=20:30"]) == 2
+    err = capsys.readouterr().err
+    assert "--sweep key 'ego.sped_kph'" in err and "not a field of any of the 5 scenarios" in err
+    assert "nearest: ego.speed_kph" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_sweep_key_of_some_scenarios_is_not_an_error(tmp_path: Path) -> None:
+    (with_agent,) = load_scenarios(_write(tmp_path, "a.yaml", REAR_HIT))
+    without = ScenarioConfig("plain", MapConfig("straight"), EgoConfig(lane="road_0"), 1.0)
+    some = SweepSpec((parse_sweep_param("agents.0.station_m=80:90"),))
+    assert unknown_sweep_keys([with_agent, without], some) == {}
+    assert list(unknown_sweep_keys([without], some)) == ["agents.0.station_m"]
+    typo = SweepSpec((parse_sweep_param("ego.station=1,2"),))
+    assert unknown_sweep_keys([with_agent], typo)["ego.station"][0] == "ego.station_m"
+
+
+def test_table_says_what_kind_of_collision(tmp_path: Path, capsys) -> None:
+    scenario = _write(tmp_path, "rear.yaml", REAR_HIT)
+    assert main(["sim", str(scenario), "--out", str(tmp_path / "out"), "--planner", "pdm"]) == 0
+    out = capsys.readouterr().out
+    assert "| rear_hit | pdm |" in out
+    assert "| pass | yes (active_rear, not at fault) |" in out
+    assert "collisions 1 (0 at fault)" in out
+    metrics = json.loads((tmp_path / "out" / "pdm" / "rear_hit" / "metrics.json").read_text())
+    assert metrics["ncap"]["avoided"] is False and metrics["passed"] is True  # fields kept
+    assert metrics["collision_summary"] == "yes (active_rear, not at fault)"
+    assert metrics["at_fault_collision"] is False
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["pdm"]
+    assert summary["collisions"] == 1 and summary["at_fault_collisions"] == 0
+
+
+def test_collision_label_prefers_the_at_fault_contact() -> None:
+    rear = CollisionEvent(3, "a", "active_rear", False, 4.0, 2.0)
+    front = CollisionEvent(9, "b", "active_front", True, 6.0, 6.0)
+    assert collision_label(True, ()) == "no"
+    assert collision_label(False, ()) == "yes"
+    assert collision_label(False, (rear,)) == "yes (active_rear, not at fault)"
+    assert collision_label(False, (rear, front)) == "yes (active_front, at fault, +1 more)"
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("ccrs[10kph]", "ccrs_10kph"),
+        ("ccrs[10kph]#0003", "ccrs_10kph_0003"),
+        ("cut_in", "cut_in"),
+        ("t[speed_mps=5.0,duration_s=3.0]", "t_speed_mps=5.0,duration_s=3.0"),
+        ("a _[b]", "a_b"),
+        ("..", "scenario"),
+        ("[x]", "x"),
+    ],
+)
+def test_safe_name_has_no_stray_separators(name: str, folder: str) -> None:
+    assert safe_name(name) == folder
+
+
+def test_run_folder_is_the_clean_name(tmp_path: Path) -> None:
+    argv = ["sim", str(CONFIGS / "scenarios" / "ccrs.yaml"), "--out", str(tmp_path)]
+    assert main([*argv, "--filter", "10kph", "--planner", "pdm", "--max-steps", "3"]) == 0
+    assert [p.name for p in (tmp_path / "pdm").iterdir()] == ["ccrs_10kph"]
+
+
+def test_names_sharing_a_folder_are_an_error(tmp_path: Path) -> None:
+    def named(name: str) -> ScenarioConfig:
+        return ScenarioConfig(name, MapConfig("straight"), EgoConfig(lane="road_0"), 1.0)
+
+    assert shared_folder_error([named("x[1]"), named("x[2]")]) is None
+    error = shared_folder_error([named("x[1]"), named("x_1")])
+    assert error is not None and "'x[1]' and 'x_1'" in error and "'x_1'" in error
+
+
+def test_help_says_how_run_folders_are_named(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["sim", "--help"])
+    text = capsys.readouterr().out
+    assert "DIR/<planner>/<folder>/metrics.json" in text and "ccrs[10kph] -> ccrs_10kph" in text
+
+
+def test_malformed_yaml_names_the_file(tmp_path: Path, capsys) -> None:
+    bad = _write(tmp_path, "broken.yaml", "name: x\nmap: {kind: straight\nego: [1\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml: line 3, column 4: malformed YAML"):
+        load_scenarios(bad)
+    suite = _write(tmp_path, "suite.yaml", "name: s\nscenarios: [\n")
+    with pytest.raises(ConfigError, match=r"suite\.yaml: line \d+, column \d+: malformed YAML"):
+        load_suite(suite)
+    assert main(["sim", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "<unicode string>" not in err
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
