@@ -430,18 +430,22 @@ def _like(matrix: np.ndarray, points: Any) -> Any:
 
 
 def format_table(results: list[CaseResult]) -> str:
-    lines = []
-    header = f"{'case':<46} {'implementation':<46} {'median ms':>11} {'vs default':>11}"
-    lines.append(header)
-    lines.append("-" * len(header))
-    for r in results:
+    """The results as a text table whose columns are as wide as their longest entry."""
+    labels = [f"{r.case} [{r.size}]" for r in results]
+    case_w = max([len("case"), *map(len, labels)])
+    impl_w = max(
+        [len("implementation"), *(len(t.implementation) for r in results for t in r.timings)]
+    )
+    header = f"{'case':<{case_w}} {'implementation':<{impl_w}} {'median ms':>11} {'vs default':>11}"
+    lines = [header, "-" * len(header)]
+    for r, case_label in zip(results, labels, strict=True):
         base = r.default_ms()
         for i, t in enumerate(r.timings):
             ratio = t.median_ms / base if base > 0 else float("nan")
-            label = f"{r.case} [{r.size}]" if i == 0 else ""
+            label = case_label if i == 0 else ""
             lines.append(
-                f"{label[:46]:<46} {t.implementation[:46]:<46} {t.median_ms:>11.2f} {ratio:>10.2f}x"
+                f"{label:<{case_w}} {t.implementation:<{impl_w}} {t.median_ms:>11.2f} {ratio:>10.2f}x"
             )
         for key, value in r.checks.items():
-            lines.append(f"{'':<46} check {key} = {value}")
+            lines.append(f"{'':<{case_w}} check {key} = {value}")
     return "\n".join(lines)

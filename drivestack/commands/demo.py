@@ -21,10 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
-        "--out", type=Path, default=Path("out/demo"), help="folder for the demo's outputs"
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        help="folder for the demo's outputs (default out/demo, under the current folder)",
     )
     parser.add_argument(
-        "--drive", type=Path, default=REPO / "data/demo/drive.mcap", help="log to replay"
+        "--drive",
+        type=Path,
+        default=REPO / "data/demo/drive.mcap",
+        help="log to replay (default: the bundled data/demo/drive.mcap)",
     )
     parser.add_argument(
         "--stack",

@@ -321,6 +321,8 @@ def read_pcd(path: str | Path) -> PcdData:
     """Read a ``.pcd`` or xz-compressed ``.pcd.xz`` file."""
     p = str(path)
     raw = read_bytes(path)
+    if not raw:
+        raise DataError("empty file (0 bytes)", path=p)
     if p.endswith(".xz"):
         try:
             raw = lzma.decompress(raw)

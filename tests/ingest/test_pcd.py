@@ -139,6 +139,13 @@ def test_corrupt_xz(tmp_path: Path) -> None:
         read_pcd(bad)
 
 
+def test_empty_file_says_so(tmp_path: Path) -> None:
+    for name in ("scan.pcd", "scan.pcd.xz"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(DataError, match=r"scan\.pcd(\.xz)?: empty file \(0 bytes\)"):
+            read_pcd(tmp_path / name)
+
+
 @pytest.mark.data
 def test_real_kitti_tracking_pcd_xz(shared_data: Path) -> None:
     folder = shared_data / "kitti_tracking/training/velodyne_pcd_xz/0000"
