@@ -3,6 +3,7 @@ no traceback (``DRIVESTACK_DEBUG=1`` shows it)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -80,13 +81,19 @@ def test_missing_drive_and_non_mcap_log(tmp_path, capsys) -> None:
     assert str(text) in line and "not an MCAP file" in line
 
 
-def test_truncated_drivestack_log_is_not_read_as_a_ros_bag(tmp_path, capsys) -> None:
+def test_truncated_drivestack_log_replays_up_to_the_cut(tmp_path, capsys) -> None:
+    """Not read as a ROS bag (was a rosbags parser dump): the frames before the cut are
+    replayed, and the cut is reported."""
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(DEMO_LOG.read_bytes()[: DEMO_LOG.stat().st_size // 2])
-    assert main(["replay", str(cut), "--out", str(tmp_path / "o.mcap"), "--quiet"]) == 2
-    line = _error(capsys)
-    assert str(cut) in line and "truncated MCAP" in line
-    assert "ros2" not in line and "rosbags" not in line.lower()
+    out = tmp_path / "o.mcap"
+    assert main(["replay", str(cut), "--out", str(out), "--quiet"]) == 1  # not clean
+    printed = capsys.readouterr().out
+    assert "rosbags" not in printed.lower()
+    assert f"input stopped: {cut}: truncated or corrupt MCAP: it breaks off after" in printed
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert 10 < summary["frames_processed"] < 61  # the demo drive has 61 frames
+    assert not summary["clean"]
 
 
 def test_an_existing_file_as_output_folder(tmp_path, capsys, shared_data) -> None:

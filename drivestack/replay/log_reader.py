@@ -164,23 +164,55 @@ def decode_frame_transforms(msg: dict[str, Any]) -> list[FrameTransform]:
 ROS2_PROFILE = "ros2"
 
 
-def mcap_profile(path: str | Path) -> str:
-    """The profile in an MCAP file's header (``""`` for drivestack logs, :data:`ROS2_PROFILE`
-    for rosbag2 recordings). Raises DataError naming the file when it is not MCAP."""
+class TruncatedLogError(DataError):
+    """A log that ends early (a recording cut short): its messages up to that point were
+    read; this error follows them and says where the log stopped."""
+
+
+def _mcap_errors() -> tuple[type[BaseException], ...]:
+    """What the mcap package raises on bytes that are not (or no longer) MCAP."""
     import struct
 
     from mcap.exceptions import McapError
+
+    return (McapError, struct.error, EOFError, ValueError)
+
+
+def mcap_profile(path: str | Path) -> str:
+    """The profile in an MCAP file's header (``""`` for drivestack logs, :data:`ROS2_PROFILE`
+    for rosbag2 recordings). Raises DataError naming the file when it is not MCAP."""
     from mcap.reader import make_reader
 
     with Path(path).open("rb") as stream:
         try:
             return str(make_reader(stream).get_header().profile)
-        except (McapError, struct.error, EOFError, ValueError) as exc:
+        except _mcap_errors() as exc:
             raise DataError(f"not an MCAP file ({exc})", path=str(path)) from None
 
 
+def _declared_channels(stream: Any) -> tuple[dict[int, Any], dict[int, Any]]:
+    """``(schemas, channels)`` by id, from the Schema and Channel records of a log streamed
+    from its start until it breaks off (a log without a summary section)."""
+    from mcap.records import Channel, Schema
+    from mcap.stream_reader import StreamReader
+
+    schemas: dict[int, Any] = {}
+    channels: dict[int, Any] = {}
+    try:
+        for record in StreamReader(stream).records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record
+            elif isinstance(record, Channel):
+                channels[record.id] = record
+    except _mcap_errors():
+        pass  # the end of what can be read: the messages say where (TruncatedLogError)
+    return schemas, channels
+
+
 class LogReader:
-    """A drivestack log (MCAP) opened for reading; see the module docstring."""
+    """A drivestack log (MCAP) opened for reading; see the module docstring. A log cut short
+    (no summary section) is read up to where it breaks off, then raises
+    :class:`TruncatedLogError`."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -188,16 +220,47 @@ class LogReader:
             raise DataError("no such log file", path=str(self.path))
 
     def _reader_messages(self, topics: Sequence[str] | None) -> Iterator[tuple[Any, Any, Any]]:
-        from mcap.exceptions import McapError
+        """``(schema, channel, message)`` in log-time order from the summary's index; a log
+        without a readable summary (cut short) is streamed from its start instead
+        (:meth:`_salvaged_messages`)."""
         from mcap.reader import make_reader
 
+        wanted = list(topics) if topics else None
         with self.path.open("rb") as stream:
             try:
-                yield from make_reader(stream).iter_messages(
-                    topics=list(topics) if topics else None
-                )
-            except (McapError, EOFError, ValueError) as exc:
-                raise DataError(f"corrupt or truncated MCAP: {exc}", path=str(self.path)) from None
+                messages = make_reader(stream).iter_messages(topics=wanted)
+                first = next(messages, None)
+            except _mcap_errors():
+                stream.seek(0)
+                yield from self._salvaged_messages(stream, wanted)
+                return
+            if first is None:
+                return
+            yield first
+            try:
+                yield from messages
+            except _mcap_errors() as exc:
+                raise DataError(f"corrupt MCAP: {exc}", path=str(self.path)) from None
+
+    def _salvaged_messages(
+        self, stream: Any, topics: list[str] | None
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """The messages of a log without a readable summary, streamed in file order (the
+        writer's time order) up to where it breaks off; then :class:`TruncatedLogError`."""
+        from mcap.reader import NonSeekingReader
+
+        count = 0
+        reader = NonSeekingReader(stream, validate_crcs=True)
+        try:
+            for item in reader.iter_messages(topics=topics, log_time_order=False):
+                count += 1
+                yield item
+        except _mcap_errors() as exc:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise TruncatedLogError(
+                f"truncated or corrupt MCAP: it breaks off after {count} messages ({detail})",
+                path=str(self.path),
+            ) from None
 
     def raw_messages(
         self, topics: Sequence[str] | None = None
@@ -249,10 +312,18 @@ class LogReader:
                 ) from None
             yield LogMessage(topic, schema, log_time, value)
 
+    def _readable_messages(self, topics: Sequence[str]) -> Iterator[LogMessage]:
+        """:meth:`messages` up to where a truncated log breaks off (the frames read later stop
+        there and report it)."""
+        try:
+            yield from self.messages(topics)
+        except TruncatedLogError:
+            return
+
     def _transforms(self, world_frame: str) -> TransformBuffer:
         """``/tf``: edges from ``world_frame`` are dynamic (the ego pose), the rest static."""
         tf = TransformBuffer()
-        for msg in self.messages([TF_TOPIC]):
+        for msg in self._readable_messages([TF_TOPIC]):
             for t in msg.value:
                 pose = t.parent_from_child
                 if t.parent == world_frame:
@@ -358,18 +429,18 @@ class LogReader:
         with self.path.open("rb") as stream:
             try:
                 summary = make_reader(stream).get_summary()
-            except Exception as exc:
-                raise DataError(f"corrupt or truncated MCAP: {exc}", path=str(self.path)) from None
-        if summary is None:
-            raise DataError("MCAP has no summary section", path=str(self.path))
+            except _mcap_errors():
+                summary = None
+            if summary is None:  # cut short: the channels the readable part declares
+                stream.seek(0)
+                schemas, channels = _declared_channels(stream)
+            else:
+                schemas, channels = summary.schemas, summary.channels
         return [
             LogMessage(
-                c.topic,
-                summary.schemas[c.schema_id].name if c.schema_id in summary.schemas else "",
-                0,
-                None,
+                c.topic, schemas[c.schema_id].name if c.schema_id in schemas else "", 0, None
             )
-            for c in summary.channels.values()
+            for c in channels.values()
         ]
 
     @staticmethod

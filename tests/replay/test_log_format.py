@@ -239,3 +239,43 @@ def test_sensor_frames_round_trip_as_replay_input(tmp_path: Path) -> None:
         assert b.labels is not None and np.array_equal(b.labels.label, a.labels.label)  # type: ignore[union-attr]
         np.testing.assert_allclose(b.labels.center_m, a.labels.center_m, atol=1e-12)  # type: ignore[union-attr]
     assert all(not f.cameras for f in reader.frames(camera_tolerance_ns=10_000_000))
+
+
+def test_a_log_cut_short_replays_up_to_the_cut(tmp_path: Path) -> None:
+    """A recording cut short (no summary, a chunk broken off): every frame whose messages lie
+    before the cut is read back as written, then TruncatedLogError says where it stopped."""
+    from drivestack.replay.log_reader import TruncatedLogError
+    from drivestack.structures.sensor_frame import SensorFrame
+
+    rng = np.random.default_rng(5)
+    mount = SE3.from_xyz_yaw([1.0, 0.0, 1.8], 0.0)
+    frames = []
+    for k in range(12):  # ~0.5 MB of points a frame: several 1 MiB chunks
+        t = T + k * 100_000_000
+        cloud = PointCloud(rng.normal(size=(40_000, 3)).astype(np.float32), "velodyne", t)
+        frames.append(
+            SensorFrame(
+                t,
+                lidars={"top": cloud},
+                ego_from_sensor={"top": mount},
+                world_from_ego=SE3.from_xyz_yaw([k * 1.0, 0.0, 0.0], 0.0),
+            )
+        )
+    path = tmp_path / "drive.mcap"
+    with LogWriter(path, config={"source": "test"}, compression="none") as log:
+        for f in frames:
+            log.sensor_frame(f)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    reader = LogReader(cut)
+    assert "/lidar/top" in reader.topics()  # from the channels declared before the cut
+    back: list[SensorFrame] = []
+    with pytest.raises(TruncatedLogError, match=r"cut\.mcap: truncated or corrupt MCAP"):
+        for frame in reader.frames():
+            back.append(frame)
+    assert 3 <= len(back) < len(frames)
+    for a, b in zip(frames, back, strict=False):
+        assert b.timestamp_ns == a.timestamp_ns
+        assert np.array_equal(b.lidar("top").xyz_m, a.lidar("top").xyz_m)
+        assert b.world_from_ego is not None and b.world_from_ego.allclose(a.world_from_ego)  # type: ignore[arg-type]
