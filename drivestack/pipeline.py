@@ -101,7 +101,8 @@ class Stack:
                 if self.missing_ego_pose == "skip":
                     raise DataError(
                         "no ego pose for this frame, and the tracker compensates ego motion "
-                        "(set missing_ego_pose: track_in_ego_frame in the stack to track anyway)",
+                        "(to track anyway: missing_ego_pose: track_in_ego_frame in the stack, "
+                        "or replay --missing-ego-pose track_in_ego_frame)",
                         path=frame.source or None,
                         record=f"t={frame.timestamp_ns}",
                         field="world_from_ego",
@@ -122,8 +123,9 @@ def _stage_path(stack_path: Path, value: str, key: str) -> Path:
     return path
 
 
-def build_stack(stack_path: str | Path) -> Stack:
-    """Load a stack YAML and build its stages (plain code, no registry)."""
+def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) -> Stack:
+    """Load a stack YAML and build its stages (plain code, no registry); ``missing_ego_pose``
+    overrides the YAML's."""
     stack_path = Path(stack_path)
     cfg = load_yaml_config(StackConfig, stack_path)
     config: dict[str, Any] = {
@@ -147,4 +149,6 @@ def build_stack(stack_path: str | Path) -> Stack:
         tracker = build_tracker(
             load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
         )
-    return Stack(detector, tracker, config, missing_ego_pose=cfg.missing_ego_pose)
+    return Stack(
+        detector, tracker, config, missing_ego_pose=missing_ego_pose or cfg.missing_ego_pose
+    )

@@ -126,14 +126,8 @@ def test_ros_bag_without_tf_replays_in_the_lidar_frame(tmp_path, capsys, shared_
     printed = capsys.readouterr().out
     assert "replayed 0 frames (0 skipped by the stack, 1 bag messages dropped at ingest)" in printed
     assert "first missing_tf" in printed and "--ego-frame os_sensor" in printed
-    stack = tmp_path / "stack.yaml"
-    stack.write_text(
-        f"perception: {REPO / 'configs/perception/lidar_kitti.yaml'}\n"
-        f"tracking: {REPO / 'configs/tracking/lidar_stack.yaml'}\n"
-        "missing_ego_pose: track_in_ego_frame\n"
-    )
-    args = ["replay", str(bag), "--out", str(out), "--quiet", "--stack", str(stack)]
-    assert main([*args, "--ego-frame", "os_sensor"]) == 1  # kept without an ego pose: noted
+    args = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "os_sensor"]
+    assert main([*args, "--missing-ego-pose", "track_in_ego_frame"]) == 1  # no pose: noted
     printed = capsys.readouterr().out
     assert "replayed 1 frames (0 skipped by the stack)" in printed
     assert "first no_ego_pose" in printed

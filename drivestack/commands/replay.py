@@ -53,7 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ego-frame",
         default=None,
         help="TF frame of the vehicle (overrides the ingest config's ego_frame); for a bag "
-        "without TF, the LiDAR's own frame id",
+        "without TF, the LiDAR's own frame id (with --missing-ego-pose track_in_ego_frame)",
+    )
+    parser.add_argument(
+        "--missing-ego-pose",
+        choices=["skip", "track_in_ego_frame"],
+        default=None,
+        help="a frame without an ego pose: skip it, or track it in the ego frame (overrides "
+        "the stack YAML's missing_ego_pose; default: the stack's, skip)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {args.log}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        stack = build_stack(args.stack)
+        stack = build_stack(args.stack, missing_ego_pose=args.missing_ego_pose)
         summary = replay(
             args.log,
             stack,
