@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,20 +118,32 @@ def test_missing_detection_folder_and_frame_file(tmp_path, capsys, shared_data) 
     assert str(folder / "000075.txt") in err and "no detection file" in err
 
 
+VLP16_BAG = "ros_bags/nebula_velodyne_ros2/vlp16/1673400471837873222"
+
+
 @pytest.mark.data
 def test_ros_bag_without_tf_replays_in_the_lidar_frame(tmp_path, capsys, shared_data) -> None:
-    bag = tmp_path / "ouster.bag"
-    shutil.copy(shared_data / "ros_bags/ouster_ros1/512x10_raw.bag", bag)
+    bag = tmp_path / "vlp16"
+    shutil.copytree(shared_data / VLP16_BAG, bag)
     out = tmp_path / "o.mcap"
     assert main(["replay", str(bag), "--out", str(out), "--quiet"]) == 1
     printed = capsys.readouterr().out
-    assert "replayed 0 frames (0 skipped by the stack, 1 bag messages dropped at ingest)" in printed
-    assert "first missing_tf" in printed and "--ego-frame os_sensor" in printed
-    args = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "os_sensor"]
+    assert "replayed 0 frames (0 skipped by the stack, 4 bag messages dropped at ingest)" in printed
+    assert "first missing_tf" in printed and "--ego-frame velodyne" in printed
+    args = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "velodyne"]
     assert main([*args, "--missing-ego-pose", "track_in_ego_frame"]) == 1  # no pose: noted
     printed = capsys.readouterr().out
-    assert "replayed 1 frames (0 skipped by the stack)" in printed
+    assert "replayed 4 frames (0 skipped by the stack)" in printed
     assert "first no_ego_pose" in printed
+
+
+@pytest.mark.data
+def test_a_missing_optional_package_is_one_line(tmp_path, capsys, shared_data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ouster.sdk", None)  # as if ouster-sdk were not installed
+    bag = shared_data / "ros_bags/ouster_ros1/512x10_raw.bag"
+    args = ["replay", str(bag), "--out", str(tmp_path / "o.mcap"), "--quiet"]
+    assert main([*args, "--ego-frame", "os_sensor"]) == 2
+    assert "Ouster packet bags need ouster-sdk: pip install" in _error(capsys)
 
 
 def test_finite_json_writes_undefined_figures_as_null() -> None:

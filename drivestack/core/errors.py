@@ -39,3 +39,8 @@ class DataError(DrivestackError, ValueError):
 
 class ConfigError(DataError):
     """Bad configuration: names the file and the key."""
+
+
+class MissingDependencyError(DrivestackError, ImportError):
+    """An optional package that this input or feature needs is not installed; the message
+    names the package and how to install it."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.errors import DataError
+from drivestack.core.errors import DataError, MissingDependencyError
 from drivestack.ingest.rosbag.bag_io import IngestReport, iter_bag_messages, open_bag
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
@@ -36,7 +36,7 @@ def _sdk() -> Any:
     try:
         from ouster.sdk import core
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise MissingDependencyError(
             "Ouster packet bags need ouster-sdk: pip install --no-deps ouster-sdk"
         ) from exc
     return core
