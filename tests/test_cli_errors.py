@@ -152,3 +152,35 @@ def test_finite_json_writes_undefined_figures_as_null() -> None:
     value = {"a": float("nan"), "b": [1.0, float("inf"), np.float32(2.5)], "c": (np.int64(3),)}
     assert finite_json(value) == {"a": None, "b": [1.0, None, 2.5], "c": [3]}
     assert finite_json(np.array([np.nan, 1.0])) == [None, 1.0]
+
+
+def test_bad_iou_is_refused_before_any_work(tmp_path, capsys) -> None:
+    out = tmp_path / "trk"
+    assert main(["eval", "tracking", "--iou", "0.25,2", "--out", str(out)]) == 2
+    assert "--iou: IoU thresholds must be in (0, 1], got '0.25,2'" in _error(capsys)
+    assert not out.exists()  # nothing tracked, nothing written
+
+
+@pytest.mark.data
+def test_detection2d_without_the_class_folder(tmp_path, capsys, shared_data) -> None:
+    args = ["eval", "detection2d", "--kitti-tracking-root", str(shared_data / "kitti_tracking")]
+    assert main([*args, "--classes", "Cyclist", "--out", str(tmp_path), "--quiet"]) == 2
+    line = _error(capsys)
+    assert "deepfusionmot_rrc_2d/training/Cyclist" in line and "no Cyclist detections" in line
+
+
+def test_refresh_golden_help_writes_nothing() -> None:
+    import subprocess
+    import sys as _sys
+
+    golden = REPO / "tests" / "golden" / "demo_replay.json"
+    before = golden.stat().st_mtime_ns
+    done = subprocess.run(
+        [_sys.executable, str(REPO / "tools" / "refresh_golden.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.startswith("usage: refresh_golden.py")
+    assert golden.stat().st_mtime_ns == before

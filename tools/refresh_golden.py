@@ -4,11 +4,12 @@
 Replays the bundled demo drive (data/demo/drive.mcap) through configs/stack/sim_lidar.yaml and
 rewrites tests/golden/demo_replay.json; prints what changed against the previous reference.
 
-    .venv/bin/python tools/refresh_golden.py
+    .venv/bin/python tools/refresh_golden.py [--check]
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "demo_replay.json"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only print what changed against the reference; do not rewrite it",
+    )
+    args = parser.parse_args(argv)
     from drivestack.pipeline import build_stack
     from drivestack.replay.golden import compare_golden, golden_record, load_golden, save_golden
     from drivestack.replay.runner import replay
@@ -30,6 +40,8 @@ def main() -> None:
     if GOLDEN.exists():
         diffs = compare_golden(record, load_golden(GOLDEN))
         print("\n".join(diffs[:50]) if diffs else "outputs unchanged")
+    if args.check:
+        return
     save_golden(GOLDEN, record)
     print(f"wrote {GOLDEN} ({len(record['frames'])} frames)")
 

@@ -42,6 +42,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from drivestack.cli import main as cli_main
+from drivestack.commands._paths import dataset_root
+from drivestack.core.errors import DataError
 from drivestack.eval.tracking.kitti import result_file
 from drivestack.eval.tracking.protocol import class_rule
 from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
@@ -241,7 +243,12 @@ def truth_ranked_rows(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kitti-root", type=Path, default=Path("../shared/data/kitti_tracking"))
+    parser.add_argument(
+        "--kitti-root",
+        type=Path,
+        default=None,
+        help="KITTI tracking folder (default: kitti_tracking in the shared data folder)",
+    )
     parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="val")
     parser.add_argument("--classes", default="Car,Pedestrian,Cyclist")
     parser.add_argument("--detections", default=AB3DMOT_FOLDER, help="folder under detections/")
@@ -264,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.extend and args.fill_from != "truth":
         parser.error("--extend needs --fill-from truth")
+    try:
+        args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
+    except DataError as exc:
+        parser.error(str(exc))
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     for cls in classes:

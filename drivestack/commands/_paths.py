@@ -1,5 +1,5 @@
 """Where the commands find their inputs: the optional real-data folder (``$DRIVESTACK_SHARED_DATA``
-or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the argparse type of counts."""
+or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the argparse type of counts and IoU threshold lists."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from pathlib import Path
 
 from drivestack.core.errors import DataError
 
+#: The checkout's own folder (``shared/`` lies beside it in the project's layout).
+REPO = Path(__file__).resolve().parents[2]
+
 
 def default_shared_data() -> Path | None:
-    """The shared real-data folder if it exists (env var first, then ``../shared/data`` of the cwd)."""
+    """The shared real-data folder if it exists: ``$DRIVESTACK_SHARED_DATA``, else
+    ``../shared/data`` of the current folder, else ``shared/data`` beside this checkout."""
     env = os.environ.get("DRIVESTACK_SHARED_DATA")
     candidates = [Path(env)] if env else []
     candidates.append(Path.cwd().parent / "shared" / "data")
+    candidates.append(REPO.parent / "shared" / "data")
     for path in candidates:
         if path.is_dir():
             return path.resolve()
@@ -22,7 +27,7 @@ def default_shared_data() -> Path | None:
 
 
 #: The repository's LiDAR detector configs; ``lidar_<dataset>.yaml`` unless listed here.
-DETECTOR_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "perception"
+DETECTOR_CONFIG_DIR = REPO / "configs" / "perception"
 DETECTOR_CONFIGS = {"kitti": "lidar_kitti.yaml", "kitti-tracking": "lidar_kitti.yaml"}
 
 
@@ -74,3 +79,16 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def iou_thresholds(text: str, option: str = "--iou") -> list[float]:
+    """Comma-separated IoU thresholds, each in (0, 1]; DataError naming ``option`` otherwise
+    (checked before any work, not after it)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise DataError(f"{option}: not a list of numbers: {text!r}") from None
+    bad = [v for v in values if not 0.0 < v <= 1.0]
+    if not values or bad:
+        raise DataError(f"{option}: IoU thresholds must be in (0, 1], got {text!r}")
+    return values

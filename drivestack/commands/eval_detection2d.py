@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from drivestack.commands._paths import iou_thresholds
 from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detections",
         default="deepfusionmot_rrc_2d",
-        help="folder under detections/ (tracking mode)",
+        help="folder under detections/ (tracking mode; default deepfusionmot_rrc_2d)",
     )
     parser.add_argument(
         "--split",
@@ -72,12 +73,15 @@ def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> 
 
     root: Path = args.kitti_tracking_root
     seqmap = read_seqmap(root / "seqmaps" / f"evaluate_tracking.seqmap.{args.split}")
+    folder = root / "detections" / args.detections / "training" / cls
+    if not folder.is_dir():  # (a sequence without detections may have no file; a class must)
+        raise DataError(
+            f"no {cls} detections: no such folder", path=str(folder), field="--detections"
+        )
     images = []
     for e in tqdm(seqmap, desc=f"AP {cls}", disable=args.quiet, unit="seq"):
         gt = read_tracking_labels(root / "training" / "label_02" / f"{e.name}.txt")
-        det = read_2d_detections(
-            root / "detections" / args.detections / "training" / cls / f"{e.name}.txt", 0
-        )
+        det = read_2d_detections(folder / f"{e.name}.txt", 0)
         gt_slices = gt.frame_slices(e.n_frames)
         order = np.argsort(det.frame, kind="stable")
         bounds = np.searchsorted(det.frame[order], np.arange(e.n_frames + 1))
@@ -134,11 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection2d import KittiFilter, average_precision
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    try:
-        ious = [float(v) for v in args.iou.split(",")]
-    except ValueError:
-        print(f"--iou: not a list of numbers: {args.iou!r}", file=sys.stderr)
-        return 2
+    ious = iou_thresholds(args.iou)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:
         table: dict[str, dict[str, dict[str, float | int]]] = {}
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             table[cls] = {f"iou_{t:g}": average_precision(images, t).as_dict() for t in ious}
     except (DataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"{'class':<12}" + "".join(f"  AP@{t:g}" for t in ious) + "   n_gt")
     for cls, row in table.items():
         aps = "".join(f"  {100 * row[f'iou_{t:g}']['ap']:6.2f}" for t in ious)

@@ -133,13 +133,15 @@ def _run_fusion(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivestack.commands._paths import dataset_root
+    from drivestack.commands._paths import dataset_root, iou_thresholds
 
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
+    iou_thresholds(args.iou)  # checked before any sequence is tracked
     if args.fusion == "camera":
         return _run_fusion(args)
     from tqdm import tqdm
 
+    from drivestack.commands._paths import iou_thresholds
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
         evaluate_class_thresholds,
@@ -163,11 +165,7 @@ def run(args: argparse.Namespace) -> int:
 
     root: Path = args.kitti_root
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    try:
-        ious = [float(v) for v in args.iou.split(",")]
-    except ValueError:
-        print(f"--iou: not a list of numbers: {args.iou!r}", file=sys.stderr)
-        return 2
+    ious = iou_thresholds(args.iou)
     try:
         seqmap = read_split_seqmap(root, args.split)
         gt = load_ground_truth(root / "training" / "label_02", seqmap)

@@ -48,7 +48,7 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-failed", action="store_true", help="on resume, rerun the failed variants too"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (sim and fleet)")
 
 
 def is_fleet_request(args: argparse.Namespace) -> bool:

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = [(s, p) for s in scenarios for p in planners]
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
-    for cfg, planner in tqdm(jobs, desc="sim", unit="run"):
+    for cfg, planner in tqdm(jobs, desc="sim", unit="run", disable=args.quiet):
         try:
             built = build_scenario(cfg, data_root)
             if args.perception == "lidar":

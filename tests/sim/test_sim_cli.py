@@ -130,10 +130,15 @@ def test_safe_name_has_no_stray_separators(name: str, folder: str) -> None:
     assert safe_name(name) == folder
 
 
-def test_run_folder_is_the_clean_name(tmp_path: Path) -> None:
+def test_run_folder_is_the_clean_name(tmp_path: Path, capsys) -> None:
     argv = ["sim", str(CONFIGS / "scenarios" / "ccrs.yaml"), "--out", str(tmp_path)]
     assert main([*argv, "--filter", "10kph", "--planner", "pdm", "--max-steps", "3"]) == 0
     assert [p.name for p in (tmp_path / "pdm").iterdir()] == ["ccrs_10kph"]
+    assert "sim:" in capsys.readouterr().err  # the progress bar
+    assert (
+        main([*argv, "--filter", "10kph", "--planner", "pdm", "--max-steps", "3", "--quiet"]) == 0
+    )
+    assert "sim:" not in capsys.readouterr().err
 
 
 def test_names_sharing_a_folder_are_an_error(tmp_path: Path) -> None:
