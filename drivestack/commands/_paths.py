@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from drivestack.core.errors import DataError
@@ -70,15 +71,23 @@ def _shipped_configs() -> str:
     return ", ".join(sorted(p.name for p in DETECTOR_CONFIG_DIR.glob("lidar_*.yaml")))
 
 
-def positive_int(text: str) -> int:
-    """An argparse ``type`` for counts that must be at least 1 (``--max-frames``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for integers of at least ``minimum`` (counts, limits)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+#: Counts that must be at least 1 (``--max-frames``).
+positive_int = int_at_least(1)
 
 
 def iou_thresholds(text: str, option: str = "--iou") -> list[float]:

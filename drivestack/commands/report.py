@@ -14,35 +14,117 @@ are highlighted. The report data is also written as JSON next to the HTML (.json
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from drivestack.commands._paths import int_at_least
+
+PUBLISHED_NAME = "PUBLISHED_RESULTS.md"
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type``: a finite number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_dir", type=Path, help="run folder to report on")
-    parser.add_argument("--baseline", type=Path, help="run folder to compare against")
-    parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    parser.add_argument(
+        "--baseline", type=Path, help="run folder to compare against (default: none)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="HTML file to write (the JSON is written beside it, .json)",
+    )
     parser.add_argument(
         "--published",
         type=Path,
-        help="published results (default: PUBLISHED_RESULTS.md of the shared data folder)",
+        help=f"published results (default: {PUBLISHED_NAME} of the shared data folder)",
     )
     parser.add_argument(
-        "--data-root", type=Path, help="shared data folder (maps of CommonRoad scenarios)"
+        "--data-root",
+        type=Path,
+        help="folder of the maps of CommonRoad scenarios (default: the shared data folder, "
+        "../shared/data or $DRIVESTACK_SHARED_DATA)",
     )
     parser.add_argument(
         "--max-detail",
-        type=int,
-        default=24,
-        help="runs with bird's-eye and signal plots (default 24)",
+        type=int_at_least(0),
+        default=DEFAULT_MAX_DETAIL,
+        help="runs with bird's-eye and signal plots, at least 0 (default: %(default)s)",
     )
     parser.add_argument(
         "--score-tolerance",
-        type=float,
-        default=1.0,
-        help="score drop (points) that counts as a regression",
+        type=non_negative_float,
+        default=DEFAULT_SCORE_TOLERANCE,
+        help="score drop (points) that counts as a regression, at least 0 (default: %(default)s)",
+    )
+
+
+def resolve_published(given: Path | None, shared: Path | None) -> tuple[Path | None, str]:
+    """The published results file to show (``--published``, else the shared data folder's)
+    and, when there is none, why (empty when there is one)."""
+    if given is not None:
+        return given, ""
+    if shared is None:
+        return None, "no shared data folder (../shared/data or $DRIVESTACK_SHARED_DATA)"
+    if not (shared / PUBLISHED_NAME).exists():
+        return None, f"{shared / PUBLISHED_NAME} not found"
+    return shared / PUBLISHED_NAME, ""
+
+
+def _check_folders(args: argparse.Namespace) -> bool:
+    """Print an error and return False when the run folder or the baseline is not a folder."""
+    for name, folder in (("run folder", args.run_dir), ("baseline", args.baseline)):
+        if folder is not None and not Path(folder).is_dir():
+            print(f"error: {name} {folder} is not a folder", file=sys.stderr)
+            return False
+    return True
+
+
+def summary_lines(d: dict[str, Any]) -> list[str]:
+    """The lines the command prints about a report's data (before the files it wrote)."""
+    c = d["counts"]
+    lines = [
+        f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed, {c['fail']} failed, "
+        f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
+        + (
+            f"; {len(d['tracking'])} tracking and {len(d['detection'])} detection results"
+            if d["tracking"] or d["detection"]
+            else ""
+        )
+    ]
+    if d["comparison"] is not None:
+        lines.append(_comparison_line(d))
+    lines += [f"warning: {w}" for w in d["warnings"]]
+    lines += [f"problem: {p}" for p in d["problems"][:10]]
+    return lines
+
+
+def _comparison_line(d: dict[str, Any]) -> str:
+    cmp_ = d["comparison"]
+    tracking = (
+        f"{len(d['tracking_regressions'])} tracking metrics dropped, " if d["tracking"] else ""
+    )
+    return (
+        f"against {d['baseline']['path']}: {cmp_['common']} runs in common, "
+        f"{len(cmp_['regressions'])} scenario regressions, {tracking}"
+        f"{len(cmp_['improvements'])} improvements, {len(cmp_['only_in_run'])} only here, "
+        f"{len(cmp_['only_in_baseline'])} only in the baseline"
     )
 
 
@@ -52,13 +134,9 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     shared = default_shared_data()
-    published = args.published
-    if published is None and shared is not None and (shared / "PUBLISHED_RESULTS.md").exists():
-        published = shared / "PUBLISHED_RESULTS.md"
-    for name, folder in (("run folder", args.run_dir), ("baseline", args.baseline)):
-        if folder is not None and not Path(folder).is_dir():
-            print(f"error: {name} {folder} is not a folder", file=sys.stderr)
-            return 2
+    published, why_not = resolve_published(args.published, shared)
+    if not _check_folders(args):
+        return 2
     report = build_report(
         args.run_dir,
         args.baseline,
@@ -68,21 +146,10 @@ def run(args: argparse.Namespace) -> int:
         score_tolerance=args.score_tolerance,
     )
     html, js = write_report(report, args.out)
-    d = report.data
-    c = d["counts"]
-    print(
-        f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed, {c['fail']} failed, "
-        f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
-    )
-    if d["comparison"] is not None:
-        cmp_ = d["comparison"]
-        print(
-            f"against {d['baseline']['path']}: {cmp_['common']} in common, "
-            f"{len(cmp_['regressions'])} regressions, {len(cmp_['improvements'])} improvements, "
-            f"{len(cmp_['only_in_run'])} only here, {len(cmp_['only_in_baseline'])} only in the baseline"
-        )
-    for p in d["problems"][:10]:
-        print(f"problem: {p}")
+    for line in summary_lines(report.data):
+        print(line)
+    if published is None and report.data["tracking"]:
+        print(f"note: published figures (AB3DMOT anchors) not shown: {why_not}; pass --published")
     print(
         f"wrote {html} ({html.stat().st_size / 1e6:.2f} MB) and {js} "
         f"in {time.perf_counter() - start:.1f} s"

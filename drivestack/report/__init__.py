@@ -5,8 +5,24 @@
 :mod:`~drivestack.report.sweep` aggregates sweeps, :mod:`~drivestack.report.tracking` sets
 tracking results beside the published anchors, :mod:`~drivestack.report.plots` draws and
 :mod:`~drivestack.report.html` renders; :func:`build_report` ties them together.
+
+The names below import :mod:`~drivestack.report.build` (and its plotting) on first use, so
+that reading a submodule's constants (the command's defaults) stays fast.
 """
 
-from drivestack.report.build import Report, build_report, write_report
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drivestack.report.build import Report, build_report, write_report
 
 __all__ = ["Report", "build_report", "write_report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from drivestack.report import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,8 +16,15 @@ import numpy as np
 from drivestack import __version__
 from drivestack.core.errors import DataError
 from drivestack.report import plots
-from drivestack.report.collect import STATUS_ORDER, RunData, ScenarioRow, load_run
-from drivestack.report.compare import DEFAULT_SCORE_TOLERANCE, Comparison, compare_rows
+from drivestack.report.collect import (
+    STATUS_ORDER,
+    RunData,
+    ScenarioRow,
+    load_run,
+    require_results,
+)
+from drivestack.report.compare import Comparison, compare_rows
+from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
 from drivestack.report.scenario_view import MapCache, load_history
 from drivestack.report.sweep import (
     heatmap,
@@ -32,7 +39,6 @@ from drivestack.report.tracking import (
     tracking_tables,
 )
 
-DEFAULT_MAX_DETAIL = 24
 WORST_VARIANTS = 25
 MAX_SWEEP_PARAMS = 6  # parameters shown per bin (most widely set first)
 _KITTI_KEY = re.compile(
@@ -64,11 +70,14 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _counts(rows: tuple[ScenarioRow, ...]) -> dict[str, int]:
+def _counts(run: RunData) -> dict[str, int]:
+    """Runs per status and in all (``total``); ``corrupt`` also counts the tracking and
+    detection metrics.json that do not parse, so that it agrees with the problems listed."""
     counts = {s: 0 for s in STATUS_ORDER}
-    for r in rows:
+    for r in run.rows:
         counts[r.status] += 1
-    counts["total"] = len(rows)
+    counts["corrupt"] += len(run.corrupt_results)
+    counts["total"] = len(run.rows)
     return counts
 
 
@@ -230,6 +239,27 @@ def _headline(
     return lines
 
 
+def _kind_warnings(
+    run: RunData,
+    baseline: RunData | None,
+    comparison: Comparison | None,
+    tracking: list[dict[str, Any]],
+    baseline_tracking: list[dict[str, Any]],
+) -> list[str]:
+    """A warning when the run and its baseline are of different kinds and share nothing to
+    compare (no common scenario run, no common tracking table)."""
+    if baseline is None or comparison is None or run.kind == baseline.kind:
+        return []
+    tables = {(t["file"], tb["name"]) for t in tracking for tb in t["tables"]}
+    base_tables = {(t["file"], tb["name"]) for t in baseline_tracking for tb in t["tables"]}
+    if comparison.common or tables & base_tables:
+        return []
+    return [
+        f"the run ({run.kind}, {run.root}) and the baseline ({baseline.kind}, {baseline.root}) "
+        "share nothing to compare: their kinds differ"
+    ]
+
+
 def _detail_keys(
     rows: tuple[ScenarioRow, ...], regressed: set[str], root: Path, limit: int
 ) -> list[str]:
@@ -316,7 +346,10 @@ def build_report(
     """Everything of the report of ``run_dir`` (against ``baseline_dir``) (see the package doc)."""
     start = time.perf_counter()
     run = load_run(run_dir)
+    require_results(run)
     baseline = load_run(baseline_dir) if baseline_dir is not None else None
+    if baseline is not None:
+        require_results(baseline, "baseline")
     problems = list(run.problems)
     if baseline is not None:
         problems.extend(f"baseline: {p}" for p in baseline.problems)
@@ -386,7 +419,7 @@ def build_report(
         "git_commit": _git_commit(),
         "run": {"path": str(run.root), "kind": run.kind, "manifest": run.manifest},
         "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,
-        "counts": _counts(run.rows),
+        "counts": _counts(run),
         "per_planner": _per_planner(run.rows),
         "headline": _headline(run, baseline, comparison, tracking, baseline_tracking),
         "comparison": comparison.as_dict() if comparison else None,
@@ -402,27 +435,19 @@ def build_report(
         "detection": detection,
         "published_results": str(published) if published else None,
         "problems": problems,
+        "warnings": _kind_warnings(run, baseline, comparison, tracking, baseline_tracking),
     }
     data["build_time_s"] = time.perf_counter() - start
     return Report(data, figures)
 
 
 def write_report(report: Report, out_html: Path) -> tuple[Path, Path]:
-    """Write ``out_html`` (self-contained) and the JSON beside it (``.json``); return both."""
-    import json
-
-    from drivestack.report.html import render_html
+    """Write ``out_html`` (self-contained) and the JSON beside it (``.json``, strict: undefined
+    figures are ``null``, never ``NaN``); return both."""
+    from drivestack.report.html import render_html, strict_json
 
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(render_html(report))
     out_json = out_html.with_suffix(".json")
-
-    def default(value: object) -> object:
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-    out_json.write_text(json.dumps(report.data, indent=1, default=default))
+    out_json.write_text(strict_json(report.data))
     return out_html, out_json

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 
 #: Row status, worst first: the order failures are listed in.
@@ -77,6 +79,12 @@ class RunData:
     tracking: dict[str, dict[str, Any]]  # relative path of metrics.json -> its content
     detection: dict[str, dict[str, Any]]
     problems: tuple[str, ...]
+    corrupt_results: tuple[str, ...] = ()  # tracking / detection metrics.json that do not parse
+
+    @property
+    def has_results(self) -> bool:
+        """Whether there is anything to report: runs, eval results or problems reading them."""
+        return bool(self.rows or self.tracking or self.detection or self.problems)
 
 
 def _sort_key(row: ScenarioRow) -> tuple[int, float, str]:
@@ -89,11 +97,15 @@ def sort_rows(rows: list[ScenarioRow]) -> list[ScenarioRow]:
     return sorted(rows, key=_sort_key)
 
 
-def _number(value: object, what: str, path: Path) -> float | None:
+def _number(value: object, what: str) -> float | None:
+    """``value`` as a float (None stays None); a wrong type or a non-finite number (NaN,
+    infinity) raises ``ValueError`` naming the field."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"field {what}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"field {what}: expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -126,7 +138,7 @@ def _row_from_metrics(
             raise ValueError("field ncap: missing or not an object")
         if "score" not in data or "passed" not in data:
             raise ValueError("field score/passed: missing")
-        score = _number(data["score"], "score", path)
+        score = _number(data["score"], "score")
         avoided = ncap.get("avoided")
         if not isinstance(avoided, bool):
             raise ValueError("field ncap.avoided: expected true/false")
@@ -140,10 +152,8 @@ def _row_from_metrics(
                 "pass" if data["passed"] else "fail",
                 score=score,
                 collision=not avoided,
-                min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s", path),
-                impact_speed_kph=_number(
-                    ncap.get("impact_speed_kph"), "ncap.impact_speed_kph", path
-                ),
+                min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s"),
+                impact_speed_kph=_number(ncap.get("impact_speed_kph"), "ncap.impact_speed_kph"),
                 failures=tuple(str(f) for f in data.get("failures", [])),
                 base_scenario=str(fleet.get("base_scenario", common["base_scenario"])),
                 seed=fleet.get("seed", common["seed"]),
@@ -264,6 +274,7 @@ def load_run(root: Path) -> RunData:
     problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
     tracking: dict[str, dict[str, Any]] = {}
     detection: dict[str, dict[str, Any]] = {}
+    corrupt: list[str] = []
     for path in [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]:
         if not path.exists():
             continue
@@ -271,6 +282,7 @@ def load_run(root: Path) -> RunData:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             problems.append(f"{path}: corrupt metrics.json: {exc.msg}")
+            corrupt.append(str(path))
             continue
         which = _classify(data)
         rel = str(path.relative_to(root))
@@ -278,8 +290,32 @@ def load_run(root: Path) -> RunData:
             tracking[rel] = data
         elif which == "detection":
             detection[rel] = data
-    if kind == "empty" and (tracking or detection):
+    if kind == "empty" and (tracking or detection or corrupt):
         kind = "eval"
     return RunData(
-        root, kind, manifest, tuple(sort_rows(rows)), tracking, detection, tuple(problems)
+        root,
+        kind,
+        manifest,
+        tuple(sort_rows(rows)),
+        tracking,
+        detection,
+        tuple(problems),
+        tuple(corrupt),
     )
+
+
+#: What :func:`load_run` reads, for the message of a folder that holds none of it.
+LOOKED_FOR = (
+    "<planner>/<scenario>/metrics.json or history.npz (drivestack sim / fleet runs), "
+    "fleet.json + fleet.jsonl (drivestack fleet), and a tracking or detection metrics.json "
+    "(drivestack eval) in the folder or one of its direct subfolders"
+)
+
+
+def require_results(run: RunData, what: str = "run folder") -> None:
+    """Raise :class:`~drivestack.core.errors.DataError` naming the folder and what was looked
+    for when ``run`` holds nothing to report (``what``: "run folder" or "baseline")."""
+    if not run.has_results:
+        raise DataError(
+            f"{what} holds no results to report; looked for {LOOKED_FOR}", path=str(run.root)
+        )

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivestack.report.collect import ScenarioRow
+from drivestack.report.defaults import DEFAULT_SCORE_TOLERANCE
 from drivestack.sim.scenario import safe_name
 
-DEFAULT_SCORE_TOLERANCE = 1.0  # score points (0-100)
+__all__ = ["DEFAULT_SCORE_TOLERANCE", "Comparison", "RowChange", "comparable_key", "compare_rows"]
 
 
 @dataclass(frozen=True)

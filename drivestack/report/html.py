@@ -7,8 +7,11 @@ a clicked column (cells carry their sort value in ``data-v``). Nothing is fetche
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from typing import TYPE_CHECKING, Any
+
+from drivestack.core.json_values import finite_json
 
 if TYPE_CHECKING:
     from drivestack.report.build import Report
@@ -29,7 +32,7 @@ tr.improvement td{background:#e0f5e0}
 .card b{font-size:1.5em;display:block}
 .scenario{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:1em 0}
 .scenario img{max-width:49%;vertical-align:top}
-.problems li{color:#a40}
+.problems li,.warning{color:#a40}
 .worse{color:#c00}.better{color:#197a19}
 pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:.5em}
 """
@@ -57,8 +60,13 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 """
 
 
+def strict_json(value: Any) -> str:
+    """``value`` as JSON that strict parsers accept (non-finite numbers written as ``null``)."""
+    return json.dumps(finite_json(value), indent=1, allow_nan=False)
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -103,7 +111,7 @@ def _summary(d: dict[str, Any]) -> str:
     html.append("</table>")
     if "sweep" in manifest:
         html.append(
-            f"<details><summary>fleet config</summary><pre>{escape(json.dumps(manifest, indent=1))}</pre></details>"
+            f"<details><summary>fleet config</summary><pre>{escape(strict_json(manifest))}</pre></details>"
         )
     html.append('<div class="cards">')
     for label, key in (
@@ -118,9 +126,15 @@ def _summary(d: dict[str, Any]) -> str:
     cmp_ = d["comparison"]
     if cmp_ is not None:
         html.append(
-            f'<div class="card"><b>{len(cmp_["regressions"])}</b>regressions vs baseline</div>'
+            f'<div class="card"><b>{len(cmp_["regressions"])}</b>scenario regressions vs baseline</div>'
+        )
+    if d["tracking_regressions"] is not None and d["tracking"]:
+        html.append(
+            f'<div class="card"><b>{len(d["tracking_regressions"])}</b>tracking metrics '
+            "dropped vs baseline</div>"
         )
     html.append("</div>")
+    html += [f'<p class="warning">warning: {escape(w)}</p>' for w in d.get("warnings", [])]
     if d["headline"]:
         html.append(
             "<h3>Headline scores</h3><table><thead><tr><th class=l>metric</th><th>this run</th>"
@@ -281,7 +295,7 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         if config:
             html.append(
                 "<details><summary>scenario config</summary>"
-                f"<pre>{escape(json.dumps(config, indent=1))}</pre></details>"
+                f"<pre>{escape(strict_json(config))}</pre></details>"
             )
         html.append("</div>")
     return "".join(html)
@@ -345,6 +359,11 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
     from drivestack.report.tracking import COLUMNS, RATE_COLUMNS
 
     html = ['<h2 id="tracking">Tracking</h2>']
+    if not d["published_results"]:
+        html.append(
+            "<p>Published anchors (AB3DMOT, PUBLISHED_RESULTS.md) not shown: "
+            "no published results file.</p>"
+        )
     for t in d["tracking"]:
         for k, tb in enumerate(t["tables"]):
             html.append(

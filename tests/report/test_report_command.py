@@ -1,0 +1,212 @@
+"""``drivestack report`` on the edges a new user meets: non-finite scores, empty folders,
+tracking regressions in the summary, runs of different kinds, bad options and no shared data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivestack.cli import build_parser, main
+from drivestack.report.collect import load_run
+from tests.report.test_collect_compare import _write_metrics
+
+
+def _strict(text: str) -> Any:
+    """``text`` parsed as strict JSON (NaN / Infinity rejected)."""
+
+    def reject(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def _tracking_run(root: Path, samota: float, mota: float) -> Path:
+    """A ``drivestack eval tracking`` result (one class, Car) in ``root/trk/metrics.json``."""
+    best = {"MOTA": mota, "MOTP": 0.8, "IDS": 1, "FRAG": 1, "FP": 5, "FN": 10}
+    per = [{"recall_threshold": r, "sMOTA": samota, "MOTA": mota * r} for r in (0.5, 1.0)]
+    clear = {"sAMOTA": samota, "AMOTA": 0.4, "AMOTP": 0.7, "best": best, "per_threshold": per}
+    block = {"protocol": {"min_overlap": 0.25, "similarity": "iou_3d"}, "classes": {"Car": {"clear": clear}}}  # fmt: skip
+    (root / "trk").mkdir(parents=True)
+    (root / "trk" / "metrics.json").write_text(
+        json.dumps({"split": "val", "metrics": {"iou_0.25": block}})
+    )
+    return root
+
+
+def _report(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(["report", *argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture
+def no_shared_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shared data folder (wherever the tests run)."""
+    monkeypatch.setattr("drivestack.commands._paths.default_shared_data", lambda: None)
+
+
+@pytest.mark.parametrize(
+    ("field", "ncap"),
+    [
+        ("score", {"avoided": True}),
+        ("ncap.min_ttc_s", {"avoided": True, "min_ttc_s": float("inf")}),
+    ],
+)
+def test_a_non_finite_number_makes_the_row_corrupt(
+    tmp_path: Path, field: str, ncap: dict[str, Any]
+) -> None:
+    folder = tmp_path / "pdm" / "odd"
+    folder.mkdir(parents=True)
+    score = float("nan") if field == "score" else 50.0
+    record = {"score": score, "passed": True, "ncap": ncap}
+    (folder / "metrics.json").write_text(json.dumps(record))  # writes NaN / Infinity
+    (row,) = load_run(tmp_path).rows
+    assert row.status == "corrupt" and row.score is None
+    assert str(folder / "metrics.json") in row.error and f"field {field}" in row.error
+
+
+def test_report_json_is_strict_and_headline_skips_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    _write_metrics(run, "pdm/good", 80.0, True)
+    _write_metrics(run, "pdm/nan", float("nan"), True)
+    _tracking_run(run, float("nan"), 0.5)  # an undefined sAMOTA
+    rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
+    assert rc == 0 and "1 corrupt" in out
+    data = _strict((tmp_path / "r.json").read_text())
+    mean = next(h for h in data["headline"] if h["name"] == "pdm: mean score")
+    assert mean["value"] == 80.0
+    assert data["tracking"][0]["tables"][0]["rows"]["Car"]["sAMOTA"] is None
+    assert not re.search(r">\s*nan\s*<", (tmp_path / "r.html").read_text(), re.IGNORECASE)
+
+
+def test_an_empty_folder_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc, out, err = _report(capsys, str(empty), "--out", str(tmp_path / "r.html"))
+    assert rc == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: {empty}: run folder holds no results") and "looked for" in line
+    assert "metrics.json" in line and "fleet.json" in line
+    assert list(tmp_path.iterdir()) == [empty]  # nothing written
+
+
+def test_an_empty_baseline_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run, base = tmp_path / "run", tmp_path / "base"
+    _write_metrics(run, "pdm/a", 80.0, True)
+    base.mkdir()
+    rc, _, err = _report(capsys, str(run), "--baseline", str(base), "--out", str(tmp_path / "r.html"))  # fmt: skip
+    assert rc == 2 and f"error: {base}: baseline holds no results" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_folder_of_corrupt_metrics_is_reported_and_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text('{"metrics": ')
+    rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
+    assert rc == 0
+    summary = out.splitlines()[0]
+    assert "1 corrupt" in summary and "empty" not in summary
+    assert f"problem: {run / 'metrics.json'}: corrupt metrics.json" in out
+    data = _strict((tmp_path / "r.json").read_text())
+    assert data["counts"]["corrupt"] == 1 and len(data["problems"]) == 1
+
+
+def test_summary_counts_tracking_regressions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _tracking_run(tmp_path / "run", samota=0.888, mota=0.70)
+    base = _tracking_run(tmp_path / "base", samota=0.900, mota=0.795)
+    argv = [str(run), "--baseline", str(base), "--out", str(tmp_path / "r.html")]
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0
+    assert "0 scenario regressions, 2 tracking metrics dropped" in out
+    assert "warning" not in out  # same kind: they share the tracking table
+    drops = _strict((tmp_path / "r.json").read_text())["tracking_regressions"]
+    assert sorted((d["metric"], round(d["delta"], 6)) for d in drops) == [
+        ("MOTA", -9.5),
+        ("sAMOTA", -1.2),
+    ]
+    assert "tracking metrics dropped vs baseline" in (tmp_path / "r.html").read_text()
+
+
+def test_runs_of_different_kinds_warn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = tmp_path / "sim"
+    _write_metrics(sim, "pdm/a", 80.0, True)
+    trk = _tracking_run(tmp_path / "trk", samota=0.9, mota=0.8)
+    argv = [str(sim), "--baseline", str(trk), "--out", str(tmp_path / "r.html")]
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0
+    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "share nothing" in warning and "kinds differ" in warning
+    assert "sim" in warning and "eval" in warning
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--score-tolerance", "-5"],
+        ["--score-tolerance", "nan"],
+        ["--max-detail", "-1"],
+    ],
+)
+def test_negative_options_are_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(tmp_path), "--out", str(tmp_path / "r.html"), *option])
+    assert exc.value.code == 2
+    assert f"argument {option[0]}" in capsys.readouterr().err
+
+
+def test_every_option_with_a_default_names_it_in_its_help() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    report = sub.choices["report"]
+    options = [a for a in report._actions if a.option_strings and not a.required]
+    options = [a for a in options if not isinstance(a, argparse._HelpAction)]
+    assert {o.dest for o in options} >= {"baseline", "published", "data_root", "max_detail"}
+    for option in options:
+        assert "default" in (option.help or ""), option.dest
+    text = report.format_help()
+    assert "(default: 24)" in text and "(default: 1.0)" in text
+
+
+@pytest.mark.usefixtures("no_shared_data")
+def test_a_note_says_why_published_figures_are_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _tracking_run(tmp_path / "run", samota=0.9, mota=0.8)
+    rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
+    assert rc == 0
+    (note,) = [line for line in out.splitlines() if line.startswith("note:")]
+    assert "published figures" in note and "no shared data folder" in note
+    assert "Published anchors (AB3DMOT" in (tmp_path / "r.html").read_text()
+    published = tmp_path / "PUBLISHED_RESULTS.md"
+    published.write_text("## A. AB3DMOT\n")
+    argv = [str(run), "--published", str(published), "--out", str(tmp_path / "r2.html")]
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0 and "note:" not in out
+
+
+def test_resolve_published_says_why_there_is_none(tmp_path: Path) -> None:
+    from drivestack.commands.report import resolve_published
+
+    given = tmp_path / "mine.md"
+    assert resolve_published(given, None) == (given, "")
+    assert "no shared data folder" in resolve_published(None, None)[1]
+    assert resolve_published(None, tmp_path) == (
+        None,
+        f"{tmp_path / 'PUBLISHED_RESULTS.md'} not found",
+    )
+    (tmp_path / "PUBLISHED_RESULTS.md").write_text("")
+    assert resolve_published(None, tmp_path) == (tmp_path / "PUBLISHED_RESULTS.md", "")
