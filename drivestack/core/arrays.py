@@ -24,9 +24,19 @@ def namespace(*arrays: Any) -> Any:
         return _numpy_namespace()  # the common case, without array_api_compat's dispatch
     try:
         return array_api_compat.array_namespace(*arrays)
-    except TypeError as exc:
-        kinds = sorted({type(a).__module__.split(".")[0] + "." + type(a).__name__ for a in arrays})
-        raise TypeError(f"arguments mix array libraries ({', '.join(kinds)}): {exc}") from exc
+    except TypeError:
+        libraries = sorted({_library_name(a) for a in arrays})
+        if len(libraries) < 2:
+            raise
+        mixed = ", ".join(libraries[:-1]) + " and " + libraries[-1]
+        every = "both" if len(libraries) == 2 else "all"
+        raise TypeError(f"arguments mix {mixed} arrays; pass {every} as one kind") from None
+
+
+def _library_name(array: Any) -> str:
+    """``numpy``, ``torch`` or ``cupy`` for their arrays; else the type's name."""
+    root = type(array).__module__.split(".")[0]
+    return root if root in ("numpy", "torch", "cupy") else type(array).__name__
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +53,12 @@ def backend_of(array: Any) -> Backend:
     if array_api_compat.is_cupy_array(array):
         return "cupy"
     raise TypeError(f"unsupported array type {type(array).__module__}.{type(array).__name__}")
+
+
+def shape_text(shape: Sequence[int | None]) -> str:
+    """A shape as messages write it, ``None`` as ``N``: ``(N, 3)``, ``(2,)``, ``()``."""
+    dims = ["N" if e is None else str(e) for e in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def check_array(
@@ -64,8 +80,7 @@ def check_array(
     if len(actual) != len(shape) or any(
         e is not None and e != a for e, a in zip(shape, actual, strict=False)
     ):
-        want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
-        raise ValueError(f"{name} must have shape {want}, got {actual}")
+        raise ValueError(f"{name} must have shape {shape_text(shape)}, got {actual}")
     if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules
         if floating and array.dtype.kind != "f":
             raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")

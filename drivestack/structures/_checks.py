@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.arrays import shape_text
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 
@@ -49,7 +50,7 @@ def frozen_array(
     """
     where = f"{type(owner).__name__}.{name}"
     value = getattr(owner, name)
-    arr = value if type(value) is np.ndarray else np.asarray(value)
+    arr = value if type(value) is np.ndarray else as_array(value, where, shape)
     if arr.size == 0 and arr.ndim != len(shape):
         arr = arr.reshape([0 if s is None else s for s in shape])
     if dtype is not None:
@@ -65,9 +66,8 @@ def frozen_array(
         if arr.size and arr.dtype.kind not in "iub":
             raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
         arr = arr.astype(default_dtype, copy=False)
-    if arr.ndim != len(shape) or _shape_differs(shape, arr.shape):
-        want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
-        raise ValueError(f"{where} must have shape {want}, got {arr.shape}")
+    if arr.ndim != len(shape) or _shape_differs(shape, arr.shape):  # check_shape, inlined
+        raise _shape_error(where, shape, arr.shape)
     if finite and arr.dtype.kind == "f" and arr.size and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
@@ -79,6 +79,35 @@ def frozen_array(
         arr.setflags(write=False)
     object.__setattr__(owner, name, arr)
     return arr
+
+
+def as_array(
+    value: Any,
+    where: str,
+    shape: Sequence[int | None],
+    dtype: npt.DTypeLike | None = None,
+) -> np.ndarray:
+    """``np.asarray(value, dtype)``; ``ValueError`` naming ``where`` and the expected
+    ``shape`` when NumPy cannot make one array of it (ragged nesting, text for numbers)."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{where} must be a numeric array of shape {shape_text(shape)}, "
+            f"got a {type(value).__name__} NumPy cannot convert: {exc}"
+        ) from None
+
+
+def check_shape(arr: np.ndarray, where: str, shape: Sequence[int | None]) -> np.ndarray:
+    """``arr`` unchanged if it has ``shape`` (``None`` matches any size), else ``ValueError``
+    naming ``where``, the expected and the given shape."""
+    if arr.ndim != len(shape) or _shape_differs(shape, arr.shape):
+        raise _shape_error(where, shape, arr.shape)
+    return arr
+
+
+def _shape_error(where: str, want: Sequence[int | None], got: tuple[int, ...]) -> ValueError:
+    return ValueError(f"{where} must have shape {shape_text(want)}, got {got}")
 
 
 def _shape_differs(want: Sequence[int | None], got: tuple[int, ...]) -> bool:
@@ -108,7 +137,7 @@ def check_frame_and_time(owner: Any) -> None:
 
 def as_index(selection: npt.ArrayLike, n: int, where: str) -> np.ndarray:
     """A boolean mask of length ``n`` or integer indices, as validated integer indices."""
-    sel = np.asarray(selection)
+    sel = as_array(selection, f"{where} selection", (None,))
     if sel.dtype == bool:
         if sel.shape != (n,):
             raise ValueError(f"{where}: boolean mask must have shape ({n},), got {sel.shape}")

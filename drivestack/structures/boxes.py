@@ -17,8 +17,10 @@ from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures._checks import (
     adopt_read_only,
+    as_array,
     as_index,
     check_frame_and_time,
+    check_shape,
     frozen_array,
 )
 
@@ -100,17 +102,34 @@ class Boxes3D:
         label: npt.ArrayLike | None = None,
         velocity_mps: npt.ArrayLike | None = None,
     ) -> Boxes3D:
-        """From ``(N, 7)`` ``[x, y, z, l, w, h, yaw]``."""
-        arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+        """From ``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` (an empty input of any shape gives no
+        boxes, a ``(7,)`` row one box).
+
+        Raises:
+            ValueError: ``boxes`` has another shape or is not numeric, or a field is invalid
+                (see the class).
+        """
+        where = "Boxes3D.from_array7 boxes"
+        arr = as_array(boxes, where, (None, 7), dtype=np.float64)
+        if arr.size == 0 or arr.shape == (7,):
+            arr = arr.reshape(-1, 7)
+        check_shape(arr, where, (None, 7))
+        n = arr.shape[0]
         return cls(
             arr[:, 0:3],
             arr[:, 3:6],
             arr[:, 6],
             frame,
             timestamp_ns,
-            score=np.asarray([] if score is None else score),
-            label=np.asarray([] if label is None else label, dtype=np.int64),
-            velocity_mps=np.asarray([] if velocity_mps is None else velocity_mps),
+            score=as_array([] if score is None else score, "Boxes3D.from_array7 score", (n,)),
+            label=as_array(
+                [] if label is None else label, "Boxes3D.from_array7 label", (n,), np.int64
+            ),
+            velocity_mps=as_array(
+                [] if velocity_mps is None else velocity_mps,
+                "Boxes3D.from_array7 velocity_mps",
+                (n, 2),
+            ),
         )
 
     @classmethod

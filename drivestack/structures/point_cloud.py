@@ -10,7 +10,13 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.transforms import SE3
-from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
+from drivestack.structures._checks import (
+    as_array,
+    as_index,
+    check_frame_and_time,
+    check_shape,
+    frozen_array,
+)
 
 # Well-known attribute names (others are allowed): reflectance/intensity, beam ring,
 # per-point time offset from ``timestamp_ns`` in ns, return index, semantic label.
@@ -50,13 +56,15 @@ class PointCloud:
         )
         object.__setattr__(self, "_xyz_known_finite", False)
         n = xyz.shape[0]
+        if not isinstance(self.attributes, Mapping):
+            raise TypeError(
+                "PointCloud.attributes must be a mapping of name -> (N,) array, "
+                f"got {type(self.attributes).__name__}"
+            )
         frozen: dict[str, np.ndarray] = {}
         for name, values in self.attributes.items():
-            arr = np.asarray(values)
-            if arr.shape != (n,):
-                raise ValueError(
-                    f"PointCloud.attributes[{name!r}] must have shape ({n},), got {arr.shape}"
-                )
+            where = f"PointCloud.attributes[{name!r}]"
+            arr = check_shape(as_array(values, where, (n,)), where, (n,))
             if arr.dtype.kind not in "biuf":
                 raise ValueError(
                     f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}"

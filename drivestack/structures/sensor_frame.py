@@ -90,6 +90,17 @@ class SensorFrame:
             "timestamp_ns",
             check_timestamp_ns(self.timestamp_ns, argument="SensorFrame.timestamp_ns"),
         )
+        for field_name, kind, example in (
+            ("lidars", "PointCloud", "{'top': cloud}"),
+            ("cameras", "CameraImage", "{'front': image}"),
+            ("ego_from_sensor", "SE3", "{'top': ego_from_top}"),
+        ):
+            value = getattr(self, field_name)
+            if not isinstance(value, Mapping):
+                raise TypeError(
+                    f"SensorFrame.{field_name} must be a mapping of sensor name -> {kind}, "
+                    f"got {type(value).__name__}; e.g. {field_name}={example}"
+                )
         for name, cloud in self.lidars.items():
             if not isinstance(cloud, PointCloud):
                 raise TypeError(

@@ -29,6 +29,15 @@ class Tracks:
     time_since_update: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
+        if not isinstance(self.boxes, Boxes3D):
+            raise TypeError(
+                f"Tracks.boxes must be a Boxes3D, got {type(self.boxes).__name__}"
+                + (
+                    "; build one from (N, 7) boxes: Boxes3D.from_array7(boxes, frame, timestamp_ns)"
+                    if isinstance(self.boxes, np.ndarray)
+                    else ""
+                )
+            )
         ids = frozen_array(self, "track_id", (None,), dtype=np.int64, kinds="iu")
         n = ids.shape[0]
         if len(self.boxes) != n:

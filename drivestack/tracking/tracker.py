@@ -10,6 +10,7 @@ snapshot it with ``copy.deepcopy`` and restore it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
 from drivestack.tracking.association import associate
-from drivestack.tracking.config import ClassTrackerConfig, TrackerConfig
+from drivestack.tracking.config import ClassTrackerConfig, TrackerConfig, load_tracker_config
 from drivestack.tracking.motion import KalmanMotionModel, build_motion_model
 
 
@@ -227,6 +228,8 @@ class Tracker:
         self.last_detection_index = np.zeros(0, dtype=np.int64)
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        if not isinstance(detections, Boxes3D):
+            raise TypeError(_not_boxes_message(detections))
         frame, timestamp_ns = detections.frame, detections.timestamp_ns
         compensate = self.cfg.ego_motion_compensation
         arr = detections.to_array7()
@@ -289,6 +292,33 @@ class Tracker:
         )
 
 
-def build_tracker(cfg: TrackerConfig) -> Tracker:
-    """The tracker stage for a configuration (plain code, no registry)."""
+def _not_boxes_message(detections: object) -> str:
+    """The ``TypeError`` text of :meth:`Tracker.step` given something other than ``Boxes3D``."""
+    got = type(detections).__name__
+    message = f"Tracker.step expects the detections as a Boxes3D, got {got}"
+    if isinstance(detections, np.ndarray):
+        message += (
+            "; build one from (N, 7) [x, y, z, l, w, h, yaw] rows: "
+            "Boxes3D.from_array7(boxes, frame, timestamp_ns, score=scores, label=labels)"
+        )
+    elif isinstance(detections, Tracks):
+        message += "; pass the detections' boxes (tracks.boxes), not tracks"
+    return message
+
+
+def build_tracker(cfg: TrackerConfig | str | Path) -> Tracker:
+    """The tracker stage for a config object or a tracker YAML file path (plain code, no
+    registry; the YAML is read by :func:`~drivestack.tracking.config.load_tracker_config`).
+
+    Raises:
+        TypeError: ``cfg`` is neither a ``TrackerConfig`` nor a path.
+        ConfigError: the YAML file is missing or invalid.
+    """
+    if isinstance(cfg, str | Path):
+        cfg = load_tracker_config(cfg)
+    elif not isinstance(cfg, TrackerConfig):
+        raise TypeError(
+            "build_tracker expects a TrackerConfig or a YAML file path (str or Path), "
+            f"got {type(cfg).__name__}"
+        )
     return Tracker(cfg)

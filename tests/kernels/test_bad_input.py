@@ -47,3 +47,36 @@ def test_mixed_array_libraries_raise_type_error():
         K.box_iou_bev(GOOD, torch.from_numpy(GOOD))
     with pytest.raises(TypeError, match="mix"):
         K.points_in_boxes(torch.zeros((3, 3), dtype=torch.float64), GOOD)
+
+
+def test_mixed_libraries_are_named_plainly():
+    torch = pytest.importorskip("torch")
+    plain = r"^arguments mix numpy and torch arrays; pass both as one kind$"
+    tensor = torch.from_numpy(GOOD)
+    with pytest.raises(TypeError, match=plain) as err:
+        K.box_iou_bev(tensor, GOOD)
+    assert "array_api_compat" not in str(err.value) and err.value.__suppress_context__
+    with pytest.raises(TypeError, match=plain):
+        K.nms_bev(GOOD, torch.ones(1, dtype=torch.float64), 0.5)
+    with pytest.raises(TypeError, match=plain):
+        K.points_in_boxes(torch.zeros((3, 3), dtype=torch.float64), GOOD)
+    k = np.eye(3)
+    with pytest.raises(TypeError, match=r"^arguments mix numpy and torch arrays"):
+        K.project_boxes_to_image(tensor, torch.eye(4, dtype=torch.float64), k, 640, 480)
+
+
+def test_three_libraries_are_all_named():
+    torch = pytest.importorskip("torch")
+    from drivestack.core.arrays import namespace
+
+    fake_cupy = type("ndarray", (), {"__module__": "cupy._core.core", "shape": (1, 7)})()
+    with pytest.raises(
+        TypeError, match=r"^arguments mix cupy, numpy and torch arrays; pass all as"
+    ):
+        namespace(GOOD, torch.from_numpy(GOOD), fake_cupy)
+
+
+def test_one_dimensional_shapes_read_as_tuples():
+    with pytest.raises(ValueError, match=r"scores must have shape \(2,\), got \(3,\)"):
+        boxes = np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0], (2, 1))
+        K.nms_bev(boxes, np.ones(3), 0.5)

@@ -160,16 +160,39 @@ class LidarDetector:
         self.last_report = None
 
     def step(self, frame: SensorFrame) -> Boxes3D:
-        """Boxes of the objects in ``frame``'s LiDAR sweep (see the module docstring for the frame)."""
-        return self.detect(frame).boxes
+        """Boxes of the objects in ``frame``'s LiDAR sweep (see the module docstring for the frame).
+
+        Raises:
+            TypeError: ``frame`` is not a :class:`SensorFrame`.
+            DataError: the frame has no LiDAR cloud, or not the configured one.
+        """
+        self._check_frame(frame, "step")
+        return self._detect(frame).boxes
 
     def step_with_report(self, frame: SensorFrame) -> tuple[Boxes3D, RunReport]:
         """:meth:`step` plus the per-step run-time report."""
-        result = self.detect(frame)
+        self._check_frame(frame, "step_with_report")
+        result = self._detect(frame)
         return result.boxes, result.report
 
     def detect(self, frame: SensorFrame) -> Detection:
         """Run every step; returns boxes, the report, the cropped points and their ground mask."""
+        self._check_frame(frame, "detect")
+        return self._detect(frame)
+
+    def _check_frame(self, frame: object, method: str) -> None:
+        """``TypeError`` saying what ``method`` got when ``frame`` is not a ``SensorFrame``."""
+        if isinstance(frame, SensorFrame):
+            return
+        message = f"LidarDetector.{method} expects a SensorFrame, got {type(frame).__name__}"
+        if isinstance(frame, PointCloud):
+            name = self.cfg.lidar_name or "top"
+            message += (
+                f"; wrap the cloud: SensorFrame(cloud.timestamp_ns, lidars={{{name!r}: cloud}})"
+            )
+        raise TypeError(message)
+
+    def _detect(self, frame: SensorFrame) -> Detection:
         cfg = self.cfg
         rec = _Recorder()
         name, cloud = self._lidar(frame)
@@ -346,6 +369,14 @@ class LidarDetector:
 
     def _lidar(self, frame: SensorFrame) -> tuple[str, PointCloud]:
         name = self.cfg.lidar_name
+        if not frame.lidars:
+            raise DataError(
+                "frame has no LiDAR cloud; the LiDAR detector needs one (SensorFrame.lidars "
+                "is empty)",
+                path=frame.source or None,
+                record=f"t={frame.timestamp_ns}",
+                field="lidars",
+            )
         if name is None:
             if len(frame.lidars) != 1:
                 raise DataError(
@@ -366,7 +397,17 @@ class LidarDetector:
 
 
 def build_lidar_detector(cfg: LidarDetectorConfig | str | Path) -> LidarDetector:
-    """A :class:`LidarDetector` from a config object or a YAML file path."""
-    if not isinstance(cfg, LidarDetectorConfig):
+    """A :class:`LidarDetector` from a config object or a YAML file path.
+
+    Raises:
+        TypeError: ``cfg`` is neither a ``LidarDetectorConfig`` nor a path.
+        ConfigError: the YAML file is missing or invalid.
+    """
+    if isinstance(cfg, str | Path):
         cfg = load_lidar_detector_config(cfg)
+    elif not isinstance(cfg, LidarDetectorConfig):
+        raise TypeError(
+            "build_lidar_detector expects a LidarDetectorConfig or a YAML file path "
+            f"(str or Path), got {type(cfg).__name__}"
+        )
     return LidarDetector(cfg)
