@@ -63,4 +63,4 @@ def test_folder_mode_needs_results(tmp_path: Path, capsys: pytest.CaptureFixture
     rc = cli_main(
         ["eval", "detection2d", "--labels", str(tmp_path / "label_2"), "--out", str(tmp_path / "o")]
     )
-    assert rc == 1 and "--labels needs --results" in capsys.readouterr().err
+    assert rc == 2 and "--labels needs --results" in capsys.readouterr().err
