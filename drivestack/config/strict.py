@@ -18,6 +18,7 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -167,3 +168,21 @@ def load_yaml_config(cls: type[T], path: str | Path) -> T:
     """``load_yaml`` then :func:`from_mapping` onto ``cls`` (an empty file is an empty mapping)."""
     data = load_yaml(path)
     return from_mapping(cls, {} if data is None else data, path=str(path))
+
+
+def config_or_file(cfg: object, cls: type[T], load: Callable[[str | Path], T], caller: str) -> T:
+    """``cfg`` when it is a ``cls``, else the config read from the YAML path ``cfg`` by
+    ``load`` (a ``str`` or ``Path``): what the ``build_*`` functions of the stages accept.
+
+    Raises:
+        TypeError: ``cfg`` is neither a ``cls`` nor a path (naming ``caller``).
+        ConfigError: the file is missing or invalid (from ``load``).
+    """
+    if isinstance(cfg, cls):
+        return cfg
+    if isinstance(cfg, str | Path):
+        return load(cfg)
+    raise TypeError(
+        f"{caller} expects a {cls.__name__} or a YAML file path (str or Path), "
+        f"got {type(cfg).__name__}"
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack.config import config_or_file
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
@@ -314,11 +315,4 @@ def build_tracker(cfg: TrackerConfig | str | Path) -> Tracker:
         TypeError: ``cfg`` is neither a ``TrackerConfig`` nor a path.
         ConfigError: the YAML file is missing or invalid.
     """
-    if isinstance(cfg, str | Path):
-        cfg = load_tracker_config(cfg)
-    elif not isinstance(cfg, TrackerConfig):
-        raise TypeError(
-            "build_tracker expects a TrackerConfig or a YAML file path (str or Path), "
-            f"got {type(cfg).__name__}"
-        )
-    return Tracker(cfg)
+    return Tracker(config_or_file(cfg, TrackerConfig, load_tracker_config, "build_tracker"))

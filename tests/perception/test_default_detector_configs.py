@@ -18,24 +18,26 @@ from drivestack.cli import main
 pytestmark = pytest.mark.data
 
 
-def _eval(dataset: str, out: Path) -> dict[str, Any]:
-    """Runs the CLI without --root / --config (both default per dataset); metrics.json."""
-    assert main(["eval", "detection", "--dataset", dataset, "--out", str(out)]) == 0
-    path = out / "metrics.json"
-    assert path.is_file()
-    result: dict[str, Any] = json.loads(path.read_text())
+def _metrics(
+    dataset: str, out: Path, shared_data: Path, frames: int, protocol: str
+) -> dict[str, Any]:
+    """Runs the CLI without --root / --config (both default per dataset) and checks what every
+    run must show; the protocol's metrics."""
+    env = pytest.MonkeyPatch()
+    env.setenv("DRIVESTACK_SHARED_DATA", str(shared_data))
+    try:
+        assert main(["eval", "detection", "--dataset", dataset, "--out", str(out)]) == 0
+    finally:
+        env.undo()
+    result: dict[str, Any] = json.loads((out / "metrics.json").read_text())
     assert f"lidar_{dataset}.yaml" in result["source"]
-    return result
+    assert result["num_frames"] == frames and result["metrics"]["protocol"] == protocol
+    metrics: dict[str, Any] = result["metrics"]
+    return metrics
 
 
-def test_nuscenes_default_config(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DRIVESTACK_SHARED_DATA", str(shared_data))
-    result = _eval("nuscenes", tmp_path / "out")
-    m = result["metrics"]
-    assert result["num_frames"] == 1
-    assert m["protocol"] == "nuscenes_detection_cvpr_2019"
+def test_nuscenes_default_config(shared_data: Path, tmp_path: Path) -> None:
+    m = _metrics("nuscenes", tmp_path / "out", shared_data, 1, "nuscenes_detection_cvpr_2019")
     # Measured: car AP@0.5/1/2/4 m 0.000 / 0.000 / 0.000 / 0.044 (4 scorable cars, 3 of them
     # 35-41 m away with 3-15 HDL-32E points), pedestrian 0.331 at every threshold; 6 car
     # boxes among 18 in the submission.
@@ -46,13 +48,7 @@ def test_nuscenes_default_config(
     assert names.count("car") >= 3
 
 
-def test_pandaset_default_config(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DRIVESTACK_SHARED_DATA", str(shared_data))
-    result = _eval("pandaset", tmp_path / "out")
-    m = result["metrics"]
-    assert result["num_frames"] == 4
-    assert m["protocol"] == "center_distance_class_groups"
+def test_pandaset_default_config(shared_data: Path, tmp_path: Path) -> None:
+    m = _metrics("pandaset", tmp_path / "out", shared_data, 4, "center_distance_class_groups")
     # Measured: vehicle AP@0.5/1/2/4 m 0.226 / 0.266 / 0.315 / 0.315 over frames 00-03.
     assert m["label_aps"]["vehicle"]["2.0"] >= 0.15

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack.config import config_or_file
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
@@ -403,11 +404,6 @@ def build_lidar_detector(cfg: LidarDetectorConfig | str | Path) -> LidarDetector
         TypeError: ``cfg`` is neither a ``LidarDetectorConfig`` nor a path.
         ConfigError: the YAML file is missing or invalid.
     """
-    if isinstance(cfg, str | Path):
-        cfg = load_lidar_detector_config(cfg)
-    elif not isinstance(cfg, LidarDetectorConfig):
-        raise TypeError(
-            "build_lidar_detector expects a LidarDetectorConfig or a YAML file path "
-            f"(str or Path), got {type(cfg).__name__}"
-        )
-    return LidarDetector(cfg)
+    return LidarDetector(
+        config_or_file(cfg, LidarDetectorConfig, load_lidar_detector_config, "build_lidar_detector")
+    )
