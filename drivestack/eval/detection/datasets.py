@@ -7,7 +7,7 @@ protocol (KITTI objects, nuScenes eval boxes, AV2 cuboids).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,16 +45,20 @@ class LabelledFrame:
     image_size_wh: tuple[int, int] | None = None
 
 
+def _kitti_label_files(root: Path) -> list[Path]:
+    labels = sorted((root / "training" / "label_2").glob("*.txt"))
+    if not labels:
+        raise DataError("no label files", path=str(root / "training" / "label_2"))
+    return labels
+
+
 def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label, read_velodyne_bin
 
     base = root / "training"
-    labels = sorted((base / "label_2").glob("*.txt"))
-    if not labels:
-        raise DataError("no label files", path=str(base / "label_2"))
-    for path in labels:
+    for path in _kitti_label_files(root):
         stem = path.stem
         calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
         objs = read_kitti_label(path)
@@ -73,6 +77,14 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
         )
 
 
+def _kitti_tracking_scans(root: Path) -> list[Path]:
+    folder = root / "training" / "velodyne_pcd_xz" / KITTI_TRACKING_SEQUENCE
+    scans = sorted(folder.glob("*.pcd.xz"))
+    if not scans:
+        raise DataError("no .pcd.xz scans", path=str(folder))
+    return scans
+
+
 def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
@@ -80,9 +92,7 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
     from drivestack.ingest.kitti_tracking import read_tracking_labels
 
     seq = KITTI_TRACKING_SEQUENCE
-    scans = sorted((root / "training" / "velodyne_pcd_xz" / seq).glob("*.pcd.xz"))
-    if not scans:
-        raise DataError("no .pcd.xz scans", path=str(root / "training" / "velodyne_pcd_xz" / seq))
+    scans = _kitti_tracking_scans(root)
     calib = read_kitti_calib(root / "training" / "calib" / f"{seq}.txt")
     rows = read_tracking_labels(root / "training" / "label_02" / f"{seq}.txt")
     for scan in scans:
@@ -134,15 +144,18 @@ def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
             yield LabelledFrame(s.token, frame, gt, calib=world_from_lidar)
 
 
-def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
-    from drivestack.ingest.argoverse2 import list_av2_sweeps, read_av2_cuboids, read_av2_frame
-
+def _av2_logs(root: Path) -> list[Path]:
+    """The log folders with annotations and LiDAR sweeps."""
     logs = sorted(p for p in root.iterdir() if (p / "annotations.feather").exists())
     if not logs:
         raise DataError("no log folder with annotations.feather", path=str(root))
-    for log in logs:
-        if not (log / "sensors" / "lidar").is_dir():
-            continue
+    return [log for log in logs if (log / "sensors" / "lidar").is_dir()]
+
+
+def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    from drivestack.ingest.argoverse2 import list_av2_sweeps, read_av2_cuboids, read_av2_frame
+
+    for log in _av2_logs(root):
         cuboids = read_av2_cuboids(log / "annotations.feather", log_id=log.name)
         for ts in list_av2_sweeps(log):
             frame = (
@@ -201,6 +214,26 @@ LOADERS = {
     "aimotive": aimotive_frames,
     "pandaset": pandaset_frames,
 }
+
+
+def frame_count(dataset: str, root: Path) -> int | None:
+    """How many frames :func:`labelled_frames` yields, from the file listings alone (for a
+    progress bar; aiMotive: at most that many, its scans without labels are skipped); None
+    for a dataset counted only by reading it. Raises what the loader would for a folder
+    without frames."""
+    from drivestack.ingest.aimotive import list_aimotive_frames
+    from drivestack.ingest.argoverse2 import list_av2_sweeps
+    from drivestack.ingest.pandaset import list_pandaset_frames
+
+    counts: dict[str, Callable[[Path], int]] = {
+        "kitti": lambda r: len(_kitti_label_files(r)),
+        "kitti-tracking": lambda r: len(_kitti_tracking_scans(r)),
+        "av2": lambda r: sum(len(list_av2_sweeps(log)) for log in _av2_logs(r)),
+        "aimotive": lambda r: len(list_aimotive_frames(r)),
+        "pandaset": lambda r: len(list_pandaset_frames(r)),
+    }
+    count = counts.get(dataset)
+    return None if count is None else count(root)
 
 
 def labelled_frames(

@@ -19,7 +19,7 @@ frame) or from files made elsewhere, and scores them:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
-from drivestack.eval.detection.datasets import LabelledFrame, labelled_frames
+from drivestack.eval.detection.datasets import LabelledFrame, frame_count, labelled_frames
 from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -139,6 +139,19 @@ def read_kitti_detection_files(folder: Path, lf: LabelledFrame, sequence: str) -
     return read_kitti_label(path)
 
 
+class _Counted:
+    """An iterable of frames with a length (what a progress bar shows as its total)."""
+
+    def __init__(self, frames: Iterable[LabelledFrame], count: int) -> None:
+        self._frames, self._count = frames, count
+
+    def __iter__(self) -> Iterator[LabelledFrame]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return self._count
+
+
 #: Detection files read once per :func:`evaluate_dataset` call (cleared at its start).
 _FILE_CACHE: dict[str, Any] = {}
 
@@ -177,7 +190,10 @@ def evaluate_dataset(
     )
     if max_frames is not None:
         frames = (f for i, f in zip(range(max_frames), frames, strict=False))
-    if progress is not None:
+    if progress is not None:  # with the number of frames when the listing tells it
+        count = frame_count(dataset, root)
+        if count is not None:
+            frames = _Counted(frames, count if max_frames is None else min(count, max_frames))
         frames = progress(frames)
     _FILE_CACHE.clear()
     if detector is not None:

@@ -205,3 +205,24 @@ def test_center_distance_groups_on_pandaset_with_an_oracle(shared_data: Path) ->
     for group in ("vehicle", "pedestrian", "cyclist"):
         assert m["label_aps"][group]["2.0"] == pytest.approx(1.0), group
     assert m["tp_errors"]["trans_err"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.data
+def test_frame_counts_from_the_listings(shared_data: Path) -> None:
+    from drivestack.eval.detection.datasets import DEFAULT_ROOTS, frame_count, labelled_frames
+
+    for dataset, expected in (("kitti", 6), ("kitti-tracking", 80), ("av2", 3)):
+        root = shared_data / DEFAULT_ROOTS[dataset]
+        assert frame_count(dataset, root) == expected
+        assert sum(1 for _ in labelled_frames(dataset, root, load_points=False)) == expected
+    assert frame_count("pandaset", shared_data / DEFAULT_ROOTS["pandaset"]) == 4
+    assert frame_count("aimotive", shared_data / DEFAULT_ROOTS["aimotive"]) == 50
+    assert frame_count("nuscenes", shared_data / DEFAULT_ROOTS["nuscenes"]) is None
+
+
+@pytest.mark.data
+def test_progress_bar_has_a_total(shared_data: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o"
+    args = ["eval", "detection", "--dataset", "kitti-tracking", "--max-frames", "2"]
+    assert main([*args, "--detector", "open3d-baseline", "--out", str(out)]) == 0
+    assert "2/2" in capsys.readouterr().err
