@@ -17,10 +17,15 @@ recorded with its error and the fleet goes on. Then: drivestack report OUT --out
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivestack.core.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from drivestack.sim.scenario import ScenarioConfig
 
 
 def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,13 +121,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from drivestack.commands.sim import sweep_key_error
-
-    unknown = sweep_key_error(scenarios, args.sweep)
-    if unknown is not None:
-        print(f"error: {unknown}", file=sys.stderr)
-        return 2
     unswept = unswept_keys(scenarios, spec)
+    unknown = unknown_sweep_keys(scenarios, unswept)
+    if unknown:
+        print(f"error: {_unknown_keys_message(unknown, len(scenarios))}", file=sys.stderr)
+        return 2
     for key, names in unswept.items():
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         print(f"note: {key} is not a field of {len(names)} scenarios ({shown}): not swept there")
@@ -168,3 +171,32 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
     return 0
+
+
+def unknown_sweep_keys(
+    scenarios: list[ScenarioConfig], unswept: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Swept key that is a field of none of ``scenarios`` -> its nearest known keys (<= 3),
+    from the ``unswept`` keys (:func:`~drivestack.exec.sweep.unswept_keys`: key -> the
+    scenarios that lack it). A key some scenarios have is not listed (those without it run
+    unswept, with a note)."""
+    from drivestack.sim.scenario import field_keys
+
+    everywhere = [key for key, names in unswept.items() if len(names) == len(scenarios)]
+    if not everywhere:
+        return {}
+    known = sorted({key for cfg in scenarios for key in field_keys(cfg)})
+    return {key: difflib.get_close_matches(key, known, n=3) for key in everywhere}
+
+
+def _unknown_keys_message(unknown: dict[str, list[str]], num_scenarios: int) -> str:
+    """The error line for the ``--sweep`` keys no scenario has, with their nearest keys."""
+    parts = [
+        f"{key!r}" + (f" (nearest: {', '.join(near)})" if near else "")
+        for key, near in unknown.items()
+    ]
+    keys, are = ("keys", "are") if len(parts) > 1 else ("key", "is")
+    return (
+        f"--sweep {keys} {'; '.join(parts)} {are} not a field of any of the {num_scenarios} "
+        "scenarios: nothing run"
+    )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 import json
 import sys
 from pathlib import Path
@@ -30,10 +29,8 @@ from tqdm import tqdm
 
 from drivestack.commands._paths import default_shared_data
 from drivestack.core.errors import ConfigError
-from drivestack.sim.scenario import safe_name
 
 if TYPE_CHECKING:
-    from drivestack.exec.sweep import SweepSpec
     from drivestack.sim.scenario import ScenarioConfig
 
 
@@ -85,106 +82,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def shared_folder_error(scenarios: list[ScenarioConfig]) -> str | None:
-    """An error line when two differently named scenarios would write one result folder."""
-    seen: dict[str, str] = {}
-    for cfg in scenarios:
-        folder = safe_name(cfg.name)
-        first = seen.setdefault(folder, cfg.name)
-        if first != cfg.name:
-            return (
-                f"scenarios {first!r} and {cfg.name!r} would share the result folder "
-                f"{folder!r}: rename one"
-            )
-    return None
-
-
-def unknown_sweep_keys(scenarios: list[ScenarioConfig], spec: SweepSpec) -> dict[str, list[str]]:
-    """Swept key that is a field of none of ``scenarios`` -> its nearest known keys (<= 3).
-
-    A key some scenarios have is not listed (those without it are run unswept, with a note).
-    """
-    from drivestack.exec.sweep import unswept_keys
-    from drivestack.sim.scenario import field_keys
-
-    missing_everywhere = [
-        key for key, names in unswept_keys(scenarios, spec).items() if len(names) == len(scenarios)
-    ]
-    if not missing_everywhere:
-        return {}
-    known = sorted({key for cfg in scenarios for key in field_keys(cfg)})
-    return {key: difflib.get_close_matches(key, known, n=3) for key in missing_everywhere}
-
-
-def sweep_key_error(scenarios: list[ScenarioConfig], sweeps: list[str]) -> str | None:
-    """The error line for ``--sweep`` values whose key no scenario has (None: all usable).
-
-    ``ConfigError`` if a ``--sweep`` value is malformed.
-    """
-    from drivestack.exec.sweep import SweepSpec, parse_sweep_param
-
-    spec = SweepSpec(tuple(parse_sweep_param(text) for text in sweeps))
-    unknown = unknown_sweep_keys(scenarios, spec)
-    if not unknown:
-        return None
-    parts = []
-    for key, near in unknown.items():
-        hint = f" (nearest: {', '.join(near)})" if near else ""
-        parts.append(f"{key!r}{hint}")
-    keys, are = ("keys", "are") if len(parts) > 1 else ("key", "is")
-    return (
-        f"--sweep {keys} {'; '.join(parts)} {are} not a field of any of the {len(scenarios)} "
-        "scenarios: nothing run"
-    )
-
-
 def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
-    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``."""
+    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``
+    (ConfigError naming the file when one is malformed)."""
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
     return [s for s in scenarios if args.filter in s.name]
 
 
-def _check_run(args: argparse.Namespace) -> tuple[list[ScenarioConfig], str | None]:
-    """Load the run's scenarios and check them before anything runs: ``(scenarios, error)``."""
-    if bool(args.scenario) == bool(args.suite):
-        return [], "give exactly one of SCENARIO and --suite"
-    try:
-        scenarios = _load(args)
-        error = sweep_key_error(scenarios, args.sweep)
-    except ConfigError as exc:
-        return [], f"error: {exc}"
-    if error is None:
-        error = shared_folder_error(scenarios)
-    return scenarios, None if error is None else f"error: {error}"
-
-
 def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
+    from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.pipeline import build_stack
     from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import parse_planners, run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
 
-    scenarios, error = _check_run(args)
-    if error is not None:
-        print(error, file=sys.stderr)
-        return 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
-        return fleet.run(args)
+        return fleet.run(args)  # (which checks the sweep keys: a --sweep makes a fleet)
+    if bool(args.scenario) == bool(args.suite):
+        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
+        return 2
     try:
         planners = parse_planners(args.planner)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+    # one result folder per run: expand_variants refuses two scenarios that would share one
+    runs = expand_variants(_load(args), planners, SweepSpec(()))
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
     out = Path(args.out)
     rows = []
-    jobs = [(s, p) for s in scenarios for p in planners]
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
-    for cfg, planner in tqdm(jobs, desc="sim", unit="run", disable=args.quiet):
+    for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
+        cfg, planner = variant.scenario, variant.planner
         try:
             built = build_scenario(cfg, data_root)
             if args.perception == "lidar":
@@ -197,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             exported += _export(
                 result.history, built, args.export_dataset, args.export_every, exported
             )
-        folder = out / planner / safe_name(cfg.name)
+        folder = out / variant.variant_id
         folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
         record["config"] = dataclasses.asdict(cfg)

@@ -174,18 +174,19 @@ def expand_variants(
     from drivestack.sim.scenario import safe_name
 
     variants: list[Variant] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # variant id -> the scenario name that took it
     for cfg in scenarios:
         for index, (scenario, seed, params) in enumerate(scenario_variants(cfg, spec)):
             for planner in planners:
                 variant_id = f"{planner}/{safe_name(scenario.name)}"
                 if variant_id in seen:
                     raise ConfigError(
-                        f"two variants share the result folder {variant_id!r}",
+                        f"scenarios {seen[variant_id]!r} and {scenario.name!r} would share the "
+                        f"result folder {variant_id!r}: rename one",
                         path=cfg.source,
                         field="name",
                     )
-                seen.add(variant_id)
+                seen[variant_id] = scenario.name
                 variants.append(
                     Variant(variant_id, planner, scenario, cfg.name, index, seed, params)
                 )

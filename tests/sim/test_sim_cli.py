@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 
 from drivestack.cli import main
-from drivestack.commands.sim import (
-    safe_name,
-    shared_folder_error,
-    unknown_sweep_keys,
-)
+from drivestack.commands.fleet import unknown_sweep_keys
 from drivestack.core.errors import ConfigError
 from drivestack.eval.driving.nuplan import CollisionEvent
-from drivestack.exec.sweep import SweepSpec, parse_sweep_param
+from drivestack.exec.sweep import SweepSpec, expand_variants, parse_sweep_param, unswept_keys
 from drivestack.sim.evaluate import collision_label
 from drivestack.sim.scenario import (
     EgoConfig,
@@ -23,6 +19,7 @@ from drivestack.sim.scenario import (
     ScenarioConfig,
     load_scenarios,
     load_suite,
+    safe_name,
 )
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -84,10 +81,14 @@ def test_sweep_key_of_some_scenarios_is_not_an_error(tmp_path: Path) -> None:
     (with_agent,) = load_scenarios(_write(tmp_path, "a.yaml", REAR_HIT))
     without = ScenarioConfig("plain", MapConfig("straight"), EgoConfig(lane="road_0"), 1.0)
     some = SweepSpec((parse_sweep_param("agents.0.station_m=80:90"),))
-    assert unknown_sweep_keys([with_agent, without], some) == {}
-    assert list(unknown_sweep_keys([without], some)) == ["agents.0.station_m"]
+
+    def unknown(scenarios: list[ScenarioConfig], spec: SweepSpec) -> dict[str, list[str]]:
+        return unknown_sweep_keys(scenarios, unswept_keys(scenarios, spec))
+
+    assert unknown([with_agent, without], some) == {}
+    assert list(unknown([without], some)) == ["agents.0.station_m"]
     typo = SweepSpec((parse_sweep_param("ego.station=1,2"),))
-    assert unknown_sweep_keys([with_agent], typo)["ego.station"][0] == "ego.station_m"
+    assert unknown([with_agent], typo)["ego.station"][0] == "ego.station_m"
 
 
 def test_table_says_what_kind_of_collision(tmp_path: Path, capsys) -> None:
@@ -145,9 +146,16 @@ def test_names_sharing_a_folder_are_an_error(tmp_path: Path) -> None:
     def named(name: str) -> ScenarioConfig:
         return ScenarioConfig(name, MapConfig("straight"), EgoConfig(lane="road_0"), 1.0)
 
+    def shared_folder_error(scenarios: list[ScenarioConfig]) -> str | None:
+        try:
+            expand_variants(scenarios, ["pdm"], SweepSpec(()))
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
     assert shared_folder_error([named("x[1]"), named("x[2]")]) is None
     error = shared_folder_error([named("x[1]"), named("x_1")])
-    assert error is not None and "'x[1]' and 'x_1'" in error and "'x_1'" in error
+    assert error is not None and "'x[1]' and 'x_1'" in error and "'pdm/x_1'" in error
 
 
 def test_help_says_how_run_folders_are_named(capsys) -> None:
