@@ -48,7 +48,7 @@ import numpy as np
 from tqdm import tqdm
 
 from drivestack import kernels
-from drivestack.core.json_values import finite_json
+from drivestack.core.json_values import strict_dumps
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import lidar_from_camera_zup, objects_to_boxes
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
     if args.dataset != "kitti-tracking":
-        text = json.dumps(finite_json(other_dataset(args)), indent=2)
+        text = strict_dumps(other_dataset(args), indent=2)
         print(text)
         if args.json is not None:
             args.json.write_text(text + "\n")
@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.no_kitti_protocol:
         figures["kitti_protocol_car_bev_ap40"] = kitti_protocol(root, cfg, world_from_lidar)
-    text = json.dumps(finite_json(figures), indent=2)
+    text = strict_dumps(figures, indent=2)
     print(text)
     if args.json is not None:
         args.json.write_text(text + "\n")

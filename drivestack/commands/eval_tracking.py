@@ -136,12 +136,11 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.commands._paths import dataset_root, iou_thresholds
 
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
-    iou_thresholds(args.iou)  # checked before any sequence is tracked
+    ious = iou_thresholds(args.iou)  # checked before any sequence is tracked
     if args.fusion == "camera":
         return _run_fusion(args)
     from tqdm import tqdm
 
-    from drivestack.commands._paths import iou_thresholds
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
         evaluate_class_thresholds,
@@ -165,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
 
     root: Path = args.kitti_root
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    ious = iou_thresholds(args.iou)
     try:
         seqmap = read_split_seqmap(root, args.split)
         gt = load_ground_truth(root / "training" / "label_02", seqmap)

@@ -66,27 +66,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivestack.core.errors import DataError
     from drivestack.pipeline import build_stack
     from drivestack.replay.runner import replay, summary_lines
 
-    if not args.log.exists():
-        print(f"error: {args.log}: no such file or folder", file=sys.stderr)
-        return 2
-    try:
-        stack = build_stack(args.stack, missing_ego_pose=args.missing_ego_pose)
-        summary = replay(
-            args.log,
-            stack,
-            args.out,
-            command=shlex.join(sys.argv),
-            progress=not args.quiet,
-            compression=args.compression,
-            rosbag_config=_rosbag_config(args),
-        )
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # a missing log, a bad stack or a log that cannot be read (DataError) is reported by the
+    # CLI: one line, exit status 2
+    summary = replay(
+        args.log,
+        build_stack(args.stack, missing_ego_pose=args.missing_ego_pose),
+        args.out,
+        command=shlex.join(sys.argv),
+        progress=not args.quiet,
+        compression=args.compression,
+        rosbag_config=_rosbag_config(args),
+    )
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1
 

@@ -7,6 +7,7 @@ which ``jq``, JavaScript's ``JSON.parse`` and most other readers reject. An unde
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -28,3 +29,8 @@ def finite_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite_json(v) for v in value]
     return value
+
+
+def strict_dumps(value: Any, indent: int = 1) -> str:
+    """``value`` (:func:`finite_json`) as JSON text that strict parsers accept."""
+    return json.dumps(finite_json(value), indent=indent, allow_nan=False)

@@ -25,7 +25,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
-from drivestack.core.json_values import finite_json
+from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
@@ -321,7 +321,7 @@ def replay(
     }
     summary["clean"] = not skipped and (ingest is None or ingest["clean"])
     summary_path = out_path.with_suffix(".summary.json")
-    summary_path.write_text(json.dumps(finite_json(summary), indent=2, allow_nan=False))
+    summary_path.write_text(strict_dumps(summary, indent=2))
     summary["summary_path"] = str(summary_path)
     return summary
 

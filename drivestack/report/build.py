@@ -444,10 +444,11 @@ def build_report(
 def write_report(report: Report, out_html: Path) -> tuple[Path, Path]:
     """Write ``out_html`` (self-contained) and the JSON beside it (``.json``, strict: undefined
     figures are ``null``, never ``NaN``); return both."""
-    from drivestack.report.html import render_html, strict_json
+    from drivestack.core.json_values import strict_dumps
+    from drivestack.report.html import render_html
 
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(render_html(report))
     out_json = out_html.with_suffix(".json")
-    out_json.write_text(strict_json(report.data))
+    out_json.write_text(strict_dumps(report.data))
     return out_html, out_json

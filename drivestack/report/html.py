@@ -6,12 +6,11 @@ a clicked column (cells carry their sort value in ``data-v``). Nothing is fetche
 
 from __future__ import annotations
 
-import json
 import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from drivestack.core.json_values import finite_json
+from drivestack.core.json_values import strict_dumps
 
 if TYPE_CHECKING:
     from drivestack.report.build import Report
@@ -60,11 +59,6 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 """
 
 
-def strict_json(value: Any) -> str:
-    """``value`` as JSON that strict parsers accept (non-finite numbers written as ``null``)."""
-    return json.dumps(finite_json(value), indent=1, allow_nan=False)
-
-
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
@@ -111,7 +105,7 @@ def _summary(d: dict[str, Any]) -> str:
     html.append("</table>")
     if "sweep" in manifest:
         html.append(
-            f"<details><summary>fleet config</summary><pre>{escape(strict_json(manifest))}</pre></details>"
+            f"<details><summary>fleet config</summary><pre>{escape(strict_dumps(manifest))}</pre></details>"
         )
     html.append('<div class="cards">')
     for label, key in (
@@ -295,7 +289,7 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         if config:
             html.append(
                 "<details><summary>scenario config</summary>"
-                f"<pre>{escape(strict_json(config))}</pre></details>"
+                f"<pre>{escape(strict_dumps(config))}</pre></details>"
             )
         html.append("</div>")
     return "".join(html)

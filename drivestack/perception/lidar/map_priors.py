@@ -57,13 +57,13 @@ def lane_yaw_rad(
     world heading's direction turned into the sensor frame); NaN where the lanes give none
     (none within ``cfg.max_lane_distance_m``, or those within reach differ by more than
     ``cfg.max_lane_spread_deg``)."""
-    points = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
-    if len(points) == 0:
+    if len(points_m) == 0:
         return np.zeros(0)
-    world = world_from_sensor.apply(points)
     heading = np.asarray(
         lanes.heading_rad(
-            world[:, :2], cfg.max_lane_distance_m, np.deg2rad(cfg.max_lane_spread_deg)
+            world_xy(points_m, world_from_sensor),
+            cfg.max_lane_distance_m,
+            np.deg2rad(cfg.max_lane_spread_deg),
         ),
         dtype=np.float64,
     )
