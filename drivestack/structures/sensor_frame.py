@@ -131,3 +131,20 @@ class SensorFrame:
             raise KeyError(
                 f"SensorFrame has no LiDAR {name!r}; has {sorted(self.lidars)}"
             ) from None
+
+
+def require_sensor_frame(frame: object, caller: str, lidar_name: str = "top") -> SensorFrame:
+    """``frame`` when it is a :class:`SensorFrame`.
+
+    Raises:
+        TypeError: naming ``caller`` (e.g. ``"LidarDetector.step"``) and what it got; a bare
+            :class:`PointCloud` gets the line that wraps it under ``lidar_name``.
+    """
+    if isinstance(frame, SensorFrame):
+        return frame
+    message = f"{caller} expects a SensorFrame, got {type(frame).__name__}"
+    if isinstance(frame, PointCloud):
+        message += (
+            f"; wrap the cloud: SensorFrame(cloud.timestamp_ns, lidars={{{lidar_name!r}: cloud}})"
+        )
+    raise TypeError(message)

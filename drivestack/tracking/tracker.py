@@ -210,10 +210,17 @@ class Tracker:
     input detection each output track was matched to (-1 when coasting).
     """
 
-    def __init__(self, cfg: TrackerConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: TrackerConfig | str | Path) -> None:
+        """``cfg``: a config object or the path of its YAML file.
+
+        Raises:
+            TypeError: ``cfg`` is neither a ``TrackerConfig`` nor a path.
+            ConfigError: the YAML file is missing or invalid.
+        """
+        self.cfg = config_or_file(cfg, TrackerConfig, load_tracker_config, "Tracker")
         self.class_trackers: dict[int, ClassTracker] = {
-            int(ObjectClass.from_name(name)): ClassTracker(c) for name, c in cfg.classes.items()
+            int(ObjectClass.from_name(name)): ClassTracker(c)
+            for name, c in self.cfg.classes.items()
         }
         self.next_id = 0
         self.last_detection_index = np.zeros(0, dtype=np.int64)
@@ -315,4 +322,4 @@ def build_tracker(cfg: TrackerConfig | str | Path) -> Tracker:
         TypeError: ``cfg`` is neither a ``TrackerConfig`` nor a path.
         ConfigError: the YAML file is missing or invalid.
     """
-    return Tracker(config_or_file(cfg, TrackerConfig, load_tracker_config, "build_tracker"))
+    return Tracker(cfg)

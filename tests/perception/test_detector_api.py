@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from drivestack.core.errors import DataError
-from drivestack.perception.lidar import build_lidar_detector, load_lidar_detector_config
+from drivestack.perception.lidar import (
+    LidarDetector,
+    build_lidar_detector,
+    load_lidar_detector_config,
+)
+from drivestack.perception.lidar.baseline import Open3dBaselineDetector
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -44,8 +49,20 @@ def test_other_wrong_arguments_name_their_type() -> None:
     detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     with pytest.raises(TypeError, match=r"LidarDetector\.step expects a SensorFrame, got ndarray$"):
         detector.step(np.zeros((4, 3)))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"build_lidar_detector expects .* got dict"):
+    with pytest.raises(TypeError, match=r"LidarDetector expects .* got dict"):
         build_lidar_detector({"roi": {}})  # type: ignore[arg-type]
+
+
+def test_the_detector_class_takes_a_yaml_path_too() -> None:
+    assert LidarDetector(KITTI_LIDAR_CONFIG).cfg == load_lidar_detector_config(KITTI_LIDAR_CONFIG)
+
+
+def test_the_open3d_baseline_names_a_wrong_argument() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"Open3dBaselineDetector\.step expects a SensorFrame, got PointCloud; wrap the cloud",
+    ):
+        Open3dBaselineDetector().step(_cloud())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("lidar_name", [None, "front"])

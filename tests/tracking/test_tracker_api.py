@@ -43,9 +43,17 @@ def test_build_tracker_bad_arguments() -> None:
     with pytest.raises(ConfigError, match=r"missing\.yaml"):
         build_tracker("missing.yaml")
     with pytest.raises(
-        TypeError, match=r"build_tracker expects a TrackerConfig or a YAML file path .* got dict"
+        TypeError, match=r"Tracker expects a TrackerConfig or a YAML file path .* got dict"
     ):
         build_tracker({"classes": {}})  # type: ignore[arg-type]
+
+
+def test_the_tracker_class_takes_a_yaml_path_too() -> None:
+    tracker = Tracker(LIDAR_STACK)
+    assert tracker.cfg == load_tracker_config(LIDAR_STACK)
+    assert Tracker(str(LIDAR_STACK)).cfg == tracker.cfg
+    with pytest.raises(ConfigError, match=r"missing\.yaml"):
+        Tracker("missing.yaml")
 
 
 def test_step_says_what_it_got_and_what_it_expects() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Open3dBaselineDetector:
     def step(self, frame: SensorFrame) -> Boxes3D:
         import open3d as o3d
 
-        cloud = frame.lidar()
+        cloud = require_sensor_frame(frame, "Open3dBaselineDetector.step").lidar()
         cfg = self.cfg
         xyz = np.asarray(cloud.xyz_m, dtype=np.float64)
         xyz = xyz[np.hypot(xyz[:, 0], xyz[:, 1]) <= cfg.max_range_m]

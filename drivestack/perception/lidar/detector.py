@@ -59,7 +59,7 @@ from drivestack.perception.lidar.roi import roi_mask
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
-from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
 
 
 @dataclass(frozen=True)
@@ -150,9 +150,17 @@ class _Found:
 class LidarDetector:
     """Classical LiDAR 3D detector stage (state: the sweep history of the accumulator)."""
 
-    def __init__(self, cfg: LidarDetectorConfig) -> None:
-        self.cfg = cfg
-        self._accumulator = SweepAccumulator(cfg.accumulate)
+    def __init__(self, cfg: LidarDetectorConfig | str | Path) -> None:
+        """``cfg``: a config object or the path of its YAML file.
+
+        Raises:
+            TypeError: ``cfg`` is neither a ``LidarDetectorConfig`` nor a path.
+            ConfigError: the YAML file is missing or invalid.
+        """
+        self.cfg = config_or_file(
+            cfg, LidarDetectorConfig, load_lidar_detector_config, "LidarDetector"
+        )
+        self._accumulator = SweepAccumulator(self.cfg.accumulate)
         self.last_report: RunReport | None = None
 
     def reset(self) -> None:
@@ -183,15 +191,7 @@ class LidarDetector:
 
     def _check_frame(self, frame: object, method: str) -> None:
         """``TypeError`` saying what ``method`` got when ``frame`` is not a ``SensorFrame``."""
-        if isinstance(frame, SensorFrame):
-            return
-        message = f"LidarDetector.{method} expects a SensorFrame, got {type(frame).__name__}"
-        if isinstance(frame, PointCloud):
-            name = self.cfg.lidar_name or "top"
-            message += (
-                f"; wrap the cloud: SensorFrame(cloud.timestamp_ns, lidars={{{name!r}: cloud}})"
-            )
-        raise TypeError(message)
+        require_sensor_frame(frame, f"LidarDetector.{method}", self.cfg.lidar_name or "top")
 
     def _detect(self, frame: SensorFrame) -> Detection:
         cfg = self.cfg
@@ -404,6 +404,4 @@ def build_lidar_detector(cfg: LidarDetectorConfig | str | Path) -> LidarDetector
         TypeError: ``cfg`` is neither a ``LidarDetectorConfig`` nor a path.
         ConfigError: the YAML file is missing or invalid.
     """
-    return LidarDetector(
-        config_or_file(cfg, LidarDetectorConfig, load_lidar_detector_config, "build_lidar_detector")
-    )
+    return LidarDetector(cfg)
