@@ -259,7 +259,8 @@ def parse_object_rows(
 
     Raises:
         DataError: naming the file, the line and the field: a wrong column count, a value that
-            is not a number, NaN/inf before the score, a negative size (except DontCare).
+            is not a number, NaN/inf before the score, an unknown type, a negative size
+            (except DontCare).
     """
     k = len(leading)
     n_cols = k + len(KITTI_OBJECT_FIELDS)
@@ -289,6 +290,14 @@ def parse_object_rows(
     ).reshape(-1)
     check_finite(numbers, numeric_columns, path=path, line_numbers=line_numbers)
     names = np.array([r[k] for r in rows], dtype=str)
+    for name, line_no in zip(names, line_numbers, strict=True):
+        if name.lower() not in _CLASS_OF_LOWER and name.lower() != DONT_CARE.lower():
+            raise DataError(
+                f"unknown KITTI type {name!r}; known: {sorted([*KITTI_TO_CLASS, DONT_CARE])}",
+                path=path,
+                record=f"line {line_no}",
+                field="type",
+            )
     hwl = numbers[:, k + 7 : k + 10]
     negative = np.flatnonzero((names != DONT_CARE) & np.any(hwl < 0, axis=1))
     if negative.size:

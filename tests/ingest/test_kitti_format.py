@@ -59,6 +59,7 @@ def test_tracking_rows_are_object_rows_behind_frame_and_track_id() -> None:
         (["1", "2", *CAR.replace("0.50", "inf").split()], "line 4", "alpha", "NaN or infinite"),
         (["1", "2", *CAR.replace("1.8", "-1.8").split()], "line 4", "h w l", "negative"),
         (["1", "2", *CAR.split(), "high"], "line 4", "score", "not a number"),
+        (["1", "2", *CAR.replace("Car", "Bus").split()], "line 4", "type", "unknown KITTI type"),
     ],
 )
 def test_parse_errors_name_file_line_and_field(
