@@ -100,7 +100,10 @@ def check_same_dtype(*named: tuple[str, Any]) -> None:
     dtypes = {str(a.dtype) for _, a in named}
     if len(dtypes) > 1:
         desc = ", ".join(f"{n}: {a.dtype}" for n, a in named)
-        raise ValueError(f"arguments must share one dtype ({desc})")
+        raise ValueError(
+            f"arguments must share one dtype ({desc}); cast one explicitly "
+            "(e.g. .astype(np.float32), or Boxes3D.to_array7(dtype=...)): nothing is cast silently"
+        )
 
 
 def to_numpy(array: Any) -> Any:

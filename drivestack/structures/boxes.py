@@ -170,9 +170,12 @@ class Boxes3D:
     def __len__(self) -> int:
         return int(self.center_m.shape[0])
 
-    def to_array7(self) -> np.ndarray:
-        """``(N, 7)`` float64 ``[x, y, z, l, w, h, yaw]`` for the kernels."""
-        return np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
+    def to_array7(self, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
+        """``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` for the kernels, float64 unless ``dtype`` says
+        otherwise (the kernels want one dtype: ``to_array7(dtype=cloud.xyz_m.dtype)`` pairs
+        the boxes with a float32 point cloud)."""
+        array = np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
+        return array if np.dtype(dtype) == array.dtype else array.astype(dtype)
 
     def select(self, selection: npt.ArrayLike) -> Boxes3D:
         idx = as_index(selection, len(self), "Boxes3D.select")

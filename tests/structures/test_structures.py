@@ -169,3 +169,18 @@ def test_transformed_and_unchecked_boxes_equal_the_checked_construction():
     inv = pose.inverse()  # also built without re-checking
     assert not inv.rotation.flags.writeable and not inv.translation.flags.writeable
     np.testing.assert_allclose(inv.apply(pose.apply(arr[:, :3])), arr[:, :3], atol=1e-12)
+
+
+def test_boxes_pair_with_a_float32_cloud_through_an_explicit_dtype() -> None:
+    from drivestack.kernels import points_in_boxes
+
+    boxes = Boxes3D.from_array7(np.array([[0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]]), "ego", 0)
+    cloud = PointCloud(np.array([[0.5, 0.5, 0.5], [3.0, 0.0, 0.0]], np.float32), "ego", 0)
+    with pytest.raises(
+        ValueError, match=r"share one dtype .*float32.*float64.*cast one explicitly"
+    ):
+        points_in_boxes(cloud.xyz_m, boxes.to_array7())
+    array = boxes.to_array7(dtype=cloud.xyz_m.dtype)
+    assert array.dtype == np.float32
+    np.testing.assert_array_equal(array, boxes.to_array7().astype(np.float32))
+    assert points_in_boxes(cloud.xyz_m, array)[:, 0].tolist() == [True, False]
