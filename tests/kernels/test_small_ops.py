@@ -56,6 +56,16 @@ def test_transform_points_matches_se3_and_inverts(seed, yaw):
     np.testing.assert_allclose(transform_points(moved, pose.inverse().as_matrix()), pts, atol=1e-12)
 
 
+def test_transform_points_names_a_transform_that_is_not_an_array():
+    pts = np.zeros((2, 3))
+    with pytest.raises(
+        TypeError, match=r"got SE3; pass dst_from_src\.as_matrix\(\).*\.apply\(points\)"
+    ):
+        transform_points(pts, SE3.identity())
+    with pytest.raises(TypeError, match=r"must be a \(4, 4\) or \(3, 4\) array, got list$"):
+        transform_points(pts, np.eye(4).tolist())
+
+
 def test_center_distances():
     a = np.array([[0.0, 0.0], [3.0, 4.0]])
     b = np.array([[0.0, 0.0], [6.0, 8.0], [3.0, 0.0]])
