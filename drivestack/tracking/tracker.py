@@ -236,6 +236,24 @@ class Tracker:
         self.last_detection_index = np.zeros(0, dtype=np.int64)
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        """Advance every class's tracks by one frame and update them with ``detections``.
+
+        Args:
+            detections: this frame's ``N`` boxes (any frame; ``label`` picks the class tracker,
+                ``score`` feeds the track scores; ``timestamp_ns`` sets the prediction step).
+            world_from_frame: with ``cfg.ego_motion_compensation``, the pose of the detections'
+                frame in a fixed world frame (e.g. ``SensorFrame.world_from_ego`` for ego-frame
+                boxes; for KITTI tracking files
+                :func:`~drivestack.tracking.kitti_run.world_from_lidar_poses`); ignored without.
+
+        Returns:
+            The output tracks (ids, boxes in the detections' frame, velocities, scores, ages);
+            :attr:`last_detection_index` says which detection each one took.
+
+        Raises:
+            TypeError: ``detections`` is not a :class:`Boxes3D`.
+            ValueError: ego-motion compensation is on and ``world_from_frame`` is missing.
+        """
         if not isinstance(detections, Boxes3D):
             raise TypeError(_not_boxes_message(detections))
         frame, timestamp_ns = detections.frame, detections.timestamp_ns
@@ -243,7 +261,12 @@ class Tracker:
         arr = detections.to_array7()
         if compensate:
             if world_from_frame is None:
-                raise ValueError("ego_motion_compensation is on: step() needs world_from_frame")
+                raise ValueError(
+                    "ego_motion_compensation is on: step() needs world_from_frame, the SE3 pose "
+                    "of the detections' frame in a fixed world frame (e.g. the frame's "
+                    "world_from_ego; KITTI: drivestack.tracking.kitti_run.world_from_lidar_poses)"
+                    ", or set ego_motion_compensation: false in the tracker config"
+                )
             # the boxes of detections.transformed(world_from_frame, WORLD), without building
             # a Boxes3D (and rotating velocities) only to read its boxes back
             arr[:, :3], arr[:, 6] = rigid_move_centres_and_yaw(

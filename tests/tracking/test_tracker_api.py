@@ -68,3 +68,10 @@ def test_step_says_what_it_got_and_what_it_expects() -> None:
         tracker.step(tracks)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"got list$"):
         tracker.step([])  # type: ignore[arg-type]
+
+
+def test_a_missing_pose_says_where_to_get_one() -> None:
+    tracker = Tracker(LIDAR_STACK)
+    assert tracker.cfg.ego_motion_compensation
+    with pytest.raises(ValueError, match=r"needs world_from_frame.*world_from_ego.*false"):
+        tracker.step(_car(0))
