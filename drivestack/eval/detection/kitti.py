@@ -394,6 +394,18 @@ def do_eval(
 _LABELS = {"bbox": "2D", "bev": "BEV", "3d": "3D", "aos": "AOS"}
 
 
+def _class_index(name_or_index: int | str) -> int:
+    """Index into :data:`CLASS_NAMES` of a class given by index or by name (any case)."""
+    if isinstance(name_or_index, int):
+        if not 0 <= name_or_index < len(CLASS_NAMES):
+            raise ValueError(f"class index {name_or_index} out of range 0..{len(CLASS_NAMES) - 1}")
+        return name_or_index
+    lower = [n.lower() for n in CLASS_NAMES]
+    if str(name_or_index).lower() not in lower:
+        raise ValueError(f"unknown KITTI class {name_or_index!r}; known: {list(CLASS_NAMES)}")
+    return lower.index(str(name_or_index).lower())
+
+
 def kitti_eval(
     gt_frames: Sequence[KittiObjects],
     dt_frames: Sequence[KittiObjects],
@@ -410,7 +422,15 @@ def kitti_eval(
     With ``curves_out``, the precision-recall curves the APs come from are added to it, as
     :func:`pr_curves_json` lays them out (the metrics themselves are unchanged).
     """
-    classes = [c if isinstance(c, int) else CLASS_NAMES.index(c) for c in current_classes]
+    classes = [_class_index(c) for c in current_classes]
+    for name, frames in (("gt_frames", gt_frames), ("dt_frames", dt_frames)):
+        wrong = next((f for f in frames if not isinstance(f, KittiObjects)), None)
+        if wrong is not None:
+            raise TypeError(
+                f"kitti_eval: {name} must hold KittiObjects (one per frame), got "
+                f"{type(wrong).__name__}; convert boxes with "
+                "drivestack.ingest.kitti_format.boxes_to_objects"
+            )
     overlaps = np.asarray(min_overlaps)[:, :, classes]
     types = list(eval_types)
     pred_alpha = any(np.any(d.alpha_rad != -10) for d in dt_frames)

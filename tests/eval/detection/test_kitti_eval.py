@@ -145,6 +145,23 @@ def test_perfect_detector_scores_100() -> None:
             assert res[f"Car_{kind}_{ap}_moderate_strict"] == pytest.approx(100.0), (kind, ap)
 
 
+def test_classes_by_name_in_any_case_and_clear_errors() -> None:
+    gts = [_car(1) for _ in range(5)]
+    dts = [_car(1, score=0.9) for _ in range(5)]
+    assert (
+        kitti_eval(gts, dts, ["car"]) == kitti_eval(gts, dts, ["Car"]) == kitti_eval(gts, dts, [0])
+    )
+    with pytest.raises(ValueError, match=r"unknown KITTI class 'Bus'; known: \['Car'"):
+        kitti_eval(gts, dts, ["Bus"])
+    with pytest.raises(ValueError, match=r"class index 7 out of range"):
+        kitti_eval(gts, dts, [7])
+    boxes = Boxes3D.from_array7(np.zeros((1, 7)), "lidar", 0)
+    with pytest.raises(
+        TypeError, match=r"dt_frames must hold KittiObjects .* got Boxes3D; .*boxes_to_objects"
+    ):
+        kitti_eval(gts, [boxes] * 5, ["Car"])  # type: ignore[list-item]
+
+
 def test_a_duplicate_is_a_false_positive() -> None:
     gts = [_car(1) for _ in range(50)]
     dts = [_car(1, score=0.9) for _ in range(50)]
