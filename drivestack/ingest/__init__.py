@@ -1,6 +1,6 @@
 """Readers that turn recorded data into drivestack structures, once, in the LiDAR / ego frame.
 
-One module per source, each with a ``read_*_frame`` that returns a
+One module per source; the scan datasets have a ``read_*_frame`` that returns a
 :class:`~drivestack.structures.SensorFrame` (cloud, labels as ``Boxes3D``, poses) and
 lower-level readers for single files:
 
