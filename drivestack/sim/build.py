@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,14 +14,21 @@ import numpy as np
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
-from drivestack.ingest.maps.synthetic import build_synthetic_map
+from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
-from drivestack.sim.scenario import AgentConfig, ScenarioConfig
+from drivestack.sim.config_loader import from_mapping
+from drivestack.sim.scenario import (
+    AgentConfig,
+    MapConfig,
+    ScenarioConfig,
+    check_scenario,
+    distinct_path_m,
+)
 from drivestack.sim.vehicle import BicycleState
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.road_map import RoadMap, interpolate_polyline
+from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
 
 DEFAULT_SIZE_M = {
     ObjectClass.PEDESTRIAN: (0.6, 0.6, 1.75),
@@ -27,6 +38,7 @@ DEFAULT_SIZE_M = {
 }
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
+FILE_MAPS = ("commonroad", "lanelet2")
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ def _resolve(file: str, data_root: Path | None) -> Path:
 def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, object]:
     m = cfg.map
     where = cfg.source
-    if m.kind in ("commonroad", "lanelet2"):
+    if m.kind in FILE_MAPS:
         if m.file is None:
             raise ConfigError(f"a {m.kind} map needs map.file", path=where, field="map.file")
         file = _resolve(m.file, data_root)
@@ -61,10 +73,34 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
             scenario = read_commonroad(file)
             return scenario.road_map, scenario
         return read_lanelet2(file), None
+    builder = SYNTHETIC_MAP_BUILDERS.get(m.kind)
+    if builder is None:
+        raise ConfigError(
+            f"unknown map kind {m.kind!r}; expected one of {[*SYNTHETIC_MAP_BUILDERS, *FILE_MAPS]}",
+            path=where,
+            field="map.kind",
+        )
+    params = _map_params(builder, m, where)
     try:
-        return build_synthetic_map(m.kind, **m.params), None
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc), path=where, field="map") from exc
+        return builder(**params), None
+    except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
+        raise ConfigError(str(exc), path=where, field="map.params") from exc
+
+
+def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> dict[str, object]:
+    """``m.params`` checked against ``builder``'s keyword parameters and their annotated types
+    with the strict config loader (``ConfigError`` at ``map.params.<key>``: an unknown key
+    lists the valid ones; ``n_lanes: 2.5`` is not an integer)."""
+    hints = typing.get_type_hints(builder)
+    fields = [
+        (name, hints[name])
+        if param.default is inspect.Parameter.empty
+        else (name, hints[name], dataclasses.field(default=param.default))
+        for name, param in inspect.signature(builder).parameters.items()
+    ]
+    schema = dataclasses.make_dataclass(f"{m.kind}_map_params", fields, frozen=True)
+    checked: object = from_mapping(schema, dict(m.params), where, "map.params")
+    return {name: getattr(checked, name) for name in m.params}
 
 
 def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:
@@ -106,8 +142,12 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
         ) from exc
     if cfg.lanes is not None:
         path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes")
+        along = f"its lanes {cfg.lanes}"
     else:
-        path = np.asarray(cfg.path_m, dtype=np.float64)
+        assert cfg.path_m is not None
+        path = distinct_path_m(cfg.path_m, where, f"agents.{i}.path_m")
+        along = "its path_m"
+    _check_station(cfg.station_m, float(polyline_stations(path)[-1]), along, where, f"agents.{i}")
     size = cfg.size_m or DEFAULT_SIZE_M.get(label, CAR_SIZE_M)
     desired = cfg.desired_speed_mps if cfg.desired_speed_mps is not None else max(cfg.speed(), 1.0)
     return AgentSpec(
@@ -129,8 +169,21 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
     )
 
 
+def _check_station(station_m: float, length_m: float, along: str, where: str, key: str) -> None:
+    """``ConfigError`` at ``<key>.station_m`` unless the start station lies on the path."""
+    if not 0.0 <= station_m <= length_m:
+        raise ConfigError(
+            f"{station_m} m is outside {along} (length {length_m:.1f} m)",
+            path=where,
+            field=f"{key}.station_m",
+        )
+
+
 def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
-    """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key."""
+    """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
+    (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: lane
+    ids, map parameters, start stations within their lane or path)."""
+    check_scenario(cfg)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)
     agents: list[AgentSpec] = []
@@ -147,7 +200,9 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         if cfg.ego.lane not in road_map:
             raise ConfigError(f"no lane {cfg.ego.lane!r} in the map", path=where, field="ego.lane")
         start_lane = cfg.ego.lane
-        line = road_map.lane(start_lane).centerline_m
+        lane = road_map.lane(start_lane)
+        _check_station(cfg.ego.station_m, lane.length_m, f"lane {start_lane!r}", where, "ego")
+        line = lane.centerline_m
         xy, yaw = interpolate_polyline(line, [cfg.ego.station_m])
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
         ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())

@@ -12,7 +12,7 @@ from drivestack.eval.driving.nuplan import CollisionEvent, NuPlanMetrics, nuplan
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMPlanner
 from drivestack.sim.build import BuiltScenario, build_scenario
-from drivestack.sim.runner import SimHistory, run_closed_loop
+from drivestack.sim.runner import Planner, SimHistory, run_closed_loop
 from drivestack.sim.scenario import PassCriteria, ScenarioConfig
 
 PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "idm": IDMPlanner}
@@ -44,7 +44,7 @@ class ScenarioResult:
         return {
             "scenario": self.name,
             "planner": self.planner,
-            "score": 100.0 * self.nuplan.score,
+            "score": score_percent(self.nuplan),
             "passed": self.passed,
             "failures": list(self.failures),
             "nuplan": self.nuplan.as_dict(),
@@ -62,6 +62,11 @@ class ScenarioResult:
             if len(self.history.sim_step_s)
             else 0.0,
         }
+
+
+def score_percent(nuplan: NuPlanMetrics) -> float:
+    """The nuPlan score on the 0-100 scale every output shows (and ``min_score`` uses)."""
+    return 100.0 * nuplan.score
 
 
 def collision_label(avoided: bool, events: tuple[CollisionEvent, ...]) -> str:
@@ -90,8 +95,9 @@ def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) 
     at_fault = [c for c in nuplan.collisions if c.at_fault]
     if criteria.no_at_fault_collision and at_fault:
         fails.append(f"at-fault collision ({at_fault[0].kind}) with {at_fault[0].agent_id}")
-    if criteria.min_score is not None and nuplan.score < criteria.min_score:
-        fails.append(f"score {nuplan.score:.3f} < {criteria.min_score}")
+    score = score_percent(nuplan)
+    if criteria.min_score is not None and score < criteria.min_score:
+        fails.append(f"score {score:.1f} < {criteria.min_score:g}")
     if (
         criteria.max_impact_speed_kph is not None
         and ncap.impact_speed_kph is not None
@@ -114,18 +120,29 @@ def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) 
 
 def run_scenario(
     cfg: ScenarioConfig | BuiltScenario,
-    planner: str = "pdm",
+    planner: str | Planner = "pdm",
     data_root: Path | None = None,
     max_steps: int | None = None,
 ) -> ScenarioResult:
-    """Build (unless built), drive with ``planner`` (``pdm`` or ``idm``) and score."""
+    """Build (unless built), drive with ``planner`` and score.
+
+    ``planner`` is the name of a built-in planner (``pdm`` or ``idm``, made for the scenario's
+    map, route and vehicle), or a planner object of your own: any object with the planner
+    stage interface :class:`~drivestack.sim.runner.Planner` (a ``name`` string, ``reset()``
+    and ``step(observation) -> Trajectory``). It is reset, then stepped every tick; to build
+    one for the scenario's map and route, build the scenario first::
+
+        built = build_scenario(cfg)
+        result = run_scenario(built, MyPlanner(built.road_map, built.route_lanes))
+
+    ``result.planner`` is the planner's ``name``. An unknown name is a ``ValueError``; an
+    object without the interface a ``TypeError`` naming what it lacks.
+    """
     import time
 
     built = cfg if isinstance(cfg, BuiltScenario) else build_scenario(cfg, data_root)
-    if planner not in PLANNERS:
-        raise ValueError(f"unknown planner {planner!r}; expected one of {sorted(PLANNERS)}")
+    plan = _planner_for(planner, built)
     built.world.reset()
-    plan = PLANNERS[planner](built.road_map, built.route_lanes, built.world.vehicle)
     n_steps = built.n_steps if max_steps is None else min(built.n_steps, max_steps)
     start = time.perf_counter()
     history = run_closed_loop(
@@ -138,7 +155,7 @@ def run_scenario(
     fails = check_pass(built.config.pass_criteria, nuplan, ncap)
     return ScenarioResult(
         built.config.name,
-        planner,
+        plan.name,
         nuplan,
         ncap,
         not fails,
@@ -148,3 +165,19 @@ def run_scenario(
         n_steps * built.world.dt_s,
         history,
     )
+
+
+def _planner_for(planner: str | Planner, built: BuiltScenario) -> Planner:
+    """The planner of a run: a built-in one made for ``built`` by name, or ``planner`` itself."""
+    if isinstance(planner, str):
+        if planner not in PLANNERS:
+            raise ValueError(f"unknown planner {planner!r}; expected one of {sorted(PLANNERS)}")
+        return PLANNERS[planner](built.road_map, built.route_lanes, built.world.vehicle)
+    if not isinstance(planner, Planner):
+        missing = [a for a in ("name", "reset", "step") if not hasattr(planner, a)]
+        raise TypeError(
+            f"planner must be a name ({', '.join(sorted(PLANNERS))}) or a planner stage "
+            f"(name, reset(), step(observation) -> Trajectory); {type(planner).__name__} "
+            f"lacks {', '.join(missing)}"
+        )
+    return planner

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,10 +19,14 @@ from drivestack.sim.world import Observation, World
 from drivestack.structures.trajectory import Trajectory
 
 
+@runtime_checkable
 class Planner(Protocol):
-    """Planner stage: ``step(observation) -> Trajectory`` (rear-axle states, world frame)."""
+    """Planner stage: ``reset()`` before a run, then ``step(observation) -> Trajectory``
+    (rear-axle states, world frame) every tick; ``name`` labels its results."""
 
     name: str
+
+    def reset(self) -> None: ...
 
     def step(self, observation: Observation) -> Trajectory: ...
 
@@ -131,7 +135,9 @@ def run_closed_loop(
     callbacks: Sequence[StepCallback] = (),
     keep_plans: bool = False,
 ) -> SimHistory:
-    """Run ``n_steps`` ticks from the world's current state and return the history."""
+    """Run ``n_steps`` ticks from the world's current state and return the history
+    (the planner and the tracker are reset first)."""
+    planner.reset()
     tracker.reset()
     rec: dict[str, list[np.ndarray]] = {
         k: [] for k in ("t", "ego", "ego_box", "boxes", "vel", "valid", "coll")
@@ -181,7 +187,7 @@ def run_closed_loop(
         for callback in callbacks:
             callback(k, world, plan)
     ego = np.stack(rec["ego"])
-    n_agents = len(world.traffic.specs)
+    n_ticks, n_agents = len(ego), len(world.traffic.specs)  # (T, 0, 7) without agents
     return SimHistory(
         dt_s=world.dt_s,
         timestamp_ns=np.array(rec["t"], dtype=np.int64),
@@ -194,10 +200,10 @@ def run_closed_loop(
         ego_boxes=np.stack(rec["ego_box"]),
         agent_ids=tuple(s.agent_id for s in world.traffic.specs),
         agent_labels=world.traffic.labels,
-        agent_boxes=np.stack(rec["boxes"]).reshape(-1, n_agents, 7),
-        agent_velocity_mps=np.stack(rec["vel"]).reshape(-1, n_agents, 2),
-        agent_valid=np.stack(rec["valid"]).reshape(-1, n_agents),
-        collisions=np.stack(rec["coll"]).reshape(-1, n_agents),
+        agent_boxes=np.stack(rec["boxes"]).reshape(n_ticks, n_agents, 7),
+        agent_velocity_mps=np.stack(rec["vel"]).reshape(n_ticks, n_agents, 2),
+        agent_valid=np.stack(rec["valid"]).reshape(n_ticks, n_agents),
+        collisions=np.stack(rec["coll"]).reshape(n_ticks, n_agents),
         planner_step_s=np.array(step_s),
         sim_step_s=np.array(sim_s),
         vehicle=world.vehicle,

@@ -25,6 +25,13 @@ from drivestack.core.errors import ConfigError
 from drivestack.sim.config_loader import from_mapping
 
 
+def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
+    """The speed an ego or agent config gives (at most one of the two keys; 0 if neither)."""
+    if speed_kph is not None:
+        return speed_kph / 3.6
+    return speed_mps or 0.0
+
+
 @dataclass(frozen=True)
 class MapConfig:
     kind: str  # straight | curved | intersection | merge | commonroad | lanelet2
@@ -44,9 +51,7 @@ class EgoConfig:
     from_file: bool = False  # ... or at the CommonRoad planning problem's initial state
 
     def speed(self) -> float:
-        if self.speed_kph is not None:
-            return self.speed_kph / 3.6
-        return self.speed_mps or 0.0
+        return speed_mps_of(self.speed_mps, self.speed_kph)
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,7 @@ class AgentConfig:
     lateral_shifts: list[LateralShiftConfig] = field(default_factory=list)
 
     def speed(self) -> float:
-        if self.speed_kph is not None:
-            return self.speed_kph / 3.6
-        return self.speed_mps or 0.0
+        return speed_mps_of(self.speed_mps, self.speed_kph)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class PassCriteria:
     no_collision: bool = True  # no contact at all
     # no at-fault contact (nuPlan's rule; for replayed traffic that cannot react)
     no_at_fault_collision: bool = True
-    min_score: float | None = None
+    min_score: float | None = None  # 0-100, the scale of the displayed score
     max_impact_speed_kph: float | None = None
     min_speed_reduction_kph: float | None = None
     min_progress_m: float | None = None
@@ -278,18 +281,24 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
     for data in _expand(raw, str(p)):
         data["source"] = str(p)
         cfg = from_mapping(ScenarioConfig, data, str(p))
-        _check(cfg, str(p))
+        check_scenario(cfg)
         scenarios.append(cfg)
     return scenarios
 
 
-def _check(cfg: ScenarioConfig, path: str) -> None:
+def check_scenario(cfg: ScenarioConfig) -> None:
+    """The checks of ``cfg`` that need no map (``ConfigError`` naming ``cfg.source`` and the
+    dotted key). :func:`load_scenarios` runs them on every loaded scenario and
+    :func:`~drivestack.sim.build.build_scenario` on every scenario it builds (swept fleet
+    variants and configs made in code included), before the checks that need the map."""
+    path = cfg.source
     if cfg.duration_s <= 0:
         raise ConfigError("must be positive", path=path, field="duration_s")
     if not 0 < cfg.dt_s <= 1.0:
         raise ConfigError("must be in (0, 1] s", path=path, field="dt_s")
     if cfg.ego.lane is None and not cfg.ego.from_file:
         raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
+    _check_one_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
     for i, agent in enumerate(cfg.agents):
         if agent.behavior not in ("idm", "scripted"):
             raise ConfigError(
@@ -301,6 +310,43 @@ def _check(cfg: ScenarioConfig, path: str) -> None:
             raise ConfigError(
                 "give exactly one of lanes and path_m", path=path, field=f"agents.{i}.lanes"
             )
+        if agent.path_m is not None:
+            distinct_path_m(agent.path_m, path, f"agents.{i}.path_m")
+        _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
+    min_score = cfg.pass_criteria.min_score
+    if min_score is not None and not 0.0 <= min_score <= 100.0:
+        raise ConfigError(
+            f"must be in [0, 100] (the displayed score's scale), got {min_score}",
+            path=path,
+            field="pass_criteria.min_score",
+        )
+
+
+def _check_one_speed(
+    speed_mps: float | None, speed_kph: float | None, path: str, prefix: str
+) -> None:
+    """``ConfigError`` naming both keys when ``prefix`` sets ``speed_mps`` and ``speed_kph``."""
+    if speed_mps is not None and speed_kph is not None:
+        raise ConfigError(
+            f"{speed_kph} conflicts with {prefix}.speed_mps: {speed_mps}; give only one of them",
+            path=path,
+            field=f"{prefix}.speed_kph",
+        )
+
+
+def distinct_path_m(points: list[tuple[float, float]], path: str, key: str) -> np.ndarray:
+    """An agent's ``path_m`` as an ``(N, 2)`` array without repeated consecutive points
+    (zero-length segments have no heading); ``ConfigError`` at ``key`` when a coordinate is
+    not finite or fewer than 2 distinct points are left."""
+    arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError("coordinates must be finite numbers", path=path, field=key)
+    keep = np.ones(len(arr), dtype=bool)
+    keep[1:] = np.any(np.diff(arr, axis=0) != 0.0, axis=1)
+    arr = arr[keep]
+    if len(arr) < 2:
+        raise ConfigError(f"needs at least 2 distinct points, got {len(arr)}", path=path, field=key)
+    return arr
 
 
 def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:

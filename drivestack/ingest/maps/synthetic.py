@@ -7,6 +7,7 @@ Lane ids are ``"<road>_<index>"`` with index 0 the rightmost lane of the road.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from shapely.geometry import LineString, Polygon
@@ -255,14 +256,19 @@ def merge_road(
     return RoadMap(lanes, source="synthetic:merge")
 
 
+#: The synthetic maps by name; their keyword arguments are the map's parameters.
+SYNTHETIC_MAP_BUILDERS: dict[str, Callable[..., RoadMap]] = {
+    "straight": straight_road,
+    "curved": curved_road,
+    "intersection": four_way_intersection,
+    "merge": merge_road,
+}
+
+
 def build_synthetic_map(kind: str, **params: float) -> RoadMap:
     """Builder by name: ``straight``, ``curved``, ``intersection`` or ``merge``."""
-    builders = {
-        "straight": straight_road,
-        "curved": curved_road,
-        "intersection": four_way_intersection,
-        "merge": merge_road,
-    }
-    if kind not in builders:
-        raise ValueError(f"unknown synthetic map {kind!r}; expected one of {sorted(builders)}")
-    return builders[kind](**params)  # type: ignore[operator]
+    if kind not in SYNTHETIC_MAP_BUILDERS:
+        raise ValueError(
+            f"unknown synthetic map {kind!r}; expected one of {sorted(SYNTHETIC_MAP_BUILDERS)}"
+        )
+    return SYNTHETIC_MAP_BUILDERS[kind](**params)
