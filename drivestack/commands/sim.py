@@ -13,6 +13,12 @@ doubled or at either end (ccrs[10kph] -> ccrs_10kph; a fleet adds _NNNN, the var
 DIR/summary.json and a summary table (score per scenario, pass/fail, collision and its
 kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on stdout and
 in DIR/summary.md. A --sweep key that is a field of none of the scenarios is an error.
+
+Every scenario is built, and so checked against its map, before anything runs: a config
+mistake is one error line naming the file and key, exit status 2, nothing written. A run
+that fails while running is recorded (DIR/<planner>/<folder>/error.json with the error and
+its traceback, a FAILED row in the table, "failed" in summary.json) and the other runs go
+on; the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from drivestack.commands._paths import default_shared_data
 from drivestack.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from drivestack.exec.sweep import Variant
+    from drivestack.sim.build import BuiltScenario
     from drivestack.sim.scenario import ScenarioConfig
 
 
@@ -95,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
     from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.pipeline import build_stack
-    from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import parse_planners, run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
 
@@ -112,25 +119,30 @@ def run(args: argparse.Namespace) -> int:
     # one result folder per run: expand_variants refuses two scenarios that would share one
     runs = expand_variants(_load(args), planners, SweepSpec(()))
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
+    builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
     for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
+        folder = out / variant.variant_id
+        built = builds[cfg.name]
         try:
-            built = build_scenario(cfg, data_root)
             if args.perception == "lidar":
                 built = with_lidar_perception(built, build_stack(args.stack))
             result = run_scenario(built, planner, data_root, args.max_steps)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except ConfigError:  # the --stack YAML, the same for every run: exit 2
+            raise
+        except Exception as exc:  # one failing run must not stop the others: record it
+            rows.append(_failed_run(variant, exc, folder))
+            tqdm.write(f"run {variant.variant_id} failed: {rows[-1]['error']}", file=sys.stderr)
+            continue
         if args.export_dataset is not None:
             exported += _export(
                 result.history, built, args.export_dataset, args.export_every, exported
             )
-        folder = out / variant.variant_id
         folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
         record["config"] = dataclasses.asdict(cfg)
@@ -154,7 +166,40 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     if args.export_dataset is not None:
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
+    failed = sum(_failed(r) for r in rows)
+    if failed:
+        print(
+            f"error: {failed} of {len(rows)} runs failed (see the table; error.json in their "
+            f"folders); the other results are in {out}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _build_all(runs: list[Variant], data_root: Path | None) -> dict[str, BuiltScenario]:
+    """Each run's scenario built once (shared by its planners; a run resets its world), by
+    name: every config mistake, also those only the map shows, is found before any run."""
+    from drivestack.sim.build import build_scenario
+
+    scenarios = {v.scenario.name: v.scenario for v in runs}
+    return {name: build_scenario(cfg, data_root) for name, cfg in scenarios.items()}
+
+
+def _failed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any]:
+    """The record of a run that raised ``exc`` (the fleet's failed index record: the
+    variant's head, ``status`` ``failed``, ``error`` and ``traceback``), also written to
+    ``folder/error.json``."""
+    from drivestack.exec.task import failed_fields, variant_record
+
+    record = {**variant_record(variant), **failed_fields(exc)}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "error.json").write_text(json.dumps(record, indent=2, default=json_default))
+    return record
+
+
+def _failed(record: dict[str, Any]) -> bool:
+    return record.get("status") == "failed"
 
 
 def _export(history: Any, built: Any, root: Path, every: int, start_index: int) -> int:
@@ -182,25 +227,35 @@ def json_default(value: object) -> object:
 
 
 def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
-    out: dict[str, object] = {}
+    """Per planner: the runs scored (``scenarios``) and their figures, and how many runs
+    ``failed`` to run (then also ``failed_runs``: their scenario and error)."""
+    out: dict[str, Any] = {}
     for planner in planners:
-        mine = [r for r in rows if r["planner"] == planner]
-        if not mine:
+        mine = [r for r in rows if r["planner"] == planner and not _failed(r)]
+        crashed = [r for r in rows if r["planner"] == planner and _failed(r)]
+        if not mine and not crashed:
             continue
-        steps = [r["planner_step_median_ms"] for r in mine]
-        out[planner] = {
+        entry: dict[str, Any] = {
             "scenarios": len(mine),
-            "mean_score": float(np.mean([r["score"] for r in mine])),
+            "mean_score": float(np.mean([r["score"] for r in mine])) if mine else None,
             "passed": sum(bool(r["passed"]) for r in mine),
+            "failed": len(crashed),
             "collisions": sum(not r["ncap"]["avoided"] for r in mine),
             "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
-            "planner_step_median_ms": float(np.median(steps)),
-            "realtime_factor_median": float(np.median([r["realtime_factor"] for r in mine])),
-            "sim_only_realtime_factor_median": float(
-                np.median([r["sim_only_realtime_factor"] for r in mine])
-            ),
+            "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
+            "realtime_factor_median": _median(mine, "realtime_factor"),
+            "sim_only_realtime_factor_median": _median(mine, "sim_only_realtime_factor"),
         }
+        if crashed:
+            entry["failed_runs"] = [
+                {"scenario": r["scenario"], "error": r["error"]} for r in crashed
+            ]
+        out[planner] = entry
     return out
+
+
+def _median(rows: list[dict[str, Any]], key: str) -> float | None:
+    return float(np.median([r[key] for r in rows])) if rows else None
 
 
 def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
@@ -209,6 +264,9 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if _failed(r):
+            lines.append(f"| {r['scenario']} | {r['planner']} | - | FAILED | - | - | - | - |")
+            continue
         impact = r["ncap"]["impact_speed_kph"]
         ttc = r["ncap"]["min_ttc_s"]
         lines.append(
@@ -218,14 +276,20 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         )
     lines.append("")
     for planner, s in summary.items():
+        failed = f" ({s['failed']} more failed to run)" if s["failed"] else ""
+        if not s["scenarios"]:
+            lines.append(f"{planner}: no scenario ran{failed}")
+            continue
         lines.append(
-            f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios, passed {s['passed']}, "
+            f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios{failed}, passed {s['passed']}, "
             f"collisions {s['collisions']} ({s['at_fault_collisions']} at fault), planner step median {s['planner_step_median_ms']:.1f} ms, "
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
         )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
+    for r in filter(_failed, rows):
+        lines.append(f"failed: {r['variant']}: {r['error']}")
     return "\n".join(lines)
 
 

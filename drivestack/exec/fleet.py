@@ -27,7 +27,7 @@ from drivestack.commands.sim import json_default
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
-from drivestack.exec.task import VariantTask, run_variant, variant_record
+from drivestack.exec.task import VariantTask, failed_fields, run_variant, variant_record
 
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
@@ -171,8 +171,7 @@ def run_fleet(
             sink.write("\n")
         for task, outcome in executor.run(task_fn, tasks):
             if isinstance(outcome, BaseException):  # the task itself or its worker failed
-                error = f"{type(outcome).__name__}: {outcome}"
-                outcome = {**variant_record(task.variant), "status": "failed", "error": error}
+                outcome = {**variant_record(task.variant), **failed_fields(outcome)}
             failed += outcome["status"] != "ok"
             sink.write(json.dumps(outcome, default=json_default) + "\n")
             sink.flush()

@@ -66,6 +66,16 @@ def variant_record(v: Variant) -> dict[str, Any]:
     }
 
 
+def failed_fields(exc: BaseException) -> dict[str, Any]:
+    """The fields of a failed variant's record: ``status`` ``failed``, the ``error`` in one line
+    and its ``traceback`` (the last 20 frames)."""
+    return {
+        "status": "failed",
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc, limit=20)),
+    }
+
+
 def run_variant(task: VariantTask) -> dict[str, Any]:
     """Run ``task.variant`` with its seed; write ``<out>/<variant_id>/`` and return its record.
 
@@ -99,11 +109,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             planner_step_median_ms=result.planner_step_median_ms,
         )
     except Exception as exc:  # one bad variant must not stop the fleet: record it
-        record.update(
-            status="failed",
-            error=f"{type(exc).__name__}: {exc}",
-            traceback=traceback.format_exc(limit=20),
-        )
+        record.update(failed_fields(exc))
     record["wall_s"] = time.perf_counter() - start
     record["worker"] = os.getpid()
     return record
