@@ -11,7 +11,8 @@ Examples:
 a deterministic seed and writes OUT/<planner>/<scenario>_NNNN/metrics.json and history.npz;
 every finished variant is appended to OUT/fleet.jsonl. Rerunning the same command resumes:
 finished variants are skipped (--retry-failed reruns the failed ones). A failing variant is
-recorded with its error and the fleet goes on. Then: drivestack report OUT --out report.html
+recorded with its error and the fleet goes on; the exit status is then 1 (as for a plain sim
+run with a failed run). Then: drivestack report OUT --out report.html
 """
 
 from __future__ import annotations
@@ -170,6 +171,14 @@ def run(args: argparse.Namespace) -> int:
         f"{result.wall_s:.1f} s with {executor_kind} x{workers}"
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
+    failed = len(result.records) - ok
+    if failed:
+        print(
+            f"error: {failed} of {len(result.records)} variants failed to run (their errors are "
+            "in the index; --retry-failed reruns them)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

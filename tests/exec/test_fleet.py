@@ -30,7 +30,7 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
     argv = ["fleet", str(scenario_file), "--out", str(out), "--workers", "2", "--quiet",
             "--sweep", "ego.lane=road_0,nowhere", "--sweep", "ego.speed_kph=30:50",
             "--variants", "2", "--max-steps", "10"]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv) == 1  # variants failed: recorded, and the exit status says so
     records = _lines(out / INDEX_NAME)
     assert len(records) == 4
     failed = [r for r in records if r["status"] == "failed"]
@@ -45,13 +45,15 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
         assert not (out / r["variant"] / "metrics.json.tmp").exists()
     summary = json.loads((out / "fleet_summary.json").read_text())
     assert summary["pdm"] == {**summary["pdm"], "variants": 4, "ok": 2, "failed": 2}
-    assert "ran 4 now (2 failed)" in capsys.readouterr().out
-    # rerun: everything is finished (failures too) -> nothing runs
-    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "ran 4 now (2 failed)" in printed.out
+    assert "error: 2 of 4 variants failed to run" in printed.err and "--retry-failed" in printed.err
+    # rerun: everything is finished (failures too) -> nothing runs; the index still holds them
+    assert main(argv) == 1
     assert "ran 0 now (0 failed), skipped 4" in capsys.readouterr().out
     assert len(_lines(out / INDEX_NAME)) == 4
     # --retry-failed reruns only the two failures (which fail again)
-    assert main([*argv, "--retry-failed"]) == 0
+    assert main([*argv, "--retry-failed"]) == 1
     assert "ran 2 now (2 failed), skipped 2" in capsys.readouterr().out
     # a different step cap into the same folder is refused
     assert main([*argv[:-1], "20"]) == 2
@@ -59,7 +61,7 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
     # more draws extend the sweep: only the new variants run (one good lane, one bad)
     more = list(argv)
     more[more.index("--variants") + 1] = "3"
-    assert main(more) == 0
+    assert main(more) == 1
     assert "ran 2 now (1 failed), skipped 4" in capsys.readouterr().out
 
 

@@ -114,7 +114,7 @@ def test_fleet_records_a_swept_value_its_map_refuses(tmp_path: Path, capsys) -> 
     out = tmp_path / "fleet"
     argv = ["fleet", str(scenario), "--out", str(out), "--quiet", "--max-steps", "3",
             "--sweep", "agents.0.station_m=140,5000"]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv) == 1
     records = {
         r["params"]["agents.0.station_m"]: r
         for r in map(json.loads, (out / INDEX_NAME).read_text().splitlines())
