@@ -190,11 +190,11 @@ def _failed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any
     """The record of a run that raised ``exc`` (the fleet's failed index record: the
     variant's head, ``status`` ``failed``, ``error`` and ``traceback``), also written to
     ``folder/error.json``."""
-    from drivestack.exec.task import failed_fields, variant_record
+    from drivestack.exec.task import ERROR_NAME, failed_fields, variant_record
 
     record = {**variant_record(variant), **failed_fields(exc)}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "error.json").write_text(json.dumps(record, indent=2, default=json_default))
+    (folder / ERROR_NAME).write_text(json.dumps(record, indent=2, default=json_default))
     return record
 
 

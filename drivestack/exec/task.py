@@ -66,6 +66,10 @@ def variant_record(v: Variant) -> dict[str, Any]:
     }
 
 
+#: A plain ``drivestack sim`` run that fails writes its failed record here, in its folder.
+ERROR_NAME = "error.json"
+
+
 def failed_fields(exc: BaseException) -> dict[str, Any]:
     """The fields of a failed variant's record: ``status`` ``failed``, the ``error`` in one line
     and its ``traceback`` (the last 20 frames)."""

@@ -4,8 +4,9 @@ A simulation run (``drivestack sim`` or ``drivestack fleet``) holds
 ``<planner>/<folder>/metrics.json`` (+ ``history.npz``), the folder being the scenario name made
 folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drivestack eval tracking``) and detection (``drivestack eval
 detection``) results are a ``metrics.json`` in the run folder itself or in one of its direct
-subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; it
-never stops the report.
+subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
+run that failed (the fleet's index record, or the ``error.json`` a plain sim run leaves in its
+folder) is ``crashed`` with its error. Nothing stops the report.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
+from drivestack.exec.task import ERROR_NAME
 
 #: Row status, worst first: the order failures are listed in.
 STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
@@ -234,6 +236,16 @@ def _classify(data: object) -> str | None:
     return None
 
 
+def _error_record(folder: Path) -> dict[str, Any] | None:
+    """The failed-run record ``drivestack sim`` wrote to ``folder/error.json`` (None when there
+    is none or it does not parse: the row then says metrics.json is missing)."""
+    try:
+        record = json.loads((folder / ERROR_NAME).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def load_run(root: Path) -> RunData:
     """Scan ``root`` (see the module docstring); problems are collected, not raised."""
     root = Path(root)
@@ -254,12 +266,14 @@ def load_run(root: Path) -> RunData:
         fleet_records = latest_records(records)
     keys = {
         str(p.parent.relative_to(root))
-        for pattern in ("*/*/metrics.json", "*/*/history.npz")
+        for pattern in ("*/*/metrics.json", "*/*/history.npz", f"*/*/{ERROR_NAME}")
         for p in root.glob(pattern)
     }
     keys |= set(fleet_records)
     loaded = [
-        _row_from_metrics(root / key / "metrics.json", key, fleet_records.get(key))
+        _row_from_metrics(
+            root / key / "metrics.json", key, fleet_records.get(key) or _error_record(root / key)
+        )
         for key in sorted(keys)
     ]
     rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])

@@ -54,6 +54,22 @@ def test_load_run_reports_corrupt_and_missing_metrics(tmp_path: Path) -> None:
     assert len(run.problems) == 3
 
 
+def test_load_run_reads_the_error_json_of_a_failed_sim_run(tmp_path: Path) -> None:
+    _write_metrics(tmp_path, "pdm/a", 90.0, True)
+    (tmp_path / "pdm" / "boom").mkdir()
+    record = {"variant": "boom", "scenario": "boom", "planner": "pdm", "status": "failed"}
+    record["error"] = "RuntimeError: planner exploded"
+    (tmp_path / "pdm" / "boom" / "error.json").write_text(json.dumps(record))
+    (tmp_path / "pdm" / "torn").mkdir()
+    (tmp_path / "pdm" / "torn" / "error.json").write_text('{"status": "fai')
+    run = load_run(tmp_path)
+    by_key = {r.key: r for r in run.rows}
+    assert run.kind == "sim" and by_key["pdm/a"].status == "pass"
+    assert by_key["pdm/boom"].status == "crashed"
+    assert by_key["pdm/boom"].error == "RuntimeError: planner exploded"
+    assert by_key["pdm/torn"].status == "missing"  # an unreadable error.json: no metrics either
+
+
 def test_load_run_reads_fleet_crashes_and_eval_results(tmp_path: Path) -> None:
     _write_metrics(tmp_path, "pdm/ok_0000", 80.0, True)
     (tmp_path / "fleet.json").write_text(json.dumps({"kind": "fleet", "planners": ["pdm"]}))
