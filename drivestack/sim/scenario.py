@@ -138,7 +138,15 @@ class SuiteConfig:
     description: str = ""
 
 
+#: Keys that give one quantity in two units: a swept value in one replaces the other.
+_UNIT_TWINS = {"speed_kph": "speed_mps", "speed_mps": "speed_kph"}
+
+
 def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
+    """Set the sweep key ``dotted`` (``ego.speed_kph``, ``agents.0.station_m``) in the raw
+    scenario mapping ``data``; ``ConfigError`` naming ``sweep.<key>`` when it does not exist.
+    A speed set in one unit clears the other (a scenario written with ``speed_mps`` is swept
+    with ``ego.speed_kph``)."""
     parts = dotted.split(".")
     node: Any = data
     for i, part in enumerate(parts):
@@ -158,6 +166,8 @@ def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> N
         elif isinstance(node, dict):
             if last:
                 node[part] = value
+                if part in _UNIT_TWINS and node.get(_UNIT_TWINS[part]) is not None:
+                    node[_UNIT_TWINS[part]] = None
             elif (
                 part not in node and parts[i + 1].isdigit()
             ):  # indexing into a list that is not there

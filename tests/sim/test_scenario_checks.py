@@ -111,6 +111,22 @@ def test_a_conflict_made_in_code_is_found_when_built(tmp_path: Path) -> None:
         build_scenario(both)
 
 
+def test_a_swept_speed_in_the_other_unit_replaces_the_written_one(tmp_path: Path) -> None:
+    from drivestack.exec.sweep import SweepSpec, parse_sweep_param, scenario_variants
+
+    ego_mps = "ego: {lane: road_0, station_m: 100.0, speed_mps: 10.0}\n"
+    (cfg,) = _load(tmp_path, HEAD + ego_mps)
+    spec = SweepSpec((parse_sweep_param("ego.speed_kph=36,72"),))
+    variants = [v for v, _, _ in scenario_variants(cfg, spec)]
+    assert [v.ego.speed() for v in variants] == pytest.approx([10.0, 20.0])
+    assert all(v.ego.speed_mps is None for v in variants)
+    for variant in variants:
+        build_scenario(variant)  # no conflict left
+    swept_in_file = HEAD + ego_mps + "sweep: {grid: {ego.speed_kph: [54]}}\n"
+    (variant,) = _load(tmp_path, swept_in_file)
+    assert variant.ego.speed() == pytest.approx(15.0) and variant.ego.speed_mps is None
+
+
 # --- map parameters ----------------------------------------------------------------------------
 
 
