@@ -91,9 +91,28 @@ def test_truncated_drivestack_log_replays_up_to_the_cut(tmp_path, capsys) -> Non
     assert main(["replay", str(cut), "--out", str(out), "--quiet"]) == 1  # not clean
     printed = capsys.readouterr().out
     assert "rosbags" not in printed.lower()
-    assert f"input stopped: {cut}: truncated or corrupt MCAP: it breaks off after" in printed
+    assert f"input incomplete: {cut}: truncated or corrupt MCAP: it breaks off after" in printed
+    assert "(0 skipped by the stack)" in printed  # the cut is a note on the input, not a frame
     summary = json.loads(out.with_suffix(".summary.json").read_text())
     assert 10 < summary["frames_processed"] < 61  # the demo drive has 61 frames
+    assert not summary["clean"]
+
+
+def test_corrupt_chunks_of_a_log_are_skipped_and_named(tmp_path, capsys) -> None:
+    """Bytes flipped in the middle of a log (was a ZstdError traceback, nothing written): the
+    chunk that does not decompress is skipped and named, every other frame replays."""
+    data = bytearray(DEMO_LOG.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = bytes(b ^ 0x5A for b in data[middle : middle + 4096])
+    flipped = tmp_path / "flipped.mcap"
+    flipped.write_bytes(bytes(data))
+    out = tmp_path / "o.mcap"
+    assert main(["replay", str(flipped), "--out", str(out), "--quiet"]) == 1  # not clean
+    printed = capsys.readouterr().out
+    assert "1 corrupt chunk(s) skipped, their messages lost: byte " in printed
+    assert "ZstdError" in printed and "(0 skipped by the stack)" in printed
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert 50 < summary["frames_processed"] < 61  # the demo drive has 61 frames
     assert not summary["clean"]
 
 

@@ -169,30 +169,40 @@ class KittiChannels:
 def read_kitti_channels(log_path: str | Path) -> KittiChannels | None:
     """``/calibration/kitti`` and ``/labels/kitti`` of a drivestack log; None when it has none.
 
+    A log cut short or with corrupt chunks (a
+    :class:`~drivestack.replay.log_reader.TruncatedLogError`) gives the labels that could be
+    read (the error when there are none).
+
     Raises:
         DataError: labels without a calibration, or a message that does not decode (naming
             the topic and message index).
     """
-    from drivestack.replay.log_reader import LogReader
+    from drivestack.replay.log_reader import LogReader, TruncatedLogError
 
     reader = LogReader(log_path)
     calib: KittiCalib | None = None
     labels: dict[int, KittiFrameLabels] = {}
     index: dict[str, int] = {}
-    for topic, _, _, msg in reader.raw_messages([KITTI_CALIB_TOPIC, KITTI_LABELS_TOPIC]):
-        i = index[topic] = index.get(topic, -1) + 1
-        try:
-            if topic == KITTI_CALIB_TOPIC:
-                calib = calib or decode_kitti_calib(msg)
-            else:
-                frame = decode_kitti_labels(msg)
-                labels[frame.timestamp_ns] = frame
-        except (KeyError, ValueError, TypeError) as exc:
-            raise DataError(
-                f"cannot decode {type(exc).__name__}: {exc}",
-                path=str(log_path),
-                record=f"{topic} #{i}",
-            ) from None
+    try:
+        for topic, _, _, msg in reader.raw_messages([KITTI_CALIB_TOPIC, KITTI_LABELS_TOPIC]):
+            i = index[topic] = index.get(topic, -1) + 1
+            try:
+                if topic == KITTI_CALIB_TOPIC:
+                    calib = calib or decode_kitti_calib(msg)
+                else:
+                    frame = decode_kitti_labels(msg)
+                    labels[frame.timestamp_ns] = frame
+            except (KeyError, ValueError, TypeError) as exc:
+                raise DataError(
+                    f"cannot decode {type(exc).__name__}: {exc}",
+                    path=str(log_path),
+                    record=f"{topic} #{i}",
+                ) from None
+    except TruncatedLogError:
+        if not labels:
+            raise
+        # a log cut short or with corrupt chunks: the labels that were read score the frames
+        # that replay (the replay reports what the input lost)
     if not labels:
         return None
     if calib is None:

@@ -165,17 +165,19 @@ ROS2_PROFILE = "ros2"
 
 
 class TruncatedLogError(DataError):
-    """A log that ends early (a recording cut short): its messages up to that point were
-    read; this error follows them and says where the log stopped."""
+    """A log that ends early (a recording cut short) or has unreadable chunks (corrupt bytes):
+    its readable messages were read; this error follows them and says what was lost."""
 
 
 def _mcap_errors() -> tuple[type[BaseException], ...]:
-    """What the mcap package raises on bytes that are not (or no longer) MCAP."""
+    """What the mcap package raises on bytes that are not (or no longer) MCAP, including a
+    chunk that does not decompress (zstd raises ``ZstdError``, lz4 ``RuntimeError``)."""
     import struct
 
     from mcap.exceptions import McapError
+    from zstandard import ZstdError
 
-    return (McapError, struct.error, EOFError, ValueError)
+    return (McapError, struct.error, EOFError, ValueError, ZstdError, RuntimeError)
 
 
 def mcap_profile(path: str | Path) -> str:
@@ -228,19 +230,61 @@ class LogReader:
         wanted = list(topics) if topics else None
         with self.path.open("rb") as stream:
             try:
-                messages = make_reader(stream).iter_messages(topics=wanted)
-                first = next(messages, None)
+                summary = make_reader(stream).get_summary()
             except _mcap_errors():
+                summary = None
+            if summary is None or not summary.chunk_indexes:
                 stream.seek(0)
                 yield from self._salvaged_messages(stream, wanted)
                 return
-            if first is None:
-                return
-            yield first
+            yield from self._indexed_messages(stream, summary, wanted)
+
+    def _indexed_messages(
+        self, stream: Any, summary: Any, topics: list[str] | None
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """The messages of the chunks the summary indexes, merged in log-time order (as the
+        mcap reader does); a chunk that does not read, decompress or pass its CRC is skipped,
+        and after the rest :class:`TruncatedLogError` names the skipped chunks."""
+        import heapq
+
+        from mcap.data_stream import ReadDataStream
+        from mcap.records import Chunk, Message
+        from mcap.stream_reader import breakup_chunk
+
+        channel_ids = {
+            cid for cid, c in summary.channels.items() if topics is None or c.topic in topics
+        }
+        # (log time, 0 = a chunk to open / 1 = a message, file offset, index in chunk, item)
+        queue: list[tuple[int, int, int, int, Any]] = [
+            (ci.message_start_time, 0, ci.chunk_start_offset, 0, ci)
+            for ci in summary.chunk_indexes
+            if not ci.message_index_offsets or channel_ids & set(ci.message_index_offsets)
+        ]
+        heapq.heapify(queue)
+        lost: list[str] = []
+        while queue:
+            _, kind, offset, _, item = heapq.heappop(queue)
+            if kind == 1:
+                channel = summary.channels[item.channel_id]
+                yield summary.schemas.get(channel.schema_id), channel, item
+                continue
             try:
-                yield from messages
+                stream.seek(offset + 1 + 8)  # the chunk record's opcode and length
+                records = list(breakup_chunk(Chunk.read(ReadDataStream(stream)), True))
             except _mcap_errors() as exc:
-                raise DataError(f"corrupt MCAP: {exc}", path=str(self.path)) from None
+                lost.append(
+                    f"byte {offset} (log time {item.message_start_time}-"
+                    f"{item.message_end_time} ns): {type(exc).__name__}: {exc}"
+                )
+                continue
+            for index, record in enumerate(records):
+                if isinstance(record, Message) and record.channel_id in channel_ids:
+                    heapq.heappush(queue, (record.log_time, 1, offset, index, record))
+        if lost:
+            raise TruncatedLogError(
+                f"{len(lost)} corrupt chunk(s) skipped, their messages lost: " + "; ".join(lost),
+                path=str(self.path),
+            )
 
     def _salvaged_messages(
         self, stream: Any, topics: list[str] | None

@@ -295,7 +295,7 @@ def replay(
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
         if log_io.input_stopped is not None:
             skipped.append(
-                SkippedFrame(-1, str(log_path), f"input stopped: {log_io.input_stopped}")
+                SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")
             )
     except BaseException:
         log_io.abort()
@@ -308,7 +308,8 @@ def replay(
         "output": str(out_path),
         "stack": stack.config,
         "frames_processed": processed,
-        "frames_skipped": len(skipped),
+        # frames the stack refused; the list also holds whole-input notes (timestamp -1)
+        "frames_skipped": sum(s.timestamp_ns != -1 for s in skipped),
         "skipped": [vars(s) for s in skipped],
         "frame_notes": notes,
         "ingest": ingest,

@@ -129,6 +129,16 @@ def test_replayed_kitti_drive_scores_like_the_eval_path(shared_data: Path, tmp_p
     assert channels is not None and len(channels.labels) == 80
     assert {KITTI_LABELS_TOPIC, KITTI_CALIB_TOPIC} <= set(LogReader(out).topics())
 
+    # a log cut short keeps the labels before the cut (they score the frames that replay)
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(log.read_bytes()[: log.stat().st_size // 2])
+    partial = read_kitti_channels(cut)
+    assert partial is not None and 10 < len(partial.labels) < 80
+    for t, frame in partial.labels.items():
+        full = channels.labels[t].rows
+        assert frame.rows.type_name.tolist() == full.type_name.tolist()
+        np.testing.assert_array_equal(frame.rows.location_m, full.location_m)
+
 
 @pytest.mark.data
 def test_kitti_label_rows_and_calibration_read_back_bit_identical(
