@@ -148,12 +148,19 @@ def test_ros_bag_without_tf_replays_in_the_lidar_frame(tmp_path, capsys, shared_
     assert main(["replay", str(bag), "--out", str(out), "--quiet"]) == 1
     printed = capsys.readouterr().out
     assert "replayed 0 frames (0 skipped by the stack, 4 bag messages dropped at ingest)" in printed
-    assert "first missing_tf" in printed and "--ego-frame velodyne" in printed
+    assert "first missing_tf" in printed
+    assert "--ego-frame velodyne --missing-ego-pose track_in_ego_frame)" in printed  # both flags
     args = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "velodyne"]
-    assert main([*args, "--missing-ego-pose", "track_in_ego_frame"]) == 1  # no pose: noted
+    # the frames without a pose are what the flag asked for: noted, and the run is clean
+    assert main([*args, "--missing-ego-pose", "track_in_ego_frame"]) == 0
     printed = capsys.readouterr().out
     assert "replayed 4 frames (0 skipped by the stack)" in printed
+    assert "ingest notes (accepted: --missing-ego-pose track_in_ego_frame)" in printed
     assert "first no_ego_pose" in printed
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["clean"] and summary["ingest_accepted"] == ["no_ego_pose"]
+    # without the flag the same frames are skipped by the stack: not clean
+    assert main(args) == 1
 
 
 @pytest.mark.data

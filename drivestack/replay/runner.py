@@ -316,15 +316,27 @@ def replay(
         "timing_ms": {stage: _percentiles(values) for stage, values in stage_ms.items()},
         "wall_s": wall_s,
         "log_duration_s": log_s,
-        "realtime_factor": (log_s / wall_s) if wall_s > 0 else float("nan"),
+        # undefined (null) for a log of one frame: no log time passed
+        "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else float("nan"),
         "detection_vs_labels": tally.as_dict() or None,
         "kitti": kitti.metrics() if kitti is not None else None,
     }
-    summary["clean"] = not skipped and (ingest is None or ingest["clean"])
+    # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
+    # asked for: listed, but they do not make the run unclean
+    accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
+    summary["ingest_accepted"] = accepted
+    summary["clean"] = not skipped and _ingest_clean(ingest, accepted)
     summary_path = out_path.with_suffix(".summary.json")
     summary_path.write_text(strict_dumps(summary, indent=2))
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def _ingest_clean(ingest: dict[str, Any] | None, accepted: list[str]) -> bool:
+    """No ingest report, or only messages kept in an ``accepted`` way."""
+    if ingest is None:
+        return True
+    return all(s["kept"] and s["kind"] in accepted for s in ingest["skipped"])
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -336,14 +348,19 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped by "
         f"the stack{_ingest_skips(summary)}) in "
-        f"{summary['wall_s']:.1f} s, {summary['realtime_factor']:.2f}x real time; {timing}"
+        f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time; {timing}"
     ]
     lines += [
         f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}" for s in summary["skipped"]
     ]
     lines += [f"  {note}: {count} frames" for note, count in summary.get("frame_notes", {}).items()]
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
-        lines.append(f"  ingest problems: {json.dumps(summary['ingest']['counts'])}")
+        accepted = summary.get("ingest_accepted") or []
+        counts = summary["ingest"]["counts"]
+        title = "ingest problems"
+        if set(counts) <= set(accepted):
+            title = "ingest notes (accepted: --missing-ego-pose track_in_ego_frame)"
+        lines.append(f"  {title}: {json.dumps(counts)}")
         lines += [f"    first {kind}: {reason}" for kind, reason in _first_reasons(summary)]
     for cls, m in (summary["detection_vs_labels"] or {}).items():
         if m["labels"]:
@@ -354,6 +371,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
+
+
+def _factor(value: float | None) -> str:
+    """A real-time factor for the console: ``n/a`` when undefined (a one-frame log)."""
+    return f"{value:.2f}x" if value is not None and np.isfinite(value) else "n/a"
 
 
 def _ratio(value: float) -> str:

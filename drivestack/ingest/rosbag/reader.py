@@ -246,9 +246,11 @@ class RosbagLog:
             try:
                 out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
             except TransformLookupError as exc:
+                # a bag without any TF has no ego pose either: say both flags at once
+                pose_flag = "" if self.tf.frames else " --missing-ego-pose track_in_ego_frame"
                 hint = (
                     f" (a bag without TF: read it in the LiDAR's frame, ego_frame {cloud.frame};"
-                    f" drivestack replay --ego-frame {cloud.frame})"
+                    f" drivestack replay --ego-frame {cloud.frame}{pose_flag})"
                 )
                 self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
         return out
