@@ -4,7 +4,9 @@ The dataset is ``<data>/image_2/*.png`` with ``<data>/label_2/*.txt`` (KITTI obj
 the simulator's exported frames, or KITTI object ``training/`` for users who have it.
 Checkpoints (``checkpoint_<iteration>.pt`` every ``--checkpoint-every`` iterations, and
 ``model.pt`` at the end) go to ``--out``; each embeds the detector config and training
-settings, and loads with ``TorchCameraDetector(config, path)``.
+settings, and loads with ``TorchCameraDetector(load_detector_config(config), path)``
+(both from ``drivestack.perception.camera``). ``tools/predict_camera_detector.py`` runs it over
+an image folder into KITTI 2D result files that ``drivestack eval detection2d`` scores.
 
 Usage:
   .venv/bin/python tools/train_camera_detector.py --data DIR --out runs/camdet \\

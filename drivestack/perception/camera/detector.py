@@ -12,6 +12,9 @@ own labels are the indices into ``config.classes``.
 
 from __future__ import annotations
 
+import pickle  # (only for its exception type: checkpoints load with weights_only=True)
+import re
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -73,6 +76,8 @@ class CameraDetectorConfig:
             raise ValueError(
                 f"fpn_channels must be a positive multiple of 32, got {self.fpn_channels}"
             )
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ValueError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
         if self.head_convs < 0:
             raise ValueError(f"head_convs must be >= 0, got {self.head_convs}")
         if not 0 < self.min_size_px <= self.max_size_px:
@@ -146,7 +151,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint dict (tensors only, ``weights_only=True``) on the CPU.
 
     Raises:
-        DataError: missing file, not a torch file, or not a drivestack camera-detector
+        DataError: missing file, not a torch file (one line: the file and a short reason,
+            without PyTorch's advice to unpickle), or not a drivestack camera-detector
             checkpoint (naming the file).
     """
     import torch
@@ -155,11 +161,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise DataError("weights file not found", path=str(p))
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # (a legacy pickle's protocol warning: it fails anyway)
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle/zip/runtime errors for non-checkpoints
-        raise DataError(
-            f"not a torch checkpoint: {type(exc).__name__}: {exc}", path=str(p)
-        ) from None
+        raise DataError(f"not a torch checkpoint ({_load_failure(exc)})", path=str(p)) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise DataError(
@@ -169,6 +175,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             field="format",
         )
     return ckpt
+
+
+def _load_failure(exc: Exception) -> str:
+    """A one-line reason from :func:`torch.load`'s error, without its advice to unpickle."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if unsafe:  # a pickled Python object: never loaded (it could run code)
+        return f"it pickles the Python object {unsafe.group(1)}, which is never unpickled"
+    if "WeightsUnpickler error" in text or isinstance(exc, pickle.UnpicklingError):
+        return "neither a torch zip archive nor a tensor-only pickle"
+    if isinstance(exc, EOFError):
+        return "empty or truncated file"
+    lines = text.strip().splitlines() or [""]
+    first = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*", "", lines[0]).split(". ")[0].rstrip(". ")
+    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
 
 
 def load_weights(
@@ -182,9 +203,7 @@ def load_weights(
     """
     p = str(path)
     ckpt = read_checkpoint(path)
-    saved = from_mapping(
-        CameraDetectorConfig, _as_config_mapping(ckpt.get("config")), path=p, prefix="config"
-    )
+    saved = _saved_config(ckpt, p)
     for name in ARCHITECTURE_FIELDS:
         if getattr(saved, name) != getattr(cfg, name):
             raise DataError(
@@ -210,6 +229,17 @@ def load_weights(
         )
     model.load_state_dict(state)
     return ckpt
+
+
+def read_checkpoint_config(path: str | Path) -> CameraDetectorConfig:
+    """The :class:`CameraDetectorConfig` a checkpoint was trained with (errors as
+    :func:`read_checkpoint`, or naming the bad ``config.<key>``)."""
+    return _saved_config(read_checkpoint(path), str(path))
+
+
+def _saved_config(ckpt: dict[str, Any], path: str) -> CameraDetectorConfig:
+    raw = _as_config_mapping(ckpt.get("config"))
+    return from_mapping(CameraDetectorConfig, raw, path=path, prefix="config")
 
 
 def _as_config_mapping(raw: Any) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,10 +135,64 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         TorchCameraDetector(SMALL, plain)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(DataError, match=r"junk\.pt: not a torch checkpoint"):
+    with pytest.raises(DataError) as err:
         TorchCameraDetector(SMALL, junk)
+    assert str(err.value) == (
+        f"{junk}: not a torch checkpoint (neither a torch zip archive nor a tensor-only pickle)"
+    )
     with pytest.raises(DataError, match="weights file not found"):
         TorchCameraDetector(SMALL, tmp_path / "missing.pt")
+
+
+class _Pickled:
+    """A class a pickle can name: never unpickled from a weights file."""
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty or truncated file"),
+        (bytes(range(256)) * 4, "neither a torch zip archive nor a tensor-only pickle"),
+        ("pickled", r"it pickles the Python object .*_Pickled, which is never unpickled"),
+        ("truncated", r"RuntimeError: PytorchStreamReader failed reading zip archive"),
+    ],
+)
+def test_a_file_that_is_no_checkpoint_is_one_line_without_unsafe_advice(
+    tmp_path: Path, content: bytes | str, reason: str
+) -> None:
+    path = tmp_path / "weights.pt"
+    if content == "pickled":
+        torch.save({"state_dict": _Pickled()}, path)
+    elif content == "truncated":
+        torch.save({"x": torch.zeros(4)}, path)
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    with pytest.raises(DataError) as err:
+        TorchCameraDetector(SMALL, path)
+    message = str(err.value)
+    assert re.fullmatch(rf"{re.escape(str(path))}: not a torch checkpoint \({reason}.*\)", message)
+    assert "\n" not in message and "weights_only" not in message and "\x1b" not in message
+
+
+def test_package_exports_the_detector_lazily() -> None:
+    code = (
+        "import sys, drivestack.perception.camera as cam; "
+        "assert 'torch' not in sys.modules and 'drivestack.perception.camera.detector' not in "
+        "sys.modules; "
+        "from drivestack.perception.camera import TorchCameraDetector, load_detector_config; "
+        "from drivestack.perception.camera import detector; "
+        "assert TorchCameraDetector is detector.TorchCameraDetector; "
+        "assert load_detector_config is detector.load_detector_config; "
+        "assert 'torch' not in sys.modules; "
+        "assert sorted(cam.__all__) == cam.__all__ and 'TorchCameraDetector' in cam.__all__"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    import drivestack.perception.camera as cam
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        cam.Nope  # noqa: B018
 
 
 def test_detector_config_yaml(tmp_path: Path) -> None:
@@ -149,6 +206,9 @@ def test_detector_config_yaml(tmp_path: Path) -> None:
         load_detector_config(bad)
     bad.write_text("fpn_channels: 48\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml.*multiple of 32"):
+        load_detector_config(bad)
+    bad.write_text("score_threshold: 1.5\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*score_threshold must be in \[0, 1\]"):
         load_detector_config(bad)
     bad.write_text("classes: [Car, Spaceship]\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml"):
