@@ -12,6 +12,11 @@ tracking benchmark (``label_02``, results and AB3DMOT detections: the same colum
 object files); :func:`parse_object_rows` parses them; :func:`objects_to_boxes` converts them
 once to z-up :class:`Boxes3D` and :func:`boxes_to_objects` back for result files, with
 :func:`project_boxes_to_image_xyxy` for the image box of a 3D box.
+
+A row with dimensions ``-1 -1 -1`` has no 3D box (the devkit's placeholder, written by DontCare
+labels and by 2D-only results such as ``Car -1 -1 -10 x1 y1 x2 y2 -1 -1 -1 -1000 -1000 -1000
+-10 score``); :meth:`KittiObjects.has_box3d` tells them apart and :func:`objects_2d_only`
+writes them.
 """
 
 from __future__ import annotations
@@ -93,6 +98,10 @@ _COLUMNS: dict[str, tuple[type, tuple[int, ...]]] = {
     "frame": (np.int64, ()),
     "track_id": (np.int64, ()),
 }
+#: The devkit's "no 3D box" values: dimensions ``h w l``, location ``x y z``, alpha/rotation_y.
+NO_BOX3D_HWL = (-1.0, -1.0, -1.0)
+NO_BOX3D_LOCATION = (-1000.0, -1000.0, -1000.0)
+NO_ANGLE = -10.0
 #: Filled in for N > 0 rows when a column is left empty.
 _MISSING = {"score": 1.0, "frame": -1, "track_id": -1}
 
@@ -179,6 +188,11 @@ class KittiObjects:
         bounds = np.searchsorted(self.frame[order], np.arange(n_frames + 1))
         return [order[bounds[i] : bounds[i + 1]] for i in range(n_frames)]
 
+    def has_box3d(self) -> np.ndarray:
+        """``(N,)`` bool: False for rows whose dimensions are the devkit's ``-1 -1 -1``
+        placeholder (:data:`NO_BOX3D_HWL`: DontCare labels and 2D-only results)."""
+        return ~np.all(self.hwl_m == np.asarray(NO_BOX3D_HWL), axis=1)
+
     def object_classes(self) -> np.ndarray:
         """``(N,)`` int64 :class:`ObjectClass` ids of ``type_name`` (any case; DontCare is
         UNKNOWN). Raises ``DataError`` naming the row for a type with no class."""
@@ -260,7 +274,8 @@ def parse_object_rows(
     Raises:
         DataError: naming the file, the line and the field: a wrong column count, a value that
             is not a number, NaN/inf before the score, an unknown type, a negative size
-            (except DontCare).
+            (except DontCare and the 2D-only placeholder ``-1 -1 -1``, see
+            :meth:`KittiObjects.has_box3d`).
     """
     k = len(leading)
     n_cols = k + len(KITTI_OBJECT_FIELDS)
@@ -299,10 +314,11 @@ def parse_object_rows(
                 field="type",
             )
     hwl = numbers[:, k + 7 : k + 10]
-    negative = np.flatnonzero((names != DONT_CARE) & np.any(hwl < 0, axis=1))
+    placeholder = np.all(hwl == np.asarray(NO_BOX3D_HWL), axis=1)
+    negative = np.flatnonzero((names != DONT_CARE) & np.any(hwl < 0, axis=1) & ~placeholder)
     if negative.size:
         raise DataError(
-            "negative box dimension",
+            "negative box dimension (only -1 -1 -1, the 2D-only placeholder, may be negative)",
             path=path,
             record=f"line {line_numbers[negative[0]]}",
             field="h w l",
@@ -380,10 +396,19 @@ def objects_to_boxes(
     heading vector (the box stays upright in the LiDAR frame; :meth:`Boxes3D.transformed` of
     the z-up boxes instead adds the calibration's yaw, which differs by the camera's tilt).
 
-    Raises ``DataError`` for a KITTI type with no drivestack class.
+    Raises ``DataError`` for a KITTI type with no drivestack class, or a 2D-only row (dimensions
+    ``-1 -1 -1``, see :meth:`KittiObjects.has_box3d`): it has no 3D box to convert.
     """
     keep = objects.type_name != DONT_CARE
     label = objects.object_classes()[keep]
+    no_box = np.flatnonzero(keep & ~objects.has_box3d())
+    if no_box.size:
+        raise DataError(
+            "2D-only row (dimensions -1 -1 -1) has no 3D box",
+            path=objects.path or None,
+            record=f"object {int(no_box[0])}",
+            field="h w l",
+        )
     objs = objects.select(keep)
     score = np.where(np.isfinite(objs.score), objs.score, 1.0)
     if calib is None:
@@ -543,5 +568,26 @@ def boxes_to_objects(
         hwl_m=hwl,
         location_m=location,
         rotation_y_rad=ry,
+        score=np.asarray(score, dtype=np.float64).reshape(n),
+    )
+
+
+def objects_2d_only(
+    type_name: npt.ArrayLike, box2d_xyxy_px: npt.ArrayLike, score: npt.ArrayLike
+) -> KittiObjects:
+    """KITTI result rows of 2D detections: ``type_name (N,)``, ``box2d_xyxy_px (N, 4)``,
+    ``score (N,)``, every other column the devkit's placeholder
+    (``type -1 -1 -10 x1 y1 x2 y2 -1 -1 -1 -1000 -1000 -1000 -10 score``)."""
+    names = np.asarray(type_name, dtype=str).reshape(-1)
+    n = names.shape[0]
+    return KittiObjects(
+        type_name=names,
+        truncation=np.full(n, -1.0),
+        occlusion=np.full(n, -1, dtype=np.int64),
+        alpha_rad=np.full(n, NO_ANGLE),
+        box2d_xyxy_px=np.asarray(box2d_xyxy_px, dtype=np.float64).reshape(n, 4),
+        hwl_m=np.tile(NO_BOX3D_HWL, (n, 1)),
+        location_m=np.tile(NO_BOX3D_LOCATION, (n, 1)),
+        rotation_y_rad=np.full(n, NO_ANGLE),
         score=np.asarray(score, dtype=np.float64).reshape(n),
     )

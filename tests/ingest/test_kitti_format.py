@@ -11,10 +11,12 @@ from drivestack.ingest.kitti_format import (
     CAMERA_RECT_ZUP,
     KittiObjects,
     boxes_to_objects,
+    objects_2d_only,
     objects_to_boxes,
     parse_object_rows,
     project_boxes_to_image_xyxy,
 )
+from drivestack.ingest.kitti_object import format_kitti_label, read_kitti_label
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 
@@ -161,3 +163,46 @@ def test_projection_rules_for_corners_behind_the_camera() -> None:
     # divided by 1e-3 instead of their depth: u = (700 x + 600 * -1) / 1e-3
     assert scale[0, 2] == pytest.approx((700 * 3 - 600) / 1e-3)
     assert scale[0, 1] == pytest.approx((700 * -1 - 180) / 1e-3)
+
+
+#: a KITTI devkit 2D-only result row (no 3D box)
+CAR_2D = "Car -1 -1 -10 500 150 600 250 -1 -1 -1 -1000 -1000 -1000 -10 0.75"
+
+
+def test_2d_only_result_rows_are_read_and_flagged_as_without_3d_box() -> None:
+    _, objs = parse_object_rows(
+        [CAR.split(), CAR_2D.split(), CAR.replace("Car", "DontCare").split()],
+        path="r.txt",
+        line_numbers=[1, 2, 3],
+    )
+    assert objs.type_name.tolist() == ["Car", "Car", "DontCare"]
+    np.testing.assert_array_equal(objs.box2d_xyxy_px[1], [500, 150, 600, 250])
+    assert objs.score[1] == 0.75
+    assert objs.has_box3d().tolist() == [True, False, True]  # this DontCare has 2.0 1.8 4.0
+    with pytest.raises(DataError, match=r"2D-only row .* has no 3D box") as err:
+        objects_to_boxes(objs, None)  # never turned into a (zero-size) 3D box
+    assert err.value.path == "r.txt" and err.value.record == "object 1"
+
+
+@pytest.mark.parametrize("hwl", ["-1 -1 -2", "-1 1.8 4.0", "-0.5 -1 -1", "1.5 -1 -1"])
+def test_only_the_placeholder_dimensions_may_be_negative(hwl: str) -> None:
+    row = CAR_2D.replace("-1 -1 -1 -1000", f"{hwl} -1000").split()
+    with pytest.raises(DataError, match="negative box dimension") as err:
+        parse_object_rows([row], path="r.txt", line_numbers=[7])
+    assert err.value.record == "line 7" and err.value.field == "h w l"
+
+
+def test_objects_2d_only_writes_the_devkit_placeholders(tmp_path: object) -> None:
+    objs = objects_2d_only(["Car", "Pedestrian"], [[1, 2, 30, 40], [5, 6, 7, 80]], [0.9, 0.3])
+    text = format_kitti_label(objs)
+    first = [float(v) for v in text.splitlines()[0].split()[1:]]
+    assert text.startswith("Car ")
+    assert first == [-1, -1, -10, 1, 2, 30, 40, -1, -1, -1, -1000, -1000, -1000, -10, 0.9]
+    path = tmp_path / "000000.txt"  # type: ignore[operator]
+    path.write_text(text)
+    back = read_kitti_label(path)
+    assert back.type_name.tolist() == ["Car", "Pedestrian"]
+    np.testing.assert_allclose(back.box2d_xyxy_px, objs.box2d_xyxy_px)
+    np.testing.assert_allclose(back.score, [0.9, 0.3])
+    assert not back.has_box3d().any()
+    assert len(objects_2d_only([], np.zeros((0, 4)), [])) == 0

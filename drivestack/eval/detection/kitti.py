@@ -17,6 +17,12 @@ Per class, difficulty and overlap set:
 5. **AP**: AP11 = mean of slots 0, 4, .., 40; AP40 = mean of slots 1 .. 40 (percent).
 
 Class indices follow the devkit: 0 Car, 1 Pedestrian, 2 Cyclist, 3 Van, 4 Person_sitting.
+
+2D-only result rows (dimensions ``-1 -1 -1``, see :meth:`KittiObjects.has_box3d`) follow the
+devkit (``evaluate_object.cpp``: a class gets BEV/3D evaluation only when at least one of its
+detections has a 3D box): a class whose detections are all 2D-only is scored in 2D only, its
+BEV/3D metrics are left out. Where the devkit would score 2D-only rows as 3D boxes (a class
+with both kinds of detections), :func:`kitti_eval` raises instead.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_format import KittiObjects
 
 CLASS_NAMES: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist", "Van", "Person_sitting")
@@ -394,6 +401,34 @@ def do_eval(
 _LABELS = {"bbox": "2D", "bev": "BEV", "3d": "3D", "aos": "AOS"}
 
 
+def classes_without_3d_boxes(dt_frames: Sequence[KittiObjects], classes: Sequence[int]) -> set[int]:
+    """Indices among ``classes`` whose detections are all 2D-only (and at least one): the
+    devkit leaves their BEV/3D evaluation out.
+
+    Raises:
+        DataError: a 2D-only detection of a class that also has 3D detections (naming the
+            file and object). Labels are used as the devkit reads them.
+    """
+    skipped = set()
+    for c in classes:
+        cls = CLASS_NAMES[c].lower()
+        of_class = [np.char.lower(d.type_name.astype(str)) == cls for d in dt_frames]
+        flat = [m & ~d.has_box3d() for d, m in zip(dt_frames, of_class, strict=True)]
+        n_rows, n_flat = sum(int(m.sum()) for m in of_class), sum(int(f.sum()) for f in flat)
+        if n_flat and n_flat == n_rows:
+            skipped.add(c)
+        elif n_flat:
+            i = next(i for i, f in enumerate(flat) if f.any())
+            raise DataError(
+                f"2D-only detection (dimensions -1 -1 -1) among {CLASS_NAMES[c]} detections "
+                "with 3D boxes: BEV/3D evaluation would score it as a box",
+                path=dt_frames[i].path or None,
+                record=f"object {int(np.flatnonzero(flat[i])[0])}",
+                field="h w l",
+            )
+    return skipped
+
+
 def _class_index(name_or_index: int | str) -> int:
     """Index into :data:`CLASS_NAMES` of a class given by index or by name (any case)."""
     if isinstance(name_or_index, int):
@@ -421,6 +456,9 @@ def kitti_eval(
 
     With ``curves_out``, the precision-recall curves the APs come from are added to it, as
     :func:`pr_curves_json` lays them out (the metrics themselves are unchanged).
+
+    Classes whose detections are all 2D-only get no BEV/3D metrics or curves (the devkit's
+    rule, see :func:`classes_without_3d_boxes`, which also names the inputs it refuses).
     """
     classes = [_class_index(c) for c in current_classes]
     for name, frames in (("gt_frames", gt_frames), ("dt_frames", dt_frames)):
@@ -437,24 +475,34 @@ def kitti_eval(
     gt_alpha = any(len(g) and g.alpha_rad[0] != -10 for g in gt_frames)
     if pred_alpha and gt_alpha and "bbox" in types and "aos" not in types:
         types.append("aos")
+    box3d_kinds = {"bev", "3d"} & set(types)
+    no_3d = classes_without_3d_boxes(dt_frames, classes) if box3d_kinds else set()
+    if no_3d.issuperset(classes):
+        types = [t for t in types if t not in box3d_kinds]
     precision: dict[str, np.ndarray] = {}
     res = do_eval(gt_frames, dt_frames, classes, overlaps, types, precision_out=precision)
     if curves_out is not None:
-        curves_out.update(pr_curves_json(precision, classes))
+        curves = pr_curves_json(precision, classes)
+        for c in no_3d:
+            for kind in box3d_kinds:
+                curves["curves"][CLASS_NAMES[c]].pop(_LABELS[kind], None)
+        curves_out.update(curves)
     out: dict[str, float] = {}
     for ap in ("AP11", "AP40"):
         for kind in types:
             arr = res.get(f"m{ap}_{kind}")
             if arr is None:
                 continue
-            for j, cls in enumerate(classes):
+            rows = [j for j, c in enumerate(classes) if kind not in box3d_kinds or c not in no_3d]
+            for j in rows:
+                cls = classes[j]
                 for s, strictness in enumerate(("strict", "loose")[: arr.shape[2]]):
                     for d, diff in enumerate(DIFFICULTIES):
                         out[f"{CLASS_NAMES[cls]}_{_LABELS[kind]}_{ap}_{diff}_{strictness}"] = float(
                             arr[j, d, s]
                         )
             if len(classes) > 1:
-                mean = arr.mean(axis=0)
+                mean = arr[rows].mean(axis=0)
                 for d, diff in enumerate(DIFFICULTIES):
                     out[f"Overall_{_LABELS[kind]}_{ap}_{diff}"] = float(mean[d, 0])
     return out

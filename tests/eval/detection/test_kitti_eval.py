@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from drivestack.core.errors import DataError
 from drivestack.eval.detection.kitti import (
     do_eval,
     eval_class,
@@ -17,7 +19,7 @@ from drivestack.eval.detection.kitti import (
     kitti_eval,
 )
 from drivestack.ingest.kitti_calib import read_kitti_calib
-from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
+from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects, objects_2d_only
 from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -213,3 +215,39 @@ def test_thresholds_and_box_overlap() -> None:
     )
     iou = image_box_overlap(np.array([[0, 0, 2, 2]]), np.array([[1, 1, 3, 3], [5, 5, 6, 6]]))
     np.testing.assert_allclose(iou, [[1 / 7, 0.0]])
+
+
+def _flat(objs: KittiObjects, path: str = "") -> KittiObjects:
+    """The 2D-only result rows (devkit placeholders) of ``objs``."""
+    return replace(objects_2d_only(objs.type_name, objs.box2d_xyxy_px, objs.score), path=path)
+
+
+def test_2d_only_detections_get_2d_metrics_and_no_bev_or_3d() -> None:
+    gts = [_concat(_car(1), _car(1, x=8.0)) for _ in range(10)]
+    dts = [_car(1, score=0.5 + i / 100) for i in range(10)]  # half of the cars found
+    full = kitti_eval(gts, dts, ["Car", "Pedestrian"])
+    curves: dict[str, Any] = {}
+    flat = kitti_eval(gts, [_flat(d) for d in dts], ["Car", "Pedestrian"], curves_out=curves)
+    # the devkit: a class whose detections have no 3D box is scored in 2D only
+    assert not [k for k in flat if k.startswith("Car_") and ("_BEV_" in k or "_3D_" in k)]
+    assert "AOS" not in "".join(flat)  # alpha is -10
+    for key, value in flat.items():
+        if "_2D_" in key:
+            assert value == pytest.approx(full[key]), key
+    assert flat["Car_2D_AP40_moderate_strict"] > 0
+    # Pedestrian (no detections at all) keeps its BEV/3D rows, and the Overall is its own
+    assert flat["Pedestrian_3D_AP40_easy_strict"] == 0.0
+    assert flat["Overall_3D_AP40_easy"] == 0.0
+    assert set(curves["curves"]["Car"]) == {"2D"}
+    assert set(curves["curves"]["Pedestrian"]) == {"2D", "BEV", "3D"}
+    only_car = kitti_eval(gts, [_flat(d) for d in dts], ["Car"])
+    assert {k.split("_")[1] for k in only_car} == {"2D"}
+
+
+def test_2d_only_rows_are_never_scored_as_3d_boxes() -> None:
+    gts = [_car(1) for _ in range(3)]
+    dts = [_car(1, score=0.9) for _ in range(3)]
+    mixed = [*dts[:2], replace(_concat(dts[2], _flat(_car(1, score=0.4))), path="000002.txt")]
+    with pytest.raises(DataError, match=r"000002\.txt: object 1: field h w l: 2D-only detection"):
+        kitti_eval(gts, mixed, ["Car"])
+    assert kitti_eval(gts, mixed, ["Car"], eval_types=("bbox",))  # 2D needs no 3D box
