@@ -34,7 +34,9 @@ from drivestack.report.sweep import (
 )
 from drivestack.report.tracking import (
     Anchors,
+    baseline_table,
     parse_published,
+    table_title,
     tracking_regressions,
     tracking_tables,
 )
@@ -220,16 +222,17 @@ def _headline(
                 "anchor": None,
             }
         )
-    base_by_name = {(t["file"], tb["name"]): tb for t in baseline_tracking for tb in t["tables"]}
     for t in tracking:
         for tb in t["tables"]:
+            if not tb["rows"]:
+                continue
             row = tb["rows"].get("Overall") or next(iter(tb["rows"].values()))
             label = "Overall" if "Overall" in tb["rows"] else next(iter(tb["rows"]))
             pub = tb["published"].get(label, {})
-            base_tb = base_by_name.get((t["file"], tb["name"]))
+            base_tb = baseline_table(baseline_tracking, t["file"], tb)
             lines.append(
                 {
-                    "name": f"tracking {label} sAMOTA ({tb['similarity']} {tb['iou']:g})",
+                    "name": f"tracking {label} sAMOTA ({table_title(tb)})",
                     "value": row["sAMOTA"],
                     "baseline": base_tb["rows"].get(label, {}).get("sAMOTA") if base_tb else None,
                     "anchor": pub.get("sAMOTA"),
@@ -250,9 +253,12 @@ def _kind_warnings(
     compare (no common scenario run, no common tracking table)."""
     if baseline is None or comparison is None or run.kind == baseline.kind:
         return []
-    tables = {(t["file"], tb["name"]) for t in tracking for tb in t["tables"]}
-    base_tables = {(t["file"], tb["name"]) for t in baseline_tracking for tb in t["tables"]}
-    if comparison.common or tables & base_tables:
+    shared_table = any(
+        baseline_table(baseline_tracking, t["file"], tb) is not None
+        for t in tracking
+        for tb in t["tables"]
+    )
+    if comparison.common or shared_table:
         return []
     return [
         f"the run ({run.kind}, {run.root}) and the baseline ({baseline.kind}, {baseline.root}) "

@@ -2,9 +2,10 @@
 
 A simulation run (``drivestack sim`` or ``drivestack fleet``) holds
 ``<planner>/<folder>/metrics.json`` (+ ``history.npz``), the folder being the scenario name made
-folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drivestack eval tracking``) and detection (``drivestack eval
-detection``) results are a ``metrics.json`` in the run folder itself or in one of its direct
-subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
+folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drivestack eval tracking``,
+with or without ``--fusion camera``: :func:`~drivestack.report.tracking.tracking_blocks`) and
+detection (``drivestack eval detection``) results are a ``metrics.json`` in the run folder
+itself or in one of its direct subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
 run that failed (the fleet's index record, or the ``error.json`` a plain sim run leaves in its
 folder) is ``crashed`` with its error. Nothing stops the report.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME
+from drivestack.report.tracking import tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
 STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
@@ -231,7 +233,7 @@ def _classify(data: object) -> str | None:
     metrics = data["metrics"]
     if "dataset" in data and "protocol" in metrics:
         return "detection"
-    if any(isinstance(v, dict) and "classes" in v for v in metrics.values()):
+    if tracking_blocks(data):  # either layout: plain or --fusion camera
         return "tracking"
     return None
 

@@ -350,7 +350,11 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
 def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
     if not d["tracking"]:
         return ""
-    from drivestack.report.tracking import COLUMNS, RATE_COLUMNS
+    from drivestack.report.tracking import COLUMNS, RATE_COLUMNS, mode_label
+
+    def row_cells(cls: str, source: str, row: dict[str, Any]) -> str:
+        cells = "".join(_td(row.get(c), digits=2 if c in RATE_COLUMNS else 0) for c in COLUMNS)
+        return f"<tr><td class=l>{escape(cls)}</td><td class=l>{escape(source)}</td>{cells}</tr>"
 
     html = ['<h2 id="tracking">Tracking</h2>']
     if not d["published_results"]:
@@ -359,28 +363,36 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
             "no published results file.</p>"
         )
     for t in d["tracking"]:
+        # one table per threshold: the rows of each mode (LiDAR only, fused) class by class
+        by_threshold: dict[tuple[str, float], list[int]] = {}
         for k, tb in enumerate(t["tables"]):
+            by_threshold.setdefault((tb["similarity"], tb["iou"]), []).append(k)
+        for (similarity, iou), ks in by_threshold.items():
             html.append(
-                f"<h3>{escape(t['file'])}: {escape(tb['similarity'])} IoU {tb['iou']:g} "
+                f"<h3>{escape(t['file'])}: {escape(similarity)} IoU {iou:g} "
                 f"({escape(str(t['split']))})</h3><table><thead><tr><th class=l>class</th><th class=l>row</th>"
             )
             html += [f"<th>{c}</th>" for c in COLUMNS]
             html.append("</tr></thead><tbody>")
-            for cls, row in tb["rows"].items():
-                html.append(f"<tr><td class=l>{escape(cls)}</td><td class=l>drivestack</td>")
-                html += [_td(row[c], digits=2 if c in RATE_COLUMNS else 0) for c in COLUMNS]
-                html.append("</tr>")
-                pub = tb["published"].get(cls)
+            classes = dict.fromkeys(cls for k in ks for cls in t["tables"][k]["rows"])
+            for cls in classes:
+                for k in ks:
+                    tb = t["tables"][k]
+                    mode = mode_label(tb)
+                    if cls in tb["rows"]:
+                        source = f"drivestack ({mode})" if mode else "drivestack"
+                        html.append(row_cells(cls, source, tb["rows"][cls]))
+                pub = t["tables"][ks[0]]["published"].get(cls)
                 if pub:
-                    html.append(
-                        f"<tr><td class=l>{escape(cls)}</td><td class=l>AB3DMOT (published)</td>"
-                    )
-                    html += [_td(pub.get(c), digits=2 if c in RATE_COLUMNS else 0) for c in COLUMNS]
-                    html.append("</tr>")
+                    html.append(row_cells(cls, "AB3DMOT (published)", pub))
             html.append("</tbody></table>")
-            uri = figures.get(f"tracking:{t['file']}:{k}")
-            if uri:
-                html.append(_img(uri, "sMOTA and MOTA against recall"))
+            for k in ks:
+                uri = figures.get(f"tracking:{t['file']}:{k}")
+                mode = mode_label(t["tables"][k])
+                if uri:
+                    html.append(
+                        _img(uri, f"sMOTA and MOTA against recall{', ' + mode if mode else ''}")
+                    )
     return "".join(html)
 
 

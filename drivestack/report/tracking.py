@@ -1,5 +1,17 @@
 """Tracking results in a report: per-class KITTI 3D-MOT tables beside AB3DMOT's published rows.
 
+A tracking metrics.json comes in two layouts, read by :func:`tracking_blocks` into one list of
+blocks (similarity, IoU threshold, mode and per-class metrics):
+
+- ``drivestack eval tracking``: ``metrics["iou_<t>"] = {"protocol": {...}, "classes": {class:
+  metrics}}``, one tracker (mode ``""``);
+- ``drivestack eval tracking --fusion camera``: ``metrics["3d_iou<t>" | "2d_iou<t>"][mode][class]``,
+  mode ``lidar`` (the LiDAR-only tracker) or ``fused`` (camera-LiDAR), 3D and 2D MOT.
+
+A table is compared with the baseline's table of the same file, similarity and threshold: of the
+same mode, else the baseline's single or LiDAR-only tracker (:func:`baseline_table`), so a
+fused run compares with a LiDAR-only baseline and the other way round.
+
 The published anchors are read from ``PUBLISHED_RESULTS.md`` (section A: AB3DMOT + PointRCNN
 on KITTI tracking val): each ``### A<n>.`` table is keyed by similarity (``iou_3d`` or, for
 "2D MOT", ``iou_2d``) and its IoU threshold (the last number of the heading).
@@ -106,24 +118,77 @@ def published_rows(
     return rows
 
 
-def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, Any]]:
-    """One table per IoU threshold: our rows, the published rows and the differences."""
-    tables = []
-    for name, block in result.get("metrics", {}).items():
-        if not isinstance(block, dict) or "classes" not in block:
+#: Protocol names of the fused layout: ``3d_iou0.25`` -> similarity ``iou_3d``, IoU 0.25.
+_FUSED_PROTOCOL = re.compile(r"^(?P<dim>[23])d_iou(?P<iou>\d+(?:\.\d+)?)$")
+#: How the report names a mode (``""``: the one tracker of a plain ``eval tracking`` run).
+MODE_LABELS = {"": "", "lidar": "LiDAR only", "fused": "camera-LiDAR fused"}
+
+
+def _classes(value: object) -> dict[str, dict[str, Any]] | None:
+    """``value`` when it is a ``{class: metrics object}`` (may be empty), else None."""
+    if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
+        return None
+    return value
+
+
+def tracking_blocks(result: object) -> list[dict[str, Any]]:
+    """The per-class metrics of a tracking metrics.json in either layout (module doc), as
+    ``[{"name", "similarity", "iou", "mode", "classes": {class: metrics}}]`` in file order;
+    ``[]`` when ``result`` holds none (not a tracking result)."""
+    metrics = result.get("metrics") if isinstance(result, dict) else None
+    if not isinstance(metrics, dict):
+        return []
+    blocks = []
+    for name, block in metrics.items():
+        if not isinstance(block, dict):
             continue
-        protocol = block.get("protocol", {})
-        iou = float(protocol.get("min_overlap", name.split("_")[-1]))
-        similarity = str(protocol.get("similarity", "iou_3d"))
+        if "classes" in block:  # drivestack eval tracking
+            classes = _classes(block["classes"])
+            if classes is None:
+                continue
+            protocol = block.get("protocol")
+            protocol = protocol if isinstance(protocol, dict) else {}
+            iou = float(protocol.get("min_overlap", str(name).split("_")[-1]))
+            similarity = str(protocol.get("similarity", "iou_3d"))
+            blocks.append(
+                {"name": name, "similarity": similarity, "iou": iou, "mode": "", "classes": classes}
+            )
+            continue
+        fused = _FUSED_PROTOCOL.match(str(name))
+        if fused is None:
+            continue
+        for mode, by_class in block.items():  # drivestack eval tracking --fusion camera
+            classes = _classes(by_class)
+            if not classes:
+                continue
+            blocks.append(
+                {
+                    "name": f"{name} {mode}",
+                    "similarity": f"iou_{fused['dim']}d",
+                    "iou": float(fused["iou"]),
+                    "mode": str(mode),
+                    "classes": classes,
+                }
+            )
+    return blocks
+
+
+def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, Any]]:
+    """One table per IoU threshold (and mode, :func:`tracking_blocks`): our rows, the
+    published rows and the differences."""
+    tables = []
+    for block in tracking_blocks(result):
+        similarity, iou = block["similarity"], block["iou"]
         ours = {cls: class_row(m) for cls, m in block["classes"].items()}
         if len(ours) > 1:
             ours["Overall"] = overall_row(ours)
         published = published_rows(anchors.get((similarity, iou), {}), list(ours))
         tables.append(
             {
-                "name": name,
+                "name": block["name"],
                 "similarity": similarity,
                 "iou": iou,
+                "mode": block["mode"],
                 "rows": ours,
                 "published": published,
                 "curves": {
@@ -139,16 +204,46 @@ def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, 
     return tables
 
 
+def mode_label(table: dict[str, Any]) -> str:
+    """The tracker of a table in words (:data:`MODE_LABELS`); ``""`` for a plain run's."""
+    mode = str(table.get("mode", ""))
+    return MODE_LABELS.get(mode, mode)
+
+
+def table_title(table: dict[str, Any]) -> str:
+    """``iou_3d 0.25`` or, for a run of two trackers, ``iou_3d 0.25, camera-LiDAR fused``."""
+    mode = mode_label(table)
+    return f"{table['similarity']} {table['iou']:g}" + (f", {mode}" if mode else "")
+
+
+def baseline_table(
+    baseline: list[dict[str, Any]], file: str, table: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The baseline's table to compare ``table`` (of ``file``) with: the same file, similarity
+    and IoU threshold, and the same mode, else the baseline's single (plain run) or LiDAR-only
+    tracker; None when the baseline has no such threshold."""
+    candidates = {
+        tb.get("mode", ""): tb
+        for t in baseline
+        if t["file"] == file
+        for tb in t["tables"]
+        if (tb["similarity"], tb["iou"]) == (table["similarity"], table["iou"])
+    }
+    for mode in (table.get("mode", ""), "", "lidar"):
+        if mode in candidates:
+            return candidates[mode]
+    return None
+
+
 def tracking_regressions(
     run: list[dict[str, Any]], baseline: list[dict[str, Any]], tolerance: float
 ) -> list[dict[str, Any]]:
     """sAMOTA / MOTA (percent) that dropped by more than ``tolerance`` points against the
-    baseline's table of the same file and threshold, per class; largest drop first."""
-    base = {(t["file"], tb["name"]): tb for t in baseline for tb in t["tables"]}
+    baseline's table (:func:`baseline_table`), per class; largest drop first."""
     out = []
     for t in run:
         for tb in t["tables"]:
-            other = base.get((t["file"], tb["name"]))
+            other = baseline_table(baseline, t["file"], tb)
             if other is None:
                 continue
             for cls, row in tb["rows"].items():
@@ -159,6 +254,7 @@ def tracking_regressions(
                             {
                                 "file": t["file"],
                                 "table": tb["name"],
+                                "baseline_table": other["name"],
                                 "class": cls,
                                 "metric": metric,
                                 "value": row[metric],

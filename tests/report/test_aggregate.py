@@ -15,10 +15,13 @@ from drivestack.report.sweep import (
     pass_rate_by_scenario,
 )
 from drivestack.report.tracking import (
+    baseline_table,
     class_row,
     overall_row,
     parse_published,
     published_rows,
+    table_title,
+    tracking_blocks,
     tracking_regressions,
     tracking_tables,
 )
@@ -139,3 +142,71 @@ def test_a_baseline_with_old_folder_names_lines_up() -> None:
     cmp_ = compare_rows(new, old)
     assert cmp_.common == ("pdm/ccrs_10kph",) and not cmp_.only_in_run
     assert [c.kind for c in cmp_.regressions] == ["newly_fails"]
+
+
+def _fused_result(lidar: float, fused: float) -> dict:
+    """A ``drivestack eval tracking --fusion camera`` metrics.json: 3D and 2D MOT, both modes."""
+    return {
+        "split": "val",
+        "metrics": {
+            name: {"lidar": {"Car": _clear(lidar, 0.8, 0, 1)}, "fused": {"Car": _clear(fused, 0.9, 0, 1)}}
+            for name in ("3d_iou0.25", "2d_iou0.5")
+        },
+    }  # fmt: skip
+
+
+def test_tracking_blocks_read_the_plain_and_the_fused_layouts() -> None:
+    plain = {"metrics": {"iou_0.5": {"protocol": {"min_overlap": 0.5, "similarity": "iou_2d"},
+             "classes": {"Car": _clear(0.9, 0.8, 0, 1)}}, "eval_time_s": 1.0}}  # fmt: skip
+    ((block,),) = [tracking_blocks(plain)]
+    assert (block["name"], block["similarity"], block["iou"], block["mode"]) == (
+        "iou_0.5", "iou_2d", 0.5, "")  # fmt: skip
+    fused = tracking_blocks(_fused_result(0.9, 0.95))
+    assert [(b["name"], b["similarity"], b["iou"], b["mode"]) for b in fused] == [
+        ("3d_iou0.25 lidar", "iou_3d", 0.25, "lidar"),
+        ("3d_iou0.25 fused", "iou_3d", 0.25, "fused"),
+        ("2d_iou0.5 lidar", "iou_2d", 0.5, "lidar"),
+        ("2d_iou0.5 fused", "iou_2d", 0.5, "fused"),
+    ]
+    assert fused[1]["classes"]["Car"]["clear"]["sAMOTA"] == 0.95
+    # anything else is not a tracking result
+    for other in ({}, {"metrics": []}, {"metrics": {"3d_iou0.25": {"lidar": [1]}}},
+                  {"metrics": {"mean_ap": 0.3, "label_aps": {"car": {"0.5": 0.1}}}}):  # fmt: skip
+        assert tracking_blocks(other) == []
+
+
+def test_fused_tables_and_anchors_per_mode() -> None:
+    anchors = {("iou_3d", 0.25): {"Car": {"sAMOTA": 93.34}}, ("iou_2d", 0.5): {"Car": {"sAMOTA": 93.08}}}  # fmt: skip
+    tables = tracking_tables(_fused_result(0.9, 0.95), anchors)
+    assert [(t["mode"], t["rows"]["Car"]["sAMOTA"]) for t in tables] == [
+        ("lidar", pytest.approx(90.0)), ("fused", pytest.approx(95.0)),
+        ("lidar", pytest.approx(90.0)), ("fused", pytest.approx(95.0)),
+    ]  # fmt: skip
+    assert [t["published"]["Car"]["sAMOTA"] for t in tables] == [93.34, 93.34, 93.08, 93.08]
+    assert [table_title(t) for t in tables[:2]] == [
+        "iou_3d 0.25, LiDAR only",
+        "iou_3d 0.25, camera-LiDAR fused",
+    ]
+
+
+def test_a_fused_run_compares_with_a_lidar_only_baseline_at_matching_thresholds() -> None:
+    classes = {"Car": _clear(0.93, 0.8, 0, 1)}
+    plain = [{"file": "metrics.json", "tables": tracking_tables(
+        {"metrics": {"iou_0.25": {"protocol": {"min_overlap": 0.25, "similarity": "iou_3d"},
+                                  "classes": classes}}}, {})}]  # fmt: skip
+    fused = [{"file": "metrics.json", "tables": tracking_tables(_fused_result(0.90, 0.95), {})}]
+    # the fused run's 3D blocks (both modes) against the plain 3D 0.25 table; no 2D baseline
+    assert [baseline_table(plain, "metrics.json", tb) is not None for tb in fused[0]["tables"]] == [
+        True, True, False, False]  # fmt: skip
+    drops = tracking_regressions(fused, plain, tolerance=1.0)
+    assert [(d["table"], d["baseline_table"], d["metric"], round(d["delta"], 6)) for d in drops] == [
+        ("3d_iou0.25 lidar", "iou_0.25", "sAMOTA", -3.0)]  # fmt: skip
+    # the other way round: the plain run (93) against the fused baseline's LiDAR-only block
+    # (90), not its fused one (95)
+    other = baseline_table(fused, "metrics.json", plain[0]["tables"][0])
+    assert other is not None and other["name"] == "3d_iou0.25 lidar"
+    assert tracking_regressions(plain, fused, tolerance=1.0) == []
+    # fused against fused: mode against the same mode
+    for tb in fused[0]["tables"]:
+        assert baseline_table(fused, "metrics.json", tb) is tb
+    assert baseline_table(fused, "other/metrics.json", fused[0]["tables"][0]) is None

@@ -210,3 +210,71 @@ def test_resolve_published_says_why_there_is_none(tmp_path: Path) -> None:
     )
     (tmp_path / "PUBLISHED_RESULTS.md").write_text("")
     assert resolve_published(None, tmp_path) == (tmp_path / "PUBLISHED_RESULTS.md", "")
+
+
+def _fused_tracking_run(root: Path, lidar: float, fused: float) -> Path:
+    """A ``drivestack eval tracking --fusion camera`` result (Car) in ``root/trk/metrics.json``:
+    ``metrics[protocol][lidar | fused][class]``, 3D IoU 0.25 and 2D IoU 0.5."""
+
+    def car(samota: float) -> dict[str, Any]:
+        best = {"MOTA": samota, "MOTP": 0.8, "IDS": 1, "FRAG": 1, "FP": 5, "FN": 10}
+        per = [{"recall_threshold": r, "sMOTA": samota, "MOTA": samota * r} for r in (0.5, 1.0)]
+        clear = {"sAMOTA": samota, "AMOTA": 0.4, "AMOTP": 0.7, "best": best, "per_threshold": per}
+        return {"Car": {"class": "Car", "clear": clear, "hota": {}}}
+
+    metrics = {p: {"lidar": car(lidar), "fused": car(fused)} for p in ("3d_iou0.25", "2d_iou0.5")}
+    (root / "trk").mkdir(parents=True)
+    (root / "trk" / "metrics.json").write_text(
+        json.dumps({"config": {}, "fusion": {}, "metrics": metrics, "split": "val"})
+    )
+    return root
+
+
+def test_a_fused_tracking_run_is_reported_with_both_trackers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _fused_tracking_run(tmp_path / "run", lidar=0.90, fused=0.95)
+    rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
+    assert rc == 0 and "1 tracking and 0 detection results" in out
+    data = _strict((tmp_path / "r.json").read_text())
+    tables = data["tracking"][0]["tables"]
+    assert [(t["similarity"], t["iou"], t["mode"]) for t in tables] == [
+        ("iou_3d", 0.25, "lidar"), ("iou_3d", 0.25, "fused"),
+        ("iou_2d", 0.5, "lidar"), ("iou_2d", 0.5, "fused"),
+    ]  # fmt: skip
+    headline = {h["name"]: h["value"] for h in data["headline"]}
+    assert headline["tracking Car sAMOTA (iou_3d 0.25, camera-LiDAR fused)"] == pytest.approx(95.0)
+    assert headline["tracking Car sAMOTA (iou_2d 0.5, LiDAR only)"] == pytest.approx(90.0)
+    html = (tmp_path / "r.html").read_text()
+    # one table per threshold, the LiDAR-only and the fused rows in it
+    assert html.count("drivestack (LiDAR only)") == 2 and html.count("drivestack (camera-LiDAR fused)") == 2  # fmt: skip
+    assert "iou_3d IoU 0.25" in html and "iou_2d IoU 0.5" in html
+
+
+def test_a_fused_run_against_a_lidar_only_baseline_and_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fused = _fused_tracking_run(tmp_path / "fused", lidar=0.85, fused=0.95)
+    lidar = _tracking_run(tmp_path / "lidar", samota=0.90, mota=0.8)  # 3D IoU 0.25 only
+    argv = [str(fused), "--baseline", str(lidar), "--out", str(tmp_path / "r.html")]
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0 and "1 tracking metrics dropped" in out and "warning" not in out
+    data = _strict((tmp_path / "r.json").read_text())
+    baseline = {h["name"]: h["baseline"] for h in data["headline"]}
+    assert baseline["tracking Car sAMOTA (iou_3d 0.25, LiDAR only)"] == pytest.approx(90.0)
+    assert baseline["tracking Car sAMOTA (iou_3d 0.25, camera-LiDAR fused)"] == pytest.approx(90.0)
+    assert baseline["tracking Car sAMOTA (iou_2d 0.5, LiDAR only)"] is None  # no 2D baseline
+    (drop,) = data["tracking_regressions"]
+    assert (drop["table"], drop["baseline_table"], drop["metric"]) == (
+        "3d_iou0.25 lidar", "iou_0.25", "sAMOTA")  # fmt: skip
+    assert drop["delta"] == pytest.approx(-5.0)
+    # a LiDAR-only run against the fused baseline: compared with its LiDAR-only tracker
+    # (sAMOTA 85 -> 90, MOTA 85 -> 80), not the fused one (sAMOTA 95)
+    argv = [str(lidar), "--baseline", str(fused), "--out", str(tmp_path / "r2.html")]
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0 and "1 tracking metrics dropped" in out
+    data = _strict((tmp_path / "r2.json").read_text())
+    (line,) = data["headline"]
+    assert line["baseline"] == pytest.approx(85.0)
+    (drop,) = data["tracking_regressions"]
+    assert (drop["baseline_table"], drop["metric"]) == ("3d_iou0.25 lidar", "MOTA")
