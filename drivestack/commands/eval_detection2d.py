@@ -1,22 +1,23 @@
 """2D detection AP (image boxes, all-point interpolation) at IoU 0.5 and 0.7 per class.
 
 Examples:
+  drivestack eval detection2d --split val --classes Car,Pedestrian --out runs/rrc_ap
   drivestack eval detection2d --kitti-tracking-root ../shared/data/kitti_tracking --split val \\
       --detections deepfusionmot_rrc_2d --classes Car,Pedestrian --out runs/rrc_ap
   drivestack eval detection2d --labels DATA/label_2 --results RUN/data --classes Car --out runs/ap
 
-KITTI tracking mode reads ground truth from training/label_02 and a camera detector's
+KITTI tracking mode (the default; its folder defaults to kitti_tracking under ../shared/data
+or $DRIVESTACK_SHARED_DATA) reads ground truth from training/label_02 and a camera detector's
 comma-separated ``frame, x1, y1, x2, y2, score`` files from
 detections/<name>/training/<Class>/NNNN.txt (RRC as DeepFusionMOT ships it). Folder mode pairs
 KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name.
 Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
-table and writes OUT/metrics.json.
+table and writes OUT/metrics.json (strict JSON: an AP over no labels is null).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -24,19 +25,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drivestack.commands._paths import iou_thresholds
+from drivestack.commands._paths import dataset_root, iou_thresholds
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import strict_dumps
 
 if TYPE_CHECKING:
     from drivestack.eval.detection2d import ImageBoxes, KittiFilter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    src = parser.add_mutually_exclusive_group(required=True)
+    src = parser.add_mutually_exclusive_group()
     src.add_argument(
-        "--kitti-tracking-root", type=Path, help="folder with training/, seqmaps/, detections/"
+        "--kitti-tracking-root",
+        type=Path,
+        help="folder with training/, seqmaps/, detections/ (default without --labels: "
+        "kitti_tracking under ../shared/data or $DRIVESTACK_SHARED_DATA)",
     )
-    src.add_argument("--labels", type=Path, help="folder of KITTI object label files (label_2)")
+    src.add_argument(
+        "--labels",
+        type=Path,
+        help="folder of KITTI object label files (label_2), scored against --results "
+        "instead of KITTI tracking",
+    )
     parser.add_argument("--results", type=Path, help="folder of KITTI result files (with --labels)")
     parser.add_argument(
         "--detections",
@@ -134,6 +144,25 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
     return images
 
 
+def _kitti_tracking_root(root: Path | None) -> Path:
+    """``--kitti-tracking-root`` when given, else kitti_tracking under the shared data;
+    DataError naming the option when there is no such folder."""
+    try:
+        return dataset_root("kitti-tracking", root)
+    except DataError as exc:  # named by this command's options, not --root
+        if exc.path is None:
+            raise DataError(
+                "no --kitti-tracking-root or --labels given and ../shared/data not found "
+                "(set DRIVESTACK_SHARED_DATA)"
+            ) from None
+        raise DataError(exc.reason, path=exc.path, field="--kitti-tracking-root") from None
+
+
+def _percent(ap: float) -> str:
+    """An AP in percent, six wide; ``n/a`` when undefined (a class without labels)."""
+    return f"{100 * ap:6.2f}" if np.isfinite(ap) else f"{'n/a':>6}"
+
+
 def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection2d import KittiFilter, average_precision
 
@@ -141,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
     ious = iou_thresholds(args.iou)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:
+        if args.labels is None:
+            args.kitti_tracking_root = _kitti_tracking_root(args.kitti_tracking_root)
         table: dict[str, dict[str, dict[str, float | int]]] = {}
         for cls in classes:
             images = (
@@ -154,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"{'class':<12}" + "".join(f"  AP@{t:g}" for t in ious) + "   n_gt")
     for cls, row in table.items():
-        aps = "".join(f"  {100 * row[f'iou_{t:g}']['ap']:6.2f}" for t in ious)
+        aps = "".join(f"  {_percent(row[f'iou_{t:g}']['ap'])}" for t in ious)
         print(f"{cls:<12}{aps}   {row[f'iou_{ious[0]:g}']['n_gt']}")
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -165,6 +196,6 @@ def run(args: argparse.Namespace) -> int:
         "interpolation": "all-point",
         "classes": table,
     }
-    (args.out / "metrics.json").write_text(json.dumps(report, indent=1, default=float))
+    (args.out / "metrics.json").write_text(strict_dumps(report))
     print(f"wrote {args.out / 'metrics.json'}")
     return 0

@@ -64,3 +64,73 @@ def test_folder_mode_needs_results(tmp_path: Path, capsys: pytest.CaptureFixture
         ["eval", "detection2d", "--labels", str(tmp_path / "label_2"), "--out", str(tmp_path / "o")]
     )
     assert rc == 2 and "--labels needs --results" in capsys.readouterr().err
+
+
+def _strict(text: str) -> dict:  # type: ignore[type-arg]
+    """``text`` as strict JSON (a bare NaN / Infinity is an error)."""
+
+    def reject(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_a_class_without_labels_is_null_not_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels, results = tmp_path / "label_2", tmp_path / "results"
+    _write(labels / "000000.txt", [("Car", 0, 0, 100, 50)])
+    _write(results / "000000.txt", [("Car", 0, 0, 100, 50), ("Pedestrian", 300, 0, 330, 60)], [0.9, 0.5])  # fmt: skip
+    out = tmp_path / "out"
+    argv = ["eval", "detection2d", "--labels", str(labels), "--results", str(results)]
+    assert cli_main([*argv, "--classes", "Car,Pedestrian", "--out", str(out)]) == 0
+    metrics = _strict((out / "metrics.json").read_text())["classes"]
+    assert metrics["Car"]["iou_0.5"]["ap"] == pytest.approx(1.0)
+    ped = metrics["Pedestrian"]["iou_0.5"]
+    assert ped["ap"] is None and (ped["n_gt"], ped["n_fp"]) == (0, 1)
+    (line,) = [r for r in capsys.readouterr().out.splitlines() if r.startswith("Pedestrian")]
+    assert line.split()[1:] == ["n/a", "n/a", "0"]
+
+
+@pytest.mark.data
+def test_kitti_tracking_root_defaults_to_the_shared_data(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["eval", "detection2d", "--split", "val", "--classes", "Car", "--quiet"]
+    assert cli_main([*argv, "--out", str(tmp_path / "o")]) == 0
+    report = _strict((tmp_path / "o" / "metrics.json").read_text())
+    assert report["source"] == str(shared_data / "kitti_tracking")
+    assert report["split"] == "val" and report["classes"]["Car"]["iou_0.5"]["n_gt"] > 0
+    capsys.readouterr()
+
+
+def test_without_shared_data_the_error_names_the_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("drivestack.commands._paths.default_shared_data", lambda: None)
+    assert cli_main(["eval", "detection2d", "--out", str(tmp_path / "o")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: no --kitti-tracking-root or --labels given")
+    missing = tmp_path / "nowhere"
+    assert cli_main(["eval", "detection2d", "--kitti-tracking-root", str(missing), "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"error: {missing}: field --kitti-tracking-root: no such kitti-tracking folder"
+    assert not (tmp_path / "o").exists()
+
+
+def test_help_names_the_default_dataset_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["eval", "detection2d", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exc.value.code == 0
+    assert "default without --labels: kitti_tracking under ../shared/data" in text
+    assert "drivestack eval detection2d --split val --classes Car,Pedestrian --out" in text
+
+
+def test_labels_and_kitti_tracking_root_exclude_each_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["eval", "detection2d", "--labels", "a", "--kitti-tracking-root", "b", "--out", "o"]
+    with pytest.raises(SystemExit) as exc:
+        cli_main(argv)
+    assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
