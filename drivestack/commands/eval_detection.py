@@ -111,8 +111,11 @@ def _print_summary(result: dict[str, Any]) -> None:
     elif "mean_ap" in m:  # nuScenes protocol and the centre-distance class groups
         errors = "  ".join(f"{k} {v:.3f}" for k, v in m["tp_errors"].items())
         print(f"  mAP {m['mean_ap']:.4f}  NDS {m['nd_score']:.4f}  {errors}")
+        ranges = m.get("protocol_config", {}).get("class_range", {})
+        in_range = m.get("labels_in_range", {})
         for cls, aps in m["label_aps"].items():
-            print(f"  {cls:<20} AP@0.5/1/2/4 m " + " ".join(f"{v:.3f}" for v in aps.values()))
+            line = f"  {cls:<20} AP@0.5/1/2/4 m " + " ".join(f"{v:.3f}" for v in aps.values())
+            print(line + _labels_note(in_range.get(cls), ranges.get(cls)))
         for group in m.get("groups_without_labels", []):
             print(f"  {group:<20} no labels in these frames: not scored, not in the mAP")
     else:
@@ -128,3 +131,15 @@ def _print_summary(result: dict[str, Any]) -> None:
                 f"missed: {miss['no_detection']} no detection near, {miss['taken']} taken by "
                 f"another detection's assignment, {miss['other_category']} of another category"
             )
+
+
+def _labels_note(count: int | None, range_m: float | None) -> str:
+    """What the AP of a class rests on: its labels within the evaluation range (``range_m``
+    from the ego); a class with none scores AP 0 and counts in the mAP (the official
+    evaluator's rule), which the note says. Empty when the count is unknown."""
+    if count is None:
+        return ""
+    within = f"within {range_m:g} m" if range_m is not None else "in range"
+    if count == 0:
+        return f"  (no labels with points {within}: AP 0, averaged into the mAP)"
+    return f"  ({count} label{'s' if count != 1 else ''} with points {within})"

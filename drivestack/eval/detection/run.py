@@ -18,7 +18,6 @@ frame) or from files made elsewhere, and scores them:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
+from drivestack.core.json_values import strict_dumps
 from drivestack.eval.detection.datasets import LabelledFrame, frame_count, labelled_frames
 from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
 from drivestack.structures.boxes import Boxes3D
@@ -315,9 +315,13 @@ def _score(
         from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, evaluate
 
         res = evaluate(dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), DETECTION_CVPR_2019)
+        counts = labels_in_range(gts, DETECTION_CVPR_2019.class_range)
         return {
             "protocol": "nuscenes_detection_cvpr_2019",
             "protocol_config": _as_dict(DETECTION_CVPR_2019),
+            "labels_in_range": counts,
+            # scored AP 0 and averaged into the mAP all the same, as the official evaluator does
+            "classes_without_labels_in_range": [c for c, n in counts.items() if not n],
             **res.to_dict(),
         }
     if dataset == "av2":
@@ -366,6 +370,7 @@ def _score(
             "protocol_config": _as_dict(cfg),
             # groups with no scorable label: no AP (not 0), left out of the mean
             "groups_without_labels": unlabelled,
+            "labels_in_range": labels_in_range(gts, GROUP_CENTER_DISTANCE.class_range),
             **groups.to_dict(),
         }
     raise ValueError(f"unknown dataset {dataset!r}")
@@ -378,18 +383,31 @@ def labelled_groups_config(gts: list[Any]) -> tuple[Any, list[str]]:
     cyclists, nor are those zeros averaged into its mAP. DataError when no group has a label."""
     from dataclasses import replace
 
-    from drivestack.eval.detection.nuscenes import filter_boxes
-
     ranges = GROUP_CENTER_DISTANCE.class_range
-    names = {
-        str(n) for gt in gts for n in filter_boxes(gt, ranges, is_gt=True).detection_name.tolist()
-    }
-    labelled = {g: r for g, r in ranges.items() if g in names}
+    counts = labels_in_range(gts, ranges)
+    labelled = {g: r for g, r in ranges.items() if counts[g]}
     if not labelled:
         raise DataError("no scorable label of any class group (vehicle, pedestrian, cyclist)")
     return replace(GROUP_CENTER_DISTANCE, class_range=labelled), [
-        g for g in ranges if g not in names
+        g for g in ranges if not counts[g]
     ]
+
+
+def labels_in_range(gts: list[Any], class_range: Mapping[str, float]) -> dict[str, int]:
+    """``{class: labels the protocol scores}`` over the frames' ``gts`` (EvalBoxes): GT boxes
+    of the class within its evaluation range of the ego (BEV) and with LiDAR (or radar) points,
+    as :func:`~drivestack.eval.detection.nuscenes.filter_boxes` keeps them; 0 for a class with
+    none (labels only beyond the range, or no labels at all), in ``class_range``'s order."""
+    from drivestack.eval.detection.nuscenes import filter_boxes
+
+    counts = dict.fromkeys(class_range, 0)
+    for gt in gts:
+        names, n = np.unique(
+            filter_boxes(gt, class_range, is_gt=True).detection_name, return_counts=True
+        )
+        for name, k in zip(names.tolist(), n.tolist(), strict=True):
+            counts[str(name)] += int(k)
+    return counts
 
 
 def _as_dict(cfg: Any) -> dict[str, Any]:
@@ -417,4 +435,4 @@ def _regroup(gt: Any) -> Any:
 
 def write_metrics(path: Path, result: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2, default=float))
+    path.write_text(strict_dumps(result, indent=2))  # undefined figures as null

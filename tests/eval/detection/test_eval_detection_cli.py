@@ -132,6 +132,32 @@ def test_nuscenes_labels_as_submission(shared_data: Path, tmp_path: Path) -> Non
     assert m["tp_errors"]["trans_err"] == pytest.approx((10 - len(scored)) / 10)
     assert m["tp_errors"]["scale_err"] == pytest.approx((10 - len(scored)) / 10)
     assert m["nd_score"] > m["mean_ap"] / 2
+    # the labels each class's AP rests on: within its range, with points
+    assert m["labels_in_range"] == {
+        c: int(np.sum(filter_boxes(lf.native, {c: r}, is_gt=True).detection_name == c))
+        for c, r in DETECTION_CVPR_2019.class_range.items()
+    }
+    assert (
+        set(m["classes_without_labels_in_range"]) == set(DETECTION_CVPR_2019.class_range) - scored
+    )
+
+
+@pytest.mark.data
+def test_nuscenes_classes_with_labels_only_beyond_range_are_marked(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo sample labels a bus (53.5 m), a bicycle (64.5 m) and a construction vehicle
+    (72 m) only beyond their class range: AP 0 as the official evaluator scores them, said so."""
+    out = tmp_path / "out"
+    assert main(["eval", "detection", "--dataset", "nuscenes", "--out", str(out)]) == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if "AP@" in ln}
+    m = _metrics(out)
+    assert m["labels_in_range"]["pedestrian"] == 10 and m["labels_in_range"]["bus"] == 0
+    for cls in ("bus", "bicycle", "construction_vehicle"):
+        assert cls in m["classes_without_labels_in_range"]
+        assert m["label_aps"][cls] == {"0.5": 0.0, "1.0": 0.0, "2.0": 0.0, "4.0": 0.0}
+    assert "(no labels with points within 50 m: AP 0, averaged into the mAP)" in lines["bus"]
+    assert "(10 labels with points within 40 m)" in lines["pedestrian"]
 
 
 @pytest.mark.data
