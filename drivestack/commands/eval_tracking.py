@@ -15,13 +15,13 @@ Prints a table per IoU threshold and writes OUT/metrics.json (with the config it
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import strict_dumps
 
 _DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
@@ -102,7 +102,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_fusion(args: argparse.Namespace) -> int:
-    import json
 
     from drivestack.config import load_yaml_config
     from drivestack.core.errors import DataError
@@ -127,7 +126,7 @@ def _run_fusion(args: argparse.Namespace) -> int:
         return 2
     result = print_and_serialise(report, args.split, len(seqmap))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
+    (args.out / "metrics.json").write_text(strict_dumps(result))  # undefined figures as null
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
 
@@ -267,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
                     f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
                     f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, Tracker.step only)"
                 )
-        (out / "metrics.json").write_text(json.dumps(report, indent=1, default=float))
+        (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
         print(f"\nwrote {out / 'metrics.json'}")
     except (DataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
