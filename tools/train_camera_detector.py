@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         result = train_detector(
             cfg, args.data, args.out, settings, resume=args.resume, progress=not args.quiet
         )
-    except DataError as exc:
+    except DataError as exc:  # bad input: one line, exit 2 like every drivestack command
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     summary = {
         "config_file": str(args.config),
         "iterations": int(result.losses.shape[0]),

@@ -32,8 +32,8 @@ def test_training_script_runs_end_to_end(
         "checkpoint_000002.pt",
         "model.pt",
     ]
-    assert main(["--data", str(tmp_path / "nowhere"), *args]) == 1
+    assert main(["--data", str(tmp_path / "nowhere"), *args]) == 2
     assert "nowhere: expected a KITTI layout" in capsys.readouterr().err
     config.write_text("backbone: resnet50\n")
-    assert main(["--data", str(synthetic_kitti), *args]) == 1
+    assert main(["--data", str(synthetic_kitti), *args]) == 2
     assert "small.yaml: field backbone" in capsys.readouterr().err
