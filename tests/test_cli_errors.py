@@ -210,3 +210,21 @@ def test_refresh_golden_help_writes_nothing() -> None:
     )
     assert done.stdout.startswith("usage: refresh_golden.py")
     assert golden.stat().st_mtime_ns == before
+
+
+@pytest.mark.data
+def test_eval_tracking_runs_chosen_sequences_and_names_unknown_ones(
+    tmp_path, capsys, shared_data
+) -> None:
+    base = ["eval", "tracking", "--classes", "Car", "--quiet"]
+    assert main([*base, "--sequences", "0001, 0006", "--out", str(tmp_path / "two")]) == 0
+    assert "(val, 2 sequences)" in capsys.readouterr().out
+    report = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert report["sequences"] == ["0001", "0006"]
+    assert sorted(p.name for p in (tmp_path / "two" / "data" / "Car").iterdir()) == [
+        "0001.txt",
+        "0006.txt",
+    ]
+    assert main([*base, "--sequences", "0002", "--out", str(tmp_path / "bad")]) == 2
+    line = _error(capsys)
+    assert "--sequences" in line and "['0002'] not in the val split (0001, 0006" in line

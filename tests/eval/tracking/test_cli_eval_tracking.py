@@ -100,4 +100,4 @@ def test_cli_missing_results_is_an_error(shared_data: Path, tmp_path: Path) -> N
             "--quiet",
         ]
     )
-    assert rc == 1
+    assert rc == 2  # bad input: one line, exit 2, as every command
