@@ -409,11 +409,14 @@ def classes_without_3d_boxes(dt_frames: Sequence[KittiObjects], classes: Sequenc
         DataError: a 2D-only detection of a class that also has 3D detections (naming the
             file and object). Labels are used as the devkit reads them.
     """
+    no_box = [~d.has_box3d() for d in dt_frames]  # per frame, computed once
+    if not any(m.any() for m in no_box):
+        return set()  # the usual case: every detection has a 3D box
+    names = [np.char.lower(d.type_name.astype(str)) for d in dt_frames]
     skipped = set()
     for c in classes:
-        cls = CLASS_NAMES[c].lower()
-        of_class = [np.char.lower(d.type_name.astype(str)) == cls for d in dt_frames]
-        flat = [m & ~d.has_box3d() for d, m in zip(dt_frames, of_class, strict=True)]
+        of_class = [n == CLASS_NAMES[c].lower() for n in names]
+        flat = [m & f for m, f in zip(of_class, no_box, strict=True)]
         n_rows, n_flat = sum(int(m.sum()) for m in of_class), sum(int(f.sum()) for f in flat)
         if n_flat and n_flat == n_rows:
             skipped.add(c)
