@@ -12,17 +12,12 @@ that reading a submodule's constants (the command's defaults) stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from drivestack.core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.report.build import Report, build_report, write_report
 
 __all__ = ["Report", "build_report", "write_report"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from drivestack.report import build
-
-        return getattr(build, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "build"))

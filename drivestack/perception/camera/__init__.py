@@ -11,8 +11,9 @@ and training modules when a network is built, so importing this package stays ch
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from drivestack.core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.perception.camera.detector import (
@@ -35,10 +36,4 @@ __all__ = [
     "load_detector_config",
     "predict_kitti_folder",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
