@@ -32,24 +32,28 @@ DETECTOR_CONFIG_DIR = REPO / "configs" / "perception"
 DETECTOR_CONFIGS = {"kitti": "lidar_kitti.yaml", "kitti-tracking": "lidar_kitti.yaml"}
 
 
-def dataset_root(dataset: str, root: Path | None) -> Path:
-    """``--root`` when given, else the dataset's folder under the shared data
-    (:data:`~drivestack.eval.detection.datasets.DEFAULT_ROOTS`).
+def dataset_root(
+    dataset: str, root: Path | None, option: str = "--root", alternative: str | None = None
+) -> Path:
+    """``root`` (the command's ``option``) when given, else the dataset's folder under the
+    shared data (:data:`~drivestack.eval.detection.datasets.DEFAULT_ROOTS`).
 
     Raises:
-        DataError: no such folder, or no ``--root`` and no shared data folder.
+        DataError: no such folder (naming ``option``), or no ``root`` and no shared data folder
+            (naming ``option`` and the ``alternative`` option that would do instead).
     """
     if root is None:
         from drivestack.eval.detection.datasets import DEFAULT_ROOTS
 
         shared = default_shared_data()
         if shared is None:
+            given = option if alternative is None else f"{option} or {alternative}"
             raise DataError(
-                "no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)"
+                f"no {given} given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)"
             )
         root = shared / DEFAULT_ROOTS[dataset]
     if not root.is_dir():
-        raise DataError(f"no such {dataset} folder", path=str(root), field="--root")
+        raise DataError(f"no such {dataset} folder", path=str(root), field=option)
     return root
 
 

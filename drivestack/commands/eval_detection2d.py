@@ -144,20 +144,6 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
     return images
 
 
-def _kitti_tracking_root(root: Path | None) -> Path:
-    """``--kitti-tracking-root`` when given, else kitti_tracking under the shared data;
-    DataError naming the option when there is no such folder."""
-    try:
-        return dataset_root("kitti-tracking", root)
-    except DataError as exc:  # named by this command's options, not --root
-        if exc.path is None:
-            raise DataError(
-                "no --kitti-tracking-root or --labels given and ../shared/data not found "
-                "(set DRIVESTACK_SHARED_DATA)"
-            ) from None
-        raise DataError(exc.reason, path=exc.path, field="--kitti-tracking-root") from None
-
-
 def _percent(ap: float) -> str:
     """An AP in percent, six wide; ``n/a`` when undefined (a class without labels)."""
     return f"{100 * ap:6.2f}" if np.isfinite(ap) else f"{'n/a':>6}"
@@ -171,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:
         if args.labels is None:
-            args.kitti_tracking_root = _kitti_tracking_root(args.kitti_tracking_root)
+            args.kitti_tracking_root = dataset_root(
+                "kitti-tracking", args.kitti_tracking_root, "--kitti-tracking-root", "--labels"
+            )
         table: dict[str, dict[str, dict[str, float | int]]] = {}
         for cls in classes:
             images = (
