@@ -131,9 +131,7 @@ def _split_seqmap(root: Path, args: argparse.Namespace) -> list[SeqmapEntry]:
 
 
 def _run_fusion(args: argparse.Namespace) -> int:
-
     from drivestack.config import load_yaml_config
-    from drivestack.core.errors import DataError
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
     from drivestack.tracking.config import load_tracker_config
