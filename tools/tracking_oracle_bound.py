@@ -39,14 +39,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from drivestack.cli import main as cli_main
 from drivestack.commands._paths import dataset_root
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.kitti import result_file
 from drivestack.eval.tracking.protocol import class_rule
-from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
+from drivestack.eval.tracking.truth_match import class_objects, match_to_truth, true_track_ids
+from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
     KITTI_TRACKING_SPLITS,
@@ -57,37 +57,7 @@ from drivestack.ingest.kitti_tracking import (
     read_tracking_labels,
     write_tracking_results,
 )
-from drivestack.kernels import box_iou_3d
 from drivestack.tracking.offline import track_mean_scores
-
-
-def _zup_boxes(objects: KittiObjects) -> np.ndarray:
-    """``(N, 7)`` kernel boxes of the rows of ``objects``."""
-    return camera_rect_to_zup_array7(objects.location_m, objects.hwl_m, objects.rotation_y_rad)
-
-
-def class_objects(labels: KittiObjects, cls: str) -> KittiObjects:
-    """The ground-truth rows of exactly ``cls`` (the class the protocol counts) with a track id."""
-    return labels.select(np.flatnonzero((labels.type_name == cls) & (labels.track_id >= 0)))
-
-
-def match_detections(
-    detections: KittiObjects, truth: KittiObjects, min_iou: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(det_index (M,), truth_index (M,))``: per-frame one-to-one matches with 3D IoU >= min_iou."""
-    det_idx: list[int] = []
-    gt_idx: list[int] = []
-    for frame in np.intersect1d(detections.frame, truth.frame):
-        di = np.flatnonzero(detections.frame == frame)
-        gi = np.flatnonzero(truth.frame == frame)
-        iou = np.asarray(
-            box_iou_3d(_zup_boxes(detections.select(di)), _zup_boxes(truth.select(gi)))
-        )
-        rows, cols = linear_sum_assignment(-iou)
-        keep = iou[rows, cols] >= min_iou
-        det_idx.extend(di[rows[keep]].tolist())
-        gt_idx.extend(gi[cols[keep]].tolist())
-    return np.asarray(det_idx, dtype=np.int64), np.asarray(gt_idx, dtype=np.int64)
 
 
 def filled_truth_rows(
@@ -194,7 +164,7 @@ def oracle_rows(
     interpolated between the detections (``extend`` must then be 0).
     """
     truth = class_objects(labels, cls)
-    det_idx, gt_idx = match_detections(detections, truth, min_iou)
+    det_idx, gt_idx = match_to_truth(detections, truth, min_iou)
     from_detections = detections.select(det_idx)
     from_detections = replace(
         from_detections,
@@ -223,7 +193,7 @@ def truth_ranked_rows(
 ) -> KittiObjects:
     """A tracker's result rows of one sequence and class with every true track ranked first:
     a track is true when at least half its rows match a labelled object of ``cls``
-    (:func:`match_detections`). Every row gets its track's mean score, quantised
+    (:func:`~drivestack.eval.tracking.truth_match.true_track_ids`). Every row gets its track's mean score, quantised
     (:func:`~drivestack.tracking.offline.track_mean_scores`: the protocol ranks tracks by that
     mean and re-averages it in every pass, where an unquantised mean can drift an ulp and drop
     a track from its own recall point, more often the larger the score), and the true tracks'
@@ -232,12 +202,10 @@ def truth_ranked_rows(
     if len(results) == 0:
         return results
     results = track_mean_scores(results)
-    row_idx, _ = match_detections(results, class_objects(labels, cls), min_iou)
-    matched = np.zeros(len(results), dtype=bool)
-    matched[row_idx] = True
-    _, track = np.unique(results.track_id, return_inverse=True)
-    true_track = np.bincount(track, weights=matched) >= 0.5 * np.bincount(track)
-    offset = np.where(true_track[track], TRUE_TRACK_SCORE_OFFSET, 0.0)
+    true_track = np.isin(
+        results.track_id, true_track_ids(results, class_objects(labels, cls), min_iou)
+    )
+    offset = np.where(true_track, TRUE_TRACK_SCORE_OFFSET, 0.0)
     return replace(results, score=results.score + offset)
 
 
