@@ -247,6 +247,29 @@ class OfflineCrossClassConfig:
 
 
 @dataclass(frozen=True)
+class OfflineTrackScorerConfig:
+    """Offline re-scoring of whole tracks by a logistic model of whole-track features
+    (:mod:`drivestack.tracking.track_scorer`); the defaults (no weights) change nothing.
+
+    Every row of a track gets the score ``bias + sum_k weights[k] * feature_k`` (a logit:
+    ``offline_min_track_score`` then thresholds it); feature names are the keys of
+    :data:`drivestack.tracking.track_scorer.TRACK_FEATURES`. ``min_mean_score``: tracks whose
+    mean row score is below it are dropped before scoring (the candidates the model was
+    fitted on; ``None`` keeps all). Fit the weights with ``tools/train_track_scorer.py``.
+    Needs a run with ego poses.
+    """
+
+    weights: dict[str, float] = field(default_factory=dict)
+    bias: float = 0.0
+    min_mean_score: float | None = None
+
+    def __post_init__(self) -> None:
+        from drivestack.tracking.track_scorer import feature_columns
+
+        feature_columns(list(self.weights))
+
+
+@dataclass(frozen=True)
 class ClassTrackerConfig:
     """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
@@ -260,7 +283,10 @@ class ClassTrackerConfig:
     the evidence rules. ``offline_stitch``: joining of tracks split by a short gap
     (:class:`OfflineStitchConfig`), applied before the refinement. ``offline_cross_class``: the
     veto of tracks that another class's detector reports with a higher score
-    (:class:`OfflineCrossClassConfig`), decided on the stitched tracks."""
+    (:class:`OfflineCrossClassConfig`), decided on the stitched tracks.
+    ``offline_track_scorer``: whole tracks re-scored by a fitted model
+    (:class:`OfflineTrackScorerConfig`), after the evidence rules and the veto and before
+    ``offline_min_track_score``."""
 
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
@@ -271,6 +297,7 @@ class ClassTrackerConfig:
     offline_refine: OfflineRefineConfig = field(default_factory=OfflineRefineConfig)
     offline_stitch: OfflineStitchConfig = field(default_factory=OfflineStitchConfig)
     offline_cross_class: OfflineCrossClassConfig = field(default_factory=OfflineCrossClassConfig)
+    offline_track_scorer: OfflineTrackScorerConfig = field(default_factory=OfflineTrackScorerConfig)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,13 @@ from drivestack.tracking.config import (
     OfflineEvidenceConfig,
     OfflineRefineConfig,
     OfflineStitchConfig,
+    OfflineTrackScorerConfig,
 )
 from drivestack.tracking.cross_class import cross_class_vetoed_tracks
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.refine import refine_track_boxes
 from drivestack.tracking.stitch import stitch_tracks
+from drivestack.tracking.track_scorer import score_tracks
 
 
 def apply_track_evidence(
@@ -104,8 +106,10 @@ def offline_result_rows(
     detections of the sequence as ``other_class_detections``), the box refinement
     (``cfg.offline_refine``, :func:`drivestack.tracking.refine.refine_track_boxes`, which needs
     the run's per-row ``detection_box``), the evidence rules (``cfg.offline_evidence``, which
-    need the run's per-row ``hits`` and ``detection_score``), then
-    :func:`apply_offline_track_rules`; ``world_frame`` rules need the run's ``camera_poses``."""
+    need the run's per-row ``hits`` and ``detection_score``), the track scorer
+    (``cfg.offline_track_scorer``, :func:`drivestack.tracking.track_scorer.score_tracks`), then
+    :func:`apply_offline_track_rules`; ``world_frame`` rules and the track scorer need the
+    run's ``camera_poses``."""
     if cfg.offline_stitch != OfflineStitchConfig():
         poses = _rule_poses(run, cfg.offline_stitch.world_frame, "offline_stitch")
         run = stitch_tracks(run, cfg.offline_stitch, poses)
@@ -124,6 +128,13 @@ def offline_result_rows(
         rows = apply_track_evidence(rows, run.hits, run.detection_score, cfg.offline_evidence)
     if vetoed.size:
         rows = rows.select(np.flatnonzero(~np.isin(rows.track_id, vetoed)))
+    scorer = cfg.offline_track_scorer
+    if scorer != OfflineTrackScorerConfig():
+        if run.camera_poses is None:
+            raise ValueError("offline_track_scorer needs a run with ego poses")
+        rows = score_tracks(
+            rows, run.camera_poses, scorer.weights, scorer.bias, scorer.min_mean_score
+        )
     return apply_offline_track_rules(rows, cfg)
 
 
