@@ -209,7 +209,9 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
     from drivestack.sim.record import sensor_frames
     from drivestack.sim.sensors import CameraModel, SensorScene
 
-    camera = CameraModel.looking_forward("front", 1242, 375, 721.5, (1.6, 0.0, 1.65))
+    # KITTI 2011_09_26's camera 2 (1242 x 375, fx 721.5377 px): the exported calib reads as
+    # that recording day (kitti_image_size_wh) when the images are not at hand
+    camera = CameraModel.looking_forward("front", 1242, 375, 721.5377, (1.6, 0.0, 1.65))
     scene = SensorScene.from_road_map(built.road_map)
     frames = sensor_frames(history, scene, default_lidar(), [camera], every=max(every, 1))
     return export_kitti_object(frames, root, start_index=start_index)

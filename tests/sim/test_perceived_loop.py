@@ -129,3 +129,9 @@ def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
     assert summary["pdm"]["perception_metrics"]["detection"]["vehicle"]["GT"] == 30
     frame = read_kitti_object_frame(tmp_path / "kitti", 0)
     assert len(frame.lidar()) > 50_000 and frame.labels is not None and len(frame.labels) == 1
+    # the exported camera is KITTI's 2011_09_26 camera 2, so its calib names its image size
+    from drivestack.ingest.kitti_calib import read_kitti_calib
+    from drivestack.perception.camera.calibration import kitti_image_size_wh
+
+    calib = read_kitti_calib(tmp_path / "kitti/training/calib/000000.txt")
+    assert kitti_image_size_wh(calib) == (1242, 375)
