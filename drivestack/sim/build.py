@@ -104,10 +104,27 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
 
 
 def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:
+    """The centreline along config lanes ``key``: ``ConfigError`` at ``<key>.<i>`` for an
+    unknown lane, at ``key`` when the list is empty, two lanes in a row are not connected
+    (neither successor nor lane-change neighbour) or a lane change has no room."""
+    if not lanes:
+        raise ConfigError("needs at least one lane", path=where, field=key)
     for i, lane_id in enumerate(lanes):
         if lane_id not in road_map:
             raise ConfigError(f"no lane {lane_id!r} in the map", path=where, field=f"{key}.{i}")
-    return road_map.route_centerline(lanes)
+    try:
+        return road_map.route_centerline(lanes)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=where, field=key) from exc
+
+
+def _reference(road_map: RoadMap, route: list[str], where: str) -> ReferencePath:
+    """The ego's reference path along ``route`` (``ConfigError`` at ``route`` when a searched
+    route's lane change has no room)."""
+    try:
+        return ReferencePath.from_route(road_map, route)
+    except ValueError as exc:
+        raise ConfigError(f"route {route}: {exc}", path=where, field="route") from exc
 
 
 def _extend(road_map: RoadMap, lanes: list[str], start_station_m: float) -> list[str]:
@@ -240,7 +257,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
             start_lane = route[0]
         s_start, _ = road_map.lane(start_lane).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
         route = _extend(road_map, route, float(s_start[0]))
-    reference = ReferencePath.from_route(road_map, route)
+    reference = _reference(road_map, route, where)
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)
     if cfg.expert_progress_m is not None:
         expert = cfg.expert_progress_m

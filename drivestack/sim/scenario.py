@@ -309,6 +309,13 @@ def check_scenario(cfg: ScenarioConfig) -> None:
     if cfg.ego.lane is None and not cfg.ego.from_file:
         raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
     _check_one_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
+    _check_not_negative_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
+    if cfg.route.lanes is not None and not cfg.route.lanes:
+        raise ConfigError(
+            "needs at least one lane (or leave route.lanes out to search the route)",
+            path=path,
+            field="route.lanes",
+        )
     for i, agent in enumerate(cfg.agents):
         if agent.behavior not in ("idm", "scripted"):
             raise ConfigError(
@@ -323,6 +330,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         if agent.path_m is not None:
             distinct_path_m(agent.path_m, path, f"agents.{i}.path_m")
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
+        _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
     min_score = cfg.pass_criteria.min_score
     if min_score is not None and not 0.0 <= min_score <= 100.0:
         raise ConfigError(
@@ -342,6 +350,21 @@ def _check_one_speed(
             path=path,
             field=f"{prefix}.speed_kph",
         )
+
+
+def _check_not_negative_speed(
+    speed_mps: float | None, speed_kph: float | None, path: str, prefix: str
+) -> None:
+    """``ConfigError`` naming ``<prefix>.speed_kph`` / ``speed_mps`` when the start speed is
+    negative or not finite (vehicles start driving forwards; reversing is not simulated)."""
+    for key, value in (("speed_mps", speed_mps), ("speed_kph", speed_kph)):
+        if value is not None and not (value >= 0.0 and np.isfinite(value)):
+            raise ConfigError(
+                f"must be a finite speed >= 0 (driving forwards; reversing is not simulated), "
+                f"got {value}",
+                path=path,
+                field=f"{prefix}.{key}",
+            )
 
 
 def distinct_path_m(points: list[tuple[float, float]], path: str, key: str) -> np.ndarray:

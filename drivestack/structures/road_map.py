@@ -9,6 +9,7 @@ Frenet projection is plain NumPy and vectorised over query points.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ from shapely.geometry import LineString, Polygon
 from shapely.strtree import STRtree
 
 from drivestack.core.frames import check_frame
+
+#: Steepest lane-change blend :meth:`RoadMap.route_centerline` builds (against the target lane):
+#: 3.5 m sideways needs at least 6 m along the lanes.
+MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
 
 NON_DRIVABLE_TYPES = frozenset(
     {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
@@ -215,10 +220,38 @@ class RoadMap:
         return len(self.lanes)
 
     def lane(self, lane_id: str) -> Lane:
+        """The lane with id ``lane_id`` (``KeyError`` when there is none; lane ids are strings,
+        so ``lane(42440)`` says so when ``"42440"`` exists)."""
         try:
             return self._by_id[lane_id]
-        except KeyError:
-            raise KeyError(f"RoadMap has no lane {lane_id!r}") from None
+        except (KeyError, TypeError):
+            hint = ""
+            if not isinstance(lane_id, str) and str(lane_id) in self._by_id:
+                hint = f" (lane ids are strings: use {str(lane_id)!r})"
+            raise KeyError(f"RoadMap has no lane {lane_id!r}{hint}") from None
+
+    def is_route_step(self, from_lane: str, to_lane: str) -> bool:
+        """Whether a route may go from ``from_lane`` straight to ``to_lane``: a successor, or a
+        left / right neighbour (a lane change)."""
+        lane = self.lane(from_lane)
+        return to_lane in lane.successors or to_lane in (lane.left_neighbor, lane.right_neighbor)
+
+    def check_route(self, lane_ids: Iterable[str]) -> list[str]:
+        """``lane_ids`` as a list, checked to be a drivable sequence: known lanes, at least one,
+        each the successor or a left / right neighbour of the one before (``ValueError`` naming
+        the first pair that is not; ``KeyError`` for an unknown lane)."""
+        ids = list(lane_ids)
+        if not ids:
+            raise ValueError("a route needs at least one lane")
+        for lane_id in ids:
+            self.lane(lane_id)
+        for i, (a, b) in enumerate(itertools.pairwise(ids)):
+            if not self.is_route_step(a, b):
+                raise ValueError(
+                    f"route lanes {i} -> {i + 1}: lane {b!r} is neither a successor nor a "
+                    f"left/right neighbour of lane {a!r}"
+                )
+        return ids
 
     def __contains__(self, lane_id: object) -> bool:
         return lane_id in self._by_id
@@ -354,27 +387,83 @@ class RoadMap:
     ) -> np.ndarray:
         """Concatenated centreline ``(N, 2)`` along a route of lane ids.
 
-        A step to a left/right neighbour is a lane change: the current lane is left at its
-        middle and the neighbour joined ``lane_change_length_m`` further on (a straight blend).
+        The route is checked first (:meth:`check_route`: ``ValueError`` naming the first pair
+        of lanes that are not connected). A step to a left/right neighbour is a lane change:
+        the current lane is left at the middle of its remaining part and the route joined
+        ``lane_change_length_m`` further on (a straight blend). When the neighbour is shorter
+        than that, the blend continues into the route's following lanes (successor steps);
+        when the route ends too soon, the current lane is left earlier instead, so the blend
+        keeps its length wherever the lanes allow it. A blend steeper than
+        ``MAX_LANE_CHANGE_ANGLE_RAD`` (the lanes are too short) is a ``ValueError`` naming both
+        lanes.
         """
-        ids = list(lane_ids)
+        ids = self.check_route(lane_ids)
         pieces: list[np.ndarray] = []
         start_station = 0.0
-        for i, lane_id in enumerate(ids):
-            lane = self.lane(lane_id)
-            stations = polyline_stations(lane.centerline_m)
-            end_station = stations[-1]
-            nxt = self._by_id.get(ids[i + 1]) if i + 1 < len(ids) else None
-            changing = nxt is not None and nxt.lane_id in (lane.left_neighbor, lane.right_neighbor)
-            if changing:
-                end_station = 0.5 * (start_station + stations[-1])
-            inner = stations[(stations > start_station) & (stations < end_station)]
-            line, _ = interpolate_polyline(lane.centerline_m, [start_station, *inner, end_station])
+        i = 0
+        while i < len(ids):
+            lane = self.lane(ids[i])
+            if start_station >= lane.length_m:  # a lane-change blend passed over this lane
+                start_station -= lane.length_m
+                i += 1
+                continue
+            nxt = self.lane(ids[i + 1]) if i + 1 < len(ids) else None
+            if nxt is None or nxt.lane_id in lane.successors:
+                pieces.append(_piece(lane, start_station, lane.length_m))
+                start_station = 0.0
+                i += 1
+                continue
+            line, start_station, i = self._lane_change(ids, i, start_station, lane_change_length_m)
             pieces.append(line)
-            start_station = 0.0
-            if changing and nxt is not None:
-                s_next, _ = nxt.project(line[-1:])
-                start_station = float(
-                    np.clip(s_next[0] + lane_change_length_m, 0.0, nxt.length_m - 1e-3)
-                )
         return _polyline(np.concatenate(pieces), "route centreline")
+
+    def _lane_change(
+        self, ids: list[str], i: int, start_station: float, blend_m: float
+    ) -> tuple[np.ndarray, float, int]:
+        """A lane change from route lane ``ids[i]``: the piece of ``ids[i]`` before it, the
+        station where the route rejoins the target lane ``ids[k]`` (past its end when the blend
+        runs on into the following lanes) and ``k``. Consecutive lane changes (``ids[i]`` to
+        ``ids[k]`` through neighbours) are one blend of ``blend_m`` per lane, straight to
+        ``ids[k]``, so that the lanes between need no length of their own."""
+        k = i + 1
+        while k + 1 < len(ids) and ids[k + 1] not in self.lane(ids[k]).successors:
+            k += 1
+        blend_m *= k - i
+        lane, nxt = self.lane(ids[i]), self.lane(ids[k])
+        reach = self._successor_reach_m(ids, k)
+        end_station = 0.5 * (start_station + lane.length_m)
+        line = _piece(lane, start_station, end_station)
+        s_next = float(nxt.project(line[-1:])[0][0])
+        short = s_next + blend_m - reach
+        if short > 0.0 and end_station > start_station:  # leave earlier: the route ends soon
+            end_station = max(start_station, end_station - short)
+            line = _piece(lane, start_station, end_station)
+            s_next = float(nxt.project(line[-1:])[0][0])
+        join = float(np.clip(s_next + blend_m, 0.0, reach - 1e-3))
+        lateral = abs(float(nxt.project(line[-1:])[1][0]))
+        if math.atan2(lateral, join - s_next) > MAX_LANE_CHANGE_ANGLE_RAD:
+            raise ValueError(
+                f"lane change from lane {lane.lane_id!r} to lane {nxt.lane_id!r}: the route leaves "
+                f"{max(join - s_next, 0.0):.1f} m to move {lateral:.1f} m sideways (a blend of "
+                f"{blend_m:.0f} m wanted); continue the route past lane {nxt.lane_id!r} or change "
+                "lanes where the lanes are longer"
+            )
+        return line, join, k
+
+    def _successor_reach_m(self, ids: list[str], j: int) -> float:
+        """Length of route lane ``ids[j]`` and of the lanes after it reached by successor steps
+        (the stretch a lane-change blend onto ``ids[j]`` may run over)."""
+        reach = self.lane(ids[j]).length_m
+        for a, b in zip(ids[j:], ids[j + 1 :], strict=False):
+            if b not in self.lane(a).successors:
+                break
+            reach += self.lane(b).length_m
+        return reach
+
+
+def _piece(lane: Lane, start_station: float, end_station: float) -> np.ndarray:
+    """The part of ``lane``'s centreline between two stations (its vertices in between kept)."""
+    stations = _stations(lane.centerline_m)
+    inner = stations[(stations > start_station) & (stations < end_station)]
+    line, _ = interpolate_polyline(lane.centerline_m, [start_station, *inner, end_station])
+    return line

@@ -7,6 +7,11 @@ bounds; only ``drivingDir="same"`` adjacencies become neighbours. Speed limits c
 ``default_speed_limit_mps`` otherwise. Dynamic obstacles become non-reactive replay agents
 (state ``i`` at ``time_step * dt``); interval values are read at their midpoint and a
 rectangle position at its centre. Static obstacles become agents that never move.
+
+Malformed input is a :class:`DataError` naming the file, the record (lanelet, obstacle,
+planning problem, traffic sign) and the field: a value that is not a finite number, a
+``timeStepSize`` that is not positive, a successor / predecessor / adjacent reference or a
+goal lanelet that names no lanelet of the file.
 """
 
 from __future__ import annotations
@@ -58,28 +63,53 @@ class CommonRoadScenario:
     n_static_obstacles: int
 
 
+def _number(text: str | None, path: str, record: str | None, field: str) -> float:
+    """``text`` as a finite float; ``DataError`` naming ``record`` and ``field`` when it is
+    missing, not a number, NaN or infinite."""
+    if text is None or not text.strip():
+        raise DataError("missing", path=path, record=record, field=field)
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(
+            f"not a number: {text.strip()!r}", path=path, record=record, field=field
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"not a finite number: {text.strip()!r}", path=path, record=record, field=field
+        )
+    return value
+
+
 def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
+    """A CommonRoad value: ``<exact>``, the midpoint of ``<intervalStart>``/``<intervalEnd>``,
+    or the element's own text."""
     if el is None:
         raise DataError("missing", path=path, record=record, field=field)
     exact = el.find("exact")
     if exact is not None and exact.text is not None:
-        return float(exact.text)
+        return _number(exact.text, path, record, field)
     lo, hi = el.find("intervalStart"), el.find("intervalEnd")
     if lo is not None and hi is not None and lo.text is not None and hi.text is not None:
-        return 0.5 * (float(lo.text) + float(hi.text))
+        return 0.5 * (_number(lo.text, path, record, field) + _number(hi.text, path, record, field))
     if el.text is not None and el.text.strip():
-        return float(el.text)
+        return _number(el.text, path, record, field)
     raise DataError("no exact value or interval", path=path, record=record, field=field)
 
 
 def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.ndarray:
+    """A bound's ``<point>`` list as ``(N, 2)`` (at least 2 points, finite coordinates)."""
     if el is None:
         raise DataError("missing", path=path, record=record, field=field)
     pts = [
-        (float(p.findtext("x", "nan")), float(p.findtext("y", "nan"))) for p in el.findall("point")
+        (
+            _number(p.findtext("x"), path, record, f"{field} point {i} x"),
+            _number(p.findtext("y"), path, record, f"{field} point {i} y"),
+        )
+        for i, p in enumerate(el.findall("point"))
     ]
     arr = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-    if len(arr) < 2 or not np.all(np.isfinite(arr)):
+    if len(arr) < 2:
         raise DataError("needs at least 2 finite points", path=path, record=record, field=field)
     return dedup(arr)
 
@@ -94,36 +124,55 @@ def _position(el: ET.Element | None, path: str, record: str) -> tuple[float, flo
         point = el.find("circle/center")
     if point is None:
         raise DataError("no point, rectangle or circle", path=path, record=record, field="position")
-    return float(point.findtext("x", "nan")), float(point.findtext("y", "nan"))
+    return (
+        _number(point.findtext("x"), path, record, "position x"),
+        _number(point.findtext("y"), path, record, "position y"),
+    )
 
 
-def _speed_signs(root: ET.Element) -> dict[str, float]:
+def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
+    """Speed-limit traffic sign id -> its value."""
     out = {}
     for sign in root.iter("trafficSign"):
         for element in sign.findall("trafficSignElement"):
             if element.findtext("trafficSignID", "").strip() in SPEED_SIGNS:
                 value = element.findtext("additionalValue")
                 if value:
-                    out[sign.get("id", "")] = float(value)
+                    record = f"trafficSign {sign.get('id')}"
+                    out[sign.get("id", "")] = _number(value, path, record, "additionalValue")
     return out
 
 
-def _refs(el: ET.Element, tag: str, ids: set[str | None]) -> tuple[str, ...]:
-    return tuple(str(r.get("ref")) for r in el.findall(tag) if r.get("ref") in ids)
+def _ref(r: ET.Element, ids: set[str | None], path: str, record: str, tag: str) -> str:
+    """The lanelet id a reference element names (``DataError`` when there is no such lanelet)."""
+    ref = r.get("ref")
+    if ref not in ids:
+        raise DataError(f"refers to unknown lanelet {ref!r}", path=path, record=record, field=tag)
+    return str(ref)
 
 
-def _neighbour(el: ET.Element, tag: str, ids: set[str | None]) -> str | None:
+def _refs(
+    el: ET.Element, tag: str, ids: set[str | None], path: str, record: str
+) -> tuple[str, ...]:
+    """The lanelet ids of ``el``'s ``<tag ref=...>`` children (successors, predecessors)."""
+    return tuple(_ref(r, ids, path, record, tag) for r in el.findall(tag))
+
+
+def _neighbour(
+    el: ET.Element, tag: str, ids: set[str | None], path: str, record: str
+) -> str | None:
     """A same-direction adjacent lanelet (opposite-direction ones are not lane-change targets)."""
     adj = el.find(tag)
-    if adj is None or adj.get("drivingDir") != "same" or adj.get("ref") not in ids:
+    if adj is None:
         return None
-    return str(adj.get("ref"))
+    ref = _ref(adj, ids, path, record, tag)
+    return ref if adj.get("drivingDir") == "same" else None
 
 
 def _lanes(
     root: ET.Element, path: str, default_speed_mps: float
 ) -> tuple[list[Lane], list[Polygon]]:
-    signs = _speed_signs(root)
+    signs = _speed_signs(root, path)
     raw = root.findall("lanelet")
     ids = {el.get("id") for el in raw}
     lanes, crosswalks = [], []
@@ -135,7 +184,7 @@ def _lanes(
         speed = default_speed_mps
         limit = el.findtext("speedLimit")
         if limit:
-            speed = float(limit)
+            speed = _number(limit, path, record, "speedLimit")
         for ref in el.findall("trafficSignRef"):
             if ref.get("ref") in signs:
                 speed = signs[ref.get("ref", "")]
@@ -148,10 +197,10 @@ def _lanes(
             left,
             right,
             speed if speed > 0 else default_speed_mps,
-            successors=_refs(el, "successor", ids),
-            predecessors=_refs(el, "predecessor", ids),
-            left_neighbor=_neighbour(el, "adjacentLeft", ids),
-            right_neighbor=_neighbour(el, "adjacentRight", ids),
+            successors=_refs(el, "successor", ids, path, record),
+            predecessors=_refs(el, "predecessor", ids, path, record),
+            left_neighbor=_neighbour(el, "adjacentLeft", ids, path, record),
+            right_neighbor=_neighbour(el, "adjacentRight", ids, path, record),
             lane_type=lane_type,
         )
         lanes.append(lane)
@@ -160,20 +209,50 @@ def _lanes(
     return lanes, crosswalks
 
 
+def _size(el: ET.Element, path: str, record: str) -> tuple[float, float]:
+    """An obstacle's length and width (m) from its rectangle or circle shape."""
+    rect = el.find("shape/rectangle")
+    if rect is not None:
+        length = _number(rect.findtext("length"), path, record, "shape/rectangle/length")
+        width = _number(rect.findtext("width"), path, record, "shape/rectangle/width")
+    elif el.find("shape/circle") is not None:
+        radius = _number(el.findtext("shape/circle/radius"), path, record, "shape/circle/radius")
+        length = width = 2 * radius
+    else:
+        raise DataError("no rectangle or circle size", path=path, record=record, field="shape")
+    if not (length > 0 and width > 0):
+        raise DataError(
+            f"size must be positive, got {length} x {width} m",
+            path=path,
+            record=record,
+            field="shape",
+        )
+    return length, width
+
+
+def _time_step_s(root: ET.Element, path: str) -> float:
+    """The file's ``timeStepSize`` (s; 0.1 when absent), a positive finite number."""
+    dt = _number(root.get("timeStepSize", "0.1"), path, None, "timeStepSize")
+    if dt <= 0:
+        raise DataError(f"must be positive, got {dt}", path=path, field="timeStepSize")
+    return dt
+
+
+def _goals(problem: ET.Element, ids: set[str | None], path: str) -> tuple[str, ...]:
+    """The planning problem's goal lanelet ids (each must be a lanelet of the file)."""
+    record = f"planningProblem {problem.get('id')}"
+    return tuple(
+        _ref(r, ids, path, record, "goalState/position/lanelet")
+        for r in problem.findall("goalState/position/lanelet")
+    )
+
+
 def _obstacle(el: ET.Element, dt_s: float, path: str, static: bool) -> AgentSpec:
     oid = el.get("id", "?")
     record = f"obstacle {oid}"
     kind = el.findtext("type", "unknown").strip()
     label = _TYPES.get(kind, ObjectClass.UNKNOWN)
-    rect = el.find("shape/rectangle")
-    if rect is not None:
-        length = float(rect.findtext("length", "nan"))
-        width = float(rect.findtext("width", "nan"))
-    else:
-        radius = float(el.findtext("shape/circle/radius", "nan"))
-        length = width = 2 * radius
-    if not (math.isfinite(length) and math.isfinite(width)):
-        raise DataError("no rectangle or circle size", path=path, record=record, field="shape")
+    length, width = _size(el, path, record)
     states = [el.find("initialState")]
     states += el.findall("trajectory/state")
     t, x, y, yaw, v = [], [], [], [], []
@@ -209,7 +288,7 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     if root.tag != "commonRoad":
         raise DataError(f"root element is <{root.tag}>, expected <commonRoad>", path=str(p))
     version = root.get("commonRoadVersion", "")
-    dt = float(root.get("timeStepSize", "0.1"))
+    dt = _time_step_s(root, str(p))
     lanes, crosswalks = _lanes(root, str(p), default_speed_limit_mps)
     road_map = RoadMap(
         tuple(lanes), tuple(crosswalks), frame="world", source=f"commonroad:{p.name}"
@@ -237,7 +316,8 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         _float(init.find("orientation"), str(p), record, "orientation"),
         _float(init.find("velocity"), str(p), record, "velocity"),
     )
-    goals = tuple(str(r.get("ref")) for r in problem.findall("goalState/position/lanelet"))
+    lane_ids: set[str | None] = {lane.lane_id for lane in lanes}
+    goals = _goals(problem, lane_ids, str(p))
     return CommonRoadScenario(
         root.get("benchmarkID", p.stem),
         version,

@@ -4,14 +4,38 @@ Nodes' WGS84 lat/lon are projected to a local metric frame (metres east/north of
 by default the first node) with an equirectangular projection on the WGS84 equatorial
 radius: ``x = R cos(lat0) (lon - lon0)``, ``y = R (lat - lat0)`` (under 1 cm error per 100 m
 at map scale). The right bound gives the direction; the left bound is reversed when it runs
-the other way, and both are reversed if the left bound lies on the right. Successors share
-the end nodes of both bounds with a lanelet's start nodes; neighbours share a bound way.
-Speed limits: the ``speed_limit`` tag (km/h) when present, else ``default_speed_limit_mps``.
+the other way, and both are reversed if the left bound lies on the right.
+
+Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
+
+- **Direction**: a vehicle lanelet tagged ``one_way=no`` (or ``one_way:vehicle=no``) is
+  driven both ways: it becomes two lanes, the lanelet's id and ``"<id>-reverse"`` (bounds
+  swapped and reversed). Other lanelets are one lane in their own direction.
+- **Who may drive**: ``participant:vehicle=yes/no`` when present, else the subtype (``road``,
+  ``highway``, ``play_street``, ``exit``, none). Crosswalks, walkways, bicycle lanes, rails
+  and the like are kept as lanes (their own ``lane_type``) but never linked to vehicle lanes,
+  so a car route cannot enter them. (Unlike Lanelet2, ``participant:bicycle`` or
+  ``participant:pedestrian`` tags alone do not take a road away from vehicles.)
+- **Successors** share the end nodes of both bounds with a lanelet's start nodes.
+- **Lane changes**: a neighbour shares a bound way, running the same way, and the bound's
+  markings permit the change: ``line_thin`` / ``line_thick`` with subtype ``dashed`` (both
+  ways), ``dashed_solid`` (to the right of the way's direction), ``solid_dashed`` (to the
+  left), or an explicit ``lane_change`` / ``lane_change:left`` / ``lane_change:right`` tag.
+  Solid lines, curbs, fences, road borders and ``virtual`` lines do not (Lanelet2's
+  ``canChangeLane``).
+- **Speed limits**: the ``speed_limit`` tag, a number with an optional unit (``km/h`` by
+  default as in Lanelet2; ``kmh``, ``kph``, ``m/s``, ``mps``, ``mph``), else
+  ``default_speed_limit_mps``. Regulatory speed-limit elements are not read.
+
+Malformed input (a node without ``lat``, an unknown way, a speed limit that is not a positive
+speed) is a :class:`DataError` naming the file, the node / relation and the field. An
+OpenDRIVE file (root ``<OpenDRIVE>``) is refused: drivestack has no OpenDRIVE reader.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +48,67 @@ from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
 from drivestack.structures.road_map import Lane, RoadMap
 
 EARTH_RADIUS_M = 6378137.0
+#: Suffix of the lane id of a two-way lanelet driven against its own direction.
+REVERSE_SUFFIX = "-reverse"
+#: Lanelet subtypes vehicles may use without a ``participant:vehicle`` tag (Lanelet2).
+VEHICLE_SUBTYPES = frozenset({"", "road", "highway", "play_street", "exit"})
+#: Metres per second of one unit of a ``speed_limit`` value (Lanelet2's units; km/h default).
+SPEED_UNITS_MPS = {
+    "": 1 / 3.6,
+    "km/h": 1 / 3.6,
+    "kmh": 1 / 3.6,
+    "kph": 1 / 3.6,
+    "m/s": 1.0,
+    "mps": 1.0,
+    "mph": 0.44704,
+}
+#: (bound type, subtype) -> the sides a lane change across it may go to, relative to the way's
+#: own direction (Lanelet2 ``GenericTrafficRules`` for vehicles); anything else: none.
+_MARKING_CHANGES = {
+    ("line_thin", "dashed"): frozenset({"left", "right"}),
+    ("line_thick", "dashed"): frozenset({"left", "right"}),
+    ("line_thin", "dashed_solid"): frozenset({"right"}),
+    ("line_thick", "dashed_solid"): frozenset({"right"}),
+    ("line_thin", "solid_dashed"): frozenset({"left"}),
+    ("line_thick", "solid_dashed"): frozenset({"left"}),
+}
+_SPEED = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*$")
+_YES = {"yes", "true", "1"}
+_NO = {"no", "false", "0"}
 
 
 @dataclass(frozen=True)
 class _Bound:
     way: str
-    nodes: list[str]
+    nodes: tuple[str, ...]
+    inverted: bool  # runs against the way's node order
+
+
+@dataclass(frozen=True)
+class _Directed:
+    """One driving direction of a lanelet."""
+
+    lane_id: str
+    relation: str
+    tags: dict[str, str]
+    left: _Bound
+    right: _Bound
+    left_xy: np.ndarray
+    right_xy: np.ndarray
+    vehicle: bool
+
+    def reversed(self) -> _Directed:
+        """The same lanelet driven the other way (bounds swapped and reversed)."""
+        return _Directed(
+            self.lane_id + REVERSE_SUFFIX,
+            self.relation,
+            self.tags,
+            _Bound(self.right.way, self.right.nodes[::-1], not self.right.inverted),
+            _Bound(self.left.way, self.left.nodes[::-1], not self.left.inverted),
+            self.right_xy[::-1],
+            self.left_xy[::-1],
+            self.vehicle,
+        )
 
 
 def project_latlon(
@@ -42,134 +121,275 @@ def project_latlon(
     return np.stack([x, y], axis=1)
 
 
+def parse_speed_limit_mps(value: str, path: str, record: str) -> float:
+    """A Lanelet2 ``speed_limit`` value (``"50"``, ``"50 km/h"``, ``"30mph"``, ``"13.9 m/s"``)
+    in m/s; ``DataError`` at ``speed_limit`` for an unknown unit or a speed that is not a
+    positive finite number."""
+    match = _SPEED.match(value)
+    if match is None:
+        raise DataError(f"not a speed: {value!r}", path=path, record=record, field="speed_limit")
+    unit = match.group(2).lower()
+    if unit not in SPEED_UNITS_MPS:
+        known = ", ".join(u for u in SPEED_UNITS_MPS if u)
+        raise DataError(
+            f"unknown unit {match.group(2)!r} in {value!r} (known: {known}; none means km/h)",
+            path=path,
+            record=record,
+            field="speed_limit",
+        )
+    speed = float(match.group(1)) * SPEED_UNITS_MPS[unit]
+    if not (math.isfinite(speed) and speed > 0.0):
+        raise DataError(
+            f"must be a positive speed, got {value!r}",
+            path=path,
+            record=record,
+            field="speed_limit",
+        )
+    return speed
+
+
+def _flag(tags: dict[str, str], key: str) -> bool | None:
+    """A yes/no tag as a bool (``None`` when absent or neither)."""
+    value = tags.get(key, "").strip().lower()
+    return True if value in _YES else False if value in _NO else None
+
+
+def _is_vehicle(tags: dict[str, str]) -> bool:
+    """Whether vehicles may drive on a lanelet with these tags."""
+    explicit = _flag(tags, "participant:vehicle")
+    if explicit is not None:
+        return explicit
+    return tags.get("subtype", "road") in VEHICLE_SUBTYPES
+
+
+def _is_two_way(tags: dict[str, str]) -> bool:
+    """Whether vehicles may drive a lanelet against its direction (``one_way=no``)."""
+    for key in ("one_way:vehicle", "one_way"):
+        one_way = _flag(tags, key)
+        if one_way is not None:
+            return not one_way
+    return False
+
+
+def lane_change_sides(tags: dict[str, str], inverted: bool) -> frozenset[str]:
+    """The sides (``"left"``, ``"right"``) a vehicle may change lanes to across a bound with
+    way ``tags``, for a lane using the bound with ``inverted`` direction."""
+    both = _flag(tags, "lane_change")
+    if both is not None:
+        sides = frozenset({"left", "right"}) if both else frozenset()
+    elif "lane_change:left" in tags or "lane_change:right" in tags:
+        sides = frozenset(
+            side for side in ("left", "right") if _flag(tags, f"lane_change:{side}") is True
+        )
+    else:
+        sides = _MARKING_CHANGES.get((tags.get("type", ""), tags.get("subtype", "")), frozenset())
+    if inverted:
+        swap = {"left": "right", "right": "left"}
+        sides = frozenset(swap[s] for s in sides)
+    return sides
+
+
+def _check_format(root: ET.Element, path: str) -> None:
+    """``DataError`` unless ``root`` is a Lanelet2 OSM document."""
+    if root.tag == "OpenDRIVE":
+        raise DataError(
+            "this is an OpenDRIVE file; read_lanelet2 reads Lanelet2 OSM maps and drivestack "
+            "has no OpenDRIVE reader (convert it to Lanelet2 or CommonRoad first)",
+            path=path,
+        )
+    if root.tag != "osm":
+        raise DataError(f"root element is <{root.tag}>, expected <osm>", path=path)
+
+
+def _coordinate(node: ET.Element, key: str, path: str) -> float:
+    """A node's ``lat`` or ``lon`` in degrees (``DataError`` naming the node and field when it
+    is missing or not a finite number)."""
+    record = f"node {node.get('id')}"
+    text = node.get(key)
+    if text is None:
+        raise DataError("missing", path=path, record=record, field=key)
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"not a number: {text!r}", path=path, record=record, field=key) from None
+    if not math.isfinite(value):
+        raise DataError(f"not a finite number: {text!r}", path=path, record=record, field=key)
+    return value
+
+
+def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Node ids and their lat / lon in degrees."""
+    ids, lat, lon = [], [], []
+    for node in root.iter("node"):
+        ids.append(node.get("id", ""))
+        lat.append(_coordinate(node, "lat", path))
+        lon.append(_coordinate(node, "lon", path))
+    if not ids:
+        raise DataError("no nodes", path=path)
+    return ids, np.asarray(lat), np.asarray(lon)
+
+
+def _directed(
+    rel: ET.Element,
+    tags: dict[str, str],
+    ways: dict[str, list[str]],
+    coords: dict[str, np.ndarray],
+    path: str,
+) -> _Directed:
+    """A lanelet relation in its own direction (right bound's), left bound on the left."""
+    rid = rel.get("id", "")
+    record = f"relation {rid}"
+    members = {
+        m.get("role"): m.get("ref", "") for m in rel.findall("member") if m.get("type") == "way"
+    }
+    if "left" not in members or "right" not in members:
+        raise DataError(
+            "lanelet needs a left and a right way", path=path, record=record, field="member"
+        )
+    for role in ("left", "right"):
+        if members[role] not in ways:
+            raise DataError(
+                f"unknown way {members[role]}", path=path, record=record, field=f"member {role}"
+            )
+    left = _Bound(members["left"], tuple(ways[members["left"]]), False)
+    right = _Bound(members["right"], tuple(ways[members["right"]]), False)
+    for bound in (left, right):
+        missing = [n for n in bound.nodes if n not in coords]
+        if missing:
+            raise DataError(f"unknown node {missing[0]}", path=path, record=record, field="nd")
+    lxy = np.asarray([coords[n] for n in left.nodes]).reshape(-1, 2)
+    rxy = np.asarray([coords[n] for n in right.nodes]).reshape(-1, 2)
+    if len(dedup(lxy)) < 2 or len(dedup(rxy)) < 2:
+        raise DataError(
+            "a bound has fewer than 2 distinct points", path=path, record=record, field="member"
+        )
+    if np.linalg.norm(lxy[0] - rxy[0]) + np.linalg.norm(lxy[-1] - rxy[-1]) > np.linalg.norm(
+        lxy[-1] - rxy[0]
+    ) + np.linalg.norm(lxy[0] - rxy[-1]):
+        left = _Bound(left.way, left.nodes[::-1], True)
+        lxy = lxy[::-1]
+    direction = rxy[-1] - rxy[0]
+    mid_offset = lxy[len(lxy) // 2] - rxy[len(rxy) // 2]
+    if direction[0] * mid_offset[1] - direction[1] * mid_offset[0] < 0:  # "left" lies on the right
+        left = _Bound(left.way, left.nodes[::-1], not left.inverted)
+        right = _Bound(right.way, right.nodes[::-1], True)
+        lxy, rxy = lxy[::-1], rxy[::-1]
+    return _Directed(rid, rid, tags, left, right, dedup(lxy), dedup(rxy), _is_vehicle(tags))
+
+
+def _successors(lanes: list[_Directed]) -> dict[str, list[str]]:
+    """Lane id -> the lanes that start where it ends (same road users, another lanelet)."""
+    starts: dict[tuple[str, str], list[_Directed]] = {}
+    for d in lanes:
+        starts.setdefault((d.left.nodes[0], d.right.nodes[0]), []).append(d)
+    return {
+        d.lane_id: [
+            s.lane_id
+            for s in starts.get((d.left.nodes[-1], d.right.nodes[-1]), [])
+            if s.relation != d.relation and s.vehicle == d.vehicle
+        ]
+        for d in lanes
+    }
+
+
+def _neighbours(
+    lanes: list[_Directed], way_tags: dict[str, dict[str, str]]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Lane id -> (left, right) lane-change targets: vehicle lanes sharing a bound way that
+    runs the same way, where the bound's markings permit the change."""
+    by_left = {(d.left.way, d.left.nodes): d for d in lanes if d.vehicle}
+    by_right = {(d.right.way, d.right.nodes): d for d in lanes if d.vehicle}
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for d in lanes:
+        left = by_right.get((d.left.way, d.left.nodes))
+        right = by_left.get((d.right.way, d.right.nodes))
+        ok_left = (
+            left is not None
+            and d.vehicle
+            and left.relation != d.relation
+            and "left" in lane_change_sides(way_tags.get(d.left.way, {}), d.left.inverted)
+        )
+        ok_right = (
+            right is not None
+            and d.vehicle
+            and right.relation != d.relation
+            and "right" in lane_change_sides(way_tags.get(d.right.way, {}), d.right.inverted)
+        )
+        out[d.lane_id] = (
+            left.lane_id if ok_left and left is not None else None,
+            right.lane_id if ok_right and right is not None else None,
+        )
+    return out
+
+
+def _stop_line(way: str, nodes: list[str], coords: dict[str, np.ndarray], path: str) -> LineString:
+    """A ``stop_line`` way as a line (``DataError`` naming the way for an unknown node)."""
+    missing = [n for n in nodes if n not in coords]
+    if missing:
+        raise DataError(f"unknown node {missing[0]}", path=path, record=f"way {way}", field="nd")
+    return LineString([coords[n] for n in nodes])
+
+
 def read_lanelet2(
     path: str | Path,
     origin_deg: tuple[float, float] | None = None,
     default_speed_limit_mps: float = 13.89,
 ) -> RoadMap:
+    """Parse one Lanelet2 OSM file into a :class:`RoadMap` (see the module docstring)."""
     p = Path(path)
     try:
         root = ET.parse(p).getroot()
     except (OSError, ET.ParseError) as exc:
         raise DataError(f"cannot parse XML: {exc}", path=str(p)) from exc
-    ids, lat, lon = [], [], []
-    for node in root.iter("node"):
-        try:
-            ids.append(node.get("id", ""))
-            lat.append(float(node.get("lat", "nan")))
-            lon.append(float(node.get("lon", "nan")))
-        except ValueError as exc:
-            raise DataError(
-                f"bad coordinate: {exc}",
-                path=str(p),
-                record=f"node {node.get('id')}",
-                field="lat/lon",
-            ) from exc
-    if not ids:
-        raise DataError("no nodes", path=str(p))
-    origin = origin_deg or (lat[0], lon[0])
-    xy = project_latlon(np.asarray(lat), np.asarray(lon), origin)
-    node_xy = dict(zip(ids, xy, strict=True))
+    _check_format(root, str(p))
+    ids, lat, lon = _nodes(root, str(p))
+    origin = origin_deg or (float(lat[0]), float(lon[0]))
+    node_xy = dict(zip(ids, project_latlon(lat, lon, origin), strict=True))
     ways: dict[str, list[str]] = {}
     way_tags: dict[str, dict[str, str]] = {}
     for way in root.iter("way"):
         wid = way.get("id", "")
         ways[wid] = [nd.get("ref", "") for nd in way.findall("nd")]
         way_tags[wid] = {t.get("k", ""): t.get("v", "") for t in way.findall("tag")}
-
-    def coords(nodes: list[str], record: str) -> np.ndarray:
-        missing = [n for n in nodes if n not in node_xy]
-        if missing:
-            raise DataError(f"unknown node {missing[0]}", path=str(p), record=record, field="nd")
-        return np.asarray([node_xy[n] for n in nodes])
-
-    raw = []
+    directed: list[_Directed] = []
     for rel in root.iter("relation"):
         tags = {t.get("k", ""): t.get("v", "") for t in rel.findall("tag")}
         if tags.get("type") != "lanelet":
             continue
-        rid = rel.get("id", "")
-        record = f"relation {rid}"
-        members = {
-            m.get("role"): m.get("ref", "") for m in rel.findall("member") if m.get("type") == "way"
-        }
-        if "left" not in members or "right" not in members:
-            raise DataError(
-                "lanelet needs a left and a right way", path=str(p), record=record, field="member"
-            )
-        for role in ("left", "right"):
-            if members[role] not in ways:
-                raise DataError(
-                    f"unknown way {members[role]}",
-                    path=str(p),
-                    record=record,
-                    field=f"member {role}",
-                )
-        left = _Bound(members["left"], list(ways[members["left"]]))
-        right = _Bound(members["right"], list(ways[members["right"]]))
-        lxy, rxy = coords(left.nodes, record), coords(right.nodes, record)
-        if np.linalg.norm(lxy[0] - rxy[0]) + np.linalg.norm(lxy[-1] - rxy[-1]) > np.linalg.norm(
-            lxy[-1] - rxy[0]
-        ) + np.linalg.norm(lxy[0] - rxy[-1]):
-            left.nodes.reverse()
-            lxy = lxy[::-1]
-        direction = rxy[-1] - rxy[0]
-        mid_offset = lxy[len(lxy) // 2] - rxy[len(rxy) // 2]
-        if (
-            direction[0] * mid_offset[1] - direction[1] * mid_offset[0] < 0
-        ):  # "left" lies on the right
-            left.nodes.reverse()
-            right.nodes.reverse()
-            lxy, rxy = lxy[::-1], rxy[::-1]
-        raw.append((rid, tags, left, right, dedup(lxy), dedup(rxy)))
-    starts: dict[tuple[str, str], list[str]] = {}
-    for rid, _, left, right, _, _ in raw:
-        starts.setdefault((left.nodes[0], right.nodes[0]), []).append(rid)
-    by_left_way = {left.way: rid for rid, _, left, _, _, _ in raw}
-    by_right_way = {right.way: rid for rid, _, _, right, _, _ in raw}
+        lanelet = _directed(rel, tags, ways, node_xy, str(p))
+        directed.append(lanelet)
+        if lanelet.vehicle and _is_two_way(tags):
+            directed.append(lanelet.reversed())
+    succs = _successors(directed)
     preds: dict[str, list[str]] = {}
-    succs: dict[str, list[str]] = {}
-    for rid, _, left, right, _, _ in raw:
-        succs[rid] = [s for s in starts.get((left.nodes[-1], right.nodes[-1]), []) if s != rid]
-        for s in succs[rid]:
-            preds.setdefault(s, []).append(rid)
+    for lane_id, nexts in succs.items():
+        for s in nexts:
+            preds.setdefault(s, []).append(lane_id)
+    neighbours = _neighbours(directed, way_tags)
     lanes, crosswalks = [], []
-    for rid, tags, left, right, lxy, rxy in raw:
-        subtype = tags.get("subtype", "road")
+    for d in directed:
+        record = f"relation {d.relation}"
         speed = default_speed_limit_mps
-        if "speed_limit" in tags:
-            try:
-                speed = float(tags["speed_limit"].split()[0]) / 3.6
-            except ValueError as exc:
-                raise DataError(
-                    "not a number", path=str(p), record=f"relation {rid}", field="speed_limit"
-                ) from exc
-        if len(lxy) < 2 or len(rxy) < 2:
-            raise DataError(
-                "a bound has fewer than 2 distinct points",
-                path=str(p),
-                record=f"relation {rid}",
-                field="member",
-            )
+        if "speed_limit" in d.tags:
+            speed = parse_speed_limit_mps(d.tags["speed_limit"], str(p), record)
+        subtype = d.tags.get("subtype", "road")
         lane = Lane(
-            rid,
-            centerline_from_bounds(lxy, rxy),
-            lxy,
-            rxy,
+            d.lane_id,
+            centerline_from_bounds(d.left_xy, d.right_xy),
+            d.left_xy,
+            d.right_xy,
             speed,
-            successors=tuple(succs[rid]),
-            predecessors=tuple(preds.get(rid, [])),
-            left_neighbor=by_right_way.get(left.way) if by_right_way.get(left.way) != rid else None,
-            right_neighbor=by_left_way.get(right.way)
-            if by_left_way.get(right.way) != rid
-            else None,
+            successors=tuple(succs[d.lane_id]),
+            predecessors=tuple(preds.get(d.lane_id, [])),
+            left_neighbor=neighbours[d.lane_id][0],
+            right_neighbor=neighbours[d.lane_id][1],
             lane_type=subtype,
         )
         lanes.append(lane)
-        if subtype == "crosswalk":
+        if subtype == "crosswalk" and d.lane_id == d.relation:
             crosswalks.append(lane.polygon)
     stop_lines = [
-        LineString(coords(ways[w], f"way {w}"))
+        _stop_line(w, ways[w], node_xy, str(p))
         for w, t in way_tags.items()
         if t.get("type") == "stop_line" and len(ways[w]) >= 2
     ]

@@ -24,9 +24,9 @@ def test_projection_hand_values() -> None:
 @pytest.mark.data
 def test_mapping_example(shared_data: Path) -> None:
     m = read_lanelet2(shared_data / "lanelet2" / "mapping_example.osm")
-    assert len(m) == 371
+    assert len(m) == 448  # 371 lanelets, 77 of them two-way roads (one lane each way)
     assert len(m.crosswalks) == 8
-    assert sum(lane.lane_type == "road" for lane in m.lanes) == 337
+    assert sum(lane.lane_type == "road" for lane in m.lanes) == 337 + 77
     for lane in m.lanes:  # successor / predecessor links agree both ways
         for s in lane.successors:
             assert lane.lane_id in m.lane(s).predecessors

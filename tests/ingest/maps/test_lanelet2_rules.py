@@ -1,0 +1,188 @@
+"""Lanelet2 traffic rules and malformed input: speed-limit units, two-way lanelets, lane
+changes only across bounds whose markings allow them, vehicles kept off crosswalks, and
+DataErrors naming the file, node / relation and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.maps.lanelet2 import REVERSE_SUFFIX, parse_speed_limit_mps, read_lanelet2
+from drivestack.structures.road_map import RoadMap
+
+LAT = {"s": 49.0, "m": 49.00003, "n": 49.00006}  # south / middle / north bound, ~3.3 m apart
+
+
+def _osm(
+    middle_tags: str = '<tag k="type" v="line_thin"/><tag k="subtype" v="dashed"/>',
+    a_tags: str = "",
+    b_tags: str = "",
+    node_attrs: str = 'lat="49.0" lon="8.4"',
+) -> str:
+    """Lanelets A (south) and B (north) running east, sharing the middle way 11."""
+    nodes = [f'<node id="1" {node_attrs}/>', '<node id="2" lat="49.0" lon="8.401"/>']
+    for i, row in enumerate(("m", "n")):
+        nodes.append(f'<node id="{3 + 2 * i}" lat="{LAT[row]}" lon="8.4"/>')
+        nodes.append(f'<node id="{4 + 2 * i}" lat="{LAT[row]}" lon="8.401"/>')
+    ways = (
+        '<way id="10"><nd ref="1"/><nd ref="2"/><tag k="type" v="curbstone"/></way>'
+        f'<way id="11"><nd ref="3"/><nd ref="4"/>{middle_tags}</way>'
+        '<way id="12"><nd ref="5"/><nd ref="6"/><tag k="type" v="road_border"/></way>'
+    )
+
+    def lanelet(rid: str, left: str, right: str, tags: str) -> str:
+        return (
+            f'<relation id="{rid}"><member type="way" role="left" ref="{left}"/>'
+            f'<member type="way" role="right" ref="{right}"/><tag k="type" v="lanelet"/>'
+            f"{tags}</relation>"
+        )
+
+    return (
+        "<osm>"
+        + "".join(nodes)
+        + ways
+        + lanelet("100", "11", "10", a_tags)
+        + lanelet("200", "12", "11", b_tags)
+        + "</osm>"
+    )
+
+
+def _read(tmp_path: Path, text: str) -> RoadMap:
+    path = tmp_path / "m.osm"
+    path.write_text(text)
+    return read_lanelet2(path)
+
+
+def _message(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "m.osm"
+    path.write_text(text)
+    with pytest.raises(DataError) as info:
+        read_lanelet2(path)
+    assert str(info.value).startswith(str(path))
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "mps"),
+    [
+        ("50", 50 / 3.6),
+        ("50 km/h", 50 / 3.6),
+        ("50kmh", 50 / 3.6),
+        ("50 mph", 50 * 0.44704),
+        ("30mph", 30 * 0.44704),
+        ("13.5 m/s", 13.5),
+        ("13.5mps", 13.5),
+    ],
+)
+def test_speed_limit_units(value: str, mps: float) -> None:
+    assert parse_speed_limit_mps(value, "m.osm", "relation 1") == pytest.approx(mps)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("50 knots", "unknown unit 'knots'"),
+        ("-10", "must be a positive speed"),
+        ("fast", "not a speed"),
+    ],
+)
+def test_bad_speed_limit_names_the_lanelet(tmp_path: Path, value: str, reason: str) -> None:
+    text = _osm(a_tags=f'<tag k="speed_limit" v="{value}"/>')
+    message = _message(tmp_path, text)
+    assert "relation 100: field speed_limit" in message and reason in message
+
+
+def test_speed_limit_with_a_unit_in_the_map(tmp_path: Path) -> None:
+    m = _read(tmp_path, _osm(a_tags='<tag k="speed_limit" v="30 mph"/>'))
+    assert m.lane("100").speed_limit_mps == pytest.approx(30 * 0.44704)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "field", "reason"),
+    [
+        ('lon="8.4"', "lat", "missing"),
+        ('lat="abc" lon="8.4"', "lat", "not a number"),
+        ('lat="49.0" lon="nan"', "lon", "not a finite number"),
+    ],
+)
+def test_bad_node_names_node_and_field(tmp_path: Path, attrs: str, field: str, reason: str) -> None:
+    message = _message(tmp_path, _osm(node_attrs=attrs))
+    assert f"node 1: field {field}: {reason}" in message
+
+
+def test_dashed_line_allows_lane_changes_both_ways(tmp_path: Path) -> None:
+    m = _read(tmp_path, _osm())
+    assert m.lane("100").left_neighbor == "200" and m.lane("200").right_neighbor == "100"
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        '<tag k="type" v="line_thin"/><tag k="subtype" v="solid"/>',
+        '<tag k="type" v="curbstone"/><tag k="subtype" v="high"/>',
+        '<tag k="type" v="fence"/>',
+        '<tag k="type" v="virtual"/>',
+        '<tag k="type" v="line_thin"/><tag k="subtype" v="dashed"/><tag k="lane_change" v="no"/>',
+    ],
+    ids=["solid", "high curb", "fence", "virtual", "lane_change=no"],
+)
+def test_no_lane_change_across_closed_bounds(tmp_path: Path, tags: str) -> None:
+    m = _read(tmp_path, _osm(middle_tags=tags))
+    assert m.lane("100").left_neighbor is None and m.lane("200").right_neighbor is None
+
+
+def test_one_sided_marking(tmp_path: Path) -> None:
+    # way 11 runs east like both lanes; solid_dashed: a change to the left of the way only
+    m = _read(
+        tmp_path,
+        _osm(middle_tags='<tag k="type" v="line_thick"/><tag k="subtype" v="solid_dashed"/>'),
+    )
+    assert m.lane("100").left_neighbor == "200" and m.lane("200").right_neighbor is None
+
+
+def test_crosswalk_is_not_a_lane_change_target(tmp_path: Path) -> None:
+    m = _read(tmp_path, _osm(b_tags='<tag k="subtype" v="crosswalk"/>'))
+    assert m.lane("100").left_neighbor is None and m.lane("200").right_neighbor is None
+    assert len(m.crosswalks) == 1
+
+
+def test_two_way_lanelet_gets_a_reverse_lane(tmp_path: Path) -> None:
+    m = _read(tmp_path, _osm(a_tags='<tag k="one_way" v="no"/>'))
+    rev = m.lane("100" + REVERSE_SUFFIX)
+    fwd = m.lane("100")
+    assert len(m) == 3
+    assert rev.centerline_m[0] == pytest.approx(fwd.centerline_m[-1])  # runs west
+    assert m.nearest_lane(fwd.centerline_m[1], yaw_rad=3.14159) == rev.lane_id
+    # the reverse lane is oncoming for lanelet 200: no lane change into it
+    assert m.lane("200").right_neighbor == "100" and rev.left_neighbor is None
+
+
+def test_opendrive_file_is_refused_with_a_reason(tmp_path: Path) -> None:
+    message = _message(tmp_path, '<OpenDRIVE><header revMajor="1"/></OpenDRIVE>')
+    assert "OpenDRIVE" in message and "no nodes" not in message
+
+
+@pytest.mark.data
+def test_real_opendrive_file_is_refused(shared_data: Path) -> None:
+    path = shared_data / "opendrive_esmini" / "straight_500m.xodr"
+    with pytest.raises(DataError, match="OpenDRIVE file"):
+        read_lanelet2(path)
+
+
+@pytest.mark.data
+def test_mapping_example_rules(shared_data: Path) -> None:
+    m = read_lanelet2(shared_data / "lanelet2" / "mapping_example.osm")
+    reverse = [lane for lane in m.lanes if lane.lane_id.endswith(REVERSE_SUFFIX)]
+    assert len(reverse) == 77  # the road lanelets tagged one_way=no
+    for lane in m.lanes:
+        for other in (*lane.successors, lane.left_neighbor, lane.right_neighbor):
+            if other is not None:  # vehicles never route onto crosswalks or bicycle lanes
+                assert m.lane(other).drivable == lane.drivable
+    assert (
+        sum(
+            (lane.left_neighbor is not None) + (lane.right_neighbor is not None) for lane in m.lanes
+        )
+        == 113
+    )
