@@ -7,11 +7,16 @@ PDM step, as numbered array steps:
   4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised);
   5. score them with the evaluation's metrics (collision, drivable area, progress, TTC,
      speed limit, comfort) over the scoring horizon;
-  6. take the best; if every proposal collides, brake as hard as allowed (emergency stop).
+  6. take the best; if every proposal collides, brake as hard as allowed (emergency stop);
+     if the ego faces against the route (more than 90 degrees off its direction) or the best
+     proposal drives (more than ``NO_PROGRESS_TRAVEL_M``) without progress along the route,
+     brake to a stop at the comfortable deceleration and hold there instead of driving off
+     the wrong way (``debug.stop_reason`` says why). Turning round is left to the driver.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -45,6 +50,70 @@ class PDMParams:
     prediction: str = "constant_velocity"  # or "lane_following"
     stop_margin_m: float = 2.0  # stop this far before the end of the route
 
+    def __post_init__(self) -> None:
+        """``ValueError`` naming the parameter and its value for settings the planner
+        cannot run with."""
+        for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f"PDMParams.{name} must be a finite number > 0, got {value!r}")
+        for name in ("horizon_s", "score_horizon_s"):
+            steps_whole(getattr(self, name), self.dt_s, f"PDMParams.{name}")
+        if self.score_horizon_s > self.horizon_s:
+            raise ValueError(
+                f"PDMParams.score_horizon_s must be at most horizon_s = {self.horizon_s!r}, "
+                f"got {self.score_horizon_s!r}"
+            )
+        for name in ("speed_fractions", "lateral_offsets_m"):
+            values = getattr(self, name)
+            if len(values) == 0 or not all(math.isfinite(v) for v in values):
+                raise ValueError(
+                    f"PDMParams.{name} must be a non-empty tuple of finite numbers, got {values!r}"
+                )
+        if any(v < 0.0 for v in self.speed_fractions):
+            raise ValueError(
+                f"PDMParams.speed_fractions must be >= 0, got {self.speed_fractions!r}"
+            )
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(
+                f"PDMParams.prediction must be one of {sorted(PREDICTIONS)}, "
+                f"got {self.prediction!r}"
+            )
+        if self.entry_lookahead_steps < 0:
+            raise ValueError(
+                f"PDMParams.entry_lookahead_steps must be >= 0, got {self.entry_lookahead_steps!r}"
+            )
+        if not (math.isfinite(self.stop_margin_m) and self.stop_margin_m >= 0.0):
+            raise ValueError(
+                f"PDMParams.stop_margin_m must be a finite number >= 0, got {self.stop_margin_m!r}"
+            )
+
+    @property
+    def n_steps(self) -> int:
+        """Rollout steps: ``horizon_s / dt_s`` (a whole number)."""
+        return steps_whole(self.horizon_s, self.dt_s, "PDMParams.horizon_s")
+
+    @property
+    def n_score_steps(self) -> int:
+        """Scored steps: ``score_horizon_s / dt_s`` (a whole number)."""
+        return steps_whole(self.score_horizon_s, self.dt_s, "PDMParams.score_horizon_s")
+
+
+PREDICTIONS = ("constant_velocity", "lane_following")
+NO_PROGRESS_TRAVEL_M = 0.5  # a proposal that travels this far must progress along the route
+
+
+def steps_whole(duration_s: float, dt_s: float, name: str) -> int:
+    """``duration_s / dt_s`` as an int (to 1e-9 relative); ``ValueError`` naming ``name`` when
+    it is not a whole number of steps of at least 1."""
+    ratio = duration_s / dt_s
+    n = round(ratio)
+    if n < 1 or abs(ratio - n) > 1e-9 * max(1.0, ratio):
+        raise ValueError(
+            f"{name} must be a whole number (>= 1) of dt_s = {dt_s!r} steps, got {duration_s!r}"
+        )
+    return int(n)
+
 
 @dataclass
 class PlanDebug:
@@ -55,6 +124,10 @@ class PlanDebug:
     scores: ProposalScores | None
     chosen: int
     emergency: bool
+    # why the plan is the braking one instead of a proposal: None, "every proposal collides",
+    # "facing against the route" (the ego heads more than 90 deg off the route's direction)
+    # or "no progress along the route" (the best proposal drives without progressing)
+    stop_reason: str | None = None
 
 
 class _RolloutPlanner:
@@ -69,8 +142,12 @@ class _RolloutPlanner:
         vehicle: VehicleParams | None = None,
         params: PDMParams | None = None,
     ) -> None:
-        self.road_map = road_map
         self.route_lanes = list(route_lanes)
+        if not self.route_lanes:
+            raise ValueError(
+                f"route_lanes: the route needs at least one lane id, got {route_lanes!r}"
+            )
+        self.road_map = road_map
         self.vehicle = vehicle or VehicleParams()
         self.params = params or PDMParams()
         self.reference = ReferencePath.from_route(road_map, self.route_lanes)
@@ -102,7 +179,11 @@ class _RolloutPlanner:
         p = self.params
         if p.prediction == "lane_following":
             return lane_following_forecast(obs.agents, self.road_map, p.horizon_s, p.dt_s)
-        return constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
+        if p.prediction == "constant_velocity":
+            return constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
+        raise ValueError(  # PDMParams checks this; kept for a params object changed since
+            f"PDMParams.prediction must be one of {sorted(PREDICTIONS)}, got {p.prediction!r}"
+        )
 
     def _trajectory(self, obs: Observation, result: Rollout, index: int) -> Trajectory:
         n = result.states.shape[1]
@@ -123,7 +204,7 @@ class PDMPlanner(_RolloutPlanner):
 
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
-        n_steps = round(p.horizon_s / p.dt_s)
+        n_steps = p.n_steps
         path, tree, profile = self.reference, self._tree, self._profile
         # 1. the ego on the reference path
         start, station = self._start(obs)
@@ -139,22 +220,49 @@ class PDMPlanner(_RolloutPlanner):
             p.idm, self._stop_station_m, p.entry_lookahead_steps, start_station_m=station,
         )  # fmt: skip
         # 5. score
-        n_score = round(p.score_horizon_s / p.dt_s)
+        n_score = p.n_score_steps
         scores = score_rollouts(
             result, forecast, path, self.road_map, self.vehicle, p.dt_s, n_score
         )
-        # 6. choose, or brake as hard as allowed when every proposal collides
-        if not np.any(scores.collision > 0):
-            brake = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
-            braking = rollout(
-                start, path, tree, np.zeros(1), np.zeros(1), profile, agents, n_steps, p.dt_s,
-                self.vehicle, brake, station - 1.0, p.entry_lookahead_steps, start_station_m=station,
-            )  # fmt: skip
-            self.debug = PlanDebug(offsets, targets, scores, -1, True)
-            return self._trajectory(obs, braking, 0)
+        # 6. choose; brake when every proposal collides (as hard as allowed), when the ego
+        #    faces against the route or when the best proposal drives without progress
         best = int(np.argmax(scores.total))
-        self.debug = PlanDebug(offsets, targets, scores, best, False)
-        return self._trajectory(obs, result, best)
+        reason = None
+        if not np.any(scores.collision > 0):
+            reason = "every proposal collides"
+        elif faces_against_route(path, station, float(obs.ego.yaw_rad)):
+            reason = "facing against the route"
+        elif drives_without_progress(result, best, n_score):
+            reason = "no progress along the route"
+        if reason is None:
+            self.debug = PlanDebug(offsets, targets, scores, best, False)
+            return self._trajectory(obs, result, best)
+        emergency = reason == "every proposal collides"
+        decel = p.emergency_decel_mps2 if emergency else p.idm.comfort_decel_mps2
+        braking = rollout(
+            start, path, tree, np.zeros(1), np.zeros(1), profile, agents, n_steps, p.dt_s,
+            self.vehicle, IDMParams(max_decel_mps2=decel), station - 1.0, p.entry_lookahead_steps,
+            start_station_m=station,
+        )  # fmt: skip
+        self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
+        return self._trajectory(obs, braking, 0)
+
+
+def faces_against_route(path: ReferencePath, station_m: float, yaw_rad: float) -> bool:
+    """Is the heading ``yaw_rad`` more than 90 degrees off the route's direction at
+    ``station_m`` (the ego faces the wrong way along it)?"""
+    _, heading = path.pose_at(np.array([station_m]))
+    return math.cos(yaw_rad - float(heading[0])) < 0.0
+
+
+def drives_without_progress(result: Rollout, index: int, n_steps: int) -> bool:
+    """Does proposal ``index`` travel more than ``NO_PROGRESS_TRAVEL_M`` over its first
+    ``n_steps`` while its station along the route does not grow (it drives away from or
+    across the route)?"""
+    xy = result.states[index, : n_steps + 1, :2]
+    travelled_m = float(np.sum(np.hypot(*np.diff(xy, axis=0).T)))
+    progress_m = float(result.station_m[index, n_steps] - result.station_m[index, 0])
+    return travelled_m > NO_PROGRESS_TRAVEL_M and progress_m <= 0.0
 
 
 class IDMPlanner(_RolloutPlanner):
@@ -164,7 +272,7 @@ class IDMPlanner(_RolloutPlanner):
 
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
-        n_steps = round(p.horizon_s / p.dt_s)
+        n_steps = p.n_steps
         start, station = self._start(obs)
         forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
         moving = agents_on_path(self.reference, self._tree, forecast)

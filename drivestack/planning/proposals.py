@@ -3,7 +3,10 @@
 One rollout simulates P proposals at once for T steps. Proposal p follows the reference path
 shifted ``offsets_m[p]`` to the left with IDM towards ``target_speed_mps[p]``; the IDM leader
 is the closest forecast agent ahead in the proposal's corridor (or about to enter it within
-``entry_lookahead_steps``), and the end of the path is a stationary leader (stop there).
+``entry_lookahead_steps``), and the end of the path is a stationary leader (stop there). An
+agent the proposal has run into (inside the corridor with overlapping stations) stays a
+leader at gap 0 while it is in the corridor, also once the ego is past it: a rollout that
+drives into an obstacle stops there instead of driving on through it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial import cKDTree
 
+from drivestack.planning.control.tracker import pursuit_steering_scalar
 from drivestack.planning.idm import IDMParams, idm_scalar
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.prediction.forecast import Forecast
@@ -158,6 +162,7 @@ def _rollout_kernel(
     ag_half_length,
     ag_along,
     soon,
+    inside,
     stop_station,
     n_steps,
     dt,
@@ -174,10 +179,12 @@ def _rollout_kernel(
     stations = np.empty((n_prop, n_steps + 1))
     gaps = np.empty((n_prop, n_steps + 1))
     closing = np.empty((n_prop, n_steps + 1))
-    wheelbase = limits[0]
+    wheelbase, max_steer = limits[0], limits[4]
+    hit = np.zeros(n_agents, dtype=np.bool_)
     for p in range(n_prop):
         x, y, yaw, v, a, d = start[0], start[1], start[2], start[3], start[4], start[5]
         s = station0
+        hit[:] = False
         for k in range(n_steps + 1):
             states[p, k, 0], states[p, k, 1], states[p, k, 2] = x, y, yaw
             states[p, k, 3], states[p, k, 4], states[p, k, 5] = v, a, d
@@ -186,9 +193,16 @@ def _rollout_kernel(
             gap = np.inf
             lead_v = 0.0
             for j in range(n_agents):
-                if not soon[p, j, k] or ag_station[j, k] + ag_half_length[j] <= s - rear:
+                if not soon[p, j, k]:
                     continue
-                g = max(ag_station[j, k] - ag_half_length[j] - (s + front), 0.0)
+                if ag_station[j, k] + ag_half_length[j] <= s - rear:  # behind the ego
+                    if not hit[j]:
+                        continue
+                    g = 0.0  # run into earlier and driven through: still in the way
+                else:
+                    g = max(ag_station[j, k] - ag_half_length[j] - (s + front), 0.0)
+                    if g == 0.0 and inside[p, j, k]:
+                        hit[j] = True  # in the corridor with overlapping stations
                 if g < gap:
                     gap = g
                     lead_v = ag_along[j, k]
@@ -207,8 +221,7 @@ def _rollout_kernel(
             look = max(look_min, look_time * v)
             tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, offsets[p])
             alpha = math.atan2(ty - y, tx - x) - yaw
-            dist = max(math.hypot(tx - x, ty - y), 1e-3)
-            steer = math.atan(2.0 * wheelbase * math.sin(alpha) / dist)
+            steer = pursuit_steering_scalar(alpha, math.hypot(tx - x, ty - y), wheelbase, max_steer)
             x, y, yaw, v, a, d = bicycle_update(x, y, yaw, v, a, d, accel, steer, dt, limits)
             # one Newton step of the projection onto the path
             px, py, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
@@ -267,13 +280,10 @@ def rollout(
         )
     # which agents occupy (or will within the look-ahead) each proposal's corridor, per time
     half = agents.half_width_m + vehicle.width_m / 2 + corridor_margin_m
-    soon = _corridor_soon(
-        np.ascontiguousarray(agents.lateral_m, dtype=np.float64),
-        np.ascontiguousarray(half, dtype=np.float64),
-        offsets,
-        int(entry_lookahead_steps),
-        int(n_steps) + 1,
-    )
+    lateral = np.ascontiguousarray(agents.lateral_m, dtype=np.float64)
+    half = np.ascontiguousarray(half, dtype=np.float64)
+    soon = _corridor_soon(lateral, half, offsets, int(entry_lookahead_steps), int(n_steps) + 1)
+    inside = _corridor_soon(lateral, half, offsets, 0, int(n_steps) + 1)
     start_vec = np.array(
         [
             start.x_m[0],
@@ -299,6 +309,7 @@ def rollout(
         agents.half_length_m,
         np.ascontiguousarray(agents.along_speed_mps),
         np.ascontiguousarray(soon),
+        inside,
         np.nan if stop_station_m is None else float(stop_station_m),
         int(n_steps),
         float(dt_s),

@@ -1,7 +1,9 @@
 """Agent forecasts: future boxes over a fixed horizon.
 
 A forecast holds ``boxes (A, T+1, 7)`` and ``speed_mps (A, T+1)`` at times ``k * dt_s`` for
-``k = 0..T`` (index 0 is the observed state).
+``k = 0..T`` (index 0 is the observed state). ``T = horizon_s / dt_s`` when the horizon is a
+whole number of steps (to 1e-9 relative), otherwise ``ceil(horizon_s / dt_s)``: the forecast
+always covers the horizon, its last step reaching less than one ``dt_s`` past it.
 """
 
 from __future__ import annotations
@@ -32,16 +34,31 @@ _LANE_FOLLOWERS = {
 class Forecast:
     dt_s: float
     boxes: np.ndarray  # (A, T+1, 7)
-    speed_mps: np.ndarray  # (A, T+1)
+    speed_mps: np.ndarray  # (A, T+1) along the box heading (see each forecast for its sign)
 
     @property
     def n_steps(self) -> int:
         return int(self.boxes.shape[1]) - 1
 
 
+def forecast_steps(horizon_s: float, dt_s: float) -> int:
+    """``T``, the number of steps that covers ``horizon_s`` (see the module doc); ``ValueError``
+    naming the parameter unless ``dt_s > 0`` and ``horizon_s >= 0`` are finite."""
+    if not (math.isfinite(dt_s) and dt_s > 0.0):
+        raise ValueError(f"dt_s must be a finite time step > 0 s, got {dt_s!r}")
+    if not (math.isfinite(horizon_s) and horizon_s >= 0.0):
+        raise ValueError(f"horizon_s must be a finite duration >= 0 s, got {horizon_s!r}")
+    ratio = horizon_s / dt_s
+    whole = round(ratio)
+    if abs(ratio - whole) <= 1e-9 * max(1.0, ratio):
+        return int(whole)
+    return math.ceil(ratio)
+
+
 def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forecast:
-    """Each box moves with its ``velocity_mps`` and keeps its yaw."""
-    n_steps = round(horizon_s / dt_s)
+    """Each box moves with its ``velocity_mps`` and keeps its yaw; ``speed_mps`` is the
+    velocity's magnitude. ``T = forecast_steps(horizon_s, dt_s)``."""
+    n_steps = forecast_steps(horizon_s, dt_s)
     t = np.arange(n_steps + 1) * dt_s
     base = agents.to_array7()  # (A, 7)
     boxes = np.repeat(base[:, None, :], n_steps + 1, axis=1)
@@ -55,13 +72,24 @@ def lane_following_forecast(
     agents: Boxes3D, road_map: RoadMap, horizon_s: float, dt_s: float, min_speed_mps: float = 1.0
 ) -> Forecast:
     """Vehicles moving faster than ``min_speed_mps`` follow their lane's centreline (first
-    successor at each lane end) at constant speed; everyone else moves at constant velocity."""
+    successor at each lane end) at constant speed; everyone else moves at constant velocity.
+
+    A lane follower's speed is signed: its velocity projected on its box heading, so a car
+    reversing (velocity against its yaw) moves backwards along the lane (extrapolated along the
+    lane's first segment past its start), and its ``speed_mps`` is negative. ``ValueError`` for
+    the horizon and step as :func:`forecast_steps`, and unless ``min_speed_mps >= 0`` is finite.
+    """
+    if not (math.isfinite(min_speed_mps) and min_speed_mps >= 0.0):
+        raise ValueError(f"min_speed_mps must be a finite speed >= 0, got {min_speed_mps!r}")
     forecast = constant_velocity_forecast(agents, horizon_s, dt_s)
     boxes = forecast.boxes.copy()
+    speeds = forecast.speed_mps.copy()
     t = np.arange(forecast.n_steps + 1) * dt_s
+    yaw0 = agents.yaw_rad
+    along = agents.velocity_mps[:, 0] * np.cos(yaw0) + agents.velocity_mps[:, 1] * np.sin(yaw0)
     for i in range(len(agents)):
-        speed = float(forecast.speed_mps[i, 0])
-        if int(agents.label[i]) not in _LANE_FOLLOWERS or speed < min_speed_mps:
+        speed = float(along[i])
+        if int(agents.label[i]) not in _LANE_FOLLOWERS or abs(speed) < min_speed_mps:
             continue
         xy = agents.center_m[i, :2]
         try:
@@ -72,8 +100,8 @@ def lane_following_forecast(
             continue
         lane = road_map.lane(lane_id)
         line = lane.centerline_m
-        need = speed * horizon_s
         station0, lateral0 = lane.project(xy[None])
+        need = speed * float(t[-1])
         while polyline_stations(line)[-1] < station0[0] + need and lane.successors:
             lane = road_map.lane(lane.successors[0])
             line = np.concatenate([line, lane.centerline_m[1:]])
@@ -81,4 +109,5 @@ def lane_following_forecast(
         pos = pos + lateral0[0] * np.stack([-np.sin(yaw), np.cos(yaw)], axis=1)
         boxes[i, :, 0:2] = pos
         boxes[i, :, 6] = [math.remainder(float(y), 2 * math.pi) for y in yaw]
-    return Forecast(dt_s, boxes, forecast.speed_mps)
+        speeds[i] = speed
+    return Forecast(dt_s, boxes, speeds)

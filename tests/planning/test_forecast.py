@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivestack.ingest.maps.synthetic import curved_road
+from drivestack.ingest.maps.synthetic import curved_road, straight_road
 from drivestack.prediction import constant_velocity_forecast, lane_following_forecast
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -49,3 +49,26 @@ def test_lane_following_stays_on_the_bend() -> None:
     np.testing.assert_allclose(f.boxes[0, :, 6], lane_yaw, atol=1e-9)  # heading turns with the lane
     on_arc_m = 60.0 + start[0]  # the bend starts at x = 0; lane 0 has radius 50 - 1.75 m
     assert f.boxes[0, -1, 6] == pytest.approx(heading + on_arc_m / (50.0 - 1.75), abs=0.02)
+
+
+def test_lane_following_keeps_the_direction_of_motion() -> None:
+    # yaw 0 on the +x lane at y = 1.75; velocities forward, reversing, and sideways (4, 3)
+    agents = Boxes3D.from_array7(
+        [[0.0, 1.75, 0.75, 4.5, 1.8, 1.5, 0.0]] * 3,
+        "world",
+        label=[int(ObjectClass.CAR)] * 3,
+        velocity_mps=[[5.0, 0.0], [-5.0, 0.0], [4.0, 3.0]],
+    )
+    f = lane_following_forecast(agents, straight_road(), horizon_s=2.0, dt_s=0.5)
+    np.testing.assert_allclose(f.boxes[0, :, 0], [0.0, 2.5, 5.0, 7.5, 10.0])
+    np.testing.assert_allclose(f.boxes[1, :, 0], [0.0, -2.5, -5.0, -7.5, -10.0])  # backwards
+    np.testing.assert_allclose(f.boxes[2, :, 0], [0.0, 2.0, 4.0, 6.0, 8.0])  # 4 m/s along yaw
+    np.testing.assert_allclose(f.boxes[:, :, 1], 1.75)
+    np.testing.assert_allclose(f.boxes[:, :, 6], 0.0)
+    np.testing.assert_allclose(f.speed_mps[:, 0], [5.0, -5.0, 4.0])  # signed, along the heading
+    # a slow reverse (|-0.5| < min_speed_mps = 1) moves at constant velocity
+    slow = Boxes3D.from_array7(
+        [[0.0, 1.75, 0.75, 4.5, 1.8, 1.5, 0.0]], "world", label=[1], velocity_mps=[[-0.5, 0.0]]
+    )
+    g = lane_following_forecast(slow, straight_road(), horizon_s=2.0, dt_s=0.5)
+    np.testing.assert_allclose(g.boxes[0, :, 0], [0.0, -0.25, -0.5, -0.75, -1.0])

@@ -1,4 +1,5 @@
-"""Trajectory tracking: pure-pursuit lateral and PID longitudinal control."""
+"""Trajectory tracking: pure-pursuit lateral and PI + feed-forward longitudinal control, with
+the commands clamped to the vehicle's limits."""
 
 from drivestack.planning.control.tracker import (
     TrackerParams,

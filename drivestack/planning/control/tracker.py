@@ -1,7 +1,13 @@
-"""Pure-pursuit steering and PID speed control that track a planned Trajectory."""
+"""Pure-pursuit steering and PI + feed-forward speed control that track a planned Trajectory.
+
+Commands stay inside the vehicle's limits: the acceleration in ``[-max_decel, max_accel]``,
+the front-wheel angle in ``[-max_steering, max_steering]`` of the tracker's
+:class:`~drivestack.sim.vehicle.VehicleParams`.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +16,8 @@ from numba import njit
 
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.structures.trajectory import Trajectory
+
+_STATE_FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "steering_rad")
 
 
 @dataclass(frozen=True)
@@ -22,24 +30,74 @@ class TrackerParams:
     preview_s: float = 0.2  # acceleration feed-forward is read this far ahead on the plan
 
 
+@njit(cache=True)
+def pursuit_steering_scalar(alpha_rad, distance_m, wheelbase_m, max_steering_rad):
+    """Front-wheel angle for a target at bearing ``alpha_rad`` (vehicle frame, any multiple of
+    2 pi) and ``distance_m`` from the rear axle, within ``[-max_steering_rad, max_steering_rad]``.
+
+    ``delta = atan(2 L sin(alpha) / d)`` while the target is ahead (``cos(alpha) >= 0``); a
+    target behind (``|alpha| > pi / 2``) gets full lock towards its side (left when dead behind),
+    so the vehicle turns round to it instead of driving away.
+    """
+    s = math.sin(alpha_rad)
+    if math.cos(alpha_rad) < 0.0:
+        return -max_steering_rad if s < -1e-12 else max_steering_rad
+    steer = math.atan(2.0 * wheelbase_m * s / max(distance_m, 1e-3))
+    return min(max(steer, -max_steering_rad), max_steering_rad)
+
+
 def pure_pursuit_steering(
-    state: BicycleState, target_xy_m: npt.ArrayLike, wheelbase_m: float
+    state: BicycleState,
+    target_xy_m: npt.ArrayLike,
+    wheelbase_m: float,
+    max_steering_rad: float = VehicleParams.max_steering_rad,
 ) -> np.ndarray:
     """Front-wheel angle ``(B,)`` that puts the rear axle on a circle through ``target_xy_m (B, 2)``.
 
     ``delta = atan(2 L sin(alpha) / d)``, with ``alpha`` the target's bearing in the vehicle
-    frame and ``d`` its distance from the rear axle.
+    frame and ``d`` its distance from the rear axle, clamped to ``+-max_steering_rad``; a target
+    behind the vehicle (``|alpha| > pi / 2``) gets full lock towards its side (see
+    :func:`pursuit_steering_scalar`).
     """
     target = np.asarray(target_xy_m, dtype=np.float64).reshape(-1, 2)
     dx = target[:, 0] - state.x_m
     dy = target[:, 1] - state.y_m
     alpha = np.arctan2(dy, dx) - state.yaw_rad
-    dist = np.maximum(np.hypot(dx, dy), 1e-3)
-    return np.arctan(2.0 * wheelbase_m * np.sin(alpha) / dist)
+    dist = np.hypot(dx, dy)
+    return np.array(
+        [
+            pursuit_steering_scalar(float(a), float(d), float(wheelbase_m), float(max_steering_rad))
+            for a, d in zip(alpha, dist, strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def check_tracker_inputs(state: BicycleState, plan: Trajectory, dt_s: float) -> None:
+    """``ValueError`` naming the input unless ``state`` is one finite vehicle state, ``plan``
+    has at least one sample and ``dt_s`` is a finite step > 0 s."""
+    if not (math.isfinite(dt_s) and dt_s > 0.0):
+        raise ValueError(f"dt_s must be a finite time step > 0 s, got {dt_s!r}")
+    n = len(np.asarray(state.x_m).reshape(-1))
+    if n != 1:
+        raise ValueError(f"state must hold exactly one vehicle (a batch of 1), got a batch of {n}")
+    for name in _STATE_FIELDS:
+        value = float(np.asarray(getattr(state, name)).reshape(-1)[0])
+        if not math.isfinite(value):
+            raise ValueError(f"state.{name} must be finite, got {value!r}")
+    if len(plan) == 0:
+        raise ValueError("plan is empty: the tracker needs a trajectory of at least one sample")
 
 
 class TrajectoryTracker:
-    """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle."""
+    """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle.
+
+    Longitudinal: the plan's acceleration (read ``preview_s`` ahead) as feed-forward plus PI on
+    the speed error; lateral: pure pursuit of the point ``max(min_lookahead_m, lookahead_time_s
+    * speed)`` along the plan. Both commands are clamped to ``vehicle``'s limits; while the
+    acceleration command saturates, the integral does not grow further into the saturation
+    (conditional-integration anti-windup).
+    """
 
     def __init__(
         self, params: TrackerParams | None = None, vehicle: VehicleParams | None = None
@@ -54,19 +112,51 @@ class TrajectoryTracker:
     def step(
         self, state: BicycleState, plan: Trajectory, time_ns: int, dt_s: float = 0.1
     ) -> tuple[float, float]:
+        """``(accel_mps2, steering_rad)`` for the single vehicle ``state`` (batch of 1) to
+        follow ``plan``; ``ValueError`` for a batch, a non-finite state, an empty plan or a
+        ``dt_s`` that is not > 0."""
+        check_tracker_inputs(state, plan, dt_s)
         p = self.params
         plan_t = (plan.timestamp_ns - time_ns).astype(np.float64) * 1e-9
         target_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
         feed_forward = float(np.interp(p.preview_s, plan_t, plan.acceleration_mps2))
-        error = target_speed - float(state.speed_mps[0])
-        self._integral = min(
-            max(self._integral + error * dt_s, -p.integral_limit_mps), p.integral_limit_mps
-        )
-        if target_speed < 0.05 and feed_forward <= 0.0:
-            self._integral = min(self._integral, 0.0)
-        accel = feed_forward + p.speed_kp * error + p.speed_ki * self._integral
-        if target_speed <= 0.0 and float(state.speed_mps[0]) < 0.3:
-            accel = min(accel, -1.0)  # hold the car at standstill
+        accel = self._speed_command(target_speed, feed_forward, float(state.speed_mps[0]), dt_s)
+        return accel, self._steering_command(state, plan)
+
+    def _speed_command(
+        self, target_speed_mps: float, feed_forward_mps2: float, speed_mps: float, dt_s: float
+    ) -> float:
+        """PI + feed-forward acceleration within the vehicle's range; updates the integral
+        unless that would push a saturated command further out."""
+        p, v = self.params, self.vehicle
+        error = target_speed_mps - speed_mps
+
+        def integral_after(integral: float) -> float:
+            out = min(max(integral, -p.integral_limit_mps), p.integral_limit_mps)
+            if target_speed_mps < 0.05 and feed_forward_mps2 <= 0.0:
+                out = min(out, 0.0)
+            return out
+
+        def command(integral: float) -> float:
+            accel = feed_forward_mps2 + p.speed_kp * error + p.speed_ki * integral
+            if target_speed_mps <= 0.0 and speed_mps < 0.3:
+                accel = min(accel, -1.0)  # hold the car at standstill
+            return accel
+
+        integral = integral_after(self._integral + error * dt_s)
+        accel = command(integral)
+        if (accel > v.max_accel_mps2 and error > 0.0) or (
+            accel < -v.max_decel_mps2 and error < 0.0
+        ):
+            integral = integral_after(self._integral)  # anti-windup: hold while saturated
+            accel = command(integral)
+        self._integral = integral
+        return min(max(accel, -v.max_decel_mps2), v.max_accel_mps2)
+
+    def _steering_command(self, state: BicycleState, plan: Trajectory) -> float:
+        """Pure pursuit along the plan's path within the steering range (the current angle
+        when the plan does not move more than 1 m)."""
+        p, v = self.params, self.vehicle
         steering = float(state.steering_rad[0])
         xy = plan.xy_m
         keep = np.ones(len(xy), dtype=bool)
@@ -80,8 +170,10 @@ class TrajectoryTracker:
                 float(state.y_m[0]),
                 lookahead,
             )
-            steering = float(pure_pursuit_steering(state, target, self.vehicle.wheelbase_m)[0])
-        return accel, steering
+            steering = float(
+                pure_pursuit_steering(state, target, v.wheelbase_m, v.max_steering_rad)[0]
+            )
+        return min(max(steering, -v.max_steering_rad), v.max_steering_rad)
 
 
 @njit(cache=True)
