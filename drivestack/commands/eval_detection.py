@@ -31,7 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root", type=Path, help="dataset folder (default: its folder under ../shared/data)"
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="output folder for metrics.json and detections"
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: metrics.json, and with the detector the detections in the "
+        "dataset's result format under detections/ (kitti*: <frame>.txt KITTI labels, "
+        "nuscenes: results_nusc.json, av2: detections.feather with native AV2 categories); "
+        "aimotive and pandaset: metrics.json only",
     )
     parser.add_argument(
         "--detections",

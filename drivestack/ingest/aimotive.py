@@ -28,16 +28,31 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-#: aiMotive ObjectType -> drivestack class (others map to UNKNOWN).
+#: aiMotive ``ObjectType`` (upper-cased) -> drivestack class: every type of the dataset
+#: loader's ``CATEGORY_MAPPING`` (aimotive-dataset-loader); the sample sequence in
+#: ``shared/data`` uses CAR, VAN and TRUCK. Any other type is a ``DataError``.
 TYPE_TO_CLASS: dict[str, ObjectClass] = {
     "CAR": ObjectClass.CAR,
+    "SIZE_VEHICLE_M": ObjectClass.CAR,
+    "PICKUP": ObjectClass.CAR,
     "VAN": ObjectClass.VAN,
     "TRUCK": ObjectClass.TRUCK,
+    "SIZE_VEHICLE_XL": ObjectClass.TRUCK,
+    "TRUCK/BUS": ObjectClass.TRUCK,
     "BUS": ObjectClass.BUS,
+    "TRAILER": ObjectClass.TRAILER,
+    "TRAIN": ObjectClass.OTHER_VEHICLE,
     "MOTORCYCLE": ObjectClass.MOTORCYCLE,
     "BICYCLE": ObjectClass.CYCLIST,
+    "BIKE": ObjectClass.CYCLIST,
+    "RIDER": ObjectClass.CYCLIST,
+    "TWO_WHEEL_WITHOUT_RIDER": ObjectClass.CYCLIST,
+    "OTHER_RIDEABLE": ObjectClass.CYCLIST,
+    "OTHER-RIDEABLE": ObjectClass.CYCLIST,
     "PEDESTRIAN": ObjectClass.PEDESTRIAN,
-    "TRAILER": ObjectClass.TRAILER,
+    "BABY_CARRIAGE": ObjectClass.PEDESTRIAN,
+    "SHOPPING-CART": ObjectClass.UNKNOWN,
+    "OTHER-OBJECT": ObjectClass.UNKNOWN,
 }
 _BOX_FIELDS = (
     "BoundingBox3D Origin X", "BoundingBox3D Origin Y", "BoundingBox3D Origin Z",
@@ -52,8 +67,11 @@ def read_aimotive_laz(
 ) -> PointCloud:
     """One revolution in the ego (body) frame; float64 coordinates (0.001 m LAS scale).
 
-    ``timestamp_ns`` defaults to the last point's ``gps_time``; ``time_offset_ns`` is each
-    point's ``gps_time`` minus it. Raises ``DataError`` for unreadable or truncated LAZ.
+    ``timestamp_ns`` defaults to the largest ``gps_time`` (the latest point, not necessarily
+    the last one stored); ``time_offset_ns`` is each point's ``gps_time`` minus it. Raises
+    ``DataError`` naming the file for unreadable or truncated LAZ, and the point and field
+    ``gps_time`` for a NaN or infinite time (a corrupt file: never replaced or dropped; with
+    ``drop_nonfinite``, times of points dropped for their coordinates are not checked).
     """
     import laspy
 
@@ -70,22 +88,55 @@ def read_aimotive_laz(
         raise DataError(f"cannot decode LAZ/LAS: {type(exc).__name__}: {exc}", path=p) from None
     if len(xyz) != int(las.header.point_count):
         raise DataError(f"truncated: {len(xyz)} of {las.header.point_count} points decoded", path=p)
+    checked: np.ndarray = np.ones(len(xyz), dtype=bool)
+    if drop_nonfinite:  # points dropped for their coordinates need no valid time
+        checked = np.asarray(np.isfinite(xyz).all(axis=1))
+    _check_times(gps_ns, checked, path=p)
     if timestamp_ns is None:
-        timestamp_ns = int(np.nanmax(gps_ns)) if len(gps_ns) else 0
+        timestamp_ns = int(np.max(gps_ns[checked])) if checked.any() else 0
+    finite_gps = np.where(np.isfinite(gps_ns), gps_ns, 0.0)
     attrs = {
         INTENSITY: intensity,
-        TIME_OFFSET_NS: np.round(np.nan_to_num(gps_ns) - timestamp_ns).astype(np.int64),
+        TIME_OFFSET_NS: np.round(finite_gps - timestamp_ns).astype(np.int64),
     }
     return finite_cloud(
         xyz, attrs, frame=EGO, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite
     )
 
 
+def _check_times(gps_ns: np.ndarray, checked: np.ndarray, *, path: str) -> None:
+    """``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose ``(N,)``
+    ``gps_time`` is NaN or infinite."""
+    bad = ~np.isfinite(gps_ns) & checked
+    if bad.any():
+        raise DataError(
+            f"{int(bad.sum())} point(s) with a NaN or infinite time",
+            path=path,
+            record=f"point {int(np.flatnonzero(bad)[0])}",
+            field="gps_time",
+        )
+
+
+def _object_class(value: object, *, path: str, record: str) -> ObjectClass:
+    """The drivestack class of an ``ObjectType`` (:data:`TYPE_TO_CLASS`, case-insensitive);
+    ``DataError`` naming the object and field for any other value."""
+    cls = TYPE_TO_CLASS.get(value.upper()) if isinstance(value, str) else None
+    if cls is None:
+        raise DataError(
+            f"unknown aiMotive type {value!r}; known: {sorted(TYPE_TO_CLASS)}",
+            path=path,
+            record=record,
+            field="ObjectType",
+        )
+    return cls
+
+
 def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
     """Ego-frame boxes of one frame and their ``ObjectId`` track ids ``(N,)`` int64.
 
     ``Boxes3D.timestamp_ns`` is the file's ``Timestamp``; velocity = relative velocity (x, y).
-    Raises ``DataError`` naming the object index and field for a missing/non-numeric value.
+    Raises ``DataError`` naming the object index and field for a missing/non-numeric value
+    or an ``ObjectType`` not in :data:`TYPE_TO_CLASS`.
     """
     p = str(path)
     try:
@@ -129,7 +180,7 @@ def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
             raise DataError(
                 "negative extent or zero quaternion", path=p, record=rec, field="BoundingBox3D"
             )
-        labels[i] = int(TYPE_TO_CLASS.get(str(obj["ObjectType"]).upper(), ObjectClass.UNKNOWN))
+        labels[i] = int(_object_class(obj["ObjectType"], path=p, record=rec))
     rot = quaternion_to_rotation_matrix(values[:, 6:10]) if n else np.zeros((0, 3, 3))
     yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
     boxes = Boxes3D(
@@ -172,7 +223,16 @@ def list_aimotive_frames(sequence_dir: str | Path) -> list[str]:
 
 
 def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
-    """One keyframe: the revolution and (when present) its boxes, both in the ego frame."""
+    """One keyframe: the revolution and (when present) its boxes, both in the ego frame.
+
+    Time: with a box file, the frame's and the cloud's ``timestamp_ns`` are the box JSON's
+    ``Timestamp`` (the time the labels are valid at), so that labels, cloud and the
+    detections made from it share one time; the points' ``time_offset_ns`` are measured
+    from it. That time falls inside the revolution, about 32 ms before its latest point
+    (offsets from about -68 ms to +33 ms in the sample sequence); the detection figures are
+    measured with it. Without a box file it is the latest point's ``gps_time``
+    (:func:`read_aimotive_laz`).
+    """
     seq = Path(sequence_dir)
     box_path = seq / "dynamic" / "box" / "3d_body" / f"{name}.json"
     labels = read_aimotive_boxes(box_path)[0] if box_path.exists() else None

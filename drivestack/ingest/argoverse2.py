@@ -59,6 +59,24 @@ CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
     "ANIMAL": ObjectClass.ANIMAL,
 }
 
+#: drivestack class -> the AV2 category a detection of it is written as (the inverse of
+#: :data:`CATEGORY_TO_CLASS`, one category per class; VAN is a REGULAR_VEHICLE in AV2). UNKNOWN
+#: has none.
+CLASS_TO_CATEGORY: dict[ObjectClass, str] = {
+    ObjectClass.CAR: "REGULAR_VEHICLE",
+    ObjectClass.VAN: "REGULAR_VEHICLE",
+    ObjectClass.PEDESTRIAN: "PEDESTRIAN",
+    ObjectClass.CYCLIST: "BICYCLIST",
+    ObjectClass.MOTORCYCLE: "MOTORCYCLIST",
+    ObjectClass.TRUCK: "TRUCK",
+    ObjectClass.OTHER_VEHICLE: "LARGE_VEHICLE",
+    ObjectClass.BUS: "BUS",
+    ObjectClass.TRAILER: "VEHICULAR_TRAILER",
+    ObjectClass.TRAFFIC_CONE: "CONSTRUCTION_CONE",
+    ObjectClass.BARRIER: "BOLLARD",
+    ObjectClass.ANIMAL: "ANIMAL",
+}
+
 _CUBOID_COLUMNS = (
     "timestamp_ns",
     "category",
@@ -75,10 +93,14 @@ _CUBOID_COLUMNS = (
 )
 
 
-def read_feather(path: str | Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+def read_feather(
+    path: str | Path, columns: tuple[str, ...], *, integer: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
     """The named columns of a Feather (Arrow IPC) file as NumPy arrays.
 
-    Raises ``DataError`` when the file is missing/corrupt or lacks a column.
+    Raises ``DataError`` when the file is missing/corrupt, lacks a column, has nulls in one,
+    or stores one of the ``integer`` columns (nanosecond times, counts) with a non-integer
+    type: a float64 ``timestamp_ns`` has already lost the last digits of the time.
     """
     import pyarrow as pa
     import pyarrow.feather as feather
@@ -94,6 +116,10 @@ def read_feather(path: str | Path, columns: tuple[str, ...]) -> dict[str, np.nda
         col = table.column(name)
         if col.null_count:
             raise DataError(f"{col.null_count} null value(s)", path=str(path), field=name)
+        if name in integer and not pa.types.is_integer(col.type):
+            raise DataError(
+                f"must be an integer column, got {col.type}", path=str(path), field=name
+            )
         out[name] = col.to_numpy()
     return out
 
@@ -114,7 +140,9 @@ def read_av2_sweep(
             raise DataError(
                 "file name is not <timestamp_ns>.feather; pass timestamp_ns", path=str(p)
             ) from None
-    cols = read_feather(p, ("x", "y", "z", "intensity", "laser_number", "offset_ns"))
+    cols = read_feather(
+        p, ("x", "y", "z", "intensity", "laser_number", "offset_ns"), integer=("offset_ns",)
+    )
     xyz = np.stack([cols["x"], cols["y"], cols["z"]], axis=1).astype(np.float32)
     attrs = {
         INTENSITY: cols["intensity"],
@@ -156,6 +184,7 @@ class Av2Cuboids:
         return int(self.timestamp_ns.shape[0])
 
     def select(self, mask: Any) -> Av2Cuboids:
+        """The rows picked by ``mask``: an ``(N,)`` bool array or integer row indices."""
         return Av2Cuboids(self.timestamp_ns[mask], self.track_uuid[mask], self.category[mask], self.boxes[mask],
                           self.quaternion_wxyz[mask], self.num_interior_pts[mask], self.score[mask], self.log_id[mask], self.path)  # fmt: skip
 
@@ -181,22 +210,97 @@ def cuboids_from_boxes(
     category: Sequence[str] | np.ndarray,
     num_interior_pts: np.ndarray | None = None,
 ) -> Av2Cuboids:
-    """Ego-frame boxes of one sweep as an :class:`Av2Cuboids` table (yaw-only quaternions)."""
+    """Ego-frame boxes of one sweep as an :class:`Av2Cuboids` table (yaw-only quaternions).
+
+    ``category`` and ``num_interior_pts`` hold one value per box, ``(N,)``; categories come
+    from :func:`av2_categories` for drivestack labels. Raises ``ValueError`` naming the
+    argument when a length or the frame (``ego``) is wrong.
+    """
     n = len(boxes)
+    if boxes.frame != EGO:
+        raise ValueError(f"boxes must be in the {EGO!r} frame, got {boxes.frame!r}")
+    categories = _per_box(category, n, "category").astype(str)
+    points = None if num_interior_pts is None else _per_box(num_interior_pts, n, "num_interior_pts")
     half = boxes.yaw_rad / 2
     quat = np.stack([np.cos(half), np.zeros(n), np.zeros(n), np.sin(half)], axis=1)
     return Av2Cuboids(
         timestamp_ns=np.full(n, boxes.timestamp_ns, dtype=np.int64),
         track_uuid=np.full(n, "", dtype=str),
-        category=np.asarray(category, dtype=str).reshape(n),
+        category=categories,
         boxes=boxes.to_array7(),
         quaternion_wxyz=quat,
         num_interior_pts=np.full(n, -1, dtype=np.int64)
-        if num_interior_pts is None
-        else np.asarray(num_interior_pts, dtype=np.int64),
+        if points is None
+        else points.astype(np.int64),
         score=boxes.score.copy(),
         log_id=np.full(n, log_id, dtype=object).astype(str),
     )
+
+
+def _per_box(values: Sequence[Any] | np.ndarray, n: int, name: str) -> np.ndarray:
+    """``values`` as an ``(n,)`` array; ``ValueError`` naming ``name`` for another shape."""
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} needs one value per box: shape ({n},), got {arr.shape}")
+    return arr
+
+
+def av2_categories(labels: np.ndarray) -> np.ndarray:
+    """``(N,)`` AV2 category of ``(N,)`` drivestack labels (:data:`CLASS_TO_CATEGORY`; ``""``
+    for UNKNOWN and ids that are no :class:`ObjectClass`)."""
+    lookup = {int(c): name for c, name in CLASS_TO_CATEGORY.items()}
+    return np.array([lookup.get(int(c), "") for c in np.asarray(labels)], dtype=str)
+
+
+def write_av2_detections(path: str | Path, detections: Av2Cuboids) -> None:
+    """Write a detections table as AV2 Feather, the columns the AV2 evaluator and
+    :func:`read_av2_cuboids` read: ``log_id``, ``timestamp_ns`` (int64), ``category``,
+    ``length_m``, ``width_m``, ``height_m``, ``qw``, ``qx``, ``qy``, ``qz``, ``tx_m``,
+    ``ty_m``, ``tz_m`` (ego frame of the sweep) and ``score`` (float64).
+
+    Raises ``DataError`` naming the file and the row for an empty category, log id or a
+    non-finite value (a table the reader would refuse). Creates the parent folder.
+    """
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    p = Path(path)
+    _check_writable(detections, str(p))
+    b, q = detections.boxes, detections.quaternion_wxyz
+    columns: dict[str, Any] = {
+        "log_id": detections.log_id.astype(str).tolist(),
+        "timestamp_ns": np.asarray(detections.timestamp_ns, dtype=np.int64),
+        "category": detections.category.astype(str).tolist(),
+        **{k: b[:, i].astype(np.float64) for i, k in enumerate(("tx_m", "ty_m", "tz_m"))},
+        **{k: b[:, 3 + i].astype(np.float64) for i, k in enumerate(("length_m", "width_m", "height_m"))},
+        **{k: q[:, i].astype(np.float64) for i, k in enumerate(("qw", "qx", "qy", "qz"))},
+        "score": np.asarray(detections.score, dtype=np.float64),
+    }  # fmt: skip
+    table = pa.table({k: pa.array(v, type=pa.string() if k in ("log_id", "category") else None)
+                      for k, v in columns.items()})  # fmt: skip
+    p.parent.mkdir(parents=True, exist_ok=True)
+    feather.write_feather(table, str(p))
+
+
+def _check_writable(detections: Av2Cuboids, path: str) -> None:
+    """``DataError`` naming the column and its first row with an empty category or log id,
+    a NaN or infinite number, or a zero quaternion."""
+    names = ("tx_m", "ty_m", "tz_m", "length_m", "width_m", "height_m", "qw", "qx", "qy", "qz", "score")  # fmt: skip
+    numbers = np.concatenate(
+        [detections.boxes[:, :6], detections.quaternion_wxyz, detections.score[:, None]], axis=1
+    )
+    checks = (
+        ("category", detections.category.astype(str) == "", "empty category"),
+        ("log_id", detections.log_id.astype(str) == "", "empty log id"),
+        *((k, ~np.isfinite(numbers[:, i]), "NaN or infinite value") for i, k in enumerate(names)),
+        ("qw/qx/qy/qz", np.linalg.norm(detections.quaternion_wxyz, axis=1) < 1e-9, "zero quaternion"),
+    )  # fmt: skip
+    for field, bad, what in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{what} ({int(bad.sum())} row(s))", path=path, record=f"row {row}", field=field
+            )
 
 
 def concatenate_cuboids(parts: Sequence[Av2Cuboids]) -> Av2Cuboids:
@@ -222,16 +326,21 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
     """Read ``annotations.feather`` (labels) or a detections table (with ``score``).
 
     Optional columns: ``track_uuid``, ``num_interior_pts``, ``score``, ``log_id``; ``log_id``
-    defaults to the argument, then to the parent folder name.
+    defaults to the argument, then to the parent folder name. Raises ``DataError`` naming the
+    file and column for a missing column, nulls or a non-integer ``timestamp_ns`` /
+    ``num_interior_pts``, and the row for a non-finite value, a zero quaternion or a negative
+    size.
     """
     import pyarrow.feather as feather
 
     p = str(path)
-    cols = read_feather(path, _CUBOID_COLUMNS)
+    cols = read_feather(path, _CUBOID_COLUMNS, integer=("timestamp_ns",))
     names = set(feather.read_table(p).column_names)
     n = len(cols["timestamp_ns"])
     opt = read_feather(
-        path, tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names)
+        path,
+        tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names),
+        integer=("num_interior_pts",),
     )
     quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1).astype(np.float64)
     boxes = np.stack(
@@ -289,7 +398,16 @@ class Av2Poses:
 
 
 def read_av2_poses(path: str | Path) -> Av2Poses:
-    cols = read_feather(path, ("timestamp_ns", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"))
+    """``city_SE3_egovehicle.feather``: the ego poses of a log, sorted by ``timestamp_ns``.
+
+    Raises ``DataError`` naming the file (and column) for a missing column, nulls, a
+    non-integer ``timestamp_ns`` or an invalid quaternion.
+    """
+    cols = read_feather(
+        path,
+        ("timestamp_ns", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"),
+        integer=("timestamp_ns",),
+    )
     order = np.argsort(cols["timestamp_ns"], kind="stable")
     quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1)[order]
     trans = np.stack([cols[k] for k in ("tx_m", "ty_m", "tz_m")], axis=1)[order]
@@ -321,6 +439,25 @@ def list_av2_sweeps(log_dir: str | Path) -> list[int]:
     )
 
 
+def _sweep_path(log: Path, timestamp_ns: int) -> Path:
+    """``sensors/lidar/<timestamp_ns>.feather`` of ``log``; ``DataError`` naming the log and
+    the times it does have when that sweep is absent."""
+    path = log / "sensors" / "lidar" / f"{timestamp_ns}.feather"
+    if path.is_file():
+        return path
+    stamps = list_av2_sweeps(log)
+    have = (
+        f"first/last sweep timestamps {stamps[0]} / {stamps[-1]} ({len(stamps)} sweeps)"
+        if stamps
+        else "it has no sensors/lidar/<timestamp_ns>.feather sweep"
+    )
+    raise DataError(
+        f"no sweep at timestamp {timestamp_ns} (no sensors/lidar/{timestamp_ns}.feather) in "
+        f"this log; {have}",
+        path=str(log),
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def log_map_layers(
     map_dir: Path,
@@ -336,11 +473,13 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
     The frame carries the log's map: ground heights as ``ground_surface``, the drivable area as
     ``drivable_area`` and the lanes' directions as ``lane_headings``, the log's shared lazy
     readers (:func:`log_map_layers`; read only when used; a missing map file raises then,
-    naming the folder and file pattern).
+    naming the folder and file pattern). Raises ``DataError`` naming the log and its first
+    and last sweep times when it has no sweep at ``timestamp_ns``.
     """
     log = Path(log_dir)
+    sweep = _sweep_path(log, timestamp_ns)
     ground_surface, drivable_area, lane_headings = log_map_layers(log.resolve() / "map")
-    cloud = read_av2_sweep(log / "sensors" / "lidar" / f"{timestamp_ns}.feather")
+    cloud = read_av2_sweep(sweep)
     ann = log / "annotations.feather"
     labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
     poses = log / "city_SE3_egovehicle.feather"

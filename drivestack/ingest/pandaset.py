@@ -17,6 +17,8 @@ heading is ``yaw + pi/2``.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,13 @@ class PandaSetCuboids:
 
 
 def read_cuboids(path: str | Path) -> PandaSetCuboids:
+    """``annotations/cuboids.parquet``: every cuboid row of a sequence, world frame.
+
+    Boxes become ``(N, 7)`` ``[x, y, z, length, width, height, heading]`` (``dimensions.y``
+    is the length, heading ``yaw + pi/2``). Raises ``DataError`` naming the file and the
+    column for an unreadable table or a missing column, and the row for a non-finite value
+    or a negative dimension.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -150,18 +159,16 @@ def read_lidar_npz(
     path: str | Path, ego_from_world: SE3, *, timestamp_ns: int, drop_nonfinite: bool = False
 ) -> PointCloud:
     """One converted LiDAR frame in the ego frame (float32), with ``intensity``,
-    ``time_offset_ns`` and ``sensor_id`` (0 Pandar64, 1 PandarGT) attributes."""
+    ``time_offset_ns`` (each point's ``t`` minus ``timestamp_ns``) and ``sensor_id``
+    (0 Pandar64, 1 PandarGT) attributes.
+
+    Raises ``DataError`` naming the file for an unreadable or truncated npz, a missing array
+    or a wrong shape, and the point and field for non-finite coordinates (unless
+    ``drop_nonfinite``) or a non-finite time ``t`` (a corrupt file: never replaced or dropped;
+    with ``drop_nonfinite``, times of points dropped for their coordinates are not checked).
+    """
     p = str(path)
-    try:
-        with np.load(p) as z:
-            missing = [k for k in ("xyz", "intensity", "t", "d") if k not in z.files]
-            if missing:
-                raise DataError(f"missing array; has {z.files}", path=p, field=missing[0])
-            data = {k: z[k] for k in ("xyz", "intensity", "t", "d")}
-    except DataError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read npz: {exc}", path=p) from None
+    data = _npz_arrays(p, ("xyz", "intensity", "t", "d"))
     xyz = data["xyz"]
     if xyz.ndim != 2 or xyz.shape[1] != 3:
         raise DataError(f"xyz must be (N, 3), got {xyz.shape}", path=p, field="xyz")
@@ -169,16 +176,62 @@ def read_lidar_npz(
     for k in ("intensity", "t", "d"):
         if data[k].shape != (n,):
             raise DataError(f"must have shape ({n},), got {data[k].shape}", path=p, field=k)
-    world = finite_cloud(xyz, {INTENSITY: data["intensity"], "sensor_id": data["d"],
-                               TIME_OFFSET_NS: np.round((np.nan_to_num(data["t"]) * 1e9) - timestamp_ns).astype(np.int64)},
+    checked = np.ones(n, dtype=bool)
+    if drop_nonfinite:  # points dropped for their coordinates need no valid time
+        checked = np.asarray(np.isfinite(xyz).all(axis=1))
+    offsets = _time_offsets_ns(data["t"], timestamp_ns, checked, path=p)
+    world = finite_cloud(xyz, {INTENSITY: data["intensity"], "sensor_id": data["d"], TIME_OFFSET_NS: offsets},
                          frame=WORLD, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite)  # fmt: skip
     return world.transformed(ego_from_world, EGO)
+
+
+def _npz_arrays(path: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named arrays of an ``.npz``; ``DataError`` naming the file (and the missing array)
+    when it is unreadable, truncated or not a zip archive."""
+    try:
+        with np.load(path) as z:
+            missing = [k for k in names if k not in z.files]
+            if missing:
+                raise DataError(f"missing array; has {z.files}", path=path, field=missing[0])
+            return {k: z[k] for k in names}
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"cannot read npz: {type(exc).__name__}: {exc}", path=path) from None
+
+
+def _time_offsets_ns(
+    t_s: np.ndarray, timestamp_ns: int, checked: np.ndarray, *, path: str
+) -> np.ndarray:
+    """``(N,)`` int64 ns of ``(N,)`` absolute point times ``t_s`` (s) after ``timestamp_ns``.
+
+    ``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose time is NaN
+    or infinite, and field ``t``.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    bad = ~np.isfinite(t) & checked
+    if bad.any():
+        raise DataError(
+            f"{int(bad.sum())} point(s) with a NaN or infinite time",
+            path=path,
+            record=f"point {int(np.flatnonzero(bad)[0])}",
+            field="t",
+        )
+    return np.round(np.where(np.isfinite(t), t, 0.0) * 1e9 - timestamp_ns).astype(np.int64)
 
 
 def read_pandaset_frame(
     sequence_dir: str | Path, index: int, *, pandar64_only: bool = True
 ) -> SensorFrame:
-    """Frame ``index`` of a sequence: ego-frame cloud and labels, ``world_from_ego``."""
+    """Frame ``index`` of a sequence: ego-frame cloud and labels, ``world_from_ego``.
+
+    ``pandar64_only`` applies to the **labels** only: it drops the cuboid rows of the
+    PandarGT copy (``cuboids.sensor_id == 1``; rows -1 and 0 stay). The cloud
+    always holds the points of both sensors, Pandar64 and PandarGT, told apart by its
+    ``sensor_id`` attribute (0 / 1); keep one sensor with
+    ``cloud.select(cloud.attribute("sensor_id") == 0)``. The detection evaluation runs the
+    detector on, and counts label points in, this merged cloud.
+    """
     seq = Path(sequence_dir)
     poses = read_lidar_poses(seq / "lidar" / "poses.json")
     times = _json(seq / "lidar" / "timestamps.json")
@@ -203,4 +256,5 @@ def read_pandaset_frame(
 
 
 def list_pandaset_frames(sequence_dir: str | Path) -> list[int]:
+    """Sorted frame indices with a ``lidar/NN.npz`` file (empty when there is none)."""
     return sorted(int(p.stem) for p in (Path(sequence_dir) / "lidar").glob("[0-9][0-9].npz"))

@@ -10,7 +10,9 @@ frame) or from files made elsewhere, and scores them:
   ``pointrcnn_<Class>_val/<seq>.txt`` folders (tracking).
 - ``nuscenes``: the nuScenes protocol (``detection_cvpr_2019``); files: a submission JSON.
 - ``av2``: the Argoverse 2 protocol on class groups (vehicle, pedestrian, cyclist) for
-  drivestack detections; files: a detections ``.feather`` scored on the native categories.
+  drivestack detections; files: a detections ``.feather`` scored on the native categories
+  (a log without any detection row is scored as no detections, with a warning on stderr
+  and the log under ``logs_without_detections``: the AV2 evaluator does not require one).
 - ``aimotive`` / ``pandaset`` (no native protocol): nuScenes-style centre-distance AP and TP
   errors on the class groups (:data:`GROUP_CENTER_DISTANCE`), ego frame; GT boxes without
   LiDAR points are not scored.
@@ -179,7 +181,10 @@ def evaluate_dataset(
     """Metrics of ``detector`` (run on every labelled scan) or of ``detections`` files.
 
     Writes the detections in the dataset's result format under ``out_dir/detections`` when
-    they come from the detector.
+    they come from the detector: KITTI label files ``<frame>.txt`` (kitti*),
+    ``results_nusc.json`` (nuscenes), ``detections.feather`` (av2, native AV2 categories via
+    :data:`~drivestack.ingest.argoverse2.CLASS_TO_CATEGORY`; UNKNOWN boxes left out); none for
+    aimotive / pandaset (no result format).
     """
     if (detector is None) == (detections is None):
         raise ValueError("give exactly one of detector= or detections=")
@@ -202,11 +207,14 @@ def evaluate_dataset(
     dts: list[Any] = []
     keys: list[str] = []
     submission: dict[str, list[dict[str, Any]]] = {}
+    av2_rows: list[Any] = []
     for lf in frames:
         keys.append(lf.key)
         gts.append(lf.native)
         boxes = _in_cloud_frame(detector.step(lf.frame), lf) if detector is not None else None
         dts.append(_native_detections(dataset, lf, boxes, detections, submission, out_dir))
+        if dataset == "av2" and boxes is not None and out_dir is not None:
+            av2_rows.append(_av2_native_rows(boxes, lf))
     if not keys:
         raise DataError("no labelled frames", path=str(root))
     curves: dict[str, Any] = {}
@@ -215,6 +223,12 @@ def evaluate_dataset(
         from drivestack.ingest.nuscenes import write_submission
 
         write_submission(out_dir / "detections" / "results_nusc.json", submission)
+    if out_dir is not None and av2_rows:
+        from drivestack.ingest.argoverse2 import concatenate_cuboids, write_av2_detections
+
+        write_av2_detections(
+            out_dir / "detections" / "detections.feather", concatenate_cuboids(av2_rows)
+        )
     result: dict[str, Any] = {
         "dataset": dataset,
         "root": str(root),
@@ -224,7 +238,37 @@ def evaluate_dataset(
     }
     if curves:  # KITTI: the precision-recall curves behind the APs
         result["pr_curves"] = curves
+    if dataset == "av2" and detections is not None:
+        result["logs_without_detections"] = _av2_logs_without_detections(keys, detections)
     return result
+
+
+def _av2_native_rows(boxes: Boxes3D, lf: LabelledFrame) -> Any:
+    """Detector boxes of one AV2 sweep as native-category rows (UNKNOWN ones left out)."""
+    from drivestack.ingest.argoverse2 import av2_categories, cuboids_from_boxes
+
+    log_id = lf.key.split("/")[0]
+    rows = cuboids_from_boxes(boxes, log_id=log_id, category=av2_categories(boxes.label))
+    return rows.select(rows.category != "")
+
+
+def _av2_logs_without_detections(keys: list[str], files: Path) -> list[str]:
+    """The scored logs (``keys`` ``<log_id>/<timestamp_ns>``) without a single row in the
+    detections table ``files``, each announced on stderr: the AV2 protocol scores them as
+    no detections (it does not require every log), which is most likely a wrong file."""
+    import sys
+
+    from drivestack.ingest.argoverse2 import read_av2_cuboids
+
+    have = set(_cached(files, read_av2_cuboids).log_id.tolist())
+    missing = sorted({k.split("/")[0] for k in keys} - have)
+    for log_id in missing:
+        print(
+            f"warning: {files}: no detection rows for log {log_id}: all its sweeps are scored "
+            "as no detections",
+            file=sys.stderr,
+        )
+    return missing
 
 
 def _native_detections(
