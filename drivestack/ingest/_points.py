@@ -10,6 +10,10 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.structures.point_cloud import PointCloud
 
+#: No LiDAR return is this far (m) from its sensor: larger coordinates mean the bytes were
+#: decoded with the wrong layout (e.g. float16 read as float32).
+PLAUSIBLE_RANGE_M = 1e4
+
 
 def read_bytes(path: str | Path) -> bytes:
     """All bytes of ``path``; ``DataError`` naming the file when it cannot be read."""
@@ -17,6 +21,24 @@ def read_bytes(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from exc
+
+
+def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> None:
+    """``DataError`` naming the first point of ``(N, 3)`` ``xyz_m`` with a finite coordinate
+    beyond :data:`PLAUSIBLE_RANGE_M` (the file is not in the layout it was read as; ``hint``
+    says which reader fits). NaN/inf are left to :func:`finite_cloud`."""
+    with np.errstate(invalid="ignore"):
+        far = np.isfinite(xyz_m) & (np.abs(xyz_m) > PLAUSIBLE_RANGE_M)
+    if far.any():
+        first, axis = (int(v) for v in np.argwhere(far)[0])
+        raise DataError(
+            f"{int(far.any(axis=1).sum())} point(s) farther than {PLAUSIBLE_RANGE_M:g} m "
+            f"(up to {float(np.abs(np.where(far, xyz_m, 0.0)).max()):.3g} m): the file does not "
+            f"look like this format{'; ' + hint if hint else ''}",
+            path=path,
+            record=f"point {first}",
+            field="xyz"[axis],
+        )
 
 
 def finite_cloud(
@@ -27,25 +49,30 @@ def finite_cloud(
     timestamp_ns: int,
     path: str,
     drop_nonfinite: bool = False,
+    also_finite: Mapping[str, np.ndarray] | None = None,
 ) -> PointCloud:
     """Build a :class:`PointCloud` from ``(N, 3)`` coordinates and ``(N,)`` attributes.
 
-    Non-finite coordinates are a ``DataError`` naming the first bad point and axis, unless
-    ``drop_nonfinite`` is set, in which case those points are removed (e.g. organised
-    clouds that mark missing returns with NaN).
+    Non-finite coordinates, or non-finite values of the ``(N,)`` columns in ``also_finite``
+    (raw per-point fields by their file name, e.g. ``{"intensity": ...}``), are a
+    ``DataError`` naming the first bad point and the axis or field, unless ``drop_nonfinite``
+    is set, in which case those points are removed (e.g. organised clouds that mark missing
+    returns with NaN).
     """
-    finite = np.isfinite(xyz_m)
+    fields = ["x", "y", "z", *(also_finite or {})]
+    columns = [xyz_m[:, 0], xyz_m[:, 1], xyz_m[:, 2], *(also_finite or {}).values()]
+    finite = np.stack([np.isfinite(c) for c in columns], axis=1)
     if not finite.all():
         rows = ~finite.all(axis=1)
         if not drop_nonfinite:
             first = int(np.flatnonzero(rows)[0])
-            axis = "xyz"[int(np.flatnonzero(~finite[first])[0])]
+            col = int(np.flatnonzero(~finite[first])[0])
             raise DataError(
-                f"{int(rows.sum())} point(s) with NaN or infinite coordinates "
-                "(pass drop_nonfinite=True to drop them)",
+                f"{int(rows.sum())} point(s) with NaN or infinite "
+                f"{'coordinates' if col < 3 else 'values'} (pass drop_nonfinite=True to drop them)",
                 path=path,
                 record=f"point {first}",
-                field=axis,
+                field=fields[col],
             )
         keep = ~rows
         xyz_m = xyz_m[keep]

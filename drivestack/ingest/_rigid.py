@@ -25,8 +25,12 @@ def rigid_from_matrix(
             raise ValueError(f"expected finite 3x4 or 4x4 matrices, got shape {m.shape}")
         rot = m[..., :3, :3]
         nearest = nearest_rotation(rot)
-        if np.max(np.abs(nearest - rot), initial=0.0) > tolerance:
-            raise ValueError("rotation block is not orthonormal")
+        error = float(np.max(np.abs(nearest - rot), initial=0.0))
+        if error > tolerance:
+            raise ValueError(
+                f"rotation block is not orthonormal (an entry is {error:.3g} from the nearest "
+                f"rotation; tolerance {tolerance:g})"
+            )
         return SE3(nearest, m[..., :3, 3])
     except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
         raise DataError(str(exc), path=path, record=record, field=field) from None

@@ -16,7 +16,14 @@ canonical key        also accepted     shape
 ``camera_rect`` below is KITTI's rectified camera-0 frame (x right, y down, z forward); the
 camera-2 image projection is ``P2``. Rigid transforms are returned as :class:`SE3` with the
 rotation projected onto the nearest orthonormal matrix (KITTI prints ~7 significant digits, so
-the stored matrices are orthonormal only to ~1e-6).
+the stored matrices are orthonormal only to ~1e-7: every calib file in the shared KITTI
+object, tracking and odometry data is within 5e-8). A rotation block further than 1e-4 from
+the nearest rotation (:func:`drivestack.ingest._rigid.rigid_from_matrix`'s tolerance) is a
+corrupted file and a ``DataError``.
+
+A line is ``key: numbers`` or ``key numbers``. Lines ``key: ...`` with a key not listed above
+are skipped (raw-calib extras such as ``S_00`` or ``calib_time``); a line with no ``:`` that
+does not start with a listed key is an error.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.core.transforms import SE3, nearest_rotation
+from drivestack.core.transforms import SE3
+from drivestack.ingest._rigid import rigid_from_matrix
 
 _ALIASES: dict[str, str] = {
     "R_rect": "R0_rect",
@@ -50,6 +58,8 @@ _SHAPES: dict[str, tuple[int, int]] = {
     "Tr_cam_to_road": (3, 4),
 }
 _REQUIRED = ("P2", "R0_rect", "Tr_velo_to_cam")
+#: Keys whose 3x3 block is a rotation (checked to be orthonormal when read).
+_RIGID = ("R0_rect", "Tr_velo_to_cam", "Tr_imu_to_velo", "Tr_cam_to_road")
 
 
 @dataclass(frozen=True)
@@ -84,21 +94,78 @@ class KittiCalib:
         return r0 @ tr
 
     def camera_rect_from_lidar(self) -> SE3:
-        """Rigid LiDAR -> rectified camera transform (rotation orthonormalised)."""
-        m = self.camera_rect_from_lidar_matrix()
-        return SE3(nearest_rotation(m[:3, :3]), m[:3, 3])
+        """Rigid LiDAR -> rectified camera transform (rotation orthonormalised).
+
+        Raises ``DataError`` naming the file when ``R0_rect @ Tr_velo_to_cam`` is not a
+        rotation to 1e-4 (a calibration built in code; files are checked when read)."""
+        return rigid_from_matrix(
+            self.camera_rect_from_lidar_matrix(),
+            path=self.path or None,
+            field="R0_rect @ Tr_velo_to_cam",
+        )
 
     def lidar_from_camera_rect(self) -> SE3:
         return self.camera_rect_from_lidar().inverse()
+
+
+def _parse_line(line: str, *, path: str, line_no: int) -> tuple[str, np.ndarray] | None:
+    """``(canonical key, numbers)`` of one non-blank line, None for a skipped unknown key."""
+    key, sep, rest = line.partition(":")
+    if not sep:
+        key, _, rest = line.partition(" ")
+    key = key.strip()
+    canonical = _ALIASES.get(key, key)
+    if canonical not in _SHAPES:
+        if sep and key and " " not in key:
+            return None  # unknown keys (e.g. S_00, K_00 of raw calib) are not needed here
+        raise DataError(
+            f"not a 'key: numbers' line: {line[:40]!r}", path=path, record=f"line {line_no}"
+        )
+    try:
+        numbers = np.array([float(v) for v in rest.split()], dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(
+            f"non-numeric value ({exc})", path=path, record=f"line {line_no}", field=key
+        ) from None
+    shape = _SHAPES[canonical]
+    if numbers.size != shape[0] * shape[1]:
+        raise DataError(
+            f"expected {shape[0] * shape[1]} numbers for a {shape[0]}x{shape[1]} matrix, got {numbers.size}",
+            path=path,
+            record=f"line {line_no}",
+            field=key,
+        )
+    if not np.all(np.isfinite(numbers)):
+        raise DataError("NaN or infinite value", path=path, record=f"line {line_no}", field=key)
+    matrix = numbers.reshape(shape)
+    if canonical in _RIGID:
+        block = np.eye(3, 4)
+        block[:, : shape[1]] = matrix
+        rigid_from_matrix(block, path=path, record=f"line {line_no}", field=key)
+    return canonical, matrix
+
+
+def _check_required(values: dict[str, np.ndarray], path: str) -> None:
+    """``DataError`` naming the first missing required key (with its other spellings)."""
+    missing = [k for k in _REQUIRED if k not in values]
+    if "R0_rect" in missing and "Tr_velo_to_cam" in missing:
+        missing.remove("R0_rect")  # odometry calib.txt has no R0_rect: the Tr line is missing
+    if missing:
+        key = missing[0]
+        spellings = sorted(k for k, v in _ALIASES.items() if v == key and k != key)
+        also = f" (also spelled {', '.join(spellings)})" if spellings else ""
+        raise DataError(f"missing calibration key {key}{also}", path=path, field=key)
 
 
 def read_kitti_calib(path: str | Path) -> KittiCalib:
     """Read a KITTI calib file (object, tracking or odometry layout; either key spelling).
 
     Raises:
-        DataError: missing file, a line that is not ``key: numbers``, a wrong number count,
-            non-numeric values, or a missing required key (``P2``, ``R0_rect``,
-            ``Tr_velo_to_cam``); the message names the file, line and key.
+        DataError: missing file, a line that is not ``key: numbers`` (see the module
+            docstring for skipped keys), a wrong number count, non-numeric or non-finite
+            values, a rotation block that is not orthonormal to 1e-4, or a missing required
+            key (``P2``, ``R0_rect``, ``Tr_velo_to_cam``); the message names the file, line
+            and key.
     """
     p = Path(path)
     try:
@@ -106,43 +173,28 @@ def read_kitti_calib(path: str | Path) -> KittiCalib:
     except OSError as exc:
         raise DataError(f"cannot read calibration file: {exc.strerror}", path=str(p)) from exc
     values: dict[str, np.ndarray] = {}
+    line_of: dict[str, int] = {}
     odometry_layout = False  # odometry calib.txt: P0..P3 and "Tr", no R0_rect
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
-        key, sep, rest = line.partition(":")
-        if not sep:
-            key, _, rest = line.partition(" ")
-        key = key.strip()
-        odometry_layout |= key == "Tr"
-        canonical = _ALIASES.get(key, key)
-        if canonical not in _SHAPES:
-            continue  # unknown keys (e.g. S_00, K_00 of raw calib) are not needed here
-        try:
-            numbers = np.array([float(v) for v in rest.split()], dtype=np.float64)
-        except ValueError as exc:
+        odometry_layout |= line.partition(":")[0].strip() == "Tr" or line.startswith("Tr ")
+        parsed = _parse_line(line, path=str(p), line_no=line_no)
+        if parsed is None:
+            continue
+        key, matrix = parsed
+        if key in line_of:
             raise DataError(
-                f"non-numeric value ({exc})", path=str(p), record=f"line {line_no}", field=key
-            ) from None
-        shape = _SHAPES[canonical]
-        if numbers.size != shape[0] * shape[1]:
-            raise DataError(
-                f"expected {shape[0] * shape[1]} numbers for a {shape[0]}x{shape[1]} matrix, got {numbers.size}",
+                f"{key} given twice (lines {line_of[key]} and {line_no})",
                 path=str(p),
                 record=f"line {line_no}",
                 field=key,
             )
-        if not np.all(np.isfinite(numbers)):
-            raise DataError(
-                "NaN or infinite value", path=str(p), record=f"line {line_no}", field=key
-            )
-        values[canonical] = numbers.reshape(shape)
+        values[key], line_of[key] = matrix, line_no
     if odometry_layout and "R0_rect" not in values:
         values["R0_rect"] = np.eye(3)  # odometry: Tr already maps into the rectified camera
-    for key in _REQUIRED:
-        if key not in values:
-            raise DataError(f"missing calibration key {key}", path=str(p), field=key)
+    _check_required(values, str(p))
     return KittiCalib(
         P={k: v for k, v in values.items() if k.startswith("P")},
         R0_rect=values["R0_rect"],

@@ -117,14 +117,17 @@ class KittiObjects:
 
     Attributes:
         type_name: ``(N,)`` str KITTI type as written (``Car``, ``DontCare`` ...).
-        truncation: ``(N,)`` float in [0, 1] (-1 when unknown).
-        occlusion: ``(N,)`` int64 0 visible .. 3 unknown (-1 when unknown).
+        truncation: ``(N,)`` float: a fraction in [0, 1] in object files, the level 0 / 1 / 2
+            (not / partly / heavily truncated) in tracking files; -1 when unknown (DontCare,
+            detections).
+        occlusion: ``(N,)`` int64 0 visible .. 3 unknown (-1 for DontCare and detections).
         alpha_rad: ``(N,)`` observation angle.
         box2d_xyxy_px: ``(N, 4)`` 2D box in the image_2 plane.
         hwl_m: ``(N, 3)`` height, width, length.
         location_m: ``(N, 3)`` bottom centre in camera_rect.
         rotation_y_rad: ``(N,)`` yaw about camera_rect's y axis.
-        score: ``(N,)`` detection score (1.0 when left empty; tracking labels read as NaN).
+        score: ``(N,)`` detection score (1.0 when left empty; tracking labels, which have no
+            score column, read as NaN).
         frame: ``(N,)`` int64 frame index (-1 for rows of a per-frame file).
         track_id: ``(N,)`` int64 track id (-1 for DontCare, detections and object files).
         path: source file ("" when built in code).
@@ -201,7 +204,7 @@ class KittiObjects:
             cls = _CLASS_OF_LOWER.get(name.lower())
             if cls is None and name.lower() != DONT_CARE.lower():
                 raise DataError(
-                    f"unknown KITTI type {name!r}; known: {sorted(KITTI_TO_CLASS)}",
+                    f"unknown KITTI type {str(name)!r}; known: {sorted(KITTI_TO_CLASS)}",
                     path=self.path or None,
                     record=f"object {i}",
                     field="type",
@@ -212,14 +215,15 @@ class KittiObjects:
 
 # -- reading ----------------------------------------------------------------------------------
 def read_text_lines(path: str | Path) -> list[str]:
-    """The lines of a text file; ``DataError`` naming the file when it cannot be read."""
+    """The lines of a text file (UTF-8, a byte-order mark dropped); ``DataError`` naming the
+    file when it cannot be read."""
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise DataError("file not found", path=str(path)) from None
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from exc
-    return raw.decode("utf-8", errors="replace").splitlines()
+    return raw.decode("utf-8-sig", errors="replace").splitlines()  # a leading BOM is dropped
 
 
 def parse_numbers(
@@ -273,7 +277,11 @@ def parse_object_rows(
 
     Raises:
         DataError: naming the file, the line and the field: a wrong column count, a value that
-            is not a number, NaN/inf before the score, an unknown type, a negative size
+            is not a number, NaN/inf in any column (a written score included: a result row
+            with a ``nan`` score has no meaning; only a *missing* score column becomes
+            ``missing_score``), an unknown type, a truncation that is not -1, in [0, 1] (object
+            labels) or 2 (tracking labels write the levels 0 / 1 / 2; object-format rows
+            cut from them keep the 2), an occlusion that is not an integer in -1..3, a negative size
             (except DontCare and the 2D-only placeholder ``-1 -1 -1``, see
             :meth:`KittiObjects.has_box3d`).
     """
@@ -286,7 +294,6 @@ def parse_object_rows(
                 f"expected {n_cols} or {n_cols + 1} columns (the last a score), got {len(row)}",
                 path=path,
                 record=f"line {line_no}",
-                field=columns[len(row)] if len(row) < n_cols else None,
             )
     numeric_columns = [c for c in columns if c != "type"]
     numbers = parse_numbers(
@@ -304,15 +311,22 @@ def parse_object_rows(
         line_numbers=[line_numbers[i] for i in scored],
     ).reshape(-1)
     check_finite(numbers, numeric_columns, path=path, line_numbers=line_numbers)
+    check_finite(
+        score[scored].reshape(-1, 1),
+        ["score"],
+        path=path,
+        line_numbers=[line_numbers[i] for i in scored],
+    )
     names = np.array([r[k] for r in rows], dtype=str)
     for name, line_no in zip(names, line_numbers, strict=True):
         if name.lower() not in _CLASS_OF_LOWER and name.lower() != DONT_CARE.lower():
             raise DataError(
-                f"unknown KITTI type {name!r}; known: {sorted([*KITTI_TO_CLASS, DONT_CARE])}",
+                f"unknown KITTI type {str(name)!r}; known: {sorted([*KITTI_TO_CLASS, DONT_CARE])}",
                 path=path,
                 record=f"line {line_no}",
                 field="type",
             )
+    _check_visibility(numbers[:, k], numbers[:, k + 1], path, line_numbers)
     hwl = numbers[:, k + 7 : k + 10]
     placeholder = np.all(hwl == np.asarray(NO_BOX3D_HWL), axis=1)
     negative = np.flatnonzero((names != DONT_CARE) & np.any(hwl < 0, axis=1) & ~placeholder)
@@ -337,6 +351,68 @@ def parse_object_rows(
         path=path,
     )
     return numbers[:, :k], objects
+
+
+def _check_visibility(
+    truncation: np.ndarray,
+    occlusion: np.ndarray,
+    path: str,
+    line_numbers: Sequence[int],
+) -> None:
+    """``DataError`` for the first ``(N,)`` truncation outside ``{-1} | [0, 1] | {2}`` (object
+    fractions, tracking levels 0 / 1 / 2, -1 unknown) or occlusion that is not an integer in
+    -1..3."""
+    valid_t = (truncation == -1) | ((truncation >= 0) & (truncation <= 1)) | (truncation == 2)
+    bad_t = np.flatnonzero(~valid_t)
+    if bad_t.size:
+        raise DataError(
+            "truncation must be -1 (unknown), a fraction in [0, 1] or the tracking level 2, "
+            f"got {float(truncation[bad_t[0]]):g}",
+            path=path,
+            record=f"line {line_numbers[bad_t[0]]}",
+            field="truncated",
+        )
+    bad_o = np.flatnonzero((occlusion != np.round(occlusion)) | (occlusion < -1) | (occlusion > 3))
+    if bad_o.size:
+        raise DataError(
+            "occlusion must be an integer -1 (unknown), 0 visible .. 3 unknown, "
+            f"got {float(occlusion[bad_o[0]]):g}",
+            path=path,
+            record=f"line {line_numbers[bad_o[0]]}",
+            field="occluded",
+        )
+
+
+def check_rows_writable(
+    objects: KittiObjects,
+    lines: Sequence[str],
+    *,
+    leading: Sequence[str] = (),
+    row_numbers: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Check that the formatted ``lines`` (one per row of ``objects``) read back: the type
+    names are single words and :func:`parse_object_rows` accepts every line.
+
+    Returns the ``(N, len(leading))`` leading values as read back. Raises ``ValueError``
+    ``"row i: field f: ..."`` for the first bad row (``i`` = ``row_numbers[k]`` of line
+    ``k``, by default ``k``).
+    """
+    rows = list(range(len(lines))) if row_numbers is None else list(row_numbers)
+    for k, name in enumerate(objects.type_name):
+        if not name or len(name.split()) != 1 or name != name.strip():
+            raise ValueError(f"row {rows[k]}: field type: type must be one word, got {str(name)!r}")
+    try:
+        ids, _ = parse_object_rows(
+            [line.split() for line in lines],
+            path="",
+            line_numbers=rows,
+            leading=leading,
+        )
+    except DataError as exc:
+        row = str(exc.record).removeprefix("line ")
+        field = f"field {exc.field}: " if exc.field else ""
+        raise ValueError(f"row {row}: {field}{exc.reason}") from None
+    return ids
 
 
 # -- conversions ------------------------------------------------------------------------------
@@ -388,7 +464,8 @@ def objects_to_boxes(
     frame: str = LIDAR,
 ) -> Boxes3D:
     """Boxes of every row except DontCare, labels per :data:`KITTI_TO_CLASS` (any case); a NaN
-    score (tracking labels) becomes 1.0.
+    score becomes 1.0 (NaN means "no score column": tracking labels; a result file's written
+    ``nan`` score is rejected when read, see :func:`parse_object_rows`).
 
     Without ``calib`` the boxes are in :data:`CAMERA_RECT_ZUP` (exact axis relabelling, see
     :func:`camera_rect_to_zup_array7`). With ``calib`` they are in the LiDAR frame (named
@@ -514,8 +591,17 @@ def boxes_to_objects(
     unknown_visibility: bool = False,
     score: npt.ArrayLike | None = None,
 ) -> KittiObjects:
-    """KITTI rows for ``boxes`` (:data:`BoxesIn`): the inverse of :func:`objects_to_boxes`
-    (z-up boxes relabelled exactly; LiDAR boxes with ``calib``, heading vector mapped).
+    """KITTI rows for ``boxes`` (:data:`BoxesIn`), mapping the geometry back the way
+    :func:`objects_to_boxes` maps it forward (z-up boxes relabelled exactly; LiDAR boxes with
+    ``calib``, heading vector mapped).
+
+    What round-trips through ``objects_to_boxes`` and back: location and dimensions (to float
+    rounding) and the class. What does not: ``rotation_y`` comes back as the yaw of the
+    heading vector projected into the camera's x-z plane, which differs from the written
+    value by up to ~1e-4 rad when the LiDAR and camera are not exactly level (exact for z-up
+    boxes); types become the class's canonical KITTI type (``Person_sitting`` and ``Person``
+    -> ``Pedestrian``, ``Misc`` for classes without one); truncation, occlusion, DontCare rows
+    and (without ``box2d_xyxy_px``) the labelled 2D box are not carried by :class:`Boxes3D`.
 
     Types from the labels (:data:`CLASS_TO_KITTI`, else Misc; Misc for an array); scores from
     the boxes or ``score`` (needed for an array); alpha = rotation_y - atan2(x, z); the image box

@@ -16,10 +16,11 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KittiObjects,
+    check_rows_writable,
     objects_to_boxes,
     parse_object_rows,
     read_text_lines,
@@ -32,7 +33,9 @@ from drivestack.structures.sensor_frame import SensorFrame
 def read_kitti_label(path: str | Path) -> KittiObjects:
     """Read one ``label_2`` (or KITTI-format result) file; an empty file gives 0 objects.
 
-    Rows without a score get 1.0. Raises ``DataError`` naming the file, line and field.
+    Rows without a score get 1.0; a written ``nan`` score is an error. Raises ``DataError``
+    naming the file, line and field (see
+    :func:`~drivestack.ingest.kitti_format.parse_object_rows`).
     """
     rows, line_numbers = [], []
     for line_no, line in enumerate(read_text_lines(path), start=1):
@@ -43,7 +46,12 @@ def read_kitti_label(path: str | Path) -> KittiObjects:
 
 
 def format_kitti_label(objects: KittiObjects, *, with_score: bool = True) -> str:
-    """KITTI label text, one line per object (score appended when ``with_score``)."""
+    """KITTI label text, one line per object (score appended when ``with_score``).
+
+    Raises ``ValueError`` naming the row and field of a row :func:`read_kitti_label` would
+    reject (NaN/inf, an unknown type or one with spaces, truncation/occlusion out of range,
+    negative dimensions other than the 2D-only placeholder).
+    """
     lines = []
     for i in range(len(objects)):
         b = objects.box2d_xyxy_px[i]
@@ -57,14 +65,20 @@ def format_kitti_label(objects: KittiObjects, *, with_score: bool = True) -> str
         if with_score:
             line += f" {objects.score[i]:.6f}"
         lines.append(line)
+    check_rows_writable(objects, lines)
     return "".join(line + "\n" for line in lines)
 
 
 def write_kitti_label(path: str | Path, objects: KittiObjects, *, with_score: bool = True) -> None:
-    """Write ``objects`` as a KITTI label/result file (parent folders are created)."""
+    """Write ``objects`` as a KITTI label/result file (parent folders are created).
+
+    Raises ``ValueError`` naming the row and field, before anything is written, for a row
+    the reader would reject (see :func:`format_kitti_label`).
+    """
+    text = format_kitti_label(objects, with_score=with_score)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(format_kitti_label(objects, with_score=with_score))
+    p.write_text(text)
 
 
 # -- point clouds --------------------------------------------------------------------------
@@ -75,8 +89,10 @@ def read_velodyne_bin(
 ) -> PointCloud:
     """A KITTI ``.bin`` scan: float32 little-endian ``N x (x, y, z, reflectance)``.
 
-    Raises ``DataError`` when the size is not a multiple of 16 bytes (truncated file) or a
-    point is NaN/inf (unless ``drop_nonfinite``).
+    Raises ``DataError`` naming the file and point when the size is not a multiple of 16
+    bytes (truncated file), a coordinate or the reflectance is NaN/inf (unless
+    ``drop_nonfinite``, which drops such points), or a coordinate is beyond
+    :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M` (not a KITTI scan).
     """
     raw = read_bytes(path)
     if len(raw) % 16:
@@ -86,6 +102,7 @@ def read_velodyne_bin(
             record=f"point {len(raw) // 16}",
         )
     pts = np.frombuffer(raw, dtype="<f4").reshape(-1, 4)
+    check_plausible_range(pts[:, :3], path=str(path), hint="not a KITTI float32 x y z r scan?")
     return finite_cloud(
         pts[:, :3],
         {INTENSITY: pts[:, 3]},
@@ -93,6 +110,7 @@ def read_velodyne_bin(
         timestamp_ns=timestamp_ns,
         path=str(path),
         drop_nonfinite=drop_nonfinite,
+        also_finite={"reflectance": pts[:, 3]},
     )
 
 

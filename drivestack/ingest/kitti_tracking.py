@@ -29,9 +29,11 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_format import (
+    DONT_CARE,
     KITTI_OBJECT_FIELDS,
     KittiObjects,
     check_finite,
+    check_rows_writable,
     parse_numbers,
     parse_object_rows,
     read_text_lines,
@@ -45,9 +47,15 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
     """Read a ``label_02`` file (17 columns) or a tracking result file (18, with score).
 
     A missing file is an error; an empty file gives zero rows. Labels get ``score = NaN``.
+    Truncation is -1 or a level 0 / 1 / 2 (a fraction in [0, 1] is accepted too), occlusion an
+    integer -1..3.
 
     Raises:
-        DataError: naming the file, the line number and the field for a malformed line.
+        DataError: naming the file, the line number and the field for a malformed line (see
+            :func:`~drivestack.ingest.kitti_format.parse_object_rows`; a written ``nan``
+            score is an error), a frame that is not a non-negative integer, a track id that
+            is not an integer >= 0 (-1 is allowed for DontCare rows only), and a
+            ``(frame, track_id)`` given on two lines (naming both).
     """
     p = str(path)
     rows: list[list[str]] = []
@@ -72,16 +80,47 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
                 path=p,
                 record=f"line {line_no}",
             )
-    frames = ids[:, 0]
+    check_frame_track_ids(ids, objects.type_name, path=p, line_numbers=line_numbers)
+    return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
+
+
+def check_frame_track_ids(
+    ids: np.ndarray, type_name: np.ndarray, *, path: str, line_numbers: list[int]
+) -> None:
+    """``DataError`` naming the line (both lines for a duplicate) and field for the first bad
+    ``(N, 2)`` ``frame, track_id`` pair: frame not an integer >= 0, track id not an integer
+    >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare."""
+    frames, tids = ids[:, 0], ids[:, 1]
     bad = np.flatnonzero((frames < 0) | (frames != np.round(frames)))
     if bad.size:
         raise DataError(
-            f"frame must be a non-negative integer, got {frames[bad[0]]}",
-            path=p,
+            f"frame must be a non-negative integer, got {float(frames[bad[0]]):g}",
+            path=path,
             record=f"line {line_numbers[bad[0]]}",
             field="frame",
         )
-    return replace(objects, frame=frames.astype(np.int64), track_id=ids[:, 1].astype(np.int64))
+    dont_care = np.char.lower(type_name.astype(str)) == DONT_CARE.lower()
+    allowed_min = np.where(dont_care, -1, 0)
+    bad = np.flatnonzero((tids < allowed_min) | (tids != np.round(tids)))
+    if bad.size:
+        raise DataError(
+            f"track_id must be an integer >= 0 (-1 only for DontCare), got {float(tids[bad[0]]):g}",
+            path=path,
+            record=f"line {line_numbers[bad[0]]}",
+            field="track_id",
+        )
+    tracked = np.flatnonzero(tids >= 0)
+    _, first, counts = np.unique(ids[tracked], axis=0, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        key = ids[tracked[first[np.argmax(counts > 1)]]]
+        same = tracked[np.all(ids[tracked] == key, axis=1)]
+        raise DataError(
+            f"frame {int(key[0])} track_id {int(key[1])} given twice "
+            f"(lines {line_numbers[same[0]]} and {line_numbers[same[1]]})",
+            path=path,
+            record=f"line {line_numbers[same[1]]}",
+            field="track_id",
+        )
 
 
 #: AB3DMOT detection columns (KITTI's own names where they are KITTI's columns).
@@ -100,7 +139,9 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
     """Read an AB3DMOT-format detection file (15 comma-separated columns).
 
     A missing file is an error; an empty file gives zero detections. ``track_id`` is -1,
-    truncation/occlusion are -1 (unknown).
+    truncation/occlusion are -1 (unknown). ``DataError`` naming the line and field for a
+    wrong column count, a non-number or NaN/inf, a frame that is not an integer >= 0, or a
+    ``type_id`` that is not 1, 2 or 3.
     """
     p = str(path)
     rows: list[list[str]] = []
@@ -121,8 +162,17 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
         return KittiObjects(path=p)
     arr = parse_numbers(rows, _DET_FIELDS, path=p, line_numbers=line_numbers)
     check_finite(arr, _DET_FIELDS, path=p, line_numbers=line_numbers)
+    frames = arr[:, 0]
+    bad_frame = np.flatnonzero((frames < 0) | (frames != np.round(frames)))
+    if bad_frame.size:
+        raise DataError(
+            f"frame must be a non-negative integer, got {float(frames[bad_frame[0]]):g}",
+            path=p,
+            record=f"line {line_numbers[bad_frame[0]]}",
+            field="frame",
+        )
     type_ids = arr[:, 1].astype(np.int64)
-    unknown = ~np.isin(type_ids, list(AB3DMOT_TYPE_IDS))
+    unknown = ~np.isin(arr[:, 1], list(AB3DMOT_TYPE_IDS))
     if np.any(unknown):
         bad = int(np.argwhere(unknown)[0, 0])
         raise DataError(
@@ -249,19 +299,43 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
 
 # -- writing --------------------------------------------------------------------------------
 def write_tracking_results(path: str | Path, objects: KittiObjects) -> None:
-    """Write rows in the KITTI tracking result format (18 columns, with score), frame-sorted."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write rows in the KITTI tracking result format, frame-sorted: 18 columns with the
+    score, or the 17 label columns when every score is NaN (labels read by
+    :func:`read_tracking_labels` write back as labels).
+
+    Raises ``ValueError`` naming the row (0-based in ``objects``) and field, before anything
+    is written, for a row :func:`read_tracking_labels` would reject: frame or track id -1
+    (:func:`~drivestack.ingest.kitti_format.boxes_to_objects` leaves them for the caller),
+    a duplicate ``(frame, track_id)``, NaN/inf, an unknown type, a NaN score among scored rows.
+    """
     order = np.lexsort((objects.track_id, objects.frame))
     o = objects.select(order)
+    no_score = bool(len(o)) and bool(np.all(np.isnan(o.score)))
     lines = []
     for i in range(len(o)):
         x1, y1, x2, y2 = o.box2d_xyxy_px[i]
         h, w, l = o.hwl_m[i]
         x, y, z = o.location_m[i]
         lines.append(
-            f"{o.frame[i]} {o.track_id[i]} {o.type_name[i]} {int(o.truncation[i])} {o.occlusion[i]} "
+            f"{o.frame[i]} {o.track_id[i]} {o.type_name[i]} {o.truncation[i]:g} {o.occlusion[i]} "
             f"{o.alpha_rad[i]:.6f} {x1:.4f} {y1:.4f} {x2:.4f} {y2:.4f} {h:.6f} {w:.6f} {l:.6f} "
-            f"{x:.6f} {y:.6f} {z:.6f} {o.rotation_y_rad[i]:.6f} {o.score[i]:.6f}"
+            f"{x:.6f} {y:.6f} {z:.6f} {o.rotation_y_rad[i]:.6f}"
+            + ("" if no_score else f" {o.score[i]:.6f}")
         )
+    _check_writable(o, lines, order)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text("\n".join(lines) + ("\n" if lines else ""))
+
+
+def _check_writable(o: KittiObjects, lines: list[str], order: np.ndarray) -> None:
+    """``ValueError`` naming the row of the caller's objects (``o`` is them reordered by
+    ``order``) and the field of the first line the tracking reader would reject."""
+    rows = [int(r) for r in order]
+    ids = check_rows_writable(o, lines, leading=("frame", "track_id"), row_numbers=rows)
+    try:
+        check_frame_track_ids(ids, o.type_name, path="", line_numbers=rows)
+    except DataError as exc:
+        row = str(exc.record).removeprefix("line ")
+        reason = exc.reason.replace("(lines", "(rows")
+        raise ValueError(f"row {row}: field {exc.field}: {reason}") from None

@@ -21,7 +21,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR, WORLD
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix, yaw_to_rotation_matrix
-from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -49,7 +49,30 @@ NAME_TO_CLASS: dict[str, ObjectClass] = {
 CLASS_TO_NAME: dict[ObjectClass, str] = {v: k for k, v in NAME_TO_CLASS.items()} | {
     ObjectClass.VAN: "car"
 }
-#: Attribute written for each class when the detector predicts none (as mmdet3d does).
+#: The nuScenes attribute names (``attribute_name`` of a submission box may also be "").
+ATTRIBUTE_NAMES: tuple[str, ...] = (
+    "pedestrian.moving", "pedestrian.sitting_lying_down", "pedestrian.standing",
+    "cycle.with_rider", "cycle.without_rider",
+    "vehicle.moving", "vehicle.parked", "vehicle.stopped",
+)  # fmt: skip
+_VEHICLE = ("car", "truck", "bus", "trailer", "construction_vehicle")
+_CYCLE = ("motorcycle", "bicycle")
+#: Attributes a box of each detection class may carry besides "" (none for cones, barriers).
+CLASS_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    name: tuple(a for a in ATTRIBUTE_NAMES if a.startswith(prefix))
+    for names, prefix in (
+        (_VEHICLE, "vehicle."),
+        (_CYCLE, "cycle."),
+        (("pedestrian",), "pedestrian."),
+    )
+    for name in names
+} | {"traffic_cone": (), "barrier": ()}
+#: nuScenes' limit on boxes per sample in a submission (``max_boxes_per_sample``).
+MAX_BOXES_PER_SAMPLE = 500
+#: Above this speed a box is moving when its attribute is chosen from its velocity (mmdet3d).
+MOVING_SPEED_MPS = 0.2
+#: mmdet3d's ``NuScenesDataset.DefaultAttribute``: the attribute of a class when its speed
+#: does not decide it (see :func:`attribute_from_speed`).
 DEFAULT_ATTRIBUTE: dict[str, str] = {
     "car": "vehicle.parked",
     "truck": "vehicle.parked",
@@ -64,6 +87,27 @@ DEFAULT_ATTRIBUTE: dict[str, str] = {
 }
 
 
+def attribute_from_speed(name: str, speed_mps: float) -> str:
+    """mmdet3d's attribute of a box of detection class ``name`` moving at ``speed_mps``.
+
+    Faster than :data:`MOVING_SPEED_MPS`: ``vehicle.moving`` for vehicles,
+    ``cycle.with_rider`` for motorcycles and bicycles; else (NaN included):
+    ``pedestrian.standing`` for pedestrians, ``vehicle.stopped`` for buses. Otherwise
+    :data:`DEFAULT_ATTRIBUTE` (parked vehicles, moving pedestrians, riderless cycles, "" for
+    cones and barriers), exactly as mmdet3d's nuScenes result formatting does.
+    """
+    if speed_mps > MOVING_SPEED_MPS:
+        if name in _VEHICLE:
+            return "vehicle.moving"
+        if name in _CYCLE:
+            return "cycle.with_rider"
+    elif name == "pedestrian":
+        return "pedestrian.standing"
+    elif name == "bus":
+        return "vehicle.stopped"
+    return DEFAULT_ATTRIBUTE[name]
+
+
 def seconds_to_ns_us(seconds: float) -> int:
     """nuScenes float seconds (microsecond clock) to integer ns, rounded to the microsecond."""
     return round(float(seconds) * 1e6) * 1000
@@ -74,7 +118,10 @@ def read_lidar_pcd_bin(
 ) -> PointCloud:
     """A nuScenes LiDAR sweep ``.pcd.bin``: float32 ``N x (x, y, z, intensity, ring)``.
 
-    Raises ``DataError`` for a size that is not a multiple of 20 bytes, or NaN/inf points.
+    Raises ``DataError`` naming the file (and point, field) for a size that is not a multiple
+    of 20 bytes, NaN/inf in any column (unless ``drop_nonfinite``, which drops those
+    points), or a coordinate beyond :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M`
+    (another layout, e.g. the float16 multi-sweep cloud of :func:`read_multisweep_fp16`).
     """
     raw = read_bytes(path)
     if len(raw) % 20:
@@ -84,14 +131,21 @@ def read_lidar_pcd_bin(
             record=f"point {len(raw) // 20}",
         )
     pts = np.frombuffer(raw, dtype="<f4").reshape(-1, 5)
-    attrs = {INTENSITY: pts[:, 3], RING: pts[:, 4].astype(np.int16)}
+    check_plausible_range(
+        pts[:, :3],
+        path=str(path),
+        hint="a float16 multi-sweep cloud? read it with read_multisweep_fp16",
+    )
+    with np.errstate(invalid="ignore"):  # NaN rings are reported (or dropped) below
+        ring = pts[:, 4].astype(np.int16)
     return finite_cloud(
         pts[:, :3],
-        attrs,
+        {INTENSITY: pts[:, 3], RING: ring},
         frame=frame,
         timestamp_ns=timestamp_ns,
         path=str(path),
         drop_nonfinite=drop_nonfinite,
+        also_finite={"intensity": pts[:, 3], "ring": pts[:, 4]},
     )
 
 
@@ -102,7 +156,10 @@ def read_multisweep_fp16(
     ``N x (x, y, z, intensity, time_lag_s)``, already in the key frame's LIDAR_TOP frame.
 
     ``time_offset_ns`` = ``-time_lag`` (older sweeps have negative offsets); coordinates and
-    intensity become float32.
+    intensity become float32. Raises ``DataError`` naming the file, point and field for a
+    size that is not a multiple of 10 bytes, a negative time lag, NaN/inf in any column
+    (unless ``drop_nonfinite``, which drops those points), or a coordinate beyond
+    :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M`.
     """
     raw = read_bytes(path)
     if len(raw) % 10:
@@ -112,13 +169,15 @@ def read_multisweep_fp16(
             record=f"point {len(raw) // 10}",
         )
     pts = np.frombuffer(raw, dtype="<f2").reshape(-1, 5).astype(np.float32)
+    check_plausible_range(pts[:, :3], path=str(path), hint="not a float16 multi-sweep cloud?")
     lag_s = pts[:, 4].astype(np.float64)
-    if np.any(np.isfinite(lag_s) & (lag_s < 0)):
-        first = int(np.flatnonzero(lag_s < 0)[0])
+    negative = np.flatnonzero(np.isfinite(lag_s) & (lag_s < 0))
+    if negative.size:
         raise DataError(
-            "negative time lag", path=str(path), record=f"point {first}", field="time_lag_s"
+            "negative time lag", path=str(path), record=f"point {negative[0]}", field="time_lag_s"
         )
-    offset = -np.round(np.nan_to_num(lag_s) * 1e9).astype(np.int64)
+    with np.errstate(invalid="ignore"):  # NaN/inf lags are reported (or dropped) below
+        offset = -np.round(lag_s * 1e9).astype(np.int64)
     attrs: dict[str, np.ndarray] = {INTENSITY: pts[:, 3], TIME_OFFSET_NS: offset}
     return finite_cloud(
         pts[:, :3],
@@ -127,6 +186,7 @@ def read_multisweep_fp16(
         timestamp_ns=timestamp_ns,
         path=str(path),
         drop_nonfinite=drop_nonfinite,
+        also_finite={"intensity": pts[:, 3], "time_lag_s": lag_s},
     )
 
 
@@ -161,13 +221,87 @@ class NuScenesSample:
     num_radar_pts: np.ndarray
 
 
-def _sample(
-    entry: Mapping[str, Any], categories: Sequence[str], path: str, index: int
-) -> NuScenesSample:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numbers(value: Any, n: int, *, path: str | None, record: str, field: str) -> np.ndarray:
+    """``(n,)`` float64 of a JSON list of ``n`` numbers (NaN/inf left to the caller)."""
+    if not isinstance(value, list) or len(value) != n or not all(map(_is_number, value)):
+        raise DataError(f"expected a list of {n} numbers, got {value!r}", path=path,
+                        record=record, field=field)  # fmt: skip
+    return np.asarray(value, dtype=np.float64)
+
+
+def _count(value: Any, *, path: str, record: str, field: str) -> int:
+    """A non-negative integer (an integral float such as ``5.0`` included)."""
+    if not _is_number(value) or not float(value).is_integer() or value < 0:
+        raise DataError(f"expected a non-negative integer, got {value!r}", path=path,
+                        record=record, field=field)  # fmt: skip
+    return int(value)
+
+
+def info_timestamp_ns(value: Any, *, path: str, record: str) -> int:
+    """ns of an info ``timestamp``: mmdet3d v1.x infos store float seconds
+    (``1532402927.647951``); the v0.x infos stored integer microseconds
+    (``1532402927647951``), told apart by size (seconds < 1e11, microseconds >= 1e14, i.e.
+    after 1973). Anything else (a string, null, a negative or in-between value) is a
+    ``DataError`` naming the file, sample and field."""
+    if _is_number(value) and np.isfinite(value) and 0 <= value < 1e11:
+        return seconds_to_ns_us(value)
+    if _is_number(value) and np.isfinite(value) and 1e14 <= value < 1e17:
+        return round(value) * 1000
+    raise DataError(
+        f"expected seconds (< 1e11) or integer microseconds (>= 1e14), got {value!r}",
+        path=path,
+        record=record,
+        field="timestamp",
+    )
+
+
+def _instance(
+    inst: Any, categories: Sequence[str], path: str, irec: str
+) -> tuple[np.ndarray, np.ndarray, str, int, int]:
+    """``(box (7,), velocity (2,), detection name, num_lidar_pts, num_radar_pts)`` of one
+    instance; ``DataError`` naming file, sample and instance index, and field."""
+    if not isinstance(inst, dict):
+        raise DataError(f"expected an object, got {inst!r}", path=path, record=irec)
+    for key in ("bbox_3d", "bbox_label_3d"):
+        if key not in inst:
+            raise DataError("missing key", path=path, record=irec, field=key)
+    box = _numbers(inst["bbox_3d"], 7, path=path, record=irec, field="bbox_3d")
+    if not np.all(np.isfinite(box)) or np.any(box[3:6] < 0):
+        raise DataError(
+            f"expected 7 finite numbers with non-negative size, got {inst['bbox_3d']}",
+            path=path,
+            record=irec,
+            field="bbox_3d",
+        )
+    # NaN velocity (no annotation to difference) reads as 0, as before
+    v = _numbers(inst.get("velocity", [0.0, 0.0]), 2, path=path, record=irec, field="velocity")
+    label = inst["bbox_label_3d"]
+    if not _is_number(label) or not float(label).is_integer() or not -1 <= label < len(categories):
+        raise DataError(
+            f"expected an integer label in -1 .. {len(categories) - 1} "
+            f"({len(categories)} categories; -1 = not a detection class), got {label!r}",
+            path=path,
+            record=irec,
+            field="bbox_label_3d",
+        )
+    name = categories[int(label)] if label >= 0 else ""
+    npts = _count(inst.get("num_lidar_pts", 0), path=path, record=irec, field="num_lidar_pts")
+    nrad = _count(inst.get("num_radar_pts", 0), path=path, record=irec, field="num_radar_pts")
+    return box, np.nan_to_num(v), name, npts, nrad
+
+
+def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuScenesSample:
     rec = f"data_list[{index}]"
+    if not isinstance(entry, dict):
+        raise DataError(f"expected an object, got {type(entry).__name__}", path=path, record=rec)
     try:
         token = str(entry["token"])
-        ts = seconds_to_ns_us(entry["timestamp"])
+        rec = f"data_list[{index}] (token {token})"
+        ts = info_timestamp_ns(entry["timestamp"], path=path, record=rec)
         lidar = entry["lidar_points"]
         lidar_path = str(lidar["lidar_path"])
         world_from_ego = _rigid(entry["ego2global"], path, rec, "ego2global")
@@ -175,36 +309,15 @@ def _sample(
         instances = entry.get("instances", [])
     except KeyError as exc:
         raise DataError("missing key", path=path, record=rec, field=str(exc.args[0])) from None
-    boxes = np.zeros((len(instances), 7))
-    vel = np.zeros((len(instances), 2))
-    names, npts, nrad = [], [], []
-    for j, inst in enumerate(instances):
-        irec = f"{rec}.instances[{j}]"
-        for key in ("bbox_3d", "bbox_label_3d"):
-            if key not in inst:
-                raise DataError("missing key", path=path, record=irec, field=key)
-        box = np.asarray(inst["bbox_3d"], dtype=np.float64)
-        if box.shape != (7,) or not np.all(np.isfinite(box)) or np.any(box[3:6] < 0):
-            raise DataError(
-                f"expected 7 finite numbers with non-negative size, got {inst['bbox_3d']}",
-                path=path,
-                record=irec,
-                field="bbox_3d",
-            )
-        boxes[j] = box
-        v = np.asarray(inst.get("velocity", [0.0, 0.0]), dtype=np.float64)[:2]
-        vel[j] = np.nan_to_num(v)
-        label = int(inst["bbox_label_3d"])
-        if label >= len(categories):
-            raise DataError(
-                f"label {label} outside the {len(categories)} categories",
-                path=path,
-                record=irec,
-                field="bbox_label_3d",
-            )
-        names.append(categories[label] if label >= 0 else "")
-        npts.append(int(inst.get("num_lidar_pts", 0)))
-        nrad.append(int(inst.get("num_radar_pts", 0)))
+    except TypeError:
+        raise DataError("expected an object", path=path, record=rec, field="lidar_points") from None
+    if not isinstance(instances, list):
+        raise DataError("expected a list", path=path, record=rec, field="instances")
+    parts = [_instance(inst, categories, path, f"data_list[{index}].instances[{j}] (token {token})")
+             for j, inst in enumerate(instances)]  # fmt: skip
+    boxes = np.array([q[0] for q in parts]).reshape(-1, 7)
+    vel = np.array([q[1] for q in parts]).reshape(-1, 2)
+    names = [q[2] for q in parts]
     labels = Boxes3D.from_array7(
         boxes,
         LIDAR,
@@ -212,24 +325,68 @@ def _sample(
         label=[int(NAME_TO_CLASS.get(n, ObjectClass.UNKNOWN)) for n in names],
         velocity_mps=vel,
     )
-    return NuScenesSample(token, ts, lidar_path, world_from_ego, ego_from_lidar, labels, np.array(names, dtype=str),
-                          np.array(npts, dtype=np.int64), np.array(nrad, dtype=np.int64))  # fmt: skip
+    return NuScenesSample(token, ts, lidar_path, world_from_ego, ego_from_lidar, labels,
+                          np.array(names, dtype=str), np.array([q[3] for q in parts], dtype=np.int64),
+                          np.array([q[4] for q in parts], dtype=np.int64))  # fmt: skip
+
+
+def _categories(cats: Any, path: str) -> list[str]:
+    """Names by label index from ``metainfo.categories`` (``{name: index}``, indices 0..K-1)."""
+    if (
+        not isinstance(cats, dict)
+        or not all(_is_number(v) and float(v).is_integer() for v in cats.values())
+        or sorted(int(v) for v in cats.values()) != list(range(len(cats)))
+    ):
+        raise DataError(
+            f"expected a mapping {{name: index}} with indices 0..K-1, got {cats!r:.80}",
+            path=path,
+            field="metainfo.categories",
+        )
+    return [name for name, _ in sorted(cats.items(), key=lambda kv: kv[1])]
 
 
 def read_nuscenes_info(path: str | Path) -> list[NuScenesSample]:
-    """All samples of an mmdet3d v1.x nuScenes info file (pickle converted to JSON)."""
+    """All samples of an mmdet3d v1.x nuScenes info file (pickle converted to JSON):
+    ``{"metainfo": {"categories": {name: index}}, "data_list": [sample, ...]}``.
+
+    ``timestamp`` is read as seconds (v1.x) or integer microseconds (v0.x), see
+    :func:`info_timestamp_ns`. Raises ``DataError`` naming the file, the record
+    (``data_list[i] (token t)``, and ``instances[j]``) and the field for anything else: a
+    missing key, a wrong type or length, a label outside -1..K-1, a count that is not a
+    non-negative integer, a non-rigid pose, or a sample token given twice.
+    """
     p = str(path)
     try:
         data = json.loads(read_bytes(path))
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise DataError(
+            f"expected an object with metainfo and data_list, got a {type(data).__name__}", path=p
+        )
     try:
         cats = data["metainfo"]["categories"]
         entries = data["data_list"]
     except (KeyError, TypeError) as exc:
-        raise DataError("missing key", path=p, field=str(exc.args[0])) from None
-    categories = [name for name, _ in sorted(cats.items(), key=lambda kv: kv[1])]
-    return [_sample(e, categories, p, i) for i, e in enumerate(entries)]
+        field = str(exc.args[0]) if isinstance(exc, KeyError) else "metainfo"
+        raise DataError("missing key", path=p, field=field) from None
+    categories = _categories(cats, p)
+    if not isinstance(entries, list):
+        raise DataError(
+            f"expected a list, got a {type(entries).__name__}", path=p, field="data_list"
+        )
+    samples = [_sample(e, categories, p, i) for i, e in enumerate(entries)]
+    seen: dict[str, int] = {}
+    for i, sample in enumerate(samples):
+        if sample.token in seen:
+            raise DataError(
+                f"sample token given twice (data_list[{seen[sample.token]}] and [{i}])",
+                path=p,
+                record=f"data_list[{i}] (token {sample.token})",
+                field="token",
+            )
+        seen[sample.token] = i
+    return samples
 
 
 def read_nuscenes_frame(
@@ -266,13 +423,23 @@ def read_nuscenes_frame(
 
 
 def boxes_to_submission(
-    boxes: Boxes3D, sample_token: str, world_from_boxes: SE3
+    boxes: Boxes3D,
+    sample_token: str,
+    world_from_boxes: SE3,
+    *,
+    attribute_name: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """nuScenes result dicts (global frame) for boxes in a frame mapped by ``world_from_boxes``.
 
-    Boxes whose class has no nuScenes name (UNKNOWN, ANIMAL, ...) are left out.
+    Boxes whose class has no nuScenes name (UNKNOWN, ANIMAL, ...) are left out. The attribute
+    of a box is ``attribute_name[i]`` when given (``(N,)``, one per box of ``boxes``, each ""
+    or one of :data:`CLASS_ATTRIBUTES` of its class; ``ValueError`` naming the box
+    otherwise), else chosen from its speed as mmdet3d's nuScenes output does
+    (:func:`attribute_from_speed`).
     """
     out: list[dict[str, Any]] = []
+    if attribute_name is not None and len(attribute_name) != len(boxes):
+        raise ValueError(f"attribute_name has {len(attribute_name)} entries for {len(boxes)} boxes")
     if len(boxes) == 0:
         return out
     rot = world_from_boxes.rotation @ yaw_to_rotation_matrix(boxes.yaw_rad)
@@ -285,6 +452,11 @@ def boxes_to_submission(
         name = CLASS_TO_NAME.get(ObjectClass(int(boxes.label[i])))
         if name is None:
             continue
+        if attribute_name is None:
+            attr = attribute_from_speed(name, float(np.hypot(*vel[i])))
+        else:
+            attr = str(attribute_name[i])
+            _check_attribute(attr, name, path=None, record=f"box {i}")
         length, width, height = boxes.size_m[i]
         out.append({
             "sample_token": sample_token,
@@ -294,7 +466,7 @@ def boxes_to_submission(
             "velocity": [float(v) for v in vel[i]],
             "detection_name": name,
             "detection_score": float(boxes.score[i]),
-            "attribute_name": DEFAULT_ATTRIBUTE[name],
+            "attribute_name": attr,
         })  # fmt: skip
     return out
 
@@ -305,7 +477,14 @@ def write_submission(
     *,
     meta: Mapping[str, bool] | None = None,
 ) -> None:
-    """Write ``{"meta": ..., "results": {sample_token: [box dicts]}}``."""
+    """Write ``{"meta": ..., "results": {sample_token: [box dicts]}}`` as strict JSON.
+
+    Every box is checked as :func:`read_submission` checks it, and its velocity must be
+    finite (strict JSON has no NaN); ``ValueError`` (a ``DataError`` without a path) naming
+    ``results[token][j]`` and the field otherwise, before anything is written.
+    """
+    for token, items in results.items():
+        _check_sample(items, str(token), path=None, strict_json=True)
     doc = {
         "meta": dict(
             meta
@@ -319,9 +498,10 @@ def write_submission(
         ),
         "results": {k: list(v) for k, v in results.items()},
     }
+    text = json.dumps(doc, allow_nan=False)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(doc))
+    p.write_text(text)
 
 
 @dataclass(frozen=True)
@@ -331,16 +511,31 @@ class SubmissionBoxes:
     center_m: np.ndarray  # (N, 3)
     size_wlh_m: np.ndarray  # (N, 3)
     yaw_rad: np.ndarray  # (N,)
-    velocity_mps: np.ndarray  # (N, 2)
+    velocity_mps: np.ndarray  # (N, 2), NaN where the submission left it unknown
     detection_name: np.ndarray  # (N,) str
     attribute_name: np.ndarray  # (N,) str
     score: np.ndarray  # (N,)
+    path: str = ""  # the submission file
+    token: str = ""  # the sample token
 
     def __len__(self) -> int:
         return int(self.center_m.shape[0])
 
     def to_boxes(self, frame: str = WORLD, timestamp_ns: int = 0) -> Boxes3D:
-        """As :class:`Boxes3D` (labels = ObjectClass of the detection names)."""
+        """As :class:`Boxes3D` (labels = ObjectClass of the detection names).
+
+        :class:`Boxes3D` has no "unknown" velocity, so a NaN velocity is a ``DataError``
+        naming the file, box and field (not silently 0: that would score a velocity error
+        the devkit does not count); use :attr:`velocity_mps` to handle it.
+        """
+        unknown = np.flatnonzero(~np.all(np.isfinite(self.velocity_mps), axis=1))
+        if unknown.size:
+            raise DataError(
+                "unknown (NaN) velocity cannot be held by Boxes3D",
+                path=self.path or None,
+                record=f"results[{self.token}][{int(unknown[0])}]",
+                field="velocity",
+            )
         size = self.size_wlh_m[:, [1, 0, 2]]
         label = [int(NAME_TO_CLASS.get(n, ObjectClass.UNKNOWN)) for n in self.detection_name]
         return Boxes3D(
@@ -356,7 +551,17 @@ class SubmissionBoxes:
 
 
 def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
-    """Read a nuScenes detection submission; errors name the sample token, box and field."""
+    """Read a nuScenes detection submission, checked as the nuScenes devkit's loader checks
+    it (``load_prediction`` / ``DetectionBox``) and a little stricter.
+
+    Per sample: a list of at most :data:`MAX_BOXES_PER_SAMPLE` boxes. Per box (an object):
+    ``sample_token`` equal to its key; ``translation`` 3 and ``rotation`` 4 finite numbers
+    (a non-zero quaternion); ``size`` 3 finite non-negative numbers; ``velocity`` 2 numbers,
+    NaN meaning unknown (kept NaN); ``detection_name`` one of :data:`DETECTION_NAMES`;
+    ``detection_score`` a finite number (not a string); ``attribute_name`` "" or one of
+    :data:`CLASS_ATTRIBUTES` of its class. ``DataError`` naming the file, the box
+    (``results[token][j]``) and the field otherwise.
+    """
     p = str(path)
     try:
         doc = json.loads(read_bytes(path))
@@ -364,43 +569,88 @@ def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
         raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise DataError("expected an object with a 'results' mapping", path=p, field="results")
-    out: dict[str, SubmissionBoxes] = {}
-    for token, items in doc["results"].items():
-        n = len(items)
-        center, size, yaw = np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n)
-        vel, score = np.zeros((n, 2)), np.zeros(n)
-        names, attrs = [], []
-        for j, item in enumerate(items):
-            rec = f"results[{token}][{j}]"
-            try:
-                center[j] = _finite(item["translation"], 3)
-                size[j] = _finite(item["size"], 3)
-                q = _finite(item["rotation"], 4)
-                rot = quaternion_to_rotation_matrix(q)
-                yaw[j] = np.arctan2(rot[1, 0], rot[0, 0])
-                vel[j] = np.nan_to_num(
-                    np.asarray(item.get("velocity", [0.0, 0.0]), dtype=np.float64)[:2]
-                )
-                score[j] = float(item["detection_score"])
-                name = str(item["detection_name"])
-            except KeyError as exc:
-                raise DataError("missing key", path=p, record=rec, field=str(exc.args[0])) from None
-            except (ValueError, TypeError) as exc:
-                raise DataError(str(exc), path=p, record=rec) from None
-            if name not in NAME_TO_CLASS:
-                raise DataError(
-                    f"unknown detection_name {name!r}", path=p, record=rec, field="detection_name"
-                )
-            names.append(name)
-            attrs.append(str(item.get("attribute_name", "")))
-        out[str(token)] = SubmissionBoxes(
-            center, size, yaw, vel, np.array(names, dtype=str), np.array(attrs, dtype=str), score
+    return {str(token): _check_sample(items, str(token), path=p)
+            for token, items in doc["results"].items()}  # fmt: skip
+
+
+_BOX_KEYS = ("sample_token", "translation", "size", "rotation", "velocity", "detection_name",
+             "detection_score", "attribute_name")  # fmt: skip
+
+
+def _check_sample(
+    items: Any, token: str, *, path: str | None, strict_json: bool = False
+) -> SubmissionBoxes:
+    """The boxes of one sample of a submission; ``DataError`` naming the box and field."""
+    if not isinstance(items, list):
+        raise DataError("expected a list of boxes", path=path, record=f"results[{token}]")
+    if len(items) > MAX_BOXES_PER_SAMPLE:
+        raise DataError(
+            f"{len(items)} boxes; nuScenes allows at most {MAX_BOXES_PER_SAMPLE} per sample",
+            path=path,
+            record=f"results[{token}]",
         )
-    return out
+    n = len(items)
+    center, size, yaw = np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n)
+    vel, score = np.zeros((n, 2)), np.zeros(n)
+    names, attrs = [], []
+    for j, item in enumerate(items):
+        rec = f"results[{token}][{j}]"
+        if not isinstance(item, dict):
+            raise DataError(f"expected a box object, got {item!r:.40}", path=path, record=rec)
+        missing = [k for k in _BOX_KEYS if k not in item]
+        if missing:
+            raise DataError("missing key", path=path, record=rec, field=missing[0])
+        if item["sample_token"] != token:
+            raise DataError(f"{item['sample_token']!r} differs from the sample it is listed under",
+                            path=path, record=rec, field="sample_token")  # fmt: skip
+        center[j] = _finite(item["translation"], 3, path=path, record=rec, field="translation")
+        size[j] = _finite(item["size"], 3, path=path, record=rec, field="size")
+        if np.any(size[j] < 0):
+            raise DataError(f"negative size {item['size']}", path=path, record=rec, field="size")
+        q = _finite(item["rotation"], 4, path=path, record=rec, field="rotation")
+        if not np.any(q):
+            raise DataError("zero quaternion", path=path, record=rec, field="rotation")
+        rot = quaternion_to_rotation_matrix(q)
+        yaw[j] = np.arctan2(rot[1, 0], rot[0, 0])
+        vel[j] = _numbers(item["velocity"], 2, path=path, record=rec, field="velocity")
+        if np.any(np.isinf(vel[j])) or (strict_json and not np.all(np.isfinite(vel[j]))):
+            what = "finite (strict JSON has no NaN)" if strict_json else "finite or NaN (unknown)"
+            raise DataError(f"velocity must be {what}, got {item['velocity']}",
+                            path=path, record=rec, field="velocity")  # fmt: skip
+        score[j] = _score(item["detection_score"], path=path, record=rec)
+        name = item["detection_name"]
+        if name not in NAME_TO_CLASS:
+            raise DataError(f"unknown detection_name {name!r}; known: {list(DETECTION_NAMES)}",
+                            path=path, record=rec, field="detection_name")  # fmt: skip
+        _check_attribute(item["attribute_name"], name, path=path, record=rec)
+        names.append(name)
+        attrs.append(item["attribute_name"])
+    return SubmissionBoxes(center, size, yaw, vel, np.array(names, dtype=str),
+                           np.array(attrs, dtype=str), score, path or "", token)  # fmt: skip
 
 
-def _finite(values: Any, n: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"expected {n} finite numbers, got {values!r}")
+def _score(value: Any, *, path: str | None, record: str) -> float:
+    if not _is_number(value) or not np.isfinite(value):
+        raise DataError(f"expected a finite number, got {value!r}", path=path, record=record,
+                        field="detection_score")  # fmt: skip
+    return float(value)
+
+
+def _check_attribute(attr: Any, name: str, *, path: str | None, record: str) -> None:
+    """``DataError`` unless ``attr`` is "" or an attribute of detection class ``name``."""
+    allowed = CLASS_ATTRIBUTES[name]
+    if attr != "" and attr not in allowed:
+        raise DataError(
+            f'{attr!r} is not an attribute of {name}; expected "" or one of {list(allowed)}',
+            path=path,
+            record=record,
+            field="attribute_name",
+        )
+
+
+def _finite(values: Any, n: int, *, path: str | None, record: str, field: str) -> np.ndarray:
+    arr = _numbers(values, n, path=path, record=record, field=field)
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"expected {n} finite numbers, got {values!r}", path=path,
+                        record=record, field=field)  # fmt: skip
     return arr

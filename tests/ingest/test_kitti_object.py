@@ -68,13 +68,13 @@ def test_round_trip_and_writer(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("Car 0 0 0 1 2 3 4 1 1 1 1 1\n", "z"),
+        ("Car 0 0 0 1 2 3 4 1 1 1 1 1\n", None),  # column count: the line, not a field
         ("Car 0 0 0 1 2 3 4 1 abc 1 1 1 1 0\n", "w"),
         ("Car 0 0 0 1 2 3 4 1 1 1 nan 1 1 0\n", "x"),
         ("Car 0 0 0 1 2 3 4 1 -1 1 1 1 1 0\n", "h w l"),
     ],
 )
-def test_bad_label_rows_name_line_and_field(tmp_path: Path, text: str, field: str) -> None:
+def test_bad_label_rows_name_line_and_field(tmp_path: Path, text: str, field: str | None) -> None:
     path = tmp_path / "bad.txt"
     path.write_text("Car 0 0 0 1 2 3 4 1 1 1 1 1 1 0\n" + text)
     with pytest.raises(DataError) as err:

@@ -96,7 +96,9 @@ def test_malformed_label_line_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"0001\.txt: line 2: field z: not a number"):
         read_tracking_labels(p)
     p.write_text(LABEL + "0 1 Car 0 0\n")
-    with pytest.raises(DataError, match=r"line 2: field alpha: expected 17 or 18 columns"):
+    with pytest.raises(
+        DataError, match=r"line 2: expected 17 or 18 columns \(the last a score\), got 5"
+    ):
         read_tracking_labels(p)
 
 

@@ -79,7 +79,8 @@ def test_info_with_bad_box_names_record_and_field(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(DataError) as err:
         read_nuscenes_info(path)
-    assert err.value.record == "data_list[0].instances[0]" and err.value.field == "bbox_3d"
+    assert err.value.record == "data_list[0].instances[0] (token t)"
+    assert err.value.field == "bbox_3d"
     del doc["data_list"][0]["lidar_points"]  # type: ignore[attr-defined]
     path.write_text(json.dumps(doc))
     with pytest.raises(DataError, match="lidar_points"):
@@ -102,7 +103,8 @@ def test_submission_round_trip(tmp_path: Path) -> None:
     items = boxes_to_submission(boxes, "tok", world_from_lidar)
     assert [i["detection_name"] for i in items] == ["car", "pedestrian"]  # UNKNOWN is not submitted
     assert items[0]["size"] == pytest.approx([1.9, 4.5, 1.6])  # nuScenes (w, l, h)
-    assert items[0]["attribute_name"] == "vehicle.parked"
+    assert items[0]["attribute_name"] == "vehicle.moving"  # 1 m/s > 0.2 m/s (mmdet3d)
+    assert items[1]["attribute_name"] == "pedestrian.moving"
     write_submission(tmp_path / "res.json", {"tok": items})
     back = (
         read_submission(tmp_path / "res.json")["tok"]
