@@ -484,7 +484,7 @@ def write_submission(
     ``results[token][j]`` and the field otherwise, before anything is written.
     """
     for token, items in results.items():
-        _check_sample(items, str(token), path=None, strict_json=True)
+        sample_boxes(items, str(token), path=None, strict_json=True)
     doc = {
         "meta": dict(
             meta
@@ -569,7 +569,7 @@ def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
         raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise DataError("expected an object with a 'results' mapping", path=p, field="results")
-    return {str(token): _check_sample(items, str(token), path=p)
+    return {str(token): sample_boxes(items, str(token), path=p)
             for token, items in doc["results"].items()}  # fmt: skip
 
 
@@ -577,10 +577,12 @@ _BOX_KEYS = ("sample_token", "translation", "size", "rotation", "velocity", "det
              "detection_score", "attribute_name")  # fmt: skip
 
 
-def _check_sample(
+def sample_boxes(
     items: Any, token: str, *, path: str | None, strict_json: bool = False
 ) -> SubmissionBoxes:
-    """The boxes of one sample of a submission; ``DataError`` naming the box and field."""
+    """The boxes of one sample of a submission (the list of box objects under its token),
+    checked as :func:`read_submission` checks them; ``DataError`` naming the box and field.
+    ``strict_json``: NaN velocities are refused too (for writing strict JSON)."""
     if not isinstance(items, list):
         raise DataError("expected a list of boxes", path=path, record=f"results[{token}]")
     if len(items) > MAX_BOXES_PER_SAMPLE:

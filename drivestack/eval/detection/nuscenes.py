@@ -20,13 +20,16 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
+
+if TYPE_CHECKING:
+    from drivestack.ingest.nuscenes import SubmissionBoxes
 
 TP_METRICS: tuple[str, ...] = ("trans_err", "scale_err", "orient_err", "vel_err", "attr_err")
 NUM_RECALL_POINTS = 101
@@ -165,6 +168,27 @@ class EvalBoxes:
         return EvalBoxes(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
     @classmethod
+    def from_submission(
+        cls, sub: SubmissionBoxes, *, ego_from_world: SE3 | None = None
+    ) -> EvalBoxes:
+        """One sample of a submission as submitted: detection and attribute names, velocities
+        (NaN = unknown: no velocity error is counted, as in the devkit), sizes reordered from
+        nuScenes' ``w l h`` to ``l w h``. ``ego_from_world`` places the ego for the range
+        filter (default: the world origin)."""
+        ego = ego_from_world if ego_from_world is not None else SE3.identity()
+        ego_xyz = ego.apply(sub.center_m) if len(sub) else np.zeros((0, 3))
+        return cls(
+            center_m=sub.center_m,
+            size_m=sub.size_wlh_m[:, [1, 0, 2]],
+            yaw_rad=sub.yaw_rad,
+            velocity_mps=sub.velocity_mps,
+            detection_name=sub.detection_name,
+            attribute_name=sub.attribute_name,
+            score=sub.score,
+            ego_distance_m=np.linalg.norm(ego_xyz[:, :2], axis=1),
+        )
+
+    @classmethod
     def from_boxes(
         cls,
         boxes: Boxes3D,
@@ -226,9 +250,13 @@ class MetricData:
 
 
 def _cummean(x: np.ndarray) -> np.ndarray:
-    """Cumulative mean ignoring NaN (0 until the first finite value)."""
+    """Cumulative mean ignoring NaN (0 until the first finite value); all NaN (no error
+    defined at any match, e.g. ground truth without attributes or predictions without
+    velocities) gives ones, the worst error, as the devkit's ``cummean`` does."""
     if x.size == 0:
         return np.ones(0)
+    if np.all(np.isnan(x)):
+        return np.ones(x.size)
     sums = np.nancumsum(x.astype(np.float64))
     counts = np.cumsum(~np.isnan(x))
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts != 0)

@@ -291,7 +291,7 @@ def _native_detections(
         return objs
     if dataset == "nuscenes":
         from drivestack.eval.detection.nuscenes import EvalBoxes
-        from drivestack.ingest.nuscenes import CLASS_TO_NAME, boxes_to_submission, read_submission
+        from drivestack.ingest.nuscenes import boxes_to_submission, read_submission, sample_boxes
 
         world_from_lidar = lf.calib
         lidar_from_ego = lf.frame.ego_from_sensor[LIDAR].inverse()
@@ -304,13 +304,11 @@ def _native_detections(
                     path=str(files),
                     record=f"results[{lf.key!r}]",
                 )
-            world = sub.to_boxes()
-        else:
+        else:  # scored as submitted: attributes and names as the submission file has them
             submission[lf.key] = boxes_to_submission(boxes, lf.key, world_from_lidar)
-            world = boxes.transformed(world_from_lidar, "world")
-        names = {int(c): n for c, n in CLASS_TO_NAME.items()}
+            sub = sample_boxes(submission[lf.key], lf.key, path=None)
         ego_from_world = (world_from_lidar @ lidar_from_ego).inverse()
-        return EvalBoxes.from_boxes(world, names, ego_from_boxes=ego_from_world)
+        return EvalBoxes.from_submission(sub, ego_from_world=ego_from_world)
     if dataset == "av2":
         from drivestack.ingest.argoverse2 import cuboids_from_boxes, read_av2_cuboids
 
