@@ -41,6 +41,19 @@ def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> No
         )
 
 
+def check_finite_times(times: np.ndarray, checked: np.ndarray, *, path: str, field: str) -> None:
+    """``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose ``(N,)``
+    time in ``times`` is NaN or infinite, and ``field`` (the file's name for the column)."""
+    bad = ~np.isfinite(times) & checked
+    if bad.any():
+        raise DataError(
+            f"{int(bad.sum())} point(s) with a NaN or infinite time",
+            path=path,
+            record=f"point {int(np.flatnonzero(bad)[0])}",
+            field=field,
+        )
+
+
 def finite_cloud(
     xyz_m: np.ndarray,
     attributes: Mapping[str, np.ndarray],

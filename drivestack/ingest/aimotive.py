@@ -21,7 +21,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
-from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._points import check_finite_times, finite_cloud, read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -91,7 +91,7 @@ def read_aimotive_laz(
     checked: np.ndarray = np.ones(len(xyz), dtype=bool)
     if drop_nonfinite:  # points dropped for their coordinates need no valid time
         checked = np.asarray(np.isfinite(xyz).all(axis=1))
-    _check_times(gps_ns, checked, path=p)
+    check_finite_times(gps_ns, checked, path=p, field="gps_time")
     if timestamp_ns is None:
         timestamp_ns = int(np.max(gps_ns[checked])) if checked.any() else 0
     finite_gps = np.where(np.isfinite(gps_ns), gps_ns, 0.0)
@@ -102,19 +102,6 @@ def read_aimotive_laz(
     return finite_cloud(
         xyz, attrs, frame=EGO, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite
     )
-
-
-def _check_times(gps_ns: np.ndarray, checked: np.ndarray, *, path: str) -> None:
-    """``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose ``(N,)``
-    ``gps_time`` is NaN or infinite."""
-    bad = ~np.isfinite(gps_ns) & checked
-    if bad.any():
-        raise DataError(
-            f"{int(bad.sum())} point(s) with a NaN or infinite time",
-            path=path,
-            record=f"point {int(np.flatnonzero(bad)[0])}",
-            field="gps_time",
-        )
 
 
 def _object_class(value: object, *, path: str, record: str) -> ObjectClass:

@@ -84,13 +84,8 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
     return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
 
 
-def check_frame_track_ids(
-    ids: np.ndarray, type_name: np.ndarray, *, path: str, line_numbers: list[int]
-) -> None:
-    """``DataError`` naming the line (both lines for a duplicate) and field for the first bad
-    ``(N, 2)`` ``frame, track_id`` pair: frame not an integer >= 0, track id not an integer
-    >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare."""
-    frames, tids = ids[:, 0], ids[:, 1]
+def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]) -> None:
+    """``DataError`` naming the line of the first ``(N,)`` frame that is not an integer >= 0."""
     bad = np.flatnonzero((frames < 0) | (frames != np.round(frames)))
     if bad.size:
         raise DataError(
@@ -99,6 +94,16 @@ def check_frame_track_ids(
             record=f"line {line_numbers[bad[0]]}",
             field="frame",
         )
+
+
+def check_frame_track_ids(
+    ids: np.ndarray, type_name: np.ndarray, *, path: str, line_numbers: list[int]
+) -> None:
+    """``DataError`` naming the line (both lines for a duplicate) and field for the first bad
+    ``(N, 2)`` ``frame, track_id`` pair: frame not an integer >= 0, track id not an integer
+    >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare."""
+    frames, tids = ids[:, 0], ids[:, 1]
+    check_frame_column(frames, path=path, line_numbers=line_numbers)
     dont_care = np.char.lower(type_name.astype(str)) == DONT_CARE.lower()
     allowed_min = np.where(dont_care, -1, 0)
     bad = np.flatnonzero((tids < allowed_min) | (tids != np.round(tids)))
@@ -162,15 +167,7 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
         return KittiObjects(path=p)
     arr = parse_numbers(rows, _DET_FIELDS, path=p, line_numbers=line_numbers)
     check_finite(arr, _DET_FIELDS, path=p, line_numbers=line_numbers)
-    frames = arr[:, 0]
-    bad_frame = np.flatnonzero((frames < 0) | (frames != np.round(frames)))
-    if bad_frame.size:
-        raise DataError(
-            f"frame must be a non-negative integer, got {float(frames[bad_frame[0]]):g}",
-            path=p,
-            record=f"line {line_numbers[bad_frame[0]]}",
-            field="frame",
-        )
+    check_frame_column(arr[:, 0], path=p, line_numbers=line_numbers)
     type_ids = arr[:, 1].astype(np.int64)
     unknown = ~np.isin(arr[:, 1], list(AB3DMOT_TYPE_IDS))
     if np.any(unknown):

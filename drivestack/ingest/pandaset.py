@@ -28,7 +28,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._points import check_finite_times, finite_cloud, read_bytes
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
@@ -209,14 +209,7 @@ def _time_offsets_ns(
     or infinite, and field ``t``.
     """
     t = np.asarray(t_s, dtype=np.float64)
-    bad = ~np.isfinite(t) & checked
-    if bad.any():
-        raise DataError(
-            f"{int(bad.sum())} point(s) with a NaN or infinite time",
-            path=path,
-            record=f"point {int(np.flatnonzero(bad)[0])}",
-            field="t",
-        )
+    check_finite_times(t, checked, path=path, field="t")
     return np.round(np.where(np.isfinite(t), t, 0.0) * 1e9 - timestamp_ns).astype(np.int64)
 
 
