@@ -84,16 +84,33 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
     return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
 
 
-def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]) -> None:
-    """``DataError`` naming the line of the first ``(N,)`` frame that is not an integer >= 0."""
-    bad = np.flatnonzero((frames < 0) | (frames != np.round(frames)))
+def check_integer_column(
+    values: np.ndarray,
+    minimum: np.ndarray | int,
+    *,
+    field: str,
+    rule: str,
+    path: str,
+    line_numbers: list[int],
+) -> None:
+    """``DataError`` naming the line and ``field`` of the first ``(N,)`` value that is not an
+    integer at least ``minimum`` (a scalar or ``(N,)``); ``rule`` says what is allowed."""
+    bad = np.flatnonzero((values < minimum) | (values != np.round(values)))
     if bad.size:
         raise DataError(
-            f"frame must be a non-negative integer, got {float(frames[bad[0]]):g}",
+            f"{field} must be {rule}, got {float(values[bad[0]]):g}",
             path=path,
             record=f"line {line_numbers[bad[0]]}",
-            field="frame",
+            field=field,
         )
+
+
+def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]) -> None:
+    """``DataError`` naming the line of the first ``(N,)`` frame that is not an integer >= 0."""
+    check_integer_column(
+        frames, 0, field="frame", rule="a non-negative integer", path=path,
+        line_numbers=line_numbers,
+    )  # fmt: skip
 
 
 def check_frame_track_ids(
@@ -105,15 +122,10 @@ def check_frame_track_ids(
     frames, tids = ids[:, 0], ids[:, 1]
     check_frame_column(frames, path=path, line_numbers=line_numbers)
     dont_care = np.char.lower(type_name.astype(str)) == DONT_CARE.lower()
-    allowed_min = np.where(dont_care, -1, 0)
-    bad = np.flatnonzero((tids < allowed_min) | (tids != np.round(tids)))
-    if bad.size:
-        raise DataError(
-            f"track_id must be an integer >= 0 (-1 only for DontCare), got {float(tids[bad[0]]):g}",
-            path=path,
-            record=f"line {line_numbers[bad[0]]}",
-            field="track_id",
-        )
+    check_integer_column(
+        tids, np.where(dont_care, -1, 0), field="track_id",
+        rule="an integer >= 0 (-1 only for DontCare)", path=path, line_numbers=line_numbers,
+    )  # fmt: skip
     tracked = np.flatnonzero(tids >= 0)
     _, first, counts = np.unique(ids[tracked], axis=0, return_index=True, return_counts=True)
     if np.any(counts > 1):

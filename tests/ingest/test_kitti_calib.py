@@ -10,15 +10,9 @@ import pytest
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import nearest_rotation
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
+from tests.ingest.test_kitti_tracking import CALIB_OBJECT_STYLE
 
-CALIB = """P0: 7.2e+02 0 6.0e+02 0 0 7.2e+02 1.7e+02 0 0 0 1 0
-P1: 7.2e+02 0 6.0e+02 -3.8e+02 0 7.2e+02 1.7e+02 0 0 0 1 0
-P2: 7.215377e+02 0 6.095593e+02 4.485728e+01 0 7.215377e+02 1.72854e+02 2.163791e-01 0 0 1 2.745884e-03
-P3: 7.2e+02 0 6.0e+02 -3.3e+02 0 7.2e+02 1.7e+02 2.1 0 0 1 2.7e-03
-R0_rect: 0.9999239 0.00983776 -0.007445048 -0.009869795 0.9999421 -0.004278459 0.007402527 0.004351614 0.9999631
-Tr_velo_to_cam: 0.007533745 -0.9999714 -0.000616602 -0.004069766 0.01480249 0.0007280733 -0.9998902 -0.07631618 0.9998621 0.00752379 0.01480755 -0.2717806
-Tr_imu_to_velo: 1 0 0 -0.8 0 1 0 0.3 0 0 1 -0.8
-"""
+CALIB = CALIB_OBJECT_STYLE  # the object-style calib of the tracking reader's tests
 ODOMETRY = "\n".join(CALIB.splitlines()[:4]) + "\n"  # P0..P3, no Tr
 
 
