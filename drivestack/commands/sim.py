@@ -59,7 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="shared data folder for CommonRoad/Lanelet2 maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
     parser.add_argument(
-        "--max-steps", type=int, help="cut every run to at most this many 0.1 s steps"
+        "--max-steps",
+        type=int,
+        help="cut every run to at most this many simulation steps (of the scenario's dt_s, "
+        "0.1 s unless it sets another)",
     )
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
     # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet

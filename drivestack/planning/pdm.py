@@ -162,8 +162,14 @@ class _RolloutPlanner:
         raise NotImplementedError
 
     def _start(self, obs: Observation) -> tuple[BicycleState, float]:
-        """The ego as a bicycle state and its station on the reference path."""
+        """The ego as a bicycle state and its station on the reference path (``ValueError``
+        when the observation is not in the map's frame)."""
         e = obs.ego
+        if e.frame != self.road_map.frame:
+            raise ValueError(
+                f"the observation is in frame {e.frame!r}, the map in {self.road_map.frame!r}: "
+                "plan with the ego and agents in the map frame"
+            )
         start = BicycleState.of(
             e.x_m, e.y_m, e.yaw_rad, e.speed_mps, e.acceleration_mps2, e.steering_rad
         )

@@ -16,12 +16,33 @@ from drivestack.structures.road_map import RoadMap
 
 @dataclass(frozen=True)
 class Observation:
-    """What a planner sees at one tick: the ego state and ground-truth agent boxes (valid ones)."""
+    """What a planner sees at one tick: the ego state and the agent boxes (ground truth, or
+    what the stack perceived), both in the map frame and at ``timestamp_ns``, one id per box.
+
+    ``ValueError`` when the ego and the agents are in different frames, the ego's time is not
+    the observation's, or the ids do not match the boxes.
+    """
 
     timestamp_ns: int
     ego: EgoState
     agents: Boxes3D
     agent_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.ego.frame != self.agents.frame:
+            raise ValueError(
+                f"Observation: the ego is in frame {self.ego.frame!r} and the agents in "
+                f"{self.agents.frame!r}; give both in the map frame"
+            )
+        if int(self.ego.timestamp_ns) != int(self.timestamp_ns):
+            raise ValueError(
+                f"Observation: ego.timestamp_ns {int(self.ego.timestamp_ns)} is not the "
+                f"observation's timestamp_ns {int(self.timestamp_ns)}"
+            )
+        if len(self.agent_ids) != len(self.agents):
+            raise ValueError(
+                f"Observation: {len(self.agent_ids)} agent_ids for {len(self.agents)} agent boxes"
+            )
 
 
 class World:
