@@ -1,12 +1,13 @@
 """Readers that turn recorded data into drivestack structures, once, in the LiDAR / ego frame.
 
 One module per source; the scan datasets have a ``read_*_frame`` that returns a
-:class:`~drivestack.structures.SensorFrame` (cloud, labels as ``Boxes3D``, poses) and
-lower-level readers for single files:
+:class:`~drivestack.structures.SensorFrame` (cloud, labels as ``Boxes3D``, poses; KITTI's
+left colour camera too) and lower-level readers for single files:
 
-- :mod:`~drivestack.ingest.kitti_object` (``.bin`` / PCD scans, ``label_2``, the label
-  writer), :mod:`~drivestack.ingest.kitti_tracking` (``label_02``, AB3DMOT detections,
-  seqmaps, ego poses, the result writer), :mod:`~drivestack.ingest.kitti_odometry`,
+- :mod:`~drivestack.ingest.kitti_object` (``.bin`` / PCD scans, ``label_2``, ``image_2``, the
+  label writer), :mod:`~drivestack.ingest.kitti_tracking` (frames of a sequence, ``label_02``,
+  AB3DMOT detections, seqmaps, ego poses, the result writer),
+  :mod:`~drivestack.ingest.kitti_odometry`,
   :mod:`~drivestack.ingest.kitti_calib`, :mod:`~drivestack.ingest.kitti_format` (the
   object-row record and its box conversions);
 - :mod:`~drivestack.ingest.nuscenes` (``.pcd.bin``, the float16 multi-sweep cloud, info
@@ -17,4 +18,49 @@ lower-level readers for single files:
   :mod:`~drivestack.ingest.maps` (synthetic roads, CommonRoad, Lanelet2, Argoverse 2 maps).
 
 Bad input is a :class:`~drivestack.core.DataError` naming the file, record and field.
+
+Per-dataset conventions of the ``read_*_frame`` readers
+--------------------------------------------------------
+They differ; checked on the samples in ``shared/data``. *Frame*: the frame the cloud *and*
+the labels come in. The ego frame is the architecture's (x forward, y left, z up) wherever it
+is ``ego``, but its origin height differs (*road z*: the road in that frame, from the label box
+bottoms within 20 m). Labels in the ego frame, for every reader:
+``frame.labels.transformed(frame.ego_from_sensor["lidar"], "ego")`` (clouds:
+``frame.lidar().transformed(...)``); for KITTI that transform is the identity and "ego" stays
+the Velodyne frame.
+
+==============  =====================  ============  =================  ======  =============
+reader          frame key              frame         intensity          xyz     road z
+==============  =====================  ============  =================  ======  =============
+KITTI object    ``0`` or ``"000000"``  ``lidar``     float32 0..1       f32     -1.6 m
+KITTI tracking  ``"0000"``, ``120``    ``lidar``     float32 0..1       f32     -1.6 m
+KITTI odometry  ``0`` (int)            ``lidar``     float32 0..1       f32     (no labels)
+nuScenes        ``0`` (sample index)   ``lidar`` *   float32 0..255     f32     -1.8 m
+Argoverse 2     ``timestamp_ns``       ``ego``       uint8 0..255       f32     -0.4 m
+aiMotive        ``"frame_0033643"``    ``ego``       uint16 0..254      f64     0 m
+PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     -0.4 m
+==============  =====================  ============  =================  ======  =============
+
+- Frame keys: KITTI object ``read_kitti_object_frame(root, 0)`` or ``(root, "000000")`` (the
+  file stem); KITTI tracking ``read_kitti_tracking_frame(root, "0000", 120)`` (sequence and
+  frame number; :func:`~drivestack.ingest.kitti_tracking.list_kitti_tracking_frames`);
+  KITTI odometry ``read_odometry_frame(sequence_dir, 0, poses, times)``; nuScenes
+  ``read_nuscenes_frame(info, 0)`` (index into the info file's samples; the token is in
+  ``frame.source``); Argoverse 2 ``read_av2_frame(log_dir, 315966265259836000)`` (the sweep
+  file's ``timestamp_ns``); aiMotive ``read_aimotive_frame(seq, "frame_0033643")``
+  (:func:`~drivestack.ingest.aimotive.list_aimotive_frames`); PandaSet
+  ``read_pandaset_frame(seq, 0)`` (file ``lidar/00.npz``;
+  :func:`~drivestack.ingest.pandaset.list_pandaset_frames`).
+- KITTI: the ego frame is the Velodyne frame (``ego_from_sensor["lidar"]`` is the identity),
+  1.73 m above the road: box bottoms lie about 1.6 m *below* the origin, not on z = 0.
+  ``intensity`` is the reflectance (float32 in [0, 1]).
+- nuScenes (*): the ``lidar`` frame is the LIDAR_TOP sensor's: x right, y forward, z up;
+  ``ego_from_sensor["lidar"]`` (from the info file) turns it by about -90 deg and lifts it
+  1.84 m onto the ego frame, whose origin is on the road. ``intensity`` is float32 0..255.
+- Argoverse 2: sweeps and cuboids are stored in the ego frame (rear axle, about 0.4 m above
+  the road); ``intensity`` uint8, the file's float16 ``x y z`` read as float32.
+- aiMotive: the vehicle body frame, on the road; ``x y z`` float64 (LAZ, 1 mm steps),
+  ``intensity`` uint16 0..254.
+- PandaSet: the LiDAR pose frame turned to x forward (origin about 0.4 m above the road);
+  ``intensity`` uint8.
 """

@@ -4,6 +4,12 @@ Label and result files hold one object row per line (15 values, a 16th is the sc
 result file), in KITTI's rectified camera frame; the rows, their parser and the conversion
 to and from drivestack boxes live in :mod:`drivestack.ingest.kitti_format`. Calibration comes
 from :func:`drivestack.ingest.kitti_calib.read_kitti_calib`.
+
+A KITTI :class:`~drivestack.structures.SensorFrame` is in the LiDAR frame: the ego frame *is*
+the Velodyne frame (mounted 1.73 m above the road in KITTI's set-up; label box bottoms within
+20 m lie at z = -1.59 m median, -1.72..-1.41 m for 80 % of them, over the 21 tracking
+sequences). Its left colour camera, when the image file is there, is
+``cameras["image_02"]`` (:func:`read_kitti_camera`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
-from drivestack.ingest.kitti_calib import read_kitti_calib
+from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KittiObjects,
     check_rows_writable,
@@ -26,8 +32,14 @@ from drivestack.ingest.kitti_format import (
     read_text_lines,
 )
 from drivestack.ingest.pcd import pcd_to_point_cloud, read_pcd
+from drivestack.perception.camera.calibration import kitti_camera_calibration, load_camera_image
+from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import INTENSITY, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
+
+#: The key of KITTI's left colour camera (``P2``; folders ``image_2`` / ``image_02``) in a
+#: KITTI frame's ``cameras`` and ``ego_from_sensor``.
+KITTI_CAMERA = "image_02"
 
 
 def read_kitti_label(path: str | Path) -> KittiObjects:
@@ -134,13 +146,44 @@ def png_size_wh(path: str | Path) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def read_kitti_object_frame(
-    root: str | Path, index: int | str, *, split: str = "training"
-) -> SensorFrame:
-    """One KITTI object frame ``root/<split>/{velodyne,calib,label_2}/<index>``.
+def read_kitti_camera(
+    image_path: str | Path, calib: KittiCalib, *, timestamp_ns: int = 0
+) -> CameraImage | None:
+    """The left colour camera of a KITTI frame, or None when ``image_path`` does not exist.
 
-    The LiDAR cloud and labels are in the ``lidar`` frame (``ego_from_sensor["lidar"]`` is the
-    identity); labels are ``None`` when there is no ``label_2`` file.
+    ``pixels`` are the PNG's ``(H, W, 3)`` uint8 RGB (decoded here: a
+    :class:`~drivestack.structures.CameraImage` holds pixels); the calibration is ``P2``'s
+    (:func:`~drivestack.perception.camera.calibration.kitti_camera_calibration`, named
+    :data:`KITTI_CAMERA`, size from the PNG header), its ``camera_from_ego`` maps LiDAR (= ego)
+    points into the camera. Raises ``DataError`` naming the file for an unreadable image and
+    naming the calibration file for a missing or malformed ``P2``.
+    """
+    if not Path(image_path).exists():
+        return None
+    calibration = kitti_camera_calibration(calib, *png_size_wh(image_path))
+    return load_camera_image(image_path, calibration, timestamp_ns)
+
+
+def camera_entries(image: CameraImage | None) -> tuple[dict[str, CameraImage], dict[str, SE3]]:
+    """``(cameras, ego_from_sensor)`` entries of a frame for ``image`` (both empty for None):
+    the image under its calibration's name and the mounting ``camera_from_ego.inverse()``."""
+    if image is None:
+        return {}, {}
+    name = image.calibration.name
+    return {name: image}, {name: image.calibration.camera_from_ego.inverse()}
+
+
+def read_kitti_object_frame(
+    root: str | Path, index: int | str, *, split: str = "training", load_images: bool = True
+) -> SensorFrame:
+    """One KITTI object frame ``root/<split>/{velodyne,calib,label_2,image_2}/<index>``.
+
+    ``index`` is the frame number (``0``) or the file stem (``"000000"``). The LiDAR cloud and
+    labels are in the ``lidar`` frame (``ego_from_sensor["lidar"]`` is the identity; label box
+    bottoms near the car lie about 1.6 m below it); labels are ``None`` when there is no ``label_2``
+    file. ``image_2/<index>.png``, when present and ``load_images``, becomes
+    ``cameras["image_02"]`` with ``ego_from_sensor["image_02"]`` (:func:`read_kitti_camera`);
+    without the image, or with ``load_images=False`` (no PNG decoding), ``cameras`` is empty.
     """
     base = Path(root) / split
     stem = f"{int(index):06d}" if not isinstance(index, str) else index
@@ -148,10 +191,13 @@ def read_kitti_object_frame(
     cloud = read_velodyne_bin(base / "velodyne" / f"{stem}.bin")
     label_path = base / "label_2" / f"{stem}.txt"
     labels = objects_to_boxes(read_kitti_label(label_path), calib) if label_path.exists() else None
+    image = read_kitti_camera(base / "image_2" / f"{stem}.png", calib) if load_images else None
+    cameras, camera_mounts = camera_entries(image)
     return SensorFrame(
         timestamp_ns=0,
         lidars={LIDAR: cloud},
-        ego_from_sensor={LIDAR: SE3.identity()},
+        cameras=cameras,
+        ego_from_sensor={LIDAR: SE3.identity(), **camera_mounts},
         labels=labels,
         source=f"{base}:{stem}",
     )

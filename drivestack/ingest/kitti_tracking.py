@@ -1,4 +1,5 @@
-"""KITTI tracking benchmark files: labels, AB3DMOT detections, results, seqmaps, ego poses.
+"""KITTI tracking benchmark files: labels, AB3DMOT detections, results, seqmaps, ego poses,
+and whole frames (:func:`read_kitti_tracking_frame`: scan, labels, calib, ego pose, camera).
 
 File formats (all boxes in KITTI's rectified camera frame ``camera_rect``: x right, y down,
 z forward; ``location`` is the *bottom* centre, ``rotation_y`` is about +y):
@@ -28,16 +29,29 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.frames import LIDAR
+from drivestack.core.transforms import SE3, nearest_rotation
+from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     DONT_CARE,
     KITTI_OBJECT_FIELDS,
+    ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     check_finite,
     check_rows_writable,
+    objects_to_boxes,
     parse_numbers,
     parse_object_rows,
     read_text_lines,
 )
+from drivestack.ingest.kitti_object import (
+    camera_entries,
+    read_kitti_camera,
+    read_velodyne_bin,
+    read_velodyne_pcd,
+)
+from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.sensor_frame import SensorFrame
 
 AB3DMOT_TYPE_IDS: dict[int, str] = {1: "Pedestrian", 2: "Car", 3: "Cyclist"}
 
@@ -304,6 +318,170 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
     if rows:
         poses[:, :3, :] = np.array(rows).reshape(-1, 3, 4)
     return poses
+
+
+# -- frames -------------------------------------------------------------------------------
+#: KITTI tracking frames are 100 ms apart: frame ``i`` is at ``i * 100 ms`` (the time the
+#: replay logs and the detection evaluation use).
+KITTI_TRACKING_FRAME_PERIOD_NS = 100_000_000
+
+#: Scan layouts under ``<root>/training``, tried in this order: KITTI's own
+#: ``velodyne/<seq>/<frame>.bin`` and the shared data's xz-compressed (or plain) PCD copies
+#: ``velodyne_pcd_xz/<seq>/<frame>.pcd.xz`` (``velodyne_pcd/<seq>/<frame>.pcd``).
+KITTI_TRACKING_SCAN_LAYOUTS = (
+    ("velodyne", ".bin"),
+    ("velodyne_pcd_xz", ".pcd.xz"),
+    ("velodyne_pcd", ".pcd"),
+)
+
+#: ``training/<folder>/<seq>.txt`` of the estimated (ORB-SLAM3 stereo) ego poses.
+KITTI_TRACKING_POSE_FOLDER = "ego_poses_orbslam3_stereo"
+
+
+def sequence_name(sequence: int | str) -> str:
+    """``"0007"`` for ``7``, ``"7"`` or ``"0007"``; any other string is kept as given."""
+    if isinstance(sequence, str) and not sequence.isdigit():
+        return sequence
+    return f"{int(sequence):04d}"
+
+
+def _scan_files(root: Path, sequence: str) -> dict[int, Path]:
+    """Frame index -> scan file of ``sequence`` over every layout (the first layout wins)."""
+    found: dict[int, Path] = {}
+    for folder, ext in reversed(KITTI_TRACKING_SCAN_LAYOUTS):
+        for path in (root / "training" / folder / sequence).glob(f"*{ext}"):
+            stem = path.name[: -len(ext)]
+            if stem.isdigit():
+                found[int(stem)] = path
+    return found
+
+
+def list_kitti_tracking_frames(root: str | Path, sequence: int | str) -> list[int]:
+    """Sorted frame indices of ``sequence`` with a scan in any of
+    :data:`KITTI_TRACKING_SCAN_LAYOUTS` (empty when there is none)."""
+    return sorted(_scan_files(Path(root), sequence_name(sequence)))
+
+
+def format_frame_ranges(frames: list[int]) -> str:
+    """``"0-3, 7, 9-10"`` for sorted ``frames`` ``[0, 1, 2, 3, 7, 9, 10]``."""
+    runs: list[list[int]] = []
+    for f in frames:
+        if runs and f == runs[-1][1] + 1:
+            runs[-1][1] = f
+        else:
+            runs.append([f, f])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def kitti_tracking_scan_path(root: str | Path, sequence: int | str, frame_index: int) -> Path:
+    """The scan file of one frame (see :data:`KITTI_TRACKING_SCAN_LAYOUTS`).
+
+    Raises:
+        DataError: no scan of that frame, naming the path looked for and the frames the
+            sequence has scans of; or no scan of the sequence at all, naming the folders
+            looked in and the sequences that have scans.
+    """
+    base, seq = Path(root) / "training", sequence_name(sequence)
+    scans = _scan_files(Path(root), seq)
+    if int(frame_index) in scans:
+        return scans[int(frame_index)]
+    if scans:
+        folder = scans[min(scans)].parent
+        ext = dict(KITTI_TRACKING_SCAN_LAYOUTS)[folder.parent.name]
+        raise DataError(
+            f"no scan of frame {frame_index}; sequence {seq} has scans of frames "
+            f"{format_frame_ranges(sorted(scans))} ({len(scans)} scans)",
+            path=str(folder / f"{int(frame_index):06d}{ext}" if frame_index >= 0 else folder),
+            record=f"sequence {seq} frame {frame_index}",
+        )
+    folders = [base / f for f, _ in KITTI_TRACKING_SCAN_LAYOUTS]
+    having = sorted({p.name for f in folders if f.is_dir() for p in f.iterdir() if p.is_dir()})
+    raise DataError(
+        f"no scans of sequence {seq} in {', '.join(f'{f.name}/{seq}/' for f in folders)}; "
+        f"sequences with scans: {', '.join(having) if having else 'none'}",
+        path=str(base),
+        record=f"sequence {seq}",
+    )
+
+
+def read_kitti_tracking_scan(path: str | Path, *, timestamp_ns: int = 0) -> PointCloud:
+    """A ``.bin`` or ``.pcd[.xz]`` KITTI scan in the ``lidar`` frame (float32 ``x y z``,
+    float32 ``intensity`` = reflectance in [0, 1])."""
+    if str(path).endswith(".bin"):
+        return read_velodyne_bin(path, timestamp_ns=timestamp_ns)
+    return read_velodyne_pcd(path, timestamp_ns=timestamp_ns)
+
+
+def world_from_lidar_pose(camera_pose: np.ndarray, calib: KittiCalib) -> SE3:
+    """``(4, 4)`` camera -> world pose (a line of :func:`read_ego_poses`) -> the LiDAR -> z-up
+    world transform (world = the z-up camera frame of frame 0; the rotation orthonormalised),
+    as :func:`drivestack.tracking.kitti_run.world_from_lidar_poses` computes it."""
+    pose = np.asarray(camera_pose, dtype=np.float64)
+    rotation = nearest_rotation(pose[:3, :3])
+    return ZUP_FROM_CAMERA_RECT @ SE3(rotation, pose[:3, 3]) @ calib.camera_rect_from_lidar()
+
+
+def _world_from_ego(base: Path, seq: str, frame_index: int, calib: KittiCalib) -> SE3 | None:
+    """The frame's ``world_from_lidar`` from the ego-pose file, None when there is no file."""
+    path = base / KITTI_TRACKING_POSE_FOLDER / f"{seq}.txt"
+    if not path.exists():
+        return None
+    poses = read_ego_poses(path)
+    if not 0 <= frame_index < len(poses):
+        raise DataError(
+            f"no ego pose for frame {frame_index}: the file has poses of frames 0-{len(poses) - 1}",
+            path=str(path),
+            record=f"line {frame_index + 1}",
+        )
+    return world_from_lidar_pose(poses[frame_index], calib)
+
+
+def read_kitti_tracking_frame(
+    root: str | Path, sequence: int | str, frame_index: int, *, load_images: bool = True
+) -> SensorFrame:
+    """Frame ``frame_index`` of a KITTI tracking ``sequence`` (``"0000"`` or ``0``) under
+    ``root/training``, at ``frame_index * 100 ms``.
+
+    - the scan (:func:`kitti_tracking_scan_path`: ``velodyne/<seq>/<frame>.bin`` or
+      ``velodyne_pcd_xz/<seq>/<frame>.pcd.xz``) as ``lidars["lidar"]``;
+      ``ego_from_sensor["lidar"]`` is the identity (the ego frame is the Velodyne frame);
+    - the frame's ``label_02/<seq>.txt`` rows (DontCare dropped) as LiDAR-frame ``labels``;
+      ``None`` when there is no label file, 0 boxes when the file has no row of the frame;
+    - ``world_from_ego`` (= world from LiDAR) from
+      ``ego_poses_orbslam3_stereo/<seq>.txt`` when that file exists (estimated poses; world =
+      the z-up camera frame of frame 0, :func:`world_from_lidar_pose`);
+    - ``image_02/<seq>/<frame>.png``, when present and ``load_images``, as
+      ``cameras["image_02"]`` (see :func:`~drivestack.ingest.kitti_object.read_kitti_camera`);
+    - the calibration ``calib/<seq>.txt`` is required.
+
+    Raises:
+        DataError: a missing scan, naming the path looked for and the frames (or sequences)
+            that have scans; a missing or malformed calibration, label or pose file, or a pose
+            file without a line for the frame (naming the file and line).
+    """
+    base, seq, index = Path(root) / "training", sequence_name(sequence), int(frame_index)
+    scan = kitti_tracking_scan_path(root, seq, index)
+    ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
+    calib = read_kitti_calib(base / "calib" / f"{seq}.txt")
+    label_path = base / "label_02" / f"{seq}.txt"
+    labels = None
+    if label_path.exists():
+        rows = read_tracking_labels(label_path)
+        labels = objects_to_boxes(
+            rows.select(np.flatnonzero(rows.frame == index)), calib, timestamp_ns=ts
+        )
+    image_path = base / "image_02" / seq / f"{index:06d}.png"
+    image = read_kitti_camera(image_path, calib, timestamp_ns=ts) if load_images else None
+    cameras, camera_mounts = camera_entries(image)
+    return SensorFrame(
+        timestamp_ns=ts,
+        lidars={LIDAR: read_kitti_tracking_scan(scan, timestamp_ns=ts)},
+        cameras=cameras,
+        ego_from_sensor={LIDAR: SE3.identity(), **camera_mounts},
+        world_from_ego=_world_from_ego(base, seq, index, calib),
+        labels=labels,
+        source=f"{base}:{seq}:{index:06d}",
+    )
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -34,7 +34,10 @@ class PointCloud:
         frame: frame id of the coordinates.
         timestamp_ns: reference time of the sweep (per-point times are offsets from it).
         attributes: name -> ``(N,)`` array (any numeric dtype), e.g. ``intensity``, ``ring``,
-            ``time_offset_ns`` (int64). Read-only mapping.
+            ``time_offset_ns`` (int64). Read-only mapping. ``intensity`` is in the sensor's /
+            dataset's own units and dtype, not normalised (KITTI float32 reflectance 0..1,
+            nuScenes float32 0..255, Argoverse 2 / PandaSet uint8, aiMotive uint16 0..254):
+            see the per-dataset table in :mod:`drivestack.ingest`.
     """
 
     xyz_m: np.ndarray
