@@ -1,7 +1,8 @@
 """Strict mapping -> frozen dataclass conversion for YAML configs, shared by every stage.
 
-``load_yaml_config(cls, path)`` reads a file with ``yaml.safe_load`` (never the unsafe
-loaders) and builds ``cls``; unknown keys, missing required keys and wrong types raise
+``load_yaml_config(cls, path)`` reads a file with a ``yaml.SafeLoader`` (never the unsafe
+loaders) and builds ``cls``; duplicate keys in one mapping (YAML would keep the last one
+silently), an empty file, unknown keys, missing required keys and wrong types raise
 :class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key
 (``tracking.classes.Car.max_age``; list items by index: ``agents.2.speed_mps``). A value the dataclass's own ``__post_init__`` rejects
 (``ValueError``) is re-raised as a ``ConfigError`` at that key too.
@@ -145,8 +146,56 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
         raise _fail(str(exc), path, prefix) from None
 
 
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: str, line: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key repeated within one mapping (PyYAML keeps the
+    last value silently, so an appended ``max_age: 9`` would override an earlier one)."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._check_duplicates(node, "", set())
+        return self.construct_document(node)
+
+    def _check_duplicates(self, node: yaml.Node, prefix: str, seen: set[int]) -> None:
+        if id(node) in seen:  # an alias seen before (also stops recursive anchors)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._check_duplicates(item, _join(prefix, i), seen)
+        elif isinstance(node, yaml.MappingNode):
+            first_line: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # ``<<: *base`` merges; the explicit keys override it
+                key = (
+                    self.construct_object(key_node)
+                    if isinstance(key_node, yaml.ScalarNode)
+                    else (key_node.start_mark.line, key_node.start_mark.column)
+                )
+                full = _join(prefix, key)
+                line = key_node.start_mark.line + 1
+                if key in first_line:
+                    raise _DuplicateKeyError(full, line, first_line[key])
+                first_line[key] = line
+                self._check_duplicates(value_node, full, seen)
+
+
 def load_yaml(path: str | Path) -> Any:
-    """Parse a YAML file with ``yaml.safe_load``; errors name the file (and line when known)."""
+    """Parse a YAML file with a strict ``yaml.SafeLoader``; errors name the file (and line
+    when known).
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8, is malformed YAML, or repeats a
+            key within one mapping (naming the line and the dotted key).
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -155,7 +204,15 @@ def load_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config file is not UTF-8 text: {exc}", path=str(p)) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as exc:
+        raise ConfigError(
+            f"duplicate key (first set on line {exc.first_line}; YAML would keep only the last "
+            "value): remove one",
+            path=str(p),
+            record=f"line {exc.line}",
+            field=exc.key,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
@@ -165,9 +222,21 @@ def load_yaml(path: str | Path) -> Any:
 
 
 def load_yaml_config(cls: type[T], path: str | Path) -> T:
-    """``load_yaml`` then :func:`from_mapping` onto ``cls`` (an empty file is an empty mapping)."""
+    """``load_yaml`` then :func:`from_mapping` onto ``cls``.
+
+    Raises:
+        ConfigError: as :func:`load_yaml` and :func:`from_mapping`; also for an empty file (or
+            one with only comments), which would otherwise silently give every default (e.g. a
+            tracker with no classes that never outputs a track).
+    """
     data = load_yaml(path)
-    return from_mapping(cls, {} if data is None else data, path=str(path))
+    if data is None:
+        raise ConfigError(
+            f"empty config: the file holds no YAML mapping for {cls.__name__}; write the keys "
+            "to set (an empty mapping '{}' takes every default)",
+            path=str(path),
+        )
+    return from_mapping(cls, data, path=str(path))
 
 
 def config_or_file(cfg: object, cls: type[T], load: Callable[[str | Path], T], caller: str) -> T:

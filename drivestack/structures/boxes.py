@@ -23,6 +23,7 @@ from drivestack.structures._checks import (
     check_shape,
     frozen_array,
 )
+from drivestack.structures.labels import ObjectClass
 
 
 def _zeros_f() -> np.ndarray:
@@ -42,6 +43,13 @@ def rigid_move_centres_and_yaw(
     return dst_from_src.apply(center_m), wrap_angle(yaw_rad + float(dst_from_src.yaw_rad))
 
 
+def _class_name(label: int) -> str:
+    try:
+        return ObjectClass(label).name.lower()
+    except ValueError:
+        return str(label)
+
+
 @dataclass(frozen=True)
 class Boxes3D:
     """N oriented boxes in ``frame`` at ``timestamp_ns`` (N may be 0).
@@ -49,10 +57,18 @@ class Boxes3D:
     Attributes:
         center_m: ``(N, 3)`` float64 geometric centres.
         size_m: ``(N, 3)`` float64 ``(length, width, height)``, non-negative.
-        yaw_rad: ``(N,)`` float64 heading, wrapped into ``[-pi, pi)``.
+        yaw_rad: ``(N,)`` float64 heading, wrapped into ``[-pi, pi)``. Whether it is a
+            heading (front known) or only the direction of the box's long axis (modulo pi)
+            depends on the producer: labels and tracks carry headings; boxes fitted to one
+            LiDAR scan's clusters (:class:`~drivestack.perception.lidar.detector.LidarDetector`)
+            know the axis only, as front and back look alike in one scan.
         score: ``(N,)`` float64 confidence (1.0 for labels).
         label: ``(N,)`` int64 class ids (:class:`~drivestack.structures.labels.ObjectClass`).
-        velocity_mps: ``(N, 2)`` float64 planar velocity in ``frame`` (zeros if unknown).
+        velocity_mps: ``(N, 2)`` float64 planar velocity, its components along ``frame``'s x
+            and y axes (zeros if unknown). What it is measured against (over the ground, or
+            relative to the moving ego) depends on the producer, which documents it (the
+            tracker does); :meth:`transformed` rotates it as a free vector, adding no motion of
+            the frames themselves.
     """
 
     center_m: np.ndarray
@@ -170,6 +186,19 @@ class Boxes3D:
     def __len__(self) -> int:
         return int(self.center_m.shape[0])
 
+    def __repr__(self) -> str:
+        """A one-line summary (count, frame, time, boxes per class), never the arrays."""
+        labels, counts = np.unique(self.label, return_counts=True)
+        per_class = ", ".join(
+            f"{_class_name(int(label))}: {int(count)}"
+            for label, count in zip(labels, counts, strict=True)
+        )
+        moving = int(np.count_nonzero(np.any(self.velocity_mps != 0, axis=1))) if len(self) else 0
+        return (
+            f"Boxes3D(n={len(self)}, frame={self.frame!r}, timestamp_ns={self.timestamp_ns}, "
+            f"classes={{{per_class}}}, nonzero_velocity={moving})"
+        )
+
     def to_array7(self, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
         """``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` for the kernels, float64 unless ``dtype`` says
         otherwise (the kernels want one dtype: ``to_array7(dtype=cloud.xyz_m.dtype)`` pairs
@@ -193,11 +222,35 @@ class Boxes3D:
         """Boxes mapped by a single rigid transform; yaw gains the transform's heading.
 
         Boxes stay yaw-only: the transform should be (close to) a rotation about z, as
-        between ego, LiDAR and world frames on a level road. Valid boxes and a valid transform
+        between ego, LiDAR and world frames on a level road. ``velocity_mps`` is rotated as a
+        free vector (no translation, and the frames' own motion is not added: a velocity
+        relative to a moving ego stays relative to it). Valid boxes and a valid transform
         give valid boxes, so the result is built without re-checking (:meth:`unchecked`).
+
+        Args:
+            dst_from_src: one :class:`~drivestack.core.transforms.SE3` from ``self.frame`` to
+                ``dst_frame``.
+            dst_frame: the frame id of the result.
+
+        Raises:
+            TypeError: ``dst_from_src`` is not an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``).
+            ValueError: ``dst_from_src`` is a batch of transforms, or ``dst_frame`` is invalid.
         """
+        if not isinstance(dst_from_src, SE3):
+            hint = (
+                "; build one with SE3.from_matrix(m) from a 4x4 matrix"
+                if isinstance(dst_from_src, np.ndarray | list | tuple)
+                else ""
+            )
+            raise TypeError(
+                f"Boxes3D.transformed dst_from_src must be an SE3, got "
+                f"{type(dst_from_src).__name__}{hint}"
+            )
         if dst_from_src.batch_shape:
-            raise ValueError("Boxes3D.transformed takes a single transform, not a batch")
+            raise ValueError(
+                "Boxes3D.transformed dst_from_src must be a single SE3, not a batch of shape "
+                f"{dst_from_src.batch_shape}"
+            )
         center_m, yaw_rad = rigid_move_centres_and_yaw(dst_from_src, self.center_m, self.yaw_rad)
         return Boxes3D.unchecked(
             center_m,

@@ -57,12 +57,21 @@ class LaneHeadings(Protocol):
 class SensorFrame:
     """Everything known at one key time (usually a LiDAR sweep's).
 
+    Time: ``timestamp_ns`` is the frame's key time (the time of ``world_from_ego`` and of
+    ``labels``); every sensor item keeps its own ``timestamp_ns``, which is not checked against
+    it. The readers give the key LiDAR's cloud the frame's time (other sensors are matched to
+    it within their sync tolerance). A stage that works on one sensor uses that sensor's time:
+    :class:`~drivestack.perception.lidar.detector.LidarDetector` stamps its boxes with the
+    cloud's ``timestamp_ns``, ages past sweeps from it and takes ``world_from_ego`` as the pose
+    at that time (it warns when the two times are more than a 10 Hz sweep period apart).
+
     Attributes:
-        timestamp_ns: key time.
+        timestamp_ns: key time (int64 ns).
         lidars: name -> PointCloud (already in the frame their ``frame`` says).
         cameras: name -> CameraImage.
-        ego_from_sensor: sensor name -> extrinsic (``ego_from_lidar`` etc.).
-        world_from_ego: ego pose at ``timestamp_ns`` if known.
+        ego_from_sensor: sensor name -> extrinsic, a single :class:`~drivestack.core.transforms.SE3`
+            (``ego_from_lidar`` etc.; from a 4x4 matrix: ``SE3.from_matrix(m)``).
+        world_from_ego: ego pose at ``timestamp_ns`` if known (a single ``SE3``).
         labels: ground-truth boxes if the log has them (for evaluation only).
         source: where the frame came from (file, sequence, index) for error messages.
         ground_surface: a prior ground surface (world frame) if the log has one (an HD map's
@@ -111,11 +120,41 @@ class SensorFrame:
                 raise TypeError(
                     f"SensorFrame.cameras[{name!r}] must be a CameraImage, got {type(image).__name__}"
                 )
-        if self.world_from_ego is not None and self.world_from_ego.batch_shape:
-            raise ValueError("SensorFrame.world_from_ego must be a single SE3")
+        for name, transform in self.ego_from_sensor.items():
+            _check_single_se3(transform, f"SensorFrame.ego_from_sensor[{name!r}]")
+        if self.world_from_ego is not None:
+            _check_single_se3(self.world_from_ego, "SensorFrame.world_from_ego")
+        if self.labels is not None and not isinstance(self.labels, Boxes3D):
+            raise TypeError(
+                f"SensorFrame.labels must be a Boxes3D or None, got {type(self.labels).__name__}"
+            )
         object.__setattr__(self, "lidars", MappingProxyType(dict(self.lidars)))
         object.__setattr__(self, "cameras", MappingProxyType(dict(self.cameras)))
         object.__setattr__(self, "ego_from_sensor", MappingProxyType(dict(self.ego_from_sensor)))
+
+    def __repr__(self) -> str:
+        """A one-line summary (sensor names, point counts, what is known), never the arrays."""
+        clouds = ", ".join(
+            f"{name!r}: {len(cloud)} points in {cloud.frame!r} at {cloud.timestamp_ns}"
+            for name, cloud in self.lidars.items()
+        )
+        parts = [f"timestamp_ns={self.timestamp_ns}", f"lidars={{{clouds}}}"]
+        if self.cameras:
+            parts.append(f"cameras={sorted(self.cameras)}")
+        parts.append(f"ego_from_sensor={sorted(self.ego_from_sensor)}")
+        parts.append(f"world_from_ego={'set' if self.world_from_ego is not None else None}")
+        if self.labels is not None:
+            parts.append(f"labels={len(self.labels)} boxes")
+        priors = [
+            name
+            for name in ("ground_surface", "drivable_area", "lane_headings")
+            if getattr(self, name) is not None
+        ]
+        if priors:
+            parts.append(f"map priors={priors}")
+        if self.source:
+            parts.append(f"source={self.source!r}")
+        return f"SensorFrame({', '.join(parts)})"
 
     def lidar(self, name: str | None = None) -> PointCloud:
         """The named LiDAR cloud, or the only one when ``name`` is None."""
@@ -133,18 +172,40 @@ class SensorFrame:
             ) from None
 
 
-def require_sensor_frame(frame: object, caller: str, lidar_name: str = "top") -> SensorFrame:
+def _check_single_se3(value: object, argument: str) -> None:
+    """``TypeError`` unless ``value`` is an ``SE3``, ``ValueError`` for a batch of them."""
+    if not isinstance(value, SE3):
+        hint = (
+            "; build one with SE3.from_matrix(m) from a 4x4 matrix"
+            if isinstance(value, np.ndarray | list | tuple)
+            else ""
+        )
+        raise TypeError(f"{argument} must be an SE3, got {type(value).__name__}{hint}")
+    if value.batch_shape:
+        raise ValueError(
+            f"{argument} must be a single SE3, got a batch of shape {value.batch_shape}"
+        )
+
+
+def require_sensor_frame(frame: object, caller: str, lidar_name: str | None = None) -> SensorFrame:
     """``frame`` when it is a :class:`SensorFrame`.
+
+    ``lidar_name``: the LiDAR name the caller looks up (a config's ``lidar_name``); None when
+    it takes the frame's only LiDAR, whatever its name.
 
     Raises:
         TypeError: naming ``caller`` (e.g. ``"LidarDetector.step"``) and what it got; a bare
-            :class:`PointCloud` gets the line that wraps it under ``lidar_name``.
+            :class:`PointCloud` gets the line that wraps it (under ``lidar_name``, or under
+            ``'lidar'`` when any name will do).
     """
     if isinstance(frame, SensorFrame):
         return frame
     message = f"{caller} expects a SensorFrame, got {type(frame).__name__}"
     if isinstance(frame, PointCloud):
-        message += (
-            f"; wrap the cloud: SensorFrame(cloud.timestamp_ns, lidars={{{lidar_name!r}: cloud}})"
-        )
+        name = "lidar" if lidar_name is None else lidar_name
+        message += f"; wrap the cloud: SensorFrame(cloud.timestamp_ns, lidars={{{name!r}: cloud}})"
+        if lidar_name is None:
+            message += " (any name: the frame's only LiDAR is used)"
+        else:
+            message += f" (the config's lidar_name is {lidar_name!r})"
     raise TypeError(message)

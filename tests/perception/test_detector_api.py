@@ -30,18 +30,21 @@ def test_a_point_cloud_instead_of_a_frame_gets_the_wrapping_hint(method: str) ->
     detector = build_lidar_detector(KITTI_LIDAR_CONFIG)
     hint = (
         rf"LidarDetector\.{method} expects a SensorFrame, got PointCloud; wrap the cloud: "
-        r"SensorFrame\(cloud\.timestamp_ns, lidars=\{'top': cloud\}\)"
+        r"SensorFrame\(cloud\.timestamp_ns, lidars=\{'lidar': cloud\}\) "
+        r"\(any name: the frame's only LiDAR is used\)"
     )
     with pytest.raises(TypeError, match=hint):
         getattr(detector, method)(_cloud())
     cloud = _cloud()  # the hint's frame is accepted
-    boxes = detector.step(SensorFrame(cloud.timestamp_ns, lidars={"top": cloud}))
+    boxes = detector.step(SensorFrame(cloud.timestamp_ns, lidars={"lidar": cloud}))
     assert len(boxes) == 0 and boxes.timestamp_ns == 7
 
 
 def test_the_hint_uses_the_configured_lidar_name() -> None:
     cfg = dataclasses.replace(load_lidar_detector_config(KITTI_LIDAR_CONFIG), lidar_name="front")
-    with pytest.raises(TypeError, match=r"lidars=\{'front': cloud\}"):
+    with pytest.raises(
+        TypeError, match=r"lidars=\{'front': cloud\}\) \(the config's lidar_name is 'front'\)"
+    ):
         build_lidar_detector(cfg).step(_cloud())  # type: ignore[arg-type]
 
 

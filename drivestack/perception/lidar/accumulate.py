@@ -2,11 +2,14 @@
 
 Past sweeps are moved into the current sweep's frame with the poses from the log:
 ``current_from_past = inverse(world_from_current) @ world_from_past``. Moving objects smear
-(their own motion is not compensated); the static world lines up.
+(their own motion is not compensated); the static world lines up. Without a pose there is
+nothing to line the sweeps up with: the accumulator then returns the newest sweep alone (as
+``num_sweeps: 1``) and warns once.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from dataclasses import dataclass
 
@@ -36,6 +39,7 @@ class SweepAccumulator:
     def __init__(self, cfg: AccumulateConfig) -> None:
         self.cfg = cfg
         self._past: deque[_Sweep] = deque(maxlen=max(cfg.num_sweeps - 1, 1))
+        self._warned_no_pose = False
 
     def reset(self) -> None:
         self._past.clear()
@@ -46,7 +50,9 @@ class SweepAccumulator:
         Args:
             cloud: the newest sweep, ``(N, 3)`` in its sensor frame.
             world_from_sensor: pose of that sensor frame at ``cloud.timestamp_ns``; None means
-                unknown, in which case history is dropped and only ``cloud`` is returned.
+                unknown, in which case history is dropped and only ``cloud`` is returned
+                (single-sweep; with ``num_sweeps`` above 1 a ``UserWarning`` says so, once per
+                accumulator).
 
         Returns:
             The merged cloud in ``cloud.frame`` at ``cloud.timestamp_ns``, with attribute
@@ -59,6 +65,16 @@ class SweepAccumulator:
         if self.cfg.num_sweeps == 1:
             return current
         if world_from_sensor is None:
+            if not self._warned_no_pose:
+                self._warned_no_pose = True
+                warnings.warn(
+                    f"accumulate.num_sweeps is {self.cfg.num_sweeps} but the frame has no pose "
+                    "(SensorFrame.world_from_ego, and ego_from_sensor for the LiDAR unless the "
+                    "cloud is in the ego frame): past sweeps cannot be moved into this one, so "
+                    "only the newest sweep is used (single-sweep) while the pose is missing",
+                    UserWarning,
+                    stacklevel=4,  # the caller of LidarDetector.step
+                )
             self._past.clear()
             return current
         parts = [current]

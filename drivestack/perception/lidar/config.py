@@ -411,6 +411,10 @@ class ClassifyConfig:
     default) takes sparse far on-road clusters for low-scored cars (:class:`FarVehicleConfig`);
     ``lane_heading`` (optional, off by default) heads partly seen cars along the map's lanes
     (:class:`LaneHeadingConfig`).
+
+    ``min_likelihood`` (a class is possible when its size likelihood reaches it) and
+    ``min_score`` (boxes scored below it are dropped) are in [0, 1]: the likelihoods and the
+    calibrated scores are probabilities.
     """
 
     car: ClassPrior
@@ -425,6 +429,17 @@ class ClassifyConfig:
     offroad: OffroadConfig = OffroadConfig()
     far_vehicle: FarVehicleConfig = FarVehicleConfig()
     lane_heading: LaneHeadingConfig = LaneHeadingConfig()
+
+    def __post_init__(self) -> None:
+        # scores are calibrated probabilities and likelihoods lie in (0, 1]: a threshold
+        # outside [0, 1] keeps every box or none
+        for name in ("min_score", "min_likelihood"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(
+                    f"{name} must be in [0, 1] (scores and likelihoods are probabilities), "
+                    f"got {value}"
+                )
 
 
 @dataclass(frozen=True)

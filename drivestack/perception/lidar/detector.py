@@ -19,6 +19,7 @@ ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
+
+_MAX_TIME_OFFSET_NS = 100_000_000  # one sweep period of a 10 Hz LiDAR
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,27 @@ class _Found:
 
 
 class LidarDetector:
-    """Classical LiDAR 3D detector stage (state: the sweep history of the accumulator)."""
+    """Classical LiDAR 3D detector stage (state: the sweep history of the accumulator).
+
+    Output: :class:`~drivestack.structures.boxes.Boxes3D` in the ego frame (or the LiDAR's,
+    see the module docstring), stamped with the LiDAR cloud's own ``timestamp_ns``, with
+    calibrated scores in [0, 1] and zero ``velocity_mps`` (one scan measures no motion).
+
+    Yaw is an axis, not a heading: ``yaw_rad`` gives the direction of the box's long axis
+    (length along it) modulo pi, since front and back of a cluster look alike in one scan;
+    ``yaw_rad`` and ``yaw_rad + pi`` describe the same box. Only boxes turned along the map's
+    lanes (``classify.lane_heading.orient_along_lanes``) take the lane's direction of travel.
+    A heading comes from motion over time (the tracker).
+
+    Time: the cloud's ``timestamp_ns`` wins; the frame's ``timestamp_ns`` is not used, and
+    ``world_from_ego`` is taken as the ego pose at the cloud's time (the readers make the two
+    times equal; a ``UserWarning`` is issued once when they are more than 0.1 s apart).
+
+    Multi-sweep accumulation (``accumulate.num_sweeps`` above 1) needs the frame's pose
+    (``world_from_ego``, and ``ego_from_sensor`` for the LiDAR unless its cloud is in the ego
+    frame): a frame without one is detected from its own sweep only and the history is
+    dropped; a ``UserWarning`` naming ``num_sweeps`` says so once per detector.
+    """
 
     def __init__(self, cfg: LidarDetectorConfig | str | Path) -> None:
         """``cfg``: a config object or the path of its YAML file.
@@ -162,6 +185,7 @@ class LidarDetector:
         )
         self._accumulator = SweepAccumulator(self.cfg.accumulate)
         self.last_report: RunReport | None = None
+        self._warned_time_offset = False
 
     def reset(self) -> None:
         """Forget past sweeps."""
@@ -174,29 +198,38 @@ class LidarDetector:
         Raises:
             TypeError: ``frame`` is not a :class:`SensorFrame`.
             DataError: the frame has no LiDAR cloud, or not the configured one.
+            ValueError: a step that reads the map is on but the frame lacks the map layer it
+                needs or the ``world_from_ego`` pose that places it (the message names the
+                config key): ``ground.prior_surface`` ("ground.prior_surface is on but no
+                prior ground surface was given ...": ``ground_surface``),
+                ``classify.offroad`` and ``classify.far_vehicle`` (``drivable_area``),
+                ``classify.lane_heading`` (``lane_headings``, when a car box is asked about)
+                and ``large_vehicle_join`` (``drivable_area`` and ``lane_headings``).
         """
         self._check_frame(frame, "step")
         return self._detect(frame).boxes
 
     def step_with_report(self, frame: SensorFrame) -> tuple[Boxes3D, RunReport]:
-        """:meth:`step` plus the per-step run-time report."""
+        """:meth:`step` plus the per-step run-time report (raises as :meth:`step`)."""
         self._check_frame(frame, "step_with_report")
         result = self._detect(frame)
         return result.boxes, result.report
 
     def detect(self, frame: SensorFrame) -> Detection:
-        """Run every step; returns boxes, the report, the cropped points and their ground mask."""
+        """Run every step; returns boxes, the report, the cropped points and their ground mask
+        (raises as :meth:`step`)."""
         self._check_frame(frame, "detect")
         return self._detect(frame)
 
     def _check_frame(self, frame: object, method: str) -> None:
         """``TypeError`` saying what ``method`` got when ``frame`` is not a ``SensorFrame``."""
-        require_sensor_frame(frame, f"LidarDetector.{method}", self.cfg.lidar_name or "top")
+        require_sensor_frame(frame, f"LidarDetector.{method}", self.cfg.lidar_name)
 
     def _detect(self, frame: SensorFrame) -> Detection:
         cfg = self.cfg
         rec = _Recorder()
         name, cloud = self._lidar(frame)
+        self._check_times(frame, name, cloud)
         ego_from_sensor = frame.ego_from_sensor.get(name)
         if ego_from_sensor is None and cloud.frame == EGO:
             ego_from_sensor = SE3.identity()
@@ -366,6 +399,21 @@ class LidarDetector:
             np.deg2rad(lane_cfg.max_yaw_offset_deg),
             np.deg2rad(cfg.box_fit.refine_step_deg),
             cfg.large_vehicle_join,
+        )
+
+    def _check_times(self, frame: SensorFrame, name: str, cloud: PointCloud) -> None:
+        """Warn once when the cloud's time is more than one 10 Hz sweep period from the frame's
+        (the boxes carry the cloud's time; the pose is taken as the pose at that time)."""
+        offset_ns = cloud.timestamp_ns - frame.timestamp_ns
+        if self._warned_time_offset or abs(offset_ns) <= _MAX_TIME_OFFSET_NS:
+            return
+        self._warned_time_offset = True
+        warnings.warn(
+            f"{frame.source or 'SensorFrame'}: lidars[{name!r}].timestamp_ns is "
+            f"{offset_ns / 1e9:+.3f} s from the frame's timestamp_ns: the boxes carry the "
+            "cloud's time and world_from_ego is used as the pose at that time",
+            UserWarning,
+            stacklevel=4,  # the caller of step / step_with_report / detect
         )
 
     def _lidar(self, frame: SensorFrame) -> tuple[str, PointCloud]:
