@@ -35,13 +35,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from drivestack.cli import DEBUG_ENV, USER_ERRORS, _user_message
 from drivestack.cli import main as cli_main
-from drivestack.commands._paths import dataset_root
+from drivestack.commands._paths import dataset_root, int_at_least, iou_fraction
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.kitti import result_file
 from drivestack.eval.tracking.protocol import class_rule
@@ -209,25 +212,71 @@ def truth_ranked_rows(
     return replace(results, score=results.score + offset)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _kitti_classes(text: str) -> list[str]:
+    """An argparse ``type``: comma-separated KITTI tracking class names (any case), as the
+    protocol spells them."""
+    classes = [c.strip() for c in text.split(",") if c.strip()]
+    if not classes:
+        raise argparse.ArgumentTypeError(f"no class names in {text!r}")
+    for cls in classes:
+        try:
+            class_rule(cls)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return [c.capitalize() for c in classes]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--kitti-root",
         type=Path,
         default=None,
-        help="KITTI tracking folder (default: kitti_tracking in the shared data folder)",
+        help="KITTI tracking folder (with training/, seqmaps/ and detections/; default: "
+        "kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
-    parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="val")
-    parser.add_argument("--classes", default="Car,Pedestrian,Cyclist")
-    parser.add_argument("--detections", default=AB3DMOT_FOLDER, help="folder under detections/")
-    parser.add_argument("--iou", type=float, default=0.25, help="3D IoU a detection needs to count")
-    parser.add_argument("--fill-gap", type=int, default=0, help="fill gaps up to this many frames")
-    parser.add_argument("--extend", type=int, default=0, help="extend tracks by this many frames")
+    parser.add_argument(
+        "--split",
+        choices=KITTI_TRACKING_SPLITS,
+        default="val",
+        help="KITTI tracking split: train = the 10 training sequences outside val, val = the "
+        "11 validation sequences, training = all 21 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--classes",
+        type=_kitti_classes,
+        default="Car,Pedestrian,Cyclist",
+        help="comma-separated KITTI classes, any case (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--detections",
+        default=AB3DMOT_FOLDER,
+        help="detection folder under <kitti-root>/detections/ (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--iou",
+        type=iou_fraction,
+        default=0.25,
+        help="3D IoU a detection needs to count, in (0, 1] (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fill-gap",
+        type=int_at_least(0),
+        default=0,
+        help="fill gaps up to this many frames, >= 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--extend",
+        type=int_at_least(0),
+        default=0,
+        help="extend tracks by this many frames, >= 0 (default: %(default)s)",
+    )
     parser.add_argument(
         "--fill-from",
         choices=("truth", "detections"),
         default="truth",
-        help="fill gaps with the labelled boxes or the detections interpolated in the world frame",
+        help="fill gaps with the labelled boxes or the detections interpolated in the world "
+        "frame (default: %(default)s)",
     )
     parser.add_argument(
         "--rank-results",
@@ -235,18 +284,49 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="instead of the oracle: rank the true tracks of these result files first",
     )
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tool; input errors print one ``error: ...`` line and return 2."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.extend and args.fill_from != "truth":
         parser.error("--extend needs --fill-from truth")
     try:
-        args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
-    except DataError as exc:
-        parser.error(str(exc))
+        return _run(args)
+    except USER_ERRORS as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(f"error: {_user_message(exc)}", file=sys.stderr)
+        return 2
 
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    for cls in classes:
-        class_rule(cls)
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Check the input folders before any work; DataError naming the option otherwise."""
+    args.kitti_root = dataset_root("kitti-tracking", args.kitti_root, option="--kitti-root")
+    detections = args.kitti_root / "detections"
+    if not (detections / args.detections).is_dir():
+        known = (
+            sorted(p.name for p in detections.iterdir() if p.is_dir())
+            if detections.is_dir()
+            else []
+        )
+        raise DataError(
+            f"no such detection folder (known: {', '.join(known) or 'none'})",
+            path=str(detections / args.detections),
+            field="--detections",
+        )
+    if args.rank_results is not None and not args.rank_results.is_dir():
+        raise DataError(
+            "no such result folder", path=str(args.rank_results), field="--rank-results"
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_inputs(args)
+    classes = args.classes
     seqmap = read_split_seqmap(args.kitti_root, args.split)
     for cls in classes:
         folder = args.out / "data" / cls

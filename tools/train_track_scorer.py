@@ -20,15 +20,19 @@ Fit on the train split only (the val split is the report split)::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from drivestack.commands._paths import dataset_root
+from drivestack.cli import DEBUG_ENV, USER_ERRORS, _user_message
+from drivestack.commands._paths import dataset_root, iou_fraction, number_list
+from drivestack.core.errors import DataError
 from drivestack.eval.tracking import KittiMotProtocol
 from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
+from drivestack.eval.tracking.protocol import class_rule
 from drivestack.eval.tracking.truth_match import class_objects, true_track_ids
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
@@ -40,6 +44,7 @@ from drivestack.ingest.kitti_tracking import (
     read_split_seqmap,
 )
 from drivestack.tracking.config import (
+    ClassTrackerConfig,
     OfflineTrackScorerConfig,
     TrackerConfig,
     load_tracker_config,
@@ -70,45 +75,112 @@ DEFAULT_FEATURE_SETS = (
 )
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+SPLIT_HELP = (
+    "KITTI tracking split: train = the 10 training sequences outside val, val = the 11 "
+    "validation sequences (the report split), training = all 21 (default: %(default)s)"
+)
+
+
+def _kitti_class(text: str) -> str:
+    """An argparse ``type``: a KITTI tracking class name (any case) as the protocol spells it."""
+    try:
+        class_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().capitalize()
+
+
+def _positive_float(text: str) -> float:
+    """An argparse ``type`` for a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """An argparse ``type`` for a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kitti-root", type=Path, default=None)
     parser.add_argument(
-        "--config", type=Path, default=REPO / "configs/tracking/kitti_pointrcnn.yaml"
+        "--kitti-root",
+        type=Path,
+        default=None,
+        help="KITTI tracking folder (with training/, seqmaps/ and detections/; default: "
+        "kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
-    parser.add_argument("--class", dest="cls", default="Pedestrian")
-    parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="train")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / "configs/tracking/kitti_pointrcnn.yaml",
+        help="tracker YAML whose --class block is fitted (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--class",
+        dest="cls",
+        metavar="CLASS",
+        type=_kitti_class,
+        default="Pedestrian",
+        help="KITTI class to fit: Car, Pedestrian or Cyclist, any case (default: %(default)s)",
+    )
+    parser.add_argument("--split", choices=KITTI_TRACKING_SPLITS, default="train", help=SPLIT_HELP)
     parser.add_argument(
         "--feature-sets",
         default=DEFAULT_FEATURE_SETS,
         help="feature sets to compare: names joined by ',', sets by ';' "
-        f"(known: {', '.join(TRACK_FEATURES)})",
+        f"(known: {', '.join(TRACK_FEATURES)}; default: six sets, from mean_score alone to all)",
     )
-    parser.add_argument("--l2", default="0.003,0.01,0.03,0.1", help="L2 penalties to compare")
+    parser.add_argument(
+        "--l2",
+        type=number_list(minimum=0.0),
+        default="0.003,0.01,0.03,0.1",
+        help="L2 penalties to compare, comma-separated, each >= 0 (default: %(default)s)",
+    )
     parser.add_argument(
         "--min-logits",
+        type=number_list(),
         default="-3,-2.5,-2,-1.5,-1",
-        help="logit thresholds (negative ones as --min-logits=-3,-2)",
+        help="logit thresholds, comma-separated (negative ones as --min-logits=-3,-2; "
+        "default: %(default)s)",
     )
     parser.add_argument(
-        "--min-mean-score", type=float, default=3.0, help="candidate tracks' mean score"
+        "--min-mean-score",
+        type=_finite_float,
+        default=3.0,
+        help="candidate tracks' mean score (default: %(default)s)",
     )
-    parser.add_argument("--iou", type=float, default=0.25, help="3D IoU of a true row")
     parser.add_argument(
-        "--tie", type=float, default=0.05, help="sAMOTA is compared rounded to this many points"
+        "--iou",
+        type=iou_fraction,
+        default=0.25,
+        help="3D IoU of a true row, in (0, 1] (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tie",
+        type=_positive_float,
+        default=0.05,
+        help="sAMOTA is compared rounded to this many points (default: %(default)s)",
     )
     return parser.parse_args(argv)
 
 
 def _tracked_rows(args: argparse.Namespace) -> tuple[list, dict, dict, dict]:
     """Seqmap, per-sequence candidate rows, camera poses and ground truth of the split."""
-    root = dataset_root("kitti-tracking", args.kitti_root)
+    root = dataset_root("kitti-tracking", args.kitti_root, option="--kitti-root")
     cfg = load_tracker_config(args.config)
-    class_cfg = cfg.classes[args.cls.lower()]
+    class_cfg = _class_config(cfg, args.cls, args.config)
     unscored = replace(
         class_cfg,
         offline_track_scorer=OfflineTrackScorerConfig(),
@@ -137,13 +209,48 @@ def _tracked_rows(args: argparse.Namespace) -> tuple[list, dict, dict, dict]:
     return seqmap, rows, poses, truth
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    feature_sets = [
-        [n.strip() for n in s.split(",") if n.strip()] for s in args.feature_sets.split(";")
-    ]
+def _class_config(cfg: TrackerConfig, cls: str, path: Path) -> ClassTrackerConfig:
+    """The block of ``cls`` in the tracker config (keys any case); DataError naming
+    ``--class`` and the configured classes otherwise."""
+    by_name = {name.lower(): c for name, c in cfg.classes.items()}
+    if cls.lower() not in by_name:
+        raise DataError(
+            f"no classes entry for --class {cls} (configured: {', '.join(cfg.classes) or 'none'})",
+            path=str(path),
+            field="classes",
+        )
+    return by_name[cls.lower()]
+
+
+def _feature_sets(text: str) -> list[list[str]]:
+    """``--feature-sets`` as lists of names; DataError naming the option for unknown names
+    (before any tracking)."""
+    feature_sets = [[n.strip() for n in s.split(",") if n.strip()] for s in text.split(";")]
+    feature_sets = [names for names in feature_sets if names]
+    if not feature_sets:
+        raise DataError(f"--feature-sets: no feature names in {text!r}")
     for names in feature_sets:
-        feature_columns(names)  # unknown names fail before any tracking
+        try:
+            feature_columns(names)
+        except ValueError as exc:
+            raise DataError(f"--feature-sets: {exc}") from None
+    return feature_sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tool; input errors print one ``error: ...`` line and return 2."""
+    args = _parse(argv)
+    try:
+        return _run(args)
+    except USER_ERRORS as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(f"error: {_user_message(exc)}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    feature_sets = _feature_sets(args.feature_sets)
     seqmap, rows, poses, truth = _tracked_rows(args)
     tables = {}
     for name in rows:
@@ -171,10 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         return 100 * m.clear.sAMOTA, 100 * m.clear.best.MOTA, 100 * m.hota.HOTA
 
     best: tuple[float, float, list[str], float, float] | None = None
-    print(f"{'features':>8} {'l2':>6} " + " ".join(f"{t:>18g}" for t in _floats(args.min_logits)))
+    print(f"{'features':>8} {'l2':>6} " + " ".join(f"{t:>18g}" for t in args.min_logits))
     for names in feature_sets:
         cols = feature_columns(names)
-        for l2 in _floats(args.l2):
+        for l2 in args.l2:
             out_of_fold = {}
             for held in tables:
                 rest = [t for k, t in tables.items() if k != held]
@@ -189,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                     list(weights.values())
                 )
             cells = []
-            for min_logit in _floats(args.min_logits):
+            for min_logit in args.min_logits:
                 samota, mota, hota = figures(out_of_fold, min_logit)
                 cells.append(f"{samota:6.2f}/{mota:5.1f}/{hota:5.1f}")
                 key = (round(samota / args.tie), hota)

@@ -1,9 +1,11 @@
 """Where the commands find their inputs: the optional real-data folder (``$DRIVESTACK_SHARED_DATA``
-or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the argparse type of counts and IoU threshold lists."""
+or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the
+argparse types of counts, an IoU, number lists and IoU threshold lists."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +94,41 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 #: Counts that must be at least 1 (``--max-frames``).
 positive_int = int_at_least(1)
+
+
+def iou_fraction(text: str) -> float:
+    """An argparse ``type`` for one IoU threshold in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"an IoU must be in (0, 1], got {text}")
+    return value
+
+
+def number_list(minimum: float | None = None) -> Callable[[str], list[float]]:
+    """An argparse ``type`` for a non-empty comma-separated list of finite numbers, each at
+    least ``minimum`` when given (``"0.01,0.1"`` -> ``[0.01, 0.1]``)."""
+
+    def parse(text: str) -> list[float]:
+        try:
+            values = [float(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a comma-separated list of numbers: {text!r}"
+            ) from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"no numbers in {text!r}")
+        if not all(math.isfinite(v) for v in values):
+            raise argparse.ArgumentTypeError(f"numbers must be finite, got {text!r}")
+        if minimum is not None and min(values) < minimum:
+            raise argparse.ArgumentTypeError(
+                f"every number must be at least {minimum:g}, got {text!r}"
+            )
+        return values
+
+    return parse
 
 
 def iou_thresholds(text: str, option: str = "--iou") -> list[float]:

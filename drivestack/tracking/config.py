@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -82,7 +83,10 @@ class LifecycleConfig:
     ``output_detection_box``: a track matched in this frame outputs the detection's box instead
     of the filtered one. ``min_output_score``: a track is output only while the mean score of
     its matched detections so far reaches this value (an online form of AB3DMOT's offline
-    per-track confidence filter).
+    per-track confidence filter). ``min_score_floor``: when set, output scores are clamped
+    from below to it (``0.0`` keeps scores of a detector calibrated to probabilities in
+    ``[0, 1]`` from going negative while coasting); ``None`` (default) leaves them unclamped,
+    as raw detector logits such as PointRCNN's can be negative.
     """
 
     min_hits: int = 3
@@ -94,10 +98,18 @@ class LifecycleConfig:
     hits_score_bonus: float = 0.0
     hits_score_cap: int = 10
     min_output_score: float = -1e9
+    min_score_floor: float | None = None
 
     def __post_init__(self) -> None:
-        if self.min_hits < 1 or self.max_age < 0 or self.output_coast_frames < 0:
-            raise ValueError("min_hits must be >= 1, max_age and output_coast_frames >= 0")
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
+        for name in ("max_age", "output_coast_frames"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.min_score_floor is not None and not math.isfinite(self.min_score_floor):
+            raise ValueError(
+                f"min_score_floor must be a finite number or null, got {self.min_score_floor}"
+            )
 
 
 @dataclass(frozen=True)

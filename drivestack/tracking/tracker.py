@@ -9,12 +9,14 @@ snapshot it with ``copy.deepcopy`` and restore it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from drivestack.config import config_or_file
+from drivestack.core.frames import MAP, WORLD
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
@@ -69,9 +71,11 @@ class ClassTrackState:
 
 @dataclass(frozen=True)
 class ClassStepOutput:
-    """Output rows of one class step (in the tracking frame): ``track_id``, ``boxes (K, 7)``,
-    ``velocity (K, 2)``, ``score``, ``age``, ``hits``, ``time_since_update`` and
-    ``detection_index`` (the matched input detection, -1 when coasting)."""
+    """Output rows of one class step (in the tracking frame: the world frame with ego-motion
+    compensation, else the detections' frame): ``track_id``, ``boxes (K, 7)``, ``velocity
+    (K, 2)`` (m/s along the tracking frame's x and y), ``score``, ``age``, ``hits``,
+    ``time_since_update`` and ``detection_index`` (the matched input detection, -1 when
+    coasting)."""
 
     track_id: np.ndarray
     boxes: np.ndarray
@@ -97,13 +101,15 @@ class ClassTracker:
     def step(
         self, boxes: np.ndarray, scores: np.ndarray, timestamp_ns: int, next_id: int
     ) -> tuple[ClassStepOutput, int]:
-        """Advance to ``timestamp_ns`` with detections; returns the output and the next free id."""
+        """Advance to ``timestamp_ns`` with detections; returns the output and the next free id.
+
+        Raises:
+            ValueError: ``timestamp_ns`` is not after the previous step's (since ``reset``).
+        """
         s, m, life = self.state, self.model, self.cfg.lifecycle
         dt_s = 0.0 if s.last_timestamp_ns is None else (timestamp_ns - s.last_timestamp_ns) * 1e-9
-        if dt_s < 0:
-            raise ValueError(
-                f"timestamps must not decrease: {timestamp_ns} after {s.last_timestamp_ns}"
-            )
+        if s.last_timestamp_ns is not None and dt_s <= 0:
+            raise ValueError(_timestamp_message(timestamp_ns, s.last_timestamp_ns))
         s.last_timestamp_ns = timestamp_ns
         s.frame_count += 1
         # 1. predict
@@ -159,6 +165,8 @@ class ClassTracker:
             - life.coast_score_penalty * tsu_out
             + life.hits_score_bonus * np.minimum(hits_out, life.hits_score_cap)
         )
+        if life.min_score_floor is not None:
+            np.maximum(score, life.min_score_floor, out=score)
         return (
             ClassStepOutput(
                 track_id=s.track_id[idx],
@@ -203,11 +211,27 @@ def _cat(arrays: list[np.ndarray]) -> np.ndarray:
 class Tracker:
     """Multi-class 3D tracker stage: ``reset()``, ``step(detections) -> Tracks``.
 
-    Detections whose label has no entry in ``cfg.classes`` are not tracked. With
-    ``cfg.ego_motion_compensation``, ``step`` takes ``world_from_frame`` (the pose of the
-    detections' frame in a fixed world frame) and tracks there; outputs are returned in the
-    detections' frame. ``last_detection_index`` is, after each step, the ``(N,)`` index of the
-    input detection each output track was matched to (-1 when coasting).
+    Detections whose label has no entry in ``cfg.classes`` are not tracked: after each step
+    :attr:`last_dropped_detections` is how many of its detections that were,
+    :attr:`dropped_detections_by_label` counts them per class name since the last ``reset``,
+    and the first step that drops a class warns once (a ``UserWarning`` naming it).
+
+    Frames: every step since ``reset`` must give its detections in one frame (``ego``,
+    ``lidar``, ...; a change raises ``ValueError``), with increasing ``timestamp_ns``. With
+    ``cfg.ego_motion_compensation``, ``step`` also takes ``world_from_frame`` (the pose of the
+    detections' frame in a fixed world frame) and tracks there, so the detections must not
+    already be in a world frame (``world`` / ``map``); without it, the detections' frame is
+    taken as fixed. Outputs are returned in the detections' frame. ``last_detection_index`` is,
+    after each step, the ``(N,)`` index of the input detection each output track was matched to
+    (-1 when coasting).
+
+    Velocities (``Tracks.boxes.velocity_mps``, ``(N, 2)`` m/s, xy axes of the detections'
+    frame): with ``ego_motion_compensation`` the velocity over ground (the rate of change of
+    the track's world-frame position, rotated into the detections' frame at this step: a
+    parked car reads ~0 whatever the ego does); without it, the velocity relative to the
+    detections' frame (the rate of change of the position in that frame: a parked car
+    passed by the ego at 10 m/s reads about -10 m/s along the ego's heading). Same field and
+    frame in both cases: which one it is follows from the tracker config.
     """
 
     def __init__(self, cfg: TrackerConfig | str | Path) -> None:
@@ -224,6 +248,10 @@ class Tracker:
         }
         self.next_id = 0
         self.last_detection_index = np.zeros(0, dtype=np.int64)
+        self.last_dropped_detections = 0
+        self.dropped_detections_by_label: dict[str, int] = {}
+        self._frame: str | None = None
+        self._warned_labels: set[int] = set()
 
     @property
     def state(self) -> dict[int, ClassTrackState]:
@@ -234,31 +262,43 @@ class Tracker:
             t.reset()
         self.next_id = 0
         self.last_detection_index = np.zeros(0, dtype=np.int64)
+        self.last_dropped_detections = 0
+        self.dropped_detections_by_label = {}
+        self._frame = None
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         """Advance every class's tracks by one frame and update them with ``detections``.
 
         Args:
-            detections: this frame's ``N`` boxes (any frame; ``label`` picks the class tracker,
-                ``score`` feeds the track scores; ``timestamp_ns`` sets the prediction step).
-            world_from_frame: with ``cfg.ego_motion_compensation``, the pose of the detections'
-                frame in a fixed world frame (e.g. ``SensorFrame.world_from_ego`` for ego-frame
-                boxes; for KITTI tracking files
-                :func:`~drivestack.tracking.kitti_run.world_from_lidar_poses`); ignored without.
+            detections: this frame's ``N`` boxes (``label`` picks the class tracker, ``score``
+                feeds the track scores; ``timestamp_ns`` sets the prediction step and must
+                increase from step to step; ``frame`` must stay the same from step to step).
+            world_from_frame: with ``cfg.ego_motion_compensation``, the pose (one ``SE3``, not
+                a batch) of the detections' frame in a fixed world frame (e.g.
+                ``SensorFrame.world_from_ego`` for ego-frame boxes; for KITTI tracking files
+                :func:`~drivestack.tracking.kitti_run.world_from_lidar_poses`); ignored
+                without (but still checked to be one ``SE3`` when given).
 
         Returns:
-            The output tracks (ids, boxes in the detections' frame, velocities, scores, ages);
-            :attr:`last_detection_index` says which detection each one took.
+            The output tracks (ids, boxes in the detections' frame, velocities as the class
+            docstring says, scores, ages); :attr:`last_detection_index` says which detection
+            each one took, :attr:`last_dropped_detections` how many were of untracked classes.
 
         Raises:
-            TypeError: ``detections`` is not a :class:`Boxes3D`.
-            ValueError: ego-motion compensation is on and ``world_from_frame`` is missing.
+            TypeError: ``detections`` is not a :class:`Boxes3D`, or ``world_from_frame`` is
+                neither ``None`` nor an ``SE3`` (e.g. a 4x4 array).
+            ValueError: ``world_from_frame`` is a batch of poses; ego-motion compensation is
+                on and ``world_from_frame`` is missing, or the detections are already in a
+                world frame; ``detections.frame`` differs from the previous steps' frame since
+                ``reset``; ``detections.timestamp_ns`` is not after the previous step's (a
+                repeated or out-of-order frame).
         """
         if not isinstance(detections, Boxes3D):
             raise TypeError(_not_boxes_message(detections))
         frame, timestamp_ns = detections.frame, detections.timestamp_ns
         compensate = self.cfg.ego_motion_compensation
-        arr = detections.to_array7()
+        if world_from_frame is not None:
+            _check_pose(world_from_frame)
         if compensate:
             if world_from_frame is None:
                 raise ValueError(
@@ -267,6 +307,27 @@ class Tracker:
                     "world_from_ego; KITTI: drivestack.tracking.kitti_run.world_from_lidar_poses)"
                     ", or set ego_motion_compensation: false in the tracker config"
                 )
+            if frame in _WORLD_FRAMES:
+                raise ValueError(
+                    f"detections.frame is {frame!r}, a fixed world frame, but "
+                    "ego_motion_compensation is on: world_from_frame would move the boxes "
+                    f"from {frame!r} into the world frame a second time; pass the boxes in "
+                    "their sensor or ego frame with that frame's pose, or set "
+                    "ego_motion_compensation: false in the tracker config to track "
+                    "world-frame boxes as they are"
+                )
+        if self._frame is not None and frame != self._frame:
+            raise ValueError(
+                f"detections.frame is {frame!r}, but the previous steps since reset() had "
+                f"{self._frame!r}: a tracker tracks in one frame; transform the boxes to "
+                f"{self._frame!r} (Boxes3D.transformed) or call reset() first"
+            )
+        last_ns = self._last_timestamp_ns()
+        if last_ns is not None and timestamp_ns <= last_ns:
+            raise ValueError(_timestamp_message(timestamp_ns, last_ns))
+        self._frame = frame
+        arr = detections.to_array7()
+        if compensate and world_from_frame is not None:
             # the boxes of detections.transformed(world_from_frame, WORLD), without building
             # a Boxes3D (and rotating velocities) only to read its boxes back
             arr[:, :3], arr[:, 6] = rigid_move_centres_and_yaw(
@@ -275,19 +336,25 @@ class Tracker:
         labels, scores = detections.label, detections.score
         parts: list[tuple[int, ClassStepOutput]] = []
         mapped_parts: list[np.ndarray] = []
+        routed = 0
         for label, trk in self.class_trackers.items():
             mine = labels == label
             if mine.all():  # only this class (e.g. per-class evaluation): nothing to select
                 out, self.next_id = trk.step(arr, scores, timestamp_ns, self.next_id)
                 mapped_parts.append(out.detection_index)
+                routed += labels.shape[0]
             else:
                 sel = np.flatnonzero(mine)
+                routed += sel.size
                 out, self.next_id = trk.step(arr[sel], scores[sel], timestamp_ns, self.next_id)
                 di = out.detection_index
                 mapped_parts.append(
                     np.where(di >= 0, sel[np.maximum(di, 0)], -1) if sel.size else di
                 )
             parts.append((label, out))
+        self.last_dropped_detections = labels.shape[0] - routed
+        if self.last_dropped_detections:
+            self._count_dropped(labels)
         if not parts:
             self.last_detection_index = np.zeros(0, dtype=np.int64)
             return Tracks.empty(frame, timestamp_ns)
@@ -321,6 +388,79 @@ class Tracker:
             hits=_cat([p.hits for _, p in parts]),
             time_since_update=_cat([p.time_since_update for _, p in parts]),
         )
+
+    def _last_timestamp_ns(self) -> int | None:
+        """The latest ``timestamp_ns`` any class tracker has stepped to (``None``: none yet)."""
+        stamps = [
+            t.state.last_timestamp_ns
+            for t in self.class_trackers.values()
+            if t.state.last_timestamp_ns is not None
+        ]
+        return max(stamps) if stamps else None
+
+    def _count_dropped(self, labels: np.ndarray) -> None:
+        """Add this step's detections of untracked classes (``labels (N,)``) to
+        :attr:`dropped_detections_by_label`; warn once per tracker for each new such class."""
+        untracked = ~np.isin(labels, list(self.class_trackers))
+        values, counts = np.unique(labels[untracked], return_counts=True)
+        new: list[str] = []
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            name = _label_name(value)
+            self.dropped_detections_by_label[name] = (
+                self.dropped_detections_by_label.get(name, 0) + count
+            )
+            if value not in self._warned_labels:
+                self._warned_labels.add(value)
+                new.append(name)
+        if new:
+            tracked = ", ".join(_label_name(v) for v in self.class_trackers) or "none"
+            warnings.warn(
+                f"Tracker: detections labelled {', '.join(new)} are not tracked (the tracker "
+                f"config has no classes entry for them; tracked: {tracked}); they are dropped "
+                "(counts: Tracker.last_dropped_detections, dropped_detections_by_label)",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+_WORLD_FRAMES = frozenset({WORLD, MAP})
+
+
+def _label_name(value: int) -> str:
+    """Lower-case class name of a label value (the config's key spelling), or ``label <v>``."""
+    try:
+        return ObjectClass(value).name.lower()
+    except ValueError:
+        return f"label {value}"
+
+
+def _check_pose(world_from_frame: object) -> None:
+    """Raise unless ``world_from_frame`` is one :class:`SE3` (not a batch, not a matrix)."""
+    if not isinstance(world_from_frame, SE3):
+        got = type(world_from_frame).__name__
+        hint = (
+            "; for a 4x4 matrix use SE3.from_matrix(m)"
+            if isinstance(world_from_frame, np.ndarray)
+            else ""
+        )
+        raise TypeError(
+            f"Tracker.step: world_from_frame must be one SE3 (the pose of the detections' "
+            f"frame in the world frame) or None, got {got}{hint}"
+        )
+    if world_from_frame.batch_shape != ():
+        raise ValueError(
+            "Tracker.step: world_from_frame must be one SE3, got a batch of shape "
+            f"{world_from_frame.batch_shape}; pass this frame's pose (e.g. poses[f])"
+        )
+
+
+def _timestamp_message(timestamp_ns: int, last_ns: int | None) -> str:
+    """The ``ValueError`` text of a step whose time is not after the previous step's."""
+    what = "a repeated frame" if timestamp_ns == last_ns else "out of order"
+    return (
+        f"detections.timestamp_ns must increase from step to step: got {timestamp_ns} after "
+        f"{last_ns} ({what}; call reset() to start a new sequence)"
+    )
 
 
 def _not_boxes_message(detections: object) -> str:

@@ -127,7 +127,9 @@ def test_untracked_labels_are_ignored() -> None:
     b = Boxes3D.from_array7(
         np.array([[0.0, 0, 0, 1, 1, 1, 0]]), "lidar", 0, label=[int(ObjectClass.PEDESTRIAN)]
     )
-    assert len(trk.step(b)) == 0
+    with pytest.warns(UserWarning, match="labelled pedestrian are not tracked"):
+        assert len(trk.step(b)) == 0
+    assert trk.last_dropped_detections == 1
 
 
 @pytest.mark.parametrize("name", ["kitti_pointrcnn.yaml", "kitti_pointrcnn_ab3dmot_settings.yaml"])
