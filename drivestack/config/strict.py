@@ -38,6 +38,15 @@ def _name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+class ConfigValueError(ValueError):
+    """A value a config dataclass's ``__post_init__`` rejects, at ``key`` below the dataclass
+    (``classes.cyclst``); :func:`from_mapping` reports it at that dotted key of the file."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key, self.reason = key, message
+
+
 def _fail(message: str, path: str, key: str) -> ConfigError:
     return ConfigError(message, path=path, field=key or "<top level>")
 
@@ -143,6 +152,8 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
     except (ValueError, TypeError) as exc:
         if isinstance(exc, ConfigError):
             raise
+        if isinstance(exc, ConfigValueError):
+            raise _fail(exc.reason, path, _join(prefix, exc.key)) from None
         raise _fail(str(exc), path, prefix) from None
 
 

@@ -17,7 +17,10 @@ class Tracks:
 
     Attributes:
         track_id: ``(N,)`` int64, unique within one output and stable over time.
-        boxes: the tracked boxes (``score`` = track confidence, ``velocity_mps`` estimated).
+        boxes: the tracked boxes in the detections' frame (``score`` = track confidence;
+            ``velocity_mps`` estimated by the tracker: over ground with ego-motion
+            compensation, relative to the detections' frame without it, see
+            :class:`~drivestack.tracking.tracker.Tracker`).
         age: ``(N,)`` int64 frames since birth; hits: ``(N,)`` int64 frames with a match;
         time_since_update: ``(N,)`` int64 frames since the last match (0 = matched now).
     """

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from drivestack.config import load_yaml_config
+from drivestack.config.strict import ConfigValueError
 
 
 # -- tracker configuration --------------------------------------------------------------------
@@ -327,7 +328,7 @@ class TrackerConfig:
             try:
                 ObjectClass.from_name(name)
             except ValueError as exc:
-                raise ValueError(f"classes.{name}: {exc}") from None
+                raise ConfigValueError(str(exc), key=f"classes.{name}") from None
 
 
 def load_tracker_config(path: str | Path) -> TrackerConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,14 @@ def test_empty_config_file_is_rejected(tmp_path, text):
 
 def test_explicit_empty_mapping_takes_every_default(tmp_path):
     assert load_yaml_config(Cfg, _write(tmp_path, "{}\n")) == Cfg()
+
+
+def test_a_post_init_error_below_the_dataclass_names_its_own_key(tmp_path: Path) -> None:
+    from drivestack.tracking.config import load_tracker_config
+
+    bad = tmp_path / "t.yaml"
+    bad.write_text("classes: {car: {}, cyclst: {}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_tracker_config(bad)
+    assert err.value.field == "classes.cyclst"
+    assert str(err.value).count("classes.cyclst") == 1
