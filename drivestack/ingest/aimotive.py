@@ -219,10 +219,16 @@ def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
     (offsets from about -68 ms to +33 ms in the sample sequence); the detection figures are
     measured with it. Without a box file it is the latest point's ``gps_time``
     (:func:`read_aimotive_laz`).
+
+    ``label_ids``: each box's ``ObjectId`` as a string (stable across the frames of a
+    sequence); None without a box file.
     """
     seq = Path(sequence_dir)
     box_path = seq / "dynamic" / "box" / "3d_body" / f"{name}.json"
-    labels = read_aimotive_boxes(box_path)[0] if box_path.exists() else None
+    labels, label_ids = None, None
+    if box_path.exists():
+        labels, ids = read_aimotive_boxes(box_path)
+        label_ids = tuple(str(int(i)) for i in ids)
     ts = labels.timestamp_ns if labels is not None else None
     cloud = read_aimotive_laz(seq / "dynamic" / "raw-revolutions" / f"{name}.laz", timestamp_ns=ts)
     calib = seq / "sensor" / "calibration" / "calibration.json"
@@ -236,4 +242,5 @@ def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
         },
         labels=labels,
         source=f"{seq}:{name}",
+        label_ids=label_ids,
     )

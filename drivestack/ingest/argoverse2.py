@@ -192,6 +192,12 @@ class Av2Cuboids:
         """The rows of one sweep."""
         return self.select(self.timestamp_ns == timestamp_ns)
 
+    def label_ids(self) -> tuple[str, ...] | None:
+        """The rows' ``track_uuid`` s as :attr:`SensorFrame.label_ids`, one per row of
+        :meth:`to_boxes`; None when any is empty (detections, or no ``track_uuid`` column)."""
+        ids = tuple(str(u) for u in self.track_uuid)
+        return None if any(not u for u in ids) else ids
+
     def to_boxes(self, timestamp_ns: int | None = None) -> Boxes3D:
         """Ego-frame :class:`Boxes3D` (labels via :data:`CATEGORY_TO_CLASS`)."""
         ts = (
@@ -473,15 +479,21 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
     The frame carries the log's map: ground heights as ``ground_surface``, the drivable area as
     ``drivable_area`` and the lanes' directions as ``lane_headings``, the log's shared lazy
     readers (:func:`log_map_layers`; read only when used; a missing map file raises then,
-    naming the folder and file pattern). Raises ``DataError`` naming the log and its first
-    and last sweep times when it has no sweep at ``timestamp_ns``.
+    naming the folder and file pattern). ``label_ids`` are the annotations' ``track_uuid`` s
+    (the same object keeps its uuid across the log's sweeps; None when the file has no
+    ``track_uuid`` column). Raises ``DataError`` naming the log and its first and last sweep
+    times when it has no sweep at ``timestamp_ns``.
     """
     log = Path(log_dir)
     sweep = _sweep_path(log, timestamp_ns)
     ground_surface, drivable_area, lane_headings = log_map_layers(log.resolve() / "map")
     cloud = read_av2_sweep(sweep)
     ann = log / "annotations.feather"
-    labels = read_av2_cuboids(ann).at(timestamp_ns).to_boxes(timestamp_ns) if ann.exists() else None
+    labels, label_ids = None, None
+    if ann.exists():
+        cuboids = read_av2_cuboids(ann).at(timestamp_ns)
+        labels = cuboids.to_boxes(timestamp_ns)
+        label_ids = cuboids.label_ids()
     poses = log / "city_SE3_egovehicle.feather"
     world_from_ego = read_av2_poses(poses).at(timestamp_ns) if poses.exists() else None
     return SensorFrame(
@@ -494,4 +506,5 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
         ground_surface=ground_surface,
         drivable_area=drivable_area,
         lane_headings=lane_headings,
+        label_ids=label_ids,
     )

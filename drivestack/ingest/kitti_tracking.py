@@ -447,6 +447,7 @@ def read_kitti_tracking_frame(
       ``ego_from_sensor["lidar"]`` is the identity (the ego frame is the Velodyne frame);
     - the frame's ``label_02/<seq>.txt`` rows (DontCare dropped) as LiDAR-frame ``labels``;
       ``None`` when there is no label file, 0 boxes when the file has no row of the frame;
+      their ``track_id`` s as ``label_ids`` (``str(track_id)``, :func:`tracking_label_ids`);
     - ``world_from_ego`` (= world from LiDAR) from
       ``ego_poses_orbslam3_stereo/<seq>.txt`` when that file exists (estimated poses; world =
       the z-up camera frame of frame 0, :func:`world_from_lidar_pose`);
@@ -464,12 +465,12 @@ def read_kitti_tracking_frame(
     ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
     calib = read_kitti_calib(base / "calib" / f"{seq}.txt")
     label_path = base / "label_02" / f"{seq}.txt"
-    labels = None
+    labels, label_ids = None, None
     if label_path.exists():
         rows = read_tracking_labels(label_path)
-        labels = objects_to_boxes(
-            rows.select(np.flatnonzero(rows.frame == index)), calib, timestamp_ns=ts
-        )
+        objs = rows.select(np.flatnonzero(rows.frame == index))
+        labels = objects_to_boxes(objs, calib, timestamp_ns=ts)
+        label_ids = tracking_label_ids(objs)
     image_path = base / "image_02" / seq / f"{index:06d}.png"
     image = read_kitti_camera(image_path, calib, timestamp_ns=ts) if load_images else None
     cameras, camera_mounts = camera_entries(image)
@@ -481,7 +482,15 @@ def read_kitti_tracking_frame(
         world_from_ego=_world_from_ego(base, seq, index, calib),
         labels=labels,
         source=f"{base}:{seq}:{index:06d}",
+        label_ids=label_ids,
     )
+
+
+def tracking_label_ids(objects: KittiObjects) -> tuple[str, ...]:
+    """``str(track_id)`` of each row :func:`~drivestack.ingest.kitti_format.objects_to_boxes`
+    turns into a box (DontCare rows dropped), in its order: a frame's ``label_ids``."""
+    keep = objects.type_name != DONT_CARE
+    return tuple(str(int(t)) for t in objects.track_id[keep])
 
 
 # -- writing --------------------------------------------------------------------------------

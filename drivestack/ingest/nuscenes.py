@@ -396,6 +396,8 @@ def read_nuscenes_frame(
 
     ``lidar_dir`` defaults to ``<info dir>/samples/LIDAR_TOP``. Cloud and labels are in the
     ``lidar`` frame; ``ego_from_sensor["lidar"]`` and ``world_from_ego`` come from the info.
+    ``label_ids`` is None: the mmdet3d info's ``instances`` carry no instance token (nor any
+    other id that would follow an object across samples).
     """
     samples = read_nuscenes_info(info_path)
     if not 0 <= index < len(samples):

@@ -119,6 +119,10 @@ class PandaSetCuboids:
         world = Boxes3D.from_array7(self.boxes_world[idx], WORLD, timestamp_ns, label=labels)
         return world.transformed(ego_from_world, EGO)
 
+    def label_ids(self, frame: int, *, pandar64_only: bool = True) -> tuple[str, ...]:
+        """One frame's ``uuid`` s, one per box of :meth:`boxes` (same rows, same order)."""
+        return tuple(str(u) for u in self.uuid[self.rows(frame, pandar64_only=pandar64_only)])
+
 
 def read_cuboids(path: str | Path) -> PandaSetCuboids:
     """``annotations/cuboids.parquet``: every cuboid row of a sequence, world frame.
@@ -224,6 +228,9 @@ def read_pandaset_frame(
     ``sensor_id`` attribute (0 / 1); keep one sensor with
     ``cloud.select(cloud.attribute("sensor_id") == 0)``. The detection evaluation runs the
     detector on, and counts label points in, this merged cloud.
+
+    ``label_ids``: each label box's cuboid ``uuid`` (the same object keeps it across the
+    sequence's frames), filtered with the boxes.
     """
     seq = Path(sequence_dir)
     poses = read_lidar_poses(seq / "lidar" / "poses.json")
@@ -237,15 +244,13 @@ def read_pandaset_frame(
     ego_from_world = world_from_ego.inverse()
     cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)
     cuboid_path = seq / "annotations" / "cuboids.parquet"
-    labels = (
-        read_cuboids(cuboid_path).boxes(
-            index, ego_from_world, timestamp_ns=ts, pandar64_only=pandar64_only
-        )
-        if cuboid_path.exists()
-        else None
-    )
+    labels, label_ids = None, None
+    if cuboid_path.exists():
+        cuboids = read_cuboids(cuboid_path)
+        labels = cuboids.boxes(index, ego_from_world, timestamp_ns=ts, pandar64_only=pandar64_only)
+        label_ids = cuboids.label_ids(index, pandar64_only=pandar64_only)
     return SensorFrame(ts, lidars={"lidar": cloud}, ego_from_sensor={"lidar": SE3.identity()}, world_from_ego=world_from_ego,
-                       labels=labels, source=f"{seq}:{index:02d}")  # fmt: skip
+                       labels=labels, source=f"{seq}:{index:02d}", label_ids=label_ids)  # fmt: skip
 
 
 def list_pandaset_frames(sequence_dir: str | Path) -> list[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -80,6 +80,12 @@ class SensorFrame:
             with ``world_from_ego``.
         lane_headings: the lanes' directions of travel (world frame) if the log's map has
             lanes; used only with ``world_from_ego``.
+        label_ids: the ground-truth object id of each ``labels`` box, ``label_ids[i]`` for
+            ``labels[i]``, as strings (a track id, track uuid or instance token): the same
+            object keeps its id from frame to frame of one log, so a tracker's ids can be
+            checked against it. ``None`` when the dataset has no ids (or the frame no
+            labels); any sequence of ``str`` given is stored as a tuple. A stage that drops
+            or reorders label boxes must drop or reorder the ids alongside (or set ``None``).
     """
 
     timestamp_ns: int
@@ -92,6 +98,7 @@ class SensorFrame:
     ground_surface: GroundSurface | None = None
     drivable_area: DrivableArea | None = None
     lane_headings: LaneHeadings | None = None
+    label_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -128,6 +135,8 @@ class SensorFrame:
             raise TypeError(
                 f"SensorFrame.labels must be a Boxes3D or None, got {type(self.labels).__name__}"
             )
+        if self.label_ids is not None:
+            object.__setattr__(self, "label_ids", _check_label_ids(self.label_ids, self.labels))
         object.__setattr__(self, "lidars", MappingProxyType(dict(self.lidars)))
         object.__setattr__(self, "cameras", MappingProxyType(dict(self.cameras)))
         object.__setattr__(self, "ego_from_sensor", MappingProxyType(dict(self.ego_from_sensor)))
@@ -144,7 +153,8 @@ class SensorFrame:
         parts.append(f"ego_from_sensor={sorted(self.ego_from_sensor)}")
         parts.append(f"world_from_ego={'set' if self.world_from_ego is not None else None}")
         if self.labels is not None:
-            parts.append(f"labels={len(self.labels)} boxes")
+            ids = " with ids" if self.label_ids is not None else ""
+            parts.append(f"labels={len(self.labels)} boxes{ids}")
         priors = [
             name
             for name in ("ground_surface", "drivable_area", "lane_headings")
@@ -170,6 +180,37 @@ class SensorFrame:
             raise KeyError(
                 f"SensorFrame has no LiDAR {name!r}; has {sorted(self.lidars)}"
             ) from None
+
+
+def _check_label_ids(value: object, labels: Boxes3D | None) -> tuple[str, ...]:
+    """``value`` (a sequence of ``str``, one per label box) as a tuple of plain ``str``.
+
+    Raises:
+        TypeError: not a list / tuple / 1-D array, or an element that is not a ``str``.
+        ValueError: no ``labels``, or a length different from ``len(labels)``.
+    """
+    argument = "SensorFrame.label_ids"
+    is_array = isinstance(value, np.ndarray) and value.ndim == 1
+    if isinstance(value, str | bytes) or not (isinstance(value, Sequence) or is_array):
+        raise TypeError(
+            f"{argument} must be a tuple of str (one per label box) or None, got "
+            f"{type(value).__name__}"
+        )
+    items = list(value)  # type: ignore[call-overload]
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            hint = "; convert ids with str(track_id)" if isinstance(item, int | np.integer) else ""
+            raise TypeError(
+                f"{argument}[{i}] must be a str, got {type(item).__name__} {item!r}{hint}"
+            )
+    if labels is None:
+        raise ValueError(f"{argument} given ({len(items)} ids) but SensorFrame.labels is None")
+    if len(items) != len(labels):
+        raise ValueError(
+            f"{argument} has {len(items)} ids but SensorFrame.labels has {len(labels)} boxes; "
+            "give one id per label box"
+        )
+    return tuple(str(item) for item in items)
 
 
 def _check_single_se3(value: object, argument: str) -> None:

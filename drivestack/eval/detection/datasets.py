@@ -89,7 +89,7 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.ingest.kitti_object import read_velodyne_pcd
-    from drivestack.ingest.kitti_tracking import read_tracking_labels
+    from drivestack.ingest.kitti_tracking import read_tracking_labels, tracking_label_ids
 
     seq = KITTI_TRACKING_SEQUENCE
     scans = _kitti_tracking_scans(root)
@@ -105,6 +105,7 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
             ego_from_sensor={LIDAR: SE3.identity()},
             labels=objects_to_boxes(objs, calib, timestamp_ns=ts),
             source=str(scan),
+            label_ids=tracking_label_ids(objs),
         )
         yield LabelledFrame(f"{index:06d}", frame, objs, calib, KITTI_TRACKING_IMAGE_WH)
 
@@ -158,12 +159,13 @@ def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     for log in _av2_logs(root):
         cuboids = read_av2_cuboids(log / "annotations.feather", log_id=log.name)
         for ts in list_av2_sweeps(log):
+            at = cuboids.at(ts)
             frame = (
                 read_av2_frame(log, ts)
                 if load_points
-                else SensorFrame(ts, labels=cuboids.at(ts).to_boxes(ts), source=f"{log}:{ts}")
-            )
-            yield LabelledFrame(f"{log.name}/{ts}", frame, cuboids.at(ts))
+                else SensorFrame(ts, labels=at.to_boxes(ts), source=f"{log}:{ts}", label_ids=at.label_ids())
+            )  # fmt: skip
+            yield LabelledFrame(f"{log.name}/{ts}", frame, at)
 
 
 def _group_gt(frame: SensorFrame) -> Any:

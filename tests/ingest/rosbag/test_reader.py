@@ -236,8 +236,11 @@ def test_topic_map_from_yaml_is_strict(tmp_path: Path) -> None:
     cfg = load_rosbag_config(good)
     assert cfg.topics.lidars == {"top": "/points"}
     empty = tmp_path / "empty.yaml"
-    empty.write_text("")
+    empty.write_text("{}\n")
     assert load_rosbag_config(empty).topics.is_empty  # -> guessed from the bag
+    empty.write_text("# nothing\n")  # an empty file is a mistake, not "every default"
+    with pytest.raises(DataError, match="empty config"):
+        load_rosbag_config(empty)
     assert cfg.topics.cameras["front"] == CameraTopics("/cam/image_raw", None)
     bad = tmp_path / "bad.yaml"
     bad.write_text("topics:\n  lidars: {top: /points}\n  camras: {}\n")
