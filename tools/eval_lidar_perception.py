@@ -57,6 +57,7 @@ from drivestack.ingest.kitti_tracking import (
     read_ab3dmot_detections,
     read_ego_poses,
     read_tracking_labels,
+    world_from_lidar_poses,
 )
 from drivestack.perception.lidar import build_lidar_detector
 from drivestack.perception.lidar.box_fit import fit_box
@@ -70,7 +71,6 @@ from drivestack.perception.lidar.metrics import (
 )
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
-from drivestack.tracking.kitti_run import world_from_lidar_poses
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_WH = (1242, 375)

@@ -412,13 +412,20 @@ def read_kitti_tracking_scan(path: str | Path, *, timestamp_ns: int = 0) -> Poin
     return read_velodyne_pcd(path, timestamp_ns=timestamp_ns)
 
 
+def world_from_lidar_poses(camera_poses: np.ndarray, calib: KittiCalib) -> list[SE3]:
+    """``(F, 4, 4)`` camera -> world poses (:func:`read_ego_poses`) -> per-frame LiDAR -> z-up
+    world transforms (world = the z-up camera frame of frame 0; rotations orthonormalised)."""
+    cam_from_lidar = calib.camera_rect_from_lidar()
+    rotation = nearest_rotation(camera_poses[:, :3, :3])
+    return [
+        ZUP_FROM_CAMERA_RECT @ SE3(rot, pose[:3, 3]) @ cam_from_lidar
+        for rot, pose in zip(rotation, camera_poses, strict=True)
+    ]
+
+
 def world_from_lidar_pose(camera_pose: np.ndarray, calib: KittiCalib) -> SE3:
-    """``(4, 4)`` camera -> world pose (a line of :func:`read_ego_poses`) -> the LiDAR -> z-up
-    world transform (world = the z-up camera frame of frame 0; the rotation orthonormalised),
-    as :func:`drivestack.tracking.kitti_run.world_from_lidar_poses` computes it."""
-    pose = np.asarray(camera_pose, dtype=np.float64)
-    rotation = nearest_rotation(pose[:3, :3])
-    return ZUP_FROM_CAMERA_RECT @ SE3(rotation, pose[:3, 3]) @ calib.camera_rect_from_lidar()
+    """One frame's :func:`world_from_lidar_poses` from its ``(4, 4)`` camera -> world pose."""
+    return world_from_lidar_poses(np.asarray(camera_pose, dtype=np.float64)[None], calib)[0]
 
 
 def _world_from_ego(base: Path, seq: str, frame_index: int, calib: KittiCalib) -> SE3 | None:

@@ -263,9 +263,12 @@ def kitti_tracking_to_log(
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.ingest.kitti_object import read_velodyne_pcd
-    from drivestack.ingest.kitti_tracking import read_ego_poses, read_tracking_labels
+    from drivestack.ingest.kitti_tracking import (
+        read_ego_poses,
+        read_tracking_labels,
+        world_from_lidar_poses,
+    )
     from drivestack.structures.sensor_frame import SensorFrame
-    from drivestack.tracking.kitti_run import world_from_lidar_poses
 
     root = Path(root)
     scan_dir = root / "training" / "velodyne_pcd_xz" / sequence

@@ -14,16 +14,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from drivestack.core.frames import LIDAR
-from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import (
-    ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     boxes_to_objects,
     lidar_from_camera_zup,
     objects_to_boxes,
     project_boxes_to_image_xyxy,
 )
+from drivestack.ingest.kitti_tracking import world_from_lidar_poses
 from drivestack.structures.boxes import Boxes3D
 from drivestack.tracking.tracker import Tracker
 
@@ -51,16 +50,6 @@ class SequenceRun:
     detection_box: np.ndarray | None = None
     #: ``(F, 4, 4)`` camera_rect -> world ego pose per frame when the run had them
     camera_poses: np.ndarray | None = None
-
-
-def world_from_lidar_poses(camera_poses: np.ndarray, calib: KittiCalib) -> list[SE3]:
-    """``(F, 4, 4)`` camera->world poses -> per-frame LiDAR -> z-up world transforms."""
-    cam_from_lidar = calib.camera_rect_from_lidar()
-    rotation = nearest_rotation(camera_poses[:, :3, :3])
-    return [
-        ZUP_FROM_CAMERA_RECT @ SE3(rot, pose[:3, 3]) @ cam_from_lidar
-        for rot, pose in zip(rotation, camera_poses, strict=True)
-    ]
 
 
 def track_kitti_sequence(

@@ -276,7 +276,7 @@ class Tracker:
             world_from_frame: with ``cfg.ego_motion_compensation``, the pose (one ``SE3``, not
                 a batch) of the detections' frame in a fixed world frame (e.g.
                 ``SensorFrame.world_from_ego`` for ego-frame boxes; for KITTI tracking files
-                :func:`~drivestack.tracking.kitti_run.world_from_lidar_poses`); ignored
+                :func:`~drivestack.ingest.kitti_tracking.world_from_lidar_poses`); ignored
                 without (but still checked to be one ``SE3`` when given).
 
         Returns:
@@ -304,7 +304,7 @@ class Tracker:
                 raise ValueError(
                     "ego_motion_compensation is on: step() needs world_from_frame, the SE3 pose "
                     "of the detections' frame in a fixed world frame (e.g. the frame's "
-                    "world_from_ego; KITTI: drivestack.tracking.kitti_run.world_from_lidar_poses)"
+                    "world_from_ego; KITTI: drivestack.ingest.kitti_tracking.world_from_lidar_poses)"
                     ", or set ego_motion_compensation: false in the tracker config"
                 )
             if frame in _WORLD_FRAMES:

@@ -197,7 +197,7 @@ def test_frame_ranges_text() -> None:
 
 @pytest.mark.data
 def test_real_sequence_0000(shared_data: Path) -> None:
-    from drivestack.tracking.kitti_run import world_from_lidar_poses
+    from drivestack.ingest.kitti_tracking import world_from_lidar_poses
 
     root = shared_data / "kitti_tracking"
     assert list_kitti_tracking_frames(root, "0000") == list(range(74, 154))

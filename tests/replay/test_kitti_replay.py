@@ -45,7 +45,7 @@ class _StackAsDetector:
 
     def __init__(self, stack: Stack, root: Path) -> None:
         from drivestack.ingest.kitti_calib import read_kitti_calib
-        from drivestack.tracking.kitti_run import world_from_lidar_poses
+        from drivestack.ingest.kitti_tracking import world_from_lidar_poses
 
         self.stack = stack
         self.calib = read_kitti_calib(root / "training" / "calib" / "0000.txt")
