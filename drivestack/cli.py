@@ -12,6 +12,8 @@ from drivestack.core.errors import DrivestackError
 
 #: Set to 1 to see the traceback of an input error instead of its one-line message.
 DEBUG_ENV = "DRIVESTACK_DEBUG"
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_STATUS = 130
 #: What a user's input can raise past a command: drivestack's own errors (bad data or config,
 #: naming the file, record and field) and the OS's about the paths given (naming the path).
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -78,11 +80,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {_user_message(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(_interrupted_message(args), file=sys.stderr)
+        return INTERRUPTED_STATUS
+
+
+def _interrupted_message(args: argparse.Namespace) -> str:
+    """The one line of a run stopped by Ctrl-C; a command that can resume sets
+    ``args.resume_hint`` (``drivestack fleet``: rerun the same command)."""
+    hint = getattr(args, "resume_hint", None)
+    return f"\ninterrupted; {hint}" if hint else "\ninterrupted"
 
 
 def _user_message(exc: BaseException) -> str:
-    """One line for an input error: drivestack's own message, or the OS's with its path."""
+    """One line for an input error: drivestack's own message, or the OS's with its path (a
+    folder to create whose path runs through a file: "not a directory", not "File exists")."""
     if isinstance(exc, OSError) and exc.filename is not None:
+        if isinstance(exc, FileExistsError) and not os.path.isdir(exc.filename):
+            return f"{exc.filename}: not a directory (a file of that name exists)"
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc)
 

@@ -228,3 +228,23 @@ def test_eval_tracking_runs_chosen_sequences_and_names_unknown_ones(
     assert main([*base, "--sequences", "0002", "--out", str(tmp_path / "bad")]) == 2
     line = _error(capsys)
     assert "--sequences" in line and "['0002'] not in the val split (0001, 0006" in line
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys) -> None:
+    from drivestack.commands import fleet, sim
+
+    def interrupted(args):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim, "run", interrupted)
+    assert main(["sim", "x.yaml", "--out", "o"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted" and "Traceback" not in err
+
+    def fleet_interrupted(args):  # type: ignore[no-untyped-def]
+        args.resume_hint = "rerun the same command to resume"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fleet, "run", fleet_interrupted)
+    assert main(["fleet", "x.yaml", "--out", "o"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted; rerun the same command to resume"

@@ -22,7 +22,7 @@ import numpy as np
 
 from drivestack import kernels as K
 from drivestack.bench.scenes import detections_like, driving_scene_boxes, lidar_like_scan
-from drivestack.bench.timing import Timing, measure
+from drivestack.bench.timing import MIN_REPEATS, Timing, measure
 
 
 @dataclass
@@ -199,15 +199,17 @@ def run(
     t, ref = measure(
         "drivestack reference numpy",
         lambda: K.box_iou_bev(det, gt, impl="reference"),
-        max(repeats // 2, 1),
+        max(repeats // 2, MIN_REPEATS),
     )
     res.timings.append(t)
     if torch is not None:
         td, tg = torch.from_numpy(det), torch.from_numpy(gt)
-        t, _ = measure("drivestack torch-cpu", lambda: K.box_iou_bev(td, tg), max(repeats // 2, 1))
+        t, _ = measure(
+            "drivestack torch-cpu", lambda: K.box_iou_bev(td, tg), max(repeats // 2, MIN_REPEATS)
+        )
         res.timings.append(t)
     t, peer = measure(
-        "shapely STRtree", lambda: _shapely_strtree_iou(det, gt), max(repeats // 2, 1)
+        "shapely STRtree", lambda: _shapely_strtree_iou(det, gt), max(repeats // 2, MIN_REPEATS)
     )
     res.timings.append(t)
     sub = slice(0, 60)
@@ -349,7 +351,7 @@ def run(
         t, ref = measure(
             "plain NumPy broadcasting",
             partial(_broadcast_points_in_boxes, pts, boxes),
-            max(repeats // 2, 1),
+            max(repeats // 2, MIN_REPEATS),
         )
         res.timings.append(t)
         if torch is not None:
@@ -357,7 +359,7 @@ def run(
             t, _ = measure(
                 "drivestack torch-cpu",
                 partial(K.points_in_boxes, tp, tb),
-                max(repeats // 2, 1),
+                max(repeats // 2, MIN_REPEATS),
             )
             res.timings.append(t)
         for gpu in gpus:
@@ -437,7 +439,10 @@ def format_table(results: list[CaseResult]) -> str:
     impl_w = max(
         [len("implementation"), *(len(t.implementation) for r in results for t in r.timings)]
     )
-    header = f"{'case':<{case_w}} {'implementation':<{impl_w}} {'median ms':>11} {'vs default':>11}"
+    header = (
+        f"{'case':<{case_w}} {'implementation':<{impl_w}} {'median ms':>11} {'vs default':>11} "
+        f"{'runs':>5}"
+    )
     lines = [header, "-" * len(header)]
     for r, case_label in zip(results, labels, strict=True):
         base = r.default_ms()
@@ -445,7 +450,8 @@ def format_table(results: list[CaseResult]) -> str:
             ratio = t.median_ms / base if base > 0 else float("nan")
             label = case_label if i == 0 else ""
             lines.append(
-                f"{label:<{case_w}} {t.implementation:<{impl_w}} {t.median_ms:>11.2f} {ratio:>10.2f}x"
+                f"{label:<{case_w}} {t.implementation:<{impl_w}} {t.median_ms:>11.2f} "
+                f"{ratio:>10.2f}x {t.repeats:>5}"
             )
         for key, value in r.checks.items():
             lines.append(f"{'':<{case_w}} check {key} = {value}")

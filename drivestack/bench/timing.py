@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The fewest timed runs of anything: a median of one run is a single shot.
+MIN_REPEATS = 2
+
 
 @dataclass
 class Timing:
@@ -23,12 +26,13 @@ class Timing:
 def measure(
     implementation: str, fn: Callable[[], Any], repeats: int, warmup: int = 1, note: str = ""
 ) -> tuple[Timing, Any]:
-    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times; return the timing and last result."""
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times (at least
+    :data:`MIN_REPEATS`); return the timing (with the repeats actually run) and last result."""
     result = None
     for _ in range(warmup):
         result = fn()
     samples = []
-    for _ in range(max(repeats, 1)):
+    for _ in range(max(repeats, MIN_REPEATS)):
         start = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - start)

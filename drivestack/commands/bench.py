@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="smaller problem sizes (about 4x less work)"
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="timed repeats per implementation (median reported)"
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed repeats of drivestack's implementations (median reported; slow peers "
+        "run half as many; never fewer than 2; the table's runs column says how many ran)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated scene")
     parser.add_argument(
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             else None
         )
     print(
-        f"drivestack bench kernels: quick={args.quick} repeats={args.repeats} kitti={kitti or 'not found'}"
+        f"drivestack bench kernels: quick={args.quick} repeats={max(args.repeats, 2)} (slow peers fewer: see runs) kitti={kitti or 'not found'}"
     )
     kernels.run(
         quick=args.quick,

@@ -8,11 +8,18 @@ Examples:
 
 --sweep KEY=LO:HI draws KEY uniformly per variant, --sweep KEY=V1,V2 crosses KEY's values
 (the grid) with --variants draws; keys a scenario lacks are not swept for it. Each variant has
-a deterministic seed and writes OUT/<planner>/<scenario>_NNNN/metrics.json and history.npz;
-every finished variant is appended to OUT/fleet.jsonl. Rerunning the same command resumes:
+a deterministic seed and writes OUT/<planner>/<folder>/metrics.json and history.npz, where
+<folder> is the scenario's name made folder-safe (as drivestack sim: ccrs[10kph] -> ccrs_10kph)
+with _NNNN, the variant index, added when a --sweep applies to the scenario (ccrs_10kph_0003);
+without --sweep it is the plain name (pdm/ccrs_10kph). The folder name is the variant's
+identity (resume, seed), not its values: a --sweep ego.speed_kph overrides the speed of every
+case, so ccrs_10kph_0003 may have run at 29 km/h; the values it ran with are its params in
+OUT/fleet.jsonl and metrics.json (fleet.params) and in the report. Every finished variant is
+appended to OUT/fleet.jsonl. Rerunning the same command resumes:
 finished variants are skipped (--retry-failed reruns the failed ones). A failing variant is
 recorded with its error and the fleet goes on; the exit status is then 1 (as for a plain sim
-run with a failed run). Then: drivestack report OUT --out report.html
+run with a failed run). Ctrl-C stops the fleet (exit status 130); rerunning the same command
+resumes it. Then: drivestack report OUT --out report.html
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drivestack.commands._paths import positive_int
 from drivestack.core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from drivestack.sim.scenario import ScenarioConfig
 
 
-def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
-    """The fleet flags (also usable by ``drivestack sim``)."""
+def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The fleet flags (also usable by ``drivestack sim``, where any of them makes the run a
+    fleet: :func:`is_fleet_request`)."""
     parser.add_argument(
         "--sweep",
         action="append",
@@ -39,13 +48,18 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
         help="swept scenario parameter (repeatable): a uniform range or grid values",
     )
     parser.add_argument(
-        "--variants", type=int, default=1, help="random draws per grid combination (default 1)"
+        "--variants",
+        type=positive_int,
+        default=1,
+        help="random draws per grid combination, at least 1 (default 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed of the sweep (default 0)")
     parser.add_argument(
         "--executor", choices=["local", "ray"], help="local process pool (default) or Ray"
     )
-    parser.add_argument("--workers", type=int, help="parallel workers (default 1)")
+    parser.add_argument(
+        "--workers", type=positive_int, help="parallel workers, at least 1 (default 1)"
+    )
     parser.add_argument(
         "--ray-address",
         default=None,
@@ -54,12 +68,63 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-failed", action="store_true", help="on resume, rerun the failed variants too"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (sim and fleet)")
+
+
+def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` (sim and fleet)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_max_steps_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-steps`` (sim and fleet): a positive step cap."""
+    parser.add_argument(
+        "--max-steps",
+        type=positive_int,
+        help="cut every run to at most this many simulation steps, at least 1 (steps of the "
+        "scenario's dt_s, 0.1 s unless it sets another)",
+    )
+
+
+def check_sources(args: argparse.Namespace) -> None:
+    """``DataError`` unless exactly one of SCENARIO and ``--suite`` is given."""
+    if bool(args.scenario) == bool(args.suite):
+        raise DataError("give exactly one of SCENARIO and --suite")
+
+
+def planners_of(text: str) -> list[str]:
+    """The ``--planner`` list; ``DataError`` naming an unknown planner."""
+    from drivestack.sim.evaluate import parse_planners
+
+    try:
+        return parse_planners(text)
+    except ValueError as exc:
+        raise DataError(str(exc), field="--planner") from None
+
+
+def filtered(scenarios: list[ScenarioConfig], text: str) -> list[ScenarioConfig]:
+    """The scenarios whose name contains ``text`` (``--filter``); ``DataError`` naming the
+    filter and listing the names when it keeps none."""
+    kept = [s for s in scenarios if text in s.name]
+    if not kept:
+        names = ", ".join(s.name for s in scenarios[:40])
+        more = f" and {len(scenarios) - 40} more" if len(scenarios) > 40 else ""
+        raise DataError(
+            f"--filter {text!r} matches none of the {len(scenarios)} scenarios: {names}{more}"
+        )
+    return kept
 
 
 def is_fleet_request(args: argparse.Namespace) -> bool:
     """Whether ``drivestack sim`` was given any fleet flag (then it runs as a fleet)."""
-    return bool(args.sweep or args.executor or args.workers or args.ray_address)
+    return bool(
+        args.sweep
+        or args.executor
+        or args.workers
+        or args.ray_address
+        or args.variants != 1
+        or args.seed != 0
+        or args.retry_failed
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,9 +134,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="fleet folder (created; resumed if present)")
     parser.add_argument("--planner", default="pdm", help="comma-separated planners: pdm, idm")
     parser.add_argument("--data-root", help="shared data folder for CommonRoad/Lanelet2 maps")
-    parser.add_argument("--max-steps", type=int, help="cut every run to this many 0.1 s steps")
+    add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
     add_fleet_arguments(parser)
+    add_quiet_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,42 +145,29 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.commands._paths import default_shared_data
     from drivestack.exec.executors import make_executor
     from drivestack.exec.fleet import run_fleet
+    from drivestack.exec.provenance import git_commit
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,
         parse_sweep_param,
         unswept_keys,
     )
-    from drivestack.sim.evaluate import parse_planners
     from drivestack.sim.scenario import load_scenarios, load_suite
 
-    if bool(args.scenario) == bool(args.suite):
-        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
-        return 2
+    args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
+    check_sources(args)
     # `drivestack sim` options a fleet does not run yet: refuse rather than ignore them
     if getattr(args, "perception", "ground_truth") != "ground_truth":
-        print(
-            "a fleet runs with ground-truth perception only (no --perception lidar)",
-            file=sys.stderr,
-        )
-        return 2
+        raise DataError("a fleet runs with ground-truth perception only (no --perception lidar)")
     if getattr(args, "export_dataset", None) is not None:
-        print("a fleet does not export datasets (no --export-dataset)", file=sys.stderr)
-        return 2
-    try:
-        planners = parse_planners(args.planner)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise DataError("a fleet does not export datasets (no --export-dataset)")
+    planners = planners_of(args.planner)
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
     workers = 1 if args.workers is None else args.workers
-    if workers < 1 or args.variants < 1:
-        print("--workers and --variants must be >= 1", file=sys.stderr)
-        return 2
     try:
         source = args.suite or args.scenario
         scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
-        scenarios = [s for s in scenarios if args.filter in s.name]
+        scenarios = filtered(scenarios, args.filter)
         spec = SweepSpec(
             tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
         )
@@ -140,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         "sweep": spec.as_dict(),
         "unswept": unswept,
         "drivestack_version": __version__,
+        "git_commit": git_commit(),
         "command": " ".join(sys.argv),
     }
     try:

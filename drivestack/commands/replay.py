@@ -8,7 +8,11 @@ timings, with Foxglove schemas: open it in Foxglove) and RUN.summary.json (frame
 and skipped, per-stage timing p50/p95/p99, real-time factor, label-based metrics; for a
 log made from KITTI tracking by tools/kitti_tracking_to_log.py, the KITTI detection and
 tracking metrics of `drivestack eval`).
-Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired.
+RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
+status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it, without
+a summary JSON (only a finished replay writes one); --out may not be LOG itself nor lie inside a rosbag2 LOG folder.
+Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
+when no frame was replayed at all (an empty log, a bag without LiDAR messages).
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a frame without an ego pose: skip it, or track it in the ego frame (overrides "
         "the stack YAML's missing_ego_pose; default: the stack's, skip)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar, no guessed topic map printed"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,9 +85,14 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         compression=args.compression,
         rosbag_config=_rosbag_config(args),
+        announce=_silent if args.quiet else None,
     )
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1
+
+
+def _silent(text: str) -> None:
+    """``--quiet``: the guessed topic map is not printed (the summary JSON has the ingest)."""
 
 
 def _rosbag_config(args: argparse.Namespace) -> Any:

@@ -19,6 +19,15 @@ mistake is one error line naming the file and key, exit status 2, nothing writte
 that fails while running is recorded (DIR/<planner>/<folder>/error.json with the error and
 its traceback, a FAILED row in the table, "failed" in summary.json) and the other runs go
 on; the exit status is then 1.
+
+DIR/sim.json records what ran (the run folders, planners, --max-steps, perception, the
+drivestack version and git commit); each metrics.json and summary.json entry also records
+max_steps and git_commit. A DIR that already holds runs of another invocation (other
+scenarios, planners, --max-steps or perception, or runs without sim.json) is refused, exit
+status 2, unless --overwrite is given: then its old runs, summaries and fleet index are
+deleted first. Rerunning the same invocation into DIR replaces its results. summary.json,
+summary.md and each metrics.json are written whole (temporary name, then renamed), and the
+old summary is removed when a run starts, so no stale summary sits beside partial results.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from drivestack.commands._paths import default_shared_data
-from drivestack.core.errors import ConfigError
+from drivestack.core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
@@ -58,17 +67,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root",
         help="shared data folder for CommonRoad/Lanelet2 maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
-    parser.add_argument(
-        "--max-steps",
-        type=int,
-        help="cut every run to at most this many simulation steps (of the scenario's dt_s, "
-        "0.1 s unless it sets another)",
+    from drivestack.commands.fleet import (
+        add_fleet_arguments,
+        add_max_steps_argument,
+        add_quiet_argument,
     )
-    parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
-    # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
-    from drivestack.commands.fleet import add_fleet_arguments
 
-    add_fleet_arguments(parser)
+    add_max_steps_argument(parser)
+    parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="when DIR holds runs of another invocation, delete them first (default: refuse)",
+    )
+    add_quiet_argument(parser)
+    # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
+    add_fleet_arguments(
+        parser.add_argument_group(
+            "fleet options",
+            "any of these turns the run into a fleet (drivestack fleet: seeded variants on a "
+            "process pool or Ray, resumable, DIR/fleet.jsonl)",
+        )
+    )
     parser.add_argument(
         "--perception",
         choices=["ground_truth", "lidar"],
@@ -96,41 +116,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
     """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``
     (ConfigError naming the file when one is malformed)."""
+    from drivestack.commands.fleet import filtered
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
-    return [s for s in scenarios if args.filter in s.name]
+    return filtered(scenarios, args.filter)
 
 
 def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
+    from drivestack.exec.atomic import save_npz_atomic, write_text_atomic
     from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.pipeline import build_stack
-    from drivestack.sim.evaluate import parse_planners, run_scenario
+    from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
 
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
         return fleet.run(args)  # (which checks the sweep keys: a --sweep makes a fleet)
-    if bool(args.scenario) == bool(args.suite):
-        print("give exactly one of SCENARIO and --suite", file=sys.stderr)
-        return 2
-    try:
-        planners = parse_planners(args.planner)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    fleet.check_sources(args)
+    planners = fleet.planners_of(args.planner)
     # one result folder per run: expand_variants refuses two scenarios that would share one
     runs = expand_variants(_load(args), planners, SweepSpec(()))
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(args, runs, planners)
+    _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
+    provenance = {"max_steps": args.max_steps, "git_commit": manifest["git_commit"]}
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
     for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
         folder = out / variant.variant_id
+        _clear_run(folder)  # this invocation's earlier result, if any: never left half-replaced
         built = builds[cfg.name]
         try:
             if args.perception == "lidar":
@@ -148,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             )
         folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
+        record.update(provenance)
         record["config"] = dataclasses.asdict(cfg)
         record["perception"] = args.perception
         if isinstance(built.world, PerceivedWorld):
@@ -156,16 +176,18 @@ def run(args: argparse.Namespace) -> int:
             record["perception_metrics"] = run_metrics.result()
             pooled = perception_metrics.setdefault(planner, type(run_metrics)(run_metrics.config))
             pooled.merge(run_metrics, prefix=f"{cfg.name}/")
-        (folder / "metrics.json").write_text(json.dumps(record, indent=2, default=json_default))
-        save: Any = np.savez_compressed
-        save(folder / "history.npz", **result.history.arrays())
+        save_npz_atomic(folder / "history.npz", result.history.arrays())
+        text = json.dumps(record, indent=2, default=json_default)
+        write_text_atomic(folder / "metrics.json", text)  # last: a run is done when it exists
         rows.append(record)
     summary = _summary(rows, planners)
-    for planner, pooled in perception_metrics.items():
-        summary[planner]["perception_metrics"] = pooled.result()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=json_default))
+    for planner, entry in summary.items():
+        entry.update(provenance)
+        if planner in perception_metrics:
+            entry["perception_metrics"] = perception_metrics[planner].result()
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=json_default))
     table = _table(rows, summary)
-    (out / "summary.md").write_text(table + "\n")
+    write_text_atomic(out / "summary.md", table + "\n")
     print(table)
     if args.export_dataset is not None:
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
@@ -178,6 +200,92 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+#: What ``drivestack sim`` writes at the top of DIR (sim.json: what ran).
+MANIFEST_NAME = "sim.json"
+SUMMARY_FILES = ("summary.json", "summary.md")
+#: The top-level files of a fleet run into the same folder (``--overwrite`` deletes them).
+FLEET_FILES = ("fleet.json", "fleet.jsonl", "fleet_summary.json")
+#: The files of one run's folder.
+RUN_FILES = ("metrics.json", "history.npz", "error.json")
+#: What identifies an invocation: a DIR holding runs made with other values is refused.
+IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception")
+
+
+def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]) -> dict[str, Any]:
+    """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how."""
+    from drivestack import __version__
+    from drivestack.exec.provenance import git_commit
+
+    return {
+        "kind": "sim",
+        "runs": sorted(v.variant_id for v in runs),
+        "planners": planners,
+        "max_steps": args.max_steps,
+        "perception": args.perception,
+        "source": str(Path(args.suite or args.scenario).resolve()),
+        "filter": args.filter,
+        "drivestack_version": __version__,
+        "git_commit": git_commit(),
+        "command": " ".join(sys.argv),
+    }
+
+
+def _existing_runs(out: Path) -> list[Path]:
+    """The run folders (``<planner>/<folder>`` holding a run file) already in ``out``."""
+    return sorted({p.parent for name in RUN_FILES for p in out.glob(f"*/*/{name}")})
+
+
+def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
+    """Why ``out``'s existing runs are not this invocation's (None when they are, or when
+    there are none)."""
+    if not _existing_runs(out):
+        return None
+    if (out / FLEET_FILES[0]).exists():
+        return "it holds a fleet"
+    try:
+        old = json.loads((out / MANIFEST_NAME).read_text())
+    except FileNotFoundError:
+        return f"its runs have no {MANIFEST_NAME} (made by another or an older command)"
+    except (OSError, ValueError):
+        return f"its {MANIFEST_NAME} does not read"
+    for key in IDENTITY_KEYS:
+        if not isinstance(old, dict) or old.get(key) != manifest[key]:
+            what = "scenarios" if key == "runs" else key
+            return f"its runs were made with other {what}"
+    return None
+
+
+def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
+    """Make ``out`` ready for this invocation: refuse (``DataError``) another invocation's
+    runs unless ``overwrite`` (then delete them), remove the old summaries, write sim.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    why = _other_invocation(out, manifest)
+    if why is not None and not overwrite:
+        raise DataError(
+            f"--out already holds results of another run ({why}); give another --out, or "
+            "--overwrite to delete them",
+            path=str(out),
+        )
+    if why is not None:
+        for folder in _existing_runs(out):
+            _clear_run(folder)
+        for name in FLEET_FILES:
+            (out / name).unlink(missing_ok=True)
+    for name in SUMMARY_FILES:
+        (out / name).unlink(missing_ok=True)
+    from drivestack.exec.atomic import write_text_atomic
+
+    write_text_atomic(out / MANIFEST_NAME, json.dumps(manifest, indent=2))
+
+
+def _clear_run(folder: Path) -> None:
+    """Delete one run folder's result files (and the folder when that empties it)."""
+    for name in RUN_FILES:
+        (folder / name).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _build_all(runs: list[Variant], data_root: Path | None) -> dict[str, BuiltScenario]:

@@ -9,6 +9,9 @@ completion order, so one failing task never stops the others.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +35,23 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+#: How often a pool worker checks that the fleet process that started it is still there.
+PARENT_CHECK_S = 1.0
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool worker initializer: a daemon thread that ends the worker once ``parent_pid`` is
+    gone (the worker is re-parented), so a fleet killed with SIGKILL leaves no workers
+    running on."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended abruptly (segfault, out of memory, killed) while running a task."""
 
@@ -43,6 +63,7 @@ class LocalPoolExecutor:
     every task the pool held. Those tasks become suspects: a new pool runs them one at a time,
     so a task that kills its worker while running alone is the culprit; it is tried up to
     ``max_attempts`` times alone, then reported as :class:`WorkerDied`. The others go on.
+    Workers end by themselves when this process dies (:func:`exit_with_parent`).
     """
 
     name = "local"
@@ -59,7 +80,12 @@ class LocalPoolExecutor:
         attempts: Counter[int] = Counter()  # times a task broke a pool running alone
         while queue or suspects:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(
+                self.workers,
+                mp_context=ctx,
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool:
                 running: dict[Future[Any], int] = {}
                 broken = False
                 while (queue or suspects or running) and not broken:

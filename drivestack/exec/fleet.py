@@ -147,9 +147,9 @@ def run_fleet(
     todo = [v for v in variants if v.variant_id not in finished]
     manifest.update(variants=len(variants), executor=executor.name, workers=executor.workers)
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
-    tasks = [
-        VariantTask(v, str(out_dir), str(data_root) if data_root else None, max_steps) for v in todo
-    ]
+    root = str(data_root) if data_root else None
+    commit = manifest.get("git_commit")
+    tasks = [VariantTask(v, str(out_dir), root, max_steps, commit) for v in todo]
     start = time.perf_counter()
     failed = 0
     needs_newline = False

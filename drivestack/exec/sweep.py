@@ -163,8 +163,32 @@ def scenario_variants(
         for key, value in values.items():
             set_dotted(data, key, value, cfg.source)
         data["name"] = f"{cfg.name}#{index:04d}"
-        out.append((from_mapping(ScenarioConfig, data, path=cfg.source), seed, values))
+        out.append((_swept_config(data, cfg, values), seed, values))
     return out
+
+
+def _swept_config(
+    data: dict[str, Any], cfg: ScenarioConfig, values: dict[str, ParamValue]
+) -> ScenarioConfig:
+    """The variant's config from its raw mapping; a value the scenario's schema refuses is
+    the ``--sweep`` option's error (naming the option and the value), not the scenario file's."""
+    try:
+        return from_mapping(ScenarioConfig, data, path=cfg.source)
+    except ConfigError as exc:
+        given = ", ".join(f"{k}={v}" for k, v in values.items())
+        hint = (
+            " (a range is KEY=LO:HI)" if any(_looks_like_range(v) for v in values.values()) else ""
+        )
+        raise ConfigError(
+            f"{given} does not fit scenario {cfg.name}: {exc.reason}{hint}",
+            field="--sweep" if exc.field is None else f"--sweep {exc.field}",
+        ) from None
+
+
+def _looks_like_range(value: ParamValue) -> bool:
+    """Whether a grid value reads like a range typed with ``-`` (``20-60``)."""
+    head, sep, tail = str(value).lstrip("-").partition("-")
+    return bool(sep) and head.replace(".", "", 1).isdigit() and tail.replace(".", "", 1).isdigit()
 
 
 def expand_variants(

@@ -26,19 +26,25 @@ TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
 
 @dataclass(frozen=True)
 class VariantTask:
-    """Everything a worker needs: the variant, the fleet folder, the data root, a step cap."""
+    """Everything a worker needs: the variant, the fleet folder, the data root, a step cap,
+    and the drivestack commit the fleet runs (recorded in the variant's metrics.json)."""
 
     variant: Variant
     out_dir: str
     data_root: str | None = None
     max_steps: int | None = None
+    git_commit: str | None = None
 
 
-def _write_results(folder: Path, result: Any, variant: Variant) -> None:
+def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
     from drivestack.commands.sim import json_default
+    from drivestack.exec.atomic import save_npz_atomic
 
+    variant = task.variant
     folder.mkdir(parents=True, exist_ok=True)
     record = result.as_dict()
+    record["max_steps"] = task.max_steps
+    record["git_commit"] = task.git_commit
     record["config"] = dataclasses.asdict(variant.scenario)
     record["perception"] = "ground_truth"  # as `drivestack sim` records it
     record["fleet"] = {
@@ -47,7 +53,7 @@ def _write_results(folder: Path, result: Any, variant: Variant) -> None:
         "seed": variant.seed,
         "params": variant.params,
     }
-    np.savez_compressed(folder / "history.npz", **result.history.arrays())
+    save_npz_atomic(folder / "history.npz", result.history.arrays())
     tmp = folder / "metrics.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, default=json_default))
     tmp.replace(folder / "metrics.json")  # a killed worker leaves no half-written metrics.json
@@ -100,7 +106,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     try:
         data_root = Path(task.data_root) if task.data_root else None
         result = run_scenario(v.scenario, v.planner, data_root, task.max_steps)
-        _write_results(Path(task.out_dir) / v.variant_id, result, v)
+        _write_results(Path(task.out_dir) / v.variant_id, result, task)
         metrics = result.as_dict()
         record.update(
             status="ok",

@@ -9,14 +9,23 @@ real-time factor, and quick label-based detection metrics when the log has label
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
-A bad frame is skipped, recorded and reported; the run goes on.
+A bad frame is skipped, recorded and reported; the run goes on. A replay that replays no
+frame at all (an empty log, or a bag none of whose messages make a frame) is not clean either:
+a run that checked nothing must not pass.
+
+The output is written under a temporary name beside it (``RUN.mcap.partial``) and renamed
+when the replay ends; the summary JSON is written the same way. A replay stopped by Ctrl-C
+leaves no new output; one that crashes leaves the valid log of the frames before the crash
+under the final name without a summary JSON (only a finished replay has one). The output may not be
+the input itself, nor lie inside a rosbag2 input folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +35,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
+from drivestack.exec.atomic import partial_path, write_text_atomic
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
@@ -95,11 +105,14 @@ class DetectionTally:
         return out
 
 
-def open_frames(path: Path, rosbag_config: Any = None) -> tuple[Iterable[SensorFrame], Any]:
+def open_frames(
+    path: Path, rosbag_config: Any = None, announce: Callable[[str], None] | None = None
+) -> tuple[Iterable[SensorFrame], Any]:
     """Frames of a drivestack log or a ROS bag, and the bag's ingest report (None for logs).
 
     ``rosbag_config``: the :class:`~drivestack.ingest.rosbag.topic_map.RosbagConfig` a ROS bag
     is read with (None: the defaults, topics guessed); a drivestack log does not need one.
+    ``announce``: where a guessed topic map is described (default: stderr).
     """
     if not path.exists():
         raise DataError("no such log file or bag folder", path=str(path))
@@ -112,8 +125,53 @@ def open_frames(path: Path, rosbag_config: Any = None) -> tuple[Iterable[SensorF
             return reader.frames(), None
     from drivestack.ingest.rosbag.reader import RosbagLog
 
-    bag = RosbagLog(path, rosbag_config)
+    bag = RosbagLog(path, rosbag_config, announce=announce)
     return bag.frames(), bag.report
+
+
+def check_output_path(log_path: Path, out_path: Path) -> None:
+    """Refuse an output that would destroy the input: the input file itself (or its summary
+    JSON), or a file inside a rosbag2 input folder.
+
+    Raises:
+        DataError: naming the output and the input it would overwrite.
+    """
+    log, out = log_path.resolve(), out_path.resolve()
+    summary = out.with_suffix(".summary.json")
+    if log in (out, summary, partial_path(out)):
+        raise DataError(
+            f"the output would overwrite the input log {log_path}: give another --out",
+            path=str(out_path),
+        )
+    if log.is_dir() and out.is_relative_to(log):
+        raise DataError(
+            f"the output lies inside the input bag folder {log_path}: give an --out outside it",
+            path=str(out_path),
+        )
+
+
+def log_frame_count(path: Path) -> int | None:
+    """The number of frames of a drivestack log from its MCAP summary (the first LiDAR
+    topic's message count), for the progress bar; None when unknown (a bag, a cut log)."""
+    if not (path.is_file() and path.suffix == ".mcap"):
+        return None
+    from mcap.reader import make_reader
+
+    from drivestack.replay.log_format import LIDAR_TOPIC_PREFIX
+
+    try:
+        with path.open("rb") as stream:
+            summary = make_reader(stream).get_summary()
+    except Exception:  # only a progress bar's total: never fail over it
+        return None
+    if summary is None or summary.statistics is None:
+        return None
+    lidars = sorted(
+        (c.topic, c.id) for c in summary.channels.values() if c.topic.startswith(LIDAR_TOPIC_PREFIX)
+    )
+    if not lidars:
+        return None
+    return summary.statistics.channel_message_counts.get(lidars[0][1])
 
 
 def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
@@ -206,10 +264,14 @@ def replay(
     compression: str = "lz4",
     io_worker: Literal["process", "thread"] = "process",
     rosbag_config: Any = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
 
-    ``rosbag_config``: how a ROS bag is read (:func:`open_frames`).
+    ``rosbag_config``: how a ROS bag is read; ``announce``: where its guessed topic map is
+    described (:func:`open_frames`). The output may not overwrite the input
+    (:func:`check_output_path`, ``DataError``); it is written as ``out_path.partial`` and
+    renamed when complete.
 
     ``compression``: the output's MCAP chunk compression (``lz4``: fast; ``zstd``: smaller).
     ``io_worker``: where the input is read and the output written beside the stack
@@ -223,13 +285,16 @@ def replay(
     """
     from tqdm import tqdm
 
+    from drivestack.exec.provenance import git_commit
     from drivestack.replay.kitti_log import write_kitti_channels
     from drivestack.replay.log_format import LogWriter
     from drivestack.replay.log_io import LogIO
 
     log_path, out_path = Path(log_path), Path(out_path)
+    if log_path.exists():  # a missing log is open_frames' error
+        check_output_path(log_path, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    frames, ingest_report = open_frames(log_path, rosbag_config)
+    frames, ingest_report = open_frames(log_path, rosbag_config, announce)
     skipped: list[SkippedFrame] = []
     kitti = _kitti_scorer(log_path, skipped) if ingest_report is None else None
     notes: dict[str, int] = {}
@@ -241,7 +306,7 @@ def replay(
 
     def open_writer() -> LogWriter:
         writer = LogWriter(
-            out_path,
+            partial_path(out_path),
             config=stack.config,
             command=command,
             inputs=[str(log_path)],
@@ -263,7 +328,11 @@ def replay(
         # numba's CPU target is set up while the I/O process reads the first frames
         prepare_compiled_cpu_route()
         bar = tqdm(
-            log_io.frames(), unit="frame", desc=f"replay {log_path.name}", disable=not progress
+            log_io.frames(),
+            unit="frame",
+            desc=f"replay {log_path.name}",
+            disable=not progress,
+            total=log_frame_count(log_path) if progress else None,
         )
         for frame in bar:
             try:
@@ -297,15 +366,20 @@ def replay(
             skipped.append(
                 SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")
             )
-    except BaseException:
+        if processed == 0:
+            skipped.append(SkippedFrame(-1, str(log_path), _nothing_replayed(skipped)))
+        ingest = log_io.close()
+        os.replace(partial_path(out_path), out_path)
+    except BaseException as exc:
         log_io.abort()
+        _keep_or_drop_partial(out_path, keep=not isinstance(exc, KeyboardInterrupt))
         raise
-    ingest = log_io.close()
     wall_s = time.perf_counter() - start
     log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
     summary: dict[str, Any] = {
         "input": str(log_path),
         "output": str(out_path),
+        "git_commit": git_commit(),
         "stack": stack.config,
         "frames_processed": processed,
         # frames the stack refused; the list also holds whole-input notes (timestamp -1)
@@ -327,9 +401,32 @@ def replay(
     summary["ingest_accepted"] = accepted
     summary["clean"] = not skipped and _ingest_clean(ingest, accepted)
     summary_path = out_path.with_suffix(".summary.json")
-    summary_path.write_text(strict_dumps(summary, indent=2))
+    write_text_atomic(summary_path, strict_dumps(summary, indent=2))
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def _keep_or_drop_partial(out_path: Path, *, keep: bool) -> None:
+    """After a failed replay: a crash (``keep``) leaves the closed, valid log of the frames
+    before it under ``out_path`` for debugging, with no summary JSON beside it (an older
+    one is removed: only a finished replay has one); Ctrl-C leaves nothing new (an older
+    output and its summary stay as they were)."""
+    partial = partial_path(out_path)
+    if not keep or not partial.exists():
+        partial.unlink(missing_ok=True)
+        return
+    out_path.with_suffix(".summary.json").unlink(missing_ok=True)
+    os.replace(partial, out_path)
+
+
+def _nothing_replayed(skipped: list[SkippedFrame]) -> str:
+    """The whole-input note of a replay that replayed no frame."""
+    if any(s.timestamp_ns != -1 for s in skipped):
+        return "no frame replayed: the stack refused every frame (listed above)"
+    return (
+        "no frame replayed: the input holds no frame to replay (for a ROS bag: no message on "
+        "the LiDAR topics; see --ingest-config)"
+    )
 
 
 def _ingest_clean(ingest: dict[str, Any] | None, accepted: list[str]) -> bool:
@@ -350,9 +447,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"the stack{_ingest_skips(summary)}) in "
         f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time; {timing}"
     ]
-    lines += [
-        f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}" for s in summary["skipped"]
-    ]
+    lines += [_skipped_line(s) for s in summary["skipped"]]
     lines += [f"  {note}: {count} frames" for note, count in summary.get("frame_notes", {}).items()]
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
         accepted = summary.get("ingest_accepted") or []
@@ -371,6 +466,13 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
+
+
+def _skipped_line(s: dict[str, Any]) -> str:
+    """One skipped frame (with its time), or a note about the whole input (timestamp -1)."""
+    if s["timestamp_ns"] == -1:
+        return f"  {s['source']}: {s['reason']}"
+    return f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}"
 
 
 def _factor(value: float | None) -> str:

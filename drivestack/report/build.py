@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,19 +56,38 @@ class Report:
     figures: dict[str, str]
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+def runs_commit(run: RunData) -> str | None:
+    """The drivestack commit(s) ``run``'s results were made with, as they recorded it at run
+    time: the runs' own (several joined with ", " when a fleet was resumed at another
+    commit), else the manifest's; None when not recorded (older runs, not a git checkout)."""
+    commits = sorted({r.git_commit for r in run.rows if r.git_commit})
+    if commits:
+        return ", ".join(commits)
+    value = run.manifest.get("git_commit")
+    return value if isinstance(value, str) and value else None
+
+
+def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
+    """A warning when the run and its baseline were cut to different ``--max-steps`` (both
+    recorded: older runs do not say)."""
+    if baseline is None or "max_steps" not in run.manifest or "max_steps" not in baseline.manifest:
+        return []
+    mine, theirs = run.manifest["max_steps"], baseline.manifest["max_steps"]
+    if mine == theirs:
+        return []
+    return [
+        f"the run was cut to max_steps {mine if mine is not None else 'none (full length)'} "
+        f"but the baseline to {theirs if theirs is not None else 'none (full length)'}: "
+        "their scores are not comparable"
+    ]
+
+
+def _report_commit(runs: str | None) -> str | None:
+    """The checkout's commit now, when it differs from the runs' (None when the same)."""
+    from drivestack.exec.provenance import git_commit
+
+    now = git_commit()
+    return now if now != runs else None
 
 
 def _counts(run: RunData) -> dict[str, int]:
@@ -195,8 +213,10 @@ def _headline(
     baseline_tracking: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
+    # means over disjoint scenario sets are not compared: no baseline figure without common runs
+    comparable = baseline is not None and comparison is not None and bool(comparison.common)
     for planner, s in _per_planner(run.rows).items():
-        base = _per_planner(baseline.rows).get(planner) if baseline else None
+        base = _per_planner(baseline.rows).get(planner) if baseline and comparable else None
         lines.append(
             {
                 "name": f"{planner}: mean score",
@@ -249,9 +269,9 @@ def _kind_warnings(
     tracking: list[dict[str, Any]],
     baseline_tracking: list[dict[str, Any]],
 ) -> list[str]:
-    """A warning when the run and its baseline are of different kinds and share nothing to
-    compare (no common scenario run, no common tracking table)."""
-    if baseline is None or comparison is None or run.kind == baseline.kind:
+    """A warning when the run and its baseline share nothing to compare (no common scenario
+    run, no common tracking table), saying so when their kinds differ."""
+    if baseline is None or comparison is None:
         return []
     shared_table = any(
         baseline_table(baseline_tracking, t["file"], tb) is not None
@@ -260,17 +280,21 @@ def _kind_warnings(
     )
     if comparison.common or shared_table:
         return []
+    why = "their kinds differ" if run.kind != baseline.kind else "no run in common"
     return [
         f"the run ({run.kind}, {run.root}) and the baseline ({baseline.kind}, {baseline.root}) "
-        "share nothing to compare: their kinds differ"
+        f"share nothing to compare: {why}; no score difference is shown"
     ]
 
 
 def _detail_keys(
     rows: tuple[ScenarioRow, ...], regressed: set[str], root: Path, limit: int
 ) -> list[str]:
-    ordered = [r.key for r in rows if r.key in regressed] + [
-        r.key for r in rows if r.key not in regressed
+    """The runs drawn in detail (regressions first), at most ``limit``: those with a
+    ``history.npz`` that is not already known to be damaged."""
+    drawable = [r for r in rows if "corrupt history.npz" not in r.error]
+    ordered = [r.key for r in drawable if r.key in regressed] + [
+        r.key for r in drawable if r.key not in regressed
     ]
     keys = [k for k in ordered if (root / k / "history.npz").exists()]
     return keys[:limit]
@@ -422,7 +446,8 @@ def build_report(
         "title": f"drivestack report: {run.root.name}",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "drivestack_version": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": runs_commit(run),
+        "report_git_commit": _report_commit(runs_commit(run)),
         "run": {"path": str(run.root), "kind": run.kind, "manifest": run.manifest},
         "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,
         "counts": _counts(run),
@@ -441,7 +466,8 @@ def build_report(
         "detection": detection,
         "published_results": str(published) if published else None,
         "problems": problems,
-        "warnings": _kind_warnings(run, baseline, comparison, tracking, baseline_tracking),
+        "warnings": _kind_warnings(run, baseline, comparison, tracking, baseline_tracking)
+        + _max_steps_warnings(run, baseline),
     }
     data["build_time_s"] = time.perf_counter() - start
     return Report(data, figures)

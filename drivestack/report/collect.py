@@ -7,7 +7,8 @@ with or without ``--fusion camera``: :func:`~drivestack.report.tracking.tracking
 detection (``drivestack eval detection``) results are a ``metrics.json`` in the run folder
 itself or in one of its direct subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
 run that failed (the fleet's index record, or the ``error.json`` a plain sim run leaves in its
-folder) is ``crashed`` with its error. Nothing stops the report.
+folder) is ``crashed`` with its error. A ``history.npz`` that is not a readable archive makes
+its run ``corrupt`` too (its metrics are kept). Nothing stops the report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ class ScenarioRow:
     base_scenario: str = ""
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None  # the drivestack commit the run was made with, when recorded
 
     @property
     def passed(self) -> bool:
@@ -69,6 +72,7 @@ class ScenarioRow:
             "base_scenario": self.base_scenario,
             "seed": self.seed,
             "params": self.params,
+            "git_commit": self.git_commit,
         }
 
 
@@ -162,6 +166,7 @@ def _row_from_metrics(
                 base_scenario=str(fleet.get("base_scenario", common["base_scenario"])),
                 seed=fleet.get("seed", common["seed"]),
                 params=fleet.get("params", common["params"]) or {},
+                git_commit=_text(data.get("git_commit")),
             ),
             config,
         )
@@ -178,6 +183,31 @@ def _row_from_metrics(
             ),
             None,
         )
+
+
+def _text(value: object) -> str | None:
+    """``value`` when it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def history_problem(path: Path) -> str | None:
+    """Why ``history.npz`` cannot be read (None when it reads or is absent): a cheap check of
+    its archive directory, which a truncated or overwritten file fails."""
+    if not path.exists():
+        return None
+    try:
+        with zipfile.ZipFile(path):
+            return None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"{path}: corrupt history.npz: {exc}"
+
+
+def _check_history(root: Path, row: ScenarioRow) -> ScenarioRow:
+    """``row`` marked ``corrupt`` when its ``history.npz`` does not read (metrics kept)."""
+    if row.status not in ("pass", "fail"):
+        return row
+    problem = history_problem(root / row.key / "history.npz")
+    return row if problem is None else dataclasses.replace(row, status="corrupt", error=problem)
 
 
 _NOT_PARAMS = ("name", "source", "description", "tags", "sweep")
@@ -248,6 +278,30 @@ def _error_record(folder: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+#: What ``drivestack sim`` writes about the invocation (runs, planners, max_steps, commit).
+SIM_MANIFEST_NAME = "sim.json"
+
+
+def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
+    """A sim run's manifest: its ``sim.json`` (when written) and ``summary.json`` (as
+    ``summary``); what does not parse is a problem, not an error."""
+    manifest: dict[str, Any] = {}
+    for name in (SIM_MANIFEST_NAME, "summary.json"):
+        path = root / name
+        if not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}: corrupt: {exc.msg}")
+            continue
+        if name == SIM_MANIFEST_NAME and isinstance(data, dict):
+            manifest.update(data)
+        elif name != SIM_MANIFEST_NAME:
+            manifest["summary"] = data
+    return manifest
+
+
 def load_run(root: Path) -> RunData:
     """Scan ``root`` (see the module docstring); problems are collected, not raised."""
     root = Path(root)
@@ -279,14 +333,10 @@ def load_run(root: Path) -> RunData:
         for key in sorted(keys)
     ]
     rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])
+    rows = [_check_history(root, row) for row in rows]
     if rows and kind == "empty":
         kind = "sim"
-        summary = root / "summary.json"
-        if summary.exists():
-            try:
-                manifest = {"summary": json.loads(summary.read_text())}
-            except json.JSONDecodeError as exc:
-                problems.append(f"{summary}: corrupt: {exc.msg}")
+        manifest = _sim_manifest(root, problems)
     problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
     tracking: dict[str, dict[str, Any]] = {}
     detection: dict[str, dict[str, Any]] = {}

@@ -94,7 +94,8 @@ def _summary(d: dict[str, Any]) -> str:
         ("run folder", run["path"]),
         ("kind", run["kind"]),
         ("baseline", base["path"] if base else "none"),
-        ("drivestack", f"{d['drivestack_version']} (git {d['git_commit'] or 'unknown'})"),
+        ("drivestack", f"{d['drivestack_version']} (git {d['git_commit'] or 'not recorded'})"),
+        *([("report made at git", d["report_git_commit"])] if d.get("report_git_commit") else []),
         ("generated", d["generated_at"]),
     ]
     for key in ("suite", "planners", "executor", "workers", "max_steps", "command"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,14 @@ def load_history(path: Path) -> SimHistory:
     """A :class:`SimHistory` from ``history.npz`` (as ``drivestack sim`` writes it).
 
     Vehicle parameters are not saved; the defaults stand in (the footprints are saved).
+    Raises ``DataError`` naming the file when it is missing an array or does not read.
     """
     try:
         with np.load(path) as npz:
             arrays = {k: npz[k] for k in HISTORY_ARRAYS}
     except KeyError as exc:
         raise DataError(f"missing array {exc.args[0]!r}", path=str(path)) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # damaged archive
         raise DataError(f"cannot read: {exc}", path=str(path)) from exc
     t = arrays["timestamp_ns"]
     dt_s = float(np.median(np.diff(t))) * 1e-9 if len(t) > 1 else 0.1

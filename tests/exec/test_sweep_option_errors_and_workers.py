@@ -1,0 +1,80 @@
+"""A --sweep value the scenario refuses is the option's error; fleet variants record their
+step cap and commit; pool workers end when the fleet process is gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CCRS = str(REPO / "configs" / "scenarios" / "ccrs.yaml")
+
+
+def test_a_bad_sweep_value_names_the_option_not_the_file(tmp_path, capsys) -> None:
+    out = str(tmp_path / "f")
+    assert main(["fleet", CCRS, "--sweep", "ego.speed_kph=20-60", "--out", out, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("error: "))
+    assert "--sweep" in line and "20-60" in line and "LO:HI" in line
+    assert "ccrs.yaml" not in line
+
+
+def test_fleet_variants_record_max_steps_and_commit(tmp_path) -> None:
+    out = tmp_path / "f"
+    args = ["fleet", CCRS, "--filter", "10kph", "--sweep", "ego.speed_kph=20,30", "--max-steps", "4"]  # fmt: skip
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "fleet.json").read_text())
+    metrics = json.loads((out / "pdm" / "ccrs_10kph_0000" / "metrics.json").read_text())
+    assert metrics["max_steps"] == manifest["max_steps"] == 4
+    assert metrics["git_commit"] == manifest["git_commit"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reparenting as on Linux")
+def test_pool_workers_exit_when_the_parent_is_killed(tmp_path) -> None:
+    pids = tmp_path / "pids"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from drivestack.exec.executors import LocalPoolExecutor
+
+        def task(i):
+            with open({str(pids)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            time.sleep(60)
+
+        if __name__ == "__main__":
+            for _ in LocalPoolExecutor(2).run(task, [1, 2]):
+                pass
+        """
+    )
+    main_file = tmp_path / "fleet_parent.py"  # a file: spawned workers re-import its task
+    main_file.write_text(script)
+    parent = subprocess.Popen([sys.executable, str(main_file)], cwd=REPO)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
+        time.sleep(0.2)
+    workers = [int(p) for p in pids.read_text().split()]
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for its new parent is gone
+        return f.read().split()[2] != "Z"

@@ -1,0 +1,122 @@
+"""Replay output safety: the input is never overwritten, an interrupted replay leaves no
+output under the final name, and a replay of no frame is not clean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+from drivestack.pipeline import build_stack
+from drivestack.replay.log_format import LogWriter
+from drivestack.replay.runner import check_output_path, log_frame_count, replay, summary_lines
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_LOG = REPO / "data" / "demo" / "drive.mcap"
+SIM_STACK = REPO / "configs" / "stack" / "sim_lidar.yaml"
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_the_output_may_not_be_the_input(tmp_path, capsys, monkeypatch) -> None:
+    log = tmp_path / "same.mcap"
+    shutil.copyfile(DEMO_LOG, log)
+    size = log.stat().st_size
+    monkeypatch.chdir(tmp_path)
+    for out in ("same.mcap", str(log), "./sub/../same.mcap"):
+        assert main(["replay", "same.mcap", "--out", out, "--quiet"]) == 2
+        assert "overwrite the input" in _error(capsys)
+    assert log.stat().st_size == size  # untouched
+    assert not (tmp_path / "same.summary.json").exists()
+
+
+def test_the_output_may_not_lie_inside_a_bag_folder(tmp_path) -> None:
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    with pytest.raises(ValueError, match="inside the input bag folder"):
+        check_output_path(bag, bag / "run.mcap")
+    check_output_path(bag, tmp_path / "run.mcap")  # beside it is fine
+
+
+def test_a_parent_that_is_a_file_is_not_a_directory(tmp_path, capsys) -> None:
+    (tmp_path / "file.mcap").write_bytes(b"")
+    out = tmp_path / "file.mcap" / "x.mcap"
+    assert main(["replay", str(DEMO_LOG), "--out", str(out), "--quiet"]) == 2
+    assert "not a directory" in _error(capsys)
+
+
+def test_a_log_without_frames_is_not_clean(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty.mcap"
+    with LogWriter(empty, config={"source": "nothing"}):
+        pass
+    out = tmp_path / "run.mcap"
+    assert main(["replay", str(empty), "--out", str(out), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "no frame replayed" in printed and "t=-1" not in printed
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["frames_processed"] == 0 and not summary["clean"]
+    assert "git_commit" in summary
+
+
+def test_an_interrupted_replay_leaves_no_output(tmp_path) -> None:
+    stack = build_stack(SIM_STACK)
+    calls = []
+
+    def interrupted(frame):  # type: ignore[no-untyped-def]
+        calls.append(frame)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(frame)
+
+    original = stack.step
+    stack.step = interrupted  # type: ignore[method-assign]
+    out = tmp_path / "run.mcap"
+    with pytest.raises(KeyboardInterrupt):
+        replay(DEMO_LOG, stack, out, progress=False, io_worker="thread")
+    assert list(tmp_path.iterdir()) == []  # neither run.mcap nor its .partial nor a summary
+
+
+def test_whole_input_notes_have_no_timestamp_and_the_frame_count_is_known() -> None:
+    summary = {
+        "frames_processed": 3,
+        "frames_skipped": 0,
+        "ingest": None,
+        "wall_s": 1.0,
+        "realtime_factor": 1.0,
+        "timing_ms": {},
+        "skipped": [{"timestamp_ns": -1, "source": "trunc.mcap", "reason": "input incomplete"}],
+        "detection_vs_labels": None,
+        "output": "o.mcap",
+        "summary_path": "o.summary.json",
+    }
+    assert "  trunc.mcap: input incomplete" in summary_lines(summary)
+    assert log_frame_count(DEMO_LOG) == 61
+
+
+def test_a_crashed_replay_keeps_its_frames_but_no_stale_summary(tmp_path) -> None:
+    stack = build_stack(SIM_STACK)
+    out = tmp_path / "run.mcap"
+    out.with_suffix(".summary.json").write_text("{}")  # an older, finished run's
+    original = stack.step
+
+    def crashing(frame):  # type: ignore[no-untyped-def]
+        if frame.timestamp_ns > first:
+            raise RuntimeError("stack bug")
+        return original(frame)
+
+    from drivestack.replay.log_reader import LogReader
+
+    first = next(iter(LogReader(DEMO_LOG).frames())).timestamp_ns
+    stack.step = crashing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stack bug"):
+        replay(DEMO_LOG, stack, out, progress=False, io_worker="thread")
+    assert out.is_file() and not out.with_suffix(".summary.json").exists()
+    assert not (tmp_path / "run.mcap.partial").exists()

@@ -1,0 +1,93 @@
+"""`drivestack sim` into a folder that already holds runs: another invocation's runs are
+refused unless --overwrite; each run records max_steps and the git commit; bad counts and
+filters are usage errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CCRS = str(REPO / "configs" / "scenarios" / "ccrs.yaml")
+
+
+def _sim(out: Path, *extra: str) -> int:
+    return main(["sim", CCRS, "--filter", "10kph", "--planner", "pdm", "--quiet", "--out", str(out), *extra])  # fmt: skip
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_runs_record_max_steps_and_commit(tmp_path) -> None:
+    assert _sim(tmp_path, "--max-steps", "5") == 0
+    metrics = json.loads((tmp_path / "pdm" / "ccrs_10kph" / "metrics.json").read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    manifest = json.loads((tmp_path / "sim.json").read_text())
+    assert metrics["max_steps"] == summary["pdm"]["max_steps"] == manifest["max_steps"] == 5
+    assert "git_commit" in metrics and metrics["git_commit"] == summary["pdm"]["git_commit"]
+    assert manifest["runs"] == ["pdm/ccrs_10kph"]
+    assert not list(tmp_path.rglob("*.partial*"))  # written whole, then renamed
+
+
+def test_another_invocations_runs_are_refused_unless_overwrite(tmp_path, capsys) -> None:
+    assert _sim(tmp_path, "--max-steps", "5") == 0
+    capsys.readouterr()
+    assert _sim(tmp_path, "--max-steps", "6") == 2
+    line = _error(capsys)
+    assert str(tmp_path) in line and "max_steps" in line and "--overwrite" in line
+    assert main(["sim", CCRS, "--filter", "20kph", "--planner", "pdm", "--quiet", "--max-steps", "5", "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert "other scenarios" in _error(capsys)
+    assert _sim(tmp_path, "--max-steps", "5") == 0  # the same invocation again: replaced
+    assert _sim(tmp_path, "--max-steps", "6", "--overwrite") == 0
+    metrics = json.loads((tmp_path / "pdm" / "ccrs_10kph" / "metrics.json").read_text())
+    assert metrics["max_steps"] == 6
+
+
+def test_runs_without_a_manifest_are_refused(tmp_path, capsys) -> None:
+    stale = tmp_path / "idm" / "old"
+    stale.mkdir(parents=True)
+    (stale / "metrics.json").write_text("{}")
+    (tmp_path / "summary.json").write_text("{}")
+    assert _sim(tmp_path, "--max-steps", "5") == 2
+    assert "sim.json" in _error(capsys)
+    assert _sim(tmp_path, "--max-steps", "5", "--overwrite") == 0
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_max_steps_must_be_positive(tmp_path, steps) -> None:
+    for command in ("sim", "fleet"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, CCRS, "--max-steps", steps, "--out", str(tmp_path)])
+        assert exc.value.code == 2
+
+
+def test_a_filter_matching_nothing_names_it_and_the_scenarios(tmp_path, capsys) -> None:
+    for command in ("sim", "fleet"):
+        assert main([command, CCRS, "--filter", "zzz", "--out", str(tmp_path / command)]) == 2
+        line = _error(capsys)
+        assert "'zzz'" in line and "ccrs[10kph]" in line and "ccrs[50kph]" in line
+
+
+def test_usage_mistakes_are_error_lines(tmp_path, capsys) -> None:
+    for command in ("sim", "fleet"):
+        assert main([command, CCRS, "--planner", "pmd", "--out", str(tmp_path)]) == 2
+        assert "unknown planner 'pmd'" in _error(capsys)
+        assert main([command, "--out", str(tmp_path)]) == 2
+        assert "exactly one of SCENARIO and --suite" in _error(capsys)
+    with pytest.raises(SystemExit):
+        main(["fleet", CCRS, "--workers", "0", "--out", str(tmp_path)])
+
+
+def test_sim_help_says_fleet_options_make_a_fleet(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["sim", "--help"])
+    assert "turns the run into a fleet" in " ".join(capsys.readouterr().out.split())
