@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from drivestack.core.errors import DrivestackError
 
@@ -74,17 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._module.run(args) or 0)
-    except USER_ERRORS as exc:
-        if os.environ.get(DEBUG_ENV) == "1":
-            raise
-        print(f"error: {_user_message(exc)}", file=sys.stderr)
-        return 2
+        return report_user_errors(lambda: int(args._module.run(args) or 0))
     except KeyboardInterrupt:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
         print(_interrupted_message(args), file=sys.stderr)
         return INTERRUPTED_STATUS
+
+
+def report_user_errors(run: Callable[[], int]) -> int:
+    """``run()``, an input error (:data:`USER_ERRORS`) printed as one ``error: ...`` line with
+    exit status 2 (its traceback with ``DRIVESTACK_DEBUG=1``): every ``drivestack`` command
+    and the tools in ``tools/`` report bad input this way."""
+    try:
+        return run()
+    except USER_ERRORS as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(f"error: {_user_message(exc)}", file=sys.stderr)
+        return 2
 
 
 def _interrupted_message(args: argparse.Namespace) -> str:

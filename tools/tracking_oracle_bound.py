@@ -35,16 +35,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from drivestack.cli import DEBUG_ENV, USER_ERRORS, _user_message
 from drivestack.cli import main as cli_main
-from drivestack.commands._paths import dataset_root, int_at_least, iou_fraction
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import (
+    add_kitti_root_option,
+    dataset_root,
+    int_at_least,
+    iou_fraction,
+)
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.kitti import result_file
 from drivestack.eval.tracking.protocol import class_rule
@@ -228,13 +231,7 @@ def _kitti_classes(text: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--kitti-root",
-        type=Path,
-        default=None,
-        help="KITTI tracking folder (with training/, seqmaps/ and detections/; default: "
-        "kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or ../shared/data)",
-    )
+    add_kitti_root_option(parser)
     parser.add_argument(
         "--split",
         choices=KITTI_TRACKING_SPLITS,
@@ -294,13 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.extend and args.fill_from != "truth":
         parser.error("--extend needs --fill-from truth")
-    try:
-        return _run(args)
-    except USER_ERRORS as exc:
-        if os.environ.get(DEBUG_ENV) == "1":
-            raise
-        print(f"error: {_user_message(exc)}", file=sys.stderr)
-        return 2
+    return report_user_errors(lambda: _run(args))
 
 
 def _check_inputs(args: argparse.Namespace) -> None:

@@ -20,15 +20,19 @@ Fit on the train split only (the val split is the report split)::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from drivestack.cli import DEBUG_ENV, USER_ERRORS, _user_message
-from drivestack.commands._paths import dataset_root, iou_fraction, number_list
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import (
+    add_kitti_root_option,
+    dataset_root,
+    iou_fraction,
+    number_list,
+)
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking import KittiMotProtocol
 from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
@@ -114,13 +118,7 @@ def _finite_float(text: str) -> float:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--kitti-root",
-        type=Path,
-        default=None,
-        help="KITTI tracking folder (with training/, seqmaps/ and detections/; default: "
-        "kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or ../shared/data)",
-    )
+    add_kitti_root_option(parser)
     parser.add_argument(
         "--config",
         type=Path,
@@ -240,13 +238,7 @@ def _feature_sets(text: str) -> list[list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Run the tool; input errors print one ``error: ...`` line and return 2."""
     args = _parse(argv)
-    try:
-        return _run(args)
-    except USER_ERRORS as exc:
-        if os.environ.get(DEBUG_ENV) == "1":
-            raise
-        print(f"error: {_user_message(exc)}", file=sys.stderr)
-        return 2
+    return report_user_errors(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -59,6 +59,20 @@ def dataset_root(
     return root
 
 
+def add_kitti_root_option(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--kitti-root`` (and ``aliases``): the KITTI tracking folder, by default the shared
+    data's (read it with ``dataset_root("kitti-tracking", args.kitti_root, option=...)``)."""
+    parser.add_argument(
+        "--kitti-root",
+        *aliases,
+        dest="kitti_root",
+        type=Path,
+        default=None,
+        help="KITTI tracking folder (with training/, seqmaps/ and detections/; default: "
+        "kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or ../shared/data)",
+    )
+
+
 def detector_config(dataset: str, config: Path | None) -> Path:
     """``--config`` when given, else the repository's LiDAR detector config for ``dataset``.
 

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drivestack.commands._paths import add_kitti_root_option
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 
@@ -33,15 +34,7 @@ _DEFAULT_CONFIG = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--kitti-root",
-        "--root",
-        dest="kitti_root",
-        type=Path,
-        default=None,
-        help="folder with training/, seqmaps/, detections/ (default: kitti_tracking under "
-        "../shared/data or $DRIVESTACK_SHARED_DATA)",
-    )
+    add_kitti_root_option(parser, "--root")
     parser.add_argument(
         "--split",
         default="val",
