@@ -43,6 +43,14 @@ _ZUP_FROM_CAM = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 ZUP_FROM_CAMERA_RECT = SE3(_ZUP_FROM_CAM, np.zeros(3))
 
 DONT_CARE = "DontCare"
+
+
+def is_dont_care(type_name: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the rows of ``(N,)`` KITTI type names that are DontCare, in any case (as
+    the reader accepts every type name)."""
+    return np.char.lower(np.asarray(type_name).astype(str)) == DONT_CARE.lower()
+
+
 #: KITTI type -> drivestack class (DontCare is not an object and has no class).
 KITTI_TO_CLASS: dict[str, ObjectClass] = {
     "Car": ObjectClass.CAR,
@@ -329,7 +337,7 @@ def parse_object_rows(
     _check_visibility(numbers[:, k], numbers[:, k + 1], path, line_numbers)
     hwl = numbers[:, k + 7 : k + 10]
     placeholder = np.all(hwl == np.asarray(NO_BOX3D_HWL), axis=1)
-    negative = np.flatnonzero((names != DONT_CARE) & np.any(hwl < 0, axis=1) & ~placeholder)
+    negative = np.flatnonzero(~is_dont_care(names) & np.any(hwl < 0, axis=1) & ~placeholder)
     if negative.size:
         raise DataError(
             "negative box dimension (only -1 -1 -1, the 2D-only placeholder, may be negative)",
@@ -476,7 +484,7 @@ def objects_to_boxes(
     Raises ``DataError`` for a KITTI type with no drivestack class, or a 2D-only row (dimensions
     ``-1 -1 -1``, see :meth:`KittiObjects.has_box3d`): it has no 3D box to convert.
     """
-    keep = objects.type_name != DONT_CARE
+    keep = ~is_dont_care(objects.type_name)
     label = objects.object_classes()[keep]
     no_box = np.flatnonzero(keep & ~objects.has_box3d())
     if no_box.size:

@@ -33,12 +33,12 @@ from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
-    DONT_CARE,
     KITTI_OBJECT_FIELDS,
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     check_finite,
     check_rows_writable,
+    is_dont_care,
     objects_to_boxes,
     parse_numbers,
     parse_object_rows,
@@ -135,7 +135,7 @@ def check_frame_track_ids(
     >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare."""
     frames, tids = ids[:, 0], ids[:, 1]
     check_frame_column(frames, path=path, line_numbers=line_numbers)
-    dont_care = np.char.lower(type_name.astype(str)) == DONT_CARE.lower()
+    dont_care = is_dont_care(type_name)
     check_integer_column(
         tids, np.where(dont_care, -1, 0), field="track_id",
         rule="an integer >= 0 (-1 only for DontCare)", path=path, line_numbers=line_numbers,
@@ -496,7 +496,7 @@ def read_kitti_tracking_frame(
 def tracking_label_ids(objects: KittiObjects) -> tuple[str, ...]:
     """``str(track_id)`` of each row :func:`~drivestack.ingest.kitti_format.objects_to_boxes`
     turns into a box (DontCare rows dropped), in its order: a frame's ``label_ids``."""
-    keep = objects.type_name != DONT_CARE
+    keep = ~is_dont_care(objects.type_name)
     return tuple(str(int(t)) for t in objects.track_id[keep])
 
 

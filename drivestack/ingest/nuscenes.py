@@ -226,8 +226,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _numbers(value: Any, n: int, *, path: str | None, record: str, field: str) -> np.ndarray:
-    """``(n,)`` float64 of a JSON list of ``n`` numbers (NaN/inf left to the caller)."""
-    if not isinstance(value, list) or len(value) != n or not all(map(_is_number, value)):
+    """``(n,)`` float64 of a JSON list of ``n`` numbers (a tuple too: submissions checked
+    before they are written are Python objects; NaN/inf left to the caller)."""
+    if not isinstance(value, list | tuple) or len(value) != n or not all(map(_is_number, value)):
         raise DataError(f"expected a list of {n} numbers, got {value!r}", path=path,
                         record=record, field=field)  # fmt: skip
     return np.asarray(value, dtype=np.float64)

@@ -11,11 +11,13 @@ Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
 - **Direction**: a vehicle lanelet tagged ``one_way=no`` (or ``one_way:vehicle=no``) is
   driven both ways: it becomes two lanes, the lanelet's id and ``"<id>-reverse"`` (bounds
   swapped and reversed). Other lanelets are one lane in their own direction.
-- **Who may drive**: ``participant:vehicle=yes/no`` when present, else the subtype (``road``,
-  ``highway``, ``play_street``, ``exit``, none). Crosswalks, walkways, bicycle lanes, rails
-  and the like are kept as lanes (their own ``lane_type``) but never linked to vehicle lanes,
-  so a car route cannot enter them. (Unlike Lanelet2, ``participant:bicycle`` or
-  ``participant:pedestrian`` tags alone do not take a road away from vehicles.)
+- **Who may drive**: with any ``participant:*`` tag, only the participants tagged yes
+  (vehicles: ``participant:vehicle`` or ``participant:vehicle:*``), as Lanelet2 overrides
+  the subtype; else the subtype (``road``, ``highway``, ``play_street``, ``exit``, none).
+  Crosswalks, walkways, bicycle lanes, rails and the like are kept as lanes (their own
+  ``lane_type``; a road-subtype lanelet closed to vehicles is a ``bicycle_lane`` when bicycles
+  may use it, else a ``walkway``) but never linked to vehicle lanes, so a car route cannot
+  enter them.
 - **Successors** share the end nodes of both bounds with a lanelet's start nodes.
 - **Lane changes**: a neighbour shares a bound way, running the same way, and the bound's
   markings permit the change: ``line_thin`` / ``line_thick`` with subtype ``dashed`` (both
@@ -155,11 +157,27 @@ def _flag(tags: dict[str, str], key: str) -> bool | None:
 
 
 def _is_vehicle(tags: dict[str, str]) -> bool:
-    """Whether vehicles may drive on a lanelet with these tags."""
-    explicit = _flag(tags, "participant:vehicle")
-    if explicit is not None:
-        return explicit
+    """Whether vehicles may drive on a lanelet with these tags (Lanelet2's overriding rule:
+    once any ``participant:*`` tag is set, the subtype no longer counts and only the
+    participants tagged yes may use it)."""
+    participants = {k: v for k, v in tags.items() if k.startswith("participant:")}
+    if participants:
+        return any(
+            _flag(participants, k) is True
+            for k in participants
+            if k == "participant:vehicle" or k.startswith("participant:vehicle:")
+        )
     return tags.get("subtype", "road") in VEHICLE_SUBTYPES
+
+
+def _lane_type(tags: dict[str, str], vehicle: bool) -> str:
+    """The lane's ``lane_type``: the subtype, except a road-like lanelet that vehicles may not
+    use (``participant:*`` tags without vehicles), which is a ``bicycle_lane`` when bicycles
+    may use it, else a ``walkway`` (non-drivable types of :class:`RoadMap`)."""
+    subtype = tags.get("subtype", "road")
+    if vehicle or subtype not in VEHICLE_SUBTYPES:
+        return subtype
+    return "bicycle_lane" if _flag(tags, "participant:bicycle") is True else "walkway"
 
 
 def _is_two_way(tags: dict[str, str]) -> bool:
@@ -372,7 +390,7 @@ def read_lanelet2(
         speed = default_speed_limit_mps
         if "speed_limit" in d.tags:
             speed = parse_speed_limit_mps(d.tags["speed_limit"], str(p), record)
-        subtype = d.tags.get("subtype", "road")
+        subtype = _lane_type(d.tags, d.vehicle)
         lane = Lane(
             d.lane_id,
             centerline_from_bounds(d.left_xy, d.right_xy),

@@ -24,9 +24,11 @@ def test_projection_hand_values() -> None:
 @pytest.mark.data
 def test_mapping_example(shared_data: Path) -> None:
     m = read_lanelet2(shared_data / "lanelet2" / "mapping_example.osm")
-    assert len(m) == 448  # 371 lanelets, 77 of them two-way roads (one lane each way)
+    # 371 lanelets, 60 of them two-way roads (one lane each way); 17 more road lanelets
+    # tagged one_way=no are for bicycles and pedestrians only (participant:* tags)
+    assert len(m) == 431
     assert len(m.crosswalks) == 8
-    assert sum(lane.lane_type == "road" for lane in m.lanes) == 337 + 77
+    assert sum(lane.lane_type == "road" for lane in m.lanes) == 320 + 60
     for lane in m.lanes:  # successor / predecessor links agree both ways
         for s in lane.successors:
             assert lane.lane_id in m.lane(s).predecessors

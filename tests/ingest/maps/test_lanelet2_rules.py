@@ -142,6 +142,17 @@ def test_one_sided_marking(tmp_path: Path) -> None:
     assert m.lane("100").left_neighbor == "200" and m.lane("200").right_neighbor is None
 
 
+def test_participant_tags_override_the_subtype(tmp_path: Path) -> None:
+    # Lanelet2: with any participant:* tag only the participants tagged yes may use a lanelet
+    bikes = '<tag k="participant:bicycle" v="yes"/><tag k="one_way" v="no"/>'
+    m = _read(tmp_path, _osm(b_tags=bikes))
+    assert m.lane("200").lane_type == "bicycle_lane" and not m.lane("200").drivable
+    assert "200" + REVERSE_SUFFIX not in m  # two-way for bicycles, not a car lane
+    assert m.lane("100").left_neighbor is None
+    cars = '<tag k="participant:vehicle:car" v="yes"/><tag k="participant:bicycle" v="yes"/>'
+    assert _read(tmp_path, _osm(b_tags=cars)).lane("200").lane_type == "road"
+
+
 def test_crosswalk_is_not_a_lane_change_target(tmp_path: Path) -> None:
     m = _read(tmp_path, _osm(b_tags='<tag k="subtype" v="crosswalk"/>'))
     assert m.lane("100").left_neighbor is None and m.lane("200").right_neighbor is None
@@ -175,7 +186,11 @@ def test_real_opendrive_file_is_refused(shared_data: Path) -> None:
 def test_mapping_example_rules(shared_data: Path) -> None:
     m = read_lanelet2(shared_data / "lanelet2" / "mapping_example.osm")
     reverse = [lane for lane in m.lanes if lane.lane_id.endswith(REVERSE_SUFFIX)]
-    assert len(reverse) == 77  # the road lanelets tagged one_way=no
+    assert len(reverse) == 60  # the vehicle road lanelets tagged one_way=no
+    # 17 road lanelets tagged participant:bicycle / participant:pedestrian (and one_way=no)
+    # are closed to vehicles, as Lanelet2 reads participant tags: shared paths, no reverse lane
+    shared = [lane for lane in m.lanes if lane.lane_type == "bicycle_lane" and not lane.drivable]
+    assert len(shared) >= 17
     for lane in m.lanes:
         for other in (*lane.successors, lane.left_neighbor, lane.right_neighbor):
             if other is not None:  # vehicles never route onto crosswalks or bicycle lanes
