@@ -7,6 +7,7 @@ mid-write leaves the old file (or none) under the final name, never a truncated 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,24 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
+def _replace_with(tmp: Path, path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` then rename ``tmp`` over ``path``; ``tmp`` removed when either fails
+    (or is interrupted), so no temporary file is left behind."""
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through ``path.partial`` renamed over it."""
-    tmp = partial_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _replace_with(partial_path(path), path, lambda tmp: tmp.write_text(text))
 
 
 def save_npz_atomic(path: Path, arrays: dict[str, Any]) -> None:
     """``np.savez_compressed`` of ``arrays`` to ``path`` through a temporary file."""
-    tmp = path.with_name(path.name + ".partial.npz")  # savez adds .npz to other names
     save: Any = np.savez_compressed
-    save(tmp, **arrays)
-    os.replace(tmp, path)
+    # savez adds .npz to other names
+    _replace_with(path.with_name(path.name + ".partial.npz"), path, lambda tmp: save(tmp, **arrays))

@@ -33,6 +33,9 @@ def git_commit() -> str | None:
 
     Asked once per process: a run records the commit it started with.
     """
+    top = _git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != PACKAGE_DIR.parent:
+        return None  # not drivestack's own checkout (e.g. a wheel in a venv inside a repo)
     head = _git("rev-parse", "--short", "HEAD")
     if not head:
         return None

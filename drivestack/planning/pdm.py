@@ -291,7 +291,7 @@ class IDMPlanner(_RolloutPlanner):
         result = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
             n_steps, p.dt_s, self.vehicle, replace(p.idm, coolness=0.0), self._stop_station_m, entry_lookahead_steps=0,
-            start_station_m=station,
+            start_station_m=station, hold_run_into_agents=True,
         )  # fmt: skip
         self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
         return self._trajectory(obs, result, 0)

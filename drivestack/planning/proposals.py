@@ -172,6 +172,7 @@ def _rollout_kernel(
     rear,
     look_time,
     look_min,
+    hold_run_into,
 ):
     n_prop = offsets.shape[0]
     n_agents = ag_station.shape[0]
@@ -201,8 +202,10 @@ def _rollout_kernel(
                     g = 0.0  # run into earlier and driven through: still in the way
                 else:
                     g = max(ag_station[j, k] - ag_half_length[j] - (s + front), 0.0)
-                    if g == 0.0 and inside[p, j, k]:
-                        hit[j] = True  # in the corridor with overlapping stations
+                    if hold_run_into and g == 0.0 and inside[p, j, k] and ag_station[j, k] >= s:
+                        # run into from behind it (its centre ahead of the ego's): it stays
+                        # in the way; a car closing in from behind never becomes a leader
+                        hit[j] = True
                 if g < gap:
                     gap = g
                     lead_v = ag_along[j, k]
@@ -266,11 +269,16 @@ def rollout(
     lookahead_time_s: float = 0.9,
     min_lookahead_m: float = 4.0,
     start_station_m: float | None = None,
+    hold_run_into_agents: bool = False,
 ) -> Rollout:
     """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
 
     Proposal p drives at IDM desired speed ``speed_fractions[p] * speed_profile_mps(s)``
-    (the profile is ``(N,)``, one value per path point).
+    (the profile is ``(N,)``, one value per path point). ``hold_run_into_agents``: an agent a
+    proposal runs into from behind (in its corridor, stations overlapping, the agent's centre
+    ahead of the ego's) stays its leader at gap 0 after the ego has passed through it, so the
+    proposal stays stopped instead of driving on (for a planner that does not score its
+    proposals for collisions, as the IDM baseline; PDM's scoring rejects such proposals).
     """
     offsets = np.ascontiguousarray(offsets_m, dtype=np.float64)
     n_prop = len(offsets)
@@ -319,5 +327,6 @@ def rollout(
         vehicle.rear_overhang_m,
         float(lookahead_time_s),
         float(min_lookahead_m),
+        bool(hold_run_into_agents),
     )
     return Rollout(states, stations, gaps, closing)

@@ -280,6 +280,12 @@ class OfflineTrackScorerConfig:
         from drivestack.tracking.track_scorer import feature_columns
 
         feature_columns(list(self.weights))
+        if not self.weights and (self.bias != 0.0 or self.min_mean_score is not None):
+            raise ValueError(
+                "offline_track_scorer without weights would give every track the same score "
+                "(the bias): give its weights (tools/train_track_scorer.py prints them) or "
+                "leave the block out"
+            )
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,9 @@ def test_training_tool_prints_a_loadable_yaml_block(
     scorer = load_tracker_config(tmp_path / "c.yaml").classes["pedestrian"].offline_track_scorer
     assert scorer.min_mean_score == 3.0
     assert scorer.weights["mean_score"] > 0  # a higher detection score means a real track
+
+
+def test_a_scorer_block_without_weights_is_refused() -> None:
+    with pytest.raises(ValueError, match="without weights would give every track the same"):
+        OfflineTrackScorerConfig(min_mean_score=3.0)
+    assert OfflineTrackScorerConfig() == OfflineTrackScorerConfig(weights={})  # off
