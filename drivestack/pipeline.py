@@ -65,7 +65,13 @@ class StackOutput:
 
 
 class Stack:
-    """Perception (+ tracking) over sensor frames; state lives in the stages (``reset``)."""
+    """Perception (+ tracking) over sensor frames; state lives in the stages (``reset``).
+
+    The detector gives its boxes in the ego frame when a frame carries the LiDAR's
+    ``ego_from_sensor``, else in the LiDAR frame; a tracker tracks in one frame, so when the
+    detections' frame changes from one step to the next (a log whose extrinsics start
+    later) the tracker is reset and the step's notes say so.
+    """
 
     def __init__(
         self,
@@ -79,11 +85,13 @@ class Stack:
         self.tracker = tracker
         self.config = config or {}
         self.missing_ego_pose = missing_ego_pose
+        self._tracked_frame: str | None = None
 
     def reset(self) -> None:
         self.detector.reset()
         if self.tracker is not None:
             self.tracker.reset()
+        self._tracked_frame = None
 
     def step(self, frame: SensorFrame) -> StackOutput:
         stage_ms: dict[str, float] = {}
@@ -109,7 +117,14 @@ class Stack:
                     )
                 world_from_frame = SE3.identity()
                 notes.append("no ego pose: tracked in the ego frame")
+            if self._tracked_frame is not None and detections.frame != self._tracked_frame:
+                self.tracker.reset()
+                notes.append(
+                    f"tracker reset: detections moved from frame {self._tracked_frame!r} to "
+                    f"{detections.frame!r}"
+                )
             tracks = self.tracker.step(detections, world_from_frame)
+            self._tracked_frame = detections.frame
             stage_ms["tracking"] = 1e3 * (time.perf_counter() - start)
         return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes))
 
