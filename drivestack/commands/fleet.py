@@ -143,9 +143,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from drivestack import __version__
     from drivestack.commands._paths import default_shared_data
+    from drivestack.core.provenance import git_commit
     from drivestack.exec.executors import make_executor
     from drivestack.exec.fleet import run_fleet
-    from drivestack.exec.provenance import git_commit
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,

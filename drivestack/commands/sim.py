@@ -125,8 +125,9 @@ def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
 
 def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
-    from drivestack.exec.atomic import save_npz_atomic, write_text_atomic
+    from drivestack.core.atomic import write_text_atomic
     from drivestack.exec.sweep import SweepSpec, expand_variants
+    from drivestack.exec.task import write_run_results
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
@@ -165,7 +166,6 @@ def run(args: argparse.Namespace) -> int:
             exported += _export(
                 result.history, built, args.export_dataset, args.export_every, exported
             )
-        folder.mkdir(parents=True, exist_ok=True)
         record = result.as_dict()
         record.update(provenance)
         record["config"] = dataclasses.asdict(cfg)
@@ -176,9 +176,7 @@ def run(args: argparse.Namespace) -> int:
             record["perception_metrics"] = run_metrics.result()
             pooled = perception_metrics.setdefault(planner, type(run_metrics)(run_metrics.config))
             pooled.merge(run_metrics, prefix=f"{cfg.name}/")
-        save_npz_atomic(folder / "history.npz", result.history.arrays())
-        text = json.dumps(record, indent=2, default=json_default)
-        write_text_atomic(folder / "metrics.json", text)  # last: a run is done when it exists
+        write_run_results(folder, result, record)
         rows.append(record)
     summary = _summary(rows, planners)
     for planner, entry in summary.items():
@@ -205,18 +203,29 @@ def run(args: argparse.Namespace) -> int:
 #: What ``drivestack sim`` writes at the top of DIR (sim.json: what ran).
 MANIFEST_NAME = "sim.json"
 SUMMARY_FILES = ("summary.json", "summary.md")
-#: The top-level files of a fleet run into the same folder (``--overwrite`` deletes them).
-FLEET_FILES = ("fleet.json", "fleet.jsonl", "fleet_summary.json")
-#: The files of one run's folder.
-RUN_FILES = ("metrics.json", "history.npz", "error.json")
 #: What identifies an invocation: a DIR holding runs made with other values is refused.
 IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception")
+
+
+def _fleet_files() -> tuple[str, ...]:
+    """The top-level files of a fleet run into the same folder (``--overwrite`` deletes them)."""
+    from drivestack.exec.fleet import INDEX_NAME, SUMMARY_NAME
+    from drivestack.exec.fleet import MANIFEST_NAME as FLEET_MANIFEST_NAME
+
+    return (FLEET_MANIFEST_NAME, INDEX_NAME, SUMMARY_NAME)
+
+
+def _run_files() -> tuple[str, ...]:
+    """The files of one run's folder."""
+    from drivestack.exec.task import ERROR_NAME
+
+    return ("metrics.json", "history.npz", ERROR_NAME)
 
 
 def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how."""
     from drivestack import __version__
-    from drivestack.exec.provenance import git_commit
+    from drivestack.core.provenance import git_commit
 
     return {
         "kind": "sim",
@@ -234,7 +243,7 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
 
 def _existing_runs(out: Path) -> list[Path]:
     """The run folders (``<planner>/<folder>`` holding a run file) already in ``out``."""
-    return sorted({p.parent for name in RUN_FILES for p in out.glob(f"*/*/{name}")})
+    return sorted({p.parent for name in _run_files() for p in out.glob(f"*/*/{name}")})
 
 
 def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
@@ -242,7 +251,7 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
     there are none)."""
     if not _existing_runs(out):
         return None
-    if (out / FLEET_FILES[0]).exists():
+    if (out / _fleet_files()[0]).exists():
         return "it holds a fleet"
     try:
         old = json.loads((out / MANIFEST_NAME).read_text())
@@ -271,18 +280,18 @@ def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
     if why is not None:
         for folder in _existing_runs(out):
             _clear_run(folder)
-        for name in FLEET_FILES:
+        for name in _fleet_files():
             (out / name).unlink(missing_ok=True)
     for name in SUMMARY_FILES:
         (out / name).unlink(missing_ok=True)
-    from drivestack.exec.atomic import write_text_atomic
+    from drivestack.core.atomic import write_text_atomic
 
     write_text_atomic(out / MANIFEST_NAME, json.dumps(manifest, indent=2))
 
 
 def _clear_run(folder: Path) -> None:
     """Delete one run folder's result files (and the folder when that empties it)."""
-    for name in RUN_FILES:
+    for name in _run_files():
         (folder / name).unlink(missing_ok=True)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()

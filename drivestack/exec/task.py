@@ -36,12 +36,20 @@ class VariantTask:
     git_commit: str | None = None
 
 
-def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
+def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None:
+    """A finished run's ``history.npz``, then its ``metrics.json`` (``record``) last, each
+    written whole: a run is done when its ``metrics.json`` exists (``drivestack sim`` and
+    the fleet workers both write runs this way)."""
     from drivestack.commands.sim import json_default
-    from drivestack.exec.atomic import save_npz_atomic
+    from drivestack.core.atomic import save_npz_atomic, write_text_atomic
 
-    variant = task.variant
     folder.mkdir(parents=True, exist_ok=True)
+    save_npz_atomic(folder / "history.npz", result.history.arrays())
+    write_text_atomic(folder / "metrics.json", json.dumps(record, indent=2, default=json_default))
+
+
+def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
+    variant = task.variant
     record = result.as_dict()
     record["max_steps"] = task.max_steps
     record["git_commit"] = task.git_commit
@@ -53,10 +61,7 @@ def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
         "seed": variant.seed,
         "params": variant.params,
     }
-    save_npz_atomic(folder / "history.npz", result.history.arrays())
-    tmp = folder / "metrics.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, default=json_default))
-    tmp.replace(folder / "metrics.json")  # a killed worker leaves no half-written metrics.json
+    write_run_results(folder, result, record)
 
 
 def variant_record(v: Variant) -> dict[str, Any]:

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from drivestack.core.atomic import partial_path, write_text_atomic
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
-from drivestack.exec.atomic import partial_path, write_text_atomic
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
 from drivestack.structures.boxes import Boxes3D
@@ -285,7 +285,7 @@ def replay(
     """
     from tqdm import tqdm
 
-    from drivestack.exec.provenance import git_commit
+    from drivestack.core.provenance import git_commit
     from drivestack.replay.kitti_log import write_kitti_channels
     from drivestack.replay.log_format import LogWriter
     from drivestack.replay.log_io import LogIO

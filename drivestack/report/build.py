@@ -84,7 +84,7 @@ def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
 
 def _report_commit(runs: str | None) -> str | None:
     """The checkout's commit now, when it differs from the runs' (None when the same)."""
-    from drivestack.exec.provenance import git_commit
+    from drivestack.core.provenance import git_commit
 
     now = git_commit()
     return now if now != runs else None

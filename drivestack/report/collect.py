@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME
@@ -276,10 +277,6 @@ def _error_record(folder: Path) -> dict[str, Any] | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return record if isinstance(record, dict) else None
-
-
-#: What ``drivestack sim`` writes about the invocation (runs, planners, max_steps, commit).
-SIM_MANIFEST_NAME = "sim.json"
 
 
 def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:

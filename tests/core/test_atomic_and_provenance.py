@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import drivestack.exec.provenance as provenance
-from drivestack.exec.atomic import save_npz_atomic, write_text_atomic
+import drivestack.core.provenance as provenance
+from drivestack.core.atomic import save_npz_atomic, write_text_atomic
 
 
 def test_a_failed_rename_leaves_no_partial_file(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_the_commit_is_none_outside_drivestacks_own_checkout(
     inner = tmp_path / "site-packages" / "drivestack"
     inner.mkdir(parents=True)
     # a package folder inside some other git repository (a wheel in a venv in a project)
-    repo_pkg = Path(provenance.__file__).resolve().parents[1] / "exec"
+    repo_pkg = Path(provenance.__file__).resolve().parents[1] / "core"
     for pkg, expect_none in ((inner, True), (repo_pkg, True)):
         monkeypatch.setattr(provenance, "PACKAGE_DIR", pkg)
         provenance.git_commit.cache_clear()
