@@ -28,8 +28,10 @@ def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> No
     beyond :data:`PLAUSIBLE_RANGE_M` (the file is not in the layout it was read as; ``hint``
     says which reader fits). NaN/inf are left to :func:`finite_cloud`."""
     with np.errstate(invalid="ignore"):
+        if not np.any(np.abs(xyz_m) > PLAUSIBLE_RANGE_M):  # one pass for a good scan
+            return
         far = np.isfinite(xyz_m) & (np.abs(xyz_m) > PLAUSIBLE_RANGE_M)
-    if far.any():
+    if far.any():  # (infinities alone are finite_cloud's to report)
         first, axis = (int(v) for v in np.argwhere(far)[0])
         raise DataError(
             f"{int(far.any(axis=1).sum())} point(s) farther than {PLAUSIBLE_RANGE_M:g} m "
@@ -74,6 +76,11 @@ def finite_cloud(
     """
     fields = ["x", "y", "z", *(also_finite or {})]
     columns = [xyz_m[:, 0], xyz_m[:, 1], xyz_m[:, 2], *(also_finite or {}).values()]
+    if np.isfinite(xyz_m).all() and all(np.isfinite(c).all() for c in columns[3:]):
+        # the usual case, one pass per array; xyz proven finite, PointCloud need not re-check
+        return PointCloud.from_finite_xyz(
+            np.ascontiguousarray(xyz_m), frame, timestamp_ns, dict(attributes)
+        )
     finite = np.stack([np.isfinite(c) for c in columns], axis=1)
     if not finite.all():
         rows = ~finite.all(axis=1)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from drivestack.core.errors import DataError
 from drivestack.structures.road_map import interpolate_polyline, polyline_stations
 
 
@@ -29,3 +32,21 @@ def dedup(points_m: np.ndarray) -> np.ndarray:
     keep = np.ones(len(points_m), dtype=bool)
     keep[1:] = np.any(np.diff(points_m, axis=0) != 0.0, axis=1)
     return points_m[keep]
+
+
+def finite_number(text: str | None, path: str, record: str | None, field: str) -> float:
+    """``text`` (a map file's attribute or element text) as a finite float; ``DataError``
+    naming ``record`` and ``field`` when it is missing, not a number, NaN or infinite."""
+    if text is None or not text.strip():
+        raise DataError("missing", path=path, record=record, field=field)
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(
+            f"not a number: {text.strip()!r}", path=path, record=record, field=field
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"not a finite number: {text.strip()!r}", path=path, record=record, field=field
+        )
+    return value

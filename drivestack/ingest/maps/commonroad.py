@@ -16,7 +16,6 @@ goal lanelet that names no lanelet of the file.
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
+from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import Lane, RoadMap
@@ -63,24 +62,6 @@ class CommonRoadScenario:
     n_static_obstacles: int
 
 
-def _number(text: str | None, path: str, record: str | None, field: str) -> float:
-    """``text`` as a finite float; ``DataError`` naming ``record`` and ``field`` when it is
-    missing, not a number, NaN or infinite."""
-    if text is None or not text.strip():
-        raise DataError("missing", path=path, record=record, field=field)
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(
-            f"not a number: {text.strip()!r}", path=path, record=record, field=field
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(
-            f"not a finite number: {text.strip()!r}", path=path, record=record, field=field
-        )
-    return value
-
-
 def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
     """A CommonRoad value: ``<exact>``, the midpoint of ``<intervalStart>``/``<intervalEnd>``,
     or the element's own text."""
@@ -88,12 +69,15 @@ def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
         raise DataError("missing", path=path, record=record, field=field)
     exact = el.find("exact")
     if exact is not None and exact.text is not None:
-        return _number(exact.text, path, record, field)
+        return finite_number(exact.text, path, record, field)
     lo, hi = el.find("intervalStart"), el.find("intervalEnd")
     if lo is not None and hi is not None and lo.text is not None and hi.text is not None:
-        return 0.5 * (_number(lo.text, path, record, field) + _number(hi.text, path, record, field))
+        return 0.5 * (
+            finite_number(lo.text, path, record, field)
+            + finite_number(hi.text, path, record, field)
+        )
     if el.text is not None and el.text.strip():
-        return _number(el.text, path, record, field)
+        return finite_number(el.text, path, record, field)
     raise DataError("no exact value or interval", path=path, record=record, field=field)
 
 
@@ -103,8 +87,8 @@ def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.nda
         raise DataError("missing", path=path, record=record, field=field)
     pts = [
         (
-            _number(p.findtext("x"), path, record, f"{field} point {i} x"),
-            _number(p.findtext("y"), path, record, f"{field} point {i} y"),
+            finite_number(p.findtext("x"), path, record, f"{field} point {i} x"),
+            finite_number(p.findtext("y"), path, record, f"{field} point {i} y"),
         )
         for i, p in enumerate(el.findall("point"))
     ]
@@ -125,8 +109,8 @@ def _position(el: ET.Element | None, path: str, record: str) -> tuple[float, flo
     if point is None:
         raise DataError("no point, rectangle or circle", path=path, record=record, field="position")
     return (
-        _number(point.findtext("x"), path, record, "position x"),
-        _number(point.findtext("y"), path, record, "position y"),
+        finite_number(point.findtext("x"), path, record, "position x"),
+        finite_number(point.findtext("y"), path, record, "position y"),
     )
 
 
@@ -139,7 +123,7 @@ def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
                 value = element.findtext("additionalValue")
                 if value:
                     record = f"trafficSign {sign.get('id')}"
-                    out[sign.get("id", "")] = _number(value, path, record, "additionalValue")
+                    out[sign.get("id", "")] = finite_number(value, path, record, "additionalValue")
     return out
 
 
@@ -184,7 +168,7 @@ def _lanes(
         speed = default_speed_mps
         limit = el.findtext("speedLimit")
         if limit:
-            speed = _number(limit, path, record, "speedLimit")
+            speed = finite_number(limit, path, record, "speedLimit")
         for ref in el.findall("trafficSignRef"):
             if ref.get("ref") in signs:
                 speed = signs[ref.get("ref", "")]
@@ -213,10 +197,12 @@ def _size(el: ET.Element, path: str, record: str) -> tuple[float, float]:
     """An obstacle's length and width (m) from its rectangle or circle shape."""
     rect = el.find("shape/rectangle")
     if rect is not None:
-        length = _number(rect.findtext("length"), path, record, "shape/rectangle/length")
-        width = _number(rect.findtext("width"), path, record, "shape/rectangle/width")
+        length = finite_number(rect.findtext("length"), path, record, "shape/rectangle/length")
+        width = finite_number(rect.findtext("width"), path, record, "shape/rectangle/width")
     elif el.find("shape/circle") is not None:
-        radius = _number(el.findtext("shape/circle/radius"), path, record, "shape/circle/radius")
+        radius = finite_number(
+            el.findtext("shape/circle/radius"), path, record, "shape/circle/radius"
+        )
         length = width = 2 * radius
     else:
         raise DataError("no rectangle or circle size", path=path, record=record, field="shape")
@@ -232,7 +218,7 @@ def _size(el: ET.Element, path: str, record: str) -> tuple[float, float]:
 
 def _time_step_s(root: ET.Element, path: str) -> float:
     """The file's ``timeStepSize`` (s; 0.1 when absent), a positive finite number."""
-    dt = _number(root.get("timeStepSize", "0.1"), path, None, "timeStepSize")
+    dt = finite_number(root.get("timeStepSize", "0.1"), path, None, "timeStepSize")
     if dt <= 0:
         raise DataError(f"must be positive, got {dt}", path=path, field="timeStepSize")
     return dt

@@ -46,7 +46,7 @@ import numpy as np
 from shapely.geometry import LineString
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
+from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
 from drivestack.structures.road_map import Lane, RoadMap
 
 EARTH_RADIUS_M = 6378137.0
@@ -219,29 +219,14 @@ def _check_format(root: ET.Element, path: str) -> None:
         raise DataError(f"root element is <{root.tag}>, expected <osm>", path=path)
 
 
-def _coordinate(node: ET.Element, key: str, path: str) -> float:
-    """A node's ``lat`` or ``lon`` in degrees (``DataError`` naming the node and field when it
-    is missing or not a finite number)."""
-    record = f"node {node.get('id')}"
-    text = node.get(key)
-    if text is None:
-        raise DataError("missing", path=path, record=record, field=key)
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"not a number: {text!r}", path=path, record=record, field=key) from None
-    if not math.isfinite(value):
-        raise DataError(f"not a finite number: {text!r}", path=path, record=record, field=key)
-    return value
-
-
 def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Node ids and their lat / lon in degrees."""
     ids, lat, lon = [], [], []
     for node in root.iter("node"):
         ids.append(node.get("id", ""))
-        lat.append(_coordinate(node, "lat", path))
-        lon.append(_coordinate(node, "lon", path))
+        record = f"node {node.get('id')}"
+        lat.append(finite_number(node.get("lat"), path, record, "lat"))
+        lon.append(finite_number(node.get("lon"), path, record, "lon"))
     if not ids:
         raise DataError("no nodes", path=path)
     return ids, np.asarray(lat), np.asarray(lon)
