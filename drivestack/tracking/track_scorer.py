@@ -101,17 +101,15 @@ def score_tracks(
 ) -> KittiObjects:
     """``rows`` with every row's score replaced by its track's logit (:func:`track_logits`).
 
-    ``min_mean_score``: tracks whose mean row score is below it are dropped first (the
+    ``min_mean_score``: tracks whose mean row score is below it are dropped first
+    (:func:`~drivestack.tracking.offline.drop_low_score_tracks`, the rule that picked the
     candidates a model was fitted on; ``None`` keeps all).
     """
+    from drivestack.tracking.offline import drop_low_score_tracks  # (offline imports this)
+
+    rows = drop_low_score_tracks(rows, min_mean_score)
     if len(rows) == 0:
         return rows
-    if min_mean_score is not None:
-        ids, inverse = np.unique(rows.track_id, return_inverse=True)
-        mean = np.bincount(inverse, weights=rows.score) / np.bincount(inverse)
-        rows = rows.select(np.flatnonzero(mean[inverse] >= min_mean_score))
-        if len(rows) == 0:
-            return rows
     ids, logit = track_logits(rows, camera_poses, weights, bias)
     return replace(rows, score=logit[np.searchsorted(ids, rows.track_id)])
 

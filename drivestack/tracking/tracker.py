@@ -10,6 +10,7 @@ snapshot it with ``copy.deepcopy`` and restore it.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,6 +338,7 @@ class Tracker:
         parts: list[tuple[int, ClassStepOutput]] = []
         mapped_parts: list[np.ndarray] = []
         routed = 0
+        tracked = None  # (N,) bool once a class takes only part of the detections
         for label, trk in self.class_trackers.items():
             mine = labels == label
             if mine.all():  # only this class (e.g. per-class evaluation): nothing to select
@@ -344,6 +346,7 @@ class Tracker:
                 mapped_parts.append(out.detection_index)
                 routed += labels.shape[0]
             else:
+                tracked = mine if tracked is None else tracked | mine
                 sel = np.flatnonzero(mine)
                 routed += sel.size
                 out, self.next_id = trk.step(arr[sel], scores[sel], timestamp_ns, self.next_id)
@@ -353,8 +356,8 @@ class Tracker:
                 )
             parts.append((label, out))
         self.last_dropped_detections = labels.shape[0] - routed
-        if self.last_dropped_detections:
-            self._count_dropped(labels)
+        if self.last_dropped_detections:  # then some class took part only, or none any
+            self._count_dropped(labels if tracked is None else labels[~tracked])
         if not parts:
             self.last_detection_index = np.zeros(0, dtype=np.int64)
             return Tracks.empty(frame, timestamp_ns)
@@ -398,13 +401,11 @@ class Tracker:
         ]
         return max(stamps) if stamps else None
 
-    def _count_dropped(self, labels: np.ndarray) -> None:
-        """Add this step's detections of untracked classes (``labels (N,)``) to
+    def _count_dropped(self, dropped: np.ndarray) -> None:
+        """Add this step's ``(D,)`` labels of detections no class took to
         :attr:`dropped_detections_by_label`; warn once per tracker for each new such class."""
-        untracked = ~np.isin(labels, list(self.class_trackers))
-        values, counts = np.unique(labels[untracked], return_counts=True)
         new: list[str] = []
-        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        for value, count in sorted(Counter(dropped.tolist()).items()):
             name = _label_name(value)
             self.dropped_detections_by_label[name] = (
                 self.dropped_detections_by_label.get(name, 0) + count
