@@ -47,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from drivestack.cli import report_user_errors
     from drivestack.core.errors import DataError
     from drivestack.perception.camera import TorchCameraDetector, load_detector_config
     from drivestack.perception.camera.detector import read_checkpoint_config
     from drivestack.perception.camera.predict import predict_kitti_folder
 
     torch.set_num_threads(1)
-    try:
+
+    def run() -> int:
         cfg = (
             read_checkpoint_config(args.weights)
             if args.config is None
@@ -67,14 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(cfg, score_threshold=args.score_threshold)
         detector = TorchCameraDetector(cfg, args.weights)
         summary = predict_kitti_folder(detector, args.images, args.out, progress=not args.quiet)
-    except (DataError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {summary.n_images} result files ({summary.n_detections} detections, score >= "
-        f"{cfg.score_threshold:g}) of {summary.image_dir} to {summary.out_dir}"
-    )
-    return 0
+        print(
+            f"wrote {summary.n_images} result files ({summary.n_detections} detections, score "
+            f">= {cfg.score_threshold:g}) of {summary.image_dir} to {summary.out_dir}"
+        )
+        return 0
+
+    return report_user_errors(run)
 
 
 if __name__ == "__main__":

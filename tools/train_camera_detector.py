@@ -48,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from drivestack.core.errors import DataError
+    from drivestack.cli import report_user_errors
     from drivestack.perception.camera.detector import load_detector_config
     from drivestack.perception.camera.training import TrainSettings, train_detector
 
     torch.set_num_threads(1)
-    try:
+
+    def run() -> int:
         cfg = load_detector_config(args.config)
         settings = TrainSettings(
             iterations=args.iterations,
@@ -66,19 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         result = train_detector(
             cfg, args.data, args.out, settings, resume=args.resume, progress=not args.quiet
         )
-    except DataError as exc:  # bad input: one line, exit 2 like every drivestack command
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    summary = {
-        "config_file": str(args.config),
-        "iterations": int(result.losses.shape[0]),
-        "first_loss": float(result.losses[0]),
-        "last_loss": float(result.losses[-1]),
-        "checkpoints": [str(p) for p in result.checkpoints],
-    }
-    (args.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1))
-    return 0
+        summary = {
+            "config_file": str(args.config),
+            "iterations": int(result.losses.shape[0]),
+            "first_loss": float(result.losses[0]),
+            "last_loss": float(result.losses[-1]),
+            "checkpoints": [str(p) for p in result.checkpoints],
+        }
+        (args.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+        print(json.dumps(summary, indent=1))
+        return 0
+
+    return report_user_errors(run)  # bad input: one line, exit 2
 
 
 if __name__ == "__main__":
