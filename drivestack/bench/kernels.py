@@ -22,7 +22,7 @@ import numpy as np
 
 from drivestack import kernels as K
 from drivestack.bench.scenes import detections_like, driving_scene_boxes, lidar_like_scan
-from drivestack.bench.timing import MIN_REPEATS, Timing, measure
+from drivestack.bench.timing import Timing, measure
 
 
 @dataclass
@@ -199,18 +199,14 @@ def run(
     t, ref = measure(
         "drivestack reference numpy",
         lambda: K.box_iou_bev(det, gt, impl="reference"),
-        max(repeats // 2, MIN_REPEATS),
+        repeats // 2,
     )
     res.timings.append(t)
     if torch is not None:
         td, tg = torch.from_numpy(det), torch.from_numpy(gt)
-        t, _ = measure(
-            "drivestack torch-cpu", lambda: K.box_iou_bev(td, tg), max(repeats // 2, MIN_REPEATS)
-        )
+        t, _ = measure("drivestack torch-cpu", lambda: K.box_iou_bev(td, tg), repeats // 2)
         res.timings.append(t)
-    t, peer = measure(
-        "shapely STRtree", lambda: _shapely_strtree_iou(det, gt), max(repeats // 2, MIN_REPEATS)
-    )
+    t, peer = measure("shapely STRtree", lambda: _shapely_strtree_iou(det, gt), repeats // 2)
     res.timings.append(t)
     sub = slice(0, 60)
     t, _ = measure(
@@ -351,7 +347,7 @@ def run(
         t, ref = measure(
             "plain NumPy broadcasting",
             partial(_broadcast_points_in_boxes, pts, boxes),
-            max(repeats // 2, MIN_REPEATS),
+            repeats // 2,
         )
         res.timings.append(t)
         if torch is not None:
@@ -359,7 +355,7 @@ def run(
             t, _ = measure(
                 "drivestack torch-cpu",
                 partial(K.points_in_boxes, tp, tb),
-                max(repeats // 2, MIN_REPEATS),
+                repeats // 2,
             )
             res.timings.append(t)
         for gpu in gpus:

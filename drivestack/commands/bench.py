@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.suite == "perception":
         return _run_perception(args)
     from drivestack.bench import kernels
+    from drivestack.bench.timing import MIN_REPEATS
 
     kitti = args.kitti_object
     if kitti is None:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             else None
         )
     print(
-        f"drivestack bench kernels: quick={args.quick} repeats={max(args.repeats, 2)} (slow peers fewer: see runs) kitti={kitti or 'not found'}"
+        f"drivestack bench kernels: quick={args.quick} repeats={max(args.repeats, MIN_REPEATS)} (slow peers fewer: see runs) kitti={kitti or 'not found'}"
     )
     kernels.run(
         quick=args.quick,

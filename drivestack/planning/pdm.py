@@ -185,11 +185,7 @@ class _RolloutPlanner:
         p = self.params
         if p.prediction == "lane_following":
             return lane_following_forecast(obs.agents, self.road_map, p.horizon_s, p.dt_s)
-        if p.prediction == "constant_velocity":
-            return constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
-        raise ValueError(  # PDMParams checks this; kept for a params object changed since
-            f"PDMParams.prediction must be one of {sorted(PREDICTIONS)}, got {p.prediction!r}"
-        )
+        return constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)  # (PDMParams checks)
 
     def _trajectory(self, obs: Observation, result: Rollout, index: int) -> Trajectory:
         n = result.states.shape[1]

@@ -291,7 +291,12 @@ def rollout(
     lateral = np.ascontiguousarray(agents.lateral_m, dtype=np.float64)
     half = np.ascontiguousarray(half, dtype=np.float64)
     soon = _corridor_soon(lateral, half, offsets, int(entry_lookahead_steps), int(n_steps) + 1)
-    inside = _corridor_soon(lateral, half, offsets, 0, int(n_steps) + 1)
+    # in the corridor now (not soon): read only when run-into agents are held (IDM baseline)
+    inside = (
+        _corridor_soon(lateral, half, offsets, 0, int(n_steps) + 1)
+        if hold_run_into_agents
+        else np.zeros((0, 0, 0), dtype=np.bool_)
+    )
     start_vec = np.array(
         [
             start.x_m[0],

@@ -442,12 +442,13 @@ def build_report(
         d["regression"] = change.get(r.key)
         d["improvement"] = improved.get(r.key)
         rows.append(d)
+    commit = runs_commit(run)
     data: dict[str, Any] = {
         "title": f"drivestack report: {run.root.name}",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "drivestack_version": __version__,
-        "git_commit": runs_commit(run),
-        "report_git_commit": _report_commit(runs_commit(run)),
+        "git_commit": commit,
+        "report_git_commit": _report_commit(commit),
         "run": {"path": str(run.root), "kind": run.kind, "manifest": run.manifest},
         "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,
         "counts": _counts(run),
