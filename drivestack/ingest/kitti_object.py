@@ -32,7 +32,7 @@ from drivestack.ingest.kitti_format import (
     read_text_lines,
 )
 from drivestack.ingest.pcd import pcd_to_point_cloud, read_pcd
-from drivestack.perception.camera.calibration import kitti_camera_calibration, load_camera_image
+from drivestack.perception.camera.calibration import kitti_camera_calibration, read_image_rgb
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import INTENSITY, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -154,14 +154,15 @@ def read_kitti_camera(
     ``pixels`` are the PNG's ``(H, W, 3)`` uint8 RGB (decoded here: a
     :class:`~drivestack.structures.CameraImage` holds pixels); the calibration is ``P2``'s
     (:func:`~drivestack.perception.camera.calibration.kitti_camera_calibration`, named
-    :data:`KITTI_CAMERA`, size from the PNG header), its ``camera_from_ego`` maps LiDAR (= ego)
+    :data:`KITTI_CAMERA`, size from the decoded image), its ``camera_from_ego`` maps LiDAR (= ego)
     points into the camera. Raises ``DataError`` naming the file for an unreadable image and
     naming the calibration file for a missing or malformed ``P2``.
     """
     if not Path(image_path).exists():
         return None
-    calibration = kitti_camera_calibration(calib, *png_size_wh(image_path))
-    return load_camera_image(image_path, calibration, timestamp_ns)
+    pixels = read_image_rgb(image_path)  # decoded once; the size is the pixels'
+    height, width = pixels.shape[:2]
+    return CameraImage(pixels, kitti_camera_calibration(calib, width, height), timestamp_ns)
 
 
 def camera_entries(image: CameraImage | None) -> tuple[dict[str, CameraImage], dict[str, SE3]]:
