@@ -54,6 +54,7 @@ from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import lidar_from_camera_zup, objects_to_boxes
 from drivestack.ingest.kitti_object import read_velodyne_pcd
 from drivestack.ingest.kitti_tracking import (
+    KITTI_TRACKING_POSE_FOLDER,
     read_ab3dmot_detections,
     read_ego_poses,
     read_tracking_labels,
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     prcnn = read_ab3dmot_detections(
         root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val" / "0000.txt"
     )
-    pose_path = root / "training" / "ego_poses_orbslam3_stereo" / "0000.txt"
+    pose_path = root / "training" / KITTI_TRACKING_POSE_FOLDER / "0000.txt"
     world_from_lidar = (
         world_from_lidar_poses(read_ego_poses(pose_path), calib) if pose_path.exists() else None
     )

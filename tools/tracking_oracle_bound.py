@@ -55,6 +55,7 @@ from drivestack.eval.tracking.truth_match import class_objects, match_to_truth, 
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
+    KITTI_TRACKING_POSE_FOLDER,
     KITTI_TRACKING_SPLITS,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
@@ -337,7 +338,7 @@ def _run(args: argparse.Namespace) -> int:
             poses = None
             if args.fill_from == "detections":
                 poses = read_ego_poses(
-                    args.kitti_root / "training" / "ego_poses_orbslam3_stereo" / f"{entry.name}.txt"
+                    args.kitti_root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{entry.name}.txt"
                 )
             rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend, poses)
             write_tracking_results(folder / f"{entry.name}.txt", rows)

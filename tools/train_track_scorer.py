@@ -38,13 +38,9 @@ from drivestack.eval.tracking import KittiMotProtocol
 from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
 from drivestack.eval.tracking.protocol import class_rule
 from drivestack.eval.tracking.truth_match import class_objects, true_track_ids
-from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     KITTI_TRACKING_SPLITS,
-    ab3dmot_detection_file,
-    read_ab3dmot_detections,
-    read_ego_poses,
     read_split_seqmap,
 )
 from drivestack.tracking.config import (
@@ -53,11 +49,9 @@ from drivestack.tracking.config import (
     TrackerConfig,
     load_tracker_config,
 )
-from drivestack.tracking.kitti_run import track_kitti_sequence
 from drivestack.tracking.offline import (
     drop_low_score_tracks,
-    offline_result_rows,
-    other_class_detections,
+    kitti_sequence_rows,
     track_mean_scores,
 )
 from drivestack.tracking.track_scorer import (
@@ -192,15 +186,9 @@ def _tracked_rows(args: argparse.Namespace) -> tuple[list, dict, dict, dict]:
     rows: dict[str, KittiObjects] = {}
     poses: dict[str, np.ndarray] = {}
     for e in seqmap:
-        dets = read_ab3dmot_detections(ab3dmot_detection_file(root, args.cls, e.name))
-        calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
-        poses[e.name] = read_ego_poses(
-            root / "training" / "ego_poses_orbslam3_stereo" / f"{e.name}.txt"
-        )
-        run = track_kitti_sequence(tracker, dets, calib, e.n_frames, args.cls, poses[e.name])
-        seq_rows = offline_result_rows(
-            run, unscored, other_class_detections(root, class_cfg, e.name)
-        )
+        run, seq_rows = kitti_sequence_rows(tracker, root, args.cls, e, unscored)
+        assert run.camera_poses is not None  # the tracker compensates ego motion
+        poses[e.name] = run.camera_poses
         rows[e.name] = drop_low_score_tracks(seq_rows, args.min_mean_score)
         print(f"tracked {args.cls} in {e.name}", file=sys.stderr)
     truth = load_ground_truth(root / "training" / "label_02", seqmap)

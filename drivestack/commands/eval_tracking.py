@@ -165,18 +165,11 @@ def run(args: argparse.Namespace) -> int:
         load_ground_truth,
         load_results,
     )
-    from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import KittiObjects
-    from drivestack.ingest.kitti_tracking import (
-        ab3dmot_detection_file,
-        read_ab3dmot_detections,
-        read_ego_poses,
-        write_tracking_results,
-    )
+    from drivestack.ingest.kitti_tracking import write_tracking_results
     from drivestack.tracking.association import load_kernels
     from drivestack.tracking.config import TrackerConfig, load_tracker_config
-    from drivestack.tracking.kitti_run import track_kitti_sequence
-    from drivestack.tracking.offline import offline_result_rows, other_class_detections
+    from drivestack.tracking.offline import kitti_sequence_rows
     from drivestack.tracking.tracker import build_tracker
 
     root: Path = args.kitti_root
@@ -230,15 +223,9 @@ def run(args: argparse.Namespace) -> int:
                 per_seq: dict[str, KittiObjects] = {}
                 step_s, cpu_s, frames = 0.0, 0.0, 0
                 for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
-                    dets = read_ab3dmot_detections(
-                        ab3dmot_detection_file(root, cls, e.name, args.detections)
+                    run_, rows = kitti_sequence_rows(
+                        tracker, root, cls, e, class_cfg, folder=args.detections
                     )
-                    calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
-                    pose_path = root / "training" / "ego_poses_orbslam3_stereo" / f"{e.name}.txt"
-                    poses = read_ego_poses(pose_path) if cfg.ego_motion_compensation else None
-                    run_ = track_kitti_sequence(tracker, dets, calib, e.n_frames, cls, poses)
-                    other = other_class_detections(root, class_cfg, e.name, args.detections)
-                    rows = offline_result_rows(run_, class_cfg, other)
                     per_seq[e.name] = rows
                     write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
                     step_s += run_.step_time_s

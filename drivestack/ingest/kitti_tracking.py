@@ -383,8 +383,8 @@ def kitti_tracking_scan_path(root: str | Path, sequence: int | str, frame_index:
     """
     base, seq = Path(root) / "training", sequence_name(sequence)
     if frame_index >= 0:  # the file itself, in layout order; the folders are listed only to
-        for folder, ext in KITTI_TRACKING_SCAN_LAYOUTS:  # say what is there when it is not
-            path = base / folder / seq / f"{int(frame_index):06d}{ext}"
+        for layout, ext in KITTI_TRACKING_SCAN_LAYOUTS:  # say what is there when it is not
+            path = base / layout / seq / f"{int(frame_index):06d}{ext}"
             if path.is_file():
                 return path
     scans = _scan_files(Path(root), seq)

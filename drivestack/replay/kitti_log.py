@@ -264,6 +264,7 @@ def kitti_tracking_to_log(
     from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.ingest.kitti_object import read_velodyne_pcd
     from drivestack.ingest.kitti_tracking import (
+        KITTI_TRACKING_POSE_FOLDER,
         read_ego_poses,
         read_tracking_labels,
         world_from_lidar_poses,
@@ -278,7 +279,7 @@ def kitti_tracking_to_log(
     calib_path = root / "training" / "calib" / f"{sequence}.txt"
     calib = read_kitti_calib(calib_path)
     rows = read_tracking_labels(root / "training" / "label_02" / f"{sequence}.txt")
-    pose_path = root / "training" / "ego_poses_orbslam3_stereo" / f"{sequence}.txt"
+    pose_path = root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{sequence}.txt"
     poses = world_from_lidar_poses(read_ego_poses(pose_path), calib) if pose_path.exists() else []
     indices = [int(p.name.split(".")[0]) for p in scans]
     with LogWriter(

@@ -18,11 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
+    KITTI_TRACKING_POSE_FOLDER,
+    SeqmapEntry,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
+    read_ego_poses,
 )
 from drivestack.tracking.config import (
     ClassTrackerConfig,
@@ -33,10 +37,11 @@ from drivestack.tracking.config import (
     OfflineTrackScorerConfig,
 )
 from drivestack.tracking.cross_class import cross_class_vetoed_tracks
-from drivestack.tracking.kitti_run import SequenceRun
+from drivestack.tracking.kitti_run import SequenceRun, track_kitti_sequence
 from drivestack.tracking.refine import refine_track_boxes
 from drivestack.tracking.stitch import stitch_tracks
 from drivestack.tracking.track_scorer import score_tracks
+from drivestack.tracking.tracker import Tracker
 
 
 def apply_track_evidence(
@@ -136,6 +141,31 @@ def offline_result_rows(
             rows, run.camera_poses, scorer.weights, scorer.bias, scorer.min_mean_score
         )
     return apply_offline_track_rules(rows, cfg)
+
+
+def kitti_sequence_rows(
+    tracker: Tracker,
+    kitti_root: str | Path,
+    cls: str,
+    entry: SeqmapEntry,
+    rules: ClassTrackerConfig,
+    *,
+    folder: str = AB3DMOT_FOLDER,
+) -> tuple[SequenceRun, KittiObjects]:
+    """Track one KITTI tracking sequence's AB3DMOT detections of ``cls`` (with its calib and,
+    when the tracker compensates ego motion, its estimated ego poses) and apply the offline
+    rules of ``rules``: the run and its result-file rows (``drivestack eval tracking`` and
+    ``tools/train_track_scorer.py`` both run sequences this way)."""
+    root = Path(kitti_root)
+    detections = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, entry.name, folder))
+    calib = read_kitti_calib(root / "training" / "calib" / f"{entry.name}.txt")
+    poses = None
+    if tracker.cfg.ego_motion_compensation:
+        pose_path = root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{entry.name}.txt"
+        poses = read_ego_poses(pose_path)
+    run = track_kitti_sequence(tracker, detections, calib, entry.n_frames, cls, poses)
+    other = other_class_detections(root, rules, entry.name, folder)
+    return run, offline_result_rows(run, rules, other)
 
 
 def other_class_detections(

@@ -40,6 +40,7 @@ def compare_lidar_and_fused(
     from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_tracking import (
+        KITTI_TRACKING_POSE_FOLDER,
         ab3dmot_detection_file,
         read_ab3dmot_detections,
         read_ego_poses,
@@ -76,9 +77,7 @@ def compare_lidar_and_fused(
                 dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name))
                 calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
                 poses = (
-                    read_ego_poses(
-                        root / "training" / "ego_poses_orbslam3_stereo" / f"{e.name}.txt"
-                    )
+                    read_ego_poses(root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{e.name}.txt")
                     if tracker_cfg.ego_motion_compensation
                     else None
                 )
