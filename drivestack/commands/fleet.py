@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drivestack.commands._paths import positive_int
-from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
     from drivestack.sim.scenario import ScenarioConfig
@@ -164,17 +164,14 @@ def run(args: argparse.Namespace) -> int:
     planners = planners_of(args.planner)
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
     workers = 1 if args.workers is None else args.workers
-    try:
-        source = args.suite or args.scenario
-        scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
-        scenarios = filtered(scenarios, args.filter)
-        spec = SweepSpec(
-            tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
-        )
-        variants = expand_variants(scenarios, planners, spec)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # a ConfigError / DataError below is the CLI's one-line error, exit 2
+    source = args.suite or args.scenario
+    scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
+    scenarios = filtered(scenarios, args.filter)
+    spec = SweepSpec(
+        tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
+    )
+    variants = expand_variants(scenarios, planners, spec)
     unswept = unswept_keys(scenarios, spec)
     unknown = unknown_sweep_keys(scenarios, unswept)
     if unknown:
@@ -212,9 +209,6 @@ def run(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed,
             progress=not args.quiet,
         )
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     finally:
         executor.close()
     ok = sum(r["status"] == "ok" for r in result.records)

@@ -43,7 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from drivestack.commands._paths import default_shared_data
-from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     runs = expand_variants(_load(args), planners, SweepSpec(()))
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
+    # one stack for every run (a run resets it), so a bad --stack also fails before any run
+    stack = build_stack(args.stack) if args.perception == "lidar" else None
     out = Path(args.out)
     manifest = _manifest(args, runs, planners)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
@@ -153,11 +155,9 @@ def run(args: argparse.Namespace) -> int:
         _clear_run(folder)  # this invocation's earlier result, if any: never left half-replaced
         built = builds[cfg.name]
         try:
-            if args.perception == "lidar":
-                built = with_lidar_perception(built, build_stack(args.stack))
+            if stack is not None:
+                built = with_lidar_perception(built, stack)
             result = run_scenario(built, planner, data_root, args.max_steps)
-        except ConfigError:  # the --stack YAML, the same for every run: exit 2
-            raise
         except Exception as exc:  # one failing run must not stop the others: record it
             rows.append(_failed_run(variant, exc, folder))
             tqdm.write(f"run {variant.variant_id} failed: {rows[-1]['error']}", file=sys.stderr)
