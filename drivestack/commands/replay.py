@@ -9,8 +9,8 @@ and skipped, per-stage timing p50/p95/p99, real-time factor, label-based metrics
 log made from KITTI tracking by tools/kitti_tracking_to_log.py, the KITTI detection and
 tracking metrics of `drivestack eval`).
 RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
-status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it, without
-a summary JSON (only a finished replay writes one); --out may not be LOG itself nor lie inside a rosbag2 LOG folder.
+status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it as
+RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were); --out may not be LOG itself nor lie inside a rosbag2 LOG folder.
 Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
 when no frame was replayed at all (an empty log, a bag without LiDAR messages).
 """

@@ -16,7 +16,8 @@ a run that checked nothing must not pass.
 The output is written under a temporary name beside it (``RUN.mcap.partial``) and renamed
 when the replay ends; the summary JSON is written the same way. A replay stopped by Ctrl-C
 leaves no new output; one that crashes leaves the valid log of the frames before the crash
-under the final name without a summary JSON (only a finished replay has one). The output may not be
+as ``RUN.crashed.mcap`` (an older finished ``RUN.mcap`` and its summary stay as they were).
+The output may not be
 the input itself, nor lie inside a rosbag2 input folder.
 """
 
@@ -138,7 +139,7 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
     """
     log, out = log_path.resolve(), out_path.resolve()
     summary = out.with_suffix(".summary.json")
-    if log in (out, summary, partial_path(out)):
+    if log in (out, summary, partial_path(out), crashed_log_path(out)):
         raise DataError(
             f"the output would overwrite the input log {log_path}: give another --out",
             path=str(out_path),
@@ -372,7 +373,7 @@ def replay(
         os.replace(partial_path(out_path), out_path)
     except BaseException as exc:
         log_io.abort()
-        _keep_or_drop_partial(out_path, keep=not isinstance(exc, KeyboardInterrupt))
+        _keep_or_drop_partial(out_path, exc)
         raise
     wall_s = time.perf_counter() - start
     log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
@@ -406,17 +407,23 @@ def replay(
     return summary
 
 
-def _keep_or_drop_partial(out_path: Path, *, keep: bool) -> None:
-    """After a failed replay: a crash (``keep``) leaves the closed, valid log of the frames
-    before it under ``out_path`` for debugging, with no summary JSON beside it (an older
-    one is removed: only a finished replay has one); Ctrl-C leaves nothing new (an older
-    output and its summary stay as they were)."""
+def crashed_log_path(out_path: Path) -> Path:
+    """Where a crashed replay leaves the log of the frames before the crash
+    (``RUN.mcap`` -> ``RUN.crashed.mcap``), so that it never replaces an older finished log."""
+    return out_path.with_name(f"{out_path.stem}.crashed{out_path.suffix or '.mcap'}")
+
+
+def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
+    """After a failed replay: a crash leaves the closed, valid log of the frames before it as
+    :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C leaves
+    nothing. Either way an older ``out_path`` and its summary JSON stay as they were."""
     partial = partial_path(out_path)
-    if not keep or not partial.exists():
+    if isinstance(exc, KeyboardInterrupt) or not partial.exists():
         partial.unlink(missing_ok=True)
         return
-    out_path.with_suffix(".summary.json").unlink(missing_ok=True)
-    os.replace(partial, out_path)
+    crashed = crashed_log_path(out_path)
+    os.replace(partial, crashed)
+    exc.add_note(f"the log of the frames replayed before the failure: {crashed}")
 
 
 def _nothing_replayed(skipped: list[SkippedFrame]) -> str:

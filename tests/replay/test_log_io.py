@@ -290,8 +290,10 @@ def test_a_failing_stack_leaves_a_complete_log_of_the_frames_before(
     stack = Stack(_CentroidDetector(crash=3), config={})
     with pytest.raises(RuntimeError, match="detector bug on frame 3"):
         replay(log, stack, out, progress=False, io_worker=worker)  # type: ignore[arg-type]
-    assert len(list(LogReader(out).messages([DETECTIONS_TOPIC]))) == 3
-    assert LogReader(out).validate() > 0
+    crashed = tmp_path / "out.crashed.mcap"
+    assert not out.exists()
+    assert len(list(LogReader(crashed).messages([DETECTIONS_TOPIC]))) == 3
+    assert LogReader(crashed).validate() > 0
 
 
 @pytest.mark.parametrize("worker", WORKERS)

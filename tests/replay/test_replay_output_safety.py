@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 
 from drivestack.cli import main
+from drivestack.core.errors import DataError
 from drivestack.pipeline import build_stack
 from drivestack.replay.log_format import LogWriter
-from drivestack.replay.runner import check_output_path, log_frame_count, replay, summary_lines
+from drivestack.replay.runner import (
+    check_output_path,
+    crashed_log_path,
+    log_frame_count,
+    replay,
+    summary_lines,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_LOG = REPO / "data" / "demo" / "drive.mcap"
@@ -101,10 +108,11 @@ def test_whole_input_notes_have_no_timestamp_and_the_frame_count_is_known() -> N
     assert log_frame_count(DEMO_LOG) == 61
 
 
-def test_a_crashed_replay_keeps_its_frames_but_no_stale_summary(tmp_path) -> None:
+def test_a_crashed_replay_keeps_its_frames_beside_an_older_finished_run(tmp_path) -> None:
     stack = build_stack(SIM_STACK)
     out = tmp_path / "run.mcap"
-    out.with_suffix(".summary.json").write_text("{}")  # an older, finished run's
+    out.write_bytes(b"an older, finished run's log")
+    out.with_suffix(".summary.json").write_text("{}")  # and its summary
     original = stack.step
 
     def crashing(frame):  # type: ignore[no-untyped-def]
@@ -116,7 +124,19 @@ def test_a_crashed_replay_keeps_its_frames_but_no_stale_summary(tmp_path) -> Non
 
     first = next(iter(LogReader(DEMO_LOG).frames())).timestamp_ns
     stack.step = crashing  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="stack bug"):
+    with pytest.raises(RuntimeError, match="stack bug") as raised:
         replay(DEMO_LOG, stack, out, progress=False, io_worker="thread")
-    assert out.is_file() and not out.with_suffix(".summary.json").exists()
+    crashed = tmp_path / "run.crashed.mcap"
+    assert crashed_log_path(out) == crashed
+    assert any(str(crashed) in note for note in raised.value.__notes__)
+    assert LogReader(crashed).validate() > 0  # a closed log of the frames before the crash
+    assert out.read_bytes() == b"an older, finished run's log"
+    assert out.with_suffix(".summary.json").read_text() == "{}"
     assert not (tmp_path / "run.mcap.partial").exists()
+
+
+def test_the_crashed_log_name_may_not_be_the_input(tmp_path) -> None:
+    log = tmp_path / "run.crashed.mcap"
+    log.write_bytes(DEMO_LOG.read_bytes())
+    with pytest.raises(DataError, match="would overwrite the input log"):
+        check_output_path(log, tmp_path / "run.mcap")
