@@ -25,9 +25,16 @@ Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
   left), or an explicit ``lane_change`` / ``lane_change:left`` / ``lane_change:right`` tag.
   Solid lines, curbs, fences, road borders and ``virtual`` lines do not (Lanelet2's
   ``canChangeLane``).
-- **Speed limits**: the ``speed_limit`` tag, a number with an optional unit (``km/h`` by
-  default as in Lanelet2; ``kmh``, ``kph``, ``m/s``, ``mps``, ``mph``), else
-  ``default_speed_limit_mps``. Regulatory speed-limit elements are not read.
+- **Speed limits**, first found of:
+  1. a ``speed_limit`` regulatory element the lanelet references (Lanelet2's
+     ``GermanVehicle::speedLimit``: the first one in member order): its ``sign_type`` tag, else
+     the ``subtype`` of the first traffic sign it ``refers`` to, read as a German sign
+     (``de274`` 30 km/h, ``de274-N`` N km/h, ``de310`` 50 km/h) or as a speed;
+  2. the lanelet's ``speed_limit`` tag (Autoware's convention);
+  3. ``default_speed_limit_mps`` (not Lanelet2's subtype / location defaults).
+  A speed is a number with an optional unit (``km/h`` by default as in Lanelet2; ``kmh``,
+  ``kph``, ``m/s``, ``mps``, ``mph``). A speed-limit element that no lanelet references is
+  not read, as in Lanelet2.
 
 Malformed input (a node without ``lat``, an unknown way, a speed limit that is not a positive
 speed) is a :class:`DataError` naming the file, the node / relation and the field. An
@@ -73,6 +80,11 @@ _MARKING_CHANGES = {
     ("line_thick", "dashed_solid"): frozenset({"right"}),
     ("line_thin", "solid_dashed"): frozenset({"left"}),
     ("line_thick", "solid_dashed"): frozenset({"left"}),
+}
+#: German traffic-sign types Lanelet2 reads as speed limits (``trafficSignToVelocity``), km/h.
+GERMAN_SPEED_SIGNS_KMH = {"de274": 30.0, "de310": 50.0} | {
+    f"de274-{kmh}": float(kmh)
+    for kmh in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130)
 }
 _SPEED = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*$")
 _YES = {"yes", "true", "1"}
@@ -123,13 +135,13 @@ def project_latlon(
     return np.stack([x, y], axis=1)
 
 
-def parse_speed_limit_mps(value: str, path: str, record: str) -> float:
-    """A Lanelet2 ``speed_limit`` value (``"50"``, ``"50 km/h"``, ``"30mph"``, ``"13.9 m/s"``)
-    in m/s; ``DataError`` at ``speed_limit`` for an unknown unit or a speed that is not a
-    positive finite number."""
+def parse_speed_limit_mps(value: str, path: str, record: str, field: str = "speed_limit") -> float:
+    """A Lanelet2 speed (``"50"``, ``"50 km/h"``, ``"30mph"``, ``"13.9 m/s"``) in m/s;
+    ``DataError`` at ``field`` for an unknown unit or a speed that is not a positive finite
+    number."""
     match = _SPEED.match(value)
     if match is None:
-        raise DataError(f"not a speed: {value!r}", path=path, record=record, field="speed_limit")
+        raise DataError(f"not a speed: {value!r}", path=path, record=record, field=field)
     unit = match.group(2).lower()
     if unit not in SPEED_UNITS_MPS:
         known = ", ".join(u for u in SPEED_UNITS_MPS if u)
@@ -137,7 +149,7 @@ def parse_speed_limit_mps(value: str, path: str, record: str) -> float:
             f"unknown unit {match.group(2)!r} in {value!r} (known: {known}; none means km/h)",
             path=path,
             record=record,
-            field="speed_limit",
+            field=field,
         )
     speed = float(match.group(1)) * SPEED_UNITS_MPS[unit]
     if not (math.isfinite(speed) and speed > 0.0):
@@ -145,9 +157,42 @@ def parse_speed_limit_mps(value: str, path: str, record: str) -> float:
             f"must be a positive speed, got {value!r}",
             path=path,
             record=record,
-            field="speed_limit",
+            field=field,
         )
     return speed
+
+
+def regulatory_speed_limit_mps(
+    rel: ET.Element, way_tags: dict[str, dict[str, str]], path: str
+) -> float:
+    """The speed of a ``speed_limit`` regulatory element (see the module docstring), in m/s;
+    ``DataError`` naming the relation and ``sign_type`` or ``refers`` when it gives none."""
+    record = f"relation {rel.get('id', '')}"
+    tags = _element_tags(rel)
+    if "sign_type" in tags:
+        value, field = tags["sign_type"], "sign_type"
+    else:
+        signs = [
+            m.get("ref", "")
+            for m in rel.findall("member")
+            if m.get("type") == "way" and m.get("role") == "refers"
+        ]
+        if not signs or signs[0] not in way_tags:
+            raise DataError(
+                "a speed limit needs a sign_type tag or a traffic sign it refers to",
+                path=path,
+                record=record,
+                field="refers",
+            )
+        value, field = way_tags[signs[0]].get("subtype", ""), "refers"
+    if value.strip().lower() in GERMAN_SPEED_SIGNS_KMH:
+        return GERMAN_SPEED_SIGNS_KMH[value.strip().lower()] / 3.6
+    return parse_speed_limit_mps(value, path, record, field)
+
+
+def _element_tags(element: ET.Element) -> dict[str, str]:
+    """An OSM element's tags as a dict."""
+    return {t.get("k", ""): t.get("v", "") for t in element.findall("tag")}
 
 
 def _flag(tags: dict[str, str], key: str) -> bool | None:
@@ -353,13 +398,28 @@ def read_lanelet2(
     for way in root.iter("way"):
         wid = way.get("id", "")
         ways[wid] = [nd.get("ref", "") for nd in way.findall("nd")]
-        way_tags[wid] = {t.get("k", ""): t.get("v", "") for t in way.findall("tag")}
-    directed: list[_Directed] = []
+        way_tags[wid] = _element_tags(way)
+    lanelet_relations: list[tuple[ET.Element, dict[str, str]]] = []
+    speed_limit_elements: dict[str, ET.Element] = {}
     for rel in root.iter("relation"):
-        tags = {t.get("k", ""): t.get("v", "") for t in rel.findall("tag")}
-        if tags.get("type") != "lanelet":
-            continue
+        tags = _element_tags(rel)
+        if tags.get("type") == "lanelet":
+            lanelet_relations.append((rel, tags))
+        elif (tags.get("type"), tags.get("subtype")) == ("regulatory_element", "speed_limit"):
+            speed_limit_elements[rel.get("id", "")] = rel
+    directed: list[_Directed] = []
+    regulatory_speed_mps: dict[str, float] = {}
+    for rel, tags in lanelet_relations:
         lanelet = _directed(rel, tags, ways, node_xy, str(p))
+        limits = [
+            m.get("ref", "")
+            for m in rel.findall("member")
+            if m.get("type") == "relation" and m.get("ref", "") in speed_limit_elements
+        ]
+        if limits:
+            regulatory_speed_mps[lanelet.relation] = regulatory_speed_limit_mps(
+                speed_limit_elements[limits[0]], way_tags, str(p)
+            )
         directed.append(lanelet)
         if lanelet.vehicle and _is_two_way(tags):
             directed.append(lanelet.reversed())
@@ -373,7 +433,9 @@ def read_lanelet2(
     for d in directed:
         record = f"relation {d.relation}"
         speed = default_speed_limit_mps
-        if "speed_limit" in d.tags:
+        if d.relation in regulatory_speed_mps:
+            speed = regulatory_speed_mps[d.relation]
+        elif "speed_limit" in d.tags:
             speed = parse_speed_limit_mps(d.tags["speed_limit"], str(p), record)
         subtype = _lane_type(d.tags, d.vehicle)
         lane = Lane(

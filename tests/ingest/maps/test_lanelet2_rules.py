@@ -99,6 +99,61 @@ def test_speed_limit_with_a_unit_in_the_map(tmp_path: Path) -> None:
     assert m.lane("100").speed_limit_mps == pytest.approx(30 * 0.44704)
 
 
+def _with_speed_limit_element(element_tags: str, sign_subtype: str = "de274-60") -> str:
+    """``_osm`` with lanelet A referencing speed-limit element 900 (which refers to traffic
+    sign way 20, of subtype ``sign_subtype``) and carrying a 30 mph ``speed_limit`` tag."""
+    text = _osm(
+        a_tags='<tag k="speed_limit" v="30 mph"/>'
+        '<member type="relation" role="regulatory_element" ref="900"/>'
+    )
+    sign = (
+        f'<way id="20"><nd ref="1"/><nd ref="3"/><tag k="type" v="traffic_sign"/>'
+        f'<tag k="subtype" v="{sign_subtype}"/></way>'
+    )
+    element = (
+        '<relation id="900"><member type="way" role="refers" ref="20"/>'
+        '<tag k="type" v="regulatory_element"/><tag k="subtype" v="speed_limit"/>'
+        f"{element_tags}</relation>"
+    )
+    return text.replace('<relation id="100">', sign + '<relation id="100">', 1).replace(
+        "</osm>", element + "</osm>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sign_subtype", "element_tags", "kmh"),
+    [
+        ("de274-60", "", 60.0),  # the German sign the element refers to
+        ("de274", "", 30.0),
+        ("de310", "", 50.0),  # town entrance
+        ("70", "", 70.0),  # not a German sign: read as a speed, km/h by default
+        ("de274-60", '<tag k="sign_type" v="80 km/h"/>', 80.0),  # sign_type wins
+    ],
+)
+def test_a_regulatory_speed_limit_sets_the_lanelets_speed_before_its_tag(
+    tmp_path: Path, sign_subtype: str, element_tags: str, kmh: float
+) -> None:
+    m = _read(tmp_path, _with_speed_limit_element(element_tags, sign_subtype))
+    assert m.lane("100").speed_limit_mps == pytest.approx(kmh / 3.6)
+    assert m.lane("200").speed_limit_mps == pytest.approx(13.89)  # no element, no tag
+
+
+def test_an_unreadable_regulatory_speed_limit_names_the_element(tmp_path: Path) -> None:
+    message = _message(tmp_path, _with_speed_limit_element("", sign_subtype="de274_1"))
+    assert "relation 900: field refers" in message and "not a speed: 'de274_1'" in message
+    no_sign = _with_speed_limit_element("").replace(
+        '<member type="way" role="refers" ref="20"/>', ""
+    )
+    assert "relation 900: field refers" in _message(tmp_path, no_sign)
+
+
+def test_an_unreferenced_speed_limit_element_is_not_read(tmp_path: Path) -> None:
+    text = _with_speed_limit_element("", sign_subtype="de274_1").replace(
+        '<member type="relation" role="regulatory_element" ref="900"/>', ""
+    )
+    assert _read(tmp_path, text).lane("100").speed_limit_mps == pytest.approx(30 * 0.44704)
+
+
 @pytest.mark.parametrize(
     ("attrs", "field", "reason"),
     [
