@@ -5,8 +5,8 @@ One module per source; the scan datasets have a ``read_*_frame`` that returns a
 left colour camera too) and lower-level readers for single files:
 
 - :mod:`~drivestack.ingest.kitti_object` (``.bin`` / PCD scans, ``label_2``, ``image_2``, the
-  label writer), :mod:`~drivestack.ingest.kitti_tracking` (frames of a sequence, ``label_02``,
-  AB3DMOT detections, seqmaps, ego poses, the result writer),
+  label writer), :mod:`~drivestack.ingest.kitti_tracking` (frames of a sequence, the sequence
+  opened once, ``label_02``, AB3DMOT detections, seqmaps, ego poses, the result writer),
   :mod:`~drivestack.ingest.kitti_odometry`,
   :mod:`~drivestack.ingest.kitti_calib`, :mod:`~drivestack.ingest.kitti_format` (the
   object-row record and its box conversions);
@@ -43,7 +43,10 @@ PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     
 
 - Frame keys: KITTI object ``read_kitti_object_frame(root, 0)`` or ``(root, "000000")`` (the
   file stem); KITTI tracking ``read_kitti_tracking_frame(root, "0000", 120)`` (sequence and
-  frame number; :func:`~drivestack.ingest.kitti_tracking.list_kitti_tracking_frames`);
+  frame number; :func:`~drivestack.ingest.kitti_tracking.list_kitti_tracking_frames`; to walk
+  a sequence, ``KittiTrackingSequence(root, "0000").frame(120)`` / ``.frames()``
+  (:class:`~drivestack.ingest.kitti_tracking.KittiTrackingSequence`) parses its label, calib
+  and pose files once);
   KITTI odometry ``read_odometry_frame(sequence_dir, 0, poses, times)``; nuScenes
   ``read_nuscenes_frame(info, 0)`` (index into the info file's samples; the token is in
   ``frame.source``); Argoverse 2 ``read_av2_frame(log_dir, 315966265259836000)`` (the sweep

@@ -22,8 +22,9 @@ z forward; ``location`` is the *bottom* centre, ``rotation_y`` is about +y):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ from drivestack.ingest.kitti_object import (
     read_velodyne_bin,
     read_velodyne_pcd,
 )
+from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -431,19 +433,168 @@ def world_from_lidar_pose(camera_pose: np.ndarray, calib: KittiCalib) -> SE3:
     return world_from_lidar_poses(np.asarray(camera_pose, dtype=np.float64)[None], calib)[0]
 
 
-def _world_from_ego(base: Path, seq: str, frame_index: int, calib: KittiCalib) -> SE3 | None:
-    """The frame's ``world_from_lidar`` from the ego-pose file, None when there is no file."""
-    path = base / KITTI_TRACKING_POSE_FOLDER / f"{seq}.txt"
-    if not path.exists():
-        return None
-    poses = read_ego_poses(path)
-    if not 0 <= frame_index < len(poses):
-        raise DataError(
-            f"no ego pose for frame {frame_index}: the file has poses of frames 0-{len(poses) - 1}",
-            path=str(path),
-            record=f"line {frame_index + 1}",
+class KittiTrackingSequence:
+    """One KITTI tracking sequence under ``root/training``, opened once and read frame by
+    frame: its calibration, ``label_02`` rows (grouped by frame) and ego poses are each parsed
+    at most once, on first use, and kept (a failed read is not kept: it raises again).
+
+    ``frame(i)`` is :func:`read_kitti_tracking_frame` ``(root, sequence, i)``, the same frame
+    and the same errors, raised at the same point (a missing scan before a missing calibration);
+    walking a sequence through one object parses each per-sequence file once instead of once
+    per frame::
+
+        seq = KittiTrackingSequence(root, "0000")
+        for frame in seq.frames(load_images=False):  # frames seq.frame_indices(), in order
+            ...
+
+    Attributes:
+        root: the KITTI tracking folder (holding ``training/``).
+        name: the sequence name (``"0000"``, :func:`sequence_name`).
+    """
+
+    def __init__(self, root: str | Path, sequence: int | str) -> None:
+        self.root = Path(root)
+        self.name = sequence_name(sequence)
+        self._world_from_lidar: dict[int, SE3] = {}
+
+    def __repr__(self) -> str:
+        return f"KittiTrackingSequence({str(self.root)!r}, {self.name!r})"
+
+    # -- files ---------------------------------------------------------------------------
+    @property
+    def base(self) -> Path:
+        """``root/training``."""
+        return self.root / "training"
+
+    @property
+    def calib_path(self) -> Path:
+        """``training/calib/<seq>.txt`` (required by :meth:`frame`)."""
+        return self.base / "calib" / f"{self.name}.txt"
+
+    @property
+    def label_path(self) -> Path:
+        """``training/label_02/<seq>.txt`` (optional: frames have ``labels=None`` without it)."""
+        return self.base / "label_02" / f"{self.name}.txt"
+
+    @property
+    def pose_path(self) -> Path:
+        """``training/<KITTI_TRACKING_POSE_FOLDER>/<seq>.txt`` (optional: frames have
+        ``world_from_ego=None`` without it)."""
+        return self.base / KITTI_TRACKING_POSE_FOLDER / f"{self.name}.txt"
+
+    def frame_indices(self) -> list[int]:
+        """Sorted frame indices with a scan (:func:`list_kitti_tracking_frames`; empty when
+        there is none). Listed anew on each call."""
+        return list_kitti_tracking_frames(self.root, self.name)
+
+    def scan_path(self, frame_index: int) -> Path:
+        """The scan file of one frame (:func:`kitti_tracking_scan_path`, same errors)."""
+        return kitti_tracking_scan_path(self.root, self.name, frame_index)
+
+    # -- per-sequence contents, read on first use -----------------------------------------
+    @cached_property
+    def calib(self) -> KittiCalib:
+        """The sequence's calibration (``DataError`` naming the file when missing/malformed)."""
+        return read_kitti_calib(self.calib_path)
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether the sequence has a ``label_02`` file."""
+        return "label_rows" in self.__dict__ or self.label_path.exists()
+
+    @cached_property
+    def label_rows(self) -> KittiObjects:
+        """All ``N`` rows of the ``label_02`` file (:func:`read_tracking_labels`, DontCare
+        included); ``DataError`` naming the file (and line, field) when it is missing or
+        malformed (see :attr:`has_labels`)."""
+        return read_tracking_labels(self.label_path)
+
+    @cached_property
+    def _row_indices_by_frame(self) -> dict[int, np.ndarray]:
+        """Frame index -> ``(n,)`` int row indices of :attr:`label_rows`, in file order."""
+        frames = self.label_rows.frame
+        order = np.argsort(frames, kind="stable")  # stable: file order within a frame
+        keys, starts = np.unique(frames[order], return_index=True)
+        parts = np.split(order, starts[1:]) if len(order) else []
+        return {int(k): part for k, part in zip(keys, parts, strict=True)}
+
+    def frame_rows(self, frame_index: int) -> KittiObjects:
+        """The ``label_02`` rows of one frame in file order (DontCare included; zero rows
+        when the file has none of the frame); ``DataError`` as :attr:`label_rows`."""
+        empty = np.zeros(0, dtype=np.intp)
+        return self.label_rows.select(self._row_indices_by_frame.get(int(frame_index), empty))
+
+    def frame_labels(self, frame_index: int) -> tuple[Boxes3D | None, tuple[str, ...] | None]:
+        """``(labels, label_ids)`` of one frame as :func:`read_kitti_tracking_frame` gives them:
+        ``M`` LiDAR-frame boxes (DontCare dropped) at ``frame_index * 100 ms`` and their
+        ``str(track_id)`` s (:func:`tracking_label_ids`); ``(None, None)`` without a
+        ``label_02`` file. Reads the calibration too."""
+        calib = self.calib
+        if not self.has_labels:
+            return None, None
+        objs = self.frame_rows(frame_index)
+        ts = int(frame_index) * KITTI_TRACKING_FRAME_PERIOD_NS
+        return objects_to_boxes(objs, calib, timestamp_ns=ts), tracking_label_ids(objs)
+
+    @cached_property
+    def camera_poses(self) -> np.ndarray | None:
+        """``(F, 4, 4)`` float64 camera -> world poses of frames ``0..F-1``
+        (:func:`read_ego_poses`), or None when the sequence has no ego-pose file."""
+        if not self.pose_path.exists():
+            return None
+        return read_ego_poses(self.pose_path)
+
+    def world_from_lidar(self, frame_index: int) -> SE3 | None:
+        """The frame's LiDAR -> z-up world pose (:func:`world_from_lidar_pose` of its camera
+        pose), None when there is no ego-pose file; ``DataError`` naming the file and the
+        frame's line when the file has no line for the frame."""
+        index = int(frame_index)
+        poses = self.camera_poses
+        if poses is None:
+            return None
+        if not 0 <= index < len(poses):
+            raise DataError(
+                f"no ego pose for frame {index}: the file has poses of frames 0-{len(poses) - 1}",
+                path=str(self.pose_path),
+                record=f"line {index + 1}",
+            )
+        if index not in self._world_from_lidar:
+            self._world_from_lidar[index] = world_from_lidar_pose(poses[index], self.calib)
+        return self._world_from_lidar[index]
+
+    # -- frames ----------------------------------------------------------------------------
+    def frame(self, frame_index: int, *, load_images: bool = True) -> SensorFrame:
+        """Frame ``frame_index`` of the sequence: see :func:`read_kitti_tracking_frame`."""
+        index = int(frame_index)
+        scan = self.scan_path(index)
+        ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
+        calib = self.calib
+        labels, label_ids = self.frame_labels(index)
+        image_path = self.base / "image_02" / self.name / f"{index:06d}.png"
+        image = read_kitti_camera(image_path, calib, timestamp_ns=ts) if load_images else None
+        cameras, camera_mounts = camera_entries(image)
+        return SensorFrame(
+            timestamp_ns=ts,
+            lidars={LIDAR: read_kitti_tracking_scan(scan, timestamp_ns=ts)},
+            cameras=cameras,
+            ego_from_sensor={LIDAR: SE3.identity(), **camera_mounts},
+            world_from_ego=self.world_from_lidar(index),
+            labels=labels,
+            source=f"{self.base}:{self.name}:{index:06d}",
+            label_ids=label_ids,
         )
-    return world_from_lidar_pose(poses[frame_index], calib)
+
+    def frames(
+        self, indices: Iterable[int] | None = None, *, load_images: bool = True
+    ) -> Iterator[SensorFrame]:
+        """:meth:`frame` of each frame index in ``indices`` (default: :meth:`frame_indices`),
+        in order, read one at a time."""
+        for index in self.frame_indices() if indices is None else indices:
+            yield self.frame(index, load_images=load_images)
+
+    def __iter__(self) -> Iterator[SensorFrame]:
+        """:meth:`frames` with images."""
+        return self.frames()
 
 
 def read_kitti_tracking_frame(
@@ -465,35 +616,15 @@ def read_kitti_tracking_frame(
       ``cameras["image_02"]`` (see :func:`~drivestack.ingest.kitti_object.read_kitti_camera`);
     - the calibration ``calib/<seq>.txt`` is required.
 
+    This reads the sequence's label, calibration and pose files for the one frame; to walk a
+    sequence, open it once with :class:`KittiTrackingSequence` (same frames, same errors).
+
     Raises:
         DataError: a missing scan, naming the path looked for and the frames (or sequences)
             that have scans; a missing or malformed calibration, label or pose file, or a pose
             file without a line for the frame (naming the file and line).
     """
-    base, seq, index = Path(root) / "training", sequence_name(sequence), int(frame_index)
-    scan = kitti_tracking_scan_path(root, seq, index)
-    ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
-    calib = read_kitti_calib(base / "calib" / f"{seq}.txt")
-    label_path = base / "label_02" / f"{seq}.txt"
-    labels, label_ids = None, None
-    if label_path.exists():
-        rows = read_tracking_labels(label_path)
-        objs = rows.select(np.flatnonzero(rows.frame == index))
-        labels = objects_to_boxes(objs, calib, timestamp_ns=ts)
-        label_ids = tracking_label_ids(objs)
-    image_path = base / "image_02" / seq / f"{index:06d}.png"
-    image = read_kitti_camera(image_path, calib, timestamp_ns=ts) if load_images else None
-    cameras, camera_mounts = camera_entries(image)
-    return SensorFrame(
-        timestamp_ns=ts,
-        lidars={LIDAR: read_kitti_tracking_scan(scan, timestamp_ns=ts)},
-        cameras=cameras,
-        ego_from_sensor={LIDAR: SE3.identity(), **camera_mounts},
-        world_from_ego=_world_from_ego(base, seq, index, calib),
-        labels=labels,
-        source=f"{base}:{seq}:{index:06d}",
-        label_ids=label_ids,
-    )
+    return KittiTrackingSequence(root, sequence).frame(frame_index, load_images=load_images)
 
 
 def tracking_label_ids(objects: KittiObjects) -> tuple[str, ...]:

@@ -36,7 +36,6 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
-from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
@@ -260,27 +259,17 @@ def kitti_tracking_to_log(
     Raises:
         DataError: no scans, or a missing / malformed label, calibration or pose file.
     """
-    from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_format import objects_to_boxes
-    from drivestack.ingest.kitti_object import read_velodyne_pcd
-    from drivestack.ingest.kitti_tracking import (
-        KITTI_TRACKING_POSE_FOLDER,
-        read_ego_poses,
-        read_tracking_labels,
-        world_from_lidar_poses,
-    )
-    from drivestack.structures.sensor_frame import SensorFrame
+    from drivestack.ingest.kitti_tracking import KittiTrackingSequence
 
     root = Path(root)
-    scan_dir = root / "training" / "velodyne_pcd_xz" / sequence
+    seq = KittiTrackingSequence(root, sequence)
+    scan_dir = seq.base / "velodyne_pcd_xz" / seq.name
     scans = sorted(scan_dir.glob("*.pcd.xz"))
     if not scans:
         raise DataError("no .pcd.xz scans", path=str(scan_dir))
-    calib_path = root / "training" / "calib" / f"{sequence}.txt"
-    calib = read_kitti_calib(calib_path)
-    rows = read_tracking_labels(root / "training" / "label_02" / f"{sequence}.txt")
-    pose_path = root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{sequence}.txt"
-    poses = world_from_lidar_poses(read_ego_poses(pose_path), calib) if pose_path.exists() else []
+    # read (and check) the per-sequence files once, before the log is created; the labels
+    # are required here (a frame of a sequence without label_02 would have no labels)
+    calib, _, camera_poses = seq.calib, seq.label_rows, seq.camera_poses
     indices = [int(p.name.split(".")[0]) for p in scans]
     with LogWriter(
         out,
@@ -288,11 +277,11 @@ def kitti_tracking_to_log(
             "source": "kitti_tracking",
             "sequence": sequence,
             "frames": [indices[0], indices[-1]],
-            "ego_poses": str(pose_path) if poses else None,
+            "ego_poses": str(seq.pose_path) if camera_poses is not None else None,
             "image_size_wh": list(image_size_wh),
         },
         command="kitti_tracking_to_log",
-        inputs=[str(scan_dir), str(calib_path)],
+        inputs=[str(scan_dir), str(seq.calib_path)],
     ) as writer:
         first_ns = indices[0] * KITTI_FRAME_PERIOD_NS
         writer.write(
@@ -301,31 +290,16 @@ def kitti_tracking_to_log(
             first_ns,
             kitti_calib_message(calib, timestamp_ns=first_ns, sequence=sequence),
         )
-        for scan, index in zip(progress(scans) if progress else scans, indices, strict=True):
-            ts = index * KITTI_FRAME_PERIOD_NS
-            frame_rows = rows.select(np.flatnonzero(rows.frame == index))
-            labels = objects_to_boxes(frame_rows, calib, timestamp_ns=ts)
-            if index >= len(poses) and poses:
-                raise DataError(
-                    f"no ego pose for frame {index} ({len(poses)} lines)", path=str(pose_path)
-                )
-            writer.sensor_frame(
-                SensorFrame(
-                    timestamp_ns=ts,
-                    lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)},
-                    ego_from_sensor={LIDAR: SE3.identity()},
-                    world_from_ego=poses[index] if poses else None,
-                    labels=labels,
-                    source=str(scan),
-                )
-            )
+        for _, index in zip(progress(scans) if progress else scans, indices, strict=True):
+            frame = seq.frame(index, load_images=False)
+            writer.sensor_frame(frame)
             writer.write(
                 KITTI_LABELS_TOPIC,
                 KITTI_LABELS,
-                ts,
+                frame.timestamp_ns,
                 kitti_labels_message(
-                    frame_rows,
-                    timestamp_ns=ts,
+                    seq.frame_rows(index),
+                    timestamp_ns=frame.timestamp_ns,
                     sequence=sequence,
                     frame_index=index,
                     image_size_wh=image_size_wh,

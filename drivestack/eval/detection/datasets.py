@@ -86,28 +86,34 @@ def _kitti_tracking_scans(root: Path) -> list[Path]:
 
 
 def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
-    from drivestack.ingest.kitti_calib import read_kitti_calib
-    from drivestack.ingest.kitti_format import objects_to_boxes
+    """The labelled scans of sequence :data:`KITTI_TRACKING_SEQUENCE` (``velodyne_pcd_xz``),
+    read through one :class:`~drivestack.ingest.kitti_tracking.KittiTrackingSequence` (the
+    calibration and ``label_02`` file parsed once); ``native`` is the frame's label rows
+    (DontCare included). No ``world_from_ego``: the detection eval runs single frames."""
     from drivestack.ingest.kitti_object import read_velodyne_pcd
-    from drivestack.ingest.kitti_tracking import read_tracking_labels, tracking_label_ids
+    from drivestack.ingest.kitti_tracking import (
+        KITTI_TRACKING_FRAME_PERIOD_NS,
+        KittiTrackingSequence,
+    )
 
-    seq = KITTI_TRACKING_SEQUENCE
+    seq = KittiTrackingSequence(root, KITTI_TRACKING_SEQUENCE)
     scans = _kitti_tracking_scans(root)
-    calib = read_kitti_calib(root / "training" / "calib" / f"{seq}.txt")
-    rows = read_tracking_labels(root / "training" / "label_02" / f"{seq}.txt")
+    calib, _ = seq.calib, seq.label_rows  # both required, read before the first frame
     for scan in scans:
         index = int(scan.name.split(".")[0])
-        objs = rows.select(np.flatnonzero(rows.frame == index))
-        ts = index * 100_000_000  # 10 Hz
+        ts = index * KITTI_TRACKING_FRAME_PERIOD_NS  # 10 Hz
+        labels, label_ids = seq.frame_labels(index)
         frame = SensorFrame(
             timestamp_ns=ts,
             lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)} if load_points else {},
             ego_from_sensor={LIDAR: SE3.identity()},
-            labels=objects_to_boxes(objs, calib, timestamp_ns=ts),
+            labels=labels,
             source=str(scan),
-            label_ids=tracking_label_ids(objs),
+            label_ids=label_ids,
         )
-        yield LabelledFrame(f"{index:06d}", frame, objs, calib, KITTI_TRACKING_IMAGE_WH)
+        yield LabelledFrame(
+            f"{index:06d}", frame, seq.frame_rows(index), calib, KITTI_TRACKING_IMAGE_WH
+        )
 
 
 def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
