@@ -553,8 +553,9 @@ class KittiTrackingSequence:
         if poses is None:
             return None
         if not 0 <= index < len(poses):
+            held = f"poses of frames 0-{len(poses) - 1}" if len(poses) else "no pose"
             raise DataError(
-                f"no ego pose for frame {index}: the file has poses of frames 0-{len(poses) - 1}",
+                f"no ego pose for frame {index}: the file has {held}",
                 path=str(self.pose_path),
                 record=f"line {index + 1}",
             )

@@ -258,3 +258,11 @@ def test_real_sequence_0000_frames_equal_the_per_frame_reader(shared_data: Path)
     with pytest.raises(DataError, match=r"frames 74-153 \(80 scans\)") as err:
         seq.frame(10)
     assert err.value.path == str(root / "training/velodyne_pcd_xz/0000/000010.pcd.xz")
+
+
+def test_an_empty_pose_file_is_named_as_holding_no_pose(tmp_path: Path) -> None:
+    seq = KittiTrackingSequence(tmp_path, "0003")
+    seq.pose_path.parent.mkdir(parents=True)
+    seq.pose_path.write_text("")
+    with pytest.raises(DataError, match="no ego pose for frame 2: the file has no pose"):
+        seq.world_from_lidar(2)
