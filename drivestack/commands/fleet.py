@@ -16,7 +16,10 @@ identity (resume, seed), not its values: a --sweep ego.speed_kph overrides the s
 case, so ccrs_10kph_0003 may have run at 29 km/h; the values it ran with are its params in
 OUT/fleet.jsonl and metrics.json (fleet.params) and in the report. Every finished variant is
 appended to OUT/fleet.jsonl. Rerunning the same command resumes:
-finished variants are skipped (--retry-failed reruns the failed ones). A failing variant is
+finished variants are skipped (--retry-failed reruns the failed ones); a rerun after a scenario
+file was edited is refused (OUT/fleet.json records each scenario config's SHA-256). A --sweep
+value the scenario refuses (a grid value, either end of a range) is an error before anything
+runs. A failing variant is
 recorded with its error and the fleet goes on; the exit status is then 1 (as for a plain sim
 run with a failed run). Ctrl-C stops the fleet (exit status 130); rerunning the same command
 resumes it. Then: drivestack report OUT --out report.html
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.commands._paths import default_shared_data
     from drivestack.core.provenance import git_commit
     from drivestack.exec.executors import make_executor
-    from drivestack.exec.fleet import run_fleet
+    from drivestack.exec.fleet import run_fleet, scenario_digests
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,
@@ -189,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
         "perception": "ground_truth",
         "sweep": spec.as_dict(),
         "unswept": unswept,
+        "scenarios": scenario_digests(scenarios),  # a resume refuses edited scenarios
         "drivestack_version": __version__,
         "git_commit": git_commit(),
         "command": " ".join(sys.argv),

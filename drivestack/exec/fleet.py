@@ -1,7 +1,9 @@
 """Fleets: run many variants on an executor, stream records to one JSONL index, resume.
 
 Layout of a fleet folder ``DIR``:
-  ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count
+  ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count,
+                        and ``scenarios``: each scenario's file and the SHA-256 of its loaded
+                        config (:func:`scenario_digests`)
   ``fleet.jsonl``       one record per finished variant (``ok`` or ``failed``), appended and
                         flushed as each ends; the last record of a variant wins
   ``<planner>/<folder>/metrics.json, history.npz``   per variant (as ``drivestack sim``: the
@@ -9,11 +11,15 @@ Layout of a fleet folder ``DIR``:
   ``fleet_summary.json`` per planner: variants, ok, failed, passed, collisions, mean score
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
 reruns the failed ones); a rerun with more random draws (``count``) extends the sweep; a rerun
-with other swept parameters, seed, suite, planners or step cap into the same folder is refused.
+with other swept parameters, seed, suite, planners or step cap into the same folder is refused,
+and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
+differs: the results would mix two different scenarios).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +34,7 @@ from drivestack.core.errors import ConfigError, DataError
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import VariantTask, failed_fields, run_variant, variant_record
+from drivestack.sim.scenario import ScenarioConfig
 
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
@@ -72,10 +79,26 @@ def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any
     return {rec["variant"]: rec for rec in records}
 
 
-def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+def scenario_digest(cfg: ScenarioConfig) -> str:
+    """SHA-256 of ``cfg`` as loaded (canonical JSON, ``source`` left out): it covers what a
+    suite includes, sweep cases and map parameters, not the bytes of a map file."""
+    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "source"}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def scenario_digests(scenarios: Iterable[ScenarioConfig]) -> dict[str, dict[str, str]]:
+    """``{scenario name: {"file": its file, "sha256": scenario_digest}}`` (the manifest's
+    ``scenarios``: what a resume checks the fleet's runs were made from)."""
+    return {cfg.name: {"file": cfg.source, "sha256": scenario_digest(cfg)} for cfg in scenarios}
+
+
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The folder's manifest (``{}`` when there is none); ``ConfigError`` when it holds a
+    different fleet or a scenario of the same name whose config changed since."""
     path = out / MANIFEST_NAME
     if not path.exists():
-        return
+        return {}
     try:
         old = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -97,6 +120,18 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
                 path=str(path),
                 field=key,
             )
+    before = old.get("scenarios") if isinstance(old.get("scenarios"), dict) else {}
+    for name, now in (manifest.get("scenarios") or {}).items():
+        then = before.get(name)
+        if isinstance(then, dict) and then.get("sha256") != now.get("sha256"):
+            raise ConfigError(
+                f"scenario {name!r} ({now.get('file')}) changed since this folder's fleet ran "
+                "(its config differs from the one recorded); its results would mix two "
+                "scenarios: use another --out",
+                path=str(path),
+                field=f"scenarios.{name}",
+            )
+    return old
 
 
 def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -137,7 +172,10 @@ def run_fleet(
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
     manifest.setdefault("max_steps", max_steps)
-    _check_manifest(out_dir, manifest)
+    old_manifest = _check_manifest(out_dir, manifest)
+    if isinstance(old_manifest.get("scenarios"), dict) and "scenarios" in manifest:
+        # scenarios a --filter leaves out this time stay recorded (a later resume checks them)
+        manifest["scenarios"] = {**old_manifest["scenarios"], **manifest["scenarios"]}
     index = out_dir / INDEX_NAME
     old_records, problems = read_index(index)
     for problem in problems:

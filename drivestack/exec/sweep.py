@@ -23,7 +23,7 @@ import numpy as np
 
 from drivestack.config import from_mapping
 from drivestack.core.errors import ConfigError
-from drivestack.sim.scenario import ScenarioConfig, set_dotted
+from drivestack.sim.scenario import ScenarioConfig, check_scenario, set_dotted
 
 ParamValue = float | int | str | bool
 
@@ -139,7 +139,13 @@ def scenario_variants(
     """``[(scenario, seed, params)]`` for one scenario: ``spec.count`` draws x grid combinations.
 
     Keys that are not fields of this scenario (``agents.0.*`` of a scenario without agents)
-    are left out for it. Without parameters the scenario itself is returned once.
+    are left out for it. Without parameters the scenario itself is returned once. Every
+    variant's config is checked as the runner checks it before building its map
+    (:func:`~drivestack.sim.scenario.check_scenario`), and so is each grid combination with
+    every range at its low and at its high end: a value the scenario refuses is a
+    ``ConfigError`` naming ``--sweep KEY=VALUE`` before anything runs. (Checks against the
+    map, such as a lane id that is not in it, stay failed runs: building every variant's map
+    up front would cost 10-400 ms a variant.)
     """
     raw = _raw(cfg)
     params = [p for p in spec.params if _applicable(raw, p.key)]
@@ -148,6 +154,11 @@ def scenario_variants(
     grid = [p for p in params if not p.is_random]
     rand = [p for p in params if p.is_random]
     combos = list(itertools.product(*(p.values for p in grid)))
+    for combo in combos if rand else ():  # both ends of every range, with every grid combo
+        for end in ("low", "high"):
+            values: dict[str, ParamValue] = dict(zip((p.key for p in grid), combo, strict=True))
+            values.update({p.key: float(getattr(p, end)) for p in rand})
+            _swept_config(_with_values(raw, values, cfg), cfg, values, params)
     count = spec.count if rand else 1
     out = []
     # draw-major order: variant k is grid combination k % len(combos), draw k // len(combos),
@@ -155,34 +166,63 @@ def scenario_variants(
     for index, (_, combo) in enumerate(itertools.product(range(count), combos)):
         seed = variant_seed(spec.seed, cfg.name, index)
         rng = np.random.default_rng(seed)
-        values: dict[str, ParamValue] = dict(zip((p.key for p in grid), combo, strict=True))
+        values = dict(zip((p.key for p in grid), combo, strict=True))
         for p in rand:
             assert p.low is not None and p.high is not None
             values[p.key] = round(float(rng.uniform(p.low, p.high)), 3)
-        data = copy.deepcopy(raw)
-        for key, value in values.items():
-            set_dotted(data, key, value, cfg.source)
+        data = _with_values(raw, values, cfg)
         data["name"] = f"{cfg.name}#{index:04d}"
-        out.append((_swept_config(data, cfg, values), seed, values))
+        out.append((_swept_config(data, cfg, values, params), seed, values))
     return out
 
 
+def _with_values(
+    raw: dict[str, Any], values: dict[str, ParamValue], cfg: ScenarioConfig
+) -> dict[str, Any]:
+    data = copy.deepcopy(raw)
+    for key, value in values.items():
+        set_dotted(data, key, value, cfg.source)
+    return data
+
+
 def _swept_config(
-    data: dict[str, Any], cfg: ScenarioConfig, values: dict[str, ParamValue]
+    data: dict[str, Any],
+    cfg: ScenarioConfig,
+    values: dict[str, ParamValue],
+    params: list[SweepParam] | None = None,
 ) -> ScenarioConfig:
-    """The variant's config from its raw mapping; a value the scenario's schema refuses is
-    the ``--sweep`` option's error (naming the option and the value), not the scenario file's."""
+    """The variant's config from its raw mapping, checked as the runner checks it; a value
+    the scenario refuses is the ``--sweep`` option's error, naming the option as given
+    (``--sweep agents.0.speed_mps=-5``, a range as ``KEY=LO:HI``), not the scenario file's."""
     try:
-        return from_mapping(ScenarioConfig, data, path=cfg.source)
+        swept = from_mapping(ScenarioConfig, data, path=cfg.source)
+        check_scenario(swept)
+        return swept
     except ConfigError as exc:
-        given = ", ".join(f"{k}={v}" for k, v in values.items())
-        hint = (
-            " (a range is KEY=LO:HI)" if any(_looks_like_range(v) for v in values.values()) else ""
-        )
+        by_key = {p.key: p for p in params or ()}
+        # the swept key the error is about (a speed in one unit clears its twin: match both)
+        culprits = [k for k in values if exc.field is not None and _same_field(k, exc.field)]
+        shown = culprits or list(values)
+        given = " ".join(f"--sweep {_option_text(k, values[k], by_key.get(k))}" for k in shown)
+        hint = " (a range is KEY=LO:HI)" if any(_looks_like_range(values[k]) for k in shown) else ""
+        where = f"field {exc.field}: " if exc.field is not None and not culprits else ""
         raise ConfigError(
-            f"{given} does not fit scenario {cfg.name}: {exc.reason}{hint}",
-            field="--sweep" if exc.field is None else f"--sweep {exc.field}",
+            f"{given}: scenario {cfg.name} refuses it: {where}{exc.reason}{hint}; nothing run"
         ) from None
+
+
+def _same_field(key: str, field: str) -> bool:
+    """Whether the error's ``field`` is the swept ``key`` (or its unit twin)."""
+    head, _, leaf = key.rpartition(".")
+    twin = {"speed_kph": "speed_mps", "speed_mps": "speed_kph"}.get(leaf)
+    return field == key or (twin is not None and field == f"{head}.{twin}".lstrip("."))
+
+
+def _option_text(key: str, value: ParamValue, param: SweepParam | None) -> str:
+    """``KEY=VALUE`` as the option gave it: a range as ``KEY=LO:HI``."""
+    if param is not None and param.is_random:
+        return f"{key}={param.low:g}:{param.high:g} (at {float(value):g})"
+    return f"{key}={value}"
 
 
 def _looks_like_range(value: ParamValue) -> bool:

@@ -95,8 +95,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     """Run ``task.variant`` with its seed; write ``<out>/<variant_id>/`` and return its record.
 
     The record holds the variant id, scenario, planner, seed and swept parameters, ``status``
-    (``ok`` or ``failed``), and for ``ok`` the score, pass/fail, collision, min TTC and impact
-    speed; for ``failed`` the error and its traceback.
+    (``ok`` or ``failed``), and for ``ok`` the score, pass/fail, collision, min TTC (with its
+    horizon) and impact speed (the ego's, and the closing speed); for ``failed`` the error and its traceback.
     """
     import os
 
@@ -119,8 +119,10 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             passed=bool(result.passed),
             failures=list(result.failures),
             collision=not result.ncap.avoided,
-            min_ttc_s=result.ncap.min_ttc_s,
+            min_ttc_s=result.ncap.min_ttc_s,  # None: no projected hit within ttc_horizon_s
+            ttc_horizon_s=result.ncap.ttc_horizon_s,
             impact_speed_kph=result.ncap.impact_speed_kph,
+            relative_impact_speed_kph=result.ncap.relative_impact_speed_kph,
             planner_step_median_ms=result.planner_step_median_ms,
         )
     except Exception as exc:  # one bad variant must not stop the fleet: record it

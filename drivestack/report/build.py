@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import re
 import time
@@ -14,6 +15,7 @@ import numpy as np
 
 from drivestack import __version__
 from drivestack.core.errors import DataError
+from drivestack.eval.driving.nuplan import TTC_HORIZON_S
 from drivestack.report import plots
 from drivestack.report.collect import (
     STATUS_ORDER,
@@ -332,7 +334,31 @@ def _scenario_figures(
     return figures, config if isinstance(config, dict) else None
 
 
-def _sweep_section(rows: tuple[ScenarioRow, ...], figures: dict[str, str]) -> dict[str, Any] | None:
+def swept_keys(run: RunData) -> list[str]:
+    """The keys a fleet swept (``--sweep``, from its ``fleet.json``); ``[]`` for anything else:
+    a plain ``sim`` run's cases differ in fields that are not swept parameters (a scoring
+    input such as ``expert_progress_m``, an agent field meaning different things in different
+    scenarios), so only a fleet's sweep is aggregated."""
+    if run.kind != "fleet":
+        return []
+    sweep = run.manifest.get("sweep")
+    params = sweep.get("params") if isinstance(sweep, dict) else None
+    if not isinstance(params, list):
+        return []
+    keys = [p.get("key") for p in params if isinstance(p, dict)]
+    return [k for k in dict.fromkeys(keys) if isinstance(k, str)]
+
+
+def _sweep_section(run: RunData, figures: dict[str, str]) -> dict[str, Any] | None:
+    """Pass rates of a fleet's variants over its swept keys, per planner (None unless the
+    run is a fleet with a ``--sweep``)."""
+    keys = swept_keys(run)
+    if not keys:
+        return None
+    rows = [
+        dataclasses.replace(r, params={k: r.params[k] for k in keys if k in r.params})
+        for r in run.rows
+    ]
     swept = [r for r in rows if r.params]
     if not swept:
         return None
@@ -342,25 +368,34 @@ def _sweep_section(rows: tuple[ScenarioRow, ...], figures: dict[str, str]) -> di
     by_param = {k: by_param[k] for k in ranked[:MAX_SWEEP_PARAMS]}
     section: dict[str, Any] = {
         "variants": len(swept),
+        "keys": keys,
+        "planners": sorted({r.planner for r in swept}),
         "by_param": by_param,
-        "by_scenario": pass_rate_by_scenario(list(rows)),
-        "worst": [r.as_dict() for r in list(rows)[:WORST_VARIANTS]],
-        "heatmap": None,
+        "by_scenario": pass_rate_by_scenario(rows),
+        "worst": [r.as_dict() for r in rows[:WORST_VARIANTS]],
+        "heatmaps": [],
     }
     if by_param:
         figures["sweep_pass_rate"] = plots.to_data_uri(plots.pass_rate_figure(by_param))
     pair = heatmap_params(swept)
-    if pair is not None:
-        hm = heatmap(swept, *pair)
-        if hm is not None:
-            figures["sweep_heatmap"] = plots.to_data_uri(plots.heatmap_figure(hm))
-            section["heatmap"] = {
+    for planner in section["planners"] if pair is not None else ():
+        assert pair is not None
+        hm = heatmap([r for r in swept if r.planner == planner], *pair)
+        if hm is None:
+            continue
+        figures[f"sweep_heatmap:{planner}"] = plots.to_data_uri(
+            plots.heatmap_figure(hm, title=planner)
+        )
+        section["heatmaps"].append(
+            {
                 **hm,
+                "planner": planner,
                 "pass_rate": [
                     [None if np.isnan(v) else float(v) for v in row] for row in hm["pass_rate"]
                 ],
                 "n": np.asarray(hm["n"]).tolist(),
             }
+        )
     return section
 
 
@@ -434,7 +469,7 @@ def build_report(
         for name, uri in scenario_figures.items():
             figures[f"{name}:{key}"] = uri
     problems.extend(f"map not drawn: {e}" for e in maps.errors.values())
-    sweep = _sweep_section(run.rows, figures)
+    sweep = _sweep_section(run, figures)
 
     rows = []
     for r in run.rows:
@@ -459,6 +494,8 @@ def build_report(
             tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None
         ),
         "score_tolerance": score_tolerance,
+        # min_ttc_s is null (shown –) when no projected collision lies within this horizon
+        "ttc_horizon_s": TTC_HORIZON_S,
         "rows": rows,
         "details": details,
         "detail_configs": detail_configs,

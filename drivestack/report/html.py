@@ -7,6 +7,7 @@ a clicked column (cells carry their sort value in ``data-v``). Nothing is fetche
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,26 @@ def _sort_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(int(value))
     return escape(str(value), quote=True)
+
+
+def short_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Each dotted parameter key -> its shortest suffix that no other of ``keys`` ends with
+    and that starts with a name, not a list index (``agents.0.path_m.1.0`` -> ``path_m.1.0``
+    beside ``agents.0.path_m.0.0``; ``agents.0.speed_kph`` and ``ego.speed_kph`` stay whole)."""
+    distinct = list(dict.fromkeys(keys))
+    parts = {k: k.split(".") for k in distinct}
+    out: dict[str, str] = {}
+    for key, mine in parts.items():
+        label = key
+        for n in range(1, len(mine) + 1):
+            tail = mine[-n:]
+            if tail[0].isdigit():
+                continue
+            if not any(other != key and p[-n:] == tail for other, p in parts.items()):
+                label = ".".join(tail)
+                break
+        out[key] = label
+    return out
 
 
 def _td(value: Any, digits: int = 2, css: str = "", sort: Any = "__same__") -> str:
@@ -219,13 +240,21 @@ def _scenario_table(d: dict[str, Any]) -> str:
     if not d["rows"]:
         return ""
     show_params = any(r["params"] for r in d["rows"])
+    labels = short_keys([k for r in d["rows"] for k in r["params"]])
     rank = {"crashed": 0, "corrupt": 1, "missing": 2, "fail": 3, "pass": 4}
-    head = ["run", "planner", "status", "score", "collision", "min TTC s", "impact km/h"]
+    from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+
+    horizon = float(d.get("ttc_horizon_s") or TTC_HORIZON_S)
+    ttc_head = f"min TTC s (≤ {horizon:g} s horizon)"
+    head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
     if show_params:
         head.append("params")
     head.append("why")
     html = [
-        '<h2 id="scenarios">Scenarios</h2><p>Failures first; click a column to sort.</p>',
+        '<h2 id="scenarios">Scenarios</h2><p>Failures first; click a column to sort. '
+        f"min TTC: nuPlan's time to collision at constant velocities, projected {horizon:g} s "
+        f"ahead; – = no projected collision within {horizon:g} s (not an error). impact: the "
+        "ego's own speed at the first contact.</p>",
         '<table id="scenario-table" class="sortable"><thead><tr>',
     ]
     html += [
@@ -258,7 +287,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
             _td(r["impact_speed_kph"], digits=1),
         ]
         if show_params:
-            params = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in r["params"].items())
+            params = ", ".join(f"{labels[k]}={v}" for k, v in r["params"].items())
             cells.append(_td(params, css="l"))
         cells.append(_td(why[:300], css="l"))
         html.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
@@ -300,7 +329,11 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
     s = d["sweep"]
     if s is None:
         return ""
-    html = [f'<h2 id="sweep">Sweep: {s["variants"]} variants</h2>']
+    keys = ", ".join(s.get("keys", []))
+    html = [
+        f'<h2 id="sweep">Sweep: {s["variants"]} variants</h2>'
+        f"<p>Swept (--sweep): {escape(keys)}; pass rates per planner.</p>"
+    ]
     if "sweep_pass_rate" in figures:
         html.append(
             "<h3>Pass rate per parameter bin</h3>"
@@ -308,21 +341,23 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
         )
     for key, bins in s["by_param"].items():
         html.append(
-            f"<table><thead><tr><th class=l>{escape(key)}</th><th>n</th><th>passed</th>"
-            "<th>pass rate %</th><th>mean score</th></tr></thead><tbody>"
+            f"<table><thead><tr><th class=l>{escape(key)}</th><th class=l>planner</th>"
+            "<th>n</th><th>passed</th><th>pass rate %</th><th>mean score</th></tr></thead><tbody>"
         )
         for b in bins:
             html.append(
-                f"<tr>{_td(b['bin'], css='l')}{_td(b['n'])}{_td(b['passed'])}"
-                f"{_td(100 * b['pass_rate'], digits=1)}{_td(b['mean_score'])}</tr>"
+                f"<tr>{_td(b['bin'], css='l')}{_td(b.get('planner', ''), css='l')}{_td(b['n'])}"
+                f"{_td(b['passed'])}{_td(100 * b['pass_rate'], digits=1)}"
+                f"{_td(b['mean_score'])}</tr>"
             )
         html.append("</tbody></table>")
-    if "sweep_heatmap" in figures:
-        hm = s["heatmap"]
-        html.append(
-            f"<h3>Pass rate over {escape(hm['x_key'])} × {escape(hm['y_key'])}</h3>"
-            + _img(figures["sweep_heatmap"], "heat map")
-        )
+    for hm in s.get("heatmaps", []):
+        uri = figures.get(f"sweep_heatmap:{hm['planner']}")
+        if uri:
+            html.append(
+                f"<h3>Pass rate over {escape(hm['x_key'])} × {escape(hm['y_key'])}: "
+                f"{escape(hm['planner'])}</h3>" + _img(uri, f"heat map {hm['planner']}")
+            )
     html.append(
         '<h3>Pass rate per scenario (worst first)</h3><table class="sortable"><thead><tr>'
         "<th class=l>planner</th><th class=l>scenario</th><th>variants</th><th>passed</th>"

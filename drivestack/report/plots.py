@@ -220,26 +220,30 @@ def signals_figure(history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -
 
 
 def pass_rate_figure(by_param: dict[str, list[dict[str, Any]]]) -> Figure:
-    """One bar chart of pass rate per bin for each swept parameter."""
+    """One bar chart of pass rate per bin for each swept parameter, a bar per planner."""
     n = len(by_param)
     fig = Figure(figsize=(4.0 * n, 3.2))
     axes = fig.subplots(1, n, squeeze=False)
     fig.subplots_adjust(left=0.6 / (4.0 * n), right=0.98, bottom=0.3, top=0.9, wspace=0.35)
+    planners = sorted({b.get("planner", "") for bins in by_param.values() for b in bins})
+    width = 0.8 / max(len(planners), 1)
     for ax, (key, bins) in zip(axes[0], by_param.items(), strict=True):
-        rates = [b["pass_rate"] * 100 for b in bins]
-        ax.bar(
-            range(len(bins)), rates, color=["tab:red" if r < 100 else "tab:green" for r in rates]
-        )
-        ax.set_xticks(
-            range(len(bins)), [b["bin"] for b in bins], rotation=30, ha="right", fontsize=7
-        )
+        labels = list(dict.fromkeys(b["bin"] for b in bins))
+        for k, planner in enumerate(planners):
+            mine = [b for b in bins if b.get("planner", "") == planner]
+            x = [labels.index(b["bin"]) + (k - (len(planners) - 1) / 2) * width for b in mine]
+            ax.bar(x, [b["pass_rate"] * 100 for b in mine], width=width, color=f"C{k}",
+                   label=planner or None)  # fmt: skip
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
         ax.set_ylim(0, 105)
         ax.set_title(key, fontsize=9)
         ax.set_ylabel("pass rate [%]")
+        if len(planners) > 1:
+            ax.legend(fontsize=7)
     return fig
 
 
-def heatmap_figure(hm: dict[str, Any]) -> Figure:
+def heatmap_figure(hm: dict[str, Any], title: str = "") -> Figure:
     """Pass rate over two swept parameters, with the variant count in each cell."""
     rate = np.asarray(hm["pass_rate"], dtype=np.float64)
     fig = Figure(figsize=(1.2 * len(hm["x_labels"]) + 3.5, 0.6 * len(hm["y_labels"]) + 2.5))
@@ -254,6 +258,8 @@ def heatmap_figure(hm: dict[str, Any]) -> Figure:
     ax.set_xlabel(hm["x_key"])
     ax.set_ylabel(hm["y_key"])
     fig.colorbar(im, ax=ax, label="pass rate [%]")
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig
 
 

@@ -1,4 +1,5 @@
-"""Sweep aggregation: pass rate per parameter bin, per base scenario, and over two parameters.
+"""Sweep aggregation: pass rate per parameter bin (per planner), per base scenario, and over two
+parameters.
 
 A crashed, corrupt or missing variant counts as not passed. Numeric parameters with more than
 ``max_bins`` distinct values are cut into ``max_bins`` equal-width bins; others keep one bin
@@ -36,7 +37,9 @@ def _bins(values: list[Any], max_bins: int) -> tuple[list[str], np.ndarray]:
 def pass_rate_by_param(
     rows: list[ScenarioRow], max_bins: int = 6
 ) -> dict[str, list[dict[str, Any]]]:
-    """``{param: [{bin, n, passed, pass_rate, mean_score}]}`` over rows that have ``param``."""
+    """``{param: [{bin, planner, n, passed, pass_rate, mean_score}]}`` over rows that have
+    ``param``: one entry per bin and planner (bins are cut over all planners' values, so the
+    planners' entries of one bin cover the same values), bins in order, planners by name."""
     keys = sorted({k for r in rows for k in r.params})
     out: dict[str, list[dict[str, Any]]] = {}
     for key in keys:
@@ -44,19 +47,20 @@ def pass_rate_by_param(
         labels, idx = _bins([r.params[key] for r in mine], max_bins)
         out[key] = []
         for b, label in enumerate(labels):
-            members = [r for r, i in zip(mine, idx, strict=True) if i == b]
-            if not members:
-                continue
-            scores = [r.score for r in members if r.score is not None]
-            out[key].append(
-                {
-                    "bin": label,
-                    "n": len(members),
-                    "passed": sum(r.passed for r in members),
-                    "pass_rate": sum(r.passed for r in members) / len(members),
-                    "mean_score": float(np.mean(scores)) if scores else None,
-                }
-            )
+            in_bin = [r for r, i in zip(mine, idx, strict=True) if i == b]
+            for planner in sorted({r.planner for r in in_bin}):
+                members = [r for r in in_bin if r.planner == planner]
+                scores = [r.score for r in members if r.score is not None]
+                out[key].append(
+                    {
+                        "bin": label,
+                        "planner": planner,
+                        "n": len(members),
+                        "passed": sum(r.passed for r in members),
+                        "pass_rate": sum(r.passed for r in members) / len(members),
+                        "mean_score": float(np.mean(scores)) if scores else None,
+                    }
+                )
     return out
 
 

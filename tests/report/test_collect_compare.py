@@ -154,24 +154,30 @@ def test_report_of_a_fleet_aggregates_the_sweep(tmp_path: Path) -> None:
     records.append({"variant": "pdm/rear_0005", "status": "failed", "seed": 5, "error": "boom",
                     "base_scenario": "rear", "params": {"ego.speed_kph": 80,
                     "agents.0.station_m": 20}})  # fmt: skip
-    (run / "fleet.json").write_text(json.dumps({"kind": "fleet", "planners": ["pdm"]}))
+    sweep_spec = {"params": [{"key": "ego.speed_kph"}, {"key": "agents.0.station_m"}]}
+    manifest = {"kind": "fleet", "planners": ["pdm"], "sweep": sweep_spec}
+    (run / "fleet.json").write_text(json.dumps(manifest))
     (run / "fleet.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     report = build_report(run)
     sweep = report.data["sweep"]
-    assert sweep["variants"] == 6
+    assert sweep["variants"] == 6 and sweep["keys"] == ["ego.speed_kph", "agents.0.station_m"]
     speeds = {b["bin"]: (b["n"], b["passed"]) for b in sweep["by_param"]["ego.speed_kph"]}
     assert speeds == {"30": (1, 1), "40": (1, 1), "50": (1, 0), "60": (1, 0), "70": (1, 0),
                       "80": (1, 0)}  # fmt: skip
-    hm = sweep["heatmap"]
-    assert (hm["x_key"], hm["y_key"]) == ("ego.speed_kph", "agents.0.station_m")
+    [hm] = sweep["heatmaps"]
+    assert (hm["x_key"], hm["y_key"], hm["planner"]) == (
+        "ego.speed_kph",
+        "agents.0.station_m",
+        "pdm",
+    )
     assert hm["n"] == [[1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 1, 1]]
     assert sweep["by_scenario"][0] == {"planner": "pdm", "scenario": "rear", "n": 6, "passed": 2,
                                        "pass_rate": 2 / 6, "min_score": 20.0}  # fmt: skip
     assert sweep["worst"][0]["key"] == "pdm/rear_0005" and sweep["worst"][0]["status"] == "crashed"
-    assert {"sweep_pass_rate", "sweep_heatmap"} <= set(report.figures)
+    assert {"sweep_pass_rate", "sweep_heatmap:pdm"} <= set(report.figures)
     html, js = write_report(report, tmp_path / "r.html")
     text = html.read_text()
-    assert "Pass rate over ego.speed_kph × agents.0.station_m" in text and "boom" in text
+    assert "Pass rate over ego.speed_kph × agents.0.station_m: pdm" in text and "boom" in text
     assert json.loads(js.read_text())["counts"]["crashed"] == 1
 
 

@@ -48,7 +48,8 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for run, mid, third in (("base", 150.0, "gone"), ("cur", 110.0, "new")):
         (tmp / f"{run}.yaml").write_text(SCENARIO.format(mid=mid, third=third))
         argv = ["sim", str(tmp / f"{run}.yaml"), "--planner", "pdm", "--out", str(tmp / run)]
-        assert main(argv) == 0
+        # cur's rear[mid] fails its pass criteria: `drivestack sim` may exit 1 for that
+        assert main(argv) in ((0, 1) if run == "cur" else (0,))
     broken = tmp / "cur" / "pdm" / "broken"
     broken.mkdir()
     (broken / "metrics.json").write_text('{"scenario": "broken", "score": 1')

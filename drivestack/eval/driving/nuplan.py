@@ -61,9 +61,10 @@ class NuPlanMetrics:
     speed_limit_compliance: float
     comfort: float
     progress_m: float
-    min_ttc_s: float
+    min_ttc_s: float  # inf (null in JSON): no projected hit within ttc_horizon_s
     max_outside_drivable_m: float
     collisions: tuple[CollisionEvent, ...]
+    ttc_horizon_s: float = TTC_HORIZON_S  # the projection horizon of min_ttc_s
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
