@@ -54,7 +54,11 @@ from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.tracks import Tracks
-from drivestack.tracking.config import TrackerConfig
+from drivestack.tracking.config import (
+    ClassTrackerConfig,
+    OfflineTrackScorerConfig,
+    TrackerConfig,
+)
 from drivestack.tracking.tracker import Tracker
 
 TRACKER_HOOKS = """\
@@ -76,6 +80,20 @@ def _same_boxes(candidates7: np.ndarray, box7: np.ndarray, tol: float = 1e-6) ->
     d = np.abs(candidates7 - box7[None, :])
     d[:, 6] = np.abs(np.angle(np.exp(1j * (candidates7[:, 6] - box7[6]))))
     return np.flatnonzero(np.all(d <= tol, axis=1))
+
+
+@dataclass(frozen=True)
+class FusedOfflineRules:
+    """A class's offline result-file rules in fused mode (replacing the tracker config's).
+
+    Attributes:
+        min_track_score: ``offline_min_track_score`` (``None`` keeps every track).
+        track_scorer: apply the tracker config's learned ``offline_track_scorer``; ``False``
+            thresholds the tracks' mean fused scores instead.
+    """
+
+    min_track_score: float | None = None
+    track_scorer: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,10 @@ class FusionConfig:
         identity_max_box_iou: ... and the IoU of the two tracks' previous image boxes must be
             below this (overlapping boxes cannot tell the two apart).
         identity_max_gap_frames: a track's previous image box counts for this many frames.
+        fused_offline: per class (lower-case name), the offline result-file rules that replace
+            the tracker config's in fused mode (:class:`FusedOfflineRules`): the fused scores
+            (bonus and penalty applied) are not the scores a learned track scorer or a
+            threshold was fitted on.
     """
 
     detection_iou: float = 0.3
@@ -120,6 +142,26 @@ class FusionConfig:
     identity_swap_margin: float = 0.2
     identity_max_box_iou: float = 0.3
     identity_max_gap_frames: int = 3
+    fused_offline: dict[str, FusedOfflineRules] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from drivestack.structures.labels import ObjectClass
+
+        for name in self.fused_offline:
+            ObjectClass.from_name(name)  # ValueError naming the known classes
+
+    def offline_rules(self, class_cfg: ClassTrackerConfig, cls: str) -> ClassTrackerConfig:
+        """``class_cfg`` with class ``cls``'s :attr:`fused_offline` rules in place (unchanged
+        for a class without any)."""
+        rules = self.fused_offline.get(cls.lower())
+        if rules is None:
+            return class_cfg
+        scorer = class_cfg.offline_track_scorer if rules.track_scorer else None
+        return replace(
+            class_cfg,
+            offline_min_track_score=rules.min_track_score,
+            offline_track_scorer=scorer or OfflineTrackScorerConfig(),
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ metrics: AB3DMOT's KITTI protocol at 3D IoU 0.25 and the 2D protocol (image boxe
 per class and mode. Both modes apply the class's offline result-file rules
 (:func:`~drivestack.tracking.offline.offline_result_rows`, as ``drivestack eval
 tracking`` does), so the LiDAR-only figures here are those of ``drivestack eval tracking``
-without ``--fusion``. Used by ``drivestack eval tracking --fusion camera`` and
+without ``--fusion``; fused mode with the fusion config's ``fused_offline`` replacements
+(:meth:`FusionConfig.offline_rules`). Used by ``drivestack eval tracking --fusion camera`` and
 ``tools/eval_fused_tracking.py``.
 """
 
@@ -94,7 +95,8 @@ def compare_lidar_and_fused(
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
                 # the same result-file rules as `drivestack eval tracking` in both modes
                 other = other_class_detections(root, class_cfg, e.name)
-                results[e.name] = offline_result_rows(run_, class_cfg, other)
+                rules = fusion_cfg.offline_rules(class_cfg, cls) if mode == "fused" else class_cfg
+                results[e.name] = offline_result_rows(run_, rules, other)
             for name, protocol in protocols.items():
                 metrics = evaluate_class_thresholds(
                     cls, seqmap, gt, results, protocol, [protocol.min_overlap]
