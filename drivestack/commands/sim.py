@@ -10,22 +10,28 @@ Per run, DIR/<planner>/<folder>/metrics.json (with the scenario config it ran) a
 history.npz, where <folder> is the scenario's name (with a swept case's name) made
 folder-safe: characters other than letters, digits and _.=,- become one _, with none
 doubled or at either end (ccrs[10kph] -> ccrs_10kph; a fleet adds _NNNN, the variant).
-DIR/summary.json and a summary table (score per scenario, pass/fail, collision and its
+DIR/summary.json and a summary table (score per scenario, pass/FAIL, collision and its
 kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on stdout and
 in DIR/summary.md. A --sweep key that is a field of none of the scenarios is an error.
 
+Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
+the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
+criteria in "failed_runs" and in metrics.json's "failures") or "crashed" (it raised while
+running: DIR/<planner>/<folder>/error.json with the error and its traceback, a CRASHED
+row, "crashed_runs"; the other runs go on). Exit status 0 when every run passed, 1 when
+any failed or crashed (one stderr line with both counts); a fleet's exit status is the
+fleet's (see drivestack fleet).
+
 Every scenario is built, and so checked against its map, before anything runs: a config
-mistake is one error line naming the file and key, exit status 2, nothing written. A run
-that fails while running is recorded (DIR/<planner>/<folder>/error.json with the error and
-its traceback, a FAILED row in the table, "failed" in summary.json) and the other runs go
-on; the exit status is then 1.
+mistake (e.g. an agent whose box overlaps the ego's at the start) is one error line
+naming the file and key, exit status 2, nothing written.
 
 DIR/sim.json records what ran (the run folders, planners, --max-steps, perception, the
 drivestack version and git commit); each metrics.json and summary.json entry also records
 max_steps and git_commit. A DIR that already holds runs of another invocation (other
 scenarios, planners, --max-steps or perception, or runs without sim.json) is refused, exit
-status 2, unless --overwrite is given: then its old runs, summaries and fleet index are
-deleted first. Rerunning the same invocation into DIR replaces its results. summary.json,
+status 2, naming what differs, unless --overwrite is given: then its old runs, summaries
+and fleet index are deleted first. Rerunning the same invocation into DIR replaces its results. summary.json,
 summary.md and each metrics.json are written whole (temporary name, then renamed), and the
 old summary is removed when a run starts, so no stale summary sits beside partial results.
 """
@@ -158,9 +164,9 @@ def run(args: argparse.Namespace) -> int:
             if stack is not None:
                 built = with_lidar_perception(built, stack)
             result = run_scenario(built, planner, data_root, args.max_steps)
-        except Exception as exc:  # one failing run must not stop the others: record it
-            rows.append(_failed_run(variant, exc, folder))
-            tqdm.write(f"run {variant.variant_id} failed: {rows[-1]['error']}", file=sys.stderr)
+        except Exception as exc:  # one crashing run must not stop the others: record it
+            rows.append(_crashed_run(variant, exc, folder))
+            tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
             continue
         if args.export_dataset is not None:
             exported += _export(
@@ -189,11 +195,13 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     if args.export_dataset is not None:
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
-    failed = sum(_failed(r) for r in rows)
-    if failed:
+    crashed = sum(_crashed(r) for r in rows)
+    failed = sum(not _crashed(r) and not r["passed"] for r in rows)
+    if failed or crashed:
         print(
-            f"error: {failed} of {len(rows)} runs failed (see the table; error.json in their "
-            f"folders); the other results are in {out}",
+            f"error: {failed} of {len(rows)} runs failed their pass criteria, {crashed} crashed; "
+            f"see the table (FAIL, CRASHED rows; error.json in a crashed run's folder) and "
+            f"{out / 'summary.json'}",
             file=sys.stderr,
         )
         return 1
@@ -259,11 +267,37 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
         return f"its runs have no {MANIFEST_NAME} (made by another or an older command)"
     except (OSError, ValueError):
         return f"its {MANIFEST_NAME} does not read"
-    for key in IDENTITY_KEYS:
-        if not isinstance(old, dict) or old.get(key) != manifest[key]:
-            what = "scenarios" if key == "runs" else key
-            return f"its runs were made with other {what}"
-    return None
+    if not isinstance(old, dict):
+        return f"its {MANIFEST_NAME} does not read"
+    differs = [
+        f"{key} ({_shown(old.get(key))}; now {_shown(manifest[key])})"
+        for key in IDENTITY_KEYS
+        if key != "runs" and old.get(key) != manifest[key]
+    ]
+    if old.get("runs") != manifest["runs"]:
+        scenarios = _scenarios_differ(old.get("runs"), manifest["runs"])
+        if scenarios or not differs:  # (other planners alone also make other run folders)
+            differs.append(scenarios or "scenarios")
+    return f"its runs were made with other {', '.join(differs)}" if differs else None
+
+
+def _shown(value: object) -> str:
+    """An identity value in a refusal: a list as ``a,b``, anything else as it is."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _scenarios_differ(old: object, new: list[str]) -> str | None:
+    """``scenarios (...)`` naming a run folder of one invocation missing from the other, when
+    the two sets of scenario folders (run folders without the planner) differ; else None."""
+    if not isinstance(old, list):
+        return "scenarios"
+    mine = {str(r).partition("/")[2] for r in old}
+    now = {r.partition("/")[2] for r in new}
+    if mine == now:
+        return None
+    gone, added = sorted(mine - now), sorted(now - mine)
+    parts = [f"{gone[0]} not in this one" if gone else "", f"{added[0]} new" if added else ""]
+    return f"scenarios ({'; '.join(p for p in parts if p)})"
 
 
 def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
@@ -306,10 +340,10 @@ def _build_all(runs: list[Variant], data_root: Path | None) -> dict[str, BuiltSc
     return {name: build_scenario(cfg, data_root) for name, cfg in scenarios.items()}
 
 
-def _failed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any]:
-    """The record of a run that raised ``exc`` (the fleet's failed index record: the
-    variant's head, ``status`` ``failed``, ``error`` and ``traceback``), also written to
-    ``folder/error.json``."""
+def _crashed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any]:
+    """The record of a run that raised ``exc`` (the fleet's index record of a crashed
+    variant: the variant's head, ``status`` ``failed``, ``error`` and ``traceback``), also
+    written to ``folder/error.json``."""
     from drivestack.exec.task import ERROR_NAME, failed_fields, variant_record
 
     record = {**variant_record(variant), **failed_fields(exc)}
@@ -318,7 +352,8 @@ def _failed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any
     return record
 
 
-def _failed(record: dict[str, Any]) -> bool:
+def _crashed(record: dict[str, Any]) -> bool:
+    """Whether ``record`` is a crashed run's (the fleet's index calls its status ``failed``)."""
     return record.get("status") == "failed"
 
 
@@ -349,27 +384,35 @@ def json_default(value: object) -> object:
 
 
 def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
-    """Per planner: the runs scored (``scenarios``) and their figures, and how many runs
-    ``failed`` to run (then also ``failed_runs``: their scenario and error)."""
+    """Per planner: the runs scored (``scenarios``) and their figures; of all its runs, how
+    many ``passed`` (met the pass criteria), ``failed`` (ran, did not pass; then also
+    ``failed_runs``: their scenario and missed criteria) and ``crashed`` (raised while
+    running; then also ``crashed_runs``: their scenario and error)."""
     out: dict[str, Any] = {}
     for planner in planners:
-        mine = [r for r in rows if r["planner"] == planner and not _failed(r)]
-        crashed = [r for r in rows if r["planner"] == planner and _failed(r)]
+        mine = [r for r in rows if r["planner"] == planner and not _crashed(r)]
+        crashed = [r for r in rows if r["planner"] == planner and _crashed(r)]
         if not mine and not crashed:
             continue
+        failed = [r for r in mine if not r["passed"]]
         entry: dict[str, Any] = {
             "scenarios": len(mine),
             "mean_score": float(np.mean([r["score"] for r in mine])) if mine else None,
-            "passed": sum(bool(r["passed"]) for r in mine),
-            "failed": len(crashed),
+            "passed": len(mine) - len(failed),
+            "failed": len(failed),
+            "crashed": len(crashed),
             "collisions": sum(not r["ncap"]["avoided"] for r in mine),
             "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
             "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
             "realtime_factor_median": _median(mine, "realtime_factor"),
             "sim_only_realtime_factor_median": _median(mine, "sim_only_realtime_factor"),
         }
-        if crashed:
+        if failed:
             entry["failed_runs"] = [
+                {"scenario": r["scenario"], "failures": list(r["failures"])} for r in failed
+            ]
+        if crashed:
+            entry["crashed_runs"] = [
                 {"scenario": r["scenario"], "error": r["error"]} for r in crashed
             ]
         out[planner] = entry
@@ -386,8 +429,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        if _failed(r):
-            lines.append(f"| {r['scenario']} | {r['planner']} | - | FAILED | - | - | - | - |")
+        if _crashed(r):
+            lines.append(f"| {r['scenario']} | {r['planner']} | - | CRASHED | - | - | - | - |")
             continue
         impact = r["ncap"]["impact_speed_kph"]
         ttc = r["ncap"]["min_ttc_s"]
@@ -398,20 +441,24 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         )
     lines.append("")
     for planner, s in summary.items():
-        failed = f" ({s['failed']} more failed to run)" if s["failed"] else ""
+        crashed = f" ({s['crashed']} more crashed)" if s["crashed"] else ""
         if not s["scenarios"]:
-            lines.append(f"{planner}: no scenario ran{failed}")
+            lines.append(f"{planner}: no scenario ran{crashed}")
             continue
         lines.append(
-            f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios{failed}, passed {s['passed']}, "
+            f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios{crashed}, "
+            f"passed {s['passed']}, failed {s['failed']}, "
             f"collisions {s['collisions']} ({s['at_fault_collisions']} at fault), planner step median {s['planner_step_median_ms']:.1f} ms, "
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
         )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
-    for r in filter(_failed, rows):
-        lines.append(f"failed: {r['variant']}: {r['error']}")
+    for r in rows:
+        if _crashed(r):
+            lines.append(f"crashed: {r['variant']}: {r['error']}")
+        elif not r["passed"]:
+            lines.append(f"failed: {r['planner']}/{r['scenario']}: {'; '.join(r['failures'])}")
     return "\n".join(lines)
 
 

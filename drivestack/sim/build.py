@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
 from drivestack.sim.config_loader import from_mapping
+from drivestack.sim.runner import ego_agent_collisions
 from drivestack.sim.scenario import (
     AgentConfig,
     MapConfig,
@@ -69,6 +71,15 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         if m.file is None:
             raise ConfigError(f"a {m.kind} map needs map.file", path=where, field="map.file")
         file = _resolve(m.file, data_root)
+        if not file.is_file():
+            relative = (
+                f" ({m.file!r} is relative to the shared data folder, see --data-root)"
+                if not Path(m.file).is_absolute()
+                else ""
+            )
+            raise ConfigError(
+                f"{m.kind} map file not found: {file}{relative}", path=where, field="map.file"
+            )
         if m.kind == "commonroad":
             scenario = read_commonroad(file)
             return scenario.road_map, scenario
@@ -81,6 +92,7 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
             field="map.kind",
         )
     params = _map_params(builder, m, where)
+    _check_map_params(builder, params, where)
     try:
         return builder(**params), None
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
@@ -101,6 +113,60 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
     schema = dataclasses.make_dataclass(f"{m.kind}_map_params", fields, frozen=True)
     checked: object = from_mapping(schema, dict(m.params), where, "map.params")
     return {name: getattr(checked, name) for name in m.params}
+
+
+#: What each synthetic map parameter must be (checked whichever builder takes it): a test
+#: and its words.
+_MAP_PARAM_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "n_lanes": (lambda v: v >= 1, "at least 1 (the lanes of the road)"),
+    "length_m": (lambda v: v > 0, "a length > 0 m"),
+    "lane_width_m": (lambda v: v > 0, "a width > 0 m"),
+    "speed_limit_mps": (lambda v: v > 0, "a speed > 0 m/s"),
+    "radius_m": (lambda v: v > 0, "a radius > 0 m"),
+    "sweep_rad": (lambda v: 0 < v < 2 * math.pi, "an angle in (0, 2 pi) rad (a left bend)"),
+    "lead_in_m": (lambda v: v > 0, "a length > 0 m"),
+    "lead_out_m": (lambda v: v > 0, "a length > 0 m"),
+    "arm_length_m": (lambda v: v > 0, "a length > 0 m"),
+    "box_half_m": (lambda v: v > 0, "a half-size > 0 m"),
+    "merge_x_m": (lambda v: v > -100.0, "an x > -100 m (the main lane starts at x = -100 m)"),
+    "length_after_m": (lambda v: v > 0, "a length > 0 m"),
+    "ramp_offset_m": (lambda v: True, "a finite offset in m"),
+}
+
+
+def _check_map_params(
+    builder: Callable[..., RoadMap], params: dict[str, object], where: str
+) -> None:
+    """``ConfigError`` at ``map.params.<key>`` for a synthetic map parameter out of its range
+    (:data:`_MAP_PARAM_RULES`: ``n_lanes: 0`` leaves no lane) or not finite, and for a bend
+    tighter than the road is wide (``radius_m`` must exceed ``n_lanes x lane_width_m``)."""
+    for key, value in params.items():
+        rule = _MAP_PARAM_RULES.get(key)
+        if rule is None or not isinstance(value, int | float):
+            continue
+        ok, what = rule
+        if not (math.isfinite(value) and ok(value)):
+            raise ConfigError(f"must be {what}, got {value}", path=where, field=f"map.params.{key}")
+    full: dict[str, object] = {
+        name: param.default
+        for name, param in inspect.signature(builder).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
+    full.update(params)
+    radius, n_lanes, lane_width = (full.get(k) for k in ("radius_m", "n_lanes", "lane_width_m"))
+    if (
+        isinstance(radius, int | float)
+        and isinstance(n_lanes, int | float)
+        and isinstance(lane_width, int | float)
+    ):
+        width = n_lanes * lane_width
+        if radius <= width:
+            raise ConfigError(
+                f"{radius} m is not more than the road's width ({width:g} m, n_lanes x "
+                "lane_width_m): the inner lanes would turn inside out",
+                path=where,
+                field="map.params.radius_m",
+            )
 
 
 def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:
@@ -196,10 +262,70 @@ def _check_station(station_m: float, length_m: float, along: str, where: str, ke
         )
 
 
+def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
+    """``ConfigError`` when an agent's box overlaps the ego's at t = 0 (the collision check's
+    own box-overlap test): at ``agents.<i>.station_m`` for the scenario's ``agents``; for
+    recorded traffic (``agents_from_file``, the first ``n_recorded`` agents) at
+    ``ego.station_m`` when the ego is placed by ``ego.lane``. A recorded obstacle overlapping
+    the recorded ego start (``ego.from_file``) is the recording's own placement: not checked."""
+    ego_box = world.ego_box()
+    boxes = world.traffic.boxes()
+    hit = ego_agent_collisions(ego_box, boxes, world.traffic.state.valid)
+    for k in np.flatnonzero(hit):
+        spec = world.traffic.specs[k]
+        if k < n_recorded and cfg.ego.from_file:
+            continue
+        overlap = _overlap_words(ego_box, boxes[k])
+        if k < n_recorded:
+            raise ConfigError(
+                f"the ego starts overlapping recorded obstacle {spec.agent_id!r}: {overlap}; "
+                "move the ego clear of it",
+                path=cfg.source,
+                field="ego.station_m",
+            )
+        i = int(k) - n_recorded
+        raise ConfigError(
+            f"{cfg.agents[i].station_m} m puts agent {spec.agent_id!r} on the ego at the start: "
+            f"{overlap}; place it clear of the ego",
+            path=cfg.source,
+            field=f"agents.{i}.station_m",
+        )
+
+
+def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
+    """How box ``(7,)`` overlaps the ego's, in the ego's frame: the overlap of the two boxes'
+    extents along and across the ego, and where the other box's centre is."""
+    yaw = float(ego_box[6])
+    fwd, left = np.array([math.cos(yaw), math.sin(yaw)]), np.array([-math.sin(yaw), math.cos(yaw)])
+
+    def extent(b: np.ndarray, axis: np.ndarray) -> tuple[float, float]:
+        c, s = math.cos(float(b[6])), math.sin(float(b[6]))
+        half = 0.5 * (
+            abs(b[3] * (c * axis[0] + s * axis[1])) + abs(b[4] * (-s * axis[0] + c * axis[1]))
+        )
+        mid = float(b[:2] @ axis)
+        return mid - half, mid + half
+
+    def overlap(axis: np.ndarray) -> float:
+        (a0, a1), (b0, b1) = extent(ego_box, axis), extent(box, axis)
+        return max(0.0, min(a1, b1) - max(a0, b0))
+
+    rel = box[:2] - ego_box[:2]
+    ahead, side = float(rel @ fwd), float(rel @ left)
+    return (
+        f"its {box[3]:.2f} x {box[4]:.2f} m box, centred {abs(ahead):.2f} m "
+        f"{'ahead of' if ahead >= 0 else 'behind'} and {abs(side):.2f} m "
+        f"{'left' if side >= 0 else 'right'} of the centre of the ego's {ego_box[3]:.2f} x "
+        f"{ego_box[4]:.2f} m box, overlaps it by {overlap(fwd):.2f} m lengthwise and "
+        f"{overlap(left):.2f} m across"
+    )
+
+
 def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
     """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
-    (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: lane
-    ids, map parameters, start stations within their lane or path)."""
+    (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: the
+    map file, map parameters, lane ids, start stations within their lane or path, and no
+    agent overlapping the ego at the start)."""
     check_scenario(cfg)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)
@@ -229,6 +355,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
                 "agents_from_file needs a commonroad map", path=where, field="agents_from_file"
             )
         agents.extend(file_scenario.agents)
+    n_recorded = len(agents)
     agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
     # route
     if cfg.route.lanes is not None:
@@ -259,6 +386,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         route = _extend(road_map, route, float(s_start[0]))
     reference = _reference(road_map, route, where)
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)
+    _check_clear_start(world, cfg, n_recorded)
     if cfg.expert_progress_m is not None:
         expert = cfg.expert_progress_m
     else:

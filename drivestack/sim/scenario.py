@@ -208,15 +208,23 @@ def _collect_keys(node: object, prefix: str, keys: list[str]) -> None:
         _collect_keys(value, f"{prefix}.{key}" if prefix else str(key), keys)
 
 
-def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
+#: Where a sweep override came from, by its dotted key (``sweep.cases.2``, ``sweep.grid``,
+#: ``sweep.random.ranges``): an error about the key names it there.
+Origins = dict[str, str]
+
+
+def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origins]]:
+    """The scenario mappings ``raw``'s sweep makes (``raw`` alone without one), each with the
+    origins of its overrides."""
     sweep = raw.get("sweep")
     if sweep is None:
-        return [raw]
+        return [(raw, {})]
     if not isinstance(sweep, dict) or set(sweep) - {"grid", "random", "cases"}:
         raise ConfigError(
             "sweep must be a mapping with 'cases', 'grid' and/or 'random'", path=path, field="sweep"
         )
     variants: list[dict[str, object]] = [{}]
+    origins: list[Origins] = [{}]
     cases = sweep.get("cases")
     if cases is not None:
         if not isinstance(cases, list) or not all(isinstance(c, dict) and c for c in cases):
@@ -226,6 +234,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
                 field="sweep.cases",
             )
         variants = [dict(c) for c in cases]
+        origins = [{str(k): f"sweep.cases.{i}" for k in c} for i, c in enumerate(cases)]
     grid = sweep.get("grid") or {}
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ConfigError(
@@ -238,6 +247,8 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
             for combo in itertools.product(*(grid[k] for k in keys))
         ]
         variants = [{**base, **combo} for base in variants for combo in combos]
+        grid_origins = {str(k): "sweep.grid" for k in keys}
+        origins = [{**base, **grid_origins} for base in origins for _ in combos]
     rand = sweep.get("random")
     if rand is not None:
         if (
@@ -253,6 +264,8 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
         rng = np.random.default_rng(int(rand.get("seed", 0)))
         ranges = rand.get("ranges") or {}
         drawn = []
+        range_origins = {str(k): "sweep.random.ranges" for k in ranges}
+        origins = [{**base, **range_origins} for base in origins for _ in range(rand["count"])]
         for base in variants:
             for _ in range(rand["count"]):
                 v = dict(base)
@@ -265,11 +278,15 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
                 drawn.append(v)
         variants = drawn
     out = []
-    for overrides in variants:
+    for overrides, origin in zip(variants, origins, strict=True):
         data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
         label = overrides.pop("name", None)  # a case may name itself
+        origin = {k: v for k, v in origin.items() if k in overrides}
         for key, value in overrides.items():
-            set_dotted(data, key, value, path)
+            try:
+                set_dotted(data, key, value, path)
+            except ConfigError as exc:  # named where the key is written: sweep.cases.0.<key>
+                raise ConfigError(exc.reason, path=path, field=f"{origin[key]}.{key}") from None
         if label is None:
             label = ",".join(
                 f"{k.split('.')[-1]}={v}"
@@ -277,8 +294,19 @@ def _expand(raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
                 if not isinstance(v, list | dict)
             )
         data["name"] = f"{raw.get('name', '?')}[{label}]" if label else raw.get("name")
-        out.append(data)
+        out.append((data, origin))
     return out
+
+
+def _in_sweep(exc: ConfigError, origins: Origins) -> ConfigError:
+    """``exc`` about a key a sweep override set (the key itself or a key under it) as an
+    error at the override (``sweep.cases.0.ego.speedkph``); ``exc`` itself otherwise."""
+    field = exc.field or ""
+    keys = [k for k in origins if field == k or field.startswith(f"{k}.")]
+    if not keys:
+        return exc
+    key = max(keys, key=len)
+    return ConfigError(exc.reason, path=exc.path, field=f"{origins[key]}.{field}")
 
 
 def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
@@ -288,10 +316,13 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
     if not isinstance(raw, dict):
         raise ConfigError("a scenario file must hold a mapping", path=str(p))
     scenarios = []
-    for data in _expand(raw, str(p)):
+    for data, origins in _expand(raw, str(p)):
         data["source"] = str(p)
-        cfg = from_mapping(ScenarioConfig, data, str(p))
-        check_scenario(cfg)
+        try:
+            cfg = from_mapping(ScenarioConfig, data, str(p))
+            check_scenario(cfg)
+        except ConfigError as exc:  # a swept value's error names the sweep key it came from
+            raise _in_sweep(exc, origins) from None
         scenarios.append(cfg)
     return scenarios
 
@@ -331,6 +362,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             distinct_path_m(agent.path_m, path, f"agents.{i}.path_m")
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
+        _check_events(agent, path, f"agents.{i}")
     min_score = cfg.pass_criteria.min_score
     if min_score is not None and not 0.0 <= min_score <= 100.0:
         raise ConfigError(
@@ -338,6 +370,52 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             path=path,
             field="pass_criteria.min_score",
         )
+
+
+def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
+    """``ConfigError`` at ``<prefix>.speed_events.<j>.<key>`` / ``lateral_shifts.<j>.<key>``
+    for an event that cannot happen as written: a start time before 0, a speed event that
+    never ends (``accel_mps2: 0``) or aims at a negative speed, a lateral shift of no positive
+    duration (the agent would jump sideways); every number finite."""
+    for j, event in enumerate(agent.speed_events):
+        key = f"{prefix}.speed_events.{j}"
+        _check_number(
+            event.time_s, "a finite time >= 0 s", event.time_s >= 0.0, path, f"{key}.time_s"
+        )
+        _check_number(
+            event.accel_mps2,
+            "finite and non-zero (its magnitude is the rate towards target_speed_mps; 0 never "
+            "gets there)",
+            event.accel_mps2 != 0.0,
+            path,
+            f"{key}.accel_mps2",
+        )
+        _check_number(
+            event.target_speed_mps,
+            "a finite speed >= 0 m/s (driving forwards; reversing is not simulated)",
+            event.target_speed_mps >= 0.0,
+            path,
+            f"{key}.target_speed_mps",
+        )
+    for j, shift in enumerate(agent.lateral_shifts):
+        key = f"{prefix}.lateral_shifts.{j}"
+        _check_number(
+            shift.time_s, "a finite time >= 0 s", shift.time_s >= 0.0, path, f"{key}.time_s"
+        )
+        _check_number(
+            shift.duration_s,
+            "a finite duration > 0 s (the time the shift takes)",
+            shift.duration_s > 0.0,
+            path,
+            f"{key}.duration_s",
+        )
+        _check_number(shift.offset_m, "a finite offset in m", True, path, f"{key}.offset_m")
+
+
+def _check_number(value: float, what: str, ok: bool, path: str, key: str) -> None:
+    """``ConfigError`` at ``key`` (``must be <what>``) unless ``value`` is finite and ``ok``."""
+    if not (ok and np.isfinite(value)):
+        raise ConfigError(f"must be {what}, got {value}", path=path, field=key)
 
 
 def _check_one_speed(

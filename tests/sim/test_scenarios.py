@@ -108,7 +108,7 @@ def test_grid_and_random_sweeps(tmp_path: Path) -> None:
     first = [c.ego.speed_mps for c in load_scenarios(_write(tmp_path, text))]
     again = [c.ego.speed_mps for c in load_scenarios(_write(tmp_path, text))]
     assert first == again and len(set(first)) == 4 and all(5.0 <= v <= 15.0 for v in first)  # type: ignore[operator]
-    with pytest.raises(ConfigError, match=r"field sweep\.agents\.3\.speed_mps"):
+    with pytest.raises(ConfigError, match=r"field sweep\.grid\.agents\.3\.speed_mps"):
         load_scenarios(_write(tmp_path, BASE + "sweep:\n  grid: {agents.3.speed_mps: [1.0]}\n"))
 
 

@@ -1,5 +1,6 @@
 """``drivestack sim``: bad scenario input stops it before any run (exit 2, one line); a run
-that fails while running is recorded and the others go on (exit 1), as a fleet records it."""
+that crashes while running is recorded and the others go on, as a fleet records it; a run
+that misses its pass criteria is failed. Exit status 1 when any run failed or crashed."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_bad_scenario_stops_the_suite_before_any_run(
     assert not out.exists()  # nothing ran, nothing written
 
 
-def test_a_failing_run_is_recorded_and_the_others_run(
+def test_a_crashing_run_is_recorded_and_the_others_run(
     tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = evaluate.run_scenario
@@ -68,12 +69,13 @@ def test_a_failing_run_is_recorded_and_the_others_run(
     argv = ["sim", "--suite", str(suite), "--out", str(out), "--max-steps", "5", "--quiet"]
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert "run pdm/first failed: ValueError: Boxes3D.center_m contains NaN" in captured.err
-    assert "error: 1 of 4 runs failed" in captured.err and "Traceback" not in captured.err
-    assert "| first | pdm | - | FAILED |" in captured.out
+    assert "run pdm/first crashed: ValueError: Boxes3D.center_m contains NaN" in captured.err
+    assert "error: 0 of 4 runs failed their pass criteria, 1 crashed;" in captured.err
+    assert "Traceback" not in captured.err
+    assert "| first | pdm | - | CRASHED |" in captured.out
     assert "| first | idm | " in captured.out and "| second | pdm | " in captured.out
-    assert "pdm: mean score" in captured.out and "(1 more failed to run)" in captured.out
-    assert "failed: pdm/first: ValueError: Boxes3D.center_m contains NaN" in captured.out
+    assert "pdm: mean score" in captured.out and "(1 more crashed)" in captured.out
+    assert "crashed: pdm/first: ValueError: Boxes3D.center_m contains NaN" in captured.out
     # the failure as a fleet index records it: the variant, status, error and traceback
     error = json.loads((out / "pdm" / "first" / "error.json").read_text())
     assert error["variant"] == "pdm/first" and error["scenario"] == "first"
@@ -83,16 +85,17 @@ def test_a_failing_run_is_recorded_and_the_others_run(
     for run in ("idm/first", "pdm/second", "idm/second"):
         assert json.loads((out / run / "metrics.json").read_text())["passed"] is True
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["pdm"]["scenarios"] == 1 and summary["pdm"]["failed"] == 1
-    assert summary["pdm"]["failed_runs"] == [
+    pdm, idm = summary["pdm"], summary["idm"]
+    assert (pdm["scenarios"], pdm["passed"], pdm["failed"], pdm["crashed"]) == (1, 1, 0, 1)
+    assert pdm["crashed_runs"] == [
         {"scenario": "first", "error": "ValueError: Boxes3D.center_m contains NaN"}
     ]
-    assert summary["idm"]["scenarios"] == 2 and summary["idm"]["failed"] == 0
-    assert "failed_runs" not in summary["idm"]
-    assert "FAILED" in (out / "summary.md").read_text()
+    assert (idm["scenarios"], idm["passed"], idm["failed"], idm["crashed"]) == (2, 2, 0, 0)
+    assert "crashed_runs" not in idm and "failed_runs" not in idm and "failed_runs" not in pdm
+    assert "CRASHED" in (out / "summary.md").read_text()
 
 
-def test_only_failing_runs_still_write_a_summary(
+def test_only_crashing_runs_still_write_a_summary(
     tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*args: Any, **kwargs: Any) -> Any:
@@ -102,9 +105,60 @@ def test_only_failing_runs_still_write_a_summary(
     out = tmp_path / "out"
     argv = ["sim", "--suite", str(_suite(tmp_path, only=GOOD)), "--out", str(out), "--quiet"]
     assert main([*argv, "--planner", "pdm"]) == 1
-    assert "pdm: no scenario ran (1 more failed to run)" in capsys.readouterr().out
+    assert "pdm: no scenario ran (1 more crashed)" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())["pdm"]
     assert summary["scenarios"] == 0 and summary["mean_score"] is None
+    assert (summary["passed"], summary["failed"], summary["crashed"]) == (0, 0, 1)
+
+
+# a car 4.5 m behind the ego that speeds up at 8 m/s^2 at once: it runs into the ego (the
+# scenario's default pass criteria: no collision at all)
+HIT = "lanes: [road_0], station_m: 92.0, speed_events: [{time_s: 0.0, accel_mps2: 8.0, target_speed_mps: 30.0}]"
+
+
+def test_a_run_missing_its_pass_criteria_fails_the_command(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FAIL row is a failed run: counted as ``failed`` in summary.json (as ``drivestack
+    report`` counts it), exit status 1 with one line giving the counts; crashes apart."""
+    real = evaluate.run_scenario
+
+    def crash_on_third(built: Any, planner: Any, *args: Any, **kwargs: Any) -> Any:
+        if built.config.name == "third":
+            raise RuntimeError("boom")
+        return real(built, planner, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "run_scenario", crash_on_third)
+    suite = _suite(tmp_path, hit=HIT, good=GOOD, third=GOOD)
+    out = tmp_path / "out"
+    argv = ["sim", "--suite", str(suite), "--out", str(out), "--planner", "idm", "--quiet"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: 1 of 3 runs failed their pass criteria, 1 crashed; see the table (FAIL, "
+        f"CRASHED rows; error.json in a crashed run's folder) and {out / 'summary.json'}"
+    ]
+    assert "| hit | idm | " in captured.out and "| FAIL | yes (" in captured.out
+    assert "failed: idm/hit: collision at " in captured.out
+    metrics = json.loads((out / "idm" / "hit" / "metrics.json").read_text())
+    assert metrics["passed"] is False and metrics["failures"][0].startswith("collision at ")
+    summary = json.loads((out / "summary.json").read_text())["idm"]
+    assert (summary["scenarios"], summary["passed"], summary["failed"]) == (2, 1, 1)
+    assert summary["crashed"] == 1 and summary["collisions"] == 1
+    assert summary["failed_runs"] == [{"scenario": "hit", "failures": metrics["failures"]}]
+    assert summary["crashed_runs"] == [{"scenario": "third", "error": "RuntimeError: boom"}]
+
+
+def test_every_run_passing_exits_0(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    argv = ["sim", "--suite", str(_suite(tmp_path, good=GOOD)), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "error:" not in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    for planner in ("pdm", "idm"):
+        entry = summary[planner]
+        assert (entry["passed"], entry["failed"], entry["crashed"]) == (1, 0, 0)
 
 
 def test_fleet_records_a_swept_value_its_map_refuses(tmp_path: Path, capsys) -> None:

@@ -42,13 +42,46 @@ def test_another_invocations_runs_are_refused_unless_overwrite(tmp_path, capsys)
     capsys.readouterr()
     assert _sim(tmp_path, "--max-steps", "6") == 2
     line = _error(capsys)
-    assert str(tmp_path) in line and "max_steps" in line and "--overwrite" in line
+    assert str(tmp_path) in line and "--overwrite" in line
+    assert "(its runs were made with other max_steps (5; now 6))" in line
     assert main(["sim", CCRS, "--filter", "20kph", "--planner", "pdm", "--quiet", "--max-steps", "5", "--out", str(tmp_path)]) == 2  # fmt: skip
-    assert "other scenarios" in _error(capsys)
+    line = _error(capsys)
+    assert (
+        "its runs were made with other scenarios (ccrs_10kph not in this one; ccrs_20kph new)"
+        in line
+    )
     assert _sim(tmp_path, "--max-steps", "5") == 0  # the same invocation again: replaced
     assert _sim(tmp_path, "--max-steps", "6", "--overwrite") == 0
     metrics = json.loads((tmp_path / "pdm" / "ccrs_10kph" / "metrics.json").read_text())
     assert metrics["max_steps"] == 6
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        (("--planner", "pdm,idm"), "other planners (pdm; now pdm,idm)"),
+        (("--max-steps", "6"), "other max_steps (5; now 6)"),
+        (("--perception", "lidar"), "other perception (ground_truth; now lidar)"),
+        (
+            ("--planner", "idm", "--max-steps", "6"),
+            "other planners (pdm; now idm), max_steps (5; now 6)",
+        ),
+    ],
+    ids=["planners", "max_steps", "perception", "planners and max_steps"],
+)
+def test_the_refusal_names_what_differs(tmp_path, capsys, extra: tuple[str, ...], why: str) -> None:
+    """Other planners make other run folders too, but the scenarios are the same: the
+    refusal names what was given otherwise, not "other scenarios"."""
+    assert _sim(tmp_path, "--max-steps", "5") == 0
+    capsys.readouterr()
+    argv = ["sim", CCRS, "--filter", "10kph", "--quiet", "--out", str(tmp_path)]
+    defaults = {"--planner": "pdm", "--max-steps": "5"}
+    for flag, value in defaults.items():
+        if flag not in extra:
+            argv += [flag, value]
+    assert main([*argv, *extra]) == 2
+    line = _error(capsys)
+    assert f"(its runs were made with {why});" in line and "scenarios" not in line
 
 
 def test_runs_without_a_manifest_are_refused(tmp_path, capsys) -> None:
