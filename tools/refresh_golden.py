@@ -5,11 +5,15 @@ Replays the bundled demo drive (data/demo/drive.mcap) through configs/stack/sim_
 rewrites tests/golden/demo_replay.json; prints what changed against the previous reference.
 
     .venv/bin/python tools/refresh_golden.py [--check]
+
+Exit status: 0; with --check, 1 when the outputs differ from the reference (or there is none),
+so that CI fails on an unintended change.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,14 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "demo_replay.json"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="only print what changed against the reference; do not rewrite it",
+        help="only print what changed against the reference, do not rewrite it; exit status "
+        "1 when anything changed",
     )
     args = parser.parse_args(argv)
     from drivestack.pipeline import build_stack
@@ -40,11 +45,17 @@ def main(argv: list[str] | None = None) -> None:
     if GOLDEN.exists():
         diffs = compare_golden(record, load_golden(GOLDEN))
         print("\n".join(diffs[:50]) if diffs else "outputs unchanged")
+        if len(diffs) > 50:
+            print(f"... and {len(diffs) - 50} more differences")
+    else:
+        diffs = [f"no reference record {GOLDEN}"]
+        print(diffs[0])
     if args.check:
-        return
+        return 1 if diffs else 0
     save_golden(GOLDEN, record)
     print(f"wrote {GOLDEN} ({len(record['frames'])} frames)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

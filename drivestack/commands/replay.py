@@ -10,7 +10,9 @@ log made from KITTI tracking by tools/kitti_tracking_to_log.py, the KITTI detect
 tracking metrics of `drivestack eval`).
 RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
 status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it as
-RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were); --out may not be LOG itself nor lie inside a rosbag2 LOG folder.
+RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --out names a file (not a
+directory), may not be LOG itself nor lie inside a rosbag2 LOG folder; its missing parent
+folders are created.
 Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
 when no frame was replayed at all (an empty log, a bag without LiDAR messages).
 """
@@ -36,7 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stack YAML (default: configs/stack/default.yaml)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="output log (.mcap); the summary goes beside it"
+        "--out",
+        type=Path,
+        required=True,
+        help="output log file (.mcap; missing parent folders are created); the summary goes "
+        "beside it",
     )
     parser.add_argument(
         "--compression",

@@ -73,8 +73,18 @@ def _compare_boxes(
 def compare_golden(current: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     """Every difference between two records, as readable lines (empty: outputs agree)."""
     got, want = current["frames"], reference["frames"]
-    if [f["t"] for f in got] != [f["t"] for f in want]:
-        return [f"frame times differ: {len(want)} reference frames, {len(got)} now"]
+    got_t, want_t = [f["t"] for f in got], [f["t"] for f in want]
+    if got_t != want_t:
+        i = next(
+            (i for i, (g, w) in enumerate(zip(got_t, want_t, strict=False)) if g != w),
+            min(len(got_t), len(want_t)),
+        )
+        ref = f"t={want_t[i]}" if i < len(want_t) else "none (the reference ends)"
+        new = f"t={got_t[i]}" if i < len(got_t) else "none (the run ends)"
+        return [
+            f"frame times differ: {len(want)} reference frames, {len(got)} now; first at "
+            f"frame {i}: reference {ref}, now {new}"
+        ]
     diffs: list[str] = []
     for g, w in zip(got, want, strict=True):
         for topic in ("detections", "tracks"):

@@ -18,8 +18,11 @@ planned trajectory         ``foxglove.SceneUpdate``   one ``LinePrimitive`` (LIN
 transforms / ego pose      ``foxglove.FrameTransforms``
 camera image               ``foxglove.CompressedImage``
 metrics                    ``drivestack.Metrics``     ``{timestamp_ns, scope, metrics: {...}}``
-run metadata               ``drivestack.RunMetadata`` version, command, config, inputs (also an
-                                                      MCAP metadata record ``drivestack``)
+run metadata               ``drivestack.RunMetadata`` version, git commit, command, config,
+                                                      inputs (also an MCAP metadata record
+                                                      ``drivestack``); stamped with the first
+                                                      message's log time (0 in logs written
+                                                      before that, and in logs of no message)
 KITTI label rows / calib   ``drivestack.KittiLabels`` see :mod:`drivestack.replay.kitti_log`
                            ``drivestack.KittiCalib``
 =========================  =========================  =======================================
@@ -43,6 +46,7 @@ import numpy as np
 
 import drivestack
 from drivestack.core.frames import EGO, WORLD
+from drivestack.core.provenance import git_commit
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.messages import encode_image_png
 from drivestack.replay import payloads
@@ -437,12 +441,16 @@ class LogWriter:
         self._channels: dict[str, int] = {}
         run = {
             "drivestack_version": drivestack.__version__,
+            "git_commit": git_commit(),
             "command": command,
             "config": dict(config),
             "inputs": list(inputs),
         }
         self._writer.add_metadata("drivestack", {k: json.dumps(v) for k, v in run.items()})
-        self.write(RUN_TOPIC, RUN_METADATA, 0, run)
+        # the run record is stamped with the first message's log time (so that a viewer's
+        # timeline starts at the recording, not at 1970), written just before that message;
+        # a log without messages gets it at close, at time 0
+        self._run: dict[str, Any] | None = run
 
     def __enter__(self) -> LogWriter:
         return self
@@ -457,6 +465,7 @@ class LogWriter:
 
     def close(self) -> None:
         if not self._stream.closed:
+            self._write_run(0)
             self._writer.finish()
             self._stream.close()
 
@@ -479,8 +488,16 @@ class LogWriter:
         data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
         self.write_encoded(topic, schema_name, timestamp_ns, data)
 
+    def _write_run(self, timestamp_ns: int) -> None:
+        """The run record (:data:`RUN_TOPIC`) at ``timestamp_ns``, unless already written."""
+        run, self._run = self._run, None
+        if run is not None:
+            self.write(RUN_TOPIC, RUN_METADATA, timestamp_ns, run)
+
     def write_encoded(self, topic: str, schema_name: str, timestamp_ns: int, data: bytes) -> None:
         """Lowest level: one already encoded (compact JSON) message."""
+        if self._run is not None:
+            self._write_run(timestamp_ns)
         self._writer.add_message(
             self._channel(topic, schema_name), int(timestamp_ns), data, int(timestamp_ns)
         )

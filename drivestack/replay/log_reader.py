@@ -302,7 +302,8 @@ class LogReader:
         except _mcap_errors() as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise TruncatedLogError(
-                f"truncated or corrupt MCAP: it breaks off after {count} messages ({detail})",
+                f"truncated or corrupt MCAP: it breaks off after {count} messages of the "
+                f"topics read ({detail})",
                 path=str(self.path),
             ) from None
 
@@ -414,7 +415,21 @@ class LogReader:
             )
 
         reusable: bool | None = None  # the source PNGs are what the writer would encode
-        for msg in self.messages(wanted):
+        messages = self.messages(wanted)
+        while True:
+            try:
+                msg = next(messages)
+            except StopIteration:
+                break
+            except TruncatedLogError:
+                # the frames held for camera pairing are readable: replay them, then report
+                # where the log breaks off
+                if group_ns is not None:
+                    waiting.append((group_ns, group))
+                for stamp, done in waiting:
+                    if key in done:
+                        yield build(stamp, done)
+                raise
             if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
                 name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
                 if kind == "calibration":

@@ -18,7 +18,8 @@ when the replay ends; the summary JSON is written the same way. A replay stopped
 leaves no new output; one that crashes leaves the valid log of the frames before the crash
 as ``RUN.crashed.mcap`` (an older finished ``RUN.mcap`` and its summary stay as they were).
 The output may not be
-the input itself, nor lie inside a rosbag2 input folder.
+an existing directory, the input itself, nor lie inside a rosbag2 input folder; missing
+parent folders of the output are created.
 """
 
 from __future__ import annotations
@@ -131,23 +132,32 @@ def open_frames(
 
 
 def check_output_path(log_path: Path, out_path: Path) -> None:
-    """Refuse an output that would destroy the input: the input file itself (or its summary
-    JSON), or a file inside a rosbag2 input folder.
+    """Refuse an output that cannot be written or would destroy the input: an existing
+    directory, the input file itself (or its summary JSON), or a file inside a rosbag2 input
+    folder. Checked before anything is read; missing parent folders of the output are fine
+    (the replay creates them).
 
     Raises:
-        DataError: naming the output and the input it would overwrite.
+        DataError: naming ``--out`` (normalised) and the input it would overwrite.
     """
+    if out_path.is_dir():
+        raise DataError(
+            f"is a directory; give a file name such as {out_path / 'run.mcap'}",
+            path=f"--out {out_path}",
+        )
+    if not log_path.exists():  # a missing log is open_frames' error
+        return
     log, out = log_path.resolve(), out_path.resolve()
     summary = out.with_suffix(".summary.json")
     if log in (out, summary, partial_path(out), crashed_log_path(out)):
         raise DataError(
-            f"the output would overwrite the input log {log_path}: give another --out",
-            path=str(out_path),
+            f"the output would overwrite the input log {log}: give another --out",
+            path=f"--out {out}",
         )
     if log.is_dir() and out.is_relative_to(log):
         raise DataError(
-            f"the output lies inside the input bag folder {log_path}: give an --out outside it",
-            path=str(out_path),
+            f"the output lies inside the input bag folder {log}: give an --out outside it",
+            path=f"--out {out}",
         )
 
 
@@ -241,6 +251,10 @@ def _ingest_summary(report: Any) -> dict[str, Any] | None:
     return {
         "clean": report.clean,
         "counts": report.counts(),
+        "messages_read": dict(report.messages_read),
+        "lidar_topics": list(report.lidar_topics),
+        # the bag's topics no frame uses: topic, type, message count
+        "unused_topics": list(report.unused_topics),
         "skipped": [
             {
                 "topic": s.topic,
@@ -292,8 +306,7 @@ def replay(
     from drivestack.replay.log_io import LogIO
 
     log_path, out_path = Path(log_path), Path(out_path)
-    if log_path.exists():  # a missing log is open_frames' error
-        check_output_path(log_path, out_path)
+    check_output_path(log_path, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     frames, ingest_report = open_frames(log_path, rosbag_config, announce)
     skipped: list[SkippedFrame] = []
@@ -340,9 +353,8 @@ def replay(
                 out = stack.step(frame)
             except (DataError, ValueError) as exc:
                 log_io.drop()
-                skipped.append(
-                    SkippedFrame(frame.timestamp_ns, frame.source or str(log_path), str(exc))
-                )
+                source = frame.source or str(log_path)
+                skipped.append(SkippedFrame(frame.timestamp_ns, source, _reason(exc, source)))
                 continue
             log_io.write(
                 (out.detections, out.tracks, {f"{k}_ms": v for k, v in out.stage_ms.items()})
@@ -361,15 +373,15 @@ def replay(
                 try:
                     kitti.add(frame, out.detections, out.tracks)
                 except (DataError, ValueError) as exc:
-                    reason = f"replayed but not KITTI-scored: {exc}"
+                    reason = f"replayed but not KITTI-scored: {_reason(exc, frame.source)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
         if log_io.input_stopped is not None:
             skipped.append(
                 SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")
             )
-        if processed == 0:
-            skipped.append(SkippedFrame(-1, str(log_path), _nothing_replayed(skipped)))
         ingest = log_io.close()
+        if processed == 0:  # (after close: the ingest report is complete then)
+            skipped.append(SkippedFrame(-1, str(log_path), _nothing_replayed(skipped, ingest)))
         os.replace(partial_path(out_path), out_path)
     except BaseException as exc:
         log_io.abort()
@@ -407,6 +419,13 @@ def replay(
     return summary
 
 
+def _reason(exc: Exception, source: str) -> str:
+    """The error of a skipped frame without the frame's source at its start (the skip line
+    names the source once)."""
+    text = str(exc)
+    return text.removeprefix(f"{source}: ") if source else text
+
+
 def crashed_log_path(out_path: Path) -> Path:
     """Where a crashed replay leaves the log of the frames before the crash
     (``RUN.mcap`` -> ``RUN.crashed.mcap``), so that it never replaces an older finished log."""
@@ -426,10 +445,29 @@ def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     exc.add_note(f"the log of the frames replayed before the failure: {crashed}")
 
 
-def _nothing_replayed(skipped: list[SkippedFrame]) -> str:
-    """The whole-input note of a replay that replayed no frame."""
+def _nothing_replayed(skipped: list[SkippedFrame], ingest: dict[str, Any] | None = None) -> str:
+    """The whole-input note of a replay that replayed no frame: for a ROS bag, what became of
+    the LiDAR messages it read (from the ingest report)."""
     if any(s.timestamp_ns != -1 for s in skipped):
         return "no frame replayed: the stack refused every frame (listed above)"
+    if ingest is not None:
+        lidar = set(ingest.get("lidar_topics") or ())
+        read = sum(n for t, n in (ingest.get("messages_read") or {}).items() if t in lidar)
+        kinds: dict[str, int] = {}
+        partial: list[str] = []
+        for s in ingest["skipped"]:
+            if s["topic"] in lidar and not s["kept"]:
+                if s["kind"] == "partial_frame":  # one entry for the packets of a frame
+                    partial.append(f"partial_frame: {s['reason']}")
+                else:
+                    kinds[s["kind"]] = kinds.get(s["kind"], 0) + 1
+        if read:
+            dropped = "all dropped" if sum(kinds.values()) == read else "none made a frame"
+            why = "; ".join([", ".join(f"{kind}: {n}" for kind, n in kinds.items()), *partial])
+            return (
+                f"no frame replayed: {read} LiDAR messages read, {dropped} "
+                f"({why.strip('; ') or 'no reason recorded'}; see the ingest report)"
+            )
     return (
         "no frame replayed: the input holds no frame to replay (for a ROS bag: no message on "
         "the LiDAR topics; see --ingest-config)"
@@ -464,6 +502,15 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             title = "ingest notes (accepted: --missing-ego-pose track_in_ego_frame)"
         lines.append(f"  {title}: {json.dumps(counts)}")
         lines += [f"    first {kind}: {reason}" for kind, reason in _first_reasons(summary)]
+    unused = (summary["ingest"] or {}).get("unused_topics") or []
+    if unused:
+        lines.append(
+            "  bag topics not read: "
+            + ", ".join(
+                f"{u['topic']} ({u['type']}, {u['messages'] if u['messages'] is not None else '?'})"
+                for u in unused
+            )
+        )
     for cls, m in (summary["detection_vs_labels"] or {}).items():
         if m["labels"]:
             lines.append(

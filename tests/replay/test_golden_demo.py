@@ -7,6 +7,7 @@ reference with ``.venv/bin/python tools/refresh_golden.py``.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,41 @@ def test_comparison_reports_moved_boxes_and_changed_ids():
     assert compare_golden({"frames": changed["frames"][:-1]}, reference)[0].startswith(
         "frame times differ"
     )
+
+
+def test_a_shifted_frame_time_is_named():
+    reference = {"frames": [{"t": 10}, {"t": 20}, {"t": 30}, {"t": 40}]}
+    shifted = {"frames": [{"t": 10}, {"t": 20}, {"t": 31}, {"t": 40}]}
+    (line,) = compare_golden(shifted, reference)
+    assert "first at frame 2: reference t=30, now t=31" in line
+    (line,) = compare_golden({"frames": reference["frames"][:3]}, reference)
+    assert "3 now" in line and "frame 3: reference t=40, now none" in line
+
+
+def _refresh_tool():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "refresh_golden", REPO / "tools/refresh_golden.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_the_golden_check_fails_on_differences(tmp_path, monkeypatch, capsys):
+    tool = _refresh_tool()
+    reference = load_golden(REPO / "tests/golden/demo_replay.json")
+    shifted = copy.deepcopy(reference)
+    shifted["frames"][3]["t"] += 1
+    golden = tmp_path / "golden.json"
+    golden.write_text(json.dumps(shifted))
+    monkeypatch.setattr(tool, "GOLDEN", golden)
+    assert tool.main(["--check"]) == 1
+    assert "first at frame 3" in capsys.readouterr().out
+    assert json.loads(golden.read_text()) == shifted  # --check rewrites nothing
+    golden.write_text(json.dumps(reference))
+    assert tool.main(["--check"]) == 0
+    assert "outputs unchanged" in capsys.readouterr().out

@@ -279,3 +279,45 @@ def test_a_log_cut_short_replays_up_to_the_cut(tmp_path: Path) -> None:
         assert b.timestamp_ns == a.timestamp_ns
         assert np.array_equal(b.lidar("top").xyz_m, a.lidar("top").xyz_m)
         assert b.world_from_ego is not None and b.world_from_ego.allclose(a.world_from_ego)  # type: ignore[arg-type]
+
+
+def test_the_run_record_is_stamped_at_the_first_message(tmp_path: Path) -> None:
+    """A viewer's timeline starts at the recording (not at 1970); a log of no message still
+    has its run record (at time 0); the run record names the git commit."""
+    from mcap.reader import make_reader
+
+    from drivestack.core.provenance import git_commit
+
+    path = tmp_path / "run.mcap"
+    with LogWriter(path, config={"a": 1}, command="test") as writer:
+        writer.write(
+            "/x", "drivestack.Metrics", T, {"timestamp_ns": T, "scope": "s", "metrics": {}}
+        )
+        writer.write(
+            "/x", "drivestack.Metrics", T + 5, {"timestamp_ns": T, "scope": "s", "metrics": {}}
+        )
+    with path.open("rb") as stream:
+        stats = make_reader(stream).get_summary().statistics
+    assert stats.message_start_time == T and stats.message_end_time == T + 5
+    reader = LogReader(path)
+    times = [(m.topic, m.log_time_ns) for m in reader.messages()]
+    assert times == [("/drivestack/run", T), ("/x", T), ("/x", T + 5)]
+    run = reader.run_metadata()
+    assert run["config"] == {"a": 1} and run["git_commit"] == git_commit()
+    assert reader.validate() == 3
+
+    empty = tmp_path / "empty.mcap"
+    with LogWriter(empty, config={}):
+        pass
+    assert [(m.topic, m.log_time_ns) for m in LogReader(empty).messages()] == [
+        ("/drivestack/run", 0)
+    ]
+
+
+def test_logs_with_the_run_record_at_time_zero_still_read() -> None:
+    demo = Path(__file__).resolve().parents[2] / "data" / "demo" / "drive.mcap"
+    reader = LogReader(demo)
+    first = next(iter(reader.messages()))
+    assert (first.topic, first.log_time_ns) == ("/drivestack/run", 0)  # written before the change
+    assert "config" in reader.run_metadata()
+    assert sum(1 for _ in reader.frames()) == 61

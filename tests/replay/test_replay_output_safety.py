@@ -140,3 +140,60 @@ def test_the_crashed_log_name_may_not_be_the_input(tmp_path) -> None:
     log.write_bytes(DEMO_LOG.read_bytes())
     with pytest.raises(DataError, match="would overwrite the input log"):
         check_output_path(log, tmp_path / "run.mcap")
+
+
+def test_an_out_that_is_a_directory_is_refused_before_reading(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "runs"
+    out.mkdir()
+    import drivestack.replay.runner as runner
+
+    def no_reading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the input was opened")
+
+    monkeypatch.setattr(runner, "open_frames", no_reading)
+    assert main(["replay", str(DEMO_LOG), "--out", str(out), "--quiet"]) == 2
+    line = _error(capsys)
+    assert f"--out {out}" in line and "is a directory" in line
+    assert str(out / "run.mcap") in line
+    assert list(tmp_path.iterdir()) == [out] and list(out.iterdir()) == []
+
+
+def test_the_overwrite_error_names_the_normalised_paths(tmp_path, capsys, monkeypatch) -> None:
+    (tmp_path / "bad").mkdir()
+    log = tmp_path / "bad" / "selfin.mcap"
+    shutil.copyfile(DEMO_LOG, log)
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", "bad/../bad/selfin.mcap", "--out", "bad/../bad/selfin.mcap"]) == 2
+    line = _error(capsys)
+    assert ".." not in line and str(log.resolve()) in line
+
+
+def test_missing_parent_folders_of_the_output_are_created(tmp_path) -> None:
+    out = tmp_path / "a" / "b" / "run.mcap"
+    replay(DEMO_LOG, build_stack(SIM_STACK), out, progress=False, io_worker="thread")
+    assert out.is_file() and out.with_suffix(".summary.json").is_file()
+
+
+def test_a_log_cut_at_half_replays_every_readable_scan(tmp_path, capsys) -> None:
+    """The frames held for camera pairing when the log breaks off are replayed too."""
+    from drivestack.replay.log_reader import LogReader, TruncatedLogError
+
+    data = DEMO_LOG.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) // 2])
+    scans = 0
+    with pytest.raises(TruncatedLogError, match="messages of the topics read"):
+        for _ in LogReader(cut).messages(["/lidar/top"]):
+            scans += 1
+    assert scans > 10
+    frames: list[int] = []
+    with pytest.raises(TruncatedLogError):
+        for frame in LogReader(cut).frames():
+            frames.append(frame.timestamp_ns)
+    assert len(frames) == scans
+    out = tmp_path / "run.mcap"
+    assert main(["replay", str(cut), "--stack", str(SIM_STACK), "--out", str(out), "--quiet"]) == 1
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["frames_processed"] == scans
+    (note,) = [s["reason"] for s in summary["skipped"]]
+    assert note.startswith("input incomplete: ") and "messages of the topics read" in note

@@ -50,6 +50,11 @@ class IngestReport:
     messages_read: dict[str, int] = field(default_factory=dict)
     skipped: list[SkippedMessage] = field(default_factory=list)
     nonfinite_points_dropped: int = 0
+    #: the LiDAR topics frames are made of (set by the bag reader)
+    lidar_topics: list[str] = field(default_factory=list)
+    #: the bag's topics no frame uses: ``{"topic", "type", "messages"}`` (messages: None
+    #: when the bag does not say)
+    unused_topics: list[dict[str, Any]] = field(default_factory=list)
 
     def skip(self, topic: str, index: int, timestamp_ns: int, kind: str, reason: str) -> None:
         """A message that was dropped."""
@@ -180,6 +185,28 @@ def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
         reader.close()
 
 
+def _metadata_problem(path: Path) -> str | None:
+    """One line on what is wrong with a rosbag2 folder's ``metadata.yaml`` (with the line and
+    column of a YAML error); None when it parses, or ``path`` is not a folder."""
+    if not path.is_dir():
+        return None
+    meta = path / "metadata.yaml"
+    if not meta.is_file():
+        return "missing (a rosbag2 folder needs it; `ros2 bag reindex` rebuilds it)"
+    import yaml
+
+    try:
+        yaml.safe_load(meta.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        return f"invalid YAML{where}: {' '.join(str(problem).split())}"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    return None
+
+
 def _salvage(path: Path, why: str, report: IngestReport | None) -> Any:
     from drivestack.ingest.rosbag.salvage import SalvageReader
 
@@ -188,6 +215,9 @@ def _salvage(path: Path, why: str, report: IngestReport | None) -> Any:
         files = sorted(path.glob("*.mcap"))
         target = files[0] if len(files) == 1 else path
     if not (target.is_file() and target.suffix in (".bag", ".mcap")):
+        problem = _metadata_problem(path)
+        if problem is not None:  # one line naming metadata.yaml, not a YAML parser dump
+            raise DataError(f"cannot open bag: {problem}", path=str(path / "metadata.yaml"))
         raise DataError(f"cannot open bag: {why}", path=str(path))
     try:
         reader = SalvageReader(target)

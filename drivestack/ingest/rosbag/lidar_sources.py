@@ -4,7 +4,9 @@ A LiDAR topic holds ``sensor_msgs/PointCloud2`` (one cloud per message), Velodyn
 (``velodyne_msgs/VelodyneScan``, one rotation per message) or Ouster packets
 (``ouster_ros/PacketMsg`` on ``<ns>/lidar_packets``, a cloud every ``columns_per_frame``
 columns, with the sensor JSON on ``<ns>/metadata``). :func:`make_lidar_source` picks the
-decoder from the topic's message type.
+decoder from the topic's message type. A source that assembles frames from packets says how
+many packets it holds when the stream ends (``leftover``): the reader reports them
+(``partial_frame``), so that no packet vanishes unreported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class LidarSource(Protocol):
         """The clouds this message completes (raises DataError for a bad message)."""
         ...
 
+    def leftover(self) -> int:
+        """Messages fed since the last completed cloud (packets of a frame the stream ended
+        in the middle of; 0 for sources that make a cloud of every message)."""
+        ...
+
 
 class PointCloud2Source:
     def __init__(self) -> None:
@@ -37,6 +44,9 @@ class PointCloud2Source:
         self.num_nonfinite += decoded.num_nonfinite
         return [decoded.cloud]
 
+    def leftover(self) -> int:
+        return 0
+
 
 class VelodyneSource:
     def __init__(self, config: VelodyneConfig) -> None:
@@ -46,6 +56,9 @@ class VelodyneSource:
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
         return [self._decoder.decode(msg, path=path, record=record)]
 
+    def leftover(self) -> int:
+        return 0
+
 
 class OusterSource:
     def __init__(self, metadata_json: str, source: str) -> None:
@@ -53,13 +66,18 @@ class OusterSource:
 
         self.num_nonfinite = 0
         self._decoder = OusterDecoder(metadata_json, source=source)
+        self._pending = 0  # packets of the frame being assembled
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
         try:
             cloud = self._decoder.add_packet(msg.buf, log_time_ns)
         except DataError as exc:
             raise DataError(exc.reason, path=path, record=record, field="buf") from None
+        self._pending = 0 if cloud is not None else self._pending + 1
         return [] if cloud is None else [cloud]
+
+    def leftover(self) -> int:
+        return self._pending
 
 
 def ouster_metadata_topic(packet_topic: str) -> str:

@@ -79,14 +79,18 @@ class RosbagLog:
         self._announce = announce or (lambda text: print(text, file=sys.stderr))
         with open_bag(self.path, self.report) as reader:
             topics = [(c.topic, c.msgtype) for c in reader.connections]
+            counts = _message_counts(reader)
+            stopped = getattr(reader, "stopped", None)
         self._msgtypes = {t: normalise_msgtype(mt) for t, mt in topics}
         self.topic_map: TopicMap
         if self.config.topics.is_empty:
             try:
                 self.topic_map = guess_topic_map(topics)
             except ValueError as exc:
+                cut = f"; the file breaks off ({stopped}): truncated?" if stopped else ""
                 raise DataError(
-                    f"cannot guess a topic map: {exc}; topics are {topics}", path=str(self.path)
+                    f"cannot guess a topic map: {exc}; topics are {topics}{cut}",
+                    path=str(self.path),
                 ) from None
             self._announce(describe_topic_map(self.topic_map))
         else:
@@ -102,6 +106,7 @@ class RosbagLog:
                     path=str(self.path),
                     field="topics",
                 )
+        self._note_topics(topics, counts)
         self.tf = TransformBuffer(self.config.tf_tolerance_ns)
         self.odometry: list[m.OdometrySample] = []
         self.gnss: list[m.GnssFix] = []
@@ -109,6 +114,24 @@ class RosbagLog:
         self._odometry_series: PoseSeries | None = None
         self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
         self._read_small_streams()
+
+    def _note_topics(self, topics: list[tuple[str, str]], counts: dict[str, int | None]) -> None:
+        """The LiDAR topics and the topics no frame uses, in the ingest report."""
+        tm = self.topic_map
+        used = {*tm.lidars.values(), *tm.tf, *tm.tf_static}
+        used |= {t for c in tm.cameras.values() for t in (c.image, c.info) if t}
+        used |= {t for t in (tm.odometry, tm.navsat) if t}
+        used |= {
+            ouster_metadata_topic(t)
+            for t in tm.lidars.values()
+            if self._msgtypes.get(t) in OUSTER_PACKETS
+        }
+        self.report.lidar_topics = list(tm.lidars.values())
+        self.report.unused_topics = [
+            {"topic": topic, "type": msgtype, "messages": counts.get(topic)}
+            for topic, msgtype in sorted(set(topics))
+            if topic not in used
+        ]
 
     # -- reading ------------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -328,9 +351,12 @@ class RosbagLog:
             }
             waiting: deque[tuple[int, PointCloud, SE3]] = deque()
             horizon = self.config.camera_tolerance_ns + self.config.sync_latency_ns
+            last: dict[str, tuple[int, int]] = {}  # LiDAR topic -> its last (index, stamp)
             for topic, i, stamp, msg in self._messages(
                 reader, set(lidar_topics) | set(camera_topics)
             ):
+                if topic in lidar_topics:
+                    last[topic] = (i, stamp)
                 if topic in camera_topics:
                     name = camera_topics[topic]
                     image = self._image(name, topic, i, stamp, msg, topic in compressed)
@@ -348,5 +374,30 @@ class RosbagLog:
                 for queue in recent.values():
                     while len(queue) > 1 and queue[0][0] < oldest - self.config.camera_tolerance_ns:
                         queue.popleft()
+            for topic, source in sources.items():
+                if source.leftover() and topic in last:
+                    self.report.skip(
+                        topic,
+                        *last[topic],
+                        "partial_frame",
+                        f"{source.leftover()} packets after the last full frame (the stream "
+                        "ends before the frame does)",
+                    )
             while waiting:
                 yield self._finish(key, *waiting.popleft(), recent)
+
+
+def _message_counts(reader: Any) -> dict[str, int | None]:
+    """Messages per topic as the bag's index says (``rosbags`` connections' ``msgcount``;
+    a salvaged bag: the messages recovered); None where it is not known."""
+    counts: dict[str, int | None] = {}
+    salvaged = getattr(reader, "topic_counts", None)
+    if callable(salvaged):
+        return dict(salvaged())
+    for c in reader.connections:
+        n = getattr(c, "msgcount", None)
+        if n is None or counts.get(c.topic, 0) is None:
+            counts[c.topic] = None
+        else:
+            counts[c.topic] = (counts.get(c.topic) or 0) + int(n)
+    return counts

@@ -80,6 +80,7 @@ class SalvageReader:
     Attributes:
         connections: what the readable part declares.
         stopped: None when the file was read to its end, else where and why reading stopped.
+        stopped_at: the byte where reading stopped (None when read to its end).
         num_messages: messages recovered.
     """
 
@@ -88,6 +89,7 @@ class SalvageReader:
         self.connections: list[SalvageConnection] = []
         self._messages: list[tuple[SalvageConnection, int, bytes]] = []
         self.stopped: str | None = None
+        self.stopped_at: int | None = None  # the byte where reading stopped
         data = self.path.read_bytes()
         self._ros2 = not data.startswith(ROS1_MAGIC)
         if self._ros2:
@@ -109,6 +111,7 @@ class SalvageReader:
                 fields, body, end = _record(data, pos)
             except _Incomplete as exc:
                 self.stopped = f"incomplete {exc} at byte {pos} of {len(data)}"
+                self.stopped_at = pos
                 self._ros1_partial_chunk(data, pos, by_id)
                 return
             op = fields.get("op", b"\x00")[0]
@@ -118,6 +121,7 @@ class SalvageReader:
                 stop = self._ros1_chunk(fields, body, by_id)
                 if stop:
                     self.stopped = f"{stop} in the chunk at byte {pos} of {len(data)}"
+                    self.stopped_at = pos
                     return
             pos = end
 
@@ -194,8 +198,11 @@ class SalvageReader:
 
         schemas: dict[int, Any] = {}
         by_id: dict[int, SalvageConnection] = {}
+        stream = io.BytesIO(data)
+        pos = 0  # the end of the last whole record
         try:
-            for record in StreamReader(io.BytesIO(data), skip_magic=False).records:
+            for record in StreamReader(stream, skip_magic=False).records:
+                pos = stream.tell()
                 if isinstance(record, Schema):
                     schemas[record.id] = record
                 elif isinstance(record, Channel):
@@ -212,7 +219,9 @@ class SalvageReader:
                         (by_id[record.channel_id], record.log_time, bytes(record.data))
                     )
         except Exception as exc:  # the mcap library raises several types for a cut-off file
-            self.stopped = f"{type(exc).__name__}: {exc}"
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.stopped = f"{detail} at byte {pos} of {len(data)}"
+            self.stopped_at = pos
 
     # -- AnyReader-like interface -------------------------------------------------------------
     def _typestore(self) -> Any:
@@ -233,6 +242,13 @@ class SalvageReader:
         wanted = {c.id for c in connections}
         picked = [m for m in self._messages if not wanted or m[0].id in wanted]
         yield from sorted(picked, key=lambda m: m[1])
+
+    def topic_counts(self) -> dict[str, int | None]:
+        """Messages recovered per topic."""
+        counts: dict[str, int | None] = {c.topic: 0 for c in self.connections}
+        for conn, _, _ in self._messages:
+            counts[conn.topic] = (counts.get(conn.topic) or 0) + 1
+        return counts
 
     def deserialize(self, raw: bytes, msgtype: str) -> Any:
         if self._ros2:

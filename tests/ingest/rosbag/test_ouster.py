@@ -114,3 +114,35 @@ def test_packet_bag_through_rosbag_log(shared_data: Path) -> None:
     (direct,) = list(read_ouster_bag(bag))
     assert np.array_equal(frame.lidar().xyz_m, direct.xyz_m)
     assert log.report.counts() == {"no_ego_pose": 1}
+
+
+def test_packets_of_an_unfinished_frame_are_reported_by_the_bag_reader(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A packet stream that ends mid-frame: the packets are named (``partial_frame``), not lost."""
+    from rosbags.rosbag1 import Writer
+
+    from drivestack.ingest.rosbag.reader import RosbagLog
+    from drivestack.ingest.rosbag.topic_map import RosbagConfig
+
+    src = shared_data / "ros_bags/ouster_ros1/512x10_raw.bag"
+    dst = tmp_path / "partial.bag"
+    with AnyReader([src]) as reader, Writer(dst) as writer:
+        conns = {}
+        packets = 0
+        for c, t, raw in reader.messages():
+            if c.topic.endswith("lidar_packets"):
+                packets += 1
+                if packets > 20:
+                    continue
+            if c.topic not in conns:
+                conns[c.topic] = writer.add_connection(
+                    c.topic, c.msgtype, msgdef=c.msgdef.data, md5sum=c.digest
+                )
+            writer.write(conns[c.topic], t, raw)
+    log = RosbagLog(dst, RosbagConfig(ego_frame="os_sensor"), announce=lambda _: None)
+    assert list(log.frames()) == []
+    assert log.report.counts() == {"partial_frame": 1}
+    (entry,) = log.report.skipped
+    assert (entry.topic, entry.index) == ("/os_node0/lidar_packets", 19)
+    assert entry.reason.startswith("20 packets after the last full frame")

@@ -252,3 +252,100 @@ def test_topic_map_from_yaml_is_strict(tmp_path: Path) -> None:
         DataError, match="topic '/velodyne_points' from the topic map is not in the bag"
     ):
         RosbagLog(path, RosbagConfig(topics=TopicMap(lidars={"top": "/velodyne_points"})))
+
+
+def test_a_replay_of_no_frame_says_what_became_of_the_lidar_messages(tmp_path: Path) -> None:
+    from drivestack.pipeline import build_stack
+    from drivestack.replay.runner import replay
+
+    path = tmp_path / "drive"
+    write_drive(path)
+    repo = Path(__file__).resolve().parents[3]
+    summary = replay(
+        path,
+        build_stack(repo / "configs/stack/default.yaml"),
+        tmp_path / "run.mcap",
+        progress=False,
+        io_worker="thread",
+        rosbag_config=RosbagConfig(ego_frame="wrong"),
+        announce=lambda _: None,
+    )
+    assert summary["frames_processed"] == 0 and not summary["clean"]
+    (note,) = [s["reason"] for s in summary["skipped"]]
+    assert note == (
+        "no frame replayed: 4 LiDAR messages read, all dropped (missing_tf: 4; see the ingest "
+        "report)"
+    )
+
+
+def test_unused_topics_are_listed(tmp_path: Path) -> None:
+    path = tmp_path / "drive"
+    write_drive(path)
+    cfg = RosbagConfig(topics=TopicMap(lidars={"points": "/points"}, odometry="/odom"))
+    log = RosbagLog(path, cfg, announce=lambda _: None)
+    assert len(list(log.frames())) == 4
+    assert log.report.lidar_topics == ["/points"]
+    assert log.report.unused_topics == [
+        {"topic": "/cam/camera_info", "type": INFO, "messages": 1},
+        {"topic": "/cam/image_raw", "type": IMG, "messages": 4},
+    ]
+    guessed = RosbagLog(path, announce=lambda _: None)
+    assert guessed.report.unused_topics == []
+
+
+def test_a_truncated_mcap_without_readable_topics_says_it_breaks_off(tmp_path: Path) -> None:
+    path = tmp_path / "drive"
+    write_drive(path, storage="mcap")
+    file = next(path.glob("*.mcap"))
+    data = file.read_bytes()
+    file.write_bytes(data[:200])
+    with pytest.raises(DataError, match="cannot guess a topic map") as raised:
+        RosbagLog(path, announce=lambda _: None)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "the file breaks off (" in message and "at byte" in message
+    assert message.endswith("truncated?")
+
+
+def test_a_bad_or_missing_metadata_yaml_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "drive"
+    write_drive(path)
+    meta = path / "metadata.yaml"
+    text = meta.read_text().splitlines()
+    text[2] = text[2] + " [sqlite3: {"
+    meta.write_text("\n".join(text))
+    with pytest.raises(DataError) as raised:
+        RosbagLog(path, announce=lambda _: None)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{meta}: cannot open bag: invalid YAML")
+    assert "at line " in message and ", column " in message
+    meta.unlink()
+    with pytest.raises(DataError) as raised:
+        RosbagLog(path, announce=lambda _: None)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{meta}: cannot open bag: missing")
+
+
+def test_a_skip_line_names_the_frame_source_once(tmp_path: Path) -> None:
+    from drivestack.pipeline import build_stack
+    from drivestack.replay.runner import replay, summary_lines
+
+    path = tmp_path / "drive"
+    write_drive(path)
+    repo = Path(__file__).resolve().parents[3]
+    summary = replay(
+        path,
+        build_stack(repo / "configs/stack/default.yaml"),
+        tmp_path / "run.mcap",
+        progress=False,
+        io_worker="thread",
+        rosbag_config=RosbagConfig(topics=TopicMap(lidars={"points": "/points"})),
+        announce=lambda _: None,
+    )
+    frames = [s for s in summary["skipped"] if s["timestamp_ns"] != -1]
+    assert len(frames) == 4 and all("world_from_ego" in s["reason"] for s in frames)
+    lines = [line for line in summary_lines(summary) if "skipped t=" in line]
+    assert len(lines) == 4
+    for s, line in zip(frames, lines, strict=True):
+        assert line.count(s["source"]) == 1, line
+    assert "bag topics not read: /cam/camera_info" in "\n".join(summary_lines(summary))
