@@ -511,12 +511,19 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
                 for u in unused
             )
         )
+    never = []
     for cls, m in (summary["detection_vs_labels"] or {}).items():
-        if m["labels"]:
+        if m["labels"] and not m["detections"]:
+            never.append(f"{cls} ({m['labels']} labels)")
+        elif m["labels"]:
             lines.append(
                 f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(m['precision'])} "
                 f"({m['labels']} labels, BEV IoU 0.5)"
             )
+    if never:
+        # a labelled class the stack never output (KITTI's Van, Truck, Tram, ...): its recall
+        # of 0 says more about the detector's classes than about its quality
+        lines.append("  labelled but never detected: " + ", ".join(never))
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines

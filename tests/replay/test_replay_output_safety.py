@@ -108,6 +108,28 @@ def test_whole_input_notes_have_no_timestamp_and_the_frame_count_is_known() -> N
     assert log_frame_count(DEMO_LOG) == 61
 
 
+def test_a_labelled_class_never_detected_is_listed_apart() -> None:
+    summary = {
+        "frames_processed": 3,
+        "frames_skipped": 0,
+        "ingest": None,
+        "wall_s": 1.0,
+        "realtime_factor": 1.0,
+        "timing_ms": {},
+        "skipped": [],
+        "detection_vs_labels": {
+            "car": {"labels": 10, "detections": 9, "recall": 0.8, "precision": 8 / 9},
+            "van": {"labels": 149, "detections": 0, "recall": 0.0, "precision": float("nan")},
+        },
+        "output": "o.mcap",
+        "summary_path": "o.summary.json",
+    }
+    lines = summary_lines(summary)
+    assert "  car: recall 0.800, precision 0.889 (10 labels, BEV IoU 0.5)" in lines
+    assert "  labelled but never detected: van (149 labels)" in lines
+    assert not any(line.startswith("  van:") for line in lines)
+
+
 def test_a_crashed_replay_keeps_its_frames_beside_an_older_finished_run(tmp_path) -> None:
     stack = build_stack(SIM_STACK)
     out = tmp_path / "run.mcap"
