@@ -21,17 +21,11 @@ from drivestack.ingest.kitti_tracking import (
     read_tracking_labels,
 )
 from drivestack.structures.sensor_frame import SensorFrame
-
-# Ideal calibration: LiDAR (x fwd, y left, z up) -> camera (x right, y down, z fwd).
-CALIB = (
-    "P0: 700 0 600 0 0 700 180 0 0 0 1 0\n"
-    "P1: 700 0 600 0 0 700 180 0 0 0 1 0\n"
-    "P2: 700 0 600 0 0 700 180 0 0 0 1 0\n"
-    "P3: 700 0 600 0 0 700 180 0 0 0 1 0\n"
-    "R0_rect: 1 0 0 0 1 0 0 0 1\n"
-    "Tr_velo_to_cam: 0 -1 0 0 0 0 -1 0 1 0 0 0\n"
-    "Tr_imu_to_velo: 1 0 0 0 0 1 0 0 0 0 1 0\n"
+from tests.ingest.test_kitti_tracking_frame import (  # the same ideal calibration and scan
+    CALIB,
+    SCAN,
 )
+
 # frame 2 listed before frame 1 and again after it: the rows of a frame keep their file order
 LABELS = (
     "2 4 Car 0 0 0.0 500 150 600 250 1.5 1.8 4.0 -2.0 1.65 10.0 -1.5707963\n"
@@ -39,7 +33,6 @@ LABELS = (
     "2 -1 DontCare -1 -1 -10 1 2 3 4 -1 -1 -1 -1000 -1000 -1000 -10\n"
     "2 1 Pedestrian 0 0 0.0 400 150 450 250 1.7 0.6 0.8 3.0 1.65 20.0 0.0\n"
 )
-SCAN = np.array([[10.0, 0.0, -1.0, 0.5], [10.0, 2.0, -1.0, 0.25], [5.0, 5.0, 0.0, 1.0]], "<f4")
 
 
 def _pose_line(tx_m: float) -> str:

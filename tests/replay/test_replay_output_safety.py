@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,25 +92,9 @@ def test_an_interrupted_replay_leaves_no_output(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []  # neither run.mcap nor its .partial nor a summary
 
 
-def test_whole_input_notes_have_no_timestamp_and_the_frame_count_is_known() -> None:
-    summary = {
-        "frames_processed": 3,
-        "frames_skipped": 0,
-        "ingest": None,
-        "wall_s": 1.0,
-        "realtime_factor": 1.0,
-        "timing_ms": {},
-        "skipped": [{"timestamp_ns": -1, "source": "trunc.mcap", "reason": "input incomplete"}],
-        "detection_vs_labels": None,
-        "output": "o.mcap",
-        "summary_path": "o.summary.json",
-    }
-    assert "  trunc.mcap: input incomplete" in summary_lines(summary)
-    assert log_frame_count(DEMO_LOG) == 61
-
-
-def test_a_labelled_class_never_detected_is_listed_apart() -> None:
-    summary = {
+def _summary(**fields: Any) -> dict[str, Any]:
+    """A replay summary of 3 clean frames (what ``summary_lines`` reads), ``fields`` replaced."""
+    summary: dict[str, Any] = {
         "frames_processed": 3,
         "frames_skipped": 0,
         "ingest": None,
@@ -117,13 +102,28 @@ def test_a_labelled_class_never_detected_is_listed_apart() -> None:
         "realtime_factor": 1.0,
         "timing_ms": {},
         "skipped": [],
-        "detection_vs_labels": {
-            "car": {"labels": 10, "detections": 9, "recall": 0.8, "precision": 8 / 9},
-            "van": {"labels": 149, "detections": 0, "recall": 0.0, "precision": float("nan")},
-        },
+        "detection_vs_labels": None,
         "output": "o.mcap",
         "summary_path": "o.summary.json",
     }
+    return summary | fields
+
+
+def test_whole_input_notes_have_no_timestamp_and_the_frame_count_is_known() -> None:
+    summary = _summary(
+        skipped=[{"timestamp_ns": -1, "source": "trunc.mcap", "reason": "input incomplete"}]
+    )
+    assert "  trunc.mcap: input incomplete" in summary_lines(summary)
+    assert log_frame_count(DEMO_LOG) == 61
+
+
+def test_a_labelled_class_never_detected_is_listed_apart() -> None:
+    summary = _summary(
+        detection_vs_labels={
+            "car": {"labels": 10, "detections": 9, "recall": 0.8, "precision": 8 / 9},
+            "van": {"labels": 149, "detections": 0, "recall": 0.0, "precision": float("nan")},
+        }
+    )
     lines = summary_lines(summary)
     assert "  car: recall 0.800, precision 0.889 (10 labels, BEV IoU 0.5)" in lines
     assert "  labelled but never detected: van (149 labels)" in lines

@@ -79,24 +79,30 @@ def test_ouster_bag_matches_independent_decode(shared_data: Path) -> None:
     assert cloud.frame == "os_sensor"
 
 
-def test_truncated_frame_is_reported(shared_data: Path, tmp_path: Path) -> None:
+def _first_packets_only(shared_data: Path, dst: Path, n_packets: int) -> Path:
+    """The shared Ouster bag rewritten to ``dst`` with only its first ``n_packets`` lidar
+    packets (every other message kept): a packet stream that ends mid-frame."""
     from rosbags.rosbag1 import Writer
 
     src = shared_data / "ros_bags/ouster_ros1/512x10_raw.bag"
-    dst = tmp_path / "partial.bag"
     with AnyReader([src]) as reader, Writer(dst) as writer:
         conns = {}
         packets = 0
         for c, t, raw in reader.messages():
             if c.topic.endswith("lidar_packets"):
                 packets += 1
-                if packets > 20:
+                if packets > n_packets:
                     continue
             if c.topic not in conns:
                 conns[c.topic] = writer.add_connection(
                     c.topic, c.msgtype, msgdef=c.msgdef.data, md5sum=c.digest
                 )
             writer.write(conns[c.topic], t, raw)
+    return dst
+
+
+def test_truncated_frame_is_reported(shared_data: Path, tmp_path: Path) -> None:
+    dst = _first_packets_only(shared_data, tmp_path / "partial.bag", 20)
     report = IngestReport(str(dst))
     assert list(read_ouster_bag(dst, report=report)) == []
     assert report.counts() == {"partial_frame": 1}
@@ -120,26 +126,10 @@ def test_packets_of_an_unfinished_frame_are_reported_by_the_bag_reader(
     shared_data: Path, tmp_path: Path
 ) -> None:
     """A packet stream that ends mid-frame: the packets are named (``partial_frame``), not lost."""
-    from rosbags.rosbag1 import Writer
-
     from drivestack.ingest.rosbag.reader import RosbagLog
     from drivestack.ingest.rosbag.topic_map import RosbagConfig
 
-    src = shared_data / "ros_bags/ouster_ros1/512x10_raw.bag"
-    dst = tmp_path / "partial.bag"
-    with AnyReader([src]) as reader, Writer(dst) as writer:
-        conns = {}
-        packets = 0
-        for c, t, raw in reader.messages():
-            if c.topic.endswith("lidar_packets"):
-                packets += 1
-                if packets > 20:
-                    continue
-            if c.topic not in conns:
-                conns[c.topic] = writer.add_connection(
-                    c.topic, c.msgtype, msgdef=c.msgdef.data, md5sum=c.digest
-                )
-            writer.write(conns[c.topic], t, raw)
+    dst = _first_packets_only(shared_data, tmp_path / "partial.bag", 20)
     log = RosbagLog(dst, RosbagConfig(ego_frame="os_sensor"), announce=lambda _: None)
     assert list(log.frames()) == []
     assert log.report.counts() == {"partial_frame": 1}

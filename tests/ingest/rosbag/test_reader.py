@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -254,22 +255,28 @@ def test_topic_map_from_yaml_is_strict(tmp_path: Path) -> None:
         RosbagLog(path, RosbagConfig(topics=TopicMap(lidars={"top": "/velodyne_points"})))
 
 
-def test_a_replay_of_no_frame_says_what_became_of_the_lidar_messages(tmp_path: Path) -> None:
+def _replay_drive(tmp_path: Path, rosbag_config: RosbagConfig) -> dict[str, Any]:
+    """The summary of replaying a written drive (:func:`write_drive`) through the default
+    stack with ``rosbag_config``."""
     from drivestack.pipeline import build_stack
     from drivestack.replay.runner import replay
 
     path = tmp_path / "drive"
     write_drive(path)
     repo = Path(__file__).resolve().parents[3]
-    summary = replay(
+    return replay(
         path,
         build_stack(repo / "configs/stack/default.yaml"),
         tmp_path / "run.mcap",
         progress=False,
         io_worker="thread",
-        rosbag_config=RosbagConfig(ego_frame="wrong"),
+        rosbag_config=rosbag_config,
         announce=lambda _: None,
     )
+
+
+def test_a_replay_of_no_frame_says_what_became_of_the_lidar_messages(tmp_path: Path) -> None:
+    summary = _replay_drive(tmp_path, RosbagConfig(ego_frame="wrong"))
     assert summary["frames_processed"] == 0 and not summary["clean"]
     (note,) = [s["reason"] for s in summary["skipped"]]
     assert note == (
@@ -327,21 +334,9 @@ def test_a_bad_or_missing_metadata_yaml_is_one_line_naming_it(tmp_path: Path) ->
 
 
 def test_a_skip_line_names_the_frame_source_once(tmp_path: Path) -> None:
-    from drivestack.pipeline import build_stack
-    from drivestack.replay.runner import replay, summary_lines
+    from drivestack.replay.runner import summary_lines
 
-    path = tmp_path / "drive"
-    write_drive(path)
-    repo = Path(__file__).resolve().parents[3]
-    summary = replay(
-        path,
-        build_stack(repo / "configs/stack/default.yaml"),
-        tmp_path / "run.mcap",
-        progress=False,
-        io_worker="thread",
-        rosbag_config=RosbagConfig(topics=TopicMap(lidars={"points": "/points"})),
-        announce=lambda _: None,
-    )
+    summary = _replay_drive(tmp_path, RosbagConfig(topics=TopicMap(lidars={"points": "/points"})))
     frames = [s for s in summary["skipped"] if s["timestamp_ns"] != -1]
     assert len(frames) == 4 and all("world_from_ego" in s["reason"] for s in frames)
     lines = [line for line in summary_lines(summary) if "skipped t=" in line]
