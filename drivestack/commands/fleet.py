@@ -15,14 +15,21 @@ without --sweep it is the plain name (pdm/ccrs_10kph). The folder name is the va
 identity (resume, seed), not its values: a --sweep ego.speed_kph overrides the speed of every
 case, so ccrs_10kph_0003 may have run at 29 km/h; the values it ran with are its params in
 OUT/fleet.jsonl and metrics.json (fleet.params) and in the report. Every finished variant is
-appended to OUT/fleet.jsonl. Rerunning the same command resumes:
-finished variants are skipped (--retry-failed reruns the failed ones); a rerun after a scenario
-file was edited is refused (OUT/fleet.json records each scenario config's SHA-256). A --sweep
-value the scenario refuses (a grid value, either end of a range) is an error before anything
-runs. A failing variant is
-recorded with its error and the fleet goes on; the exit status is then 1 (as for a plain sim
-run with a failed run). Ctrl-C stops the fleet (exit status 130); rerunning the same command
-resumes it. Then: drivestack report OUT --out report.html
+appended to OUT/fleet.jsonl. A variant ends one of three ways, in drivestack sim's words:
+passed (it ran and met the scenario's pass_criteria), failed (it ran and did not: a collision,
+a missed criterion) or crashed (it raised while running: status "crashed" in fleet.jsonl with
+its error and traceback; the fleet goes on). OUT/fleet_summary.json counts passed, failed and
+crashed per planner. Rerunning the same command resumes: finished variants are skipped
+(--retry-crashed, also spelt --retry-failed, reruns the crashed ones; failed ones ran and are
+kept); a rerun after a scenario file was edited is refused (OUT/fleet.json records each
+scenario config's SHA-256). A --sweep value the scenario refuses (a grid value, either end of a
+range) is an error before anything runs.
+
+Exit status: 1 while any variant in OUT crashed, else 0, even when variants failed their pass
+criteria (a sweep that explores where a planner fails is not an error; unlike a plain
+drivestack sim run, which exits 1 for a failed run too); 2 for a usage or config error. Ctrl-C
+stops the fleet (exit status 130); rerunning the same command resumes it. Then: drivestack
+report OUT --out report.html
 """
 
 from __future__ import annotations
@@ -69,7 +76,12 @@ def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         help="Ray cluster to join ('auto'); default: start a local one",
     )
     parser.add_argument(
-        "--retry-failed", action="store_true", help="on resume, rerun the failed variants too"
+        "--retry-crashed",
+        "--retry-failed",
+        dest="retry_failed",
+        action="store_true",
+        help="on resume, rerun the crashed variants too (those that raised; --retry-failed is "
+        "the older name)",
     )
 
 
@@ -155,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         parse_sweep_param,
         unswept_keys,
     )
+    from drivestack.exec.task import is_crashed
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
@@ -215,19 +228,19 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         executor.close()
-    ok = sum(r["status"] == "ok" for r in result.records)
-    passed = sum(bool(r.get("passed")) for r in result.records)
+    crashed = sum(is_crashed(r) for r in result.records)
+    passed = sum(bool(r.get("passed")) for r in result.records if not is_crashed(r))
+    failed = len(result.records) - crashed - passed
     print(
-        f"fleet: {result.total} variants, ran {result.ran} now ({result.failed} failed), "
-        f"skipped {result.skipped} finished before; {ok} ok, {passed} passed; "
-        f"{result.wall_s:.1f} s with {executor_kind} x{workers}"
+        f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
+        f"skipped {result.skipped} finished before; {passed} passed, {failed} failed, "
+        f"{crashed} crashed; {result.wall_s:.1f} s with {executor_kind} x{workers}"
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
-    failed = len(result.records) - ok
-    if failed:
+    if crashed:
         print(
-            f"error: {failed} of {len(result.records)} variants failed to run (their errors are "
-            "in the index; --retry-failed reruns them)",
+            f"error: {crashed} of {len(result.records)} variants crashed (their errors are "
+            "in the index; --retry-crashed reruns them); exit status 1 while any crashed",
             file=sys.stderr,
         )
         return 1

@@ -7,8 +7,8 @@ Examples:
 RUN_DIR may be a `drivestack sim` or `drivestack fleet` output (scenario table, per-scenario
 views, sweep aggregation) and may hold `drivestack eval tracking` / `eval detection` results
 (OUT/metrics.json or a subfolder's; a `--fusion camera` tracking run shows its LiDAR-only and
-fused rows), shown beside the published anchors of PUBLISHED_RESULTS.md. A failed sim run
-(its error.json) or fleet variant is a crashed row. Regressions against --baseline (newly failing runs, scores that dropped)
+fused rows), shown beside the published anchors of PUBLISHED_RESULTS.md. A sim run or fleet
+variant that raised (its error.json, a "crashed" index record) is a crashed row. Regressions against --baseline (newly failing runs, scores that dropped)
 are highlighted. The report data is also written as JSON next to the HTML (.json).
 """
 

@@ -12,7 +12,9 @@ folder-safe: characters other than letters, digits and _.=,- become one _, with 
 doubled or at either end (ccrs[10kph] -> ccrs_10kph; a fleet adds _NNNN, the variant).
 DIR/summary.json and a summary table (score per scenario, pass/FAIL, collision and its
 kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on stdout and
-in DIR/summary.md. A --sweep key that is a field of none of the scenarios is an error.
+in DIR/summary.md. Its "min TTC s (≤ 3 s horizon)" column is nuPlan's time to collision,
+projected 3 s ahead at constant velocities; "-" there means no projected collision within
+3 s (not an error). A --sweep key that is a field of none of the scenarios is an error.
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
@@ -342,19 +344,21 @@ def _build_all(runs: list[Variant], data_root: Path | None) -> dict[str, BuiltSc
 
 def _crashed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, Any]:
     """The record of a run that raised ``exc`` (the fleet's index record of a crashed
-    variant: the variant's head, ``status`` ``failed``, ``error`` and ``traceback``), also
+    variant: the variant's head, ``status`` ``crashed``, ``error`` and ``traceback``), also
     written to ``folder/error.json``."""
-    from drivestack.exec.task import ERROR_NAME, failed_fields, variant_record
+    from drivestack.exec.task import ERROR_NAME, crashed_fields, variant_record
 
-    record = {**variant_record(variant), **failed_fields(exc)}
+    record = {**variant_record(variant), **crashed_fields(exc)}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ERROR_NAME).write_text(json.dumps(record, indent=2, default=json_default))
     return record
 
 
 def _crashed(record: dict[str, Any]) -> bool:
-    """Whether ``record`` is a crashed run's (the fleet's index calls its status ``failed``)."""
-    return record.get("status") == "failed"
+    """Whether ``record`` is a crashed run's (:func:`~drivestack.exec.task.is_crashed`)."""
+    from drivestack.exec.task import is_crashed
+
+    return is_crashed(record)
 
 
 def _export(history: Any, built: Any, root: Path, every: int, start_index: int) -> int:
@@ -423,9 +427,22 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
     return float(np.median([r[key] for r in rows])) if rows else None
 
 
+#: The note under the summary table: what its min TTC column means (and what "-" means there).
+TTC_NOTE = (
+    "min TTC: nuPlan's time to collision, projected {h:g} s ahead at constant velocities; "
+    "- = no projected collision within {h:g} s (not an error)."
+)
+
+
 def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    """The summary table (markdown) of ``rows``, a note on its min TTC column, then a line
+    per planner and one per failed or crashed run."""
+    from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+
+    horizon = float(TTC_HORIZON_S)
     lines = [
-        "| scenario | planner | score | pass | collision | impact km/h | min TTC s | step ms |",
+        "| scenario | planner | score | pass | collision | impact km/h | "
+        f"min TTC s (≤ {horizon:g} s horizon) | step ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -439,7 +456,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             f"{r['collision_summary']} | {'-' if impact is None else f'{impact:.1f}'} | "
             f"{'-' if ttc is None else f'{ttc:.2f}'} | {r['planner_step_median_ms']:.1f} |"
         )
-    lines.append("")
+    # a blank line first: in markdown a line right under a table would be read as a table row
+    lines += ["", TTC_NOTE.format(h=horizon), ""]
     for planner, s in summary.items():
         crashed = f" ({s['crashed']} more crashed)" if s["crashed"] else ""
         if not s["scenarios"]:

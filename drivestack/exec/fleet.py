@@ -4,13 +4,18 @@ Layout of a fleet folder ``DIR``:
   ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count,
                         and ``scenarios``: each scenario's file and the SHA-256 of its loaded
                         config (:func:`scenario_digests`)
-  ``fleet.jsonl``       one record per finished variant (``ok`` or ``failed``), appended and
-                        flushed as each ends; the last record of a variant wins
+  ``fleet.jsonl``       one record per finished variant (``ok``: it ran, passed or not; or
+                        ``crashed``: it raised, with the error; older indexes say ``failed``
+                        for that, read as ``crashed``), appended and flushed as each ends; the
+                        last record of a variant wins
   ``<planner>/<folder>/metrics.json, history.npz``   per variant (as ``drivestack sim``: the
   scenario name made folder-safe by ``drivestack.sim.scenario.safe_name``)
-  ``fleet_summary.json`` per planner: variants, ok, failed, passed, collisions, mean score
+  ``fleet_summary.json`` per planner: variants; ``passed`` (ran, met the pass criteria),
+                        ``failed`` (ran, did not), ``crashed`` (raised), as ``drivestack sim``'s
+                        summary.json counts them; ``ok`` (ran: passed + failed), collisions,
+                        mean score
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
-reruns the failed ones); a rerun with more random draws (``count``) extends the sweep; a rerun
+reruns the crashed ones); a rerun with more random draws (``count``) extends the sweep; a rerun
 with other swept parameters, seed, suite, planners or step cap into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
 differs: the results would mix two different scenarios).
@@ -33,7 +38,13 @@ from drivestack.commands.sim import json_default
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
-from drivestack.exec.task import VariantTask, failed_fields, run_variant, variant_record
+from drivestack.exec.task import (
+    VariantTask,
+    crashed_fields,
+    is_crashed,
+    run_variant,
+    variant_record,
+)
 from drivestack.sim.scenario import ScenarioConfig
 
 INDEX_NAME = "fleet.jsonl"
@@ -43,14 +54,20 @@ SUMMARY_NAME = "fleet_summary.json"
 
 @dataclass(frozen=True)
 class FleetResult:
-    """Counts of one call: ``ran`` variants now (``failed`` of them), ``skipped`` as done before."""
+    """Counts of one call: ``ran`` variants now (``crashed`` of them), ``skipped`` as done
+    before."""
 
     total: int
     ran: int
-    failed: int
+    crashed: int
     skipped: int
     wall_s: float
     records: tuple[dict[str, Any], ...]  # the latest record of every variant in the index
+
+    @property
+    def failed(self) -> int:
+        """The older name of ``crashed`` (variants that raised, not runs that did not pass)."""
+        return self.crashed
 
 
 def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -135,17 +152,21 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Per planner: variants, ok, failed (crashed), passed, collisions and mean score."""
+    """Per planner, in ``drivestack sim``'s words: ``variants``; ``passed`` (ran and met the
+    pass criteria), ``failed`` (ran, did not pass), ``crashed`` (raised: no result); ``ok``
+    (ran: passed + failed), collisions and mean score of those that ran."""
     out: dict[str, Any] = {}
     for planner in sorted({r["planner"] for r in records}):
         mine = [r for r in records if r["planner"] == planner]
-        ok = [r for r in mine if r["status"] == "ok"]
+        ok = [r for r in mine if not is_crashed(r)]
         scores = [float(r["score"]) for r in ok]
+        passed = sum(bool(r["passed"]) for r in ok)
         out[planner] = {
             "variants": len(mine),
+            "passed": passed,
+            "failed": len(ok) - passed,
+            "crashed": len(mine) - len(ok),
             "ok": len(ok),
-            "failed": len(mine) - len(ok),
-            "passed": sum(bool(r["passed"]) for r in ok),
             "collisions": sum(bool(r["collision"]) for r in ok),
             "mean_score": sum(scores) / len(scores) if scores else None,
         }
@@ -166,8 +187,10 @@ def run_fleet(
 ) -> FleetResult:
     """Run the variants not yet in ``out_dir``'s index on ``executor``; return the counts.
 
-    ``task_fn`` must be a top-level function (it is pickled to the workers); an exception
-    it raises is recorded as a ``failed`` record, like a failing scenario.
+    ``retry_failed`` also reruns the variants whose last record is crashed (``crashed``, or
+    ``failed`` in an older index), not those that ran and did not pass. ``task_fn`` must be
+    a top-level function (it is pickled to the workers); an exception it raises is recorded
+    as a ``crashed`` record, like a crashing scenario.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
@@ -181,7 +204,7 @@ def run_fleet(
     for problem in problems:
         tqdm.write(f"warning: {problem}")
     done = latest_records(old_records)
-    finished = {v for v, rec in done.items() if rec["status"] == "ok" or not retry_failed}
+    finished = {v for v, rec in done.items() if not is_crashed(rec) or not retry_failed}
     todo = [v for v in variants if v.variant_id not in finished]
     manifest.update(variants=len(variants), executor=executor.name, workers=executor.workers)
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
@@ -189,7 +212,7 @@ def run_fleet(
     commit = manifest.get("git_commit")
     tasks = [VariantTask(v, str(out_dir), root, max_steps, commit) for v in todo]
     start = time.perf_counter()
-    failed = 0
+    crashed = 0
     needs_newline = False
     if index.exists() and index.stat().st_size > 0:
         with index.open("rb") as f:
@@ -209,12 +232,12 @@ def run_fleet(
             sink.write("\n")
         for task, outcome in executor.run(task_fn, tasks):
             if isinstance(outcome, BaseException):  # the task itself or its worker failed
-                outcome = {**variant_record(task.variant), **failed_fields(outcome)}
-            failed += outcome["status"] != "ok"
+                outcome = {**variant_record(task.variant), **crashed_fields(outcome)}
+            crashed += is_crashed(outcome)
             sink.write(json.dumps(outcome, default=json_default) + "\n")
             sink.flush()
             done[outcome["variant"]] = outcome
-            bar.set_postfix(done=bar.n + 1, failed=failed, refresh=False)
+            bar.set_postfix(done=bar.n + 1, crashed=crashed, refresh=False)
             bar.update(1)
     wall = time.perf_counter() - start
     wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
@@ -222,5 +245,5 @@ def run_fleet(
         json.dumps(fleet_summary(wanted), indent=2, default=json_default)
     )
     return FleetResult(
-        len(variants), len(tasks), failed, len(variants) - len(tasks), wall, tuple(wanted)
+        len(variants), len(tasks), crashed, len(variants) - len(tasks), wall, tuple(wanted)
     )

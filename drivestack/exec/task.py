@@ -77,15 +77,27 @@ def variant_record(v: Variant) -> dict[str, Any]:
     }
 
 
-#: A plain ``drivestack sim`` run that fails writes its failed record here, in its folder.
+#: A plain ``drivestack sim`` run that raises writes its crashed record here, in its folder.
 ERROR_NAME = "error.json"
 
+#: The status of a record of a run that raised (``drivestack sim``'s word for it, too).
+CRASHED = "crashed"
+#: The statuses that mean "raised while running": ``crashed``, and ``failed``, the word older
+#: fleet indexes and error.json files gave it.
+CRASHED_STATUSES = (CRASHED, "failed")
 
-def failed_fields(exc: BaseException) -> dict[str, Any]:
-    """The fields of a failed variant's record: ``status`` ``failed``, the ``error`` in one line
-    and its ``traceback`` (the last 20 frames)."""
+
+def is_crashed(record: dict[str, Any]) -> bool:
+    """Whether an index record or error.json is of a run that raised (:data:`CRASHED_STATUSES`;
+    ``ok`` is a run that ran, passed or not)."""
+    return record.get("status") in CRASHED_STATUSES
+
+
+def crashed_fields(exc: BaseException) -> dict[str, Any]:
+    """The fields of a crashed variant's record: ``status`` ``crashed``, the ``error`` in one
+    line and its ``traceback`` (the last 20 frames)."""
     return {
-        "status": "failed",
+        "status": CRASHED,
         "error": f"{type(exc).__name__}: {exc}",
         "traceback": "".join(traceback.format_exception(exc, limit=20)),
     }
@@ -95,8 +107,10 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     """Run ``task.variant`` with its seed; write ``<out>/<variant_id>/`` and return its record.
 
     The record holds the variant id, scenario, planner, seed and swept parameters, ``status``
-    (``ok`` or ``failed``), and for ``ok`` the score, pass/fail, collision, min TTC (with its
-    horizon) and impact speed (the ego's, and the closing speed); for ``failed`` the error and its traceback.
+    (``ok``: it ran, ``passed`` says whether it met its pass criteria; or ``crashed``: it
+    raised), and for ``ok`` the score, pass/fail, collision, min TTC (with its horizon) and
+    impact speed (the ego's, and the closing speed); for ``crashed`` the error and its
+    traceback.
     """
     import os
 
@@ -126,7 +140,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             planner_step_median_ms=result.planner_step_median_ms,
         )
     except Exception as exc:  # one bad variant must not stop the fleet: record it
-        record.update(failed_fields(exc))
+        record.update(crashed_fields(exc))
     record["wall_s"] = time.perf_counter() - start
     record["worker"] = os.getpid()
     return record

@@ -35,8 +35,10 @@ from drivestack.report.sweep import (
 )
 from drivestack.report.tracking import (
     Anchors,
+    Published,
     baseline_table,
     parse_published,
+    results_source,
     table_title,
     tracking_regressions,
     tracking_tables,
@@ -58,15 +60,36 @@ class Report:
     figures: dict[str, str]
 
 
+def _eval_values(run: RunData, key: str) -> list[str]:
+    """The distinct non-empty strings the run's eval metrics.json record at the top level
+    under ``key`` (``git_commit``, ``drivestack_version``, ``command``), in file order."""
+    values = [
+        d.get(key) for d in (*run.tracking.values(), *run.detection.values()) if isinstance(d, dict)
+    ]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+
+
 def runs_commit(run: RunData) -> str | None:
     """The drivestack commit(s) ``run``'s results were made with, as they recorded it at run
     time: the runs' own (several joined with ", " when a fleet was resumed at another
-    commit), else the manifest's; None when not recorded (older runs, not a git checkout)."""
+    commit), else the manifest's, else the eval metrics.json's top-level ``git_commit``;
+    None when not recorded (older runs, not a git checkout)."""
     commits = sorted({r.git_commit for r in run.rows if r.git_commit})
     if commits:
         return ", ".join(commits)
     value = run.manifest.get("git_commit")
-    return value if isinstance(value, str) and value else None
+    if isinstance(value, str) and value:
+        return value
+    return ", ".join(_eval_values(run, "git_commit")) or None
+
+
+def runs_version(run: RunData) -> str | None:
+    """The drivestack version the run recorded (its manifest's, else its eval metrics.json's
+    ``drivestack_version``); None when not recorded."""
+    value = run.manifest.get("drivestack_version")
+    if isinstance(value, str) and value:
+        return value
+    return ", ".join(_eval_values(run, "drivestack_version")) or None
 
 
 def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
@@ -258,9 +281,21 @@ def _headline(
                     "value": row["sAMOTA"],
                     "baseline": base_tb["rows"].get(label, {}).get("sAMOTA") if base_tb else None,
                     "anchor": pub.get("sAMOTA"),
-                    "anchor_name": "AB3DMOT (PUBLISHED_RESULTS.md A)",
+                    "anchor_name": f"{tb.get('published_name') or 'AB3DMOT'}, PUBLISHED_RESULTS.md",
                 }
             )
+            if row.get("HOTA") is not None:
+                hota = tb.get("hota_anchor") or {}
+                base_hota = base_tb["rows"].get(label, {}).get("HOTA") if base_tb else None
+                lines.append(
+                    {
+                        "name": f"tracking {label} HOTA ({table_title(tb)})",
+                        "value": row["HOTA"],
+                        "baseline": base_hota,
+                        "anchor": hota.get("rows", {}).get(label, {}).get("HOTA"),
+                        "anchor_name": f"{hota.get('name', '')}, PUBLISHED_RESULTS.md",
+                    }
+                )
     return lines
 
 
@@ -419,9 +454,11 @@ def build_report(
     if baseline is not None:
         problems.extend(f"baseline: {p}" for p in baseline.problems)
     anchors: Anchors = {}
+    tables_published = Published()
     if published is not None:
         try:
             anchors = parse_published(published)
+            tables_published = Published.read(published)
         except OSError as exc:
             problems.append(f"{published}: cannot read published results: {exc.strerror}")
     comparison = compare_rows(run.rows, baseline.rows, score_tolerance) if baseline else None
@@ -431,15 +468,22 @@ def build_report(
 
     tracking = []
     for rel, result in run.tracking.items():
-        tables = tracking_tables(result, anchors)
-        tracking.append({"file": rel, "split": result.get("split"), "tables": tables})
+        tables = tracking_tables(result, anchors, tables_published)
+        tracking.append(
+            {
+                "file": rel,
+                "split": result.get("split"),
+                "source": results_source(result),
+                "tables": tables,
+            }
+        )
         for k, tb in enumerate(tables):
             figures[f"tracking:{rel}:{k}"] = plots.to_data_uri(
                 plots.tracking_curves_figure(tb["curves"], f"{rel} {tb['name']}")
             )
     baseline_tracking = (
         [
-            {"file": rel, "tables": tracking_tables(d, anchors)}
+            {"file": rel, "tables": tracking_tables(d, anchors, tables_published)}
             for rel, d in baseline.tracking.items()
         ]
         if baseline
@@ -481,8 +525,11 @@ def build_report(
     data: dict[str, Any] = {
         "title": f"drivestack report: {run.root.name}",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "drivestack_version": __version__,
+        "drivestack_version": runs_version(run) or __version__,
+        "drivestack_version_recorded": runs_version(run) is not None,
+        "report_drivestack_version": __version__,
         "git_commit": commit,
+        "eval_commands": _eval_values(run, "command"),
         "report_git_commit": _report_commit(commit),
         "run": {"path": str(run.root), "kind": run.kind, "manifest": run.manifest},
         "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,

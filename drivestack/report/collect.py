@@ -6,8 +6,9 @@ folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drives
 with or without ``--fusion camera``: :func:`~drivestack.report.tracking.tracking_blocks`) and
 detection (``drivestack eval detection``) results are a ``metrics.json`` in the run folder
 itself or in one of its direct subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
-run that failed (the fleet's index record, or the ``error.json`` a plain sim run leaves in its
-folder) is ``crashed`` with its error. A ``history.npz`` that is not a readable archive makes
+run that raised (the fleet's index record with status ``crashed``, or ``failed`` in older
+indexes, or the ``error.json`` a plain sim run leaves in its folder) is ``crashed`` with its
+error. A ``history.npz`` that is not a readable archive makes
 its run ``corrupt`` too (its metrics are kept). Nothing stops the report.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
-from drivestack.exec.task import ERROR_NAME
+from drivestack.exec.task import ERROR_NAME, is_crashed
 from drivestack.report.tracking import tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
@@ -132,7 +133,7 @@ def _row_from_metrics(
     try:
         text = path.read_text()
     except FileNotFoundError:
-        if rec.get("status") == "failed":
+        if is_crashed(rec):  # "crashed", or "failed" in older indexes and error.json files
             status, error = "crashed", str(rec.get("error", ""))
         else:
             status, error = "missing", f"{path}: metrics.json is missing"

@@ -111,12 +111,16 @@ def _img(uri: str, alt: str) -> str:
 def _summary(d: dict[str, Any]) -> str:
     run, base, counts = d["run"], d["baseline"], d["counts"]
     manifest = run["manifest"]
+    version = d["drivestack_version"]
+    if d.get("drivestack_version_recorded") is False:
+        version = f"{version} (the report's; the run did not record one)"
     facts = [
         ("run folder", run["path"]),
         ("kind", run["kind"]),
         ("baseline", base["path"] if base else "none"),
-        ("drivestack", f"{d['drivestack_version']} (git {d['git_commit'] or 'not recorded'})"),
+        ("drivestack", f"{version} (git {d['git_commit'] or 'not recorded'})"),
         *([("report made at git", d["report_git_commit"])] if d.get("report_git_commit") else []),
+        *[("eval command", c) for c in d.get("eval_commands", [])],
         ("generated", d["generated_at"]),
     ]
     for key in ("suite", "planners", "executor", "workers", "max_steps", "command"):
@@ -416,12 +420,21 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
                     tb = t["tables"][k]
                     mode = mode_label(tb)
                     if cls in tb["rows"]:
-                        source = f"drivestack ({mode})" if mode else "drivestack"
+                        who = tb.get("source") or "drivestack"
+                        source = f"{who} ({mode})" if mode else who
                         html.append(row_cells(cls, source, tb["rows"][cls]))
-                pub = t["tables"][ks[0]]["published"].get(cls)
+                first = t["tables"][ks[0]]
+                pub = first["published"].get(cls)
                 if pub:
-                    html.append(row_cells(cls, "AB3DMOT (published)", pub))
+                    name = first.get("published_name") or "AB3DMOT (published)"
+                    html.append(row_cells(cls, name, pub))
+                hota = first.get("hota_anchor") or {}
+                if cls in hota.get("rows", {}):
+                    html.append(row_cells(cls, hota["name"], hota["rows"][cls]))
             html.append("</tbody></table>")
+            first = t["tables"][ks[0]]
+            notes = [first.get("published_note"), first.get("hota_note")]
+            html += [f'<p class="note">{escape(n)}.</p>' for n in notes if n]
             for k in ks:
                 uri = figures.get(f"tracking:{t['file']}:{k}")
                 mode = mode_label(t["tables"][k])

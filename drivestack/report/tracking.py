@@ -15,18 +15,33 @@ fused run compares with a LiDAR-only baseline and the other way round.
 The published anchors are read from ``PUBLISHED_RESULTS.md`` (section A: AB3DMOT + PointRCNN
 on KITTI tracking val): each ``### A<n>.`` table is keyed by similarity (``iou_3d`` or, for
 "2D MOT", ``iou_2d``) and its IoU threshold (the last number of the heading).
+
+Whose rows a table shows (:func:`results_source`): drivestack's tracker's, or, for results
+scored from files (``eval tracking --results DIR``, recorded as ``results``), that path's. When
+those files are AB3DMOT's own outputs of another code version (:func:`reference_section`: the
+folder's README names its ``PUBLISHED_RESULTS.md`` section, else the year in the folder name
+falls in a section's date range), the published rows are that section's table (``B1`` for the
+2020 code's 3D MOT), not section A (the 2022 code). Published rows are shown for a "val" run
+only (every published KITTI table is on val). HOTA / DetA / AssA / LocA (TrackEval) are ours
+too; the one published HOTA anchor (section D, DeepFusionMOT, Car on the whole training set)
+is shown beside a 2D table of a ``training`` run (:func:`hota_anchor`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 #: Columns of the AB3DMOT tables, in percent except the counts.
-COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP", "IDS", "FRAG", "FP", "FN")
-RATE_COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP")
+#: HOTA (TrackEval's) columns, in percent: ``eval tracking`` prints and records them.
+HOTA_COLUMNS = ("HOTA", "DetA", "AssA", "LocA")
+COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP", "IDS", "FRAG", "FP", "FN", *HOTA_COLUMNS)
+RATE_COLUMNS = ("sAMOTA", "AMOTA", "AMOTP", "MOTA", "MOTP", *HOTA_COLUMNS)
 COUNT_COLUMNS = ("IDS", "FRAG", "FP", "FN")
+#: The name of the rows of drivestack's own tracker.
+OWN_TRACKER = "drivestack"
 
 Anchors = dict[tuple[str, float], dict[str, dict[str, float | None]]]
 
@@ -41,20 +56,77 @@ def _cell(text: str) -> float | None:
 
 def parse_published(path: Path) -> Anchors:
     """``{(similarity, iou): {category: {column: value}}}`` from section A of the file."""
-    anchors: Anchors = {}
-    key: tuple[str, float] | None = None
+    return {
+        (t["similarity"], t["iou"]): t["rows"]
+        for t in parse_published_tables(path)
+        if t["section"] == "A" and t["iou"] is not None
+    }
+
+
+@dataclass(frozen=True)
+class Published:
+    """The tables of ``PUBLISHED_RESULTS.md`` a report may set beside a tracking result:
+    ``tables`` (every ``### <L><n>. 3D MOT`` / ``2D MOT`` table: ``{"id": "B1", "section":
+    "B", "similarity", "iou" (None when the heading states none), "rows"}``), ``sections``
+    (letter -> its ``## `` heading) and ``hota`` (:func:`parse_hota_anchor`, or None)."""
+
+    tables: tuple[dict[str, Any], ...] = ()
+    sections: dict[str, str] = field(default_factory=dict)
+    hota: dict[str, Any] | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> Published:
+        text = Path(path).read_text()
+        sections = {
+            m["letter"]: m["title"]
+            for m in re.finditer(r"^## (?P<letter>[A-Z])\.\s*(?P<title>.*)$", text, re.M)
+        }
+        return cls(tuple(parse_published_tables(path, text)), sections, parse_hota_anchor(text))
+
+    def anchors(self, section: str) -> dict[tuple[str, float | None], dict[str, Any]]:
+        """``{(similarity, iou): table}`` of one section."""
+        return {(t["similarity"], t["iou"]): t for t in self.tables if t["section"] == section}
+
+    def section_of_year(self, year: int) -> str | None:
+        """The section whose heading's dates cover ``year`` ("since Feb 2022": 2022 on;
+        "Jul 2020 – Dec 2021": 2020-2021); None when none does."""
+        for letter, title in self.sections.items():
+            years = [int(y) for y in re.findall(r"\b(20\d\d)\b", title)]
+            if not years:
+                continue
+            last = 9999 if "since" in title else max(years)
+            if min(years) <= year <= last:
+                return letter
+        return None
+
+
+def parse_published_tables(path: Path, text: str | None = None) -> list[dict[str, Any]]:
+    """Every ``### <L><n>.`` table of 3D or 2D MOT in the file (:class:`Published`); the IoU
+    threshold is the last number of the heading's last comma part (None when it has none)."""
+    tables: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
     header: list[str] = []
-    for line in Path(path).read_text().splitlines():
+    for line in (Path(path).read_text() if text is None else text).splitlines():
         if line.startswith("## "):
-            key = None
-        heading = re.match(r"### A\d+\.\s*(.*)", line)
+            current = None
+        heading = re.match(r"### (?P<section>[A-Z])(?P<n>\d+)\.\s*(?P<title>.*)", line)
         if heading:
-            numbers = re.findall(r"\d+\.\d+|\d+", heading.group(1).split(",")[-1])
-            similarity = "iou_2d" if "2D MOT" in heading.group(1) else "iou_3d"
-            key = (similarity, float(numbers[-1])) if numbers else None
-            header = []
+            title = heading["title"]
+            current, header = None, []
+            if not re.match(r"[23]D MOT\b", title):  # a leaderboard, an older table: skipped
+                continue
+            last = title.split(",")[-1] if "," in title else ""
+            numbers = re.findall(r"\d+\.\d+|\d+", last)
+            current = {
+                "id": f"{heading['section']}{heading['n']}",
+                "section": heading["section"],
+                "similarity": "iou_2d" if title.startswith("2D MOT") else "iou_3d",
+                "iou": float(numbers[-1]) if numbers else None,
+                "rows": {},
+            }
+            tables.append(current)
             continue
-        if key is None or not line.startswith("|"):
+        if current is None or not line.startswith("|"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if not header:
@@ -62,17 +134,62 @@ def parse_published(path: Path) -> Anchors:
             continue
         if set(cells[0]) <= {"-", ":"}:
             continue
-        anchors.setdefault(key, {})[cells[0]] = {
+        current["rows"][cells[0]] = {
             col: _cell(val) for col, val in zip(header[1:], cells[1:], strict=False)
         }
-    return anchors
+    return tables
 
 
-def class_row(metrics: dict[str, Any]) -> dict[str, float]:
-    """Our row in AB3DMOT's columns (rates in percent) from one class's ``as_dict``."""
+def parse_hota_anchor(text: str) -> dict[str, Any] | None:
+    """The published HOTA table (a ``## `` section whose heading names HOTA: DeepFusionMOT's,
+    Car): ``{"section", "tracker", "classes", "rows": {"training" | "testing": {column:
+    percent}}}``; None when the file has none."""
+    for block in re.split(r"^(?=## )", text, flags=re.M):
+        head = re.match(r"## (?P<letter>[A-Z])\.\s*(?P<title>.*)", block)
+        if head is None or "HOTA" not in head["title"]:
+            continue
+        title = head["title"]
+        header: list[str] = []
+        rows: dict[str, dict[str, float | None]] = {}
+        for line in block.splitlines():
+            if not line.startswith("|"):
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not header:
+                header = cells
+                continue
+            if set(cells[0]) <= {"-", ":"}:
+                continue
+            split = "training" if "train" in cells[0].lower() else cells[0].split()[0].lower()
+            rows[split] = {
+                ("IDS" if col == "IDSW" else col): _cell(val.rstrip("%"))
+                for col, val in zip(header[1:], cells[1:], strict=False)
+            }
+        classes = [c for c in ("Car", "Pedestrian", "Cyclist") if c in title]
+        return {
+            "section": head["letter"],
+            "tracker": title.split(" (")[0].split(" on ")[0].strip(),
+            "classes": classes,
+            "rows": rows,
+        }
+    return None
+
+
+def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
+    """Our row in AB3DMOT's columns (rates in percent) from one class's ``as_dict``, and
+    HOTA / DetA / AssA / LocA (percent; None when the result has no ``hota``)."""
     clear = metrics["clear"]
     best = clear["best"]
+    hota = metrics.get("hota") if isinstance(metrics.get("hota"), dict) else {}
+    assert isinstance(hota, dict)
+    hota_cols: dict[str, float | None] = {
+        c: 100.0 * float(hota[c])
+        if isinstance(hota.get(c), int | float) and not isinstance(hota.get(c), bool)
+        else None
+        for c in HOTA_COLUMNS
+    }
     return {
+        **hota_cols,
         "sAMOTA": 100.0 * clear["sAMOTA"],
         "AMOTA": 100.0 * clear["AMOTA"],
         "AMOTP": 100.0 * clear["AMOTP"],
@@ -85,10 +202,17 @@ def class_row(metrics: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def overall_row(rows: dict[str, dict[str, float]]) -> dict[str, float]:
-    """AB3DMOT's "Overall": rates averaged over the classes, counts summed."""
-    out = {c: sum(r[c] for r in rows.values()) / len(rows) for c in RATE_COLUMNS}
-    out.update({c: sum(r[c] for r in rows.values()) for c in COUNT_COLUMNS})
+def overall_row(rows: dict[str, dict[str, float | None]]) -> dict[str, float | None]:
+    """AB3DMOT's "Overall": rates averaged over the classes, counts summed (None for a
+    column some class lacks, e.g. HOTA of an older result)."""
+    out: dict[str, float | None] = {}
+    for column in (*RATE_COLUMNS, *COUNT_COLUMNS):
+        values = [r.get(column) for r in rows.values()]
+        numbers = [v for v in values if v is not None]
+        if len(numbers) < len(values) or not numbers:
+            out[column] = None
+        else:
+            out[column] = sum(numbers) / len(numbers) if column in RATE_COLUMNS else sum(numbers)
     return out
 
 
@@ -173,24 +297,139 @@ def tracking_blocks(result: object) -> list[dict[str, Any]]:
     return blocks
 
 
-def tracking_tables(result: dict[str, Any], anchors: Anchors) -> list[dict[str, Any]]:
-    """One table per IoU threshold (and mode, :func:`tracking_blocks`): our rows, the
-    published rows and the differences."""
+def results_source(result: object) -> str:
+    """Whose tracks a result scored: the ``--results`` path it records (results scored from
+    files), else :data:`OWN_TRACKER` (drivestack's tracker ran)."""
+    results = result.get("results") if isinstance(result, dict) else None
+    return results if isinstance(results, str) and results else OWN_TRACKER
+
+
+#: A results folder's README naming its published table: "section B1 of PUBLISHED_RESULTS.md".
+_README_SECTION = re.compile(
+    r"section\s+(?P<id>(?P<section>[A-Z])\d*)\s+of\s+`?[^\s`]*PUBLISHED_RESULTS\.md"
+)
+_AB3DMOT_FOLDER = re.compile(r"ab3dmot[_-]?(?P<year>20\d\d)", re.IGNORECASE)
+
+
+def reference_section(results: str, published: Published) -> tuple[str | None, str | None]:
+    """For results scored from the files in ``results``: the ``PUBLISHED_RESULTS.md`` section
+    (and table id, when named) of the code that made them, when they are AB3DMOT's own
+    outputs: named by the folder's README.md, else the year in the folder's name
+    (``ab3dmot_2020``) within a section's dates. ``(None, None)`` when unknown."""
+    folder = Path(results)
+    try:
+        text = (folder / "README.md").read_text()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    named = _README_SECTION.search(text)
+    if named is not None:
+        return named["section"], named["id"] if named["id"] != named["section"] else None
+    year = _AB3DMOT_FOLDER.search(folder.name)
+    if year is not None:
+        return published.section_of_year(int(year["year"])), None
+    return None, None
+
+
+def code_version(published: Published, section: str) -> str:
+    """``AB3DMOT 2022 code``: the tracker and the first year of a section's dates."""
+    years = re.findall(r"\b(20\d\d)\b", published.sections.get(section, ""))
+    return f"AB3DMOT {min(years)} code" if years else f"AB3DMOT (section {section})"
+
+
+def _published_choice(
+    result: dict[str, Any], similarity: str, iou: float, anchors: Anchors, published: Published
+) -> tuple[dict[str, Any], str, str]:
+    """The published rows beside one of our tables (all classes), their name and a note."""
+    split = result.get("split")
+    if split not in (None, "val"):
+        return {}, "", f"no published rows: they are on the val split, this run is on {split}"
+    source = results_source(result)
+    own = published.anchors("A").get((similarity, iou)) if published.tables else None
+    own_name = (
+        f"{code_version(published, 'A')} (published, {own['id']})" if own else "AB3DMOT (published)"
+    )
+    if source == OWN_TRACKER:
+        return anchors.get((similarity, iou), {}), own_name, ""
+    section, table_id = reference_section(source, published)
+    if section is None or section == "A":
+        note = (
+            f"these results were scored from the files in {source}, not made by drivestack's "
+            "tracker"
+            + (f"; the published rows are {own_name}" if anchors.get((similarity, iou)) else "")
+        )
+        return anchors.get((similarity, iou), {}), own_name, note
+    mine = published.anchors(section)
+    table = mine.get((similarity, iou)) or mine.get((similarity, None))
+    if table_id and table is not None and table["id"] != table_id:
+        named = [t for t in mine.values() if t["id"] == table_id]
+        table = named[0] if named and named[0]["similarity"] == similarity else table
+    code = code_version(published, section)
+    other = code_version(published, "A")
+    if table is None:
+        return (
+            {},
+            "",
+            f"these are {code}'s own outputs ({source}); its published tables have no "
+            f"{similarity} table, and section A's ({other}) is a different code version: "
+            "not shown",
+        )
+    stated = "" if table["iou"] is not None else "; its IoU threshold is not stated in the source"
+    return (
+        table["rows"],
+        f"{code} (published, {table['id']})",
+        f"these are {code}'s own outputs ({source}): beside them its published table "
+        f"{table['id']}, not section A ({other}, a different code version){stated}",
+    )
+
+
+def _hota_anchor(
+    result: dict[str, Any], similarity: str, classes: list[str], published: Published
+) -> tuple[dict[str, Any] | None, str]:
+    """The published HOTA rows (:func:`parse_hota_anchor`) beside a 2D table of a run on the
+    whole training split, and a note saying why there are none otherwise."""
+    hota = published.hota
+    if hota is None:
+        return None, "no published HOTA anchor"
+    train = hota["rows"].get("training")
+    where = (
+        f"{hota['tracker']}'s (PUBLISHED_RESULTS.md {hota['section']}) is "
+        f"{', '.join(hota['classes']) or 'per class'} on the whole training split, 2D"
+    )
+    rows = {c: train for c in classes if c in hota["classes"]} if train else {}
+    if result.get("split") != "training" or similarity != "iou_2d" or not rows:
+        return None, f"no published HOTA anchor for this table: the only one, {where}"
+    return {"name": f"{hota['tracker']} (published, {hota['section']}, training)", "rows": rows}, ""
+
+
+def tracking_tables(
+    result: dict[str, Any], anchors: Anchors, published: Published | None = None
+) -> list[dict[str, Any]]:
+    """One table per IoU threshold (and mode, :func:`tracking_blocks`): our rows (named
+    ``source``: :func:`results_source`), the published rows (``published``, named
+    ``published_name``, with a ``published_note`` when they are another code's or absent)
+    and the published HOTA anchor (``hota_anchor``, or None with a ``hota_note``)."""
+    published = published if published is not None else Published()
     tables = []
     for block in tracking_blocks(result):
         similarity, iou = block["similarity"], block["iou"]
         ours = {cls: class_row(m) for cls, m in block["classes"].items()}
         if len(ours) > 1:
             ours["Overall"] = overall_row(ours)
-        published = published_rows(anchors.get((similarity, iou), {}), list(ours))
+        rows, name, note = _published_choice(result, similarity, iou, anchors, published)
+        hota, hota_note = _hota_anchor(result, similarity, list(ours), published)
         tables.append(
             {
                 "name": block["name"],
                 "similarity": similarity,
                 "iou": iou,
                 "mode": block["mode"],
+                "source": results_source(result),
                 "rows": ours,
-                "published": published,
+                "published": published_rows(rows, list(ours)),
+                "published_name": name,
+                "published_note": note,
+                "hota_anchor": hota,
+                "hota_note": hota_note,
                 "curves": {
                     cls: {
                         "recall": [p["recall_threshold"] for p in m["clear"]["per_threshold"]],
@@ -249,7 +488,8 @@ def tracking_regressions(
             for cls, row in tb["rows"].items():
                 for metric in ("sAMOTA", "MOTA"):
                     before = other["rows"].get(cls, {}).get(metric)
-                    if before is not None and row[metric] < before - tolerance:
+                    value = row.get(metric)
+                    if before is not None and value is not None and value < before - tolerance:
                         out.append(
                             {
                                 "file": t["file"],
@@ -257,9 +497,9 @@ def tracking_regressions(
                                 "baseline_table": other["name"],
                                 "class": cls,
                                 "metric": metric,
-                                "value": row[metric],
+                                "value": value,
                                 "baseline": before,
-                                "delta": row[metric] - before,
+                                "delta": value - before,
                             }
                         )
     return sorted(out, key=lambda r: r["delta"])

@@ -30,10 +30,10 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
     argv = ["fleet", str(scenario_file), "--out", str(out), "--workers", "2", "--quiet",
             "--sweep", "ego.lane=road_0,nowhere", "--sweep", "ego.speed_kph=30:50",
             "--variants", "2", "--max-steps", "10"]  # fmt: skip
-    assert main(argv) == 1  # variants failed: recorded, and the exit status says so
+    assert main(argv) == 1  # variants crashed: recorded, and the exit status says so
     records = _lines(out / INDEX_NAME)
     assert len(records) == 4
-    failed = [r for r in records if r["status"] == "failed"]
+    failed = [r for r in records if r["status"] == "crashed"]
     ok = [r for r in records if r["status"] == "ok"]
     assert {r["params"]["ego.lane"] for r in failed} == {"nowhere"} and len(ok) == 2
     assert all("no lane 'nowhere'" in r["error"] and "ego.lane" in r["error"] for r in failed)
@@ -44,17 +44,20 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
         assert (out / r["variant"] / "history.npz").is_file()
         assert not (out / r["variant"] / "metrics.json.tmp").exists()
     summary = json.loads((out / "fleet_summary.json").read_text())
-    assert summary["pdm"] == {**summary["pdm"], "variants": 4, "ok": 2, "failed": 2}
+    passed = sum(r["passed"] for r in ok)
+    assert summary["pdm"] == {**summary["pdm"], "variants": 4, "ok": 2, "crashed": 2,
+                              "passed": passed, "failed": 2 - passed}  # fmt: skip
     printed = capsys.readouterr()
-    assert "ran 4 now (2 failed)" in printed.out
-    assert "error: 2 of 4 variants failed to run" in printed.err and "--retry-failed" in printed.err
-    # rerun: everything is finished (failures too) -> nothing runs; the index still holds them
+    assert "ran 4 now (2 crashed)" in printed.out
+    assert f"{passed} passed, {2 - passed} failed, 2 crashed" in printed.out
+    assert "error: 2 of 4 variants crashed" in printed.err and "--retry-crashed" in printed.err
+    # rerun: everything is finished (crashes too) -> nothing runs; the index still holds them
     assert main(argv) == 1
-    assert "ran 0 now (0 failed), skipped 4" in capsys.readouterr().out
+    assert "ran 0 now (0 crashed), skipped 4" in capsys.readouterr().out
     assert len(_lines(out / INDEX_NAME)) == 4
-    # --retry-failed reruns only the two failures (which fail again)
+    # --retry-failed (the older name of --retry-crashed) reruns only the two crashes (again)
     assert main([*argv, "--retry-failed"]) == 1
-    assert "ran 2 now (2 failed), skipped 2" in capsys.readouterr().out
+    assert "ran 2 now (2 crashed), skipped 2" in capsys.readouterr().out
     # a different step cap into the same folder is refused
     assert main([*argv[:-1], "20"]) == 2
     assert "holds a different fleet (max_steps: 10 != 20)" in capsys.readouterr().err
@@ -62,7 +65,7 @@ def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, 
     more = list(argv)
     more[more.index("--variants") + 1] = "3"
     assert main(more) == 1
-    assert "ran 2 now (1 failed), skipped 4" in capsys.readouterr().out
+    assert "ran 2 now (1 crashed), skipped 4" in capsys.readouterr().out
 
 
 @pytest.mark.slow

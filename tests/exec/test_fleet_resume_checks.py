@@ -40,7 +40,7 @@ def test_resume_refuses_an_edited_scenario(scenario_file: Path, tmp_path: Path, 
     # the unchanged file resumes as before: only the new draw runs
     scenario_file.write_text(original)
     assert main(_argv(scenario_file, out, 2)) == 0
-    assert "ran 1 now (0 failed), skipped 1" in capsys.readouterr().out
+    assert "ran 1 now (0 crashed), skipped 1" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_a_crashing_run_is_recorded_and_the_others_run(
     # the failure as a fleet index records it: the variant, status, error and traceback
     error = json.loads((out / "pdm" / "first" / "error.json").read_text())
     assert error["variant"] == "pdm/first" and error["scenario"] == "first"
-    assert error["status"] == "failed" and error["error"].startswith("ValueError: Boxes3D")
+    assert error["status"] == "crashed" and error["error"].startswith("ValueError: Boxes3D")
     assert "crash_on_first" in error["traceback"]
     assert not (out / "pdm" / "first" / "metrics.json").exists()
     for run in ("idm/first", "pdm/second", "idm/second"):
@@ -173,6 +173,6 @@ def test_fleet_records_a_swept_value_its_map_refuses(tmp_path: Path, capsys) -> 
         r["params"]["agents.0.station_m"]: r
         for r in map(json.loads, (out / INDEX_NAME).read_text().splitlines())
     }
-    assert records[140]["status"] == "ok" and records[5000]["status"] == "failed"
+    assert records[140]["status"] == "ok" and records[5000]["status"] == "crashed"
     assert "field agents.0.station_m: 5000.0 m is outside its lanes" in records[5000]["error"]
-    assert "ran 2 now (1 failed)" in capsys.readouterr().out
+    assert "ran 2 now (1 crashed)" in capsys.readouterr().out
