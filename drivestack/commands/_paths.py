@@ -156,3 +156,45 @@ def iou_thresholds(text: str, option: str = "--iou") -> list[float]:
     if not values or bad:
         raise DataError(f"{option}: IoU thresholds must be in (0, 1], got {text!r}")
     return values
+
+
+def check_out_dir(path: Path, option: str = "--out") -> Path:
+    """``path`` when it is a folder or can be made one (checked before any work; the folder
+    itself is created only when the work starts, so a failed run leaves none).
+
+    Raises:
+        DataError: ``path`` or a folder above it is a file (``PATH: field --out: not a
+            directory (a file of that name exists)``), or the nearest existing folder above it
+            is not writable.
+    """
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise DataError(
+            "not a directory (a file of that name exists)", path=str(probe), field=option
+        )
+    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+        what = (
+            "folder not writable" if probe == path else f"cannot create {path}: no write permission"
+        )
+        raise DataError(what, path=str(probe), field=option)
+    return path
+
+
+def run_provenance() -> dict[str, str | None]:
+    """What a result records of the run that made it, under the keys of ``drivestack sim``'s
+    manifest: ``drivestack_version``, ``git_commit`` (the checkout's commit, ``-dirty`` with
+    changes; None outside a git checkout) and ``command`` (the command line)."""
+    import sys
+
+    from drivestack import __version__
+    from drivestack.core.provenance import git_commit
+
+    return {
+        "drivestack_version": __version__,
+        "git_commit": git_commit(),
+        "command": " ".join(sys.argv),
+    }

@@ -19,7 +19,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from drivestack.commands._paths import dataset_root, detector_config, positive_int
+from drivestack.commands._paths import (
+    check_out_dir,
+    dataset_root,
+    detector_config,
+    positive_int,
+    run_provenance,
+)
+from drivestack.core.errors import DataError
 from drivestack.eval.detection.datasets import DATASETS
 
 
@@ -56,6 +63,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-frames", type=positive_int, help="only the first N labelled frames (default all)"
     )
+    parser.add_argument(
+        "--av2-categories",
+        choices=["auto", "groups", "official"],
+        default="auto",
+        help="av2 only: score on drivestack's class groups (vehicle, pedestrian, cyclist; labels "
+        "and detections of AV2 categories regrouped) or on the official AV2 categories. auto "
+        "(default): groups for the detector run here and for a --detections file whose "
+        "categories are group names; official for a file with categories drivestack's "
+        "detector never writes; a file of only the categories it writes (its own "
+        "detections.feather: REGULAR_VEHICLE, PEDESTRIAN, BICYCLIST, ...) needs the option "
+        "(groups reproduces the run that wrote it)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +83,15 @@ def run(args: argparse.Namespace) -> int:
 
     from drivestack.eval.detection.run import evaluate_dataset, write_metrics
 
+    # arguments and paths checked before any scan is read (DataError: one line, exit status 2)
+    check_out_dir(args.out)
+    if args.av2_categories != "auto" and args.dataset != "av2":
+        raise DataError(
+            f"only for --dataset av2 (got --dataset {args.dataset})", field="--av2-categories"
+        )
     root = dataset_root(args.dataset, args.root)
+    if args.detections is not None and not args.detections.exists():
+        raise DataError("no such file or folder", path=str(args.detections), field="--detections")
     detector: Any = None
     config: Path | str = "open3d baseline"
     if args.detections is None and args.detector == "open3d-baseline":
@@ -75,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
 
         config = detector_config(args.dataset, args.config)
         detector = build_lidar_detector(config)
-    # bad input (DataError) is reported by the CLI: one line, exit status 2
     result = evaluate_dataset(
         args.dataset,
         root,
@@ -83,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
         detections=args.detections,
         max_frames=args.max_frames,
         out_dir=args.out,
-        progress=lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+        progress=None
+        if args.quiet
+        else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+        av2_categories=args.av2_categories,
     )
     if detector is not None and hasattr(detector, "cfg"):
         import dataclasses
@@ -94,18 +124,49 @@ def run(args: argparse.Namespace) -> int:
         if args.detections is not None
         else f"{args.detector} LiDAR detector ({config})"
     )
+    result.update(run_provenance())
+    notes = _notes(result)
+    if notes:
+        result["notes"] = notes
     write_metrics(args.out / "metrics.json", result)
     _print_summary(result)
+    for note in notes:
+        print(f"note: {note}")
     if "pr_curves" in result:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
 
 
+#: The units of the TP errors, as the tables head them.
+_ERROR_UNITS = {
+    "trans_err": "m",
+    "scale_err": "1-IoU",
+    "orient_err": "rad",
+    "vel_err": "m/s",
+    "attr_err": "1-acc",
+    "ATE": "m",
+    "ASE": "1-IoU",
+    "AOE": "rad",
+}
+
+
+def _with_unit(name: str) -> str:
+    unit = _ERROR_UNITS.get(name)
+    return f"{name} [{unit}]" if unit else name
+
+
 def _print_summary(result: dict[str, Any]) -> None:
     m = result["metrics"]
     print(f"{result['dataset']}: {result['num_frames']} frames, protocol {m['protocol']}")
     if m["protocol"].startswith("kitti"):
+        overlaps = m.get("protocol_config", {}).get("min_overlaps")
+        if overlaps is not None:  # (strict/loose, bbox/bev/3d, class): BEV and 3D alike
+            thresholds = ", ".join(
+                f"{cls} {overlaps[0][2][k]:g} / {overlaps[1][2][k]:g}"
+                for k, cls in enumerate(("Car", "Pedestrian", "Cyclist"))
+            )
+            print(f"  AP40 in percent; BEV and 3D IoU thresholds strict / loose: {thresholds}")
         for cls in ("Car", "Pedestrian", "Cyclist"):
             row = [
                 f"{kind} {ap} {m.get(f'{cls}_{kind}_{ap}_moderate_strict', float('nan')):6.2f}"
@@ -115,7 +176,7 @@ def _print_summary(result: dict[str, Any]) -> None:
             loose = m.get(f"{cls}_BEV_AP40_moderate_loose", float("nan"))
             print(f"  {cls:<10} moderate: " + "  ".join(row) + f"  (loose BEV AP40 {loose:6.2f})")
     elif "mean_ap" in m:  # nuScenes protocol and the centre-distance class groups
-        errors = "  ".join(f"{k} {v:.3f}" for k, v in m["tp_errors"].items())
+        errors = "  ".join(f"{_with_unit(k)} {v:.3f}" for k, v in m["tp_errors"].items())
         print(f"  mAP {m['mean_ap']:.4f}  NDS {m['nd_score']:.4f}  {errors}")
         ranges = m.get("protocol_config", {}).get("class_range", {})
         in_range = m.get("labels_in_range", {})
@@ -125,6 +186,17 @@ def _print_summary(result: dict[str, Any]) -> None:
         for group in m.get("groups_without_labels", []):
             print(f"  {group:<20} no labels in these frames: not scored, not in the mAP")
     else:
+        groups = m["protocol"].endswith("_class_groups")
+        print(
+            "  categories: "
+            + (
+                "drivestack's class groups (vehicle, pedestrian, cyclist; AV2 categories "
+                "regrouped), --av2-categories groups"
+                if groups
+                else "the official AV2 categories, --av2-categories official"
+            )
+        )
+        print("  units: ATE m, ASE 1-IoU, AOE rad; AP and CDS in [0, 1]")
         for cat, row in m["summary"].items():
             ap2 = m["ap_by_threshold"].get(cat, {}).get("2.0")
             extra = f"  AP@2m {ap2:.3f}" if ap2 is not None else ""
@@ -137,6 +209,40 @@ def _print_summary(result: dict[str, Any]) -> None:
                 f"missed: {miss['no_detection']} no detection near, {miss['taken']} taken by "
                 f"another detection's assignment, {miss['other_category']} of another category"
             )
+
+
+def _notes(result: dict[str, Any]) -> list[str]:
+    """What the figures of ``result`` do not say themselves: AP40 quantised by few labels
+    (KITTI), the detector's yaw being an axis and its lack of velocity (TP errors)."""
+    m = result["metrics"]
+    notes = []
+    for cls, by_diff in m.get("labels_per_difficulty", {}).items():
+        for diff, n in by_diff.items():
+            best = m["perfect_ap40"][cls][diff]
+            if n == 0:
+                notes.append(f"{cls} {diff}: no labelled boxes: its AP40 is 0, not a measurement")
+            elif best < 100.0:
+                notes.append(
+                    f"{cls} {diff}: AP40 with N = {n} < 41 labelled boxes is quantised: a "
+                    f"perfect detector scores {best:.2f}"
+                )
+    outputs = result.get("detector_outputs")
+    if outputs is None:
+        return notes
+    orientation = "AOE" if "summary" in m else "orient_err" if "tp_errors" in m else None
+    if orientation and outputs["yaw_is_axis"]:
+        notes.append(
+            f"the detector's yaw is an axis (modulo pi, front and back not told apart): the "
+            f"{orientation} of objects heading the other way is near pi"
+        )
+    errors = m.get("tp_errors", {})
+    if outputs["boxes_with_velocity"] == 0 and "vel_err" in errors:
+        notes.append(
+            "the detector outputs no velocity (all zero) and no attributes: vel_err "
+            f"{errors['vel_err']:.3f} and attr_err {errors.get('attr_err', float('nan')):.3f} "
+            "measure their absence, and enter the NDS"
+        )
+    return notes
 
 
 def _labels_note(count: int | None, range_m: float | None) -> str:

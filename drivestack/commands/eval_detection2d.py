@@ -10,7 +10,8 @@ KITTI tracking mode (the default; its folder defaults to kitti_tracking under ..
 or $DRIVESTACK_SHARED_DATA) reads ground truth from training/label_02 and a camera detector's
 comma-separated ``frame, x1, y1, x2, y2, score`` files from
 detections/<name>/training/<Class>/NNNN.txt (RRC as DeepFusionMOT ships it). Folder mode pairs
-KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name.
+KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name;
+15-column label files are refused as results.
 Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
 table and writes OUT/metrics.json (strict JSON: an AP over no labels is null).
 """
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drivestack.commands._paths import dataset_root, iou_thresholds
+from drivestack.commands._paths import check_out_dir, dataset_root, iou_thresholds, run_provenance
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 
@@ -119,8 +120,6 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
     from drivestack.ingest.kitti_format import KittiObjects
     from drivestack.ingest.kitti_object import read_kitti_label
 
-    if args.results is None:
-        raise DataError("--labels needs --results (the detections to score)")
     images = []
     for label_path in sorted(args.labels.glob("*.txt")):
         gt = read_kitti_label(label_path)
@@ -144,6 +143,51 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
     return images
 
 
+def _check_folder_mode(args: argparse.Namespace) -> None:
+    """Folder mode's inputs, before any file is scored: --results given and a folder, --labels
+    a folder, and the result files with a score (16 columns, not 15-column label files)."""
+    if args.results is None:
+        raise DataError("--labels needs --results (the detections to score)")
+    for option, folder in (("--labels", args.labels), ("--results", args.results)):
+        if not folder.is_dir():
+            raise DataError("no such folder", path=str(folder), field=option)
+    for path in sorted(args.results.glob("*.txt")):
+        _check_result_columns(path)
+
+
+def _check_result_columns(path: Path) -> None:
+    """A KITTI result file has 16 columns, the last the score; a 15-column label file (no
+    score: ground truth) is refused."""
+    with path.open() as f:
+        for number, line in enumerate(f, start=1):
+            n = len(line.split())
+            if n == 0:
+                continue
+            if n != 16:
+                what = " (a label file: no score)" if n == 15 else ""
+                raise DataError(
+                    f"{n} columns{what}: results need 16, the last the detection score",
+                    path=str(path),
+                    record=f"line {number}",
+                    field="--results",
+                )
+            return
+
+
+def _table_title(args: argparse.Namespace, rules: KittiFilter) -> str:
+    """What the AP table measures: the labels scored (split or folder), KITTI's filters and
+    the interpolation."""
+    if args.kitti_tracking_root:
+        source = f"KITTI tracking {args.split} split, {args.detections}"
+    else:
+        source = f"labels {args.labels} vs results {args.results}"
+    return (
+        f"2D AP in percent ({source}); labels kept: height >= {rules.min_height_px:g} px, "
+        f"occlusion <= {rules.max_occlusion}, truncation <= {rules.max_truncation:g}; "
+        "all-point interpolation"
+    )
+
+
 def _percent(ap: float) -> str:
     """An AP in percent, six wide; ``n/a`` when undefined (a class without labels)."""
     return f"{100 * ap:6.2f}" if np.isfinite(ap) else f"{'n/a':>6}"
@@ -152,6 +196,7 @@ def _percent(ap: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection2d import KittiFilter, average_precision
 
+    check_out_dir(args.out)  # before any work (DataError: one line, exit 2)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     ious = iou_thresholds(args.iou)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
@@ -160,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
             args.kitti_tracking_root = dataset_root(
                 "kitti-tracking", args.kitti_tracking_root, "--kitti-tracking-root", "--labels"
             )
+        else:
+            _check_folder_mode(args)
         table: dict[str, dict[str, dict[str, float | int]]] = {}
         for cls in classes:
             images = (
@@ -171,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(_table_title(args, rules))
     print(f"{'class':<12}" + "".join(f"  AP@{t:g}" for t in ious) + "   n_gt")
     for cls, row in table.items():
         aps = "".join(f"  {_percent(row[f'iou_{t:g}']['ap'])}" for t in ious)
@@ -183,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         "filter": asdict(rules),
         "interpolation": "all-point",
         "classes": table,
+        **run_provenance(),
     }
     (args.out / "metrics.json").write_text(strict_dumps(report))
     print(f"wrote {args.out / 'metrics.json'}")

@@ -7,23 +7,31 @@ Examples:
 
 Without --results the tracker (--config) runs on the AB3DMOT PointRCNN detections and writes
 KITTI result files to OUT/data/<Class>/NNNN.txt; with --results, existing result files
-(<DIR>/<Class>/NNNN.txt or <DIR>/NNNN.txt) are evaluated. Splits: val (AB3DMOT's 11
+are evaluated, in one of two layouts: <DIR>/<Class>/NNNN.txt (a folder per class of --classes)
+or <DIR>/NNNN.txt (all classes in one file per sequence). Splits: val (AB3DMOT's 11
 sequences), train (the other 10 training sequences, for tuning), training (all 21).
-Prints a table per IoU threshold and writes OUT/metrics.json (with the config it ran with).
+Prints a table per IoU threshold (values in percent; HOTA, DetA, AssA and LocA do not depend
+on the threshold) and writes OUT/metrics.json (with the config it ran with and the git commit).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivestack.commands._paths import add_kitti_root_option
+from drivestack.commands._paths import (
+    add_kitti_root_option,
+    check_out_dir,
+    dataset_root,
+    iou_thresholds,
+    run_provenance,
+)
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.eval.tracking.protocol import class_rule
 
 if TYPE_CHECKING:
     from drivestack.ingest.kitti_tracking import SeqmapEntry
@@ -123,27 +131,28 @@ def _split_seqmap(root: Path, args: argparse.Namespace) -> list[SeqmapEntry]:
     return [e for e in seqmap if e.name in wanted]
 
 
-def _run_fusion(args: argparse.Namespace) -> int:
+def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str]) -> int:
     from drivestack.config import load_yaml_config
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
     from drivestack.tracking.config import load_tracker_config
 
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    # configs read before any sequence is tracked
+    tracker_cfg = load_tracker_config(args.config)
+    fusion_cfg = load_yaml_config(FusionConfig, args.fusion_config)
     try:
-        seqmap = _split_seqmap(args.kitti_root, args)
         report = compare_lidar_and_fused(
             args.kitti_root,
             seqmap,
             classes,
-            load_tracker_config(args.config),
-            load_yaml_config(FusionConfig, args.fusion_config),
+            tracker_cfg,
+            fusion_cfg,
             progress=not args.quiet,
         )
-    except (DataError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except KeyError as exc:
+        raise DataError(f"unknown class or key {exc}", field="--classes") from None
     result = print_and_serialise(report, args.split, len(seqmap))
+    result.update(run_provenance())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(strict_dumps(result))  # undefined figures as null
     print(f"wrote {args.out / 'metrics.json'}")
@@ -151,19 +160,46 @@ def _run_fusion(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivestack.commands._paths import dataset_root, iou_thresholds
+    """Bad input is reported by the CLI: one line, exit status 2 (a ValueError or OSError of
+    the readers as a DataError)."""
+    from drivestack.cli import USER_ERRORS
 
+    try:
+        return _run(args)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise DataError(str(exc)) from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_out_dir(args.out)
+    ious = iou_thresholds(args.iou)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    if not classes:
+        raise DataError(f"no class in {args.classes!r}", field="--classes")
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
-    ious = iou_thresholds(args.iou)  # checked before any sequence is tracked
+    if args.results is not None and args.fusion == "camera":
+        raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
+    seqmap = _split_seqmap(args.kitti_root, args)
     if args.fusion == "camera":
-        return _run_fusion(args)
+        return _run_fusion(args, seqmap, classes)
+    return _run_lidar(args, seqmap, classes, ious)
+
+
+def _run_lidar(
+    args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str], ious: list[float]
+) -> int:
     from tqdm import tqdm
 
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
+        check_result_files,
         evaluate_class_thresholds,
         load_ground_truth,
         load_results,
+        table_heading,
+        table_notes,
     )
     from drivestack.ingest.kitti_format import KittiObjects
     from drivestack.ingest.kitti_tracking import write_tracking_results
@@ -173,107 +209,105 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.tracking.tracker import build_tracker
 
     root: Path = args.kitti_root
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    try:
-        seqmap = _split_seqmap(root, args)
-        gt = load_ground_truth(root / "training" / "label_02", seqmap)
-        out: Path = args.out
-        out.mkdir(parents=True, exist_ok=True)
-        report: dict[str, object] = {
-            "split": args.split,
-            "sequences": [e.name for e in seqmap],
-            "classes": classes,
-        }
-        results: dict[str, dict[str, KittiObjects]] = {}
-        if args.results is not None:
-            report["results"] = str(args.results)
-            for cls in classes:
-                results[cls] = load_results(args.results, cls, seqmap)
-        else:
-            cfg = load_tracker_config(args.config)
-            report["config_file"] = str(args.config)
-            report["config"] = asdict(cfg)
-            throughput: dict[str, dict[str, float]] = {}
-            t_load = time.perf_counter()
-            load_kernels(
-                cfg.classes[c.lower()].association.metric
-                for c in classes
-                if c.lower() in cfg.classes
-            )
-            kernel_load_s = time.perf_counter() - t_load
-            report["kernel_load_s"] = kernel_load_s
+    protocol = KittiMotProtocol.for_similarity(args.similarity)
+    for cls in classes:  # an unknown class is named before any work
+        try:
+            class_rule(cls)
+        except ValueError as exc:
+            raise DataError(str(exc), field="--classes") from None
+    gt = load_ground_truth(root / "training" / "label_02", seqmap)
+    out: Path = args.out
+    report: dict[str, object] = {
+        "split": args.split,
+        "sequences": [e.name for e in seqmap],
+        "classes": classes,
+        **run_provenance(),
+    }
+    results: dict[str, dict[str, KittiObjects]] = {}
+    if args.results is not None:
+        check_result_files(args.results, classes, seqmap)
+        report["results"] = str(args.results)
+        for cls in classes:
+            results[cls] = load_results(args.results, cls, seqmap)
+    else:
+        cfg = load_tracker_config(args.config)
+        for cls in classes:  # before the kernels load and the first sequence is tracked
+            if cls.lower() not in cfg.classes:
+                raise DataError(
+                    f"no tracker parameters for class {cls}",
+                    path=str(args.config),
+                    field=f"classes.{cls.lower()}",
+                )
+        report["config_file"] = str(args.config)
+        report["config"] = asdict(cfg)
+        throughput: dict[str, dict[str, float]] = {}
+        t_load = time.perf_counter()
+        load_kernels(cfg.classes[c.lower()].association.metric for c in classes)
+        kernel_load_s = time.perf_counter() - t_load
+        report["kernel_load_s"] = kernel_load_s
+        if not args.quiet:
             print(
                 f"tracker kernels loaded in {1000 * kernel_load_s:.0f} ms before timing "
                 "(not in the frames/s below)"
             )
-            for cls in classes:
-                if cls.lower() not in cfg.classes:
-                    raise DataError(
-                        f"no tracker parameters for class {cls}",
-                        path=str(args.config),
-                        field=f"classes.{cls.lower()}",
-                    )
-                class_cfg = cfg.classes[cls.lower()]
-                tracker = build_tracker(
-                    TrackerConfig(
-                        classes={cls: cfg.classes[cls.lower()]},
-                        ego_motion_compensation=cfg.ego_motion_compensation,
-                    )
+        out.mkdir(parents=True, exist_ok=True)  # the work starts: its result files
+        for cls in classes:
+            class_cfg = cfg.classes[cls.lower()]
+            tracker = build_tracker(
+                TrackerConfig(
+                    classes={cls: class_cfg},
+                    ego_motion_compensation=cfg.ego_motion_compensation,
                 )
-                per_seq: dict[str, KittiObjects] = {}
-                step_s, cpu_s, frames = 0.0, 0.0, 0
-                for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
-                    run_, rows = kitti_sequence_rows(
-                        tracker, root, cls, e, class_cfg, folder=args.detections
-                    )
-                    per_seq[e.name] = rows
-                    write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
-                    step_s += run_.step_time_s
-                    cpu_s += run_.step_cpu_time_s
-                    frames += run_.n_frames
-                results[cls] = per_seq
-                throughput[cls] = {
-                    "frames": frames,
-                    "step_time_s": step_s,
-                    "step_cpu_time_s": cpu_s,
-                    "frames_per_s": frames / step_s if step_s else 0.0,
-                    "frames_per_cpu_s": frames / cpu_s if cpu_s else 0.0,
-                }
-            report["throughput"] = throughput
-        t0 = time.perf_counter()
-        per_class = {
-            cls: evaluate_class_thresholds(
-                cls,
-                seqmap,
-                gt,
-                results[cls],
-                KittiMotProtocol.for_similarity(args.similarity),
-                ious,
             )
-            for cls in classes
-        }
-        eval_s = time.perf_counter() - t0
-        metrics_out: dict[str, object] = {}
-        for k, iou in enumerate(ious):
-            metrics = {cls: per_class[cls][k] for cls in classes}
-            print(f"\n{args.similarity} {iou:g} ({args.split}, {len(seqmap)} sequences)")
-            print(format_table(metrics))
-            metrics_out[f"iou_{iou:g}"] = {
-                "protocol": asdict(KittiMotProtocol.for_similarity(args.similarity, iou)),
-                "classes": {cls: m.as_dict() for cls, m in metrics.items()},
-            }
-        print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
-        report["metrics"] = metrics_out
-        report["eval_time_s"] = eval_s
-        if "throughput" in report:
-            for cls, t in report["throughput"].items():  # type: ignore[attr-defined]
-                print(
-                    f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
-                    f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, Tracker.step only)"
+            per_seq: dict[str, KittiObjects] = {}
+            step_s, cpu_s, frames = 0.0, 0.0, 0
+            for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
+                run_, rows = kitti_sequence_rows(
+                    tracker, root, cls, e, class_cfg, folder=args.detections
                 )
-        (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
-        print(f"\nwrote {out / 'metrics.json'}")
-    except (DataError, ValueError, OSError) as exc:  # bad input: one line, exit 2
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+                per_seq[e.name] = rows
+                write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
+                step_s += run_.step_time_s
+                cpu_s += run_.step_cpu_time_s
+                frames += run_.n_frames
+            results[cls] = per_seq
+            throughput[cls] = {
+                "frames": frames,
+                "step_time_s": step_s,
+                "step_cpu_time_s": cpu_s,
+                "frames_per_s": frames / step_s if step_s else 0.0,
+                "frames_per_cpu_s": frames / cpu_s if cpu_s else 0.0,
+            }
+        report["throughput"] = throughput
+    t0 = time.perf_counter()
+    per_class = {
+        cls: evaluate_class_thresholds(cls, seqmap, gt, results[cls], protocol, ious)
+        for cls in classes
+    }
+    eval_s = time.perf_counter() - t0
+    metrics_out: dict[str, object] = {}
+    for k, iou in enumerate(ious):
+        metrics = {cls: per_class[cls][k] for cls in classes}
+        print("\n" + table_heading(args.similarity, iou, args.split, len(seqmap)))
+        print(format_table(metrics))
+        metrics_out[f"iou_{iou:g}"] = {
+            "protocol": asdict(KittiMotProtocol.for_similarity(args.similarity, iou)),
+            "classes": {cls: m.as_dict() for cls, m in metrics.items()},
+        }
+    print()
+    for note in table_notes([args.similarity]):
+        print(f"note: {note}")
+    print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
+    report["metrics"] = metrics_out
+    report["eval_time_s"] = eval_s
+    if "throughput" in report:
+        for cls, t in report["throughput"].items():  # type: ignore[attr-defined]
+            print(
+                f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
+                f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, "
+                "Tracker.step only)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
+    print(f"\nwrote {out / 'metrics.json'}")
     return 0

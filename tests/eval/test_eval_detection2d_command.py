@@ -134,3 +134,55 @@ def test_labels_and_kitti_tracking_root_exclude_each_other(
     with pytest.raises(SystemExit) as exc:
         cli_main(argv)
     assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def _folder_args(tmp_path: Path, out: Path) -> list[str]:
+    labels, results = tmp_path / "label_2", tmp_path / "results"
+    _write(labels / "000000.txt", [("Car", 0, 0, 100, 50)])
+    _write(results / "000000.txt", [("Car", 0, 0, 100, 50)], [0.9])
+    return ["eval", "detection2d", "--labels", str(labels), "--results", str(results),
+            "--classes", "Car", "--out", str(out)]  # fmt: skip
+
+
+def test_out_an_existing_file_fails_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert cli_main(_folder_args(tmp_path, afile)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no AP table computed first
+    assert captured.err.strip() == (
+        f"error: {afile}: field --out: not a directory (a file of that name exists)"
+    )
+
+
+def test_label_files_are_refused_as_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "label_2"
+    _write(labels / "000000.txt", [("Car", 0, 0, 100, 50)])
+    out = tmp_path / "out"
+    args = ["eval", "detection2d", "--labels", str(labels), "--results", str(labels),
+            "--classes", "Car", "--out", str(out)]  # fmt: skip
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {labels / '000000.txt'}: line 1: field --results: 15 columns (a label file: "
+        "no score): results need 16, the last the detection score"
+    )
+    assert not out.exists()
+
+
+def test_table_names_filters_interpolation_and_commit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drivestack.core.provenance import git_commit
+
+    out = tmp_path / "out"
+    assert cli_main(_folder_args(tmp_path, out)) == 0
+    text = capsys.readouterr().out
+    assert "height >= 25 px, occlusion <= 2, truncation <= 0.5" in text
+    assert "all-point interpolation" in text and "in percent" in text
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["git_commit"] == git_commit() and "command" in report

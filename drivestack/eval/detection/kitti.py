@@ -350,6 +350,35 @@ def eval_class(
     return {"recall": recall, "precision": precision, "orientation": aos}
 
 
+def perfect_ap40(num_gt: int) -> float:
+    """The AP40 (percent) of a perfect detector (every valid label found, nothing else) on
+    ``num_gt`` valid labels: below 100 for 40 labels or fewer, since the devkit samples at
+    most one threshold per label (:func:`get_thresholds`), ``(n - 1) / 40`` with ``n`` of them
+    (7 labels: 15.00). 0 without labels."""
+    if num_gt <= 0:
+        return 0.0
+    n = len(get_thresholds(np.arange(num_gt, 0, -1, dtype=np.float64), num_gt))
+    precision = np.zeros(NUM_SAMPLE_PTS)
+    precision[:n] = 1.0
+    return float(get_map40(precision))
+
+
+def valid_gt_counts(
+    gt_frames: Sequence[KittiObjects], classes: Sequence[int | str]
+) -> dict[str, dict[str, int]]:
+    """``{class: {difficulty: labels}}``: the labels each AP of the class averages over (valid
+    for the difficulty: occlusion, truncation and height within its limits)."""
+    none = KittiObjects()
+    out: dict[str, dict[str, int]] = {}
+    for c in classes:
+        index = _class_index(c)
+        out[CLASS_NAMES[index]] = {
+            diff: sum(_clean(g, none, index, d).num_valid_gt for g in gt_frames)
+            for d, diff in enumerate(DIFFICULTIES)
+        }
+    return out
+
+
 def get_map11(prec: np.ndarray) -> np.ndarray:
     """Mean of the 11 slots 0, 4, .., 40, in percent."""
     return prec[..., 0::4].sum(axis=-1) / 11 * 100

@@ -9,10 +9,12 @@ frame) or from files made elsewhere, and scores them:
   mmdetection3d does). Files: a folder of KITTI label files ``<frame>.txt``, or AB3DMOT
   ``pointrcnn_<Class>_val/<seq>.txt`` folders (tracking).
 - ``nuscenes``: the nuScenes protocol (``detection_cvpr_2019``); files: a submission JSON.
-- ``av2``: the Argoverse 2 protocol on class groups (vehicle, pedestrian, cyclist) for
-  drivestack detections; files: a detections ``.feather`` scored on the native categories
-  (a log without any detection row is scored as no detections, with a warning on stderr
-  and the log under ``logs_without_detections``: the AV2 evaluator does not require one).
+- ``av2``: the Argoverse 2 protocol, on the class groups (vehicle, pedestrian, cyclist: labels
+  and detections of AV2 categories regrouped) or on the official per-category AV2 classes
+  (:func:`resolve_av2_categories` picks which: groups for drivestack's detector); files: a
+  detections ``.feather`` (a log without any detection row is scored as no detections, with a
+  warning on stderr and the log under ``logs_without_detections``: the AV2 evaluator does not
+  require one).
 - ``aimotive`` / ``pandaset`` (no native protocol): nuScenes-style centre-distance AP and TP
   errors on the class groups (:data:`GROUP_CENTER_DISTANCE`), ego frame; GT boxes without
   LiDAR points are not scored.
@@ -71,6 +73,42 @@ def _group_config() -> Any:
 #: nuScenes-style centre-distance config on the class groups (nuScenes ranges of car,
 #: pedestrian and bicycle), for datasets without a native protocol.
 GROUP_CENTER_DISTANCE = _group_config()
+
+
+#: ``--av2-categories``: score AV2 on the class groups or on the official categories.
+AV2_CATEGORY_MODES = ("groups", "official")
+
+
+def resolve_av2_categories(requested: str, detections: Path | None) -> str:
+    """The AV2 categories to score on (``groups`` or ``official``) for ``requested``
+    (``auto``, ``groups`` or ``official``): ``auto`` is ``groups`` for drivestack's detector
+    (``detections`` None) and for a detections file whose categories are all group names,
+    ``official`` for a file with a category drivestack's detector never writes (a detector
+    of the AV2 categories).
+
+    Raises:
+        DataError: ``auto`` with a file holding only categories drivestack's detector writes
+            (REGULAR_VEHICLE, PEDESTRIAN, BICYCLIST, ...): its own detections.feather or an
+            AV2 detector's of a few classes; the two protocols score them differently.
+    """
+    if requested != "auto":
+        return requested
+    if detections is None:
+        return "groups"
+    from drivestack.ingest.argoverse2 import CLASS_TO_CATEGORY, read_av2_cuboids
+
+    found = set(_cached(detections, read_av2_cuboids).category.tolist()) - {""}
+    if found <= set(CLASS_GROUPS):
+        return "groups"
+    if found - set(CLASS_TO_CATEGORY.values()):
+        return "official"
+    raise DataError(
+        f"its categories ({', '.join(sorted(found))}) are those drivestack's detector writes: "
+        "pass --av2-categories groups (drivestack's protocol, class groups: how its detector "
+        "is scored) or official (per AV2 category)",
+        path=str(detections),
+        field="--av2-categories",
+    )
 
 
 class DetectorStage(Protocol):
@@ -177,6 +215,7 @@ def evaluate_dataset(
     max_frames: int | None = None,
     out_dir: Path | None = None,
     progress: Callable[[Iterable[LabelledFrame]], Iterable[LabelledFrame]] | None = None,
+    av2_categories: str | None = None,
 ) -> dict[str, Any]:
     """Metrics of ``detector`` (run on every labelled scan) or of ``detections`` files.
 
@@ -184,12 +223,20 @@ def evaluate_dataset(
     they come from the detector: KITTI label files ``<frame>.txt`` (kitti*),
     ``results_nusc.json`` (nuscenes), ``detections.feather`` (av2, native AV2 categories via
     :data:`~drivestack.ingest.argoverse2.CLASS_TO_CATEGORY`; UNKNOWN boxes left out); none for
-    aimotive / pandaset (no result format).
+    aimotive / pandaset (no result format). ``av2_categories``: ``auto``, ``groups`` or
+    ``official`` (:func:`resolve_av2_categories`; ``drivestack eval detection`` passes its
+    ``--av2-categories``, default auto); None: groups for ``detector``, official for
+    ``detections``.
     """
     if (detector is None) == (detections is None):
         raise ValueError("give exactly one of detector= or detections=")
     if detections is not None and not detections.exists():
         raise DataError("no such file or folder", path=str(detections), field="--detections")
+    _FILE_CACHE.clear()
+    av2_mode = None
+    if dataset == "av2":
+        requested = av2_categories or ("groups" if detections is None else "official")
+        av2_mode = resolve_av2_categories(requested, detections)
     frames: Iterable[LabelledFrame] = labelled_frames(
         dataset, root, load_points=detector is not None
     )
@@ -200,7 +247,6 @@ def evaluate_dataset(
         if count is not None:
             frames = _Counted(frames, count if max_frames is None else min(count, max_frames))
         frames = progress(frames)
-    _FILE_CACHE.clear()
     if detector is not None:
         detector.reset()
     gts: list[Any] = []
@@ -208,17 +254,26 @@ def evaluate_dataset(
     keys: list[str] = []
     submission: dict[str, list[dict[str, Any]]] = {}
     av2_rows: list[Any] = []
+    outputs = _DetectorOutputs()
     for lf in frames:
         keys.append(lf.key)
         gts.append(lf.native)
-        boxes = _in_cloud_frame(detector.step(lf.frame), lf) if detector is not None else None
-        dts.append(_native_detections(dataset, lf, boxes, detections, submission, out_dir))
+        boxes = None
+        if detector is not None:
+            raw = detector.step(lf.frame)
+            outputs.add(raw)
+            boxes = _in_cloud_frame(raw, lf)
+        dts.append(
+            _native_detections(dataset, lf, boxes, detections, submission, out_dir, av2_mode)
+        )
         if dataset == "av2" and boxes is not None and out_dir is not None:
             av2_rows.append(_av2_native_rows(boxes, lf))
     if not keys:
         raise DataError("no labelled frames", path=str(root))
     curves: dict[str, Any] = {}
-    metrics = _score(dataset, root, gts, dts, external=detections is not None, curves_out=curves)
+    metrics = _score(
+        dataset, root, gts, dts, external=detections is not None, curves_out=curves, av2=av2_mode
+    )
     if out_dir is not None and submission:
         from drivestack.ingest.nuscenes import write_submission
 
@@ -238,9 +293,40 @@ def evaluate_dataset(
     }
     if curves:  # KITTI: the precision-recall curves behind the APs
         result["pr_curves"] = curves
+    if detector is not None and outputs.boxes:
+        result["detector_outputs"] = outputs.as_dict()
     if dataset == "av2" and detections is not None:
         result["logs_without_detections"] = _av2_logs_without_detections(keys, detections)
     return result
+
+
+class _DetectorOutputs:
+    """What the detector's boxes carry, seen over the scored frames: whether any has a
+    velocity, and whether the yaws all lie in half a turn (a box axis, front and back not told
+    apart: orientation errors of objects heading the other way are near pi)."""
+
+    def __init__(self) -> None:
+        self.boxes = 0
+        self.with_velocity = 0
+        self.yaw_min = np.inf
+        self.yaw_max = -np.inf
+
+    def add(self, boxes: Boxes3D) -> None:
+        if not len(boxes):
+            return
+        self.boxes += len(boxes)
+        self.with_velocity += int(np.count_nonzero(np.any(boxes.velocity_mps != 0, axis=1)))
+        yaw = np.mod(boxes.yaw_rad + np.pi, 2 * np.pi) - np.pi
+        self.yaw_min = min(self.yaw_min, float(yaw.min()))
+        self.yaw_max = max(self.yaw_max, float(yaw.max()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "boxes": self.boxes,
+            "boxes_with_velocity": self.with_velocity,
+            # every yaw within [-pi/2, pi/2]: an axis (modulo pi), not a heading
+            "yaw_is_axis": bool(self.yaw_max - self.yaw_min <= np.pi + 1e-6),
+        }
 
 
 def _av2_native_rows(boxes: Boxes3D, lf: LabelledFrame) -> Any:
@@ -278,6 +364,7 @@ def _native_detections(
     files: Path | None,
     submission: dict[str, list[dict[str, Any]]],
     out_dir: Path | None,
+    av2_mode: str | None = None,
 ) -> Any:
     if dataset in ("kitti", "kitti-tracking"):
         if boxes is None:
@@ -317,6 +404,10 @@ def _native_detections(
             assert files is not None
             table = _cached(files, read_av2_cuboids)
             return table.select((table.log_id == log_id) & (table.timestamp_ns == int(ts)))
+        if av2_mode == "official":
+            from drivestack.ingest.argoverse2 import av2_categories
+
+            return cuboids_from_boxes(boxes, log_id=log_id, category=av2_categories(boxes.label))
         return cuboids_from_boxes(boxes, log_id=log_id, category=group_names(boxes.label))
     if dataset in ("aimotive", "pandaset"):
         from drivestack.eval.detection.nuscenes import EvalBoxes
@@ -338,16 +429,31 @@ def _score(
     *,
     external: bool,
     curves_out: dict[str, Any] | None = None,
+    av2: str | None = None,
 ) -> dict[str, Any]:
-    """The protocol's metrics; KITTI also adds its precision-recall curves to ``curves_out``."""
+    """The protocol's metrics; KITTI also adds its precision-recall curves to ``curves_out``.
+    ``av2``: score AV2 on the class ``groups`` (labels and, from a file, detections regrouped)
+    or the ``official`` categories (None: groups for the detector, official for files)."""
     if dataset in ("kitti", "kitti-tracking"):
-        from drivestack.eval.detection.kitti import DEFAULT_MIN_OVERLAPS, kitti_eval
+        from drivestack.eval.detection.kitti import (
+            DEFAULT_MIN_OVERLAPS,
+            kitti_eval,
+            perfect_ap40,
+            valid_gt_counts,
+        )
 
+        gt_counts = valid_gt_counts(gts, KITTI_CLASSES)
         return {
             "protocol": "kitti_3d_object",
             "protocol_config": {
                 "classes": list(KITTI_CLASSES),
                 "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
+            },
+            "labels_per_difficulty": gt_counts,
+            # AP40 over 40 labels or fewer is quantised: the best a perfect detector scores
+            "perfect_ap40": {
+                cls: {d: perfect_ap40(n) for d, n in by_diff.items()}
+                for cls, by_diff in gt_counts.items()
             },
             **kitti_eval(
                 gts, dts, KITTI_CLASSES, eval_types=("bbox", "bev", "3d"), curves_out=curves_out
@@ -373,8 +479,11 @@ def _score(
 
         gt = concatenate_cuboids(gts)
         dt = concatenate_cuboids(dts)
-        if not external:  # drivestack classes are coarser than AV2's: score class groups
+        on_groups = (not external) if av2 is None else av2 == "groups"
+        if on_groups:  # drivestack classes are coarser than AV2's: score class groups
             gt = _regroup(gt)
+            if external:  # a file's AV2 categories (or group names) regrouped alike
+                dt = _regroup(dt)
         # categories with at least one label that can be scored (av2 would average in AP 0
         # for categories without any)
         scorable = evaluated_gts_mask(
@@ -390,7 +499,7 @@ def _score(
         from drivestack.eval.detection.av2_diagnostics import miss_breakdown
 
         return {
-            "protocol": "argoverse2_detection" + ("" if external else "_class_groups"),
+            "protocol": "argoverse2_detection" + ("_class_groups" if on_groups else ""),
             "protocol_config": _as_dict(av2_cfg),
             "summary": av2_res.summary,
             "ap_by_threshold": {
@@ -472,7 +581,9 @@ def _regroup(gt: Any) -> Any:
     labels = np.array(
         [int(CATEGORY_TO_CLASS.get(c, ObjectClass.UNKNOWN)) for c in gt.category], dtype=np.int64
     )
-    return replace(gt, category=group_names(labels))
+    names = group_names(labels)
+    keep = np.isin(gt.category, list(CLASS_GROUPS))  # group names already
+    return replace(gt, category=np.where(keep, gt.category.astype(str), names))
 
 
 def write_metrics(path: Path, result: Mapping[str, Any]) -> None:

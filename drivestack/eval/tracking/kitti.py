@@ -10,7 +10,7 @@ from drivestack.core.errors import DataError
 from drivestack.eval.tracking.clear import ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
 from drivestack.eval.tracking.prepare import prepare_class_data
-from drivestack.eval.tracking.protocol import KittiMotProtocol, class_rule
+from drivestack.eval.tracking.protocol import HOTA_MATCH_THRESHOLDS, KittiMotProtocol, class_rule
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import SeqmapEntry, read_tracking_labels
 
@@ -31,6 +31,56 @@ def result_file(results_dir: Path, cls: str, sequence: str) -> Path:
     if per_class.is_dir():
         return per_class / f"{sequence}.txt"
     return results_dir / f"{sequence}.txt"
+
+
+#: The two layouts of result files, for messages.
+RESULT_LAYOUTS = (
+    "<DIR>/<Class>/NNNN.txt (a folder per class asked) or <DIR>/NNNN.txt (every class in one "
+    "file per sequence)"
+)
+
+
+def check_result_files(
+    results_dir: Path, classes: Sequence[str], seqmap: Sequence[SeqmapEntry]
+) -> None:
+    """Check before any work that ``results_dir`` holds a result file for every class and
+    sequence in one of the two layouts (:data:`RESULT_LAYOUTS`): once any class folder is
+    there, each class asked needs its own (no silent fallback to the flat layout).
+
+    Raises:
+        DataError: naming the missing folder or file and the layouts accepted.
+    """
+    if not results_dir.is_dir():
+        raise DataError("no such folder", path=str(results_dir), field="--results")
+    present = [c for c in classes if (results_dir / c).is_dir()]
+    if present:
+        missing = [c for c in classes if c not in present]
+        if missing:
+            raise DataError(
+                f"no such folder (the results have {', '.join(c + '/' for c in present)}; "
+                f"layouts: {RESULT_LAYOUTS})",
+                path=str(results_dir / missing[0]) + "/",
+                field="--results",
+            )
+        files = [results_dir / c / f"{e.name}.txt" for c in classes for e in seqmap]
+    else:
+        files = [results_dir / f"{e.name}.txt" for e in seqmap]
+        if not any(f.is_file() for f in files):
+            raise DataError(
+                f"no result files for the classes asked ({', '.join(classes)}) or the "
+                f"sequences (e.g. {files[0].name if files else 'NNNN.txt'}); layouts: "
+                f"{RESULT_LAYOUTS}",
+                path=str(results_dir),
+                field="--results",
+            )
+    absent = [f for f in files if not f.is_file()]
+    if absent:
+        more = f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""
+        raise DataError(
+            f"file not found{more}: every sequence needs its file (an empty file means no tracks)",
+            path=str(absent[0]),
+            field="--results",
+        )
 
 
 def evaluate_class(
@@ -103,8 +153,29 @@ def evaluate_kitti_tracking(
     }
 
 
+def table_heading(
+    similarity: str, iou: float, split: str, n_sequences: int, mode: str | None = None
+) -> str:
+    """The line above a table: ``iou_3d 0.25 (val, 11 sequences)``, with the tracker when
+    several are compared (``iou_3d 0.25, fused tracker (val, 11 sequences)``)."""
+    tracker = f", {mode} tracker" if mode else ""
+    return f"{similarity} {iou:g}{tracker} ({split}, {n_sequences} sequences)"
+
+
+def table_notes(similarities: Sequence[str] = ("iou_3d",)) -> list[str]:
+    """What the tables of :func:`format_table` measure, printed once under them."""
+    ties = ", ".join(f"{s} >= {HOTA_MATCH_THRESHOLDS.get(s, 0.25):g}" for s in similarities)
+    return [
+        "values in percent, except IDS, FRAG, FP and FN (counts)",
+        "sAMOTA .. ML: at the table's IoU threshold; HOTA, DetA, AssA, LocA: the mean over "
+        f"their own similarity thresholds (alpha 0.05..0.95), boxes tied at {ties}: the "
+        "same under every IoU threshold",
+    ]
+
+
 def format_table(metrics: dict[str, ClassMetrics]) -> str:
-    """A plain-text table, values in percent like AB3DMOT's README tables."""
+    """A plain-text table, values in percent like AB3DMOT's README tables (counts: IDS, FRAG,
+    FP, FN); :func:`table_notes` says what it measures."""
     head = f"{'class':<11}{'sAMOTA':>8}{'AMOTA':>8}{'AMOTP':>8}{'MOTA':>8}{'MOTP':>8}{'IDS':>6}{'FRAG':>6}{'FP':>7}{'FN':>7}{'MT':>7}{'ML':>7}{'HOTA':>8}{'DetA':>8}{'AssA':>8}{'LocA':>8}"
     lines = [head]
     for cls, m in metrics.items():

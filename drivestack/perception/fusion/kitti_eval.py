@@ -108,11 +108,20 @@ def compare_lidar_and_fused(
 def print_and_serialise(report: dict[str, Any], split: str, n_sequences: int) -> dict[str, Any]:
     """Print one table per protocol and mode; return the report with metrics as plain dicts."""
     from drivestack.eval.tracking import format_table
+    from drivestack.eval.tracking.kitti import table_heading, table_notes
 
+    similarities = []
     for protocol, by_mode in report["metrics"].items():
+        # "3d_iou0.25" -> iou_3d 0.25, as the plain tables head them
+        dims, _, iou = protocol.partition("_iou")
+        similarity = f"iou_{dims}"
+        similarities.append(similarity)
         for mode, by_class in by_mode.items():
-            print(f"\n{protocol} {mode} ({split}, {n_sequences} sequences)")
+            print("\n" + table_heading(similarity, float(iou), split, n_sequences, mode))
             print(format_table(by_class))
+    print()
+    for note in table_notes(similarities):
+        print(f"note: {note}")
     return {
         **report,
         "split": split,
