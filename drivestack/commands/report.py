@@ -8,8 +8,14 @@ RUN_DIR may be a `drivestack sim` or `drivestack fleet` output (scenario table, 
 views, sweep aggregation) and may hold `drivestack eval tracking` / `eval detection` results
 (OUT/metrics.json or a subfolder's; a `--fusion camera` tracking run shows its LiDAR-only and
 fused rows), shown beside the published anchors of PUBLISHED_RESULTS.md. A sim run or fleet
-variant that raised (its error.json, a "crashed" index record) is a crashed row. Regressions against --baseline (newly failing runs, scores that dropped)
-are highlighted. The report data is also written as JSON next to the HTML (.json).
+variant that raised (its error.json, a "crashed" index record) is a crashed row. Regressions
+against --baseline are highlighted: newly failing runs, scores that dropped, tracking
+sAMOTA/MOTA and detection APs that dropped by more than --score-tolerance points. Detection
+results are compared (per class, KITTI difficulty or distance threshold, and metric: this run,
+the baseline, the difference) only when both are of the same dataset and protocol (settings
+included); otherwise a warning says they are not comparable, and a warning says when they
+were not scored on the same frames (e.g. another --max-frames). The report data is also
+written as JSON next to the HTML (.json).
 """
 
 from __future__ import annotations
@@ -121,9 +127,13 @@ def _comparison_line(d: dict[str, Any]) -> str:
     tracking = (
         f"{len(d['tracking_regressions'])} tracking metrics dropped, " if d["tracking"] else ""
     )
+    compared = [c for c in d.get("detection_comparison") or [] if c["comparable"]]
+    detection = (
+        f"{len(d.get('detection_regressions') or [])} detection APs dropped, " if compared else ""
+    )
     return (
         f"against {d['baseline']['path']}: {cmp_['common']} runs in common, "
-        f"{len(cmp_['regressions'])} scenario regressions, {tracking}"
+        f"{len(cmp_['regressions'])} scenario regressions, {tracking}{detection}"
         f"{len(cmp_['improvements'])} improvements, {len(cmp_['only_in_run'])} only here, "
         f"{len(cmp_['only_in_baseline'])} only in the baseline"
     )

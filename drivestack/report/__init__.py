@@ -3,7 +3,8 @@
 :mod:`~drivestack.report.collect` reads a run (simulation, fleet, tracking, detection),
 :mod:`~drivestack.report.compare` finds regressions against a baseline run,
 :mod:`~drivestack.report.sweep` aggregates sweeps, :mod:`~drivestack.report.tracking` sets
-tracking results beside the published anchors, :mod:`~drivestack.report.plots` draws and
+tracking results beside the published anchors, :mod:`~drivestack.report.detection` compares
+detection APs with a baseline's, :mod:`~drivestack.report.plots` draws and
 :mod:`~drivestack.report.html` renders; :func:`build_report` ties them together.
 
 The names below import :mod:`~drivestack.report.build` (and its plotting) on first use, so

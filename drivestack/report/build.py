@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from drivestack.report.collect import (
 )
 from drivestack.report.compare import Comparison, compare_rows
 from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
+from drivestack.report.detection import KITTI_AP_KEY, compare_detection
+from drivestack.report.detection import headline as detection_headline
 from drivestack.report.scenario_view import MapCache, load_history
 from drivestack.report.sweep import (
     heatmap,
@@ -46,10 +47,6 @@ from drivestack.report.tracking import (
 
 WORST_VARIANTS = 25
 MAX_SWEEP_PARAMS = 6  # parameters shown per bin (most widely set first)
-_KITTI_KEY = re.compile(
-    r"^(?P<cls>[A-Za-z]+)_(?P<kind>2D|BEV|3D|AOS)_(?P<ap>AP11|AP40)_(?P<diff>easy|moderate|hard)"
-    r"(?:_(?P<mode>strict|loose))?$"
-)
 
 
 @dataclass(frozen=True)
@@ -145,7 +142,7 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
     metrics = data.get("metrics", {})
     kitti: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
-        m = _KITTI_KEY.match(key)
+        m = KITTI_AP_KEY.match(key)
         if (
             m
             and m["ap"] == "AP40"
@@ -158,7 +155,7 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
         if (
             isinstance(value, int | float)
             and not isinstance(value, bool)
-            and not _KITTI_KEY.match(key)
+            and not KITTI_AP_KEY.match(key)
         ):
             scalars[key] = float(value)
         elif isinstance(value, dict) and key != "protocol_config":
@@ -237,6 +234,9 @@ def _headline(
     tracking: list[dict[str, Any]],
     baseline_tracking: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    """The main figures: per planner, on the common runs, per tracking table and per
+    detection result (:func:`~drivestack.report.detection.headline`), with the baseline's
+    where the two are comparable."""
     lines: list[dict[str, Any]] = []
     # means over disjoint scenario sets are not compared: no baseline figure without common runs
     comparable = baseline is not None and comparison is not None and bool(comparison.common)
@@ -296,6 +296,7 @@ def _headline(
                         "anchor_name": f"{hota.get('name', '')}, PUBLISHED_RESULTS.md",
                     }
                 )
+    lines += detection_headline(run.detection, baseline.detection if baseline else None)
     return lines
 
 
@@ -305,9 +306,11 @@ def _kind_warnings(
     comparison: Comparison | None,
     tracking: list[dict[str, Any]],
     baseline_tracking: list[dict[str, Any]],
+    detection_pairs: list[dict[str, Any]],
 ) -> list[str]:
     """A warning when the run and its baseline share nothing to compare (no common scenario
-    run, no common tracking table), saying so when their kinds differ."""
+    run, no common tracking table, no pair of detection results: a pair that is not
+    comparable has its own warning), saying so when their kinds differ."""
     if baseline is None or comparison is None:
         return []
     shared_table = any(
@@ -315,7 +318,7 @@ def _kind_warnings(
         for t in tracking
         for tb in t["tables"]
     )
-    if comparison.common or shared_table:
+    if comparison.common or shared_table or detection_pairs:
         return []
     why = "their kinds differ" if run.kind != baseline.kind else "no run in common"
     return [
@@ -502,6 +505,14 @@ def build_report(
                 plots.detection_pr_figure(summary["pr_curves"], _kitti_ap40(summary), rel)
             )
 
+    detection_pairs, detection_drops, detection_warnings = (
+        compare_detection(
+            run.detection, baseline.detection, run.root, baseline.root, score_tolerance
+        )
+        if baseline
+        else ([], [], [])
+    )
+
     maps = MapCache(data_root)
     details = _detail_keys(run.rows, set(change), run.root, max_detail)
     detail_configs: dict[str, Any] = {}
@@ -540,6 +551,8 @@ def build_report(
         "tracking_regressions": (
             tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None
         ),
+        "detection_comparison": detection_pairs,
+        "detection_regressions": detection_drops if baseline else None,
         "score_tolerance": score_tolerance,
         # min_ttc_s is null (shown –) when no projected collision lies within this horizon
         "ttc_horizon_s": TTC_HORIZON_S,
@@ -551,7 +564,10 @@ def build_report(
         "detection": detection,
         "published_results": str(published) if published else None,
         "problems": problems,
-        "warnings": _kind_warnings(run, baseline, comparison, tracking, baseline_tracking)
+        "warnings": _kind_warnings(
+            run, baseline, comparison, tracking, baseline_tracking, detection_pairs
+        )
+        + detection_warnings
         + _max_steps_warnings(run, baseline),
     }
     data["build_time_s"] = time.perf_counter() - start

@@ -153,6 +153,11 @@ def _summary(d: dict[str, Any]) -> str:
             f'<div class="card"><b>{len(d["tracking_regressions"])}</b>tracking metrics '
             "dropped vs baseline</div>"
         )
+    if d.get("detection_regressions") is not None and d.get("detection_comparison"):
+        html.append(
+            f'<div class="card"><b>{len(d["detection_regressions"])}</b>detection APs '
+            "dropped vs baseline</div>"
+        )
     html.append("</div>")
     html += [f'<p class="warning">warning: {escape(w)}</p>' for w in d.get("warnings", [])]
     if d["headline"]:
@@ -198,13 +203,42 @@ def _tracking_regressions(d: dict[str, Any]) -> str:
     return "".join(html)
 
 
+def _detection_regressions(d: dict[str, Any]) -> str:
+    """The APs that dropped by more than the score tolerance (of the comparable detection
+    results; nothing when none was compared)."""
+    changes = d.get("detection_regressions")
+    compared = [c for c in d.get("detection_comparison") or [] if c["comparable"]]
+    if not compared:
+        return ""
+    if not changes:
+        return (
+            f"<p>Detection: no AP drops of more than {d['score_tolerance']:g} points "
+            f"({sum(len(c['rows']) for c in compared)} figures compared).</p>"
+        )
+    html = [
+        f"<h3>Detection APs that dropped</h3><p>By more than {d['score_tolerance']:g} points "
+        "(percent; nuScenes and AV2 fractions scaled to percent).</p>"
+        '<table class="sortable regressions"><thead><tr><th class=l>file</th>'
+        "<th class=l>class</th><th class=l>difficulty / distance</th><th class=l>metric</th>"
+        "<th>baseline</th><th>now</th><th>Δ</th></tr></thead><tbody>"
+    ]
+    for c in changes:
+        html.append(
+            f'<tr class="regression">{_td(c["file"], css="l")}{_td(c["class"], css="l")}'
+            f"{_td(c['setting'], css='l')}{_td(c['metric'], css='l')}{_td(c['baseline'])}"
+            f"{_td(c['value'])}{_td(c['delta'], css='worse')}</tr>"
+        )
+    html.append("</tbody></table>")
+    return "".join(html)
+
+
 def _regressions(d: dict[str, Any]) -> str:
     cmp_ = d["comparison"]
     if cmp_ is None:
         return ""
     if not (cmp_["common"] or cmp_["only_in_run"] or cmp_["only_in_baseline"]):
-        tracking = _tracking_regressions(d)
-        return f'<h2 id="regressions">Against the baseline</h2>{tracking}' if tracking else ""
+        evals = _tracking_regressions(d) + _detection_regressions(d)
+        return f'<h2 id="regressions">Against the baseline</h2>{evals}' if evals else ""
     html = [
         f'<h2 id="regressions">Against the baseline</h2><p>{cmp_["common"]} runs in common '
         f"(score tolerance {d['score_tolerance']:g} points); passed {cmp_['passed']} now, "
@@ -237,6 +271,7 @@ def _regressions(d: dict[str, Any]) -> str:
                 f"<p><b>{len(keys)} {label}</b> (not compared): {escape(', '.join(keys))}</p>"
             )
     html.append(_tracking_regressions(d))
+    html.append(_detection_regressions(d))
     return "".join(html)
 
 
@@ -475,6 +510,7 @@ def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
                 )
                 + "</tbody></table>"
             )
+        html.append(_detection_against_baseline(d, det["file"]))
         uri = figures.get(f"detection_pr:{det['file']}")
         if uri:
             html.append(
@@ -485,6 +521,53 @@ def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
             )
         elif det["pr_curves"] is None:
             html.append("<p>Precision–recall curves: not in this metrics.json.</p>")
+    return "".join(html)
+
+
+def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
+    """The full table of one detection result against the baseline's (when compared): every
+    figure both hold, drops beyond the score tolerance marked as regressions."""
+    found = [c for c in d.get("detection_comparison") or [] if c["file"] == file]
+    if not found:
+        return ""
+    c = found[0]
+    base = d["baseline"]["path"] if d.get("baseline") else "the baseline"
+    where = f"{escape(base)}/{escape(c['baseline_file'])}"
+    if not c["comparable"]:
+        return (
+            f'<p class="warning">Not compared with the baseline ({where}: '
+            f"{escape(str(c['baseline_dataset']))}, protocol "
+            f"{escape(str(c['baseline_protocol']))}): {escape(c['not_comparable'])}.</p>"
+        )
+    tol = float(d["score_tolerance"])
+    html = [
+        f"<h4>Against the baseline ({where})</h4><p>Percent (nuScenes and AV2 fractions scaled "
+        f"to percent); Δ beyond {tol:g} points marked"
+        + ("; <b>not the same scans</b> (see the warnings)" if not c["same_frames"] else "")
+        + ".</p>"
+        '<table class="sortable detection-compare" data-file="'
+        f'{escape(file, quote=True)}"><thead><tr><th class=l>class</th>'
+        "<th class=l>difficulty / distance</th><th class=l>metric</th><th>baseline</th>"
+        "<th>this run</th><th>Δ</th></tr></thead><tbody>"
+    ]
+    for r in c["rows"]:
+        delta = r["delta"]
+        cls = "regression" if delta < -tol else "improvement" if delta > tol else ""
+        css = "worse" if delta < 0 else "better" if delta > 0 else ""
+        html.append(
+            f'<tr class="{cls}">{_td(r["class"], css="l")}{_td(r["setting"], css="l")}'
+            f"{_td(r['metric'], css='l')}{_td(r['baseline'])}{_td(r['value'])}"
+            f"{_td(delta, css=css)}</tr>"
+        )
+    html.append("</tbody></table>")
+    for label, names in (
+        ("only in this run", c["only_in_run"]),
+        ("only in the baseline", c["only_in_baseline"]),
+    ):
+        if names:
+            html.append(
+                f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
+            )
     return "".join(html)
 
 
