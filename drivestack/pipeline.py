@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast, get_args
 
 from drivestack.config import load_yaml_config
 from drivestack.core.errors import ConfigError, DataError
@@ -39,6 +39,22 @@ class BoxTracker(Protocol):
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks: ...
 
 
+#: What the stack does with a frame without an ego pose (see :class:`StackConfig`).
+MissingEgoPose = Literal["skip", "track_in_ego_frame"]
+MISSING_EGO_POSE_POLICIES: tuple[str, ...] = get_args(MissingEgoPose)
+
+
+def check_missing_ego_pose(value: object, argument: str = "missing_ego_pose") -> MissingEgoPose:
+    """``value`` if it is one of :data:`MISSING_EGO_POSE_POLICIES`, else ``ValueError`` (or
+    ``TypeError`` for a non-string) naming ``argument``, the value and the allowed ones."""
+    allowed = ", ".join(repr(p) for p in MISSING_EGO_POSE_POLICIES)
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be one of {allowed}, got {type(value).__name__}")
+    if value not in MISSING_EGO_POSE_POLICIES:
+        raise ValueError(f"{argument} must be one of {allowed}, got {value!r}")
+    return cast(MissingEgoPose, value)
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Which stage configs make up the stack (paths relative to the stack YAML).
@@ -50,7 +66,7 @@ class StackConfig:
 
     perception: str
     tracking: str | None = None
-    missing_ego_pose: Literal["skip", "track_in_ego_frame"] = "skip"
+    missing_ego_pose: MissingEgoPose = "skip"
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,19 @@ class Stack:
     ``ego_from_sensor``, else in the LiDAR frame; a tracker tracks in one frame, so when the
     detections' frame changes from one step to the next (a log whose extrinsics start
     later) the tracker is reset and the step's notes say so.
+
+    A frame the stack refuses is refused before any stage runs, so no stage's state (e.g. a
+    multi-sweep detector's sweep history) has seen it: with a tracker, a frame whose
+    ``timestamp_ns`` is not after the previous step's (``ValueError``), and, when the tracker
+    compensates ego motion under ``missing_ego_pose="skip"``, a frame without
+    ``world_from_ego`` (``DataError``).
+
+    ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
+    ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
+    (note ``"no ego pose: tracked in the ego frame"``). A sequence is tracked either in the
+    world frame or in the ego frame, never a mix: when a pose appears or disappears from one
+    step to the next, the tracker is reset (tracks restart, ids included) and the step's
+    notes say so, rather than letting the "world" jump to the ego pose and back.
     """
 
     def __init__(
@@ -84,49 +113,96 @@ class Stack:
         self.detector = detector
         self.tracker = tracker
         self.config = config or {}
-        self.missing_ego_pose = missing_ego_pose
+        self.missing_ego_pose: MissingEgoPose = check_missing_ego_pose(
+            missing_ego_pose, "Stack missing_ego_pose"
+        )
         self._tracked_frame: str | None = None
+        self._tracked_with_pose: bool | None = None  # the last tracked step had a world pose
+        self._last_timestamp_ns: int | None = None
 
     def reset(self) -> None:
         self.detector.reset()
         if self.tracker is not None:
             self.tracker.reset()
         self._tracked_frame = None
+        self._tracked_with_pose = None
+        self._last_timestamp_ns = None
+
+    def _compensates_ego_motion(self) -> bool:
+        return bool(getattr(getattr(self.tracker, "cfg", None), "ego_motion_compensation", False))
+
+    def _check_frame(self, frame: SensorFrame, compensate: bool) -> None:
+        """Refuse ``frame`` before any stage runs (see the class docstring)."""
+        last_ns = self._last_timestamp_ns
+        if last_ns is not None and frame.timestamp_ns <= last_ns:
+            what = "a repeated frame" if frame.timestamp_ns == last_ns else "out of order"
+            raise ValueError(
+                f"SensorFrame.timestamp_ns must increase from step to step: got "
+                f"{frame.timestamp_ns} after {last_ns} ({what}; call Stack.reset() to start a "
+                "new sequence)"
+            )
+        if compensate and frame.world_from_ego is None and self.missing_ego_pose == "skip":
+            raise _no_pose_error(frame, "no ego pose for this frame")
 
     def step(self, frame: SensorFrame) -> StackOutput:
+        tracker = self.tracker
+        compensate = tracker is not None and self._compensates_ego_motion()
+        if tracker is not None:
+            self._check_frame(frame, compensate)
         stage_ms: dict[str, float] = {}
         start = time.perf_counter()
         detections = self.detector.step(frame)
         stage_ms["perception"] = 1e3 * (time.perf_counter() - start)
         tracks = None
         notes: list[str] = []
-        if self.tracker is not None:
+        if tracker is not None:
             start = time.perf_counter()
             world_from_frame = frame.world_from_ego if detections.frame == EGO else None
-            if world_from_frame is None and getattr(
-                getattr(self.tracker, "cfg", None), "ego_motion_compensation", False
-            ):
-                if self.missing_ego_pose == "skip":
-                    raise DataError(
-                        "no ego pose for this frame, and the tracker compensates ego motion "
-                        "(to track anyway: missing_ego_pose: track_in_ego_frame in the stack, "
-                        "or replay --missing-ego-pose track_in_ego_frame)",
-                        path=frame.source or None,
-                        record=f"t={frame.timestamp_ns}",
-                        field="world_from_ego",
+            with_pose = world_from_frame is not None
+            if not with_pose and compensate:
+                if self.missing_ego_pose == "skip":  # the frame has a pose, the boxes no ego frame
+                    raise _no_pose_error(
+                        frame,
+                        f"the detections are in frame {detections.frame!r}, not {EGO!r}, so the "
+                        "frame's ego pose cannot place them",
                     )
                 world_from_frame = SE3.identity()
                 notes.append("no ego pose: tracked in the ego frame")
             if self._tracked_frame is not None and detections.frame != self._tracked_frame:
-                self.tracker.reset()
+                tracker.reset()
                 notes.append(
                     f"tracker reset: detections moved from frame {self._tracked_frame!r} to "
                     f"{detections.frame!r}"
                 )
-            tracks = self.tracker.step(detections, world_from_frame)
+            elif (
+                compensate
+                and self._tracked_with_pose is not None
+                and with_pose != self._tracked_with_pose
+            ):
+                tracker.reset()
+                notes.append(
+                    "tracker reset: ego pose available again, tracking in the world frame"
+                    if with_pose
+                    else "tracker reset: no ego pose, tracking in the ego frame"
+                )
+            tracks = tracker.step(detections, world_from_frame)
             self._tracked_frame = detections.frame
+            self._tracked_with_pose = with_pose
+            self._last_timestamp_ns = frame.timestamp_ns
             stage_ms["tracking"] = 1e3 * (time.perf_counter() - start)
         return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes))
+
+
+def _no_pose_error(frame: SensorFrame, what: str) -> DataError:
+    """The ``DataError`` of a frame the tracker cannot place under ``missing_ego_pose: skip``."""
+    return DataError(
+        f"{what}, and the tracker compensates ego motion "
+        "(to track anyway: missing_ego_pose: track_in_ego_frame in the stack, "
+        "or replay --missing-ego-pose track_in_ego_frame)",
+        path=frame.source or None,
+        record=f"t={frame.timestamp_ns}",
+        field="world_from_ego",
+    )
 
 
 def _stage_path(stack_path: Path, value: str, key: str) -> Path:
@@ -140,7 +216,9 @@ def _stage_path(stack_path: Path, value: str, key: str) -> Path:
 
 def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) -> Stack:
     """Load a stack YAML and build its stages (plain code, no registry); ``missing_ego_pose``
-    overrides the YAML's."""
+    (one of :data:`MISSING_EGO_POSE_POLICIES`, else ``ValueError``) overrides the YAML's."""
+    if missing_ego_pose is not None:
+        check_missing_ego_pose(missing_ego_pose, "build_stack missing_ego_pose")
     stack_path = Path(stack_path)
     cfg = load_yaml_config(StackConfig, stack_path)
     config: dict[str, Any] = {
@@ -165,5 +243,8 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
             load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
         )
     return Stack(
-        detector, tracker, config, missing_ego_pose=missing_ego_pose or cfg.missing_ego_pose
+        detector,
+        tracker,
+        config,
+        missing_ego_pose=cfg.missing_ego_pose if missing_ego_pose is None else missing_ego_pose,
     )

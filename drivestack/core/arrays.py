@@ -71,7 +71,8 @@ def check_array(
 ) -> Any:
     """Validate ``array`` against ``shape`` (``None`` = any size) and return it unchanged.
 
-    ``floating``: require a real floating dtype. ``finite``: reject NaN and inf.
+    ``floating``: require float32 or float64 (the dtypes the kernels compute in; float16,
+    bfloat16 and long double are refused). ``finite``: reject NaN and inf.
     Raises ``ValueError`` naming ``name`` on any violation, ``TypeError`` for non-arrays.
     """
     if not hasattr(array, "shape") or not hasattr(array, "dtype"):
@@ -82,17 +83,24 @@ def check_array(
     ):
         raise ValueError(f"{name} must have shape {shape_text(shape)}, got {actual}")
     if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules
-        if floating and array.dtype.kind != "f":
-            raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")
+        if floating and array.dtype.type is not np.float64 and array.dtype.type is not np.float32:
+            raise ValueError(_dtype_message(name, array.dtype))
         if finite and floating and array.size and not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         return array
     xp = namespace(array)
-    if floating and not xp.isdtype(array.dtype, "real floating"):
-        raise ValueError(f"{name} must have a real floating dtype, got {array.dtype}")
+    if floating and array.dtype != xp.float32 and array.dtype != xp.float64:
+        raise ValueError(_dtype_message(name, array.dtype))
     if finite and floating and actual and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+def _dtype_message(name: str, dtype: Any) -> str:
+    return (
+        f"{name} must be float32 or float64, got {dtype}; cast it explicitly "
+        "(e.g. .astype(np.float32))"
+    )
 
 
 def check_same_dtype(*named: tuple[str, Any]) -> None:

@@ -10,6 +10,14 @@ e.g. a single transform and ``(N, 3)`` points) or element-wise points that broad
 against the batch (``(..., 3)``).
 
 Quaternions are scalar-first ``(w, x, y, z)`` as in nuScenes and Argoverse 2.
+
+Rigidity is checked where a transform is made: :class:`SE3` refuses a rotation block that is
+not a proper rotation (``R^T R = I`` and ``det R = +1`` within 1e-6, one 3x3 test per
+transform), and :meth:`SE3.from_matrix` also a homogeneous last row other than
+``[0, 0, 0, 1]``. Operations on valid transforms (compose, inverse, apply) stay valid and
+are not re-checked. Raw matrices given to the kernels
+(:func:`~drivestack.kernels.transform_points`) are checked there by
+:func:`check_rigid_matrix`.
 """
 
 from __future__ import annotations
@@ -145,7 +153,7 @@ def rotation_matrix_to_quaternion(rotation: npt.ArrayLike) -> FloatArray:
     return out.reshape(*r.shape[:-2], 4)
 
 
-def _is_proper_rotation(rot: FloatArray) -> bool:
+def _is_proper_rotation(rot: FloatArray, tol: float = _ORTHONORMAL_TOL) -> bool:
     """``R^T R = I`` within tolerance and ``det R > 0`` for ``(..., 3, 3)`` matrices.
 
     The determinant is expanded by cofactors (no LAPACK call, no ``np.cross``): a single
@@ -153,15 +161,19 @@ def _is_proper_rotation(rot: FloatArray) -> bool:
     """
     if rot.shape == (3, 3):  # one transform: plain floats beat a dozen tiny NumPy calls
         (a, b, c), (d, e, f), (g, h, i) = rot.tolist()
-        cols = ((a, d, g), (b, e, h), (c, f, i))
-        for j in range(3):
-            for k in range(j, 3):
-                dot = sum(x * y for x, y in zip(cols[j], cols[k], strict=True))
-                if abs(dot - (1.0 if j == k else 0.0)) > _ORTHONORMAL_TOL:
-                    return False
+        # the Gram matrix R^T R of the columns (a, d, g), (b, e, h), (c, f, i), written out
+        if not (
+            abs(a * a + d * d + g * g - 1.0) <= tol
+            and abs(b * b + e * e + h * h - 1.0) <= tol
+            and abs(c * c + f * f + i * i - 1.0) <= tol
+            and abs(a * b + d * e + g * h) <= tol
+            and abs(a * c + d * f + g * i) <= tol
+            and abs(b * c + e * f + h * i) <= tol
+        ):
+            return False
         return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) > 0
     gram = np.swapaxes(rot, -1, -2) @ rot
-    if np.max(np.abs(gram - np.eye(3))) > _ORTHONORMAL_TOL:
+    if not np.max(np.abs(gram - np.eye(3))) <= tol:
         return False
     r = rot
     det = (
@@ -170,6 +182,46 @@ def _is_proper_rotation(rot: FloatArray) -> bool:
         + r[..., 0, 2] * (r[..., 1, 0] * r[..., 2, 1] - r[..., 1, 1] * r[..., 2, 0])
     )
     return bool(np.min(det) > 0)
+
+
+def _bottom_row_error(matrix: FloatArray, name: str, tol: float) -> str | None:
+    """The message for ``(..., 4, 4)`` matrices whose last row is not ``[0, 0, 0, 1]``
+    within ``tol`` (None when every one is, or the matrices are ``(..., 3, 4)``)."""
+    if matrix.shape[-2] != 4 or matrix.size == 0:
+        return None
+    bottom = matrix[..., 3, :]
+    off = np.abs(bottom - np.array([0.0, 0.0, 0.0, 1.0]))
+    if not np.max(off) > tol:  # also catches NaN
+        return None
+    rows = bottom.reshape(-1, 4)
+    first = int(np.argmax(np.max(off.reshape(-1, 4), axis=1)))
+    index = tuple(int(i) for i in np.unravel_index(first, matrix.shape[:-2]))
+    where = "" if matrix.ndim == 2 else f" (matrix {index})"
+    return (
+        f"{name} must have last row [0, 0, 0, 1] within {tol:g} (a rigid transform), got "
+        f"{rows[first].tolist()}{where}"
+    )
+
+
+def check_rigid_matrix(matrix: npt.ArrayLike, name: str, tol: float = _ORTHONORMAL_TOL) -> None:
+    """``ValueError`` naming ``name`` unless ``matrix`` (``(4, 4)`` or ``(3, 4)``, any float
+    dtype, host NumPy) is a rigid transform: rotation block ``R^T R = I`` and ``det R > 0``
+    within ``tol``, last row ``[0, 0, 0, 1]`` within ``tol`` for ``(4, 4)``. A 3x3 test (a few
+    microseconds), for kernels that take raw matrices."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape == (4, 4):  # plain floats: a few microseconds, not a dozen tiny NumPy calls
+        bottom = m[3].tolist()
+        if not all(abs(v - w) <= tol for v, w in zip(bottom, (0.0, 0.0, 0.0, 1.0), strict=True)):
+            raise ValueError(
+                f"{name} must have last row [0, 0, 0, 1] within {tol:g} (a rigid transform), "
+                f"got {bottom}"
+            )
+    if not _is_proper_rotation(m[:3, :3], tol):
+        raise ValueError(
+            f"{name} is not a rigid transform: its 3x3 block {m[:3, :3].tolist()} is not a "
+            f"rotation (R^T R = I and det R = +1 within {tol:g}); scaling or shear is not "
+            "supported: apply such a matrix with a matmul of your own"
+        )
 
 
 @dataclass(frozen=True)
@@ -186,10 +238,20 @@ class SE3:
             raise ValueError(f"rotation must have shape (..., 3, 3), got {rot.shape}")
         if trans.shape[-1:] != (3,):
             raise ValueError(f"translation must have shape (..., 3), got {trans.shape}")
-        if rot.shape[:-2] != trans.shape[:-1]:
-            trans = np.broadcast_to(trans, (*rot.shape[:-2], 3)).copy()
         if rot.size and not _is_proper_rotation(rot):
             raise ValueError("rotation is not a proper orthonormal matrix (R^T R != I or det < 0)")
+        if rot.shape[:-2] != trans.shape[:-1]:
+            try:
+                batch = np.broadcast_shapes(rot.shape[:-2], trans.shape[:-1])
+            except ValueError:
+                raise ValueError(
+                    f"rotation {rot.shape} and translation {trans.shape} have batch shapes "
+                    f"{rot.shape[:-2]} and {trans.shape[:-1]} that do not broadcast; expected "
+                    "rotation (B..., 3, 3) and translation (B..., 3) (or (3,) for all)"
+                ) from None
+            if rot.shape[:-2] != batch:
+                rot = np.broadcast_to(rot, (*batch, 3, 3)).copy()
+            trans = np.broadcast_to(trans, (*batch, 3)).copy()
         rot.setflags(write=False)
         trans.setflags(write=False)
         object.__setattr__(self, "rotation", rot)
@@ -204,10 +266,19 @@ class SE3:
 
     @classmethod
     def from_matrix(cls, matrix: npt.ArrayLike) -> SE3:
-        """From ``(..., 4, 4)`` homogeneous or ``(..., 3, 4)`` ``[R|t]`` matrices."""
+        """From ``(..., 4, 4)`` homogeneous or ``(..., 3, 4)`` ``[R|t]`` matrices.
+
+        Raises:
+            ValueError: another shape, a non-finite value, a last row other than
+                ``[0, 0, 0, 1]`` (within 1e-6), or a rotation block that is not a proper
+                rotation (scale, shear, reflection).
+        """
         m = _as_float_array(matrix, "matrix")
-        if m.shape[-2:] not in ((4, 4), (3, 4)):
+        if m.ndim < 2 or m.shape[-2:] not in ((4, 4), (3, 4)):
             raise ValueError(f"matrix must have shape (..., 4, 4) or (..., 3, 4), got {m.shape}")
+        message = _bottom_row_error(m, "matrix", _ORTHONORMAL_TOL)
+        if message is not None:
+            raise ValueError(message)
         return cls(m[..., :3, :3], m[..., :3, 3])
 
     @classmethod
@@ -219,8 +290,20 @@ class SE3:
 
     @classmethod
     def from_xyz_yaw(cls, xyz: npt.ArrayLike, yaw_rad: npt.ArrayLike) -> SE3:
-        """From ``(..., 3)`` positions and ``(...,)`` yaw angles about +z."""
-        return cls(yaw_to_rotation_matrix(yaw_rad), _as_float_array(xyz, "xyz"))
+        """From ``(..., 3)`` positions and ``(...,)`` yaw angles about +z (the batch shapes
+        broadcast); ``ValueError`` naming the argument otherwise."""
+        position = _as_float_array(xyz, "xyz")
+        yaw = _as_float_array(yaw_rad, "yaw_rad")
+        if position.shape[-1:] != (3,):
+            raise ValueError(f"xyz must have shape (..., 3), got {position.shape}")
+        try:
+            np.broadcast_shapes(position.shape[:-1], yaw.shape)
+        except ValueError:
+            raise ValueError(
+                f"xyz {position.shape} and yaw_rad {yaw.shape} do not broadcast: expected xyz "
+                "(B..., 3) and yaw_rad (B...,) (or one of them for all)"
+            ) from None
+        return cls(yaw_to_rotation_matrix(yaw), position)
 
     # -- accessors ----------------------------------------------------------------------------
     @property
@@ -260,7 +343,26 @@ class SE3:
 
     # -- algebra ------------------------------------------------------------------------------
     def compose(self, other: SE3) -> SE3:
-        """``a_from_c = a_from_b.compose(b_from_c)``; batch shapes broadcast."""
+        """``a_from_c = a_from_b.compose(b_from_c)``; batch shapes broadcast.
+
+        ``TypeError`` unless ``other`` is an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``)."""
+        if not isinstance(other, SE3):
+            raise TypeError(
+                f"SE3.compose takes an SE3, got {type(other).__name__}"
+                + (
+                    "; build one with SE3.from_matrix(m)"
+                    if isinstance(other, np.ndarray | list | tuple)
+                    else ""
+                )
+            )
+        if self.batch_shape != other.batch_shape:
+            try:
+                np.broadcast_shapes(self.batch_shape, other.batch_shape)
+            except ValueError:
+                raise ValueError(
+                    f"SE3.compose: batch shapes {self.batch_shape} and {other.batch_shape} "
+                    "do not broadcast"
+                ) from None
         rot = np.einsum("...ij,...jk->...ik", self.rotation, other.rotation)
         trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
         return SE3(rot, trans)

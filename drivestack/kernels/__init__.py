@@ -1,7 +1,8 @@
 """Geometry kernels: one documented function per hot operation.
 
-Each takes NumPy, Torch or CuPy arrays and returns results in the input's library, device
-and dtype; arguments mixing libraries raise ``TypeError``; bad shapes, dtypes or NaN raise
+Each takes NumPy, Torch or CuPy arrays of float32 or float64 and returns results in the
+input's library, device and dtype; arguments mixing libraries raise ``TypeError``; bad
+shapes, other dtypes (float16, bfloat16, integers: cast explicitly) or NaN raise
 ``ValueError`` naming the argument. NumPy input runs a numba-compiled CPU route when numba is
 available (``impl="reference"`` or ``DRIVESTACK_CPU_ROUTE=reference`` forces the array
 reference); Torch and CuPy inputs run the array reference on their own device.

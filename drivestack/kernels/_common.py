@@ -16,7 +16,7 @@ CPU_ROUTE_ENV = "DRIVESTACK_CPU_ROUTE"
 
 
 def check_boxes(boxes: Any, name: str) -> Any:
-    """``(N, 7)`` real floating ``[x, y, z, l, w, h, yaw]`` with finite values and sizes >= 0."""
+    """``(N, 7)`` float32 or float64 ``[x, y, z, l, w, h, yaw]`` with finite values and sizes >= 0."""
     check_array(boxes, name, (None, 7))
     if boxes.shape[0]:
         xp = namespace(boxes)
@@ -26,7 +26,7 @@ def check_boxes(boxes: Any, name: str) -> Any:
 
 
 def check_points(points: Any, name: str = "points") -> Any:
-    """``(N, 3)`` real floating, finite."""
+    """``(N, 3)`` float32 or float64, finite."""
     return check_array(points, name, (None, 3))
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.arrays import check_array, from_numpy_like, namespace, to_numpy
-from drivestack.kernels._common import check_boxes, tolerance, use_compiled_cpu_route
+from drivestack.core.arrays import check_array, from_numpy_like, to_numpy
+from drivestack.kernels._common import check_boxes, check_pair, tolerance, use_compiled_cpu_route
 from drivestack.kernels._pairs import circle_candidate_pairs
 from drivestack.kernels._polygon import bev_intersection_area
 
@@ -44,10 +44,19 @@ def nms_bev(boxes: Any, scores: Any, iou_threshold: float, *, impl: str = "auto"
     Ranking: descending score, ties broken by lower index (stable). The keep set equals the
     plain greedy loop's; only pairs whose bounding circles meet are tested. The result is
     in the input's library and device.
+
+    Precision: every route computes the IoUs in float64 (float32 boxes are widened first,
+    exactly), so the compiled CPU route and the array reference keep the same boxes for
+    float32 input as for float64.
+
+    Raises:
+        TypeError: ``boxes`` and ``scores`` come from different array libraries.
+        ValueError: a shape or dtype is wrong (``scores`` must have ``boxes``' dtype), a
+            value is NaN, or ``iou_threshold`` is outside ``[0, 1]``.
     """
     check_boxes(boxes, "boxes")
     check_array(scores, "scores", (boxes.shape[0],))
-    xp = namespace(boxes, scores)
+    xp = check_pair(boxes, "boxes", scores, "scores")
     if not 0.0 <= float(iou_threshold) <= 1.0 or iou_threshold != iou_threshold:
         raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
     n = boxes.shape[0]
@@ -65,13 +74,16 @@ def nms_bev(boxes: Any, scores: Any, iou_threshold: float, *, impl: str = "auto"
             tolerance(xp, np.float64),
         )
         return keep
+    boxes = xp.astype(boxes, xp.float64, copy=False)  # float64 IoUs, as the compiled route
     ia, ib = circle_candidate_pairs(xp, boxes, boxes)
     upper = ia < ib
     ia, ib = ia[upper], ib[upper]
     pa, pb = xp.take(boxes, ia, axis=0), xp.take(boxes, ib, axis=0)
     inter = bev_intersection_area(xp, pa, pb)
     union = pa[:, 3] * pa[:, 4] + pb[:, 3] * pb[:, 4] - inter
-    over = (union > 0) & (inter > iou_threshold * union)
+    positive = union > 0
+    # inter / union > threshold, the compiled route's comparison (not inter > threshold * union)
+    over = positive & (inter / xp.where(positive, union, xp.ones_like(union)) > iou_threshold)
     keep = _greedy_over_pairs(
         order, to_numpy(ia).astype(np.int64), to_numpy(ib).astype(np.int64), to_numpy(over), n
     )

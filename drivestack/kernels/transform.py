@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivestack.core.arrays import check_array
-from drivestack.core.transforms import SE3
+from drivestack.core.arrays import check_array, to_numpy
+from drivestack.core.transforms import SE3, check_rigid_matrix
 from drivestack.kernels._common import check_pair, check_points
+
+#: Rigidity tolerance of a float64 / float32 ``dst_from_src`` (a float32 cast of an exact
+#: rotation is orthonormal to ~1e-7 only).
+_RIGID_TOL_F64, _RIGID_TOL_F32 = 1e-6, 1e-5
 
 
 def transform_points(points: Any, dst_from_src: Any) -> Any:
@@ -14,6 +18,12 @@ def transform_points(points: Any, dst_from_src: Any) -> Any:
 
     Both arguments come from one array library (``TypeError`` otherwise) and share a dtype
     (``ValueError`` otherwise: nothing is cast silently). Output keeps library, device, dtype.
+
+    ``dst_from_src`` must be rigid: its 3x3 block a proper rotation (``R^T R = I``,
+    ``det R = +1``) and the last row of a ``(4, 4)`` ``[0, 0, 0, 1]``, within 1e-6 (float64)
+    or 1e-5 (float32); ``ValueError`` otherwise (scaling, shear, a projective row). The test
+    reads the 16 numbers on the host once per call (for a Torch or CuPy matrix, one small
+    device-to-host copy).
     """
     check_points(points)
     if not hasattr(dst_from_src, "shape"):
@@ -24,6 +34,8 @@ def transform_points(points: Any, dst_from_src: Any) -> Any:
         )
     check_array(dst_from_src, "dst_from_src", tuple(dst_from_src.shape))
     xp = check_pair(points, "points", dst_from_src, "dst_from_src")
+    tol = _RIGID_TOL_F64 if dst_from_src.dtype == xp.float64 else _RIGID_TOL_F32
+    check_rigid_matrix(to_numpy(dst_from_src), "dst_from_src", tol)
     return xp.matmul(points, xp.matrix_transpose(dst_from_src[:3, :3])) + dst_from_src[:3, 3]
 
 

@@ -32,9 +32,55 @@ _LANE_FOLLOWERS = {
 
 @dataclass(frozen=True)
 class Forecast:
+    """Future boxes of ``A`` agents at times ``k * dt_s``, ``k = 0..T`` (0: the observed state).
+
+    Attributes:
+        dt_s: the time step, seconds; finite and > 0.
+        boxes: ``(A, T+1, 7)`` float ``[x, y, z, length, width, height, yaw]`` per agent and
+            step, in the agents' frame; finite, sizes >= 0.
+        speed_mps: ``(A, T+1)`` float speeds, finite. Its sign depends on the producer:
+            :func:`constant_velocity_forecast` gives the velocity's magnitude (>= 0);
+            :func:`lane_following_forecast` the speed signed along the box heading for lane
+            followers (negative when reversing).
+
+    Raises:
+        ValueError: a field has another shape, ``boxes`` and ``speed_mps`` disagree on ``A``
+            or ``T+1``, a value is not finite, a size is negative, or ``dt_s`` is not a
+            finite number > 0.
+    """
+
     dt_s: float
     boxes: np.ndarray  # (A, T+1, 7)
-    speed_mps: np.ndarray  # (A, T+1) along the box heading (see each forecast for its sign)
+    speed_mps: np.ndarray  # (A, T+1), see the class docstring for its sign
+
+    def __post_init__(self) -> None:
+        dt = self.dt_s
+        if isinstance(dt, bool) or not isinstance(dt, int | float | np.floating | np.integer):
+            raise TypeError(f"Forecast.dt_s must be a number of seconds, got {type(dt).__name__}")
+        if not (math.isfinite(dt) and dt > 0.0):
+            raise ValueError(f"Forecast.dt_s must be a finite time step > 0 s, got {dt!r}")
+        boxes, speed = self.boxes, self.speed_mps
+        for name, arr, ndim in (("boxes", boxes, 3), ("speed_mps", speed, 2)):
+            if not isinstance(arr, np.ndarray):
+                raise TypeError(f"Forecast.{name} must be a NumPy array, got {type(arr).__name__}")
+            if arr.dtype.kind != "f":
+                raise ValueError(f"Forecast.{name} must have a float dtype, got {arr.dtype}")
+            if arr.ndim != ndim:
+                want = "(A, T+1, 7)" if ndim == 3 else "(A, T+1)"
+                raise ValueError(f"Forecast.{name} must have shape {want}, got {arr.shape}")
+        if boxes.shape[2] != 7 or boxes.shape[1] < 1:
+            raise ValueError(f"Forecast.boxes must have shape (A, T+1, 7), got {boxes.shape}")
+        if speed.shape != boxes.shape[:2]:
+            raise ValueError(
+                f"Forecast.speed_mps must have shape (A, T+1) = {boxes.shape[:2]} like boxes "
+                f"{boxes.shape}, got {speed.shape}"
+            )
+        if boxes.size and not (np.isfinite(boxes).all() and np.isfinite(speed).all()):
+            raise ValueError("Forecast.boxes or Forecast.speed_mps contains NaN or infinite values")
+        if boxes.size and bool((boxes[..., 3:6] < 0).any()):
+            raise ValueError(
+                "Forecast.boxes has negative sizes (columns 3:6: length, width, height)"
+            )
 
     @property
     def n_steps(self) -> int:
@@ -57,7 +103,8 @@ def forecast_steps(horizon_s: float, dt_s: float) -> int:
 
 def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forecast:
     """Each box moves with its ``velocity_mps`` and keeps its yaw; ``speed_mps`` is the
-    velocity's magnitude. ``T = forecast_steps(horizon_s, dt_s)``."""
+    velocity's magnitude, never negative (unlike :func:`lane_following_forecast`'s, which is
+    signed along the heading). ``T = forecast_steps(horizon_s, dt_s)``."""
     n_steps = forecast_steps(horizon_s, dt_s)
     t = np.arange(n_steps + 1) * dt_s
     base = agents.to_array7()  # (A, 7)
@@ -74,9 +121,11 @@ def lane_following_forecast(
     """Vehicles moving faster than ``min_speed_mps`` follow their lane's centreline (first
     successor at each lane end) at constant speed; everyone else moves at constant velocity.
 
-    A lane follower's speed is signed: its velocity projected on its box heading, so a car
-    reversing (velocity against its yaw) moves backwards along the lane (extrapolated along the
-    lane's first segment past its start), and its ``speed_mps`` is negative. ``ValueError`` for
+    ``speed_mps`` differs by agent: a lane follower's is signed, its velocity projected on its
+    box heading, so a car reversing (velocity against its yaw) moves backwards along the lane
+    (extrapolated along the lane's first segment past its start) and its ``speed_mps`` is
+    negative; every other agent's is :func:`constant_velocity_forecast`'s, the velocity's
+    magnitude (>= 0, whatever the heading). ``ValueError`` for
     the horizon and step as :func:`forecast_steps`, and unless ``min_speed_mps >= 0`` is finite.
     """
     if not (math.isfinite(min_speed_mps) and min_speed_mps >= 0.0):

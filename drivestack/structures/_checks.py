@@ -135,8 +135,10 @@ def check_frame_and_time(owner: Any) -> None:
     )
 
 
-def as_index(selection: npt.ArrayLike, n: int, where: str) -> np.ndarray:
-    """A boolean mask of length ``n`` or integer indices, as validated integer indices."""
+def as_index(selection: npt.ArrayLike | slice, n: int, where: str) -> np.ndarray:
+    """A boolean mask of length ``n``, integer indices or a slice, as integer indices."""
+    if isinstance(selection, slice):
+        return np.arange(n, dtype=np.int64)[selection]
     sel = as_array(selection, f"{where} selection", (None,))
     if sel.dtype == bool:
         if sel.shape != (n,):

@@ -43,6 +43,11 @@ def rigid_move_centres_and_yaw(
     return dst_from_src.apply(center_m), wrap_angle(yaw_rad + float(dst_from_src.yaw_rad))
 
 
+_MIN_LABEL = min(int(c) for c in ObjectClass)
+_MAX_LABEL = max(int(c) for c in ObjectClass)
+assert len(ObjectClass) == _MAX_LABEL - _MIN_LABEL + 1, "ObjectClass values must be contiguous"
+
+
 def _class_name(label: int) -> str:
     try:
         return ObjectClass(label).name.lower()
@@ -63,7 +68,9 @@ class Boxes3D:
             LiDAR scan's clusters (:class:`~drivestack.perception.lidar.detector.LidarDetector`)
             know the axis only, as front and back look alike in one scan.
         score: ``(N,)`` float64 confidence (1.0 for labels).
-        label: ``(N,)`` int64 class ids (:class:`~drivestack.structures.labels.ObjectClass`).
+        label: ``(N,)`` int64 class ids, each an
+            :class:`~drivestack.structures.labels.ObjectClass` value (``UNKNOWN`` = 0 for
+            classes outside the list; other integers are refused).
         velocity_mps: ``(N, 2)`` float64 planar velocity, its components along ``frame``'s x
             and y axes (zeros if unknown). What it is measured against (over the ground, or
             relative to the moving ego) depends on the producer, which documents it (the
@@ -99,7 +106,14 @@ class Boxes3D:
         if np.asarray(self.velocity_mps).size == 0 and n:
             object.__setattr__(self, "velocity_mps", np.zeros((n, 2)))
         frozen_array(self, "score", (n,), dtype=np.float64)
-        frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        label = frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        if n and (int(label.min()) < _MIN_LABEL or int(label.max()) > _MAX_LABEL):
+            bad = int(np.flatnonzero((label < _MIN_LABEL) | (label > _MAX_LABEL))[0])
+            raise ValueError(
+                f"Boxes3D.label must hold ObjectClass values {_MIN_LABEL}..{_MAX_LABEL} "
+                f"(UNKNOWN = {int(ObjectClass.UNKNOWN)} for other classes), got "
+                f"{int(label[bad])} at row {bad}"
+            )
         frozen_array(self, "velocity_mps", (n, 2), dtype=np.float64)
 
     # -- construction -------------------------------------------------------------------------
@@ -202,11 +216,20 @@ class Boxes3D:
     def to_array7(self, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
         """``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` for the kernels, float64 unless ``dtype`` says
         otherwise (the kernels want one dtype: ``to_array7(dtype=cloud.xyz_m.dtype)`` pairs
-        the boxes with a float32 point cloud)."""
-        array = np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
-        return array if np.dtype(dtype) == array.dtype else array.astype(dtype)
+        the boxes with a float32 point cloud).
 
-    def select(self, selection: npt.ArrayLike) -> Boxes3D:
+        Raises:
+            ValueError: ``dtype`` is not float32 or float64 (an integer dtype would truncate,
+                float16 is no kernel dtype).
+        """
+        target = np.dtype(dtype)
+        if target.type is not np.float64 and target.type is not np.float32:
+            raise ValueError(f"Boxes3D.to_array7 dtype must be float32 or float64, got {target}")
+        array = np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
+        return array if target == array.dtype else array.astype(target)
+
+    def select(self, selection: npt.ArrayLike | slice) -> Boxes3D:
+        """Subset by boolean mask, integer indices or a slice."""
         idx = as_index(selection, len(self), "Boxes3D.select")
         return replace(
             self,
@@ -265,11 +288,22 @@ class Boxes3D:
 
     @staticmethod
     def concatenate(parts: Sequence[Boxes3D]) -> Boxes3D:
+        """Join boxes of one frame and one time (the tracker predicts by ``timestamp_ns``).
+
+        Raises:
+            ValueError: no parts, or parts in different frames or at different timestamps.
+        """
         if not parts:
             raise ValueError("Boxes3D.concatenate needs at least one Boxes3D")
         frames = {b.frame for b in parts}
         if len(frames) != 1:
             raise ValueError(f"Boxes3D.concatenate: boxes are in different frames {sorted(frames)}")
+        times = {b.timestamp_ns for b in parts}
+        if len(times) != 1:
+            raise ValueError(
+                f"Boxes3D.concatenate: boxes are at different timestamps_ns {sorted(times)}; "
+                "join boxes of one time only"
+            )
         return Boxes3D(
             np.concatenate([b.center_m for b in parts]),
             np.concatenate([b.size_m for b in parts]),

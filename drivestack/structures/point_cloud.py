@@ -30,7 +30,9 @@ class PointCloud:
     """A LiDAR sweep (or any point set).
 
     Attributes:
-        xyz_m: ``(N, 3)`` float32 or float64 coordinates in ``frame``; finite.
+        xyz_m: ``(N, 3)`` float32 or float64 coordinates in ``frame``; finite. Other dtypes
+            (float16, integers) are refused, not cast: cast them explicitly. An empty input
+            of a non-floating dtype (e.g. ``[]``) becomes float32.
         frame: frame id of the coordinates.
         timestamp_ns: reference time of the sweep (per-point times are offsets from it).
         attributes: name -> ``(N,)`` array (any numeric dtype), e.g. ``intensity``, ``ring``,
@@ -49,6 +51,20 @@ class PointCloud:
 
     def __post_init__(self) -> None:
         check_frame_and_time(self)
+        value = self.xyz_m
+        if type(value) is not np.ndarray:
+            value = as_array(value, "PointCloud.xyz_m", (None, 3))
+            object.__setattr__(self, "xyz_m", value)
+        dtype = value.dtype
+        if (
+            dtype.type is not np.float32
+            and dtype.type is not np.float64
+            and (value.size or dtype.kind == "f")
+        ):
+            raise ValueError(
+                f"PointCloud.xyz_m must be float32 or float64, got {dtype}; cast it explicitly "
+                "(e.g. xyz.astype(np.float32)): nothing is cast silently"
+            )
         xyz = frozen_array(
             self,
             "xyz_m",
@@ -116,8 +132,8 @@ class PointCloud:
                 f"point cloud has no attribute {name!r}; has {sorted(self.attributes)}"
             ) from None
 
-    def select(self, selection: npt.ArrayLike) -> PointCloud:
-        """Subset by boolean mask or integer indices (attributes follow)."""
+    def select(self, selection: npt.ArrayLike | slice) -> PointCloud:
+        """Subset by boolean mask, integer indices or a slice (attributes follow)."""
         idx = as_index(selection, len(self), "PointCloud.select")
         return replace(
             self, xyz_m=self.xyz_m[idx], attributes={k: v[idx] for k, v in self.attributes.items()}
@@ -135,8 +151,17 @@ class PointCloud:
         return replace(self, xyz_m=xyz, frame=dst_frame)
 
     @staticmethod
-    def concatenate(clouds: Sequence[PointCloud]) -> PointCloud:
-        """Join clouds of one frame; keeps the attributes all of them have; time of the first."""
+    def concatenate(clouds: Sequence[PointCloud], *, common_attributes: bool = False) -> PointCloud:
+        """Join clouds of one frame with the same attribute names; time of the first.
+
+        ``common_attributes=True`` keeps only the attributes every cloud has instead (an
+        explicit choice to drop the others).
+
+        Raises:
+            ValueError: no clouds, clouds in different frames, or (unless
+                ``common_attributes``) clouds whose attribute names differ, named: drop or add
+                them first (:meth:`with_attributes`); nothing is dropped silently.
+        """
         if not clouds:
             raise ValueError("PointCloud.concatenate needs at least one cloud")
         frames = {c.frame for c in clouds}
@@ -144,7 +169,22 @@ class PointCloud:
             raise ValueError(
                 f"PointCloud.concatenate: clouds are in different frames {sorted(frames)}"
             )
-        common = set(clouds[0].attributes).intersection(*(c.attributes for c in clouds[1:]))
+        common = set(clouds[0].attributes)
+        for i, c in enumerate(clouds[1:], start=1):
+            if common_attributes:
+                common &= set(c.attributes)
+            elif set(c.attributes) != common:
+                missing = sorted(common - set(c.attributes))
+                extra = sorted(set(c.attributes) - common)
+                differences = ([f"lacks {missing}"] if missing else []) + (
+                    [f"has {extra} too"] if extra else []
+                )
+                raise ValueError(
+                    f"PointCloud.concatenate: clouds have different attributes: cloud {i} "
+                    f"{' and '.join(differences)}, compared with cloud 0's {sorted(common)}; "
+                    "give every cloud the same attributes, or pass common_attributes=True "
+                    "to keep only the shared ones"
+                )
         return PointCloud(
             np.concatenate([c.xyz_m for c in clouds]),
             clouds[0].frame,

@@ -21,8 +21,14 @@ class Tracks:
             ``velocity_mps`` estimated by the tracker: over ground with ego-motion
             compensation, relative to the detections' frame without it, see
             :class:`~drivestack.tracking.tracker.Tracker`).
-        age: ``(N,)`` int64 frames since birth; hits: ``(N,)`` int64 frames with a match;
-        time_since_update: ``(N,)`` int64 frames since the last match (0 = matched now).
+        age: ``(N,)`` int64 frames since birth, counting the birth frame (1 for a newborn
+            track), >= 0 (0 where unknown: the default when not given).
+        hits: ``(N,)`` int64 frames with a match, counting the birth frame, >= 0. Usually
+            ``<= age``, but a stage may credit a track with more: the
+            :class:`~drivestack.perception.fusion.fused_tracking.FusedTracker` confirms a
+            camera-backed newborn by raising its hits to ``min_hits`` at age 1.
+        time_since_update: ``(N,)`` int64 frames since the last match (0 = matched now),
+            >= 0.
     """
 
     track_id: np.ndarray
@@ -50,7 +56,13 @@ class Tracks:
         for name in ("age", "hits", "time_since_update"):
             if np.asarray(getattr(self, name)).size == 0 and n:
                 object.__setattr__(self, name, np.zeros(n, dtype=np.int64))
-            frozen_array(self, name, (n,), dtype=np.int64, kinds="iu")
+            counter = frozen_array(self, name, (n,), dtype=np.int64, kinds="iu")
+            if n and int(counter.min()) < 0:
+                row = int(np.argmin(counter))
+                raise ValueError(
+                    f"Tracks.{name} must be >= 0 (a frame count), got {int(counter[row])} "
+                    f"at row {row}"
+                )
         check_length(self, n, ("age", "hits", "time_since_update"))
 
     @classmethod
@@ -90,7 +102,8 @@ class Tracks:
     def timestamp_ns(self) -> int:
         return self.boxes.timestamp_ns
 
-    def select(self, selection: npt.ArrayLike) -> Tracks:
+    def select(self, selection: npt.ArrayLike | slice) -> Tracks:
+        """Subset by boolean mask, integer indices or a slice."""
         idx = as_index(selection, len(self), "Tracks.select")
         return replace(
             self,

@@ -83,7 +83,10 @@ def test_point_cloud_attributes_select_and_transform():
         PointCloud(np.array([[np.nan, 0, 0]], dtype=np.float32), "lidar", 0)
     with pytest.raises(KeyError, match="ring"):
         cloud.attribute("ring")
-    both = PointCloud.concatenate([cloud, cloud.with_attributes(ring=np.arange(4))])
+    with_ring = cloud.with_attributes(ring=np.arange(4))
+    with pytest.raises(ValueError, match=r"cloud 1 has \['ring'\] too.*\['intensity'\]"):
+        PointCloud.concatenate([cloud, with_ring])
+    both = PointCloud.concatenate([cloud, with_ring], common_attributes=True)
     assert len(both) == 8 and sorted(both.attributes) == ["intensity"]
 
 

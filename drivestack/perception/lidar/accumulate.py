@@ -89,4 +89,4 @@ class SweepAccumulator:
             )
             parts.append(moved)
         self._past.append(_Sweep(cloud.timestamp_ns, world_from_sensor, cloud))
-        return PointCloud.concatenate(parts) if len(parts) > 1 else current
+        return PointCloud.concatenate(parts, common_attributes=True) if len(parts) > 1 else current

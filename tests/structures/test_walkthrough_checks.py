@@ -1,0 +1,115 @@
+"""Structure checks from the library walkthrough (items 1, 4, 9 and 10): no silent casts,
+no silent mixing of times or attributes, counters and labels in range, slices select."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
+from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.tracks import Tracks
+
+ROWS = np.array([[0, 0, 0, 4, 2, 1.5, 0.0], [5, 0, 0, 4, 2, 1.5, 0.1], [9, 1, 0, 1, 1, 1, 0.2]])
+
+
+def _boxes(ts: int = 10, label=(1, 2, 3)) -> Boxes3D:
+    return Boxes3D.from_array7(ROWS, "ego", ts, label=list(label))
+
+
+# -- PointCloud dtypes (item 1) --------------------------------------------------------------
+def test_point_cloud_refuses_float16_and_integer_xyz():
+    with pytest.raises(
+        ValueError, match=r"PointCloud.xyz_m must be float32 or float64, got float16"
+    ):
+        PointCloud(np.ones((4, 3), np.float16), "lidar", 0)
+    with pytest.raises(ValueError, match=r"PointCloud.xyz_m must be float32 or float64, got int64"):
+        PointCloud(np.ones((4, 3), np.int64), "lidar", 0)
+    with pytest.raises(ValueError, match="got int64"):
+        PointCloud([[1, 2, 3]], "lidar", 0)
+    with pytest.raises(ValueError, match="got float16"):
+        PointCloud(np.zeros((0, 3), np.float16), "lidar", 0)
+
+
+def test_point_cloud_keeps_float32_and_float64():
+    for dtype in (np.float32, np.float64):
+        assert PointCloud(np.ones((2, 3), dtype), "lidar", 0).xyz_m.dtype == dtype
+    assert PointCloud([[1.0, 2.0, 3.0]], "lidar", 0).xyz_m.dtype == np.float64
+    # an empty input has no values to cast: it becomes float32 whatever its dtype
+    assert PointCloud([], "lidar", 0).xyz_m.shape == (0, 3)
+    assert PointCloud(np.zeros((0, 3), np.int64), "lidar", 0).xyz_m.dtype == np.float32
+
+
+def test_point_cloud_concatenate_names_differing_attributes():
+    a = PointCloud(np.zeros((2, 3)), "lidar", 0, {"intensity": np.zeros(2), "ring": np.zeros(2)})
+    b = PointCloud(np.ones((1, 3)), "lidar", 0, {"intensity": np.ones(1), "t": np.ones(1)})
+    with pytest.raises(ValueError, match=r"cloud 1 lacks \['ring'\] and has \['t'\] too"):
+        PointCloud.concatenate([a, b])
+    kept = PointCloud.concatenate([a, b], common_attributes=True)
+    assert sorted(kept.attributes) == ["intensity"] and len(kept) == 3
+    same = PointCloud.concatenate([a, a])
+    assert sorted(same.attributes) == ["intensity", "ring"] and len(same) == 4
+
+
+# -- Boxes3D (items 4, 9, 10) ------------------------------------------------------------------
+def test_boxes_concatenate_refuses_mixed_timestamps():
+    with pytest.raises(ValueError, match=r"different timestamps_ns \[10, 99\]"):
+        Boxes3D.concatenate([_boxes(10), _boxes(99)])
+    joined = Boxes3D.concatenate([_boxes(10), _boxes(10)])
+    assert len(joined) == 6 and joined.timestamp_ns == 10
+
+
+@pytest.mark.parametrize("bad", [99, -1, max(ObjectClass) + 1])
+def test_boxes_refuse_labels_outside_object_class(bad):
+    with pytest.raises(
+        ValueError, match=rf"Boxes3D.label must hold ObjectClass values 0..12.*got {bad} at row 1"
+    ):
+        _boxes(label=(1, bad, 3))
+
+
+def test_boxes_accept_every_object_class():
+    labels = [int(c) for c in ObjectClass]
+    b = Boxes3D.from_array7(np.tile(ROWS[:1], (len(labels), 1)), "ego", 0, label=labels)
+    assert b.label.tolist() == labels
+
+
+def test_to_array7_refuses_non_float_dtypes():
+    b = _boxes()
+    for dtype in (np.int32, np.int64, np.float16, bool):
+        with pytest.raises(
+            ValueError, match=r"Boxes3D\.to_array7 dtype must be float32 or float64"
+        ):
+            b.to_array7(dtype)
+    assert b.to_array7(np.float32).dtype == np.float32
+    np.testing.assert_allclose(b.to_array7(), ROWS, atol=1e-12)
+
+
+def test_select_takes_slices():
+    b = _boxes()
+    assert b.select(slice(0, 1)).center_m.tolist() == [[0.0, 0.0, 0.0]]
+    assert b.select(slice(None, None, -1)).label.tolist() == [3, 2, 1]
+    assert len(b.select(slice(5, 9))) == 0
+    tracks = Tracks(np.array([4, 5, 6]), b, age=[3, 2, 1], hits=[2, 2, 1])
+    sub = tracks.select(slice(1, None))
+    assert sub.track_id.tolist() == [5, 6] and sub.age.tolist() == [2, 1]
+    cloud = PointCloud(np.arange(12.0).reshape(4, 3), "lidar", 0, {"i": np.arange(4)})
+    part = cloud.select(slice(1, 3))
+    assert part.xyz_m[:, 0].tolist() == [3.0, 6.0] and part.attributes["i"].tolist() == [1, 2]
+
+
+# -- Tracks counters (item 9) ------------------------------------------------------------------
+def test_tracks_refuse_negative_counters():
+    b = _boxes()
+    with pytest.raises(ValueError, match=r"Tracks.age must be >= 0 .*got -1 at row 2"):
+        Tracks(np.array([1, 2, 3]), b, age=[1, 1, -1])
+    with pytest.raises(ValueError, match=r"Tracks.time_since_update must be >= 0"):
+        Tracks(np.array([1, 2, 3]), b, age=[1, 1, 1], time_since_update=[0, -2, 0])
+    with pytest.raises(ValueError, match=r"Tracks.hits must be >= 0 .*got -1 at row 0"):
+        Tracks(np.array([1, 2, 3]), b, age=[1, 2, 3], hits=[-1, 0, 0])
+    # hits may exceed age: FusedTracker credits a camera-confirmed newborn with min_hits
+    assert Tracks(np.array([1, 2, 3]), b, age=[1, 1, 1], hits=[3, 1, 1]).hits[0] == 3
+    ok = Tracks(np.array([1, 2, 3]), b, age=[1, 2, 3], hits=[1, 2, 1], time_since_update=[0, 0, 2])
+    assert ok.hits.tolist() == [1, 2, 1]
+    # counters not given default to zeros (unknown)
+    assert Tracks(np.array([1, 2, 3]), b).age.tolist() == [0, 0, 0]
