@@ -16,14 +16,17 @@ Uses the functions ``drivestack eval`` scores with, on the replayed frames:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.eval.detection.datasets import LabelledFrame
-from drivestack.eval.detection.run import KITTI_CLASSES, kitti_detections_from_boxes
+from drivestack.eval.detection.run import (
+    KITTI_CLASSES,
+    kitti_detections_from_boxes,
+    kitti_protocol_metrics,
+)
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.kitti_log import KittiChannels
 from drivestack.structures.boxes import Boxes3D
@@ -66,20 +69,6 @@ def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> 
         track_id=tracks.track_id[idx],
         score=boxes.score[idx],
     )
-
-
-def kitti_detection_metrics(gts: Sequence[Any], dts: Sequence[Any]) -> dict[str, Any]:
-    """The KITTI 3D object protocol as ``drivestack eval detection`` reports it."""
-    from drivestack.eval.detection.kitti import DEFAULT_MIN_OVERLAPS, kitti_eval
-
-    return {
-        "protocol": "kitti_3d_object",
-        "protocol_config": {
-            "classes": list(KITTI_CLASSES),
-            "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
-        },
-        **kitti_eval(list(gts), list(dts), KITTI_CLASSES, eval_types=("bbox", "bev", "3d")),
-    }
 
 
 def kitti_tracking_metrics(
@@ -161,7 +150,7 @@ class KittiReplayScorer:
             "frames_scored": len(self._frames),
             "first_frame": first,
             "last_frame": last,
-            "detection": kitti_detection_metrics(self._gts, self._dts),
+            "detection": kitti_protocol_metrics(self._gts, self._dts),
             "tracking": None,
         }
         if self._tracked:

@@ -22,7 +22,7 @@ frame) or from files made elsewhere, and scores them:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -435,30 +435,7 @@ def _score(
     ``av2``: score AV2 on the class ``groups`` (labels and, from a file, detections regrouped)
     or the ``official`` categories (None: groups for the detector, official for files)."""
     if dataset in ("kitti", "kitti-tracking"):
-        from drivestack.eval.detection.kitti import (
-            DEFAULT_MIN_OVERLAPS,
-            kitti_eval,
-            perfect_ap40,
-            valid_gt_counts,
-        )
-
-        gt_counts = valid_gt_counts(gts, KITTI_CLASSES)
-        return {
-            "protocol": "kitti_3d_object",
-            "protocol_config": {
-                "classes": list(KITTI_CLASSES),
-                "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
-            },
-            "labels_per_difficulty": gt_counts,
-            # AP40 over 40 labels or fewer is quantised: the best a perfect detector scores
-            "perfect_ap40": {
-                cls: {d: perfect_ap40(n) for d, n in by_diff.items()}
-                for cls, by_diff in gt_counts.items()
-            },
-            **kitti_eval(
-                gts, dts, KITTI_CLASSES, eval_types=("bbox", "bev", "3d"), curves_out=curves_out
-            ),
-        }
+        return kitti_protocol_metrics(gts, dts, curves_out)
     if dataset == "nuscenes":
         from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, evaluate
 
@@ -584,6 +561,44 @@ def _regroup(gt: Any) -> Any:
     names = group_names(labels)
     keep = np.isin(gt.category, list(CLASS_GROUPS))  # group names already
     return replace(gt, category=np.where(keep, gt.category.astype(str), names))
+
+
+def kitti_protocol_metrics(
+    gts: Sequence[Any], dts: Sequence[Any], curves_out: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The KITTI 3D object protocol's metrics of :data:`KITTI_CLASSES` as ``drivestack eval
+    detection`` reports them (and a KITTI replay's summary: the same dict): the protocol and
+    its overlaps, the labels per difficulty with the best AP40 they allow, and the APs
+    (:func:`~drivestack.eval.detection.kitti.kitti_eval`; its precision-recall curves added to
+    ``curves_out``)."""
+    from drivestack.eval.detection.kitti import (
+        DEFAULT_MIN_OVERLAPS,
+        kitti_eval,
+        perfect_ap40,
+        valid_gt_counts,
+    )
+
+    gt_counts = valid_gt_counts(list(gts), KITTI_CLASSES)
+    return {
+        "protocol": "kitti_3d_object",
+        "protocol_config": {
+            "classes": list(KITTI_CLASSES),
+            "min_overlaps": DEFAULT_MIN_OVERLAPS.tolist(),
+        },
+        "labels_per_difficulty": gt_counts,
+        # AP40 over 40 labels or fewer is quantised: the best a perfect detector scores
+        "perfect_ap40": {
+            cls: {d: perfect_ap40(n) for d, n in by_diff.items()}
+            for cls, by_diff in gt_counts.items()
+        },
+        **kitti_eval(
+            list(gts),
+            list(dts),
+            KITTI_CLASSES,
+            eval_types=("bbox", "bev", "3d"),
+            curves_out=curves_out,
+        ),
+    }
 
 
 def write_metrics(path: Path, result: Mapping[str, Any]) -> None:
