@@ -354,7 +354,11 @@ def replay(
             except (DataError, ValueError) as exc:
                 log_io.drop()
                 source = frame.source or str(log_path)
-                skipped.append(SkippedFrame(frame.timestamp_ns, source, _reason(exc, source)))
+                skipped.append(
+                    SkippedFrame(
+                        frame.timestamp_ns, source, _reason(exc, source, frame.timestamp_ns)
+                    )
+                )
                 continue
             log_io.write(
                 (out.detections, out.tracks, {f"{k}_ms": v for k, v in out.stage_ms.items()})
@@ -373,7 +377,7 @@ def replay(
                 try:
                     kitti.add(frame, out.detections, out.tracks)
                 except (DataError, ValueError) as exc:
-                    reason = f"replayed but not KITTI-scored: {_reason(exc, frame.source)}"
+                    reason = f"replayed but not KITTI-scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
         if log_io.input_stopped is not None:
             skipped.append(
@@ -419,11 +423,12 @@ def replay(
     return summary
 
 
-def _reason(exc: Exception, source: str) -> str:
-    """The error of a skipped frame without the frame's source at its start (the skip line
-    names the source once)."""
+def _reason(exc: Exception, source: str, timestamp_ns: int) -> str:
+    """The error of a skipped frame without the frame's source and time at its start (the
+    skip line names both once)."""
     text = str(exc)
-    return text.removeprefix(f"{source}: ") if source else text
+    text = text.removeprefix(f"{source}: ") if source else text
+    return text.removeprefix(f"t={timestamp_ns}: ")
 
 
 def crashed_log_path(out_path: Path) -> Path:

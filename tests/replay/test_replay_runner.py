@@ -76,12 +76,21 @@ def test_bad_frames_are_skipped_named_and_the_run_is_not_clean(shared_data, tmp_
     status = main(["replay", str(log), "--out", str(out), "--quiet"])
     assert status == 1
     summary = json.loads(out.with_suffix(".summary.json").read_text())
-    # the default stack compensates ego motion: frames without a pose are skipped and named,
-    # and the frame with two LiDARs is refused by the detector
+    # the default stack compensates ego motion: frames without a pose are skipped and named
+    # before any stage runs (the frame with two LiDARs too)
     assert summary["frames_processed"] == 0 and summary["frames_skipped"] == 3
-    reasons = [s["reason"] for s in summary["skipped"]]
-    assert "LiDARs" in reasons[1] and all("world_from_ego" in r for r in (reasons[0], reasons[2]))
+    reasons = [s["reason"] for s in summary["skipped"] if s["timestamp_ns"] != -1]
+    assert len(reasons) == 3 and all("world_from_ego" in r for r in reasons)
+    assert not any(r.startswith("t=") for r in reasons)  # the skip line gives the time once
     assert "skipped t=" in capsys.readouterr().out
+    # tracking in the ego frame, the two pose-less frames replay and the detector refuses the
+    # frame with two LiDARs
+    args = ["replay", str(log), "--out", str(out), "--quiet"]
+    assert main([*args, "--missing-ego-pose", "track_in_ego_frame"]) == 1
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["frames_processed"] == 2 and summary["frames_skipped"] == 1
+    (reason,) = [s["reason"] for s in summary["skipped"] if s["timestamp_ns"] != -1]
+    assert "LiDARs" in reason
 
 
 def test_missing_input_and_bad_stack(tmp_path, capsys):
