@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack.commands._paths import int_at_least
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -33,8 +35,8 @@ def main() -> None:
         default=[REPO / "configs" / "perception" / "camera_detector.yaml"],
     )
     parser.add_argument("--image", type=Path, default=None, help="a 1242x375 PNG (default: noise)")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int_at_least(1), default=10)
+    parser.add_argument("--warmup", type=int_at_least(0), default=2)
     parser.add_argument(
         "--full-res",
         action="store_true",

@@ -2,27 +2,58 @@
 
 The dataset is ``<data>/image_2/*.png`` with ``<data>/label_2/*.txt`` (KITTI object labels):
 the simulator's exported frames, or KITTI object ``training/`` for users who have it.
+Training runs on the CPU (one thread; no GPU is used) and is deterministic for a seed.
 Checkpoints (``checkpoint_<iteration>.pt`` every ``--checkpoint-every`` iterations, and
-``model.pt`` at the end) go to ``--out``; each embeds the detector config and training
-settings, and loads with ``TorchCameraDetector(load_detector_config(config), path)``
-(both from ``drivestack.perception.camera``). ``tools/predict_camera_detector.py`` runs it over
-an image folder into KITTI 2D result files that ``drivestack eval detection2d`` scores.
+``model.pt`` once the last iteration is done) go to ``--out``; each embeds the detector config,
+the training settings and the training state, and loads with
+``TorchCameraDetector(load_detector_config(config), path)`` (both from
+``drivestack.perception.camera``). ``tools/predict_camera_detector.py`` runs it over an image
+folder into KITTI 2D result files that ``drivestack eval detection2d`` scores.
+
+``--iterations`` is the total. ``--resume CKPT`` continues a checkpoint of iteration k with
+iterations k .. N-1 (its optimizer, data order and RNG states restored): the final weights
+equal those of an uninterrupted N-iteration run. The config, data and every setting but
+``--iterations`` and ``--checkpoint-every`` must be the checkpoint's (an error names what
+differs); checkpoints without training state (older drivestack) are refused.
+Errors are one line on stderr, exit status 2, and write nothing.
 
 Usage:
   .venv/bin/python tools/train_camera_detector.py --data DIR --out runs/camdet \\
       [--config configs/perception/camera_detector.yaml] [--iterations 2000] [--batch-size 4]
-      [--lr 1e-3] [--seed 0] [--checkpoint-every 200] [--resume CKPT]
+      [--lr 1e-3] [--seed 0] [--checkpoint-every 200] [--no-flip] [--resume CKPT] [--quiet]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
+from drivestack.commands._paths import int_at_least
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "perception" / "camera_detector.yaml"
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type`` for a finite number > 0 (a learning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse ``type`` for a seed in [0, 2**63)."""
+    value = int_at_least(0)(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,27 +65,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="detector YAML")
-    parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--checkpoint-every", type=int, default=200, help="0: only the final model.pt"
+        "--iterations",
+        type=int_at_least(1),
+        default=2000,
+        help="total iterations (batches), counted from 0 also with --resume (default 2000)",
+    )
+    parser.add_argument("--batch-size", type=int_at_least(1), default=4, help="(default 4)")
+    parser.add_argument(
+        "--lr", type=positive_number, default=1e-3, help="AdamW learning rate (default 1e-3)"
+    )
+    parser.add_argument("--seed", type=seed_int, default=0, help="(default 0)")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int_at_least(0),
+        default=200,
+        help="write checkpoint_<iteration>.pt this often; 0: only the final model.pt",
     )
     parser.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    parser.add_argument("--resume", type=Path, default=None, help="start from this checkpoint")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue this checkpoint (same config, data and settings) up to --iterations",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     import torch
 
     from drivestack.cli import report_user_errors
+    from drivestack.commands._paths import check_out_dir
     from drivestack.perception.camera.detector import load_detector_config
     from drivestack.perception.camera.training import TrainSettings, train_detector
 
     torch.set_num_threads(1)
 
     def run() -> int:
+        check_out_dir(args.out)
         cfg = load_detector_config(args.config)
         settings = TrainSettings(
             iterations=args.iterations,
@@ -69,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         summary = {
             "config_file": str(args.config),
-            "iterations": int(result.losses.shape[0]),
+            "iterations": settings.iterations,
+            "resumed_from": None if args.resume is None else str(args.resume),
+            "start_iteration": result.start_iteration,  # the first_loss is this iteration's
             "first_loss": float(result.losses[0]),
             "last_loss": float(result.losses[-1]),
             "checkpoints": [str(p) for p in result.checkpoints],
         }
-        (args.out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+        tmp = args.out / "train_summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=1))
+        tmp.replace(args.out / "train_summary.json")
         print(json.dumps(summary, indent=1))
         return 0
 

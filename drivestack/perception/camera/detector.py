@@ -151,13 +151,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint dict (tensors only, ``weights_only=True``) on the CPU.
 
     Raises:
-        DataError: missing file, not a torch file (one line: the file and a short reason,
-            without PyTorch's advice to unpickle), or not a drivestack camera-detector
-            checkpoint (naming the file).
+        DataError: missing file or a directory, not a torch file (one line: the file and a
+            short reason, without PyTorch's advice to unpickle), a file that pickles Python
+            objects (refused, never unpickled), or not a drivestack camera-detector checkpoint
+            (naming the file).
     """
     import torch
 
     p = Path(path)
+    if p.is_dir():
+        hint = f" (did you mean {p / 'model.pt'}?)" if (p / "model.pt").is_file() else ""
+        raise DataError(f"is a directory, not a weights file{hint}", path=str(p))
     if not p.is_file():
         raise DataError("weights file not found", path=str(p))
     try:
@@ -165,7 +169,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle/zip/runtime errors for non-checkpoints
-        raise DataError(f"not a torch checkpoint ({_load_failure(exc)})", path=str(p)) from None
+        raise DataError(_load_failure(exc), path=str(p)) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise DataError(
@@ -177,19 +181,38 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+#: :func:`torch.load`'s wordings (torch 2.4 to 2.14 at least) for a pickle that names a Python
+#: global (a class or function) its ``weights_only`` unpickler does not allow
+_UNSAFE_GLOBAL = (
+    re.compile(r"Unsupported global: GLOBAL (\S+?)(?: was not|\s|$)"),
+    re.compile(r"unsupported GLOBAL (\S+?) whose module"),
+    re.compile(r"Trying to load unsupported GLOBAL (\S+?)[.\s]*$", re.MULTILINE),
+)
+#: its wordings for a pickle that builds a Python object of a type it does not allow
+_UNSAFE_OBJECT = re.compile(
+    r"Can only (?:create new object|build Tensor)[^\n]*?(?:got|but got) (.+?)\s*$", re.MULTILINE
+)
+
+
 def _load_failure(exc: Exception) -> str:
     """A one-line reason from :func:`torch.load`'s error, without its advice to unpickle."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-    if unsafe:  # a pickled Python object: never loaded (it could run code)
-        return f"it pickles the Python object {unsafe.group(1)}, which is never unpickled"
+    refused = "refusing to unpickle Python objects from an untrusted file (they could run code)"
+    for pattern in _UNSAFE_GLOBAL:
+        unsafe = pattern.search(text)
+        if unsafe:  # a pickled Python object: never loaded
+            return f"{refused}: it pickles the Python object {unsafe.group(1).rstrip('.')}"
+    unsafe = _UNSAFE_OBJECT.search(text)
+    if unsafe:
+        return f"{refused}: it pickles a Python object ({unsafe.group(1).rstrip('.')[:80]})"
     if "WeightsUnpickler error" in text or isinstance(exc, pickle.UnpicklingError):
-        return "neither a torch zip archive nor a tensor-only pickle"
+        return "not a torch checkpoint (neither a torch zip archive nor a tensor-only pickle)"
     if isinstance(exc, EOFError):
-        return "empty or truncated file"
+        return "not a torch checkpoint (empty or truncated file)"
     lines = text.strip().splitlines() or [""]
     first = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*", "", lines[0]).split(". ")[0].rstrip(". ")
-    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+    reason = f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+    return f"not a torch checkpoint ({reason})"
 
 
 def load_weights(

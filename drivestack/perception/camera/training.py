@@ -1,14 +1,21 @@
 """Training of the camera detector on a KITTI-layout dataset (``image_2/*.png`` + ``label_2/*.txt``).
 
 A frame is used when both files exist; label rows whose type is not in ``config.classes`` (and
-``DontCare``) are dropped; images may have no objects. Training is deterministic for a seed
-on one machine (seeded torch RNG and sampling order, single thread).
+``DontCare``) are dropped; images may have no objects. Training runs on the CPU and is
+deterministic for a seed on one machine (seeded torch RNG and sampling order, single thread).
+
+Every checkpoint carries the training state (optimizer state, the data order and position,
+the numpy and torch RNG states), so resuming a checkpoint of iteration ``k`` to a total of
+``n`` iterations runs iterations ``k .. n-1`` and ends with the same weights as an
+uninterrupted ``n``-iteration run of the same settings.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +29,7 @@ from drivestack.perception.camera.detector import (
     build_fcos,
     image_to_tensor,
     load_weights,
+    read_checkpoint_config,
     save_checkpoint,
 )
 
@@ -117,7 +125,11 @@ def _batch(
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimisation settings: AdamW, a fixed number of iterations (batches)."""
+    """Optimisation settings: AdamW, a fixed total number of iterations (batches).
+
+    ``iterations`` is the total, counted from iteration 0 also when resuming;
+    ``checkpoint_every`` 0 writes only the final ``model.pt``.
+    """
 
     iterations: int = 1000
     batch_size: int = 4
@@ -128,13 +140,34 @@ class TrainSettings:
     checkpoint_every: int = 200
     grad_clip_norm: float = 10.0
 
+    def __post_init__(self) -> None:
+        for name in ("iterations", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be at least 0, got {self.checkpoint_every}")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be in [0, 2**63), got {self.seed}")
+        for name in ("learning_rate", "grad_clip_norm"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be finite and >= 0, got {self.weight_decay}")
+
+
+#: settings that may differ between a run and its resumption (all others must agree)
+RESUMABLE_CHANGES = ("iterations", "checkpoint_every")
+
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Per-iteration total loss ``(I,)`` and the checkpoint files written (last is the final one)."""
+    """Per-iteration total loss ``(I,)`` of iterations ``start_iteration ..
+    settings.iterations - 1`` and the checkpoint files written (last is the final one)."""
 
     losses: np.ndarray
     checkpoints: list[Path]
+    start_iteration: int = 0
 
 
 def train_detector(
@@ -151,9 +184,17 @@ def train_detector(
     """Train the FCOS detector of ``cfg`` on ``data_root``; checkpoints go to ``out_dir``.
 
     Writes ``checkpoint_<iteration>.pt`` every ``settings.checkpoint_every`` iterations and
-    ``model.pt`` at the end (all loadable with :class:`TorchCameraDetector`). ``resume`` starts
-    from a checkpoint's weights and iteration count. ``fixed_batch`` trains on the first batch
-    only (an overfitting check).
+    ``model.pt`` after the last iteration (all loadable with :class:`TorchCameraDetector`, all
+    resumable). ``resume`` continues a checkpoint of iteration ``k`` (weights, optimizer, data
+    order and RNG states) with iterations ``k .. settings.iterations - 1``: the result equals
+    an uninterrupted run's. ``fixed_batch`` trains on the first batch only (an overfitting
+    check).
+
+    Raises:
+        DataError: bad data, or a ``resume`` checkpoint that cannot continue this run: no
+            training state (an older checkpoint), another config, other settings (naming
+            each differing one), other data or ``fixed_batch``, or already at
+            ``settings.iterations`` or beyond. Nothing is written then.
     """
     import torch
     from tqdm import tqdm
@@ -162,22 +203,39 @@ def train_detector(
     rng = np.random.default_rng(settings.seed)
     dataset = KittiImageDataset(data_root, cfg.classes)
     model = build_fcos(cfg)
-    start = 0
-    if resume is not None:
-        start = int(load_weights(model, cfg, resume).get("iteration", 0))
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    order = rng.permutation(len(dataset))
+    cursor = 0
+    start = 0
+    frames = _frames_digest(dataset)
+    if resume is not None:
+        start, order, cursor = _resume(
+            resume, cfg, settings, fixed_batch, frames, model, opt, rng, len(dataset)
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     losses: list[float] = []
     written: list[Path] = []
-    order = rng.permutation(len(dataset))
-    cursor = 0
     meta: dict[str, Any] = {"train_settings": asdict(settings), "data_root": str(data_root)}
+
+    def state() -> dict[str, Any]:
+        return {
+            "optimizer": opt.state_dict(),
+            "data_order": torch.as_tensor(order, dtype=torch.int64),
+            "data_cursor": cursor,
+            "numpy_rng": rng.bit_generator.state,  # plain str/int dict: loads weights_only
+            "torch_rng": torch.get_rng_state(),
+            "fixed_batch": fixed_batch,
+            "frames": frames,
+        }
+
     bar = tqdm(
-        range(start, start + settings.iterations),
+        range(start, settings.iterations),
         desc="train camera detector",
+        initial=start,
+        total=settings.iterations,
         disable=not progress,
     )
     for it in bar:
@@ -194,7 +252,17 @@ def train_detector(
             else np.zeros(len(idx), bool)
         )
         images, targets = _batch([dataset[int(i)] for i in idx], flip)
-        loss_parts = model(images, targets)
+        try:
+            loss_parts = model(images, targets)
+        except ValueError as exc:  # (torch: normalisation over a single value)
+            if "more than 1 value per channel" not in str(exc):
+                raise
+            raise DataError(
+                f"a batch of {len(idx)} image(s) resized to min_size_px {cfg.min_size_px} "
+                "leaves a 1x1 px coarsest feature map, which cannot be normalised in "
+                "training: use a larger batch size or min_size_px",
+                path=str(dataset.root),
+            ) from None
         loss = sum(loss_parts.values())
         opt.zero_grad()
         loss.backward()
@@ -208,9 +276,94 @@ def train_detector(
         done = it + 1
         if settings.checkpoint_every and done % settings.checkpoint_every == 0:
             path = out / f"checkpoint_{done:06d}.pt"
-            save_checkpoint(path, model, cfg, iteration=done, **meta)
+            save_checkpoint(path, model, cfg, iteration=done, training_state=state(), **meta)
             written.append(path)
-    final = out / "model.pt"
-    save_checkpoint(final, model, cfg, iteration=start + settings.iterations, **meta)
+    final = out / "model.pt"  # (written atomically, only once every iteration succeeded)
+    save_checkpoint(
+        final, model, cfg, iteration=settings.iterations, training_state=state(), **meta
+    )
     written.append(final)
-    return TrainResult(np.asarray(losses), written)
+    return TrainResult(np.asarray(losses), written, start)
+
+
+def _frames_digest(dataset: KittiImageDataset) -> str:
+    """``"<count> frames, sha256 <hex>"`` of the dataset's frame names (a resume check)."""
+    digest = hashlib.sha256("\n".join(dataset.stems).encode()).hexdigest()[:16]
+    return f"{len(dataset)} frames, sha256 {digest}"
+
+
+def _resume(
+    path: str | Path,
+    cfg: CameraDetectorConfig,
+    settings: TrainSettings,
+    fixed_batch: bool,
+    frames: str,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    n_frames: int,
+) -> tuple[int, np.ndarray, int]:
+    """Restore a checkpoint's weights, optimizer and RNG states into ``model``, ``opt``,
+    ``rng`` and torch; returns its iteration, data order and position in it."""
+    import torch
+
+    p = str(path)
+    saved_cfg = read_checkpoint_config(path)  # (errors name the file)
+    differ = [
+        f"config.{f.name} is {getattr(saved_cfg, f.name)!r} in the checkpoint but "
+        f"{getattr(cfg, f.name)!r} given"
+        for f in fields(CameraDetectorConfig)
+        if getattr(saved_cfg, f.name) != getattr(cfg, f.name)
+    ]
+    if differ:
+        raise DataError("cannot resume with another config: " + "; ".join(differ), path=p)
+    ckpt = load_weights(model, cfg, path)
+    state = ckpt.get("training_state")
+    if not isinstance(state, dict):
+        raise DataError(
+            "cannot resume: the checkpoint has no optimizer, data-order and RNG state (written "
+            "by an older drivestack), so training would not continue exactly; start a new run",
+            path=p,
+            field="training_state",
+        )
+    saved_settings = ckpt.get("train_settings")
+    saved_settings = saved_settings if isinstance(saved_settings, dict) else {}
+    given = asdict(settings)
+    for name in given:
+        if name not in RESUMABLE_CHANGES and saved_settings.get(name) != given[name]:
+            differ.append(
+                f"{name} is {saved_settings.get(name)!r} in the checkpoint but {given[name]!r} given"
+            )
+    if state.get("fixed_batch") != fixed_batch:
+        differ.append(
+            f"fixed_batch is {state.get('fixed_batch')!r} in the checkpoint but {fixed_batch!r} given"
+        )
+    if state.get("frames") != frames:
+        differ.append(f"the data are {state.get('frames')!r} in the checkpoint but {frames!r} now")
+    if differ:
+        raise DataError("cannot resume with other settings: " + "; ".join(differ), path=p)
+    start = ckpt.get("iteration")
+    if not isinstance(start, int) or start < 0:
+        raise DataError(f"bad iteration {start!r}", path=p, field="iteration")
+    if start >= settings.iterations:
+        raise DataError(
+            f"the checkpoint is at iteration {start} already; the iterations setting is the "
+            f"total ({settings.iterations}), so give more than {start} to continue",
+            path=p,
+            field="iteration",
+        )
+    try:
+        order = state["data_order"].numpy().astype(np.int64)
+        cursor = int(state["data_cursor"])
+        if sorted(order.tolist()) != list(range(n_frames)) or not 0 <= cursor <= n_frames:
+            raise ValueError("data order does not fit the data")
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise DataError(
+            f"damaged training state ({type(exc).__name__}: {str(exc)[:120]})",
+            path=p,
+            field="training_state",
+        ) from None
+    return start, order, cursor

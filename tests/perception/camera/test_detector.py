@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +27,7 @@ from drivestack.perception.camera.stage import CameraDetectorStage
 from drivestack.perception.camera.training import KittiImageDataset, TrainSettings, train_detector
 from drivestack.structures.camera import CameraCalibration, CameraImage
 from drivestack.structures.labels import ObjectClass
+from tests.perception.camera.synthetic_kitti import write_synthetic_kitti
 
 torch.set_num_threads(1)
 
@@ -85,17 +89,93 @@ def test_detector_trains_saves_loads_and_runs_on_cpu(synthetic_kitti: Path, tmp_
     assert set(dets.label.tolist()) <= {int(ObjectClass.CAR), int(ObjectClass.PEDESTRIAN)}
     assert np.all(dets.box_xyxy_px >= -1e-3) and np.all(dets.box_xyxy_px[:, [2]] <= 160 + 1e-3)
 
-    # resume continues the iteration count
+    # a finished run extends: --iterations is the total
     more = train_detector(
         SMALL,
         synthetic_kitti,
         tmp_path / "resumed",
-        TrainSettings(iterations=1, batch_size=2, checkpoint_every=0),
+        TrainSettings(iterations=9, batch_size=2, learning_rate=1e-3, checkpoint_every=0),
         resume=result.checkpoints[-1],
         fixed_batch=True,
         progress=False,
     )
+    assert more.start_iteration == 8 and more.losses.shape == (1,)
     assert torch.load(more.checkpoints[-1], weights_only=True)["iteration"] == 9
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(
+    synthetic_kitti: Path, tmp_path: Path
+) -> None:
+    # 6 frames, batches of 2: iteration 3 reshuffles; flips draw from the numpy RNG
+    settings = TrainSettings(iterations=4, batch_size=2, learning_rate=1e-2, checkpoint_every=2)
+    straight = train_detector(SMALL, synthetic_kitti, tmp_path / "a", settings, progress=False)
+    assert [p.name for p in straight.checkpoints] == [
+        "checkpoint_000002.pt",
+        "checkpoint_000004.pt",
+        "model.pt",
+    ]
+    half = tmp_path / "a" / "checkpoint_000002.pt"
+    resumed = train_detector(
+        SMALL, synthetic_kitti, tmp_path / "b", settings, resume=half, progress=False
+    )
+    assert resumed.start_iteration == 2
+    assert [p.name for p in resumed.checkpoints] == ["checkpoint_000004.pt", "model.pt"]
+    np.testing.assert_array_equal(resumed.losses, straight.losses[2:])
+    a = torch.load(straight.checkpoints[-1], weights_only=True)
+    b = torch.load(resumed.checkpoints[-1], weights_only=True)
+    assert a["iteration"] == b["iteration"] == 4
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    opt_a, opt_b = a["training_state"]["optimizer"], b["training_state"]["optimizer"]
+    assert all(
+        torch.equal(opt_a["state"][i][name], opt_b["state"][i][name])
+        for i in opt_a["state"]
+        for name in opt_a["state"][i]
+    )
+    # a checkpoint_every change is allowed: it does not change the trajectory
+    other_every = TrainSettings(iterations=3, batch_size=2, learning_rate=1e-2, checkpoint_every=0)
+    three = train_detector(
+        SMALL, synthetic_kitti, tmp_path / "c", other_every, resume=half, progress=False
+    )
+    assert three.losses.tolist() == straight.losses[2:3].tolist()
+
+    def refused(settings: TrainSettings, match: str, **kw: object) -> None:
+        out = tmp_path / "refused"
+        with pytest.raises(DataError, match=match):
+            train_detector(
+                kw.pop("cfg", SMALL),  # type: ignore[arg-type]
+                kw.pop("data", synthetic_kitti),  # type: ignore[arg-type]
+                out,
+                settings,
+                resume=kw.pop("resume", half),  # type: ignore[arg-type]
+                progress=False,
+                **kw,  # type: ignore[arg-type]
+            )
+        assert not out.exists()  # nothing written
+
+    refused(
+        TrainSettings(iterations=4, batch_size=3, learning_rate=1e-3, seed=1),
+        r"checkpoint_000002\.pt: cannot resume with other settings: batch_size is 2 in the "
+        r"checkpoint but 3 given; learning_rate is 0\.01 in the checkpoint but 0\.001 given; "
+        r"seed is 0 in the checkpoint but 1 given$",
+    )
+    refused(settings, r"fixed_batch is False in the checkpoint but True given", fixed_batch=True)
+    refused(
+        settings,
+        r"cannot resume with another config: config\.min_size_px is 96 in the checkpoint but 80",
+        cfg=dataclasses.replace(SMALL, min_size_px=80),
+    )
+    refused(
+        TrainSettings(iterations=2, batch_size=2, learning_rate=1e-2),
+        r"field iteration: the checkpoint is at iteration 2 already; .* give more than 2",
+    )
+    fewer = write_synthetic_kitti(tmp_path / "fewer", n_images=5)
+    refused(settings, r"the data are '6 frames, .*' in the checkpoint but '5 frames", data=fewer)
+    old = tmp_path / "old.pt"  # a checkpoint of an older drivestack: weights only
+    ckpt = torch.load(half, weights_only=True)
+    del ckpt["training_state"]
+    torch.save(ckpt, old)
+    refused(settings, r"old\.pt: field training_state: cannot resume: .* no optimizer", resume=old)
 
 
 def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
@@ -142,19 +222,39 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="weights file not found"):
         TorchCameraDetector(SMALL, tmp_path / "missing.pt")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path))}: is a directory, not a"):
+        TorchCameraDetector(SMALL, tmp_path)
 
 
 class _Pickled:
     """A class a pickle can name: never unpickled from a weights file."""
 
 
+class _Dict(collections.OrderedDict[str, int]):
+    """A dict subclass: its class is a global torch's weights-only unpickler refuses."""
+
+
+REFUSED = "refusing to unpickle Python objects from an untrusted file (they could run code)"
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"", "empty or truncated file"),
-        (bytes(range(256)) * 4, "neither a torch zip archive nor a tensor-only pickle"),
-        ("pickled", r"it pickles the Python object .*_Pickled, which is never unpickled"),
-        ("truncated", r"RuntimeError: PytorchStreamReader failed reading zip archive"),
+        (b"", r"not a torch checkpoint \(empty or truncated file\)"),
+        (
+            bytes(range(256)) * 4,
+            r"not a torch checkpoint \(neither a torch zip archive nor a tensor-only pickle\)",
+        ),
+        # torch: "Unsupported global: GLOBAL <name> was not an allowed global by default"
+        ("pickled", rf"{re.escape(REFUSED)}: it pickles the Python object .*\._Pickled"),
+        ("dict", rf"{re.escape(REFUSED)}: it pickles the Python object .*\._Dict"),
+        # torch 2.14: "Trying to load unsupported GLOBAL posix.getcwd whose module posix is
+        # blocked" (a function named by reference: never called, only its name is stored)
+        ("function", rf"{re.escape(REFUSED)}: it pickles the Python object \w+\.getcwd"),
+        (
+            "truncated",
+            r"not a torch checkpoint \(RuntimeError: PytorchStreamReader failed reading zip .*\)",
+        ),
     ],
 )
 def test_a_file_that_is_no_checkpoint_is_one_line_without_unsafe_advice(
@@ -163,6 +263,10 @@ def test_a_file_that_is_no_checkpoint_is_one_line_without_unsafe_advice(
     path = tmp_path / "weights.pt"
     if content == "pickled":
         torch.save({"state_dict": _Pickled()}, path)
+    elif content == "dict":
+        torch.save({"format": "drivestack.camera_detector.v1", "config": _Dict(a=1)}, path)
+    elif content == "function":
+        torch.save({"format": "drivestack.camera_detector.v1", "hook": os.getcwd}, path)
     elif content == "truncated":
         torch.save({"x": torch.zeros(4)}, path)
         path.write_bytes(path.read_bytes()[:200])
@@ -172,7 +276,7 @@ def test_a_file_that_is_no_checkpoint_is_one_line_without_unsafe_advice(
     with pytest.raises(DataError) as err:
         TorchCameraDetector(SMALL, path)
     message = str(err.value)
-    assert re.fullmatch(rf"{re.escape(str(path))}: not a torch checkpoint \({reason}.*\)", message)
+    assert re.fullmatch(rf"{re.escape(str(path))}: {reason}", message), message
     assert "\n" not in message and "weights_only" not in message and "\x1b" not in message
 
 

@@ -97,6 +97,7 @@ def test_errors_are_one_line_and_exit_2(
     cases = [
         (["--weights", str(junk), *base], f"{junk}: not a torch checkpoint ("),
         (["--weights", str(tmp_path / "none.pt"), *base], "none.pt: weights file not found"),
+        (["--weights", str(tmp_path), *base], f"{tmp_path}: is a directory, not a weights file"),
         (
             ["--weights", str(weights), *base, "--score-threshold", "2"],
             "field --score-threshold: must be in [0, 1], got 2.0",
