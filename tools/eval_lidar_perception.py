@@ -1,21 +1,28 @@
 """Run the LiDAR detector on KITTI tracking sequence 0000 (frames 74-153) and score it.
 
-Prints (and with ``--json`` writes), for drivestack and for the PointRCNN detections of the
+Scores drivestack's stage, the open3d baseline of ``drivestack eval detection --detector
+open3d-baseline`` and ``drivestack bench perception``
+(:class:`~drivestack.perception.lidar.baseline.Open3dBaselineDetector`: ``segment_plane`` +
+``cluster_dbscan`` + axis-aligned boxes within 60 m, seeded) and the PointRCNN detections of the
 same frames: Car recall / precision at BEV IoU 0.5 (labels within ``--max-range-m``,
 detections that show in image_02: centre in front of the camera and projected 2D box overlapping
 the image, the KITTI protocol's filter), the scans given their estimated ego poses
 (``training/ego_poses_orbslam3_stereo/0000.txt``, for the accumulate step), false Car boxes per scan, and an AP40 at
 BEV IoU 0.5 (greedy matching, all difficulties, Van boxes ignored -- a development figure,
 not the official KITTI protocol of ``drivestack.eval.detection``), each over all frames and
-over the odd frames alone (the Car score calibration was fitted on the even ones); the
-ground-segmentation checks against the label boxes for the zone model and the RANSAC
-baseline; the box-fit yaw check on clusters cut by the labels; and the median per-step time.
-``--open3d-frames N`` also times the plain open3d pipeline (``segment_plane`` +
-``cluster_dbscan`` + axis-aligned boxes) on N scans for a same-run ratio.
+(drivestack, PointRCNN) over the odd frames alone (the Car score calibration was fitted on the
+even ones); the ground-segmentation checks against the label boxes for the zone model and the
+RANSAC baseline; the box-fit yaw check on clusters cut by the labels; and the median per-step
+time, with the same-run ratio of the open3d baseline's median time over drivestack's on the
+scans both ran. A recall or AP without labels is undefined (null in the JSON, n/a in the table).
 
-Unless ``--no-kitti-protocol``, both detectors are also scored with the KITTI 3D object
-protocol of ``drivestack.eval.detection`` (Car BEV AP40 at IoU 0.7 "strict" / 0.5 "loose", per
-difficulty; "hard" includes every difficulty).
+The open3d baseline runs on every scan by default (about 1 s a scan on the 2-core machine);
+``--open3d-frames N`` runs it on the first N scans only (its timing, no accuracy figures),
+``--open3d-frames 0`` skips it.
+
+Unless ``--no-kitti-protocol``, drivestack and PointRCNN are also scored with the KITTI 3D
+object protocol of ``drivestack.eval.detection`` on all 80 scans (Car BEV AP40 at IoU 0.7
+"strict" / 0.5 "loose", per difficulty; "hard" includes every difficulty).
 
 ``--fit-scores`` instead fits the Car ``score_weights`` (Platt calibration) on the even frames
 and prints them for ``configs/perception/lidar_kitti.yaml``.
@@ -24,11 +31,18 @@ and prints them for ``configs/perception/lidar_kitti.yaml``.
 (``configs/perception/lidar_<dataset>.yaml`` unless ``--config``) and the open3d baseline on every
 labelled scan of that dataset and print vehicle AP at 2 m centre distance (aiMotive: the
 nuScenes-style centre-distance AP of ``drivestack eval detection``, vehicles within 50 m; AV2:
-the Argoverse 2 protocol on class groups, within 150 m and the map ROI) and the pedestrian
-figures. The aiMotive sequence's labels cover only the ego's carriageway (every box lies within
-y = -7.0 .. 0.2 m in the body frame; vehicles beyond the barrier are not labelled), so aiMotive
-is also scored with the detections restricted to that annotated band (the lateral span of the
-labels plus ``--band-margin-m``), the analogue of KITTI's scoring inside the camera image.
+the Argoverse 2 protocol on class groups, within 150 m and the map ROI), the pedestrian
+figures and each detector's median time per scan. The aiMotive sequence's labels cover only
+the ego's carriageway (every box lies within y = -7.0 .. 0.2 m in the body frame; vehicles
+beyond the barrier are not labelled), so aiMotive is also scored with the detections
+restricted to that annotated band (the lateral span of the labels plus ``--band-margin-m``),
+the analogue of KITTI's scoring inside the camera image.
+
+Output: a short summary table on stdout; ``--json FILE`` also writes every figure (the
+resolved detector config, per-step timings, the KITTI protocol per difficulty, ...) to FILE,
+``--json -`` writes that JSON to stdout and the summary to stderr. Bad input (a config with an
+unknown key, frames outside the scans present, a missing folder) is one ``error: ...`` line,
+exit status 2.
 
     .venv/bin/python tools/eval_lidar_perception.py --data ../shared/data [--json out.json]
     .venv/bin/python tools/eval_lidar_perception.py --dataset aimotive [--json out.json]
@@ -39,15 +53,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from tqdm import tqdm
 
 from drivestack import kernels
+from drivestack.cli import report_user_errors
+from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import read_kitti_calib
@@ -61,6 +79,7 @@ from drivestack.ingest.kitti_tracking import (
     world_from_lidar_poses,
 )
 from drivestack.perception.lidar import build_lidar_detector
+from drivestack.perception.lidar.baseline import Open3dBaselineDetector
 from drivestack.perception.lidar.box_fit import fit_box
 from drivestack.perception.lidar.classify import fit_score_weights
 from drivestack.perception.lidar.ground import segment_ground
@@ -76,23 +95,9 @@ from drivestack.structures.sensor_frame import SensorFrame
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_WH = (1242, 375)
 CAR, VAN = int(ObjectClass.CAR), int(ObjectClass.VAN)
-
-
-def open3d_baseline(xyz: np.ndarray) -> int:
-    """The plain open3d pipeline a newcomer would write; returns the number of boxes."""
-    import open3d as o3d
-
-    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(xyz, dtype=np.float64)))
-    _, inliers = pcd.segment_plane(distance_threshold=0.2, ransac_n=3, num_iterations=100)
-    objects = pcd.select_by_index(inliers, invert=True)
-    labels = np.asarray(objects.cluster_dbscan(eps=0.5, min_points=5))
-    boxes = 0
-    for k in range(int(labels.max(initial=-1)) + 1):
-        objects.select_by_index(
-            np.flatnonzero(labels == k).tolist()
-        ).get_axis_aligned_bounding_box()
-        boxes += 1
-    return boxes
+#: Where the KITTI tracking 0000 scans lie under the dataset folder, and their file suffix.
+SCAN_FOLDER = Path("training") / "velodyne_pcd_xz" / "0000"
+SCAN_SUFFIX = ".pcd.xz"
 
 
 class WithPoses:
@@ -140,18 +145,22 @@ def kitti_protocol(
 
 class Recorded:
     """Evaluation wrapper: runs ``detector`` and keeps every output, in order, so that a second
-    scoring (:class:`Replayed`) needs no second run."""
+    scoring (:class:`Replayed`) needs no second run, and the wall time of every ``step`` in
+    milliseconds (``step_ms``, kept across resets)."""
 
     def __init__(self, detector: Any) -> None:
         self.detector = detector
         self.outputs: list[Any] = []
+        self.step_ms: list[float] = []
 
     def reset(self) -> None:
         self.detector.reset()
         self.outputs = []
 
     def step(self, frame: SensorFrame) -> Any:
+        start = time.perf_counter()
         boxes = self.detector.step(frame)
+        self.step_ms.append((time.perf_counter() - start) * 1e3)
         self.outputs.append(boxes)
         return boxes
 
@@ -184,7 +193,7 @@ def labelled_lateral_span_m(dataset: str, root: Path) -> tuple[float, float]:
         if lf.frame.labels is not None and len(lf.frame.labels)
     ]
     if not ys:
-        raise SystemExit(f"no labels under {root}")
+        raise DataError(f"no {dataset} labels", path=str(root), field="--root")
     y = np.concatenate(ys)
     return float(y.min()), float(y.max())
 
@@ -212,14 +221,32 @@ def _group_figures(dataset: str, metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _progress(desc: str) -> Any:
+    """A ``progress`` callable for ``evaluate_dataset``: a tqdm bar named ``desc``."""
+
+    def wrap(frames: Iterable[Any]) -> Iterable[Any]:
+        return tqdm(frames, desc=desc, unit="scan")
+
+    return wrap
+
+
+def dataset_folder(args: argparse.Namespace) -> Path:
+    """``--root``, else the dataset's folder under ``--data``; DataError when it is missing."""
+    from drivestack.eval.detection.datasets import DEFAULT_ROOTS
+
+    root: Path = args.root or args.data / DEFAULT_ROOTS[args.dataset]
+    if not root.is_dir():
+        option = "--root" if args.root else "--data"
+        raise DataError(f"no such {args.dataset} folder", path=str(root), field=option)
+    return root
+
+
 def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
     """Vehicle AP at 2 m (and pedestrians) of drivestack and the open3d baseline on aiMotive
-    or Argoverse 2 (see the module docstring)."""
-    from drivestack.eval.detection.datasets import DEFAULT_ROOTS
+    or Argoverse 2, with each one's median time per scan (see the module docstring)."""
     from drivestack.eval.detection.run import evaluate_dataset
-    from drivestack.perception.lidar.baseline import Open3dBaselineDetector
 
-    root = args.root or args.data / DEFAULT_ROOTS[args.dataset]
+    root = dataset_folder(args)
     config = args.config or REPO / "configs" / "perception" / f"lidar_{args.dataset}.yaml"
     detectors: dict[str, Any] = {
         "drivestack": build_lidar_detector(config),
@@ -231,21 +258,24 @@ def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
         lo, hi = labelled_lateral_span_m(args.dataset, root)
         band = (lo - args.band_margin_m, hi + args.band_margin_m)
         figures["annotated_band_y_m"] = list(band)
+    median_ms: dict[str, float] = {}
     for name, detector in detectors.items():
         recorded = Recorded(detector)
         run = evaluate_dataset(
-            args.dataset,
-            root,
-            detector=recorded,
-            progress=lambda it, name=name: tqdm(it, desc=f"{args.dataset} {name}", unit="scan"),
+            args.dataset, root, detector=recorded, progress=_progress(f"{args.dataset} {name}")
         )
         figures["num_frames"] = run["num_frames"]
         figures[name] = _group_figures(args.dataset, run["metrics"])
+        median_ms[name] = _median(recorded.step_ms)
         if band is not None:
             banded = evaluate_dataset(
                 args.dataset, root, detector=Replayed(recorded.outputs, *band)
             )
             figures[f"{name}_in_annotated_band"] = _group_figures(args.dataset, banded["metrics"])
+    figures["stage_median_ms"] = median_ms
+    figures["open3d_over_drivestack_time_ratio"] = _ratio(
+        median_ms["open3d_baseline"], median_ms["drivestack"]
+    )
     return figures
 
 
@@ -253,47 +283,195 @@ def _median(values: list[float]) -> float:
     return float(np.median(values)) if values else float("nan")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder"
-    )
-    parser.add_argument(
-        "--dataset",
-        choices=["kitti-tracking", "aimotive", "av2"],
-        default="kitti-tracking",
-        help="kitti-tracking: the sequence 0000 figures; aimotive / av2: vehicle AP at 2 m",
-    )
-    parser.add_argument("--root", type=Path, default=None, help="dataset folder (aimotive, av2)")
-    parser.add_argument(
-        "--band-margin-m",
-        type=float,
-        default=1.0,
-        help="aiMotive: margin around the labels' lateral span for the annotated-band figures",
-    )
-    parser.add_argument(
-        "--config", type=Path, default=None, help="detector YAML (default: lidar_<dataset>.yaml)"
-    )
-    parser.add_argument("--first", type=int, default=74)
-    parser.add_argument("--last", type=int, default=153)
-    parser.add_argument("--max-range-m", type=float, default=40.0)
-    parser.add_argument("--open3d-frames", type=int, default=0, help="time open3d on N scans")
-    parser.add_argument("--fit-scores", action="store_true", help="fit Car score weights")
-    parser.add_argument("--no-kitti-protocol", action="store_true", help="skip the KITTI protocol")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    args = parser.parse_args(argv)
-    if args.dataset != "kitti-tracking":
-        text = strict_dumps(other_dataset(args), indent=2)
-        print(text)
-        if args.json is not None:
-            args.json.write_text(text + "\n")
-        return 0
-    if args.config is None:
-        args.config = REPO / "configs" / "perception" / "lidar_kitti.yaml"
+def _ratio(num: float | None, den: float | None) -> float | None:
+    """``num / den``, None when either is missing or not finite, or ``den`` is 0."""
+    if num is None or den is None or not (math.isfinite(num) and math.isfinite(den)) or not den:
+        return None
+    return num / den
 
+
+def _fmt(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``n/a`` for None / NaN, ``-`` for not run."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, spec)
+
+
+def _row(name: str, cells: Iterable[str], width: int = 17) -> str:
+    return f"  {name:<42}" + "".join(f"{c:>{width}}" for c in cells)
+
+
+def print_kitti_summary(figures: dict[str, Any], out: TextIO) -> None:
+    """The KITTI tracking 0000 figures as a few lines: drivestack / open3d baseline / PointRCNN
+    side by side, then the ground and yaw checks and the timing ratio."""
+    first, last = figures["frames"]
+    o3d = figures.get("open3d_baseline")  # accuracy only when the baseline ran on every scan
+    o3d_frames = figures["open3d_baseline_frames"]
+    lines = [
+        f"KITTI tracking 0000, frames {first}-{last} ({figures['num_scans']} scans): Car at BEV "
+        f"IoU 0.5, labels within {figures['max_range_m']:g} m, detections in image_02",
+        _row("", ["drivestack", "open3d baseline", "PointRCNN"]),
+    ]
+
+    def metric(key: str, spec: str) -> list[str]:
+        return [
+            _fmt(figures["drivestack"][key], spec),
+            _fmt(o3d[key], spec) if o3d else "-",
+            _fmt(figures["pointrcnn"][key], spec),
+        ]
+
+    lines += [
+        _row(f"recall within {figures['max_range_m']:g} m", metric("recall", ".3f")),
+        _row("precision", metric("precision", ".3f")),
+        _row("false Car boxes per scan", metric("false_car_boxes_per_scan", ".2f")),
+        _row("AP40 BEV IoU 0.5 (development figure)", metric("ap40_bev", ".3f")),
+        _row(
+            "  odd frames only",
+            [
+                _fmt(figures["drivestack_odd"]["ap40_bev"], ".3f"),
+                "-",
+                _fmt(figures["pointrcnn_odd"]["ap40_bev"], ".3f"),
+            ],
+        ),
+    ]
+    protocol = figures.get("kitti_protocol_car_bev_ap40")
+    if protocol is not None:
+        for diff in ("moderate", "hard"):
+            lines.append(
+                _row(
+                    f"KITTI Car BEV AP40 {diff} strict/loose",
+                    [
+                        f"{_fmt(protocol[name].get(f'Car_BEV_AP40_{diff}_strict'), '.2f')}/"
+                        f"{_fmt(protocol[name].get(f'Car_BEV_AP40_{diff}_loose'), '.2f')}"
+                        if name in protocol
+                        else "-"
+                        for name in ("drivestack", "open3d_baseline", "pointrcnn")
+                    ],
+                )
+            )
+    timing = figures["timing_median_ms"]
+    lines.append(
+        _row(
+            "stage median ms per scan",
+            [
+                _fmt(timing["stage_wall"], ".1f"),
+                _fmt(figures["open3d_baseline_median_ms"], ".1f"),
+                "-",
+            ],
+        )
+    )
+    ratio = figures.get("open3d_over_drivestack_time_ratio")
+    if ratio is not None:
+        lines.append(
+            f"  open3d baseline / drivestack median time on the same {o3d_frames} scans: "
+            f"{ratio:.1f}x (this run, this machine)"
+        )
+    if o3d_frames == 0:
+        lines.append(
+            "  open3d baseline skipped (--open3d-frames 0): --open3d-frames N times it on N "
+            "scans, all (the default) also scores it"
+        )
+    elif o3d is None:
+        lines.append(
+            f"  open3d baseline ran on {o3d_frames} of {figures['num_scans']} scans: timing "
+            "only; --open3d-frames all (the default) also scores it"
+        )
+    if protocol is not None:
+        lines.append("  (KITTI protocol: all 80 scans, whatever --first/--last)")
+    zones, ransac, yaw = figures["ground_zones"], figures["ground_ransac"], figures["yaw_fit"]
+    lines += [
+        f"  ground, zone model / RANSAC: object points kept "
+        f"{_fmt(zones['object_points_kept'], '.3f')} / {_fmt(ransac['object_points_kept'], '.3f')}"
+        f", near-ground points found {_fmt(zones['near_ground_found'], '.3f')} / "
+        f"{_fmt(ransac['near_ground_found'], '.3f')}",
+        f"  box-fit yaw within 10 deg: {_fmt(yaw['within_10deg'], '.3f')} of "
+        f"{yaw['clusters']} label-cut clusters",
+    ]
+    print("\n".join(lines), file=out)
+
+
+def print_other_summary(figures: dict[str, Any], out: TextIO) -> None:
+    """The aiMotive / AV2 figures as a few lines: drivestack and the open3d baseline."""
+    names = ("drivestack", "open3d_baseline")
+    lines = [
+        f"{figures['dataset']}: {figures['num_frames']} labelled scans, drivestack config "
+        f"{figures['config']}; AP at 2 m centre distance",
+        _row("", ["drivestack", "open3d baseline"]),
+    ]
+    suffixes = [("", "")]
+    if "annotated_band_y_m" in figures:
+        lo, hi = figures["annotated_band_y_m"]
+        suffixes.append(("_in_annotated_band", f", labelled band y {lo:.1f}..{hi:.1f} m"))
+    for group in ("vehicle", "pedestrian"):
+        for suffix, note in suffixes:
+            cells = []
+            for name in names:
+                row = figures[f"{name}{suffix}"].get(group)
+                cells.append("no labels" if row is None else _fmt(row.get("ap_2m"), ".3f"))
+            lines.append(_row(f"{group} AP at 2 m{note}", cells))
+    median = figures["stage_median_ms"]
+    lines.append(_row("stage median ms per scan", [_fmt(median[n], ".1f") for n in names]))
+    ratio = figures.get("open3d_over_drivestack_time_ratio")
+    if ratio is not None:
+        lines.append(f"  open3d baseline / drivestack median time: {ratio:.1f}x (this run)")
+    print("\n".join(lines), file=out)
+
+
+def frame_ranges(frames: Iterable[int]) -> str:
+    """``[74, 75, 76, 90]`` as ``74-76, 90``."""
+    spans: list[list[int]] = []
+    for f in sorted(frames):
+        if spans and f == spans[-1][1] + 1:
+            spans[-1][1] = f
+        else:
+            spans.append([f, f])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans) or "none"
+
+
+def check_frames(root: Path, first: int, last: int) -> list[int]:
+    """``first .. last`` when every one of them has a scan under ``root``; DataError naming the
+    frames present otherwise (before any scan is read)."""
+    folder = root / SCAN_FOLDER
+    if not folder.is_dir():
+        raise DataError("no KITTI tracking 0000 scans (velodyne_pcd_xz)", path=str(folder))
+    present = {
+        int(p.name[: -len(SCAN_SUFFIX)])
+        for p in folder.glob(f"*{SCAN_SUFFIX}")
+        if p.name[: -len(SCAN_SUFFIX)].isdigit()
+    }
+    available = f"the scans present under {folder} are frames {frame_ranges(present)}"
+    if first > last:
+        raise DataError(f"--first {first} is after --last {last}; {available}")
+    missing = [f for f in range(first, last + 1) if f not in present]
+    if missing:
+        raise DataError(
+            f"--first {first} --last {last}: no scan for frames {frame_ranges(missing)}; "
+            f"{available}"
+        )
+    return list(range(first, last + 1))
+
+
+def open3d_frames(text: str) -> int | None:
+    """``--open3d-frames``: ``all`` (None) or a count of at least 0."""
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not 'all' or an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0: {value}")
+    return value
+
+
+def kitti_tracking(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The KITTI tracking 0000 figures (None in ``--fit-scores`` mode, which prints weights)."""
     root = args.data / "kitti_tracking"
+    if not root.is_dir():
+        raise DataError("no such kitti-tracking folder", path=str(root), field="--data")
+    frames = check_frames(root, args.first, args.last)
+    detector = build_lidar_detector(args.config)  # a bad config fails here, before any scan
+    cfg = detector.cfg
     calib = read_kitti_calib(root / "training" / "calib" / "0000.txt")
     lidar_from_zup = lidar_from_camera_zup(calib)  # the tracker's camera -> LiDAR conversion
     labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
@@ -304,18 +482,21 @@ def main(argv: list[str] | None = None) -> int:
     world_from_lidar = (
         world_from_lidar_poses(read_ego_poses(pose_path), calib) if pose_path.exists() else None
     )
-    detector = build_lidar_detector(args.config)
-    cfg = detector.cfg
     if args.fit_scores:
         cfg = dataclasses.replace(cfg, classify=dataclasses.replace(cfg.classify, min_score=0.0))
         detector = build_lidar_detector(cfg)
     ransac_cfg = dataclasses.replace(cfg.ground, method="ransac")
     camera_from_lidar = calib.camera_rect_from_lidar()
+    baseline = Open3dBaselineDetector()
+    baseline_frames = 0 if args.fit_scores else args.open3d_frames
+    if baseline_frames is None or baseline_frames > len(frames):
+        baseline_frames = len(frames)
 
     tallies = {
         name: CarTally(args.max_range_m)
         for name in ("drivestack", "drivestack_odd", "pointrcnn", "pointrcnn_odd")
     }
+    baseline_tally = CarTally(args.max_range_m)
     ground_zones, ground_ransac = GroundCheck(0, 0, 0, 0), GroundCheck(0, 0, 0, 0)
     yaw_errors: list[float] = []
     features: list[np.ndarray] = []
@@ -325,11 +506,17 @@ def main(argv: list[str] | None = None) -> int:
     cpu_ms: list[float] = []
     open3d_ms: list[float] = []
     points: list[int] = []
-    frames = range(args.first, args.last + 1)
-    for f in tqdm(frames, desc="kitti-tracking 0000", unit="scan"):
+
+    def in_image_cars(boxes: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The Car boxes of ``boxes`` that show in image_02, as (N, 7) and their scores."""
+        array7 = boxes.to_array7()
+        keep = (boxes.label == CAR) & boxes_in_image(array7, camera_from_lidar, calib.P2, IMAGE_WH)
+        return array7[keep], boxes.score[keep]
+
+    for i, f in enumerate(tqdm(frames, desc="kitti-tracking 0000", unit="scan")):
         # in --fit-scores mode the odd frames still run (the sweep history stays that of the
         # evaluation) but only the even frames' boxes are collected
-        scan = root / "training" / "velodyne_pcd_xz" / "0000" / f"{f:06d}.pcd.xz"
+        scan = root / SCAN_FOLDER / f"{f:06d}{SCAN_SUFFIX}"
         cloud = read_velodyne_pcd(scan, timestamp_ns=f * 100_000_000)
         rows = labels.select((labels.frame == f) & (labels.type_name != "DontCare"))
         gt = objects_to_boxes(rows, None).transformed(lidar_from_zup, "lidar")
@@ -350,10 +537,11 @@ def main(argv: list[str] | None = None) -> int:
         for step in result.report.steps:
             timings.setdefault(step.name, []).append(step.duration_ms)
         points.append(len(cloud))
-        if len(open3d_ms) < args.open3d_frames:
+        if i < baseline_frames:
             start = time.perf_counter()
-            open3d_baseline(np.asarray(cloud.xyz_m))
+            base_boxes = baseline.step(frame)
             open3d_ms.append((time.perf_counter() - start) * 1e3)
+            baseline_tally.add(*in_image_cars(base_boxes), cars, vans)
 
         if args.fit_scores and f % 2:
             continue
@@ -393,17 +581,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_scores:
         weights = fit_score_weights(np.concatenate(features), np.concatenate(truth))
         print("car score_weights (even frames):", json.dumps([round(float(w), 3) for w in weights]))
-        return 0
+        return None
 
     summaries = {name: t.summary() for name, t in tallies.items()}
     yaw = np.asarray(yaw_errors)
+    open3d_median = _median(open3d_ms)
     figures: dict[str, Any] = {
         "frames": [args.first, args.last],
+        "num_scans": len(frames),
         "max_range_m": args.max_range_m,
         **summaries,
         "ap_ratio_drivestack_over_pointrcnn": {
-            "all": summaries["drivestack"]["ap40_bev"] / summaries["pointrcnn"]["ap40_bev"],
-            "odd": summaries["drivestack_odd"]["ap40_bev"] / summaries["pointrcnn_odd"]["ap40_bev"],
+            "all": _ratio(summaries["drivestack"]["ap40_bev"], summaries["pointrcnn"]["ap40_bev"]),
+            "odd": _ratio(
+                summaries["drivestack_odd"]["ap40_bev"], summaries["pointrcnn_odd"]["ap40_bev"]
+            ),
         },
         "ground_zones": {
             "object_points_kept": ground_zones.object_kept_fraction,
@@ -420,17 +612,110 @@ def main(argv: list[str] | None = None) -> int:
         },
         "timing_median_ms": {k: _median(v) for k, v in timings.items()}
         | {"stage_wall": _median(wall_ms), "stage_cpu": _median(cpu_ms)},
-        "open3d_baseline_median_ms": _median(open3d_ms),
+        # the open3d baseline: scored only when it ran on every scan, timed on those it ran on
+        "open3d_baseline_frames": len(open3d_ms),
+        "open3d_baseline_median_ms": open3d_median,
         "points_median": _median([float(p) for p in points]),
         "config": dataclasses.asdict(cfg),
     }
+    if open3d_ms:
+        # same run, same scans: the baseline's median over drivestack's (wall time)
+        figures["open3d_over_drivestack_time_ratio"] = _ratio(
+            open3d_median, _median(wall_ms[: len(open3d_ms)])
+        )
+    if len(open3d_ms) == len(frames):
+        figures["open3d_baseline"] = baseline_tally.summary()
     if not args.no_kitti_protocol:
         figures["kitti_protocol_car_bev_ap40"] = kitti_protocol(root, cfg, world_from_lidar)
+    return figures
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder"
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=["kitti-tracking", "aimotive", "av2"],
+        default="kitti-tracking",
+        help="kitti-tracking: the sequence 0000 figures; aimotive / av2: vehicle AP at 2 m",
+    )
+    parser.add_argument("--root", type=Path, default=None, help="dataset folder (aimotive, av2)")
+    parser.add_argument(
+        "--band-margin-m",
+        type=float,
+        default=1.0,
+        help="aiMotive: margin around the labels' lateral span for the annotated-band figures",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="detector YAML (default: lidar_<dataset>.yaml)"
+    )
+    frames = "KITTI tracking 0000 has scans for frames 74-153 only"
+    parser.add_argument(
+        "--first", type=int, default=74, help=f"first frame scored (default 74; {frames})"
+    )
+    parser.add_argument(
+        "--last", type=int, default=153, help=f"last frame scored (default 153; {frames})"
+    )
+    parser.add_argument("--max-range-m", type=float, default=40.0)
+    parser.add_argument(
+        "--open3d-frames",
+        type=open3d_frames,
+        default=None,
+        metavar="N|all",
+        help="run the open3d baseline on the first N scans (timing only) or all of them "
+        "(default: all; also scored, about 1 s a scan); 0 skips it",
+    )
+    parser.add_argument("--fit-scores", action="store_true", help="fit Car score weights")
+    parser.add_argument(
+        "--no-kitti-protocol", action="store_true", help="skip the KITTI protocol (all 80 scans)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write every figure (resolved config, per-step timings, ...) as JSON to FILE; "
+        "'-': the JSON on stdout and the summary on stderr",
+    )
+    return parser
+
+
+def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> None:
+    """The summary on stdout (stderr with ``--json -``) and the JSON where ``--json`` says."""
     text = strict_dumps(figures, indent=2)
-    print(text)
-    if args.json is not None:
+    to_stdout = args.json is not None and str(args.json) == "-"
+    summary(figures, sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
+        print(text)
+    elif args.json is not None:
         args.json.write_text(text + "\n")
+        print(f"wrote every figure to {args.json}")
+    else:
+        print("every figure (resolved config, per-step timings, ...): --json FILE")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.json is not None and str(args.json) != "-" and args.json.is_dir():
+        raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
+    if args.dataset != "kitti-tracking":
+        _write(other_dataset(args), args, print_other_summary)
+        return 0
+    if args.config is None:
+        args.config = REPO / "configs" / "perception" / "lidar_kitti.yaml"
+    figures = kitti_tracking(args)
+    if figures is not None:
+        _write(figures, args, print_kitti_summary)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tool; bad input prints one ``error: ...`` line and returns 2."""
+    args = _parser().parse_args(argv)
+    return report_user_errors(lambda: _run(args))
 
 
 if __name__ == "__main__":

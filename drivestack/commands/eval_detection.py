@@ -52,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="score these instead of running the detector: KITTI label folder or AB3DMOT "
         "pointrcnn_* folders (kitti*), submission JSON (nuscenes), detections .feather (av2)",
     )
-    parser.add_argument("--config", type=Path, help="LiDAR detector YAML (default per dataset)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="drivestack LiDAR detector YAML (default per dataset: configs/perception/"
+        "lidar_<dataset>.yaml); an error with --detections or --detector open3d-baseline",
+    )
     parser.add_argument(
         "--detector",
         choices=["drivestack", "open3d-baseline"],
@@ -84,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection.run import evaluate_dataset, write_metrics
 
     # arguments and paths checked before any scan is read (DataError: one line, exit status 2)
+    if args.config is not None and (
+        args.detections is not None or args.detector == "open3d-baseline"
+    ):
+        raise DataError(
+            "--config configures drivestack's LiDAR detector; it has no effect with "
+            "--detections / --detector open3d-baseline"
+        )
     check_out_dir(args.out)
     if args.av2_categories != "auto" and args.dataset != "av2":
         raise DataError(
@@ -103,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
         config = detector_config(args.dataset, args.config)
         detector = build_lidar_detector(config)
+    print(_source_line(args, config))
     result = evaluate_dataset(
         args.dataset,
         root,
@@ -136,6 +149,17 @@ def run(args: argparse.Namespace) -> int:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
+
+
+def _source_line(args: argparse.Namespace, config: Path | str) -> str:
+    """One line naming what is scored: the detector and the config it runs, or the files."""
+    if args.detections is not None:
+        return f"scoring the detections in {args.detections} (no detector run)"
+    if args.detector == "open3d-baseline":
+        return (
+            "detector: open3d baseline (Open3dBaselineDetector, its built-in parameters; no config)"
+        )
+    return f"detector: drivestack LiDAR detector, config {config}"
 
 
 #: The units of the TP errors, as the tables head them.

@@ -291,11 +291,13 @@ class CarTally:
 
     @property
     def recall(self) -> float:
-        return self.matched_labels / max(self.num_labels, 1)
+        """Matched over in-range Car labels; NaN (undefined, null in JSON) without labels."""
+        return self.matched_labels / self.num_labels if self.num_labels else float("nan")
 
     @property
     def false_boxes_per_scan(self) -> float:
-        return self.false_boxes / max(self.scans, 1)
+        """False Car boxes per scan; NaN (undefined) before any scan."""
+        return self.false_boxes / self.scans if self.scans else float("nan")
 
     def summary(self) -> dict[str, float]:
         true = np.asarray(self.true, dtype=bool)
