@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         parse_sweep_param,
         unswept_keys,
     )
-    from drivestack.exec.task import is_crashed
+    from drivestack.exec.task import count_outcomes
     from drivestack.sim.scenario import load_scenarios, load_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
@@ -228,13 +228,13 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         executor.close()
-    crashed = sum(is_crashed(r) for r in result.records)
-    passed = sum(bool(r.get("passed")) for r in result.records if not is_crashed(r))
-    failed = len(result.records) - crashed - passed
+    counts = count_outcomes(result.records)
+    crashed = counts["crashed"]
     print(
         f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
-        f"skipped {result.skipped} finished before; {passed} passed, {failed} failed, "
-        f"{crashed} crashed; {result.wall_s:.1f} s with {executor_kind} x{workers}"
+        f"skipped {result.skipped} finished before; {counts['passed']} passed, "
+        f"{counts['failed']} failed, {crashed} crashed; {result.wall_s:.1f} s with "
+        f"{executor_kind} x{workers}"
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
     if crashed:

@@ -197,8 +197,8 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     if args.export_dataset is not None:
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
-    crashed = sum(_crashed(r) for r in rows)
-    failed = sum(not _crashed(r) and not r["passed"] for r in rows)
+    failed = sum(s["failed"] for s in summary.values())
+    crashed = sum(s["crashed"] for s in summary.values())
     if failed or crashed:
         print(
             f"error: {failed} of {len(rows)} runs failed their pass criteria, {crashed} crashed; "

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -40,12 +40,15 @@ from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import (
     VariantTask,
+    count_outcomes,
     crashed_fields,
     is_crashed,
     run_variant,
     variant_record,
 )
-from drivestack.sim.scenario import ScenarioConfig
+
+if TYPE_CHECKING:  # (drivestack.exec.sweep imports it at run time anyway)
+    from drivestack.sim.scenario import ScenarioConfig
 
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
@@ -160,12 +163,9 @@ def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in records if r["planner"] == planner]
         ok = [r for r in mine if not is_crashed(r)]
         scores = [float(r["score"]) for r in ok]
-        passed = sum(bool(r["passed"]) for r in ok)
         out[planner] = {
             "variants": len(mine),
-            "passed": passed,
-            "failed": len(ok) - passed,
-            "crashed": len(mine) - len(ok),
+            **count_outcomes(mine),
             "ok": len(ok),
             "collisions": sum(bool(r["collision"]) for r in ok),
             "mean_score": sum(scores) / len(scores) if scores else None,

@@ -153,10 +153,13 @@ def scenario_variants(
         return [(cfg, variant_seed(spec.seed, cfg.name, 0), {})]
     grid = [p for p in params if not p.is_random]
     rand = [p for p in params if p.is_random]
-    combos = list(itertools.product(*(p.values for p in grid)))
+    combos = [
+        dict(zip((p.key for p in grid), combo, strict=True))
+        for combo in itertools.product(*(p.values for p in grid))
+    ]
     for combo in combos if rand else ():  # both ends of every range, with every grid combo
         for end in ("low", "high"):
-            values: dict[str, ParamValue] = dict(zip((p.key for p in grid), combo, strict=True))
+            values: dict[str, ParamValue] = {**combo}
             values.update({p.key: float(getattr(p, end)) for p in rand})
             _swept_config(_with_values(raw, values, cfg), cfg, values, params)
     count = spec.count if rand else 1
@@ -166,7 +169,7 @@ def scenario_variants(
     for index, (_, combo) in enumerate(itertools.product(range(count), combos)):
         seed = variant_seed(spec.seed, cfg.name, index)
         rng = np.random.default_rng(seed)
-        values = dict(zip((p.key for p in grid), combo, strict=True))
+        values = {**combo}
         for p in rand:
             assert p.low is not None and p.high is not None
             values[p.key] = round(float(rng.uniform(p.low, p.high)), 3)
@@ -179,6 +182,7 @@ def scenario_variants(
 def _with_values(
     raw: dict[str, Any], values: dict[str, ParamValue], cfg: ScenarioConfig
 ) -> dict[str, Any]:
+    """A copy of the scenario's raw mapping with the swept ``values`` set."""
     data = copy.deepcopy(raw)
     for key, value in values.items():
         set_dotted(data, key, value, cfg.source)
@@ -189,7 +193,7 @@ def _swept_config(
     data: dict[str, Any],
     cfg: ScenarioConfig,
     values: dict[str, ParamValue],
-    params: list[SweepParam] | None = None,
+    params: list[SweepParam],
 ) -> ScenarioConfig:
     """The variant's config from its raw mapping, checked as the runner checks it; a value
     the scenario refuses is the ``--sweep`` option's error, naming the option as given
@@ -199,7 +203,7 @@ def _swept_config(
         check_scenario(swept)
         return swept
     except ConfigError as exc:
-        by_key = {p.key: p for p in params or ()}
+        by_key = {p.key: p for p in params}
         # the swept key the error is about (a speed in one unit clears its twin: match both)
         culprits = [k for k in values if exc.field is not None and _same_field(k, exc.field)]
         shown = culprits or list(values)

@@ -12,6 +12,7 @@ import json
 import random
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,26 @@ def is_crashed(record: dict[str, Any]) -> bool:
     """Whether an index record or error.json is of a run that raised (:data:`CRASHED_STATUSES`;
     ``ok`` is a run that ran, passed or not)."""
     return record.get("status") in CRASHED_STATUSES
+
+
+#: How a run ends, in ``drivestack sim``'s words: it met its pass criteria, it ran and did
+#: not, or it raised.
+OUTCOMES = ("passed", "failed", CRASHED)
+
+
+def outcome(record: dict[str, Any]) -> str:
+    """Which of :data:`OUTCOMES` a run's record (index record, error.json, sim row) is."""
+    if is_crashed(record):
+        return CRASHED
+    return "passed" if record.get("passed") else "failed"
+
+
+def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """``{"passed": n, "failed": n, "crashed": n}`` over ``records`` (:func:`outcome`)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for record in records:
+        counts[outcome(record)] += 1
+    return counts
 
 
 def crashed_fields(exc: BaseException) -> dict[str, Any]:

@@ -35,10 +35,8 @@ from drivestack.report.sweep import (
     pass_rate_by_scenario,
 )
 from drivestack.report.tracking import (
-    Anchors,
     Published,
     baseline_table,
-    parse_published,
     results_source,
     table_title,
     tracking_regressions,
@@ -72,21 +70,22 @@ def runs_commit(run: RunData) -> str | None:
     commit), else the manifest's, else the eval metrics.json's top-level ``git_commit``;
     None when not recorded (older runs, not a git checkout)."""
     commits = sorted({r.git_commit for r in run.rows if r.git_commit})
-    if commits:
-        return ", ".join(commits)
-    value = run.manifest.get("git_commit")
-    if isinstance(value, str) and value:
-        return value
-    return ", ".join(_eval_values(run, "git_commit")) or None
+    return ", ".join(commits) if commits else _recorded(run, "git_commit")
 
 
 def runs_version(run: RunData) -> str | None:
     """The drivestack version the run recorded (its manifest's, else its eval metrics.json's
     ``drivestack_version``); None when not recorded."""
-    value = run.manifest.get("drivestack_version")
+    return _recorded(run, "drivestack_version")
+
+
+def _recorded(run: RunData, key: str) -> str | None:
+    """The run manifest's ``key``, else the eval metrics.json's (:func:`_eval_values`, joined
+    with ", "); None when neither records it."""
+    value = run.manifest.get(key)
     if isinstance(value, str) and value:
         return value
-    return ", ".join(_eval_values(run, "drivestack_version")) or None
+    return ", ".join(_eval_values(run, key)) or None
 
 
 def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
@@ -233,10 +232,11 @@ def _headline(
     comparison: Comparison | None,
     tracking: list[dict[str, Any]],
     baseline_tracking: list[dict[str, Any]],
+    detection_pairs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The main figures: per planner, on the common runs, per tracking table and per
-    detection result (:func:`~drivestack.report.detection.headline`), with the baseline's
-    where the two are comparable."""
+    detection result (:func:`~drivestack.report.detection.headline`, the baseline's from
+    ``detection_pairs``), with the baseline's where the two are comparable."""
     lines: list[dict[str, Any]] = []
     # means over disjoint scenario sets are not compared: no baseline figure without common runs
     comparable = baseline is not None and comparison is not None and bool(comparison.common)
@@ -296,7 +296,7 @@ def _headline(
                         "anchor_name": f"{hota.get('name', '')}, PUBLISHED_RESULTS.md",
                     }
                 )
-    lines += detection_headline(run.detection, baseline.detection if baseline else None)
+    lines += detection_headline(run.detection, detection_pairs)
     return lines
 
 
@@ -416,8 +416,9 @@ def _sweep_section(run: RunData, figures: dict[str, str]) -> dict[str, Any] | No
     if by_param:
         figures["sweep_pass_rate"] = plots.to_data_uri(plots.pass_rate_figure(by_param))
     pair = heatmap_params(swept)
-    for planner in section["planners"] if pair is not None else ():
-        assert pair is not None
+    if pair is None:
+        return section
+    for planner in section["planners"]:
         hm = heatmap([r for r in swept if r.planner == planner], *pair)
         if hm is None:
             continue
@@ -456,14 +457,13 @@ def build_report(
     problems = list(run.problems)
     if baseline is not None:
         problems.extend(f"baseline: {p}" for p in baseline.problems)
-    anchors: Anchors = {}
     tables_published = Published()
     if published is not None:
         try:
-            anchors = parse_published(published)
             tables_published = Published.read(published)
         except OSError as exc:
             problems.append(f"{published}: cannot read published results: {exc.strerror}")
+    anchors = tables_published.section_a()
     comparison = compare_rows(run.rows, baseline.rows, score_tolerance) if baseline else None
     change = {c.key: c.kind for c in comparison.regressions} if comparison else {}
     improved = {c.key: c.kind for c in comparison.improvements} if comparison else {}
@@ -532,12 +532,12 @@ def build_report(
         d["regression"] = change.get(r.key)
         d["improvement"] = improved.get(r.key)
         rows.append(d)
-    commit = runs_commit(run)
+    commit, version = runs_commit(run), runs_version(run)
     data: dict[str, Any] = {
         "title": f"drivestack report: {run.root.name}",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "drivestack_version": runs_version(run) or __version__,
-        "drivestack_version_recorded": runs_version(run) is not None,
+        "drivestack_version": version or __version__,
+        "drivestack_version_recorded": version is not None,
         "report_drivestack_version": __version__,
         "git_commit": commit,
         "eval_commands": _eval_values(run, "command"),
@@ -546,7 +546,9 @@ def build_report(
         "baseline": {"path": str(baseline.root), "kind": baseline.kind} if baseline else None,
         "counts": _counts(run),
         "per_planner": _per_planner(run.rows),
-        "headline": _headline(run, baseline, comparison, tracking, baseline_tracking),
+        "headline": _headline(
+            run, baseline, comparison, tracking, baseline_tracking, detection_pairs
+        ),
         "comparison": comparison.as_dict() if comparison else None,
         "tracking_regressions": (
             tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None

@@ -57,23 +57,24 @@ def _put(out: dict[Key, float], key: Key, value: object, scale: float = 1.0) -> 
 
 
 def _distance(threshold: str) -> str:
-    number = _number(_float_or_none(threshold))
-    return f"{number:g} m" if number is not None else str(threshold)
-
-
-def _float_or_none(text: str) -> float | None:
+    """A distance threshold as a setting: ``2.0`` -> ``2 m`` (anything else as it is)."""
     try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
+        number = float(threshold)
+    except ValueError:
+        return threshold
+    return f"{number:g} m" if math.isfinite(number) else threshold
+
+
+def _metrics(data: dict[str, Any]) -> dict[str, Any]:
+    """A detection metrics.json's ``metrics`` (``{}`` when it has none)."""
+    metrics = data.get("metrics")
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def detection_values(data: dict[str, Any]) -> dict[Key, float]:
     """``(class, setting, metric) -> percent`` of a detection metrics.json (module doc); ``{}``
     for a protocol it does not know."""
-    metrics = data.get("metrics")
-    if not isinstance(metrics, dict):
-        return {}
+    metrics = _metrics(data)
     out: dict[Key, float] = {}
     kitti = [(m, v) for k, v in metrics.items() if (m := KITTI_AP_KEY.match(str(k)))]
     classes = list(dict.fromkeys(m["cls"] for m, _ in kitti))
@@ -123,9 +124,7 @@ def _items(value: object) -> list[tuple[str, Any]]:
 def headline_keys(data: dict[str, Any], values: dict[Key, float]) -> list[Key]:
     """The main figures of a result: KITTI's moderate BEV and 3D AP40 (strict) per class,
     nuScenes-style mAP and NDS, AV2's mAP and CDS; those present in ``values``."""
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    assert isinstance(metrics, dict)
-    config = metrics.get("protocol_config")
+    config = _metrics(data).get("protocol_config")
     classes = config.get("classes") if isinstance(config, dict) else None
     if not isinstance(classes, list):
         classes = list(dict.fromkeys(c for c, _, _ in values if c not in ("Overall", "all")))
@@ -152,8 +151,8 @@ def pair_files(run: dict[str, Any], baseline: dict[str, Any]) -> list[tuple[str,
 
 
 def _protocol(data: dict[str, Any]) -> tuple[object, object, object]:
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    assert isinstance(metrics, dict)
+    """A result's dataset, protocol name and protocol settings."""
+    metrics = _metrics(data)
     return data.get("dataset"), metrics.get("protocol"), metrics.get("protocol_config")
 
 
@@ -243,13 +242,14 @@ def compare_detection(
     for rel, b_rel in pair_files(run, baseline):
         mine, theirs = run[rel], baseline[b_rel]
         why = not_comparable(mine, theirs)
+        (dataset, protocol, _), (b_dataset, b_protocol, _) = _protocol(mine), _protocol(theirs)
         entry: dict[str, Any] = {
             "file": rel,
             "baseline_file": b_rel,
-            "dataset": _protocol(mine)[0],
-            "protocol": _protocol(mine)[1],
-            "baseline_dataset": _protocol(theirs)[0],
-            "baseline_protocol": _protocol(theirs)[1],
+            "dataset": dataset,
+            "protocol": protocol,
+            "baseline_dataset": b_dataset,
+            "baseline_protocol": b_protocol,
             "num_frames": mine.get("num_frames"),
             "baseline_num_frames": theirs.get("num_frames"),
             "comparable": not why,
@@ -294,22 +294,19 @@ def compare_detection(
 
 
 def headline(
-    run: dict[str, dict[str, Any]],
-    baseline: dict[str, dict[str, Any]] | None,
+    run: dict[str, dict[str, Any]], comparisons: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Headline lines of the run's detection results (:func:`headline_keys`), with the
-    baseline's figure where the paired result is comparable (None otherwise)."""
-    pairs = dict(pair_files(run, baseline)) if baseline else {}
+    baseline's figure from ``comparisons`` (:func:`compare_detection`: only a comparable
+    pair has rows; None otherwise)."""
+    before = {
+        c["file"]: {(r["class"], r["setting"], r["metric"]): r["baseline"] for r in c["rows"]}
+        for c in comparisons
+    }
     lines = []
     for rel, data in run.items():
         values = detection_values(data)
-        b_rel = pairs.get(rel)
-        theirs = baseline[b_rel] if baseline is not None and b_rel is not None else None
-        b_values = (
-            detection_values(theirs)
-            if theirs is not None and not not_comparable(data, theirs)
-            else {}
-        )
+        b_values = before.get(rel, {})
         where = f" ({rel})" if len(run) > 1 else ""
         for key in headline_keys(data, values):
             lines.append(

@@ -262,14 +262,7 @@ def _regressions(d: dict[str, Any]) -> str:
         html.append("<p>No regressions.</p>")
     if cmp_["improvements"]:
         html.append(f"<p>Improved: {', '.join(escape(c['key']) for c in cmp_['improvements'])}</p>")
-    for label, keys in (
-        ("only in this run", cmp_["only_in_run"]),
-        ("only in the baseline", cmp_["only_in_baseline"]),
-    ):
-        if keys:
-            html.append(
-                f"<p><b>{len(keys)} {label}</b> (not compared): {escape(', '.join(keys))}</p>"
-            )
+    html.append(_not_compared(cmp_["only_in_run"], cmp_["only_in_baseline"]))
     html.append(_tracking_regressions(d))
     html.append(_detection_regressions(d))
     return "".join(html)
@@ -281,9 +274,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
     show_params = any(r["params"] for r in d["rows"])
     labels = short_keys([k for r in d["rows"] for k in r["params"]])
     rank = {"crashed": 0, "corrupt": 1, "missing": 2, "fail": 3, "pass": 4}
-    from drivestack.eval.driving.nuplan import TTC_HORIZON_S
-
-    horizon = float(d.get("ttc_horizon_s") or TTC_HORIZON_S)
+    horizon = float(d["ttc_horizon_s"])
     ttc_head = f"min TTC s (≤ {horizon:g} s horizon)"
     head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
     if show_params:
@@ -560,15 +551,20 @@ def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
             f"{_td(delta, css=css)}</tr>"
         )
     html.append("</tbody></table>")
-    for label, names in (
-        ("only in this run", c["only_in_run"]),
-        ("only in the baseline", c["only_in_baseline"]),
-    ):
-        if names:
-            html.append(
-                f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
-            )
+    html.append(_not_compared(c["only_in_run"], c["only_in_baseline"]))
     return "".join(html)
+
+
+def _not_compared(only_in_run: list[str], only_in_baseline: list[str]) -> str:
+    """The lines naming what only the run or only the baseline holds (not compared)."""
+    return "".join(
+        f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
+        for label, names in (
+            ("only in this run", only_in_run),
+            ("only in the baseline", only_in_baseline),
+        )
+        if names
+    )
 
 
 def _problems(d: dict[str, Any]) -> str:

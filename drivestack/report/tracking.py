@@ -56,11 +56,7 @@ def _cell(text: str) -> float | None:
 
 def parse_published(path: Path) -> Anchors:
     """``{(similarity, iou): {category: {column: value}}}`` from section A of the file."""
-    return {
-        (t["similarity"], t["iou"]): t["rows"]
-        for t in parse_published_tables(path)
-        if t["section"] == "A" and t["iou"] is not None
-    }
+    return Published.read(path).section_a()
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,15 @@ class Published:
             m["letter"]: m["title"]
             for m in re.finditer(r"^## (?P<letter>[A-Z])\.\s*(?P<title>.*)$", text, re.M)
         }
-        return cls(tuple(parse_published_tables(path, text)), sections, parse_hota_anchor(text))
+        return cls(tuple(parse_published_tables(text)), sections, parse_hota_anchor(text))
+
+    def section_a(self) -> Anchors:
+        """:func:`parse_published`'s anchors: section A's tables that state their IoU."""
+        return {
+            (t["similarity"], t["iou"]): t["rows"]
+            for t in self.tables
+            if t["section"] == "A" and t["iou"] is not None
+        }
 
     def anchors(self, section: str) -> dict[tuple[str, float | None], dict[str, Any]]:
         """``{(similarity, iou): table}`` of one section."""
@@ -100,13 +104,27 @@ class Published:
         return None
 
 
-def parse_published_tables(path: Path, text: str | None = None) -> list[dict[str, Any]]:
-    """Every ``### <L><n>.`` table of 3D or 2D MOT in the file (:class:`Published`); the IoU
-    threshold is the last number of the heading's last comma part (None when it has none)."""
+def _table_line(line: str, header: list[str]) -> tuple[str, dict[str, str]] | None:
+    """A markdown table line of a table whose ``header`` (filled from its first line) is
+    known: its first cell and ``{column: cell}`` of the others; None for the header and the
+    ``|---|`` line."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if not header:
+        header.extend(cells)
+        return None
+    if set(cells[0]) <= {"-", ":"}:
+        return None
+    return cells[0], dict(zip(header[1:], cells[1:], strict=False))
+
+
+def parse_published_tables(text: str) -> list[dict[str, Any]]:
+    """Every ``### <L><n>.`` table of 3D or 2D MOT in the file's ``text`` (:class:`Published`);
+    the IoU threshold is the last number of the heading's last comma part (None when it has
+    none)."""
     tables: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     header: list[str] = []
-    for line in (Path(path).read_text() if text is None else text).splitlines():
+    for line in text.splitlines():
         if line.startswith("## "):
             current = None
         heading = re.match(r"### (?P<section>[A-Z])(?P<n>\d+)\.\s*(?P<title>.*)", line)
@@ -128,15 +146,9 @@ def parse_published_tables(path: Path, text: str | None = None) -> list[dict[str
             continue
         if current is None or not line.startswith("|"):
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not header:
-            header = cells
-            continue
-        if set(cells[0]) <= {"-", ":"}:
-            continue
-        current["rows"][cells[0]] = {
-            col: _cell(val) for col, val in zip(header[1:], cells[1:], strict=False)
-        }
+        row = _table_line(line, header)
+        if row is not None:
+            current["rows"][row[0]] = {col: _cell(val) for col, val in row[1].items()}
     return tables
 
 
@@ -152,18 +164,14 @@ def parse_hota_anchor(text: str) -> dict[str, Any] | None:
         header: list[str] = []
         rows: dict[str, dict[str, float | None]] = {}
         for line in block.splitlines():
-            if not line.startswith("|"):
+            row = _table_line(line, header) if line.startswith("|") else None
+            if row is None:
                 continue
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if not header:
-                header = cells
-                continue
-            if set(cells[0]) <= {"-", ":"}:
-                continue
-            split = "training" if "train" in cells[0].lower() else cells[0].split()[0].lower()
+            first, values = row
+            split = "training" if "train" in first.lower() else first.split()[0].lower()
             rows[split] = {
                 ("IDS" if col == "IDSW" else col): _cell(val.rstrip("%"))
-                for col, val in zip(header[1:], cells[1:], strict=False)
+                for col, val in values.items()
             }
         classes = [c for c in ("Car", "Pedestrian", "Cyclist") if c in title]
         return {
@@ -175,19 +183,21 @@ def parse_hota_anchor(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _percent(fraction: object) -> float | None:
+    """A fraction as percent; None for anything but a number."""
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+        return None
+    return 100.0 * float(fraction)
+
+
 def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
     """Our row in AB3DMOT's columns (rates in percent) from one class's ``as_dict``, and
     HOTA / DetA / AssA / LocA (percent; None when the result has no ``hota``)."""
     clear = metrics["clear"]
     best = clear["best"]
-    hota = metrics.get("hota") if isinstance(metrics.get("hota"), dict) else {}
-    assert isinstance(hota, dict)
-    hota_cols: dict[str, float | None] = {
-        c: 100.0 * float(hota[c])
-        if isinstance(hota.get(c), int | float) and not isinstance(hota.get(c), bool)
-        else None
-        for c in HOTA_COLUMNS
-    }
+    hota = metrics.get("hota")
+    hota = hota if isinstance(hota, dict) else {}
+    hota_cols = {c: _percent(hota.get(c)) for c in HOTA_COLUMNS}
     return {
         **hota_cols,
         "sAMOTA": 100.0 * clear["sAMOTA"],

@@ -16,6 +16,7 @@ from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS
+from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
 from drivestack.sim.config_loader import from_mapping
@@ -92,7 +93,7 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
             field="map.kind",
         )
     params = _map_params(builder, m, where)
-    _check_map_params(builder, params, where)
+    _check_map_params(params, where)
     try:
         return builder(**params), None
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
@@ -100,9 +101,10 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
 
 
 def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> dict[str, object]:
-    """``m.params`` checked against ``builder``'s keyword parameters and their annotated types
-    with the strict config loader (``ConfigError`` at ``map.params.<key>``: an unknown key
-    lists the valid ones; ``n_lanes: 2.5`` is not an integer)."""
+    """``builder``'s keyword arguments: ``m.params`` checked against its parameters and their
+    annotated types with the strict config loader (``ConfigError`` at ``map.params.<key>``:
+    an unknown key lists the valid ones; ``n_lanes: 2.5`` is not an integer), the defaults of
+    those not given filled in."""
     hints = typing.get_type_hints(builder)
     fields = [
         (name, hints[name])
@@ -112,7 +114,8 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
     ]
     schema = dataclasses.make_dataclass(f"{m.kind}_map_params", fields, frozen=True)
     checked: object = from_mapping(schema, dict(m.params), where, "map.params")
-    return {name: getattr(checked, name) for name in m.params}
+    names = dict.fromkeys([*m.params, *(f.name for f in dataclasses.fields(schema))])
+    return {name: getattr(checked, name) for name in names}  # those given first
 
 
 #: What each synthetic map parameter must be (checked whichever builder takes it): a test
@@ -134,9 +137,7 @@ _MAP_PARAM_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
 }
 
 
-def _check_map_params(
-    builder: Callable[..., RoadMap], params: dict[str, object], where: str
-) -> None:
+def _check_map_params(params: dict[str, object], where: str) -> None:
     """``ConfigError`` at ``map.params.<key>`` for a synthetic map parameter out of its range
     (:data:`_MAP_PARAM_RULES`: ``n_lanes: 0`` leaves no lane) or not finite, and for a bend
     tighter than the road is wide (``radius_m`` must exceed ``n_lanes x lane_width_m``)."""
@@ -147,13 +148,7 @@ def _check_map_params(
         ok, what = rule
         if not (math.isfinite(value) and ok(value)):
             raise ConfigError(f"must be {what}, got {value}", path=where, field=f"map.params.{key}")
-    full: dict[str, object] = {
-        name: param.default
-        for name, param in inspect.signature(builder).parameters.items()
-        if param.default is not inspect.Parameter.empty
-    }
-    full.update(params)
-    radius, n_lanes, lane_width = (full.get(k) for k in ("radius_m", "n_lanes", "lane_width_m"))
+    radius, n_lanes, lane_width = (params.get(k) for k in ("radius_m", "n_lanes", "lane_width_m"))
     if (
         isinstance(radius, int | float)
         and isinstance(n_lanes, int | float)
@@ -297,18 +292,11 @@ def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
     extents along and across the ego, and where the other box's centre is."""
     yaw = float(ego_box[6])
     fwd, left = np.array([math.cos(yaw), math.sin(yaw)]), np.array([-math.sin(yaw), math.cos(yaw)])
-
-    def extent(b: np.ndarray, axis: np.ndarray) -> tuple[float, float]:
-        c, s = math.cos(float(b[6])), math.sin(float(b[6]))
-        half = 0.5 * (
-            abs(b[3] * (c * axis[0] + s * axis[1])) + abs(b[4] * (-s * axis[0] + c * axis[1]))
-        )
-        mid = float(b[:2] @ axis)
-        return mid - half, mid + half
+    corners = box_corners(np.stack([ego_box, box]).astype(np.float64))[:, :4, :2]  # BEV
 
     def overlap(axis: np.ndarray) -> float:
-        (a0, a1), (b0, b1) = extent(ego_box, axis), extent(box, axis)
-        return max(0.0, min(a1, b1) - max(a0, b0))
+        (a0, b0), (a1, b1) = (corners @ axis).min(axis=1), (corners @ axis).max(axis=1)
+        return max(0.0, float(min(a1, b1) - max(a0, b0)))
 
     rel = box[:2] - ego_box[:2]
     ahead, side = float(rel @ fwd), float(rel @ left)

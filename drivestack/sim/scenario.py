@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -372,50 +373,45 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         )
 
 
-def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
-    """``ConfigError`` at ``<prefix>.speed_events.<j>.<key>`` / ``lateral_shifts.<j>.<key>``
-    for an event that cannot happen as written: a start time before 0, a speed event that
-    never ends (``accel_mps2: 0``) or aims at a negative speed, a lateral shift of no positive
-    duration (the agent would jump sideways); every number finite."""
-    for j, event in enumerate(agent.speed_events):
-        key = f"{prefix}.speed_events.{j}"
-        _check_number(
-            event.time_s, "a finite time >= 0 s", event.time_s >= 0.0, path, f"{key}.time_s"
-        )
-        _check_number(
-            event.accel_mps2,
+#: What each field of an agent's events must be, besides finite: a test and its words.
+_EVENT_RULES: dict[str, tuple[tuple[str, Callable[[float], bool], str], ...]] = {
+    "speed_events": (
+        ("time_s", lambda v: v >= 0.0, "a finite time >= 0 s"),
+        (
+            "accel_mps2",
+            lambda v: v != 0.0,
             "finite and non-zero (its magnitude is the rate towards target_speed_mps; 0 never "
             "gets there)",
-            event.accel_mps2 != 0.0,
-            path,
-            f"{key}.accel_mps2",
-        )
-        _check_number(
-            event.target_speed_mps,
+        ),
+        (
+            "target_speed_mps",
+            lambda v: v >= 0.0,
             "a finite speed >= 0 m/s (driving forwards; reversing is not simulated)",
-            event.target_speed_mps >= 0.0,
-            path,
-            f"{key}.target_speed_mps",
-        )
-    for j, shift in enumerate(agent.lateral_shifts):
-        key = f"{prefix}.lateral_shifts.{j}"
-        _check_number(
-            shift.time_s, "a finite time >= 0 s", shift.time_s >= 0.0, path, f"{key}.time_s"
-        )
-        _check_number(
-            shift.duration_s,
-            "a finite duration > 0 s (the time the shift takes)",
-            shift.duration_s > 0.0,
-            path,
-            f"{key}.duration_s",
-        )
-        _check_number(shift.offset_m, "a finite offset in m", True, path, f"{key}.offset_m")
+        ),
+    ),
+    "lateral_shifts": (
+        ("time_s", lambda v: v >= 0.0, "a finite time >= 0 s"),
+        ("duration_s", lambda v: v > 0.0, "a finite duration > 0 s (the time the shift takes)"),
+        ("offset_m", lambda v: True, "a finite offset in m"),
+    ),
+}
 
 
-def _check_number(value: float, what: str, ok: bool, path: str, key: str) -> None:
-    """``ConfigError`` at ``key`` (``must be <what>``) unless ``value`` is finite and ``ok``."""
-    if not (ok and np.isfinite(value)):
-        raise ConfigError(f"must be {what}, got {value}", path=path, field=key)
+def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
+    """``ConfigError`` at ``<prefix>.speed_events.<j>.<key>`` / ``lateral_shifts.<j>.<key>``
+    for an event that cannot happen as written (:data:`_EVENT_RULES`): a start time before 0,
+    a speed event that never ends (``accel_mps2: 0``) or aims at a negative speed, a lateral
+    shift of no positive duration (the agent would jump sideways); every number finite."""
+    for events, rules in _EVENT_RULES.items():
+        for j, event in enumerate(getattr(agent, events)):
+            for key, ok, what in rules:
+                value = getattr(event, key)
+                if not (np.isfinite(value) and ok(value)):
+                    raise ConfigError(
+                        f"must be {what}, got {value}",
+                        path=path,
+                        field=f"{prefix}.{events}.{j}.{key}",
+                    )
 
 
 def _check_one_speed(
