@@ -65,6 +65,7 @@ from tqdm import tqdm
 
 from drivestack import kernels
 from drivestack.cli import report_user_errors
+from drivestack.commands._paths import dataset_root, int_at_least
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.transforms import SE3
@@ -230,15 +231,14 @@ def _progress(desc: str) -> Any:
     return wrap
 
 
-def dataset_folder(args: argparse.Namespace) -> Path:
-    """``--root``, else the dataset's folder under ``--data``; DataError when it is missing."""
+def dataset_folder(args: argparse.Namespace, dataset: str) -> Path:
+    """``--root`` (aimotive, av2), else ``dataset``'s folder under ``--data``; DataError
+    naming the option when it is missing."""
     from drivestack.eval.detection.datasets import DEFAULT_ROOTS
 
-    root: Path = args.root or args.data / DEFAULT_ROOTS[args.dataset]
-    if not root.is_dir():
-        option = "--root" if args.root else "--data"
-        raise DataError(f"no such {args.dataset} folder", path=str(root), field=option)
-    return root
+    if args.root is not None and dataset != "kitti-tracking":
+        return dataset_root(dataset, args.root)
+    return dataset_root(dataset, args.data / DEFAULT_ROOTS[dataset], "--data")
 
 
 def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
@@ -246,7 +246,7 @@ def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
     or Argoverse 2, with each one's median time per scan (see the module docstring)."""
     from drivestack.eval.detection.run import evaluate_dataset
 
-    root = dataset_folder(args)
+    root = dataset_folder(args, args.dataset)
     config = args.config or REPO / "configs" / "perception" / f"lidar_{args.dataset}.yaml"
     detectors: dict[str, Any] = {
         "drivestack": build_lidar_detector(config),
@@ -453,22 +453,12 @@ def check_frames(root: Path, first: int, last: int) -> list[int]:
 
 def open3d_frames(text: str) -> int | None:
     """``--open3d-frames``: ``all`` (None) or a count of at least 0."""
-    if text == "all":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not 'all' or an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0: {value}")
-    return value
+    return None if text == "all" else int_at_least(0)(text)
 
 
 def kitti_tracking(args: argparse.Namespace) -> dict[str, Any] | None:
     """The KITTI tracking 0000 figures (None in ``--fit-scores`` mode, which prints weights)."""
-    root = args.data / "kitti_tracking"
-    if not root.is_dir():
-        raise DataError("no such kitti-tracking folder", path=str(root), field="--data")
+    root = dataset_folder(args, "kitti-tracking")
     frames = check_frames(root, args.first, args.last)
     detector = build_lidar_detector(args.config)  # a bad config fails here, before any scan
     cfg = detector.cfg
@@ -507,11 +497,12 @@ def kitti_tracking(args: argparse.Namespace) -> dict[str, Any] | None:
     open3d_ms: list[float] = []
     points: list[int] = []
 
-    def in_image_cars(boxes: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The Car boxes of ``boxes`` that show in image_02, as (N, 7) and their scores."""
+    def in_image_cars(boxes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The Car boxes of ``boxes`` that show in image_02, as (N, 7), their scores and the
+        mask that picks them."""
         array7 = boxes.to_array7()
         keep = (boxes.label == CAR) & boxes_in_image(array7, camera_from_lidar, calib.P2, IMAGE_WH)
-        return array7[keep], boxes.score[keep]
+        return array7[keep], boxes.score[keep], keep
 
     for i, f in enumerate(tqdm(frames, desc="kitti-tracking 0000", unit="scan")):
         # in --fit-scores mode the odd frames still run (the sweep history stays that of the
@@ -541,14 +532,12 @@ def kitti_tracking(args: argparse.Namespace) -> dict[str, Any] | None:
             start = time.perf_counter()
             base_boxes = baseline.step(frame)
             open3d_ms.append((time.perf_counter() - start) * 1e3)
-            baseline_tally.add(*in_image_cars(base_boxes), cars, vans)
+            base7, base_score, _ = in_image_cars(base_boxes)
+            baseline_tally.add(base7, base_score, cars, vans)
 
         if args.fit_scores and f % 2:
             continue
-        det = result.boxes
-        det7 = det.to_array7()
-        keep = (det.label == CAR) & boxes_in_image(det7, camera_from_lidar, calib.P2, IMAGE_WH)
-        det7, det_score = det7[keep], det.score[keep]
+        det7, det_score, keep = in_image_cars(result.boxes)
         counted, true = tallies["drivestack"].add(det7, det_score, cars, vans)
         features.append(result.score_features[keep][counted])
         truth.append(true[counted])

@@ -168,9 +168,7 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
             is not writable.
     """
     probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise DataError(

@@ -101,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(
             f"only for --dataset av2 (got --dataset {args.dataset})", field="--av2-categories"
         )
-    root = dataset_root(args.dataset, args.root)
-    if args.detections is not None and not args.detections.exists():
-        raise DataError("no such file or folder", path=str(args.detections), field="--detections")
+    root = dataset_root(args.dataset, args.root)  # (evaluate_dataset checks --detections)
     detector: Any = None
     config: Path | str = "open3d baseline"
     if args.detections is None and args.detector == "open3d-baseline":

@@ -20,7 +20,7 @@ import argparse
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drivestack.commands._paths import (
     add_kitti_root_option,
@@ -31,10 +31,11 @@ from drivestack.commands._paths import (
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
-from drivestack.eval.tracking.protocol import class_rule
 
 if TYPE_CHECKING:
+    from drivestack.ingest.kitti_format import KittiObjects
     from drivestack.ingest.kitti_tracking import SeqmapEntry
+    from drivestack.tracking.config import TrackerConfig
 
 _DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
@@ -135,10 +136,9 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     from drivestack.config import load_yaml_config
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
-    from drivestack.tracking.config import load_tracker_config
 
     # configs read before any sequence is tracked
-    tracker_cfg = load_tracker_config(args.config)
+    tracker_cfg = _tracker_config(args.config, classes)
     fusion_cfg = load_yaml_config(FusionConfig, args.fusion_config)
     try:
         report = compare_lidar_and_fused(
@@ -153,9 +153,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
         raise DataError(f"unknown class or key {exc}", field="--classes") from None
     result = print_and_serialise(report, args.split, len(seqmap))
     result.update(run_provenance())
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metrics.json").write_text(strict_dumps(result))  # undefined figures as null
-    print(f"wrote {args.out / 'metrics.json'}")
+    _write_metrics(args.out, result)
     return 0
 
 
@@ -175,9 +173,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     ious = iou_thresholds(args.iou)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    if not classes:
-        raise DataError(f"no class in {args.classes!r}", field="--classes")
+    classes = _classes(args.classes)
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
     if args.results is not None and args.fusion == "camera":
         raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
@@ -187,11 +183,47 @@ def _run(args: argparse.Namespace) -> int:
     return _run_lidar(args, seqmap, classes, ious)
 
 
+def _classes(text: str) -> list[str]:
+    """``--classes`` as a list; DataError for none or one the protocol does not know (before
+    any work)."""
+    from drivestack.eval.tracking.protocol import class_rule
+
+    classes = [c.strip() for c in text.split(",") if c.strip()]
+    if not classes:
+        raise DataError(f"no class in {text!r}", field="--classes")
+    for cls in classes:
+        try:
+            class_rule(cls)
+        except ValueError as exc:
+            raise DataError(str(exc), field="--classes") from None
+    return classes
+
+
+def _tracker_config(path: Path, classes: list[str]) -> TrackerConfig:
+    """The tracker YAML at ``path``; DataError for a class of ``classes`` it has no
+    parameters for (before the kernels load and the first sequence is tracked)."""
+    from drivestack.tracking.config import load_tracker_config
+
+    cfg = load_tracker_config(path)
+    for cls in classes:
+        if cls.lower() not in cfg.classes:
+            raise DataError(
+                f"no tracker parameters for class {cls}",
+                path=str(path),
+                field=f"classes.{cls.lower()}",
+            )
+    return cfg
+
+
+def _write_metrics(out: Path, report: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
+    print(f"wrote {out / 'metrics.json'}")
+
+
 def _run_lidar(
     args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str], ious: list[float]
 ) -> int:
-    from tqdm import tqdm
-
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
         check_result_files,
@@ -201,84 +233,22 @@ def _run_lidar(
         table_heading,
         table_notes,
     )
-    from drivestack.ingest.kitti_format import KittiObjects
-    from drivestack.ingest.kitti_tracking import write_tracking_results
-    from drivestack.tracking.association import load_kernels
-    from drivestack.tracking.config import TrackerConfig, load_tracker_config
-    from drivestack.tracking.offline import kitti_sequence_rows
-    from drivestack.tracking.tracker import build_tracker
 
-    root: Path = args.kitti_root
     protocol = KittiMotProtocol.for_similarity(args.similarity)
-    for cls in classes:  # an unknown class is named before any work
-        try:
-            class_rule(cls)
-        except ValueError as exc:
-            raise DataError(str(exc), field="--classes") from None
-    gt = load_ground_truth(root / "training" / "label_02", seqmap)
-    out: Path = args.out
-    report: dict[str, object] = {
+    gt = load_ground_truth(args.kitti_root / "training" / "label_02", seqmap)
+    report: dict[str, Any] = {
         "split": args.split,
         "sequences": [e.name for e in seqmap],
         "classes": classes,
         **run_provenance(),
     }
-    results: dict[str, dict[str, KittiObjects]] = {}
+    results: dict[str, dict[str, KittiObjects]]
     if args.results is not None:
         check_result_files(args.results, classes, seqmap)
         report["results"] = str(args.results)
-        for cls in classes:
-            results[cls] = load_results(args.results, cls, seqmap)
+        results = {cls: load_results(args.results, cls, seqmap) for cls in classes}
     else:
-        cfg = load_tracker_config(args.config)
-        for cls in classes:  # before the kernels load and the first sequence is tracked
-            if cls.lower() not in cfg.classes:
-                raise DataError(
-                    f"no tracker parameters for class {cls}",
-                    path=str(args.config),
-                    field=f"classes.{cls.lower()}",
-                )
-        report["config_file"] = str(args.config)
-        report["config"] = asdict(cfg)
-        throughput: dict[str, dict[str, float]] = {}
-        t_load = time.perf_counter()
-        load_kernels(cfg.classes[c.lower()].association.metric for c in classes)
-        kernel_load_s = time.perf_counter() - t_load
-        report["kernel_load_s"] = kernel_load_s
-        if not args.quiet:
-            print(
-                f"tracker kernels loaded in {1000 * kernel_load_s:.0f} ms before timing "
-                "(not in the frames/s below)"
-            )
-        out.mkdir(parents=True, exist_ok=True)  # the work starts: its result files
-        for cls in classes:
-            class_cfg = cfg.classes[cls.lower()]
-            tracker = build_tracker(
-                TrackerConfig(
-                    classes={cls: class_cfg},
-                    ego_motion_compensation=cfg.ego_motion_compensation,
-                )
-            )
-            per_seq: dict[str, KittiObjects] = {}
-            step_s, cpu_s, frames = 0.0, 0.0, 0
-            for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
-                run_, rows = kitti_sequence_rows(
-                    tracker, root, cls, e, class_cfg, folder=args.detections
-                )
-                per_seq[e.name] = rows
-                write_tracking_results(out / "data" / cls / f"{e.name}.txt", rows)
-                step_s += run_.step_time_s
-                cpu_s += run_.step_cpu_time_s
-                frames += run_.n_frames
-            results[cls] = per_seq
-            throughput[cls] = {
-                "frames": frames,
-                "step_time_s": step_s,
-                "step_cpu_time_s": cpu_s,
-                "frames_per_s": frames / step_s if step_s else 0.0,
-                "frames_per_cpu_s": frames / cpu_s if cpu_s else 0.0,
-            }
-        report["throughput"] = throughput
+        results = _track(args, seqmap, classes, report)
     t0 = time.perf_counter()
     per_class = {
         cls: evaluate_class_thresholds(cls, seqmap, gt, results[cls], protocol, ious)
@@ -300,14 +270,73 @@ def _run_lidar(
     print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
     report["metrics"] = metrics_out
     report["eval_time_s"] = eval_s
-    if "throughput" in report:
-        for cls, t in report["throughput"].items():  # type: ignore[attr-defined]
-            print(
-                f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
-                f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, "
-                "Tracker.step only)"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
-    print(f"\nwrote {out / 'metrics.json'}")
+    for cls, t in report.get("throughput", {}).items():
+        print(
+            f"tracker {cls}: {t['frames_per_s']:.0f} frames/s wall clock, "
+            f"{t['frames_per_cpu_s']:.0f} frames/s of CPU time ({t['frames']} frames, "
+            "Tracker.step only)"
+        )
+    print()
+    _write_metrics(args.out, report)
     return 0
+
+
+def _track(
+    args: argparse.Namespace,
+    seqmap: list[SeqmapEntry],
+    classes: list[str],
+    report: dict[str, Any],
+) -> dict[str, dict[str, KittiObjects]]:
+    """Run the tracker of ``--config`` per class over ``seqmap``, writing its result files to
+    OUT/data/<Class>/NNNN.txt; the config, kernel load time and throughput go to ``report``."""
+    from tqdm import tqdm
+
+    from drivestack.ingest.kitti_tracking import write_tracking_results
+    from drivestack.tracking.association import load_kernels
+    from drivestack.tracking.config import TrackerConfig
+    from drivestack.tracking.offline import kitti_sequence_rows
+    from drivestack.tracking.tracker import build_tracker
+
+    cfg = _tracker_config(args.config, classes)
+    report["config_file"] = str(args.config)
+    report["config"] = asdict(cfg)
+    t_load = time.perf_counter()
+    load_kernels(cfg.classes[c.lower()].association.metric for c in classes)
+    kernel_load_s = time.perf_counter() - t_load
+    report["kernel_load_s"] = kernel_load_s
+    if not args.quiet:
+        print(
+            f"tracker kernels loaded in {1000 * kernel_load_s:.0f} ms before timing "
+            "(not in the frames/s below)"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)  # the work starts: its result files
+    results: dict[str, dict[str, KittiObjects]] = {}
+    throughput: dict[str, dict[str, float]] = {}
+    for cls in classes:
+        class_cfg = cfg.classes[cls.lower()]
+        tracker = build_tracker(
+            TrackerConfig(
+                classes={cls: class_cfg}, ego_motion_compensation=cfg.ego_motion_compensation
+            )
+        )
+        per_seq: dict[str, KittiObjects] = {}
+        step_s, cpu_s, frames = 0.0, 0.0, 0
+        for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
+            run_, rows = kitti_sequence_rows(
+                tracker, args.kitti_root, cls, e, class_cfg, folder=args.detections
+            )
+            per_seq[e.name] = rows
+            write_tracking_results(args.out / "data" / cls / f"{e.name}.txt", rows)
+            step_s += run_.step_time_s
+            cpu_s += run_.step_cpu_time_s
+            frames += run_.n_frames
+        results[cls] = per_seq
+        throughput[cls] = {
+            "frames": frames,
+            "step_time_s": step_s,
+            "step_cpu_time_s": cpu_s,
+            "frames_per_s": frames / step_s if step_s else 0.0,
+            "frames_per_cpu_s": frames / cpu_s if cpu_s else 0.0,
+        }
+    report["throughput"] = throughput
+    return results

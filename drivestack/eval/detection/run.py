@@ -31,6 +31,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.transforms import wrap_angle
 from drivestack.eval.detection.datasets import LabelledFrame, frame_count, labelled_frames
 from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
 from drivestack.structures.boxes import Boxes3D
@@ -316,7 +317,7 @@ class _DetectorOutputs:
             return
         self.boxes += len(boxes)
         self.with_velocity += int(np.count_nonzero(np.any(boxes.velocity_mps != 0, axis=1)))
-        yaw = np.mod(boxes.yaw_rad + np.pi, 2 * np.pi) - np.pi
+        yaw = wrap_angle(boxes.yaw_rad)
         self.yaw_min = min(self.yaw_min, float(yaw.min()))
         self.yaw_max = max(self.yaw_max, float(yaw.max()))
 
@@ -433,7 +434,7 @@ def _score(
 ) -> dict[str, Any]:
     """The protocol's metrics; KITTI also adds its precision-recall curves to ``curves_out``.
     ``av2``: score AV2 on the class ``groups`` (labels and, from a file, detections regrouped)
-    or the ``official`` categories (None: groups for the detector, official for files)."""
+    or the ``official`` categories (:func:`resolve_av2_categories`)."""
     if dataset in ("kitti", "kitti-tracking"):
         return kitti_protocol_metrics(gts, dts, curves_out)
     if dataset == "nuscenes":
@@ -456,7 +457,7 @@ def _score(
 
         gt = concatenate_cuboids(gts)
         dt = concatenate_cuboids(dts)
-        on_groups = (not external) if av2 is None else av2 == "groups"
+        on_groups = av2 == "groups"
         if on_groups:  # drivestack classes are coarser than AV2's: score class groups
             gt = _regroup(gt)
             if external:  # a file's AV2 categories (or group names) regrouped alike
@@ -491,28 +492,33 @@ def _score(
     if dataset in ("aimotive", "pandaset"):
         from drivestack.eval.detection.nuscenes import evaluate as nusc_evaluate
 
-        cfg, unlabelled = labelled_groups_config(gts)
+        counts = labels_in_range(gts, GROUP_CENTER_DISTANCE.class_range)
+        cfg, unlabelled = labelled_groups_config(gts, counts)
         groups = nusc_evaluate(dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), cfg)
         return {
             "protocol": "center_distance_class_groups",
             "protocol_config": _as_dict(cfg),
             # groups with no scorable label: no AP (not 0), left out of the mean
             "groups_without_labels": unlabelled,
-            "labels_in_range": labels_in_range(gts, GROUP_CENTER_DISTANCE.class_range),
+            "labels_in_range": counts,
             **groups.to_dict(),
         }
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
-def labelled_groups_config(gts: list[Any]) -> tuple[Any, list[str]]:
+def labelled_groups_config(
+    gts: list[Any], counts: Mapping[str, int] | None = None
+) -> tuple[Any, list[str]]:
     """:data:`GROUP_CENTER_DISTANCE` on the class groups that have a scorable label (in range,
     with LiDAR points) in any of the frames' ``gts`` (EvalBoxes), and the groups without one:
     a dataset that labels only vehicles (aiMotive) is not scored AP 0 on pedestrians and
-    cyclists, nor are those zeros averaged into its mAP. DataError when no group has a label."""
+    cyclists, nor are those zeros averaged into its mAP. DataError when no group has a label.
+    ``counts``: :func:`labels_in_range` of ``gts`` when the caller has it already."""
     from dataclasses import replace
 
     ranges = GROUP_CENTER_DISTANCE.class_range
-    counts = labels_in_range(gts, ranges)
+    if counts is None:
+        counts = labels_in_range(gts, ranges)
     labelled = {g: r for g, r in ranges.items() if counts[g]}
     if not labelled:
         raise DataError("no scorable label of any class group (vehicle, pedestrian, cyclist)")
