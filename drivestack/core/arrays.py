@@ -83,7 +83,7 @@ def check_array(
     ):
         raise ValueError(f"{name} must have shape {shape_text(shape)}, got {actual}")
     if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules
-        if floating and array.dtype.type is not np.float64 and array.dtype.type is not np.float32:
+        if floating and not is_kernel_float(array.dtype):
             raise ValueError(_dtype_message(name, array.dtype))
         if finite and floating and array.size and not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinite values")
@@ -94,6 +94,12 @@ def check_array(
     if finite and floating and actual and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+def is_kernel_float(dtype: np.dtype[Any]) -> bool:
+    """Whether a NumPy ``dtype`` is one the kernels compute in: float32 or float64 (not
+    float16, long double or another kind)."""
+    return dtype.type is np.float64 or dtype.type is np.float32
 
 
 def _dtype_message(name: str, dtype: Any) -> str:

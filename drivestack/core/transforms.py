@@ -189,17 +189,23 @@ def _bottom_row_error(matrix: FloatArray, name: str, tol: float) -> str | None:
     within ``tol`` (None when every one is, or the matrices are ``(..., 3, 4)``)."""
     if matrix.shape[-2] != 4 or matrix.size == 0:
         return None
-    bottom = matrix[..., 3, :]
-    off = np.abs(bottom - np.array([0.0, 0.0, 0.0, 1.0]))
-    if not np.max(off) > tol:  # also catches NaN
-        return None
-    rows = bottom.reshape(-1, 4)
-    first = int(np.argmax(np.max(off.reshape(-1, 4), axis=1)))
-    index = tuple(int(i) for i in np.unravel_index(first, matrix.shape[:-2]))
-    where = "" if matrix.ndim == 2 else f" (matrix {index})"
+    if matrix.ndim == 2:  # one matrix: plain floats, a few microseconds
+        bottom = matrix[3].tolist()
+        if all(abs(v - w) <= tol for v, w in zip(bottom, (0.0, 0.0, 0.0, 1.0), strict=True)):
+            return None
+        first, where = 0, ""
+        rows = [bottom]
+    else:
+        off = np.abs(matrix[..., 3, :] - np.array([0.0, 0.0, 0.0, 1.0]))
+        if np.max(off) <= tol:  # NaN fails the test too
+            return None
+        rows = matrix[..., 3, :].reshape(-1, 4).tolist()
+        first = int(np.argmax(np.max(off.reshape(-1, 4), axis=1)))
+        index = tuple(int(i) for i in np.unravel_index(first, matrix.shape[:-2]))
+        where = f" (matrix {index})"
     return (
         f"{name} must have last row [0, 0, 0, 1] within {tol:g} (a rigid transform), got "
-        f"{rows[first].tolist()}{where}"
+        f"{rows[first]}{where}"
     )
 
 
@@ -209,19 +215,26 @@ def check_rigid_matrix(matrix: npt.ArrayLike, name: str, tol: float = _ORTHONORM
     within ``tol``, last row ``[0, 0, 0, 1]`` within ``tol`` for ``(4, 4)``. A 3x3 test (a few
     microseconds), for kernels that take raw matrices."""
     m = np.asarray(matrix, dtype=np.float64)
-    if m.shape == (4, 4):  # plain floats: a few microseconds, not a dozen tiny NumPy calls
-        bottom = m[3].tolist()
-        if not all(abs(v - w) <= tol for v, w in zip(bottom, (0.0, 0.0, 0.0, 1.0), strict=True)):
-            raise ValueError(
-                f"{name} must have last row [0, 0, 0, 1] within {tol:g} (a rigid transform), "
-                f"got {bottom}"
-            )
+    message = _bottom_row_error(m, name, tol)
+    if message is not None:
+        raise ValueError(message)
     if not _is_proper_rotation(m[:3, :3], tol):
         raise ValueError(
             f"{name} is not a rigid transform: its 3x3 block {m[:3, :3].tolist()} is not a "
             f"rotation (R^T R = I and det R = +1 within {tol:g}); scaling or shear is not "
             "supported: apply such a matrix with a matmul of your own"
         )
+
+
+def _valid_se3(rotation: FloatArray, translation: FloatArray) -> SE3:
+    """An ``SE3`` of arrays derived from valid transforms (same batch shape, proper
+    rotations, finite), made read-only and adopted without :class:`SE3`'s checks."""
+    rotation.setflags(write=False)
+    translation.setflags(write=False)
+    se3 = object.__new__(SE3)
+    object.__setattr__(se3, "rotation", rotation)
+    object.__setattr__(se3, "translation", translation)
+    return se3
 
 
 @dataclass(frozen=True)
@@ -365,7 +378,7 @@ class SE3:
                 ) from None
         rot = np.einsum("...ij,...jk->...ik", self.rotation, other.rotation)
         trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
-        return SE3(rot, trans)
+        return _valid_se3(rot, trans)  # a product of proper rotations is one: not re-checked
 
     def __matmul__(self, other: SE3) -> SE3:
         return self.compose(other)
@@ -375,11 +388,7 @@ class SE3:
         proper rotation is one, and the translation stays finite)."""
         rot_t = np.swapaxes(self.rotation, -1, -2)
         trans = -np.einsum("...ij,...j->...i", rot_t, self.translation)
-        trans.setflags(write=False)
-        inv = object.__new__(SE3)
-        object.__setattr__(inv, "rotation", rot_t)
-        object.__setattr__(inv, "translation", trans)
-        return inv
+        return _valid_se3(rot_t, trans)
 
     def apply(self, points: npt.ArrayLike) -> FloatArray:
         """Map points into the destination frame (see the module docstring for shapes)."""

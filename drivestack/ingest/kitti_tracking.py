@@ -455,7 +455,6 @@ class KittiTrackingSequence:
     def __init__(self, root: str | Path, sequence: int | str) -> None:
         self.root = Path(root)
         self.name = sequence_name(sequence)
-        self._world_from_lidar: dict[int, SE3] = {}
 
     def __repr__(self) -> str:
         return f"KittiTrackingSequence({str(self.root)!r}, {self.name!r})"
@@ -487,10 +486,6 @@ class KittiTrackingSequence:
         there is none). Listed anew on each call."""
         return list_kitti_tracking_frames(self.root, self.name)
 
-    def scan_path(self, frame_index: int) -> Path:
-        """The scan file of one frame (:func:`kitti_tracking_scan_path`, same errors)."""
-        return kitti_tracking_scan_path(self.root, self.name, frame_index)
-
     # -- per-sequence contents, read on first use -----------------------------------------
     @cached_property
     def calib(self) -> KittiCalib:
@@ -500,7 +495,7 @@ class KittiTrackingSequence:
     @property
     def has_labels(self) -> bool:
         """Whether the sequence has a ``label_02`` file."""
-        return "label_rows" in self.__dict__ or self.label_path.exists()
+        return self.label_path.exists()
 
     @cached_property
     def label_rows(self) -> KittiObjects:
@@ -559,15 +554,13 @@ class KittiTrackingSequence:
                 path=str(self.pose_path),
                 record=f"line {index + 1}",
             )
-        if index not in self._world_from_lidar:
-            self._world_from_lidar[index] = world_from_lidar_pose(poses[index], self.calib)
-        return self._world_from_lidar[index]
+        return world_from_lidar_pose(poses[index], self.calib)
 
     # -- frames ----------------------------------------------------------------------------
     def frame(self, frame_index: int, *, load_images: bool = True) -> SensorFrame:
         """Frame ``frame_index`` of the sequence: see :func:`read_kitti_tracking_frame`."""
         index = int(frame_index)
-        scan = self.scan_path(index)
+        scan = kitti_tracking_scan_path(self.root, self.name, index)
         ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
         calib = self.calib
         labels, label_ids = self.frame_labels(index)
@@ -592,10 +585,6 @@ class KittiTrackingSequence:
         in order, read one at a time."""
         for index in self.frame_indices() if indices is None else indices:
             yield self.frame(index, load_images=load_images)
-
-    def __iter__(self) -> Iterator[SensorFrame]:
-        """:meth:`frames` with images."""
-        return self.frames()
 
 
 def read_kitti_tracking_frame(

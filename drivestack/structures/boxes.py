@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.arrays import is_kernel_float
 from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, wrap_angle
 from drivestack.structures._checks import (
@@ -178,7 +179,8 @@ class Boxes3D:
 
         For per-frame hot paths (a tracker's outputs): the arguments must already obey every
         rule of the class (float64 ``(N, 3)`` centres, ``(N, 3)`` non-negative sizes, ``(N,)``
-        yaw already wrapped into ``[-pi, pi)``, ``(N,)`` scores, int64 ``(N,)`` labels,
+        yaw already wrapped into ``[-pi, pi)``, ``(N,)`` scores, int64 ``(N,)`` labels (each an
+        ``ObjectClass`` value),
         ``(N, 2)`` velocities, all finite; a frame id and an ``int`` timestamp). The arrays are
         kept as they are (no copy) and made read-only: the caller hands them over.
         """
@@ -223,7 +225,7 @@ class Boxes3D:
                 float16 is no kernel dtype).
         """
         target = np.dtype(dtype)
-        if target.type is not np.float64 and target.type is not np.float32:
+        if not is_kernel_float(target):
             raise ValueError(f"Boxes3D.to_array7 dtype must be float32 or float64, got {target}")
         array = np.concatenate([self.center_m, self.size_m, self.yaw_rad[:, None]], axis=1)
         return array if target == array.dtype else array.astype(target)

@@ -9,6 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.arrays import is_kernel_float
 from drivestack.core.transforms import SE3
 from drivestack.structures._checks import (
     as_array,
@@ -56,11 +57,7 @@ class PointCloud:
             value = as_array(value, "PointCloud.xyz_m", (None, 3))
             object.__setattr__(self, "xyz_m", value)
         dtype = value.dtype
-        if (
-            dtype.type is not np.float32
-            and dtype.type is not np.float64
-            and (value.size or dtype.kind == "f")
-        ):
+        if not is_kernel_float(dtype) and (value.size or dtype.kind == "f"):
             raise ValueError(
                 f"PointCloud.xyz_m must be float32 or float64, got {dtype}; cast it explicitly "
                 "(e.g. xyz.astype(np.float32)): nothing is cast silently"

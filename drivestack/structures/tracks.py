@@ -81,7 +81,7 @@ class Tracks:
         """Tracks from arrays a tracker derived itself, without the checks (per-frame hot path).
 
         The arguments must already obey every rule of the class: int64 ``(N,)`` arrays, unique
-        ``track_id``, ``N`` boxes. The arrays are kept as they are (no copy) and made
+        ``track_id``, counters >= 0, ``N`` boxes. The arrays are kept as they are (no copy) and made
         read-only: the caller hands them over.
         """
         tracks = object.__new__(cls)

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
-    KITTI_TRACKING_POSE_FOLDER,
+    KittiTrackingSequence,
     SeqmapEntry,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
@@ -158,12 +157,10 @@ def kitti_sequence_rows(
     ``tools/train_track_scorer.py`` both run sequences this way)."""
     root = Path(kitti_root)
     detections = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, entry.name, folder))
-    calib = read_kitti_calib(root / "training" / "calib" / f"{entry.name}.txt")
-    poses = None
-    if tracker.cfg.ego_motion_compensation:
-        pose_path = root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{entry.name}.txt"
-        poses = read_ego_poses(pose_path)
-    run = track_kitti_sequence(tracker, detections, calib, entry.n_frames, cls, poses)
+    seq = KittiTrackingSequence(root, entry.name)
+    # the pose file is required here (read_ego_poses: DataError naming it when missing)
+    poses = read_ego_poses(seq.pose_path) if tracker.cfg.ego_motion_compensation else None
+    run = track_kitti_sequence(tracker, detections, seq.calib, entry.n_frames, cls, poses)
     other = other_class_detections(root, rules, entry.name, folder)
     return run, offline_result_rows(run, rules, other)
 
