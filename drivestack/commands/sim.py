@@ -427,17 +427,10 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
     return float(np.median([r[key] for r in rows])) if rows else None
 
 
-#: The note under the summary table: what its min TTC column means (and what "-" means there).
-TTC_NOTE = (
-    "min TTC: nuPlan's time to collision, projected {h:g} s ahead at constant velocities; "
-    "- = no projected collision within {h:g} s (not an error)."
-)
-
-
 def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     """The summary table (markdown) of ``rows``, a note on its min TTC column, then a line
     per planner and one per failed or crashed run."""
-    from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+    from drivestack.eval.driving.nuplan import TTC_HORIZON_S, ttc_note
 
     horizon = float(TTC_HORIZON_S)
     lines = [
@@ -457,7 +450,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             f"{'-' if ttc is None else f'{ttc:.2f}'} | {r['planner_step_median_ms']:.1f} |"
         )
     # a blank line first: in markdown a line right under a table would be read as a table row
-    lines += ["", TTC_NOTE.format(h=horizon), ""]
+    lines += ["", ttc_note("-"), ""]
     for planner, s in summary.items():
         crashed = f" ({s['crashed']} more crashed)" if s["crashed"] else ""
         if not s["scenarios"]:

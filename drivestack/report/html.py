@@ -269,6 +269,8 @@ def _regressions(d: dict[str, Any]) -> str:
 
 
 def _scenario_table(d: dict[str, Any]) -> str:
+    from drivestack.eval.driving.nuplan import ttc_note  # kept out of this module's import
+
     if not d["rows"]:
         return ""
     show_params = any(r["params"] for r in d["rows"])
@@ -282,9 +284,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
     head.append("why")
     html = [
         '<h2 id="scenarios">Scenarios</h2><p>Failures first; click a column to sort. '
-        f"min TTC: nuPlan's time to collision at constant velocities, projected {horizon:g} s "
-        f"ahead; – = no projected collision within {horizon:g} s (not an error). impact: the "
-        "ego's own speed at the first contact.</p>",
+        f"{ttc_note('–', horizon)} impact: the ego's own speed at the first contact.</p>",
         '<table id="scenario-table" class="sortable"><thead><tr>',
     ]
     html += [

@@ -15,7 +15,7 @@ import numpy as np
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
-from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS
+from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
@@ -93,9 +93,10 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
             field="map.kind",
         )
     params = _map_params(builder, m, where)
-    _check_map_params(params, where)
     try:
         return builder(**params), None
+    except MapParamError as exc:  # the builder's own range checks name the parameter
+        raise ConfigError(exc.reason, path=where, field=f"map.params.{exc.param}") from exc
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
         raise ConfigError(str(exc), path=where, field="map.params") from exc
 
@@ -116,52 +117,6 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
     checked: object = from_mapping(schema, dict(m.params), where, "map.params")
     names = dict.fromkeys([*m.params, *(f.name for f in dataclasses.fields(schema))])
     return {name: getattr(checked, name) for name in names}  # those given first
-
-
-#: What each synthetic map parameter must be (checked whichever builder takes it): a test
-#: and its words.
-_MAP_PARAM_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
-    "n_lanes": (lambda v: v >= 1, "at least 1 (the lanes of the road)"),
-    "length_m": (lambda v: v > 0, "a length > 0 m"),
-    "lane_width_m": (lambda v: v > 0, "a width > 0 m"),
-    "speed_limit_mps": (lambda v: v > 0, "a speed > 0 m/s"),
-    "radius_m": (lambda v: v > 0, "a radius > 0 m"),
-    "sweep_rad": (lambda v: 0 < v < 2 * math.pi, "an angle in (0, 2 pi) rad (a left bend)"),
-    "lead_in_m": (lambda v: v > 0, "a length > 0 m"),
-    "lead_out_m": (lambda v: v > 0, "a length > 0 m"),
-    "arm_length_m": (lambda v: v > 0, "a length > 0 m"),
-    "box_half_m": (lambda v: v > 0, "a half-size > 0 m"),
-    "merge_x_m": (lambda v: v > -100.0, "an x > -100 m (the main lane starts at x = -100 m)"),
-    "length_after_m": (lambda v: v > 0, "a length > 0 m"),
-    "ramp_offset_m": (lambda v: True, "a finite offset in m"),
-}
-
-
-def _check_map_params(params: dict[str, object], where: str) -> None:
-    """``ConfigError`` at ``map.params.<key>`` for a synthetic map parameter out of its range
-    (:data:`_MAP_PARAM_RULES`: ``n_lanes: 0`` leaves no lane) or not finite, and for a bend
-    tighter than the road is wide (``radius_m`` must exceed ``n_lanes x lane_width_m``)."""
-    for key, value in params.items():
-        rule = _MAP_PARAM_RULES.get(key)
-        if rule is None or not isinstance(value, int | float):
-            continue
-        ok, what = rule
-        if not (math.isfinite(value) and ok(value)):
-            raise ConfigError(f"must be {what}, got {value}", path=where, field=f"map.params.{key}")
-    radius, n_lanes, lane_width = (params.get(k) for k in ("radius_m", "n_lanes", "lane_width_m"))
-    if (
-        isinstance(radius, int | float)
-        and isinstance(n_lanes, int | float)
-        and isinstance(lane_width, int | float)
-    ):
-        width = n_lanes * lane_width
-        if radius <= width:
-            raise ConfigError(
-                f"{radius} m is not more than the road's width ({width:g} m, n_lanes x "
-                "lane_width_m): the inner lanes would turn inside out",
-                path=where,
-                field="map.params.radius_m",
-            )
 
 
 def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivestack.commands.sim import _table
+from drivestack.eval.driving.nuplan import ttc_note
 
 
 def _row(scenario: str, min_ttc_s: float | None) -> dict[str, Any]:
@@ -32,6 +33,6 @@ def test_min_ttc_column_names_its_horizon_and_explains_the_dash() -> None:
         "min TTC: nuPlan's time to collision, projected 3 s ahead at constant velocities; "
         "- = no projected collision within 3 s (not an error)."
     )
-    assert note in lines
+    assert note in lines and note == ttc_note("-")  # one wording, shared with the report
     # under the table, after a blank line (else markdown reads it as one more table row)
     assert lines.index(note) == 5 and lines[4] == ""

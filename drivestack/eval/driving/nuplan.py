@@ -39,6 +39,15 @@ WEIGHTS = {"progress": 5.0, "ttc": 5.0, "speed_limit": 4.0, "comfort": 2.0}
 _STATIC = {int(ObjectClass.BARRIER), int(ObjectClass.TRAFFIC_CONE)}
 
 
+def ttc_note(dash: str, horizon_s: float = TTC_HORIZON_S) -> str:
+    """The note under a results table on what its min TTC column means, ``dash`` being what
+    the table shows for "no projected collision" (``-`` in markdown, ``–`` in HTML)."""
+    return (
+        f"min TTC: nuPlan's time to collision, projected {horizon_s:g} s ahead at constant "
+        f"velocities; {dash} = no projected collision within {horizon_s:g} s (not an error)."
+    )
+
+
 @dataclass(frozen=True)
 class CollisionEvent:
     tick: int

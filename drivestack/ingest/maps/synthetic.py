@@ -1,18 +1,53 @@
 """Road maps built from code: straight and curved multi-lane roads, a four-way intersection, a merge.
 
 Every builder returns a :class:`~drivestack.structures.road_map.RoadMap` in the ``world`` frame.
-Lane ids are ``"<road>_<index>"`` with index 0 the rightmost lane of the road.
+Lane ids are ``"<road>_<index>"`` with index 0 the rightmost lane of the road. Each builder
+checks its own arguments on entry and raises :class:`MapParamError` naming the one it refuses.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 from shapely.geometry import LineString, Polygon
 
 from drivestack.structures.road_map import Lane, RoadMap, resample_polyline
+
+
+class MapParamError(ValueError):
+    """A synthetic map builder's argument out of its range: ``param`` names the argument,
+    ``reason`` says what it must be (``"must be a length > 0 m, got 0.0"``); ``str()`` is
+    ``"<param>: <reason>"``."""
+
+    def __init__(self, param: str, reason: str) -> None:
+        super().__init__(f"{param}: {reason}")
+        self.param = param
+        self.reason = reason
+
+
+def _require(name: str, value: object, ok: Callable[[float], bool], what: str) -> None:
+    """:class:`MapParamError` at ``name`` unless ``value`` is a finite number passing ``ok``."""
+    if not (isinstance(value, numbers.Real) and math.isfinite(value) and ok(float(value))):
+        raise MapParamError(name, f"must be {what}, got {value}")
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _require_lanes(n_lanes: int, lane_width_m: float, speed_limit_mps: float) -> None:
+    """The lane checks of the multi-lane roads (``straight_road``, ``curved_road``)."""
+    _require("n_lanes", n_lanes, lambda v: v >= 1, "at least 1 (the lanes of the road)")
+    _require_lane(lane_width_m, speed_limit_mps)
+
+
+def _require_lane(lane_width_m: float, speed_limit_mps: float) -> None:
+    """A lane's width and speed limit, both > 0."""
+    _require("lane_width_m", lane_width_m, _positive, "a width > 0 m")
+    _require("speed_limit_mps", speed_limit_mps, _positive, "a speed > 0 m/s")
 
 
 def offset_polyline(polyline_m: np.ndarray, offset_m: float) -> np.ndarray:
@@ -72,6 +107,8 @@ def straight_road(
     speed_limit_mps: float = 27.78,
 ) -> RoadMap:
     """One-way road along +x from x=-100 m; lane 0 centred on y = lane_width/2."""
+    _require("length_m", length_m, _positive, "a length > 0 m")
+    _require_lanes(n_lanes, lane_width_m, speed_limit_mps)
     edge = np.array([[-100.0, 0.0], [length_m - 100.0, 0.0]])
     return RoadMap(
         tuple(
@@ -92,7 +129,28 @@ def curved_road(
     lane_width_m: float = 3.5,
     speed_limit_mps: float = 16.67,
 ) -> RoadMap:
-    """Straight lead-in along +x ending at the origin, a left arc of ``radius_m`` (right edge), a straight lead-out."""
+    """Straight lead-in along +x ending at the origin, a left arc of ``radius_m`` (right edge), a straight lead-out.
+
+    ``radius_m`` must exceed the road's width (``n_lanes x lane_width_m``), or the inner lanes
+    would turn inside out.
+    """
+    _require("radius_m", radius_m, _positive, "a radius > 0 m")
+    _require(
+        "sweep_rad",
+        sweep_rad,
+        lambda v: 0 < v < 2 * math.pi,
+        "an angle in (0, 2 pi) rad (a left bend)",
+    )
+    _require("lead_in_m", lead_in_m, _positive, "a length > 0 m")
+    _require("lead_out_m", lead_out_m, _positive, "a length > 0 m")
+    _require_lanes(n_lanes, lane_width_m, speed_limit_mps)
+    width = n_lanes * lane_width_m
+    if radius_m <= width:
+        raise MapParamError(
+            "radius_m",
+            f"{radius_m} m is not more than the road's width ({width:g} m, n_lanes x "
+            "lane_width_m): the inner lanes would turn inside out",
+        )
     lead_in = np.stack([np.linspace(-lead_in_m, 0.0, 31), np.zeros(31)], axis=1)
     bend = arc((0.0, radius_m), radius_m, -math.pi / 2, sweep_rad)
     heading = sweep_rad
@@ -141,6 +199,9 @@ def four_way_intersection(
     (straight, left and right turns) across a square box of half-size ``box_half_m``. Each arm
     has a crosswalk and a stop line at the box edge.
     """
+    _require("arm_length_m", arm_length_m, _positive, "a length > 0 m")
+    _require_lane(lane_width_m, speed_limit_mps)
+    _require("box_half_m", box_half_m, _positive, "a half-size > 0 m")
     half = box_half_m
     lanes: list[Lane] = []
     crosswalks: list[Polygon] = []
@@ -235,13 +296,25 @@ def merge_road(
 ) -> RoadMap:
     """A main lane along +x (``main_a`` up to ``merge_x_m``, then ``main_b``) and an on-ramp
     ``ramp`` from the lower right that joins ``main_b`` at ``merge_x_m`` (both are its predecessors).
+    ``main_a`` and the ramp start at x = -100 m, so ``merge_x_m`` must lie beyond it.
     """
+    start_x = -100.0  # where main_a and the ramp begin
+    _require(
+        "merge_x_m",
+        merge_x_m,
+        lambda v: v > start_x,
+        f"an x > {start_x:g} m (the main lane starts at x = {start_x:g} m)",
+    )
+    _require("length_after_m", length_after_m, _positive, "a length > 0 m")
+    _require("lane_width_m", lane_width_m, _positive, "a width > 0 m")
+    _require("ramp_offset_m", ramp_offset_m, lambda v: True, "a finite offset in m")
+    _require("speed_limit_mps", speed_limit_mps, _positive, "a speed > 0 m/s")
     w = lane_width_m
-    main_a = np.stack([np.linspace(-100.0, merge_x_m, 31), np.full(31, w / 2)], axis=1)
+    main_a = np.stack([np.linspace(start_x, merge_x_m, 31), np.full(31, w / 2)], axis=1)
     main_b = np.stack(
         [np.linspace(merge_x_m, merge_x_m + length_after_m, 31), np.full(31, w / 2)], axis=1
     )
-    x = np.linspace(-100.0, merge_x_m, 61)
+    x = np.linspace(start_x, merge_x_m, 61)
     blend = np.clip((x - (merge_x_m - 150.0)) / 150.0, 0.0, 1.0)
     y = w / 2 - ramp_offset_m * (
         1.0 - (3 * blend**2 - 2 * blend**3)
