@@ -55,8 +55,8 @@ from drivestack.eval.tracking.truth_match import class_objects, match_to_truth, 
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
-    KITTI_TRACKING_POSE_FOLDER,
     KITTI_TRACKING_SPLITS,
+    KittiTrackingSequence,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
     read_ego_poses,
@@ -327,9 +327,8 @@ def _run(args: argparse.Namespace) -> int:
             detections = read_ab3dmot_detections(
                 ab3dmot_detection_file(args.kitti_root, cls, entry.name, args.detections)
             )
-            labels = read_tracking_labels(
-                args.kitti_root / "training" / "label_02" / f"{entry.name}.txt"
-            )
+            seq = KittiTrackingSequence(args.kitti_root, entry.name)
+            labels = seq.label_rows
             if args.rank_results is not None:
                 own = read_tracking_labels(result_file(args.rank_results, cls, entry.name))
                 ranked = truth_ranked_rows(own, labels, cls, args.iou)
@@ -337,9 +336,8 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             poses = None
             if args.fill_from == "detections":
-                poses = read_ego_poses(
-                    args.kitti_root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{entry.name}.txt"
-                )
+                # the pose file is required here (read_ego_poses: DataError naming it when missing)
+                poses = read_ego_poses(seq.pose_path)
             rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend, poses)
             write_tracking_results(folder / f"{entry.name}.txt", rows)
     if args.rank_results is not None:

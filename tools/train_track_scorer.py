@@ -60,7 +60,7 @@ from drivestack.tracking.track_scorer import (
     fit_logistic_track_scorer,
     track_features,
 )
-from drivestack.tracking.tracker import build_tracker
+from drivestack.tracking.tracker import single_class_tracker
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FEATURE_SETS = (
@@ -179,9 +179,7 @@ def _tracked_rows(args: argparse.Namespace) -> tuple[list, dict, dict, dict]:
         offline_min_track_score=None,
         offline_track_mean_score=False,
     )
-    tracker = build_tracker(
-        TrackerConfig(classes={args.cls: class_cfg}, ego_motion_compensation=True)
-    )
+    tracker = single_class_tracker(replace(cfg, ego_motion_compensation=True), args.cls)
     seqmap = read_split_seqmap(root, args.split)
     rows: dict[str, KittiObjects] = {}
     poses: dict[str, np.ndarray] = {}

@@ -293,9 +293,8 @@ def _track(
 
     from drivestack.ingest.kitti_tracking import write_tracking_results
     from drivestack.tracking.association import load_kernels
-    from drivestack.tracking.config import TrackerConfig
     from drivestack.tracking.offline import kitti_sequence_rows
-    from drivestack.tracking.tracker import build_tracker
+    from drivestack.tracking.tracker import single_class_tracker
 
     cfg = _tracker_config(args.config, classes)
     report["config_file"] = str(args.config)
@@ -314,11 +313,7 @@ def _track(
     throughput: dict[str, dict[str, float]] = {}
     for cls in classes:
         class_cfg = cfg.classes[cls.lower()]
-        tracker = build_tracker(
-            TrackerConfig(
-                classes={cls: class_cfg}, ego_motion_compensation=cfg.ego_motion_compensation
-            )
-        )
+        tracker = single_class_tracker(cfg, cls)
         per_seq: dict[str, KittiObjects] = {}
         step_s, cpu_s, frames = 0.0, 0.0, 0
         for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):

@@ -12,7 +12,13 @@ from drivestack.tracking.config import (
     TrackerConfig,
     load_tracker_config,
 )
-from drivestack.tracking.tracker import ClassTracker, ClassTrackState, Tracker, build_tracker
+from drivestack.tracking.tracker import (
+    ClassTracker,
+    ClassTrackState,
+    Tracker,
+    build_tracker,
+    single_class_tracker,
+)
 
 __all__ = [
     "AssociationConfig",
@@ -25,4 +31,5 @@ __all__ = [
     "TrackerConfig",
     "build_tracker",
     "load_tracker_config",
+    "single_class_tracker",
 ]

@@ -487,3 +487,20 @@ def build_tracker(cfg: TrackerConfig | str | Path) -> Tracker:
         ConfigError: the YAML file is missing or invalid.
     """
     return Tracker(cfg)
+
+
+def single_class_tracker(cfg: TrackerConfig, cls: str) -> Tracker:
+    """A tracker of class ``cls`` alone: its block of ``cfg.classes`` (keys any case, the
+    tracker keys it ``cls``) and ``cfg``'s ``ego_motion_compensation`` (the KITTI evaluations
+    track one class at a time).
+
+    Raises:
+        KeyError: ``cls.lower()``, when ``cfg`` has no block of ``cls``.
+    """
+    by_name = {name.lower(): c for name, c in cfg.classes.items()}
+    return build_tracker(
+        TrackerConfig(
+            classes={cls: by_name[cls.lower()]},
+            ego_motion_compensation=cfg.ego_motion_compensation,
+        )
+    )

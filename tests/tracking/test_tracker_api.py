@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
-from drivestack.tracking import Tracker, build_tracker, load_tracker_config
+from drivestack.tracking import Tracker, build_tracker, load_tracker_config, single_class_tracker
 from tests.tracking.result_rows import TRACKING_CONFIGS
 
 LIDAR_STACK = TRACKING_CONFIGS / "lidar_stack.yaml"
@@ -46,6 +47,20 @@ def test_build_tracker_bad_arguments() -> None:
         TypeError, match=r"Tracker expects a TrackerConfig or a YAML file path .* got dict"
     ):
         build_tracker({"classes": {}})  # type: ignore[arg-type]
+
+
+def test_single_class_tracker_tracks_one_class_of_a_config() -> None:
+    cfg = replace(load_tracker_config(LIDAR_STACK), ego_motion_compensation=True)
+    name = next(iter(cfg.classes))
+    for cls in (name, name.upper(), name.capitalize()):
+        tracker = single_class_tracker(cfg, cls)
+        assert tracker.cfg.classes == {cls: cfg.classes[name]}
+        assert tracker.cfg.ego_motion_compensation
+    assert not single_class_tracker(
+        replace(cfg, ego_motion_compensation=False), name
+    ).cfg.ego_motion_compensation
+    with pytest.raises(KeyError, match="'no_such'"):
+        single_class_tracker(replace(cfg, classes={}), "No_Such")
 
 
 def test_the_tracker_class_takes_a_yaml_path_too() -> None:

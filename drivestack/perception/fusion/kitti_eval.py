@@ -39,9 +39,8 @@ def compare_lidar_and_fused(
 
     from drivestack.eval.tracking import KittiMotProtocol
     from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
-    from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_tracking import (
-        KITTI_TRACKING_POSE_FOLDER,
+        KittiTrackingSequence,
         ab3dmot_detection_file,
         read_ab3dmot_detections,
         read_ego_poses,
@@ -50,7 +49,7 @@ def compare_lidar_and_fused(
     from drivestack.perception.fusion.kitti import rrc_camera_source
     from drivestack.tracking.kitti_run import track_kitti_sequence
     from drivestack.tracking.offline import offline_result_rows, other_class_detections
-    from drivestack.tracking.tracker import build_tracker
+    from drivestack.tracking.tracker import single_class_tracker
 
     gt = load_ground_truth(root / "training" / "label_02", seqmap)
     protocols = {
@@ -67,20 +66,15 @@ def compare_lidar_and_fused(
             raise ValueError(f"unknown mode {mode!r}; expected lidar or fused")
         for cls in classes:
             class_cfg = tracker_cfg.classes[cls.lower()]
-            tracker = build_tracker(
-                TrackerConfig(
-                    classes={cls: class_cfg},
-                    ego_motion_compensation=tracker_cfg.ego_motion_compensation,
-                )
-            )
+            tracker = single_class_tracker(tracker_cfg, cls)
             results = {}
             for e in tqdm(seqmap, desc=f"{mode} {cls}", disable=not progress):
                 dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name))
-                calib = read_kitti_calib(root / "training" / "calib" / f"{e.name}.txt")
+                seq = KittiTrackingSequence(root, e.name)
+                calib = seq.calib
+                # the pose file is required here (read_ego_poses: DataError naming it when missing)
                 poses = (
-                    read_ego_poses(root / "training" / KITTI_TRACKING_POSE_FOLDER / f"{e.name}.txt")
-                    if tracker_cfg.ego_motion_compensation
-                    else None
+                    read_ego_poses(seq.pose_path) if tracker_cfg.ego_motion_compensation else None
                 )
                 stage: Any = tracker
                 if mode == "fused":
