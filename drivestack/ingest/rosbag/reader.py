@@ -388,16 +388,12 @@ class RosbagLog:
 
 
 def _message_counts(reader: Any) -> dict[str, int | None]:
-    """Messages per topic as the bag's index says (``rosbags`` connections' ``msgcount``;
-    a salvaged bag: the messages recovered); None where it is not known."""
+    """Messages per topic, summed over its connections' ``msgcount``: as the bag's index says
+    (``rosbags``), or the messages recovered (a salvaged bag's connections); None where a
+    connection's count is not known."""
     counts: dict[str, int | None] = {}
-    salvaged = getattr(reader, "topic_counts", None)
-    if callable(salvaged):
-        return dict(salvaged())
     for c in reader.connections:
         n = getattr(c, "msgcount", None)
-        if n is None or counts.get(c.topic, 0) is None:
-            counts[c.topic] = None
-        else:
-            counts[c.topic] = (counts.get(c.topic) or 0) + int(n)
+        prev = counts.get(c.topic, 0)
+        counts[c.topic] = None if n is None or prev is None else prev + int(n)
     return counts

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bz2
 import io
 import struct
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,16 @@ class _Incomplete(Exception):
     """A record runs past the end of the available bytes."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class SalvageConnection:
+    """A connection (ROS 1) or channel (MCAP) the readable part declares, like a ``rosbags``
+    connection; ``msgcount`` is the number of its messages recovered (set after reading)."""
+
     id: int
     topic: str
     msgtype: str  # ROS 2 style (``sensor_msgs/msg/PointCloud2``)
     msgdef: str
+    msgcount: int = 0
 
 
 def _ros2_name(msgtype: str) -> str:
@@ -78,7 +83,8 @@ class SalvageReader:
     """Front-to-back reader of an unindexed ROS 1 bag or a summary-less MCAP file.
 
     Attributes:
-        connections: what the readable part declares.
+        connections: what the readable part declares, each with ``msgcount`` (messages
+            recovered).
         stopped: None when the file was read to its end, else where and why reading stopped.
         stopped_at: the byte where reading stopped (None when read to its end).
         num_messages: messages recovered.
@@ -96,6 +102,9 @@ class SalvageReader:
             self._read_mcap(data)
         else:
             self._read_ros1(data)
+        recovered = Counter(conn.id for conn, _, _ in self._messages)
+        for conn in self.connections:
+            conn.msgcount = recovered[conn.id]
         self.typestore = self._typestore()
 
     @property
@@ -242,13 +251,6 @@ class SalvageReader:
         wanted = {c.id for c in connections}
         picked = [m for m in self._messages if not wanted or m[0].id in wanted]
         yield from sorted(picked, key=lambda m: m[1])
-
-    def topic_counts(self) -> dict[str, int | None]:
-        """Messages recovered per topic."""
-        counts: dict[str, int | None] = {c.topic: 0 for c in self.connections}
-        for conn, _, _ in self._messages:
-            counts[conn.topic] = (counts.get(conn.topic) or 0) + 1
-        return counts
 
     def deserialize(self, raw: bytes, msgtype: str) -> Any:
         if self._ros2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,32 @@ def test_truncated_bag_is_salvaged_and_reported(tmp_path: Path, storage: str) ->
     (note,) = log.report.skipped
     assert note.kept and "recovered 19 messages" in note.reason
     assert np.array_equal(frames[0].lidar().xyz_m[:, 1:], np.zeros((2, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize("storage", ["ros1", "mcap"])
+def test_a_salvaged_bags_connections_count_the_messages_recovered(
+    tmp_path: Path, storage: str
+) -> None:
+    """Like ``rosbags``' connections, a salvaged bag's carry ``msgcount`` (the messages
+    recovered); the unused-topics list counts from them."""
+    from drivestack.ingest.rosbag.salvage import SalvageReader
+
+    path = tmp_path / ("drive.bag" if storage == "ros1" else "drive")
+    write_drive(path, storage=storage)
+    file = path if storage == "ros1" else next(path.glob("*.mcap"))
+    data = file.read_bytes()
+    file.write_bytes(data[: int(len(data) * 0.9)])
+    reader = SalvageReader(file)
+    recovered = Counter(conn.id for conn, _, _ in reader.messages())
+    assert [c.msgcount for c in reader.connections] == [recovered[c.id] for c in reader.connections]
+    assert sum(c.msgcount for c in reader.connections) == reader.num_messages == 19
+    per_topic: Counter[str] = Counter()
+    for c in reader.connections:
+        per_topic[c.topic] += c.msgcount
+    cfg = RosbagConfig(topics=TopicMap(lidars={"points": "/points"}, odometry="/odom"))
+    unused = RosbagLog(path, cfg, announce=lambda _: None).report.unused_topics
+    assert [u["topic"] for u in unused] == ["/cam/camera_info", "/cam/image_raw"]
+    assert all(u["messages"] == per_topic[u["topic"]] for u in unused)
 
 
 @pytest.mark.parametrize("compression", ["bz2", "lz4"])
