@@ -425,7 +425,11 @@ def replay(
 
 def _reason(exc: Exception, source: str, timestamp_ns: int) -> str:
     """The error of a skipped frame without the frame's source and time at its start (the
-    skip line names both once)."""
+    skip line names both once): a :class:`DataError` of the frame (path the source, record
+    ``t=<time>``) is rendered from its field and message; other errors lose the two from the
+    start of their text."""
+    if isinstance(exc, DataError) and exc.path == source and exc.record == f"t={timestamp_ns}":
+        return str(DataError(exc.reason, field=exc.field))
     text = str(exc)
     text = text.removeprefix(f"{source}: ") if source else text
     return text.removeprefix(f"t={timestamp_ns}: ")

@@ -102,3 +102,19 @@ def test_missing_input_and_bad_stack(tmp_path, capsys):
         pass
     assert main(["replay", str(log), "--stack", str(stack), "--out", str(tmp_path / "o.mcap")]) == 2
     assert "stage config 'nowhere.yaml' not found" in capsys.readouterr().err
+
+
+def test_a_skip_reason_is_built_from_the_frames_data_error() -> None:
+    """A DataError of the frame (its source and time) gives its field and message; other
+    errors lose the source and time from the start of their text."""
+    from drivestack.core.errors import DataError
+    from drivestack.replay.runner import _reason
+
+    err = DataError("NaN in coordinates", path="drive.bag", record="t=100", field="x")
+    assert _reason(err, "drive.bag", 100) == "field x: NaN in coordinates"
+    no_field = DataError("no ego pose", path="drive.bag", record="t=100")
+    assert _reason(no_field, "drive.bag", 100) == "no ego pose"
+    other = DataError("bad row", path="labels.txt", record="line 3")
+    assert _reason(other, "drive.bag", 100) == "labels.txt: line 3: bad row"
+    assert _reason(ValueError("drive.bag: t=100: odd"), "drive.bag", 100) == "odd"
+    assert _reason(ValueError("t=100: odd"), "", 100) == "odd"
