@@ -180,19 +180,3 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
         )
         raise DataError(what, path=str(probe), field=option)
     return path
-
-
-def run_provenance() -> dict[str, str | None]:
-    """What a result records of the run that made it, under the keys of ``drivestack sim``'s
-    manifest: ``drivestack_version``, ``git_commit`` (the checkout's commit, ``-dirty`` with
-    changes; None outside a git checkout) and ``command`` (the command line)."""
-    import sys
-
-    from drivestack import __version__
-    from drivestack.core.provenance import git_commit
-
-    return {
-        "drivestack_version": __version__,
-        "git_commit": git_commit(),
-        "command": " ".join(sys.argv),
-    }

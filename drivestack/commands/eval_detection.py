@@ -24,9 +24,9 @@ from drivestack.commands._paths import (
     dataset_root,
     detector_config,
     positive_int,
-    run_provenance,
 )
 from drivestack.core.errors import DataError
+from drivestack.core.provenance import run_provenance
 from drivestack.eval.detection.datasets import DATASETS
 
 

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drivestack.commands._paths import check_out_dir, dataset_root, iou_thresholds, run_provenance
+from drivestack.commands._paths import check_out_dir, dataset_root, iou_thresholds
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.provenance import run_provenance
 
 if TYPE_CHECKING:
     from drivestack.eval.detection2d import ImageBoxes, KittiFilter

@@ -27,10 +27,10 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     iou_thresholds,
-    run_provenance,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.provenance import run_provenance
 
 if TYPE_CHECKING:
     from drivestack.ingest.kitti_format import KittiObjects

@@ -156,9 +156,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivestack import __version__
     from drivestack.commands._paths import default_shared_data
-    from drivestack.core.provenance import git_commit
+    from drivestack.core.provenance import run_provenance
     from drivestack.exec.executors import make_executor
     from drivestack.exec.fleet import run_fleet, scenario_digests
     from drivestack.exec.sweep import (
@@ -206,9 +205,7 @@ def run(args: argparse.Namespace) -> int:
         "sweep": spec.as_dict(),
         "unswept": unswept,
         "scenarios": scenario_digests(scenarios),  # a resume refuses edited scenarios
-        "drivestack_version": __version__,
-        "git_commit": git_commit(),
-        "command": " ".join(sys.argv),
+        **run_provenance(),
     }
     try:
         executor = make_executor(executor_kind, workers, args.ray_address)

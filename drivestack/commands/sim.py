@@ -234,8 +234,7 @@ def _run_files() -> tuple[str, ...]:
 
 def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how."""
-    from drivestack import __version__
-    from drivestack.core.provenance import git_commit
+    from drivestack.core.provenance import run_provenance
 
     return {
         "kind": "sim",
@@ -245,9 +244,7 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
         "perception": args.perception,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
-        "drivestack_version": __version__,
-        "git_commit": git_commit(),
-        "command": " ".join(sys.argv),
+        **run_provenance(),
     }
 
 

@@ -41,3 +41,18 @@ def git_commit() -> str | None:
         return None
     changes = _git("status", "--porcelain", "--untracked-files=no")
     return f"{head}-dirty" if changes else head
+
+
+def run_provenance(command: str | None = None) -> dict[str, str | None]:
+    """What a result records of the run that made it: ``drivestack_version``, ``git_commit``
+    (:func:`git_commit`) and ``command`` (the given command, else this process's command
+    line). Sim and fleet manifests, eval metrics.json files and logs' run records use it."""
+    import sys
+
+    from drivestack import __version__
+
+    return {
+        "drivestack_version": __version__,
+        "git_commit": git_commit(),
+        "command": " ".join(sys.argv) if command is None else command,
+    }

@@ -46,7 +46,7 @@ import numpy as np
 
 import drivestack
 from drivestack.core.frames import EGO, WORLD
-from drivestack.core.provenance import git_commit
+from drivestack.core.provenance import run_provenance
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.messages import encode_image_png
 from drivestack.replay import payloads
@@ -440,9 +440,7 @@ class LogWriter:
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
         run = {
-            "drivestack_version": drivestack.__version__,
-            "git_commit": git_commit(),
-            "command": command,
+            **run_provenance(command),
             "config": dict(config),
             "inputs": list(inputs),
         }
