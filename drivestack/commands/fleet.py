@@ -22,8 +22,10 @@ its error and traceback; the fleet goes on). OUT/fleet_summary.json counts passe
 crashed per planner. Rerunning the same command resumes: finished variants are skipped
 (--retry-crashed, also spelt --retry-failed, reruns the crashed ones; failed ones ran and are
 kept); a rerun after a scenario file was edited is refused (OUT/fleet.json records each
-scenario config's SHA-256). A --sweep value the scenario refuses (a grid value, either end of a
-range) is an error before anything runs.
+scenario config's SHA-256). A --sweep value the scenario's own rules refuse (a grid value,
+either end of a range) is an error before anything runs; one only its map refuses (a station
+off its lane, an agent on the ego) is found when that variant runs and makes it crash
+(building every variant's map up front would cost 10-400 ms a variant).
 
 Exit status: 1 while any variant in OUT crashed, else 0, even when variants failed their pass
 criteria (a sweep that explores where a planner fails is not an error; unlike a plain

@@ -26,7 +26,9 @@ fleet's (see drivestack fleet).
 
 Every scenario is built, and so checked against its map, before anything runs: a config
 mistake (e.g. an agent whose box overlaps the ego's at the start) is one error line
-naming the file and key, exit status 2, nothing written.
+naming the file and key, exit status 2, nothing written. (A fleet, i.e. --sweep, checks each
+swept value against the scenario's own rules up front, but against the map only when that
+variant runs: such a variant is a crashed run; see drivestack fleet --help.)
 
 DIR/sim.json records what ran (the run folders, planners, --max-steps, perception, the
 drivestack version and git commit); each metrics.json and summary.json entry also records
@@ -271,7 +273,7 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
     differs = [
         f"{key} ({_shown(old.get(key))}; now {_shown(manifest[key])})"
         for key in IDENTITY_KEYS
-        if key != "runs" and old.get(key) != manifest[key]
+        if key != "runs" and _identity(key, old.get(key)) != _identity(key, manifest[key])
     ]
     if old.get("runs") != manifest["runs"]:
         scenarios = _scenarios_differ(old.get("runs"), manifest["runs"])
@@ -280,8 +282,17 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
     return f"its runs were made with other {', '.join(differs)}" if differs else None
 
 
+def _identity(key: str, value: object) -> object:
+    """An identity value as compared: the planners as a set (``pdm,idm`` and ``idm,pdm`` make
+    the same runs)."""
+    return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
+
+
 def _shown(value: object) -> str:
-    """An identity value in a refusal: a list as ``a,b``, anything else as it is."""
+    """An identity value in a refusal: a list as ``a,b``, no ``--max-steps`` as ``none``,
+    anything else as it is."""
+    if value is None:
+        return "none"
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 

@@ -84,6 +84,16 @@ def test_the_refusal_names_what_differs(tmp_path, capsys, extra: tuple[str, ...]
     assert f"(its runs were made with {why});" in line and "scenarios" not in line
 
 
+def test_planner_order_is_not_another_invocation_and_no_step_cap_is_named(tmp_path, capsys) -> None:
+    argv = ["sim", CCRS, "--filter", "10kph", "--quiet", "--out", str(tmp_path)]
+    assert main([*argv, "--planner", "pdm,idm", "--max-steps", "5"]) == 0
+    # the same runs: the planners' order does not matter
+    assert main([*argv, "--planner", "idm,pdm", "--max-steps", "5"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--planner", "pdm,idm"]) == 2
+    assert "other max_steps (5; now none)" in _error(capsys)
+
+
 def test_runs_without_a_manifest_are_refused(tmp_path, capsys) -> None:
     stale = tmp_path / "idm" / "old"
     stale.mkdir(parents=True)
