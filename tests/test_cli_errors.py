@@ -147,7 +147,7 @@ def test_ros_bag_without_tf_replays_in_the_lidar_frame(tmp_path, capsys, shared_
     out = tmp_path / "o.mcap"
     assert main(["replay", str(bag), "--out", str(out), "--quiet"]) == 1
     printed = capsys.readouterr().out
-    assert "replayed 0 frames (0 skipped by the stack, 4 bag messages dropped at ingest)" in printed
+    assert "replayed 0 frames (0 skipped by the stack, 4 ingest drops (listed below))" in printed
     assert "first missing_tf" in printed
     assert "--ego-frame velodyne --missing-ego-pose track_in_ego_frame)" in printed  # both flags
     args = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "velodyne"]

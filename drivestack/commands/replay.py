@@ -20,6 +20,7 @@ when no frame was replayed at all (an empty log, a bag without LiDAR messages).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_output_file,
         required=True,
         help="output log file (.mcap; missing parent folders are created); the summary goes "
         "beside it",
@@ -95,6 +96,16 @@ def run(args: argparse.Namespace) -> int:
     )
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1
+
+
+def _output_file(text: str) -> Path:
+    """``--out``: a file name (``runs/`` or ``runs/.`` names a folder: refused, as an existing
+    folder is, instead of becoming a file called ``runs``)."""
+    if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names a folder: give a file name such as {Path(text) / 'run.mcap'}"
+        )
+    return Path(text)
 
 
 def _silent(text: str) -> None:

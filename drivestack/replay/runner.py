@@ -133,8 +133,8 @@ def open_frames(
 
 def check_output_path(log_path: Path, out_path: Path) -> None:
     """Refuse an output that cannot be written or would destroy the input: an existing
-    directory, the input file itself (or its summary JSON), or a file inside a rosbag2 input
-    folder. Checked before anything is read; missing parent folders of the output are fine
+    directory (or one where the replay writes its temporary or crashed log), the input file
+    itself (or its summary JSON), or a file inside a rosbag2 input folder. Checked before anything is read; missing parent folders of the output are fine
     (the replay creates them).
 
     Raises:
@@ -145,6 +145,13 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
             f"is a directory; give a file name such as {out_path / 'run.mcap'}",
             path=f"--out {out_path}",
         )
+    for beside in (partial_path(out_path), crashed_log_path(out_path)):
+        if beside.is_dir():  # the replay writes (and on a crash renames) files of these names
+            raise DataError(
+                f"{beside} is a directory, and the replay writes a file of that name: move it "
+                "or give another --out",
+                path=f"--out {out_path}",
+            )
     if not log_path.exists():  # a missing log is open_frames' error
         return
     log, out = log_path.resolve(), out_path.resolve()
@@ -446,8 +453,10 @@ def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C leaves
     nothing. Either way an older ``out_path`` and its summary JSON stay as they were."""
     partial = partial_path(out_path)
-    if isinstance(exc, KeyboardInterrupt) or not partial.exists():
-        partial.unlink(missing_ok=True)
+    if not partial.is_file():
+        return
+    if isinstance(exc, KeyboardInterrupt):
+        partial.unlink()
         return
     crashed = crashed_log_path(out_path)
     os.replace(partial, crashed)
@@ -497,7 +506,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         for stage, t in summary["timing_ms"].items()
     )
     lines = [
-        f"replayed {summary['frames_processed']} frames ({summary['frames_skipped']} skipped by "
+        f"replayed {_count(summary['frames_processed'], 'frame')} "
+        f"({summary['frames_skipped']} skipped by "
         f"the stack{_ingest_skips(summary)}) in "
         f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time; {timing}"
     ]
@@ -556,10 +566,16 @@ def _ratio(value: float) -> str:
 
 
 def _ingest_skips(summary: dict[str, Any]) -> str:
-    """``", N bag messages dropped at ingest"`` when a ROS bag's ingest dropped any."""
+    """``", N ingest drops (listed below)"`` when a ROS bag's ingest dropped anything: a
+    message, or the packets of an unfinished frame (one entry each)."""
     ingest = summary["ingest"]
     dropped = 0 if ingest is None else sum(1 for s in ingest["skipped"] if not s["kept"])
-    return f", {dropped} bag messages dropped at ingest" if dropped else ""
+    return f", {_count(dropped, 'ingest drop')} (listed below)" if dropped else ""
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 frame"``, ``"2 frames"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _first_reasons(summary: dict[str, Any]) -> list[tuple[str, str]]:

@@ -219,3 +219,24 @@ def test_a_log_cut_at_half_replays_every_readable_scan(tmp_path, capsys) -> None
     assert summary["frames_processed"] == scans
     (note,) = [s["reason"] for s in summary["skipped"]]
     assert note.startswith("input incomplete: ") and "messages of the topics read" in note
+
+
+def test_a_folder_where_the_replay_writes_its_temporary_log_is_refused_and_left_alone(
+    tmp_path, capsys
+) -> None:
+    out = tmp_path / "run.mcap"
+    partial = tmp_path / "run.mcap.partial"
+    partial.mkdir()
+    (partial / "mine.txt").write_text("a user's file")
+    assert main(["replay", str(DEMO_LOG), "--out", str(out), "--quiet"]) == 2
+    assert "run.mcap.partial is a directory" in _error(capsys)
+    assert (partial / "mine.txt").read_text() == "a user's file"
+    assert not (tmp_path / "run.crashed.mcap").exists() and not out.exists()
+
+
+def test_an_out_naming_a_folder_is_refused(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["replay", str(DEMO_LOG), "--out", f"{tmp_path}/new/", "--quiet"])
+    assert raised.value.code == 2
+    assert "names a folder" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
