@@ -152,7 +152,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     except KeyError as exc:
         raise DataError(f"unknown class or key {exc}", field="--classes") from None
     result = print_and_serialise(report, args.split, len(seqmap))
-    result.update(run_provenance())
+    result.update(run_provenance(), whole_split=args.sequences is None)
     _write_metrics(args.out, result)
     return 0
 
@@ -239,6 +239,8 @@ def _run_lidar(
     report: dict[str, Any] = {
         "split": args.split,
         "sequences": [e.name for e in seqmap],
+        # False for a --sequences subset: not the protocol's figure (no published anchors)
+        "whole_split": args.sequences is None,
         "classes": classes,
         **run_provenance(),
     }

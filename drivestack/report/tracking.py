@@ -353,6 +353,16 @@ def _published_choice(
     split = result.get("split")
     if split not in (None, "val"):
         return {}, "", f"no published rows: they are on the val split, this run is on {split}"
+    if result.get("whole_split") is False:
+        sequences = ", ".join(result.get("sequences") or [])
+        return (
+            {},
+            "",
+            (
+                f"no published rows: this run covers only sequences {sequences} of the {split} "
+                "split (--sequences), the published figures all of them"
+            ),
+        )
     source = results_source(result)
     own = published.anchors("A").get((similarity, iou)) if published.tables else None
     own_name = (

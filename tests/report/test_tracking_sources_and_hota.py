@@ -127,6 +127,16 @@ def test_drivestack_tracker_rows_keep_the_current_code_table(
     assert "<td class=l>drivestack</td>" in html and "AB3DMOT 2022 code (published, A1)" in html
 
 
+def test_a_run_on_some_sequences_of_the_split_gets_no_published_rows(
+    tmp_path: Path, published: Path
+) -> None:
+    result = _result(config_file="x.yaml", sequences=["0001"], whole_split=False)
+    data, html = _report(tmp_path, result, published)
+    (table,) = data["tracking"][0]["tables"]
+    assert table["published"] == {}
+    assert "covers only sequences 0001 of the val split" in table["published_note"]
+
+
 def test_hota_columns_and_the_published_hota_anchor(tmp_path: Path, published: Path) -> None:
     data, html = _report(tmp_path, _result(), published)
     (table,) = data["tracking"][0]["tables"]

@@ -89,6 +89,7 @@ def test_metrics_record_the_commit_and_tables_say_what_they_measure(
     assert report["git_commit"] == git_commit()
     assert report["drivestack_version"] == __version__
     assert isinstance(report["command"], str)
+    assert report["whole_split"] is True  # no --sequences: the protocol's figure
     text = capsys.readouterr().out
     assert "iou_3d 0.25 (val, 11 sequences)" in text and "iou_3d 0.5 (val" in text
     assert text.count("values in percent") == 1
