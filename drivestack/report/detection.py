@@ -73,7 +73,8 @@ def _metrics(data: dict[str, Any]) -> dict[str, Any]:
 
 def detection_values(data: dict[str, Any]) -> dict[Key, float]:
     """``(class, setting, metric) -> percent`` of a detection metrics.json (module doc); ``{}``
-    for a protocol it does not know."""
+    for a protocol it does not know. A KITTI class and difficulty with no labelled box
+    (``labels_per_difficulty``) is left out: its AP of 0 is not a measurement."""
     metrics = _metrics(data)
     out: dict[Key, float] = {}
     kitti = [(m, v) for k, v in metrics.items() if (m := KITTI_AP_KEY.match(str(k)))]
@@ -90,7 +91,12 @@ def detection_values(data: dict[str, Any]) -> dict[Key, float]:
             _DIFFICULTIES.index(m["diff"]),
         )
 
+    labels = metrics.get("labels_per_difficulty")
+    labels = labels if isinstance(labels, dict) else {}
     for m, value in sorted(kitti, key=order):
+        counts = labels.get(m["cls"])
+        if isinstance(counts, dict) and counts.get(m["diff"]) == 0:
+            continue  # no labelled box: its AP is 0, not a measurement
         metric = f"{m['kind']} {m['ap']}" + (f" {m['mode']}" if m["mode"] else "")
         _put(out, (m["cls"], m["diff"], metric), value)
     if "mean_ap" in metrics:  # nuScenes and the centre-distance class groups

@@ -201,6 +201,14 @@ def test_one_result_each_is_compared_whatever_its_folder(
     assert len(data["detection_regressions"]) == 1
 
 
+def test_a_kitti_difficulty_without_labels_is_not_compared() -> None:
+    data = _kitti()
+    data["metrics"]["labels_per_difficulty"] = {"Car": {"easy": 0, "moderate": 12, "hard": 15}}
+    values = detection_values(data)
+    assert ("Car", "moderate", "3D AP40 strict") in values
+    assert not any(key[1] == "easy" for key in values)
+
+
 def test_detection_values_read_each_protocol() -> None:
     kitti = detection_values(_kitti(80.0))
     assert kitti["Car", "moderate", "3D AP40 strict"] == 80.0

@@ -131,7 +131,7 @@ def test_a_run_on_some_sequences_of_the_split_gets_no_published_rows(
     tmp_path: Path, published: Path
 ) -> None:
     result = _result(config_file="x.yaml", sequences=["0001"], whole_split=False)
-    data, html = _report(tmp_path, result, published)
+    data, _html = _report(tmp_path, result, published)
     (table,) = data["tracking"][0]["tables"]
     assert table["published"] == {}
     assert "covers only sequences 0001 of the val split" in table["published_note"]
