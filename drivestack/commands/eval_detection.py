@@ -235,7 +235,9 @@ def _print_summary(result: dict[str, Any]) -> None:
 
 def _notes(result: dict[str, Any]) -> list[str]:
     """What the figures of ``result`` do not say themselves: AP40 quantised by few labels
-    (KITTI), the detector's yaw being an axis and its lack of velocity (TP errors)."""
+    (KITTI), suspect inputs the loader warned about (a 0-byte KITTI scan), the detector's yaw
+    being an axis (except boxes its config turns along the lanes) and its lack of velocity
+    (TP errors)."""
     m = result["metrics"]
     notes = []
     for cls, by_diff in m.get("labels_per_difficulty", {}).items():
@@ -248,6 +250,8 @@ def _notes(result: dict[str, Any]) -> list[str]:
                     f"{cls} {diff}: AP40 with N = {n} < 41 labelled boxes is quantised: a "
                     f"perfect detector scores {best:.2f}"
                 )
+    # suspect inputs (a 0-byte KITTI scan), warned about on stderr as they were read
+    notes.extend(result.get("loader_warnings", []))
     outputs = result.get("detector_outputs")
     if outputs is None:
         return notes
@@ -256,6 +260,13 @@ def _notes(result: dict[str, Any]) -> list[str]:
         notes.append(
             f"the detector's yaw is an axis (modulo pi, front and back not told apart): the "
             f"{orientation} of objects heading the other way is near pi"
+        )
+    elif orientation and outputs.get("yaw_turned_along_lanes"):
+        notes.append(
+            "the detector's yaw is an axis (modulo pi, front and back not told apart) except "
+            "for Car / Truck boxes turned along the map's lanes (classify.lane_heading."
+            f"orient_along_lanes): the {orientation} of other objects heading the other way "
+            "is near pi"
         )
     errors = m.get("tp_errors", {})
     if outputs["boxes_with_velocity"] == 0 and "vel_err" in errors:

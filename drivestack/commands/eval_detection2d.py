@@ -13,7 +13,9 @@ detections/<name>/training/<Class>/NNNN.txt (RRC as DeepFusionMOT ships it). Fol
 KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name;
 15-column label files are refused as results.
 Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
-table and writes OUT/metrics.json (strict JSON: an AP over no labels is null).
+table, per class the detections the filter ignores (under --min-height-px, or on DontCare /
+ignored labels: n_dropped and n_ignored in metrics.json, neither TP nor FP), and writes
+OUT/metrics.json (strict JSON: an AP over no labels is null).
 """
 
 from __future__ import annotations
@@ -194,6 +196,33 @@ def _percent(ap: float) -> str:
     return f"{100 * ap:6.2f}" if np.isfinite(ap) else f"{'n/a':>6}"
 
 
+def _ignored_lines(
+    table: dict[str, dict[str, dict[str, float | int]]], ious: list[float], rules: KittiFilter
+) -> list[str]:
+    """Per class, the detections the KITTI filter leaves unscored (neither TP nor FP, so not
+    in n_fp): those lower than ``rules.min_height_px`` (dropped before matching) and those
+    matched to ignored labels (DontCare regions, the neighbouring class, labels outside the
+    filter) at each IoU threshold. None for a class without any."""
+    from drivestack.eval.detection2d import KITTI_NEIGHBOURS
+
+    lines = []
+    for cls, row in table.items():
+        dropped = int(row[f"iou_{ious[0]:g}"].get("n_dropped", 0))
+        ignored = [int(row[f"iou_{t:g}"].get("n_ignored", 0)) for t in ious]
+        if not dropped and not any(ignored):
+            continue
+        labels = ", ".join(["DontCare", *KITTI_NEIGHBOURS.get(cls, ())])
+        lines.append(
+            f"{cls}: ignored (neither TP nor FP): {dropped} detection"
+            f"{'s' if dropped != 1 else ''} under {rules.min_height_px:g} px; "
+            + " / ".join(str(n) for n in ignored)
+            + " at IoU "
+            + " / ".join(f"{t:g}" for t in ious)
+            + f" on ignored labels ({labels}, or outside the filter)"
+        )
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection2d import KittiFilter, average_precision
 
@@ -224,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
     for cls, row in table.items():
         aps = "".join(f"  {_percent(row[f'iou_{t:g}']['ap'])}" for t in ious)
         print(f"{cls:<12}{aps}   {row[f'iou_{ious[0]:g}']['n_gt']}")
+    for line in _ignored_lines(table, ious, rules):
+        print(line)
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "source": str(args.kitti_tracking_root or args.labels),

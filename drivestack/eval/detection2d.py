@@ -34,12 +34,16 @@ class ImageBoxes:
     Attributes:
         gt_xyxy_px: ``(G, 4)``; gt_ignore: ``(G,)`` bool (ignored ground truth).
         det_xyxy_px: ``(D, 4)``; det_score: ``(D,)``.
+        det_dropped: detections of the class a filter left out before matching (not in
+            ``det_xyxy_px``: KITTI's lower than ``KittiFilter.min_height_px``); counted only,
+            so a report can say how many were never scored.
     """
 
     gt_xyxy_px: np.ndarray
     gt_ignore: np.ndarray
     det_xyxy_px: np.ndarray
     det_score: np.ndarray
+    det_dropped: int = 0
 
     def __post_init__(self) -> None:
         g = np.asarray(self.gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
@@ -65,6 +69,9 @@ class ApResult:
         ap: all-point AP in [0, 1] (NaN when there is no non-ignored ground truth).
         precision, recall: ``(K,)`` at each ranked non-ignored detection.
         n_gt: non-ignored ground-truth boxes; n_tp, n_fp: counts over all detections.
+        n_ignored: detections ignored in matching (neither TP nor FP: their best IoU with
+            an ignored ground-truth box, e.g. DontCare, reaches the threshold).
+        n_dropped: detections a filter left out before matching (:attr:`ImageBoxes.det_dropped`).
     """
 
     iou_threshold: float
@@ -74,6 +81,8 @@ class ApResult:
     n_gt: int
     n_tp: int
     n_fp: int
+    n_ignored: int = 0
+    n_dropped: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -82,6 +91,8 @@ class ApResult:
             "n_gt": self.n_gt,
             "n_tp": self.n_tp,
             "n_fp": self.n_fp,
+            "n_ignored": self.n_ignored,
+            "n_dropped": self.n_dropped,
             "max_recall": float(self.recall[-1]) if self.recall.size else 0.0,
         }
 
@@ -150,6 +161,8 @@ def average_precision(images: Sequence[ImageBoxes], iou_threshold: float) -> ApR
         n_gt=n_gt,
         n_tp=int(tp[-1]) if tp.size else 0,
         n_fp=int(fp[-1]) if fp.size else 0,
+        n_ignored=int(np.count_nonzero(outcome < 0)),
+        n_dropped=int(sum(im.det_dropped for im in images)),
     )
 
 
@@ -168,7 +181,8 @@ class KittiFilter:
     Ground truth of the class is ignored when its 2D height is below ``min_height_px``, its
     occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
     of the neighbouring class (:data:`KITTI_NEIGHBOURS`) and ``DontCare`` regions are ignored;
-    detections lower than ``min_height_px`` are dropped. Defaults: KITTI's "hard" level.
+    detections lower than ``min_height_px`` are dropped (counted in
+    :attr:`ImageBoxes.det_dropped`, neither TP nor FP). Defaults: KITTI's "hard" level.
     """
 
     min_height_px: float = 25.0
@@ -202,9 +216,12 @@ def kitti_image_boxes(
     keep = own | neighbour | dontcare
     ignore = (own & hard) | neighbour | dontcare
     det_box = np.asarray(det_xyxy_px, dtype=np.float64).reshape(-1, 4)
-    det_keep = (np.asarray(det_type, dtype=str) == cls) & (
-        det_box[:, 3] - det_box[:, 1] >= rules.min_height_px
-    )
+    det_own = np.asarray(det_type, dtype=str) == cls
+    det_keep = det_own & (det_box[:, 3] - det_box[:, 1] >= rules.min_height_px)
     return ImageBoxes(
-        gt_box[keep], ignore[keep], det_box[det_keep], np.asarray(det_score)[det_keep]
+        gt_box[keep],
+        ignore[keep],
+        det_box[det_keep],
+        np.asarray(det_score)[det_keep],
+        det_dropped=int(np.count_nonzero(det_own & ~det_keep)),
     )

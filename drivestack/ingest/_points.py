@@ -89,7 +89,7 @@ def finite_cloud(
             col = int(np.flatnonzero(~finite[first])[0])
             raise DataError(
                 f"{int(rows.sum())} point(s) with NaN or infinite "
-                f"{'coordinates' if col < 3 else 'values'} (pass drop_nonfinite=True to drop them)",
+                f"{'coordinates' if col < 3 else 'values'} (drop_nonfinite=True drops them when reading from Python)",
                 path=path,
                 record=f"point {first}",
                 field=fields[col],

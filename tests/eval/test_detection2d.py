@@ -102,3 +102,22 @@ def test_kitti_rules_ignore_neighbours_dontcare_and_hard_ground_truth() -> None:
     assert im.det_xyxy_px.shape == (3, 4)
     res = average_precision([im], 0.5)
     assert (res.n_gt, res.n_tp, res.n_fp, res.ap) == (1, 1, 0, 1.0)
+
+
+def test_kitti_filter_counts_the_detections_it_drops() -> None:
+    from drivestack.eval.detection2d import kitti_image_boxes
+
+    im = kitti_image_boxes(
+        "Car",
+        np.array(["Car"]),
+        np.array([[0.0, 0.0, 100.0, 50.0]]),
+        np.array([0.0]),
+        np.array([0]),
+        np.array(["Car", "Car", "Car", "Pedestrian"]),
+        np.array([[0, 0, 100, 50], [0, 0, 10, 10], [0, 0, 10, 24.9], [0, 0, 5, 5]], float),
+        np.array([0.9, 0.8, 0.7, 0.6]),
+    )
+    # the two low Car boxes dropped (the small Pedestrian is another class's, not counted)
+    assert im.det_xyxy_px.shape == (1, 4) and im.det_dropped == 2
+    res = average_precision([im, im], 0.5)
+    assert (res.ap, res.n_tp, res.n_fp, res.n_dropped, res.n_ignored) == (1.0, 2, 0, 4, 0)

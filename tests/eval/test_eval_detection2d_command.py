@@ -186,3 +186,27 @@ def test_table_names_filters_interpolation_and_commit(
     assert "all-point interpolation" in text and "in percent" in text
     report = json.loads((out / "metrics.json").read_text())
     assert report["git_commit"] == git_commit() and "command" in report
+
+
+def test_detections_the_kitti_filter_ignores_are_counted_and_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels, results = tmp_path / "label_2", tmp_path / "results"
+    _write(labels / "000000.txt", [("Car", 0, 0, 100, 50), ("DontCare", 300, 0, 400, 50)])
+    # one exact hit (0.9), one on the DontCare region (0.8), 600 boxes 10 px high (0.5)
+    tiny = [("Car", 500.0 + i % 100, 100.0, 520.0 + i % 100, 110.0) for i in range(600)]
+    rows = [("Car", 0.0, 0.0, 100.0, 50.0), ("Car", 300.0, 0.0, 400.0, 50.0), *tiny]
+    _write(results / "000000.txt", rows, [0.9, 0.8, *[0.5] * 600])
+    out = tmp_path / "out"
+    argv = ["eval", "detection2d", "--labels", str(labels), "--results", str(results)]
+    assert cli_main([*argv, "--classes", "Car", "--out", str(out)]) == 0
+    car = json.loads((out / "metrics.json").read_text())["classes"]["Car"]
+    for t in ("0.5", "0.7"):  # the AP and counts as before; the ignored ones counted
+        assert car[f"iou_{t}"]["ap"] == pytest.approx(1.0)
+        assert (car[f"iou_{t}"]["n_tp"], car[f"iou_{t}"]["n_fp"]) == (1, 0)
+        assert (car[f"iou_{t}"]["n_dropped"], car[f"iou_{t}"]["n_ignored"]) == (600, 1)
+    text = capsys.readouterr().out
+    assert (
+        "Car: ignored (neither TP nor FP): 600 detections under 25 px; 1 / 1 at IoU 0.5 / 0.7 "
+        "on ignored labels (DontCare, Van, or outside the filter)"
+    ) in text

@@ -36,13 +36,16 @@ KITTI_TRACKING_IMAGE_WH = (1242, 375)
 
 @dataclass(frozen=True)
 class LabelledFrame:
-    """One scan with labels: ``key`` names it in outputs; ``native`` is the protocol's GT."""
+    """One scan with labels: ``key`` names it in outputs; ``native`` is the protocol's GT.
+    ``warnings``: what the loader found suspect but valid (a KITTI scan of 0 bytes, most
+    likely a truncated copy, read as a cloud without points), one line each naming the file."""
 
     key: str
     frame: SensorFrame
     native: Any
     calib: Any = None
     image_size_wh: tuple[int, int] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def _kitti_label_files(root: Path) -> list[Path]:
@@ -63,18 +66,26 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
         calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
         objs = read_kitti_label(path)
         image = base / "image_2" / f"{stem}.png"
+        scan = base / "velodyne" / f"{stem}.bin"
+        lidars = {LIDAR: read_velodyne_bin(scan)} if load_points else {}
         frame = SensorFrame(
             timestamp_ns=0,
-            lidars={LIDAR: read_velodyne_bin(base / "velodyne" / f"{stem}.bin")}
-            if load_points
-            else {},
+            lidars=lidars,
             ego_from_sensor={LIDAR: SE3.identity()},
             labels=objects_to_boxes(objs, calib),
             source=str(path),
         )
-        yield LabelledFrame(
-            stem, frame, objs, calib, png_size_wh(image) if image.exists() else None
+        # a 0-byte scan is valid (no returns) but almost always a truncated copy: said, scored
+        warnings = (
+            (
+                f"{scan}: empty scan (0 bytes), scored as a scan without points: most likely a "
+                "truncated copy",
+            )
+            if load_points and len(lidars[LIDAR]) == 0
+            else ()
         )
+        image_wh = png_size_wh(image) if image.exists() else None
+        yield LabelledFrame(stem, frame, objs, calib, image_wh, warnings=warnings)
 
 
 def _kitti_tracking_scans(root: Path) -> list[Path]:

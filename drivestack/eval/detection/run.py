@@ -18,10 +18,14 @@ frame) or from files made elsewhere, and scores them:
 - ``aimotive`` / ``pandaset`` (no native protocol): nuScenes-style centre-distance AP and TP
   errors on the class groups (:data:`GROUP_CENTER_DISTANCE`), ego frame; GT boxes without
   LiDAR points are not scored.
+
+Suspect but valid inputs the loader meets (a KITTI scan of 0 bytes) are warned about on stderr
+as they are read and listed under ``loader_warnings``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -255,9 +259,13 @@ def evaluate_dataset(
     keys: list[str] = []
     submission: dict[str, list[dict[str, Any]]] = {}
     av2_rows: list[Any] = []
-    outputs = _DetectorOutputs()
+    outputs = _DetectorOutputs(turns_along_lanes=_turns_along_lanes(detector))
+    warnings: list[str] = []
     for lf in frames:
         keys.append(lf.key)
+        for warning in lf.warnings:  # said when met (stderr), kept for metrics.json
+            print(f"warning: {warning}", file=sys.stderr)
+            warnings.append(warning)
         gts.append(lf.native)
         boxes = None
         if detector is not None:
@@ -296,17 +304,35 @@ def evaluate_dataset(
         result["pr_curves"] = curves
     if detector is not None and outputs.boxes:
         result["detector_outputs"] = outputs.as_dict()
+    if warnings:
+        result["loader_warnings"] = warnings
     if dataset == "av2" and detections is not None:
         result["logs_without_detections"] = _av2_logs_without_detections(keys, detections)
     return result
 
 
+def _turns_along_lanes(detector: DetectorStage | None) -> bool:
+    """Whether ``detector`` documents turning boxes to the map's lanes' direction of travel:
+    drivestack's LiDAR detector with ``classify.lane_heading`` enabled and
+    ``orient_along_lanes`` (its other yaws are box axes, modulo pi)."""
+    lanes = getattr(getattr(getattr(detector, "cfg", None), "classify", None), "lane_heading", None)
+    return bool(
+        lanes is not None
+        and getattr(lanes, "enabled", False)
+        and getattr(lanes, "orient_along_lanes", False)
+    )
+
+
 class _DetectorOutputs:
     """What the detector's boxes carry, seen over the scored frames: whether any has a
     velocity, and whether the yaws all lie in half a turn (a box axis, front and back not told
-    apart: orientation errors of objects heading the other way are near pi)."""
+    apart: orientation errors of objects heading the other way are near pi).
+    ``turns_along_lanes``: the detector's config turns Car / Truck boxes along the map's lanes
+    (:func:`_turns_along_lanes`): its yaws are axes except for those boxes, so they span more
+    than half a turn although most are axes."""
 
-    def __init__(self) -> None:
+    def __init__(self, turns_along_lanes: bool = False) -> None:
+        self.turns_along_lanes = turns_along_lanes
         self.boxes = 0
         self.with_velocity = 0
         self.yaw_min = np.inf
@@ -327,6 +353,8 @@ class _DetectorOutputs:
             "boxes_with_velocity": self.with_velocity,
             # every yaw within [-pi/2, pi/2]: an axis (modulo pi), not a heading
             "yaw_is_axis": bool(self.yaw_max - self.yaw_min <= np.pi + 1e-6),
+            # the config turns boxes along the lanes: axes except for those (not measured)
+            "yaw_turned_along_lanes": self.turns_along_lanes,
         }
 
 
@@ -343,8 +371,6 @@ def _av2_logs_without_detections(keys: list[str], files: Path) -> list[str]:
     """The scored logs (``keys`` ``<log_id>/<timestamp_ns>``) without a single row in the
     detections table ``files``, each announced on stderr: the AV2 protocol scores them as
     no detections (it does not require every log), which is most likely a wrong file."""
-    import sys
-
     from drivestack.ingest.argoverse2 import read_av2_cuboids
 
     have = set(_cached(files, read_av2_cuboids).log_id.tolist())
