@@ -103,18 +103,35 @@ def _check_folders(args: argparse.Namespace) -> bool:
     return True
 
 
+def _results_held(d: dict[str, Any]) -> str:
+    """What an eval folder's results are: ``detection results of kitti-tracking``,
+    ``tracking results of val`` (the splits / datasets they record), joined by "and"."""
+    parts = []
+    for kind, key in (("tracking", "split"), ("detection", "dataset")):
+        if d[kind]:
+            names = sorted({str(r[key]) for r in d[kind] if r.get(key)})
+            parts.append(f"{kind} results" + (f" of {', '.join(names)}" if names else ""))
+    return " and ".join(parts)
+
+
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """The lines the command prints about a report's data (before the files it wrote)."""
     c = d["counts"]
-    lines = [
-        f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed, {c['fail']} failed, "
-        f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
-        + (
-            f"; {len(d['tracking'])} tracking and {len(d['detection'])} detection results"
-            if d["tracking"] or d["detection"]
-            else ""
-        )
-    ]
+    if c["total"] == 0 and (d["tracking"] or d["detection"]):  # an eval folder: no sim runs
+        lines = [
+            f"{d['run']['kind']} run: {_results_held(d)}"
+            + (f"; {c['corrupt']} corrupt" if c["corrupt"] else "")
+        ]
+    else:
+        lines = [
+            f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed, {c['fail']} failed, "
+            f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
+            + (
+                f"; {len(d['tracking'])} tracking and {len(d['detection'])} detection results"
+                if d["tracking"] or d["detection"]
+                else ""
+            )
+        ]
     if d["comparison"] is not None:
         lines.append(_comparison_line(d))
     lines += [f"warning: {w}" for w in d["warnings"]]

@@ -235,7 +235,7 @@ def test_a_fused_tracking_run_is_reported_with_both_trackers(
 ) -> None:
     run = _fused_tracking_run(tmp_path / "run", lidar=0.90, fused=0.95)
     rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
-    assert rc == 0 and "1 tracking and 0 detection results" in out
+    assert rc == 0 and "eval run: tracking results of val" in out
     data = _strict((tmp_path / "r.json").read_text())
     tables = data["tracking"][0]["tables"]
     assert [(t["similarity"], t["iou"], t["mode"]) for t in tables] == [

@@ -184,3 +184,11 @@ def test_the_summary_shows_the_commit_and_version_an_eval_run_recorded(
     # an eval run that recorded none: said so, not passed off as the run's
     older, _ = _report(tmp_path / "old", _result(), published)
     assert older["git_commit"] is None and older["drivestack_version_recorded"] is False
+
+
+def test_the_console_says_what_an_eval_folder_holds(
+    tmp_path: Path, published: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _report(tmp_path, _result(config_file="x.yaml"), published)
+    out = capsys.readouterr().out
+    assert "eval run: tracking results of val" in out and "0 runs" not in out
