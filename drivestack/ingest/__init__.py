@@ -66,4 +66,241 @@ PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     
   ``intensity`` uint16 0..254.
 - PandaSet: the LiDAR pose frame turned to x forward (origin about 0.4 m above the road);
   ``intensity`` uint8.
+
+Importing the package is cheap: the names in ``__all__`` (the ``read_*_frame`` readers, their
+``list_*`` helpers, the file readers and writers above, the ROS bag entry points and the map
+readers) import their module on first use, so ``from drivestack.ingest import
+read_kitti_tracking_frame`` works without loading pyarrow, laspy or the bag libraries first.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from drivestack.core.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from drivestack.ingest.aimotive import (
+        list_aimotive_frames,
+        read_aimotive_boxes,
+        read_aimotive_calibration,
+        read_aimotive_frame,
+        read_aimotive_laz,
+    )
+    from drivestack.ingest.argoverse2 import (
+        Av2Cuboids,
+        Av2Poses,
+        list_av2_sweeps,
+        read_av2_calibration,
+        read_av2_cuboids,
+        read_av2_frame,
+        read_av2_poses,
+        read_av2_sweep,
+        write_av2_detections,
+    )
+    from drivestack.ingest.kitti_calib import (
+        KittiCalib,
+        read_kitti_calib,
+    )
+    from drivestack.ingest.kitti_format import (
+        KittiObjects,
+    )
+    from drivestack.ingest.kitti_object import (
+        format_kitti_label,
+        read_kitti_camera,
+        read_kitti_label,
+        read_kitti_object_frame,
+        read_velodyne_bin,
+        read_velodyne_pcd,
+        write_kitti_label,
+    )
+    from drivestack.ingest.kitti_odometry import (
+        read_odometry_frame,
+        read_odometry_sequence_poses,
+    )
+    from drivestack.ingest.kitti_tracking import (
+        KittiTrackingSequence,
+        list_kitti_tracking_frames,
+        read_ab3dmot_detections,
+        read_ego_poses,
+        read_kitti_tracking_frame,
+        read_kitti_tracking_scan,
+        read_seqmap,
+        read_split_seqmap,
+        read_tracking_labels,
+        write_tracking_results,
+    )
+    from drivestack.ingest.maps import (
+        build_synthetic_map,
+        read_commonroad,
+        read_lanelet2,
+    )
+    from drivestack.ingest.nuscenes import (
+        NuScenesSample,
+        read_lidar_pcd_bin,
+        read_multisweep_fp16,
+        read_nuscenes_frame,
+        read_nuscenes_info,
+        read_submission,
+        write_submission,
+    )
+    from drivestack.ingest.pandaset import (
+        list_pandaset_frames,
+        read_lidar_npz,
+        read_pandaset_frame,
+    )
+    from drivestack.ingest.pcd import (
+        PcdData,
+        parse_pcd,
+        pcd_to_point_cloud,
+        read_pcd,
+    )
+    from drivestack.ingest.rosbag import (
+        RosbagConfig,
+        RosbagLog,
+        load_rosbag_config,
+        read_ouster_bag,
+        read_velodyne_bag,
+    )
+
+#: exported name -> its module under this package (imported on first use)
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "format_kitti_label",
+            "read_kitti_camera",
+            "read_kitti_label",
+            "read_kitti_object_frame",
+            "read_velodyne_bin",
+            "read_velodyne_pcd",
+            "write_kitti_label",
+        ),
+        "kitti_object",
+    ),
+    **dict.fromkeys(
+        (
+            "KittiTrackingSequence",
+            "list_kitti_tracking_frames",
+            "read_ab3dmot_detections",
+            "read_ego_poses",
+            "read_kitti_tracking_frame",
+            "read_kitti_tracking_scan",
+            "read_seqmap",
+            "read_split_seqmap",
+            "read_tracking_labels",
+            "write_tracking_results",
+        ),
+        "kitti_tracking",
+    ),
+    **dict.fromkeys(("read_odometry_frame", "read_odometry_sequence_poses"), "kitti_odometry"),
+    **dict.fromkeys(("KittiCalib", "read_kitti_calib"), "kitti_calib"),
+    **dict.fromkeys(("KittiObjects",), "kitti_format"),
+    **dict.fromkeys(
+        (
+            "NuScenesSample",
+            "read_lidar_pcd_bin",
+            "read_multisweep_fp16",
+            "read_nuscenes_frame",
+            "read_nuscenes_info",
+            "read_submission",
+            "write_submission",
+        ),
+        "nuscenes",
+    ),
+    **dict.fromkeys(
+        (
+            "Av2Cuboids",
+            "Av2Poses",
+            "list_av2_sweeps",
+            "read_av2_calibration",
+            "read_av2_cuboids",
+            "read_av2_frame",
+            "read_av2_poses",
+            "read_av2_sweep",
+            "write_av2_detections",
+        ),
+        "argoverse2",
+    ),
+    **dict.fromkeys(
+        (
+            "list_aimotive_frames",
+            "read_aimotive_boxes",
+            "read_aimotive_calibration",
+            "read_aimotive_frame",
+            "read_aimotive_laz",
+        ),
+        "aimotive",
+    ),
+    **dict.fromkeys(("list_pandaset_frames", "read_lidar_npz", "read_pandaset_frame"), "pandaset"),
+    **dict.fromkeys(("PcdData", "parse_pcd", "pcd_to_point_cloud", "read_pcd"), "pcd"),
+    **dict.fromkeys(
+        ("RosbagConfig", "RosbagLog", "load_rosbag_config", "read_ouster_bag", "read_velodyne_bag"),
+        "rosbag",
+    ),
+    **dict.fromkeys(("build_synthetic_map", "read_commonroad", "read_lanelet2"), "maps"),
+}
+__all__ = [
+    "Av2Cuboids",
+    "Av2Poses",
+    "KittiCalib",
+    "KittiObjects",
+    "KittiTrackingSequence",
+    "NuScenesSample",
+    "PcdData",
+    "RosbagConfig",
+    "RosbagLog",
+    "build_synthetic_map",
+    "format_kitti_label",
+    "list_aimotive_frames",
+    "list_av2_sweeps",
+    "list_kitti_tracking_frames",
+    "list_pandaset_frames",
+    "load_rosbag_config",
+    "parse_pcd",
+    "pcd_to_point_cloud",
+    "read_ab3dmot_detections",
+    "read_aimotive_boxes",
+    "read_aimotive_calibration",
+    "read_aimotive_frame",
+    "read_aimotive_laz",
+    "read_av2_calibration",
+    "read_av2_cuboids",
+    "read_av2_frame",
+    "read_av2_poses",
+    "read_av2_sweep",
+    "read_commonroad",
+    "read_ego_poses",
+    "read_kitti_calib",
+    "read_kitti_camera",
+    "read_kitti_label",
+    "read_kitti_object_frame",
+    "read_kitti_tracking_frame",
+    "read_kitti_tracking_scan",
+    "read_lanelet2",
+    "read_lidar_npz",
+    "read_lidar_pcd_bin",
+    "read_multisweep_fp16",
+    "read_nuscenes_frame",
+    "read_nuscenes_info",
+    "read_odometry_frame",
+    "read_odometry_sequence_poses",
+    "read_ouster_bag",
+    "read_pandaset_frame",
+    "read_pcd",
+    "read_seqmap",
+    "read_split_seqmap",
+    "read_submission",
+    "read_tracking_labels",
+    "read_velodyne_bag",
+    "read_velodyne_bin",
+    "read_velodyne_pcd",
+    "write_av2_detections",
+    "write_kitti_label",
+    "write_submission",
+    "write_tracking_results",
+]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

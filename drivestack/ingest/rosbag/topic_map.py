@@ -1,6 +1,7 @@
 """Which topic is which sensor: the ``rosbag`` ingest config and defaults guessed from types.
 
-YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`)::
+YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key is optional,
+``configs/ingest/rosbag_example.yaml`` explains each one)::
 
     topics:                      # omit (or no lidars) to guess from message types; printed
       lidars: {top: /velodyne_points}
@@ -17,6 +18,12 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`)::
     sync_latency_ns: 500000000
     velodyne:                    # per Velodyne packet LiDAR (optional; model detected)
       top: {model: VLP16, calibration: VLP16.yaml, min_range_m: 0.3, max_range_m: 300.0}
+
+``velodyne`` is keyed by the LiDAR names of ``topics.lidars`` (of the guessed map when
+``topics`` is omitted); a relative ``calibration`` path is opened from the process's current
+working directory, not from the config file's folder. A bag without TF (packet-only
+recordings) replays with ``ego_frame`` set to the LiDAR's frame id and frames without an ego
+pose (the stack's ``missing_ego_pose: track_in_ego_frame``, not a key of this file).
 """
 
 from __future__ import annotations
