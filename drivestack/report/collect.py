@@ -280,6 +280,20 @@ def _error_record(folder: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+#: What :func:`_read_json` returns for a file that does not parse.
+_CORRUPT = object()
+
+
+def _read_json(path: Path, problems: list[str], what: str) -> Any:
+    """``path``'s JSON, or :data:`_CORRUPT` with ``"<path>: <what>: <reason>"`` added to
+    ``problems`` when it does not parse (a report lists a bad file, it does not fail on it)."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        problems.append(f"{path}: {what}: {exc.msg}")
+        return _CORRUPT
+
+
 def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
     """A sim run's manifest: its ``sim.json`` (when written) and ``summary.json`` (as
     ``summary``); what does not parse is a problem, not an error."""
@@ -288,10 +302,8 @@ def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
         path = root / name
         if not path.exists():
             continue
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}: corrupt: {exc.msg}")
+        data = _read_json(path, problems, "corrupt")
+        if data is _CORRUPT:
             continue
         if name == SIM_MANIFEST_NAME and isinstance(data, dict):
             manifest.update(data)
@@ -311,10 +323,8 @@ def load_run(root: Path) -> RunData:
     kind = "empty"
     if (root / MANIFEST_NAME).exists():
         kind = "fleet"
-        try:
-            manifest = json.loads((root / MANIFEST_NAME).read_text())
-        except json.JSONDecodeError as exc:
-            problems.append(f"{root / MANIFEST_NAME}: corrupt: {exc.msg}")
+        data = _read_json(root / MANIFEST_NAME, problems, "corrupt")
+        manifest = {} if data is _CORRUPT else data
         records, index_problems = read_index(root / INDEX_NAME)
         problems.extend(index_problems)
         fleet_records = latest_records(records)
@@ -342,10 +352,8 @@ def load_run(root: Path) -> RunData:
     for path in [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]:
         if not path.exists():
             continue
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}: corrupt metrics.json: {exc.msg}")
+        data = _read_json(path, problems, "corrupt metrics.json")
+        if data is _CORRUPT:
             corrupt.append(str(path))
             continue
         which = _classify(data)
