@@ -4,7 +4,8 @@ importing the package stays cheap while ``from package import Name`` keeps worki
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -19,3 +20,14 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         return getattr(importlib.import_module(f"{package}.{module}"), name)
 
     return __getattr__
+
+
+def lazy_dir(package: str, names: Iterable[str]) -> Callable[[], list[str]]:
+    """The ``__dir__`` of ``package``: its loaded globals and the lazily exported ``names``
+    (``dir()`` lists them before they are first read)."""
+    exported = set(names)
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[package])) | exported)
+
+    return __dir__

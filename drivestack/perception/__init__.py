@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivestack.core.lazy_exports import lazy_exports
+from drivestack.core.lazy_exports import lazy_dir, lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.perception.lidar.baseline import Open3dBaselineConfig, Open3dBaselineDetector
@@ -54,7 +54,4 @@ __all__ = [
     "load_lidar_detector_config",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(__name__, __all__)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivestack.core.lazy_exports import lazy_exports
+from drivestack.core.lazy_exports import lazy_dir, lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.ingest.maps.av2_drivable import DrivableAreaPolygons, read_av2_drivable_area
@@ -70,7 +70,4 @@ __all__ = [
     "straight_road",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(__name__, __all__)

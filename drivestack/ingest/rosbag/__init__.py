@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivestack.core.lazy_exports import lazy_exports
+from drivestack.core.lazy_exports import lazy_dir, lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.ingest.rosbag.bag_io import IngestReport, SkippedMessage, open_bag
@@ -80,7 +80,4 @@ __all__ = [
     "read_velodyne_bag",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(__name__, __all__)
