@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-root",
-        help="shared data folder for CommonRoad/Lanelet2 maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
+        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
     from drivestack.commands.fleet import (
         add_fleet_arguments,

@@ -134,6 +134,7 @@ if TYPE_CHECKING:
         build_synthetic_map,
         read_commonroad,
         read_lanelet2,
+        read_opendrive,
     )
     from drivestack.ingest.nuscenes import (
         NuScenesSample,
@@ -237,7 +238,9 @@ _EXPORTS = {
         ("RosbagConfig", "RosbagLog", "load_rosbag_config", "read_ouster_bag", "read_velodyne_bag"),
         "rosbag",
     ),
-    **dict.fromkeys(("build_synthetic_map", "read_commonroad", "read_lanelet2"), "maps"),
+    **dict.fromkeys(
+        ("build_synthetic_map", "read_commonroad", "read_lanelet2", "read_opendrive"), "maps"
+    ),
 }
 __all__ = [
     "Av2Cuboids",
@@ -284,6 +287,7 @@ __all__ = [
     "read_nuscenes_info",
     "read_odometry_frame",
     "read_odometry_sequence_poses",
+    "read_opendrive",
     "read_ouster_bag",
     "read_pandaset_frame",
     "read_pcd",

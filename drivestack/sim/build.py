@@ -15,6 +15,7 @@ import numpy as np
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
+from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
@@ -41,7 +42,7 @@ DEFAULT_SIZE_M = {
 }
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
-FILE_MAPS = ("commonroad", "lanelet2")
+FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         if m.kind == "commonroad":
             scenario = read_commonroad(file)
             return scenario.road_map, scenario
+        if m.kind == "opendrive":
+            return read_opendrive(file), None
         return read_lanelet2(file), None
     builder = SYNTHETIC_MAP_BUILDERS.get(m.kind)
     if builder is None:

@@ -35,10 +35,10 @@ def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
 
 @dataclass(frozen=True)
 class MapConfig:
-    kind: str  # straight | curved | intersection | merge | commonroad | lanelet2
+    kind: str  # straight | curved | intersection | merge | commonroad | lanelet2 | opendrive
     params: dict[str, int | float] = field(default_factory=dict)
     file: str | None = (
-        None  # commonroad / lanelet2: absolute, or relative to the shared data folder
+        None  # commonroad / lanelet2 / opendrive: absolute, or relative to the shared data folder
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError
@@ -13,6 +14,8 @@ from drivestack.sim.scenario import load_scenarios, load_suite
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SCENARIO_FILES = sorted((CONFIGS / "scenarios").glob("*.yaml"))
+#: Scenarios whose map is a file of the shared data folder.
+FILE_MAP_PREFIXES = ("commonroad_", "opendrive_")
 
 
 def test_regression_suite_covers_the_issue() -> None:
@@ -34,7 +37,7 @@ def test_regression_suite_covers_the_issue() -> None:
 
 @pytest.mark.parametrize(
     "file",
-    [f for f in SCENARIO_FILES if not f.name.startswith("commonroad_")],
+    [f for f in SCENARIO_FILES if not f.name.startswith(FILE_MAP_PREFIXES)],
     ids=lambda f: f.stem,
 )
 def test_synthetic_scenarios_run(file: Path) -> None:
@@ -53,6 +56,26 @@ def test_commonroad_scenarios_run(file: Path, shared_data: Path) -> None:
     assert len(built.world.traffic.specs) > 0
     result = run_scenario(built, "idm", max_steps=3)
     assert len(result.history) == 4 and not result.history.collisions[0].any()
+
+
+@pytest.mark.data
+def test_opendrive_left_turn_yields_then_turns(shared_data: Path) -> None:
+    (cfg,) = load_scenarios(CONFIGS / "scenarios" / "opendrive_fabriksgatan_left.yaml")
+    built = build_scenario(cfg, shared_data)
+    # south approach, the junction's connecting road, then the west road (3 reads its lanes
+    # against its reference line: lane 1)
+    assert built.route_lanes == ["0_0_1", "10_0_-1", "3_0_1"]
+    result = run_scenario(built, "pdm")
+    history = result.history
+    assert result.passed and not history.collisions.any()
+    assert history.ego_x_m[-1] < 0.0  # turned west: the junction is at x = 18..33 m
+    # the oncoming car crosses the ego's path first: the ego is slower when it passes
+    gap = np.hypot(
+        history.ego_x_m - history.agent_boxes[:, 0, 0],
+        history.ego_y_m - history.agent_boxes[:, 0, 1],
+    )
+    closest = int(np.argmin(gap))
+    assert history.ego_speed_mps[closest] < 0.8 * history.ego_speed_mps[0]
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -1,11 +1,12 @@
 """Road-map readers and builders: synthetic roads from code, CommonRoad XML, Lanelet2 OSM,
-Argoverse 2 map layers.
+OpenDRIVE, Argoverse 2 map layers.
 
 - :func:`build_synthetic_map` (or :func:`straight_road`, :func:`curved_road`,
   :func:`four_way_intersection`, :func:`merge_road`; bad arguments raise
   :class:`MapParamError`) -> :class:`~drivestack.structures.road_map.RoadMap`;
 - :func:`read_commonroad` -> :class:`CommonRoadScenario` (map, obstacles, planning problem);
 - :func:`read_lanelet2` -> ``RoadMap``;
+- :func:`read_opendrive` (``.xodr``) -> ``RoadMap``;
 - Argoverse 2 logs' ``map/`` folder: :func:`read_av2_lanes`, :func:`read_av2_drivable_area`,
   :func:`read_av2_ground_height`.
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from drivestack.ingest.maps.av2_lanes import LaneDirections, read_av2_lanes
     from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
     from drivestack.ingest.maps.lanelet2 import read_lanelet2
+    from drivestack.ingest.maps.opendrive import read_opendrive
     from drivestack.ingest.maps.synthetic import (
         MapParamError,
         build_synthetic_map,
@@ -45,6 +47,7 @@ _EXPORTS = {
     "CommonRoadScenario": "commonroad",
     "read_commonroad": "commonroad",
     "read_lanelet2": "lanelet2",
+    "read_opendrive": "opendrive",
     "MapParamError": "synthetic",
     "build_synthetic_map": "synthetic",
     "curved_road": "synthetic",
@@ -67,6 +70,7 @@ __all__ = [
     "read_av2_lanes",
     "read_commonroad",
     "read_lanelet2",
+    "read_opendrive",
     "straight_road",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

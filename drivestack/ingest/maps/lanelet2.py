@@ -38,7 +38,7 @@ Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
 
 Malformed input (a node without ``lat``, an unknown way, a speed limit that is not a positive
 speed) is a :class:`DataError` naming the file, the node / relation and the field. An
-OpenDRIVE file (root ``<OpenDRIVE>``) is refused: drivestack has no OpenDRIVE reader.
+OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming :func:`read_opendrive`.
 """
 
 from __future__ import annotations
@@ -256,8 +256,8 @@ def _check_format(root: ET.Element, path: str) -> None:
     """``DataError`` unless ``root`` is a Lanelet2 OSM document."""
     if root.tag == "OpenDRIVE":
         raise DataError(
-            "this is an OpenDRIVE file; read_lanelet2 reads Lanelet2 OSM maps and drivestack "
-            "has no OpenDRIVE reader (convert it to Lanelet2 or CommonRoad first)",
+            "this is an OpenDRIVE file; read_lanelet2 reads Lanelet2 OSM maps "
+            "(read it with drivestack.ingest.maps.read_opendrive)",
             path=path,
         )
     if root.tag != "osm":
