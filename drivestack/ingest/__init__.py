@@ -15,7 +15,7 @@ left colour camera too) and lower-level readers for single files:
   cuboids, poses, maps), :mod:`~drivestack.ingest.aimotive` (LAZ, JSON boxes, calibration),
   :mod:`~drivestack.ingest.pandaset`, :mod:`~drivestack.ingest.pcd`;
 - :mod:`~drivestack.ingest.rosbag` (ROS 1 / ROS 2 bags and MCAP) and
-  :mod:`~drivestack.ingest.maps` (synthetic roads, CommonRoad, Lanelet2, Argoverse 2 maps).
+  :mod:`~drivestack.ingest.maps` (synthetic roads, CommonRoad, Lanelet2, OpenDRIVE, Argoverse 2 maps).
 
 Bad input is a :class:`~drivestack.core.DataError` naming the file, record and field.
 
