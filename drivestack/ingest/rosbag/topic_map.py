@@ -20,8 +20,9 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key
       top: {model: VLP16, calibration: VLP16.yaml, min_range_m: 0.3, max_range_m: 300.0}
 
 ``velodyne`` is keyed by the LiDAR names of ``topics.lidars`` (of the guessed map when
-``topics`` is omitted); a relative ``calibration`` path is opened from the process's current
-working directory, not from the config file's folder. A bag without TF (packet-only
+``topics`` is omitted); a relative ``calibration`` path is taken from the config file's folder
+(as :func:`load_rosbag_config` reads it), so a config and its calibration tables move together.
+A bag without TF (packet-only
 recordings) replays with ``ego_frame`` set to the LiDAR's frame id and frames without an ego
 pose (the stack's ``missing_ego_pose: track_in_ego_frame``, not a key of this file).
 """
@@ -29,7 +30,7 @@ pose (the stack's ``missing_ego_pose: track_in_ego_frame``, not a key of this fi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drivestack.config import load_yaml_config
@@ -89,7 +90,17 @@ class RosbagConfig:
 
 
 def load_rosbag_config(path: str | Path) -> RosbagConfig:
-    return load_yaml_config(RosbagConfig, path)
+    """The ingest config at ``path`` (strict YAML), relative Velodyne ``calibration`` paths
+    resolved against the file's folder."""
+    cfg = load_yaml_config(RosbagConfig, path)
+    folder = Path(path).parent
+    velodyne = {
+        name: v
+        if v.calibration is None or v.calibration.is_absolute()
+        else replace(v, calibration=folder / v.calibration)
+        for name, v in cfg.velodyne.items()
+    }
+    return replace(cfg, velodyne=velodyne)
 
 
 def sensor_name(topic: str) -> str:

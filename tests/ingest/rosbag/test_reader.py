@@ -282,6 +282,24 @@ def test_topic_map_from_yaml_is_strict(tmp_path: Path) -> None:
         RosbagLog(path, RosbagConfig(topics=TopicMap(lidars={"top": "/velodyne_points"})))
 
 
+def test_relative_velodyne_calibration_is_taken_from_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    config = folder / "bag.yaml"
+    absolute = tmp_path / "tables" / "VLP32.yaml"
+    config.write_text(
+        "velodyne:\n  top: {calibration: cal/VLP16.yaml}\n"
+        f"  side: {{calibration: {absolute}}}\n  rear: {{model: VLP16}}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # not from the working directory
+    cfg = load_rosbag_config(Path("configs") / "bag.yaml")
+    assert cfg.velodyne["top"].calibration == Path("configs") / "cal" / "VLP16.yaml"
+    assert cfg.velodyne["side"].calibration == absolute
+    assert cfg.velodyne["rear"].calibration is None
+
+
 def _replay_drive(tmp_path: Path, rosbag_config: RosbagConfig) -> dict[str, Any]:
     """The summary of replaying a written drive (:func:`write_drive`) through the default
     stack with ``rosbag_config``."""
