@@ -50,14 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     from drivestack.cli import report_user_errors
     from drivestack.core.errors import DataError
     from drivestack.perception.camera import TorchCameraDetector, load_detector_config
-    from drivestack.perception.camera.detector import read_checkpoint_config
+    from drivestack.perception.camera.detector import read_checkpoint, read_checkpoint_config
     from drivestack.perception.camera.predict import predict_kitti_folder
 
     torch.set_num_threads(1)
 
     def run() -> int:
+        checkpoint = read_checkpoint(args.weights)  # once: the config and the weights
         cfg = (
-            read_checkpoint_config(args.weights)
+            read_checkpoint_config(args.weights, checkpoint)
             if args.config is None
             else load_detector_config(args.config)
         )
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"must be in [0, 1], got {args.score_threshold}", field="--score-threshold"
                 )
             cfg = dataclasses.replace(cfg, score_threshold=args.score_threshold)
-        detector = TorchCameraDetector(cfg, args.weights)
+        detector = TorchCameraDetector(cfg, args.weights, checkpoint)
         summary = predict_kitti_folder(detector, args.images, args.out, progress=not args.quiet)
         print(
             f"wrote {summary.n_images} result files ({summary.n_detections} detections, score "

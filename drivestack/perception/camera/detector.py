@@ -216,16 +216,21 @@ def _load_failure(exc: Exception) -> str:
 
 
 def load_weights(
-    model: torch.nn.Module, cfg: CameraDetectorConfig, path: str | Path
+    model: torch.nn.Module,
+    cfg: CameraDetectorConfig,
+    path: str | Path,
+    checkpoint: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Load a checkpoint's weights into ``model`` (built from ``cfg``); returns the checkpoint.
+    ``checkpoint``: the file's contents when :func:`read_checkpoint` has already read them
+    (``path`` then only names it in errors).
 
     Raises:
         DataError: the checkpoint's architecture differs from ``cfg`` (naming the field and
             both values) or its tensors do not fit the model (naming the first ones).
     """
     p = str(path)
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
     saved = _saved_config(ckpt, p)
     for name in ARCHITECTURE_FIELDS:
         if getattr(saved, name) != getattr(cfg, name):
@@ -254,10 +259,13 @@ def load_weights(
     return ckpt
 
 
-def read_checkpoint_config(path: str | Path) -> CameraDetectorConfig:
+def read_checkpoint_config(
+    path: str | Path, checkpoint: dict[str, Any] | None = None
+) -> CameraDetectorConfig:
     """The :class:`CameraDetectorConfig` a checkpoint was trained with (errors as
-    :func:`read_checkpoint`, or naming the bad ``config.<key>``)."""
-    return _saved_config(read_checkpoint(path), str(path))
+    :func:`read_checkpoint`, or naming the bad ``config.<key>``); ``checkpoint``: the file's
+    contents when already read."""
+    return _saved_config(read_checkpoint(path) if checkpoint is None else checkpoint, str(path))
 
 
 def _saved_config(ckpt: dict[str, Any], path: str) -> CameraDetectorConfig:
@@ -291,14 +299,20 @@ class TorchCameraDetector:
     Args:
         cfg: the architecture and post-processing.
         weights_path: a checkpoint of the same architecture (see :func:`load_weights`).
+        checkpoint: its contents, when already read (:func:`read_checkpoint`).
     """
 
-    def __init__(self, cfg: CameraDetectorConfig, weights_path: str | Path) -> None:
+    def __init__(
+        self,
+        cfg: CameraDetectorConfig,
+        weights_path: str | Path,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
         import torch
 
         self.cfg = cfg
         self.model = build_fcos(cfg)
-        load_weights(self.model, cfg, weights_path)
+        load_weights(self.model, cfg, weights_path, checkpoint)
         self.model.eval()
         self._class_ids = torch.as_tensor(cfg.class_ids)
 
