@@ -424,6 +424,23 @@ class SE3:
         )
 
 
+def require_single_se3(value: object, argument: str) -> SE3:
+    """``value`` when it is one :class:`SE3`: ``TypeError`` naming ``argument`` otherwise (with
+    how to build one from a 4x4 matrix), ``ValueError`` for a batch of them."""
+    if not isinstance(value, SE3):
+        hint = (
+            "; build one with SE3.from_matrix(m) from a 4x4 matrix"
+            if isinstance(value, np.ndarray | list | tuple)
+            else ""
+        )
+        raise TypeError(f"{argument} must be an SE3, got {type(value).__name__}{hint}")
+    if value.batch_shape:
+        raise ValueError(
+            f"{argument} must be a single SE3, got a batch of shape {value.batch_shape}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class SE2:
     """Rigid 2D transform(s): ``yaw_rad (B...,)`` and ``translation (B..., 2)``, float64."""

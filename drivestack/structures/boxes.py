@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from drivestack.core.arrays import is_kernel_float
 from drivestack.core.frames import check_frame
-from drivestack.core.transforms import SE3, wrap_angle
+from drivestack.core.transforms import SE3, require_single_se3, wrap_angle
 from drivestack.structures._checks import (
     adopt_read_only,
     as_array,
@@ -261,21 +261,7 @@ class Boxes3D:
             TypeError: ``dst_from_src`` is not an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``).
             ValueError: ``dst_from_src`` is a batch of transforms, or ``dst_frame`` is invalid.
         """
-        if not isinstance(dst_from_src, SE3):
-            hint = (
-                "; build one with SE3.from_matrix(m) from a 4x4 matrix"
-                if isinstance(dst_from_src, np.ndarray | list | tuple)
-                else ""
-            )
-            raise TypeError(
-                f"Boxes3D.transformed dst_from_src must be an SE3, got "
-                f"{type(dst_from_src).__name__}{hint}"
-            )
-        if dst_from_src.batch_shape:
-            raise ValueError(
-                "Boxes3D.transformed dst_from_src must be a single SE3, not a batch of shape "
-                f"{dst_from_src.batch_shape}"
-            )
+        require_single_se3(dst_from_src, "Boxes3D.transformed dst_from_src")
         center_m, yaw_rad = rigid_move_centres_and_yaw(dst_from_src, self.center_m, self.yaw_rad)
         return Boxes3D.unchecked(
             center_m,

@@ -12,7 +12,7 @@ import numpy as np
 
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, require_single_se3
 from drivestack.structures._checks import frozen_array
 
 
@@ -61,10 +61,9 @@ class CameraCalibration:
                     f"CameraCalibration {self.name!r}: {dim} must be a positive integer, got {value!r}"
                 )
             object.__setattr__(self, dim, int(value))
-        if not isinstance(self.camera_from_ego, SE3) or self.camera_from_ego.batch_shape:
-            raise ValueError(
-                f"CameraCalibration {self.name!r}: camera_from_ego must be a single SE3"
-            )
+        require_single_se3(
+            self.camera_from_ego, f"CameraCalibration {self.name!r}: camera_from_ego"
+        )
 
     @property
     def has_distortion(self) -> bool:

@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from drivestack.core.time import check_timestamp_ns
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, require_single_se3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import PointCloud
@@ -128,9 +128,9 @@ class SensorFrame:
                     f"SensorFrame.cameras[{name!r}] must be a CameraImage, got {type(image).__name__}"
                 )
         for name, transform in self.ego_from_sensor.items():
-            _check_single_se3(transform, f"SensorFrame.ego_from_sensor[{name!r}]")
+            require_single_se3(transform, f"SensorFrame.ego_from_sensor[{name!r}]")
         if self.world_from_ego is not None:
-            _check_single_se3(self.world_from_ego, "SensorFrame.world_from_ego")
+            require_single_se3(self.world_from_ego, "SensorFrame.world_from_ego")
         if self.labels is not None and not isinstance(self.labels, Boxes3D):
             raise TypeError(
                 f"SensorFrame.labels must be a Boxes3D or None, got {type(self.labels).__name__}"
@@ -211,21 +211,6 @@ def _check_label_ids(value: object, labels: Boxes3D | None) -> tuple[str, ...]:
             "give one id per label box"
         )
     return tuple(str(item) for item in items)
-
-
-def _check_single_se3(value: object, argument: str) -> None:
-    """``TypeError`` unless ``value`` is an ``SE3``, ``ValueError`` for a batch of them."""
-    if not isinstance(value, SE3):
-        hint = (
-            "; build one with SE3.from_matrix(m) from a 4x4 matrix"
-            if isinstance(value, np.ndarray | list | tuple)
-            else ""
-        )
-        raise TypeError(f"{argument} must be an SE3, got {type(value).__name__}{hint}")
-    if value.batch_shape:
-        raise ValueError(
-            f"{argument} must be a single SE3, got a batch of shape {value.batch_shape}"
-        )
 
 
 def require_sensor_frame(frame: object, caller: str, lidar_name: str | None = None) -> SensorFrame:

@@ -30,7 +30,7 @@ def test_a_matrix_is_not_a_transform() -> None:
 
 def test_a_batch_of_transforms_is_rejected() -> None:
     with pytest.raises(
-        ValueError, match=r"dst_from_src must be a single SE3, not a batch of shape \(2,\)"
+        ValueError, match=r"dst_from_src must be a single SE3, got a batch of shape \(2,\)"
     ):
         _boxes().transformed(SE3.identity((2,)), "ego")
 
