@@ -29,20 +29,28 @@ BEHAVIORS = ("idm", "scripted", "replay")
 
 @dataclass(frozen=True)
 class SpeedEvent:
-    """From ``time_s`` on, change speed at ``|accel_mps2|`` until ``target_speed_mps``."""
+    """From its start on, change speed at ``|accel_mps2|`` until ``target_speed_mps``.
+
+    It starts at ``time_s``, or with ``when_ego_within_m`` at the first tick from ``time_s`` on
+    at which the agent's centre is within that distance of the ego's (an OpenSCENARIO
+    ``RelativeDistanceCondition`` on the ego).
+    """
 
     time_s: float
     accel_mps2: float
     target_speed_mps: float
+    when_ego_within_m: float | None = None
 
 
 @dataclass(frozen=True)
 class LateralShift:
-    """From ``time_s`` on, move to lateral ``offset_m`` over ``duration_s`` (cosine blend)."""
+    """From its start on (as :class:`SpeedEvent`'s), move to lateral ``offset_m`` over
+    ``duration_s`` (cosine blend)."""
 
     time_s: float
     duration_s: float
     offset_m: float
+    when_ego_within_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,21 +110,66 @@ class AgentsState:
     offset_m: np.ndarray
 
 
-def _offset_at(spec: AgentSpec, time_s: float) -> float:
+@dataclass
+class EventStarts:
+    """When each of one agent's events started: ``speed`` / ``shift`` per event in the spec's
+    order, ``math.inf`` while a triggered event waits for its condition."""
+
+    speed: list[float]
+    shift: list[float]
+
+    @classmethod
+    def initial(cls, spec: AgentSpec) -> EventStarts:
+        def start(e: SpeedEvent | LateralShift) -> float:
+            return e.time_s if e.when_ego_within_m is None else math.inf
+
+        return cls([start(e) for e in spec.speed_events], [start(s) for s in spec.lateral_shifts])
+
+    def fire(self, spec: AgentSpec, time_s: float, distance_to_ego_m: float) -> None:
+        """Start the waiting events whose time has come and whose condition holds."""
+        pairs: tuple[tuple[list[float], tuple[SpeedEvent | LateralShift, ...]], ...] = (
+            (self.speed, spec.speed_events),
+            (self.shift, spec.lateral_shifts),
+        )
+        for starts, events in pairs:
+            for j, event in enumerate(events):
+                if (
+                    starts[j] == math.inf
+                    and event.when_ego_within_m is not None
+                    and event.time_s <= time_s + 1e-9
+                    and distance_to_ego_m <= event.when_ego_within_m
+                ):
+                    starts[j] = time_s
+
+
+def _has_triggers(spec: AgentSpec) -> bool:
+    events: tuple[SpeedEvent | LateralShift, ...] = (*spec.speed_events, *spec.lateral_shifts)
+    return any(e.when_ego_within_m is not None for e in events)
+
+
+def _offset_at(spec: AgentSpec, time_s: float, starts: EventStarts) -> float:
     offset = spec.offset_m
-    for shift in sorted(spec.lateral_shifts, key=lambda s: s.time_s):
-        if time_s <= shift.time_s:
+    for start, shift in sorted(
+        zip(starts.shift, spec.lateral_shifts, strict=True), key=lambda p: p[0]
+    ):
+        if time_s <= start:
             break
-        u = min(1.0, (time_s - shift.time_s) / max(shift.duration_s, 1e-6))
+        u = min(1.0, (time_s - start) / max(shift.duration_s, 1e-6))
         offset = offset + (shift.offset_m - offset) * 0.5 * (1.0 - math.cos(math.pi * u))
     return offset
 
 
-def _scripted_accel(spec: AgentSpec, time_s: float, speed_mps: float, dt_s: float) -> float:
-    active = [e for e in spec.speed_events if e.time_s <= time_s + 1e-9]
+def _scripted_accel(
+    spec: AgentSpec, time_s: float, speed_mps: float, dt_s: float, starts: EventStarts
+) -> float:
+    active = [
+        (start, e)
+        for start, e in zip(starts.speed, spec.speed_events, strict=True)
+        if start <= time_s + 1e-9
+    ]
     if not active:
         return 0.0
-    event = max(active, key=lambda e: e.time_s)
+    event = max(active, key=lambda p: p[0])[1]
     diff = event.target_speed_mps - speed_mps
     if abs(diff) < 1e-9:
         return 0.0
@@ -146,6 +199,8 @@ class Traffic:
         self.time_s = 0.0
         self._tick = 0  # counts steps and resets (the cache key of boxes() and velocities())
         self._cache: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
+        self._starts = [EventStarts.initial(spec) for spec in self.specs]
+        self._triggered = [_has_triggers(spec) for spec in self.specs]
         self.state = self._initial_state()
 
     @property
@@ -170,6 +225,7 @@ class Traffic:
     def reset(self) -> None:
         self.time_s = 0.0
         self._tick += 1
+        self._starts = [EventStarts.initial(spec) for spec in self.specs]
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -186,7 +242,7 @@ class Traffic:
         for i, spec in enumerate(self.specs):
             st.station_m[i] = spec.station_m
             st.speed_mps[i] = spec.speed_mps
-            st.offset_m[i] = _offset_at(spec, 0.0)
+            st.offset_m[i] = _offset_at(spec, 0.0, self._starts[i])
         self._place(st, 0.0)
         return st
 
@@ -208,8 +264,8 @@ class Traffic:
             assert path is not None
             s = st.station_m[i]
             xy, heading = interpolate_polyline(path, [s])
-            off = _offset_at(spec, time_s)
-            off_ahead = _offset_at(spec, time_s + 0.1)
+            off = _offset_at(spec, time_s, self._starts[i])
+            off_ahead = _offset_at(spec, time_s + 0.1, self._starts[i])
             ds = max(st.speed_mps[i] * 0.1, 1e-3)
             slip = math.atan2(off_ahead - off, ds) if st.speed_mps[i] > 0.05 else 0.0
             h = float(heading[0])
@@ -223,10 +279,16 @@ class Traffic:
         """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
         self._tick += 1
         st = self.state
+        for i, spec in enumerate(self.specs):
+            if self._triggered[i] and st.valid[i]:
+                distance = math.hypot(st.x_m[i] - ego_box[0], st.y_m[i] - ego_box[1])
+                self._starts[i].fire(spec, self.time_s, distance)
         accel = np.zeros(len(self.specs))
         for i, spec in enumerate(self.specs):
             if spec.behavior == "scripted":
-                accel[i] = _scripted_accel(spec, self.time_s, float(st.speed_mps[i]), dt_s)
+                accel[i] = _scripted_accel(
+                    spec, self.time_s, float(st.speed_mps[i]), dt_s, self._starts[i]
+                )
             elif spec.behavior == "idm":
                 gap, lead_speed = self._leader(i, ego_box, ego_speed_mps)
                 accel[i] = float(

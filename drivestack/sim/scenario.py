@@ -1,6 +1,7 @@
 """Scenario and suite YAML: schema, strict loading and parameter sweeps.
 
-A scenario file holds one scenario; its optional ``sweep`` expands it into several
+A scenario file holds one scenario (an OpenSCENARIO ``.xosc`` file is read too:
+:mod:`drivestack.sim.openscenario`); its optional ``sweep`` expands it into several
 (``cases``: explicit override sets; ``grid``: the Cartesian product of listed values, crossed
 with the cases; ``random``: ``count`` seeded uniform draws from ranges for each of those). Sweep keys are dotted paths into the scenario (``ego.speed_kph``,
 ``agents.0.speed_events.0.accel_mps2``). A suite lists scenario files (relative to the suite).
@@ -63,16 +64,18 @@ class RouteConfig:
 
 @dataclass(frozen=True)
 class SpeedEventConfig:
-    time_s: float
+    time_s: float  # the start, or the earliest start with when_ego_within_m
     accel_mps2: float
     target_speed_mps: float
+    when_ego_within_m: float | None = None  # start once the ego's centre is this close
 
 
 @dataclass(frozen=True)
 class LateralShiftConfig:
-    time_s: float
+    time_s: float  # as SpeedEventConfig's
     duration_s: float
     offset_m: float
+    when_ego_within_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -311,9 +314,15 @@ def _in_sweep(exc: ConfigError, origins: Origins) -> ConfigError:
 
 
 def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
-    """All scenarios of one file (one, or several with a sweep)."""
+    """All scenarios of one file (one, or several with a sweep): a scenario YAML, or an
+    OpenSCENARIO ``.xosc`` file (:mod:`drivestack.sim.openscenario`: the subset read)."""
     p = Path(path)
-    raw = load_yaml(p)  # errors name the file (and line, column)
+    if p.suffix.lower() == ".xosc":
+        from drivestack.sim.openscenario import read_openscenario
+
+        raw = read_openscenario(p)
+    else:
+        raw = load_yaml(p)  # errors name the file (and line, column)
     if not isinstance(raw, dict):
         raise ConfigError("a scenario file must hold a mapping", path=str(p))
     scenarios = []
@@ -397,6 +406,13 @@ _EVENT_RULES: dict[str, tuple[tuple[str, Callable[[float], bool], str], ...]] = 
 }
 
 
+_WITHIN_RULE: tuple[str, Callable[[float], bool], str] = (
+    "when_ego_within_m",
+    lambda v: v > 0.0,
+    "a finite distance > 0 m (or leave it out: the event starts at time_s)",
+)
+
+
 def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
     """``ConfigError`` at ``<prefix>.speed_events.<j>.<key>`` / ``lateral_shifts.<j>.<key>``
     for an event that cannot happen as written (:data:`_EVENT_RULES`): a start time before 0,
@@ -404,7 +420,9 @@ def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
     shift of no positive duration (the agent would jump sideways); every number finite."""
     for events, rules in _EVENT_RULES.items():
         for j, event in enumerate(getattr(agent, events)):
-            for key, ok, what in rules:
+            within = event.when_ego_within_m
+            checks = (*rules, _WITHIN_RULE) if within is not None else rules
+            for key, ok, what in checks:
                 value = getattr(event, key)
                 if not (np.isfinite(value) and ok(value)):
                     raise ConfigError(

@@ -579,16 +579,7 @@ def _neighbours(
     return out[0], out[1]
 
 
-def read_opendrive(
-    path: str | Path, *, step_m: float = 1.0, default_speed_limit_mps: float = 13.89
-) -> RoadMap:
-    """An OpenDRIVE ``.xodr`` file -> :class:`RoadMap` (see the module docstring for the rules;
-    ``step_m``: the largest spacing of the lane polylines' points)."""
-    if not (step_m > 0.0 and math.isfinite(step_m)):
-        raise ValueError(f"step_m must be positive, got {step_m}")
-    p = Path(path)
-    root = _parse(p)
-    rd = _Reader(str(p))
+def _roads(root: ET.Element, rd: _Reader) -> dict[str, _Road]:
     header = root.find("header")
     left_hand = header is not None and header.get("rule") == "LHT"  # not in the standard
     roads: dict[str, _Road] = {}
@@ -599,6 +590,71 @@ def read_opendrive(
         roads[road.road_id] = road
     if not roads:
         raise rd.error("no <road> elements")
+    return roads
+
+
+@dataclass(frozen=True)
+class LanePosition:
+    """A place on a lane of :func:`read_opendrive`'s map: the lane's id, the station along its
+    centreline in its driving direction, and the offset left of it in that direction."""
+
+    lane_id: str
+    station_m: float
+    offset_m: float
+
+
+def locate_lane_position(
+    path: str | Path,
+    road_map: RoadMap,
+    road_id: str,
+    lane_id: int,
+    s_m: float,
+    t_offset_m: float = 0.0,
+) -> LanePosition:
+    """An OpenDRIVE lane position (road, lane id, station ``s_m`` along the road's reference
+    line, ``t_offset_m`` from the lane's centre towards the reference line's left, as
+    OpenSCENARIO's ``LanePosition`` gives it) on ``road_map`` (read from the same ``path``).
+
+    ``DataError`` naming the road when it does not exist, ``s_m`` is off it, or the lane is not
+    one of the map's at that station.
+    """
+    p = Path(path)
+    rd = _Reader(str(p))
+    roads = _roads(_parse(p), rd)
+    record = f"road {road_id}"
+    if road_id not in roads:
+        raise rd.error(f"no road {road_id!r} in the file", record, "road@id")
+    road = roads[road_id]
+    if not -1e-6 <= s_m <= road.length_m + 1e-6:
+        raise rd.error(f"s {s_m} m is off the road (length {road.length_m:.2f} m)", record, "s")
+    k = max(i for i, sec in enumerate(road.sections) if sec.s_start_m <= s_m + 1e-9)
+    key = f"{road_id}_{k}_{lane_id}"
+    if key not in road_map:
+        raise rd.error(
+            f"lane {lane_id} at s {s_m} m (lane section {k}) is not a lane of the map "
+            "(no such lane, or one of a type the map leaves out)",
+            record,
+            "lane",
+        )
+    x, y, _ = reference_line(road.plan_view, [s_m])
+    lane = road_map.lane(key)
+    station, _ = lane.project(np.array([[x[0], y[0]]]))
+    forward = (lane_id < 0) != road.left_hand
+    station_m = min(max(float(station[0]), 0.0), lane.length_m)  # rounding at the ends
+    return LanePosition(key, station_m, t_offset_m if forward else -t_offset_m)
+
+
+def read_opendrive(
+    path: str | Path, *, step_m: float = 1.0, default_speed_limit_mps: float = 13.89
+) -> RoadMap:
+    """An OpenDRIVE ``.xodr`` file -> :class:`RoadMap` (see the module docstring for the rules;
+    ``step_m``: the largest spacing of the lane polylines' points)."""
+    if not (step_m > 0.0 and math.isfinite(step_m)):
+        raise ValueError(f"step_m must be positive, got {step_m}")
+    p = Path(path)
+    root = _parse(p)
+    rd = _Reader(str(p))
+    roads = _roads(root, rd)
     links = _LaneLinks(rd, roads)
     links.within_roads()
     for el in root.findall("junction"):

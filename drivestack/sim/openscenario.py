@@ -1,0 +1,569 @@
+"""OpenSCENARIO 1.x (``.xosc``) -> a scenario config: the subset drivestack's simulator runs.
+
+The file becomes the same mapping a scenario YAML holds and goes through the same strict
+loader and checks (:func:`drivestack.sim.scenario.load_scenarios` reads both), so a ``.xosc``
+runs wherever a scenario YAML does (``drivestack sim file.xosc``, suites, fleets).
+
+What is read:
+
+- **Parameters**: ``ParameterDeclarations`` values replace ``$name`` references (no ``${...}``
+  expressions).
+- **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file (its path taken from the
+  ``.xosc`` file's folder); lanes are :func:`~drivestack.ingest.maps.read_opendrive`'s.
+- **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero``; every
+  other one is a scripted agent that follows its start lane's successors. A ``Vehicle``'s
+  ``vehicleCategory`` and ``BoundingBox`` give its type and size, a ``Pedestrian`` is a
+  pedestrian; a ``CatalogReference`` is not resolved (a car of the default size).
+- **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, lane, s, offset) or a
+  ``WorldPosition`` (snapped to the nearest lane heading the same way) and an
+  ``AbsoluteTargetSpeed`` (m/s).
+- **Story events** (every ``Event`` of every ``Story`` / ``Act`` / ``ManeuverGroup``, for the
+  group's actors): a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (``step``: at once; other
+  shapes at a constant rate: ``rate`` as given, ``time`` / ``distance`` from the speed before
+  the event), a ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself, or
+  ``AbsoluteTargetLane``; over the dynamics' ``time``, or its ``distance`` at the speed before)
+  and an ``AbsoluteTargetLaneOffset``.
+- **Triggers**: an event (or its act) starts on one condition: a ``SimulationTimeCondition``
+  (``greaterThan`` / ``greaterOrEqual``), or a ``RelativeDistanceCondition`` / ``DistanceCondition``
+  between the actor and the ego (``lessThan`` / ``lessOrEqual``): read as a centre distance
+  (with ``freespace="true"`` the two half lengths are added), whatever ``relativeDistanceType``;
+  a condition ``delay`` is added to a time.
+- **Stop**: a ``SimulationTimeCondition`` in the storyboard's ``StopTrigger`` is the duration
+  (else :data:`DEFAULT_DURATION_S`).
+
+Anything else that changes what happens (another action or condition, several conditions, a
+position kind not listed) is a :class:`ConfigError` naming the file and the element, rather
+than a scenario that silently runs differently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drivestack.core.errors import ConfigError
+from drivestack.ingest.maps.opendrive import locate_lane_position, read_opendrive
+from drivestack.structures.road_map import RoadMap, interpolate_polyline
+
+DEFAULT_DURATION_S = 30.0
+EGO_NAMES = ("ego", "hero")
+#: OpenSCENARIO vehicle categories -> drivestack object class names
+VEHICLE_TYPES = {
+    "car": "car",
+    "van": "van",
+    "truck": "truck",
+    "trailer": "trailer",
+    "semitrailer": "trailer",
+    "bus": "bus",
+    "motorbike": "motorcycle",
+    "bicycle": "cyclist",
+    "train": "other_vehicle",
+    "tram": "other_vehicle",
+}
+#: How far an agent's lane path follows successors past its start.
+AGENT_PATH_M = 600.0
+_STEP_ACCEL_MPS2 = 1000.0  # a "step" speed change: at once (the simulator caps it per tick)
+
+
+@dataclass
+class _Entity:
+    name: str
+    type: str
+    size_m: tuple[float, float, float] | None
+    lane: str | None = None
+    station_m: float = 0.0
+    offset_m: float = 0.0
+    speed_mps: float = 0.0
+    speed_events: list[dict[str, float]] | None = None
+    lateral_shifts: list[dict[str, float]] | None = None
+
+
+class _Doc:
+    """The parsed file, with ``$parameter`` substitution and errors naming the element."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.root = ET.parse(path).getroot()
+        except ET.ParseError as exc:
+            raise ConfigError(f"not well-formed XML: {exc}", path=str(path)) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+        if self.root.tag != "OpenSCENARIO":
+            raise ConfigError(
+                f"root element is <{self.root.tag}>, expected <OpenSCENARIO>", path=str(path)
+            )
+        self.params = {
+            p.get("name", ""): p.get("value", "") for p in self.root.iter("ParameterDeclaration")
+        }
+
+    def error(self, reason: str, where: str) -> ConfigError:
+        return ConfigError(reason, path=str(self.path), field=where)
+
+    def text(self, el: ET.Element, attr: str, where: str) -> str:
+        value = el.get(attr)
+        if value is None:
+            raise self.error(f"missing attribute {attr!r}", where)
+        if value.startswith("${"):
+            raise self.error(f"expressions are not read: {value!r}", f"{where}@{attr}")
+        if value.startswith("$"):
+            if value[1:] not in self.params:
+                raise self.error(f"no parameter {value[1:]!r} is declared", f"{where}@{attr}")
+            value = self.params[value[1:]]
+        return value
+
+    def number(self, el: ET.Element, attr: str, where: str) -> float:
+        text = self.text(el, attr, where)
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(f"not a number: {text!r}", f"{where}@{attr}") from None
+        if not math.isfinite(value):
+            raise self.error(f"not a finite number: {text!r}", f"{where}@{attr}")
+        return value
+
+    def one(self, el: ET.Element, path: str, where: str) -> ET.Element:
+        found = el.find(path)
+        if found is None:
+            raise self.error(f"missing <{path}>", where)
+        return found
+
+
+def _where(*names: str) -> str:
+    return "/".join(names)
+
+
+def _entities(doc: _Doc) -> dict[str, _Entity]:
+    out = {}
+    for obj in doc.root.iterfind("Entities/ScenarioObject"):
+        name = doc.text(obj, "name", "Entities/ScenarioObject")
+        where = _where("Entities", name)
+        vehicle, pedestrian = obj.find("Vehicle"), obj.find("Pedestrian")
+        size = None
+        if vehicle is not None:
+            category = doc.text(vehicle, "vehicleCategory", where)
+            if category not in VEHICLE_TYPES:
+                raise doc.error(f"unknown vehicleCategory {category!r}", where)
+            kind = VEHICLE_TYPES[category]
+            dims = vehicle.find("BoundingBox/Dimensions")
+            if dims is not None:
+                size = tuple(doc.number(dims, k, where) for k in ("length", "width", "height"))
+        elif pedestrian is not None:
+            kind = "pedestrian"
+        elif obj.find("CatalogReference") is not None:
+            kind = "car"  # catalogues are not resolved
+        else:
+            raise doc.error("needs a Vehicle, Pedestrian or CatalogReference", where)
+        out[name] = _Entity(name, kind, size)  # type: ignore[arg-type]
+    if not out:
+        raise doc.error("no ScenarioObject", "Entities")
+    return out
+
+
+def _road_map(doc: _Doc) -> tuple[Path, RoadMap]:
+    logic = doc.one(doc.root, "RoadNetwork/LogicFile", "RoadNetwork")
+    file = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
+    if not file.is_absolute():
+        file = doc.path.parent / file
+    if file.suffix.lower() != ".xodr":
+        raise doc.error(f"{file.name}: only OpenDRIVE road networks are read", "RoadNetwork")
+    if not file.is_file():
+        raise doc.error(f"road network not found: {file}", "RoadNetwork/LogicFile@filepath")
+    return file, read_opendrive(file)
+
+
+def _place(
+    doc: _Doc, position: ET.Element, entity: _Entity, xodr: Path, road_map: RoadMap, where: str
+) -> None:
+    lane_pos = position.find("LanePosition")
+    world = position.find("WorldPosition")
+    if lane_pos is not None:
+        located = locate_lane_position(
+            xodr,
+            road_map,
+            doc.text(lane_pos, "roadId", where),
+            int(doc.number(lane_pos, "laneId", where)),
+            doc.number(lane_pos, "s", where),
+            doc.number(lane_pos, "offset", where) if lane_pos.get("offset") else 0.0,
+        )
+        entity.lane, entity.station_m, entity.offset_m = (
+            located.lane_id,
+            located.station_m,
+            located.offset_m,
+        )
+    elif world is not None:
+        xy = (doc.number(world, "x", where), doc.number(world, "y", where))
+        heading = doc.number(world, "h", where) if world.get("h") else None
+        try:
+            lane_id = road_map.nearest_lane(xy, heading, max_distance_m=5.0)
+        except LookupError:
+            raise doc.error(f"no lane within 5 m of ({xy[0]}, {xy[1]})", where) from None
+        station, lateral = road_map.lane(lane_id).project([xy])
+        entity.lane, entity.station_m, entity.offset_m = (
+            lane_id,
+            float(station[0]),
+            float(lateral[0]),
+        )
+    else:
+        kinds = [child.tag for child in position]
+        raise doc.error(f"only LanePosition and WorldPosition are read, got {kinds}", where)
+
+
+def _init(doc: _Doc, entities: dict[str, _Entity], xodr: Path, road_map: RoadMap) -> None:
+    for private in doc.root.iterfind("Storyboard/Init/Actions/Private"):
+        name = doc.text(private, "entityRef", "Storyboard/Init/Actions/Private")
+        if name not in entities:
+            raise doc.error(f"no entity {name!r}", "Storyboard/Init/Actions/Private@entityRef")
+        where = _where("Init", name)
+        for action in private.iterfind("PrivateAction"):
+            teleport = action.find("TeleportAction/Position")
+            speed = action.find(
+                "LongitudinalAction/SpeedAction/SpeedActionTarget/AbsoluteTargetSpeed"
+            )
+            if teleport is not None:
+                _place(doc, teleport, entities[name], xodr, road_map, f"{where}/TeleportAction")
+            elif speed is not None:
+                entities[name].speed_mps = doc.number(speed, "value", f"{where}/SpeedAction")
+            else:
+                kinds = [child.tag for child in action]
+                raise doc.error(f"only TeleportAction and SpeedAction are read, got {kinds}", where)
+        if entities[name].lane is None:
+            raise doc.error("no TeleportAction places it", where)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """When an event starts: at ``time_s``, or from then on once the actor is within
+    ``when_ego_within_m`` of the ego."""
+
+    time_s: float = 0.0
+    when_ego_within_m: float | None = None
+
+    def keys(self) -> dict[str, float]:
+        out = {"time_s": self.time_s}
+        if self.when_ego_within_m is not None:
+            out["when_ego_within_m"] = self.when_ego_within_m
+        return out
+
+
+class _Story:
+    """Reads the storyboard's events into each actor's speed events and lateral shifts."""
+
+    def __init__(self, doc: _Doc, entities: dict[str, _Entity], ego: _Entity, road_map: RoadMap):
+        self.doc = doc
+        self.entities = entities
+        self.ego = ego
+        self.road_map = road_map
+        self.skipped_ego_actions = 0
+        self._speed = {name: e.speed_mps for name, e in entities.items()}  # before each event
+
+    def read(self) -> None:
+        for act in self.doc.root.iterfind("Storyboard/Story/Act"):
+            act_where = _where("Act", act.get("name", "?"))
+            act_start = self._trigger(act.find("StartTrigger"), None, act_where)
+            if act_start.when_ego_within_m is not None:
+                raise self.doc.error("an act starts on a SimulationTimeCondition only", act_where)
+            for group in act.iterfind("ManeuverGroup"):
+                actors = [
+                    self.doc.text(ref, "entityRef", act_where)
+                    for ref in group.iterfind("Actors/EntityRef")
+                ]
+                for event in group.iterfind("Maneuver/Event"):
+                    where = _where(act_where, "Event", event.get("name", "?"))
+                    for actor in actors:
+                        self._event(event, actor, act_start.time_s, where)
+
+    def _event(self, event: ET.Element, actor: str, act_time_s: float, where: str) -> None:
+        if actor not in self.entities:
+            raise self.doc.error(f"no entity {actor!r}", where)
+        if actor == self.ego.name:  # the planner under test drives the ego
+            self.skipped_ego_actions += 1
+            return
+        start = self._trigger(event.find("StartTrigger"), actor, where)
+        start = _Start(start.time_s + act_time_s, start.when_ego_within_m)
+        entity = self.entities[actor]
+        for action in event.iterfind("Action/PrivateAction"):
+            speed = action.find("LongitudinalAction/SpeedAction")
+            lane_change = action.find("LateralAction/LaneChangeAction")
+            lane_offset = action.find("LateralAction/LaneOffsetAction")
+            if speed is not None:
+                entity.speed_events = [
+                    *(entity.speed_events or []),
+                    self._speed_event(speed, actor, start, where),
+                ]
+            elif lane_change is not None:
+                entity.lateral_shifts = [
+                    *(entity.lateral_shifts or []),
+                    self._lane_change(lane_change, entity, start, where),
+                ]
+            elif lane_offset is not None:
+                entity.lateral_shifts = [
+                    *(entity.lateral_shifts or []),
+                    self._lane_offset(lane_offset, entity, start, where),
+                ]
+            else:
+                kinds = [c.tag for c in action.iter()][1:4]
+                raise self.doc.error(
+                    f"only SpeedAction, LaneChangeAction and LaneOffsetAction are read, got {kinds}",
+                    where,
+                )
+        if (
+            event.find("Action/GlobalAction") is not None
+            or event.find("Action/UserDefinedAction") is not None
+        ):
+            raise self.doc.error("global and user-defined actions are not read", where)
+
+    def _trigger(self, trigger: ET.Element | None, actor: str | None, where: str) -> _Start:
+        doc = self.doc
+        if trigger is None:
+            return _Start()
+        conditions = list(trigger.iterfind("ConditionGroup/Condition"))
+        if len(conditions) != 1:
+            raise doc.error(f"{len(conditions)} conditions: one per trigger is read", where)
+        cond = conditions[0]
+        delay = doc.number(cond, "delay", where) if cond.get("delay") else 0.0
+        sim_time = cond.find("ByValueCondition/SimulationTimeCondition")
+        if sim_time is not None:
+            if doc.text(sim_time, "rule", where) not in ("greaterThan", "greaterOrEqual"):
+                raise doc.error(
+                    "a SimulationTimeCondition is read with greaterThan / greaterOrEqual", where
+                )
+            return _Start(doc.number(sim_time, "value", where) + delay)
+        by_entity = cond.find("ByEntityCondition")
+        found = None if by_entity is None else by_entity.find("EntityCondition")
+        distance = None
+        if (
+            found is not None
+            and len(found) == 1
+            and found[0].tag
+            in (
+                "RelativeDistanceCondition",
+                "DistanceCondition",
+            )
+        ):
+            distance = found[0]
+        if by_entity is None or distance is None or actor is None or delay:
+            kinds = [c.tag for c in cond.iter()][1:4]
+            raise doc.error(
+                "an event starts on a SimulationTimeCondition, or on a distance condition "
+                f"between its actor and the ego without delay; got {kinds}",
+                where,
+            )
+        if distance.get("entityRef") is None:
+            raise doc.error(
+                "a DistanceCondition to a position is not read (to the ego only)", where
+            )
+        pair = {
+            doc.text(e, "entityRef", where)
+            for e in by_entity.iterfind("TriggeringEntities/EntityRef")
+        }
+        pair.add(doc.text(distance, "entityRef", where))
+        if pair != {actor, self.ego.name}:
+            raise doc.error(
+                f"the distance condition must be between the actor {actor!r} and the ego "
+                f"{self.ego.name!r}, got {sorted(pair)}",
+                where,
+            )
+        if doc.text(distance, "rule", where) not in ("lessThan", "lessOrEqual"):
+            raise doc.error("a distance condition is read with lessThan / lessOrEqual", where)
+        value = doc.number(distance, "value", where)
+        if distance.get("freespace", "false").lower() == "true":
+            value += 0.5 * sum((e.size_m or (4.5,))[0] for e in (self.entities[actor], self.ego))
+        return _Start(0.0, value)
+
+    def _speed_event(
+        self, speed: ET.Element, actor: str, start: _Start, where: str
+    ) -> dict[str, float]:
+        doc = self.doc
+        target = speed.find("SpeedActionTarget/AbsoluteTargetSpeed")
+        if target is None:
+            raise doc.error("only an AbsoluteTargetSpeed is read", where)
+        goal = doc.number(target, "value", where)
+        before = self._speed[actor]
+        self._speed[actor] = goal
+        dyn = doc.one(speed, "SpeedActionDynamics", where)
+        shape = doc.text(dyn, "dynamicsShape", where)
+        value = doc.number(dyn, "value", where)
+        dimension = dyn.get("dynamicsDimension", "time")
+        change = abs(goal - before)
+        if shape == "step" or value <= 0.0 or change < 1e-9:
+            rate = _STEP_ACCEL_MPS2
+        elif dimension == "rate":
+            rate = value
+        elif dimension == "time":
+            rate = change / value
+        elif dimension == "distance":
+            rate = abs(goal**2 - before**2) / (2.0 * value)
+        else:
+            raise doc.error(f"unknown dynamicsDimension {dimension!r}", where)
+        return {
+            **start.keys(),
+            "accel_mps2": math.copysign(rate, goal - before),
+            "target_speed_mps": goal,
+        }
+
+    def _duration_s(self, dyn: ET.Element, actor: str, where: str) -> float:
+        value = self.doc.number(dyn, "value", where)
+        dimension = dyn.get("dynamicsDimension", "time")
+        if dimension == "time":
+            return max(value, 1e-3)
+        if dimension == "distance":
+            return max(value / max(self._speed[actor], 0.1), 1e-3)
+        raise self.doc.error(
+            f"a lane change over a {dimension!r} is not read (time or distance)", where
+        )
+
+    def _lane_change(
+        self, change: ET.Element, entity: _Entity, start: _Start, where: str
+    ) -> dict[str, float]:
+        doc = self.doc
+        assert entity.lane is not None
+        relative = change.find("LaneChangeTarget/RelativeTargetLane")
+        absolute = change.find("LaneChangeTarget/AbsoluteTargetLane")
+        if relative is not None:
+            if doc.text(relative, "entityRef", where) != entity.name:
+                raise doc.error("a RelativeTargetLane is read relative to the actor itself", where)
+            target = _lane_beside(self.road_map, entity, int(doc.number(relative, "value", where)))
+        elif absolute is not None:
+            road, section, _ = entity.lane.rsplit("_", 2)
+            target = f"{road}_{section}_{int(doc.number(absolute, 'value', where))}"
+        else:
+            raise doc.error("needs a RelativeTargetLane or an AbsoluteTargetLane", where)
+        if target is None or target not in self.road_map:
+            raise doc.error(f"no lane {target!r} beside the actor's lane {entity.lane!r}", where)
+        duration = self._duration_s(
+            doc.one(change, "LaneChangeActionDynamics", where), entity.name, where
+        )
+        offset = (
+            doc.number(change, "targetLaneOffset", where) if change.get("targetLaneOffset") else 0.0
+        )
+        return {
+            **start.keys(),
+            "duration_s": duration,
+            "offset_m": _lateral_of(self.road_map, entity, target) + offset,
+        }
+
+    def _lane_offset(
+        self, action: ET.Element, entity: _Entity, start: _Start, where: str
+    ) -> dict[str, float]:
+        doc = self.doc
+        target = action.find("LaneOffsetTarget/AbsoluteTargetLaneOffset")
+        if target is None:
+            raise doc.error("only an AbsoluteTargetLaneOffset is read", where)
+        offset = doc.number(target, "value", where)
+        dyn = doc.one(action, "LaneOffsetActionDynamics", where)
+        max_lat_accel = doc.number(dyn, "maxLateralAcc", where) if dyn.get("maxLateralAcc") else 1.0
+        # the cosine blend's peak lateral acceleration is pi^2 / 2 * |change| / duration^2
+        duration = math.pi * math.sqrt(
+            max(abs(offset - entity.offset_m), 1e-3) / (2.0 * max_lat_accel)
+        )
+        return {**start.keys(), "duration_s": duration, "offset_m": offset}
+
+
+def _lateral_of(road_map: RoadMap, entity: _Entity, lane_id: str) -> float:
+    """Offset (m, left positive) of ``lane_id``'s centreline from the entity's lane centreline,
+    beside the entity's start."""
+    assert entity.lane is not None
+    own = road_map.lane(entity.lane)
+    xy, _ = interpolate_polyline(own.centerline_m, [entity.station_m])
+    other = road_map.lane(lane_id)
+    station, _ = other.project(xy)
+    beside, _ = interpolate_polyline(other.centerline_m, station)
+    _, lateral = own.project(beside)
+    return float(lateral[0])
+
+
+def _lane_beside(road_map: RoadMap, entity: _Entity, n_lanes: int) -> str | None:
+    """The lane ``n_lanes`` to the left (negative: right) of the entity's, in its driving
+    direction, among the vehicle lanes of the same lane section (by their offsets beside it)."""
+    assert entity.lane is not None
+    road, section, _ = entity.lane.rsplit("_", 2)
+    prefix = f"{road}_{section}_"
+    siblings = [
+        lane.lane_id
+        for lane in road_map.lanes
+        if lane.lane_id.startswith(prefix) and lane.drivable and lane.lane_id != entity.lane
+    ]
+    offsets = {lane_id: _lateral_of(road_map, entity, lane_id) for lane_id in siblings}
+    side = [k for k in offsets if (offsets[k] > 0) == (n_lanes > 0)]
+    side.sort(key=lambda k: abs(offsets[k]))
+    return side[abs(n_lanes) - 1] if 0 < abs(n_lanes) <= len(side) else None
+
+
+def _lane_path(road_map: RoadMap, start_lane: str, station_m: float) -> list[str]:
+    """The start lane and its first successors, until :data:`AGENT_PATH_M` past the start."""
+    lanes = [start_lane]
+    ahead = road_map.lane(start_lane).length_m - station_m
+    while ahead < AGENT_PATH_M and road_map.lane(lanes[-1]).successors:
+        nxt = road_map.lane(lanes[-1]).successors[0]
+        if nxt in lanes:
+            break
+        lanes.append(nxt)
+        ahead += road_map.lane(nxt).length_m
+    return lanes
+
+
+def _duration_s(doc: _Doc) -> float:
+    stop = doc.root.find("Storyboard/StopTrigger")
+    if stop is None:
+        return DEFAULT_DURATION_S
+    for cond in stop.iterfind("ConditionGroup/Condition/ByValueCondition/SimulationTimeCondition"):
+        return doc.number(cond, "value", "Storyboard/StopTrigger")
+    return DEFAULT_DURATION_S
+
+
+def read_openscenario(path: str | Path) -> dict[str, Any]:
+    """An OpenSCENARIO file -> the mapping of a scenario YAML (see the module docstring);
+    ``ConfigError`` naming the file and the element for what is not read."""
+    doc = _Doc(Path(path))
+    entities = _entities(doc)
+    ego = next((e for name, e in entities.items() if name.lower() in EGO_NAMES), None)
+    if ego is None:
+        raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
+    xodr, road_map = _road_map(doc)
+    _init(doc, entities, xodr, road_map)
+    story = _Story(doc, entities, ego, road_map)
+    story.read()
+    header = doc.root.find("FileHeader")
+    description = (header.get("description", "") if header is not None else "") or doc.path.stem
+    if story.skipped_ego_actions:
+        description += (
+            f" ({story.skipped_ego_actions} ego action(s) not read: the planner drives the ego)"
+        )
+    agents = []
+    for entity in entities.values():
+        if entity is ego:
+            continue
+        assert entity.lane is not None
+        agent: dict[str, Any] = {
+            "id": entity.name,
+            "type": entity.type,
+            "behavior": "scripted",
+            "lanes": _lane_path(road_map, entity.lane, entity.station_m),
+            "station_m": entity.station_m,
+            "offset_m": entity.offset_m,
+            "speed_mps": entity.speed_mps,
+            "speed_events": entity.speed_events or [],
+            "lateral_shifts": entity.lateral_shifts or [],
+        }
+        if entity.size_m is not None:
+            agent["size_m"] = list(entity.size_m)
+        agents.append(agent)
+    return {
+        "name": re.sub(r"[^A-Za-z0-9_.-]+", "_", doc.path.stem),
+        "description": description,
+        "tags": ["openscenario"],
+        "map": {"kind": "opendrive", "file": str(xodr.resolve())},
+        "ego": {
+            "lane": ego.lane,
+            "station_m": ego.station_m,
+            "offset_m": ego.offset_m,
+            "speed_mps": ego.speed_mps,
+        },
+        "duration_s": _duration_s(doc),
+        "agents": agents,
+    }

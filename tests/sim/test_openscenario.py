@@ -1,0 +1,232 @@
+"""OpenSCENARIO subset: a hand-written .xosc on esmini's e6mini motorway (SOURCES.md section 7)
+read into a scenario, run closed loop, and what is not read refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivestack.core.errors import ConfigError
+from drivestack.sim.build import build_scenario
+from drivestack.sim.evaluate import run_scenario
+from drivestack.sim.scenario import load_scenarios
+
+VEHICLE = (
+    '<Vehicle name="car" vehicleCategory="{category}"><BoundingBox><Center x="1.4" y="0" z="0.8"/>'
+    '<Dimensions width="1.9" length="{length}" height="1.5"/></BoundingBox>'
+    '<Performance maxSpeed="70" maxAcceleration="10" maxDeceleration="10"/><Axles/><Properties/>'
+    "</Vehicle>"
+)
+
+
+def _private(entity: str, lane: int, s: float, speed: str) -> str:
+    return (
+        f'<Private entityRef="{entity}"><PrivateAction><TeleportAction><Position>'
+        f'<LanePosition roadId="0" laneId="{lane}" offset="0" s="{s}"/></Position></TeleportAction>'
+        "</PrivateAction><PrivateAction><LongitudinalAction><SpeedAction>"
+        '<SpeedActionDynamics dynamicsShape="step" value="0" dynamicsDimension="time"/>'
+        f'<SpeedActionTarget><AbsoluteTargetSpeed value="{speed}"/></SpeedActionTarget>'
+        "</SpeedAction></LongitudinalAction></PrivateAction></Private>"
+    )
+
+
+def _event(name: str, action: str, condition: str) -> str:
+    return (
+        f'<Event name="{name}" priority="overwrite"><Action name="{name}"><PrivateAction>'
+        f"{action}</PrivateAction></Action><StartTrigger><ConditionGroup>"
+        f'<Condition name="{name}" delay="0" conditionEdge="rising">{condition}</Condition>'
+        "</ConditionGroup></StartTrigger></Event>"
+    )
+
+
+def _at_time(t: float) -> str:
+    return f'<ByValueCondition><SimulationTimeCondition value="{t}" rule="greaterThan"/></ByValueCondition>'
+
+
+def _near_ego(actor: str, distance: str) -> str:
+    return (
+        '<ByEntityCondition><TriggeringEntities triggeringEntitiesRule="any">'
+        f'<EntityRef entityRef="{actor}"/></TriggeringEntities><EntityCondition>'
+        f'<RelativeDistanceCondition entityRef="Ego" relativeDistanceType="longitudinal" '
+        f'value="{distance}" freespace="false" rule="lessThan"/></EntityCondition></ByEntityCondition>'
+    )
+
+
+BRAKE = (
+    '<LongitudinalAction><SpeedAction><SpeedActionDynamics dynamicsShape="linear" value="4" '
+    'dynamicsDimension="rate"/><SpeedActionTarget><AbsoluteTargetSpeed value="2"/>'
+    "</SpeedActionTarget></SpeedAction></LongitudinalAction>"
+)
+CUT_RIGHT = (
+    '<LateralAction><LaneChangeAction><LaneChangeActionDynamics dynamicsShape="sinusoidal" '
+    'value="3" dynamicsDimension="time"/><LaneChangeTarget><RelativeTargetLane entityRef="Cutter" '
+    'value="-1"/></LaneChangeTarget></LaneChangeAction></LateralAction>'
+)
+
+
+def _xosc(
+    xodr: Path, lead_events: str | None = None, cutter_events: str | None = None, **kw: str
+) -> str:
+    lead_events = (
+        lead_events
+        if lead_events is not None
+        else _event("Brake", BRAKE, _near_ego("Lead", "$BrakeDistance"))
+    )
+    cutter_events = (
+        cutter_events if cutter_events is not None else _event("CutIn", CUT_RIGHT, _at_time(6.0))
+    )
+    entities = "".join(
+        f'<ScenarioObject name="{n}">{VEHICLE.format(category="car", length=4.6)}</ScenarioObject>'
+        for n in (kw.get("ego_name", "Ego"), "Lead", "Cutter")
+    )
+    return (
+        '<?xml version="1.0"?><OpenSCENARIO><FileHeader revMajor="1" revMinor="1" '
+        'description="lead brakes, a car cuts in" author="drivestack"/>'
+        '<ParameterDeclarations><ParameterDeclaration name="BrakeDistance" '
+        'parameterType="double" value="50"/></ParameterDeclarations>'
+        f'<RoadNetwork><LogicFile filepath="{kw.get("logic", xodr)}"/></RoadNetwork>'
+        f"<Entities>{entities}</Entities><Storyboard><Init><Actions>"
+        + _private(kw.get("ego_name", "Ego"), -3, 50.0, "12")
+        + _private("Lead", -3, 110.0, "8")
+        + _private("Cutter", -2, 200.0, "8")
+        + "</Actions></Init><Story name='S'><Act name='A'>"
+        + f"<ManeuverGroup maximumExecutionCount='1' name='L'><Actors selectTriggeringEntities='false'><EntityRef entityRef='Lead'/></Actors><Maneuver name='M'>{lead_events}</Maneuver></ManeuverGroup>"
+        + f"<ManeuverGroup maximumExecutionCount='1' name='C'><Actors selectTriggeringEntities='false'><EntityRef entityRef='Cutter'/></Actors><Maneuver name='M'>{cutter_events}</Maneuver></ManeuverGroup>"
+        + "</Act></Story><StopTrigger><ConditionGroup><Condition name='End' delay='0' conditionEdge='rising'>"
+        + _at_time(14.0)
+        + "</Condition></ConditionGroup></StopTrigger></Storyboard></OpenSCENARIO>"
+    )
+
+
+@pytest.fixture
+def xodr(shared_data: Path) -> Path:
+    return shared_data / "opendrive_esmini" / "e6mini.xodr"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cut_in.xosc"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.data
+def test_xosc_reads_into_a_scenario(tmp_path: Path, xodr: Path) -> None:
+    (cfg,) = load_scenarios(_write(tmp_path, _xosc(xodr)))
+    assert cfg.name == "cut_in" and cfg.duration_s == 14.0
+    assert (cfg.map.kind, cfg.map.file) == ("opendrive", str(xodr.resolve()))
+    assert (cfg.ego.lane, cfg.ego.speed_mps) == ("0_0_-3", 12.0)
+    assert cfg.ego.station_m == pytest.approx(50.0, abs=0.05)  # a straight stretch of road 0
+    lead, cutter = cfg.agents
+    assert (lead.behavior, lead.lanes, lead.speed_mps) == ("scripted", ["0_0_-3"], 8.0)
+    (brake,) = lead.speed_events
+    assert (brake.when_ego_within_m, brake.accel_mps2, brake.target_speed_mps) == (50.0, -4.0, 2.0)
+    (shift,) = cutter.lateral_shifts
+    assert (shift.time_s, shift.duration_s, shift.when_ego_within_m) == (6.0, 3.0, None)
+    # one lane to the right: half of lane -2 (3.65 m) and half of lane -3 (3.5 m)
+    assert shift.offset_m == pytest.approx(-(3.65 + 3.5) / 2)
+    assert cutter.size_m == (4.6, 1.9, 1.5)
+
+
+@pytest.mark.data
+def test_xosc_runs_closed_loop_with_its_triggers(
+    tmp_path: Path, xodr: Path, shared_data: Path
+) -> None:
+    (cfg,) = load_scenarios(_write(tmp_path, _xosc(xodr)))
+    built = build_scenario(cfg, shared_data)
+    result = run_scenario(built, "pdm")
+    h = result.history
+    ego_xy = h.ego_boxes[:, :2]  # box centres, as the trigger measures
+    lead_xy = h.agent_boxes[:, 0, :2]
+    lead_speed = np.hypot(*h.agent_velocity_mps[:, 0].T)
+    within = int(np.argmax(np.linalg.norm(lead_xy - ego_xy, axis=1) <= 50.0))
+    assert within > 0  # the ego closes in first
+    np.testing.assert_allclose(lead_speed[: within + 1], 8.0)  # the lead holds 8 m/s till then
+    assert lead_speed[within + 1] == pytest.approx(8.0 - 4.0 * cfg.dt_s)  # then brakes at 4 m/s2
+    assert lead_speed[-1] == pytest.approx(2.0)
+    # the cutter moves one lane right (3.575 m) from 6 s to 9 s
+    _, lateral = built.road_map.lane("0_0_-2").project(h.agent_boxes[:, 1, :2])
+    t = np.arange(len(h)) * cfg.dt_s
+    np.testing.assert_allclose(lateral[t <= 6.0], 0.0, atol=1e-6)
+    assert -3.575 < lateral[np.searchsorted(t, 7.5)] < 0.0
+    np.testing.assert_allclose(lateral[t >= 9.0], -3.575, atol=1e-3)
+    assert not h.collisions.any()
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    "change, field, reason",
+    [
+        ({"ego_name": "Host"}, "Entities", "no entity named one of"),
+        ({"logic": "roads.osm"}, "RoadNetwork", "only OpenDRIVE road networks"),
+        ({"logic": "missing.xodr"}, "RoadNetwork/LogicFile@filepath", "road network not found"),
+        (
+            {
+                "lead": _event(
+                    "Brake",
+                    BRAKE,
+                    '<ByEntityCondition><TriggeringEntities triggeringEntitiesRule="any"><EntityRef entityRef="Lead"/></TriggeringEntities><EntityCondition><TimeHeadwayCondition entityRef="Ego" value="2" freespace="false" rule="lessThan"/></EntityCondition></ByEntityCondition>',
+                )
+            },
+            "Act/A/Event/Brake",
+            "an event starts on a SimulationTimeCondition",
+        ),
+        (
+            {
+                "lead": _event(
+                    "Brake",
+                    BRAKE.replace(
+                        "AbsoluteTargetSpeed value",
+                        "RelativeTargetSpeed entityRef='Ego' valueType='delta' continuous='false' value",
+                    ),
+                    _at_time(1.0),
+                )
+            },
+            "Act/A/Event/Brake",
+            "only an AbsoluteTargetSpeed is read",
+        ),
+        (
+            {
+                "lead": _event(
+                    "Brake",
+                    BRAKE.replace(
+                        '<AbsoluteTargetSpeed value="2"/>',
+                        '<AbsoluteTargetSpeed value="$Missing"/>',
+                    ),
+                    _at_time(1.0),
+                )
+            },
+            "Act/A/Event/Brake@value",
+            "no parameter 'Missing' is declared",
+        ),
+        (
+            {
+                "cutter": _event(
+                    "Go", "<RoutingAction><AssignRouteAction/></RoutingAction>", _at_time(1.0)
+                )
+            },
+            "Act/A/Event/Go",
+            "only SpeedAction, LaneChangeAction and LaneOffsetAction are read",
+        ),
+    ],
+)
+def test_what_is_not_read_is_refused_by_name(
+    tmp_path: Path, xodr: Path, change: dict[str, str], field: str, reason: str
+) -> None:
+    change = dict(change)
+    text = _xosc(xodr, change.pop("lead", None), change.pop("cutter", None), **change)
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_scenarios(path)
+    assert (info.value.path, info.value.field) == (str(path), field)
+    assert reason in str(info.value)
+
+
+def test_not_xml_and_wrong_root(tmp_path: Path) -> None:
+    path = _write(tmp_path, "<OpenSCENARIO>")
+    with pytest.raises(ConfigError, match="not well-formed XML"):
+        load_scenarios(path)
+    path.write_text("<OpenDRIVE/>")
+    with pytest.raises(ConfigError, match="expected <OpenSCENARIO>"):
+        load_scenarios(path)
