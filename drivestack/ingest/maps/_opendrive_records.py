@@ -1,0 +1,316 @@
+"""OpenDRIVE XML -> road records: plan view, lane offsets, lane sections with their lanes
+(widths, links, speeds, road-mark lane-change rules) and road links, as
+:mod:`drivestack.ingest.maps.opendrive` builds lanes from them. Errors are
+:class:`DataError` naming the file, the record (road, lane section, lane) and the field."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.ingest.maps._geometry import finite_number
+from drivestack.ingest.maps.opendrive_geometry import KINDS, PlanViewRecord
+
+#: Road-mark types a vehicle may cross when the mark has no ``laneChange`` attribute.
+CROSSABLE_MARKS = frozenset({"broken", "broken broken", "botts dots", "none"})
+SPEED_UNITS_MPS = {"m/s": 1.0, "km/h": 1.0 / 3.6, "mph": 0.44704}
+
+
+@dataclass(frozen=True)
+class LaneRecord:
+    lane_id: int
+    lane_type: str
+    predecessors: tuple[int, ...]
+    successors: tuple[int, ...]
+    width_starts_m: np.ndarray  # (K,) section offsets where each width record starts
+    width_coeffs: np.ndarray  # (K, 4)
+    speed_mps: float | None
+    marks: tuple[tuple[float, str], ...]  # (section offset, lane change permitted) per mark
+
+
+@dataclass(frozen=True)
+class Section:
+    s_start_m: float
+    s_end_m: float
+    lanes: dict[int, LaneRecord]
+
+
+@dataclass(frozen=True)
+class Link:
+    element_type: str  # road | junction
+    element_id: str
+    contact_point: str | None  # start | end (roads)
+
+
+@dataclass(frozen=True)
+class Road:
+    road_id: str
+    length_m: float
+    junction: str
+    predecessor: Link | None
+    successor: Link | None
+    plan_view: list[PlanViewRecord]
+    offset_starts_m: np.ndarray
+    offset_coeffs: np.ndarray
+    sections: list[Section]
+    type_speeds: list[tuple[float, float | None]]  # (s, speed in force from s)
+    left_hand: bool
+
+    def section_at(self, contact_point: str) -> int:
+        return 0 if contact_point == "start" else len(self.sections) - 1
+
+
+class Reader:
+    """Field access that names the file and record in its errors."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def number(self, el: ET.Element, attr: str, record: str, default: float | None = None) -> float:
+        text = el.get(attr)
+        if text is None and default is not None:
+            return default
+        return finite_number(text, self.path, record, f"{el.tag}@{attr}")
+
+    def text(self, el: ET.Element, attr: str, record: str) -> str:
+        value = el.get(attr)
+        if value is None or not value.strip():
+            raise DataError("missing", path=self.path, record=record, field=f"{el.tag}@{attr}")
+        return value.strip()
+
+    def lane_id(self, el: ET.Element, attr: str, record: str) -> int:
+        text = self.text(el, attr, record)
+        try:
+            return int(text)
+        except ValueError:
+            raise DataError(
+                f"not an integer lane id: {text!r}",
+                path=self.path,
+                record=record,
+                field=f"{el.tag}@{attr}",
+            ) from None
+
+    def error(self, reason: str, record: str | None = None, field: str | None = None) -> DataError:
+        return DataError(reason, path=self.path, record=record, field=field)
+
+
+def _speed_mps(rd: Reader, el: ET.Element, record: str) -> float | None:
+    """A ``<speed max unit>`` element in m/s; ``None`` for ``no limit`` / ``undefined``."""
+    text = rd.text(el, "max", record)
+    if text in ("no limit", "undefined"):
+        return None
+    unit = el.get("unit", "m/s")
+    if unit not in SPEED_UNITS_MPS:
+        raise rd.error(
+            f"unknown speed unit {unit!r}; expected one of {sorted(SPEED_UNITS_MPS)}",
+            record,
+            "speed@unit",
+        )
+    value = rd.number(el, "max", record) * SPEED_UNITS_MPS[unit]
+    if value <= 0.0:
+        raise rd.error(f"speed limit must be positive, got {text}", record, "speed@max")
+    return value
+
+
+def _plan_view(rd: Reader, road: ET.Element, record: str) -> list[PlanViewRecord]:
+    out = []
+    for i, geo in enumerate(road.findall("planView/geometry")):
+        where = f"{record} planView geometry {i}"
+        shape = next((child for child in geo if child.tag in KINDS), None)
+        if shape is None:
+            found = [child.tag for child in geo]
+            raise rd.error(
+                f"no line, arc, spiral, poly3 or paramPoly3 (found {found})", where, "geometry"
+            )
+        length = rd.number(geo, "length", where)
+        if length <= 0.0:
+            raise rd.error(f"length must be positive, got {length}", where, "geometry@length")
+        params: tuple[float, ...]
+        if shape.tag == "arc":
+            params = (rd.number(shape, "curvature", where),)
+        elif shape.tag == "spiral":
+            params = (rd.number(shape, "curvStart", where), rd.number(shape, "curvEnd", where))
+        elif shape.tag == "poly3":
+            params = tuple(rd.number(shape, k, where) for k in "abcd")
+        elif shape.tag == "paramPoly3":
+            p_range = shape.get("pRange", "normalized")
+            if p_range not in ("arcLength", "normalized"):
+                raise rd.error(
+                    f"pRange must be arcLength or normalized, got {p_range!r}",
+                    where,
+                    "paramPoly3@pRange",
+                )
+            coeffs = [rd.number(shape, f"{c}{axis}", where) for axis in "UV" for c in "abcd"]
+            params = (*coeffs, length if p_range == "arcLength" else 1.0)
+        else:
+            params = ()
+        out.append(
+            PlanViewRecord(
+                shape.tag,
+                rd.number(geo, "s", where),
+                rd.number(geo, "x", where),
+                rd.number(geo, "y", where),
+                rd.number(geo, "hdg", where),
+                length,
+                params,
+            )
+        )
+    if not out:
+        raise rd.error("no planView geometry", record, "planView")
+    return sorted(out, key=lambda r: r.s_m)
+
+
+def _cubics(rd: Reader, elements: list[ET.Element], start: str, record: str) -> np.ndarray:
+    """``(K, 5)`` rows ``start, a, b, c, d`` of polynomial records, sorted by start."""
+    rows = [
+        [rd.number(el, start, record), *(rd.number(el, k, record) for k in "abcd")]
+        for el in elements
+    ]
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    return arr[np.argsort(arr[:, 0], kind="stable")]
+
+
+def _lane_change(rd: Reader, mark: ET.Element, record: str) -> str:
+    change = mark.get("laneChange")
+    if change is not None:
+        if change not in ("both", "increase", "decrease", "none"):
+            raise rd.error(
+                f"laneChange must be both, increase, decrease or none, got {change!r}",
+                record,
+                "roadMark@laneChange",
+            )
+        return change
+    return "both" if mark.get("type", "none") in CROSSABLE_MARKS else "none"
+
+
+def _lane(rd: Reader, el: ET.Element, record: str) -> LaneRecord:
+    lane_id = rd.lane_id(el, "id", record)
+    where = f"{record} lane {lane_id}"
+    widths = _cubics(rd, el.findall("width"), "sOffset", where)
+    if lane_id != 0 and len(widths) == 0:
+        reason = (
+            "lane borders given as <border> records are not read; give <width> records"
+            if el.find("border") is not None
+            else "no <width> record"
+        )
+        raise rd.error(reason, where, "width")
+    speeds = [_speed_mps(rd, sp, where) for sp in el.findall("speed")]
+    known = [s for s in speeds if s is not None]
+    marks = sorted(
+        (rd.number(m, "sOffset", where, default=0.0), _lane_change(rd, m, where))
+        for m in el.findall("roadMark")
+    )
+    return LaneRecord(
+        lane_id,
+        el.get("type", "none"),
+        tuple(rd.lane_id(p, "id", where) for p in el.findall("link/predecessor")),
+        tuple(rd.lane_id(s, "id", where) for s in el.findall("link/successor")),
+        widths[:, 0],
+        widths[:, 1:],
+        min(known) if known else None,
+        tuple(marks),
+    )
+
+
+def _sections(rd: Reader, road: ET.Element, length_m: float, record: str) -> list[Section]:
+    elements = road.findall("lanes/laneSection")
+    if not elements:
+        raise rd.error("no lanes/laneSection", record, "lanes")
+    starts = [rd.number(el, "s", f"{record} lane section {i}") for i, el in enumerate(elements)]
+    order = sorted(range(len(elements)), key=lambda i: starts[i])
+    out = []
+    for rank, i in enumerate(order):
+        where = f"{record} lane section {rank}"
+        end = starts[order[rank + 1]] if rank + 1 < len(order) else length_m
+        lanes: dict[int, LaneRecord] = {}
+        for side in ("left", "right"):
+            for lane_el in elements[i].findall(f"{side}/lane"):
+                lane = _lane(rd, lane_el, where)
+                if (lane.lane_id > 0) != (side == "left") or lane.lane_id in lanes:
+                    raise rd.error(
+                        f"lane id {lane.lane_id} is {'repeated' if lane.lane_id in lanes else 'on the wrong side'}",
+                        where,
+                        f"{side}/lane@id",
+                    )
+                lanes[lane.lane_id] = lane
+        out.append(Section(starts[i], end, lanes))
+    return out
+
+
+def _link(rd: Reader, el: ET.Element | None, record: str) -> Link | None:
+    if el is None:
+        return None
+    kind = el.get("elementType", "road")
+    if kind not in ("road", "junction"):
+        raise rd.error(
+            f"elementType must be road or junction, got {kind!r}",
+            record,
+            f"link/{el.tag}@elementType",
+        )
+    contact = el.get("contactPoint")
+    if kind == "road" and contact not in ("start", "end"):
+        raise rd.error(
+            f"contactPoint must be start or end, got {contact!r}",
+            record,
+            f"link/{el.tag}@contactPoint",
+        )
+    return Link(kind, rd.text(el, "elementId", record), contact)
+
+
+def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
+    road_id = rd.text(el, "id", "road")
+    record = f"road {road_id}"
+    length = rd.number(el, "length", record)
+    offsets = _cubics(rd, el.findall("lanes/laneOffset"), "s", record)
+    type_speeds = []
+    for t in el.findall("type"):
+        speed = t.find("speed")
+        type_speeds.append(
+            (rd.number(t, "s", record), None if speed is None else _speed_mps(rd, speed, record))
+        )
+    rule = el.get("rule")
+    if rule not in (None, "RHT", "LHT"):
+        raise rd.error(f"rule must be RHT or LHT, got {rule!r}", record, "road@rule")
+    return Road(
+        road_id,
+        length,
+        el.get("junction", "-1"),
+        _link(rd, el.find("link/predecessor"), record),
+        _link(rd, el.find("link/successor"), record),
+        _plan_view(rd, el, record),
+        offsets[:, 0],
+        offsets[:, 1:],
+        _sections(rd, el, length, record),
+        sorted(type_speeds, key=lambda ts: ts[0]),
+        left_hand_default if rule is None else rule == "LHT",
+    )
+
+
+def parse_file(path: Path) -> ET.Element:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise DataError(f"not well-formed XML: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if root.tag != "OpenDRIVE":
+        raise DataError(f"root element is <{root.tag}>, expected <OpenDRIVE>", path=str(path))
+    return root
+
+
+def read_roads(root: ET.Element, rd: Reader) -> dict[str, Road]:
+    header = root.find("header")
+    left_hand = header is not None and header.get("rule") == "LHT"  # not in the standard
+    roads: dict[str, Road] = {}
+    for el in root.findall("road"):
+        road = _road(rd, el, left_hand)
+        if road.road_id in roads:
+            raise rd.error("repeated road id", f"road {road.road_id}", "road@id")
+        roads[road.road_id] = road
+    if not roads:
+        raise rd.error("no <road> elements")
+    return roads
