@@ -146,11 +146,14 @@ def _reference(road_map: RoadMap, route: list[str], where: str) -> ReferencePath
         raise ConfigError(f"route {route}: {exc}", path=where, field="route") from exc
 
 
-def _extend(road_map: RoadMap, lanes: list[str], start_station_m: float) -> list[str]:
-    """Follow first successors until the route reaches ``MIN_ROUTE_M`` past the start station."""
+def extend_by_successors(
+    road_map: RoadMap, lanes: list[str], start_station_m: float, min_length_m: float = MIN_ROUTE_M
+) -> list[str]:
+    """``lanes`` followed by first successors until they reach ``min_length_m`` past the start
+    station (or a lane without successors, or a loop)."""
     lanes = list(lanes)
     total = sum(road_map.lane(lane).length_m for lane in lanes) - start_station_m
-    while total < MIN_ROUTE_M and road_map.lane(lanes[-1]).successors:
+    while total < min_length_m and road_map.lane(lanes[-1]).successors:
         nxt = road_map.lane(lanes[-1]).successors[0]
         if nxt in lanes:
             break
@@ -331,7 +334,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
             route = _route_to_any(road_map, starts, goals) or route
             start_lane = route[0]
         s_start, _ = road_map.lane(start_lane).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
-        route = _extend(road_map, route, float(s_start[0]))
+        route = extend_by_successors(road_map, route, float(s_start[0]))
     reference = _reference(road_map, route, where)
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)
     _check_clear_start(world, cfg, n_recorded)

@@ -47,6 +47,7 @@ from typing import Any
 
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps.opendrive import locate_lane_position, read_opendrive
+from drivestack.sim.build import extend_by_successors
 from drivestack.structures.road_map import RoadMap, interpolate_polyline
 
 DEFAULT_DURATION_S = 30.0
@@ -494,19 +495,6 @@ def _lane_beside(road_map: RoadMap, entity: _Entity, n_lanes: int) -> str | None
     return side[abs(n_lanes) - 1] if 0 < abs(n_lanes) <= len(side) else None
 
 
-def _lane_path(road_map: RoadMap, start_lane: str, station_m: float) -> list[str]:
-    """The start lane and its first successors, until :data:`AGENT_PATH_M` past the start."""
-    lanes = [start_lane]
-    ahead = road_map.lane(start_lane).length_m - station_m
-    while ahead < AGENT_PATH_M and road_map.lane(lanes[-1]).successors:
-        nxt = road_map.lane(lanes[-1]).successors[0]
-        if nxt in lanes:
-            break
-        lanes.append(nxt)
-        ahead += road_map.lane(nxt).length_m
-    return lanes
-
-
 def _duration_s(doc: _Doc) -> float:
     stop = doc.root.find("Storyboard/StopTrigger")
     if stop is None:
@@ -543,7 +531,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
             "id": entity.name,
             "type": entity.type,
             "behavior": "scripted",
-            "lanes": _lane_path(road_map, entity.lane, entity.station_m),
+            "lanes": extend_by_successors(road_map, [entity.lane], entity.station_m, AGENT_PATH_M),
             "station_m": entity.station_m,
             "offset_m": entity.offset_m,
             "speed_mps": entity.speed_mps,
