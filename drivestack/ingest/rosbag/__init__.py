@@ -4,7 +4,8 @@
   config or guessed, TF / odometry poses, camera sync, de-skewing, skip report);
 - :func:`decode_pointcloud2` — ``sensor_msgs/PointCloud2`` -> ``PointCloud`` (zero-copy);
 - :class:`TransformBuffer` — TF tree over time (slerp + linear);
-- :func:`read_velodyne_bag`, :func:`read_ouster_bag` — LiDAR packet bags;
+- :func:`read_velodyne_bag`, :func:`read_ouster_bag` — LiDAR packet bags (generators: they
+  yield one PointCloud per scan / frame as the bag is read; ``list(...)`` for a list);
 - :class:`BagWriter` — write bags (tests, tools).
 
 The names below import their module on first use (``from drivestack.ingest.rosbag import

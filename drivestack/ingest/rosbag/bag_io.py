@@ -44,7 +44,8 @@ class SkippedMessage:
 
 @dataclass
 class IngestReport:
-    """What was read and what was skipped or repaired (named, counted)."""
+    """What was read and what was skipped or repaired (named, counted); :attr:`clean` says
+    whether anything was."""
 
     path: str
     messages_read: dict[str, int] = field(default_factory=dict)
@@ -66,7 +67,8 @@ class IngestReport:
 
     def counts(self) -> dict[str, int]:
         """Skipped or repaired messages per kind (``decode``, ``time_backwards``,
-        ``truncated``, ``missing_tf``, ``no_ego_pose``, ...)."""
+        ``time_repeated``, ``truncated``, ``missing_tf``, ``no_ego_pose``, ``partial_frame``,
+        ``corrupt_packets``, ``nonfinite_points``, ``unused_config``, ...)."""
         out: dict[str, int] = {}
         for s in self.skipped:
             out[s.kind] = out.get(s.kind, 0) + 1
@@ -74,7 +76,9 @@ class IngestReport:
 
     @property
     def clean(self) -> bool:
-        return not self.skipped
+        """Nothing skipped, repaired or dropped: no entry in :attr:`skipped` and no
+        non-finite point dropped."""
+        return not self.skipped and not self.nonfinite_points_dropped
 
     def summary(self) -> str:
         lines = [f"{self.path}: read {sum(self.messages_read.values())} messages"]
@@ -119,13 +123,29 @@ def _deserialize(reader: Any, raw: bytes, msgtype: str) -> Any:
     return reader.deserialize(raw, msgtype)
 
 
+def _stamp_out_of_order(
+    stamp_ns: int, last_ns: int | None, has_header: bool
+) -> tuple[str, str] | None:
+    """``(kind, reason)`` when a message's time may not follow its topic's previous one: it
+    goes backwards, or repeats a header stamp; None when it is in order."""
+    if last_ns is None or stamp_ns > last_ns:
+        return None
+    if stamp_ns < last_ns:
+        return "time_backwards", f"header stamp {stamp_ns} ns after {last_ns} ns"
+    if has_header:
+        return "time_repeated", f"header stamp {stamp_ns} ns repeats the previous message's"
+    return None
+
+
 def iter_bag_messages(
     reader: Any, topics: set[str], report: IngestReport
 ) -> Iterator[tuple[str, int, int, Any]]:
     """``(topic, index on topic, header stamp (else log time) ns, message)`` of ``topics`` in log
     order from an open ``AnyReader``. Undecodable messages, header stamps going backwards on a
-    topic and a truncated tail are recorded in ``report`` (kinds ``decode``, ``time_backwards``,
-    ``truncated``) and skipped."""
+    topic, a header stamp repeating the previous one on its topic (a duplicated message or a
+    stuck clock: two sweeps or images at one time) and a truncated tail are recorded in
+    ``report`` (kinds ``decode``, ``time_backwards``, ``time_repeated``, ``truncated``) and
+    skipped. Messages without a header (log times) may share a time."""
     conns = [c for c in reader.connections if c.topic in topics]
     if not conns:  # rosbags reads every connection when given none
         return
@@ -144,12 +164,11 @@ def iter_bag_messages(
                     topic, i, log_ns, "decode", f"{conn.msgtype}: {type(exc).__name__}: {exc}"
                 )
                 continue
-            stamp = stamp_ns(msg) if hasattr(msg, "header") else log_ns
-            last = last_stamp.get(topic)
-            if last is not None and stamp < last:
-                report.skip(
-                    topic, i, stamp, "time_backwards", f"header stamp {stamp} ns after {last} ns"
-                )
+            has_header = hasattr(msg, "header")
+            stamp = stamp_ns(msg) if has_header else log_ns
+            out_of_order = _stamp_out_of_order(stamp, last_stamp.get(topic), has_header)
+            if out_of_order is not None:
+                report.skip(topic, i, stamp, *out_of_order)
                 continue
             last_stamp[topic] = stamp
             yield topic, i, stamp, msg

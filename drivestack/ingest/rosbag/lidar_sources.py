@@ -23,7 +23,11 @@ LIDAR_MSGTYPES = (POINTCLOUD2, VELODYNE_SCAN, *OUSTER_PACKETS)
 
 
 class LidarSource(Protocol):
+    #: non-finite points dropped so far (all messages fed)
     num_nonfinite: int
+    #: ``(kind, reason)`` of what the last message fed lost but was kept without (e.g.
+    #: ``corrupt_packets``): the reader records each in its report (kept)
+    repairs: list[tuple[str, str]]
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
         """The clouds this message completes (raises DataError for a bad message)."""
@@ -38,6 +42,7 @@ class LidarSource(Protocol):
 class PointCloud2Source:
     def __init__(self) -> None:
         self.num_nonfinite = 0
+        self.repairs: list[tuple[str, str]] = []
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
         decoded = decode_pointcloud2(msg, path=path, record=record)
@@ -51,10 +56,15 @@ class PointCloud2Source:
 class VelodyneSource:
     def __init__(self, config: VelodyneConfig) -> None:
         self.num_nonfinite = 0
+        self.repairs: list[tuple[str, str]] = []
         self._decoder = VelodyneDecoder(config)
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
-        return [self._decoder.decode(msg, path=path, record=record)]
+        self.repairs = []
+        scan = self._decoder.decode(msg, path=path, record=record)
+        if scan.corrupt_packets:
+            self.repairs = [("corrupt_packets", scan.corrupt_reason())]
+        return [scan.cloud]
 
     def leftover(self) -> int:
         return 0
@@ -65,6 +75,7 @@ class OusterSource:
         from drivestack.ingest.rosbag.ouster import OusterDecoder
 
         self.num_nonfinite = 0
+        self.repairs: list[tuple[str, str]] = []
         self._decoder = OusterDecoder(metadata_json, source=source)
         self._pending = 0  # packets of the frame being assembled
 

@@ -70,12 +70,21 @@ class OusterDecoder:
         return int(self._format.lidar_packet_size)
 
     def add_packet(self, buf: np.ndarray | bytes, time_ns: int) -> PointCloud | None:
-        """Feed one packet; returns a cloud when it completes a frame."""
+        """Feed one packet; returns a cloud when it completes a frame.
+
+        DataError, before the packet is used, for a packet of the wrong size or a corrupt
+        one: a header that is not this sensor's, column measurement ids that do not count up
+        by one, or column timestamps going backwards (the profiles' pixel data carry no
+        checksum, so corrupt pixels under intact headers cannot be told).
+        """
         data = np.frombuffer(bytes(buf), dtype=np.uint8)
         if data.size != self.packet_size:
             raise DataError(
                 f"lidar packet has {data.size} bytes, the {self.info.format.udp_profile_lidar} profile needs {self.packet_size}"
             )
+        problem = self._packet_problem(data)
+        if problem is not None:
+            raise DataError(f"corrupt lidar packet: {problem}")
         if self._first_ns is None:
             self._first_ns = int(time_ns)
         with warnings.catch_warnings():
@@ -89,6 +98,32 @@ class OusterDecoder:
         cloud = self._cloud(self._first_ns)
         self._first_ns = None
         return cloud
+
+    def _packet_problem(self, data: np.ndarray) -> str | None:
+        """What makes a packet of the right size corrupt, or None: a packet header (type,
+        ``init_id``, serial number) not this sensor's, column measurement ids that do not
+        count up by one inside the frame, or valid columns' timestamps going backwards."""
+        fmt, info = self._format, self.info
+        if info.format.udp_profile_lidar != self._core.UDPProfileLidar.LEGACY:
+            header = {
+                "packet_type": (int(fmt.packet_type(data)), 1),
+                "init_id": (int(fmt.init_id(data)), int(info.init_id) or None),
+                "prod_sn": (int(fmt.prod_sn(data)), int(info.sn) or None),
+            }
+            for name, (got, expected) in header.items():
+                if expected is not None and got != expected:
+                    return f"header {name} {got}, expected {expected} (the sensor metadata's)"
+        columns = self._core.ColHeader
+        ids = fmt.packet_header(columns.MEASUREMENT_ID, data).astype(np.int64)
+        width = int(info.format.columns_per_frame)
+        if np.any(np.diff(ids) != 1) or ids[-1] >= width:
+            listed = ids.tolist()
+            return f"column measurement ids {listed} do not count up by one within 0..{width - 1}"
+        valid = (fmt.packet_header(columns.STATUS, data) & 1) == 1
+        stamps = fmt.packet_header(columns.TIMESTAMP, data).astype(np.uint64)[valid]
+        if np.any(stamps[1:] < stamps[:-1]):
+            return "column timestamps go backwards"
+        return None
 
     def _cloud(self, stamp_ns: int) -> PointCloud:
         scan = self._scan
@@ -114,10 +149,14 @@ class OusterDecoder:
 def read_ouster_bag(
     path: str | Path, *, namespace: str | None = None, report: IngestReport | None = None
 ) -> Iterator[PointCloud]:
-    """Full frames of an Ouster packet bag (``<namespace>/metadata`` + ``/lidar_packets``).
+    """Yields the full frames of an Ouster packet bag (``<namespace>/metadata`` +
+    ``/lidar_packets``) as PointClouds, lazily: a generator, ``list(read_ouster_bag(...))``
+    for a list.
 
     A partial frame at the end is recorded in ``report`` (kind ``partial_frame``); packets of
-    the wrong size or that fail to decode are recorded and skipped.
+    the wrong size, corrupt ones (:meth:`OusterDecoder.add_packet`) and ones that fail to
+    decode are recorded (kind ``decode``) and skipped: their frame then lacks their columns,
+    or never completes (and its packets are reported as ``partial_frame``).
     """
     path = Path(path)
     report = report if report is not None else IngestReport(str(path))

@@ -13,16 +13,18 @@ recording cut short, :class:`~drivestack.ingest.rosbag.salvage.SalvageReader`):
    and the points de-skewed when they carry per-point times.
 
 Nothing is lost silently: a message that fails to decode, a header stamp that jumps backwards
-on its topic, a sweep without a TF to the ego frame, an image without calibration and a bag
-that ends early (truncated) are recorded in :attr:`RosbagLog.report` with topic, index, time
-and reason (skipped, or kept degraded: no ego pose, not de-skewed, salvaged);
-:attr:`IngestReport.clean` is false when anything is listed.
+or repeats on its topic, a sweep without a TF to the ego frame, an image without calibration,
+Velodyne packets dropped as corrupt, non-finite points dropped, a ``velodyne`` config entry
+naming no Velodyne LiDAR and a bag that ends early (truncated) are recorded in
+:attr:`RosbagLog.report` with topic, index, time and reason (skipped, or kept degraded: no ego
+pose, not de-skewed, salvaged, points dropped); :attr:`IngestReport.clean` is false when
+anything is listed. A bag that yields no frame at all says why through ``announce``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,19 +53,33 @@ from drivestack.ingest.rosbag.topic_map import (
     guess_topic_map,
     normalise_msgtype,
 )
+from drivestack.ingest.rosbag.velodyne import VELODYNE_SCAN, CalibrationMismatchError
 from drivestack.structures.camera import CameraCalibration, CameraImage
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
 
 class RosbagLog:
-    """A recorded drive in a bag; iterate :meth:`frames` for synchronised ``SensorFrame``\\s.
+    """A recorded drive in a bag; iterate :meth:`frames` for synchronised ``SensorFrame``\\s,
+    then check :attr:`report`: ``report.clean`` is False when anything was skipped, repaired
+    or dropped, ``report.summary()`` lists what and why (``report.counts()`` per kind).
+
+    A bag without TF gives no frame with the default ``ego_frame`` (``base_link``): each sweep
+    is skipped (``missing_tf``) and :meth:`frames` announces why it made none, with the
+    ``ego_frame`` to use (the LiDAR's own frame).
 
     Args:
         path: a ROS 1 ``.bag`` file or a rosbag2 directory (``.db3`` or ``.mcap`` storage).
         config: topic map and sync settings; an empty ``config.topics`` guesses the map from the
             message types and passes its description to ``announce``.
-        announce: where the guessed topic map is printed (default: stderr).
+        announce: where the reader says what the user should know at once, one line each
+            (default: stderr): the guessed topic map, a ``velodyne`` config entry naming no
+            Velodyne LiDAR, and why a bag gave no frame.
+
+    Raises:
+        DataError: the bag cannot be opened, a topic of the map is not in it, or (while
+            iterating) a Velodyne calibration table is for another model
+            (:class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`).
     """
 
     def __init__(
@@ -80,16 +96,15 @@ class RosbagLog:
         with open_bag(self.path, self.report) as reader:
             topics = [(c.topic, c.msgtype) for c in reader.connections]
             counts = _message_counts(reader)
-            stopped = getattr(reader, "stopped", None)
+            cut = _truncation(reader)
         self._msgtypes = {t: normalise_msgtype(mt) for t, mt in topics}
         self.topic_map: TopicMap
         if self.config.topics.is_empty:
             try:
                 self.topic_map = guess_topic_map(topics)
             except ValueError as exc:
-                cut = f"; the file breaks off ({stopped}): truncated?" if stopped else ""
                 raise DataError(
-                    f"cannot guess a topic map: {exc}; topics are {topics}{cut}",
+                    f"{cut}cannot guess a topic map: {exc}; topics are {topics}",
                     path=str(self.path),
                 ) from None
             self._announce(describe_topic_map(self.topic_map))
@@ -102,12 +117,17 @@ class RosbagLog:
         ]:
             if topic not in known:
                 raise DataError(
-                    f"topic {topic!r} from the topic map is not in the bag (topics: {sorted(known)})",
+                    f"{cut}topic {topic!r} from the topic map is not in the bag "
+                    f"(topics: {sorted(known)})",
                     path=str(self.path),
                     field="topics",
                 )
         self._note_topics(topics, counts)
+        self._note_unused_velodyne_settings()
         self.tf = TransformBuffer(self.config.tf_tolerance_ns)
+        #: LiDAR topic -> [non-finite points dropped, messages with any, the first such
+        #: message's index, its stamp (ns)]
+        self._nonfinite: dict[str, list[int]] = {}
         self.odometry: list[m.OdometrySample] = []
         self.gnss: list[m.GnssFix] = []
         self._infos: dict[str, tuple[str, Any]] = {}  # camera -> (frame_id, CameraInfo message)
@@ -132,6 +152,27 @@ class RosbagLog:
             for topic, msgtype in sorted(set(topics))
             if topic not in used
         ]
+
+    def _note_unused_velodyne_settings(self) -> None:
+        """A ``velodyne`` entry naming no Velodyne LiDAR of the topic map (a typo, or a map
+        guessed with other names): reported (kind ``unused_config``) and announced."""
+        velodyne_lidars = sorted(
+            name
+            for name, topic in self.topic_map.lidars.items()
+            if self._msgtypes.get(topic) == VELODYNE_SCAN
+        )
+        for name in self.config.velodyne:
+            if name in velodyne_lidars:
+                continue
+            what = (
+                "a LiDAR without Velodyne packets" if name in self.topic_map.lidars else "no LiDAR"
+            )
+            reason = (
+                f"velodyne.{name} names {what} of the topic map (Velodyne LiDARs: "
+                f"{velodyne_lidars}); its settings are not used"
+            )
+            self.report.skip("<config>", 0, 0, "unused_config", reason)
+            self._announce(f"{self.path}: {reason}")
 
     # -- reading ------------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -250,6 +291,8 @@ class RosbagLog:
                 ouster_metadata=self._ouster_metadata.get(meta_topic),
                 source=f"{self.path}:{meta_topic}",
             )
+        except DataError:
+            raise  # names its own file (a calibration table)
         except ValueError as exc:
             raise DataError(str(exc), path=str(self.path), record=topic) from None
 
@@ -261,10 +304,14 @@ class RosbagLog:
         before = source.num_nonfinite
         try:
             clouds = source.feed(msg, stamp, path=str(self.path), record=f"{topic} #{i}")
+        except CalibrationMismatchError:
+            raise  # every scan would be wrong: not a message to skip
         except DataError as exc:
             self.report.skip(topic, i, stamp, "decode", str(exc))
             return out
-        self.report.nonfinite_points_dropped += source.num_nonfinite - before
+        for kind, reason in source.repairs:
+            self.report.repair(topic, i, stamp, kind, reason)
+        self._count_nonfinite(topic, i, stamp, source.num_nonfinite - before)
         for cloud in clouds:
             try:
                 out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
@@ -277,6 +324,14 @@ class RosbagLog:
                 )
                 self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
         return out
+
+    def _count_nonfinite(self, topic: str, i: int, stamp: int, dropped: int) -> None:
+        if not dropped:
+            return
+        self.report.nonfinite_points_dropped += dropped
+        tally = self._nonfinite.setdefault(topic, [0, 0, i, stamp])
+        tally[0] += dropped
+        tally[1] += 1
 
     def _finish(
         self,
@@ -333,7 +388,60 @@ class RosbagLog:
         )
 
     def frames(self) -> Iterator[SensorFrame]:
-        """Synchronised frames keyed on the first LiDAR's sweeps, in time order."""
+        """Synchronised frames keyed on the first LiDAR's sweeps, in time order (a generator).
+
+        When the bag ends without a single frame, says why through ``announce`` (the key
+        LiDAR's messages read and what :attr:`report` lists for them); the details are in
+        :attr:`report`.
+        """
+        made = 0
+        for frame in self._synchronised_frames():
+            made += 1
+            yield frame
+        if not made:
+            self._announce(f"{self.path}: no frames: {self._no_frame_reason()}")
+
+    def _no_frame_reason(self) -> str:
+        """Why the key LiDAR's messages made no frame, from the report, in one line."""
+        topic = next(iter(self.topic_map.lidars.values()))
+        read = self.report.messages_read.get(topic, 0)
+        if not read:
+            return f"no message on the key LiDAR topic {topic}"
+        entries = [s for s in self.report.skipped if s.topic == topic and not s.kept]
+        if not entries:
+            return f"{read} messages on {topic}, none completed a sweep"
+        kinds = Counter(s.kind for s in entries)
+        listed = ", ".join(f"{kind}: {n}" for kind, n in kinds.items())
+        return (
+            f"{read} messages on {topic} made none ({listed}; the first: {entries[0].reason});"
+            " RosbagLog.report lists every one"
+        )
+
+    def _report_stream_end(
+        self, sources: dict[str, LidarSource], last: dict[str, tuple[int, int]]
+    ) -> None:
+        """Packets of an unfinished frame and the non-finite points dropped, per LiDAR."""
+        for topic, source in sources.items():
+            if source.leftover() and topic in last:
+                self.report.skip(
+                    topic,
+                    *last[topic],
+                    "partial_frame",
+                    f"{source.leftover()} packets after the last full frame (the stream "
+                    "ends before the frame does)",
+                )
+        for topic, (points, messages, first_index, first_stamp) in self._nonfinite.items():
+            self.report.repair(
+                topic,
+                first_index,
+                first_stamp,
+                "nonfinite_points",
+                f"{points} non-finite points (NaN / inf coordinates) dropped from {messages} "
+                "messages, this the first",
+            )
+        self._nonfinite = {}
+
+    def _synchronised_frames(self) -> Iterator[SensorFrame]:
         tm = self.topic_map
         key = next(iter(tm.lidars))
         lidar_topics = {t: n for n, t in tm.lidars.items()}
@@ -374,17 +482,21 @@ class RosbagLog:
                 for queue in recent.values():
                     while len(queue) > 1 and queue[0][0] < oldest - self.config.camera_tolerance_ns:
                         queue.popleft()
-            for topic, source in sources.items():
-                if source.leftover() and topic in last:
-                    self.report.skip(
-                        topic,
-                        *last[topic],
-                        "partial_frame",
-                        f"{source.leftover()} packets after the last full frame (the stream "
-                        "ends before the frame does)",
-                    )
+            self._report_stream_end(sources, last)
             while waiting:
                 yield self._finish(key, *waiting.popleft(), recent)
+
+
+def _truncation(reader: Any) -> str:
+    """``"truncated: ...; "`` leading an error about a bag read front to back that breaks off
+    (a salvaged one: where, and how many messages came before the cut), else ``""``. A
+    recorder that writes one chunk and is cut inside it leaves nothing readable."""
+    stopped = getattr(reader, "stopped", None)
+    if not stopped:
+        return ""
+    recovered = getattr(reader, "num_messages", None)
+    before = "" if recovered is None else f", {recovered} messages readable before the cut"
+    return f"truncated: the file breaks off ({stopped}){before}; "
 
 
 def _message_counts(reader: Any) -> dict[str, int | None]:

@@ -4,22 +4,40 @@ maintained ``velodyne-decoder`` library (C++ core, BSD-3; installs from PyPI for
 One ``VelodyneScan`` message (one rotation of 1206-byte packets, as the ROS driver records
 it) becomes one cloud in the message's frame: ``xyz_m`` float32 in the sensor frame (x
 forward, y left, z up), attributes ``intensity`` (float32), ``ring`` (uint16 laser index
-sorted by elevation), ``return_type`` (uint8), ``time_offset_ns`` (int64, per point relative
-to the cloud time). The cloud time is the decoder's host stamp of the scan.
+sorted by elevation), ``return_type`` (uint8, ``velodyne-decoder``'s ``ReturnMode``: 1 the
+strongest return, 2 the last return, 3 both at once: in dual-return mode a laser whose
+strongest return is its last gives one point marked 3; single-return packets mark every point
+with their mode, 1 or 2. nebula's clouds use their own codes, 4..10, for the same idea),
+``time_offset_ns`` (int64, per point relative to the cloud time). The cloud time is the
+decoder's host stamp of the scan.
 
 Laser calibration comes from a YAML table (``lasers: [{rot_correction, vert_correction,
 dist_correction, ...}]``, the format ROS ``velodyne_pointcloud`` and nebula ship) or, when no
-file is given, from the tables bundled with ``velodyne-decoder`` for the model.
+file is given, from the tables bundled with ``velodyne-decoder`` for the model. A table whose
+laser count does not fit the model (configured, or detected from the packets' factory bytes)
+is refused (:class:`CalibrationMismatchError`): it would decode every scan wrongly.
+
+The azimuth window (``min_angle_deg`` -> ``max_angle_deg``) is applied here, to each point's
+own azimuth ``atan2(-y, x)`` clockwise from +x, after decoding: ``velodyne-decoder``'s
+``min_angle`` / ``max_angle`` read 360 as 0 and a window with min > max as the sector from
+max to min, and filter on the laser's firing azimuth before its ``rot_correction`` (nebula
+and ROS ``velodyne_pointcloud`` filter on that firing azimuth too, so their clouds reach up
+to the largest ``rot_correction``, ~4 degrees on a VLP-32C, past the window's edges).
+
+Packets whose firing blocks do not start with a Velodyne block flag or hold an azimuth of
+360 degrees or more (corrupt bytes) are dropped before decoding and listed in
+:attr:`DecodedVelodyneScan.corrupt_packets`, so that the readers report them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.rosbag.bag_io import (
@@ -31,30 +49,49 @@ from drivestack.ingest.rosbag.bag_io import (
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
 VELODYNE_SCAN = "velodyne_msgs/msg/VelodyneScan"
-MODELS = (
-    "VLP16",
-    "VLP32C",
-    "VLP32A",
-    "VLP32B",
-    "HDL32E",
-    "PuckHiRes",
-    "PuckLite",
-    "VLS128",
-    "AlphaPrime",
-)
+#: model -> its number of lasers (the rows a calibration table for it has)
+MODEL_LASERS = {
+    "VLP16": 16,
+    "VLP32C": 32,
+    "VLP32A": 32,
+    "VLP32B": 32,
+    "HDL32E": 32,
+    "PuckHiRes": 16,
+    "PuckLite": 16,
+    "VLS128": 128,
+    "AlphaPrime": 128,
+}
+MODELS = tuple(MODEL_LASERS)
+#: packet factory byte 1205 (product id) -> (model family, number of lasers)
+PRODUCT_IDS = {
+    0x21: ("HDL-32E", 32),
+    0x22: ("VLP-16 / Puck LITE", 16),
+    0x23: ("VLP-32A/B", 32),
+    0x24: ("Puck Hi-Res", 16),
+    0x28: ("VLP-32C", 32),
+    0xA1: ("VLS-128 / Alpha Prime", 128),
+}
+PACKET_BYTES, BLOCKS_PER_PACKET, BLOCK_BYTES = 1206, 12, 100
+PRODUCT_ID_BYTE, RETURN_MODE_BYTE, DUAL_RETURN = 1205, 1204, 0x39
+#: the first two bytes of a firing block (laser banks of the 16/32/64/128-laser models)
+BLOCK_FLAGS = (0xEEFF, 0xDDFF, 0xCCFF, 0xBBFF)
+AZIMUTH_UNITS_PER_TURN = 36000  # packet azimuths are hundredths of a degree
 
 
 @dataclass(frozen=True)
 class VelodyneConfig:
     """Decoder settings. Angles in degrees in the sensor's azimuth convention (clockwise
-    from +x seen from above), as ``velodyne-decoder`` takes them.
+    from +x seen from above).
 
     Attributes:
         model: sensor model (see :data:`MODELS`); None detects it from the packets' factory
             bytes.
         calibration: laser calibration YAML; None uses the bundled table for ``model``.
         min_range_m, max_range_m: points outside are dropped.
-        min_angle_deg, max_angle_deg: azimuth window kept.
+        min_angle_deg, max_angle_deg: azimuth window kept, from ``min_angle_deg`` clockwise
+            to ``max_angle_deg`` (``min <= azimuth < max``; wraps past 0 when min > max:
+            270 -> 90 keeps the front half). ``0 <= min_angle_deg < 360``,
+            ``0 <= max_angle_deg <= 360``, the two different; 0 -> 360 keeps everything.
         frame: frame id of the clouds; None uses the message header's.
     """
 
@@ -73,22 +110,113 @@ class VelodyneConfig:
             raise ValueError(
                 f"need 0 <= min_range_m < max_range_m, got {self.min_range_m}, {self.max_range_m}"
             )
+        lo, hi = self.min_angle_deg, self.max_angle_deg
+        if not (0 <= lo < 360 and 0 <= hi <= 360 and lo != hi):
+            raise ValueError(
+                "need 0 <= min_angle_deg < 360, 0 <= max_angle_deg <= 360 and the two "
+                f"different (0 and 360 keep everything), got {lo}, {hi}"
+            )
+
+    @property
+    def window_width_deg(self) -> float:
+        """Width of the azimuth window, degrees in (0, 360]."""
+        width = self.max_angle_deg - self.min_angle_deg
+        return width if width > 0 else width + 360.0
+
+
+class CalibrationMismatchError(DataError):
+    """The laser calibration table does not fit the sensor: every scan would decode to wrong
+    points, so reading stops instead of skipping messages one by one."""
+
+
+@dataclass(frozen=True)
+class DecodedVelodyneScan:
+    """One decoded ``VelodyneScan``: the cloud and the packets dropped as corrupt.
+
+    Attributes:
+        cloud: the points of the scan's intact packets, inside the range and azimuth window.
+        corrupt_packets: indexes of the packets dropped (bad block flag or azimuth).
+        num_packets: packets in the message.
+    """
+
+    cloud: PointCloud
+    corrupt_packets: tuple[int, ...]
+    num_packets: int
+
+    def corrupt_reason(self) -> str:
+        """One line for the ingest report (empty when no packet was dropped)."""
+        bad = self.corrupt_packets
+        if not bad:
+            return ""
+        listed = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+        return (
+            f"{len(bad)} of {self.num_packets} packets corrupt (a firing block without a "
+            f"Velodyne block flag or with an azimuth >= 360 deg): packets {listed} dropped, "
+            "the cloud lacks their points"
+        )
+
+
+def point_azimuth_deg(xyz_m: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+    """``(N, 3)`` points -> ``(N,)`` azimuth in degrees clockwise from +x seen from above,
+    in [0, 360)."""
+    azimuth = np.mod(-np.degrees(np.arctan2(xyz_m[:, 1], xyz_m[:, 0], dtype=np.float64)), 360.0)
+    return np.where(azimuth >= 360.0, 0.0, azimuth)  # mod of a tiny negative rounds to 360
+
+
+def azimuth_window_mask(
+    xyz_m: npt.NDArray[np.floating[Any]], min_angle_deg: float, width_deg: float
+) -> npt.NDArray[np.bool_]:
+    """``(N,)`` True for the points whose azimuth (:func:`point_azimuth_deg`) lies in
+    ``[min_angle_deg, min_angle_deg + width_deg)`` going clockwise, wrapping past 360."""
+    if width_deg >= 360.0:
+        return np.ones(len(xyz_m), dtype=bool)
+    return np.mod(point_azimuth_deg(xyz_m) - min_angle_deg, 360.0) < width_deg
+
+
+def corrupt_packet_mask(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """``(P, 1206)`` packet bytes -> ``(P,)`` True for a packet with a firing block that does
+    not start with a block flag (:data:`BLOCK_FLAGS`) or holds an azimuth >= 36000 (0.01
+    deg). The last 4 blocks of a dual-return VLS-128 packet are empty and not checked."""
+    blocks = data[:, : BLOCKS_PER_PACKET * BLOCK_BYTES].reshape(len(data), BLOCKS_PER_PACKET, -1)
+    words = blocks[:, :, :4].astype(np.uint16)
+    flag = words[:, :, 0] | (words[:, :, 1] << 8)
+    azimuth = words[:, :, 2] | (words[:, :, 3] << 8)
+    bad = ~np.isin(flag, BLOCK_FLAGS) | (azimuth >= AZIMUTH_UNITS_PER_TURN)
+    vls_dual = (data[:, PRODUCT_ID_BYTE] == 0xA1) & (data[:, RETURN_MODE_BYTE] == DUAL_RETURN)
+    bad[vls_dual, 8:] = False
+    return np.asarray(bad.any(axis=1))
+
+
+def calibration_laser_count(path: Path) -> int | None:
+    """Rows of the ``lasers`` list of a calibration YAML (None when it has no such list)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    lasers = doc.get("lasers") if isinstance(doc, dict) else None
+    return len(lasers) if isinstance(lasers, list) else None
 
 
 class VelodyneDecoder:
-    """Decodes ``VelodyneScan`` messages (ROS 1 or ROS 2, as ``rosbags`` deserialises them)."""
+    """Decodes ``VelodyneScan`` messages (ROS 1 or ROS 2, as ``rosbags`` deserialises them).
+
+    Raises CalibrationMismatchError (at construction for a configured model, at the first
+    scan for a detected one) when the calibration table's laser count is not the sensor's.
+    """
 
     def __init__(self, config: VelodyneConfig) -> None:
         import velodyne_decoder as vd
 
         self.config = config
+        # the azimuth window is applied after decoding (module docstring): none here
         kwargs: dict[str, Any] = {
             "model": None if config.model is None else getattr(vd.Model, config.model),
             "min_range": config.min_range_m,
             "max_range": config.max_range_m,
-            "min_angle": config.min_angle_deg,
-            "max_angle": config.max_angle_deg,
         }
+        self._calibration_lasers: int | None = None
         if config.calibration is not None:
             try:
                 kwargs["calibration"] = vd.Calibration.read(str(config.calibration))
@@ -96,45 +224,118 @@ class VelodyneDecoder:
                 raise DataError(
                     f"cannot read Velodyne calibration: {exc}", path=str(config.calibration)
                 ) from None
+            self._calibration_lasers = calibration_laser_count(config.calibration)
+            if config.model is not None:
+                lasers = MODEL_LASERS[config.model]
+                self._check_lasers(lasers, f"model {config.model} has {lasers}")
         self._vd = vd
         self._decoder = vd.ScanDecoder(vd.Config(**kwargs))
 
-    def decode(
-        self, msg: Any, *, path: str = "<message>", record: str | int | None = None
-    ) -> PointCloud:
-        """One ``VelodyneScan`` -> PointCloud (see the module docstring)."""
-        vd = self._vd
-        packets = vd.PacketVector()
+    def _check_lasers(self, sensor_lasers: int, sensor: str) -> None:
+        """CalibrationMismatchError when the table's laser count is not ``sensor_lasers``
+        (``sensor``: a clause saying whose count that is)."""
+        table = self._calibration_lasers
+        if table is None or table == sensor_lasers:
+            return
+        raise CalibrationMismatchError(
+            f"the calibration table has {table} lasers but {sensor}: "
+            "a table for another model (give the sensor's own table, or none for the "
+            "bundled one)",
+            path=str(self.config.calibration),
+            field="lasers",
+        )
+
+    def _check_packet_model(self, data: npt.NDArray[np.uint8], where: str) -> None:
+        """With a calibration table and no configured model: the table against the model the
+        first packet's factory bytes name (unknown product ids are left to the decoder)."""
+        if self.config.model is not None or self._calibration_lasers is None or not len(data):
+            return
+        product = PRODUCT_IDS.get(int(data[0, PRODUCT_ID_BYTE]))
+        if product is not None:
+            name, lasers = product
+            clause = f"the packets of {where} come from a {lasers}-laser {name} (factory bytes)"
+            self._check_lasers(lasers, clause)
+
+    def _packets(
+        self, msg: Any, path: str, record: str | int | None
+    ) -> tuple[npt.NDArray[np.uint8], list[float]]:
+        """``(P, 1206)`` packet bytes and their stamps (s); DataError for a packet of another
+        size or a scan without packets."""
+        rows, stamps = [], []
         for k, packet in enumerate(msg.packets):
             data = bytes(packet.data)
-            if len(data) != vd.PACKET_SIZE:
+            if len(data) != PACKET_BYTES:
                 raise DataError(
-                    f"packet {k} has {len(data)} bytes, expected {vd.PACKET_SIZE}",
+                    f"packet {k} has {len(data)} bytes, expected {PACKET_BYTES}",
                     path=path,
                     record=record,
                     field="packets",
                 )
-            packets.append(
-                vd.VelodynePacket(int(packet.stamp.sec) + int(packet.stamp.nanosec) * 1e-9, data)
-            )
-        if len(packets) == 0:
+            rows.append(np.frombuffer(data, dtype=np.uint8))
+            stamps.append(int(packet.stamp.sec) + int(packet.stamp.nanosec) * 1e-9)
+        if not rows:
             raise DataError("scan has no packets", path=path, record=record, field="packets")
+        return np.stack(rows), stamps
+
+    def decode(
+        self, msg: Any, *, path: str = "<message>", record: str | int | None = None
+    ) -> DecodedVelodyneScan:
+        """One ``VelodyneScan`` -> its cloud (see the module docstring) and corrupt packets.
+
+        DataError when it has no (intact) packet or the decoder fails;
+        CalibrationMismatchError when the calibration table is for another model.
+        """
+        data, stamps = self._packets(msg, path, record)
+        self._check_packet_model(data, f"{path}: {record}" if record is not None else path)
+        corrupt = corrupt_packet_mask(data)
+        if corrupt.all():
+            raise DataError(
+                f"all {len(data)} packets corrupt (no Velodyne block flag or azimuth >= 360"
+                " deg in a firing block)",
+                path=path,
+                record=record,
+                field="packets",
+            )
+        vd = self._vd
+        packets = vd.PacketVector()
+        for k in np.flatnonzero(~corrupt):
+            packets.append(vd.VelodynePacket(stamps[k], data[k].tobytes()))
         try:
             stamp, points = self._decoder.decode(packets, True)
         except Exception as exc:
             raise DataError(
                 f"velodyne-decoder failed: {exc}", path=path, record=record, field="packets"
             ) from None
-        stamp_ns = round(stamp.host * 1e9)
+        cloud = self._cloud(msg, round(stamp.host * 1e9), points)
+        bad = tuple(int(k) for k in np.flatnonzero(corrupt))
+        return DecodedVelodyneScan(cloud, bad, len(data))
+
+    def _cloud(self, msg: Any, stamp_ns: int, points: Any) -> PointCloud:
+        """The decoder's structured points inside the azimuth window -> PointCloud."""
         xyz = np.stack([points["x"], points["y"], points["z"]], axis=1)
+        keep = azimuth_window_mask(xyz, self.config.min_angle_deg, self.config.window_width_deg)
         attributes = {
-            "intensity": np.ascontiguousarray(points["intensity"]),
-            "ring": np.ascontiguousarray(points["ring"]),
-            "return_type": np.ascontiguousarray(points["return_type"]),
-            TIME_OFFSET_NS: np.rint(points["time"].astype(np.float64) * 1e9).astype(np.int64),
+            "intensity": np.ascontiguousarray(points["intensity"][keep]),
+            "ring": np.ascontiguousarray(points["ring"][keep]),
+            "return_type": np.ascontiguousarray(points["return_type"][keep]),
+            TIME_OFFSET_NS: np.rint(points["time"][keep].astype(np.float64) * 1e9).astype(np.int64),
         }
         frame = self.config.frame or str(msg.header.frame_id) or "velodyne"
-        return PointCloud(xyz, frame, stamp_ns, attributes)
+        return PointCloud(np.ascontiguousarray(xyz[keep]), frame, stamp_ns, attributes)
+
+
+def select_velodyne_topic(topics: Sequence[str], topic: str | None, path: Path) -> str:
+    """``topic``, or the only VelodyneScan topic when None; DataError naming the bag else."""
+    if topic is None:
+        if len(topics) != 1:
+            raise DataError(
+                f"expected one {VELODYNE_SCAN} topic, found {list(topics)}; name one",
+                path=str(path),
+            )
+        return topics[0]
+    if topic not in topics:
+        raise DataError(f"no {VELODYNE_SCAN} topic {topic!r}; found {list(topics)}", path=str(path))
+    return topic
 
 
 def read_velodyne_bag(
@@ -144,9 +345,13 @@ def read_velodyne_bag(
     topic: str | None = None,
     report: IngestReport | None = None,
 ) -> Iterator[PointCloud]:
-    """Every ``VelodyneScan`` on ``topic`` (default: the only such topic) as a PointCloud.
+    """Yields every ``VelodyneScan`` on ``topic`` (default: the only such topic) as a
+    PointCloud, lazily: a generator, ``list(read_velodyne_bag(...))`` for a list.
 
-    Messages that fail to decode are skipped and recorded in ``report`` (kind ``decode``).
+    Messages that fail to decode are skipped and recorded in ``report`` (kind ``decode``);
+    a scan with corrupt packets is kept without them and recorded (kind ``corrupt_packets``,
+    kept). CalibrationMismatchError (a DataError) when the calibration table is for another
+    model.
     """
     path = Path(path)
     report = report if report is not None else IngestReport(str(path))
@@ -155,16 +360,15 @@ def read_velodyne_bag(
         topics = sorted(
             {c.topic for c in reader.connections if normalise_msgtype(c.msgtype) == VELODYNE_SCAN}
         )
-        if topic is None:
-            if len(topics) != 1:
-                raise DataError(
-                    f"expected one {VELODYNE_SCAN} topic, found {topics}; name one", path=str(path)
-                )
-            topic = topics[0]
-        elif topic not in topics:
-            raise DataError(f"no {VELODYNE_SCAN} topic {topic!r}; found {topics}", path=str(path))
+        topic = select_velodyne_topic(topics, topic, path)
         for name, i, stamp, msg in iter_bag_messages(reader, {topic}, report):
             try:
-                yield decoder.decode(msg, path=str(path), record=f"{name} #{i}")
+                scan = decoder.decode(msg, path=str(path), record=f"{name} #{i}")
+            except CalibrationMismatchError:
+                raise
             except DataError as exc:
                 report.skip(name, i, stamp, "decode", exc.reason)
+                continue
+            if scan.corrupt_packets:
+                report.repair(name, i, stamp, "corrupt_packets", scan.corrupt_reason())
+            yield scan.cloud
