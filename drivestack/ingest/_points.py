@@ -56,6 +56,36 @@ def check_finite_times(times: np.ndarray, checked: np.ndarray, *, path: str, fie
         )
 
 
+def check_time_offsets(
+    offsets_ns: np.ndarray,
+    checked: np.ndarray,
+    *,
+    limit_ns: float,
+    path: str,
+    field: str,
+    unit: str,
+) -> None:
+    """``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose ``(N,)``
+    float time offset from its frame, ``offsets_ns``, is beyond ``limit_ns`` either way: its
+    time ``field`` is not in ``unit`` or not of this frame. NaN offsets are left to
+    :func:`check_finite_times`."""
+    with np.errstate(invalid="ignore"):
+        far = np.abs(offsets_ns) > limit_ns
+    if not far.any():  # one pass for a good scan
+        return
+    far &= checked
+    if far.any():
+        first = int(np.flatnonzero(far)[0])
+        raise DataError(
+            f"{int(far.sum())} point time(s) up to {float(np.max(np.abs(offsets_ns[far]))) / 1e9:.3g} s "
+            f"from the frame time (this one {float(offsets_ns[first]) / 1e9:.3g} s; allowed "
+            f"{limit_ns / 1e9:g} s): the times are not in {unit}, or not of this frame",
+            path=path,
+            record=f"point {first}",
+            field=field,
+        )
+
+
 def finite_cloud(
     xyz_m: np.ndarray,
     attributes: Mapping[str, np.ndarray],

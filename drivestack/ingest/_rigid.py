@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -16,21 +18,42 @@ def rigid_from_matrix(
     record: str | None = None,
     field: str | None = None,
     tolerance: float = 1e-4,
+    batch_records: Sequence[str] | None = None,
 ) -> SE3:
     """SE3 from ``(..., 3, 4)`` or ``(..., 4, 4)`` matrices whose rotation is orthonormal only to
-    ``tolerance`` (it is projected onto the nearest rotation). ``DataError`` otherwise."""
+    ``tolerance`` (it is projected onto the nearest rotation). ``DataError`` otherwise.
+
+    ``batch_records``: for an ``(N, 3|4, 4)`` batch read from N records (e.g. ``"line 7"``),
+    one name per matrix; the error then names the first bad matrix's record instead of
+    ``record``.
+    """
     try:
         m = np.asarray(matrix, dtype=np.float64)
-        if m.shape[-2:] not in ((3, 4), (4, 4)) or not np.all(np.isfinite(m)):
-            raise ValueError(f"expected finite 3x4 or 4x4 matrices, got shape {m.shape}")
+        if m.shape[-2:] not in ((3, 4), (4, 4)):
+            raise ValueError(f"expected 3x4 or 4x4 matrices, got shape {m.shape}")
+        bad = np.asarray(~np.isfinite(m).all(axis=(-2, -1)))
+        if bad.any():
+            record = _first_record(bad, batch_records, record)
+            raise ValueError("NaN or infinite value in the matrix")
         rot = m[..., :3, :3]
         nearest = nearest_rotation(rot)
-        error = float(np.max(np.abs(nearest - rot), initial=0.0))
-        if error > tolerance:
+        errors = np.max(np.abs(nearest - rot), axis=(-2, -1), initial=0.0)
+        if np.any(errors > tolerance):
+            record = _first_record(errors > tolerance, batch_records, record)
             raise ValueError(
-                f"rotation block is not orthonormal (an entry is {error:.3g} from the nearest "
-                f"rotation; tolerance {tolerance:g})"
+                f"rotation block is not orthonormal (an entry is {float(errors.max()):.3g} from "
+                f"the nearest rotation; tolerance {tolerance:g})"
             )
         return SE3(nearest, m[..., :3, 3])
     except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
         raise DataError(str(exc), path=path, record=record, field=field) from None
+
+
+def _first_record(
+    bad: np.ndarray, batch_records: Sequence[str] | None, record: str | None
+) -> str | None:
+    """The name of the first ``True`` of a ``(N,)`` ``bad`` mask in ``batch_records``
+    (``record`` when there are none or ``bad`` is not one flag per record)."""
+    if batch_records is None or bad.shape != (len(batch_records),):
+        return record
+    return batch_records[int(np.flatnonzero(bad)[0])]

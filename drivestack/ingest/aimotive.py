@@ -2,9 +2,12 @@
 
 Sequence layout: ``dynamic/raw-revolutions/frame_NNNNNNN.laz`` (LAS point format 1, points
 already in the vehicle **body** frame: x forward, y left, z up, metres; per-point
-``gps_time`` in ns), ``dynamic/box/3d_body/frame_NNNNNNN.json`` (``{"CapturedObjects": [...],
-"Timestamp": ns}``; box centre, full extents and a ``(w, x, y, z)`` quaternion, body frame)
-and ``sensor/calibration/calibration.json`` (``RT_body_from_sensor`` per sensor).
+``gps_time`` in **integer nanoseconds** stored as float64, e.g. ``4833121676000.0``: not the
+LAS standard's seconds, whatever the header's GPS-time flag says),
+``dynamic/box/3d_body/frame_NNNNNNN.json`` (``{"CapturedObjects": [...], "Timestamp": ns}``,
+the Timestamp a decimal string such as ``"4833189570000"``; box centre, full extents and a
+``(w, x, y, z)`` quaternion, body frame) and ``sensor/calibration/calibration.json``
+(``RT_body_from_sensor`` per sensor).
 
 The body frame is drivestack's ``ego`` frame; clouds and boxes are read into it unchanged.
 LAZ is decoded with ``laspy`` and its ``lazrs`` backend.
@@ -15,13 +18,19 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
-from drivestack.ingest._points import check_finite_times, finite_cloud, read_bytes
+from drivestack.ingest._points import (
+    check_finite_times,
+    check_time_offsets,
+    finite_cloud,
+    read_bytes,
+)
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -54,6 +63,13 @@ TYPE_TO_CLASS: dict[str, ObjectClass] = {
     "SHOPPING-CART": ObjectClass.UNKNOWN,
     "OTHER-OBJECT": ObjectClass.UNKNOWN,
 }
+#: A box's roll / pitch (the angle of its up axis from the body's z) above which its
+#: quaternion is refused: :class:`Boxes3D` keeps the yaw only (the sample's boxes tilt by
+#: less than 0.0001 deg).
+MAX_BOX_TILT_RAD = float(np.deg2rad(10.0))
+#: A point's ``gps_time`` lies within this much of its frame's time (a revolution spans about
+#: 100 ms; the sample's offsets from the box Timestamp run from -68 to +33 ms).
+MAX_POINT_TIME_OFFSET_NS = 500_000_000
 _BOX_FIELDS = (
     "BoundingBox3D Origin X", "BoundingBox3D Origin Y", "BoundingBox3D Origin Z",
     "BoundingBox3D Extent X", "BoundingBox3D Extent Y", "BoundingBox3D Extent Z",
@@ -68,10 +84,13 @@ def read_aimotive_laz(
     """One revolution in the ego (body) frame; float64 coordinates (0.001 m LAS scale).
 
     ``timestamp_ns`` defaults to the largest ``gps_time`` (the latest point, not necessarily
-    the last one stored); ``time_offset_ns`` is each point's ``gps_time`` minus it. Raises
-    ``DataError`` naming the file for unreadable or truncated LAZ, and the point and field
-    ``gps_time`` for a NaN or infinite time (a corrupt file: never replaced or dropped; with
-    ``drop_nonfinite``, times of points dropped for their coordinates are not checked).
+    the last one stored); ``time_offset_ns`` is each point's ``gps_time`` (integer ns) minus
+    it. A file of 0 points is a cloud of 0 points. Raises ``DataError`` naming the file for
+    unreadable or truncated LAZ, and the point and field ``gps_time`` for a NaN or infinite
+    time, a time that is not a whole number of ns (seconds, LAS's unit) or one more than
+    :data:`MAX_POINT_TIME_OFFSET_NS` from ``timestamp_ns`` (a corrupt file: never replaced or
+    dropped; with ``drop_nonfinite``, times of points dropped for their coordinates are not
+    checked).
     """
     import laspy
 
@@ -92,16 +111,33 @@ def read_aimotive_laz(
     if drop_nonfinite:  # points dropped for their coordinates need no valid time
         checked = np.asarray(np.isfinite(xyz).all(axis=1))
     check_finite_times(gps_ns, checked, path=p, field="gps_time")
+    finite_gps = np.where(np.isfinite(gps_ns), gps_ns, 0.0)
+    _check_integer_ns(finite_gps, checked, path=p)
     if timestamp_ns is None:
         timestamp_ns = int(np.max(gps_ns[checked])) if checked.any() else 0
-    finite_gps = np.where(np.isfinite(gps_ns), gps_ns, 0.0)
-    attrs = {
-        INTENSITY: intensity,
-        TIME_OFFSET_NS: np.round(finite_gps - timestamp_ns).astype(np.int64),
-    }
+    offsets = finite_gps - timestamp_ns
+    check_time_offsets(
+        offsets, checked, limit_ns=MAX_POINT_TIME_OFFSET_NS, path=p, field="gps_time", unit="ns"
+    )
+    attrs = {INTENSITY: intensity, TIME_OFFSET_NS: np.round(offsets).astype(np.int64)}
     return finite_cloud(
         xyz, attrs, frame=EGO, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite
     )
+
+
+def _check_integer_ns(gps_ns: np.ndarray, checked: np.ndarray, *, path: str) -> None:
+    """``DataError`` naming the first point (among ``checked``) whose ``(N,)`` ``gps_time`` is
+    not a whole number of nanoseconds: the file holds seconds (LAS's unit), not aiMotive's ns."""
+    fractional = (gps_ns != np.round(gps_ns)) & checked
+    if fractional.any():
+        first = int(np.flatnonzero(fractional)[0])
+        raise DataError(
+            f"gps_time {float(gps_ns[first])!r} is not a whole number of nanoseconds: aiMotive "
+            "stores ns, this file looks like seconds",
+            path=path,
+            record=f"point {first}",
+            field="gps_time",
+        )
 
 
 def _object_class(value: object, *, path: str, record: str) -> ObjectClass:
@@ -118,12 +154,23 @@ def _object_class(value: object, *, path: str, record: str) -> ObjectClass:
     return cls
 
 
+#: The numbers of one object :func:`read_aimotive_boxes` reads, in its array's column order.
+_OBJECT_NUMBERS = (*_BOX_FIELDS, "Relative Velocity X", "Relative Velocity Y", "ObjectId")
+
+
 def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
     """Ego-frame boxes of one frame and their ``ObjectId`` track ids ``(N,)`` int64.
 
-    ``Boxes3D.timestamp_ns`` is the file's ``Timestamp``; velocity = relative velocity (x, y).
-    Raises ``DataError`` naming the object index and field for a missing/non-numeric value
-    or an ``ObjectType`` not in :data:`TYPE_TO_CLASS`.
+    ``Boxes3D.timestamp_ns`` is the file's ``Timestamp`` (integer ns, as a JSON integer or a
+    decimal string); velocity = relative velocity (x, y); the yaw is the quaternion's
+    heading.
+
+    Raises:
+        DataError: naming the file, and the object index and field where there is one, for
+            a missing / non-numeric value, an ``ObjectType`` not in :data:`TYPE_TO_CLASS`, an
+            ``ObjectId`` that is not an integer or that an earlier object has (naming both),
+            a quaternion tilted (roll / pitch) more than :data:`MAX_BOX_TILT_RAD`, or a
+            ``Timestamp`` that is not integer nanoseconds (``"abc"``, seconds ``4833.19``).
     """
     p = str(path)
     try:
@@ -134,52 +181,111 @@ def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
         raise DataError(
             "expected an object with CapturedObjects and Timestamp", path=p, field="CapturedObjects"
         )
+    timestamp_ns = _timestamp_ns(doc["Timestamp"], path=p)
     objects = doc["CapturedObjects"]
+    if not isinstance(objects, list):
+        raise DataError(
+            f"expected a list, got {type(objects).__name__}", path=p, field="CapturedObjects"
+        )
     n = len(objects)
-    values = np.zeros((n, len(_BOX_FIELDS)))
-    vel = np.zeros((n, 2))
+    values = np.zeros((n, len(_OBJECT_NUMBERS)))
     labels = np.zeros(n, dtype=np.int64)
-    ids = np.zeros(n, dtype=np.int64)
     for i, obj in enumerate(objects):
-        rec = f"CapturedObjects[{i}]"
-        for k, key in enumerate(
-            (*_BOX_FIELDS, "Relative Velocity X", "Relative Velocity Y", "ObjectId", "ObjectType")
-        ):
-            if key not in obj:
-                raise DataError("missing field", path=p, record=rec, field=key)
-            if key == "ObjectType":
-                continue
-            try:
-                v = float(obj[key])
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"not a number: {obj[key]!r}", path=p, record=rec, field=key
-                ) from None
-            if not np.isfinite(v):
-                raise DataError("NaN or infinite value", path=p, record=rec, field=key)
-            if k < len(_BOX_FIELDS):
-                values[i, k] = v
-            elif key.startswith("Relative"):
-                vel[i, 0 if key.endswith("X") else 1] = v
-            else:
-                ids[i] = int(v)
-        if np.any(values[i, 3:6] < 0) or not np.any(values[i, 6:10]):
-            raise DataError(
-                "negative extent or zero quaternion", path=p, record=rec, field="BoundingBox3D"
-            )
-        labels[i] = int(_object_class(obj["ObjectType"], path=p, record=rec))
+        values[i] = _object_numbers(obj, path=p, record=f"CapturedObjects[{i}]")
+        labels[i] = int(_object_class(obj["ObjectType"], path=p, record=f"CapturedObjects[{i}]"))
+    ids = _object_ids(values[:, -1], path=p)
     rot = quaternion_to_rotation_matrix(values[:, 6:10]) if n else np.zeros((0, 3, 3))
+    _check_tilt(rot, path=p)
     yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+    velocity = values[:, len(_BOX_FIELDS) : len(_BOX_FIELDS) + 2]
     boxes = Boxes3D(
-        values[:, 0:3],
-        values[:, 3:6],
-        yaw,
-        EGO,
-        int(doc["Timestamp"]),
-        label=labels,
-        velocity_mps=vel,
+        values[:, 0:3], values[:, 3:6], yaw, EGO, timestamp_ns, label=labels, velocity_mps=velocity
     )
     return boxes, ids
+
+
+def _object_numbers(obj: Any, *, path: str, record: str) -> np.ndarray:
+    """``(13,)`` float64: the box fields, the relative velocity x y and the ``ObjectId`` of one
+    object; ``DataError`` naming ``record`` and the field for a missing, non-numeric or
+    non-finite value, a negative extent or a zero quaternion."""
+    if not isinstance(obj, dict):
+        raise DataError(f"expected an object, got {type(obj).__name__}", path=path, record=record)
+    out = np.zeros(len(_OBJECT_NUMBERS))
+    for k, key in enumerate((*_OBJECT_NUMBERS, "ObjectType")):
+        if key not in obj:
+            raise DataError("missing field", path=path, record=record, field=key)
+        if key == "ObjectType":
+            continue
+        try:
+            out[k] = float(obj[key])
+        except (TypeError, ValueError):
+            raise DataError(
+                f"not a number: {obj[key]!r}", path=path, record=record, field=key
+            ) from None
+        if not np.isfinite(out[k]):
+            raise DataError("NaN or infinite value", path=path, record=record, field=key)
+    if np.any(out[3:6] < 0) or not np.any(out[6:10]):
+        raise DataError(
+            "negative extent or zero quaternion", path=path, record=record, field="BoundingBox3D"
+        )
+    return out
+
+
+def _timestamp_ns(value: object, *, path: str) -> int:
+    """The ``Timestamp`` as int ns: a JSON integer or a string of digits (as the dataset
+    writes it); ``DataError`` naming the field for anything else (a float is seconds or a
+    rounded time)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise DataError(
+        f'must be integer nanoseconds (e.g. "4833189570000"), got {value!r}'
+        + (" (seconds?)" if isinstance(value, float) else ""),
+        path=path,
+        field="Timestamp",
+    )
+
+
+def _object_ids(ids: np.ndarray, *, path: str) -> np.ndarray:
+    """``(N,)`` int64 of the ``(N,)`` float ``ObjectId`` s; ``DataError`` naming the object of
+    the first that is not an integer or repeats an earlier object's (naming both)."""
+    fractional = np.flatnonzero(ids != np.round(ids))
+    if fractional.size:
+        i = int(fractional[0])
+        raise DataError(
+            f"not an integer: {ids[i]:g}",
+            path=path,
+            record=f"CapturedObjects[{i}]",
+            field="ObjectId",
+        )
+    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        repeated = ids[first[np.argmax(counts > 1)]]
+        a, b = (int(i) for i in np.flatnonzero(ids == repeated)[:2])
+        raise DataError(
+            f"ObjectId {int(repeated)} given twice (CapturedObjects[{a}] and [{b}])",
+            path=path,
+            record=f"CapturedObjects[{b}]",
+            field="ObjectId",
+        )
+    return ids.astype(np.int64)
+
+
+def _check_tilt(rotation: np.ndarray, *, path: str) -> None:
+    """``DataError`` naming the first of ``(N, 3, 3)`` box rotations whose up axis is more
+    than :data:`MAX_BOX_TILT_RAD` from the body's z (Boxes3D would drop that roll / pitch)."""
+    tilt = np.arccos(np.clip(rotation[:, 2, 2], -1.0, 1.0))
+    tilted = np.flatnonzero(tilt > MAX_BOX_TILT_RAD)
+    if tilted.size:
+        i = int(tilted[0])
+        raise DataError(
+            f"box tilted by {np.degrees(tilt[i]):.1f} deg (roll / pitch; at most "
+            f"{np.degrees(MAX_BOX_TILT_RAD):g} deg): boxes keep only the yaw",
+            path=path,
+            record=f"CapturedObjects[{i}]",
+            field="BoundingBox3D Orientation Quat",
+        )
 
 
 def read_aimotive_calibration(path: str | Path) -> dict[str, SE3]:

@@ -23,6 +23,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
+from drivestack.ingest._index import frame_number
 from drivestack.ingest._points import finite_cloud
 from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
 from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
@@ -32,7 +33,8 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
-#: AV2 category -> drivestack class (categories not listed map to UNKNOWN).
+#: AV2 category -> drivestack class. The AV2 categories drivestack has no class for are
+#: :data:`UNMAPPED_CATEGORIES` (UNKNOWN); any other category is a ``DataError``.
 CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
     "REGULAR_VEHICLE": ObjectClass.CAR,
     "PEDESTRIAN": ObjectClass.PEDESTRIAN,
@@ -58,6 +60,22 @@ CATEGORY_TO_CLASS: dict[str, ObjectClass] = {
     "DOG": ObjectClass.ANIMAL,
     "ANIMAL": ObjectClass.ANIMAL,
 }
+
+#: AV2 sensor-dataset categories read as ``ObjectClass.UNKNOWN`` (no drivestack class fits);
+#: ``""`` is what :func:`write_av2_detections` writes for an UNKNOWN detection.
+UNMAPPED_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "SIGN",
+        "STOP_SIGN",
+        "MOBILE_PEDESTRIAN_SIGN",
+        "MOBILE_PEDESTRIAN_CROSSING_SIGN",
+        "TRAFFIC_LIGHT_TRAILER",
+        "WHEELED_DEVICE",
+        "WHEELCHAIR",
+        "STROLLER",
+        "",
+    }
+)
 
 #: drivestack class -> the AV2 category a detection of it is written as (the inverse of
 #: :data:`CATEGORY_TO_CLASS`, one category per class; VAN is a REGULAR_VEHICLE in AV2). UNKNOWN
@@ -130,7 +148,8 @@ def read_av2_sweep(
     """A LiDAR sweep in the ego frame (float32 coordinates from the stored float16).
 
     ``timestamp_ns`` defaults to the file name. Attributes: ``intensity`` (uint8),
-    ``laser_number`` (uint8), ``time_offset_ns`` (int64, from ``offset_ns``).
+    ``laser_number`` (uint8), ``time_offset_ns`` (int64, from ``offset_ns``). A table of 0
+    rows is a cloud of 0 points.
     """
     p = Path(path)
     if timestamp_ns is None:
@@ -199,14 +218,37 @@ class Av2Cuboids:
         return None if any(not u for u in ids) else ids
 
     def to_boxes(self, timestamp_ns: int | None = None) -> Boxes3D:
-        """Ego-frame :class:`Boxes3D` (labels via :data:`CATEGORY_TO_CLASS`)."""
+        """Ego-frame :class:`Boxes3D` (labels via :data:`CATEGORY_TO_CLASS`; the categories
+        in :data:`UNMAPPED_CATEGORIES` become UNKNOWN).
+
+        Raises ``DataError`` naming the file, the row (``timestamp_ns`` and ``track_uuid``)
+        and field ``category`` for a category that is no AV2 category (a typo, another
+        dataset's name), as the other readers refuse unknown types.
+        """
         ts = (
             int(self.timestamp_ns[0])
             if timestamp_ns is None and len(self)
             else int(timestamp_ns or 0)
         )
-        labels = [int(CATEGORY_TO_CLASS.get(c, ObjectClass.UNKNOWN)) for c in self.category]
+        labels = [int(self._object_class(i)) for i in range(len(self))]
         return Boxes3D.from_array7(self.boxes, EGO, ts, score=self.score, label=labels)
+
+    def _object_class(self, row: int) -> ObjectClass:
+        """The class of row ``row``'s category; ``DataError`` for an unknown category."""
+        category = str(self.category[row])
+        cls = CATEGORY_TO_CLASS.get(category)
+        if cls is not None:
+            return cls
+        if category in UNMAPPED_CATEGORIES:
+            return ObjectClass.UNKNOWN
+        uuid = f", track_uuid {self.track_uuid[row]}" if self.track_uuid[row] else ""
+        raise DataError(
+            f"unknown AV2 category {category!r}; known: "
+            f"{sorted(set(CATEGORY_TO_CLASS) | UNMAPPED_CATEGORIES - {''})}",
+            path=self.path or None,
+            record=f"timestamp_ns {int(self.timestamp_ns[row])}{uuid}",
+            field="category",
+        )
 
 
 def cuboids_from_boxes(
@@ -406,22 +448,42 @@ class Av2Poses:
 def read_av2_poses(path: str | Path) -> Av2Poses:
     """``city_SE3_egovehicle.feather``: the ego poses of a log, sorted by ``timestamp_ns``.
 
-    Raises ``DataError`` naming the file (and column) for a missing column, nulls, a
-    non-integer ``timestamp_ns`` or an invalid quaternion.
+    Raises ``DataError`` naming the file (and column) for a missing column, nulls or a
+    non-integer ``timestamp_ns``, and the row and column for a NaN / infinite value, a zero
+    quaternion or a ``timestamp_ns`` given on two rows (naming both).
     """
-    cols = read_feather(
-        path,
-        ("timestamp_ns", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"),
-        integer=("timestamp_ns",),
-    )
+    columns = ("timestamp_ns", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m")
+    cols = read_feather(path, columns, integer=("timestamp_ns",))
+    values = np.stack([cols[k].astype(np.float64) for k in columns[1:]], axis=1)
+    _check_pose_rows(cols["timestamp_ns"], values, columns[1:], path=str(path))
     order = np.argsort(cols["timestamp_ns"], kind="stable")
-    quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1)[order]
-    trans = np.stack([cols[k] for k in ("tx_m", "ty_m", "tz_m")], axis=1)[order]
-    try:
-        pose = SE3.from_quaternion(quat, trans)
-    except ValueError as exc:
-        raise DataError(str(exc), path=str(path)) from None
+    pose = SE3.from_quaternion(values[order, :4], values[order, 4:])
     return Av2Poses(cols["timestamp_ns"][order].astype(np.int64), pose, str(path))
+
+
+def _check_pose_rows(
+    timestamp_ns: np.ndarray, values: np.ndarray, names: tuple[str, ...], *, path: str
+) -> None:
+    """``DataError`` naming the row and column of the first bad pose row: ``(N, 7)``
+    ``values`` (``qw qx qy qz tx ty tz``, column ``names``) NaN / infinite or a zero quaternion,
+    or a ``(N,)`` ``timestamp_ns`` that an earlier row has (naming both rows)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError("NaN or infinite value", path=path, record=f"row {row}", field=names[col])
+    zero = np.flatnonzero(np.linalg.norm(values[:, :4], axis=1) < 1e-9)
+    if zero.size:
+        raise DataError("zero quaternion", path=path, record=f"row {int(zero[0])}", field="qw")
+    order = np.argsort(timestamp_ns, kind="stable")
+    repeated = np.flatnonzero(np.diff(timestamp_ns[order]) == 0)
+    if repeated.size:
+        first, second = (int(order[repeated[0] + k]) for k in (0, 1))
+        raise DataError(
+            f"timestamp_ns {int(timestamp_ns[first])} given twice (rows {first} and {second})",
+            path=path,
+            record=f"row {second}",
+            field="timestamp_ns",
+        )
 
 
 def read_av2_calibration(path: str | Path) -> dict[str, SE3]:
@@ -439,10 +501,12 @@ def read_av2_calibration(path: str | Path) -> dict[str, SE3]:
 
 
 def list_av2_sweeps(log_dir: str | Path) -> list[int]:
-    """Sorted LiDAR sweep timestamps of a log."""
-    return sorted(
-        int(p.name.split(".")[0]) for p in (Path(log_dir) / "sensors" / "lidar").glob("*.feather")
+    """Sorted LiDAR sweep timestamps of a log: the ``sensors/lidar/<timestamp_ns>.feather``
+    files (other ``.feather`` names, e.g. ``foo.feather``, are not sweeps and are skipped)."""
+    stems = (
+        p.name[: -len(".feather")] for p in (Path(log_dir) / "sensors" / "lidar").glob("*.feather")
     )
+    return sorted(int(stem) for stem in stems if stem.isdigit())
 
 
 def _sweep_path(log: Path, timestamp_ns: int) -> Path:
@@ -481,10 +545,15 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
     readers (:func:`log_map_layers`; read only when used; a missing map file raises then,
     naming the folder and file pattern). ``label_ids`` are the annotations' ``track_uuid`` s
     (the same object keeps its uuid across the log's sweeps; None when the file has no
-    ``track_uuid`` column). Raises ``DataError`` naming the log and its first and last sweep
-    times when it has no sweep at ``timestamp_ns``.
+    ``track_uuid`` column).
+
+    Raises:
+        TypeError: ``timestamp_ns`` is not an int (e.g. the file stem as a string).
+        DataError: no sweep at ``timestamp_ns`` (naming the log and its first and last sweep
+            times), or a bad sweep, annotation or pose file.
     """
     log = Path(log_dir)
+    timestamp_ns = frame_number(timestamp_ns, name="timestamp_ns")
     sweep = _sweep_path(log, timestamp_ns)
     ground_surface, drivable_area, lane_headings = log_map_layers(log.resolve() / "map")
     cloud = read_av2_sweep(sweep)

@@ -22,6 +22,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
+from drivestack.ingest._index import frame_number
 from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
@@ -31,7 +32,7 @@ from drivestack.ingest.kitti_format import (
     parse_object_rows,
     read_text_lines,
 )
-from drivestack.ingest.pcd import pcd_to_point_cloud, read_pcd
+from drivestack.ingest.pcd import PcdData, pcd_xyz, read_pcd
 from drivestack.perception.camera.calibration import kitti_camera_calibration, read_image_rgb
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import INTENSITY, PointCloud
@@ -99,12 +100,11 @@ def write_kitti_label(path: str | Path, objects: KittiObjects, *, with_score: bo
 def read_velodyne_bin(
     path: str | Path, *, timestamp_ns: int = 0, frame: str = LIDAR, drop_nonfinite: bool = False
 ) -> PointCloud:
-    """A KITTI ``.bin`` scan: float32 little-endian ``N x (x, y, z, reflectance)``.
+    """A KITTI ``.bin`` scan: float32 little-endian ``N x (x, y, z, reflectance)``; the KITTI
+    cloud of :func:`kitti_scan_cloud` (a 0-byte file is a cloud of 0 points).
 
     Raises ``DataError`` naming the file and point when the size is not a multiple of 16
-    bytes (truncated file), a coordinate or the reflectance is NaN/inf (unless
-    ``drop_nonfinite``, which drops such points), or a coordinate is beyond
-    :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M` (not a KITTI scan).
+    bytes (truncated file), and as :func:`kitti_scan_cloud` (field ``reflectance``).
     """
     raw = read_bytes(path)
     if len(raw) % 16:
@@ -114,15 +114,15 @@ def read_velodyne_bin(
             record=f"point {len(raw) // 16}",
         )
     pts = np.frombuffer(raw, dtype="<f4").reshape(-1, 4)
-    check_plausible_range(pts[:, :3], path=str(path), hint="not a KITTI float32 x y z r scan?")
-    return finite_cloud(
+    return kitti_scan_cloud(
         pts[:, :3],
-        {INTENSITY: pts[:, 3]},
+        pts[:, 3],
+        {},
+        path=str(path),
+        reflectance_field="reflectance",
         frame=frame,
         timestamp_ns=timestamp_ns,
-        path=str(path),
         drop_nonfinite=drop_nonfinite,
-        also_finite={"reflectance": pts[:, 3]},
     )
 
 
@@ -130,10 +130,107 @@ def read_velodyne_pcd(
     path: str | Path, *, timestamp_ns: int = 0, frame: str = LIDAR, drop_nonfinite: bool = False
 ) -> PointCloud:
     """A KITTI scan stored as PCD (``.pcd`` or xz-compressed ``.pcd.xz``), e.g.
-    ``kitti_tracking/training/velodyne_pcd_xz/0000/000074.pcd.xz``."""
-    return pcd_to_point_cloud(
-        read_pcd(path), frame=frame, timestamp_ns=timestamp_ns, drop_nonfinite=drop_nonfinite
+    ``kitti_tracking/training/velodyne_pcd_xz/0000/000074.pcd.xz``: the same KITTI cloud as
+    :func:`read_velodyne_bin` (:func:`kitti_scan_cloud`).
+
+    The file needs ``x y z`` (float; float64 is narrowed to float32, as the ``.bin`` holds)
+    and a float ``intensity`` field (the reflectance in [0, 1]); other fields become
+    attributes as they are. A file of ``POINTS 0`` is a cloud of 0 points.
+
+    Raises ``DataError`` naming the file and field for a missing coordinate or ``intensity``
+    field, an integer-typed one (e.g. a 0..255 ``uint8`` intensity: not KITTI's
+    reflectance), and as :func:`kitti_scan_cloud`.
+    """
+    pcd = read_pcd(path)
+    xyz = pcd_xyz(pcd)  # DataError for a missing coordinate field
+    _check_kitti_pcd_fields(pcd)
+    extra = {k: v for k, v in pcd.columns.items() if k not in ("x", "y", "z", INTENSITY)}
+    return kitti_scan_cloud(
+        xyz,
+        pcd.columns[INTENSITY],
+        extra,
+        path=pcd.path,
+        reflectance_field=INTENSITY,
+        frame=frame,
+        timestamp_ns=timestamp_ns,
+        drop_nonfinite=drop_nonfinite,
     )
+
+
+def _check_kitti_pcd_fields(pcd: PcdData) -> None:
+    """``DataError`` naming the field when a PCD scan has no ``intensity`` field or an
+    ``x y z intensity`` field that is not a float (``TYPE F``)."""
+    if INTENSITY not in pcd.columns:
+        raise DataError(
+            f"a KITTI scan needs the reflectance as field {INTENSITY!r}; fields are "
+            f"{list(pcd.columns)}",
+            path=pcd.path,
+            record="header",
+            field=INTENSITY,
+        )
+    for name in ("x", "y", "z", INTENSITY):
+        if pcd.columns[name].dtype.kind != "f":
+            raise DataError(
+                f"must be a float (TYPE F) for a KITTI scan, got {pcd.columns[name].dtype}",
+                path=pcd.path,
+                record="header",
+                field=name,
+            )
+
+
+def kitti_scan_cloud(
+    xyz_m: np.ndarray,
+    reflectance: np.ndarray,
+    attributes: dict[str, np.ndarray],
+    *,
+    path: str,
+    reflectance_field: str,
+    frame: str = LIDAR,
+    timestamp_ns: int = 0,
+    drop_nonfinite: bool = False,
+) -> PointCloud:
+    """The cloud of a KITTI scan, whatever file it came from: ``(N, 3)`` float ``xyz_m`` and
+    the ``(N,)`` float ``reflectance`` in [0, 1] as ``intensity`` (plus ``attributes``), both
+    float32 in the cloud (float64 is narrowed once checked).
+
+    Raises ``DataError`` naming the file, the point and the axis or ``reflectance_field``
+    (the file's name for it) for a coordinate beyond
+    :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M` (not a KITTI scan), a reflectance
+    outside [0, 1], or a NaN / infinite value (unless ``drop_nonfinite``, which drops such
+    points).
+    """
+    check_plausible_range(xyz_m, path=path, hint="not a KITTI float32 x y z r scan?")
+    _check_reflectance(reflectance, path=path, field=reflectance_field)
+    reflectance = reflectance.astype(np.float32, copy=False)
+    return finite_cloud(
+        xyz_m.astype(np.float32, copy=False),
+        {INTENSITY: reflectance, **attributes},
+        frame=frame,
+        timestamp_ns=timestamp_ns,
+        path=path,
+        drop_nonfinite=drop_nonfinite,
+        also_finite={reflectance_field: reflectance},
+    )
+
+
+def _check_reflectance(reflectance: np.ndarray, *, path: str, field: str) -> None:
+    """``DataError`` naming the first point whose ``(N,)`` reflectance is outside [0, 1]
+    (NaN is left to the finiteness check)."""
+    if not len(reflectance):
+        return
+    with np.errstate(invalid="ignore"):
+        if reflectance.min() >= 0.0 and reflectance.max() <= 1.0:  # the usual case
+            return
+        outside = (reflectance < 0.0) | (reflectance > 1.0)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise DataError(
+            f"{int(outside.sum())} reflectance value(s) outside [0, 1] (this one "
+            f"{float(reflectance[first]):g}): not KITTI's reflectance",
+            path=path,
+            record=f"point {first}",
+            field=field,
+        )
 
 
 def png_size_wh(path: str | Path) -> tuple[int, int]:
@@ -185,9 +282,16 @@ def read_kitti_object_frame(
     file. ``image_2/<index>.png``, when present and ``load_images``, becomes
     ``cameras["image_02"]`` with ``ego_from_sensor["image_02"]`` (:func:`read_kitti_camera`);
     without the image, or with ``load_images=False`` (no PNG decoding), ``cameras`` is empty.
+
+    Raises:
+        ValueError: a negative ``index`` (``-1`` would look for ``-00001.txt``).
+        TypeError: an ``index`` that is neither an int nor a str.
+        DataError: a missing or malformed calibration, scan, label or image file.
     """
     base = Path(root) / split
-    stem = f"{int(index):06d}" if not isinstance(index, str) else index
+    stem = index if isinstance(index, str) else f"{frame_number(index):06d}"
+    if stem.startswith("-"):
+        raise ValueError(f"index must be a frame number >= 0 or a file stem, got {index!r}")
     calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
     cloud = read_velodyne_bin(base / "velodyne" / f"{stem}.bin")
     label_path = base / "label_2" / f"{stem}.txt"

@@ -15,6 +15,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
+from drivestack.ingest._index import frame_number
 from drivestack.ingest._points import read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
@@ -22,9 +23,12 @@ from drivestack.ingest.kitti_object import read_velodyne_bin
 from drivestack.structures.sensor_frame import SensorFrame
 
 
-def _rows(path: Path, width: int) -> np.ndarray:
+def _rows(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
+    """``(N, width)`` float64 numbers of the non-blank lines of ``path`` and each row's record
+    (``"line 7"``); ``DataError`` naming the file and line for a wrong count or a non-number,
+    and the file for a file without any row."""
     text = read_bytes(path).decode("ascii", errors="replace")
-    rows = []
+    rows, records = [], []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -41,18 +45,51 @@ def _rows(path: Path, width: int) -> np.ndarray:
             raise DataError(
                 f"non-numeric value in {line.strip()!r}", path=str(path), record=f"line {line_no}"
             ) from None
-    return np.asarray(rows, dtype=np.float64).reshape(-1, width)
+        records.append(f"line {line_no}")
+    if not rows:
+        raise DataError("empty file: no frame", path=str(path))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, width), records
 
 
 def read_camera_poses(path: str | Path) -> SE3:
-    """Batch of ``cam0_0_from_cam0_i`` from a KITTI poses file."""
-    rows = _rows(Path(path), 12)
-    return rigid_from_matrix(rows.reshape(-1, 3, 4), path=str(path), field="pose")
+    """Batch of ``cam0_0_from_cam0_i`` from a KITTI poses file, one per line and frame.
+
+    Raises:
+        DataError: naming the file, the line and field ``pose`` for a line without 12
+            numbers, a NaN / infinite value or a rotation that is not orthonormal; naming the
+            file when it has no line.
+    """
+    rows, records = _rows(Path(path), 12)
+    return rigid_from_matrix(
+        rows.reshape(-1, 3, 4), path=str(path), field="pose", batch_records=records
+    )
 
 
 def read_times_ns(path: str | Path) -> np.ndarray:
-    """``times.txt`` (seconds from the sequence start) as int64 ns."""
-    return np.round(_rows(Path(path), 1)[:, 0] * 1e9).astype(np.int64)
+    """``(F,)`` int64 ns of ``times.txt`` (one time per line and frame, in seconds from the
+    sequence start): the ``times_ns`` of :func:`read_odometry_frame`.
+
+    Raises:
+        DataError: naming the file, the line and field ``time_s`` for a non-number, a NaN /
+            infinite time or a time not after the previous line's; naming the file when it has
+            no line.
+    """
+    rows, records = _rows(Path(path), 1)
+    seconds = rows[:, 0]
+    bad = ~np.isfinite(seconds)
+    bad[1:] |= ~(np.diff(seconds) > 0)  # NaN compares False: flagged too
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        finite = np.isfinite(seconds[first])
+        raise DataError(
+            f"time {float(seconds[first])!r} s is "
+            f"{'not after the previous line' if finite else 'NaN or infinite'}"
+            " (times must increase)",
+            path=str(path),
+            record=records[first],
+            field="time_s",
+        )
+    return np.round(seconds * 1e9).astype(np.int64)
 
 
 def lidar_poses(cam_poses: SE3, cam0_from_lidar: SE3) -> SE3:
@@ -76,11 +113,47 @@ def read_odometry_sequence_poses(
 def read_odometry_frame(
     sequence_dir: str | Path, index: int, world_from_lidar: SE3, times_ns: np.ndarray
 ) -> SensorFrame:
-    """Scan ``velodyne/<index>.bin`` with its pose (ego = LiDAR frame)."""
+    """Scan ``velodyne/<index>.bin`` of a sequence with its pose and time (ego = LiDAR frame).
+
+    Args:
+        sequence_dir: the sequence folder (``calib.txt``, ``times.txt``, ``velodyne/``).
+        index: the frame number, ``0 <= index < F``.
+        world_from_lidar: ``(F,)`` batch of LiDAR poses,
+            :func:`read_odometry_sequence_poses` ``(sequence_dir, poses_path)``.
+        times_ns: ``(F,)`` integer nanoseconds from the sequence start,
+            :func:`read_times_ns` ``(sequence_dir / "times.txt")`` (not ``times.txt``'s
+            float seconds).
+
+    Raises:
+        TypeError: ``times_ns`` is not a ``(F,)`` integer array (float seconds would read as
+            0 ns), or ``index`` is not an int.
+        DataError: no time or no pose for ``index`` (naming which), or a missing or bad scan.
+    """
     seq = Path(sequence_dir)
-    if not 0 <= index < min(len(times_ns), world_from_lidar.batch_shape[0]):
-        raise DataError(f"frame {index} has no pose/timestamp", path=str(seq))
-    ts = int(times_ns[index])
+    index = frame_number(index)
+    times = np.asarray(times_ns)
+    if times.ndim != 1 or times.dtype.kind not in "iu":
+        raise TypeError(
+            f"times_ns must be a (F,) integer array of nanoseconds (read_times_ns(sequence_dir "
+            f"/ 'times.txt')), got {times.dtype} with shape {times.shape}"
+        )
+    _check_frame_index(index, len(times), seq / "times.txt", "times_ns", "time")
+    n_poses = world_from_lidar.batch_shape[0]
+    _check_frame_index(index, n_poses, seq, "world_from_lidar", "pose (from the poses file)")
+    ts = int(times[index])
     cloud = read_velodyne_bin(seq / "velodyne" / f"{index:06d}.bin", timestamp_ns=ts)
     return SensorFrame(ts, lidars={LIDAR: cloud}, ego_from_sensor={LIDAR: SE3.identity()},
                        world_from_ego=world_from_lidar[index], source=f"{seq}:{index:06d}")  # fmt: skip
+
+
+def _check_frame_index(index: int, count: int, path: Path, field: str, what: str) -> None:
+    """``DataError`` naming ``path`` and ``field`` when frame ``index`` is not in ``0..count-1``
+    (``what``: one entry, e.g. "time")."""
+    if not 0 <= index < count:
+        held = f"frames 0-{count - 1}" if count else "no frame"
+        raise DataError(
+            f"frame {index} has no {what}: {field} has {count} entries ({held})",
+            path=str(path),
+            record=f"frame {index}",
+            field=field,
+        )

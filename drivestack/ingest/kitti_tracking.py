@@ -255,19 +255,48 @@ def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     is the frame count; it equals the last labelled frame + 1). Note the KITTI devkit and
     AB3DMOT's evaluator allocate one frame more (``end - first + 1``); the evaluator here
     reproduces that where it matters (the false-alarm rate).
+
+    Raises:
+        DataError: naming the file and line for a line without 4 columns, a non-integer, a
+            negative ``first_frame``, an ``end_frame`` before ``first_frame`` or a sequence
+            listed twice (naming both lines).
     """
     p = Path(path)
-    entries = []
+    entries: list[SeqmapEntry] = []
+    lines: dict[str, int] = {}
     for line_no, fields in _fixed_width_rows(p, 4, "columns"):
-        try:
-            first, last = int(fields[2]), int(fields[3])
-            name = f"{int(fields[0]):04d}"
-        except ValueError:
+        entry = _seqmap_entry(fields, path=str(p), line_no=line_no)
+        if entry.name in lines:
             raise DataError(
-                f"not an integer in {' '.join(fields)!r}", path=str(p), record=f"line {line_no}"
-            ) from None
-        entries.append(SeqmapEntry(name=name, first_frame=first, n_frames=last - first))
+                f"sequence {entry.name} listed twice (lines {lines[entry.name]} and {line_no})",
+                path=str(p),
+                record=f"line {line_no}",
+                field="sequence",
+            )
+        lines[entry.name] = line_no
+        entries.append(entry)
     return entries
+
+
+def _seqmap_entry(fields: list[str], *, path: str, line_no: int) -> SeqmapEntry:
+    """One seqmap line's entry; ``DataError`` naming the line (and field) when it is not
+    ``NNNN empty first_frame end_frame`` with ``0 <= first_frame <= end_frame``."""
+    try:
+        first, end = int(fields[2]), int(fields[3])
+        name = f"{int(fields[0]):04d}"
+    except ValueError:
+        raise DataError(
+            f"not an integer in {' '.join(fields)!r}", path=path, record=f"line {line_no}"
+        ) from None
+    if first < 0 or end < first:
+        field = "first_frame" if first < 0 else "end_frame"
+        raise DataError(
+            f"frames {first}..{end}: need 0 <= first_frame <= end_frame",
+            path=path,
+            record=f"line {line_no}",
+            field=field,
+        )
+    return SeqmapEntry(name=name, first_frame=first, n_frames=end - first)
 
 
 #: The KITTI tracking splits: AB3DMOT's val seqmap, all 21 labelled sequences, and the 10
@@ -307,18 +336,32 @@ def ab3dmot_detection_file(
     return Path(kitti_root) / "detections" / folder / f"pointrcnn_{cls}_val" / f"{sequence}.txt"
 
 
+#: Field names of the 12 numbers of an ego-pose line (row-major ``3 x 4`` ``[R|t]``).
+EGO_POSE_FIELDS = tuple(f"pose[{r},{c}]" for r in range(3) for c in range(4))
+
+
 def read_ego_poses(path: str | Path) -> np.ndarray:
-    """Read per-frame camera->world poses: ``(F, 4, 4)`` float64 (one 3x4 row-major per line)."""
+    """Read per-frame camera->world poses: ``(F, 4, 4)`` float64 (one 3x4 row-major per line).
+
+    The poses are used as one array (ego-motion compensation, stitching, the log writer), so
+    one bad line makes the whole file unusable rather than leaving a NaN pose for its frame.
+
+    Raises:
+        DataError: naming the file, the line and the field for a line without 12 numbers, a
+            non-numeric value or a NaN / infinite value.
+    """
     p = Path(path)
-    rows = []
+    rows, line_numbers = [], []
     for line_no, fields in _fixed_width_rows(p, 12, "numbers"):
         try:
             rows.append([float(v) for v in fields])
         except ValueError:
             raise DataError("non-numeric value", path=str(p), record=f"line {line_no}") from None
+        line_numbers.append(line_no)
+    values = np.array(rows, dtype=np.float64).reshape(-1, 12)
+    check_finite(values, EGO_POSE_FIELDS, path=str(p), line_numbers=line_numbers)
     poses = np.tile(np.eye(4), (len(rows), 1, 1))
-    if rows:
-        poses[:, :3, :] = np.array(rows).reshape(-1, 3, 4)
+    poses[:, :3, :] = values.reshape(-1, 3, 4)
     return poses
 
 

@@ -118,10 +118,13 @@ def read_lidar_pcd_bin(
 ) -> PointCloud:
     """A nuScenes LiDAR sweep ``.pcd.bin``: float32 ``N x (x, y, z, intensity, ring)``.
 
+    ``ring`` becomes an int16 attribute. A 0-byte file is a cloud of 0 points.
+
     Raises ``DataError`` naming the file (and point, field) for a size that is not a multiple
     of 20 bytes, NaN/inf in any column (unless ``drop_nonfinite``, which drops those
-    points), or a coordinate beyond :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M`
-    (another layout, e.g. the float16 multi-sweep cloud of :func:`read_multisweep_fp16`).
+    points), a ring that is not an integer in ``0 .. LIDAR_TOP_RINGS - 1``, or a coordinate
+    beyond :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M` (another layout, e.g. the
+    float16 multi-sweep cloud of :func:`read_multisweep_fp16`).
     """
     raw = read_bytes(path)
     if len(raw) % 20:
@@ -136,6 +139,7 @@ def read_lidar_pcd_bin(
         path=str(path),
         hint="a float16 multi-sweep cloud? read it with read_multisweep_fp16",
     )
+    _check_rings(pts[:, 4], path=str(path))
     with np.errstate(invalid="ignore"):  # NaN rings are reported (or dropped) below
         ring = pts[:, 4].astype(np.int16)
     return finite_cloud(
@@ -147,6 +151,28 @@ def read_lidar_pcd_bin(
         drop_nonfinite=drop_nonfinite,
         also_finite={"intensity": pts[:, 3], "ring": pts[:, 4]},
     )
+
+
+#: LIDAR_TOP (Velodyne HDL-32E) rings: a ``.pcd.bin`` ring is an integer 0..31.
+LIDAR_TOP_RINGS = 32
+
+
+def _check_rings(ring: np.ndarray, *, path: str) -> None:
+    """``DataError`` naming the first point whose ``(N,)`` float ring is not an integer in
+    ``0 .. LIDAR_TOP_RINGS - 1`` (instead of wrapping 1e6 to 16960 or truncating 3.7 to 3);
+    NaN is left to the finiteness check."""
+    with np.errstate(invalid="ignore"):
+        bad = (ring != np.round(ring)) | (ring < 0) | (ring >= LIDAR_TOP_RINGS)
+    bad &= ~np.isnan(ring)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{int(bad.sum())} point(s) with a ring that is not an integer in "
+            f"0..{LIDAR_TOP_RINGS - 1} (this one {float(ring[first]):g})",
+            path=path,
+            record=f"point {first}",
+            field="ring",
+        )
 
 
 def read_multisweep_fp16(
@@ -205,9 +231,18 @@ class NuScenesSample:
         lidar_path: the sweep file name (relative to ``samples/LIDAR_TOP``).
         world_from_ego: ``ego2global``.
         ego_from_lidar: ``lidar2ego``.
-        labels: LIDAR_TOP-frame boxes, ``label`` = ObjectClass (UNKNOWN for class -1).
+        labels: LIDAR_TOP-frame boxes, ``label`` = ObjectClass (UNKNOWN for class -1). A box
+            whose ``velocity`` is NaN or missing in the info file (an annotation without a
+            neighbour to difference) has velocity 0 here, because :class:`Boxes3D` cannot hold
+            an unknown velocity: :attr:`velocity_known` tells them apart. (Submission boxes
+            keep NaN instead, :class:`SubmissionBoxes`; a scorer that follows the devkit
+            counts no velocity error for an unknown label velocity, so it should set
+            ``velocity_mps`` to NaN where ``velocity_known`` is False.)
         detection_name: ``(N,)`` str nuScenes class per box ("" when not a detection class).
         num_lidar_pts: ``(N,)`` int64; ``num_radar_pts``: ``(N,)`` int64.
+        velocity_known: ``(N,)`` bool, False where the info file's velocity was NaN or
+            missing (read as 0 in ``labels``); None (every velocity known) when built
+            without it.
     """
 
     token: str
@@ -219,6 +254,7 @@ class NuScenesSample:
     detection_name: np.ndarray
     num_lidar_pts: np.ndarray
     num_radar_pts: np.ndarray
+    velocity_known: np.ndarray | None = None
 
 
 def _is_number(value: Any) -> bool:
@@ -264,7 +300,8 @@ def _instance(
     inst: Any, categories: Sequence[str], path: str, irec: str
 ) -> tuple[np.ndarray, np.ndarray, str, int, int]:
     """``(box (7,), velocity (2,), detection name, num_lidar_pts, num_radar_pts)`` of one
-    instance; ``DataError`` naming file, sample and instance index, and field."""
+    instance (velocity NaN when unknown); ``DataError`` naming file, sample and instance
+    index, and field."""
     if not isinstance(inst, dict):
         raise DataError(f"expected an object, got {inst!r}", path=path, record=irec)
     for key in ("bbox_3d", "bbox_label_3d"):
@@ -278,8 +315,17 @@ def _instance(
             record=irec,
             field="bbox_3d",
         )
-    # NaN velocity (no annotation to difference) reads as 0, as before
-    v = _numbers(inst.get("velocity", [0.0, 0.0]), 2, path=path, record=irec, field="velocity")
+    # NaN / missing velocity (no annotation to difference) is unknown: read as 0, flagged
+    v = _numbers(
+        inst.get("velocity", [np.nan, np.nan]), 2, path=path, record=irec, field="velocity"
+    )
+    if np.any(np.isinf(v)):
+        raise DataError(
+            f"expected 2 finite numbers or NaN (unknown), got {inst['velocity']}",
+            path=path,
+            record=irec,
+            field="velocity",
+        )
     label = inst["bbox_label_3d"]
     if not _is_number(label) or not float(label).is_integer() or not -1 <= label < len(categories):
         raise DataError(
@@ -292,7 +338,7 @@ def _instance(
     name = categories[int(label)] if label >= 0 else ""
     npts = _count(inst.get("num_lidar_pts", 0), path=path, record=irec, field="num_lidar_pts")
     nrad = _count(inst.get("num_radar_pts", 0), path=path, record=irec, field="num_radar_pts")
-    return box, np.nan_to_num(v), name, npts, nrad
+    return box, v, name, npts, nrad
 
 
 def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuScenesSample:
@@ -318,17 +364,18 @@ def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuS
              for j, inst in enumerate(instances)]  # fmt: skip
     boxes = np.array([q[0] for q in parts]).reshape(-1, 7)
     vel = np.array([q[1] for q in parts]).reshape(-1, 2)
+    known = np.all(np.isfinite(vel), axis=1)
     names = [q[2] for q in parts]
     labels = Boxes3D.from_array7(
         boxes,
         LIDAR,
         ts,
         label=[int(NAME_TO_CLASS.get(n, ObjectClass.UNKNOWN)) for n in names],
-        velocity_mps=vel,
+        velocity_mps=np.where(known[:, None], vel, 0.0),
     )
     return NuScenesSample(token, ts, lidar_path, world_from_ego, ego_from_lidar, labels,
                           np.array(names, dtype=str), np.array([q[3] for q in parts], dtype=np.int64),
-                          np.array([q[4] for q in parts], dtype=np.int64))  # fmt: skip
+                          np.array([q[4] for q in parts], dtype=np.int64), known)  # fmt: skip
 
 
 def _categories(cats: Any, path: str) -> list[str]:
@@ -351,7 +398,9 @@ def read_nuscenes_info(path: str | Path) -> list[NuScenesSample]:
     ``{"metainfo": {"categories": {name: index}}, "data_list": [sample, ...]}``.
 
     ``timestamp`` is read as seconds (v1.x) or integer microseconds (v0.x), see
-    :func:`info_timestamp_ns`. Raises ``DataError`` naming the file, the record
+    :func:`info_timestamp_ns`. An instance ``velocity`` that is NaN or missing (unknown) is
+    read as 0 in the sample's ``labels`` and flagged False in its ``velocity_known``
+    (:class:`NuScenesSample`); an infinite one is an error. Raises ``DataError`` naming the file, the record
     (``data_list[i] (token t)``, and ``instances[j]``) and the field for anything else: a
     missing key, a wrong type or length, a label outside -1..K-1, a count that is not a
     non-negative integer, a non-rigid pose, or a sample token given twice.
@@ -529,7 +578,10 @@ class SubmissionBoxes:
 
         :class:`Boxes3D` has no "unknown" velocity, so a NaN velocity is a ``DataError``
         naming the file, box and field (not silently 0: that would score a velocity error
-        the devkit does not count); use :attr:`velocity_mps` to handle it.
+        the devkit does not count); use :attr:`velocity_mps` to handle it. (The info-file
+        *labels* are read the other way: an unknown label velocity becomes 0 in
+        :attr:`NuScenesSample.labels` and is flagged in
+        :attr:`NuScenesSample.velocity_known`.)
         """
         unknown = np.flatnonzero(~np.all(np.isfinite(self.velocity_mps), axis=1))
         if unknown.size:

@@ -17,6 +17,7 @@ heading is ``yaw + pi/2``.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import check_finite_times, finite_cloud, read_bytes
+from drivestack.ingest._index import frame_number
+from drivestack.ingest._points import (
+    check_finite_times,
+    check_plausible_range,
+    check_time_offsets,
+    finite_cloud,
+    read_bytes,
+)
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
@@ -58,6 +66,11 @@ LABEL_TO_CLASS: dict[str, ObjectClass] = {
     "Animals - Other": ObjectClass.ANIMAL,
     "Animals - Bird": ObjectClass.ANIMAL,
 }
+#: A point's ``t`` lies within this much of its frame's ``timestamps.json`` time (one 10 Hz
+#: sweep is 100 ms; the sample's offsets run from -101 to +85 ms).
+MAX_POINT_TIME_OFFSET_NS = 500_000_000
+#: The npz arrays and the dtypes they must have (``t`` any float: seconds).
+_NPZ_DTYPES = {"xyz": np.dtype(np.float32), "intensity": np.dtype(np.uint8)}
 _CUBOID_COLUMNS = ("frame", "uuid", "label", "yaw", "position.x", "position.y", "position.z",
                    "dimensions.x", "dimensions.y", "dimensions.z", "cuboids.sensor_id")  # fmt: skip
 
@@ -85,6 +98,41 @@ def read_lidar_poses(path: str | Path) -> SE3:
         return SE3.from_quaternion(quat, pos)
     except ValueError as exc:
         raise DataError(str(exc), path=str(path)) from None
+
+
+def read_lidar_timestamps_ns(path: str | Path) -> np.ndarray:
+    """``timestamps.json``: ``(F,)`` int64 ns of the frames' times (stored as seconds, read to
+    the microsecond).
+
+    Raises:
+        DataError: naming the file, the index (``[3]``) and field ``timestamp`` for an entry
+            that is not a finite number (a string, null, NaN) or not after the previous one;
+            naming the file when it is not a JSON list.
+    """
+    p = str(path)
+    doc = _json(Path(path))
+    if not isinstance(doc, list):
+        raise DataError(f"expected a JSON list of times (s), got {type(doc).__name__}", path=p)
+    for i, value in enumerate(doc):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            raise DataError(
+                f"expected a finite time in seconds, got {value!r}",
+                path=p,
+                record=f"[{i}]",
+                field="timestamp",
+            )
+    seconds = np.asarray(doc, dtype=np.float64)
+    backwards = np.flatnonzero(~(np.diff(seconds) > 0))
+    if backwards.size:
+        i = int(backwards[0]) + 1
+        raise DataError(
+            f"time {float(seconds[i])!r} s is not after the previous one ({float(seconds[i - 1])!r} s)",
+            path=p,
+            record=f"[{i}]",
+            field="timestamp",
+        )
+    return np.round(seconds * 1e6).astype(np.int64) * 1000
 
 
 @dataclass(frozen=True)
@@ -162,31 +210,67 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
 def read_lidar_npz(
     path: str | Path, ego_from_world: SE3, *, timestamp_ns: int, drop_nonfinite: bool = False
 ) -> PointCloud:
-    """One converted LiDAR frame in the ego frame (float32), with ``intensity``,
+    """One converted LiDAR frame in the ego frame (float32), with ``intensity`` (uint8),
     ``time_offset_ns`` (each point's ``t`` minus ``timestamp_ns``) and ``sensor_id``
-    (0 Pandar64, 1 PandarGT) attributes.
+    (0 Pandar64, 1 PandarGT) attributes. A file of 0 points gives a cloud of 0 points.
 
-    Raises ``DataError`` naming the file for an unreadable or truncated npz, a missing array
-    or a wrong shape, and the point and field for non-finite coordinates (unless
-    ``drop_nonfinite``) or a non-finite time ``t`` (a corrupt file: never replaced or dropped;
-    with ``drop_nonfinite``, times of points dropped for their coordinates are not checked).
+    Raises ``DataError`` naming the file for an unreadable or truncated npz, a missing array,
+    a wrong shape or dtype (``xyz`` float32, ``intensity`` uint8), and the point and field for
+    non-finite coordinates (unless ``drop_nonfinite``), a coordinate farther than
+    :data:`~drivestack.ingest._points.PLAUSIBLE_RANGE_M` from the sensor, a ``d`` other than
+    0 / 1, or a time ``t`` that is NaN / infinite or more than
+    :data:`MAX_POINT_TIME_OFFSET_NS` from ``timestamp_ns`` (not seconds, or not this frame's;
+    a corrupt file: never replaced or dropped; with ``drop_nonfinite``, times of points
+    dropped for their coordinates are not checked).
     """
     p = str(path)
     data = _npz_arrays(p, ("xyz", "intensity", "t", "d"))
+    _check_npz_layout(data, p)
     xyz = data["xyz"]
-    if xyz.ndim != 2 or xyz.shape[1] != 3:
-        raise DataError(f"xyz must be (N, 3), got {xyz.shape}", path=p, field="xyz")
-    n = xyz.shape[0]
-    for k in ("intensity", "t", "d"):
-        if data[k].shape != (n,):
-            raise DataError(f"must have shape ({n},), got {data[k].shape}", path=p, field=k)
-    checked = np.ones(n, dtype=bool)
+    sensor_position = ego_from_world.inverse().translation.astype(np.float32)
+    check_plausible_range(xyz - sensor_position, path=p, hint="not PandaSet world-frame metres?")
+    _check_sensor_ids(data["d"], p)
+    checked = np.ones(xyz.shape[0], dtype=bool)
     if drop_nonfinite:  # points dropped for their coordinates need no valid time
         checked = np.asarray(np.isfinite(xyz).all(axis=1))
     offsets = _time_offsets_ns(data["t"], timestamp_ns, checked, path=p)
     world = finite_cloud(xyz, {INTENSITY: data["intensity"], "sensor_id": data["d"], TIME_OFFSET_NS: offsets},
                          frame=WORLD, timestamp_ns=timestamp_ns, path=p, drop_nonfinite=drop_nonfinite)  # fmt: skip
     return world.transformed(ego_from_world, EGO)
+
+
+def _check_npz_layout(data: dict[str, np.ndarray], path: str) -> None:
+    """``DataError`` naming the array of an npz frame with the wrong shape (``xyz (N, 3)``,
+    the others ``(N,)``) or dtype (:data:`_NPZ_DTYPES`; ``t`` float, ``d`` integer)."""
+    xyz = data["xyz"]
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise DataError(f"xyz must be (N, 3), got {xyz.shape}", path=path, field="xyz")
+    n = xyz.shape[0]
+    for k in ("intensity", "t", "d"):
+        if data[k].shape != (n,):
+            raise DataError(f"must have shape ({n},), got {data[k].shape}", path=path, field=k)
+    kinds = {"t": "f", "d": "iu"}
+    for k, arr in data.items():
+        want = _NPZ_DTYPES.get(k)
+        ok = arr.dtype == want if want is not None else arr.dtype.kind in kinds[k]
+        if not ok:
+            expected = want if want is not None else {"f": "float", "iu": "integer"}[kinds[k]]
+            raise DataError(
+                f"must be {expected} (PandaSet's npz layout), got {arr.dtype}", path=path, field=k
+            )
+
+
+def _check_sensor_ids(d: np.ndarray, path: str) -> None:
+    """``DataError`` naming the first point whose ``(N,)`` sensor id ``d`` is not 0 / 1."""
+    bad = (d != 0) & (d != 1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"sensor id must be 0 (Pandar64) or 1 (PandarGT), got {d[first]}",
+            path=path,
+            record=f"point {first}",
+            field="d",
+        )
 
 
 def _npz_arrays(path: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -210,11 +294,16 @@ def _time_offsets_ns(
     """``(N,)`` int64 ns of ``(N,)`` absolute point times ``t_s`` (s) after ``timestamp_ns``.
 
     ``DataError`` naming the first point (among ``checked``, ``(N,)`` bool) whose time is NaN
-    or infinite, and field ``t``.
+    or infinite, or more than :data:`MAX_POINT_TIME_OFFSET_NS` from ``timestamp_ns``, and
+    field ``t``.
     """
     t = np.asarray(t_s, dtype=np.float64)
     check_finite_times(t, checked, path=path, field="t")
-    return np.round(np.where(np.isfinite(t), t, 0.0) * 1e9 - timestamp_ns).astype(np.int64)
+    offsets = np.where(np.isfinite(t), t, 0.0) * 1e9 - timestamp_ns
+    check_time_offsets(
+        offsets, checked, limit_ns=MAX_POINT_TIME_OFFSET_NS, path=path, field="t", unit="seconds"
+    )
+    return np.round(offsets).astype(np.int64)
 
 
 def read_pandaset_frame(
@@ -231,15 +320,22 @@ def read_pandaset_frame(
 
     ``label_ids``: each label box's cuboid ``uuid`` (the same object keeps it across the
     sequence's frames), filtered with the boxes.
+
+    Raises:
+        TypeError: ``index`` is not an int (``"1"``, ``1.0``).
+        DataError: an index without a timestamp or pose, a bad ``timestamps.json``
+            (:func:`read_lidar_timestamps_ns`), ``poses.json``, npz (:func:`read_lidar_npz`,
+            its point times checked against the frame's timestamp) or cuboid table.
     """
     seq = Path(sequence_dir)
+    index = frame_number(index)
     poses = read_lidar_poses(seq / "lidar" / "poses.json")
-    times = _json(seq / "lidar" / "timestamps.json")
+    times = read_lidar_timestamps_ns(seq / "lidar" / "timestamps.json")
     if not 0 <= index < len(times) or index >= len(poses):
         raise DataError(
             f"frame {index} outside the {len(times)} timestamps / {len(poses)} poses", path=str(seq)
         )
-    ts = round(float(times[index]) * 1e6) * 1000
+    ts = int(times[index])
     world_from_ego = poses[index] @ LIDAR_FROM_EGO
     ego_from_world = world_from_ego.inverse()
     cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)

@@ -7,6 +7,11 @@ named ``_`` (padding) are dropped. Bytes after the last point (some writers pad 
 are ignored: the point count comes from the header, never from the file size.
 
 ``read_pcd`` accepts plain ``.pcd`` and xz-compressed ``.pcd.xz`` files (Python's ``lzma``).
+``ascii`` values are checked against their field's ``TYPE`` / ``SIZE``: an integer field's value
+that is fractional or out of range is a ``DataError`` naming the line and field (never wrapped
+or truncated). Columns keep the file's dtype; only :func:`pcd_to_point_cloud` (via
+:func:`pcd_xyz`) widens float16 (``TYPE F SIZE 2``) coordinates to float32, an exact
+conversion, since a :class:`PointCloud` holds float32 or float64 coordinates.
 """
 
 from __future__ import annotations
@@ -223,7 +228,8 @@ def parse_pcd(raw: bytes, path: str = "<bytes>") -> PcdData:
     elif mode == "binary_compressed":
         columns = _binary_compressed(body, names, dtype, num_points, path)
     elif mode == "ascii":
-        columns = _ascii(body, names, dtype, num_points, path)
+        first_line = raw[:offset].count(b"\n") + 1
+        columns = _ascii(body, names, dtype, num_points, path, first_line)
     else:
         raise DataError(
             f"unknown DATA mode {mode!r} (ascii, binary, binary_compressed)",
@@ -281,40 +287,71 @@ def _binary_compressed(
 
 
 def _ascii(
-    body: bytes, names: list[str], dtype: np.dtype, num_points: int, path: str
+    body: bytes, names: list[str], dtype: np.dtype, num_points: int, path: str, first_line: int
 ) -> dict[str, np.ndarray]:
-    lines = [ln for ln in body.decode("ascii", errors="replace").splitlines() if ln.strip()]
-    if len(lines) < num_points:
+    """The columns of ``ascii`` data whose first line is line ``first_line`` of the file;
+    ``DataError`` naming the file, line and field for a short file or row, a non-number, or a
+    value an integer field's ``TYPE`` / ``SIZE`` cannot hold (fractional, out of range)."""
+    numbered = [
+        (line_no, line)
+        for line_no, line in enumerate(body.decode("ascii", errors="replace").splitlines(), start=first_line)
+        if line.strip()
+    ]  # fmt: skip
+    if len(numbered) < num_points:
         raise DataError(
-            f"truncated: {len(lines)} data rows, POINTS says {num_points}",
+            f"truncated: {len(numbered)} data rows, POINTS says {num_points}",
             path=path,
-            record=f"row {len(lines)}",
+            record=f"row {len(numbered)}",
         )
     width = (
         sum(max(1, int(np.prod(dtype.fields[n][0].shape))) for n in names) if dtype.fields else 0
     )
     values = np.empty((num_points, width), dtype=np.float64)
-    for row, line in enumerate(lines[:num_points]):
+    line_numbers = [line_no for line_no, _ in numbered[:num_points]]
+    for row, (line_no, line) in enumerate(numbered[:num_points]):
         parts = line.split()
         if len(parts) != width:
             raise DataError(
-                f"expected {width} values, got {len(parts)}", path=path, record=f"row {row}"
+                f"expected {width} values, got {len(parts)}", path=path, record=f"line {line_no}"
             )
         try:
             values[row] = [float(v) for v in parts]
         except ValueError:
             raise DataError(
-                f"non-numeric value in {line.strip()!r}", path=path, record=f"row {row}"
+                f"non-numeric value in {line.strip()!r}", path=path, record=f"line {line_no}"
             ) from None
     columns: dict[str, np.ndarray] = {}
     col = 0
     for name in names:
         sub = dtype.fields[name][0] if dtype.fields else dtype
         k = max(1, int(np.prod(sub.shape)))
-        block = values[:, col : col + k].astype(sub.base)
+        text_values = values[:, col : col + k]
+        if sub.base.kind in "iu":
+            _check_integers(text_values, sub.base, name, path=path, line_numbers=line_numbers)
+        block = text_values.astype(sub.base)
         columns[name] = block[:, 0] if not sub.shape else block
         col += k
     return columns
+
+
+def _check_integers(
+    values: np.ndarray, dtype: np.dtype, name: str, *, path: str, line_numbers: list[int]
+) -> None:
+    """``DataError`` naming the line and field of the first of ``(N, k)`` ascii ``values`` of
+    field ``name`` that integer ``dtype`` cannot hold: fractional, NaN or out of its range
+    (instead of wrapping -1 to 255 or truncating 1.7 to 1)."""
+    info = np.iinfo(dtype)
+    with np.errstate(invalid="ignore"):
+        bad = (values != np.round(values)) | (values < info.min) | (values > info.max)
+    if bad.any():
+        row, k = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            f"{values[row, k]:g} is not an integer in {info.min}..{info.max} "
+            f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE {dtype.itemsize})",
+            path=path,
+            record=f"line {line_numbers[row]}",
+            field=name if values.shape[1] == 1 else f"{name}_{k}",
+        )
 
 
 def read_pcd(path: str | Path) -> PcdData:
@@ -331,17 +368,12 @@ def read_pcd(path: str | Path) -> PcdData:
     return parse_pcd(raw, p)
 
 
-def pcd_to_point_cloud(
-    pcd: PcdData,
-    *,
-    frame: str,
-    timestamp_ns: int = 0,
-    drop_nonfinite: bool = False,
-) -> PointCloud:
-    """``x y z`` as coordinates (float32 kept), every other column as an attribute.
+def pcd_xyz(pcd: PcdData) -> np.ndarray:
+    """``(N, 3)`` coordinates from the ``x y z`` columns: float32 or float64 as stored, float16
+    widened to float32 (exact; :class:`PointCloud` holds float32 / float64), integer types
+    converted to float64.
 
-    Raises ``DataError`` when a coordinate column is missing or (unless ``drop_nonfinite``)
-    a point has NaN/inf coordinates.
+    Raises ``DataError`` naming the file and ``FIELDS`` when a coordinate column is missing.
     """
     for axis in "xyz":
         if axis not in pcd.columns:
@@ -353,7 +385,24 @@ def pcd_to_point_cloud(
             )
     xyz = np.stack([pcd.columns[a] for a in "xyz"], axis=1)
     if xyz.dtype.kind != "f":
-        xyz = xyz.astype(np.float64)
+        return xyz.astype(np.float64)
+    return xyz.astype(np.float32) if xyz.dtype.itemsize < 4 else xyz
+
+
+def pcd_to_point_cloud(
+    pcd: PcdData,
+    *,
+    frame: str,
+    timestamp_ns: int = 0,
+    drop_nonfinite: bool = False,
+) -> PointCloud:
+    """``x y z`` as coordinates (:func:`pcd_xyz`: float32 / float64 kept, float16 widened to
+    float32), every other column as an attribute in the file's dtype.
+
+    Raises ``DataError`` when a coordinate column is missing or (unless ``drop_nonfinite``)
+    a point has NaN/inf coordinates.
+    """
+    xyz = pcd_xyz(pcd)
     attrs = {k: v for k, v in pcd.columns.items() if k not in ("x", "y", "z")}
     return finite_cloud(
         xyz,

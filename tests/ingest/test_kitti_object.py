@@ -90,6 +90,7 @@ def test_empty_label_file(tmp_path: Path) -> None:
 
 def test_truncated_and_nan_scans(tmp_path: Path) -> None:
     pts = np.arange(40, dtype="<f4").reshape(10, 4)
+    pts[:, 3] = 0.5  # a KITTI reflectance, in [0, 1]
     path = tmp_path / "scan.bin"
     path.write_bytes(pts.tobytes()[:-6])
     with pytest.raises(DataError, match="multiple of 16"):

@@ -53,7 +53,9 @@ def _root(tmp_path: Path, *, frames: tuple[int, ...] = (1, 2, 5), seq: str = "00
     (base / "ego_poses_orbslam3_stereo" / f"{seq}.txt").write_text(poses)
     (base / "velodyne" / seq).mkdir(parents=True)
     for i, f in enumerate(frames):
-        (SCAN * np.float32(1 + i)).tofile(base / "velodyne" / seq / f"{f:06d}.bin")
+        scan = SCAN.copy()
+        scan[:, :3] *= np.float32(1 + i)  # frames told apart by their points; reflectance <= 1
+        scan.tofile(base / "velodyne" / seq / f"{f:06d}.bin")
     return tmp_path
 
 

@@ -233,6 +233,7 @@ def test_submission_writer_rejects_what_strict_json_or_the_reader_rejects(
 # -- points --------------------------------------------------------------------------------
 def test_velodyne_nan_reflectance_is_an_error_or_dropped(tmp_path: Path) -> None:
     pts = np.arange(40, dtype="<f4").reshape(10, 4)
+    pts[:, 3] = 0.5  # a KITTI reflectance, in [0, 1]
     pts[7, 3] = np.nan
     path = tmp_path / "a.bin"
     path.write_bytes(pts.tobytes())
