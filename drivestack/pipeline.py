@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 from drivestack.config import load_yaml_config
 from drivestack.core.errors import ConfigError, DataError
@@ -25,6 +25,8 @@ from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
+
+T = TypeVar("T")
 
 
 class Detector(Protocol):
@@ -94,6 +96,10 @@ class Stack:
     compensates ego motion under ``missing_ego_pose="skip"``, a frame without
     ``world_from_ego`` (``DataError``).
 
+    A stage whose ``step`` returns another type than the interface's (a plug-in detector
+    returning an ``(N, 7)`` array instead of ``Boxes3D``, a tracker not returning ``Tracks``)
+    is a ``TypeError`` naming the stage and its class (:func:`check_stage_output`).
+
     ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
     ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
     (note ``"no ego pose: tracked in the ego frame"``). A sequence is tracked either in the
@@ -151,7 +157,9 @@ class Stack:
             self._check_frame(frame, compensate)
         stage_ms: dict[str, float] = {}
         start = time.perf_counter()
-        detections = self.detector.step(frame)
+        detections = check_stage_output(
+            "detector", self.detector, Boxes3D, self.detector.step(frame)
+        )
         stage_ms["perception"] = 1e3 * (time.perf_counter() - start)
         tracks = None
         notes: list[str] = []
@@ -185,12 +193,30 @@ class Stack:
                     if with_pose
                     else "tracker reset: no ego pose, tracking in the ego frame"
                 )
-            tracks = tracker.step(detections, world_from_frame)
+            tracks = check_stage_output(
+                "tracker", tracker, Tracks, tracker.step(detections, world_from_frame)
+            )
             self._tracked_frame = detections.frame
             self._tracked_with_pose = with_pose
             self._last_timestamp_ns = frame.timestamp_ns
             stage_ms["tracking"] = 1e3 * (time.perf_counter() - start)
         return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes))
+
+
+def check_stage_output(stage: str, owner: object, kind: type[T], output: object) -> T:
+    """``output`` if it is a ``kind``, else ``TypeError`` naming the stage and its class (a
+    plug-in stage returning, say, an ``(N, 7)`` array instead of ``Boxes3D``)."""
+    if not isinstance(output, kind):
+        hint = (
+            "; build one with Boxes3D.from_array7(boxes, frame, timestamp_ns)"
+            if kind is Boxes3D and type(output).__name__ == "ndarray"
+            else ""
+        )
+        raise TypeError(
+            f"Stack: the {stage} {type(owner).__name__}.step returned "
+            f"{type(output).__name__}, expected {kind.__name__}{hint}"
+        )
+    return output
 
 
 def _no_pose_error(frame: SensorFrame, what: str) -> DataError:

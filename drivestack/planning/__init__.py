@@ -12,6 +12,40 @@
 ``drivestack sim --planner pdm|idm`` runs them closed loop. The names below import their
 module on first use (``from drivestack.planning import PDMPlanner``), so importing the package
 stays cheap.
+
+Using the planner on your own data
+----------------------------------
+A planner is built for one map and route, ``PDMPlanner(road_map, ["lane_a", "lane_b"])`` (a
+list of lane ids, not one id as a ``str``), and each ``step`` takes a
+:class:`drivestack.sim.world.Observation` and returns the plan as a
+:class:`~drivestack.structures.trajectory.Trajectory` in the map frame, starting at the
+observation's time. An ``Observation`` (it lives in the simulator package, but is plain
+data) holds, all in the map's frame (``road_map.frame``, e.g. ``"world"``) and at one
+``timestamp_ns``: the ego as an :class:`~drivestack.structures.ego_state.EgoState` (rear-axle
+position, yaw, speed; a negative, reversing speed is not planned for: the plan starts from
+it and drives forward), the agents as :class:`~drivestack.structures.boxes.Boxes3D` with
+velocities over ground, and one distinct ``str`` id per box. The
+:class:`drivestack.pipeline.Stack` outputs ``Tracks`` in the ``"ego"`` frame (their velocities
+are over ground when the tracker compensates ego motion; ``transformed`` rotates a velocity,
+it does not add the ego's motion); to plan with them, with the frame's pose
+``world_from_ego``::
+
+    boxes = out.tracks.boxes.transformed(world_from_ego, "world")  # velocities only rotate
+    ids = tuple(f"track_{i}" for i in out.tracks.track_id)
+    plan = planner.step(Observation(out.timestamp_ns, ego_state, boxes, ids))
+
+(``drivestack.sim.perceived`` does this in closed loop.) A frame mismatch between the ego,
+the agents and the map is a ``ValueError``. Then
+:class:`~drivestack.planning.control.TrajectoryTracker` turns the plan into acceleration and
+steering commands at a time the plan covers.
+
+:class:`~drivestack.planning.pdm.IDMPlanner` follows the route centreline behind the agent
+now in its lane: of :class:`~drivestack.planning.pdm.PDMParams` it ignores ``prediction``
+(constant velocity always), the proposal settings and the emergency deceleration (its
+docstring lists them). Settings are frozen dataclasses checked on construction
+(``PDMParams``, the proposals' :class:`~drivestack.planning.idm.ACCParams`,
+``TrackerParams``, :class:`~drivestack.sim.vehicle.VehicleParams`); from YAML,
+``drivestack.config.from_mapping(PDMParams, yaml.safe_load(text))`` builds them strictly.
 """
 
 from __future__ import annotations
@@ -22,11 +56,12 @@ from drivestack.core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from drivestack.planning.control import TrackerParams, TrajectoryTracker
-    from drivestack.planning.idm import IDMParams
+    from drivestack.planning.idm import ACCParams, IDMParams
     from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner, PlanDebug
     from drivestack.planning.reference_path import ReferencePath
 
 __all__ = [
+    "ACCParams",
     "IDMParams",
     "IDMPlanner",
     "PDMParams",
@@ -36,7 +71,7 @@ __all__ = [
     "TrackerParams",
     "TrajectoryTracker",
 ]
-_MODULES = {"IDMParams": "idm", "ReferencePath": "reference_path"}
+_MODULES = {"ACCParams": "idm", "IDMParams": "idm", "ReferencePath": "reference_path"}
 _MODULES |= dict.fromkeys(("IDMPlanner", "PDMParams", "PDMPlanner", "PlanDebug"), "pdm")
 _MODULES |= dict.fromkeys(("TrackerParams", "TrajectoryTracker"), "control")
 __getattr__ = lazy_exports(__name__, _MODULES)

@@ -21,9 +21,19 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from drivestack.structures._checks import check_number_fields
+
 
 @dataclass(frozen=True)
 class IDMParams:
+    """The model's parameters; the default is plain IDM (``coolness = 0``), as the reactive
+    sim agents drive. :class:`ACCParams` has the same fields with the ACC model as default.
+
+    ``TypeError`` / ``ValueError`` naming the field unless every value is a finite number:
+    ``min_gap_m`` and ``time_headway_s`` >= 0; ``max_accel_mps2``, ``comfort_decel_mps2``,
+    ``exponent`` and ``max_decel_mps2`` > 0; ``coolness`` in ``[0, 1]``.
+    """
+
     min_gap_m: float = 2.0  # s0
     time_headway_s: float = 1.5  # T
     max_accel_mps2: float = 1.5  # a_max
@@ -31,6 +41,12 @@ class IDMParams:
     exponent: float = 4.0  # delta
     max_decel_mps2: float = 9.0  # the output is clipped to [-max_decel, a_max]
     coolness: float = 0.0  # c: 0 = plain IDM, 0.99 = the ACC model
+
+    def __post_init__(self) -> None:
+        check_number_fields(self, ("min_gap_m", "time_headway_s"), at_least=0.0)
+        positive = ("max_accel_mps2", "comfort_decel_mps2", "exponent", "max_decel_mps2")
+        check_number_fields(self, positive, above=0.0)
+        check_number_fields(self, ("coolness",), at_least=0.0, at_most=1.0)
 
     @property
     def values(self) -> tuple[float, float, float, float, float, float, float]:
@@ -44,6 +60,16 @@ class IDMParams:
             self.max_decel_mps2,
             self.coolness,
         )
+
+
+@dataclass(frozen=True)
+class ACCParams(IDMParams):
+    """:class:`IDMParams` whose default is the ACC model (``coolness = 0.99``): the PDM
+    planner's proposals drive with it. One default in every route: ``PDMParams()``,
+    ``ACCParams(min_gap_m=3.0)`` and a config mapping ``{"idm": {"min_gap_m": 3.0}}`` all keep
+    ``coolness = 0.99``; ``ACCParams(coolness=0.0)`` is plain IDM."""
+
+    coolness: float = 0.99
 
 
 @njit(cache=True)

@@ -7,11 +7,29 @@ PDM step, as numbered array steps:
   4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised);
   5. score them with the evaluation's metrics (collision, drivable area, progress, TTC,
      speed limit, comfort) over the scoring horizon;
-  6. take the best; if every proposal collides, brake as hard as allowed (emergency stop);
-     if the ego faces against the route (more than 90 degrees off its direction) or the best
-     proposal drives (more than ``NO_PROGRESS_TRAVEL_M``) without progress along the route,
-     brake to a stop at the comfortable deceleration and hold there instead of driving off
-     the wrong way (``debug.stop_reason`` says why). Turning round is left to the driver.
+  6. take the best; totals within ``SCORE_TIE_TOLERANCE`` of it tie, and a tie goes to the
+     smallest lateral offset (:func:`choose_proposal`: with nothing in the way the ego keeps
+     to the route's centreline). Brake instead (:func:`stop_reason`, ``debug.stop_reason``):
+     as hard as allowed (``emergency_decel_mps2``, ``debug.emergency``) when every proposal
+     collides, or when no proposal both avoids collisions and stays on the drivable area (its
+     total, and so every total, is 0: no proposal is admissible, and proposal 0 is never taken
+     by default); at the comfortable deceleration, holding the stop, when every proposal
+     leaves the drivable area without a collision (e.g. the ego is off the road), when the
+     ego faces against the route (more than 90 degrees off its direction) or when the best
+     proposal drives (more than ``NO_PROGRESS_TRAVEL_M``) without progress along the route.
+     Turning round or rejoining the road is left to the driver.
+
+An agent whose footprint already overlaps the ego's at the observation (k = 0: a collision in
+progress, or a ghost track of the ego's own returns) is treated alike by both planners: unless
+it is behind the ego (its centre more than 150 degrees off the ego's heading, nuPlan's rule, so
+it is running into the ego), it is an obstacle the ego is in contact with: the ego brakes to
+a stop and does not drive on while it overlaps (from speed the ego may pass through it while
+braking; once it is behind, it no longer counts). PDM counts every proposal that moves while
+still overlapping it as colliding, whatever the bearing at later steps (an agent driven
+through ends up behind the ego's centre), so it brakes as hard as allowed with
+``stop_reason = "every proposal collides"``; the IDM baseline holds it as a leader at gap 0
+(:func:`~drivestack.planning.proposals.rollout`, ``hold_run_into_agents``) and brakes within
+``idm.max_decel_mps2``.
 """
 
 from __future__ import annotations
@@ -22,7 +40,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
-from drivestack.planning.idm import IDMParams
+from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.proposals import PathAgents, Rollout, agents_on_path, fast_project, rollout
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.scoring import ProposalScores, score_rollouts
@@ -33,30 +51,34 @@ from drivestack.prediction.forecast import (
 )
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import Observation
+from drivestack.structures._checks import check_number
 from drivestack.structures.road_map import RoadMap
 from drivestack.structures.trajectory import Trajectory
 
 
 @dataclass(frozen=True)
 class PDMParams:
+    """The planners' settings; ``TypeError`` / ``ValueError`` naming the field for settings
+    they cannot run with (checked in ``__post_init__``, so also through
+    ``drivestack.config.from_mapping(PDMParams, mapping)``)."""
+
     horizon_s: float = 8.0
     dt_s: float = 0.1
     score_horizon_s: float = 4.0
-    speed_fractions: tuple[float, ...] = (1.0, 0.8, 0.6, 0.4, 0.2)
+    speed_fractions: tuple[float, ...] = (1.0, 0.8, 0.6, 0.4, 0.2)  # of the speed profile, 0..1
     lateral_offsets_m: tuple[float, ...] = (0.0, 1.0, -1.0)
-    idm: IDMParams = field(default_factory=lambda: IDMParams(coolness=0.99))  # ACC model
+    # the proposals' ACC model (coolness 0.99 by default, also when only other fields are set)
+    idm: ACCParams = field(default_factory=ACCParams)
     entry_lookahead_steps: int = 10
     emergency_decel_mps2: float = 9.0
-    prediction: str = "constant_velocity"  # or "lane_following"
-    stop_margin_m: float = 2.0  # stop this far before the end of the route
+    prediction: str = "constant_velocity"  # or "lane_following" (PDMPlanner only)
+    # the plan's stop before the end of the route: the front bumper stops stop_margin_m +
+    # idm.min_gap_m before the route's end (the end is a stopped IDM leader at stop_margin_m)
+    stop_margin_m: float = 2.0
 
     def __post_init__(self) -> None:
-        """``ValueError`` naming the parameter and its value for settings the planner
-        cannot run with."""
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0.0):
-                raise ValueError(f"PDMParams.{name} must be a finite number > 0, got {value!r}")
+            check_number(f"PDMParams.{name}", getattr(self, name), above=0.0)
         for name in ("horizon_s", "score_horizon_s"):
             steps_whole(getattr(self, name), self.dt_s, f"PDMParams.{name}")
         if self.score_horizon_s > self.horizon_s:
@@ -65,27 +87,32 @@ class PDMParams:
                 f"got {self.score_horizon_s!r}"
             )
         for name in ("speed_fractions", "lateral_offsets_m"):
-            values = getattr(self, name)
-            if len(values) == 0 or not all(math.isfinite(v) for v in values):
-                raise ValueError(
-                    f"PDMParams.{name} must be a non-empty tuple of finite numbers, got {values!r}"
-                )
+            _check_number_tuple(f"PDMParams.{name}", getattr(self, name))
         if any(v < 0.0 for v in self.speed_fractions):
             raise ValueError(
                 f"PDMParams.speed_fractions must be >= 0, got {self.speed_fractions!r}"
+            )
+        if any(v > 1.0 for v in self.speed_fractions):
+            raise ValueError(
+                "PDMParams.speed_fractions must be <= 1 (fractions of the speed profile, "
+                f"itself at most the speed limit), got {self.speed_fractions!r}"
             )
         if self.prediction not in PREDICTIONS:
             raise ValueError(
                 f"PDMParams.prediction must be one of {sorted(PREDICTIONS)}, "
                 f"got {self.prediction!r}"
             )
+        check_number("PDMParams.entry_lookahead_steps", self.entry_lookahead_steps, integer=True)
         if self.entry_lookahead_steps < 0:
             raise ValueError(
                 f"PDMParams.entry_lookahead_steps must be >= 0, got {self.entry_lookahead_steps!r}"
             )
-        if not (math.isfinite(self.stop_margin_m) and self.stop_margin_m >= 0.0):
-            raise ValueError(
-                f"PDMParams.stop_margin_m must be a finite number >= 0, got {self.stop_margin_m!r}"
+        check_number("PDMParams.stop_margin_m", self.stop_margin_m, at_least=0.0)
+        if not isinstance(self.idm, ACCParams):
+            raise TypeError(
+                f"PDMParams.idm must be an ACCParams (IDMParams with the ACC model, coolness "
+                f"0.99, as default), got {type(self.idm).__name__}: pass ACCParams(...), or "
+                "ACCParams(coolness=0.0) for plain IDM"
             )
 
     @property
@@ -101,6 +128,36 @@ class PDMParams:
 
 PREDICTIONS = ("constant_velocity", "lane_following")
 NO_PROGRESS_TRAVEL_M = 0.5  # a proposal that travels this far must progress along the route
+# totals (0..1) within this of the best tie, and a tie goes to the centred proposal: an offset
+# must gain more than 0.5 % of the score (about 1.6 % more progress) to be taken. On a straight
+# road offsets tie up to noise (~1e-4); round a bend the inner offset gains about offset /
+# radius of progress along the route's stations (geometry, not a reason to leave the lane
+# centre), which this covers for 1 m offsets on radii above about 60 m, not in tight turns.
+SCORE_TIE_TOLERANCE = 5e-3
+# PDMPlanner's stop reasons (``PlanDebug.stop_reason``); the first two brake as hard as allowed
+# (``emergency_decel_mps2``, ``PlanDebug.emergency``), the others at ``idm.comfort_decel_mps2``
+EMERGENCY_REASONS = (
+    "every proposal collides",
+    "no collision-free proposal stays on the drivable area",
+)
+STOP_REASONS = (
+    *EMERGENCY_REASONS,
+    "no proposal stays on the drivable area",
+    "facing against the route",
+    "no progress along the route",
+)
+
+
+def _check_number_tuple(where: str, values: tuple[float, ...]) -> None:
+    """``TypeError`` unless ``values`` is a tuple of numbers, ``ValueError`` when it is empty
+    or holds a NaN or an infinity (both naming ``where``)."""
+    if not isinstance(values, tuple | list):
+        raise TypeError(f"{where} must be a tuple of numbers, got {type(values).__name__}")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise TypeError(f"{where}[{i}] must be a number, got {type(v).__name__} {v!r}")
+    if len(values) == 0 or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{where} must be a non-empty tuple of finite numbers, got {values!r}")
 
 
 def steps_whole(duration_s: float, dt_s: float, name: str) -> int:
@@ -124,9 +181,8 @@ class PlanDebug:
     scores: ProposalScores | None
     chosen: int
     emergency: bool
-    # why the plan is the braking one instead of a proposal: None, "every proposal collides",
-    # "facing against the route" (the ego heads more than 90 deg off the route's direction)
-    # or "no progress along the route" (the best proposal drives without progressing)
+    # why the plan is the braking one instead of a proposal (then ``chosen`` is -1): None or
+    # one of ``STOP_REASONS`` (see :func:`stop_reason`)
     stop_reason: str | None = None
 
 
@@ -138,10 +194,16 @@ class _RolloutPlanner:
     def __init__(
         self,
         road_map: RoadMap,
-        route_lanes: list[str],
+        route_lanes: list[str] | tuple[str, ...],
         vehicle: VehicleParams | None = None,
         params: PDMParams | None = None,
     ) -> None:
+        if not isinstance(route_lanes, list | tuple):
+            raise TypeError(
+                f"route_lanes must be a list of lane ids, got {type(route_lanes).__name__} "
+                f"{route_lanes!r}"
+                + (f" (for one lane: [{route_lanes!r}])" if isinstance(route_lanes, str) else "")
+            )
         self.route_lanes = list(route_lanes)
         if not self.route_lanes:
             raise ValueError(
@@ -200,7 +262,8 @@ class _RolloutPlanner:
 
 
 class PDMPlanner(_RolloutPlanner):
-    """Proposal-and-score planner in the class of PDM-Closed."""
+    """Proposal-and-score planner in the class of PDM-Closed (the module docstring has its
+    steps, its stop reasons and its rule for an agent already overlapping the ego)."""
 
     name = "pdm"
 
@@ -226,20 +289,13 @@ class PDMPlanner(_RolloutPlanner):
         scores = score_rollouts(
             result, forecast, path, self.road_map, self.vehicle, p.dt_s, n_score
         )
-        # 6. choose; brake when every proposal collides (as hard as allowed), when the ego
-        #    faces against the route or when the best proposal drives without progress
-        best = int(np.argmax(scores.total))
-        reason = None
-        if not np.any(scores.collision > 0):
-            reason = "every proposal collides"
-        elif faces_against_route(path, station, float(obs.ego.yaw_rad)):
-            reason = "facing against the route"
-        elif drives_without_progress(result, best, n_score):
-            reason = "no progress along the route"
+        # 6. choose (near-ties to the centred proposal), or brake: see ``stop_reason``
+        best = choose_proposal(scores.total, offsets)
+        reason = stop_reason(scores, result, best, n_score, path, station, float(obs.ego.yaw_rad))
         if reason is None:
             self.debug = PlanDebug(offsets, targets, scores, best, False)
             return self._trajectory(obs, result, best)
-        emergency = reason == "every proposal collides"
+        emergency = reason in EMERGENCY_REASONS
         decel = p.emergency_decel_mps2 if emergency else p.idm.comfort_decel_mps2
         braking = rollout(
             start, path, tree, np.zeros(1), np.zeros(1), profile, agents, n_steps, p.dt_s,
@@ -248,6 +304,49 @@ class PDMPlanner(_RolloutPlanner):
         )  # fmt: skip
         self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
         return self._trajectory(obs, braking, 0)
+
+
+def choose_proposal(
+    total: np.ndarray, offsets_m: np.ndarray, tolerance: float = SCORE_TIE_TOLERANCE
+) -> int:
+    """Index of the proposal to drive: of those scoring within ``tolerance`` of the best
+    ``total (P,)``, the one with the smallest ``|offsets_m (P,)|``, then the highest score,
+    then the lowest index. Offsets that score the same up to noise never beat the centred
+    proposal (on an empty road the ego stays on the route's centreline)."""
+    near_best = total >= float(np.max(total)) - tolerance
+    order = np.lexsort((-total, np.abs(offsets_m)))  # |offset| first, then the score
+    return int(order[near_best[order]][0])
+
+
+def stop_reason(
+    scores: ProposalScores,
+    result: Rollout,
+    best: int,
+    n_score: int,
+    path: ReferencePath,
+    station_m: float,
+    yaw_rad: float,
+) -> str | None:
+    """Why PDM brakes instead of driving proposal ``best``, or None (see ``STOP_REASONS``).
+
+    In order: every proposal collides; none both avoids collisions and stays on the drivable
+    area while some collide (each total is 0: the best would hit an agent or leave the road);
+    the ego faces against the route; every proposal leaves the drivable area (none collides:
+    e.g. the ego is off the road); the best proposal drives without progress along the route.
+    """
+    collision_free = scores.collision > 0
+    admissible = bool(np.any(collision_free & (scores.drivable > 0)))
+    if not np.any(collision_free):
+        return "every proposal collides"
+    if not admissible and not np.all(collision_free):
+        return "no collision-free proposal stays on the drivable area"
+    if faces_against_route(path, station_m, yaw_rad):
+        return "facing against the route"
+    if not admissible:
+        return "no proposal stays on the drivable area"
+    if drives_without_progress(result, best, n_score):
+        return "no progress along the route"
+    return None
 
 
 def faces_against_route(path: ReferencePath, station_m: float, yaw_rad: float) -> bool:
@@ -268,7 +367,16 @@ def drives_without_progress(result: Rollout, index: int, n_steps: int) -> bool:
 
 
 class IDMPlanner(_RolloutPlanner):
-    """Baseline: follow the route centreline with IDM behind the agent now in the lane."""
+    """Baseline: follow the route centreline with IDM behind the agent now in the lane.
+
+    Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``stop_margin_m`` and ``idm``
+    (with ``coolness = 0``: plain IDM); it ignores ``prediction`` (agents always move at
+    constant velocity), ``speed_fractions``, ``lateral_offsets_m``, ``score_horizon_s``,
+    ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither scores nor brakes
+    beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the ego and not behind
+    it is a leader at gap 0: the ego brakes to a stop and does not drive on while it overlaps
+    (the rule PDMPlanner follows too, see the module docstring).
+    """
 
     name = "idm"
 

@@ -15,6 +15,16 @@ from drivestack.structures.road_map import (
     resample_polyline,
 )
 
+CURVATURE_WINDOW = 5  # points (metres at the default 1 m step) the speed profile averages
+
+
+def smooth_same(values: np.ndarray, window: int) -> np.ndarray:
+    """``(N,)`` moving average of ``values (N,)`` over ``min(window, N)`` points, zero-padded
+    at the ends (``np.convolve(..., mode="same")``, whose output has ``max(N, window)``
+    points: the window is cut to ``N`` so the output keeps ``N``)."""
+    n = min(window, len(values))
+    return np.convolve(values, np.ones(n) / n, mode="same")
+
 
 @dataclass(frozen=True)
 class ReferencePath:
@@ -101,10 +111,10 @@ class ReferencePath:
 
     def speed_profile(self, max_lat_accel_mps2: float = 2.5, decel_mps2: float = 1.5) -> np.ndarray:
         """``(N,)`` highest speed to drive at each point: the lane limit, the curvature limit
-        ``sqrt(a_lat / |kappa|)``, and early enough to slow at ``decel_mps2`` for what is ahead."""
-        curv = np.maximum(
-            np.convolve(np.abs(self.curvature_1pm), np.ones(5) / 5.0, mode="same"), 1e-6
-        )
+        ``sqrt(a_lat / |kappa|)`` (``|kappa|`` averaged over ``min(5, N)`` points centred on
+        each, zeros past the ends), and early enough to slow at ``decel_mps2`` for what is
+        ahead. Any ``N >= 2`` works, also a route shorter than the averaging window."""
+        curv = np.maximum(smooth_same(np.abs(self.curvature_1pm), CURVATURE_WINDOW), 1e-6)
         v = np.minimum(self.speed_limit_mps, np.sqrt(max_lat_accel_mps2 / curv))
         ds = np.diff(self.station_m)
         for i in range(len(v) - 2, -1, -1):  # backward pass: v_i^2 <= v_{i+1}^2 + 2 b ds

@@ -99,6 +99,7 @@ def at_fault_collisions(
     ego_speed_mps: np.ndarray,
     agent_boxes: np.ndarray,
     agent_valid: np.ndarray | None = None,
+    in_contact: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(P,)`` bool: does proposal p hit an agent while moving, with the agent not behind it?
 
@@ -106,6 +107,9 @@ def at_fault_collisions(
     Candidate (proposal, time, agent) triples come from the covering-circle prefilter
     (:func:`~drivestack.eval.driving.footprint.may_overlap`'s rule); only those are checked
     for the agent's bearing and, pair by pair, for an exact footprint overlap.
+    ``in_contact (A,)`` bool marks agents already overlapping the ego, not behind it, before
+    these steps (:func:`contact_at_start`): overlapping them while moving counts whatever
+    their bearing (driving through an obstacle leaves it behind the ego's centre).
     """
     n_prop = ego_boxes.shape[0]
     hit = np.zeros(n_prop, dtype=bool)
@@ -122,17 +126,36 @@ def at_fault_collisions(
         return hit
     ego = ego_boxes[p, k]
     agent = agent_boxes[a, k]
-    bearing = np.abs(
+    ahead = bearing_from_ego_rad(ego, agent) < BEHIND_ANGLE_RAD
+    if in_contact is not None:
+        ahead |= in_contact[a]
+    if np.any(ahead):
+        hit[p[ahead][overlap_bev_pairs(ego[ahead], agent[ahead])]] = True
+    return hit
+
+
+def bearing_from_ego_rad(ego: np.ndarray, agent: np.ndarray) -> np.ndarray:
+    """``(N,)`` absolute bearing in ``[0, pi]`` of the agent's centre seen from the ego's
+    centre, relative to the ego's heading, for ``(N, 7)`` box pairs (0 when they coincide)."""
+    return np.abs(
         np.remainder(
             np.arctan2(agent[:, 1] - ego[:, 1], agent[:, 0] - ego[:, 0]) - ego[:, 6] + np.pi,
             2 * np.pi,
         )
         - np.pi
     )
-    ahead = bearing < BEHIND_ANGLE_RAD
-    if np.any(ahead):
-        hit[p[ahead][overlap_bev_pairs(ego[ahead], agent[ahead])]] = True
-    return hit
+
+
+def contact_at_start(ego_box: np.ndarray, agent_boxes: np.ndarray) -> np.ndarray:
+    """``(A,)`` bool: does agent ``(A, 7)`` overlap the ego's ``(7,)`` footprint, with its
+    centre not behind the ego (bearing under ``BEHIND_ANGLE_RAD``)? Such an agent is an
+    obstacle the ego is already in contact with (see the :mod:`~drivestack.planning.pdm`
+    docstring)."""
+    if agent_boxes.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    ego = np.broadcast_to(ego_box, agent_boxes.shape)
+    ahead = bearing_from_ego_rad(ego, agent_boxes) < BEHIND_ANGLE_RAD
+    return ahead & overlap_bev_pairs(np.ascontiguousarray(ego), agent_boxes)
 
 
 def overlap_bev_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -223,7 +246,10 @@ def score_rollouts(
     boxes = rollout.boxes(vehicle, n_steps)  # (P, K+1, 7)
     speed = rollout.field("speed_mps")[:, :k1]
     # 1. at-fault collisions against the forecast
-    collide = at_fault_collisions(boxes[:, 1:], speed[:, 1:], forecast.boxes[:, 1:k1])
+    contact = contact_at_start(boxes[0, 0], forecast.boxes[:, 0])  # k = 0 is every proposal's
+    collide = at_fault_collisions(
+        boxes[:, 1:], speed[:, 1:], forecast.boxes[:, 1:k1], in_contact=contact
+    )
     # 2. drivable area (corners every few steps)
     sub = boxes[:, ::drivable_every].reshape(-1, 7)
     corners = bev_corners(np, sub).reshape(-1, 2)  # = box_corners(sub)[:, :4, :2], unchecked

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drivestack.core.transforms import wrap_angle
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
@@ -101,10 +102,19 @@ def forecast_steps(horizon_s: float, dt_s: float) -> int:
     return math.ceil(ratio)
 
 
+def check_agents(agents: object, caller: str) -> None:
+    """``TypeError`` naming ``caller`` unless ``agents`` is a :class:`Boxes3D` (for
+    ``Tracks``, pass ``tracks.boxes``)."""
+    if not isinstance(agents, Boxes3D):
+        hint = "; for Tracks pass tracks.boxes" if hasattr(agents, "track_id") else ""
+        raise TypeError(f"{caller}: agents must be a Boxes3D, got {type(agents).__name__}{hint}")
+
+
 def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forecast:
     """Each box moves with its ``velocity_mps`` and keeps its yaw; ``speed_mps`` is the
     velocity's magnitude, never negative (unlike :func:`lane_following_forecast`'s, which is
     signed along the heading). ``T = forecast_steps(horizon_s, dt_s)``."""
+    check_agents(agents, "constant_velocity_forecast")
     n_steps = forecast_steps(horizon_s, dt_s)
     t = np.arange(n_steps + 1) * dt_s
     base = agents.to_array7()  # (A, 7)
@@ -121,13 +131,30 @@ def lane_following_forecast(
     """Vehicles moving faster than ``min_speed_mps`` follow their lane's centreline (first
     successor at each lane end) at constant speed; everyone else moves at constant velocity.
 
+    ``agents`` must be in the map's frame (``agents.frame == road_map.frame``). A lane
+    follower keeps its lateral offset from the centreline and gets the centreline's heading,
+    wrapped to ``[-pi, pi)`` like every yaw (so at index 0 it has its observed position and
+    the centreline's heading there, which is its observed yaw when it drives along the lane). At a dead end (a lane with no successor) the centreline is extrapolated
+    straight along its last segment: the forecast drives on past the lane's end, off the
+    drivable area, at the same speed (it is not stopped or marked invalid there).
+
     ``speed_mps`` differs by agent: a lane follower's is signed, its velocity projected on its
     box heading, so a car reversing (velocity against its yaw) moves backwards along the lane
     (extrapolated along the lane's first segment past its start) and its ``speed_mps`` is
     negative; every other agent's is :func:`constant_velocity_forecast`'s, the velocity's
-    magnitude (>= 0, whatever the heading). ``ValueError`` for
-    the horizon and step as :func:`forecast_steps`, and unless ``min_speed_mps >= 0`` is finite.
+    magnitude (>= 0, whatever the heading).
+
+    Raises:
+        TypeError: ``agents`` is not a ``Boxes3D``.
+        ValueError: the agents' frame is not the map's; the horizon and step as
+            :func:`forecast_steps`; ``min_speed_mps`` is not a finite speed >= 0.
     """
+    check_agents(agents, "lane_following_forecast")
+    if agents.frame != road_map.frame:
+        raise ValueError(
+            f"lane_following_forecast: the agents are in frame {agents.frame!r}, the map in "
+            f"{road_map.frame!r}: transform the agents into the map frame first"
+        )
     if not (math.isfinite(min_speed_mps) and min_speed_mps >= 0.0):
         raise ValueError(f"min_speed_mps must be a finite speed >= 0, got {min_speed_mps!r}")
     forecast = constant_velocity_forecast(agents, horizon_s, dt_s)
@@ -157,6 +184,6 @@ def lane_following_forecast(
         pos, yaw = interpolate_polyline(line, station0[0] + speed * t)
         pos = pos + lateral0[0] * np.stack([-np.sin(yaw), np.cos(yaw)], axis=1)
         boxes[i, :, 0:2] = pos
-        boxes[i, :, 6] = [math.remainder(float(y), 2 * math.pi) for y in yaw]
+        boxes[i, :, 6] = wrap_angle(yaw)
         speeds[i] = speed
     return Forecast(dt_s, boxes, speeds)

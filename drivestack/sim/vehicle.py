@@ -9,11 +9,13 @@ Speed never goes negative (no reversing): a braking step stops exactly at zero.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
+
+from drivestack.structures._checks import check_number, check_number_fields
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,15 @@ class VehicleParams:
     max_jerk_mps3: float = 40.0
     max_steering_rad: float = 0.6
     max_steering_rate_radps: float = 0.8
+
+    def __post_init__(self) -> None:
+        """``TypeError`` / ``ValueError`` naming the field unless every value is a finite
+        number > 0 (``rear_overhang_m`` >= 0 and shorter than ``length_m``;
+        ``max_steering_rad`` below pi / 2)."""
+        positive = [f.name for f in fields(self) if f.name != "rear_overhang_m"]
+        check_number_fields(self, positive, above=0.0)
+        check_number_fields(self, ["rear_overhang_m"], at_least=0.0, below=self.length_m)
+        check_number_fields(self, ["max_steering_rad"], above=0.0, below=math.pi / 2)
 
     @property
     def center_offset_m(self) -> float:
@@ -164,7 +175,9 @@ def bicycle_step(
     Order of limits: acceleration range, jerk, steering range, steering rate. The limited
     acceleration ``a`` and steering ``delta`` are held over the step; position uses the mean
     speed over the time actually moving and the mid-step heading, ``yaw' = v tan(delta) / L``.
+    ``ValueError`` unless ``dt_s`` is a finite step > 0 s (the model does not run backwards).
     """
+    check_number("bicycle_step: dt_s", dt_s, above=0.0)
     n = len(state.x_m)
     accel = np.broadcast_to(np.asarray(accel_cmd_mps2, dtype=np.float64), (n,))
     steer = np.broadcast_to(np.asarray(steering_cmd_rad, dtype=np.float64), (n,))

@@ -17,10 +17,14 @@ from drivestack.structures.road_map import RoadMap
 @dataclass(frozen=True)
 class Observation:
     """What a planner sees at one tick: the ego state and the agent boxes (ground truth, or
-    what the stack perceived), both in the map frame and at ``timestamp_ns``, one id per box.
+    what the stack perceived), both in the map frame and at ``timestamp_ns``, one distinct
+    ``str`` id per box.
 
-    ``ValueError`` when the ego and the agents are in different frames, the ego's time is not
-    the observation's, or the ids do not match the boxes.
+    ``ValueError`` when the ego and the agents are in different frames, the ego's time or
+    the agents' ``timestamp_ns`` is not the observation's (an empty ``agents`` may carry any
+    time: it holds no state to be stale), the number of ids is not the number of boxes, or
+    an id repeats; ``TypeError`` when ``ego`` is not an ``EgoState``, ``agents`` not a
+    ``Boxes3D`` (for the stack's ``Tracks``: ``tracks.boxes``) or an id not a ``str``.
     """
 
     timestamp_ns: int
@@ -29,6 +33,7 @@ class Observation:
     agent_ids: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.ego.frame != self.agents.frame:
             raise ValueError(
                 f"Observation: the ego is in frame {self.ego.frame!r} and the agents in "
@@ -39,9 +44,34 @@ class Observation:
                 f"Observation: ego.timestamp_ns {int(self.ego.timestamp_ns)} is not the "
                 f"observation's timestamp_ns {int(self.timestamp_ns)}"
             )
+        if len(self.agents) and int(self.agents.timestamp_ns) != int(self.timestamp_ns):
+            raise ValueError(
+                f"Observation: agents.timestamp_ns {int(self.agents.timestamp_ns)} is not the "
+                f"observation's timestamp_ns {int(self.timestamp_ns)}: predict the agents to "
+                "the observation's time first"
+            )
         if len(self.agent_ids) != len(self.agents):
             raise ValueError(
                 f"Observation: {len(self.agent_ids)} agent_ids for {len(self.agents)} agent boxes"
+            )
+        if len(set(self.agent_ids)) != len(self.agent_ids):
+            repeated = sorted({i for i in self.agent_ids if self.agent_ids.count(i) > 1})
+            raise ValueError(f"Observation.agent_ids must be distinct, repeated: {repeated}")
+
+    def _check_types(self) -> None:
+        """``TypeError`` naming the field whose type is wrong."""
+        for name, kind in (("ego", "an EgoState"), ("agents", "a Boxes3D")):
+            value = getattr(self, name)
+            if not isinstance(value, EgoState if name == "ego" else Boxes3D):
+                hint = "; for Tracks pass tracks.boxes" if hasattr(value, "track_id") else ""
+                raise TypeError(
+                    f"Observation.{name} must be {kind}, got {type(value).__name__}{hint}"
+                )
+        bad = [i for i in self.agent_ids if not isinstance(i, str)]
+        if not isinstance(self.agent_ids, tuple) or bad:
+            raise TypeError(
+                "Observation.agent_ids must be a tuple of str ids (e.g. tuple(str(i) for i in "
+                f"tracks.track_id)), got {self.agent_ids!r}"
             )
 
 

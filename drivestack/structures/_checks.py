@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -159,3 +160,50 @@ def adopt_read_only(obj: object, **arrays: np.ndarray) -> None:
     for name, value in arrays.items():
         value.setflags(write=False)
         object.__setattr__(obj, name, value)
+
+
+_BOUNDS = ((">", operator.gt), (">=", operator.ge), ("<", operator.lt), ("<=", operator.le))
+
+
+def check_number(
+    where: str,
+    value: Any,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+    integer: bool = False,
+) -> None:
+    """Refuse ``value`` unless it is a finite real number (an int when ``integer``) within the
+    given bounds; the errors name ``where`` (e.g. ``"VehicleParams.wheelbase_m"``).
+
+    Raises:
+        TypeError: ``value`` is not a number (a bool or a string is not one), or is not an
+            int when ``integer``.
+        ValueError: ``value`` is NaN, infinite or outside the bounds.
+    """
+    kinds: tuple[type, ...] = (
+        (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    )
+    what = "an integer" if integer else "a finite number"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, kinds):
+        raise TypeError(f"{where} must be {what}, got {type(value).__name__} {value!r}")
+    limits = [
+        (sym, ok, b)
+        for (sym, ok), b in zip(_BOUNDS, (above, at_least, below, at_most), strict=True)
+        if b is not None
+    ]
+    number = float(cast(SupportsFloat, value))  # a real number: checked above
+    if not math.isfinite(number) or not all(ok(number, b) for _, ok, b in limits):
+        wanted = "".join(
+            f" {'and ' if i else ''}{sym} {b:g}" for i, (sym, _, b) in enumerate(limits)
+        )
+        raise ValueError(f"{where} must be {what}{wanted}, got {value!r}")
+
+
+def check_number_fields(owner: Any, names: Sequence[str], **bounds: Any) -> None:
+    """:func:`check_number` on each field ``names`` of the dataclass ``owner`` (errors name
+    ``Type.field``)."""
+    for name in names:
+        check_number(f"{type(owner).__name__}.{name}", getattr(owner, name), **bounds)

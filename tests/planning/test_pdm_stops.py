@@ -20,8 +20,8 @@ from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.ego_state import EgoState
 
 
-def plan_from(yaw_rad: float, speed_mps: float) -> tuple[PDMPlanner, np.ndarray]:
-    planner = PDMPlanner(straight_road(), ["road_0"])  # one-way lanes along +x
+def plan_from(yaw_rad: float, speed_mps: float, n_lanes: int = 2) -> tuple[PDMPlanner, np.ndarray]:
+    planner = PDMPlanner(straight_road(n_lanes=n_lanes), ["road_0"])  # one-way lanes along +x
     ego = EgoState(0, -50.0, 1.75, yaw_rad, speed_mps=speed_mps)
     plan = planner.step(Observation(0, ego, Boxes3D.empty("world"), ()))
     return planner, plan.speed_mps
@@ -44,7 +44,9 @@ def test_facing_along_the_route_drives_normally() -> None:
     planner, speed = plan_from(0.0, 5.0)
     assert planner.debug is not None and planner.debug.stop_reason is None
     assert planner.debug.chosen == 0 and speed[-1] > 10.0
-    planner, _ = plan_from(math.radians(80.0), 5.0)  # steeply off, but not against it
+    # steeply off, but not against it (3 lanes: on 2, turning back onto the route leaves the
+    # road, and with no proposal on the drivable area the planner stops)
+    planner, _ = plan_from(math.radians(80.0), 5.0, n_lanes=3)
     assert planner.debug is not None and planner.debug.stop_reason is None
 
 

@@ -8,13 +8,14 @@ the front-wheel angle in ``[-max_steering, max_steering]`` of the tracker's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
 from drivestack.sim.vehicle import BicycleState, VehicleParams
+from drivestack.structures._checks import check_number_fields
 from drivestack.structures.trajectory import Trajectory
 
 _STATE_FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "steering_rad")
@@ -28,6 +29,13 @@ class TrackerParams:
     speed_ki: float = 0.1  # 1/s^2 on its integral
     integral_limit_mps: float = 2.0
     preview_s: float = 0.2  # acceleration feed-forward is read this far ahead on the plan
+
+    def __post_init__(self) -> None:
+        """``TypeError`` / ``ValueError`` naming the field unless every value is a finite
+        number, ``min_lookahead_m > 0`` and the others >= 0."""
+        check_number_fields(self, ["min_lookahead_m"], above=0.0)
+        others = [f.name for f in fields(self) if f.name != "min_lookahead_m"]
+        check_number_fields(self, others, at_least=0.0)
 
 
 @njit(cache=True)
@@ -73,9 +81,10 @@ def pure_pursuit_steering(
     )
 
 
-def check_tracker_inputs(state: BicycleState, plan: Trajectory, dt_s: float) -> None:
+def check_tracker_inputs(state: BicycleState, plan: Trajectory, time_ns: int, dt_s: float) -> None:
     """``ValueError`` naming the input unless ``state`` is one finite vehicle state, ``plan``
-    has at least one sample and ``dt_s`` is a finite step > 0 s."""
+    has at least one sample and covers ``time_ns`` (see :func:`check_plan_covers`) and
+    ``dt_s`` is a finite step > 0 s."""
     if not (math.isfinite(dt_s) and dt_s > 0.0):
         raise ValueError(f"dt_s must be a finite time step > 0 s, got {dt_s!r}")
     n = len(np.asarray(state.x_m).reshape(-1))
@@ -87,6 +96,24 @@ def check_tracker_inputs(state: BicycleState, plan: Trajectory, dt_s: float) -> 
             raise ValueError(f"state.{name} must be finite, got {value!r}")
     if len(plan) == 0:
         raise ValueError("plan is empty: the tracker needs a trajectory of at least one sample")
+    check_plan_covers(plan, time_ns)
+
+
+def check_plan_covers(plan: Trajectory, time_ns: int) -> None:
+    """``ValueError`` unless ``plan.timestamp_ns[0] <= time_ns <= plan.timestamp_ns[-1]``.
+
+    The tracker reads the plan by interpolation, clamped at its ends: a plan that does not
+    cover the current time (a stale plan, or one stamped on another clock) would be read as
+    its first or last sample, typically full braking to its end speed, with no message. A
+    controller should not guess there: it refuses, and the caller (the stack's supervisor or
+    the sim runner) decides the fallback, e.g. replanning or an emergency stop.
+    """
+    t0, t_end = int(plan.timestamp_ns[0]), int(plan.timestamp_ns[-1])
+    if not t0 <= int(time_ns) <= t_end:
+        raise ValueError(
+            f"plan covers timestamp_ns [{t0}, {t_end}] but the tracker is at time_ns "
+            f"{int(time_ns)}: replan (a stale plan, or a plan on another clock)"
+        )
 
 
 class TrajectoryTracker:
@@ -113,9 +140,10 @@ class TrajectoryTracker:
         self, state: BicycleState, plan: Trajectory, time_ns: int, dt_s: float = 0.1
     ) -> tuple[float, float]:
         """``(accel_mps2, steering_rad)`` for the single vehicle ``state`` (batch of 1) to
-        follow ``plan``; ``ValueError`` for a batch, a non-finite state, an empty plan or a
-        ``dt_s`` that is not > 0."""
-        check_tracker_inputs(state, plan, dt_s)
+        follow ``plan``; ``ValueError`` for a batch, a non-finite state, an empty plan, a
+        plan that does not cover ``time_ns`` (:func:`check_plan_covers`) or a ``dt_s`` that
+        is not > 0."""
+        check_tracker_inputs(state, plan, time_ns, dt_s)
         p = self.params
         plan_t = (plan.timestamp_ns - time_ns).astype(np.float64) * 1e-9
         target_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
