@@ -154,8 +154,11 @@ def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
                 if len(s.labels)
                 else np.zeros((0, 2))
             )
+            velocity = world.velocity_mps.copy()
+            if s.velocity_known is not None:  # unknown: no velocity error, as the devkit's NaN
+                velocity[~s.velocity_known] = np.nan
             gt = EvalBoxes(
-                center_m=world.center_m, size_m=world.size_m, yaw_rad=world.yaw_rad, velocity_mps=world.velocity_mps,
+                center_m=world.center_m, size_m=world.size_m, yaw_rad=world.yaw_rad, velocity_mps=velocity,
                 detection_name=s.detection_name, attribute_name=np.zeros(0, dtype=str),
                 num_pts=s.num_lidar_pts + s.num_radar_pts, ego_distance_m=np.linalg.norm(ego_xy, axis=1),
             )  # fmt: skip
