@@ -40,6 +40,8 @@ def _positive(v: float) -> bool:
 
 def _require_lanes(n_lanes: int, lane_width_m: float, speed_limit_mps: float) -> None:
     """The lane checks of the multi-lane roads (``straight_road``, ``curved_road``)."""
+    if isinstance(n_lanes, bool) or not isinstance(n_lanes, numbers.Integral):
+        raise MapParamError("n_lanes", f"must be a whole number of lanes, got {n_lanes!r}")
     _require("n_lanes", n_lanes, lambda v: v >= 1, "at least 1 (the lanes of the road)")
     _require_lane(lane_width_m, speed_limit_mps)
 

@@ -20,6 +20,8 @@ from drivestack.structures.road_map import RoadMap
 
 BAD = [
     (straight_road, {"n_lanes": 0}, "n_lanes", "must be at least 1 (the lanes of the road), got 0"),
+    (straight_road, {"n_lanes": 1.5}, "n_lanes", "must be a whole number of lanes, got 1.5"),
+    (curved_road, {"n_lanes": True}, "n_lanes", "must be a whole number of lanes, got True"),
     (straight_road, {"length_m": 0.0}, "length_m", "must be a length > 0 m, got 0.0"),
     (straight_road, {"lane_width_m": -3.5}, "lane_width_m", "must be a width > 0 m, got -3.5"),
     (straight_road, {"speed_limit_mps": math.nan}, "speed_limit_mps", "must be a speed > 0 m/s, got nan"),
