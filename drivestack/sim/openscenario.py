@@ -6,34 +6,42 @@ runs wherever a scenario YAML does (``drivestack sim file.xosc``, suites, fleets
 
 What is read:
 
-- **Parameters**: ``ParameterDeclarations`` values replace ``$name`` references (no ``${...}``
-  expressions).
+- **Parameters**: top-level ``ParameterDeclarations`` values replace ``$name`` references (no
+  ``${...}`` expressions; declarations anywhere else are refused).
 - **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file (its path taken from the
   ``.xosc`` file's folder); lanes are :func:`~drivestack.ingest.maps.read_opendrive`'s.
-- **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero``; every
-  other one is a scripted agent that follows its start lane's successors. A ``Vehicle``'s
-  ``vehicleCategory`` and ``BoundingBox`` give its type and size, a ``Pedestrian`` is a
-  pedestrian; a ``CatalogReference`` is not resolved (a car of the default size).
-- **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, lane, s, offset) or a
-  ``WorldPosition`` (snapped to the nearest lane heading the same way) and an
-  ``AbsoluteTargetSpeed`` (m/s).
+- **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
+  is the simulator's vehicle: its ``BoundingBox`` is not read); every other one is a scripted
+  agent that follows its start lane's successors (the first in lane-id order where a lane
+  forks). A ``Vehicle``'s ``vehicleCategory`` and ``BoundingBox`` give its type and size, a
+  ``Pedestrian`` is a pedestrian; a ``CatalogReference`` is not resolved (a car of the default
+  size). Every entity must be placed in the ``Init``.
+- **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, whole lane id, s, offset; its
+  ``Orientation`` is not read) or a ``WorldPosition`` (snapped to the nearest lane heading the
+  same way) and an ``AbsoluteTargetSpeed`` (m/s).
 - **Story events** (every ``Event`` of every ``Story`` / ``Act`` / ``ManeuverGroup``, for the
-  group's actors): a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (``step``: at once; other
-  shapes at a constant rate: ``rate`` as given, ``time`` / ``distance`` from the speed before
-  the event), a ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself, or
-  ``AbsoluteTargetLane``; over the dynamics' ``time``, or its ``distance`` at the speed before)
-  and an ``AbsoluteTargetLaneOffset``.
-- **Triggers**: an event (or its act) starts on one condition: a ``SimulationTimeCondition``
-  (``greaterThan`` / ``greaterOrEqual``), or a ``RelativeDistanceCondition`` / ``DistanceCondition``
-  between the actor and the ego (``lessThan`` / ``lessOrEqual``): read as a centre distance
-  (with ``freespace="true"`` the two half lengths are added), whatever ``relativeDistanceType``;
-  a condition ``delay`` is added to a time.
-- **Stop**: a ``SimulationTimeCondition`` in the storyboard's ``StopTrigger`` is the duration
-  (else :data:`DEFAULT_DURATION_S`).
+  group's actors; ``maximumExecutionCount`` is not read: an event runs once), taken in the
+  order they start (a distance-triggered event at its earliest time): a ``SpeedAction`` to an
+  ``AbsoluteTargetSpeed`` (``step``: at once; other shapes at a constant rate: ``rate`` as
+  given, its sign ignored, ``time`` / ``distance`` from the speed the events before left), a
+  ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself, counted from the lane the
+  lane changes before left it in, or ``AbsoluteTargetLane``; over the dynamics' ``time``, or
+  its ``distance`` at the speed before) and an ``AbsoluteTargetLaneOffset``. Actions for the
+  ego are skipped (the planner under test drives it; the description counts them).
+- **Triggers**: an event starts on one condition (``conditionEdge`` rising or none): a
+  ``SimulationTimeCondition`` (``greaterThan`` / ``greaterOrEqual``, plus its ``delay``), or a
+  ``RelativeDistanceCondition`` between the actor and the ego (``lessThan`` /
+  ``lessOrEqual``, no delay), read as their centre distance for the ``longitudinal`` and
+  cartesian types (``freespace="true"`` adds the two half lengths). Simulation time is one
+  clock: an event starts no earlier than its act, whose start trigger must be a
+  ``SimulationTimeCondition``.
+- **Stop**: the storyboard's ``StopTrigger``, a single ``SimulationTimeCondition``, is the
+  duration (no stop trigger: :data:`DEFAULT_DURATION_S`).
 
-Anything else that changes what happens (another action or condition, several conditions, a
-position kind not listed) is a :class:`ConfigError` naming the file and the element, rather
-than a scenario that silently runs differently.
+Anything else that changes what happens (another action or condition, several conditions, an
+act's stop trigger, a maneuver from a catalogue, a position kind not listed) is a
+:class:`ConfigError` naming the file and the element, rather than a scenario that silently
+runs differently.
 """
 
 from __future__ import annotations
@@ -98,9 +106,15 @@ class _Doc:
             raise ConfigError(
                 f"root element is <{self.root.tag}>, expected <OpenSCENARIO>", path=str(path)
             )
-        self.params = {
-            p.get("name", ""): p.get("value", "") for p in self.root.iter("ParameterDeclaration")
-        }
+        top = self.root.findall("ParameterDeclarations/ParameterDeclaration")
+        if len(top) != len(list(self.root.iter("ParameterDeclaration"))):
+            raise ConfigError(
+                "parameter declarations below the top level (in a Story, Act, catalogue, ...) "
+                "are not read: declare them at the top",
+                path=str(path),
+                field="ParameterDeclarations",
+            )
+        self.params = {p.get("name", ""): p.get("value", "") for p in top}
 
     def error(self, reason: str, where: str) -> ConfigError:
         return ConfigError(reason, path=str(self.path), field=where)
@@ -126,6 +140,12 @@ class _Doc:
         if not math.isfinite(value):
             raise self.error(f"not a finite number: {text!r}", f"{where}@{attr}")
         return value
+
+    def integer(self, el: ET.Element, attr: str, where: str) -> int:
+        value = self.number(el, attr, where)
+        if value != int(value):
+            raise self.error(f"not a whole number: {value}", f"{where}@{attr}")
+        return int(value)
 
     def one(self, el: ET.Element, path: str, where: str) -> ET.Element:
         found = el.find(path)
@@ -187,7 +207,7 @@ def _place(
             xodr,
             road_map,
             doc.text(lane_pos, "roadId", where),
-            int(doc.number(lane_pos, "laneId", where)),
+            doc.integer(lane_pos, "laneId", where),
             doc.number(lane_pos, "s", where),
             doc.number(lane_pos, "offset", where) if lane_pos.get("offset") else 0.0,
         )
@@ -232,8 +252,11 @@ def _init(doc: _Doc, entities: dict[str, _Entity], xodr: Path, road_map: RoadMap
             else:
                 kinds = [child.tag for child in action]
                 raise doc.error(f"only TeleportAction and SpeedAction are read, got {kinds}", where)
-        if entities[name].lane is None:
-            raise doc.error("no TeleportAction places it", where)
+    for name, entity in entities.items():
+        if entity.lane is None:
+            raise doc.error(
+                "no TeleportAction in the Init places it", _where("Storyboard/Init", name)
+            )
 
 
 @dataclass(frozen=True)
@@ -251,8 +274,63 @@ class _Start:
         return out
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """One private action of an event, for one actor, before it is read."""
+
+    start: _Start
+    actor: str
+    action: ET.Element
+    where: str
+
+
+#: RelativeDistanceCondition types read as a centre distance.
+_CENTRE_DISTANCE_TYPES = (None, "longitudinal", "cartesianDistance", "euclidianDistance")
+
+
+def _one_condition(doc: _Doc, trigger: ET.Element, where: str) -> ET.Element:
+    """The trigger's only condition (one group of one condition), rising or level edged."""
+    groups = trigger.findall("ConditionGroup")
+    conditions = [c for g in groups for c in g.findall("Condition")]
+    if len(groups) != 1 or len(conditions) != 1:
+        raise doc.error(
+            f"{len(groups)} condition group(s) of {len(conditions)} condition(s): a trigger of "
+            "one condition is read",
+            where,
+        )
+    edge = conditions[0].get("conditionEdge", "rising")
+    if edge not in ("rising", "none"):
+        raise doc.error(f"conditionEdge {edge!r} is not read (rising or none)", where)
+    return conditions[0]
+
+
+def _condition_kind(cond: ET.Element) -> str:
+    """The condition's own element name (``SimulationTimeCondition``, ...), for errors."""
+    inner = cond.find("ByValueCondition/*")
+    if inner is None:
+        inner = cond.find("ByEntityCondition/EntityCondition/*")
+    return inner.tag if inner is not None else "?"
+
+
+def _sim_time_s(doc: _Doc, cond: ET.Element, where: str) -> float | None:
+    """A ``SimulationTimeCondition``'s time plus the condition's delay; None for another
+    condition."""
+    sim_time = cond.find("ByValueCondition/SimulationTimeCondition")
+    if sim_time is None:
+        return None
+    if doc.text(sim_time, "rule", where) not in ("greaterThan", "greaterOrEqual"):
+        raise doc.error(
+            "a SimulationTimeCondition is read with greaterThan / greaterOrEqual", where
+        )
+    delay = doc.number(cond, "delay", where) if cond.get("delay") else 0.0
+    return doc.number(sim_time, "value", where) + delay
+
+
 class _Story:
-    """Reads the storyboard's events into each actor's speed events and lateral shifts."""
+    """Reads the storyboard's events into each actor's speed events and lateral shifts, in the
+    order they start (a distance-triggered event at its earliest time): the speed before a
+    speed or lane change and the lane a relative lane change counts from come from the events
+    that start before it."""
 
     def __init__(self, doc: _Doc, entities: dict[str, _Entity], ego: _Entity, road_map: RoadMap):
         self.doc = doc
@@ -260,15 +338,29 @@ class _Story:
         self.ego = ego
         self.road_map = road_map
         self.skipped_ego_actions = 0
-        self._speed = {name: e.speed_mps for name, e in entities.items()}  # before each event
+        self._speed = {name: e.speed_mps for name, e in entities.items()}
+        self._lane = {name: e.lane or "" for name, e in entities.items()}
 
     def read(self) -> None:
+        pending: list[_Pending] = []
         for act in self.doc.root.iterfind("Storyboard/Story/Act"):
             act_where = _where("Act", act.get("name", "?"))
-            act_start = self._trigger(act.find("StartTrigger"), None, act_where)
-            if act_start.when_ego_within_m is not None:
-                raise self.doc.error("an act starts on a SimulationTimeCondition only", act_where)
+            if act.find("StopTrigger") is not None:
+                raise self.doc.error("an act's StopTrigger is not read", act_where)
+            act_time_s = 0.0
+            trigger = act.find("StartTrigger")
+            if trigger is not None:
+                cond = _one_condition(self.doc, trigger, act_where)
+                found = _sim_time_s(self.doc, cond, act_where)
+                if found is None:
+                    raise self.doc.error(
+                        f"an act starts on a SimulationTimeCondition, got {_condition_kind(cond)}",
+                        act_where,
+                    )
+                act_time_s = found
             for group in act.iterfind("ManeuverGroup"):
+                if group.find("CatalogReference") is not None:
+                    raise self.doc.error("maneuvers from a catalogue are not read", act_where)
                 actors = [
                     self.doc.text(ref, "entityRef", act_where)
                     for ref in group.iterfind("Actors/EntityRef")
@@ -276,87 +368,75 @@ class _Story:
                 for event in group.iterfind("Maneuver/Event"):
                     where = _where(act_where, "Event", event.get("name", "?"))
                     for actor in actors:
-                        self._event(event, actor, act_start.time_s, where)
+                        pending += self._actions(event, actor, act_time_s, where)
+        for item in sorted(pending, key=lambda p: p.start.time_s):  # stable: file order on ties
+            self._apply(item)
 
-    def _event(self, event: ET.Element, actor: str, act_time_s: float, where: str) -> None:
+    def _actions(
+        self, event: ET.Element, actor: str, act_time_s: float, where: str
+    ) -> list[_Pending]:
         if actor not in self.entities:
             raise self.doc.error(f"no entity {actor!r}", where)
-        if actor == self.ego.name:  # the planner under test drives the ego
-            self.skipped_ego_actions += 1
-            return
-        start = self._trigger(event.find("StartTrigger"), actor, where)
-        start = _Start(start.time_s + act_time_s, start.when_ego_within_m)
-        entity = self.entities[actor]
-        for action in event.iterfind("Action/PrivateAction"):
-            speed = action.find("LongitudinalAction/SpeedAction")
-            lane_change = action.find("LateralAction/LaneChangeAction")
-            lane_offset = action.find("LateralAction/LaneOffsetAction")
-            if speed is not None:
-                entity.speed_events = [
-                    *(entity.speed_events or []),
-                    self._speed_event(speed, actor, start, where),
-                ]
-            elif lane_change is not None:
-                entity.lateral_shifts = [
-                    *(entity.lateral_shifts or []),
-                    self._lane_change(lane_change, entity, start, where),
-                ]
-            elif lane_offset is not None:
-                entity.lateral_shifts = [
-                    *(entity.lateral_shifts or []),
-                    self._lane_offset(lane_offset, entity, start, where),
-                ]
-            else:
-                kinds = [c.tag for c in action.iter()][1:4]
-                raise self.doc.error(
-                    f"only SpeedAction, LaneChangeAction and LaneOffsetAction are read, got {kinds}",
-                    where,
-                )
         if (
             event.find("Action/GlobalAction") is not None
             or event.find("Action/UserDefinedAction") is not None
         ):
             raise self.doc.error("global and user-defined actions are not read", where)
+        if actor == self.ego.name:  # the planner under test drives the ego
+            self.skipped_ego_actions += 1
+            return []
+        start = self._trigger(event.find("StartTrigger"), actor, where)
+        # simulation time is one clock: an event cannot start before its act
+        start = _Start(max(start.time_s, act_time_s), start.when_ego_within_m)
+        return [_Pending(start, actor, a, where) for a in event.iterfind("Action/PrivateAction")]
 
-    def _trigger(self, trigger: ET.Element | None, actor: str | None, where: str) -> _Start:
+    def _apply(self, item: _Pending) -> None:
+        entity = self.entities[item.actor]
+        speed = item.action.find("LongitudinalAction/SpeedAction")
+        lane_change = item.action.find("LateralAction/LaneChangeAction")
+        lane_offset = item.action.find("LateralAction/LaneOffsetAction")
+        if speed is not None:
+            event = self._speed_event(speed, item.actor, item.start, item.where)
+            entity.speed_events = [*(entity.speed_events or []), event]
+            return
+        if lane_change is not None:
+            shift = self._lane_change(lane_change, entity, item.start, item.where)
+        elif lane_offset is not None:
+            shift = self._lane_offset(lane_offset, entity, item.start, item.where)
+        else:
+            kinds = [c.tag for c in item.action.iter()][1:4]
+            raise self.doc.error(
+                f"only SpeedAction, LaneChangeAction and LaneOffsetAction are read, got {kinds}",
+                item.where,
+            )
+        entity.lateral_shifts = [*(entity.lateral_shifts or []), shift]
+
+    def _trigger(self, trigger: ET.Element | None, actor: str, where: str) -> _Start:
         doc = self.doc
         if trigger is None:
             return _Start()
-        conditions = list(trigger.iterfind("ConditionGroup/Condition"))
-        if len(conditions) != 1:
-            raise doc.error(f"{len(conditions)} conditions: one per trigger is read", where)
-        cond = conditions[0]
-        delay = doc.number(cond, "delay", where) if cond.get("delay") else 0.0
-        sim_time = cond.find("ByValueCondition/SimulationTimeCondition")
-        if sim_time is not None:
-            if doc.text(sim_time, "rule", where) not in ("greaterThan", "greaterOrEqual"):
-                raise doc.error(
-                    "a SimulationTimeCondition is read with greaterThan / greaterOrEqual", where
-                )
-            return _Start(doc.number(sim_time, "value", where) + delay)
+        cond = _one_condition(doc, trigger, where)
+        time_s = _sim_time_s(doc, cond, where)
+        if time_s is not None:
+            return _Start(time_s)
         by_entity = cond.find("ByEntityCondition")
-        found = None if by_entity is None else by_entity.find("EntityCondition")
-        distance = None
-        if (
-            found is not None
-            and len(found) == 1
-            and found[0].tag
-            in (
-                "RelativeDistanceCondition",
-                "DistanceCondition",
-            )
-        ):
-            distance = found[0]
-        if by_entity is None or distance is None or actor is None or delay:
-            kinds = [c.tag for c in cond.iter()][1:4]
+        distance = (
+            None
+            if by_entity is None
+            else by_entity.find("EntityCondition/RelativeDistanceCondition")
+        )
+        if by_entity is None or distance is None or cond.get("delay", "0") not in ("0", "0.0"):
             raise doc.error(
-                "an event starts on a SimulationTimeCondition, or on a distance condition "
-                f"between its actor and the ego without delay; got {kinds}",
+                "an event starts on a SimulationTimeCondition, or on a RelativeDistanceCondition "
+                f"between its actor and the ego without delay; got {_condition_kind(cond)}",
                 where,
             )
-        if distance.get("entityRef") is None:
+        kind = distance.get("relativeDistanceType")
+        if kind not in _CENTRE_DISTANCE_TYPES:
             raise doc.error(
-                "a DistanceCondition to a position is not read (to the ego only)", where
+                f"relativeDistanceType {kind!r} is not read (longitudinal and cartesian "
+                "distances are read as the centre distance)",
+                where,
             )
         pair = {
             doc.text(e, "entityRef", where)
@@ -388,10 +468,10 @@ class _Story:
         self._speed[actor] = goal
         dyn = doc.one(speed, "SpeedActionDynamics", where)
         shape = doc.text(dyn, "dynamicsShape", where)
-        value = doc.number(dyn, "value", where)
+        value = abs(doc.number(dyn, "value", where))  # esmini writes braking rates negative
         dimension = dyn.get("dynamicsDimension", "time")
         change = abs(goal - before)
-        if shape == "step" or value <= 0.0 or change < 1e-9:
+        if shape == "step" or value == 0.0 or change < 1e-9:
             rate = _STEP_ACCEL_MPS2
         elif dimension == "rate":
             rate = value
@@ -422,20 +502,22 @@ class _Story:
         self, change: ET.Element, entity: _Entity, start: _Start, where: str
     ) -> dict[str, float]:
         doc = self.doc
-        assert entity.lane is not None
+        current = self._lane[entity.name]
         relative = change.find("LaneChangeTarget/RelativeTargetLane")
         absolute = change.find("LaneChangeTarget/AbsoluteTargetLane")
         if relative is not None:
             if doc.text(relative, "entityRef", where) != entity.name:
                 raise doc.error("a RelativeTargetLane is read relative to the actor itself", where)
-            target = _lane_beside(self.road_map, entity, int(doc.number(relative, "value", where)))
+            n_lanes = doc.integer(relative, "value", where)
+            target = _lane_beside(self.road_map, entity, current, n_lanes)
         elif absolute is not None:
-            road, section, _ = entity.lane.rsplit("_", 2)
-            target = f"{road}_{section}_{int(doc.number(absolute, 'value', where))}"
+            road, section, _ = current.rsplit("_", 2)
+            target = f"{road}_{section}_{doc.integer(absolute, 'value', where)}"
         else:
             raise doc.error("needs a RelativeTargetLane or an AbsoluteTargetLane", where)
         if target is None or target not in self.road_map:
-            raise doc.error(f"no lane {target!r} beside the actor's lane {entity.lane!r}", where)
+            raise doc.error(f"no lane {target!r} beside the actor's lane {current!r}", where)
+        self._lane[entity.name] = target
         duration = self._duration_s(
             doc.one(change, "LaneChangeActionDynamics", where), entity.name, where
         )
@@ -466,8 +548,8 @@ class _Story:
 
 
 def _lateral_of(road_map: RoadMap, entity: _Entity, lane_id: str) -> float:
-    """Offset (m, left positive) of ``lane_id``'s centreline from the entity's lane centreline,
-    beside the entity's start."""
+    """Offset (m, left positive) of ``lane_id``'s centreline from the entity's start lane's
+    centreline, beside the entity's start."""
     assert entity.lane is not None
     own = road_map.lane(entity.lane)
     xy, _ = interpolate_polyline(own.centerline_m, [entity.station_m])
@@ -478,30 +560,37 @@ def _lateral_of(road_map: RoadMap, entity: _Entity, lane_id: str) -> float:
     return float(lateral[0])
 
 
-def _lane_beside(road_map: RoadMap, entity: _Entity, n_lanes: int) -> str | None:
-    """The lane ``n_lanes`` to the left (negative: right) of the entity's, in its driving
-    direction, among the vehicle lanes of the same lane section (by their offsets beside it)."""
+def _lane_beside(road_map: RoadMap, entity: _Entity, current: str, n_lanes: int) -> str | None:
+    """The lane ``n_lanes`` to the left (negative: right) of ``current``, in the entity's
+    driving direction, among the vehicle lanes of its start lane's section (ordered by their
+    offsets beside the entity's start)."""
     assert entity.lane is not None
     road, section, _ = entity.lane.rsplit("_", 2)
     prefix = f"{road}_{section}_"
     siblings = [
-        lane.lane_id
-        for lane in road_map.lanes
-        if lane.lane_id.startswith(prefix) and lane.drivable and lane.lane_id != entity.lane
+        lane.lane_id for lane in road_map.lanes if lane.lane_id.startswith(prefix) and lane.drivable
     ]
     offsets = {lane_id: _lateral_of(road_map, entity, lane_id) for lane_id in siblings}
-    side = [k for k in offsets if (offsets[k] > 0) == (n_lanes > 0)]
-    side.sort(key=lambda k: abs(offsets[k]))
+    here = offsets.get(current, 0.0)
+    side = [k for k in offsets if k != current and (offsets[k] > here) == (n_lanes > 0)]
+    side.sort(key=lambda k: abs(offsets[k] - here))
     return side[abs(n_lanes) - 1] if 0 < abs(n_lanes) <= len(side) else None
 
 
 def _duration_s(doc: _Doc) -> float:
+    """The storyboard's StopTrigger time (a single ``SimulationTimeCondition``), else
+    :data:`DEFAULT_DURATION_S`."""
     stop = doc.root.find("Storyboard/StopTrigger")
-    if stop is None:
+    where = "Storyboard/StopTrigger"
+    if stop is None or not stop.findall("ConditionGroup"):
         return DEFAULT_DURATION_S
-    for cond in stop.iterfind("ConditionGroup/Condition/ByValueCondition/SimulationTimeCondition"):
-        return doc.number(cond, "value", "Storyboard/StopTrigger")
-    return DEFAULT_DURATION_S
+    cond = _one_condition(doc, stop, where)
+    time_s = _sim_time_s(doc, cond, where)
+    if time_s is None:
+        raise doc.error(
+            f"the run stops on a SimulationTimeCondition, got {_condition_kind(cond)}", where
+        )
+    return time_s
 
 
 def read_openscenario(path: str | Path) -> dict[str, Any]:

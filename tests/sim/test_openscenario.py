@@ -170,7 +170,7 @@ def test_xosc_runs_closed_loop_with_its_triggers(
                 )
             },
             "Act/A/Event/Brake",
-            "an event starts on a SimulationTimeCondition",
+            "got TimeHeadwayCondition",
         ),
         (
             {
@@ -230,3 +230,108 @@ def test_not_xml_and_wrong_root(tmp_path: Path) -> None:
     path.write_text("<OpenDRIVE/>")
     with pytest.raises(ConfigError, match="expected <OpenSCENARIO>"):
         load_scenarios(path)
+
+
+def _cut(value: int) -> str:
+    return CUT_RIGHT.replace('value="-1"', f'value="{value}"')
+
+
+@pytest.mark.data
+def test_events_are_read_in_start_order_on_one_clock(tmp_path: Path, xodr: Path) -> None:
+    # the file lists the second lane change first; the act starts at 2 s
+    cutter = _event("Back", _cut(1), _at_time(6.0)) + _event("Over", _cut(-1), _at_time(1.0))
+    lead = _event("Brake", BRAKE.replace('value="4"', 'value="-4"'), _at_time(5.0)) + _event(
+        "Stop",
+        BRAKE.replace('<AbsoluteTargetSpeed value="2"/>', '<AbsoluteTargetSpeed value="0"/>')
+        .replace('dynamicsDimension="rate"', 'dynamicsDimension="distance"')
+        .replace('value="4"', 'value="8"'),
+        _at_time(9.0),
+    )
+    text = _xosc(xodr, lead, cutter).replace(
+        "</ManeuverGroup></Act>",
+        "</ManeuverGroup><StartTrigger><ConditionGroup><Condition name='go' delay='0' "
+        f"conditionEdge='rising'>{_at_time(2.0)}</Condition></ConditionGroup></StartTrigger></Act>",
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, text))
+    lead_cfg, cutter_cfg = cfg.agents
+    brake, stop = lead_cfg.speed_events
+    # a negative braking rate (esmini's style) is a rate, not a step; 5 s is after the act's 2 s
+    assert (brake.time_s, brake.accel_mps2, brake.target_speed_mps) == (5.0, -4.0, 2.0)
+    # over 8 m from the 2 m/s the brake left: (0 - 4) / (2 * 8)
+    assert (stop.time_s, stop.accel_mps2) == (9.0, pytest.approx(-0.25))
+    over, back = cutter_cfg.lateral_shifts
+    assert over.time_s == 2.0  # at 1 s of a 2 s act: held to the act's start
+    assert over.offset_m == pytest.approx(-(3.65 + 3.5) / 2)  # one lane right of lane -2
+    assert (back.time_s, back.offset_m) == (6.0, pytest.approx(0.0, abs=1e-6))  # and back
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    "old, new, field, reason",
+    [
+        (
+            "<Story name='S'>",
+            "<Story name='S'><ParameterDeclarations><ParameterDeclaration name='BrakeDistance' "
+            "parameterType='double' value='9'/></ParameterDeclarations>",
+            "ParameterDeclarations",
+            "below the top level",
+        ),
+        (
+            _private("Lead", -3, 110.0, "8"),
+            "",
+            "Storyboard/Init/Lead",
+            "no TeleportAction in the Init places it",
+        ),
+        (
+            "<Maneuver name='M'>"
+            + _event("Brake", BRAKE, _near_ego("Lead", "$BrakeDistance"))
+            + "</Maneuver>",
+            "<CatalogReference catalogName='Maneuvers' entryName='brake'/>",
+            "Act/A",
+            "maneuvers from a catalogue are not read",
+        ),
+        (
+            'conditionEdge="rising">' + _near_ego("Lead", "$BrakeDistance"),
+            'conditionEdge="falling">' + _near_ego("Lead", "$BrakeDistance"),
+            "Act/A/Event/Brake",
+            "conditionEdge 'falling' is not read",
+        ),
+        (
+            'relativeDistanceType="longitudinal"',
+            'relativeDistanceType="lateral"',
+            "Act/A/Event/Brake",
+            "relativeDistanceType 'lateral' is not read",
+        ),
+        (
+            'laneId="-3" offset="0" s="110.0"',
+            'laneId="-2.5" offset="0" s="110.0"',
+            "Init/Lead/TeleportAction@laneId",
+            "not a whole number",
+        ),
+        (
+            "</ManeuverGroup></Act>",
+            "</ManeuverGroup><StopTrigger/></Act>",
+            "Act/A",
+            "an act's StopTrigger is not read",
+        ),
+        (
+            "<StopTrigger><ConditionGroup><Condition name='End' delay='0' conditionEdge='rising'>"
+            + _at_time(14.0),
+            "<StopTrigger><ConditionGroup><Condition name='End' delay='0' conditionEdge='rising'>"
+            "<ByValueCondition><StoryboardElementStateCondition storyboardElementType='act' "
+            "storyboardElementRef='A' state='endTransition'/></ByValueCondition>",
+            "Storyboard/StopTrigger",
+            "got StoryboardElementStateCondition",
+        ),
+    ],
+)
+def test_more_of_what_is_not_read(
+    tmp_path: Path, xodr: Path, old: str, new: str, field: str, reason: str
+) -> None:
+    text = _xosc(xodr)
+    assert old in text
+    path = _write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_scenarios(path)
+    assert (info.value.path, info.value.field) == (str(path), field)
+    assert reason in str(info.value)
