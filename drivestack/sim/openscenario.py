@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.core.errors import ConfigError
-from drivestack.ingest.maps.opendrive import locate_lane_position, read_opendrive
+from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive
 from drivestack.sim.build import extend_by_successors
 from drivestack.structures.road_map import RoadMap, interpolate_polyline
 
@@ -185,7 +185,7 @@ def _entities(doc: _Doc) -> dict[str, _Entity]:
     return out
 
 
-def _road_map(doc: _Doc) -> tuple[Path, RoadMap]:
+def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
     logic = doc.one(doc.root, "RoadNetwork/LogicFile", "RoadNetwork")
     file = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
     if not file.is_absolute():
@@ -194,17 +194,22 @@ def _road_map(doc: _Doc) -> tuple[Path, RoadMap]:
         raise doc.error(f"{file.name}: only OpenDRIVE road networks are read", "RoadNetwork")
     if not file.is_file():
         raise doc.error(f"road network not found: {file}", "RoadNetwork/LogicFile@filepath")
-    return file, read_opendrive(file)
+    network = parse_opendrive(file)
+    return network, network.road_map()
 
 
 def _place(
-    doc: _Doc, position: ET.Element, entity: _Entity, xodr: Path, road_map: RoadMap, where: str
+    doc: _Doc,
+    position: ET.Element,
+    entity: _Entity,
+    network: OpenDriveNetwork,
+    road_map: RoadMap,
+    where: str,
 ) -> None:
     lane_pos = position.find("LanePosition")
     world = position.find("WorldPosition")
     if lane_pos is not None:
-        located = locate_lane_position(
-            xodr,
+        located = network.locate(
             road_map,
             doc.text(lane_pos, "roadId", where),
             doc.integer(lane_pos, "laneId", where),
@@ -234,7 +239,9 @@ def _place(
         raise doc.error(f"only LanePosition and WorldPosition are read, got {kinds}", where)
 
 
-def _init(doc: _Doc, entities: dict[str, _Entity], xodr: Path, road_map: RoadMap) -> None:
+def _init(
+    doc: _Doc, entities: dict[str, _Entity], network: OpenDriveNetwork, road_map: RoadMap
+) -> None:
     for private in doc.root.iterfind("Storyboard/Init/Actions/Private"):
         name = doc.text(private, "entityRef", "Storyboard/Init/Actions/Private")
         if name not in entities:
@@ -246,7 +253,7 @@ def _init(doc: _Doc, entities: dict[str, _Entity], xodr: Path, road_map: RoadMap
                 "LongitudinalAction/SpeedAction/SpeedActionTarget/AbsoluteTargetSpeed"
             )
             if teleport is not None:
-                _place(doc, teleport, entities[name], xodr, road_map, f"{where}/TeleportAction")
+                _place(doc, teleport, entities[name], network, road_map, f"{where}/TeleportAction")
             elif speed is not None:
                 entities[name].speed_mps = doc.number(speed, "value", f"{where}/SpeedAction")
             else:
@@ -601,8 +608,8 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
     ego = next((e for name, e in entities.items() if name.lower() in EGO_NAMES), None)
     if ego is None:
         raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
-    xodr, road_map = _road_map(doc)
-    _init(doc, entities, xodr, road_map)
+    network, road_map = _road_map(doc)
+    _init(doc, entities, network, road_map)
     story = _Story(doc, entities, ego, road_map)
     story.read()
     header = doc.root.find("FileHeader")
@@ -634,7 +641,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
         "name": re.sub(r"[^A-Za-z0-9_.-]+", "_", doc.path.stem),
         "description": description,
         "tags": ["openscenario"],
-        "map": {"kind": "opendrive", "file": str(xodr.resolve())},
+        "map": {"kind": "opendrive", "file": str(network.path.resolve())},
         "ego": {
             "lane": ego.lane,
             "station_m": ego.station_m,

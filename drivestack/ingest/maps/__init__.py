@@ -6,7 +6,8 @@ OpenDRIVE, Argoverse 2 map layers.
   :class:`MapParamError`) -> :class:`~drivestack.structures.road_map.RoadMap`;
 - :func:`read_commonroad` -> :class:`CommonRoadScenario` (map, obstacles, planning problem);
 - :func:`read_lanelet2` -> ``RoadMap``;
-- :func:`read_opendrive` (``.xodr``) -> ``RoadMap``;
+- :func:`read_opendrive` (``.xodr``) -> ``RoadMap`` (:func:`parse_opendrive` keeps the parsed
+  roads: ``OpenDriveNetwork.road_map()`` and ``.locate()`` for OpenDRIVE lane positions);
 - Argoverse 2 logs' ``map/`` folder: :func:`read_av2_lanes`, :func:`read_av2_drivable_area`,
   :func:`read_av2_ground_height`.
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from drivestack.ingest.maps.av2_lanes import LaneDirections, read_av2_lanes
     from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
     from drivestack.ingest.maps.lanelet2 import read_lanelet2
-    from drivestack.ingest.maps.opendrive import read_opendrive
+    from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive, read_opendrive
     from drivestack.ingest.maps.synthetic import (
         MapParamError,
         build_synthetic_map,
@@ -48,6 +49,8 @@ _EXPORTS = {
     "read_commonroad": "commonroad",
     "read_lanelet2": "lanelet2",
     "read_opendrive": "opendrive",
+    "parse_opendrive": "opendrive",
+    "OpenDriveNetwork": "opendrive",
     "MapParamError": "synthetic",
     "build_synthetic_map": "synthetic",
     "curved_road": "synthetic",
@@ -61,10 +64,12 @@ __all__ = [
     "GroundHeightRaster",
     "LaneDirections",
     "MapParamError",
+    "OpenDriveNetwork",
     "build_synthetic_map",
     "curved_road",
     "four_way_intersection",
     "merge_road",
+    "parse_opendrive",
     "read_av2_drivable_area",
     "read_av2_ground_height",
     "read_av2_lanes",

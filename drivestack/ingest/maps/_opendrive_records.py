@@ -226,6 +226,19 @@ def _sections(rd: Reader, road: ET.Element, length_m: float, record: str) -> lis
     for rank, i in enumerate(order):
         where = f"{record} lane section {rank}"
         end = starts[order[rank + 1]] if rank + 1 < len(order) else length_m
+        if not -1e-6 <= starts[i] <= length_m + 1e-6:
+            raise rd.error(
+                f"starts at s {starts[i]} m, off the road (length {length_m} m)",
+                where,
+                "laneSection@s",
+            )
+        if elements[i].get("singleSide", "false") == "true":
+            raise rd.error(
+                "singleSide lane sections are not read (the standard leaves the other side's "
+                "lanes open)",
+                where,
+                "laneSection@singleSide",
+            )
         lanes: dict[int, LaneRecord] = {}
         for side in ("left", "right"):
             for lane_el in elements[i].findall(f"{side}/lane"):
@@ -237,8 +250,20 @@ def _sections(rd: Reader, road: ET.Element, length_m: float, record: str) -> lis
                         f"{side}/lane@id",
                     )
                 lanes[lane.lane_id] = lane
+            _check_numbering(rd, [i for i in lanes if (i > 0) == (side == "left")], side, where)
         out.append(Section(starts[i], end, lanes))
     return out
+
+
+def _check_numbering(rd: Reader, ids: list[int], side: str, where: str) -> None:
+    """A side's lanes are numbered 1, 2, ... outwards (-1, -2, ... on the right), no gap."""
+    if sorted(abs(i) for i in ids) != list(range(1, len(ids) + 1)):
+        raise rd.error(
+            f"the {side} lanes are numbered {sorted(ids, key=abs)}: expected "
+            f"{'' if side == 'left' else '-'}1 outwards without gaps",
+            where,
+            f"{side}/lane@id",
+        )
 
 
 def _link(rd: Reader, el: ET.Element | None, record: str) -> Link | None:
@@ -314,3 +339,18 @@ def read_roads(root: ET.Element, rd: Reader) -> dict[str, Road]:
     if not roads:
         raise rd.error("no <road> elements")
     return roads
+
+
+def check_road_links(rd: Reader, roads: dict[str, Road], junctions: set[str]) -> None:
+    """``DataError`` for a road link naming a road or junction the file does not have."""
+    for road in roads.values():
+        for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
+            if link is None:
+                continue
+            known = roads if link.element_type == "road" else junctions
+            if link.element_id not in known:
+                raise rd.error(
+                    f"no {link.element_type} {link.element_id!r} in the file",
+                    f"road {road.road_id}",
+                    f"link/{side}@elementId",
+                )

@@ -41,7 +41,13 @@ Malformed input is a :class:`DataError` naming the file, the record (road, lane 
 lane, junction connection) and the field: XML that does not parse, a root other than
 ``<OpenDRIVE>``, a missing or non-finite number, a plan-view record of an unknown shape or
 non-positive length, a road without plan view or lanes, a link to a road, junction or lane
-that does not exist, a lane given by ``<border>`` records (not read) or without ``<width>``.
+that does not exist, a lane given by ``<border>`` records (not read) or without ``<width>``, a
+negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
+section (not read).
+
+:func:`parse_opendrive` keeps the parsed file (:class:`OpenDriveNetwork`): its ``road_map()``
+is :func:`read_opendrive`'s map, and ``locate()`` turns an OpenDRIVE lane position (road,
+lane, s, t) into a lane and a station on it, as the OpenSCENARIO reader needs.
 """
 
 from __future__ import annotations
@@ -53,7 +59,14 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.ingest.maps._opendrive_links import LaneEnd, LaneLinks
-from drivestack.ingest.maps._opendrive_records import Reader, Road, Section, parse_file, read_roads
+from drivestack.ingest.maps._opendrive_records import (
+    Reader,
+    Road,
+    Section,
+    check_road_links,
+    parse_file,
+    read_roads,
+)
 from drivestack.ingest.maps.opendrive_geometry import (
     offset_points,
     piecewise_cubic,
@@ -115,7 +128,7 @@ def _section_stations(road: Road, section: Section, step_m: float) -> np.ndarray
 
 
 def _section_lanes(
-    road: Road, k: int, step_m: float, default_speed_limit_mps: float
+    road: Road, k: int, step_m: float, default_speed_limit_mps: float, rd: Reader
 ) -> list[_Built]:
     section = road.sections[k]
     if section.s_end_m - section.s_start_m < 1e-6:
@@ -133,7 +146,14 @@ def _section_lanes(
         inner_t = centre_t
         for lane_id in sorted((i for i in section.lanes if i * sign > 0), key=abs):
             lane = section.lanes[lane_id]
-            outer_t = inner_t + sign * piecewise_cubic(lane.width_starts_m, lane.width_coeffs, ds)
+            width = piecewise_cubic(lane.width_starts_m, lane.width_coeffs, ds)
+            if np.min(width) < -1e-6:
+                raise rd.error(
+                    f"negative width {np.min(width):.3f} m at s {s[np.argmin(width)]:.2f} m",
+                    f"road {road.road_id} lane section {k} lane {lane_id}",
+                    "width",
+                )
+            outer_t = inner_t + sign * width
             keep_type = lane.lane_type in VEHICLE_LANE_TYPES or lane.lane_type in OTHER_LANE_TYPES
             if keep_type and np.max(np.abs(outer_t - inner_t)) >= MIN_LANE_WIDTH_M:
                 inner = offset_points(x, y, hdg, inner_t)
@@ -186,53 +206,118 @@ def _neighbours(
 
 @dataclass(frozen=True)
 class LanePosition:
-    """A place on a lane of :func:`read_opendrive`'s map: the lane's id, the station along its
-    centreline in its driving direction, and the offset left of it in that direction."""
+    """A place on a lane of an OpenDRIVE map: the lane's id, the station along its centreline
+    in its driving direction, and the offset left of it in that direction."""
 
     lane_id: str
     station_m: float
     offset_m: float
 
 
-def locate_lane_position(
-    path: str | Path,
-    road_map: RoadMap,
-    road_id: str,
-    lane_id: int,
-    s_m: float,
-    t_offset_m: float = 0.0,
-) -> LanePosition:
-    """An OpenDRIVE lane position (road, lane id, station ``s_m`` along the road's reference
-    line, ``t_offset_m`` from the lane's centre towards the reference line's left, as
-    OpenSCENARIO's ``LanePosition`` gives it) on ``road_map`` (read from the same ``path``).
+@dataclass(frozen=True)
+class OpenDriveNetwork:
+    """An OpenDRIVE file parsed once (:func:`parse_opendrive`): its roads and lane links, from
+    which :meth:`road_map` builds lanes and :meth:`locate` places OpenDRIVE lane positions."""
 
-    ``DataError`` naming the road when it does not exist, ``s_m`` is off it, or the lane is not
-    one of the map's at that station.
-    """
-    p = Path(path)
-    rd = Reader(str(p))
-    roads = read_roads(parse_file(p), rd)
-    record = f"road {road_id}"
-    if road_id not in roads:
-        raise rd.error(f"no road {road_id!r} in the file", record, "road@id")
-    road = roads[road_id]
-    if not -1e-6 <= s_m <= road.length_m + 1e-6:
-        raise rd.error(f"s {s_m} m is off the road (length {road.length_m:.2f} m)", record, "s")
-    k = max(i for i, sec in enumerate(road.sections) if sec.s_start_m <= s_m + 1e-9)
-    key = f"{road_id}_{k}_{lane_id}"
-    if key not in road_map:
-        raise rd.error(
-            f"lane {lane_id} at s {s_m} m (lane section {k}) is not a lane of the map "
-            "(no such lane, or one of a type the map leaves out)",
-            record,
-            "lane",
+    path: Path
+    roads: dict[str, Road]
+    links: LaneLinks
+
+    def road_map(self, step_m: float = 1.0, default_speed_limit_mps: float = 13.89) -> RoadMap:
+        """The lanes as a :class:`RoadMap` (see the module docstring; ``step_m``: the largest
+        spacing of the lane polylines' points)."""
+        if not (step_m > 0.0 and math.isfinite(step_m)):
+            raise ValueError(f"step_m must be positive, got {step_m}")
+        rd = Reader(str(self.path))
+        built = {
+            b.key: b
+            for road in self.roads.values()
+            for k in range(len(road.sections))
+            for b in _section_lanes(road, k, step_m, default_speed_limit_mps, rd)
+        }
+        lanes = [self._lane(b, built) for b in built.values()]
+        if not lanes:
+            raise rd.error("no vehicle, sidewalk or bicycle lanes")
+        return RoadMap(tuple(lanes), frame="world", source=f"opendrive:{self.path.name}")
+
+    def _lane(self, b: _Built, built: dict[tuple[str, int, int], _Built]) -> Lane:
+        left, right = _neighbours(built, self.roads, b)
+        return Lane(
+            b.lane_id,
+            b.centerline_m,
+            b.left_m,
+            b.right_m,
+            b.speed_mps,
+            successors=self._linked(b, built, exit_end=True),
+            predecessors=self._linked(b, built, exit_end=False),
+            left_neighbor=left,
+            right_neighbor=right,
+            lane_type=b.lane_type,
         )
-    x, y, _ = reference_line(road.plan_view, [s_m])
-    lane = road_map.lane(key)
-    station, _ = lane.project(np.array([[x[0], y[0]]]))
-    forward = (lane_id < 0) != road.left_hand
-    station_m = min(max(float(station[0]), 0.0), lane.length_m)  # rounding at the ends
-    return LanePosition(key, station_m, t_offset_m if forward else -t_offset_m)
+
+    def _linked(
+        self, b: _Built, built: dict[tuple[str, int, int], _Built], exit_end: bool
+    ) -> tuple[str, ...]:
+        """The lanes joined to ``b``'s exit (successors) or entry (predecessors) whose own entry
+        (exit) is there, of the same kind (vehicle or not)."""
+        out = set()
+        for road_id, k, lane_id, end in self.links.joins.get(b.end(exit_end), ()):
+            other = built.get((road_id, k, lane_id))
+            if (
+                other is not None
+                and other.end(not exit_end)[3] == end
+                and other.vehicle == b.vehicle
+            ):
+                out.add(other.lane_id)
+        return tuple(sorted(out))
+
+    def locate(
+        self, road_map: RoadMap, road_id: str, lane_id: int, s_m: float, t_offset_m: float = 0.0
+    ) -> LanePosition:
+        """An OpenDRIVE lane position (road, lane id, station ``s_m`` along the road's reference
+        line, ``t_offset_m`` from the lane's centre towards the reference line's left, as
+        OpenSCENARIO's ``LanePosition`` gives it) on ``road_map`` (:meth:`road_map`'s).
+
+        ``DataError`` naming the road when it does not exist, ``s_m`` is off it, or the lane is
+        not one of the map's at that station.
+        """
+        rd = Reader(str(self.path))
+        record = f"road {road_id}"
+        if road_id not in self.roads:
+            raise rd.error(f"no road {road_id!r} in the file", record, "road@id")
+        road = self.roads[road_id]
+        if not -1e-6 <= s_m <= road.length_m + 1e-6:
+            raise rd.error(f"s {s_m} m is off the road (length {road.length_m:.2f} m)", record, "s")
+        k = max(i for i, sec in enumerate(road.sections) if sec.s_start_m <= s_m + 1e-9)
+        key = f"{road_id}_{k}_{lane_id}"
+        if key not in road_map:
+            raise rd.error(
+                f"lane {lane_id} at s {s_m} m (lane section {k}) is not a lane of the map "
+                "(no such lane, or one of a type the map leaves out)",
+                record,
+                "lane",
+            )
+        x, y, _ = reference_line(road.plan_view, [s_m])
+        lane = road_map.lane(key)
+        station, _ = lane.project(np.array([[x[0], y[0]]]))
+        forward = (lane_id < 0) != road.left_hand
+        station_m = min(max(float(station[0]), 0.0), lane.length_m)  # rounding at the ends
+        return LanePosition(key, station_m, t_offset_m if forward else -t_offset_m)
+
+
+def parse_opendrive(path: str | Path) -> OpenDriveNetwork:
+    """Parse and check an OpenDRIVE ``.xodr`` file (errors as the module docstring says)."""
+    p = Path(path)
+    root = parse_file(p)
+    rd = Reader(str(p))
+    roads = read_roads(root, rd)
+    junctions = {j.get("id", "") for j in root.findall("junction")}
+    check_road_links(rd, roads, junctions)
+    links = LaneLinks(rd, roads)
+    links.within_roads()
+    for el in root.findall("junction"):
+        links.junction(el)
+    return OpenDriveNetwork(p, roads, links)
 
 
 def read_opendrive(
@@ -242,51 +327,4 @@ def read_opendrive(
     ``step_m``: the largest spacing of the lane polylines' points)."""
     if not (step_m > 0.0 and math.isfinite(step_m)):
         raise ValueError(f"step_m must be positive, got {step_m}")
-    p = Path(path)
-    root = parse_file(p)
-    rd = Reader(str(p))
-    roads = read_roads(root, rd)
-    links = LaneLinks(rd, roads)
-    links.within_roads()
-    for el in root.findall("junction"):
-        links.junction(el)
-
-    built = {
-        b.key: b
-        for road in roads.values()
-        for k in range(len(road.sections))
-        for b in _section_lanes(road, k, step_m, default_speed_limit_mps)
-    }
-
-    def linked(b: _Built, exit_end: bool) -> tuple[str, ...]:
-        out = set()
-        for road_id, k, lane_id, end in links.joins.get(b.end(exit_end), ()):
-            other = built.get((road_id, k, lane_id))
-            if (
-                other is not None
-                and other.end(not exit_end)[3] == end
-                and (other.vehicle == b.vehicle)
-            ):
-                out.add(other.lane_id)
-        return tuple(sorted(out))
-
-    lanes = []
-    for b in built.values():
-        left, right = _neighbours(built, roads, b)
-        lanes.append(
-            Lane(
-                b.lane_id,
-                b.centerline_m,
-                b.left_m,
-                b.right_m,
-                b.speed_mps,
-                successors=linked(b, True),
-                predecessors=linked(b, False),
-                left_neighbor=left,
-                right_neighbor=right,
-                lane_type=b.lane_type,
-            )
-        )
-    if not lanes:
-        raise rd.error("no vehicle, sidewalk or bicycle lanes")
-    return RoadMap(tuple(lanes), frame="world", source=f"opendrive:{p.name}")
+    return parse_opendrive(path).road_map(step_m, default_speed_limit_mps)

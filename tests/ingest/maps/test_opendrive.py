@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps import read_opendrive
+from drivestack.ingest.maps import parse_opendrive, read_opendrive
 from drivestack.structures.road_map import RoadMap
 
 REFERENCE = Path(__file__).parent / "data" / "opendrive2lanelet_reference.json"
@@ -288,6 +288,47 @@ def test_junction_connections_link_incoming_to_connecting_roads(tmp_path: Path) 
             "on the wrong side",
         ),
         (
+            _road(right=_lane(-1) + _lane(-3)),
+            "road 1 lane section 0",
+            "right/lane@id",
+            "expected -1 outwards without gaps",
+        ),
+        (
+            _road(right=_lane(-1)).replace(
+                '<laneSection s="0">', '<laneSection s="0" singleSide="true">'
+            ),
+            "road 1 lane section 0",
+            "laneSection@singleSide",
+            "singleSide lane sections are not read",
+        ),
+        (
+            _road(right=_lane(-1)).replace('<laneSection s="0">', '<laneSection s="120">'),
+            "road 1 lane section 0",
+            "laneSection@s",
+            "off the road (length 100.0 m)",
+        ),
+        (
+            _road(right=_lane(-1, 2.0).replace('b="0"', 'b="-0.05"', 1)),
+            "road 1 lane section 0 lane -1",
+            "width",
+            "negative width -3.000 m at s 100.00 m",
+        ),
+        (
+            _road(right=_lane(-1), link='<successor elementType="junction" elementId="7"/>'),
+            "road 1",
+            "link/successor@elementId",
+            "no junction '7' in the file",
+        ),
+        (
+            _road(
+                right=_lane(-1),
+                link='<predecessor elementType="road" elementId="9" contactPoint="end"/>',
+            ),
+            "road 1",
+            "link/predecessor@elementId",
+            "no road '9' in the file",
+        ),
+        (
             _road(right=_lane(-1))
             + '<junction id="3"><connection id="0" incomingRoad="1" connectingRoad="1" '
             'contactPoint="start"><laneLink from="-1" to="-1"/></connection></junction>',
@@ -424,3 +465,16 @@ def test_lanes_match_opendrive2lanelet(esmini: dict[str, RoadMap]) -> None:
                 assert sorted(lane.predecessors) == [p for p in ref["predecessors"] if p in m]
             compared += 1
     assert compared == 189
+
+
+def test_lane_positions_are_placed_in_the_lane_driving_direction(tmp_path: Path) -> None:
+    network = parse_opendrive(_write(tmp_path, _road(left=_lane(1), right=_lane(-1))))
+    road_map = network.road_map()
+    ahead = network.locate(road_map, "1", -1, 30.0, 0.5)  # along the reference line
+    assert (ahead.lane_id, ahead.station_m, ahead.offset_m) == ("1_0_-1", pytest.approx(30.0), 0.5)
+    back = network.locate(road_map, "1", 1, 30.0, 0.5)  # against it: 70 m in, 0.5 m right
+    assert (back.lane_id, back.station_m, back.offset_m) == ("1_0_1", pytest.approx(70.0), -0.5)
+    with pytest.raises(DataError, match="off the road"):
+        network.locate(road_map, "1", -1, 130.0)
+    with pytest.raises(DataError, match="is not a lane of the map"):
+        network.locate(road_map, "1", -2, 30.0)
