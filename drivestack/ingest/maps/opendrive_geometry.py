@@ -14,7 +14,7 @@ A road's reference line is a chain of plan-view records, each starting at statio
   station, as the standard's reference implementations evaluate it.
 
 Clothoids and poly3 curves have no elementary closed form; they are integrated numerically on a
-grid of at most :data:`INTEGRATION_STEP_M` (the position error is below a micrometre for the
+grid of at most :data:`INTEGRATION_STEP_M` (the position error is a few micrometres for the
 curvatures of real roads). Lateral offsets ``t`` (positive left of the reference line) give
 lane borders: :func:`offset_points`.
 """
