@@ -8,7 +8,7 @@ messages and records every message it cannot deliver in an :class:`IngestReport`
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,7 @@ class IngestReport:
     path: str
     messages_read: dict[str, int] = field(default_factory=dict)
     skipped: list[SkippedMessage] = field(default_factory=list)
+    #: non-finite points dropped from PointCloud2 messages, ``is_dense`` or not
     nonfinite_points_dropped: int = 0
     #: the LiDAR topics frames are made of (set by the bag reader)
     lidar_topics: list[str] = field(default_factory=list)
@@ -76,9 +77,11 @@ class IngestReport:
 
     @property
     def clean(self) -> bool:
-        """Nothing skipped, repaired or dropped: no entry in :attr:`skipped` and no
-        non-finite point dropped."""
-        return not self.skipped and not self.nonfinite_points_dropped
+        """Nothing skipped or repaired: no entry in :attr:`skipped`. Non-finite points dropped
+        from clouds that claim ``is_dense = true`` have an entry (``nonfinite_points``); those
+        of ``is_dense = false`` clouds (their "no return" points) are only counted in
+        :attr:`nonfinite_points_dropped`."""
+        return not self.skipped
 
     def summary(self) -> str:
         lines = [f"{self.path}: read {sum(self.messages_read.values())} messages"]
@@ -124,28 +127,34 @@ def _deserialize(reader: Any, raw: bytes, msgtype: str) -> Any:
 
 
 def _stamp_out_of_order(
-    stamp_ns: int, last_ns: int | None, has_header: bool
+    stamp_ns: int, last_ns: int | None, unique_stamps: bool
 ) -> tuple[str, str] | None:
     """``(kind, reason)`` when a message's time may not follow its topic's previous one: it
-    goes backwards, or repeats a header stamp; None when it is in order."""
+    goes backwards, or repeats the previous stamp where stamps must be ``unique_stamps``
+    (a sensor topic's header stamps); None when it is in order."""
     if last_ns is None or stamp_ns > last_ns:
         return None
     if stamp_ns < last_ns:
         return "time_backwards", f"header stamp {stamp_ns} ns after {last_ns} ns"
-    if has_header:
+    if unique_stamps:
         return "time_repeated", f"header stamp {stamp_ns} ns repeats the previous message's"
     return None
 
 
 def iter_bag_messages(
-    reader: Any, topics: set[str], report: IngestReport
+    reader: Any,
+    topics: set[str],
+    report: IngestReport,
+    *,
+    sensor_topics: Collection[str] = (),
 ) -> Iterator[tuple[str, int, int, Any]]:
     """``(topic, index on topic, header stamp (else log time) ns, message)`` of ``topics`` in log
     order from an open ``AnyReader``. Undecodable messages, header stamps going backwards on a
-    topic, a header stamp repeating the previous one on its topic (a duplicated message or a
-    stuck clock: two sweeps or images at one time) and a truncated tail are recorded in
-    ``report`` (kinds ``decode``, ``time_backwards``, ``time_repeated``, ``truncated``) and
-    skipped. Messages without a header (log times) may share a time."""
+    topic, a header stamp repeating the previous one on one of ``sensor_topics`` (the LiDAR and
+    image topics: a duplicated message or a stuck clock gives two sweeps or images at one time)
+    and a truncated tail are recorded in ``report`` (kinds ``decode``, ``time_backwards``,
+    ``time_repeated``, ``truncated``) and skipped. Messages of other topics (CameraInfo, TF,
+    odometry, ...) and messages without a header (log times) may share a time."""
     conns = [c for c in reader.connections if c.topic in topics]
     if not conns:  # rosbags reads every connection when given none
         return
@@ -166,7 +175,9 @@ def iter_bag_messages(
                 continue
             has_header = hasattr(msg, "header")
             stamp = stamp_ns(msg) if has_header else log_ns
-            out_of_order = _stamp_out_of_order(stamp, last_stamp.get(topic), has_header)
+            out_of_order = _stamp_out_of_order(
+                stamp, last_stamp.get(topic), has_header and topic in sensor_topics
+            )
             if out_of_order is not None:
                 report.skip(topic, i, stamp, *out_of_order)
                 continue

@@ -25,6 +25,9 @@ LIDAR_MSGTYPES = (POINTCLOUD2, VELODYNE_SCAN, *OUSTER_PACKETS)
 class LidarSource(Protocol):
     #: non-finite points dropped so far (all messages fed)
     num_nonfinite: int
+    #: of those, the points dropped from messages that claimed to have none (a PointCloud2
+    #: with ``is_dense = true``); the others are the "no return" points of organised clouds
+    num_nonfinite_claimed_dense: int
     #: ``(kind, reason)`` of what the last message fed lost but was kept without (e.g.
     #: ``corrupt_packets``): the reader records each in its report (kept)
     repairs: list[tuple[str, str]]
@@ -42,11 +45,14 @@ class LidarSource(Protocol):
 class PointCloud2Source:
     def __init__(self) -> None:
         self.num_nonfinite = 0
+        self.num_nonfinite_claimed_dense = 0
         self.repairs: list[tuple[str, str]] = []
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
         decoded = decode_pointcloud2(msg, path=path, record=record)
         self.num_nonfinite += decoded.num_nonfinite
+        if decoded.is_dense:
+            self.num_nonfinite_claimed_dense += decoded.num_nonfinite
         return [decoded.cloud]
 
     def leftover(self) -> int:
@@ -56,6 +62,7 @@ class PointCloud2Source:
 class VelodyneSource:
     def __init__(self, config: VelodyneConfig) -> None:
         self.num_nonfinite = 0
+        self.num_nonfinite_claimed_dense = 0
         self.repairs: list[tuple[str, str]] = []
         self._decoder = VelodyneDecoder(config)
 
@@ -75,6 +82,7 @@ class OusterSource:
         from drivestack.ingest.rosbag.ouster import OusterDecoder
 
         self.num_nonfinite = 0
+        self.num_nonfinite_claimed_dense = 0
         self.repairs: list[tuple[str, str]] = []
         self._decoder = OusterDecoder(metadata_json, source=source)
         self._pending = 0  # packets of the frame being assembled

@@ -14,7 +14,8 @@ rows padded beyond ``width * point_step`` and for dropping non-finite points.
 
 Points with a NaN or infinite coordinate (``is_dense = false`` clouds mark missing returns
 this way, but the flag is not trusted) are dropped and counted in
-:attr:`DecodedPointCloud2.num_nonfinite`. A field with ``count k > 1`` becomes attributes
+:attr:`DecodedPointCloud2.num_nonfinite`; :attr:`DecodedPointCloud2.is_dense` keeps the flag,
+so that a reader can tell such points from those of a cloud that claims to have none. A field with ``count k > 1`` becomes attributes
 ``name_0 .. name_{k-1}``. A per-point time field (see :data:`POINT_TIME_FIELDS`) becomes the
 ``time_offset_ns`` attribute (int64 ns relative to the header stamp).
 """
@@ -66,10 +67,12 @@ class PointFieldLike(Protocol):
 
 @dataclass(frozen=True)
 class DecodedPointCloud2:
-    """One decoded message: the cloud and how many non-finite points were dropped."""
+    """One decoded message: the cloud, how many non-finite points were dropped and whether the
+    message claimed to have none (``is_dense``; a message without the flag does not)."""
 
     cloud: PointCloud
     num_nonfinite: int
+    is_dense: bool
 
 
 def pointcloud2_dtype(
@@ -174,8 +177,8 @@ def decode_pointcloud2(
 
     Returns:
         the cloud (``xyz_m`` float32/float64 as stored; other fields as attributes in native
-        byte order; ``time_offset_ns`` when a per-point time field exists) and the number of
-        dropped non-finite points.
+        byte order; ``time_offset_ns`` when a per-point time field exists), the number of
+        dropped non-finite points and the message's ``is_dense`` flag.
 
     Raises:
         DataError naming ``path``, ``record`` and the field when the layout is inconsistent
@@ -251,7 +254,9 @@ def decode_pointcloud2(
             attributes[name] = _native(column)
     # non-finite points were just dropped: skip the cloud's second O(N) finite check
     return DecodedPointCloud2(
-        PointCloud.from_finite_xyz(xyz, frame, timestamp_ns, attributes), num_nonfinite
+        PointCloud.from_finite_xyz(xyz, frame, timestamp_ns, attributes),
+        num_nonfinite,
+        bool(getattr(msg, "is_dense", False)),
     )
 
 

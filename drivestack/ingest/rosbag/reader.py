@@ -13,19 +13,22 @@ recording cut short, :class:`~drivestack.ingest.rosbag.salvage.SalvageReader`):
    and the points de-skewed when they carry per-point times.
 
 Nothing is lost silently: a message that fails to decode, a header stamp that jumps backwards
-or repeats on its topic, a sweep without a TF to the ego frame, an image without calibration,
-Velodyne packets dropped as corrupt, non-finite points dropped, a ``velodyne`` config entry
-naming no Velodyne LiDAR and a bag that ends early (truncated) are recorded in
-:attr:`RosbagLog.report` with topic, index, time and reason (skipped, or kept degraded: no ego
-pose, not de-skewed, salvaged, points dropped); :attr:`IngestReport.clean` is false when
-anything is listed. A bag that yields no frame at all says why through ``announce``.
+on its topic (or repeats, on a LiDAR or image topic), a sweep without a TF to the ego frame, an
+image without calibration, Velodyne packets dropped as corrupt, non-finite points dropped from
+a cloud claiming ``is_dense``, a ``velodyne`` config entry naming no Velodyne LiDAR and a bag
+that ends early (truncated) are recorded in :attr:`RosbagLog.report` with topic, index, time
+and reason (skipped, or kept degraded: no ego pose, not de-skewed, salvaged, points dropped);
+:attr:`IngestReport.clean` is false when anything is listed. The NaN "no return" points of
+``is_dense = false`` clouds are normal: dropped and counted
+(:attr:`IngestReport.nonfinite_points_dropped`), not listed. A bag that yields no frame at all
+says why through ``announce``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +65,7 @@ from drivestack.structures.sensor_frame import SensorFrame
 class RosbagLog:
     """A recorded drive in a bag; iterate :meth:`frames` for synchronised ``SensorFrame``\\s,
     then check :attr:`report`: ``report.clean`` is False when anything was skipped, repaired
-    or dropped, ``report.summary()`` lists what and why (``report.counts()`` per kind).
+    or lost, ``report.summary()`` lists what and why (``report.counts()`` per kind).
 
     A bag without TF gives no frame with the default ``ego_frame`` (``base_link``): each sweep
     is skipped (``missing_tf``) and :meth:`frames` announces why it made none, with the
@@ -125,8 +128,8 @@ class RosbagLog:
         self._note_topics(topics, counts)
         self._note_unused_velodyne_settings()
         self.tf = TransformBuffer(self.config.tf_tolerance_ns)
-        #: LiDAR topic -> [non-finite points dropped, messages with any, the first such
-        #: message's index, its stamp (ns)]
+        #: LiDAR topic -> [non-finite points dropped from messages that claim ``is_dense``,
+        #: such messages with any, the first one's index, its stamp (ns)]
         self._nonfinite: dict[str, list[int]] = {}
         self.odometry: list[m.OdometrySample] = []
         self.gnss: list[m.GnssFix] = []
@@ -178,8 +181,10 @@ class RosbagLog:
     def _open(self) -> Any:
         return open_bag(self.path)
 
-    def _messages(self, reader: Any, topics: set[str]) -> Iterator[tuple[str, int, int, Any]]:
-        return iter_bag_messages(reader, topics, self.report)
+    def _messages(
+        self, reader: Any, topics: set[str], sensor_topics: Collection[str] = ()
+    ) -> Iterator[tuple[str, int, int, Any]]:
+        return iter_bag_messages(reader, topics, self.report, sensor_topics=sensor_topics)
 
     def _read_small_streams(self) -> None:
         tm = self.topic_map
@@ -301,7 +306,7 @@ class RosbagLog:
     ) -> list[tuple[PointCloud, SE3]]:
         """The clouds one LiDAR message completes, each with its ``ego_from_lidar``."""
         out: list[tuple[PointCloud, SE3]] = []
-        before = source.num_nonfinite
+        before = source.num_nonfinite, source.num_nonfinite_claimed_dense
         try:
             clouds = source.feed(msg, stamp, path=str(self.path), record=f"{topic} #{i}")
         except CalibrationMismatchError:
@@ -311,7 +316,13 @@ class RosbagLog:
             return out
         for kind, reason in source.repairs:
             self.report.repair(topic, i, stamp, kind, reason)
-        self._count_nonfinite(topic, i, stamp, source.num_nonfinite - before)
+        self._count_nonfinite(
+            topic,
+            i,
+            stamp,
+            source.num_nonfinite - before[0],
+            source.num_nonfinite_claimed_dense - before[1],
+        )
         for cloud in clouds:
             try:
                 out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
@@ -325,12 +336,16 @@ class RosbagLog:
                 self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
         return out
 
-    def _count_nonfinite(self, topic: str, i: int, stamp: int, dropped: int) -> None:
-        if not dropped:
-            return
+    def _count_nonfinite(
+        self, topic: str, i: int, stamp: int, dropped: int, claimed_dense: int
+    ) -> None:
+        """All ``dropped`` points are counted; only the ``claimed_dense`` ones (of a message
+        claiming ``is_dense``) are a loss to report: NaN marks "no return" in other clouds."""
         self.report.nonfinite_points_dropped += dropped
+        if not claimed_dense:
+            return
         tally = self._nonfinite.setdefault(topic, [0, 0, i, stamp])
-        tally[0] += dropped
+        tally[0] += claimed_dense
         tally[1] += 1
 
     def _finish(
@@ -437,7 +452,7 @@ class RosbagLog:
                 first_stamp,
                 "nonfinite_points",
                 f"{points} non-finite points (NaN / inf coordinates) dropped from {messages} "
-                "messages, this the first",
+                "messages claiming is_dense (no such point), this the first",
             )
         self._nonfinite = {}
 
@@ -460,9 +475,8 @@ class RosbagLog:
             waiting: deque[tuple[int, PointCloud, SE3]] = deque()
             horizon = self.config.camera_tolerance_ns + self.config.sync_latency_ns
             last: dict[str, tuple[int, int]] = {}  # LiDAR topic -> its last (index, stamp)
-            for topic, i, stamp, msg in self._messages(
-                reader, set(lidar_topics) | set(camera_topics)
-            ):
+            sensor_topics = set(lidar_topics) | set(camera_topics)
+            for topic, i, stamp, msg in self._messages(reader, sensor_topics, sensor_topics):
                 if topic in lidar_topics:
                     last[topic] = (i, stamp)
                 if topic in camera_topics:

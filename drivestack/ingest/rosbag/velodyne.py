@@ -258,10 +258,11 @@ class VelodyneDecoder:
 
     def _packets(
         self, msg: Any, path: str, record: str | int | None
-    ) -> tuple[npt.NDArray[np.uint8], list[float]]:
-        """``(P, 1206)`` packet bytes and their stamps (s); DataError for a packet of another
-        size or a scan without packets."""
-        rows, stamps = [], []
+    ) -> tuple[list[bytes], npt.NDArray[np.uint8], list[float]]:
+        """The packets' bytes (as the decoder takes them), the same as a ``(P, 1206)`` array
+        (for the checks) and their stamps (s); DataError for a packet of another size or a scan
+        without packets."""
+        raw, stamps = [], []
         for k, packet in enumerate(msg.packets):
             data = bytes(packet.data)
             if len(data) != PACKET_BYTES:
@@ -271,11 +272,12 @@ class VelodyneDecoder:
                     record=record,
                     field="packets",
                 )
-            rows.append(np.frombuffer(data, dtype=np.uint8))
+            raw.append(data)
             stamps.append(int(packet.stamp.sec) + int(packet.stamp.nanosec) * 1e-9)
-        if not rows:
+        if not raw:
             raise DataError("scan has no packets", path=path, record=record, field="packets")
-        return np.stack(rows), stamps
+        array = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), PACKET_BYTES)
+        return raw, array, stamps
 
     def decode(
         self, msg: Any, *, path: str = "<message>", record: str | int | None = None
@@ -285,7 +287,7 @@ class VelodyneDecoder:
         DataError when it has no (intact) packet or the decoder fails;
         CalibrationMismatchError when the calibration table is for another model.
         """
-        data, stamps = self._packets(msg, path, record)
+        raw, data, stamps = self._packets(msg, path, record)
         self._check_packet_model(data, f"{path}: {record}" if record is not None else path)
         corrupt = corrupt_packet_mask(data)
         if corrupt.all():
@@ -299,7 +301,7 @@ class VelodyneDecoder:
         vd = self._vd
         packets = vd.PacketVector()
         for k in np.flatnonzero(~corrupt):
-            packets.append(vd.VelodynePacket(stamps[k], data[k].tobytes()))
+            packets.append(vd.VelodynePacket(stamps[k], raw[k]))
         try:
             stamp, points = self._decoder.decode(packets, True)
         except Exception as exc:
@@ -311,17 +313,22 @@ class VelodyneDecoder:
         return DecodedVelodyneScan(cloud, bad, len(data))
 
     def _cloud(self, msg: Any, stamp_ns: int, points: Any) -> PointCloud:
-        """The decoder's structured points inside the azimuth window -> PointCloud."""
+        """The decoder's structured points inside the azimuth window -> PointCloud (a full
+        360 deg window keeps every point: no selection, no extra copy)."""
         xyz = np.stack([points["x"], points["y"], points["z"]], axis=1)
-        keep = azimuth_window_mask(xyz, self.config.min_angle_deg, self.config.window_width_deg)
-        attributes = {
-            "intensity": np.ascontiguousarray(points["intensity"][keep]),
-            "ring": np.ascontiguousarray(points["ring"][keep]),
-            "return_type": np.ascontiguousarray(points["return_type"][keep]),
-            TIME_OFFSET_NS: np.rint(points["time"][keep].astype(np.float64) * 1e9).astype(np.int64),
-        }
+        fields = ("intensity", "ring", "return_type", "time")
+        columns = {name: points[name] for name in fields}
+        width_deg = self.config.window_width_deg
+        if width_deg < 360.0:
+            keep = azimuth_window_mask(xyz, self.config.min_angle_deg, width_deg)
+            xyz = xyz[keep]
+            columns = {name: column[keep] for name, column in columns.items()}
+        attributes = {name: np.ascontiguousarray(columns[name]) for name in fields[:3]}
+        attributes[TIME_OFFSET_NS] = np.rint(columns["time"].astype(np.float64) * 1e9).astype(
+            np.int64
+        )
         frame = self.config.frame or str(msg.header.frame_id) or "velodyne"
-        return PointCloud(np.ascontiguousarray(xyz[keep]), frame, stamp_ns, attributes)
+        return PointCloud(xyz, frame, stamp_ns, attributes)
 
 
 def select_velodyne_topic(topics: Sequence[str], topic: str | None, path: Path) -> str:
@@ -361,7 +368,9 @@ def read_velodyne_bag(
             {c.topic for c in reader.connections if normalise_msgtype(c.msgtype) == VELODYNE_SCAN}
         )
         topic = select_velodyne_topic(topics, topic, path)
-        for name, i, stamp, msg in iter_bag_messages(reader, {topic}, report):
+        for name, i, stamp, msg in iter_bag_messages(
+            reader, {topic}, report, sensor_topics={topic}
+        ):
             try:
                 scan = decoder.decode(msg, path=str(path), record=f"{name} #{i}")
             except CalibrationMismatchError:

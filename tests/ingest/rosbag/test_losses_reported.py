@@ -4,13 +4,16 @@
 Each case was silent before: a default-config bag without TF gave ``[]`` with only the topic
 map printed; a VelodyneScan whose every third packet is random bytes lost a third of its
 points (9 820 of 14 845) with a clean report; an Ouster packet with random column headers
-added points; a repeated header stamp made two frames at one time; a dropped NaN point left
-``report.clean`` True; a ``velodyne`` entry naming no LiDAR was ignored.
+added points; a repeated header stamp made two frames at one time; a dropped NaN point of a
+cloud claiming ``is_dense`` left ``report.clean`` True; a ``velodyne`` entry naming no LiDAR
+was ignored. What is normal stays clean: the NaN "no return" points of ``is_dense = false``
+clouds (counted only) and a CameraInfo repeating its stamp.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +22,26 @@ import pytest
 from scipy.spatial import cKDTree
 
 from drivestack.core.errors import DataError
+from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.bag_io import IngestReport, default_typestore
 from drivestack.ingest.rosbag.reader import RosbagLog
-from drivestack.ingest.rosbag.topic_map import RosbagConfig, TopicMap
+from drivestack.ingest.rosbag.topic_map import CameraTopics, RosbagConfig, TopicMap
 from drivestack.ingest.rosbag.velodyne import (
     VELODYNE_SCAN,
     VelodyneConfig,
     corrupt_packet_mask,
     read_velodyne_bag,
 )
-from drivestack.ingest.rosbag.writer import BagWriter, pointcloud2_message
+from drivestack.ingest.rosbag.writer import (
+    BagWriter,
+    header,
+    pointcloud2_message,
+    tf_message,
+    transform_stamped,
+)
 
 PC2 = "sensor_msgs/msg/PointCloud2"
+TF = "tf2_msgs/msg/TFMessage"
 T0 = 1_700_000_000_000_000_000
 SWEEP_NS = 100_000_000
 
@@ -135,10 +146,24 @@ def test_a_velodyne_entry_naming_no_lidar_is_reported(shared_data: Path) -> None
 
 
 # -- PointCloud2: repeated stamps, NaN points -------------------------------------------------
-def write_sweeps(path: Path, stamps_ns: list[int], xyz: np.ndarray) -> None:
+def write_sweeps(
+    path: Path,
+    stamps_ns: list[int],
+    xyz: np.ndarray,
+    *,
+    is_dense: bool | None = None,
+    world_pose: bool = False,
+) -> None:
+    """Sweeps of ``xyz``; ``is_dense`` overrides the flag (default: whether all are finite);
+    ``world_pose``: a static ``map -> lidar`` transform too (frames with an ego pose)."""
     with BagWriter(path, "mcap") as w:
+        if world_pose:
+            mount = transform_stamped(w.typestore, T0, "map", "lidar", SE3.identity())
+            w.write("/tf_static", TF, T0, tf_message(w.typestore, [mount]))
         for stamp in stamps_ns:
             msg = pointcloud2_message(w.typestore, xyz, {}, frame_id="lidar", stamp_ns=stamp)
+            if is_dense is not None:
+                msg = dataclasses.replace(msg, is_dense=is_dense)
             w.write("/points", PC2, stamp, msg)
 
 
@@ -158,17 +183,84 @@ def test_a_repeated_header_stamp_is_skipped_and_reported(tmp_path: Path) -> None
     assert not log.report.clean
 
 
-def test_dropped_nan_points_make_the_report_unclean(tmp_path: Path) -> None:
+def test_a_repeated_camera_info_stamp_is_not_skipped(tmp_path: Path) -> None:
+    """A CameraInfo published with a fixed stamp (``rostopic pub ... camera_info``: stamp 0)
+    is not a duplicated sensor message; the images beside it are checked as before."""
+    info_type, image_type = "sensor_msgs/msg/CameraInfo", "sensor_msgs/msg/Image"
+    with BagWriter(tmp_path / "bag", "mcap") as w:
+        t = w.typestore.types
+        info = t[info_type](
+            header=header(w.typestore, 0, "lidar"),
+            height=4,
+            width=6,
+            distortion_model="plumb_bob",
+            d=np.zeros(5),
+            k=np.array([100.0, 0, 3, 0, 100.0, 2, 0, 0, 1]),
+            r=np.eye(3).reshape(-1),
+            p=np.zeros(12),
+            binning_x=0,
+            binning_y=0,
+            roi=t["sensor_msgs/msg/RegionOfInterest"](
+                x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+            ),
+        )
+        xyz = np.ones((3, 3), dtype=np.float32)
+        image_stamps = [T0, T0 + SWEEP_NS, T0 + SWEEP_NS]  # the last one repeats
+        for k, stamp in enumerate(image_stamps):
+            w.write("/cam/camera_info", info_type, T0 + k * SWEEP_NS, info)
+            cloud = pointcloud2_message(w.typestore, xyz, {}, frame_id="lidar", stamp_ns=stamp)
+            w.write("/points", PC2, T0 + k * SWEEP_NS, cloud)
+            image = t[image_type](
+                header=header(w.typestore, stamp, "lidar"),
+                height=4,
+                width=6,
+                encoding="mono8",
+                is_bigendian=0,
+                step=6,
+                data=np.zeros(24, dtype=np.uint8),
+            )
+            w.write("/cam/image_raw", image_type, T0 + k * SWEEP_NS + 1, image)
+    topics = TopicMap(
+        lidars={"points": "/points"},
+        cameras={"cam": CameraTopics("/cam/image_raw", "/cam/camera_info")},
+    )
+    log = RosbagLog(tmp_path / "bag", RosbagConfig(topics=topics, ego_frame="lidar"))
+    frames = list(log.frames())
+    assert [sorted(f.cameras) for f in frames] == [["cam"], ["cam"]]
+    assert log.report.messages_read["/cam/camera_info"] == 3
+    assert not [s for s in log.report.skipped if s.topic == "/cam/camera_info"]
+    repeated = [(s.topic, s.index) for s in log.report.skipped if s.kind == "time_repeated"]
+    assert repeated == [("/points", 2), ("/cam/image_raw", 2)]
+
+
+def test_dropped_nan_points_of_a_cloud_claiming_is_dense_make_the_report_unclean(
+    tmp_path: Path,
+) -> None:
     xyz = np.arange(15, dtype=np.float32).reshape(5, 3)
     xyz[2, 1] = np.nan
-    write_sweeps(tmp_path / "bag", [T0, T0 + SWEEP_NS], xyz)
+    write_sweeps(tmp_path / "bag", [T0, T0 + SWEEP_NS], xyz, is_dense=True, world_pose=True)
     log = lidar_frame_log(tmp_path / "bag")
     frames = list(log.frames())
     assert [len(f.lidar()) for f in frames] == [4, 4]
     assert log.report.nonfinite_points_dropped == 2 and not log.report.clean
+    assert log.report.counts() == {"nonfinite_points": 1}
     (entry,) = [s for s in log.report.skipped if s.kind == "nonfinite_points"]
     assert (entry.topic, entry.index, entry.timestamp_ns, entry.kept) == ("/points", 0, T0, True)
     assert entry.reason.startswith("2 non-finite points (NaN / inf coordinates) dropped from 2")
+    assert "dropped 2 non-finite points" in log.report.summary()
+
+
+def test_nan_no_return_points_of_an_is_dense_false_cloud_are_counted_but_clean(
+    tmp_path: Path,
+) -> None:
+    xyz = np.arange(15, dtype=np.float32).reshape(5, 3)
+    xyz[2, 1] = np.nan
+    write_sweeps(tmp_path / "bag", [T0, T0 + SWEEP_NS], xyz, is_dense=False, world_pose=True)
+    log = lidar_frame_log(tmp_path / "bag")
+    frames = list(log.frames())
+    assert [len(f.lidar()) for f in frames] == [4, 4]
+    assert log.report.nonfinite_points_dropped == 2
+    assert log.report.clean and log.report.skipped == []
     assert "dropped 2 non-finite points" in log.report.summary()
 
 
