@@ -47,11 +47,18 @@ def check_monotonic_ns(
     if arr.size and arr.dtype.kind not in "iu":
         raise ValueError(f"{argument} must hold integer nanoseconds, got dtype {arr.dtype}")
     arr = arr.astype(np.int64, copy=False)
-    step = np.diff(arr)
-    bad = np.flatnonzero(step <= 0) if strict else np.flatnonzero(step < 0)
-    if bad.size:
-        i = int(bad[0]) + 1
+    i = first_not_increasing(arr, strict=strict)
+    if i is not None:
         raise ValueError(
             f"{argument} must increase: index {i} has {int(arr[i])} after {int(arr[i - 1])}"
         )
     return arr
+
+
+def first_not_increasing(timestamps_ns: np.ndarray, *, strict: bool = True) -> int | None:
+    """The index of the first of ``(N,)`` integer ns not after (``strict``; else: before) the
+    previous one; None when they increase. :func:`check_monotonic_ns`'s test, for callers that
+    name the offending record themselves (convert float seconds to int ns first)."""
+    step = np.diff(timestamps_ns)
+    bad = np.flatnonzero(step <= 0) if strict else np.flatnonzero(step < 0)
+    return int(bad[0]) + 1 if bad.size else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,75 @@ def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> No
             record=f"point {first}",
             field="xyz"[axis],
         )
+
+
+def line_record(line_numbers: Sequence[int]) -> Callable[[int], str]:
+    """The ``record`` of the checks below for rows read from the text lines ``line_numbers``:
+    row ``i`` -> ``"line N"``."""
+    return lambda i: f"line {line_numbers[i]}"
+
+
+def check_finite(
+    values: np.ndarray,
+    columns: Sequence[str],
+    *,
+    path: str,
+    record: Callable[[int], str],
+    reason: str = "NaN or infinite value",
+) -> None:
+    """``DataError`` naming the record (``record(row)``, e.g. ``"line 7"``, ``"row 3"``) and the
+    field (``columns[column]``) of the first NaN / inf in ``values (N, C)``, row by row;
+    ``reason``: the message, a template given ``value`` (the bad value as float)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            reason.format(value=float(values[row, col])),
+            path=path,
+            record=record(row),
+            field=columns[col],
+        )
+
+
+def check_integer_column(
+    values: np.ndarray,
+    minimum: np.ndarray | float | None = None,
+    *,
+    maximum: float | None = None,
+    checked: np.ndarray | None = None,
+    path: str,
+    record: Callable[[int], str],
+    field: str | Sequence[str],
+    reason: str,
+) -> None:
+    """``DataError`` naming the record (``record(row)``, e.g. ``"line 7"``, ``"point 5"``) and
+    the field of the first value of ``values`` (``(N,)``, or ``(N, k)`` row by row) that is not
+    an integer from ``minimum`` (a scalar or ``(N,)``) to ``maximum`` (each bound optional;
+    NaN and inf are not integers).
+
+    Args:
+        checked: ``(N,)`` bool, the rows to check (default all).
+        field: the field, or one per column of ``(N, k)`` values.
+        reason: the message, a template given ``value`` (the bad value as float) and
+            ``count`` (how many values are bad).
+    """
+    with np.errstate(invalid="ignore"):
+        bad = values != np.round(values)
+        if minimum is not None:
+            bad |= values < minimum
+        if maximum is not None:
+            bad |= values > maximum
+    if checked is not None:
+        bad &= checked if bad.ndim == 1 else checked[:, None]
+    if not bad.any():
+        return
+    at = tuple(int(v) for v in np.argwhere(bad)[0])  # (row,) or (row, column)
+    raise DataError(
+        reason.format(value=float(values[at]), count=int(bad.sum())),
+        path=path,
+        record=record(at[0]),
+        field=field if isinstance(field, str) else field[at[-1]],
+    )
 
 
 def check_finite_times(times: np.ndarray, checked: np.ndarray, *, path: str, field: str) -> None:

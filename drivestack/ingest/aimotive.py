@@ -27,6 +27,7 @@ from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 from drivestack.ingest._points import (
     check_finite_times,
+    check_integer_column,
     check_time_offsets,
     finite_cloud,
     read_bytes,
@@ -128,16 +129,15 @@ def read_aimotive_laz(
 def _check_integer_ns(gps_ns: np.ndarray, checked: np.ndarray, *, path: str) -> None:
     """``DataError`` naming the first point (among ``checked``) whose ``(N,)`` ``gps_time`` is
     not a whole number of nanoseconds: the file holds seconds (LAS's unit), not aiMotive's ns."""
-    fractional = (gps_ns != np.round(gps_ns)) & checked
-    if fractional.any():
-        first = int(np.flatnonzero(fractional)[0])
-        raise DataError(
-            f"gps_time {float(gps_ns[first])!r} is not a whole number of nanoseconds: aiMotive "
-            "stores ns, this file looks like seconds",
-            path=path,
-            record=f"point {first}",
-            field="gps_time",
-        )
+    check_integer_column(
+        gps_ns,
+        checked=checked,
+        path=path,
+        record="point {}".format,
+        field="gps_time",
+        reason="gps_time {value!r} is not a whole number of nanoseconds: aiMotive stores ns, "
+        "this file looks like seconds",
+    )
 
 
 def _object_class(value: object, *, path: str, record: str) -> ObjectClass:
@@ -250,26 +250,25 @@ def _timestamp_ns(value: object, *, path: str) -> int:
 def _object_ids(ids: np.ndarray, *, path: str) -> np.ndarray:
     """``(N,)`` int64 of the ``(N,)`` float ``ObjectId`` s; ``DataError`` naming the object of
     the first that is not an integer or repeats an earlier object's (naming both)."""
-    fractional = np.flatnonzero(ids != np.round(ids))
-    if fractional.size:
-        i = int(fractional[0])
-        raise DataError(
-            f"not an integer: {ids[i]:g}",
-            path=path,
-            record=f"CapturedObjects[{i}]",
-            field="ObjectId",
-        )
-    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
-    if np.any(counts > 1):
-        repeated = ids[first[np.argmax(counts > 1)]]
-        a, b = (int(i) for i in np.flatnonzero(ids == repeated)[:2])
-        raise DataError(
-            f"ObjectId {int(repeated)} given twice (CapturedObjects[{a}] and [{b}])",
-            path=path,
-            record=f"CapturedObjects[{b}]",
-            field="ObjectId",
-        )
-    return ids.astype(np.int64)
+    check_integer_column(
+        ids,
+        path=path,
+        record="CapturedObjects[{}]".format,
+        field="ObjectId",
+        reason="not an integer: {value:g}",
+    )
+    out = ids.astype(np.int64)
+    seen: dict[int, int] = {}
+    for b, object_id in enumerate(out.tolist()):
+        a = seen.setdefault(object_id, b)
+        if a != b:
+            raise DataError(
+                f"ObjectId {object_id} given twice (CapturedObjects[{a}] and [{b}])",
+                path=path,
+                record=f"CapturedObjects[{b}]",
+                field="ObjectId",
+            )
+    return out
 
 
 def _check_tilt(rotation: np.ndarray, *, path: str) -> None:

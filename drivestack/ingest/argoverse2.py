@@ -22,9 +22,9 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
+from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
-from drivestack.ingest._index import frame_number
-from drivestack.ingest._points import finite_cloud
+from drivestack.ingest._points import check_finite, finite_cloud
 from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
 from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 from drivestack.ingest.maps.av2_lanes import LazyAv2Lanes
@@ -467,10 +467,7 @@ def _check_pose_rows(
     """``DataError`` naming the row and column of the first bad pose row: ``(N, 7)``
     ``values`` (``qw qx qy qz tx ty tz``, column ``names``) NaN / infinite or a zero quaternion,
     or a ``(N,)`` ``timestamp_ns`` that an earlier row has (naming both rows)."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError("NaN or infinite value", path=path, record=f"row {row}", field=names[col])
+    check_finite(values, names, path=path, record="row {}".format)
     zero = np.flatnonzero(np.linalg.norm(values[:, :4], axis=1) < 1e-9)
     if zero.size:
         raise DataError("zero quaternion", path=path, record=f"row {int(zero[0])}", field="qw")
@@ -553,7 +550,7 @@ def read_av2_frame(log_dir: str | Path, timestamp_ns: int) -> SensorFrame:
             times), or a bad sweep, annotation or pose file.
     """
     log = Path(log_dir)
-    timestamp_ns = frame_number(timestamp_ns, name="timestamp_ns")
+    timestamp_ns = check_timestamp_ns(timestamp_ns)
     sweep = _sweep_path(log, timestamp_ns)
     ground_surface, drivable_area, lane_headings = log_map_layers(log.resolve() / "map")
     cloud = read_av2_sweep(sweep)

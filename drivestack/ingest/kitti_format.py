@@ -31,6 +31,7 @@ import numpy.typing as npt
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
+from drivestack.ingest._points import check_finite, line_record
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -254,21 +255,6 @@ def parse_numbers(
         raise
 
 
-def check_finite(
-    values: np.ndarray, columns: Sequence[str], *, path: str, line_numbers: Sequence[int]
-) -> None:
-    """``DataError`` naming the line and field of the first NaN/inf in ``values (N, C)``."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise DataError(
-            "NaN or infinite value",
-            path=path,
-            record=f"line {line_numbers[row]}",
-            field=columns[col],
-        )
-
-
 def parse_object_rows(
     rows: Sequence[Sequence[str]],
     *,
@@ -318,12 +304,12 @@ def parse_object_rows(
         path=path,
         line_numbers=[line_numbers[i] for i in scored],
     ).reshape(-1)
-    check_finite(numbers, numeric_columns, path=path, line_numbers=line_numbers)
+    check_finite(numbers, numeric_columns, path=path, record=line_record(line_numbers))
     check_finite(
         score[scored].reshape(-1, 1),
         ["score"],
         path=path,
-        line_numbers=[line_numbers[i] for i in scored],
+        record=line_record([line_numbers[i] for i in scored]),
     )
     names = np.array([r[k] for r in rows], dtype=str)
     for name, line_no in zip(names, line_numbers, strict=True):

@@ -22,7 +22,6 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
-from drivestack.ingest._index import frame_number
 from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
@@ -34,6 +33,7 @@ from drivestack.ingest.kitti_format import (
 )
 from drivestack.ingest.pcd import PcdData, pcd_xyz, read_pcd
 from drivestack.perception.camera.calibration import kitti_camera_calibration, read_image_rgb
+from drivestack.structures._checks import check_number
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import INTENSITY, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -284,14 +284,14 @@ def read_kitti_object_frame(
     without the image, or with ``load_images=False`` (no PNG decoding), ``cameras`` is empty.
 
     Raises:
-        ValueError: a negative ``index`` (``-1`` would look for ``-00001.txt``).
+        ValueError: a negative frame number ``index`` (``-1`` would look for ``-00001.txt``).
         TypeError: an ``index`` that is neither an int nor a str.
         DataError: a missing or malformed calibration, scan, label or image file.
     """
     base = Path(root) / split
-    stem = index if isinstance(index, str) else f"{frame_number(index):06d}"
-    if stem.startswith("-"):
-        raise ValueError(f"index must be a frame number >= 0 or a file stem, got {index!r}")
+    if not isinstance(index, str):
+        check_number("index", index, integer=True, at_least=0)
+    stem = index if isinstance(index, str) else f"{int(index):06d}"
     calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
     cloud = read_velodyne_bin(base / "velodyne" / f"{stem}.bin")
     label_path = base / "label_2" / f"{stem}.txt"

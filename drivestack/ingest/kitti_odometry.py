@@ -14,12 +14,13 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
+from drivestack.core.time import first_not_increasing
 from drivestack.core.transforms import SE3
-from drivestack.ingest._index import frame_number
-from drivestack.ingest._points import read_bytes
+from drivestack.ingest._points import check_finite, read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_object import read_velodyne_bin
+from drivestack.structures._checks import check_number
 from drivestack.structures.sensor_frame import SensorFrame
 
 
@@ -76,20 +77,25 @@ def read_times_ns(path: str | Path) -> np.ndarray:
     """
     rows, records = _rows(Path(path), 1)
     seconds = rows[:, 0]
-    bad = ~np.isfinite(seconds)
-    bad[1:] |= ~(np.diff(seconds) > 0)  # NaN compares False: flagged too
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        finite = np.isfinite(seconds[first])
+    finite = np.isfinite(seconds)
+    n_finite = len(seconds) if finite.all() else int(np.argmin(finite))  # before the first NaN
+    times_ns = np.round(seconds[:n_finite] * 1e9).astype(np.int64)
+    i = first_not_increasing(times_ns)
+    if i is not None:
         raise DataError(
-            f"time {float(seconds[first])!r} s is "
-            f"{'not after the previous line' if finite else 'NaN or infinite'}"
-            " (times must increase)",
+            f"time {float(seconds[i])!r} s is not after the previous line (times must increase)",
             path=str(path),
-            record=records[first],
+            record=records[i],
             field="time_s",
         )
-    return np.round(seconds * 1e9).astype(np.int64)
+    check_finite(
+        rows,
+        ("time_s",),
+        path=str(path),
+        record=records.__getitem__,
+        reason="time {value!r} s is NaN or infinite (times must increase)",
+    )
+    return times_ns
 
 
 def lidar_poses(cam_poses: SE3, cam0_from_lidar: SE3) -> SE3:
@@ -130,7 +136,8 @@ def read_odometry_frame(
         DataError: no time or no pose for ``index`` (naming which), or a missing or bad scan.
     """
     seq = Path(sequence_dir)
-    index = frame_number(index)
+    check_number("index", index, integer=True)
+    index = int(index)
     times = np.asarray(times_ns)
     if times.ndim != 1 or times.dtype.kind not in "iu":
         raise TypeError(

@@ -32,12 +32,12 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3, nearest_rotation
+from drivestack.ingest._points import check_finite, check_integer_column, line_record
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KITTI_OBJECT_FIELDS,
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
-    check_finite,
     check_rows_writable,
     is_dont_care,
     objects_to_boxes,
@@ -100,33 +100,16 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
     return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
 
 
-def check_integer_column(
-    values: np.ndarray,
-    minimum: np.ndarray | int,
-    *,
-    field: str,
-    rule: str,
-    path: str,
-    line_numbers: list[int],
-) -> None:
-    """``DataError`` naming the line and ``field`` of the first ``(N,)`` value that is not an
-    integer at least ``minimum`` (a scalar or ``(N,)``); ``rule`` says what is allowed."""
-    bad = np.flatnonzero((values < minimum) | (values != np.round(values)))
-    if bad.size:
-        raise DataError(
-            f"{field} must be {rule}, got {float(values[bad[0]]):g}",
-            path=path,
-            record=f"line {line_numbers[bad[0]]}",
-            field=field,
-        )
-
-
 def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]) -> None:
     """``DataError`` naming the line of the first ``(N,)`` frame that is not an integer >= 0."""
     check_integer_column(
-        frames, 0, field="frame", rule="a non-negative integer", path=path,
-        line_numbers=line_numbers,
-    )  # fmt: skip
+        frames,
+        0,
+        path=path,
+        record=line_record(line_numbers),
+        field="frame",
+        reason="frame must be a non-negative integer, got {value:g}",
+    )
 
 
 def check_frame_track_ids(
@@ -139,9 +122,13 @@ def check_frame_track_ids(
     check_frame_column(frames, path=path, line_numbers=line_numbers)
     dont_care = is_dont_care(type_name)
     check_integer_column(
-        tids, np.where(dont_care, -1, 0), field="track_id",
-        rule="an integer >= 0 (-1 only for DontCare)", path=path, line_numbers=line_numbers,
-    )  # fmt: skip
+        tids,
+        np.where(dont_care, -1, 0),
+        path=path,
+        record=line_record(line_numbers),
+        field="track_id",
+        reason="track_id must be an integer >= 0 (-1 only for DontCare), got {value:g}",
+    )
     tracked = np.flatnonzero(tids >= 0)
     _, first, counts = np.unique(ids[tracked], axis=0, return_index=True, return_counts=True)
     if np.any(counts > 1):
@@ -194,7 +181,7 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
     if not rows:
         return KittiObjects(path=p)
     arr = parse_numbers(rows, _DET_FIELDS, path=p, line_numbers=line_numbers)
-    check_finite(arr, _DET_FIELDS, path=p, line_numbers=line_numbers)
+    check_finite(arr, _DET_FIELDS, path=p, record=line_record(line_numbers))
     check_frame_column(arr[:, 0], path=p, line_numbers=line_numbers)
     type_ids = arr[:, 1].astype(np.int64)
     unknown = ~np.isin(arr[:, 1], list(AB3DMOT_TYPE_IDS))
@@ -359,7 +346,7 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
             raise DataError("non-numeric value", path=str(p), record=f"line {line_no}") from None
         line_numbers.append(line_no)
     values = np.array(rows, dtype=np.float64).reshape(-1, 12)
-    check_finite(values, EGO_POSE_FIELDS, path=str(p), line_numbers=line_numbers)
+    check_finite(values, EGO_POSE_FIELDS, path=str(p), record=line_record(line_numbers))
     poses = np.tile(np.eye(4), (len(rows), 1, 1))
     poses[:, :3, :] = values.reshape(-1, 3, 4)
     return poses

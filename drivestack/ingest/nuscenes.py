@@ -21,7 +21,12 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR, WORLD
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix, yaw_to_rotation_matrix
-from drivestack.ingest._points import check_plausible_range, finite_cloud, read_bytes
+from drivestack.ingest._points import (
+    check_integer_column,
+    check_plausible_range,
+    finite_cloud,
+    read_bytes,
+)
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -161,18 +166,17 @@ def _check_rings(ring: np.ndarray, *, path: str) -> None:
     """``DataError`` naming the first point whose ``(N,)`` float ring is not an integer in
     ``0 .. LIDAR_TOP_RINGS - 1`` (instead of wrapping 1e6 to 16960 or truncating 3.7 to 3);
     NaN is left to the finiteness check."""
-    with np.errstate(invalid="ignore"):
-        bad = (ring != np.round(ring)) | (ring < 0) | (ring >= LIDAR_TOP_RINGS)
-    bad &= ~np.isnan(ring)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{int(bad.sum())} point(s) with a ring that is not an integer in "
-            f"0..{LIDAR_TOP_RINGS - 1} (this one {float(ring[first]):g})",
-            path=path,
-            record=f"point {first}",
-            field="ring",
-        )
+    check_integer_column(
+        ring,
+        0,
+        maximum=LIDAR_TOP_RINGS - 1,
+        checked=~np.isnan(ring),
+        path=path,
+        record="point {}".format,
+        field="ring",
+        reason="{count} point(s) with a ring that is not an integer in "
+        f"0..{LIDAR_TOP_RINGS - 1} (this one {{value:g}})",
+    )
 
 
 def read_multisweep_fp16(

@@ -28,8 +28,8 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, WORLD
+from drivestack.core.time import first_not_increasing
 from drivestack.core.transforms import SE3
-from drivestack.ingest._index import frame_number
 from drivestack.ingest._points import (
     check_finite_times,
     check_plausible_range,
@@ -37,6 +37,7 @@ from drivestack.ingest._points import (
     finite_cloud,
     read_bytes,
 )
+from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
@@ -123,16 +124,17 @@ def read_lidar_timestamps_ns(path: str | Path) -> np.ndarray:
                 field="timestamp",
             )
     seconds = np.asarray(doc, dtype=np.float64)
-    backwards = np.flatnonzero(~(np.diff(seconds) > 0))
-    if backwards.size:
-        i = int(backwards[0]) + 1
+    times_ns = np.round(seconds * 1e6).astype(np.int64) * 1000
+    later = first_not_increasing(times_ns)
+    if later is not None:
         raise DataError(
-            f"time {float(seconds[i])!r} s is not after the previous one ({float(seconds[i - 1])!r} s)",
+            f"time {float(seconds[later])!r} s is not after the previous one "
+            f"({float(seconds[later - 1])!r} s)",
             path=p,
-            record=f"[{i}]",
+            record=f"[{later}]",
             field="timestamp",
         )
-    return np.round(seconds * 1e6).astype(np.int64) * 1000
+    return times_ns
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,8 @@ def read_pandaset_frame(
             its point times checked against the frame's timestamp) or cuboid table.
     """
     seq = Path(sequence_dir)
-    index = frame_number(index)
+    check_number("index", index, integer=True)
+    index = int(index)
     poses = read_lidar_poses(seq / "lidar" / "poses.json")
     times = read_lidar_timestamps_ns(seq / "lidar" / "timestamps.json")
     if not 0 <= index < len(times) or index >= len(poses):

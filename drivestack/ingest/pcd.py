@@ -25,7 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.ingest._points import finite_cloud, read_bytes
+from drivestack.ingest._points import check_integer_column, finite_cloud, line_record, read_bytes
 from drivestack.structures.point_cloud import PointCloud
 
 _TYPE_KIND = {"F": "f", "I": "i", "U": "u"}
@@ -341,17 +341,16 @@ def _check_integers(
     field ``name`` that integer ``dtype`` cannot hold: fractional, NaN or out of its range
     (instead of wrapping -1 to 255 or truncating 1.7 to 1)."""
     info = np.iinfo(dtype)
-    with np.errstate(invalid="ignore"):
-        bad = (values != np.round(values)) | (values < info.min) | (values > info.max)
-    if bad.any():
-        row, k = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(
-            f"{values[row, k]:g} is not an integer in {info.min}..{info.max} "
-            f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE {dtype.itemsize})",
-            path=path,
-            record=f"line {line_numbers[row]}",
-            field=name if values.shape[1] == 1 else f"{name}_{k}",
-        )
+    check_integer_column(
+        values,
+        info.min,
+        maximum=info.max,
+        path=path,
+        record=line_record(line_numbers),
+        field=name if values.shape[1] == 1 else [f"{name}_{k}" for k in range(values.shape[1])],
+        reason=f"{{value:g}} is not an integer in {info.min}..{info.max} "
+        f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE {dtype.itemsize})",
+    )
 
 
 def read_pcd(path: str | Path) -> PcdData:

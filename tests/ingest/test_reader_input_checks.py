@@ -192,7 +192,7 @@ def test_pandaset_index_must_be_an_int(tmp_path: Path, index: object) -> None:
     from drivestack.ingest import read_pandaset_frame
 
     seq = _pandaset_sequence(tmp_path / "seq")
-    with pytest.raises(TypeError, match="index must be an int, got"):
+    with pytest.raises(TypeError, match="index must be an integer, got"):
         read_pandaset_frame(seq, index)  # type: ignore[arg-type]
     assert read_pandaset_frame(seq, np.int64(1)).lidar().num_points == 4
 
@@ -345,7 +345,9 @@ def _av2_poses_file(path: Path, timestamps: list[int], tx_m: list[float]) -> Pat
 def test_av2_frame_timestamp_must_be_an_int(tmp_path: Path) -> None:
     from drivestack.ingest import read_av2_frame
 
-    with pytest.raises(TypeError, match="timestamp_ns must be an int, got str"):
+    with pytest.raises(
+        TypeError, match="timestamp_ns must be an integer number of nanoseconds, got str"
+    ):
         read_av2_frame(tmp_path, str(_AV2_TS))  # type: ignore[arg-type]
 
 
@@ -469,6 +471,13 @@ def test_aimotive_tilted_box_and_duplicate_object_id_are_refused(tmp_path: Path)
     with pytest.raises(DataError, match="ObjectId 4 given twice") as err:
         read_aimotive_boxes(path)
     assert (err.value.record, err.value.field) == ("CapturedObjects[1]", "ObjectId")
+    # the first repeat in file order, not the smallest repeated id
+    objects = [_aimotive_object(i) for i in (7, 4, 7, 4)]
+    path = _aimotive_boxes(tmp_path, _AIMOTIVE_TS, objects)
+    with pytest.raises(
+        DataError, match=r"ObjectId 7 given twice \(CapturedObjects\[0\] and \[2\]\)"
+    ):
+        read_aimotive_boxes(path)
 
 
 def _laz(path: Path, gps_time: np.ndarray) -> Path:
@@ -502,11 +511,11 @@ def test_aimotive_laz_gps_time_in_seconds_is_refused(tmp_path: Path) -> None:
 
 
 # -- KITTI object index, seqmaps (finding 17) ---------------------------------------------------
-@pytest.mark.parametrize("index", [-1, "-00001"])
-def test_kitti_object_negative_index_is_refused(tmp_path: Path, index: int | str) -> None:
+@pytest.mark.parametrize("index", [-1, np.int64(-1)])
+def test_kitti_object_negative_index_is_refused(tmp_path: Path, index: int) -> None:
     from drivestack.ingest import read_kitti_object_frame
 
-    with pytest.raises(ValueError, match="frame number >= 0") as err:
+    with pytest.raises(ValueError, match="index must be an integer >= 0, got") as err:
         read_kitti_object_frame(tmp_path, index)
     assert not isinstance(err.value, DataError)  # the argument is wrong, not a file
 
