@@ -150,14 +150,13 @@ STOP_REASONS = (
 
 def _check_number_tuple(where: str, values: tuple[float, ...]) -> None:
     """``TypeError`` unless ``values`` is a tuple of numbers, ``ValueError`` when it is empty
-    or holds a NaN or an infinity (both naming ``where``)."""
+    or holds a NaN or an infinity (naming ``where``, and ``where[i]`` for an element)."""
     if not isinstance(values, tuple | list):
         raise TypeError(f"{where} must be a tuple of numbers, got {type(values).__name__}")
-    for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-            raise TypeError(f"{where}[{i}] must be a number, got {type(v).__name__} {v!r}")
-    if len(values) == 0 or not all(math.isfinite(v) for v in values):
+    if not values:
         raise ValueError(f"{where} must be a non-empty tuple of finite numbers, got {values!r}")
+    for i, v in enumerate(values):
+        check_number(f"{where}[{i}]", v)
 
 
 def steps_whole(duration_s: float, dt_s: float, name: str) -> int:

@@ -61,7 +61,7 @@ def test_pdm_keeps_the_acc_model_when_one_field_changes() -> None:
         ({"entry_lookahead_steps": 2.5}, TypeError, r"entry_lookahead_steps must be an integer"),
         ({"entry_lookahead_steps": True}, TypeError, r"entry_lookahead_steps must be an integer"),
         ({"speed_fractions": (3.0,)}, ValueError, r"speed_fractions must be <= 1 .* \(3.0,\)"),
-        ({"speed_fractions": ("1",)}, TypeError, r"speed_fractions\[0\] must be a number"),
+        ({"speed_fractions": ("1",)}, TypeError, r"speed_fractions\[0\] must be a finite number"),
         ({"lateral_offsets_m": 0.0}, TypeError, r"lateral_offsets_m must be a tuple"),
         ({"stop_margin_m": None}, TypeError, r"PDMParams.stop_margin_m must be a finite number"),
     ],

@@ -30,7 +30,7 @@ from drivestack.structures.ego_state import EgoState
         ({"speed_fractions": ()}, r"PDMParams.speed_fractions .* non-empty .* got \(\)"),
         ({"speed_fractions": (1.0, -0.5)}, r"speed_fractions must be >= 0"),
         ({"lateral_offsets_m": ()}, r"PDMParams.lateral_offsets_m .* got \(\)"),
-        ({"lateral_offsets_m": (0.0, math.inf)}, r"lateral_offsets_m .* finite"),
+        ({"lateral_offsets_m": (0.0, math.inf)}, r"lateral_offsets_m\[1\] must be a finite .* inf"),
         (
             {"prediction": "lane_folowing"},
             r"prediction must be one of \['constant_velocity', 'lane_following'\], "
