@@ -8,8 +8,10 @@ What is read:
 
 - **Parameters**: top-level ``ParameterDeclarations`` values replace ``$name`` references (no
   ``${...}`` expressions; declarations anywhere else are refused).
-- **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file (its path taken from the
-  ``.xosc`` file's folder); lanes are :func:`~drivestack.ingest.maps.read_opendrive`'s.
+- **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file; a relative path is
+  taken from the ``.xosc`` file's folder, else from the shared data folder
+  (``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``, as ``drivestack sim`` finds it); lanes are
+  :func:`~drivestack.ingest.maps.read_opendrive`'s.
 - **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
   is the simulator's vehicle: its ``BoundingBox`` is not read); every other one is a scripted
   agent that follows its start lane's successors (the first in lane-id order where a lane
@@ -187,13 +189,20 @@ def _entities(doc: _Doc) -> dict[str, _Entity]:
 
 def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
     logic = doc.one(doc.root, "RoadNetwork/LogicFile", "RoadNetwork")
-    file = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
-    if not file.is_absolute():
-        file = doc.path.parent / file
-    if file.suffix.lower() != ".xodr":
-        raise doc.error(f"{file.name}: only OpenDRIVE road networks are read", "RoadNetwork")
-    if not file.is_file():
-        raise doc.error(f"road network not found: {file}", "RoadNetwork/LogicFile@filepath")
+    given = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
+    if given.suffix.lower() != ".xodr":
+        raise doc.error(f"{given.name}: only OpenDRIVE road networks are read", "RoadNetwork")
+    candidates = [given] if given.is_absolute() else [doc.path.parent / given]
+    if not given.is_absolute():
+        from drivestack.commands._paths import default_shared_data
+
+        shared = default_shared_data()
+        if shared is not None:
+            candidates.append(shared / given)
+    file = next((c for c in candidates if c.is_file()), None)
+    if file is None:
+        tried = " or ".join(str(c) for c in candidates)
+        raise doc.error(f"road network not found: {tried}", "RoadNetwork/LogicFile@filepath")
     network = parse_opendrive(file)
     return network, network.road_map()
 

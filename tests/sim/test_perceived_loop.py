@@ -79,18 +79,18 @@ def test_regression_suite_runs_with_lidar_perception(tmp_path, shared_data):
     argv += ["--max-steps", "2", "--perception", "lidar", "--data-root", str(shared_data)]
     assert main([*argv, "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())["pdm"]
-    assert summary["scenarios"] == 35
+    assert summary["scenarios"] == 36
     pooled = summary["perception_metrics"]
-    assert pooled["frames"] == 35 * 2
+    assert pooled["frames"] == 36 * 2
     runs = [json.loads(p.read_text()) for p in out.rglob("metrics.json")]
-    assert len(runs) == 35 and all(r["perception"] == "lidar" for r in runs)
+    assert len(runs) == 36 and all(r["perception"] == "lidar" for r in runs)
     # the pooled counts are the sums of the runs'
     for key in ("TP", "FP", "GT"):
         assert pooled["detection"]["all"][key] == sum(
             r["perception_metrics"]["detection"]["all"][key] for r in runs
         )
-    assert pooled["detection"]["all"]["GT"] > 35
-    assert "perception on 70 simulated frames" in (out / "summary.md").read_text()
+    assert pooled["detection"]["all"]["GT"] > 36
+    assert "perception on 72 simulated frames" in (out / "summary.md").read_text()
 
 
 @pytest.mark.slow

@@ -13,9 +13,11 @@ from drivestack.sim.evaluate import run_scenario
 from drivestack.sim.scenario import load_scenarios, load_suite
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-SCENARIO_FILES = sorted((CONFIGS / "scenarios").glob("*.yaml"))
+SCENARIO_FILES = sorted(
+    [*(CONFIGS / "scenarios").glob("*.yaml"), *(CONFIGS / "scenarios").glob("*.xosc")]
+)
 #: Scenarios whose map is a file of the shared data folder.
-FILE_MAP_PREFIXES = ("commonroad_", "opendrive_")
+FILE_MAP_PREFIXES = ("commonroad_", "opendrive_", "openscenario_")
 
 
 def test_regression_suite_covers_the_issue() -> None:
@@ -140,3 +142,20 @@ def test_suite_with_a_missing_file(tmp_path: Path) -> None:
     p.write_text("name: s\nscenarios:\n  - {file: nope.yaml}\n")
     with pytest.raises(ConfigError, match=r"field scenarios\.0\.file: scenario file not found"):
         load_suite(p)
+
+
+@pytest.mark.data
+def test_shipped_openscenario_cut_in_runs_as_written(shared_data: Path) -> None:
+    (cfg,) = load_scenarios(CONFIGS / "scenarios" / "openscenario_e6_cut_in.xosc")
+    (cutter,) = cfg.agents
+    assert (cutter.type, cutter.size_m) == ("van", (5.2, 2.0, 2.0))
+    (shift,) = cutter.lateral_shifts
+    (brake,) = cutter.speed_events
+    assert (shift.time_s, shift.duration_s) == (3.0, 3.0)
+    assert (brake.time_s, brake.when_ego_within_m, brake.accel_mps2) == (7.0, 30.0, -4.0)
+    result = run_scenario(build_scenario(cfg, shared_data), "pdm")
+    speed = np.hypot(*result.history.agent_velocity_mps[:, 0].T)
+    t = np.arange(len(speed)) * cfg.dt_s
+    assert speed[t <= 7.0 + 1e-9].min() == pytest.approx(13.0)  # brakes no earlier than 7 s
+    assert speed[-1] == pytest.approx(3.0)
+    assert result.passed and not result.history.collisions.any()
