@@ -9,6 +9,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,12 @@ DEFAULT_SIZE_M = {
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
 FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
+#: The reader settings a file map's ``map.params`` may give (positive numbers).
+FILE_MAP_PARAMS = {
+    "commonroad": ("default_speed_limit_mps",),
+    "lanelet2": ("default_speed_limit_mps",),
+    "opendrive": ("default_speed_limit_mps", "step_m"),
+}
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,13 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
             raise ConfigError(
                 f"{m.kind} map file not found: {file}{relative}", path=where, field="map.file"
             )
+        settings = _file_map_params(m, where)
         if m.kind == "commonroad":
-            scenario = read_commonroad(file)
+            scenario = read_commonroad(file, **settings)
             return scenario.road_map, scenario
         if m.kind == "opendrive":
-            return read_opendrive(file), None
-        return read_lanelet2(file), None
+            return read_opendrive(file, **settings), None
+        return read_lanelet2(file, **settings), None
     builder = SYNTHETIC_MAP_BUILDERS.get(m.kind)
     if builder is None:
         raise ConfigError(
@@ -102,6 +110,23 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         raise ConfigError(exc.reason, path=where, field=f"map.params.{exc.param}") from exc
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
         raise ConfigError(str(exc), path=where, field="map.params") from exc
+
+
+def _file_map_params(m: MapConfig, where: str) -> dict[str, Any]:
+    """A file map's ``map.params``: the reader settings of :data:`FILE_MAP_PARAMS` (``ConfigError``
+    at ``map.params.<key>`` for another key or a value that is not a finite number > 0)."""
+    allowed = FILE_MAP_PARAMS[m.kind]
+    out: dict[str, Any] = {}
+    for key, value in m.params.items():
+        field = f"map.params.{key}"
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key; {m.kind} maps take {list(allowed)}", path=where, field=field
+            )
+        if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"must be a finite number > 0, got {value}", path=where, field=field)
+        out[key] = float(value)
+    return out
 
 
 def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> dict[str, object]:

@@ -37,6 +37,7 @@ def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
 @dataclass(frozen=True)
 class MapConfig:
     kind: str  # straight | curved | intersection | merge | commonroad | lanelet2 | opendrive
+    # a synthetic map's builder arguments; a file map's reader settings (sim.build.FILE_MAP_PARAMS)
     params: dict[str, int | float] = field(default_factory=dict)
     file: str | None = (
         None  # commonroad / lanelet2 / opendrive: absolute, or relative to the shared data folder

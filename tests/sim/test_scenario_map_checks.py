@@ -62,3 +62,26 @@ def test_sim_reports_a_malformed_map_file_in_one_line(tmp_path: Path, capsys) ->
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert err == [f"error: {osm}: node 1: field lat: missing"]
+
+
+@pytest.mark.data
+def test_file_map_params_set_the_reader_and_are_checked(tmp_path: Path, shared_data: Path) -> None:
+    def scenario(params: str) -> Path:
+        path = tmp_path / "s.yaml"
+        path.write_text(
+            "name: t\nmap: {kind: opendrive, file: opendrive_esmini/e6mini.xodr, params: "
+            f"{params}}}\nduration_s: 1.0\nego: {{lane: '0_0_-3', station_m: 50.0, speed_kph: 50.0}}\n"
+        )
+        return path
+
+    (cfg,) = load_scenarios(scenario("{default_speed_limit_mps: 30.0}"))
+    built = build_scenario(cfg, shared_data)
+    assert {lane.speed_limit_mps for lane in built.road_map.lanes} == {30.0}  # no speed records
+    for params, field, reason in [
+        ("{speed_limit_mps: 30.0}", "map.params.speed_limit_mps", "opendrive maps take"),
+        ("{step_m: 0.0}", "map.params.step_m", "must be a finite number > 0, got 0.0"),
+    ]:
+        (cfg,) = load_scenarios(scenario(params))
+        with pytest.raises(ConfigError, match=reason) as info:
+            build_scenario(cfg, shared_data)
+        assert info.value.field == field
