@@ -2,7 +2,10 @@
 
   drivestack replay LOG --stack configs/stack/default.yaml --out RUN.mcap
 
-LOG is a drivestack log (.mcap) or a ROS bag (ROS 1 .bag, rosbag2 folder). Writes RUN.mcap
+LOG is a drivestack log (.mcap) or a ROS bag: a ROS 1 .bag, a rosbag2 folder, or a bare
+rosbag2 .db3 or .mcap file (a .db3 needs no metadata.yaml beside it). A drivestack log, ROS 1
+.bag or .mcap cut short replays up to the cut and says so; a rosbag2 .db3 cut short is refused
+(sqlite cannot read a cut database). Writes RUN.mcap
 (input clouds, labels and poses, plus /perception/detections, /tracking/tracks and per-frame
 timings, with Foxglove schemas: open it in Foxglove) and RUN.summary.json (frames processed
 and skipped, per-stage timing p50/p95/p99, real-time factor, label-based metrics; for a
@@ -14,7 +17,9 @@ RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --o
 directory), may not be LOG itself nor lie inside a rosbag2 LOG folder; its missing parent
 folders are created.
 Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
-when no frame was replayed at all (an empty log, a bag without LiDAR messages).
+when no frame was replayed at all (an empty log, a bag without LiDAR messages); 2 for bad
+input or settings (one line naming the file and field; nothing written), such as a Velodyne
+calibration table or model that does not fit the packets.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "def
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("log", type=Path, help="drivestack log (.mcap) or ROS bag")
+    parser.add_argument(
+        "log",
+        type=Path,
+        help="drivestack log (.mcap) or ROS bag (.bag, rosbag2 folder, or its .db3 / .mcap file)",
+    )
     parser.add_argument(
         "--stack",
         type=Path,
@@ -40,7 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=_output_file,
         required=True,
         help="output log file (.mcap; missing parent folders are created); the summary goes "
         "beside it",
@@ -84,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     # a missing log, a bad stack or a log that cannot be read (DataError) is reported by the
     # CLI: one line, exit status 2
+    out = _output_file(args.log, args.out)
     summary = replay(
         args.log,
         build_stack(args.stack, missing_ego_pose=args.missing_ego_pose),
-        args.out,
+        out,
         command=shlex.join(sys.argv),
         progress=not args.quiet,
         compression=args.compression,
@@ -98,14 +107,24 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary["clean"] else 1
 
 
-def _output_file(text: str) -> Path:
-    """``--out``: a file name (``runs/`` or ``runs/.`` names a folder: refused, as an existing
-    folder is, instead of becoming a file called ``runs``)."""
-    if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} names a folder: give a file name such as {Path(text) / 'run.mcap'}"
+def _output_file(log: Path, text: str) -> Path:
+    """``--out``: a file name, checked as :func:`~drivestack.replay.runner.check_output_path`
+    checks it, before anything is read (``runs/`` or ``runs/.`` names a folder: refused, as an
+    existing folder is, instead of becoming a file called ``runs``).
+
+    Raises:
+        DataError: naming ``--out`` (one line, exit status 2, as every other bad input).
+    """
+    from drivestack.core.errors import DataError
+    from drivestack.replay.runner import check_output_path
+
+    out = Path(text)
+    check_output_path(log, out)  # an existing folder, the input itself, ...
+    if text.endswith(("/", os.sep)) or out.name in ("", ".", ".."):
+        raise DataError(
+            f"names a folder; give a file name such as {out / 'run.mcap'}", path=f"--out {text}"
         )
-    return Path(text)
+    return out
 
 
 def _silent(text: str) -> None:
@@ -116,9 +135,7 @@ def _rosbag_config(args: argparse.Namespace) -> Any:
     """The ROS bag ingest settings of ``--ingest-config`` and ``--ego-frame`` (None: defaults)."""
     if args.ingest_config is None and args.ego_frame is None:
         return None
-    from dataclasses import replace
-
     from drivestack.ingest.rosbag.topic_map import RosbagConfig, load_rosbag_config
 
     cfg = load_rosbag_config(args.ingest_config) if args.ingest_config else RosbagConfig()
-    return cfg if args.ego_frame is None else replace(cfg, ego_frame=args.ego_frame)
+    return cfg if args.ego_frame is None else cfg.replaced(ego_frame=args.ego_frame)

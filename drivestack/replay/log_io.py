@@ -11,7 +11,10 @@ Protocol, over one duplex pipe, in order:
 - I/O side -> stack side: ``("frame", SensorFrame)`` for each input frame, at most
   ``ahead_frames`` frames (and about ``ahead_bytes`` of their data) before the stack side has
   answered them; then ``("end_of_input", reason)``, ``reason`` None or why the input stopped
-  (the text of a ``DataError``, ``ValueError`` or ``OSError`` raised by the input);
+  (the text of a ``DataError``, ``ValueError`` or ``OSError`` raised by the input: a log cut
+  short, a corrupt chunk); a ``ConfigError`` raised by the input (settings that do not fit
+  it, such as a Velodyne calibration table for another model) is no end of input but an
+  ``("error", exception)``;
   ``("closed", result)`` once the output log is complete (``result``: ``finish()``); or
   ``("error", exception)`` when anything else failed (nothing follows it). The I/O side then
   closes its end: it may be gone before the stack side has read all it sent, so a stack side
@@ -46,6 +49,7 @@ from typing import IO, Any, Literal, NoReturn
 
 import numpy as np
 
+from drivestack.core.errors import ConfigError
 from drivestack.replay.log_format import LogWriter
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -229,6 +233,8 @@ def _serve_frames(
                 source = None
                 outbox.put(("end_of_input", None))
                 continue
+            except ConfigError:
+                raise  # the settings, not the input: the run fails (serve sends the error)
             except (ValueError, OSError) as exc:  # DataError is a ValueError
                 source = None
                 outbox.put(("end_of_input", str(exc)))

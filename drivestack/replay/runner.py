@@ -1,7 +1,9 @@
 """Log replay: run the stack over every frame of a recorded drive and write what it did.
 
 Input: a drivestack log (MCAP with Foxglove schemas) or a ROS bag (ROS 1 ``.bag``, rosbag2
-directory). Output: a drivestack log with the input clouds, labels and poses plus the
+directory, or a bare rosbag2 ``.db3`` / ``.mcap`` file). A drivestack log, ROS 1 ``.bag`` or
+``.mcap`` cut short replays up to the cut and says so; a rosbag2 ``.db3`` cut short is refused
+(sqlite cannot read it). Output: a drivestack log with the input clouds, labels and poses plus the
 stack's detections (``/perception/detections``), tracks (``/tracking/tracks``) and per-frame
 stage timings (``/drivestack/timing``), and a JSON summary: frames processed and skipped
 (each skipped frame named with its reason), ingest problems, per-stage timing percentiles,
@@ -9,7 +11,10 @@ real-time factor, and quick label-based detection metrics when the log has label
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
-A bad frame is skipped, recorded and reported; the run goes on. A replay that replays no
+A bad frame is skipped, recorded and reported; the run goes on. Settings that do not fit the
+input (a ``ConfigError``, such as a Velodyne calibration table for another model, found when
+the input is opened or at its first scan) stop the run: nothing is written, an older output
+stays as it was. A replay that replays no
 frame at all (an empty log, or a bag none of whose messages make a frame) is not clean either:
 a run that checked nothing must not pass.
 
@@ -35,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from drivestack.core.atomic import partial_path, write_text_atomic
-from drivestack.core.errors import DataError
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
@@ -128,7 +133,8 @@ def open_frames(
     from drivestack.ingest.rosbag.reader import RosbagLog
 
     bag = RosbagLog(path, rosbag_config, announce=announce)
-    return bag.frames(), bag.report
+    # no "no frames" announcement: the replay's summary says why, from the report
+    return bag.frames(say_why=False), bag.report
 
 
 def check_output_path(log_path: Path, out_path: Path) -> None:
@@ -314,8 +320,8 @@ def replay(
 
     log_path, out_path = Path(log_path), Path(out_path)
     check_output_path(log_path, out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     frames, ingest_report = open_frames(log_path, rosbag_config, announce)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped: list[SkippedFrame] = []
     kitti = _kitti_scorer(log_path, skipped) if ingest_report is None else None
     notes: dict[str, int] = {}
@@ -338,6 +344,7 @@ def replay(
         return writer
 
     start = time.perf_counter()
+    bar: Any = None
     log_io = LogIO(
         frames,
         open_writer,
@@ -392,9 +399,12 @@ def replay(
             )
         ingest = log_io.close()
         if processed == 0:  # (after close: the ingest report is complete then)
-            skipped.append(SkippedFrame(-1, str(log_path), _nothing_replayed(skipped, ingest)))
+            why = _nothing_replayed(skipped, ingest, stopped=log_io.input_stopped is not None)
+            skipped.append(SkippedFrame(-1, str(log_path), why))
         os.replace(partial_path(out_path), out_path)
     except BaseException as exc:
+        if bar is not None:
+            bar.close()  # the error's line goes below the bar, not onto it
         log_io.abort()
         _keep_or_drop_partial(out_path, exc)
         raise
@@ -450,12 +460,14 @@ def crashed_log_path(out_path: Path) -> Path:
 
 def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     """After a failed replay: a crash leaves the closed, valid log of the frames before it as
-    :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C leaves
-    nothing. Either way an older ``out_path`` and its summary JSON stay as they were."""
+    :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C and a
+    configuration error (``ConfigError``: settings that do not fit the input, found at its
+    first scan) leave nothing. Either way an older ``out_path`` and its summary JSON stay as
+    they were."""
     partial = partial_path(out_path)
     if not partial.is_file():
         return
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, (KeyboardInterrupt, ConfigError)):
         partial.unlink()
         return
     crashed = crashed_log_path(out_path)
@@ -463,9 +475,12 @@ def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     exc.add_note(f"the log of the frames replayed before the failure: {crashed}")
 
 
-def _nothing_replayed(skipped: list[SkippedFrame], ingest: dict[str, Any] | None = None) -> str:
+def _nothing_replayed(
+    skipped: list[SkippedFrame], ingest: dict[str, Any] | None = None, *, stopped: bool = False
+) -> str:
     """The whole-input note of a replay that replayed no frame: for a ROS bag, what became of
-    the LiDAR messages it read (from the ingest report)."""
+    the LiDAR messages it read (from the ingest report). ``stopped``: the input broke off
+    (its "input incomplete" note is in ``skipped``)."""
     if any(s.timestamp_ns != -1 for s in skipped):
         return "no frame replayed: the stack refused every frame (listed above)"
     if ingest is not None:
@@ -482,10 +497,15 @@ def _nothing_replayed(skipped: list[SkippedFrame], ingest: dict[str, Any] | None
         if read:
             dropped = "all dropped" if sum(kinds.values()) == read else "none made a frame"
             why = "; ".join([", ".join(f"{kind}: {n}" for kind, n in kinds.items()), *partial])
+            if not why and stopped:
+                why = "the input broke off (above)"
             return (
-                f"no frame replayed: {read} LiDAR messages read, {dropped} "
-                f"({why.strip('; ') or 'no reason recorded'}; see the ingest report)"
+                f"no frame replayed: {_count(read, 'LiDAR message')} read, {dropped} "
+                f"({why.strip('; ') or 'no reason recorded'}; see the summary JSON's ingest "
+                "report)"
             )
+    if stopped:
+        return "no frame replayed: the input broke off before its first frame (above)"
     return (
         "no frame replayed: the input holds no frame to replay (for a ROS bag: no message on "
         "the LiDAR topics; see --ingest-config)"
@@ -509,10 +529,14 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"replayed {_count(summary['frames_processed'], 'frame')} "
         f"({summary['frames_skipped']} skipped by "
         f"the stack{_ingest_skips(summary)}) in "
-        f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time; {timing}"
+        f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time"
+        + (f"; {timing}" if timing else "")
     ]
     lines += [_skipped_line(s) for s in summary["skipped"]]
-    lines += [f"  {note}: {count} frames" for note, count in summary.get("frame_notes", {}).items()]
+    lines += [
+        f"  {note}: {_count(count, 'frame')}"
+        for note, count in summary.get("frame_notes", {}).items()
+    ]
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
         accepted = summary.get("ingest_accepted") or []
         counts = summary["ingest"]["counts"]
@@ -567,9 +591,14 @@ def _ratio(value: float) -> str:
 
 def _ingest_skips(summary: dict[str, Any]) -> str:
     """``", N ingest drops (listed below)"`` when a ROS bag's ingest dropped anything: a
-    message, or the packets of an unfinished frame (one entry each)."""
+    message, or the packets of an unfinished frame (one entry each). A config entry that
+    names no sensor (``unused_config``) dropped nothing: listed, not counted."""
     ingest = summary["ingest"]
-    dropped = 0 if ingest is None else sum(1 for s in ingest["skipped"] if not s["kept"])
+    dropped = (
+        0
+        if ingest is None
+        else sum(1 for s in ingest["skipped"] if not s["kept"] and s["kind"] != "unused_config")
+    )
     return f", {_count(dropped, 'ingest drop')} (listed below)" if dropped else ""
 
 

@@ -1,7 +1,7 @@
 """Opening bags and iterating their messages with ``rosbags``, recording what was skipped.
 
 ``open_bag`` opens a ROS 1 ``.bag``, a rosbag2 directory (``.db3`` or ``.mcap`` storage) or a
-bare ``.mcap`` file with :func:`default_typestore`; ``iter_bag_messages`` yields decoded
+bare ``.db3`` or ``.mcap`` file with :func:`default_typestore`; ``iter_bag_messages`` yields decoded
 messages and records every message it cannot deliver in an :class:`IngestReport`.
 """
 
@@ -199,8 +199,10 @@ def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
 
     When ``rosbags`` cannot open a ROS 1 bag or an MCAP file (no index / summary: a recording
     cut short), the file is read front to back with :class:`SalvageReader` instead and the
-    salvage is recorded in ``report`` (kind ``truncated``, kept). DataError naming the file
-    when neither works (missing, not a bag, a corrupt ``.db3``).
+    salvage is recorded in ``report`` (kind ``truncated``, kept). A rosbag2 ``.db3`` cut short
+    is not salvaged (sqlite cannot read a cut database file). DataError naming the file when
+    neither works (missing, not a bag, a corrupt ``.db3``, a rosbag2 folder without its
+    ``metadata.yaml``: its ``.db3`` or ``.mcap`` file can be given instead).
     """
     from rosbags.highlevel import AnyReader
 
@@ -222,7 +224,10 @@ def _metadata_problem(path: Path) -> str | None:
         return None
     meta = path / "metadata.yaml"
     if not meta.is_file():
-        return "missing (a rosbag2 folder needs it; `ros2 bag reindex` rebuilds it)"
+        return (
+            "missing (a rosbag2 folder needs it: `ros2 bag reindex` rebuilds it; or give the "
+            "bag's .db3 or .mcap file itself, which is read without it)"
+        )
     import yaml
 
     try:

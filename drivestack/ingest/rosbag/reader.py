@@ -1,7 +1,9 @@
 """Read a ROS 1 ``.bag`` or a ROS 2 bag (``.db3`` / ``.mcap``) into LiDAR-keyed ``SensorFrame``\\s.
 
 ``RosbagLog(path, config)`` makes two passes with ``rosbags.highlevel.AnyReader`` (or, for a
-recording cut short, :class:`~drivestack.ingest.rosbag.salvage.SalvageReader`):
+ROS 1 ``.bag`` or an ``.mcap`` cut short, :class:`~drivestack.ingest.rosbag.salvage.SalvageReader`,
+which reads it front to back up to the cut; a rosbag2 ``.db3`` cut short is refused with a
+``DataError``: sqlite cannot read a cut database file):
 
 1. the small streams: ``/tf_static`` and ``/tf`` into a :class:`TransformBuffer`, odometry
    (the ego pose source when present), ``NavSatFix``, ``CameraInfo``, Ouster metadata;
@@ -22,6 +24,12 @@ and reason (skipped, or kept degraded: no ego pose, not de-skewed, salvaged, poi
 ``is_dense = false`` clouds are normal: dropped and counted
 (:attr:`IngestReport.nonfinite_points_dropped`), not listed. A bag that yields no frame at all
 says why through ``announce``.
+
+Velodyne settings that do not fit are configuration errors, not messages to skip: a
+calibration file that is missing or not a table is refused when the log is built, and a table
+or a configured ``model`` that the packets contradict stops the read at the first scan
+(:class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`, a ``ConfigError``
+naming the ingest YAML and the key ``velodyne.<lidar>.calibration`` / ``.model``).
 """
 
 from __future__ import annotations
@@ -56,7 +64,11 @@ from drivestack.ingest.rosbag.topic_map import (
     guess_topic_map,
     normalise_msgtype,
 )
-from drivestack.ingest.rosbag.velodyne import VELODYNE_SCAN, CalibrationMismatchError
+from drivestack.ingest.rosbag.velodyne import (
+    VELODYNE_SCAN,
+    CalibrationMismatchError,
+    ModelMismatchError,
+)
 from drivestack.structures.camera import CameraCalibration, CameraImage
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -80,9 +92,11 @@ class RosbagLog:
             Velodyne LiDAR, and why a bag gave no frame.
 
     Raises:
-        DataError: the bag cannot be opened, a topic of the map is not in it, or (while
-            iterating) a Velodyne calibration table is for another model
-            (:class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`).
+        DataError: the bag cannot be opened or a topic of the map is not in it.
+        ConfigError: a Velodyne calibration file is missing or not a table (here), or (while
+            iterating) a calibration table or configured model does not fit the packets
+            (:class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`), naming
+            ``config.source`` and ``velodyne.<lidar>.<key>``.
     """
 
     def __init__(
@@ -137,6 +151,9 @@ class RosbagLog:
         self._odometry_series: PoseSeries | None = None
         self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
         self._read_small_streams()
+        for name, topic in self.topic_map.lidars.items():  # a bad calibration file: now
+            if self._msgtypes.get(topic) == VELODYNE_SCAN:
+                self._lidar_source(name, topic)
 
     def _note_topics(self, topics: list[tuple[str, str]], counts: dict[str, int | None]) -> None:
         """The LiDAR topics and the topics no frame uses, in the ingest report."""
@@ -279,11 +296,15 @@ class RosbagLog:
     def _image(
         self, camera: str, topic: str, i: int, stamp: int, msg: Any, compressed: bool
     ) -> CameraImage | None:
+        record = f"{topic} #{i}"
         try:
             decode = m.decode_compressed_image if compressed else m.decode_image
-            pixels = decode(msg, path=str(self.path), record=f"{topic} #{i}")
+            pixels = decode(msg, path=str(self.path), record=record)
             return CameraImage(pixels, self._calibration(camera, stamp), stamp)
-        except (DataError, ValueError) as exc:
+        except DataError as exc:
+            self.report.skip(topic, i, stamp, "image", _message_reason(exc, str(self.path), record))
+            return None
+        except ValueError as exc:
             self.report.skip(topic, i, stamp, "image", str(exc))
             return None
 
@@ -296,8 +317,11 @@ class RosbagLog:
                 ouster_metadata=self._ouster_metadata.get(meta_topic),
                 source=f"{self.path}:{meta_topic}",
             )
-        except DataError:
-            raise  # names its own file (a calibration table)
+        except DataError as exc:
+            if self._msgtypes[topic] != VELODYNE_SCAN:
+                raise  # names its own source (Ouster metadata)
+            # a Velodyne calibration file: a setting of the ingest config
+            raise self.config.setting_error(name, "calibration", exc) from None
         except ValueError as exc:
             raise DataError(str(exc), path=str(self.path), record=topic) from None
 
@@ -307,12 +331,17 @@ class RosbagLog:
         """The clouds one LiDAR message completes, each with its ``ego_from_lidar``."""
         out: list[tuple[PointCloud, SE3]] = []
         before = source.num_nonfinite, source.num_nonfinite_claimed_dense
+        record = f"{topic} #{i}"
         try:
-            clouds = source.feed(msg, stamp, path=str(self.path), record=f"{topic} #{i}")
-        except CalibrationMismatchError:
-            raise  # every scan would be wrong: not a message to skip
+            clouds = source.feed(msg, stamp, path=str(self.path), record=record)
+        except CalibrationMismatchError as exc:  # every scan would be wrong: not one to skip
+            key = "model" if isinstance(exc, ModelMismatchError) else "calibration"
+            name = next(n for n, t in self.topic_map.lidars.items() if t == topic)
+            raise self.config.setting_error(name, key, exc) from None
         except DataError as exc:
-            self.report.skip(topic, i, stamp, "decode", str(exc))
+            self.report.skip(
+                topic, i, stamp, "decode", _message_reason(exc, str(self.path), record)
+            )
             return out
         for kind, reason in source.repairs:
             self.report.repair(topic, i, stamp, kind, reason)
@@ -402,18 +431,19 @@ class RosbagLog:
             source=f"{self.path}:{self.topic_map.lidars[key]}#{i}",
         )
 
-    def frames(self) -> Iterator[SensorFrame]:
+    def frames(self, *, say_why: bool = True) -> Iterator[SensorFrame]:
         """Synchronised frames keyed on the first LiDAR's sweeps, in time order (a generator).
 
-        When the bag ends without a single frame, says why through ``announce`` (the key
-        LiDAR's messages read and what :attr:`report` lists for them); the details are in
-        :attr:`report`.
+        When the bag ends without a single frame and ``say_why``, says why through
+        ``announce`` (the key LiDAR's messages read and what :attr:`report` lists for them);
+        the details are in :attr:`report`. ``drivestack replay`` passes ``say_why=False``:
+        its summary says the same from the report.
         """
         made = 0
         for frame in self._synchronised_frames():
             made += 1
             yield frame
-        if not made:
+        if not made and say_why:
             self._announce(f"{self.path}: no frames: {self._no_frame_reason()}")
 
     def _no_frame_reason(self) -> str:
@@ -499,6 +529,14 @@ class RosbagLog:
             self._report_stream_end(sources, last)
             while waiting:
                 yield self._finish(key, *waiting.popleft(), recent)
+
+
+def _message_reason(exc: DataError, path: str, record: str) -> str:
+    """The text of a message's decode error for its report entry, without the bag and the
+    message (``path``, ``record``: the entry names the topic and index once)."""
+    if exc.path == path and exc.record == record:
+        return str(DataError(exc.reason, field=exc.field))
+    return str(exc)
 
 
 def _truncation(reader: Any) -> str:

@@ -22,6 +22,10 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key
 ``velodyne`` is keyed by the LiDAR names of ``topics.lidars`` (of the guessed map when
 ``topics`` is omitted); a relative ``calibration`` path is taken from the config file's folder
 (as :func:`load_rosbag_config` reads it), so a config and its calibration tables move together.
+:func:`load_rosbag_config` checks each table (the file exists and is a calibration table; a
+configured ``model``'s number of lasers) and names the YAML and the key
+(``velodyne.<lidar>.calibration``) when one is wrong; the checks that need the packets (the
+table or ``model`` against the packets' product id) name the same key when the bag is read.
 A bag without TF (packet-only
 recordings) replays with ``ego_frame`` set to the LiDAR's frame id and frames without an ego
 pose (the stack's ``missing_ego_pose: track_in_ego_frame``, not a key of this file).
@@ -32,10 +36,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from drivestack.config import load_yaml_config
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.rosbag.bag_io import normalise_msgtype
-from drivestack.ingest.rosbag.velodyne import VELODYNE_SCAN, VelodyneConfig
+from drivestack.ingest.rosbag.velodyne import (
+    VELODYNE_SCAN,
+    VelodyneConfig,
+    check_calibration_table,
+)
 
 POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
 IMAGE = "sensor_msgs/msg/Image"
@@ -82,16 +92,42 @@ class RosbagConfig:
     deskew: bool = True
     sync_latency_ns: int = 500_000_000
     velodyne: dict[str, VelodyneConfig] = field(default_factory=dict)
+    #: the YAML file the config was read from (:func:`load_rosbag_config`; not a key of it),
+    #: named by the errors about its settings; None for a config built in code
+    source: Path | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("camera_tolerance_ns", "tf_tolerance_ns", "sync_latency_ns"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
+    def replaced(self, **changes: Any) -> RosbagConfig:
+        """``dataclasses.replace(self, **changes)`` that keeps :attr:`source`."""
+        out = replace(self, **changes)
+        object.__setattr__(out, "source", self.source)
+        return out
+
+    def setting_error(self, lidar: str, key: str, exc: DataError) -> ConfigError:
+        """``exc`` (about the Velodyne settings of ``lidar``) as an error of the same type
+        naming this config's file (``RosbagConfig`` when built in code) and the key
+        ``velodyne.<lidar>.<key>``; a calibration table's own path stays in the message."""
+        table = self.velodyne[lidar].calibration if lidar in self.velodyne else None
+        reason = f"{table}: {exc.reason}" if key == "calibration" and table else exc.reason
+        where = str(self.source) if self.source is not None else "RosbagConfig"
+        kind = type(exc) if isinstance(exc, ConfigError) else ConfigError
+        return kind(reason, path=where, field=f"velodyne.{lidar}.{key}")
+
 
 def load_rosbag_config(path: str | Path) -> RosbagConfig:
     """The ingest config at ``path`` (strict YAML), relative Velodyne ``calibration`` paths
-    resolved against the file's folder."""
+    resolved against the file's folder and each calibration table checked
+    (:func:`~drivestack.ingest.rosbag.velodyne.check_calibration_table`).
+
+    Raises:
+        ConfigError: naming ``path`` and the key (``velodyne.<lidar>.calibration`` for a
+            table that is missing, not a table, or for a model with another number of lasers:
+            :class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`).
+    """
     cfg = load_yaml_config(RosbagConfig, path)
     folder = Path(path).parent
     velodyne = {
@@ -100,7 +136,15 @@ def load_rosbag_config(path: str | Path) -> RosbagConfig:
         else replace(v, calibration=folder / v.calibration)
         for name, v in cfg.velodyne.items()
     }
-    return replace(cfg, velodyne=velodyne)
+    cfg = replace(cfg, velodyne=velodyne)
+    object.__setattr__(cfg, "source", Path(path))
+    for name, v in velodyne.items():
+        if v.calibration is not None:
+            try:
+                check_calibration_table(v.calibration, v.model)
+            except DataError as exc:
+                raise cfg.setting_error(name, "calibration", exc) from None
+    return cfg
 
 
 def sensor_name(topic: str) -> str:

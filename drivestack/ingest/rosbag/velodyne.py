@@ -3,19 +3,35 @@ maintained ``velodyne-decoder`` library (C++ core, BSD-3; installs from PyPI for
 
 One ``VelodyneScan`` message (one rotation of 1206-byte packets, as the ROS driver records
 it) becomes one cloud in the message's frame: ``xyz_m`` float32 in the sensor frame (x
-forward, y left, z up), attributes ``intensity`` (float32), ``ring`` (uint16 laser index
-sorted by elevation), ``return_type`` (uint8, ``velodyne-decoder``'s ``ReturnMode``: 1 the
-strongest return, 2 the last return, 3 both at once: in dual-return mode a laser whose
-strongest return is its last gives one point marked 3; single-return packets mark every point
-with their mode, 1 or 2. nebula's clouds use their own codes, 4..10, for the same idea),
-``time_offset_ns`` (int64, per point relative to the cloud time). The cloud time is the
-decoder's host stamp of the scan.
+forward, y left, z up), attributes ``intensity`` (float32), ``ring`` (uint8 laser index
+sorted by elevation, 0 the lowest), ``return_type`` (uint8, ``velodyne-decoder``'s
+``ReturnMode``: 1 the strongest return, 2 the last return, 3 both at once: in dual-return mode
+a laser whose strongest return is its last gives one point marked 3; single-return packets
+mark every point with their mode, 1 or 2. nebula's clouds use their own codes, 4..10, for the
+same idea), ``time_offset_ns`` (int64, per point relative to the cloud time).
+
+The cloud time is the stamp of the scan's last intact packet (``velodyne-decoder`` stamps a
+scan with its last packet, as the ROS ``velodyne_driver`` stamps a ``VelodyneScan``), in
+integer nanoseconds as recorded: ``velodyne-decoder`` takes packet stamps as float seconds,
+which lose up to ~0.1 us at today's epoch, so only its per-point offsets are used.
+``time_offset_ns`` is mostly negative (the points before the last packet: about -100 ms ..
++1 ms at 10 Hz). The message's header stamp is often another packet's (nebula stamps the
+header with the first packet, ~one rotation earlier): an ingest report entry about a message
+that made no cloud (``decode``, ``time_backwards``, ...) carries that header stamp, while the
+frame and the entries about its cloud (``missing_tf``, ``no_ego_pose``, ...) carry the cloud
+time. Match report entries to frames by topic and message index (a frame's ``source`` ends in
+``<topic>#<index>``), not by time.
 
 Laser calibration comes from a YAML table (``lasers: [{rot_correction, vert_correction,
 dist_correction, ...}]``, the format ROS ``velodyne_pointcloud`` and nebula ship) or, when no
-file is given, from the tables bundled with ``velodyne-decoder`` for the model. A table whose
-laser count does not fit the model (configured, or detected from the packets' factory bytes)
-is refused (:class:`CalibrationMismatchError`): it would decode every scan wrongly.
+file is given, from the tables bundled with ``velodyne-decoder`` for the model. A table file
+that is missing or holds no ``lasers`` list is refused when the decoder is built
+(:func:`check_calibration_table`; :func:`~drivestack.ingest.rosbag.topic_map.load_rosbag_config`
+checks it when it reads the ingest YAML). A table whose laser count does not fit the model
+(configured, or detected from the packets' factory bytes), and a configured model that the
+packets' product id (factory byte 1205) contradicts, are refused
+(:class:`CalibrationMismatchError`, :class:`ModelMismatchError`: configuration errors): they
+would decode every scan wrongly, so reading stops.
 
 The azimuth window (``min_angle_deg`` -> ``max_angle_deg``) is applied here, to each point's
 own azimuth ``atan2(-y, x)`` clockwise from +x, after decoding: ``velodyne-decoder``'s
@@ -39,7 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.core.errors import DataError
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.rosbag.bag_io import (
     IngestReport,
     iter_bag_messages,
@@ -62,6 +78,18 @@ MODEL_LASERS = {
     "AlphaPrime": 128,
 }
 MODELS = tuple(MODEL_LASERS)
+#: model -> the product id (packet factory byte 1205) of its packets
+MODEL_PRODUCT_IDS = {
+    "VLP16": 0x22,
+    "PuckLite": 0x22,
+    "PuckHiRes": 0x24,
+    "VLP32C": 0x28,
+    "VLP32A": 0x23,
+    "VLP32B": 0x23,
+    "HDL32E": 0x21,
+    "VLS128": 0xA1,
+    "AlphaPrime": 0xA1,
+}
 #: packet factory byte 1205 (product id) -> (model family, number of lasers)
 PRODUCT_IDS = {
     0x21: ("HDL-32E", 32),
@@ -124,9 +152,16 @@ class VelodyneConfig:
         return width if width > 0 else width + 360.0
 
 
-class CalibrationMismatchError(DataError):
-    """The laser calibration table does not fit the sensor: every scan would decode to wrong
-    points, so reading stops instead of skipping messages one by one."""
+class CalibrationMismatchError(ConfigError):
+    """The Velodyne settings do not fit the sensor (a calibration table for another model):
+    every scan would decode to wrong points, so reading stops instead of skipping messages
+    one by one. A configuration error (``ConfigError``): ``drivestack replay`` reports it as
+    one line, exit status 2, and writes nothing."""
+
+
+class ModelMismatchError(CalibrationMismatchError):
+    """A configured ``model`` that the packets' product id (factory byte 1205) contradicts:
+    the decoder would refuse (or misread) every scan."""
 
 
 @dataclass(frozen=True)
@@ -199,11 +234,65 @@ def calibration_laser_count(path: Path) -> int | None:
     return len(lasers) if isinstance(lasers, list) else None
 
 
+def check_calibration_table(path: Path, model: str | None = None) -> int:
+    """The number of lasers of the calibration YAML at ``path``, checked as far as it can be
+    without packets: the file exists, ``velodyne-decoder`` reads it, it holds a ``lasers``
+    list, and (for a configured ``model``) the list has that model's number of lasers.
+
+    Raises:
+        DataError: naming the file: missing, unreadable, or not a calibration table.
+        CalibrationMismatchError: the table is for a model with another number of lasers.
+    """
+    import velodyne_decoder as vd
+
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise DataError(f"Velodyne calibration table: {what}", path=str(path))
+    try:
+        vd.Calibration.read(str(path))
+    except Exception as exc:
+        raise DataError(
+            "not a Velodyne calibration table (a YAML file with `lasers: [{rot_correction, "
+            "vert_correction, ...}]`, as ROS velodyne_pointcloud and nebula ship): "
+            f"{' '.join(str(exc).split())}",
+            path=str(path),
+        ) from None
+    lasers = calibration_laser_count(path)
+    if lasers is None:
+        raise DataError(
+            "not a Velodyne calibration table: no `lasers` list", path=str(path), field="lasers"
+        )
+    if model is not None and lasers != MODEL_LASERS[model]:
+        raise CalibrationMismatchError(
+            _table_mismatch(lasers, f"model {model} has {MODEL_LASERS[model]}"),
+            path=str(path),
+            field="lasers",
+        )
+    return lasers
+
+
+def _table_mismatch(table_lasers: int, sensor: str) -> str:
+    """The reason of a :class:`CalibrationMismatchError` (``sensor``: a clause saying whose
+    laser count the table's is not)."""
+    return (
+        f"the calibration table has {table_lasers} lasers but {sensor}: a table for another "
+        "model (give the sensor's own table, or none for the bundled one)"
+    )
+
+
+def _models_of(product_id: int) -> str:
+    """``0x22`` -> ``"VLP16 or PuckLite"``: the model names of packets of that product id."""
+    return " or ".join(m for m, pid in MODEL_PRODUCT_IDS.items() if pid == product_id)
+
+
 class VelodyneDecoder:
     """Decodes ``VelodyneScan`` messages (ROS 1 or ROS 2, as ``rosbags`` deserialises them).
 
-    Raises CalibrationMismatchError (at construction for a configured model, at the first
-    scan for a detected one) when the calibration table's laser count is not the sensor's.
+    Raises DataError at construction for a calibration file that is missing or not a table
+    (:func:`check_calibration_table`); CalibrationMismatchError (at construction for a
+    configured model, at each scan for a detected one) when the calibration table's laser
+    count is not the sensor's; ModelMismatchError (at each scan) when a configured model is
+    not the one the packets' product id names.
     """
 
     def __init__(self, config: VelodyneConfig) -> None:
@@ -218,50 +307,50 @@ class VelodyneDecoder:
         }
         self._calibration_lasers: int | None = None
         if config.calibration is not None:
-            try:
-                kwargs["calibration"] = vd.Calibration.read(str(config.calibration))
-            except Exception as exc:
-                raise DataError(
-                    f"cannot read Velodyne calibration: {exc}", path=str(config.calibration)
-                ) from None
-            self._calibration_lasers = calibration_laser_count(config.calibration)
-            if config.model is not None:
-                lasers = MODEL_LASERS[config.model]
-                self._check_lasers(lasers, f"model {config.model} has {lasers}")
+            self._calibration_lasers = check_calibration_table(config.calibration, config.model)
+            kwargs["calibration"] = vd.Calibration.read(str(config.calibration))
         self._vd = vd
         self._decoder = vd.ScanDecoder(vd.Config(**kwargs))
 
-    def _check_lasers(self, sensor_lasers: int, sensor: str) -> None:
-        """CalibrationMismatchError when the table's laser count is not ``sensor_lasers``
-        (``sensor``: a clause saying whose count that is)."""
+    def _check_packet_model(
+        self, data: npt.NDArray[np.uint8], intact: npt.NDArray[np.bool_], path: str, where: str
+    ) -> None:
+        """The settings against the model the packets' factory bytes name (the most common
+        product id of the intact packets; unknown product ids are left to the decoder): a
+        configured model must be that model (:class:`ModelMismatchError`), a calibration
+        table must have its number of lasers (:class:`CalibrationMismatchError`).
+        ``where``: the message, for the error."""
+        if (self.config.model is None and self._calibration_lasers is None) or not intact.any():
+            return
+        product_id = int(np.argmax(np.bincount(data[intact, PRODUCT_ID_BYTE], minlength=256)))
+        if product_id not in PRODUCT_IDS:
+            return
+        model = self.config.model
+        if model is not None and MODEL_PRODUCT_IDS[model] != product_id:
+            raise ModelMismatchError(
+                f"model {model}, but the packets of {where} come from a "
+                f"{PRODUCT_IDS[product_id][0]} (product id 0x{product_id:02x} in their factory "
+                f"bytes): set model {_models_of(product_id)}, or leave model out to detect it",
+                path=path,
+                field="model",
+            )
+        lasers = PRODUCT_IDS[product_id][1]
         table = self._calibration_lasers
-        if table is None or table == sensor_lasers:
-            return
-        raise CalibrationMismatchError(
-            f"the calibration table has {table} lasers but {sensor}: "
-            "a table for another model (give the sensor's own table, or none for the "
-            "bundled one)",
-            path=str(self.config.calibration),
-            field="lasers",
-        )
-
-    def _check_packet_model(self, data: npt.NDArray[np.uint8], where: str) -> None:
-        """With a calibration table and no configured model: the table against the model the
-        first packet's factory bytes name (unknown product ids are left to the decoder)."""
-        if self.config.model is not None or self._calibration_lasers is None or not len(data):
-            return
-        product = PRODUCT_IDS.get(int(data[0, PRODUCT_ID_BYTE]))
-        if product is not None:
-            name, lasers = product
-            clause = f"the packets of {where} come from a {lasers}-laser {name} (factory bytes)"
-            self._check_lasers(lasers, clause)
+        if model is None and table is not None and table != lasers:
+            sensor = (
+                f"the packets of {where} come from a {lasers}-laser "
+                f"{PRODUCT_IDS[product_id][0]} (factory bytes)"
+            )
+            raise CalibrationMismatchError(
+                _table_mismatch(table, sensor), path=str(self.config.calibration), field="lasers"
+            )
 
     def _packets(
         self, msg: Any, path: str, record: str | int | None
-    ) -> tuple[list[bytes], npt.NDArray[np.uint8], list[float]]:
+    ) -> tuple[list[bytes], npt.NDArray[np.uint8], list[int]]:
         """The packets' bytes (as the decoder takes them), the same as a ``(P, 1206)`` array
-        (for the checks) and their stamps (s); DataError for a packet of another size or a scan
-        without packets."""
+        (for the checks) and their stamps (integer ns); DataError for a packet of another size
+        or a scan without packets."""
         raw, stamps = [], []
         for k, packet in enumerate(msg.packets):
             data = bytes(packet.data)
@@ -273,7 +362,7 @@ class VelodyneDecoder:
                     field="packets",
                 )
             raw.append(data)
-            stamps.append(int(packet.stamp.sec) + int(packet.stamp.nanosec) * 1e-9)
+            stamps.append(int(packet.stamp.sec) * 1_000_000_000 + int(packet.stamp.nanosec))
         if not raw:
             raise DataError("scan has no packets", path=path, record=record, field="packets")
         array = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), PACKET_BYTES)
@@ -285,11 +374,12 @@ class VelodyneDecoder:
         """One ``VelodyneScan`` -> its cloud (see the module docstring) and corrupt packets.
 
         DataError when it has no (intact) packet or the decoder fails;
-        CalibrationMismatchError when the calibration table is for another model.
+        CalibrationMismatchError when the calibration table is for another model,
+        ModelMismatchError when the configured model is not the packets'.
         """
         raw, data, stamps = self._packets(msg, path, record)
-        self._check_packet_model(data, f"{path}: {record}" if record is not None else path)
         corrupt = corrupt_packet_mask(data)
+        self._check_packet_model(data, ~corrupt, path, str(record) if record is not None else path)
         if corrupt.all():
             raise DataError(
                 f"all {len(data)} packets corrupt (no Velodyne block flag or azimuth >= 360"
@@ -300,15 +390,19 @@ class VelodyneDecoder:
             )
         vd = self._vd
         packets = vd.PacketVector()
-        for k in np.flatnonzero(~corrupt):
-            packets.append(vd.VelodynePacket(stamps[k], raw[k]))
+        intact = [int(k) for k in np.flatnonzero(~corrupt)]
+        for k in intact:
+            packets.append(vd.VelodynePacket(stamps[k] * 1e-9, raw[k]))
         try:
             stamp, points = self._decoder.decode(packets, True)
         except Exception as exc:
             raise DataError(
-                f"velodyne-decoder failed: {exc}", path=path, record=record, field="packets"
+                f"velodyne-decoder failed: {_decoder_message(exc)}",
+                path=path,
+                record=record,
+                field="packets",
             ) from None
-        cloud = self._cloud(msg, round(stamp.host * 1e9), points)
+        cloud = self._cloud(msg, _scan_stamp_ns(stamp.host, [stamps[k] for k in intact]), points)
         bad = tuple(int(k) for k in np.flatnonzero(corrupt))
         return DecodedVelodyneScan(cloud, bad, len(data))
 
@@ -329,6 +423,19 @@ class VelodyneDecoder:
         )
         frame = self.config.frame or str(msg.header.frame_id) or "velodyne"
         return PointCloud(xyz, frame, stamp_ns, attributes)
+
+
+def _scan_stamp_ns(host_s: float, packet_stamps_ns: Sequence[int]) -> int:
+    """The scan time in integer ns: the recorded stamp of the packet ``velodyne-decoder``
+    stamped the scan with (its float ``host_s``, the last packet's), else ``host_s`` rounded."""
+    best = min(packet_stamps_ns, key=lambda ns: abs(ns * 1e-9 - host_s))
+    return best if abs(best * 1e-9 - host_s) < 1e-6 else round(host_s * 1e9)
+
+
+def _decoder_message(exc: Exception) -> str:
+    """``velodyne-decoder``'s error text without its HDL-64E hint (drivestack cannot
+    configure an HDL-64E; the model check names the packets' model instead)."""
+    return str(exc).split(" Note: if the device is HDL-64E", 1)[0].strip()
 
 
 def select_velodyne_topic(topics: Sequence[str], topic: str | None, path: Path) -> str:
@@ -357,8 +464,8 @@ def read_velodyne_bag(
 
     Messages that fail to decode are skipped and recorded in ``report`` (kind ``decode``);
     a scan with corrupt packets is kept without them and recorded (kind ``corrupt_packets``,
-    kept). CalibrationMismatchError (a DataError) when the calibration table is for another
-    model.
+    kept). CalibrationMismatchError (a ConfigError) when the calibration table is for another
+    model, ModelMismatchError (one too) when the configured model is not the packets'.
     """
     path = Path(path)
     report = report if report is not None else IngestReport(str(path))

@@ -285,10 +285,19 @@ def test_topic_map_from_yaml_is_strict(tmp_path: Path) -> None:
 def test_relative_velodyne_calibration_is_taken_from_the_config_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import shutil
+
+    import velodyne_decoder
+
     folder = tmp_path / "configs"
     folder.mkdir()
     config = folder / "bag.yaml"
     absolute = tmp_path / "tables" / "VLP32.yaml"
+    # the tables are checked when the config is loaded: they must exist
+    bundled = Path(velodyne_decoder.__file__).parent / "calibrations"
+    for table, name in ((folder / "cal" / "VLP16.yaml", "VLP-16.yml"), (absolute, "VLP-32C.yml")):
+        table.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(bundled / name, table)
     config.write_text(
         "velodyne:\n  top: {calibration: cal/VLP16.yaml}\n"
         f"  side: {{calibration: {absolute}}}\n  rear: {{model: VLP16}}\n"
@@ -325,8 +334,8 @@ def test_a_replay_of_no_frame_says_what_became_of_the_lidar_messages(tmp_path: P
     assert summary["frames_processed"] == 0 and not summary["clean"]
     (note,) = [s["reason"] for s in summary["skipped"]]
     assert note == (
-        "no frame replayed: 4 LiDAR messages read, all dropped (missing_tf: 4; see the ingest "
-        "report)"
+        "no frame replayed: 4 LiDAR messages read, all dropped (missing_tf: 4; see the summary "
+        "JSON's ingest report)"
     )
 
 
