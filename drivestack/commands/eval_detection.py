@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             f"only for --dataset av2 (got --dataset {args.dataset})", field="--av2-categories"
         )
     root = dataset_root(args.dataset, args.root)  # (evaluate_dataset checks --detections)
+    if args.detections is not None:
+        _check_detections_kind(args.dataset, args.detections)
     detector: Any = None
     config: Path | str = "open3d baseline"
     if args.detections is None and args.detector == "open3d-baseline":
@@ -147,6 +149,37 @@ def run(args: argparse.Namespace) -> int:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
+
+
+#: What ``--detections`` must be per dataset (a folder or a file, and its words).
+_DETECTIONS_KIND = {
+    "kitti": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
+    "kitti-tracking": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
+    "nuscenes": (False, "a nuScenes submission file (results_nusc.json)"),
+    "av2": (False, "an AV2 detections table (.feather)"),
+}
+
+
+def _check_detections_kind(dataset: str, detections: Path) -> None:
+    """Before any work: ``--detections`` with a dataset that scores only its detector run
+    (aimotive, pandaset: no result format), or of the wrong kind (a file where a folder of
+    KITTI label files is needed, a folder where a file is); a DataError naming the flag. A
+    path that does not exist is left to :func:`evaluate_dataset`."""
+    if dataset not in _DETECTIONS_KIND:
+        raise DataError(
+            f"--dataset {dataset} has no detection file format: run a detector (drivestack's, "
+            "or --detector open3d-baseline) instead",
+            path=str(detections),
+            field="--detections",
+        )
+    folder, what = _DETECTIONS_KIND[dataset]
+    if detections.exists() and detections.is_dir() != folder:
+        found = "a folder" if detections.is_dir() else "a file"
+        raise DataError(
+            f"--dataset {dataset} needs {what}, got {found}",
+            path=str(detections),
+            field="--detections",
+        )
 
 
 def _source_line(args: argparse.Namespace, config: Path | str) -> str:
@@ -233,11 +266,21 @@ def _print_summary(result: dict[str, Any]) -> None:
             )
 
 
+#: Why the ground truth of a dataset has no velocity / attributes, for the notes.
+_GT_WITHOUT = {
+    ("pandaset", "vel_err"): "PandaSet's cuboids have no velocity",
+    ("pandaset", "attr_err"): "PandaSet's cuboids have no nuScenes attributes",
+    ("nuscenes", "attr_err"): "the info file's 3D instances carry no attribute",
+    ("aimotive", "attr_err"): "aiMotive's labels have no nuScenes attributes",
+}
+
+
 def _notes(result: dict[str, Any]) -> list[str]:
     """What the figures of ``result`` do not say themselves: AP40 quantised by few labels
     (KITTI), suspect inputs the loader warned about (a 0-byte KITTI scan), the detector's yaw
-    being an axis (except boxes its config turns along the lanes) and its lack of velocity
-    (TP errors)."""
+    being an axis (except boxes its config turns along the lanes), a TP error undefined
+    because the ground truth lacks its field (velocity, attributes) and the detector's lack
+    of velocity."""
     m = result["metrics"]
     notes = []
     for cls, by_diff in m.get("labels_per_difficulty", {}).items():
@@ -252,6 +295,27 @@ def _notes(result: dict[str, Any]) -> list[str]:
                 )
     # suspect inputs (a 0-byte KITTI scan), warned about on stderr as they were read
     notes.extend(result.get("loader_warnings", []))
+    errors = m.get("tp_errors", {})
+    truth = m.get("ground_truth", {})
+    gt_without = {
+        metric: field
+        for metric, key, field in (
+            ("vel_err", "with_velocity", "velocity"),
+            ("attr_err", "with_attribute", "attributes"),
+        )
+        if metric in errors and truth.get("boxes") and truth.get(key) == 0
+    }
+    for metric, field in gt_without.items():
+        dataset = str(result.get("dataset"))
+        source = _GT_WITHOUT.get(
+            (dataset, metric), f"drivestack reads no {field} from the {dataset} labels"
+        )
+        notes.append(
+            f"{metric} {errors[metric]:.3f} comes from the ground truth having no {field} in "
+            f"this sample ({source}): every {metric} is undefined and scored 1, the devkit's "
+            "all-NaN rule, whatever the detector outputs (a perfect copy of the labels scores "
+            "it too); it enters the NDS"
+        )
     outputs = result.get("detector_outputs")
     if outputs is None:
         return notes
@@ -268,12 +332,10 @@ def _notes(result: dict[str, Any]) -> list[str]:
             f"orient_along_lanes): the {orientation} of other objects heading the other way "
             "is near pi"
         )
-    errors = m.get("tp_errors", {})
-    if outputs["boxes_with_velocity"] == 0 and "vel_err" in errors:
+    if outputs["boxes_with_velocity"] == 0 and "vel_err" in errors and "vel_err" not in gt_without:
         notes.append(
-            "the detector outputs no velocity (all zero) and no attributes: vel_err "
-            f"{errors['vel_err']:.3f} and attr_err {errors.get('attr_err', float('nan')):.3f} "
-            "measure their absence, and enter the NDS"
+            f"the detector outputs no velocity (all zero): vel_err {errors['vel_err']:.3f} "
+            "measures its absence against the labels' velocities, and enters the NDS"
         )
     return notes
 

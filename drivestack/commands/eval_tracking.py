@@ -17,6 +17,7 @@ on the threshold) and writes OUT/metrics.json (with the config it ran with and t
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -230,6 +231,8 @@ def _run_lidar(
         evaluate_class_thresholds,
         load_ground_truth,
         load_results,
+        no_label_notes,
+        other_class_notes,
         table_heading,
         table_notes,
     )
@@ -249,6 +252,10 @@ def _run_lidar(
         check_result_files(args.results, classes, seqmap)
         report["results"] = str(args.results)
         results = {cls: load_results(args.results, cls, seqmap) for cls in classes}
+        for cls in classes:  # rows of another class in a class's folder: said, counted
+            for note in other_class_notes(args.results, cls, results[cls]):
+                print(f"warning: {note}", file=sys.stderr)
+                report.setdefault("notes", []).append(note)
     else:
         results = _track(args, seqmap, classes, report)
     t0 = time.perf_counter()
@@ -267,7 +274,9 @@ def _run_lidar(
             "classes": {cls: m.as_dict() for cls, m in metrics.items()},
         }
     print()
-    for note in table_notes([args.similarity]):
+    notes = report.setdefault("notes", [])
+    notes += no_label_notes({cls: per_class[cls][0] for cls in classes})
+    for note in [*table_notes([args.similarity]), *notes]:
         print(f"note: {note}")
     print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
     report["metrics"] = metrics_out

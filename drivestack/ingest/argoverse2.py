@@ -95,6 +95,8 @@ CLASS_TO_CATEGORY: dict[ObjectClass, str] = {
     ObjectClass.ANIMAL: "ANIMAL",
 }
 
+_QUATERNION = ("qw", "qx", "qy", "qz")
+_BOX_COLUMNS = ("tx_m", "ty_m", "tz_m", "length_m", "width_m", "height_m")
 _CUBOID_COLUMNS = (
     "timestamp_ns",
     "category",
@@ -376,8 +378,8 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
     Optional columns: ``track_uuid``, ``num_interior_pts``, ``score``, ``log_id``; ``log_id``
     defaults to the argument, then to the parent folder name. Raises ``DataError`` naming the
     file and column for a missing column, nulls or a non-integer ``timestamp_ns`` /
-    ``num_interior_pts``, and the row for a non-finite value, a zero quaternion or a negative
-    size.
+    ``num_interior_pts``, and the row and column for a NaN / infinite value (``score``
+    included), a zero quaternion or a negative size.
     """
     import pyarrow.feather as feather
 
@@ -390,20 +392,22 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
         tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names),
         integer=("num_interior_pts",),
     )
-    quat = np.stack([cols[k] for k in ("qw", "qx", "qy", "qz")], axis=1).astype(np.float64)
-    boxes = np.stack(
-        [cols[k] for k in ("tx_m", "ty_m", "tz_m", "length_m", "width_m", "height_m")], axis=1
-    ).astype(np.float64)
-    bad = (
-        ~np.isfinite(np.concatenate([boxes, quat], axis=1)).all(axis=1)
-        | (np.linalg.norm(quat, axis=1) < 1e-9)
-        | np.any(boxes[:, 3:6] < 0, axis=1)
+    quat = np.stack([cols[k] for k in _QUATERNION], axis=1).astype(np.float64)
+    boxes = np.stack([cols[k] for k in _BOX_COLUMNS], axis=1).astype(np.float64)
+    score = opt["score"].astype(np.float64) if "score" in opt else np.ones(n)
+    _check_quaternion_rows(
+        np.concatenate([quat, boxes, score[:, None]], axis=1),
+        (*_QUATERNION, *_BOX_COLUMNS, "score"),
+        path=p,
     )
-    if bad.any():
+    negative = boxes[:, 3:6] < 0
+    if negative.any():
+        row, col = (int(v) for v in np.argwhere(negative)[0])
         raise DataError(
-            "non-finite values, a zero quaternion or a negative size",
+            f"negative size {boxes[row, 3 + col]:g}",
             path=p,
-            record=f"row {int(np.flatnonzero(bad)[0])}",
+            record=f"row {row}",
+            field=_BOX_COLUMNS[3 + col],
         )
     rot = quaternion_to_rotation_matrix(quat)
     yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
@@ -419,7 +423,7 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
         num_interior_pts=opt["num_interior_pts"].astype(np.int64)
         if "num_interior_pts" in opt
         else np.full(n, -1, dtype=np.int64),
-        score=opt["score"].astype(np.float64) if "score" in opt else np.ones(n),
+        score=score,
         log_id=opt["log_id"].astype(str)
         if "log_id" in opt
         else np.full(n, default_log, dtype=object).astype(str),
@@ -461,16 +465,28 @@ def read_av2_poses(path: str | Path) -> Av2Poses:
     return Av2Poses(cols["timestamp_ns"][order].astype(np.int64), pose, str(path))
 
 
+def _check_quaternion_rows(values: np.ndarray, names: Sequence[str], *, path: str) -> None:
+    """``DataError`` naming the row and column of the first NaN / infinite value of ``(N, C)``
+    ``values`` (column ``names``), then the row of the first zero quaternion (the first four
+    columns, ``qw qx qy qz``)."""
+    check_finite(values, names, path=path, record="row {}".format)
+    zero = np.flatnonzero(np.linalg.norm(values[:, :4], axis=1) < 1e-9)
+    if zero.size:
+        raise DataError(
+            "zero quaternion",
+            path=path,
+            record=f"row {int(zero[0])}",
+            field="/".join(names[:4]),
+        )
+
+
 def _check_pose_rows(
     timestamp_ns: np.ndarray, values: np.ndarray, names: tuple[str, ...], *, path: str
 ) -> None:
     """``DataError`` naming the row and column of the first bad pose row: ``(N, 7)``
     ``values`` (``qw qx qy qz tx ty tz``, column ``names``) NaN / infinite or a zero quaternion,
     or a ``(N,)`` ``timestamp_ns`` that an earlier row has (naming both rows)."""
-    check_finite(values, names, path=path, record="row {}".format)
-    zero = np.flatnonzero(np.linalg.norm(values[:, :4], axis=1) < 1e-9)
-    if zero.size:
-        raise DataError("zero quaternion", path=path, record=f"row {int(zero[0])}", field="qw")
+    _check_quaternion_rows(values, names, path=path)
     order = np.argsort(timestamp_ns, kind="stable")
     repeated = np.flatnonzero(np.diff(timestamp_ns[order]) == 0)
     if repeated.size:

@@ -255,6 +255,20 @@ def parse_numbers(
         raise
 
 
+def check_column_counts(
+    rows: Sequence[Sequence[str]], *, path: str, line_numbers: Sequence[int]
+) -> None:
+    """``DataError`` naming the first line whose column count differs from the first line's:
+    a file mixing rows with and without a score (a row's score would be made up)."""
+    for fields, line_no in zip(rows, line_numbers, strict=True):
+        if len(fields) != len(rows[0]):
+            raise DataError(
+                f"expected {len(rows[0])} columns like the first line, got {len(fields)}",
+                path=path,
+                record=f"line {line_no}",
+            )
+
+
 def parse_object_rows(
     rows: Sequence[Sequence[str]],
     *,

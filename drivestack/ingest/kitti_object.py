@@ -26,6 +26,7 @@ from drivestack.ingest._points import check_plausible_range, finite_cloud, read_
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KittiObjects,
+    check_column_counts,
     check_rows_writable,
     objects_to_boxes,
     parse_object_rows,
@@ -48,14 +49,17 @@ def read_kitti_label(path: str | Path) -> KittiObjects:
 
     Rows without a score get 1.0; a written ``nan`` score is an error. Raises ``DataError``
     naming the file, line and field (see
-    :func:`~drivestack.ingest.kitti_format.parse_object_rows`).
+    :func:`~drivestack.ingest.kitti_format.parse_object_rows`), and the line of a row whose
+    column count differs from the first row's (rows with and without a score mixed).
     """
     rows, line_numbers = [], []
     for line_no, line in enumerate(read_text_lines(path), start=1):
         if line.strip():
             rows.append(line.split())
             line_numbers.append(line_no)
-    return parse_object_rows(rows, path=str(path), line_numbers=line_numbers)[1]
+    objects = parse_object_rows(rows, path=str(path), line_numbers=line_numbers)[1]
+    check_column_counts(rows, path=str(path), line_numbers=line_numbers)
+    return objects
 
 
 def format_kitti_label(objects: KittiObjects, *, with_score: bool = True) -> str:

@@ -38,6 +38,7 @@ from drivestack.ingest.kitti_format import (
     KITTI_OBJECT_FIELDS,
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
+    check_column_counts,
     check_rows_writable,
     is_dont_care,
     objects_to_boxes,
@@ -59,8 +60,10 @@ AB3DMOT_TYPE_IDS: dict[int, str] = {1: "Pedestrian", 2: "Car", 3: "Cyclist"}
 
 
 # -- readers ----------------------------------------------------------------------------------
-def read_tracking_labels(path: str | Path) -> KittiObjects:
+def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> KittiObjects:
     """Read a ``label_02`` file (17 columns) or a tracking result file (18, with score).
+    ``n_frames``: the sequence's frame count (seqmap), when known: a frame of ``n_frames``
+    or more is an error (the devkit never visits it).
 
     A missing file is an error; an empty file gives zero rows. Labels get ``score = NaN``.
     Truncation is -1 or a level 0 / 1 / 2 (a fraction in [0, 1] is accepted too), occlusion an
@@ -89,14 +92,17 @@ def read_tracking_labels(path: str | Path) -> KittiObjects:
         leading=("frame", "track_id"),
         missing_score=np.nan,
     )
-    for fields, line_no in zip(rows, line_numbers, strict=True):
-        if len(fields) != len(rows[0]):
-            raise DataError(
-                f"expected {len(rows[0])} columns like the first line, got {len(fields)}",
-                path=p,
-                record=f"line {line_no}",
-            )
+    check_column_counts(rows, path=p, line_numbers=line_numbers)
     check_frame_track_ids(ids, objects.type_name, path=p, line_numbers=line_numbers)
+    if n_frames is not None:
+        check_integer_column(
+            ids[:, 0],
+            maximum=n_frames - 1,
+            path=p,
+            record=line_record(line_numbers),
+            field="frame",
+            reason=f"frame {{value:g}} beyond the sequence's {n_frames} frames",
+        )
     return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
 
 

@@ -609,7 +609,9 @@ class SubmissionBoxes:
         )
 
 
-def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
+def read_submission(
+    path: str | Path, *, warnings: list[str] | None = None
+) -> dict[str, SubmissionBoxes]:
     """Read a nuScenes detection submission, checked as the nuScenes devkit's loader checks
     it (``load_prediction`` / ``DetectionBox``) and a little stricter.
 
@@ -619,7 +621,8 @@ def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
     NaN meaning unknown (kept NaN); ``detection_name`` one of :data:`DETECTION_NAMES`;
     ``detection_score`` a finite number (not a string); ``attribute_name`` "" or one of
     :data:`CLASS_ATTRIBUTES` of its class. ``DataError`` naming the file, the box
-    (``results[token][j]``) and the field otherwise.
+    (``results[token][j]``) and the field otherwise. ``warnings``: gets a line for what the
+    devkit refuses but scoring does not need (no ``meta`` object).
     """
     p = str(path)
     try:
@@ -628,6 +631,11 @@ def read_submission(path: str | Path) -> dict[str, SubmissionBoxes]:
         raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise DataError("expected an object with a 'results' mapping", path=p, field="results")
+    if warnings is not None and not isinstance(doc.get("meta"), dict):
+        warnings.append(
+            f"{p}: no 'meta' object (use_camera, use_lidar, use_radar, use_map, use_external): "
+            "scored all the same, but the nuScenes devkit refuses such a submission"
+        )
     return {str(token): sample_boxes(items, str(token), path=p)
             for token, items in doc["results"].items()}  # fmt: skip
 

@@ -137,7 +137,8 @@ def _per_planner(rows: tuple[ScenarioRow, ...]) -> dict[str, dict[str, Any]]:
 
 
 def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
-    """KITTI AP tables (class x kind -> easy/moderate/hard) or the protocol's scalar metrics."""
+    """KITTI AP tables (class x kind -> easy/moderate/hard) or the protocol's scalar metrics,
+    AV2's per-category summary (``av2_summary``) and the notes eval detection wrote."""
     metrics = data.get("metrics", {})
     kitti: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
@@ -161,6 +162,17 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
             for sub, v in value.items():
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     scalars[f"{key}.{sub}"] = float(v)
+    # AV2: per category (and AVERAGE_METRICS) AP / ATE / ASE / AOE / CDS, two levels deep
+    summary = metrics.get("summary")
+    av2: dict[str, dict[str, float]] = {}
+    for cat, row in summary.items() if isinstance(summary, dict) else ():
+        if isinstance(row, dict):
+            av2[str(cat)] = {
+                str(k): float(v)
+                for k, v in row.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+    notes = data.get("notes")
     return {
         "dataset": data.get("dataset"),
         "protocol": metrics.get("protocol"),
@@ -168,6 +180,9 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
         "source": data.get("source"),
         "kitti_ap": kitti,
         "scalars": dict(list(scalars.items())[:80]),
+        "av2_summary": av2,
+        # what eval detection printed under its table (AP40 quantisation, undefined errors)
+        "notes": [str(n) for n in notes] if isinstance(notes, list) else [],
         "pr_curves": pr_curves(data.get("pr_curves")),
     }
 
@@ -275,9 +290,15 @@ def _headline(
             label = "Overall" if "Overall" in tb["rows"] else next(iter(tb["rows"]))
             pub = tb["published"].get(label, {})
             base_tb = baseline_table(baseline_tracking, t["file"], tb)
+            no_labels = set(tb.get("no_labels", ()))
+            unlabelled = (
+                ", n/a: no labelled objects"
+                if no_labels and (label in no_labels or no_labels >= set(tb["rows"]) - {"Overall"})
+                else ""
+            )
             lines.append(
                 {
-                    "name": f"tracking {label} sAMOTA ({table_title(tb)})",
+                    "name": f"tracking {label} sAMOTA ({table_title(tb)}{unlabelled})",
                     "value": row["sAMOTA"],
                     "baseline": base_tb["rows"].get(label, {}).get("sAMOTA") if base_tb else None,
                     "anchor": pub.get("sAMOTA"),

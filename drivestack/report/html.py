@@ -448,7 +448,8 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
                     if cls in tb["rows"]:
                         who = tb.get("source") or "drivestack"
                         source = f"{who} ({mode})" if mode else who
-                        html.append(row_cells(cls, source, tb["rows"][cls]))
+                        label = f"{cls} (no labels)" if cls in tb.get("no_labels", ()) else cls
+                        html.append(row_cells(label, source, tb["rows"][cls]))
                 first = t["tables"][ks[0]]
                 pub = first["published"].get(cls)
                 if pub:
@@ -460,6 +461,16 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
             html.append("</tbody></table>")
             first = t["tables"][ks[0]]
             notes = [first.get("published_note"), first.get("hota_note")]
+            no_labels = list(
+                dict.fromkeys(c for k in ks for c in t["tables"][k].get("no_labels", ()))
+            )
+            if no_labels:
+                notes.append(
+                    f"{', '.join(no_labels)}: no labelled objects in the sequences scored, so "
+                    "the rates (sAMOTA .. MOTP, HOTA ..) are n/a, not a measurement; the counts "
+                    "are shown (FP: its tracks)"
+                    + ("; the Overall rates average the other classes" if len(classes) > 1 else "")
+                )
             html += [f'<p class="note">{escape(n)}.</p>' for n in notes if n]
             for k in ks:
                 uri = figures.get(f"tracking:{t['file']}:{k}")
@@ -492,6 +503,24 @@ def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
                     + "</tr>"
                 )
             html.append("</tbody></table>")
+        av2 = det.get("av2_summary") or {}
+        if av2:
+            columns = list(dict.fromkeys(k for row in av2.values() for k in row))
+            html.append(
+                "<table><thead><tr><th class=l>category</th>"
+                + "".join(f"<th>{escape(c)}</th>" for c in columns)
+                + "</tr></thead><tbody>"
+            )
+            for cat, row in av2.items():
+                html.append(
+                    f"<tr>{_td(cat, css='l')}"
+                    + "".join(_td(row.get(c), digits=3) for c in columns)
+                    + "</tr>"
+                )
+            html.append(
+                '</tbody></table><p class="note">AP and CDS in [0, 1]; ATE m, ASE 1-IoU, '
+                "AOE rad.</p>"
+            )
         if det["scalars"]:
             html.append(
                 "<table><tbody>"
@@ -501,6 +530,7 @@ def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
                 )
                 + "</tbody></table>"
             )
+        html += [f'<p class="note">{escape(n)}.</p>' for n in det.get("notes", [])]
         html.append(_detection_against_baseline(d, det["file"]))
         uri = figures.get(f"detection_pr:{det['file']}")
         if uri:

@@ -30,6 +30,7 @@ is shown beside a 2D table of a ``training`` run (:func:`hota_anchor`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,11 +191,23 @@ def _percent(fraction: object) -> float | None:
     return 100.0 * float(fraction)
 
 
+def has_no_labels(metrics: dict[str, Any]) -> bool:
+    """Whether one class's ``as_dict`` scored no labelled object (``n_gt`` 0: MOTA and the
+    other rates are undefined, stored as null): its rates are not a measurement."""
+    best = metrics["clear"]["best"]
+    return best.get("n_gt") == 0 or best.get("MOTA") is None
+
+
 def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
     """Our row in AB3DMOT's columns (rates in percent) from one class's ``as_dict``, and
-    HOTA / DetA / AssA / LocA (percent; None when the result has no ``hota``)."""
+    HOTA / DetA / AssA / LocA (percent; None when the result has no ``hota``). A class
+    without labelled objects (:func:`has_no_labels`) has None for every rate (n/a) and its
+    counts (its FP)."""
     clear = metrics["clear"]
     best = clear["best"]
+    counts = {c: float(best[c]) for c in COUNT_COLUMNS}
+    if has_no_labels(metrics):
+        return {**dict.fromkeys(RATE_COLUMNS), **counts}
     hota = metrics.get("hota")
     hota = hota if isinstance(hota, dict) else {}
     hota_cols = {c: _percent(hota.get(c)) for c in HOTA_COLUMNS}
@@ -205,19 +218,21 @@ def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
         "AMOTP": 100.0 * clear["AMOTP"],
         "MOTA": 100.0 * best["MOTA"],
         "MOTP": 100.0 * best["MOTP"],
-        "IDS": float(best["IDS"]),
-        "FRAG": float(best["FRAG"]),
-        "FP": float(best["FP"]),
-        "FN": float(best["FN"]),
+        **counts,
     }
 
 
-def overall_row(rows: dict[str, dict[str, float | None]]) -> dict[str, float | None]:
+def overall_row(
+    rows: dict[str, dict[str, float | None]], no_labels: Sequence[str] = ()
+) -> dict[str, float | None]:
     """AB3DMOT's "Overall": rates averaged over the classes, counts summed (None for a
-    column some class lacks, e.g. HOTA of an older result)."""
+    column some class lacks, e.g. HOTA of an older result). The classes of ``no_labels``
+    (no labelled object: rates n/a) add their counts but not their rates; the rates are
+    None when no class has labels."""
     out: dict[str, float | None] = {}
     for column in (*RATE_COLUMNS, *COUNT_COLUMNS):
-        values = [r.get(column) for r in rows.values()]
+        skip = no_labels if column in RATE_COLUMNS else ()
+        values = [r.get(column) for cls, r in rows.items() if cls not in skip]
         numbers = [v for v in values if v is not None]
         if len(numbers) < len(values) or not numbers:
             out[column] = None
@@ -427,14 +442,17 @@ def tracking_tables(
     """One table per IoU threshold (and mode, :func:`tracking_blocks`): our rows (named
     ``source``: :func:`results_source`), the published rows (``published``, named
     ``published_name``, with a ``published_note`` when they are another code's or absent)
-    and the published HOTA anchor (``hota_anchor``, or None with a ``hota_note``)."""
+    and the published HOTA anchor (``hota_anchor``, or None with a ``hota_note``);
+    ``no_labels``: the classes without a labelled object in the sequences scored (rates n/a,
+    left out of the Overall rates)."""
     published = published if published is not None else Published()
     tables = []
     for block in tracking_blocks(result):
         similarity, iou = block["similarity"], block["iou"]
         ours = {cls: class_row(m) for cls, m in block["classes"].items()}
+        no_labels = [cls for cls, m in block["classes"].items() if has_no_labels(m)]
         if len(ours) > 1:
-            ours["Overall"] = overall_row(ours)
+            ours["Overall"] = overall_row(ours, no_labels)
         rows, name, note = _published_choice(result, similarity, iou, anchors, published)
         hota, hota_note = _hota_anchor(result, similarity, list(ours), published)
         tables.append(
@@ -450,6 +468,7 @@ def tracking_tables(
                 "published_note": note,
                 "hota_anchor": hota,
                 "hota_note": hota_note,
+                "no_labels": no_labels,
                 "curves": {
                     cls: {
                         "recall": [p["recall_threshold"] for p in m["clear"]["per_threshold"]],

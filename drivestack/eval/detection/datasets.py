@@ -8,7 +8,7 @@ protocol (KITTI objects, nuScenes eval boxes, AV2 cuboids).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +188,11 @@ def av2_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
             yield LabelledFrame(f"{log.name}/{ts}", frame, at)
 
 
-def _group_gt(frame: SensorFrame) -> Any:
-    """Ego-frame labels as center-distance eval boxes of class groups, with LiDAR point counts."""
+def _group_gt(frame: SensorFrame, *, velocity_known: bool = True) -> Any:
+    """Ego-frame labels as center-distance eval boxes of class groups, with LiDAR point counts.
+    ``velocity_known=False``: the dataset's labels have no velocity (PandaSet): NaN, which adds
+    no velocity error (all NaN: the worst, 1, as the devkit's nan-aware cummean), instead of
+    the 0 m/s the boxes default to."""
     from drivestack.eval.detection.nuscenes import EvalBoxes
     from drivestack.eval.detection.run import CLASS_GROUPS
     from drivestack.kernels import points_in_boxes
@@ -202,7 +205,10 @@ def _group_gt(frame: SensorFrame) -> Any:
             axis=0
         )
     names = {int(c): g for g, members in CLASS_GROUPS.items() for c in members}
-    return EvalBoxes.from_boxes(labels, names, num_pts=num_pts)
+    gt = EvalBoxes.from_boxes(labels, names, num_pts=num_pts)
+    if not velocity_known:
+        gt = replace(gt, velocity_mps=np.full_like(gt.velocity_mps, np.nan))
+    return gt
 
 
 def aimotive_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
@@ -225,7 +231,8 @@ def pandaset_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
         raise DataError("no lidar/NN.npz", path=str(root))
     for index in indices:
         frame = read_pandaset_frame(root, index)  # points are needed to drop empty labels
-        yield LabelledFrame(f"{index:02d}", frame, _group_gt(frame))
+        # cuboids.parquet has no velocity (only stationary / object_motion): unknown, NaN
+        yield LabelledFrame(f"{index:02d}", frame, _group_gt(frame, velocity_known=False))
 
 
 LOADERS = {

@@ -100,9 +100,9 @@ def resolve_av2_categories(requested: str, detections: Path | None) -> str:
         return requested
     if detections is None:
         return "groups"
-    from drivestack.ingest.argoverse2 import CLASS_TO_CATEGORY, read_av2_cuboids
+    from drivestack.ingest.argoverse2 import CLASS_TO_CATEGORY
 
-    found = set(_cached(detections, read_av2_cuboids).category.tolist()) - {""}
+    found = set(read_av2_detections(detections).category.tolist()) - {""}
     if found <= set(CLASS_GROUPS):
         return "groups"
     if found - set(CLASS_TO_CATEGORY.values()):
@@ -114,6 +114,41 @@ def resolve_av2_categories(requested: str, detections: Path | None) -> str:
         path=str(detections),
         field="--av2-categories",
     )
+
+
+def read_av2_detections(path: Path) -> Any:
+    """An AV2 detections table (:func:`~drivestack.ingest.argoverse2.read_av2_cuboids`:
+    finite numbers and score, non-zero quaternions, sizes of 0 or more) whose categories are
+    AV2 categories or drivestack's group names (:data:`CLASS_GROUPS`; ``""`` is an UNKNOWN
+    detection). Read once per evaluation (:func:`_cached`).
+
+    Raises:
+        DataError: naming the file, the first row and field ``category`` of any other
+            category (a misspelt one would be dropped as of another category).
+    """
+    from drivestack.ingest.argoverse2 import (
+        CATEGORY_TO_CLASS,
+        UNMAPPED_CATEGORIES,
+        read_av2_cuboids,
+    )
+
+    def read(p: Path) -> Any:
+        table = read_av2_cuboids(p)
+        known = set(CATEGORY_TO_CLASS) | UNMAPPED_CATEGORIES | set(CLASS_GROUPS)
+        unknown = ~np.isin(table.category.astype(str), sorted(known))
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise DataError(
+                f"unknown category {str(table.category[row])!r} ({int(unknown.sum())} row(s)): "
+                "expected an AV2 category (REGULAR_VEHICLE, PEDESTRIAN, ...) or a drivestack "
+                f"class group ({', '.join(CLASS_GROUPS)})",
+                path=str(p),
+                record=f"row {row}",
+                field="category",
+            )
+        return table
+
+    return _cached(path, read)
 
 
 class DetectorStage(Protocol):
@@ -279,6 +314,10 @@ def evaluate_dataset(
             av2_rows.append(_av2_native_rows(boxes, lf))
     if not keys:
         raise DataError("no labelled frames", path=str(root))
+    if dataset == "nuscenes" and detections is not None:  # said, kept for metrics.json
+        for warning in _submission_warnings(detections, root):
+            print(f"warning: {warning}", file=sys.stderr)
+            warnings.append(warning)
     curves: dict[str, Any] = {}
     metrics = _score(
         dataset, root, gts, dts, external=detections is not None, curves_out=curves, av2=av2_mode
@@ -309,6 +348,38 @@ def evaluate_dataset(
     if dataset == "av2" and detections is not None:
         result["logs_without_detections"] = _av2_logs_without_detections(keys, detections)
     return result
+
+
+def _read_submission(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """A nuScenes submission (:func:`~drivestack.ingest.nuscenes.read_submission`) and its
+    warnings, read once per evaluation (:func:`_cached`)."""
+    from drivestack.ingest.nuscenes import read_submission
+
+    def read(p: Path) -> tuple[dict[str, Any], list[str]]:
+        warnings: list[str] = []
+        return read_submission(p, warnings=warnings), warnings
+
+    result: tuple[dict[str, Any], list[str]] = _cached(path, read)
+    return result
+
+
+def _submission_warnings(path: Path, root: Path) -> list[str]:
+    """What the nuScenes devkit refuses in a submission but scoring does not need: no
+    ``meta``, and sample tokens that are not labelled samples under ``root`` (not scored; the
+    devkit requires the submission's samples to be the evaluated set). Labelled samples left
+    out by ``--max-frames`` are not counted."""
+    boxes, warnings = _read_submission(path)
+    labelled = {lf.key for lf in labelled_frames("nuscenes", root, load_points=False)}
+    unknown = sorted(set(boxes) - labelled)
+    if unknown:
+        n_boxes = sum(len(boxes[t].detection_name) for t in unknown)
+        warnings = [
+            *warnings,
+            f"{path}: {len(unknown)} sample token(s) that are no labelled sample of "
+            f"{root} (first {unknown[0]!r}, {n_boxes} box(es) in all): not scored; the "
+            "nuScenes devkit requires the submission's samples to equal the evaluated set",
+        ]
+    return warnings
 
 
 def _turns_along_lanes(detector: DetectorStage | None) -> bool:
@@ -371,9 +442,7 @@ def _av2_logs_without_detections(keys: list[str], files: Path) -> list[str]:
     """The scored logs (``keys`` ``<log_id>/<timestamp_ns>``) without a single row in the
     detections table ``files``, each announced on stderr: the AV2 protocol scores them as
     no detections (it does not require every log), which is most likely a wrong file."""
-    from drivestack.ingest.argoverse2 import read_av2_cuboids
-
-    have = set(_cached(files, read_av2_cuboids).log_id.tolist())
+    have = set(read_av2_detections(files).log_id.tolist())
     missing = sorted({k.split("/")[0] for k in keys} - have)
     for log_id in missing:
         print(
@@ -405,13 +474,13 @@ def _native_detections(
         return objs
     if dataset == "nuscenes":
         from drivestack.eval.detection.nuscenes import EvalBoxes
-        from drivestack.ingest.nuscenes import boxes_to_submission, read_submission, sample_boxes
+        from drivestack.ingest.nuscenes import boxes_to_submission, sample_boxes
 
         world_from_lidar = lf.calib
         lidar_from_ego = lf.frame.ego_from_sensor[LIDAR].inverse()
         if boxes is None:
             assert files is not None
-            sub = _cached(files, read_submission).get(lf.key)
+            sub = _read_submission(files)[0].get(lf.key)
             if sub is None:  # the devkit requires every sample of the split (may be empty)
                 raise DataError(
                     "no entry for a labelled sample (an empty list means no detections)",
@@ -424,12 +493,12 @@ def _native_detections(
         ego_from_world = (world_from_lidar @ lidar_from_ego).inverse()
         return EvalBoxes.from_submission(sub, ego_from_world=ego_from_world)
     if dataset == "av2":
-        from drivestack.ingest.argoverse2 import cuboids_from_boxes, read_av2_cuboids
+        from drivestack.ingest.argoverse2 import cuboids_from_boxes
 
         log_id, ts = lf.key.split("/")
         if boxes is None:
             assert files is not None
-            table = _cached(files, read_av2_cuboids)
+            table = read_av2_detections(files)
             return table.select((table.log_id == log_id) & (table.timestamp_ns == int(ts)))
         if av2_mode == "official":
             from drivestack.ingest.argoverse2 import av2_categories
@@ -474,6 +543,7 @@ def _score(
             "labels_in_range": counts,
             # scored AP 0 and averaged into the mAP all the same, as the official evaluator does
             "classes_without_labels_in_range": [c for c, n in counts.items() if not n],
+            "ground_truth": ground_truth_fields(gts),
             **res.to_dict(),
         }
     if dataset == "av2":
@@ -527,9 +597,20 @@ def _score(
             # groups with no scorable label: no AP (not 0), left out of the mean
             "groups_without_labels": unlabelled,
             "labels_in_range": counts,
+            "ground_truth": ground_truth_fields(gts),
             **groups.to_dict(),
         }
     raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def ground_truth_fields(gts: list[Any]) -> dict[str, int]:
+    """What the ground-truth eval boxes carry for the TP errors that need it: ``boxes``, those
+    ``with_velocity`` (finite; an unknown one is NaN) and ``with_attribute`` (non-empty). A
+    field no box has makes its error all-NaN, scored 1 whatever the detector outputs."""
+    boxes = sum(len(g.detection_name) for g in gts)
+    velocity = sum(int(np.isfinite(g.velocity_mps).all(axis=1).sum()) for g in gts)
+    attribute = sum(int((np.asarray(g.attribute_name) != "").sum()) for g in gts)
+    return {"boxes": boxes, "with_velocity": velocity, "with_attribute": attribute}
 
 
 def labelled_groups_config(

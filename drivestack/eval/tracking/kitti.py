@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.clear import ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
@@ -133,8 +135,33 @@ def load_ground_truth(label_dir: Path, seqmap: Sequence[SeqmapEntry]) -> dict[st
 def load_results(
     results_dir: Path, cls: str, seqmap: Sequence[SeqmapEntry]
 ) -> dict[str, KittiObjects]:
-    """Result rows per sequence; a missing sequence file is an error (an empty one is fine)."""
-    return {e.name: read_tracking_labels(result_file(results_dir, cls, e.name)) for e in seqmap}
+    """Result rows per sequence; a missing sequence file is an error (an empty one is fine),
+    and so is a frame beyond the sequence's seqmap frames (naming file, line and field)."""
+    return {
+        e.name: read_tracking_labels(
+            result_file(results_dir, cls, e.name), n_frames=e.first_frame + e.n_frames
+        )
+        for e in seqmap
+    }
+
+
+def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjects]) -> list[str]:
+    """In the per-class layout (``<results>/<Class>/NNNN.txt``): a note per file of the
+    ``cls`` folder holding rows of another class, which are not scored (as the devkit, which
+    keeps only the class evaluated); most likely a mis-sorted folder. None for the flat
+    layout, where every class shares one file."""
+    if not (results_dir / cls).is_dir():
+        return []
+    notes = []
+    for sequence, rows in results.items():
+        other = np.char.lower(rows.type_name.astype(str)) != cls.lower()
+        if other.any():
+            names = ", ".join(sorted(set(rows.type_name[other].astype(str).tolist())))
+            notes.append(
+                f"{result_file(results_dir, cls, sequence)}: {int(other.sum())} row(s) of "
+                f"another class ({names}) in the {cls} folder: not scored"
+            )
+    return notes
 
 
 def evaluate_kitti_tracking(
@@ -173,6 +200,19 @@ def table_notes(similarities: Sequence[str] = ("iou_3d",)) -> list[str]:
     ]
 
 
+def no_label_notes(metrics: dict[str, ClassMetrics]) -> list[str]:
+    """A note per class of ``metrics`` without a labelled object to score (``n_gt`` 0): its
+    rates are n/a (stored as null), not a measurement, like the detection eval's AP of a
+    class without labelled boxes."""
+    return [
+        f"{cls}: no labelled objects in the sequences scored: its rates (sAMOTA, AMOTA, MOTA, "
+        f"HOTA, ...) are n/a, not a measurement; its {m.clear.best.FP} FP are its unmatched "
+        "tracks"
+        for cls, m in metrics.items()
+        if m.clear.best.n_gt == 0
+    ]
+
+
 def format_table(metrics: dict[str, ClassMetrics]) -> str:
     """A plain-text table, values in percent like AB3DMOT's README tables (counts: IDS, FRAG,
     FP, FN); :func:`table_notes` says what it measures."""
@@ -180,6 +220,13 @@ def format_table(metrics: dict[str, ClassMetrics]) -> str:
     lines = [head]
     for cls, m in metrics.items():
         b = m.clear.best
+        if b.n_gt == 0:  # no labelled object: every rate undefined (MOTA -inf), counts shown
+            na = f"{'n/a':>8}"
+            lines.append(
+                f"{cls:<11}{na * 5}{b.IDS:6d}{b.FRAG:6d}{b.FP:7d}{b.FN:7d}{'n/a':>7}{'n/a':>7}"
+                f"{na * 4}  no labels"
+            )
+            continue
         lines.append(
             f"{cls:<11}{100 * m.clear.sAMOTA:8.2f}{100 * m.clear.AMOTA:8.2f}{100 * m.clear.AMOTP:8.2f}"
             f"{100 * b.MOTA:8.2f}{100 * b.MOTP:8.2f}{b.IDS:6d}{b.FRAG:6d}{b.FP:7d}{b.FN:7d}"
