@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.rosbag import velodyne
-from drivestack.ingest.rosbag.bag_io import default_typestore
 from drivestack.ingest.rosbag.reader import RosbagLog
 from drivestack.ingest.rosbag.topic_map import RosbagConfig, load_rosbag_config
 from drivestack.ingest.rosbag.velodyne import (
     PRODUCT_ID_BYTE,
-    VELODYNE_SCAN,
     CalibrationMismatchError,
     ModelMismatchError,
     VelodyneConfig,
 )
+from tests.ingest.rosbag.test_losses_reported import read_scans, write_scans
 
 pytest.importorskip("velodyne_decoder")
 
@@ -107,35 +105,17 @@ def test_a_configured_model_the_packets_contradict_stops_the_read(
     assert not log.report.skipped  # not a decode skip per scan
 
 
-def _scans(bag: Path) -> list[tuple[str, int, Any]]:
-    from rosbags.highlevel import AnyReader
-
-    with AnyReader([bag], default_typestore=default_typestore()) as reader:
-        return [(c.topic, t, reader.deserialize(raw, c.msgtype)) for c, t, raw in reader.messages()]
-
-
-def _write_scans(path: Path, scans: list[tuple[str, int, Any]]) -> Path:
-    from rosbags.rosbag2 import StoragePlugin, Writer
-
-    store = default_typestore()
-    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        conn = writer.add_connection(scans[0][0], VELODYNE_SCAN, typestore=store)
-        for _, t, msg in scans:
-            writer.write(conn, t, bytes(store.serialize_cdr(msg, VELODYNE_SCAN)))
-    return path
-
-
 @pytest.mark.data
 def test_a_decode_skip_names_the_message_once_without_the_hdl64e_hint(
     shared_data: Path, tmp_path: Path
 ) -> None:
     """Packets of an unknown product id under a configured model: velodyne-decoder refuses
     the scan; its entry names topic and index once (the report line adds them)."""
-    scans = _scans(shared_data / VLP32)
+    scans = read_scans(shared_data / VLP32)
     odd = copy.deepcopy(scans[1][2])
     for packet in odd.packets:
         packet.data[PRODUCT_ID_BYTE] = 0x00
-    bag = _write_scans(tmp_path / "odd", [scans[0], (scans[1][0], scans[1][1], odd)])
+    bag = write_scans(tmp_path / "odd", [scans[0], (scans[1][0], scans[1][1], odd)])
     config = RosbagConfig(
         ego_frame="velodyne_front", velodyne={VLP32_LIDAR: VelodyneConfig(model="VLP32C")}
     )
@@ -150,7 +130,7 @@ def test_a_decode_skip_names_the_message_once_without_the_hdl64e_hint(
 
 @pytest.mark.data
 def test_the_cloud_time_is_the_last_packets_stamp_in_whole_nanoseconds(shared_data: Path) -> None:
-    (_, _, msg), *_ = _scans(shared_data / VLP32)
+    (_, _, msg), *_ = read_scans(shared_data / VLP32)
     stamps = [int(p.stamp.sec) * 10**9 + int(p.stamp.nanosec) for p in msg.packets]
     scan = velodyne.VelodyneDecoder(VelodyneConfig()).decode(msg)
     assert scan.cloud.timestamp_ns == stamps[-1] == 1713492677427229135  # not ...184 (float s)
@@ -160,7 +140,7 @@ def test_the_cloud_time_is_the_last_packets_stamp_in_whole_nanoseconds(shared_da
 
 @pytest.mark.data
 def test_ring_has_the_documented_dtype(shared_data: Path) -> None:
-    (_, _, msg), *_ = _scans(shared_data / VLP32)
+    (_, _, msg), *_ = read_scans(shared_data / VLP32)
     ring = velodyne.VelodyneDecoder(VelodyneConfig()).decode(msg).cloud.attribute("ring")
     assert ring.dtype == np.uint8 and int(ring.max()) == 31
     assert "``ring`` (uint8" in (velodyne.__doc__ or "")
