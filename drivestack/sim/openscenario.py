@@ -16,8 +16,10 @@ What is read:
   is the simulator's vehicle: its ``BoundingBox`` is not read); every other one is a scripted
   agent that follows its start lane's successors (the first in lane-id order where a lane
   forks). A ``Vehicle``'s ``vehicleCategory`` and ``BoundingBox`` give its type and size, a
-  ``Pedestrian`` is a pedestrian; a ``CatalogReference`` is not resolved (a car of the default
-  size). Every entity must be placed in the ``Init``.
+  ``Pedestrian`` is a pedestrian; a ``CatalogReference`` is resolved in the ``.xosc`` files of
+  the ``VehicleCatalog`` / ``PedestrianCatalog`` directories of ``CatalogLocations`` (their
+  ``$parameters`` from the reference's ``ParameterAssignments`` over the entry's defaults).
+  Every entity must be placed in the ``Init``.
 - **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, whole lane id, s, offset; its
   ``Orientation`` is not read) or a ``WorldPosition`` (snapped to the nearest lane heading the
   same way) and an ``AbsoluteTargetSpeed`` (m/s).
@@ -48,6 +50,7 @@ runs differently.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -160,27 +163,86 @@ def _where(*names: str) -> str:
     return "/".join(names)
 
 
+def _catalogue_entries(doc: _Doc) -> dict[tuple[str, str], tuple[ET.Element, Path]]:
+    """``(catalogue name, entry name)`` -> the ``Vehicle`` / ``Pedestrian`` entry and its file,
+    from the ``.xosc`` files of the ``VehicleCatalog`` and ``PedestrianCatalog`` directories of
+    ``CatalogLocations`` (relative to the scenario's folder)."""
+    out: dict[tuple[str, str], tuple[ET.Element, Path]] = {}
+    for kind in ("VehicleCatalog", "PedestrianCatalog"):
+        where = f"CatalogLocations/{kind}"
+        location = doc.root.find(f"{where}/Directory")
+        if location is None:
+            continue
+        folder = Path(doc.text(location, "path", where))
+        folder = folder if folder.is_absolute() else doc.path.parent / folder
+        for file in sorted(folder.glob("*.xosc")) if folder.is_dir() else []:
+            try:
+                catalogue = ET.parse(file).getroot().find("Catalog")
+            except ET.ParseError as exc:
+                raise ConfigError(f"not well-formed XML: {exc}", path=str(file)) from None
+            if catalogue is None:
+                continue
+            for entry in catalogue:
+                if entry.tag in ("Vehicle", "Pedestrian"):
+                    out[(catalogue.get("name", ""), entry.get("name", ""))] = (entry, file)
+    return out
+
+
+def _resolved_entry(
+    doc: _Doc,
+    reference: ET.Element,
+    catalogues: dict[tuple[str, str], tuple[ET.Element, Path]],
+    where: str,
+) -> ET.Element:
+    """The catalogue entry a ``CatalogReference`` names, its ``$parameters`` replaced by the
+    reference's ``ParameterAssignments`` over the entry's own declared defaults."""
+    key = (doc.text(reference, "catalogName", where), doc.text(reference, "entryName", where))
+    if key not in catalogues:
+        raise doc.error(
+            f"no entry {key[1]!r} in a catalogue {key[0]!r} of the CatalogLocations "
+            "(VehicleCatalog / PedestrianCatalog directories)",
+            where,
+        )
+    entry, _ = catalogues[key]
+    params = {
+        p.get("name", ""): p.get("value", "")
+        for p in entry.iterfind("ParameterDeclarations/ParameterDeclaration")
+    }
+    for assignment in reference.iterfind("ParameterAssignments/ParameterAssignment"):
+        params[doc.text(assignment, "parameterRef", where)] = doc.text(assignment, "value", where)
+    resolved = copy.deepcopy(entry)
+    for el in resolved.iter():
+        for attr, value in el.attrib.items():
+            if value.startswith("$") and value[1:] in params:
+                el.set(attr, params[value[1:]])
+    return resolved
+
+
 def _entities(doc: _Doc) -> dict[str, _Entity]:
+    catalogues = _catalogue_entries(doc)
     out = {}
     for obj in doc.root.iterfind("Entities/ScenarioObject"):
         name = doc.text(obj, "name", "Entities/ScenarioObject")
         where = _where("Entities", name)
-        vehicle, pedestrian = obj.find("Vehicle"), obj.find("Pedestrian")
+        reference = obj.find("CatalogReference")
+        entry = (
+            _resolved_entry(doc, reference, catalogues, where)
+            if reference is not None
+            else next((c for c in obj if c.tag in ("Vehicle", "Pedestrian")), None)
+        )
+        if entry is None:
+            raise doc.error("needs a Vehicle, Pedestrian or CatalogReference", where)
         size = None
-        if vehicle is not None:
-            category = doc.text(vehicle, "vehicleCategory", where)
+        if entry.tag == "Vehicle":
+            category = doc.text(entry, "vehicleCategory", where)
             if category not in VEHICLE_TYPES:
                 raise doc.error(f"unknown vehicleCategory {category!r}", where)
             kind = VEHICLE_TYPES[category]
-            dims = vehicle.find("BoundingBox/Dimensions")
+            dims = entry.find("BoundingBox/Dimensions")
             if dims is not None:
                 size = tuple(doc.number(dims, k, where) for k in ("length", "width", "height"))
-        elif pedestrian is not None:
-            kind = "pedestrian"
-        elif obj.find("CatalogReference") is not None:
-            kind = "car"  # catalogues are not resolved
         else:
-            raise doc.error("needs a Vehicle, Pedestrian or CatalogReference", where)
+            kind = "pedestrian"
         out[name] = _Entity(name, kind, size)  # type: ignore[arg-type]
     if not out:
         raise doc.error("no ScenarioObject", "Entities")

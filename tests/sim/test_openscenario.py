@@ -335,3 +335,52 @@ def test_more_of_what_is_not_read(
         load_scenarios(path)
     assert (info.value.path, info.value.field) == (str(path), field)
     assert reason in str(info.value)
+
+
+CATALOGUE = """<?xml version="1.0"?>
+<OpenSCENARIO><FileHeader revMajor="1" revMinor="1" description="vehicles" author="drivestack"/>
+<Catalog name="VehicleCatalog">
+  <Vehicle name="van_white" vehicleCategory="van">
+    <ParameterDeclarations>
+      <ParameterDeclaration name="Length" parameterType="double" value="5.0"/>
+    </ParameterDeclarations>
+    <BoundingBox><Center x="1.5" y="0" z="1.0"/><Dimensions width="2.0" length="$Length" height="2.1"/></BoundingBox>
+    <Performance maxSpeed="40" maxAcceleration="4" maxDeceleration="8"/><Axles/><Properties/>
+  </Vehicle>
+</Catalog></OpenSCENARIO>
+"""
+
+
+@pytest.mark.data
+def test_catalogue_references_are_resolved_with_their_parameters(
+    tmp_path: Path, xodr: Path
+) -> None:
+    (tmp_path / "catalogs").mkdir()
+    (tmp_path / "catalogs" / "VehicleCatalog.xosc").write_text(CATALOGUE)
+    van = (
+        '<CatalogReference catalogName="VehicleCatalog" entryName="van_white"><ParameterAssignments>'
+        '<ParameterAssignment parameterRef="Length" value="6.5"/></ParameterAssignments>'
+        "</CatalogReference>"
+    )
+    inline = VEHICLE.format(category="car", length=4.6)
+    text = (
+        _xosc(xodr)
+        .replace(
+            f'<ScenarioObject name="Cutter">{inline}</ScenarioObject>',
+            f'<ScenarioObject name="Cutter">{van}</ScenarioObject>',
+        )
+        .replace(
+            "<RoadNetwork>",
+            '<CatalogLocations><VehicleCatalog><Directory path="catalogs"/></VehicleCatalog>'
+            "</CatalogLocations><RoadNetwork>",
+        )
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, text))
+    cutter = cfg.agents[1]
+    assert (cutter.id, cutter.type, cutter.size_m) == ("Cutter", "van", (6.5, 2.0, 2.1))
+    path = _write(tmp_path, text.replace('entryName="van_white"', 'entryName="van_red"'))
+    with pytest.raises(
+        ConfigError, match="no entry 'van_red' in a catalogue 'VehicleCatalog'"
+    ) as info:
+        load_scenarios(path)
+    assert info.value.field == "Entities/Cutter"
