@@ -325,6 +325,4 @@ def read_opendrive(
 ) -> RoadMap:
     """An OpenDRIVE ``.xodr`` file -> :class:`RoadMap` (see the module docstring for the rules;
     ``step_m``: the largest spacing of the lane polylines' points)."""
-    if not (step_m > 0.0 and math.isfinite(step_m)):
-        raise ValueError(f"step_m must be positive, got {step_m}")
     return parse_opendrive(path).road_map(step_m, default_speed_limit_mps)
