@@ -86,7 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from drivestack.eval.detection.run import evaluate_dataset, write_metrics
+    from drivestack.eval.detection.run import (
+        check_detections_kind,
+        evaluate_dataset,
+        write_metrics,
+    )
 
     # arguments and paths checked before any scan is read (DataError: one line, exit status 2)
     if args.config is not None and (
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         )
     root = dataset_root(args.dataset, args.root)  # (evaluate_dataset checks --detections)
     if args.detections is not None:
-        _check_detections_kind(args.dataset, args.detections)
+        check_detections_kind(args.dataset, args.detections)  # before the first line
     detector: Any = None
     config: Path | str = "open3d baseline"
     if args.detections is None and args.detector == "open3d-baseline":
@@ -149,37 +153,6 @@ def run(args: argparse.Namespace) -> int:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
-
-
-#: What ``--detections`` must be per dataset (a folder or a file, and its words).
-_DETECTIONS_KIND = {
-    "kitti": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
-    "kitti-tracking": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
-    "nuscenes": (False, "a nuScenes submission file (results_nusc.json)"),
-    "av2": (False, "an AV2 detections table (.feather)"),
-}
-
-
-def _check_detections_kind(dataset: str, detections: Path) -> None:
-    """Before any work: ``--detections`` with a dataset that scores only its detector run
-    (aimotive, pandaset: no result format), or of the wrong kind (a file where a folder of
-    KITTI label files is needed, a folder where a file is); a DataError naming the flag. A
-    path that does not exist is left to :func:`evaluate_dataset`."""
-    if dataset not in _DETECTIONS_KIND:
-        raise DataError(
-            f"--dataset {dataset} has no detection file format: run a detector (drivestack's, "
-            "or --detector open3d-baseline) instead",
-            path=str(detections),
-            field="--detections",
-        )
-    folder, what = _DETECTIONS_KIND[dataset]
-    if detections.exists() and detections.is_dir() != folder:
-        found = "a folder" if detections.is_dir() else "a file"
-        raise DataError(
-            f"--dataset {dataset} needs {what}, got {found}",
-            path=str(detections),
-            field="--detections",
-        )
 
 
 def _source_line(args: argparse.Namespace, config: Path | str) -> str:

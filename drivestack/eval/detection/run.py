@@ -246,6 +246,37 @@ def _cached(path: Path, reader: Callable[[Path], Any]) -> Any:
 # -- the loop ------------------------------------------------------------------------------
 
 
+#: What ``--detections`` must be per dataset (a folder or a file, and its words).
+_DETECTIONS_KIND = {
+    "kitti": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
+    "kitti-tracking": (True, "a folder of KITTI label files <frame>.txt (16 columns, with score)"),
+    "nuscenes": (False, "a nuScenes submission file (results_nusc.json)"),
+    "av2": (False, "an AV2 detections table (.feather)"),
+}
+
+
+def check_detections_kind(dataset: str, detections: Path) -> None:
+    """Before any work: ``--detections`` with a dataset that scores only its detector run
+    (aimotive, pandaset: no result format), or of the wrong kind (a file where a folder of
+    KITTI label files is needed, a folder where a file is); a DataError naming the flag. A
+    path that does not exist is left to the caller (:func:`evaluate_dataset` names it)."""
+    if dataset not in _DETECTIONS_KIND:
+        raise DataError(
+            f"--dataset {dataset} has no detection file format: run a detector (drivestack's, "
+            "or --detector open3d-baseline) instead",
+            path=str(detections),
+            field="--detections",
+        )
+    folder, what = _DETECTIONS_KIND[dataset]
+    if detections.exists() and detections.is_dir() != folder:
+        found = "a folder" if detections.is_dir() else "a file"
+        raise DataError(
+            f"--dataset {dataset} needs {what}, got {found}",
+            path=str(detections),
+            field="--detections",
+        )
+
+
 def evaluate_dataset(
     dataset: str,
     root: Path,
@@ -272,6 +303,8 @@ def evaluate_dataset(
         raise ValueError("give exactly one of detector= or detections=")
     if detections is not None and not detections.exists():
         raise DataError("no such file or folder", path=str(detections), field="--detections")
+    if detections is not None:
+        check_detections_kind(dataset, detections)
     _FILE_CACHE.clear()
     av2_mode = None
     if dataset == "av2":
@@ -315,7 +348,8 @@ def evaluate_dataset(
     if not keys:
         raise DataError("no labelled frames", path=str(root))
     if dataset == "nuscenes" and detections is not None:  # said, kept for metrics.json
-        for warning in _submission_warnings(detections, root):
+        every = set(keys) if max_frames is None else None  # every labelled sample was scored
+        for warning in _submission_warnings(detections, root, every):
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
     curves: dict[str, Any] = {}
@@ -363,13 +397,15 @@ def _read_submission(path: Path) -> tuple[dict[str, Any], list[str]]:
     return result
 
 
-def _submission_warnings(path: Path, root: Path) -> list[str]:
+def _submission_warnings(path: Path, root: Path, labelled: set[str] | None = None) -> list[str]:
     """What the nuScenes devkit refuses in a submission but scoring does not need: no
     ``meta``, and sample tokens that are not labelled samples under ``root`` (not scored; the
     devkit requires the submission's samples to be the evaluated set). Labelled samples left
-    out by ``--max-frames`` are not counted."""
+    out by ``--max-frames`` are not counted. ``labelled``: the labelled sample tokens when the
+    caller has them all (else they are read from ``root``)."""
     boxes, warnings = _read_submission(path)
-    labelled = {lf.key for lf in labelled_frames("nuscenes", root, load_points=False)}
+    if labelled is None:
+        labelled = {lf.key for lf in labelled_frames("nuscenes", root, load_points=False)}
     unknown = sorted(set(boxes) - labelled)
     if unknown:
         n_boxes = sum(len(boxes[t].detection_name) for t in unknown)
@@ -508,10 +544,7 @@ def _native_detections(
     if dataset in ("aimotive", "pandaset"):
         from drivestack.eval.detection.nuscenes import EvalBoxes
 
-        if boxes is None:
-            raise DataError(
-                f"--detections is not supported for {dataset}; run the detector", path=str(files)
-            )
+        assert boxes is not None  # check_detections_kind refuses detection files for them
         names = {int(c): g for g, members in CLASS_GROUPS.items() for c in members}
         return EvalBoxes.from_boxes(boxes, names)
     raise ValueError(f"unknown dataset {dataset!r}")
