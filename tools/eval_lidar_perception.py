@@ -65,7 +65,7 @@ from tqdm import tqdm
 
 from drivestack import kernels
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import dataset_root, int_at_least
+from drivestack.commands._paths import dataset_root, detector_config, int_at_least
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.transforms import SE3
@@ -74,6 +74,7 @@ from drivestack.ingest.kitti_format import lidar_from_camera_zup, objects_to_box
 from drivestack.ingest.kitti_object import read_velodyne_pcd
 from drivestack.ingest.kitti_tracking import (
     KITTI_TRACKING_POSE_FOLDER,
+    format_frame_ranges,
     read_ab3dmot_detections,
     read_ego_poses,
     read_tracking_labels,
@@ -247,7 +248,7 @@ def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
     from drivestack.eval.detection.run import evaluate_dataset
 
     root = dataset_folder(args, args.dataset)
-    config = args.config or REPO / "configs" / "perception" / f"lidar_{args.dataset}.yaml"
+    config = args.config
     detectors: dict[str, Any] = {
         "drivestack": build_lidar_detector(config),
         "open3d_baseline": Open3dBaselineDetector(),
@@ -417,17 +418,6 @@ def print_other_summary(figures: dict[str, Any], out: TextIO) -> None:
     print("\n".join(lines), file=out)
 
 
-def frame_ranges(frames: Iterable[int]) -> str:
-    """``[74, 75, 76, 90]`` as ``74-76, 90``."""
-    spans: list[list[int]] = []
-    for f in sorted(frames):
-        if spans and f == spans[-1][1] + 1:
-            spans[-1][1] = f
-        else:
-            spans.append([f, f])
-    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans) or "none"
-
-
 def check_frames(root: Path, first: int, last: int) -> list[int]:
     """``first .. last`` when every one of them has a scan under ``root``; DataError naming the
     frames present otherwise (before any scan is read)."""
@@ -439,13 +429,13 @@ def check_frames(root: Path, first: int, last: int) -> list[int]:
         for p in folder.glob(f"*{SCAN_SUFFIX}")
         if p.name[: -len(SCAN_SUFFIX)].isdigit()
     }
-    available = f"the scans present under {folder} are frames {frame_ranges(present)}"
+    available = f"the scans present under {folder} are frames {format_frame_ranges(sorted(present)) or 'none'}"
     if first > last:
         raise DataError(f"--first {first} is after --last {last}; {available}")
     missing = [f for f in range(first, last + 1) if f not in present]
     if missing:
         raise DataError(
-            f"--first {first} --last {last}: no scan for frames {frame_ranges(missing)}; "
+            f"--first {first} --last {last}: no scan for frames {format_frame_ranges(missing)}; "
             f"{available}"
         )
     return list(range(first, last + 1))
@@ -690,11 +680,11 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
 def _run(args: argparse.Namespace) -> int:
     if args.json is not None and str(args.json) != "-" and args.json.is_dir():
         raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
+    if args.config is None:  # (a given --config goes to the detector as it is)
+        args.config = detector_config(args.dataset, None)
     if args.dataset != "kitti-tracking":
         _write(other_dataset(args), args, print_other_summary)
         return 0
-    if args.config is None:
-        args.config = REPO / "configs" / "perception" / "lidar_kitti.yaml"
     figures = kitti_tracking(args)
     if figures is not None:
         _write(figures, args, print_kitti_summary)

@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from drivestack.cli import report_user_errors
     from drivestack.commands._paths import check_out_dir
+    from drivestack.core.atomic import write_text_atomic
     from drivestack.perception.camera.detector import load_detector_config
     from drivestack.perception.camera.training import TrainSettings, train_detector
 
@@ -124,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "last_loss": float(result.losses[-1]),
             "checkpoints": [str(p) for p in result.checkpoints],
         }
-        tmp = args.out / "train_summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=1))
-        tmp.replace(args.out / "train_summary.json")
+        write_text_atomic(args.out / "train_summary.json", json.dumps(summary, indent=1))
         print(json.dumps(summary, indent=1))
         return 0
 
