@@ -167,11 +167,7 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
     av2: dict[str, dict[str, float]] = {}
     for cat, row in summary.items() if isinstance(summary, dict) else ():
         if isinstance(row, dict):
-            av2[str(cat)] = {
-                str(k): float(v)
-                for k, v in row.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
-            }
+            av2[str(cat)] = {str(k): float(v) for k, v in row.items() if _is_number(v)}
     notes = data.get("notes")
     return {
         "dataset": data.get("dataset"),
@@ -484,7 +480,6 @@ def build_report(
             tables_published = Published.read(published)
         except OSError as exc:
             problems.append(f"{published}: cannot read published results: {exc.strerror}")
-    anchors = tables_published.section_a()
     comparison = compare_rows(run.rows, baseline.rows, score_tolerance) if baseline else None
     change = {c.key: c.kind for c in comparison.regressions} if comparison else {}
     improved = {c.key: c.kind for c in comparison.improvements} if comparison else {}
@@ -492,7 +487,7 @@ def build_report(
 
     tracking = []
     for rel, result in run.tracking.items():
-        tables = tracking_tables(result, anchors, tables_published)
+        tables = tracking_tables(result, published=tables_published)
         tracking.append(
             {
                 "file": rel,
@@ -507,7 +502,7 @@ def build_report(
             )
     baseline_tracking = (
         [
-            {"file": rel, "tables": tracking_tables(d, anchors, tables_published)}
+            {"file": rel, "tables": tracking_tables(d, published=tables_published)}
             for rel, d in baseline.tracking.items()
         ]
         if baseline

@@ -437,7 +437,7 @@ def _hota_anchor(
 
 
 def tracking_tables(
-    result: dict[str, Any], anchors: Anchors, published: Published | None = None
+    result: dict[str, Any], anchors: Anchors | None = None, published: Published | None = None
 ) -> list[dict[str, Any]]:
     """One table per IoU threshold (and mode, :func:`tracking_blocks`): our rows (named
     ``source``: :func:`results_source`), the published rows (``published``, named
@@ -446,6 +446,7 @@ def tracking_tables(
     ``no_labels``: the classes without a labelled object in the sequences scored (rates n/a,
     left out of the Overall rates)."""
     published = published if published is not None else Published()
+    anchors = published.section_a() if anchors is None else anchors  # (tests give their own)
     tables = []
     for block in tracking_blocks(result):
         similarity, iou = block["similarity"], block["iou"]
