@@ -8,7 +8,7 @@ messages and records every message it cannot deliver in an :class:`IngestReport`
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,15 +146,16 @@ def iter_bag_messages(
     topics: set[str],
     report: IngestReport,
     *,
-    sensor_topics: Collection[str] = (),
+    unique_stamps: bool = False,
 ) -> Iterator[tuple[str, int, int, Any]]:
     """``(topic, index on topic, header stamp (else log time) ns, message)`` of ``topics`` in log
     order from an open ``AnyReader``. Undecodable messages, header stamps going backwards on a
-    topic, a header stamp repeating the previous one on one of ``sensor_topics`` (the LiDAR and
-    image topics: a duplicated message or a stuck clock gives two sweeps or images at one time)
-    and a truncated tail are recorded in ``report`` (kinds ``decode``, ``time_backwards``,
-    ``time_repeated``, ``truncated``) and skipped. Messages of other topics (CameraInfo, TF,
-    odometry, ...) and messages without a header (log times) may share a time."""
+    topic, with ``unique_stamps`` (``topics`` are sensor topics, LiDAR and images: a duplicated
+    message or a stuck clock gives two sweeps or images at one time) a header stamp repeating
+    the previous one on its topic, and a truncated tail are recorded in ``report`` (kinds
+    ``decode``, ``time_backwards``, ``time_repeated``, ``truncated``) and skipped. Without it
+    (CameraInfo, TF, odometry, ...), and for messages without a header (log times), messages
+    may share a time."""
     conns = [c for c in reader.connections if c.topic in topics]
     if not conns:  # rosbags reads every connection when given none
         return
@@ -176,7 +177,7 @@ def iter_bag_messages(
             has_header = hasattr(msg, "header")
             stamp = stamp_ns(msg) if has_header else log_ns
             out_of_order = _stamp_out_of_order(
-                stamp, last_stamp.get(topic), has_header and topic in sensor_topics
+                stamp, last_stamp.get(topic), has_header and unique_stamps
             )
             if out_of_order is not None:
                 report.skip(topic, i, stamp, *out_of_order)

@@ -23,9 +23,9 @@ LIDAR_MSGTYPES = (POINTCLOUD2, VELODYNE_SCAN, *OUSTER_PACKETS)
 
 
 class LidarSource(Protocol):
-    #: non-finite points dropped so far (all messages fed)
+    #: non-finite points the last message fed dropped
     num_nonfinite: int
-    #: of those, the points dropped from messages that claimed to have none (a PointCloud2
+    #: of those, the points dropped from a message that claimed to have none (a PointCloud2
     #: with ``is_dense = true``); the others are the "no return" points of organised clouds
     num_nonfinite_claimed_dense: int
     #: ``(kind, reason)`` of what the last message fed lost but was kept without (e.g.
@@ -49,10 +49,11 @@ class PointCloud2Source:
         self.repairs: list[tuple[str, str]] = []
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        self.num_nonfinite = self.num_nonfinite_claimed_dense = 0
         decoded = decode_pointcloud2(msg, path=path, record=record)
-        self.num_nonfinite += decoded.num_nonfinite
+        self.num_nonfinite = decoded.num_nonfinite
         if decoded.is_dense:
-            self.num_nonfinite_claimed_dense += decoded.num_nonfinite
+            self.num_nonfinite_claimed_dense = decoded.num_nonfinite
         return [decoded.cloud]
 
     def leftover(self) -> int:
@@ -88,6 +89,7 @@ class OusterSource:
         self._pending = 0  # packets of the frame being assembled
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
+        self.repairs = []
         try:
             cloud = self._decoder.add_packet(msg.buf, log_time_ns)
         except DataError as exc:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +151,11 @@ class RosbagLog:
         self._odometry_series: PoseSeries | None = None
         self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
         self._read_small_streams()
-        for name, topic in self.topic_map.lidars.items():  # a bad calibration file: now
-            if self._msgtypes.get(topic) == VELODYNE_SCAN:
-                self._lidar_source(name, topic)
+        self.config.check_velodyne_tables(  # a bad calibration file: now
+            name
+            for name, topic in self.topic_map.lidars.items()
+            if self._msgtypes.get(topic) == VELODYNE_SCAN
+        )
 
     def _note_topics(self, topics: list[tuple[str, str]], counts: dict[str, int | None]) -> None:
         """The LiDAR topics and the topics no frame uses, in the ingest report."""
@@ -199,9 +201,9 @@ class RosbagLog:
         return open_bag(self.path)
 
     def _messages(
-        self, reader: Any, topics: set[str], sensor_topics: Collection[str] = ()
+        self, reader: Any, topics: set[str], *, unique_stamps: bool = False
     ) -> Iterator[tuple[str, int, int, Any]]:
-        return iter_bag_messages(reader, topics, self.report, sensor_topics=sensor_topics)
+        return iter_bag_messages(reader, topics, self.report, unique_stamps=unique_stamps)
 
     def _read_small_streams(self) -> None:
         tm = self.topic_map
@@ -330,7 +332,6 @@ class RosbagLog:
     ) -> list[tuple[PointCloud, SE3]]:
         """The clouds one LiDAR message completes, each with its ``ego_from_lidar``."""
         out: list[tuple[PointCloud, SE3]] = []
-        before = source.num_nonfinite, source.num_nonfinite_claimed_dense
         record = f"{topic} #{i}"
         try:
             clouds = source.feed(msg, stamp, path=str(self.path), record=record)
@@ -346,11 +347,7 @@ class RosbagLog:
         for kind, reason in source.repairs:
             self.report.repair(topic, i, stamp, kind, reason)
         self._count_nonfinite(
-            topic,
-            i,
-            stamp,
-            source.num_nonfinite - before[0],
-            source.num_nonfinite_claimed_dense - before[1],
+            topic, i, stamp, source.num_nonfinite, source.num_nonfinite_claimed_dense
         )
         for cloud in clouds:
             try:
@@ -506,7 +503,7 @@ class RosbagLog:
             horizon = self.config.camera_tolerance_ns + self.config.sync_latency_ns
             last: dict[str, tuple[int, int]] = {}  # LiDAR topic -> its last (index, stamp)
             sensor_topics = set(lidar_topics) | set(camera_topics)
-            for topic, i, stamp, msg in self._messages(reader, sensor_topics, sensor_topics):
+            for topic, i, stamp, msg in self._messages(reader, sensor_topics, unique_stamps=True):
                 if topic in lidar_topics:
                     last[topic] = (i, stamp)
                 if topic in camera_topics:

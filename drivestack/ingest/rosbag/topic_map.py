@@ -117,6 +117,18 @@ class RosbagConfig:
         kind = type(exc) if isinstance(exc, ConfigError) else ConfigError
         return kind(reason, path=where, field=f"velodyne.{lidar}.{key}")
 
+    def check_velodyne_tables(self, names: Iterable[str]) -> None:
+        """Check the calibration table of each of ``names`` (in that order) that has ``velodyne``
+        settings with a ``calibration`` (:func:`check_calibration_table`); its errors as
+        :meth:`setting_error` gives them (key ``velodyne.<lidar>.calibration``)."""
+        for name in names:
+            v = self.velodyne.get(name)
+            if v is not None and v.calibration is not None:
+                try:
+                    check_calibration_table(v.calibration, v.model)
+                except DataError as exc:
+                    raise self.setting_error(name, "calibration", exc) from None
+
 
 def load_rosbag_config(path: str | Path) -> RosbagConfig:
     """The ingest config at ``path`` (strict YAML), relative Velodyne ``calibration`` paths
@@ -138,12 +150,7 @@ def load_rosbag_config(path: str | Path) -> RosbagConfig:
     }
     cfg = replace(cfg, velodyne=velodyne)
     object.__setattr__(cfg, "source", Path(path))
-    for name, v in velodyne.items():
-        if v.calibration is not None:
-            try:
-                check_calibration_table(v.calibration, v.model)
-            except DataError as exc:
-                raise cfg.setting_error(name, "calibration", exc) from None
+    cfg.check_velodyne_tables(velodyne)
     return cfg
 
 

@@ -90,14 +90,20 @@ MODEL_PRODUCT_IDS = {
     "VLS128": 0xA1,
     "AlphaPrime": 0xA1,
 }
-#: packet factory byte 1205 (product id) -> (model family, number of lasers)
+#: packet factory byte 1205 (product id) -> its model family
+_PRODUCT_FAMILIES = {
+    0x21: "HDL-32E",
+    0x22: "VLP-16 / Puck LITE",
+    0x23: "VLP-32A/B",
+    0x24: "Puck Hi-Res",
+    0x28: "VLP-32C",
+    0xA1: "VLS-128 / Alpha Prime",
+}
+#: packet factory byte 1205 (product id) -> (model family, number of lasers): the lasers of
+#: its models (the models of one product id have the same number)
 PRODUCT_IDS = {
-    0x21: ("HDL-32E", 32),
-    0x22: ("VLP-16 / Puck LITE", 16),
-    0x23: ("VLP-32A/B", 32),
-    0x24: ("Puck Hi-Res", 16),
-    0x28: ("VLP-32C", 32),
-    0xA1: ("VLS-128 / Alpha Prime", 128),
+    pid: (family, next(MODEL_LASERS[m] for m, p in MODEL_PRODUCT_IDS.items() if p == pid))
+    for pid, family in _PRODUCT_FAMILIES.items()
 }
 PACKET_BYTES, BLOCKS_PER_PACKET, BLOCK_BYTES = 1206, 12, 100
 PRODUCT_ID_BYTE, RETURN_MODE_BYTE, DUAL_RETURN = 1205, 1204, 0x39
@@ -243,13 +249,19 @@ def check_calibration_table(path: Path, model: str | None = None) -> int:
         DataError: naming the file: missing, unreadable, or not a calibration table.
         CalibrationMismatchError: the table is for a model with another number of lasers.
     """
+    return _read_calibration_table(path, model)[1]
+
+
+def _read_calibration_table(path: Path, model: str | None = None) -> tuple[Any, int]:
+    """The ``velodyne_decoder.Calibration`` read from ``path`` and its number of lasers,
+    checked as :func:`check_calibration_table` says (the same errors)."""
     import velodyne_decoder as vd
 
     if not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"
         raise DataError(f"Velodyne calibration table: {what}", path=str(path))
     try:
-        vd.Calibration.read(str(path))
+        calibration = vd.Calibration.read(str(path))
     except Exception as exc:
         raise DataError(
             "not a Velodyne calibration table (a YAML file with `lasers: [{rot_correction, "
@@ -268,7 +280,7 @@ def check_calibration_table(path: Path, model: str | None = None) -> int:
             path=str(path),
             field="lasers",
         )
-    return lasers
+    return calibration, lasers
 
 
 def _table_mismatch(table_lasers: int, sensor: str) -> str:
@@ -307,8 +319,10 @@ class VelodyneDecoder:
         }
         self._calibration_lasers: int | None = None
         if config.calibration is not None:
-            self._calibration_lasers = check_calibration_table(config.calibration, config.model)
-            kwargs["calibration"] = vd.Calibration.read(str(config.calibration))
+            calibration, self._calibration_lasers = _read_calibration_table(
+                config.calibration, config.model
+            )
+            kwargs["calibration"] = calibration
         self._vd = vd
         self._decoder = vd.ScanDecoder(vd.Config(**kwargs))
 
@@ -467,24 +481,24 @@ def read_velodyne_bag(
     kept). CalibrationMismatchError (a ConfigError) when the calibration table is for another
     model, ModelMismatchError (one too) when the configured model is not the packets'.
     """
+    from drivestack.ingest.rosbag.lidar_sources import VelodyneSource  # it imports this module
+
     path = Path(path)
     report = report if report is not None else IngestReport(str(path))
-    decoder = VelodyneDecoder(config)
+    source = VelodyneSource(config)
     with open_bag(path) as reader:
         topics = sorted(
             {c.topic for c in reader.connections if normalise_msgtype(c.msgtype) == VELODYNE_SCAN}
         )
         topic = select_velodyne_topic(topics, topic, path)
-        for name, i, stamp, msg in iter_bag_messages(
-            reader, {topic}, report, sensor_topics={topic}
-        ):
+        for name, i, stamp, msg in iter_bag_messages(reader, {topic}, report, unique_stamps=True):
             try:
-                scan = decoder.decode(msg, path=str(path), record=f"{name} #{i}")
+                clouds = source.feed(msg, stamp, path=str(path), record=f"{name} #{i}")
             except CalibrationMismatchError:
                 raise
             except DataError as exc:
                 report.skip(name, i, stamp, "decode", exc.reason)
                 continue
-            if scan.corrupt_packets:
-                report.repair(name, i, stamp, "corrupt_packets", scan.corrupt_reason())
-            yield scan.cloud
+            for kind, reason in source.repairs:
+                report.repair(name, i, stamp, kind, reason)
+            yield from clouds
