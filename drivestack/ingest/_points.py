@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,17 @@ def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> No
             record=f"point {first}",
             field="xyz"[axis],
         )
+
+
+def first_repeat(keys: Iterable[Hashable]) -> tuple[int, int] | None:
+    """``(a, b)``: ``b`` the index of the first key (in order) that an earlier one repeats,
+    ``a`` that earlier one's index; None when all keys differ."""
+    seen: dict[Hashable, int] = {}
+    for b, key in enumerate(keys):
+        a = seen.setdefault(key, b)
+        if a != b:
+            return a, b
+    return None
 
 
 def line_record(line_numbers: Sequence[int]) -> Callable[[int], str]:

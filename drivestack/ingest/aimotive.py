@@ -30,6 +30,7 @@ from drivestack.ingest._points import (
     check_integer_column,
     check_time_offsets,
     finite_cloud,
+    first_repeat,
     read_bytes,
 )
 from drivestack.ingest._rigid import rigid_from_matrix
@@ -258,16 +259,15 @@ def _object_ids(ids: np.ndarray, *, path: str) -> np.ndarray:
         reason="not an integer: {value:g}",
     )
     out = ids.astype(np.int64)
-    seen: dict[int, int] = {}
-    for b, object_id in enumerate(out.tolist()):
-        a = seen.setdefault(object_id, b)
-        if a != b:
-            raise DataError(
-                f"ObjectId {object_id} given twice (CapturedObjects[{a}] and [{b}])",
-                path=path,
-                record=f"CapturedObjects[{b}]",
-                field="ObjectId",
-            )
+    repeat = first_repeat(out.tolist())
+    if repeat is not None:
+        a, b = repeat
+        raise DataError(
+            f"ObjectId {int(out[b])} given twice (CapturedObjects[{a}] and [{b}])",
+            path=path,
+            record=f"CapturedObjects[{b}]",
+            field="ObjectId",
+        )
     return out
 
 

@@ -24,7 +24,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
-from drivestack.ingest._points import check_finite, finite_cloud
+from drivestack.ingest._points import check_finite, finite_cloud, first_repeat
 from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
 from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 from drivestack.ingest.maps.av2_lanes import LazyAv2Lanes
@@ -487,10 +487,9 @@ def _check_pose_rows(
     ``values`` (``qw qx qy qz tx ty tz``, column ``names``) NaN / infinite or a zero quaternion,
     or a ``(N,)`` ``timestamp_ns`` that an earlier row has (naming both rows)."""
     _check_quaternion_rows(values, names, path=path)
-    order = np.argsort(timestamp_ns, kind="stable")
-    repeated = np.flatnonzero(np.diff(timestamp_ns[order]) == 0)
-    if repeated.size:
-        first, second = (int(order[repeated[0] + k]) for k in (0, 1))
+    repeat = first_repeat(timestamp_ns.tolist())
+    if repeat is not None:
+        first, second = repeat
         raise DataError(
             f"timestamp_ns {int(timestamp_ns[first])} given twice (rows {first} and {second})",
             path=path,

@@ -32,7 +32,12 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3, nearest_rotation
-from drivestack.ingest._points import check_finite, check_integer_column, line_record
+from drivestack.ingest._points import (
+    check_finite,
+    check_integer_column,
+    first_repeat,
+    line_record,
+)
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KITTI_OBJECT_FIELDS,
@@ -256,18 +261,20 @@ def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     """
     p = Path(path)
     entries: list[SeqmapEntry] = []
-    lines: dict[str, int] = {}
+    line_numbers: list[int] = []
     for line_no, fields in _fixed_width_rows(p, 4, "columns"):
-        entry = _seqmap_entry(fields, path=str(p), line_no=line_no)
-        if entry.name in lines:
-            raise DataError(
-                f"sequence {entry.name} listed twice (lines {lines[entry.name]} and {line_no})",
-                path=str(p),
-                record=f"line {line_no}",
-                field="sequence",
-            )
-        lines[entry.name] = line_no
-        entries.append(entry)
+        entries.append(_seqmap_entry(fields, path=str(p), line_no=line_no))
+        line_numbers.append(line_no)
+    repeat = first_repeat(e.name for e in entries)
+    if repeat is not None:
+        a, b = repeat
+        raise DataError(
+            f"sequence {entries[b].name} listed twice "
+            f"(lines {line_numbers[a]} and {line_numbers[b]})",
+            path=str(p),
+            record=f"line {line_numbers[b]}",
+            field="sequence",
+        )
     return entries
 
 

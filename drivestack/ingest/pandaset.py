@@ -32,6 +32,7 @@ from drivestack.core.time import first_not_increasing
 from drivestack.core.transforms import SE3
 from drivestack.ingest._points import (
     check_finite_times,
+    check_integer_column,
     check_plausible_range,
     check_time_offsets,
     finite_cloud,
@@ -263,16 +264,17 @@ def _check_npz_layout(data: dict[str, np.ndarray], path: str) -> None:
 
 
 def _check_sensor_ids(d: np.ndarray, path: str) -> None:
-    """``DataError`` naming the first point whose ``(N,)`` sensor id ``d`` is not 0 / 1."""
-    bad = (d != 0) & (d != 1)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"sensor id must be 0 (Pandar64) or 1 (PandarGT), got {d[first]}",
-            path=path,
-            record=f"point {first}",
-            field="d",
-        )
+    """``DataError`` naming the first point whose ``(N,)`` integer sensor id ``d`` is not
+    0 / 1."""
+    check_integer_column(
+        d,
+        0,
+        maximum=1,
+        path=path,
+        record="point {}".format,
+        field="d",
+        reason="sensor id must be 0 (Pandar64) or 1 (PandarGT), got {value:.0f}",
+    )
 
 
 def _npz_arrays(path: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:

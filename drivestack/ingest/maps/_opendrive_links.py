@@ -64,7 +64,7 @@ class LaneLinks:
         if link is None or link.element_type != "road":
             return  # into a junction: its connections say where the lanes go
         assert link.contact_point is not None
-        target_road = self.road(link.element_id, f"road {road.road_id}", f"link/{side}@elementId")
+        target_road = self.roads[link.element_id]  # check_road_links refused a missing one
         section = target_road.section_at(link.contact_point)
         for target in ids:
             self.join(

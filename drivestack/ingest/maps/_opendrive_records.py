@@ -50,7 +50,6 @@ class Link:
 class Road:
     road_id: str
     length_m: float
-    junction: str
     predecessor: Link | None
     successor: Link | None
     plan_view: list[PlanViewRecord]
@@ -303,7 +302,6 @@ def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
     return Road(
         road_id,
         length,
-        el.get("junction", "-1"),
         _link(rd, el.find("link/predecessor"), record),
         _link(rd, el.find("link/successor"), record),
         _plan_view(rd, el, record),
@@ -315,15 +313,20 @@ def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
     )
 
 
-def parse_file(path: Path) -> ET.Element:
+def parse_file(
+    path: Path, root_tag: str = "OpenDRIVE", error: type[DataError] = DataError
+) -> ET.Element:
+    """The root element of the XML file ``path``; ``error`` (a :class:`DataError` class)
+    naming the file when it cannot be read, is not well-formed XML or its root element is not
+    ``<root_tag>``."""
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
-        raise DataError(f"not well-formed XML: {exc}", path=str(path)) from None
+        raise error(f"not well-formed XML: {exc}", path=str(path)) from None
     except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    if root.tag != "OpenDRIVE":
-        raise DataError(f"root element is <{root.tag}>, expected <OpenDRIVE>", path=str(path))
+        raise error(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if root.tag != root_tag:
+        raise error(f"root element is <{root.tag}>, expected <{root_tag}>", path=str(path))
     return root
 
 

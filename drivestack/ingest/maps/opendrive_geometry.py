@@ -162,13 +162,11 @@ def cubic(coeffs: np.ndarray, ds_m: np.ndarray) -> np.ndarray:
     return coeffs[:, 0] + ds_m * (coeffs[:, 1] + ds_m * (coeffs[:, 2] + ds_m * coeffs[:, 3]))
 
 
-def piecewise_cubic(
-    starts_m: np.ndarray, coeffs: np.ndarray, s_m: np.ndarray, empty_value: float = 0.0
-) -> np.ndarray:
+def piecewise_cubic(starts_m: np.ndarray, coeffs: np.ndarray, s_m: np.ndarray) -> np.ndarray:
     """A piecewise cubic (``(K,)`` sorted record starts, ``(K, 4)`` coefficients, each record in
     force from its start to the next) at ``(N,)`` stations -> ``(N,)``; stations before the
-    first record use it too; ``empty_value`` everywhere when ``K == 0``."""
+    first record use it too; 0 everywhere when ``K == 0``."""
     if len(starts_m) == 0:
-        return np.full(len(s_m), empty_value)
+        return np.full(len(s_m), 0.0)
     which = np.clip(np.searchsorted(starts_m, s_m, side="right") - 1, 0, len(starts_m) - 1)
     return cubic(coeffs[which], s_m - starts_m[which])

@@ -308,9 +308,8 @@ def merge_road(
         f"an x > {start_x:g} m (the main lane starts at x = {start_x:g} m)",
     )
     _require("length_after_m", length_after_m, _positive, "a length > 0 m")
-    _require("lane_width_m", lane_width_m, _positive, "a width > 0 m")
+    _require_lane(lane_width_m, speed_limit_mps)
     _require("ramp_offset_m", ramp_offset_m, lambda v: True, "a finite offset in m")
-    _require("speed_limit_mps", speed_limit_mps, _positive, "a speed > 0 m/s")
     w = lane_width_m
     main_a = np.stack([np.linspace(start_x, merge_x_m, 31), np.full(31, w / 2)], axis=1)
     main_b = np.stack(
