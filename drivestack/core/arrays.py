@@ -84,13 +84,13 @@ def check_array(
         raise ValueError(f"{name} must have shape {shape_text(shape)}, got {actual}")
     if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules
         if floating and not is_kernel_float(array.dtype):
-            raise ValueError(_dtype_message(name, array.dtype))
+            raise ValueError(dtype_message(name, array.dtype))
         if finite and floating and array.size and not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         return array
     xp = namespace(array)
     if floating and array.dtype != xp.float32 and array.dtype != xp.float64:
-        raise ValueError(_dtype_message(name, array.dtype))
+        raise ValueError(dtype_message(name, array.dtype))
     if finite and floating and actual and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
@@ -102,7 +102,8 @@ def is_kernel_float(dtype: np.dtype[Any]) -> bool:
     return dtype.type is np.float64 or dtype.type is np.float32
 
 
-def _dtype_message(name: str, dtype: Any) -> str:
+def dtype_message(name: str, dtype: Any) -> str:
+    """The ``ValueError`` message for ``name`` of ``dtype`` where float32 or float64 is needed."""
     return (
         f"{name} must be float32 or float64, got {dtype}; cast it explicitly "
         "(e.g. .astype(np.float32))"

@@ -266,6 +266,19 @@ class PDMPlanner(_RolloutPlanner):
 
     name = "pdm"
 
+    def __init__(
+        self,
+        road_map: RoadMap,
+        route_lanes: list[str] | tuple[str, ...],
+        vehicle: VehicleParams | None = None,
+        params: PDMParams | None = None,
+    ) -> None:
+        super().__init__(road_map, route_lanes, vehicle, params)
+        p = self.params
+        # the braking rollout's IDM (plain IDM's defaults), built once: see ``step``
+        self._emergency_idm = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
+        self._comfort_idm = IDMParams(max_decel_mps2=p.idm.comfort_decel_mps2)
+
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
         n_steps = p.n_steps
@@ -295,10 +308,10 @@ class PDMPlanner(_RolloutPlanner):
             self.debug = PlanDebug(offsets, targets, scores, best, False)
             return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
-        decel = p.emergency_decel_mps2 if emergency else p.idm.comfort_decel_mps2
+        braking_idm = self._emergency_idm if emergency else self._comfort_idm
         braking = rollout(
             start, path, tree, np.zeros(1), np.zeros(1), profile, agents, n_steps, p.dt_s,
-            self.vehicle, IDMParams(max_decel_mps2=decel), station - 1.0, p.entry_lookahead_steps,
+            self.vehicle, braking_idm, station - 1.0, p.entry_lookahead_steps,
             start_station_m=station,
         )  # fmt: skip
         self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
@@ -379,6 +392,16 @@ class IDMPlanner(_RolloutPlanner):
 
     name = "idm"
 
+    def __init__(
+        self,
+        road_map: RoadMap,
+        route_lanes: list[str] | tuple[str, ...],
+        vehicle: VehicleParams | None = None,
+        params: PDMParams | None = None,
+    ) -> None:
+        super().__init__(road_map, route_lanes, vehicle, params)
+        self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
+
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
         n_steps = p.n_steps
@@ -393,7 +416,7 @@ class IDMPlanner(_RolloutPlanner):
         )  # fmt: skip
         result = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
-            n_steps, p.dt_s, self.vehicle, replace(p.idm, coolness=0.0), self._stop_station_m, entry_lookahead_steps=0,
+            n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m, entry_lookahead_steps=0,
             start_station_m=station, hold_run_into_agents=True,
         )  # fmt: skip
         self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)

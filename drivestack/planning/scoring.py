@@ -15,6 +15,7 @@ from scipy.ndimage import convolve1d
 from scipy.signal import savgol_coeffs
 
 from drivestack.eval.driving.comfort import ComfortSignals, derivative, is_comfortable
+from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad
 from drivestack.kernels.corners import bev_corners
 from drivestack.planning.proposals import Rollout
 from drivestack.planning.reference_path import ReferencePath
@@ -30,9 +31,6 @@ TTC_THRESHOLD_S = 0.95
 DRIVABLE_TOLERANCE_M = 0.3
 MAX_OVERSPEED_MPS = 2.23
 STOPPED_SPEED_MPS = 0.05
-BEHIND_ANGLE_RAD = (
-    5.0 * np.pi / 6.0
-)  # nuPlan: an agent more than 150 deg off the ego heading is behind
 
 
 @dataclass(frozen=True)
@@ -132,18 +130,6 @@ def at_fault_collisions(
     if np.any(ahead):
         hit[p[ahead][overlap_bev_pairs(ego[ahead], agent[ahead])]] = True
     return hit
-
-
-def bearing_from_ego_rad(ego: np.ndarray, agent: np.ndarray) -> np.ndarray:
-    """``(N,)`` absolute bearing in ``[0, pi]`` of the agent's centre seen from the ego's
-    centre, relative to the ego's heading, for ``(N, 7)`` box pairs (0 when they coincide)."""
-    return np.abs(
-        np.remainder(
-            np.arctan2(agent[:, 1] - ego[:, 1], agent[:, 0] - ego[:, 0]) - ego[:, 6] + np.pi,
-            2 * np.pi,
-        )
-        - np.pi
-    )
 
 
 def contact_at_start(ego_box: np.ndarray, agent_boxes: np.ndarray) -> np.ndarray:

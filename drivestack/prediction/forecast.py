@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drivestack.core.transforms import wrap_angle
-from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
 
@@ -105,9 +105,7 @@ def forecast_steps(horizon_s: float, dt_s: float) -> int:
 def check_agents(agents: object, caller: str) -> None:
     """``TypeError`` naming ``caller`` unless ``agents`` is a :class:`Boxes3D` (for
     ``Tracks``, pass ``tracks.boxes``)."""
-    if not isinstance(agents, Boxes3D):
-        hint = "; for Tracks pass tracks.boxes" if hasattr(agents, "track_id") else ""
-        raise TypeError(f"{caller}: agents must be a Boxes3D, got {type(agents).__name__}{hint}")
+    require_boxes3d(agents, f"{caller}: agents")
 
 
 def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forecast:

@@ -125,6 +125,11 @@ class EventStarts:
 
         return cls([start(e) for e in spec.speed_events], [start(s) for s in spec.lateral_shifts])
 
+    @property
+    def waiting(self) -> bool:
+        """Does an event still wait for its condition?"""
+        return math.inf in self.speed or math.inf in self.shift
+
     def fire(self, spec: AgentSpec, time_s: float, distance_to_ego_m: float) -> None:
         """Start the waiting events whose time has come and whose condition holds."""
         pairs: tuple[tuple[list[float], tuple[SpeedEvent | LateralShift, ...]], ...] = (
@@ -140,11 +145,6 @@ class EventStarts:
                     and distance_to_ego_m <= event.when_ego_within_m
                 ):
                     starts[j] = time_s
-
-
-def _has_triggers(spec: AgentSpec) -> bool:
-    events: tuple[SpeedEvent | LateralShift, ...] = (*spec.speed_events, *spec.lateral_shifts)
-    return any(e.when_ego_within_m is not None for e in events)
 
 
 def _offset_at(spec: AgentSpec, time_s: float, starts: EventStarts) -> float:
@@ -200,7 +200,6 @@ class Traffic:
         self._tick = 0  # counts steps and resets (the cache key of boxes() and velocities())
         self._cache: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
         self._starts = [EventStarts.initial(spec) for spec in self.specs]
-        self._triggered = [_has_triggers(spec) for spec in self.specs]
         self.state = self._initial_state()
 
     @property
@@ -280,7 +279,7 @@ class Traffic:
         self._tick += 1
         st = self.state
         for i, spec in enumerate(self.specs):
-            if self._triggered[i] and st.valid[i]:
+            if st.valid[i] and self._starts[i].waiting:
                 distance = math.hypot(st.x_m[i] - ego_box[0], st.y_m[i] - ego_box[1])
                 self._starts[i].fire(spec, self.time_s, distance)
         accel = np.zeros(len(self.specs))

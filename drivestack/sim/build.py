@@ -132,8 +132,8 @@ def _file_map_params(m: MapConfig, where: str) -> dict[str, Any]:
 def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> dict[str, object]:
     """``builder``'s keyword arguments: ``m.params`` checked against its parameters and their
     annotated types with the strict config loader (``ConfigError`` at ``map.params.<key>``:
-    an unknown key lists the valid ones; ``n_lanes: 2.5`` is not an integer), the defaults of
-    those not given filled in."""
+    an unknown key lists the valid ones; ``n_lanes: 2.5`` is not an integer); only those
+    given (the builder applies its own defaults to the others)."""
     hints = typing.get_type_hints(builder)
     fields = [
         (name, hints[name])
@@ -143,8 +143,7 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
     ]
     schema = dataclasses.make_dataclass(f"{m.kind}_map_params", fields, frozen=True)
     checked: object = from_mapping(schema, dict(m.params), where, "map.params")
-    names = dict.fromkeys([*m.params, *(f.name for f in dataclasses.fields(schema))])
-    return {name: getattr(checked, name) for name in names}  # those given first
+    return {name: getattr(checked, name) for name in m.params}
 
 
 def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:

@@ -54,13 +54,14 @@ import copy
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 from drivestack.core.errors import ConfigError
+from drivestack.ingest.maps._opendrive_records import parse_file
 from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive
-from drivestack.sim.build import extend_by_successors
+from drivestack.sim.build import CAR_SIZE_M, extend_by_successors
 from drivestack.structures.road_map import RoadMap, interpolate_polyline
 
 DEFAULT_DURATION_S = 30.0
@@ -81,6 +82,7 @@ VEHICLE_TYPES = {
 #: How far an agent's lane path follows successors past its start.
 AGENT_PATH_M = 600.0
 _STEP_ACCEL_MPS2 = 1000.0  # a "step" speed change: at once (the simulator caps it per tick)
+_REQUIRED = object()  # _Doc.number without a default: the attribute must be there
 
 
 @dataclass
@@ -92,8 +94,8 @@ class _Entity:
     station_m: float = 0.0
     offset_m: float = 0.0
     speed_mps: float = 0.0
-    speed_events: list[dict[str, float]] | None = None
-    lateral_shifts: list[dict[str, float]] | None = None
+    speed_events: list[dict[str, float]] = field(default_factory=list)
+    lateral_shifts: list[dict[str, float]] = field(default_factory=list)
 
 
 class _Doc:
@@ -101,16 +103,7 @@ class _Doc:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.root = ET.parse(path).getroot()
-        except ET.ParseError as exc:
-            raise ConfigError(f"not well-formed XML: {exc}", path=str(path)) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-        if self.root.tag != "OpenSCENARIO":
-            raise ConfigError(
-                f"root element is <{self.root.tag}>, expected <OpenSCENARIO>", path=str(path)
-            )
+        self.root = parse_file(path, "OpenSCENARIO", ConfigError)
         top = self.root.findall("ParameterDeclarations/ParameterDeclaration")
         if len(top) != len(list(self.root.iter("ParameterDeclaration"))):
             raise ConfigError(
@@ -136,7 +129,22 @@ class _Doc:
             value = self.params[value[1:]]
         return value
 
-    def number(self, el: ET.Element, attr: str, where: str) -> float:
+    @overload
+    def number(self, el: ET.Element, attr: str, where: str) -> float: ...
+
+    @overload
+    def number(self, el: ET.Element, attr: str, where: str, default: float) -> float: ...
+
+    @overload
+    def number(self, el: ET.Element, attr: str, where: str, default: None) -> float | None: ...
+
+    def number(
+        self, el: ET.Element, attr: str, where: str, default: Any = _REQUIRED
+    ) -> float | None:
+        """The attribute as a finite number; ``default`` (when given) where it is missing or
+        empty."""
+        if default is not _REQUIRED and not el.get(attr):
+            return cast(float | None, default)
         text = self.text(el, attr, where)
         try:
             value = float(text)
@@ -176,10 +184,7 @@ def _catalogue_entries(doc: _Doc) -> dict[tuple[str, str], tuple[ET.Element, Pat
         folder = Path(doc.text(location, "path", where))
         folder = folder if folder.is_absolute() else doc.path.parent / folder
         for file in sorted(folder.glob("*.xosc")) if folder.is_dir() else []:
-            try:
-                catalogue = ET.parse(file).getroot().find("Catalog")
-            except ET.ParseError as exc:
-                raise ConfigError(f"not well-formed XML: {exc}", path=str(file)) from None
+            catalogue = parse_file(file, "OpenSCENARIO", ConfigError).find("Catalog")
             if catalogue is None:
                 continue
             for entry in catalogue:
@@ -285,7 +290,7 @@ def _place(
             doc.text(lane_pos, "roadId", where),
             doc.integer(lane_pos, "laneId", where),
             doc.number(lane_pos, "s", where),
-            doc.number(lane_pos, "offset", where) if lane_pos.get("offset") else 0.0,
+            doc.number(lane_pos, "offset", where, default=0.0),
         )
         entity.lane, entity.station_m, entity.offset_m = (
             located.lane_id,
@@ -294,7 +299,7 @@ def _place(
         )
     elif world is not None:
         xy = (doc.number(world, "x", where), doc.number(world, "y", where))
-        heading = doc.number(world, "h", where) if world.get("h") else None
+        heading = doc.number(world, "h", where, default=None)
         try:
             lane_id = road_map.nearest_lane(xy, heading, max_distance_m=5.0)
         except LookupError:
@@ -400,7 +405,7 @@ def _sim_time_s(doc: _Doc, cond: ET.Element, where: str) -> float | None:
         raise doc.error(
             "a SimulationTimeCondition is read with greaterThan / greaterOrEqual", where
         )
-    delay = doc.number(cond, "delay", where) if cond.get("delay") else 0.0
+    delay = doc.number(cond, "delay", where, default=0.0)
     return doc.number(sim_time, "value", where) + delay
 
 
@@ -417,7 +422,10 @@ class _Story:
         self.road_map = road_map
         self.skipped_ego_actions = 0
         self._speed = {name: e.speed_mps for name, e in entities.items()}
-        self._lane = {name: e.lane or "" for name, e in entities.items()}
+        self._lane: dict[str, str] = {}
+        for name, e in entities.items():
+            assert e.lane is not None  # _init places every entity on a lane
+            self._lane[name] = e.lane
 
     def read(self) -> None:
         pending: list[_Pending] = []
@@ -475,7 +483,7 @@ class _Story:
         lane_offset = item.action.find("LateralAction/LaneOffsetAction")
         if speed is not None:
             event = self._speed_event(speed, item.actor, item.start, item.where)
-            entity.speed_events = [*(entity.speed_events or []), event]
+            entity.speed_events.append(event)
             return
         if lane_change is not None:
             shift = self._lane_change(lane_change, entity, item.start, item.where)
@@ -487,7 +495,7 @@ class _Story:
                 f"only SpeedAction, LaneChangeAction and LaneOffsetAction are read, got {kinds}",
                 item.where,
             )
-        entity.lateral_shifts = [*(entity.lateral_shifts or []), shift]
+        entity.lateral_shifts.append(shift)
 
     def _trigger(self, trigger: ET.Element | None, actor: str, where: str) -> _Start:
         doc = self.doc
@@ -531,17 +539,16 @@ class _Story:
             raise doc.error("a distance condition is read with lessThan / lessOrEqual", where)
         value = doc.number(distance, "value", where)
         if distance.get("freespace", "false").lower() == "true":
-            value += 0.5 * sum((e.size_m or (4.5,))[0] for e in (self.entities[actor], self.ego))
+            value += 0.5 * sum(
+                (e.size_m or CAR_SIZE_M)[0] for e in (self.entities[actor], self.ego)
+            )
         return _Start(0.0, value)
 
     def _speed_event(
         self, speed: ET.Element, actor: str, start: _Start, where: str
     ) -> dict[str, float]:
         doc = self.doc
-        target = speed.find("SpeedActionTarget/AbsoluteTargetSpeed")
-        if target is None:
-            raise doc.error("only an AbsoluteTargetSpeed is read", where)
-        goal = doc.number(target, "value", where)
+        goal = self._absolute_value(speed, "SpeedActionTarget/AbsoluteTargetSpeed", where)
         before = self._speed[actor]
         self._speed[actor] = goal
         dyn = doc.one(speed, "SpeedActionDynamics", where)
@@ -565,7 +572,15 @@ class _Story:
             "target_speed_mps": goal,
         }
 
-    def _duration_s(self, dyn: ET.Element, actor: str, where: str) -> float:
+    def _absolute_value(self, el: ET.Element, path: str, where: str) -> float:
+        """The ``value`` of the ``Absolute...`` target at ``path`` below ``el``; refused when
+        the target is another kind."""
+        target = el.find(path)
+        if target is None:
+            raise self.doc.error(f"only an {path.rsplit('/', 1)[1]} is read", where)
+        return self.doc.number(target, "value", where)
+
+    def _lane_change_duration_s(self, dyn: ET.Element, actor: str, where: str) -> float:
         value = self.doc.number(dyn, "value", where)
         dimension = dyn.get("dynamicsDimension", "time")
         if dimension == "time":
@@ -596,12 +611,10 @@ class _Story:
         if target is None or target not in self.road_map:
             raise doc.error(f"no lane {target!r} beside the actor's lane {current!r}", where)
         self._lane[entity.name] = target
-        duration = self._duration_s(
+        duration = self._lane_change_duration_s(
             doc.one(change, "LaneChangeActionDynamics", where), entity.name, where
         )
-        offset = (
-            doc.number(change, "targetLaneOffset", where) if change.get("targetLaneOffset") else 0.0
-        )
+        offset = doc.number(change, "targetLaneOffset", where, default=0.0)
         return {
             **start.keys(),
             "duration_s": duration,
@@ -612,12 +625,9 @@ class _Story:
         self, action: ET.Element, entity: _Entity, start: _Start, where: str
     ) -> dict[str, float]:
         doc = self.doc
-        target = action.find("LaneOffsetTarget/AbsoluteTargetLaneOffset")
-        if target is None:
-            raise doc.error("only an AbsoluteTargetLaneOffset is read", where)
-        offset = doc.number(target, "value", where)
+        offset = self._absolute_value(action, "LaneOffsetTarget/AbsoluteTargetLaneOffset", where)
         dyn = doc.one(action, "LaneOffsetActionDynamics", where)
-        max_lat_accel = doc.number(dyn, "maxLateralAcc", where) if dyn.get("maxLateralAcc") else 1.0
+        max_lat_accel = doc.number(dyn, "maxLateralAcc", where, default=1.0)
         # the cosine blend's peak lateral acceleration is pi^2 / 2 * |change| / duration^2
         duration = math.pi * math.sqrt(
             max(abs(offset - entity.offset_m), 1e-3) / (2.0 * max_lat_accel)
@@ -702,8 +712,8 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
             "station_m": entity.station_m,
             "offset_m": entity.offset_m,
             "speed_mps": entity.speed_mps,
-            "speed_events": entity.speed_events or [],
-            "lateral_shifts": entity.lateral_shifts or [],
+            "speed_events": entity.speed_events,
+            "lateral_shifts": entity.lateral_shifts,
         }
         if entity.size_m is not None:
             agent["size_m"] = list(entity.size_m)

@@ -37,7 +37,8 @@ class VehicleParams:
         """``TypeError`` / ``ValueError`` naming the field unless every value is a finite
         number > 0 (``rear_overhang_m`` >= 0 and shorter than ``length_m``;
         ``max_steering_rad`` below pi / 2)."""
-        positive = [f.name for f in fields(self) if f.name != "rear_overhang_m"]
+        bounded = ("rear_overhang_m", "max_steering_rad")  # checked with their own bounds
+        positive = [f.name for f in fields(self) if f.name not in bounded]
         check_number_fields(self, positive, above=0.0)
         check_number_fields(self, ["rear_overhang_m"], at_least=0.0, below=self.length_m)
         check_number_fields(self, ["max_steering_rad"], above=0.0, below=math.pi / 2)

@@ -9,7 +9,7 @@ import numpy as np
 from drivestack.core.time import seconds_to_ns
 from drivestack.sim.agents import AgentSpec, Traffic
 from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
-from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.road_map import RoadMap
 
@@ -60,13 +60,9 @@ class Observation:
 
     def _check_types(self) -> None:
         """``TypeError`` naming the field whose type is wrong."""
-        for name, kind in (("ego", "an EgoState"), ("agents", "a Boxes3D")):
-            value = getattr(self, name)
-            if not isinstance(value, EgoState if name == "ego" else Boxes3D):
-                hint = "; for Tracks pass tracks.boxes" if hasattr(value, "track_id") else ""
-                raise TypeError(
-                    f"Observation.{name} must be {kind}, got {type(value).__name__}{hint}"
-                )
+        if not isinstance(self.ego, EgoState):
+            raise TypeError(f"Observation.ego must be an EgoState, got {type(self.ego).__name__}")
+        require_boxes3d(self.agents, "Observation.agents")
         bad = [i for i in self.agent_ids if not isinstance(i, str)]
         if not isinstance(self.agent_ids, tuple) or bad:
             raise TypeError(

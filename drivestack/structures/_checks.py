@@ -183,6 +183,19 @@ def check_number(
             int when ``integer``.
         ValueError: ``value`` is NaN, infinite or outside the bounds.
     """
+    # fast path for a plain int / float that passes; anything else (bool, NumPy scalars, a
+    # failing value) takes the checks below, which give the errors
+    kind = type(value)
+    if kind is int or (kind is float and not integer):
+        number = float(value)
+        if (
+            math.isfinite(number)
+            and (above is None or number > above)
+            and (at_least is None or number >= at_least)
+            and (below is None or number < below)
+            and (at_most is None or number <= at_most)
+        ):
+            return
     kinds: tuple[type, ...] = (
         (int, np.integer) if integer else (int, float, np.integer, np.floating)
     )

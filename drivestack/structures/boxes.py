@@ -302,3 +302,12 @@ class Boxes3D:
             label=np.concatenate([b.label for b in parts]),
             velocity_mps=np.concatenate([b.velocity_mps for b in parts]),
         )
+
+
+def require_boxes3d(value: object, argument: str) -> None:
+    """``TypeError`` ``"<argument> must be a Boxes3D, got <type>"`` unless ``value`` is a
+    :class:`Boxes3D` (pointing ``Tracks`` to ``tracks.boxes``); ``argument`` names it, e.g.
+    ``"Observation.agents"`` or ``"lane_following_forecast: agents"``."""
+    if not isinstance(value, Boxes3D):
+        hint = "; for Tracks pass tracks.boxes" if hasattr(value, "track_id") else ""
+        raise TypeError(f"{argument} must be a Boxes3D, got {type(value).__name__}{hint}")

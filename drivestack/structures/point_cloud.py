@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.core.arrays import is_kernel_float
+from drivestack.core.arrays import dtype_message, is_kernel_float
 from drivestack.core.transforms import SE3
 from drivestack.structures._checks import (
     as_array,
@@ -59,8 +59,7 @@ class PointCloud:
         dtype = value.dtype
         if not is_kernel_float(dtype) and (value.size or dtype.kind == "f"):
             raise ValueError(
-                f"PointCloud.xyz_m must be float32 or float64, got {dtype}; cast it explicitly "
-                "(e.g. xyz.astype(np.float32)): nothing is cast silently"
+                dtype_message("PointCloud.xyz_m", dtype) + ": nothing is cast silently"
             )
         xyz = frozen_array(
             self,

@@ -1,8 +1,12 @@
-"""A cheap conservative prefilter for footprint overlap: two covering circles per box."""
+"""A cheap conservative prefilter for footprint overlap: two covering circles per box; and
+nuPlan's bearing rule for what is behind the ego."""
 
 from __future__ import annotations
 
 import numpy as np
+
+# nuPlan: an agent more than 150 deg off the ego heading is behind
+BEHIND_ANGLE_RAD = 5.0 * np.pi / 6.0
 
 
 def covering_circles(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -22,3 +26,18 @@ def may_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     diff = ca[..., :, None, :] - cb[..., None, :, :]
     dist = np.sqrt(np.min(np.sum(diff * diff, axis=-1), axis=(-2, -1)))
     return dist <= ra + rb
+
+
+def bearing_from_ego_rad(ego: np.ndarray, agent: np.ndarray) -> np.ndarray:
+    """Broadcast ``(..., 7)`` box pairs -> ``(...)`` absolute bearing in ``[0, pi]`` of the
+    agent's centre seen from the ego's centre, relative to the ego's heading (0 when they
+    coincide)."""
+    return np.abs(
+        np.remainder(
+            np.arctan2(agent[..., 1] - ego[..., 1], agent[..., 0] - ego[..., 0])
+            - ego[..., 6]
+            + np.pi,
+            2 * np.pi,
+        )
+        - np.pi
+    )

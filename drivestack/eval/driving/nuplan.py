@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from drivestack.eval.driving.comfort import comfort_signals, is_comfortable
-from drivestack.eval.driving.footprint import may_overlap
+from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad, may_overlap
 from drivestack.kernels import box_corners, boxes_overlap_bev_pairs
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.runner import SimHistory
@@ -25,7 +25,6 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
 
 STOPPED_SPEED_MPS = 0.05
-BEHIND_ANGLE_RAD = 5.0 * np.pi / 6.0
 DRIVABLE_TOLERANCE_M = 0.3
 DIRECTION_WINDOW_S = 1.0
 DIRECTION_COMPLIANT_M = 2.0
@@ -99,12 +98,7 @@ def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[Collisi
         agent_vel = history.agent_velocity_mps[tick, j]
         ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         rel = float(np.linalg.norm(ego_vel - agent_vel))
-        bearing = abs(
-            np.remainder(
-                np.arctan2(agent[1] - ego[1], agent[0] - ego[0]) - ego[6] + np.pi, 2 * np.pi
-            )
-            - np.pi
-        )
+        bearing = bearing_from_ego_rad(ego, agent)
         if ego_v < STOPPED_SPEED_MPS:
             kind, fault = "stopped_ego", False
         elif np.linalg.norm(agent_vel) < STOPPED_SPEED_MPS:
@@ -166,9 +160,7 @@ def min_time_to_collision_s(
     agents = history.agent_boxes  # (T, A, 7)
     vel = history.agent_velocity_mps  # (T, A, 2)
     dx, dy = agents[..., 0] - ego[:, 0:1], agents[..., 1] - ego[:, 1:2]
-    bearing = np.abs(
-        np.remainder(np.arctan2(dy, dx) - ego[:, 6:7] + np.pi, 2 * np.pi) - np.pi
-    )  # (T, A)
+    bearing = bearing_from_ego_rad(ego[:, None, :], agents)  # (T, A)
     ego_vel = speed[:, None] * np.stack([np.cos(ego[:, 6]), np.sin(ego[:, 6])], axis=1)  # (T, 2)
     rel_speed = np.linalg.norm(vel - ego_vel[:, None, :], axis=2)
     reach = (

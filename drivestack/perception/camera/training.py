@@ -29,6 +29,7 @@ from drivestack.perception.camera.detector import (
     build_fcos,
     image_to_tensor,
     load_weights,
+    read_checkpoint,
     read_checkpoint_config,
     save_checkpoint,
 )
@@ -308,7 +309,8 @@ def _resume(
     import torch
 
     p = str(path)
-    saved_cfg = read_checkpoint_config(path)  # (errors name the file)
+    checkpoint = read_checkpoint(path)  # read once (errors name the file)
+    saved_cfg = read_checkpoint_config(path, checkpoint)
     differ = [
         f"config.{f.name} is {getattr(saved_cfg, f.name)!r} in the checkpoint but "
         f"{getattr(cfg, f.name)!r} given"
@@ -317,7 +319,7 @@ def _resume(
     ]
     if differ:
         raise DataError("cannot resume with another config: " + "; ".join(differ), path=p)
-    ckpt = load_weights(model, cfg, path)
+    ckpt = load_weights(model, cfg, path, checkpoint)
     state = ckpt.get("training_state")
     if not isinstance(state, dict):
         raise DataError(
