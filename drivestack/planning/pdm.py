@@ -215,6 +215,10 @@ class _RolloutPlanner:
         self._tree = cKDTree(self.reference.xy_m)
         self._profile = self.reference.speed_profile()
         self.debug: PlanDebug | None = None
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What a planner derives once from its settings (none here)."""
 
     def reset(self) -> None:
         self.debug = None
@@ -266,14 +270,7 @@ class PDMPlanner(_RolloutPlanner):
 
     name = "pdm"
 
-    def __init__(
-        self,
-        road_map: RoadMap,
-        route_lanes: list[str] | tuple[str, ...],
-        vehicle: VehicleParams | None = None,
-        params: PDMParams | None = None,
-    ) -> None:
-        super().__init__(road_map, route_lanes, vehicle, params)
+    def _prepare(self) -> None:
         p = self.params
         # the braking rollout's IDM (plain IDM's defaults), built once: see ``step``
         self._emergency_idm = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
@@ -392,14 +389,7 @@ class IDMPlanner(_RolloutPlanner):
 
     name = "idm"
 
-    def __init__(
-        self,
-        road_map: RoadMap,
-        route_lanes: list[str] | tuple[str, ...],
-        vehicle: VehicleParams | None = None,
-        params: PDMParams | None = None,
-    ) -> None:
-        super().__init__(road_map, route_lanes, vehicle, params)
+    def _prepare(self) -> None:
         self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
 
     def step(self, obs: Observation) -> Trajectory:
