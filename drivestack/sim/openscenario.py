@@ -15,11 +15,12 @@ What is read:
 - **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
   is the simulator's vehicle: its ``BoundingBox`` is not read); every other one is a scripted
   agent that follows its start lane's successors (the first in lane-id order where a lane
-  forks). A ``Vehicle``'s ``vehicleCategory`` and ``BoundingBox`` give its type and size, a
-  ``Pedestrian`` is a pedestrian; a ``CatalogReference`` is resolved in the ``.xosc`` files of
-  the ``VehicleCatalog`` / ``PedestrianCatalog`` directories of ``CatalogLocations`` (their
-  ``$parameters`` from the reference's ``ParameterAssignments`` over the entry's defaults).
-  Every entity must be placed in the ``Init``.
+  forks). A ``Vehicle``'s ``vehicleCategory`` gives its type, a ``Pedestrian`` is a
+  pedestrian, and a ``BoundingBox`` gives the size (else the simulator's default for the
+  type); a ``CatalogReference`` is resolved in the ``.xosc`` files of the ``VehicleCatalog`` /
+  ``PedestrianCatalog`` directories of ``CatalogLocations`` (their ``$parameters`` from the
+  reference's ``ParameterAssignments`` over the entry's defaults). Every entity must be placed
+  in the ``Init``.
 - **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, whole lane id, s, offset; its
   ``Orientation`` is not read) or a ``WorldPosition`` (snapped to the nearest lane heading the
   same way) and an ``AbsoluteTargetSpeed`` (m/s).
@@ -30,15 +31,18 @@ What is read:
   given, its sign ignored, ``time`` / ``distance`` from the speed the events before left), a
   ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself, counted from the lane the
   lane changes before left it in, or ``AbsoluteTargetLane``; over the dynamics' ``time``, or
-  its ``distance`` at the speed before) and an ``AbsoluteTargetLaneOffset``. Actions for the
-  ego are skipped (the planner under test drives it; the description counts them).
+  its ``distance`` at the speed before) and an ``AbsoluteTargetLaneOffset`` (from the centre
+  of the lane the actor is in by then, reached from the offset the events before left).
+  Actions for the ego are skipped (the planner under test drives it; the description counts
+  them).
 - **Triggers**: an event starts on one condition (``conditionEdge`` rising or none): a
   ``SimulationTimeCondition`` (``greaterThan`` / ``greaterOrEqual``, plus its ``delay``), or a
   ``RelativeDistanceCondition`` between the actor and the ego (``lessThan`` /
   ``lessOrEqual``, no delay), read as their centre distance for the ``longitudinal`` and
-  cartesian types (``freespace="true"`` adds the two half lengths). Simulation time is one
-  clock: an event starts no earlier than its act, whose start trigger must be a
-  ``SimulationTimeCondition``.
+  cartesian types (``freespace="true"`` adds the two half lengths: the actor's as the simulator
+  sizes it, the ego's the simulator vehicle's :class:`~drivestack.sim.vehicle.VehicleParams`
+  ``length_m``). Simulation time is one clock: an event starts no earlier than its act, whose
+  start trigger must be a ``SimulationTimeCondition``.
 - **Stop**: the storyboard's ``StopTrigger``, a single ``SimulationTimeCondition``, is the
   duration (no stop trigger: :data:`DEFAULT_DURATION_S`).
 
@@ -61,7 +65,9 @@ from typing import Any, cast, overload
 from drivestack.core.errors import ConfigError
 from drivestack.ingest.maps._opendrive_records import parse_file
 from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive
-from drivestack.sim.build import CAR_SIZE_M, extend_by_successors
+from drivestack.sim.build import CAR_SIZE_M, DEFAULT_SIZE_M, extend_by_successors
+from drivestack.sim.vehicle import VehicleParams
+from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline
 
 DEFAULT_DURATION_S = 30.0
@@ -243,11 +249,11 @@ def _entities(doc: _Doc) -> dict[str, _Entity]:
             if category not in VEHICLE_TYPES:
                 raise doc.error(f"unknown vehicleCategory {category!r}", where)
             kind = VEHICLE_TYPES[category]
-            dims = entry.find("BoundingBox/Dimensions")
-            if dims is not None:
-                size = tuple(doc.number(dims, k, where) for k in ("length", "width", "height"))
         else:
             kind = "pedestrian"
+        dims = entry.find("BoundingBox/Dimensions")
+        if dims is not None:
+            size = tuple(doc.number(dims, k, where) for k in ("length", "width", "height"))
         out[name] = _Entity(name, kind, size)  # type: ignore[arg-type]
     if not out:
         raise doc.error("no ScenarioObject", "Entities")
@@ -423,6 +429,7 @@ class _Story:
         self.skipped_ego_actions = 0
         self._speed = {name: e.speed_mps for name, e in entities.items()}
         self._lane: dict[str, str] = {}
+        self._offset = {name: e.offset_m for name, e in entities.items()}
         for name, e in entities.items():
             assert e.lane is not None  # _init places every entity on a lane
             self._lane[name] = e.lane
@@ -539,9 +546,7 @@ class _Story:
             raise doc.error("a distance condition is read with lessThan / lessOrEqual", where)
         value = doc.number(distance, "value", where)
         if distance.get("freespace", "false").lower() == "true":
-            value += 0.5 * sum(
-                (e.size_m or CAR_SIZE_M)[0] for e in (self.entities[actor], self.ego)
-            )
+            value += 0.5 * (_length_m(self.entities[actor]) + VehicleParams().length_m)
         return _Start(0.0, value)
 
     def _speed_event(
@@ -615,24 +620,30 @@ class _Story:
             doc.one(change, "LaneChangeActionDynamics", where), entity.name, where
         )
         offset = doc.number(change, "targetLaneOffset", where, default=0.0)
-        return {
-            **start.keys(),
-            "duration_s": duration,
-            "offset_m": _lateral_of(self.road_map, entity, target) + offset,
-        }
+        self._offset[entity.name] = _lateral_of(self.road_map, entity, target) + offset
+        return {**start.keys(), "duration_s": duration, "offset_m": self._offset[entity.name]}
 
     def _lane_offset(
         self, action: ET.Element, entity: _Entity, start: _Start, where: str
     ) -> dict[str, float]:
         doc = self.doc
-        offset = self._absolute_value(action, "LaneOffsetTarget/AbsoluteTargetLaneOffset", where)
+        in_lane = self._absolute_value(action, "LaneOffsetTarget/AbsoluteTargetLaneOffset", where)
         dyn = doc.one(action, "LaneOffsetActionDynamics", where)
         max_lat_accel = doc.number(dyn, "maxLateralAcc", where, default=1.0)
+        # the offset is from the centre of the lane the actor is in now (after lane changes);
+        # the simulator's offsets are from its start lane's centre
+        offset = _lateral_of(self.road_map, entity, self._lane[entity.name]) + in_lane
+        before, self._offset[entity.name] = self._offset[entity.name], offset
         # the cosine blend's peak lateral acceleration is pi^2 / 2 * |change| / duration^2
-        duration = math.pi * math.sqrt(
-            max(abs(offset - entity.offset_m), 1e-3) / (2.0 * max_lat_accel)
-        )
+        duration = math.pi * math.sqrt(max(abs(offset - before), 1e-3) / (2.0 * max_lat_accel))
         return {**start.keys(), "duration_s": duration, "offset_m": offset}
+
+
+def _length_m(agent: _Entity) -> float:
+    """The length the simulator gives an agent: its bounding box's, else its type's default."""
+    if agent.size_m is not None:
+        return agent.size_m[0]
+    return DEFAULT_SIZE_M.get(ObjectClass.from_name(agent.type), CAR_SIZE_M)[0]
 
 
 def _lateral_of(road_map: RoadMap, entity: _Entity, lane_id: str) -> float:

@@ -384,3 +384,55 @@ def test_catalogue_references_are_resolved_with_their_parameters(
     ) as info:
         load_scenarios(path)
     assert info.value.field == "Entities/Cutter"
+
+
+def _lane_offset(offset_m: float) -> str:
+    return (
+        '<LateralAction><LaneOffsetAction continuous="false"><LaneOffsetActionDynamics '
+        'maxLateralAcc="1.0" dynamicsShape="cubic"/><LaneOffsetTarget>'
+        f'<AbsoluteTargetLaneOffset value="{offset_m}"/></LaneOffsetTarget></LaneOffsetAction>'
+        "</LateralAction>"
+    )
+
+
+@pytest.mark.data
+def test_lane_offsets_count_from_the_lane_and_offset_the_events_before_left(
+    tmp_path: Path, xodr: Path
+) -> None:
+    cutter = (
+        _event("Over", _cut(-1), _at_time(1.0))
+        + _event("Drift", _lane_offset(1.0), _at_time(6.0))
+        + _event("Back", _lane_offset(-0.5), _at_time(9.0))
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, _xosc(xodr, cutter_events=cutter)))
+    over, drift, back = cfg.agents[1].lateral_shifts
+    right_lane_m = -(3.65 + 3.5) / 2  # lane -3's centre beside lane -2's
+    assert over.offset_m == pytest.approx(right_lane_m)
+    # in the lane it changed to, not back in its start lane
+    assert drift.offset_m == pytest.approx(right_lane_m + 1.0)
+    assert back.offset_m == pytest.approx(right_lane_m - 0.5)
+    # duration from the peak lateral acceleration over the change from the offset before:
+    # pi * sqrt(|change| / (2 a)), a = 1 m/s^2
+    assert drift.duration_s == pytest.approx(np.pi * np.sqrt(1.0 / 2.0))
+    assert back.duration_s == pytest.approx(np.pi * np.sqrt(1.5 / 2.0))
+
+
+@pytest.mark.data
+def test_freespace_distance_adds_the_simulated_half_lengths(tmp_path: Path, xodr: Path) -> None:
+    text = _xosc(xodr).replace('freespace="false"', 'freespace="true"')
+    text = text.replace(
+        '<ScenarioObject name="Lead">'
+        + VEHICLE.format(category="car", length=4.6)
+        + "</ScenarioObject>",
+        '<ScenarioObject name="Lead"><Pedestrian name="walker" mass="80" '
+        'pedestrianCategory="pedestrian"><BoundingBox><Center x="0" y="0" z="0.9"/>'
+        '<Dimensions width="0.5" length="0.4" height="1.8"/></BoundingBox><Properties/>'
+        "</Pedestrian></ScenarioObject>",
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, text))
+    lead = cfg.agents[0]
+    assert (lead.type, tuple(lead.size_m or ())) == ("pedestrian", (0.4, 0.5, 1.8))
+    # 50 m between the boxes: + half the walker's 0.4 m + half the simulated ego's 5.18 m
+    # (the ego's own BoundingBox, 4.6 m, is not the simulator's vehicle)
+    (brake,) = lead.speed_events
+    assert brake.when_ego_within_m == pytest.approx(50.0 + 0.2 + 2.59)
