@@ -30,12 +30,43 @@ T = TypeVar("T")
 
 
 class Detector(Protocol):
+    """Perception stage of a :class:`Stack`: ``reset()`` before a sequence, then
+    ``step(frame)`` once per :class:`SensorFrame`, in time order.
+
+    ``step`` returns this frame's boxes as one :class:`Boxes3D` (anything else is a
+    ``TypeError``, :func:`check_stage_output`), in a frame the boxes name: the ego frame
+    (``"ego"``) when the frame's sensors can be placed on the ego (the built-in LiDAR detector
+    uses the LiDAR's ``ego_from_sensor``), else the sensor's own frame. Only boxes in the ego
+    frame can be placed in the world: for them the stack hands the tracker the frame's
+    ``world_from_ego``. The boxes' frame should stay the same from step to step (a change
+    resets the tracker).
+    """
+
     def reset(self) -> None: ...
 
     def step(self, frame: SensorFrame) -> Boxes3D: ...
 
 
 class BoxTracker(Protocol):
+    """Tracking stage of a :class:`Stack`: ``reset()`` before a sequence (the stack also
+    resets it when the detections' frame, or the availability of an ego pose, changes),
+    then ``step(detections, world_from_frame)`` once per frame, with increasing times.
+
+    ``detections`` are the detector's :class:`Boxes3D` for this frame, in their own frame
+    (see :class:`Detector`). ``world_from_frame`` is one :class:`SE3`, the pose of
+    ``detections.frame`` in a fixed world frame: the frame's ``world_from_ego`` when the
+    detections are in the ego frame and the frame has a pose, or the identity when the
+    tracker compensates ego motion (``tracker.cfg.ego_motion_compensation``) under
+    ``missing_ego_pose="track_in_ego_frame"`` and there is no pose (the ego frame taken as
+    fixed). ``None`` means no pose is known (detections in another frame, or a frame
+    without ``world_from_ego``): track in the detections' frame as it is. A tracker that
+    compensates ego motion never gets ``None`` from the stack (under ``skip`` such a frame
+    is refused with a ``DataError`` and the tracker does not run).
+
+    ``step`` returns :class:`Tracks` (anything else is a ``TypeError``) with their boxes in
+    the detections' frame (the built-in tracker's rule).
+    """
+
     def reset(self) -> None: ...
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks: ...

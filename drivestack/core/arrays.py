@@ -55,21 +55,57 @@ def backend_of(array: Any) -> Backend:
     raise TypeError(f"unsupported array type {type(array).__module__}.{type(array).__name__}")
 
 
-def shape_text(shape: Sequence[int | None]) -> str:
-    """A shape as messages write it, ``None`` as ``N``: ``(N, 3)``, ``(2,)``, ``()``."""
+def shape_text(shape: Sequence[int | str | None]) -> str:
+    """A shape as messages write it, ``None`` as ``N`` and a named size as its name:
+    ``(N, 3)``, ``(2,)``, ``()``, ``(N, D)`` for ``(None, "D")``."""
     dims = ["N" if e is None else str(e) for e in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def read_only(arr: np.ndarray, given: object) -> np.ndarray:
+    """``arr`` (made from the caller's ``given``) as a read-only array a frozen type may keep.
+
+    A copy when ``arr`` is the caller's own writeable array, a writeable view, or a view of
+    memory still writeable through a base up the chain (a read-only view of a writeable
+    buffer); otherwise ``arr`` itself, made read-only in place: an array freshly converted
+    from ``given``, or one read-only all the way down (e.g. another frozen structure's field,
+    or a view of one), kept without a copy.
+    """
+    if arr.flags.writeable:
+        if arr is given or arr.base is not None:
+            arr = arr.copy()  # never freeze (or alias) the caller's own writeable memory
+        arr.setflags(write=False)
+    elif arr.base is not None and _writeable_below(arr):
+        arr = arr.copy()
+        arr.setflags(write=False)
+    return arr
+
+
+def _writeable_below(arr: np.ndarray) -> bool:
+    """Whether memory of the read-only view ``arr`` can still be written through a base."""
+    base = arr.base
+    while base is not None:
+        if not isinstance(base, np.ndarray):
+            try:
+                return not memoryview(base).readonly  # bytes, mmap, another buffer
+            except TypeError:
+                return True  # an owner NumPy cannot inspect: assume it may change
+        if base.flags.writeable:
+            return True
+        base = base.base
+    return False
 
 
 def check_array(
     array: Any,
     name: str,
-    shape: Sequence[int | None],
+    shape: Sequence[int | str | None],
     *,
     floating: bool = True,
     finite: bool = True,
 ) -> Any:
-    """Validate ``array`` against ``shape`` (``None`` = any size) and return it unchanged.
+    """Validate ``array`` against ``shape`` (``None`` = any size, a ``str`` = any size named
+    in the message, e.g. ``(None, "D")`` reads ``(N, D)``) and return it unchanged.
 
     ``floating``: require float32 or float64 (the dtypes the kernels compute in; float16,
     bfloat16 and long double are refused). ``finite``: reject NaN and inf.
@@ -79,7 +115,8 @@ def check_array(
         raise TypeError(f"{name} must be a NumPy, Torch or CuPy array, got {type(array).__name__}")
     actual = tuple(array.shape)
     if len(actual) != len(shape) or any(
-        e is not None and e != a for e, a in zip(shape, actual, strict=False)
+        e is not None and not isinstance(e, str) and e != a
+        for e, a in zip(shape, actual, strict=False)
     ):
         raise ValueError(f"{name} must have shape {shape_text(shape)}, got {actual}")
     if type(array) is np.ndarray:  # fast path: plain NumPy checks, same rules

@@ -14,8 +14,10 @@ Quaternions are scalar-first ``(w, x, y, z)`` as in nuScenes and Argoverse 2.
 Rigidity is checked where a transform is made: :class:`SE3` refuses a rotation block that is
 not a proper rotation (``R^T R = I`` and ``det R = +1`` within 1e-6, one 3x3 test per
 transform), and :meth:`SE3.from_matrix` also a homogeneous last row other than
-``[0, 0, 0, 1]``. Operations on valid transforms (compose, inverse, apply) stay valid and
-are not re-checked. Raw matrices given to the kernels
+``[0, 0, 0, 1]``; :meth:`SE2.from_matrix` applies the same checks in 2D. Operations on valid
+transforms (compose, inverse, apply) stay valid and are not re-checked. A transform keeps
+copies of the caller's arrays (never freezing or sharing them); only arrays read-only all
+the way down (another transform's) are kept as they are. Raw matrices given to the kernels
 (:func:`~drivestack.kernels.transform_points`) are checked there by
 :func:`check_rigid_matrix`.
 """
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+
+from drivestack.core.arrays import read_only
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -77,7 +81,14 @@ def nearest_rotation(matrices: npt.ArrayLike) -> FloatArray:
 def wrap_angle(angle_rad: npt.ArrayLike) -> FloatArray:
     """Wrap angles into ``[-pi, pi)``."""
     a = np.asarray(angle_rad, dtype=np.float64)
-    return (a + np.pi) % (2.0 * np.pi) - np.pi
+    r = (a + np.pi) % (2.0 * np.pi) - np.pi
+    # the modulo rounds to 2 pi for angles a hair below -pi (and odd multiples of it): fold
+    # that +pi to -pi; every other result is already in range and left as it is
+    if r.ndim:
+        np.subtract(r, 2.0 * np.pi, out=r, where=r >= np.pi)
+    elif r >= np.pi:
+        r = r - 2.0 * np.pi
+    return r
 
 
 def quaternion_to_rotation_matrix(quaternion_wxyz: npt.ArrayLike) -> FloatArray:
@@ -184,27 +195,31 @@ def _is_proper_rotation(rot: FloatArray, tol: float = _ORTHONORMAL_TOL) -> bool:
     return bool(np.min(det) > 0)
 
 
-def _bottom_row_error(matrix: FloatArray, name: str, tol: float) -> str | None:
-    """The message for ``(..., 4, 4)`` matrices whose last row is not ``[0, 0, 0, 1]``
-    within ``tol`` (None when every one is, or the matrices are ``(..., 3, 4)``)."""
-    if matrix.shape[-2] != 4 or matrix.size == 0:
+def _bottom_row_error(matrix: FloatArray, name: str, tol: float, size: int = 4) -> str | None:
+    """The message for ``(..., size, size)`` homogeneous matrices (4 in 3D, 3 in 2D) whose
+    last row is not ``[0, ..., 0, 1]`` within ``tol`` (None when every one is, or the
+    matrices have another shape, e.g. ``(..., 3, 4)``)."""
+    if matrix.shape[-2:] != (size, size) or matrix.size == 0:
         return None
+    last = size - 1
+    expected = (0.0,) * last + (1.0,)
     if matrix.ndim == 2:  # one matrix: plain floats, a few microseconds
-        bottom = matrix[3].tolist()
-        if all(abs(v - w) <= tol for v, w in zip(bottom, (0.0, 0.0, 0.0, 1.0), strict=True)):
+        bottom = matrix[last].tolist()
+        if all(abs(v - w) <= tol for v, w in zip(bottom, expected, strict=True)):
             return None
         first, where = 0, ""
         rows = [bottom]
     else:
-        off = np.abs(matrix[..., 3, :] - np.array([0.0, 0.0, 0.0, 1.0]))
+        off = np.abs(matrix[..., last, :] - np.array(expected))
         if np.max(off) <= tol:  # NaN fails the test too
             return None
-        rows = matrix[..., 3, :].reshape(-1, 4).tolist()
-        first = int(np.argmax(np.max(off.reshape(-1, 4), axis=1)))
+        rows = matrix[..., last, :].reshape(-1, size).tolist()
+        first = int(np.argmax(np.max(off.reshape(-1, size), axis=1)))
         index = tuple(int(i) for i in np.unravel_index(first, matrix.shape[:-2]))
         where = f" (matrix {index})"
+    row_text = "[" + ", ".join(str(int(v)) for v in expected) + "]"
     return (
-        f"{name} must have last row [0, 0, 0, 1] within {tol:g} (a rigid transform), got "
+        f"{name} must have last row {row_text} within {tol:g} (a rigid transform), got "
         f"{rows[first]}{where}"
     )
 
@@ -224,6 +239,46 @@ def check_rigid_matrix(matrix: npt.ArrayLike, name: str, tol: float = _ORTHONORM
             f"rotation (R^T R = I and det R = +1 within {tol:g}); scaling or shear is not "
             "supported: apply such a matrix with a matmul of your own"
         )
+
+
+def _common_batch(
+    first: tuple[str, FloatArray, int], second: tuple[str, FloatArray, int], expected: str
+) -> tuple[int, ...]:
+    """The broadcast batch shape of two ``(name, array, trailing core dims)`` arguments of a
+    transform; ``ValueError`` naming both, their shapes and ``expected`` when none exists."""
+    (name_a, a, core_a), (name_b, b, core_b) = first, second
+    batch_a, batch_b = a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
+    try:
+        return np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        raise ValueError(
+            f"{name_a} {a.shape} and {name_b} {b.shape} have batch shapes {batch_a} and "
+            f"{batch_b} that do not broadcast; expected {expected}"
+        ) from None
+
+
+def _check_compose(left: SE3 | SE2, right: object) -> None:
+    """``left.compose(right)``'s argument checks, shared by :class:`SE3` and :class:`SE2`:
+    ``TypeError`` unless ``right`` is of ``left``'s class, ``ValueError`` when their batch
+    shapes do not broadcast."""
+    kind = type(left).__name__
+    if not isinstance(right, type(left)):
+        raise TypeError(
+            f"{kind}.compose takes an {kind}, got {type(right).__name__}"
+            + (
+                f"; build one with {kind}.from_matrix(m)"
+                if isinstance(right, np.ndarray | list | tuple)
+                else ""
+            )
+        )
+    if left.batch_shape != right.batch_shape:
+        try:
+            np.broadcast_shapes(left.batch_shape, right.batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"{kind}.compose: batch shapes {left.batch_shape} and {right.batch_shape} "
+                "do not broadcast"
+            ) from None
 
 
 def _valid_se3(rotation: FloatArray, translation: FloatArray) -> SE3:
@@ -254,21 +309,17 @@ class SE3:
         if rot.size and not _is_proper_rotation(rot):
             raise ValueError("rotation is not a proper orthonormal matrix (R^T R != I or det < 0)")
         if rot.shape[:-2] != trans.shape[:-1]:
-            try:
-                batch = np.broadcast_shapes(rot.shape[:-2], trans.shape[:-1])
-            except ValueError:
-                raise ValueError(
-                    f"rotation {rot.shape} and translation {trans.shape} have batch shapes "
-                    f"{rot.shape[:-2]} and {trans.shape[:-1]} that do not broadcast; expected "
-                    "rotation (B..., 3, 3) and translation (B..., 3) (or (3,) for all)"
-                ) from None
+            batch = _common_batch(
+                ("rotation", rot, 2),
+                ("translation", trans, 1),
+                "rotation (B..., 3, 3) and translation (B..., 3) (or (3,) for all)",
+            )
             if rot.shape[:-2] != batch:
                 rot = np.broadcast_to(rot, (*batch, 3, 3)).copy()
             trans = np.broadcast_to(trans, (*batch, 3)).copy()
-        rot.setflags(write=False)
-        trans.setflags(write=False)
-        object.__setattr__(self, "rotation", rot)
-        object.__setattr__(self, "translation", trans)
+        # frozen; the caller's own arrays (or views of them) are copied, never frozen or shared
+        object.__setattr__(self, "rotation", read_only(rot, self.rotation))
+        object.__setattr__(self, "translation", read_only(trans, self.translation))
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -296,10 +347,9 @@ class SE3:
 
     @classmethod
     def from_quaternion(cls, quaternion_wxyz: npt.ArrayLike, translation: npt.ArrayLike) -> SE3:
-        return cls(
-            quaternion_to_rotation_matrix(quaternion_wxyz),
-            _as_float_array(translation, "translation"),
-        )
+        rotation = quaternion_to_rotation_matrix(quaternion_wxyz)
+        rotation.setflags(write=False)  # made here: SE3 keeps it without a copy
+        return cls(rotation, _as_float_array(translation, "translation"))
 
     @classmethod
     def from_xyz_yaw(cls, xyz: npt.ArrayLike, yaw_rad: npt.ArrayLike) -> SE3:
@@ -316,7 +366,9 @@ class SE3:
                 f"xyz {position.shape} and yaw_rad {yaw.shape} do not broadcast: expected xyz "
                 "(B..., 3) and yaw_rad (B...,) (or one of them for all)"
             ) from None
-        return cls(yaw_to_rotation_matrix(yaw), position)
+        rotation = yaw_to_rotation_matrix(yaw)
+        rotation.setflags(write=False)  # made here: SE3 keeps it without a copy
+        return cls(rotation, position)
 
     # -- accessors ----------------------------------------------------------------------------
     @property
@@ -359,23 +411,7 @@ class SE3:
         """``a_from_c = a_from_b.compose(b_from_c)``; batch shapes broadcast.
 
         ``TypeError`` unless ``other`` is an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``)."""
-        if not isinstance(other, SE3):
-            raise TypeError(
-                f"SE3.compose takes an SE3, got {type(other).__name__}"
-                + (
-                    "; build one with SE3.from_matrix(m)"
-                    if isinstance(other, np.ndarray | list | tuple)
-                    else ""
-                )
-            )
-        if self.batch_shape != other.batch_shape:
-            try:
-                np.broadcast_shapes(self.batch_shape, other.batch_shape)
-            except ValueError:
-                raise ValueError(
-                    f"SE3.compose: batch shapes {self.batch_shape} and {other.batch_shape} "
-                    "do not broadcast"
-                ) from None
+        _check_compose(self, other)
         rot = np.einsum("...ij,...jk->...ik", self.rotation, other.rotation)
         trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
         return _valid_se3(rot, trans)  # a product of proper rotations is one: not re-checked
@@ -453,7 +489,11 @@ class SE2:
         trans = _as_float_array(self.translation, "translation")
         if trans.shape[-1:] != (2,):
             raise ValueError(f"translation must have shape (..., 2), got {trans.shape}")
-        shape = np.broadcast_shapes(yaw.shape, trans.shape[:-1])
+        shape = _common_batch(
+            ("yaw_rad", np.asarray(yaw), 0),
+            ("translation", trans, 1),
+            "yaw_rad (B...,) and translation (B..., 2) (or (2,) for all)",
+        )
         yaw = np.broadcast_to(yaw, shape).copy()
         trans = np.broadcast_to(trans, (*shape, 2)).copy()
         yaw.setflags(write=False)
@@ -467,10 +507,29 @@ class SE2:
 
     @classmethod
     def from_matrix(cls, matrix: npt.ArrayLike) -> SE2:
-        """From ``(..., 3, 3)`` homogeneous matrices."""
+        """From ``(..., 3, 3)`` homogeneous matrices.
+
+        Raises:
+            ValueError: another shape, a non-finite value, a last row other than
+                ``[0, 0, 1]`` (within 1e-6), or a 2x2 block that is not a proper rotation
+                (scale, shear, reflection): the checks of :meth:`SE3.from_matrix`.
+        """
         m = _as_float_array(matrix, "matrix")
-        if m.shape[-2:] != (3, 3):
+        if m.ndim < 2 or m.shape[-2:] != (3, 3):
             raise ValueError(f"matrix must have shape (..., 3, 3), got {m.shape}")
+        message = _bottom_row_error(m, "matrix", _ORTHONORMAL_TOL, size=3)
+        if message is not None:
+            raise ValueError(message)
+        if m.size:
+            rot = np.zeros((*m.shape[:-2], 3, 3))  # the 2x2 block as a rotation about +z
+            rot[..., :2, :2] = m[..., :2, :2]
+            rot[..., 2, 2] = 1.0
+            if not _is_proper_rotation(rot):
+                raise ValueError(
+                    "matrix is not a rigid transform: its 2x2 block is not a rotation (R^T R = "
+                    f"I and det R = +1 within {_ORTHONORMAL_TOL:g}); scaling, shear or "
+                    "reflection is not supported"
+                )
         return cls(np.arctan2(m[..., 1, 0], m[..., 0, 0]), m[..., :2, 2])
 
     @property
@@ -491,6 +550,9 @@ class SE2:
         return m
 
     def compose(self, other: SE2) -> SE2:
+        """``a_from_c = a_from_b.compose(b_from_c)``; batch shapes broadcast. ``TypeError``
+        unless ``other`` is an ``SE2``, ``ValueError`` when the batch shapes do not broadcast."""
+        _check_compose(self, other)
         trans = np.einsum("...ij,...j->...i", self.rotation, other.translation) + self.translation
         return SE2(self.yaw_rad + other.yaw_rad, trans)
 

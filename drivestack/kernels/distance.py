@@ -31,8 +31,8 @@ def center_distances(a: Any, b: Any) -> Any:
         # skip their per-call cost; same arithmetic, same values
         diff = a[:, None, :] - b[None, :, :]
         return np.sqrt(np.sum(diff * diff, axis=2))
-    check_array(a, "a", (None, None))
-    check_array(b, "b", (None, a.shape[1]))
+    check_array(a, "a", (None, "D"))
+    check_array(b, "b", ("M", a.shape[1]))
     xp = check_pair(a, "a", b, "b")
     diff = a[:, None, :] - b[None, :, :]
     return xp.sqrt(xp.sum(diff * diff, axis=2))

@@ -14,6 +14,7 @@ import numpy as np
 
 from drivestack.eval.driving.footprint import may_overlap
 from drivestack.kernels import boxes_overlap_bev
+from drivestack.pipeline import check_stage_output
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.sim.world import Observation, World
 from drivestack.structures.trajectory import Trajectory
@@ -127,6 +128,18 @@ def ego_agent_collisions(
     return hit
 
 
+def _check_plan(planner: object, plan: object, obs: Observation) -> None:
+    """Refuse a planner output that is not a ``Trajectory`` (``TypeError``) or not in the
+    observation's frame (``ValueError``), naming the planner's class (cheap: every tick)."""
+    trajectory = check_stage_output("planner", planner, Trajectory, plan)
+    if trajectory.frame != obs.ego.frame:
+        raise ValueError(
+            f"the planner {type(planner).__name__}.step returned a Trajectory in frame "
+            f"{trajectory.frame!r}, expected the observation's frame {obs.ego.frame!r} "
+            "(plans are in the map frame, as the ego state is)"
+        )
+
+
 def run_closed_loop(
     world: World,
     planner: Planner,
@@ -136,7 +149,12 @@ def run_closed_loop(
     keep_plans: bool = False,
 ) -> SimHistory:
     """Run ``n_steps`` ticks from the world's current state and return the history
-    (the planner and the tracker are reset first)."""
+    (the planner and the tracker are reset first).
+
+    Raises:
+        TypeError: the planner's ``step`` returned something else than a ``Trajectory``.
+        ValueError: the planner's ``Trajectory`` is not in the observation's (map) frame.
+    """
     planner.reset()
     tracker.reset()
     rec: dict[str, list[np.ndarray]] = {
@@ -177,6 +195,7 @@ def run_closed_loop(
         t1 = time.perf_counter()
         plan = planner.step(obs)
         t2 = time.perf_counter()
+        _check_plan(planner, plan, obs)
         accel, steering = tracker.step(world.ego, plan, obs.timestamp_ns, world.dt_s)
         world.step(accel, steering)
         record()

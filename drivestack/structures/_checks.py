@@ -10,7 +10,7 @@ from typing import Any, SupportsFloat, cast
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.core.arrays import shape_text
+from drivestack.core.arrays import read_only, shape_text
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 
@@ -41,13 +41,17 @@ def frozen_array(
     kinds: str = "f",
     finite: bool = True,
     default_dtype: npt.DTypeLike = np.float64,
+    rows_of: str | None = None,
 ) -> np.ndarray:
     """Coerce ``owner.name`` to a read-only NumPy array of ``shape`` and set it back.
 
     ``None`` in ``shape`` matches any size; a 0-size input with the wrong number of
     dimensions is reshaped (so ``[]`` is a valid empty field). ``dtype`` forces a dtype;
     otherwise floating input keeps its dtype and other input becomes ``default_dtype``.
-    Raises ``ValueError`` naming the type and field.
+    The caller's memory is never frozen nor aliased (:func:`~drivestack.core.arrays.read_only`:
+    a copy unless the input is read-only all the way down, e.g. another structure's field).
+    ``rows_of``: the field whose row count ``shape[0]`` is; a row-count mismatch then names
+    both fields and their row counts. Raises ``ValueError`` naming the type and field.
     """
     where = f"{type(owner).__name__}.{name}"
     value = getattr(owner, name)
@@ -68,16 +72,23 @@ def frozen_array(
             raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
         arr = arr.astype(default_dtype, copy=False)
     if arr.ndim != len(shape) or _shape_differs(shape, arr.shape):  # check_shape, inlined
+        if (
+            rows_of is not None
+            and arr.ndim == len(shape)
+            and not _shape_differs(shape[1:], arr.shape[1:])
+        ):
+            raise ValueError(
+                f"{_shape_error(where, shape, arr.shape)}: {where} has {arr.shape[0]} rows but "
+                f"{type(owner).__name__}.{rows_of} has {shape[0]} (one row per element in each "
+                "field)"
+            )
         raise _shape_error(where, shape, arr.shape)
     if finite and arr.dtype.kind == "f" and arr.size and not _all_finite(arr):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{where} contains NaN or infinite values (first at index {tuple(int(i) for i in bad)})"
         )
-    if arr.flags.writeable:
-        if arr is value or arr.base is not None:
-            arr = arr.copy()  # never freeze (or alias) the caller's own writeable array
-        arr.setflags(write=False)
+    arr = read_only(arr, value)
     object.__setattr__(owner, name, arr)
     return arr
 
@@ -137,7 +148,8 @@ def check_frame_and_time(owner: Any) -> None:
 
 
 def as_index(selection: npt.ArrayLike | slice, n: int, where: str) -> np.ndarray:
-    """A boolean mask of length ``n``, integer indices or a slice, as integer indices."""
+    """A boolean mask of length ``n``, integer indices (``-n <= i < n``) or a slice, as
+    integer indices; ``IndexError`` naming ``where`` and ``n`` for an index out of range."""
     if isinstance(selection, slice):
         return np.arange(n, dtype=np.int64)[selection]
     sel = as_array(selection, f"{where} selection", (None,))
@@ -151,7 +163,12 @@ def as_index(selection: npt.ArrayLike | slice, n: int, where: str) -> np.ndarray
         raise ValueError(
             f"{where}: selection must be a boolean mask or integer indices, got {sel.dtype}"
         )
-    return sel.astype(np.int64, copy=False).reshape(-1)
+    idx = sel.astype(np.int64, copy=False).reshape(-1)
+    low, high = int(idx.min()), int(idx.max())
+    if low < -n or high >= n:
+        bad = low if low < -n else high
+        raise IndexError(f"{where}: index {bad} is out of range for {n} rows")
+    return idx
 
 
 def adopt_read_only(obj: object, **arrays: np.ndarray) -> None:
@@ -183,10 +200,10 @@ def check_number(
             int when ``integer``.
         ValueError: ``value`` is NaN, infinite or outside the bounds.
     """
-    # fast path for a plain int / float that passes; anything else (bool, NumPy scalars, a
-    # failing value) takes the checks below, which give the errors
+    # fast path for a plain int / float (or NumPy float64) that passes; anything else (bool,
+    # other NumPy scalars, a failing value) takes the checks below, which give the errors
     kind = type(value)
-    if kind is int or (kind is float and not integer):
+    if kind is int or ((kind is float or kind is np.float64) and not integer):
         number = float(value)
         if (
             math.isfinite(number)

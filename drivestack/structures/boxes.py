@@ -44,6 +44,20 @@ def rigid_move_centres_and_yaw(
     return dst_from_src.apply(center_m), wrap_angle(yaw_rad + float(dst_from_src.yaw_rad))
 
 
+def _integer_labels(label: npt.ArrayLike, n: int) -> np.ndarray:
+    """:meth:`Boxes3D.from_array7`'s ``label`` as int64, refusing non-whole floats (which a
+    cast would truncate: 1.7 -> 1) with a ``ValueError`` naming the row."""
+    where = "Boxes3D.from_array7 label"
+    arr = as_array(label, where, (n,))
+    if arr.dtype.kind == "f" and arr.size:
+        whole = np.isfinite(arr) & (arr == np.trunc(arr))
+        if not whole.all():
+            bad = int(np.flatnonzero(~whole.reshape(-1))[0])
+            value = float(arr.reshape(-1)[bad])
+            raise ValueError(f"{where} must hold integer class ids, got {value} at row {bad}")
+    return as_array(arr, where, (n,), np.int64)
+
+
 _MIN_LABEL = min(int(c) for c in ObjectClass)
 _MAX_LABEL = max(int(c) for c in ObjectClass)
 assert len(ObjectClass) == _MAX_LABEL - _MIN_LABEL + 1, "ObjectClass values must be contiguous"
@@ -92,12 +106,12 @@ class Boxes3D:
         check_frame_and_time(self)
         center = frozen_array(self, "center_m", (None, 3), dtype=np.float64)
         n = center.shape[0]
-        size = frozen_array(self, "size_m", (n, 3), dtype=np.float64)
+        size = frozen_array(self, "size_m", (n, 3), dtype=np.float64, rows_of="center_m")
         if n and np.any(size < 0):
             raise ValueError(
                 f"Boxes3D.size_m must be non-negative (row {int(np.argwhere(size < 0)[0, 0])})"
             )
-        yaw = frozen_array(self, "yaw_rad", (n,), dtype=np.float64)
+        yaw = frozen_array(self, "yaw_rad", (n,), dtype=np.float64, rows_of="center_m")
         wrapped = wrap_angle(yaw)
         wrapped.setflags(write=False)
         object.__setattr__(self, "yaw_rad", wrapped)
@@ -106,8 +120,8 @@ class Boxes3D:
                 object.__setattr__(self, name, np.full(n, default))
         if np.asarray(self.velocity_mps).size == 0 and n:
             object.__setattr__(self, "velocity_mps", np.zeros((n, 2)))
-        frozen_array(self, "score", (n,), dtype=np.float64)
-        label = frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        frozen_array(self, "score", (n,), dtype=np.float64, rows_of="center_m")
+        label = frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu", rows_of="center_m")
         if n and (int(label.min()) < _MIN_LABEL or int(label.max()) > _MAX_LABEL):
             bad = int(np.flatnonzero((label < _MIN_LABEL) | (label > _MAX_LABEL))[0])
             raise ValueError(
@@ -115,7 +129,7 @@ class Boxes3D:
                 f"(UNKNOWN = {int(ObjectClass.UNKNOWN)} for other classes), got "
                 f"{int(label[bad])} at row {bad}"
             )
-        frozen_array(self, "velocity_mps", (n, 2), dtype=np.float64)
+        frozen_array(self, "velocity_mps", (n, 2), dtype=np.float64, rows_of="center_m")
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -134,11 +148,13 @@ class Boxes3D:
         velocity_mps: npt.ArrayLike | None = None,
     ) -> Boxes3D:
         """From ``(N, 7)`` ``[x, y, z, l, w, h, yaw]`` (an empty input of any shape gives no
-        boxes, a ``(7,)`` row one box).
+        boxes, a ``(7,)`` row one box). ``label``: ``(N,)`` integer class ids (a float array
+        of whole numbers, e.g. ``2.0``, is taken as those integers).
 
         Raises:
-            ValueError: ``boxes`` has another shape or is not numeric, or a field is invalid
-                (see the class).
+            ValueError: ``boxes`` has another shape or is not numeric, ``label`` holds a
+                number that is not a whole one (e.g. ``1.7``), or a field is invalid (see the
+                class).
         """
         where = "Boxes3D.from_array7 boxes"
         arr = as_array(boxes, where, (None, 7), dtype=np.float64)
@@ -153,9 +169,7 @@ class Boxes3D:
             frame,
             timestamp_ns,
             score=as_array([] if score is None else score, "Boxes3D.from_array7 score", (n,)),
-            label=as_array(
-                [] if label is None else label, "Boxes3D.from_array7 label", (n,), np.int64
-            ),
+            label=_integer_labels([] if label is None else label, n),
             velocity_mps=as_array(
                 [] if velocity_mps is None else velocity_mps,
                 "Boxes3D.from_array7 velocity_mps",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drivestack.core.arrays import read_only
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, require_single_se3
@@ -96,10 +97,7 @@ class CameraImage:
                 f"CameraImage of camera {cal.name!r} is {w}x{h} px but its calibration says "
                 f"{cal.width_px}x{cal.height_px} px"
             )
-        if px.flags.writeable:
-            px = px.copy()
-            px.setflags(write=False)
-        object.__setattr__(self, "pixels", px)
+        object.__setattr__(self, "pixels", read_only(px, self.pixels))
 
     @property
     def frame(self) -> str:

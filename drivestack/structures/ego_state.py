@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE2, SE3, wrap_angle
+from drivestack.structures._checks import check_number
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,9 @@ class EgoState:
     """Rear-axle pose and motion of the ego vehicle in ``frame`` (usually ``world``/``map``).
 
     ``speed_mps`` is signed along the heading; ``steering_rad`` is the front-wheel angle.
+    The numeric fields take finite real numbers (Python or NumPy ints and floats, stored as
+    ``float``): ``TypeError`` naming the field for a bool, a string or an array, ``ValueError``
+    for NaN or an infinity.
     """
 
     timestamp_ns: int
@@ -45,10 +48,9 @@ class EgoState:
             "yaw_rate_radps",
             "steering_rad",
         ):
-            value = float(getattr(self, name))
-            if not math.isfinite(value):
-                raise ValueError(f"EgoState.{name} must be finite, got {value}")
-            object.__setattr__(self, name, value)
+            value = getattr(self, name)
+            check_number(f"EgoState.{name}", value)
+            object.__setattr__(self, name, float(value))
         object.__setattr__(self, "yaw_rad", float(wrap_angle(self.yaw_rad)))
 
     @property

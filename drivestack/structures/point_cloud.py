@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.core.arrays import dtype_message, is_kernel_float
+from drivestack.core.arrays import dtype_message, is_kernel_float, read_only
 from drivestack.core.transforms import SE3
 from drivestack.structures._checks import (
     as_array,
@@ -84,10 +84,7 @@ class PointCloud:
                 raise ValueError(
                     f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}"
                 )
-            if arr.flags.writeable:
-                arr = arr.copy()
-                arr.setflags(write=False)
-            frozen[name] = arr
+            frozen[name] = read_only(arr, values)
         object.__setattr__(self, "attributes", MappingProxyType(frozen))
 
     @classmethod

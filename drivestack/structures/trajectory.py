@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drivestack.core.arrays import read_only
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_monotonic_ns
 from drivestack.core.transforms import wrap_angle
@@ -32,9 +33,7 @@ class Trajectory:
 
     def __post_init__(self) -> None:
         check_frame(self.frame, argument="Trajectory.frame")
-        t = check_monotonic_ns(
-            np.asarray(self.timestamp_ns).reshape(-1), argument="Trajectory.timestamp_ns"
-        )
+        t = check_monotonic_ns(self.timestamp_ns, argument="Trajectory.timestamp_ns")  # (N,)
         t = t.copy()
         t.setflags(write=False)
         object.__setattr__(self, "timestamp_ns", t)
@@ -48,13 +47,11 @@ class Trajectory:
                 and bool(np.isfinite(value).all())
             ):
                 # the common case (a planner's float64 arrays), as frozen_array treats it:
-                # a writeable array is copied and frozen, a read-only one kept
-                if value.flags.writeable:
-                    value = value.copy()
-                    value.setflags(write=False)
-                object.__setattr__(self, name, value)
+                # copied and frozen unless read-only all the way down (then kept)
+                object.__setattr__(self, name, read_only(value, value))
             else:
-                frozen_array(self, name, (n,), dtype=np.float64)  # converts or raises
+                # converts or raises
+                frozen_array(self, name, (n,), dtype=np.float64, rows_of="timestamp_ns")
         yaw = wrap_angle(self.yaw_rad)
         yaw.setflags(write=False)
         object.__setattr__(self, "yaw_rad", yaw)
