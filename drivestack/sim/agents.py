@@ -10,6 +10,7 @@ ignore everyone (non-reactive), and exist only inside the track's time span.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,13 +34,17 @@ class SpeedEvent:
 
     It starts at ``time_s``, or with ``when_ego_within_m`` at the first tick from ``time_s`` on
     at which the agent's centre is within that distance of the ego's (an OpenSCENARIO
-    ``RelativeDistanceCondition`` on the ego).
+    ``RelativeDistanceCondition`` on the ego). With ``along_path`` the distance is measured
+    along the agent's path instead (an OpenSCENARIO ``longitudinal`` distance):
+    ``|agent station - ego's station projected on the path - along_path_offset_m|``.
     """
 
     time_s: float
     accel_mps2: float
     target_speed_mps: float
     when_ego_within_m: float | None = None
+    along_path: bool = False
+    along_path_offset_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class LateralShift:
     duration_s: float
     offset_m: float
     when_ego_within_m: float | None = None
+    along_path: bool = False
+    along_path_offset_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -130,8 +137,25 @@ class EventStarts:
         """Does an event still wait for its condition?"""
         return math.inf in self.speed or math.inf in self.shift
 
-    def fire(self, spec: AgentSpec, time_s: float, distance_to_ego_m: float) -> None:
-        """Start the waiting events whose time has come and whose condition holds."""
+    def fire(
+        self,
+        spec: AgentSpec,
+        time_s: float,
+        distance_to_ego_m: float,
+        ahead_of_ego_m: float | Callable[[], float] = math.nan,
+    ) -> None:
+        """Start the waiting events whose time has come and whose condition holds.
+
+        ``distance_to_ego_m``: between the agent's and the ego's centres; ``ahead_of_ego_m``
+        (or a function computing it, called once when an ``along_path`` event needs it): the
+        agent's station minus the ego centre's station projected on the agent's path."""
+        ahead: list[float] = []
+
+        def along() -> float:
+            if not ahead:
+                ahead.append(ahead_of_ego_m() if callable(ahead_of_ego_m) else ahead_of_ego_m)
+            return ahead[0]
+
         pairs: tuple[tuple[list[float], tuple[SpeedEvent | LateralShift, ...]], ...] = (
             (self.speed, spec.speed_events),
             (self.shift, spec.lateral_shifts),
@@ -142,7 +166,12 @@ class EventStarts:
                     starts[j] == math.inf
                     and event.when_ego_within_m is not None
                     and event.time_s <= time_s + 1e-9
-                    and distance_to_ego_m <= event.when_ego_within_m
+                    and (
+                        abs(along() - event.along_path_offset_m)
+                        if event.along_path
+                        else distance_to_ego_m
+                    )
+                    <= event.when_ego_within_m
                 ):
                     starts[j] = time_s
 
@@ -281,7 +310,8 @@ class Traffic:
         for i, spec in enumerate(self.specs):
             if st.valid[i] and self._starts[i].waiting:
                 distance = math.hypot(st.x_m[i] - ego_box[0], st.y_m[i] - ego_box[1])
-                self._starts[i].fire(spec, self.time_s, distance)
+                ahead = functools.partial(self._ahead_of_ego_m, i, ego_box)
+                self._starts[i].fire(spec, self.time_s, distance, ahead)
         accel = np.zeros(len(self.specs))
         for i, spec in enumerate(self.specs):
             if spec.behavior == "scripted":
@@ -304,6 +334,13 @@ class Traffic:
         self._place(st, self.time_s)
         self._tick += 1
         return st
+
+    def _ahead_of_ego_m(self, i: int, ego_box: np.ndarray) -> float:
+        """Agent i's station minus the ego centre's station projected on agent i's path."""
+        path = self._paths[i]
+        assert path is not None
+        ego_station, _ = project_to_polyline(path, ego_box[None, :2])
+        return float(self.state.station_m[i] - ego_station[0])
 
     def _leader(self, i: int, ego_box: np.ndarray, ego_speed_mps: float) -> tuple[float, float]:
         """Gap (m, bumper to bumper) and speed of the nearest actor ahead in agent i's corridor."""

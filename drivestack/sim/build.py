@@ -224,11 +224,25 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
         speed_mps=cfg.speed(),
         desired_speed_mps=desired,
         speed_events=tuple(
-            SpeedEvent(e.time_s, e.accel_mps2, e.target_speed_mps, e.when_ego_within_m)
+            SpeedEvent(
+                e.time_s,
+                e.accel_mps2,
+                e.target_speed_mps,
+                e.when_ego_within_m,
+                e.along_path,
+                e.along_path_offset_m,
+            )
             for e in cfg.speed_events
         ),
         lateral_shifts=tuple(
-            LateralShift(s.time_s, s.duration_s, s.offset_m, s.when_ego_within_m)
+            LateralShift(
+                s.time_s,
+                s.duration_s,
+                s.offset_m,
+                s.when_ego_within_m,
+                s.along_path,
+                s.along_path_offset_m,
+            )
             for s in cfg.lateral_shifts
         ),
     )

@@ -69,6 +69,9 @@ class SpeedEventConfig:
     accel_mps2: float
     target_speed_mps: float
     when_ego_within_m: float | None = None  # start once the ego's centre is this close
+    # ... measured along the agent's path (|station - ego's projected station - offset|)
+    along_path: bool = False
+    along_path_offset_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class LateralShiftConfig:
     duration_s: float
     offset_m: float
     when_ego_within_m: float | None = None
+    along_path: bool = False
+    along_path_offset_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -344,10 +349,12 @@ def check_scenario(cfg: ScenarioConfig) -> None:
     :func:`~drivestack.sim.build.build_scenario` on every scenario it builds (swept fleet
     variants and configs made in code included), before the checks that need the map."""
     path = cfg.source
-    if cfg.duration_s <= 0:
-        raise ConfigError("must be positive", path=path, field="duration_s")
+    if not (np.isfinite(cfg.duration_s) and cfg.duration_s > 0):
+        raise ConfigError(
+            f"must be a finite duration > 0 s, got {cfg.duration_s}", path=path, field="duration_s"
+        )
     if not 0 < cfg.dt_s <= 1.0:
-        raise ConfigError("must be in (0, 1] s", path=path, field="dt_s")
+        raise ConfigError(f"must be in (0, 1] s, got {cfg.dt_s}", path=path, field="dt_s")
     if cfg.ego.lane is None and not cfg.ego.from_file:
         raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
     _check_one_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
@@ -374,6 +381,14 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_events(agent, path, f"agents.{i}")
+        if agent.size_m is not None and not all(np.isfinite(v) and v > 0 for v in agent.size_m):
+            raise ConfigError(
+                f"each of length, width and height must be a finite size > 0 m, got "
+                f"{list(agent.size_m)}",
+                path=path,
+                field=f"agents.{i}.size_m",
+            )
+    _check_numbers(cfg, path)
     min_score = cfg.pass_criteria.min_score
     if min_score is not None and not 0.0 <= min_score <= 100.0:
         raise ConfigError(
@@ -381,6 +396,40 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             path=path,
             field="pass_criteria.min_score",
         )
+
+
+def _positive(v: float) -> bool:
+    return v > 0.0
+
+
+def _not_negative(v: float) -> bool:
+    return v >= 0.0
+
+
+def _any(v: float) -> bool:
+    return True
+
+
+def _check_numbers(cfg: ScenarioConfig, path: str) -> None:
+    """``ConfigError`` at the dotted key of an optional number or offset that is not finite or
+    out of its range (a NaN or an infinity passes ``<=`` tests silently and fails mid-run)."""
+    checks: list[tuple[str, float | None, Callable[[float], bool], str]] = [
+        ("expert_progress_m", cfg.expert_progress_m, _positive, "a finite distance > 0 m"),
+        ("ego.station_m", cfg.ego.station_m, _any, "a finite station in m"),
+        ("ego.offset_m", cfg.ego.offset_m, _any, "a finite offset in m"),
+    ]
+    for i, a in enumerate(cfg.agents):
+        checks.append((f"agents.{i}.station_m", a.station_m, _any, "a finite station in m"))
+        checks.append((f"agents.{i}.offset_m", a.offset_m, _any, "a finite offset in m"))
+        checks.append(
+            (f"agents.{i}.desired_speed_mps", a.desired_speed_mps, _positive, "a finite speed > 0")
+        )
+    for key in ("max_impact_speed_kph", "min_speed_reduction_kph", "min_progress_m"):
+        value = getattr(cfg.pass_criteria, key)
+        checks.append((f"pass_criteria.{key}", value, _not_negative, "a finite number >= 0"))
+    for key, value, ok, what in checks:
+        if value is not None and not (np.isfinite(value) and ok(value)):
+            raise ConfigError(f"must be {what}, got {value}", path=path, field=key)
 
 
 #: What each field of an agent's events must be, besides finite: a test and its words.
@@ -431,6 +480,18 @@ def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
                         path=path,
                         field=f"{prefix}.{events}.{j}.{key}",
                     )
+            if event.along_path and within is None:
+                raise ConfigError(
+                    "along_path measures when_ego_within_m along the path: give it too",
+                    path=path,
+                    field=f"{prefix}.{events}.{j}.along_path",
+                )
+            if not np.isfinite(event.along_path_offset_m):
+                raise ConfigError(
+                    f"must be a finite offset in m, got {event.along_path_offset_m}",
+                    path=path,
+                    field=f"{prefix}.{events}.{j}.along_path_offset_m",
+                )
 
 
 def _check_one_speed(
