@@ -1,0 +1,175 @@
+"""OpenSCENARIO 1.x (``.xosc``) -> a scenario config: the subset drivestack's simulator runs.
+
+The file becomes the same mapping a scenario YAML holds and goes through the same strict
+loader and checks (:func:`drivestack.sim.scenario.load_scenarios` reads both), so a ``.xosc``
+runs wherever a scenario YAML does (``drivestack sim file.xosc``, suites, fleets).
+
+What is read:
+
+- **Parameters**: top-level ``ParameterDeclarations`` values replace ``$name`` references (no
+  ``${...}`` expressions; declarations anywhere else are refused).
+- **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file; a relative path is
+  taken from the ``.xosc`` file's folder, else from the shared data folder
+  (``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``, as ``drivestack sim`` finds it); lanes are
+  :func:`~drivestack.ingest.maps.read_opendrive`'s.
+- **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
+  is the simulator's vehicle: its ``BoundingBox`` is not read; its position is its rear-axle
+  centre, the simulator's ego reference point, as OpenSCENARIO's vehicle reference point);
+  every other one is a scripted agent that follows its start lane's successors (the first in
+  lane-id order where a lane forks). A ``Vehicle``'s ``vehicleCategory`` gives its type, a
+  ``Pedestrian`` is a pedestrian, and a ``BoundingBox`` gives the size (each dimension > 0;
+  else the simulator's default for the type) and, by its ``Center`` ``x``, where the box
+  centre is: that far ahead of the position (along its lane); a ``CatalogReference`` is
+  resolved in the ``.xosc`` files of the ``VehicleCatalog`` / ``PedestrianCatalog``
+  directories of ``CatalogLocations`` (their ``$parameters`` from the reference's
+  ``ParameterAssignments`` over the entry's defaults). Every entity must be placed in the
+  ``Init``.
+- **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, whole lane id, s, offset; its
+  ``Orientation`` is not read) or a ``WorldPosition`` (snapped to the nearest lane heading the
+  same way) and a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (m/s): a ``step`` is the start
+  speed; other dynamics change the speed from rest (an entity starts at 0 m/s) from t = 0 on,
+  as a story speed change would (the ego then starts at rest: the planner drives it).
+- **Story events** (every ``Event`` of every ``Story`` / ``Act`` / ``ManeuverGroup``, for the
+  group's ``EntityRef`` actors, ``selectTriggeringEntities="false"``; ``maximumExecutionCount``
+  is not read: an event runs once), taken in the order they start (a distance-triggered event
+  at its earliest time): a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (``step``: at once;
+  other shapes at a constant rate: ``rate`` as given, its sign ignored, ``time`` /
+  ``distance`` from the speed reached at the event's start, worked out from the speed changes
+  that start before it), a ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself,
+  counted from the lane the lane changes before left it in, among the lanes that run the
+  actor's way, or ``AbsoluteTargetLane`` of that direction; over the dynamics' ``time``, or its
+  ``distance`` at the speed reached at its start) and an ``AbsoluteTargetLaneOffset`` (from the
+  centre of the lane the actor is in by then, reached from the offset the events before left).
+  Where a speed at an event's start is needed but not known when reading (a distance-triggered
+  speed change may come before it, or the event is distance-triggered while the speed still
+  changes), the file is refused. Actions for the ego are skipped (the planner under test drives
+  it; the description counts them).
+- **Priorities**: ``overwrite`` (1.2: ``override``) stops the events of the same maneuver
+  still running for the actor when the event starts: a running speed change ends there (the
+  actor holds the speed it reached); stopping a running lane change or lane offset half way is
+  refused, and so is an overwrite whose overlap is not known when reading (a
+  distance-triggered event in the maneuver). ``parallel`` lets them run on; ``skip`` is
+  refused.
+- **Triggers**: an event starts on one condition (``conditionEdge`` rising or none): a
+  ``SimulationTimeCondition`` (``greaterThan`` / ``greaterOrEqual``, plus its ``delay``), or a
+  ``RelativeDistanceCondition`` between the actor and the ego (``lessThan`` /
+  ``lessOrEqual``, no delay). A ``longitudinal`` distance is measured along the actor's lane
+  path, between its station and the ego's projection on the path (the scripted agents'
+  ``along_path`` trigger), between the reference points (the actor's box centre is its
+  ``Center`` ``x`` ahead of its own, the simulated ego's
+  :attr:`~drivestack.sim.vehicle.VehicleParams.center_offset_m` ahead of its rear axle);
+  the cartesian types are read as the distance between the box centres.
+  ``freespace="true"`` measures from the box centres and adds the two half lengths: the
+  actor's as the simulator sizes it, the ego's the simulator vehicle's
+  :class:`~drivestack.sim.vehicle.VehicleParams` ``length_m``. Simulation time is one clock:
+  an event starts no earlier than its act, whose start trigger must be a
+  ``SimulationTimeCondition``.
+- **Stop**: the storyboard's ``StopTrigger``, a single ``SimulationTimeCondition``, is the
+  duration (no stop trigger: :data:`DEFAULT_DURATION_S`).
+
+Anything else that changes what happens (another action or condition, several conditions, an
+act's stop trigger, a maneuver from a catalogue, a position kind not listed) is a
+:class:`ConfigError` naming the file and the element, rather than a scenario that silently
+runs differently.
+
+The reading is split by job: :mod:`._document` (the parsed file, parameters, errors and
+trigger conditions), :mod:`._entities` (catalogues, entities, road network and ``Init``),
+:mod:`._story` (the storyboard's events), :mod:`._speed` (speed-profile arithmetic) and
+:mod:`._lanes` (lane geometry); this module assembles the scenario mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from drivestack.sim.build import extend_by_successors
+from drivestack.sim.openscenario._document import _condition_kind, _Doc, _one_condition, _sim_time_s
+from drivestack.sim.openscenario._entities import VEHICLE_TYPES, _entities, _init, _road_map
+from drivestack.sim.openscenario._story import _Story
+
+__all__ = [
+    "AGENT_PATH_M",
+    "DEFAULT_DURATION_S",
+    "EGO_NAMES",
+    "VEHICLE_TYPES",
+    "read_openscenario",
+]
+
+DEFAULT_DURATION_S = 30.0
+EGO_NAMES = ("ego", "hero")
+#: How far an agent's lane path follows successors past its start.
+AGENT_PATH_M = 600.0
+
+
+def _duration_s(doc: _Doc) -> float:
+    """The storyboard's StopTrigger time (a single ``SimulationTimeCondition``), else
+    :data:`DEFAULT_DURATION_S`."""
+    stop = doc.root.find("Storyboard/StopTrigger")
+    where = "Storyboard/StopTrigger"
+    if stop is None or not stop.findall("ConditionGroup"):
+        return DEFAULT_DURATION_S
+    cond = _one_condition(doc, stop, where)
+    time_s = _sim_time_s(doc, cond, where)
+    if time_s is None:
+        raise doc.error(
+            f"the run stops on a SimulationTimeCondition, got {_condition_kind(cond)}", where
+        )
+    return time_s
+
+
+def read_openscenario(path: str | Path) -> dict[str, Any]:
+    """An OpenSCENARIO file -> the mapping of a scenario YAML (see the module docstring);
+    ``ConfigError`` naming the file and the element for what is not read."""
+    doc = _Doc(Path(path))
+    entities = _entities(doc)
+    ego = next((e for name, e in entities.items() if name.lower() in EGO_NAMES), None)
+    if ego is None:
+        raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
+    network, road_map = _road_map(doc)
+    _init(doc, entities, network, road_map)
+    for entity in entities.values():
+        if entity is not ego:  # its box centre, Center x ahead of its reference point
+            entity.station_m += entity.center_x_m
+    story = _Story(doc, entities, ego, road_map)
+    story.read()
+    header = doc.root.find("FileHeader")
+    description = (header.get("description", "") if header is not None else "") or doc.path.stem
+    if story.skipped_ego_actions:
+        description += (
+            f" ({story.skipped_ego_actions} ego action(s) not read: the planner drives the ego)"
+        )
+    agents = []
+    for entity in entities.values():
+        if entity is ego:
+            continue
+        assert entity.lane is not None
+        agent: dict[str, Any] = {
+            "id": entity.name,
+            "type": entity.type,
+            "behavior": "scripted",
+            "lanes": extend_by_successors(road_map, [entity.lane], entity.station_m, AGENT_PATH_M),
+            "station_m": entity.station_m,
+            "offset_m": entity.offset_m,
+            "speed_mps": entity.speed_mps,
+            "speed_events": entity.speed_events,
+            "lateral_shifts": entity.lateral_shifts,
+        }
+        if entity.size_m is not None:
+            agent["size_m"] = list(entity.size_m)
+        agents.append(agent)
+    return {
+        "name": re.sub(r"[^A-Za-z0-9_.-]+", "_", doc.path.stem),
+        "description": description,
+        "tags": ["openscenario"],
+        "map": {"kind": "opendrive", "file": str(network.path.resolve())},
+        "ego": {
+            "lane": ego.lane,
+            "station_m": ego.station_m,
+            "offset_m": ego.offset_m,
+            "speed_mps": ego.speed_mps,
+        },
+        "duration_s": _duration_s(doc),
+        "agents": agents,
+    }

@@ -1,0 +1,243 @@
+"""Entities, their catalogues, the road network and the ``Init``: where everything starts.
+
+Reads the ``ScenarioObject`` entities (inline or by ``CatalogReference`` into the
+``CatalogLocations`` catalogues) into :class:`_Entity` records with their type, size and box
+centre, finds and parses the OpenDRIVE road network, and applies the ``Init`` actions: a
+``TeleportAction`` places an entity on a lane (``LanePosition`` / ``WorldPosition``) and a
+``SpeedAction`` sets its start speed or its speed change from rest.
+"""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivestack.core.errors import ConfigError
+from drivestack.ingest.maps._opendrive_records import parse_file
+from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive
+from drivestack.sim.openscenario._document import _Doc, _where
+from drivestack.sim.openscenario._speed import _STEP_ACCEL_MPS2, _rate_mps2
+from drivestack.structures.road_map import RoadMap
+
+#: OpenSCENARIO vehicle categories -> drivestack object class names
+VEHICLE_TYPES = {
+    "car": "car",
+    "van": "van",
+    "truck": "truck",
+    "trailer": "trailer",
+    "semitrailer": "trailer",
+    "bus": "bus",
+    "motorbike": "motorcycle",
+    "bicycle": "cyclist",
+    "train": "other_vehicle",
+    "tram": "other_vehicle",
+}
+
+
+@dataclass
+class _Entity:
+    name: str
+    type: str
+    size_m: tuple[float, float, float] | None
+    lane: str | None = None
+    station_m: float = 0.0
+    offset_m: float = 0.0
+    speed_mps: float = 0.0
+    center_x_m: float = 0.0  # BoundingBox Center x: the box centre ahead of the reference point
+    #: an Init SpeedAction with dynamics: (rate m/s^2, target m/s) from rest at t = 0
+    init_speed_change: tuple[float, float] | None = None
+    speed_events: list[dict[str, Any]] = field(default_factory=list)
+    lateral_shifts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _catalogue_entries(doc: _Doc) -> dict[tuple[str, str], tuple[ET.Element, Path]]:
+    """``(catalogue name, entry name)`` -> the ``Vehicle`` / ``Pedestrian`` entry and its file,
+    from the ``.xosc`` files of the ``VehicleCatalog`` and ``PedestrianCatalog`` directories of
+    ``CatalogLocations`` (relative to the scenario's folder)."""
+    out: dict[tuple[str, str], tuple[ET.Element, Path]] = {}
+    for kind in ("VehicleCatalog", "PedestrianCatalog"):
+        where = f"CatalogLocations/{kind}"
+        location = doc.root.find(f"{where}/Directory")
+        if location is None:
+            continue
+        folder = Path(doc.text(location, "path", where))
+        folder = folder if folder.is_absolute() else doc.path.parent / folder
+        for file in sorted(folder.glob("*.xosc")) if folder.is_dir() else []:
+            catalogue = parse_file(file, "OpenSCENARIO", ConfigError).find("Catalog")
+            if catalogue is None:
+                continue
+            for entry in catalogue:
+                if entry.tag in ("Vehicle", "Pedestrian"):
+                    out[(catalogue.get("name", ""), entry.get("name", ""))] = (entry, file)
+    return out
+
+
+def _resolved_entry(
+    doc: _Doc,
+    reference: ET.Element,
+    catalogues: dict[tuple[str, str], tuple[ET.Element, Path]],
+    where: str,
+) -> ET.Element:
+    """The catalogue entry a ``CatalogReference`` names, its ``$parameters`` replaced by the
+    reference's ``ParameterAssignments`` over the entry's own declared defaults."""
+    key = (doc.text(reference, "catalogName", where), doc.text(reference, "entryName", where))
+    if key not in catalogues:
+        raise doc.error(
+            f"no entry {key[1]!r} in a catalogue {key[0]!r} of the CatalogLocations "
+            "(VehicleCatalog / PedestrianCatalog directories)",
+            where,
+        )
+    entry, _ = catalogues[key]
+    params = {
+        p.get("name", ""): p.get("value", "")
+        for p in entry.iterfind("ParameterDeclarations/ParameterDeclaration")
+    }
+    for assignment in reference.iterfind("ParameterAssignments/ParameterAssignment"):
+        params[doc.text(assignment, "parameterRef", where)] = doc.text(assignment, "value", where)
+    resolved = copy.deepcopy(entry)
+    for el in resolved.iter():
+        for attr, value in el.attrib.items():
+            if value.startswith("$") and value[1:] in params:
+                el.set(attr, params[value[1:]])
+    return resolved
+
+
+def _entities(doc: _Doc) -> dict[str, _Entity]:
+    catalogues = _catalogue_entries(doc)
+    out = {}
+    for obj in doc.root.iterfind("Entities/ScenarioObject"):
+        name = doc.text(obj, "name", "Entities/ScenarioObject")
+        where = _where("Entities", name)
+        reference = obj.find("CatalogReference")
+        entry = (
+            _resolved_entry(doc, reference, catalogues, where)
+            if reference is not None
+            else next((c for c in obj if c.tag in ("Vehicle", "Pedestrian")), None)
+        )
+        if entry is None:
+            raise doc.error("needs a Vehicle, Pedestrian or CatalogReference", where)
+        size = None
+        if entry.tag == "Vehicle":
+            category = doc.text(entry, "vehicleCategory", where)
+            if category not in VEHICLE_TYPES:
+                raise doc.error(f"unknown vehicleCategory {category!r}", where)
+            kind = VEHICLE_TYPES[category]
+        else:
+            kind = "pedestrian"
+        dims = entry.find("BoundingBox/Dimensions")
+        if dims is not None:
+            size = tuple(doc.number(dims, k, where) for k in ("length", "width", "height"))
+            if not all(v > 0.0 for v in size):
+                raise doc.error(
+                    f"length, width and height must be > 0 m, got {list(size)}",
+                    f"{where}/BoundingBox/Dimensions",
+                )
+        center = entry.find("BoundingBox/Center")
+        center_x = 0.0 if center is None else doc.number(center, "x", where, default=0.0)
+        out[name] = _Entity(name, kind, size, center_x_m=center_x)  # type: ignore[arg-type]
+    if not out:
+        raise doc.error("no ScenarioObject", "Entities")
+    return out
+
+
+def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
+    logic = doc.one(doc.root, "RoadNetwork/LogicFile", "RoadNetwork")
+    given = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
+    if given.suffix.lower() != ".xodr":
+        raise doc.error(f"{given.name}: only OpenDRIVE road networks are read", "RoadNetwork")
+    candidates = [given] if given.is_absolute() else [doc.path.parent / given]
+    if not given.is_absolute():
+        from drivestack.commands._paths import default_shared_data
+
+        shared = default_shared_data()
+        if shared is not None:
+            candidates.append(shared / given)
+    file = next((c for c in candidates if c.is_file()), None)
+    if file is None:
+        tried = " or ".join(str(c) for c in candidates)
+        raise doc.error(f"road network not found: {tried}", "RoadNetwork/LogicFile@filepath")
+    network = parse_opendrive(file)
+    return network, network.road_map()
+
+
+def _place(
+    doc: _Doc,
+    position: ET.Element,
+    entity: _Entity,
+    network: OpenDriveNetwork,
+    road_map: RoadMap,
+    where: str,
+) -> None:
+    lane_pos = position.find("LanePosition")
+    world = position.find("WorldPosition")
+    if lane_pos is not None:
+        located = network.locate(
+            road_map,
+            doc.text(lane_pos, "roadId", where),
+            doc.integer(lane_pos, "laneId", where),
+            doc.number(lane_pos, "s", where),
+            doc.number(lane_pos, "offset", where, default=0.0),
+        )
+        entity.lane, entity.station_m, entity.offset_m = (
+            located.lane_id,
+            located.station_m,
+            located.offset_m,
+        )
+    elif world is not None:
+        xy = (doc.number(world, "x", where), doc.number(world, "y", where))
+        heading = doc.number(world, "h", where, default=None)
+        try:
+            lane_id = road_map.nearest_lane(xy, heading, max_distance_m=5.0)
+        except LookupError:
+            raise doc.error(f"no lane within 5 m of ({xy[0]}, {xy[1]})", where) from None
+        station, lateral = road_map.lane(lane_id).project([xy])
+        entity.lane, entity.station_m, entity.offset_m = (
+            lane_id,
+            float(station[0]),
+            float(lateral[0]),
+        )
+    else:
+        kinds = [child.tag for child in position]
+        raise doc.error(f"only LanePosition and WorldPosition are read, got {kinds}", where)
+
+
+def _init(
+    doc: _Doc, entities: dict[str, _Entity], network: OpenDriveNetwork, road_map: RoadMap
+) -> None:
+    for private in doc.root.iterfind("Storyboard/Init/Actions/Private"):
+        name = doc.text(private, "entityRef", "Storyboard/Init/Actions/Private")
+        if name not in entities:
+            raise doc.error(f"no entity {name!r}", "Storyboard/Init/Actions/Private@entityRef")
+        where = _where("Init", name)
+        for action in private.iterfind("PrivateAction"):
+            teleport = action.find("TeleportAction/Position")
+            speed = action.find("LongitudinalAction/SpeedAction")
+            if teleport is not None:
+                _place(doc, teleport, entities[name], network, road_map, f"{where}/TeleportAction")
+            elif speed is not None:
+                _init_speed(doc, speed, entities[name], f"{where}/SpeedAction")
+            else:
+                kinds = [child.tag for child in action]
+                raise doc.error(f"only TeleportAction and SpeedAction are read, got {kinds}", where)
+    for name, entity in entities.items():
+        if entity.lane is None:
+            raise doc.error(
+                "no TeleportAction in the Init places it", _where("Storyboard/Init", name)
+            )
+
+
+def _init_speed(doc: _Doc, speed: ET.Element, entity: _Entity, where: str) -> None:
+    """An Init ``SpeedAction``: a step sets the start speed; other dynamics change the speed
+    from rest (an entity's speed before its Init actions is 0) from t = 0 on."""
+    target = speed.find("SpeedActionTarget/AbsoluteTargetSpeed")
+    if target is None:
+        raise doc.error("only an AbsoluteTargetSpeed is read", where)
+    goal = doc.number(target, "value", where)
+    rate = _rate_mps2(doc, doc.one(speed, "SpeedActionDynamics", where), 0.0, goal, where)
+    if rate == _STEP_ACCEL_MPS2:
+        entity.speed_mps, entity.init_speed_change = goal, None
+    else:
+        entity.speed_mps, entity.init_speed_change = 0.0, (rate, goal)
