@@ -5,6 +5,9 @@ detection and tracking protocols (see ``drivestack/replay/kitti_log.py``).
     .venv/bin/python tools/kitti_tracking_to_log.py --root ../shared/data/kitti_tracking \\
         --out runs/kitti_0000.mcap
     drivestack replay runs/kitti_0000.mcap --stack configs/stack/default.yaml --out runs/k.mcap
+
+``--first-frame A --last-frame B`` writes frames A to B only (both included). Exit status 2 for
+bad input (a missing or malformed KITTI file, a frame range the sequence does not have).
 """
 
 from __future__ import annotations
@@ -21,6 +24,17 @@ from drivestack.replay.kitti_log import kitti_tracking_to_log
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _frame_index(text: str) -> int:
+    """A frame index: an integer of 0 or more (argparse reports anything else, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame index: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a frame index is 0 or more, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -33,7 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sequence", default="0000", help="sequence name (default 0000)")
     parser.add_argument("--out", type=Path, required=True, help="output log (.mcap)")
+    parser.add_argument(
+        "--first-frame", type=_frame_index, help="first frame index to write (default: the first)"
+    )
+    parser.add_argument(
+        "--last-frame",
+        type=_frame_index,
+        help="last frame index to write, included (default: the last)",
+    )
     args = parser.parse_args(argv)
+    if (
+        args.first_frame is not None
+        and args.last_frame is not None
+        and args.first_frame > args.last_frame
+    ):
+        parser.error(f"--first-frame {args.first_frame} is after --last-frame {args.last_frame}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
         n = kitti_tracking_to_log(
@@ -41,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
             args.out,
             sequence=args.sequence,
             progress=lambda scans: tqdm(list(scans), desc="scans", unit="scan"),
+            first_frame=args.first_frame,
+            last_frame=args.last_frame,
         )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"wrote {n} frames of sequence {args.sequence} to {args.out}")
     return 0
 

@@ -16,6 +16,13 @@ status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before 
 RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --out names a file (not a
 directory), may not be LOG itself nor lie inside a rosbag2 LOG folder; its missing parent
 folders are created.
+A bad input frame (a message that does not decode, a header stamp more than 50 ms from its
+log time, a LiDAR scan lost with a corrupt chunk) is skipped and named, the rest replays; a
+frame replayed without messages lost with a corrupt chunk or the cut is noted, and a camera
+without calibration is reported with its count of images left out.
+Two replays of the same LOG with the same settings write the same RUN.mcap, message for
+message, except /drivestack/timing (wall-clock stage times) and /drivestack/run (the
+command line and run metadata): the two channels that record the run itself.
 Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
 when no frame was replayed at all (an empty log, a bag without LiDAR messages); 2 for bad
 input or settings (one line naming the file and field; nothing written), such as a Velodyne

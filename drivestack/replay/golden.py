@@ -17,6 +17,7 @@ import numpy as np
 from drivestack.replay.log_reader import LogReader
 from drivestack.replay.runner import DETECTIONS_TOPIC, TRACKS_TOPIC
 from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
 
 #: Tolerances of the comparison: box parameters (m, rad) and scores.
@@ -51,22 +52,77 @@ def golden_record(output_log: str | Path) -> dict[str, Any]:
     return {"frames": [frames[t] for t in sorted(frames)]}
 
 
+#: The box parameters of a record's ``box`` rows (``Boxes3D.to_array7``).
+BOX_PARAMETERS = ("x", "y", "z", "length", "width", "height", "yaw")
+
+
+def _class_name(label: int) -> str:
+    try:
+        return ObjectClass(int(label)).name.lower()
+    except ValueError:
+        return f"label {label}"
+
+
+def _classes(labels: list[int]) -> str:
+    return "[" + ", ".join(_class_name(label) for label in labels) + "]"
+
+
+def _box_errors(got: np.ndarray, want: np.ndarray, yaw_period: float) -> np.ndarray:
+    """``|got - want|`` per box and parameter (N, 7); yaw compared modulo ``yaw_period``
+    (pi for a detection, whose yaw is an axis; 2 pi for a track, which has a heading)."""
+    err = got - want
+    if err.size:
+        yaw = err[:, 6]
+        err[:, 6] = (yaw + yaw_period / 2) % yaw_period - yaw_period / 2
+    return np.abs(err)
+
+
 def _compare_boxes(
     where: str, got: dict[str, Any] | None, want: dict[str, Any] | None
 ) -> list[str]:
+    """The differences of one frame's detections or tracks, each naming the box (index in
+    the record, or track id), its class and, for the worst moved one, the parameter."""
     if got is None or want is None:
         return [] if got is want else [f"{where}: present in one run only"]
+    tracks = "id" in want
+
+    def name(i: int) -> str:
+        box = want["box"][i]
+        what = f"track {want['id'][i]}" if tracks else f"box {i}"
+        return f"{what} ({_class_name(want['label'][i])} at x={box[0]:.2f}, y={box[1]:.2f})"
+
     if got["label"] != want["label"]:
-        return [f"{where}: labels {want['label']} -> {got['label']}"]
-    if "id" in want and got.get("id") != want["id"]:
-        return [f"{where}: track ids {want['id']} -> {got.get('id')}"]
+        old, new = want["label"], got["label"]
+        if len(old) == len(new):
+            i = next(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b)
+            first = f"{name(i)} is now {_class_name(new[i])}; "
+        else:
+            first = f"{len(old)} -> {len(new)} boxes; "
+        return [f"{where}: {first}classes {_classes(old)} -> {_classes(new)}"]
+    if tracks and got.get("id") != want["id"]:
+        gone = sorted(set(want["id"]) - set(got.get("id") or []))
+        added = sorted(set(got.get("id") or []) - set(want["id"]))
+        return [f"{where}: track ids {want['id']} -> {got.get('id')} (gone {gone}, new {added})"]
     diffs = []
-    box_err = np.max(np.abs(np.asarray(got["box"]) - np.asarray(want["box"])), initial=0.0)
-    if box_err > BOX_ATOL:
-        diffs.append(f"{where}: box parameters moved by up to {box_err:.4g} (tolerance {BOX_ATOL})")
-    score_err = np.max(np.abs(np.asarray(got["score"]) - np.asarray(want["score"])), initial=0.0)
-    if score_err > SCORE_ATOL:
-        diffs.append(f"{where}: scores changed by up to {score_err:.4g} (tolerance {SCORE_ATOL})")
+    old_box = np.asarray(want["box"], dtype=np.float64).reshape(-1, 7)
+    new_box = np.asarray(got["box"], dtype=np.float64).reshape(-1, 7)
+    box_err = _box_errors(new_box, old_box, 2 * np.pi if tracks else np.pi)
+    if box_err.size and box_err.max() > BOX_ATOL:
+        worst, k = (int(v) for v in np.unravel_index(int(np.argmax(box_err)), box_err.shape))
+        diffs.append(
+            f"{where}: box parameters moved by up to {box_err[worst, k]:.4g} (tolerance "
+            f"{BOX_ATOL}): {name(worst)} {BOX_PARAMETERS[k]} {old_box[worst, k]:.5g} -> "
+            f"{new_box[worst, k]:.5g}"
+        )
+    old_score = np.asarray(want["score"], dtype=np.float64)
+    new_score = np.asarray(got["score"], dtype=np.float64)
+    score_err = np.abs(new_score - old_score)
+    if score_err.size and score_err.max() > SCORE_ATOL:
+        i = int(np.argmax(score_err))
+        diffs.append(
+            f"{where}: scores changed by up to {score_err[i]:.4g} (tolerance {SCORE_ATOL}): "
+            f"{name(i)} {old_score[i]:.5g} -> {new_score[i]:.5g}"
+        )
     return diffs
 
 
@@ -88,7 +144,8 @@ def compare_golden(current: dict[str, Any], reference: dict[str, Any]) -> list[s
     diffs: list[str] = []
     for g, w in zip(got, want, strict=True):
         for topic in ("detections", "tracks"):
-            diffs += _compare_boxes(f"t={w['t']} {topic}", g.get(topic), w.get(topic))
+            where = f"t={w['t'] / 1e9:.3f} s {topic}"
+            diffs += _compare_boxes(where, g.get(topic), w.get(topic))
     return diffs
 
 

@@ -249,15 +249,19 @@ def kitti_tracking_to_log(
     sequence: str = "0000",
     image_size_wh: tuple[int, int] = KITTI_IMAGE_WH,
     progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+    first_frame: int | None = None,
+    last_frame: int | None = None,
 ) -> int:
-    """Write every scan of ``root/training/velodyne_pcd_xz/<sequence>/`` into the log ``out``.
+    """Write every scan of ``root/training/velodyne_pcd_xz/<sequence>/`` into the log ``out``
+    (only frames ``first_frame`` to ``last_frame``, both included, when given).
 
     ``root`` is a KITTI tracking folder with ``training/{velodyne_pcd_xz,label_02,calib}`` and,
     optionally, ``training/ego_poses_orbslam3_stereo`` (estimated ego poses; frames have no
     ``world -> ego`` without it). Returns the number of frames written.
 
     Raises:
-        DataError: no scans, or a missing / malformed label, calibration or pose file.
+        DataError: no scans (in the frame range), or a missing / malformed label,
+            calibration or pose file.
     """
     from drivestack.ingest.kitti_tracking import KittiTrackingSequence
 
@@ -267,6 +271,16 @@ def kitti_tracking_to_log(
     scans = sorted(scan_dir.glob("*.pcd.xz"))
     if not scans:
         raise DataError("no .pcd.xz scans", path=str(scan_dir))
+    if first_frame is not None or last_frame is not None:
+        everything = f"{int(scans[0].name.split('.')[0])}-{int(scans[-1].name.split('.')[0])}"
+        lo = 0 if first_frame is None else first_frame
+        hi = last_frame if last_frame is not None else int(scans[-1].name.split(".")[0])
+        scans = [p for p in scans if lo <= int(p.name.split(".")[0]) <= hi]
+        if not scans:
+            raise DataError(
+                f"no scans in frames {lo}-{hi} (the sequence has frames {everything})",
+                path=str(scan_dir),
+            )
     # read (and check) the per-sequence files once, before the log is created; the labels
     # are required here (a frame of a sequence without label_02 would have no labels)
     calib, _, camera_poses = seq.calib, seq.label_rows, seq.camera_poses

@@ -52,6 +52,15 @@ def in_cloud_frame(boxes: Boxes3D, frame: SensorFrame) -> Boxes3D:
     return boxes.transformed(mount.inverse(), cloud.frame)
 
 
+def _kept_with_index(boxes: Boxes3D, lf: LabelledFrame) -> tuple[KittiObjects, np.ndarray]:
+    """:func:`kitti_detections_from_boxes` of ``boxes`` (in the cloud's frame), and the index
+    in ``boxes`` of each row kept (it rides through in the score; the rows' score is not
+    ``boxes``')."""
+    indexed = dataclasses.replace(boxes, score=np.arange(len(boxes), dtype=np.float64))
+    kept = kitti_detections_from_boxes(indexed, lf)
+    return kept, kept.score.astype(np.int64)
+
+
 def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> KittiObjects:
     """KITTI tracking result rows of ``tracks`` (boxes in the ego or LiDAR frame of ``lf``).
 
@@ -60,9 +69,7 @@ def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> 
     score through it); the score of a row is the track's.
     """
     boxes = in_cloud_frame(tracks.boxes, lf.frame)
-    indexed = dataclasses.replace(boxes, score=np.arange(len(boxes), dtype=np.float64))
-    kept = kitti_detections_from_boxes(indexed, lf)
-    idx = kept.score.astype(np.int64)
+    kept, idx = _kept_with_index(boxes, lf)
     return dataclasses.replace(
         kept,
         frame=np.full(len(idx), frame_index),
@@ -118,19 +125,36 @@ class KittiReplayScorer:
         self._sequence = ""
         self._tracked = False
 
-    def add(self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None) -> bool:
-        """Add one replayed frame; False (nothing added) when it has no KITTI labels."""
+    def _labelled_frame(self, frame: SensorFrame) -> LabelledFrame | None:
         labels = self.channels.labels.get(frame.timestamp_ns)
         if labels is None or not frame.lidars:
-            return False
-        self._sequence = self._sequence or labels.sequence
-        lf = LabelledFrame(
+            return None
+        return LabelledFrame(
             f"{labels.frame_index:06d}",
             frame,
             labels.rows,
             self.channels.calib,
             labels.image_size_wh,
         )
+
+    def labelled_region(self, frame: SensorFrame, boxes: Boxes3D) -> np.ndarray | None:
+        """Which of ``boxes`` (ego or LiDAR frame) lie where KITTI labels objects: in front of
+        the camera and inside image_02, as the KITTI protocols keep detections (bool per box);
+        None when the frame has no KITTI labels."""
+        lf = self._labelled_frame(frame)
+        if lf is None:
+            return None
+        inside = np.zeros(len(boxes), dtype=bool)
+        inside[_kept_with_index(in_cloud_frame(boxes, frame), lf)[1]] = True
+        return inside
+
+    def add(self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None) -> bool:
+        """Add one replayed frame; False (nothing added) when it has no KITTI labels."""
+        lf = self._labelled_frame(frame)
+        if lf is None:
+            return False
+        labels = self.channels.labels[frame.timestamp_ns]
+        self._sequence = self._sequence or labels.sequence
         self._gts.append(lf.native)
         self._dts.append(kitti_detections_from_boxes(in_cloud_frame(detections, frame), lf))
         self._label_rows.append(labels.rows)

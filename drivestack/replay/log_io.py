@@ -8,7 +8,9 @@ thread could not run them beside the stack; a forked process runs them on anothe
 
 Protocol, over one duplex pipe, in order:
 
-- I/O side -> stack side: ``("frame", SensorFrame)`` for each input frame, at most
+- I/O side -> stack side: ``("frame", SensorFrame)`` for each input frame (or whatever else
+  the input yields in its place, such as the reader's ``InputProblem`` for a bad frame: the
+  stack side answers it like a frame, with ``("drop",)``), at most
   ``ahead_frames`` frames (and about ``ahead_bytes`` of their data) before the stack side has
   answered them; then ``("end_of_input", reason)``, ``reason`` None or why the input stopped
   (the text of a ``DataError``, ``ValueError`` or ``OSError`` raised by the input: a log cut

@@ -76,7 +76,12 @@ def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
             "itemsize": stride,
         }
     )
-    count = len(raw) // stride if stride else 0
+    if stride <= 0 or len(raw) % stride:
+        raise DataError(
+            f"{len(raw)} bytes is not a whole number of points of point_stride {stride}",
+            field="data",
+        )
+    count = len(raw) // stride
     points = np.frombuffer(raw, dtype=dtype, count=count)
     xyz = _frozen(np.stack([points[a] for a in "xyz"], axis=1))
     attributes = {}
@@ -211,6 +216,67 @@ def _declared_channels(stream: Any) -> tuple[dict[int, Any], dict[int, Any]]:
     return schemas, channels
 
 
+#: How far a frame message's header stamp (``timestamp``) may lie from its MCAP log time.
+#: drivestack's own writer logs every message at its header stamp, so any gap is a clock
+#: glitch or a message logged at the wrong time; a message beyond it is a bad frame (skipped).
+STAMP_TOLERANCE_NS = 50_000_000
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """What :meth:`LogReader.frames` (``problems=True``) yields in the frame stream where the
+    log could not give a whole frame. ``kind``: ``"skipped"`` (the frame at ``timestamp_ns``
+    is not replayed), ``"partial"`` (the frame at ``timestamp_ns``, which follows, is replayed
+    without the messages ``reason`` names) or ``"note"`` (about the whole input,
+    ``timestamp_ns`` -1). ``reason`` names the topic and message index where it can."""
+
+    timestamp_ns: int
+    source: str
+    reason: str
+    kind: str = "skipped"
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A message that could not be used: in place of its value in the frame reading."""
+
+    timestamp_ns: int  # its log time
+    reason: str
+
+
+@dataclass(frozen=True)
+class _LostChunk:
+    """A chunk that did not read: its log time range and, when its message indexes read,
+    the log times of its messages by topic (else None)."""
+
+    start_ns: int
+    end_ns: int
+    times: dict[str, list[int]] | None
+    what: str
+
+
+def _lost_chunk(
+    stream: Any, summary: Any, index: Any, channel_ids: set[int], what: str
+) -> _LostChunk:
+    """The messages a chunk that did not read held, from its message index records."""
+    from mcap.data_stream import ReadDataStream
+    from mcap.records import MessageIndex
+
+    times: dict[str, list[int]] = {}
+    unreadable: tuple[type[BaseException], ...] = (*_mcap_errors(), KeyError)
+    try:
+        for cid, offset in index.message_index_offsets.items():
+            if cid not in channel_ids:
+                continue
+            stream.seek(offset + 1 + 8)  # the record's opcode and length
+            record = MessageIndex.read(ReadDataStream(stream))
+            topic = summary.channels[cid].topic
+            times.setdefault(topic, []).extend(t for t, _ in record.records)
+    except unreadable:
+        return _LostChunk(index.message_start_time, index.message_end_time, None, what)
+    return _LostChunk(index.message_start_time, index.message_end_time, times, what)
+
+
 class LogReader:
     """A drivestack log (MCAP) opened for reading; see the module docstring. A log cut short
     (no summary section) is read up to where it breaks off, then raises
@@ -276,6 +342,7 @@ class LogReader:
                     f"byte {offset} (log time {item.message_start_time}-"
                     f"{item.message_end_time} ns): {type(exc).__name__}: {exc}"
                 )
+                yield None, None, _lost_chunk(stream, summary, item, channel_ids, lost[-1])
                 continue
             for index, record in enumerate(records):
                 if isinstance(record, Message) and record.channel_id in channel_ids:
@@ -307,77 +374,119 @@ class LogReader:
                 path=str(self.path),
             ) from None
 
-    def raw_messages(
-        self, topics: Sequence[str] | None = None
-    ) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-        """``(topic, schema name, log time ns, parsed JSON)`` in log-time order."""
+    def _raw(
+        self, topics: Sequence[str] | None
+    ) -> Iterator[tuple[str, str, int, bytes | _LostChunk]]:
+        """``(topic, schema name, log time ns, message bytes)`` in log-time order; a chunk
+        that does not read is a :class:`_LostChunk` (topic and schema ``""``) where it was."""
         for schema, channel, message in self._reader_messages(topics):
+            if channel is None:
+                yield "", "", message.start_ns, message
+                continue
             if channel.message_encoding != "json":
                 raise DataError(
                     f"message encoding {channel.message_encoding!r} is not json",
                     path=str(self.path),
                     record=channel.topic,
                 )
-            yield (
-                channel.topic,
-                schema.name if schema else "",
-                message.log_time,
-                json.loads(message.data),
-            )
+            yield channel.topic, schema.name if schema else "", message.log_time, message.data
 
-    def messages(self, topics: Sequence[str] | None = None) -> Iterator[LogMessage]:
-        """Messages decoded into drivestack values (see the module docstring)."""
+    def raw_messages(
+        self, topics: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+        """``(topic, schema name, log time ns, parsed JSON)`` in log-time order. A message that
+        is not JSON raises DataError naming the topic and message index."""
         index: dict[str, int] = {}
-        for topic, schema, log_time, msg in self.raw_messages(topics):
+        for topic, schema, log_time, data in self._raw(topics):
+            if isinstance(data, _LostChunk):
+                continue  # TruncatedLogError follows the rest
             i = index[topic] = index.get(topic, -1) + 1
             try:
-                value: Any
-                if schema == POINT_CLOUD:
-                    value = decode_point_cloud(msg)
-                elif schema == SCENE_UPDATE:
-                    value = decode_scene_update(msg, log_time)
-                elif schema == FRAME_TRANSFORMS:
-                    value = decode_frame_transforms(msg)
-                elif schema == COMPRESSED_IMAGE:
-                    data, canonical = payloads.b64decode(msg["data"])
-                    value = CompressedImageData(
-                        _ns(msg["timestamp"]),
-                        msg["frame_id"],
-                        data,
-                        msg["format"],
-                        data_b64=msg["data"] if canonical else None,
-                    )
-                else:
-                    value = msg
-            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                msg = json.loads(data)
+            except ValueError as exc:
                 raise DataError(
-                    f"cannot decode {schema}: {type(exc).__name__}: {exc}",
-                    path=str(self.path),
-                    record=f"{topic} #{i}",
+                    f"not JSON: {exc}", path=str(self.path), record=f"{topic} #{i}"
                 ) from None
+            yield topic, schema, log_time, msg
+
+    def messages(self, topics: Sequence[str] | None = None) -> Iterator[LogMessage]:
+        """Messages decoded into drivestack values (see the module docstring); one that does
+        not decode raises DataError naming the topic and message index."""
+        for msg in self._decoded(topics):
+            if isinstance(msg.value, _Bad):
+                raise DataError(msg.value.reason, path=str(self.path))
+            if not isinstance(msg.value, _LostChunk):
+                yield msg
+
+    def _decoded(self, topics: Sequence[str] | None) -> Iterator[LogMessage]:
+        """:meth:`messages`, but a message that does not parse or decode is yielded with a
+        :class:`_Bad` value (``"<topic> #<i>: why"``), and a chunk that does not read as a
+        :class:`_LostChunk` (topic ``""``), so that a reader can go on past them."""
+        index: dict[str, int] = {}
+        for topic, schema, log_time, data in self._raw(topics):
+            if isinstance(data, _LostChunk):
+                yield LogMessage(topic, schema, log_time, data)
+                continue
+            i = index[topic] = index.get(topic, -1) + 1
+            try:
+                msg = json.loads(data)
+                value = self._decode(schema, msg, log_time)
+            except DataError as exc:  # a decoder's own error: its field and reason
+                why = str(DataError(exc.reason, field=exc.field))
+                value = _Bad(log_time, f"{topic} #{i}: cannot decode {schema}: {why}")
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+                value = _Bad(
+                    log_time, f"{topic} #{i}: cannot decode {schema}: {type(exc).__name__}: {exc}"
+                )
             yield LogMessage(topic, schema, log_time, value)
 
-    def _readable_messages(self, topics: Sequence[str]) -> Iterator[LogMessage]:
-        """:meth:`messages` up to where a truncated log breaks off (the frames read later stop
-        there and report it)."""
-        try:
-            yield from self.messages(topics)
-        except TruncatedLogError:
-            return
+    @staticmethod
+    def _decode(schema: str, msg: Any, log_time: int) -> Any:
+        if schema == POINT_CLOUD:
+            return decode_point_cloud(msg)
+        if schema == SCENE_UPDATE:
+            return decode_scene_update(msg, log_time)
+        if schema == FRAME_TRANSFORMS:
+            return decode_frame_transforms(msg)
+        if schema == COMPRESSED_IMAGE:
+            data, canonical = payloads.b64decode(msg["data"])
+            return CompressedImageData(
+                _ns(msg["timestamp"]),
+                msg["frame_id"],
+                data,
+                msg["format"],
+                data_b64=msg["data"] if canonical else None,
+            )
+        return msg
 
-    def _transforms(self, world_frame: str) -> TransformBuffer:
-        """``/tf``: edges from ``world_frame`` are dynamic (the ego pose), the rest static."""
+    def _transforms(self, world_frame: str) -> tuple[TransformBuffer, dict[int, str]]:
+        """``/tf``: edges from ``world_frame`` are dynamic (the ego pose), the rest static; and
+        the ``/tf`` messages that do not decode, by log time (read up to where a truncated log
+        breaks off: the frames read later stop there and report it)."""
         tf = TransformBuffer()
-        for msg in self._readable_messages([TF_TOPIC]):
-            for t in msg.value:
-                pose = t.parent_from_child
-                if t.parent == world_frame:
-                    tf.add_dynamic(
-                        t.parent, t.child, t.timestamp_ns, pose.as_quaternion(), pose.translation
-                    )
-                elif (t.parent, t.child) not in tf.static_edges:
-                    tf.add_static(t.parent, t.child, pose)
-        return tf
+        bad: dict[int, str] = {}
+        try:
+            for msg in self._decoded([TF_TOPIC]):
+                if isinstance(msg.value, _Bad):
+                    bad[msg.log_time_ns] = msg.value.reason
+                    continue
+                if isinstance(msg.value, _LostChunk):
+                    continue
+                for t in msg.value:
+                    pose = t.parent_from_child
+                    if t.parent == world_frame:
+                        tf.add_dynamic(
+                            t.parent,
+                            t.child,
+                            t.timestamp_ns,
+                            pose.as_quaternion(),
+                            pose.translation,
+                        )
+                    elif (t.parent, t.child) not in tf.static_edges:
+                        tf.add_static(t.parent, t.child, pose)
+        except TruncatedLogError:
+            pass
+        return tf, bad
 
     def frames(
         self,
@@ -385,37 +494,102 @@ class LogReader:
         world_frame: str = WORLD,
         ego_frame: str = EGO,
         camera_tolerance_ns: int = 50_000_000,
-    ) -> Iterator[SensorFrame]:
+        problems: bool = False,
+    ) -> Iterator[Any]:
         """Replay input frames (see :meth:`LogWriter.sensor_frame`), streamed in time order.
 
         Keyed on the first LiDAR topic's clouds: other LiDARs and labels with the same time,
         each camera's nearest image within ``camera_tolerance_ns``, ``world_from_ego`` and the
         mountings from ``/tf`` (interpolated; None / left out when not available).
+
+        A frame one of whose messages does not decode, whose header stamp lies more than
+        :data:`STAMP_TOLERANCE_NS` from its log time, or whose ``/tf`` message does not decode
+        is a bad frame; so is one whose LiDAR message was in a chunk that does not read. With
+        ``problems`` each is an :class:`InputProblem` in the stream (the frames after it
+        follow), as is a frame replayed without messages lost with an unreadable part of the
+        log (``"partial"``, before the frame) and, at the end, the images of a camera without
+        calibration (``"note"``); without it the first bad frame raises DataError.
+        A log cut short or with unreadable chunks raises :class:`TruncatedLogError` after the
+        frames that could be read.
         """
-        tf = self._transforms(world_frame)
-        topics = {m.topic: m.schema for m in self._channel_list()}
+        for item in self._frames(world_frame, ego_frame, camera_tolerance_ns):
+            if isinstance(item, SensorFrame) or problems:
+                yield item
+            elif item.kind == "skipped":
+                raise DataError(item.reason, path=str(self.path), record=f"t={item.timestamp_ns}")
+
+    def _frames(
+        self, world_frame: str, ego_frame: str, camera_tolerance_ns: int
+    ) -> Iterator[SensorFrame | InputProblem]:
+        tf, tf_bad = self._transforms(world_frame)
+        topics = self.topics()
         lidar_topics = sorted(t for t in topics if t.startswith(LIDAR_TOPIC_PREFIX))
         if not lidar_topics:
             return
         key = lidar_topics[0]
+        source = str(self.path)
         calibrations: dict[str, CameraCalibration] = {}
-        images: dict[str, deque[CameraImage]] = {}
+        uncalibrated: dict[str, int] = {}
+        images: dict[str, deque[CameraImage | _Bad]] = {}
         group: dict[str, Any] = {}
         group_ns: int | None = None
         waiting: deque[tuple[int, dict[str, Any]]] = deque()
+        lost: list[_LostChunk] = []
+        seen: set[str] = set()  # the topics and cameras of the frames built so far
+        index: dict[str, int] = {}  # messages read per topic
         wanted = [
             *lidar_topics,
             LABELS_TOPIC,
             *(t for t in topics if t.startswith(CAMERA_TOPIC_PREFIX)),
         ]
 
-        def build(stamp: int, done: dict[str, Any]) -> SensorFrame:
-            return self._frame(
-                stamp, done, lidar_topics, images, tf, world_frame, ego_frame, camera_tolerance_ns
+        def build(
+            stamp: int, done: dict[str, Any], cut: bool = False
+        ) -> Iterator[SensorFrame | InputProblem]:
+            if key not in done:
+                return  # no LiDAR scan: nothing to replay (a lost one is reported as lost)
+            bad = [v.reason for v in done.values() if isinstance(v, _Bad)]
+            if stamp in tf_bad:
+                bad.append(tf_bad.pop(stamp))
+            frame, bad_images = self._frame(
+                stamp,
+                {t: v for t, v in done.items() if not isinstance(v, _Bad)},
+                lidar_topics,
+                images,
+                tf,
+                world_frame,
+                ego_frame,
+                camera_tolerance_ns,
             )
+            if bad or bad_images:
+                yield InputProblem(stamp, source, "; ".join(bad + bad_images))
+                return
+            present = set(done) | {f"{CAMERA_TOPIC_PREFIX}{name}/image" for name in frame.cameras}
+            if cut or any(
+                c.start_ns - camera_tolerance_ns <= stamp <= c.end_ns + camera_tolerance_ns
+                for c in lost
+            ):
+                missing = sorted(seen - present)
+                if missing:
+                    yield InputProblem(
+                        stamp,
+                        source,
+                        "replayed without "
+                        + ", ".join(missing)
+                        + " (lost with an unreadable part of the log)",
+                        kind="partial",
+                    )
+            seen.update(present)
+            yield frame
+
+        def flush(cut: bool = False) -> Iterator[SensorFrame | InputProblem]:
+            if group_ns is not None:
+                waiting.append((group_ns, group))
+            for stamp, done in waiting:
+                yield from build(stamp, done, cut)
 
         reusable: bool | None = None  # the source PNGs are what the writer would encode
-        messages = self.messages(wanted)
+        messages = self._decoded(wanted)
         while True:
             try:
                 msg = next(messages)
@@ -424,40 +598,79 @@ class LogReader:
             except TruncatedLogError:
                 # the frames held for camera pairing are readable: replay them, then report
                 # where the log breaks off
-                if group_ns is not None:
-                    waiting.append((group_ns, group))
-                for stamp, done in waiting:
-                    if key in done:
-                        yield build(stamp, done)
+                yield from flush(cut=True)
+                yield from self._uncalibrated_notes(uncalibrated)
                 raise
+            value = msg.value
+            if isinstance(value, _LostChunk):
+                lost.append(value)
+                for t in sorted(set((value.times or {}).get(key, []))):
+                    yield InputProblem(t, source, f"{key}: lost with corrupt chunk at {value.what}")
+                continue
+            i = index[msg.topic] = index.get(msg.topic, -1) + 1
+            where = f"{msg.topic} #{i}"
+            stamp = getattr(value, "timestamp_ns", None)
+            if (
+                not isinstance(value, _Bad)
+                and stamp is not None
+                and not msg.topic.endswith("/calibration")
+                and abs(int(stamp) - msg.log_time_ns) > STAMP_TOLERANCE_NS
+            ):
+                value = _Bad(
+                    msg.log_time_ns,
+                    f"{where} at log time {msg.log_time_ns} ns: header stamp {stamp} ns "
+                    f"is more than {STAMP_TOLERANCE_NS} ns away",
+                )
             if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
                 name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
-                if kind == "calibration":
-                    calibrations[name] = self._calibration(name, msg.value, tf, ego_frame)
+                if isinstance(value, _Bad):  # the frame of its time is skipped
+                    images.setdefault(name, deque()).append(value)
+                elif kind == "calibration":
+                    try:
+                        calibrations[name] = self._calibration(name, value, tf, ego_frame)
+                    except (KeyError, ValueError, TypeError) as exc:
+                        why = f"{where}: not a calibration: {type(exc).__name__}: {exc}"
+                        images.setdefault(name, deque()).append(_Bad(msg.log_time_ns, why))
                 elif name in calibrations:
-                    pixels = decode_image_bytes(
-                        msg.value.data, msg.value.format, path=str(self.path), record=msg.topic
-                    )
-                    reusable = self._png_reusable(msg.value, pixels, reusable)
-                    images.setdefault(name, deque()).append(
-                        CameraImage(pixels, calibrations[name], msg.value.timestamp_ns)
-                    )
+                    try:
+                        pixels = decode_image_bytes(
+                            value.data, value.format, path=source, record=msg.topic
+                        )
+                    except DataError as exc:
+                        images.setdefault(name, deque()).append(
+                            _Bad(msg.log_time_ns, f"{where}: {exc.reason}")
+                        )
+                    else:
+                        reusable = self._png_reusable(value, pixels, reusable)
+                        images.setdefault(name, deque()).append(
+                            CameraImage(pixels, calibrations[name], value.timestamp_ns)
+                        )
+                else:
+                    uncalibrated[name] = uncalibrated.get(name, 0) + 1
             else:
-                stamp = msg.value.timestamp_ns
+                stamp = msg.log_time_ns if isinstance(value, _Bad) else value.timestamp_ns
                 if group_ns is not None and stamp != group_ns:
                     waiting.append((group_ns, group))
                     group = {}
                 group_ns = stamp
-                group[msg.topic] = msg.value
+                group[msg.topic] = value
             while waiting and waiting[0][0] + camera_tolerance_ns < msg.log_time_ns:
                 stamp, done = waiting.popleft()
-                if key in done:
-                    yield build(stamp, done)
-        if group_ns is not None:
-            waiting.append((group_ns, group))
-        for stamp, done in waiting:
-            if key in done:
-                yield build(stamp, done)
+                yield from build(stamp, done)
+        yield from flush()
+        for _, reason in sorted(tf_bad.items()):  # at no frame's time: the poses near it
+            yield InputProblem(-1, source, f"{reason} (at no frame's time)", kind="note")
+        yield from self._uncalibrated_notes(uncalibrated)
+
+    def _uncalibrated_notes(self, uncalibrated: dict[str, int]) -> Iterator[InputProblem]:
+        for name, n in sorted(uncalibrated.items()):
+            yield InputProblem(
+                -1,
+                str(self.path),
+                f"{CAMERA_TOPIC_PREFIX}{name}/image: {n} image(s) not replayed: no "
+                f"{CAMERA_TOPIC_PREFIX}{name}/calibration message before them",
+                kind="note",
+            )
 
     @staticmethod
     def _png_reusable(
@@ -527,12 +740,14 @@ class LogReader:
         stamp: int,
         group: dict[str, Any],
         lidar_topics: list[str],
-        images: dict[str, deque[CameraImage]],
+        images: dict[str, deque[CameraImage | _Bad]],
         tf: TransformBuffer,
         world_frame: str,
         ego_frame: str,
         camera_tolerance_ns: int,
-    ) -> SensorFrame:
+    ) -> tuple[SensorFrame, list[str]]:
+        """The frame at ``stamp``, and why it is bad: the reasons of the unusable images that
+        are its cameras' nearest."""
         lidars = {
             t.removeprefix(LIDAR_TOPIC_PREFIX): c for t, c in group.items() if t in lidar_topics
         }
@@ -543,11 +758,15 @@ class LogReader:
             elif cloud.frame in tf.frames and ego_frame in tf.frames:
                 mounts[name] = tf.lookup(ego_frame, cloud.frame, stamp)
         cameras = {}
+        bad: list[str] = []
         for name, queue in images.items():
             while len(queue) > 1 and queue[0].timestamp_ns < stamp - camera_tolerance_ns:
                 queue.popleft()
             best = min(queue, key=lambda image: abs(image.timestamp_ns - stamp), default=None)
             if best is not None and abs(best.timestamp_ns - stamp) <= camera_tolerance_ns:
+                if isinstance(best, _Bad):
+                    bad.append(best.reason)
+                    continue
                 cameras[name] = best
                 mounts[name] = best.calibration.camera_from_ego.inverse()
         world_from_ego = None
@@ -557,7 +776,7 @@ class LogReader:
             except TransformLookupError:
                 world_from_ego = None
         labels = group.get(LABELS_TOPIC)
-        return SensorFrame(
+        frame = SensorFrame(
             stamp,
             lidars=lidars,
             cameras=cameras,
@@ -566,6 +785,7 @@ class LogReader:
             labels=labels if isinstance(labels, Boxes3D) else None,
             source=f"{self.path}:{lidar_topics[0]}@{stamp}",
         )
+        return frame, bad
 
     def run_metadata(self) -> dict[str, Any]:
         """The run's metadata (version, command, config, inputs)."""

@@ -11,10 +11,17 @@ real-time factor, and quick label-based detection metrics when the log has label
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
-A bad frame is skipped, recorded and reported; the run goes on. Settings that do not fit the
-input (a ``ConfigError``, such as a Velodyne calibration table for another model, found when
-the input is opened or at its first scan) stop the run: nothing is written, an older output
-stays as it was. A replay that replays no
+A bad frame is skipped, recorded and reported; the run goes on: one the stack refuses, and
+one a drivestack log cannot give whole (a message that does not decode, a header stamp far
+from its log time, a LiDAR scan lost with a corrupt chunk: an
+:class:`~drivestack.replay.log_reader.InputProblem` in the frame stream, counted in
+``frames_skipped`` and ``frames_skipped_bad_input``); a frame replayed without messages lost
+with a corrupt chunk or a cut gets a ``frame_notes`` entry, and a camera without calibration a
+whole-input note. The label metrics count, on a KITTI log, only detections inside the camera
+view its labels cover, and no Car detection on a Van label (:class:`DetectionTally`).
+Settings that do not fit the input (a ``ConfigError``, such as a Velodyne calibration table
+for another model, found when the input is opened or at its first scan) stop the run: nothing
+is written, an older output stays as it was. A replay that replays no
 frame at all (an empty log, or a bag none of whose messages make a frame) is not clean either:
 a run that checked nothing must not pass.
 
@@ -45,6 +52,7 @@ from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack
+from drivestack.replay.log_reader import InputProblem
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
@@ -65,28 +73,47 @@ class SkippedFrame:
     reason: str
 
 
+#: Label classes a detection of a class may land on without being false (KITTI's protocol
+#: ignores Car detections on Van labels): such a detection is neither true nor false.
+IGNORED_LABELS: dict[ObjectClass, tuple[ObjectClass, ...]] = {ObjectClass.CAR: (ObjectClass.VAN,)}
+
+
 @dataclass
 class DetectionTally:
-    """Greedy BEV-IoU matching of detections to labels, per class (a quick replay metric)."""
+    """Greedy BEV-IoU matching of detections to labels, per class (a quick replay metric).
+
+    A detection outside the labelled region (``region`` of :meth:`add`: KITTI labels only
+    the camera's view) or on a label of a class in :data:`IGNORED_LABELS` is not counted
+    (neither true nor false); the counts of such detections are kept apart."""
 
     iou_threshold: float = 0.5
     true_positives: dict[str, int] = field(default_factory=dict)
     false_positives: dict[str, int] = field(default_factory=dict)
     labels: dict[str, int] = field(default_factory=dict)
+    outside_region: dict[str, int] = field(default_factory=dict)
+    on_ignored_labels: dict[str, int] = field(default_factory=dict)
 
-    def add(self, detections: Boxes3D, labels: Boxes3D) -> None:
+    def add(self, detections: Boxes3D, labels: Boxes3D, region: np.ndarray | None = None) -> None:
+        """``region``: which detections lie where the labels cover (bool per detection);
+        None: the labels cover everything."""
         from drivestack.kernels import box_iou_bev
 
         if labels.frame != detections.frame:
             raise DataError(
                 f"labels in frame {labels.frame!r} but detections in {detections.frame!r}"
             )
+        if region is not None:
+            inside = np.asarray(region, dtype=bool)
+            for cls in detections.label[~inside]:
+                name = ObjectClass(int(cls)).name.lower()
+                self.outside_region[name] = self.outside_region.get(name, 0) + 1
+            detections = detections.select(inside)
         for cls in np.union1d(np.unique(detections.label), np.unique(labels.label)):
             name = ObjectClass(int(cls)).name.lower()
             det = detections.select(detections.label == cls)
             gt = labels.select(labels.label == cls)
             matched = np.zeros(len(gt), dtype=bool)
-            tp = 0
+            unmatched = np.ones(len(det), dtype=bool)
             if len(det) and len(gt):
                 iou = box_iou_bev(det.to_array7(), gt.to_array7())
                 for i in np.argsort(-det.score, kind="stable"):
@@ -94,9 +121,23 @@ class DetectionTally:
                     j = int(np.argmax(candidates))
                     if candidates[j] >= self.iou_threshold:
                         matched[j] = True
-                        tp += 1
+                        unmatched[i] = False
+            tp = len(det) - int(unmatched.sum())
+            ignored = 0
+            others = labels.select(
+                np.isin(labels.label, IGNORED_LABELS.get(ObjectClass(int(cls)), ()))
+            )
+            if unmatched.any() and len(others):
+                rest = det.select(unmatched)
+                ignored = int(
+                    (
+                        box_iou_bev(rest.to_array7(), others.to_array7()).max(axis=1)
+                        >= self.iou_threshold
+                    ).sum()
+                )
+                self.on_ignored_labels[name] = self.on_ignored_labels.get(name, 0) + ignored
             self.true_positives[name] = self.true_positives.get(name, 0) + tp
-            self.false_positives[name] = self.false_positives.get(name, 0) + len(det) - tp
+            self.false_positives[name] = self.false_positives.get(name, 0) + len(det) - tp - ignored
             self.labels[name] = self.labels.get(name, 0) + len(gt)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
@@ -108,6 +149,9 @@ class DetectionTally:
                 "detections": tp + fp,
                 "recall": tp / n if n else float("nan"),
                 "precision": tp / (tp + fp) if tp + fp else float("nan"),
+                # detections not counted: outside the labelled region, on an ignored class
+                "outside_labelled_region": self.outside_region.get(name, 0),
+                "on_ignored_labels": self.on_ignored_labels.get(name, 0),
             }
         return out
 
@@ -129,7 +173,7 @@ def open_frames(
         if mcap_profile(path) != ROS2_PROFILE:  # a drivestack log: its errors are its own
             reader = LogReader(path)
             reader.run_metadata()
-            return reader.frames(), None
+            return reader.frames(problems=True), None
     from drivestack.ingest.rosbag.reader import RosbagLog
 
     bag = RosbagLog(path, rosbag_config, announce=announce)
@@ -209,6 +253,18 @@ def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
             if cloud.frame == labels.frame and mount is not None:
                 return labels.transformed(mount, EGO)
     return None
+
+
+def _labelled_region(kitti: Any, frame: SensorFrame, detections: Boxes3D) -> np.ndarray | None:
+    """Which detections lie where the log's labels cover (a KITTI log: the camera's view);
+    None when the labels cover everything (or the region is not known for this frame)."""
+    if kitti is None:
+        return None
+    try:
+        region: np.ndarray | None = kitti.labelled_region(frame, detections)
+    except (DataError, ValueError):
+        return None  # not KITTI-scored either: that frame's skip entry says why
+    return region
 
 
 def _kitti_scorer(log_path: Path, skipped: list[SkippedFrame]) -> Any:
@@ -327,7 +383,7 @@ def replay(
     notes: dict[str, int] = {}
     stage_ms: dict[str, list[float]] = {}
     tally = DetectionTally()
-    processed = 0
+    processed = bad_input = 0
     first_ns = last_ns = None
     stack.reset()
 
@@ -363,6 +419,15 @@ def replay(
             total=log_frame_count(log_path) if progress else None,
         )
         for frame in bar:
+            if isinstance(frame, InputProblem):  # a frame the log could not give whole
+                log_io.drop()
+                if frame.kind == "partial":  # the frame follows: replayed, noted
+                    note = f"t={frame.timestamp_ns} {frame.reason}"
+                    notes[note] = notes.get(note, 0) + 1
+                else:  # a frame skipped, or a note about the input (timestamp -1)
+                    skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, frame.reason))
+                    bad_input += frame.kind == "skipped"
+                continue
             try:
                 out = stack.step(frame)
             except (DataError, ValueError) as exc:
@@ -386,7 +451,7 @@ def replay(
                 stage_ms.setdefault(stage, []).append(ms)
             labels = _labels_in(frame, out.detections.frame)
             if labels is not None:
-                tally.add(out.detections, labels)
+                tally.add(out.detections, labels, _labelled_region(kitti, frame, out.detections))
             if kitti is not None:
                 try:
                     kitti.add(frame, out.detections, out.tracks)
@@ -416,8 +481,12 @@ def replay(
         "git_commit": git_commit(),
         "stack": stack.config,
         "frames_processed": processed,
-        # frames the stack refused; the list also holds whole-input notes (timestamp -1)
+        # frames the stack refused or the input could not give; the list also holds
+        # whole-input notes (timestamp -1)
         "frames_skipped": sum(s.timestamp_ns != -1 for s in skipped),
+        # of them, frames the input could not give (a message that does not decode, a stamp
+        # far from its log time, a LiDAR scan lost with a corrupt chunk)
+        "frames_skipped_bad_input": bad_input,
         "skipped": [vars(s) for s in skipped],
         "frame_notes": notes,
         "ingest": ingest,
@@ -482,7 +551,7 @@ def _nothing_replayed(
     the LiDAR messages it read (from the ingest report). ``stopped``: the input broke off
     (its "input incomplete" note is in ``skipped``)."""
     if any(s.timestamp_ns != -1 for s in skipped):
-        return "no frame replayed: the stack refused every frame (listed above)"
+        return "no frame replayed: every frame was skipped (listed above)"
     if ingest is not None:
         lidar = set(ingest.get("lidar_topics") or ())
         read = sum(n for t, n in (ingest.get("messages_read") or {}).items() if t in lidar)
@@ -525,10 +594,17 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{stage} p50 {t['p50']:.1f} / p95 {t['p95']:.1f} ms"
         for stage, t in summary["timing_ms"].items()
     )
+    bad_input = summary.get("frames_skipped_bad_input", 0)
     lines = [
         f"replayed {_count(summary['frames_processed'], 'frame')} "
-        f"({summary['frames_skipped']} skipped by "
-        f"the stack{_ingest_skips(summary)}) in "
+        f"({summary['frames_skipped'] - bad_input} skipped by "
+        f"the stack{_ingest_skips(summary)})"
+        + (
+            f" and skipped {_count(bad_input, 'bad input frame')} (listed below)"
+            if bad_input
+            else ""
+        )
+        + " in "
         f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time"
         + (f"; {timing}" if timing else "")
     ]
@@ -561,7 +637,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         elif m["labels"]:
             lines.append(
                 f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(m['precision'])} "
-                f"({m['labels']} labels, BEV IoU 0.5)"
+                f"({m['labels']} labels, BEV IoU 0.5{_not_counted(cls, m)})"
             )
     if never:
         # a labelled class the stack never output (KITTI's Van, Truck, Tram, ...): its recall
@@ -570,6 +646,20 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
+
+
+def _not_counted(cls: str, m: dict[str, Any]) -> str:
+    """``"; not counted: 343 detections outside the labelled camera view, ..."``."""
+    parts = []
+    if m.get("outside_labelled_region"):
+        n = m["outside_labelled_region"]
+        parts.append(f"{_count(n, 'detection')} outside the labelled camera view")
+    if m.get("on_ignored_labels"):
+        others = ", ".join(
+            c.name.lower() for c in IGNORED_LABELS.get(ObjectClass.from_name(cls), ())
+        )
+        parts.append(f"{_count(m['on_ignored_labels'], 'detection')} on {others} labels")
+    return "; not counted: " + ", ".join(parts) if parts else ""
 
 
 def _skipped_line(s: dict[str, Any]) -> str:

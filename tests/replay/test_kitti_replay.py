@@ -315,7 +315,7 @@ def test_converter_tool_names_the_missing_scan_folder(tmp_path: Path, capsys) ->
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     status = tool.main(["--root", str(tmp_path), "--out", str(tmp_path / "k.mcap")])
-    assert status == 1
+    assert status == 2  # bad input
     err = capsys.readouterr().err
     assert (
         "no .pcd.xz scans" in err and str(tmp_path / "training" / "velodyne_pcd_xz" / "0000") in err

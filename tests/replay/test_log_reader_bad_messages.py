@@ -1,0 +1,319 @@
+"""A replay goes on past a bad input frame: a message that does not decode, a header stamp far
+from its log time, a LiDAR scan lost with a corrupt chunk; each is skipped and named, frames
+cut short by the loss are noted, and a camera without calibration is reported."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcap.reader import make_reader
+from mcap.writer import CompressionType, Writer
+
+from drivestack.core.errors import DataError
+from drivestack.pipeline import Stack
+from drivestack.replay.log_format import LogWriter
+from drivestack.replay.log_reader import (
+    STAMP_TOLERANCE_NS,
+    InputProblem,
+    LogReader,
+    decode_point_cloud,
+)
+from drivestack.replay.runner import TIMING_TOPIC, replay, summary_lines
+from drivestack.structures.boxes import Boxes3D
+from tests.replay.test_log_io import PERIOD_NS, T0, _CentroidDetector, _frame, _messages
+
+N = 6
+#: (topic, index in topic, log time ns, data) -> (log time ns, data), or None to drop it
+Change = Callable[[str, int, int, bytes], tuple[int, bytes] | None]
+
+
+def _log(path: Path, n: int = N) -> Path:
+    """``n`` frames: LiDAR, a camera (image 5 ms after the scan), labels, poses."""
+    rng = np.random.default_rng(3)
+    with LogWriter(path, config={"source": "test"}) as writer:
+        for k in range(n):
+            frame = _frame(k, rng)
+            labels = Boxes3D(
+                np.array([[5.0, 0.0, 0.5]]),
+                np.array([[4.0, 2.0, 1.5]]),
+                np.zeros(1),
+                "lidar",
+                frame.timestamp_ns,
+                label=np.array([1]),
+            )
+            writer.sensor_frame(replace(frame, labels=labels))
+    return path
+
+
+def _rewrite(src: Path, dst: Path, change: Change | None = None, chunk_size: int = 1 << 20) -> Path:
+    """``src`` written again message by message (file order), each passed through ``change``."""
+    with src.open("rb") as stream:
+        reader = make_reader(stream)
+        summary = reader.get_summary()
+        assert summary is not None
+        messages = list(reader.iter_messages(log_time_order=False))
+    index: dict[str, int] = {}
+    with dst.open("wb") as out:
+        writer = Writer(out, chunk_size=chunk_size, compression=CompressionType.ZSTD)
+        writer.start()
+        schemas = {
+            sid: writer.register_schema(s.name, s.encoding, s.data)
+            for sid, s in summary.schemas.items()
+        }
+        channels = {
+            cid: writer.register_channel(c.topic, c.message_encoding, schemas[c.schema_id])
+            for cid, c in summary.channels.items()
+        }
+        for _, channel, message in messages:
+            i = index[channel.topic] = index.get(channel.topic, -1) + 1
+            kept = (message.log_time, bytes(message.data))
+            if change is not None:
+                kept = change(channel.topic, i, message.log_time, bytes(message.data))
+            if kept is not None:
+                writer.add_message(channels[channel.id], kept[0], kept[1], kept[0])
+        writer.finish()
+    return dst
+
+
+def _replay(tmp_path: Path, log: Path) -> dict:
+    stack = Stack(_CentroidDetector(), config={"detector": "centroid"})
+    return replay(log, stack, tmp_path / "out.mcap", progress=False, io_worker="thread")
+
+
+def _t(k: int) -> int:
+    return T0 + k * PERIOD_NS
+
+
+def _garble(topic: str, k: int) -> Change:
+    """The ``k``-th message of ``topic`` cut in half (a half-written message)."""
+    return lambda t, i, log_time, data: (
+        log_time,
+        data[: len(data) // 2] if (t, i) == (topic, k) else data,
+    )
+
+
+def _edit_json(topic: str, k: int, edit: Callable[[dict], None]) -> Change:
+    def change(t: str, i: int, log_time: int, data: bytes) -> tuple[int, bytes]:
+        if (t, i) != (topic, k):
+            return log_time, data
+        msg = json.loads(data)
+        edit(msg)
+        return log_time, json.dumps(msg).encode()
+
+    return change
+
+
+def _cut_cloud(msg: dict) -> None:
+    import base64
+
+    msg["data"] = base64.b64encode(base64.b64decode(msg["data"])[:-7]).decode()
+
+
+def _nan_cloud(msg: dict) -> None:
+    import base64
+
+    raw = bytearray(base64.b64decode(msg["data"]))
+    raw[0:4] = np.float32("nan").tobytes()
+    msg["data"] = base64.b64encode(bytes(raw)).decode()
+
+
+def _no_intrinsics(msg: dict) -> None:
+    del msg["K"]
+
+
+BAD_MESSAGES = {
+    "calibration_without_intrinsics": (
+        _edit_json("/camera/front/calibration", 2, _no_intrinsics),
+        "/camera/front/calibration #2: not a calibration: KeyError",
+    ),
+    "labels_half_written": (_garble("/labels", 2), "/labels #2: cannot decode"),
+    "image_half_written": (_garble("/camera/front/image", 2), "/camera/front/image #2: "),
+    "tf_half_written": (_garble("/tf", 2), "/tf #2: cannot decode"),
+    "cloud_half_written": (_garble("/lidar/top", 2), "/lidar/top #2: cannot decode"),
+    "cloud_nan": (_edit_json("/lidar/top", 2, _nan_cloud), "/lidar/top #2: cannot decode"),
+    "cloud_not_whole_points": (
+        _edit_json("/lidar/top", 2, _cut_cloud),
+        "/lidar/top #2: cannot decode foxglove.PointCloud: field data: ",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MESSAGES))
+def test_a_bad_message_skips_its_frame_only(tmp_path: Path, case: str) -> None:
+    change, reason = BAD_MESSAGES[case]
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "bad.mcap", change)
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N - 1
+    assert summary["frames_skipped"] == summary["frames_skipped_bad_input"] == 1
+    (skip,) = summary["skipped"]
+    assert skip["timestamp_ns"] == _t(2) and skip["source"] == str(log)
+    assert skip["reason"].startswith(reason)
+    assert not summary["clean"]
+    assert "and skipped 1 bad input frame (listed below)" in summary_lines(summary)[0]
+    # without problems=True the reader stops at it, naming the log, topic and message
+    with pytest.raises(DataError, match=reason.split(":")[0]) as caught:
+        list(LogReader(log).frames())
+    assert str(log) in str(caught.value)
+
+
+def test_a_cloud_that_is_not_whole_points_is_refused() -> None:
+    message = {
+        "timestamp": {"sec": 0, "nsec": 0},
+        "frame_id": "lidar",
+        "point_stride": 12,
+        "fields": [{"name": a, "offset": 4 * i, "type": 7} for i, a in enumerate("xyz")],
+        "data": "AAAAAAAAAAAAAAAAAA==",  # 13 bytes
+    }
+    with pytest.raises(DataError, match="field data: 13 bytes is not a whole number"):
+        decode_point_cloud(message)
+
+
+def _stamp_plus_2s(msg: dict) -> None:
+    msg["timestamp"]["sec"] += 2
+
+
+def test_a_header_stamp_far_from_its_log_time_skips_that_frame_only(tmp_path: Path) -> None:
+    """A LiDAR clock glitch (header stamp 2 s ahead of its log time) was taken as the frame's
+    time, and the stack then refused every frame before it in time."""
+    change = _edit_json("/lidar/top", 2, _stamp_plus_2s)
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "glitch.mcap", change)
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N - 1
+    (skip,) = summary["skipped"]
+    assert skip["timestamp_ns"] == _t(2)
+    assert skip["reason"].startswith(
+        f"/lidar/top #2 at log time {_t(2)} ns: header stamp {_t(2) + 2_000_000_000} ns"
+    )
+    assert f"more than {STAMP_TOLERANCE_NS} ns" in skip["reason"]
+
+
+def test_a_frame_logged_at_another_time_is_skipped(tmp_path: Path) -> None:
+    """Frame 4's messages logged between frames 1 and 2 (its stamps unchanged)."""
+    early = _t(1) + PERIOD_NS // 2
+
+    def change(topic: str, i: int, log_time: int, data: bytes) -> tuple[int, bytes]:
+        return (early if log_time in (_t(4), _t(4) + 5_000_000) else log_time), data
+
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "back.mcap", change)
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N - 1
+    (skip,) = summary["skipped"]
+    assert skip["timestamp_ns"] == early and f"header stamp {_t(4)} ns" in skip["reason"]
+
+
+def _chunks(path: Path) -> list[tuple[int, int, dict[str, list[int]]]]:
+    """``(start, end offset, {topic: log times})`` of each chunk, in file order."""
+    from mcap.data_stream import ReadDataStream
+    from mcap.records import Chunk, Message
+    from mcap.stream_reader import breakup_chunk
+
+    out = []
+    with path.open("rb") as stream:
+        summary = make_reader(stream).get_summary()
+        assert summary is not None
+        for ci in summary.chunk_indexes:
+            stream.seek(ci.chunk_start_offset + 1 + 8)
+            times: dict[str, list[int]] = {}
+            for record in breakup_chunk(Chunk.read(ReadDataStream(stream)), True):
+                if isinstance(record, Message):
+                    topic = summary.channels[record.channel_id].topic
+                    times.setdefault(topic, []).append(record.log_time)
+            out.append((ci.chunk_start_offset, ci.chunk_start_offset + ci.chunk_length, times))
+    return out
+
+
+def _small_chunks(tmp_path: Path) -> tuple[Path, int, tuple[int, int, dict[str, list[int]]]]:
+    """A 12-frame log in small chunks, and a chunk in its middle that holds a LiDAR scan and
+    the labels of the frame before it (whose scan is in the chunk before)."""
+    log = _rewrite(_log(tmp_path / "in.mcap", 12), tmp_path / "small.mcap", chunk_size=4000)
+    chunks = _chunks(log)
+    j = next(
+        j
+        for j, (_, _, times) in enumerate(chunks)
+        if j > 2
+        and times.get("/lidar/top")
+        and set(times.get("/labels", [])) - set(times["/lidar/top"])
+    )
+    return log, j, chunks[j]
+
+
+def test_frames_lost_with_a_corrupt_chunk_are_counted_and_cut_frames_noted(
+    tmp_path: Path,
+) -> None:
+    """Was: frames_skipped 0, the lost frames only in a time range, a frame whose labels were
+    in the lost chunk written without them, nothing said."""
+    log, _, (start, end, times) = _small_chunks(tmp_path)
+    data = bytearray(log.read_bytes())
+    middle = (start + end) // 2
+    data[middle : middle + 16] = bytes(b ^ 0x5A for b in data[middle : middle + 16])
+    corrupt = tmp_path / "corrupt.mcap"
+    corrupt.write_bytes(bytes(data))
+    summary = _replay(tmp_path, corrupt)
+    lost = sorted(times["/lidar/top"])
+    skips = [s for s in summary["skipped"] if s["timestamp_ns"] != -1]
+    assert [s["timestamp_ns"] for s in skips] == lost
+    assert all(s["reason"].startswith("/lidar/top: lost with corrupt chunk") for s in skips)
+    assert summary["frames_skipped"] == summary["frames_skipped_bad_input"] == len(lost)
+    assert summary["frames_processed"] == 12 - len(lost)
+    (cut,) = sorted(set(times["/labels"]) - set(lost))
+    assert any(
+        note.startswith(f"t={cut} replayed without ") and "/labels" in note
+        for note in summary["frame_notes"]
+    )
+    assert summary["skipped"][-1]["reason"].startswith("input incomplete:")
+    assert not summary["clean"]
+
+
+def test_a_truncated_log_notes_its_last_frame_cut_short(tmp_path: Path) -> None:
+    """Was: the last frame before the cut written without its labels, nothing said."""
+    log, _, (start, _, times) = _small_chunks(tmp_path)
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(log.read_bytes()[:start])  # the chunks before it are whole
+    summary = _replay(tmp_path, cut)
+    (t,) = sorted(set(times["/labels"]) - set(times["/lidar/top"]))
+    assert any(
+        note.startswith(f"t={t} replayed without ") and "/labels" in note
+        for note in summary["frame_notes"]
+    )
+    assert summary["skipped"][-1]["reason"].startswith("input incomplete:")
+    assert not summary["clean"]
+
+
+def test_a_camera_without_calibration_is_reported(tmp_path: Path) -> None:
+    """Was: every image of the camera left out of the output, the run clean."""
+
+    def drop(topic: str, i: int, log_time: int, data: bytes) -> tuple[int, bytes] | None:
+        return None if topic == "/camera/front/calibration" else (log_time, data)
+
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "nocal.mcap", drop)
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N and summary["frames_skipped"] == 0
+    (note,) = summary["skipped"]
+    assert note["timestamp_ns"] == -1
+    assert note["reason"] == (
+        f"/camera/front/image: {N} image(s) not replayed: no /camera/front/calibration "
+        "message before them"
+    )
+    assert not summary["clean"]
+    problems = list(LogReader(log).frames(problems=True))
+    assert isinstance(problems[-1], InputProblem) and problems[-1].kind == "note"
+
+
+def test_two_replays_are_identical_but_for_the_run_channels(tmp_path: Path) -> None:
+    """``/drivestack/timing`` (wall-clock ms) and ``/drivestack/run`` (the command) record
+    the run itself; every other channel is the same bit for bit."""
+    log = _log(tmp_path / "in.mcap")
+    outputs = []
+    for name in ("a.mcap", "b.mcap"):
+        stack = Stack(_CentroidDetector(), config={"detector": "centroid"})
+        replay(log, stack, tmp_path / name, progress=False)
+        outputs.append(_messages(tmp_path / name))
+    assert outputs[0] == outputs[1]
+    topics = {topic for topic, _, _ in outputs[0]}
+    assert {"/lidar/top", "/camera/front/image", "/labels", "/perception/detections"} <= topics
+    assert TIMING_TOPIC in LogReader(tmp_path / "a.mcap").topics()
