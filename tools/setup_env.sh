@@ -39,5 +39,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing drivestack and its dependencies into $VENV (first time: a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+  # ouster-sdk decodes Ouster packet bags (drivestack.ingest.rosbag); it pins rosbags==0.9.23,
+  # which cannot write MCAP, so it is installed without its dependencies (the parts drivestack
+  # uses need none beyond numpy), pinned to the version the tests were run with
+  "$VENV/bin/python" -m pip install --quiet --no-deps 'ouster-sdk==1.0.1'
   touch "$stamp"
 fi
