@@ -65,35 +65,17 @@ def shape_text(shape: Sequence[int | str | None]) -> str:
 def read_only(arr: np.ndarray, given: object) -> np.ndarray:
     """``arr`` (made from the caller's ``given``) as a read-only array a frozen type may keep.
 
-    A copy when ``arr`` is the caller's own writeable array, a writeable view, or a view of
-    memory still writeable through a base up the chain (a read-only view of a writeable
-    buffer); otherwise ``arr`` itself, made read-only in place: an array freshly converted
-    from ``given``, or one read-only all the way down (e.g. another frozen structure's field,
-    or a view of one), kept without a copy.
+    A copy when ``arr`` is writeable and is the caller's own array or a view (the caller's
+    memory is never frozen nor aliased); an array freshly converted from ``given`` is made
+    read-only in place. A read-only array is kept as it is, without a copy: marking an array
+    read-only hands it over (another structure's field, or the ROS decoders' zero-copy views of
+    a message buffer they own); whoever still writes its base breaks that promise.
     """
     if arr.flags.writeable:
         if arr is given or arr.base is not None:
             arr = arr.copy()  # never freeze (or alias) the caller's own writeable memory
         arr.setflags(write=False)
-    elif arr.base is not None and _writeable_below(arr):
-        arr = arr.copy()
-        arr.setflags(write=False)
     return arr
-
-
-def _writeable_below(arr: np.ndarray) -> bool:
-    """Whether memory of the read-only view ``arr`` can still be written through a base."""
-    base = arr.base
-    while base is not None:
-        if not isinstance(base, np.ndarray):
-            try:
-                return not memoryview(base).readonly  # bytes, mmap, another buffer
-            except TypeError:
-                return True  # an owner NumPy cannot inspect: assume it may change
-        if base.flags.writeable:
-            return True
-        base = base.base
-    return False
 
 
 def check_array(

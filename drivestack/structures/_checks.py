@@ -48,8 +48,9 @@ def frozen_array(
     ``None`` in ``shape`` matches any size; a 0-size input with the wrong number of
     dimensions is reshaped (so ``[]`` is a valid empty field). ``dtype`` forces a dtype;
     otherwise floating input keeps its dtype and other input becomes ``default_dtype``.
-    The caller's memory is never frozen nor aliased (:func:`~drivestack.core.arrays.read_only`:
-    a copy unless the input is read-only all the way down, e.g. another structure's field).
+    The caller's writeable memory is never frozen nor aliased
+    (:func:`~drivestack.core.arrays.read_only`: a copy; a read-only input, e.g. another
+    structure's field, is handed over and kept).
     ``rows_of``: the field whose row count ``shape[0]`` is; a row-count mismatch then names
     both fields and their row counts. Raises ``ValueError`` naming the type and field.
     """

@@ -47,7 +47,7 @@ class Trajectory:
                 and bool(np.isfinite(value).all())
             ):
                 # the common case (a planner's float64 arrays), as frozen_array treats it:
-                # copied and frozen unless read-only all the way down (then kept)
+                # copied and frozen unless already read-only (handed over: kept)
                 object.__setattr__(self, name, read_only(value, value))
             else:
                 # converts or raises
