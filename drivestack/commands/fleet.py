@@ -7,7 +7,9 @@ Examples:
       --sweep ego.speed_kph=30:70 --variants 5 --executor ray --ray-address auto --out runs/f2
 
 --sweep KEY=LO:HI draws KEY uniformly per variant, --sweep KEY=V1,V2 crosses KEY's values
-(the grid) with --variants draws; keys a scenario lacks are not swept for it. Each variant has
+(the grid) with --variants draws; keys a scenario lacks are not swept for it. Draws apply only
+when a range KEY=LO:HI is swept: with grid values alone every combination runs once, whatever
+--variants says (a note says so). Each variant has
 a deterministic seed and writes OUT/<planner>/<folder>/metrics.json and history.npz, where
 <folder> is the scenario's name made folder-safe (as drivestack sim: ccrs[10kph] -> ccrs_10kph)
 with _NNNN, the variant index, added when a --sweep applies to the scenario (ccrs_10kph_0003);
@@ -63,7 +65,8 @@ def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         "--variants",
         type=positive_int,
         default=1,
-        help="random draws per grid combination, at least 1 (default 1)",
+        help="random draws per grid combination, at least 1 (default 1); draws apply only "
+        "when a range KEY=LO:HI is swept (grid values alone run each combination once)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed of the sweep (default 0)")
     parser.add_argument(
@@ -189,6 +192,11 @@ def run(args: argparse.Namespace) -> int:
         tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
     )
     variants = expand_variants(scenarios, planners, spec)
+    if spec.count > 1 and not any(p.is_random for p in spec.params):
+        print(
+            f"note: --variants {spec.count} has no effect: random draws apply only when a range "
+            "KEY=LO:HI is swept; without one every grid combination runs once"
+        )
     unswept = unswept_keys(scenarios, spec)
     unknown = unknown_sweep_keys(scenarios, unswept)
     if unknown:

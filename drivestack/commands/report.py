@@ -103,6 +103,29 @@ def _check_folders(args: argparse.Namespace) -> bool:
     return True
 
 
+def check_out_file(out: Path) -> None:
+    """``--out``: an HTML file to write, checked before any work: not a directory (nor the
+    JSON written beside it), its folder one that can be made and written
+    (:func:`~drivestack.commands._paths.check_out_dir`).
+
+    Raises:
+        DataError: naming ``--out`` (one line, exit status 2).
+    """
+    from drivestack.commands._paths import check_out_dir
+    from drivestack.core.errors import DataError
+
+    if out.is_dir():
+        raise DataError("is a directory (give an .html file path)", path=f"--out {out}")
+    beside = out.with_suffix(".json")
+    if beside.is_dir():
+        raise DataError(
+            f"{beside} is a directory, and the report writes its JSON there: move it or give "
+            "another --out",
+            path=f"--out {out}",
+        )
+    check_out_dir(out.parent, "--out")
+
+
 def _results_held(d: dict[str, Any]) -> str:
     """What an eval folder's results are: ``detection results of kitti-tracking``,
     ``tracking results of val`` (the splits / datasets they record), joined by "and"."""
@@ -153,6 +176,11 @@ def _comparison_line(d: dict[str, Any]) -> str:
         f"{len(cmp_['regressions'])} scenario regressions, {tracking}{detection}"
         f"{len(cmp_['improvements'])} improvements, {len(cmp_['only_in_run'])} only here, "
         f"{len(cmp_['only_in_baseline'])} only in the baseline"
+        + (
+            f", {len(cmp_['not_comparable'])} not comparable (other params)"
+            if cmp_.get("not_comparable")
+            else ""
+        )
     )
 
 
@@ -165,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     published, why_not = resolve_published(args.published, shared)
     if not _check_folders(args):
         return 2
+    check_out_file(args.out)
     report = build_report(
         args.run_dir,
         args.baseline,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -52,6 +53,41 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def init_worker(parent_pid: int) -> None:
+    """Pool worker initializer: ignore SIGINT (a Ctrl-C reaches the whole process group; the
+    fleet process alone handles it, by ending the pool: :func:`stop_pool`) and end with the
+    fleet process (:func:`exit_with_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
+
+
+#: How long :func:`stop_pool` waits for a terminated worker before killing it.
+STOP_WAIT_S = 2.0
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End ``pool`` now, its running tasks lost: cancel what is queued, terminate the workers
+    and wait for them (SIGKILL for one that lingers). A plain ``shutdown()`` would wait for the
+    running tasks, and workers left behind could block the interpreter's exit (joined at exit,
+    one of them waiting on the task queue's lock forever)."""
+    workers = list((pool._processes or {}).values())  # shutdown() drops these two
+    manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in workers:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + STOP_WAIT_S
+    for p in workers:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
+    # the pool's manager thread sees its workers gone and ends too (it reaps them as well:
+    # once it has ended, every worker's exit status is recorded)
+    if manager is not None:
+        manager.join(STOP_WAIT_S)
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended abruptly (segfault, out of memory, killed) while running a task."""
 
@@ -63,7 +99,9 @@ class LocalPoolExecutor:
     every task the pool held. Those tasks become suspects: a new pool runs them one at a time,
     so a task that kills its worker while running alone is the culprit; it is tried up to
     ``max_attempts`` times alone, then reported as :class:`WorkerDied`. The others go on.
-    Workers end by themselves when this process dies (:func:`exit_with_parent`).
+    Workers ignore SIGINT and end by themselves when this process dies (:func:`init_worker`);
+    when the consumer stops early (a ``KeyboardInterrupt``, closing the generator), the pool
+    is ended at once, its running tasks lost (:func:`stop_pool`).
     """
 
     name = "local"
@@ -80,12 +118,13 @@ class LocalPoolExecutor:
         attempts: Counter[int] = Counter()  # times a task broke a pool running alone
         while queue or suspects:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
+            pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=ctx,
-                initializer=exit_with_parent,
+                initializer=init_worker,
                 initargs=(os.getpid(),),
-            ) as pool:
+            )
+            try:  # (not `with`: its exit would wait for the running tasks)
                 running: dict[Future[Any], int] = {}
                 broken = False
                 while (queue or suspects or running) and not broken:
@@ -120,6 +159,10 @@ class LocalPoolExecutor:
                     for fut, i in running.items():
                         fut.cancel()
                         suspects.append(i)
+            except BaseException:  # KeyboardInterrupt, GeneratorExit (closed early): end it now
+                stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
 
     def close(self) -> None:
         pass

@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +55,17 @@ if TYPE_CHECKING:  # (drivestack.exec.sweep imports it at run time anyway)
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
 SUMMARY_NAME = "fleet_summary.json"
+#: Without a terminal on stderr, the progress is this many plain lines (no bar).
+PROGRESS_LINES = 10
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (a progress bar's carriage returns belong there only)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,10 @@ def run_fleet(
     ``retry_failed`` also reruns the variants whose last record is crashed (``crashed``, or
     ``failed`` in an older index), not those that ran and did not pass. ``task_fn`` must be
     a top-level function (it is pickled to the workers); an exception it raises is recorded
-    as a ``crashed`` record, like a crashing scenario.
+    as a ``crashed`` record, like a crashing scenario. ``progress`` shows a bar when stderr
+    is a terminal, else a plain line at every 10 % of the runs (no carriage-return frames in
+    a pipe or a log). Stopped early (Ctrl-C), the executor's run is closed at
+    once, which ends its workers; the index keeps every record written so far.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
@@ -218,27 +234,43 @@ def run_fleet(
         with index.open("rb") as f:
             f.seek(-1, 2)
             needs_newline = f.read(1) != b"\n"
+    bar_shown = progress and _is_terminal(sys.stderr)
+    desc = f"fleet ({executor.name} x{executor.workers})"
+    every = max(1, math.ceil(len(tasks) / PROGRESS_LINES))  # plain lines: 10 % steps
     with (
         index.open("a") as sink,
         tqdm(
             total=len(tasks),
-            desc=f"fleet ({executor.name} x{executor.workers})",
+            desc=desc,
             unit="run",
-            disable=not progress,
+            disable=not bar_shown,  # no carriage-return frames in a log or a pipe
             smoothing=0.1,
         ) as bar,
     ):
         if needs_newline:  # a line cut by a kill: end it so the next record stands alone
             sink.write("\n")
-        for task, outcome in executor.run(task_fn, tasks):
-            if isinstance(outcome, BaseException):  # the task itself or its worker failed
-                outcome = {**variant_record(task.variant), **crashed_fields(outcome)}
-            crashed += is_crashed(outcome)
-            sink.write(json.dumps(outcome, default=json_default) + "\n")
-            sink.flush()
-            done[outcome["variant"]] = outcome
-            bar.set_postfix(done=bar.n + 1, crashed=crashed, refresh=False)
-            bar.update(1)
+        outcomes = executor.run(task_fn, tasks)
+        try:
+            for n, (task, outcome) in enumerate(outcomes, start=1):
+                if isinstance(outcome, BaseException):  # the task itself or its worker failed
+                    outcome = {**variant_record(task.variant), **crashed_fields(outcome)}
+                crashed += is_crashed(outcome)
+                sink.write(json.dumps(outcome, default=json_default) + "\n")
+                sink.flush()
+                done[outcome["variant"]] = outcome
+                bar.set_postfix(done=bar.n + 1, crashed=crashed, refresh=False)
+                bar.update(1)
+                if progress and not bar_shown and (n % every == 0 or n == len(tasks)):
+                    print(
+                        f"{desc}: {n}/{len(tasks)} runs done, {crashed} crashed, "
+                        f"{time.perf_counter() - start:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        finally:  # stopped early (Ctrl-C): the executor ends its workers now, not at exit
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
     wall = time.perf_counter() - start
     wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
     (out_dir / SUMMARY_NAME).write_text(

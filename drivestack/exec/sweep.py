@@ -4,7 +4,8 @@ A sweep parameter is given as ``KEY=LO:HI`` (a uniform draw in ``[LO, HI]`` per 
 ``KEY=V1,V2,...`` (grid values); ``KEY`` is a dotted path into the scenario, as in a scenario
 file's own ``sweep`` (``ego.speed_kph``, ``agents.0.station_m``). Every variant of one scenario
 is one of ``count`` random draws for one grid combination (draw-major: variant ``k`` is
-combination ``k % n_combinations``). Its seed is a hash of the base seed, the scenario name
+combination ``k % n_combinations``); ``count`` applies only when a range is swept: grid values
+alone give one variant per combination. Its seed is a hash of the base seed, the scenario name
 and ``k``, and its random values are drawn from that seed alone, so a variant's parameters do
 not depend on which other variants run or in what order, and more draws only append variants.
 """

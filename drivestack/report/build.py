@@ -103,6 +103,49 @@ def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
     ]
 
 
+def _sweep_warnings(
+    run: RunData, baseline: RunData | None, comparison: Comparison | None
+) -> list[str]:
+    """A warning when two fleets were swept differently (``--sweep`` parameters or
+    ``--seed`` in their ``fleet.json``; more ``--variants`` only append variants): their
+    folders of the same name need not have run the same values; those whose params differ
+    are not compared (``comparison.not_comparable``)."""
+    if baseline is None or run.kind != "fleet" or baseline.kind != "fleet":
+        return []
+    mine, theirs = run.manifest.get("sweep"), baseline.manifest.get("sweep")
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
+        return []
+    differ = [
+        f"{what} {show(mine.get(key))} here, {show(theirs.get(key))} in the baseline"
+        for key, what, show in (("params", "--sweep", _sweep_text), ("seed", "--seed", repr))
+        if mine.get(key) != theirs.get(key)
+    ]
+    if not differ:
+        return []
+    skipped = len(comparison.not_comparable) if comparison is not None else 0
+    return [
+        f"the run and the baseline are fleets swept differently ({'; '.join(differ)}): a "
+        f"variant folder of the same name ran other values; {skipped} such runs with other "
+        "params are not compared, only those with equal params are"
+    ]
+
+
+def _sweep_text(params: object) -> str:
+    """A fleet.json's swept parameters as the options gave them (``ego.speed_kph=20:60
+    agents.0.station_m=120,140``); ``none`` without any."""
+    if not isinstance(params, list) or not params:
+        return "none"
+    parts = []
+    for p in params:
+        if not isinstance(p, dict):
+            parts.append(repr(p))
+        elif p.get("low") is not None:
+            parts.append(f"{p.get('key')}={p['low']:g}:{p.get('high'):g}")
+        else:
+            parts.append(f"{p.get('key')}={','.join(str(v) for v in p.get('values') or [])}")
+    return " ".join(parts)
+
+
 def _report_commit(runs: str | None) -> str | None:
     """The checkout's commit now, when it differs from the runs' (None when the same)."""
     from drivestack.core.provenance import git_commit
@@ -156,6 +199,7 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
             isinstance(value, int | float)
             and not isinstance(value, bool)
             and not KITTI_AP_KEY.match(key)
+            and not key.startswith("Overall_labelled_")  # KITTI, beside Overall_*: no scalar
         ):
             scalars[key] = float(value)
         elif isinstance(value, dict) and key != "protocol_config":
@@ -298,23 +342,34 @@ def _headline(
                     "value": row["sAMOTA"],
                     "baseline": base_tb["rows"].get(label, {}).get("sAMOTA") if base_tb else None,
                     "anchor": pub.get("sAMOTA"),
-                    "anchor_name": f"{tb.get('published_name') or 'AB3DMOT'}, PUBLISHED_RESULTS.md",
+                    "anchor_name": _anchor_name(
+                        pub.get("sAMOTA"), tb.get("published_name") or "AB3DMOT"
+                    ),
                 }
             )
             if row.get("HOTA") is not None:
                 hota = tb.get("hota_anchor") or {}
                 base_hota = base_tb["rows"].get(label, {}).get("HOTA") if base_tb else None
+                hota_anchor = hota.get("rows", {}).get(label, {}).get("HOTA")
                 lines.append(
                     {
                         "name": f"tracking {label} HOTA ({table_title(tb)})",
                         "value": row["HOTA"],
                         "baseline": base_hota,
-                        "anchor": hota.get("rows", {}).get(label, {}).get("HOTA"),
-                        "anchor_name": f"{hota.get('name', '')}, PUBLISHED_RESULTS.md",
+                        "anchor": hota_anchor,
+                        "anchor_name": _anchor_name(hota_anchor, hota.get("name")),
                     }
                 )
     lines += detection_headline(run.detection, detection_pairs)
     return lines
+
+
+def _anchor_name(anchor: object, name: object) -> str | None:
+    """Where a headline's published anchor comes from (``B1, PUBLISHED_RESULTS.md``); None
+    when there is no anchor (or it has no name)."""
+    if anchor is None or not name:
+        return None
+    return f"{name}, PUBLISHED_RESULTS.md"
 
 
 def _kind_warnings(
@@ -337,7 +392,13 @@ def _kind_warnings(
     )
     if comparison.common or shared_table or detection_pairs:
         return []
-    why = "their kinds differ" if run.kind != baseline.kind else "no run in common"
+    why = (
+        "their kinds differ"
+        if run.kind != baseline.kind
+        else "their runs of the same name ran with other params"
+        if comparison.not_comparable
+        else "no run in common"
+    )
     return [
         f"the run ({run.kind}, {run.root}) and the baseline ({baseline.kind}, {baseline.root}) "
         f"share nothing to compare: {why}; no score difference is shown"
@@ -480,7 +541,16 @@ def build_report(
             tables_published = Published.read(published)
         except OSError as exc:
             problems.append(f"{published}: cannot read published results: {exc.strerror}")
-    comparison = compare_rows(run.rows, baseline.rows, score_tolerance) if baseline else None
+    comparison = (
+        compare_rows(
+            run.rows,
+            baseline.rows,
+            score_tolerance,
+            match_params=run.kind == "fleet" and baseline.kind == "fleet",
+        )
+        if baseline
+        else None
+    )
     change = {c.key: c.kind for c in comparison.regressions} if comparison else {}
     improved = {c.key: c.kind for c in comparison.improvements} if comparison else {}
     figures: dict[str, str] = {}
@@ -586,7 +656,8 @@ def build_report(
             run, baseline, comparison, tracking, baseline_tracking, detection_pairs
         )
         + detection_warnings
-        + _max_steps_warnings(run, baseline),
+        + _max_steps_warnings(run, baseline)
+        + _sweep_warnings(run, baseline, comparison),
     }
     data["build_time_s"] = time.perf_counter() - start
     return Report(data, figures)

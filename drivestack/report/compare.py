@@ -3,7 +3,9 @@
 Rows are matched by result folder (``planner/scenario``). A *regression* is a scenario that
 newly fails (passed in the baseline, anything else now) or whose score dropped by more than
 ``score_tolerance`` points; an *improvement* is the reverse. Scenarios present in only one of
-the runs are listed, not compared.
+the runs are listed, not compared. With ``match_params`` (two fleets, whose folder names are
+variant indexes, not values), a folder in both whose swept ``params`` differ ran another
+scenario: it is listed as not comparable, not compared.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Comparison:
     baseline_mean_score: float | None
     passed: int  # among the common rows
     baseline_passed: int
+    not_comparable: tuple[str, ...] = ()  # in both, but run with other params (fleets)
 
     @property
     def regressed_keys(self) -> set[str]:
@@ -66,6 +69,7 @@ class Comparison:
             "common": len(self.common),
             "only_in_run": list(self.only_in_run),
             "only_in_baseline": list(self.only_in_baseline),
+            "not_comparable": list(self.not_comparable),
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
             "mean_score": self.mean_score,
@@ -103,11 +107,16 @@ def compare_rows(
     rows: tuple[ScenarioRow, ...] | list[ScenarioRow],
     baseline: tuple[ScenarioRow, ...] | list[ScenarioRow],
     score_tolerance: float = DEFAULT_SCORE_TOLERANCE,
+    *,
+    match_params: bool = False,
 ) -> Comparison:
-    """Compare ``rows`` with ``baseline`` on their common keys (see the module docstring)."""
+    """Compare ``rows`` with ``baseline`` on their common keys (see the module docstring);
+    with ``match_params``, only those whose ``params`` are equal are common."""
     mine = {comparable_key(r.key): r for r in rows}
     theirs = {comparable_key(r.key): r for r in baseline}
-    common = sorted(set(mine) & set(theirs))
+    shared = sorted(set(mine) & set(theirs))
+    other = [k for k in shared if match_params and mine[k].params != theirs[k].params]
+    common = [k for k in shared if k not in other]
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]
     regressions = [c for c in found if c.kind in ("newly_fails", "score_dropped")]
@@ -128,4 +137,5 @@ def compare_rows(
         mean([theirs[k].score for k in scored]),  # type: ignore[misc]
         sum(mine[k].passed for k in common),
         sum(theirs[k].passed for k in common),
+        tuple(other),
     )

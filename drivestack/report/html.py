@@ -236,7 +236,8 @@ def _regressions(d: dict[str, Any]) -> str:
     cmp_ = d["comparison"]
     if cmp_ is None:
         return ""
-    if not (cmp_["common"] or cmp_["only_in_run"] or cmp_["only_in_baseline"]):
+    other_params = cmp_.get("not_comparable") or []
+    if not (cmp_["common"] or cmp_["only_in_run"] or cmp_["only_in_baseline"] or other_params):
         evals = _tracking_regressions(d) + _detection_regressions(d)
         return f'<h2 id="regressions">Against the baseline</h2>{evals}' if evals else ""
     html = [
@@ -262,7 +263,7 @@ def _regressions(d: dict[str, Any]) -> str:
         html.append("<p>No regressions.</p>")
     if cmp_["improvements"]:
         html.append(f"<p>Improved: {', '.join(escape(c['key']) for c in cmp_['improvements'])}</p>")
-    html.append(_not_compared(cmp_["only_in_run"], cmp_["only_in_baseline"]))
+    html.append(_not_compared(cmp_["only_in_run"], cmp_["only_in_baseline"], other_params))
     html.append(_tracking_regressions(d))
     html.append(_detection_regressions(d))
     return "".join(html)
@@ -585,13 +586,17 @@ def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
     return "".join(html)
 
 
-def _not_compared(only_in_run: list[str], only_in_baseline: list[str]) -> str:
-    """The lines naming what only the run or only the baseline holds (not compared)."""
+def _not_compared(
+    only_in_run: list[str], only_in_baseline: list[str], other_params: list[str] | None = None
+) -> str:
+    """The lines naming what only the run or only the baseline holds, and the fleet variants
+    in both that ran with other params (not compared)."""
     return "".join(
         f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
         for label, names in (
             ("only in this run", only_in_run),
             ("only in the baseline", only_in_baseline),
+            ("in both but run with other params", other_params or []),
         )
         if names
     )

@@ -148,3 +148,18 @@ def test_help_says_the_exit_rule_and_both_retry_names() -> None:
     assert "not an error" in text and "(as for a plain sim run" not in text
     assert fleet.parse_args(["x", "--out", "o", "--retry-failed"]).retry_failed
     assert fleet.parse_args(["x", "--out", "o", "--retry-crashed"]).retry_failed
+
+
+def test_progress_without_a_terminal_is_plain_lines(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # stderr is not a terminal here (captured): no bar's carriage-return frames, a line per 10 %
+    run_fleet(_variants(scenario_file), tmp_path / "f", InlineExecutor(), task_fn=_task)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = [line.rsplit(", ", 1)[0] for line in err.splitlines() if "runs done" in line]
+    assert lines == [f"fleet (inline x1): {n}/3 runs done, 1 crashed" for n in (1, 2, 3)]
+    # --quiet: nothing
+    run_fleet(_variants(scenario_file), tmp_path / "g", InlineExecutor(), task_fn=_task,
+              progress=False)  # fmt: skip
+    assert "runs done" not in capsys.readouterr().err

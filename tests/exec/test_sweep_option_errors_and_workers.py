@@ -78,3 +78,19 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for its new parent is gone
         return f.read().split()[2] != "Z"
+
+
+def test_variants_without_a_swept_range_say_they_have_no_effect(tmp_path, capsys) -> None:
+    # grid values alone: every combination runs once, whatever --variants says (a note)
+    argv = ["fleet", CCRS, "--filter", "10kph", "--sweep", "agents.0.station_m=130,140",
+            "--variants", "2", "--max-steps", "1", "--out", str(tmp_path / "f"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "note: --variants 2 has no effect" in out and "LO:HI" in out
+    assert "fleet: 2 variants" in out
+    # with a range the draws apply: no note
+    argv[argv.index("--sweep") + 1] = "ego.speed_kph=20:30"
+    argv[argv.index("--out") + 1] = str(tmp_path / "g")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "has no effect" not in out and "fleet: 2 variants" in out

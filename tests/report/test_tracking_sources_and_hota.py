@@ -192,3 +192,16 @@ def test_the_console_says_what_an_eval_folder_holds(
     _report(tmp_path, _result(config_file="x.yaml"), published)
     out = capsys.readouterr().out
     assert "eval run: tracking results of val" in out and "0 runs" not in out
+
+
+def test_a_headline_without_a_published_anchor_has_no_anchor_name(
+    tmp_path: Path, published: Path
+) -> None:
+    # a val run's 3D table: AB3DMOT's sAMOTA beside it, but no published HOTA (training only)
+    data, _ = _report(tmp_path, _result(), published)
+    (samota,) = [h for h in data["headline"] if "sAMOTA" in h["name"]]
+    (hota,) = [h for h in data["headline"] if "HOTA" in h["name"]]
+    assert samota["anchor"] == 93.34
+    assert samota["anchor_name"] == "AB3DMOT 2022 code (published, A1), PUBLISHED_RESULTS.md"
+    assert hota["value"] == pytest.approx(63.18)
+    assert hota["anchor"] is None and hota["anchor_name"] is None  # not ", PUBLISHED_RESULTS.md"

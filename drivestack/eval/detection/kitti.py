@@ -480,11 +480,17 @@ def kitti_eval(
     eval_types: Sequence[str] = ("bbox", "bev", "3d"),
     min_overlaps: np.ndarray = DEFAULT_MIN_OVERLAPS,
     curves_out: dict[str, Any] | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Flat metrics as mmdetection3d names them (without its ``KITTI/`` prefix):
     ``Car_3D_AP40_moderate_strict``, ``..._loose``, and ``Overall_3D_AP11_easy`` (mean over
     classes at the strict overlaps) when several classes are evaluated. AOS is added when
     both detections and labels carry alpha (not -10).
+
+    ``Overall_*`` is mmdetection3d's mean over every evaluated class, a class without any
+    labelled box at that difficulty counted as AP 0 (so one class scoring 100 next to two
+    classes absent from the frames gives 33.3). ``Overall_labelled_*`` (drivestack's, beside
+    it) averages only the classes with labelled boxes at that difficulty
+    (:func:`valid_gt_counts`), and is None when no class has one.
 
     With ``curves_out``, the precision-recall curves the APs come from are added to it, as
     :func:`pr_curves_json` lays them out (the metrics themselves are unchanged).
@@ -519,7 +525,8 @@ def kitti_eval(
             for kind in box3d_kinds:
                 curves["curves"][CLASS_NAMES[c]].pop(_LABELS[kind], None)
         curves_out.update(curves)
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
+    counts = valid_gt_counts(gt_frames, classes) if len(classes) > 1 else {}
     for ap in ("AP11", "AP40"):
         for kind in types:
             arr = res.get(f"m{ap}_{kind}")
@@ -537,6 +544,11 @@ def kitti_eval(
                 mean = arr[rows].mean(axis=0)
                 for d, diff in enumerate(DIFFICULTIES):
                     out[f"Overall_{_LABELS[kind]}_{ap}_{diff}"] = float(mean[d, 0])
+                    # over the classes with labels at this difficulty only (None: no class has)
+                    labelled = [j for j in rows if counts[CLASS_NAMES[classes[j]]][diff] > 0]
+                    out[f"Overall_labelled_{_LABELS[kind]}_{ap}_{diff}"] = (
+                        float(arr[labelled, d, 0].mean()) if labelled else None
+                    )
     return out
 
 
