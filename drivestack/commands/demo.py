@@ -4,7 +4,8 @@
    own simulator — ray-cast LiDAR, camera, ego poses, ground-truth labels) through the stack
    of ``configs/stack/sim_lidar.yaml`` (LiDAR perception calibrated for the simulated sensor +
    tracking), writing the output log
-   (open it in Foxglove) and its summary.
+   (open it in Foxglove) and its summary; prints one line per class the stack detected or the
+   drive labels (recall, precision, false positives), as run.summary.json has them.
 2. Runs the geometry-kernel benchmark on a generated driving scene, beside shapely, open3d
    and plain NumPy (``--skip-bench`` to leave it out).
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     summary = replay(
         args.drive, build_stack(args.stack), args.out / "run.mcap", command="drivestack demo"
     )
-    print("\n".join("  " + line for line in summary_lines(summary)))
+    print("\n".join("  " + line for line in _replay_lines(summary, summary_lines)))
     if not args.skip_bench:
         from drivestack.bench import kernels
 
@@ -69,3 +72,36 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"demo finished: outputs in {args.out}")
     return 0 if summary["clean"] else 1
+
+
+def _replay_lines(
+    summary: dict[str, Any], summary_lines: Callable[[dict[str, Any]], list[str]]
+) -> list[str]:
+    """The replay's summary lines with one line per class that has detections or labels
+    (classes detected but never labelled too: their detections are all false positives),
+    before the closing "wrote ..." line."""
+    by_class = summary.get("detection_vs_labels") or {}
+    lines = summary_lines({**summary, "detection_vs_labels": {}})
+    class_lines = [
+        _class_line(cls, m) for cls, m in by_class.items() if m["labels"] or m["detections"]
+    ]
+    return lines[:-1] + class_lines + lines[-1:]
+
+
+def _class_line(cls: str, m: dict[str, Any]) -> str:
+    """``  car: recall 0.639, precision 0.696, 17 false positives (61 labels, 56 detections,
+    BEV IoU 0.5)``: the figures of one class of the replay summary."""
+    from drivestack.replay.runner import _not_counted, _ratio
+
+    def ratio(value: float | None) -> str:
+        return _ratio(float("nan") if value is None else value)
+
+    detections = int(m["detections"])
+    precision = m["precision"]
+    true_positives = 0 if precision is None or detections == 0 else round(precision * detections)
+    false_positives = detections - true_positives
+    return (
+        f"  {cls}: recall {ratio(m['recall'])}, precision {ratio(precision)}, "
+        f"{false_positives} false positive{'' if false_positives == 1 else 's'} "
+        f"({m['labels']} labels, {detections} detections, BEV IoU 0.5{_not_counted(cls, m)})"
+    )

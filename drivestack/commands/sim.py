@@ -40,6 +40,20 @@ status 2, naming what differs, unless --overwrite is given: then its old runs, s
 and fleet index are deleted first. Rerunning the same invocation into DIR replaces its results. summary.json,
 summary.md and each metrics.json are written whole (temporary name, then renamed), and the
 old summary is removed when a run starts, so no stale summary sits beside partial results.
+
+KITTI export (--export-dataset DATASET, every --export-every'th tick of each run, frames
+numbered on across runs): DATASET/training/{velodyne,image_2,calib,label_2}, as
+drivestack.sim.export_kitti writes it. A DATASET that is a file, or that is not empty, is
+refused before anything runs (exit status 2) unless --overwrite is given (then its KITTI
+files are deleted first); a run's results are written before its frames are exported. As in
+KITTI, the labels and the camera image are at the tick's time, when the LiDAR faces forward
+(its sweep runs from half a revolution before to half after; the points are not
+de-skewed). Only objects the camera sees are labelled, their 2D boxes cut at the camera's
+near plane; occlusion levels (0 fully visible, 1 partly, 2 largely occluded, 3 unknown) come
+from the share of each object's silhouette the rendered camera image shows.
+
+--export-every without --export-dataset, an --export-every below 1, and --stack without
+--perception lidar are errors (exit status 2), not ignored.
 """
 
 from __future__ import annotations
@@ -90,7 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="when DIR holds runs of another invocation, delete them first (default: refuse)",
+        help="when DIR holds runs of another invocation, delete them first; when the "
+        "--export-dataset folder is not empty, delete the KITTI files there first (training/"
+        "velodyne, image_2, calib, label_2) (default: refuse)",
     )
     add_quiet_argument(parser)
     # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
@@ -111,17 +127,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack",
         type=Path,
-        default=Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml",
+        default=None,
         help="stack YAML for --perception lidar (default configs/stack/sim_lidar.yaml: the "
-        "detector calibrated for the simulated LiDAR)",
+        "detector calibrated for the simulated LiDAR); an error without --perception lidar",
     )
     parser.add_argument(
         "--export-dataset",
         type=Path,
-        help="also write the runs' rendered frames (LiDAR, camera, labels) as a KITTI object dataset here",
+        help="also write the runs' rendered frames (LiDAR, camera, labels) as a KITTI object "
+        "dataset in this folder (see KITTI export below); it must be empty or new unless "
+        "--overwrite is given",
     )
     parser.add_argument(
-        "--export-every", type=int, default=5, help="export every Nth tick (default 5)"
+        "--export-every",
+        type=int,
+        default=None,
+        help="export every Nth tick (N >= 1, default 5; only with --export-dataset)",
     )
 
 
@@ -144,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
 
+    _check_options(args)  # options that would be ignored: refused, exit 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
         return fleet.run(args)  # (which checks the sweep keys: a --sweep makes a fleet)
     fleet.check_sources(args)
@@ -153,11 +175,16 @@ def run(args: argparse.Namespace) -> int:
     data_root = Path(args.data_root) if args.data_root else default_shared_data()
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
     # one stack for every run (a run resets it), so a bad --stack also fails before any run
-    stack = build_stack(args.stack) if args.perception == "lidar" else None
+    stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
+    if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
+        _check_export_folder(args.export_dataset, args.overwrite)
     out = Path(args.out)
     manifest = _manifest(args, runs, planners)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
+    if args.export_dataset is not None and args.overwrite:
+        _clear_export_folder(args.export_dataset)
     provenance = {"max_steps": args.max_steps, "git_commit": manifest["git_commit"]}
+    every = DEFAULT_EXPORT_EVERY if args.export_every is None else args.export_every
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
@@ -174,10 +201,6 @@ def run(args: argparse.Namespace) -> int:
             rows.append(_crashed_run(variant, exc, folder))
             tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
             continue
-        if args.export_dataset is not None:
-            exported += _export(
-                result.history, built, args.export_dataset, args.export_every, exported
-            )
         record = result.as_dict()
         record.update(provenance)
         record["config"] = dataclasses.asdict(cfg)
@@ -190,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
             pooled.merge(run_metrics, prefix=f"{cfg.name}/")
         write_run_results(folder, result, record)
         rows.append(record)
+        if args.export_dataset is not None:  # after the run's results are safe
+            exported += _export(result.history, built, args.export_dataset, every, exported)
     summary = _summary(rows, planners)
     for planner, entry in summary.items():
         entry.update(provenance)
@@ -212,6 +237,63 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+#: The stack of ``--perception lidar`` without ``--stack``.
+DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml"
+DEFAULT_EXPORT_EVERY = 5
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """``DataError`` (exit 2) for an option that would be ignored or is out of range."""
+    if args.export_every is not None and args.export_dataset is None:
+        raise DataError("--export-every needs --export-dataset (nothing is exported without it)")
+    if args.export_every is not None and args.export_every < 1:
+        raise DataError(f"--export-every must be 1 or more, got {args.export_every}")
+    if args.stack is not None and args.perception != "lidar":
+        raise DataError(
+            "--stack is used only with --perception lidar (the planner sees ground truth "
+            f"with --perception {args.perception})"
+        )
+
+
+def _check_export_folder(root: Path, overwrite: bool) -> None:
+    """``DataError`` unless ``root`` can take a new dataset: a folder (or one to make) that is
+    empty, or any folder with ``overwrite``; never a file, nor under one."""
+    for path in (root, *root.parents):
+        if path.exists() and not path.is_dir():
+            raise DataError(
+                "--export-dataset must be a folder"
+                + ("" if path == root else f", but {path} is a file"),
+                path=str(root),
+            )
+        if path.exists():
+            break
+    if root.is_dir() and any(root.iterdir()) and not overwrite:
+        raise DataError(
+            "--export-dataset folder is not empty (frames of another export would mix with "
+            "this one's); give an empty or new folder, or --overwrite to delete its KITTI files",
+            path=str(root),
+        )
+
+
+def _clear_export_folder(root: Path) -> None:
+    """Delete the files of the KITTI layout folders ``export_kitti_object`` writes in ``root``
+    (and those folders when that empties them); nothing else."""
+    from drivestack.sim.export_kitti import LAYOUT_FOLDERS
+
+    base = root / "training"
+    for name in LAYOUT_FOLDERS:
+        folder = base / name
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if base.is_dir() and not any(base.iterdir()):
+        base.rmdir()
 
 
 #: What ``drivestack sim`` writes at the top of DIR (sim.json: what ran).
@@ -375,14 +457,14 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
     """Render a run's ticks and write them as KITTI object frames; returns how many."""
     from drivestack.sim.export_kitti import export_kitti_object
     from drivestack.sim.perceived import default_lidar
-    from drivestack.sim.record import sensor_frames
+    from drivestack.sim.record import sensor_frames_with_visibility
     from drivestack.sim.sensors import CameraModel, SensorScene
 
     # KITTI 2011_09_26's camera 2 (1242 x 375, fx 721.5377 px): the exported calib reads as
     # that recording day (kitti_image_size_wh) when the images are not at hand
     camera = CameraModel.looking_forward("front", 1242, 375, 721.5377, (1.6, 0.0, 1.65))
     scene = SensorScene.from_road_map(built.road_map)
-    frames = sensor_frames(history, scene, default_lidar(), [camera], every=max(every, 1))
+    frames = sensor_frames_with_visibility(history, scene, default_lidar(), camera, every=every)
     return export_kitti_object(frames, root, start_index=start_index)
 
 

@@ -2,9 +2,23 @@
 
 Layout under ``root/training/``: ``velodyne/NNNNNN.bin`` (float32 x, y, z, intensity in the
 LiDAR frame), ``image_2/NNNNNN.png``, ``calib/NNNNNN.txt`` (``P0..P3``, ``R0_rect``,
-``Tr_velo_to_cam``, ``Tr_imu_to_velo``) and ``label_2/NNNNNN.txt`` (KITTI label lines; the
-truncation is the share of the projected box outside the image; occlusion is written 0).
+``Tr_velo_to_cam``, ``Tr_imu_to_velo``) and ``label_2/NNNNNN.txt`` (KITTI label lines).
 The files read back with :mod:`drivestack.ingest.kitti_object` like real KITTI frames.
+
+Timing, as in KITTI: the labels and the image are at the frame's timestamp, which is when
+the LiDAR's forward column fires (:mod:`drivestack.sim.sensors.lidar`); the points are not
+de-skewed (each column is measured at its own time, up to half a sweep before or after),
+so a labelled object ahead of the car holds its returns as a real KITTI frame's does.
+
+Labels: only objects whose centre is in front of the camera and whose 2D box has area in
+the image (KITTI labels only what the camera sees). The 2D box is the projection of the 3D
+box cut at a near plane (``NEAR_PLANE_M`` in front of the camera; a box reaching behind the
+camera gets the box of its part in front), clipped to the image; the truncation is the share
+of that projection outside the image. The occlusion level comes from the camera rendering
+when the frame comes with its labels' visible share (see :func:`export_kitti_object`):
+0 fully visible (at least 90% of the object's silhouette in the image is seen), 1 partly
+occluded (at least 50%), 2 largely occluded (less), 3 unknown (no visible share given, or
+no pixel of its silhouette in the image).
 """
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 
@@ -21,6 +36,49 @@ from drivestack.ingest.kitti_format import boxes_to_objects
 from drivestack.ingest.kitti_object import write_kitti_label
 from drivestack.kernels import project_boxes_to_image
 from drivestack.structures.sensor_frame import SensorFrame
+
+#: Near plane (m in front of the camera) where a 3D box is cut before projecting it.
+NEAR_PLANE_M = 0.1
+#: Least visible share of an object's silhouette for KITTI occlusion levels 0 and 1.
+FULLY_VISIBLE_SHARE = 0.9
+PARTLY_VISIBLE_SHARE = 0.5
+#: The folders of ``root/training`` the export writes (``--overwrite`` clears them).
+LAYOUT_FOLDERS = ("velodyne", "image_2", "calib", "label_2")
+#: A frame, or a frame with its labels' visible share ``(N,)`` in the camera (NaN: unknown).
+ExportFrame: TypeAlias = SensorFrame | tuple[SensorFrame, np.ndarray]
+
+
+def occlusion_levels(visible_share: np.ndarray) -> np.ndarray:
+    """KITTI occlusion levels ``(N,)`` int64 of visible shares ``(N,)`` in 0..1 (NaN: 3, unknown);
+    thresholds :data:`FULLY_VISIBLE_SHARE` and :data:`PARTLY_VISIBLE_SHARE`."""
+    share = np.asarray(visible_share, dtype=np.float64)
+    level = np.where(share >= FULLY_VISIBLE_SHARE, 0, np.where(share >= PARTLY_VISIBLE_SHARE, 1, 2))
+    return np.where(np.isnan(share), 3, level).astype(np.int64)
+
+
+def image_boxes(
+    boxes7: np.ndarray, calib: KittiCalib, width_px: int, height_px: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """2D boxes ``(N, 4)`` x1 y1 x2 y2 px of LiDAR-frame boxes ``(N, 7)``, cut at the near plane
+    :data:`NEAR_PLANE_M` and clipped to the image, and the truncation ``(N,)``: the share of
+    the cut projection's area outside the image (1 where nothing of it is in front)."""
+    full, in_front = project_boxes_to_image(
+        boxes7,
+        calib.camera_rect_from_lidar().as_matrix(),
+        calib.P2[:, :3],
+        width_px,
+        height_px,
+        min_depth_m=NEAR_PLANE_M,
+        clip=False,
+    )
+    clipped = full.copy()
+    clipped[:, [0, 2]] = np.clip(full[:, [0, 2]], 0.0, width_px)
+    clipped[:, [1, 3]] = np.clip(full[:, [1, 3]], 0.0, height_px)
+    area = (full[:, 2] - full[:, 0]) * (full[:, 3] - full[:, 1])
+    inside = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    has_area = in_front & (area > 0)
+    truncation = np.where(has_area, 1.0 - inside / np.where(has_area, area, 1.0), 1.0)
+    return clipped, np.clip(truncation, 0.0, 1.0)
 
 
 def _matrix_line(name: str, m: np.ndarray) -> str:
@@ -62,22 +120,36 @@ def write_calib(path: Path, calib: KittiCalib) -> None:
 
 
 def export_kitti_object(
-    frames: Iterable[SensorFrame],
+    frames: Iterable[ExportFrame],
     root: str | Path,
     *,
     lidar: str = "top",
     camera: str = "front",
     start_index: int = 0,
 ) -> int:
-    """Write ``frames`` (with labels in the ego frame) as KITTI object training frames; returns the count."""
+    """Write ``frames`` (with labels in the ego frame) as KITTI object training frames; returns
+    the count. A frame may come with its labels' visible share ``(N,)`` in ``camera`` (e.g.
+    :func:`drivestack.sim.record.sensor_frames_with_visibility`) for the occlusion levels;
+    without, occlusion is written 3 (unknown). See the module doc for what is labelled."""
     from PIL import Image
 
     base = Path(root) / "training"
     count = 0
-    for index, frame in enumerate(frames, start=start_index):
+    for index, item in enumerate(frames, start=start_index):
+        frame, visible_share = item if isinstance(item, tuple) else (item, None)
         if frame.labels is None:
             raise DataError(
                 "frame has no labels to export", path=frame.source or None, field="labels"
+            )
+        n_labels = len(frame.labels)
+        if visible_share is None:
+            visible_share = np.full(n_labels, np.nan)
+        visible_share = np.asarray(visible_share, dtype=np.float64)
+        if visible_share.shape != (n_labels,):
+            raise DataError(
+                f"visible share has shape {visible_share.shape}, the frame has {n_labels} labels",
+                path=frame.source or None,
+                field="labels",
             )
         stem = f"{index:06d}"
         cloud = frame.lidar(lidar)
@@ -93,27 +165,19 @@ def export_kitti_object(
         calib = _calibration(frame, lidar, camera)
         write_calib(base / "calib" / f"{stem}.txt", calib)
         labels = frame.labels.transformed(frame.ego_from_sensor[lidar].inverse(), cloud.frame)
-        size = (image.calibration.width_px, image.calibration.height_px)
-        objects = boxes_to_objects(labels, calib, image_edge_px=size)
-        full, _ = project_boxes_to_image(
-            labels.to_array7(),
-            calib.camera_rect_from_lidar().as_matrix(),
-            calib.P2[:, :3],
-            size[0],
-            size[1],
-            clip=False,
+        width, height = image.calibration.width_px, image.calibration.height_px
+        box2d, truncation = image_boxes(labels.to_array7(), calib, width, height)
+        objects = boxes_to_objects(labels, calib, box2d_xyxy_px=box2d)
+        objects = dataclasses.replace(
+            objects, truncation=truncation, occlusion=occlusion_levels(visible_share)
         )
-        clipped = objects.box2d_xyxy_px
-        area = np.maximum(full[:, 2] - full[:, 0], 0) * np.maximum(full[:, 3] - full[:, 1], 0)
-        inside = np.maximum(clipped[:, 2] - clipped[:, 0], 0) * np.maximum(
-            clipped[:, 3] - clipped[:, 1], 0
-        )
-        truncated = np.where(area > 0, 1.0 - inside / np.where(area > 0, area, 1.0), 1.0)
-        objects = dataclasses.replace(objects, truncation=np.clip(truncated, 0.0, 1.0))
-        # KITTI labels only objects in front of the camera
+        # KITTI labels only objects in front of the camera that it sees (box area in the image)
         in_front = calib.camera_rect_from_lidar().apply(labels.center_m)[:, 2] > 0.5
+        in_image = (box2d[:, 2] > box2d[:, 0]) & (box2d[:, 3] > box2d[:, 1])
         write_kitti_label(
-            base / "label_2" / f"{stem}.txt", objects.select(in_front), with_score=False
+            base / "label_2" / f"{stem}.txt",
+            objects.select(in_front & in_image),
+            with_score=False,
         )
         count += 1
     return count

@@ -19,6 +19,7 @@ from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
 from drivestack.sim.runner import SimHistory
 from drivestack.sim.sensors import CameraModel, LidarModel, SensorScene
+from drivestack.sim.sensors.camera import RenderedImages
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -33,7 +34,40 @@ def sensor_frames(
     *,
     every: int = 1,
 ) -> Iterator[SensorFrame]:
-    """One :class:`SensorFrame` per ``every``-th tick of ``history`` (labels in the ego frame)."""
+    """One :class:`SensorFrame` per ``every``-th tick of ``history`` (labels in the ego frame,
+    at the tick's time: the time of the camera images and of the LiDAR's forward column)."""
+    for frame, _ in _rendered_frames(history, scene, lidar, cameras, every=every):
+        yield frame
+
+
+def sensor_frames_with_visibility(
+    history: SimHistory,
+    scene: SensorScene,
+    lidar: LidarModel,
+    camera: CameraModel,
+    *,
+    every: int = 1,
+) -> Iterator[tuple[SensorFrame, np.ndarray]]:
+    """Like :func:`sensor_frames` with one camera, each frame with its labels' visible share
+    ``(N,)`` in that camera (:meth:`CameraModel.visible_fraction`; NaN: not in the image)."""
+    for frame, (world_from_ego, renders) in _rendered_frames(
+        history, scene, lidar, [camera], every=every
+    ):
+        yield frame, camera.visible_fraction(scene, world_from_ego, renders[0])
+
+
+def _rendered_frames(
+    history: SimHistory,
+    scene: SensorScene,
+    lidar: LidarModel,
+    cameras: Sequence[CameraModel],
+    *,
+    every: int,
+) -> Iterator[tuple[SensorFrame, tuple[SE3, list[RenderedImages]]]]:
+    """The frames of :func:`sensor_frames`, each with its pose and the cameras' renderings
+    (the scene holds the frame's agents until the next one is made)."""
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
     yaw_rate = (
         np.gradient(np.unwrap(history.ego_yaw_rad), history.dt_s)
         if len(history) > 1
@@ -60,18 +94,17 @@ def sensor_frames(
             speed_mps=float(history.ego_speed_mps[t]),
             yaw_rate_radps=float(yaw_rate[t]),
         )
-        images = {
-            cam.calibration.name: cam.render(scene, world_from_ego, stamp).rgb for cam in cameras
-        }
-        yield SensorFrame(
+        renders = [cam.render(scene, world_from_ego, stamp) for cam in cameras]
+        frame = SensorFrame(
             stamp,
             lidars={LIDAR_NAME: cloud},
-            cameras=images,
+            cameras={cam.calibration.name: r.rgb for cam, r in zip(cameras, renders, strict=True)},
             ego_from_sensor={LIDAR_NAME: lidar.ego_from_lidar},
             world_from_ego=world_from_ego,
             labels=agents.transformed(world_from_ego.inverse(), EGO),
             source=f"simulation t={stamp}",
         )
+        yield frame, (world_from_ego, renders)
 
 
 def write_sim_log(

@@ -56,7 +56,9 @@ class CameraModel:
         )
         return cls(cal)
 
-    def render(self, scene: SensorScene, world_from_ego: SE3, timestamp_ns: int) -> RenderedImages:
+    def pixel_rays(self, world_from_ego: SE3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World rays through the pixel centres, row-major: origins ``(H * W, 3)``, unit
+        directions ``(H * W, 3)`` and the camera depth per metre along each ``(H * W,)``."""
         cal = self.calibration
         h, w = cal.height_px, cal.width_px
         k_inv = np.linalg.inv(cal.intrinsics)
@@ -67,8 +69,26 @@ class CameraModel:
         dirs_cam *= z_per_unit[:, None]
         world_from_camera = world_from_ego.compose(cal.camera_from_ego.inverse())
         dirs = world_from_camera.rotate(dirs_cam)
-        origins = np.broadcast_to(world_from_camera.translation, dirs.shape)
-        hits = scene.cast(np.ascontiguousarray(origins), dirs, self.max_depth_m)
+        origins = np.ascontiguousarray(np.broadcast_to(world_from_camera.translation, dirs.shape))
+        return origins, dirs, z_per_unit
+
+    def visible_fraction(
+        self, scene: SensorScene, world_from_ego: SE3, rendered: RenderedImages
+    ) -> np.ndarray:
+        """``(N,)`` share of each scene agent's silhouette in the image that ``rendered`` (this
+        camera's rendering of ``scene`` from ``world_from_ego``) shows, i.e. not hidden by other
+        agents or static objects (NaN for an agent with no pixel in the image)."""
+        origins, dirs, _ = self.pixel_rays(world_from_ego)
+        silhouette = scene.agent_ray_counts(origins, dirs, self.max_depth_m)
+        n = len(silhouette)
+        seen = np.bincount(rendered.instance.reshape(-1), minlength=n + 1)[1 : n + 1]
+        return np.where(silhouette > 0, seen / np.maximum(silhouette, 1), np.nan)
+
+    def render(self, scene: SensorScene, world_from_ego: SE3, timestamp_ns: int) -> RenderedImages:
+        cal = self.calibration
+        h, w = cal.height_px, cal.width_px
+        origins, dirs, z_per_unit = self.pixel_rays(world_from_ego)
+        hits = scene.cast(origins, dirs, self.max_depth_m)
         hit = np.isfinite(hits.range_m)
         depth = np.where(hit, hits.range_m * z_per_unit, 0.0).astype(np.float32).reshape(h, w)
         albedo = np.array([ALBEDO[Material(m)] for m in range(len(Material))], dtype=np.float64)

@@ -1,10 +1,16 @@
 """Ray-cast LiDAR: beam layout presets, noise, dropout, intensity and motion distortion.
 
 A sweep fires ``n_azimuth`` columns of all beams over ``sweep_duration_s``, starting at the
-azimuth behind the sensor and turning counter-clockwise (as a spinning LiDAR does). Each
-column is fired from the sensor pose at its own time (ego moving with constant speed and
-yaw rate over the sweep), and each return is expressed in the sensor frame at that time:
-this is the motion distortion real sweeps have. Output: a ``PointCloud`` in the LiDAR frame
+azimuth behind the sensor and turning counter-clockwise (as a spinning LiDAR does). The
+column facing forward (LiDAR +x) fires at the sweep's ``timestamp_ns``, as KITTI triggers
+its cameras: column times run from ``-sweep_duration_s / 2`` (facing backwards) to almost
+``+sweep_duration_s / 2``, so a frame's labels and images (taken at ``timestamp_ns``) match the
+returns straight ahead, and ``time_offset_ns`` is negative for the first half of the sweep.
+Each column is fired from the sensor pose at its own time (ego moving with constant speed
+and yaw rate), and each return is expressed in the sensor frame at that time: this is the
+motion distortion real sweeps have. The scene's agents move too: each is cast at its
+position at the column's time (constant velocity), rounded to time slabs fine enough that
+no agent is off by more than ``agent_motion_tolerance_m``. Output: a ``PointCloud`` in the LiDAR frame
 with ``intensity`` (0..1), ``ring`` (beam index, 0 = lowest), ``time_offset_ns`` and
 ``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged sweeps.
 """
@@ -80,7 +86,7 @@ def _ray_layout(
         ],
         axis=-1,
     ).astype(np.float32)
-    times = sweep_duration_s * np.arange(n_az) / n_az
+    times = sweep_duration_s * azimuth / (2.0 * np.pi)  # forward (azimuth 0) fires at time 0
     for arr in (dirs, ring_order, times):
         arr.setflags(write=False)
     return dirs, ring_order, times
@@ -95,7 +101,10 @@ class LidarModel:
         ego_from_lidar: mounting extrinsic.
         range_noise_std_m: Gaussian range noise.
         dropout_probability: chance that a return is lost.
-        sweep_duration_s: time of one revolution (motion distortion spans it).
+        sweep_duration_s: time of one revolution (motion distortion spans it, centred on
+            the forward column's firing at the sweep's timestamp).
+        agent_motion_tolerance_m: largest error allowed in a moving agent's position at a
+            column's firing time (the agents are cast in time slabs of that accuracy).
         seed: base seed; each sweep's noise is seeded by (seed, timestamp) so runs repeat.
     """
 
@@ -105,6 +114,7 @@ class LidarModel:
     dropout_probability: float = 0.0
     sweep_duration_s: float = 0.1
     seed: int = 0
+    agent_motion_tolerance_m: float = 0.04
 
     @classmethod
     def from_preset(cls, name: str, ego_from_lidar: SE3, **kwargs: float | int) -> LidarModel:
@@ -123,6 +133,10 @@ class LidarModel:
             )
         if self.range_noise_std_m < 0 or self.sweep_duration_s < 0:
             raise ValueError("range_noise_std_m and sweep_duration_s must be >= 0")
+        if not self.agent_motion_tolerance_m > 0:
+            raise ValueError(
+                f"agent_motion_tolerance_m must be > 0, got {self.agent_motion_tolerance_m}"
+            )
 
     @property
     def n_beams(self) -> int:
@@ -130,7 +144,8 @@ class LidarModel:
 
     def ray_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit directions ``(A, B, 3)`` in the LiDAR frame, ring index ``(B,)`` (0 = lowest
-        beam) and firing time offsets ``(A,)`` in seconds, for A azimuth columns x B beams."""
+        beam) and firing time offsets ``(A,)`` in seconds from the sweep's timestamp (0 for
+        the forward column), for A azimuth columns x B beams."""
         return _ray_layout(self.preset, self.sweep_duration_s)
 
     def scan(
@@ -142,10 +157,11 @@ class LidarModel:
         speed_mps: float = 0.0,
         yaw_rate_radps: float = 0.0,
     ) -> PointCloud:
-        """One sweep starting at ``timestamp_ns`` with the ego at ``world_from_ego`` then."""
+        """One sweep whose forward column fires at ``timestamp_ns``, with the ego at
+        ``world_from_ego`` and the scene's agents where they are then."""
         dirs, ring, times = self.ray_layout()
         n_beams = dirs.shape[1]
-        # sensor pose per column, ego moving with constant speed and yaw rate from the sweep start:
+        # sensor pose per column, ego moving with constant speed and yaw rate around timestamp_ns:
         # world_from_lidar(t) = world_from_ego @ ego0_from_ego(t) @ ego_from_lidar
         dyaw = yaw_rate_radps * times
         if abs(yaw_rate_radps) > 1e-9:
@@ -171,7 +187,9 @@ class LidarModel:
             np.sin(dyaw),
             origins,
         )
-        hits = scene.cast_rays(rays, self.preset.max_range_m)
+        hits = scene.cast_rays(
+            rays, self.preset.max_range_m, agent_dt_s=self._agent_times(scene, times, n_beams)
+        )
         world_dirs = rays[:, 3:]
         rng = np.random.default_rng([self.seed, int(timestamp_ns) & 0x7FFFFFFFFFFFFFFF])
         n_hits = int(np.count_nonzero(np.isfinite(hits.range_m)))
@@ -208,3 +226,24 @@ class LidarModel:
             arr.setflags(write=False)  # fresh arrays nobody else holds: frozen without a copy
         # every return has a finite range (misses were dropped), so skip the O(N) finite check
         return PointCloud.from_finite_xyz(xyz, "lidar", int(timestamp_ns), attributes)
+
+    def _agent_times(
+        self, scene: SensorScene, times: np.ndarray, n_beams: int
+    ) -> np.ndarray | None:
+        """Each ray's time for moving the agents ``(A * B,)``: its column's time rounded to the
+        middle of one of K equal time slabs over the sweep, K the fewest that keep the fastest
+        agent within ``agent_motion_tolerance_m`` (``speed * duration / (2 K)``); None when no
+        agent moves or the sweep takes no time."""
+        agents = scene.agents
+        if agents is None or len(agents) == 0 or self.sweep_duration_s == 0:
+            return None
+        top_speed = float(np.max(np.linalg.norm(agents.velocity_mps, axis=1)))
+        if top_speed == 0.0:
+            return None
+        duration = self.sweep_duration_s
+        n_slabs = int(np.ceil(top_speed * duration / (2.0 * self.agent_motion_tolerance_m)))
+        n_slabs = min(max(n_slabs, 1), len(times))
+        # K runs of consecutive columns; a slab's time is the mean of its columns' times
+        slab = np.arange(len(times)) * n_slabs // len(times)
+        centre = np.bincount(slab, times) / np.bincount(slab)
+        return np.repeat(centre[slab], n_beams)

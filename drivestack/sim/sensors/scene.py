@@ -2,13 +2,16 @@
 
 Static geometry goes into one open3d ``RaycastingScene`` built once; the agents of each frame
 go into a small second scene rebuilt per frame (open3d scenes cannot remove geometry), and a
-ray's hit is the nearer of the two. The ground is the plane z = 0 of the world frame, hit
+ray's hit is the nearer of the two. Rays may carry a time offset from the agents' time
+(``agent_dt_s`` of :meth:`SensorScene.cast_rays`): the agents are then moved by their velocity
+times that offset (a LiDAR sweep sees a moving car where it is when each column fires). The ground is the plane z = 0 of the world frame, hit
 analytically. Every hit reports a material (for intensity / colour) and an instance id
 (0 = background, agents 1..N in the order given).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -109,6 +112,10 @@ class SensorScene:
     _agent_materials: np.ndarray = field(
         default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
     )
+    # the agents' mesh and each vertex's planar velocity (to move the agents in time)
+    _agent_mesh: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False
+    )
     agents: Boxes3D | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -152,7 +159,14 @@ class SensorScene:
             )
         arr = agents.to_array7()
         templates = [template_for(int(label)) for label in agents.label]
-        scene, self._agent_triangle_object = _scene_of(*boxes_mesh(arr, templates))
+        vertices, triangles, owner = boxes_mesh(arr, templates)
+        scene, self._agent_triangle_object = _scene_of(vertices, triangles, owner)
+        vertex_velocity = np.zeros((len(vertices), 3))
+        if len(triangles):
+            vertex_owner = np.zeros(len(vertices), dtype=np.int64)
+            vertex_owner[triangles.reshape(-1)] = np.repeat(owner, 3)
+            vertex_velocity[:, :2] = np.asarray(agents.velocity_mps, np.float64)[vertex_owner]
+        self._agent_mesh = (vertices, triangles, vertex_velocity)
         materials = [
             int(Material.PERSON if t in ("pedestrian", "cyclist") else Material.VEHICLE)
             for t in templates
@@ -173,8 +187,17 @@ class SensorScene:
         rays[:, 3:] = directions
         return self.cast_rays(rays, max_range_m)
 
-    def cast_rays(self, rays: np.ndarray, max_range_m: float) -> RayHits:
-        """Like :meth:`cast` for rays packed as ``(R, 6)`` float32 ``[origin, unit direction]``."""
+    def cast_rays(
+        self, rays: np.ndarray, max_range_m: float, *, agent_dt_s: np.ndarray | None = None
+    ) -> RayHits:
+        """Like :meth:`cast` for rays packed as ``(R, 6)`` float32 ``[origin, unit direction]``.
+
+        ``agent_dt_s`` ``(R,)``: each ray's time (s) after the agents' time; the agents are
+        moved by ``velocity_mps * dt`` for it (translation only: constant velocity, heading
+        kept). The agents' scene is built once per distinct value and cast once per run of
+        rays sharing a value, so give few, in runs (a LiDAR rounds its column times to a few
+        time slabs). None: the agents as set.
+        """
         import open3d as o3d
 
         from drivestack.sim.sensors._fused import merge_hits
@@ -202,6 +225,9 @@ class SensorScene:
                     )
                 )
                 continue
+            if scene is self._dynamic and agent_dt_s is not None:
+                found.append((*self._cast_moving_agents(rays, agent_dt_s), triangle_object, mats))
+                continue
             out = scene.cast_rays(tensor)  # type: ignore[attr-defined]
             found.append(
                 (
@@ -216,3 +242,59 @@ class SensorScene:
             rays, self.ground, *found[0], *found[1], np.float32(max_range_m), int(Material.ROAD)
         )
         return RayHits(best, normal, material, instance)
+
+    def _cast_moving_agents(
+        self, rays: np.ndarray, agent_dt_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The agents' scene cast with each ray's agents moved to its time: ``t_hit (R,)``,
+        ``primitive_ids (R,)`` and ``primitive_normals (R, 3)``, as open3d returns them."""
+        import open3d as o3d
+
+        assert self._agent_mesh is not None
+        vertices, triangles, vertex_velocity = self._agent_mesh
+        n = rays.shape[0]
+        dt = np.asarray(agent_dt_s, dtype=np.float64).reshape(-1)
+        if dt.shape != (n,):
+            raise ValueError(f"agent_dt_s must have one time per ray ({n}), got shape {dt.shape}")
+        t_hit = np.full(n, np.inf, dtype=np.float32)
+        prim = np.zeros(n, dtype=np.uint32)
+        normals = np.zeros((n, 3), dtype=np.float32)
+        if not np.any(vertex_velocity) or n == 0:
+            dt = np.zeros(n)
+        # runs of rays sharing a time (a LiDAR's slabs are runs of columns): one cast each
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(dt)) + 1, [n]]) if n else [0, 0]
+        scenes: dict[float, Any] = {0.0: self._dynamic}
+        for lo, hi in itertools.pairwise(starts):
+            at = float(dt[lo])
+            if at not in scenes:
+                scenes[at] = _scene_of(vertices + vertex_velocity * at, triangles, np.zeros(0))[0]
+            tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays[lo:hi], np.float32))
+            out = scenes[at].cast_rays(tensor)
+            t_hit[lo:hi] = out["t_hit"].numpy()
+            prim[lo:hi] = out["primitive_ids"].numpy()
+            normals[lo:hi] = out["primitive_normals"].numpy()
+        return t_hit, prim, normals
+
+    def agent_ray_counts(
+        self, origins: np.ndarray, directions: np.ndarray, max_range_m: float
+    ) -> np.ndarray:
+        """``(N,)`` int64: how many of the rays ``origins (R, 3)``, unit ``directions (R, 3)``
+        pass through each agent within ``max_range_m``, whatever lies in front of it (an
+        agent's unoccluded silhouette in ray counts; compare with the first hits of
+        :meth:`cast` for the share of it that is seen)."""
+        import open3d as o3d
+
+        n_agents = 0 if self.agents is None else len(self.agents)
+        if self._dynamic is None or n_agents == 0:
+            return np.zeros(n_agents, dtype=np.int64)
+        rays = np.empty((origins.shape[0], 6), dtype=np.float32)
+        rays[:, :3] = origins
+        rays[:, 3:] = directions
+        out = self._dynamic.list_intersections(  # type: ignore[attr-defined]
+            o3d.core.Tensor.from_numpy(rays)
+        )
+        near = out["t_hit"].numpy() <= max_range_m
+        ray = out["ray_ids"].numpy()[near].astype(np.int64)
+        agent = self._agent_triangle_object[out["primitive_ids"].numpy()[near].astype(np.int64)]
+        pairs = np.unique(ray * n_agents + agent)  # a ray through an agent counts once
+        return np.bincount(pairs % n_agents, minlength=n_agents).astype(np.int64)

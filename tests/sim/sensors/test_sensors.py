@@ -55,7 +55,9 @@ def test_preset_layouts():
         azimuth = np.arctan2(dirs[:, 0, 1].astype(np.float64), dirs[:, 0, 0].astype(np.float64))
         step = np.diff(np.unwrap(azimuth))
         np.testing.assert_allclose(step, 2 * math.pi / columns, rtol=1e-3)  # float32 directions
-        assert times[0] == 0.0 and times[-1] < model.sweep_duration_s
+        # the forward column (azimuth 0) fires at the sweep's timestamp; the sweep spans +-T/2
+        assert times[0] == -model.sweep_duration_s / 2 and times[-1] < model.sweep_duration_s / 2
+        assert times[columns // 2] == 0.0 and abs(azimuth[columns // 2]) < 1e-6
     assert max(LIDAR_PRESETS["hdl64"].elevations_deg) == pytest.approx(2.0)
     assert min(LIDAR_PRESETS["hdl64"].elevations_deg) == pytest.approx(-24.33)
 
@@ -88,9 +90,13 @@ def test_motion_distortion_moves_late_returns():
     model = LidarModel(_flat_preset(), MOUNT, range_noise_std_m=0.0, sweep_duration_s=0.1)
     cloud = model.scan(scene, SE3.identity(), 0, speed_mps=10.0)
     forward = (np.abs(cloud.xyz_m[:, 1]) < 1e-3) & (cloud.xyz_m[:, 0] > 0)
-    # the forward column fires half-way through the sweep (0.05 s): the ego moved 0.5 m
-    assert cloud.attributes["time_offset_ns"][forward][0] == 50_000_000
-    np.testing.assert_allclose(cloud.xyz_m[forward][0, 0], 8.5, atol=1e-4)
+    # the forward column fires at the sweep's timestamp: the wall 9 m ahead, as the labels
+    assert cloud.attributes["time_offset_ns"][forward][0] == 0
+    np.testing.assert_allclose(cloud.xyz_m[forward][0, 0], 9.0, atol=1e-4)
+    # 10 degrees to the left fires 1/36 sweep later (2.78 ms): the ego moved 27.8 mm closer
+    left = np.abs(np.arctan2(cloud.xyz_m[:, 1], cloud.xyz_m[:, 0]) - np.deg2rad(10.0)) < 1e-4
+    assert cloud.attributes["time_offset_ns"][left][0] == round(0.1e9 / 36)
+    np.testing.assert_allclose(cloud.xyz_m[left][0, 0], 9.0 - 10.0 * 0.1 / 36, atol=1e-4)
 
 
 def test_noise_dropout_and_intensity_are_seeded_and_sane():

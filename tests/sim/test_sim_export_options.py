@@ -1,0 +1,90 @@
+"""``drivestack sim`` export options: bad values and ignored options are refused up front,
+an export folder holding a dataset is refused unless --overwrite, and a run's results are
+written before its frames are exported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main
+
+SCENARIO = str(Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "cut_in.yaml")
+
+
+def _sim(tmp_path: Path, *extra: str) -> int:
+    return main(
+        [
+            *("sim", SCENARIO, "--planner", "pdm", "--max-steps", "3", "--quiet"),
+            *("--out", str(tmp_path / "out"), *extra),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (
+            ["--export-every", "0", "--export-dataset", "DS"],
+            "--export-every must be 1 or more, got 0",
+        ),
+        (
+            ["--export-every", "-3", "--export-dataset", "DS"],
+            "--export-every must be 1 or more, got -3",
+        ),
+        (["--export-every", "2"], "--export-every needs --export-dataset"),
+        (
+            ["--stack", "configs/stack/sim_lidar.yaml"],
+            "--stack is used only with --perception lidar",
+        ),
+    ],
+)
+def test_ignored_or_bad_options_are_refused_before_anything_runs(tmp_path, capsys, extra, named):
+    extra = [str(tmp_path / "ds") if e == "DS" else e for e in extra]
+    assert _sim(tmp_path, *extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "ds").exists()
+
+
+def test_export_dataset_that_is_a_file_is_refused_before_anything_runs(tmp_path, capsys):
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    assert _sim(tmp_path, "--export-dataset", str(a_file)) == 2
+    assert "--export-dataset must be a folder" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+    assert _sim(tmp_path, "--export-dataset", str(a_file / "ds")) == 2  # under a file
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_non_empty_export_folder_is_refused_unless_overwrite(tmp_path, capsys):
+    ds = tmp_path / "ds"
+    old = ds / "training" / "label_2" / "000007.txt"  # another export's frame 7
+    old.parent.mkdir(parents=True)
+    old.write_text("Car 0 0 0 0 0 1 1 1 1 1 1 0 0 5 0\n")
+    notes = ds / "README.txt"
+    notes.write_text("mine")
+    assert _sim(tmp_path, "--export-dataset", str(ds), "--export-every", "2") == 2
+    assert "--export-dataset folder is not empty" in capsys.readouterr().err
+    assert old.exists() and not (tmp_path / "out").exists()
+
+    assert _sim(tmp_path, "--export-dataset", str(ds), "--export-every", "2", "--overwrite") == 0
+    labels = sorted(p.name for p in (ds / "training" / "label_2").iterdir())
+    assert labels == ["000000.txt", "000001.txt"]  # 4 ticks, every 2nd; the old frame 7 gone
+    assert notes.read_text() == "mine"  # only the KITTI layout's files are deleted
+    assert "exported 2 labelled frames" in capsys.readouterr().out
+
+
+def test_run_results_are_written_before_the_export(tmp_path, monkeypatch):
+    from drivestack.commands import sim
+
+    def failing_export(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sim, "_export", failing_export)
+    with pytest.raises(OSError, match="disk full"):
+        _sim(tmp_path, "--export-dataset", str(tmp_path / "ds"))
+    metrics = json.loads((tmp_path / "out" / "pdm" / "cut_in" / "metrics.json").read_text())
+    assert metrics["scenario"] == "cut_in"

@@ -1,0 +1,41 @@
+"""``drivestack demo`` prints every class with detections or labels, false positives too."""
+
+from __future__ import annotations
+
+import json
+
+from drivestack.cli import main
+from drivestack.commands.demo import _class_line
+
+
+def test_class_line_counts_false_positives():
+    car = {"labels": 61, "detections": 56, "recall": 39 / 61, "precision": 39 / 56}
+    assert _class_line("car", car) == (
+        "  car: recall 0.639, precision 0.696, 17 false positives "
+        "(61 labels, 56 detections, BEV IoU 0.5)"
+    )
+    cyclist = {"labels": 0, "detections": 10, "recall": None, "precision": 0.0}
+    assert _class_line("cyclist", cyclist) == (
+        "  cyclist: recall n/a, precision 0.000, 10 false positives "
+        "(0 labels, 10 detections, BEV IoU 0.5)"
+    )
+    van = {"labels": 3, "detections": 0, "recall": 0.0, "precision": float("nan")}
+    assert "van: recall 0.000, precision n/a, 0 false positives (3 labels, 0 detections" in (
+        _class_line("van", van)
+    )
+
+
+def test_demo_prints_every_class_of_the_summary(tmp_path, capsys):
+    assert main(["demo", "--skip-bench", "--out", str(tmp_path)]) in (0, 1)
+    out = capsys.readouterr().out
+    by_class = json.loads((tmp_path / "run.summary.json").read_text())["detection_vs_labels"]
+    shown = [c for c, m in by_class.items() if m["labels"] or m["detections"]]
+    assert len(shown) >= 2  # the bundled drive: car, and cyclist / pedestrian false positives
+    for cls in shown:
+        fp = by_class[cls]["detections"] - round(
+            (by_class[cls]["precision"] or 0.0) * by_class[cls]["detections"]
+        )
+        assert f"    {cls}: recall " in out and "false positive" in out
+        line = next(li for li in out.splitlines() if li.startswith(f"    {cls}: recall "))
+        assert f", {fp} false positive" in line
+    assert out.index("    car: recall") < out.index("  wrote ")
