@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated scene")
     parser.add_argument(
-        "--json", type=Path, default=None, help="also write the results as JSON here"
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the results as JSON here (perception: with the resolved detector "
+        "config, drivestack_version, git_commit and command, as eval's metrics.json)",
     )
     parser.add_argument(
         "--dataset",
@@ -96,11 +100,23 @@ def _run_perception(args: argparse.Namespace) -> int:
 
     root = dataset_root(args.dataset, args.root)
     config = detector_config(args.dataset, args.config)
-    perception.run(
+    result = perception.run(
         dataset=args.dataset,
         root=root,
         config=config,
         max_frames=args.max_frames,
-        json_path=args.json,
     )
+    if args.json is not None:
+        # what eval's metrics.json records of its run: the resolved config and the provenance
+        import dataclasses
+        import json
+
+        from drivestack.core.provenance import run_provenance
+        from drivestack.perception.lidar.config import load_lidar_detector_config
+
+        result["detector_config"] = dataclasses.asdict(load_lidar_detector_config(config))
+        result.update(run_provenance())
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
     return 0

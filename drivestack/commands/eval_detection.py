@@ -306,9 +306,15 @@ def _notes(result: dict[str, Any]) -> list[str]:
             "is near pi"
         )
     if outputs["boxes_with_velocity"] == 0 and "vel_err" in errors and "vel_err" not in gt_without:
+        relative = (
+            " (aiMotive labels: relative to the ego, the rate of change of the box position in "
+            "the ego frame, not over ground)"
+            if result.get("dataset") == "aimotive"
+            else ""
+        )
         notes.append(
             f"the detector outputs no velocity (all zero): vel_err {errors['vel_err']:.3f} "
-            "measures its absence against the labels' velocities, and enters the NDS"
+            f"measures its absence against the labels' velocities{relative}, and enters the NDS"
         )
     return notes
 

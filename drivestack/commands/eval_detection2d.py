@@ -10,8 +10,10 @@ KITTI tracking mode (the default; its folder defaults to kitti_tracking under ..
 or $DRIVESTACK_SHARED_DATA) reads ground truth from training/label_02 and a camera detector's
 comma-separated ``frame, x1, y1, x2, y2, score`` files from
 detections/<name>/training/<Class>/NNNN.txt (RRC as DeepFusionMOT ships it). Folder mode pairs
-KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name;
-15-column label files are refused as results.
+KITTI object label files (label_2) with KITTI result files (16 columns, with score) by name
+(a label file without a result file of its name scores as no detections, with a warning; no
+pair at all is an error); 15-column label files are refused as results, and so are the
+tracking mode's --detections and --split. --classes: Car, Pedestrian, Cyclist (any case).
 Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
 table, per class the detections the filter ignores (under --min-height-px, or on DontCare /
 ignored labels: n_dropped and n_ignored in metrics.json, neither TP nor FP), and writes
@@ -36,6 +38,9 @@ from drivestack.core.provenance import run_provenance
 if TYPE_CHECKING:
     from drivestack.eval.detection2d import ImageBoxes, KittiFilter
 
+#: tracking mode's defaults (``None`` on the parser, so that folder mode can refuse them)
+DEFAULT_DETECTIONS, DEFAULT_SPLIT = "deepfusionmot_rrc_2d", "val"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
@@ -51,20 +56,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of KITTI object label files (label_2), scored against --results "
         "instead of KITTI tracking",
     )
-    parser.add_argument("--results", type=Path, help="folder of KITTI result files (with --labels)")
+    parser.add_argument(
+        "--results", type=Path, help="folder of KITTI result files (needs --labels)"
+    )
     parser.add_argument(
         "--detections",
-        default="deepfusionmot_rrc_2d",
-        help="folder under detections/ (tracking mode; default deepfusionmot_rrc_2d)",
+        help=f"folder under detections/ (tracking mode; default {DEFAULT_DETECTIONS})",
     )
     parser.add_argument(
         "--split",
-        default="val",
         choices=["val", "training"],
-        help="tracking sequences (default val)",
+        help=f"tracking sequences (tracking mode; default {DEFAULT_SPLIT})",
     )
     parser.add_argument(
-        "--classes", default="Car,Pedestrian", help="comma-separated (default Car,Pedestrian)"
+        "--classes",
+        default="Car,Pedestrian",
+        help="comma-separated, of Car, Pedestrian, Cyclist (any case; default Car,Pedestrian)",
     )
     parser.add_argument("--iou", default="0.5,0.7", help="IoU thresholds (default 0.5,0.7)")
     parser.add_argument(
@@ -146,16 +153,73 @@ def _folder_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> li
     return images
 
 
+def _check_mode_options(args: argparse.Namespace) -> None:
+    """--results only with --labels; the tracking mode's --detections and --split not with
+    --labels (folder mode would ignore them); then the tracking mode's defaults."""
+    if args.labels is None:
+        if args.results is not None:
+            raise DataError("--results needs --labels (the ground truth to score it against)")
+        args.detections = args.detections or DEFAULT_DETECTIONS
+        args.split = args.split or DEFAULT_SPLIT
+        return
+    for option, value in (("--detections", args.detections), ("--split", args.split)):
+        if value is not None:
+            raise DataError(
+                f"{option} is a KITTI tracking mode option; folder mode (--labels) scores "
+                "--results against --labels"
+            )
+
+
+def _classes(text: str) -> list[str]:
+    """``--classes`` as KITTI class names (any case in, KITTI's spelling out); DataError for
+    none or an unknown one, before any work."""
+    from drivestack.eval.detection2d import KITTI_NEIGHBOURS
+
+    known = {name.lower(): name for name in KITTI_NEIGHBOURS}
+    classes = [c.strip() for c in text.split(",") if c.strip()]
+    if not classes:
+        raise DataError(f"no class in {text!r}", field="--classes")
+    unknown = [c for c in classes if c.lower() not in known]
+    if unknown:
+        raise DataError(
+            f"unknown KITTI class{'es' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known: {', '.join(KITTI_NEIGHBOURS)}",
+            field="--classes",
+        )
+    return [known[c.lower()] for c in classes]
+
+
 def _check_folder_mode(args: argparse.Namespace) -> None:
     """Folder mode's inputs, before any file is scored: --results given and a folder, --labels
-    a folder, and the result files with a score (16 columns, not 15-column label files)."""
+    a folder, the result files with a score (16 columns, not 15-column label files) and named
+    as label files (none paired is an error, some unpaired a warning)."""
     if args.results is None:
         raise DataError("--labels needs --results (the detections to score)")
     for option, folder in (("--labels", args.labels), ("--results", args.results)):
         if not folder.is_dir():
             raise DataError("no such folder", path=str(folder), field=option)
-    for path in sorted(args.results.glob("*.txt")):
+    results = sorted(args.results.glob("*.txt"))
+    for path in results:
         _check_result_columns(path)
+    labels = sorted(p.name for p in args.labels.glob("*.txt"))
+    if not labels:  # (_folder_images says so)
+        return
+    named = {p.name for p in results}
+    unpaired = [name for name in labels if name not in named]
+    if len(unpaired) == len(labels):
+        example = f"e.g. {results[0].name}" if results else "no *.txt files"
+        raise DataError(
+            f"no result file in {args.results} ({example}) has the name of a label file in "
+            f"{args.labels} (e.g. {labels[0]}): results pair with labels by file name",
+            field="--results",
+        )
+    if unpaired:
+        print(
+            f"warning: {len(unpaired)} of {len(labels)} label files in {args.labels} have no "
+            f"result file of the same name in {args.results} (e.g. {unpaired[0]}): scored as "
+            "no detections",
+            file=sys.stderr,
+        )
 
 
 def _check_result_columns(path: Path) -> None:
@@ -227,7 +291,8 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection2d import KittiFilter, average_precision
 
     check_out_dir(args.out)  # before any work (DataError: one line, exit 2)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    _check_mode_options(args)
+    classes = _classes(args.classes)
     ious = iou_thresholds(args.iou)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:

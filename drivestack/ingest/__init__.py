@@ -81,7 +81,9 @@ PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     
 - Argoverse 2: sweeps and cuboids are stored in the ego frame (rear axle, about 0.4 m above
   the road); ``intensity`` uint8, the file's float16 ``x y z`` read as float32.
 - aiMotive: the vehicle body frame, on the road; ``x y z`` float64 (LAZ, 1 mm steps),
-  ``intensity`` uint16 0..254.
+  ``intensity`` uint16 0..254. The labels' ``velocity_mps`` are relative to the ego (the
+  rate of change of the box position in the ego frame), not over ground: a car driving
+  alongside the ego reads about 0 m/s.
 - PandaSet: the LiDAR pose frame turned to x forward (origin about 0.4 m above the road);
   ``intensity`` uint8.
 

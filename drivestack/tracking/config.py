@@ -8,10 +8,20 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from drivestack.config import load_yaml_config
 from drivestack.config.strict import ConfigValueError
+from drivestack.structures._checks import check_number
+
+
+def _check_field(owner: object, name: str, hint: str = "", **bounds: Any) -> None:
+    """:func:`check_number` on the field ``name`` of ``owner``, re-raised as a
+    :class:`ConfigValueError` at that key (the loader names the file and the dotted key)."""
+    try:
+        check_number(name, getattr(owner, name), **bounds)
+    except (TypeError, ValueError) as exc:
+        raise ConfigValueError(f"{exc}{hint}", key=name) from None
 
 
 # -- tracker configuration --------------------------------------------------------------------
@@ -56,6 +66,11 @@ class AssociationConfig:
     to tracks left unmatched by the first, with ``second_threshold``. ``gated``: Hungarian
     matching ignores pairs below the threshold instead of dropping them after the assignment
     (see :func:`drivestack.tracking.association.match`).
+
+    ``threshold`` and ``second_threshold`` are values of ``metric``: in [0, 1] for the IoU
+    metrics, in [-1, 1] for the GIoU metrics and at most 0 for the distance metrics (``-2.0``:
+    within 2 m); outside those ranges every pair matches or none does. ``high_score`` is a
+    detection score (any finite number: raw detector logits can be negative).
     """
 
     metric: Literal["giou_3d", "giou_bev", "iou_3d", "iou_bev", "distance_3d", "distance_bev"] = (
@@ -68,6 +83,17 @@ class AssociationConfig:
     second_threshold: float = 0.0
     gated: bool = False
 
+    def __post_init__(self) -> None:
+        for name in ("threshold", "second_threshold"):
+            if self.metric.startswith("distance"):
+                hint = f" ({self.metric}: distance thresholds are negative: -2.0 means within 2 m)"
+                _check_field(self, name, hint, at_most=0.0)
+            elif self.metric.startswith("giou"):
+                _check_field(self, name, f" ({self.metric})", at_least=-1.0, at_most=1.0)
+            else:
+                _check_field(self, name, f" ({self.metric})", at_least=0.0, at_most=1.0)
+        _check_field(self, "high_score")
+
 
 @dataclass(frozen=True)
 class LifecycleConfig:
@@ -76,7 +102,11 @@ class LifecycleConfig:
     A detection scoring at least ``birth_score`` starts a track; a track is confirmed after
     ``min_hits`` matches (tracks are output from the first frames of a sequence while the
     frame count is at most ``min_hits``, as AB3DMOT does); it dies after more than ``max_age``
-    frames without a match. Output: confirmed tracks matched in this frame, and confirmed tracks
+    frames without a match. Frames here (``max_age``, ``output_coast_frames``, ``min_hits``)
+    count step calls, not time: after a gap in the data (a dropped stretch of a log) a track
+    survives however long the gap was. ``max_coast_s`` (default ``None``: off) also kills a
+    track once more than that many seconds have passed since its last matched detection's
+    timestamp, whatever ``max_age`` says. Output: confirmed tracks matched in this frame, and confirmed tracks
     coasting for at most ``output_coast_frames`` frames, whose score is the last detection score
     minus ``coast_score_penalty`` per missed frame. The output score also gains
     ``hits_score_bonus`` per match, up to ``hits_score_cap`` matches (long tracks are more
@@ -100,8 +130,11 @@ class LifecycleConfig:
     hits_score_cap: int = 10
     min_output_score: float = -1e9
     min_score_floor: float | None = None
+    max_coast_s: float | None = None
 
     def __post_init__(self) -> None:
+        if self.max_coast_s is not None:
+            _check_field(self, "max_coast_s", above=0.0)
         if self.min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
         for name in ("max_age", "output_coast_frames"):
@@ -330,11 +363,19 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         from drivestack.structures.labels import ObjectClass
 
+        seen: dict[ObjectClass, str] = {}
         for name in self.classes:
             try:
-                ObjectClass.from_name(name)
+                cls = ObjectClass.from_name(name)
             except ValueError as exc:
                 raise ConfigValueError(str(exc), key=f"classes.{name}") from None
+            if cls in seen:
+                raise ConfigValueError(
+                    f"duplicate of classes.{seen[cls]} (class keys are case-insensitive: one "
+                    "block per class)",
+                    key=f"classes.{name}",
+                )
+            seen[cls] = name
 
 
 def load_tracker_config(path: str | Path) -> TrackerConfig:

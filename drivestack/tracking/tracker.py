@@ -35,8 +35,8 @@ def _i(n: int = 0) -> np.ndarray:
 class ClassTrackState:
     """Live tracks of one class: states ``x (N, S)``, covariances ``P (N, S, S)`` and per-track
     ``track_id``, ``age``, ``hits``, ``time_since_update`` (frames), ``last_score``,
-    ``score_sum`` (of all matched detections) and ``last_box`` (the last matched detection,
-    ``(N, 7)``)."""
+    ``score_sum`` (of all matched detections), ``last_box`` (the last matched detection,
+    ``(N, 7)``) and ``last_update_ns`` (the timestamp of the last matched detection)."""
 
     x: np.ndarray
     P: np.ndarray
@@ -47,6 +47,7 @@ class ClassTrackState:
     last_score: np.ndarray = field(default_factory=lambda: np.zeros(0))
     score_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
     last_box: np.ndarray = field(default_factory=lambda: np.zeros((0, 7)))
+    last_update_ns: np.ndarray = field(default_factory=_i)
     frame_count: int = 0
     last_timestamp_ns: int | None = None
 
@@ -66,6 +67,7 @@ class ClassTrackState:
             "last_score",
             "score_sum",
             "last_box",
+            "last_update_ns",
         ):
             setattr(self, name, getattr(self, name)[rows])
 
@@ -113,6 +115,11 @@ class ClassTracker:
             raise ValueError(_timestamp_message(timestamp_ns, s.last_timestamp_ns))
         s.last_timestamp_ns = timestamp_ns
         s.frame_count += 1
+        if life.max_coast_s is not None and s.track_id.size:
+            # 0. tracks not updated for more than max_coast_s die before they can match
+            stale = (timestamp_ns - s.last_update_ns) * 1e-9 > life.max_coast_s
+            if stale.any():
+                s.keep(~stale)
         # 1. predict
         s.x, s.P = m.predict(s.x, s.P, dt_s)
         # 2. associate
@@ -129,6 +136,7 @@ class ClassTracker:
             s.last_score[rows] = matched_scores
             s.score_sum[rows] += matched_scores
             s.last_box[rows] = matched_boxes
+            s.last_update_ns[rows] = timestamp_ns
             det_of_track[rows] = cols
         # 4. births from unmatched detections
         unmatched = np.ones(boxes.shape[0], dtype=bool)
@@ -138,7 +146,7 @@ class ClassTracker:
             unmatched &= scores >= self.cfg.association.high_score
         born = unmatched.nonzero()[0]  # 1-D: flatnonzero without its wrapper
         if born.size:
-            next_id = self._start_tracks(born, boxes, scores, next_id)
+            next_id = self._start_tracks(born, boxes, scores, next_id, timestamp_ns)
             det_of_track = np.concatenate([det_of_track, born])
         # 5. deaths
         alive = s.time_since_update <= life.max_age
@@ -183,10 +191,15 @@ class ClassTracker:
         )
 
     def _start_tracks(
-        self, born: np.ndarray, boxes: np.ndarray, scores: np.ndarray, next_id: int
+        self,
+        born: np.ndarray,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        next_id: int,
+        timestamp_ns: int,
     ) -> int:
-        """Append tracks for detections ``born`` (indices into ``boxes (D, 7)``); returns the
-        next free id."""
+        """Append tracks for detections ``born`` (indices into ``boxes (D, 7)``) of the frame at
+        ``timestamp_ns``; returns the next free id."""
         s = self.state
         n = born.size
         born_boxes, born_scores = boxes[born], scores[born]
@@ -201,6 +214,7 @@ class ClassTracker:
         s.last_score = np.concatenate([s.last_score, born_scores])
         s.score_sum = np.concatenate([s.score_sum, born_scores])
         s.last_box = np.concatenate([s.last_box, born_boxes])
+        s.last_update_ns = np.concatenate([s.last_update_ns, np.full(n, timestamp_ns, np.int64)])
         return next_id + n
 
 
