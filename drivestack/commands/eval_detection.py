@@ -195,7 +195,11 @@ def _print_summary(result: dict[str, Any]) -> None:
                 for k, cls in enumerate(("Car", "Pedestrian", "Cyclist"))
             )
             print(f"  AP40 in percent; BEV and 3D IoU thresholds strict / loose: {thresholds}")
+        labels = m.get("labels_per_difficulty", {})
         for cls in ("Car", "Pedestrian", "Cyclist"):
+            if labels.get(cls, {}).get("moderate", 1) == 0:  # AP 0 there is no measurement
+                print(f"  {cls:<10} moderate:      -  (no moderate labels in these frames)")
+                continue
             row = [
                 f"{kind} {ap} {m.get(f'{cls}_{kind}_{ap}_moderate_strict', float('nan')):6.2f}"
                 for kind in ("BEV", "3D")

@@ -53,3 +53,25 @@ def test_one_class_has_no_overall() -> None:
     gts = [_cars(1) for _ in range(5)]
     res = kitti_eval(gts, gts, ["Car"])
     assert not [k for k in res if k.startswith("Overall")]
+
+
+def test_the_printed_table_shows_a_dash_for_a_class_without_moderate_labels(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from drivestack.commands.eval_detection import _print_summary
+
+    metrics = {
+        "protocol": "kitti_3d_object",
+        "labels_per_difficulty": {
+            "Car": {"easy": 0, "moderate": 0, "hard": 0},
+            "Pedestrian": {"easy": 2, "moderate": 3, "hard": 4},
+        },
+        "Car_BEV_AP40_moderate_strict": 0.0,
+        "Pedestrian_BEV_AP40_moderate_strict": 12.5,
+    }
+    _print_summary({"dataset": "kitti", "num_frames": 1, "metrics": metrics})
+    lines = capsys.readouterr().out.splitlines()
+    car = next(line for line in lines if line.strip().startswith("Car"))
+    pedestrian = next(line for line in lines if line.strip().startswith("Pedestrian"))
+    assert "-  (no moderate labels" in car and "0.00" not in car
+    assert "BEV AP40  12.50" in pedestrian
