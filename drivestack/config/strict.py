@@ -47,6 +47,23 @@ class ConfigValueError(ValueError):
         self.key, self.reason = key, message
 
 
+def check_config_numbers(owner: object, *names: str, hint: str = "", **bounds: Any) -> None:
+    """:func:`~drivestack.structures._checks.check_number` (finite, within ``bounds``;
+    ``integer=True`` for counts) on each field ``names`` of the config dataclass ``owner``,
+    every element of a tuple field; a failure is a :class:`ConfigValueError` at the field's
+    key (``hint`` appended), so the loader names the file and the dotted key."""
+    from drivestack.structures._checks import check_number
+
+    for name in names:
+        value = getattr(owner, name)
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, v in items:
+            try:
+                check_number(name if i is None else f"{name}[{i}]", v, **bounds)
+            except (TypeError, ValueError) as exc:
+                raise ConfigValueError(f"{exc}{hint}", key=name) from None
+
+
 def _fail(message: str, path: str, key: str) -> ConfigError:
     return ConfigError(message, path=path, field=key or "<top level>")
 

@@ -8,20 +8,10 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from drivestack.config import load_yaml_config
-from drivestack.config.strict import ConfigValueError
-from drivestack.structures._checks import check_number
-
-
-def _check_field(owner: object, name: str, hint: str = "", **bounds: Any) -> None:
-    """:func:`check_number` on the field ``name`` of ``owner``, re-raised as a
-    :class:`ConfigValueError` at that key (the loader names the file and the dotted key)."""
-    try:
-        check_number(name, getattr(owner, name), **bounds)
-    except (TypeError, ValueError) as exc:
-        raise ConfigValueError(f"{exc}{hint}", key=name) from None
+from drivestack.config.strict import ConfigValueError, check_config_numbers
 
 
 # -- tracker configuration --------------------------------------------------------------------
@@ -87,12 +77,16 @@ class AssociationConfig:
         for name in ("threshold", "second_threshold"):
             if self.metric.startswith("distance"):
                 hint = f" ({self.metric}: distance thresholds are negative: -2.0 means within 2 m)"
-                _check_field(self, name, hint, at_most=0.0)
+                check_config_numbers(self, name, hint=hint, at_most=0.0)
             elif self.metric.startswith("giou"):
-                _check_field(self, name, f" ({self.metric})", at_least=-1.0, at_most=1.0)
+                check_config_numbers(
+                    self, name, hint=f" ({self.metric})", at_least=-1.0, at_most=1.0
+                )
             else:
-                _check_field(self, name, f" ({self.metric})", at_least=0.0, at_most=1.0)
-        _check_field(self, "high_score")
+                check_config_numbers(
+                    self, name, hint=f" ({self.metric})", at_least=0.0, at_most=1.0
+                )
+        check_config_numbers(self, "high_score")
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,7 @@ class LifecycleConfig:
 
     def __post_init__(self) -> None:
         if self.max_coast_s is not None:
-            _check_field(self, "max_coast_s", above=0.0)
+            check_config_numbers(self, "max_coast_s", above=0.0)
         if self.min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
         for name in ("max_age", "output_coast_frames"):

@@ -11,27 +11,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from drivestack.config import load_yaml_config
-from drivestack.config.strict import ConfigValueError
-from drivestack.structures._checks import check_number
-
-
-def _check(owner: object, names: tuple[str, ...], **bounds: Any) -> None:
-    """:func:`check_number` (finite, within ``bounds``; ``integer=True`` for counts) on each
-    field ``names`` of ``owner``, every element of a tuple field; re-raised as a
-    :class:`ConfigValueError` at the field's key, so the loader names the file and the dotted
-    key (``ground.sensor_height_m``)."""
-    for name in names:
-        value = getattr(owner, name)
-        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
-        for i, v in items:
-            where = name if i is None else f"{name}[{i}]"
-            try:
-                check_number(where, v, **bounds)
-            except (TypeError, ValueError) as exc:
-                raise ConfigValueError(str(exc), key=name) from None
+from drivestack.config.strict import ConfigValueError, check_config_numbers
 
 
 @dataclass(frozen=True)
@@ -50,9 +33,11 @@ class RoiConfig:
     ego_body_max_xyz_m: tuple[float, float, float]
 
     def __post_init__(self) -> None:
-        _check(self, ("min_range_m",), at_least=0.0)
-        _check(self, ("max_range_m",), above=0.0)
-        _check(self, ("min_xyz_m", "max_xyz_m", "ego_body_min_xyz_m", "ego_body_max_xyz_m"))
+        check_config_numbers(self, "min_range_m", at_least=0.0)
+        check_config_numbers(self, "max_range_m", above=0.0)
+        check_config_numbers(
+            self, "min_xyz_m", "max_xyz_m", "ego_body_min_xyz_m", "ego_body_max_xyz_m"
+        )
         if not 0.0 <= self.min_range_m <= self.max_range_m:
             raise ValueError(
                 f"need 0 <= min_range_m <= max_range_m, got {self.min_range_m}, {self.max_range_m}"
@@ -75,7 +60,7 @@ class AccumulateConfig:
     def __post_init__(self) -> None:
         if self.num_sweeps < 1:
             raise ValueError(f"num_sweeps must be >= 1, got {self.num_sweeps}")
-        _check(self, ("max_sweep_age_s",), at_least=0.0)
+        check_config_numbers(self, "max_sweep_age_s", at_least=0.0)
 
 
 @dataclass(frozen=True)
@@ -125,13 +110,17 @@ class GroundConfig:
     def __post_init__(self) -> None:
         # finite everywhere: a NaN sensor height or an infinite range turns the stage off
         # (every bin rejected, no boxes) instead of failing
-        _check(self, ("sensor_height_m", "max_range_m", "distance_threshold_m"), above=0.0)
-        _check(self, ("zone_min_range_m", "seed_height_m", "max_flatness_m2"), at_least=0.0)
-        _check(self, ("min_spread_m",), at_least=0.0)
-        _check(self, ("max_elevation_m",))
-        _check(self, ("min_normal_z",), at_least=0.0, at_most=1.0)
-        _check(self, ("num_iterations", "min_points_per_bin"), integer=True, at_least=1)
-        _check(self, ("ransac_seed",), integer=True, at_least=0)
+        check_config_numbers(
+            self, "sensor_height_m", "max_range_m", "distance_threshold_m", above=0.0
+        )
+        check_config_numbers(
+            self, "zone_min_range_m", "seed_height_m", "max_flatness_m2", at_least=0.0
+        )
+        check_config_numbers(self, "min_spread_m", at_least=0.0)
+        check_config_numbers(self, "max_elevation_m")
+        check_config_numbers(self, "min_normal_z", at_least=0.0, at_most=1.0)
+        check_config_numbers(self, "num_iterations", "min_points_per_bin", integer=True, at_least=1)
+        check_config_numbers(self, "ransac_seed", integer=True, at_least=0)
         n = len(self.zone_min_range_m)
         if n == 0 or len(self.zone_rings) != n or len(self.zone_sectors) != n:
             raise ValueError(
@@ -179,10 +168,10 @@ class ClusterConfig:
     oversize_link_scale: float = 0.0
 
     def __post_init__(self) -> None:
-        _check(self, ("voxel_size_m", "base_distance_m", "max_distance_m"), above=0.0)
-        _check(self, ("distance_per_range",), at_least=0.0)
-        _check(self, ("min_points", "max_points"), integer=True, at_least=1)
-        _check(self, ("min_height_above_ground_m", "max_height_above_ground_m"))
+        check_config_numbers(self, "voxel_size_m", "base_distance_m", "max_distance_m", above=0.0)
+        check_config_numbers(self, "distance_per_range", at_least=0.0)
+        check_config_numbers(self, "min_points", "max_points", integer=True, at_least=1)
+        check_config_numbers(self, "min_height_above_ground_m", "max_height_above_ground_m")
         # a band or a size range that is empty keeps no cluster: the stage is off
         if self.max_points < self.min_points:
             raise ConfigValueError(
@@ -235,9 +224,13 @@ class BoxFitConfig:
     row_split_max_height_m: float = 2.0
 
     def __post_init__(self) -> None:
-        _check(self, ("closeness_min_distance_m", "car_min_length_m", "car_min_width_m"), above=0.0)
-        _check(self, ("voxel_pad_m", "car_end_face_max_m", "row_split_length_m"), at_least=0.0)
-        _check(self, ("row_split_max_height_m",), above=0.0)
+        check_config_numbers(
+            self, "closeness_min_distance_m", "car_min_length_m", "car_min_width_m", above=0.0
+        )
+        check_config_numbers(
+            self, "voxel_pad_m", "car_end_face_max_m", "row_split_length_m", at_least=0.0
+        )
+        check_config_numbers(self, "row_split_max_height_m", above=0.0)
         if not (0 < self.refine_step_deg <= self.yaw_step_deg < 90):
             raise ValueError("need 0 < refine_step_deg <= yaw_step_deg < 90")
         if self.row_split_length_m < 0:
@@ -277,10 +270,10 @@ class ClassPrior:
     choice_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        _check(self, ("mean_lwh_m", "std_lwh_m"), above=0.0)
-        _check(self, ("min_lwh_m", "end_face_max_depth_m"), at_least=0.0)
-        _check(self, ("score_weights",))
-        _check(self, ("min_points",), integer=True, at_least=0)
+        check_config_numbers(self, "mean_lwh_m", "std_lwh_m", above=0.0)
+        check_config_numbers(self, "min_lwh_m", "end_face_max_depth_m", at_least=0.0)
+        check_config_numbers(self, "score_weights")
+        check_config_numbers(self, "min_points", integer=True, at_least=0)
         if not 0 < self.choice_weight <= 1:
             raise ValueError(f"need 0 < choice_weight <= 1, got {self.choice_weight}")
         if min(self.std_lwh_m) <= 0:
@@ -309,7 +302,7 @@ class ThinStructureConfig:
     min_width_to_height: float = 0.0
 
     def __post_init__(self) -> None:
-        _check(self, ("slice_height_m", "min_width_m", "min_width_to_height"))
+        check_config_numbers(self, "slice_height_m", "min_width_m", "min_width_to_height")
         if self.slice_height_m <= 0 or self.min_width_m < 0 or self.min_width_to_height < 0:
             raise ValueError(
                 "need slice_height_m > 0, min_width_m >= 0 and min_width_to_height >= 0, got "
@@ -338,7 +331,7 @@ class OverhangConfig:
     band_m: float = 0.0
 
     def __post_init__(self) -> None:
-        _check(self, ("band_m",))
+        check_config_numbers(self, "band_m")
         if self.band_m < 0:
             raise ValueError(f"need band_m >= 0, got {self.band_m}")
 
@@ -364,7 +357,7 @@ class OffroadConfig:
     score_factor: float = 1.0
 
     def __post_init__(self) -> None:
-        _check(self, ("max_distance_m", "score_factor"))
+        check_config_numbers(self, "max_distance_m", "score_factor")
         if self.max_distance_m < 0 or not 0 <= self.score_factor <= 1:
             raise ValueError(
                 "need max_distance_m >= 0 and 0 <= score_factor <= 1, got "
@@ -398,7 +391,7 @@ class FarVehicleConfig:
     include_cyclist: bool = False
 
     def __post_init__(self) -> None:
-        _check(self, ("min_range_m", "min_top_m", "max_offroad_m", "score"))
+        check_config_numbers(self, "min_range_m", "min_top_m", "max_offroad_m", "score")
         if self.min_range_m < 0 or self.max_offroad_m < 0 or not 0 <= self.score <= 1:
             raise ValueError(
                 "need min_range_m >= 0, max_offroad_m >= 0 and 0 <= score <= 1, got "
@@ -440,7 +433,7 @@ class LaneHeadingConfig:
     orient_along_lanes: bool = False
 
     def __post_init__(self) -> None:
-        _check(self, ("max_lane_distance_m",))
+        check_config_numbers(self, "max_lane_distance_m")
         if (
             self.max_lane_distance_m < 0
             or not 0 <= self.max_lane_spread_deg <= 90
@@ -542,7 +535,7 @@ class LargeVehicleJoinConfig:
     max_width_m: float = 2.6
 
     def __post_init__(self) -> None:
-        _check(self, ("min_height_m", "max_length_m", "max_width_m"))
+        check_config_numbers(self, "min_height_m", "max_length_m", "max_width_m")
         if not (self.min_height_m > 0 and self.max_length_m > 0 and self.max_width_m > 0):
             raise ValueError(
                 "need min_height_m, max_length_m and max_width_m > 0, got "
