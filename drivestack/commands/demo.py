@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
     from drivestack.pipeline import build_stack
-    from drivestack.replay.runner import replay, summary_lines
+    from drivestack.replay.runner import replay
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"drivestack demo 1/2: replaying {args.drive} through {args.stack}")
     summary = replay(
         args.drive, build_stack(args.stack), args.out / "run.mcap", command="drivestack demo"
     )
-    print("\n".join("  " + line for line in _replay_lines(summary, summary_lines)))
+    print("\n".join("  " + line for line in _replay_lines(summary)))
     if not args.skip_bench:
         from drivestack.bench import kernels
 
@@ -74,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary["clean"] else 1
 
 
-def _replay_lines(
-    summary: dict[str, Any], summary_lines: Callable[[dict[str, Any]], list[str]]
-) -> list[str]:
+def _replay_lines(summary: dict[str, Any]) -> list[str]:
     """The replay's summary lines with one line per class that has detections or labels
     (classes detected but never labelled too: their detections are all false positives),
     before the closing "wrote ..." line."""
+    from drivestack.replay.runner import summary_lines
+
     by_class = summary.get("detection_vs_labels") or {}
     lines = summary_lines({**summary, "detection_vs_labels": {}})
     class_lines = [

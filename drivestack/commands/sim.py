@@ -76,6 +76,11 @@ if TYPE_CHECKING:
     from drivestack.sim.build import BuiltScenario
     from drivestack.sim.scenario import ScenarioConfig
 
+#: The stack of ``--perception lidar`` without ``--stack``.
+DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml"
+#: The tick interval of ``--export-dataset`` without ``--export-every``.
+DEFAULT_EXPORT_EVERY = 5
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -142,7 +147,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--export-every",
         type=int,
         default=None,
-        help="export every Nth tick (N >= 1, default 5; only with --export-dataset)",
+        help=f"export every Nth tick (N >= 1, default {DEFAULT_EXPORT_EVERY}; only with "
+        "--export-dataset)",
     )
 
 
@@ -237,11 +243,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-#: The stack of ``--perception lidar`` without ``--stack``.
-DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml"
-DEFAULT_EXPORT_EVERY = 5
 
 
 def _check_options(args: argparse.Namespace) -> None:

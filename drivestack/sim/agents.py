@@ -142,20 +142,14 @@ class EventStarts:
         spec: AgentSpec,
         time_s: float,
         distance_to_ego_m: float,
-        ahead_of_ego_m: float | Callable[[], float] = math.nan,
+        ahead_of_ego_m: Callable[[], float],
     ) -> None:
         """Start the waiting events whose time has come and whose condition holds.
 
-        ``distance_to_ego_m``: between the agent's and the ego's centres; ``ahead_of_ego_m``
-        (or a function computing it, called once when an ``along_path`` event needs it): the
-        agent's station minus the ego centre's station projected on the agent's path."""
-        ahead: list[float] = []
-
-        def along() -> float:
-            if not ahead:
-                ahead.append(ahead_of_ego_m() if callable(ahead_of_ego_m) else ahead_of_ego_m)
-            return ahead[0]
-
+        ``distance_to_ego_m``: between the agent's and the ego's centres; ``ahead_of_ego_m``:
+        computes the agent's station minus the ego centre's station projected on the agent's
+        path (called at most once, when an ``along_path`` event needs it)."""
+        ahead_m: float | None = None
         pairs: tuple[tuple[list[float], tuple[SpeedEvent | LateralShift, ...]], ...] = (
             (self.speed, spec.speed_events),
             (self.shift, spec.lateral_shifts),
@@ -163,16 +157,17 @@ class EventStarts:
         for starts, events in pairs:
             for j, event in enumerate(events):
                 if (
-                    starts[j] == math.inf
-                    and event.when_ego_within_m is not None
-                    and event.time_s <= time_s + 1e-9
-                    and (
-                        abs(along() - event.along_path_offset_m)
-                        if event.along_path
-                        else distance_to_ego_m
-                    )
-                    <= event.when_ego_within_m
+                    starts[j] != math.inf
+                    or event.when_ego_within_m is None
+                    or event.time_s > time_s + 1e-9
                 ):
+                    continue
+                distance_m = distance_to_ego_m
+                if event.along_path:
+                    if ahead_m is None:
+                        ahead_m = ahead_of_ego_m()
+                    distance_m = abs(ahead_m - event.along_path_offset_m)
+                if distance_m <= event.when_ego_within_m:
                     starts[j] = time_s
 
 

@@ -398,6 +398,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         )
 
 
+# the range tests of the number checks (:func:`_check_numbers`, :data:`_EVENT_RULES`)
 def _positive(v: float) -> bool:
     return v > 0.0
 
@@ -435,7 +436,7 @@ def _check_numbers(cfg: ScenarioConfig, path: str) -> None:
 #: What each field of an agent's events must be, besides finite: a test and its words.
 _EVENT_RULES: dict[str, tuple[tuple[str, Callable[[float], bool], str], ...]] = {
     "speed_events": (
-        ("time_s", lambda v: v >= 0.0, "a finite time >= 0 s"),
+        ("time_s", _not_negative, "a finite time >= 0 s"),
         (
             "accel_mps2",
             lambda v: v != 0.0,
@@ -444,21 +445,21 @@ _EVENT_RULES: dict[str, tuple[tuple[str, Callable[[float], bool], str], ...]] = 
         ),
         (
             "target_speed_mps",
-            lambda v: v >= 0.0,
+            _not_negative,
             "a finite speed >= 0 m/s (driving forwards; reversing is not simulated)",
         ),
     ),
     "lateral_shifts": (
-        ("time_s", lambda v: v >= 0.0, "a finite time >= 0 s"),
-        ("duration_s", lambda v: v > 0.0, "a finite duration > 0 s (the time the shift takes)"),
-        ("offset_m", lambda v: True, "a finite offset in m"),
+        ("time_s", _not_negative, "a finite time >= 0 s"),
+        ("duration_s", _positive, "a finite duration > 0 s (the time the shift takes)"),
+        ("offset_m", _any, "a finite offset in m"),
     ),
 }
 
 
 _WITHIN_RULE: tuple[str, Callable[[float], bool], str] = (
     "when_ego_within_m",
-    lambda v: v > 0.0,
+    _positive,
     "a finite distance > 0 m (or leave it out: the event starts at time_s)",
 )
 

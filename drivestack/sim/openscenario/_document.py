@@ -88,6 +88,14 @@ class _Doc:
             raise self.error(f"missing <{path}>", where)
         return found
 
+    def absolute_value(self, el: ET.Element, path: str, where: str) -> float:
+        """The ``value`` of the ``Absolute...`` target at ``path`` below ``el``; refused when
+        the target is another kind."""
+        target = el.find(path)
+        if target is None:
+            raise self.error(f"only an {path.rsplit('/', 1)[1]} is read", where)
+        return self.number(target, "value", where)
+
 
 def _where(*names: str) -> str:
     return "/".join(names)

@@ -232,10 +232,7 @@ def _init(
 def _init_speed(doc: _Doc, speed: ET.Element, entity: _Entity, where: str) -> None:
     """An Init ``SpeedAction``: a step sets the start speed; other dynamics change the speed
     from rest (an entity's speed before its Init actions is 0) from t = 0 on."""
-    target = speed.find("SpeedActionTarget/AbsoluteTargetSpeed")
-    if target is None:
-        raise doc.error("only an AbsoluteTargetSpeed is read", where)
-    goal = doc.number(target, "value", where)
+    goal = doc.absolute_value(speed, "SpeedActionTarget/AbsoluteTargetSpeed", where)
     rate = _rate_mps2(doc, doc.one(speed, "SpeedActionDynamics", where), 0.0, goal, where)
     if rate == _STEP_ACCEL_MPS2:
         entity.speed_mps, entity.init_speed_change = goal, None

@@ -394,17 +394,16 @@ class _Story:
 
     def _speed_event(self, speed: ET.Element, item: _Pending) -> tuple[dict[str, Any], _Running]:
         doc, where = self.doc, item.where
-        goal = self._absolute_value(speed, "SpeedActionTarget/AbsoluteTargetSpeed", where)
+        goal = doc.absolute_value(speed, "SpeedActionTarget/AbsoluteTargetSpeed", where)
         dyn = doc.one(speed, "SpeedActionDynamics", where)
         if _needs_start_speed(doc, dyn, where):
             before: float | None = self._start_speed(item, "a SpeedAction over a time or distance")
         else:
             before = self._start_speed(item, None)
-        step = (
-            doc.text(dyn, "dynamicsShape", where) == "step" or doc.number(dyn, "value", where) == 0
-        )
         if before is None:  # a rate or a step (the simulator finds the sign from the speed)
-            rate = _STEP_ACCEL_MPS2 if step else abs(doc.number(dyn, "value", where))
+            value = abs(doc.number(dyn, "value", where))
+            step = doc.text(dyn, "dynamicsShape", where) == "step" or value == 0.0
+            rate = _STEP_ACCEL_MPS2 if step else value
             sign, end = 1.0, math.inf
         else:
             rate = _rate_mps2(doc, dyn, before, goal, where)
@@ -422,14 +421,6 @@ class _Story:
         }
         instant = rate == _STEP_ACCEL_MPS2
         return event, _Running("speed", item.start, end, where, index, instant)
-
-    def _absolute_value(self, el: ET.Element, path: str, where: str) -> float:
-        """The ``value`` of the ``Absolute...`` target at ``path`` below ``el``; refused when
-        the target is another kind."""
-        target = el.find(path)
-        if target is None:
-            raise self.doc.error(f"only an {path.rsplit('/', 1)[1]} is read", where)
-        return self.doc.number(target, "value", where)
 
     def _lane_change_duration_s(self, dyn: ET.Element, item: _Pending) -> float:
         where = item.where
@@ -476,7 +467,7 @@ class _Story:
 
     def _lane_offset(self, action: ET.Element, entity: _Entity, item: _Pending) -> dict[str, Any]:
         doc, where = self.doc, item.where
-        in_lane = self._absolute_value(action, "LaneOffsetTarget/AbsoluteTargetLaneOffset", where)
+        in_lane = doc.absolute_value(action, "LaneOffsetTarget/AbsoluteTargetLaneOffset", where)
         dyn = doc.one(action, "LaneOffsetActionDynamics", where)
         max_lat_accel = doc.number(dyn, "maxLateralAcc", where, default=1.0)
         # the offset is from the centre of the lane the actor is in now (after lane changes);

@@ -10,9 +10,10 @@ Each column is fired from the sensor pose at its own time (ego moving with const
 and yaw rate), and each return is expressed in the sensor frame at that time: this is the
 motion distortion real sweeps have. The scene's agents move too: each is cast at its
 position at the column's time (constant velocity), rounded to time slabs fine enough that
-no agent is off by more than ``agent_motion_tolerance_m``. Output: a ``PointCloud`` in the LiDAR frame
-with ``intensity`` (0..1), ``ring`` (beam index, 0 = lowest), ``time_offset_ns`` and
-``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged sweeps.
+no agent is off by more than ``agent_motion_tolerance_m``. Output: a ``PointCloud`` in the
+LiDAR frame with ``intensity`` (0..1), ``ring`` (beam index, 0 = lowest), ``time_offset_ns``
+and ``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged
+sweeps.
 """
 
 from __future__ import annotations

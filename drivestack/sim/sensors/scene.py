@@ -4,9 +4,10 @@ Static geometry goes into one open3d ``RaycastingScene`` built once; the agents 
 go into a small second scene rebuilt per frame (open3d scenes cannot remove geometry), and a
 ray's hit is the nearer of the two. Rays may carry a time offset from the agents' time
 (``agent_dt_s`` of :meth:`SensorScene.cast_rays`): the agents are then moved by their velocity
-times that offset (a LiDAR sweep sees a moving car where it is when each column fires). The ground is the plane z = 0 of the world frame, hit
-analytically. Every hit reports a material (for intensity / colour) and an instance id
-(0 = background, agents 1..N in the order given).
+times that offset (a LiDAR sweep sees a moving car where it is when each column fires).
+The ground is the plane z = 0 of the world frame, hit analytically. Every hit reports a
+material (for intensity / colour) and an instance id (0 = background, agents 1..N in the
+order given).
 """
 
 from __future__ import annotations
@@ -259,10 +260,12 @@ class SensorScene:
         t_hit = np.full(n, np.inf, dtype=np.float32)
         prim = np.zeros(n, dtype=np.uint32)
         normals = np.zeros((n, 3), dtype=np.float32)
-        if not np.any(vertex_velocity) or n == 0:
+        if n == 0:
+            return t_hit, prim, normals
+        if not np.any(vertex_velocity):  # nothing moves: one cast of the agents as set
             dt = np.zeros(n)
         # runs of rays sharing a time (a LiDAR's slabs are runs of columns): one cast each
-        starts = np.concatenate([[0], np.flatnonzero(np.diff(dt)) + 1, [n]]) if n else [0, 0]
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(dt)) + 1, [n]])
         scenes: dict[float, Any] = {0.0: self._dynamic}
         for lo, hi in itertools.pairwise(starts):
             at = float(dt[lo])
