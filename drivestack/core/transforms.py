@@ -16,10 +16,10 @@ not a proper rotation (``R^T R = I`` and ``det R = +1`` within 1e-6, one 3x3 tes
 transform), and :meth:`SE3.from_matrix` also a homogeneous last row other than
 ``[0, 0, 0, 1]``; :meth:`SE2.from_matrix` applies the same checks in 2D. Operations on valid
 transforms (compose, inverse, apply) stay valid and are not re-checked. A transform keeps
-copies of the caller's arrays (never freezing or sharing them); only arrays read-only all
-the way down (another transform's) are kept as they are. Raw matrices given to the kernels
-(:func:`~drivestack.kernels.transform_points`) are checked there by
-:func:`check_rigid_matrix`.
+copies of the caller's writeable arrays (never freezing or sharing them); a read-only array
+(another transform's) is kept as it is (:func:`~drivestack.core.arrays.read_only`). Raw
+matrices given to the kernels (:func:`~drivestack.kernels.transform_points`) are checked
+there by :func:`check_rigid_matrix`.
 """
 
 from __future__ import annotations
@@ -490,7 +490,7 @@ class SE2:
         if trans.shape[-1:] != (2,):
             raise ValueError(f"translation must have shape (..., 2), got {trans.shape}")
         shape = _common_batch(
-            ("yaw_rad", np.asarray(yaw), 0),
+            ("yaw_rad", yaw, 0),
             ("translation", trans, 1),
             "yaw_rad (B...,) and translation (B..., 2) (or (2,) for all)",
         )

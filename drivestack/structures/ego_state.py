@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +50,9 @@ class EgoState:
             "steering_rad",
         ):
             value = getattr(self, name)
-            check_number(f"EgoState.{name}", value)
-            object.__setattr__(self, name, float(value))
+            if type(value) is not float or not math.isfinite(value):  # else: stored as it is
+                check_number(f"EgoState.{name}", value)  # raises unless a finite real number
+                object.__setattr__(self, name, float(value))
         object.__setattr__(self, "yaw_rad", float(wrap_angle(self.yaw_rad)))
 
     @property

@@ -34,8 +34,7 @@ class Trajectory:
     def __post_init__(self) -> None:
         check_frame(self.frame, argument="Trajectory.frame")
         t = check_monotonic_ns(self.timestamp_ns, argument="Trajectory.timestamp_ns")  # (N,)
-        t = t.copy()
-        t.setflags(write=False)
+        t = read_only(t, self.timestamp_ns)
         object.__setattr__(self, "timestamp_ns", t)
         n = t.shape[0]
         for name in _FIELDS:

@@ -74,18 +74,14 @@ class AssociationConfig:
     gated: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "second_threshold"):
-            if self.metric.startswith("distance"):
-                hint = f" ({self.metric}: distance thresholds are negative: -2.0 means within 2 m)"
-                check_config_numbers(self, name, hint=hint, at_most=0.0)
-            elif self.metric.startswith("giou"):
-                check_config_numbers(
-                    self, name, hint=f" ({self.metric})", at_least=-1.0, at_most=1.0
-                )
-            else:
-                check_config_numbers(
-                    self, name, hint=f" ({self.metric})", at_least=0.0, at_most=1.0
-                )
+        hint = f" ({self.metric})"
+        bounds: dict[str, float] = {"at_least": 0.0, "at_most": 1.0}  # the IoU metrics
+        if self.metric.startswith("distance"):
+            hint = f" ({self.metric}: distance thresholds are negative: -2.0 means within 2 m)"
+            bounds = {"at_most": 0.0}
+        elif self.metric.startswith("giou"):
+            bounds = {"at_least": -1.0, "at_most": 1.0}
+        check_config_numbers(self, "threshold", "second_threshold", hint=hint, **bounds)
         check_config_numbers(self, "high_score")
 
 
@@ -100,10 +96,10 @@ class LifecycleConfig:
     count step calls, not time: after a gap in the data (a dropped stretch of a log) a track
     survives however long the gap was. ``max_coast_s`` (default ``None``: off) also kills a
     track once more than that many seconds have passed since its last matched detection's
-    timestamp, whatever ``max_age`` says. Output: confirmed tracks matched in this frame, and confirmed tracks
-    coasting for at most ``output_coast_frames`` frames, whose score is the last detection score
-    minus ``coast_score_penalty`` per missed frame. The output score also gains
-    ``hits_score_bonus`` per match, up to ``hits_score_cap`` matches (long tracks are more
+    timestamp, whatever ``max_age`` says. Output: confirmed tracks matched in this frame, and
+    confirmed tracks coasting for at most ``output_coast_frames`` frames, whose score is the
+    last detection score minus ``coast_score_penalty`` per missed frame. The output score also
+    gains ``hits_score_bonus`` per match, up to ``hits_score_cap`` matches (long tracks are more
     likely true, and KITTI's protocol ranks whole tracks by their mean score).
     ``output_detection_box``: a track matched in this frame outputs the detection's box instead
     of the filtered one. ``min_output_score``: a track is output only while the mean score of

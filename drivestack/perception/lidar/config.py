@@ -114,9 +114,13 @@ class GroundConfig:
             self, "sensor_height_m", "max_range_m", "distance_threshold_m", above=0.0
         )
         check_config_numbers(
-            self, "zone_min_range_m", "seed_height_m", "max_flatness_m2", at_least=0.0
+            self,
+            "zone_min_range_m",
+            "seed_height_m",
+            "max_flatness_m2",
+            "min_spread_m",
+            at_least=0.0,
         )
-        check_config_numbers(self, "min_spread_m", at_least=0.0)
         check_config_numbers(self, "max_elevation_m")
         check_config_numbers(self, "min_normal_z", at_least=0.0, at_most=1.0)
         check_config_numbers(self, "num_iterations", "min_points_per_bin", integer=True, at_least=1)
@@ -140,8 +144,6 @@ class GroundConfig:
             raise ValueError(
                 "fit_stride, num_lowest_points, ransac_iterations and ransac_sample_size must be >= 1"
             )
-        if self.min_spread_m < 0:
-            raise ValueError(f"need min_spread_m >= 0, got {self.min_spread_m}")
 
 
 @dataclass(frozen=True)
@@ -233,8 +235,6 @@ class BoxFitConfig:
         check_config_numbers(self, "row_split_max_height_m", above=0.0)
         if not (0 < self.refine_step_deg <= self.yaw_step_deg < 90):
             raise ValueError("need 0 < refine_step_deg <= yaw_step_deg < 90")
-        if self.row_split_length_m < 0:
-            raise ValueError(f"need row_split_length_m >= 0, got {self.row_split_length_m}")
 
 
 @dataclass(frozen=True)
@@ -276,10 +276,6 @@ class ClassPrior:
         check_config_numbers(self, "min_points", integer=True, at_least=0)
         if not 0 < self.choice_weight <= 1:
             raise ValueError(f"need 0 < choice_weight <= 1, got {self.choice_weight}")
-        if min(self.std_lwh_m) <= 0:
-            raise ValueError(f"std_lwh_m must be positive, got {list(self.std_lwh_m)}")
-        if self.end_face_max_depth_m < 0:
-            raise ValueError(f"need end_face_max_depth_m >= 0, got {self.end_face_max_depth_m}")
 
 
 @dataclass(frozen=True)
