@@ -7,6 +7,7 @@ run-time report), point counts, and the ratio baseline / drivestack.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ def run(
     json_path: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    from drivestack.core.provenance import run_provenance
     from drivestack.eval.detection.datasets import labelled_frames
     from drivestack.perception.lidar.baseline import Open3dBaselineDetector
     from drivestack.perception.lidar.detector import build_lidar_detector
@@ -63,6 +65,9 @@ def run(
         "baseline_over_drivestack": float(np.median(base_ms) / np.median(ours_ms)),
         "drivestack_step_median_ms": step_medians,
         "config": str(config),
+        # what eval's metrics.json records of its run: the resolved config and the provenance
+        "detector_config": dataclasses.asdict(detector.cfg),
+        **run_provenance(),
     }
     log(f"{dataset}: {len(frames)} scans, median {result['median_points']:.0f} points")
     log(f"{'drivestack LiDAR stage':<32} {result['drivestack_median_ms']:9.1f} ms  1.00x")

@@ -100,23 +100,11 @@ def _run_perception(args: argparse.Namespace) -> int:
 
     root = dataset_root(args.dataset, args.root)
     config = detector_config(args.dataset, args.config)
-    result = perception.run(
+    perception.run(
         dataset=args.dataset,
         root=root,
         config=config,
         max_frames=args.max_frames,
+        json_path=args.json,
     )
-    if args.json is not None:
-        # what eval's metrics.json records of its run: the resolved config and the provenance
-        import dataclasses
-        import json
-
-        from drivestack.core.provenance import run_provenance
-        from drivestack.perception.lidar.config import load_lidar_detector_config
-
-        result["detector_config"] = dataclasses.asdict(load_lidar_detector_config(config))
-        result.update(run_provenance())
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-        print(f"wrote {args.json}")
     return 0

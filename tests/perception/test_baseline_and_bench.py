@@ -46,3 +46,6 @@ def test_bench_perception_runs_both_detectors_on_kitti(shared_data, tmp_path):
     assert result["frames"] == 2 and result["median_points"] > 90_000
     assert result["drivestack_median_ms"] > 0 and result["open3d_baseline_median_ms"] > 0
     assert {"ground", "cluster", "box_fit"} <= set(result["drivestack_step_median_ms"])
+    # what eval's metrics.json records of its run: the resolved config and the provenance
+    assert result["detector_config"]["ground"]["sensor_height_m"] == 1.73
+    assert {"drivestack_version", "git_commit", "command"} <= set(result)

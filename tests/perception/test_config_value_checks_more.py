@@ -84,25 +84,3 @@ def test_class_prior_values_checked(tmp_path: Path) -> None:
 def test_shipped_configs_load() -> None:
     for path in sorted(KITTI_LIDAR_CONFIG.parent.glob("lidar_*.yaml")):
         load_lidar_detector_config(path)
-
-
-# -- bench perception --json records the resolved config and the run's provenance -----------
-def test_bench_perception_json_records_config_and_provenance(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
-
-    from drivestack.bench import perception
-    from drivestack.cli import main
-
-    def fake_run(**kwargs: Any) -> dict[str, Any]:  # the timed work itself is not under test
-        return {"benchmark": "perception", "config": str(kwargs["config"])}
-
-    monkeypatch.setattr(perception, "run", fake_run)
-    out = tmp_path / "b.json"
-    args = ["bench", "perception", "--root", str(tmp_path), "--config", str(KITTI_LIDAR_CONFIG)]
-    assert main([*args, "--json", str(out)]) == 0
-    result = json.loads(out.read_text())
-    assert result["config"] == str(KITTI_LIDAR_CONFIG)
-    assert result["detector_config"]["ground"]["sensor_height_m"] == 1.73
-    assert {"drivestack_version", "git_commit", "command"} <= set(result)
