@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drivestack.commands._paths import int_at_least
+from drivestack.commands._paths import check_out_dir, int_at_least
 
 PUBLISHED_NAME = "PUBLISHED_RESULTS.md"
 
@@ -103,7 +103,7 @@ def _check_folders(args: argparse.Namespace) -> bool:
     return True
 
 
-def check_out_file(out: Path) -> None:
+def _check_out_file(out: Path) -> None:
     """``--out``: an HTML file to write, checked before any work: not a directory (nor the
     JSON written beside it), its folder one that can be made and written
     (:func:`~drivestack.commands._paths.check_out_dir`).
@@ -111,7 +111,6 @@ def check_out_file(out: Path) -> None:
     Raises:
         DataError: naming ``--out`` (one line, exit status 2).
     """
-    from drivestack.commands._paths import check_out_dir
     from drivestack.core.errors import DataError
 
     if out.is_dir():
@@ -193,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     published, why_not = resolve_published(args.published, shared)
     if not _check_folders(args):
         return 2
-    check_out_file(args.out)
+    _check_out_file(args.out)
     report = build_report(
         args.run_dir,
         args.baseline,

@@ -271,20 +271,21 @@ def kitti_tracking_to_log(
     scans = sorted(scan_dir.glob("*.pcd.xz"))
     if not scans:
         raise DataError("no .pcd.xz scans", path=str(scan_dir))
+    indices = [int(p.name.split(".")[0]) for p in scans]
     if first_frame is not None or last_frame is not None:
-        everything = f"{int(scans[0].name.split('.')[0])}-{int(scans[-1].name.split('.')[0])}"
         lo = 0 if first_frame is None else first_frame
-        hi = last_frame if last_frame is not None else int(scans[-1].name.split(".")[0])
-        scans = [p for p in scans if lo <= int(p.name.split(".")[0]) <= hi]
-        if not scans:
+        hi = indices[-1] if last_frame is None else last_frame
+        wanted = [k for k, index in enumerate(indices) if lo <= index <= hi]
+        if not wanted:
             raise DataError(
-                f"no scans in frames {lo}-{hi} (the sequence has frames {everything})",
+                f"no scans in frames {lo}-{hi} (the sequence has frames "
+                f"{indices[0]}-{indices[-1]})",
                 path=str(scan_dir),
             )
+        scans, indices = [scans[k] for k in wanted], [indices[k] for k in wanted]
     # read (and check) the per-sequence files once, before the log is created; the labels
     # are required here (a frame of a sequence without label_02 would have no labels)
     calib, _, camera_poses = seq.calib, seq.label_rows, seq.camera_poses
-    indices = [int(p.name.split(".")[0]) for p in scans]
     with LogWriter(
         out,
         config={

@@ -137,32 +137,36 @@ class KittiReplayScorer:
             labels.image_size_wh,
         )
 
-    def labelled_region(self, frame: SensorFrame, boxes: Boxes3D) -> np.ndarray | None:
-        """Which of ``boxes`` (ego or LiDAR frame) lie where KITTI labels objects: in front of
-        the camera and inside image_02, as the KITTI protocols keep detections (bool per box);
-        None when the frame has no KITTI labels."""
+    def add(self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None) -> bool:
+        """Add one replayed frame; False (nothing added) when it has no KITTI labels."""
+        return self.add_in_region(frame, detections, tracks) is not None
+
+    def add_in_region(
+        self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None
+    ) -> np.ndarray | None:
+        """:meth:`add`, returning which of ``detections`` (ego or LiDAR frame) lie where KITTI
+        labels objects: in front of the camera and inside image_02, as the KITTI protocols
+        keep detections (bool per box); None (nothing added) when it has no KITTI labels."""
         lf = self._labelled_frame(frame)
         if lf is None:
             return None
-        inside = np.zeros(len(boxes), dtype=bool)
-        inside[_kept_with_index(in_cloud_frame(boxes, frame), lf)[1]] = True
-        return inside
-
-    def add(self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None) -> bool:
-        """Add one replayed frame; False (nothing added) when it has no KITTI labels."""
-        lf = self._labelled_frame(frame)
-        if lf is None:
-            return False
         labels = self.channels.labels[frame.timestamp_ns]
         self._sequence = self._sequence or labels.sequence
         self._gts.append(lf.native)
-        self._dts.append(kitti_detections_from_boxes(in_cloud_frame(detections, frame), lf))
+        # one projection for the rows and the region: the rows kept carry their box's index
+        boxes = in_cloud_frame(detections, frame)
+        kept, idx = _kept_with_index(boxes, lf)
+        self._dts.append(
+            dataclasses.replace(kept, score=np.asarray(boxes.score, dtype=np.float64)[idx])
+        )
         self._label_rows.append(labels.rows)
         self._frames.append(labels.frame_index)
         if tracks is not None:
             self._tracked = True
             self._track_rows.append(kitti_tracking_rows(tracks, lf, labels.frame_index))
-        return True
+        inside = np.zeros(len(detections), dtype=bool)
+        inside[idx] = True
+        return inside
 
     def metrics(self) -> dict[str, Any] | None:
         """``{"frames_scored", "first_frame", "detection", "tracking"}``; None without frames."""

@@ -104,12 +104,14 @@ class DetectionTally:
             )
         if region is not None:
             inside = np.asarray(region, dtype=bool)
-            for cls in detections.label[~inside]:
+            outside, counts = np.unique(detections.label[~inside], return_counts=True)
+            for cls, n in zip(outside, counts, strict=True):
                 name = ObjectClass(int(cls)).name.lower()
-                self.outside_region[name] = self.outside_region.get(name, 0) + 1
+                self.outside_region[name] = self.outside_region.get(name, 0) + int(n)
             detections = detections.select(inside)
         for cls in np.union1d(np.unique(detections.label), np.unique(labels.label)):
-            name = ObjectClass(int(cls)).name.lower()
+            klass = ObjectClass(int(cls))
+            name = klass.name.lower()
             det = detections.select(detections.label == cls)
             gt = labels.select(labels.label == cls)
             matched = np.zeros(len(gt), dtype=bool)
@@ -124,18 +126,13 @@ class DetectionTally:
                         unmatched[i] = False
             tp = len(det) - int(unmatched.sum())
             ignored = 0
-            others = labels.select(
-                np.isin(labels.label, IGNORED_LABELS.get(ObjectClass(int(cls)), ()))
-            )
-            if unmatched.any() and len(others):
-                rest = det.select(unmatched)
-                ignored = int(
-                    (
-                        box_iou_bev(rest.to_array7(), others.to_array7()).max(axis=1)
-                        >= self.iou_threshold
-                    ).sum()
-                )
-                self.on_ignored_labels[name] = self.on_ignored_labels.get(name, 0) + ignored
+            if klass in IGNORED_LABELS and unmatched.any():
+                others = labels.select(np.isin(labels.label, IGNORED_LABELS[klass]))
+                if len(others):
+                    rest = det.select(unmatched)
+                    iou_other = box_iou_bev(rest.to_array7(), others.to_array7())
+                    ignored = int((iou_other.max(axis=1) >= self.iou_threshold).sum())
+                    self.on_ignored_labels[name] = self.on_ignored_labels.get(name, 0) + ignored
             self.true_positives[name] = self.true_positives.get(name, 0) + tp
             self.false_positives[name] = self.false_positives.get(name, 0) + len(det) - tp - ignored
             self.labels[name] = self.labels.get(name, 0) + len(gt)
@@ -253,18 +250,6 @@ def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
             if cloud.frame == labels.frame and mount is not None:
                 return labels.transformed(mount, EGO)
     return None
-
-
-def _labelled_region(kitti: Any, frame: SensorFrame, detections: Boxes3D) -> np.ndarray | None:
-    """Which detections lie where the log's labels cover (a KITTI log: the camera's view);
-    None when the labels cover everything (or the region is not known for this frame)."""
-    if kitti is None:
-        return None
-    try:
-        region: np.ndarray | None = kitti.labelled_region(frame, detections)
-    except (DataError, ValueError):
-        return None  # not KITTI-scored either: that frame's skip entry says why
-    return region
 
 
 def _kitti_scorer(log_path: Path, skipped: list[SkippedFrame]) -> Any:
@@ -449,15 +434,16 @@ def replay(
             last_ns = frame.timestamp_ns
             for stage, ms in out.stage_ms.items():
                 stage_ms.setdefault(stage, []).append(ms)
-            labels = _labels_in(frame, out.detections.frame)
-            if labels is not None:
-                tally.add(out.detections, labels, _labelled_region(kitti, frame, out.detections))
+            region = None  # the detections where the labels cover (a KITTI log: camera view)
             if kitti is not None:
                 try:
-                    kitti.add(frame, out.detections, out.tracks)
+                    region = kitti.add_in_region(frame, out.detections, out.tracks)
                 except (DataError, ValueError) as exc:
                     reason = f"replayed but not KITTI-scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
+            labels = _labels_in(frame, out.detections.frame)
+            if labels is not None:
+                tally.add(out.detections, labels, region)
         if log_io.input_stopped is not None:
             skipped.append(
                 SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")

@@ -115,8 +115,9 @@ def compare_rows(
     mine = {comparable_key(r.key): r for r in rows}
     theirs = {comparable_key(r.key): r for r in baseline}
     shared = sorted(set(mine) & set(theirs))
-    other = [k for k in shared if match_params and mine[k].params != theirs[k].params]
-    common = [k for k in shared if k not in other]
+    other = [k for k in shared if mine[k].params != theirs[k].params] if match_params else []
+    other_set = set(other)
+    common = [k for k in shared if k not in other_set]
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]
     regressions = [c for c in found if c.kind in ("newly_fails", "score_dropped")]
