@@ -110,7 +110,9 @@ def test_corrupt_chunks_of_a_log_are_skipped_and_named(tmp_path, capsys) -> None
     assert main(["replay", str(flipped), "--out", str(out), "--quiet"]) == 1  # not clean
     printed = capsys.readouterr().out
     assert "1 corrupt chunk(s) skipped, their messages lost: byte " in printed
-    assert "ZstdError" in printed and "(0 skipped by the stack)" in printed
+    # the chunk fails to decompress or its CRC check, depending on where the flipped bytes fall
+    assert "ZstdError" in printed or "CRCValidationError" in printed
+    assert "(0 skipped by the stack)" in printed
     summary = json.loads(out.with_suffix(".summary.json").read_text())
     assert 50 < summary["frames_processed"] < 61  # the demo drive has 61 frames
     assert not summary["clean"]
