@@ -40,7 +40,12 @@ the agents and the map is a ``ValueError``. Then
 steering commands at a time the plan covers.
 
 :class:`~drivestack.planning.pdm.IDMPlanner` follows the route centreline behind the agent
-now in its lane: of :class:`~drivestack.planning.pdm.PDMParams` it ignores ``prediction``
+now in its lane (nuPlan's rule): an agent crossing the lane, such as a pedestrian stepping off
+the kerb, is ignored until it is in the lane, and then the ego may well hit it; use
+:class:`~drivestack.planning.pdm.PDMPlanner` where agents cross. Both planners stop rather than
+turn round when the ego faces against the route or is off the drivable area, and refuse a
+route over lanes that are not drivable (sidewalks, crosswalks: ``ValueError`` naming the lane).
+Of :class:`~drivestack.planning.pdm.PDMParams` the IDM planner ignores ``prediction``
 (constant velocity always), the proposal settings and the emergency deceleration (its
 docstring lists them). Settings are frozen dataclasses checked on construction
 (``PDMParams``, the proposals' :class:`~drivestack.planning.idm.ACCParams`,

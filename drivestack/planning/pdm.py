@@ -43,7 +43,7 @@ from scipy.spatial import cKDTree
 from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.proposals import PathAgents, Rollout, agents_on_path, fast_project, rollout
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.planning.scoring import ProposalScores, score_rollouts
+from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
 from drivestack.prediction.forecast import (
     Forecast,
     constant_velocity_forecast,
@@ -246,6 +246,24 @@ class _RolloutPlanner:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
 
+    def _braking(
+        self,
+        start: BicycleState,
+        station_m: float,
+        agents: PathAgents,
+        idm: IDMParams,
+        entry_lookahead_steps: int,
+        hold_run_into_agents: bool = False,
+    ) -> Rollout:
+        """The stopping plan: the centred proposal with its stop 1 m behind the ego (it brakes
+        at once, within ``idm.max_decel_mps2``, and holds the stop)."""
+        p = self.params
+        return rollout(
+            start, self.reference, self._tree, np.zeros(1), np.zeros(1), self._profile, agents,
+            p.n_steps, p.dt_s, self.vehicle, idm, station_m - 1.0, entry_lookahead_steps,
+            start_station_m=station_m, hold_run_into_agents=hold_run_into_agents,
+        )  # fmt: skip
+
     def _forecast(self, obs: Observation) -> Forecast:
         p = self.params
         if p.prediction == "lane_following":
@@ -306,11 +324,7 @@ class PDMPlanner(_RolloutPlanner):
             return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
         braking_idm = self._emergency_idm if emergency else self._comfort_idm
-        braking = rollout(
-            start, path, tree, np.zeros(1), np.zeros(1), profile, agents, n_steps, p.dt_s,
-            self.vehicle, braking_idm, station - 1.0, p.entry_lookahead_steps,
-            start_station_m=station,
-        )  # fmt: skip
+        braking = self._braking(start, station, agents, braking_idm, p.entry_lookahead_steps)
         self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
         return self._trajectory(obs, braking, 0)
 
@@ -378,19 +392,34 @@ def drives_without_progress(result: Rollout, index: int, n_steps: int) -> bool:
 class IDMPlanner(_RolloutPlanner):
     """Baseline: follow the route centreline with IDM behind the agent now in the lane.
 
-    Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``stop_margin_m`` and ``idm``
-    (with ``coolness = 0``: plain IDM); it ignores ``prediction`` (agents always move at
-    constant velocity), ``speed_fractions``, ``lateral_offsets_m``, ``score_horizon_s``,
-    ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither scores nor brakes
-    beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the ego and not behind
-    it is a leader at gap 0: the ego brakes to a stop and does not drive on while it overlaps
-    (the rule PDMPlanner follows too, see the module docstring).
+    Only agents already in the ego's lane count (nuPlan's IDM rule): an agent's lateral
+    offset from the route is frozen at its value now, so an agent crossing the lane (a
+    pedestrian stepping off the kerb, a car crossing at a junction) is ignored until it is in
+    the lane, and then often too late to stop for: the ego may hit it. Use
+    :class:`PDMPlanner` where agents cross.
+
+    It brakes to a stop at ``idm.comfort_decel_mps2`` and holds it (``debug.stop_reason``,
+    ``debug.chosen = -1``) with two of PDMPlanner's own checks (:func:`stop_reason`): when
+    the ego faces against the route (:func:`faces_against_route`: "facing against the
+    route"), and when its plan leaves the drivable area within ``score_horizon_s``
+    (:func:`~drivestack.planning.scoring.stays_on_drivable_area`, e.g. the ego is off the
+    route: "no proposal stays on the drivable area"). It does not turn round nor drive back
+    to the road. It has no curvature speed limit beyond the route's speed profile.
+
+    Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
+    area check), ``stop_margin_m`` and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
+    ``prediction`` (agents always move at constant velocity), ``speed_fractions``,
+    ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither
+    scores nor brakes beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the
+    ego and not behind it is a leader at gap 0: the ego brakes to a stop and does not drive on
+    while it overlaps (the rule PDMPlanner follows too, see the module docstring).
     """
 
     name = "idm"
 
     def _prepare(self) -> None:
         self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
+        self._comfort_idm = IDMParams(max_decel_mps2=self.params.idm.comfort_decel_mps2)
 
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
@@ -409,5 +438,20 @@ class IDMPlanner(_RolloutPlanner):
             n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m, entry_lookahead_steps=0,
             start_station_m=station, hold_run_into_agents=True,
         )  # fmt: skip
-        self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
-        return self._trajectory(obs, result, 0)
+        reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
+        if reason is None:
+            self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
+            return self._trajectory(obs, result, 0)
+        braking = self._braking(start, station, agents, self._comfort_idm, 0, True)
+        self.debug = PlanDebug(np.zeros(1), np.ones(1), None, -1, False, reason)
+        return self._trajectory(obs, braking, 0)
+
+    def _stop_reason(self, result: Rollout, station_m: float, yaw_rad: float) -> str | None:
+        """PDMPlanner's stop for facing against the route, and its stop for leaving the
+        drivable area applied to the one IDM plan, or None."""
+        if faces_against_route(self.reference, station_m, yaw_rad):
+            return "facing against the route"
+        boxes = result.boxes(self.vehicle, self.params.n_score_steps)
+        if not stays_on_drivable_area(boxes, self.road_map)[0]:
+            return "no proposal stays on the drivable area"
+        return None

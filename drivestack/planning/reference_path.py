@@ -62,8 +62,17 @@ class ReferencePath:
     def from_route(
         cls, road_map: RoadMap, lane_ids: list[str], step_m: float = 1.0
     ) -> ReferencePath:
-        """Centreline along ``lane_ids`` with each point's lane speed limit."""
+        """Centreline along ``lane_ids`` with each point's lane speed limit; ``ValueError``
+        naming the lane for a lane that is not drivable (:attr:`Lane.drivable`: a sidewalk,
+        crosswalk, ...), as for a route ``route_centerline`` refuses."""
         line = road_map.route_centerline(lane_ids)
+        for lane_id in lane_ids:
+            lane = road_map.lane(lane_id)
+            if not lane.drivable:
+                raise ValueError(
+                    f"route lane {lane_id!r} is a {lane.lane_type!r} lane, not drivable: plan "
+                    "along drivable lanes (RoadMap.route keeps to them)"
+                )
         xy = resample_polyline(line, step_m)
         best = np.full(len(xy), np.inf)
         limit = np.full(len(xy), road_map.lane(lane_ids[0]).speed_limit_mps)

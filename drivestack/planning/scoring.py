@@ -217,6 +217,15 @@ def comfort_signals_nearest(
     )
 
 
+def stays_on_drivable_area(boxes: np.ndarray, road_map: RoadMap, every: int = 5) -> np.ndarray:
+    """``(P,)`` bool: do the footprints ``boxes (P, K, 7)``, every ``every``-th step from k = 0,
+    keep their corners within ``DRIVABLE_TOLERANCE_M`` of the map's drivable area?"""
+    sub = boxes[:, ::every].reshape(-1, 7)
+    corners = bev_corners(np, sub).reshape(-1, 2)  # = box_corners(sub)[:, :4, :2], unchecked
+    outside = road_map.distance_outside_drivable_m(corners).reshape(boxes.shape[0], -1)
+    return np.max(outside, axis=1) <= DRIVABLE_TOLERANCE_M
+
+
 def score_rollouts(
     rollout: Rollout,
     forecast: Forecast,
@@ -237,10 +246,7 @@ def score_rollouts(
         boxes[:, 1:], speed[:, 1:], forecast.boxes[:, 1:k1], in_contact=contact
     )
     # 2. drivable area (corners every few steps)
-    sub = boxes[:, ::drivable_every].reshape(-1, 7)
-    corners = bev_corners(np, sub).reshape(-1, 2)  # = box_corners(sub)[:, :4, :2], unchecked
-    outside = road_map.distance_outside_drivable_m(corners).reshape(n_prop, -1)
-    drivable = np.max(outside, axis=1) <= DRIVABLE_TOLERANCE_M
+    drivable = stays_on_drivable_area(boxes, road_map, drivable_every)
     # 3. progress along the path, relative to the best proposal
     progress_m = rollout.station_m[:, n_steps] - rollout.station_m[:, 0]
     best = float(np.max(progress_m))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import math
@@ -186,16 +187,6 @@ def extend_by_successors(
     return lanes
 
 
-def _route_to_any(road_map: RoadMap, starts: list[str], goals: tuple[str, ...]) -> list[str] | None:
-    for start in starts:
-        for goal in goals:
-            try:
-                return road_map.route(start, goal)
-            except (LookupError, KeyError):
-                continue
-    return None
-
-
 def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
     try:
         label = ObjectClass.from_name(cfg.type)
@@ -365,11 +356,10 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         route = [start_lane]
         goals = file_scenario.goal_lanelets if isinstance(file_scenario, CommonRoadScenario) else ()
         if goals:  # start on whichever lane under the ego (a fork) leads to a goal lanelet
-            starts = [
-                start_lane,
-                *road_map.lanes_at((ego.x_m[0], ego.y_m[0]), float(ego.yaw_rad[0])),
-            ]
-            route = _route_to_any(road_map, starts, goals) or route
+            with contextlib.suppress(LookupError):  # no goal reachable: follow the start lane
+                route = road_map.route_from(
+                    (float(ego.x_m[0]), float(ego.y_m[0])), float(ego.yaw_rad[0]), goals
+                )
             start_lane = route[0]
         s_start, _ = road_map.lane(start_lane).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
         route = extend_by_successors(road_map, route, float(s_start[0]))

@@ -22,6 +22,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.strtree import STRtree
 
 from drivestack.core.frames import check_frame
+from drivestack.structures._checks import check_number
 
 #: Steepest lane-change blend :meth:`RoadMap.route_centerline` builds (against the target lane):
 #: 3.5 m sideways needs at least 6 m along the lanes.
@@ -30,6 +31,32 @@ MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
 NON_DRIVABLE_TYPES = frozenset(
     {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
 )
+
+
+class LaneChangeRoomError(ValueError):
+    """A lane change of a route that :meth:`RoadMap.route_centerline` cannot build: the lanes
+    leave no room for a blend within ``MAX_LANE_CHANGE_ANGLE_RAD``. ``step`` is the route step
+    ``(from_lane, to_lane)`` into the blend's target lane."""
+
+    def __init__(self, message: str, step: tuple[str, str]) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+def _query_point(point_m: npt.ArrayLike, yaw_rad: float | None) -> np.ndarray:
+    """``point_m`` as a finite ``(2,)`` array; ``ValueError`` naming the argument for another
+    shape or a NaN / infinite coordinate, and for a ``yaw_rad`` that is not finite."""
+    p = np.asarray(point_m, dtype=np.float64)
+    if p.shape != (2,):
+        raise ValueError(
+            f"point_m must be one (x, y) point of shape (2,), got shape {p.shape}"
+            + (" (query one point at a time)" if p.ndim == 2 and p.shape[-1] == 2 else "")
+        )
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"point_m must be finite, got {p.tolist()}")
+    if yaw_rad is not None:
+        check_number("yaw_rad", yaw_rad)
+    return p
 
 
 def _polyline(value: npt.ArrayLike, where: str) -> np.ndarray:
@@ -285,15 +312,20 @@ class RoadMap:
     def nearest_lane(
         self, point_m: npt.ArrayLike, yaw_rad: float | None = None, max_distance_m: float = 50.0
     ) -> str:
-        """Id of the lane whose centreline is closest to ``point_m``.
+        """Id of the lane whose centreline is closest to ``point_m`` ``(2,)`` (a lane whose area
+        covers the point comes first).
 
         With ``yaw_rad``, lanes whose heading at the projection differs by more than 90 degrees
         are skipped (so the ego is never matched to the oncoming lane). Raises ``LookupError``
-        when none lies within ``max_distance_m``.
+        when none lies within ``max_distance_m`` (saying so when lanes that near were skipped
+        only for their heading), ``ValueError`` for a point that is not one finite ``(x, y)``
+        or a yaw that is not finite.
         """
-        p = np.asarray(point_m, dtype=np.float64).reshape(2)
+        p = _query_point(point_m, yaw_rad)
+        check_number("max_distance_m", max_distance_m, at_least=0.0)
         candidates = self._tree.query(shapely.Point(p).buffer(max_distance_m))
         best: tuple[float, int, str] | None = None
+        facing_away = 0
         for i in candidates:
             lane = self.lanes[int(i)]
             station, _ = lane.project(p[None])
@@ -304,19 +336,28 @@ class RoadMap:
                 yaw_rad is not None
                 and abs(math.remainder(float(heading[0]) - yaw_rad, 2 * math.pi)) > math.pi / 2
             ):
+                facing_away += dist <= max_distance_m
                 continue
             inside = 1.0 if lane.polygon.covers(shapely.Point(p)) else 0.0
             key = (dist - 1e3 * inside, int(i), lane.lane_id)  # containing lanes first
             if best is None or key < best:
                 best = key
         if best is None or best[0] > max_distance_m:
+            if facing_away:
+                raise LookupError(
+                    f"no lane heading within 90 deg of yaw_rad {yaw_rad} within "
+                    f"{max_distance_m} m of {p.tolist()} ({facing_away} lanes nearby face the "
+                    "other way)"
+                )
             raise LookupError(f"no lane within {max_distance_m} m of {p.tolist()}")
         return best[2]
 
     def lanes_at(self, point_m: npt.ArrayLike, yaw_rad: float | None = None) -> list[str]:
-        """Ids of the lanes whose area covers ``point_m`` (heading within 90 degrees of
-        ``yaw_rad`` when given), in map order. Overlapping lanes (a fork) all count."""
-        p = np.asarray(point_m, dtype=np.float64).reshape(2)
+        """Ids of the lanes whose area covers ``point_m`` ``(2,)`` (heading within 90 degrees
+        of ``yaw_rad`` when given), in map order. Overlapping lanes (a fork) all count.
+        ``ValueError`` for a point that is not one finite ``(x, y)`` or a yaw that is not
+        finite."""
+        p = _query_point(point_m, yaw_rad)
         point = shapely.Point(p)
         out = []
         for i in sorted(int(i) for i in self._tree.query(point.buffer(10.0))):
@@ -333,23 +374,118 @@ class RoadMap:
             out.append(lane.lane_id)
         return out
 
-    def route(self, start_lane: str, goal_lane: str, lane_change_cost_m: float = 50.0) -> list[str]:
+    def route(
+        self,
+        start_lane: str,
+        goal_lane: str,
+        lane_change_cost_m: float = 50.0,
+        *,
+        drivable_only: bool = True,
+    ) -> list[str]:
         """Cheapest lane sequence from ``start_lane`` to ``goal_lane`` (Dijkstra).
 
         Moving to a successor costs the current lane's length; moving to a left/right
-        neighbour costs ``lane_change_cost_m``. Raises ``LookupError`` when unreachable.
+        neighbour costs ``lane_change_cost_m`` (a finite number >= 0, else ``ValueError``).
+        The route is always one :meth:`route_centerline` (and so the planners) can drive: a
+        lane change whose blend has no room there (:class:`LaneChangeRoomError`) is left out
+        and the search repeated (that step is then left out of the whole search, also where
+        another route would have room for it). With ``drivable_only`` (the default) the route
+        keeps to drivable lanes (:attr:`Lane.drivable`: no sidewalks, crosswalks, ...).
+        Raises ``LookupError`` when no such route exists (naming the lane changes left out),
+        ``KeyError`` for an unknown lane.
         """
-        self.lane(start_lane)
-        self.lane(goal_lane)
-        dist = {start_lane: 0.0}
+        return self._cheapest_route([start_lane], [goal_lane], lane_change_cost_m, drivable_only)
+
+    def route_from(
+        self,
+        point_m: npt.ArrayLike,
+        yaw_rad: float,
+        goal_lanes: Iterable[str],
+        lane_change_cost_m: float = 50.0,
+        *,
+        max_distance_m: float = 50.0,
+        drivable_only: bool = True,
+    ) -> list[str]:
+        """Cheapest route (as :meth:`route`) from a pose to any of ``goal_lanes``.
+
+        The route may start on any lane whose area covers ``point_m`` ``(2,)`` with a heading
+        within 90 degrees of ``yaw_rad`` (:meth:`lanes_at`: at a fork every branch, so the
+        branch that leads to a goal is found); when none covers it, on the nearest such lane
+        within ``max_distance_m`` (:meth:`nearest_lane`). Routes from every start lane to
+        every goal lane compete on cost (ties: the lowest lane id first). Raises
+        ``LookupError`` naming the start lanes and goals tried when none is reachable (or no
+        lane is near), ``ValueError`` for a bad point, yaw or an empty ``goal_lanes``.
+        """
+        if isinstance(goal_lanes, str):
+            raise TypeError(f"goal_lanes must be a list of lane ids, got str {goal_lanes!r}")
+        goals = list(goal_lanes)
+        if not goals:
+            raise ValueError("goal_lanes: needs at least one goal lane")
+        check_number("yaw_rad", yaw_rad)
+        starts = self.lanes_at(point_m, yaw_rad) or [
+            self.nearest_lane(point_m, yaw_rad, max_distance_m)
+        ]
+        return self._cheapest_route(starts, goals, lane_change_cost_m, drivable_only)
+
+    def _cheapest_route(
+        self, starts: list[str], goals: list[str], lane_change_cost_m: float, drivable_only: bool
+    ) -> list[str]:
+        """:meth:`route` from any of ``starts`` to any of ``goals``."""
+        check_number("lane_change_cost_m", lane_change_cost_m, at_least=0.0)
+        for lane_id in (*starts, *goals):
+            self.lane(lane_id)
+        tried = (
+            f"lane {goals[0]!r} is not reachable from lane {starts[0]!r}"
+            if len(starts) == 1 and len(goals) == 1
+            else f"none of goal lanes {goals} is reachable from start lanes {starts}"
+        )
+        if drivable_only:
+            off = [i for i in dict.fromkeys((*starts, *goals)) if not self._by_id[i].drivable]
+            starts = [i for i in starts if self._by_id[i].drivable]
+            goals = [i for i in goals if self._by_id[i].drivable]
+            if not starts or not goals:
+                raise LookupError(
+                    f"{tried}: lanes {off} are not drivable (drivable_only=False routes over "
+                    "non-drivable lanes)"
+                )
+        skipped: list[tuple[str, str]] = []
+        while True:
+            path = self._dijkstra(starts, set(goals), lane_change_cost_m, drivable_only, skipped)
+            if path is None:
+                over = " over drivable lanes" if drivable_only else ""
+                left_out = (
+                    f" (lane changes left out for want of room: {skipped})" if skipped else ""
+                )
+                raise LookupError(tried + over + left_out)
+            try:
+                self.route_centerline(path)
+            except LaneChangeRoomError as exc:
+                skipped.append(exc.step)
+                continue
+            return path
+
+    def _dijkstra(
+        self,
+        starts: list[str],
+        goals: set[str],
+        lane_change_cost_m: float,
+        drivable_only: bool,
+        skipped: list[tuple[str, str]],
+    ) -> list[str] | None:
+        """Cheapest lane sequence from any of ``starts`` to any of ``goals`` without the
+        ``skipped`` steps (None when there is none)."""
+        dist = dict.fromkeys(starts, 0.0)
         prev: dict[str, str] = {}
-        heap: list[tuple[float, str]] = [(0.0, start_lane)]
+        heap: list[tuple[float, str]] = sorted((0.0, s) for s in dist)
         while heap:
             cost, lane_id = heapq.heappop(heap)
-            if lane_id == goal_lane:
-                break
             if cost > dist[lane_id]:
                 continue
+            if lane_id in goals:
+                path = [lane_id]
+                while path[-1] in prev:
+                    path.append(prev[path[-1]])
+                return path[::-1]
             lane = self._by_id[lane_id]
             steps: list[tuple[str, float]] = [(s, lane.length_m) for s in lane.successors]
             steps += [
@@ -358,17 +494,14 @@ class RoadMap:
                 if n is not None
             ]
             for nxt, step_cost in steps:
+                if (drivable_only and not self._by_id[nxt].drivable) or ((lane_id, nxt) in skipped):
+                    continue
                 new = cost + step_cost
                 if new < dist.get(nxt, math.inf):
                     dist[nxt] = new
                     prev[nxt] = lane_id
                     heapq.heappush(heap, (new, nxt))
-        if goal_lane not in dist:
-            raise LookupError(f"lane {goal_lane!r} is not reachable from lane {start_lane!r}")
-        path = [goal_lane]
-        while path[-1] != start_lane:
-            path.append(prev[path[-1]])
-        return path[::-1]
+        return None
 
     def reachable_lanes(self, start_lane: str) -> set[str]:
         """Lanes reachable from ``start_lane`` through successors and neighbours."""
@@ -394,8 +527,9 @@ class RoadMap:
         than that, the blend continues into the route's following lanes (successor steps);
         when the route ends too soon, the current lane is left earlier instead, so the blend
         keeps its length wherever the lanes allow it. A blend steeper than
-        ``MAX_LANE_CHANGE_ANGLE_RAD`` (the lanes are too short) is a ``ValueError`` naming both
-        lanes.
+        ``MAX_LANE_CHANGE_ANGLE_RAD`` (the lanes are too short) is a ``ValueError``
+        (:class:`LaneChangeRoomError`) naming both lanes; :meth:`route` never returns a route
+        with one.
         """
         ids = self.check_route(lane_ids)
         pieces: list[np.ndarray] = []
@@ -442,11 +576,12 @@ class RoadMap:
         join = float(np.clip(s_next + blend_m, 0.0, reach - 1e-3))
         lateral = abs(float(nxt.project(line[-1:])[1][0]))
         if math.atan2(lateral, join - s_next) > MAX_LANE_CHANGE_ANGLE_RAD:
-            raise ValueError(
+            raise LaneChangeRoomError(
                 f"lane change from lane {lane.lane_id!r} to lane {nxt.lane_id!r}: the route leaves "
                 f"{max(join - s_next, 0.0):.1f} m to move {lateral:.1f} m sideways (a blend of "
                 f"{blend_m:.0f} m wanted); continue the route past lane {nxt.lane_id!r} or change "
-                "lanes where the lanes are longer"
+                "lanes where the lanes are longer",
+                (ids[k - 1], ids[k]),
             )
         return line, join, k
 

@@ -29,12 +29,17 @@ class TrackerParams:
     speed_ki: float = 0.1  # 1/s^2 on its integral
     integral_limit_mps: float = 2.0
     preview_s: float = 0.2  # acceleration feed-forward is read this far ahead on the plan
+    # the state may be at most this far from the plan's path (else ValueError: a plan in
+    # another frame, or one made for another place)
+    max_distance_from_plan_m: float = 10.0
 
     def __post_init__(self) -> None:
         """``TypeError`` / ``ValueError`` naming the field unless every value is a finite
-        number, ``min_lookahead_m > 0`` and the others >= 0."""
-        check_number_fields(self, ["min_lookahead_m"], above=0.0)
-        others = [f.name for f in fields(self) if f.name != "min_lookahead_m"]
+        number, ``min_lookahead_m > 0``, ``max_distance_from_plan_m > 0`` and the others
+        >= 0."""
+        positive = ["min_lookahead_m", "max_distance_from_plan_m"]
+        check_number_fields(self, positive, above=0.0)
+        others = [f.name for f in fields(self) if f.name not in positive]
         check_number_fields(self, others, at_least=0.0)
 
 
@@ -116,6 +121,21 @@ def check_plan_covers(plan: Trajectory, time_ns: int) -> None:
         )
 
 
+def distance_to_path_m(path_m: np.ndarray, point_m: np.ndarray) -> float:
+    """Distance from ``point_m (2,)`` to the closest point of the polyline ``path_m (N, 2)``
+    (N >= 1; repeated points allowed)."""
+    a, d = path_m[:-1], np.diff(path_m, axis=0)
+    best = float(np.min(np.hypot(*(path_m - point_m).T)))
+    if len(d):
+        seg2 = np.einsum("sk,sk->s", d, d)
+        moving = seg2 > 0.0
+        t = np.clip(np.einsum("sk,sk->s", point_m - a[moving], d[moving]) / seg2[moving], 0, 1)
+        if len(t):
+            closest = a[moving] + t[:, None] * d[moving]
+            best = min(best, float(np.min(np.hypot(*(closest - point_m).T))))
+    return best
+
+
 class TrajectoryTracker:
     """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle.
 
@@ -132,19 +152,38 @@ class TrajectoryTracker:
         self.params = params or TrackerParams()
         self.vehicle = vehicle or VehicleParams()
         self._integral = 0.0
+        self._last_time_ns: int | None = None
 
     def reset(self) -> None:
         self._integral = 0.0
+        self._last_time_ns = None
 
     def step(
         self, state: BicycleState, plan: Trajectory, time_ns: int, dt_s: float = 0.1
     ) -> tuple[float, float]:
         """``(accel_mps2, steering_rad)`` for the single vehicle ``state`` (batch of 1) to
         follow ``plan``; ``ValueError`` for a batch, a non-finite state, an empty plan, a
-        plan that does not cover ``time_ns`` (:func:`check_plan_covers`) or a ``dt_s`` that
-        is not > 0."""
+        plan that does not cover ``time_ns`` (:func:`check_plan_covers`), a ``dt_s`` that
+        is not > 0, a state more than ``params.max_distance_from_plan_m`` from the plan's
+        path (a plan in another frame or for another place) or a ``time_ns`` earlier than the
+        previous step's (time going backwards; :meth:`reset` starts afresh)."""
         check_tracker_inputs(state, plan, time_ns, dt_s)
         p = self.params
+        if self._last_time_ns is not None and int(time_ns) < self._last_time_ns:
+            raise ValueError(
+                f"time_ns {int(time_ns)} is earlier than the previous step's "
+                f"{self._last_time_ns}: time must not go backwards (reset() the tracker for a "
+                "new run)"
+            )
+        xy = np.array([float(state.x_m[0]), float(state.y_m[0])])
+        off_m = distance_to_path_m(plan.xy_m, xy)
+        if off_m > p.max_distance_from_plan_m:
+            raise ValueError(
+                f"state at {xy.tolist()} is {off_m:.1f} m from the plan's path (more than "
+                f"max_distance_from_plan_m = {p.max_distance_from_plan_m} m): is the plan in "
+                "the state's frame, and made for this vehicle's position?"
+            )
+        self._last_time_ns = int(time_ns)
         plan_t = (plan.timestamp_ns - time_ns).astype(np.float64) * 1e-9
         target_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
         feed_forward = float(np.interp(p.preview_s, plan_t, plan.acceleration_mps2))
