@@ -75,11 +75,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return report_user_errors(lambda: int(args._module.run(args) or 0))
-    except KeyboardInterrupt:
-        if os.environ.get(DEBUG_ENV) == "1":
+    except BaseException as exc:
+        if not is_interrupt(exc) or os.environ.get(DEBUG_ENV) == "1":
             raise
         print(_interrupted_message(args), file=sys.stderr)
         return INTERRUPTED_STATUS
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or an error raised while one was
+    under way (one in its ``__cause__``/``__context__`` chain). A SIGINT that lands inside a
+    numba kernel comes out as ``SystemError: CPUDispatcher(...) returned a result with an
+    exception set`` whose context is the ``KeyboardInterrupt``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def report_user_errors(run: Callable[[], int]) -> int:

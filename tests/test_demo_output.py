@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from drivestack.cli import main
-from drivestack.commands.demo import _class_line
+from drivestack.replay.runner import class_line as _class_line
 
 
 def test_class_line_counts_false_positives():

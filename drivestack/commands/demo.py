@@ -77,30 +77,11 @@ def _replay_lines(summary: dict[str, Any]) -> list[str]:
     """The replay's summary lines with one line per class that has detections or labels
     (classes detected but never labelled too: their detections are all false positives),
     before the closing "wrote ..." line."""
-    from drivestack.replay.runner import summary_lines
+    from drivestack.replay.runner import class_line, summary_lines
 
     by_class = summary.get("detection_vs_labels") or {}
     lines = summary_lines({**summary, "detection_vs_labels": {}})
     class_lines = [
-        _class_line(cls, m) for cls, m in by_class.items() if m["labels"] or m["detections"]
+        class_line(cls, m) for cls, m in by_class.items() if m["labels"] or m["detections"]
     ]
     return lines[:-1] + class_lines + lines[-1:]
-
-
-def _class_line(cls: str, m: dict[str, Any]) -> str:
-    """``  car: recall 0.639, precision 0.696, 17 false positives (61 labels, 56 detections,
-    BEV IoU 0.5)``: the figures of one class of the replay summary."""
-    from drivestack.replay.runner import _not_counted, _ratio
-
-    def ratio(value: float | None) -> str:
-        return _ratio(float("nan") if value is None else value)
-
-    detections = int(m["detections"])
-    precision = m["precision"]
-    true_positives = 0 if precision is None or detections == 0 else round(precision * detections)
-    false_positives = detections - true_positives
-    return (
-        f"  {cls}: recall {ratio(m['recall'])}, precision {ratio(precision)}, "
-        f"{false_positives} false positive{'' if false_positives == 1 else 's'} "
-        f"({m['labels']} labels, {detections} detections, BEV IoU 0.5{_not_counted(cls, m)})"
-    )

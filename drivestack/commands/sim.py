@@ -5,7 +5,7 @@ Examples:
   drivestack sim cut_in.xosc --out runs/cut_in   (OpenSCENARIO: the subset that
       drivestack.sim.openscenario reads, on an OpenDRIVE road network)
   drivestack sim --suite configs/suites/regression.yaml --out runs/regression --planner pdm,idm
-  drivestack sim --suite configs/suites/regression.yaml --sweep ego.speed_kph=20:70 \
+  drivestack sim --suite configs/suites/regression.yaml --sweep ego.speed_kph=20:70 \\
       --variants 30 --executor local --workers 2 --out runs/fleet   (a fleet: see drivestack fleet)
 
 Per run, DIR/<planner>/<folder>/metrics.json (with the scenario config it ran) and

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from drivestack.core.atomic import partial_path, write_text_atomic
+from drivestack.cli import is_interrupt
+from drivestack.core.atomic import partial_path
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
@@ -340,7 +341,9 @@ def replay(
     ``rosbag_config``: how a ROS bag is read; ``announce``: where its guessed topic map is
     described (:func:`open_frames`). The output may not overwrite the input
     (:func:`check_output_path`, ``DataError``); it is written as ``out_path.partial`` and
-    renamed when complete.
+    renamed when the run is complete, its KITTI scores and summary JSON too (the summary
+    renamed just before the log), so that a run stopped or failed before then leaves an
+    older ``out_path`` and its summary as they were.
 
     ``compression``: the output's MCAP chunk compression (``lz4``: fast; ``zstd``: smaller).
     ``io_worker``: where the input is read and the output written beside the stack
@@ -384,6 +387,7 @@ def replay(
             write_kitti_channels(writer, kitti.channels)
         return writer
 
+    summary_path = out_path.with_suffix(".summary.json")
     start = time.perf_counter()
     bar: Any = None
     log_io = LogIO(
@@ -452,45 +456,52 @@ def replay(
         if processed == 0:  # (after close: the ingest report is complete then)
             why = _nothing_replayed(skipped, ingest, stopped=log_io.input_stopped is not None)
             skipped.append(SkippedFrame(-1, str(log_path), why))
+        wall_s = time.perf_counter() - start
+        log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
+        summary: dict[str, Any] = {
+            "input": str(log_path),
+            "output": str(out_path),
+            "git_commit": git_commit(),
+            "stack": stack.config,
+            "frames_processed": processed,
+            # frames the stack refused or the input could not give; the list also holds
+            # whole-input notes (timestamp -1)
+            "frames_skipped": sum(s.timestamp_ns != -1 for s in skipped),
+            # of them, frames the input could not give (a message that does not decode, a stamp
+            # far from its log time, a LiDAR scan lost with a corrupt chunk)
+            "frames_skipped_bad_input": bad_input,
+            "skipped": [vars(s) for s in skipped],
+            "frame_notes": notes,
+            "ingest": ingest,
+            "timing_ms": {stage: _percentiles(values) for stage, values in stage_ms.items()},
+            "wall_s": wall_s,
+            "log_duration_s": log_s,
+            # undefined (null) for a log of one frame: no log time passed
+            "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else float("nan"),
+            "detection_vs_labels": tally.as_dict() or None,
+            "kitti": kitti.metrics() if kitti is not None else None,
+        }
+        # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
+        # asked for: listed, but they do not make the run unclean
+        accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
+        summary["ingest_accepted"] = accepted
+        summary["clean"] = not skipped and _ingest_clean(ingest, accepted)
+        # Both files are complete before either takes its final name, so that nothing raised
+        # before (Ctrl-C during the KITTI scoring, a scorer's error) leaves a new log beside
+        # an old summary or none. The summary is renamed first and the log last: the log's
+        # rename is the run's commit point, so a new RUN.mcap always has its own summary
+        # beside it, and an interrupted run leaves no new RUN.mcap (only the instant between
+        # the two renames could leave a new summary beside the older log).
+        partial_path(summary_path).write_text(strict_dumps(summary, indent=2))
+        os.replace(partial_path(summary_path), summary_path)
         os.replace(partial_path(out_path), out_path)
     except BaseException as exc:
         if bar is not None:
             bar.close()  # the error's line goes below the bar, not onto it
         log_io.abort()
+        partial_path(summary_path).unlink(missing_ok=True)
         _keep_or_drop_partial(out_path, exc)
         raise
-    wall_s = time.perf_counter() - start
-    log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
-    summary: dict[str, Any] = {
-        "input": str(log_path),
-        "output": str(out_path),
-        "git_commit": git_commit(),
-        "stack": stack.config,
-        "frames_processed": processed,
-        # frames the stack refused or the input could not give; the list also holds
-        # whole-input notes (timestamp -1)
-        "frames_skipped": sum(s.timestamp_ns != -1 for s in skipped),
-        # of them, frames the input could not give (a message that does not decode, a stamp
-        # far from its log time, a LiDAR scan lost with a corrupt chunk)
-        "frames_skipped_bad_input": bad_input,
-        "skipped": [vars(s) for s in skipped],
-        "frame_notes": notes,
-        "ingest": ingest,
-        "timing_ms": {stage: _percentiles(values) for stage, values in stage_ms.items()},
-        "wall_s": wall_s,
-        "log_duration_s": log_s,
-        # undefined (null) for a log of one frame: no log time passed
-        "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else float("nan"),
-        "detection_vs_labels": tally.as_dict() or None,
-        "kitti": kitti.metrics() if kitti is not None else None,
-    }
-    # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
-    # asked for: listed, but they do not make the run unclean
-    accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
-    summary["ingest_accepted"] = accepted
-    summary["clean"] = not skipped and _ingest_clean(ingest, accepted)
-    summary_path = out_path.with_suffix(".summary.json")
-    write_text_atomic(summary_path, strict_dumps(summary, indent=2))
     summary["summary_path"] = str(summary_path)
     return summary
 
@@ -515,14 +526,15 @@ def crashed_log_path(out_path: Path) -> Path:
 
 def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     """After a failed replay: a crash leaves the closed, valid log of the frames before it as
-    :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C and a
+    :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C (also an
+    error raised while it was under way: :func:`drivestack.cli.is_interrupt`) and a
     configuration error (``ConfigError``: settings that do not fit the input, found at its
     first scan) leave nothing. Either way an older ``out_path`` and its summary JSON stay as
     they were."""
     partial = partial_path(out_path)
     if not partial.is_file():
         return
-    if isinstance(exc, (KeyboardInterrupt, ConfigError)):
+    if is_interrupt(exc) or isinstance(exc, ConfigError):
         partial.unlink()
         return
     crashed = crashed_log_path(out_path)
@@ -625,6 +637,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
                 f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(m['precision'])} "
                 f"({m['labels']} labels, BEV IoU 0.5{_not_counted(cls, m)})"
             )
+        elif m["detections"]:  # detected, never labelled: every detection a false positive
+            lines.append(class_line(cls, m))
     if never:
         # a labelled class the stack never output (KITTI's Van, Truck, Tram, ...): its recall
         # of 0 says more about the detector's classes than about its quality
@@ -632,6 +646,26 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += _kitti_lines(summary.get("kitti"))
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
+
+
+def class_line(cls: str, m: dict[str, Any]) -> str:
+    """``  car: recall 0.639, precision 0.696, 17 false positives (61 labels, 56 detections,
+    BEV IoU 0.5)``: the figures of one class of :class:`DetectionTally` (its ``as_dict``,
+    undefined figures NaN, or null once read back from the summary JSON). ``drivestack
+    demo`` prints one per class; a replay, one per class detected but never labelled."""
+
+    def ratio(value: float | None) -> str:
+        return _ratio(float("nan") if value is None else value)
+
+    detections = int(m["detections"])
+    precision = m["precision"]
+    true_positives = 0 if precision is None or detections == 0 else round(precision * detections)
+    false_positives = detections - true_positives
+    return (
+        f"  {cls}: recall {ratio(m['recall'])}, precision {ratio(precision)}, "
+        f"{_count(false_positives, 'false positive')} "
+        f"({m['labels']} labels, {detections} detections, BEV IoU 0.5{_not_counted(cls, m)})"
+    )
 
 
 def _not_counted(cls: str, m: dict[str, Any]) -> str:
@@ -692,20 +726,37 @@ def _first_reasons(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _kitti_lines(kitti: dict[str, Any] | None) -> list[str]:
-    """Car figures of the KITTI protocols (the summary JSON has every class and difficulty)."""
+    """Car figures of the KITTI protocols (the summary JSON has every class and difficulty).
+    A figure without Car labels to score (none at moderate difficulty; no labelled Car to
+    track) is ``n/a (no ... Car labels in these frames)``, not a measured 0 or -inf, as
+    ``drivestack eval`` notes it; any other undefined figure is ``n/a``."""
     if not kitti:
         return []
     det = kitti["detection"]
-    lines = [
+    head = (
         f"  KITTI {kitti['sequence']} frames {kitti['first_frame']}-{kitti['last_frame']} "
         f"({kitti['frames_scored']} scored): Car moderate BEV AP40 "
-        f"{det.get('Car_BEV_AP40_moderate_strict', float('nan')):.2f} (IoU 0.7), "
-        f"{det.get('Car_BEV_AP40_moderate_loose', float('nan')):.2f} (IoU 0.5)"
-    ]
+    )
+    if (det.get("labels_per_difficulty") or {}).get("Car", {}).get("moderate", 1) == 0:
+        lines = [head + "n/a (no moderate Car labels in these frames)"]
+    else:
+        lines = [
+            head + f"{_percent(det.get('Car_BEV_AP40_moderate_strict'))} (IoU 0.7), "
+            f"{_percent(det.get('Car_BEV_AP40_moderate_loose'))} (IoU 0.5)"
+        ]
     for key, block in (kitti.get("tracking") or {}).items():
         car = block["classes"]["Car"]
+        if car["clear"]["best"].get("n_gt", 1) == 0:
+            lines.append(f"  KITTI tracking Car ({key}): n/a (no Car labels in these frames)")
+            continue
         lines.append(
-            f"  KITTI tracking Car ({key}): sAMOTA {100 * car['clear']['sAMOTA']:.2f}, "
-            f"MOTA {100 * car['clear']['best']['MOTA']:.2f}, HOTA {100 * car['hota']['HOTA']:.2f}"
+            f"  KITTI tracking Car ({key}): sAMOTA {_percent(car['clear']['sAMOTA'], 100)}, "
+            f"MOTA {_percent(car['clear']['best']['MOTA'], 100)}, "
+            f"HOTA {_percent(car['hota']['HOTA'], 100)}"
         )
     return lines
+
+
+def _percent(value: float | None, scale: float = 1.0) -> str:
+    """``value * scale`` with two decimals; ``n/a`` when undefined (null, NaN, -inf)."""
+    return f"{scale * value:.2f}" if value is not None and np.isfinite(value) else "n/a"
