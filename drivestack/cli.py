@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from drivestack.core.errors import DrivestackError
+from drivestack.core.errors import DrivestackError, is_interrupt
 
 #: Set to 1 to see the traceback of an input error instead of its one-line message.
 DEBUG_ENV = "DRIVESTACK_DEBUG"
@@ -80,21 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(_interrupted_message(args), file=sys.stderr)
         return INTERRUPTED_STATUS
-
-
-def is_interrupt(exc: BaseException) -> bool:
-    """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or an error raised while one was
-    under way (one in its ``__cause__``/``__context__`` chain). A SIGINT that lands inside a
-    numba kernel comes out as ``SystemError: CPUDispatcher(...) returned a result with an
-    exception set`` whose context is the ``KeyboardInterrupt``."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def report_user_errors(run: Callable[[], int]) -> int:

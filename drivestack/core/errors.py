@@ -44,3 +44,18 @@ class ConfigError(DataError):
 class MissingDependencyError(DrivestackError, ImportError):
     """An optional package that this input or feature needs is not installed; the message
     names the package and how to install it."""
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or an error raised while one was
+    under way (one in its ``__cause__``/``__context__`` chain). A SIGINT that lands inside a
+    numba kernel comes out as ``SystemError: CPUDispatcher(...) returned a result with an
+    exception set`` whose context is the ``KeyboardInterrupt``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

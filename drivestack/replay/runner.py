@@ -46,9 +46,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from drivestack.cli import is_interrupt
 from drivestack.core.atomic import partial_path
-from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.errors import ConfigError, DataError, is_interrupt
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
@@ -527,7 +526,7 @@ def crashed_log_path(out_path: Path) -> Path:
 def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:
     """After a failed replay: a crash leaves the closed, valid log of the frames before it as
     :func:`crashed_log_path` for debugging (named in a note on ``exc``); Ctrl-C (also an
-    error raised while it was under way: :func:`drivestack.cli.is_interrupt`) and a
+    error raised while it was under way: :func:`drivestack.core.errors.is_interrupt`) and a
     configuration error (``ConfigError``: settings that do not fit the input, found at its
     first scan) leave nothing. Either way an older ``out_path`` and its summary JSON stay as
     they were."""
