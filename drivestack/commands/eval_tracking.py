@@ -6,8 +6,9 @@ Examples:
       --results ../shared/data/kitti_tracking/reference_outputs/ab3dmot_2020 --out runs/ref
 
 Without --results the tracker (--config) runs on the AB3DMOT PointRCNN detections and writes
-KITTI result files to OUT/data/<Class>/NNNN.txt; with --results, existing result files
-are evaluated, in one of two layouts: <DIR>/<Class>/NNNN.txt (a folder per class of --classes)
+KITTI result files to OUT/data/<Class>/NNNN.txt (with --fusion camera: the fused tracker's;
+the LiDAR-only tracker's go to OUT/data_lidar/<Class>/NNNN.txt); with --results, existing
+result files are evaluated, in one of two layouts: <DIR>/<Class>/NNNN.txt (a folder per class of --classes)
 or <DIR>/NNNN.txt (all classes in one file per sequence). Splits: val (AB3DMOT's 11
 sequences), train (the other 10 training sequences, for tuning), training (all 21).
 Prints a table per IoU threshold (values in percent; HOTA, DetA, AssA and LocA do not depend
@@ -61,13 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classes",
         default="Car,Pedestrian,Cyclist",
-        help="comma-separated classes (default Car,Pedestrian,Cyclist)",
+        help="comma-separated classes, any case, each run once (default Car,Pedestrian,Cyclist)",
     )
     parser.add_argument(
         "--out",
         type=Path,
         required=True,
-        help="output folder (metrics.json, data/<Class>/NNNN.txt)",
+        help="output folder (metrics.json, data/<Class>/NNNN.txt; with --fusion camera the "
+        "fused tracker's files in data/ and the LiDAR-only tracker's in data_lidar/)",
     )
     parser.add_argument(
         "--results",
@@ -83,14 +85,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--iou",
-        default="0.25",
-        help="3D IoU thresholds, comma-separated (default 0.25; AB3DMOT also uses 0.5,0.7)",
+        default=None,
+        help="IoU thresholds of --similarity, comma-separated (default 0.25 for iou_3d, AB3DMOT "
+        "also uses 0.5,0.7; 0.5 for iou_2d). Not with --fusion camera (fixed protocols)",
     )
     parser.add_argument(
         "--similarity",
-        default="iou_3d",
+        default=None,
         choices=["iou_3d", "iou_2d"],
-        help="iou_3d: KITTI 3D MOT (default); iou_2d: image boxes (AB3DMOT's 2D MOT tables, use --iou 0.5)",
+        help="iou_3d: KITTI 3D MOT (default); iou_2d: image boxes (AB3DMOT's 2D MOT tables, "
+        "default --iou 0.5). Not with --fusion camera, which reports both (iou_3d 0.25, "
+        "iou_2d 0.5)",
     )
     parser.add_argument(
         "--detections",
@@ -102,8 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fusion",
         default="none",
         choices=["none", "camera"],
-        help="camera: also run the camera-LiDAR fused tracker (PointRCNN + RRC 2D detections) "
-        "and report 3D and 2D MOT metrics beside the LiDAR-only tracker",
+        help="camera: also run the camera-LiDAR fused tracker (PointRCNN + RRC 2D detections "
+        "ROOT/detections/deepfusionmot_rrc_2d/training/<Class>/NNNN.txt, required for every "
+        "class and sequence: RRC has Car and Pedestrian) and report 3D (IoU 0.25) and 2D "
+        "(IoU 0.5) MOT metrics beside the LiDAR-only tracker; metrics.json holds "
+        "metrics[protocol][lidar|fused][class]",
     )
     parser.add_argument(
         "--fusion-config",
@@ -122,7 +130,7 @@ def _split_seqmap(root: Path, args: argparse.Namespace) -> list[SeqmapEntry]:
     seqmap = read_split_seqmap(root, args.split)
     if args.sequences is None:
         return seqmap
-    wanted = [s.strip() for s in args.sequences.split(",") if s.strip()]
+    wanted = list(dict.fromkeys(s.strip() for s in args.sequences.split(",") if s.strip()))
     names = [e.name for e in seqmap]
     unknown = [s for s in wanted if s not in names]
     if unknown or not wanted:
@@ -135,12 +143,21 @@ def _split_seqmap(root: Path, args: argparse.Namespace) -> list[SeqmapEntry]:
 
 def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str]) -> int:
     from drivestack.config import load_yaml_config
+    from drivestack.eval.tracking.kitti import no_label_notes
     from drivestack.perception.fusion.fused_tracking import FusionConfig
-    from drivestack.perception.fusion.kitti_eval import compare_lidar_and_fused, print_and_serialise
+    from drivestack.perception.fusion.kitti_eval import (
+        RESULT_FOLDERS,
+        check_camera_files,
+        compare_lidar_and_fused,
+        print_and_serialise,
+        rrc_root,
+    )
 
-    # configs read before any sequence is tracked
+    # configs and camera files checked before any sequence is tracked
     tracker_cfg = _tracker_config(args.config, classes)
     fusion_cfg = load_yaml_config(FusionConfig, args.fusion_config)
+    camera_root = rrc_root(args.kitti_root)
+    check_camera_files(camera_root, classes, seqmap)
     try:
         report = compare_lidar_and_fused(
             args.kitti_root,
@@ -149,13 +166,41 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
             tracker_cfg,
             fusion_cfg,
             progress=not args.quiet,
+            detections_folder=args.detections,
+            write_dir=args.out,
         )
     except KeyError as exc:
         raise DataError(f"unknown class or key {exc}", field="--classes") from None
-    result = print_and_serialise(report, args.split, len(seqmap))
-    result.update(run_provenance(), whole_split=args.sequences is None)
+    subset = None if args.sequences is None else [e.name for e in seqmap]
+    result = {
+        **_provenance(args, seqmap, classes),
+        "config_file": str(args.config),
+        "fusion_config_file": str(args.fusion_config),
+        "camera_detections": str(camera_root),
+        "result_folders": dict(RESULT_FOLDERS),
+        **print_and_serialise(report, args.split, len(seqmap), subset=subset),
+    }
+    notes = no_label_notes(dict(report["metrics"]["3d_iou0.25"]["fused"]))
+    for note in notes:
+        print(f"note: {note}")
+    result["notes"] = notes
     _write_metrics(args.out, result)
     return 0
+
+
+def _provenance(
+    args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str]
+) -> dict[str, Any]:
+    """The run's keys of metrics.json in both modes: split, sequences, classes, detections
+    folder, git commit and environment."""
+    return {
+        "split": args.split,
+        "sequences": [e.name for e in seqmap],
+        # False for a --sequences subset: not the protocol's figure (no published anchors)
+        "whole_split": args.sequences is None,
+        "classes": classes,
+        **run_provenance(),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -173,6 +218,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
+    if args.fusion == "camera":
+        for option, value in (("--iou", args.iou), ("--similarity", args.similarity)):
+            if value is not None:
+                raise DataError(
+                    "--fusion camera reports fixed protocols (iou_3d 0.25 and iou_2d 0.5); "
+                    f"leave {option} out",
+                    field=option,
+                )
+    args.similarity = args.similarity or "iou_3d"
+    if args.iou is None:  # the similarity's default threshold
+        args.iou = "0.5" if args.similarity == "iou_2d" else "0.25"
     ious = iou_thresholds(args.iou)
     classes = _classes(args.classes)
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
@@ -185,19 +241,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _classes(text: str) -> list[str]:
-    """``--classes`` as a list; DataError for none or one the protocol does not know (before
-    any work)."""
+    """``--classes`` as a list of canonical names (``pedestrian`` -> ``Pedestrian``, the
+    spelling of the detection and result folders), each once; DataError for none or one the
+    protocol does not know (before any work)."""
     from drivestack.eval.tracking.protocol import class_rule
+    from drivestack.structures.labels import ObjectClass
 
-    classes = [c.strip() for c in text.split(",") if c.strip()]
-    if not classes:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
         raise DataError(f"no class in {text!r}", field="--classes")
-    for cls in classes:
+    for cls in names:
         try:
             class_rule(cls)
         except ValueError as exc:
             raise DataError(str(exc), field="--classes") from None
-    return classes
+    return list(dict.fromkeys(ObjectClass.from_name(c).display_name for c in names))
 
 
 def _tracker_config(path: Path, classes: list[str]) -> TrackerConfig:
@@ -233,20 +291,14 @@ def _run_lidar(
         load_results,
         no_label_notes,
         other_class_notes,
-        table_heading,
         table_notes,
     )
+    from drivestack.perception.fusion.kitti_eval import heading
 
     protocol = KittiMotProtocol.for_similarity(args.similarity)
     gt = load_ground_truth(args.kitti_root / "training" / "label_02", seqmap)
-    report: dict[str, Any] = {
-        "split": args.split,
-        "sequences": [e.name for e in seqmap],
-        # False for a --sequences subset: not the protocol's figure (no published anchors)
-        "whole_split": args.sequences is None,
-        "classes": classes,
-        **run_provenance(),
-    }
+    report: dict[str, Any] = _provenance(args, seqmap, classes)
+    subset = None if args.sequences is None else [e.name for e in seqmap]
     results: dict[str, dict[str, KittiObjects]]
     if args.results is not None:
         check_result_files(args.results, classes, seqmap)
@@ -267,7 +319,7 @@ def _run_lidar(
     metrics_out: dict[str, object] = {}
     for k, iou in enumerate(ious):
         metrics = {cls: per_class[cls][k] for cls in classes}
-        print("\n" + table_heading(args.similarity, iou, args.split, len(seqmap)))
+        print("\n" + heading(args.similarity, iou, args.split, len(seqmap), subset=subset))
         print(format_table(metrics))
         metrics_out[f"iou_{iou:g}"] = {
             "protocol": asdict(KittiMotProtocol.for_similarity(args.similarity, iou)),

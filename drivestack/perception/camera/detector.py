@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from drivestack.config import from_mapping, load_yaml_config
+from drivestack.config.strict import ConfigValueError, check_config_numbers
 from drivestack.core.errors import DataError
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
@@ -54,7 +55,8 @@ class CameraDetectorConfig:
         min_size_px, max_size_px: the network's internal resize (torchvision rule: short side to
             ``min_size_px`` unless the long side would exceed ``max_size_px``); boxes are
             returned in the input image's pixels. 188/621 runs KITTI frames at half size.
-        score_threshold, nms_iou, max_detections: post-processing.
+        score_threshold, nms_iou, max_detections: post-processing (score in [0, 1], NMS IoU in
+            (0, 1], at least one detection kept); classes are unique.
     """
 
     backbone: Literal["resnet18", "mobilenet_v3_large", "mobilenet_v3_small"] = "mobilenet_v3_small"
@@ -69,21 +71,37 @@ class CameraDetectorConfig:
 
     def __post_init__(self) -> None:
         if not self.classes:
-            raise ValueError("classes must not be empty")
-        for name in self.classes:
-            ObjectClass.from_name(name)
-        if self.fpn_channels <= 0 or self.fpn_channels % 32:
-            raise ValueError(
-                f"fpn_channels must be a positive multiple of 32, got {self.fpn_channels}"
+            raise ConfigValueError("classes must not be empty", key="classes")
+        seen: set[int] = set()
+        for i, name in enumerate(self.classes):
+            try:
+                label = int(ObjectClass.from_name(name))
+            except ValueError as exc:
+                raise ConfigValueError(str(exc), key=f"classes[{i}]") from None
+            if label in seen:
+                raise ConfigValueError(
+                    f"class {name!r} given twice (one network label per class)",
+                    key=f"classes[{i}]",
+                )
+            seen.add(label)
+        check_config_numbers(self, "fpn_channels", integer=True, above=0)
+        if self.fpn_channels % 32:
+            raise ConfigValueError(
+                f"fpn_channels must be a positive multiple of 32, got {self.fpn_channels}",
+                key="fpn_channels",
             )
+        check_config_numbers(self, "score_threshold")  # finite
         if not 0.0 <= self.score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
-        if self.head_convs < 0:
-            raise ValueError(f"head_convs must be >= 0, got {self.head_convs}")
-        if not 0 < self.min_size_px <= self.max_size_px:
-            raise ValueError(
-                f"need 0 < min_size_px <= max_size_px, got {self.min_size_px}, {self.max_size_px}"
+            raise ConfigValueError(
+                f"score_threshold must be in [0, 1], got {self.score_threshold}",
+                key="score_threshold",
             )
+        check_config_numbers(self, "nms_iou", above=0.0, at_most=1.0)
+        check_config_numbers(self, "max_detections", "min_size_px", integer=True, at_least=1)
+        check_config_numbers(self, "head_convs", integer=True, at_least=0)
+        check_config_numbers(
+            self, "max_size_px", integer=True, at_least=self.min_size_px, hint=" (min_size_px)"
+        )
 
     @property
     def class_ids(self) -> np.ndarray:

@@ -38,14 +38,18 @@ class DetectionRows:
 
 
 def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
-    """Read a ``frame, x1, y1, x2, y2, score`` file; a missing or empty file gives 0 rows.
+    """Read a ``frame, x1, y1, x2, y2, score`` file; a missing or empty file gives 0 rows
+    (the published RRC folders hold a file per sequence, empty without detections: a caller
+    that must tell "no detections" from "no file" checks the files first, as the fused
+    KITTI evaluation does with
+    :func:`~drivestack.perception.fusion.kitti_eval.check_camera_files`).
 
     Raises:
         DataError: a row with the wrong column count, a non-numeric or non-finite value, a
             negative or fractional frame, or ``x2 < x1`` / ``y2 < y1`` (naming file, line, field).
     """
     p = Path(path)
-    if not p.exists():  # RRC ships no file for sequences without detections
+    if not p.exists():  # no file: no rows (see the docstring)
         z = np.zeros(0)
         return DetectionRows(
             z.astype(np.int64), np.zeros((0, 4)), z, z.astype(np.int64), label, str(p)

@@ -3,7 +3,8 @@
 A 3D box is projected into the image with :func:`drivestack.kernels.project_boxes_to_image`
 (near-plane cut, clipped to the image); its affinity to a 2D detection is the 2D IoU of the
 projected box and the detection (:func:`drivestack.eval.detection.kitti.image_box_overlap`),
-0 for boxes not visible in the image and (class-aware) for different labels. ``1 - IoU`` is
+0 for boxes not visible in the image and (class-aware) for different labels; an UNKNOWN
+2D detection (no label) may match a box of any class. ``1 - IoU`` is
 the cost a tracker minimises; matching reuses :func:`drivestack.tracking.association.match`.
 """
 
@@ -19,6 +20,7 @@ from drivestack.eval.detection.kitti import image_box_overlap
 from drivestack.kernels import project_boxes_to_image
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.labels import ObjectClass
 
 
 def project_to_image(
@@ -54,7 +56,8 @@ def camera_affinity(
     """``(N, M)`` IoU of the projected ``(N, 7)`` boxes with the ``M`` detections.
 
     Zero for a box not visible in the image and, when ``labels (N,)`` is given, for pairs of
-    different class. The tracker's cost is ``1 - camera_affinity``.
+    different class; a detection labelled ``ObjectClass.UNKNOWN`` (a :class:`Detections2D`
+    built without labels) gives no opinion on the class and pairs with a box of any. The tracker's cost is ``1 - camera_affinity``.
     """
     if detections.frame != calibration.frame:
         raise ValueError(
@@ -66,8 +69,9 @@ def camera_affinity(
     xyxy, visible = project_to_image(boxes7, calibration, ego_from_boxes)
     iou = image_box_overlap(xyxy, detections.box_xyxy_px)
     iou[~visible] = 0.0
-    if labels is not None:
-        iou[np.asarray(labels)[:, None] != detections.label[None, :]] = 0.0
+    if labels is not None:  # an UNKNOWN detection (no label given) matches any class
+        other = np.asarray(labels)[:, None] != detections.label[None, :]
+        iou[other & (detections.label[None, :] != int(ObjectClass.UNKNOWN))] = 0.0
     return iou
 
 

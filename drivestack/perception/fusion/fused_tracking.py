@@ -6,11 +6,14 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
 ``camera_source(timestamp_ns)`` callable. Per frame:
 
 1. **Fuse detections.** 3D detections are associated with each camera's 2D detections by
-   projected-box IoU (:func:`associate_with_cameras`, class-aware). A 3D detection with a
+   projected-box IoU (:func:`associate_with_cameras`, class-aware; a 2D detection labelled
+   UNKNOWN, i.e. built without labels, confirms a box of any class). A 3D detection with a
    camera match is *confirmed* (its score gets ``confirmed_score_bonus``); one inside a
    camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
    camera should have seen); 3D detections outside every camera, or of a class the cameras do
-   not detect (``CameraFrame.detected_labels``), are left as they are. The re-scored
+   not detect (``CameraFrame.detected_labels``), are left as they are. A camera whose
+   detections are stamped more than ``max_time_offset_s`` from the 3D detections is left
+   out of the frame (counted in ``FusedTracker.stale_camera_frames``). The re-scored
    detections are ``last_detection_score``: offline whole-track rules read them, so the
    camera's verdict also decides which tracks a result file keeps.
 2. **Track** with the LiDAR tracker on the re-scored detections.
@@ -95,6 +98,12 @@ class FusedOfflineRules:
     min_track_score: float | None = None
     track_scorer: bool = False
 
+    def __post_init__(self) -> None:
+        from drivestack.config.strict import check_config_numbers
+
+        if self.min_track_score is not None:
+            check_config_numbers(self, "min_track_score")
+
 
 @dataclass(frozen=True)
 class FusionConfig:
@@ -123,7 +132,11 @@ class FusionConfig:
         identity_max_box_iou: ... and the IoU of the two tracks' previous image boxes must be
             below this (overlapping boxes cannot tell the two apart).
         identity_max_gap_frames: a track's previous image box counts for this many frames.
-        fused_offline: per class (lower-case name), the offline result-file rules that replace
+        max_time_offset_s: a camera whose 2D detections are stamped further than this from
+            the 3D detections is not used that frame (counted per camera in
+            :attr:`FusedTracker.stale_camera_frames`); ``None`` compares no stamps. The KITTI
+            RRC replay stamps the camera frames with the LiDAR time (offset 0).
+        fused_offline: per class (any case; stored under the lower-case name), the offline result-file rules that replace
             the tracker config's in fused mode (:class:`FusedOfflineRules`): the fused scores
             (bonus and penalty applied) are not the scores a learned track scorer or a
             threshold was fitted on.
@@ -142,13 +155,52 @@ class FusionConfig:
     identity_swap_margin: float = 0.2
     identity_max_box_iou: float = 0.3
     identity_max_gap_frames: int = 3
+    max_time_offset_s: float | None = 0.05
     fused_offline: dict[str, FusedOfflineRules] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from drivestack.config.strict import ConfigValueError, check_config_numbers
         from drivestack.structures.labels import ObjectClass
 
-        for name in self.fused_offline:
-            ObjectClass.from_name(name)  # ValueError naming the known classes
+        check_config_numbers(
+            self, "detection_iou", "track_iou", "identity_max_box_iou", at_least=0.0, at_most=1.0
+        )
+        check_config_numbers(
+            self,
+            "birth_isolation_m",
+            "coast_isolation_m",
+            "identity_swap_radius_m",
+            at_least=0.0,
+        )
+        check_config_numbers(
+            self, "max_camera_only_frames", "identity_max_gap_frames", integer=True, at_least=0
+        )
+        check_config_numbers(
+            self,
+            "confirmed_score_bonus",
+            "unconfirmed_score_penalty",
+            "camera_coast_score_penalty",
+            "identity_swap_margin",
+        )
+        if self.max_time_offset_s is not None:
+            check_config_numbers(self, "max_time_offset_s", at_least=0.0)
+        canonical: dict[str, FusedOfflineRules] = {}
+        given: dict[str, str] = {}
+        for name, rules in self.fused_offline.items():
+            key = f"fused_offline.{name}"
+            try:
+                cls = ObjectClass.from_name(str(name)).name.lower()
+            except ValueError as exc:  # naming the known classes
+                raise ConfigValueError(str(exc), key=key) from None
+            if not isinstance(rules, FusedOfflineRules):
+                raise TypeError(
+                    f"FusionConfig.{key} must be a FusedOfflineRules, got {type(rules).__name__}"
+                )
+            if cls in canonical:
+                raise ConfigValueError(f"class {cls} given twice (also as {given[cls]!r})", key=key)
+            canonical[cls], given[cls] = rules, name
+        # the lower-case name offline_rules() looks up: 'Pedestrian:' applies as 'pedestrian:'
+        object.__setattr__(self, "fused_offline", canonical)
 
     def offline_rules(self, class_cfg: ClassTrackerConfig, cls: str) -> ClassTrackerConfig:
         """``class_cfg`` with class ``cls``'s :attr:`fused_offline` rules in place (unchanged
@@ -209,6 +261,9 @@ class FusedTracker:
         #: (step 1's camera bonus / penalty applied): the per-row detection scores that
         #: offline whole-track rules must see (:mod:`drivestack.tracking.offline`)
         self.last_detection_score = np.zeros(0)
+        #: camera name -> frames its detections were not used: stamped more than
+        #: ``max_time_offset_s`` from the 3D detections (since construction or :meth:`reset`)
+        self.stale_camera_frames: dict[str, int] = {}
 
     @property
     def cfg(self) -> TrackerConfig:
@@ -221,10 +276,11 @@ class FusedTracker:
         self.last_detection_index = np.zeros(0, dtype=np.int64)
         self.last_confirmed = np.zeros(0, dtype=bool)
         self.last_detection_score = np.zeros(0)
+        self.stale_camera_frames = {}
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         f = self.fusion
-        camera = self.camera_source(detections.timestamp_ns)
+        camera = self._camera_frame(detections.timestamp_ns)
         arr = detections.to_array7()
         # 1. fuse detections
         m = associate_with_cameras(
@@ -275,6 +331,39 @@ class FusedTracker:
                 [tracks.time_since_update, extra_tracks.time_since_update]
             ),
         )
+
+    def _camera_frame(self, timestamp_ns: int) -> CameraFrame:
+        """The camera source's frame at ``timestamp_ns``, type-checked, without the cameras
+        whose detections are stamped more than ``max_time_offset_s`` away (counted in
+        :attr:`stale_camera_frames`).
+
+        Raises:
+            TypeError: the source did not return a :class:`CameraFrame` of
+                :class:`Detections2D` (naming the source and the timestamp).
+        """
+        camera = self.camera_source(timestamp_ns)
+        where = f"camera_source {self.camera_source!r} at timestamp_ns {timestamp_ns}"
+        if not isinstance(camera, CameraFrame):
+            raise TypeError(f"{where} returned {type(camera).__name__}, expected a CameraFrame")
+        for name, dets in camera.detections.items():
+            if not isinstance(dets, Detections2D):
+                raise TypeError(
+                    f"{where}: camera {name!r} has {type(dets).__name__}, expected Detections2D"
+                )
+        limit = self.fusion.max_time_offset_s
+        if limit is None:
+            return camera
+        stale = [
+            name
+            for name, dets in camera.detections.items()
+            if abs(int(dets.timestamp_ns) - int(timestamp_ns)) > limit * 1e9
+        ]
+        if not stale:
+            return camera
+        for name in stale:
+            self.stale_camera_frames[name] = self.stale_camera_frames.get(name, 0) + 1
+        kept = {n: d for n, d in camera.detections.items() if n not in stale}
+        return CameraFrame(kept, camera.calibrations, camera.detected_labels)
 
     @staticmethod
     def _visible(arr: np.ndarray, camera: CameraFrame) -> np.ndarray:

@@ -32,8 +32,11 @@ def rrc_camera_source(
     """``timestamp_ns -> CameraFrame`` of RRC detections ``<rrc_root>/<Class>/<sequence>.txt``.
 
     The frames' ``detected_labels`` are the classes with a folder under ``rrc_root`` (RRC ships
-    Car and Pedestrian): a missing sequence file in a class folder means no detections in that
-    sequence, a missing class folder means the camera does not detect that class.
+    Car and Pedestrian): a missing class folder means the camera does not detect that class,
+    and a missing sequence file in a class folder reads as no detections. The published RRC
+    folders hold a file per sequence (empty without detections), so the fused KITTI
+    evaluation requires the folder and the file of every class and sequence it runs
+    (:func:`~drivestack.perception.fusion.kitti_eval.check_camera_files`).
 
     Raises:
         DataError: malformed detection rows or boxes outside the image (at the first call).

@@ -21,6 +21,48 @@ from drivestack.perception.fusion.fused_tracking import FusionConfig
 from drivestack.tracking.config import TrackerConfig
 
 PROTOCOL_NAMES = ("3d_iou0.25", "2d_iou0.5")
+#: the RRC 2D detections under a KITTI tracking root: ``<folder>/<Class>/NNNN.txt``
+RRC_FOLDER = Path("detections") / "deepfusionmot_rrc_2d" / "training"
+#: result-file folders under ``write_dir`` per mode
+RESULT_FOLDERS = {"fused": "data", "lidar": "data_lidar"}
+
+
+def rrc_root(root: Path) -> Path:
+    """The RRC 2D detection folder of the KITTI tracking root ``root``."""
+    return Path(root) / RRC_FOLDER
+
+
+def check_camera_files(camera_root: Path, classes: Sequence[str], seqmap: Sequence[Any]) -> None:
+    """Check before any work that the camera detections hold a folder per class and a file
+    per sequence (an empty file means no detections in that sequence): without them the
+    "fused" figures would be LiDAR-only ones, or the LiDAR boxes penalised for detections
+    that were never there.
+
+    Raises:
+        DataError: naming the missing folder or file (field ``--fusion``).
+    """
+    from drivestack.core.errors import DataError
+
+    for cls in classes:
+        folder = Path(camera_root) / cls
+        if not folder.is_dir():
+            root = Path(camera_root)
+            have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            raise DataError(
+                f"no camera detections for class {cls} (have: {', '.join(have) or 'none'}); "
+                "the fused tracker cannot run without them: leave the class out or run "
+                "without --fusion camera",
+                path=str(folder) + "/",
+                field="--fusion",
+            )
+        for e in seqmap:
+            f = folder / f"{e.name}.txt"
+            if not f.is_file():
+                raise DataError(
+                    "no such file (an empty file means no camera detections in the sequence)",
+                    path=str(f),
+                    field="--fusion",
+                )
 
 
 def compare_lidar_and_fused(
@@ -33,17 +75,28 @@ def compare_lidar_and_fused(
     modes: Sequence[str] = ("lidar", "fused"),
     camera_min_score: float = 0.0,
     progress: bool = True,
+    detections_folder: str | None = None,
+    write_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """``{"metrics": {protocol: {mode: {class: KittiMotMetrics}}}, ...}`` for the sequences."""
+    """``{"metrics": {protocol: {mode: {class: KittiMotMetrics}}}, ...}`` for the sequences.
+
+    ``detections_folder``: the 3D detections' folder under ``root/detections/`` (or an
+    absolute path; default AB3DMOT's PointRCNN). ``write_dir``: write each mode's result files
+    to ``write_dir/<folder>/<Class>/NNNN.txt`` (:data:`RESULT_FOLDERS`: ``data`` for the fused
+    tracker, ``data_lidar`` for the LiDAR-only one). The camera detections of every class and
+    sequence are checked first (:func:`check_camera_files`) when ``modes`` has ``fused``.
+    """
     from tqdm import tqdm
 
     from drivestack.eval.tracking import KittiMotProtocol
     from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
     from drivestack.ingest.kitti_tracking import (
+        AB3DMOT_FOLDER,
         KittiTrackingSequence,
         ab3dmot_detection_file,
         read_ab3dmot_detections,
         read_ego_poses,
+        write_tracking_results,
     )
     from drivestack.perception.fusion.fused_tracking import FusedTracker
     from drivestack.perception.fusion.kitti import rrc_camera_source
@@ -51,6 +104,12 @@ def compare_lidar_and_fused(
     from drivestack.tracking.offline import offline_result_rows, other_class_detections
     from drivestack.tracking.tracker import single_class_tracker
 
+    for mode in modes:
+        if mode not in ("lidar", "fused"):
+            raise ValueError(f"unknown mode {mode!r}; expected lidar or fused")
+    if "fused" in modes:
+        check_camera_files(rrc_root(root), classes, seqmap)
+    folder = AB3DMOT_FOLDER if detections_folder is None else detections_folder
     gt = load_ground_truth(root / "training" / "label_02", seqmap)
     protocols = {
         "3d_iou0.25": KittiMotProtocol.for_similarity("iou_3d", 0.25),
@@ -62,14 +121,12 @@ def compare_lidar_and_fused(
         "metrics": {},
     }
     for mode in modes:
-        if mode not in ("lidar", "fused"):
-            raise ValueError(f"unknown mode {mode!r}; expected lidar or fused")
         for cls in classes:
             class_cfg = tracker_cfg.classes[cls.lower()]
             tracker = single_class_tracker(tracker_cfg, cls)
             results = {}
             for e in tqdm(seqmap, desc=f"{mode} {cls}", disable=not progress):
-                dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name))
+                dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name, folder))
                 seq = KittiTrackingSequence(root, e.name)
                 calib = seq.calib
                 # the pose file is required here (read_ego_poses: DataError naming it when missing)
@@ -79,7 +136,7 @@ def compare_lidar_and_fused(
                 stage: Any = tracker
                 if mode == "fused":
                     source = rrc_camera_source(
-                        root / "detections" / "deepfusionmot_rrc_2d" / "training",
+                        rrc_root(root),
                         e.name,
                         calib,
                         (cls,),
@@ -88,9 +145,13 @@ def compare_lidar_and_fused(
                     stage = FusedTracker(tracker, fusion_cfg, source)
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
                 # the same result-file rules as `drivestack eval tracking` in both modes
-                other = other_class_detections(root, class_cfg, e.name)
+                other = other_class_detections(root, class_cfg, e.name, folder)
                 rules = fusion_cfg.offline_rules(class_cfg, cls) if mode == "fused" else class_cfg
                 results[e.name] = offline_result_rows(run_, rules, other)
+                if write_dir is not None:
+                    write_tracking_results(
+                        write_dir / RESULT_FOLDERS[mode] / cls / f"{e.name}.txt", results[e.name]
+                    )
             for name, protocol in protocols.items():
                 metrics = evaluate_class_thresholds(
                     cls, seqmap, gt, results, protocol, [protocol.min_overlap]
@@ -99,10 +160,35 @@ def compare_lidar_and_fused(
     return report
 
 
-def print_and_serialise(report: dict[str, Any], split: str, n_sequences: int) -> dict[str, Any]:
-    """Print one table per protocol and mode; return the report with metrics as plain dicts."""
+def heading(
+    similarity: str,
+    iou: float,
+    split: str,
+    n_sequences: int,
+    mode: str | None = None,
+    *,
+    subset: Sequence[str] | None = None,
+) -> str:
+    """:func:`~drivestack.eval.tracking.kitti.table_heading`, naming the sequences of a
+    ``--sequences`` subset, not the split's figure (``iou_3d 0.25 (val, 2 sequences), subset
+    0001,0006``)."""
+    from drivestack.eval.tracking.kitti import table_heading
+
+    text = table_heading(similarity, iou, split, n_sequences, mode)
+    return text if subset is None else f"{text}, subset {','.join(subset)}"
+
+
+def print_and_serialise(
+    report: dict[str, Any],
+    split: str,
+    n_sequences: int,
+    *,
+    subset: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Print one table per protocol and mode; return the report with metrics as plain dicts.
+    ``subset``: the sequences of a ``--sequences`` run (named in the headings)."""
     from drivestack.eval.tracking import format_table
-    from drivestack.eval.tracking.kitti import table_heading, table_notes
+    from drivestack.eval.tracking.kitti import table_notes
 
     similarities = []
     for protocol, by_mode in report["metrics"].items():
@@ -111,7 +197,7 @@ def print_and_serialise(report: dict[str, Any], split: str, n_sequences: int) ->
         similarity = f"iou_{dims}"
         similarities.append(similarity)
         for mode, by_class in by_mode.items():
-            print("\n" + table_heading(similarity, float(iou), split, n_sequences, mode))
+            print("\n" + heading(similarity, float(iou), split, n_sequences, mode, subset=subset))
             print(format_table(by_class))
     print()
     for note in table_notes(similarities):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from drivestack.core.frames import EGO, LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.kernels import points_in_frustum, project_points
 from drivestack.structures.camera import CameraCalibration
@@ -37,6 +38,8 @@ def paint_points(
     *,
     ego_from_cloud: SE3 | None = None,
     max_depth_m: float = float("inf"),
+    ego_frame: str | None = None,
+    max_time_offset_s: float = 0.05,
 ) -> PointCloud:
     """``cloud`` with per-point class scores from one camera's ``detections`` added.
 
@@ -45,6 +48,16 @@ def paint_points(
             ``ego_from_cloud``).
         classes: :class:`ObjectClass` ids to paint (one ``score_<name>`` float32 attribute each;
             detections of other classes are ignored).
+        ego_frame: the frame id of the ego frame of ``calibration.camera_from_ego`` (a
+            :class:`CameraCalibration` does not name it); without ``ego_from_cloud`` the cloud
+            must be in it. ``None``: ``"ego"`` or ``"lidar"`` (KITTI calibrations map the
+            LiDAR frame), so a cloud in ``"map"`` or ``"world"`` is refused.
+        max_time_offset_s: the cloud and the detections may be stamped at most this far apart.
+
+    Raises:
+        ValueError: detections not in the calibration's camera frame, a cloud frame other than
+            the ego frame (without ``ego_from_cloud``), or stamps further apart than
+            ``max_time_offset_s``.
 
     Returns:
         A new :class:`PointCloud` (same points) with ``score_<name>`` and ``camera_seen``;
@@ -53,6 +66,20 @@ def paint_points(
     if detections.frame != calibration.frame:
         raise ValueError(
             f"detections are in frame {detections.frame!r} but the calibration is of {calibration.frame!r}"
+        )
+    if ego_from_cloud is None:
+        frames = (EGO, LIDAR) if ego_frame is None else (ego_frame,)
+        if cloud.frame not in frames:
+            raise ValueError(
+                f"the cloud is in frame {cloud.frame!r}, the calibration maps "
+                f"{' or '.join(repr(f) for f in frames)}: pass ego_from_cloud (or ego_frame)"
+            )
+    offset_s = abs(int(cloud.timestamp_ns) - int(detections.timestamp_ns)) / 1e9
+    if not offset_s <= max_time_offset_s:
+        raise ValueError(
+            f"the cloud (timestamp_ns {cloud.timestamp_ns}) and the detections (timestamp_ns "
+            f"{detections.timestamp_ns}) are {offset_s:g} s apart; at most "
+            f"max_time_offset_s={max_time_offset_s:g} s"
         )
     camera_from_cloud = calibration.camera_from_ego
     if ego_from_cloud is not None:
