@@ -5,9 +5,11 @@ argparse types of counts, an IoU, number lists and IoU threshold lists."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from drivestack.core.errors import DataError
@@ -180,3 +182,16 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
         )
         raise DataError(what, path=str(probe), field=option)
     return path
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: Path) -> Iterator[None]:
+    """Delete ``folder`` when the block raises (any error, Ctrl-C too) and the folder did not
+    exist before it: a command that writes its outputs as it goes leaves no partial folder."""
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

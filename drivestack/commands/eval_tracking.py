@@ -29,6 +29,7 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     iou_thresholds,
+    removed_on_failure,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -209,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.cli import USER_ERRORS
 
     try:
-        return _run(args)
+        with removed_on_failure(args.out):  # result files are written as sequences are tracked
+            return _run(args)
     except (ValueError, OSError) as exc:
         if isinstance(exc, USER_ERRORS):
             raise

@@ -140,3 +140,20 @@ def test_results_refuse_inverted_image_boxes(
     assert rc == 2
     err = capsys.readouterr().err
     assert f"{res / '0001.txt'}: line 2: field x2: image box has x2 < x1" in err
+
+
+def test_a_failed_tracking_run_leaves_no_output_folder(shared_data: Path, tmp_path: Path) -> None:
+    """A detection file that fails to parse after an earlier sequence's results were written:
+    exit 2 and no partial OUT/data left (README: a failed run leaves no folder)."""
+    kitti = shared_data / "kitti_tracking"
+    root = tmp_path / "kroot"
+    cars = root / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val"
+    cars.mkdir(parents=True)
+    for name in ("seqmaps", "training"):
+        (root / name).symlink_to(kitti / name)
+    shared_cars = kitti / "detections" / "ab3dmot_pointrcnn" / "pointrcnn_Car_val"
+    (cars / "0001.txt").symlink_to(shared_cars / "0001.txt")
+    (cars / "0006.txt").write_text("10,2,1,2,3\n")  # 5 of 15 columns
+    out = tmp_path / "out"
+    assert _eval(root, out, "--classes", "Car", "--sequences", "0001,0006") == 2
+    assert not out.exists()
