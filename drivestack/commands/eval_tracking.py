@@ -148,17 +148,15 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     from drivestack.perception.fusion.fused_tracking import FusionConfig
     from drivestack.perception.fusion.kitti_eval import (
         RESULT_FOLDERS,
-        check_camera_files,
         compare_lidar_and_fused,
         print_and_serialise,
         rrc_root,
     )
 
-    # configs and camera files checked before any sequence is tracked
+    # configs read before any sequence is tracked (compare_lidar_and_fused checks the camera
+    # files first: check_camera_files)
     tracker_cfg = _tracker_config(args.config, classes)
     fusion_cfg = load_yaml_config(FusionConfig, args.fusion_config)
-    camera_root = rrc_root(args.kitti_root)
-    check_camera_files(camera_root, classes, seqmap)
     try:
         report = compare_lidar_and_fused(
             args.kitti_root,
@@ -177,7 +175,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
         **_provenance(args, seqmap, classes),
         "config_file": str(args.config),
         "fusion_config_file": str(args.fusion_config),
-        "camera_detections": str(camera_root),
+        "camera_detections": str(rrc_root(args.kitti_root)),
         "result_folders": dict(RESULT_FOLDERS),
         **print_and_serialise(report, args.split, len(seqmap), subset=subset),
     }
@@ -192,8 +190,8 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
 def _provenance(
     args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str]
 ) -> dict[str, Any]:
-    """The run's keys of metrics.json in both modes: split, sequences, classes, detections
-    folder, git commit and environment."""
+    """The run's keys of metrics.json in both modes: split, sequences, whole_split, classes
+    and :func:`~drivestack.core.provenance.run_provenance` (version, git commit, command)."""
     return {
         "split": args.split,
         "sequences": [e.name for e in seqmap],

@@ -78,8 +78,8 @@ def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> Ki
         DataError: naming the file, the line number and the field for a malformed line (see
             :func:`~drivestack.ingest.kitti_format.parse_object_rows`; a written ``nan``
             score is an error), a frame that is not a non-negative integer, a track id that
-            is not an integer >= 0 (-1 is allowed for DontCare rows only), and a
-            ``(frame, track_id)`` given on two lines (naming both), an image box with
+            is not an integer >= 0 (-1 is allowed for DontCare rows only), a
+            ``(frame, track_id)`` given on two lines (naming both), and an image box with
             ``x2 < x1`` or ``y2 < y1``.
     """
     p = str(path)

@@ -4,8 +4,8 @@ A 3D box is projected into the image with :func:`drivestack.kernels.project_boxe
 (near-plane cut, clipped to the image); its affinity to a 2D detection is the 2D IoU of the
 projected box and the detection (:func:`drivestack.eval.detection.kitti.image_box_overlap`),
 0 for boxes not visible in the image and (class-aware) for different labels; an UNKNOWN
-2D detection (no label) may match a box of any class. ``1 - IoU`` is
-the cost a tracker minimises; matching reuses :func:`drivestack.tracking.association.match`.
+2D detection (no label) may match a box of any class. ``1 - IoU`` is the cost a tracker
+minimises; matching reuses :func:`drivestack.tracking.association.match`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def camera_affinity(
 
     Zero for a box not visible in the image and, when ``labels (N,)`` is given, for pairs of
     different class; a detection labelled ``ObjectClass.UNKNOWN`` (a :class:`Detections2D`
-    built without labels) gives no opinion on the class and pairs with a box of any. The tracker's cost is ``1 - camera_affinity``.
+    built without labels) gives no opinion on the class and pairs with a box of any. The
+    tracker's cost is ``1 - camera_affinity``.
     """
     if detections.frame != calibration.frame:
         raise ValueError(
@@ -70,8 +71,8 @@ def camera_affinity(
     iou = image_box_overlap(xyxy, detections.box_xyxy_px)
     iou[~visible] = 0.0
     if labels is not None:  # an UNKNOWN detection (no label given) matches any class
-        other = np.asarray(labels)[:, None] != detections.label[None, :]
-        iou[other & (detections.label[None, :] != int(ObjectClass.UNKNOWN))] = 0.0
+        labelled = detections.label != int(ObjectClass.UNKNOWN)  # (M,)
+        iou[(np.asarray(labels)[:, None] != detections.label[None, :]) & labelled[None, :]] = 0.0
     return iou
 
 

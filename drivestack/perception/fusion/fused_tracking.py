@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from drivestack.config.strict import ConfigValueError, check_config_numbers
 from drivestack.core.transforms import SE3
 from drivestack.perception.fusion.association import (
     CameraMatches,
@@ -56,6 +57,7 @@ from drivestack.perception.fusion.identity import continuity_swaps
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
+from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
 from drivestack.tracking.config import (
     ClassTrackerConfig,
@@ -99,8 +101,6 @@ class FusedOfflineRules:
     track_scorer: bool = False
 
     def __post_init__(self) -> None:
-        from drivestack.config.strict import check_config_numbers
-
         if self.min_track_score is not None:
             check_config_numbers(self, "min_track_score")
 
@@ -159,9 +159,6 @@ class FusionConfig:
     fused_offline: dict[str, FusedOfflineRules] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from drivestack.config.strict import ConfigValueError, check_config_numbers
-        from drivestack.structures.labels import ObjectClass
-
         check_config_numbers(
             self, "detection_iou", "track_iou", "identity_max_box_iou", at_least=0.0, at_most=1.0
         )
@@ -342,13 +339,16 @@ class FusedTracker:
                 :class:`Detections2D` (naming the source and the timestamp).
         """
         camera = self.camera_source(timestamp_ns)
-        where = f"camera_source {self.camera_source!r} at timestamp_ns {timestamp_ns}"
         if not isinstance(camera, CameraFrame):
-            raise TypeError(f"{where} returned {type(camera).__name__}, expected a CameraFrame")
+            raise TypeError(
+                f"camera_source {self.camera_source!r} at timestamp_ns {timestamp_ns} returned "
+                f"{type(camera).__name__}, expected a CameraFrame"
+            )
         for name, dets in camera.detections.items():
             if not isinstance(dets, Detections2D):
                 raise TypeError(
-                    f"{where}: camera {name!r} has {type(dets).__name__}, expected Detections2D"
+                    f"camera_source {self.camera_source!r} at timestamp_ns {timestamp_ns}: "
+                    f"camera {name!r} has {type(dets).__name__}, expected Detections2D"
                 )
         limit = self.fusion.max_time_offset_s
         if limit is None:

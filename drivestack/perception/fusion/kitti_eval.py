@@ -43,10 +43,10 @@ def check_camera_files(camera_root: Path, classes: Sequence[str], seqmap: Sequen
     """
     from drivestack.core.errors import DataError
 
+    root = Path(camera_root)
     for cls in classes:
-        folder = Path(camera_root) / cls
+        folder = root / cls
         if not folder.is_dir():
-            root = Path(camera_root)
             have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
             raise DataError(
                 f"no camera detections for class {cls} (have: {', '.join(have) or 'none'}); "
