@@ -214,6 +214,8 @@ class _RolloutPlanner:
         self.reference = ReferencePath.from_route(road_map, self.route_lanes)
         self._tree = cKDTree(self.reference.xy_m)
         self._profile = self.reference.speed_profile()
+        # the braking rollout's IDM at comfortable deceleration (plain IDM's defaults)
+        self._comfort_idm = IDMParams(max_decel_mps2=self.params.idm.comfort_decel_mps2)
         self.debug: PlanDebug | None = None
         self._prepare()
 
@@ -290,9 +292,8 @@ class PDMPlanner(_RolloutPlanner):
 
     def _prepare(self) -> None:
         p = self.params
-        # the braking rollout's IDM (plain IDM's defaults), built once: see ``step``
+        # the emergency braking rollout's IDM (plain IDM's defaults), built once: see ``step``
         self._emergency_idm = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
-        self._comfort_idm = IDMParams(max_decel_mps2=p.idm.comfort_decel_mps2)
 
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
@@ -419,7 +420,6 @@ class IDMPlanner(_RolloutPlanner):
 
     def _prepare(self) -> None:
         self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
-        self._comfort_idm = IDMParams(max_decel_mps2=self.params.idm.comfort_decel_mps2)
 
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
@@ -442,7 +442,10 @@ class IDMPlanner(_RolloutPlanner):
         if reason is None:
             self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
             return self._trajectory(obs, result, 0)
-        braking = self._braking(start, station, agents, self._comfort_idm, 0, True)
+        braking = self._braking(
+            start, station, agents, self._comfort_idm, entry_lookahead_steps=0,
+            hold_run_into_agents=True,
+        )  # fmt: skip
         self.debug = PlanDebug(np.zeros(1), np.ones(1), None, -1, False, reason)
         return self._trajectory(obs, braking, 0)
 

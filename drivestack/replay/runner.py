@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from drivestack.core.atomic import partial_path
+from drivestack.core.atomic import partial_path, write_text_atomic
 from drivestack.core.errors import ConfigError, DataError, is_interrupt
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
@@ -485,20 +485,18 @@ def replay(
         accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
         summary["ingest_accepted"] = accepted
         summary["clean"] = not skipped and _ingest_clean(ingest, accepted)
-        # Both files are complete before either takes its final name, so that nothing raised
-        # before (Ctrl-C during the KITTI scoring, a scorer's error) leaves a new log beside
-        # an old summary or none. The summary is renamed first and the log last: the log's
-        # rename is the run's commit point, so a new RUN.mcap always has its own summary
-        # beside it, and an interrupted run leaves no new RUN.mcap (only the instant between
-        # the two renames could leave a new summary beside the older log).
-        partial_path(summary_path).write_text(strict_dumps(summary, indent=2))
-        os.replace(partial_path(summary_path), summary_path)
+        # Both files are complete (the log closed above) before either takes its final name,
+        # so that nothing raised before (Ctrl-C during the KITTI scoring, a scorer's error)
+        # leaves a new log beside an old summary or none. The summary is renamed first and the
+        # log last: the log's rename is the run's commit point, so a new RUN.mcap always has
+        # its own summary beside it, and an interrupted run leaves no new RUN.mcap (only the
+        # instant between the two renames could leave a new summary beside the older log).
+        write_text_atomic(summary_path, strict_dumps(summary, indent=2))
         os.replace(partial_path(out_path), out_path)
     except BaseException as exc:
         if bar is not None:
             bar.close()  # the error's line goes below the bar, not onto it
         log_io.abort()
-        partial_path(summary_path).unlink(missing_ok=True)
         _keep_or_drop_partial(out_path, exc)
         raise
     summary["summary_path"] = str(summary_path)
@@ -652,16 +650,12 @@ def class_line(cls: str, m: dict[str, Any]) -> str:
     BEV IoU 0.5)``: the figures of one class of :class:`DetectionTally` (its ``as_dict``,
     undefined figures NaN, or null once read back from the summary JSON). ``drivestack
     demo`` prints one per class; a replay, one per class detected but never labelled."""
-
-    def ratio(value: float | None) -> str:
-        return _ratio(float("nan") if value is None else value)
-
     detections = int(m["detections"])
     precision = m["precision"]
     true_positives = 0 if precision is None or detections == 0 else round(precision * detections)
     false_positives = detections - true_positives
     return (
-        f"  {cls}: recall {ratio(m['recall'])}, precision {ratio(precision)}, "
+        f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(precision)}, "
         f"{_count(false_positives, 'false positive')} "
         f"({m['labels']} labels, {detections} detections, BEV IoU 0.5{_not_counted(cls, m)})"
     )
@@ -693,9 +687,10 @@ def _factor(value: float | None) -> str:
     return f"{value:.2f}x" if value is not None and np.isfinite(value) else "n/a"
 
 
-def _ratio(value: float) -> str:
-    """A recall or precision for the console: ``n/a`` when undefined (no labels, no boxes)."""
-    return f"{value:.3f}" if np.isfinite(value) else "n/a"
+def _ratio(value: float | None) -> str:
+    """A recall or precision for the console: ``n/a`` when undefined (no labels, no boxes:
+    NaN, or null once read back from the summary JSON)."""
+    return f"{value:.3f}" if value is not None and np.isfinite(value) else "n/a"
 
 
 def _ingest_skips(summary: dict[str, Any]) -> str:

@@ -421,7 +421,6 @@ class RoadMap:
         goals = list(goal_lanes)
         if not goals:
             raise ValueError("goal_lanes: needs at least one goal lane")
-        check_number("yaw_rad", yaw_rad)
         starts = self.lanes_at(point_m, yaw_rad) or [
             self.nearest_lane(point_m, yaw_rad, max_distance_m)
         ]

@@ -125,15 +125,12 @@ def distance_to_path_m(path_m: np.ndarray, point_m: np.ndarray) -> float:
     """Distance from ``point_m (2,)`` to the closest point of the polyline ``path_m (N, 2)``
     (N >= 1; repeated points allowed)."""
     a, d = path_m[:-1], np.diff(path_m, axis=0)
-    best = float(np.min(np.hypot(*(path_m - point_m).T)))
-    if len(d):
-        seg2 = np.einsum("sk,sk->s", d, d)
-        moving = seg2 > 0.0
-        t = np.clip(np.einsum("sk,sk->s", point_m - a[moving], d[moving]) / seg2[moving], 0, 1)
-        if len(t):
-            closest = a[moving] + t[:, None] * d[moving]
-            best = min(best, float(np.min(np.hypot(*(closest - point_m).T))))
-    return best
+    seg2 = np.einsum("sk,sk->s", d, d)
+    along = np.einsum("sk,sk->s", point_m - a, d)
+    # each segment's closest point (its start for a segment of length 0), and every vertex
+    t = np.clip(np.divide(along, seg2, out=np.zeros_like(seg2), where=seg2 > 0.0), 0.0, 1.0)
+    closest = np.concatenate([a + t[:, None] * d, path_m])
+    return float(np.min(np.hypot(*(closest - point_m).T)))
 
 
 class TrajectoryTracker:
@@ -175,14 +172,17 @@ class TrajectoryTracker:
                 f"{self._last_time_ns}: time must not go backwards (reset() the tracker for a "
                 "new run)"
             )
-        xy = np.array([float(state.x_m[0]), float(state.y_m[0])])
-        off_m = distance_to_path_m(plan.xy_m, xy)
-        if off_m > p.max_distance_from_plan_m:
-            raise ValueError(
-                f"state at {xy.tolist()} is {off_m:.1f} m from the plan's path (more than "
-                f"max_distance_from_plan_m = {p.max_distance_from_plan_m} m): is the plan in "
-                "the state's frame, and made for this vehicle's position?"
-            )
+        x_m, y_m = float(state.x_m[0]), float(state.y_m[0])
+        # the nearest plan point is never nearer than the path: the path's own (costlier)
+        # distance only when that point is beyond the limit
+        if float(np.min(np.hypot(plan.x_m - x_m, plan.y_m - y_m))) > p.max_distance_from_plan_m:
+            off_m = distance_to_path_m(plan.xy_m, np.array([x_m, y_m]))
+            if off_m > p.max_distance_from_plan_m:
+                raise ValueError(
+                    f"state at {[x_m, y_m]} is {off_m:.1f} m from the plan's path (more than "
+                    f"max_distance_from_plan_m = {p.max_distance_from_plan_m} m): is the plan "
+                    "in the state's frame, and made for this vehicle's position?"
+                )
         self._last_time_ns = int(time_ns)
         plan_t = (plan.timestamp_ns - time_ns).astype(np.float64) * 1e-9
         target_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
