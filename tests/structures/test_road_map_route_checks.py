@@ -9,25 +9,15 @@ import numpy as np
 import pytest
 
 from drivestack.structures.road_map import Lane, LaneChangeRoomError, RoadMap
-
-
-def _lane(lane_id: str, x0: float, x1: float, y: float, **links: object) -> Lane:
-    """A lane along +x from ``x0`` to ``x1`` centred on ``y``, 3.5 m wide."""
-    return Lane(
-        lane_id,
-        [[x0, y], [x1, y]],
-        [[x0, y + 1.75], [x1, y + 1.75]],
-        [[x0, y - 1.75], [x1, y - 1.75]],
-        **links,  # type: ignore[arg-type]
-    )
+from tests.structures._helpers import straight_lane
 
 
 def _pair() -> RoadMap:
     """``a`` (y = 0) and ``b`` (y = 3.5), 100 m long, neighbours of each other."""
     return RoadMap(
         (
-            _lane("a", 0.0, 100.0, 0.0, left_neighbor="b"),
-            _lane("b", 0.0, 100.0, 3.5, right_neighbor="a"),
+            straight_lane("a", 0.0, 100.0, 0.0, left_neighbor="b"),
+            straight_lane("b", 0.0, 100.0, 3.5, right_neighbor="a"),
         )
     )
 
@@ -52,14 +42,16 @@ def _short_change_map(with_long_way: bool = True) -> RoadMap:
     left neighbour. With ``with_long_way``, ``t`` (-120..0 m, y = 3.5), ``s``'s left
     neighbour, runs into ``b``."""
     lanes = [
-        _lane(
+        straight_lane(
             "s", -100.0, 0.0, 0.0, successors=("a",), left_neighbor="t" if with_long_way else None
         ),
-        _lane("a", 0.0, 3.0, 0.0, predecessors=("s",), left_neighbor="b"),
-        _lane("b", 0.0, 3.0, 3.5, right_neighbor="a", predecessors=("t",) if with_long_way else ()),
+        straight_lane("a", 0.0, 3.0, 0.0, predecessors=("s",), left_neighbor="b"),
+        straight_lane(
+            "b", 0.0, 3.0, 3.5, right_neighbor="a", predecessors=("t",) if with_long_way else ()
+        ),
     ]
     if with_long_way:
-        lanes.append(_lane("t", -120.0, 0.0, 3.5, successors=("b",), right_neighbor="s"))
+        lanes.append(straight_lane("t", -120.0, 0.0, 3.5, successors=("b",), right_neighbor="s"))
     return RoadMap(tuple(lanes))
 
 
@@ -93,7 +85,7 @@ def _fork() -> RoadMap:
         "g", [[50.0, 20.0], [90.0, 36.0]], [[50.0, 20.0], [90.0, 36.0]] + 1.75 * n,
         [[50.0, 20.0], [90.0, 36.0]] - 1.75 * n, predecessors=("f2",),
     )  # fmt: skip
-    return RoadMap((_lane("f1", 0.0, 50.0, 0.0), f2, g))
+    return RoadMap((straight_lane("f1", 0.0, 50.0, 0.0), f2, g))
 
 
 def test_route_from_a_fork_starts_on_the_branch_that_leads_to_the_goal() -> None:
@@ -112,7 +104,7 @@ def test_route_from_off_every_lane_uses_the_nearest_and_names_what_it_tried() ->
     # (25, -4) lies in no lane; f1's centreline is 4 m away, f2's |10 + 4| / 1.077 = 13 m
     with pytest.raises(LookupError, match="lane 'g' is not reachable from lane 'f1'"):
         m.route_from((25.0, -4.0), 0.0, ["g"])
-    far = RoadMap((*m.lanes, _lane("h", 200.0, 300.0, 0.0)))
+    far = RoadMap((*m.lanes, straight_lane("h", 200.0, 300.0, 0.0)))
     with pytest.raises(
         LookupError,
         match=r"none of goal lanes \['h'\] is reachable from start lanes \['f1', 'f2'\]",
@@ -135,9 +127,9 @@ def _road_with_sidewalk() -> RoadMap:
     """``r1`` (0..50 m) -> sidewalk ``sw`` (50..60 m) -> ``r2`` (60..100 m)."""
     return RoadMap(
         (
-            _lane("r1", 0.0, 50.0, 0.0, successors=("sw",)),
-            _lane("sw", 50.0, 60.0, 0.0, successors=("r2",), lane_type="sidewalk"),
-            _lane("r2", 60.0, 100.0, 0.0),
+            straight_lane("r1", 0.0, 50.0, 0.0, successors=("sw",)),
+            straight_lane("sw", 50.0, 60.0, 0.0, successors=("r2",), lane_type="sidewalk"),
+            straight_lane("r2", 60.0, 100.0, 0.0),
         )
     )
 

@@ -9,6 +9,7 @@ import pytest
 from drivestack.ingest.maps.synthetic import four_way_intersection
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.structures.road_map import Lane, RoadMap
+from tests.structures._helpers import straight_lane
 
 
 @pytest.mark.parametrize(
@@ -51,23 +52,13 @@ def test_int_lane_id_hints_at_strings() -> None:
     assert "strings" not in str(info.value)
 
 
-def _lane(lane_id: str, x0: float, x1: float, y: float, **links: object) -> Lane:
-    return Lane(
-        lane_id,
-        [[x0, y], [x1, y]],
-        [[x0, y + 1.75], [x1, y + 1.75]],
-        [[x0, y - 1.75], [x1, y - 1.75]],
-        **links,  # type: ignore[arg-type]
-    )
-
-
 def _short_neighbour_map() -> RoadMap:
     """``a`` (0-40 m) beside a short ``b`` (0-8.8 m, on the left), ``b`` continues as ``c``."""
     return RoadMap(
         (
-            _lane("a", 0.0, 40.0, 0.0, left_neighbor="b"),
-            _lane("b", 0.0, 8.8, 3.5, right_neighbor="a", successors=("c",)),
-            _lane("c", 8.8, 100.0, 3.5, predecessors=("b",)),
+            straight_lane("a", 0.0, 40.0, 0.0, left_neighbor="b"),
+            straight_lane("b", 0.0, 8.8, 3.5, right_neighbor="a", successors=("c",)),
+            straight_lane("c", 8.8, 100.0, 3.5, predecessors=("b",)),
         )
     )
 
@@ -85,8 +76,8 @@ def test_lane_change_without_room_is_a_clear_error() -> None:
     m = _short_neighbour_map()
     short = RoadMap(
         (
-            _lane("a", 0.0, 3.0, 0.0, left_neighbor="b"),
-            _lane("b", 0.0, 3.0, 3.5, right_neighbor="a"),
+            straight_lane("a", 0.0, 3.0, 0.0, left_neighbor="b"),
+            straight_lane("b", 0.0, 3.0, 3.5, right_neighbor="a"),
         )
     )
     with pytest.raises(ValueError, match="lane change from lane 'a' to lane 'b'"):
