@@ -70,6 +70,7 @@ from tqdm import tqdm
 
 from drivestack.commands._paths import default_shared_data
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import strict_dumps
 
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
@@ -226,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         entry.update(provenance)
         if planner in perception_metrics:
             entry["perception_metrics"] = perception_metrics[planner].result()
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=json_default))
+    write_text_atomic(out / "summary.json", strict_dumps(summary, indent=2))
     table = _table(rows, summary)
     write_text_atomic(out / "summary.md", table + "\n")
     print(table)
@@ -443,7 +444,7 @@ def _crashed_run(variant: Variant, exc: Exception, folder: Path) -> dict[str, An
 
     record = {**variant_record(variant), **crashed_fields(exc)}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / ERROR_NAME).write_text(json.dumps(record, indent=2, default=json_default))
+    (folder / ERROR_NAME).write_text(strict_dumps(record, indent=2))
     return record
 
 
@@ -469,17 +470,6 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
     return export_kitti_object(frames, root, start_index=start_index)
 
 
-def json_default(value: object) -> object:
-    """``json.dumps(default=...)`` for run records: NumPy scalars and arrays as plain values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, float):
-        return None
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
     """Per planner: the runs scored (``scenarios``) and their figures; of all its runs, how
     many ``passed`` (met the pass criteria), ``failed`` (ran, did not pass; then also
@@ -498,7 +488,7 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             "passed": len(mine) - len(failed),
             "failed": len(failed),
             "crashed": len(crashed),
-            "collisions": sum(not r["ncap"]["avoided"] for r in mine),
+            "collisions": sum(r["ncap"]["avoided"] is False for r in mine),  # null: not evaluated
             "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
             "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
             "realtime_factor_median": _median(mine, "realtime_factor"),

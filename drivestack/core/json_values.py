@@ -31,6 +31,6 @@ def finite_json(value: Any) -> Any:
     return value
 
 
-def strict_dumps(value: Any, indent: int = 1) -> str:
+def strict_dumps(value: Any, indent: int | None = 1) -> str:
     """``value`` (:func:`finite_json`) as JSON text that strict parsers accept."""
     return json.dumps(finite_json(value), indent=indent, allow_nan=False)

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from drivestack.commands.sim import json_default
 from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.json_values import strict_dumps
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import (
@@ -255,7 +255,7 @@ def run_fleet(
                 if isinstance(outcome, BaseException):  # the task itself or its worker failed
                     outcome = {**variant_record(task.variant), **crashed_fields(outcome)}
                 crashed += is_crashed(outcome)
-                sink.write(json.dumps(outcome, default=json_default) + "\n")
+                sink.write(strict_dumps(outcome, indent=None) + "\n")
                 sink.flush()
                 done[outcome["variant"]] = outcome
                 bar.set_postfix(done=bar.n + 1, crashed=crashed, refresh=False)
@@ -273,9 +273,7 @@ def run_fleet(
                 close()
     wall = time.perf_counter() - start
     wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
-    (out_dir / SUMMARY_NAME).write_text(
-        json.dumps(fleet_summary(wanted), indent=2, default=json_default)
-    )
+    (out_dir / SUMMARY_NAME).write_text(strict_dumps(fleet_summary(wanted), indent=2))
     return FleetResult(
         len(variants), len(tasks), crashed, len(variants) - len(tasks), wall, tuple(wanted)
     )

@@ -8,7 +8,6 @@ scenario: the error is part of the record.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import time
 import traceback
@@ -40,13 +39,14 @@ class VariantTask:
 def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None:
     """A finished run's ``history.npz``, then its ``metrics.json`` (``record``) last, each
     written whole: a run is done when its ``metrics.json`` exists (``drivestack sim`` and
-    the fleet workers both write runs this way)."""
-    from drivestack.commands.sim import json_default
+    the fleet workers both write runs this way). ``metrics.json`` is strict JSON: NumPy values
+    as plain ones, NaN and infinities as ``null`` (:func:`~drivestack.core.json_values.strict_dumps`)."""
     from drivestack.core.atomic import save_npz_atomic, write_text_atomic
+    from drivestack.core.json_values import strict_dumps
 
     folder.mkdir(parents=True, exist_ok=True)
     save_npz_atomic(folder / "history.npz", result.history.arrays())
-    write_text_atomic(folder / "metrics.json", json.dumps(record, indent=2, default=json_default))
+    write_text_atomic(folder / "metrics.json", strict_dumps(record, indent=2))
 
 
 def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
@@ -153,7 +153,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             score=metrics["score"],
             passed=bool(result.passed),
             failures=list(result.failures),
-            collision=not result.ncap.avoided,
+            collision=result.ncap.avoided is False,  # None: run cut short, not evaluated
             min_ttc_s=result.ncap.min_ttc_s,  # None: no projected hit within ttc_horizon_s
             ttc_horizon_s=result.ncap.ttc_horizon_s,
             impact_speed_kph=result.ncap.impact_speed_kph,

@@ -441,7 +441,7 @@ def _scenario_figures(
     with contextlib.suppress(OSError, ValueError, AttributeError):  # reported in the table
         config = json.loads((folder / "metrics.json").read_text()).get("config")
     road_map = maps.road_map(config)
-    ttc = min_time_to_collision_s(history)
+    ttc = min_time_to_collision_s(history, road_map=road_map)  # as the run's metrics
     bev, signals = canvases or (plots.BevFigure(), plots.SignalsFigure())
     figures = {
         "bev": plots.to_data_uri(bev.draw(history, road_map, key)),

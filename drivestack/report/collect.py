@@ -150,8 +150,8 @@ def _row_from_metrics(
             raise ValueError("field score/passed: missing")
         score = _number(data["score"], "score")
         avoided = ncap.get("avoided")
-        if not isinstance(avoided, bool):
-            raise ValueError("field ncap.avoided: expected true/false")
+        if avoided is not None and not isinstance(avoided, bool):  # null: run cut short
+            raise ValueError("field ncap.avoided: expected true/false/null")
         fleet = data.get("fleet") or {}
         config = data.get("config") if isinstance(data.get("config"), dict) else None
         return (
@@ -161,7 +161,7 @@ def _row_from_metrics(
                 str(data.get("planner", planner)),
                 "pass" if data["passed"] else "fail",
                 score=score,
-                collision=not avoided,
+                collision=avoided is False,
                 min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s"),
                 impact_speed_kph=_number(ncap.get("impact_speed_kph"), "ncap.impact_speed_kph"),
                 failures=tuple(str(f) for f in data.get("failures", [])),

@@ -39,6 +39,8 @@ class ScenarioResult:
     sim_wall_s: float
     sim_duration_s: float
     history: SimHistory
+    # criteria a cut-short run could not judge (not failed, not met): see check_pass
+    not_evaluated: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +49,8 @@ class ScenarioResult:
             "score": score_percent(self.nuplan),
             "passed": self.passed,
             "failures": list(self.failures),
+            # added field: criteria not judged (run cut short by max_steps without a contact)
+            "not_evaluated": list(self.not_evaluated),
             "nuplan": self.nuplan.as_dict(),
             "ncap": self.ncap.as_dict(),
             # added fields (older records lack them): the contact that matters, in words
@@ -69,16 +73,19 @@ def score_percent(nuplan: NuPlanMetrics) -> float:
     return 100.0 * nuplan.score
 
 
-def collision_label(avoided: bool, events: tuple[CollisionEvent, ...]) -> str:
+def collision_label(avoided: bool | None, events: tuple[CollisionEvent, ...]) -> str:
     """A run's collision in words, for the summary table: ``no``, or ``yes (KIND, at fault)`` /
     ``yes (KIND, not at fault)`` for the contact that decides the pass (the first at-fault one,
-    else the first), with ``+N more`` when there were several; ``yes`` if none was classified.
+    else the first), with ``+N more`` when there were several; ``yes`` if none was classified;
+    ``not evaluated`` when the run was cut short without a contact (``avoided`` None).
 
     >>> collision_label(False, (CollisionEvent(12, "a1", "active_rear", False, 3.0, 2.0),))
     'yes (active_rear, not at fault)'
     """
     if avoided and not events:
         return "no"
+    if avoided is None and not events:
+        return "not evaluated"
     if not events:
         return "yes"
     first = next((e for e in events if e.at_fault), events[0])
@@ -88,9 +95,17 @@ def collision_label(avoided: bool, events: tuple[CollisionEvent, ...]) -> str:
 
 
 def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) -> tuple[str, ...]:
-    """The failed criteria, as readable lines (empty: passed)."""
+    """The failed criteria, as readable lines (empty: passed).
+
+    A run cut short before the scenario's end (``max_steps``, ``--max-steps``) without a
+    contact has ``ncap.avoided`` and ``ncap.speed_reduction_kph`` None: its ``no_collision``
+    and ``min_speed_reduction_kph`` criteria are neither met nor failed but *not evaluated*
+    (:func:`not_evaluated_criteria` lists them; the result records them under
+    ``not_evaluated``), so ``passed`` then speaks only for the criteria that were judged. A
+    contact within the short run is judged as usual.
+    """
     fails = []
-    if criteria.no_collision and not ncap.avoided:
+    if criteria.no_collision and ncap.avoided is False:
         fails.append(f"collision at {ncap.impact_speed_kph:.1f} km/h")
     at_fault = [c for c in nuplan.collisions if c.at_fault]
     if criteria.no_at_fault_collision and at_fault:
@@ -108,6 +123,7 @@ def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) 
         )
     if (
         criteria.min_speed_reduction_kph is not None
+        and ncap.speed_reduction_kph is not None
         and ncap.speed_reduction_kph < criteria.min_speed_reduction_kph
     ):
         fails.append(
@@ -116,6 +132,20 @@ def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) 
     if criteria.min_progress_m is not None and nuplan.progress_m < criteria.min_progress_m:
         fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
     return tuple(fails)
+
+
+def not_evaluated_criteria(criteria: PassCriteria, ncap: NcapResult) -> tuple[str, ...]:
+    """The criteria of ``criteria`` that a cut-short run could not judge, as readable lines
+    (``"no_collision not evaluated: run cut at 1 of 40 steps"``); empty for a full run."""
+    if ncap.avoided is not None:
+        return ()
+    why = ncap.not_evaluated or "not evaluated"
+    out = []
+    if criteria.no_collision:
+        out.append(f"no_collision {why}")
+    if criteria.min_speed_reduction_kph is not None:
+        out.append(f"min_speed_reduction_kph {why}")
+    return tuple(out)
 
 
 def run_scenario(
@@ -137,6 +167,11 @@ def run_scenario(
 
     ``result.planner`` is the planner's ``name``. An unknown name is a ``ValueError``; an
     object without the interface a ``TypeError`` naming what it lacks.
+
+    ``max_steps`` below the scenario's steps cuts the run short: without a contact, whether it
+    would have been avoided is unknown, so ``ncap.avoided`` / ``speed_reduction_kph`` are None
+    and the ``no_collision`` / ``min_speed_reduction_kph`` criteria are "not evaluated" (neither
+    met nor failed; ``result.not_evaluated``, :func:`check_pass`).
     """
     import time
 
@@ -151,7 +186,7 @@ def run_scenario(
     wall = time.perf_counter() - start
     expert = built.expert_progress_m * n_steps / max(built.n_steps, 1)
     nuplan = nuplan_score(history, built.road_map, built.reference, expert)
-    ncap = ncap_result(history, nuplan.min_ttc_s)
+    ncap = ncap_result(history, nuplan.min_ttc_s, scenario_steps=built.n_steps)
     fails = check_pass(built.config.pass_criteria, nuplan, ncap)
     return ScenarioResult(
         built.config.name,
@@ -164,6 +199,7 @@ def run_scenario(
         wall,
         n_steps * built.world.dt_s,
         history,
+        not_evaluated_criteria(built.config.pass_criteria, ncap),
     )
 
 

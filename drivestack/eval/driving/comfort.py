@@ -5,6 +5,11 @@ Thresholds are nuPlan's (``ego_is_comfortable`` config): longitudinal accelerati
 |yaw acceleration| <= 1.93 rad/s^2, |longitudinal jerk| <= 4.13 m/s^3, |jerk magnitude|
 <= 8.37 m/s^3. Derivatives use a Savitzky-Golay filter (quadratic, ``window`` samples), as
 nuPlan's ``approximate_derivatives`` does, along the last axis (so proposals batch).
+
+Two sets of signals: :func:`nuplan_comfort_signals` is the closed-loop metric (nuPlan's
+smoothing, below); :func:`comfort_signals` is the cheaper set the planner's proposal scorer
+mirrors (raw acceleration, jerk as the 15-sample derivative of it, jerk magnitude as the
+hypot of the longitudinal and lateral jerks).
 """
 
 from __future__ import annotations
@@ -67,6 +72,62 @@ def comfort_signals(
         derivative(yaw_rate, dt_s, mode=mode),
         lon_jerk,
         np.hypot(lon_jerk, lat_jerk),
+    )
+
+
+# nuplan-devkit nuplan/planning/metrics/utils/state_extractors.py
+NUPLAN_ACCEL_WINDOW = 8  # extract_ego_acceleration: savgol_filter(poly 2, window min(8, T))
+NUPLAN_JERK_WINDOW = 15  # extract_ego_jerk: approximate_derivatives(poly 2, window min(15, T))
+NUPLAN_DECIMALS = 8  # both round to 8 decimals
+
+
+def nuplan_smoothed_acceleration(accel_mps2: np.ndarray) -> np.ndarray:
+    """nuPlan's ``extract_ego_acceleration``: ``savgol_filter(a, polyorder=2,
+    window_length=min(8, T))`` (scipy defaults: ``deriv=0``, ``mode="interp"``, an even window
+    allowed), rounded to 8 decimals, along the last axis; unfiltered when ``T < 3`` (nuPlan
+    raises there)."""
+    n = accel_mps2.shape[-1]
+    w = min(NUPLAN_ACCEL_WINDOW, n)
+    if w < 3:
+        return np.round(np.asarray(accel_mps2, dtype=np.float64), NUPLAN_DECIMALS)
+    smooth = savgol_filter(accel_mps2, window_length=w, polyorder=2, axis=-1)
+    return np.round(smooth, NUPLAN_DECIMALS)
+
+
+def nuplan_jerk(smoothed_accel_mps2: np.ndarray, dt_s: float) -> np.ndarray:
+    """nuPlan's ``extract_ego_jerk`` of an already smoothed acceleration:
+    ``approximate_derivatives`` = ``savgol_filter(a, polyorder=2, window_length=min(15, T),
+    deriv=1, delta=dt)``, rounded to 8 decimals; zeros when ``T < 3``."""
+    n = smoothed_accel_mps2.shape[-1]
+    w = min(NUPLAN_JERK_WINDOW, n)
+    if w < 3:
+        return np.zeros_like(smoothed_accel_mps2, dtype=np.float64)
+    jerk = savgol_filter(smoothed_accel_mps2, w, 2, deriv=1, delta=dt_s, axis=-1)
+    return np.round(jerk, NUPLAN_DECIMALS)
+
+
+def nuplan_comfort_signals(
+    speed_mps: np.ndarray, yaw_rad: np.ndarray, accel_mps2: np.ndarray, dt_s: float
+) -> ComfortSignals:
+    """nuPlan's ``ego_is_comfortable`` signals from ``(..., T)`` speed, yaw and longitudinal
+    acceleration (``state_extractors.py``): the longitudinal and lateral accelerations smoothed
+    (:func:`nuplan_smoothed_acceleration`), the longitudinal jerk the derivative of the smoothed
+    longitudinal acceleration and the jerk magnitude that of the smoothed acceleration magnitude
+    ``hypot(lon, lat)`` (nuPlan's ``acceleration_coordinate="magnitude"``), both by
+    :func:`nuplan_jerk`. The yaw rate and yaw acceleration are :func:`comfort_signals`' (not
+    checked against nuPlan's ``extract_ego_yaw_rate`` here); the lateral acceleration is
+    ``speed * yaw rate`` (nuPlan records it)."""
+    yaw_rate = derivative(np.unwrap(yaw_rad, axis=-1), dt_s)
+    lon = nuplan_smoothed_acceleration(accel_mps2)
+    lat = nuplan_smoothed_acceleration(speed_mps * yaw_rate)
+    mag = nuplan_smoothed_acceleration(np.hypot(accel_mps2, speed_mps * yaw_rate))
+    return ComfortSignals(
+        lon,
+        lat,
+        yaw_rate,
+        derivative(yaw_rate, dt_s),
+        nuplan_jerk(lon, dt_s),
+        nuplan_jerk(mag, dt_s),
     )
 
 

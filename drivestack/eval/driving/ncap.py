@@ -1,12 +1,17 @@
 """Euro NCAP style results of one run: avoidance, impact speeds, minimum TTC and distance.
 
 Fields (``metrics.json`` ``ncap``):
-  ``avoided``                    no contact with any agent during the run
-  ``initial_speed_kph``          the ego's speed at the first tick
+  ``avoided``                    no contact with any agent during the run; ``null`` when the
+                                 run was cut short (``--max-steps``) without a contact: not
+                                 evaluated (see ``truncated``, ``not_evaluated``)
+  ``initial_speed_kph``          the ego's (absolute) speed at the first tick
   ``impact_speed_kph``           the ego's own (absolute) speed at the first contact; ``null``
                                  when avoided
-  ``relative_impact_speed_kph``  the closing speed at the first contact: the ego's speed minus
-                                 the speed of the agent it touches along the ego's heading
+  ``relative_impact_speed_kph``  the closing speed at the first contact: the absolute value of
+                                 the ego's (signed) speed minus the speed of the agent it
+                                 touches along the ego's heading, so never negative (being
+                                 hit from behind by a faster car or reversing into one closes
+                                 the gap too)
                                  (Euro NCAP's V_rel_impact, which CCRm / CCRb score by; equal
                                  to ``impact_speed_kph`` for a stationary target, and for a
                                  crossing pedestrian, whose motion is across the heading);
@@ -15,14 +20,19 @@ Fields (``metrics.json`` ``ncap``):
   ``speed_reduction_kph``        ``initial_speed_kph - impact_speed_kph``; when the collision
                                  is avoided the whole initial speed (avoidance counts as the
                                  full reduction). For a target that keeps its speed this equals
-                                 Euro NCAP's V_rel_test - V_rel_impact
+                                 Euro NCAP's V_rel_test - V_rel_impact. ``null`` when not
+                                 evaluated (a cut-short run without a contact)
   ``min_ttc_s``                  nuPlan's minimum time to collision (constant-velocity
                                  projection, :func:`~drivestack.eval.driving.nuplan.
                                  min_time_to_collision_s`) over the run; ``null`` when no
                                  projection hits within ``ttc_horizon_s`` (not "no TTC": none
                                  at or below the horizon)
   ``ttc_horizon_s``              the projection horizon of ``min_ttc_s`` (3 s)
-  ``min_distance_m``             the smallest footprint distance to any agent (0 on contact)
+  ``min_distance_m``             the smallest footprint distance to any agent (0 on contact);
+                                 ``null`` when the run has no agent
+  ``truncated``                  the run stopped before the scenario's end (``--max-steps``)
+  ``not_evaluated``              why ``avoided`` / ``speed_reduction_kph`` are ``null``
+                                 (``"not evaluated: run cut at N of M steps"``), else ``null``
 """
 
 from __future__ import annotations
@@ -41,18 +51,26 @@ KPH_PER_MPS = 3.6
 
 @dataclass(frozen=True)
 class NcapResult:
-    avoided: bool
+    avoided: bool | None  # None: the run was cut short without a contact (not evaluated)
     initial_speed_kph: float
     impact_speed_kph: float | None  # ego speed at the first contact
-    speed_reduction_kph: float  # initial minus impact speed (the initial speed when avoided)
+    # initial minus impact speed (the initial speed when avoided); None when not evaluated
+    speed_reduction_kph: float | None
     min_ttc_s: float | None  # None: no projected hit within ttc_horizon_s
-    min_distance_m: float
-    # closing speed at the first contact (ego minus target speed along the ego's heading)
+    min_distance_m: float  # inf when there is no agent (null in as_dict)
+    # closing speed at the first contact (|ego minus target speed along the ego's heading|)
     relative_impact_speed_kph: float | None = None
     ttc_horizon_s: float = TTC_HORIZON_S
+    truncated: bool = False  # the run stopped before the scenario's last step
+    not_evaluated: str | None = None  # why avoided / speed_reduction_kph are None
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The fields, every non-finite float (``min_distance_m`` without agents) as None, so
+        the record is strict JSON."""
+        return {
+            k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+            for k, v in asdict(self).items()
+        }
 
 
 def min_distance_m(history: SimHistory) -> float:
@@ -68,23 +86,51 @@ def min_distance_m(history: SimHistory) -> float:
 
 
 def relative_impact_speed_kph(history: SimHistory, tick: int) -> float:
-    """The closing speed at ``tick`` (km/h): the ego's speed minus the velocity of each agent
-    in contact along the ego's heading, the largest over those agents."""
+    """The closing speed at ``tick`` (km/h): ``|ego speed - agent velocity along the ego's
+    heading|`` of each agent in contact (the ego's speed is signed, negative when reversing), the
+    largest over those agents; never negative."""
     yaw = float(history.ego_yaw_rad[tick])
     heading = np.array([np.cos(yaw), np.sin(yaw)])
     touched = np.flatnonzero(history.collisions[tick])
     along = history.agent_velocity_mps[tick, touched] @ heading  # (n,)
-    return float(np.max(float(history.ego_speed_mps[tick]) - along)) * KPH_PER_MPS
+    return float(np.max(np.abs(float(history.ego_speed_mps[tick]) - along))) * KPH_PER_MPS
 
 
-def ncap_result(history: SimHistory, min_ttc_s: float) -> NcapResult:
-    initial = float(history.ego_speed_mps[0]) * KPH_PER_MPS
+def ncap_result(
+    history: SimHistory, min_ttc_s: float, scenario_steps: int | None = None
+) -> NcapResult:
+    """The NCAP result of ``history``. ``scenario_steps``: the steps of the whole scenario; when
+    the run took fewer (cut short by ``max_steps``) and had no contact, whether the collision
+    would have been avoided is unknown: ``avoided`` and ``speed_reduction_kph`` are then None
+    and ``not_evaluated`` says why (a contact within the run is a result either way)."""
+    run_steps = max(len(history) - 1, 0)
+    truncated = scenario_steps is not None and run_steps < scenario_steps
+    initial = abs(float(history.ego_speed_mps[0])) * KPH_PER_MPS
     hit_ticks = np.flatnonzero(np.any(history.collisions, axis=1))
     if len(hit_ticks):
-        impact = float(history.ego_speed_mps[hit_ticks[0]]) * KPH_PER_MPS
+        impact = abs(float(history.ego_speed_mps[hit_ticks[0]])) * KPH_PER_MPS
         relative = relative_impact_speed_kph(history, int(hit_ticks[0]))
         return NcapResult(
-            False, initial, impact, initial - impact, _finite(min_ttc_s), 0.0, relative
+            False,
+            initial,
+            impact,
+            initial - impact,
+            _finite(min_ttc_s),
+            0.0,
+            relative,
+            truncated=truncated,
+        )
+    if truncated:
+        note = f"not evaluated: run cut at {run_steps} of {scenario_steps} steps"
+        return NcapResult(
+            None,
+            initial,
+            None,
+            None,
+            _finite(min_ttc_s),
+            min_distance_m(history),
+            truncated=True,
+            not_evaluated=note,
         )
     return NcapResult(True, initial, None, initial, _finite(min_ttc_s), min_distance_m(history))
 

@@ -7,6 +7,21 @@ making-progress, and the weighted metrics progress along the route (5), TTC with
 / ``non_reactive`` definition. Collision types follow nuPlan: the ego is not at fault when it
 is stopped or hit from behind; it is at fault when it hits a stopped agent, hits with its
 front, or hits sideways while straddling two lanes or off the drivable area.
+
+Formulas follow nuplan-devkit (``nuplan/planning/metrics/evaluation_metrics/common/*.py``,
+``nuplan/planning/metrics/utils/state_extractors.py``). Known differences, by design or because
+drivestack's world has no counterpart:
+
+- progress is the ego's station gain along drivestack's reference path, not nuPlan's per-roadblock
+  baseline walk; the ratio itself is nuPlan's (:func:`progress_ratio`);
+- speed-limit compliance reads the route's limit at the ego's station (nuPlan: the lane or lane
+  connector the ego is on, no violation counted off-lane);
+- TTC: drivestack projects agents with their velocity vector (nuPlan: speed along the box heading);
+  "intersection" has no map layer here, so the lateral-track exception of TTC is the "ego across
+  two lanes or off the drivable area" test of the at-fault collision (:func:`_straddles_lanes`);
+- comfort: lateral acceleration is ``speed * yaw rate`` (nuPlan: the recorded ``center_acceleration_2d.y``);
+- collision types: the stopped thresholds stay at ``STOPPED_SPEED_MPS`` (0.05 m/s; nuPlan's
+  at-fault metric was not checked against its source here) and compare speed magnitudes.
 """
 
 from __future__ import annotations
@@ -16,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import shapely
 
-from drivestack.eval.driving.comfort import comfort_signals, is_comfortable
+from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_signals
 from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad, may_overlap
 from drivestack.kernels import box_corners, boxes_overlap_bev_pairs
 from drivestack.planning.reference_path import ReferencePath
@@ -24,16 +39,23 @@ from drivestack.sim.runner import SimHistory
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
 
-STOPPED_SPEED_MPS = 0.05
+STOPPED_SPEED_MPS = 0.05  # collision types (stopped ego / stopped track), on |speed|
+# nuPlan time_to_collision_within_bound.py compute_time_to_collision(stopped_speed_threshold=5e-03):
+# no TTC while the ego's speed is <= this
+TTC_STOPPED_SPEED_MPS = 5e-3
 DRIVABLE_TOLERANCE_M = 0.3
 DIRECTION_WINDOW_S = 1.0
 DIRECTION_COMPLIANT_M = 2.0
 DIRECTION_VIOLATION_M = 6.0
 MAKING_PROGRESS_RATIO = 0.2
-MIN_EXPERT_PROGRESS_M = 2.0
+MIN_EXPERT_PROGRESS_M = 2.0  # nuPlan score_progress_threshold (its yaml value not re-read here)
 MAX_OVERSPEED_MPS = 2.23
 TTC_BOUND_S = 0.95
 TTC_HORIZON_S = 3.0
+TTC_STEP_S = 0.1
+# nuPlan is_agent_ahead / is_agent_behind (simulation/observation/idm/utils.py): the angle
+# between the ego heading and the direction from the ego's rear axle to the agent's centre
+AHEAD_ANGLE_RAD = np.deg2rad(20.0)
 WEIGHTS = {"progress": 5.0, "ttc": 5.0, "speed_limit": 4.0, "comfort": 2.0}
 _STATIC = {int(ObjectClass.BARRIER), int(ObjectClass.TRAFFIC_CONE)}
 
@@ -94,12 +116,14 @@ def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[Collisi
     for tick, j in zip(*np.nonzero(start), strict=True):
         ego = history.ego_boxes[tick]
         agent = history.agent_boxes[tick, j]
-        ego_v = float(history.ego_speed_mps[tick])
+        ego_v = float(history.ego_speed_mps[tick])  # signed: < 0 when reversing
         agent_vel = history.agent_velocity_mps[tick, j]
         ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         rel = float(np.linalg.norm(ego_vel - agent_vel))
         bearing = bearing_from_ego_rad(ego, agent)
-        if ego_v < STOPPED_SPEED_MPS:
+        # stopped = |speed| below the threshold (nuPlan's speeds are magnitudes): a reversing
+        # ego is moving, not stopped
+        if abs(ego_v) < STOPPED_SPEED_MPS:
             kind, fault = "stopped_ego", False
         elif np.linalg.norm(agent_vel) < STOPPED_SPEED_MPS:
             kind, fault = "stopped_track", True
@@ -141,26 +165,60 @@ def _straddles_lanes(
 
 
 def min_time_to_collision_s(
-    history: SimHistory, horizon_s: float = TTC_HORIZON_S, step_s: float = 0.1
+    history: SimHistory,
+    horizon_s: float = TTC_HORIZON_S,
+    step_s: float = TTC_STEP_S,
+    road_map: RoadMap | None = None,
+    events: tuple[CollisionEvent, ...] | None = None,
 ) -> np.ndarray:
-    """``(T,)`` nuPlan-style TTC per tick: ego and agents projected at constant velocity.
+    """``(T,)`` nuPlan's TTC per tick: ego and agents projected at constant velocity.
 
-    Skips ticks where the ego is stopped, agents already in contact and agents behind the
-    ego; ``inf`` when nothing is hit within ``horizon_s``. All ticks at once: the (tick,
-    agent) pairs that pass the cheap filters are projected over every step of the horizon
-    and tested in one batch (element for element the same arithmetic as a per-tick loop).
+    As nuPlan's ``time_to_collision_within_bound.py`` (``compute_time_to_collision`` and
+    ``extract_tracks_info_excluding_collided_tracks``):
+
+    - projection times ``np.arange(step_s, horizon_s, step_s)``: 0.1 ... 2.9 s (the horizon
+      itself is not reached);
+    - no TTC (``inf``) at ticks where the ego's |speed| is <= ``TTC_STOPPED_SPEED_MPS`` (5e-3);
+    - an agent counts from the ego's rear axle when it is ahead (within 20 deg of the heading),
+      or, when the ego straddles two lanes or is off the drivable area, when it is not behind
+      (within 150 deg); the straddle test needs ``road_map`` (without it only agents ahead count);
+    - an agent that has touched the ego is ignored from its first contact on;
+    - TTC is 0 at the tick of each at-fault collision (``events``, else classified on
+      ``road_map``; without either, no tick is set to 0).
+
+    ``inf`` when nothing is hit within the horizon. All ticks at once: the (tick, agent) pairs
+    that pass the cheap filters are projected over every step and tested in one batch.
     """
     n_t = len(history)
-    taus = np.arange(1, round(horizon_s / step_s) + 1) * step_s
+    # nuPlan: for time_to_collision in np.arange(time_step_size, time_horizon, time_step_size)
+    taus = np.arange(step_s, horizon_s, step_s)
     ttc = np.full(n_t, np.inf)
-    if n_t == 0 or history.agent_boxes.shape[1] == 0:
+    if n_t == 0:
         return ttc
-    speed = history.ego_speed_mps
+    if events is None and road_map is not None:
+        events = classify_collisions(history, road_map)
+    at_fault_ticks = np.array([e.tick for e in events or () if e.at_fault], dtype=np.int64)
+    if history.agent_boxes.shape[1] == 0 or len(taus) == 0:
+        ttc[at_fault_ticks] = 0.0
+        return ttc
     ego = history.ego_boxes  # (T, 7)
     agents = history.agent_boxes  # (T, A, 7)
     vel = history.agent_velocity_mps  # (T, A, 2)
+    speed = history.ego_speed_mps  # signed; the projection follows the sign
     dx, dy = agents[..., 0] - ego[:, 0:1], agents[..., 1] - ego[:, 1:2]
-    bearing = bearing_from_ego_rad(ego[:, None, :], agents)  # (T, A)
+    rear_axle = np.zeros_like(ego)
+    rear_axle[:, 0], rear_axle[:, 1], rear_axle[:, 6] = (
+        history.ego_x_m,
+        history.ego_y_m,
+        history.ego_yaw_rad,
+    )
+    angle = bearing_from_ego_rad(rear_axle[:, None, :], agents)  # (T, A)
+    if road_map is not None:
+        lateral = np.array([_straddles_lanes(road_map, p) for p in _polygons(ego)], dtype=bool)
+    else:
+        lateral = np.zeros(n_t, dtype=bool)
+    relevant = (angle < AHEAD_ANGLE_RAD) | (lateral[:, None] & ~(angle > BEHIND_ANGLE_RAD))
+    collided = np.logical_or.accumulate(history.collisions, axis=0)  # from the first contact on
     ego_vel = speed[:, None] * np.stack([np.cos(ego[:, 6]), np.sin(ego[:, 6])], axis=1)  # (T, 2)
     rel_speed = np.linalg.norm(vel - ego_vel[:, None, :], axis=2)
     reach = (
@@ -168,33 +226,58 @@ def min_time_to_collision_s(
         + rel_speed * horizon_s
     )
     keep = (
-        (speed >= STOPPED_SPEED_MPS)[:, None]
+        (np.abs(speed) > TTC_STOPPED_SPEED_MPS)[:, None]
         & history.agent_valid
-        & ~history.collisions
-        & (bearing < BEHIND_ANGLE_RAD)
+        & ~collided
+        & relevant
         & (np.hypot(dx, dy) <= reach)
     )
     tick, agent = np.nonzero(keep)  # (P,) candidate pairs
-    if not len(tick):
-        return ttc
-    n_tau = len(taus)
-    ego_f = np.repeat(ego[tick][:, None, :], n_tau, axis=1)  # (P, tau, 7)
-    ego_f[:, :, 0] += ego_vel[tick, 0][:, None] * taus[None, :]
-    ego_f[:, :, 1] += ego_vel[tick, 1][:, None] * taus[None, :]
-    ag_f = np.repeat(agents[tick, agent][:, None, :], n_tau, axis=1)  # (P, tau, 7)
-    ag_f[:, :, 0] += vel[tick, agent, 0][:, None] * taus[None, :]
-    ag_f[:, :, 1] += vel[tick, agent, 1][:, None] * taus[None, :]
-    maybe = may_overlap(ego_f, ag_f)  # (P, tau)
-    hit = np.zeros_like(maybe)
-    if np.any(maybe):
-        hit[maybe] = boxes_overlap_bev_pairs(ego_f[maybe], ag_f[maybe])
-    # first step of the horizon with a hit, per pair, then the earliest over a tick's agents
-    first = np.where(np.any(hit, axis=1), np.argmax(hit, axis=1), n_tau)
-    earliest = np.full(n_t, n_tau)
-    np.minimum.at(earliest, tick, first)
-    found = earliest < n_tau
-    ttc[found] = taus[earliest[found]]
+    if len(tick):
+        n_tau = len(taus)
+        ego_f = np.repeat(ego[tick][:, None, :], n_tau, axis=1)  # (P, tau, 7)
+        ego_f[:, :, 0] += ego_vel[tick, 0][:, None] * taus[None, :]
+        ego_f[:, :, 1] += ego_vel[tick, 1][:, None] * taus[None, :]
+        ag_f = np.repeat(agents[tick, agent][:, None, :], n_tau, axis=1)  # (P, tau, 7)
+        ag_f[:, :, 0] += vel[tick, agent, 0][:, None] * taus[None, :]
+        ag_f[:, :, 1] += vel[tick, agent, 1][:, None] * taus[None, :]
+        maybe = may_overlap(ego_f, ag_f)  # (P, tau)
+        hit = np.zeros_like(maybe)
+        if np.any(maybe):
+            hit[maybe] = boxes_overlap_bev_pairs(ego_f[maybe], ag_f[maybe])
+        # first step of the horizon with a hit, per pair, then the earliest over a tick's agents
+        first = np.where(np.any(hit, axis=1), np.argmax(hit, axis=1), n_tau)
+        earliest = np.full(n_t, n_tau)
+        np.minimum.at(earliest, tick, first)
+        found = earliest < n_tau
+        ttc[found] = taus[earliest[found]]
+    ttc[at_fault_ticks] = 0.0  # nuPlan: "Set TTC to 0 if ego is in an at-fault collision"
     return ttc
+
+
+def progress_ratio(progress_m: float, expert_progress_m: float) -> float:
+    """nuPlan's ego-to-expert progress ratio (``ego_progress_along_expert_route.py``,
+    ``EgoProgressAlongExpertRouteStatistics.compute``), threshold ``MIN_EXPERT_PROGRESS_M``:
+    0 when the ego went back more than the threshold, else
+    ``min(1, max(ego, thr) / max(expert, thr))`` — a stationary ego against an 8 m expert scores
+    0.25, and any ego scores 1 when the expert moved no more than the threshold.
+    """
+    thr = MIN_EXPERT_PROGRESS_M
+    if progress_m < -thr:
+        return 0.0
+    return float(min(1.0, max(progress_m, thr) / max(expert_progress_m, thr)))
+
+
+def speed_limit_score(over_mps: np.ndarray, dt_s: float) -> float:
+    """nuPlan's speed-limit compliance (``speed_limit_compliance.py``,
+    ``_compute_violation_metric_score``) of the per-tick over-speed ``(T,)`` (0 where within the
+    limit): ``max(0, 1 - sum(over) * dt / (MAX_OVERSPEED_MPS * duration))``, a plain sum (not
+    the trapezoid rule) over ``duration = (T - 1) * dt``; 1 for a run of one tick."""
+    duration = dt_s * (len(over_mps) - 1)
+    if duration <= 0:
+        return 1.0
+    loss = float(np.sum(over_mps)) * dt_s / (MAX_OVERSPEED_MPS * duration)
+    return max(0.0, 1.0 - loss)
 
 
 def nuplan_score(
@@ -223,27 +306,23 @@ def nuplan_score(
         else (0.5 if backwards < DIRECTION_VIOLATION_M else 0.0)
     )
     progress_m = float(station[-1] - station[0])
-    if expert_progress_m > MIN_EXPERT_PROGRESS_M:
-        progress_ratio = float(np.clip(progress_m / expert_progress_m, 0.0, 1.0))
-    else:
-        progress_ratio = 1.0
-    making_progress = 1.0 if progress_ratio >= MAKING_PROGRESS_RATIO else 0.0
+    ratio = progress_ratio(progress_m, expert_progress_m)
+    # nuPlan ego_is_making_progress.py: ratio >= min_progress_threshold (0.2)
+    making_progress = 1.0 if ratio >= MAKING_PROGRESS_RATIO else 0.0
     # weighted ---------------------------------------------------------------------------------
-    ttc = min_time_to_collision_s(history)
+    ttc = min_time_to_collision_s(history, road_map=road_map, events=events)
     ttc_ok = 1.0 if np.min(ttc, initial=np.inf) >= TTC_BOUND_S else 0.0
     limit = route.speed_limit_at(station)
-    over = float(
-        np.trapezoid(np.maximum(history.ego_speed_mps - limit, 0.0), dx=dt)
-    )  # m of over-speed
-    duration = max(dt * (len(history) - 1), dt)
-    speed_score = max(0.0, 1.0 - over / (MAX_OVERSPEED_MPS * duration))
+    speed_score = speed_limit_score(np.maximum(np.abs(history.ego_speed_mps) - limit, 0.0), dt)
     comfort = float(
         is_comfortable(
-            comfort_signals(history.ego_speed_mps, history.ego_yaw_rad, history.ego_accel_mps2, dt)
+            nuplan_comfort_signals(
+                history.ego_speed_mps, history.ego_yaw_rad, history.ego_accel_mps2, dt
+            )
         )
     )
     weighted = (
-        WEIGHTS["progress"] * progress_ratio
+        WEIGHTS["progress"] * ratio
         + WEIGHTS["ttc"] * ttc_ok
         + WEIGHTS["speed_limit"] * speed_score
         + WEIGHTS["comfort"] * comfort
@@ -255,7 +334,7 @@ def nuplan_score(
         drivable_area_compliance=drivable,
         driving_direction_compliance=direction,
         making_progress=making_progress,
-        progress=progress_ratio,
+        progress=ratio,
         ttc_within_bound=ttc_ok,
         speed_limit_compliance=speed_score,
         comfort=comfort,

@@ -149,7 +149,8 @@ def test_speed_limit_score() -> None:
     m = nuplan_score(
         history(16.0 * t, np.full(51, 16.0)), ROAD, ROUTE, 80.0
     )  # 1 m/s over a 15 m/s limit
-    assert m.speed_limit_compliance == pytest.approx(1.0 - 1.0 / 2.23, rel=1e-3)
+    # nuPlan's plain sum over the 51 ticks (not the trapezoid rule) over a 5 s run
+    assert m.speed_limit_compliance == pytest.approx(1.0 - 51 * 1.0 * DT / (2.23 * 5.0))
 
 
 def test_ttc_to_a_stopped_car() -> None:

@@ -7,8 +7,6 @@ import pytest
 
 from drivestack.eval.driving.footprint import may_overlap
 from drivestack.eval.driving.nuplan import (
-    BEHIND_ANGLE_RAD,
-    STOPPED_SPEED_MPS,
     TTC_HORIZON_S,
     min_time_to_collision_s,
 )
@@ -17,28 +15,31 @@ from drivestack.sim.runner import SimHistory
 
 
 def _reference_ttc_s(history: SimHistory, horizon_s: float = TTC_HORIZON_S) -> np.ndarray:
-    """The former per-tick, per-step loop (kept here as the reference)."""
-    taus = np.arange(1, round(horizon_s / 0.1) + 1) * 0.1
+    """A per-tick, per-step loop (the reference), with nuPlan's rules and no road map (so no
+    lateral exception and no at-fault zeros): steps 0.1 .. 2.9 s, no TTC at |speed| <= 5e-3,
+    agents ahead of the rear axle (< 20 deg) only, collided agents ignored from first contact."""
+    taus = np.arange(0.1, horizon_s, 0.1)
     ttc = np.full(len(history), np.inf)
+    collided = np.zeros(history.agent_boxes.shape[1], dtype=bool)
     for t in range(len(history)):
+        collided |= history.collisions[t]
         v = history.ego_speed_mps[t]
-        if v < STOPPED_SPEED_MPS:
+        if abs(v) <= 5e-3:
             continue
         ego, agents = history.ego_boxes[t], history.agent_boxes[t]
         vel = history.agent_velocity_mps[t]
         dx, dy = agents[:, 0] - ego[0], agents[:, 1] - ego[1]
-        bearing = np.abs(np.remainder(np.arctan2(dy, dx) - ego[6] + np.pi, 2 * np.pi) - np.pi)
+        rx = agents[:, 0] - history.ego_x_m[t]
+        ry = agents[:, 1] - history.ego_y_m[t]
+        yaw = history.ego_yaw_rad[t]
+        cos_angle = (np.cos(yaw) * rx + np.sin(yaw) * ry) / np.hypot(rx, ry)
+        ahead = np.arccos(np.clip(cos_angle, -1.0, 1.0)) < np.deg2rad(20.0)
         ego_vel = v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         reach = (
             0.5 * (np.hypot(ego[3], ego[4]) + np.hypot(agents[:, 3], agents[:, 4]))
             + np.linalg.norm(vel - ego_vel, axis=1) * horizon_s
         )
-        keep = (
-            history.agent_valid[t]
-            & ~history.collisions[t]
-            & (bearing < BEHIND_ANGLE_RAD)
-            & (np.hypot(dx, dy) <= reach)
-        )
+        keep = history.agent_valid[t] & ~collided & ahead & (np.hypot(dx, dy) <= reach)
         if not np.any(keep):
             continue
         ego_f = np.repeat(ego[None], len(taus), axis=0)
