@@ -15,8 +15,9 @@ doubled or at either end (ccrs[10kph] -> ccrs_10kph; a fleet adds _NNNN, the var
 DIR/summary.json and a summary table (score per scenario, pass/FAIL, collision and its
 kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on stdout and
 in DIR/summary.md. Its "min TTC s (≤ 3 s horizon)" column is nuPlan's time to collision,
-projected 3 s ahead at constant velocities; "-" there means no projected collision within
-3 s (not an error). A --sweep key that is a field of none of the scenarios is an error.
+projected 0.1 to 2.9 s ahead at constant velocities (nuPlan's steps below its 3 s horizon;
+0 at an at-fault collision); "-" there means no projected collision within them (not an
+error). A --sweep key that is a field of none of the scenarios is an error.
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
