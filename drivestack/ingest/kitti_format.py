@@ -391,6 +391,16 @@ def _check_visibility(
         )
 
 
+def format_number(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, or its shortest exact form (``repr``) when that
+    would change it, so that a written result file reads back to the very numbers that were
+    scored in memory (KITTI's devkit reads each field with ``%lf``: any float text).
+    Non-finite values are written as ``decimals`` shows them (the writers refuse them)."""
+    v = float(value)
+    text = f"{v:.{decimals}f}"
+    return text if not np.isfinite(v) or float(text) == v else repr(v)
+
+
 def check_rows_writable(
     objects: KittiObjects,
     lines: Sequence[str],

@@ -28,6 +28,7 @@ from drivestack.ingest.kitti_format import (
     KittiObjects,
     check_column_counts,
     check_rows_writable,
+    format_number,
     objects_to_boxes,
     parse_object_rows,
     read_text_lines,
@@ -65,23 +66,30 @@ def read_kitti_label(path: str | Path) -> KittiObjects:
 def format_kitti_label(objects: KittiObjects, *, with_score: bool = True) -> str:
     """KITTI label text, one line per object (score appended when ``with_score``).
 
+    Numbers keep their usual decimals (2 for truncation and the 2D box, 6 otherwise) unless
+    that would round them: then they are written exactly (:func:`format_number`), so the file
+    scores as the objects do in memory.
+
     Raises ``ValueError`` naming the row and field of a row :func:`read_kitti_label` would
     reject (NaN/inf, an unknown type or one with spaces, truncation/occlusion out of range,
     negative dimensions other than the 2D-only placeholder).
     """
     lines = []
     for i in range(len(objects)):
-        b = objects.box2d_xyxy_px[i]
-        h, w, l = objects.hwl_m[i]
-        x, y, z = objects.location_m[i]
-        line = (
-            f"{objects.type_name[i]} {objects.truncation[i]:.2f} {int(objects.occlusion[i])} {objects.alpha_rad[i]:.6f} "
-            f"{b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f} {h:.6f} {w:.6f} {l:.6f} "
-            f"{x:.6f} {y:.6f} {z:.6f} {objects.rotation_y_rad[i]:.6f}"
-        )
+        box2d = [format_number(v, 2) for v in objects.box2d_xyxy_px[i]]
+        box3d = [format_number(v, 6) for v in (*objects.hwl_m[i], *objects.location_m[i])]
+        fields = [
+            str(objects.type_name[i]),
+            format_number(objects.truncation[i], 2),
+            str(int(objects.occlusion[i])),
+            format_number(objects.alpha_rad[i], 6),
+            *box2d,
+            *box3d,
+            format_number(objects.rotation_y_rad[i], 6),
+        ]
         if with_score:
-            line += f" {objects.score[i]:.6f}"
-        lines.append(line)
+            fields.append(format_number(objects.score[i], 6))
+        lines.append(" ".join(fields))
     check_rows_writable(objects, lines)
     return "".join(line + "\n" for line in lines)
 

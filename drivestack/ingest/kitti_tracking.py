@@ -45,6 +45,7 @@ from drivestack.ingest.kitti_format import (
     KittiObjects,
     check_column_counts,
     check_rows_writable,
+    format_number,
     is_dont_care,
     objects_to_boxes,
     parse_numbers,
@@ -684,6 +685,9 @@ def write_tracking_results(path: str | Path, objects: KittiObjects) -> None:
     score, or the 17 label columns when every score is NaN (labels read by
     :func:`read_tracking_labels` write back as labels).
 
+    Numbers keep 4 decimals (2D box) or 6 unless that would round them: then they are
+    written exactly (:func:`~drivestack.ingest.kitti_format.format_number`).
+
     Raises ``ValueError`` naming the row (0-based in ``objects``) and field, before anything
     is written, for a row :func:`read_tracking_labels` would reject: frame or track id -1
     (:func:`~drivestack.ingest.kitti_format.boxes_to_objects` leaves them for the caller),
@@ -694,15 +698,18 @@ def write_tracking_results(path: str | Path, objects: KittiObjects) -> None:
     no_score = bool(len(o)) and bool(np.all(np.isnan(o.score)))
     lines = []
     for i in range(len(o)):
-        x1, y1, x2, y2 = o.box2d_xyxy_px[i]
-        h, w, l = o.hwl_m[i]
-        x, y, z = o.location_m[i]
-        lines.append(
-            f"{o.frame[i]} {o.track_id[i]} {o.type_name[i]} {o.truncation[i]:g} {o.occlusion[i]} "
-            f"{o.alpha_rad[i]:.6f} {x1:.4f} {y1:.4f} {x2:.4f} {y2:.4f} {h:.6f} {w:.6f} {l:.6f} "
-            f"{x:.6f} {y:.6f} {z:.6f} {o.rotation_y_rad[i]:.6f}"
-            + ("" if no_score else f" {o.score[i]:.6f}")
-        )
+        box2d = [format_number(v, 4) for v in o.box2d_xyxy_px[i]]
+        box3d = [format_number(v, 6) for v in (*o.hwl_m[i], *o.location_m[i])]
+        fields = [
+            f"{o.frame[i]} {o.track_id[i]} {o.type_name[i]} {o.truncation[i]:g} {o.occlusion[i]}",
+            format_number(o.alpha_rad[i], 6),
+            *box2d,
+            *box3d,
+            format_number(o.rotation_y_rad[i], 6),
+        ]
+        if not no_score:
+            fields.append(format_number(o.score[i], 6))
+        lines.append(" ".join(fields))
     _check_writable(o, lines, order)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

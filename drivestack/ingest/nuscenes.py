@@ -538,26 +538,39 @@ def write_submission(
     Every box is checked as :func:`read_submission` checks it, and its velocity must be
     finite (strict JSON has no NaN); ``ValueError`` (a ``DataError`` without a path) naming
     ``results[token][j]`` and the field otherwise, before anything is written.
+
+    ``meta``: the five method flags of the nuScenes results format (:data:`META_KEYS`), each
+    a bool, no other key; ``ValueError`` naming the key otherwise. Default: LiDAR only.
     """
+    doc_meta = _check_meta(meta)
     for token, items in results.items():
         sample_boxes(items, str(token), path=None, strict_json=True)
-    doc = {
-        "meta": dict(
-            meta
-            or {
-                "use_camera": False,
-                "use_lidar": True,
-                "use_radar": False,
-                "use_map": False,
-                "use_external": False,
-            }
-        ),
-        "results": {k: list(v) for k, v in results.items()},
-    }
+    doc = {"meta": doc_meta, "results": {k: list(v) for k, v in results.items()}}
     text = json.dumps(doc, allow_nan=False)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text)
+
+
+#: The ``meta`` keys of a nuScenes submission (each a bool: the inputs the method used).
+META_KEYS: tuple[str, ...] = ("use_camera", "use_lidar", "use_radar", "use_map", "use_external")
+
+
+def _check_meta(meta: Mapping[str, bool] | None) -> dict[str, bool]:
+    """``meta`` as written (LiDAR only when None); ``ValueError`` naming a missing, unknown
+    or non-bool key (the nuScenes results format has exactly :data:`META_KEYS`, all bools)."""
+    if meta is None:
+        return {key: key == "use_lidar" for key in META_KEYS}
+    unknown = [k for k in meta if k not in META_KEYS]
+    if unknown:
+        raise ValueError(f"meta: unknown key {unknown[0]!r}; expected {list(META_KEYS)}")
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"meta: missing key {missing[0]!r}; expected {list(META_KEYS)}")
+    for key in META_KEYS:
+        if not isinstance(meta[key], (bool, np.bool_)):
+            raise ValueError(f"meta: {key} must be a bool, got {meta[key]!r}")
+    return {key: bool(meta[key]) for key in META_KEYS}
 
 
 @dataclass(frozen=True)
