@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import (
     CAMERA_RECT_ZUP,
     KittiObjects,
@@ -19,14 +18,9 @@ from drivestack.ingest.kitti_format import (
 from drivestack.ingest.kitti_object import format_kitti_label, read_kitti_label
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
+from tests.ingest._helpers import IDEAL_CALIB as IDEAL
 
-# Ideal calibration: LiDAR (x fwd, y left, z up) -> camera (x right, y down, z fwd).
-P2 = np.array([[700.0, 0, 600, 0], [0, 700, 180, 0], [0, 0, 1, 0]])
-IDEAL = KittiCalib(
-    P={"P2": P2},
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
+P2 = IDEAL.P["P2"]
 CAR = "Car 0.10 1 0.50 500 150 600 250 2.0 1.8 4.0 1.0 2.0 10.0 0.0"
 
 

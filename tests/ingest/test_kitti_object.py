@@ -10,7 +10,7 @@ import pytest
 
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import wrap_angle
-from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
+from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import boxes_to_objects, objects_to_boxes
 from drivestack.ingest.kitti_object import (
     png_size_wh,
@@ -22,13 +22,8 @@ from drivestack.ingest.kitti_object import (
 )
 from drivestack.kernels import points_in_boxes
 from drivestack.structures.labels import ObjectClass
+from tests.ingest._helpers import IDEAL_CALIB as IDEAL
 
-# Ideal calibration: LiDAR (x fwd, y left, z up) -> camera (x right, y down, z fwd).
-IDEAL = KittiCalib(
-    P={"P2": np.array([[700.0, 0, 600, 0], [0, 700, 180, 0], [0, 0, 1, 0]])},
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
 LABEL = "Car 0.10 1 0.50 500.00 150.00 600.00 250.00 2.00 1.80 4.00 1.00 2.00 10.00 0.00\nDontCare -1 -1 -10 1 2 3 4 -1 -1 -1 -1000 -1000 -1000 -10\n"
 
 
