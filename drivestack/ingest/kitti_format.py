@@ -21,6 +21,7 @@ writes them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -398,7 +399,7 @@ def format_number(value: float, decimals: int) -> str:
     Non-finite values are written as ``decimals`` shows them (the writers refuse them)."""
     v = float(value)
     text = f"{v:.{decimals}f}"
-    return text if not np.isfinite(v) or float(text) == v else repr(v)
+    return text if float(text) == v or not math.isfinite(v) else repr(v)
 
 
 def check_rows_writable(

@@ -118,9 +118,10 @@ def nuplan_comfort_signals(
     checked against nuPlan's ``extract_ego_yaw_rate`` here); the lateral acceleration is
     ``speed * yaw rate`` (nuPlan records it)."""
     yaw_rate = derivative(np.unwrap(yaw_rad, axis=-1), dt_s)
+    lat_raw = speed_mps * yaw_rate
     lon = nuplan_smoothed_acceleration(accel_mps2)
-    lat = nuplan_smoothed_acceleration(speed_mps * yaw_rate)
-    mag = nuplan_smoothed_acceleration(np.hypot(accel_mps2, speed_mps * yaw_rate))
+    lat = nuplan_smoothed_acceleration(lat_raw)
+    mag = nuplan_smoothed_acceleration(np.hypot(accel_mps2, lat_raw))
     return ComfortSignals(
         lon,
         lat,

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import shapely
 
+from drivestack.core.json_values import finite_json
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
 from drivestack.kernels import box_corners
 from drivestack.sim.runner import SimHistory
@@ -67,10 +68,7 @@ class NcapResult:
     def as_dict(self) -> dict[str, object]:
         """The fields, every non-finite float (``min_distance_m`` without agents) as None, so
         the record is strict JSON."""
-        return {
-            k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-            for k, v in asdict(self).items()
-        }
+        return finite_json(asdict(self))
 
 
 def min_distance_m(history: SimHistory) -> float:

@@ -213,11 +213,6 @@ def min_time_to_collision_s(
         history.ego_yaw_rad,
     )
     angle = bearing_from_ego_rad(rear_axle[:, None, :], agents)  # (T, A)
-    if road_map is not None:
-        lateral = np.array([_straddles_lanes(road_map, p) for p in _polygons(ego)], dtype=bool)
-    else:
-        lateral = np.zeros(n_t, dtype=bool)
-    relevant = (angle < AHEAD_ANGLE_RAD) | (lateral[:, None] & ~(angle > BEHIND_ANGLE_RAD))
     collided = np.logical_or.accumulate(history.collisions, axis=0)  # from the first contact on
     ego_vel = speed[:, None] * np.stack([np.cos(ego[:, 6]), np.sin(ego[:, 6])], axis=1)  # (T, 2)
     rel_speed = np.linalg.norm(vel - ego_vel[:, None, :], axis=2)
@@ -225,13 +220,23 @@ def min_time_to_collision_s(
         0.5 * (np.hypot(ego[:, 3:4], ego[:, 4:5]) + np.hypot(agents[..., 3], agents[..., 4]))
         + rel_speed * horizon_s
     )
-    keep = (
+    near = (
         (np.abs(speed) > TTC_STOPPED_SPEED_MPS)[:, None]
         & history.agent_valid
         & ~collided
-        & relevant
         & (np.hypot(dx, dy) <= reach)
     )
+    ahead = angle < AHEAD_ANGLE_RAD
+    keep = near & ahead
+    if road_map is not None:
+        # agents beside the ego count where it straddles lanes: the (shapely) straddle test
+        # runs only at ticks that have such an agent
+        beside = near & ~ahead & ~(angle > BEHIND_ANGLE_RAD)
+        ticks = np.flatnonzero(np.any(beside, axis=1))
+        if len(ticks):
+            lateral = np.zeros(n_t, dtype=bool)
+            lateral[ticks] = [_straddles_lanes(road_map, p) for p in _polygons(ego[ticks])]
+            keep |= beside & lateral[:, None]
     tick, agent = np.nonzero(keep)  # (P,) candidate pairs
     if len(tick):
         n_tau = len(taus)
