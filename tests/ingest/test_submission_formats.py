@@ -16,7 +16,6 @@ import pytest
 from drivestack.core.frames import EGO, LIDAR
 from drivestack.core.transforms import SE3, yaw_to_rotation_matrix
 from drivestack.ingest.argoverse2 import cuboids_from_boxes, write_av2_detections
-from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import boxes_to_objects, format_number
 from drivestack.ingest.kitti_object import read_kitti_label, write_kitti_label
 from drivestack.ingest.kitti_tracking import read_tracking_labels, write_tracking_results
@@ -28,14 +27,7 @@ from drivestack.ingest.nuscenes import (
 )
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
-
-# LiDAR (x fwd, y left, z up) -> camera_rect (x right, y down, z fwd), P2 with f = 700 px.
-IDEAL = KittiCalib(
-    P={"P2": np.array([[700.0, 0, 600, 0], [0, 700, 180, 0], [0, 0, 1, 0]])},
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
-
+from tests.ingest._helpers import IDEAL_CALIB as IDEAL
 
 # -- nuScenes ------------------------------------------------------------------------------
 
