@@ -16,7 +16,7 @@ import pytest
 from drivestack.core.frames import EGO, LIDAR
 from drivestack.core.transforms import SE3, yaw_to_rotation_matrix
 from drivestack.ingest.argoverse2 import cuboids_from_boxes, write_av2_detections
-from drivestack.ingest.kitti_format import boxes_to_objects, format_number
+from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects, format_number
 from drivestack.ingest.kitti_object import read_kitti_label, write_kitti_label
 from drivestack.ingest.kitti_tracking import read_tracking_labels, write_tracking_results
 from drivestack.ingest.nuscenes import (
@@ -204,16 +204,21 @@ def test_kitti_result_row_columns_hand_computed(tmp_path: Path) -> None:
     assert float(f[14]) == pytest.approx(0.0, abs=1e-12) and float(f[15]) == 0.5
 
 
-def test_kitti_result_file_reads_back_the_exact_numbers(tmp_path: Path) -> None:
-    # scores 1e-7 apart and an alpha with more than 6 decimals: 6 decimals would tie the
-    # scores (0.123457 both) and move alpha, so the file would rank and score differently
+def _two_cars_scored_1e7_apart() -> KittiObjects:
+    """Two KITTI rows whose scores (and alpha) need more than 6 decimals."""
     boxes = Boxes3D.from_array7(
         [[10.0, -1.0, -1.0, 4.0, 1.8, 2.0, -np.pi / 2]] * 2,
         LIDAR,
         score=[0.1234567, 0.1234568],
         label=[ObjectClass.CAR] * 2,
     )
-    objs = boxes_to_objects(boxes, IDEAL, image_edge_px=(1242.0, 375.0))
+    return boxes_to_objects(boxes, IDEAL, image_edge_px=(1242.0, 375.0))
+
+
+def test_kitti_result_file_reads_back_the_exact_numbers(tmp_path: Path) -> None:
+    # scores 1e-7 apart and an alpha with more than 6 decimals: 6 decimals would tie the
+    # scores (0.123457 both) and move alpha, so the file would rank and score differently
+    objs = _two_cars_scored_1e7_apart()
     path = tmp_path / "000000.txt"
     write_kitti_label(path, objs)
     back = read_kitti_label(path)
@@ -229,13 +234,7 @@ def test_kitti_result_file_reads_back_the_exact_numbers(tmp_path: Path) -> None:
 
 
 def test_kitti_tracking_results_read_back_the_exact_numbers(tmp_path: Path) -> None:
-    boxes = Boxes3D.from_array7(
-        [[10.0, -1.0, -1.0, 4.0, 1.8, 2.0, -np.pi / 2]] * 2,
-        LIDAR,
-        score=[0.1234567, 0.1234568],
-        label=[ObjectClass.CAR] * 2,
-    )
-    objs = boxes_to_objects(boxes, IDEAL, image_edge_px=(1242.0, 375.0))
+    objs = _two_cars_scored_1e7_apart()
     objs = dataclasses.replace(objs, frame=np.array([0, 0]), track_id=np.array([3, 4]))
     path = tmp_path / "0000.txt"
     write_tracking_results(path, objs)
