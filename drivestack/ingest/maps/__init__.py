@@ -8,8 +8,9 @@ OpenDRIVE, Argoverse 2 map layers.
 - :func:`read_lanelet2` -> ``RoadMap``;
 - :func:`read_opendrive` (``.xodr``) -> ``RoadMap`` (:func:`parse_opendrive` keeps the parsed
   roads: ``OpenDriveNetwork.road_map()`` and ``.locate()`` for OpenDRIVE lane positions);
-- Argoverse 2 logs' ``map/`` folder: :func:`read_av2_lanes`, :func:`read_av2_drivable_area`,
-  :func:`read_av2_ground_height`.
+- Argoverse 2 logs' ``map/`` folder: :func:`read_av2_road_map` (the vector map's lanes and
+  crosswalks -> ``RoadMap`` in the city frame), :func:`read_av2_lanes`,
+  :func:`read_av2_drivable_area`, :func:`read_av2_ground_height`.
 
 The names below import their module on first use (``from drivestack.ingest.maps import
 read_lanelet2``), so importing the package stays cheap.
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from drivestack.ingest.maps.av2_drivable import DrivableAreaPolygons, read_av2_drivable_area
     from drivestack.ingest.maps.av2_ground import GroundHeightRaster, read_av2_ground_height
     from drivestack.ingest.maps.av2_lanes import LaneDirections, read_av2_lanes
+    from drivestack.ingest.maps.av2_road_map import read_av2_road_map
     from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
     from drivestack.ingest.maps.lanelet2 import read_lanelet2
     from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive, read_opendrive
@@ -45,6 +47,7 @@ _EXPORTS = {
     "read_av2_ground_height": "av2_ground",
     "LaneDirections": "av2_lanes",
     "read_av2_lanes": "av2_lanes",
+    "read_av2_road_map": "av2_road_map",
     "CommonRoadScenario": "commonroad",
     "read_commonroad": "commonroad",
     "read_lanelet2": "lanelet2",
@@ -73,6 +76,7 @@ __all__ = [
     "read_av2_drivable_area",
     "read_av2_ground_height",
     "read_av2_lanes",
+    "read_av2_road_map",
     "read_commonroad",
     "read_lanelet2",
     "read_opendrive",
