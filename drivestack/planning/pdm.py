@@ -17,7 +17,10 @@ PDM step, as numbered array steps:
      leaves the drivable area without a collision (e.g. the ego is off the road), when the
      ego faces against the route (more than 90 degrees off its direction) or when the best
      proposal drives (more than ``NO_PROGRESS_TRAVEL_M``) without progress along the route.
-     Turning round or rejoining the road is left to the driver.
+     Those last three stops go straight on along the ego's heading (wheels straightened at
+     the steering-rate limit; :func:`~drivestack.planning.proposals.stop_along_heading`),
+     the two emergency stops along the route. Turning round or rejoining the road is left to
+     the driver.
 
 An agent whose footprint already overlaps the ego's at the observation (k = 0: a collision in
 progress, or a ghost track of the ego's own returns) is treated alike by both planners: unless
@@ -41,7 +44,14 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from drivestack.planning.idm import ACCParams, IDMParams
-from drivestack.planning.proposals import PathAgents, Rollout, agents_on_path, fast_project, rollout
+from drivestack.planning.proposals import (
+    PathAgents,
+    Rollout,
+    agents_on_path,
+    fast_project,
+    rollout,
+    stop_along_heading,
+)
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
 from drivestack.prediction.forecast import (
@@ -135,7 +145,8 @@ NO_PROGRESS_TRAVEL_M = 0.5  # a proposal that travels this far must progress alo
 # centre), which this covers for 1 m offsets on radii above about 60 m, not in tight turns.
 SCORE_TIE_TOLERANCE = 5e-3
 # PDMPlanner's stop reasons (``PlanDebug.stop_reason``); the first two brake as hard as allowed
-# (``emergency_decel_mps2``, ``PlanDebug.emergency``), the others at ``idm.comfort_decel_mps2``
+# (``emergency_decel_mps2``, ``PlanDebug.emergency``) along the route, the others at
+# ``idm.comfort_decel_mps2`` straight on along the ego's heading
 EMERGENCY_REASONS = (
     "every proposal collides",
     "no collision-free proposal stays on the drivable area",
@@ -256,10 +267,21 @@ class _RolloutPlanner:
         idm: IDMParams,
         entry_lookahead_steps: int,
         hold_run_into_agents: bool = False,
+        along_heading: bool = False,
     ) -> Rollout:
         """The stopping plan: the centred proposal with its stop 1 m behind the ego (it brakes
-        at once, within ``idm.max_decel_mps2``, and holds the stop)."""
+        at once, within ``idm.max_decel_mps2``, and holds the stop).
+
+        With ``along_heading`` (a stop because the route cannot be followed: the ego faces
+        against it, leaves the drivable area or makes no progress along it) the same braking
+        goes straight on along the ego's heading (:func:`stop_along_heading`) instead of
+        steering onto the route, which from a start facing backwards is full lock."""
         p = self.params
+        if along_heading:
+            return stop_along_heading(
+                start, self.reference, self._tree, p.n_steps, p.dt_s, self.vehicle,
+                idm.max_decel_mps2,
+            )  # fmt: skip
         return rollout(
             start, self.reference, self._tree, np.zeros(1), np.zeros(1), self._profile, agents,
             p.n_steps, p.dt_s, self.vehicle, idm, station_m - 1.0, entry_lookahead_steps,
@@ -325,7 +347,10 @@ class PDMPlanner(_RolloutPlanner):
             return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
         braking_idm = self._emergency_idm if emergency else self._comfort_idm
-        braking = self._braking(start, station, agents, braking_idm, p.entry_lookahead_steps)
+        braking = self._braking(
+            start, station, agents, braking_idm, p.entry_lookahead_steps,
+            along_heading=not emergency,
+        )  # fmt: skip
         self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
         return self._trajectory(obs, braking, 0)
 
@@ -399,8 +424,8 @@ class IDMPlanner(_RolloutPlanner):
     the lane, and then often too late to stop for: the ego may hit it. Use
     :class:`PDMPlanner` where agents cross.
 
-    It brakes to a stop at ``idm.comfort_decel_mps2`` and holds it (``debug.stop_reason``,
-    ``debug.chosen = -1``) with two of PDMPlanner's own checks (:func:`stop_reason`): when
+    It brakes to a stop at ``idm.comfort_decel_mps2`` straight on along its heading and holds
+    it (``debug.stop_reason``, ``debug.chosen = -1``) with two of PDMPlanner's own checks (:func:`stop_reason`): when
     the ego faces against the route (:func:`faces_against_route`: "facing against the
     route"), and when its plan leaves the drivable area within ``score_horizon_s``
     (:func:`~drivestack.planning.scoring.stays_on_drivable_area`, e.g. the ego is off the
@@ -444,7 +469,7 @@ class IDMPlanner(_RolloutPlanner):
             return self._trajectory(obs, result, 0)
         braking = self._braking(
             start, station, agents, self._comfort_idm, entry_lookahead_steps=0,
-            hold_run_into_agents=True,
+            hold_run_into_agents=True, along_heading=True,
         )  # fmt: skip
         self.debug = PlanDebug(np.zeros(1), np.ones(1), None, -1, False, reason)
         return self._trajectory(obs, braking, 0)

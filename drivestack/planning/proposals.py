@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -335,3 +336,32 @@ def rollout(
         bool(hold_run_into_agents),
     )
     return Rollout(states, stations, gaps, closing)
+
+
+def stop_along_heading(
+    start: BicycleState,
+    path: ReferencePath,
+    tree: cKDTree,
+    n_steps: int,
+    dt_s: float,
+    vehicle: VehicleParams,
+    decel_mps2: float,
+) -> Rollout:
+    """The stop of the single state ``start`` (B = 1) straight on along its heading, P = 1.
+
+    ``n_steps`` steps of ``dt_s`` of the bicycle model under a braking command of
+    ``decel_mps2`` and a front-wheel command of 0: within the vehicle's jerk and
+    steering-rate limits it brakes, turns its wheels straight (at the rate limit; no steering
+    at all when they start straight) and stops, then stays stopped. ``station_m`` are the states' stations along ``path``,
+    ``gap_m`` 0 (a stop at the ego, as :func:`rollout`'s with its stop behind the start holds)
+    and ``closing_speed_mps`` the speed.
+    """
+    step: Any = bicycle_update  # a numba dispatcher
+    states = np.empty((1, n_steps + 1, 6))
+    states[0, 0] = [getattr(start, name)[0] for name in _FIELDS]
+    for k in range(n_steps):
+        x, y, yaw, v, a, d = states[0, k]
+        states[0, k + 1] = step(x, y, yaw, v, a, d, -float(decel_mps2), 0.0, dt_s, vehicle.limits)
+    station_m, _ = fast_project(path, tree, states[0, :, :2])
+    gap_m = np.zeros((1, n_steps + 1))
+    return Rollout(states, station_m[None, :], gap_m, states[:, :, 3].copy())
