@@ -23,6 +23,10 @@ EVAL_TARGETS: dict[str, tuple[str, str]] = {
         "eval_detection2d",
         "2D detection AP (image boxes) at IoU 0.5/0.7, e.g. RRC on KITTI tracking",
     ),
+    "prediction": (
+        "eval_prediction",
+        "motion forecasts of recorded agents (AV2, CommonRoad, KITTI): ADE, FDE, miss rate",
+    ),
 }
 
 

@@ -30,6 +30,10 @@ _LANE_FOLLOWERS = {
     )
 }
 
+#: The classes that follow lanes (vehicles), as ``int`` labels: the map-based forecasts move
+#: only these along lanes.
+LANE_FOLLOWERS: frozenset[int] = frozenset(_LANE_FOLLOWERS)
+
 
 @dataclass(frozen=True)
 class Forecast:

@@ -1,0 +1,240 @@
+"""Forecast real agents' futures from their observed past and score the forecasts.
+
+Every labelled agent (vehicle, pedestrian, cyclist) of the recordings gives a case at each
+anchor time (every --stride-s) with --history-s of contiguous past and ground truth for the
+whole --horizon-s. Each model forecasts from the state estimated from the past only (last
+centre, least-squares velocity and yaw rate over the last --fit-window-s, size, class) and is
+scored as Argoverse 2's motion-forecasting evaluator does, on centre xy in metres: ADE and
+FDE at every whole second of the horizon (1, 2 and 3 s by default), miss rate (FDE > 2 m), and for the multi-modal lane_branches model
+minADE_K, minFDE_K, brier-minFDE_K and its miss rate. Means by class group and by moving
+(true displacement over the horizon >= 1 m) vs stationary, separately for recorded and
+simulated traffic (CommonRoad's SUMO scenarios). The pasts are ground-truth boxes, not
+tracker output.
+
+Datasets (--root defaults to the dataset's folder under ../shared/data):
+  av2             Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather + poses), city
+                  frame; map models only when drivestack.ingest.maps.av2_road_map is installed
+  commonroad      CommonRoad XML files under --root (or one file), with their maps
+  kitti-tracking  KITTI tracking label_02 of --split (val, train or training), world frame
+                  from the ORB-SLAM3 ego poses; no map
+
+Models: stationary, constant_velocity, ctrv, lane_following (map), lane_branches (map, K<=6).
+
+Examples:
+  drivestack eval prediction --dataset kitti-tracking --split val --out runs/pred_kitti
+  drivestack eval prediction --dataset commonroad --out runs/pred_cr
+  drivestack eval prediction --dataset av2 --models constant_velocity,ctrv --out runs/pred_av2
+
+Prints the table (model x class x motion: cases, ADE@1/2/3 s, FDE@3 s, miss rate) and
+writes OUT/metrics.json (settings, per-recording case counts, metrics, git commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from drivestack.commands._paths import check_out_dir, dataset_root, default_shared_data
+from drivestack.core.errors import DataError
+from drivestack.core.json_values import strict_dumps
+from drivestack.core.provenance import run_provenance
+
+DATASETS = ("av2", "commonroad", "kitti-tracking")
+#: The CommonRoad folder under the shared data.
+COMMONROAD_FOLDER = "commonroad"
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0.0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from drivestack.eval.prediction.models import MODELS
+    from drivestack.prediction.state import FIT_WINDOW_S
+
+    parser.add_argument("--dataset", required=True, choices=DATASETS, help="which recordings")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="dataset folder (default: its folder under ../shared/data: argoverse2/sensor/val, "
+        "commonroad, kitti_tracking); commonroad also takes one .xml file",
+    )
+    parser.add_argument(
+        "--split",
+        default=None,
+        choices=["val", "train", "training"],
+        help="KITTI tracking sequences (default val; train: the 10 the parameters were chosen "
+        "on); only with --dataset kitti-tracking",
+    )
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated models (default all: {','.join(MODELS)}); map models are "
+        "skipped on recordings without a map",
+    )
+    parser.add_argument(
+        "--history-s", type=_seconds, default=1.0, help="observed past (default 1.0)"
+    )
+    parser.add_argument(
+        "--horizon-s", type=_seconds, default=3.0, help="forecast horizon (default 3.0)"
+    )
+    parser.add_argument(
+        "--stride-s", type=_seconds, default=0.5, help="anchor spacing (default 0.5)"
+    )
+    parser.add_argument(
+        "--fit-window-s",
+        type=_seconds,
+        default=FIT_WINDOW_S,
+        help=f"past fitted for velocity and yaw rate (default {FIT_WINDOW_S}, chosen on KITTI train)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Bad input is one line naming the file and field, exit status 2 (a ValueError or
+    OSError of the readers as a DataError)."""
+    from drivestack.cli import USER_ERRORS
+
+    try:
+        return _run(args)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise DataError(str(exc)) from exc
+
+
+def _models(text: str) -> list[str]:
+    from drivestack.eval.prediction.models import MODELS
+
+    names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = [m for m in names if m not in MODELS]
+    if unknown or not names:
+        raise DataError(
+            f"unknown model(s) {unknown or text!r}; known: {', '.join(MODELS)}", field="--models"
+        )
+    return names
+
+
+def _root(args: argparse.Namespace) -> Path:
+    if args.dataset != "commonroad":
+        return dataset_root(args.dataset, args.root)
+    root = args.root
+    if root is None:
+        shared = default_shared_data()
+        if shared is None:
+            raise DataError(
+                "no --root given and ../shared/data not found (set DRIVESTACK_SHARED_DATA)"
+            )
+        root = shared / COMMONROAD_FOLDER
+    if not (root.is_dir() or (root.is_file() and root.suffix == ".xml")):
+        raise DataError("no such CommonRoad folder or .xml file", path=str(root), field="--root")
+    return root
+
+
+def _recording_paths(args: argparse.Namespace, root: Path) -> list[str]:
+    """The recordings to read, before reading any: AV2 log folders, CommonRoad files or
+    KITTI sequence names."""
+    if args.dataset == "av2":
+        found = sorted(str(p.parent) for p in root.glob("*/annotations.feather"))
+        what = "no <log_id>/annotations.feather"
+    elif args.dataset == "commonroad":
+        found = [str(root)] if root.is_file() else sorted(str(p) for p in root.rglob("*.xml"))
+        what = "no .xml file"
+    else:
+        from drivestack.ingest.kitti_tracking import read_split_seqmap
+
+        found = [e.name for e in read_split_seqmap(root, args.split)]
+        what = f"no sequence in the {args.split} split"
+    if not found:
+        raise DataError(what, path=str(root), field="--root")
+    return found
+
+
+def _read(dataset: str, root: Path, item: str) -> Any:
+    from drivestack.eval.prediction import sources
+
+    if dataset == "av2":
+        return sources.read_av2_trajectories(item)
+    if dataset == "commonroad":
+        return sources.read_commonroad_trajectories(item)
+    return sources.read_kitti_trajectories(root, item)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from drivestack.eval.prediction.cases import MOVING_DISPLACEMENT_M, CaseSettings
+    from drivestack.eval.prediction.metrics import MISS_THRESHOLD_M
+    from drivestack.eval.prediction.models import CTRV_YAW_RATE_DECAY_S, MODELS
+    from drivestack.eval.prediction.run import evaluate, format_tables
+    from drivestack.eval.prediction.sources import av2_road_map_available
+    from drivestack.prediction.multimodal import MAX_MODES
+
+    check_out_dir(args.out)
+    if args.split is not None and args.dataset != "kitti-tracking":
+        raise DataError("--split is for --dataset kitti-tracking only", field="--split")
+    args.split = args.split or "val"
+    models = _models(args.models)
+    root = _root(args)
+    items = _recording_paths(args, root)
+    settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s)
+    bar = tqdm(
+        total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
+    )
+
+    def recordings() -> Iterator[Any]:
+        for item in items:
+            yield _read(args.dataset, root, item)
+
+    with bar:
+        report = evaluate(
+            recordings(), models, settings, args.fit_window_s, progress=lambda _n: bar.update()
+        )
+    notes = [
+        "pasts are ground-truth boxes (labels), not tracker output",
+        "cases of one agent overlap in time (anchors every stride): they are not independent",
+    ]
+    skipped = sorted({m for r in report["recordings"] for m in r["models_not_run"]})
+    if skipped:
+        notes.append(f"not run on recordings without a map: {', '.join(skipped)}")
+    if args.dataset == "av2" and not av2_road_map_available():
+        notes.append("no AV2 map reader (drivestack.ingest.maps.av2_road_map): map models skipped")
+    result = {
+        "dataset": args.dataset,
+        "root": str(root),
+        **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
+        "settings": {
+            "models": {m: MODELS[m].description for m in models},
+            "history_s": args.history_s,
+            "horizon_s": args.horizon_s,
+            "stride_s": args.stride_s,
+            "fit_window_s": args.fit_window_s,
+            "ctrv_yaw_rate_decay_s": CTRV_YAW_RATE_DECAY_S,
+            "max_modes": MAX_MODES,
+            "miss_threshold_m": MISS_THRESHOLD_M,
+            "moving_displacement_m": MOVING_DISPLACEMENT_M,
+        },
+        **run_provenance(),
+        **report,
+        "notes": notes,
+    }
+    print(format_tables(report))
+    for r in report["recordings"]:
+        print(f"  {r['name']}: {r['traffic']}, {r['cases']} cases")
+    for note in notes:
+        print(f"note: {note}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "metrics.json").write_text(strict_dumps(result))
+    print(f"wrote {args.out / 'metrics.json'}")
+    return 0

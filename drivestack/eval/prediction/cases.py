@@ -1,0 +1,165 @@
+"""Forecasting cases: an agent, an anchor time, its observed past and its true future.
+
+Samples sit on the recording's grid: sample ``k`` is at about ``k * dt_s`` (``k`` is the
+observation time divided by the sample period, rounded). An agent gives a case at every
+anchor sample ``a`` (a multiple of ``round(stride_s / dt_s)``) where it is observed at all of
+``a - H .. a + T`` (``H = round(history_s / dt_s)``, ``T = round(horizon_s / dt_s)``): a
+contiguous past of ``history_s`` and ground truth for the whole horizon. Forecast step
+``k`` (at ``k * dt_s``) is scored against the ``k``-th sample after the anchor: exact for
+KITTI and CommonRoad, within a few milliseconds for AV2 (sweeps 96-103 ms apart; ``dt_s`` is
+the median). Agents of classes
+outside :data:`CLASS_GROUPS` (cones, barriers, trailers, unknown) give no case.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivestack.core.errors import DataError
+from drivestack.eval.prediction.trajectories import AgentTrajectory, TrajectorySet
+from drivestack.structures.labels import ObjectClass
+
+#: The classes forecast, by the group they are reported in.
+CLASS_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
+    "vehicle": (
+        ObjectClass.CAR,
+        ObjectClass.VAN,
+        ObjectClass.TRUCK,
+        ObjectClass.BUS,
+        ObjectClass.MOTORCYCLE,
+        ObjectClass.OTHER_VEHICLE,
+    ),
+    "pedestrian": (ObjectClass.PEDESTRIAN,),
+    "cyclist": (ObjectClass.CYCLIST,),
+}
+_GROUP_OF = {int(c): g for g, classes in CLASS_GROUPS.items() for c in classes}
+
+#: A case is "moving" when its true centre ends at least this far (m, xy) from where it is at
+#: the anchor: 1 m over the 3 s horizon, a third of a metre per second.
+MOVING_DISPLACEMENT_M = 1.0
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    """The case grid in seconds, each a finite number > 0 (``history_s`` at least one
+    sample period, so that a velocity can be fitted)."""
+
+    history_s: float = 1.0
+    horizon_s: float = 3.0
+    stride_s: float = 0.5
+
+    def steps(self, dt_s: float) -> tuple[int, int, int]:
+        """``(H, T, S)``: history, horizon and stride in samples of ``dt_s``.
+
+        Raises:
+            ValueError: a duration shorter than one sample (naming it).
+        """
+        out = []
+        for name in ("history_s", "horizon_s", "stride_s"):
+            value = getattr(self, name)
+            n = round(value / dt_s)
+            if n < 1:
+                raise ValueError(f"{name} = {value:g} s is shorter than one sample ({dt_s:g} s)")
+            out.append(n)
+        return out[0], out[1], out[2]
+
+
+@dataclass(frozen=True)
+class Cases:
+    """``C`` forecasting cases of one recording (see the module doc).
+
+    Attributes:
+        recording: the :class:`TrajectorySet` they come from.
+        agent_id: ``(C,)`` str.
+        label: ``(C,)`` int class ids; group: ``(C,)`` str class group (:data:`CLASS_GROUPS`).
+        past_t_s: ``(C, H+1)`` times of the past, the last the anchor.
+        past_boxes: ``(C, H+1, 7)``.
+        future_t_s: ``(C, T)`` times of the ground truth after the anchor.
+        future_boxes: ``(C, T, 7)``.
+        skipped_classes: agents left out for their class, by class name.
+    """
+
+    recording: TrajectorySet
+    agent_id: np.ndarray
+    label: np.ndarray
+    group: np.ndarray
+    past_t_s: np.ndarray
+    past_boxes: np.ndarray
+    future_t_s: np.ndarray
+    future_boxes: np.ndarray
+    skipped_classes: dict[str, int]
+
+    def __len__(self) -> int:
+        return int(self.agent_id.shape[0])
+
+    @property
+    def moving(self) -> np.ndarray:
+        """``(C,)`` bool: true displacement over the horizon >= :data:`MOVING_DISPLACEMENT_M`."""
+        d = self.future_boxes[:, -1, 0:2] - self.past_boxes[:, -1, 0:2]
+        return np.hypot(d[:, 0], d[:, 1]) >= MOVING_DISPLACEMENT_M
+
+
+def sample_indices(agent: AgentTrajectory, dt_s: float) -> np.ndarray:
+    """``(N,)`` the agent's sample numbers on the grid (see the module doc).
+
+    Raises:
+        DataError: naming the agent's file, the agent and field ``time`` when two of its
+            observations fall on one sample (closer than the sample period).
+    """
+    k = np.rint(agent.time_s / dt_s).astype(np.int64)
+    dup = np.flatnonzero(np.diff(k) <= 0)
+    if dup.size:
+        i = int(dup[0])
+        raise DataError(
+            f"observations at {agent.time_s[i]:.6f} s and {agent.time_s[i + 1]:.6f} s fall on "
+            f"one sample of {dt_s:g} s",
+            path=agent.path or None,
+            record=f"agent {agent.agent_id}",
+            field="time",
+        )
+    return k
+
+
+def build_cases(recording: TrajectorySet, settings: CaseSettings) -> Cases:
+    """Every case of ``recording`` (see the module doc), by agent then anchor time."""
+    h, t, s = settings.steps(recording.dt_s)
+    ids, labels, groups, rows = [], [], [], []
+    skipped: Counter[str] = Counter()
+    for agent in recording.agents:
+        group = _GROUP_OF.get(int(agent.object_class))
+        if group is None:
+            skipped[agent.object_class.name] += 1
+            continue
+        k = sample_indices(agent, recording.dt_s)
+        # start[i]: the first sample of the gap-free run that holds sample i
+        gap = np.concatenate([[True], np.diff(k) != 1])
+        start = np.maximum.accumulate(np.where(gap, np.arange(len(k)), 0))
+        for i in range(h, len(k) - t):
+            if k[i] % s or start[i + t] > i - h:  # a gap within i - h .. i + t
+                continue
+            ids.append(agent.agent_id)
+            labels.append(int(agent.object_class))
+            groups.append(group)
+            rows.append((agent, i))
+    n_past, n_future = h + 1, t
+    past_t = np.zeros((len(rows), n_past))
+    past_b = np.zeros((len(rows), n_past, 7))
+    fut_t = np.zeros((len(rows), n_future))
+    fut_b = np.zeros((len(rows), n_future, 7))
+    for c, (agent, i) in enumerate(rows):
+        past_t[c], past_b[c] = agent.time_s[i - h : i + 1], agent.boxes[i - h : i + 1]
+        fut_t[c], fut_b[c] = agent.time_s[i + 1 : i + 1 + t], agent.boxes[i + 1 : i + 1 + t]
+    return Cases(
+        recording,
+        np.asarray(ids, dtype=str),
+        np.asarray(labels, dtype=np.int64),
+        np.asarray(groups, dtype=str),
+        past_t,
+        past_b,
+        fut_t,
+        fut_b,
+        dict(sorted(skipped.items())),
+    )

@@ -1,0 +1,203 @@
+"""Score forecast models on the cases of recordings: per-case errors, then means by traffic
+kind, model, class group and motion (:func:`evaluate`), and the printed table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from drivestack.eval.prediction.cases import CLASS_GROUPS, Cases, CaseSettings, build_cases
+from drivestack.eval.prediction.metrics import (
+    ade,
+    displacement_errors,
+    fde,
+    is_miss,
+    multimodal_metrics,
+)
+from drivestack.eval.prediction.models import MODELS
+from drivestack.eval.prediction.trajectories import TrajectorySet
+from drivestack.prediction.state import FIT_WINDOW_S, estimate_states
+
+GROUPS = (*CLASS_GROUPS, "all")
+MOTIONS = ("moving", "stationary", "all")
+
+
+def checkpoints_s(horizon_s: float) -> list[float]:
+    """The times ADE and FDE are reported at: every whole second within the horizon, and the
+    horizon (``[1, 2, 3]`` for 3 s, ``[1, 2, 2.5]`` for 2.5 s, ``[0.5]`` for 0.5 s)."""
+    out = [float(s) for s in range(1, math.floor(horizon_s + 1e-9) + 1)]
+    if not out or abs(out[-1] - horizon_s) > 1e-9:
+        out.append(float(horizon_s))
+    return out
+
+
+@dataclass
+class _Scores:
+    """Per-case scores of one model, concatenated over recordings."""
+
+    traffic: list[np.ndarray] = field(default_factory=list)
+    group: list[np.ndarray] = field(default_factory=list)
+    moving: list[np.ndarray] = field(default_factory=list)
+    values: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, cases: Cases, values: dict[str, np.ndarray]) -> None:
+        self.traffic.append(np.full(len(cases), cases.recording.traffic))
+        self.group.append(cases.group)
+        self.moving.append(cases.moving)
+        for k, v in values.items():
+            self.values.setdefault(k, []).append(v)
+
+
+def score_model(
+    cases: Cases, model_name: str, fit_window_s: float, checkpoints: Sequence[float]
+) -> dict[str, np.ndarray]:
+    """Per-case ``(C,)`` scores of one model on ``cases``: ``ADE@<t>s`` and ``FDE@<t>s`` of
+    its most probable mode at each checkpoint, ``miss`` at the horizon, and for a
+    multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``."""
+    rec = cases.recording
+    states = estimate_states(cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s)
+    n_steps = cases.future_boxes.shape[1]
+    forecast = MODELS[model_name].run(states, rec.road_map, n_steps * rec.dt_s, rec.dt_s)
+    errors = displacement_errors(
+        forecast.boxes[:, :, 1:, 0:2], cases.future_boxes[:, None, :, 0:2]
+    )  # (C, K, T)
+    top = np.argmax(forecast.probability, axis=1)
+    top_errors = errors[np.arange(len(cases)), top]
+    out: dict[str, np.ndarray] = {}
+    for c in checkpoints:
+        step = min(n_steps, max(1, round(c / rec.dt_s)))
+        out[f"ADE@{c:g}s"] = ade(top_errors, step)
+        out[f"FDE@{c:g}s"] = fde(top_errors, step)
+    out["miss"] = is_miss(fde(top_errors))
+    if MODELS[model_name].modes > 1:
+        mm = multimodal_metrics(errors, forecast.probability, forecast.valid)
+        out.update({f"{k}_K" if k == "miss" else k: v for k, v in mm.items()})
+    return out
+
+
+def evaluate(
+    recordings: Iterable[TrajectorySet],
+    model_names: Sequence[str],
+    settings: CaseSettings,
+    fit_window_s: float = FIT_WINDOW_S,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Cases of every recording scored by every model: the ``recordings`` list (name, path,
+    traffic, source, sample period, agents, cases, map, models run and not run), the
+    ``cases`` count by traffic kind, and ``metrics[traffic][model][group][motion]`` (means
+    over cases; ``cases`` their number; None where there are none). ``progress``: called
+    with each recording's name after it is scored."""
+    checkpoints = checkpoints_s(settings.horizon_s)
+    scores = {m: _Scores() for m in model_names}
+    listed: list[dict[str, Any]] = []
+    for rec in recordings:
+        cases = build_cases(rec, settings)
+        run = [m for m in model_names if rec.road_map is not None or not MODELS[m].needs_map]
+        for m in run if len(cases) else []:
+            scores[m].add(cases, score_model(cases, m, fit_window_s, checkpoints))
+        listed.append(
+            {
+                "name": rec.name,
+                "path": rec.path,
+                "traffic": rec.traffic,
+                "source": rec.source,
+                "frame": rec.frame,
+                "dt_s": rec.dt_s,
+                "agents": len(rec.agents),
+                "cases": len(cases),
+                "cases_by_group": {g: int((cases.group == g).sum()) for g in CLASS_GROUPS},
+                "agents_skipped_by_class": cases.skipped_classes,
+                "has_map": rec.road_map is not None,
+                "models_not_run": [m for m in model_names if m not in run],
+            }
+        )
+        if progress is not None:
+            progress(rec.name)
+    totals: dict[str, int] = {}
+    for r in listed:
+        totals[r["traffic"]] = totals.get(r["traffic"], 0) + int(r["cases"])
+    return {
+        "checkpoints_s": checkpoints,
+        "recordings": listed,
+        "cases": totals,
+        "metrics": _aggregate(scores),
+    }
+
+
+def _aggregate(scores: dict[str, _Scores]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model, s in scores.items():
+        if not s.traffic:
+            continue
+        traffic = np.concatenate(s.traffic)
+        group = np.concatenate(s.group)
+        moving = np.concatenate(s.moving)
+        values = {k: np.concatenate(v) for k, v in s.values.items()}
+        for kind in sorted(set(traffic.tolist())):
+            per_group: dict[str, Any] = {}
+            for g in GROUPS:
+                per_group[g] = {}
+                for motion in MOTIONS:
+                    mask = traffic == kind
+                    if g != "all":
+                        mask &= group == g
+                    if motion != "all":
+                        mask &= moving == (motion == "moving")
+                    per_group[g][motion] = _means(values, mask)
+            out.setdefault(kind, {})[model] = per_group
+    return out
+
+
+def _means(values: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, Any]:
+    n = int(mask.sum())
+    row: dict[str, Any] = {"cases": n}
+    for k, v in values.items():
+        name = "miss_rate" if k == "miss" else "miss_rate_K" if k == "miss_K" else k
+        row[name] = float(v[mask].mean()) if n else None
+    return row
+
+
+def format_tables(report: dict[str, Any]) -> str:
+    """The printed tables: per traffic kind, model x class group x motion with cases,
+    ADE at each checkpoint, FDE at the horizon and miss rate (rows without cases left out),
+    then the multi-modal models' minADE_K, minFDE_K, brier-minFDE_K and miss rate."""
+    cps = report["checkpoints_s"]
+    cols = [f"ADE@{c:g}s" for c in cps] + [f"FDE@{cps[-1]:g}s", "miss_rate"]
+    mm_cols = ["minADE", "minFDE", "brier_minFDE", "miss_rate_K"]
+    lines: list[str] = []
+    for kind, models in report["metrics"].items():
+        lines.append(f"\n{kind} traffic: {report['cases'].get(kind, 0)} cases, metres")
+        header = f"{'model':<18} {'class':<10} {'motion':<10} {'cases':>6} " + " ".join(
+            f"{c:>9}" for c in cols
+        )
+        lines += [header, "-" * len(header)]
+        multi = []
+        for model, groups in models.items():
+            if MODELS[model].modes > 1:
+                multi.append((model, groups))
+            for g, motions in groups.items():
+                for motion, row in motions.items():
+                    if row["cases"]:
+                        lines.append(
+                            f"{model:<18} {g:<10} {motion:<10} {row['cases']:>6} "
+                            + " ".join(f"{row[c]:>9.3f}" for c in cols)
+                        )
+        for model, groups in multi:
+            k = MODELS[model].modes
+            head = (
+                f"{model + f' (K={k})':<18} {'class':<10} {'motion':<10} {'cases':>6} "
+                + " ".join(f"{c.replace('_K', '') + f'_{k}':>14}" for c in mm_cols)
+            )
+            lines += ["", head, "-" * len(head)]
+            for g, motions in groups.items():
+                for motion, row in motions.items():
+                    if row["cases"]:
+                        lines.append(
+                            f"{'':<18} {g:<10} {motion:<10} {row['cases']:>6} "
+                            + " ".join(f"{row[c]:>14.3f}" for c in mm_cols)
+                        )
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""ADE, FDE, miss, minADE_K / minFDE_K / brier-minFDE_K by hand (AV2's definitions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivestack.eval.prediction.metrics import (
+    ade,
+    best_mode,
+    displacement_errors,
+    fde,
+    is_miss,
+    multimodal_metrics,
+)
+
+TRUTH = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])  # future steps 1..4
+
+
+def test_ade_fde_by_hand() -> None:
+    # errors 0, 1, 2 and 5 (a 3-4-5 triangle at step 4)
+    forecast = np.array([[1.0, 0.0], [2.0, 1.0], [3.0, -2.0], [7.0, 4.0]])
+    e = displacement_errors(forecast, TRUTH)
+    np.testing.assert_allclose(e, [0.0, 1.0, 2.0, 5.0])
+    assert ade(e) == pytest.approx(2.0)  # (0 + 1 + 2 + 5) / 4
+    assert ade(e, 2) == pytest.approx(0.5)  # the first two future steps
+    assert fde(e) == pytest.approx(5.0)
+    assert fde(e, 3) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match=r"n_steps must be in 1\.\.4"):
+        ade(e, 0)
+
+
+def test_miss_is_strictly_beyond_two_metres() -> None:
+    assert is_miss(np.array([1.99, 2.0, 2.01])).tolist() == [False, False, True]
+
+
+def test_multimodal_picks_the_mode_with_the_smallest_final_error() -> None:
+    # case 0: mode 0 errors (1, 1, 1, 3), mode 1 (0, 0, 0, 1), mode 2 invalid with 0 error
+    errors = np.array([[[1.0, 1.0, 1.0, 3.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]])
+    prob = np.array([[0.7, 0.3, 0.0]])
+    valid = np.array([[True, True, False]])
+    m = multimodal_metrics(errors, prob, valid)
+    assert best_mode(errors, valid).tolist() == [1]
+    assert m["minFDE"][0] == pytest.approx(1.0)
+    assert m["minADE"][0] == pytest.approx(0.25)
+    assert m["brier_minFDE"][0] == pytest.approx(1.0 + 0.7**2)  # FDE + (1 - 0.3)^2
+    assert not m["miss"][0]
+
+
+def test_min_ade_is_the_ade_of_the_best_endpoint_not_the_smallest_ade() -> None:
+    # mode 0: ADE 0.75, FDE 3; mode 1: ADE 2.5, FDE 2.5 -> best endpoint is mode 1
+    errors = np.array([[[0.0, 0.0, 0.0, 3.0], [2.5, 2.5, 2.5, 2.5]]])
+    m = multimodal_metrics(errors, np.array([[0.5, 0.5]]), np.ones((1, 2), dtype=bool))
+    assert m["minFDE"][0] == pytest.approx(2.5)
+    assert m["minADE"][0] == pytest.approx(2.5)
+    assert m["miss"][0]
+    # ties go to the lowest mode index
+    tie = np.array([[[1.0, 2.0], [0.0, 2.0]]])
+    assert best_mode(tie, np.ones((1, 2), dtype=bool)).tolist() == [0]
