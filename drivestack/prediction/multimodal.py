@@ -14,15 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivestack.core.transforms import wrap_angle
 from drivestack.prediction.forecast import (
-    LANE_FOLLOWERS,
     Forecast,
     check_agents,
+    check_lane_arguments,
     constant_velocity_forecast,
+    follow_line,
+    lane_chains,
+    lane_matches,
 )
 from drivestack.structures.boxes import Boxes3D
-from drivestack.structures.road_map import Lane, RoadMap, interpolate_polyline, polyline_stations
+from drivestack.structures.road_map import RoadMap
 
 #: Most modes :func:`lane_branch_forecast` gives an agent (the constant-velocity mode included),
 #: Argoverse 2's K.
@@ -133,14 +135,14 @@ def lane_branch_forecast(
     Raises:
         TypeError: ``agents`` is not a ``Boxes3D``.
         ValueError: the agents are not in the map's frame, ``max_modes < 2``,
-            ``cv_probability`` not in (0, 1), or the horizon and step as ``forecast_steps``.
+            ``cv_probability`` not in (0, 1), ``min_speed_mps`` not a finite speed >= 0,
+            ``max_heading_error_rad`` not a finite angle in [0, pi], or the horizon and step
+            as ``forecast_steps``.
     """
     check_agents(agents, "lane_branch_forecast")
-    if agents.frame != road_map.frame:
-        raise ValueError(
-            f"lane_branch_forecast: the agents are in frame {agents.frame!r}, the map in "
-            f"{road_map.frame!r}: transform the agents into the map frame first"
-        )
+    check_lane_arguments(
+        agents, road_map, "lane_branch_forecast", min_speed_mps, max_heading_error_rad
+    )
     if max_modes < 2:
         raise ValueError(f"max_modes must be at least 2, got {max_modes}")
     if not 0.0 < cv_probability < 1.0:
@@ -153,54 +155,15 @@ def lane_branch_forecast(
     valid = np.zeros((n, max_modes), dtype=bool)
     valid[:, 0] = True
     t = np.arange(n_t) * dt_s
-    yaw0 = agents.yaw_rad
-    along = agents.velocity_mps[:, 0] * np.cos(yaw0) + agents.velocity_mps[:, 1] * np.sin(yaw0)
-    for i in range(n):
-        speed = float(along[i])
-        if int(agents.label[i]) not in LANE_FOLLOWERS or abs(speed) < min_speed_mps:
-            continue
-        xy = agents.center_m[i, :2]
-        try:
-            lane_id = road_map.nearest_lane(
-                xy, yaw_rad=float(yaw0[i]), max_distance_m=max_lane_distance_m
-            )
-        except LookupError:
-            continue
-        lane = road_map.lane(lane_id)
-        station0, lateral0 = (float(v[0]) for v in lane.project(xy[None]))
-        s_on = min(max(station0, 0.0), lane.length_m)
-        _, heading = interpolate_polyline(lane.centerline_m, [s_on])
-        if abs(math.remainder(float(heading[0]) - float(yaw0[i]), 2 * math.pi)) > (
-            max_heading_error_rad
-        ):
-            continue
-        need = station0 + max(speed, 0.0) * float(t[-1])
-        lines = [lane.centerline_m] if speed < 0 else _branches(road_map, lane, need, max_modes - 1)
+    for match in lane_matches(
+        agents, road_map, min_speed_mps=min_speed_mps, max_lane_distance_m=max_lane_distance_m,
+        max_heading_error_rad=max_heading_error_rad,
+    ):  # fmt: skip
+        i = match.index
+        lines = lane_chains(road_map, match, float(t[-1]), max_modes - 1)
         for m, line in enumerate(lines, start=1):
-            pos, yaw = interpolate_polyline(line, station0 + speed * t)
-            pos = pos + lateral0 * np.stack([-np.sin(yaw), np.cos(yaw)], axis=1)
-            boxes[i, m, :, 0:2] = pos
-            boxes[i, m, :, 6] = wrap_angle(yaw)
+            boxes[i, m, :, 0:2], boxes[i, m, :, 6] = follow_line(line, match, t)
         valid[i, 1 : 1 + len(lines)] = True
         probability[i, 0] = cv_probability
         probability[i, 1 : 1 + len(lines)] = (1.0 - cv_probability) / len(lines)
     return MultiModalForecast(dt_s, boxes, probability, valid)
-
-
-def _branches(road_map: RoadMap, lane: Lane, need_m: float, limit: int) -> list[np.ndarray]:
-    """Centrelines (``(N, 2)``, joined end to start) of the successor chains from ``lane``
-    that reach ``need_m`` along it or end at a dead end, depth first, at most ``limit``."""
-    out: list[np.ndarray] = []
-    stack: list[tuple[np.ndarray, Lane, frozenset[str]]] = [
-        (lane.centerline_m, lane, frozenset({lane.lane_id}))
-    ]
-    while stack and len(out) < limit:
-        line, last, seen = stack.pop()
-        nexts = [s for s in last.successors if s not in seen]
-        if polyline_stations(line)[-1] >= need_m or not nexts:
-            out.append(line)
-            continue
-        for succ in reversed(nexts):  # popped in successor order
-            nxt = road_map.lane(succ)
-            stack.append((np.concatenate([line, nxt.centerline_m[1:]]), nxt, seen | {nxt.lane_id}))
-    return out

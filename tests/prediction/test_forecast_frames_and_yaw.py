@@ -63,3 +63,36 @@ def test_at_a_dead_end_the_forecast_drives_straight_on() -> None:
     np.testing.assert_allclose(forecast.boxes[0, :, 0], [10.0, 0.0, -10.0, -20.0])
     np.testing.assert_allclose(forecast.boxes[0, :, 1], 0.0, atol=1e-12)
     np.testing.assert_allclose(forecast.speed_mps[0], 10.0)  # signed along its heading
+
+
+@pytest.mark.parametrize("off_deg", [50.0, 80.0])
+def test_a_car_crossing_its_nearest_lane_moves_at_constant_velocity(off_deg: float) -> None:
+    # a westbound car (yaw pi) turned off_deg away from the lane, as a car crossing it in an
+    # intersection: before, any lane within 90 degrees was followed (on Argoverse 2: cars sent
+    # down crossing lanes, 25-40 m off at 3 s)
+    yaw = math.pi - math.radians(off_deg)
+    car = _car(50.0, yaw, [10.0 * math.cos(yaw), 10.0 * math.sin(yaw)])
+    lane = lane_following_forecast(car, WEST_MAP, 2.0, 0.5)
+    cv = constant_velocity_forecast(car, 2.0, 0.5)
+    np.testing.assert_array_equal(lane.boxes, cv.boxes)
+    np.testing.assert_array_equal(lane.speed_mps, cv.speed_mps)
+
+
+def test_a_car_within_the_heading_limit_still_follows_its_lane() -> None:
+    yaw = math.pi - math.radians(30.0)
+    car = _car(50.0, yaw, [10.0 * math.cos(yaw), 10.0 * math.sin(yaw)])
+    f = lane_following_forecast(car, WEST_MAP, 2.0, 0.5)
+    # its 10 m/s along its heading, driven along the lane (y stays 0, the lane's yaw)
+    np.testing.assert_allclose(f.boxes[0, :, 0], 50.0 - 10.0 * np.arange(5) * 0.5)
+    np.testing.assert_allclose(f.boxes[0, :, 1], 0.0, atol=1e-12)
+    # and a tighter limit sends it straight on at constant velocity
+    g = lane_following_forecast(car, WEST_MAP, 2.0, 0.5, max_heading_error_rad=math.radians(20.0))
+    np.testing.assert_array_equal(g.boxes, constant_velocity_forecast(car, 2.0, 0.5).boxes)
+
+
+def test_a_bad_heading_limit_is_refused_by_name() -> None:
+    car = _car(50.0, math.pi, [-10.0, 0.0])
+    with pytest.raises(
+        ValueError, match=r"max_heading_error_rad must be a finite angle in \[0, pi\]"
+    ):
+        lane_following_forecast(car, WEST_MAP, 2.0, 0.5, max_heading_error_rad=4.0)
