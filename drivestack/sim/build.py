@@ -22,6 +22,7 @@ from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamErr
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
+from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
 from drivestack.sim.runner import ego_agent_collisions
 from drivestack.sim.scenario import (
@@ -45,12 +46,17 @@ DEFAULT_SIZE_M = {
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
 FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
-#: The reader settings a file map's ``map.params`` may give (positive numbers).
+#: Maps read from a recorded log folder (``map.log``): its map, ego drive and agents.
+LOG_MAPS = ("av2",)
+#: The reader settings a file or log map's ``map.params`` may give (positive numbers).
 FILE_MAP_PARAMS = {
     "commonroad": ("default_speed_limit_mps",),
     "lanelet2": ("default_speed_limit_mps",),
     "opendrive": ("default_speed_limit_mps", "step_m"),
+    "av2": ("default_speed_limit_mps",),
 }
+#: What ``ego.from_file`` / ``agents_from_file`` read: a CommonRoad file or an AV2 log.
+Recorded = CommonRoadScenario | Av2LogScenario
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,14 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         if m.kind == "opendrive":
             return read_opendrive(file, **settings), None
         return read_lanelet2(file, **settings), None
+    if m.kind in LOG_MAPS:
+        log = _load_av2_log(cfg, data_root)
+        return log.road_map, log
     builder = SYNTHETIC_MAP_BUILDERS.get(m.kind)
     if builder is None:
         raise ConfigError(
-            f"unknown map kind {m.kind!r}; expected one of {[*SYNTHETIC_MAP_BUILDERS, *FILE_MAPS]}",
+            f"unknown map kind {m.kind!r}; expected one of "
+            f"{[*SYNTHETIC_MAP_BUILDERS, *FILE_MAPS, *LOG_MAPS]}",
             path=where,
             field="map.kind",
         )
@@ -111,6 +121,63 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         raise ConfigError(exc.reason, path=where, field=f"map.params.{exc.param}") from exc
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
         raise ConfigError(str(exc), path=where, field="map.params") from exc
+
+
+def _load_av2_log(cfg: ScenarioConfig, data_root: Path | None) -> Av2LogScenario:
+    """The AV2 log of ``map.log`` (:func:`~drivestack.sim.av2_log.read_av2_log`):
+    ``ConfigError`` at ``map.log`` when the folder is not there, at ``duration_s`` when the
+    scenario outlasts the log's annotated sweeps (there would be no recorded traffic)."""
+    m, where = cfg.map, cfg.source
+    assert m.log is not None  # check_scenario
+    folder = _resolve(m.log, data_root)
+    if not folder.is_dir():
+        relative = (
+            f" ({m.log!r} is relative to the shared data folder, see --data-root)"
+            if not Path(m.log).is_absolute()
+            else ""
+        )
+        raise ConfigError(
+            f"av2 log folder not found: {folder}{relative}", path=where, field="map.log"
+        )
+    log = read_av2_log(folder, **_file_map_params(m, where))
+    if cfg.duration_s > log.span_s + 1e-6:
+        raise ConfigError(
+            f"{cfg.duration_s} s is longer than the log's annotated sweeps ({log.span_s:.2f} s)",
+            path=where,
+            field="duration_s",
+        )
+    return log
+
+
+def _log_route(log: Av2LogScenario, cfg: ScenarioConfig, ego: BicycleState) -> list[str]:
+    """The cheapest route from the ego's start to the last lane the recorded ego drove over
+    the scenario (:meth:`Av2LogScenario.driven_lanes`); ``ConfigError`` at ``map.log`` when
+    the map does not connect them."""
+    driven = log.driven_lanes(cfg.duration_s)
+    xy, yaw = (float(ego.x_m[0]), float(ego.y_m[0])), float(ego.yaw_rad[0])
+    try:
+        return log.road_map.route_from(xy, yaw, [driven[-1]])
+    except LookupError as exc:
+        raise ConfigError(
+            f"the recorded drive (lanes {driven}) cannot be followed on the map: {exc}",
+            path=cfg.source,
+            field="map.log",
+        ) from exc
+
+
+def _recorded_progress_m(log: Av2LogScenario, reference: ReferencePath, duration_s: float) -> float:
+    """How far the recorded ego drove along ``reference`` in ``duration_s``: the station gain
+    between its start and its position at ``duration_s`` (the nuPlan expert's progress)."""
+    points = np.stack([log.ego_xy_m[0], log.ego_xy_at(duration_s)])
+    stations, _ = reference.project(points)
+    return max(0.0, float(stations[1] - stations[0]))
+
+
+def _recorded(file_scenario: object, where: str, field: str) -> Recorded:
+    """``file_scenario`` when it holds a recording (``ConfigError`` at ``field`` otherwise)."""
+    if not isinstance(file_scenario, CommonRoadScenario | Av2LogScenario):
+        raise ConfigError(f"{field} needs a commonroad or av2 map", path=where, field=field)
+    return file_scenario
 
 
 def _file_map_params(m: MapConfig, where: str) -> dict[str, Any]:
@@ -311,11 +378,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     road_map, file_scenario = _load_map(cfg, data_root)
     agents: list[AgentSpec] = []
     if cfg.ego.from_file:
-        if not isinstance(file_scenario, CommonRoadScenario):
-            raise ConfigError(
-                "ego.from_file needs a commonroad map", path=where, field="ego.from_file"
-            )
-        init = file_scenario.ego_initial
+        init = _recorded(file_scenario, where, "ego.from_file").ego_initial
         ego = BicycleState.of(init[0], init[1], init[2], init[3])
         start_lane = road_map.nearest_lane((init[0], init[1]), yaw_rad=init[2])
     else:
@@ -330,11 +393,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
         ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())
     if cfg.agents_from_file:
-        if not isinstance(file_scenario, CommonRoadScenario):
-            raise ConfigError(
-                "agents_from_file needs a commonroad map", path=where, field="agents_from_file"
-            )
-        agents.extend(file_scenario.agents)
+        agents.extend(_recorded(file_scenario, where, "agents_from_file").agents)
     n_recorded = len(agents)
     agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
     # route
@@ -352,6 +411,10 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
             raise ConfigError(
                 f"goal unreachable: {exc}", path=where, field="route.goal_lane"
             ) from exc
+    elif cfg.ego.from_file and isinstance(file_scenario, Av2LogScenario):  # the recorded drive
+        route = _log_route(file_scenario, cfg, ego)
+        s_start, _ = road_map.lane(route[0]).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
+        route = extend_by_successors(road_map, route, float(s_start[0]))
     else:
         route = [start_lane]
         goals = file_scenario.goal_lanelets if isinstance(file_scenario, CommonRoadScenario) else ()
@@ -368,6 +431,8 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     _check_clear_start(world, cfg, n_recorded)
     if cfg.expert_progress_m is not None:
         expert = cfg.expert_progress_m
+    elif cfg.ego.from_file and isinstance(file_scenario, Av2LogScenario):
+        expert = _recorded_progress_m(file_scenario, reference, cfg.duration_s)
     else:
         s0, _ = reference.project(np.array([[ego.x_m[0], ego.y_m[0]]]))
         remaining = reference.length_m - float(s0[0]) - 5.0

@@ -36,12 +36,15 @@ def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
 
 @dataclass(frozen=True)
 class MapConfig:
-    kind: str  # straight | curved | intersection | merge | commonroad | lanelet2 | opendrive
+    # straight | curved | intersection | merge | commonroad | lanelet2 | opendrive | av2
+    kind: str
     # a synthetic map's builder arguments; a file map's reader settings (sim.build.FILE_MAP_PARAMS)
     params: dict[str, int | float] = field(default_factory=dict)
     file: str | None = (
         None  # commonroad / lanelet2 / opendrive: absolute, or relative to the shared data folder
     )
+    # av2: the Argoverse 2 sensor log folder (annotations, ego poses, map/), as ``file``
+    log: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class EgoConfig:
     offset_m: float = 0.0
     speed_mps: float | None = None
     speed_kph: float | None = None
-    from_file: bool = False  # ... or at the CommonRoad planning problem's initial state
+    # ... or at the CommonRoad planning problem's initial state / the AV2 log's first pose
+    from_file: bool = False
 
     def speed(self) -> float:
         return speed_mps_of(self.speed_mps, self.speed_kph)
@@ -126,9 +130,9 @@ class ScenarioConfig:
     dt_s: float = 0.1
     route: RouteConfig = field(default_factory=RouteConfig)
     agents: list[AgentConfig] = field(default_factory=list)
-    agents_from_file: bool = False  # CommonRoad: replay the recorded obstacles
+    agents_from_file: bool = False  # CommonRoad / AV2 log: replay the recorded obstacles
     # nuPlan progress reference; default: 0.8 x limit x duration (the initial speed instead for a
-    # CommonRoad ego), capped by the route length
+    # CommonRoad ego; an AV2 log's recorded drive over duration_s), capped by the route length
     expert_progress_m: float | None = None
     pass_criteria: PassCriteria = field(default_factory=PassCriteria)
     sweep: dict[str, Any] | None = None
@@ -355,6 +359,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         )
     if not 0 < cfg.dt_s <= 1.0:
         raise ConfigError(f"must be in (0, 1] s, got {cfg.dt_s}", path=path, field="dt_s")
+    _check_map_source(cfg.map, path)
     if cfg.ego.lane is None and not cfg.ego.from_file:
         raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
     _check_one_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
@@ -395,6 +400,28 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             f"must be in [0, 100] (the displayed score's scale), got {min_score}",
             path=path,
             field="pass_criteria.min_score",
+        )
+
+
+def _check_map_source(m: MapConfig, path: str) -> None:
+    """``ConfigError`` at ``map.log`` / ``map.file`` when an ``av2`` map has no ``log`` or has a
+    ``file``, or another kind has a ``log`` (only AV2 maps come from a log folder)."""
+    if m.kind == "av2":
+        if m.log is None:
+            raise ConfigError(
+                "an av2 map needs map.log (the log folder)", path=path, field="map.log"
+            )
+        if m.file is not None:
+            raise ConfigError(
+                "an av2 map is read from map.log (the log folder), not map.file",
+                path=path,
+                field="map.file",
+            )
+    elif m.log is not None:
+        raise ConfigError(
+            f"map.log is for av2 maps only, not {m.kind!r} (a file map takes map.file)",
+            path=path,
+            field="map.log",
         )
 
 

@@ -17,7 +17,7 @@ SCENARIO_FILES = sorted(
     [*(CONFIGS / "scenarios").glob("*.yaml"), *(CONFIGS / "scenarios").glob("*.xosc")]
 )
 #: Scenarios whose map is a file of the shared data folder.
-FILE_MAP_PREFIXES = ("commonroad_", "opendrive_", "openscenario_")
+FILE_MAP_PREFIXES = ("av2_", "commonroad_", "opendrive_", "openscenario_")
 
 
 def test_regression_suite_covers_the_issue() -> None:
@@ -30,6 +30,7 @@ def test_regression_suite_covers_the_issue() -> None:
         ("ccrb[", 4),
         ("cpna[", 6),
         ("commonroad_", 7),
+        ("av2_", 2),
     ]:
         assert sum(n.startswith(prefix) for n in names) == count, prefix
     for name in ("cut_in", "cut_out", "stop_and_go", "curve_lead", "merge", "unprotected_left"):
