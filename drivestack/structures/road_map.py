@@ -215,13 +215,19 @@ class Lane:
 
 @dataclass(frozen=True)
 class RoadMap:
-    """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``."""
+    """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``.
+
+    ``extra_drivable_areas``: polygons drivable beyond the lanes' own (an Argoverse 2 map's
+    ``drivable_areas``: the paved road around and between its lane segments);
+    :attr:`drivable_area` is their union with the drivable lanes' polygons.
+    """
 
     lanes: tuple[Lane, ...]
     crosswalks: tuple[Polygon, ...] = ()
     stop_lines: tuple[LineString, ...] = ()
     frame: str = "world"
     source: str = ""
+    extra_drivable_areas: tuple[Polygon, ...] = ()
     _by_id: dict[str, Lane] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -242,6 +248,7 @@ class RoadMap:
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "crosswalks", tuple(self.crosswalks))
         object.__setattr__(self, "stop_lines", tuple(self.stop_lines))
+        object.__setattr__(self, "extra_drivable_areas", tuple(self.extra_drivable_areas))
 
     def __len__(self) -> int:
         return len(self.lanes)
@@ -285,8 +292,10 @@ class RoadMap:
 
     @cached_property
     def drivable_area(self) -> Polygon:
-        """Union of the drivable lanes' polygons (a Polygon or MultiPolygon)."""
-        return shapely.unary_union([lane.polygon for lane in self.lanes if lane.drivable])
+        """Union of the drivable lanes' polygons and :attr:`extra_drivable_areas` (a Polygon
+        or MultiPolygon)."""
+        lanes = [lane.polygon for lane in self.lanes if lane.drivable]
+        return shapely.unary_union([*lanes, *self.extra_drivable_areas])
 
     @cached_property
     def _drivable_boundary(self) -> shapely.Geometry:

@@ -35,8 +35,11 @@ ego poses of ``city_SE3_egovehicle.feather`` are ``world_from_ego``). Polylines 
 - **Crosswalks**: each ``pedestrian_crossings`` record's polygon between ``edge1`` and
   ``edge2`` (``edge2`` reversed first when it runs against ``edge1``).
 - **Speed limits**: AV2 maps carry none; every lane gets ``default_speed_limit_mps``.
-- Not read: ``drivable_areas`` (:func:`read_av2_drivable_area` reads them; the map's
-  drivable area is its drivable lanes' union), stop lines (AV2 has none).
+- **Drivable area**: the map's ``drivable_areas`` (:func:`read_av2_drivable_area`) as
+  ``RoadMap.extra_drivable_areas``, so ``RoadMap.drivable_area`` is the paved road, not only
+  the lanes' union (on log adcf7d18 a car turning across a lane edge was 0.32 m outside the
+  lanes and inside AV2's drivable area).
+- Not read: stop lines (AV2 has none).
 
 Malformed input is a :class:`DataError` naming the archive file, the record (``lane segment
 <id>`` / ``pedestrian crossing <id>``) and the field: a record that is not an object, a
@@ -63,6 +66,7 @@ from shapely.geometry import Polygon
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
 from drivestack.ingest.maps.av2_archive import read_av2_map_layer
+from drivestack.ingest.maps.av2_drivable import read_av2_drivable_area
 from drivestack.structures.road_map import NON_DRIVABLE_TYPES, Lane, RoadMap
 
 #: AV2 ``lane_type`` -> drivestack ``lane_type``.
@@ -361,7 +365,14 @@ def read_av2_road_map_counted(
                 lane_type=LANE_TYPES[seg.lane_type],
             )
         )
-    road_map = RoadMap(tuple(lanes), crosswalks, frame="world", source=f"av2:{path.name}")
+    area = read_av2_drivable_area(map_dir)
+    road_map = RoadMap(
+        tuple(lanes),
+        crosswalks,
+        frame="world",
+        source=f"av2:{path.name}",
+        extra_drivable_areas=tuple(getattr(area, "geoms", (area,))),
+    )
     return road_map, Av2LinkCounts(
         outside_crop=counts["outside_crop"],
         bike_vehicle=counts["bike_vehicle"],

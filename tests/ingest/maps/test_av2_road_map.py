@@ -165,6 +165,28 @@ def test_crosswalk_polygon_and_speed_limit(tmp_path: Path) -> None:
     assert crosswalk.bounds == pytest.approx((5.0, -3.0, 8.0, 13.0))
 
 
+def test_drivable_area_includes_the_maps_drivable_areas(tmp_path: Path) -> None:
+    doc = _archive()
+    lanes_only = read_av2_road_map(_write(tmp_path / "a", doc).parent)
+    # a paved square reaching 5 m beyond the lanes on every side (AV2's drivable_areas)
+    lo_x, lo_y, hi_x, hi_y = lanes_only.drivable_area.bounds
+    square = [
+        (lo_x - 5, lo_y - 5),
+        (hi_x + 5, lo_y - 5),
+        (hi_x + 5, hi_y + 5),
+        (lo_x - 5, hi_y + 5),
+    ]
+    doc["drivable_areas"] = {
+        "9": {"id": 9, "area_boundary": [{"x": x, "y": y, "z": 0.0} for x, y in square]}
+    }
+    paved = read_av2_road_map(_write(tmp_path / "b", doc).parent)
+    beside = [[lo_x - 2.0, lo_y - 2.0]]  # off every lane, on the paved square
+    assert lanes_only.distance_outside_drivable_m(beside)[0] > 1.0
+    assert paved.distance_outside_drivable_m(beside)[0] == 0.0
+    assert paved.distance_outside_drivable_m([[lo_x - 7.0, lo_y - 5.0]])[0] == pytest.approx(2.0)
+    assert len(paved.extra_drivable_areas) == 1
+
+
 @pytest.mark.parametrize(
     ("mark", "intersection", "one_left", "two_right"),
     [
@@ -356,6 +378,7 @@ def test_straight_lane_centreline_property(
             "1": _segment(1, boundary(width / 2, left_n), boundary(-width / 2, right_n))
         },
         "pedestrian_crossings": {},
+        "drivable_areas": {},
     }
     with tempfile.TemporaryDirectory() as folder:
         _write(Path(folder), doc)
