@@ -225,8 +225,6 @@ class _RolloutPlanner:
         self.reference = ReferencePath.from_route(road_map, self.route_lanes)
         self._tree = cKDTree(self.reference.xy_m)
         self._profile = self.reference.speed_profile()
-        # the braking rollout's IDM at comfortable deceleration (plain IDM's defaults)
-        self._comfort_idm = IDMParams(max_decel_mps2=self.params.idm.comfort_decel_mps2)
         self.debug: PlanDebug | None = None
         self._prepare()
 
@@ -266,26 +264,26 @@ class _RolloutPlanner:
         agents: PathAgents,
         idm: IDMParams,
         entry_lookahead_steps: int,
-        hold_run_into_agents: bool = False,
-        along_heading: bool = False,
     ) -> Rollout:
-        """The stopping plan: the centred proposal with its stop 1 m behind the ego (it brakes
-        at once, within ``idm.max_decel_mps2``, and holds the stop).
-
-        With ``along_heading`` (a stop because the route cannot be followed: the ego faces
-        against it, leaves the drivable area or makes no progress along it) the same braking
-        goes straight on along the ego's heading (:func:`stop_along_heading`) instead of
-        steering onto the route, which from a start facing backwards is full lock."""
+        """The stopping plan along the route: the centred proposal with its stop 1 m behind
+        the ego (it brakes at once, within ``idm.max_decel_mps2``, and holds the stop)."""
         p = self.params
-        if along_heading:
-            return stop_along_heading(
-                start, self.reference, self._tree, p.n_steps, p.dt_s, self.vehicle,
-                idm.max_decel_mps2,
-            )  # fmt: skip
         return rollout(
             start, self.reference, self._tree, np.zeros(1), np.zeros(1), self._profile, agents,
             p.n_steps, p.dt_s, self.vehicle, idm, station_m - 1.0, entry_lookahead_steps,
-            start_station_m=station_m, hold_run_into_agents=hold_run_into_agents,
+            start_station_m=station_m,
+        )  # fmt: skip
+
+    def _stop_along_heading(self, start: BicycleState) -> Rollout:
+        """The stopping plan when the route cannot be followed (the ego faces against it,
+        leaves the drivable area or makes no progress along it): braking at
+        ``idm.comfort_decel_mps2`` straight on along the ego's heading
+        (:func:`stop_along_heading`) instead of steering onto the route, which from a start
+        facing backwards is full lock."""
+        p = self.params
+        return stop_along_heading(
+            start, self.reference, self._tree, p.n_steps, p.dt_s, self.vehicle,
+            p.idm.comfort_decel_mps2,
         )  # fmt: skip
 
     def _forecast(self, obs: Observation) -> Forecast:
@@ -346,11 +344,11 @@ class PDMPlanner(_RolloutPlanner):
             self.debug = PlanDebug(offsets, targets, scores, best, False)
             return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
-        braking_idm = self._emergency_idm if emergency else self._comfort_idm
-        braking = self._braking(
-            start, station, agents, braking_idm, p.entry_lookahead_steps,
-            along_heading=not emergency,
-        )  # fmt: skip
+        braking = (
+            self._braking(start, station, agents, self._emergency_idm, p.entry_lookahead_steps)
+            if emergency
+            else self._stop_along_heading(start)
+        )
         self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
         return self._trajectory(obs, braking, 0)
 
@@ -425,12 +423,12 @@ class IDMPlanner(_RolloutPlanner):
     :class:`PDMPlanner` where agents cross.
 
     It brakes to a stop at ``idm.comfort_decel_mps2`` straight on along its heading and holds
-    it (``debug.stop_reason``, ``debug.chosen = -1``) with two of PDMPlanner's own checks (:func:`stop_reason`): when
-    the ego faces against the route (:func:`faces_against_route`: "facing against the
-    route"), and when its plan leaves the drivable area within ``score_horizon_s``
-    (:func:`~drivestack.planning.scoring.stays_on_drivable_area`, e.g. the ego is off the
-    route: "no proposal stays on the drivable area"). It does not turn round nor drive back
-    to the road. It has no curvature speed limit beyond the route's speed profile.
+    it (``debug.stop_reason``, ``debug.chosen = -1``) with two of PDMPlanner's own checks
+    (:func:`stop_reason`): when the ego faces against the route (:func:`faces_against_route`:
+    "facing against the route"), and when its plan leaves the drivable area within
+    ``score_horizon_s`` (:func:`~drivestack.planning.scoring.stays_on_drivable_area`, e.g. the
+    ego is off the route: "no proposal stays on the drivable area"). It does not turn round
+    nor drive back to the road. It has no curvature speed limit beyond the route's speed profile.
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m`` and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
@@ -467,10 +465,7 @@ class IDMPlanner(_RolloutPlanner):
         if reason is None:
             self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
             return self._trajectory(obs, result, 0)
-        braking = self._braking(
-            start, station, agents, self._comfort_idm, entry_lookahead_steps=0,
-            hold_run_into_agents=True, along_heading=True,
-        )  # fmt: skip
+        braking = self._stop_along_heading(start)
         self.debug = PlanDebug(np.zeros(1), np.ones(1), None, -1, False, reason)
         return self._trajectory(obs, braking, 0)
 

@@ -352,9 +352,9 @@ def stop_along_heading(
     ``n_steps`` steps of ``dt_s`` of the bicycle model under a braking command of
     ``decel_mps2`` and a front-wheel command of 0: within the vehicle's jerk and
     steering-rate limits it brakes, turns its wheels straight (at the rate limit; no steering
-    at all when they start straight) and stops, then stays stopped. ``station_m`` are the states' stations along ``path``,
-    ``gap_m`` 0 (a stop at the ego, as :func:`rollout`'s with its stop behind the start holds)
-    and ``closing_speed_mps`` the speed.
+    at all when they start straight) and stops, then stays stopped. ``station_m`` are the
+    states' stations along ``path``, ``gap_m`` 0 (a stop at the ego, as :func:`rollout`'s with
+    its stop behind the start holds) and ``closing_speed_mps`` the speed.
     """
     step: Any = bicycle_update  # a numba dispatcher
     states = np.empty((1, n_steps + 1, 6))

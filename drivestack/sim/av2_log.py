@@ -188,12 +188,13 @@ def _check_track_rows(cuboids: Av2Cuboids) -> None:
 def _hold(track: ReplayTrack, start_s: float, end_s: float) -> ReplayTrack:
     """``track`` held still at its first pose from ``start_s`` and its last pose until
     ``end_s`` (speed 0 there)."""
-    t, x, y, yaw, v = track.time_s, track.x_m, track.y_m, track.yaw_rad, track.speed_mps
-    if start_s < t[0]:
-        t, x, y, yaw, v = (np.r_[a, b] for a, b in ((start_s, t), (x[0], x), (y[0], y), (yaw[0], yaw), (0.0, v)))  # fmt: skip
-    if end_s > t[-1]:
-        t, x, y, yaw, v = (np.r_[b, a] for a, b in ((end_s, t), (x[-1], x), (y[-1], y), (yaw[-1], yaw), (0.0, v)))  # fmt: skip
-    return ReplayTrack(t, x, y, yaw, v)
+    # (T, 5) rows [time, x, y, yaw, speed]
+    rows = np.stack([track.time_s, track.x_m, track.y_m, track.yaw_rad, track.speed_mps], axis=1)
+    if start_s < rows[0, 0]:
+        rows = np.vstack([[start_s, *rows[0, 1:4], 0.0], rows])
+    if end_s > rows[-1, 0]:
+        rows = np.vstack([rows, [end_s, *rows[-1, 1:4], 0.0]])
+    return ReplayTrack(*rows.T)
 
 
 def track_agents(

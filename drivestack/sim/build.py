@@ -80,22 +80,29 @@ def _resolve(file: str, data_root: Path | None) -> Path:
     return p
 
 
+def _existing(
+    name: str, data_root: Path | None, what: str, where: str, field: str, *, folder: bool = False
+) -> Path:
+    """``name`` resolved against ``data_root`` (:func:`_resolve`); ``ConfigError`` at ``field``
+    when that file (``folder``: folder) is not there, saying what a relative name is relative to."""
+    path = _resolve(name, data_root)
+    if not (path.is_dir() if folder else path.is_file()):
+        relative = (
+            f" ({name!r} is relative to the shared data folder, see --data-root)"
+            if not Path(name).is_absolute()
+            else ""
+        )
+        raise ConfigError(f"{what} not found: {path}{relative}", path=where, field=field)
+    return path
+
+
 def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, object]:
     m = cfg.map
     where = cfg.source
     if m.kind in FILE_MAPS:
         if m.file is None:
             raise ConfigError(f"a {m.kind} map needs map.file", path=where, field="map.file")
-        file = _resolve(m.file, data_root)
-        if not file.is_file():
-            relative = (
-                f" ({m.file!r} is relative to the shared data folder, see --data-root)"
-                if not Path(m.file).is_absolute()
-                else ""
-            )
-            raise ConfigError(
-                f"{m.kind} map file not found: {file}{relative}", path=where, field="map.file"
-            )
+        file = _existing(m.file, data_root, f"{m.kind} map file", where, "map.file")
         settings = _file_map_params(m, where)
         if m.kind == "commonroad":
             scenario = read_commonroad(file, **settings)
@@ -129,16 +136,7 @@ def _load_av2_log(cfg: ScenarioConfig, data_root: Path | None) -> Av2LogScenario
     scenario outlasts the log's annotated sweeps (there would be no recorded traffic)."""
     m, where = cfg.map, cfg.source
     assert m.log is not None  # check_scenario
-    folder = _resolve(m.log, data_root)
-    if not folder.is_dir():
-        relative = (
-            f" ({m.log!r} is relative to the shared data folder, see --data-root)"
-            if not Path(m.log).is_absolute()
-            else ""
-        )
-        raise ConfigError(
-            f"av2 log folder not found: {folder}{relative}", path=where, field="map.log"
-        )
+    folder = _existing(m.log, data_root, "av2 log folder", where, "map.log", folder=True)
     log = read_av2_log(folder, **_file_map_params(m, where))
     if cfg.duration_s > log.span_s + 1e-6:
         raise ConfigError(
@@ -411,20 +409,20 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
             raise ConfigError(
                 f"goal unreachable: {exc}", path=where, field="route.goal_lane"
             ) from exc
-    elif cfg.ego.from_file and isinstance(file_scenario, Av2LogScenario):  # the recorded drive
-        route = _log_route(file_scenario, cfg, ego)
-        s_start, _ = road_map.lane(route[0]).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
-        route = extend_by_successors(road_map, route, float(s_start[0]))
     else:
-        route = [start_lane]
-        goals = file_scenario.goal_lanelets if isinstance(file_scenario, CommonRoadScenario) else ()
-        if goals:  # start on whichever lane under the ego (a fork) leads to a goal lanelet
-            with contextlib.suppress(LookupError):  # no goal reachable: follow the start lane
-                route = road_map.route_from(
-                    (float(ego.x_m[0]), float(ego.y_m[0])), float(ego.yaw_rad[0]), goals
-                )
-            start_lane = route[0]
-        s_start, _ = road_map.lane(start_lane).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
+        if cfg.ego.from_file and isinstance(file_scenario, Av2LogScenario):  # the recorded drive
+            route = _log_route(file_scenario, cfg, ego)
+        else:
+            route = [start_lane]
+            goals = (
+                file_scenario.goal_lanelets if isinstance(file_scenario, CommonRoadScenario) else ()
+            )
+            if goals:  # start on whichever lane under the ego (a fork) leads to a goal lanelet
+                with contextlib.suppress(LookupError):  # no goal reachable: follow the start lane
+                    route = road_map.route_from(
+                        (float(ego.x_m[0]), float(ego.y_m[0])), float(ego.yaw_rad[0]), goals
+                    )
+        s_start, _ = road_map.lane(route[0]).project(np.array([[ego.x_m[0], ego.y_m[0]]]))
         route = extend_by_successors(road_map, route, float(s_start[0]))
     reference = _reference(road_map, route, where)
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)

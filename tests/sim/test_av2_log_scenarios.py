@@ -160,13 +160,14 @@ def test_av2_scenario_builds_from_the_log(name: str, shared_data: Path) -> None:
     log_dir = shared_data / "argoverse2" / "sensor" / "val" / LOGS[name]
     log = read_av2_log(log_dir)
     # the ego starts at the pose of the first annotated sweep
-    first_sweep = int(np.min(np.unique(_sweep_times(log_dir))))
+    first_sweep = int(np.min(np.unique(_annotation_column(log_dir, "timestamp_ns"))))
     pose = read_av2_poses(log_dir / "city_SE3_egovehicle.feather").at(first_sweep)
     ego = built.world.ego
     assert (float(ego.x_m[0]), float(ego.y_m[0])) == pytest.approx(tuple(pose.translation[:2]))
     assert float(ego.yaw_rad[0]) == pytest.approx(float(pose.yaw_rad))
     # one replay agent per annotated track (no gaps in these logs), none of them the ego
-    assert len(built.world.traffic.specs) == len(np.unique(_track_uuids(log_dir)))
+    tracks = np.unique(_annotation_column(log_dir, "track_uuid"))
+    assert len(built.world.traffic.specs) == len(tracks)
     hit = ego_agent_collisions(
         built.world.ego_box(), built.world.traffic.boxes(), built.world.traffic.state.valid
     )
@@ -202,16 +203,11 @@ def test_av2_scenario_longer_than_the_log_is_a_config_error(
         build_scenario(cfg, shared_data)
 
 
-def _sweep_times(log_dir: Path) -> np.ndarray:
+def _annotation_column(log_dir: Path, name: str) -> np.ndarray:
+    """One column of the log's ``annotations.feather``, read directly (not through drivestack)."""
     import pyarrow.feather as feather
 
-    return feather.read_table(log_dir / "annotations.feather").column("timestamp_ns").to_numpy()
-
-
-def _track_uuids(log_dir: Path) -> np.ndarray:
-    import pyarrow.feather as feather
-
-    return feather.read_table(log_dir / "annotations.feather").column("track_uuid").to_numpy()
+    return feather.read_table(log_dir / "annotations.feather").column(name).to_numpy()
 
 
 def test_box_corners_agree_with_city_transform() -> None:

@@ -4,7 +4,6 @@ SOURCES.md section 12 (lane graph, directions, the ego's drive on its lanes)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import tempfile
@@ -318,7 +317,7 @@ CROSSINGS = "pedestrian_crossings"
 def test_malformed_records_name_file_record_and_field(
     tmp_path: Path, change: Any, record: str, field: str, words: str
 ) -> None:
-    doc = copy.deepcopy(_archive())
+    doc = _archive()  # a fresh document each call
     change(doc)
     path = _write(tmp_path / "map", doc)
     with pytest.raises(DataError, match=words) as info:
