@@ -13,13 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.ingest.maps.av2_archive import read_av2_map_layer
+from drivestack.ingest.maps.av2_archive import Av2MapArchive, read_av2_map_archive
 
 
 def read_av2_drivable_area(map_dir: str | Path) -> Any:
     """The drivable area of a log (``map_dir/log_map_archive_*.json``) as one shapely
     (multi)polygon, city frame; DataError naming the folder when there is no map archive, or
     the file and field when its ``drivable_areas`` are malformed."""
+    return drivable_area_of(read_av2_map_archive(map_dir))
+
+
+def drivable_area_of(archive: Av2MapArchive) -> Any:
+    """:func:`read_av2_drivable_area` of an archive already read."""
     import shapely
 
     def parse(areas: dict[str, Any]) -> list[Any]:
@@ -28,7 +33,7 @@ def read_av2_drivable_area(map_dir: str | Path) -> Any:
             for area in areas.values()
         ]
 
-    polygons, _ = read_av2_map_layer(map_dir, "drivable_areas", parse)
+    polygons = archive.layer("drivable_areas", parse)
     return shapely.union_all([p.buffer(0) for p in polygons])
 
 

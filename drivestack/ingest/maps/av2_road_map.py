@@ -49,7 +49,7 @@ than 2 distinct points, boundaries whose midline collapses to a point (one of th
 backwards), an unknown ``lane_type`` or mark type, and a record whose ``id`` differs from its
 key. A ``default_speed_limit_mps`` that is not a positive speed is a ``ValueError``. A folder
 without a map archive, a file that is not JSON or lacks a layer is a ``DataError`` from
-:func:`read_av2_map_layer`.
+:func:`~drivestack.ingest.maps.av2_archive.read_av2_map_archive`.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ from shapely.geometry import Polygon
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
-from drivestack.ingest.maps.av2_archive import read_av2_map_layer
-from drivestack.ingest.maps.av2_drivable import read_av2_drivable_area
+from drivestack.ingest.maps.av2_archive import read_av2_map_archive
+from drivestack.ingest.maps.av2_drivable import drivable_area_of
 from drivestack.structures.road_map import NON_DRIVABLE_TYPES, Lane, RoadMap
 
 #: AV2 ``lane_type`` -> drivestack ``lane_type``.
@@ -296,8 +296,10 @@ def read_av2_road_map_counted(
     speed = float(default_speed_limit_mps)
     if not (math.isfinite(speed) and speed > 0.0):
         raise ValueError(f"default_speed_limit_mps must be a positive speed, got {speed}")
-    raw_lanes, path = read_av2_map_layer(map_dir, "lane_segments", lambda layer: layer)
-    raw_crossings, _ = read_av2_map_layer(map_dir, "pedestrian_crossings", lambda layer: layer)
+    archive = read_av2_map_archive(map_dir)
+    path = archive.path
+    raw_lanes = archive.layer("lane_segments", lambda layer: layer)
+    raw_crossings = archive.layer("pedestrian_crossings", lambda layer: layer)
     reader = _Reader(path)
     segs = {
         s.lane_id: s
@@ -365,7 +367,7 @@ def read_av2_road_map_counted(
                 lane_type=LANE_TYPES[seg.lane_type],
             )
         )
-    area = read_av2_drivable_area(map_dir)
+    area = drivable_area_of(archive)
     road_map = RoadMap(
         tuple(lanes),
         crosswalks,
