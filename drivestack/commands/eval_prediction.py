@@ -18,12 +18,16 @@ Datasets (--root defaults to the dataset's folder under ../shared/data):
   kitti-tracking  KITTI tracking label_02 of --split (val, train or training), world frame
                   from the ORB-SLAM3 ego poses; no map
 
-Models: stationary, constant_velocity, ctrv, lane_following (map), lane_branches (map, K<=6).
+Models: stationary, constant_velocity, ctrv, lane_following (map), lane_branches (map, K<=6),
+and learned (a forecaster checkpoint given by --forecaster, written by
+tools/train_forecaster.py; it reads the observed past itself; K modes).
 
 Examples:
   drivestack eval prediction --dataset kitti-tracking --split val --out runs/pred_kitti
   drivestack eval prediction --dataset commonroad --out runs/pred_cr
   drivestack eval prediction --dataset av2 --models constant_velocity,ctrv --out runs/pred_av2
+  drivestack eval prediction --dataset av2 --models constant_velocity,ctrv,learned \
+      --forecaster runs/forecaster.pt --out runs/pred_av2_learned
 
 Prints the table (model x class x motion: cases, ADE@1/2/3 s, FDE@3 s, miss rate) and
 writes OUT/metrics.json (settings, per-recording case counts, metrics, git commit).
@@ -79,8 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models",
         default=",".join(MODELS),
-        help=f"comma-separated models (default all: {','.join(MODELS)}); map models are "
-        "skipped on recordings without a map",
+        help=f"comma-separated models (default all: {','.join(MODELS)}; also learned, with "
+        "--forecaster); map models are skipped on recordings without a map",
     )
     parser.add_argument(
         "--history-s", type=_seconds, default=1.0, help="observed past (default 1.0)"
@@ -96,6 +100,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=FIT_WINDOW_S,
         help=f"past fitted for velocity and yaw rate (default {FIT_WINDOW_S}, chosen on KITTI train)",
+    )
+    parser.add_argument(
+        "--forecaster",
+        type=Path,
+        default=None,
+        help="checkpoint of the learned forecaster (tools/train_forecaster.py); needed for, "
+        "and only with, model learned",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,16 +125,32 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(str(exc)) from exc
 
 
-def _models(text: str) -> list[str]:
-    from drivestack.eval.prediction.models import MODELS
+def _models(text: str, forecaster: Path | None) -> tuple[list[str], dict[str, Any]]:
+    """The model names and the catalog to run them from (:data:`MODELS` plus the learned
+    forecaster when ``learned`` is asked for)."""
+    from drivestack.eval.prediction.models import LEARNED, MODELS, learned_model
 
     names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
-    unknown = [m for m in names if m not in MODELS]
+    known = [*MODELS, LEARNED]
+    unknown = [m for m in names if m not in known]
     if unknown or not names:
         raise DataError(
-            f"unknown model(s) {unknown or text!r}; known: {', '.join(MODELS)}", field="--models"
+            f"unknown model(s) {unknown or text!r}; known: {', '.join(known)}", field="--models"
         )
-    return names
+    catalog: dict[str, Any] = dict(MODELS)
+    if LEARNED in names:
+        if forecaster is None:
+            raise DataError(
+                "model learned needs its checkpoint: give --forecaster PATH (written by "
+                "tools/train_forecaster.py)",
+                field="--forecaster",
+            )
+        catalog[LEARNED] = learned_model(forecaster)
+    elif forecaster is not None:
+        raise DataError(
+            "--forecaster is only for model learned: add it to --models", field="--forecaster"
+        )
+    return names, catalog
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -176,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from drivestack.eval.prediction.cases import MOVING_DISPLACEMENT_M, CaseSettings
     from drivestack.eval.prediction.metrics import MISS_THRESHOLD_M
-    from drivestack.eval.prediction.models import CTRV_YAW_RATE_DECAY_S, MODELS
+    from drivestack.eval.prediction.models import CTRV_YAW_RATE_DECAY_S
     from drivestack.eval.prediction.run import evaluate, format_tables
     from drivestack.eval.prediction.sources import av2_road_map_available
     from drivestack.prediction.multimodal import MAX_MODES
@@ -185,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.split is not None and args.dataset != "kitti-tracking":
         raise DataError("--split is for --dataset kitti-tracking only", field="--split")
     args.split = args.split or "val"
-    models = _models(args.models)
+    models, catalog = _models(args.models, args.forecaster)
     root = _root(args)
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s)
@@ -199,7 +226,12 @@ def _run(args: argparse.Namespace) -> int:
 
     with bar:
         report = evaluate(
-            recordings(), models, settings, args.fit_window_s, progress=lambda _n: bar.update()
+            recordings(),
+            models,
+            settings,
+            args.fit_window_s,
+            progress=lambda _n: bar.update(),
+            catalog=catalog,
         )
     notes = [
         "pasts are ground-truth boxes (labels), not tracker output",
@@ -215,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
         "root": str(root),
         **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
         "settings": {
-            "models": {m: MODELS[m].description for m in models},
+            "models": {m: catalog[m].description for m in models},
             "history_s": args.history_s,
             "horizon_s": args.horizon_s,
             "stride_s": args.stride_s,
@@ -225,6 +257,7 @@ def _run(args: argparse.Namespace) -> int:
             "miss_threshold_m": MISS_THRESHOLD_M,
             "moving_displacement_m": MOVING_DISPLACEMENT_M,
         },
+        "model_records": {m: catalog[m].record for m in models if catalog[m].record},
         **run_provenance(),
         **report,
         "notes": notes,

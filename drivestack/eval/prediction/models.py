@@ -3,12 +3,18 @@
 Each takes the agents' estimated states (:class:`~drivestack.prediction.state.AgentStates`),
 the recording's road map (None without one), the horizon and the step, and returns a
 :class:`~drivestack.prediction.multimodal.MultiModalForecast` (single-mode models as ``K = 1``).
+The learned forecaster (:func:`learned_model`, from a checkpoint file) reads the observed
+past itself instead of the estimated state (:attr:`ForecastModel.run_past`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from drivestack.prediction.forecast import constant_velocity_forecast, lane_following_forecast
 from drivestack.prediction.kinematic import ctrv_forecast, stationary_forecast
@@ -23,18 +29,48 @@ from drivestack.structures.road_map import RoadMap
 CTRV_YAW_RATE_DECAY_S: float | None = 3.0
 
 Runner = Callable[[AgentStates, RoadMap | None, float, float], MultiModalForecast]
+#: ``(past_t_s (A, N), past_boxes (A, N, 7), label (A,), horizon_s, dt_s)``
+PastRunner = Callable[[np.ndarray, np.ndarray, np.ndarray, float, float], MultiModalForecast]
+
+#: The name of the learned forecaster's model (built from a checkpoint, not in :data:`MODELS`).
+LEARNED = "learned"
 
 
 @dataclass(frozen=True)
 class ForecastModel:
-    """A named forecast model: ``run(states, road_map, horizon_s, dt_s)``; ``needs_map``
-    models are run only on recordings with a map; ``modes`` is its ``K``."""
+    """A named forecast model: ``run(states, road_map, horizon_s, dt_s)``, or for a model that
+    reads the observed past itself ``run_past(past_t_s, past_boxes, label, horizon_s, dt_s)``
+    (exactly one of them); ``needs_map`` models are run only on recordings with a map;
+    ``modes`` is its ``K``; ``record``: what a report should keep of where the model came from
+    (the learned forecaster's checkpoint, config and training provenance)."""
 
     name: str
     needs_map: bool
     modes: int
     description: str
-    run: Runner
+    run: Runner | None
+    run_past: PastRunner | None = None
+    record: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.run is None) == (self.run_past is None):
+            raise ValueError(f"model {self.name}: give exactly one of run and run_past")
+
+    def forecast(
+        self,
+        past_t_s: np.ndarray,
+        past_boxes: np.ndarray,
+        states: AgentStates,
+        road_map: RoadMap | None,
+        horizon_s: float,
+        dt_s: float,
+    ) -> MultiModalForecast:
+        """The model's forecast of the agents whose ``(A, N)`` past times and ``(A, N, 7)``
+        boxes gave ``states`` (in the pasts' frame)."""
+        if self.run_past is not None:
+            return self.run_past(past_t_s, past_boxes, states.boxes.label, horizon_s, dt_s)
+        assert self.run is not None  # (__post_init__)
+        return self.run(states, road_map, horizon_s, dt_s)
 
 
 def _stationary(
@@ -100,3 +136,29 @@ MODELS: dict[str, ForecastModel] = {
         ),
     )
 }
+
+
+def learned_model(path: str | Path) -> ForecastModel:
+    """The learned forecaster of the checkpoint ``path``
+    (:func:`~drivestack.prediction.learned.load_forecaster`) as model :data:`LEARNED`.
+
+    Raises:
+        DataError: the checkpoint's errors (naming the file and field).
+    """
+    from drivestack.prediction.learned import load_forecaster
+
+    forecaster = load_forecaster(path)
+    cfg = forecaster.cfg
+    return ForecastModel(
+        LEARNED,
+        False,
+        cfg.modes,
+        f"learned MLP, K = {cfg.modes} residuals on constant velocity ({Path(path).name})",
+        None,
+        forecaster.forecast,
+        {
+            "checkpoint": str(path),
+            "config": asdict(cfg),
+            "provenance": forecaster.provenance,
+        },
+    )

@@ -4,7 +4,7 @@ kind, model, class group and motion (:func:`evaluate`), and the printed table.""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from drivestack.eval.prediction.metrics import (
     is_miss,
     multimodal_metrics,
 )
-from drivestack.eval.prediction.models import MODELS
+from drivestack.eval.prediction.models import MODELS, ForecastModel
 from drivestack.eval.prediction.trajectories import TrajectorySet
 from drivestack.prediction.state import FIT_WINDOW_S, estimate_states
 
@@ -53,15 +53,21 @@ class _Scores:
 
 
 def score_model(
-    cases: Cases, model_name: str, fit_window_s: float, checkpoints: Sequence[float]
+    cases: Cases,
+    model_name: str,
+    fit_window_s: float,
+    checkpoints: Sequence[float],
+    catalog: Mapping[str, ForecastModel] = MODELS,
 ) -> dict[str, np.ndarray]:
-    """Per-case ``(C,)`` scores of one model on ``cases``: ``ADE@<t>s`` and ``FDE@<t>s`` of
-    its most probable mode at each checkpoint, ``miss`` at the horizon, and for a
-    multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``."""
+    """Per-case ``(C,)`` scores of one model of ``catalog`` on ``cases``: ``ADE@<t>s`` and
+    ``FDE@<t>s`` of its most probable mode at each checkpoint, ``miss`` at the horizon, and
+    for a multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``."""
     rec = cases.recording
     states = estimate_states(cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s)
     n_steps = cases.future_boxes.shape[1]
-    forecast = MODELS[model_name].run(states, rec.road_map, n_steps * rec.dt_s, rec.dt_s)
+    forecast = catalog[model_name].forecast(
+        cases.past_t_s, cases.past_boxes, states, rec.road_map, n_steps * rec.dt_s, rec.dt_s
+    )
     errors = displacement_errors(
         forecast.boxes[:, :, 1:, 0:2], cases.future_boxes[:, None, :, 0:2]
     )  # (C, K, T)
@@ -73,7 +79,7 @@ def score_model(
         out[f"ADE@{c:g}s"] = ade(top_errors, step)
         out[f"FDE@{c:g}s"] = fde(top_errors, step)
     out["miss"] = is_miss(fde(top_errors))
-    if MODELS[model_name].modes > 1:
+    if catalog[model_name].modes > 1:
         mm = multimodal_metrics(errors, forecast.probability, forecast.valid)
         out.update({f"{k}_K" if k == "miss" else k: v for k, v in mm.items()})
     return out
@@ -85,20 +91,22 @@ def evaluate(
     settings: CaseSettings,
     fit_window_s: float = FIT_WINDOW_S,
     progress: Any = None,
+    catalog: Mapping[str, ForecastModel] = MODELS,
 ) -> dict[str, Any]:
-    """Cases of every recording scored by every model: the ``recordings`` list (name, path,
-    traffic, source, sample period, agents, cases, map, models run and not run), the
-    ``cases`` count by traffic kind, and ``metrics[traffic][model][group][motion]`` (means
-    over cases; ``cases`` their number; None where there are none). ``progress``: called
-    with each recording's name after it is scored."""
+    """Cases of every recording scored by every model (names of ``catalog``, by default
+    :data:`MODELS`): the ``recordings`` list (name, path, traffic, source, sample period,
+    agents, cases, map, models run and not run), the ``cases`` count by traffic kind, the
+    ``modes`` of each model, and ``metrics[traffic][model][group][motion]`` (means over
+    cases; ``cases`` their number; None where there are none). ``progress``: called with
+    each recording's name after it is scored."""
     checkpoints = checkpoints_s(settings.horizon_s)
     scores = {m: _Scores() for m in model_names}
     listed: list[dict[str, Any]] = []
     for rec in recordings:
         cases = build_cases(rec, settings)
-        run = [m for m in model_names if rec.road_map is not None or not MODELS[m].needs_map]
+        run = [m for m in model_names if rec.road_map is not None or not catalog[m].needs_map]
         for m in run if len(cases) else []:
-            scores[m].add(cases, score_model(cases, m, fit_window_s, checkpoints))
+            scores[m].add(cases, score_model(cases, m, fit_window_s, checkpoints, catalog))
         listed.append(
             {
                 "name": rec.name,
@@ -124,6 +132,7 @@ def evaluate(
         "checkpoints_s": checkpoints,
         "recordings": listed,
         "cases": totals,
+        "modes": {m: catalog[m].modes for m in model_names},
         "metrics": _aggregate(scores),
     }
 
@@ -177,7 +186,7 @@ def format_tables(report: dict[str, Any]) -> str:
         lines += [header, "-" * len(header)]
         multi = []
         for model, groups in models.items():
-            if MODELS[model].modes > 1:
+            if _modes(report, model) > 1:
                 multi.append((model, groups))
             for g, motions in groups.items():
                 for motion, row in motions.items():
@@ -187,7 +196,7 @@ def format_tables(report: dict[str, Any]) -> str:
                             + " ".join(f"{row[c]:>9.3f}" for c in cols)
                         )
         for model, groups in multi:
-            k = MODELS[model].modes
+            k = _modes(report, model)
             head = (
                 f"{model + f' (K={k})':<18} {'class':<10} {'motion':<10} {'cases':>6} "
                 + " ".join(f"{c.replace('_K', '') + f'_{k}':>14}" for c in mm_cols)
@@ -201,3 +210,8 @@ def format_tables(report: dict[str, Any]) -> str:
                             + " ".join(f"{row[c]:>14.3f}" for c in mm_cols)
                         )
     return "\n".join(lines)
+
+
+def _modes(report: dict[str, Any], model: str) -> int:
+    """A model's ``K``: the report's record, else :data:`MODELS`' (reports of older runs)."""
+    return int(report.get("modes", {}).get(model) or MODELS[model].modes)
