@@ -12,9 +12,6 @@ own labels are the indices into ``config.classes``.
 
 from __future__ import annotations
 
-import pickle  # (only for its exception type: checkpoints load with weights_only=True)
-import re
-import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +20,7 @@ import numpy as np
 
 from drivestack.config import from_mapping, load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
+from drivestack.core.checkpoints import load_tensor_checkpoint
 from drivestack.core.errors import DataError
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
@@ -174,7 +172,6 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             objects (refused, never unpickled), or not a drivestack camera-detector checkpoint
             (naming the file).
     """
-    import torch
 
     p = Path(path)
     if p.is_dir():
@@ -182,12 +179,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise DataError(f"is a directory, not a weights file{hint}", path=str(p))
     if not p.is_file():
         raise DataError("weights file not found", path=str(p))
-    try:
-        with warnings.catch_warnings():  # (a legacy pickle's protocol warning: it fails anyway)
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises pickle/zip/runtime errors for non-checkpoints
-        raise DataError(_load_failure(exc), path=str(p)) from None
+    ckpt = load_tensor_checkpoint(p)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise DataError(
@@ -197,40 +189,6 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             field="format",
         )
     return ckpt
-
-
-#: :func:`torch.load`'s wordings (torch 2.4 to 2.14 at least) for a pickle that names a Python
-#: global (a class or function) its ``weights_only`` unpickler does not allow
-_UNSAFE_GLOBAL = (
-    re.compile(r"Unsupported global: GLOBAL (\S+?)(?: was not|\s|$)"),
-    re.compile(r"unsupported GLOBAL (\S+?) whose module"),
-    re.compile(r"Trying to load unsupported GLOBAL (\S+?)[.\s]*$", re.MULTILINE),
-)
-#: its wordings for a pickle that builds a Python object of a type it does not allow
-_UNSAFE_OBJECT = re.compile(
-    r"Can only (?:create new object|build Tensor)[^\n]*?(?:got|but got) (.+?)\s*$", re.MULTILINE
-)
-
-
-def _load_failure(exc: Exception) -> str:
-    """A one-line reason from :func:`torch.load`'s error, without its advice to unpickle."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    refused = "refusing to unpickle Python objects from an untrusted file (they could run code)"
-    for pattern in _UNSAFE_GLOBAL:
-        unsafe = pattern.search(text)
-        if unsafe:  # a pickled Python object: never loaded
-            return f"{refused}: it pickles the Python object {unsafe.group(1).rstrip('.')}"
-    unsafe = _UNSAFE_OBJECT.search(text)
-    if unsafe:
-        return f"{refused}: it pickles a Python object ({unsafe.group(1).rstrip('.')[:80]})"
-    if "WeightsUnpickler error" in text or isinstance(exc, pickle.UnpicklingError):
-        return "not a torch checkpoint (neither a torch zip archive nor a tensor-only pickle)"
-    if isinstance(exc, EOFError):
-        return "not a torch checkpoint (empty or truncated file)"
-    lines = text.strip().splitlines() or [""]
-    first = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*", "", lines[0]).split(". ")[0].rstrip(". ")
-    reason = f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
-    return f"not a torch checkpoint ({reason})"
 
 
 def load_weights(
