@@ -15,7 +15,7 @@ licence) and is not part of the package. Score it with::
 
 Usage:
   .venv/bin/python tools/train_forecaster.py --out runs/forecaster.pt [--kitti-root DIR]
-      [--epochs 40] [--seed 0] [--stride-s 0.1] [--holdout-every 5] [--quiet]
+      [--epochs 20] [--seed 0] [--stride-s 0.1] [--holdout-every 5] [--quiet]
 """
 
 from __future__ import annotations

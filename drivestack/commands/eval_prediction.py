@@ -5,8 +5,9 @@ anchor time (every --stride-s) with --history-s of contiguous past and ground tr
 whole --horizon-s. Each model forecasts from the state estimated from the past only (last
 centre, least-squares velocity and yaw rate over the last --fit-window-s, size, class) and is
 scored as Argoverse 2's motion-forecasting evaluator does, on centre xy in metres: ADE and
-FDE at every whole second of the horizon (1, 2 and 3 s by default), miss rate (FDE > 2 m), and for the multi-modal lane_branches model
-minADE_K, minFDE_K, brier-minFDE_K and its miss rate. Means by class group and by moving
+FDE at every whole second of the horizon (1, 2 and 3 s by default), miss rate (FDE > 2 m),
+and for the multi-modal models (lane_branches, learned) minADE_K, minFDE_K, brier-minFDE_K
+and their miss rate. Means by class group and by moving
 (true displacement over the horizon >= 1 m) vs stationary, separately for recorded and
 simulated traffic (CommonRoad's SUMO scenarios). The pasts are ground-truth boxes, not
 tracker output.
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,14 +219,9 @@ def _run(args: argparse.Namespace) -> int:
     bar = tqdm(
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
     )
-
-    def recordings() -> Iterator[Any]:
-        for item in items:
-            yield _read(args.dataset, root, item)
-
     with bar:
         report = evaluate(
-            recordings(),
+            (_read(args.dataset, root, item) for item in items),  # read one at a time
             models,
             settings,
             args.fit_window_s,

@@ -19,19 +19,18 @@ from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import Lane, RoadMap, interpolate_polyline, polyline_stations
 
+#: The vehicle classes (the forecasters' and the prediction eval's "vehicle" group).
+VEHICLE_CLASSES: tuple[ObjectClass, ...] = (
+    ObjectClass.CAR,
+    ObjectClass.VAN,
+    ObjectClass.TRUCK,
+    ObjectClass.BUS,
+    ObjectClass.MOTORCYCLE,
+    ObjectClass.OTHER_VEHICLE,
+)
 #: The classes that follow lanes (vehicles), as ``int`` labels: the map-based forecasts move
 #: only these along lanes.
-LANE_FOLLOWERS: frozenset[int] = frozenset(
-    int(c)
-    for c in (
-        ObjectClass.CAR,
-        ObjectClass.TRUCK,
-        ObjectClass.BUS,
-        ObjectClass.VAN,
-        ObjectClass.MOTORCYCLE,
-        ObjectClass.OTHER_VEHICLE,
-    )
-)
+LANE_FOLLOWERS: frozenset[int] = frozenset(int(c) for c in VEHICLE_CLASSES)
 
 
 @dataclass(frozen=True)

@@ -43,23 +43,16 @@ from drivestack.config import from_mapping
 from drivestack.config.strict import check_config_numbers
 from drivestack.core.checkpoints import load_tensor_checkpoint
 from drivestack.core.errors import DataError
-from drivestack.prediction.forecast import forecast_steps
+from drivestack.prediction.forecast import VEHICLE_CLASSES, forecast_steps
 from drivestack.prediction.multimodal import MultiModalForecast
-from drivestack.prediction.state import FIT_WINDOW_S, least_squares_slope
+from drivestack.prediction.state import FIT_WINDOW_S, fit_velocity, fit_window_weights
 from drivestack.structures.labels import ObjectClass
 
 CHECKPOINT_FORMAT = "drivestack.motion_forecaster.v1"
 
 #: Class groups of the one-hot class input (other classes: all zeros).
 CLASS_GROUPS: tuple[tuple[ObjectClass, ...], ...] = (
-    (
-        ObjectClass.CAR,
-        ObjectClass.VAN,
-        ObjectClass.TRUCK,
-        ObjectClass.BUS,
-        ObjectClass.MOTORCYCLE,
-        ObjectClass.OTHER_VEHICLE,
-    ),
+    VEHICLE_CLASSES,
     (ObjectClass.PEDESTRIAN,),
     (ObjectClass.CYCLIST,),
 )
@@ -235,12 +228,8 @@ def agent_frame_past(
     yaw = yaw - yaw[:, -1:]
     xy = _to_agent_frame(anchor, past_boxes[..., 0:2])
     on_grid = _resample(past_t_s, np.concatenate([xy, yaw[..., None]], axis=2), grid)
-    rel_t = grid - now[:, None]
-    window = (rel_t >= -cfg.fit_window_s - 1e-9).astype(np.float64)
-    window[:, -2:] = 1.0
-    velocity = np.stack(
-        [least_squares_slope(rel_t, on_grid[..., k], window) for k in (0, 1)], axis=1
-    )
+    rel_t = grid - now[:, None]  # the last is 0
+    velocity = fit_velocity(rel_t, on_grid[..., 0:2], fit_window_weights(rel_t, cfg.fit_window_s))
     group = np.array([_GROUP_INDEX.get(int(v), -1) for v in label], dtype=np.int64)
     return AgentFramePast(
         on_grid[..., 0:2], on_grid[..., 2], velocity, group, anchor[:, 3:5].copy(), anchor

@@ -54,6 +54,28 @@ def least_squares_slope(
     return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
 
 
+def fit_window_weights(t_s: np.ndarray, fit_window_s: float) -> np.ndarray:
+    """``(A, W)`` float weights for :func:`least_squares_slope`: 1 for the samples of each row
+    of increasing times ``t_s`` within ``fit_window_s`` of its last (always the last two), else
+    0."""
+    age = t_s[:, -1:] - t_s  # (A, W), 0 at "now"
+    in_window = age <= fit_window_s + 1e-9
+    in_window[:, -2:] = True
+    return in_window.astype(np.float64)
+
+
+def fit_velocity(t_s: np.ndarray, xy: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``(A, 2)`` velocities: the :func:`least_squares_slope` of ``(A, W, 2)`` positions at
+    ``(A, W)`` times with ``(A, W)`` weights (:func:`fit_window_weights`)."""
+    return np.stack(
+        [
+            least_squares_slope(t_s, xy[..., 0], weight),
+            least_squares_slope(t_s, xy[..., 1], weight),
+        ],
+        axis=1,
+    )
+
+
 def estimate_states(
     past_t_s: np.ndarray,
     past_boxes: np.ndarray,
@@ -87,19 +109,10 @@ def estimate_states(
     if not (math.isfinite(fit_window_s) and fit_window_s >= 0.0):
         raise ValueError(f"fit_window_s must be finite and >= 0, got {fit_window_s!r}")
     last = past_boxes[:, -1]
-    age = past_t_s[:, -1:] - past_t_s  # (A, H), 0 at "now"
-    in_window = age <= fit_window_s + 1e-9
-    in_window[:, -2:] = True
-    w = in_window.astype(np.float64)
+    w = fit_window_weights(past_t_s, fit_window_s)
     # period pi: a box whose yaw flips front to back (one scan cannot tell) is no turn
     yaw = np.unwrap(past_boxes[..., 6], axis=1, period=np.pi)
-    velocity = np.stack(
-        [
-            least_squares_slope(past_t_s, past_boxes[..., 0], w),
-            least_squares_slope(past_t_s, past_boxes[..., 1], w),
-        ],
-        axis=1,
-    )
+    velocity = fit_velocity(past_t_s, past_boxes[..., 0:2], w)
     boxes = Boxes3D.from_array7(
         last.reshape(a, 7), frame, label=label, velocity_mps=velocity.reshape(a, 2)
     )

@@ -20,18 +20,12 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.eval.prediction.trajectories import AgentTrajectory, TrajectorySet
+from drivestack.prediction.forecast import VEHICLE_CLASSES
 from drivestack.structures.labels import ObjectClass
 
 #: The classes forecast, by the group they are reported in.
 CLASS_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
-    "vehicle": (
-        ObjectClass.CAR,
-        ObjectClass.VAN,
-        ObjectClass.TRUCK,
-        ObjectClass.BUS,
-        ObjectClass.MOTORCYCLE,
-        ObjectClass.OTHER_VEHICLE,
-    ),
+    "vehicle": VEHICLE_CLASSES,
     "pedestrian": (ObjectClass.PEDESTRIAN,),
     "cyclist": (ObjectClass.CYCLIST,),
 }
@@ -126,8 +120,10 @@ def sample_indices(agent: AgentTrajectory, dt_s: float) -> np.ndarray:
 def build_cases(recording: TrajectorySet, settings: CaseSettings) -> Cases:
     """Every case of ``recording`` (see the module doc), by agent then anchor time."""
     h, t, s = settings.steps(recording.dt_s)
-    ids, labels, groups, rows = [], [], [], []
+    ids, labels, groups = [], [], []
+    times, boxes = [np.zeros((0, h + 1 + t))], [np.zeros((0, h + 1 + t, 7))]
     skipped: Counter[str] = Counter()
+    window = np.arange(-h, t + 1)  # a case's samples around its anchor
     for agent in recording.agents:
         group = _GROUP_OF.get(int(agent.object_class))
         if group is None:
@@ -137,29 +133,24 @@ def build_cases(recording: TrajectorySet, settings: CaseSettings) -> Cases:
         # start[i]: the first sample of the gap-free run that holds sample i
         gap = np.concatenate([[True], np.diff(k) != 1])
         start = np.maximum.accumulate(np.where(gap, np.arange(len(k)), 0))
-        for i in range(h, len(k) - t):
-            if k[i] % s or start[i + t] > i - h:  # a gap within i - h .. i + t
-                continue
-            ids.append(agent.agent_id)
-            labels.append(int(agent.object_class))
-            groups.append(group)
-            rows.append((agent, i))
-    n_past, n_future = h + 1, t
-    past_t = np.zeros((len(rows), n_past))
-    past_b = np.zeros((len(rows), n_past, 7))
-    fut_t = np.zeros((len(rows), n_future))
-    fut_b = np.zeros((len(rows), n_future, 7))
-    for c, (agent, i) in enumerate(rows):
-        past_t[c], past_b[c] = agent.time_s[i - h : i + 1], agent.boxes[i - h : i + 1]
-        fut_t[c], fut_b[c] = agent.time_s[i + 1 : i + 1 + t], agent.boxes[i + 1 : i + 1 + t]
+        anchor = np.arange(h, len(k) - t)
+        # on the stride, and no gap within anchor - h .. anchor + t
+        anchor = anchor[(k[anchor] % s == 0) & (start[anchor + t] <= anchor - h)]
+        rows = anchor[:, None] + window  # (n, H+1+T)
+        ids += [agent.agent_id] * len(anchor)
+        labels += [int(agent.object_class)] * len(anchor)
+        groups += [group] * len(anchor)
+        times.append(agent.time_s[rows])
+        boxes.append(agent.boxes[rows])
+    time_s, box = np.concatenate(times), np.concatenate(boxes)
     return Cases(
         recording,
         np.asarray(ids, dtype=str),
         np.asarray(labels, dtype=np.int64),
         np.asarray(groups, dtype=str),
-        past_t,
-        past_b,
-        fut_t,
-        fut_b,
+        time_s[:, : h + 1],
+        box[:, : h + 1],
+        time_s[:, h + 1 :],
+        box[:, h + 1 :],
         dict(sorted(skipped.items())),
     )

@@ -184,34 +184,25 @@ def format_tables(report: dict[str, Any]) -> str:
             f"{c:>9}" for c in cols
         )
         lines += [header, "-" * len(header)]
-        multi = []
         for model, groups in models.items():
-            if _modes(report, model) > 1:
-                multi.append((model, groups))
-            for g, motions in groups.items():
-                for motion, row in motions.items():
-                    if row["cases"]:
-                        lines.append(
-                            f"{model:<18} {g:<10} {motion:<10} {row['cases']:>6} "
-                            + " ".join(f"{row[c]:>9.3f}" for c in cols)
-                        )
-        for model, groups in multi:
-            k = _modes(report, model)
-            head = (
-                f"{model + f' (K={k})':<18} {'class':<10} {'motion':<10} {'cases':>6} "
-                + " ".join(f"{c.replace('_K', '') + f'_{k}':>14}" for c in mm_cols)
-            )
-            lines += ["", head, "-" * len(head)]
-            for g, motions in groups.items():
-                for motion, row in motions.items():
-                    if row["cases"]:
-                        lines.append(
-                            f"{'':<18} {g:<10} {motion:<10} {row['cases']:>6} "
-                            + " ".join(f"{row[c]:>14.3f}" for c in mm_cols)
-                        )
+            lines += _rows(model, groups, cols, 9)
+        for model, groups in models.items():
+            k = report["modes"][model]
+            if k > 1:
+                head = (
+                    f"{model + f' (K={k})':<18} {'class':<10} {'motion':<10} {'cases':>6} "
+                    + " ".join(f"{c.replace('_K', '') + f'_{k}':>14}" for c in mm_cols)
+                )
+                lines += ["", head, "-" * len(head), *_rows("", groups, mm_cols, 14)]
     return "\n".join(lines)
 
 
-def _modes(report: dict[str, Any], model: str) -> int:
-    """A model's ``K``: the report's record, else :data:`MODELS`' (reports of older runs)."""
-    return int(report.get("modes", {}).get(model) or MODELS[model].modes)
+def _rows(first: str, groups: dict[str, Any], cols: list[str], width: int) -> list[str]:
+    """Table rows (``first`` in the model column) of the class x motion cells with cases."""
+    return [
+        f"{first:<18} {g:<10} {motion:<10} {row['cases']:>6} "
+        + " ".join(f"{row[c]:>{width}.3f}" for c in cols)
+        for g, motions in groups.items()
+        for motion, row in motions.items()
+        if row["cases"]
+    ]
