@@ -448,6 +448,25 @@ class Av2Poses:
             )
         return self.world_from_ego[int(idx)]
 
+    def at_times(self, timestamps_ns: np.ndarray) -> SE3:
+        """The ``(T,)`` batch of poses logged at exactly the times ``(T,)``.
+
+        Raises ``DataError`` naming the pose file, the first time without a pose (record
+        ``timestamp_ns <t>``, with how many lack one) and the field ``timestamp_ns``.
+        """
+        times = np.asarray(timestamps_ns, dtype=np.int64).reshape(-1)
+        n = len(self.timestamp_ns)
+        idx = np.clip(np.searchsorted(self.timestamp_ns, times), 0, max(n - 1, 0))
+        missing = np.ones(len(times), dtype=bool) if n == 0 else self.timestamp_ns[idx] != times
+        if missing.any():
+            raise DataError(
+                f"no ego pose at this time ({int(missing.sum())} of {len(times)} without one)",
+                path=self.path,
+                record=f"timestamp_ns {int(times[np.flatnonzero(missing)[0]])}",
+                field="timestamp_ns",
+            )
+        return self.world_from_ego[idx]
+
 
 def read_av2_poses(path: str | Path) -> Av2Poses:
     """``city_SE3_egovehicle.feather``: the ego poses of a log, sorted by ``timestamp_ns``.

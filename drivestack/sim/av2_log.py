@@ -43,7 +43,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
-from drivestack.ingest.argoverse2 import Av2Cuboids, Av2Poses, read_av2_cuboids, read_av2_poses
+from drivestack.ingest.argoverse2 import Av2Cuboids, read_av2_cuboids, read_av2_poses
 from drivestack.ingest.maps.av2_road_map import read_av2_road_map
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
@@ -144,22 +144,6 @@ def split_at_gaps(time_s: np.ndarray, max_gap_s: float = MAX_GAP_S) -> list[np.n
     return list(np.split(np.arange(len(time_s)), cuts))
 
 
-def poses_at_sweeps(poses: Av2Poses, sweeps_ns: np.ndarray) -> SE3:
-    """The ``(T,)`` batch of ego poses logged at exactly the sweep times ``(T,)``; ``DataError``
-    naming the pose file, the first sweep without a pose and ``timestamp_ns``."""
-    idx = np.clip(np.searchsorted(poses.timestamp_ns, sweeps_ns), 0, len(poses.timestamp_ns) - 1)
-    missing = poses.timestamp_ns[idx] != sweeps_ns
-    if missing.any():
-        first = int(sweeps_ns[np.flatnonzero(missing)[0]])
-        raise DataError(
-            f"no ego pose at this annotated sweep time ({int(missing.sum())} sweep(s) without one)",
-            path=poses.path,
-            record=f"sweep timestamp_ns {first}",
-            field="timestamp_ns",
-        )
-    return poses.world_from_ego[idx]
-
-
 def _check_track_rows(cuboids: Av2Cuboids) -> None:
     """``DataError`` for a table without rows, a row without ``track_uuid`` or a track with two
     rows at one sweep (naming the file, the record and the field)."""
@@ -244,7 +228,7 @@ def read_av2_log(log_dir: str | Path, default_speed_limit_mps: float = 13.89) ->
     poses = read_av2_poses(log / POSES)
     _check_track_rows(cuboids)
     sweeps_ns = np.unique(cuboids.timestamp_ns)
-    world_from_ego = poses_at_sweeps(poses, sweeps_ns)
+    world_from_ego = poses.at_times(sweeps_ns)
     time_s = (sweeps_ns - sweeps_ns[0]) / 1e9
     ego_xy = world_from_ego.translation[:, :2].copy()
     return Av2LogScenario(

@@ -18,7 +18,6 @@ from drivestack.ingest.argoverse2 import Av2Cuboids, Av2Poses, read_av2_poses
 from drivestack.kernels.corners import box_corners
 from drivestack.sim.av2_log import (
     boxes_to_city,
-    poses_at_sweeps,
     read_av2_log,
     speed_from_motion,
     split_at_gaps,
@@ -138,8 +137,8 @@ def test_missing_pose_for_a_sweep_is_a_data_error() -> None:
         np.array([0, 100], dtype=np.int64), SE3.from_xyz_yaw(np.zeros((2, 3)), np.zeros(2)), "p"
     )
     with pytest.raises(DataError) as info:
-        poses_at_sweeps(poses, np.array([0, 50, 100], dtype=np.int64))
-    assert "sweep timestamp_ns 50" in str(info.value) and "timestamp_ns" in str(info.value)
+        poses.at_times(np.array([0, 50, 100], dtype=np.int64))
+    assert "timestamp_ns 50" in str(info.value) and "1 of 3 without one" in str(info.value)
 
 
 def test_unknown_map_log_keys_are_config_errors(tmp_path: Path) -> None:

@@ -58,23 +58,9 @@ def read_av2_trajectories(log_dir: str | Path) -> TrajectorySet:
     pose_path = log / "city_SE3_egovehicle.feather"
     poses = read_av2_poses(pose_path)
     sweeps, row_sweep = np.unique(cuboids.timestamp_ns, return_inverse=True)
-    at = np.clip(
-        np.searchsorted(poses.timestamp_ns, sweeps), 0, max(len(poses.timestamp_ns) - 1, 0)
-    )
-    missing = (
-        np.ones(len(sweeps), dtype=bool)
-        if not len(poses.timestamp_ns)
-        else poses.timestamp_ns[at] != sweeps
-    )
-    if missing.any():
-        raise DataError(
-            "no ego pose for this sweep of annotations.feather",
-            path=str(pose_path),
-            record=f"timestamp_ns {int(sweeps[np.flatnonzero(missing)[0]])}",
-            field="timestamp_ns",
-        )
-    rot = poses.world_from_ego.rotation[at][row_sweep]  # (N, 3, 3)
-    trans = poses.world_from_ego.translation[at][row_sweep]
+    pose = poses.at_times(sweeps)
+    rot = pose.rotation[row_sweep]  # (N, 3, 3)
+    trans = pose.translation[row_sweep]
     boxes = cuboids.boxes.copy()
     boxes[:, 0:3] = np.einsum("nij,nj->ni", rot, boxes[:, 0:3]) + trans
     boxes[:, 6] = wrap_angle(boxes[:, 6] + np.arctan2(rot[:, 1, 0], rot[:, 0, 0]))
