@@ -1,27 +1,37 @@
-"""The stack as one pipeline: sensors -> perception -> tracking, built from a stack config.
+"""The stack as one pipeline: sensors -> perception -> tracking -> prediction, built from a
+stack config.
 
 ``configs/stack/*.yaml`` names the stage configs (paths relative to the stack file)::
 
     perception: ../perception/lidar_kitti.yaml     # or "open3d-baseline"
     tracking: ../tracking/lidar_stack.yaml         # optional
+    prediction: {model: constant_velocity, horizon_s: 3.0, dt_s: 0.1}   # optional, needs tracking
 
 ``Stack.step(SensorFrame)`` runs every stage, times each one, and returns their outputs. A
-user's own detector or tracker plugs in by implementing the same ``reset()`` / ``step(...)``
-interface and being passed to :class:`Stack` directly. Prediction, planning and control join
-this pipeline in closed loop (``drivestack sim``); log replay runs the perception/tracking part.
+user's own detector, tracker or predictor plugs in by implementing the same ``reset()`` /
+``step(...)`` interface (:class:`Detector`, :class:`BoxTracker`, :class:`Predictor`) and being
+passed to :class:`Stack` directly. Log replay (``drivestack replay``) runs perception, tracking
+and prediction; planning and control join the pipeline in closed loop (``drivestack sim``,
+whose planners forecast the simulated agents themselves).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args
+
+import numpy as np
 
 from drivestack.config import load_yaml_config
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
+from drivestack.prediction.forecast import Forecast, constant_velocity_forecast, forecast_steps
+from drivestack.prediction.kinematic import ctrv_forecast
+from drivestack.prediction.state import FIT_WINDOW_S, least_squares_slope
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
@@ -72,6 +82,141 @@ class BoxTracker(Protocol):
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks: ...
 
 
+class Predictor(Protocol):
+    """Prediction stage of a :class:`Stack`: ``reset()`` before a sequence (the stack also
+    resets it whenever it resets the tracker: track ids restart then), then
+    ``step(tracks, world_from_frame)`` once per frame, with increasing times.
+
+    ``tracks`` are the tracker's output for this frame, in their own frame (the detections'),
+    with ``velocity_mps`` as the tracker estimates it. ``world_from_frame`` is one
+    :class:`SE3`, the pose of ``tracks.frame`` in a fixed world frame, given when the tracker
+    compensates ego motion (its velocities are then over ground, in the tracks' axes; the
+    identity under ``missing_ego_pose="track_in_ego_frame"`` without a pose), else ``None``
+    (velocities relative to the tracks' frame). A predictor that needs motion history (a turn
+    rate) must measure it in the world frame when one is given: the ego's own turning changes
+    every yaw seen in the ego frame.
+
+    ``step`` returns one :class:`~drivestack.prediction.forecast.Forecast` (anything else is a
+    ``TypeError``) with one row per track, in ``tracks``' order, its boxes in the tracks'
+    frame at this step's time (a fixed snapshot of that frame: a forecast step ``k`` is where
+    the object is expected at ``timestamp_ns + k * dt_s``, in the frame as it was now).
+    """
+
+    def reset(self) -> None: ...
+
+    def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast: ...
+
+
+#: The built-in predictors (:class:`KinematicPredictor`), by the ``model`` of
+#: :class:`PredictionConfig`.
+PREDICTION_MODELS: tuple[str, ...] = ("constant_velocity", "ctrv")
+#: The forecasts that follow a road map's lanes (``drivestack eval prediction``): a stack in
+#: log replay has no map (a SensorFrame carries lane headings at most), so they are refused.
+LANE_MODELS: tuple[str, ...] = ("lane_following", "lane_branches")
+
+
+@dataclass(frozen=True)
+class PredictionConfig:
+    """The stack's ``prediction:`` block: which forecast each confirmed track gets.
+
+    ``model``: ``constant_velocity`` (each box moves with the tracker's velocity) or ``ctrv``
+    (constant turn rate and velocity, the turn rate fitted on the track's last
+    ``fit_window_s`` of yaws in the world frame and decaying with ``yaw_rate_decay_s``, None:
+    held); the lane models (:data:`LANE_MODELS`) are refused, a replayed log has no road map.
+    ``horizon_s`` (> 0) and ``dt_s`` (> 0) as
+    :func:`~drivestack.prediction.forecast.forecast_steps`. The defaults of ``fit_window_s``
+    (0.3 s) and ``yaw_rate_decay_s`` (3 s) are ``drivestack eval prediction``'s, chosen on
+    KITTI tracking train with ground-truth pasts.
+    """
+
+    model: str = "constant_velocity"
+    horizon_s: float = 3.0
+    dt_s: float = 0.1
+    fit_window_s: float = FIT_WINDOW_S
+    yaw_rate_decay_s: float | None = 3.0
+
+    def __post_init__(self) -> None:
+        if self.model in LANE_MODELS:
+            raise ValueError(
+                f"model {self.model!r} follows a road map's lanes, and a replayed log has no "
+                f"map: use one of {', '.join(PREDICTION_MODELS)}"
+            )
+        if self.model not in PREDICTION_MODELS:
+            raise ValueError(
+                f"model must be one of {', '.join(PREDICTION_MODELS)}, got {self.model!r}"
+            )
+        if not (math.isfinite(self.horizon_s) and self.horizon_s > 0.0):
+            raise ValueError(f"horizon_s must be a finite duration > 0 s, got {self.horizon_s!r}")
+        forecast_steps(self.horizon_s, self.dt_s)  # dt_s: ValueError naming it
+        if not (math.isfinite(self.fit_window_s) and self.fit_window_s >= 0.0):
+            raise ValueError(f"fit_window_s must be finite and >= 0 s, got {self.fit_window_s!r}")
+        decay = self.yaw_rate_decay_s
+        if decay is not None and not (math.isfinite(decay) and decay > 0.0):
+            raise ValueError(f"yaw_rate_decay_s must be null or > 0 s, got {decay!r}")
+
+
+class KinematicPredictor:
+    """The built-in :class:`Predictor`: a constant-velocity or CTRV forecast of every track
+    the tracker outputs (its output rule is the confirmation: ``min_hits`` and coasting, see
+    :class:`~drivestack.tracking.tracker.Tracker`), from the tracker's velocity.
+
+    CTRV's turn rate is the slope of a least-squares line through the track's yaws of the last
+    ``cfg.fit_window_s`` (at least its last two samples; unwrapped modulo pi, as
+    :func:`~drivestack.prediction.state.estimate_states` does: a front-back flip of a box is
+    no turn), measured in the world frame when ``world_from_frame`` is given, else in the
+    tracks' frame; a track seen once turns at 0. State: each track's recent (time, yaw) samples,
+    dropped by :meth:`reset` and once older than the window.
+    """
+
+    def __init__(self, cfg: PredictionConfig) -> None:
+        self.cfg = cfg
+        self._yaws: dict[int, list[tuple[float, float]]] = {}
+
+    def reset(self) -> None:
+        self._yaws = {}
+
+    def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast:
+        cfg = self.cfg
+        if cfg.model == "constant_velocity":
+            return constant_velocity_forecast(tracks.boxes, cfg.horizon_s, cfg.dt_s)
+        return ctrv_forecast(
+            tracks.boxes,
+            self._yaw_rates(tracks, world_from_frame),
+            cfg.horizon_s,
+            cfg.dt_s,
+            cfg.yaw_rate_decay_s,
+        )
+
+    def _yaw_rates(self, tracks: Tracks, world_from_frame: SE3 | None) -> np.ndarray:
+        """``(A,)`` turn rates (rad/s) of the tracks, after adding this step's yaws."""
+        now_s = tracks.timestamp_ns * 1e-9
+        yaw = tracks.boxes.yaw_rad
+        if world_from_frame is not None:
+            yaw = yaw + float(world_from_frame.yaw_rad)
+        keep_s = self.cfg.fit_window_s + 1e-9
+        for tid, y in zip(tracks.track_id.tolist(), yaw.tolist(), strict=True):
+            self._yaws.setdefault(tid, []).append((now_s, y))
+        for tid in list(self._yaws):
+            samples = self._yaws[tid]
+            # the window's samples, and at least the last two (a fit needs two samples)
+            while len(samples) > 2 and now_s - samples[0][0] > keep_s:
+                samples.pop(0)
+            if now_s - samples[-1][0] > keep_s:
+                del self._yaws[tid]
+        n = len(tracks)
+        width = max((len(self._yaws[t]) for t in tracks.track_id.tolist()), default=1)
+        t_s = np.zeros((n, width))
+        values = np.zeros((n, width))
+        weight = np.zeros((n, width))
+        for row, tid in enumerate(tracks.track_id.tolist()):
+            samples = self._yaws[tid]
+            k = len(samples)
+            t_s[row, :k] = [s[0] - now_s for s in samples]
+            values[row, :k] = np.unwrap([s[1] for s in samples], period=np.pi)
+            weight[row, :k] = 1.0
+        return least_squares_slope(t_s, values, weight)
+
+
 #: What the stack does with a frame without an ego pose (see :class:`StackConfig`).
 MissingEgoPose = Literal["skip", "track_in_ego_frame"]
 MISSING_EGO_POSE_POLICIES: tuple[str, ...] = get_args(MissingEgoPose)
@@ -95,26 +240,37 @@ class StackConfig:
     ``missing_ego_pose``: what a tracker that compensates ego motion does with a frame that has
     no ego pose: ``skip`` the frame (a clear error, reported by replay) or
     ``track_in_ego_frame`` (treat the ego frame as fixed for that frame, noted in the output).
+    ``prediction``: the forecast of the tracks (:class:`PredictionConfig`; needs ``tracking``),
+    None: no prediction stage.
     """
 
     perception: str
     tracking: str | None = None
     missing_ego_pose: MissingEgoPose = "skip"
+    prediction: PredictionConfig | None = None
 
 
 @dataclass(frozen=True)
 class StackOutput:
-    """One frame's outputs: detections, tracks (None without a tracker), per-stage ms."""
+    """One frame's outputs: detections, tracks (None without a tracker), per-stage ms, notes,
+    and the tracks' forecast (None without a predictor): one row per track, in ``tracks``'
+    order and frame (see :class:`Predictor`)."""
 
     timestamp_ns: int
     detections: Boxes3D
     tracks: Tracks | None
     stage_ms: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    forecast: Forecast | None = None
 
 
 class Stack:
-    """Perception (+ tracking) over sensor frames; state lives in the stages (``reset``).
+    """Perception (+ tracking (+ prediction)) over sensor frames; state lives in the stages
+    (``reset``).
+
+    A predictor needs a tracker (``ValueError`` otherwise). It forecasts the tracks each step
+    and is reset with the tracker; it gets the tracker's ``world_from_frame`` when the tracker
+    compensates ego motion (velocities over ground), else None (:class:`Predictor`).
 
     The detector gives its boxes in the ego frame when a frame carries the LiDAR's
     ``ego_from_sensor``, else in the LiDAR frame; a tracker tracks in one frame, so when the
@@ -146,9 +302,13 @@ class Stack:
         config: dict[str, Any] | None = None,
         *,
         missing_ego_pose: str = "skip",
+        predictor: Predictor | None = None,
     ) -> None:
+        if predictor is not None and tracker is None:
+            raise ValueError("Stack: a predictor forecasts tracks, so it needs a tracker")
         self.detector = detector
         self.tracker = tracker
+        self.predictor = predictor
         self.config = config or {}
         self.missing_ego_pose: MissingEgoPose = check_missing_ego_pose(
             missing_ego_pose, "Stack missing_ego_pose"
@@ -161,12 +321,28 @@ class Stack:
         self.detector.reset()
         if self.tracker is not None:
             self.tracker.reset()
+        if self.predictor is not None:
+            self.predictor.reset()
         self._tracked_frame = None
         self._tracked_with_pose = None
         self._last_timestamp_ns = None
 
     def _compensates_ego_motion(self) -> bool:
         return bool(getattr(getattr(self.tracker, "cfg", None), "ego_motion_compensation", False))
+
+    @property
+    def velocities_over_ground(self) -> bool:
+        """Whether the tracks' velocities (and so the forecasts) are over ground: the tracker
+        compensates ego motion. Otherwise they are relative to the tracks' frame, and a
+        forecast cannot be placed in a fixed world frame with the frame's ego pose."""
+        return self._compensates_ego_motion()
+
+    def _reset_tracking(self) -> None:
+        """Reset the tracker and the predictor (its history is keyed by track ids)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+        if self.predictor is not None:
+            self.predictor.reset()
 
     def _check_frame(self, frame: SensorFrame, compensate: bool) -> None:
         """Refuse ``frame`` before any stage runs (see the class docstring)."""
@@ -208,7 +384,7 @@ class Stack:
                 world_from_frame = SE3.identity()
                 notes.append("no ego pose: tracked in the ego frame")
             if self._tracked_frame is not None and detections.frame != self._tracked_frame:
-                tracker.reset()
+                self._reset_tracking()
                 notes.append(
                     f"tracker reset: detections moved from frame {self._tracked_frame!r} to "
                     f"{detections.frame!r}"
@@ -218,7 +394,7 @@ class Stack:
                 and self._tracked_with_pose is not None
                 and with_pose != self._tracked_with_pose
             ):
-                tracker.reset()
+                self._reset_tracking()
                 notes.append(
                     "tracker reset: ego pose available again, tracking in the world frame"
                     if with_pose
@@ -231,7 +407,23 @@ class Stack:
             self._tracked_with_pose = with_pose
             self._last_timestamp_ns = frame.timestamp_ns
             stage_ms["tracking"] = 1e3 * (time.perf_counter() - start)
-        return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes))
+        forecast = None
+        if self.predictor is not None and tracks is not None:
+            start = time.perf_counter()
+            forecast = check_stage_output(
+                "predictor",
+                self.predictor,
+                Forecast,
+                self.predictor.step(tracks, world_from_frame if compensate else None),
+            )
+            if forecast.boxes.shape[0] != len(tracks):
+                raise ValueError(
+                    f"Stack: the predictor {type(self.predictor).__name__}.step returned "
+                    f"{forecast.boxes.shape[0]} forecasts for {len(tracks)} tracks (one per "
+                    "track, in the tracks' order)"
+                )
+            stage_ms["prediction"] = 1e3 * (time.perf_counter() - start)
+        return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes), forecast)
 
 
 def check_stage_output(stage: str, owner: object, kind: type[T], output: object) -> T:
@@ -299,9 +491,20 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
         tracker = build_tracker(
             load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
         )
+    predictor = None
+    if cfg.prediction is not None:
+        if tracker is None:
+            raise ConfigError(
+                "prediction forecasts tracks: it needs a tracking stage (add tracking: ...)",
+                path=str(stack_path),
+                field="prediction",
+            )
+        predictor = KinematicPredictor(cfg.prediction)
+        config["prediction"] = asdict(cfg.prediction)  # only then: a stack without is as before
     return Stack(
         detector,
         tracker,
         config,
         missing_ego_pose=cfg.missing_ego_pose if missing_ego_pose is None else missing_ego_pose,
+        predictor=predictor,
     )

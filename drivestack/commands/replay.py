@@ -6,11 +6,14 @@ LOG is a drivestack log (.mcap) or a ROS bag: a ROS 1 .bag, a rosbag2 folder, or
 rosbag2 .db3 or .mcap file (a .db3 needs no metadata.yaml beside it). A drivestack log, ROS 1
 .bag or .mcap cut short replays up to the cut and says so; a rosbag2 .db3 cut short is refused
 (sqlite cannot read a cut database). Writes RUN.mcap
-(input clouds, labels and poses, plus /perception/detections, /tracking/tracks and per-frame
+(input clouds, labels and poses, plus /perception/detections, /tracking/tracks, the tracks'
+forecasts on /prediction/forecasts when the stack has a prediction block, and per-frame
 timings, with Foxglove schemas: open it in Foxglove) and RUN.summary.json (frames processed
 and skipped, per-stage timing p50/p95/p99, real-time factor, label-based metrics; for a
 log made from KITTI tracking by tools/kitti_tracking_to_log.py, the KITTI detection and
-tracking metrics of `drivestack eval`).
+tracking metrics of `drivestack eval`; with forecasts and labels that carry object ids, the
+end-to-end forecast metric: ADE/FDE/miss rate of the forecasts against the labelled objects'
+later positions, key forecast_vs_labels).
 RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
 status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it as
 RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --out names a file (not a

@@ -1,7 +1,7 @@
 """Golden-output regression for replays (in the spirit of openpilot's process replay).
 
-A replay's outputs (detections and tracks of every frame) are reduced to a small JSON
-record; a stored reference record is compared with stated tolerances, and every difference
+A replay's outputs (detections, tracks and, when the stack predicts, each track's forecast
+end point of every frame) are reduced to a small JSON record; a stored reference record is compared with stated tolerances, and every difference
 is listed (frame, topic, what changed). ``tools/refresh_golden.py`` rewrites the reference
 when a change of outputs is intended.
 """
@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from drivestack.replay.log_format import TrackForecasts
 from drivestack.replay.log_reader import LogReader
-from drivestack.replay.runner import DETECTIONS_TOPIC, TRACKS_TOPIC
+from drivestack.replay.runner import DETECTIONS_TOPIC, FORECASTS_TOPIC, TRACKS_TOPIC
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -36,11 +37,16 @@ def _boxes_record(boxes: Boxes3D) -> dict[str, Any]:
 
 
 def golden_record(output_log: str | Path) -> dict[str, Any]:
-    """``{"frames": [{"t": ns, "detections": ..., "tracks": ...}, ...]}`` of a replay output."""
+    """``{"frames": [{"t": ns, "detections": ..., "tracks": ..., "forecasts": ...}, ...]}`` of
+    a replay output (``forecasts``: each track's id and forecast centre xy at the horizon, by
+    track id; only in frames with forecasts)."""
     frames: dict[int, dict[str, Any]] = {}
-    for msg in LogReader(output_log).messages([DETECTIONS_TOPIC, TRACKS_TOPIC]):
+    reader = LogReader(output_log)
+    for msg in reader.messages([DETECTIONS_TOPIC, TRACKS_TOPIC, FORECASTS_TOPIC]):
         entry = frames.setdefault(msg.log_time_ns, {"t": msg.log_time_ns})
-        if isinstance(msg.value, Tracks):
+        if msg.topic == FORECASTS_TOPIC:
+            entry["forecasts"] = _forecasts_record(msg.value)
+        elif isinstance(msg.value, Tracks):
             order = np.argsort(msg.value.track_id)
             tracks = msg.value.select(order)
             entry["tracks"] = {"id": tracks.track_id.tolist(), **_boxes_record(tracks.boxes)}
@@ -50,6 +56,37 @@ def golden_record(output_log: str | Path) -> dict[str, Any]:
         elif isinstance(msg.value, Boxes3D):
             entry["detections"] = _boxes_record(msg.value)
     return {"frames": [frames[t] for t in sorted(frames)]}
+
+
+def _forecasts_record(value: TrackForecasts | Boxes3D) -> dict[str, Any]:
+    """Ids and end points of one frame's forecasts (a frame without tracks decodes as empty
+    boxes: no forecast)."""
+    if not isinstance(value, TrackForecasts):
+        return {"id": [], "end_xy": []}
+    order = np.argsort(value.track_id)
+    end = value.forecast.boxes[order, -1, 0:2]
+    return {"id": value.track_id[order].tolist(), "end_xy": np.round(end, 5).tolist()}
+
+
+def _compare_forecasts(
+    where: str, got: dict[str, Any] | None, want: dict[str, Any] | None
+) -> list[str]:
+    """The differences of one frame's forecast end points (ids, then the largest move)."""
+    if got is None or want is None:
+        return [] if got is want else [f"{where}: present in one run only"]
+    if got["id"] != want["id"]:
+        return [f"{where}: track ids {want['id']} -> {got['id']}"]
+    old = np.asarray(want["end_xy"], dtype=np.float64).reshape(-1, 2)
+    new = np.asarray(got["end_xy"], dtype=np.float64).reshape(-1, 2)
+    moved = np.hypot(*(new - old).T) if len(old) else np.zeros(0)
+    if moved.size and moved.max() > BOX_ATOL:
+        i = int(np.argmax(moved))
+        return [
+            f"{where}: end points moved by up to {moved[i]:.4g} m (tolerance {BOX_ATOL}): "
+            f"track {want['id'][i]} ({old[i, 0]:.5g}, {old[i, 1]:.5g}) -> "
+            f"({new[i, 0]:.5g}, {new[i, 1]:.5g})"
+        ]
+    return []
 
 
 #: The box parameters of a record's ``box`` rows (``Boxes3D.to_array7``).
@@ -146,6 +183,9 @@ def compare_golden(current: dict[str, Any], reference: dict[str, Any]) -> list[s
         for topic in ("detections", "tracks"):
             where = f"t={w['t'] / 1e9:.3f} s {topic}"
             diffs += _compare_boxes(where, g.get(topic), w.get(topic))
+        diffs += _compare_forecasts(
+            f"t={w['t'] / 1e9:.3f} s forecasts", g.get("forecasts"), w.get("forecasts")
+        )
     return diffs
 
 

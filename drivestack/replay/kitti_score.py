@@ -168,6 +168,18 @@ class KittiReplayScorer:
         inside[idx] = True
         return inside
 
+    def in_labelled_region(self, frame: SensorFrame, boxes: Boxes3D) -> np.ndarray | None:
+        """Which of ``boxes`` (ego or LiDAR frame) lie where KITTI labels objects (in front of
+        the camera and inside image_02, bool per box), as :meth:`add_in_region` tells for
+        detections; None when the frame has no KITTI labels. Records nothing."""
+        lf = self._labelled_frame(frame)
+        if lf is None:
+            return None
+        _, idx = _kept_with_index(in_cloud_frame(boxes, frame), lf)
+        inside = np.zeros(len(boxes), dtype=bool)
+        inside[idx] = True
+        return inside
+
     def metrics(self) -> dict[str, Any] | None:
         """``{"frames_scored", "first_frame", "detection", "tracking"}``; None without frames."""
         if not self._frames:

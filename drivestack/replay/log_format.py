@@ -13,8 +13,15 @@ LiDAR sweep                ``foxglove.PointCloud``    little-endian packed ``x y
 boxes / labels / tracks    ``foxglove.SceneUpdate``   one entity per box (cube; id = track id
                                                       for tracks), ``metadata`` carries label,
                                                       score, velocity, track counters exactly
+                                                      (labels: ``label_id`` when the frame has
+                                                      ``label_ids``)
 planned trajectory         ``foxglove.SceneUpdate``   one ``LinePrimitive`` (LINE_STRIP); the
                                                       full trajectory in entity ``metadata``
+track forecasts            ``foxglove.SceneUpdate``   one entity per track (id
+                                                      ``forecast-<track id>``): a LINE_STRIP
+                                                      of the forecast centres; ``metadata``
+                                                      carries track id, ``dt_s``, the boxes
+                                                      and speeds exactly
 transforms / ego pose      ``foxglove.FrameTransforms``
 camera image               ``foxglove.CompressedImage``
 metrics                    ``drivestack.Metrics``     ``{timestamp_ns, scope, metrics: {...}}``
@@ -49,6 +56,7 @@ from drivestack.core.frames import EGO, WORLD
 from drivestack.core.provenance import run_provenance
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.messages import encode_image_png
+from drivestack.prediction.forecast import Forecast
 from drivestack.replay import payloads
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration, CameraImage
@@ -263,10 +271,16 @@ def _box_entities(
     return entities
 
 
-def scene_update_boxes(boxes: Boxes3D, kind: str = "boxes") -> dict[str, Any]:
-    """``foxglove.SceneUpdate``: delete the topic's previous entities, one cube per box."""
+def scene_update_boxes(
+    boxes: Boxes3D, kind: str = "boxes", label_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """``foxglove.SceneUpdate``: delete the topic's previous entities, one cube per box;
+    ``label_ids`` (one per box, :attr:`SensorFrame.label_ids`) go in a ``label_id`` key."""
     ids = [f"{kind}-{i}" for i in range(len(boxes))]
     extra = [{"drivestack.kind": kind, "index": str(i)} for i in range(len(boxes))]
+    if label_ids is not None:
+        for entry, label_id in zip(extra, label_ids, strict=True):
+            entry["label_id"] = label_id
     return {
         "deletions": [{"timestamp": _time(boxes.timestamp_ns), "type": 1, "id": ""}],
         "entities": _box_entities(boxes, ids, extra),
@@ -291,6 +305,82 @@ def scene_update_tracks(tracks: Tracks) -> dict[str, Any]:
         "deletions": [{"timestamp": _time(boxes.timestamp_ns), "type": 1, "id": ""}],
         "entities": _box_entities(boxes, ids, extra),
     }
+
+
+@dataclass(frozen=True)
+class TrackForecasts:
+    """The forecasts of one frame's tracks as a log holds them: ``track_id`` ``(A,)`` int64
+    and ``forecast`` (``A`` rows, in ``track_id``'s order), in ``frame`` at ``timestamp_ns``."""
+
+    track_id: np.ndarray
+    forecast: Forecast
+    frame: str
+    timestamp_ns: int
+
+
+_FORECAST_COLOR = {"r": 1.0, "g": 0.3, "b": 0.9, "a": 1.0}
+
+
+def scene_update_forecasts(forecasts: TrackForecasts) -> dict[str, Any]:
+    """``foxglove.SceneUpdate``: delete the topic's previous entities, then one entity per
+    track (id ``forecast-<track id>``) with its forecast centres as a LINE_STRIP and, in its
+    metadata, the track id, ``dt_s``, ``boxes`` (``(T+1, 7)``) and ``speed_mps`` as JSON."""
+    fc = forecasts.forecast
+    stamp = _time(forecasts.timestamp_ns)
+    entities = []
+    for row, tid in enumerate(forecasts.track_id.tolist()):
+        boxes = fc.boxes[row]
+        meta = {
+            "drivestack.kind": "forecast",
+            "track_id": str(int(tid)),
+            "dt_s": repr(float(fc.dt_s)),
+            "boxes": json.dumps(boxes.tolist()),
+            "speed_mps": json.dumps(fc.speed_mps[row].tolist()),
+        }
+        entities.append(
+            {
+                "timestamp": stamp,
+                "frame_id": forecasts.frame,
+                "id": f"forecast-{int(tid)}",
+                "lifetime": {"sec": 0, "nsec": 0},
+                "frame_locked": False,
+                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
+                "lines": [
+                    {
+                        "type": 0,
+                        "pose": _identity_pose(),
+                        "thickness": 0.1,
+                        "scale_invariant": False,
+                        "points": [
+                            {"x": float(x), "y": float(y), "z": float(z)}
+                            for x, y, z in boxes[:, :3].tolist()
+                        ],
+                        "color": dict(_FORECAST_COLOR),
+                        "colors": [],
+                        "indices": [],
+                    }
+                ],
+            }
+        )
+    return {"deletions": [{"timestamp": stamp, "type": 1, "id": ""}], "entities": entities}
+
+
+def decode_forecast_entities(
+    entities: Sequence[Mapping[str, Any]], metas: Sequence[Mapping[str, str]]
+) -> TrackForecasts:
+    """The :class:`TrackForecasts` of a forecast SceneUpdate's entities (at least one) and
+    their metadata (:func:`scene_update_forecasts`)."""
+    dt = {float(m["dt_s"]) for m in metas}
+    if len(dt) != 1:
+        raise ValueError(f"forecast entities disagree on dt_s: {sorted(dt)}")
+    boxes = np.array([json.loads(m["boxes"]) for m in metas], dtype=np.float64)
+    speed = np.array([json.loads(m["speed_mps"]) for m in metas], dtype=np.float64)
+    return TrackForecasts(
+        np.array([int(m["track_id"]) for m in metas], dtype=np.int64),
+        Forecast(dt.pop(), boxes, speed),
+        str(entities[0]["frame_id"]),
+        _ns(entities[0]["timestamp"]),
+    )
 
 
 #: The :class:`Trajectory` arrays a trajectory entity carries (JSON lists in its metadata).
@@ -512,6 +602,9 @@ class LogWriter:
     def tracks(self, topic: str, tracks: Tracks) -> None:
         self.write(topic, SCENE_UPDATE, tracks.timestamp_ns, scene_update_tracks(tracks))
 
+    def forecasts(self, topic: str, forecasts: TrackForecasts) -> None:
+        self.write(topic, SCENE_UPDATE, forecasts.timestamp_ns, scene_update_forecasts(forecasts))
+
     def trajectory(self, topic: str, trajectory: Trajectory, timestamp_ns: int) -> None:
         self.write(
             topic, SCENE_UPDATE, timestamp_ns, scene_update_trajectory(trajectory, timestamp_ns)
@@ -569,7 +662,8 @@ class LogWriter:
         for name, image in frame.cameras.items():
             self.camera_image(name, image, png=pngs[name])
         if frame.labels is not None:
-            self.boxes(LABELS_TOPIC, frame.labels, kind="labels")
+            message = scene_update_boxes(frame.labels, "labels", frame.label_ids)
+            self.write(LABELS_TOPIC, SCENE_UPDATE, frame.labels.timestamp_ns, message)
 
     def camera_image(
         self, name: str, image: CameraImage, *, png: tuple[bytes, str | None] | bytes | None = None

@@ -2,7 +2,9 @@
 
 ``LogReader(path).messages()`` yields :class:`LogMessage` with ``value`` decoded by schema:
 ``foxglove.PointCloud`` -> :class:`PointCloud`; ``foxglove.SceneUpdate`` -> :class:`Boxes3D`,
-:class:`Tracks` or :class:`Trajectory` (by the entities' ``drivestack.kind``);
+:class:`Tracks`, :class:`Trajectory` or
+:class:`~drivestack.replay.log_format.TrackForecasts` (by the entities' ``drivestack.kind``;
+labels with ``label_id`` s give their frame's ``label_ids``);
 ``foxglove.FrameTransforms`` -> ``list[FrameTransform]``; ``foxglove.CompressedImage`` ->
 :class:`CompressedImageData`; JSON channels -> ``dict``. ``validate()`` checks every message
 against its channel's JSON schema. Errors name the file, the topic and message index.
@@ -39,8 +41,10 @@ from drivestack.replay.log_format import (
     TRAJECTORY_FIELDS,
     CompressedImageData,
     FrameTransform,
+    TrackForecasts,
     _ns,
     _se3,
+    decode_forecast_entities,
 )
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraCalibration, CameraImage
@@ -109,10 +113,17 @@ def _metadata(entity: dict[str, Any]) -> dict[str, str]:
     return {kv["key"]: kv["value"] for kv in entity.get("metadata", [])}
 
 
-def decode_scene_update(msg: dict[str, Any], timestamp_ns: int) -> Boxes3D | Tracks | Trajectory:
+def decode_scene_update(
+    msg: dict[str, Any], timestamp_ns: int
+) -> Boxes3D | Tracks | Trajectory | TrackForecasts:
+    """A SceneUpdate as drivestack wrote it: boxes, labels, tracks, a trajectory or track
+    forecasts (an update without entities: empty boxes). Labels whose every entity has a
+    ``label_id`` come with those ids (:func:`label_ids_of`)."""
     entities = msg.get("entities", [])
     metas = [_metadata(e) for e in entities]
     kinds = {m.get("drivestack.kind", "boxes") for m in metas}
+    if kinds == {"forecast"}:
+        return decode_forecast_entities(entities, metas)
     if kinds == {"trajectory"}:
         meta = metas[0]
         arrays: dict[str, Any] = {f: np.asarray(json.loads(meta[f])) for f in TRAJECTORY_FIELDS}
@@ -150,7 +161,16 @@ def decode_scene_update(msg: dict[str, Any], timestamp_ns: int) -> Boxes3D | Tra
                 [int(m["time_since_update"]) for m in metas], dtype=np.int64
             ),
         )
+    if kinds == {"labels"} and all("label_id" in m for m in metas):
+        payloads.remember(boxes, {"label_ids": tuple(m["label_id"] for m in metas)})
     return boxes
+
+
+def label_ids_of(labels: Boxes3D) -> tuple[str, ...] | None:
+    """The ``label_id`` s the label boxes ``labels`` were decoded with (one per box, the
+    :attr:`SensorFrame.label_ids` of the frame that wrote them), or None."""
+    source = payloads.source_of(labels)
+    return source.get("label_ids") if isinstance(source, dict) else None
 
 
 def decode_frame_transforms(msg: dict[str, Any]) -> list[FrameTransform]:
@@ -783,6 +803,7 @@ class LogReader:
             ego_from_sensor=mounts,
             world_from_ego=world_from_ego,
             labels=labels if isinstance(labels, Boxes3D) else None,
+            label_ids=label_ids_of(labels) if isinstance(labels, Boxes3D) else None,
             source=f"{self.path}:{lidar_topics[0]}@{stamp}",
         )
         return frame, bad

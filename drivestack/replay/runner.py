@@ -4,10 +4,13 @@ Input: a drivestack log (MCAP with Foxglove schemas) or a ROS bag (ROS 1 ``.bag`
 directory, or a bare rosbag2 ``.db3`` / ``.mcap`` file). A drivestack log, ROS 1 ``.bag`` or
 ``.mcap`` cut short replays up to the cut and says so; a rosbag2 ``.db3`` cut short is refused
 (sqlite cannot read it). Output: a drivestack log with the input clouds, labels and poses plus the
-stack's detections (``/perception/detections``), tracks (``/tracking/tracks``) and per-frame
-stage timings (``/drivestack/timing``), and a JSON summary: frames processed and skipped
-(each skipped frame named with its reason), ingest problems, per-stage timing percentiles,
-real-time factor, and quick label-based detection metrics when the log has labels. A log
+stack's detections (``/perception/detections``), tracks (``/tracking/tracks``), the tracks'
+forecasts when the stack predicts (``/prediction/forecasts``) and per-frame stage timings
+(``/drivestack/timing``), and a JSON summary: frames processed and skipped (each skipped frame
+named with its reason), ingest problems, per-stage timing percentiles, real-time factor, quick
+label-based detection metrics when the log has labels, and, when the stack predicts and the
+labels carry ids, the end-to-end forecast metric (summary key ``forecast_vs_labels``,
+:mod:`drivestack.replay.forecast_score`; a KITTI log's ids come from its label rows). A log
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
@@ -51,18 +54,21 @@ from drivestack.core.errors import ConfigError, DataError, is_interrupt
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
-from drivestack.pipeline import Stack
+from drivestack.pipeline import Stack, StackOutput
+from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
 from drivestack.replay.log_reader import InputProblem
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
 
 if TYPE_CHECKING:
-    from drivestack.replay.log_format import LogWriter
+    from drivestack.replay.kitti_score import KittiReplayScorer
+    from drivestack.replay.log_format import LogWriter, TrackForecasts
     from drivestack.structures.tracks import Tracks
 
 DETECTIONS_TOPIC = "/perception/detections"
 TRACKS_TOPIC = "/tracking/tracks"
+FORECASTS_TOPIC = "/prediction/forecasts"
 TIMING_TOPIC = "/drivestack/timing"
 
 
@@ -287,15 +293,78 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _write_frame(
-    writer: LogWriter, frame: SensorFrame, outputs: tuple[Boxes3D, Tracks | None, dict[str, float]]
+    writer: LogWriter,
+    frame: SensorFrame,
+    outputs: tuple[Boxes3D, Tracks | None, TrackForecasts | None, dict[str, float]],
 ) -> None:
     """One replayed frame in the output log: its inputs, then the stack's outputs for it."""
-    detections, tracks, timing_ms = outputs
+    detections, tracks, forecasts, timing_ms = outputs
     writer.sensor_frame(frame)
     writer.boxes(DETECTIONS_TOPIC, detections, kind="detections")
     if tracks is not None:
         writer.tracks(TRACKS_TOPIC, tracks)
+    if forecasts is not None:
+        writer.forecasts(FORECASTS_TOPIC, forecasts)
     writer.metrics(TIMING_TOPIC, frame.timestamp_ns, timing_ms)
+
+
+def _track_forecasts(out: StackOutput) -> TrackForecasts | None:
+    """The frame's forecasts as the log holds them (None without a predictor)."""
+    from drivestack.replay.log_format import TrackForecasts
+
+    if out.forecast is None or out.tracks is None:
+        return None
+    tracks = out.tracks
+    return TrackForecasts(tracks.track_id, out.forecast, tracks.frame, tracks.timestamp_ns)
+
+
+def frame_label_ids(frame: SensorFrame, kitti: KittiReplayScorer | None) -> tuple[str, ...] | None:
+    """The ids of the frame's labels: its ``label_ids``, else (a KITTI log written before
+    logs carried them) the track ids of its KITTI label rows, DontCare left out as the label
+    boxes leave it (None when the counts disagree or there are none)."""
+    if frame.label_ids is not None or frame.labels is None or kitti is None:
+        return frame.label_ids
+    from drivestack.ingest.kitti_tracking import tracking_label_ids
+
+    rows = kitti.channels.labels.get(frame.timestamp_ns)
+    if rows is None:
+        return None
+    ids = tracking_label_ids(rows.rows)
+    return ids if len(ids) == len(frame.labels) else None
+
+
+def _score_forecasts(
+    scorer: ForecastScorer,
+    stack: Stack,
+    frame: SensorFrame,
+    out: StackOutput | None,
+    kitti: KittiReplayScorer | None,
+) -> None:
+    """Add one frame to the forecast metric: its labelled truth and, when the stack forecast
+    there (``out``), its forecasts, or the reason they cannot be scored. The tracks (and the
+    labels with them) are in the ego frame when the frame's pose places them."""
+    target = out.tracks.frame if out is not None and out.tracks is not None else EGO
+    labels = _labels_in(frame, target)
+    ids = frame_label_ids(frame, kitti) if labels is not None else None
+    pose = frame.world_from_ego if target == EGO else None
+    scorer.add_frame(frame.timestamp_ns, labels, ids, pose)
+    if out is None or out.forecast is None or out.tracks is None:
+        return
+    if not stack.velocities_over_ground:
+        scorer.not_scored("velocities relative to the ego (no ego_motion_compensation)")
+    elif pose is None:
+        scorer.not_scored("no ego pose")
+    elif frame.labels is None:
+        scorer.not_scored("no labels")
+    elif labels is None:
+        scorer.not_scored("labels not placeable in the tracks' frame")
+    elif ids is None:
+        scorer.not_scored("labels without ids")
+    else:
+        region = kitti.in_labelled_region(frame, out.tracks.boxes) if kitti is not None else None
+        scorer.add_forecasts(
+            frame.timestamp_ns, out.tracks, out.forecast, labels, ids, pose, region
+        )
 
 
 def _ingest_summary(report: Any) -> dict[str, Any] | None:
@@ -370,6 +439,7 @@ def replay(
     notes: dict[str, int] = {}
     stage_ms: dict[str, list[float]] = {}
     tally = DetectionTally()
+    forecasts = ForecastScorer() if stack.predictor is not None else None
     processed = bad_input = 0
     first_ns = last_ns = None
     stack.reset()
@@ -415,6 +485,8 @@ def replay(
                 else:  # a frame skipped, or a note about the input (timestamp -1)
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, frame.reason))
                     bad_input += frame.kind == "skipped"
+                    if forecasts is not None and frame.kind == "skipped":
+                        forecasts.add_frame(frame.timestamp_ns, None, None, None)
                 continue
             try:
                 out = stack.step(frame)
@@ -426,9 +498,16 @@ def replay(
                         frame.timestamp_ns, source, _reason(exc, source, frame.timestamp_ns)
                     )
                 )
+                if forecasts is not None:  # its labels are still truth for earlier forecasts
+                    _score_forecasts(forecasts, stack, frame, None, kitti)
                 continue
             log_io.write(
-                (out.detections, out.tracks, {f"{k}_ms": v for k, v in out.stage_ms.items()})
+                (
+                    out.detections,
+                    out.tracks,
+                    _track_forecasts(out),
+                    {f"{k}_ms": v for k, v in out.stage_ms.items()},
+                )
             )
             processed += 1
             for note in out.notes:
@@ -447,6 +526,12 @@ def replay(
             labels = _labels_in(frame, out.detections.frame)
             if labels is not None:
                 tally.add(out.detections, labels, region)
+            if forecasts is not None:
+                try:
+                    _score_forecasts(forecasts, stack, frame, out, kitti)
+                except (DataError, ValueError) as exc:
+                    reason = f"replayed but forecasts not scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
+                    skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
         if log_io.input_stopped is not None:
             skipped.append(
                 SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")
@@ -480,6 +565,8 @@ def replay(
             "detection_vs_labels": tally.as_dict() or None,
             "kitti": kitti.metrics() if kitti is not None else None,
         }
+        if forecasts is not None:  # a stack that predicts (the key is absent otherwise)
+            summary["forecast_vs_labels"] = forecasts.metrics()
         # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
         # asked for: listed, but they do not make the run unclean
         accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
@@ -641,6 +728,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         # of 0 says more about the detector's classes than about its quality
         lines.append("  labelled but never detected: " + ", ".join(never))
     lines += _kitti_lines(summary.get("kitti"))
+    model = ((summary.get("stack") or {}).get("prediction") or {}).get("model", "")
+    lines += forecast_lines(summary.get("forecast_vs_labels"), model)
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
     return lines
 

@@ -138,9 +138,9 @@ def test_nuscenes_has_no_ids(shared_data: Path) -> None:
 
 
 @pytest.mark.data
-def test_replay_log_round_trip_drops_ids(shared_data: Path, tmp_path: Path) -> None:
-    """The replay log format has no label ids: a frame with ids writes as before and reads
-    back with its labels and ``label_ids`` None."""
+def test_replay_log_round_trip_keeps_ids(shared_data: Path, tmp_path: Path) -> None:
+    """A frame with label ids reads back from the replay log with its labels and the same
+    ``label_ids`` (the log format keeps them, for the replay's forecast scoring)."""
     from drivestack.replay.log_format import LogWriter
     from drivestack.replay.log_reader import LogReader
 
@@ -151,4 +151,4 @@ def test_replay_log_round_trip_drops_ids(shared_data: Path, tmp_path: Path) -> N
         log.sensor_frame(frame)
     (back,) = list(LogReader(path).frames())
     assert back.labels is not None and len(back.labels) == len(frame.labels)
-    assert back.label_ids is None
+    assert back.label_ids == frame.label_ids

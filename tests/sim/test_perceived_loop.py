@@ -62,7 +62,7 @@ def test_ccrs_with_lidar_perception_stops_without_collision(case: str):
     result = run_scenario(built, "pdm", max_steps=110)  # type: ignore[arg-type]
     assert not result.history.collisions.any()
     assert result.passed
-    assert set(perception.timing_ms()) == {"lidar_sim", "perception", "tracking"}
+    assert set(perception.timing_ms()) == {"lidar_sim", "perception", "tracking", "prediction"}
     vehicle = perception.metrics.result()["detection"]["vehicle"]
     assert vehicle["GT"] == 110 and vehicle["recall"] > 0.9
 
@@ -79,18 +79,18 @@ def test_regression_suite_runs_with_lidar_perception(tmp_path, shared_data):
     argv += ["--max-steps", "2", "--perception", "lidar", "--data-root", str(shared_data)]
     assert main([*argv, "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())["pdm"]
-    assert summary["scenarios"] == 36
+    assert summary["scenarios"] == 38
     pooled = summary["perception_metrics"]
-    assert pooled["frames"] == 36 * 2
+    assert pooled["frames"] == 38 * 2
     runs = [json.loads(p.read_text()) for p in out.rglob("metrics.json")]
-    assert len(runs) == 36 and all(r["perception"] == "lidar" for r in runs)
+    assert len(runs) == 38 and all(r["perception"] == "lidar" for r in runs)
     # the pooled counts are the sums of the runs'
     for key in ("TP", "FP", "GT"):
         assert pooled["detection"]["all"][key] == sum(
             r["perception_metrics"]["detection"]["all"][key] for r in runs
         )
-    assert pooled["detection"]["all"]["GT"] > 36
-    assert "perception on 72 simulated frames" in (out / "summary.md").read_text()
+    assert pooled["detection"]["all"]["GT"] > 38
+    assert "perception on 76 simulated frames" in (out / "summary.md").read_text()
 
 
 @pytest.mark.slow
@@ -123,7 +123,7 @@ def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
     assert status == 0
     metrics = json.loads(next((tmp_path / "run").rglob("metrics.json")).read_text())
     assert metrics["perception"] == "lidar"
-    assert set(metrics["perception_stage_median_ms"]) == {"lidar_sim", "perception", "tracking"}
+    assert set(metrics["perception_stage_median_ms"]) == {"lidar_sim", "perception", "tracking", "prediction"}
     assert metrics["perception_metrics"]["frames"] == 30
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["pdm"]["perception_metrics"]["detection"]["vehicle"]["GT"] == 30
