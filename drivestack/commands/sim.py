@@ -55,6 +55,16 @@ from the share of each object's silhouette the rendered camera image shows.
 
 --export-every without --export-dataset, an --export-every below 1, and --stack without
 --perception lidar are errors (exit status 2), not ignored.
+
+Recorded traffic (scenarios with agents_from_file: CommonRoad, Argoverse 2 logs) is replayed
+as recorded unless the scenario sets agents_reactive: true; --agents reactive|replay sets
+that for every such scenario of the run (the others have no recorded traffic and are run
+as written). Reactive recorded vehicles follow their recorded paths and speeds but brake
+with IDM for the ego or anyone ahead when it is closer than recorded (drivestack.sim.agents);
+pedestrians, cyclists and static objects stay replayed. Each metrics.json records
+"recorded_agents" (reactive, replay, or null without recorded traffic); sim.json records
+--agents, and a DIR holding runs made with another --agents is refused as above.
+--agents with the fleet options is an error (set agents_reactive in the scenario files).
 """
 
 from __future__ import annotations
@@ -72,6 +82,7 @@ from tqdm import tqdm
 from drivestack.commands._paths import default_shared_data
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.sim.scenario import RECORDED_AGENT_MODES
 
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
@@ -108,6 +119,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
+    parser.add_argument(
+        "--agents",
+        choices=RECORDED_AGENT_MODES,
+        default=None,
+        help="run the recorded traffic of every scenario that has some (agents_from_file) "
+        "reactive (vehicles follow their recorded paths with IDM, reacting to the ego) or "
+        "replayed as recorded (default: each scenario's agents_reactive, false unless set)",
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -158,10 +177,13 @@ def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
     """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``
     (ConfigError naming the file when one is malformed)."""
     from drivestack.commands.fleet import filtered
-    from drivestack.sim.scenario import load_scenarios, load_suite
+    from drivestack.sim.scenario import load_scenarios, load_suite, with_recorded_agents
 
     scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
-    return filtered(scenarios, args.filter)
+    scenarios = filtered(scenarios, args.filter)
+    if args.agents is not None:
+        scenarios = [with_recorded_agents(s, args.agents) for s in scenarios]
+    return scenarios
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
+    from drivestack.sim.scenario import recorded_agents_mode
 
     _check_options(args)  # options that would be ignored: refused, exit 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
@@ -213,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         record.update(provenance)
         record["config"] = dataclasses.asdict(cfg)
         record["perception"] = args.perception
+        record["recorded_agents"] = recorded_agents_mode(cfg)
         if isinstance(built.world, PerceivedWorld):
             record["perception_stage_median_ms"] = built.world.perception.timing_ms()
             run_metrics = built.world.perception.metrics
@@ -253,11 +277,22 @@ def _check_options(args: argparse.Namespace) -> None:
         raise DataError("--export-every needs --export-dataset (nothing is exported without it)")
     if args.export_every is not None and args.export_every < 1:
         raise DataError(f"--export-every must be 1 or more, got {args.export_every}")
+    if getattr(args, "agents", None) is not None and _is_fleet(args):
+        raise DataError(
+            "--agents is not applied to fleets (the fleet options); set agents_reactive: true "
+            "in the scenario files instead"
+        )
     if args.stack is not None and args.perception != "lidar":
         raise DataError(
             "--stack is used only with --perception lidar (the planner sees ground truth "
             f"with --perception {args.perception})"
         )
+
+
+def _is_fleet(args: argparse.Namespace) -> bool:
+    from drivestack.commands import fleet
+
+    return bool(fleet.is_fleet_request(args))
 
 
 def _check_export_folder(root: Path, overwrite: bool) -> None:
@@ -303,7 +338,7 @@ def _clear_export_folder(root: Path) -> None:
 MANIFEST_NAME = "sim.json"
 SUMMARY_FILES = ("summary.json", "summary.md")
 #: What identifies an invocation: a DIR holding runs made with other values is refused.
-IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception")
+IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "agents")
 
 
 def _fleet_files() -> tuple[str, ...]:
@@ -331,6 +366,7 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
         "planners": planners,
         "max_steps": args.max_steps,
         "perception": args.perception,
+        "agents": args.agents,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
         **run_provenance(),

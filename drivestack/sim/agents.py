@@ -6,10 +6,42 @@ ahead in its corridor, ego included) or from ``speed_events`` (scripted: braking
 a pedestrian starting to walk). ``lateral_shifts`` move the offset along a smooth cosine
 profile (cut-in, cut-out, lane change). ``replay`` agents interpolate a recorded track and
 ignore everyone (non-reactive), and exist only inside the track's time span.
+
+``reactive`` agents are recorded vehicles that react (nuPlan's reactive closed loop, with the
+recording kept as each agent's plan; :func:`reactive_agent` makes one from a replay agent):
+
+- **Who**: vehicles (:data:`REACTIVE_CLASSES`, nuPlan's ``VEHICLE`` type) whose recording
+  drives forwards along a path of at least :data:`MIN_REACTIVE_PATH_M`
+  (:func:`reactive_agent`). Pedestrians, cyclists, static objects, vehicles that hardly
+  move and reversing ones stay replayed.
+- **Path**: the polyline of the recorded centres (:func:`recorded_path`); the heading is the
+  path's. The recorded station ``s_rec(t)`` is each recorded centre projected on it (never
+  decreasing) and the recorded speed ``v_rec(t)`` its time derivative.
+- **When**: it appears at its first recorded time at ``s_rec``, ``v_rec`` of that time (nuPlan
+  instead turns only the vehicles present at the start into IDM agents) and disappears
+  when it reaches the end of its path, but not before its recorded time span is over: a
+  car held up by the ego drives on to the end of its path however late, and one recorded
+  standing at the end of its path stays there as long as recorded.
+- **Speed**: the target speed is the recorded speed at the current time (so a recorded wait
+  at a light lasts as long as recorded). The free-road acceleration is the recording's
+  (``(v_rec(t + dt) - v_rec(t)) / dt``) plus ``(v_rec(t) - v) / SPEED_TAU_S`` (limited to
+  IDM's comfortable braking and maximum acceleration) to regain the recorded speed after a
+  hold-up. nuPlan's rule (IDM towards the lane's speed limit) and plain IDM towards
+  ``v_rec`` would both leave an undisturbed car far from its recording: IDM's free-road term
+  approaches its target only asymptotically, under ``max_accel_mps2``.
+- **Reaction**: IDM (:func:`~drivestack.planning.idm.idm_acceleration`) brakes it for its
+  leader, the nearest actor (agent or ego, within :data:`LEADER_RANGE_M`) ahead in its
+  corridor along its path (as an ``idm`` agent's), but only by as much as the situation ahead is tighter than the recorded
+  one: ``min(0, a_IDM(gap, leader speed) - a_IDM(recorded gap, recorded leader speed))``, the
+  recorded gap measured from ``s_rec(t)`` to the recorded agents at ``t`` (ego excluded, as it
+  is not in the recording) and both at the current speed with no free-road term. A
+  recorded car following another as recorded therefore drives exactly as recorded; one
+  that finds the ego (or a held-up agent) closer than the recording had it brakes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -25,7 +57,33 @@ from drivestack.structures.road_map import (
     project_to_polyline,
 )
 
-BEHAVIORS = ("idm", "scripted", "replay")
+BEHAVIORS = ("idm", "scripted", "replay", "reactive")
+#: Classes a recorded agent of which becomes reactive (nuPlan's ``VEHICLE`` tracked objects).
+REACTIVE_CLASSES = frozenset(
+    {
+        ObjectClass.CAR,
+        ObjectClass.TRUCK,
+        ObjectClass.BUS,
+        ObjectClass.MOTORCYCLE,
+        ObjectClass.VAN,
+        ObjectClass.TRAILER,
+        ObjectClass.OTHER_VEHICLE,
+    }
+)
+#: A reactive agent's path keeps recorded centres at least this far from the previous kept one
+#: (annotation jitter at a standstill would otherwise make the path zig-zag).
+PATH_STEP_M = 1.0
+#: A recorded vehicle whose path is shorter stays replayed (it hardly moves).
+MIN_REACTIVE_PATH_M = 5.0
+#: ... as does one whose path runs off its recorded yaw by more (reversing, jitter).
+MAX_HEADING_ERROR_RAD = math.radians(45.0)
+#: Time constant (s) with which a reactive agent regains its recorded speed after a hold-up.
+SPEED_TAU_S = 1.0
+#: A reactive agent looks for its leader among the actors this close to it (nuPlan simulates
+#: only the agents within 100 m of the ego); farther ones would change IDM by < 0.1 m/s^2.
+LEADER_RANGE_M = 100.0
+#: A reactive agent this close to the end of its path has left the scene.
+PATH_END_TOLERANCE_M = 0.05
 
 
 @dataclass(frozen=True)
@@ -98,8 +156,10 @@ class AgentSpec:
             raise ValueError(
                 f"agent {self.agent_id!r}: behavior must be one of {BEHAVIORS}, got {self.behavior!r}"
             )
-        if self.behavior == "replay" and self.replay is None:
-            raise ValueError(f"agent {self.agent_id!r}: a replay agent needs a replay track")
+        if self.behavior in ("replay", "reactive") and self.replay is None:
+            raise ValueError(
+                f"agent {self.agent_id!r}: a {self.behavior} agent needs a replay track"
+            )
         if self.behavior != "replay" and self.path_m is None:
             raise ValueError(f"agent {self.agent_id!r}: a {self.behavior} agent needs a path")
 
@@ -201,6 +261,10 @@ def _scripted_accel(
     return math.copysign(min(rate, abs(diff) / dt_s), diff)
 
 
+#: Every agent's recorded ``xy (A, 2)``, ``yaw (A,)``, ``speed (A,)`` and ``valid (A,)``.
+_Poses = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 def _read_only(path_m: np.ndarray | None) -> np.ndarray | None:
     """A read-only copy of a path (same values and dtype), so that the road-map helpers may
     memoise its stations."""
@@ -209,6 +273,107 @@ def _read_only(path_m: np.ndarray | None) -> np.ndarray | None:
     out = np.array(path_m)
     out.setflags(write=False)
     return out
+
+
+def recorded_path(track: ReplayTrack, step_m: float = PATH_STEP_M) -> np.ndarray | None:
+    """The ``(N, 2)`` path of a recorded track: its first centre, then each centre at least
+    ``step_m`` from the previous kept one; ``None`` when that keeps fewer than 2 (a vehicle
+    that never moves as far as ``step_m``). It ends at the last centre: appended when more
+    than ``step_m / 2`` from the last kept one, else in its place."""
+    xy = np.stack([track.x_m, track.y_m], axis=1)
+    kept = [xy[0]]
+    for point in xy[1:]:
+        if math.dist(point, kept[-1]) >= step_m:
+            kept.append(point)
+    if len(kept) < 2:
+        return None
+    if math.dist(xy[-1], kept[-1]) > 0.5 * step_m:
+        kept.append(xy[-1])
+    else:
+        kept[-1] = xy[-1]
+    return np.array(kept)
+
+
+def reactive_agent(spec: AgentSpec) -> AgentSpec:
+    """A replay agent as a ``reactive`` one driving its recorded path (module docstring);
+    ``spec`` itself unless it is a replayed vehicle (:data:`REACTIVE_CLASSES`) that drives
+    forwards along a path (:func:`recorded_path`) of at least :data:`MIN_REACTIVE_PATH_M`:
+    every path segment within :data:`MAX_HEADING_ERROR_RAD` of the recorded yaw where it
+    starts (a reversing car, or a parked one whose annotation jitters, stays replayed)."""
+    if spec.behavior != "replay" or spec.label not in REACTIVE_CLASSES:
+        return spec
+    track = spec.replay
+    assert track is not None
+    path = recorded_path(track)
+    if path is None or polyline_stations(path)[-1] < MIN_REACTIVE_PATH_M:
+        return spec
+    d = np.diff(path, axis=0)
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    xy = np.stack([track.x_m, track.y_m], axis=1)
+    # the recorded yaw at each segment's start (the first recorded row at that point)
+    rows = np.argmin(np.linalg.norm(xy[None, :, :] - path[:-1, None, :], axis=2), axis=1)
+    error = np.abs(np.remainder(heading - track.yaw_rad[rows] + np.pi, 2 * np.pi) - np.pi)
+    if np.any(error > MAX_HEADING_ERROR_RAD):
+        return spec
+    return dataclasses.replace(spec, behavior="reactive", path_m=path)
+
+
+@dataclass(frozen=True)
+class RecordedProfile:
+    """A recorded track along its own path: ``time_s (T,)``, the station ``station_m (T,)``
+    (each recorded centre projected on the path, never decreasing, within ``[0, length]``) and
+    the along-path speed ``speed_mps (T,)`` (its time derivative; 0 for a single row)."""
+
+    time_s: np.ndarray
+    station_m: np.ndarray
+    speed_mps: np.ndarray
+
+    @classmethod
+    def of(cls, track: ReplayTrack, path_m: np.ndarray) -> RecordedProfile:
+        station, _ = project_to_polyline(path_m, np.stack([track.x_m, track.y_m], axis=1))
+        station = np.maximum.accumulate(np.clip(station, 0.0, polyline_stations(path_m)[-1]))
+        speed = np.gradient(station, track.time_s) if len(station) > 1 else np.zeros(1)
+        return cls(track.time_s, station, speed)
+
+    def station_at(self, time_s: float) -> float:
+        return float(np.interp(time_s, self.time_s, self.station_m))
+
+    def speed_at(self, time_s: float) -> float:
+        """The recorded speed at ``time_s`` (the first / last one outside the span)."""
+        return float(np.interp(time_s, self.time_s, self.speed_mps))
+
+
+def _leader_on_path(
+    path_m: np.ndarray,
+    station_m: float,
+    offset_m: float,
+    own_size_m: tuple[float, float, float],
+    xy_m: np.ndarray,
+    yaw_rad: np.ndarray,
+    speed_mps: np.ndarray,
+    size_m: np.ndarray,
+    within_m: tuple[np.ndarray, float] | None = None,
+) -> tuple[float, float]:
+    """Gap (m, bumper to bumper) and along-path speed of the nearest of ``M`` actors
+    (``xy_m (M, 2)``, ``yaw_rad``, ``speed_mps (M,)``, length / width ``size_m (M, 2)``) ahead
+    of station ``station_m`` in the corridor of an agent at lateral ``offset_m`` on
+    ``path_m``; ``(inf, 0)`` when none is. ``within_m = (centre (2,), radius)`` considers
+    only the actors whose centres are within ``radius`` of ``centre``."""
+    if within_m is not None:
+        near = np.hypot(*(xy_m - within_m[0]).T) <= within_m[1]
+        xy_m, yaw_rad, speed_mps, size_m = xy_m[near], yaw_rad[near], speed_mps[near], size_m[near]
+    if len(xy_m) == 0:
+        return math.inf, 0.0
+    s, d = project_to_polyline(path_m, xy_m)
+    own_l, own_w = own_size_m[0], own_size_m[1]
+    _, heading = interpolate_polyline(path_m, s)
+    along = speed_mps * np.cos(yaw_rad - heading)
+    ahead = (s > station_m) & (np.abs(d - offset_m) < 0.5 * (own_w + size_m[:, 1]) + 0.3)
+    if not np.any(ahead):
+        return math.inf, 0.0
+    gaps = np.where(ahead, s - station_m - 0.5 * (own_l + size_m[:, 0]), np.inf)
+    k = int(np.argmin(gaps))
+    return float(gaps[k]), float(along[k])
 
 
 class Traffic:
@@ -220,10 +385,20 @@ class Traffic:
         self._path_len = [
             float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths
         ]
+        self._size_m = self.size_m
         self.time_s = 0.0
         self._tick = 0  # counts steps and resets (the cache key of boxes() and velocities())
         self._cache: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
         self._starts = [EventStarts.initial(spec) for spec in self.specs]
+        self._profiles = [
+            RecordedProfile.of(spec.replay, path)
+            if spec.behavior == "reactive" and spec.replay is not None and path is not None
+            else None
+            for spec, path in zip(self.specs, self._paths, strict=True)
+        ]
+        # reactive agents: 0 before their first recorded time, 1 driving, 2 past their path's end
+        self._phase = np.zeros(len(self.specs), dtype=np.int8)
+        self._recorded_cache: tuple[float, _Poses] | None = None
         self.state = self._initial_state()
 
     @property
@@ -249,6 +424,7 @@ class Traffic:
         self.time_s = 0.0
         self._tick += 1
         self._starts = [EventStarts.initial(spec) for spec in self.specs]
+        self._phase[:] = 0
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -283,6 +459,9 @@ class Traffic:
                     st.yaw_rad[i] = math.remainder(yaw, 2 * math.pi)
                     st.speed_mps[i] = np.interp(time_s, tr.time_s, tr.speed_mps)
                 continue
+            if spec.behavior == "reactive":
+                self._place_reactive(st, i, time_s)
+                continue
             path = self._paths[i]
             assert path is not None
             s = st.station_m[i]
@@ -297,6 +476,27 @@ class Traffic:
             st.yaw_rad[i] = math.remainder(h + slip, 2 * math.pi)
             st.offset_m[i] = off
             st.valid[i] = s <= self._path_len[i] + 50.0  # path agents leave the scene past the end
+
+    def _place_reactive(self, st: AgentsState, i: int, time_s: float) -> None:
+        """Reactive agent i at ``time_s``: it appears at its first recorded time (at its
+        recorded station and speed), is placed on its path while driving, and leaves at the
+        path's end once its recorded time span is over (a car recorded standing at the end
+        of its path until then stays there)."""
+        profile, path = self._profiles[i], self._paths[i]
+        assert profile is not None and path is not None
+        if self._phase[i] == 0 and time_s >= profile.time_s[0] - 1e-9:
+            self._phase[i] = 1
+            st.station_m[i] = profile.station_at(time_s)
+            st.speed_mps[i] = profile.speed_at(time_s)
+        at_end = st.station_m[i] >= self._path_len[i] - PATH_END_TOLERANCE_M
+        if self._phase[i] == 1 and at_end and time_s > profile.time_s[-1] + 1e-9:
+            self._phase[i] = 2
+        st.valid[i] = self._phase[i] == 1
+        st.offset_m[i] = 0.0
+        if st.valid[i]:
+            xy, heading = interpolate_polyline(path, [min(st.station_m[i], self._path_len[i])])
+            st.x_m[i], st.y_m[i] = xy[0]
+            st.yaw_rad[i] = math.remainder(float(heading[0]), 2 * math.pi)
 
     def step(self, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float) -> AgentsState:
         """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
@@ -320,6 +520,8 @@ class Traffic:
                         st.speed_mps[i], spec.desired_speed_mps, gap, lead_speed, spec.idm
                     )
                 )
+            elif spec.behavior == "reactive" and st.valid[i]:
+                accel[i] = self._reactive_accel(i, dt_s, ego_box, ego_speed_mps)
         new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
         st.station_m = st.station_m + 0.5 * (st.speed_mps + new_speed) * dt_s
         st.speed_mps = np.where(
@@ -337,33 +539,101 @@ class Traffic:
         ego_station, _ = project_to_polyline(path, ego_box[None, :2])
         return float(self.state.station_m[i] - ego_station[0])
 
-    def _leader(self, i: int, ego_box: np.ndarray, ego_speed_mps: float) -> tuple[float, float]:
-        """Gap (m, bumper to bumper) and speed of the nearest actor ahead in agent i's corridor."""
+    def _leader(
+        self, i: int, ego_box: np.ndarray, ego_speed_mps: float, range_m: float | None = None
+    ) -> tuple[float, float]:
+        """Gap (m, bumper to bumper) and speed of the nearest actor ahead in agent i's corridor
+        (the other agents present and the ego; with ``range_m`` only those whose centres are
+        that close to agent i's)."""
         st = self.state
         path = self._paths[i]
         assert path is not None
         others = [j for j in range(len(self.specs)) if j != i and st.valid[j]]
-        xy = (
-            np.concatenate([st.x_m[others, None], st.y_m[others, None]], axis=1)
-            if others
-            else np.zeros((0, 2))
-        )
-        xy = np.concatenate([xy, ego_box[None, :2]])
+        xy = np.concatenate([np.stack([st.x_m[others], st.y_m[others]], axis=1), ego_box[None, :2]])
         yaw = np.concatenate([st.yaw_rad[others], [ego_box[6]]])
         speed = np.concatenate([st.speed_mps[others], [ego_speed_mps]])
-        size = np.concatenate([self.size_m[others, :2], [ego_box[3:5]]])
-        s, d = project_to_polyline(path, xy)
-        own_l, own_w = self.specs[i].size_m[0], self.specs[i].size_m[1]
-        _, heading = interpolate_polyline(path, s)
-        along = speed * np.cos(yaw - heading)
-        ahead = (s > st.station_m[i]) & (
-            np.abs(d - st.offset_m[i]) < 0.5 * (own_w + size[:, 1]) + 0.3
+        size = np.concatenate([self._size_m[others, :2], [ego_box[3:5]]])
+        near = None if range_m is None else (np.array([st.x_m[i], st.y_m[i]]), range_m)
+        return _leader_on_path(
+            path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, xy, yaw, speed, size, near
         )
-        if not np.any(ahead):
-            return math.inf, 0.0
-        gaps = np.where(ahead, s - st.station_m[i] - 0.5 * (own_l + size[:, 0]), np.inf)
-        k = int(np.argmin(gaps))
-        return float(gaps[k]), float(along[k])
+
+    def _recorded_leader(self, i: int, time_s: float) -> tuple[float, float]:
+        """:meth:`_leader` as recorded: from reactive agent i's recorded station at ``time_s``
+        to the other recorded agents where they were recorded then (no ego: it is not in the
+        recording)."""
+        profile, path = self._profiles[i], self._paths[i]
+        assert profile is not None and path is not None
+        xy, yaw, speed, valid = self._recorded_poses(time_s)
+        valid[i] = False
+        station = profile.station_at(time_s)
+        centre, _ = interpolate_polyline(path, [station])
+        return _leader_on_path(
+            path,
+            station,
+            0.0,
+            self.specs[i].size_m,
+            xy[valid],
+            yaw[valid],
+            speed[valid],
+            self._size_m[valid, :2],
+            (centre[0], LEADER_RANGE_M),
+        )
+
+    def _recorded_poses(self, time_s: float) -> _Poses:
+        """Every agent's recorded ``xy (A, 2)``, ``yaw``, ``speed`` and ``valid (A,)`` at
+        ``time_s`` (valid inside its replay track's span; agents without one never). A
+        reactive agent is where it would be undisturbed: on its path at its recorded station,
+        with its path heading and recorded along-path speed. Computed once per time
+        (``valid`` is a fresh copy)."""
+        hit = self._recorded_cache
+        if hit is None or hit[0] != time_s:
+            hit = (time_s, self._recorded_poses_at(time_s))
+            self._recorded_cache = hit
+        xy, yaw, speed, valid = hit[1]
+        return xy, yaw, speed, valid.copy()
+
+    def _recorded_poses_at(self, time_s: float) -> _Poses:
+        n = len(self.specs)
+        xy, yaw, speed = np.zeros((n, 2)), np.zeros(n), np.zeros(n)
+        valid = np.zeros(n, dtype=bool)
+        for j, spec in enumerate(self.specs):
+            tr = spec.replay
+            if tr is None or not tr.time_s[0] - 1e-9 <= time_s <= tr.time_s[-1] + 1e-9:
+                continue
+            valid[j] = True
+            profile, path = self._profiles[j], self._paths[j]
+            if profile is not None and path is not None:  # as it would drive undisturbed
+                at, heading = interpolate_polyline(path, [profile.station_at(time_s)])
+                xy[j], yaw[j] = at[0], heading[0]
+                speed[j] = profile.speed_at(time_s)
+                continue
+            xy[j] = np.interp(time_s, tr.time_s, tr.x_m), np.interp(time_s, tr.time_s, tr.y_m)
+            yaw[j] = np.interp(time_s, tr.time_s, tr.yaw_rad)
+            speed[j] = np.interp(time_s, tr.time_s, tr.speed_mps)
+        return xy, yaw, speed, valid
+
+    def _reactive_accel(
+        self, i: int, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float
+    ) -> float:
+        """Reactive agent i's acceleration (module docstring): the recording's, plus the
+        regain of the recorded speed, plus IDM braking when the situation ahead is tighter
+        than recorded (at most ``max_decel_mps2`` more than the recording brakes: IDM's own
+        clip)."""
+        profile = self._profiles[i]
+        assert profile is not None
+        params = self.specs[i].idm
+        t, v = self.time_s, float(self.state.speed_mps[i])
+        v_rec = profile.speed_at(t)
+        regain = (v_rec - v) / SPEED_TAU_S
+        free = (profile.speed_at(t + dt_s) - v_rec) / dt_s + min(
+            max(regain, -params.comfort_decel_mps2), params.max_accel_mps2
+        )
+        gap, lead = self._leader(i, ego_box, ego_speed_mps, LEADER_RANGE_M)
+        gap_rec, lead_rec = self._recorded_leader(i, t)
+        # no free-road term (desired speed inf): the difference is the interaction alone
+        idm = idm_acceleration(v, math.inf, [gap, gap_rec], [lead, lead_rec], params)
+        return free + min(0.0, float(idm[0] - idm[1]))
 
     def boxes(self) -> np.ndarray:
         """``(A, 7)`` boxes of all agents (invalid ones included; mask with ``state.valid``)."""

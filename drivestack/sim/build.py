@@ -21,7 +21,7 @@ from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent
+from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
 from drivestack.sim.runner import ego_agent_collisions
@@ -391,7 +391,8 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
         ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())
     if cfg.agents_from_file:
-        agents.extend(_recorded(file_scenario, where, "agents_from_file").agents)
+        recorded = _recorded(file_scenario, where, "agents_from_file").agents
+        agents.extend(map(reactive_agent, recorded) if cfg.agents_reactive else recorded)
     n_recorded = len(agents)
     agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
     # route

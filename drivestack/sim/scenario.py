@@ -131,6 +131,9 @@ class ScenarioConfig:
     route: RouteConfig = field(default_factory=RouteConfig)
     agents: list[AgentConfig] = field(default_factory=list)
     agents_from_file: bool = False  # CommonRoad / AV2 log: replay the recorded obstacles
+    # ... with the recorded vehicles reactive (drivestack.sim.agents: IDM along their recorded
+    # paths); needs agents_from_file. `drivestack sim --agents` sets it for a whole suite
+    agents_reactive: bool = False
     # nuPlan progress reference; default: 0.8 x limit x duration (the initial speed instead for a
     # CommonRoad ego; an AV2 log's recorded drive over duration_s), capped by the route length
     expert_progress_m: float | None = None
@@ -360,6 +363,13 @@ def check_scenario(cfg: ScenarioConfig) -> None:
     if not 0 < cfg.dt_s <= 1.0:
         raise ConfigError(f"must be in (0, 1] s, got {cfg.dt_s}", path=path, field="dt_s")
     _check_map_source(cfg.map, path)
+    if cfg.agents_reactive and not cfg.agents_from_file:
+        raise ConfigError(
+            "only recorded traffic can be made reactive: give agents_from_file: true too "
+            "(idm agents react already)",
+            path=path,
+            field="agents_reactive",
+        )
     if cfg.ego.lane is None and not cfg.ego.from_file:
         raise ConfigError("give ego.lane or ego.from_file", path=path, field="ego.lane")
     _check_one_speed(cfg.ego.speed_mps, cfg.ego.speed_kph, path, "ego")
@@ -401,6 +411,27 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             path=path,
             field="pass_criteria.min_score",
         )
+
+
+#: How ``drivestack sim --agents`` runs recorded traffic (``ScenarioConfig.agents_reactive``).
+RECORDED_AGENT_MODES = ("reactive", "replay")
+
+
+def recorded_agents_mode(cfg: ScenarioConfig) -> str | None:
+    """How ``cfg``'s recorded traffic runs: ``reactive``, ``replay``, or None without any."""
+    if not cfg.agents_from_file:
+        return None
+    return "reactive" if cfg.agents_reactive else "replay"
+
+
+def with_recorded_agents(cfg: ScenarioConfig, mode: str) -> ScenarioConfig:
+    """``cfg`` with its recorded traffic run as ``mode`` (:data:`RECORDED_AGENT_MODES`);
+    ``cfg`` itself when it has none (``ValueError`` for another mode)."""
+    if mode not in RECORDED_AGENT_MODES:
+        raise ValueError(f"recorded agents run as one of {RECORDED_AGENT_MODES}, got {mode!r}")
+    if not cfg.agents_from_file:
+        return cfg
+    return dataclasses.replace(cfg, agents_reactive=mode == "reactive")
 
 
 def _check_map_source(m: MapConfig, path: str) -> None:
