@@ -35,7 +35,8 @@ def sensor_frames(
     every: int = 1,
 ) -> Iterator[SensorFrame]:
     """One :class:`SensorFrame` per ``every``-th tick of ``history`` (labels in the ego frame,
-    at the tick's time: the time of the camera images and of the LiDAR's forward column)."""
+    at the tick's time: the time of the camera images and of the LiDAR's forward column;
+    ``label_ids`` the agents' ids)."""
     for frame, _ in _rendered_frames(history, scene, lidar, cameras, every=every):
         yield frame
 
@@ -102,6 +103,7 @@ def _rendered_frames(
             ego_from_sensor={LIDAR_NAME: lidar.ego_from_lidar},
             world_from_ego=world_from_ego,
             labels=agents.transformed(world_from_ego.inverse(), EGO),
+            label_ids=tuple(str(i) for i, ok in zip(history.agent_ids, valid, strict=True) if ok),
             source=f"simulation t={stamp}",
         )
         yield frame, (world_from_ego, renders)
