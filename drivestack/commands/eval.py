@@ -27,6 +27,10 @@ EVAL_TARGETS: dict[str, tuple[str, str]] = {
         "eval_prediction",
         "motion forecasts of recorded agents (AV2, CommonRoad, KITTI): ADE, FDE, miss rate",
     ),
+    "planning": (
+        "eval_planning",
+        "planners open loop on recorded AV2 drives: nuPlan's ADE, FDE, heading errors, OLS",
+    ),
 }
 
 

@@ -1,0 +1,70 @@
+"""``drivestack eval planning``: its input errors, and one AV2 log end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drivestack.cli import main as cli_main
+
+ADCF = "argoverse2/sensor/val/adcf7d18-0510-35b0-a2fa-b4cea13a6d76"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--dataset", "commonroad"], "field --dataset: CommonRoad scenarios give the ego's"),
+        (["--dataset", "av2", "--planner", "pdm,rrt"], "field --planner: unknown planner 'rrt'"),
+        (["--dataset", "av2", "--root", "/nonexistent/av2"], "/nonexistent/av2: field --root"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    rc = cli_main(["eval", "planning", *extra, "--out", str(tmp_path / "o"), "--quiet"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_root_without_logs_and_an_out_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "o"
+    rc = cli_main(["eval", "planning", "--dataset", "av2", "--root", str(empty), "--out", str(out)])
+    assert rc == 2 and "no <log_id>/annotations.feather" in capsys.readouterr().err
+    out.write_text("")
+    rc = cli_main(["eval", "planning", "--dataset", "av2", "--root", str(empty), "--out", str(out)])
+    assert rc == 2 and "field --out: not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_one_av2_log_end_to_end(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / Path(ADCF).name).symlink_to(shared_data / ADCF)
+    out = tmp_path / "out"
+    args = ["eval", "planning", "--dataset", "av2", "--root", str(root), "--planner", "idm"]
+    assert cli_main([*args, "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "constant_velocity  adcf7d18    13/11/8" in text
+    assert "idm                adcf7d18    13/11/8" in text
+    report = json.loads((out / "metrics.json").read_text(), parse_constant=pytest.fail)
+    assert report["settings"]["planners"] == ["constant_velocity", "idm"]
+    assert report["settings"]["horizons_s"] == [3.0, 5.0, 8.0]
+    assert report["settings"]["miss_thresholds_m"] == [6.0, 8.0, 16.0]
+    assert "git_commit" in report and "command" in report
+    (log,) = report["logs"]
+    assert log["log"] == Path(ADCF).name and len(log["instants_s"]) == 13
+    idm = log["planners"]["idm"]
+    assert [h["instants"] for h in idm["horizons"]] == [13, 11, 8]
+    assert len(idm["instants"]) == 13 and len(idm["instants"][0]["displacement_m"]) == 8
+    assert len(idm["instants"][-1]["displacement_m"]) == 3  # 12 s: the log ends at 15.5 s
+    assert report["overall"]["idm"]["score"] == idm["score"]  # one log: its own score
