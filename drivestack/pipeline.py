@@ -194,7 +194,8 @@ class KinematicPredictor:
         if world_from_frame is not None:
             yaw = yaw + float(world_from_frame.yaw_rad)
         keep_s = self.cfg.fit_window_s + 1e-9
-        for tid, y in zip(tracks.track_id.tolist(), yaw.tolist(), strict=True):
+        ids = tracks.track_id.tolist()
+        for tid, y in zip(ids, yaw.tolist(), strict=True):
             self._yaws.setdefault(tid, []).append((now_s, y))
         for tid in list(self._yaws):
             samples = self._yaws[tid]
@@ -204,11 +205,11 @@ class KinematicPredictor:
             if now_s - samples[-1][0] > keep_s:
                 del self._yaws[tid]
         n = len(tracks)
-        width = max((len(self._yaws[t]) for t in tracks.track_id.tolist()), default=1)
+        width = max((len(self._yaws[t]) for t in ids), default=1)
         t_s = np.zeros((n, width))
         values = np.zeros((n, width))
         weight = np.zeros((n, width))
-        for row, tid in enumerate(tracks.track_id.tolist()):
+        for row, tid in enumerate(ids):
             samples = self._yaws[tid]
             k = len(samples)
             t_s[row, :k] = [s[0] - now_s for s in samples]
@@ -327,15 +328,13 @@ class Stack:
         self._tracked_with_pose = None
         self._last_timestamp_ns = None
 
-    def _compensates_ego_motion(self) -> bool:
-        return bool(getattr(getattr(self.tracker, "cfg", None), "ego_motion_compensation", False))
-
     @property
     def velocities_over_ground(self) -> bool:
-        """Whether the tracks' velocities (and so the forecasts) are over ground: the tracker
-        compensates ego motion. Otherwise they are relative to the tracks' frame, and a
-        forecast cannot be placed in a fixed world frame with the frame's ego pose."""
-        return self._compensates_ego_motion()
+        """Whether the tracker compensates ego motion: it tracks in a world frame placed with
+        each frame's ego pose, so the tracks' velocities (and the forecasts) are over ground.
+        Otherwise they are relative to the tracks' frame, and a forecast cannot be placed in a
+        fixed world frame with the frame's ego pose."""
+        return bool(getattr(getattr(self.tracker, "cfg", None), "ego_motion_compensation", False))
 
     def _reset_tracking(self) -> None:
         """Reset the tracker and the predictor (its history is keyed by track ids)."""
@@ -359,7 +358,7 @@ class Stack:
 
     def step(self, frame: SensorFrame) -> StackOutput:
         tracker = self.tracker
-        compensate = tracker is not None and self._compensates_ego_motion()
+        compensate = self.velocities_over_ground
         if tracker is not None:
             self._check_frame(frame, compensate)
         stage_ms: dict[str, float] = {}

@@ -35,26 +35,29 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.frames import WORLD
 from drivestack.core.transforms import SE3
-from drivestack.eval.prediction.cases import CLASS_GROUPS, MOVING_DISPLACEMENT_M
-from drivestack.eval.prediction.metrics import MISS_THRESHOLD_M, ade, displacement_errors, fde
-from drivestack.eval.prediction.metrics import is_miss as is_miss_of
+from drivestack.eval.prediction.cases import _GROUP_OF, CLASS_GROUPS, MOVING_DISPLACEMENT_M
+from drivestack.eval.prediction.metrics import (
+    MISS_THRESHOLD_M,
+    ade,
+    displacement_errors,
+    fde,
+    is_miss,
+)
 from drivestack.prediction.forecast import Forecast
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.tracks import Tracks
+from drivestack.tracking.association import match
 
 #: A forecast track and a labelled object match at the anchor within this xy distance (m).
 MATCH_DISTANCE_M = 2.0
 #: The horizons (s) ADE is reported at (those within the forecast's horizon).
 REPORTED_HORIZONS_S = (1.0, 2.0, 3.0)
 
-_GROUP_OF: dict[int, str] = {int(c): g for g, classes in CLASS_GROUPS.items() for c in classes}
 
-
-def class_groups(label: np.ndarray) -> list[str | None]:
-    """The class group of each integer label (None: outside the groups)."""
-    return [_GROUP_OF.get(int(v)) for v in label]
+def class_groups(label: np.ndarray) -> np.ndarray:
+    """``(N,)`` str: the class group of each integer label (``""``: outside the groups)."""
+    return np.array([_GROUP_OF.get(int(v), "") for v in label], dtype=str)
 
 
 def match_tracks_to_labels(
@@ -62,23 +65,16 @@ def match_tracks_to_labels(
 ) -> list[tuple[int, int]]:
     """``(track row, label row)`` pairs: one to one, same class group, xy centre distance
     ``<= max_distance_m``, the Hungarian assignment minimising the summed distance over the
-    pairs that qualify (both in the same frame)."""
-    from scipy.optimize import linear_sum_assignment
-
+    pairs that qualify (both in the same frame; the tracker's gated Hungarian
+    :func:`~drivestack.tracking.association.match` on negated distances)."""
     if tracks.frame != labels.frame:
         raise ValueError(f"tracks in frame {tracks.frame!r}, labels in {labels.frame!r}")
-    if not len(tracks) or not len(labels):
-        return []
-    tg = np.array([g or "" for g in class_groups(tracks.label)])
-    lg = np.array([g or "" for g in class_groups(labels.label)])
+    tg, lg = class_groups(tracks.label), class_groups(labels.label)
     d = tracks.center_m[:, None, :2] - labels.center_m[None, :, :2]
-    dist = np.hypot(d[..., 0], d[..., 1])
-    ok = (dist <= max_distance_m) & (tg[:, None] == lg[None, :]) & (tg[:, None] != "")
-    if not ok.any():
-        return []
-    cost = np.where(ok, dist, 1e6)
-    rows, cols = linear_sum_assignment(cost)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if ok[r, c]]
+    same_group = (tg[:, None] == lg[None, :]) & (tg[:, None] != "")
+    affinity = np.where(same_group, -np.hypot(d[..., 0], d[..., 1]), -np.inf)
+    rows, cols = match(affinity, -max_distance_m, gated=True)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 @dataclass
@@ -133,10 +129,8 @@ class ForecastScorer:
         self._frames_ns.add(int(timestamp_ns))
         if labels is None or label_ids is None or world_from_frame is None:
             return
-        world = labels.transformed(world_from_frame, WORLD)
-        self._truth[int(timestamp_ns)] = {
-            lid: world.center_m[i, :2].copy() for i, lid in enumerate(label_ids)
-        }
+        world_xy = world_from_frame.apply(labels.center_m)[:, :2]
+        self._truth[int(timestamp_ns)] = dict(zip(label_ids, world_xy, strict=True))
 
     def add_forecasts(
         self,
@@ -168,7 +162,7 @@ class ForecastScorer:
         if forecast.boxes.shape[0] != len(tracks):
             raise ValueError(f"{forecast.boxes.shape[0]} forecasts for {len(tracks)} tracks")
         groups = class_groups(tracks.boxes.label)
-        in_groups = np.array([g is not None for g in groups], dtype=bool)
+        in_groups = groups != ""
         self._count("forecasts", len(tracks))
         self._count("tracks_outside_class_groups", int((~in_groups).sum()))
         pairs = match_tracks_to_labels(tracks.boxes, labels, self.match_distance_m)
@@ -180,18 +174,16 @@ class ForecastScorer:
             self._count("tracks_outside_labelled_region", int(outside.sum()))
             unmatched &= ~outside
         self._count("unmatched_tracks", int(unmatched.sum()))
-        label_groups = class_groups(labels.label)
-        self._count("labels_in_class_groups", sum(g is not None for g in label_groups))
-        self._count("unmatched_labels", sum(g is not None for g in label_groups) - len(pairs))
+        labels_in_groups = int((class_groups(labels.label) != "").sum())
+        self._count("labels_in_class_groups", labels_in_groups)
+        self._count("unmatched_labels", labels_in_groups - len(pairs))
         if not pairs:
             return
         rows = np.array([r for r, _ in pairs])
         centres = forecast.boxes[rows, 1 : self.n_steps + 1, :3].reshape(-1, 3)
         world_xy = world_from_frame.apply(centres)[:, :2].reshape(len(rows), self.n_steps, 2)
         for k, (r, c) in enumerate(pairs):
-            group = groups[r]
-            assert group is not None  # matched: in a group
-            self._cases.append(_Case(int(timestamp_ns), label_ids[c], group, world_xy[k]))
+            self._cases.append(_Case(int(timestamp_ns), label_ids[c], str(groups[r]), world_xy[k]))
 
     def _truth_of(self, case: _Case, step_ns: np.ndarray, times: np.ndarray) -> np.ndarray | str:
         """``(T, 2)`` true centres of ``case`` at ``step_ns``, or why there are none."""
@@ -266,8 +258,9 @@ class ForecastScorer:
             n = round(h / self.dt_s)
             if 1 <= n <= self.n_steps:
                 out[f"ADE@{h:g}s"] = float(ade(err, n).mean()) if len(err) else None
-        out[f"FDE@{self.horizon_s:g}s"] = float(fde(err).mean()) if len(err) else None
-        out["miss_rate"] = float(is_miss_of(fde(err)).mean()) if len(err) else None
+        final = fde(err) if len(err) else None
+        out[f"FDE@{self.horizon_s:g}s"] = float(final.mean()) if final is not None else None
+        out["miss_rate"] = float(is_miss(final).mean()) if final is not None else None
         return out
 
 

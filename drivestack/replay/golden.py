@@ -1,9 +1,9 @@
 """Golden-output regression for replays (in the spirit of openpilot's process replay).
 
 A replay's outputs (detections, tracks and, when the stack predicts, each track's forecast
-end point of every frame) are reduced to a small JSON record; a stored reference record is compared with stated tolerances, and every difference
-is listed (frame, topic, what changed). ``tools/refresh_golden.py`` rewrites the reference
-when a change of outputs is intended.
+end point of every frame) are reduced to a small JSON record; a stored reference record is
+compared with stated tolerances, and every difference is listed (frame, topic, what changed).
+``tools/refresh_golden.py`` rewrites the reference when a change of outputs is intended.
 """
 
 from __future__ import annotations

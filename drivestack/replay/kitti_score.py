@@ -68,14 +68,29 @@ def kitti_tracking_rows(tracks: Tracks, lf: LabelledFrame, frame_index: int) -> 
     :func:`kitti_detections_from_boxes` gives for the same boxes (the box index rides in the
     score through it); the score of a row is the track's.
     """
+    return _tracking_rows_with_index(tracks, lf, frame_index)[0]
+
+
+def _tracking_rows_with_index(
+    tracks: Tracks, lf: LabelledFrame, frame_index: int
+) -> tuple[KittiObjects, np.ndarray]:
+    """:func:`kitti_tracking_rows`, and the index in ``tracks`` of each row kept."""
     boxes = in_cloud_frame(tracks.boxes, lf.frame)
     kept, idx = _kept_with_index(boxes, lf)
-    return dataclasses.replace(
+    rows = dataclasses.replace(
         kept,
         frame=np.full(len(idx), frame_index),
         track_id=tracks.track_id[idx],
         score=boxes.score[idx],
     )
+    return rows, idx
+
+
+def _mask(n: int, idx: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool, True at ``idx``."""
+    inside = np.zeros(n, dtype=bool)
+    inside[idx] = True
+    return inside
 
 
 def kitti_tracking_metrics(
@@ -143,10 +158,11 @@ class KittiReplayScorer:
 
     def add_in_region(
         self, frame: SensorFrame, detections: Boxes3D, tracks: Tracks | None
-    ) -> np.ndarray | None:
-        """:meth:`add`, returning which of ``detections`` (ego or LiDAR frame) lie where KITTI
-        labels objects: in front of the camera and inside image_02, as the KITTI protocols
-        keep detections (bool per box); None (nothing added) when it has no KITTI labels."""
+    ) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """:meth:`add`, returning which of ``detections`` and of ``tracks`` (ego or LiDAR
+        frame; None without tracks) lie where KITTI labels objects: in front of the camera and
+        inside image_02, as the KITTI protocols keep boxes (bool per box, from the projection
+        the rows are made with); None (nothing added) when it has no KITTI labels."""
         lf = self._labelled_frame(frame)
         if lf is None:
             return None
@@ -161,24 +177,13 @@ class KittiReplayScorer:
         )
         self._label_rows.append(labels.rows)
         self._frames.append(labels.frame_index)
+        tracks_inside = None
         if tracks is not None:
             self._tracked = True
-            self._track_rows.append(kitti_tracking_rows(tracks, lf, labels.frame_index))
-        inside = np.zeros(len(detections), dtype=bool)
-        inside[idx] = True
-        return inside
-
-    def in_labelled_region(self, frame: SensorFrame, boxes: Boxes3D) -> np.ndarray | None:
-        """Which of ``boxes`` (ego or LiDAR frame) lie where KITTI labels objects (in front of
-        the camera and inside image_02, bool per box), as :meth:`add_in_region` tells for
-        detections; None when the frame has no KITTI labels. Records nothing."""
-        lf = self._labelled_frame(frame)
-        if lf is None:
-            return None
-        _, idx = _kept_with_index(in_cloud_frame(boxes, frame), lf)
-        inside = np.zeros(len(boxes), dtype=bool)
-        inside[idx] = True
-        return inside
+            rows, track_idx = _tracking_rows_with_index(tracks, lf, labels.frame_index)
+            self._track_rows.append(rows)
+            tracks_inside = _mask(len(tracks), track_idx)
+        return _mask(len(detections), idx), tracks_inside
 
     def metrics(self) -> dict[str, Any] | None:
         """``{"frames_scored", "first_frame", "detection", "tracking"}``; None without frames."""

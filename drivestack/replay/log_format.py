@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -319,6 +319,41 @@ class TrackForecasts:
 
 
 _FORECAST_COLOR = {"r": 1.0, "g": 0.3, "b": 0.9, "a": 1.0}
+_TRAJECTORY_COLOR = {"r": 0.1, "g": 0.9, "b": 0.3, "a": 1.0}
+
+
+def _line_strip_entity(
+    timestamp_ns: int,
+    frame: str,
+    entity_id: str,
+    meta: Mapping[str, str],
+    points: Iterable[Sequence[float]],
+    *,
+    thickness: float,
+    color: Mapping[str, float],
+) -> dict[str, Any]:
+    """A ``foxglove.SceneEntity`` holding one LINE_STRIP through ``points`` (x, y, z each)
+    and ``meta`` as its metadata."""
+    return {
+        "timestamp": _time(timestamp_ns),
+        "frame_id": frame,
+        "id": entity_id,
+        "lifetime": {"sec": 0, "nsec": 0},
+        "frame_locked": False,
+        "metadata": [{"key": k, "value": v} for k, v in meta.items()],
+        "lines": [
+            {
+                "type": 0,
+                "pose": _identity_pose(),
+                "thickness": thickness,
+                "scale_invariant": False,
+                "points": [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in points],
+                "color": dict(color),
+                "colors": [],
+                "indices": [],
+            }
+        ],
+    }
 
 
 def scene_update_forecasts(forecasts: TrackForecasts) -> dict[str, Any]:
@@ -326,43 +361,29 @@ def scene_update_forecasts(forecasts: TrackForecasts) -> dict[str, Any]:
     track (id ``forecast-<track id>``) with its forecast centres as a LINE_STRIP and, in its
     metadata, the track id, ``dt_s``, ``boxes`` (``(T+1, 7)``) and ``speed_mps`` as JSON."""
     fc = forecasts.forecast
-    stamp = _time(forecasts.timestamp_ns)
     entities = []
     for row, tid in enumerate(forecasts.track_id.tolist()):
-        boxes = fc.boxes[row]
+        boxes = fc.boxes[row].tolist()
         meta = {
             "drivestack.kind": "forecast",
-            "track_id": str(int(tid)),
+            "track_id": str(tid),
             "dt_s": repr(float(fc.dt_s)),
-            "boxes": json.dumps(boxes.tolist()),
+            "boxes": json.dumps(boxes),
             "speed_mps": json.dumps(fc.speed_mps[row].tolist()),
         }
         entities.append(
-            {
-                "timestamp": stamp,
-                "frame_id": forecasts.frame,
-                "id": f"forecast-{int(tid)}",
-                "lifetime": {"sec": 0, "nsec": 0},
-                "frame_locked": False,
-                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
-                "lines": [
-                    {
-                        "type": 0,
-                        "pose": _identity_pose(),
-                        "thickness": 0.1,
-                        "scale_invariant": False,
-                        "points": [
-                            {"x": float(x), "y": float(y), "z": float(z)}
-                            for x, y, z in boxes[:, :3].tolist()
-                        ],
-                        "color": dict(_FORECAST_COLOR),
-                        "colors": [],
-                        "indices": [],
-                    }
-                ],
-            }
+            _line_strip_entity(
+                forecasts.timestamp_ns,
+                forecasts.frame,
+                f"forecast-{tid}",
+                meta,
+                [box[:3] for box in boxes],
+                thickness=0.1,
+                color=_FORECAST_COLOR,
+            )
         )
-    return {"deletions": [{"timestamp": stamp, "type": 1, "id": ""}], "entities": entities}
+    deletion = {"timestamp": _time(forecasts.timestamp_ns), "type": 1, "id": ""}
+    return {"deletions": [deletion], "entities": entities}
 
 
 def decode_forecast_entities(
@@ -401,33 +422,19 @@ def scene_update_trajectory(
     """``foxglove.SceneUpdate``: the path as one LINE_STRIP; all fields in entity metadata."""
     meta = {"drivestack.kind": "trajectory"}
     meta.update({f: json.dumps(getattr(trajectory, f).tolist()) for f in TRAJECTORY_FIELDS})
+    points = [(x, y, z_m) for x, y in zip(trajectory.x_m, trajectory.y_m, strict=True)]
+    entity = _line_strip_entity(
+        timestamp_ns,
+        trajectory.frame,
+        "trajectory",
+        meta,
+        points,
+        thickness=0.2,
+        color=_TRAJECTORY_COLOR,
+    )
     return {
         "deletions": [{"timestamp": _time(timestamp_ns), "type": 0, "id": "trajectory"}],
-        "entities": [
-            {
-                "timestamp": _time(timestamp_ns),
-                "frame_id": trajectory.frame,
-                "id": "trajectory",
-                "lifetime": {"sec": 0, "nsec": 0},
-                "frame_locked": False,
-                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
-                "lines": [
-                    {
-                        "type": 0,
-                        "pose": _identity_pose(),
-                        "thickness": 0.2,
-                        "scale_invariant": False,
-                        "points": [
-                            {"x": float(x), "y": float(y), "z": z_m}
-                            for x, y in zip(trajectory.x_m, trajectory.y_m, strict=True)
-                        ],
-                        "color": {"r": 0.1, "g": 0.9, "b": 0.3, "a": 1.0},
-                        "colors": [],
-                        "indices": [],
-                    }
-                ],
-            }
-        ],
+        "entities": [entity],
     }
 
 
@@ -596,8 +603,15 @@ class LogWriter:
         data = _point_cloud_data(cloud, columns, header, dtype)
         self.write_encoded(topic, POINT_CLOUD, cloud.timestamp_ns, _json_with_data(header, data))
 
-    def boxes(self, topic: str, boxes: Boxes3D, kind: str = "boxes") -> None:
-        self.write(topic, SCENE_UPDATE, boxes.timestamp_ns, scene_update_boxes(boxes, kind))
+    def boxes(
+        self,
+        topic: str,
+        boxes: Boxes3D,
+        kind: str = "boxes",
+        label_ids: Sequence[str] | None = None,
+    ) -> None:
+        message = scene_update_boxes(boxes, kind, label_ids)
+        self.write(topic, SCENE_UPDATE, boxes.timestamp_ns, message)
 
     def tracks(self, topic: str, tracks: Tracks) -> None:
         self.write(topic, SCENE_UPDATE, tracks.timestamp_ns, scene_update_tracks(tracks))
@@ -662,8 +676,7 @@ class LogWriter:
         for name, image in frame.cameras.items():
             self.camera_image(name, image, png=pngs[name])
         if frame.labels is not None:
-            message = scene_update_boxes(frame.labels, "labels", frame.label_ids)
-            self.write(LABELS_TOPIC, SCENE_UPDATE, frame.labels.timestamp_ns, message)
+            self.boxes(LABELS_TOPIC, frame.labels, "labels", frame.label_ids)
 
     def camera_image(
         self, name: str, image: CameraImage, *, png: tuple[bytes, str | None] | bytes | None = None

@@ -56,6 +56,7 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack, StackOutput
 from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
+from drivestack.replay.log_format import TrackForecasts
 from drivestack.replay.log_reader import InputProblem
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -63,7 +64,7 @@ from drivestack.structures.sensor_frame import SensorFrame
 
 if TYPE_CHECKING:
     from drivestack.replay.kitti_score import KittiReplayScorer
-    from drivestack.replay.log_format import LogWriter, TrackForecasts
+    from drivestack.replay.log_format import LogWriter
     from drivestack.structures.tracks import Tracks
 
 DETECTIONS_TOPIC = "/perception/detections"
@@ -310,8 +311,6 @@ def _write_frame(
 
 def _track_forecasts(out: StackOutput) -> TrackForecasts | None:
     """The frame's forecasts as the log holds them (None without a predictor)."""
-    from drivestack.replay.log_format import TrackForecasts
-
     if out.forecast is None or out.tracks is None:
         return None
     tracks = out.tracks
@@ -339,10 +338,13 @@ def _score_forecasts(
     frame: SensorFrame,
     out: StackOutput | None,
     kitti: KittiReplayScorer | None,
+    tracks_region: np.ndarray | None = None,
 ) -> None:
     """Add one frame to the forecast metric: its labelled truth and, when the stack forecast
     there (``out``), its forecasts, or the reason they cannot be scored. The tracks (and the
-    labels with them) are in the ego frame when the frame's pose places them."""
+    labels with them) are in the ego frame when the frame's pose places them.
+    ``tracks_region``: which tracks lie where the labels cover (a KITTI log: camera view, from
+    :meth:`KittiReplayScorer.add_in_region`), None: all."""
     target = out.tracks.frame if out is not None and out.tracks is not None else EGO
     labels = _labels_in(frame, target)
     ids = frame_label_ids(frame, kitti) if labels is not None else None
@@ -361,9 +363,8 @@ def _score_forecasts(
     elif ids is None:
         scorer.not_scored("labels without ids")
     else:
-        region = kitti.in_labelled_region(frame, out.tracks.boxes) if kitti is not None else None
         scorer.add_forecasts(
-            frame.timestamp_ns, out.tracks, out.forecast, labels, ids, pose, region
+            frame.timestamp_ns, out.tracks, out.forecast, labels, ids, pose, tracks_region
         )
 
 
@@ -516,10 +517,13 @@ def replay(
             last_ns = frame.timestamp_ns
             for stage, ms in out.stage_ms.items():
                 stage_ms.setdefault(stage, []).append(ms)
-            region = None  # the detections where the labels cover (a KITTI log: camera view)
+            # the detections and tracks where the labels cover (a KITTI log: camera view)
+            region = tracks_region = None
             if kitti is not None:
                 try:
-                    region = kitti.add_in_region(frame, out.detections, out.tracks)
+                    regions = kitti.add_in_region(frame, out.detections, out.tracks)
+                    if regions is not None:
+                        region, tracks_region = regions
                 except (DataError, ValueError) as exc:
                     reason = f"replayed but not KITTI-scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
@@ -528,7 +532,7 @@ def replay(
                 tally.add(out.detections, labels, region)
             if forecasts is not None:
                 try:
-                    _score_forecasts(forecasts, stack, frame, out, kitti)
+                    _score_forecasts(forecasts, stack, frame, out, kitti, tracks_region)
                 except (DataError, ValueError) as exc:
                     reason = f"replayed but forecasts not scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
