@@ -273,11 +273,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_options(args: argparse.Namespace) -> None:
     """``DataError`` (exit 2) for an option that would be ignored or is out of range."""
+    from drivestack.commands import fleet
+
     if args.export_every is not None and args.export_dataset is None:
         raise DataError("--export-every needs --export-dataset (nothing is exported without it)")
     if args.export_every is not None and args.export_every < 1:
         raise DataError(f"--export-every must be 1 or more, got {args.export_every}")
-    if getattr(args, "agents", None) is not None and _is_fleet(args):
+    if args.agents is not None and fleet.is_fleet_request(args):
         raise DataError(
             "--agents is not applied to fleets (the fleet options); set agents_reactive: true "
             "in the scenario files instead"
@@ -287,12 +289,6 @@ def _check_options(args: argparse.Namespace) -> None:
             "--stack is used only with --perception lidar (the planner sees ground truth "
             f"with --perception {args.perception})"
         )
-
-
-def _is_fleet(args: argparse.Namespace) -> bool:
-    from drivestack.commands import fleet
-
-    return bool(fleet.is_fleet_request(args))
 
 
 def _check_export_folder(root: Path, overwrite: bool) -> None:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
@@ -312,7 +313,7 @@ def reactive_agent(spec: AgentSpec) -> AgentSpec:
     xy = np.stack([track.x_m, track.y_m], axis=1)
     # the recorded yaw at each segment's start (the first recorded row at that point)
     rows = np.argmin(np.linalg.norm(xy[None, :, :] - path[:-1, None, :], axis=2), axis=1)
-    error = np.abs(np.remainder(heading - track.yaw_rad[rows] + np.pi, 2 * np.pi) - np.pi)
+    error = np.abs(wrap_angle(heading - track.yaw_rad[rows]))
     if np.any(error > MAX_HEADING_ERROR_RAD):
         return spec
     return dataclasses.replace(spec, behavior="reactive", path_m=path)
@@ -343,37 +344,33 @@ class RecordedProfile:
         return float(np.interp(time_s, self.time_s, self.speed_mps))
 
 
-def _leader_on_path(
+def _nearest_ahead(
     path_m: np.ndarray,
     station_m: float,
     offset_m: float,
     own_size_m: tuple[float, float, float],
-    xy_m: np.ndarray,
+    actor_station_m: np.ndarray,
+    actor_lateral_m: np.ndarray,
     yaw_rad: np.ndarray,
     speed_mps: np.ndarray,
     size_m: np.ndarray,
-    within_m: tuple[np.ndarray, float] | None = None,
 ) -> tuple[float, float]:
-    """Gap (m, bumper to bumper) and along-path speed of the nearest of ``M`` actors
-    (``xy_m (M, 2)``, ``yaw_rad``, ``speed_mps (M,)``, length / width ``size_m (M, 2)``) ahead
+    """Gap (m, bumper to bumper) and along-path speed of the nearest of ``M`` actors ahead
     of station ``station_m`` in the corridor of an agent at lateral ``offset_m`` on
-    ``path_m``; ``(inf, 0)`` when none is. ``within_m = (centre (2,), radius)`` considers
-    only the actors whose centres are within ``radius`` of ``centre``."""
-    if within_m is not None:
-        near = np.hypot(*(xy_m - within_m[0]).T) <= within_m[1]
-        xy_m, yaw_rad, speed_mps, size_m = xy_m[near], yaw_rad[near], speed_mps[near], size_m[near]
-    if len(xy_m) == 0:
-        return math.inf, 0.0
-    s, d = project_to_polyline(path_m, xy_m)
+    ``path_m``; ``(inf, 0)`` when none is. The actors are given by their Frenet coordinates
+    on ``path_m`` (``actor_station_m``, ``actor_lateral_m (M,)``:
+    :func:`~drivestack.structures.road_map.project_to_polyline`), ``yaw_rad``,
+    ``speed_mps (M,)`` and length / width ``size_m (M, 2)``."""
+    s, d = actor_station_m, actor_lateral_m
     own_l, own_w = own_size_m[0], own_size_m[1]
-    _, heading = interpolate_polyline(path_m, s)
-    along = speed_mps * np.cos(yaw_rad - heading)
     ahead = (s > station_m) & (np.abs(d - offset_m) < 0.5 * (own_w + size_m[:, 1]) + 0.3)
     if not np.any(ahead):
         return math.inf, 0.0
     gaps = np.where(ahead, s - station_m - 0.5 * (own_l + size_m[:, 0]), np.inf)
     k = int(np.argmin(gaps))
-    return float(gaps[k]), float(along[k])
+    lead = slice(k, k + 1)  # the leader alone: the path heading at its station
+    _, heading = interpolate_polyline(path_m, s[lead])
+    return float(gaps[k]), float((speed_mps[lead] * np.cos(yaw_rad[lead] - heading))[0])
 
 
 class Traffic:
@@ -385,7 +382,8 @@ class Traffic:
         self._path_len = [
             float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths
         ]
-        self._size_m = self.size_m
+        self._size_m = self.size_m  # (A, 3), built once: the specs never change
+        self._replayed = np.array([spec.behavior == "replay" for spec in self.specs], dtype=bool)
         self.time_s = 0.0
         self._tick = 0  # counts steps and resets (the cache key of boxes() and velocities())
         self._cache: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
@@ -398,7 +396,7 @@ class Traffic:
         ]
         # reactive agents: 0 before their first recorded time, 1 driving, 2 past their path's end
         self._phase = np.zeros(len(self.specs), dtype=np.int8)
-        self._recorded_cache: tuple[float, _Poses] | None = None
+        self._recorded_cache: tuple[int, _Poses] | None = None  # (tick, poses)
         self.state = self._initial_state()
 
     @property
@@ -524,9 +522,7 @@ class Traffic:
                 accel[i] = self._reactive_accel(i, dt_s, ego_box, ego_speed_mps)
         new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
         st.station_m = st.station_m + 0.5 * (st.speed_mps + new_speed) * dt_s
-        st.speed_mps = np.where(
-            [s.behavior == "replay" for s in self.specs], st.speed_mps, new_speed
-        )
+        st.speed_mps = np.where(self._replayed, st.speed_mps, new_speed)
         self.time_s += dt_s
         self._place(st, self.time_s)
         self._tick += 1
@@ -539,78 +535,107 @@ class Traffic:
         ego_station, _ = project_to_polyline(path, ego_box[None, :2])
         return float(self.state.station_m[i] - ego_station[0])
 
-    def _leader(
-        self, i: int, ego_box: np.ndarray, ego_speed_mps: float, range_m: float | None = None
-    ) -> tuple[float, float]:
+    def _leader(self, i: int, ego_box: np.ndarray, ego_speed_mps: float) -> tuple[float, float]:
         """Gap (m, bumper to bumper) and speed of the nearest actor ahead in agent i's corridor
-        (the other agents present and the ego; with ``range_m`` only those whose centres are
-        that close to agent i's)."""
+        (the other agents present and the ego)."""
         st = self.state
         path = self._paths[i]
         assert path is not None
-        others = [j for j in range(len(self.specs)) if j != i and st.valid[j]]
+        others = st.valid.copy()
+        others[i] = False
         xy = np.concatenate([np.stack([st.x_m[others], st.y_m[others]], axis=1), ego_box[None, :2]])
         yaw = np.concatenate([st.yaw_rad[others], [ego_box[6]]])
         speed = np.concatenate([st.speed_mps[others], [ego_speed_mps]])
         size = np.concatenate([self._size_m[others, :2], [ego_box[3:5]]])
-        near = None if range_m is None else (np.array([st.x_m[i], st.y_m[i]]), range_m)
-        return _leader_on_path(
-            path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, xy, yaw, speed, size, near
+        s, d = project_to_polyline(path, xy)
+        return _nearest_ahead(
+            path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d, yaw, speed, size
         )
 
-    def _recorded_leader(self, i: int, time_s: float) -> tuple[float, float]:
-        """:meth:`_leader` as recorded: from reactive agent i's recorded station at ``time_s``
-        to the other recorded agents where they were recorded then (no ego: it is not in the
-        recording)."""
-        profile, path = self._profiles[i], self._paths[i]
-        assert profile is not None and path is not None
-        xy, yaw, speed, valid = self._recorded_poses(time_s)
-        valid[i] = False
-        station = profile.station_at(time_s)
-        centre, _ = interpolate_polyline(path, [station])
-        return _leader_on_path(
+    def _reactive_leaders(
+        self, i: int, ego_box: np.ndarray, ego_speed_mps: float
+    ) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Reactive agent i's leader (gap, speed) now and as recorded now, each among the
+        actors within :data:`LEADER_RANGE_M`: now as :meth:`_leader`, from its station to
+        the other agents present and the ego; as recorded, from its recorded station to the
+        other recorded agents where they were recorded (no ego: it is not in the recording).
+        Each actor is projected on agent i's path once: a replayed agent is now where it was
+        recorded, so its projection serves both."""
+        st, n = self.state, len(self.specs)
+        path, profile = self._paths[i], self._profiles[i]
+        assert path is not None and profile is not None
+        own_size = self.specs[i].size_m
+        # now: the agents (rows 0..n-1) and the ego (row n)
+        xy = np.concatenate([np.stack([st.x_m, st.y_m], axis=1), ego_box[None, :2]])
+        live = np.append(st.valid, True)
+        live[i] = False
+        live &= np.hypot(*(xy - xy[i]).T) <= LEADER_RANGE_M
+        # as recorded
+        rec_xy, rec_yaw, rec_speed, rec_valid = self._recorded_poses()
+        rec_station = profile.station_at(self.time_s)
+        rec = rec_valid & (np.hypot(*(rec_xy - rec_xy[i]).T) <= LEADER_RANGE_M)
+        rec[i] = False
+        # rows of the recorded poses in `points`: a replayed agent's row now, others' appended
+        points = np.concatenate([xy, rec_xy])
+        rec_rows = np.where(self._replayed, np.arange(n), np.arange(n + 1, 2 * n + 1))[rec]
+        projected = np.concatenate([live, np.zeros(n, dtype=bool)])
+        projected[rec_rows] = True
+        s, d = np.zeros(len(points)), np.zeros(len(points))
+        s[projected], d[projected] = project_to_polyline(path, points[projected])
+        yaw = np.append(st.yaw_rad, ego_box[6])[live]
+        speed = np.append(st.speed_mps, ego_speed_mps)[live]
+        size = np.concatenate([self._size_m[:, :2], [ego_box[3:5]]])[live]
+        now = _nearest_ahead(
             path,
-            station,
-            0.0,
-            self.specs[i].size_m,
-            xy[valid],
-            yaw[valid],
-            speed[valid],
-            self._size_m[valid, :2],
-            (centre[0], LEADER_RANGE_M),
+            st.station_m[i],
+            st.offset_m[i],
+            own_size,
+            s[: n + 1][live],
+            d[: n + 1][live],
+            yaw,
+            speed,
+            size,
         )
+        recorded = _nearest_ahead(
+            path,
+            rec_station,
+            0.0,
+            own_size,
+            s[rec_rows],
+            d[rec_rows],
+            rec_yaw[rec],
+            rec_speed[rec],
+            self._size_m[rec, :2],
+        )
+        return now, recorded
 
-    def _recorded_poses(self, time_s: float) -> _Poses:
-        """Every agent's recorded ``xy (A, 2)``, ``yaw``, ``speed`` and ``valid (A,)`` at
-        ``time_s`` (valid inside its replay track's span; agents without one never). A
-        reactive agent is where it would be undisturbed: on its path at its recorded station,
-        with its path heading and recorded along-path speed. Computed once per time
-        (``valid`` is a fresh copy)."""
+    def _recorded_poses(self) -> _Poses:
+        """Every agent's recorded ``xy (A, 2)``, ``yaw``, ``speed`` and ``valid (A,)`` now
+        (valid inside its replay track's span; agents without one never). A replayed agent
+        is where its state is (its yaw unwrapped, as recorded); a reactive agent where it
+        would be undisturbed: on its path at its recorded station, with its path heading and
+        recorded along-path speed (its pose given outside its span too, where it was recorded
+        last or first). Computed once per tick (the arrays must not be modified)."""
         hit = self._recorded_cache
-        if hit is None or hit[0] != time_s:
-            hit = (time_s, self._recorded_poses_at(time_s))
-            self._recorded_cache = hit
-        xy, yaw, speed, valid = hit[1]
-        return xy, yaw, speed, valid.copy()
-
-    def _recorded_poses_at(self, time_s: float) -> _Poses:
-        n = len(self.specs)
-        xy, yaw, speed = np.zeros((n, 2)), np.zeros(n), np.zeros(n)
-        valid = np.zeros(n, dtype=bool)
-        for j, spec in enumerate(self.specs):
-            tr = spec.replay
-            if tr is None or not tr.time_s[0] - 1e-9 <= time_s <= tr.time_s[-1] + 1e-9:
-                continue
-            valid[j] = True
-            profile, path = self._profiles[j], self._paths[j]
-            if profile is not None and path is not None:  # as it would drive undisturbed
-                at, heading = interpolate_polyline(path, [profile.station_at(time_s)])
-                xy[j], yaw[j] = at[0], heading[0]
-                speed[j] = profile.speed_at(time_s)
-                continue
-            xy[j] = np.interp(time_s, tr.time_s, tr.x_m), np.interp(time_s, tr.time_s, tr.y_m)
+        if hit is not None and hit[0] == self._tick:
+            return hit[1]
+        st, time_s = self.state, self.time_s
+        xy, speed = np.stack([st.x_m, st.y_m], axis=1), st.speed_mps.copy()
+        yaw = np.zeros(len(self.specs))
+        valid = self._replayed & st.valid
+        for j in np.flatnonzero(valid).tolist():
+            tr = self.specs[j].replay
+            assert tr is not None
             yaw[j] = np.interp(time_s, tr.time_s, tr.yaw_rad)
-            speed[j] = np.interp(time_s, tr.time_s, tr.speed_mps)
+        for j, profile in enumerate(self._profiles):
+            path = self._paths[j]
+            if profile is None or path is None:
+                continue
+            valid[j] = profile.time_s[0] - 1e-9 <= time_s <= profile.time_s[-1] + 1e-9
+            at, heading = interpolate_polyline(path, [profile.station_at(time_s)])
+            xy[j], yaw[j] = at[0], heading[0]
+            speed[j] = profile.speed_at(time_s)
+        self._recorded_cache = (self._tick, (xy, yaw, speed, valid))
         return xy, yaw, speed, valid
 
     def _reactive_accel(
@@ -629,8 +654,7 @@ class Traffic:
         free = (profile.speed_at(t + dt_s) - v_rec) / dt_s + min(
             max(regain, -params.comfort_decel_mps2), params.max_accel_mps2
         )
-        gap, lead = self._leader(i, ego_box, ego_speed_mps, LEADER_RANGE_M)
-        gap_rec, lead_rec = self._recorded_leader(i, t)
+        (gap, lead), (gap_rec, lead_rec) = self._reactive_leaders(i, ego_box, ego_speed_mps)
         # no free-road term (desired speed inf): the difference is the interaction alone
         idm = idm_acceleration(v, math.inf, [gap, gap_rec], [lead, lead_rec], params)
         return free + min(0.0, float(idm[0] - idm[1]))
@@ -641,7 +665,7 @@ class Traffic:
 
     def _boxes(self) -> np.ndarray:
         st = self.state
-        size = self.size_m
+        size = self._size_m
         return np.stack(
             [st.x_m, st.y_m, size[:, 2] / 2, size[:, 0], size[:, 1], size[:, 2], st.yaw_rad], axis=1
         )
