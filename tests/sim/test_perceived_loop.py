@@ -123,7 +123,12 @@ def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
     assert status == 0
     metrics = json.loads(next((tmp_path / "run").rglob("metrics.json")).read_text())
     assert metrics["perception"] == "lidar"
-    assert set(metrics["perception_stage_median_ms"]) == {"lidar_sim", "perception", "tracking", "prediction"}
+    assert set(metrics["perception_stage_median_ms"]) == {
+        "lidar_sim",
+        "perception",
+        "tracking",
+        "prediction",
+    }
     assert metrics["perception_metrics"]["frames"] == 30
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["pdm"]["perception_metrics"]["detection"]["vehicle"]["GT"] == 30
