@@ -1,6 +1,7 @@
 """Where the commands find their inputs: the optional real-data folder (``$DRIVESTACK_SHARED_DATA``
 or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the
-argparse types of counts, an IoU, number lists and IoU threshold lists."""
+argparse types of counts, an IoU, number lists and IoU threshold lists; the output-folder
+checks and the commands' error translation."""
 
 from __future__ import annotations
 
@@ -195,3 +196,18 @@ def removed_on_failure(folder: Path) -> Iterator[None]:
         if not existed:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def reader_errors_as_data_errors() -> Iterator[None]:
+    """A ``ValueError`` or ``OSError`` the block raises (a reader's) re-raised as a
+    :class:`DataError`, which the CLI prints as one line with exit status 2; the CLI's own
+    user errors pass unchanged."""
+    from drivestack.cli import USER_ERRORS
+
+    try:
+        yield
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise DataError(str(exc)) from exc

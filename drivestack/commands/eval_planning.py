@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from drivestack.commands._paths import check_out_dir, dataset_root
+from drivestack.commands._paths import check_out_dir, dataset_root, reader_errors_as_data_errors
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
@@ -60,14 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Bad input is one line naming the file and field, exit status 2 (a ValueError or
     OSError of the readers as a DataError)."""
-    from drivestack.cli import USER_ERRORS
-
-    try:
+    with reader_errors_as_data_errors():
         return _run(args)
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, USER_ERRORS):
-            raise
-        raise DataError(str(exc)) from exc
 
 
 def _planners(text: str) -> list[str]:

@@ -29,6 +29,7 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     iou_thresholds,
+    reader_errors_as_data_errors,
     removed_on_failure,
 )
 from drivestack.core.errors import DataError
@@ -205,15 +206,8 @@ def _provenance(
 def run(args: argparse.Namespace) -> int:
     """Bad input is reported by the CLI: one line, exit status 2 (a ValueError or OSError of
     the readers as a DataError)."""
-    from drivestack.cli import USER_ERRORS
-
-    try:
-        with removed_on_failure(args.out):  # result files are written as sequences are tracked
-            return _run(args)
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, USER_ERRORS):
-            raise
-        raise DataError(str(exc)) from exc
+    with reader_errors_as_data_errors(), removed_on_failure(args.out):
+        return _run(args)  # (result files are written as sequences are tracked)
 
 
 def _run(args: argparse.Namespace) -> int:
