@@ -8,14 +8,10 @@ import pytest
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
-from drivestack.core.transforms import SE3
 from drivestack.pipeline import MISSING_EGO_POSE_POLICIES, Stack, StackConfig, build_stack
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
-from drivestack.tracking.config import ClassTrackerConfig, LifecycleConfig, TrackerConfig
-from drivestack.tracking.tracker import Tracker
-
-STEP_NS = 100_000_000
+from tests._stack_helpers import STEP_NS, car_tracker, moving_frame
 
 
 class CountingDetector:
@@ -33,21 +29,6 @@ class CountingDetector:
         return Boxes3D.from_array7(box, EGO, frame.timestamp_ns, label=[1], score=[0.9])
 
 
-def _tracker(compensate: bool = True) -> Tracker:
-    lifecycle = LifecycleConfig(min_hits=1, max_age=2)
-    return Tracker(
-        TrackerConfig(
-            classes={"car": ClassTrackerConfig(lifecycle=lifecycle)},
-            ego_motion_compensation=compensate,
-        )
-    )
-
-
-def _frame(k: int, posed: bool = True) -> SensorFrame:
-    pose = SE3.from_xyz_yaw([2.0 * k, 0.0, 0.0], 0.0) if posed else None
-    return SensorFrame(k * STEP_NS, world_from_ego=pose)
-
-
 # -- item 2 --------------------------------------------------------------------------------------
 def test_policies_are_the_yaml_literal():
     assert MISSING_EGO_POSE_POLICIES == ("skip", "track_in_ego_frame")
@@ -60,9 +41,9 @@ def test_stack_refuses_an_unknown_policy(bad):
         ValueError,
         match=rf"Stack missing_ego_pose must be one of 'skip', 'track_in_ego_frame', got {bad!r}",
     ):
-        Stack(CountingDetector(), _tracker(), missing_ego_pose=bad)
+        Stack(CountingDetector(), car_tracker(), missing_ego_pose=bad)
     with pytest.raises(TypeError, match=r"must be one of .* got NoneType"):
-        Stack(CountingDetector(), _tracker(), missing_ego_pose=None)  # type: ignore[arg-type]
+        Stack(CountingDetector(), car_tracker(), missing_ego_pose=None)  # type: ignore[arg-type]
 
 
 def test_build_stack_refuses_an_unknown_policy_before_loading(tmp_path):
@@ -75,41 +56,41 @@ def test_build_stack_refuses_an_unknown_policy_before_loading(tmp_path):
 # -- item 6 --------------------------------------------------------------------------------------
 def test_out_of_order_frame_is_refused_before_perception():
     det = CountingDetector()
-    stack = Stack(det, _tracker())
-    stack.step(_frame(1))
-    stack.step(_frame(2))
+    stack = Stack(det, car_tracker())
+    stack.step(moving_frame(1))
+    stack.step(moving_frame(2))
     for k, what in ((2, "a repeated frame"), (1, "out of order")):
         with pytest.raises(ValueError, match=rf"got {k * STEP_NS} after {2 * STEP_NS} \({what}"):
-            stack.step(_frame(k))
+            stack.step(moving_frame(k))
     assert det.seen == [STEP_NS, 2 * STEP_NS]  # the refused frames never reached the detector
-    stack.step(_frame(3))
+    stack.step(moving_frame(3))
     stack.reset()
-    stack.step(_frame(0))  # a new sequence after reset()
+    stack.step(moving_frame(0))  # a new sequence after reset()
 
 
 def test_missing_pose_under_skip_is_refused_before_perception():
     det = CountingDetector()
-    stack = Stack(det, _tracker())
-    stack.step(_frame(0))
+    stack = Stack(det, car_tracker())
+    stack.step(moving_frame(0))
     with pytest.raises(DataError, match="no ego pose for this frame"):
-        stack.step(_frame(1, posed=False))
+        stack.step(moving_frame(1, posed=False))
     assert det.seen == [0]
-    out = stack.step(_frame(2))  # the stack goes on with the next posed frame, no reset
+    out = stack.step(moving_frame(2))  # the stack goes on with the next posed frame, no reset
     assert out.notes == ()
 
 
 def test_pose_is_not_needed_without_compensation():
     det = CountingDetector()
-    stack = Stack(det, _tracker(compensate=False))
-    outs = [stack.step(_frame(k, posed=k != 1)) for k in range(3)]
+    stack = Stack(det, car_tracker(compensate=False))
+    outs = [stack.step(moving_frame(k, posed=k != 1)) for k in range(3)]
     assert [o.notes for o in outs] == [(), (), ()]
     assert outs[2].tracks is not None and outs[2].tracks.track_id.tolist() == [0]
 
 
 # -- item 7 --------------------------------------------------------------------------------------
 def test_tracker_resets_when_pose_availability_changes():
-    stack = Stack(CountingDetector(), _tracker(), missing_ego_pose="track_in_ego_frame")
-    outs = [stack.step(_frame(k, posed=k not in (2, 3))) for k in range(6)]
+    stack = Stack(CountingDetector(), car_tracker(), missing_ego_pose="track_in_ego_frame")
+    outs = [stack.step(moving_frame(k, posed=k not in (2, 3))) for k in range(6)]
     assert [o.notes for o in outs] == [
         (),
         (),
@@ -130,7 +111,7 @@ def test_tracker_resets_when_pose_availability_changes():
 
 
 def test_a_sequence_without_poses_is_tracked_in_the_ego_frame_without_resets():
-    stack = Stack(CountingDetector(), _tracker(), missing_ego_pose="track_in_ego_frame")
-    outs = [stack.step(_frame(k, posed=False)) for k in range(3)]
+    stack = Stack(CountingDetector(), car_tracker(), missing_ego_pose="track_in_ego_frame")
+    outs = [stack.step(moving_frame(k, posed=False)) for k in range(3)]
     assert [o.notes for o in outs] == [("no ego pose: tracked in the ego frame",)] * 3
     assert [int(o.tracks.age[0]) for o in outs if o.tracks is not None] == [1, 2, 3]

@@ -18,11 +18,9 @@ from drivestack.prediction.kinematic import ctrv_forecast
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
-from drivestack.tracking.config import ClassTrackerConfig, LifecycleConfig, TrackerConfig
-from drivestack.tracking.tracker import Tracker
+from tests._stack_helpers import STEP_NS, car_tracker, moving_frame
 
 REPO = Path(__file__).resolve().parents[1]
-STEP_NS = 100_000_000
 
 
 def _stack_yaml(tmp_path: Path, extra: str = "", tracking: bool = True) -> Path:
@@ -77,13 +75,13 @@ def test_the_shipped_stacks_forecast_with_constant_velocity():
 def test_a_stack_without_prediction_is_as_before(tmp_path):
     stack = build_stack(_stack_yaml(tmp_path))
     assert stack.predictor is None and "prediction" not in stack.config
-    tracked = Stack(_OneCar(), _tracker())
-    outs = [tracked.step(_frame(k)) for k in range(3)]
+    tracked = Stack(_OneCar(), car_tracker())
+    outs = [tracked.step(moving_frame(k)) for k in range(3)]
     assert all(o.forecast is None and set(o.stage_ms) == {"perception", "tracking"} for o in outs)
     # the same stack with a predictor gives the same detections and tracks
-    predicted = Stack(_OneCar(), _tracker(), predictor=KinematicPredictor(PredictionConfig()))
+    predicted = Stack(_OneCar(), car_tracker(), predictor=KinematicPredictor(PredictionConfig()))
     for k, before in enumerate(outs):
-        after = predicted.step(_frame(k))
+        after = predicted.step(moving_frame(k))
         np.testing.assert_array_equal(
             after.tracks.boxes.to_array7(), before.tracks.boxes.to_array7()
         )
@@ -102,21 +100,6 @@ class _OneCar:
     def step(self, frame: SensorFrame) -> Boxes3D:
         box = np.array([[10.0, 0.0, 0.8, 4.5, 1.8, 1.5, 0.0]])
         return Boxes3D.from_array7(box, EGO, frame.timestamp_ns, label=[1], score=[0.9])
-
-
-def _tracker(compensate: bool = True) -> Tracker:
-    lifecycle = LifecycleConfig(min_hits=1, max_age=2)
-    return Tracker(
-        TrackerConfig(
-            classes={"car": ClassTrackerConfig(lifecycle=lifecycle)},
-            ego_motion_compensation=compensate,
-        )
-    )
-
-
-def _frame(k: int, posed: bool = True) -> SensorFrame:
-    pose = SE3.from_xyz_yaw([2.0 * k, 0.0, 0.0], 0.0) if posed else None
-    return SensorFrame(k * STEP_NS, world_from_ego=pose)
 
 
 class _Spy:
@@ -140,22 +123,24 @@ class _Spy:
 
 def test_the_predictor_gets_the_pose_only_with_over_ground_velocities():
     spy = _Spy()
-    stack = Stack(_OneCar(), _tracker(), predictor=spy)
-    stack.step(_frame(1))
+    stack = Stack(_OneCar(), car_tracker(), predictor=spy)
+    stack.step(moving_frame(1))
     assert spy.calls[0][1] is not None
     np.testing.assert_allclose(spy.calls[0][1].translation, [2.0, 0.0, 0.0])
     relative = _Spy()
-    Stack(_OneCar(), _tracker(compensate=False), predictor=relative).step(_frame(1))
+    Stack(_OneCar(), car_tracker(compensate=False), predictor=relative).step(moving_frame(1))
     assert relative.calls == [(1, None)]
 
 
 def test_the_predictor_is_reset_with_the_tracker():
     spy = _Spy()
-    stack = Stack(_OneCar(), _tracker(), predictor=spy, missing_ego_pose="track_in_ego_frame")
+    stack = Stack(_OneCar(), car_tracker(), predictor=spy, missing_ego_pose="track_in_ego_frame")
     stack.reset()
     assert spy.resets == 1
-    stack.step(_frame(0))
-    out = stack.step(_frame(1, posed=False))  # the pose disappears: tracker and predictor reset
+    stack.step(moving_frame(0))
+    out = stack.step(
+        moving_frame(1, posed=False)
+    )  # the pose disappears: tracker and predictor reset
     assert "tracker reset: no ego pose, tracking in the ego frame" in out.notes
     assert spy.resets == 2
     pose = spy.calls[-1][1]  # the ego frame taken as fixed
@@ -166,14 +151,14 @@ def test_the_predictor_is_reset_with_the_tracker():
 def test_a_predictor_needs_a_tracker_and_must_return_one_forecast_per_track():
     with pytest.raises(ValueError, match="a predictor forecasts tracks, so it needs a tracker"):
         Stack(_OneCar(), predictor=_Spy())
-    bad = Stack(_OneCar(), _tracker(), predictor=_Spy(np.zeros((1, 3, 7))))
+    bad = Stack(_OneCar(), car_tracker(), predictor=_Spy(np.zeros((1, 3, 7))))
     with pytest.raises(
         TypeError, match=r"the predictor _Spy.step returned ndarray, expected Forecast"
     ):
-        bad.step(_frame(0))
+        bad.step(moving_frame(0))
     two = Forecast(0.1, np.zeros((2, 3, 7)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="returned 2 forecasts for 1 tracks"):
-        Stack(_OneCar(), _tracker(), predictor=_Spy(two)).step(_frame(0))
+        Stack(_OneCar(), car_tracker(), predictor=_Spy(two)).step(moving_frame(0))
 
 
 # -- frames: CTRV's turn rate is measured in the world frame ---------------------------------------
