@@ -180,6 +180,11 @@ def _comparison_line(d: dict[str, Any]) -> str:
             if cmp_.get("not_comparable")
             else ""
         )
+        + (
+            f", {len(cmp_['other_agents'])} not comparable (recorded agents run another way)"
+            if cmp_.get("other_agents")
+            else ""
+        )
     )
 
 

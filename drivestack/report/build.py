@@ -23,7 +23,7 @@ from drivestack.report.collect import (
     load_run,
     require_results,
 )
-from drivestack.report.compare import Comparison, compare_rows
+from drivestack.report.compare import Comparison, comparable_key, compare_rows
 from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
 from drivestack.report.detection import KITTI_AP_KEY, compare_detection
 from drivestack.report.detection import headline as detection_headline
@@ -100,6 +100,25 @@ def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
         f"the run was cut to max_steps {mine if mine is not None else 'none (full length)'} "
         f"but the baseline to {theirs if theirs is not None else 'none (full length)'}: "
         "their scores are not comparable"
+    ]
+
+
+def _agents_warnings(
+    run: RunData, baseline: RunData | None, comparison: Comparison | None
+) -> list[str]:
+    """A warning when runs in both ran their recorded traffic another way (``recorded_agents``,
+    ``drivestack sim --agents``): their scores differ by design, so they are not compared
+    (``comparison.other_agents``)."""
+    if baseline is None or comparison is None or not comparison.other_agents:
+        return []
+    mine = {comparable_key(r.key): r.recorded_agents for r in run.rows}
+    theirs = {comparable_key(r.key): r.recorded_agents for r in baseline.rows}
+    pairs = sorted({(mine[k], theirs[k]) for k in comparison.other_agents})
+    modes = "; ".join(f"{a} here, {b} in the baseline" for a, b in pairs)
+    return [
+        f"{len(comparison.other_agents)} runs in both ran their recorded traffic another way "
+        f"(recorded_agents {modes}: drivestack sim --agents): their scores are not comparable "
+        "and they are not compared"
     ]
 
 
@@ -397,6 +416,8 @@ def _kind_warnings(
         if run.kind != baseline.kind
         else "their runs of the same name ran with other params"
         if comparison.not_comparable
+        else "their runs of the same name ran their recorded traffic another way"
+        if comparison.other_agents
         else "no run in common"
     )
     return [
@@ -657,7 +678,8 @@ def build_report(
         )
         + detection_warnings
         + _max_steps_warnings(run, baseline)
-        + _sweep_warnings(run, baseline, comparison),
+        + _sweep_warnings(run, baseline, comparison)
+        + _agents_warnings(run, baseline, comparison),
     }
     data["build_time_s"] = time.perf_counter() - start
     return Report(data, figures)

@@ -54,6 +54,9 @@ class ScenarioRow:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None  # the drivestack commit the run was made with, when recorded
+    # how its recorded traffic ran ("replay" / "reactive", drivestack sim --agents); None
+    # without recorded traffic or when not recorded (fleets, older runs)
+    recorded_agents: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -75,6 +78,7 @@ class ScenarioRow:
             "seed": self.seed,
             "params": self.params,
             "git_commit": self.git_commit,
+            "recorded_agents": self.recorded_agents,
         }
 
 
@@ -169,6 +173,7 @@ def _row_from_metrics(
                 seed=fleet.get("seed", common["seed"]),
                 params=fleet.get("params", common["params"]) or {},
                 git_commit=_text(data.get("git_commit")),
+                recorded_agents=_text(data.get("recorded_agents")),
             ),
             config,
         )

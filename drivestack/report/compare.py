@@ -5,7 +5,10 @@ newly fails (passed in the baseline, anything else now) or whose score dropped b
 ``score_tolerance`` points; an *improvement* is the reverse. Scenarios present in only one of
 the runs are listed, not compared. With ``match_params`` (two fleets, whose folder names are
 variant indexes, not values), a folder in both whose swept ``params`` differ ran another
-scenario: it is listed as not comparable, not compared.
+scenario: it is listed as not comparable, not compared. So is a folder in both whose recorded
+traffic ran another way (``recorded_agents``: ``reactive`` in one, ``replay`` in the other,
+``drivestack sim --agents``); a row that does not record it (no recorded traffic, older runs,
+fleets) is compared.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Comparison:
     passed: int  # among the common rows
     baseline_passed: int
     not_comparable: tuple[str, ...] = ()  # in both, but run with other params (fleets)
+    other_agents: tuple[str, ...] = ()  # in both, but their recorded traffic ran another way
 
     @property
     def regressed_keys(self) -> set[str]:
@@ -70,6 +74,7 @@ class Comparison:
             "only_in_run": list(self.only_in_run),
             "only_in_baseline": list(self.only_in_baseline),
             "not_comparable": list(self.not_comparable),
+            "other_agents": list(self.other_agents),
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
             "mean_score": self.mean_score,
@@ -111,12 +116,18 @@ def compare_rows(
     match_params: bool = False,
 ) -> Comparison:
     """Compare ``rows`` with ``baseline`` on their common keys (see the module docstring);
-    with ``match_params``, only those whose ``params`` are equal are common."""
+    with ``match_params``, only those whose ``params`` are equal are common; never those
+    whose ``recorded_agents`` differ."""
     mine = {comparable_key(r.key): r for r in rows}
     theirs = {comparable_key(r.key): r for r in baseline}
     shared = sorted(set(mine) & set(theirs))
     other = [k for k in shared if mine[k].params != theirs[k].params] if match_params else []
-    other_set = set(other)
+    agents = [
+        k
+        for k in shared
+        if k not in other and _agents_differ(mine[k].recorded_agents, theirs[k].recorded_agents)
+    ]
+    other_set = {*other, *agents}
     common = [k for k in shared if k not in other_set]
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]
@@ -139,4 +150,10 @@ def compare_rows(
         sum(mine[k].passed for k in common),
         sum(theirs[k].passed for k in common),
         tuple(other),
+        tuple(agents),
     )
+
+
+def _agents_differ(mine: str | None, theirs: str | None) -> bool:
+    """Whether two runs' recorded traffic ran differently (both recorded, and not alike)."""
+    return mine is not None and theirs is not None and mine != theirs

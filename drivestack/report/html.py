@@ -237,7 +237,14 @@ def _regressions(d: dict[str, Any]) -> str:
     if cmp_ is None:
         return ""
     other_params = cmp_.get("not_comparable") or []
-    if not (cmp_["common"] or cmp_["only_in_run"] or cmp_["only_in_baseline"] or other_params):
+    other_agents = cmp_.get("other_agents") or []
+    if not (
+        cmp_["common"]
+        or cmp_["only_in_run"]
+        or cmp_["only_in_baseline"]
+        or other_params
+        or other_agents
+    ):
         evals = _tracking_regressions(d) + _detection_regressions(d)
         return f'<h2 id="regressions">Against the baseline</h2>{evals}' if evals else ""
     html = [
@@ -263,7 +270,9 @@ def _regressions(d: dict[str, Any]) -> str:
         html.append("<p>No regressions.</p>")
     if cmp_["improvements"]:
         html.append(f"<p>Improved: {', '.join(escape(c['key']) for c in cmp_['improvements'])}</p>")
-    html.append(_not_compared(cmp_["only_in_run"], cmp_["only_in_baseline"], other_params))
+    html.append(
+        _not_compared(cmp_["only_in_run"], cmp_["only_in_baseline"], other_params, other_agents)
+    )
     html.append(_tracking_regressions(d))
     html.append(_detection_regressions(d))
     return "".join(html)
@@ -279,7 +288,10 @@ def _scenario_table(d: dict[str, Any]) -> str:
     rank = {"crashed": 0, "corrupt": 1, "missing": 2, "fail": 3, "pass": 4}
     horizon = float(d["ttc_horizon_s"])
     ttc_head = f"min TTC s (≤ {horizon:g} s horizon)"
+    show_agents = any(r.get("recorded_agents") for r in d["rows"])
     head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
+    if show_agents:
+        head.append("recorded agents")
     if show_params:
         head.append("params")
     head.append("why")
@@ -289,7 +301,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
         '<table id="scenario-table" class="sortable"><thead><tr>',
     ]
     html += [
-        f'<th class="{"l" if h in ("run", "planner", "status", "params", "why") else ""}">{h}</th>'
+        f'<th class="{"l" if h in ("run", "planner", "status", "recorded agents", "params", "why") else ""}">{h}</th>'
         for h in head
     ]
     html.append("</tr></thead><tbody>")
@@ -317,6 +329,8 @@ def _scenario_table(d: dict[str, Any]) -> str:
             _td(r["min_ttc_s"]),
             _td(r["impact_speed_kph"], digits=1),
         ]
+        if show_agents:
+            cells.append(_td(r.get("recorded_agents"), css="l"))
         if show_params:
             params = ", ".join(f"{labels[k]}={v}" for k, v in r["params"].items())
             cells.append(_td(params, css="l"))
@@ -587,16 +601,21 @@ def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
 
 
 def _not_compared(
-    only_in_run: list[str], only_in_baseline: list[str], other_params: list[str] | None = None
+    only_in_run: list[str],
+    only_in_baseline: list[str],
+    other_params: list[str] | None = None,
+    other_agents: list[str] | None = None,
 ) -> str:
-    """The lines naming what only the run or only the baseline holds, and the fleet variants
-    in both that ran with other params (not compared)."""
+    """The lines naming what only the run or only the baseline holds, the fleet variants
+    in both that ran with other params and the runs in both whose recorded traffic ran
+    another way (reactive / replay; not compared)."""
     return "".join(
         f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
         for label, names in (
             ("only in this run", only_in_run),
             ("only in the baseline", only_in_baseline),
             ("in both but run with other params", other_params or []),
+            ("in both but with other recorded agents (reactive / replay)", other_agents or []),
         )
         if names
     )

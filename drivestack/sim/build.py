@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.errors import ConfigError
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
 from drivestack.ingest.maps.opendrive import read_opendrive
@@ -132,15 +132,29 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
 
 def _load_av2_log(cfg: ScenarioConfig, data_root: Path | None) -> Av2LogScenario:
     """The AV2 log of ``map.log`` (:func:`~drivestack.sim.av2_log.read_av2_log`):
-    ``ConfigError`` at ``map.log`` when the folder is not there, at ``duration_s`` when the
-    scenario outlasts the log's annotated sweeps (there would be no recorded traffic)."""
+    ``ConfigError`` at ``map.log`` when the folder is not there or lacks a file an AV2 log
+    holds, at ``duration_s`` when the scenario outlasts the log's annotated sweeps (there would
+    be no recorded traffic)."""
     m, where = cfg.map, cfg.source
     assert m.log is not None  # check_scenario
     folder = _existing(m.log, data_root, "av2 log folder", where, "map.log", folder=True)
-    log = read_av2_log(folder, **_file_map_params(m, where))
-    if cfg.duration_s > log.span_s + 1e-6:
+    params = _file_map_params(m, where)
+    try:
+        log = read_av2_log(folder, **params)
+    except DataError as exc:
+        if exc.path != str(folder) or exc.record is not None or exc.field is not None:
+            raise  # malformed data in one of its files: that file names it
+        # the folder itself is not an AV2 log (a file it needs is missing): map.log is wrong
         raise ConfigError(
-            f"{cfg.duration_s} s is longer than the log's annotated sweeps ({log.span_s:.2f} s)",
+            f"av2 log folder {folder}: {exc.reason}", path=where, field="map.log"
+        ) from exc
+    if cfg.duration_s > log.span_s + 1e-6:
+        # the largest duration_s accepted, floored to the millisecond (rounding could print one
+        # that is still refused: a 15.4998 s log is not "15.50 s")
+        longest = math.floor((log.span_s + 1e-6) * 1000.0) / 1000.0
+        raise ConfigError(
+            f"{cfg.duration_s} s is longer than the log's annotated sweeps "
+            f"(duration_s can be at most {longest:.3f} s)",
             path=where,
             field="duration_s",
         )

@@ -19,8 +19,14 @@ PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "
 
 
 def parse_planners(text: str) -> list[str]:
-    """``"pdm,idm"`` -> ``["pdm", "idm"]``; ``ValueError`` naming the first unknown planner."""
-    planners = [p.strip() for p in text.split(",") if p.strip()]
+    """``"pdm,idm"`` -> ``["pdm", "idm"]``; ``ValueError`` naming the first unknown planner, or
+    for an empty list (``""``) or an empty name in it (``"pdm,,idm"``, a trailing comma): a
+    command given no planner would otherwise run nothing and exit 0."""
+    planners = [p.strip() for p in text.split(",")]
+    if not any(planners):
+        raise ValueError(f"no planner given; choose from {sorted(PLANNERS)}")
+    if not all(planners):
+        raise ValueError(f"empty planner name in {text!r}; choose from {sorted(PLANNERS)}")
     bad = [p for p in planners if p not in PLANNERS]
     if bad:
         raise ValueError(f"unknown planner {bad[0]!r}; choose from {sorted(PLANNERS)}")

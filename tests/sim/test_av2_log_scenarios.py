@@ -5,6 +5,7 @@ shared-data logs built and driven briefly."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,8 +199,50 @@ def test_av2_scenario_longer_than_the_log_is_a_config_error(
     path = tmp_path / "s.yaml"
     path.write_text(text)
     (cfg,) = load_scenarios(path)
-    with pytest.raises(ConfigError, match=r"field duration_s: .*annotated sweeps \(15.50 s\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"field duration_s: 20\.0 s .*annotated sweeps \(duration_s can be at "
+        r"most 15\.499 s\)",
+    ):  # the log spans 15.499874 s
         build_scenario(cfg, shared_data)
+
+
+@pytest.mark.data
+def test_the_longest_duration_named_is_floored_and_accepted(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The 7fab2350 log spans 15.499814 s: 15.5 s is refused, and the message named "15.50 s"
+    (rounded up, so it read as if 15.5 s fitted); it names 15.499 s, which builds."""
+    text = (CONFIGS / "av2_7fab2350.yaml").read_text()
+    path = tmp_path / "s.yaml"
+    path.write_text(re.sub(r"duration_s: [0-9.]+", "duration_s: 15.5", text))
+    (cfg,) = load_scenarios(path)
+    with pytest.raises(ConfigError, match=r"can be at most 15\.499 s\)$"):
+        build_scenario(cfg, shared_data)
+    path.write_text(re.sub(r"duration_s: [0-9.]+", "duration_s: 15.499", text))
+    (cfg,) = load_scenarios(path)
+    assert build_scenario(cfg, shared_data).n_steps == round(15.499 / cfg.dt_s)
+
+
+def test_a_map_log_folder_that_is_not_an_av2_log_names_the_scenario_field(
+    tmp_path: Path,
+) -> None:
+    """An existing folder without annotations.feather (another dataset's) is a wrong map.log:
+    the error names the scenario file and the field, as a missing folder's does."""
+    folder = tmp_path / "kitti_tracking"
+    folder.mkdir()
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"name: t\nmap: {{kind: av2, log: {folder}}}\nego: {{from_file: true}}\n"
+        "agents_from_file: true\nduration_s: 2.0\n"
+    )
+    (cfg,) = load_scenarios(path)
+    with pytest.raises(ConfigError) as info:
+        build_scenario(cfg)
+    assert str(info.value) == (
+        f"{path}: field map.log: av2 log folder {folder}: missing annotations.feather "
+        "(an AV2 sensor log folder holds it)"
+    )
 
 
 def _annotation_column(log_dir: Path, name: str) -> np.ndarray:

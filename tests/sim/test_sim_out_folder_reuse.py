@@ -134,3 +134,22 @@ def test_sim_help_says_fleet_options_make_a_fleet(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["sim", "--help"])
     assert "turns the run into a fleet" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("planners", "message"),
+    [
+        ("", "field --planner: no planner given; choose from ['idm', 'pdm']"),
+        (" , ", "field --planner: no planner given"),
+        ("pdm,,idm", "field --planner: empty planner name in 'pdm,,idm'"),
+        ("pdm,", "field --planner: empty planner name in 'pdm,'"),
+    ],
+)
+def test_an_empty_planner_list_or_name_is_refused(tmp_path, capsys, planners, message) -> None:
+    """An empty list ran nothing and exited 0 (sim, fleet) or ran only the constant-velocity
+    baseline (eval planning): every command shares parse_planners' check."""
+    for command in (["sim", CCRS], ["fleet", CCRS], ["eval", "planning", "--dataset", "av2"]):
+        out = tmp_path / command[0]
+        assert main([*command, "--planner", planners, "--out", str(out), "--quiet"]) == 2
+        assert message in _error(capsys)
+        assert not out.exists()

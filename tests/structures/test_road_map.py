@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from shapely.geometry import LineString, Polygon
 
 from drivestack.ingest.maps.synthetic import straight_road
 from drivestack.structures.road_map import (
@@ -115,3 +116,53 @@ def test_bad_lanes_are_rejected() -> None:
         RoadMap((lane,))
     with pytest.raises(ValueError, match="duplicate"):
         RoadMap((Lane("z", lane.centerline_m, lane.left_boundary_m, lane.right_boundary_m),) * 2)
+
+
+def _lane() -> Lane:
+    return Lane("x", [[0.0, 0.0], [4.0, 0.0]], [[0.0, 1.0], [4.0, 1.0]], [[0.0, -1.0], [4.0, -1.0]])
+
+
+@pytest.mark.parametrize(
+    ("areas", "error", "message"),
+    [
+        (
+            Polygon([(0, 0), (1, 0), (1, 1)]),
+            TypeError,
+            "areas must be a tuple or list .* got Polygon",
+        ),
+        (
+            iter([Polygon([(0, 0), (1, 0), (1, 1)])]),
+            TypeError,
+            "areas must be a tuple or list .* got list_iter",
+        ),
+        ([[(0, 0), (1, 0), (1, 1)]], TypeError, r"areas\[0\] must be a shapely Polygon, got list"),
+        (
+            [Polygon([(0, 0), (1, 0), (1, 1)]), LineString([(0, 0), (1, 1)])],
+            TypeError,
+            r"areas\[1\] must be a shapely Polygon, got LineString",
+        ),
+        (
+            [Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])],  # a bow-tie
+            ValueError,
+            r"areas\[0\] is not a valid polygon: Self-intersection\[5 5\]",
+        ),
+        (
+            (Polygon([(0, 0), (1, 0), (1, 1)]), Polygon([(0, 0), (np.nan, 0), (1, 1)])),
+            ValueError,
+            r"areas\[1\] contains NaN or infinite coordinates",
+        ),
+    ],
+)
+def test_bad_extra_drivable_areas_are_rejected_naming_the_index(
+    areas: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match="RoadMap.extra_drivable_" + message):
+        RoadMap((_lane(),), extra_drivable_areas=areas)  # type: ignore[arg-type]
+
+
+def test_extra_drivable_areas_join_the_lanes() -> None:
+    square = Polygon([(4, -1), (6, -1), (6, 1), (4, 1)])  # 4 m2 past the lane's 8 m2
+    road = RoadMap((_lane(),), extra_drivable_areas=[square])
+    assert road.extra_drivable_areas == (square,)
+    assert road.drivable_area.geom_type == "Polygon"
+    assert road.drivable_area.area == pytest.approx(12.0)
