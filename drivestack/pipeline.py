@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 import numpy as np
 
 from drivestack.config import load_yaml_config
+from drivestack.config.strict import ConfigValueError
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
@@ -136,23 +137,33 @@ class PredictionConfig:
     yaw_rate_decay_s: float | None = 3.0
 
     def __post_init__(self) -> None:
+        # ConfigValueError: the loader names the dotted key (prediction.model)
         if self.model in LANE_MODELS:
-            raise ValueError(
-                f"model {self.model!r} follows a road map's lanes, and a replayed log has no "
-                f"map: use one of {', '.join(PREDICTION_MODELS)}"
+            raise ConfigValueError(
+                f"{self.model!r} follows a road map's lanes, and a replayed log has no "
+                f"map: use one of {', '.join(PREDICTION_MODELS)}",
+                key="model",
             )
         if self.model not in PREDICTION_MODELS:
-            raise ValueError(
-                f"model must be one of {', '.join(PREDICTION_MODELS)}, got {self.model!r}"
+            raise ConfigValueError(
+                f"must be one of {', '.join(PREDICTION_MODELS)}, got {self.model!r}", key="model"
             )
         if not (math.isfinite(self.horizon_s) and self.horizon_s > 0.0):
-            raise ValueError(f"horizon_s must be a finite duration > 0 s, got {self.horizon_s!r}")
-        forecast_steps(self.horizon_s, self.dt_s)  # dt_s: ValueError naming it
+            raise ConfigValueError(
+                f"must be a finite duration > 0 s, got {self.horizon_s!r}", key="horizon_s"
+            )
+        if not (math.isfinite(self.dt_s) and self.dt_s > 0.0):
+            raise ConfigValueError(
+                f"must be a finite time step > 0 s, got {self.dt_s!r}", key="dt_s"
+            )
+        forecast_steps(self.horizon_s, self.dt_s)
         if not (math.isfinite(self.fit_window_s) and self.fit_window_s >= 0.0):
-            raise ValueError(f"fit_window_s must be finite and >= 0 s, got {self.fit_window_s!r}")
+            raise ConfigValueError(
+                f"must be finite and >= 0 s, got {self.fit_window_s!r}", key="fit_window_s"
+            )
         decay = self.yaw_rate_decay_s
         if decay is not None and not (math.isfinite(decay) and decay > 0.0):
-            raise ValueError(f"yaw_rate_decay_s must be null or > 0 s, got {decay!r}")
+            raise ConfigValueError(f"must be null or > 0 s, got {decay!r}", key="yaw_rate_decay_s")
 
 
 class KinematicPredictor:

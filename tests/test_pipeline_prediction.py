@@ -38,16 +38,20 @@ def _stack_yaml(tmp_path: Path, extra: str = "", tracking: bool = True) -> Path:
     [
         (
             "{model: lane_following}",
-            r"field prediction: model 'lane_following' follows a road map's lanes, and a replayed log has no map",
+            r"field prediction\.model: 'lane_following' follows a road map's lanes, and a replayed log has no map",
         ),
         (
             "{model: kalman}",
-            r"field prediction: model must be one of constant_velocity, ctrv, got 'kalman'",
+            r"field prediction\.model: must be one of constant_velocity, ctrv, got 'kalman'",
         ),
         ("{model: ctrv, horizon: 3}", r"prediction\.horizon"),
-        ("{dt_s: 0}", r"prediction.*dt_s must be a finite time step > 0 s"),
-        ("{horizon_s: -1}", r"prediction.*horizon_s must be a finite duration > 0 s"),
-        ("{yaw_rate_decay_s: 0}", r"prediction.*yaw_rate_decay_s must be null or > 0 s"),
+        ("{dt_s: 0}", r"field prediction\.dt_s: must be a finite time step > 0 s"),
+        ("{horizon_s: -1}", r"field prediction\.horizon_s: must be a finite duration > 0 s"),
+        ("{fit_window_s: -1}", r"field prediction\.fit_window_s: must be finite and >= 0 s"),
+        (
+            "{yaw_rate_decay_s: 0}",
+            r"field prediction\.yaw_rate_decay_s: must be null or > 0 s",
+        ),
     ],
 )
 def test_a_bad_prediction_block_names_the_file_and_key(tmp_path, block, message):

@@ -62,6 +62,25 @@ def dataset_root(
     return root
 
 
+def av2_log_dirs(root: Path, option: str = "--root") -> list[Path]:
+    """The Argoverse 2 log folders of ``root``: ``root`` itself when it is one log (it holds
+    ``annotations.feather``), else its ``<log_id>/`` folders that hold one, sorted.
+
+    Raises:
+        DataError: naming ``root`` and ``option`` when it is neither.
+    """
+    if (root / "annotations.feather").is_file():
+        return [root]
+    found = sorted(p.parent for p in root.glob("*/annotations.feather"))
+    if not found:
+        raise DataError(
+            "no <log_id>/annotations.feather (nor annotations.feather: not a log folder either)",
+            path=str(root),
+            field=option,
+        )
+    return found
+
+
 def add_kitti_root_option(parser: argparse.ArgumentParser, *aliases: str) -> None:
     """``--kitti-root`` (and ``aliases``): the KITTI tracking folder, by default the shared
     data's (read it with ``dataset_root("kitti-tracking", args.kitti_root, option=...)``)."""

@@ -14,7 +14,8 @@ only when the recording covers it: a 15.5 s Argoverse 2 log gives 13 instants at
 always scored beside the planners, as the floor nuPlan papers report.
 
 Datasets (--root defaults to the dataset's folder under ../shared/data):
-  av2         Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather, ego poses, map/)
+  av2         Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather, ego poses, map/;
+              --root may also be one log folder)
   commonroad  refused: a CommonRoad scenario has no recorded ego drive to compare with
 
 Examples:
@@ -31,7 +32,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from drivestack.commands._paths import check_out_dir, dataset_root, reader_errors_as_data_errors
+from drivestack.commands._paths import (
+    av2_log_dirs,
+    check_out_dir,
+    dataset_root,
+    reader_errors_as_data_errors,
+)
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
@@ -45,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         default=None,
-        help="folder of AV2 sensor logs (default: argoverse2/sensor/val under ../shared/data)",
+        help="folder of AV2 sensor logs, or one log folder (default: argoverse2/sensor/val under "
+        "../shared/data)",
     )
     parser.add_argument(
         "--planner",
@@ -73,13 +80,6 @@ def _planners(text: str) -> list[str]:
     except ValueError as exc:
         raise DataError(str(exc), field="--planner") from exc
     return [CONSTANT_VELOCITY, *(n for n in names if n != CONSTANT_VELOCITY)]
-
-
-def _log_dirs(root: Path) -> list[Path]:
-    found = sorted(p.parent for p in root.glob("*/annotations.feather"))
-    if not found:
-        raise DataError("no <log_id>/annotations.feather", path=str(root), field="--root")
-    return found
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     planners = _planners(args.planner)
     root = dataset_root(args.dataset, args.root)
-    logs = _log_dirs(root)
+    logs = av2_log_dirs(root)
     params = OpenLoopParams()
     per_log: list[dict[str, Any]] = []
     rows: list[tuple[str, str, Any]] = []

@@ -13,8 +13,8 @@ simulated traffic (CommonRoad's SUMO scenarios). The pasts are ground-truth boxe
 tracker output.
 
 Datasets (--root defaults to the dataset's folder under ../shared/data):
-  av2             Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather + poses), city
-                  frame; map models only when drivestack.ingest.maps.av2_road_map is installed
+  av2             Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather + poses, or
+                  --root one log folder), city frame, lanes from each log's map/ folder
   commonroad      CommonRoad XML files under --root (or one file), with their maps
   kitti-tracking  KITTI tracking label_02 of --split (val, train or training), world frame
                   from the ORB-SLAM3 ego poses; no map
@@ -32,16 +32,22 @@ Examples:
 
 Prints the table (model x class x motion: cases, ADE@1/2/3 s, FDE@3 s, miss rate) and
 writes OUT/metrics.json (settings, per-recording case counts, metrics, git commit).
+--history-s and --horizon-s must be whole numbers of each recording's samples (they label
+the scores); --stride-s is rounded to whole samples (noted when it is not whole).
+Exit status: 0; 1 when no case was scored (one line says why; metrics.json is still written,
+with each recording's case count); 2 for bad input (one line naming the option or file).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from drivestack.commands._paths import (
+    av2_log_dirs,
     check_out_dir,
     dataset_root,
     default_shared_data,
@@ -76,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="dataset folder (default: its folder under ../shared/data: argoverse2/sensor/val, "
-        "commonroad, kitti_tracking); commonroad also takes one .xml file",
+        "commonroad, kitti_tracking); av2 also takes one log folder, commonroad one .xml file",
     )
     parser.add_argument(
         "--split",
@@ -172,9 +178,8 @@ def _recording_paths(args: argparse.Namespace, root: Path) -> list[str]:
     """The recordings to read, before reading any: AV2 log folders, CommonRoad files or
     KITTI sequence names."""
     if args.dataset == "av2":
-        found = sorted(str(p.parent) for p in root.glob("*/annotations.feather"))
-        what = "no <log_id>/annotations.feather"
-    elif args.dataset == "commonroad":
+        return [str(p) for p in av2_log_dirs(root)]
+    if args.dataset == "commonroad":
         found = [str(root)] if root.is_file() else sorted(str(p) for p in root.rglob("*.xml"))
         what = "no .xml file"
     else:
@@ -200,9 +205,14 @@ def _read(dataset: str, root: Path, item: str) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from drivestack.eval.prediction.cases import MOVING_DISPLACEMENT_M, CaseSettings
+    from drivestack.eval.prediction.cases import (
+        MOVING_DISPLACEMENT_M,
+        CaseSettingError,
+        CaseSettings,
+        whole_samples,
+    )
     from drivestack.eval.prediction.metrics import MISS_THRESHOLD_M
-    from drivestack.eval.prediction.models import CTRV_YAW_RATE_DECAY_S
+    from drivestack.eval.prediction.models import CTRV_YAW_RATE_DECAY_S, LEARNED
     from drivestack.eval.prediction.run import evaluate, format_tables
     from drivestack.eval.prediction.sources import av2_road_map_available
     from drivestack.prediction.multimodal import MAX_MODES
@@ -212,6 +222,8 @@ def _run(args: argparse.Namespace) -> int:
         raise DataError("--split is for --dataset kitti-tracking only", field="--split")
     args.split = args.split or "val"
     models, catalog = _models(args.models, args.forecaster)
+    if LEARNED in models:
+        _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s)
@@ -219,14 +231,18 @@ def _run(args: argparse.Namespace) -> int:
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
     )
     with bar:
-        report = evaluate(
-            (_read(args.dataset, root, item) for item in items),  # read one at a time
-            models,
-            settings,
-            args.fit_window_s,
-            progress=lambda _n: bar.update(),
-            catalog=catalog,
-        )
+        try:
+            report = evaluate(
+                (_read(args.dataset, root, item) for item in items),  # read one at a time
+                models,
+                settings,
+                args.fit_window_s,
+                progress=lambda _n: bar.update(),
+                catalog=catalog,
+            )
+        except CaseSettingError as exc:
+            option = "--" + exc.name.replace("_", "-")
+            raise DataError(exc.reason, field=option) from None
     notes = [
         "pasts are ground-truth boxes (labels), not tracker output",
         "cases of one agent overlap in time (anchors every stride): they are not independent",
@@ -234,6 +250,16 @@ def _run(args: argparse.Namespace) -> int:
     skipped = sorted({m for r in report["recordings"] for m in r["models_not_run"]})
     if skipped:
         notes.append(f"not run on recordings without a map: {', '.join(skipped)}")
+    off = {
+        (f"{r['dt_s']:.4g}", f"{r['stride_s']:.4g}")
+        for r in report["recordings"]
+        if not whole_samples(args.stride_s, r["dt_s"])[1]
+    }
+    for dt, used in sorted(off):
+        notes.append(
+            f"--stride-s {args.stride_s:g} is not a whole number of {dt} s samples: anchors "
+            f"every {used} s on those recordings (stride_s of each in metrics.json)"
+        )
     if args.dataset == "av2" and not av2_road_map_available():
         notes.append("no AV2 map reader (drivestack.ingest.maps.av2_road_map): map models skipped")
     result = {
@@ -264,4 +290,40 @@ def _run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(strict_dumps(result))
     print(f"wrote {args.out / 'metrics.json'}")
+    if not report["metrics"]:
+        print(f"no case was scored: {_why_nothing_scored(args, report)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _why_nothing_scored(args: argparse.Namespace, report: dict[str, Any]) -> str:
+    """Why a run scored no case: no recording gave one, or every model asked for needs a
+    map that no recording has."""
+    if not any(r["cases"] for r in report["recordings"]):
+        need = args.history_s + args.horizon_s
+        return (
+            f"no agent is observed without a gap for --history-s + --horizon-s = {need:g} s "
+            "(or none is a vehicle, pedestrian or cyclist)"
+        )
+    return "the models asked for (--models) need a map and no recording with cases has one"
+
+
+def _check_learned_window(args: argparse.Namespace, config: dict[str, Any]) -> None:
+    """``DataError`` naming the option when --history-s is shorter, or --horizon-s longer,
+    than the learned forecaster's checkpoint reads or forecasts (to half its grid step, as
+    the forecaster allows)."""
+    step = float(config["step_s"])
+    history = config["history_steps"] * step
+    horizon = config["horizon_steps"] * step
+    if args.history_s < history - 0.5 * step - 1e-9:
+        raise DataError(
+            f"{args.history_s:g} s is shorter than the {history:g} s of past the learned "
+            f"forecaster reads ({args.forecaster}): give --history-s {history:g} or more",
+            field="--history-s",
+        )
+    if args.horizon_s > horizon + 0.5 * step + 1e-9:
+        raise DataError(
+            f"{args.horizon_s:g} s is beyond the learned forecaster's {horizon:g} s horizon "
+            f"({args.forecaster}): give --horizon-s {horizon:g} or less",
+            field="--horizon-s",
+        )

@@ -55,7 +55,8 @@ def load_failure(exc: Exception) -> str:
     unsafe = _UNSAFE_OBJECT.search(text)
     if unsafe:
         return f"{refused}: it pickles a Python object ({unsafe.group(1).rstrip('.')[:80]})"
-    if "WeightsUnpickler error" in text or isinstance(exc, pickle.UnpicklingError):
+    # KeyError: torch's legacy reader found no pickle protocol byte (e.g. a text file)
+    if "WeightsUnpickler error" in text or isinstance(exc, pickle.UnpicklingError | KeyError):
         return "not a torch checkpoint (neither a torch zip archive nor a tensor-only pickle)"
     if isinstance(exc, EOFError):
         return "not a torch checkpoint (empty or truncated file)"

@@ -255,7 +255,7 @@ def lane_following_forecast(
     magnitude (>= 0, whatever the heading).
 
     Raises:
-        TypeError: ``agents`` is not a ``Boxes3D``.
+        TypeError: ``agents`` is not a ``Boxes3D`` or ``road_map`` not a ``RoadMap``.
         ValueError: the agents' frame is not the map's; the horizon and step as
             :func:`forecast_steps`; ``min_speed_mps`` is not a finite speed >= 0 or
             ``max_heading_error_rad`` not a finite angle in [0, pi].
@@ -287,9 +287,14 @@ def check_lane_arguments(
     min_speed_mps: float,
     max_heading_error_rad: float,
 ) -> None:
-    """``ValueError`` naming ``caller`` unless the agents are in the map's frame,
-    ``min_speed_mps`` is a finite speed >= 0 and ``max_heading_error_rad`` a finite angle in
-    [0, pi]."""
+    """``TypeError`` naming ``caller`` unless ``road_map`` is a :class:`RoadMap`;
+    ``ValueError`` naming it unless the agents are in the map's frame, ``min_speed_mps`` is a
+    finite speed >= 0 and ``max_heading_error_rad`` a finite angle in [0, pi]."""
+    if not isinstance(road_map, RoadMap):
+        raise TypeError(
+            f"{caller}: road_map must be a RoadMap, got {type(road_map).__name__} (the lane "
+            "models need a map; without one use constant_velocity_forecast)"
+        )
     if agents.frame != road_map.frame:
         raise ValueError(
             f"{caller}: the agents are in frame {agents.frame!r}, the map in "

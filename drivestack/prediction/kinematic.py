@@ -67,10 +67,15 @@ def ctrv_forecast(
     """
     check_agents(agents, "ctrv_forecast")
     omega = np.asarray(yaw_rate_radps, dtype=np.float64)
-    if omega.shape != (len(agents),) or not np.isfinite(omega).all():
+    if omega.shape != (len(agents),):
         raise ValueError(
             f"ctrv_forecast: yaw_rate_radps must be ({len(agents)},) finite rates, got shape "
             f"{omega.shape}"
+        )
+    if not np.isfinite(omega).all():
+        i = int(np.flatnonzero(~np.isfinite(omega))[0])
+        raise ValueError(
+            f"ctrv_forecast: yaw_rate_radps[{i}] is {omega[i]}, not a finite rate (rad/s)"
         )
     if yaw_rate_decay_s is not None and not (
         math.isfinite(yaw_rate_decay_s) and yaw_rate_decay_s > 0.0

@@ -133,7 +133,7 @@ def lane_branch_forecast(
     mode 0, not valid, probability 0).
 
     Raises:
-        TypeError: ``agents`` is not a ``Boxes3D``.
+        TypeError: ``agents`` is not a ``Boxes3D`` or ``road_map`` not a ``RoadMap``.
         ValueError: the agents are not in the map's frame, ``max_modes < 2``,
             ``cv_probability`` not in (0, 1), ``min_speed_mps`` not a finite speed >= 0,
             ``max_heading_error_rad`` not a finite angle in [0, pi], or the horizon and step

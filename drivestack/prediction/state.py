@@ -98,13 +98,22 @@ def estimate_states(
         fit_window_s: finite and >= 0.
 
     Raises:
-        ValueError: shapes disagree, ``H < 2`` or ``fit_window_s`` is not finite and >= 0.
+        ValueError: shapes disagree, ``H < 2``, a row's times are not finite and strictly
+            increasing (naming the row and field ``past_t_s``) or ``fit_window_s`` is not
+            finite and >= 0.
     """
     a = past_t_s.shape[0]
     if past_t_s.ndim != 2 or past_t_s.shape[1] < 2 or past_boxes.shape != (*past_t_s.shape, 7):
         raise ValueError(
             f"estimate_states: past_t_s must be (A, H >= 2) and past_boxes (A, H, 7), got "
             f"{past_t_s.shape} and {past_boxes.shape}"
+        )
+    bad = ~(np.isfinite(past_t_s).all(axis=1) & (np.diff(past_t_s, axis=1) > 0.0).all(axis=1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"estimate_states: row {i}: field past_t_s: times must be finite and strictly "
+            f"increasing, got {np.array2string(past_t_s[i], precision=3, threshold=8)}"
         )
     if not (math.isfinite(fit_window_s) and fit_window_s >= 0.0):
         raise ValueError(f"fit_window_s must be finite and >= 0, got {fit_window_s!r}")

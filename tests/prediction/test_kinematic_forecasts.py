@@ -92,3 +92,11 @@ def test_ctrv_refuses_bad_yaw_rates_and_decay() -> None:
         ctrv_forecast(agent, [float("nan")], 1.0, 0.1)
     with pytest.raises(ValueError, match=r"yaw_rate_decay_s must be None or > 0"):
         ctrv_forecast(agent, [0.1], 1.0, 0.1, yaw_rate_decay_s=0.0)
+
+
+def test_a_non_finite_yaw_rate_is_named() -> None:
+    agents = Boxes3D.from_array7(
+        [[0, 0, 0.8, 4.5, 1.9, 1.6, 0.0]] * 2, "world", label=[1, 1], velocity_mps=[[1, 0]] * 2
+    )
+    with pytest.raises(ValueError, match=r"yaw_rate_radps\[1\] is nan, not a finite rate"):
+        ctrv_forecast(agents, [0.1, float("nan")], 1.0, 0.1)

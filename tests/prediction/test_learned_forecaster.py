@@ -284,3 +284,23 @@ def test_training_tool_reads_the_train_split_only(
     assert record["training"]["epochs"] == 1 and record["training_cases"] > 1000
     assert main(["--out", str(tmp_path), "--kitti-root", str(root)]) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_the_command_checks_the_window_against_the_checkpoint_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_forecaster(tmp_path / "f.pt", _random_forecaster())  # 1 s of past, 1 s horizon
+    base = ["eval", "prediction", "--dataset", "commonroad", "--root", str(tmp_path / "none")]
+    base += ["--models", "learned", "--forecaster", str(tmp_path / "f.pt")]
+    out = ["--out", str(tmp_path / "out")]
+    assert cli_main([*base, "--history-s", "0.5", "--horizon-s", "1", *out]) == 2
+    err = capsys.readouterr().err
+    assert "field --history-s: 0.5 s is shorter than the 1 s of past the learned forecaster" in err
+    assert cli_main([*base, "--horizon-s", "3", *out]) == 2
+    err = capsys.readouterr().err
+    assert "field --horizon-s: 3 s is beyond the learned forecaster's 1 s horizon" in err
+    # a text file is no torch checkpoint, without torch's KeyError
+    (tmp_path / "text.pt").write_text("hello world")
+    with pytest.raises(DataError, match=r"text\.pt: not a torch checkpoint \(neither") as info:
+        load_forecaster(tmp_path / "text.pt")
+    assert "KeyError" not in str(info.value)

@@ -87,3 +87,13 @@ def test_multimodal_forecast_checks() -> None:
         MultiModalForecast(0.1, np.zeros((1, 2, 3)), np.ones((1, 2)), np.ones((1, 2), bool))
     ok = MultiModalForecast(0.1, boxes, np.array([[0.3, 0.7]]), np.array([[True, True]]))
     assert (ok.n_modes, ok.n_steps) == (2, 2)
+
+
+def test_no_road_map_is_a_type_error_naming_it() -> None:
+    car = _car(0.0, 0.0, 0.0, 10.0)
+    with pytest.raises(
+        TypeError, match=r"lane_branch_forecast: road_map must be a RoadMap, got NoneType"
+    ):
+        lane_branch_forecast(car, None, 3.0, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"lane_following_forecast: road_map must be a RoadMap"):
+        lane_following_forecast(car, None, 3.0, 0.5)  # type: ignore[arg-type]

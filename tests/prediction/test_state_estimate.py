@@ -62,3 +62,26 @@ def test_bad_shapes_and_windows_are_refused() -> None:
         estimate_states(t[None, :1], _past(t, t, t, t)[:, :1], np.array([1]), "world")
     with pytest.raises(ValueError, match="fit_window_s"):
         estimate_states(t[None], _past(t, t, t, t), np.array([1]), "world", -1.0)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        np.arange(11)[::-1] * 0.1,  # reversed: it would give -10 m/s, not 10
+        np.zeros(11),  # all equal: it would give 0 m/s as a valid state
+        np.full(11, np.nan),
+        np.r_[np.arange(10) * 0.1, 0.9],  # the last two equal
+    ],
+)
+def test_times_not_finite_and_strictly_increasing_are_refused(times: np.ndarray) -> None:
+    good = np.arange(11)[None] * 0.1
+    boxes = np.zeros((2, 11, 7))
+    boxes[:, :, 0] = np.arange(11) * 1.0
+    boxes[:, :, 3:6] = [4.0, 2.0, 1.5]
+    t = np.concatenate([good, times[None].copy()])
+    with pytest.raises(
+        ValueError, match=r"row 1: field past_t_s: times must be finite and strictly"
+    ):
+        estimate_states(t, boxes, np.array([1, 1]), "world")
+    ok = estimate_states(np.concatenate([good, good]), boxes, np.array([1, 1]), "world")
+    np.testing.assert_allclose(ok.boxes.velocity_mps, [[10.0, 0.0], [10.0, 0.0]])

@@ -3,8 +3,9 @@
 Samples sit on the recording's grid: sample ``k`` is at about ``k * dt_s`` (``k`` is the
 observation time divided by the sample period, rounded). An agent gives a case at every
 anchor sample ``a`` (a multiple of ``round(stride_s / dt_s)``) where it is observed at all of
-``a - H .. a + T`` (``H = round(history_s / dt_s)``, ``T = round(horizon_s / dt_s)``): a
-contiguous past of ``history_s`` and ground truth for the whole horizon. Forecast step
+``a - H .. a + T`` (``H = history_s / dt_s``, ``T = horizon_s / dt_s``, each a whole number
+of samples: :meth:`CaseSettings.steps`): a contiguous past of ``history_s`` and ground truth
+for the whole horizon. Forecast step
 ``k`` (at ``k * dt_s``) is scored against the ``k``-th sample after the anchor: exact for
 KITTI and CommonRoad, within a few milliseconds for AV2 (sweeps 96-103 ms apart; ``dt_s`` is
 the median). Agents of classes
@@ -13,6 +14,7 @@ outside :data:`CLASS_GROUPS` (cones, barriers, trailers, unknown) give no case.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -36,6 +38,35 @@ _GROUP_OF = {int(c): g for g, classes in CLASS_GROUPS.items() for c in classes}
 MOVING_DISPLACEMENT_M = 1.0
 
 
+#: How far (in samples) a history or horizon may be from a whole number of the recording's
+#: samples: 5 % of a sample plus 0.5 % of the duration, for recordings whose sample period
+#: is a median of jittered sweeps (AV2: 0.100196 s, so 3 s is 29.94 samples).
+WHOLE_SAMPLES_TOLERANCE = (0.05, 0.005)
+
+
+def whole_samples(duration_s: float, dt_s: float) -> tuple[int, bool]:
+    """``(n, whole)``: ``duration_s`` in samples of ``dt_s``, rounded, and whether it is that
+    whole number of samples within :data:`WHOLE_SAMPLES_TOLERANCE`."""
+    ratio = duration_s / dt_s
+    n = round(ratio)
+    base, per_sample = WHOLE_SAMPLES_TOLERANCE
+    return n, abs(ratio - n) <= base + per_sample * n
+
+
+class CaseSettingError(ValueError):
+    """A duration of :class:`CaseSettings` that does not fit a recording's sample grid.
+
+    Attributes:
+        name: the attribute (``history_s``, ``horizon_s`` or ``stride_s``).
+        reason: the message without the name (``"3.05 s is not ..."``).
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} = {reason}")
+        self.name = name
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class CaseSettings:
     """The case grid in seconds, each a finite number > 0 (``history_s`` at least one
@@ -48,17 +79,37 @@ class CaseSettings:
     def steps(self, dt_s: float) -> tuple[int, int, int]:
         """``(H, T, S)``: history, horizon and stride in samples of ``dt_s``.
 
+        The history and the horizon label the scores (``ADE@3s``), so each must be a whole
+        number of samples (within :data:`WHOLE_SAMPLES_TOLERANCE`); the stride only spaces
+        the anchors and is rounded to the nearest whole number of samples (0.5 s is 0.4 s on a
+        0.2 s grid; :meth:`effective_stride_s`). The stack's
+        :func:`~drivestack.prediction.forecast.forecast_steps` rounds a horizon up instead: a
+        forecast carries its own step times, it labels nothing.
+
         Raises:
-            ValueError: a duration shorter than one sample (naming it).
+            CaseSettingError: a duration shorter than one sample, or a history or horizon
+                that is not a whole number of samples (naming it and the nearest valid
+                values).
         """
         out = []
         for name in ("history_s", "horizon_s", "stride_s"):
             value = getattr(self, name)
-            n = round(value / dt_s)
+            n, whole = whole_samples(value, dt_s)
             if n < 1:
-                raise ValueError(f"{name} = {value:g} s is shorter than one sample ({dt_s:g} s)")
+                raise CaseSettingError(name, f"{value:g} s is shorter than one sample ({dt_s:g} s)")
+            if name != "stride_s" and not whole:
+                lo = max(1, math.floor(value / dt_s))
+                raise CaseSettingError(
+                    name,
+                    f"{value:g} s is not a whole number of the recording's samples "
+                    f"({dt_s:g} s): nearest {lo * dt_s:.4g} s or {(lo + 1) * dt_s:.4g} s",
+                )
             out.append(n)
         return out[0], out[1], out[2]
+
+    def effective_stride_s(self, dt_s: float) -> float:
+        """The anchor spacing used on a grid of ``dt_s`` (:meth:`steps`)."""
+        return self.steps(dt_s)[2] * dt_s
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ def evaluate(
                 "source": rec.source,
                 "frame": rec.frame,
                 "dt_s": rec.dt_s,
+                "stride_s": settings.effective_stride_s(rec.dt_s),
                 "agents": len(rec.agents),
                 "cases": len(cases),
                 "cases_by_group": {g: int((cases.group == g).sum()) for g in CLASS_GROUPS},

@@ -41,11 +41,17 @@ def read_av2_map_archive(map_dir: str | Path) -> Av2MapArchive:
     """The map archive of a log's ``map/`` folder, parsed.
 
     Raises:
-        DataError: naming the folder when there is no map archive, or the file when it is
-            not JSON.
+        DataError: naming the folder when there is no map archive (pointing to its ``map/``
+            when it is a log folder), or the file when it is not JSON.
     """
-    paths = sorted(Path(map_dir).glob("log_map_archive_*.json"))
+    folder = Path(map_dir)
+    paths = sorted(folder.glob("log_map_archive_*.json"))
     if not paths:
+        if (folder / "map").is_dir():
+            raise DataError(
+                f"no log_map_archive_*.json: this is a log folder: its map is in {folder / 'map'}",
+                path=str(map_dir),
+            )
         raise DataError("no log_map_archive_*.json", path=str(map_dir))
     try:
         return Av2MapArchive(paths[0], json.loads(paths[0].read_text()))

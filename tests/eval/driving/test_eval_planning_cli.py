@@ -68,3 +68,24 @@ def test_one_av2_log_end_to_end(
     assert len(idm["instants"]) == 13 and len(idm["instants"][0]["displacement_m"]) == 8
     assert len(idm["instants"][-1]["displacement_m"]) == 3  # 12 s: the log ends at 15.5 s
     assert report["overall"]["idm"]["score"] == idm["score"]  # one log: its own score
+
+
+def test_a_root_may_be_one_log_folder(tmp_path: Path) -> None:
+    from drivestack.commands._paths import av2_log_dirs
+
+    for log in ("b", "a"):
+        (tmp_path / log).mkdir()
+        (tmp_path / log / "annotations.feather").write_bytes(b"")
+    assert av2_log_dirs(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert av2_log_dirs(tmp_path / "a") == [tmp_path / "a"]  # one log, not its parent
+
+
+@pytest.mark.data
+def test_one_log_folder_as_root_end_to_end(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = shared_data / ADCF
+    args = ["eval", "planning", "--dataset", "av2", "--root", str(log), "--planner", "idm"]
+    assert cli_main([*args, "--out", str(tmp_path), "--quiet"]) == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert [r["log"] for r in report["logs"]] == [Path(ADCF).name]

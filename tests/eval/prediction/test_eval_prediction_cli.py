@@ -76,3 +76,95 @@ def test_a_non_positive_duration_is_an_argparse_error(
         )
     assert exc.value.code == 2
     assert "must be a finite number of seconds > 0" in capsys.readouterr().err
+
+
+def _cr_file(shared_data: Path) -> str:
+    return str(shared_data / "commonroad" / "USA_US101-4_1_T-1.xml")
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--horizon-s", "3.05"],
+            "field --horizon-s: 3.05 s is not a whole number of the recording's samples (0.1 s): "
+            "nearest 3 s or 3.1 s",
+        ),
+        (["--history-s", "0.05"], "field --history-s: 0.05 s is shorter than one sample (0.1 s)"),
+    ],
+)
+def test_durations_off_the_sample_grid_are_refused_naming_the_option(
+    shared_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    base = ["eval", "prediction", "--dataset", "commonroad", "--root", _cr_file(shared_data)]
+    rc = cli_main(
+        [*base, *extra, "--models", "stationary", "--out", str(tmp_path / "o"), "--quiet"]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.data
+def test_a_stride_off_the_grid_is_rounded_noted_and_recorded(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["eval", "prediction", "--dataset", "commonroad", "--root", _cr_file(shared_data)]
+    out = tmp_path / "o"
+    assert cli_main([*base, "--stride-s", "0.26", "--models", "stationary", "--out", str(out)]) == 0
+    assert "--stride-s 0.26 is not a whole number of 0.1 s samples: anchors every 0.3 s" in (
+        capsys.readouterr().out
+    )
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["recordings"][0]["stride_s"] == pytest.approx(0.3)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        (["--dataset", "commonroad", "--horizon-s", "100"], "no agent is observed without a gap"),
+        (["--dataset", "kitti-tracking", "--models", "lane_following"], "need a map"),
+    ],
+)
+def test_a_run_that_scores_no_case_says_why_and_exits_1(
+    shared_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    why: str,
+) -> None:
+    if extra[1] == "commonroad":
+        extra = [*extra, "--root", _cr_file(shared_data), "--models", "stationary"]
+    out = tmp_path / "o"
+    assert cli_main(["eval", "prediction", *extra, "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "no case was scored: " in err and why in err and len(err.strip().splitlines()) == 1
+    assert json.loads((out / "metrics.json").read_text())["metrics"] == {}
+
+
+@pytest.mark.data
+def test_one_av2_log_folder_as_root(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = shared_data / "argoverse2/sensor/val/7fab2350-7eaf-3b7e-a39d-6937a4c1bede"
+    args = ["eval", "prediction", "--dataset", "av2", "--root", str(log)]
+    out = tmp_path / "o"
+    assert cli_main([*args, "--models", "constant_velocity", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert [r["name"] for r in report["recordings"]] == [log.name]
+    assert report["recordings"][0]["cases"] > 0
+
+
+def test_help_does_not_say_the_shipped_map_reader_may_be_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "prediction", "--help"])
+    text = capsys.readouterr().out
+    assert "is installed" not in text and "one log folder" in text

@@ -147,3 +147,22 @@ def test_evaluate_groups_and_skips_map_models_without_a_map() -> None:
         np.hypot(0.1 * (t1 - t0), 0.02 * (t1**2 - t0**2)),
     )
     np.testing.assert_allclose(fde, expected)
+
+
+def test_a_history_or_horizon_that_is_not_whole_samples_is_refused_naming_it() -> None:
+    track = _track("a", list(range(61)), ObjectClass.CAR)
+    # 3.05 s is 30.5 samples of 0.1 s: ADE@3.05s would be ADE@3s under another name
+    with pytest.raises(
+        ValueError, match=r"horizon_s = 3.05 s is not a whole number .* nearest 3 s or 3.1 s"
+    ):
+        build_cases(_recording(track), CaseSettings(1.0, 3.05))
+    with pytest.raises(ValueError, match=r"history_s = 0.95 s is not a whole number"):
+        build_cases(_recording(track), CaseSettings(0.95))
+    # AV2's median sweep period: 3 s is 29.94 samples, within the tolerance
+    assert CaseSettings().steps(0.100196) == (10, 30, 5)
+    # the stride only spaces anchors: rounded, and the spacing used is recorded
+    assert CaseSettings(stride_s=0.26).steps(0.1) == (10, 30, 3)
+    assert CaseSettings(stride_s=0.26).effective_stride_s(0.1) == pytest.approx(0.3)
+    assert CaseSettings().steps(0.2) == (5, 15, 2)  # CommonRoad's 0.2 s scenarios
+    report = evaluate([_recording(track)], ["stationary"], CaseSettings(stride_s=0.26))
+    assert report["recordings"][0]["stride_s"] == pytest.approx(0.3)

@@ -473,3 +473,11 @@ def test_real_ego_drive_on_lanes_and_route(av2_log: Path) -> None:
     assert route[0] == start and route[-1] == goal and len(route) >= 3
     assert set(route) <= driven  # the route follows the lanes the ego drove
     assert road_map.route_centerline(route).shape[0] > len(route)
+
+
+def test_a_log_folder_instead_of_its_map_folder_points_to_the_map(tmp_path: Path) -> None:
+    _write(tmp_path / "log" / "map", _archive())
+    with pytest.raises(DataError, match=r"this is a log folder: its map is in .*log/map"):
+        read_av2_road_map(tmp_path / "log")
+    with pytest.raises(DataError, match=r"no log_map_archive_\*\.json$"):
+        read_av2_road_map(tmp_path)  # neither a map nor a log folder: no hint
