@@ -14,8 +14,19 @@ sAMOTA/MOTA and detection APs that dropped by more than --score-tolerance points
 results are compared (per class, KITTI difficulty or distance threshold, and metric: this run,
 the baseline, the difference) only when both are of the same dataset and protocol (settings
 included); otherwise a warning says they are not comparable, and a warning says when they
-were not scored on the same frames (e.g. another --max-frames). The report data is also
-written as JSON next to the HTML (.json).
+were not scored on the same frames (e.g. another --max-frames).
+
+RUN_DIR may also hold `drivestack eval prediction` results (tables per class group and
+motion, ADE against horizon, settings, a learned model's checkpoint) and `drivestack eval
+planning` results (nuPlan open-loop errors, score parts and OLS per planner and log, L2 error
+against horizon, per-instant errors along each log). Against a baseline of the same settings
+(prediction: dataset, split, history, horizon, stride, fit window, miss and moving
+thresholds; planning: dataset and nuPlan settings), a forecast FDE at the horizon or a
+planner's ADE that rose by more than --error-tolerance-m, a miss rate that rose or an OLS
+that dropped by more than --score-tolerance points, is a regression (falls / rises by as
+much: improvements); results of other settings are not compared (a warning says why). A
+metrics.json of no known kind is a problem line (refused when it is all the folder holds).
+The report data is also written as JSON next to the HTML (.json).
 """
 
 from __future__ import annotations
@@ -44,7 +55,11 @@ def non_negative_float(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
+    from drivestack.report.defaults import (
+        DEFAULT_ERROR_TOLERANCE_M,
+        DEFAULT_MAX_DETAIL,
+        DEFAULT_SCORE_TOLERANCE,
+    )
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_dir", type=Path, help="run folder to report on")
@@ -78,7 +93,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--score-tolerance",
         type=non_negative_float,
         default=DEFAULT_SCORE_TOLERANCE,
-        help="score drop (points) that counts as a regression, at least 0 (default: %(default)s)",
+        help="score drop (points of 0-100: sim scores, sAMOTA/MOTA, APs, open-loop OLS) or "
+        "forecast miss-rate rise (percentage points) that counts as a regression, at least 0 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--error-tolerance-m",
+        type=non_negative_float,
+        default=DEFAULT_ERROR_TOLERANCE_M,
+        help="rise (metres) of a forecast's FDE at the horizon or a planner's open-loop ADE "
+        "that counts as a regression, at least 0 (default: %(default)s)",
     )
 
 
@@ -129,17 +153,24 @@ def _results_held(d: dict[str, Any]) -> str:
     """What an eval folder's results are: ``detection results of kitti-tracking``,
     ``tracking results of val`` (the splits / datasets they record), joined by "and"."""
     parts = []
-    for kind, key in (("tracking", "split"), ("detection", "dataset")):
-        if d[kind]:
+    for kind, key in (
+        ("tracking", "split"),
+        ("detection", "dataset"),
+        ("prediction", "dataset"),
+        ("planning", "dataset"),
+    ):
+        if d.get(kind):
             names = sorted({str(r[key]) for r in d[kind] if r.get(key)})
-            parts.append(f"{kind} results" + (f" of {', '.join(names)}" if names else ""))
+            what = "open-loop planning" if kind == "planning" else kind
+            parts.append(f"{what} results" + (f" of {', '.join(names)}" if names else ""))
     return " and ".join(parts)
 
 
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """The lines the command prints about a report's data (before the files it wrote)."""
     c = d["counts"]
-    if c["total"] == 0 and (d["tracking"] or d["detection"]):  # an eval folder: no sim runs
+    evals = d["tracking"] or d["detection"] or d.get("prediction") or d.get("planning")
+    if c["total"] == 0 and evals:  # an eval folder: no sim runs
         lines = [
             f"{d['run']['kind']} run: {_results_held(d)}"
             + (f"; {c['corrupt']} corrupt" if c["corrupt"] else "")
@@ -170,9 +201,14 @@ def _comparison_line(d: dict[str, Any]) -> str:
     detection = (
         f"{len(d.get('detection_regressions') or [])} detection APs dropped, " if compared else ""
     )
+    motion = "".join(
+        f"{len(d.get(f'{kind}_regressions') or [])} {what} worse, "
+        for kind, what in (("prediction", "forecast errors"), ("planning", "open-loop figures"))
+        if any(c["comparable"] for c in d.get(f"{kind}_comparison") or [])
+    )
     return (
         f"against {d['baseline']['path']}: {cmp_['common']} runs in common, "
-        f"{len(cmp_['regressions'])} scenario regressions, {tracking}{detection}"
+        f"{len(cmp_['regressions'])} scenario regressions, {tracking}{detection}{motion}"
         f"{len(cmp_['improvements'])} improvements, {len(cmp_['only_in_run'])} only here, "
         f"{len(cmp_['only_in_baseline'])} only in the baseline"
         + (
@@ -205,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
         data_root=args.data_root or shared,
         max_detail=args.max_detail,
         score_tolerance=args.score_tolerance,
+        error_tolerance_m=args.error_tolerance_m,
     )
     html, js = write_report(report, args.out)
     for line in summary_lines(report.data):

@@ -1,11 +1,14 @@
 """Evaluation reports: one self-contained HTML page (and its JSON) per run folder.
 
-:mod:`~drivestack.report.collect` reads a run (simulation, fleet, tracking, detection),
+:mod:`~drivestack.report.collect` reads a run (simulation, fleet, tracking, detection,
+motion-forecast and open-loop planning results: :mod:`~drivestack.report.prediction` and
+:mod:`~drivestack.report.planning` read and compare the last two),
 :mod:`~drivestack.report.compare` finds regressions against a baseline run,
 :mod:`~drivestack.report.sweep` aggregates sweeps, :mod:`~drivestack.report.tracking` sets
 tracking results beside the published anchors, :mod:`~drivestack.report.detection` compares
 detection APs with a baseline's, :mod:`~drivestack.report.plots` draws and
-:mod:`~drivestack.report.html` renders; :func:`build_report` ties them together.
+:mod:`~drivestack.report.html` renders (:mod:`~drivestack.report.html_motion` the prediction
+and planning sections); :func:`build_report` ties them together.
 
 The names below import :mod:`~drivestack.report.build` (and its plotting) on first use, so
 that reading a submodule's constants (the command's defaults) stays fast.

@@ -15,7 +15,9 @@ import numpy as np
 from drivestack import __version__
 from drivestack.core.errors import DataError
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+from drivestack.report import planning as open_loop
 from drivestack.report import plots
+from drivestack.report import prediction as forecasts
 from drivestack.report.collect import (
     STATUS_ORDER,
     RunData,
@@ -24,7 +26,11 @@ from drivestack.report.collect import (
     require_results,
 )
 from drivestack.report.compare import Comparison, comparable_key, compare_rows
-from drivestack.report.defaults import DEFAULT_MAX_DETAIL, DEFAULT_SCORE_TOLERANCE
+from drivestack.report.defaults import (
+    DEFAULT_ERROR_TOLERANCE_M,
+    DEFAULT_MAX_DETAIL,
+    DEFAULT_SCORE_TOLERANCE,
+)
 from drivestack.report.detection import KITTI_AP_KEY, compare_detection
 from drivestack.report.detection import headline as detection_headline
 from drivestack.report.scenario_view import MapCache, load_history
@@ -45,6 +51,7 @@ from drivestack.report.tracking import (
 
 WORST_VARIANTS = 25
 MAX_SWEEP_PARAMS = 6  # parameters shown per bin (most widely set first)
+MAX_LOG_PANELS = 12  # logs drawn instant by instant per open-loop planning result
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,13 @@ class Report:
 def _eval_values(run: RunData, key: str) -> list[str]:
     """The distinct non-empty strings the run's eval metrics.json record at the top level
     under ``key`` (``git_commit``, ``drivestack_version``, ``command``), in file order."""
-    values = [
-        d.get(key) for d in (*run.tracking.values(), *run.detection.values()) if isinstance(d, dict)
-    ]
+    results = (
+        *run.tracking.values(),
+        *run.detection.values(),
+        *run.prediction.values(),
+        *run.planning.values(),
+    )
+    values = [d.get(key) for d in results if isinstance(d, dict)]
     return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
 
 
@@ -398,10 +409,12 @@ def _kind_warnings(
     tracking: list[dict[str, Any]],
     baseline_tracking: list[dict[str, Any]],
     detection_pairs: list[dict[str, Any]],
+    eval_pairs: list[dict[str, Any]],
 ) -> list[str]:
     """A warning when the run and its baseline share nothing to compare (no common scenario
-    run, no common tracking table, no pair of detection results: a pair that is not
-    comparable has its own warning), saying so when their kinds differ."""
+    run, no common tracking table, no pair of detection, prediction or planning results
+    (``eval_pairs``): a pair that is not comparable has its own warning), saying so when
+    their kinds differ."""
     if baseline is None or comparison is None:
         return []
     shared_table = any(
@@ -409,7 +422,7 @@ def _kind_warnings(
         for t in tracking
         for tb in t["tables"]
     )
-    if comparison.common or shared_table or detection_pairs:
+    if comparison.common or shared_table or detection_pairs or eval_pairs:
         return []
     why = (
         "their kinds differ"
@@ -537,6 +550,86 @@ def _sweep_section(run: RunData, figures: dict[str, str]) -> dict[str, Any] | No
     return section
 
 
+def _prediction_section(run: RunData, figures: dict[str, str]) -> list[dict[str, Any]]:
+    """The prediction results (:func:`~drivestack.report.prediction.read_prediction`), each
+    with its ADE-against-horizon figure per traffic kind (``prediction_ade:<file>:<kind>``)."""
+    out = []
+    for rel, result in run.prediction.items():
+        out.append({"file": rel, **result})
+        for traffic, models in result["metrics"].items():
+            cells = {
+                model: {
+                    f"{g}/{m}": row for g, motions in groups.items() for m, row in motions.items()
+                }
+                for model, groups in models.items()
+            }
+            figures[f"prediction_ade:{rel}:{traffic}"] = plots.to_data_uri(
+                plots.prediction_ade_figure(result["checkpoints_s"], cells, f"{rel}, {traffic}")
+            )
+    return out
+
+
+def _planning_section(run: RunData, figures: dict[str, str]) -> list[dict[str, Any]]:
+    """The open-loop planning results (:func:`~drivestack.report.planning.read_planning`),
+    each with the planners' average L2 error against the horizon over every instant
+    (``ade_curves``; figure ``planning_ade:<file>``) and each instant's along the first
+    :data:`MAX_LOG_PANELS` logs (figure ``planning_instants:<file>``)."""
+    out = []
+    for rel, result in run.planning.items():
+        settings = result["settings"]
+        planners = list(
+            dict.fromkeys(
+                [*result["planners"], *(p for log in result["logs"] for p in log["planners"])]
+            )
+        )
+        curves = {
+            p: open_loop.ade_curve(
+                [
+                    e
+                    for log in result["logs"]
+                    for e in log["planners"].get(p, {}).get("instants", [])
+                ],
+                settings,
+            )
+            for p in planners
+        }
+        recorded = {
+            p: {h["horizon_s"]: h["average_l2_m"] for h in o["pooled"]["horizons"]}
+            for p, o in result["overall"].items()
+        }
+        shorts = [log["short"] for log in result["logs"]]
+        drawn = result["logs"][:MAX_LOG_PANELS]
+        panels = {
+            (log["short"] if shorts.count(log["short"]) == 1 else log["log"]): {
+                h: {
+                    p: open_loop.instant_ade(r["instants"], h, settings)
+                    for p, r in log["planners"].items()
+                }
+                for h in settings["horizons_s"]
+            }
+            for log in drawn
+        }
+        if any(curves.values()):
+            figures[f"planning_ade:{rel}"] = plots.to_data_uri(
+                plots.planning_ade_figure(curves, recorded, f"{rel}: {len(result['logs'])} logs")
+            )
+        if panels:
+            figures[f"planning_instants:{rel}"] = plots.to_data_uri(
+                plots.planning_instants_figure(panels, planners, rel)
+            )
+        out.append(
+            {
+                "file": rel,
+                **result,
+                "ade_curves": {
+                    p: {"horizon_s": t, "average_l2_m": y} for p, (t, y) in curves.items()
+                },
+                "logs_drawn": len(drawn),
+            }
+        )
+    return out
+
+
 def build_report(
     run_dir: Path,
     baseline_dir: Path | None = None,
@@ -545,8 +638,13 @@ def build_report(
     data_root: Path | None = None,
     max_detail: int = DEFAULT_MAX_DETAIL,
     score_tolerance: float = DEFAULT_SCORE_TOLERANCE,
+    error_tolerance_m: float = DEFAULT_ERROR_TOLERANCE_M,
 ) -> Report:
-    """Everything of the report of ``run_dir`` (against ``baseline_dir``) (see the package doc)."""
+    """Everything of the report of ``run_dir`` (against ``baseline_dir``) (see the package doc).
+
+    ``score_tolerance``: points (0-100) a score (sAMOTA, AP, OLS) may drop, or a miss rate
+    rise, before it counts as a regression; ``error_tolerance_m``: metres a forecast's FDE or
+    a planner's ADE may rise."""
     start = time.perf_counter()
     run = load_run(run_dir)
     require_results(run)
@@ -620,6 +718,33 @@ def build_report(
         else ([], [], [])
     )
 
+    prediction = _prediction_section(run, figures)
+    planning = _planning_section(run, figures)
+    prediction_pairs, prediction_drops, prediction_warnings = (
+        forecasts.compare_prediction(
+            run.prediction,
+            baseline.prediction,
+            run.root,
+            baseline.root,
+            score_tolerance,
+            error_tolerance_m,
+        )
+        if baseline
+        else ([], [], [])
+    )
+    planning_pairs, planning_drops, planning_warnings = (
+        open_loop.compare_planning(
+            run.planning,
+            baseline.planning,
+            run.root,
+            baseline.root,
+            score_tolerance,
+            error_tolerance_m,
+        )
+        if baseline
+        else ([], [], [])
+    )
+
     maps = MapCache(data_root)
     details = _detail_keys(run.rows, set(change), run.root, max_detail)
     detail_configs: dict[str, Any] = {}
@@ -655,14 +780,21 @@ def build_report(
         "per_planner": _per_planner(run.rows),
         "headline": _headline(
             run, baseline, comparison, tracking, baseline_tracking, detection_pairs
-        ),
+        )
+        + forecasts.headline(run.prediction, prediction_pairs)
+        + open_loop.headline(run.planning, planning_pairs),
         "comparison": comparison.as_dict() if comparison else None,
         "tracking_regressions": (
             tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None
         ),
         "detection_comparison": detection_pairs,
         "detection_regressions": detection_drops if baseline else None,
+        "prediction_comparison": prediction_pairs,
+        "prediction_regressions": prediction_drops if baseline else None,
+        "planning_comparison": planning_pairs,
+        "planning_regressions": planning_drops if baseline else None,
         "score_tolerance": score_tolerance,
+        "error_tolerance_m": error_tolerance_m,
         # min_ttc_s is null (shown –) when no projected collision lies within this horizon
         "ttc_horizon_s": TTC_HORIZON_S,
         "rows": rows,
@@ -671,12 +803,23 @@ def build_report(
         "sweep": sweep,
         "tracking": tracking,
         "detection": detection,
+        "prediction": prediction,
+        "planning": planning,
+        "max_log_panels": MAX_LOG_PANELS,
         "published_results": str(published) if published else None,
         "problems": problems,
         "warnings": _kind_warnings(
-            run, baseline, comparison, tracking, baseline_tracking, detection_pairs
+            run,
+            baseline,
+            comparison,
+            tracking,
+            baseline_tracking,
+            detection_pairs,
+            [*prediction_pairs, *planning_pairs],
         )
         + detection_warnings
+        + prediction_warnings
+        + planning_warnings
         + _max_steps_warnings(run, baseline)
         + _sweep_warnings(run, baseline, comparison)
         + _agents_warnings(run, baseline, comparison),

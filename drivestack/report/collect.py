@@ -1,11 +1,17 @@
-"""Read a run folder into report rows: simulation runs, fleets, tracking and detection results.
+"""Read a run folder into report rows: simulation runs, fleets, tracking, detection,
+motion-forecast (prediction) and open-loop planning results.
 
 A simulation run (``drivestack sim`` or ``drivestack fleet``) holds
 ``<planner>/<folder>/metrics.json`` (+ ``history.npz``), the folder being the scenario name made
 folder-safe; a fleet also ``fleet.json`` and ``fleet.jsonl``. Tracking (``drivestack eval tracking``,
 with or without ``--fusion camera``: :func:`~drivestack.report.tracking.tracking_blocks`) and
-detection (``drivestack eval detection``) results are a ``metrics.json`` in the run folder
-itself or in one of its direct subfolders. A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
+detection (``drivestack eval detection``), prediction (``drivestack eval prediction``:
+:mod:`~drivestack.report.prediction`) and open-loop planning (``drivestack eval planning``:
+:mod:`~drivestack.report.planning`) results are a ``metrics.json`` in the run folder itself or
+in one of its direct subfolders, told apart by their fields (:func:`classify`). A prediction or
+planning metrics.json with a malformed field is a problem naming the file and field (and
+counted corrupt), as is one of no known kind: a folder holding nothing else is refused
+(:func:`require_results`, naming the file). A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
 run that raised (the fleet's index record with status ``crashed``, or ``failed`` in older
 indexes, or the ``error.json`` a plain sim run leaves in its folder) is ``crashed`` with its
 error. A ``history.npz`` that is not a readable archive makes
@@ -16,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +31,9 @@ from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME, is_crashed
+from drivestack.report.fields import number as _number
+from drivestack.report.planning import is_planning, read_planning
+from drivestack.report.prediction import is_prediction, read_prediction
 from drivestack.report.tracking import tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
@@ -93,12 +101,21 @@ class RunData:
     tracking: dict[str, dict[str, Any]]  # relative path of metrics.json -> its content
     detection: dict[str, dict[str, Any]]
     problems: tuple[str, ...]
-    corrupt_results: tuple[str, ...] = ()  # tracking / detection metrics.json that do not parse
+    corrupt_results: tuple[str, ...] = ()  # eval metrics.json that do not parse or check
+    # relative path of metrics.json -> read_prediction's / read_planning's result
+    prediction: dict[str, dict[str, Any]] = field(default_factory=dict)
+    planning: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unplaced: tuple[str, ...] = ()  # metrics.json of no kind the report knows
 
     @property
     def has_results(self) -> bool:
-        """Whether there is anything to report: runs, eval results or problems reading them."""
-        return bool(self.rows or self.tracking or self.detection or self.problems)
+        """Whether there is anything to report: runs, eval results or problems reading them
+        (other than metrics.json files of no known kind)."""
+        placed = len(self.problems) > len(self.unplaced)
+        return (
+            bool(self.rows or self.tracking or self.detection or self.prediction or self.planning)
+            or placed
+        )
 
 
 def _sort_key(row: ScenarioRow) -> tuple[int, float, str]:
@@ -109,18 +126,6 @@ def _sort_key(row: ScenarioRow) -> tuple[int, float, str]:
 def sort_rows(rows: list[ScenarioRow]) -> list[ScenarioRow]:
     """Failures first (crashed, corrupt, missing, fail), then by ascending score."""
     return sorted(rows, key=_sort_key)
-
-
-def _number(value: object, what: str) -> float | None:
-    """``value`` as a float (None stays None); a wrong type or a non-finite number (NaN,
-    infinity) raises ``ValueError`` naming the field."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"field {what}: expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"field {what}: expected a finite number, got {value!r}")
-    return float(value)
 
 
 def _row_from_metrics(
@@ -263,8 +268,19 @@ def infer_sweep_params(
     return out
 
 
-def _classify(data: object) -> str | None:
-    """``tracking``, ``detection`` or None for a top-level metrics.json."""
+#: The eval kinds :func:`classify` tells apart, as the report names them.
+EVAL_KINDS = ("tracking", "detection", "prediction", "planning")
+
+
+def classify(data: object) -> str | None:
+    """The kind of a top-level metrics.json (one of :data:`EVAL_KINDS`), None when it is none
+    of them: ``prediction`` (``settings`` with ``history_s`` and ``horizon_s``), ``planning``
+    (``settings`` with ``horizons_s``), ``detection`` (``dataset`` and ``metrics.protocol``),
+    ``tracking`` (per-class blocks in ``metrics``)."""
+    if is_prediction(data):
+        return "prediction"
+    if is_planning(data):
+        return "planning"
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         return None
     metrics = data["metrics"]
@@ -353,7 +369,9 @@ def load_run(root: Path) -> RunData:
     problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
     tracking: dict[str, dict[str, Any]] = {}
     detection: dict[str, dict[str, Any]] = {}
+    read: dict[str, dict[str, dict[str, Any]]] = {"prediction": {}, "planning": {}}
     corrupt: list[str] = []
+    unplaced: list[str] = []
     for path in [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]:
         if not path.exists():
             continue
@@ -361,13 +379,23 @@ def load_run(root: Path) -> RunData:
         if data is _CORRUPT:
             corrupt.append(str(path))
             continue
-        which = _classify(data)
+        which = classify(data)
         rel = str(path.relative_to(root))
         if which == "tracking":
             tracking[rel] = data
         elif which == "detection":
             detection[rel] = data
-    if kind == "empty" and (tracking or detection or corrupt):
+        elif which in read:
+            reader = read_prediction if which == "prediction" else read_planning
+            try:
+                read[which][rel] = reader(data)
+            except ValueError as exc:
+                problems.append(f"{path}: {which} metrics.json: {exc}")
+                corrupt.append(str(path))
+        else:
+            problems.append(f"{path}: {UNPLACED} (its fields: {_fields(data)}): not shown")
+            unplaced.append(str(path))
+    if kind == "empty" and (tracking or detection or any(read.values()) or corrupt):
         kind = "eval"
     return RunData(
         root,
@@ -378,20 +406,44 @@ def load_run(root: Path) -> RunData:
         detection,
         tuple(problems),
         tuple(corrupt),
+        read["prediction"],
+        read["planning"],
+        tuple(unplaced),
     )
+
+
+#: What a metrics.json that :func:`classify` cannot place is called.
+UNPLACED = (
+    "metrics.json of no kind the report knows (not a tracking, detection, prediction or "
+    "open-loop planning result of drivestack eval)"
+)
+
+
+def _fields(data: object) -> str:
+    """A metrics.json's first top-level fields, to tell which command wrote it."""
+    if isinstance(data, dict):
+        return ", ".join(list(map(str, data))[:8]) or "none"
+    return f"a JSON {type(data).__name__}, not an object"
 
 
 #: What :func:`load_run` reads, for the message of a folder that holds none of it.
 LOOKED_FOR = (
     "<planner>/<scenario>/metrics.json or history.npz (drivestack sim / fleet runs), "
-    "fleet.json + fleet.jsonl (drivestack fleet), and a tracking or detection metrics.json "
-    "(drivestack eval) in the folder or one of its direct subfolders"
+    "fleet.json + fleet.jsonl (drivestack fleet), and a tracking, detection, prediction or "
+    "open-loop planning metrics.json (drivestack eval) in the folder or one of its direct "
+    "subfolders"
 )
 
 
 def require_results(run: RunData, what: str = "run folder") -> None:
     """Raise :class:`~drivestack.core.errors.DataError` naming the folder and what was looked
-    for when ``run`` holds nothing to report (``what``: "run folder" or "baseline")."""
+    for when ``run`` holds nothing to report (``what``: "run folder" or "baseline"); when it
+    holds only metrics.json files of no known kind, naming the first."""
+    if not run.has_results and run.unplaced:
+        raise DataError(
+            f"{what} holds no results to report: {UNPLACED}; looked for {LOOKED_FOR}",
+            path=run.unplaced[0],
+        )
     if not run.has_results:
         raise DataError(
             f"{what} holds no results to report; looked for {LOOKED_FOR}", path=str(run.root)

@@ -7,3 +7,5 @@ from __future__ import annotations
 DEFAULT_MAX_DETAIL = 24
 #: Score drop (points of 0-100) that counts as a regression.
 DEFAULT_SCORE_TOLERANCE = 1.0
+#: Rise (metres) of a forecast's FDE or a planner's ADE that counts as a regression.
+DEFAULT_ERROR_TOLERANCE_M = 0.1

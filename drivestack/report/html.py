@@ -6,12 +6,15 @@ a clicked column (cells carry their sort value in ``data-v``). Nothing is fetche
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
+from drivestack.report import html_motion
+from drivestack.report.html_cells import fmt as _fmt
+from drivestack.report.html_cells import img as _img
+from drivestack.report.html_cells import td as _td
 
 if TYPE_CHECKING:
     from drivestack.report.build import Report
@@ -60,24 +63,6 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 """
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return escape(str(value))
-
-
-def _sort_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    return escape(str(value), quote=True)
-
-
 def short_keys(keys: Iterable[str]) -> dict[str, str]:
     """Each dotted parameter key -> its shortest suffix that no other of ``keys`` ends with
     and that starts with a name, not a list index (``agents.0.path_m.1.0`` -> ``path_m.1.0``
@@ -96,16 +81,6 @@ def short_keys(keys: Iterable[str]) -> dict[str, str]:
                 break
         out[key] = label
     return out
-
-
-def _td(value: Any, digits: int = 2, css: str = "", sort: Any = "__same__") -> str:
-    key = value if sort == "__same__" else sort
-    cls = f' class="{css}"' if css else ""
-    return f'<td{cls} data-v="{_sort_value(key)}">{_fmt(value, digits)}</td>'
-
-
-def _img(uri: str, alt: str) -> str:
-    return f'<img src="{uri}" alt="{escape(alt, quote=True)}">'
 
 
 def _summary(d: dict[str, Any]) -> str:
@@ -158,6 +133,14 @@ def _summary(d: dict[str, Any]) -> str:
             f'<div class="card"><b>{len(d["detection_regressions"])}</b>detection APs '
             "dropped vs baseline</div>"
         )
+    for kind, what in (("prediction", "forecast errors"), ("planning", "open-loop figures")):
+        if d.get(f"{kind}_regressions") is not None and any(
+            c["comparable"] for c in d.get(f"{kind}_comparison") or []
+        ):
+            html.append(
+                f'<div class="card"><b>{len(d[f"{kind}_regressions"])}</b>{what} worse '
+                "vs baseline</div>"
+            )
     html.append("</div>")
     html += [f'<p class="warning">warning: {escape(w)}</p>' for w in d.get("warnings", [])]
     if d["headline"]:
@@ -169,7 +152,8 @@ def _summary(d: dict[str, Any]) -> str:
             v, b, a = h["value"], h["baseline"], h["anchor"]
             delta = v - b if isinstance(v, float) and isinstance(b, float) else None
             to_anchor = v - a if isinstance(v, float) and isinstance(a, float) else None
-            css = "worse" if delta is not None and delta < 0 else "better" if delta else ""
+            gain = -delta if delta is not None and h.get("lower_is_better") else delta
+            css = "worse" if gain is not None and gain < 0 else "better" if gain else ""
             anchor = f"{a:.2f} ({h.get('anchor_name', '')})" if a is not None else "–"
             html.append(
                 f"<tr><td class=l>{escape(h['name'])}</td>{_td(v)}{_td(b)}{_td(delta, css=css)}"
@@ -245,7 +229,7 @@ def _regressions(d: dict[str, Any]) -> str:
         or other_params
         or other_agents
     ):
-        evals = _tracking_regressions(d) + _detection_regressions(d)
+        evals = _tracking_regressions(d) + _detection_regressions(d) + html_motion.regressions(d)
         return f'<h2 id="regressions">Against the baseline</h2>{evals}' if evals else ""
     html = [
         f'<h2 id="regressions">Against the baseline</h2><p>{cmp_["common"]} runs in common '
@@ -275,6 +259,7 @@ def _regressions(d: dict[str, Any]) -> str:
     )
     html.append(_tracking_regressions(d))
     html.append(_detection_regressions(d))
+    html.append(html_motion.regressions(d))
     return "".join(html)
 
 
@@ -646,6 +631,8 @@ def render_html(report: Report) -> str:
             _sweep(d, figures),
             _tracking(d, figures),
             _detection(d, figures),
+            html_motion.prediction_section(d, figures),
+            html_motion.planning_section(d, figures),
             _details(d, figures),
         ]
     )

@@ -335,3 +335,109 @@ def detection_pr_figure(pr_curves: dict[str, Any], ap40: dict[str, float], title
             if j == 0:
                 ax.set_ylabel("precision")
     return fig
+
+
+#: The class groups drawn in the prediction figure (moving agents), one panel each.
+PREDICTION_PANELS = (("vehicle", "moving"), ("pedestrian", "moving"))
+
+
+def prediction_ade_figure(
+    checkpoints_s: list[float], cells: dict[str, dict[str, dict[str, Any]]], title: str
+) -> Figure:
+    """ADE against the forecast horizon, one line per model, one panel per class group of
+    :data:`PREDICTION_PANELS` (moving agents).
+
+    ``cells``: ``{model: {"vehicle/moving": row}}`` with ``row["ADE@<t>s"]`` at each of
+    ``checkpoints_s`` and ``row["cases"]``; a panel without cases says so.
+    """
+    n = len(PREDICTION_PANELS)
+    fig = Figure(figsize=(4.2 * n, 3.4))
+    axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.84, wspace=0.08)
+    fig.suptitle(f"{title}: ADE against horizon (moving agents)", fontsize=10)
+    for ax, (group, motion) in zip(axes, PREDICTION_PANELS, strict=True):
+        cases = 0
+        for k, (model, by_cell) in enumerate(cells.items()):
+            row = by_cell.get(f"{group}/{motion}")
+            if not row or not row["cases"]:
+                continue
+            cases = row["cases"]
+            y = [row.get(f"ADE@{c:g}s") for c in checkpoints_s]
+            y_plot = [np.nan if v is None else v for v in y]
+            ax.plot(checkpoints_s, y_plot, marker="o", ms=4, color=f"C{k}", label=model)
+        ax.set_title(f"{group}, {motion} ({cases} cases)", fontsize=9)
+        ax.set_xlabel("horizon [s]")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no cases", ha="center", va="center", transform=ax.transAxes)
+    axes[0].set_ylabel("ADE [m]")
+    return fig
+
+
+def planning_ade_figure(
+    curves: dict[str, tuple[list[float], list[float | None]]],
+    recorded: dict[str, dict[float, float | None]],
+    title: str,
+) -> Figure:
+    """Average L2 error against the horizon, one line per planner over every compared
+    sample (``curves``: planner -> (times, ADE)), nuPlan's horizons marked with the ADE the
+    metrics.json records (``recorded``: planner -> {horizon: ADE})."""
+    fig = Figure(figsize=(6.5, 3.6))
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.14, top=0.9)
+    for k, (planner, (t, y)) in enumerate(curves.items()):
+        ax.plot(t, [np.nan if v is None else v for v in y], color=f"C{k}", lw=1.5, label=planner)
+        marks = recorded.get(planner, {})
+        xs = [h for h, v in marks.items() if v is not None]
+        ys = [float(v) for v in marks.values() if v is not None]
+        ax.plot(xs, ys, ls="none", marker="s", ms=6, color=f"C{k}")
+    ax.plot([], [], ls="none", marker="s", color="0.4", label="nuPlan horizons (recorded)")
+    ax.set_xlabel("horizon [s]")
+    ax.set_ylabel("average L2 error [m]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def planning_instants_figure(
+    panels: dict[str, dict[float, dict[str, tuple[list[float], list[float]]]]],
+    planners: list[str],
+    title: str,
+) -> Figure:
+    """Each instant's average L2 error along its log: a row per log, a column per horizon
+    (``panels``: log -> {horizon: {planner: (instant times, ADE)}}), a colour per planner
+    (the order of ``planners``)."""
+    logs = list(panels)
+    horizons = sorted({h for by_h in panels.values() for h in by_h})
+    n_rows, n_cols = max(len(logs), 1), max(len(horizons), 1)
+    height = 2.3 * n_rows + 0.6
+    fig = Figure(figsize=(3.3 * n_cols, height))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex="row")
+    fig.subplots_adjust(
+        left=0.07,
+        right=0.98,
+        bottom=0.45 / height,
+        top=1 - 0.5 / height,
+        wspace=0.25,
+        hspace=0.45,
+    )
+    fig.suptitle(f"{title}: each instant's average L2 error", fontsize=10)
+    for i, log in enumerate(logs):
+        for j, h in enumerate(horizons):
+            ax = axes[i, j]
+            for planner, (t, y) in panels[log].get(h, {}).items():
+                k = planners.index(planner) if planner in planners else len(planners)
+                ax.plot(t, y, marker=".", ms=4, lw=1.0, color=f"C{k}", label=planner)
+            ax.set_title(f"{log}, up to {h:g} s", fontsize=8)
+            ax.set_ylim(bottom=0.0)
+            ax.grid(alpha=0.3)
+            if i == n_rows - 1:
+                ax.set_xlabel("instant [s]")
+            if j == 0:
+                ax.set_ylabel("ADE [m]")
+            if i == 0 and j == 0 and ax.lines:
+                ax.legend(fontsize=6)
+    return fig

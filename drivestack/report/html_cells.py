@@ -1,0 +1,47 @@
+"""Table cells and images of the report page: numbers formatted (``–`` for undefined), sort
+values in ``data-v`` for the page's sort script, inline images, key-value tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """``value`` as cell text: ``–`` when undefined, yes / no, floats to ``digits``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return escape(str(value))
+
+
+def sort_value(value: Any) -> str:
+    """``value`` as a ``data-v`` attribute for the sort script (empty when undefined)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    return escape(str(value), quote=True)
+
+
+def td(value: Any, digits: int = 2, css: str = "", sort: Any = "__same__") -> str:
+    """A cell of ``value`` sorted by ``sort`` (by default the value itself)."""
+    key = value if sort == "__same__" else sort
+    cls = f' class="{css}"' if css else ""
+    return f'<td{cls} data-v="{sort_value(key)}">{fmt(value, digits)}</td>'
+
+
+def img(uri: str, alt: str) -> str:
+    """An inline image (``uri``: a data URI of :func:`~drivestack.report.plots.to_data_uri`)."""
+    return f'<img src="{uri}" alt="{escape(alt, quote=True)}">'
+
+
+def kv_table(facts: Iterable[tuple[str, Any]]) -> str:
+    """A two-column table of ``(name, value)`` lines (class ``kv``)."""
+    rows = "".join(f"<tr><td>{escape(k)}</td><td class=l>{fmt(v)}</td></tr>" for k, v in facts)
+    return f'<table class="kv">{rows}</table>'
