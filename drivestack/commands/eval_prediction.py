@@ -9,8 +9,20 @@ FDE at every whole second of the horizon (1, 2 and 3 s by default), miss rate (F
 and for the multi-modal models (lane_branches, learned) minADE_K, minFDE_K, brier-minFDE_K
 and their miss rate. Means by class group and by moving
 (true displacement over the horizon >= 1 m) vs stationary, separately for recorded and
-simulated traffic (CommonRoad's SUMO scenarios). The pasts are ground-truth boxes, not
-tracker output.
+simulated traffic (CommonRoad's SUMO scenarios). The pasts are ground-truth boxes (--pasts
+labels, the default).
+
+--pasts tracks (kitti-tracking only): the pasts are drivestack's own tracks instead. The
+tracker (--tracker-config, default configs/tracking/kitti_pointrcnn.yaml) runs ONLINE, frame
+by frame, on the AB3DMOT PointRCNN detections (Car, Pedestrian, Cyclist) in the ORB-SLAM3
+world frame, without eval tracking's offline whole-track rules (they read the future). At
+each anchor every track it outputs then is matched to a labelled object (centre within 2 m,
+same class group, Hungarian: the replay's rule); a track output for the whole --history-s
+whose object is labelled for the whole --horizon-s is a case (past: the track's boxes; truth:
+the object's labelled future). Also the model tracker_velocity (constant velocity from the
+tracker's Kalman velocity). Counted beside the table: unmatched tracks (false positives),
+objects with a labelled future no track matched (missed), matched tracks younger than the
+history. A second pair of tables scores tracker and label pasts on the cases both have.
 
 Datasets (--root defaults to the dataset's folder under ../shared/data):
   av2             Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather + poses, or
@@ -25,6 +37,8 @@ tools/train_forecaster.py; it reads the observed past itself; K modes).
 
 Examples:
   drivestack eval prediction --dataset kitti-tracking --split val --out runs/pred_kitti
+  drivestack eval prediction --dataset kitti-tracking --split val --pasts tracks \
+      --out runs/pred_kitti_tracks
   drivestack eval prediction --dataset commonroad --out runs/pred_cr
   drivestack eval prediction --dataset av2 --models constant_velocity,ctrv --out runs/pred_av2
   drivestack eval prediction --dataset av2 --models constant_velocity,ctrv,learned \
@@ -58,6 +72,12 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 DATASETS = ("av2", "commonroad", "kitti-tracking")
+#: Where the pasts come from: labelled boxes, or the tracker's online output.
+PASTS = ("labels", "tracks")
+#: The tracker of --pasts tracks (the one ``drivestack eval tracking`` runs).
+DEFAULT_TRACKER_CONFIG = (
+    Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
+)
 #: The CommonRoad folder under the shared data.
 COMMONROAD_FOLDER = "commonroad"
 
@@ -92,10 +112,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "on); only with --dataset kitti-tracking",
     )
     parser.add_argument(
+        "--pasts",
+        default="labels",
+        choices=PASTS,
+        help="labels: ground-truth pasts (default); tracks: the tracker's online output on "
+        "the PointRCNN detections (--dataset kitti-tracking only)",
+    )
+    parser.add_argument(
+        "--tracker-config",
+        type=Path,
+        default=None,
+        help=f"tracker YAML of --pasts tracks (default configs/tracking/"
+        f"{DEFAULT_TRACKER_CONFIG.name}); only with --pasts tracks",
+    )
+    parser.add_argument(
         "--models",
-        default=",".join(MODELS),
-        help=f"comma-separated models (default all: {','.join(MODELS)}; also learned, with "
-        "--forecaster); map models are skipped on recordings without a map",
+        default=None,
+        help=f"comma-separated models (default all: {','.join(MODELS)}, and tracker_velocity "
+        "with --pasts tracks; also learned, with --forecaster); map models are skipped on "
+        "recordings without a map",
     )
     parser.add_argument(
         "--history-s", type=_seconds, default=1.0, help="observed past (default 1.0)"
@@ -130,19 +165,31 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
-def _models(text: str, forecaster: Path | None) -> tuple[list[str], dict[str, Any]]:
-    """The model names and the catalog to run them from (:data:`MODELS` plus the learned
-    forecaster when ``learned`` is asked for)."""
-    from drivestack.eval.prediction.models import LEARNED, MODELS, learned_model
+def _models(
+    text: str | None, forecaster: Path | None, tracks: bool = False
+) -> tuple[list[str], dict[str, Any]]:
+    """The model names and the catalog to run them from (:data:`MODELS`, with ``tracks`` also
+    :data:`TRACKER_MODELS`, plus the learned forecaster when ``learned`` is asked for);
+    ``text`` None: all but learned."""
+    from drivestack.eval.prediction.models import LEARNED, MODELS, TRACKER_MODELS, learned_model
 
+    base: dict[str, Any] = {**MODELS, **(TRACKER_MODELS if tracks else {})}
+    if text is None:
+        text = ",".join(base)
     names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
-    known = [*MODELS, LEARNED]
+    if not tracks and any(m in TRACKER_MODELS for m in names):
+        raise DataError(
+            f"model(s) {[m for m in names if m in TRACKER_MODELS]} need tracker pasts: add "
+            "--pasts tracks",
+            field="--models",
+        )
+    known = [*base, LEARNED]
     unknown = [m for m in names if m not in known]
     if unknown or not names:
         raise DataError(
             f"unknown model(s) {unknown or text!r}; known: {', '.join(known)}", field="--models"
         )
-    catalog: dict[str, Any] = dict(MODELS)
+    catalog: dict[str, Any] = dict(base)
     if LEARNED in names:
         if forecaster is None:
             raise DataError(
@@ -216,12 +263,23 @@ def _run(args: argparse.Namespace) -> int:
     from drivestack.eval.prediction.run import evaluate, format_tables
     from drivestack.eval.prediction.sources import av2_road_map_available
     from drivestack.prediction.multimodal import MAX_MODES
+    from drivestack.replay.forecast_score import MATCH_DISTANCE_M
 
     check_out_dir(args.out)
     if args.split is not None and args.dataset != "kitti-tracking":
         raise DataError("--split is for --dataset kitti-tracking only", field="--split")
+    tracks = args.pasts == "tracks"
+    if tracks and args.dataset != "kitti-tracking":
+        raise DataError(
+            f"--pasts tracks runs the tracker on the AB3DMOT PointRCNN detections, which only "
+            f"--dataset kitti-tracking has ({args.dataset} has no detections here): use "
+            "--pasts labels",
+            field="--pasts",
+        )
+    if args.tracker_config is not None and not tracks:
+        raise DataError("--tracker-config is for --pasts tracks only", field="--tracker-config")
     args.split = args.split or "val"
-    models, catalog = _models(args.models, args.forecaster)
+    models, catalog = _models(args.models, args.forecaster, tracks)
     if LEARNED in models:
         _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
@@ -230,21 +288,28 @@ def _run(args: argparse.Namespace) -> int:
     bar = tqdm(
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
     )
+    same: dict[str, Any] = {}
     with bar:
         try:
-            report = evaluate(
-                (_read(args.dataset, root, item) for item in items),  # read one at a time
-                models,
-                settings,
-                args.fit_window_s,
-                progress=lambda _n: bar.update(),
-                catalog=catalog,
-            )
+            if tracks:
+                report, same = _evaluate_tracks(args, root, settings, models, catalog, bar)
+            else:
+                report = evaluate(
+                    (_read(args.dataset, root, item) for item in items),  # read one at a time
+                    models,
+                    settings,
+                    args.fit_window_s,
+                    progress=lambda _n: bar.update(),
+                    catalog=catalog,
+                )
         except CaseSettingError as exc:
             option = "--" + exc.name.replace("_", "-")
             raise DataError(exc.reason, field=option) from None
     notes = [
-        "pasts are ground-truth boxes (labels), not tracker output",
+        "pasts are the tracker's online output (no offline whole-track rules), matched to "
+        "labelled objects at the anchor (<= 2 m, same class group, Hungarian)"
+        if tracks
+        else "pasts are ground-truth boxes (labels), not tracker output",
         "cases of one agent overlap in time (anchors every stride): they are not independent",
     ]
     skipped = sorted({m for r in report["recordings"] for m in r["models_not_run"]})
@@ -264,6 +329,7 @@ def _run(args: argparse.Namespace) -> int:
         notes.append("no AV2 map reader (drivestack.ingest.maps.av2_road_map): map models skipped")
     result = {
         "dataset": args.dataset,
+        "pasts": args.pasts,
         "root": str(root),
         **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
         "settings": {
@@ -276,15 +342,29 @@ def _run(args: argparse.Namespace) -> int:
             "max_modes": MAX_MODES,
             "miss_threshold_m": MISS_THRESHOLD_M,
             "moving_displacement_m": MOVING_DISPLACEMENT_M,
+            **(
+                {
+                    "tracker_config_file": str(args.tracker_config),
+                    "match_distance_m": MATCH_DISTANCE_M,
+                }
+                if tracks
+                else {}
+            ),
         },
         "model_records": {m: catalog[m].record for m in models if catalog[m].record},
         **run_provenance(),
         **report,
+        **({"same_cases": same} if tracks else {}),
         "notes": notes,
     }
     print(format_tables(report))
     for r in report["recordings"]:
         print(f"  {r['name']}: {r['traffic']}, {r['cases']} cases")
+    if tracks:
+        print(_tracking_line(report["tracking_counts"]))
+        for pasts in ("tracks", "labels"):
+            print(f"\nthe cases both pasts give, {pasts} pasts:")
+            print(format_tables(same[pasts]))
     for note in notes:
         print(f"note: {note}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -327,3 +407,76 @@ def _check_learned_window(args: argparse.Namespace, config: dict[str, Any]) -> N
             f"({args.forecaster}): give --horizon-s {horizon:g} or less",
             field="--horizon-s",
         )
+
+
+def _evaluate_tracks(
+    args: argparse.Namespace,
+    root: Path,
+    settings: Any,
+    models: list[str],
+    catalog: dict[str, Any],
+    bar: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``--pasts tracks``: the report of the tracker-past cases of every sequence of the
+    split, and ``{"tracks": ..., "labels": ...}``, the reports of tracker and label pasts on
+    the cases both give (same labelled object, same anchor)."""
+    from drivestack.eval.prediction.cases import build_cases
+    from drivestack.eval.prediction.run import evaluate
+    from drivestack.eval.prediction.sources import read_kitti_trajectories
+    from drivestack.eval.prediction.tracked import (
+        KITTI_DETECTION_CLASSES,
+        kitti_online_tracks,
+        same_cases,
+        track_cases,
+    )
+    from drivestack.ingest.kitti_tracking import read_split_seqmap
+    from drivestack.tracking.config import load_tracker_config
+    from drivestack.tracking.tracker import Tracker
+
+    args.tracker_config = args.tracker_config or DEFAULT_TRACKER_CONFIG
+    cfg = load_tracker_config(args.tracker_config)
+    for cls in KITTI_DETECTION_CLASSES:
+        if cls.lower() not in {c.lower() for c in cfg.classes}:
+            raise DataError(
+                f"no tracker parameters for class {cls} (its detections are tracked)",
+                path=str(args.tracker_config),
+                field=f"classes.{cls.lower()}",
+            )
+    if not cfg.ego_motion_compensation:
+        raise DataError(
+            "tracker pasts need velocities over ground: set it true",
+            path=str(args.tracker_config),
+            field="ego_motion_compensation",
+        )
+    tracker = Tracker(cfg)
+    tracked, same_t, same_l = [], [], []
+    for entry in read_split_seqmap(root, args.split):
+        rec = read_kitti_trajectories(root, entry.name)
+        online = kitti_online_tracks(root, entry.name, entry.n_frames, tracker, rec.frame)
+        cases = track_cases(rec, online, settings)
+        t_same, l_same = same_cases(cases, build_cases(rec, settings))
+        tracked.append(cases)
+        same_t.append(t_same)
+        same_l.append(l_same)
+        bar.update()
+    report = evaluate(tracked, models, settings, args.fit_window_s, catalog=catalog)
+    label_models = [m for m in models if not catalog[m].tracker_velocity]
+    same = {
+        "tracks": evaluate(same_t, models, settings, args.fit_window_s, catalog=catalog),
+        "labels": evaluate(same_l, label_models, settings, args.fit_window_s, catalog=catalog),
+    }
+    return report, same
+
+
+def _tracking_line(counts: dict[str, int]) -> str:
+    """One line of what tracking cost beyond accuracy (:mod:`drivestack.eval.prediction.tracked`)."""
+    return (
+        f"tracking, summed over {counts['anchors']} anchor frames: {counts['labels_with_future']}"
+        f" labelled objects with the whole horizon of truth: {counts['scored']} scored, "
+        f"{counts['missed']} missed (no track within 2 m), {counts['matched_short_history']} "
+        f"matched by a track younger than the history; {counts['output_tracks']} output "
+        f"tracks: {counts['unmatched_tracks']} matched no label (false positives; "
+        f"{counts['unmatched_with_history']} of them output for the whole history), "
+        f"{counts['matched_no_label_future']} matched an object not labelled for the whole "
+        "horizon"
+    )

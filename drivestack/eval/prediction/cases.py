@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -125,6 +125,14 @@ class Cases:
         future_t_s: ``(C, T)`` times of the ground truth after the anchor.
         future_boxes: ``(C, T, 7)``.
         skipped_classes: agents left out for their class, by class name.
+        truth_id: ``(C,)`` str, the labelled object whose future is the truth, or None when
+            it is the agent itself (label pasts; tracker pasts: the matched label's id).
+        truth_anchor_xy: ``(C, 2)`` the labelled centre at the anchor, or None when it is
+            the past's last centre (label pasts); :attr:`moving` measures from it.
+        tracker_velocity_mps: ``(C, 2)`` the tracker's own velocity at the anchor (tracker
+            pasts), or None.
+        counts: what building the cases counted beside them (tracker pasts: false positives,
+            missed objects; :mod:`.tracked`); empty for label pasts.
     """
 
     recording: TrajectorySet
@@ -136,15 +144,47 @@ class Cases:
     future_t_s: np.ndarray
     future_boxes: np.ndarray
     skipped_classes: dict[str, int]
+    truth_id: np.ndarray | None = None
+    truth_anchor_xy: np.ndarray | None = None
+    tracker_velocity_mps: np.ndarray | None = None
+    counts: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.agent_id.shape[0])
 
     @property
     def moving(self) -> np.ndarray:
-        """``(C,)`` bool: true displacement over the horizon >= :data:`MOVING_DISPLACEMENT_M`."""
-        d = self.future_boxes[:, -1, 0:2] - self.past_boxes[:, -1, 0:2]
+        """``(C,)`` bool: true displacement over the horizon >= :data:`MOVING_DISPLACEMENT_M`
+        (from :attr:`truth_anchor_xy` when given, else from the past's last centre)."""
+        now = self.past_boxes[:, -1, 0:2] if self.truth_anchor_xy is None else self.truth_anchor_xy
+        d = self.future_boxes[:, -1, 0:2] - now
         return np.hypot(d[:, 0], d[:, 1]) >= MOVING_DISPLACEMENT_M
+
+    @property
+    def truth_ids(self) -> np.ndarray:
+        """``(C,)`` str: the labelled object of each case's truth (:attr:`truth_id`, or the
+        agent itself)."""
+        return self.agent_id if self.truth_id is None else self.truth_id
+
+    def select(self, rows: np.ndarray) -> Cases:
+        """The cases ``rows`` (indices or a boolean mask), ``counts`` kept as they are."""
+
+        def part(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
+        return replace(
+            self,
+            agent_id=self.agent_id[rows],
+            label=self.label[rows],
+            group=self.group[rows],
+            past_t_s=self.past_t_s[rows],
+            past_boxes=self.past_boxes[rows],
+            future_t_s=self.future_t_s[rows],
+            future_boxes=self.future_boxes[rows],
+            truth_id=part(self.truth_id),
+            truth_anchor_xy=part(self.truth_anchor_xy),
+            tracker_velocity_mps=part(self.tracker_velocity_mps),
+        )
 
 
 def sample_indices(agent: AgentTrajectory, dt_s: float) -> np.ndarray:

@@ -42,7 +42,9 @@ class ForecastModel:
     reads the observed past itself ``run_past(past_t_s, past_boxes, label, horizon_s, dt_s)``
     (exactly one of them); ``needs_map`` models are run only on recordings with a map;
     ``modes`` is its ``K``; ``record``: what a report should keep of where the model came from
-    (the learned forecaster's checkpoint, config and training provenance)."""
+    (the learned forecaster's checkpoint, config and training provenance);
+    ``tracker_velocity``: the states' velocity is replaced by the tracker's own (cases from
+    tracker pasts only, :attr:`~drivestack.eval.prediction.cases.Cases.tracker_velocity_mps`)."""
 
     name: str
     needs_map: bool
@@ -51,6 +53,7 @@ class ForecastModel:
     run: Runner | None
     run_past: PastRunner | None = None
     record: dict[str, Any] | None = None
+    tracker_velocity: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.run_past is None):
@@ -134,6 +137,22 @@ MODELS: dict[str, ForecastModel] = {
             f"one mode per successor branch + constant velocity, K <= {MAX_MODES} (map)",
             _branches,
         ),
+    )
+}
+
+
+#: The model of tracker pasts only: constant velocity from the tracker's Kalman velocity at the
+#: anchor instead of a velocity fitted to the track's past boxes.
+TRACKER_VELOCITY = "tracker_velocity"
+#: Models that need tracker pasts (``--pasts tracks``), by name.
+TRACKER_MODELS: dict[str, ForecastModel] = {
+    TRACKER_VELOCITY: ForecastModel(
+        TRACKER_VELOCITY,
+        False,
+        1,
+        "constant velocity, constant yaw, the tracker's own (Kalman) velocity",
+        _cv,
+        tracker_velocity=True,
     )
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from drivestack.eval.prediction.metrics import (
 )
 from drivestack.eval.prediction.models import MODELS, ForecastModel
 from drivestack.eval.prediction.trajectories import TrajectorySet
-from drivestack.prediction.state import FIT_WINDOW_S, estimate_states
+from drivestack.prediction.state import FIT_WINDOW_S, AgentStates, estimate_states
 
 GROUPS = (*CLASS_GROUPS, "all")
 MOTIONS = ("moving", "stationary", "all")
@@ -61,9 +61,18 @@ def score_model(
 ) -> dict[str, np.ndarray]:
     """Per-case ``(C,)`` scores of one model of ``catalog`` on ``cases``: ``ADE@<t>s`` and
     ``FDE@<t>s`` of its most probable mode at each checkpoint, ``miss`` at the horizon, and
-    for a multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``."""
+    for a multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``.
+
+    Raises:
+        ValueError: a ``tracker_velocity`` model on cases without the tracker's velocities.
+    """
     rec = cases.recording
     states = estimate_states(cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s)
+    if catalog[model_name].tracker_velocity:
+        if cases.tracker_velocity_mps is None:
+            raise ValueError(f"model {model_name} needs cases from tracker pasts (--pasts tracks)")
+        boxes = replace(states.boxes, velocity_mps=cases.tracker_velocity_mps)
+        states = AgentStates(boxes, states.yaw_rate_radps)
     n_steps = cases.future_boxes.shape[1]
     forecast = catalog[model_name].forecast(
         cases.past_t_s, cases.past_boxes, states, rec.road_map, n_steps * rec.dt_s, rec.dt_s
@@ -86,7 +95,7 @@ def score_model(
 
 
 def evaluate(
-    recordings: Iterable[TrajectorySet],
+    recordings: Iterable[TrajectorySet | Cases],
     model_names: Sequence[str],
     settings: CaseSettings,
     fit_window_s: float = FIT_WINDOW_S,
@@ -98,12 +107,19 @@ def evaluate(
     agents, cases, map, models run and not run), the ``cases`` count by traffic kind, the
     ``modes`` of each model, and ``metrics[traffic][model][group][motion]`` (means over
     cases; ``cases`` their number; None where there are none). ``progress``: called with
-    each recording's name after it is scored."""
+    each recording's name after it is scored. A recording given as its :class:`Cases`
+    (tracker pasts: :func:`~drivestack.eval.prediction.tracked.track_cases`) is scored as
+    given; their ``counts`` are listed per recording (``tracking``) and summed
+    (``tracking_counts``)."""
     checkpoints = checkpoints_s(settings.horizon_s)
     scores = {m: _Scores() for m in model_names}
     listed: list[dict[str, Any]] = []
-    for rec in recordings:
-        cases = build_cases(rec, settings)
+    tracking_counts: dict[str, int] = {}
+    for item in recordings:
+        cases = item if isinstance(item, Cases) else build_cases(item, settings)
+        rec = cases.recording
+        for k, v in cases.counts.items():
+            tracking_counts[k] = tracking_counts.get(k, 0) + v
         run = [m for m in model_names if rec.road_map is not None or not catalog[m].needs_map]
         for m in run if len(cases) else []:
             scores[m].add(cases, score_model(cases, m, fit_window_s, checkpoints, catalog))
@@ -122,6 +138,7 @@ def evaluate(
                 "agents_skipped_by_class": cases.skipped_classes,
                 "has_map": rec.road_map is not None,
                 "models_not_run": [m for m in model_names if m not in run],
+                **({"tracking": dict(cases.counts)} if cases.counts else {}),
             }
         )
         if progress is not None:
@@ -135,6 +152,7 @@ def evaluate(
         "cases": totals,
         "modes": {m: catalog[m].modes for m in model_names},
         "metrics": _aggregate(scores),
+        **({"tracking_counts": tracking_counts} if tracking_counts else {}),
     }
 
 

@@ -55,6 +55,20 @@ def test_commonroad_file_end_to_end(
         (["--dataset", "commonroad", "--split", "val"], "field --split: --split is for"),
         (["--dataset", "av2", "--root", "/nonexistent/av2"], "/nonexistent/av2: field --root"),
         (["--dataset", "commonroad", "--root", "/nonexistent/x.xml"], "field --root"),
+        (
+            ["--dataset", "commonroad", "--pasts", "tracks"],
+            "field --pasts: --pasts tracks runs the tracker on the AB3DMOT PointRCNN "
+            "detections, which only --dataset kitti-tracking has (commonroad",
+        ),
+        (["--dataset", "av2", "--pasts", "tracks"], "field --pasts: --pasts tracks runs"),
+        (
+            ["--dataset", "kitti-tracking", "--tracker-config", "x.yaml"],
+            "field --tracker-config: --tracker-config is for --pasts tracks only",
+        ),
+        (
+            ["--dataset", "kitti-tracking", "--models", "constant_velocity,tracker_velocity"],
+            "field --models: model(s) ['tracker_velocity'] need tracker pasts: add --pasts tracks",
+        ),
     ],
 )
 def test_bad_input_is_one_line_with_exit_status_2(
@@ -168,3 +182,52 @@ def test_help_does_not_say_the_shipped_map_reader_may_be_missing(
         cli_main(["eval", "prediction", "--help"])
     text = capsys.readouterr().out
     assert "is installed" not in text and "one log folder" in text
+
+
+@pytest.mark.data
+def test_tracker_pasts_need_a_tracker_of_every_detected_class(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "car_only.yaml"
+    cfg.write_text("ego_motion_compensation: true\nclasses:\n  car: {}\n")
+    rc = cli_main(
+        [
+            *("eval", "prediction", "--dataset", "kitti-tracking", "--pasts", "tracks"),
+            *("--root", str(shared_data / "kitti_tracking"), "--tracker-config", str(cfg)),
+            *("--out", str(tmp_path / "o"), "--quiet"),
+        ]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "car_only.yaml: field classes.pedestrian: no tracker parameters" in err
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_tracker_pasts_on_the_val_split_end_to_end(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    rc = cli_main(
+        [
+            *("eval", "prediction", "--dataset", "kitti-tracking", "--pasts", "tracks"),
+            *("--root", str(shared_data / "kitti_tracking"), "--models"),
+            *("constant_velocity,tracker_velocity", "--out", str(out), "--quiet"),
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "the cases both pasts give, labels pasts:" in text
+    report = json.loads((out / "metrics.json").read_text(), parse_constant=pytest.fail)
+    assert report["pasts"] == "tracks"
+    c = report["tracking_counts"]
+    assert report["cases"]["recorded"] == c["scored"] > 1000
+    assert c["labels_with_future"] == c["scored"] + c["matched_short_history"] + c["missed"]
+    same_t, same_l = report["same_cases"]["tracks"], report["same_cases"]["labels"]
+    assert same_t["cases"] == same_l["cases"]
+    assert "tracker_velocity" not in same_l["metrics"]["recorded"]
+    # the stack's own tracks cost accuracy against ground-truth pasts on the same cases
+    tracked = same_t["metrics"]["recorded"]["constant_velocity"]["all"]["all"]
+    labelled = same_l["metrics"]["recorded"]["constant_velocity"]["all"]["all"]
+    assert tracked["cases"] == labelled["cases"]
+    assert tracked["ADE@1s"] > labelled["ADE@1s"]
