@@ -557,14 +557,8 @@ def _prediction_section(run: RunData, figures: dict[str, str]) -> list[dict[str,
     for rel, result in run.prediction.items():
         out.append({"file": rel, **result})
         for traffic, models in result["metrics"].items():
-            cells = {
-                model: {
-                    f"{g}/{m}": row for g, motions in groups.items() for m, row in motions.items()
-                }
-                for model, groups in models.items()
-            }
             figures[f"prediction_ade:{rel}:{traffic}"] = plots.to_data_uri(
-                plots.prediction_ade_figure(result["checkpoints_s"], cells, f"{rel}, {traffic}")
+                plots.prediction_ade_figure(result["checkpoints_s"], models, f"{rel}, {traffic}")
             )
     return out
 

@@ -32,6 +32,7 @@ from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME, is_crashed
 from drivestack.report.fields import number as _number
+from drivestack.report.fields import obj
 from drivestack.report.planning import is_planning, read_planning
 from drivestack.report.prediction import is_prediction, read_prediction
 from drivestack.report.tracking import tracking_blocks
@@ -111,10 +112,10 @@ class RunData:
     def has_results(self) -> bool:
         """Whether there is anything to report: runs, eval results or problems reading them
         (other than metrics.json files of no known kind)."""
-        placed = len(self.problems) > len(self.unplaced)
+        other_problems = len(self.problems) > len(self.unplaced)
         return (
             bool(self.rows or self.tracking or self.detection or self.prediction or self.planning)
-            or placed
+            or other_problems
         )
 
 
@@ -152,9 +153,7 @@ def _row_from_metrics(
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
-        ncap = data.get("ncap")
-        if not isinstance(ncap, dict):
-            raise ValueError("field ncap: missing or not an object")
+        ncap = obj(data.get("ncap"), "ncap")
         if "score" not in data or "passed" not in data:
             raise ValueError("field score/passed: missing")
         score = _number(data["score"], "score")
@@ -270,6 +269,8 @@ def infer_sweep_params(
 
 #: The eval kinds :func:`classify` tells apart, as the report names them.
 EVAL_KINDS = ("tracking", "detection", "prediction", "planning")
+#: The eval kinds read and checked on loading (the others are kept as they are).
+_READERS = {"prediction": read_prediction, "planning": read_planning}
 
 
 def classify(data: object) -> str | None:
@@ -369,7 +370,7 @@ def load_run(root: Path) -> RunData:
     problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
     tracking: dict[str, dict[str, Any]] = {}
     detection: dict[str, dict[str, Any]] = {}
-    read: dict[str, dict[str, dict[str, Any]]] = {"prediction": {}, "planning": {}}
+    read: dict[str, dict[str, dict[str, Any]]] = {which: {} for which in _READERS}
     corrupt: list[str] = []
     unplaced: list[str] = []
     for path in [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]:
@@ -385,10 +386,9 @@ def load_run(root: Path) -> RunData:
             tracking[rel] = data
         elif which == "detection":
             detection[rel] = data
-        elif which in read:
-            reader = read_prediction if which == "prediction" else read_planning
+        elif which in _READERS:
             try:
-                read[which][rel] = reader(data)
+                read[which][rel] = _READERS[which](data)
             except ValueError as exc:
                 problems.append(f"{path}: {which} metrics.json: {exc}")
                 corrupt.append(str(path))

@@ -14,6 +14,7 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.report import html_motion
 from drivestack.report.html_cells import fmt as _fmt
 from drivestack.report.html_cells import img as _img
+from drivestack.report.html_cells import not_compared as _not_compared
 from drivestack.report.html_cells import td as _td
 
 if TYPE_CHECKING:
@@ -583,27 +584,6 @@ def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
     html.append("</tbody></table>")
     html.append(_not_compared(c["only_in_run"], c["only_in_baseline"]))
     return "".join(html)
-
-
-def _not_compared(
-    only_in_run: list[str],
-    only_in_baseline: list[str],
-    other_params: list[str] | None = None,
-    other_agents: list[str] | None = None,
-) -> str:
-    """The lines naming what only the run or only the baseline holds, the fleet variants
-    in both that ran with other params and the runs in both whose recorded traffic ran
-    another way (reactive / replay; not compared)."""
-    return "".join(
-        f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
-        for label, names in (
-            ("only in this run", only_in_run),
-            ("only in the baseline", only_in_baseline),
-            ("in both but run with other params", other_params or []),
-            ("in both but with other recorded agents (reactive / replay)", other_agents or []),
-        )
-        if names
-    )
 
 
 def _problems(d: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """Table cells and images of the report page: numbers formatted (``–`` for undefined), sort
-values in ``data-v`` for the page's sort script, inline images, key-value tables."""
+values in ``data-v`` for the page's sort script, inline images, key-value tables, the lines
+naming what a comparison left out."""
 
 from __future__ import annotations
 
@@ -45,3 +46,24 @@ def kv_table(facts: Iterable[tuple[str, Any]]) -> str:
     """A two-column table of ``(name, value)`` lines (class ``kv``)."""
     rows = "".join(f"<tr><td>{escape(k)}</td><td class=l>{fmt(v)}</td></tr>" for k, v in facts)
     return f'<table class="kv">{rows}</table>'
+
+
+def not_compared(
+    only_in_run: list[str],
+    only_in_baseline: list[str],
+    other_params: list[str] | None = None,
+    other_agents: list[str] | None = None,
+) -> str:
+    """The lines naming what only the run or only the baseline holds, the fleet variants
+    in both that ran with other params and the runs in both whose recorded traffic ran
+    another way (reactive / replay; not compared)."""
+    return "".join(
+        f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
+        for label, names in (
+            ("only in this run", only_in_run),
+            ("only in the baseline", only_in_baseline),
+            ("in both but run with other params", other_params or []),
+            ("in both but with other recorded agents (reactive / replay)", other_agents or []),
+        )
+        if names
+    )

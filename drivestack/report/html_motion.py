@@ -12,7 +12,9 @@ from html import escape
 from typing import Any
 
 from drivestack.core.json_values import strict_dumps
-from drivestack.report.html_cells import fmt, img, kv_table, td
+from drivestack.report.html_cells import fmt, img, kv_table, not_compared, td
+from drivestack.report.planning import SCORE_PARTS
+from drivestack.report.prediction import MULTIMODAL, columns
 
 #: The nuPlan open-loop definitions, in one sentence.
 NUPLAN_SENTENCE = (
@@ -71,9 +73,7 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
                 )
             facts.append((f"model {m['name']}", what))
         html.append(kv_table(facts))
-        cols = r["checkpoints_s"]
-        fde = f"FDE@{cols[-1]:g}s"
-        names = [f"ADE@{c:g}s" for c in cols] + [fde, "miss_rate"]
+        names = columns(r)
         modes = {m["name"]: m["modes"] for m in r["models"]}
         for traffic, models in r["metrics"].items():
             html.append(
@@ -116,8 +116,7 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
                     cells_html += "".join(td(row.get(c), digits=3) for c in names)
                     if multi:
                         cells_html += "".join(
-                            td(row.get(c) if k > 1 else None, digits=3)
-                            for c in ("minADE", "minFDE", "brier_minFDE", "miss_rate_K")
+                            td(row.get(c) if k > 1 else None, digits=3) for c in MULTIMODAL
                         )
                     html.append(f"<tr>{cells_html}</tr>")
                 html.append("</tbody></table>")
@@ -143,10 +142,6 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
         html.append(_against_baseline(d, "prediction", r["file"]))
         html.append("</div>")
     return "".join(html)
-
-
-def _triple(result: dict[str, Any], key: str, digits: int) -> list[str]:
-    return [td(h.get(key), digits=digits) for h in result["horizons"]]
 
 
 def planning_section(d: dict[str, Any], figures: dict[str, str]) -> str:
@@ -223,17 +218,16 @@ def planning_section(d: dict[str, Any], figures: dict[str, str]) -> str:
                 cells.append(f'<td data-v="{escape(values)}">{values}</td>')
             html.append(f"<tr>{''.join(cells)}</tr>")
         html.append("</tbody></table>")
-        parts = ["average_l2", "final_l2", "average_heading", "final_heading"]
         html.append(
             '<h4>Score parts and OLS</h4><table class="sortable planning-scores"><thead><tr>'
             "<th class=l>planner</th><th class=l>log</th>"
-            + "".join(f"<th>{p.replace('_', ' ')}</th>" for p in parts)
+            + "".join(f"<th>{p.replace('_', ' ')}</th>" for p in SCORE_PARTS)
             + "<th>miss multiplier</th><th>weighted mean</th><th>OLS</th></tr></thead><tbody>"
         )
         for planner, log, res in rows:
             html.append(
                 f"<tr>{td(planner, css='l')}{td(log, css='l')}"
-                + "".join(td(res["scores"].get(p), digits=3) for p in parts)
+                + "".join(td(res["scores"].get(p), digits=3) for p in SCORE_PARTS)
                 + td(res["miss_rate_within_bound"], digits=0)
                 + td(res["weighted_score"], digits=3)
                 + td(res["score"], digits=3)
@@ -267,6 +261,22 @@ def planning_section(d: dict[str, Any], figures: dict[str, str]) -> str:
     return "".join(html)
 
 
+def _change_row(row: dict[str, Any], keys: list[str]) -> str:
+    """A compared figure's row: its ``keys`` cells, metric, baseline, value and Δ, marked by
+    its ``change`` (a regression's row and Δ as worse, an improvement's as better)."""
+    change = row["change"]
+    worse = "worse" if change == "regression" else "better" if change else ""
+    return (
+        f'<tr class="{change or ""}">'
+        + "".join(td(row[k], css="l") for k in keys)
+        + td(row["metric"], css="l")
+        + td(row["baseline"], digits=3)
+        + td(row["value"], digits=3)
+        + td(row["delta"], digits=3, css=worse)
+        + "</tr>"
+    )
+
+
 def _against_baseline(d: dict[str, Any], kind: str, file: str) -> str:
     """The full table of one result against the baseline's (when paired): every figure
     compared, the changes beyond the tolerances marked; a warning when not comparable."""
@@ -290,27 +300,9 @@ def _against_baseline(d: dict[str, Any], kind: str, file: str) -> str:
         + "".join(f"<th class=l>{k}</th>" for k in keys)
         + "<th class=l>metric</th><th>baseline</th><th>this run</th><th>Δ</th></tr></thead><tbody>"
     ]
-    for row in c["rows"]:
-        css = row["change"] or ""
-        worse = "worse" if row["change"] == "regression" else "better" if row["change"] else ""
-        html.append(
-            f'<tr class="{css}">'
-            + "".join(td(row[k], css="l") for k in keys)
-            + td(row["metric"], css="l")
-            + td(row["baseline"], digits=3)
-            + td(row["value"], digits=3)
-            + td(row["delta"], digits=3, css=worse)
-            + "</tr>"
-        )
+    html += [_change_row(row, keys) for row in c["rows"]]
     html.append("</tbody></table>")
-    for label, names in (
-        ("only in this run", c["only_in_run"]),
-        ("only in the baseline", c["only_in_baseline"]),
-    ):
-        if names:
-            html.append(
-                f"<p><b>{len(names)} {label}</b> (not compared): {escape(', '.join(names))}</p>"
-            )
+    html.append(not_compared(c["only_in_run"], c["only_in_baseline"]))
     return "".join(html)
 
 
@@ -338,15 +330,6 @@ def regressions(d: dict[str, Any]) -> str:
             + "".join(f"<th class=l>{k}</th>" for k in keys)
             + "<th class=l>metric</th><th>baseline</th><th>now</th><th>Δ</th></tr></thead><tbody>"
         )
-        for row in changes:
-            html.append(
-                '<tr class="regression">'
-                + "".join(td(row[k], css="l") for k in keys)
-                + td(row["metric"], css="l")
-                + td(row["baseline"], digits=3)
-                + td(row["value"], digits=3)
-                + td(row["delta"], digits=3, css="worse")
-                + "</tr>"
-            )
+        html += [_change_row(row, keys) for row in changes]
         html.append("</tbody></table>")
     return "".join(html)

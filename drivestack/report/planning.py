@@ -29,7 +29,12 @@ import numpy as np
 
 from drivestack.report.detection import pair_files
 from drivestack.report.fields import array, count, number, numbers, obj, required_number, text
-from drivestack.report.prediction import PROVENANCE, change
+from drivestack.report.prediction import (
+    PROVENANCE,
+    change,
+    not_comparable_warning,
+    pair_entry,
+)
 
 #: The figures of a horizon (errors in metres and radians, the miss rate a fraction).
 HORIZON_FIELDS = (
@@ -68,11 +73,11 @@ def _result(value: object, where: str, with_instants: bool) -> dict[str, Any]:
     scores = r.get("scores")
     out: dict[str, Any] = {
         "horizons": horizons,
-        "scores": {
-            k: number(scores.get(k), f"{where}.scores.{k}")
-            for k in SCORE_PARTS
+        "scores": (
+            {k: number(scores.get(k), f"{where}.scores.{k}") for k in SCORE_PARTS}
             if isinstance(scores, dict)
-        },
+            else {}
+        ),
         "weighted_score": number(r.get("weighted_score"), f"{where}.weighted_score"),
         "miss_rate_within_bound": number(
             r.get("miss_rate_within_bound"), f"{where}.miss_rate_within_bound"
@@ -251,22 +256,17 @@ def compare_planning(
     for rel, b_rel in pair_files(run, baseline):
         mine, theirs = run[rel], baseline[b_rel]
         differ = settings_differences(mine, theirs)
-        entry: dict[str, Any] = {
-            "file": rel,
-            "baseline_file": b_rel,
-            "comparable": not differ,
-            "not_comparable": "; ".join(differ),
-            "same_logs": True,
-            "rows": [],
-            "only_in_run": [],
-            "only_in_baseline": [],
-        }
+        entry = pair_entry(rel, b_rel, differ, "same_logs")
         pairs.append(entry)
         if differ:
             warnings.append(
-                f"the open-loop planning results of the run ({run_root / rel}) and of the "
-                f"baseline ({baseline_root / b_rel}) are not comparable: their settings differ "
-                f"({'; '.join(differ)}); no OLS or ADE difference is shown"
+                not_comparable_warning(
+                    "open-loop planning",
+                    run_root / rel,
+                    baseline_root / b_rel,
+                    differ,
+                    "OLS or ADE",
+                )
             )
             continue
         figures, b_figures = _by_log(mine), _by_log(theirs)

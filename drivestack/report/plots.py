@@ -342,13 +342,13 @@ PREDICTION_PANELS = (("vehicle", "moving"), ("pedestrian", "moving"))
 
 
 def prediction_ade_figure(
-    checkpoints_s: list[float], cells: dict[str, dict[str, dict[str, Any]]], title: str
+    checkpoints_s: list[float], models: dict[str, dict[str, dict[str, Any]]], title: str
 ) -> Figure:
     """ADE against the forecast horizon, one line per model, one panel per class group of
     :data:`PREDICTION_PANELS` (moving agents).
 
-    ``cells``: ``{model: {"vehicle/moving": row}}`` with ``row["ADE@<t>s"]`` at each of
-    ``checkpoints_s`` and ``row["cases"]``; a panel without cases says so.
+    ``models``: one traffic kind's ``{model: {group: {motion: row}}}`` with ``row["ADE@<t>s"]``
+    at each of ``checkpoints_s`` and ``row["cases"]``; a panel without cases says so.
     """
     n = len(PREDICTION_PANELS)
     fig = Figure(figsize=(4.2 * n, 3.4))
@@ -357,8 +357,8 @@ def prediction_ade_figure(
     fig.suptitle(f"{title}: ADE against horizon (moving agents)", fontsize=10)
     for ax, (group, motion) in zip(axes, PREDICTION_PANELS, strict=True):
         cases = 0
-        for k, (model, by_cell) in enumerate(cells.items()):
-            row = by_cell.get(f"{group}/{motion}")
+        for k, (model, groups) in enumerate(models.items()):
+            row = groups.get(group, {}).get(motion)
             if not row or not row["cases"]:
                 continue
             cases = row["cases"]

@@ -38,6 +38,16 @@ SETTINGS = (
 )
 #: The multi-modal figures of a model with ``K > 1`` modes.
 MULTIMODAL = ("minADE", "minFDE", "brier_minFDE", "miss_rate_K")
+#: A learned model's training provenance a result keeps (its ``trained_on``).
+TRAINING_FIELDS = (
+    "datasets",
+    "split",
+    "git_commit",
+    "best_epoch",
+    "holdout_top_mode_ade_m",
+    "training_cases",
+    "licence_note",
+)
 #: The run's provenance a result keeps (the summary shows it).
 PROVENANCE = ("git_commit", "drivestack_version", "command")
 
@@ -82,19 +92,7 @@ def _model(name: str, data: dict[str, Any], modes: dict[str, Any]) -> dict[str, 
         prov: dict[str, Any] = given if isinstance(given, dict) else {}
         out["checkpoint"] = record.get("checkpoint")
         out["config"] = record.get("config") if isinstance(record.get("config"), dict) else {}
-        out["trained_on"] = {
-            k: prov[k]
-            for k in (
-                "datasets",
-                "split",
-                "git_commit",
-                "best_epoch",
-                "holdout_top_mode_ade_m",
-                "training_cases",
-                "licence_note",
-            )
-            if k in prov
-        }
+        out["trained_on"] = {key: prov[key] for key in TRAINING_FIELDS if key in prov}
     return out
 
 
@@ -193,6 +191,33 @@ def change(delta: float, tolerance: float) -> str | None:
     return None
 
 
+def pair_entry(rel: str, b_rel: str, differ: list[str], coverage: str) -> dict[str, Any]:
+    """A comparison of a paired result before its rows: the two files, whether comparable
+    (``differ``: the settings that differ) and the flag ``coverage`` (``same_recordings``)
+    set until the caller finds the two were scored on other data."""
+    return {
+        "file": rel,
+        "baseline_file": b_rel,
+        "comparable": not differ,
+        "not_comparable": "; ".join(differ),
+        coverage: True,
+        "rows": [],
+        "only_in_run": [],
+        "only_in_baseline": [],
+    }
+
+
+def not_comparable_warning(
+    what: str, run_path: Path, baseline_path: Path, differ: list[str], not_shown: str
+) -> str:
+    """The warning of two ``what`` results (``prediction``) whose settings differ."""
+    return (
+        f"the {what} results of the run ({run_path}) and of the baseline ({baseline_path}) "
+        f"are not comparable: their settings differ ({'; '.join(differ)}); no {not_shown} "
+        "difference is shown"
+    )
+
+
 def compare_prediction(
     run: dict[str, dict[str, Any]],
     baseline: dict[str, dict[str, Any]],
@@ -214,22 +239,13 @@ def compare_prediction(
     for rel, b_rel in pair_files(run, baseline):
         mine, theirs = run[rel], baseline[b_rel]
         differ = settings_differences(mine, theirs)
-        entry: dict[str, Any] = {
-            "file": rel,
-            "baseline_file": b_rel,
-            "comparable": not differ,
-            "not_comparable": "; ".join(differ),
-            "same_recordings": True,
-            "rows": [],
-            "only_in_run": [],
-            "only_in_baseline": [],
-        }
+        entry = pair_entry(rel, b_rel, differ, "same_recordings")
         pairs.append(entry)
         if differ:
             warnings.append(
-                f"the prediction results of the run ({run_root / rel}) and of the baseline "
-                f"({baseline_root / b_rel}) are not comparable: their settings differ "
-                f"({'; '.join(differ)}); no FDE or miss-rate difference is shown"
+                not_comparable_warning(
+                    "prediction", run_root / rel, baseline_root / b_rel, differ, "FDE or miss-rate"
+                )
             )
             continue
         names = {r["name"] for r in mine["recordings"]}
@@ -249,9 +265,9 @@ def compare_prediction(
         for key, row in cells.items():
             if key not in b_cells:
                 continue
-            for metric, scale, tol in (
-                (fde, 1.0, error_tolerance_m),
-                ("miss_rate", 100.0, score_tolerance),
+            for metric, scale, unit, tol in (
+                (fde, 1.0, "m", error_tolerance_m),
+                ("miss_rate", 100.0, "points", score_tolerance),
             ):
                 value, before = row.get(metric), b_cells[key].get(metric)
                 if value is None or before is None:
@@ -263,7 +279,7 @@ def compare_prediction(
                     "group": key[2],
                     "motion": key[3],
                     "metric": metric,
-                    "unit": "m" if scale == 1.0 else "points",
+                    "unit": unit,
                     "value": value,
                     "baseline": before,
                     "delta": delta,
