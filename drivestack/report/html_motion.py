@@ -52,6 +52,7 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
         )
         facts: list[tuple[str, Any]] = [
             ("dataset", r["dataset"] + split),
+            ("pasts", "the tracker's tracks" if r["pasts"] == "tracks" else "ground-truth labels"),
             ("data folder", r.get("root")),
             ("cases", _horizon_text(r)),
             ("miss", f"FDE at the horizon > {fmt(s.get('miss_threshold_m'))} m"),

@@ -9,9 +9,9 @@ a learned model's checkpoint and training provenance), the recordings, the notes
 a multi-modal model), means in metres.
 
 Two results are compared (:func:`compare_prediction`, the same file of both runs, else the
-one of each) only when their :data:`SETTINGS` agree (dataset, split, history, horizon, stride,
-fit window, and the miss and moving thresholds that define the figures); otherwise a warning
-says they are not comparable. Compared per traffic kind, model, class group and motion (cells
+one of each) only when their :data:`SETTINGS` agree (dataset, split, pasts, history, horizon,
+stride, fit window, and the miss and moving thresholds that define the figures); otherwise a
+warning says they are not comparable. Compared per traffic kind, model, class group and motion (cells
 with cases in both): FDE at the horizon (a rise beyond the error tolerance in metres is a
 regression, a fall an improvement) and the miss rate (beyond the score tolerance in
 percentage points). Scored on other recordings, they are compared with a warning.
@@ -29,6 +29,7 @@ from drivestack.report.fields import array, count, number, numbers, obj, require
 SETTINGS = (
     ("", "dataset"),
     ("", "split"),
+    ("", "pasts"),
     ("settings", "history_s"),
     ("settings", "horizon_s"),
     ("settings", "stride_s"),
@@ -143,6 +144,9 @@ def read_prediction(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "dataset": dataset,
         "split": split,
+        # labels (ground-truth pasts) or tracks (the tracker's; eval prediction --pasts);
+        # results written before --pasts existed are label pasts
+        "pasts": text(data.get("pasts", "labels"), "pasts"),
         "root": data.get("root"),
         "settings": checked,
         "checkpoints_s": checkpoints,

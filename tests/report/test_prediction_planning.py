@@ -416,3 +416,17 @@ def test_real_runs_made_here(shared_data: Path, tmp_path: Path) -> None:
         assert [at[h] for h in pooled] == pytest.approx(list(pooled.values()), rel=1e-12)
     page = out.read_text()
     assert _images(page.split('<h2 id="prediction">', 1)[1]) == 3
+
+
+def test_forecasts_from_tracks_are_not_compared_with_label_pasts() -> None:
+    # eval prediction --pasts tracks scores the tracker's pasts: not comparable with a run on
+    # ground-truth pasts (a result without the key is a label-past run, written before --pasts)
+    tracks = prediction_result()
+    tracks["pasts"] = "tracks"
+    labels = prediction_result()
+    assert "pasts" not in labels
+    pairs, regressions, (warning,) = _compare_pred(tracks, labels)
+    assert regressions == [] and not pairs[0]["comparable"]
+    assert "pasts tracks here, labels in the baseline" in warning
+    pairs, _, warnings = _compare_pred(labels, {**prediction_result(), "pasts": "labels"})
+    assert pairs[0]["comparable"] and warnings == []
