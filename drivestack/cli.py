@@ -34,7 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "replay a recorded drive (drivestack log or ROS bag) through the stack"),
     "eval": (
         "eval",
-        "evaluate detections or tracks against labels (KITTI, nuScenes, AV2 protocols)",
+        "evaluate detections, tracks or forecasts against labels, and planners open loop on "
+        "recorded drives (KITTI, nuScenes, AV2, nuPlan protocols)",
     ),
     "sim": (
         "sim",

@@ -250,3 +250,33 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys) -> None:
     monkeypatch.setattr(fleet, "run", fleet_interrupted)
     assert main(["fleet", "x.yaml", "--out", "o"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted; rerun the same command to resume"
+
+
+def test_top_level_help_says_eval_scores_forecasts_and_open_loop_planning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "evaluate detections, tracks or forecasts against labels" in flat
+    assert "planners open loop on recorded drives" in flat
+
+
+@pytest.mark.parametrize("command", ["sim", "fleet", "report"])
+def test_data_root_help_names_argoverse_2_logs(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "OpenDRIVE" in flat and "Argoverse 2 logs" in flat
+
+
+def test_report_help_lists_pasts_among_the_prediction_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "prediction: dataset, split, pasts, history" in flat
+    assert "not the tracker config of a --pasts tracks run" in flat

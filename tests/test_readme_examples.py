@@ -29,3 +29,40 @@ def test_readme_example_runs(code: str) -> None:
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _readme_table_packages() -> set[str]:
+    text = (REPO / "README.md").read_text()
+    table = text.split("## What is here", 1)[1].split("\n\n", 2)[1]
+    return {m for row in table.splitlines() for m in re.findall(r"`drivestack/(\w+)", row)} | {
+        m for row in table.splitlines() for m in re.findall(r"^\| `drivestack/\w+`, `(\w+)`", row)
+    }
+
+
+def test_the_what_is_here_table_has_a_row_for_every_package() -> None:
+    packages = {p.parent.name for p in (REPO / "drivestack").glob("*/__init__.py")}
+    assert packages - {"commands"} <= _readme_table_packages()
+
+
+def test_the_readme_sections_the_configs_refer_to_exist() -> None:
+    headings = set(re.findall(r"^## (.+)$", (REPO / "README.md").read_text(), flags=re.M))
+    refs = {
+        name
+        for path in (REPO / "configs").rglob("*.yaml")
+        for name in re.findall(r'README, "([^"]+)"', " ".join(path.read_text().split()))
+    }
+    assert "Log replay" in refs and refs <= headings, refs - headings
+
+
+def test_the_table_rows_say_what_the_packages_do() -> None:
+    text = (REPO / "README.md").read_text()
+    rows = {
+        row.split("|")[1].strip(): row
+        for row in text.split("## What is here", 1)[1].split("\n\n", 2)[1].splitlines()[2:]
+    }
+    assert "`eval/prediction`" in rows["`drivestack/eval`"]
+    assert "open-loop planner score" in rows["`drivestack/eval`"]
+    assert "reactive" in rows["`drivestack/sim`"]
+    prediction = rows["`drivestack/prediction`, `planning`"]
+    assert "run as a stack stage in log replay" not in prediction
+    assert "constant velocity and CTRV also run as the stack's prediction stage" in prediction

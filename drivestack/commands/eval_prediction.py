@@ -1,4 +1,4 @@
-"""Forecast real agents' futures from their observed past and score the forecasts.
+r"""Forecast real agents' futures from their observed past and score the forecasts.
 
 Every labelled agent (vehicle, pedestrian, cyclist) of the recordings gives a case at each
 anchor time (every --stride-s) with --history-s of contiguous past and ground truth for the
@@ -33,7 +33,8 @@ Datasets (--root defaults to the dataset's folder under ../shared/data):
 
 Models: stationary, constant_velocity, ctrv, lane_following (map), lane_branches (map, K<=6),
 and learned (a forecaster checkpoint given by --forecaster, written by
-tools/train_forecaster.py; it reads the observed past itself; K modes).
+tools/train_forecaster.py; it reads the observed past itself; K modes). Without --models,
+all but learned run, and learned too when --forecaster is given.
 
 Examples:
   drivestack eval prediction --dataset kitti-tracking --split val --out runs/pred_kitti
@@ -129,7 +130,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--models",
         default=None,
         help=f"comma-separated models (default all: {','.join(MODELS)}, and tracker_velocity "
-        "with --pasts tracks; also learned, with --forecaster); map models are skipped on "
+        "with --pasts tracks; with --forecaster also learned); map models are skipped on "
         "recordings without a map",
     )
     parser.add_argument(
@@ -151,8 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--forecaster",
         type=Path,
         default=None,
-        help="checkpoint of the learned forecaster (tools/train_forecaster.py); needed for, "
-        "and only with, model learned",
+        help="checkpoint of the learned forecaster (tools/train_forecaster.py): adds model "
+        "learned to the default models; with --models, that list must name learned",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -170,12 +171,12 @@ def _models(
 ) -> tuple[list[str], dict[str, Any]]:
     """The model names and the catalog to run them from (:data:`MODELS`, with ``tracks`` also
     :data:`TRACKER_MODELS`, plus the learned forecaster when ``learned`` is asked for);
-    ``text`` None: all but learned."""
+    ``text`` None: all but learned, and learned too when ``forecaster`` is given."""
     from drivestack.eval.prediction.models import LEARNED, MODELS, TRACKER_MODELS, learned_model
 
     base: dict[str, Any] = {**MODELS, **(TRACKER_MODELS if tracks else {})}
     if text is None:
-        text = ",".join(base)
+        text = ",".join([*base, LEARNED] if forecaster is not None else base)
     names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     if not tracks and any(m in TRACKER_MODELS for m in names):
         raise DataError(

@@ -20,8 +20,9 @@ RUN_DIR may also hold `drivestack eval prediction` results (tables per class gro
 motion, ADE against horizon, settings, a learned model's checkpoint) and `drivestack eval
 planning` results (nuPlan open-loop errors, score parts and OLS per planner and log, L2 error
 against horizon, per-instant errors along each log). Against a baseline of the same settings
-(prediction: dataset, split, history, horizon, stride, fit window, miss and moving
-thresholds; planning: dataset and nuPlan settings), a forecast FDE at the horizon or a
+(prediction: dataset, split, pasts, history, horizon, stride, fit window, miss and moving
+thresholds, but not the tracker config of a --pasts tracks run; planning: dataset and nuPlan
+settings), a forecast FDE at the horizon or a
 planner's ADE that rose by more than --error-tolerance-m, a miss rate that rose or an OLS
 that dropped by more than --score-tolerance points, is a regression (falls / rises by as
 much: improvements); results of other settings are not compared (a warning says why). A
@@ -80,8 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-root",
         type=Path,
-        help="folder of the maps of CommonRoad scenarios (default: the shared data folder, "
-        "../shared/data or $DRIVESTACK_SHARED_DATA)",
+        help="folder of the maps of CommonRoad / Lanelet2 / OpenDRIVE scenarios and of the "
+        "Argoverse 2 logs (default: the shared data folder, ../shared/data or "
+        "$DRIVESTACK_SHARED_DATA)",
     )
     parser.add_argument(
         "--max-detail",
@@ -193,7 +195,10 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
 
 
 def _comparison_line(d: dict[str, Any]) -> str:
+    """The line about the baseline; the scenario run counts only where either folder holds
+    sim or fleet runs."""
     cmp_ = d["comparison"]
+    kinds = {d["run"]["kind"], d["baseline"]["kind"]}
     tracking = (
         f"{len(d['tracking_regressions'])} tracking metrics dropped, " if d["tracking"] else ""
     )
@@ -206,6 +211,10 @@ def _comparison_line(d: dict[str, Any]) -> str:
         for kind, what in (("prediction", "forecast errors"), ("planning", "open-loop figures"))
         if any(c["comparable"] for c in d.get(f"{kind}_comparison") or [])
     )
+    if "sim" not in kinds and "fleet" not in kinds:  # eval folders: no scenario runs to count
+        return f"against {d['baseline']['path']}: " + (
+            f"{tracking}{detection}{motion}".removesuffix(", ") or "no results compared"
+        )
     return (
         f"against {d['baseline']['path']}: {cmp_['common']} runs in common, "
         f"{len(cmp_['regressions'])} scenario regressions, {tracking}{detection}{motion}"

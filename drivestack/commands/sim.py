@@ -109,7 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-root",
-        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
+        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps and Argoverse 2 "
+        "logs (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
     from drivestack.commands.fleet import (
         add_fleet_arguments,

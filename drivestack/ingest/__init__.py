@@ -153,6 +153,10 @@ if TYPE_CHECKING:
     )
     from drivestack.ingest.maps import (
         build_synthetic_map,
+        read_av2_drivable_area,
+        read_av2_ground_height,
+        read_av2_lanes,
+        read_av2_road_map,
         read_commonroad,
         read_lanelet2,
         read_opendrive,
@@ -262,7 +266,17 @@ _EXPORTS = {
         "rosbag",
     ),
     **dict.fromkeys(
-        ("build_synthetic_map", "read_commonroad", "read_lanelet2", "read_opendrive"), "maps"
+        (
+            "build_synthetic_map",
+            "read_av2_drivable_area",
+            "read_av2_ground_height",
+            "read_av2_lanes",
+            "read_av2_road_map",
+            "read_commonroad",
+            "read_lanelet2",
+            "read_opendrive",
+        ),
+        "maps",
     ),
 }
 __all__ = [
@@ -291,8 +305,12 @@ __all__ = [
     "read_aimotive_laz",
     "read_av2_calibration",
     "read_av2_cuboids",
+    "read_av2_drivable_area",
     "read_av2_frame",
+    "read_av2_ground_height",
+    "read_av2_lanes",
     "read_av2_poses",
+    "read_av2_road_map",
     "read_av2_sweep",
     "read_commonroad",
     "read_ego_poses",

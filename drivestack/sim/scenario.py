@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -392,7 +393,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
                 "give exactly one of lanes and path_m", path=path, field=f"agents.{i}.lanes"
             )
         if agent.path_m is not None:
-            distinct_path_m(agent.path_m, path, f"agents.{i}.path_m")
+            _check_path_station(agent, path, i)
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_events(agent, path, f"agents.{i}")
@@ -578,6 +579,20 @@ def _check_not_negative_speed(
                 path=path,
                 field=f"{prefix}.{key}",
             )
+
+
+def _check_path_station(agent: AgentConfig, path: str, i: int) -> None:
+    """``ConfigError`` at ``agents.<i>.path_m`` for a bad polyline, at ``agents.<i>.station_m``
+    for a start station off it (needs no map, so checked on loading, not when built)."""
+    points = distinct_path_m(agent.path_m or [], path, f"agents.{i}.path_m")
+    length_m = float(np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))[-1])
+    station_m = agent.station_m
+    if math.isfinite(station_m) and not 0.0 <= station_m <= length_m:
+        raise ConfigError(
+            f"{station_m} m is outside its path_m (length {length_m:.1f} m)",
+            path=path,
+            field=f"agents.{i}.station_m",
+        )
 
 
 def distinct_path_m(points: list[tuple[float, float]], path: str, key: str) -> np.ndarray:

@@ -28,6 +28,17 @@ def test_a_bad_sweep_value_names_the_option_not_the_file(tmp_path, capsys) -> No
     assert "ccrs.yaml" not in line
 
 
+def test_a_station_off_an_agent_path_m_is_refused_before_anything_runs(tmp_path, capsys) -> None:
+    cpna = str(REPO / "configs" / "scenarios" / "cpna.yaml")
+    out = tmp_path / "f"
+    argv = ["fleet", cpna, "--sweep", "agents.0.station_m=120", "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("error: "))
+    assert "--sweep agents.0.station_m=120: scenario cpna[10kph] refuses it" in line
+    assert "120.0 m is outside its path_m (length 16.2 m); nothing run" in line
+    assert not (out / "fleet.jsonl").exists()
+
+
 def test_fleet_variants_record_max_steps_and_commit(tmp_path) -> None:
     out = tmp_path / "f"
     args = ["fleet", CCRS, "--filter", "10kph", "--sweep", "ego.speed_kph=20,30", "--max-steps", "4"]  # fmt: skip

@@ -304,3 +304,15 @@ def test_the_command_checks_the_window_against_the_checkpoint_first(
     with pytest.raises(DataError, match=r"text\.pt: not a torch checkpoint \(neither") as info:
         load_forecaster(tmp_path / "text.pt")
     assert "KeyError" not in str(info.value)
+
+
+def test_forecaster_alone_adds_learned_to_the_default_models(tmp_path: Path) -> None:
+    from drivestack.commands.eval_prediction import _models
+
+    save_forecaster(tmp_path / "f.pt", _random_forecaster())
+    names, catalog = _models(None, tmp_path / "f.pt")
+    assert names == [*MODELS, LEARNED] and set(catalog) == {*MODELS, LEARNED}
+    names, catalog = _models(None, None)
+    assert names == list(MODELS) and LEARNED not in catalog
+    with pytest.raises(DataError, match="--forecaster is only for model learned"):
+        _models("ctrv", tmp_path / "f.pt")

@@ -430,3 +430,13 @@ def test_forecasts_from_tracks_are_not_compared_with_label_pasts() -> None:
     assert "pasts tracks here, labels in the baseline" in warning
     pairs, _, warnings = _compare_pred(labels, {**prediction_result(), "pasts": "labels"})
     assert pairs[0]["comparable"] and warnings == []
+
+
+def test_the_docs_list_every_compared_prediction_setting() -> None:
+    from drivestack.report.prediction import SETTINGS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "fleets_and_reports.md").read_text()
+    listed = " ".join(doc.split()).split("agree (prediction: ", 1)[1].split("; planning:", 1)[0]
+    for _, key in SETTINGS:
+        assert key in listed, key
+    assert "`pasts`" in listed and "tracker config" in listed

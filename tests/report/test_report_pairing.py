@@ -146,3 +146,13 @@ def test_only_runs_with_other_recorded_agents_share_nothing_to_compare(tmp_path:
         "another way" in w
         for w in warnings
     )
+
+
+def test_the_docs_say_what_is_not_comparable_and_which_headlines_have_anchor_name() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "fleets_and_reports.md").read_text()
+    flat = " ".join(doc.split())
+    assert "`N not comparable (other params)` in the printed line" in flat
+    assert "`other_agents` in report.json" in flat
+    assert "`N not comparable (recorded agents run another way)` in the printed line" in flat
+    assert "A headline's `anchor_name`" not in flat
+    assert "A tracking headline's `anchor_name` is null" in flat

@@ -71,10 +71,20 @@ def test_agent_station_past_its_lanes_is_an_error(tmp_path: Path) -> None:
         run_scenario(cfg, "pdm", max_steps=2)
 
 
-def test_agent_station_past_its_path_is_an_error(tmp_path: Path) -> None:
-    agent = "agents:\n  - {id: a, path_m: [[0.0, 0.0], [30.0, 40.0]], station_m: -1.0}\n"
-    message = _error(tmp_path, HEAD + EGO + agent, build=True)
-    assert "field agents.0.station_m: -1.0 m is outside its path_m (length 50.0 m)" in message
+@pytest.mark.parametrize("station", ["-1.0", "50.5"])
+def test_agent_station_past_its_path_is_an_error_on_loading(tmp_path: Path, station: str) -> None:
+    agent = f"agents:\n  - {{id: a, path_m: [[0.0, 0.0], [30.0, 40.0]], station_m: {station}}}\n"
+    message = _error(tmp_path, HEAD + EGO + agent)  # no map needed: found before building
+    assert f"field agents.0.station_m: {station} m is outside its path_m (length 50.0 m)" in message
+
+
+def test_agent_station_at_either_end_of_its_path_loads(tmp_path: Path) -> None:
+    for station in ("0.0", "50.0"):
+        agent = (
+            f"agents:\n  - {{id: a, path_m: [[0.0, 0.0], [30.0, 40.0]], station_m: {station}}}\n"
+        )
+        (cfg,) = _load(tmp_path, HEAD + EGO + agent)
+        assert cfg.agents[0].station_m == float(station)
 
 
 def test_ego_station_past_its_lane_is_an_error(tmp_path: Path) -> None:

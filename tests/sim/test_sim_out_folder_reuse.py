@@ -153,3 +153,17 @@ def test_an_empty_planner_list_or_name_is_refused(tmp_path, capsys, planners, me
         assert main([*command, "--planner", planners, "--out", str(out), "--quiet"]) == 2
         assert message in _error(capsys)
         assert not out.exists()
+
+
+def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
+    from drivestack.commands.sim import IDENTITY_KEYS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "fleets_and_reports.md").read_text()
+    para = " ".join(doc.split()).split("`drivestack sim` writes `OUT/sim.json`", 1)[1]
+    records, refused = para.split("Into a folder", 1)[0], para.split("it refuses", 1)[0]
+    words = {"runs": "run folders", "planners": "planners", "max_steps": "--max-steps",
+             "perception": "perception", "agents": "`agents`"}  # fmt: skip
+    assert set(words) == set(IDENTITY_KEYS)
+    for key in IDENTITY_KEYS:
+        assert words[key] in records, key
+    assert "`--agents`" in refused.split("Into a folder", 1)[1]

@@ -184,6 +184,19 @@ def test_help_does_not_say_the_shipped_map_reader_may_be_missing(
     assert "is installed" not in text and "one log folder" in text
 
 
+def test_help_keeps_the_examples_line_breaks_and_says_what_forecaster_adds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "prediction", "--help"])
+    text = capsys.readouterr().out
+    assert "--split val --pasts tracks \\\n      --out runs/pred_kitti_tracks" in text
+    assert "constant_velocity,ctrv,learned \\\n      --forecaster runs/forecaster.pt" in text
+    flat = " ".join(text.split())
+    assert "adds model learned to the default models" in flat
+    assert "with --models, that list must name learned" in flat
+
+
 @pytest.mark.data
 def test_tracker_pasts_need_a_tracker_of_every_detected_class(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
