@@ -32,7 +32,7 @@ from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.prediction.forecast import Forecast, constant_velocity_forecast, forecast_steps
 from drivestack.prediction.kinematic import ctrv_forecast
-from drivestack.prediction.state import FIT_WINDOW_S, least_squares_slope
+from drivestack.prediction.state import FIT_WINDOW_S, fit_yaw_rate
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
@@ -127,7 +127,12 @@ class PredictionConfig:
     ``horizon_s`` (> 0) and ``dt_s`` (> 0) as
     :func:`~drivestack.prediction.forecast.forecast_steps`. The defaults of ``fit_window_s``
     (0.3 s) and ``yaw_rate_decay_s`` (3 s) are ``drivestack eval prediction``'s, chosen on
-    KITTI tracking train with ground-truth pasts.
+    KITTI tracking train with ground-truth pasts. ``yaw_rate_shrink_se`` (>= 0; 0, the
+    default: unshrunk): the fitted turn rate is moved towards 0 by that many standard errors
+    of its slope (:func:`~drivestack.prediction.state.fit_yaw_rate`), so the jitter of tracked
+    box yaws is no turn; ``fit_window_s: 1.0, yaw_rate_shrink_se: 2.0`` is
+    :data:`~drivestack.prediction.state.TRACK_YAW_RATE`, chosen on KITTI tracking train with
+    tracker pasts (``eval prediction`` model ``ctrv_shrunk``).
     """
 
     model: str = "constant_velocity"
@@ -135,6 +140,7 @@ class PredictionConfig:
     dt_s: float = 0.1
     fit_window_s: float = FIT_WINDOW_S
     yaw_rate_decay_s: float | None = 3.0
+    yaw_rate_shrink_se: float = 0.0
 
     def __post_init__(self) -> None:
         # ConfigValueError: the loader names the dotted key (prediction.model)
@@ -164,6 +170,11 @@ class PredictionConfig:
         decay = self.yaw_rate_decay_s
         if decay is not None and not (math.isfinite(decay) and decay > 0.0):
             raise ConfigValueError(f"must be null or > 0 s, got {decay!r}", key="yaw_rate_decay_s")
+        if not (math.isfinite(self.yaw_rate_shrink_se) and self.yaw_rate_shrink_se >= 0.0):
+            raise ConfigValueError(
+                f"must be a finite number of standard errors >= 0, got {self.yaw_rate_shrink_se!r}",
+                key="yaw_rate_shrink_se",
+            )
 
 
 class KinematicPredictor:
@@ -172,11 +183,13 @@ class KinematicPredictor:
     :class:`~drivestack.tracking.tracker.Tracker`), from the tracker's velocity.
 
     CTRV's turn rate is the slope of a least-squares line through the track's yaws of the last
-    ``cfg.fit_window_s`` (at least its last two samples; unwrapped modulo pi, as
-    :func:`~drivestack.prediction.state.estimate_states` does: a front-back flip of a box is
-    no turn), measured in the world frame when ``world_from_frame`` is given, else in the
-    tracks' frame; a track seen once turns at 0. State: each track's recent (time, yaw) samples,
-    dropped by :meth:`reset` and once older than the window.
+    ``cfg.fit_window_s`` (at least its last two samples; unwrapped modulo pi and shrunk by
+    ``cfg.yaw_rate_shrink_se`` standard errors, as
+    :func:`~drivestack.prediction.state.fit_yaw_rate` does: a front-back flip of a box is no
+    turn), measured in the world frame when ``world_from_frame`` is given, else in the
+    tracks' frame; a track seen once turns at 0 (and, shrunk, one seen twice). State: each
+    track's recent (time, yaw) samples, dropped by :meth:`reset` and once older than the
+    window.
     """
 
     def __init__(self, cfg: PredictionConfig) -> None:
@@ -224,9 +237,9 @@ class KinematicPredictor:
             samples = self._yaws[tid]
             k = len(samples)
             t_s[row, :k] = [s[0] - now_s for s in samples]
-            values[row, :k] = np.unwrap([s[1] for s in samples], period=np.pi)
+            values[row, :k] = [s[1] for s in samples]
             weight[row, :k] = 1.0
-        return least_squares_slope(t_s, values, weight)
+        return fit_yaw_rate(t_s, values, weight, self.cfg.yaw_rate_shrink_se)
 
 
 #: What the stack does with a frame without an ego pose (see :class:`StackConfig`).

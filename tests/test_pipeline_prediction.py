@@ -52,6 +52,10 @@ def _stack_yaml(tmp_path: Path, extra: str = "", tracking: bool = True) -> Path:
             "{yaw_rate_decay_s: 0}",
             r"field prediction\.yaw_rate_decay_s: must be null or > 0 s",
         ),
+        (
+            "{yaw_rate_shrink_se: -1}",
+            r"field prediction\.yaw_rate_shrink_se: must be a finite number of standard errors",
+        ),
     ],
 )
 def test_a_bad_prediction_block_names_the_file_and_key(tmp_path, block, message):
@@ -219,3 +223,36 @@ def test_ctrv_fits_only_the_window_and_forgets_on_reset():
         ctrv_forecast(box, [0.0], 3.0, 0.1).boxes,
         atol=1e-12,
     )
+
+
+def _ctrv_after(cfg: PredictionConfig, yaws: list[float]) -> tuple[Boxes3D, Forecast]:
+    """The last box and forecast of one track stepped through ``yaws`` (world frame, 10 Hz)."""
+    predictor = KinematicPredictor(cfg)
+    for k, yaw in enumerate(yaws):
+        box = Boxes3D.from_array7(
+            np.array([[k * 0.5, 0, 0, 4, 2, 1.5, yaw]]), WORLD, k * STEP_NS, label=[1],
+            velocity_mps=[[5.0, 0.0]],
+        )  # fmt: skip
+        forecast = predictor.step(Tracks(np.array([7]), box))
+    return box, forecast
+
+
+def test_shrunk_ctrv_ignores_yaw_jitter_and_flips_but_keeps_a_clean_turn():
+    shrunk = PredictionConfig(model="ctrv", fit_window_s=1.0, yaw_rate_shrink_se=2.0)
+    plain = PredictionConfig(model="ctrv")  # today's: 0.3 s, unshrunk
+    # a straight car whose box yaw jitters +-0.1 rad and flips front to back twice
+    jitter = [0.1 * (-1) ** k + (np.pi if k in (3, 8) else 0.0) for k in range(11)]
+    box, forecast = _ctrv_after(shrunk, jitter)
+    np.testing.assert_allclose(forecast.boxes, ctrv_forecast(box, [0.0], 3.0, 0.1, 3.0).boxes)
+    _, unshrunk = _ctrv_after(plain, jitter)
+    assert abs(unshrunk.boxes[0, -1, 1] - forecast.boxes[0, -1, 1]) > 0.1  # it turns
+    # a clean 0.3 rad/s turn: both give it
+    turn = [0.3 * 0.1 * k for k in range(11)]
+    box, a = _ctrv_after(shrunk, turn)
+    _, b = _ctrv_after(plain, turn)
+    want = ctrv_forecast(box, [0.3], 3.0, 0.1, 3.0).boxes
+    np.testing.assert_allclose(a.boxes, want, atol=1e-6)
+    np.testing.assert_allclose(b.boxes, want, atol=1e-6)
+    # a track seen twice has no standard error: shrunk, it does not turn
+    box, two = _ctrv_after(shrunk, turn[:2])
+    np.testing.assert_allclose(two.boxes, ctrv_forecast(box, [0.0], 3.0, 0.1, 3.0).boxes)

@@ -19,7 +19,7 @@ import numpy as np
 from drivestack.prediction.forecast import constant_velocity_forecast, lane_following_forecast
 from drivestack.prediction.kinematic import ctrv_forecast, stationary_forecast
 from drivestack.prediction.multimodal import MAX_MODES, MultiModalForecast, lane_branch_forecast
-from drivestack.prediction.state import AgentStates
+from drivestack.prediction.state import TRACK_YAW_RATE, AgentStates, YawRateFit
 from drivestack.structures.road_map import RoadMap
 
 #: CTRV's yaw-rate decay time constant (s). Chosen on KITTI tracking's train split (1764
@@ -27,6 +27,11 @@ from drivestack.structures.road_map import RoadMap
 #: and FDE@3s 2.292 / 2.344 / 2.285 / 2.255 / 2.254 m for no decay / 0.5 / 1 / 2 / 3 s; a
 #: measured turn rate held for the whole horizon overshoots turns that end.
 CTRV_YAW_RATE_DECAY_S: float | None = 3.0
+
+#: CTRV with the yaw rate fitted for tracked pasts
+#: (:data:`~drivestack.prediction.state.TRACK_YAW_RATE`: 1 s of yaws, shrunk towards 0 by 2
+#: standard errors), chosen on KITTI tracking train with ``--pasts tracks``.
+CTRV_SHRUNK = "ctrv_shrunk"
 
 Runner = Callable[[AgentStates, RoadMap | None, float, float], MultiModalForecast]
 #: ``(past_t_s (A, N), past_boxes (A, N, 7), label (A,), horizon_s, dt_s)``
@@ -44,7 +49,9 @@ class ForecastModel:
     ``modes`` is its ``K``; ``record``: what a report should keep of where the model came from
     (the learned forecaster's checkpoint, config and training provenance);
     ``tracker_velocity``: the states' velocity is replaced by the tracker's own (cases from
-    tracker pasts only, :attr:`~drivestack.eval.prediction.cases.Cases.tracker_velocity_mps`)."""
+    tracker pasts only, :attr:`~drivestack.eval.prediction.cases.Cases.tracker_velocity_mps`);
+    ``yaw_rate``: how the states' yaw rate is fitted for this model
+    (:class:`~drivestack.prediction.state.YawRateFit`), None: the evaluation's default."""
 
     name: str
     needs_map: bool
@@ -54,6 +61,7 @@ class ForecastModel:
     run_past: PastRunner | None = None
     record: dict[str, Any] | None = None
     tracker_velocity: bool = False
+    yaw_rate: YawRateFit | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.run_past is None):
@@ -128,6 +136,14 @@ MODELS: dict[str, ForecastModel] = {
         ForecastModel("constant_velocity", False, 1, "constant velocity, constant yaw", _cv),
         ForecastModel(
             "ctrv", False, 1, "constant turn rate and velocity (decaying turn rate)", _ctrv
+        ),
+        ForecastModel(
+            CTRV_SHRUNK,
+            False,
+            1,
+            "CTRV, turn rate over 1 s of yaws shrunk by 2 standard errors (jittery tracks)",
+            _ctrv,
+            yaw_rate=TRACK_YAW_RATE,
         ),
         ForecastModel("lane_following", True, 1, "along the lane's first successor (map)", _lane),
         ForecastModel(

@@ -20,7 +20,7 @@ from drivestack.eval.prediction.metrics import (
 )
 from drivestack.eval.prediction.models import MODELS, ForecastModel
 from drivestack.eval.prediction.trajectories import TrajectorySet
-from drivestack.prediction.state import FIT_WINDOW_S, AgentStates, estimate_states
+from drivestack.prediction.state import FIT_WINDOW_S, AgentStates, YawRateFit, estimate_states
 
 GROUPS = (*CLASS_GROUPS, "all")
 MOTIONS = ("moving", "stationary", "all")
@@ -61,13 +61,18 @@ def score_model(
 ) -> dict[str, np.ndarray]:
     """Per-case ``(C,)`` scores of one model of ``catalog`` on ``cases``: ``ADE@<t>s`` and
     ``FDE@<t>s`` of its most probable mode at each checkpoint, ``miss`` at the horizon, and
-    for a multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``.
+    for a multi-modal model ``minADE``, ``minFDE``, ``brier_minFDE`` and ``miss_K``. The
+    states' yaw rate is fitted as the model's ``yaw_rate`` says (default: over
+    ``fit_window_s``, unshrunk).
 
     Raises:
         ValueError: a ``tracker_velocity`` model on cases without the tracker's velocities.
     """
     rec = cases.recording
-    states = estimate_states(cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s)
+    yaw_rate = catalog[model_name].yaw_rate or YawRateFit()
+    states = estimate_states(
+        cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s, yaw_rate
+    )
     if catalog[model_name].tracker_velocity:
         if cases.tracker_velocity_mps is None:
             raise ValueError(f"model {model_name} needs cases from tracker pasts (--pasts tracks)")
