@@ -53,6 +53,7 @@ from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
+    PolylineIndex,
     interpolate_polyline,
     polyline_stations,
     project_to_polyline,
@@ -394,6 +395,16 @@ class Traffic:
             else None
             for spec, path in zip(self.specs, self._paths, strict=True)
         ]
+        # reactive agents' paths, projected on together (`_reactive_leaders`): agent i's is
+        # polyline _path_slot[i] of _reactive_index
+        self._reactive = np.array([p is not None for p in self._profiles], dtype=bool)
+        self._path_slot = np.cumsum(self._reactive) - 1
+        reactive_paths = [
+            p
+            for p, profile in zip(self._paths, self._profiles, strict=True)
+            if profile is not None and p is not None
+        ]
+        self._reactive_index = PolylineIndex(reactive_paths) if reactive_paths else None
         # reactive agents: 0 before their first recorded time, 1 driving, 2 past their path's end
         self._phase = np.zeros(len(self.specs), dtype=np.int8)
         self._recorded_cache: tuple[int, _Poses] | None = None  # (tick, poses)
@@ -458,7 +469,7 @@ class Traffic:
                     st.speed_mps[i] = np.interp(time_s, tr.time_s, tr.speed_mps)
                 continue
             if spec.behavior == "reactive":
-                self._place_reactive(st, i, time_s)
+                self._place_reactive(st, i, time_s)  # on its path below, with the others
                 continue
             path = self._paths[i]
             assert path is not None
@@ -474,14 +485,24 @@ class Traffic:
             st.yaw_rad[i] = math.remainder(h + slip, 2 * math.pi)
             st.offset_m[i] = off
             st.valid[i] = s <= self._path_len[i] + 50.0  # path agents leave the scene past the end
+        if self._reactive_index is None:
+            return
+        driving = np.flatnonzero(self._reactive & st.valid)
+        if len(driving):
+            path_len = np.array([self._path_len[i] for i in driving.tolist()])
+            xy, heading = self._reactive_index.interpolate(
+                np.minimum(st.station_m[driving], path_len), self._path_slot[driving]
+            )
+            st.x_m[driving], st.y_m[driving] = xy[:, 0], xy[:, 1]
+            st.yaw_rad[driving] = [math.remainder(h, 2 * math.pi) for h in heading.tolist()]
 
     def _place_reactive(self, st: AgentsState, i: int, time_s: float) -> None:
         """Reactive agent i at ``time_s``: it appears at its first recorded time (at its
-        recorded station and speed), is placed on its path while driving, and leaves at the
-        path's end once its recorded time span is over (a car recorded standing at the end
-        of its path until then stays there)."""
-        profile, path = self._profiles[i], self._paths[i]
-        assert profile is not None and path is not None
+        recorded station and speed), is driving (valid; :meth:`_place` puts it on its path),
+        and leaves at the path's end once its recorded time span is over (a car recorded
+        standing at the end of its path until then stays there)."""
+        profile = self._profiles[i]
+        assert profile is not None
         if self._phase[i] == 0 and time_s >= profile.time_s[0] - 1e-9:
             self._phase[i] = 1
             st.station_m[i] = profile.station_at(time_s)
@@ -491,10 +512,6 @@ class Traffic:
             self._phase[i] = 2
         st.valid[i] = self._phase[i] == 1
         st.offset_m[i] = 0.0
-        if st.valid[i]:
-            xy, heading = interpolate_polyline(path, [min(st.station_m[i], self._path_len[i])])
-            st.x_m[i], st.y_m[i] = xy[0]
-            st.yaw_rad[i] = math.remainder(float(heading[0]), 2 * math.pi)
 
     def step(self, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float) -> AgentsState:
         """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
@@ -506,6 +523,7 @@ class Traffic:
                 ahead = functools.partial(self._ahead_of_ego_m, i, ego_box)
                 self._starts[i].fire(spec, self.time_s, distance, ahead)
         accel = np.zeros(len(self.specs))
+        leaders = self._reactive_leaders(ego_box, ego_speed_mps)  # the state is fixed till below
         for i, spec in enumerate(self.specs):
             if spec.behavior == "scripted":
                 accel[i] = _scripted_accel(
@@ -519,7 +537,7 @@ class Traffic:
                     )
                 )
             elif spec.behavior == "reactive" and st.valid[i]:
-                accel[i] = self._reactive_accel(i, dt_s, ego_box, ego_speed_mps)
+                accel[i] = self._reactive_accel(i, dt_s, leaders[i])
         new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
         st.station_m = st.station_m + 0.5 * (st.speed_mps + new_speed) * dt_s
         st.speed_mps = np.where(self._replayed, st.speed_mps, new_speed)
@@ -553,61 +571,118 @@ class Traffic:
         )
 
     def _reactive_leaders(
-        self, i: int, ego_box: np.ndarray, ego_speed_mps: float
-    ) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Reactive agent i's leader (gap, speed) now and as recorded now, each among the
-        actors within :data:`LEADER_RANGE_M`: now as :meth:`_leader`, from its station to
-        the other agents present and the ego; as recorded, from its recorded station to the
-        other recorded agents where they were recorded (no ego: it is not in the recording).
-        Each actor is projected on agent i's path once: a replayed agent is now where it was
-        recorded, so its projection serves both."""
-        st, n = self.state, len(self.specs)
-        path, profile = self._paths[i], self._profiles[i]
-        assert path is not None and profile is not None
-        own_size = self.specs[i].size_m
-        # now: the agents (rows 0..n-1) and the ego (row n)
+        self, ego_box: np.ndarray, ego_speed_mps: float
+    ) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
+        """Each present reactive agent i's leader (gap, speed) now and as recorded now, each
+        among the actors within :data:`LEADER_RANGE_M`: now as :meth:`_leader`, from its
+        station to the other agents present and the ego; as recorded, from its recorded
+        station to the other recorded agents where they were recorded (no ego: it is not in
+        the recording). Computed for all of them at once, each as :func:`_nearest_ahead`
+        would (the same arithmetic): every (agent, actor) pair projected on the agent's path
+        in one :meth:`~drivestack.structures.road_map.PolylineIndex.project` call."""
+        st, index = self.state, self._reactive_index
+        if index is None:
+            return {}
+        agents = np.flatnonzero(self._reactive & st.valid)
+        if len(agents) == 0:
+            return {}
+        # now: the agents (columns 0..n-1) and the ego (column n)
         xy = np.concatenate([np.stack([st.x_m, st.y_m], axis=1), ego_box[None, :2]])
-        live = np.append(st.valid, True)
-        live[i] = False
-        live &= np.hypot(*(xy - xy[i]).T) <= LEADER_RANGE_M
+        live = np.append(st.valid, True)[None, :] & (
+            np.hypot(xy[None, :, 0] - xy[agents, None, 0], xy[None, :, 1] - xy[agents, None, 1])
+            <= LEADER_RANGE_M
+        )
+        live[np.arange(len(agents)), agents] = False
         # as recorded
         rec_xy, rec_yaw, rec_speed, rec_valid = self._recorded_poses()
-        rec_station = profile.station_at(self.time_s)
-        rec = rec_valid & (np.hypot(*(rec_xy - rec_xy[i]).T) <= LEADER_RANGE_M)
-        rec[i] = False
-        # rows of the recorded poses in `points`: a replayed agent's row now, others' appended
-        points = np.concatenate([xy, rec_xy])
-        rec_rows = np.where(self._replayed, np.arange(n), np.arange(n + 1, 2 * n + 1))[rec]
-        projected = np.concatenate([live, np.zeros(n, dtype=bool)])
-        projected[rec_rows] = True
-        s, d = np.zeros(len(points)), np.zeros(len(points))
-        s[projected], d[projected] = project_to_polyline(path, points[projected])
-        yaw = np.append(st.yaw_rad, ego_box[6])[live]
-        speed = np.append(st.speed_mps, ego_speed_mps)[live]
-        size = np.concatenate([self._size_m[:, :2], [ego_box[3:5]]])[live]
-        now = _nearest_ahead(
-            path,
-            st.station_m[i],
-            st.offset_m[i],
-            own_size,
-            s[: n + 1][live],
-            d[: n + 1][live],
-            yaw,
-            speed,
-            size,
+        rec = rec_valid[None, :] & (
+            np.hypot(
+                rec_xy[None, :, 0] - rec_xy[agents, None, 0],
+                rec_xy[None, :, 1] - rec_xy[agents, None, 1],
+            )
+            <= LEADER_RANGE_M
         )
-        recorded = _nearest_ahead(
-            path,
+        rec[np.arange(len(agents)), agents] = False
+        now_row, now_col = np.nonzero(live)  # by agent, then by actor (as _nearest_ahead's)
+        rec_row, rec_col = np.nonzero(rec)
+        row = np.concatenate([now_row, rec_row])
+        s, d = index.project(
+            np.concatenate([xy[now_col], rec_xy[rec_col]]), self._path_slot[agents][row]
+        )
+        size = np.concatenate([self._size_m[:, :2], [ego_box[3:5]]])
+        own_size = np.array([self.specs[i].size_m[:2] for i in agents.tolist()]).reshape(-1, 2)
+        profiles = [self._profiles[i] for i in agents.tolist()]
+        rec_station = np.array([p.station_at(self.time_s) for p in profiles if p is not None])
+        k = len(now_row)
+        now = self._nearest_ahead_all(
+            agents,
+            own_size,
+            now_row,
+            st.station_m[agents],
+            st.offset_m[agents],
+            s[:k],
+            d[:k],
+            np.append(st.yaw_rad, ego_box[6])[now_col],
+            np.append(st.speed_mps, ego_speed_mps)[now_col],
+            size[now_col],
+        )
+        recorded = self._nearest_ahead_all(
+            agents,
+            own_size,
+            rec_row,
             rec_station,
-            0.0,
-            own_size,
-            s[rec_rows],
-            d[rec_rows],
-            rec_yaw[rec],
-            rec_speed[rec],
-            self._size_m[rec, :2],
+            np.zeros(len(agents)),
+            s[k:],
+            d[k:],
+            rec_yaw[rec_col],
+            rec_speed[rec_col],
+            self._size_m[rec_col, :2],
         )
-        return now, recorded
+        return {
+            i: pair
+            for i, pair in zip(agents.tolist(), zip(now, recorded, strict=True), strict=True)
+        }
+
+    def _nearest_ahead_all(
+        self,
+        agents: np.ndarray,
+        own_size_m: np.ndarray,
+        row: np.ndarray,
+        station_m: np.ndarray,
+        offset_m: np.ndarray,
+        actor_station_m: np.ndarray,
+        actor_lateral_m: np.ndarray,
+        yaw_rad: np.ndarray,
+        speed_mps: np.ndarray,
+        size_m: np.ndarray,
+    ) -> list[tuple[float, float]]:
+        """:func:`_nearest_ahead` for the reactive ``agents (R,)`` at once (same arithmetic),
+        each at ``station_m``, ``offset_m (R,)`` with length / width ``own_size_m (R, 2)``,
+        among the actors of the pairs of ``row (K,)`` (an index into ``agents``, in order)
+        given by their Frenet coordinates on the agent's path, ``yaw_rad``, ``speed_mps
+        (K,)`` and length / width ``size_m (K, 2)``."""
+        out = [(math.inf, 0.0)] * len(agents)
+        s, d = actor_station_m, actor_lateral_m
+        own_l, own_w = own_size_m[row, 0], own_size_m[row, 1]
+        ahead = (s > station_m[row]) & (
+            np.abs(d - offset_m[row]) < 0.5 * (own_w + size_m[:, 1]) + 0.3
+        )
+        if not np.any(ahead):
+            return out
+        gaps = np.where(ahead, s - station_m[row] - 0.5 * (own_l + size_m[:, 0]), np.inf)
+        row, gaps, k_all = row[ahead], gaps[ahead], np.flatnonzero(ahead)
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        best = np.minimum.reduceat(gaps, starts)
+        at_best = np.flatnonzero(gaps == np.repeat(best, np.diff(np.r_[starts, len(row)])))
+        first = at_best[np.r_[True, row[at_best[1:]] != row[at_best[:-1]]]]  # the first of ties
+        k, lead_row = k_all[first], row[first]
+        index = self._reactive_index
+        assert index is not None
+        _, heading = index.interpolate(s[k], self._path_slot[agents[lead_row]])
+        along = speed_mps[k] * np.cos(yaw_rad[k] - heading)
+        for r, gap, v in zip(lead_row.tolist(), gaps[first].tolist(), along.tolist(), strict=True):
+            out[r] = (gap, v)
+        return out
 
     def _recorded_poses(self) -> _Poses:
         """Every agent's recorded ``xy (A, 2)``, ``yaw``, ``speed`` and ``valid (A,)`` now
@@ -627,19 +702,24 @@ class Traffic:
             tr = self.specs[j].replay
             assert tr is not None
             yaw[j] = np.interp(time_s, tr.time_s, tr.yaw_rad)
-        for j, profile in enumerate(self._profiles):
-            path = self._paths[j]
-            if profile is None or path is None:
-                continue
+        reactive = np.flatnonzero(self._reactive)
+        stations = np.zeros(len(reactive))
+        for k, j in enumerate(reactive.tolist()):
+            profile = self._profiles[j]
+            assert profile is not None
             valid[j] = profile.time_s[0] - 1e-9 <= time_s <= profile.time_s[-1] + 1e-9
-            at, heading = interpolate_polyline(path, [profile.station_at(time_s)])
-            xy[j], yaw[j] = at[0], heading[0]
+            stations[k] = profile.station_at(time_s)
             speed[j] = profile.speed_at(time_s)
+        if len(reactive):
+            assert self._reactive_index is not None
+            xy[reactive], yaw[reactive] = self._reactive_index.interpolate(
+                stations, self._path_slot[reactive]
+            )
         self._recorded_cache = (self._tick, (xy, yaw, speed, valid))
         return xy, yaw, speed, valid
 
     def _reactive_accel(
-        self, i: int, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float
+        self, i: int, dt_s: float, leaders: tuple[tuple[float, float], tuple[float, float]]
     ) -> float:
         """Reactive agent i's acceleration (module docstring): the recording's, plus the
         regain of the recorded speed, plus IDM braking when the situation ahead is tighter
@@ -654,7 +734,7 @@ class Traffic:
         free = (profile.speed_at(t + dt_s) - v_rec) / dt_s + min(
             max(regain, -params.comfort_decel_mps2), params.max_accel_mps2
         )
-        (gap, lead), (gap_rec, lead_rec) = self._reactive_leaders(i, ego_box, ego_speed_mps)
+        (gap, lead), (gap_rec, lead_rec) = leaders
         # no free-road term (desired speed inf): the difference is the interaction alone
         idm = idm_acceleration(v, math.inf, [gap, gap_rec], [lead, lead_rec], params)
         return free + min(0.0, float(idm[0] - idm[1]))

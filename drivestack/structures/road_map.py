@@ -8,10 +8,11 @@ Frenet projection is plain NumPy and vectorised over query points.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -139,6 +140,191 @@ def project_to_polyline(
     cross = d[idx, 0] * rel[rows, idx, 1] - d[idx, 1] * rel[rows, idx, 0]
     lateral = cross / seg_len[idx]
     return station, lateral
+
+
+class PolylineIndex:
+    """``P`` polylines (``(N_p, 2)`` each) prepared once for many :meth:`project` calls.
+
+    Holds all polylines' segments in order (polyline p's are ``first_segment[p]`` on):
+    ``start_m``, ``delta_m (S, 2)``, ``length_m (S,)``, start station ``station_m (S,)``
+    and ``heading_rad (S,)``, and each polyline's vertex ``stations_m[p] (N_p,)``.
+
+    :meth:`project` gives, bit for bit, what :func:`project_to_polyline` gives for each point
+    on its polyline (the same operations in the same order, compiled), for points on
+    different polylines in one call. The index keeps read-only copies of the polylines,
+    which must be finite, each segment's squared length positive and finite (no repeated
+    vertex).
+    """
+
+    def __init__(self, polylines_m: Sequence[npt.ArrayLike]) -> None:
+        polys = [np.array(p, dtype=np.float64) for p in polylines_m]
+        if not polys:
+            raise ValueError("polylines_m is empty")
+        for p, poly in enumerate(polys):
+            if poly.ndim != 2 or poly.shape[1] != 2 or poly.shape[0] < 2:
+                raise ValueError(
+                    f"polylines_m[{p}] must be an (N>=2, 2) polyline, got shape {poly.shape}"
+                )
+            if not np.all(np.isfinite(poly)):
+                raise ValueError(f"polylines_m[{p}] contains NaN or infinite coordinates")
+            length_sq = np.linalg.norm(np.diff(poly, axis=0), axis=1) ** 2
+            if not np.all((length_sq > 0.0) & np.isfinite(length_sq)):
+                raise ValueError(
+                    f"polylines_m[{p}] has a segment of zero (a repeated vertex), underflowing "
+                    "or overflowing squared length"
+                )
+            poly.setflags(write=False)
+        self.polylines_m = polys
+        self.stations_m = [polyline_stations(p) for p in polys]
+        self.start_m = np.ascontiguousarray(np.concatenate([p[:-1] for p in polys]))
+        self.delta_m = np.concatenate([np.diff(p, axis=0) for p in polys])
+        self.length_m = np.linalg.norm(self.delta_m, axis=1)
+        self._length_sq = self.length_m**2
+        self.station_m = np.concatenate([s[:-1] for s in self.stations_m])
+        self.heading_rad = np.arctan2(self.delta_m[:, 1], self.delta_m[:, 0])
+        self.n_segments = np.array([len(p) - 1 for p in polys], dtype=np.int64)
+        self.first_segment = np.concatenate([[0], np.cumsum(self.n_segments)[:-1]])
+        self._vertices_m = np.concatenate(polys)
+        self._vertex_station_m = np.concatenate(self.stations_m)
+
+    def __len__(self) -> int:
+        return len(self.polylines_m)
+
+    def project(
+        self, points_m: npt.ArrayLike, polyline: npt.ArrayLike = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``station_m (M,)`` and ``lateral_m (M,)`` of ``(M, 2)`` finite points on the
+        polylines ``polyline`` (one index for all, or ``(M,)`` one per point), each exactly
+        as :func:`project_to_polyline` on its polyline."""
+        pts = np.ascontiguousarray(points_m, dtype=np.float64).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            raise ValueError("points_m contains NaN or infinite coordinates")
+        which = self._which(polyline, len(pts))
+        return _compiled_project_points()(
+            pts,
+            which,
+            self.first_segment,
+            self.n_segments,
+            self.start_m,
+            self.delta_m,
+            self.length_m,
+            self._length_sq,
+            self.station_m,
+        )
+
+    def interpolate(
+        self, station_m: npt.ArrayLike, polyline: npt.ArrayLike = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``xy_m (M, 2)`` and ``yaw_rad (M,)`` at ``station_m (M,)`` along the polylines
+        ``polyline`` (one index for all, or ``(M,)`` one per station), each exactly as
+        :func:`interpolate_polyline` on its polyline (extrapolated along the first / last
+        segment outside it)."""
+        s = np.ascontiguousarray(station_m, dtype=np.float64).reshape(-1)
+        which = self._which(polyline, len(s))
+        return _compiled_interpolate_points()(
+            s,
+            which,
+            self.first_segment,
+            self.n_segments,
+            self._vertices_m,
+            self._vertex_station_m,
+            self.heading_rad,
+        )
+
+    def heading_at(self, station_m: float, polyline: int) -> float:
+        """The heading (rad) of polyline ``polyline`` at ``station_m``, exactly as
+        :func:`interpolate_polyline`'s (the first / last segment's outside the polyline)."""
+        return float(self.interpolate([station_m], polyline)[1][0])
+
+    def _which(self, polyline: npt.ArrayLike, m: int) -> np.ndarray:
+        """``polyline`` as ``(m,)`` checked indices."""
+        which = np.ascontiguousarray(np.broadcast_to(np.asarray(polyline, dtype=np.int64), (m,)))
+        if m and (which.min() < 0 or which.max() >= len(self)):
+            raise ValueError(f"polyline indices must be in [0, {len(self)}), got {which.tolist()}")
+        return which
+
+
+@functools.cache
+def _compiled_interpolate_points() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """:func:`_interpolate_points` compiled (on first use, as :func:`_compiled_project_points`)."""
+    from numba import njit
+
+    compiled: Callable[..., tuple[np.ndarray, np.ndarray]] = njit(cache=True)(_interpolate_points)
+    return compiled
+
+
+def _interpolate_points(
+    station, which, first, count, vertices, vertex_station, heading
+):  # pragma: no cover - compiled
+    """:func:`interpolate_polyline`'s arithmetic, station by station (``station (M,)`` on
+    polyline ``which (M,)``, whose vertices are ``first[p] + p`` to ``first[p] + p +
+    count[p]``): the segment by ``searchsorted(stations, s, side="right") - 1`` clamped to
+    the first / last one (NaN sorts last), then the point at its fraction."""
+    m = station.shape[0]
+    xy, yaw = np.empty((m, 2)), np.empty(m)
+    for q in range(m):
+        p, s = which[q], station[q]
+        v0, n = first[p] + p, count[p] + 1
+        if s != s:
+            i = n - 2
+        else:
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if vertex_station[v0 + mid] <= s:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            i = min(max(lo - 1, 0), n - 2)
+        a, b = v0 + i, v0 + i + 1
+        t = (s - vertex_station[a]) / (vertex_station[b] - vertex_station[a])
+        xy[q, 0] = vertices[a, 0] + t * (vertices[b, 0] - vertices[a, 0])
+        xy[q, 1] = vertices[a, 1] + t * (vertices[b, 1] - vertices[a, 1])
+        yaw[q] = heading[first[p] + i]
+    return xy, yaw
+
+
+@functools.cache
+def _compiled_project_points() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """:func:`_project_points` compiled (numba is imported on the first projection, not with
+    the road map)."""
+    from numba import njit
+
+    compiled: Callable[..., tuple[np.ndarray, np.ndarray]] = njit(cache=True)(_project_points)
+    return compiled
+
+
+def _project_points(
+    pts, which, first, count, start, delta, length, length_sq, station
+):  # pragma: no cover - compiled
+    """:func:`project_to_polyline`'s arithmetic, point by point (``pts (M, 2)`` on polyline
+    ``which (M,)``, whose segments are ``first[p]`` to ``first[p] + count[p] - 1``): the
+    closest segment with its end clamped (the first one on ties), then the station
+    extrapolated before the first / past the last segment."""
+    m = pts.shape[0]
+    station_out, lateral_out = np.empty(m), np.empty(m)
+    for q in range(m):
+        px, py = pts[q, 0], pts[q, 1]
+        lo, hi = first[which[q]], first[which[q]] + count[which[q]]
+        best, best_j, best_t, best_rx, best_ry = np.inf, -1, 0.0, 0.0, 0.0
+        for j in range(lo, hi):
+            rx, ry = px - start[j, 0], py - start[j, 1]
+            t = (rx * delta[j, 0] + ry * delta[j, 1]) / length_sq[j]
+            tc = min(max(t, 0.0), 1.0)
+            ex = px - (start[j, 0] + tc * delta[j, 0])
+            ey = py - (start[j, 1] + tc * delta[j, 1])
+            dist_sq = ex * ex + ey * ey
+            if best_j < 0 or dist_sq < best:
+                best, best_j, best_t, best_rx, best_ry = dist_sq, j, t, rx, ry
+        j = best_j
+        t = best_t
+        if j > lo:
+            t = max(t, 0.0)
+        if j < hi - 1:
+            t = min(t, 1.0)
+        station_out[q] = station[j] + t * length[j]
+        lateral_out[q] = (delta[j, 0] * best_ry - delta[j, 1] * best_rx) / length[j]
+    return station_out, lateral_out
 
 
 def interpolate_polyline(
