@@ -33,9 +33,8 @@ Datasets (--root defaults to the dataset's folder under ../shared/data):
 
 Models: stationary, constant_velocity, ctrv, ctrv_shrunk (CTRV with the turn rate fitted over
 1 s and shrunk by 2 standard errors: holds on tracked pasts), lane_following (map),
-lane_branches (map, K<=6),
-and learned (a forecaster checkpoint given by --forecaster, written by
-tools/train_forecaster.py; it reads the observed past itself; K modes). Without --models,
+lane_branches (map, K<=6) and learned (a forecaster checkpoint given by --forecaster, written
+by tools/train_forecaster.py; it reads the observed past itself; K modes). Without --models,
 all but learned run, and learned too when --forecaster is given.
 
 Examples:

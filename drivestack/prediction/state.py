@@ -90,13 +90,21 @@ def least_squares_slope(
     row of ``(A, W)`` times and values; ``weight`` ``(A, W)`` >= 0 (default all 1: a 0 leaves
     the sample out). A row without two distinct weighted times has slope 0."""
     w = np.ones_like(t_s) if weight is None else weight
+    return _slope_fit(t_s, values, w)[0]
+
+
+def _slope_fit(
+    t_s: np.ndarray, values: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`least_squares_slope`'s ``slope (A,)`` with the centred ``t_s`` and ``values``
+    ``(A, W)`` and ``sum(w tc^2) (A,)`` it was fitted from."""
     total = w.sum(axis=1, keepdims=True)
     safe = np.where(total > 0, total, 1.0)
     tc = t_s - (w * t_s).sum(axis=1, keepdims=True) / safe
     vc = values - (w * values).sum(axis=1, keepdims=True) / safe
     den = (w * tc * tc).sum(axis=1)
     num = (w * tc * vc).sum(axis=1)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12), tc, vc, den
 
 
 def fit_window_weights(t_s: np.ndarray, fit_window_s: float) -> np.ndarray:
@@ -132,15 +140,11 @@ def fit_yaw_rate(
     ``n`` weighted samples, residuals ``r``; a row of fewer than three samples, whose jitter
     cannot be told from a turn, then has rate 0)."""
     yaw = np.unwrap(yaw_rad, axis=1, period=np.pi)
-    slope = least_squares_slope(t_s, yaw, weight)
+    slope, tc, yaw_c, sxx = _slope_fit(t_s, yaw, weight)
     if shrink_se == 0.0:
         return slope
     n = (weight > 0).sum(axis=1)
-    total = weight.sum(axis=1, keepdims=True)
-    safe = np.where(total > 0, total, 1.0)
-    tc = t_s - (weight * t_s).sum(axis=1, keepdims=True) / safe
-    resid = yaw - (weight * yaw).sum(axis=1, keepdims=True) / safe - slope[:, None] * tc
-    sxx = (weight * tc * tc).sum(axis=1)
+    resid = yaw_c - slope[:, None] * tc
     ok = (n > 2) & (sxx > 1e-12)
     var = np.divide(
         (weight * resid * resid).sum(axis=1),

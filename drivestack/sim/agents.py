@@ -380,9 +380,9 @@ class Traffic:
     def __init__(self, specs: list[AgentSpec]) -> None:
         self.specs = list(specs)
         self._paths = [_read_only(spec.path_m) for spec in self.specs]
-        self._path_len = [
-            float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths
-        ]
+        self._path_len = np.array(
+            [float(polyline_stations(p)[-1]) if p is not None else 0.0 for p in self._paths]
+        )
         self._size_m = self.size_m  # (A, 3), built once: the specs never change
         self._replayed = np.array([spec.behavior == "replay" for spec in self.specs], dtype=bool)
         self.time_s = 0.0
@@ -489,9 +489,8 @@ class Traffic:
             return
         driving = np.flatnonzero(self._reactive & st.valid)
         if len(driving):
-            path_len = np.array([self._path_len[i] for i in driving.tolist()])
             xy, heading = self._reactive_index.interpolate(
-                np.minimum(st.station_m[driving], path_len), self._path_slot[driving]
+                np.minimum(st.station_m[driving], self._path_len[driving]), self._path_slot[driving]
             )
             st.x_m[driving], st.y_m[driving] = xy[:, 0], xy[:, 1]
             st.yaw_rad[driving] = [math.remainder(h, 2 * math.pi) for h in heading.tolist()]
@@ -610,8 +609,8 @@ class Traffic:
             np.concatenate([xy[now_col], rec_xy[rec_col]]), self._path_slot[agents][row]
         )
         size = np.concatenate([self._size_m[:, :2], [ego_box[3:5]]])
-        own_size = np.array([self.specs[i].size_m[:2] for i in agents.tolist()]).reshape(-1, 2)
-        profiles = [self._profiles[i] for i in agents.tolist()]
+        own_size = self._size_m[agents, :2]
+        profiles = [self._profiles[i] for i in agents.tolist()]  # all set: reactive agents
         rec_station = np.array([p.station_at(self.time_s) for p in profiles if p is not None])
         k = len(now_row)
         now = self._nearest_ahead_all(

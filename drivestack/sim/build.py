@@ -30,6 +30,7 @@ from drivestack.sim.scenario import (
     MapConfig,
     ScenarioConfig,
     check_scenario,
+    check_station,
     distinct_path_m,
 )
 from drivestack.sim.vehicle import BicycleState
@@ -280,7 +281,7 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
         assert cfg.path_m is not None
         path = distinct_path_m(cfg.path_m, where, f"agents.{i}.path_m")
         along = "its path_m"
-    _check_station(cfg.station_m, float(polyline_stations(path)[-1]), along, where, f"agents.{i}")
+    check_station(cfg.station_m, float(polyline_stations(path)[-1]), along, where, f"agents.{i}")
     size = cfg.size_m or DEFAULT_SIZE_M.get(label, CAR_SIZE_M)
     desired = cfg.desired_speed_mps if cfg.desired_speed_mps is not None else max(cfg.speed(), 1.0)
     return AgentSpec(
@@ -316,16 +317,6 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
             for s in cfg.lateral_shifts
         ),
     )
-
-
-def _check_station(station_m: float, length_m: float, along: str, where: str, key: str) -> None:
-    """``ConfigError`` at ``<key>.station_m`` unless the start station lies on the path."""
-    if not 0.0 <= station_m <= length_m:
-        raise ConfigError(
-            f"{station_m} m is outside {along} (length {length_m:.1f} m)",
-            path=where,
-            field=f"{key}.station_m",
-        )
 
 
 def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
@@ -399,7 +390,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
             raise ConfigError(f"no lane {cfg.ego.lane!r} in the map", path=where, field="ego.lane")
         start_lane = cfg.ego.lane
         lane = road_map.lane(start_lane)
-        _check_station(cfg.ego.station_m, lane.length_m, f"lane {start_lane!r}", where, "ego")
+        check_station(cfg.ego.station_m, lane.length_m, f"lane {start_lane!r}", where, "ego")
         line = lane.centerline_m
         xy, yaw = interpolate_polyline(line, [cfg.ego.station_m])
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])

@@ -585,13 +585,20 @@ def _check_path_station(agent: AgentConfig, path: str, i: int) -> None:
     """``ConfigError`` at ``agents.<i>.path_m`` for a bad polyline, at ``agents.<i>.station_m``
     for a start station off it (needs no map, so checked on loading, not when built)."""
     points = distinct_path_m(agent.path_m or [], path, f"agents.{i}.path_m")
-    length_m = float(np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))[-1])
-    station_m = agent.station_m
-    if math.isfinite(station_m) and not 0.0 <= station_m <= length_m:
+    if math.isfinite(agent.station_m):  # else refused as not finite, by its own check
+        # polyline_stations' sum (the build's length, bit for bit), without the road map import
+        length_m = float(np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))[-1])
+        check_station(agent.station_m, length_m, "its path_m", path, f"agents.{i}")
+
+
+def check_station(station_m: float, length_m: float, along: str, where: str, key: str) -> None:
+    """``ConfigError`` at ``<key>.station_m`` unless the start station lies on the path
+    ``along`` (its name in the message) of ``length_m``."""
+    if not 0.0 <= station_m <= length_m:
         raise ConfigError(
-            f"{station_m} m is outside its path_m (length {length_m:.1f} m)",
-            path=path,
-            field=f"agents.{i}.station_m",
+            f"{station_m} m is outside {along} (length {length_m:.1f} m)",
+            path=where,
+            field=f"{key}.station_m",
         )
 
 

@@ -200,7 +200,7 @@ class PolylineIndex:
         if not np.all(np.isfinite(pts)):
             raise ValueError("points_m contains NaN or infinite coordinates")
         which = self._which(polyline, len(pts))
-        return _compiled_project_points()(
+        return _compiled(_project_points)(
             pts,
             which,
             self.first_segment,
@@ -221,7 +221,7 @@ class PolylineIndex:
         segment outside it)."""
         s = np.ascontiguousarray(station_m, dtype=np.float64).reshape(-1)
         which = self._which(polyline, len(s))
-        return _compiled_interpolate_points()(
+        return _compiled(_interpolate_points)(
             s,
             which,
             self.first_segment,
@@ -244,12 +244,16 @@ class PolylineIndex:
         return which
 
 
+_Kernel = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
 @functools.cache
-def _compiled_interpolate_points() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-    """:func:`_interpolate_points` compiled (on first use, as :func:`_compiled_project_points`)."""
+def _compiled(kernel: _Kernel) -> _Kernel:
+    """``kernel`` compiled, once (numba is imported on the first use of a
+    :class:`PolylineIndex`, not with the road map)."""
     from numba import njit
 
-    compiled: Callable[..., tuple[np.ndarray, np.ndarray]] = njit(cache=True)(_interpolate_points)
+    compiled: _Kernel = njit(cache=True)(kernel)
     return compiled
 
 
@@ -265,33 +269,14 @@ def _interpolate_points(
     for q in range(m):
         p, s = which[q], station[q]
         v0, n = first[p] + p, count[p] + 1
-        if s != s:
-            i = n - 2
-        else:
-            lo, hi = 0, n
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if vertex_station[v0 + mid] <= s:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            i = min(max(lo - 1, 0), n - 2)
+        i = np.searchsorted(vertex_station[v0 : v0 + n], s, side="right") - 1
+        i = min(max(i, 0), n - 2)
         a, b = v0 + i, v0 + i + 1
         t = (s - vertex_station[a]) / (vertex_station[b] - vertex_station[a])
         xy[q, 0] = vertices[a, 0] + t * (vertices[b, 0] - vertices[a, 0])
         xy[q, 1] = vertices[a, 1] + t * (vertices[b, 1] - vertices[a, 1])
         yaw[q] = heading[first[p] + i]
     return xy, yaw
-
-
-@functools.cache
-def _compiled_project_points() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-    """:func:`_project_points` compiled (numba is imported on the first projection, not with
-    the road map)."""
-    from numba import njit
-
-    compiled: Callable[..., tuple[np.ndarray, np.ndarray]] = njit(cache=True)(_project_points)
-    return compiled
 
 
 def _project_points(
