@@ -21,13 +21,15 @@ folder ``<log_id>/`` gives:
   comes from the AV2 category (:data:`~drivestack.ingest.argoverse2.CATEGORY_TO_CLASS`; the
   unmapped categories are ``UNKNOWN``).
 - **Gaps**: a track missing for some sweeps is bridged by the replay's linear interpolation
-  when the gap lasts at most :data:`MAX_GAP_S`. A longer gap splits it into separate agents
-  ``<track_uuid>#<k>`` (:func:`split_at_gaps`), each present only during its part.
+  when the gap lasts at most :data:`MAX_GAP_S`. A longer gap splits a moving track into
+  separate agents ``<track_uuid>#<k>`` (:func:`split_at_gaps`), each present only during its
+  part.
 - **Stationary tracks**: a track whose centre stays within :data:`STATIONARY_RADIUS_M` of its
-  first position is held at its first / last pose before / after its annotated span, over the
-  whole log. AV2 annotates only near the recording car, so without this a parked car or a
-  bollard would appear out of nothing in front of a stack that drives faster than the human
-  did. Moving tracks exist only while they are annotated.
+  first position (over all its rows) is one agent, its gaps bridged whatever their length,
+  held at its first / last pose before / after its annotated span, over the whole log. AV2
+  annotates only near the recording car, so without this a parked car or a bollard would
+  appear out of nothing in front of a stack that drives faster than the human did. Moving
+  tracks exist only while they are annotated.
 
 Malformed data raise a ``DataError`` naming the file, the record and the field: an annotation
 table without rows or with a row missing its ``track_uuid``, a track annotated twice at one
@@ -201,13 +203,16 @@ def track_agents(
     for uuid in uuids[np.argsort(first)]:
         rows = np.flatnonzero(cuboids.track_uuid == uuid)
         rows = rows[np.argsort(time_s[rows])]
-        parts = split_at_gaps(time_s[rows], max_gap_s)
+        # stationary or not is the whole track's: a stationary track is one agent held over
+        # the log (its gaps bridged: it stays put); only a moving track splits at its gaps
+        stationary = np.max(np.hypot(*(xy[rows] - xy[rows[0]]).T)) <= STATIONARY_RADIUS_M
+        parts = [np.arange(len(rows))] if stationary else split_at_gaps(time_s[rows], max_gap_s)
         for k, part in enumerate(parts):
             r = rows[part]
             track = ReplayTrack(
                 time_s[r], xy[r, 0], xy[r, 1], yaw[r], speed_from_motion(time_s[r], xy[r])
             )
-            if np.max(np.hypot(*(xy[r] - xy[r[0]]).T)) <= STATIONARY_RADIUS_M:
+            if stationary:
                 track = _hold(track, 0.0, end_s)
             l, w, h = (float(v) for v in np.median(cuboids.boxes[r, 3:6], axis=0))
             agent_id = str(uuid) if len(parts) == 1 else f"{uuid}#{k}"

@@ -123,6 +123,32 @@ def test_track_agents_city_frame_gaps_and_stationary_objects() -> None:
     np.testing.assert_allclose(bollard.replay.speed_mps, 0.0, atol=1e-9)
 
 
+def test_stationary_or_moving_is_judged_on_the_whole_track_not_per_part() -> None:
+    # the ego parked at the origin, sweeps every 0.1 s (t = 0 .. 1.5 s)
+    sweeps = np.arange(16, dtype=np.int64) * 100_000_000
+    poses = SE3.from_xyz_yaw(np.zeros((16, 3)), np.zeros(16))
+    rows: list[tuple[int, str, str, list[float]]] = []
+    for k in range(16):
+        if k not in range(5, 12):  # a parked car at (10, 3), unseen for 0.7 s
+            rows.append((int(sweeps[k]), "parked", "REGULAR_VEHICLE", [10.0, 3.0, 0, 4.5, 1.9, 1.6, 0.0]))  # fmt: skip
+        if k <= 4 or k >= 14:  # a pedestrian walking +x at 1 m/s, unseen for 0.9 s
+            rows.append((int(sweeps[k]), "ped", "PEDESTRIAN", [5.0 + 0.1 * k, -3.0, 0, 0.5, 0.5, 1.7, 0.0]))  # fmt: skip
+    agents = {a.agent_id: a for a in track_agents(_cuboids(rows), poses, sweeps)}
+    # the parked car is one agent held over the log, not two on top of each other
+    assert set(agents) == {"parked", "ped#0", "ped#1"}
+    parked = agents["parked"].replay
+    assert parked is not None
+    np.testing.assert_allclose(parked.time_s, [0.0, 0.1, 0.2, 0.3, 0.4, 1.2, 1.3, 1.4, 1.5])
+    np.testing.assert_allclose(parked.x_m, 10.0)
+    # the pedestrian's last part moves 0.1 m, but the pedestrian walks: its parts exist only
+    # while annotated (held, it would stand at x = 6.4 from t = 0 while walking at x = 5)
+    first, second = agents["ped#0"].replay, agents["ped#1"].replay
+    assert first is not None and second is not None
+    np.testing.assert_allclose(first.time_s, [0.0, 0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(second.time_s, [1.4, 1.5])
+    np.testing.assert_allclose(second.x_m, [6.4, 6.5])
+
+
 def test_track_agents_refuses_a_track_twice_at_one_sweep() -> None:
     sweeps = np.array([0, 100_000_000], dtype=np.int64)
     poses = SE3.from_xyz_yaw(np.zeros((2, 3)), np.zeros(2))
