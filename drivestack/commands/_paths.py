@@ -95,6 +95,13 @@ def add_kitti_root_option(parser: argparse.ArgumentParser, *aliases: str) -> Non
     )
 
 
+def add_out_options(parser: argparse.ArgumentParser) -> None:
+    """``--out`` (the output folder, required; it holds ``metrics.json``) and ``--quiet`` (no
+    progress bar), as the eval commands take them."""
+    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def detector_config(dataset: str, config: Path | None) -> Path:
     """``--config`` when given, else the repository's LiDAR detector config for ``dataset``.
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.commands._paths import (
+    add_out_options,
     av2_log_dirs,
     check_out_dir,
     dataset_root,
@@ -60,8 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated planners (pdm, idm; default both); the constant-velocity "
         "baseline is always scored too",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_out_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ For one AV2 log (:func:`evaluate_av2_log`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,7 +224,6 @@ def evaluate_av2_log(
     log_dir: str | Path,
     planners: Sequence[str],
     params: OpenLoopParams | None = None,
-    progress: Callable[[], None] | None = None,
 ) -> DriveRun:
     """Run ``planners`` (names, see :func:`make_planner`) open loop on one AV2 sensor log
     (module docstring) on its closed-loop scenario's map, route and replayed agents.
@@ -238,7 +237,7 @@ def evaluate_av2_log(
 
     log = read_av2_log(log_dir)
     built = build_scenario(av2_scenario_config(Path(log_dir), log.span_s))
-    return run_open_loop(log, built.route_lanes, built.world, planners, params, progress)
+    return run_open_loop(log, built.route_lanes, built.world, planners, params)
 
 
 def run_open_loop(
@@ -247,13 +246,11 @@ def run_open_loop(
     world: World,
     planners: Sequence[str],
     params: OpenLoopParams | None = None,
-    progress: Callable[[], None] | None = None,
 ) -> DriveRun:
     """Run ``planners`` open loop on the recorded drive of ``log``: at each instant
     (:func:`instant_times_s`) the agents are where ``world`` (holding the log's replayed
     agents, on ``world.road_map``; reset here) places them, the ego is the recorded one, and
-    each planner (built for ``world.road_map`` and ``route_lanes``) plans once. ``progress``
-    is called after each instant.
+    each planner (built for ``world.road_map`` and ``route_lanes``) plans once.
 
     Raises:
         ValueError: ``params.sample_interval_s`` is not a whole number of ``world.dt_s``, an
@@ -300,6 +297,4 @@ def run_open_loop(
             if reason is not None:
                 counts = run.stop_reasons[name]
                 counts[reason] = counts.get(reason, 0) + 1
-        if progress is not None:
-            progress()
     return run
