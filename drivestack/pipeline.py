@@ -344,10 +344,7 @@ class Stack:
 
     def reset(self) -> None:
         self.detector.reset()
-        if self.tracker is not None:
-            self.tracker.reset()
-        if self.predictor is not None:
-            self.predictor.reset()
+        self._reset_tracking()
         self._tracked_frame = None
         self._tracked_with_pose = None
         self._last_timestamp_ns = None

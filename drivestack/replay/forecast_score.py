@@ -282,8 +282,8 @@ def forecast_lines(metrics: dict[str, Any] | None, model: str = "") -> list[str]
     name = f"{model} " if model else ""
     horizon = metrics["horizon_s"]
     head = f"  forecast {name}vs labels" + (f" ({horizon:g} s): " if horizon else ": ")
+    why = ", ".join(f"{k}: {v}" for k, v in metrics["frames_not_scored"].items())
     if not metrics["cases"] or metrics["horizon_s"] is None:
-        why = ", ".join(f"{k}: {v}" for k, v in metrics["frames_not_scored"].items())
         return [head + "no case scored" + (f" (frames not scored: {why})" if why else "")]
     fig = metrics["by_class"]["all, all"]
     ades = ", ".join(
@@ -298,7 +298,6 @@ def forecast_lines(metrics: dict[str, Any] | None, model: str = "") -> list[str]
         f"{metrics['unmatched_tracks']} tracks matching no label (and "
         f"{metrics['tracks_outside_labelled_region']} outside the labelled region)"
     ]
-    if metrics["frames_not_scored"]:
-        why = ", ".join(f"{k}: {v}" for k, v in metrics["frames_not_scored"].items())
+    if why:
         lines.append(f"    frames not scored: {why}")
     return lines

@@ -180,12 +180,10 @@ def compare_golden(current: dict[str, Any], reference: dict[str, Any]) -> list[s
         ]
     diffs: list[str] = []
     for g, w in zip(got, want, strict=True):
+        at = f"t={w['t'] / 1e9:.3f} s"
         for topic in ("detections", "tracks"):
-            where = f"t={w['t'] / 1e9:.3f} s {topic}"
-            diffs += _compare_boxes(where, g.get(topic), w.get(topic))
-        diffs += _compare_forecasts(
-            f"t={w['t'] / 1e9:.3f} s forecasts", g.get("forecasts"), w.get("forecasts")
-        )
+            diffs += _compare_boxes(f"{at} {topic}", g.get(topic), w.get(topic))
+        diffs += _compare_forecasts(f"{at} forecasts", g.get("forecasts"), w.get("forecasts"))
     return diffs
 
 
