@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.commands._paths import (
+    add_out_options,
     av2_log_dirs,
     check_out_dir,
     dataset_root,
@@ -156,8 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="checkpoint of the learned forecaster (tools/train_forecaster.py): adds model "
         "learned to the default models; with --models, that list must name learned",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_out_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:

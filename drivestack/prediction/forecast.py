@@ -28,6 +28,13 @@ VEHICLE_CLASSES: tuple[ObjectClass, ...] = (
     ObjectClass.MOTORCYCLE,
     ObjectClass.OTHER_VEHICLE,
 )
+#: The class groups forecast (the learned forecaster's class input, the prediction eval's
+#: reporting groups), in that order; other classes belong to none.
+CLASS_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
+    "vehicle": VEHICLE_CLASSES,
+    "pedestrian": (ObjectClass.PEDESTRIAN,),
+    "cyclist": (ObjectClass.CYCLIST,),
+}
 #: The classes that follow lanes (vehicles), as ``int`` labels: the map-based forecasts move
 #: only these along lanes.
 LANE_FOLLOWERS: frozenset[int] = frozenset(int(c) for c in VEHICLE_CLASSES)

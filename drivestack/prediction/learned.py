@@ -43,19 +43,17 @@ from drivestack.config import from_mapping
 from drivestack.config.strict import check_config_numbers
 from drivestack.core.checkpoints import load_tensor_checkpoint
 from drivestack.core.errors import DataError
-from drivestack.prediction.forecast import VEHICLE_CLASSES, forecast_steps
+from drivestack.prediction.forecast import CLASS_GROUPS as GROUPS_BY_NAME
+from drivestack.prediction.forecast import forecast_steps
 from drivestack.prediction.multimodal import MultiModalForecast
 from drivestack.prediction.state import FIT_WINDOW_S, fit_velocity, fit_window_weights
 from drivestack.structures.labels import ObjectClass
 
 CHECKPOINT_FORMAT = "drivestack.motion_forecaster.v1"
 
-#: Class groups of the one-hot class input (other classes: all zeros).
-CLASS_GROUPS: tuple[tuple[ObjectClass, ...], ...] = (
-    VEHICLE_CLASSES,
-    (ObjectClass.PEDESTRIAN,),
-    (ObjectClass.CYCLIST,),
-)
+#: Class groups of the one-hot class input (vehicle, pedestrian, cyclist; other classes: all
+#: zeros).
+CLASS_GROUPS: tuple[tuple[ObjectClass, ...], ...] = tuple(GROUPS_BY_NAME.values())
 _GROUP_INDEX = {int(c): i for i, group in enumerate(CLASS_GROUPS) for c in group}
 
 #: Input scales: positions and velocities are divided by these before the network.

@@ -22,15 +22,8 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.eval.prediction.trajectories import AgentTrajectory, TrajectorySet
-from drivestack.prediction.forecast import VEHICLE_CLASSES
-from drivestack.structures.labels import ObjectClass
+from drivestack.prediction.forecast import CLASS_GROUPS  # the groups the cases report
 
-#: The classes forecast, by the group they are reported in.
-CLASS_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
-    "vehicle": VEHICLE_CLASSES,
-    "pedestrian": (ObjectClass.PEDESTRIAN,),
-    "cyclist": (ObjectClass.CYCLIST,),
-}
 _GROUP_OF = {int(c): g for g, classes in CLASS_GROUPS.items() for c in classes}
 
 #: A case is "moving" when its true centre ends at least this far (m, xy) from where it is at

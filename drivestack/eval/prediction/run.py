@@ -69,17 +69,18 @@ def score_model(
         ValueError: a ``tracker_velocity`` model on cases without the tracker's velocities.
     """
     rec = cases.recording
-    yaw_rate = catalog[model_name].yaw_rate or YawRateFit()
+    model = catalog[model_name]
+    yaw_rate = model.yaw_rate or YawRateFit()
     states = estimate_states(
         cases.past_t_s, cases.past_boxes, cases.label, rec.frame, fit_window_s, yaw_rate
     )
-    if catalog[model_name].tracker_velocity:
+    if model.tracker_velocity:
         if cases.tracker_velocity_mps is None:
             raise ValueError(f"model {model_name} needs cases from tracker pasts (--pasts tracks)")
         boxes = replace(states.boxes, velocity_mps=cases.tracker_velocity_mps)
         states = AgentStates(boxes, states.yaw_rate_radps)
     n_steps = cases.future_boxes.shape[1]
-    forecast = catalog[model_name].forecast(
+    forecast = model.forecast(
         cases.past_t_s, cases.past_boxes, states, rec.road_map, n_steps * rec.dt_s, rec.dt_s
     )
     errors = displacement_errors(
@@ -93,7 +94,7 @@ def score_model(
         out[f"ADE@{c:g}s"] = ade(top_errors, step)
         out[f"FDE@{c:g}s"] = fde(top_errors, step)
     out["miss"] = is_miss(fde(top_errors))
-    if catalog[model_name].modes > 1:
+    if model.modes > 1:
         mm = multimodal_metrics(errors, forecast.probability, forecast.valid)
         out.update({f"{k}_K" if k == "miss" else k: v for k, v in mm.items()})
     return out

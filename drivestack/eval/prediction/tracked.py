@@ -41,7 +41,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
 from drivestack.eval.prediction.cases import _GROUP_OF, Cases, CaseSettings, sample_indices
 from drivestack.eval.prediction.trajectories import TrajectorySet
-from drivestack.replay.forecast_score import match_tracks_to_labels
+from drivestack.replay.forecast_score import class_groups, match_tracks_to_labels
 from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.tracking.tracker import Tracker
 
@@ -198,10 +198,6 @@ def kitti_online_tracks(
     return run_online_tracker(tracker, frames, poses, world_frame)
 
 
-def _group(label: np.ndarray) -> np.ndarray:
-    return np.array([_GROUP_OF.get(int(v), "") for v in label], dtype=str)
-
-
 def track_cases(recording: TrajectorySet, tracks: OnlineTracks, settings: CaseSettings) -> Cases:
     """The cases of ``tracks`` (online output, frame ``f`` at sample ``f``) against the
     labelled objects of ``recording`` (same world frame), with the counts of the module doc.
@@ -241,7 +237,7 @@ def track_cases(recording: TrajectorySet, tracks: OnlineTracks, settings: CaseSe
     has_history[order] = full
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))  # row -> its place in the sorted order
-    groups = _group(tracks.label)
+    groups = class_groups(tracks.label)
     counts = dict.fromkeys(COUNT_KEYS, 0)
     picked: list[tuple[int, int]] = []  # per case: (track row, its sorted position)
     picked_label: list[tuple[int, int]] = []  # per case: (label agent, its row)
@@ -311,7 +307,7 @@ def _cases(
         recording,
         np.array([f"track {tracks.track_id[r]}" for r in anchor_rows.tolist()], dtype=str),
         labels,
-        _group(labels),
+        class_groups(labels),
         tracks.frame[past_rows].astype(np.float64) * recording.dt_s,
         tracks.boxes[past_rows],
         np.array(future_t, dtype=np.float64).reshape(n, t),

@@ -175,21 +175,23 @@ def test_one_av2_log_folder_as_root(
     assert report["recordings"][0]["cases"] > 0
 
 
+def _help_text(capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "prediction", "--help"])
+    return capsys.readouterr().out
+
+
 def test_help_does_not_say_the_shipped_map_reader_may_be_missing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit):
-        cli_main(["eval", "prediction", "--help"])
-    text = capsys.readouterr().out
+    text = _help_text(capsys)
     assert "is installed" not in text and "one log folder" in text
 
 
 def test_help_keeps_the_examples_line_breaks_and_says_what_forecaster_adds(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit):
-        cli_main(["eval", "prediction", "--help"])
-    text = capsys.readouterr().out
+    text = _help_text(capsys)
     assert "--split val --pasts tracks \\\n      --out runs/pred_kitti_tracks" in text
     assert "constant_velocity,ctrv,learned \\\n      --forecaster runs/forecaster.pt" in text
     flat = " ".join(text.split())
