@@ -95,6 +95,15 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-root`` (sim and fleet): the shared data folder."""
+    parser.add_argument(
+        "--data-root",
+        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps and Argoverse 2 "
+        "logs (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
+    )
+
+
 def add_max_steps_argument(parser: argparse.ArgumentParser) -> None:
     """``--max-steps`` (sim and fleet): a positive step cap."""
     parser.add_argument(
@@ -155,11 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", help="a suite YAML listing scenario files")
     parser.add_argument("--out", required=True, help="fleet folder (created; resumed if present)")
     parser.add_argument("--planner", default="pdm", help="comma-separated planners: pdm, idm")
-    parser.add_argument(
-        "--data-root",
-        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps and Argoverse 2 "
-        "logs (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
-    )
+    add_data_root_argument(parser)
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
     add_fleet_arguments(parser)

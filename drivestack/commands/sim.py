@@ -107,17 +107,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--planner", default="pdm,idm", help="comma-separated planners: pdm, idm (default both)"
     )
-    parser.add_argument(
-        "--data-root",
-        help="shared data folder for CommonRoad / Lanelet2 / OpenDRIVE maps and Argoverse 2 "
-        "logs (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
-    )
     from drivestack.commands.fleet import (
+        add_data_root_argument,
         add_fleet_arguments,
         add_max_steps_argument,
         add_quiet_argument,
     )
 
+    add_data_root_argument(parser)
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")
     parser.add_argument(

@@ -374,6 +374,17 @@ def _nearest_ahead(
     return float(gaps[k]), float((speed_mps[lead] * np.cos(yaw_rad[lead] - heading))[0])
 
 
+def _in_leader_range(agents: np.ndarray, xy_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``(R, M)``: which of the ``M`` actors at ``xy_m (M, 2)``, ``valid (M,)`` are within
+    :data:`LEADER_RANGE_M` of each of the ``agents (R,)`` (indices into them), itself excluded."""
+    near = valid[None, :] & (
+        np.hypot(xy_m[None, :, 0] - xy_m[agents, None, 0], xy_m[None, :, 1] - xy_m[agents, None, 1])
+        <= LEADER_RANGE_M
+    )
+    near[np.arange(len(agents)), agents] = False
+    return near
+
+
 class Traffic:
     """Stage holding every agent's state; ``step`` advances all agents by one tick."""
 
@@ -587,21 +598,10 @@ class Traffic:
             return {}
         # now: the agents (columns 0..n-1) and the ego (column n)
         xy = np.concatenate([np.stack([st.x_m, st.y_m], axis=1), ego_box[None, :2]])
-        live = np.append(st.valid, True)[None, :] & (
-            np.hypot(xy[None, :, 0] - xy[agents, None, 0], xy[None, :, 1] - xy[agents, None, 1])
-            <= LEADER_RANGE_M
-        )
-        live[np.arange(len(agents)), agents] = False
+        live = _in_leader_range(agents, xy, np.append(st.valid, True))
         # as recorded
         rec_xy, rec_yaw, rec_speed, rec_valid = self._recorded_poses()
-        rec = rec_valid[None, :] & (
-            np.hypot(
-                rec_xy[None, :, 0] - rec_xy[agents, None, 0],
-                rec_xy[None, :, 1] - rec_xy[agents, None, 1],
-            )
-            <= LEADER_RANGE_M
-        )
-        rec[np.arange(len(agents)), agents] = False
+        rec = _in_leader_range(agents, rec_xy, rec_valid)
         now_row, now_col = np.nonzero(live)  # by agent, then by actor (as _nearest_ahead's)
         rec_row, rec_col = np.nonzero(rec)
         row = np.concatenate([now_row, rec_row])

@@ -9,6 +9,7 @@ incidence angle; depth is the camera-frame z (m, 0 where nothing is hit); instan
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -56,9 +57,11 @@ class CameraModel:
         )
         return cls(cal)
 
-    def pixel_rays(self, world_from_ego: SE3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """World rays through the pixel centres, row-major: origins ``(H * W, 3)``, unit
-        directions ``(H * W, 3)`` and the camera depth per metre along each ``(H * W,)``."""
+    @cached_property
+    def _camera_rays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit directions ``(H * W, 3)`` through the pixel centres in the camera frame,
+        row-major, and the camera depth per metre along each ``(H * W,)`` (read-only: they
+        depend on the calibration alone, so every rendering shares them)."""
         cal = self.calibration
         h, w = cal.height_px, cal.width_px
         k_inv = np.linalg.inv(cal.intrinsics)
@@ -67,6 +70,15 @@ class CameraModel:
         dirs_cam = pix @ k_inv.T
         z_per_unit = 1.0 / np.linalg.norm(dirs_cam, axis=1)  # depth per metre along the ray
         dirs_cam *= z_per_unit[:, None]
+        for arr in (dirs_cam, z_per_unit):
+            arr.setflags(write=False)
+        return dirs_cam, z_per_unit
+
+    def pixel_rays(self, world_from_ego: SE3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World rays through the pixel centres, row-major: origins ``(H * W, 3)``, unit
+        directions ``(H * W, 3)`` and the camera depth per metre along each ``(H * W,)``."""
+        cal = self.calibration
+        dirs_cam, z_per_unit = self._camera_rays
         world_from_camera = world_from_ego.compose(cal.camera_from_ego.inverse())
         dirs = world_from_camera.rotate(dirs_cam)
         origins = np.ascontiguousarray(np.broadcast_to(world_from_camera.translation, dirs.shape))

@@ -182,11 +182,7 @@ class SensorScene:
         Computed in float32 (open3d's precision); ``range_m`` is ``inf`` for misses.
         """
 
-        n = origins.shape[0]
-        rays = np.empty((n, 6), dtype=np.float32)
-        rays[:, :3] = origins
-        rays[:, 3:] = directions
-        return self.cast_rays(rays, max_range_m)
+        return self.cast_rays(_packed_rays(origins, directions), max_range_m)
 
     def cast_rays(
         self, rays: np.ndarray, max_range_m: float, *, agent_dt_s: np.ndarray | None = None
@@ -290,14 +286,20 @@ class SensorScene:
         n_agents = 0 if self.agents is None else len(self.agents)
         if self._dynamic is None or n_agents == 0:
             return np.zeros(n_agents, dtype=np.int64)
-        rays = np.empty((origins.shape[0], 6), dtype=np.float32)
-        rays[:, :3] = origins
-        rays[:, 3:] = directions
         out = self._dynamic.list_intersections(  # type: ignore[attr-defined]
-            o3d.core.Tensor.from_numpy(rays)
+            o3d.core.Tensor.from_numpy(_packed_rays(origins, directions))
         )
         near = out["t_hit"].numpy() <= max_range_m
         ray = out["ray_ids"].numpy()[near].astype(np.int64)
         agent = self._agent_triangle_object[out["primitive_ids"].numpy()[near].astype(np.int64)]
         pairs = np.unique(ray * n_agents + agent)  # a ray through an agent counts once
         return np.bincount(pairs % n_agents, minlength=n_agents).astype(np.int64)
+
+
+def _packed_rays(origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Rays ``origins (R, 3)``, ``directions (R, 3)`` packed as open3d takes them: ``(R, 6)``
+    float32 ``[origin, direction]``."""
+    rays = np.empty((origins.shape[0], 6), dtype=np.float32)
+    rays[:, :3] = origins
+    rays[:, 3:] = directions
+    return rays
