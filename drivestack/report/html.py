@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
 from drivestack.report import html_motion
+from drivestack.report.html_cells import comparison_of
 from drivestack.report.html_cells import fmt as _fmt
 from drivestack.report.html_cells import img as _img
 from drivestack.report.html_cells import not_compared as _not_compared
@@ -549,12 +550,10 @@ def _detection(d: dict[str, Any], figures: dict[str, str]) -> str:
 def _detection_against_baseline(d: dict[str, Any], file: str) -> str:
     """The full table of one detection result against the baseline's (when compared): every
     figure both hold, drops beyond the score tolerance marked as regressions."""
-    found = [c for c in d.get("detection_comparison") or [] if c["file"] == file]
-    if not found:
+    compared = comparison_of(d, "detection_comparison", file)
+    if compared is None:
         return ""
-    c = found[0]
-    base = d["baseline"]["path"] if d.get("baseline") else "the baseline"
-    where = f"{escape(base)}/{escape(c['baseline_file'])}"
+    c, where = compared
     if not c["comparable"]:
         return (
             f'<p class="warning">Not compared with the baseline ({where}: '

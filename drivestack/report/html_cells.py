@@ -1,6 +1,6 @@
 """Table cells and images of the report page: numbers formatted (``–`` for undefined), sort
 values in ``data-v`` for the page's sort script, inline images, key-value tables, the lines
-naming what a comparison left out."""
+naming what a comparison left out and where its baseline file is."""
 
 from __future__ import annotations
 
@@ -46,6 +46,18 @@ def kv_table(facts: Iterable[tuple[str, Any]]) -> str:
     """A two-column table of ``(name, value)`` lines (class ``kv``)."""
     rows = "".join(f"<tr><td>{escape(k)}</td><td class=l>{fmt(v)}</td></tr>" for k, v in facts)
     return f'<table class="kv">{rows}</table>'
+
+
+def comparison_of(d: dict[str, Any], key: str, file: str) -> tuple[dict[str, Any], str] | None:
+    """The comparison of the result ``file`` in the report's ``d[key]``
+    (``detection_comparison``) and its baseline file as escaped ``base/file`` text; None when
+    the result was not paired with one."""
+    found = [c for c in d.get(key) or [] if c["file"] == file]
+    if not found:
+        return None
+    c = found[0]
+    base = d["baseline"]["path"] if d.get("baseline") else "the baseline"
+    return c, f"{escape(base)}/{escape(c['baseline_file'])}"
 
 
 def not_compared(

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from drivestack.core.json_values import strict_dumps
-from drivestack.report.html_cells import fmt, img, kv_table, not_compared, td
+from drivestack.report.html_cells import comparison_of, fmt, img, kv_table, not_compared, td
 from drivestack.report.planning import SCORE_PARTS
 from drivestack.report.prediction import MULTIMODAL, columns
 
@@ -281,12 +281,10 @@ def _change_row(row: dict[str, Any], keys: list[str]) -> str:
 def _against_baseline(d: dict[str, Any], kind: str, file: str) -> str:
     """The full table of one result against the baseline's (when paired): every figure
     compared, the changes beyond the tolerances marked; a warning when not comparable."""
-    found = [c for c in d.get(f"{kind}_comparison") or [] if c["file"] == file]
-    if not found:
+    compared = comparison_of(d, f"{kind}_comparison", file)
+    if compared is None:
         return ""
-    c = found[0]
-    base = d["baseline"]["path"] if d.get("baseline") else "the baseline"
-    where = f"{escape(base)}/{escape(c['baseline_file'])}"
+    c, where = compared
     if not c["comparable"]:
         return (
             f'<p class="warning">Not compared with the baseline ({where}): its settings '

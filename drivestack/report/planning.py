@@ -27,14 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.report.detection import pair_files
 from drivestack.report.fields import array, count, number, numbers, obj, required_number, text
-from drivestack.report.prediction import (
-    PROVENANCE,
-    change,
-    not_comparable_warning,
-    pair_entry,
-)
+from drivestack.report.prediction import PROVENANCE, change, compare_pairs
 
 #: The figures of a horizon (errors in metres and radians, the miss rate a fraction).
 HORIZON_FIELDS = (
@@ -240,6 +234,60 @@ def _by_log(result: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
+def _compare_pair(
+    entry: dict[str, Any],
+    mine: dict[str, Any],
+    theirs: dict[str, Any],
+    run_path: Path,
+    baseline_path: Path,
+    score_tolerance: float,
+    error_tolerance_m: float,
+) -> list[str]:
+    """:func:`~drivestack.report.prediction.compare_pairs`'s ``compare_pair`` of two
+    open-loop planning results."""
+    warnings = []
+    figures, b_figures = _by_log(mine), _by_log(theirs)
+    logs = {log["log"] for log in mine["logs"]}
+    b_logs = {log["log"] for log in theirs["logs"]}
+    if logs != b_logs:
+        entry["same_logs"] = False
+        warnings.append(
+            f"the open-loop planning results of the run ({run_path}) and of the "
+            f"baseline ({baseline_path}) scored other logs ({len(logs)} against "
+            f"{len(b_logs)}, {len(logs & b_logs)} in common): the logs in both are "
+            "compared, the planners' figures over all logs are not"
+        )
+        figures = {k: v for k, v in figures.items() if k[0] != ALL_LOGS}
+        b_figures = {k: v for k, v in b_figures.items() if k[0] != ALL_LOGS}
+    entry["only_in_run"] = [f"{p} on {log}" for log, p in figures if (log, p) not in b_figures]
+    entry["only_in_baseline"] = [f"{p} on {log}" for log, p in b_figures if (log, p) not in figures]
+    for (log, planner), values in figures.items():
+        before_values = b_figures.get((log, planner))
+        if before_values is None:
+            continue
+        for metric, (value, scale, unit) in values.items():
+            before = before_values.get(metric, (None,))[0]
+            if value is None or before is None:
+                continue
+            delta = value - before
+            # OLS: higher is better, so a drop is the regression
+            signed = -delta * scale if metric == "OLS" else delta * scale
+            tol = score_tolerance if unit == "points" else error_tolerance_m
+            entry["rows"].append(
+                {
+                    "planner": planner,
+                    "log": log,
+                    "metric": metric,
+                    "unit": unit,
+                    "value": value,
+                    "baseline": before,
+                    "delta": delta,
+                    "change": change(signed, tol),
+                }
+            )
+    return warnings
+
+
 def compare_planning(
     run: dict[str, dict[str, Any]],
     baseline: dict[str, dict[str, Any]],
@@ -250,68 +298,19 @@ def compare_planning(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """The comparisons of the paired results (rows per planner, log and figure with their
     ``change``; empty when not comparable), the regressions and the warnings (module doc)."""
-    pairs: list[dict[str, Any]] = []
-    regressions: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    for rel, b_rel in pair_files(run, baseline):
-        mine, theirs = run[rel], baseline[b_rel]
-        differ = settings_differences(mine, theirs)
-        entry = pair_entry(rel, b_rel, differ, "same_logs")
-        pairs.append(entry)
-        if differ:
-            warnings.append(
-                not_comparable_warning(
-                    "open-loop planning",
-                    run_root / rel,
-                    baseline_root / b_rel,
-                    differ,
-                    "OLS or ADE",
-                )
-            )
-            continue
-        figures, b_figures = _by_log(mine), _by_log(theirs)
-        logs = {log["log"] for log in mine["logs"]}
-        b_logs = {log["log"] for log in theirs["logs"]}
-        if logs != b_logs:
-            entry["same_logs"] = False
-            warnings.append(
-                f"the open-loop planning results of the run ({run_root / rel}) and of the "
-                f"baseline ({baseline_root / b_rel}) scored other logs ({len(logs)} against "
-                f"{len(b_logs)}, {len(logs & b_logs)} in common): the logs in both are "
-                "compared, the planners' figures over all logs are not"
-            )
-            figures = {k: v for k, v in figures.items() if k[0] != ALL_LOGS}
-            b_figures = {k: v for k, v in b_figures.items() if k[0] != ALL_LOGS}
-        entry["only_in_run"] = [f"{p} on {log}" for log, p in figures if (log, p) not in b_figures]
-        entry["only_in_baseline"] = [
-            f"{p} on {log}" for log, p in b_figures if (log, p) not in figures
-        ]
-        for (log, planner), values in figures.items():
-            before_values = b_figures.get((log, planner))
-            if before_values is None:
-                continue
-            for metric, (value, scale, unit) in values.items():
-                before = before_values.get(metric, (None,))[0]
-                if value is None or before is None:
-                    continue
-                delta = value - before
-                # OLS: higher is better, so a drop is the regression
-                signed = -delta * scale if metric == "OLS" else delta * scale
-                tol = score_tolerance if unit == "points" else error_tolerance_m
-                item = {
-                    "planner": planner,
-                    "log": log,
-                    "metric": metric,
-                    "unit": unit,
-                    "value": value,
-                    "baseline": before,
-                    "delta": delta,
-                    "change": change(signed, tol),
-                }
-                entry["rows"].append(item)
-                if item["change"] == "regression":
-                    regressions.append({"file": rel, "baseline_file": b_rel, **item})
-    return pairs, regressions, warnings
+    return compare_pairs(
+        run,
+        baseline,
+        run_root,
+        baseline_root,
+        "open-loop planning",
+        "OLS or ADE",
+        "same_logs",
+        settings_differences,
+        _compare_pair,
+        score_tolerance,
+        error_tolerance_m,
+    )
 
 
 def headline(

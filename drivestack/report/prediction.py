@@ -19,6 +19,7 @@ percentage points). Scored on other recordings, they are compared with a warning
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,31 +196,119 @@ def change(delta: float, tolerance: float) -> str | None:
     return None
 
 
-def pair_entry(rel: str, b_rel: str, differ: list[str], coverage: str) -> dict[str, Any]:
-    """A comparison of a paired result before its rows: the two files, whether comparable
-    (``differ``: the settings that differ) and the flag ``coverage`` (``same_recordings``)
-    set until the caller finds the two were scored on other data."""
-    return {
-        "file": rel,
-        "baseline_file": b_rel,
-        "comparable": not differ,
-        "not_comparable": "; ".join(differ),
-        coverage: True,
-        "rows": [],
-        "only_in_run": [],
-        "only_in_baseline": [],
-    }
+def compare_pairs(
+    run: dict[str, dict[str, Any]],
+    baseline: dict[str, dict[str, Any]],
+    run_root: Path,
+    baseline_root: Path,
+    what: str,
+    not_shown: str,
+    coverage: str,
+    differences: Callable[[dict[str, Any], dict[str, Any]], list[str]],
+    compare_pair: Callable[..., list[str]],
+    score_tolerance: float,
+    error_tolerance_m: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The comparisons of the results paired by :func:`pair_files`, their regressions (in row
+    order) and the warnings, the loop :func:`compare_prediction` and
+    :func:`~drivestack.report.planning.compare_planning` share.
+
+    Each comparison holds the two files, whether comparable (``differences``: the settings
+    that differ; otherwise a warning that the ``what`` results are not comparable and no
+    ``not_shown`` difference is shown), the flag ``coverage`` (``same_recordings``) and the
+    ``rows``. ``compare_pair(entry, mine, theirs, run_path, baseline_path, score_tolerance,
+    error_tolerance_m)`` fills a comparable entry's ``rows`` (each with its ``change``),
+    ``only_in_run``, ``only_in_baseline`` and ``coverage`` and returns its warnings.
+    """
+    pairs: list[dict[str, Any]] = []
+    regressions: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for rel, b_rel in pair_files(run, baseline):
+        mine, theirs = run[rel], baseline[b_rel]
+        run_path, baseline_path = run_root / rel, baseline_root / b_rel
+        differ = differences(mine, theirs)
+        entry: dict[str, Any] = {
+            "file": rel,
+            "baseline_file": b_rel,
+            "comparable": not differ,
+            "not_comparable": "; ".join(differ),
+            coverage: True,
+            "rows": [],
+            "only_in_run": [],
+            "only_in_baseline": [],
+        }
+        pairs.append(entry)
+        if differ:
+            warnings.append(
+                f"the {what} results of the run ({run_path}) and of the baseline "
+                f"({baseline_path}) are not comparable: their settings differ "
+                f"({'; '.join(differ)}); no {not_shown} difference is shown"
+            )
+            continue
+        warnings.extend(
+            compare_pair(
+                entry, mine, theirs, run_path, baseline_path, score_tolerance, error_tolerance_m
+            )
+        )
+        regressions.extend(
+            {"file": rel, "baseline_file": b_rel, **item}
+            for item in entry["rows"]
+            if item["change"] == "regression"
+        )
+    return pairs, regressions, warnings
 
 
-def not_comparable_warning(
-    what: str, run_path: Path, baseline_path: Path, differ: list[str], not_shown: str
-) -> str:
-    """The warning of two ``what`` results (``prediction``) whose settings differ."""
-    return (
-        f"the {what} results of the run ({run_path}) and of the baseline ({baseline_path}) "
-        f"are not comparable: their settings differ ({'; '.join(differ)}); no {not_shown} "
-        "difference is shown"
-    )
+def _compare_pair(
+    entry: dict[str, Any],
+    mine: dict[str, Any],
+    theirs: dict[str, Any],
+    run_path: Path,
+    baseline_path: Path,
+    score_tolerance: float,
+    error_tolerance_m: float,
+) -> list[str]:
+    """:func:`compare_pairs`'s ``compare_pair`` of two prediction results."""
+    warnings = []
+    names = {r["name"] for r in mine["recordings"]}
+    b_names = {r["name"] for r in theirs["recordings"]}
+    if names != b_names:
+        entry["same_recordings"] = False
+        warnings.append(
+            f"the prediction results of the run ({run_path}) and of the baseline "
+            f"({baseline_path}) were not scored on the same recordings "
+            f"({len(names)} against {len(b_names)}, {len(names & b_names)} in common): "
+            "their differences are not the models' alone"
+        )
+    cells, b_cells = _cells(mine), _cells(theirs)
+    entry["only_in_run"] = ["/".join(k) for k in cells if k not in b_cells]
+    entry["only_in_baseline"] = ["/".join(k) for k in b_cells if k not in cells]
+    fde = fde_key(mine)
+    for key, row in cells.items():
+        if key not in b_cells:
+            continue
+        for metric, scale, unit, tol in (
+            (fde, 1.0, "m", error_tolerance_m),
+            ("miss_rate", 100.0, "points", score_tolerance),
+        ):
+            value, before = row.get(metric), b_cells[key].get(metric)
+            if value is None or before is None:
+                continue
+            delta = value - before
+            entry["rows"].append(
+                {
+                    "traffic": key[0],
+                    "model": key[1],
+                    "group": key[2],
+                    "motion": key[3],
+                    "metric": metric,
+                    "unit": unit,
+                    "value": value,
+                    "baseline": before,
+                    "delta": delta,
+                    "change": change(delta * scale, tol),
+                }
+            )
+    return warnings
 
 
 def compare_prediction(
@@ -237,61 +326,19 @@ def compare_prediction(
     compared in metres against ``error_tolerance_m``, the miss rate in percentage points
     against ``score_tolerance``.
     """
-    pairs: list[dict[str, Any]] = []
-    regressions: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    for rel, b_rel in pair_files(run, baseline):
-        mine, theirs = run[rel], baseline[b_rel]
-        differ = settings_differences(mine, theirs)
-        entry = pair_entry(rel, b_rel, differ, "same_recordings")
-        pairs.append(entry)
-        if differ:
-            warnings.append(
-                not_comparable_warning(
-                    "prediction", run_root / rel, baseline_root / b_rel, differ, "FDE or miss-rate"
-                )
-            )
-            continue
-        names = {r["name"] for r in mine["recordings"]}
-        b_names = {r["name"] for r in theirs["recordings"]}
-        if names != b_names:
-            entry["same_recordings"] = False
-            warnings.append(
-                f"the prediction results of the run ({run_root / rel}) and of the baseline "
-                f"({baseline_root / b_rel}) were not scored on the same recordings "
-                f"({len(names)} against {len(b_names)}, {len(names & b_names)} in common): "
-                "their differences are not the models' alone"
-            )
-        cells, b_cells = _cells(mine), _cells(theirs)
-        entry["only_in_run"] = ["/".join(k) for k in cells if k not in b_cells]
-        entry["only_in_baseline"] = ["/".join(k) for k in b_cells if k not in cells]
-        fde = fde_key(mine)
-        for key, row in cells.items():
-            if key not in b_cells:
-                continue
-            for metric, scale, unit, tol in (
-                (fde, 1.0, "m", error_tolerance_m),
-                ("miss_rate", 100.0, "points", score_tolerance),
-            ):
-                value, before = row.get(metric), b_cells[key].get(metric)
-                if value is None or before is None:
-                    continue
-                delta = value - before
-                item = {
-                    "traffic": key[0],
-                    "model": key[1],
-                    "group": key[2],
-                    "motion": key[3],
-                    "metric": metric,
-                    "unit": unit,
-                    "value": value,
-                    "baseline": before,
-                    "delta": delta,
-                    "change": change(delta * scale, tol),
-                }
-                entry["rows"].append(item)
-                if item["change"] == "regression":
-                    regressions.append({"file": rel, "baseline_file": b_rel, **item})
+    pairs, regressions, warnings = compare_pairs(
+        run,
+        baseline,
+        run_root,
+        baseline_root,
+        "prediction",
+        "FDE or miss-rate",
+        "same_recordings",
+        settings_differences,
+        _compare_pair,
+        score_tolerance,
+        error_tolerance_m,
+    )
     regressions.sort(key=lambda r: -r["delta"] * (100.0 if r["unit"] == "points" else 1.0))
     return pairs, regressions, warnings
 
