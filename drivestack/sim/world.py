@@ -12,13 +12,17 @@ from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.road_map import RoadMap
+from drivestack.structures.traffic_light import check_state
 
 
 @dataclass(frozen=True)
 class Observation:
     """What a planner sees at one tick: the ego state and the agent boxes (ground truth, or
     what the stack perceived), both in the map frame and at ``timestamp_ns``, one distinct
-    ``str`` id per box.
+    ``str`` id per box; ``traffic_lights``: what each of the map's traffic lights shows, as
+    ``(light_id, state)`` pairs (states of
+    :data:`~drivestack.structures.traffic_light.SIGNAL_STATES`; :meth:`light_state` looks one
+    up, ``"unknown"`` for a light not listed).
 
     ``ValueError`` when the ego and the agents are in different frames, the ego's time or
     the agents' ``timestamp_ns`` is not the observation's (an empty ``agents`` may carry any
@@ -31,9 +35,11 @@ class Observation:
     ego: EgoState
     agents: Boxes3D
     agent_ids: tuple[str, ...]
+    traffic_lights: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         self._check_types()
+        self._check_traffic_lights()
         if self.ego.frame != self.agents.frame:
             raise ValueError(
                 f"Observation: the ego is in frame {self.ego.frame!r} and the agents in "
@@ -57,6 +63,31 @@ class Observation:
         if len(set(self.agent_ids)) != len(self.agent_ids):
             repeated = sorted({i for i in self.agent_ids if self.agent_ids.count(i) > 1})
             raise ValueError(f"Observation.agent_ids must be distinct, repeated: {repeated}")
+
+    def light_state(self, light_id: str) -> str:
+        """What light ``light_id`` shows (``"unknown"`` when the observation does not say)."""
+        for known_id, state in self.traffic_lights:
+            if known_id == light_id:
+                return state
+        return "unknown"
+
+    def _check_traffic_lights(self) -> None:
+        """``traffic_lights`` must be a tuple of distinct ``(str id, known state)`` pairs."""
+        pairs = self.traffic_lights
+        if not isinstance(pairs, tuple) or not all(
+            isinstance(p, tuple) and len(p) == 2 and all(isinstance(v, str) for v in p)
+            for p in pairs
+        ):
+            raise TypeError(
+                "Observation.traffic_lights must be a tuple of (light_id, state) str pairs, "
+                f"got {pairs!r}"
+            )
+        for light_id, state in pairs:
+            check_state(state, f"Observation.traffic_lights[{light_id!r}]")
+        ids = [p[0] for p in pairs]
+        if len(set(ids)) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"Observation.traffic_lights: light ids repeated: {repeated}")
 
     def _check_types(self) -> None:
         """``TypeError`` naming the field whose type is wrong."""
@@ -135,7 +166,17 @@ class World:
             velocity_mps=self.traffic.velocities()[valid],
         )
         ids = tuple(s.agent_id for s, v in zip(self.traffic.specs, valid, strict=True) if v)
-        return Observation(self.timestamp_ns, self.ego_state(), agents, ids)
+        return Observation(
+            self.timestamp_ns, self.ego_state(), agents, ids, self.traffic_light_states()
+        )
+
+    def traffic_light_states(self) -> tuple[tuple[str, str], ...]:
+        """``(light_id, state)`` of every traffic light of the map at the current tick (its
+        cycle's state, ``"unknown"`` for a light without one)."""
+        time_s = self.tick * self.dt_s
+        return tuple(
+            (light.light_id, light.state_at(time_s)) for light in self.road_map.traffic_lights
+        )
 
     def step(self, accel_cmd_mps2: float, steering_cmd_rad: float) -> None:
         ego_box = self.ego_box()

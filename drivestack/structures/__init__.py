@@ -9,6 +9,7 @@ from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
+from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
 from drivestack.structures.trajectory import Trajectory
 
 __all__ = [
@@ -18,10 +19,14 @@ __all__ = [
     "Detections2D",
     "EgoState",
     "Lane",
+    "LaneStop",
     "ObjectClass",
     "PointCloud",
     "RoadMap",
     "SensorFrame",
+    "SignalCycle",
+    "SignalPhase",
     "Tracks",
+    "TrafficLight",
     "Trajectory",
 ]

@@ -1,4 +1,5 @@
-"""RoadMap: lanes (centreline and boundaries), crosswalks, stop lines and the drivable area.
+"""RoadMap: lanes (centreline and boundaries), crosswalks, stop lines, traffic lights and the
+drivable area.
 
 Polylines are ``(N, 2)`` float64 arrays of metres in the map ``frame``. Lanes run in the
 direction of their centreline; "left" is the left side when driving along it. Geometry
@@ -13,7 +14,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -24,10 +25,14 @@ from shapely.strtree import STRtree
 
 from drivestack.core.frames import check_frame
 from drivestack.structures._checks import check_number
+from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
 #: Steepest lane-change blend :meth:`RoadMap.route_centerline` builds (against the target lane):
 #: 3.5 m sideways needs at least 6 m along the lanes.
 MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
+
+#: How far past a lane's end a traffic light's stop may lie (map rounding) before it is refused.
+STOP_STATION_TOLERANCE_M = 0.5
 
 NON_DRIVABLE_TYPES = frozenset(
     {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
@@ -420,6 +425,11 @@ class RoadMap:
     ``extra_drivable_areas``: polygons drivable beyond the lanes' own (an Argoverse 2 map's
     ``drivable_areas``: the paved road around and between its lane segments);
     :attr:`drivable_area` is their union with the drivable lanes' polygons.
+
+    ``traffic_lights``: the lights and where each stops traffic on the lanes it controls
+    (:class:`~drivestack.structures.traffic_light.TrafficLight`); ``ValueError`` for a
+    repeated light id, a stop on an unknown lane or beyond the lane's end (0.5 m tolerance;
+    such a stop is moved to the end).
     """
 
     lanes: tuple[Lane, ...]
@@ -428,6 +438,7 @@ class RoadMap:
     frame: str = "world"
     source: str = ""
     extra_drivable_areas: tuple[Polygon, ...] = ()
+    traffic_lights: tuple[TrafficLight, ...] = ()
     _by_id: dict[str, Lane] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -449,6 +460,56 @@ class RoadMap:
         object.__setattr__(self, "crosswalks", tuple(self.crosswalks))
         object.__setattr__(self, "stop_lines", tuple(self.stop_lines))
         object.__setattr__(self, "extra_drivable_areas", _areas(self.extra_drivable_areas))
+        object.__setattr__(self, "traffic_lights", self._checked_lights(self.traffic_lights))
+
+    def _checked_lights(self, lights: Iterable[TrafficLight]) -> tuple[TrafficLight, ...]:
+        """``lights`` as a tuple, each stop on a known lane and within it (a stop up to
+        :data:`STOP_STATION_TOLERANCE_M` past the lane's end is moved to the end)."""
+        checked: list[TrafficLight] = []
+        seen: set[str] = set()
+        for light in lights:
+            if not isinstance(light, TrafficLight):
+                raise TypeError(
+                    f"RoadMap.traffic_lights must hold TrafficLight, got {type(light).__name__}"
+                )
+            if light.light_id in seen:
+                raise ValueError(f"RoadMap: duplicate traffic light id {light.light_id!r}")
+            seen.add(light.light_id)
+            stops: list[LaneStop] = []
+            for stop in light.stops:
+                if stop.lane_id not in self._by_id:
+                    raise ValueError(
+                        f"RoadMap: traffic light {light.light_id!r} stops traffic on unknown "
+                        f"lane {stop.lane_id!r}"
+                    )
+                length = self._by_id[stop.lane_id].length_m
+                if stop.station_m > length + STOP_STATION_TOLERANCE_M:
+                    raise ValueError(
+                        f"RoadMap: traffic light {light.light_id!r}: stop at station "
+                        f"{stop.station_m:.2f} m is beyond the end of lane {stop.lane_id!r} "
+                        f"({length:.2f} m long)"
+                    )
+                stops.append(LaneStop(stop.lane_id, min(stop.station_m, length)))
+            checked.append(replace(light, stops=tuple(stops)))
+        return tuple(checked)
+
+    def traffic_light(self, light_id: str) -> TrafficLight:
+        """The light with id ``light_id`` (``KeyError`` naming it when there is none)."""
+        for light in self.traffic_lights:
+            if light.light_id == light_id:
+                return light
+        raise KeyError(f"RoadMap has no traffic light {light_id!r}")
+
+    def light_stops(self, lane_id: str) -> list[tuple[TrafficLight, float]]:
+        """The lights that stop traffic on lane ``lane_id``, each with the station (m from the
+        lane's start) of its stop line, in station order."""
+        found = [
+            (light, stop.station_m)
+            for light in self.traffic_lights
+            for stop in light.stops
+            if stop.lane_id == lane_id
+        ]
+        return sorted(found, key=lambda pair: pair[1])
 
     def __len__(self) -> int:
         return len(self.lanes)

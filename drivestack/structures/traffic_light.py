@@ -1,0 +1,173 @@
+"""Traffic lights: where a light makes traffic stop (per controlled lane) and its signal cycle.
+
+A :class:`TrafficLight` controls one or more lanes. For each it names the station along the
+lane's centreline where that lane's stop line crosses it (:class:`LaneStop`): a vehicle
+driving along the lane must not pass that station while the light shows a stop state
+(:data:`STOP_STATES`). What the light shows over time is its :class:`SignalCycle` (CommonRoad's
+``trafficLight`` cycle: phases repeated from a time offset), or unknown when the map gives no
+cycle (Lanelet2 and OpenDRIVE maps place lights but do not say what they show; a scenario can
+give them a cycle).
+
+States are the small vocabulary of :data:`SIGNAL_STATES` (CommonRoad's light colours, with
+``"red_yellow"`` for its ``redYellow`` and ``"off"`` for ``inactive``); each has an int code,
+its index there, for arrays of states (:func:`state_codes`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from drivestack.structures._checks import check_number
+
+#: Every signal state a light can show, in code order (the code of a state is its index).
+SIGNAL_STATES: tuple[str, ...] = ("unknown", "off", "green", "yellow", "red", "red_yellow")
+
+#: States in which traffic must not pass the light's stop lines (crossing one is a violation).
+STOP_STATES: frozenset[str] = frozenset({"red", "red_yellow"})
+
+
+def check_state(state: str, where: str) -> str:
+    """``state`` when it is one of :data:`SIGNAL_STATES`, else ``ValueError`` naming ``where``."""
+    if state not in SIGNAL_STATES:
+        raise ValueError(f"{where}: unknown signal state {state!r}; known: {list(SIGNAL_STATES)}")
+    return state
+
+
+def state_codes(states: npt.ArrayLike) -> np.ndarray:
+    """``(...)`` state names -> ``(...)`` int8 codes (indices in :data:`SIGNAL_STATES`)."""
+    names = np.asarray(states, dtype=object)
+    out = np.empty(names.shape, dtype=np.int8)
+    for code, state in enumerate(SIGNAL_STATES):
+        out[names == state] = code
+    known = np.isin(names, SIGNAL_STATES)
+    if not np.all(known):
+        bad = names[~known].ravel()[0]
+        raise ValueError(f"unknown signal state {bad!r}; known: {list(SIGNAL_STATES)}")
+    return out
+
+
+@dataclass(frozen=True)
+class SignalPhase:
+    """One phase of a cycle: ``state`` shown for ``duration_s`` (> 0) seconds."""
+
+    state: str
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        check_state(self.state, "SignalPhase.state")
+        check_number("SignalPhase.duration_s", self.duration_s)
+        if not self.duration_s > 0:
+            raise ValueError(f"SignalPhase.duration_s must be positive, got {self.duration_s}")
+
+
+@dataclass(frozen=True)
+class SignalCycle:
+    """``phases`` shown one after the other and repeated, the first starting at ``offset_s``.
+
+    At time ``t`` the light shows the phase that ``(t - offset_s) mod period_s`` falls in
+    (CommonRoad's rule, ``TrafficLight.get_state_at_time_step``, in seconds instead of time
+    steps): before ``offset_s`` the cycle runs on backwards, so every time has a state.
+    """
+
+    phases: tuple[SignalPhase, ...]
+    offset_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phases", tuple(self.phases))
+        if not self.phases:
+            raise ValueError("SignalCycle.phases: a cycle needs at least one phase")
+        for i, phase in enumerate(self.phases):
+            if not isinstance(phase, SignalPhase):
+                raise TypeError(
+                    f"SignalCycle.phases[{i}] must be a SignalPhase, got {type(phase).__name__}"
+                )
+        check_number("SignalCycle.offset_s", self.offset_s)
+
+    @property
+    def period_s(self) -> float:
+        """Length of one pass through the phases."""
+        return math.fsum(p.duration_s for p in self.phases)
+
+    def codes_at(self, time_s: npt.ArrayLike) -> np.ndarray:
+        """``(...)`` times in seconds -> ``(...)`` int8 state codes (:data:`SIGNAL_STATES`)."""
+        t = np.asarray(time_s, dtype=np.float64)
+        ends = np.cumsum([p.duration_s for p in self.phases])
+        into = np.mod(t - self.offset_s, ends[-1])
+        # side="right": a phase starts at its own start time (its end is the next one's start)
+        index = np.minimum(np.searchsorted(ends, into, side="right"), len(self.phases) - 1)
+        codes = np.array([SIGNAL_STATES.index(p.state) for p in self.phases], dtype=np.int8)
+        return codes[index]
+
+    def state_at(self, time_s: float) -> str:
+        """The state shown at ``time_s`` seconds."""
+        return SIGNAL_STATES[int(self.codes_at(time_s))]
+
+
+@dataclass(frozen=True)
+class LaneStop:
+    """Where a light stops traffic on one lane: its stop line crosses the lane's centreline at
+    ``station_m`` metres from the lane's start (the lane's length when the line is its end)."""
+
+    lane_id: str
+    station_m: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lane_id, str):
+            raise TypeError(f"LaneStop.lane_id must be a str, got {self.lane_id!r}")
+        check_number("LaneStop.station_m", self.station_m)
+        if self.station_m < 0:
+            raise ValueError(f"LaneStop.station_m must be >= 0, got {self.station_m}")
+
+
+@dataclass(frozen=True)
+class TrafficLight:
+    """A light ``light_id`` stopping traffic at ``stops`` (one per controlled lane), showing
+    ``cycle`` (``None``: unknown unless a scenario gives one); ``position_m`` ``(2,)`` where
+    the light stands, in the map frame, when the map says (for drawing; ``None`` otherwise).
+    """
+
+    light_id: str
+    stops: tuple[LaneStop, ...]
+    cycle: SignalCycle | None = None
+    position_m: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.light_id, str) or not self.light_id:
+            raise TypeError(f"TrafficLight.light_id must be a non-empty str, got {self.light_id!r}")
+        object.__setattr__(self, "stops", tuple(self.stops))
+        for i, stop in enumerate(self.stops):
+            if not isinstance(stop, LaneStop):
+                raise TypeError(
+                    f"TrafficLight {self.light_id!r}: stops[{i}] must be a LaneStop, got "
+                    f"{type(stop).__name__}"
+                )
+        lanes = [s.lane_id for s in self.stops]
+        if len(set(lanes)) != len(lanes):
+            repeated = sorted({lane for lane in lanes if lanes.count(lane) > 1})
+            raise ValueError(
+                f"TrafficLight {self.light_id!r}: more than one stop on lane(s) {repeated}"
+            )
+        if self.cycle is not None and not isinstance(self.cycle, SignalCycle):
+            raise TypeError(
+                f"TrafficLight {self.light_id!r}: cycle must be a SignalCycle or None, got "
+                f"{type(self.cycle).__name__}"
+            )
+        if self.position_m is not None:
+            x, y = (float(v) for v in self.position_m)
+            check_number(f"TrafficLight {self.light_id!r} position_m x", x)
+            check_number(f"TrafficLight {self.light_id!r} position_m y", y)
+            object.__setattr__(self, "position_m", (x, y))
+
+    def state_at(self, time_s: float) -> str:
+        """What the light shows at ``time_s`` seconds (``"unknown"`` without a cycle)."""
+        return "unknown" if self.cycle is None else self.cycle.state_at(time_s)
+
+    def codes_at(self, time_s: npt.ArrayLike) -> np.ndarray:
+        """``(...)`` times -> ``(...)`` int8 state codes (all ``unknown`` without a cycle)."""
+        if self.cycle is None:
+            return np.zeros(np.shape(time_s), dtype=np.int8)
+        return self.cycle.codes_at(time_s)
