@@ -8,16 +8,37 @@ bounds; only ``drivingDir="same"`` adjacencies become neighbours. Speed limits c
 (state ``i`` at ``time_step * dt``); interval values are read at their midpoint and a
 rectangle position at its centre. Static obstacles become agents that never move.
 
+Traffic lights (``<trafficLight>``, 2020a) become :class:`TrafficLight` objects with id
+``str(light id)`` in ``RoadMap.traffic_lights``, in file order:
+
+- **Cycle**: the ``<cycleElement>`` phases, durations and the cycle's ``<timeOffset>`` (time
+  steps) converted to seconds with the file's ``timeStepSize`` and rounded to the nanosecond
+  (so ``30 * 0.1`` is 3 s and the phase boundaries fall on CommonRoad's integer steps);
+  colours ``green``, ``yellow``, ``red``, ``redYellow`` -> ``red_yellow``, ``inactive`` ->
+  ``off``. A light with ``<active>false</active>`` shows ``off`` all the time (a one-phase
+  cycle); one without ``<cycle>`` has no cycle (state unknown). ``<direction>`` (which turns
+  the light governs) is not read: a light stops every lanelet that references it.
+- **Stops**: every light a lanelet references (its ``<trafficLightRef>`` and its
+  ``<stopLine>``'s) stops traffic on that lanelet's lane at the lanelet's stop line: the
+  station where the stop line's points meet the centreline
+  (:mod:`drivestack.ingest.maps._stops`), or the lane's end when the lanelet has no stop line
+  or its stop line no points (CommonRoad: the lanelet's end). A light no lanelet references
+  is listed without stops.
+- **Position**: the light's ``<position>`` point, in the file's x / y (the map frame).
+
 Malformed input is a :class:`DataError` naming the file, the record (lanelet, obstacle,
 planning problem, traffic sign) and the field: a value that is not a finite number, a
 ``timeStepSize`` that is not positive, a successor / predecessor / adjacent reference or a
-goal lanelet that names no lanelet of the file.
+goal lanelet that names no lanelet of the file; for traffic lights a repeated or missing
+id, a cycle without phases, an unknown colour, a duration that is not positive, an
+``<active>`` that is not a boolean, a ``trafficLightRef`` naming no light of the file and a
+stop line more than 0.5 m off its lanelet.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +46,11 @@ from shapely.geometry import Polygon
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
+from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import Lane, RoadMap
+from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
 
 SPEED_SIGNS = {"R2-1", "274", "274.1"}  # US and German speed-limit sign ids in CommonRoad
 _TYPES = {
@@ -47,6 +70,15 @@ _TYPES = {
     "pillar": ObjectClass.BARRIER,
     "median_strip": ObjectClass.BARRIER,
 }
+#: CommonRoad traffic-light colours -> drivestack signal states (``SIGNAL_STATES``).
+LIGHT_STATES = {
+    "green": "green",
+    "yellow": "yellow",
+    "red": "red",
+    "redYellow": "red_yellow",
+    "inactive": "off",
+}
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -127,11 +159,14 @@ def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
     return out
 
 
-def _ref(r: ET.Element, ids: set[str | None], path: str, record: str, tag: str) -> str:
-    """The lanelet id a reference element names (``DataError`` when there is no such lanelet)."""
+def _ref(
+    r: ET.Element, ids: set[str | None], path: str, record: str, tag: str, kind: str = "lanelet"
+) -> str:
+    """The id (of a lanelet, or another ``kind``) a reference element names (``DataError``
+    when the file has no such ``kind``)."""
     ref = r.get("ref")
     if ref not in ids:
-        raise DataError(f"refers to unknown lanelet {ref!r}", path=path, record=record, field=tag)
+        raise DataError(f"refers to unknown {kind} {ref!r}", path=path, record=record, field=tag)
     return str(ref)
 
 
@@ -224,6 +259,126 @@ def _time_step_s(root: ET.Element, path: str) -> float:
     return dt
 
 
+def _steps_s(steps: float, dt_s: float) -> float:
+    """A number of time steps in seconds, rounded to the nanosecond (drivestack's time
+    resolution): ``30`` steps of ``0.1`` s are 3.0 s, not ``3.0000000000000004``."""
+    return round(steps * dt_s, 9)
+
+
+def _cycle(light: ET.Element, dt_s: float, path: str, record: str) -> SignalCycle | None:
+    """A light's ``<cycle>`` in seconds (``None`` when it has none)."""
+    cycle = light.find("cycle")
+    if cycle is None:
+        return None
+    phases = []
+    for i, element in enumerate(cycle.findall("cycleElement")):
+        where = f"cycle/cycleElement {i}"
+        steps = _float(element.find("duration"), path, record, f"{where}/duration")
+        duration_s = _steps_s(steps, dt_s)
+        if duration_s <= 0:
+            raise DataError(
+                f"must be positive, got {steps:g} time steps",
+                path=path,
+                record=record,
+                field=f"{where}/duration",
+            )
+        colour = (element.findtext("color") or "").strip()
+        if colour not in LIGHT_STATES:
+            reason = (
+                f"unknown colour {colour!r}; known: {list(LIGHT_STATES)}" if colour else "missing"
+            )
+            raise DataError(reason, path=path, record=record, field=f"{where}/color")
+        phases.append(SignalPhase(LIGHT_STATES[colour], duration_s))
+    if not phases:
+        raise DataError("no cycleElement", path=path, record=record, field="cycle")
+    offset = cycle.find("timeOffset")
+    offset_steps = 0.0 if offset is None else _float(offset, path, record, "cycle/timeOffset")
+    return SignalCycle(tuple(phases), _steps_s(offset_steps, dt_s))
+
+
+def _light(el: ET.Element, dt_s: float, path: str) -> TrafficLight:
+    """A ``<trafficLight>`` without its stops: id, cycle (a one-phase ``off`` cycle when it is
+    not active) and position."""
+    lid = el.get("id")
+    if not lid:
+        raise DataError("missing", path=path, record="trafficLight", field="id")
+    record = f"trafficLight {lid}"
+    cycle = _cycle(el, dt_s, path, record)
+    active = el.findtext("active")
+    if active is not None and active.strip().lower() not in _BOOLEANS:
+        raise DataError(
+            f"must be true or false, got {active.strip()!r}",
+            path=path,
+            record=record,
+            field="active",
+        )
+    if active is not None and not _BOOLEANS[active.strip().lower()]:
+        period_s = cycle.period_s if cycle is not None else dt_s
+        cycle = SignalCycle((SignalPhase("off", period_s),))
+    where = el.find("position")
+    position = None if where is None else _position(where, path, record)
+    return TrafficLight(lid, (), cycle, position)
+
+
+def _lanelet_stop_m(el: ET.Element, lane: Lane, path: str, record: str) -> float:
+    """Station of a lanelet's stop line on its lane: where its points meet the centreline, or
+    the lane's end when it has no stop line or no points."""
+    stop_line = el.find("stopLine")
+    points = [] if stop_line is None else stop_line.findall("point")
+    if not points:
+        return lane.length_m
+    line = np.asarray(
+        [
+            (
+                finite_number(p.findtext("x"), path, record, f"stopLine point {i} x"),
+                finite_number(p.findtext("y"), path, record, f"stopLine point {i} y"),
+            )
+            for i, p in enumerate(points)
+        ]
+    )
+    station = stop_station_m(lane.centerline_m, line)
+    on_lane = station_on_lane(lane, station)
+    if on_lane is None:
+        raise DataError(
+            f"lies off the lanelet: station {station:.2f} m on a lane {lane.length_m:.2f} m long",
+            path=path,
+            record=record,
+            field="stopLine",
+        )
+    return on_lane
+
+
+def _traffic_lights(
+    root: ET.Element, lanes: list[Lane], dt_s: float, path: str
+) -> list[TrafficLight]:
+    """The file's traffic lights, each stopping the lanelets that reference it."""
+    read = [_light(el, dt_s, path) for el in root.findall("trafficLight")]
+    stops: dict[str, list[LaneStop]] = {}
+    for light in read:
+        if light.light_id in stops:
+            raise DataError(
+                "repeated id", path=path, record=f"trafficLight {light.light_id}", field="id"
+            )
+        stops[light.light_id] = []
+    ids: set[str | None] = set(stops)
+    by_id = {lane.lane_id: lane for lane in lanes}
+    for el in root.findall("lanelet"):
+        record = f"lanelet {el.get('id')}"
+        refs = [
+            _ref(r, ids, path, record, "trafficLightRef", "traffic light")
+            for r in el.findall("trafficLightRef")
+        ] + [
+            _ref(r, ids, path, record, "stopLine/trafficLightRef", "traffic light")
+            for r in el.findall("stopLine/trafficLightRef")
+        ]
+        if refs:
+            lane = by_id[str(el.get("id"))]
+            station = _lanelet_stop_m(el, lane, path, record)
+            for ref in dict.fromkeys(refs):
+                stops[ref].append(LaneStop(lane.lane_id, station))
+    return [replace(light, stops=tuple(stops[light.light_id])) for light in read]
+
+
 def _goals(problem: ET.Element, ids: set[str | None], path: str) -> tuple[str, ...]:
     """The planning problem's goal lanelet ids (each must be a lanelet of the file)."""
     record = f"planningProblem {problem.get('id')}"
@@ -277,7 +432,11 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     dt = _time_step_s(root, str(p))
     lanes, crosswalks = _lanes(root, str(p), default_speed_limit_mps)
     road_map = RoadMap(
-        tuple(lanes), tuple(crosswalks), frame="world", source=f"commonroad:{p.name}"
+        tuple(lanes),
+        tuple(crosswalks),
+        frame="world",
+        source=f"commonroad:{p.name}",
+        traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p))),
     )
     dynamic = root.findall("dynamicObstacle") + [
         o for o in root.findall("obstacle") if o.findtext("role") == "dynamic"

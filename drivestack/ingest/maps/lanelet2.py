@@ -36,9 +36,29 @@ Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
   ``kph``, ``m/s``, ``mps``, ``mph``). A speed-limit element that no lanelet references is
   not read, as in Lanelet2.
 
+Traffic lights (``RoadMap.traffic_lights``): one :class:`TrafficLight` per
+``type=regulatory_element``, ``subtype=traffic_light`` relation, in file order, with the
+relation's id as its id. The regulatory element, not a light way it ``refers`` to, is the
+light: it is what lanelets reference and what holds the stop line, and one element may refer
+to several light ways (signal heads showing the same signal, e.g. either side of a road).
+
+- **Stops**: on the lanes of every lanelet that references the element (a ``relation``
+  member, role ``regulatory_element``), at the station where its ``ref_line`` (stop line)
+  meets the lane's centreline (:mod:`drivestack.ingest.maps._stops`), or at the lane's end when it has no
+  ``ref_line`` (Lanelet2: the lanelet's end). A two-way lanelet's two lanes face opposite
+  ways: the light stops each lane whose stop station lies in the half of the lane it drives
+  towards (station at least half the lane's length; a stop line across the lanelet's end is
+  met at the end of the lanelet's own direction and at the start of ``<id>-reverse``, which
+  has left it behind, and a stop line exactly halfway stops both); without a ``ref_line`` only
+  the lanelet's own direction, at its end.
+- **Cycle**: none (Lanelet2 does not say what a light shows: its state is unknown).
+- **Position**: the first node of the first light way it ``refers`` to (none without one).
+
 Malformed input (a node without ``lat``, an unknown way, a speed limit that is not a positive
-speed) is a :class:`DataError` naming the file, the node / relation and the field. An
-OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming :func:`read_opendrive`.
+speed, a traffic light's ``ref_line`` or ``refers`` naming an unknown way or node, a stop line
+more than 0.5 m off a lanelet that references it) is a :class:`DataError` naming the file, the
+node / relation and the field. An OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming
+:func:`read_opendrive`.
 """
 
 from __future__ import annotations
@@ -54,7 +74,9 @@ from shapely.geometry import LineString
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
+from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.structures.road_map import Lane, RoadMap
+from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
 EARTH_RADIUS_M = 6378137.0
 #: Suffix of the lane id of a two-way lanelet driven against its own direction.
@@ -370,12 +392,89 @@ def _neighbours(
     return out
 
 
-def _stop_line(way: str, nodes: list[str], coords: dict[str, np.ndarray], path: str) -> LineString:
-    """A ``stop_line`` way as a line (``DataError`` naming the way for an unknown node)."""
+def _way_points(way: str, nodes: list[str], coords: dict[str, np.ndarray], path: str) -> np.ndarray:
+    """A way's nodes as ``(N, 2)`` points (``DataError`` naming the way for an unknown node)."""
     missing = [n for n in nodes if n not in coords]
     if missing:
         raise DataError(f"unknown node {missing[0]}", path=path, record=f"way {way}", field="nd")
-    return LineString([coords[n] for n in nodes])
+    return np.asarray([coords[n] for n in nodes], dtype=np.float64).reshape(-1, 2)
+
+
+def _stop_line(way: str, nodes: list[str], coords: dict[str, np.ndarray], path: str) -> LineString:
+    """A ``stop_line`` way as a line (``DataError`` naming the way for an unknown node)."""
+    return LineString(_way_points(way, nodes, coords, path))
+
+
+def _member_way(rel: ET.Element, role: str, ways: dict[str, list[str]], path: str) -> str | None:
+    """The first way member of ``rel`` with ``role`` (``None`` when it has none; ``DataError``
+    naming the relation and role when the way is not in the file)."""
+    refs = [m.get("ref", "") for m in rel.findall("member") if m.get("role") == role]
+    if not refs:
+        return None
+    if refs[0] not in ways:
+        raise DataError(
+            f"unknown way {refs[0]}", path=path, record=f"relation {rel.get('id', '')}", field=role
+        )
+    return refs[0]
+
+
+def _light_stops(
+    light: str, stop_line: np.ndarray | None, lanelet: str, lanes: list[Lane], path: str
+) -> list[LaneStop]:
+    """Where the light ``light`` stops the ``lanes`` of lanelet ``lanelet`` (its own direction
+    first, then ``<id>-reverse`` for a two-way lanelet; see the module docstring)."""
+    if stop_line is None:
+        return [LaneStop(lanes[0].lane_id, lanes[0].length_m)]
+    stops = []
+    for lane in lanes:
+        station = stop_station_m(lane.centerline_m, stop_line)
+        if len(lanes) > 1 and station < 0.5 * lane.length_m:
+            continue  # the other direction's stop line: this one drives away from it
+        on_lane = station_on_lane(lane, station)
+        if on_lane is None:
+            raise DataError(
+                f"the stop line lies off lanelet {lanelet}: station {station:.2f} m on lane "
+                f"{lane.lane_id!r}, {lane.length_m:.2f} m long",
+                path=path,
+                record=f"relation {light}",
+                field="ref_line",
+            )
+        stops.append(LaneStop(lane.lane_id, on_lane))
+    return stops
+
+
+def _traffic_lights(
+    elements: dict[str, ET.Element],
+    referenced_by: dict[str, list[str]],
+    lanes_of: dict[str, list[Lane]],
+    ways: dict[str, list[str]],
+    coords: dict[str, np.ndarray],
+    path: str,
+) -> list[TrafficLight]:
+    """One light per traffic-light regulatory element (id -> relation), stopping the lanes
+    (``lanes_of`` a lanelet relation id) of the lanelets ``referenced_by`` it."""
+    lights = []
+    for rid, rel in elements.items():
+        line_way = _member_way(rel, "ref_line", ways, path)
+        stop_line = (
+            None if line_way is None else _way_points(line_way, ways[line_way], coords, path)
+        )
+        if stop_line is not None and len(stop_line) == 0:
+            raise DataError(
+                "the stop line has no nodes", path=path, record=f"relation {rid}", field="ref_line"
+            )
+        head = _member_way(rel, "refers", ways, path)
+        position = None
+        if head is not None and ways[head]:
+            x, y = _way_points(head, ways[head][:1], coords, path)[0]
+            position = (float(x), float(y))
+        stops = [
+            stop
+            for lanelet in referenced_by.get(rid, [])
+            for stop in _light_stops(rid, stop_line, lanelet, lanes_of[lanelet], path)
+        ]
+        lights.append(TrafficLight(rid, tuple(stops), None, position))
+    return lights
 
 
 def read_lanelet2(
@@ -401,16 +500,24 @@ def read_lanelet2(
         way_tags[wid] = _element_tags(way)
     lanelet_relations: list[tuple[ET.Element, dict[str, str]]] = []
     speed_limit_elements: dict[str, ET.Element] = {}
+    light_elements: dict[str, ET.Element] = {}
     for rel in root.iter("relation"):
         tags = _element_tags(rel)
         if tags.get("type") == "lanelet":
             lanelet_relations.append((rel, tags))
         elif (tags.get("type"), tags.get("subtype")) == ("regulatory_element", "speed_limit"):
             speed_limit_elements[rel.get("id", "")] = rel
+        elif (tags.get("type"), tags.get("subtype")) == ("regulatory_element", "traffic_light"):
+            light_elements[rel.get("id", "")] = rel
     directed: list[_Directed] = []
     regulatory_speed_mps: dict[str, float] = {}
+    lights_on: dict[str, list[str]] = {}  # light element -> the lanelets that reference it
     for rel, tags in lanelet_relations:
         lanelet = _directed(rel, tags, ways, node_xy, str(p))
+        members = (m.get("ref", "") for m in rel.findall("member") if m.get("type") == "relation")
+        for ref in dict.fromkeys(members):
+            if ref in light_elements:
+                lights_on.setdefault(ref, []).append(lanelet.relation)
         limits = [
             m.get("ref", "")
             for m in rel.findall("member")
@@ -430,6 +537,7 @@ def read_lanelet2(
             preds.setdefault(s, []).append(lane_id)
     neighbours = _neighbours(directed, way_tags)
     lanes, crosswalks = [], []
+    lanes_of: dict[str, list[Lane]] = {}
     for d in directed:
         record = f"relation {d.relation}"
         speed = default_speed_limit_mps
@@ -451,6 +559,7 @@ def read_lanelet2(
             lane_type=subtype,
         )
         lanes.append(lane)
+        lanes_of.setdefault(d.relation, []).append(lane)
         if subtype == "crosswalk" and d.lane_id == d.relation:
             crosswalks.append(lane.polygon)
     stop_lines = [
@@ -458,10 +567,12 @@ def read_lanelet2(
         for w, t in way_tags.items()
         if t.get("type") == "stop_line" and len(ways[w]) >= 2
     ]
+    lights = _traffic_lights(light_elements, lights_on, lanes_of, ways, node_xy, str(p))
     return RoadMap(
         tuple(lanes),
         tuple(crosswalks),
         tuple(stop_lines),
         frame="world",
         source=f"lanelet2:{p.name}",
+        traffic_lights=tuple(lights),
     )

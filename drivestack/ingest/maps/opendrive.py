@@ -34,8 +34,15 @@ Lanes, one :class:`Lane` per lane of each lane section, with id
   ``<type>``'s ``<speed>`` in force at the section's start (``m/s``, ``km/h``, ``mph``; ``no
   limit`` / ``undefined`` count as none), else ``default_speed_limit_mps``.
 
+Traffic lights (``RoadMap.traffic_lights``): each dynamic signal (``<signal dynamic="yes">``)
+is a light with the signal's id, stopping the vehicle lanes of its road's lane section at its
+``s`` that drive in its ``orientation`` (and lie in its ``<validity>`` lane ranges), at the
+station where the road's ``s`` is the signal's, and the lanes its ``<signalReference>`` s name
+likewise; no cycle (state unknown); see :mod:`drivestack.ingest.maps._opendrive_signals`.
+
 Coordinates are the file's inertial x / y in metres (frame ``"world"``; the ``geoReference``
-projection is not applied). Crosswalk objects, signals and stop lines are not read.
+projection is not applied). Crosswalk objects, static signals (signs) and stop lines are not
+read.
 
 Malformed input is a :class:`DataError` naming the file, the record (road, lane section and
 lane, junction connection) and the field: XML that does not parse, a root other than
@@ -43,7 +50,8 @@ lane, junction connection) and the field: XML that does not parse, a root other 
 non-positive length, a road without plan view or lanes, a link to a road, junction or lane
 that does not exist, a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
-section (not read).
+section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
+repeated id, a ``signalReference`` to a signal the file does not have.
 
 :func:`parse_opendrive` keeps the parsed file (:class:`OpenDriveNetwork`): its ``road_map()``
 is :func:`read_opendrive`'s map, and ``locate()`` turns an OpenDRIVE lane position (road,
@@ -66,6 +74,11 @@ from drivestack.ingest.maps._opendrive_records import (
     check_road_links,
     parse_file,
     read_roads,
+)
+from drivestack.ingest.maps._opendrive_signals import (
+    SignalPlacement,
+    read_signals,
+    traffic_lights,
 )
 from drivestack.ingest.maps.opendrive_geometry import (
     offset_points,
@@ -222,6 +235,7 @@ class OpenDriveNetwork:
     path: Path
     roads: dict[str, Road]
     links: LaneLinks
+    signals: tuple[SignalPlacement, ...] = ()
 
     def road_map(self, step_m: float = 1.0, default_speed_limit_mps: float = 13.89) -> RoadMap:
         """The lanes as a :class:`RoadMap` (see the module docstring; ``step_m``: the largest
@@ -238,7 +252,15 @@ class OpenDriveNetwork:
         lanes = [self._lane(b, built) for b in built.values()]
         if not lanes:
             raise rd.error("no vehicle, sidewalk or bicycle lanes")
-        return RoadMap(tuple(lanes), frame="world", source=f"opendrive:{self.path.name}")
+        vehicle_lanes = {
+            lane.lane_id: lane for b, lane in zip(built.values(), lanes, strict=True) if b.vehicle
+        }
+        return RoadMap(
+            tuple(lanes),
+            frame="world",
+            source=f"opendrive:{self.path.name}",
+            traffic_lights=tuple(traffic_lights(self.signals, self.roads, vehicle_lanes)),
+        )
 
     def _lane(self, b: _Built, built: dict[tuple[str, int, int], _Built]) -> Lane:
         left, right = _neighbours(built, self.roads, b)
@@ -317,7 +339,7 @@ def parse_opendrive(path: str | Path) -> OpenDriveNetwork:
     links.within_roads()
     for el in root.findall("junction"):
         links.junction(el)
-    return OpenDriveNetwork(p, roads, links)
+    return OpenDriveNetwork(p, roads, links, read_signals(root, rd, roads))
 
 
 def read_opendrive(
