@@ -6,6 +6,9 @@
   (:mod:`~drivestack.planning.scoring`); :class:`~drivestack.planning.pdm.IDMPlanner` is the
   plain IDM lane follower baseline (:mod:`~drivestack.planning.idm`).
 - :mod:`~drivestack.planning.reference_path`: the route's centreline with Frenet queries.
+- :mod:`~drivestack.planning.traffic_lights`: the route's traffic-light stop lines on that
+  path and the rule both planners stop by (red within a hard deceleration, yellow only
+  when comfortable, unknown as go).
 - :mod:`~drivestack.planning.control`: pure-pursuit steering and PI + feed-forward speed
   tracking of the planned trajectory, within the vehicle's limits.
 
@@ -64,19 +67,32 @@ if TYPE_CHECKING:
     from drivestack.planning.idm import ACCParams, IDMParams
     from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner, PlanDebug
     from drivestack.planning.reference_path import ReferencePath
+    from drivestack.planning.traffic_lights import (
+        LightDecision,
+        LightStopRule,
+        RouteLightStop,
+        route_light_stops,
+    )
 
 __all__ = [
     "ACCParams",
     "IDMParams",
     "IDMPlanner",
+    "LightDecision",
+    "LightStopRule",
     "PDMParams",
     "PDMPlanner",
     "PlanDebug",
     "ReferencePath",
+    "RouteLightStop",
     "TrackerParams",
     "TrajectoryTracker",
+    "route_light_stops",
 ]
 _MODULES = {"ACCParams": "idm", "IDMParams": "idm", "ReferencePath": "reference_path"}
 _MODULES |= dict.fromkeys(("IDMPlanner", "PDMParams", "PDMPlanner", "PlanDebug"), "pdm")
 _MODULES |= dict.fromkeys(("TrackerParams", "TrajectoryTracker"), "control")
+_MODULES |= dict.fromkeys(
+    ("LightDecision", "LightStopRule", "RouteLightStop", "route_light_stops"), "traffic_lights"
+)
 __getattr__ = lazy_exports(__name__, _MODULES)

@@ -1,10 +1,13 @@
 """PDM-Closed-style planner (Dauner et al. 2023) and the plain IDM baseline.
 
 PDM step, as numbered array steps:
-  1. project the ego onto the route's reference path;
+  1. project the ego onto the route's reference path, and find the stop line of a traffic
+     light it must stop at (:mod:`~drivestack.planning.traffic_lights`: red or yellow within
+     the allowed deceleration, ``debug.light_stop``);
   2. forecast the agents (constant velocity by default) over the horizon;
   3. build proposals: lateral offsets x IDM target speeds (fractions of the speed limit);
-  4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised);
+  4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised), the
+     nearer of the route's end and that stop line a stationary leader;
   5. score them with the evaluation's metrics (collision, drivable area, progress, TTC,
      speed limit, comfort) over the scoring horizon;
   6. take the best; totals within ``SCORE_TIE_TOLERANCE`` of it tie, and a tie goes to the
@@ -33,6 +36,14 @@ through ends up behind the ego's centre), so it brakes as hard as allowed with
 ``stop_reason = "every proposal collides"``; the IDM baseline holds it as a leader at gap 0
 (:func:`~drivestack.planning.proposals.rollout`, ``hold_run_into_agents``) and brakes within
 ``idm.max_decel_mps2``.
+
+Both planners stop for the lights of the route's lanes as ``Observation.traffic_lights``
+reports them (the rule: :mod:`~drivestack.planning.traffic_lights`; a red light is stopped
+for at up to ``PDMParams.light_stop_decel_mps2``, a yellow one at up to
+``idm.comfort_decel_mps2``). Every proposal stops at the line, so the stop does not bias the
+choice; standing there no proposal progresses more than 0.5 m, so the progress scores tie
+(all 1) and the no-progress stop, which needs a proposal that travels, does not trigger.
+With no light to stop at, both plan exactly (bit for bit) as without lights.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from drivestack.planning.proposals import (
 )
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
+from drivestack.planning.traffic_lights import LightDecision, LightStopRule, route_light_stops
 from drivestack.prediction.forecast import (
     Forecast,
     constant_velocity_forecast,
@@ -85,6 +97,10 @@ class PDMParams:
     # the plan's stop before the end of the route: the front bumper stops stop_margin_m +
     # idm.min_gap_m before the route's end (the end is a stopped IDM leader at stop_margin_m)
     stop_margin_m: float = 2.0
+    # traffic lights (:mod:`~drivestack.planning.traffic_lights`): the hardest deceleration
+    # the planners brake at to stop before the line of a light in a stop state (red,
+    # red-yellow); a yellow light is stopped for only at ``idm.comfort_decel_mps2``
+    light_stop_decel_mps2: float = 6.0
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -118,11 +134,18 @@ class PDMParams:
                 f"PDMParams.entry_lookahead_steps must be >= 0, got {self.entry_lookahead_steps!r}"
             )
         check_number("PDMParams.stop_margin_m", self.stop_margin_m, at_least=0.0)
+        check_number("PDMParams.light_stop_decel_mps2", self.light_stop_decel_mps2, above=0.0)
         if not isinstance(self.idm, ACCParams):
             raise TypeError(
                 f"PDMParams.idm must be an ACCParams (IDMParams with the ACC model, coolness "
                 f"0.99, as default), got {type(self.idm).__name__}: pass ACCParams(...), or "
                 "ACCParams(coolness=0.0) for plain IDM"
+            )
+        if self.light_stop_decel_mps2 < self.idm.comfort_decel_mps2:
+            raise ValueError(
+                "PDMParams.light_stop_decel_mps2 must be at least idm.comfort_decel_mps2 = "
+                f"{self.idm.comfort_decel_mps2!r} (the hard braking allowed for a red light "
+                f"cannot be gentler than the comfortable one), got {self.light_stop_decel_mps2!r}"
             )
 
     @property
@@ -194,6 +217,12 @@ class PlanDebug:
     # why the plan is the braking one instead of a proposal (then ``chosen`` is -1): None or
     # one of ``STOP_REASONS`` (see :func:`stop_reason`)
     stop_reason: str | None = None
+    # the traffic light whose stop line the plan stops at (its stop, or the route's end if
+    # nearer, is every proposal's stationary leader), or None; ``lights_committed``: lights
+    # ahead showing yellow or a stop state that the ego carries on through (see
+    # :mod:`~drivestack.planning.traffic_lights`)
+    light_stop: str | None = None
+    lights_committed: tuple[str, ...] = ()
 
 
 class _RolloutPlanner:
@@ -226,6 +255,13 @@ class _RolloutPlanner:
         self._tree = cKDTree(self.reference.xy_m)
         self._profile = self.reference.speed_profile()
         self.debug: PlanDebug | None = None
+        self._lights = LightStopRule(
+            route_light_stops(road_map, self.route_lanes, self.reference),
+            self.vehicle.front_offset_m,
+            comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
+            stop_decel_mps2=self.params.light_stop_decel_mps2,
+            max_decel_mps2=max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2),
+        )
         self._prepare()
 
     def _prepare(self) -> None:
@@ -233,6 +269,7 @@ class _RolloutPlanner:
 
     def reset(self) -> None:
         self.debug = None
+        self._lights.reset()
 
     def step(self, obs: Observation) -> Trajectory:
         raise NotImplementedError
@@ -256,6 +293,16 @@ class _RolloutPlanner:
     def _stop_station_m(self) -> float:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
+
+    def _light_stop(self, obs: Observation, station_m: float) -> tuple[LightDecision, float]:
+        """This step's traffic-light decision and the plan's stop station: the nearer of the
+        route end's stop and the stop line of the light to stop at (the route end's alone,
+        exactly as without lights, when there is none)."""
+        light = self._lights.step(obs.traffic_lights, station_m, float(obs.ego.speed_mps))
+        stop = self._stop_station_m
+        if light.station_m is not None:
+            stop = min(stop, light.station_m)
+        return light, stop
 
     def _braking(
         self,
@@ -321,6 +368,7 @@ class PDMPlanner(_RolloutPlanner):
         path, tree, profile = self.reference, self._tree, self._profile
         # 1. the ego on the reference path
         start, station = self._start(obs)
+        light, stop = self._light_stop(obs, station)
         # 2. forecast, in the path's Frenet frame
         forecast = self._forecast(obs)
         agents = agents_on_path(path, tree, forecast)
@@ -330,7 +378,7 @@ class PDMPlanner(_RolloutPlanner):
         # 4. simulate
         result = rollout(
             start, path, tree, offsets, targets, profile, agents, n_steps, p.dt_s, self.vehicle,
-            p.idm, self._stop_station_m, p.entry_lookahead_steps, start_station_m=station,
+            p.idm, stop, p.entry_lookahead_steps, start_station_m=station,
         )  # fmt: skip
         # 5. score
         n_score = p.n_score_steps
@@ -341,7 +389,15 @@ class PDMPlanner(_RolloutPlanner):
         best = choose_proposal(scores.total, offsets)
         reason = stop_reason(scores, result, best, n_score, path, station, float(obs.ego.yaw_rad))
         if reason is None:
-            self.debug = PlanDebug(offsets, targets, scores, best, False)
+            self.debug = PlanDebug(
+                offsets,
+                targets,
+                scores,
+                best,
+                False,
+                light_stop=light.light_id,
+                lights_committed=light.committed,
+            )
             return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
         braking = (
@@ -349,7 +405,16 @@ class PDMPlanner(_RolloutPlanner):
             if emergency
             else self._stop_along_heading(start)
         )
-        self.debug = PlanDebug(offsets, targets, scores, -1, emergency, reason)
+        self.debug = PlanDebug(
+            offsets,
+            targets,
+            scores,
+            -1,
+            emergency,
+            reason,
+            light_stop=light.light_id,
+            lights_committed=light.committed,
+        )
         return self._trajectory(obs, braking, 0)
 
 
@@ -431,7 +496,8 @@ class IDMPlanner(_RolloutPlanner):
     nor drive back to the road. It has no curvature speed limit beyond the route's speed profile.
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
-    area check), ``stop_margin_m`` and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
+    area check), ``stop_margin_m``, ``light_stop_decel_mps2`` (it stops for traffic lights
+    as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity), ``speed_fractions``,
     ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither
     scores nor brakes beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the
@@ -448,6 +514,7 @@ class IDMPlanner(_RolloutPlanner):
         p = self.params
         n_steps = p.n_steps
         start, station = self._start(obs)
+        light, stop = self._light_stop(obs, station)
         forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
@@ -458,15 +525,32 @@ class IDMPlanner(_RolloutPlanner):
         )  # fmt: skip
         result = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
-            n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m, entry_lookahead_steps=0,
+            n_steps, p.dt_s, self.vehicle, self._plain_idm, stop, entry_lookahead_steps=0,
             start_station_m=station, hold_run_into_agents=True,
         )  # fmt: skip
         reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
         if reason is None:
-            self.debug = PlanDebug(np.zeros(1), np.ones(1), None, 0, False)
+            self.debug = PlanDebug(
+                np.zeros(1),
+                np.ones(1),
+                None,
+                0,
+                False,
+                light_stop=light.light_id,
+                lights_committed=light.committed,
+            )
             return self._trajectory(obs, result, 0)
         braking = self._stop_along_heading(start)
-        self.debug = PlanDebug(np.zeros(1), np.ones(1), None, -1, False, reason)
+        self.debug = PlanDebug(
+            np.zeros(1),
+            np.ones(1),
+            None,
+            -1,
+            False,
+            reason,
+            light_stop=light.light_id,
+            lights_committed=light.committed,
+        )
         return self._trajectory(obs, braking, 0)
 
     def _stop_reason(self, result: Rollout, station_m: float, yaw_rad: float) -> str | None:

@@ -1,0 +1,198 @@
+"""Traffic-light stops for the planners: which stop line of the route the ego must stop at.
+
+Once per planner, :func:`route_light_stops` places every stop of the map's lights on the
+route's lanes (:meth:`RoadMap.light_stops
+<drivestack.structures.road_map.RoadMap.light_stops>`) as a station on the route's reference
+path: the lane-centreline point at the stop's station, projected onto the path. A stop is
+kept only when that projection lies on the route's own lane: the path passes the point within
+the lane's half width there (where the route changes lane across a stop line, the lane the
+path is in at the line keeps its stop; a lane the path has already left, or a part of the
+path elsewhere, does not).
+
+Each step, :class:`LightStopRule` says which of those stops the ego must stop at: the first
+one ahead whose light requires it (:class:`LightDecision`). With ``room`` the distance from
+the ego's front bumper to the line (``front_offset_m`` ahead of the rear axle's station along
+the path) and ``v`` the ego's speed, ``need = v^2 / (2 room)`` is the constant deceleration
+that stops the front at the line (0 standing, infinite with no room left). Per stop, in
+station order:
+
+- passed (the front more than ``FRONT_TOLERANCE_M`` beyond the line): ignored;
+- green, off or unknown: go. Unknown is go because the simulator reports unknown only for
+  lights without a cycle (Lanelet2 and OpenDRIVE maps place lights without saying what they
+  show) and recorded logs give no states at all; a planner fed lights from perception would
+  need its own policy for an unknown light (e.g. treat it as yellow);
+- yellow: stop when ``need <= comfort_decel_mps2`` (the planners' ``idm.comfort_decel_mps2``,
+  3 m/s^2 by default); otherwise go, and remember that decision (the amber rule of Apollo's
+  and CARLA's planners, and of traffic law: proceed when you cannot stop safely);
+- a stop state (:data:`~drivestack.structures.traffic_light.STOP_STATES`: red, red-yellow):
+  stop when ``need <= comfort_decel_mps2``, or when ``need <= stop_decel_mps2`` (hard but
+  allowed: ``PDMParams.light_stop_decel_mps2``, 6 m/s^2 by default) unless the ego decided
+  to go at this stop's yellow (it does not brake hard when the yellow it entered on turns
+  red); otherwise it is committed and carries on through the line
+  (``LightDecision.committed`` names the light).
+
+Decisions are remembered per stop, so the ego neither brakes and then gives up nor brakes
+late for a light it decided to pass. A decision to stop holds while ``need <=
+max_decel_mps2`` (the planners' braking limit, ``idm.max_decel_mps2``): the plan's braking
+lags the check (jerk limit, IDM's gap), so ``need`` grows a little after the decision. A
+decision to go holds while the light shows yellow or a stop state and ``need`` stays above
+``comfort_decel_mps2``: once the ego has slowed enough to stop comfortably (e.g. behind a
+car) it obeys the light again. Both are forgotten when the ego passes the line or the light
+shows go.
+
+The planners treat the stop as a stationary leader at the line (as tuplan_garage's
+PDM-Closed blocks the lanes behind a red light): their IDM stops the front bumper about
+``idm.min_gap_m`` before it. The checks use constant deceleration to the line; IDM's own
+braking to that stop is not constant (it keeps its desired gap), so its peak braking is
+harder than the figure checked (about 5 m/s^2 to stop from 15 m/s at 40 m, where 2.8 m/s^2
+would do, up to 9 m/s^2 near the 6 m/s^2 edge).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivestack.planning.reference_path import ReferencePath
+from drivestack.structures._checks import check_number
+from drivestack.structures.road_map import Lane, RoadMap, interpolate_polyline, project_to_polyline
+from drivestack.structures.traffic_light import STOP_STATES
+
+#: How far (m) the ego's front may be past a stop line and still count as before it (a stop
+#: that ends a little beyond the line still holds there).
+FRONT_TOLERANCE_M = 0.5
+#: Rounding slack (m) for a stop at either end of the reference path (a line at the route's
+#: last lane end projects onto the path's end up to rounding).
+STATION_SLACK_M = 1e-6
+
+
+@dataclass(frozen=True)
+class RouteLightStop:
+    """Light ``light_id``'s stop line on route lane ``lane_id``, at ``station_m`` along the
+    route's reference path."""
+
+    light_id: str
+    lane_id: str
+    station_m: float
+
+
+@dataclass(frozen=True)
+class LightDecision:
+    """One step's light decision: ``station_m`` of the stop line to stop at (on the reference
+    path) and its ``light_id``, both ``None`` when there is none; ``committed``: the lights
+    ahead showing yellow or a stop state that the ego carries on through (it cannot stop
+    before their line comfortably, or at red within the hard deceleration)."""
+
+    station_m: float | None = None
+    light_id: str | None = None
+    committed: tuple[str, ...] = ()
+
+
+NO_LIGHT_STOP = LightDecision()
+
+
+def lane_half_width_m(lane: Lane, points_m: np.ndarray) -> np.ndarray:
+    """``(M,)`` half width of ``lane`` at ``(M, 2)`` points on its centreline: the distance to
+    the nearer of its two boundaries."""
+    _, left = project_to_polyline(lane.left_boundary_m, points_m)
+    _, right = project_to_polyline(lane.right_boundary_m, points_m)
+    return np.minimum(np.abs(left), np.abs(right))
+
+
+def route_light_stops(
+    road_map: RoadMap, route_lanes: list[str] | tuple[str, ...], reference: ReferencePath
+) -> tuple[RouteLightStop, ...]:
+    """The stops of ``road_map``'s lights on ``route_lanes`` as stations on ``reference`` (the
+    route's reference path), in station order (then light id): each lane stop's centreline
+    point projected onto the path, kept when the path passes it within the lane's half width
+    there and within the path's stations."""
+    stops: list[RouteLightStop] = []
+    for lane_id in dict.fromkeys(route_lanes):
+        found = road_map.light_stops(lane_id)
+        if not found:
+            continue
+        lane = road_map.lane(lane_id)
+        xy, _ = interpolate_polyline(lane.centerline_m, [s for _, s in found])
+        station, lateral = reference.project(xy)
+        on_lane = (np.abs(lateral) <= lane_half_width_m(lane, xy)) & (
+            (station >= -STATION_SLACK_M) & (station <= reference.length_m + STATION_SLACK_M)
+        )
+        stops.extend(
+            RouteLightStop(light.light_id, lane_id, float(s))
+            for (light, _), s, keep in zip(found, station, on_lane, strict=True)
+            if keep
+        )
+    return tuple(sorted(stops, key=lambda stop: (stop.station_m, stop.light_id)))
+
+
+@dataclass
+class LightStopRule:
+    """Stage: ``step(traffic_lights, station_m, speed_mps) -> LightDecision`` (the rule in the
+    module docstring) for the route stops ``stops`` (:func:`route_light_stops`); ``reset()``
+    forgets the decisions made. ``front_offset_m``: rear axle to front bumper;
+    ``comfort_decel_mps2``: the comfortable deceleration (yellow); ``stop_decel_mps2``: the
+    hardest allowed when deciding to stop for a stop state; ``max_decel_mps2``: the hardest
+    the planner brakes at, up to which a decision to stop holds (``ValueError`` unless
+    ``0 < comfort_decel_mps2 <= stop_decel_mps2 <= max_decel_mps2``)."""
+
+    stops: tuple[RouteLightStop, ...]
+    front_offset_m: float
+    comfort_decel_mps2: float
+    stop_decel_mps2: float
+    max_decel_mps2: float
+    # indices of ``stops`` the ego decided to go through / to stop at
+    _going: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
+    _stopping: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = ("comfort_decel_mps2", "stop_decel_mps2", "max_decel_mps2")
+        for name in names:
+            check_number(f"LightStopRule.{name}", getattr(self, name), above=0.0)
+        for low, high in itertools.pairwise(names):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(
+                    f"LightStopRule.{low} = {getattr(self, low)!r} must be at most "
+                    f"{high} = {getattr(self, high)!r}"
+                )
+
+    def reset(self) -> None:
+        self._going.clear()
+        self._stopping.clear()
+
+    def step(
+        self, traffic_lights: tuple[tuple[str, str], ...], station_m: float, speed_mps: float
+    ) -> LightDecision:
+        """The stop line to stop at for lights showing ``traffic_lights`` (``(light_id,
+        state)`` pairs as ``Observation.traffic_lights``; a light not listed is unknown), the
+        ego's rear axle at ``station_m`` along the path, driving at ``speed_mps``."""
+        if not self.stops:
+            return NO_LIGHT_STOP
+        states = dict(traffic_lights)
+        front_m = station_m + self.front_offset_m
+        v2 = max(float(speed_mps), 0.0) ** 2
+        committed: list[str] = []
+        for i, stop in enumerate(self.stops):
+            room_m = stop.station_m - front_m
+            state = states.get(stop.light_id, "unknown")
+            if room_m < -FRONT_TOLERANCE_M or not (state == "yellow" or state in STOP_STATES):
+                self._going.discard(i)  # passed, or the light shows go
+                self._stopping.discard(i)
+                continue
+            # the deceleration that stops the front at the line (inf: it cannot)
+            need = v2 / (2.0 * room_m) if room_m > 0.0 else (0.0 if v2 == 0.0 else math.inf)
+            stops_here = (
+                need <= self.comfort_decel_mps2
+                or (i in self._stopping and need <= self.max_decel_mps2)
+                or (state in STOP_STATES and i not in self._going and need <= self.stop_decel_mps2)
+            )
+            if stops_here:
+                self._going.discard(i)
+                self._stopping.add(i)
+                return LightDecision(stop.station_m, stop.light_id, tuple(committed))
+            self._stopping.discard(i)
+            self._going.add(i)  # yellow it cannot stop for comfortably, or committed at red
+            committed.append(stop.light_id)
+        return LightDecision(committed=tuple(committed))
