@@ -17,7 +17,10 @@ kind, e.g. "yes (active_rear, not at fault)", min TTC, planner step time) on std
 in DIR/summary.md. Its "min TTC s (≤ 3 s horizon)" column is nuPlan's time to collision,
 projected 0.1 to 2.9 s ahead at constant velocities (nuPlan's steps below its 3 s horizon;
 0 at an at-fault collision); "-" there means no projected collision within them (not an
-error). A --sweep key that is a field of none of the scenarios is an error.
+error). When any run's map has traffic lights, a "red lights run" column counts the times
+the ego's front passed a stop line at red ("-" for a run on a map without lights;
+drivestack.eval.driving.traffic_lights), and each planner's line gives the total. A
+--sweep key that is a field of none of the scenarios is an error.
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
@@ -521,6 +524,9 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             "crashed": len(crashed),
             "collisions": sum(r["ncap"]["avoided"] is False for r in mine),  # null: not evaluated
             "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
+            # runs on maps with traffic lights, and the red lights run (older records: none)
+            "runs_with_traffic_lights": sum(_has_lights(r) for r in mine),
+            "red_light_violations": sum(int(r.get("red_light_violations") or 0) for r in mine),
             "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
             "realtime_factor_median": _median(mine, "realtime_factor"),
             "sim_only_realtime_factor_median": _median(mine, "sim_only_realtime_factor"),
@@ -547,22 +553,40 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     from drivestack.eval.driving.nuplan import TTC_HORIZON_S, ttc_note
 
     horizon = float(TTC_HORIZON_S)
-    lines = [
-        "| scenario | planner | score | pass | collision | impact km/h | "
-        f"min TTC s (≤ {horizon:g} s horizon) | step ms |",
-        "|---|---|---|---|---|---|---|---|",
+    # the red lights run, only when some run's map has traffic lights (else all would be 0)
+    lights = any(_has_lights(r) for r in rows if not _crashed(r))
+    head = [
+        "scenario",
+        "planner",
+        "score",
+        "pass",
+        "collision",
+        "impact km/h",
+        f"min TTC s (≤ {horizon:g} s horizon)",
+        *(["red lights run"] if lights else []),
+        "step ms",
     ]
+    lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     for r in rows:
         if _crashed(r):
-            lines.append(f"| {r['scenario']} | {r['planner']} | - | CRASHED | - | - | - | - |")
+            cells = [r["scenario"], r["planner"], "-", "CRASHED", *["-"] * (len(head) - 4)]
+            lines.append(f"| {' | '.join(cells)} |")
             continue
         impact = r["ncap"]["impact_speed_kph"]
         ttc = r["ncap"]["min_ttc_s"]
-        lines.append(
-            f"| {r['scenario']} | {r['planner']} | {r['score']:.1f} | {'pass' if r['passed'] else 'FAIL'} | "
-            f"{r['collision_summary']} | {'-' if impact is None else f'{impact:.1f}'} | "
-            f"{'-' if ttc is None else f'{ttc:.2f}'} | {r['planner_step_median_ms']:.1f} |"
-        )
+        red = [_red_lights_cell(r)] if lights else []
+        cells = [
+            r["scenario"],
+            r["planner"],
+            f"{r['score']:.1f}",
+            "pass" if r["passed"] else "FAIL",
+            r["collision_summary"],
+            "-" if impact is None else f"{impact:.1f}",
+            "-" if ttc is None else f"{ttc:.2f}",
+            *red,
+            f"{r['planner_step_median_ms']:.1f}",
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
     # a blank line first: in markdown a line right under a table would be read as a table row
     lines += ["", ttc_note("-"), ""]
     for planner, s in summary.items():
@@ -577,6 +601,11 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
         )
+        if s.get("runs_with_traffic_lights"):
+            lines.append(
+                f"{planner}: red lights run {s['red_light_violations']} "
+                f"(over {s['runs_with_traffic_lights']} runs on maps with traffic lights)"
+            )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
     for r in rows:
@@ -585,6 +614,17 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         elif not r["passed"]:
             lines.append(f"failed: {r['planner']}/{r['scenario']}: {'; '.join(r['failures'])}")
     return "\n".join(lines)
+
+
+def _has_lights(record: dict[str, Any]) -> bool:
+    """Whether a run's map has traffic lights (``red_light.lights``; older records: no)."""
+    red = record.get("red_light")
+    return isinstance(red, dict) and bool(red.get("lights"))
+
+
+def _red_lights_cell(record: dict[str, Any]) -> str:
+    """The red lights a run ran, for its table cell (``-`` when its map has no light)."""
+    return str(int(record.get("red_light_violations") or 0)) if _has_lights(record) else "-"
 
 
 def _perception_line(m: dict[str, Any]) -> str:

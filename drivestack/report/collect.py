@@ -31,8 +31,8 @@ from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME, is_crashed
+from drivestack.report.fields import count, obj
 from drivestack.report.fields import number as _number
-from drivestack.report.fields import obj
 from drivestack.report.planning import is_planning, read_planning
 from drivestack.report.prediction import is_prediction, read_prediction
 from drivestack.report.tracking import tracking_blocks
@@ -66,6 +66,9 @@ class ScenarioRow:
     # how its recorded traffic ran ("replay" / "reactive", drivestack sim --agents); None
     # without recorded traffic or when not recorded (fleets, older runs)
     recorded_agents: str | None = None
+    # red lights run (metrics.json red_light_violations); None when the run's map has no
+    # traffic light or the record predates them
+    red_light_violations: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -88,6 +91,7 @@ class ScenarioRow:
             "params": self.params,
             "git_commit": self.git_commit,
             "recorded_agents": self.recorded_agents,
+            "red_light_violations": self.red_light_violations,
         }
 
 
@@ -178,6 +182,7 @@ def _row_from_metrics(
                 params=fleet.get("params", common["params"]) or {},
                 git_commit=_text(data.get("git_commit")),
                 recorded_agents=_text(data.get("recorded_agents")),
+                red_light_violations=_red_lights(data),
             ),
             config,
         )
@@ -194,6 +199,19 @@ def _row_from_metrics(
             ),
             None,
         )
+
+
+def _red_lights(data: dict[str, Any]) -> int | None:
+    """The red lights a run ran (``red_light_violations``), None when its map has no traffic
+    light (``red_light.lights`` 0) or the record predates them; ``ValueError`` naming a
+    malformed field."""
+    red = data.get("red_light")
+    if red is None:
+        return None
+    lights = count(obj(red, "red_light").get("lights"), "red_light.lights")
+    if lights == 0:
+        return None
+    return count(data.get("red_light_violations"), "red_light_violations")
 
 
 def _text(value: object) -> str | None:

@@ -276,7 +276,11 @@ def _scenario_table(d: dict[str, Any]) -> str:
     horizon = float(d["ttc_horizon_s"])
     ttc_head = f"min TTC s (≤ {horizon:g} s horizon)"
     show_agents = any(r.get("recorded_agents") for r in d["rows"])
+    # shown when some run's map has traffic lights (a run without them: –)
+    show_lights = any(r.get("red_light_violations") is not None for r in d["rows"])
     head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
+    if show_lights:
+        head.append("red lights run")
     if show_agents:
         head.append("recorded agents")
     if show_params:
@@ -284,7 +288,14 @@ def _scenario_table(d: dict[str, Any]) -> str:
     head.append("why")
     html = [
         '<h2 id="scenarios">Scenarios</h2><p>Failures first; click a column to sort. '
-        f"{ttc_note('–', horizon)} impact: the ego's own speed at the first contact.</p>",
+        f"{ttc_note('–', horizon)} impact: the ego's own speed at the first contact."
+        + (
+            " red lights run: how often the ego's front passed a stop line at red (– for a "
+            "run on a map without traffic lights)."
+            if show_lights
+            else ""
+        )
+        + "</p>",
         '<table id="scenario-table" class="sortable"><thead><tr>',
     ]
     html += [
@@ -316,6 +327,8 @@ def _scenario_table(d: dict[str, Any]) -> str:
             _td(r["min_ttc_s"]),
             _td(r["impact_speed_kph"], digits=1),
         ]
+        if show_lights:
+            cells.append(_td(r.get("red_light_violations")))
         if show_agents:
             cells.append(_td(r.get("recorded_agents"), css="l"))
         if show_params:

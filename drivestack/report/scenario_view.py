@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.sim.runner import HISTORY_ARRAYS, SimHistory
+from drivestack.sim.runner import SimHistory, history_arrays_of
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.structures.road_map import RoadMap
 
@@ -18,24 +18,28 @@ from drivestack.structures.road_map import RoadMap
 def load_history(path: Path) -> SimHistory:
     """A :class:`SimHistory` from ``history.npz`` (as ``drivestack sim`` writes it).
 
-    Vehicle parameters are not saved; the defaults stand in (the footprints are saved).
+    Vehicle parameters are not saved; the defaults stand in (the footprints are saved). A file
+    written before the traffic lights were recorded reads as a run without lights.
     Raises ``DataError`` naming the file when it is missing an array or does not read.
     """
     try:
         with np.load(path) as npz:
-            arrays = {k: npz[k] for k in HISTORY_ARRAYS}
+            arrays = history_arrays_of({k: npz[k] for k in npz.files})
     except KeyError as exc:
         raise DataError(f"missing array {exc.args[0]!r}", path=str(path)) from exc
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # damaged archive
         raise DataError(f"cannot read: {exc}", path=str(path)) from exc
     t = arrays["timestamp_ns"]
     dt_s = float(np.median(np.diff(t))) * 1e-9 if len(t) > 1 else 0.1
-    return SimHistory(
-        dt_s=dt_s,
-        agent_ids=tuple(str(i) for i in range(arrays["agent_boxes"].shape[1])),
-        vehicle=VehicleParams(),
-        **arrays,
-    )
+    try:
+        return SimHistory(
+            dt_s=dt_s,
+            agent_ids=tuple(str(i) for i in range(arrays["agent_boxes"].shape[1])),
+            vehicle=VehicleParams(),
+            **arrays,
+        )
+    except ValueError as exc:  # arrays that do not fit together (traffic light shapes)
+        raise DataError(str(exc), path=str(path)) from exc
 
 
 class MapCache:

@@ -29,6 +29,7 @@ from drivestack.sim.scenario import (
     AgentConfig,
     MapConfig,
     ScenarioConfig,
+    TrafficLightConfig,
     check_scenario,
     check_station,
     distinct_path_m,
@@ -37,6 +38,7 @@ from drivestack.sim.vehicle import BicycleState
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
+from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
 
 DEFAULT_SIZE_M = {
     ObjectClass.PEDESTRIAN: (0.6, 0.6, 1.75),
@@ -129,6 +131,67 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
         raise ConfigError(exc.reason, path=where, field=f"map.params.{exc.param}") from exc
     except (TypeError, ValueError) as exc:  # a value the builder refuses (no lanes, ...)
         raise ConfigError(str(exc), path=where, field="map.params") from exc
+
+
+#: How many of a map's light ids an unknown-light error lists.
+_IDS_SHOWN = 12
+
+
+def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], where: str) -> RoadMap:
+    """``road_map`` with a scenario's ``traffic_lights`` applied: a light given without
+    ``stops`` is a map light whose cycle its phases replace; one with ``stops`` a new light,
+    added after the map's. ``ConfigError`` at ``traffic_lights.<i>.id`` for a map light that
+    is not there (or a new one whose id is the map's), at ``...stops.<j>.lane`` for an
+    unknown lane, at ``...stops.<j>.station_m`` for a station beyond the lane's end."""
+    if not lights:
+        return road_map
+    by_id = {light.light_id: light for light in road_map.traffic_lights}
+    for i, given in enumerate(lights):
+        key = f"traffic_lights.{i}"
+        cycle = SignalCycle(tuple(SignalPhase(s, d) for s, d in given.phases), given.offset_s)
+        if given.stops is None:
+            if given.id not in by_id:
+                raise ConfigError(
+                    f"no traffic light {given.id!r} in the map ({_light_ids(road_map)}); give "
+                    "stops to add a new light",
+                    path=where,
+                    field=f"{key}.id",
+                )
+            by_id[given.id] = dataclasses.replace(by_id[given.id], cycle=cycle)
+            continue
+        if given.id in by_id:
+            raise ConfigError(
+                f"the map has a traffic light {given.id!r} already: leave stops out to give it "
+                "a cycle, or name the new light otherwise",
+                path=where,
+                field=f"{key}.id",
+            )
+        stops = []
+        for j, stop in enumerate(given.stops):
+            if stop.lane not in road_map:
+                raise ConfigError(
+                    f"no lane {stop.lane!r} in the map", path=where, field=f"{key}.stops.{j}.lane"
+                )
+            length_m = road_map.lane(stop.lane).length_m
+            if stop.station_m > length_m:
+                raise ConfigError(
+                    f"{stop.station_m} m is beyond the end of lane {stop.lane!r} "
+                    f"({length_m:.1f} m long)",
+                    path=where,
+                    field=f"{key}.stops.{j}.station_m",
+                )
+            stops.append(LaneStop(stop.lane, stop.station_m))
+        by_id[given.id] = TrafficLight(given.id, tuple(stops), cycle)
+    return dataclasses.replace(road_map, traffic_lights=tuple(by_id.values()))
+
+
+def _light_ids(road_map: RoadMap) -> str:
+    """A map's light ids in words, for an error (the first :data:`_IDS_SHOWN` of them)."""
+    ids = [light.light_id for light in road_map.traffic_lights]
+    if not ids:
+        return "it has none"
+    more = f", ... ({len(ids)} in all)" if len(ids) > _IDS_SHOWN else ""
+    return f"its lights: {', '.join(ids[:_IDS_SHOWN])}{more}"
 
 
 def _load_av2_log(cfg: ScenarioConfig, data_root: Path | None) -> Av2LogScenario:
@@ -374,11 +437,12 @@ def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
 def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
     """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
     (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: the
-    map file, map parameters, lane ids, start stations within their lane or path, and no
-    agent overlapping the ego at the start)."""
+    map file, map parameters, lane ids, start stations within their lane or path, traffic
+    lights (:func:`with_traffic_lights`), and no agent overlapping the ego at the start)."""
     check_scenario(cfg)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)
+    road_map = with_traffic_lights(road_map, cfg.traffic_lights, where)
     agents: list[AgentSpec] = []
     if cfg.ego.from_file:
         init = _recorded(file_scenario, where, "ego.from_file").ego_initial

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from drivestack.eval.driving.ncap import NcapResult, ncap_result
 from drivestack.eval.driving.nuplan import CollisionEvent, NuPlanMetrics, nuplan_score
+from drivestack.eval.driving.traffic_lights import RedLightResult, red_light_violations
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMPlanner
 from drivestack.sim.build import BuiltScenario, build_scenario
@@ -47,6 +48,8 @@ class ScenarioResult:
     history: SimHistory
     # criteria a cut-short run could not judge (not failed, not met): see check_pass
     not_evaluated: tuple[str, ...] = ()
+    # the ego's front passing a stop line at red (drivestack.eval.driving.traffic_lights)
+    red_light: RedLightResult = field(default_factory=lambda: RedLightResult((), 0))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +65,9 @@ class ScenarioResult:
             # added fields (older records lack them): the contact that matters, in words
             "collision_summary": collision_label(self.ncap.avoided, self.nuplan.collisions),
             "at_fault_collision": any(c.at_fault for c in self.nuplan.collisions),
+            # added fields (older records lack them): red lights run, and their events
+            "red_light_violations": self.red_light.count,
+            "red_light": self.red_light.as_dict(),
             "planner_step_median_ms": self.planner_step_median_ms,
             "sim_wall_s": self.sim_wall_s,
             "sim_duration_s": self.sim_duration_s,
@@ -100,15 +106,25 @@ def collision_label(avoided: bool | None, events: tuple[CollisionEvent, ...]) ->
     return f"yes ({first.kind}, {fault}{more})"
 
 
-def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) -> tuple[str, ...]:
+def check_pass(
+    criteria: PassCriteria,
+    nuplan: NuPlanMetrics,
+    ncap: NcapResult,
+    red_light: RedLightResult | None = None,
+) -> tuple[str, ...]:
     """The failed criteria, as readable lines (empty: passed).
+
+    ``no_red_light_violation`` is judged on ``red_light`` (not at all without it; a map
+    without lights has none to fail it), in a cut-short run too: a red light run within it
+    was run.
 
     A run cut short before the scenario's end (``max_steps``, ``--max-steps``) without a
     contact has ``ncap.avoided`` and ``ncap.speed_reduction_kph`` None: its ``no_collision``
     and ``min_speed_reduction_kph`` criteria are neither met nor failed but *not evaluated*
     (:func:`not_evaluated_criteria` lists them; the result records them under
     ``not_evaluated``), so ``passed`` then speaks only for the criteria that were judged. A
-    contact within the short run is judged as usual.
+    contact within the short run is judged as usual. ``min_progress_m`` is not evaluated in
+    any cut-short run (``ncap.truncated``): the distance is the whole scenario's.
     """
     fails = []
     if criteria.no_collision and ncap.avoided is False:
@@ -135,22 +151,44 @@ def check_pass(criteria: PassCriteria, nuplan: NuPlanMetrics, ncap: NcapResult) 
         fails.append(
             f"speed reduction {ncap.speed_reduction_kph:.1f} < {criteria.min_speed_reduction_kph} km/h"
         )
-    if criteria.min_progress_m is not None and nuplan.progress_m < criteria.min_progress_m:
+    if (
+        criteria.min_progress_m is not None
+        and not ncap.truncated
+        and nuplan.progress_m < criteria.min_progress_m
+    ):
         fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
+    if criteria.no_red_light_violation and red_light is not None and red_light.violations:
+        fails.append(red_light_label(red_light))
     return tuple(fails)
+
+
+def red_light_label(red_light: RedLightResult) -> str:
+    """The first red light run, in words, with ``+N more`` when there were several.
+
+    >>> from drivestack.eval.driving.traffic_lights import RedLightViolation
+    >>> red_light_label(RedLightResult((RedLightViolation(52, 5.2, "L1", "road_0", 8.04),), 1))
+    'ran a red light: L1 on lane road_0 at 5.2 s, 8.0 m/s'
+    """
+    first = red_light.violations[0]
+    more = f" (+{red_light.count - 1} more)" if red_light.count > 1 else ""
+    return (
+        f"ran a red light: {first.light_id} on lane {first.lane_id} at {first.time_s:.1f} s, "
+        f"{first.speed_mps:.1f} m/s{more}"
+    )
 
 
 def not_evaluated_criteria(criteria: PassCriteria, ncap: NcapResult) -> tuple[str, ...]:
     """The criteria of ``criteria`` that a cut-short run could not judge, as readable lines
     (``"no_collision not evaluated: run cut at 1 of 40 steps"``); empty for a full run."""
-    if ncap.avoided is not None:
-        return ()
-    why = ncap.not_evaluated or "not evaluated"
+    why = ncap.not_evaluated or "not evaluated: run cut short"
     out = []
-    if criteria.no_collision:
-        out.append(f"no_collision {why}")
-    if criteria.min_speed_reduction_kph is not None:
-        out.append(f"min_speed_reduction_kph {why}")
+    if ncap.avoided is None:  # cut short without a contact
+        if criteria.no_collision:
+            out.append(f"no_collision {why}")
+        if criteria.min_speed_reduction_kph is not None:
+            out.append(f"min_speed_reduction_kph {why}")
+    if ncap.truncated and criteria.min_progress_m is not None:
+        out.append(f"min_progress_m {why}")
     return tuple(out)
 
 
@@ -193,7 +231,8 @@ def run_scenario(
     expert = built.expert_progress_m * n_steps / max(built.n_steps, 1)
     nuplan = nuplan_score(history, built.road_map, built.reference, expert)
     ncap = ncap_result(history, nuplan.min_ttc_s, scenario_steps=built.n_steps)
-    fails = check_pass(built.config.pass_criteria, nuplan, ncap)
+    red_light = red_light_violations(history, built.road_map)
+    fails = check_pass(built.config.pass_criteria, nuplan, ncap, red_light)
     return ScenarioResult(
         built.config.name,
         plan.name,
@@ -206,6 +245,7 @@ def run_scenario(
         n_steps * built.world.dt_s,
         history,
         not_evaluated_criteria(built.config.pass_criteria, ncap),
+        red_light,
     )
 
 

@@ -6,9 +6,9 @@ Metrics read the recorded :class:`SimHistory` afterwards (as in nuPlan's simulat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from drivestack.kernels import boxes_overlap_bev
 from drivestack.pipeline import check_stage_output
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.sim.world import Observation, World
+from drivestack.structures.road_map import RoadMap
 from drivestack.structures.trajectory import Trajectory
 
 
@@ -60,7 +61,13 @@ HISTORY_ARRAYS = (
     "collisions",
     "planner_step_s",
     "sim_step_s",
+    "traffic_light_ids",
+    "traffic_light_state",
 )
+
+#: The arrays of :data:`HISTORY_ARRAYS` that ``history.npz`` files written before them lack
+#: (:func:`history_arrays_of` fills them in: such a run recorded no traffic light).
+ADDED_HISTORY_ARRAYS = ("traffic_light_ids", "traffic_light_state")
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,11 @@ class SimHistory:
     ``collisions (T, A)`` marks ego-agent footprint overlaps; ``planner_step_s (T-1,)`` the
     wall time of each planner call and ``sim_step_s (T-1,)`` that of everything else in the
     tick (observation, tracker, world step, recording); ``plans`` the planned trajectories.
+    Traffic lights: ``traffic_light_ids (L,)`` (the map's lights, in map order) and
+    ``traffic_light_state (T, L)`` int8 codes of
+    :data:`~drivestack.structures.traffic_light.SIGNAL_STATES` (what each light showed at
+    each tick, as the planner's :class:`~drivestack.sim.world.Observation` had it; ``(T, 0)``
+    without lights, the default).
     """
 
     dt_s: float
@@ -94,6 +106,23 @@ class SimHistory:
     sim_step_s: np.ndarray
     vehicle: VehicleParams
     plans: tuple[Trajectory, ...] = ()
+    traffic_light_ids: tuple[str, ...] = ()
+    traffic_light_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))
+
+    def __post_init__(self) -> None:
+        """``traffic_light_state`` as ``(T, L)`` int8 (``(T, 0)`` when not given); ``ValueError``
+        when its shape does not match the ticks and ``traffic_light_ids``."""
+        object.__setattr__(self, "traffic_light_ids", tuple(map(str, self.traffic_light_ids)))
+        n_ticks, n_lights = len(self), len(self.traffic_light_ids)
+        codes = np.asarray(self.traffic_light_state, dtype=np.int8)
+        if codes.size == 0 and n_lights == 0:  # not given (or empty): no light
+            codes = np.zeros((n_ticks, 0), dtype=np.int8)
+        if codes.shape != (n_ticks, n_lights):
+            raise ValueError(
+                f"SimHistory.traffic_light_state must have shape ({n_ticks}, {n_lights}) "
+                f"(ticks, traffic_light_ids), got {codes.shape}"
+            )
+        object.__setattr__(self, "traffic_light_state", codes)
 
     def __len__(self) -> int:
         return int(self.timestamp_ns.shape[0])
@@ -103,8 +132,43 @@ class SimHistory:
         return self.timestamp_ns.astype(np.float64) * 1e-9
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every array field (:data:`HISTORY_ARRAYS`), for saving with ``np.savez``."""
-        return {name: np.asarray(getattr(self, name)) for name in HISTORY_ARRAYS}
+        """Every array field (:data:`HISTORY_ARRAYS`), for saving with ``np.savez`` (the light
+        ids as a unicode array, which loads without pickle)."""
+        out = {name: np.asarray(getattr(self, name)) for name in HISTORY_ARRAYS}
+        out["traffic_light_ids"] = np.array(self.traffic_light_ids, dtype=np.str_)
+        return out
+
+
+def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The :class:`SimHistory` fields of saved arrays (``history.npz``: :meth:`SimHistory.arrays`):
+    every name of :data:`HISTORY_ARRAYS`, those of :data:`ADDED_HISTORY_ARRAYS` filled in as
+    "no traffic light" when an older file lacks them; ``traffic_light_ids`` as a tuple.
+
+    Raises ``KeyError`` naming the first other array missing.
+    """
+    out: dict[str, Any] = {}
+    for name in HISTORY_ARRAYS:
+        if name in arrays:
+            out[name] = arrays[name]
+        elif name not in ADDED_HISTORY_ARRAYS:
+            raise KeyError(name)
+    ids = out.pop("traffic_light_ids", None)
+    out["traffic_light_ids"] = () if ids is None else tuple(str(i) for i in np.asarray(ids))
+    if "traffic_light_state" not in out:
+        n_ticks = len(np.asarray(out["timestamp_ns"]))
+        out["traffic_light_state"] = np.zeros((n_ticks, len(out["traffic_light_ids"])), np.int8)
+    return out
+
+
+def light_codes_at(road_map: RoadMap, ticks: np.ndarray, dt_s: float) -> np.ndarray:
+    """``(T, L)`` int8 state codes of ``road_map``'s lights at world ``ticks (T,)``: what
+    :meth:`~drivestack.sim.world.World.traffic_light_states` gives at those ticks (each
+    light's cycle at ``tick * dt_s``, ``unknown`` without one), for all ticks at once."""
+    time_s = np.asarray(ticks, dtype=np.int64) * float(dt_s)
+    lights = road_map.traffic_lights
+    if not lights:
+        return np.zeros((len(time_s), 0), dtype=np.int8)
+    return np.stack([light.codes_at(time_s) for light in lights], axis=1).astype(np.int8)
 
 
 def ego_agent_collisions(
@@ -158,7 +222,7 @@ def run_closed_loop(
     planner.reset()
     tracker.reset()
     rec: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("t", "ego", "ego_box", "boxes", "vel", "valid", "coll")
+        k: [] for k in ("t", "tick", "ego", "ego_box", "boxes", "vel", "valid", "coll")
     }
     plans: list[Trajectory] = []
     step_s: list[float] = []
@@ -167,6 +231,7 @@ def run_closed_loop(
     def record() -> None:
         e = world.ego
         rec["t"].append(np.array(world.timestamp_ns))
+        rec["tick"].append(np.array(world.tick))
         rec["ego"].append(
             np.array(
                 [
@@ -227,4 +292,6 @@ def run_closed_loop(
         sim_step_s=np.array(sim_s),
         vehicle=world.vehicle,
         plans=tuple(plans),
+        traffic_light_ids=tuple(light.light_id for light in world.road_map.traffic_lights),
+        traffic_light_state=light_codes_at(world.road_map, np.array(rec["tick"]), world.dt_s),
     )

@@ -110,6 +110,20 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class LightStopConfig:
+    lane: str  # the lane the light stops traffic on ...
+    station_m: float  # ... at this station of its centreline (m from the lane's start)
+
+
+@dataclass(frozen=True)
+class TrafficLightConfig:
+    id: str  # a map light's id (its cycle replaced), or a new light's (with stops)
+    phases: list[tuple[str, float]]  # [[state, duration_s], ...] repeated (SIGNAL_STATES)
+    offset_s: float = 0.0  # when the first phase starts (the cycle runs on before it too)
+    stops: list[LightStopConfig] | None = None  # a new light: where it stops traffic
+
+
+@dataclass(frozen=True)
 class PassCriteria:
     no_collision: bool = True  # no contact at all
     # no at-fault contact (nuPlan's rule; for replayed traffic that cannot react)
@@ -118,6 +132,8 @@ class PassCriteria:
     max_impact_speed_kph: float | None = None
     min_speed_reduction_kph: float | None = None
     min_progress_m: float | None = None
+    # the ego's front never passes a stop line while its light shows red (or red-yellow)
+    no_red_light_violation: bool = True
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,8 @@ class ScenarioConfig:
     dt_s: float = 0.1
     route: RouteConfig = field(default_factory=RouteConfig)
     agents: list[AgentConfig] = field(default_factory=list)
+    # cycles for map lights (by id) and new lights at lanes and stations (sim.build applies them)
+    traffic_lights: list[TrafficLightConfig] = field(default_factory=list)
     agents_from_file: bool = False  # CommonRoad / AV2 log: replay the recorded obstacles
     # ... with the recorded vehicles reactive (drivestack.sim.agents: IDM along their recorded
     # paths); needs agents_from_file. `drivestack sim --agents` sets it for a whole suite
@@ -405,6 +423,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
                 field=f"agents.{i}.size_m",
             )
     _check_numbers(cfg, path)
+    _check_traffic_lights(cfg.traffic_lights, path)
     min_score = cfg.pass_criteria.min_score
     if min_score is not None and not 0.0 <= min_score <= 100.0:
         raise ConfigError(
@@ -490,6 +509,71 @@ def _check_numbers(cfg: ScenarioConfig, path: str) -> None:
     for key, value, ok, what in checks:
         if value is not None and not (np.isfinite(value) and ok(value)):
             raise ConfigError(f"must be {what}, got {value}", path=path, field=key)
+
+
+def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
+    """``ConfigError`` at ``traffic_lights.<i>.<key>`` for a light given twice, a cycle without
+    phases, a state not in :data:`~drivestack.structures.traffic_light.SIGNAL_STATES`, a
+    duration that is not a finite number > 0 s, an offset that is not finite, an empty
+    ``stops`` list or a stop station that is not a finite number >= 0 m, or a lane twice."""
+    from drivestack.structures.traffic_light import SIGNAL_STATES
+
+    seen: set[str] = set()
+    for i, light in enumerate(lights):
+        key = f"traffic_lights.{i}"
+        if not light.id:
+            raise ConfigError("must be a non-empty light id", path=path, field=f"{key}.id")
+        if light.id in seen:
+            raise ConfigError(
+                f"traffic light {light.id!r} is given twice", path=path, field=f"{key}.id"
+            )
+        seen.add(light.id)
+        if not light.phases:
+            raise ConfigError(
+                "needs at least one [state, duration_s] phase", path=path, field=f"{key}.phases"
+            )
+        for j, (state, duration_s) in enumerate(light.phases):
+            if state not in SIGNAL_STATES:
+                raise ConfigError(
+                    f"unknown signal state {state!r}; known: {list(SIGNAL_STATES)}",
+                    path=path,
+                    field=f"{key}.phases.{j}.0",
+                )
+            if not (math.isfinite(duration_s) and duration_s > 0.0):
+                raise ConfigError(
+                    f"must be a finite duration > 0 s, got {duration_s}",
+                    path=path,
+                    field=f"{key}.phases.{j}.1",
+                )
+        if not math.isfinite(light.offset_s):
+            raise ConfigError(
+                f"must be a finite time in s, got {light.offset_s}",
+                path=path,
+                field=f"{key}.offset_s",
+            )
+        if light.stops is None:
+            continue
+        if not light.stops:
+            raise ConfigError(
+                "a new light needs at least one stop (leave stops out to give a map light a cycle)",
+                path=path,
+                field=f"{key}.stops",
+            )
+        lanes: set[str] = set()
+        for j, stop in enumerate(light.stops):
+            if not (math.isfinite(stop.station_m) and stop.station_m >= 0.0):
+                raise ConfigError(
+                    f"must be a finite station >= 0 m, got {stop.station_m}",
+                    path=path,
+                    field=f"{key}.stops.{j}.station_m",
+                )
+            if stop.lane in lanes:
+                raise ConfigError(
+                    f"lane {stop.lane!r} has a stop of this light already (one per lane)",
+                    path=path,
+                    field=f"{key}.stops.{j}.lane",
+                )
+            lanes.add(stop.lane)
 
 
 #: What each field of an agent's events must be, besides finite: a test and its words.

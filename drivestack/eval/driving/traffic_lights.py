@@ -1,0 +1,182 @@
+"""Red-light violations of one run: the ego's front passing a stop line while its light says stop.
+
+Each stop of a map light (:class:`~drivestack.structures.traffic_light.LaneStop`) is a
+*stop segment* across its lane: through the lane's centreline point at the stop's station,
+at right angles to the lane there, reaching the lane's left and right boundaries (their
+distances from that point; half of :data:`FALLBACK_LANE_WIDTH_M` on a side whose boundary
+does not give one). A *violation* is the ego's front-bumper centre (the recorded footprint's
+centre plus half its length along its yaw) passing that segment between ticks ``k`` and
+``k + 1``: at or before the line at ``k`` and past it at ``k + 1`` along the lane's direction,
+the crossing point (on the straight move between the two ticks) within the segment, the ego
+heading along the lane (within :data:`MAX_HEADING_OFFSET_RAD` of it) at both ticks, while the light shows a
+:data:`~drivestack.structures.traffic_light.STOP_STATES` state at ``k + 1`` (as the history
+recorded it: ``traffic_light_state``). So moving across the line sideways, driving it
+backwards, or passing the line's extension on a neighbouring lane is not a violation, nor
+is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not record is
+``unknown``). One passing is one violation of that light, even where two of its stops touch.
+
+Fields (``metrics.json`` ``red_light``):
+  ``violations``   how many (also at the top level, ``red_light_violations``)
+  ``lights``       how many traffic lights the map has (0: nothing could be violated)
+  ``events``       one per violation: ``tick`` (the first tick past the line), ``time_s``,
+                   ``light_id``, ``lane_id``, ``speed_mps`` (the ego's speed at the crossing,
+                   interpolated between the two ticks)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from drivestack.sim.runner import SimHistory
+from drivestack.structures.road_map import RoadMap, interpolate_polyline, project_to_polyline
+from drivestack.structures.traffic_light import SIGNAL_STATES, STOP_STATES
+
+#: The lane width whose half stands in for a side whose boundary gives no distance (a
+#: degenerate boundary lying on the centreline).
+FALLBACK_LANE_WIDTH_M = 3.5
+
+#: How far the ego's heading may be off the lane's for a passing to count: steeper, it is
+#: crossing the lane (or reversing), not driving along it.
+MAX_HEADING_OFFSET_RAD = math.radians(60.0)
+
+_STOP_CODES = np.array(sorted(SIGNAL_STATES.index(s) for s in STOP_STATES), dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class StopSegment:
+    """Where light ``light_id`` stops traffic on lane ``lane_id``: the centreline point
+    ``center_m (2,)`` at ``station_m``, the lane's heading there, and how far the segment
+    reaches to the lane's left and right (both > 0)."""
+
+    light_id: str
+    lane_id: str
+    station_m: float
+    center_m: np.ndarray
+    heading_rad: float
+    left_m: float
+    right_m: float
+
+    def ends_m(self) -> np.ndarray:
+        """``(2, 2)``: the segment's right end, then its left end."""
+        normal = np.array([-math.sin(self.heading_rad), math.cos(self.heading_rad)])
+        return np.stack(
+            [self.center_m - self.right_m * normal, self.center_m + self.left_m * normal]
+        )
+
+
+def stop_segments(road_map: RoadMap) -> list[StopSegment]:
+    """The stop segment of every stop of every light of ``road_map`` (module doc), in light
+    then stop order."""
+    out = []
+    for light in road_map.traffic_lights:
+        for stop in light.stops:
+            lane = road_map.lane(stop.lane_id)
+            xy, yaw = interpolate_polyline(lane.centerline_m, [stop.station_m])
+            center = xy[0]
+            left = _boundary_distance_m(lane.left_boundary_m, center)
+            right = _boundary_distance_m(lane.right_boundary_m, center)
+            out.append(
+                StopSegment(
+                    light.light_id, stop.lane_id, stop.station_m, center, float(yaw[0]), left, right
+                )
+            )
+    return out
+
+
+def _boundary_distance_m(boundary_m: np.ndarray, point_m: np.ndarray) -> float:
+    """How far ``point_m (2,)`` is from the line of the boundary segment nearest to it (half
+    :data:`FALLBACK_LANE_WIDTH_M` when that is not a positive distance)."""
+    _, lateral = project_to_polyline(boundary_m, point_m[None])
+    distance = abs(float(lateral[0]))
+    return distance if distance > 0.0 and math.isfinite(distance) else FALLBACK_LANE_WIDTH_M / 2
+
+
+@dataclass(frozen=True)
+class RedLightViolation:
+    """The ego's front passed light ``light_id``'s stop line on lane ``lane_id`` between ticks
+    ``tick - 1`` and ``tick`` (at ``time_s``, the time of ``tick``) at ``speed_mps``, while the
+    light showed a stop state."""
+
+    tick: int
+    time_s: float
+    light_id: str
+    lane_id: str
+    speed_mps: float
+
+
+@dataclass(frozen=True)
+class RedLightResult:
+    """The red-light violations of a run, and how many lights its map has."""
+
+    violations: tuple[RedLightViolation, ...]
+    lights: int
+
+    @property
+    def count(self) -> int:
+        return len(self.violations)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "violations": self.count,
+            "lights": self.lights,
+            "events": [asdict(v) for v in self.violations],
+        }
+
+
+def front_bumper_m(ego_boxes: np.ndarray) -> np.ndarray:
+    """``(T, 7)`` footprints ``[x, y, z, l, w, h, yaw]`` (geometric centre) -> ``(T, 2)``
+    centres of their front edges."""
+    boxes = np.asarray(ego_boxes, dtype=np.float64).reshape(-1, 7)
+    half = 0.5 * boxes[:, 3]
+    return boxes[:, :2] + half[:, None] * np.stack([np.cos(boxes[:, 6]), np.sin(boxes[:, 6])], 1)
+
+
+def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResult:
+    """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick, then
+    light in map order."""
+    front = front_bumper_m(history.ego_boxes)
+    yaw = np.asarray(history.ego_boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
+    speed = np.asarray(history.ego_speed_mps, dtype=np.float64)
+    time_s = history.time_s
+    column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
+    order = {light.light_id: i for i, light in enumerate(road_map.traffic_lights)}
+    found: dict[tuple[int, str], RedLightViolation] = {}
+    for seg in stop_segments(road_map):
+        j = column.get(seg.light_id)
+        if j is None or len(front) < 2:  # not recorded: unknown, never a violation
+            continue
+        for k, u in _crossings(seg, front, yaw):
+            tick = k + 1
+            if not np.isin(history.traffic_light_state[tick, j], _STOP_CODES):
+                continue
+            key = (tick, seg.light_id)
+            if key not in found:
+                at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
+                found[key] = RedLightViolation(
+                    tick, float(time_s[tick]), seg.light_id, seg.lane_id, at_mps
+                )
+    ranked = sorted(found.items(), key=lambda item: (item[0][0], order[item[0][1]]))
+    return RedLightResult(tuple(v for _, v in ranked), len(road_map.traffic_lights))
+
+
+def _crossings(
+    seg: StopSegment, front_m: np.ndarray, yaw_rad: np.ndarray
+) -> list[tuple[int, float]]:
+    """``(k, u)`` for each move ``k -> k + 1`` of ``front_m (T, 2)`` that passes ``seg``
+    forwards (module doc), ``u`` in ``[0, 1)`` the fraction of the move where it crosses."""
+    along = np.array([math.cos(seg.heading_rad), math.sin(seg.heading_rad)])
+    normal = np.array([-along[1], along[0]])
+    rel = front_m - seg.center_m
+    d, lateral = rel @ along, rel @ normal
+    heading_ok = np.cos(yaw_rad - seg.heading_rad) >= math.cos(MAX_HEADING_OFFSET_RAD)
+    moves = np.flatnonzero((d[:-1] <= 0.0) & (d[1:] > 0.0) & heading_ok[:-1] & heading_ok[1:])
+    out = []
+    for k in moves:
+        u = float(-d[k] / (d[k + 1] - d[k]))
+        at = float(lateral[k] + u * (lateral[k + 1] - lateral[k]))
+        if -seg.right_m <= at <= seg.left_m:
+            out.append((int(k), u))
+    return out

@@ -1,0 +1,278 @@
+"""Red-light violations on crafted histories: the ego's front passing a stop segment at red.
+
+Straight road along +x (lanes 3.5 m wide: road_0 centred on y = 1.75, road_1 on y = 5.25;
+lane station s is at x = s - 100). The default vehicle's front bumper is 5.18 - 1.03 =
+4.15 m ahead of its rear axle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from drivestack.eval.driving.traffic_lights import (
+    front_bumper_m,
+    red_light_violations,
+    stop_segments,
+)
+from drivestack.ingest.maps.synthetic import straight_road
+from drivestack.sim.runner import SimHistory
+from drivestack.sim.vehicle import BicycleState, VehicleParams
+from drivestack.structures.road_map import RoadMap
+from drivestack.structures.traffic_light import (
+    SIGNAL_STATES,
+    LaneStop,
+    SignalCycle,
+    SignalPhase,
+    TrafficLight,
+)
+
+VEHICLE = VehicleParams()
+FRONT_M = VEHICLE.length_m - VEHICLE.rear_overhang_m  # 4.15 m ahead of the rear axle
+DT = 0.1
+ROAD = straight_road(length_m=600.0, n_lanes=2)
+
+
+def light(light_id: str, *stops: tuple[str, float]) -> TrafficLight:
+    """A light stopping ``stops`` (lane, station); its cycle does not matter here (the
+    history's recorded states do)."""
+    cycle = SignalCycle((SignalPhase("red", 10.0),))
+    return TrafficLight(light_id, tuple(LaneStop(lane, s) for lane, s in stops), cycle)
+
+
+def road_with(*lights: TrafficLight, road: RoadMap = ROAD) -> RoadMap:
+    return dataclasses.replace(road, traffic_lights=lights)
+
+
+def history(
+    front_x_m: np.ndarray,
+    states: dict[str, list[str] | str],
+    y_m: float = 1.75,
+    yaw_rad: float = 0.0,
+    speed_mps: np.ndarray | None = None,
+) -> SimHistory:
+    """A history whose front bumper is at ``front_x_m (T,)`` (heading ``yaw_rad``, rear axle
+    at ``y_m``) and whose lights showed ``states`` (one state for every tick, or a list)."""
+    n = len(front_x_m)
+    x = np.asarray(front_x_m, dtype=np.float64) - FRONT_M * math.cos(yaw_rad)
+    y = np.full(n, y_m) - FRONT_M * math.sin(yaw_rad)
+    speed = np.full(n, 10.0) if speed_mps is None else speed_mps
+    ego = BicycleState.of(x, y, yaw_rad, speed, 0.0, 0.0)
+    columns = [
+        [SIGNAL_STATES.index(s) for s in ([v] * n if isinstance(v, str) else v)]
+        for v in states.values()
+    ]
+    codes = np.array(columns, dtype=np.int8).T.reshape(n, len(states))
+    return SimHistory(
+        DT,
+        np.arange(n, dtype=np.int64) * 100_000_000,
+        ego.x_m,
+        ego.y_m,
+        ego.yaw_rad,
+        ego.speed_mps,
+        ego.acceleration_mps2,
+        ego.steering_rad,
+        ego.boxes(VEHICLE),
+        (),
+        np.zeros(0, dtype=np.int64),
+        np.zeros((n, 0, 7)),
+        np.zeros((n, 0, 2)),
+        np.zeros((n, 0), dtype=bool),
+        np.zeros((n, 0), dtype=bool),
+        np.zeros(n - 1),
+        np.zeros(n - 1),
+        VEHICLE,
+        traffic_light_ids=tuple(states),
+        traffic_light_state=codes,
+    )
+
+
+#: The front passes x = 100 m (road_0 station 200 m) between ticks 4 (0.5 m before) and 5.
+PASSING_X_M = 95.5 + np.arange(11) * 1.0
+
+
+def test_front_bumper_is_half_a_length_ahead_of_the_box_centre() -> None:
+    boxes = np.array([[1.0, 2.0, 0.9, 4.0, 2.0, 1.8, math.pi / 2]])
+    np.testing.assert_allclose(front_bumper_m(boxes), [[1.0, 4.0]], atol=1e-12)
+    ego = BicycleState.of(10.0, 0.0, 0.0, 0.0)  # rear axle at x = 10 m
+    assert front_bumper_m(ego.boxes(VEHICLE))[0, 0] == pytest.approx(10.0 + FRONT_M)
+
+
+def test_stop_segment_spans_the_lane_at_the_station() -> None:
+    (seg,) = stop_segments(road_with(light("L1", ("road_0", 200.0))))
+    assert (seg.light_id, seg.lane_id, seg.station_m) == ("L1", "road_0", 200.0)
+    np.testing.assert_allclose(seg.center_m, [100.0, 1.75])
+    assert seg.heading_rad == pytest.approx(0.0)
+    assert seg.left_m == pytest.approx(1.75) and seg.right_m == pytest.approx(1.75)
+    np.testing.assert_allclose(seg.ends_m(), [[100.0, 0.0], [100.0, 3.5]], atol=1e-12)
+
+
+def test_passing_at_red_counts_once() -> None:
+    result = red_light_violations(
+        history(PASSING_X_M, {"L1": "red"}), road_with(light("L1", ("road_0", 200.0)))
+    )
+    assert result.count == 1 and result.lights == 1
+    (v,) = result.violations
+    assert (v.tick, v.light_id, v.lane_id) == (5, "L1", "road_0")
+    assert v.time_s == pytest.approx(0.5) and v.speed_mps == pytest.approx(10.0)
+    assert result.as_dict()["events"][0]["tick"] == 5
+
+
+@pytest.mark.parametrize("state", ["green", "yellow", "off", "unknown"])
+def test_passing_in_other_states_does_not_count(state: str) -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    assert red_light_violations(history(PASSING_X_M, {"L1": state}), road).count == 0
+
+
+def test_red_yellow_is_a_stop_state() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    assert red_light_violations(history(PASSING_X_M, {"L1": "red_yellow"}), road).count == 1
+
+
+def test_the_state_after_the_move_decides() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    turns_red = ["green"] * 5 + ["red"] * 6  # red from tick 5: the front is past at tick 5
+    assert red_light_violations(history(PASSING_X_M, {"L1": turns_red}), road).count == 1
+    turns_green = ["red"] * 5 + ["green"] * 6  # green at tick 5
+    assert red_light_violations(history(PASSING_X_M, {"L1": turns_green}), road).count == 0
+
+
+def test_the_speed_is_interpolated_at_the_crossing() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    speed = np.linspace(10.0, 20.0, 11)  # 14.0 at tick 4, 15.0 at tick 5; crossing halfway
+    (v,) = red_light_violations(
+        history(PASSING_X_M, {"L1": "red"}, speed_mps=speed), road
+    ).violations
+    assert v.speed_mps == pytest.approx(14.5)
+
+
+def test_stopping_one_metre_before_the_line_is_not_a_violation() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    front = np.minimum(90.0 + np.arange(20) * 1.0, 99.0)  # stops with its front at x = 99 m
+    assert red_light_violations(history(front, {"L1": "red"}), road).count == 0
+
+
+def test_touching_the_line_is_not_passing_it() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    front = np.minimum(95.0 + np.arange(10) * 1.0, 100.0)  # front ends exactly on the line
+    assert red_light_violations(history(front, {"L1": "red"}), road).count == 0
+
+
+def test_the_neighbouring_lane_passes_the_lines_extension() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))  # the light stops road_0 only
+    on_road_1 = history(PASSING_X_M, {"L1": "red"}, y_m=5.25)
+    assert red_light_violations(on_road_1, road).count == 0
+    both = road_with(light("L1", ("road_0", 200.0), ("road_1", 200.0)))
+    assert red_light_violations(on_road_1, both).count == 1
+
+
+def test_sideways_and_backwards_are_not_violations() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    # heading across the lane (+y) while its front slides over x = 100 m
+    across = history(PASSING_X_M, {"L1": "red"}, yaw_rad=math.pi / 2)
+    assert red_light_violations(across, road).count == 0
+    # moving along the line: the front runs from y = 0.5 to 3.0 m at x = 100.2 m
+    along = history(np.full(6, 100.2), {"L1": "red"}, yaw_rad=math.pi / 2, y_m=0.0)
+    along = dataclasses.replace(
+        along,
+        ego_boxes=np.column_stack(
+            [
+                np.full(6, 100.2),
+                0.5 + 0.5 * np.arange(6) - 0.5 * VEHICLE.length_m,
+                np.full(6, 0.9),
+                np.full(6, VEHICLE.length_m),
+                np.full(6, VEHICLE.width_m),
+                np.full(6, VEHICLE.height_m),
+                np.full(6, math.pi / 2),
+            ]
+        ),
+    )
+    assert red_light_violations(along, road).count == 0
+    # reversing over it: facing -x, the front moves from x = 100.5 to 99.5 m
+    facing_back = history(PASSING_X_M, {"L1": "red"}, yaw_rad=math.pi)
+    assert red_light_violations(facing_back, road).count == 0
+    # facing +x but moving back over it
+    assert red_light_violations(history(PASSING_X_M[::-1], {"L1": "red"}), road).count == 0
+
+
+def test_a_diagonal_passing_counts() -> None:
+    """Heading 45 degrees off the lane (a lane change over the line) is within 60 degrees."""
+    road = road_with(light("L1", ("road_0", 200.0)))
+    diagonal = history(PASSING_X_M, {"L1": "red"}, yaw_rad=math.pi / 4)
+    assert red_light_violations(diagonal, road).count == 1
+
+
+def test_two_lights_at_two_stops() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)), light("L2", ("road_0", 300.0)))
+    front = 95.5 + np.arange(111) * 1.0  # x = 100 m between ticks 4 and 5, 200 m at 104, 105
+    both_red = history(front, {"L1": "red", "L2": "red"})
+    result = red_light_violations(both_red, road)
+    assert [(v.tick, v.light_id) for v in result.violations] == [(5, "L1"), (105, "L2")]
+    assert result.lights == 2
+    second_green = history(front, {"L1": "red", "L2": "green"})
+    assert [v.light_id for v in red_light_violations(second_green, road).violations] == ["L1"]
+
+
+def test_one_passing_of_a_light_with_touching_stops_counts_once() -> None:
+    road = road_with(light("L1", ("road_0", 200.0), ("road_1", 200.0)))
+    on_the_lane_line = history(PASSING_X_M, {"L1": "red"}, y_m=3.5)  # on both segments' ends
+    assert red_light_violations(on_the_lane_line, road).count == 1
+
+
+def test_lights_the_history_did_not_record_are_unknown() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    assert red_light_violations(history(PASSING_X_M, {}), road).count == 0
+    assert red_light_violations(history(PASSING_X_M, {"L1": "red"}), ROAD).lights == 0
+
+
+def _turned(road: RoadMap, angle_rad: float, shift_m: tuple[float, float]) -> RoadMap:
+    """``road`` turned by ``angle_rad`` about the origin, then shifted."""
+    rot = np.array(
+        [[math.cos(angle_rad), -math.sin(angle_rad)], [math.sin(angle_rad), math.cos(angle_rad)]]
+    )
+
+    def move(points: np.ndarray) -> np.ndarray:
+        return points @ rot.T + np.asarray(shift_m)
+
+    lanes = tuple(
+        dataclasses.replace(
+            lane,
+            centerline_m=move(lane.centerline_m),
+            left_boundary_m=move(lane.left_boundary_m),
+            right_boundary_m=move(lane.right_boundary_m),
+        )
+        for lane in road.lanes
+    )
+    return RoadMap(lanes, traffic_lights=road.traffic_lights)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    angle=st.floats(-math.pi, math.pi),
+    shift=st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)),
+    lateral=st.floats(-1.7, 1.7),
+    stop_x=st.floats(95.8, 105.2),
+)
+def test_turning_and_shifting_the_scene_changes_nothing(
+    angle: float, shift: tuple[float, float], lateral: float, stop_x: float
+) -> None:
+    """A drive along road_0 ``lateral`` m off its centre, stopping with its front at
+    ``stop_x``: a violation exactly when it passed x = 100 m; the same in any placement."""
+    assume(abs(stop_x - 100.0) > 1e-6)  # not on the line itself (rounding decides there)
+    front = np.minimum(90.25 + np.arange(30) * 0.5, stop_x)
+    passed = bool(front[-1] > 100.0)
+    road = road_with(light("L1", ("road_0", 200.0)))
+    turned = _turned(road, angle, shift)
+    drive = history(front, {"L1": "red"}, y_m=1.75 + lateral)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    boxes = drive.ego_boxes.copy()
+    boxes[:, :2] = boxes[:, :2] @ rot.T + np.asarray(shift)
+    boxes[:, 6] = np.arctan2(np.sin(boxes[:, 6] + angle), np.cos(boxes[:, 6] + angle))
+    moved = dataclasses.replace(drive, ego_boxes=boxes)
+    assert red_light_violations(drive, road).count == int(passed)
+    assert red_light_violations(moved, turned).count == int(passed)
