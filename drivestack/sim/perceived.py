@@ -93,7 +93,8 @@ class LidarPerception:
             ids = tuple(f"detection_{i}" for i in range(len(boxes)))
         if boxes.frame == EGO:
             boxes = boxes.transformed(world_from_ego, WORLD)
-        return Observation(truth.timestamp_ns, ego, boxes, ids)
+        # the stack has no traffic-light perception: the planner gets the lights' true states
+        return Observation(truth.timestamp_ns, ego, boxes, ids, truth.traffic_lights)
 
     def timing_ms(self) -> dict[str, float]:
         """Median milliseconds per stage over the ticks so far."""

@@ -79,18 +79,18 @@ def test_regression_suite_runs_with_lidar_perception(tmp_path, shared_data):
     argv += ["--max-steps", "2", "--perception", "lidar", "--data-root", str(shared_data)]
     assert main([*argv, "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())["pdm"]
-    assert summary["scenarios"] == 38
+    assert summary["scenarios"] == 40
     pooled = summary["perception_metrics"]
-    assert pooled["frames"] == 38 * 2
+    assert pooled["frames"] == 40 * 2
     runs = [json.loads(p.read_text()) for p in out.rglob("metrics.json")]
-    assert len(runs) == 38 and all(r["perception"] == "lidar" for r in runs)
+    assert len(runs) == 40 and all(r["perception"] == "lidar" for r in runs)
     # the pooled counts are the sums of the runs'
     for key in ("TP", "FP", "GT"):
         assert pooled["detection"]["all"][key] == sum(
             r["perception_metrics"]["detection"]["all"][key] for r in runs
         )
     assert pooled["detection"]["all"]["GT"] > 38
-    assert "perception on 76 simulated frames" in (out / "summary.md").read_text()
+    assert "perception on 80 simulated frames" in (out / "summary.md").read_text()
 
 
 @pytest.mark.slow
@@ -140,3 +140,23 @@ def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
 
     calib = read_kitti_calib(tmp_path / "kitti/training/calib/000000.txt")
     assert kitti_image_size_wh(calib) == (1242, 375)
+
+
+def test_perceived_observation_carries_the_lights_true_states():
+    # the stack has no traffic-light perception: a LiDAR-perceived tick passes the lights'
+    # true states on (without them every light reads "unknown" and the planners drive on)
+    scenario = load_scenarios(REPO / "configs/scenarios/red_light_stop.yaml")[0]
+    built = build_scenario(scenario)
+    lidar = LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
+    perception = LidarPerception(
+        build_stack(REPO / "configs/stack/sim_lidar.yaml"),
+        lidar,
+        SensorScene.from_road_map(built.road_map),
+    )
+    world = PerceivedWorld(built.world, perception)
+    world.reset()
+    for _ in range(40):  # 4 s: the light has turned yellow (at 3 s)
+        world.step(0.0, 0.0)
+    truth = built.world.observe()
+    assert truth.traffic_lights and truth.traffic_lights[0][1] == "yellow"
+    assert world.observe().traffic_lights == truth.traffic_lights
