@@ -111,8 +111,10 @@ def add_max_steps_argument(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         help="cut every run to at most this many simulation steps, at least 1 (steps of the "
         "scenario's dt_s, 0.1 s unless it sets another); a run cut before its scenario ends "
-        "without a collision has ncap.avoided and speed_reduction_kph null and lists "
-        "no_collision / min_speed_reduction_kph under not_evaluated (neither met nor failed)",
+        "leaves min_progress_m unjudged (the distance is the whole scenario's) and, without a "
+        "collision, has ncap.avoided and speed_reduction_kph null and leaves no_collision / "
+        "min_speed_reduction_kph unjudged: metrics.json lists these under not_evaluated "
+        "(neither met nor failed); a red light run before the cut still fails the run",
     )
 
 

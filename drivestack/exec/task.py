@@ -129,9 +129,11 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
 
     The record holds the variant id, scenario, planner, seed and swept parameters, ``status``
     (``ok``: it ran, ``passed`` says whether it met its pass criteria; or ``crashed``: it
-    raised), and for ``ok`` the score, pass/fail, collision, min TTC (with its horizon) and
-    impact speed (the ego's, and the closing speed); for ``crashed`` the error and its
-    traceback.
+    raised), and for ``ok`` the score, pass/fail, collision, min TTC (with its horizon),
+    impact speed (the ego's, and the closing speed) and ``red_light_violations`` (the red
+    lights the ego ran, as metrics.json counts them: 0 on a map without lights); for
+    ``crashed`` the error and its traceback. Records of older indexes lack
+    ``red_light_violations`` (read them with ``record.get``).
     """
     import os
 
@@ -158,6 +160,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             ttc_horizon_s=result.ncap.ttc_horizon_s,
             impact_speed_kph=result.ncap.impact_speed_kph,
             relative_impact_speed_kph=result.ncap.relative_impact_speed_kph,
+            # added field (older indexes lack it): drivestack.eval.driving.traffic_lights
+            red_light_violations=metrics["red_light_violations"],
             planner_step_median_ms=result.planner_step_median_ms,
         )
     except Exception as exc:  # one bad variant must not stop the fleet: record it

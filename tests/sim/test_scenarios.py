@@ -29,7 +29,7 @@ def test_regression_suite_covers_the_issue() -> None:
         ("ccrm[", 6),
         ("ccrb[", 4),
         ("cpna[", 6),
-        ("commonroad_", 7),
+        ("commonroad_", 8),
         ("av2_", 2),
     ]:
         assert sum(n.startswith(prefix) for n in names) == count, prefix
