@@ -33,6 +33,7 @@ from drivestack.report.defaults import (
 )
 from drivestack.report.detection import KITTI_AP_KEY, compare_detection
 from drivestack.report.detection import headline as detection_headline
+from drivestack.report.light_view import light_view
 from drivestack.report.scenario_view import MapCache, load_history
 from drivestack.report.sweep import (
     heatmap,
@@ -458,9 +459,13 @@ def _scenario_figures(
     maps: MapCache,
     problems: list[str],
     canvases: tuple[plots.BevFigure, plots.SignalsFigure] | None = None,
-) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """The bird's-eye and signal figures of one run, and the scenario config it ran with
-    (drawn on ``canvases`` when given: figures reused from run to run)."""
+    lit_signals: dict[str, plots.SignalsFigure] | None = None,
+) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None]:
+    """The bird's-eye and signal figures of one run, the scenario config it ran with and, when
+    its map or history has traffic lights, what the view shows of them
+    (:mod:`~drivestack.report.light_view`), else None (drawn on ``canvases`` when given:
+    figures reused from run to run; a run with lights' signals on ``lit_signals["canvas"]``,
+    made on first use)."""
     import json
 
     from drivestack.eval.driving.nuplan import TTC_BOUND_S, min_time_to_collision_s
@@ -470,18 +475,31 @@ def _scenario_figures(
         history = load_history(folder / "history.npz")
     except DataError as exc:
         problems.append(str(exc))
-        return {}, None
+        return {}, None, None
     config = None
+    events = None
     with contextlib.suppress(OSError, ValueError, AttributeError):  # reported in the table
-        config = json.loads((folder / "metrics.json").read_text()).get("config")
+        record = json.loads((folder / "metrics.json").read_text())
+        config = record.get("config")
+        red = record.get("red_light")
+        events = red.get("events") if isinstance(red, dict) else None
     road_map = maps.road_map(config)
     ttc = min_time_to_collision_s(history, road_map=road_map)  # as the run's metrics
+    lights = light_view(history, road_map, events)
     bev, signals = canvases or (plots.BevFigure(), plots.SignalsFigure())
+    if lights is not None and lights.rows:
+        if lit_signals is None:
+            lit_signals = {}
+        signals = lit_signals.setdefault("canvas", plots.SignalsFigure(lights=True))
     figures = {
-        "bev": plots.to_data_uri(bev.draw(history, road_map, key)),
-        "signals": plots.to_data_uri(signals.draw(history, ttc, TTC_BOUND_S)),
+        "bev": plots.to_data_uri(bev.draw(history, road_map, key, lights)),
+        "signals": plots.to_data_uri(signals.draw(history, ttc, TTC_BOUND_S, lights)),
     }
-    return figures, config if isinstance(config, dict) else None
+    return (
+        figures,
+        config if isinstance(config, dict) else None,
+        lights.as_dict() if lights is not None else None,
+    )
 
 
 def swept_keys(run: RunData) -> list[str]:
@@ -742,11 +760,15 @@ def build_report(
     maps = MapCache(data_root)
     details = _detail_keys(run.rows, set(change), run.root, max_detail)
     detail_configs: dict[str, Any] = {}
+    detail_lights: dict[str, Any] = {}
     canvases = (plots.BevFigure(), plots.SignalsFigure()) if details else None
+    lit_signals: dict[str, plots.SignalsFigure] = {}
     for key in details:
-        scenario_figures, detail_configs[key] = _scenario_figures(
-            run, key, maps, problems, canvases
+        scenario_figures, detail_configs[key], lights = _scenario_figures(
+            run, key, maps, problems, canvases, lit_signals
         )
+        if lights is not None:
+            detail_lights[key] = lights
         for name, uri in scenario_figures.items():
             figures[f"{name}:{key}"] = uri
     problems.extend(f"map not drawn: {e}" for e in maps.errors.values())
@@ -818,6 +840,8 @@ def build_report(
         + _sweep_warnings(run, baseline, comparison)
         + _agents_warnings(run, baseline, comparison),
     }
+    if detail_lights:  # only when some drawn run has traffic lights
+        data["detail_lights"] = detail_lights
     data["build_time_s"] = time.perf_counter() - start
     return Report(data, figures)
 

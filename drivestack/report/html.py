@@ -21,6 +21,12 @@ from drivestack.report.html_cells import td as _td
 if TYPE_CHECKING:
     from drivestack.report.build import Report
 
+#: Said where the red lights run are shown: the score does not count them.
+NUPLAN_IGNORES_LIGHTS = (
+    "The nuPlan score ignores traffic lights: a run can score 100 and still fail "
+    "no_red_light_violation."
+)
+
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1300px;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
@@ -291,7 +297,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
         f"{ttc_note('–', horizon)} impact: the ego's own speed at the first contact."
         + (
             " red lights run: how often the ego's front passed a stop line at red (– for a "
-            "run on a map without traffic lights)."
+            f"run on a map without traffic lights). {NUPLAN_IGNORES_LIGHTS}"
             if show_lights
             else ""
         )
@@ -299,7 +305,9 @@ def _scenario_table(d: dict[str, Any]) -> str:
         '<table id="scenario-table" class="sortable"><thead><tr>',
     ]
     html += [
-        f'<th class="{"l" if h in ("run", "planner", "status", "recorded agents", "params", "why") else ""}">{h}</th>'
+        f'<th class="{"l" if h in ("run", "planner", "status", "recorded agents", "params", "why") else ""}"'
+        + (f' title="{escape(NUPLAN_IGNORES_LIGHTS, quote=True)}"' if h == "red lights run" else "")
+        + f">{h}</th>"
         for h in head
     ]
     html.append("</tr></thead><tbody>")
@@ -350,12 +358,24 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         "the one hit in red, ✕ the first contact) and speed, acceleration, jerk and TTC with "
         "nuPlan's comfort limits and TTC bound (red dashes).</p>"
     ]
+    lights = d.get("detail_lights") or {}
+    if lights:
+        html.append(
+            "<p>Traffic lights: each stop line in its light's state when the ego's front was "
+            "nearest to it (green, yellow, red, orange red-yellow, dark grey off, light grey "
+            "unknown) with the light's id, a red star where the ego's front crossed a line at "
+            "red (light and time); above the time plots a strip per light (those run first, then "
+            "the nearest; lights (+N): N more not drawn) with its state over time and ✕ at "
+            f"each red light run (dotted on the speed plot). {NUPLAN_IGNORES_LIGHTS}</p>"
+        )
     for key in d["details"]:
         r = rows[key]
         html.append(
             f'<div class="scenario" id="s-{escape(key, quote=True)}"><h3>{escape(key)} '
             f'<span class="{r["status"]}">{r["status"]}</span> score {_fmt(r["score"])}</h3>'
         )
+        if key in lights:
+            html.append(_red_runs(lights[key]))
         for name in ("bev", "signals"):
             uri = figures.get(f"{name}:{key}")
             if uri:
@@ -368,6 +388,22 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
             )
         html.append("</div>")
     return "".join(html)
+
+
+def _red_runs(lights: dict[str, Any]) -> str:
+    """One line under a run's title: the red lights it ran (light, lane, time, speed, where)."""
+    runs = lights["red_runs"]
+    if not runs:
+        return '<p class="lights">red lights run: none</p>'
+    parts = []
+    for r in runs:
+        where = f" at ({r['x_m']:.1f}, {r['y_m']:.1f}) m" if r["x_m"] is not None else ""
+        speed = f", {r['speed_mps']:.1f} m/s" if r["speed_mps"] is not None else ""
+        parts.append(
+            f"<b>{escape(r['light_id'])}</b> on lane {escape(r['lane_id'])} at "
+            f"{_fmt(r['time_s'], 1)} s{speed}{where}"
+        )
+    return f'<p class="lights">red lights run: {"; ".join(parts)}</p>'
 
 
 def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:

@@ -14,8 +14,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from drivestack.eval.driving import comfort
+from drivestack.report.light_view import STATE_COLOURS, LightView
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap
+from drivestack.structures.traffic_light import SIGNAL_STATES
 
 DPI = 72
 
@@ -58,14 +60,22 @@ class BevFigure:
         self.ax.set_xlabel("x [m]")
         self.ax.set_ylabel("y [m]")
 
-    def draw(self, history: SimHistory, road_map: RoadMap | None, title: str) -> Figure:
-        """Lanes, ego path with footprints every 2 s, agent paths, collision point."""
+    def draw(
+        self,
+        history: SimHistory,
+        road_map: RoadMap | None,
+        title: str,
+        lights: LightView | None = None,
+    ) -> Figure:
+        """Lanes, ego path with footprints every 2 s, agent paths, collision point; with
+        ``lights``, the stop lines in their light's state and the red lights run
+        (:mod:`~drivestack.report.light_view`)."""
         from matplotlib.collections import LineCollection, PolyCollection
 
         from drivestack.kernels import box_corners
 
         ax = self.ax
-        for artist in [*ax.lines, *ax.collections, *ax.patches]:
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
             artist.remove()
         legend = ax.get_legend()
         if legend is not None:
@@ -122,6 +132,8 @@ class BevFigure:
             ax.plot(
                 *point, marker="X", color="red", ms=14, mec="black", label="collision", zorder=6
             )
+        if lights is not None:
+            _draw_lights(ax, lights)
         ax.plot([], [], color="tab:orange", label="agents")
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
@@ -131,9 +143,62 @@ class BevFigure:
         return self.figure
 
 
-def bev_figure(history: SimHistory, road_map: RoadMap | None, title: str) -> Figure:
-    """Bird's-eye view: lanes, ego path with footprints every 2 s, agent paths, collision point."""
-    return BevFigure().draw(history, road_map, title)
+def _draw_lights(ax: Any, lights: LightView) -> None:
+    """The stop lines (coloured by their light's state when the ego was nearest, the light's
+    id at the line nearest the ego) and a star where the ego's front crossed a line at red."""
+    from matplotlib.collections import LineCollection
+
+    if lights.stops:
+        ax.add_collection(
+            LineCollection(
+                [s.ends_m for s in lights.stops],
+                colors=[STATE_COLOURS[s.state] for s in lights.stops],
+                linewidths=3.5,
+                zorder=3,
+                gid="stop-lines",
+            ),
+            autolim=False,
+        )
+        labelled: dict[str, Any] = {}
+        for s in lights.stops:
+            if s.light_id not in labelled or s.distance_m < labelled[s.light_id].distance_m:
+                labelled[s.light_id] = s
+        spots: list[tuple[np.ndarray, list[str]]] = []  # lights labelled at one spot share it
+        for s in labelled.values():
+            spot = next((p for p in spots if np.hypot(*(p[0] - s.ends_m[1])) < 3.0), None)
+            if spot is None:
+                spots.append((s.ends_m[1], [s.light_id]))
+            else:
+                spot[1].append(s.light_id)
+        for (x, y), ids in spots:
+            ax.text(x, y, " " + "/".join(ids), fontsize=8, ha="left", va="bottom", clip_on=True,
+                    zorder=7, gid="light-label")  # fmt: skip
+    placed = [r for r in lights.red_runs if r.point_m is not None]
+    if placed:
+        xs = [r.point_m[0] for r in placed if r.point_m is not None]
+        ys = [r.point_m[1] for r in placed if r.point_m is not None]
+        ax.plot(xs, ys, ls="none", marker="*", ms=12, color="red", mec="black", alpha=0.85,
+                label="red light run", zorder=7, gid="red-light-run")  # fmt: skip
+        for r, x, y in zip(placed, xs, ys, strict=True):
+            ax.annotate(
+                f"ran {r.light_id} at red, {r.time_s:.1f} s",
+                (x, y),
+                xytext=(6, -12),
+                textcoords="offset points",
+                fontsize=8,
+                color="darkred",
+                clip_on=True,
+                zorder=7,
+                gid="red-light-run-label",
+            )
+
+
+def bev_figure(
+    history: SimHistory, road_map: RoadMap | None, title: str, lights: LightView | None = None
+) -> Figure:
+    """Bird's-eye view: lanes, ego path with footprints every 2 s, agent paths, collision point
+    (and with ``lights`` the stop lines and red lights run)."""
+    return BevFigure().draw(history, road_map, title, lights)
 
 
 #: Longest signal drawn point for point; longer ones are decimated (min/max per bucket).
@@ -169,11 +234,22 @@ class SignalsFigure:
     """A reusable speed / acceleration / jerk / TTC figure (see :class:`BevFigure`):
     :meth:`draw` replaces the curves' data and rescales the axes."""
 
-    def __init__(self) -> None:
-        self.figure = Figure(figsize=(7.5, 6.0))
-        axes = self.figure.subplots(4, 1, sharex=True)
+    def __init__(self, lights: bool = False) -> None:
+        # lights: a strip of each traffic light's state over time above the four plots
+        self.light_ax: Any = None
+        self._light_marks: list[Any] = []
+        if lights:
+            self.figure = Figure(figsize=(7.5, 7.0))
+            every = self.figure.subplots(
+                5, 1, sharex=True, gridspec_kw={"height_ratios": [0.7, 1, 1, 1, 1]}
+            )
+            self.light_ax, axes = every[0], every[1:]
+            self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.07, top=0.98, hspace=0.12)
+        else:
+            self.figure = Figure(figsize=(7.5, 6.0))
+            axes = self.figure.subplots(4, 1, sharex=True)
+            self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
         self.axes = axes
-        self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
         (self.speed,) = axes[0].plot([], [], color="tab:blue")
         axes[0].set_ylabel("speed [m/s]")
         (self.accel,) = axes[1].plot([], [], color="tab:blue")
@@ -194,8 +270,16 @@ class SignalsFigure:
             # labels on every draw)
             ax.yaxis.set_label_coords(-0.085, 0.5)
 
-    def draw(self, history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -> Figure:
-        """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits."""
+    def draw(
+        self,
+        history: SimHistory,
+        ttc_s: np.ndarray,
+        ttc_bound_s: float,
+        lights: LightView | None = None,
+    ) -> Figure:
+        """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits;
+        on a figure made with ``lights=True``, each light's state strip from ``lights`` (and a
+        dotted line on the speed plot at each red light run)."""
         t = history.time_s - history.time_s[0]
         accel = history.ego_accel_mps2
         jerk = comfort.derivative(accel, history.dt_s) if len(accel) > 1 else np.zeros_like(accel)
@@ -208,14 +292,63 @@ class SignalsFigure:
         ):
             line.set_data(*decimate_minmax(t, np.asarray(y, dtype=np.float64), MAX_SIGNAL_POINTS))
         self.ttc_bound.set_ydata([ttc_bound_s, ttc_bound_s])
+        if self.light_ax is not None:
+            self._draw_lights(t, lights, history.dt_s)
         for ax in self.axes:
             ax.relim()
             ax.autoscale_view()
         return self.figure
 
+    def _draw_lights(self, t: np.ndarray, lights: LightView | None, dt_s: float) -> None:
+        """The state strips (a row per light, top first; added without widening the shared
+        time axis) and each red light run as ✕ on its light's row."""
+        from matplotlib.collections import PolyCollection
 
-def signals_figure(history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float) -> Figure:
-    """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits."""
+        ax = self.light_ax
+        for artist in [*ax.lines, *ax.collections, *ax.texts, *self._light_marks]:
+            artist.remove()
+        self._light_marks = []
+        rows = lights.rows if lights is not None else ()
+        polys, colours = [], []
+        if lights is not None and len(t):
+            ends = np.append(t[1:], t[-1] + dt_s)
+            for i in range(len(rows)):
+                y = len(rows) - 1 - i
+                codes = lights.codes[:, i]
+                starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+                stops = np.r_[starts[1:], len(codes)] - 1
+                for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+                    x0, x1 = t[a], ends[b]
+                    polys.append([(x0, y - 0.4), (x1, y - 0.4), (x1, y + 0.4), (x0, y + 0.4)])
+                    colours.append(STATE_COLOURS[SIGNAL_STATES[int(codes[a])]])
+        ax.add_collection(
+            PolyCollection(polys, facecolors=colours, linewidths=0, gid="light-states"),
+            autolim=False,
+        )
+        ax.set_ylim(-0.6, max(len(rows), 1) - 0.4)
+        ax.set_yticks(range(len(rows)), list(reversed(rows)), fontsize=7)
+        label = "lights" if lights is None or not lights.hidden else f"lights (+{lights.hidden})"
+        ax.set_ylabel(label)
+        ax.yaxis.set_label_coords(-0.085, 0.5)
+        runs = [r for r in (lights.red_runs if lights is not None else ()) if r.light_id in rows]
+        if runs:
+            xs = [r.time_s for r in runs]
+            ys = [len(rows) - 1 - rows.index(r.light_id) for r in runs]
+            ax.plot(xs, ys, ls="none", marker="X", ms=9, color="black", mec="white",
+                    zorder=5, gid="red-light-run")  # fmt: skip
+            for x in xs:
+                self._light_marks.append(
+                    self.axes[0].axvline(x, color="darkred", ls=":", lw=1.0, gid="red-light-run")
+                )
+
+
+def signals_figure(
+    history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float, lights: LightView | None = None
+) -> Figure:
+    """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits (and
+    with ``lights`` having strips, the lights' states over time above them)."""
+    if lights is not None and lights.rows:
+        return SignalsFigure(lights=True).draw(history, ttc_s, ttc_bound_s, lights)
     return SignalsFigure().draw(history, ttc_s, ttc_bound_s)
 
 

@@ -55,6 +55,8 @@ class MapCache:
         if not isinstance(config, dict) or "map" not in config:
             return None
         key = json.dumps(config["map"], sort_keys=True)
+        if config.get("traffic_lights"):  # the scenario's lights change the map's
+            key = json.dumps([config["map"], config["traffic_lights"]], sort_keys=True)
         if key not in self._maps:
             from drivestack.config import from_mapping
             from drivestack.sim.build import build_scenario
