@@ -7,7 +7,8 @@ PDM step, as numbered array steps:
   2. forecast the agents (constant velocity by default) over the horizon;
   3. build proposals: lateral offsets x IDM target speeds (fractions of the speed limit);
   4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised), the
-     nearer of the route's end and that stop line a stationary leader;
+     route's end a stationary leader and, when that stop line comes first, a stop before it
+     at the light decision's constant deceleration;
   5. score them with the evaluation's metrics (collision, drivable area, progress, TTC,
      speed limit, comfort) over the scoring horizon;
   6. take the best; totals within ``SCORE_TIE_TOLERANCE`` of it tie, and a tie goes to the
@@ -39,11 +40,16 @@ through ends up behind the ego's centre), so it brakes as hard as allowed with
 
 Both planners stop for the lights of the route's lanes as ``Observation.traffic_lights``
 reports them (the rule: :mod:`~drivestack.planning.traffic_lights`; a red light is stopped
-for at up to ``PDMParams.light_stop_decel_mps2``, a yellow one at up to
-``idm.comfort_decel_mps2``). Every proposal stops at the line, so the stop does not bias the
-choice; standing there no proposal progresses more than 0.5 m, so the progress scores tie
-(all 1) and the no-progress stop, which needs a proposal that travels, does not trigger.
-With no light to stop at, both plan exactly (bit for bit) as without lights.
+for when the constant deceleration to the stop point ``idm.min_gap_m`` before the line is at
+most ``PDMParams.light_stop_decel_mps2``, a yellow one when it is at most
+``idm.comfort_decel_mps2``; a red needing more is driven through). Every proposal's rollout
+then follows the constant-deceleration speed ``sqrt(2 b d)`` to that stop point, ``d`` away,
+at ``b = max(need, idm.comfort_decel_mps2)`` (:func:`~drivestack.planning.proposals.rollout`'s
+``light_stop_station_m``, in place of IDM's braking for a stationary leader, which peaks far
+above the figure checked), so the stop does not bias the choice; standing there no proposal
+progresses more than 0.5 m, so the progress scores tie (all 1) and the no-progress stop,
+which needs a proposal that travels, does not trigger. With no light to stop at, both plan
+exactly (bit for bit) as without lights.
 """
 
 from __future__ import annotations
@@ -97,9 +103,11 @@ class PDMParams:
     # the plan's stop before the end of the route: the front bumper stops stop_margin_m +
     # idm.min_gap_m before the route's end (the end is a stopped IDM leader at stop_margin_m)
     stop_margin_m: float = 2.0
-    # traffic lights (:mod:`~drivestack.planning.traffic_lights`): the hardest deceleration
-    # the planners brake at to stop before the line of a light in a stop state (red,
-    # red-yellow); a yellow light is stopped for only at ``idm.comfort_decel_mps2``
+    # traffic lights (:mod:`~drivestack.planning.traffic_lights`): the hardest constant
+    # deceleration (to the stop point idm.min_gap_m before the line) at which the planners
+    # decide to stop for a light in a stop state (red, red-yellow; a red needing more is
+    # driven through); a yellow light is stopped for only up to ``idm.comfort_decel_mps2``.
+    # The stop is driven at that deceleration (at least the comfortable one)
     light_stop_decel_mps2: float = 6.0
 
     def __post_init__(self) -> None:
@@ -217,8 +225,8 @@ class PlanDebug:
     # why the plan is the braking one instead of a proposal (then ``chosen`` is -1): None or
     # one of ``STOP_REASONS`` (see :func:`stop_reason`)
     stop_reason: str | None = None
-    # the traffic light whose stop line the plan stops at (its stop, or the route's end if
-    # nearer, is every proposal's stationary leader), or None; ``lights_committed``: lights
+    # the traffic light whose stop line the plan stops at (every proposal stops before it,
+    # unless the route's end's stop comes first), or None; ``lights_committed``: lights
     # ahead showing yellow or a stop state that the ego carries on through (see
     # :mod:`~drivestack.planning.traffic_lights`)
     light_stop: str | None = None
@@ -261,6 +269,7 @@ class _RolloutPlanner:
             comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
             stop_decel_mps2=self.params.light_stop_decel_mps2,
             max_decel_mps2=max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2),
+            stop_gap_m=self.params.idm.min_gap_m,
         )
         self._prepare()
 
@@ -294,15 +303,19 @@ class _RolloutPlanner:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
 
-    def _light_stop(self, obs: Observation, station_m: float) -> tuple[LightDecision, float]:
-        """This step's traffic-light decision and the plan's stop station: the nearer of the
-        route end's stop and the stop line of the light to stop at (the route end's alone,
-        exactly as without lights, when there is none)."""
+    def _light_stop(
+        self, obs: Observation, station_m: float
+    ) -> tuple[LightDecision, float, float | None, float | None]:
+        """This step's traffic-light decision, the plan's stop station (the route end's, as
+        without lights) and the rollout's light stop, station and deceleration: when the line
+        of the light to stop at comes before the route end's stop, every proposal stops there
+        at the decision's constant deceleration (:func:`rollout`'s ``light_stop_station_m``
+        and ``light_stop_decel_mps2``; ``None`` otherwise: the plans are as without lights)."""
         light = self._lights.step(obs.traffic_lights, station_m, float(obs.ego.speed_mps))
         stop = self._stop_station_m
-        if light.station_m is not None:
-            stop = min(stop, light.station_m)
-        return light, stop
+        if light.station_m is not None and light.station_m < stop:
+            return light, stop, light.station_m, light.decel_mps2
+        return light, stop, None, None
 
     def _braking(
         self,
@@ -368,7 +381,7 @@ class PDMPlanner(_RolloutPlanner):
         path, tree, profile = self.reference, self._tree, self._profile
         # 1. the ego on the reference path
         start, station = self._start(obs)
-        light, stop = self._light_stop(obs, station)
+        light, stop, light_m, light_decel = self._light_stop(obs, station)
         # 2. forecast, in the path's Frenet frame
         forecast = self._forecast(obs)
         agents = agents_on_path(path, tree, forecast)
@@ -379,6 +392,7 @@ class PDMPlanner(_RolloutPlanner):
         result = rollout(
             start, path, tree, offsets, targets, profile, agents, n_steps, p.dt_s, self.vehicle,
             p.idm, stop, p.entry_lookahead_steps, start_station_m=station,
+            light_stop_station_m=light_m, light_stop_decel_mps2=light_decel,
         )  # fmt: skip
         # 5. score
         n_score = p.n_score_steps
@@ -514,7 +528,7 @@ class IDMPlanner(_RolloutPlanner):
         p = self.params
         n_steps = p.n_steps
         start, station = self._start(obs)
-        light, stop = self._light_stop(obs, station)
+        light, stop, light_m, light_decel = self._light_stop(obs, station)
         forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
@@ -526,7 +540,8 @@ class IDMPlanner(_RolloutPlanner):
         result = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
             n_steps, p.dt_s, self.vehicle, self._plain_idm, stop, entry_lookahead_steps=0,
-            start_station_m=station, hold_run_into_agents=True,
+            start_station_m=station, hold_run_into_agents=True, light_stop_station_m=light_m,
+            light_stop_decel_mps2=light_decel,
         )  # fmt: skip
         reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
         if reason is None:

@@ -25,6 +25,10 @@ from drivestack.planning.reference_path import ReferencePath
 from drivestack.prediction.forecast import Forecast
 from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_update
 
+#: How fast (1/s) a light stop's speed converges onto its constant-deceleration curve (see
+#: :func:`rollout`'s ``light_stop_station_m``)
+LIGHT_STOP_GAIN_PER_S = 1.0
+
 _FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "steering_rad")
 
 
@@ -149,6 +153,23 @@ def _path_pose(station_m, xy_m, seg_cos, seg_sin, s, offset):
 
 
 @njit(cache=True)
+def _light_stop_accel(v, room, gap, decel, gain, max_decel):  # pragma: no cover - compiled
+    """The acceleration that brings speed ``v`` onto the constant-deceleration stop at the
+    stop point ``d = room - gap`` ahead (``room``: front bumper to the line), ``v_cap =
+    sqrt(2 decel d)``, and along it: ``-v^2 / (2 D) + gain (v_cap - v)``, with ``D = max(d,
+    room / 2)`` (the rule's :func:`~drivestack.planning.traffic_lights.stop_distance_m`) and
+    ``v_cap = 0`` for ``d <= 0``. On the curve it is ``-decel``; below it, braking gentler
+    than ``decel`` (none until the curve is near), above it harder, both converging onto it;
+    standing, it creeps up to the stop point only. Past the line: ``-max_decel`` while
+    moving, 0 standing."""
+    if room <= 0.0:
+        return -max_decel if v > 0.0 else 0.0
+    d = room - gap
+    cap = math.sqrt(2.0 * decel * d) if d > 0.0 else 0.0
+    return -v * v / (2.0 * max(d, 0.5 * room)) + gain * (cap - v)
+
+
+@njit(cache=True)
 def _rollout_kernel(
     start,
     station0,
@@ -174,6 +195,9 @@ def _rollout_kernel(
     look_time,
     look_min,
     hold_run_into,
+    light_station,
+    light_decel,
+    light_gain,
 ):
     n_prop = offsets.shape[0]
     n_agents = ag_station.shape[0]
@@ -219,8 +243,19 @@ def _rollout_kernel(
             closing[p, k] = v - lead_v
             if k == n_steps:
                 break
-            desired = fractions[p] * _interp(s, station_m, profile)
-            accel = idm_scalar(v, desired, gap, lead_v, idm_values)
+            if light_decel == light_decel:  # not NaN: a light stop is set
+                light = _light_stop_accel(
+                    v, light_station - (s + front), idm_values[0], light_decel, light_gain,
+                    limits[2],
+                )  # fmt: skip
+                # while the light stop brakes, it sets the speed: no speed fraction below it
+                desired = _interp(s, station_m, profile)
+                if light >= 0.0:
+                    desired *= fractions[p]
+                accel = min(idm_scalar(v, desired, gap, lead_v, idm_values), light)
+            else:
+                desired = fractions[p] * _interp(s, station_m, profile)
+                accel = idm_scalar(v, desired, gap, lead_v, idm_values)
             # pure pursuit onto the shifted path
             look = max(look_min, look_time * v)
             tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, offsets[p])
@@ -271,6 +306,8 @@ def rollout(
     min_lookahead_m: float = 4.0,
     start_station_m: float | None = None,
     hold_run_into_agents: bool = False,
+    light_stop_station_m: float | None = None,
+    light_stop_decel_mps2: float | None = None,
 ) -> Rollout:
     """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
 
@@ -280,6 +317,20 @@ def rollout(
     ahead of the ego's) stays its leader at gap 0 after the ego has passed through it, so the
     proposal stays stopped instead of driving on (for a planner that does not score its
     proposals for collisions, as the IDM baseline; PDM's scoring rejects such proposals).
+
+    ``light_stop_station_m`` with ``light_stop_decel_mps2`` (both or neither): a traffic
+    light's stop line (a station on ``path``) to stop before at that constant deceleration
+    ``b``. Each step's acceleration is the lower of IDM's and ``-v^2 / (2 D) + k (sqrt(2 b d)
+    - v)``, ``d`` the distance from the front bumper to the stop point ``idm.min_gap_m``
+    before the line, ``D = max(d, room / 2)`` with ``room`` the distance to the line, and
+    ``k = LIGHT_STOP_GAIN_PER_S`` (:func:`_light_stop_accel`): on the curve ``v = sqrt(2 b
+    d)`` that is ``-b``, below it gentler and above it harder, both converging onto it, so
+    the proposal coasts, then brakes at about ``b`` to rest near the stop point (and never
+    moves on from standing past it). While that command brakes (< 0), the proposal's speed
+    fraction is not applied (its IDM drives towards the full speed profile): the light stop
+    sets every proposal's speed, and a low target speed adds no braking of its own. The line is not an IDM leader (nor in ``gap_m``): IDM's
+    braking for a standing leader peaks far above the constant deceleration. Without them
+    (``None``), every step is as before, bit for bit.
     """
     offsets = np.ascontiguousarray(offsets_m, dtype=np.float64)
     n_prop = len(offsets)
@@ -334,6 +385,9 @@ def rollout(
         float(lookahead_time_s),
         float(min_lookahead_m),
         bool(hold_run_into_agents),
+        np.nan if light_stop_station_m is None else float(light_stop_station_m),
+        np.nan if light_stop_decel_mps2 is None else float(light_stop_decel_mps2),
+        LIGHT_STOP_GAIN_PER_S,
     )
     return Rollout(states, stations, gaps, closing)
 

@@ -12,9 +12,11 @@ path elsewhere, does not).
 Each step, :class:`LightStopRule` says which of those stops the ego must stop at: the first
 one ahead whose light requires it (:class:`LightDecision`). With ``room`` the distance from
 the ego's front bumper to the line (``front_offset_m`` ahead of the rear axle's station along
-the path) and ``v`` the ego's speed, ``need = v^2 / (2 room)`` is the constant deceleration
-that stops the front at the line (0 standing, infinite with no room left). Per stop, in
-station order:
+the path) and ``v`` the ego's speed, ``need = v^2 / (2 d)`` is the constant deceleration that
+stops the front where the planners stop, ``d = max(room - stop_gap_m, room / 2)`` ahead
+(:func:`stop_distance_m`: the planners' IDM standstill gap ``idm.min_gap_m`` before the line,
+or halfway to it once nearer than twice the gap; 0 standing, infinite moving with no room
+left). Per stop, in station order:
 
 - passed (the front more than ``FRONT_TOLERANCE_M`` beyond the line): ignored;
 - green, off or unknown: go. Unknown is go because the simulator reports unknown only for
@@ -22,30 +24,30 @@ station order:
   show) and recorded logs give no states at all; a planner fed lights from perception would
   need its own policy for an unknown light (e.g. treat it as yellow);
 - yellow: stop when ``need <= comfort_decel_mps2`` (the planners' ``idm.comfort_decel_mps2``,
-  3 m/s^2 by default); otherwise go, and remember that decision (the amber rule of Apollo's
-  and CARLA's planners, and of traffic law: proceed when you cannot stop safely);
+  3 m/s^2 by default); otherwise go (the amber rule of Apollo's and CARLA's planners, and of
+  traffic law: proceed when you cannot stop safely);
 - a stop state (:data:`~drivestack.structures.traffic_light.STOP_STATES`: red, red-yellow):
-  stop when ``need <= comfort_decel_mps2``, or when ``need <= stop_decel_mps2`` (hard but
-  allowed: ``PDMParams.light_stop_decel_mps2``, 6 m/s^2 by default) unless the ego decided
-  to go at this stop's yellow (it does not brake hard when the yellow it entered on turns
-  red); otherwise it is committed and carries on through the line
-  (``LightDecision.committed`` names the light).
+  stop when ``need <= stop_decel_mps2`` (``PDMParams.light_stop_decel_mps2``, 6 m/s^2 by
+  default), also when the ego went on at this light's yellow: a short yellow turns red while
+  the ego can still stop, and it stops then. Otherwise it is committed and carries on through
+  the line (``LightDecision.committed`` names the light): a red that needs more than
+  ``stop_decel_mps2`` is driven through, by design (braking harder risks being hit from
+  behind and may not stop before the line anyway).
 
-Decisions are remembered per stop, so the ego neither brakes and then gives up nor brakes
-late for a light it decided to pass. A decision to stop holds while ``need <=
-max_decel_mps2`` (the planners' braking limit, ``idm.max_decel_mps2``): the plan's braking
-lags the check (jerk limit, IDM's gap), so ``need`` grows a little after the decision. A
-decision to go holds while the light shows yellow or a stop state and ``need`` stays above
-``comfort_decel_mps2``: once the ego has slowed enough to stop comfortably (e.g. behind a
-car) it obeys the light again. Both are forgotten when the ego passes the line or the light
-shows go.
+A decision to stop is remembered per stop and holds while ``need <= max_decel_mps2`` (the
+planners' braking limit, ``idm.max_decel_mps2``): the plan's braking lags the check, so
+``need`` grows a little after the decision, and the ego must not brake and then give up. It
+is forgotten when the ego passes the line or the light shows go. A go decision is not
+remembered: each step decides afresh, and no go decision makes the ego brake harder than
+``stop_decel_mps2`` (a fresh stop at red needs at most that).
 
-The planners treat the stop as a stationary leader at the line (as tuplan_garage's
-PDM-Closed blocks the lanes behind a red light): their IDM stops the front bumper about
-``idm.min_gap_m`` before it. The checks use constant deceleration to the line; IDM's own
-braking to that stop is not constant (it keeps its desired gap), so its peak braking is
-harder than the figure checked (about 5 m/s^2 to stop from 15 m/s at 40 m, where 2.8 m/s^2
-would do, up to 9 m/s^2 near the 6 m/s^2 edge).
+The planners stop at the decision's constant deceleration ``LightDecision.decel_mps2 =
+max(need, comfort_decel_mps2)``: every proposal's rollout follows the speed ``sqrt(2 decel
+d)`` down to the stop point (:func:`~drivestack.planning.proposals.rollout`'s
+``light_stop_station_m``), so the ego coasts until a comfortable stop (or, above the comfort
+deceleration, the needed one) brings it to rest about ``idm.min_gap_m`` before the line; its
+peak braking stays within about 1 m/s^2 of that deceleration (the ego's tracking lags the
+plan by a tick).
 """
 
 from __future__ import annotations
@@ -84,14 +86,31 @@ class LightDecision:
     """One step's light decision: ``station_m`` of the stop line to stop at (on the reference
     path) and its ``light_id``, both ``None`` when there is none; ``committed``: the lights
     ahead showing yellow or a stop state that the ego carries on through (it cannot stop
-    before their line comfortably, or at red within the hard deceleration)."""
+    before their line comfortably, or at red within the hard deceleration); ``decel_mps2``:
+    the constant deceleration the plan stops at (``max(need, comfort_decel_mps2)``), ``None``
+    without a stop."""
 
     station_m: float | None = None
     light_id: str | None = None
     committed: tuple[str, ...] = ()
+    decel_mps2: float | None = None
 
 
 NO_LIGHT_STOP = LightDecision()
+
+
+def stop_distance_m(room_m: float, stop_gap_m: float) -> float:
+    """Where the planners stop, as the distance ahead of the front bumper: ``stop_gap_m``
+    before a line ``room_m`` ahead, or halfway to it when it is nearer than twice the gap
+    (``max(room - gap, room / 2)``; <= 0 past the line)."""
+    return max(room_m - stop_gap_m, 0.5 * room_m)
+
+
+def stop_need_mps2(speed2: float, room_m: float, stop_gap_m: float) -> float:
+    """The constant deceleration that stops the ego at squared speed ``speed2`` at
+    :func:`stop_distance_m` (0 standing; infinite moving with no room left)."""
+    d = stop_distance_m(room_m, stop_gap_m)
+    return speed2 / (2.0 * d) if d > 0.0 else (0.0 if speed2 == 0.0 else math.inf)
 
 
 def lane_half_width_m(lane: Lane, points_m: np.ndarray) -> np.ndarray:
@@ -136,15 +155,16 @@ class LightStopRule:
     ``comfort_decel_mps2``: the comfortable deceleration (yellow); ``stop_decel_mps2``: the
     hardest allowed when deciding to stop for a stop state; ``max_decel_mps2``: the hardest
     the planner brakes at, up to which a decision to stop holds (``ValueError`` unless
-    ``0 < comfort_decel_mps2 <= stop_decel_mps2 <= max_decel_mps2``)."""
+    ``0 < comfort_decel_mps2 <= stop_decel_mps2 <= max_decel_mps2`` and ``stop_gap_m >= 0``);
+    ``stop_gap_m``: how far before the line the planners stop (:func:`stop_distance_m`)."""
 
     stops: tuple[RouteLightStop, ...]
     front_offset_m: float
     comfort_decel_mps2: float
     stop_decel_mps2: float
     max_decel_mps2: float
-    # indices of ``stops`` the ego decided to go through / to stop at
-    _going: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
+    stop_gap_m: float = 0.0
+    # indices of ``stops`` the ego decided to stop at
     _stopping: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -157,9 +177,9 @@ class LightStopRule:
                     f"LightStopRule.{low} = {getattr(self, low)!r} must be at most "
                     f"{high} = {getattr(self, high)!r}"
                 )
+        check_number("LightStopRule.stop_gap_m", self.stop_gap_m, at_least=0.0)
 
     def reset(self) -> None:
-        self._going.clear()
         self._stopping.clear()
 
     def step(
@@ -178,21 +198,18 @@ class LightStopRule:
             room_m = stop.station_m - front_m
             state = states.get(stop.light_id, "unknown")
             if room_m < -FRONT_TOLERANCE_M or not (state == "yellow" or state in STOP_STATES):
-                self._going.discard(i)  # passed, or the light shows go
-                self._stopping.discard(i)
+                self._stopping.discard(i)  # passed, or the light shows go
                 continue
-            # the deceleration that stops the front at the line (inf: it cannot)
-            need = v2 / (2.0 * room_m) if room_m > 0.0 else (0.0 if v2 == 0.0 else math.inf)
+            need = stop_need_mps2(v2, room_m, self.stop_gap_m)
             stops_here = (
                 need <= self.comfort_decel_mps2
                 or (i in self._stopping and need <= self.max_decel_mps2)
-                or (state in STOP_STATES and i not in self._going and need <= self.stop_decel_mps2)
+                or (state in STOP_STATES and need <= self.stop_decel_mps2)
             )
             if stops_here:
-                self._going.discard(i)
                 self._stopping.add(i)
-                return LightDecision(stop.station_m, stop.light_id, tuple(committed))
-            self._stopping.discard(i)
-            self._going.add(i)  # yellow it cannot stop for comfortably, or committed at red
+                decel = max(need, self.comfort_decel_mps2)
+                return LightDecision(stop.station_m, stop.light_id, tuple(committed), decel)
+            self._stopping.discard(i)  # yellow it cannot stop for comfortably, or red beyond
             committed.append(stop.light_id)
         return LightDecision(committed=tuple(committed))

@@ -19,6 +19,7 @@ from drivestack.planning.traffic_lights import (
     LightStopRule,
     RouteLightStop,
     route_light_stops,
+    stop_distance_m,
 )
 from drivestack.sim.runner import HISTORY_ARRAYS, SimHistory, run_closed_loop
 from drivestack.sim.vehicle import BicycleState, VehicleParams
@@ -152,10 +153,15 @@ def test_route_stop_station_on_a_curved_lane_is_its_lane_station(station_m: floa
 # --- the rule, hand-computed (front offset 4.15 m: the ego's front at station + 4.15) ----------
 
 
-def rule(*stations: float) -> LightStopRule:
+def rule(*stations: float, stop_gap_m: float = 0.0) -> LightStopRule:
     stops = tuple(RouteLightStop(f"tl{i}", "lane", s) for i, s in enumerate(stations))
     return LightStopRule(
-        stops, FRONT_M, comfort_decel_mps2=3.0, stop_decel_mps2=6.0, max_decel_mps2=9.0
+        stops,
+        FRONT_M,
+        comfort_decel_mps2=3.0,
+        stop_decel_mps2=6.0,
+        max_decel_mps2=9.0,
+        stop_gap_m=stop_gap_m,
     )
 
 
@@ -190,20 +196,44 @@ def test_yellow_stops_only_when_comfortable() -> None:
     assert rule(100.0).step(yellow, at(30.0), 15.0).committed == ("tl0",)
 
 
-def test_a_go_at_yellow_holds_when_the_light_turns_red() -> None:
+def test_a_go_at_yellow_stops_at_red_when_the_hard_deceleration_allows() -> None:
     r = rule(100.0)
     assert r.step((("tl0", "yellow"),), at(30.0), 15.0).station_m is None  # 3.75 > 3: go
-    # red 0.5 s later, 22.5 m before the line: 5.0 m/s^2 would stop it (<= 6), but the ego
-    # decided to go at this light's yellow and does not brake hard now
+    # red 0.5 s later, 22.5 m before the line: 15^2 / 45 = 5.0 m/s^2 <= 6 stops it, although
+    # it went on at this light's yellow (the short yellow turned red while it could stop)
     decision = r.step((("tl0", "red"),), at(22.5), 15.0)
-    assert decision.station_m is None and decision.committed == ("tl0",)
-    assert rule(100.0).step((("tl0", "red"),), at(22.5), 15.0).station_m == 100.0  # fresh: stop
-    # once it has slowed enough to stop comfortably (e.g. behind a car), it obeys the red
-    assert r.step((("tl0", "red"),), at(22.5), 11.0).station_m == 100.0  # 2.69 <= 3
-    r.reset()  # and reset forgets the decision
+    assert (decision.station_m, decision.committed, decision.decel_mps2) == (100.0, (), 5.0)
+    # a 0.1 s yellow 30 m ahead at 13.89 m/s: red at 28.6 m needs 13.89^2 / 57.2 = 3.37 <= 6
+    r = rule(100.0)
+    assert r.step((("tl0", "yellow"),), at(30.0), 13.89).committed == ("tl0",)  # 3.22 > 3
+    assert r.step((("tl0", "red"),), at(28.6), 13.89).station_m == 100.0
+    # beyond the hard deceleration it still carries on: 15 m at 15 m/s needs 7.5 > 6
+    r = rule(100.0)
     r.step((("tl0", "yellow"),), at(30.0), 15.0)
-    r.reset()
-    assert r.step((("tl0", "red"),), at(22.5), 15.0).station_m == 100.0
+    assert r.step((("tl0", "red"),), at(15.0), 15.0).committed == ("tl0",)
+
+
+def test_the_need_is_to_where_the_planners_stop_the_gap_before_the_line() -> None:
+    # the stop point is stop_gap_m before the line, or halfway to it within twice the gap
+    assert stop_distance_m(30.0, 2.0) == 28.0
+    assert stop_distance_m(4.0, 2.0) == 2.0
+    assert stop_distance_m(3.0, 2.0) == 1.5
+    assert stop_distance_m(0.0, 2.0) == 0.0
+    red = (("tl0", "red"),)
+    # 15 m/s, 20.5 m to the line: 225 / 41 = 5.49 m/s^2 to the line would stop, but the
+    # planners stop 2 m before it: 225 / 37 = 6.08 > 6, committed
+    assert rule(100.0).step(red, at(20.5), 15.0).light_id == "tl0"
+    assert rule(100.0, stop_gap_m=2.0).step(red, at(20.5), 15.0).committed == ("tl0",)
+    # 21 m: 225 / 38 = 5.92 <= 6, stop at that deceleration
+    decision = rule(100.0, stop_gap_m=2.0).step(red, at(21.0), 15.0)
+    assert decision.light_id == "tl0" and decision.decel_mps2 == pytest.approx(225.0 / 38.0)
+    # yellow 40 m ahead at 15 m/s: 225 / 76 = 2.96 <= 3 stops; 39 m: 225 / 74 = 3.04 goes
+    assert rule(100.0, stop_gap_m=2.0).step((("tl0", "yellow"),), at(40.0), 15.0).light_id
+    assert rule(100.0, stop_gap_m=2.0).step((("tl0", "yellow"),), at(39.0), 15.0).committed
+    # a stop needing less than the comfortable deceleration is driven at it: 100 / 76 = 1.3
+    assert rule(100.0, stop_gap_m=2.0).step(red, at(40.0), 10.0).decel_mps2 == 3.0
+    with pytest.raises(ValueError, match="stop_gap_m"):
+        LightStopRule((), FRONT_M, 3.0, 6.0, 9.0, stop_gap_m=-1.0)
 
 
 def test_a_stop_decided_holds_up_to_the_planners_braking_limit() -> None:
@@ -269,10 +299,11 @@ def test_pdm_standing_at_a_red_light_plans_to_stand_without_a_stop_reason() -> N
 def test_red_at_the_edge_of_the_hard_deceleration_stops_without_giving_up(
     planner_cls: type[PDMPlanner],
 ) -> None:
-    # 15 m/s, 19 m to the line: 15^2 / 38 = 5.9 m/s^2 <= 6, a stop. The plan's braking lags
-    # (jerk limit, IDM's gap), so a moment later 6 m/s^2 no longer suffices; the decision
-    # holds up to the planners' 9 m/s^2 instead of braking, then giving up and running the red
-    line_x = FRONT_M + 19.0
+    # 15 m/s, 21 m to the line, 19 m to the stop point 2 m before it: 15^2 / 38 = 5.9 m/s^2
+    # <= 6, a stop. The ego's braking lags the plan, so a moment later 6 m/s^2 no longer
+    # suffices; the decision holds up to the planners' 9 m/s^2 instead of braking, then giving
+    # up and running the red
+    line_x = FRONT_M + 21.0
     road = straight_with_light(line_x, cycle(("red", 100.0)))
     history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 60)
     front = front_x(history)
@@ -307,16 +338,15 @@ def test_yellow_far_enough_ahead_stops(planner_cls: type[PDMPlanner]) -> None:
 
 @pytest.mark.parametrize("planner_cls", PLANNERS)
 def test_yellow_too_close_goes_through_without_braking(planner_cls: type[PDMPlanner]) -> None:
-    # 15 m/s (the limit), 30 m to the line: 3.75 m/s^2 > 3 -> go at yellow. The cycle turns
-    # red after 0.5 s, at about 22.5 m: 15^2 / 45 = 5.0 m/s^2 <= 6 would stop it, but the
-    # decision to go holds (the control run below stops from there at red)
-    red_at_s = 0.5
-    line_x = FRONT_M + 30.0
+    # 15 m/s (the limit), 20 m to the line: 225 / 36 = 6.25 m/s^2 > 3 -> go at yellow. The
+    # cycle turns red after 0.3 s, at about 15.5 m: 225 / 27 = 8.3 m/s^2 > 6, it carries on
+    red_at_s = 0.3
+    line_x = FRONT_M + 20.0
     road = straight_with_light(line_x, cycle(("yellow", red_at_s), ("red", 100.0)))
-    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 40)
+    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 30)
     front = front_x(history)
     red_tick = round(red_at_s / history.dt_s)
-    assert 20.0 < line_x - front[red_tick] < 25.0
+    assert 14.0 < line_x - front[red_tick] < 17.0
     assert front[-1] > line_x + 10.0
     assert np.min(history.ego_accel_mps2) > -0.5  # no braking
     before = front[:-1] < line_x  # the ticks planned before the line
@@ -325,10 +355,53 @@ def test_yellow_too_close_goes_through_without_braking(planner_cls: type[PDMPlan
         for d, b in zip(debugs, before, strict=True)
         if b
     )
-    # control: the same red seen first 22.5 m before the line at 15 m/s stops the ego
-    control = straight_with_light(FRONT_M + 22.5, cycle(("red", 100.0)))
-    history, _ = drive(planner_cls, control, ["road_0"], ego_at(0.0, 15.0), 80)
-    assert np.all(front_x(history) < FRONT_M + 22.5) and history.ego_speed_mps[-1] < 0.05
+
+
+@pytest.mark.parametrize("planner_cls", PLANNERS)
+def test_a_short_yellow_turning_red_stops_when_the_hard_deceleration_allows(
+    planner_cls: type[PDMPlanner],
+) -> None:
+    # 15 m/s, 30 m to the line: 225 / 56 = 4.0 m/s^2 > 3 -> go at yellow. Red after 0.5 s,
+    # at about 22.5 m: 225 / 41 = 5.5 m/s^2 <= 6 to the stop point 2 m before the line, so it
+    # stops (the go at yellow used to hold through the red, and the ego ran it)
+    red_at_s = 0.5
+    line_x = FRONT_M + 30.0
+    road = straight_with_light(line_x, cycle(("yellow", red_at_s), ("red", 100.0)))
+    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 80)
+    front = front_x(history)
+    red_tick = round(red_at_s / history.dt_s)
+    assert 20.0 < line_x - front[red_tick] < 25.0
+    assert debugs[0].lights_committed == ("tl",) and debugs[red_tick].light_stop == "tl"
+    assert np.all(front < line_x) and history.ego_speed_mps[-1] < 0.05
+    assert 0.5 <= line_x - front[-1] <= 3.0
+    assert np.min(history.ego_accel_mps2) > -(6.0 + 1.0)  # about the 5.5 m/s^2 needed
+
+
+@pytest.mark.parametrize("planner_cls", PLANNERS)
+@pytest.mark.parametrize(
+    ("room_m", "speed_mps", "decel_mps2"),
+    [
+        # 15 m/s, 45 m: 225 / 86 = 2.6 m/s^2 to the stop point, driven at the comfortable 3
+        (45.0, 15.0, 3.0),
+        # 13.89 m/s (50 km/h), 33.3 m: 193 / 62.6 = 3.08 -> a red stop at 3.08
+        (33.3, 13.89, 13.89**2 / 62.6),
+        # 15 m/s, 24.5 m: 225 / 45 = 5.0
+        (24.5, 15.0, 5.0),
+    ],
+)
+def test_a_light_stop_brakes_at_about_its_constant_deceleration(
+    planner_cls: type[PDMPlanner], room_m: float, speed_mps: float, decel_mps2: float
+) -> None:
+    # the stop is driven at max(need, comfort): the peak braking stays within 1 m/s^2 of it
+    # (IDM braking for a standing leader at the line peaked at 4-9 m/s^2 here)
+    line_x = FRONT_M + room_m
+    road = straight_with_light(line_x, cycle(("red", 100.0)))
+    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, speed_mps), 120)
+    front = front_x(history)
+    assert debugs[0].light_stop == "tl"
+    assert np.all(front < line_x) and history.ego_speed_mps[-1] < 0.05
+    assert 0.5 <= line_x - front[-1] <= 3.0
+    assert -np.min(history.ego_accel_mps2) <= decel_mps2 + 1.0
 
 
 @pytest.mark.parametrize("planner_cls", PLANNERS)
