@@ -160,15 +160,16 @@ def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
-def light_codes_at(road_map: RoadMap, ticks: np.ndarray, dt_s: float) -> np.ndarray:
-    """``(T, L)`` int8 state codes of ``road_map``'s lights at world ``ticks (T,)``: what
-    :meth:`~drivestack.sim.world.World.traffic_light_states` gives at those ticks (each
-    light's cycle at ``tick * dt_s``, ``unknown`` without one), for all ticks at once."""
-    time_s = np.asarray(ticks, dtype=np.int64) * float(dt_s)
+def light_codes_at(road_map: RoadMap, timestamp_ns: np.ndarray) -> np.ndarray:
+    """``(T, L)`` int8 state codes of ``road_map``'s lights at the ticks' integer
+    ``timestamp_ns (T,)``: what :meth:`~drivestack.sim.world.World.traffic_light_states`
+    gives at those ticks (each light's cycle at the tick's timestamp, ``unknown`` without
+    one), for all ticks at once."""
+    time_ns = np.asarray(timestamp_ns, dtype=np.int64)
     lights = road_map.traffic_lights
     if not lights:
-        return np.zeros((len(time_s), 0), dtype=np.int8)
-    return np.stack([light.codes_at(time_s) for light in lights], axis=1).astype(np.int8)
+        return np.zeros((len(time_ns), 0), dtype=np.int8)
+    return np.stack([light.codes_at_ns(time_ns) for light in lights], axis=1).astype(np.int8)
 
 
 def ego_agent_collisions(
@@ -222,7 +223,7 @@ def run_closed_loop(
     planner.reset()
     tracker.reset()
     rec: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("t", "tick", "ego", "ego_box", "boxes", "vel", "valid", "coll")
+        k: [] for k in ("t", "ego", "ego_box", "boxes", "vel", "valid", "coll")
     }
     plans: list[Trajectory] = []
     step_s: list[float] = []
@@ -231,7 +232,6 @@ def run_closed_loop(
     def record() -> None:
         e = world.ego
         rec["t"].append(np.array(world.timestamp_ns))
-        rec["tick"].append(np.array(world.tick))
         rec["ego"].append(
             np.array(
                 [
@@ -293,5 +293,5 @@ def run_closed_loop(
         vehicle=world.vehicle,
         plans=tuple(plans),
         traffic_light_ids=tuple(light.light_id for light in world.road_map.traffic_lights),
-        traffic_light_state=light_codes_at(world.road_map, np.array(rec["tick"]), world.dt_s),
+        traffic_light_state=light_codes_at(world.road_map, np.array(rec["t"], dtype=np.int64)),
     )

@@ -334,6 +334,40 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
     return out
 
 
+#: Where YAML reads an unquoted traffic-light value as something else than the string meant:
+#: the key's pattern, whether the raw value is that mistake, and the hint.
+_QUOTE_HINTS: tuple[tuple[re.Pattern[str], Callable[[object], bool], str], ...] = (
+    (
+        re.compile(r"traffic_lights\.\d+\.phases\.\d+\.0"),
+        lambda value: value is False,
+        "quote it: YAML reads off as false",
+    ),
+    (
+        re.compile(r"traffic_lights\.\d+\.id"),
+        lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+        "quote it: light ids are strings",
+    ),
+)
+
+
+def _with_quote_hint(exc: ConfigError, data: Any) -> ConfigError:
+    """``exc`` with a hint to quote the value when it is about a traffic light's state that
+    YAML read as a bool (unquoted ``off``) or its id read as a number; ``exc`` otherwise."""
+    field = exc.field or ""
+    value: Any = data
+    for part in field.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return exc
+    for pattern, mistaken, hint in _QUOTE_HINTS:
+        if pattern.fullmatch(field) and mistaken(value):
+            return ConfigError(f"{exc.reason} ({hint})", path=exc.path, field=exc.field)
+    return exc
+
+
 def _in_sweep(exc: ConfigError, origins: Origins) -> ConfigError:
     """``exc`` about a key a sweep override set (the key itself or a key under it) as an
     error at the override (``sweep.cases.0.ego.speedkph``); ``exc`` itself otherwise."""
@@ -364,7 +398,7 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
             cfg = from_mapping(ScenarioConfig, data, str(p))
             check_scenario(cfg)
         except ConfigError as exc:  # a swept value's error names the sweep key it came from
-            raise _in_sweep(exc, origins) from None
+            raise _in_sweep(_with_quote_hint(exc, data), origins) from None
         scenarios.append(cfg)
     return scenarios
 

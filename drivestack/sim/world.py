@@ -172,10 +172,11 @@ class World:
 
     def traffic_light_states(self) -> tuple[tuple[str, str], ...]:
         """``(light_id, state)`` of every traffic light of the map at the current tick (its
-        cycle's state, ``"unknown"`` for a light without one)."""
-        time_s = self.tick * self.dt_s
+        cycle's state at the tick's integer :attr:`timestamp_ns`, ``"unknown"`` for a light
+        without one)."""
+        time_ns = self.timestamp_ns
         return tuple(
-            (light.light_id, light.state_at(time_s)) for light in self.road_map.traffic_lights
+            (light.light_id, light.state_at_ns(time_ns)) for light in self.road_map.traffic_lights
         )
 
     def step(self, accel_cmd_mps2: float, steering_cmd_rad: float) -> None:

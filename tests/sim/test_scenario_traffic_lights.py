@@ -82,8 +82,16 @@ def test_a_map_light_gets_the_scenarios_cycle() -> None:
         (NEW.replace("[red, 5]", "[red, -2.0]") + "}", "traffic_lights.0.phases.1.1", "> 0 s"),
         (NEW.replace("[red, 5]", "[red, .inf]") + "}", "traffic_lights.0.phases.1.1", "> 0 s"),
         (NEW + ", offset_s: .nan}", "traffic_lights.0.offset_s", "finite"),
-        ("  - {id: 43918, phases: [[red, 1]]}", "traffic_lights.0.id", "expected a string"),
-        (NEW.replace("[red, 5]", "[off, 5]") + "}", "traffic_lights.0.phases.1.0", "string"),
+        (
+            "  - {id: 43918, phases: [[red, 1]]}",
+            "traffic_lights.0.id",
+            "expected a string, got 43918 (quote it: light ids are strings)",
+        ),
+        (
+            NEW.replace("[red, 5]", "[off, 5]") + "}",
+            "traffic_lights.0.phases.1.0",
+            "expected a string, got False (quote it: YAML reads off as false)",
+        ),
         ("  - {id: L1, phases: []}", "traffic_lights.0.phases", "at least one"),
         ("  - {id: L1, stops: [], phases: [[red, 1]]}", "traffic_lights.0.stops", "at least"),
         (NEW.replace("120.0", "-1.0") + "}", "traffic_lights.0.stops.0.station_m", ">= 0"),

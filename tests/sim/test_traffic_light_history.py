@@ -109,9 +109,51 @@ def test_light_codes_at_are_the_worlds_states() -> None:
         world.tick = tick
         states = [state for _, state in world.traffic_light_states()]
         np.testing.assert_array_equal(
-            light_codes_at(built.road_map, np.array([tick]), world.dt_s)[0], state_codes(states)
+            light_codes_at(built.road_map, np.array([world.timestamp_ns]))[0], state_codes(states)
         )
     world.reset()
+
+
+def test_phase_boundaries_fall_on_their_tick() -> None:
+    # One-tick phases (green 0.1 s, red 0.1 s): green at even ticks, red at odd ones. In float
+    # seconds, (tick * 0.1) mod 0.2 put e.g. tick 5 (0.5 s) before its boundary (green).
+    cfg = dataclasses.replace(
+        SCENARIO,
+        traffic_lights=[
+            TrafficLightConfig(
+                "L1", [("green", 0.1), ("red", 0.1)], stops=[LightStopConfig("road_0", 300.0)]
+            )
+        ],
+    )
+    built = build_scenario(cfg)
+    planner = Recorder()
+    history = run_closed_loop(built.world, planner, TrajectoryTracker(), 20)
+    expected = [GREEN, RED] * 10 + [GREEN]
+    np.testing.assert_array_equal(history.traffic_light_state[:, 0], expected)
+    seen = [state for obs in planner.seen for _, state in obs]
+    np.testing.assert_array_equal(state_codes(seen), expected[:20])
+    # a 2.9 s yellow then a 7.1 s red: red from tick 29 on, also at tick 329 (32.9 s)
+    cfg = dataclasses.replace(
+        cfg,
+        traffic_lights=[
+            TrafficLightConfig(
+                "L1", [("yellow", 2.9), ("red", 7.1)], stops=[LightStopConfig("road_0", 300.0)]
+            )
+        ],
+    )
+    world = build_scenario(cfg).world
+    for tick, state in (
+        (28, "yellow"),
+        (29, "red"),
+        (128, "yellow"),
+        (328, "yellow"),
+        (329, "red"),
+    ):
+        world.tick = tick
+        assert world.traffic_light_states() == (("L1", state),)
+        assert light_codes_at(world.road_map, np.array([world.timestamp_ns])).tolist() == [
+            [SIGNAL_STATES.index(state)]
+        ]
 
 
 def test_a_map_without_lights_records_no_column() -> None:

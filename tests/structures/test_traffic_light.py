@@ -92,6 +92,75 @@ def test_cycle_is_periodic(durations: list[float], offset: float, time_s: float)
 
 
 @pytest.mark.parametrize(
+    ("phases", "offset_s", "tick", "state"),
+    [
+        # yellow 2.9 s, red 7.1 s: red from 32.9 s (in float seconds, 329 * 0.1 = 32.900000000000006
+        # mod 10.0 = 2.9000000000000057 was read as still before 2.9, yellow)
+        ((("yellow", 2.9), ("red", 7.1)), 0.0, 329, "red"),
+        ((("yellow", 2.9), ("red", 7.1)), 0.0, 328, "yellow"),
+        # green 10 s, yellow 2.9 s, red 7.1 s: red from 12.9 s, i.e. from 32.9 s (tick 329)
+        ((("green", 10.0), ("yellow", 2.9), ("red", 7.1)), 0.0, 329, "red"),
+        # ... and with the offset 2.5 s, from 35.4 s (tick 354)
+        ((("green", 10.0), ("yellow", 2.9), ("red", 7.1)), 2.5, 354, "red"),
+        ((("green", 10.0), ("yellow", 2.9), ("red", 7.1)), 2.5, 353, "yellow"),
+        # one-tick phases: green at even ticks, red at odd ones (tick 5 was read as green)
+        ((("green", 0.1), ("red", 0.1)), 0.0, 5, "red"),
+        ((("green", 0.1), ("red", 0.1)), 0.0, 6, "green"),
+    ],
+)
+def test_a_phase_starts_at_its_tick(
+    phases: tuple[tuple[str, float], ...], offset_s: float, tick: int, state: str
+) -> None:
+    cycle = SignalCycle(tuple(SignalPhase(s, d) for s, d in phases), offset_s)
+    assert cycle.state_at(tick * 0.1) == state  # seconds: rounded to the ns
+    assert cycle.state_at_ns(tick * 100_000_000) == state
+    assert SIGNAL_STATES[int(cycle.codes_at_ns(np.array([tick * 100_000_000]))[0])] == state
+    light = TrafficLight("L", (LaneStop("road_0", 1.0),), cycle)
+    assert light.state_at_ns(tick * 100_000_000) == state
+    assert light.codes_at_ns([tick * 100_000_000]).tolist() == [SIGNAL_STATES.index(state)]
+
+
+def test_ns_times_and_the_rounded_cycle() -> None:
+    cycle = SignalCycle((SignalPhase("green", 0.1), SignalPhase("red", 0.2)), -0.1)
+    assert (cycle.period_ns, cycle.offset_ns, cycle.period_s) == (300_000_000, -100_000_000, 0.3)
+    # green in [-0.1, 0.0) s, red in [0.0, 0.2) s, green again from 0.2 s
+    times_ns = np.array([-100_000_000, -1, 0, 199_999_999, 200_000_000])
+    assert cycle.codes_at_ns(times_ns).tolist() == [2, 2, 4, 4, 2]
+    assert TrafficLight("U", (LaneStop("road_0", 1.0),)).codes_at_ns([0, 1]).tolist() == [0, 0]
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        cycle.codes_at(np.nan)
+    with pytest.raises(ValueError, match="at least 1 ns"):
+        SignalPhase("red", 1e-10)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    steps=st.lists(st.integers(1, 400), min_size=1, max_size=4),
+    offset_steps=st.integers(-1000, 1000),
+    ticks=st.lists(st.integers(-3000, 3000), min_size=1, max_size=20),
+)
+def test_the_state_at_a_tick_is_the_integer_step_rule(
+    steps: list[int], offset_steps: int, ticks: list[int]
+) -> None:
+    """Durations and offset in whole 0.1 s steps (given as decimal seconds, as a YAML file
+    or CommonRoad's reader gives them): the state at tick k, by seconds or by ns, is
+    CommonRoad's rule in integer steps."""
+    states = ("green", "yellow", "red", "red_yellow")
+    cycle = SignalCycle(
+        tuple(SignalPhase(states[i % 4], n / 10) for i, n in enumerate(steps)), offset_steps / 10
+    )
+    ends = np.cumsum(steps)
+    for k in ticks:
+        into = (k - offset_steps) % int(ends[-1])
+        expected = states[int(np.searchsorted(ends, into, side="right")) % 4]
+        assert cycle.state_at(k * 0.1) == expected
+        assert cycle.state_at_ns(k * 100_000_000) == expected
+    np.testing.assert_array_equal(
+        cycle.codes_at(np.array(ticks) * 0.1), cycle.codes_at_ns(np.array(ticks) * 100_000_000)
+    )
+
+
+@pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda: SignalPhase("purple", 1.0), "unknown signal state 'purple'"),

@@ -9,8 +9,9 @@ centre plus half its length along its yaw) passing that segment between ticks ``
 ``k + 1``: at or before the line at ``k`` and past it at ``k + 1`` along the lane's direction,
 the crossing point (on the straight move between the two ticks) within the segment, the ego
 heading along the lane (within :data:`MAX_HEADING_OFFSET_RAD` of it) at both ticks, while the light shows a
-:data:`~drivestack.structures.traffic_light.STOP_STATES` state at ``k + 1`` (as the history
-recorded it: ``traffic_light_state``). So moving across the line sideways, driving it
+:data:`~drivestack.structures.traffic_light.STOP_STATES` state at ``k`` (as the history
+recorded it: ``traffic_light_state``; the state of tick ``k`` is what the light shows, and
+what the planner saw, during the move ``k -> k + 1``). So moving across the line sideways, driving it
 backwards, or passing the line's extension on a neighbouring lane is not a violation, nor
 is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not record is
 ``unknown``). One passing is one violation of that light, even where two of its stops touch.
@@ -18,9 +19,10 @@ is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not
 Fields (``metrics.json`` ``red_light``):
   ``violations``   how many (also at the top level, ``red_light_violations``)
   ``lights``       how many traffic lights the map has (0: nothing could be violated)
-  ``events``       one per violation: ``tick`` (the first tick past the line), ``time_s``,
+  ``events``       one per violation: ``tick`` (the first tick past the line), ``time_s``
+                   (when the front crossed the line, interpolated between the two ticks),
                    ``light_id``, ``lane_id``, ``speed_mps`` (the ego's speed at the crossing,
-                   interpolated between the two ticks)
+                   interpolated likewise)
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ def _boundary_distance_m(boundary_m: np.ndarray, point_m: np.ndarray) -> float:
 @dataclass(frozen=True)
 class RedLightViolation:
     """The ego's front passed light ``light_id``'s stop line on lane ``lane_id`` between ticks
-    ``tick - 1`` and ``tick`` (at ``time_s``, the time of ``tick``) at ``speed_mps``, while the
-    light showed a stop state."""
+    ``tick - 1`` and ``tick`` (at ``time_s``, interpolated between the two) at ``speed_mps``,
+    while the light showed a stop state (at ``tick - 1``, for that move)."""
 
     tick: int
     time_s: float
@@ -149,15 +151,14 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
         if j is None or len(front) < 2:  # not recorded: unknown, never a violation
             continue
         for k, u in _crossings(seg, front, yaw):
-            tick = k + 1
-            if not np.isin(history.traffic_light_state[tick, j], _STOP_CODES):
+            # the state recorded at tick k is the light's during the move k -> k + 1
+            if not np.isin(history.traffic_light_state[k, j], _STOP_CODES):
                 continue
-            key = (tick, seg.light_id)
+            key = (k + 1, seg.light_id)
             if key not in found:
+                at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
-                found[key] = RedLightViolation(
-                    tick, float(time_s[tick]), seg.light_id, seg.lane_id, at_mps
-                )
+                found[key] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
     ranked = sorted(found.items(), key=lambda item: (item[0][0], order[item[0][1]]))
     return RedLightResult(tuple(v for _, v in ranked), len(road_map.traffic_lights))
 

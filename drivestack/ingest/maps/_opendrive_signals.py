@@ -17,7 +17,8 @@ there that it is valid for:
   centreline (the lane's end when the signal stands at the end of its drive).
 
 OpenDRIVE does not say what a signal shows (its ``<controller>`` groups signals, but phases
-live in the scenario): cycle ``None``. ``position_m`` is the signal's ``(s, t)`` on its road.
+live in the scenario): cycle ``None``. ``position_m`` is the map-frame ``(x, y)`` of the
+signal's point ``(s, t)`` on its road (``t`` metres left of the reference line at ``s``).
 Malformed input (an ``s`` off the road, an unknown ``orientation``, a ``fromLane`` /
 ``toLane`` that is not an integer, a repeated dynamic signal id, a ``signalReference`` to a
 signal the file does not have) is a :class:`DataError` naming the road and the field.

@@ -119,7 +119,8 @@ def test_passing_at_red_counts_once() -> None:
     assert result.count == 1 and result.lights == 1
     (v,) = result.violations
     assert (v.tick, v.light_id, v.lane_id) == (5, "L1", "road_0")
-    assert v.time_s == pytest.approx(0.5) and v.speed_mps == pytest.approx(10.0)
+    # crossing halfway between tick 4 (0.4 s) and tick 5 (0.5 s)
+    assert v.time_s == pytest.approx(0.45) and v.speed_mps == pytest.approx(10.0)
     assert result.as_dict()["events"][0]["tick"] == 5
 
 
@@ -134,12 +135,34 @@ def test_red_yellow_is_a_stop_state() -> None:
     assert red_light_violations(history(PASSING_X_M, {"L1": "red_yellow"}), road).count == 1
 
 
-def test_the_state_after_the_move_decides() -> None:
+def test_the_state_during_the_move_decides() -> None:
+    """The state recorded at tick k is the light's during the move k -> k + 1 (what the
+    planner saw at k); the front passes the line in the move 4 -> 5."""
     road = road_with(light("L1", ("road_0", 200.0)))
-    turns_red = ["green"] * 5 + ["red"] * 6  # red from tick 5: the front is past at tick 5
-    assert red_light_violations(history(PASSING_X_M, {"L1": turns_red}), road).count == 1
-    turns_green = ["red"] * 5 + ["green"] * 6  # green at tick 5
-    assert red_light_violations(history(PASSING_X_M, {"L1": turns_green}), road).count == 0
+    for states, count in (
+        (["green"] * 5 + ["red"] * 6, 0),  # red from tick 5: green while it passed
+        (["green"] * 4 + ["red"] * 7, 1),  # red from tick 4
+        (["red"] * 5 + ["green"] * 6, 1),  # green from tick 5: red while it passed
+        (["red"] * 4 + ["green"] * 7, 0),  # green from tick 4
+    ):
+        assert red_light_violations(history(PASSING_X_M, {"L1": states}), road).count == count
+
+
+#: The front passes x = 100 m at 6.929 s, 0.29 of the way from tick 69 (x = 99.71 m) to 70.
+AT_6_929_X_M = 100.0 + (np.arange(81) * DT - 6.929) * 10.0
+
+
+def test_a_yellow_that_turns_red_after_the_crossing_is_not_run() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    turns_red = ["yellow"] * 70 + ["red"] * 11  # red from 7.0 s, crossed at 6.929 s
+    assert red_light_violations(history(AT_6_929_X_M, {"L1": turns_red}), road).count == 0
+
+
+def test_a_red_that_ends_after_the_crossing_is_run_at_the_crossing_time() -> None:
+    road = road_with(light("L1", ("road_0", 200.0)))
+    turns_green = ["red"] * 70 + ["green"] * 11  # green from 7.0 s, crossed at 6.929 s
+    (v,) = red_light_violations(history(AT_6_929_X_M, {"L1": turns_green}), road).violations
+    assert v.tick == 70 and v.time_s == pytest.approx(6.929)
 
 
 def test_the_speed_is_interpolated_at_the_crossing() -> None:
