@@ -155,8 +155,8 @@ def test_a_constant_speed_planner_runs_the_red_and_is_caught(
     result = run_scenario(scenario, CruisePlanner(speed_mps=SPEED_MPS))
     past, state = approach(result, scenario, lane)
     events = result.red_light.violations
-    # one violation per light stopping the lane (the junction has two signal heads)
-    assert sorted(e.light_id for e in events) == sorted(lights)
+    # one violation for the passing, although the junction has two signal heads on the line
+    assert len(events) == 1 and events[0].light_id in lights
     assert {(e.tick, e.lane_id) for e in events} == {(tick, lane)}
     assert past[tick - 1] <= 0.0 < past[tick] and state[tick] in STOPS
     assert events[0].speed_mps == pytest.approx(SPEED_MPS, abs=0.1)

@@ -14,7 +14,9 @@ recorded it: ``traffic_light_state``; the state of tick ``k`` is what the light 
 what the planner saw, during the move ``k -> k + 1``). So moving across the line sideways, driving it
 backwards, or passing the line's extension on a neighbouring lane is not a violation, nor
 is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not record is
-``unknown``). One passing is one violation of that light, even where two of its stops touch.
+``unknown``). One passing is one violation, even where two stops of a light touch or where
+several lights stop the same line (a junction approach with two signal heads): a move
+``k -> k + 1`` counts at most once, for the first of its lights in map order.
 
 Fields (``metrics.json`` ``red_light``):
   ``violations``   how many (also at the top level, ``red_light_violations``)
@@ -137,15 +139,14 @@ def front_bumper_m(ego_boxes: np.ndarray) -> np.ndarray:
 
 
 def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResult:
-    """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick, then
-    light in map order."""
+    """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick."""
     front = front_bumper_m(history.ego_boxes)
     yaw = np.asarray(history.ego_boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
     speed = np.asarray(history.ego_speed_mps, dtype=np.float64)
     time_s = history.time_s
     column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
     order = {light.light_id: i for i, light in enumerate(road_map.traffic_lights)}
-    found: dict[tuple[int, str], RedLightViolation] = {}
+    found: dict[int, RedLightViolation] = {}  # by the first tick past the line
     for seg in stop_segments(road_map):
         j = column.get(seg.light_id)
         if j is None or len(front) < 2:  # not recorded: unknown, never a violation
@@ -154,13 +155,12 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
             # the state recorded at tick k is the light's during the move k -> k + 1
             if not np.isin(history.traffic_light_state[k, j], _STOP_CODES):
                 continue
-            key = (k + 1, seg.light_id)
-            if key not in found:
+            known = found.get(k + 1)
+            if known is None or order[seg.light_id] < order[known.light_id]:
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
-                found[key] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
-    ranked = sorted(found.items(), key=lambda item: (item[0][0], order[item[0][1]]))
-    return RedLightResult(tuple(v for _, v in ranked), len(road_map.traffic_lights))
+                found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
+    return RedLightResult(tuple(found[k] for k in sorted(found)), len(road_map.traffic_lights))
 
 
 def _crossings(

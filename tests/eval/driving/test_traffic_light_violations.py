@@ -247,6 +247,16 @@ def test_one_passing_of_a_light_with_touching_stops_counts_once() -> None:
     assert red_light_violations(on_the_lane_line, road).count == 1
 
 
+def test_two_signal_heads_on_one_stop_line_count_once() -> None:
+    """A junction approach with two heads (two lights stopping the same line) is one red run,
+    named after the first red one in map order; only the heads that show red count."""
+    road = road_with(light("H1", ("road_0", 200.0)), light("H2", ("road_0", 200.0)))
+    both_red = red_light_violations(history(PASSING_X_M, {"H1": "red", "H2": "red"}), road)
+    assert [(v.tick, v.light_id) for v in both_red.violations] == [(5, "H1")]
+    second_only = history(PASSING_X_M, {"H1": "green", "H2": "red"})
+    assert [v.light_id for v in red_light_violations(second_only, road).violations] == ["H2"]
+
+
 def test_lights_the_history_did_not_record_are_unknown() -> None:
     road = road_with(light("L1", ("road_0", 200.0)))
     assert red_light_violations(history(PASSING_X_M, {}), road).count == 0
