@@ -21,6 +21,7 @@ timestamps are), so a phase boundary falls exactly on the tick whose ``timestamp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -140,16 +141,21 @@ class SignalCycle:
         """``offset_s`` rounded to the nearest nanosecond."""
         return _to_ns(self.offset_s)
 
+    @cached_property
+    def _table(self) -> tuple[np.ndarray, np.ndarray, np.int64]:
+        """The phases' end times in ns (int64), their state codes (int8) and the offset reduced
+        mod the period (a Python int first, so that ``t - offset`` stays within int64), built
+        once: :meth:`codes_at_ns` runs every simulation tick."""
+        ends = np.cumsum([p.duration_ns for p in self.phases], dtype=np.int64)
+        codes = np.array([SIGNAL_STATES.index(p.state) for p in self.phases], dtype=np.int8)
+        return ends, codes, np.int64(self.offset_ns % self.period_ns)
+
     def codes_at_ns(self, timestamp_ns: npt.ArrayLike) -> np.ndarray:
         """``(...)`` integer times in ns -> ``(...)`` int8 state codes (:data:`SIGNAL_STATES`)."""
-        t = np.asarray(timestamp_ns, dtype=np.int64)
-        ends = np.cumsum([p.duration_ns for p in self.phases], dtype=np.int64)
-        # the offset reduced first (a Python int), so that t - offset stays within int64
-        into = np.mod(t - np.int64(self.offset_ns % self.period_ns), ends[-1])
+        ends, codes, offset = self._table
+        into = np.mod(np.asarray(timestamp_ns, dtype=np.int64) - offset, ends[-1])
         # side="right": a phase starts at its own start time (its end is the next one's start)
-        index = np.searchsorted(ends, into, side="right")
-        codes = np.array([SIGNAL_STATES.index(p.state) for p in self.phases], dtype=np.int8)
-        return codes[index]
+        return codes[np.searchsorted(ends, into, side="right")]
 
     def codes_at(self, time_s: npt.ArrayLike) -> np.ndarray:
         """``(...)`` times in seconds (rounded to the ns) -> ``(...)`` int8 state codes."""

@@ -138,10 +138,11 @@ def _section(road: Road, s_m: float, along: bool) -> int:
     return max(k for k, start in enumerate(starts) if start <= s_m + 1e-9)
 
 
-def _stops(placement: SignalPlacement, road: Road, lanes: dict[str, Lane]) -> list[LaneStop]:
-    """The stops of one placement on the map's vehicle ``lanes`` (id -> lane)."""
-    x, y, _ = reference_line(road.plan_view, np.array([placement.s_m]))
-    point = np.array([[x[0], y[0]]])
+def _stops(
+    placement: SignalPlacement, road: Road, point: np.ndarray, lanes: dict[str, Lane]
+) -> list[LaneStop]:
+    """The stops of one placement, whose ``(1, 2)`` reference-line ``point`` is at its ``s``,
+    on the map's vehicle ``lanes`` (id -> lane)."""
     stops = []
     for along, valid in zip((True, False), ORIENTATIONS[placement.orientation], strict=True):
         if not valid:
@@ -168,9 +169,9 @@ def traffic_lights(
     out: dict[str, TrafficLight] = {}
     for placement in placements:
         road = roads[placement.road_id]
-        stops = _stops(placement, road, lanes)
+        x, y, hdg = reference_line(road.plan_view, np.array([placement.s_m]))
+        stops = _stops(placement, road, np.array([[x[0], y[0]]]), lanes)
         if not placement.reference:
-            x, y, hdg = reference_line(road.plan_view, np.array([placement.s_m]))
             xy = offset_points(x, y, hdg, np.array([placement.t_m]))[0]
             position = (float(xy[0]), float(xy[1]))
             out[placement.signal_id] = TrafficLight(

@@ -113,10 +113,8 @@ def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
     raise DataError("no exact value or interval", path=path, record=record, field=field)
 
 
-def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.ndarray:
-    """A bound's ``<point>`` list as ``(N, 2)`` (at least 2 points, finite coordinates)."""
-    if el is None:
-        raise DataError("missing", path=path, record=record, field=field)
+def _point_list(el: ET.Element, path: str, record: str, field: str) -> np.ndarray:
+    """``el``'s ``<point>`` children as ``(N, 2)`` (``N >= 0``, finite coordinates)."""
     pts = [
         (
             finite_number(p.findtext("x"), path, record, f"{field} point {i} x"),
@@ -124,7 +122,14 @@ def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.nda
         )
         for i, p in enumerate(el.findall("point"))
     ]
-    arr = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+
+
+def _points(el: ET.Element | None, path: str, record: str, field: str) -> np.ndarray:
+    """A bound's ``<point>`` list as ``(N, 2)`` (at least 2 points, finite coordinates)."""
+    if el is None:
+        raise DataError("missing", path=path, record=record, field=field)
+    arr = _point_list(el, path, record, field)
     if len(arr) < 2:
         raise DataError("needs at least 2 finite points", path=path, record=record, field=field)
     return dedup(arr)
@@ -305,14 +310,12 @@ def _light(el: ET.Element, dt_s: float, path: str) -> TrafficLight:
     record = f"trafficLight {lid}"
     cycle = _cycle(el, dt_s, path, record)
     active = el.findtext("active")
-    if active is not None and active.strip().lower() not in _BOOLEANS:
+    active = "true" if active is None else active.strip()
+    if active.lower() not in _BOOLEANS:
         raise DataError(
-            f"must be true or false, got {active.strip()!r}",
-            path=path,
-            record=record,
-            field="active",
+            f"must be true or false, got {active!r}", path=path, record=record, field="active"
         )
-    if active is not None and not _BOOLEANS[active.strip().lower()]:
+    if not _BOOLEANS[active.lower()]:
         period_s = cycle.period_s if cycle is not None else dt_s
         cycle = SignalCycle((SignalPhase("off", period_s),))
     where = el.find("position")
@@ -324,18 +327,9 @@ def _lanelet_stop_m(el: ET.Element, lane: Lane, path: str, record: str) -> float
     """Station of a lanelet's stop line on its lane: where its points meet the centreline, or
     the lane's end when it has no stop line or no points."""
     stop_line = el.find("stopLine")
-    points = [] if stop_line is None else stop_line.findall("point")
-    if not points:
+    line = None if stop_line is None else _point_list(stop_line, path, record, "stopLine")
+    if line is None or len(line) == 0:
         return lane.length_m
-    line = np.asarray(
-        [
-            (
-                finite_number(p.findtext("x"), path, record, f"stopLine point {i} x"),
-                finite_number(p.findtext("y"), path, record, f"stopLine point {i} y"),
-            )
-            for i, p in enumerate(points)
-        ]
-    )
     station = stop_station_m(lane.centerline_m, line)
     on_lane = station_on_lane(lane, station)
     if on_lane is None:
