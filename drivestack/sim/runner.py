@@ -16,8 +16,7 @@ from drivestack.eval.driving.footprint import may_overlap
 from drivestack.kernels import boxes_overlap_bev
 from drivestack.pipeline import check_stage_output
 from drivestack.sim.vehicle import VehicleParams
-from drivestack.sim.world import Observation, World
-from drivestack.structures.road_map import RoadMap
+from drivestack.sim.world import Observation, World, light_codes_at
 from drivestack.structures.trajectory import Trajectory
 
 
@@ -158,18 +157,6 @@ def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
         n_ticks = len(np.asarray(out["timestamp_ns"]))
         out["traffic_light_state"] = np.zeros((n_ticks, len(out["traffic_light_ids"])), np.int8)
     return out
-
-
-def light_codes_at(road_map: RoadMap, timestamp_ns: np.ndarray) -> np.ndarray:
-    """``(T, L)`` int8 state codes of ``road_map``'s lights at the ticks' integer
-    ``timestamp_ns (T,)``: what :meth:`~drivestack.sim.world.World.traffic_light_states`
-    gives at those ticks (each light's cycle at the tick's timestamp, ``unknown`` without
-    one), for all ticks at once."""
-    time_ns = np.asarray(timestamp_ns, dtype=np.int64)
-    lights = road_map.traffic_lights
-    if not lights:
-        return np.zeros((len(time_ns), 0), dtype=np.int8)
-    return np.stack([light.codes_at_ns(time_ns) for light in lights], axis=1).astype(np.int8)
 
 
 def ego_agent_collisions(

@@ -26,6 +26,7 @@ import numpy as np
 from drivestack.config.strict import load_yaml
 from drivestack.core.errors import ConfigError
 from drivestack.sim.config_loader import from_mapping
+from drivestack.structures.traffic_light import SIGNAL_STATES
 
 
 def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
@@ -550,8 +551,6 @@ def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
     phases, a state not in :data:`~drivestack.structures.traffic_light.SIGNAL_STATES`, a
     duration that is not a finite number > 0 s, an offset that is not finite, an empty
     ``stops`` list or a stop station that is not a finite number >= 0 m, or a lane twice."""
-    from drivestack.structures.traffic_light import SIGNAL_STATES
-
     seen: set[str] = set()
     for i, light in enumerate(lights):
         key = f"traffic_lights.{i}"

@@ -12,7 +12,19 @@ from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.road_map import RoadMap
-from drivestack.structures.traffic_light import check_state
+from drivestack.structures.traffic_light import SIGNAL_STATES, check_state
+
+
+def light_codes_at(road_map: RoadMap, timestamp_ns: np.ndarray) -> np.ndarray:
+    """``(T, L)`` int8 state codes of ``road_map``'s lights at the ticks' integer
+    ``timestamp_ns (T,)``: what :meth:`World.traffic_light_states` gives at those ticks
+    (each light's cycle at the tick's timestamp, ``unknown`` without one), for all ticks at
+    once."""
+    time_ns = np.asarray(timestamp_ns, dtype=np.int64)
+    lights = road_map.traffic_lights
+    if not lights:
+        return np.zeros((len(time_ns), 0), dtype=np.int8)
+    return np.stack([light.codes_at_ns(time_ns) for light in lights], axis=1).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -174,9 +186,12 @@ class World:
         """``(light_id, state)`` of every traffic light of the map at the current tick (its
         cycle's state at the tick's integer :attr:`timestamp_ns`, ``"unknown"`` for a light
         without one)."""
-        time_ns = self.timestamp_ns
+        lights = self.road_map.traffic_lights
+        if not lights:
+            return ()
+        codes = light_codes_at(self.road_map, np.array([self.timestamp_ns]))[0].tolist()
         return tuple(
-            (light.light_id, light.state_at_ns(time_ns)) for light in self.road_map.traffic_lights
+            (light.light_id, SIGNAL_STATES[code]) for light, code in zip(lights, codes, strict=True)
         )
 
     def step(self, accel_cmd_mps2: float, steering_cmd_rad: float) -> None:

@@ -145,18 +145,16 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
     speed = np.asarray(history.ego_speed_mps, dtype=np.float64)
     time_s = history.time_s
     column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
-    order = {light.light_id: i for i, light in enumerate(road_map.traffic_lights)}
+    # the state recorded at tick k is the light's during the move k -> k + 1
+    stop = np.isin(history.traffic_light_state, _STOP_CODES)
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
-    for seg in stop_segments(road_map):
+    # segments come in map order of their lights: a move's first violation is its first light's
+    for seg in stop_segments(road_map) if len(front) >= 2 else []:
         j = column.get(seg.light_id)
-        if j is None or len(front) < 2:  # not recorded: unknown, never a violation
+        if j is None:  # not recorded: unknown, never a violation
             continue
         for k, u in _crossings(seg, front, yaw):
-            # the state recorded at tick k is the light's during the move k -> k + 1
-            if not np.isin(history.traffic_light_state[k, j], _STOP_CODES):
-                continue
-            known = found.get(k + 1)
-            if known is None or order[seg.light_id] < order[known.light_id]:
+            if stop[k, j] and k + 1 not in found:
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
                 found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
