@@ -46,7 +46,10 @@ most ``PDMParams.light_stop_decel_mps2``, a yellow one when it is at most
 then follows the constant-deceleration speed ``sqrt(2 b d)`` to that stop point, ``d`` away,
 at ``b = max(need, idm.comfort_decel_mps2)`` (:func:`~drivestack.planning.proposals.rollout`'s
 ``light_stop_station_m``, in place of IDM's braking for a stationary leader, which peaks far
-above the figure checked), so the stop does not bias the choice; standing there no proposal
+above the figure checked) and with no speed fraction (the stop sets every proposal's speed:
+a fraction's IDM braking, at once and harder than the stop decided, was taken whenever a
+forecast agent made the full-speed proposals uncomfortable near the line), so the stop does
+not bias the choice; standing there no proposal
 progresses more than 0.5 m, so the progress scores tie (all 1) and the no-progress stop,
 which needs a proposal that travels, does not trigger. With no light to stop at, both plan
 exactly (bit for bit) as without lights.

@@ -458,3 +458,50 @@ def test_an_empty_light_list_plans_as_before(planner_cls: type[PDMPlanner]) -> N
     red = lit.step(dataclasses.replace(obs, traffic_lights=(("tl", "red"),)))
     assert lit.debug is not None and lit.debug.light_stop == "tl"
     assert np.max(red.x_m) + FRONT_M < FRONT_M + 30.0  # and the red one stops short of it
+
+
+def test_a_light_stop_sets_every_proposals_speed_whatever_its_fraction() -> None:
+    # 13.89 m/s, the front 60 m before a yellow line: 13.89^2 / (2 x 58) = 1.66 m/s^2 <= 3,
+    # a comfortable stop, driven at 3: coast to d = 13.89^2 / 6 = 32 m (about 1.9 s), then
+    # brake. A car crosses southwards 1 m before the line at 4 m/s from y = 20: the ego lane's
+    # corridor (y = 1.75 +- (0.95 + 1.1 + 0.4)) from t = (20 - 1.75 - 2.45) / 4 = 3.95 s, an
+    # IDM leader 1 s earlier: the full-speed proposals, about 10 m before it at 6-7 m/s then,
+    # brake for it beyond 4.05 m/s^2 (uncomfortable). A slower fraction's IDM used to brake at
+    # once (0.6: -3.4 m/s^2 towards 8.3 m/s) and, further back then, score comfortable: PDM
+    # took it, a harder stop than the one decided (PDM's comfort 0 on opendrive_signal_stop).
+    # The light stop sets every proposal's speed: the centred full-speed proposal is taken
+    # and coasts
+    line_x = FRONT_M + 60.0
+    planner = PDMPlanner(straight_with_light(line_x, cycle(("yellow", 3.0))), ["road_0"])
+    car = Boxes3D.from_array7(
+        [[line_x - 1.0, 20.0, 0.8, 4.5, 1.9, 1.6, -np.pi / 2]],
+        "world",
+        label=[1],
+        velocity_mps=[[0.0, -4.0]],
+    )
+    ego = EgoState(0, 0.0, 1.75, 0.0, speed_mps=13.89)
+    plan = planner.step(Observation(0, ego, car, ("car",), traffic_lights=(("tl", "yellow"),)))
+    debug = planner.debug
+    assert debug is not None and debug.light_stop == "tl" and debug.stop_reason is None
+    assert debug.speed_fraction[debug.chosen] == 1.0 and debug.offsets_m[debug.chosen] == 0.0
+    assert np.min(plan.acceleration_mps2[:11]) > -0.5  # coasting for the first second
+    # proposals of one offset differ only by their fraction: with the stop, they are one
+    assert debug.scores is not None
+    per_offset = debug.scores.total.reshape(len(PDMParams().lateral_offsets_m), -1)
+    np.testing.assert_array_equal(per_offset, per_offset[:, :1].repeat(per_offset.shape[1], 1))
+
+
+@pytest.mark.parametrize("room_m", [60.0, 45.0, 35.0])
+def test_a_comfortable_light_stop_scores_every_proposal_comfortable(room_m: float) -> None:
+    # 13.89 m/s, the front room_m before a yellow line: 1.66, 2.26 and 2.94 m/s^2 to the stop
+    # point (all <= 3, stopped at 3). The stop's command meets its curve smoothly (it is
+    # continuous in speed and distance, no step onto -3 m/s^2): every proposal keeps PDM's
+    # comfort bounds (jerk <= 4.13 m/s^3, braking <= 4.05 m/s^2) over the 4 s scored
+    line_x = FRONT_M + room_m
+    planner = PDMPlanner(straight_with_light(line_x, cycle(("yellow", 3.0))), ["road_0"])
+    ego = EgoState(0, 0.0, 1.75, 0.0, speed_mps=13.89)
+    obs = Observation(0, ego, Boxes3D.empty("world"), (), traffic_lights=(("tl", "yellow"),))
+    planner.step(obs)
+    assert planner.debug is not None and planner.debug.light_stop == "tl"
+    assert planner.debug.scores is not None
+    assert np.all(planner.debug.scores.comfort == 1.0)
