@@ -1,4 +1,5 @@
 """Traffic-light stops for the planners: which stop line of the route the ego must stop at.
+The simulator's ``idm`` agents obey lights with the same rule (:mod:`drivestack.sim.agents`).
 
 Once per planner, :func:`route_light_stops` places every stop of the map's lights on the
 route's lanes (:meth:`RoadMap.light_stops
@@ -7,7 +8,8 @@ path: the lane-centreline point at the stop's station, projected onto the path. 
 kept only when that projection lies on the route's own lane: the path passes the point within
 the lane's half width there (where the route changes lane across a stop line, the lane the
 path is in at the line keeps its stop; a lane the path has already left, or a part of the
-path elsewhere, does not).
+path elsewhere, does not). :func:`path_light_stops` does the same for any polyline along
+given lanes (an ``idm`` agent's lane path).
 
 Each step, :class:`LightStopRule` says which of those stops the ego must stop at: the first
 one ahead whose light requires it (:class:`LightDecision`). With ``room`` the distance from
@@ -60,7 +62,13 @@ import numpy as np
 
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.structures._checks import check_number
-from drivestack.structures.road_map import Lane, RoadMap, interpolate_polyline, project_to_polyline
+from drivestack.structures.road_map import (
+    Lane,
+    RoadMap,
+    interpolate_polyline,
+    polyline_stations,
+    project_to_polyline,
+)
 from drivestack.structures.traffic_light import STOP_STATES
 
 #: How far (m) the ego's front may be past a stop line and still count as before it (a stop
@@ -125,19 +133,35 @@ def route_light_stops(
     road_map: RoadMap, route_lanes: list[str] | tuple[str, ...], reference: ReferencePath
 ) -> tuple[RouteLightStop, ...]:
     """The stops of ``road_map``'s lights on ``route_lanes`` as stations on ``reference`` (the
-    route's reference path), in station order (then light id): each lane stop's centreline
-    point projected onto the path, kept when the path passes it within the lane's half width
-    there and within the path's stations."""
+    route's reference path), in station order (then light id):
+    :func:`path_light_stops` on its points."""
+    return path_light_stops(road_map, route_lanes, reference.xy_m, reference.length_m)
+
+
+def path_light_stops(
+    road_map: RoadMap,
+    lanes: list[str] | tuple[str, ...],
+    path_m: np.ndarray,
+    length_m: float | None = None,
+) -> tuple[RouteLightStop, ...]:
+    """The stops of ``road_map``'s lights on ``lanes`` as stations on the polyline ``path_m
+    (N, 2)`` that runs along them (a route's reference path, a simulated agent's lane path),
+    in station order (then light id): each lane stop's centreline point projected onto the
+    path, kept when the path passes it within the lane's half width there and within the
+    path's stations ``[0, length_m]`` (``length_m``: the path's length,
+    :func:`~drivestack.structures.road_map.polyline_stations`' last when not given)."""
+    if length_m is None:
+        length_m = float(polyline_stations(path_m)[-1])
     stops: list[RouteLightStop] = []
-    for lane_id in dict.fromkeys(route_lanes):
+    for lane_id in dict.fromkeys(lanes):
         found = road_map.light_stops(lane_id)
         if not found:
             continue
         lane = road_map.lane(lane_id)
         xy, _ = interpolate_polyline(lane.centerline_m, [s for _, s in found])
-        station, lateral = reference.project(xy)
+        station, lateral = project_to_polyline(path_m, xy)
         on_lane = (np.abs(lateral) <= lane_half_width_m(lane, xy)) & (
-            (station >= -STATION_SLACK_M) & (station <= reference.length_m + STATION_SLACK_M)
+            (station >= -STATION_SLACK_M) & (station <= length_m + STATION_SLACK_M)
         )
         stops.extend(
             RouteLightStop(light.light_id, lane_id, float(s))

@@ -7,6 +7,22 @@ a pedestrian starting to walk). ``lateral_shifts`` move the offset along a smoot
 profile (cut-in, cut-out, lane change). ``replay`` agents interpolate a recorded track and
 ignore everyone (non-reactive), and exist only inside the track's time span.
 
+Traffic lights: an ``idm`` agent whose path was built from lanes (``lanes:`` in a scenario)
+carries the stops of the map's lights on them (``AgentSpec.light_stops``, stations along its
+path: :func:`~drivestack.planning.traffic_lights.path_light_stops`) and obeys them with the
+planners' rule (:class:`~drivestack.planning.traffic_lights.LightStopRule`, one per agent, reset
+with the traffic): the first stop line ahead that it must stop at is a standing leader, and
+IDM follows the nearer of it and its real leader. It stops for red or red-yellow when the
+constant deceleration to its stop point (``idm.min_gap_m`` before the line) is at most
+:data:`LIGHT_STOP_DECEL_MPS2` (at least its ``idm.comfort_decel_mps2``), for yellow only
+within ``idm.comfort_decel_mps2``, and otherwise drives through; green, off and unknown are
+go. ``Traffic.step`` takes the lights' states each tick (``World.step`` passes
+``World.traffic_light_states()``; none given: every light unknown). An ``idm`` agent on a
+``path_m`` has no lanes, so no stops. ``scripted`` agents follow their script, and ``replay`` /
+``reactive`` agents their recording (which already holds how the recorded driver met the
+real light; a map's cycles, CommonRoad's included, are not the recorded ones): none of them
+obeys lights.
+
 ``reactive`` agents are recorded vehicles that react (nuPlan's reactive closed loop, with the
 recording kept as each agent's plan; :func:`reactive_agent` makes one from a replay agent):
 
@@ -51,6 +67,7 @@ import numpy as np
 
 from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
+from drivestack.planning.traffic_lights import LightStopRule, RouteLightStop
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
     PolylineIndex,
@@ -86,6 +103,10 @@ SPEED_TAU_S = 1.0
 LEADER_RANGE_M = 100.0
 #: A reactive agent this close to the end of its path has left the scene.
 PATH_END_TOLERANCE_M = 0.05
+#: The hardest constant deceleration (m/s^2) at which an ``idm`` agent decides to stop for a
+#: red or red-yellow light (the planners' default, ``PDMParams.light_stop_decel_mps2``; raised
+#: to the agent's ``idm.comfort_decel_mps2`` when that is higher).
+LIGHT_STOP_DECEL_MPS2 = 6.0
 
 
 @dataclass(frozen=True)
@@ -152,11 +173,18 @@ class AgentSpec:
     speed_events: tuple[SpeedEvent, ...] = ()
     lateral_shifts: tuple[LateralShift, ...] = ()
     replay: ReplayTrack | None = None
+    # the map's light stops on an idm agent's lanes, in station order along path_m
+    light_stops: tuple[RouteLightStop, ...] = ()
 
     def __post_init__(self) -> None:
         if self.behavior not in BEHAVIORS:
             raise ValueError(
                 f"agent {self.agent_id!r}: behavior must be one of {BEHAVIORS}, got {self.behavior!r}"
+            )
+        if self.light_stops and self.behavior != "idm":
+            raise ValueError(
+                f"agent {self.agent_id!r}: only idm agents obey traffic lights, a "
+                f"{self.behavior} agent cannot have light_stops"
             )
         if self.behavior in ("replay", "reactive") and self.replay is None:
             raise ValueError(
@@ -374,6 +402,26 @@ def _nearest_ahead(
     return float(gaps[k]), float((speed_mps[lead] * np.cos(yaw_rad[lead] - heading))[0])
 
 
+def _light_rule(spec: AgentSpec) -> LightStopRule | None:
+    """The light rule of an ``idm`` agent with light stops (``None`` for any other agent): its
+    front half a length ahead of its station (the box centre), stopping ``idm.min_gap_m``
+    before the line (where IDM stops behind a standing leader), deciding at up to its
+    comfortable deceleration for yellow and :data:`LIGHT_STOP_DECEL_MPS2` for red, and holding
+    a decision up to its ``idm.max_decel_mps2``."""
+    if spec.behavior != "idm" or not spec.light_stops:
+        return None
+    params = spec.idm
+    stop_decel = max(LIGHT_STOP_DECEL_MPS2, params.comfort_decel_mps2)
+    return LightStopRule(
+        spec.light_stops,
+        0.5 * spec.size_m[0],
+        comfort_decel_mps2=params.comfort_decel_mps2,
+        stop_decel_mps2=stop_decel,
+        max_decel_mps2=max(stop_decel, params.max_decel_mps2),
+        stop_gap_m=params.min_gap_m,
+    )
+
+
 def _in_leader_range(agents: np.ndarray, xy_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``(R, M)``: which of the ``M`` actors at ``xy_m (M, 2)``, ``valid (M,)`` are within
     :data:`LEADER_RANGE_M` of each of the ``agents (R,)`` (indices into them), itself excluded."""
@@ -419,7 +467,13 @@ class Traffic:
         # reactive agents: 0 before their first recorded time, 1 driving, 2 past their path's end
         self._phase = np.zeros(len(self.specs), dtype=np.int8)
         self._recorded_cache: tuple[int, _Poses] | None = None  # (tick, poses)
+        self._light_rules = [_light_rule(spec) for spec in self.specs]
         self.state = self._initial_state()
+
+    @property
+    def obeys_lights(self) -> bool:
+        """Does an agent have light stops (so that :meth:`step` needs the lights' states)?"""
+        return any(rule is not None for rule in self._light_rules)
 
     @property
     def size_m(self) -> np.ndarray:
@@ -445,6 +499,9 @@ class Traffic:
         self._tick += 1
         self._starts = [EventStarts.initial(spec) for spec in self.specs]
         self._phase[:] = 0
+        for rule in self._light_rules:
+            if rule is not None:
+                rule.reset()
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -523,8 +580,17 @@ class Traffic:
         st.valid[i] = self._phase[i] == 1
         st.offset_m[i] = 0.0
 
-    def step(self, dt_s: float, ego_box: np.ndarray, ego_speed_mps: float) -> AgentsState:
-        """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents."""
+    def step(
+        self,
+        dt_s: float,
+        ego_box: np.ndarray,
+        ego_speed_mps: float,
+        traffic_lights: tuple[tuple[str, str], ...] = (),
+    ) -> AgentsState:
+        """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents;
+        ``traffic_lights``, what the lights show now (``(light_id, state)`` pairs as
+        ``World.traffic_light_states()``; a light not listed is unknown, so go), the ``idm``
+        agents with light stops (module docstring)."""
         self._tick += 1
         st = self.state
         for i, spec in enumerate(self.specs):
@@ -541,6 +607,9 @@ class Traffic:
                 )
             elif spec.behavior == "idm":
                 gap, lead_speed = self._leader(i, ego_box, ego_speed_mps)
+                rule = self._light_rules[i]
+                if rule is not None:
+                    gap, lead_speed = self._light_leader(i, rule, traffic_lights, gap, lead_speed)
                 accel[i] = float(
                     idm_acceleration(
                         st.speed_mps[i], spec.desired_speed_mps, gap, lead_speed, spec.idm
@@ -579,6 +648,24 @@ class Traffic:
         return _nearest_ahead(
             path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d, yaw, speed, size
         )
+
+    def _light_leader(
+        self,
+        i: int,
+        rule: LightStopRule,
+        traffic_lights: tuple[tuple[str, str], ...],
+        gap_m: float,
+        leader_speed_mps: float,
+    ) -> tuple[float, float]:
+        """Idm agent i's leader, gap (m) and speed, with its lights: the stop line that
+        ``rule`` says it must stop at, as a standing leader, when it is nearer than the real
+        leader at ``gap_m`` driving at ``leader_speed_mps``; that leader otherwise."""
+        st = self.state
+        decision = rule.step(traffic_lights, float(st.station_m[i]), float(st.speed_mps[i]))
+        if decision.station_m is None:
+            return gap_m, leader_speed_mps
+        line_gap_m = decision.station_m - (float(st.station_m[i]) + rule.front_offset_m)
+        return (line_gap_m, 0.0) if line_gap_m < gap_m else (gap_m, leader_speed_mps)
 
     def _reactive_leaders(
         self, ego_box: np.ndarray, ego_speed_mps: float

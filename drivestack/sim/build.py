@@ -21,6 +21,7 @@ from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
+from drivestack.planning.traffic_lights import RouteLightStop, path_light_stops
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
@@ -331,15 +332,20 @@ def extend_by_successors(
 
 
 def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
+    """Scenario agent ``agents.<i>`` on ``road_map`` (the scenario's lights applied): an
+    ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``)."""
     try:
         label = ObjectClass.from_name(cfg.type)
     except (KeyError, ValueError) as exc:
         raise ConfigError(
             f"unknown object type {cfg.type!r}", path=where, field=f"agents.{i}.type"
         ) from exc
+    light_stops: tuple[RouteLightStop, ...] = ()
     if cfg.lanes is not None:
         path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes")
         along = f"its lanes {cfg.lanes}"
+        if cfg.behavior == "idm":  # the only agents that obey lights (sim.agents docstring)
+            light_stops = path_light_stops(road_map, cfg.lanes, path)
     else:
         assert cfg.path_m is not None
         path = distinct_path_m(cfg.path_m, where, f"agents.{i}.path_m")
@@ -379,6 +385,7 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
             )
             for s in cfg.lateral_shifts
         ),
+        light_stops=light_stops,
     )
 
 

@@ -197,6 +197,8 @@ class World:
     def step(self, accel_cmd_mps2: float, steering_cmd_rad: float) -> None:
         ego_box = self.ego_box()
         ego_speed = float(self.ego.speed_mps[0])
+        # the lights as the planner saw them this tick (computed only when an agent obeys them)
+        lights = self.traffic_light_states() if self.traffic.obeys_lights else ()
         self.ego = bicycle_step(self.ego, accel_cmd_mps2, steering_cmd_rad, self.dt_s, self.vehicle)
-        self.traffic.step(self.dt_s, ego_box, ego_speed)
+        self.traffic.step(self.dt_s, ego_box, ego_speed, lights)
         self.tick += 1
