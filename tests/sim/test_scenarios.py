@@ -17,7 +17,7 @@ SCENARIO_FILES = sorted(
     [*(CONFIGS / "scenarios").glob("*.yaml"), *(CONFIGS / "scenarios").glob("*.xosc")]
 )
 #: Scenarios whose map is a file of the shared data folder.
-FILE_MAP_PREFIXES = ("av2_", "commonroad_", "opendrive_", "openscenario_")
+FILE_MAP_PREFIXES = ("av2_", "commonroad_", "lanelet2_", "opendrive_", "openscenario_")
 
 
 def test_regression_suite_covers_the_issue() -> None:
