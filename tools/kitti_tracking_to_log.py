@@ -18,21 +18,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from drivestack.commands._paths import int_at_least
 from drivestack.core.errors import DataError
 from drivestack.replay.kitti_log import kitti_tracking_to_log
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _frame_index(text: str) -> int:
-    """A frame index: an integer of 0 or more (argparse reports anything else, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a frame index: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a frame index is 0 or more, got {value}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,11 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence", default="0000", help="sequence name (default 0000)")
     parser.add_argument("--out", type=Path, required=True, help="output log (.mcap)")
     parser.add_argument(
-        "--first-frame", type=_frame_index, help="first frame index to write (default: the first)"
+        "--first-frame",
+        type=int_at_least(0),
+        help="first frame index to write (default: the first)",
     )
     parser.add_argument(
         "--last-frame",
-        type=_frame_index,
+        type=int_at_least(0),
         help="last frame index to write, included (default: the last)",
     )
     args = parser.parse_args(argv)

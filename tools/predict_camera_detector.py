@@ -21,6 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from drivestack.commands._paths import add_quiet_option
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep detections scoring at least this, in [0, 1] (default: the config's)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
     args = parser.parse_args(argv)
 
     import dataclasses

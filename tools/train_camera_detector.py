@@ -27,25 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-from drivestack.commands._paths import int_at_least
+from drivestack.commands._paths import add_quiet_option, int_at_least, positive_number
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "perception" / "camera_detector.yaml"
-
-
-def positive_number(text: str) -> float:
-    """An argparse ``type`` for a finite number > 0 (a learning rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
 
 
 def seed_int(text: str) -> int:
@@ -89,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="continue this checkpoint (same config, data and settings) up to --iterations",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
     args = parser.parse_args(argv)
 
     import torch

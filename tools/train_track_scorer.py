@@ -32,6 +32,7 @@ from drivestack.commands._paths import (
     dataset_root,
     iou_fraction,
     number_list,
+    positive_number,
 )
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking import KittiMotProtocol
@@ -86,17 +87,6 @@ def _kitti_class(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip().capitalize()
-
-
-def _positive_float(text: str) -> float:
-    """An argparse ``type`` for a positive number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _finite_float(text: str) -> float:
@@ -161,7 +151,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tie",
-        type=_positive_float,
+        type=positive_number,
         default=0.05,
         help="sAMOTA is compared rounded to this many points (default: %(default)s)",
     )

@@ -1,7 +1,8 @@
 """Where the commands find their inputs: the optional real-data folder (``$DRIVESTACK_SHARED_DATA``
 or ``../shared/data``), a dataset's folder in it and the shipped LiDAR detector configs; the
-argparse types of counts, an IoU, number lists and IoU threshold lists; the output-folder
-checks and the commands' error translation."""
+argparse types of counts, positive numbers, an IoU, number lists and IoU threshold lists; the
+shared ``--out`` / ``--quiet`` options, the output-folder checks and the commands' error
+translation."""
 
 from __future__ import annotations
 
@@ -95,11 +96,16 @@ def add_kitti_root_option(parser: argparse.ArgumentParser, *aliases: str) -> Non
     )
 
 
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar (``args.quiet``)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def add_out_options(parser: argparse.ArgumentParser) -> None:
     """``--out`` (the output folder, required; it holds ``metrics.json``) and ``--quiet`` (no
     progress bar), as the eval commands take them."""
     parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
 
 
 def detector_config(dataset: str, config: Path | None) -> Path:
@@ -139,12 +145,33 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 positive_int = int_at_least(1)
 
 
-def iou_fraction(text: str) -> float:
-    """An argparse ``type`` for one IoU threshold in (0, 1]."""
+def _number(text: str) -> float:
+    """``text`` as a float (any, NaN and infinities too); an argparse error if it is none."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type`` for a finite number > 0 (a duration, a learning rate)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0.0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse ``type`` for a finite number of at least 0 (a tolerance)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
+    return value
+
+
+def iou_fraction(text: str) -> float:
+    """An argparse ``type`` for one IoU threshold in (0, 1]."""
+    value = _number(text)
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"an IoU must be in (0, 1], got {text}")
     return value

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.commands._paths import (
+    add_quiet_option,
     check_out_dir,
     dataset_root,
     detector_config,
@@ -80,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "detections.feather: REGULAR_VEHICLE, PEDESTRIAN, BICYCLIST, ...) needs the option "
         "(groups reproduces the run that wrote it)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

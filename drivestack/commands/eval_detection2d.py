@@ -30,7 +30,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drivestack.commands._paths import check_out_dir, dataset_root, iou_thresholds
+from drivestack.commands._paths import (
+    add_out_options,
+    check_out_dir,
+    dataset_root,
+    iou_thresholds,
+)
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
@@ -81,8 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-truncation", type=float, default=0.5, help="KITTI filter (default 0.5)"
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_out_options(parser)
 
 
 def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> list[ImageBoxes]:

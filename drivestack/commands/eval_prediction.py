@@ -57,7 +57,6 @@ with each recording's case count); 2 for bad input (one line naming the option o
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,7 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     default_shared_data,
+    positive_number,
     reader_errors_as_data_errors,
 )
 from drivestack.core.errors import DataError
@@ -83,16 +83,6 @@ DEFAULT_TRACKER_CONFIG = (
 )
 #: The CommonRoad folder under the shared data.
 COMMONROAD_FOLDER = "commonroad"
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(value) and value > 0.0):
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,17 +126,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "recordings without a map",
     )
     parser.add_argument(
-        "--history-s", type=_seconds, default=1.0, help="observed past (default 1.0)"
+        "--history-s", type=positive_number, default=1.0, help="observed past (default 1.0)"
     )
     parser.add_argument(
-        "--horizon-s", type=_seconds, default=3.0, help="forecast horizon (default 3.0)"
+        "--horizon-s", type=positive_number, default=3.0, help="forecast horizon (default 3.0)"
     )
     parser.add_argument(
-        "--stride-s", type=_seconds, default=0.5, help="anchor spacing (default 0.5)"
+        "--stride-s", type=positive_number, default=0.5, help="anchor spacing (default 0.5)"
     )
     parser.add_argument(
         "--fit-window-s",
-        type=_seconds,
+        type=positive_number,
         default=FIT_WINDOW_S,
         help=f"past fitted for velocity and yaw rate (default {FIT_WINDOW_S}, chosen on KITTI train)",
     )

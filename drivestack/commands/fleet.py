@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivestack.commands._paths import positive_int
+from drivestack.commands._paths import add_quiet_option, positive_int
 from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
@@ -88,11 +88,6 @@ def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         help="on resume, rerun the crashed variants too (those that raised; --retry-failed is "
         "the older name)",
     )
-
-
-def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
-    """``--quiet`` (sim and fleet)."""
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
     add_fleet_arguments(parser)
-    add_quiet_argument(parser)
+    add_quiet_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,26 +33,14 @@ The report data is also written as JSON next to the HTML (.json).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from drivestack.commands._paths import check_out_dir, int_at_least
+from drivestack.commands._paths import check_out_dir, int_at_least, non_negative_number
 
 PUBLISHED_NAME = "PUBLISHED_RESULTS.md"
-
-
-def non_negative_float(text: str) -> float:
-    """An argparse ``type``: a finite number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--score-tolerance",
-        type=non_negative_float,
+        type=non_negative_number,
         default=DEFAULT_SCORE_TOLERANCE,
         help="score drop (points of 0-100: sim scores, sAMOTA/MOTA, APs, open-loop OLS) or "
         "forecast miss-rate rise (percentage points) that counts as a regression, at least 0 "
@@ -101,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--error-tolerance-m",
-        type=non_negative_float,
+        type=non_negative_number,
         default=DEFAULT_ERROR_TOLERANCE_M,
         help="rise (metres) of a forecast's FDE at the horizon or a planner's open-loop ADE "
         "that counts as a regression, at least 0 (default: %(default)s)",

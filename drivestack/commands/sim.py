@@ -82,7 +82,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from drivestack.commands._paths import default_shared_data
+from drivestack.commands._paths import add_quiet_option, default_shared_data
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.sim.scenario import RECORDED_AGENT_MODES
@@ -114,7 +114,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_data_root_argument,
         add_fleet_arguments,
         add_max_steps_argument,
-        add_quiet_argument,
     )
 
     add_data_root_argument(parser)
@@ -135,7 +134,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--export-dataset folder is not empty, delete the KITTI files there first (training/"
         "velodyne, image_2, calib, label_2) (default: refuse)",
     )
-    add_quiet_argument(parser)
+    add_quiet_option(parser)
     # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
     add_fleet_arguments(
         parser.add_argument_group(

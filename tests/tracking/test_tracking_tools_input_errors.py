@@ -28,7 +28,7 @@ ORACLE = _tool("tracking_oracle_bound.py")
         (SCORER, ["--l2=0.1,-1"], "argument --l2: every number must be at least 0"),
         (SCORER, ["--min-logits", "x"], "argument --min-logits: not a comma-separated list"),
         (SCORER, ["--iou", "1.5"], r"argument --iou: an IoU must be in (0, 1], got 1.5"),
-        (SCORER, ["--tie", "0"], "argument --tie: must be a positive number, got 0"),
+        (SCORER, ["--tie", "0"], "argument --tie: must be a finite number > 0, got 0"),
         (SCORER, ["--split", "test"], "argument --split: invalid choice: 'test'"),
         (
             ORACLE,

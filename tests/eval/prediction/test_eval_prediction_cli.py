@@ -89,7 +89,7 @@ def test_a_non_positive_duration_is_an_argparse_error(
             ["eval", "prediction", "--dataset", "av2", "--horizon-s", "0", "--out", str(tmp_path)]
         )
     assert exc.value.code == 2
-    assert "must be a finite number of seconds > 0" in capsys.readouterr().err
+    assert "must be a finite number > 0, got 0" in capsys.readouterr().err
 
 
 def _cr_file(shared_data: Path) -> str:
