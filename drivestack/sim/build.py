@@ -153,7 +153,7 @@ def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], whe
         if given.stops is None:
             if given.id not in by_id:
                 raise ConfigError(
-                    f"no traffic light {given.id!r} in the map ({_light_ids(road_map)}); give "
+                    f"no traffic light {given.id!r} in the map ({light_ids_in_words(road_map)}); give "
                     "stops to add a new light",
                     path=where,
                     field=f"{key}.id",
@@ -186,7 +186,7 @@ def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], whe
     return dataclasses.replace(road_map, traffic_lights=tuple(by_id.values()))
 
 
-def _light_ids(road_map: RoadMap) -> str:
+def light_ids_in_words(road_map: RoadMap) -> str:
     """A map's light ids in words, for an error (the first :data:`_IDS_SHOWN` of them)."""
     ids = [light.light_id for light in road_map.traffic_lights]
     if not ids:

@@ -12,6 +12,20 @@ What is read:
   taken from the ``.xosc`` file's folder, else from the shared data folder
   (``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``, as ``drivestack sim`` finds it); lanes are
   :func:`~drivestack.ingest.maps.read_opendrive`'s.
+- **Traffic signals** (:mod:`._signals`): a ``RoadNetwork/TrafficSignals``
+  ``TrafficSignalController`` gives each signal that the ``TrafficSignalState`` s of its
+  ``Phase`` s name (``trafficSignalId``: a dynamic OpenDRIVE ``<signal>``'s id, one of the map's
+  lights; another id is refused naming it) a cycle in the ``traffic_lights`` block: its states
+  over the controller's phases, each for the phase's ``duration``, repeated, the first phase
+  starting when the controller's does, ``delay``
+  seconds after the start of its ``reference`` controller's first phase (OpenSCENARIO's
+  progressive signals; followed to the root; a ``delay`` without a ``reference`` counts from
+  t = 0). Before that the cycle runs on backwards (the scenario YAML ``traffic_lights:`` block's
+  ``offset_s``). States: ``green``, ``yellow``, ``red``, ``red_yellow``, ``off`` by name, or
+  esmini's ``red;yellow;green`` lamp triplets (``off;off;on`` green, ``on;off;off`` red,
+  ``off;on;off`` yellow, ``on;on;off`` red-yellow, ``off;off;off`` off); any other string, a
+  signal in two controllers or missing from one of its controller's phases, a reference loop
+  and a ``TrafficSignalGroupState`` are refused naming the controller, the phase and the field.
 - **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
   is the simulator's vehicle: its ``BoundingBox`` is not read; its position is its rear-axle
   centre, the simulator's ego reference point, as OpenSCENARIO's vehicle reference point);
@@ -70,12 +84,19 @@ What is read:
 Anything else that changes what happens (another action or condition, several conditions, an
 act's stop trigger, a maneuver from a catalogue, a position kind not listed) is a
 :class:`ConfigError` naming the file and the element, rather than a scenario that silently
-runs differently.
+runs differently. Lights change only by their controllers' cycles: a
+``TrafficSignalStateAction`` or ``TrafficSignalControllerAction`` anywhere in the storyboard
+(the ``Init`` too) and a ``TrafficSignalCondition`` or ``TrafficSignalControllerCondition`` in
+any trigger are refused by name (start such an event on the ``SimulationTimeCondition`` at
+which the cycle changes the light); other global actions of an event are refused naming their
+kind.
 
 The reading is split by job: :mod:`._document` (the parsed file, parameters, errors and
 trigger conditions), :mod:`._entities` (catalogues, entities, road network and ``Init``),
 :mod:`._story` (the storyboard's events), :mod:`._speed` (speed-profile arithmetic) and
-:mod:`._lanes` (lane geometry); this module assembles the scenario mapping.
+:mod:`._lanes` (lane geometry), :mod:`._signals` (signal controllers -> the
+``traffic_lights`` block, the storyboard's signal actions and conditions refused); this module
+assembles the scenario mapping.
 """
 
 from __future__ import annotations
@@ -87,6 +108,7 @@ from typing import Any
 from drivestack.sim.build import extend_by_successors
 from drivestack.sim.openscenario._document import _condition_kind, _Doc, _one_condition, _sim_time_s
 from drivestack.sim.openscenario._entities import VEHICLE_TYPES, _entities, _init, _road_map
+from drivestack.sim.openscenario._signals import refuse_signal_storyboard, traffic_lights
 from drivestack.sim.openscenario._story import _Story
 
 __all__ = [
@@ -123,11 +145,13 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
     """An OpenSCENARIO file -> the mapping of a scenario YAML (see the module docstring);
     ``ConfigError`` naming the file and the element for what is not read."""
     doc = _Doc(Path(path))
+    refuse_signal_storyboard(doc)
     entities = _entities(doc)
     ego = next((e for name, e in entities.items() if name.lower() in EGO_NAMES), None)
     if ego is None:
         raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
     network, road_map = _road_map(doc)
+    lights = traffic_lights(doc, road_map)
     _init(doc, entities, network, road_map)
     for entity in entities.values():
         if entity is not ego:  # its box centre, Center x ahead of its reference point
@@ -159,10 +183,10 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
         if entity.size_m is not None:
             agent["size_m"] = list(entity.size_m)
         agents.append(agent)
-    return {
+    scenario: dict[str, Any] = {
         "name": re.sub(r"[^A-Za-z0-9_.-]+", "_", doc.path.stem),
         "description": description,
-        "tags": ["openscenario"],
+        "tags": ["openscenario", "traffic_light"] if lights else ["openscenario"],
         "map": {"kind": "opendrive", "file": str(network.path.resolve())},
         "ego": {
             "lane": ego.lane,
@@ -173,3 +197,6 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
         "duration_s": _duration_s(doc),
         "agents": agents,
     }
+    if lights:
+        scenario["traffic_lights"] = lights
+    return scenario

@@ -158,6 +158,8 @@ class _Story:
                 group_where = _where(act_where, "ManeuverGroup", group.get("name", "?"))
                 if group.find("CatalogReference") is not None:
                     raise self.doc.error("maneuvers from a catalogue are not read", act_where)
+                for event in group.iterfind("Maneuver/Event"):  # before the actors: none needed
+                    self._refuse_global(event, _where(act_where, "Event", event.get("name", "?")))
                 actors = self._actors(group, group_where)
                 for k, maneuver in enumerate(group.iterfind("Maneuver")):
                     scope = f"{group_where}/Maneuver/{k}"
@@ -179,6 +181,18 @@ class _Story:
         for k, item in enumerate(self._pending):
             self._apply(item)
             self._applied.add(k)
+
+    def _refuse_global(self, event: ET.Element, where: str) -> None:
+        """``ConfigError`` naming the kinds of the event's global and user-defined actions."""
+        kinds = [
+            "/".join([a.tag, *(c.tag for c in a[:1])])
+            for a in event.iterfind("Action/*")
+            if a.tag in ("GlobalAction", "UserDefinedAction")
+        ]
+        if kinds:
+            raise self.doc.error(
+                f"global and user-defined actions are not read, got {kinds}", where
+            )
 
     def _actors(self, group: ET.Element, where: str) -> list[str]:
         actors_el = group.find("Actors")
@@ -206,11 +220,6 @@ class _Story:
     ) -> list[_Pending]:
         if actor not in self.entities:
             raise self.doc.error(f"no entity {actor!r}", where)
-        if (
-            event.find("Action/GlobalAction") is not None
-            or event.find("Action/UserDefinedAction") is not None
-        ):
-            raise self.doc.error("global and user-defined actions are not read", where)
         if actor == self.ego.name:  # the planner under test drives the ego
             self.skipped_ego_actions += 1
             return []
