@@ -29,8 +29,9 @@ What is read:
 - **Entities**: the ego is the ``ScenarioObject`` named ``Ego`` / ``ego`` / ``hero`` (its size
   is the simulator's vehicle: its ``BoundingBox`` is not read; its position is its rear-axle
   centre, the simulator's ego reference point, as OpenSCENARIO's vehicle reference point);
-  every other one is a scripted agent that follows its start lane's successors (the first in
-  lane-id order where a lane forks). A ``Vehicle``'s ``vehicleCategory`` gives its type, a
+  every other one is a scripted agent that follows its route (below), else its start lane's
+  successors (the first in lane-id order where a lane forks, not OpenSCENARIO's default
+  route, which goes straight at junctions), for :data:`AGENT_PATH_M`. A ``Vehicle``'s ``vehicleCategory`` gives its type, a
   ``Pedestrian`` is a pedestrian, and a ``BoundingBox`` gives the size (each dimension > 0;
   else the simulator's default for the type) and, by its ``Center`` ``x``, where the box
   centre is: that far ahead of the position (along its lane); a ``CatalogReference`` is
@@ -43,6 +44,30 @@ What is read:
   same way) and a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (m/s): a ``step`` is the start
   speed; other dynamics change the speed from rest (an entity starts at 0 m/s) from t = 0 on,
   as a story speed change would (the ego then starts at rest: the planner drives it).
+- **Routes** (one ``RoutingAction`` per entity in the ``Init``): an ``AssignRouteAction``'s
+  ``Route`` (inline, or ``RouteRef/Route``) of ``Waypoint`` s, or an ``AcquirePositionAction``
+  (OpenSCENARIO: the shortest route from the entity's position to its ``Position``, i.e. one
+  ``shortest`` waypoint). OpenSCENARIO's ``Route`` links its waypoints in order, each reached
+  from the one before by its own ``routeStrategy``; here every waypoint must be
+  ``routeStrategy="shortest"`` (:func:`RoadMap.route`'s cheapest lane sequence by length, a
+  lane change counting 50 m); ``fastest``, ``leastIntersections`` and ``random`` are refused
+  naming ``Waypoint[i]@routeStrategy``, and so are ``closed="true"`` (a loop), a ``Route``
+  from a catalogue and a waypoint no lane sequence reaches. A waypoint's ``Position`` is a
+  ``LanePosition`` or ``WorldPosition`` (as the ``TeleportAction`` reads them, a
+  ``WorldPosition`` without ``h`` snapped to the nearest lane whichever way it runs); the
+  route is the lanes from the entity's start lane through each waypoint's lane (a waypoint on
+  the lane the route is on, such as one at the start, adds nothing: stations within a lane
+  are not read) and ends on the last waypoint's lane. The ego's becomes the scenario's
+  ``route: {lanes: [...]}`` (the YAML's explicit route, which the YAML's ``goal_lane`` search
+  gives for one waypoint): without one the simulator follows the start lane's successors. An
+  agent's becomes its ``lanes`` (then first successors), when it keeps to successor lanes; a
+  lane change in an agent's route is refused (its lane changes are the story's
+  ``LaneChangeAction`` s). Routing actions in story events are not read: the ego's are skipped
+  (counted in the description), an agent's refused with its other actions.
+  OpenSCENARIO has no field for what an expert would drive: the scenario's
+  ``expert_progress_m`` is left out, so progress is scored against the simulator's default
+  (0.8 x the mean speed limit along the route x the duration, capped by the route left past
+  the start, less 5 m).
 - **Story events** (every ``Event`` of every ``Story`` / ``Act`` / ``ManeuverGroup``, for the
   group's ``EntityRef`` actors, ``selectTriggeringEntities="false"``; ``maximumExecutionCount``
   is not read: an event runs once), taken in the order they start (a distance-triggered event
@@ -101,15 +126,29 @@ assembles the scenario mapping.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
 
 from drivestack.sim.build import extend_by_successors
-from drivestack.sim.openscenario._document import _condition_kind, _Doc, _one_condition, _sim_time_s
-from drivestack.sim.openscenario._entities import VEHICLE_TYPES, _entities, _init, _road_map
+from drivestack.sim.openscenario._document import (
+    _condition_kind,
+    _Doc,
+    _one_condition,
+    _sim_time_s,
+    _where,
+)
+from drivestack.sim.openscenario._entities import (
+    VEHICLE_TYPES,
+    _entities,
+    _Entity,
+    _init,
+    _road_map,
+)
 from drivestack.sim.openscenario._signals import refuse_signal_storyboard, traffic_lights
 from drivestack.sim.openscenario._story import _Story
+from drivestack.structures.road_map import RoadMap
 
 __all__ = [
     "AGENT_PATH_M",
@@ -139,6 +178,21 @@ def _duration_s(doc: _Doc) -> float:
             f"the run stops on a SimulationTimeCondition, got {_condition_kind(cond)}", where
         )
     return time_s
+
+
+def _agent_lanes(doc: _Doc, road_map: RoadMap, entity: _Entity) -> list[str]:
+    """A scripted agent's lane path: its Init route (successor steps only: its lane changes are
+    the story's), else its start lane, then first successors up to :data:`AGENT_PATH_M`."""
+    assert entity.lane is not None
+    lanes = entity.route or [entity.lane]
+    for a, b in itertools.pairwise(lanes):
+        if b not in road_map.lane(a).successors:
+            raise doc.error(
+                f"the route changes lane from {a!r} to {b!r}: an agent's route is read along "
+                "successor lanes only (give its lane changes as LaneChangeActions)",
+                _where("Init", entity.name, "RoutingAction"),
+            )
+    return extend_by_successors(road_map, lanes, entity.station_m, AGENT_PATH_M)
 
 
 def read_openscenario(path: str | Path) -> dict[str, Any]:
@@ -173,7 +227,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
             "id": entity.name,
             "type": entity.type,
             "behavior": "scripted",
-            "lanes": extend_by_successors(road_map, [entity.lane], entity.station_m, AGENT_PATH_M),
+            "lanes": _agent_lanes(doc, road_map, entity),
             "station_m": entity.station_m,
             "offset_m": entity.offset_m,
             "speed_mps": entity.speed_mps,
@@ -194,6 +248,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
             "offset_m": ego.offset_m,
             "speed_mps": ego.speed_mps,
         },
+        **({"route": {"lanes": ego.route}} if ego.route is not None else {}),
         "duration_s": _duration_s(doc),
         "agents": agents,
     }

@@ -3,8 +3,10 @@
 Reads the ``ScenarioObject`` entities (inline or by ``CatalogReference`` into the
 ``CatalogLocations`` catalogues) into :class:`_Entity` records with their type, size and box
 centre, finds and parses the OpenDRIVE road network, and applies the ``Init`` actions: a
-``TeleportAction`` places an entity on a lane (``LanePosition`` / ``WorldPosition``) and a
-``SpeedAction`` sets its start speed or its speed change from rest.
+``TeleportAction`` places an entity on a lane (``LanePosition`` / ``WorldPosition``), a
+``SpeedAction`` sets its start speed or its speed change from rest, and a ``RoutingAction``
+(``AssignRouteAction`` through waypoints, ``AcquirePositionAction`` to one position) gives its
+route: the lanes from its start lane through the positions' lanes, cheapest by length.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class _Entity:
     init_speed_change: tuple[float, float] | None = None
     speed_events: list[dict[str, Any]] = field(default_factory=list)
     lateral_shifts: list[dict[str, Any]] = field(default_factory=list)
+    #: the lanes of its Init RoutingAction's route, from its start lane (None: no route given)
+    route: list[str] | None = None
 
 
 def _catalogue_entries(doc: _Doc) -> dict[tuple[str, str], tuple[ET.Element, Path]]:
@@ -163,14 +167,12 @@ def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
     return network, network.road_map()
 
 
-def _place(
-    doc: _Doc,
-    position: ET.Element,
-    entity: _Entity,
-    network: OpenDriveNetwork,
-    road_map: RoadMap,
-    where: str,
-) -> None:
+def _locate(
+    doc: _Doc, position: ET.Element, network: OpenDriveNetwork, road_map: RoadMap, where: str
+) -> tuple[str, float, float]:
+    """A ``Position`` -> (lane id, station m, lateral offset m): a ``LanePosition`` on its lane,
+    a ``WorldPosition`` snapped to the nearest lane within 5 m heading its way (any way without
+    ``h``); other kinds refused."""
     lane_pos = position.find("LanePosition")
     world = position.find("WorldPosition")
     if lane_pos is not None:
@@ -181,12 +183,8 @@ def _place(
             doc.number(lane_pos, "s", where),
             doc.number(lane_pos, "offset", where, default=0.0),
         )
-        entity.lane, entity.station_m, entity.offset_m = (
-            located.lane_id,
-            located.station_m,
-            located.offset_m,
-        )
-    elif world is not None:
+        return located.lane_id, located.station_m, located.offset_m
+    if world is not None:
         xy = (doc.number(world, "x", where), doc.number(world, "y", where))
         heading = doc.number(world, "h", where, default=None)
         try:
@@ -194,19 +192,104 @@ def _place(
         except LookupError:
             raise doc.error(f"no lane within 5 m of ({xy[0]}, {xy[1]})", where) from None
         station, lateral = road_map.lane(lane_id).project([xy])
-        entity.lane, entity.station_m, entity.offset_m = (
-            lane_id,
-            float(station[0]),
-            float(lateral[0]),
+        return lane_id, float(station[0]), float(lateral[0])
+    kinds = [child.tag for child in position]
+    raise doc.error(f"only LanePosition and WorldPosition are read, got {kinds}", where)
+
+
+def _place(
+    doc: _Doc,
+    position: ET.Element,
+    entity: _Entity,
+    network: OpenDriveNetwork,
+    road_map: RoadMap,
+    where: str,
+) -> None:
+    entity.lane, entity.station_m, entity.offset_m = _locate(
+        doc, position, network, road_map, where
+    )
+
+
+#: the RouteStrategy read: the cheapest lane sequence by length (:meth:`RoadMap.route`)
+ROUTE_STRATEGY = "shortest"
+
+
+def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Element, str]]:
+    """An Init ``RoutingAction`` -> its ``(Position, where)`` targets in order: an
+    ``AssignRouteAction``'s ``Route`` (inline, or 1.2's ``RouteRef/Route``) waypoints (each
+    ``routeStrategy="shortest"``; an open route of at least one waypoint) or an
+    ``AcquirePositionAction``'s ``Position``; other routing actions refused by name."""
+    assign = routing.find("AssignRouteAction")
+    acquire = routing.find("AcquirePositionAction")
+    if acquire is not None:
+        where = f"{where}/AcquirePositionAction"
+        return [(doc.one(acquire, "Position", where), f"{where}/Position")]
+    if assign is None:
+        kinds = [child.tag for child in routing]
+        raise doc.error(
+            f"only AssignRouteAction and AcquirePositionAction routing is read, got {kinds}",
+            where,
         )
-    else:
-        kinds = [child.tag for child in position]
-        raise doc.error(f"only LanePosition and WorldPosition are read, got {kinds}", where)
+    where = f"{where}/AssignRouteAction"
+    route = assign.find("Route")
+    if route is None:
+        route = assign.find("RouteRef/Route")
+    if route is None:
+        kinds = [child.tag for child in assign.iter()][1:3]
+        raise doc.error(f"only an inline Route is read (not from a catalogue), got {kinds}", where)
+    where = f"{where}/Route"
+    closed = doc.text(route, "closed", where) if route.get("closed") is not None else "false"
+    if closed.lower() not in ("false", "0"):
+        raise doc.error(f"a closed route is not read, got closed={closed!r}", f"{where}@closed")
+    out = []
+    for i, waypoint in enumerate(route.iterfind("Waypoint")):
+        at = f"{where}/Waypoint[{i}]"
+        strategy = doc.text(waypoint, "routeStrategy", at)
+        if strategy != ROUTE_STRATEGY:
+            raise doc.error(
+                f"routeStrategy {strategy!r} is not read (only {ROUTE_STRATEGY!r}: the "
+                "cheapest lane sequence by length)",
+                f"{at}@routeStrategy",
+            )
+        out.append((doc.one(waypoint, "Position", at), f"{at}/Position"))
+    if not out:
+        raise doc.error("a Route needs at least one Waypoint", where)
+    return out
+
+
+def _route(
+    doc: _Doc,
+    entity: _Entity,
+    targets: list[tuple[ET.Element, str]],
+    network: OpenDriveNetwork,
+    road_map: RoadMap,
+    where: str,
+) -> list[str]:
+    """The lanes from the entity's start lane through each target's lane in order, each leg
+    the cheapest by length (:meth:`RoadMap.route`; a target on the lane the route is on adds
+    nothing: stations within a lane are not read). A target no lane sequence reaches, or a
+    leg's lane change without room, is refused naming the target."""
+    assert entity.lane is not None
+    lanes = [entity.lane]
+    drivable_only = entity.type != "pedestrian"
+    for position, at in targets:
+        goal, _, _ = _locate(doc, position, network, road_map, at)
+        try:
+            leg = road_map.route(lanes[-1], goal, drivable_only=drivable_only)
+        except LookupError as exc:
+            raise doc.error(f"not reachable along the lanes: {exc}", at) from None
+        lanes += leg[1:]
+    try:
+        road_map.route_centerline(lanes)
+    except ValueError as exc:
+        raise doc.error(f"route {lanes}: {exc}", where) from None
+    return lanes
 
 
 def _init(
     doc: _Doc, entities: dict[str, _Entity], network: OpenDriveNetwork, road_map: RoadMap
 ) -> None:
+    routings: dict[str, tuple[ET.Element, str]] = {}
     for private in doc.root.iterfind("Storyboard/Init/Actions/Private"):
         name = doc.text(private, "entityRef", "Storyboard/Init/Actions/Private")
         if name not in entities:
@@ -215,18 +298,32 @@ def _init(
         for action in private.iterfind("PrivateAction"):
             teleport = action.find("TeleportAction/Position")
             speed = action.find("LongitudinalAction/SpeedAction")
+            routing = action.find("RoutingAction")
             if teleport is not None:
                 _place(doc, teleport, entities[name], network, road_map, f"{where}/TeleportAction")
             elif speed is not None:
                 _init_speed(doc, speed, entities[name], f"{where}/SpeedAction")
+            elif routing is not None:
+                if name in routings:
+                    raise doc.error(
+                        "one RoutingAction per entity in the Init is read, got two",
+                        f"{where}/RoutingAction",
+                    )
+                routings[name] = (routing, f"{where}/RoutingAction")
             else:
                 kinds = [child.tag for child in action]
-                raise doc.error(f"only TeleportAction and SpeedAction are read, got {kinds}", where)
+                raise doc.error(
+                    f"only TeleportAction, SpeedAction and RoutingAction are read, got {kinds}",
+                    where,
+                )
     for name, entity in entities.items():
         if entity.lane is None:
             raise doc.error(
                 "no TeleportAction in the Init places it", _where("Storyboard/Init", name)
             )
+    for name, (routing, where) in routings.items():  # from where the entity starts
+        targets = _waypoints(doc, routing, where)
+        entities[name].route = _route(doc, entities[name], targets, network, road_map, where)
 
 
 def _init_speed(doc: _Doc, speed: ET.Element, entity: _Entity, where: str) -> None:
