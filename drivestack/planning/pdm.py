@@ -4,7 +4,9 @@ PDM step, as numbered array steps:
   1. project the ego onto the route's reference path, and find the stop line of a traffic
      light it must stop at (:mod:`~drivestack.planning.traffic_lights`: red or yellow within
      the allowed deceleration, ``debug.light_stop``);
-  2. forecast the agents (constant velocity by default) over the horizon;
+  2. forecast the agents (constant velocity by default) over the horizon, a car driving
+     along its lane towards a light it stops at stopped at the line
+     (:mod:`~drivestack.planning.light_forecast`);
   3. build proposals: lateral offsets x IDM target speeds (fractions of the speed limit);
   4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised), the
      route's end a stationary leader and, when that stop line comes first, a stop before it
@@ -64,6 +66,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from drivestack.planning.idm import ACCParams, IDMParams
+from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
     PathAgents,
     Rollout,
@@ -349,11 +352,21 @@ class _RolloutPlanner:
             p.idm.comfort_decel_mps2,
         )  # fmt: skip
 
-    def _forecast(self, obs: Observation) -> Forecast:
+    def _forecast(self, obs: Observation, prediction: str | None = None) -> Forecast:
+        """The agents' forecast by ``prediction`` (``params.prediction`` when None), an agent
+        driving along its lane towards a light it stops at (red within
+        ``light_stop_decel_mps2``, yellow within ``idm.comfort_decel_mps2``) stopped at the
+        line (:func:`~drivestack.planning.light_forecast.stop_forecasts_at_lights`)."""
         p = self.params
-        if p.prediction == "lane_following":
-            return lane_following_forecast(obs.agents, self.road_map, p.horizon_s, p.dt_s)
-        return constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)  # (PDMParams checks)
+        if (prediction or p.prediction) == "lane_following":
+            forecast = lane_following_forecast(obs.agents, self.road_map, p.horizon_s, p.dt_s)
+        else:  # (PDMParams checks)
+            forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
+        return stop_forecasts_at_lights(
+            forecast, obs.agents, self.road_map, obs.traffic_lights,
+            comfort_decel_mps2=p.idm.comfort_decel_mps2, stop_decel_mps2=p.light_stop_decel_mps2,
+            max_decel_mps2=self._lights.max_decel_mps2, stop_gap_m=p.idm.min_gap_m,
+        )  # fmt: skip
 
     def _trajectory(self, obs: Observation, result: Rollout, index: int) -> Trajectory:
         n = result.states.shape[1]
@@ -515,7 +528,8 @@ class IDMPlanner(_RolloutPlanner):
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` (it stops for traffic lights
     as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
-    ``prediction`` (agents always move at constant velocity), ``speed_fractions``,
+    ``prediction`` (agents always move at constant velocity, stopped at the line of a light
+    they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
     ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither
     scores nor brakes beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the
     ego and not behind it is a leader at gap 0: the ego brakes to a stop and does not drive on
@@ -532,7 +546,7 @@ class IDMPlanner(_RolloutPlanner):
         n_steps = p.n_steps
         start, station = self._start(obs)
         light, stop, light_m, light_decel = self._light_stop(obs, station)
-        forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
+        forecast = self._forecast(obs, "constant_velocity")
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
         now_lateral = np.repeat(moving.lateral_m[:, :1], moving.lateral_m.shape[1], axis=1)

@@ -79,18 +79,18 @@ def test_regression_suite_runs_with_lidar_perception(tmp_path, shared_data):
     argv += ["--max-steps", "2", "--perception", "lidar", "--data-root", str(shared_data)]
     assert main([*argv, "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())["pdm"]
-    assert summary["scenarios"] == 45
+    assert summary["scenarios"] == 46
     pooled = summary["perception_metrics"]
-    assert pooled["frames"] == 45 * 2
+    assert pooled["frames"] == 46 * 2
     runs = [json.loads(p.read_text()) for p in out.rglob("metrics.json")]
-    assert len(runs) == 45 and all(r["perception"] == "lidar" for r in runs)
+    assert len(runs) == 46 and all(r["perception"] == "lidar" for r in runs)
     # the pooled counts are the sums of the runs'
     for key in ("TP", "FP", "GT"):
         assert pooled["detection"]["all"][key] == sum(
             r["perception_metrics"]["detection"]["all"][key] for r in runs
         )
     assert pooled["detection"]["all"]["GT"] > 38
-    assert "perception on 90 simulated frames" in (out / "summary.md").read_text()
+    assert "perception on 92 simulated frames" in (out / "summary.md").read_text()
 
 
 @pytest.mark.slow
