@@ -18,11 +18,12 @@ from drivestack.sim.sensors import LidarModel, SensorScene
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _perceived(scenario_file: str, case: str) -> tuple[object, LidarPerception]:
+def _perceived(scenario_file: str, case: str | None = None) -> tuple[object, LidarPerception]:
+    """The scenario (its sweep ``case``, or its only one) with LiDAR-perceived observations."""
     scenario = next(
         s
         for s in load_scenarios(REPO / "configs/scenarios" / scenario_file)
-        if s.name.endswith(f"[{case}]")
+        if case is None or s.name.endswith(f"[{case}]")
     )
     built = build_scenario(scenario)
     lidar = LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
@@ -145,18 +146,11 @@ def test_sim_cli_with_lidar_perception_and_dataset_export(tmp_path):
 def test_perceived_observation_carries_the_lights_true_states():
     # the stack has no traffic-light perception: a LiDAR-perceived tick passes the lights'
     # true states on (without them every light reads "unknown" and the planners drive on)
-    scenario = load_scenarios(REPO / "configs/scenarios/red_light_stop.yaml")[0]
-    built = build_scenario(scenario)
-    lidar = LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
-    perception = LidarPerception(
-        build_stack(REPO / "configs/stack/sim_lidar.yaml"),
-        lidar,
-        SensorScene.from_road_map(built.road_map),
-    )
-    world = PerceivedWorld(built.world, perception)
+    built, _ = _perceived("red_light_stop.yaml")
+    world = built.world  # type: ignore[attr-defined]
     world.reset()
     for _ in range(40):  # 4 s: the light has turned yellow (at 3 s)
         world.step(0.0, 0.0)
-    truth = built.world.observe()
+    truth = world._world.observe()
     assert truth.traffic_lights and truth.traffic_lights[0][1] == "yellow"
     assert world.observe().traffic_lights == truth.traffic_lights
