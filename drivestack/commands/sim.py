@@ -19,7 +19,8 @@ projected 0.1 to 2.9 s ahead at constant velocities (nuPlan's steps below its 3 
 0 at an at-fault collision); "-" there means no projected collision within them (not an
 error). When any run's map has traffic lights, a "red lights run" column counts the times
 the ego's front passed a stop line at red ("-" for a run on a map without lights;
-drivestack.eval.driving.traffic_lights), and each planner's line gives the total. A
+drivestack.eval.driving.traffic_lights), and each planner's line gives the total, and
+after "; agents" the red lights the simulated agents ran (information only). A
 --sweep key that is a field of none of the scenarios is an error.
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
@@ -526,6 +527,8 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             # runs on maps with traffic lights, and the red lights run (older records: none)
             "runs_with_traffic_lights": sum(_has_lights(r) for r in mine),
             "red_light_violations": sum(int(r.get("red_light_violations") or 0) for r in mine),
+            # the simulated agents' red light runs, information only (older records: none)
+            "agent_red_light_runs": sum(_agent_red_runs(r) for r in mine),
             "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
             "realtime_factor_median": _median(mine, "realtime_factor"),
             "sim_only_realtime_factor_median": _median(mine, "sim_only_realtime_factor"),
@@ -603,7 +606,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         if s.get("runs_with_traffic_lights"):
             lines.append(
                 f"{planner}: red lights run {s['red_light_violations']} "
-                f"(over {s['runs_with_traffic_lights']} runs on maps with traffic lights)"
+                f"(over {s['runs_with_traffic_lights']} runs on maps with traffic lights); "
+                f"agents {s['agent_red_light_runs']}"
             )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
@@ -619,6 +623,13 @@ def _has_lights(record: dict[str, Any]) -> bool:
     """Whether a run's map has traffic lights (``red_light.lights``; older records: no)."""
     red = record.get("red_light")
     return isinstance(red, dict) and bool(red.get("lights"))
+
+
+def _agent_red_runs(record: dict[str, Any]) -> int:
+    """The red lights a run's simulated agents ran (``red_light.agent_red_light_runs``;
+    older records: 0)."""
+    red = record.get("red_light")
+    return int(red.get("agent_red_light_runs") or 0) if isinstance(red, dict) else 0
 
 
 def _red_lights_cell(record: dict[str, Any]) -> str:

@@ -48,7 +48,8 @@ class ScenarioResult:
     history: SimHistory
     # criteria a cut-short run could not judge (not failed, not met): see check_pass
     not_evaluated: tuple[str, ...] = ()
-    # the ego's front passing a stop line at red (drivestack.eval.driving.traffic_lights)
+    # the ego's front passing a stop line at red (drivestack.eval.driving.traffic_lights),
+    # and the simulated agents' red light runs (information only, in metrics.json's red_light)
     red_light: RedLightResult = field(default_factory=lambda: RedLightResult((), 0))
 
     def as_dict(self) -> dict[str, object]:

@@ -26,7 +26,12 @@ import numpy as np
 from drivestack.config.strict import load_yaml
 from drivestack.core.errors import ConfigError
 from drivestack.sim.config_loader import from_mapping
-from drivestack.structures.traffic_light import SIGNAL_STATES
+from drivestack.structures.traffic_light import (
+    SIGNAL_STATES,
+    duration_problem,
+    offset_problem,
+    period_problem,
+)
 
 
 def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
@@ -549,7 +554,9 @@ def _check_numbers(cfg: ScenarioConfig, path: str) -> None:
 def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
     """``ConfigError`` at ``traffic_lights.<i>.<key>`` for a light given twice, a cycle without
     phases, a state not in :data:`~drivestack.structures.traffic_light.SIGNAL_STATES`, a
-    duration that is not a finite number > 0 s, an offset that is not finite, an empty
+    duration, period or offset :class:`~drivestack.structures.traffic_light.SignalCycle` would
+    refuse (``duration_problem``, ``period_problem``, ``offset_problem``: not finite, a
+    duration under 1 ns, a period or offset of 2**62 ns or more), an empty
     ``stops`` list or a stop station that is not a finite number >= 0 m, or a lane twice."""
     seen: set[str] = set()
     for i, light in enumerate(lights):
@@ -572,18 +579,15 @@ def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
                     path=path,
                     field=f"{key}.phases.{j}.0",
                 )
-            if not (math.isfinite(duration_s) and duration_s > 0.0):
-                raise ConfigError(
-                    f"must be a finite duration > 0 s, got {duration_s}",
-                    path=path,
-                    field=f"{key}.phases.{j}.1",
-                )
-        if not math.isfinite(light.offset_s):
-            raise ConfigError(
-                f"must be a finite time in s, got {light.offset_s}",
-                path=path,
-                field=f"{key}.offset_s",
-            )
+            problem = duration_problem(duration_s)
+            if problem is not None:
+                raise ConfigError(problem, path=path, field=f"{key}.phases.{j}.1")
+        problem = period_problem([duration_s for _, duration_s in light.phases])
+        if problem is not None:
+            raise ConfigError(problem, path=path, field=f"{key}.phases")
+        problem = offset_problem(light.offset_s)
+        if problem is not None:
+            raise ConfigError(problem, path=path, field=f"{key}.offset_s")
         if light.stops is None:
             continue
         if not light.stops:

@@ -20,6 +20,8 @@ timestamps are), so a phase boundary falls exactly on the tick whose ``timestamp
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,6 +40,15 @@ STOP_STATES: frozenset[str] = frozenset({"red", "red_yellow"})
 #: The longest cycle period and the farthest time from zero that int64 ns arithmetic holds.
 _MAX_NS = 2**62
 
+#: A phase lasts at least this long once rounded to the ns (a shorter one would be 0 ns).
+MIN_PHASE_NS = 1
+#: Periods (and so each phase) are under this many seconds, offsets within +- it (exclusive):
+#: ``2**62`` ns, about 146 years, what int64 ns arithmetic holds. A larger offset is refused,
+#: not reduced: a float that large is no ns-exact time (its spacing is over 1 ns from 2**53 ns
+#: on, 1e300 s times 1e9 is not even finite), and a cycle repeats, so an offset within one
+#: period says the same.
+MAX_SIGNAL_TIME_S = _MAX_NS / NS_PER_S
+
 
 def _to_ns(seconds: float) -> int:
     """Seconds -> the nearest integer nanosecond (a Python int)."""
@@ -52,6 +63,48 @@ def _times_ns(time_s: npt.ArrayLike) -> np.ndarray:
         bad = np.asarray(time_s, dtype=np.float64).ravel()[~(np.abs(ns.ravel()) < _MAX_NS)][0]
         raise ValueError(f"a signal time must be a finite number of seconds, got {bad}")
     return ns.astype(np.int64)
+
+
+def duration_problem(duration_s: float) -> str | None:
+    """What is wrong with ``duration_s`` as a phase's duration, in words (``"must be ..."``),
+    or ``None`` when it is a finite number of seconds that rounds to at least
+    :data:`MIN_PHASE_NS` ns and is under :data:`MAX_SIGNAL_TIME_S`."""
+    d = float(duration_s)
+    if not (math.isfinite(d) and d > 0.0):
+        return f"must be a finite duration > 0 s, got {duration_s}"
+    if not d < MAX_SIGNAL_TIME_S:
+        return f"must be under {MAX_SIGNAL_TIME_S:.3g} s (2**62 ns), got {duration_s:.3g} s"
+    if _to_ns(d) < MIN_PHASE_NS:
+        return f"must be at least 1 ns (durations are rounded to the ns), got {duration_s:.3g} s"
+    return None
+
+
+def period_problem(durations_s: Sequence[float]) -> str | None:
+    """What is wrong with phases of ``durations_s`` (each fine by :func:`duration_problem`) as
+    a cycle, in words, or ``None`` when their period (the sum of the rounded durations) is
+    under :data:`MAX_SIGNAL_TIME_S`."""
+    period_ns = sum(_to_ns(d) for d in durations_s)
+    if period_ns >= _MAX_NS:
+        return (
+            f"the period must be under {MAX_SIGNAL_TIME_S:.3g} s (2**62 ns), got "
+            f"{period_ns / NS_PER_S:.3g} s"
+        )
+    return None
+
+
+def offset_problem(offset_s: float) -> str | None:
+    """What is wrong with ``offset_s`` as a cycle's offset, in words, or ``None`` when it is a
+    finite time within +- :data:`MAX_SIGNAL_TIME_S` (exclusive; refused beyond, not reduced:
+    see there)."""
+    o = float(offset_s)
+    if not math.isfinite(o):
+        return f"must be a finite time in s, got {offset_s}"
+    if not abs(o) < MAX_SIGNAL_TIME_S:
+        return (
+            f"must be within +-{MAX_SIGNAL_TIME_S:.3g} s (2**62 ns; a cycle repeats, so an "
+            f"offset within one period says the same), got {offset_s:.3g} s"
+        )
+    return None
 
 
 def check_state(state: str, where: str) -> str:
@@ -86,8 +139,9 @@ class SignalPhase:
         check_number("SignalPhase.duration_s", self.duration_s)
         if not self.duration_s > 0:
             raise ValueError(f"SignalPhase.duration_s must be positive, got {self.duration_s}")
-        if _to_ns(self.duration_s) < 1:
-            raise ValueError(f"SignalPhase.duration_s must be at least 1 ns, got {self.duration_s}")
+        problem = duration_problem(self.duration_s)
+        if problem is not None:
+            raise ValueError(f"SignalPhase.duration_s {problem}")
 
     @property
     def duration_ns(self) -> int:
@@ -120,11 +174,12 @@ class SignalCycle:
                     f"SignalCycle.phases[{i}] must be a SignalPhase, got {type(phase).__name__}"
                 )
         check_number("SignalCycle.offset_s", self.offset_s)
-        if self.period_ns >= _MAX_NS:
-            raise ValueError(
-                f"SignalCycle.phases: the period must be under {_MAX_NS / NS_PER_S:.3g} s, got "
-                f"{self.period_ns / NS_PER_S:.3g} s"
-            )
+        problem = offset_problem(self.offset_s)
+        if problem is not None:
+            raise ValueError(f"SignalCycle.offset_s {problem}")
+        problem = period_problem([p.duration_s for p in self.phases])
+        if problem is not None:
+            raise ValueError(f"SignalCycle.phases: {problem}")
 
     @property
     def period_ns(self) -> int:

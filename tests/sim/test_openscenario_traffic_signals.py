@@ -265,6 +265,38 @@ WHERE = "RoadNetwork/TrafficSignals/TrafficSignalController"
             f"{WHERE}/C",
             "its phases last 0 s in all",
         ),
+        # what the cycles cannot hold (crashed the run with a traceback before)
+        (
+            _controller("C", _phase("go", 1e300, s10="green")),
+            f"{WHERE}/C/Phase/go@duration",
+            "a phase's duration must be under 4.61e+09 s",
+        ),
+        (
+            _controller("C", _phase("go", 4, s10="green") + _phase("stop", 1e10, s10="red")),
+            f"{WHERE}/C/Phase/stop@duration",
+            "a phase's duration must be under 4.61e+09 s",
+        ),
+        (
+            _controller("C", _phase("go", 4, s10="green") + _phase("stop", 1e-12, s10="red")),
+            f"{WHERE}/C/Phase/stop@duration",
+            "at least 1 ns",
+        ),
+        (
+            _controller("C", _phase("go", 3e9, s10="green") + _phase("stop", 3e9, s10="red")),
+            f"{WHERE}/C/Phase@duration",
+            "the period must be under 4.61e+09 s",
+        ),
+        (
+            _controller("C", _phase("go", 4, s10="green"), delay="1e300"),
+            f"{WHERE}/C@delay",
+            "a delay must be within +-4.61e+09 s",
+        ),
+        (  # each delay fits, their sum along the references not
+            _controller("A", _phase("go", 4, s10="green"), delay="3e9")
+            + _controller("B", _phase("go", 4, s11="green"), reference="A", delay="3e9"),
+            f"{WHERE}/B@delay",
+            "its start (the delays along B -> A) must be within +-4.61e+09 s",
+        ),
         (
             _controller("C", _phase("go", 4, s10="green") + _phase("go", 4, s10="red")),
             f"{WHERE}/C/Phase/go@name",

@@ -82,6 +82,17 @@ def test_a_map_light_gets_the_scenarios_cycle() -> None:
         (NEW.replace("[red, 5]", "[red, -2.0]") + "}", "traffic_lights.0.phases.1.1", "> 0 s"),
         (NEW.replace("[red, 5]", "[red, .inf]") + "}", "traffic_lights.0.phases.1.1", "> 0 s"),
         (NEW + ", offset_s: .nan}", "traffic_lights.0.offset_s", "finite"),
+        # what SignalCycle refuses, refused on loading (it crashed the run before)
+        (NEW.replace("[red, 5]", "[red, 1.0e-12]") + "}", "traffic_lights.0.phases.1.1", "1 ns"),
+        (NEW.replace("[red, 5]", "[red, 1.0e+10]") + "}", "traffic_lights.0.phases.1.1", "under"),
+        (NEW.replace("[red, 5]", "[red, 1.0e+300]") + "}", "traffic_lights.0.phases.1.1", "under"),
+        (
+            NEW.replace("[red, 5]", "[red, 3.0e+9], [yellow, 3.0e+9]") + "}",
+            "traffic_lights.0.phases",
+            "the period must be under 4.61e+09 s",
+        ),
+        (NEW + ", offset_s: 1.0e+300}", "traffic_lights.0.offset_s", "within +-4.61e+09 s"),
+        (NEW + ", offset_s: -5.0e+9}", "traffic_lights.0.offset_s", "within +-4.61e+09 s"),
         (
             "  - {id: 43918, phases: [[red, 1]]}",
             "traffic_lights.0.id",
@@ -139,3 +150,19 @@ def test_a_light_can_be_swept(tmp_path: Path) -> None:
     body = NEW + "}\nsweep: {grid: {traffic_lights.0.offset_s: [0.0, 3.0]}}"
     cfgs = load_scenarios(scenario(tmp_path, body))
     assert [c.traffic_lights[0].offset_s for c in cfgs] == [0.0, 3.0]
+
+
+def test_a_swept_duration_the_cycle_cannot_hold_is_refused_before_anything_runs(
+    tmp_path: Path, capsys
+) -> None:
+    """The fleet sweep of the walkthrough crashed 2 of 2 runs; now it is one line, exit 2."""
+    from drivestack.cli import main
+
+    out = tmp_path / "fleet"
+    source = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "red_light_stop.yaml"
+    sweep = "traffic_lights.0.phases.0.1=0.0000000001,5000000000.0"
+    argv = ["fleet", str(source), "--planner", "idm", "--sweep", sweep, "--out", str(out)]
+    assert main(argv) == 2
+    assert not out.exists() or not any(out.rglob("metrics.json"))
+    err = capsys.readouterr().err
+    assert "must be at least 1 ns" in err and "nothing run" in err

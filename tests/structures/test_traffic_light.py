@@ -18,6 +18,9 @@ from drivestack.structures.traffic_light import (
     SignalCycle,
     SignalPhase,
     TrafficLight,
+    duration_problem,
+    offset_problem,
+    period_problem,
     state_codes,
 )
 
@@ -131,6 +134,36 @@ def test_ns_times_and_the_rounded_cycle() -> None:
         cycle.codes_at(np.nan)
     with pytest.raises(ValueError, match="at least 1 ns"):
         SignalPhase("red", 1e-10)
+
+
+def test_the_limits_in_words_and_the_cycle_refuses_past_them() -> None:
+    """One place for the limits the scenario and OpenSCENARIO checks apply: a phase rounds to
+    >= 1 ns, a phase and a period are under 2**62 ns (4.61e9 s), an offset within +- that.
+    Past them SignalPhase/SignalCycle raise ValueError (1e300 s was an OverflowError)."""
+    limit_s = 2**62 / 1e9
+    assert duration_problem(1e-9) is None and duration_problem(0.6e-9) is None
+    assert "at least 1 ns" in str(duration_problem(0.4e-9))
+    assert "> 0 s" in str(duration_problem(0.0)) and "> 0 s" in str(duration_problem(np.inf))
+    assert duration_problem(4.6e9) is None
+    assert "under 4.61e+09 s" in str(duration_problem(limit_s))
+    assert "under 4.61e+09 s" in str(duration_problem(1e300))
+    assert period_problem([2e9, 2e9]) is None
+    assert "the period must be under" in str(period_problem([3e9, 3e9]))
+    assert offset_problem(-4.6e9) is None and offset_problem(4.6e9) is None
+    for bad in (limit_s, -limit_s, 1e300, -1e300):
+        assert "within +-4.61e+09 s" in str(offset_problem(bad))
+    assert "finite" in str(offset_problem(np.nan))
+    for make in (
+        lambda: SignalPhase("red", 1e300),
+        lambda: SignalPhase("red", 1e10),
+        lambda: SignalCycle((SignalPhase("red", 1.0),), 1e300),
+        lambda: SignalCycle((SignalPhase("red", 3e9), SignalPhase("green", 3e9))),
+    ):
+        with pytest.raises(ValueError):
+            make()
+    # the largest accepted offset still works out exactly in ns
+    cycle = SignalCycle((SignalPhase("red", 1.0), SignalPhase("green", 1.0)), 4_000_000_000.0)
+    assert cycle.state_at(4_000_000_000.0) == "red" and cycle.state_at(1.5) == "green"
 
 
 @settings(max_examples=80, deadline=None)

@@ -18,6 +18,11 @@ is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not
 several lights stop the same line (a junction approach with two signal heads): a move
 ``k -> k + 1`` counts at most once, for the first of its lights in map order.
 
+The same test runs, for information only (no pass criterion), on each simulated agent's
+recorded box (its front-bumper centre and yaw; its speed the norm of its velocity), a move
+``k -> k + 1`` counting only while the agent is present (``agent_valid``) at both ticks.
+Recorded (replay) agents drive as recorded, not by the map's cycles, and may show runs.
+
 Fields (``metrics.json`` ``red_light``):
   ``violations``   how many (also at the top level, ``red_light_violations``)
   ``lights``       how many traffic lights the map has (0: nothing could be violated)
@@ -25,6 +30,8 @@ Fields (``metrics.json`` ``red_light``):
                    (when the front crossed the line, interpolated between the two ticks),
                    ``light_id``, ``lane_id``, ``speed_mps`` (the ego's speed at the crossing,
                    interpolated likewise)
+  ``agent_red_light_runs``  how many red lights the simulated agents ran (information)
+  ``agent_events`` one per agent run: ``agent_id`` and the fields of ``events``
 """
 
 from __future__ import annotations
@@ -112,11 +119,26 @@ class RedLightViolation:
 
 
 @dataclass(frozen=True)
+class AgentRedLightRun:
+    """Simulated agent ``agent_id``'s front passed a stop line at red, as
+    :class:`RedLightViolation` says of the ego (information only: no pass criterion)."""
+
+    agent_id: str
+    tick: int
+    time_s: float
+    light_id: str
+    lane_id: str
+    speed_mps: float
+
+
+@dataclass(frozen=True)
 class RedLightResult:
-    """The red-light violations of a run, and how many lights its map has."""
+    """The red-light violations of a run, how many lights its map has, and the simulated
+    agents' red light runs (information only)."""
 
     violations: tuple[RedLightViolation, ...]
     lights: int
+    agent_runs: tuple[AgentRedLightRun, ...] = ()
 
     @property
     def count(self) -> int:
@@ -127,6 +149,8 @@ class RedLightResult:
             "violations": self.count,
             "lights": self.lights,
             "events": [asdict(v) for v in self.violations],
+            "agent_red_light_runs": len(self.agent_runs),
+            "agent_events": [asdict(v) for v in self.agent_runs],
         }
 
 
@@ -139,39 +163,75 @@ def front_bumper_m(ego_boxes: np.ndarray) -> np.ndarray:
 
 
 def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResult:
-    """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick."""
-    front = front_bumper_m(history.ego_boxes)
-    yaw = np.asarray(history.ego_boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
-    speed = np.asarray(history.ego_speed_mps, dtype=np.float64)
+    """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick, and
+    the simulated agents' red light runs (:class:`AgentRedLightRun`, by agent then tick)."""
+    segments = stop_segments(road_map) if len(history.time_s) >= 2 else []
+    ego = _red_runs(history, segments, history.ego_boxes, history.ego_speed_mps, None)
+    agent_boxes = np.asarray(history.agent_boxes, dtype=np.float64)
+    velocity = np.asarray(history.agent_velocity_mps, dtype=np.float64)
+    valid = np.asarray(history.agent_valid, dtype=bool)
+    agents = [
+        AgentRedLightRun(agent_id, *asdict(run).values())
+        for a, agent_id in enumerate(history.agent_ids)
+        for run in _red_runs(
+            history,
+            segments,
+            agent_boxes[:, a],
+            np.hypot(velocity[:, a, 0], velocity[:, a, 1]),
+            valid[:, a],
+        )
+    ]
+    return RedLightResult(tuple(ego), len(road_map.traffic_lights), tuple(agents))
+
+
+def _red_runs(
+    history: SimHistory,
+    segments: list[StopSegment],
+    boxes: np.ndarray,
+    speed_mps: np.ndarray,
+    valid: np.ndarray | None,
+) -> list[RedLightViolation]:
+    """The red light runs (module doc) of the box track ``boxes (T, 7)`` with speeds
+    ``speed_mps (T,)``, a move ``k -> k + 1`` counting only where ``valid (T,)`` (``None``:
+    always) holds at both ticks; by tick."""
+    front = front_bumper_m(boxes)
+    yaw = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
+    speed = np.asarray(speed_mps, dtype=np.float64)
     time_s = history.time_s
     column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
     # the state recorded at tick k is the light's during the move k -> k + 1
     stop = np.isin(history.traffic_light_state, _STOP_CODES)
+    both = None if valid is None else valid[:-1] & valid[1:]
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
     # segments come in map order of their lights: a move's first violation is its first light's
-    for seg in stop_segments(road_map) if len(front) >= 2 else []:
+    for seg in segments if len(front) >= 2 else []:
         j = column.get(seg.light_id)
         if j is None:  # not recorded: unknown, never a violation
             continue
-        for k, u in _crossings(seg, front, yaw):
+        for k, u in _crossings(seg, front, yaw, both):
             if stop[k, j] and k + 1 not in found:
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
                 found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
-    return RedLightResult(tuple(found[k] for k in sorted(found)), len(road_map.traffic_lights))
+    return [found[k] for k in sorted(found)]
 
 
 def _crossings(
-    seg: StopSegment, front_m: np.ndarray, yaw_rad: np.ndarray
+    seg: StopSegment, front_m: np.ndarray, yaw_rad: np.ndarray, moves_ok: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """``(k, u)`` for each move ``k -> k + 1`` of ``front_m (T, 2)`` that passes ``seg``
-    forwards (module doc), ``u`` in ``[0, 1)`` the fraction of the move where it crosses."""
+    forwards (module doc), ``u`` in ``[0, 1)`` the fraction of the move where it crosses;
+    only moves where ``moves_ok (T - 1,)`` holds when given."""
     along = np.array([math.cos(seg.heading_rad), math.sin(seg.heading_rad)])
     normal = np.array([-along[1], along[0]])
-    rel = front_m - seg.center_m
-    d, lateral = rel @ along, rel @ normal
-    heading_ok = np.cos(yaw_rad - seg.heading_rad) >= math.cos(MAX_HEADING_OFFSET_RAD)
-    moves = np.flatnonzero((d[:-1] <= 0.0) & (d[1:] > 0.0) & heading_ok[:-1] & heading_ok[1:])
+    with np.errstate(invalid="ignore"):  # an absent agent's box may be NaN: moves_ok drops it
+        rel = front_m - seg.center_m
+        d, lateral = rel @ along, rel @ normal
+        heading_ok = np.cos(yaw_rad - seg.heading_rad) >= math.cos(MAX_HEADING_OFFSET_RAD)
+        passing = (d[:-1] <= 0.0) & (d[1:] > 0.0) & heading_ok[:-1] & heading_ok[1:]
+    if moves_ok is not None:
+        passing &= moves_ok
+    moves = np.flatnonzero(passing)
     out = []
     for k in moves:
         u = float(-d[k] / (d[k + 1] - d[k]))

@@ -16,8 +16,9 @@ controller's first phase starts:
   cycles are equally long); the standard sets ``delay`` (s, >= 0) and ``reference`` together.
   drivestack reads a ``delay`` without a ``reference`` from the start of the run, and a
   ``reference`` without a ``delay`` as a delay of 0 s; a controller with neither starts its
-  first phase at t = 0. References are followed to the controller at their root (a reference
-  to no controller, or a loop, is refused).
+  first phase at t = 0. References are followed to the controller at their root, which starts
+  at its own ``delay`` (0 when none), and the delays along the way are added (a reference to
+  no controller, or a loop, is refused).
 - "Virtually": a cycle is periodic, so before its start the controller shows what its cycle
   shows there, run backwards (the YAML block's ``offset_s`` is the start; CommonRoad's rule,
   :class:`~drivestack.structures.traffic_light.SignalCycle`): a delay shifts the cycle, it does
@@ -32,8 +33,11 @@ off); case and spaces around the ``;`` do not matter.
 Refused (:class:`~drivestack.core.errors.ConfigError` naming the file, the controller, the phase
 and the field): another state string (a two-lamp pedestrian ``on;off`` included), a signal id
 that is not one of the map's lights, a signal in two controllers, twice in one phase, or
-missing from one of its controller's phases, a negative duration or delay, a controller whose
-phases last 0 s in all, two controllers (or two phases of one) of one name, and what else the
+missing from one of its controller's phases, a negative duration or delay, a duration or
+delay the cycles cannot hold (a phase of under 1 ns but not 0, a phase, a controller's period,
+a delay or a start of 2**62 ns (146 years) or more:
+:func:`~drivestack.structures.traffic_light.duration_problem`, ``period_problem``,
+``offset_problem``), a controller whose phases last 0 s in all, two controllers (or two phases of one) of one name, and what else the
 standard allows there (``TrafficSignalGroupState``, any other element). Changing a light during the run is not read:
 the storyboard's ``TrafficSignalStateAction`` and ``TrafficSignalControllerAction`` (anywhere,
 the ``Init`` included) and a trigger on a ``TrafficSignalCondition`` or
@@ -49,6 +53,7 @@ from typing import Any
 from drivestack.sim.build import light_ids_in_words
 from drivestack.sim.openscenario._document import _Doc
 from drivestack.structures.road_map import RoadMap
+from drivestack.structures.traffic_light import duration_problem, offset_problem, period_problem
 
 #: drivestack's state names read as they are.
 NAMED_STATES = ("green", "yellow", "red", "red_yellow", "off")
@@ -110,6 +115,9 @@ def _phase(doc: _Doc, el: ET.Element, lights: set[str], road_map: RoadMap, where
     duration_s = doc.number(el, "duration", where)
     if duration_s < 0.0:
         raise doc.error(f"a phase lasts >= 0 s, got {duration_s}", f"{where}@duration")
+    problem = duration_problem(duration_s) if duration_s > 0.0 else None
+    if problem is not None:
+        raise doc.error(f"a phase's duration {problem}", f"{where}@duration")
     states: dict[str, str] = {}
     for child in el:
         if child.tag != "TrafficSignalState":
@@ -146,6 +154,9 @@ def _controllers(doc: _Doc, road_map: RoadMap) -> dict[str, _Controller]:
             delay_s = doc.number(el, "delay", where, default=0.0)
             if delay_s < 0.0:
                 raise doc.error(f"a delay is >= 0 s, got {delay_s}", f"{where}@delay")
+            problem = offset_problem(delay_s)
+            if problem is not None:
+                raise doc.error(f"a delay {problem}", f"{where}@delay")
             reference = doc.text(el, "reference", where) if el.get("reference") else None
             phases: list[_Phase] = []
             for child in el:
@@ -157,6 +168,9 @@ def _controllers(doc: _Doc, road_map: RoadMap) -> dict[str, _Controller]:
                 phases.append(phase)
             if phases and sum(p.duration_s for p in phases) <= 0.0:
                 raise doc.error("its phases last 0 s in all: a cycle needs time", where)
+            problem = period_problem([p.duration_s for p in phases if p.duration_s > 0.0])
+            if problem is not None:
+                raise doc.error(f"its phases: {problem}", f"{where}/Phase@duration")
             out[name] = _Controller(name, delay_s, reference, tuple(phases), where)
     return out
 
@@ -168,6 +182,12 @@ def _start_s(doc: _Doc, controllers: dict[str, _Controller], name: str) -> float
     controller = controllers[name]
     while True:
         start_s += controller.delay_s
+        problem = offset_problem(start_s)
+        if problem is not None:  # each delay is within range, their sum along the chain not
+            raise doc.error(
+                f"its start (the delays along {' -> '.join(seen)}) {problem}",
+                f"{controllers[name].where}@delay",
+            )
         if controller.reference is None:
             return start_s
         if controller.reference not in controllers:

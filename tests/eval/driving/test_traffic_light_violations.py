@@ -309,3 +309,48 @@ def test_turning_and_shifting_the_scene_changes_nothing(
     moved = dataclasses.replace(drive, ego_boxes=boxes)
     assert red_light_violations(drive, road).count == int(passed)
     assert red_light_violations(moved, turned).count == int(passed)
+
+
+def _with_agents(h: SimHistory, boxes: np.ndarray, valid: np.ndarray, ids: tuple[str, ...]):
+    """``h`` with agents ``ids`` at ``boxes (T, A, 7)``, present where ``valid (T, A)``,
+    moving at 10 m/s along x."""
+    velocity = np.zeros((*boxes.shape[:2], 2))
+    velocity[..., 0] = 10.0
+    return dataclasses.replace(
+        h,
+        agent_ids=ids,
+        agent_labels=np.zeros(len(ids), dtype=np.int64),
+        agent_boxes=boxes,
+        agent_velocity_mps=velocity,
+        agent_valid=valid,
+        collisions=np.zeros(valid.shape, dtype=bool),
+    )
+
+
+def test_agents_red_light_runs_are_counted_apart_from_the_ego() -> None:
+    """Agent boxes (4 m long) with fronts at ``PASSING_X_M``: the front passes x = 100 m
+    between ticks 4 and 5 at red, as the ego's test does; the ego stays 50 m back."""
+    n = len(PASSING_X_M)
+    ego_still = history(np.full(n, 50.0), {"L1": "red"})
+    box = np.zeros((n, 7))
+    box[:, 0], box[:, 1], box[:, 3], box[:, 4] = PASSING_X_M - 2.0, 1.75, 4.0, 1.8
+    runs = box.copy()
+    sideways = box.copy()
+    sideways[:, 6] = math.pi / 2  # heading across the lane: front moved back onto x anyway
+    sideways[:, 0] = PASSING_X_M
+    sideways[:, 1] = 1.75 - 2.0
+    boxes = np.stack([runs, box, sideways], axis=1)
+    valid = np.ones((n, 3), dtype=bool)
+    valid[5, 1] = False  # gone at the tick after the move: not counted
+    h = _with_agents(ego_still, boxes, valid, ("a", "b", "c"))
+    result = red_light_violations(h, road_with(light("L1", ("road_0", 200.0))))
+    assert result.count == 0  # the ego's, the pass criterion, untouched
+    (run,) = result.agent_runs
+    assert (run.agent_id, run.tick, run.light_id, run.lane_id) == ("a", 5, "L1", "road_0")
+    assert run.time_s == pytest.approx(0.45) and run.speed_mps == pytest.approx(10.0)
+    d = result.as_dict()
+    assert d["agent_red_light_runs"] == 1 and d["agent_events"][0]["agent_id"] == "a"
+    assert d["violations"] == 0 and d["events"] == []
+    # at green, no run
+    green = _with_agents(history(np.full(n, 50.0), {"L1": "green"}), boxes, valid, ("a", "b", "c"))
+    assert red_light_violations(green, road_with(light("L1", ("road_0", 200.0)))).agent_runs == ()
