@@ -153,7 +153,7 @@ def _path_pose(station_m, xy_m, seg_cos, seg_sin, s, offset):
 
 
 @njit(cache=True)
-def _light_stop_accel(v, room, gap, decel, gain, max_decel):  # pragma: no cover - compiled
+def light_stop_accel(v, room, gap, decel, gain, max_decel):  # pragma: no cover - compiled
     """The acceleration that brings speed ``v`` onto the constant-deceleration stop at the
     stop point ``d = room - gap`` ahead (``room``: front bumper to the line), ``v_cap =
     sqrt(2 decel d)``, and along it: ``-v^2 / (2 D) + gain (v_cap - v)``, with ``D = max(d,
@@ -161,7 +161,8 @@ def _light_stop_accel(v, room, gap, decel, gain, max_decel):  # pragma: no cover
     ``v_cap = 0`` for ``d <= 0``. On the curve it is ``-decel``; below it, braking gentler
     than ``decel`` (none until the curve is near), above it harder, both converging onto it;
     standing, it creeps up to the stop point only. Past the line: ``-max_decel`` while
-    moving, 0 standing."""
+    moving, 0 standing. The simulator's ``idm`` agents stop for lights with it too
+    (:mod:`drivestack.sim.agents`)."""
     if room <= 0.0:
         return -max_decel if v > 0.0 else 0.0
     d = room - gap
@@ -244,7 +245,7 @@ def _rollout_kernel(
             if k == n_steps:
                 break
             if light_decel == light_decel:  # not NaN: a light stop is set
-                light = _light_stop_accel(
+                light = light_stop_accel(
                     v, light_station - (s + front), idm_values[0], light_decel, light_gain,
                     limits[2],
                 )  # fmt: skip
@@ -321,7 +322,7 @@ def rollout(
     ``b``. Each step's acceleration is the lower of IDM's and ``-v^2 / (2 D) + k (sqrt(2 b d)
     - v)``, ``d`` the distance from the front bumper to the stop point ``idm.min_gap_m``
     before the line, ``D = max(d, room / 2)`` with ``room`` the distance to the line, and
-    ``k = LIGHT_STOP_GAIN_PER_S`` (:func:`_light_stop_accel`): on the curve ``v = sqrt(2 b
+    ``k = LIGHT_STOP_GAIN_PER_S`` (:func:`light_stop_accel`): on the curve ``v = sqrt(2 b
     d)`` that is ``-b``, below it gentler and above it harder, both converging onto it, so
     the proposal coasts, then brakes at about ``b`` to rest near the stop point (and never
     moves on from standing past it). The proposal's speed fraction is not applied (its IDM

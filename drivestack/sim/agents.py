@@ -11,12 +11,19 @@ Traffic lights: an ``idm`` agent whose path was built from lanes (``lanes:`` in 
 carries the stops of the map's lights on them (``AgentSpec.light_stops``, stations along its
 path: :func:`~drivestack.planning.traffic_lights.path_light_stops`) and obeys them with the
 planners' rule (:class:`~drivestack.planning.traffic_lights.LightStopRule`, one per agent, reset
-with the traffic): the first stop line ahead that it must stop at is a standing leader, and
-IDM follows the nearer of it and its real leader. It stops for red or red-yellow when the
-constant deceleration to its stop point (``idm.min_gap_m`` before the line) is at most
-:data:`LIGHT_STOP_DECEL_MPS2` (at least its ``idm.comfort_decel_mps2``), for yellow only
-within ``idm.comfort_decel_mps2``, and otherwise drives through; green, off and unknown are
-go. ``Traffic.step`` takes the lights' states each tick (``World.step`` passes
+with the traffic). It stops for red or red-yellow when the constant deceleration to its stop
+point (``idm.min_gap_m`` before the line) is at most :data:`LIGHT_STOP_DECEL_MPS2` (at least
+its ``idm.comfort_decel_mps2``), for yellow only within ``idm.comfort_decel_mps2``, and
+otherwise drives through; green, off and unknown are go. Stopping, its acceleration is the
+lower of IDM's for its real leader and the planners' light-stop law for the line
+(:func:`~drivestack.planning.proposals.light_stop_accel`, the proposals' rollout's: onto and
+along the constant-deceleration stop at the decision's ``decel_mps2``, ``max(need,
+idm.comfort_decel_mps2)``): it coasts until that stop is near, then brakes at about that
+deceleration, easing off within twice the gap of the line, to rest between its stop point
+and the line, whatever car is ahead of it (the line is not a standing leader: IDM brakes for
+one far harder than the stop needs, and only once no car ahead is nearer). The lights an
+agent obeys are those of its ``lanes:``; a ``lateral_shifts`` lane change leaves them
+unchanged. ``Traffic.step`` takes the lights' states each tick (``World.step`` passes
 ``World.traffic_light_states()``; none given: every light unknown). An ``idm`` agent on a
 ``path_m`` has no lanes, so no stops. ``scripted`` agents follow their script, and ``replay`` /
 ``reactive`` agents their recording (which already holds how the recorded driver met the
@@ -67,6 +74,7 @@ import numpy as np
 
 from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
+from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, light_stop_accel
 from drivestack.planning.traffic_lights import LightStopRule, RouteLightStop
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
@@ -607,14 +615,14 @@ class Traffic:
                 )
             elif spec.behavior == "idm":
                 gap, lead_speed = self._leader(i, ego_box, ego_speed_mps)
-                rule = self._light_rules[i]
-                if rule is not None:
-                    gap, lead_speed = self._light_leader(i, rule, traffic_lights, gap, lead_speed)
                 accel[i] = float(
                     idm_acceleration(
                         st.speed_mps[i], spec.desired_speed_mps, gap, lead_speed, spec.idm
                     )
                 )
+                rule = self._light_rules[i]
+                if rule is not None:
+                    accel[i] = min(accel[i], self._light_accel(i, rule, traffic_lights))
             elif spec.behavior == "reactive" and st.valid[i]:
                 accel[i] = self._reactive_accel(i, dt_s, leaders[i])
         new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
@@ -649,23 +657,29 @@ class Traffic:
             path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d, yaw, speed, size
         )
 
-    def _light_leader(
-        self,
-        i: int,
-        rule: LightStopRule,
-        traffic_lights: tuple[tuple[str, str], ...],
-        gap_m: float,
-        leader_speed_mps: float,
-    ) -> tuple[float, float]:
-        """Idm agent i's leader, gap (m) and speed, with its lights: the stop line that
-        ``rule`` says it must stop at, as a standing leader, when it is nearer than the real
-        leader at ``gap_m`` driving at ``leader_speed_mps``; that leader otherwise."""
+    def _light_accel(
+        self, i: int, rule: LightStopRule, traffic_lights: tuple[tuple[str, str], ...]
+    ) -> float:
+        """Idm agent i's acceleration for its lights (``inf`` when it need not stop): the
+        planners' light-stop law (:func:`~drivestack.planning.proposals.light_stop_accel`)
+        towards its stop point ``idm.min_gap_m`` before the line ``rule`` says it must stop
+        at, at the decision's constant deceleration; past the line, ``rule.max_decel_mps2``."""
         st = self.state
-        decision = rule.step(traffic_lights, float(st.station_m[i]), float(st.speed_mps[i]))
-        if decision.station_m is None:
-            return gap_m, leader_speed_mps
-        line_gap_m = decision.station_m - (float(st.station_m[i]) + rule.front_offset_m)
-        return (line_gap_m, 0.0) if line_gap_m < gap_m else (gap_m, leader_speed_mps)
+        station, speed = float(st.station_m[i]), float(st.speed_mps[i])
+        decision = rule.step(traffic_lights, station, speed)
+        if decision.station_m is None or decision.decel_mps2 is None:
+            return math.inf
+        room_m = decision.station_m - (station + rule.front_offset_m)
+        return float(
+            light_stop_accel(
+                speed,
+                room_m,
+                rule.stop_gap_m,
+                decision.decel_mps2,
+                LIGHT_STOP_GAIN_PER_S,
+                rule.max_decel_mps2,
+            )
+        )
 
     def _reactive_leaders(
         self, ego_box: np.ndarray, ego_speed_mps: float
