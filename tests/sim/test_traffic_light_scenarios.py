@@ -107,7 +107,13 @@ def test_a_scenario_without_lights_is_unaffected() -> None:
     assert result.passed and result.failures == ()
     record = result.as_dict()
     assert record["red_light_violations"] == 0
-    assert record["red_light"] == {"violations": 0, "lights": 0, "events": []}
+    assert record["red_light"] == {
+        "violations": 0,
+        "lights": 0,
+        "events": [],
+        "agent_red_light_runs": 0,
+        "agent_events": [],
+    }
 
 
 def test_a_cut_short_run_does_not_judge_progress() -> None:
