@@ -13,7 +13,7 @@ forecast at the line:
    agent's way is unknown and a light beyond it is not looked at) far enough to cover its
    travel over the horizon;
 2. the stop lines on that lane chain (:func:`~drivestack.planning.traffic_lights.path_light_stops`,
-   as for the simulator's ``idm`` agents) and the one it stops at: the ego's rule
+   as for the simulator's ``idm`` agents; a planner finds each chain's once) and the one it stops at: the ego's rule
    (:class:`~drivestack.planning.traffic_lights.LightStopRule`, fresh each step, with the
    agent's centre-to-front ``length / 2`` as front offset): the first line ahead whose light
    shows a stop state (red, red-yellow) it can stop before within ``stop_decel_mps2``, or
@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from drivestack.planning.traffic_lights import LightStopRule, path_light_stops
+from drivestack.planning.traffic_lights import LightStopRule, RouteLightStop, path_light_stops
 from drivestack.prediction.forecast import Forecast, lane_matches
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.road_map import Lane, RoadMap
@@ -56,12 +56,11 @@ LIGHT_MIN_SPEED_MPS = 0.1
 MAX_CHAIN_LANES = 32
 
 
-def lane_chain(road_map: RoadMap, lane: Lane, need_m: float) -> tuple[tuple[str, ...], np.ndarray]:
-    """The lane ids and joined ``(N, 2)`` centreline from ``lane`` on through each lane's
-    successor while it has exactly one (and it is not in the chain yet), until the centreline
-    reaches ``need_m`` from ``lane``'s start or ``MAX_CHAIN_LANES`` lanes."""
+def lane_chain(road_map: RoadMap, lane: Lane, need_m: float) -> tuple[str, ...]:
+    """The lane ids from ``lane`` on through each lane's successor while it has exactly one
+    (and it is not in the chain yet), until their length reaches ``need_m`` from ``lane``'s
+    start or ``MAX_CHAIN_LANES`` lanes."""
     ids = [lane.lane_id]
-    parts = [lane.centerline_m]
     length_m = lane.length_m
     last = lane
     while length_m < need_m and len(ids) < MAX_CHAIN_LANES and len(last.successors) == 1:
@@ -70,9 +69,16 @@ def lane_chain(road_map: RoadMap, lane: Lane, need_m: float) -> tuple[tuple[str,
             break
         last = road_map.lane(succ)
         ids.append(succ)
-        parts.append(last.centerline_m[1:])
         length_m += last.length_m
-    return tuple(ids), np.concatenate(parts)
+    return tuple(ids)
+
+
+def chain_light_stops(road_map: RoadMap, lanes: tuple[str, ...]) -> tuple[RouteLightStop, ...]:
+    """:func:`~drivestack.planning.traffic_lights.path_light_stops` along the joined
+    centreline of the lane chain ``lanes`` (:func:`lane_chain`)."""
+    parts = [road_map.lane(lanes[0]).centerline_m]
+    parts.extend(road_map.lane(lane_id).centerline_m[1:] for lane_id in lanes[1:])
+    return path_light_stops(road_map, lanes, np.concatenate(parts))
 
 
 def light_stop_travel_m(
@@ -85,12 +91,15 @@ def light_stop_travel_m(
     stop_decel_mps2: float,
     max_decel_mps2: float,
     stop_gap_m: float,
+    chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] | None = None,
 ) -> dict[int, float]:
     """``{agent row: metres its centre may travel}`` for the agents that stop at a light
     (steps 1-2 of the module docstring), the travel being the distance from the front to the
     line along the lane (> 0). ``traffic_lights``: ``(light_id, state)`` pairs as
     ``Observation.traffic_lights``; the decelerations and gap as :class:`LightStopRule`'s.
-    ``agents`` must be in the map's frame."""
+    ``agents`` must be in the map's frame. ``chain_stops``: a cache of
+    :func:`chain_light_stops` by lane chain for ``road_map``, kept by the caller across steps
+    (a planner's, filled as chains come up)."""
     states = dict(traffic_lights)
     if not road_map.traffic_lights or not any(
         s == "yellow" or s in STOP_STATES for s in states.values()
@@ -105,8 +114,12 @@ def light_stop_travel_m(
             continue  # reversing
         half_length_m = 0.5 * float(agents.size_m[match.index, 0])
         need_m = match.station_m + half_length_m + match.speed_mps * horizon_s
-        lanes, line_m = lane_chain(road_map, match.lane, need_m)
-        stops = path_light_stops(road_map, lanes, line_m)
+        lanes = lane_chain(road_map, match.lane, need_m)
+        stops = None if chain_stops is None else chain_stops.get(lanes)
+        if stops is None:
+            stops = chain_light_stops(road_map, lanes)
+            if chain_stops is not None:
+                chain_stops[lanes] = stops
         if not stops:
             continue
         rule = LightStopRule(
@@ -158,13 +171,15 @@ def stop_forecasts_at_lights(
     stop_decel_mps2: float,
     max_decel_mps2: float,
     stop_gap_m: float,
+    chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] | None = None,
 ) -> Forecast:
     """``forecast (A, T+1)`` of ``agents`` (its rows, in the map's frame), each agent that
     stops at a light (:func:`light_stop_travel_m`) clipped at the line
-    (:func:`clip_forecast`); ``forecast`` itself when none is."""
+    (:func:`clip_forecast`); ``forecast`` itself when none is. ``chain_stops``: as
+    :func:`light_stop_travel_m`'s."""
     travel = light_stop_travel_m(
         agents, road_map, traffic_lights, forecast.n_steps * forecast.dt_s,
         comfort_decel_mps2=comfort_decel_mps2, stop_decel_mps2=stop_decel_mps2,
-        max_decel_mps2=max_decel_mps2, stop_gap_m=stop_gap_m,
+        max_decel_mps2=max_decel_mps2, stop_gap_m=stop_gap_m, chain_stops=chain_stops,
     )  # fmt: skip
     return clip_forecast(forecast, travel) if travel else forecast

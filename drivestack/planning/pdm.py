@@ -77,7 +77,12 @@ from drivestack.planning.proposals import (
 )
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
-from drivestack.planning.traffic_lights import LightDecision, LightStopRule, route_light_stops
+from drivestack.planning.traffic_lights import (
+    LightDecision,
+    LightStopRule,
+    RouteLightStop,
+    route_light_stops,
+)
 from drivestack.prediction.forecast import (
     Forecast,
     constant_velocity_forecast,
@@ -277,6 +282,8 @@ class _RolloutPlanner:
             max_decel_mps2=max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2),
             stop_gap_m=self.params.idm.min_gap_m,
         )
+        # the agents' lane chains' light stops, found as chains come up (``_forecast``)
+        self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
         self._prepare()
 
     def _prepare(self) -> None:
@@ -366,6 +373,7 @@ class _RolloutPlanner:
             forecast, obs.agents, self.road_map, obs.traffic_lights,
             comfort_decel_mps2=p.idm.comfort_decel_mps2, stop_decel_mps2=p.light_stop_decel_mps2,
             max_decel_mps2=self._lights.max_decel_mps2, stop_gap_m=p.idm.min_gap_m,
+            chain_stops=self._chain_stops,
         )  # fmt: skip
 
     def _trajectory(self, obs: Observation, result: Rollout, index: int) -> Trajectory:

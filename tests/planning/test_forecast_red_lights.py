@@ -133,6 +133,29 @@ def test_a_lane_following_forecast_is_clipped_too() -> None:
     np.testing.assert_array_equal(out.speed_mps[0, 10:], 0.0)
 
 
+def test_a_lane_chains_stops_are_found_once_and_reused() -> None:
+    # the planner's cache of the stops per lane chain: filled on the first step, the same
+    # forecast from it on the next (a stale entry would be used as is)
+    agents = car(0.0, 10.0)
+    cv = constant_velocity_forecast(agents, 8.0, 0.5)
+    cache: dict = {}
+    first = stop_forecasts_at_lights(
+        cv, agents, road(), (("tl", "red"),), **RULE, chain_stops=cache
+    )
+    assert [stop.light_id for stops in cache.values() for stop in stops] == ["tl"]
+    (lanes,) = cache
+    again = stop_forecasts_at_lights(
+        cv, agents, road(), (("tl", "red"),), **RULE, chain_stops=cache
+    )
+    np.testing.assert_array_equal(again.boxes, first.boxes)
+    np.testing.assert_allclose(first.boxes[0, 10:, 0], 48.0)
+    cache[lanes] = ()
+    assert (
+        stop_forecasts_at_lights(cv, agents, road(), (("tl", "red"),), **RULE, chain_stops=cache)
+        is cv
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     x_m=st.floats(-90.0, 40.0),
