@@ -363,7 +363,8 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         html.append(
             "<p>Traffic lights: each stop line in its light's state when the ego's front was "
             "nearest to it (green, yellow, red, orange red-yellow, dark grey off, light grey "
-            "unknown) with the light's id, a red star where the ego's front crossed a line at "
+            "unknown), the lights' ids at the lines near the ego's path, a red star where the "
+            "ego's front crossed a line at "
             "red (light and time); above the time plots a strip per light (those run first, then "
             "the nearest; lights (+N): N more not drawn) with its state over time and ✕ at "
             f"each red light run (dotted on the speed plot). {NUPLAN_IGNORES_LIGHTS}</p>"
@@ -421,15 +422,20 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
             + _img(figures["sweep_pass_rate"], "pass rate per bin")
         )
     for key, bins in s["by_param"].items():
+        # a red-light column only when the sweep's maps have lights (sweep.pass_rate_by_param)
+        lights = any("red_light_runs" in b for b in bins)
+        red_th = '<th title="runs that ran at least one red light">ran a red</th>'
         html.append(
             f"<table><thead><tr><th class=l>{escape(key)}</th><th class=l>planner</th>"
-            "<th>n</th><th>passed</th><th>pass rate %</th><th>mean score</th></tr></thead><tbody>"
+            "<th>n</th><th>passed</th><th>pass rate %</th><th>mean score</th>"
+            f"{red_th if lights else ''}</tr></thead><tbody>"
         )
         for b in bins:
+            red = _td(b.get("red_light_runs")) if lights else ""
             html.append(
                 f"<tr>{_td(b['bin'], css='l')}{_td(b.get('planner', ''), css='l')}{_td(b['n'])}"
                 f"{_td(b['passed'])}{_td(100 * b['pass_rate'], digits=1)}"
-                f"{_td(b['mean_score'])}</tr>"
+                f"{_td(b['mean_score'])}{red}</tr>"
             )
         html.append("</tbody></table>")
     for hm in s.get("heatmaps", []):

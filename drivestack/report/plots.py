@@ -133,7 +133,7 @@ class BevFigure:
                 *point, marker="X", color="red", ms=14, mec="black", label="collision", zorder=6
             )
         if lights is not None:
-            _draw_lights(ax, lights)
+            _draw_lights(ax, lights, lo, hi)
         ax.plot([], [], color="tab:orange", label="agents")
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
@@ -143,11 +143,61 @@ class BevFigure:
         return self.figure
 
 
-def _draw_lights(ax: Any, lights: LightView) -> None:
-    """The stop lines (coloured by their light's state when the ego was nearest, the light's
-    id at the line nearest the ego) and a star where the ego's front crossed a line at red."""
+#: Stop lines within this distance of the ego's front (where it passed or stopped) get their
+#: lights' ids in the bird's-eye view (and the nearest line when none is that near).
+LABEL_NEAR_M = 3.0
+LABEL_FONT_PT = 8.0
+
+Box = tuple[float, float, float, float]  # x0, y0 (lower left), width, height
+
+
+def _text_size_pt(text: str) -> tuple[float, float]:
+    """Width and height (points) of ``text`` at :data:`LABEL_FONT_PT` as a label box: the
+    glyphs' advance, and 1.4 font sizes high (a text's box and some room between labels)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(
+        text, FontProperties(size=LABEL_FONT_PT), ismath=False
+    )
+    return float(width), 1.4 * LABEL_FONT_PT
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def place_labels(
+    anchors: list[tuple[float, float]],
+    sizes: list[tuple[float, float]],
+    taken: list[Box] | None = None,
+) -> list[tuple[float, float] | None]:
+    """The lower-left corner of each label (``sizes``: width, height) at its anchor, in one
+    unit (pixels), in order: above right of the anchor, else below right, above left, below
+    left, the first that overlaps no label placed before it nor a box of ``taken``; None (left
+    out) when each would. So no two placed label boxes overlap; the earlier labels win."""
+    boxes: list[Box] = list(taken or [])
+    out: list[tuple[float, float] | None] = []
+    for (x, y), (w, h) in zip(anchors, sizes, strict=True):
+        corner = None
+        for cx, cy in ((x, y), (x, y - h), (x - w, y), (x - w, y - h)):
+            if not any(_overlap((cx, cy, w, h), b) for b in boxes):
+                corner = (cx, cy)
+                boxes.append((cx, cy, w, h))
+                break
+        out.append(corner)
+    return out
+
+
+def _draw_lights(ax: Any, lights: LightView, lo: np.ndarray, hi: np.ndarray) -> None:
+    """The stop lines (coloured by their light's state when the ego was nearest), the ids of
+    the lights at the lines near the ego's path (:data:`LABEL_NEAR_M`; else at the nearest
+    line; a label that would overlap another is moved or left out: :func:`place_labels`)
+    and a star where the ego's front crossed a line at red. ``lo``, ``hi``: the view's
+    corners (the labels are placed in the figure's pixels)."""
     from matplotlib.collections import LineCollection
 
+    placed = [r for r in lights.red_runs if r.point_m is not None]
     if lights.stops:
         ax.add_collection(
             LineCollection(
@@ -159,10 +209,11 @@ def _draw_lights(ax: Any, lights: LightView) -> None:
             ),
             autolim=False,
         )
+        nearest = min(s.distance_m for s in lights.stops)
+        near = [s for s in lights.stops if s.distance_m <= max(LABEL_NEAR_M, nearest)]
         labelled: dict[str, Any] = {}
-        for s in lights.stops:
-            if s.light_id not in labelled or s.distance_m < labelled[s.light_id].distance_m:
-                labelled[s.light_id] = s
+        for s in sorted(near, key=lambda s: s.distance_m):
+            labelled.setdefault(s.light_id, s)  # each light once, at its line nearest the ego
         spots: list[tuple[np.ndarray, list[str]]] = []  # lights labelled at one spot share it
         for s in labelled.values():
             spot = next((p for p in spots if np.hypot(*(p[0] - s.ends_m[1])) < 3.0), None)
@@ -170,10 +221,33 @@ def _draw_lights(ax: Any, lights: LightView) -> None:
                 spots.append((s.ends_m[1], [s.light_id]))
             else:
                 spot[1].append(s.light_id)
-        for (x, y), ids in spots:
-            ax.text(x, y, " " + "/".join(ids), fontsize=8, ha="left", va="bottom", clip_on=True,
+        # the view's limits and aspect as drawn, to place the labels in pixels
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal", adjustable="box")
+        ax.apply_aspect()
+        to_px = ax.transData
+        scale = ax.figure.dpi / 72.0  # points to pixels
+        texts = [" " + "/".join(ids) for _, ids in spots]
+        # the red-run labels (drawn below, their baseline 6, -12 points from their star)
+        # stay clear too
+        taken = [
+            (*(to_px.transform(r.point_m) + np.array([6.0, -12.0 - 0.3 * LABEL_FONT_PT]) * scale),
+             *(np.array(_text_size_pt(f"ran {r.light_id} at red, {r.time_s:.1f} s")) * scale))
+            for r in placed if r.point_m is not None
+        ]  # fmt: skip
+        corners = place_labels(
+            [tuple(to_px.transform(xy)) for xy, _ in spots],
+            [tuple(np.array(_text_size_pt(t)) * scale) for t in texts],
+            taken,
+        )
+        back = to_px.inverted()
+        for text, corner in zip(texts, corners, strict=True):
+            if corner is None:
+                continue
+            x, y = back.transform(corner)
+            ax.text(x, y, text, fontsize=LABEL_FONT_PT, ha="left", va="bottom", clip_on=True,
                     zorder=7, gid="light-label")  # fmt: skip
-    placed = [r for r in lights.red_runs if r.point_m is not None]
     if placed:
         xs = [r.point_m[0] for r in placed if r.point_m is not None]
         ys = [r.point_m[1] for r in placed if r.point_m is not None]

@@ -1,5 +1,5 @@
-"""Sweep aggregation: pass rate per parameter bin (per planner), per base scenario, and over two
-parameters.
+"""Sweep aggregation: pass rate per parameter bin (per planner; with red lights run when the
+runs' maps have lights), per base scenario, and over two parameters.
 
 A crashed, corrupt or missing variant counts as not passed. Numeric parameters with more than
 ``max_bins`` distinct values are cut into ``max_bins`` equal-width bins; others keep one bin
@@ -39,8 +39,13 @@ def pass_rate_by_param(
 ) -> dict[str, list[dict[str, Any]]]:
     """``{param: [{bin, planner, n, passed, pass_rate, mean_score}]}`` over rows that have
     ``param``: one entry per bin and planner (bins are cut over all planners' values, so the
-    planners' entries of one bin cover the same values), bins in order, planners by name."""
+    planners' entries of one bin cover the same values), bins in order, planners by name.
+
+    When some row's map has traffic lights (``red_light_violations`` not None), every entry
+    also has ``red_light_runs``: its runs that ran at least one red light (a run whose count
+    is unknown, e.g. a crashed one, counts as not)."""
     keys = sorted({k for r in rows for k in r.params})
+    lights = any(r.red_light_violations is not None for r in rows)
     out: dict[str, list[dict[str, Any]]] = {}
     for key in keys:
         mine = [r for r in rows if key in r.params]
@@ -51,16 +56,17 @@ def pass_rate_by_param(
             for planner in sorted({r.planner for r in in_bin}):
                 members = [r for r in in_bin if r.planner == planner]
                 scores = [r.score for r in members if r.score is not None]
-                out[key].append(
-                    {
-                        "bin": label,
-                        "planner": planner,
-                        "n": len(members),
-                        "passed": sum(r.passed for r in members),
-                        "pass_rate": sum(r.passed for r in members) / len(members),
-                        "mean_score": float(np.mean(scores)) if scores else None,
-                    }
-                )
+                entry: dict[str, Any] = {
+                    "bin": label,
+                    "planner": planner,
+                    "n": len(members),
+                    "passed": sum(r.passed for r in members),
+                    "pass_rate": sum(r.passed for r in members) / len(members),
+                    "mean_score": float(np.mean(scores)) if scores else None,
+                }
+                if lights:
+                    entry["red_light_runs"] = sum(bool(r.red_light_violations) for r in members)
+                out[key].append(entry)
     return out
 
 

@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgba
 
 from drivestack.cli import main
 from drivestack.report import build_report, plots, write_report
-from drivestack.report.light_view import STATE_COLOURS, light_view
+from drivestack.report.light_view import STATE_COLOURS, LightView, StopMark, light_view
 from drivestack.report.scenario_view import MapCache, load_history
 
 # Straight two-lane road: lane road_0 runs along +x at y = 1.75 m, station s at x = s - 100 m.
@@ -116,7 +116,8 @@ def test_the_figures_draw_the_lights(runs: Path) -> None:
     np.testing.assert_allclose(star.get_xydata(), [[100.0, 1.75]])
     (label,) = _by_gid(bev, "red-light-run-label")
     assert label.get_text().startswith("ran L1 at red")
-    assert sorted(t.get_text().strip() for t in _by_gid(bev, "light-label")) == ["L1", "L2"]
+    # only the line the ego's front crossed is labelled: L2's is 9 m and more ahead of it
+    assert [t.get_text().strip() for t in _by_gid(bev, "light-label")] == ["L1"]
 
     signals = plots.signals_figure(history, np.full(len(history), np.inf), 0.95, view)
     assert len(signals.axes) == 5
@@ -208,3 +209,26 @@ def test_maps_with_other_scenario_lights_are_built_apart(runs: Path) -> None:
     assert first is not None and second is not None
     assert first.traffic_light("L1").stops[0].station_m == 200.0
     assert second.traffic_light("L1").stops[0].station_m == 220.0
+
+
+def test_light_labels_near_the_path_do_not_overlap(runs: Path) -> None:
+    """Lines near the ego's path 4 m apart (their labels would overlap at this scale) are
+    labelled without overlapping (moved or left out); a line far from the path is not."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    history, road_map, _ = _loaded(runs, "lit")
+    stops = [
+        StopMark(f"light_N{k}", "road_0", np.array([[x, 0.0], [x, 3.5]]), "red", 0.0, 0.1 * k)
+        for k, x in enumerate(100.0 + 4.0 * np.arange(6))
+    ]
+    far = StopMark("FAR", "road_1", np.array([[110.0, 3.5], [110.0, 7.0]]), "green", 0.0, 5.0)
+    view = LightView((*stops, far), (), np.zeros((len(history), 0), np.int8), (), 0)
+    bev = plots.bev_figure(history, road_map, "lit", view)
+    labels = _by_gid(bev, "light-label")
+    names = [t.get_text().strip() for t in labels]
+    assert names[0] == "light_N0" and "FAR" not in names and len(names) >= 2
+    renderer = FigureCanvasAgg(bev).get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), names
