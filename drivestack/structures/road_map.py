@@ -343,6 +343,51 @@ def resample_polyline(polyline_m: np.ndarray, step_m: float) -> np.ndarray:
     return xy
 
 
+_EDGE_CHUNK_SEGMENTS = 8
+"""Segments per boundary piece in :meth:`RoadMap._drivable_edges` (few: a query measures
+only the pieces near it)."""
+
+_EDGE_SEARCH_M = 5.0
+"""Half-side of the square first searched around a point in :func:`_nearest_distance`."""
+
+
+def _edge_distance_within(
+    tree: STRtree, edges: np.ndarray, query: np.ndarray, xy: np.ndarray, half_m: np.ndarray
+) -> np.ndarray:
+    """``(N,)`` least ``shapely.distance`` from each point to the edges whose envelope meets
+    the square of half-side ``half_m`` ``(N,)`` around it (``inf`` where none does)."""
+    boxes = shapely.box(xy[:, 0] - half_m, xy[:, 1] - half_m, xy[:, 0] + half_m, xy[:, 1] + half_m)
+    qi, ei = tree.query(boxes)
+    best = np.full(len(query), np.inf)
+    np.minimum.at(best, qi, shapely.distance(query[qi], edges[ei]))
+    return best
+
+
+def _nearest_distance(
+    tree: STRtree, edges: np.ndarray, query: np.ndarray, xy: np.ndarray
+) -> np.ndarray:
+    """``(N,)`` distance of ``N`` finite points (``query``, shapely, and ``xy`` ``(N, 2)``)
+    to the nearest of the LineStrings ``edges`` (indexed by ``tree``): exactly the minimum of
+    ``shapely.distance`` over all of them.
+
+    Every edge within distance ``d`` of a point has its envelope within the square of
+    half-side ``d`` around it, so the least distance among the edges meeting a square of
+    half-side ``h`` is the exact minimum whenever it is at most ``h``. First ``h`` =
+    :data:`_EDGE_SEARCH_M`; a point whose least distance found is larger takes ``h`` = its
+    nearest edge's distance from the tree's nearest-neighbour search (plus rounding slack),
+    so no edge can be left out by the search's rounded envelope distances.
+    """
+    best = _edge_distance_within(tree, edges, query, xy, np.full(len(query), _EDGE_SEARCH_M))
+    far = np.flatnonzero(best > _EDGE_SEARCH_M)
+    if len(far):
+        (qi, _), d = tree.query_nearest(query[far], return_distance=True)
+        bound = np.full(len(far), np.inf)
+        np.minimum.at(bound, qi, d)
+        half = bound * (1.0 + 1e-9) + 1e-9
+        best[far] = _edge_distance_within(tree, edges, query[far], xy[far], half)
+    return best
+
+
 @dataclass(frozen=True)
 class Lane:
     """One lane: ``centerline_m (N, 2)``, ``left_boundary_m (L, 2)``, ``right_boundary_m (R, 2)``."""
@@ -568,15 +613,53 @@ class RoadMap:
     def _tree(self) -> STRtree:
         return STRtree([LineString(lane.centerline_m) for lane in self.lanes])
 
+    @cached_property
+    def _drivable_edges(self) -> tuple[STRtree, np.ndarray] | None:
+        """The drivable area's boundary (exterior and interior rings of every polygon part) cut
+        into LineStrings of at most ``_EDGE_CHUNK_SEGMENTS`` segments, in ring order (so each
+        segment has the same end points, in the same order, as in the polygon), with an STRtree
+        over them; ``None`` when the area is empty or not made of polygons (the plain shapely
+        route is used then)."""
+        parts = shapely.get_parts(self.drivable_area)
+        if len(parts) == 0 or not np.all(shapely.get_type_id(parts) == 3):  # 3: Polygon
+            return None
+        chunks = []
+        for ring in shapely.get_rings(parts):
+            xy = shapely.get_coordinates(ring)
+            n_seg = len(xy) - 1
+            chunks += [
+                xy[i : min(i + _EDGE_CHUNK_SEGMENTS, n_seg) + 1]
+                for i in range(0, n_seg, _EDGE_CHUNK_SEGMENTS)
+            ]
+        edges = shapely.linestrings(
+            np.concatenate(chunks),
+            indices=np.repeat(np.arange(len(chunks)), [len(c) for c in chunks]),
+        )
+        return STRtree(edges), edges
+
     def distance_outside_drivable_m(self, points_m: npt.ArrayLike) -> np.ndarray:
-        """``(M, 2)`` points -> ``(M,)`` distance to the drivable area (0 inside)."""
+        """``(M, 2)`` points -> ``(M,)`` distance to the drivable area (0 inside).
+
+        For a point outside the area this is the distance to the area's boundary, found among
+        the few boundary pieces nearest it (an STRtree), so the cost does not grow with the
+        map; the value is the one ``shapely.distance(drivable_area, point)`` gives, bit for bit
+        (GEOS takes both as the minimum of the same point-to-segment distances). A point on the
+        boundary (by GEOS's exact point-in-area test, as in ``shapely.distance``) gets 0, where
+        the point-to-segment formula may round to a tiny non-zero.
+        """
         pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
         area = self._drivable_boundary
-        inside = shapely.contains_xy(area, pts[:, 0], pts[:, 1])
+        inside = shapely.intersects_xy(area, pts[:, 0], pts[:, 1])  # interior or boundary
         out = np.zeros(len(pts))
-        if not np.all(inside):
-            outside = ~inside
-            out[outside] = shapely.distance(area, shapely.points(pts[outside]))
+        if np.all(inside):
+            return out
+        outside = ~inside
+        query = shapely.points(pts[outside])
+        edges = self._drivable_edges
+        if edges is None or not np.all(np.isfinite(pts[outside])):
+            out[outside] = shapely.distance(area, query)
+        else:
+            out[outside] = _nearest_distance(*edges, query, pts[outside])
         return out
 
     def nearest_lane(
