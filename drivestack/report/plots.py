@@ -197,7 +197,8 @@ def _draw_lights(ax: Any, lights: LightView, lo: np.ndarray, hi: np.ndarray) -> 
     corners (the labels are placed in the figure's pixels)."""
     from matplotlib.collections import LineCollection
 
-    placed = [r for r in lights.red_runs if r.point_m is not None]
+    placed = [(r, r.point_m) for r in lights.red_runs if r.point_m is not None]
+    run_texts = [f"ran {r.light_id} at red, {r.time_s:.1f} s" for r, _ in placed]
     if lights.stops:
         ax.add_collection(
             LineCollection(
@@ -232,9 +233,9 @@ def _draw_lights(ax: Any, lights: LightView, lo: np.ndarray, hi: np.ndarray) -> 
         # the red-run labels (drawn below, their baseline 6, -12 points from their star)
         # stay clear too
         taken = [
-            (*(to_px.transform(r.point_m) + np.array([6.0, -12.0 - 0.3 * LABEL_FONT_PT]) * scale),
-             *(np.array(_text_size_pt(f"ran {r.light_id} at red, {r.time_s:.1f} s")) * scale))
-            for r in placed if r.point_m is not None
+            (*(to_px.transform(p) + np.array([6.0, -12.0 - 0.3 * LABEL_FONT_PT]) * scale),
+             *(np.array(_text_size_pt(text)) * scale))
+            for (_, p), text in zip(placed, run_texts, strict=True)
         ]  # fmt: skip
         corners = place_labels(
             [tuple(to_px.transform(xy)) for xy, _ in spots],
@@ -249,17 +250,17 @@ def _draw_lights(ax: Any, lights: LightView, lo: np.ndarray, hi: np.ndarray) -> 
             ax.text(x, y, text, fontsize=LABEL_FONT_PT, ha="left", va="bottom", clip_on=True,
                     zorder=7, gid="light-label")  # fmt: skip
     if placed:
-        xs = [r.point_m[0] for r in placed if r.point_m is not None]
-        ys = [r.point_m[1] for r in placed if r.point_m is not None]
+        xs = [p[0] for _, p in placed]
+        ys = [p[1] for _, p in placed]
         ax.plot(xs, ys, ls="none", marker="*", ms=12, color="red", mec="black", alpha=0.85,
                 label="red light run", zorder=7, gid="red-light-run")  # fmt: skip
-        for r, x, y in zip(placed, xs, ys, strict=True):
+        for text, x, y in zip(run_texts, xs, ys, strict=True):
             ax.annotate(
-                f"ran {r.light_id} at red, {r.time_s:.1f} s",
+                text,
                 (x, y),
                 xytext=(6, -12),
                 textcoords="offset points",
-                fontsize=8,
+                fontsize=LABEL_FONT_PT,
                 color="darkred",
                 clip_on=True,
                 zorder=7,

@@ -654,12 +654,13 @@ class RoadMap:
         if np.all(inside):
             return out
         outside = ~inside
-        query = shapely.points(pts[outside])
+        xy = pts[outside]
+        query = shapely.points(xy)
         edges = self._drivable_edges
-        if edges is None or not np.all(np.isfinite(pts[outside])):
+        if edges is None or not np.all(np.isfinite(xy)):
             out[outside] = shapely.distance(area, query)
         else:
-            out[outside] = _nearest_distance(*edges, query, pts[outside])
+            out[outside] = _nearest_distance(*edges, query, xy)
         return out
 
     def nearest_lane(
