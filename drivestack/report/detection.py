@@ -31,6 +31,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from drivestack.report.fields import finite_number_or_none
+
 #: A KITTI AP key of metrics.json (``Car_3D_AP40_moderate_strict``) and its parts.
 KITTI_AP_KEY = re.compile(
     r"^(?P<cls>[A-Za-z]+)_(?P<kind>2D|BEV|3D|AOS)_(?P<ap>AP11|AP40)_(?P<diff>easy|moderate|hard)"
@@ -44,14 +46,8 @@ _COVERAGE_KEYS = ("classes", "categories")
 Key = tuple[str, str, str]  # (class, setting, metric)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _put(out: dict[Key, float], key: Key, value: object, scale: float = 1.0) -> None:
-    number = _number(value)
+    number = finite_number_or_none(value)
     if number is not None:
         out[key] = number * scale
 

@@ -20,6 +20,14 @@ def number(value: object, what: str) -> float | None:
     return float(value)
 
 
+def finite_number_or_none(value: object) -> float | None:
+    """``value`` as a float when it is a finite number (not a bool), else None: for fields a
+    report shows when present and well formed and leaves out otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def required_number(value: object, what: str, *, positive: bool = False) -> float:
     """:func:`number` that must be present (and above 0 when ``positive``)."""
     out = number(value, what)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.eval.driving.traffic_lights import front_bumper_m, stop_segments
+from drivestack.report.fields import finite_number_or_none
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap
 from drivestack.structures.traffic_light import SIGNAL_STATES
@@ -102,12 +103,6 @@ def _segment_distance_m(points: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.linalg.norm(points - (a + u[:, None] * ab), axis=1)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def light_view(history: SimHistory, road_map: RoadMap | None, events: object) -> LightView | None:
     """The traffic lights of one run's view, None when neither its map nor its history has a
     light (then the view is drawn as without this module). ``events``: ``metrics.json``'s
@@ -146,7 +141,7 @@ def light_view(history: SimHistory, road_map: RoadMap | None, events: object) ->
         if not isinstance(e, dict) or not isinstance(e.get("light_id"), str):
             continue
         light_id, lane_id = e["light_id"], str(e.get("lane_id", ""))
-        time_s = _number(e.get("time_s"))
+        time_s = finite_number_or_none(e.get("time_s"))
         tick = e.get("tick")
         if not (isinstance(tick, int) and not isinstance(tick, bool) and 0 < tick < n):
             tick = int(np.searchsorted(t, time_s)) if time_s is not None and n else None
@@ -162,7 +157,7 @@ def light_view(history: SimHistory, road_map: RoadMap | None, events: object) ->
                 lane_id,
                 (time_s - t0) if time_s is not None else math.nan,
                 point,
-                _number(e.get("speed_mps")),
+                finite_number_or_none(e.get("speed_mps")),
             )
         )
 
