@@ -34,6 +34,10 @@ MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
 #: How far past a lane's end a traffic light's stop may lie (map rounding) before it is refused.
 STOP_STATION_TOLERANCE_M = 0.5
 
+#: What :meth:`RoadMap.route` may minimise: ``"length"`` (metres) or ``"time"`` (seconds at
+#: each lane's speed limit).
+ROUTE_COSTS = ("length", "time")
+
 NON_DRIVABLE_TYPES = frozenset(
     {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
 )
@@ -735,11 +739,16 @@ class RoadMap:
         lane_change_cost_m: float = 50.0,
         *,
         drivable_only: bool = True,
+        cost: str = "length",
     ) -> list[str]:
         """Cheapest lane sequence from ``start_lane`` to ``goal_lane`` (Dijkstra).
 
-        Moving to a successor costs the current lane's length; moving to a left/right
-        neighbour costs ``lane_change_cost_m`` (a finite number >= 0, else ``ValueError``).
+        With ``cost="length"`` (the default) moving to a successor costs the current lane's
+        length; moving to a left/right neighbour costs ``lane_change_cost_m`` (a finite number
+        >= 0, else ``ValueError``). With ``cost="time"`` every step costs that length over the
+        current lane's :attr:`Lane.speed_limit_mps` (seconds at the limit; a lane change the
+        time to drive ``lane_change_cost_m`` there). Another ``cost`` is a ``ValueError``
+        naming it.
         The route is always one :meth:`route_centerline` (and so the planners) can drive: a
         lane change whose blend has no room there (:class:`LaneChangeRoomError`) is left out
         and the search repeated (that step is then left out of the whole search, also where
@@ -748,7 +757,11 @@ class RoadMap:
         Raises ``LookupError`` when no such route exists (naming the lane changes left out),
         ``KeyError`` for an unknown lane.
         """
-        return self._cheapest_route([start_lane], [goal_lane], lane_change_cost_m, drivable_only)
+        if cost not in ROUTE_COSTS:
+            raise ValueError(f"cost: unknown route cost {cost!r}; expected one of {ROUTE_COSTS}")
+        return self._cheapest_route(
+            [start_lane], [goal_lane], lane_change_cost_m, drivable_only, by_time=cost == "time"
+        )
 
     def route_from(
         self,
@@ -781,7 +794,13 @@ class RoadMap:
         return self._cheapest_route(starts, goals, lane_change_cost_m, drivable_only)
 
     def _cheapest_route(
-        self, starts: list[str], goals: list[str], lane_change_cost_m: float, drivable_only: bool
+        self,
+        starts: list[str],
+        goals: list[str],
+        lane_change_cost_m: float,
+        drivable_only: bool,
+        *,
+        by_time: bool = False,
     ) -> list[str]:
         """:meth:`route` from any of ``starts`` to any of ``goals``."""
         check_number("lane_change_cost_m", lane_change_cost_m, at_least=0.0)
@@ -803,7 +822,9 @@ class RoadMap:
                 )
         skipped: list[tuple[str, str]] = []
         while True:
-            path = self._dijkstra(starts, set(goals), lane_change_cost_m, drivable_only, skipped)
+            path = self._dijkstra(
+                starts, set(goals), lane_change_cost_m, drivable_only, skipped, by_time=by_time
+            )
             if path is None:
                 over = " over drivable lanes" if drivable_only else ""
                 left_out = (
@@ -824,9 +845,12 @@ class RoadMap:
         lane_change_cost_m: float,
         drivable_only: bool,
         skipped: list[tuple[str, str]],
+        *,
+        by_time: bool = False,
     ) -> list[str] | None:
         """Cheapest lane sequence from any of ``starts`` to any of ``goals`` without the
-        ``skipped`` steps (None when there is none)."""
+        ``skipped`` steps (None when there is none); ``by_time``: each step's length over the
+        current lane's speed limit."""
         dist = dict.fromkeys(starts, 0.0)
         prev: dict[str, str] = {}
         heap: list[tuple[float, str]] = sorted((0.0, s) for s in dist)
@@ -846,6 +870,8 @@ class RoadMap:
                 for n in (lane.left_neighbor, lane.right_neighbor)
                 if n is not None
             ]
+            if by_time:
+                steps = [(n, c / lane.speed_limit_mps) for n, c in steps]
             for nxt, step_cost in steps:
                 if (drivable_only and not self._by_id[nxt].drivable) or ((lane_id, nxt) in skipped):
                     continue

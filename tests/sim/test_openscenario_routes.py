@@ -21,17 +21,35 @@ REPO = Path(__file__).resolve().parents[2]
 HEADING_RAD = 0.5  # of the fork's left-turning branch (road 3, then road 5)
 
 
-def _road(rid: int, x: float, y: float, hdg: float, length: float, link: str, n: int = 1) -> str:
+def _line(s: float, x: float, y: float, hdg: float, length: float) -> str:
+    return f'<geometry s="{s}" x="{x}" y="{y}" hdg="{hdg}" length="{length}"><line/></geometry>'
+
+
+def _road(
+    rid: int,
+    x: float,
+    y: float,
+    hdg: float,
+    length: float,
+    link: str,
+    n: int = 1,
+    *,
+    speed_mps: float | None = None,
+    plan: str | None = None,
+) -> str:
+    """Road ``rid`` of ``n`` right lanes along a line from ``(x, y)`` (or the ``plan``
+    geometries), its lanes at ``speed_mps`` (None: the map default)."""
+    speed = "" if speed_mps is None else f'<speed sOffset="0" max="{speed_mps}" unit="m/s"/>'
     lanes = "".join(
         f'<lane id="-{i}" type="driving"><link><predecessor id="-{i}"/><successor id="-{i}"/>'
-        f'</link><width sOffset="0" a="3.5" b="0" c="0" d="0"/></lane>'
+        f'</link><width sOffset="0" a="3.5" b="0" c="0" d="0"/>{speed}</lane>'
         for i in range(1, n + 1)
     )
     junction = "100" if rid in (2, 3) else "-1"
+    plan = _line(0, x, y, hdg, length) if plan is None else plan
     return (
         f'<road id="{rid}" length="{length}" junction="{junction}"><link>{link}</link>'
-        f'<planView><geometry s="0" x="{x}" y="{y}" hdg="{hdg}" length="{length}"><line/>'
-        '</geometry></planView><lanes><laneSection s="0"><center><lane id="0" type="none"/>'
+        f'<planView>{plan}</planView><lanes><laneSection s="0"><center><lane id="0" type="none"/>'
         f"</center><right>{lanes}</right></laneSection></lanes></road>"
     )
 
@@ -68,6 +86,38 @@ XODR = (
     '<laneLink from="-1" to="-1"/></connection>'
     '<connection id="1" incomingRoad="1" connectingRoad="3" contactPoint="start">'
     '<laneLink from="-2" to="-1"/></connection></junction></OpenDRIVE>'
+)
+
+_JUNCTION = '<predecessor elementType="junction" elementId="100"/>'
+_ROAD_1_TO_4 = (
+    '<predecessor elementType="road" elementId="1" contactPoint="end"/>'
+    '<successor elementType="road" elementId="4" contactPoint="start"/>'
+)
+#: Road 1 (100 m east, the default 13.89 m/s) splits at junction 100 into a short slow road 2
+#: (20 m straight on at 2 m/s) and a long fast road 3 (40 m: 10 m north, 20 m east, 10 m
+#: south at 20 m/s); both lead on to road 4 (80 m east from x = 120 m).
+DETOUR_XODR = (
+    '<?xml version="1.0"?><OpenDRIVE><header revMajor="1" revMinor="6"/>'
+    + _road(1, 0, 0, 0, 100, '<successor elementType="junction" elementId="100"/>')
+    + _road(2, 100, 0, 0, 20, _ROAD_1_TO_4, speed_mps=2.0)
+    + _road(
+        3,
+        100,
+        0,
+        0,
+        40,
+        _ROAD_1_TO_4,
+        speed_mps=20.0,
+        plan=_line(0, 100, 0, math.pi / 2, 10)
+        + _line(10, 100, 10, 0, 20)
+        + _line(30, 120, 10, -math.pi / 2, 10),
+    )
+    + _road(4, 120, 0, 0, 80, _JUNCTION)
+    + '<junction id="100" name="split">'
+    '<connection id="0" incomingRoad="1" connectingRoad="2" contactPoint="start">'
+    '<laneLink from="-1" to="-1"/></connection>'
+    '<connection id="1" incomingRoad="1" connectingRoad="3" contactPoint="start">'
+    '<laneLink from="-1" to="-1"/></connection></junction></OpenDRIVE>'
 )
 
 VEHICLE = (
@@ -126,8 +176,8 @@ def _xosc(ego_routing: str = "", car_routing: str | None = None) -> str:
     )
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "road.xodr").write_text(XODR)
+def _write(tmp_path: Path, text: str, xodr: str = XODR) -> Path:
+    (tmp_path / "road.xodr").write_text(xodr)
     path = tmp_path / "routes.xosc"
     path.write_text(text)
     return path
@@ -193,12 +243,36 @@ def test_an_agents_route_gives_its_lanes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("strategy", "lanes"),
+    [
+        # 100 + 20 = 120 m via road 2 against 100 + 40 = 140 m via road 3
+        ("shortest", ["1_0_-1", "2_0_-1", "4_0_-1"]),
+        # 100 / 13.89 + 20 / 2 = 17.2 s via road 2 against 100 / 13.89 + 40 / 20 = 9.2 s
+        ("fastest", ["1_0_-1", "3_0_-1", "4_0_-1"]),
+    ],
+)
+def test_fastest_takes_the_quickest_lanes_and_shortest_the_shortest(
+    tmp_path: Path, strategy: str, lanes: list[str]
+) -> None:
+    path = _write(tmp_path, _xosc(_assign(_lane_pos(4, -1, 40), strategy=strategy)), DETOUR_XODR)
+    assert read_openscenario(path)["route"] == {"lanes": lanes}
+    (cfg,) = load_scenarios(path)
+    built = build_scenario(cfg)
+    assert built.route_lanes == lanes
+    limits = [built.road_map.lane(i).speed_limit_mps for i in lanes]
+    assert limits == pytest.approx([13.89, 2.0 if "2_0_-1" in lanes else 20.0, 13.89])
+
+
+@pytest.mark.parametrize(
     ("routing", "field", "words"),
     [
-        (
-            _assign(_lane_pos(5, -1, 40), strategy="fastest"),
-            "Init/Ego/RoutingAction/AssignRouteAction/Route/Waypoint[0]@routeStrategy",
-            "'fastest' is not read",
+        *(
+            (
+                _assign(_lane_pos(5, -1, 40), strategy=strategy),
+                "Init/Ego/RoutingAction/AssignRouteAction/Route/Waypoint[0]@routeStrategy",
+                f"{strategy!r} is not read",
+            )
+            for strategy in ("leastIntersections", "random")
         ),
         (
             _assign(_lane_pos(5, -1, 40), closed="true"),

@@ -48,13 +48,15 @@ What is read:
   ``Route`` (inline, or ``RouteRef/Route``) of ``Waypoint`` s, or an ``AcquirePositionAction``
   (OpenSCENARIO: the shortest route from the entity's position to its ``Position``, i.e. one
   ``shortest`` waypoint). OpenSCENARIO's ``Route`` links its waypoints in order, each reached
-  from the one before by its own ``routeStrategy``; here every waypoint must be
-  ``routeStrategy="shortest"`` (:func:`RoadMap.route`'s cheapest lane sequence by length, a
-  lane change counting 50 m); ``fastest``, ``leastIntersections`` and ``random`` are refused
-  naming ``Waypoint[i]@routeStrategy``, and so are ``closed="true"`` (a loop), a ``Route``
-  from a catalogue and a waypoint no lane sequence reaches. A waypoint's ``Position`` is a
-  ``LanePosition`` or ``WorldPosition`` (as the ``TeleportAction`` reads them, a
-  ``WorldPosition`` without ``h`` snapped to the nearest lane whichever way it runs); the
+  from the one before by its own ``routeStrategy``; read are ``shortest``
+  (:func:`RoadMap.route`'s cheapest lane sequence by length, a lane change counting 50 m) and
+  ``fastest`` (its ``cost="time"``: each lane's length over its speed limit, a lane change the
+  time to drive 50 m at the limit of the lane it leaves); ``leastIntersections`` and
+  ``random`` are refused naming ``Waypoint[i]@routeStrategy``, and so are ``closed="true"``
+  (a loop), a ``Route`` from a catalogue and a waypoint no lane sequence reaches. A
+  waypoint's ``Position`` is a ``LanePosition`` or ``WorldPosition`` (as the
+  ``TeleportAction`` reads them, a ``WorldPosition`` without ``h`` snapped to the nearest lane
+  whichever way it runs); the
   route is the lanes from the entity's start lane through each waypoint's lane (a waypoint on
   the lane the route is on, such as one at the start, adds nothing: stations within a lane
   are not read) and ends on the last waypoint's lane. The ego's becomes the scenario's

@@ -6,7 +6,8 @@ centre, finds and parses the OpenDRIVE road network, and applies the ``Init`` ac
 ``TeleportAction`` places an entity on a lane (``LanePosition`` / ``WorldPosition``), a
 ``SpeedAction`` sets its start speed or its speed change from rest, and a ``RoutingAction``
 (``AssignRouteAction`` through waypoints, ``AcquirePositionAction`` to one position) gives its
-route: the lanes from its start lane through the positions' lanes, cheapest by length.
+route: the lanes from its start lane through the positions' lanes, each leg cheapest by its
+waypoint's ``routeStrategy`` (``shortest``: by length, ``fastest``: by time at the speed limits).
 """
 
 from __future__ import annotations
@@ -210,20 +211,22 @@ def _place(
     )
 
 
-#: the RouteStrategy read: the cheapest lane sequence by length (:meth:`RoadMap.route`)
-ROUTE_STRATEGY = "shortest"
+#: the RouteStrategy values read -> the ``cost`` :meth:`RoadMap.route` minimises: ``shortest``
+#: the lane sequence's length, ``fastest`` its time at the lanes' speed limits
+ROUTE_STRATEGIES = {"shortest": "length", "fastest": "time"}
 
 
-def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Element, str]]:
-    """An Init ``RoutingAction`` -> its ``(Position, where)`` targets in order: an
+def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Element, str, str]]:
+    """An Init ``RoutingAction`` -> its ``(Position, where, cost)`` targets in order: an
     ``AssignRouteAction``'s ``Route`` (inline, or 1.2's ``RouteRef/Route``) waypoints (each
-    ``routeStrategy="shortest"``; an open route of at least one waypoint) or an
-    ``AcquirePositionAction``'s ``Position``; other routing actions refused by name."""
+    ``routeStrategy`` one of :data:`ROUTE_STRATEGIES`, mapped to its route cost; an open route
+    of at least one waypoint) or an ``AcquirePositionAction``'s ``Position`` (by length);
+    other routing actions refused by name."""
     assign = routing.find("AssignRouteAction")
     acquire = routing.find("AcquirePositionAction")
     if acquire is not None:
         where = f"{where}/AcquirePositionAction"
-        return [(doc.one(acquire, "Position", where), f"{where}/Position")]
+        return [(doc.one(acquire, "Position", where), f"{where}/Position", "length")]
     if assign is None:
         kinds = [child.tag for child in routing]
         raise doc.error(
@@ -245,13 +248,15 @@ def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Elem
     for i, waypoint in enumerate(route.iterfind("Waypoint")):
         at = f"{where}/Waypoint[{i}]"
         strategy = doc.text(waypoint, "routeStrategy", at)
-        if strategy != ROUTE_STRATEGY:
+        if strategy not in ROUTE_STRATEGIES:
             raise doc.error(
-                f"routeStrategy {strategy!r} is not read (only {ROUTE_STRATEGY!r}: the "
-                "cheapest lane sequence by length)",
+                f"routeStrategy {strategy!r} is not read (only {sorted(ROUTE_STRATEGIES)}: the "
+                "cheapest lane sequence by length or by time at the speed limits)",
                 f"{at}@routeStrategy",
             )
-        out.append((doc.one(waypoint, "Position", at), f"{at}/Position"))
+        out.append(
+            (doc.one(waypoint, "Position", at), f"{at}/Position", ROUTE_STRATEGIES[strategy])
+        )
     if not out:
         raise doc.error("a Route needs at least one Waypoint", where)
     return out
@@ -260,22 +265,22 @@ def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Elem
 def _route(
     doc: _Doc,
     entity: _Entity,
-    targets: list[tuple[ET.Element, str]],
+    targets: list[tuple[ET.Element, str, str]],
     network: OpenDriveNetwork,
     road_map: RoadMap,
     where: str,
 ) -> list[str]:
     """The lanes from the entity's start lane through each target's lane in order, each leg
-    the cheapest by length (:meth:`RoadMap.route`; a target on the lane the route is on adds
-    nothing: stations within a lane are not read). A target no lane sequence reaches, or a
-    leg's lane change without room, is refused naming the target."""
+    the cheapest by the target's cost, length or time (:meth:`RoadMap.route`; a target on the
+    lane the route is on adds nothing: stations within a lane are not read). A target no lane
+    sequence reaches, or a leg's lane change without room, is refused naming the target."""
     assert entity.lane is not None
     lanes = [entity.lane]
     drivable_only = entity.type != "pedestrian"
-    for position, at in targets:
+    for position, at, cost in targets:
         goal, _, _ = _locate(doc, position, network, road_map, at)
         try:
-            leg = road_map.route(lanes[-1], goal, drivable_only=drivable_only)
+            leg = road_map.route(lanes[-1], goal, drivable_only=drivable_only, cost=cost)
         except LookupError as exc:
             raise doc.error(f"not reachable along the lanes: {exc}", at) from None
         lanes += leg[1:]
