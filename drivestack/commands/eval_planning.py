@@ -64,13 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_out_options(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Bad input is one line naming the file and field, exit status 2 (a ValueError or
-    OSError of the readers as a DataError)."""
-    with reader_errors_as_data_errors():
-        return _run(args)
-
-
 def _planners(text: str) -> list[str]:
     from drivestack.eval.driving.open_loop_logs import CONSTANT_VELOCITY
     from drivestack.sim.evaluate import parse_planners
@@ -113,7 +106,10 @@ def format_table(rows: list[tuple[str, str, Any]], horizons_s: tuple[float, ...]
     return "\n".join(lines)
 
 
-def _run(args: argparse.Namespace) -> int:
+@reader_errors_as_data_errors()
+def run(args: argparse.Namespace) -> int:
+    """Bad input is one line naming the file and field, exit status 2 (a ValueError or
+    OSError of the readers as a DataError)."""
     from tqdm import tqdm
 
     from drivestack.eval.driving.open_loop import (

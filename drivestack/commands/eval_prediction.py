@@ -150,13 +150,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_out_options(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Bad input is one line naming the file and field, exit status 2 (a ValueError or
-    OSError of the readers as a DataError)."""
-    with reader_errors_as_data_errors():
-        return _run(args)
-
-
 def _models(
     text: str | None, forecaster: Path | None, tracks: bool = False
 ) -> tuple[list[str], dict[str, Any]]:
@@ -241,7 +234,10 @@ def _read(dataset: str, root: Path, item: str) -> Any:
     return sources.read_kitti_trajectories(root, item)
 
 
-def _run(args: argparse.Namespace) -> int:
+@reader_errors_as_data_errors()
+def run(args: argparse.Namespace) -> int:
+    """Bad input is one line naming the file and field, exit status 2 (a ValueError or
+    OSError of the readers as a DataError)."""
     from tqdm import tqdm
 
     from drivestack.eval.prediction.cases import (

@@ -78,6 +78,7 @@ from drivestack.planning.proposals import (
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
 from drivestack.planning.traffic_lights import (
+    LIGHT_STOP_DECEL_MPS2,
     LightDecision,
     LightStopRule,
     RouteLightStop,
@@ -119,7 +120,7 @@ class PDMParams:
     # decide to stop for a light in a stop state (red, red-yellow; a red needing more is
     # driven through); a yellow light is stopped for only up to ``idm.comfort_decel_mps2``.
     # The stop is driven at that deceleration (at least the comfortable one)
-    light_stop_decel_mps2: float = 6.0
+    light_stop_decel_mps2: float = LIGHT_STOP_DECEL_MPS2
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):

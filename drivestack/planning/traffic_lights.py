@@ -74,6 +74,9 @@ from drivestack.structures.traffic_light import STOP_STATES
 #: How far (m) the ego's front may be past a stop line and still count as before it (a stop
 #: that ends a little beyond the line still holds there).
 FRONT_TOLERANCE_M = 0.5
+#: The hardest constant deceleration (m/s^2) at which the planners (``PDMParams``' default) and
+#: the simulator's ``idm`` agents decide to stop for a red or red-yellow light.
+LIGHT_STOP_DECEL_MPS2 = 6.0
 #: Rounding slack (m) for a stop at either end of the reference path (a line at the route's
 #: last lane end projects onto the path's end up to rounding).
 STATION_SLACK_M = 1e-6

@@ -732,27 +732,15 @@ def build_report(
 
     prediction = _prediction_section(run, figures)
     planning = _planning_section(run, figures)
+    # what comparing prediction and open-loop planning results needs besides the two results
+    compare_args = (run.root, baseline.root, score_tolerance, error_tolerance_m) if baseline else ()
     prediction_pairs, prediction_drops, prediction_warnings = (
-        forecasts.compare_prediction(
-            run.prediction,
-            baseline.prediction,
-            run.root,
-            baseline.root,
-            score_tolerance,
-            error_tolerance_m,
-        )
+        forecasts.compare_prediction(run.prediction, baseline.prediction, *compare_args)
         if baseline
         else ([], [], [])
     )
     planning_pairs, planning_drops, planning_warnings = (
-        open_loop.compare_planning(
-            run.planning,
-            baseline.planning,
-            run.root,
-            baseline.root,
-            score_tolerance,
-            error_tolerance_m,
-        )
+        open_loop.compare_planning(run.planning, baseline.planning, *compare_args)
         if baseline
         else ([], [], [])
     )

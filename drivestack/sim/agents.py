@@ -75,7 +75,11 @@ import numpy as np
 from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
 from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, light_stop_accel
-from drivestack.planning.traffic_lights import LightStopRule, RouteLightStop
+from drivestack.planning.traffic_lights import (
+    LIGHT_STOP_DECEL_MPS2,  # raised to an agent's idm.comfort_decel_mps2 when that is higher
+    LightStopRule,
+    RouteLightStop,
+)
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
     PolylineIndex,
@@ -111,10 +115,6 @@ SPEED_TAU_S = 1.0
 LEADER_RANGE_M = 100.0
 #: A reactive agent this close to the end of its path has left the scene.
 PATH_END_TOLERANCE_M = 0.05
-#: The hardest constant deceleration (m/s^2) at which an ``idm`` agent decides to stop for a
-#: red or red-yellow light (the planners' default, ``PDMParams.light_stop_decel_mps2``; raised
-#: to the agent's ``idm.comfort_decel_mps2`` when that is higher).
-LIGHT_STOP_DECEL_MPS2 = 6.0
 
 
 @dataclass(frozen=True)

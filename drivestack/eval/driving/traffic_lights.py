@@ -119,16 +119,11 @@ class RedLightViolation:
 
 
 @dataclass(frozen=True)
-class AgentRedLightRun:
+class AgentRedLightRun(RedLightViolation):
     """Simulated agent ``agent_id``'s front passed a stop line at red, as
     :class:`RedLightViolation` says of the ego (information only: no pass criterion)."""
 
     agent_id: str
-    tick: int
-    time_s: float
-    light_id: str
-    lane_id: str
-    speed_mps: float
 
 
 @dataclass(frozen=True)
@@ -171,7 +166,7 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
     velocity = np.asarray(history.agent_velocity_mps, dtype=np.float64)
     valid = np.asarray(history.agent_valid, dtype=bool)
     agents = [
-        AgentRedLightRun(agent_id, *asdict(run).values())
+        AgentRedLightRun(**asdict(run), agent_id=agent_id)
         for a, agent_id in enumerate(history.agent_ids)
         for run in _red_runs(
             history,
