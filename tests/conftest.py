@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# CI runs the property tests with a fixed seed so that a landing is reproducible; local runs
-# explore new examples (and keep failures in .hypothesis/).
+# `make test` (and so CI) runs the property tests with a fixed seed so that a landing is
+# reproducible (it sets CI=1 unless CI is set); a bare `pytest` explores new examples each run
+# and keeps failures in .hypothesis/.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
