@@ -22,8 +22,8 @@ the nearest rotation (:func:`drivestack.ingest._rigid.rigid_from_matrix`'s toler
 corrupted file and a ``DataError``.
 
 A line is ``key: numbers`` or ``key numbers``. Lines ``key: ...`` with a key not listed above
-are skipped (raw-calib extras such as ``S_00`` or ``calib_time``); a line with no ``:`` that
-does not start with a listed key is an error.
+are skipped (raw-calib extras such as ``S_00`` or ``calib_time``; an ASCII key only); a line
+with no ``:`` that does not start with a listed key is an error.
 """
 
 from __future__ import annotations
@@ -116,8 +116,9 @@ def _parse_line(line: str, *, path: str, line_no: int) -> tuple[str, np.ndarray]
     key = key.strip()
     canonical = _ALIASES.get(key, key)
     if canonical not in _SHAPES:
-        if sep and key and " " not in key:
+        if sep and key and " " not in key and key.isascii():
             return None  # unknown keys (e.g. S_00, K_00 of raw calib) are not needed here
+        # (a key with non-ASCII / undecodable bytes is a corrupted line, never skipped)
         raise DataError(
             f"not a 'key: numbers' line: {line[:40]!r}", path=path, record=f"line {line_no}"
         )
@@ -165,11 +166,14 @@ def read_kitti_calib(path: str | Path) -> KittiCalib:
             docstring for skipped keys), a wrong number count, non-numeric or non-finite
             values, a rotation block that is not orthonormal to 1e-4, or a missing required
             key (``P2``, ``R0_rect``, ``Tr_velo_to_cam``); the message names the file, line
-            and key.
+            and key. Bytes that are not UTF-8 fail their line as non-numbers (a leading UTF-8
+            byte-order mark is dropped).
     """
     p = Path(path)
     try:
-        text = p.read_text()
+        # bytes, not read_text(): non-UTF-8 bytes become U+FFFD and fail their line's parse
+        # (naming it), and a leading byte-order mark must not hide the first line's key
+        text = p.read_bytes().decode("utf-8-sig", errors="replace")
     except OSError as exc:
         raise DataError(f"cannot read calibration file: {exc.strerror}", path=str(p)) from exc
     values: dict[str, np.ndarray] = {}

@@ -256,6 +256,21 @@ def parse_numbers(
         raise
 
 
+def check_line_per_frame(line_numbers: Sequence[int], *, path: str) -> None:
+    """``DataError`` naming the first blank line before a row of a file that holds one line
+    per frame, line ``i + 1`` for frame ``i`` (ego poses, odometry poses and times): skipping
+    it would give every later frame the next frame's value. ``line_numbers`` are the rows'
+    (1-based, ascending); blank lines after the last row are harmless."""
+    for i, line_no in enumerate(line_numbers):
+        if line_no != i + 1:
+            raise DataError(
+                f"blank line in a file of one line per frame (line {i + 1} is frame {i}): "
+                "skipping it would shift every later frame",
+                path=path,
+                record=f"line {i + 1}",
+            )
+
+
 def check_column_counts(
     rows: Sequence[Sequence[str]], *, path: str, line_numbers: Sequence[int]
 ) -> None:

@@ -19,6 +19,7 @@ from drivestack.core.transforms import SE3
 from drivestack.ingest._points import check_finite, read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
+from drivestack.ingest.kitti_format import check_line_per_frame
 from drivestack.ingest.kitti_object import read_velodyne_bin
 from drivestack.structures._checks import check_number
 from drivestack.structures.sensor_frame import SensorFrame
@@ -26,10 +27,11 @@ from drivestack.structures.sensor_frame import SensorFrame
 
 def _rows(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
     """``(N, width)`` float64 numbers of the non-blank lines of ``path`` and each row's record
-    (``"line 7"``); ``DataError`` naming the file and line for a wrong count or a non-number,
-    and the file for a file without any row."""
+    (``"line 7"``); ``DataError`` naming the file and line for a wrong count or a non-number
+    or a blank line before a row (line ``i + 1`` is frame ``i``), and the file for a file
+    without any row."""
     text = read_bytes(path).decode("ascii", errors="replace")
-    rows, records = [], []
+    rows, line_numbers = [], []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -46,9 +48,11 @@ def _rows(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
             raise DataError(
                 f"non-numeric value in {line.strip()!r}", path=str(path), record=f"line {line_no}"
             ) from None
-        records.append(f"line {line_no}")
+        line_numbers.append(line_no)
     if not rows:
         raise DataError("empty file: no frame", path=str(path))
+    check_line_per_frame(line_numbers, path=str(path))
+    records = [f"line {n}" for n in line_numbers]
     return np.asarray(rows, dtype=np.float64).reshape(-1, width), records
 
 

@@ -38,12 +38,14 @@ from drivestack.ingest._points import (
     first_repeat,
     line_record,
 )
+from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KITTI_OBJECT_FIELDS,
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     check_column_counts,
+    check_line_per_frame,
     check_rows_writable,
     format_number,
     is_dont_care,
@@ -360,7 +362,10 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
 
     Raises:
         DataError: naming the file, the line and the field for a line without 12 numbers, a
-            non-numeric value or a NaN / infinite value.
+            non-numeric value, a NaN / infinite value or a rotation block that is not
+            orthonormal to 1e-4 (:func:`~drivestack.ingest._rigid.rigid_from_matrix`; the
+            shared ORB-SLAM3 poses are within 1e-6); naming the line of a blank line before a
+            pose (line ``i + 1`` is frame ``i``).
     """
     p = Path(path)
     rows, line_numbers = [], []
@@ -372,6 +377,9 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
         line_numbers.append(line_no)
     values = np.array(rows, dtype=np.float64).reshape(-1, 12)
     check_finite(values, EGO_POSE_FIELDS, path=str(p), record=line_record(line_numbers))
+    check_line_per_frame(line_numbers, path=str(p))
+    records = [f"line {n}" for n in line_numbers]  # the rotations are used as read (a check):
+    rigid_from_matrix(values.reshape(-1, 3, 4), path=str(p), field="pose", batch_records=records)
     poses = np.tile(np.eye(4), (len(rows), 1, 1))
     poses[:, :3, :] = values.reshape(-1, 3, 4)
     return poses
