@@ -196,13 +196,15 @@ class TruncatedLogError(DataError):
 
 def _mcap_errors() -> tuple[type[BaseException], ...]:
     """What the mcap package raises on bytes that are not (or no longer) MCAP, including a
-    chunk that does not decompress (zstd raises ``ZstdError``, lz4 ``RuntimeError``)."""
+    chunk that does not decompress (zstd raises ``ZstdError``, lz4 ``RuntimeError``) and a
+    seek that the file refuses (``OSError``: a file shorter than the footer, an offset past
+    what the OS allows)."""
     import struct
 
     from mcap.exceptions import McapError
     from zstandard import ZstdError
 
-    return (McapError, struct.error, EOFError, ValueError, ZstdError, RuntimeError)
+    return (McapError, struct.error, EOFError, ValueError, ZstdError, RuntimeError, OSError)
 
 
 def mcap_profile(path: str | Path) -> str:
@@ -545,6 +547,8 @@ class LogReader:
         topics = self.topics()
         lidar_topics = sorted(t for t in topics if t.startswith(LIDAR_TOPIC_PREFIX))
         if not lidar_topics:
+            for _ in self._raw(None):  # a log cut short before it declares one: say so
+                pass  # (TruncatedLogError); a whole log without LiDAR has no frame
             return
         key = lidar_topics[0]
         source = str(self.path)
@@ -825,7 +829,19 @@ class LogReader:
         validators: dict[int, Any] = {}
         index: dict[str, int] = {}
         with self.path.open("rb") as stream:
-            for schema, channel, message in make_reader(stream).iter_messages():
+            messages: Any = None
+            while True:
+                try:
+                    messages = messages or make_reader(stream).iter_messages()
+                    item = next(messages, None)
+                except _mcap_errors() as exc:
+                    raise DataError(
+                        f"not a readable MCAP after {count} messages: {type(exc).__name__}: {exc}",
+                        path=str(self.path),
+                    ) from None
+                if item is None:
+                    break
+                schema, channel, message = item
                 i = index[channel.topic] = index.get(channel.topic, -1) + 1
                 if schema is None or schema.encoding != "jsonschema":
                     raise DataError(
@@ -835,12 +851,22 @@ class LogReader:
                     )
                 validator = validators.get(schema.id)
                 if validator is None:
-                    validator = validators[schema.id] = jsonschema.Draft202012Validator(
-                        json.loads(schema.data)
-                    )
-                error = jsonschema.exceptions.best_match(
-                    validator.iter_errors(json.loads(message.data))
-                )
+                    try:
+                        schema_doc = json.loads(schema.data)
+                    except ValueError as exc:
+                        raise DataError(
+                            f"schema {schema.name!r} is not JSON: {exc}",
+                            path=str(self.path),
+                            record=channel.topic,
+                        ) from None
+                    validator = validators[schema.id] = jsonschema.Draft202012Validator(schema_doc)
+                try:
+                    value = json.loads(message.data)
+                except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError
+                    raise DataError(
+                        f"not JSON: {exc}", path=str(self.path), record=f"{channel.topic} #{i}"
+                    ) from None
+                error = jsonschema.exceptions.best_match(validator.iter_errors(value))
                 if error is not None:
                     where = "/".join(str(p) for p in error.absolute_path) or "<root>"
                     raise DataError(

@@ -212,15 +212,24 @@ def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
         reader.open()
     except Exception as exc:  # rosbags raises several reader-specific types
         reader = _salvage(path, f"{type(exc).__name__}: {exc}", report)
+    failed = True
     try:
         yield reader
+        failed = False
     finally:
-        reader.close()
+        try:
+            reader.close()
+        except Exception as exc:  # rosbags trips on a metadata.yaml value it opened with
+            if not failed:  # (else the body's error is the one to see)
+                problem = _metadata_problem(path) or f"{type(exc).__name__}: {exc}"
+                where = path / "metadata.yaml" if path.is_dir() else path
+                raise DataError(f"cannot read bag: {problem}", path=str(where)) from None
 
 
 def _metadata_problem(path: Path) -> str | None:
     """One line on what is wrong with a rosbag2 folder's ``metadata.yaml`` (with the line and
-    column of a YAML error); None when it parses, or ``path`` is not a folder."""
+    column of a YAML error; a list key that is not a list); None when it parses and has that
+    shape, or ``path`` is not a folder."""
     if not path.is_dir():
         return None
     meta = path / "metadata.yaml"
@@ -232,7 +241,7 @@ def _metadata_problem(path: Path) -> str | None:
     import yaml
 
     try:
-        yaml.safe_load(meta.read_text(encoding="utf-8", errors="replace"))
+        doc = yaml.safe_load(meta.read_text(encoding="utf-8", errors="replace"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -240,6 +249,12 @@ def _metadata_problem(path: Path) -> str | None:
         return f"invalid YAML{where}: {' '.join(str(problem).split())}"
     except OSError as exc:
         return f"cannot read: {exc.strerror or exc}"
+    info = doc.get("rosbag2_bagfile_information") if isinstance(doc, dict) else None
+    if not isinstance(info, dict):
+        return "no `rosbag2_bagfile_information` mapping"
+    for key in ("relative_file_paths", "topics_with_message_count", "files"):
+        if key in info and not isinstance(info[key], list):
+            return f"`{key}` is not a list: {info[key]!r}"
     return None
 
 

@@ -56,6 +56,8 @@ NUMPY_TO_ROS: dict[str, int] = {v: k for k, v in ROS_DATATYPES.items()}
 # is subtracted.
 POINT_TIME_FIELDS: tuple[str, ...] = ("t", "time", "time_stamp", "timestamp", "offset_time")
 _ABSOLUTE_TIME_NS = 10**18
+#: the largest float per-point time (s) whose nanoseconds fit an int64
+_MAX_SECONDS = 9.2e9
 
 
 class PointFieldLike(Protocol):
@@ -146,10 +148,24 @@ def _xyz_view(points: np.ndarray, dtype: np.dtype) -> np.ndarray | None:
     )
 
 
-def _time_offset_ns(values: np.ndarray, stamp_ns: int) -> np.ndarray:
-    """Per-point times (see :data:`POINT_TIME_FIELDS`) -> int64 ns relative to ``stamp_ns``."""
+def _time_offset_ns(
+    values: np.ndarray, stamp_ns: int, *, name: str, path: str, record: str | int | None
+) -> np.ndarray:
+    """Per-point times (see :data:`POINT_TIME_FIELDS`) -> int64 ns relative to ``stamp_ns``;
+    DataError naming field ``name`` for a float time that is not finite or not an int64 of ns."""
     if values.dtype.kind == "f":
-        ns = np.rint(values.astype(np.float64) * 1e9).astype(np.int64)
+        seconds = values.astype(np.float64)
+        bad = ~(np.abs(seconds) < _MAX_SECONDS)  # NaN, inf, or past int64 nanoseconds
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{int(bad.sum())} per-point times are not finite or out of range "
+                f"(first: {float(seconds[i])!r} s)",
+                path=path,
+                record=record,
+                field=name,
+            )
+        ns = np.rint(seconds * 1e9).astype(np.int64)
     else:
         ns = values.astype(np.int64)
     if ns.size and int(ns.max()) > _ABSOLUTE_TIME_NS:
@@ -248,7 +264,9 @@ def decode_pointcloud2(
             for k in range(sub.shape[0]):
                 attributes[f"{name}_{k}"] = _native(column[:, k])
         elif name in POINT_TIME_FIELDS and TIME_OFFSET_NS not in attributes:
-            attributes[TIME_OFFSET_NS] = _time_offset_ns(column, timestamp_ns)
+            attributes[TIME_OFFSET_NS] = _time_offset_ns(
+                column, timestamp_ns, name=name, path=path, record=record
+            )
             attributes[name] = _native(column)
         else:
             attributes[name] = _native(column)

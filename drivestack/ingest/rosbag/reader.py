@@ -551,10 +551,11 @@ def _truncation(reader: Any) -> str:
 def _message_counts(reader: Any) -> dict[str, int | None]:
     """Messages per topic, summed over its connections' ``msgcount``: as the bag's index says
     (``rosbags``), or the messages recovered (a salvaged bag's connections); None where a
-    connection's count is not known."""
+    connection's count is not known (or, in a ``metadata.yaml``, not a number)."""
     counts: dict[str, int | None] = {}
     for c in reader.connections:
         n = getattr(c, "msgcount", None)
+        n = n if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else None
         prev = counts.get(c.topic, 0)
         counts[c.topic] = None if n is None or prev is None else prev + int(n)
     return counts

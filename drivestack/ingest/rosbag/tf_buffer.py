@@ -71,10 +71,13 @@ class PoseSeries:
         norm = float(np.linalg.norm(q))
         if not np.isfinite(norm) or norm < 1e-6:
             raise ValueError(f"{self.parent}->{self.child}: invalid quaternion {q.tolist()}")
+        t = np.asarray(translation, dtype=np.float64)
+        if not np.isfinite(t).all():
+            raise ValueError(f"{self.parent}->{self.child}: invalid translation {t.tolist()}")
         self._times.append(int(timestamp_ns))
         # stored as given when already unit (so recorded poses read back bit-identical)
         self._quats.append(q if abs(norm - 1.0) < 1e-9 else q / norm)
-        self._trans.append(np.asarray(translation, dtype=np.float64))
+        self._trans.append(t)
         self._cache = None
 
     def __len__(self) -> int:
