@@ -56,7 +56,7 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack, StackOutput
 from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
-from drivestack.replay.log_format import TrackForecasts
+from drivestack.replay.log_format import RUN_TOPIC, TrackForecasts
 from drivestack.replay.log_reader import InputProblem
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -176,7 +176,10 @@ def open_frames(
 
         if mcap_profile(path) != ROS2_PROFILE:  # a drivestack log: its errors are its own
             reader = LogReader(path)
-            reader.run_metadata()
+            # a log must declare its run channel; its message is not read here, so a replay of
+            # a log whose first chunk (holding it) is corrupt replays the rest and reports it
+            if RUN_TOPIC not in reader.topics():
+                raise DataError("log has no run metadata", path=str(path), record=RUN_TOPIC)
             return reader.frames(problems=True), None
     from drivestack.ingest.rosbag.reader import RosbagLog
 

@@ -238,3 +238,32 @@ def test_an_out_naming_a_folder_is_refused(tmp_path, capsys) -> None:
     assert main(["replay", str(DEMO_LOG), "--out", f"{tmp_path}/new/", "--quiet"]) == 2
     assert "names a folder" in _error(capsys)  # one line, no usage
     assert not (tmp_path / "new").exists()
+
+
+def _first_chunk_corrupted(src: Path, dst: Path) -> Path:
+    """``src`` with bytes in the middle of its first MCAP chunk record (opcode 0x06) flipped."""
+    data = bytearray(src.read_bytes())
+    at = 8  # after the magic: records are opcode (1 byte), length (uint64 LE), content
+    while data[at] != 0x06:
+        at += 9 + int.from_bytes(data[at + 1 : at + 9], "little")
+    length = int.from_bytes(data[at + 1 : at + 9], "little")
+    middle = at + 9 + length // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_a_log_whose_run_record_chunk_is_corrupt_replays_the_rest(tmp_path) -> None:
+    """The run record sits in the first chunk; losing it loses that chunk's frames, not the
+    replay (it used to stop with exit 2 before the first frame)."""
+    from drivestack.replay.log_reader import LogReader, TruncatedLogError
+
+    bad = _first_chunk_corrupted(DEMO_LOG, tmp_path / "bad.mcap")
+    with pytest.raises(TruncatedLogError, match="corrupt chunk"):
+        LogReader(bad).run_metadata()
+    out = tmp_path / "run.mcap"
+    assert main(["replay", str(bad), "--stack", str(SIM_STACK), "--out", str(out), "--quiet"]) == 1
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    total = log_frame_count(DEMO_LOG)
+    assert total is not None and 0 < summary["frames_processed"] < total
+    assert any("corrupt chunk" in s["reason"] for s in summary["skipped"])
