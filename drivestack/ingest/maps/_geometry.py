@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -50,3 +52,16 @@ def finite_number(text: str | None, path: str, record: str | None, field: str) -
             f"not a finite number: {text.strip()!r}", path=path, record=record, field=field
         )
     return value
+
+
+def check_unique_ids(elements: Iterable[ET.Element], kind: str, path: str) -> None:
+    """``DataError`` naming the ``kind`` record when one of ``elements`` has no ``id``
+    attribute or repeats an earlier element's id (a map's references would be ambiguous)."""
+    seen: set[str] = set()
+    for el in elements:
+        eid = el.get("id")
+        if not eid:
+            raise DataError("missing", path=path, record=kind, field="id")
+        if eid in seen:
+            raise DataError("repeated id", path=path, record=f"{kind} {eid}", field="id")
+        seen.add(eid)

@@ -29,7 +29,10 @@ Traffic lights (``<trafficLight>``, 2020a) become :class:`TrafficLight` objects 
 Malformed input is a :class:`DataError` naming the file, the record (lanelet, obstacle,
 planning problem, traffic sign) and the field: a value that is not a finite number, a
 ``timeStepSize`` that is not positive, a successor / predecessor / adjacent reference or a
-goal lanelet that names no lanelet of the file; for traffic lights a repeated or missing
+goal lanelet that names no lanelet of the file, a ``trafficSignRef`` that names no traffic
+sign of the file, a lanelet, obstacle or traffic sign without an id or repeating another's,
+an adjacency ``drivingDir`` other than ``same`` / ``opposite``, a 2018b ``<obstacle>`` whose
+``role`` is not ``dynamic`` / ``static``; for traffic lights a repeated or missing
 id, a cycle without phases, an unknown colour, a duration that is not positive, an
 ``<active>`` that is not a boolean, a ``trafficLightRef`` naming no light of the file and a
 stop line more than 0.5 m off its lanelet.
@@ -45,7 +48,12 @@ import numpy as np
 from shapely.geometry import Polygon
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
+from drivestack.ingest.maps._geometry import (
+    centerline_from_bounds,
+    check_unique_ids,
+    dedup,
+    finite_number,
+)
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
@@ -152,7 +160,9 @@ def _position(el: ET.Element | None, path: str, record: str) -> tuple[float, flo
 
 
 def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
-    """Speed-limit traffic sign id -> its value."""
+    """Speed-limit traffic sign id -> its value (``DataError`` for a sign without an id or
+    with another sign's)."""
+    check_unique_ids(root.iter("trafficSign"), "trafficSign", path)
     out = {}
     for sign in root.iter("trafficSign"):
         for element in sign.findall("trafficSignElement"):
@@ -190,14 +200,24 @@ def _neighbour(
     if adj is None:
         return None
     ref = _ref(adj, ids, path, record, tag)
-    return ref if adj.get("drivingDir") == "same" else None
+    direction = adj.get("drivingDir")
+    if direction not in ("same", "opposite"):
+        raise DataError(
+            f"must be same or opposite, got {direction!r}",
+            path=path,
+            record=record,
+            field=f"{tag}@drivingDir",
+        )
+    return ref if direction == "same" else None
 
 
 def _lanes(
     root: ET.Element, path: str, default_speed_mps: float
 ) -> tuple[list[Lane], list[Polygon]]:
     signs = _speed_signs(root, path)
+    sign_ids: set[str | None] = {sign.get("id") for sign in root.iter("trafficSign")}
     raw = root.findall("lanelet")
+    check_unique_ids(raw, "lanelet", path)
     ids = {el.get("id") for el in raw}
     lanes, crosswalks = [], []
     for el in raw:
@@ -207,11 +227,12 @@ def _lanes(
         right = _points(el.find("rightBound"), path, record, "rightBound")
         speed = default_speed_mps
         limit = el.findtext("speedLimit")
-        if limit:
+        if limit is not None:
             speed = finite_number(limit, path, record, "speedLimit")
         for ref in el.findall("trafficSignRef"):
-            if ref.get("ref") in signs:
-                speed = signs[ref.get("ref", "")]
+            sign = _ref(ref, sign_ids, path, record, "trafficSignRef", "traffic sign")
+            if sign in signs:
+                speed = signs[sign]
         types = [t.text for t in el.findall("laneletType") if t.text]
         lane_type = "crosswalk" if "crosswalk" in types else (types[0] if types else "road")
 
@@ -432,12 +453,18 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         source=f"commonroad:{p.name}",
         traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p))),
     )
+    for o in root.findall("obstacle"):  # 2018b: one element, its role says which
+        role = (o.findtext("role") or "").strip()
+        if role not in ("dynamic", "static"):
+            reason = f"must be dynamic or static, got {role!r}" if role else "missing"
+            raise DataError(reason, path=str(p), record=f"obstacle {o.get('id')}", field="role")
     dynamic = root.findall("dynamicObstacle") + [
-        o for o in root.findall("obstacle") if o.findtext("role") == "dynamic"
+        o for o in root.findall("obstacle") if o.findtext("role", "").strip() == "dynamic"
     ]
     static = root.findall("staticObstacle") + [
-        o for o in root.findall("obstacle") if o.findtext("role") == "static"
+        o for o in root.findall("obstacle") if o.findtext("role", "").strip() == "static"
     ]
+    check_unique_ids(dynamic + static, "obstacle", str(p))
     agents = [_obstacle(o, dt, str(p), False) for o in dynamic] + [
         _obstacle(o, dt, str(p), True) for o in static
     ]

@@ -54,7 +54,8 @@ to several light ways (signal heads showing the same signal, e.g. either side of
 - **Cycle**: none (Lanelet2 does not say what a light shows: its state is unknown).
 - **Position**: the first node of the first light way it ``refers`` to (none without one).
 
-Malformed input (a node without ``lat``, an unknown way, a speed limit that is not a positive
+Malformed input (a node, way or relation without an id or repeating another's, a node
+without ``lat``, an unknown node, way or relation referenced by any way or relation, a speed limit that is not a positive
 speed, a traffic light's ``ref_line`` or ``refers`` naming an unknown way or node, a stop line
 more than 0.5 m off a lanelet that references it) is a :class:`DataError` naming the file, the
 node / relation and the field. An OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming
@@ -73,7 +74,12 @@ import numpy as np
 from shapely.geometry import LineString
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, finite_number
+from drivestack.ingest.maps._geometry import (
+    centerline_from_bounds,
+    check_unique_ids,
+    dedup,
+    finite_number,
+)
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
@@ -299,6 +305,39 @@ def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarr
     return ids, np.asarray(lat), np.asarray(lon)
 
 
+def _check_references(root: ET.Element, path: str) -> None:
+    """``DataError`` naming the way or relation when a way's ``nd`` or a relation's ``member``
+    names a node, way or relation the file does not have (those of the lanelets and traffic
+    lights read are checked where they are read, naming their role)."""
+    ids = {kind: {el.get("id") for el in root.iter(kind)} for kind in ("node", "way", "relation")}
+    for way in root.iter("way"):
+        for nd in way.findall("nd"):
+            if nd.get("ref") not in ids["node"]:
+                raise DataError(
+                    f"unknown node {nd.get('ref', '')}",
+                    path=path,
+                    record=f"way {way.get('id')}",
+                    field="nd",
+                )
+    for rel in root.iter("relation"):
+        for member in rel.findall("member"):
+            kind = member.get("type")
+            if kind not in ids:
+                raise DataError(
+                    f"must be node, way or relation, got {kind!r}",
+                    path=path,
+                    record=f"relation {rel.get('id')}",
+                    field="member@type",
+                )
+            if member.get("ref") not in ids[kind]:
+                raise DataError(
+                    f"unknown {kind} {member.get('ref', '')}",
+                    path=path,
+                    record=f"relation {rel.get('id')}",
+                    field=f"member {member.get('role', '')}".strip(),
+                )
+
+
 def _directed(
     rel: ET.Element,
     tags: dict[str, str],
@@ -489,6 +528,8 @@ def read_lanelet2(
     except (OSError, ET.ParseError) as exc:
         raise DataError(f"cannot parse XML: {exc}", path=str(p)) from exc
     _check_format(root, str(p))
+    for kind in ("node", "way", "relation"):
+        check_unique_ids(root.iter(kind), kind, str(p))
     ids, lat, lon = _nodes(root, str(p))
     origin = origin_deg or (float(lat[0]), float(lon[0]))
     node_xy = dict(zip(ids, project_latlon(lat, lon, origin), strict=True))
@@ -568,6 +609,7 @@ def read_lanelet2(
         if t.get("type") == "stop_line" and len(ways[w]) >= 2
     ]
     lights = _traffic_lights(light_elements, lights_on, lanes_of, ways, node_xy, str(p))
+    _check_references(root, str(p))
     return RoadMap(
         tuple(lanes),
         tuple(crosswalks),

@@ -48,7 +48,7 @@ Malformed input is a :class:`DataError` naming the file, the record (road, lane 
 lane, junction connection) and the field: XML that does not parse, a root other than
 ``<OpenDRIVE>``, a missing or non-finite number, a plan-view record of an unknown shape or
 non-positive length, a road without plan view or lanes, a link to a road, junction or lane
-that does not exist, a lane given by ``<border>`` records (not read) or without ``<width>``, a
+that does not exist, a repeated junction id, a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
 section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
 repeated id, a ``signalReference`` to a signal the file does not have.
@@ -333,7 +333,12 @@ def parse_opendrive(path: str | Path) -> OpenDriveNetwork:
     root = parse_file(p)
     rd = Reader(str(p))
     roads = read_roads(root, rd)
-    junctions = {j.get("id", "") for j in root.findall("junction")}
+    junctions: set[str] = set()
+    for el in root.findall("junction"):
+        junction_id = rd.text(el, "id", "junction")
+        if junction_id in junctions:
+            raise rd.error("repeated junction id", f"junction {junction_id}", "junction@id")
+        junctions.add(junction_id)
     check_road_links(rd, roads, junctions)
     links = LaneLinks(rd, roads)
     links.within_roads()

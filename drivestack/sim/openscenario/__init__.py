@@ -109,7 +109,9 @@ What is read:
   duration (no stop trigger: :data:`DEFAULT_DURATION_S`).
 
 Anything else that changes what happens (another action or condition, several conditions, an
-act's stop trigger, a maneuver from a catalogue, a position kind not listed) is a
+act's stop trigger, a maneuver from a catalogue, a position kind not listed, a
+``dynamicsShape`` / ``dynamicsDimension`` OpenSCENARIO does not have, a ``freespace`` that is
+not a boolean, a ``LanePosition`` that is not on a lane of the road network) is a
 :class:`ConfigError` naming the file and the element, rather than a scenario that silently
 runs differently. Lights change only by their controllers' cycles: a
 ``TrafficSignalStateAction`` or ``TrafficSignalControllerAction`` anywhere in the storyboard

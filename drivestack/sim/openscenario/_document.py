@@ -76,6 +76,29 @@ class _Doc:
             raise self.error(f"not a finite number: {text!r}", f"{where}@{attr}")
         return value
 
+    def choice(
+        self, el: ET.Element, attr: str, where: str, allowed: tuple[str, ...], default: str = ""
+    ) -> str:
+        """The attribute, one of ``allowed`` (``default``, when given, where it is missing)."""
+        if default and el.get(attr) is None:
+            return default
+        value = self.text(el, attr, where)
+        if value not in allowed:
+            raise self.error(
+                f"must be one of {', '.join(allowed)}, got {value!r}", f"{where}@{attr}"
+            )
+        return value
+
+    def boolean(self, el: ET.Element, attr: str, where: str, default: bool) -> bool:
+        """The attribute as an XML Schema boolean (``true`` / ``false`` / ``1`` / ``0``, any
+        case); ``default`` where it is missing."""
+        if el.get(attr) is None:
+            return default
+        value = self.text(el, attr, where).strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise self.error(f"must be true or false, got {el.get(attr)!r}", f"{where}@{attr}")
+        return value in ("true", "1")
+
     def integer(self, el: ET.Element, attr: str, where: str) -> int:
         value = self.number(el, attr, where)
         if value != int(value):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivestack.core.errors import ConfigError
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.maps._opendrive_records import parse_file
 from drivestack.ingest.maps.opendrive import OpenDriveNetwork, parse_opendrive
 from drivestack.sim.openscenario._document import _Doc, _where
@@ -177,13 +177,17 @@ def _locate(
     lane_pos = position.find("LanePosition")
     world = position.find("WorldPosition")
     if lane_pos is not None:
-        located = network.locate(
-            road_map,
-            doc.text(lane_pos, "roadId", where),
-            doc.integer(lane_pos, "laneId", where),
-            doc.number(lane_pos, "s", where),
-            doc.number(lane_pos, "offset", where, default=0.0),
-        )
+        road_id = doc.text(lane_pos, "roadId", where)
+        od_lane = doc.integer(lane_pos, "laneId", where)
+        s_m = doc.number(lane_pos, "s", where)
+        offset_m = doc.number(lane_pos, "offset", where, default=0.0)
+        try:
+            located = network.locate(road_map, road_id, od_lane, s_m, offset_m)
+        except DataError as exc:  # the position is wrong, not the road network: name this file
+            raise doc.error(
+                f"{exc.reason} ({Path(network.path).name}: {exc.record}, field {exc.field})",
+                f"{where}/LanePosition",
+            ) from None
         return located.lane_id, located.station_m, located.offset_m
     if world is not None:
         xy = (doc.number(world, "x", where), doc.number(world, "y", where))

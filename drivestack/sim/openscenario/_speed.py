@@ -15,6 +15,20 @@ import xml.etree.ElementTree as ET
 from drivestack.sim.openscenario._document import _Doc
 
 _STEP_ACCEL_MPS2 = 1000.0  # a "step" speed change: at once (the simulator caps it per tick)
+#: OpenSCENARIO's ``DynamicsShape`` values (every one but ``step`` read as a constant rate)
+DYNAMICS_SHAPES = ("step", "linear", "cubic", "sinusoidal")
+#: OpenSCENARIO's ``DynamicsDimension`` values (``time`` where it is missing)
+DYNAMICS_DIMENSIONS = ("rate", "time", "distance")
+
+
+def _shape(doc: _Doc, dyn: ET.Element, where: str) -> str:
+    """The dynamics' ``dynamicsShape`` (``ConfigError`` for one OpenSCENARIO does not have)."""
+    return doc.choice(dyn, "dynamicsShape", where, DYNAMICS_SHAPES)
+
+
+def _dimension(doc: _Doc, dyn: ET.Element, where: str) -> str:
+    """The dynamics' ``dynamicsDimension`` (``time`` where it is missing)."""
+    return doc.choice(dyn, "dynamicsDimension", where, DYNAMICS_DIMENSIONS, default="time")
 
 
 def _rate_mps2(doc: _Doc, dyn: ET.Element, before: float, goal: float, where: str) -> float:
@@ -22,9 +36,9 @@ def _rate_mps2(doc: _Doc, dyn: ET.Element, before: float, goal: float, where: st
     ``SpeedActionDynamics`` ``dyn``: ``step`` (or a zero value or no change) at once, ``rate``
     as given (its sign ignored: esmini writes braking rates negative), ``time`` / ``distance``
     over that time / distance."""
-    shape = doc.text(dyn, "dynamicsShape", where)
+    shape = _shape(doc, dyn, where)
     value = abs(doc.number(dyn, "value", where))
-    dimension = dyn.get("dynamicsDimension", "time")
+    dimension = _dimension(doc, dyn, where)
     change = abs(goal - before)
     if shape == "step" or value == 0.0 or change < 1e-9:
         return _STEP_ACCEL_MPS2
@@ -41,9 +55,9 @@ def _needs_start_speed(doc: _Doc, dyn: ET.Element, where: str) -> bool:
     """Does the dynamics' rate depend on the speed at the action's start (``time`` or
     ``distance`` of a non-step change)?"""
     return (
-        doc.text(dyn, "dynamicsShape", where) != "step"
+        _shape(doc, dyn, where) != "step"
         and doc.number(dyn, "value", where) != 0.0
-        and dyn.get("dynamicsDimension", "time") in ("time", "distance")
+        and _dimension(doc, dyn, where) in ("time", "distance")
     )
 
 

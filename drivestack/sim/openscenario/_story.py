@@ -27,6 +27,7 @@ from drivestack.sim.openscenario._speed import (
     _acting,
     _needs_start_speed,
     _rate_mps2,
+    _shape,
     _speed_at,
 )
 from drivestack.sim.vehicle import VehicleParams
@@ -388,7 +389,7 @@ class _Story:
         if doc.text(distance, "rule", where) not in ("lessThan", "lessOrEqual"):
             raise doc.error("a distance condition is read with lessThan / lessOrEqual", where)
         value = doc.number(distance, "value", where)
-        freespace = distance.get("freespace", "false").lower() == "true"
+        freespace = doc.boolean(distance, "freespace", where, default=False)
         if freespace:
             value += 0.5 * (_length_m(self.entities[actor]) + VehicleParams().length_m)
         if kind != "longitudinal":
@@ -411,7 +412,7 @@ class _Story:
             before = self._start_speed(item, None)
         if before is None:  # a rate or a step (the simulator finds the sign from the speed)
             value = abs(doc.number(dyn, "value", where))
-            step = doc.text(dyn, "dynamicsShape", where) == "step" or value == 0.0
+            step = _shape(doc, dyn, where) == "step" or value == 0.0
             rate = _STEP_ACCEL_MPS2 if step else value
             sign, end = 1.0, math.inf
         else:
@@ -434,6 +435,7 @@ class _Story:
     def _lane_change_duration_s(self, dyn: ET.Element, item: _Pending) -> float:
         where = item.where
         value = self.doc.number(dyn, "value", where)
+        _shape(self.doc, dyn, where)  # not read (a lane change runs its own curve), but checked
         dimension = dyn.get("dynamicsDimension", "time")
         if dimension == "time":
             return max(value, 1e-3)
