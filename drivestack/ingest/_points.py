@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +23,22 @@ def read_bytes(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from exc
+
+
+def read_json(path: str | Path) -> Any:
+    """The parsed JSON document of ``path``; ``DataError`` naming the file when it cannot be
+    read, and the line (invalid JSON) or byte offset (not UTF-8/16/32 text) where it breaks."""
+    raw = read_bytes(path)
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"invalid JSON: {exc.msg}", path=str(path), record=f"line {exc.lineno}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not {exc.encoding} text: {exc.reason}", path=str(path), record=f"byte {exc.start}"
+        ) from None
 
 
 def check_plausible_range(xyz_m: np.ndarray, *, path: str, hint: str = "") -> None:

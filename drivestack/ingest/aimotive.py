@@ -16,7 +16,6 @@ LAZ is decoded with ``laspy`` and its ``lazrs`` backend.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from drivestack.ingest._points import (
     finite_cloud,
     first_repeat,
     read_bytes,
+    read_json,
 )
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
@@ -174,10 +174,7 @@ def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
             ``Timestamp`` that is not integer nanoseconds (``"abc"``, seconds ``4833.19``).
     """
     p = str(path)
-    try:
-        doc = json.loads(read_bytes(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or "CapturedObjects" not in doc or "Timestamp" not in doc:
         raise DataError(
             "expected an object with CapturedObjects and Timestamp", path=p, field="CapturedObjects"
@@ -218,6 +215,8 @@ def _object_numbers(obj: Any, *, path: str, record: str) -> np.ndarray:
         if key == "ObjectType":
             continue
         try:
+            if isinstance(obj[key], bool | str):  # float() would take True, "1.5"
+                raise TypeError
             out[k] = float(obj[key])
         except (TypeError, ValueError):
             raise DataError(
@@ -290,10 +289,9 @@ def _check_tilt(rotation: np.ndarray, *, path: str) -> None:
 def read_aimotive_calibration(path: str | Path) -> dict[str, SE3]:
     """``calibration.json``: sensor name -> ``ego_from_sensor`` (``RT_body_from_sensor``)."""
     p = str(path)
-    try:
-        doc = json.loads(read_bytes(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    doc = read_json(path)
+    if not isinstance(doc, dict):
+        raise DataError(f"expected an object of sensors, got a {type(doc).__name__}", path=p)
     out: dict[str, SE3] = {}
     for name, sensor in doc.items():
         if not isinstance(sensor, dict) or "RT_body_from_sensor" not in sensor:

@@ -114,21 +114,27 @@ _CUBOID_COLUMNS = (
 
 
 def read_feather(
-    path: str | Path, columns: tuple[str, ...], *, integer: tuple[str, ...] = ()
+    path: str | Path,
+    columns: tuple[str, ...],
+    *,
+    integer: tuple[str, ...] = (),
+    text: tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
     """The named columns of a Feather (Arrow IPC) file as NumPy arrays.
 
     Raises ``DataError`` when the file is missing/corrupt, lacks a column, has nulls in one,
-    or stores one of the ``integer`` columns (nanosecond times, counts) with a non-integer
-    type: a float64 ``timestamp_ns`` has already lost the last digits of the time.
+    stores one of the ``integer`` columns (nanosecond times, counts) with a non-integer
+    type (a float64 ``timestamp_ns`` has already lost the last digits of the time), one of
+    the ``text`` columns with a non-string type, or any other column with a non-numeric one.
     """
     import pyarrow as pa
     import pyarrow.feather as feather
 
     try:
         table = feather.read_table(str(path))
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise DataError(f"cannot read Feather table: {exc}", path=str(path)) from None
+        table.validate(full=True)  # corrupt string offsets would fail later, in to_numpy
+    except (OSError, pa.ArrowException) as exc:  # corrupt bodies raise several Arrow types
+        raise DataError(f"cannot read Feather table: {exc!s:.300}", path=str(path)) from None
     out: dict[str, np.ndarray] = {}
     for name in columns:
         if name not in table.column_names:
@@ -140,6 +146,11 @@ def read_feather(
             raise DataError(
                 f"must be an integer column, got {col.type}", path=str(path), field=name
             )
+        is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        is_number = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+        if not (is_text if name in text else is_number):
+            kind = "a string" if name in text else "a numeric"
+            raise DataError(f"must be {kind} column, got {col.type}", path=str(path), field=name)
         out[name] = col.to_numpy()
     return out
 
@@ -384,13 +395,14 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
     import pyarrow.feather as feather
 
     p = str(path)
-    cols = read_feather(path, _CUBOID_COLUMNS, integer=("timestamp_ns",))
+    cols = read_feather(path, _CUBOID_COLUMNS, integer=("timestamp_ns",), text=("category",))
     names = set(feather.read_table(p).column_names)
     n = len(cols["timestamp_ns"])
     opt = read_feather(
         path,
         tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names),
         integer=("num_interior_pts",),
+        text=("track_uuid", "log_id"),
     )
     quat = np.stack([cols[k] for k in _QUATERNION], axis=1).astype(np.float64)
     boxes = np.stack([cols[k] for k in _BOX_COLUMNS], axis=1).astype(np.float64)
@@ -519,9 +531,20 @@ def _check_pose_rows(
 
 def read_av2_calibration(path: str | Path) -> dict[str, SE3]:
     """``egovehicle_SE3_sensor.feather``: sensor name -> ``ego_from_sensor``."""
-    cols = read_feather(path, ("sensor_name", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"))
+    cols = read_feather(
+        path, ("sensor_name", "qw", "qx", "qy", "qz", "tx_m", "ty_m", "tz_m"), text=("sensor_name",)
+    )
+    names = cols["sensor_name"].astype(str)
+    repeat = first_repeat(names.tolist())
+    if repeat is not None:  # the later row would silently replace the earlier one
+        raise DataError(
+            f"sensor {names[repeat[1]]!r} given twice (rows {repeat[0]} and {repeat[1]})",
+            path=str(path),
+            record=f"row {repeat[1]}",
+            field="sensor_name",
+        )
     out: dict[str, SE3] = {}
-    for i, name in enumerate(cols["sensor_name"].astype(str)):
+    for i, name in enumerate(names):
         q = [cols[k][i] for k in ("qw", "qx", "qy", "qz")]
         t = [cols[k][i] for k in ("tx_m", "ty_m", "tz_m")]
         try:

@@ -26,6 +26,7 @@ from drivestack.ingest._points import (
     check_plausible_range,
     finite_cloud,
     read_bytes,
+    read_json,
 )
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.structures.boxes import Boxes3D
@@ -410,10 +411,7 @@ def read_nuscenes_info(path: str | Path) -> list[NuScenesSample]:
     non-negative integer, a non-rigid pose, or a sample token given twice.
     """
     p = str(path)
-    try:
-        data = json.loads(read_bytes(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(
             f"expected an object with metainfo and data_list, got a {type(data).__name__}", path=p
@@ -638,10 +636,7 @@ def read_submission(
     devkit refuses but scoring does not need (no ``meta`` object).
     """
     p = str(path)
-    try:
-        doc = json.loads(read_bytes(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path=p, record=f"line {exc.lineno}") from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise DataError("expected an object with a 'results' mapping", path=p, field="results")
     if warnings is not None and not isinstance(doc.get("meta"), dict):

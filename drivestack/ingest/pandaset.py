@@ -16,13 +16,11 @@ heading is ``yaw + pi/2``.
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -31,12 +29,13 @@ from drivestack.core.frames import EGO, WORLD
 from drivestack.core.time import first_not_increasing
 from drivestack.core.transforms import SE3
 from drivestack.ingest._points import (
+    check_finite,
     check_finite_times,
     check_integer_column,
     check_plausible_range,
     check_time_offsets,
     finite_cloud,
-    read_bytes,
+    read_json,
 )
 from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
@@ -71,35 +70,44 @@ LABEL_TO_CLASS: dict[str, ObjectClass] = {
 #: A point's ``t`` lies within this much of its frame's ``timestamps.json`` time (one 10 Hz
 #: sweep is 100 ms; the sample's offsets run from -101 to +85 ms).
 MAX_POINT_TIME_OFFSET_NS = 500_000_000
+#: Frame times above this (s, year 5138) are corrupt: their ns would not fit an int64.
+MAX_TIME_S = 1e11
 #: The npz arrays and the dtypes they must have (``t`` any float: seconds).
 _NPZ_DTYPES = {"xyz": np.dtype(np.float32), "intensity": np.dtype(np.uint8)}
 _CUBOID_COLUMNS = ("frame", "uuid", "label", "yaw", "position.x", "position.y", "position.z",
                    "dimensions.x", "dimensions.y", "dimensions.z", "cuboids.sensor_id")  # fmt: skip
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(read_bytes(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"invalid JSON: {exc.msg}", path=str(path), record=f"line {exc.lineno}"
-        ) from None
-
-
 def read_lidar_poses(path: str | Path) -> SE3:
-    """``poses.json``: a batch of ``world_from_lidar`` transforms, one per frame."""
-    doc = _json(Path(path))
+    """``poses.json``: a batch of ``world_from_lidar`` transforms, one per frame.
+
+    Raises ``DataError`` naming the file, the pose (``[3]``) and the field (``heading.w``)
+    for a missing, non-numeric, NaN or infinite value, and the file for a non-list document
+    or a zero quaternion.
+    """
+    p = str(path)
+    doc = read_json(path)
+    if not isinstance(doc, list):
+        raise DataError(f"expected a JSON list of poses, got {type(doc).__name__}", path=p)
+    fields = [f"heading.{k}" for k in "wxyz"] + [f"position.{k}" for k in "xyz"]
+    values = np.zeros((len(doc), len(fields)))
+    for i, pose in enumerate(doc):
+        for j, field in enumerate(fields):
+            group, key = field.split(".")
+            try:
+                value = pose[group][key]
+            except (KeyError, TypeError, IndexError):
+                raise DataError("missing value", path=p, record=f"[{i}]", field=field) from None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise DataError(
+                    f"expected a number, got {value!r}", path=p, record=f"[{i}]", field=field
+                )
+            values[i, j] = value
+    check_finite(values, fields, path=p, record="[{}]".format)
     try:
-        quat = np.array([[p["heading"][k] for k in "wxyz"] for p in doc], dtype=np.float64)
-        pos = np.array([[p["position"][k] for k in "xyz"] for p in doc], dtype=np.float64)
-    except (KeyError, TypeError) as exc:
-        raise DataError(
-            f"each pose needs position.x/y/z and heading.w/x/y/z ({exc})", path=str(path)
-        ) from None
-    try:
-        return SE3.from_quaternion(quat, pos)
+        return SE3.from_quaternion(values[:, :4], values[:, 4:])
     except ValueError as exc:
-        raise DataError(str(exc), path=str(path)) from None
+        raise DataError(str(exc), path=p) from None
 
 
 def read_lidar_timestamps_ns(path: str | Path) -> np.ndarray:
@@ -112,14 +120,14 @@ def read_lidar_timestamps_ns(path: str | Path) -> np.ndarray:
             naming the file when it is not a JSON list.
     """
     p = str(path)
-    doc = _json(Path(path))
+    doc = read_json(path)
     if not isinstance(doc, list):
         raise DataError(f"expected a JSON list of times (s), got {type(doc).__name__}", path=p)
     for i, value in enumerate(doc):
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
+        if not number or not math.isfinite(value) or not 0 <= value < MAX_TIME_S:
             raise DataError(
-                f"expected a finite time in seconds, got {value!r}",
+                f"expected a finite time in seconds (0 .. {MAX_TIME_S:g}), got {value!r}",
                 path=p,
                 record=f"[{i}]",
                 field="timestamp",
@@ -180,8 +188,9 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
 
     Boxes become ``(N, 7)`` ``[x, y, z, length, width, height, heading]`` (``dimensions.y``
     is the length, heading ``yaw + pi/2``). Raises ``DataError`` naming the file and the
-    column for an unreadable table or a missing column, and the row for a non-finite value
-    or a negative dimension.
+    column for an unreadable table, a missing column, nulls in one or a column of the wrong
+    type (``uuid`` / ``label`` strings, ``frame`` / ``cuboids.sensor_id`` integers, the others
+    numbers), and the row for a non-finite value or a negative dimension.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -189,13 +198,21 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
     p = str(path)
     try:
         table = pq.read_table(p)
-    except (OSError, pa.ArrowInvalid) as exc:
+    except (OSError, pa.ArrowException) as exc:
         raise DataError(f"cannot read Parquet table: {exc}", path=p) from None
     cols: dict[str, np.ndarray] = {}
     for name in _CUBOID_COLUMNS:
         if name not in table.column_names:
             raise DataError(f"missing column; has {table.column_names}", path=p, field=name)
-        cols[name] = table.column(name).to_numpy(zero_copy_only=False)
+        col = table.column(name)
+        if col.null_count:
+            raise DataError(f"{col.null_count} null value(s)", path=p, field=name)
+        want = (pa.types.is_string if name in ("uuid", "label") else
+                pa.types.is_integer if name in ("frame", "cuboids.sensor_id") else
+                lambda t: pa.types.is_integer(t) or pa.types.is_floating(t))  # fmt: skip
+        if not want(col.type):
+            raise DataError(f"unexpected column type {col.type}", path=p, field=name)
+        cols[name] = col.to_numpy(zero_copy_only=False)
     numeric = np.stack([cols[k].astype(np.float64) for k in ("position.x", "position.y", "position.z", "dimensions.y",
                                                                "dimensions.x", "dimensions.z", "yaw")], axis=1)  # fmt: skip
     bad = ~np.isfinite(numeric).all(axis=1) | np.any(numeric[:, 3:6] < 0, axis=1)
@@ -327,7 +344,8 @@ def read_pandaset_frame(
 
     Raises:
         TypeError: ``index`` is not an int (``"1"``, ``1.0``).
-        DataError: an index without a timestamp or pose, a bad ``timestamps.json``
+        DataError: an index without a timestamp or pose, ``timestamps.json`` and ``poses.json``
+            of different lengths, a bad ``timestamps.json``
             (:func:`read_lidar_timestamps_ns`), ``poses.json``, npz (:func:`read_lidar_npz`,
             its point times checked against the frame's timestamp) or cuboid table.
     """
@@ -336,7 +354,12 @@ def read_pandaset_frame(
     index = int(index)
     poses = read_lidar_poses(seq / "lidar" / "poses.json")
     times = read_lidar_timestamps_ns(seq / "lidar" / "timestamps.json")
-    if not 0 <= index < len(times) or index >= len(poses):
+    if len(times) != len(poses):  # a frame left out of one: the times would shift
+        raise DataError(
+            f"{len(times)} timestamps but {len(poses)} poses in poses.json: one file lacks frames",
+            path=str(seq / "lidar" / "timestamps.json"),
+        )
+    if not 0 <= index < len(times):
         raise DataError(
             f"frame {index} outside the {len(times)} timestamps / {len(poses)} poses", path=str(seq)
         )

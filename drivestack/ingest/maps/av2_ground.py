@@ -93,6 +93,11 @@ def read_sim2_json(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
         raise DataError(
             f"bad Sim(2) JSON (need R [4], t [2], s): {exc!r}", path=str(path)
         ) from None
+    for name, values in (("R", rotation), ("t", translation)):
+        if not np.isfinite(values).all():  # a null reads as NaN
+            raise DataError(
+                f"null, NaN or infinite value: {doc[name]!r}", path=str(path), field=name
+            )
     return rotation, translation, scale
 
 
@@ -108,8 +113,12 @@ def read_av2_ground_height(map_dir: str | Path) -> GroundHeightRaster:
     rotation, translation, scale = read_sim2_json(_one_file(folder, SIM2_GLOB))
     try:
         heights = np.load(npy, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise DataError(f"cannot read ground-height raster: {exc}", path=str(npy)) from None
+    if heights.dtype.kind not in "fiu" or heights.size == 0:
+        raise DataError(
+            f"need a non-empty numeric raster, got {heights.dtype} {heights.shape}", path=str(npy)
+        )
     return GroundHeightRaster(
         np.asarray(heights, dtype=np.float32), rotation, translation, scale, str(npy)
     )
