@@ -19,11 +19,11 @@ def test_ego_pose_nan_names_file_line_and_field(tmp_path: Path) -> None:
     from drivestack.ingest.kitti_tracking import read_ego_poses
 
     path = tmp_path / "0000.txt"
-    path.write_text(_IDENTITY_POSE + "\n" + "1 0 0 nan 0 1 0 0 0 0 1 0\n")
+    path.write_text(_IDENTITY_POSE + "1 0 0 nan 0 1 0 0 0 0 1 0\n")
     with pytest.raises(DataError, match="NaN or infinite") as err:
         read_ego_poses(path)
     assert err.value.path == str(path)
-    assert err.value.record == "line 3" and err.value.field == "pose[0,3]"
+    assert err.value.record == "line 2" and err.value.field == "pose[0,3]"
 
 
 # -- KITTI odometry times and poses (findings 3, 15) --------------------------------------------
