@@ -3,7 +3,9 @@
 Each takes NumPy, Torch or CuPy arrays of float32 or float64 and returns results in the
 input's library, device and dtype; arguments mixing libraries raise ``TypeError``; bad
 shapes, other dtypes (float16, bfloat16, integers: cast explicitly) or NaN raise
-``ValueError`` naming the argument. NumPy input runs a numba-compiled CPU route when numba is
+``ValueError`` naming the argument, as do box positions or sizes beyond
+:func:`~drivestack.kernels._common.magnitude_limit` (float32 ~4.4e11 m, float64 ~3.5e101 m:
+their areas would overflow). NumPy input runs a numba-compiled CPU route when numba is
 available (``impl="reference"`` or ``DRIVESTACK_CPU_ROUTE=reference`` forces the array
 reference); Torch and CuPy inputs run the array reference on their own device.
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Any
 
 import array_api_compat
+import numpy as np
 
 from drivestack.core.arrays import backend_of, check_array, check_same_dtype, namespace
 
@@ -15,13 +17,34 @@ from drivestack.core.arrays import backend_of, check_array, check_same_dtype, na
 CPU_ROUTE_ENV = "DRIVESTACK_CPU_ROUTE"
 
 
+def magnitude_limit(dtype: Any) -> float:
+    """Largest ``|x, y, z, l, w, h|`` a box may have in ``dtype`` (float32: ~4.4e11 m, float64:
+    ~3.5e101 m): a sixteenth of the cube root of the dtype's largest value, so areas, volumes
+    and squared distances of such boxes stay finite (beyond it IoUs read 0 or NaN)."""
+    return math.cbrt(float(np.finfo(dtype).max)) / 16.0
+
+
+def check_magnitude(array: Any, name: str, what: str) -> None:
+    """``ValueError`` naming ``name`` when an entry of ``array`` (finite, non-empty, float32 or
+    float64) exceeds :func:`magnitude_limit` in absolute value; ``what`` names the entries."""
+    xp = namespace(array)
+    limit = magnitude_limit(np.float32 if array.dtype == xp.float32 else np.float64)
+    if bool(xp.any(xp.abs(array) > limit)):
+        raise ValueError(
+            f"{name} has {what} beyond +-{limit:.3g} m: too large to compute with in "
+            f"{array.dtype} (areas and distances would overflow)"
+        )
+
+
 def check_boxes(boxes: Any, name: str) -> Any:
-    """``(N, 7)`` float32 or float64 ``[x, y, z, l, w, h, yaw]`` with finite values and sizes >= 0."""
+    """``(N, 7)`` float32 or float64 ``[x, y, z, l, w, h, yaw]`` with finite values, sizes >= 0
+    and positions and sizes within :func:`magnitude_limit`."""
     check_array(boxes, name, (None, 7))
     if boxes.shape[0]:
         xp = namespace(boxes)
         if bool(xp.any(boxes[:, 3:6] < 0)):
             raise ValueError(f"{name} has negative sizes (columns 3:6 are length, width, height)")
+        check_magnitude(boxes[:, :6], name, "positions or sizes (columns 0:6)")
     return boxes
 
 

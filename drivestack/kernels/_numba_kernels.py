@@ -181,8 +181,9 @@ def _hull_area8(xs, ys, scratch):
 
 
 @_jit
-def _enclosing_area(a, b, scratch):
-    """Area of the convex hull of the 8 BEV corners of boxes ``a`` and ``b``."""
+def _enclosing_area(a, b, scratch, tol):
+    """Area of the convex hull of the 8 BEV corners of boxes ``a`` and ``b``; 0 for a
+    degenerate (collinear within ``tol``) hull, as the array reference's ``hull_area``."""
     xs = scratch[0, :8]
     ys = scratch[1, :8]
     ox = 0.5 * (a[0] + b[0])
@@ -196,14 +197,24 @@ def _enclosing_area(a, b, scratch):
             ly = _SY[j] * box[4]
             xs[4 * box_index + j] = box[0] - ox + c * lx - s * ly
             ys[4 * box_index + j] = box[1] - oy + s * lx + c * ly
-    return _hull_area8(xs, ys, scratch)
+    scale = 1.0
+    for j in range(8):
+        scale = max(scale, 1.0 + abs(xs[j]), 1.0 + abs(ys[j]))
+    area = _hull_area8(xs, ys, scratch)
+    # twice the area within rounding of 0: the points are collinear (a segment or a point,
+    # e.g. zero-size boxes); the reference's collinearity test reads the same
+    if 2.0 * abs(area) <= tol * scale * scale:
+        return 0.0
+    return area
 
 
 @_jit
 def _z_overlap(a, b):
     lo = max(a[2] - 0.5 * a[5], b[2] - 0.5 * b[5])
     hi = min(a[2] + 0.5 * a[5], b[2] + 0.5 * b[5])
-    return hi - lo if hi > lo else 0.0
+    # at most the lower box's height (rounding of thin boxes far from z = 0 would exceed it,
+    # and the 3D IoU of such a box with itself would exceed 1)
+    return min(hi - lo, a[5], b[5]) if hi > lo else 0.0
 
 
 @_jit
@@ -261,11 +272,14 @@ def pairwise_overlap(a, b, mode, tol):
             if not giou:
                 out[i, j] = iou
                 continue
-            hull = _enclosing_area(ai, bj, scratch)
+            hull = _enclosing_area(ai, bj, scratch, tol)
             if three_d:
                 top = max(ai[2] + 0.5 * ai[5], bj[2] + 0.5 * bj[5])
                 bottom = min(ai[2] - 0.5 * ai[5], bj[2] - 0.5 * bj[5])
                 hull = hull * (top - bottom)
+            # the enclosing shape holds the union: rounding on slivers must not push GIoU
+            # above its IoU (or above 1)
+            hull = max(hull, union)
             out[i, j] = iou - (hull - union) / hull if hull > 0.0 else iou
     return out
 
@@ -380,6 +394,16 @@ def nms_bev(boxes, order, iou_threshold, tol):
 
 
 @_jit
+def _cell_index(position, count):
+    """``floor(position)`` clamped to ``[-1, count]`` (-1 and ``count``: beyond either end)."""
+    if position < 0.0:
+        return -1
+    if position >= count:
+        return count
+    return math.floor(position)
+
+
+@_jit
 def points_in_boxes(points, boxes, cell_m):
     """``(N, M)`` bool: point inside box (closed), via a coarse xy grid over the points."""
     n = points.shape[0]
@@ -396,6 +420,9 @@ def points_in_boxes(points, boxes, cell_m):
         x1 = max(x1, points[i, 0])
         y0 = min(y0, points[i, 1])
         y1 = max(y1, points[i, 1])
+    # at most 4096 cells a side: far-flung points (an outlier km away) must not allocate a
+    # grid of billions of cells (the grid only prunes pairs: the answer is the same)
+    cell_m = max(cell_m, (x1 - x0) / 4096.0, (y1 - y0) / 4096.0)
     nx = int((x1 - x0) / cell_m) + 1
     ny = int((y1 - y0) / cell_m) + 1
     cell = np.empty(n, dtype=np.int64)
@@ -410,12 +437,14 @@ def points_in_boxes(points, boxes, cell_m):
         hh = 0.5 * boxes[k, 5]
         ex = abs(c) * hl + abs(s) * hw
         ey = abs(s) * hl + abs(c) * hw
-        cx0 = max(math.floor((boxes[k, 0] - ex - x0) / cell_m), 0)
-        cx1 = min(math.floor((boxes[k, 0] + ex - x0) / cell_m), nx - 1)
-        cy0 = max(math.floor((boxes[k, 1] - ey - y0) / cell_m), 0)
-        cy1 = min(math.floor((boxes[k, 1] + ey - y0) / cell_m), ny - 1)
-        for gx in range(cx0, cx1 + 1):
-            for gy in range(cy0, cy1 + 1):
+        # cell ranges clamped to the grid before the integer conversion (a box far larger
+        # than the grid would overflow int64)
+        cx0 = _cell_index((boxes[k, 0] - ex - x0) / cell_m, nx)
+        cx1 = _cell_index((boxes[k, 0] + ex - x0) / cell_m, nx)
+        cy0 = _cell_index((boxes[k, 1] - ey - y0) / cell_m, ny)
+        cy1 = _cell_index((boxes[k, 1] + ey - y0) / cell_m, ny)
+        for gx in range(max(cx0, 0), min(cx1, nx - 1) + 1):
+            for gy in range(max(cy0, 0), min(cy1, ny - 1) + 1):
                 cc = gx * ny + gy
                 for q in range(counts[cc], counts[cc + 1]):
                     i = sorted_idx[q]

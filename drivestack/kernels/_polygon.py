@@ -53,8 +53,10 @@ def _local_boxes(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
     ca, sa = xp.cos(a[:, 6]), xp.sin(a[:, 6])
     dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
     center_b = xp.stack([ca * dx + sa * dy, -sa * dx + ca * dy], axis=1)  # (K, 2)
-    dyaw = b[:, 6] - a[:, 6]
-    cb, sb = xp.cos(dyaw), xp.sin(dyaw)
+    # cos and sin of yaw_b - yaw_a from each yaw's own (as the compiled route): the difference
+    # of two large yaws (e.g. 1e20 rad) would lose the relative angle
+    cb_abs, sb_abs = xp.cos(b[:, 6]), xp.sin(b[:, 6])
+    cb, sb = cb_abs * ca + sb_abs * sa, sb_abs * ca - cb_abs * sa
     extent_a = xp.stack([a[:, 3], a[:, 4]], axis=1)  # (K, 2) full extents
     extent_b = xp.stack([b[:, 3], b[:, 4]], axis=1)
     corners_a = signs[None] * extent_a[:, None, :]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import array_api_compat
+import numpy as np
 
 from drivestack.core.arrays import check_array, namespace
 from drivestack.kernels._common import check_boxes, check_pair, check_points
@@ -40,6 +41,13 @@ def _check_intrinsics(intrinsics: Any) -> None:
         raise ValueError(
             f"intrinsics must have positive focal lengths, got fx={float(intrinsics[0, 0])}, fy={float(intrinsics[1, 1])}"
         )
+
+
+def _check_min_depth(min_depth_m: float) -> None:
+    """``ValueError`` unless ``min_depth_m`` is positive and finite (depths are clamped to it
+    before the division by z: 0 or less would give inf or NaN pixels)."""
+    if not 0.0 < min_depth_m < float("inf"):
+        raise ValueError(f"min_depth_m must be positive and finite, got {min_depth_m}")
 
 
 def _distortion_terms(xp: Any, distortion: Any | None, like: Any) -> tuple[Any, ...] | None:
@@ -76,9 +84,14 @@ def project_points(
     Returns:
         ``uv_px (N, 2)`` and ``in_front (N,)`` bool (depth z >= ``min_depth_m``). Pixels of points
         behind the camera are not meaningful (their u, v are still finite: depth is clamped).
+
+    Raises:
+        ValueError: a bad shape, dtype or non-finite value (naming the argument), a focal
+            length <= 0, or ``min_depth_m`` not positive and finite.
     """
     check_points(points_cam, "points_cam")
     _check_intrinsics(intrinsics)
+    _check_min_depth(min_depth_m)
     xp = check_pair(points_cam, "points_cam", intrinsics, "intrinsics")
     z = points_cam[:, 2]
     in_front = z >= min_depth_m
@@ -103,7 +116,12 @@ def points_in_frustum(
     min_depth_m: float = 0.1,
     max_depth_m: float = float("inf"),
 ) -> Any:
-    """Mask ``(N,)``: in front of the camera within the depth range and inside the image."""
+    """Mask ``(N,)``: in front of the camera within the depth range and inside the image.
+
+    ``ValueError`` when ``max_depth_m`` is NaN or below ``min_depth_m`` (and as
+    :func:`project_points`)."""
+    if not max_depth_m >= min_depth_m:
+        raise ValueError(f"max_depth_m must be >= min_depth_m, got {max_depth_m} and {min_depth_m}")
     uv, in_front = project_points(points_cam, intrinsics, distortion, min_depth_m=min_depth_m)
     z = points_cam[:, 2]
     return (
@@ -127,7 +145,9 @@ def unproject_pixels(
     """Camera-frame points ``(N, 3)`` of pixels ``uv_px (N, 2)`` at depths ``depth_m (N,)`` (z).
 
     Distortion is inverted by fixed-point iteration (as OpenCV's ``undistortPoints``);
-    ``iterations`` bounds the work and is ample for automotive lenses.
+    ``iterations`` bounds the work and is ample for automotive lenses. ``ValueError`` naming
+    ``distortion`` when the iteration leaves a pixel non-finite (a model whose radial
+    denominator reaches 0 there).
     """
     check_array(uv_px, "uv_px", (None, 2))
     check_array(depth_m, "depth_m", (uv_px.shape[0],))
@@ -146,13 +166,22 @@ def unproject_pixels(
     terms = _distortion_terms(xp, distortion, uv_px)
     if terms is not None:
         k1, k2, p1, p2, k3, k4, k5, k6 = terms
-        for _ in range(iterations):
-            r2 = x * x + y * y
-            radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
-            dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-            dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-            x = (xd - dx) / radial
-            y = (yd - dy) / radial
+        # a diverging iteration is refused below (NumPy's overflow warnings are not the report)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(iterations):
+                r2 = x * x + y * y
+                radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (
+                    1 + r2 * (k4 + r2 * (k5 + r2 * k6))
+                )
+                dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+                dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+                x = (xd - dx) / radial
+                y = (yd - dy) / radial
+        if not bool(xp.all(xp.isfinite(x) & xp.isfinite(y))):
+            raise ValueError(
+                "distortion cannot be inverted at some pixels of uv_px: the undistortion "
+                "iteration diverged (non-finite result)"
+            )
     return xp.stack([x * depth_m, y * depth_m, depth_m], axis=1)
 
 
@@ -180,6 +209,7 @@ def project_boxes_to_image(
     """
     check_boxes(boxes, "boxes")
     _check_intrinsics(intrinsics)
+    _check_min_depth(min_depth_m)
     check_array(camera_from_boxes, "camera_from_boxes", (4, 4))
     xp = namespace(boxes, camera_from_boxes, intrinsics)
     n = boxes.shape[0]

@@ -11,7 +11,10 @@ from drivestack.kernels._common import check_points
 
 
 def _as_bounds(xp: Any, value: Any, like: Any, name: str) -> Any:
-    bounds = xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+    try:
+        bounds = xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+    except (TypeError, ValueError, RuntimeError) as exc:  # torch raises RuntimeError
+        raise ValueError(f"{name} must be 3 numbers (x, y, z), got {value!r}") from exc
     if tuple(bounds.shape) != (3,):
         raise ValueError(f"{name} must have 3 values (x, y, z), got shape {tuple(bounds.shape)}")
     if not bool(xp.all(bounds == bounds)):

@@ -25,6 +25,7 @@ from drivestack.kernels._common import (
     check_boxes,
     check_pair,
     compiled_route_for_numpy,
+    magnitude_limit,
     tolerance,
     use_compiled_cpu_route,
 )
@@ -38,7 +39,8 @@ _MODE_IOU_BEV, _MODE_IOU_3D, _MODE_GIOU_BEV, _MODE_GIOU_3D = 0, 1, 2, 3
 def _z_overlap(xp: Any, a: Any, b: Any) -> Any:
     lo = xp.maximum(a[:, 2] - 0.5 * a[:, 5], b[:, 2] - 0.5 * b[:, 5])
     hi = xp.minimum(a[:, 2] + 0.5 * a[:, 5], b[:, 2] + 0.5 * b[:, 5])
-    return xp.clip(hi - lo, min=0.0)
+    # at most the lower box's height (as the compiled route: rounding of thin boxes)
+    return xp.clip(xp.minimum(hi - lo, xp.minimum(a[:, 5], b[:, 5])), min=0.0)
 
 
 def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
@@ -71,6 +73,9 @@ def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
             top = xp.maximum(pa[:, 2] + 0.5 * pa[:, 5], pb[:, 2] + 0.5 * pb[:, 5])
             bottom = xp.minimum(pa[:, 2] - 0.5 * pa[:, 5], pb[:, 2] - 0.5 * pb[:, 5])
             hull = hull * (top - bottom)
+        # the enclosing shape holds the union: rounding on slivers must not push GIoU above
+        # its IoU (or above 1)
+        hull = xp.maximum(hull, union)
         has_hull = hull > 0
         safe_hull = xp.where(has_hull, hull, xp.ones_like(hull))
         values = xp.where(has_hull, iou - (hull - union) / safe_hull, iou)
@@ -81,12 +86,14 @@ def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
 
 
 _FLOAT64_TOLERANCE = 256.0 * float(np.finfo(np.float64).eps)  # tolerance(np, np.float64)
+_FLOAT64_LIMIT = magnitude_limit(np.float64)
 
 
 def _is_valid_float64_boxes(boxes: Any) -> bool:
-    """Plain non-empty ``(N, 7)`` float64 NumPy boxes, finite, sizes >= 0: what the checks
-    below accept, tested in one pass (small inputs, e.g. a tracker's few tracks x detections,
-    are dominated by the generic checks' per-call cost)."""
+    """Plain non-empty ``(N, 7)`` float64 NumPy boxes, finite, sizes >= 0, positions and sizes
+    within the magnitude limit: what the checks below accept, tested in one pass (small
+    inputs, e.g. a tracker's few tracks x detections, are dominated by the generic checks'
+    per-call cost)."""
     return (
         type(boxes) is np.ndarray
         and boxes.dtype == np.float64
@@ -96,6 +103,7 @@ def _is_valid_float64_boxes(boxes: Any) -> bool:
         # a finite sum proves every value finite (a non-finite sum takes the checked path)
         and math.isfinite(np.add.reduce(boxes, axis=None))
         and bool(np.minimum.reduce(boxes[:, 3:6], axis=None) >= 0.0)
+        and bool(np.maximum.reduce(np.abs(boxes[:, :6]), axis=None) <= _FLOAT64_LIMIT)
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.arrays import check_array, check_same_dtype
-from drivestack.kernels._common import check_boxes, check_pair
+from drivestack.kernels._common import check_boxes, check_magnitude, check_pair
 from drivestack.kernels.corners import _BEV_SIGNS, bev_corners
 
 #: Largest ``N * M`` that :func:`boxes_overlap_bev` tests on the small-input NumPy path.
@@ -95,6 +95,8 @@ def _check_boxes_numpy(boxes: np.ndarray, name: str) -> None:
     check_array(boxes, name, (None, 7))
     if boxes.shape[0] and bool((boxes[:, 3:6] < 0).any()):
         raise ValueError(f"{name} has negative sizes (columns 3:6 are length, width, height)")
+    if boxes.shape[0]:
+        check_magnitude(boxes[:, :6], name, "positions or sizes (columns 0:6)")
 
 
 def _corners_numpy(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ def voxel_downsample(
     if not (voxel_size_m > 0.0) or voxel_size_m == float("inf"):
         raise ValueError(f"voxel_size_m must be a positive finite number, got {voxel_size_m}")
     xp = namespace(points)
+    _check_voxel_indices(xp, points, voxel_size_m)
     if use_compiled_cpu_route(points, impl):
         from drivestack.kernels import _numba_kernels
 
@@ -69,3 +70,21 @@ def voxel_downsample(
         return centroids
     row_of_sorted_voxel = xp.argsort(order)  # inverse permutation
     return centroids, xp.astype(xp.take(row_of_sorted_voxel, voxel_of_point), xp.int64)
+
+
+def _check_voxel_indices(xp: Any, points: Any, voxel_size_m: float) -> None:
+    """``ValueError`` when ``voxel_size_m`` is 0 or inf in the points' dtype, or a voxel index
+    ``floor(p / voxel_size_m)`` would not fit in int64 (distinct voxels would then merge)."""
+    finite = voxel_size_m <= float(xp.finfo(points.dtype).max)
+    if not finite or float(xp.asarray(voxel_size_m, dtype=points.dtype)) == 0.0:
+        raise ValueError(
+            f"voxel_size_m={voxel_size_m} is not a positive finite {points.dtype} number"
+        )
+    if points.shape[0] == 0:
+        return
+    reach = max(float(xp.max(points)), -float(xp.min(points)))
+    if reach / float(xp.asarray(voxel_size_m, dtype=points.dtype)) >= 2.0**62:
+        raise ValueError(
+            f"voxel_size_m={voxel_size_m} is too small for points reaching {reach:g} m: "
+            "voxel indices would overflow int64"
+        )
