@@ -97,18 +97,28 @@ class Forecast:
         return int(self.boxes.shape[1]) - 1
 
 
+#: Most steps a forecast may have (:func:`forecast_steps`): each agent's forecast holds
+#: ``T + 1`` boxes, so a horizon of 1e9 s in 0.1 s steps would ask for tens of GiB per agent.
+MAX_FORECAST_STEPS = 100_000
+
+
 def forecast_steps(horizon_s: float, dt_s: float) -> int:
     """``T``, the number of steps that covers ``horizon_s`` (see the module doc); ``ValueError``
-    naming the parameter unless ``dt_s > 0`` and ``horizon_s >= 0`` are finite."""
+    naming the parameter unless ``dt_s > 0`` and ``horizon_s >= 0`` are finite, and naming
+    both when ``T`` exceeds :data:`MAX_FORECAST_STEPS`."""
     if not (math.isfinite(dt_s) and dt_s > 0.0):
         raise ValueError(f"dt_s must be a finite time step > 0 s, got {dt_s!r}")
     if not (math.isfinite(horizon_s) and horizon_s >= 0.0):
         raise ValueError(f"horizon_s must be a finite duration >= 0 s, got {horizon_s!r}")
     ratio = horizon_s / dt_s
     whole = round(ratio)
-    if abs(ratio - whole) <= 1e-9 * max(1.0, ratio):
-        return int(whole)
-    return math.ceil(ratio)
+    steps = int(whole) if abs(ratio - whole) <= 1e-9 * max(1.0, ratio) else math.ceil(ratio)
+    if steps > MAX_FORECAST_STEPS:
+        raise ValueError(
+            f"horizon_s / dt_s must be at most {MAX_FORECAST_STEPS} steps, got horizon_s "
+            f"{horizon_s!r} and dt_s {dt_s!r} ({steps} steps)"
+        )
+    return steps
 
 
 def check_agents(agents: object, caller: str) -> None:

@@ -183,8 +183,9 @@ def estimate_states(
 
     Raises:
         ValueError: shapes disagree, ``H < 2``, a row's times are not finite and strictly
-            increasing (naming the row and field ``past_t_s``) or ``fit_window_s`` is not
-            finite and >= 0.
+            increasing (naming the row and field ``past_t_s``), a box value is not finite
+            (naming the row, field ``past_boxes`` and sample; a NaN yaw would make the yaw
+            rate NaN) or ``fit_window_s`` is not finite and >= 0.
     """
     a = past_t_s.shape[0]
     if past_t_s.ndim != 2 or past_t_s.shape[1] < 2 or past_boxes.shape != (*past_t_s.shape, 7):
@@ -198,6 +199,13 @@ def estimate_states(
         raise ValueError(
             f"estimate_states: row {i}: field past_t_s: times must be finite and strictly "
             f"increasing, got {np.array2string(past_t_s[i], precision=3, threshold=8)}"
+        )
+    finite = np.isfinite(past_boxes).all(axis=2)
+    if not finite.all():
+        i, k = (int(v) for v in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"estimate_states: row {i}: field past_boxes: sample {k} is not finite, got "
+            f"{np.array2string(past_boxes[i, k], precision=3)}"
         )
     if not (math.isfinite(fit_window_s) and fit_window_s >= 0.0):
         raise ValueError(f"fit_window_s must be finite and >= 0, got {fit_window_s!r}")

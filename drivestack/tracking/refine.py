@@ -62,12 +62,25 @@ def refine_track_boxes(
         )
     if n == 0 or cfg == OfflineRefineConfig():
         return results
+    check_track_rows(results, camera_poses, "refine_track_boxes")
     _, track = np.unique(results.track_id, return_inverse=True)
     matched = ~np.isnan(detection_box[:, 0])
+    finite = np.isfinite(detection_box).all(axis=1)
+    if cfg.score_weight:
+        finite &= np.isfinite(detection_score)
+    if not finite[matched].all():
+        row = int(np.flatnonzero(matched & ~finite)[0])
+        raise ValueError(
+            f"refine_track_boxes: row {row}: a matched detection (detection_box "
+            f"{detection_box[row].tolist()}, detection_score {detection_score[row]}) must be "
+            "finite (NaN rows only while coasting)"
+        )
     weight = observation_weight(detection_score, matched, cfg.score_weight)
     hwl = results.hwl_m
     if cfg.size != "off":
-        hwl = track_size_consensus(track, detection_box[:, 3:6], weight, cfg.size)
+        # a track without a matched row (never the runner's) keeps its rows' sizes
+        consensus = track_size_consensus(track, detection_box[:, 3:6], weight, cfg.size)
+        hwl = np.where(np.isnan(consensus), hwl, consensus)
     location, yaw = refine_centres_and_yaws(
         results, track, detection_box, weight, cfg, camera_poses
     )
@@ -131,6 +144,39 @@ def refine_centres_and_yaws(
     location = np.where(moved[:, None], location, results.location_m)
     yaw = np.where(turned, nearest_yaw_branch(yaw, results.rotation_y_rad), results.rotation_y_rad)
     return location, yaw
+
+
+def check_track_rows(results: KittiObjects, camera_poses: np.ndarray | None, caller: str) -> None:
+    """``ValueError`` naming ``caller`` when a track has two rows at one frame (the offline
+    rules fit and join each track's rows along its frames: two at one frame make those fits
+    singular) or ``camera_poses`` misses a row's frame (:func:`check_camera_poses`)."""
+    pairs = np.stack([results.track_id.astype(np.int64), results.frame.astype(np.int64)], axis=1)
+    unique, counts = np.unique(pairs, axis=0, return_counts=True)
+    if unique.shape[0] != len(results):
+        i = int(np.flatnonzero(counts > 1)[0])
+        raise ValueError(
+            f"{caller}: results: track {int(unique[i, 0])} has {int(counts[i])} rows at frame "
+            f"{int(unique[i, 1])}; the offline rules need one row per track and frame"
+        )
+    check_camera_poses(camera_poses, results.frame, caller)
+
+
+def check_camera_poses(camera_poses: np.ndarray | None, frame: np.ndarray, caller: str) -> None:
+    """``ValueError`` naming ``caller`` unless ``camera_poses`` is None or ``(F, 4, 4)`` with a
+    pose for each of the ``(N,)`` row frames ``frame`` (0..F-1)."""
+    if camera_poses is None:
+        return
+    if camera_poses.ndim != 3 or camera_poses.shape[1:] != (4, 4):
+        raise ValueError(
+            f"{caller}: camera_poses must be (F, 4, 4), one pose per frame, got "
+            f"{camera_poses.shape}"
+        )
+    outside = (frame < 0) | (frame >= camera_poses.shape[0])
+    if outside.any():
+        raise ValueError(
+            f"{caller}: camera_poses has {camera_poses.shape[0]} poses (frames 0.."
+            f"{camera_poses.shape[0] - 1}) but a row is at frame {int(frame[outside][0])}"
+        )
 
 
 def orthonormal_poses(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +283,8 @@ def group_weighted_median(
     count = np.bincount(group, minlength=n_groups)
     total = np.bincount(group, weight, n_groups)
     out = np.full((n_groups, values.shape[1]), np.nan)
+    if group.size == 0:
+        return out
     has = np.flatnonzero(count > 0)
     for c in range(values.shape[1]):
         order = np.lexsort((values[:, c], group))

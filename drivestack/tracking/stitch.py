@@ -29,6 +29,7 @@ from drivestack.tracking.config import OfflineStitchConfig
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.refine import (
     camera_to_world,
+    check_track_rows,
     group_weighted_median,
     interpolate_between,
     local_polynomial,
@@ -75,6 +76,7 @@ def stitch_tracks(
         raise ValueError("stitching needs a run with per-row hits and detection scores")
     if len(rows) == 0:
         return run
+    check_track_rows(rows, camera_poses, "stitch_tracks")
     track_ids, track = np.unique(rows.track_id, return_inverse=True)
     matched = ~np.isnan(run.detection_score)
     location, yaw = rows.location_m, rows.rotation_y_rad

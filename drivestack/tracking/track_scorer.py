@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from drivestack.ingest.kitti_format import KittiObjects
+from drivestack.tracking.refine import check_camera_poses
 
 #: The features, in the column order of :func:`track_features`, and what each measures.
 TRACK_FEATURES: dict[str, str] = {
@@ -50,6 +51,7 @@ def track_features(rows: KittiObjects, camera_poses: np.ndarray) -> tuple[np.nda
     features = np.zeros((len(ids), len(TRACK_FEATURES)))
     if len(rows) == 0:
         return ids, features
+    check_camera_poses(camera_poses, rows.frame, "track_features")
     poses = camera_poses[rows.frame]
     world = np.einsum("nij,nj->ni", poses[:, :3, :3], rows.location_m) + poses[:, :3, 3]
     bev_range = np.hypot(rows.location_m[:, 0], rows.location_m[:, 2])

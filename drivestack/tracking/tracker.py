@@ -19,6 +19,7 @@ import numpy as np
 from drivestack.config import config_or_file
 from drivestack.core.frames import MAP, WORLD
 from drivestack.core.transforms import SE3, wrap_angle
+from drivestack.kernels._common import magnitude_limit
 from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -306,7 +307,9 @@ class Tracker:
                 on and ``world_from_frame`` is missing, or the detections are already in a
                 world frame; ``detections.frame`` differs from the previous steps' frame since
                 ``reset``; ``detections.timestamp_ns`` is not after the previous step's (a
-                repeated or out-of-order frame).
+                repeated or out-of-order frame); a detection's position or size, in the frame
+                it is tracked in (the world frame with ``world_from_frame``), is beyond
+                +-3.5e101 m or overflows (naming the row).
         """
         if not isinstance(detections, Boxes3D):
             raise TypeError(_not_boxes_message(detections))
@@ -340,7 +343,6 @@ class Tracker:
         last_ns = self._last_timestamp_ns()
         if last_ns is not None and timestamp_ns <= last_ns:
             raise ValueError(_timestamp_message(timestamp_ns, last_ns))
-        self._frame = frame
         arr = detections.to_array7()
         if compensate and world_from_frame is not None:
             # the boxes of detections.transformed(world_from_frame, WORLD), without building
@@ -348,6 +350,8 @@ class Tracker:
             arr[:, :3], arr[:, 6] = rigid_move_centres_and_yaw(
                 world_from_frame, detections.center_m, arr[:, 6]
             )
+        _check_magnitudes(arr, compensate and world_from_frame is not None)
+        self._frame = frame
         labels, scores = detections.label, detections.score
         parts: list[tuple[int, ClassStepOutput]] = []
         mapped_parts: list[np.ndarray] = []
@@ -466,6 +470,24 @@ def _check_pose(world_from_frame: object) -> None:
         raise ValueError(
             "Tracker.step: world_from_frame must be one SE3, got a batch of shape "
             f"{world_from_frame.batch_shape}; pass this frame's pose (e.g. poses[f])"
+        )
+
+
+def _check_magnitudes(arr: np.ndarray, in_world: bool) -> None:
+    """``ValueError`` naming the first row of the ``(N, 7)`` boxes the tracker is about to
+    track (in the world frame when ``in_world``) whose position or size is beyond the kernels'
+    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m) or no longer finite
+    (a pose that moves a box out of float64's range): such a box would make the association's
+    overlaps and distances overflow, and the tracks NaN."""
+    limit = magnitude_limit(np.float64)
+    bad = ~(np.abs(arr[:, :6]) <= limit).all(axis=1)  # NaN / inf fail the comparison too
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        where = " once placed in the world frame by world_from_frame" if in_world else ""
+        raise ValueError(
+            f"Tracker.step: detections row {row}{where} has a position or size "
+            f"{arr[row, :6].tolist()} beyond +-{limit:.3g} m (or not finite): too large to "
+            "track in float64 (overlaps and distances would overflow)"
         )
 
 
