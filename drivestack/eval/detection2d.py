@@ -37,6 +37,9 @@ class ImageBoxes:
         det_dropped: detections of the class a filter left out before matching (not in
             ``det_xyxy_px``: KITTI's lower than ``KittiFilter.min_height_px``); counted only,
             so a report can say how many were never scored.
+
+    Raises ``ValueError`` naming the array and row of a NaN or infinite box value or score
+    (a NaN score would be ranked silently, a NaN box never match).
     """
 
     gt_xyxy_px: np.ndarray
@@ -55,6 +58,13 @@ class ImageBoxes:
                 f"ImageBoxes: gt_ignore {ig.shape} must match gt_xyxy_px {g.shape} and det_score "
                 f"{sc.shape} must match det_xyxy_px {d.shape}"
             )
+        for name, values in (("gt_xyxy_px", g), ("det_xyxy_px", d), ("det_score", sc)):
+            finite = np.isfinite(values)
+            bad = ~(finite.all(axis=tuple(range(1, finite.ndim))) if finite.ndim > 1 else finite)
+            if bad.any():
+                raise ValueError(
+                    f"ImageBoxes: {name} row {int(np.flatnonzero(bad)[0])}: NaN or infinite value"
+                )
         object.__setattr__(self, "gt_xyxy_px", g)
         object.__setattr__(self, "det_xyxy_px", d)
         object.__setattr__(self, "gt_ignore", ig)

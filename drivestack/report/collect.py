@@ -31,11 +31,11 @@ from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
 from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
 from drivestack.exec.task import ERROR_NAME, is_crashed
-from drivestack.report.fields import count, obj
+from drivestack.report.fields import array, count, obj
 from drivestack.report.fields import number as _number
 from drivestack.report.planning import is_planning, read_planning
 from drivestack.report.prediction import is_prediction, read_prediction
-from drivestack.report.tracking import tracking_blocks
+from drivestack.report.tracking import check_tracking, tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
 STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
@@ -145,7 +145,7 @@ def _row_from_metrics(
         "params": rec.get("params") or {},
     }
     try:
-        text = path.read_text()
+        text = path.read_bytes()  # decoded by json.loads: bad UTF-8 is a corrupt file
     except FileNotFoundError:
         if is_crashed(rec):  # "crashed", or "failed" in older indexes and error.json files
             status, error = "crashed", str(rec.get("error", ""))
@@ -161,10 +161,13 @@ def _row_from_metrics(
         if "score" not in data or "passed" not in data:
             raise ValueError("field score/passed: missing")
         score = _number(data["score"], "score")
+        if not isinstance(data["passed"], bool):
+            raise ValueError(f"field passed: expected true/false, got {data['passed']!r}")
         avoided = ncap.get("avoided")
         if avoided is not None and not isinstance(avoided, bool):  # null: run cut short
             raise ValueError("field ncap.avoided: expected true/false/null")
-        fleet = data.get("fleet") or {}
+        fleet = obj(data["fleet"], "fleet") if data.get("fleet") is not None else {}
+        failures = array(data.get("failures", []), "failures")
         config = data.get("config") if isinstance(data.get("config"), dict) else None
         return (
             ScenarioRow(
@@ -176,7 +179,7 @@ def _row_from_metrics(
                 collision=avoided is False,
                 min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s"),
                 impact_speed_kph=_number(ncap.get("impact_speed_kph"), "ncap.impact_speed_kph"),
-                failures=tuple(str(f) for f in data.get("failures", [])),
+                failures=tuple(str(f) for f in failures),
                 base_scenario=str(fleet.get("base_scenario", common["base_scenario"])),
                 seed=fleet.get("seed", common["seed"]),
                 params=fleet.get("params", common["params"]) or {},
@@ -315,7 +318,7 @@ def _error_record(folder: Path) -> dict[str, Any] | None:
     is none or it does not parse: the row then says metrics.json is missing)."""
     try:
         record = json.loads((folder / ERROR_NAME).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, ValueError):  # JSON or UTF-8 that does not decode
         return None
     return record if isinstance(record, dict) else None
 
@@ -328,9 +331,12 @@ def _read_json(path: Path, problems: list[str], what: str) -> Any:
     """``path``'s JSON, or :data:`_CORRUPT` with ``"<path>: <what>: <reason>"`` added to
     ``problems`` when it does not parse (a report lists a bad file, it does not fail on it)."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes())
     except json.JSONDecodeError as exc:
         problems.append(f"{path}: {what}: {exc.msg}")
+        return _CORRUPT
+    except UnicodeDecodeError as exc:  # json.loads of bytes: not UTF-8 text
+        problems.append(f"{path}: {what}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return _CORRUPT
 
 
@@ -345,9 +351,14 @@ def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
         data = _read_json(path, problems, "corrupt")
         if data is _CORRUPT:
             continue
-        if name == SIM_MANIFEST_NAME and isinstance(data, dict):
+        if not isinstance(data, dict):
+            problems.append(
+                f"{path}: corrupt: expected a JSON object, got a JSON "
+                f"{type(data).__name__}: not read"
+            )
+        elif name == SIM_MANIFEST_NAME:
             manifest.update(data)
-        elif name != SIM_MANIFEST_NAME:
+        else:
             manifest["summary"] = data
     return manifest
 
@@ -398,8 +409,15 @@ def load_run(root: Path) -> RunData:
         if data is _CORRUPT:
             corrupt.append(str(path))
             continue
-        which = classify(data)
+        try:
+            which = classify(data)
+            notes = check_tracking(data) if which == "tracking" else []
+        except ValueError as exc:
+            problems.append(f"{path}: tracking metrics.json: {exc}")
+            corrupt.append(str(path))
+            continue
         rel = str(path.relative_to(root))
+        problems.extend(f"{path}: tracking metrics.json: {note}" for note in notes)
         if which == "tracking":
             tracking[rel] = data
         elif which == "detection":

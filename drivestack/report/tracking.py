@@ -29,11 +29,14 @@ is shown beside a 2D table of a ``training`` run (:func:`hota_anchor`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from drivestack.report.fields import array, count, number, obj, required_number
 
 #: Columns of the AB3DMOT tables, in percent except the counts.
 #: HOTA (TrackEval's) columns, in percent: ``eval tracking`` prints and records them.
@@ -297,10 +300,17 @@ def tracking_blocks(result: object) -> list[dict[str, Any]]:
                 continue
             protocol = block.get("protocol")
             protocol = protocol if isinstance(protocol, dict) else {}
-            iou = float(protocol.get("min_overlap", str(name).split("_")[-1]))
+            iou = _threshold(protocol.get("min_overlap", str(name).split("_")[-1]), name)
             similarity = str(protocol.get("similarity", "iou_3d"))
             blocks.append(
-                {"name": name, "similarity": similarity, "iou": iou, "mode": "", "classes": classes}
+                {
+                    "name": name,
+                    "similarity": similarity,
+                    "iou": iou,
+                    "mode": "",
+                    "classes": classes,
+                    "field": f"metrics.{name}.classes",
+                }
             )
             continue
         fused = _FUSED_PROTOCOL.match(str(name))
@@ -317,9 +327,69 @@ def tracking_blocks(result: object) -> list[dict[str, Any]]:
                     "iou": float(fused["iou"]),
                     "mode": str(mode),
                     "classes": classes,
+                    "field": f"metrics.{name}.{mode}",
                 }
             )
     return blocks
+
+
+def _threshold(value: object, name: str) -> float:
+    """A block's IoU threshold (``protocol.min_overlap``, else the number ending its name);
+    ``ValueError`` naming the field when it is neither a finite number nor such a name."""
+    what = f"metrics.{name}.protocol.min_overlap"
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"field {what}: missing, and {name!r} ends in no number") from None
+    out = number(value, what)
+    if out is None:
+        raise ValueError(f"field {what}: expected a number, got null")
+    return out
+
+
+def check_tracking(result: object) -> list[str]:
+    """Check the fields of a tracking metrics.json that the report shows (each class's
+    ``clear`` rates and counts, its ``per_threshold`` curve points and ``hota`` columns):
+    ``ValueError`` naming the first malformed one by its dotted field
+    (``metrics.iou_0.25.classes.Car.clear.AMOTP``). Rates may be null for a class without
+    labelled objects (:func:`has_no_labels`), and ``hota`` and ``best.n_gt`` may be absent
+    (older results). A rate that is NaN or infinite is undefined, shown as n/a: returned is
+    a note per such field."""
+    notes: list[str] = []
+
+    def rate(value: object, what: str, required: bool = False) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            notes.append(f"field {what}: {value!r}, shown as n/a")
+        elif required:
+            required_number(value, what)
+        else:
+            number(value, what)
+
+    for block in tracking_blocks(result):
+        for cls, m in block["classes"].items():
+            where = f"{block['field']}.{cls}"
+            clear = obj(m.get("clear"), f"{where}.clear")
+            best = obj(clear.get("best"), f"{where}.clear.best")
+            for key in COUNT_COLUMNS:
+                count(best.get(key), f"{where}.clear.best.{key}")
+            if best.get("n_gt") is not None:
+                count(best["n_gt"], f"{where}.clear.best.n_gt")
+            labelled = not has_no_labels(m)
+            for key in ("sAMOTA", "AMOTA", "AMOTP"):
+                rate(clear.get(key), f"{where}.clear.{key}", labelled)
+            for key in ("MOTA", "MOTP"):
+                rate(best.get(key), f"{where}.clear.best.{key}", labelled)
+            points = array(clear.get("per_threshold"), f"{where}.clear.per_threshold")
+            for i, point in enumerate(points):
+                point = obj(point, f"{where}.clear.per_threshold.{i}")
+                for key in ("recall_threshold", "sMOTA", "MOTA"):
+                    rate(point.get(key), f"{where}.clear.per_threshold.{i}.{key}")
+            hota = m.get("hota")
+            if hota is not None:
+                for key in HOTA_COLUMNS:
+                    rate(obj(hota, f"{where}.hota").get(key), f"{where}.hota.{key}")
+    return notes
 
 
 def results_source(result: object) -> str:

@@ -473,6 +473,29 @@ def _class_index(name_or_index: int | str) -> int:
     return lower.index(str(name_or_index).lower())
 
 
+#: The geometry columns of KittiObjects that the overlaps are computed from.
+_GEOMETRY = ("box2d_xyxy_px", "hwl_m", "location_m", "rotation_y_rad")
+
+
+def _check_finite(frames: Sequence[KittiObjects], name: str, *, with_score: bool) -> None:
+    """``ValueError`` naming the argument, frame, row and column of the first NaN or infinite
+    value in the boxes (and, for detections, the score that ranks them: a NaN score would be
+    ranked silently). Label scores are not checked (tracking labels read theirs as NaN)."""
+    columns = (*_GEOMETRY, "score") if with_score else _GEOMETRY
+    for i, frame in enumerate(frames):
+        for column in columns:
+            values = np.asarray(getattr(frame, column), dtype=np.float64)
+            finite = np.isfinite(values)
+            bad = ~(finite.all(axis=tuple(range(1, finite.ndim))) if finite.ndim > 1 else finite)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                where = f" ({frame.path})" if frame.path else ""
+                raise ValueError(
+                    f"kitti_eval: {name}[{i}]{where} row {row}: field {column}: NaN or infinite "
+                    "value"
+                )
+
+
 def kitti_eval(
     gt_frames: Sequence[KittiObjects],
     dt_frames: Sequence[KittiObjects],
@@ -497,6 +520,8 @@ def kitti_eval(
 
     Classes whose detections are all 2D-only get no BEV/3D metrics or curves (the devkit's
     rule, see :func:`classes_without_3d_boxes`, which also names the inputs it refuses).
+    A NaN or infinite box value (or detection score) is a ``ValueError`` naming the argument,
+    frame, row and column.
     """
     classes = [_class_index(c) for c in current_classes]
     for name, frames in (("gt_frames", gt_frames), ("dt_frames", dt_frames)):
@@ -507,6 +532,8 @@ def kitti_eval(
                 f"{type(wrong).__name__}; convert boxes with "
                 "drivestack.ingest.kitti_format.boxes_to_objects"
             )
+    _check_finite(gt_frames, "gt_frames", with_score=False)
+    _check_finite(dt_frames, "dt_frames", with_score=True)
     overlaps = np.asarray(min_overlaps)[:, :, classes]
     types = list(eval_types)
     pred_alpha = any(np.any(d.alpha_rad != -10) for d in dt_frames)

@@ -197,16 +197,23 @@ def kitti_detections_from_boxes(boxes: Boxes3D, lf: LabelledFrame) -> KittiObjec
 
 
 def read_kitti_detection_files(folder: Path, lf: LabelledFrame, sequence: str) -> KittiObjects:
-    """KITTI label files ``<folder>/<frame>.txt``, or AB3DMOT ``pointrcnn_<Class>_val`` files."""
+    """KITTI label files ``<folder>/<frame>.txt``, or AB3DMOT ``pointrcnn_<Class>_val`` files
+    (each such folder needs the sequence's file: an empty one means no detections)."""
     from drivestack.ingest.kitti_object import read_kitti_label
 
-    ab3dmot = sorted(folder.glob(f"pointrcnn_*_val/{sequence}.txt"))
+    ab3dmot = [d / f"{sequence}.txt" for d in sorted(folder.glob("pointrcnn_*_val")) if d.is_dir()]
     if ab3dmot:
         from drivestack.ingest.kitti_tracking import read_ab3dmot_detections
 
         index = int(lf.key)
         parts = []
         for path in ab3dmot:
+            if not path.is_file():  # else that class would silently have no detections
+                raise DataError(
+                    f"no detection file for sequence {sequence} in {path.parent.name} (an "
+                    "empty file means no detections)",
+                    path=str(path),
+                )
             rows = _cached(path, read_ab3dmot_detections)
             parts.append(rows.select(np.flatnonzero(rows.frame == index)))
         return KittiObjects.concatenate(parts)
@@ -352,6 +359,11 @@ def evaluate_dataset(
         for warning in _submission_warnings(detections, root, every):
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
+    if dataset == "av2" and detections is not None:  # said, kept for metrics.json
+        every = set(keys) if max_frames is None else None
+        for warning in _av2_unscored_rows(detections, root, every):
+            print(f"warning: {warning}", file=sys.stderr)
+            warnings.append(warning)
     curves: dict[str, Any] = {}
     metrics = _score(
         dataset, root, gts, dts, external=detections is not None, curves_out=curves, av2=av2_mode
@@ -472,6 +484,26 @@ def _av2_native_rows(boxes: Boxes3D, lf: LabelledFrame) -> Any:
     log_id = lf.key.split("/")[0]
     rows = cuboids_from_boxes(boxes, log_id=log_id, category=av2_categories(boxes.label))
     return rows.select(rows.category != "")
+
+
+def _av2_unscored_rows(path: Path, root: Path, labelled: set[str] | None) -> list[str]:
+    """A warning when rows of the detections table ``path`` are of a log with no labelled
+    sweep under ``root`` (another log, a misspelt log id): they are not scored, like the
+    nuScenes submission's unknown sample tokens. (Rows of a labelled log's other sweeps are
+    not counted: a table for a whole log or split holds them.) ``labelled``: every labelled
+    sweep's key ``<log_id>/<timestamp_ns>`` when the caller scored them all (else read)."""
+    if labelled is None:
+        labelled = {lf.key for lf in labelled_frames("av2", root, load_points=False)}
+    logs = sorted({key.split("/")[0] for key in labelled})
+    table = read_av2_detections(path)
+    unknown = ~np.isin(table.log_id.astype(str), logs)
+    if not unknown.any():
+        return []
+    other = sorted(set(table.log_id[unknown].astype(str).tolist()))
+    return [
+        f"{path}: {int(unknown.sum())} row(s) of {len(other)} log(s) with no labelled sweep "
+        f"under {root} (first {other[0]!r}, row {int(np.flatnonzero(unknown)[0])}): not scored"
+    ]
 
 
 def _av2_logs_without_detections(keys: list[str], files: Path) -> list[str]:
