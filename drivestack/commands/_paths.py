@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -161,6 +162,19 @@ def positive_number(text: str) -> float:
     return value
 
 
+def duration_s(limit_s: float) -> Callable[[str], float]:
+    """An argparse ``type`` for a :func:`positive_number` of seconds of at most ``limit_s``
+    (a window over recordings: a huge one would size arrays by it, not find more data)."""
+
+    def parse(text: str) -> float:
+        value = positive_number(text)
+        if value > limit_s:
+            raise argparse.ArgumentTypeError(f"must be at most {limit_s:g} s, got {text}")
+        return value
+
+    return parse
+
+
 def non_negative_number(text: str) -> float:
     """An argparse ``type`` for a finite number of at least 0 (a tolerance)."""
     value = _number(text)
@@ -221,7 +235,7 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
     Raises:
         DataError: ``path`` or a folder above it is a file (``PATH: field --out: not a
             directory (a file of that name exists)``), or the nearest existing folder above it
-            is not writable.
+            is not writable (a scratch folder made and removed there tells, as root too).
     """
     probe = path
     while not probe.exists() and probe.parent != probe:
@@ -235,19 +249,32 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
             "folder not writable" if probe == path else f"cannot create {path}: no write permission"
         )
         raise DataError(what, path=str(probe), field=option)
+    if probe.is_dir() and probe != path:
+        # os.access says yes to root everywhere, also where no folder can be made (/proc):
+        # make and remove a scratch folder there, so that the refusal comes before any work
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".drivestack-probe-", dir=probe))
+        except OSError as exc:
+            raise DataError(
+                f"cannot create {path}: {exc.strerror or exc}", path=str(probe), field=option
+            ) from None
     return path
 
 
 @contextlib.contextmanager
 def removed_on_failure(folder: Path) -> Iterator[None]:
     """Delete ``folder`` when the block raises (any error, Ctrl-C too) and the folder did not
-    exist before it: a command that writes its outputs as it goes leaves no partial folder."""
+    exist before it, with the missing folders above it the block made: a command that writes
+    its outputs as it goes leaves no partial folder."""
     existed = folder.exists()
+    top = folder  # the highest of ``folder`` and its parents that does not exist yet
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
     try:
         yield
     except BaseException:
         if not existed:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(top, ignore_errors=True)
         raise
 
 

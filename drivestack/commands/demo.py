@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from drivestack.commands._paths import check_out_dir
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -51,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.pipeline import build_stack
     from drivestack.replay.runner import replay
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(args.out)
+    stack = build_stack(args.stack)  # a bad --stack or --drive: refused before --out is made
     print(f"drivestack demo 1/2: replaying {args.drive} through {args.stack}")
-    summary = replay(
-        args.drive, build_stack(args.stack), args.out / "run.mcap", command="drivestack demo"
-    )
+    summary = replay(args.drive, stack, args.out / "run.mcap", command="drivestack demo")
+    args.out.mkdir(parents=True, exist_ok=True)
     print("\n".join("  " + line for line in _replay_lines(summary)))
     if not args.skip_bench:
         from drivestack.bench import kernels

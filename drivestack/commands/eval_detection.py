@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
             "--config configures drivestack's LiDAR detector; it has no effect with "
             "--detections / --detector open3d-baseline"
         )
+    if args.detections is not None and args.detector != "drivestack":
+        raise DataError(
+            f"--detections scores a file; --detector {args.detector} runs a detector: pick one",
+            field="--detector",
+        )
     check_out_dir(args.out)
     if args.av2_categories != "auto" and args.dataset != "av2":
         raise DataError(

@@ -34,7 +34,9 @@ from drivestack.commands._paths import (
     add_out_options,
     check_out_dir,
     dataset_root,
+    int_at_least,
     iou_thresholds,
+    non_negative_number,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -80,11 +82,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--iou", default="0.5,0.7", help="IoU thresholds (default 0.5,0.7)")
     parser.add_argument(
-        "--min-height-px", type=float, default=25.0, help="KITTI filter (default 25)"
+        "--min-height-px",
+        type=non_negative_number,
+        default=25.0,
+        help="KITTI filter (default 25)",
     )
-    parser.add_argument("--max-occlusion", type=int, default=2, help="KITTI filter (default 2)")
     parser.add_argument(
-        "--max-truncation", type=float, default=0.5, help="KITTI filter (default 0.5)"
+        "--max-occlusion",
+        type=int_at_least(0),
+        default=2,
+        help="KITTI filter, at least 0 (default 2)",
+    )
+    parser.add_argument(
+        "--max-truncation",
+        type=non_negative_number,
+        default=0.5,
+        help="KITTI filter, at least 0 (default 0.5)",
     )
     add_out_options(parser)
 

@@ -67,7 +67,7 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     default_shared_data,
-    positive_number,
+    duration_s,
     reader_errors_as_data_errors,
 )
 from drivestack.core.errors import DataError
@@ -83,6 +83,10 @@ DEFAULT_TRACKER_CONFIG = (
 )
 #: The CommonRoad folder under the shared data.
 COMMONROAD_FOLDER = "commonroad"
+
+
+#: The ``--*-s`` windows: positive, at most an hour (longer than any recording read here).
+WINDOW_S = duration_s(3600.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,17 +130,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "recordings without a map",
     )
     parser.add_argument(
-        "--history-s", type=positive_number, default=1.0, help="observed past (default 1.0)"
+        "--history-s", type=WINDOW_S, default=1.0, help="observed past (default 1.0)"
     )
     parser.add_argument(
-        "--horizon-s", type=positive_number, default=3.0, help="forecast horizon (default 3.0)"
+        "--horizon-s", type=WINDOW_S, default=3.0, help="forecast horizon (default 3.0)"
     )
     parser.add_argument(
-        "--stride-s", type=positive_number, default=0.5, help="anchor spacing (default 0.5)"
+        "--stride-s", type=WINDOW_S, default=0.5, help="anchor spacing (default 0.5)"
     )
     parser.add_argument(
         "--fit-window-s",
-        type=positive_number,
+        type=WINDOW_S,
         default=FIT_WINDOW_S,
         help=f"past fitted for velocity and yaw rate (default {FIT_WINDOW_S}, chosen on KITTI train)",
     )
@@ -273,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
     root = _root(args)
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s)
+    tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
     bar = tqdm(
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
     )
@@ -280,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
     with bar:
         try:
             if tracks:
-                report, same = _evaluate_tracks(args, root, settings, models, catalog, bar)
+                report, same = _evaluate_tracks(args, root, settings, models, catalog, bar, tracker)
             else:
                 report = evaluate(
                     (_read(args.dataset, root, item) for item in items),  # read one at a time
@@ -404,6 +409,7 @@ def _evaluate_tracks(
     models: list[str],
     catalog: dict[str, Any],
     bar: Any,
+    tracker: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``--pasts tracks``: the report of the tracker-past cases of every sequence of the
     split, and ``{"tracks": ..., "labels": ...}``, the reports of tracker and label pasts on
@@ -412,12 +418,35 @@ def _evaluate_tracks(
     from drivestack.eval.prediction.run import evaluate
     from drivestack.eval.prediction.sources import read_kitti_trajectories
     from drivestack.eval.prediction.tracked import (
-        KITTI_DETECTION_CLASSES,
         kitti_online_tracks,
         same_cases,
         track_cases,
     )
     from drivestack.ingest.kitti_tracking import read_split_seqmap
+
+    tracked, same_t, same_l = [], [], []
+    for entry in read_split_seqmap(root, args.split):
+        rec = read_kitti_trajectories(root, entry.name)
+        online = kitti_online_tracks(root, entry.name, entry.n_frames, tracker, rec.frame)
+        cases = track_cases(rec, online, settings)
+        t_same, l_same = same_cases(cases, build_cases(rec, settings))
+        tracked.append(cases)
+        same_t.append(t_same)
+        same_l.append(l_same)
+        bar.update()
+    report = evaluate(tracked, models, settings, args.fit_window_s, catalog=catalog)
+    label_models = [m for m in models if not catalog[m].tracker_velocity]
+    same = {
+        "tracks": evaluate(same_t, models, settings, args.fit_window_s, catalog=catalog),
+        "labels": evaluate(same_l, label_models, settings, args.fit_window_s, catalog=catalog),
+    }
+    return report, same
+
+
+def _tracker_of(args: argparse.Namespace) -> Any:
+    """The tracker of ``--tracker-config`` (default :data:`DEFAULT_TRACKER_CONFIG`) for
+    ``--pasts tracks``; ``DataError`` naming the file and key when it cannot give the pasts."""
+    from drivestack.eval.prediction.tracked import KITTI_DETECTION_CLASSES
     from drivestack.tracking.config import load_tracker_config
     from drivestack.tracking.tracker import Tracker
 
@@ -436,24 +465,7 @@ def _evaluate_tracks(
             path=str(args.tracker_config),
             field="ego_motion_compensation",
         )
-    tracker = Tracker(cfg)
-    tracked, same_t, same_l = [], [], []
-    for entry in read_split_seqmap(root, args.split):
-        rec = read_kitti_trajectories(root, entry.name)
-        online = kitti_online_tracks(root, entry.name, entry.n_frames, tracker, rec.frame)
-        cases = track_cases(rec, online, settings)
-        t_same, l_same = same_cases(cases, build_cases(rec, settings))
-        tracked.append(cases)
-        same_t.append(t_same)
-        same_l.append(l_same)
-        bar.update()
-    report = evaluate(tracked, models, settings, args.fit_window_s, catalog=catalog)
-    label_models = [m for m in models if not catalog[m].tracker_velocity]
-    same = {
-        "tracks": evaluate(same_t, models, settings, args.fit_window_s, catalog=catalog),
-        "labels": evaluate(same_l, label_models, settings, args.fit_window_s, catalog=catalog),
-    }
-    return report, same
+    return Tracker(cfg)
 
 
 def _tracking_line(counts: dict[str, int]) -> str:

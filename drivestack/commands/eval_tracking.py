@@ -118,8 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fusion-config",
         type=Path,
-        default=_DEFAULT_CONFIG.parents[1] / "perception" / "fusion_kitti_rrc.yaml",
-        help="fused tracker YAML (default configs/perception/fusion_kitti_rrc.yaml)",
+        default=None,
+        help="fused tracker YAML (default configs/perception/fusion_kitti_rrc.yaml); only with "
+        "--fusion camera",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -220,6 +221,10 @@ def _run(args: argparse.Namespace) -> int:
                     f"leave {option} out",
                     field=option,
                 )
+    elif args.fusion_config is not None:
+        raise DataError("--fusion-config is for --fusion camera only", field="--fusion-config")
+    if args.fusion_config is None:
+        args.fusion_config = _DEFAULT_CONFIG.parents[1] / "perception" / "fusion_kitti_rrc.yaml"
     args.similarity = args.similarity or "iou_3d"
     if args.iou is None:  # the similarity's default threshold
         args.iou = "0.5" if args.similarity == "iou_2d" else "0.25"
@@ -229,9 +234,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.results is not None and args.fusion == "camera":
         raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
     seqmap = _split_seqmap(args.kitti_root, args)
+    if args.results is None:  # a missing --detections folder: refused before any tracking
+        _check_detections(args.kitti_root, args.detections, classes, seqmap)
     if args.fusion == "camera":
         return _run_fusion(args, seqmap, classes)
     return _run_lidar(args, seqmap, classes, ious)
+
+
+def _check_detections(
+    root: Path, folder: str, classes: list[str], seqmap: list[SeqmapEntry]
+) -> None:
+    """``DataError`` naming ``--detections`` when it has no ``pointrcnn_<Class>_val`` folder
+    for a class asked (a missing sequence file is still named when it is read)."""
+    from drivestack.ingest.kitti_tracking import ab3dmot_detection_file
+
+    for cls in classes:
+        where = ab3dmot_detection_file(root, cls, seqmap[0].name if seqmap else "0000", folder)
+        if not where.parent.is_dir():
+            raise DataError(
+                f"no {cls} detections: no such folder", path=str(where.parent), field="--detections"
+            )
 
 
 def _classes(text: str) -> list[str]:

@@ -42,7 +42,7 @@ import argparse
 import difflib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drivestack.commands._paths import add_quiet_option, positive_int
 from drivestack.core.errors import DataError
@@ -124,9 +124,38 @@ def planners_of(text: str) -> list[str]:
     from drivestack.sim.evaluate import parse_planners
 
     try:
-        return parse_planners(text)
+        planners = parse_planners(text)
     except ValueError as exc:
         raise DataError(str(exc), field="--planner") from None
+    twice = sorted({p for p in planners if planners.count(p) > 1})
+    if twice:  # each run's folder is <planner>/...: a repeat would run (and write) it twice
+        raise DataError(f"planner(s) {', '.join(twice)} given more than once", field="--planner")
+    return planners
+
+
+def data_root_of(value: str | None) -> Path | None:
+    """``--data-root`` as a folder when given (``DataError`` naming it when it is not one),
+    else the shared data folder (None when there is none)."""
+    from drivestack.commands._paths import default_shared_data
+
+    if value is None:
+        return default_shared_data()
+    if not Path(value).is_dir():
+        raise DataError("no such folder", path=value, field="--data-root")
+    return Path(value)
+
+
+def sweep_params(texts: list[str]) -> tuple[Any, ...]:
+    """The parsed ``--sweep`` options; ``DataError`` naming a key swept twice (the later
+    option would silently override or multiply the earlier one)."""
+    from drivestack.exec.sweep import parse_sweep_param
+
+    params = tuple(parse_sweep_param(t) for t in texts)
+    keys = [p.key for p in params]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise DataError(f"key(s) {', '.join(twice)} swept more than once", field="--sweep")
+    return params
 
 
 def filtered(scenarios: list[ScenarioConfig], text: str) -> list[ScenarioConfig]:
@@ -169,14 +198,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivestack.commands._paths import default_shared_data
     from drivestack.core.provenance import run_provenance
     from drivestack.exec.executors import make_executor
     from drivestack.exec.fleet import run_fleet, scenario_digests
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,
-        parse_sweep_param,
         unswept_keys,
     )
     from drivestack.exec.task import count_outcomes
@@ -190,15 +217,14 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "export_dataset", None) is not None:
         raise DataError("a fleet does not export datasets (no --export-dataset)")
     planners = planners_of(args.planner)
+    data_root = data_root_of(args.data_root)
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
     workers = 1 if args.workers is None else args.workers
     # a ConfigError / DataError below is the CLI's one-line error, exit 2
     source = args.suite or args.scenario
     scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
     scenarios = filtered(scenarios, args.filter)
-    spec = SweepSpec(
-        tuple(parse_sweep_param(s) for s in args.sweep), count=args.variants, seed=args.seed
-    )
+    spec = SweepSpec(sweep_params(args.sweep), count=args.variants, seed=args.seed)
     variants = expand_variants(scenarios, planners, spec)
     if spec.count > 1 and not any(p.is_random for p in spec.params):
         print(
@@ -213,7 +239,6 @@ def run(args: argparse.Namespace) -> int:
     for key, names in unswept.items():
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         print(f"note: {key} is not a field of {len(names)} scenarios ({shown}): not swept there")
-    data_root = Path(args.data_root) if args.data_root else default_shared_data()
     manifest = {
         "kind": "fleet",
         "suite": str(Path(source).resolve()),

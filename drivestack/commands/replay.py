@@ -41,6 +41,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from drivestack.core.errors import DataError
+
 DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "default.yaml"
 
 
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     # a missing log, a bad stack or a log that cannot be read (DataError) is reported by the
     # CLI: one line, exit status 2
     out = _output_file(args.log, args.out)
+    _check_bag_options(args)
     summary = replay(
         args.log,
         build_stack(args.stack, missing_ego_pose=args.missing_ego_pose),
@@ -143,9 +146,37 @@ def _silent(text: str) -> None:
 
 def _rosbag_config(args: argparse.Namespace) -> Any:
     """The ROS bag ingest settings of ``--ingest-config`` and ``--ego-frame`` (None: defaults)."""
+    if args.ego_frame is not None and not args.ego_frame.strip():
+        raise DataError("empty frame id: give the TF frame of the vehicle", field="--ego-frame")
     if args.ingest_config is None and args.ego_frame is None:
         return None
     from drivestack.ingest.rosbag.topic_map import RosbagConfig, load_rosbag_config
 
     cfg = load_rosbag_config(args.ingest_config) if args.ingest_config else RosbagConfig()
     return cfg if args.ego_frame is None else cfg.replaced(ego_frame=args.ego_frame)
+
+
+def _check_bag_options(args: argparse.Namespace) -> None:
+    """``DataError`` for the ROS bag options (``--ingest-config``, ``--ego-frame``) given with a
+    drivestack log, which would silently ignore them (its frames carry their ego poses)."""
+    given = [
+        o
+        for o, v in (("--ingest-config", args.ingest_config), ("--ego-frame", args.ego_frame))
+        if v is not None
+    ]
+    log = Path(args.log)
+    if not given or not (log.is_file() and log.suffix == ".mcap"):
+        return
+    from drivestack.replay.log_reader import ROS2_PROFILE, mcap_profile
+
+    try:
+        drivestack_log = mcap_profile(log) != ROS2_PROFILE
+    except (DataError, OSError):  # not MCAP, unreadable: the replay's own check names it
+        return
+    if drivestack_log:
+        raise DataError(
+            "only for ROS bags; LOG is a drivestack log (its frames carry their ego poses): "
+            "leave the option out",
+            path=str(log),
+            field=" and ".join(given),
+        )

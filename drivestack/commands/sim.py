@@ -83,7 +83,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from drivestack.commands._paths import add_quiet_option, default_shared_data
+from drivestack.commands._paths import add_quiet_option, check_out_dir
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.sim.scenario import RECORDED_AGENT_MODES
@@ -204,12 +204,12 @@ def run(args: argparse.Namespace) -> int:
     planners = fleet.planners_of(args.planner)
     # one result folder per run: expand_variants refuses two scenarios that would share one
     runs = expand_variants(_load(args), planners, SweepSpec(()))
-    data_root = Path(args.data_root) if args.data_root else default_shared_data()
+    data_root = fleet.data_root_of(args.data_root)
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
     # one stack for every run (a run resets it), so a bad --stack also fails before any run
     stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
-        _check_export_folder(args.export_dataset, args.overwrite)
+        _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
     manifest = _manifest(args, runs, planners)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
@@ -292,9 +292,18 @@ def _check_options(args: argparse.Namespace) -> None:
         )
 
 
-def _check_export_folder(root: Path, overwrite: bool) -> None:
+def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -> None:
     """``DataError`` unless ``root`` can take a new dataset: a folder (or one to make) that is
-    empty, or any folder with ``overwrite``; never a file, nor under one."""
+    empty, or any folder with ``overwrite``; never a file, nor under one, nor a folder it
+    cannot write; never ``out`` (the run folder), inside it or holding it."""
+    if out is not None:
+        a, b = root.resolve(), out.resolve()
+        if a == b or b in a.parents or a in b.parents:
+            raise DataError(
+                f"--export-dataset and --out {out} must be separate folders (neither inside "
+                "the other): the KITTI files would mix with the runs",
+                path=str(root),
+            )
     for path in (root, *root.parents):
         if path.exists() and not path.is_dir():
             raise DataError(
@@ -310,6 +319,7 @@ def _check_export_folder(root: Path, overwrite: bool) -> None:
             "this one's); give an empty or new folder, or --overwrite to delete its KITTI files",
             path=str(root),
         )
+    check_out_dir(root, "--export-dataset")  # one that cannot be made or written (/proc/x)
 
 
 def _clear_export_folder(root: Path) -> None:

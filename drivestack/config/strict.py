@@ -5,7 +5,8 @@ loaders) and builds ``cls``; duplicate keys in one mapping (YAML would keep the 
 silently), an empty file, unknown keys, missing required keys and wrong types raise
 :class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key
 (``tracking.classes.Car.max_age``; list items by index: ``agents.2.speed_mps``). A value the dataclass's own ``__post_init__`` rejects
-(``ValueError``) is re-raised as a ``ConfigError`` at that key too.
+(``ValueError``, or ``OverflowError`` and the like from a huge number) is re-raised as a
+``ConfigError`` at that key too.
 
 Supported field types: ``bool``, ``int``, ``float`` (integers accepted), ``str``,
 ``pathlib.Path``, ``Enum`` subclasses (by name or value), ``Literal[...]``, ``X | None``,
@@ -166,7 +167,7 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
             raise _fail("missing required key", path, full)
     try:
         return cls(**kwargs)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # (1e308 s / 0.1 s -> inf -> int)
         if isinstance(exc, ConfigError):
             raise
         if isinstance(exc, ConfigValueError):
