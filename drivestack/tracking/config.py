@@ -12,6 +12,7 @@ from typing import Literal
 
 from drivestack.config import load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
+from drivestack.structures._checks import check_number
 
 
 # -- tracker configuration --------------------------------------------------------------------
@@ -39,10 +40,8 @@ class MotionConfig:
     initial_yaw_rate_std_radps: float = 1.0
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, float) and not v > 0:
-                raise ValueError(f"{f.name} must be positive, got {v}")
+        stds = [f.name for f in dataclasses.fields(self) if f.name != "model"]
+        check_config_numbers(self, *stds, above=0.0)
 
 
 @dataclass(frozen=True)
@@ -123,6 +122,9 @@ class LifecycleConfig:
     max_coast_s: float | None = None
 
     def __post_init__(self) -> None:
+        check_config_numbers(
+            self, "birth_score", "coast_score_penalty", "hits_score_bonus", "min_output_score"
+        )
         if self.max_coast_s is not None:
             check_config_numbers(self, "max_coast_s", above=0.0)
         if self.min_hits < 1:
@@ -161,6 +163,8 @@ class OfflineEvidenceConfig:
             raise ValueError(
                 f"trailing_coast_frames must be >= 0 or null, got {self.trailing_coast_frames}"
             )
+        if self.log_hits_weight is not None:
+            check_config_numbers(self, "log_hits_weight")
 
 
 @dataclass(frozen=True)
@@ -203,8 +207,10 @@ class OfflineRefineConfig:
             )
         if not 0 <= self.smooth_degree <= 2:
             raise ValueError(f"smooth_degree must be 0, 1 or 2, got {self.smooth_degree}")
-        if self.robust_iterations < 0 or not self.robust_scale_m > 0:
-            raise ValueError("robust_iterations must be >= 0 and robust_scale_m positive")
+        if self.robust_iterations < 0:
+            raise ValueError(f"robust_iterations must be >= 0, got {self.robust_iterations}")
+        check_config_numbers(self, "robust_scale_m", above=0.0)
+        check_config_numbers(self, "score_weight")
 
 
 @dataclass(frozen=True)
@@ -248,10 +254,9 @@ class OfflineStitchConfig:
             )
         if self.min_track_matches < 1:
             raise ValueError(f"min_track_matches must be >= 1, got {self.min_track_matches}")
-        if not self.max_distance_m > 0 or not self.max_yaw_diff_rad >= 0:
-            raise ValueError("max_distance_m must be positive and max_yaw_diff_rad >= 0")
-        if not self.max_size_ratio >= 1:
-            raise ValueError(f"max_size_ratio must be >= 1, got {self.max_size_ratio}")
+        check_config_numbers(self, "max_distance_m", above=0.0)
+        check_config_numbers(self, "max_yaw_diff_rad", at_least=0.0)
+        check_config_numbers(self, "max_size_ratio", at_least=1.0)
 
 
 @dataclass(frozen=True)
@@ -272,8 +277,7 @@ class OfflineCrossClassConfig:
     min_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        if not self.max_distance_m > 0:
-            raise ValueError(f"max_distance_m must be positive, got {self.max_distance_m}")
+        check_config_numbers(self, "max_distance_m", above=0.0)
         if not 0 < self.min_fraction <= 1:
             raise ValueError(f"min_fraction must be in (0, 1], got {self.min_fraction}")
         if self.other_class is not None:
@@ -303,6 +307,14 @@ class OfflineTrackScorerConfig:
         from drivestack.tracking.track_scorer import feature_columns
 
         feature_columns(list(self.weights))
+        for name, weight in self.weights.items():
+            try:
+                check_number(f"weights.{name}", weight)
+            except (TypeError, ValueError) as exc:
+                raise ConfigValueError(str(exc), key=f"weights.{name}") from None
+        check_config_numbers(self, "bias")
+        if self.min_mean_score is not None:
+            check_config_numbers(self, "min_mean_score")
         if not self.weights and (self.bias != 0.0 or self.min_mean_score is not None):
             raise ValueError(
                 "offline_track_scorer without weights would give every track the same score "
@@ -340,6 +352,10 @@ class ClassTrackerConfig:
     offline_stitch: OfflineStitchConfig = field(default_factory=OfflineStitchConfig)
     offline_cross_class: OfflineCrossClassConfig = field(default_factory=OfflineCrossClassConfig)
     offline_track_scorer: OfflineTrackScorerConfig = field(default_factory=OfflineTrackScorerConfig)
+
+    def __post_init__(self) -> None:
+        if self.offline_min_track_score is not None:
+            check_config_numbers(self, "offline_min_track_score")
 
 
 @dataclass(frozen=True)

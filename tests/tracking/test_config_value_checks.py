@@ -114,3 +114,39 @@ def test_max_coast_s_ends_track_after_time_gap() -> None:
     assert ids[-2:] == [[1], [1]]
     # a gap shorter than max_coast_s changes nothing
     assert _ids_after_gap(10.0) == _ids_after_gap(None)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize(
+    ("block", "key"),
+    [
+        ("motion: {process_position_std_m: V}", "motion.process_position_std_m"),
+        ("motion: {measurement_position_std_m: V}", "motion.measurement_position_std_m"),
+        ("lifecycle: {coast_score_penalty: V}", "lifecycle.coast_score_penalty"),
+        ("lifecycle: {birth_score: V}", "lifecycle.birth_score"),
+        ("offline_min_track_score: V", "offline_min_track_score"),
+        ("offline_evidence: {log_hits_weight: V}", "offline_evidence.log_hits_weight"),
+        ("offline_refine: {score_weight: V}", "offline_refine.score_weight"),
+        ("offline_refine: {robust_scale_m: V}", "offline_refine.robust_scale_m"),
+        ("offline_stitch: {max_distance_m: V}", "offline_stitch.max_distance_m"),
+        ("offline_cross_class: {max_distance_m: V}", "offline_cross_class.max_distance_m"),
+        (
+            "offline_track_scorer: {weights: {mean_score: V}}",
+            "offline_track_scorer.weights.mean_score",
+        ),
+        (
+            "offline_track_scorer: {weights: {mean_score: 1.0}, bias: V}",
+            "offline_track_scorer.bias",
+        ),
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_key(
+    tmp_path: Path, block: str, key: str, value: str
+) -> None:
+    # NaN / inf passed these keys silently (a NaN process noise or score weight makes every
+    # track NaN; an infinite offline threshold drops every track)
+    path = _write(tmp_path, f"classes:\n  car:\n    {block.replace('V', value)}\n")
+    with pytest.raises(ConfigError) as err:
+        load_tracker_config(path)
+    assert f"classes.car.{key}" in str(err.value) and str(path) in str(err.value)
+    assert "finite" in str(err.value) or "must be" in str(err.value)
