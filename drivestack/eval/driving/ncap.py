@@ -43,6 +43,7 @@ import numpy as np
 import shapely
 
 from drivestack.core.json_values import finite_json
+from drivestack.eval.driving.history_checks import check_history
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
 from drivestack.kernels import box_corners
 from drivestack.sim.runner import SimHistory
@@ -72,11 +73,15 @@ class NcapResult:
 
 
 def min_distance_m(history: SimHistory) -> float:
-    """Smallest footprint-to-footprint distance between the ego and any valid agent (0 on contact)."""
+    """Smallest footprint-to-footprint distance between the ego and any valid agent (0 on
+    contact); ``inf`` without agents. An agent's box counts only where it is valid (an absent
+    agent's box may be NaN)."""
     if history.agent_boxes.shape[1] == 0:
         return float("inf")
     ego = shapely.polygons(box_corners(history.ego_boxes)[:, :4, :2])
-    agents = shapely.polygons(box_corners(history.agent_boxes.reshape(-1, 7))[:, :4, :2]).reshape(
+    valid = np.asarray(history.agent_valid, dtype=bool)
+    boxes = np.where(valid[..., None], history.agent_boxes, 0.0)  # absent: any finite box
+    agents = shapely.polygons(box_corners(boxes.reshape(-1, 7))[:, :4, :2]).reshape(
         history.agent_boxes.shape[:2]
     )
     dist = shapely.distance(ego[:, None], agents)
@@ -100,7 +105,16 @@ def ncap_result(
     """The NCAP result of ``history``. ``scenario_steps``: the steps of the whole scenario; when
     the run took fewer (cut short by ``max_steps``) and had no contact, whether the collision
     would have been avoided is unknown: ``avoided`` and ``speed_reduction_kph`` are then None
-    and ``not_evaluated`` says why (a contact within the run is a result either way)."""
+    and ``not_evaluated`` says why (a contact within the run is a result either way).
+
+    Raises:
+        ValueError: naming the argument (and field, tick): a history that cannot be scored
+            (:func:`~drivestack.eval.driving.history_checks.check_history`; at least one
+            tick), a NaN ``min_ttc_s`` (``inf``: no projected hit).
+    """
+    check_history(history, min_ticks=1)
+    if not (isinstance(min_ttc_s, int | float | np.floating) and min_ttc_s == min_ttc_s):
+        raise ValueError(f"min_ttc_s must be a number (inf: no projected hit), got {min_ttc_s!r}")
     run_steps = max(len(history) - 1, 0)
     truncated = scenario_steps is not None and run_steps < scenario_steps
     initial = abs(float(history.ego_speed_mps[0])) * KPH_PER_MPS

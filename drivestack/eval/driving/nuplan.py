@@ -33,9 +33,11 @@ import shapely
 
 from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_signals
 from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad, may_overlap
+from drivestack.eval.driving.history_checks import check_history
 from drivestack.kernels import box_corners, boxes_overlap_bev_pairs
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.runner import SimHistory
+from drivestack.structures._checks import check_number
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
 
@@ -109,7 +111,11 @@ def _polygons(boxes: np.ndarray) -> np.ndarray:
 
 
 def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
-    """One event per new ego-agent contact (the first tick of each contact episode)."""
+    """One event per new ego-agent contact (the first tick of each contact episode).
+
+    ``ValueError`` naming the field for a history that cannot be scored
+    (:func:`~drivestack.eval.driving.history_checks.check_history`)."""
+    check_history(history)
     events = []
     coll = history.collisions
     start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
@@ -186,9 +192,15 @@ def min_time_to_collision_s(
     - TTC is 0 at the tick of each at-fault collision (``events``, else classified on
       ``road_map``; without either, no tick is set to 0).
 
-    ``inf`` when nothing is hit within the horizon. All ticks at once: the (tick, agent) pairs
-    that pass the cheap filters are projected over every step and tested in one batch.
+    ``inf`` when nothing is hit within the horizon (and ``(0,)`` for a history of no tick).
+    All ticks at once: the (tick, agent) pairs that pass the cheap filters are projected over
+    every step and tested in one batch. ``ValueError`` naming the argument for a history that
+    cannot be scored (:func:`~drivestack.eval.driving.history_checks.check_history`) or a
+    horizon or step that is not a finite number > 0.
     """
+    check_history(history)
+    check_number("horizon_s", horizon_s, above=0.0)
+    check_number("step_s", step_s, above=0.0)
     n_t = len(history)
     # nuPlan: for time_to_collision in np.arange(time_step_size, time_horizon, time_step_size)
     taus = np.arange(step_s, horizon_s, step_s)
@@ -266,7 +278,10 @@ def progress_ratio(progress_m: float, expert_progress_m: float) -> float:
     0 when the ego went back more than the threshold, else
     ``min(1, max(ego, thr) / max(expert, thr))`` — a stationary ego against an 8 m expert scores
     0.25, and any ego scores 1 when the expert moved no more than the threshold.
+    ``ValueError`` naming the argument for a NaN or infinite progress.
     """
+    check_number("progress_m", progress_m)
+    check_number("expert_progress_m", expert_progress_m)
     thr = MIN_EXPERT_PROGRESS_M
     if progress_m < -thr:
         return 0.0
@@ -288,7 +303,23 @@ def speed_limit_score(over_mps: np.ndarray, dt_s: float) -> float:
 def nuplan_score(
     history: SimHistory, road_map: RoadMap, route: ReferencePath, expert_progress_m: float
 ) -> NuPlanMetrics:
-    """All nuPlan closed-loop metrics and the scenario score (0..1)."""
+    """All nuPlan closed-loop metrics and the scenario score (0..1).
+
+    Raises:
+        ValueError: naming the argument (and field, tick): a history that cannot be scored
+            (:func:`~drivestack.eval.driving.history_checks.check_history`; at least one tick),
+            a map without a drivable area, a route without length, a NaN or infinite
+            ``expert_progress_m``.
+    """
+    check_history(history, min_ticks=1)
+    check_number("expert_progress_m", expert_progress_m)
+    if road_map.drivable_area.is_empty:
+        raise ValueError("road_map has no drivable area (no drivable lane): nothing to score on")
+    length_m = float(route.station_m[-1]) if len(route.station_m) else 0.0
+    if not (length_m > 0 and np.isfinite(length_m)):
+        raise ValueError(
+            f"route has no length (its last station: {length_m:g} m): progress cannot be measured"
+        )
     dt = history.dt_s
     # multipliers ------------------------------------------------------------------------------
     events = classify_collisions(history, road_map)

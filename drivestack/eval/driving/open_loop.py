@@ -126,6 +126,26 @@ class InstantErrors:
     displacement_m: np.ndarray
     heading_error_rad: np.ndarray
 
+    def __post_init__(self) -> None:
+        """``ValueError`` naming the field unless ``time_s`` is finite and the errors are two
+        ``(K,)`` arrays of finite values (a NaN would turn the drive's means and scores NaN)."""
+        check_number("InstantErrors.time_s", self.time_s)
+        d = np.asarray(self.displacement_m, dtype=np.float64)
+        h = np.asarray(self.heading_error_rad, dtype=np.float64)
+        if d.ndim != 1 or h.shape != d.shape:
+            raise ValueError(
+                "InstantErrors.displacement_m and .heading_error_rad must be two (K,) arrays, "
+                f"got {d.shape} and {h.shape}"
+            )
+        for name, values in (("displacement_m", d), ("heading_error_rad", h)):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ValueError(
+                    f"InstantErrors.{name}[{k}] is {values[k]!r} at the instant "
+                    f"{self.time_s} s; the errors must be finite"
+                )
+
 
 def centre_poses(
     trajectory: Trajectory, timestamps_ns: np.ndarray, center_offset_m: float
@@ -151,15 +171,21 @@ def instant_errors(
     horizon.
 
     Raises:
-        ValueError: the plan and the expert are in different frames, or the plan starts after
-            ``time_s`` or ends before a compared sample (nuPlan needs a plan as long as the
-            longest horizon the recording allows).
+        ValueError: the plan and the expert are in different frames, the expert has no
+            sample or starts after ``time_s``, the plan starts after ``time_s`` or ends before
+            a compared sample (nuPlan needs a plan as long as the longest horizon the
+            recording allows), or ``center_offset_m`` is NaN or infinite.
     """
+    check_number("center_offset_m", center_offset_m)
+    if len(expert) == 0:
+        raise ValueError("the expert's drive has no sample")
     if planned.frame != expert.frame:
         raise ValueError(
             f"the plan is in frame {planned.frame!r}, the expert's drive in {expert.frame!r}"
         )
     start_ns = seconds_to_ns(time_s)
+    if start_ns < int(expert.timestamp_ns[0]):
+        raise ValueError(f"the plan made at {time_s} s is before the expert's drive starts")
     steps = np.arange(1, params.max_steps + 1)
     sample_ns = start_ns + np.array(
         [seconds_to_ns(k * params.sample_interval_s) for k in steps], dtype=np.int64
@@ -250,8 +276,11 @@ class OpenLoopResult:
         }
 
 
-def bounded_score(value: float, bound: float) -> float:
-    """nuPlan's ``max(0, 1 - value / bound)``."""
+def bounded_score(value: float, bound: float, name: str = "value") -> float:
+    """nuPlan's ``max(0, 1 - value / bound)``; ``ValueError`` naming ``name`` for a NaN,
+    infinite or negative ``value``, or for a ``bound`` that is not a finite number > 0."""
+    check_number(name, value, at_least=0.0)
+    check_number(f"the bound of {name}", bound, above=0.0)
     return max(0.0, 1.0 - value / bound)
 
 
@@ -279,7 +308,7 @@ def open_loop_result(errors: Sequence[InstantErrors], params: OpenLoopParams) ->
         "average_heading": params.max_average_heading_error_rad,
         "final_heading": params.max_final_heading_error_rad,
     }
-    scores = {k: bounded_score(v, bounds[k]) for k, v in means.items()}
+    scores = {k: bounded_score(v, bounds[k], f"the mean {k} error") for k, v in means.items()}
     miss_rates = [h.miss_rate for h in horizons if h.miss_rate is not None]
     miss_ok = float(all(rate <= params.max_miss_rate for rate in miss_rates))
     return OpenLoopResult(
@@ -297,10 +326,14 @@ def open_loop_result(errors: Sequence[InstantErrors], params: OpenLoopParams) ->
 
 def open_loop_score(scores: dict[str, float], miss_rate_within_bound: float) -> float:
     """The OLS: ``miss_rate_within_bound`` (0 or 1) times the :data:`SCORE_WEIGHTS`-weighted
-    mean of the four bounded ``scores`` (keys of :data:`SCORE_WEIGHTS`)."""
+    mean of the four bounded ``scores`` (keys of :data:`SCORE_WEIGHTS`); ``ValueError`` for a
+    missing score or one (or the multiplier) that is not a finite number in ``[0, 1]``."""
     missing = sorted(set(SCORE_WEIGHTS) - set(scores))
     if missing:
         raise ValueError(f"open_loop_score: missing scores {missing}")
+    for k in SCORE_WEIGHTS:
+        check_number(f"open_loop_score: scores[{k!r}]", scores[k], at_least=0.0, at_most=1.0)
+    check_number("miss_rate_within_bound", miss_rate_within_bound, at_least=0.0, at_most=1.0)
     total = sum(SCORE_WEIGHTS.values())
     weighted = sum(SCORE_WEIGHTS[k] * scores[k] for k in SCORE_WEIGHTS) / total
     return float(miss_rate_within_bound * weighted)

@@ -44,6 +44,7 @@ from drivestack.sim.runner import Planner
 from drivestack.sim.scenario import EgoConfig, MapConfig, ScenarioConfig
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.sim.world import Observation, World
+from drivestack.structures._checks import check_number
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.road_map import RoadMap
 from drivestack.structures.trajectory import Trajectory
@@ -119,7 +120,8 @@ class RecordedMotion:
 
     def at(self, time_s: float) -> tuple[float, float, float, float, float, float]:
         """``(x, y, yaw, speed, acceleration, yaw_rate)`` at ``time_s``, each interpolated
-        linearly between sweeps."""
+        linearly between sweeps; ``ValueError`` for a NaN or infinite time."""
+        check_number("time_s", time_s)
         t = self.time_s
         x, y = (float(np.interp(time_s, t, self.xy_m[:, k])) for k in range(2))
         rest = (self.yaw_rad, self.speed_mps, self.acceleration_mps2, self.yaw_rate_radps)
@@ -130,7 +132,10 @@ class RecordedMotion:
 def steering_for(speed_mps: float, yaw_rate_radps: float, vehicle: VehicleParams) -> float:
     """The front-wheel angle a kinematic bicycle needs for ``yaw_rate_radps`` at
     ``speed_mps``: ``atan(wheelbase * yaw_rate / speed)`` within the vehicle's steering range;
-    0 below :data:`MIN_STEERING_SPEED_MPS`."""
+    0 below :data:`MIN_STEERING_SPEED_MPS`; ``ValueError`` for a NaN or infinite speed or
+    yaw rate."""
+    check_number("speed_mps", speed_mps)
+    check_number("yaw_rate_radps", yaw_rate_radps)
     if abs(speed_mps) < MIN_STEERING_SPEED_MPS:
         return 0.0
     angle = math.atan(vehicle.wheelbase_m * yaw_rate_radps / speed_mps)
@@ -166,7 +171,8 @@ def expert_trajectory(motion: RecordedMotion, frame: str) -> Trajectory:
 
 def instant_times_s(span_s: float, params: OpenLoopParams) -> list[float]:
     """The instants ``k * sample_interval_s`` after which the recording (``span_s`` long)
-    covers at least the shortest horizon."""
+    covers at least the shortest horizon; ``ValueError`` for a NaN or infinite span."""
+    check_number("span_s", span_s)
     last = span_s - params.horizons_s[0]
     if last < -1e-9:
         return []

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from drivestack.eval.driving.history_checks import check_history
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, project_to_polyline
 from drivestack.structures.traffic_light import SIGNAL_STATES, STOP_STATES
@@ -159,7 +160,10 @@ def front_bumper_m(ego_boxes: np.ndarray) -> np.ndarray:
 
 def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResult:
     """Every red-light violation (module doc) of ``history`` on ``road_map``, by tick, and
-    the simulated agents' red light runs (:class:`AgentRedLightRun`, by agent then tick)."""
+    the simulated agents' red light runs (:class:`AgentRedLightRun`, by agent then tick).
+    ``ValueError`` naming the field for a history that cannot be scored
+    (:func:`~drivestack.eval.driving.history_checks.check_history`)."""
+    check_history(history)
     segments = stop_segments(road_map) if len(history.time_s) >= 2 else []
     ego = _red_runs(history, segments, history.ego_boxes, history.ego_speed_mps, None)
     agent_boxes = np.asarray(history.agent_boxes, dtype=np.float64)

@@ -23,30 +23,69 @@ MISS_THRESHOLD_M = 2.0
 
 def displacement_errors(forecast_xy: np.ndarray, truth_xy: np.ndarray) -> np.ndarray:
     """``(..., T)`` xy distances between ``(..., T, 2)`` forecasts and ``(T, 2)`` or
-    broadcastable ``(..., T, 2)`` true centres (future steps only)."""
-    d = forecast_xy - truth_xy
+    broadcastable ``(..., T, 2)`` true centres (future steps only).
+
+    ``ValueError`` naming the argument when either is not ``(..., T, 2)``, their shapes do not
+    broadcast, or either holds a NaN or infinite value (a gap in the truth: a case needs the
+    whole future)."""
+    forecast_xy, truth_xy = np.asarray(forecast_xy), np.asarray(truth_xy)
+    for name, xy in (("forecast_xy", forecast_xy), ("truth_xy", truth_xy)):
+        if xy.ndim < 2 or xy.shape[-1] != 2:
+            raise ValueError(f"{name} must have shape (..., T, 2), got {xy.shape}")
+        _check_finite(xy, name)
+    try:
+        d = forecast_xy - truth_xy
+    except ValueError:
+        raise ValueError(
+            f"forecast_xy {forecast_xy.shape} and truth_xy {truth_xy.shape} do not match "
+            "(the same future steps T)"
+        ) from None
     return np.hypot(d[..., 0], d[..., 1])
+
+
+def _check_finite(values: np.ndarray, name: str, where: np.ndarray | None = None) -> None:
+    """``ValueError`` naming ``name`` and the first index of a NaN or infinite value (only
+    where ``where`` holds, broadcast over the trailing axes, when given)."""
+    bad = ~np.isfinite(values)
+    if where is not None:
+        bad &= where.reshape(where.shape + (1,) * (bad.ndim - where.ndim))
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} has a NaN or infinite value at index {index}")
+
+
+def _steps(errors: np.ndarray, n_steps: int | None) -> int:
+    """``n_steps`` (the whole ``T`` of ``(..., T)`` errors when None) once it is an integer
+    in ``1..T``; ``errors`` must be finite. ``TypeError`` / ``ValueError`` naming it."""
+    n = errors.shape[-1] if n_steps is None else n_steps
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"n_steps must be an integer, got {type(n).__name__} {n!r}")
+    if not 1 <= n <= errors.shape[-1]:
+        raise ValueError(f"n_steps must be in 1..{errors.shape[-1]}, got {n}")
+    _check_finite(errors[..., :n], "errors")
+    return int(n)
 
 
 def ade(errors: np.ndarray, n_steps: int | None = None) -> np.ndarray:
     """``(...)`` mean of ``(..., T)`` displacement errors over the first ``n_steps`` future
-    steps (all ``T`` by default)."""
-    n = errors.shape[-1] if n_steps is None else n_steps
-    if not 1 <= n <= errors.shape[-1]:
-        raise ValueError(f"n_steps must be in 1..{errors.shape[-1]}, got {n}")
+    steps (all ``T`` by default); ``ValueError`` for ``n_steps`` outside ``1..T`` or a NaN or
+    infinite error among those steps, ``TypeError`` for an ``n_steps`` that is no integer."""
+    n = _steps(errors, n_steps)
     return errors[..., :n].mean(axis=-1)
 
 
 def fde(errors: np.ndarray, n_steps: int | None = None) -> np.ndarray:
-    """``(...)`` displacement error at future step ``n_steps`` (1-based; the last by default)."""
-    n = errors.shape[-1] if n_steps is None else n_steps
-    if not 1 <= n <= errors.shape[-1]:
-        raise ValueError(f"n_steps must be in 1..{errors.shape[-1]}, got {n}")
+    """``(...)`` displacement error at future step ``n_steps`` (1-based; the last by default);
+    errors as :func:`ade`."""
+    n = _steps(errors, n_steps)
     return errors[..., n - 1]
 
 
 def is_miss(final_errors: np.ndarray) -> np.ndarray:
-    """Bool: final displacement strictly greater than :data:`MISS_THRESHOLD_M`."""
+    """Bool: final displacement strictly greater than :data:`MISS_THRESHOLD_M`; ``ValueError``
+    for a NaN or infinite one (neither a hit nor a miss)."""
+    final_errors = np.asarray(final_errors)
+    _check_finite(final_errors, "final_errors")
     return final_errors > MISS_THRESHOLD_M
 
 
@@ -61,7 +100,35 @@ def multimodal_metrics(
     errors: np.ndarray, probability: np.ndarray, valid: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Per-case ``minADE``, ``minFDE``, ``brier_minFDE`` (floats) and ``miss`` (bool), each
-    ``(C,)``, from ``(C, K, T)`` errors, ``(C, K)`` probabilities and validity."""
+    ``(C,)``, from ``(C, K, T)`` errors, ``(C, K)`` probabilities and validity.
+
+    Probabilities are used as given (not renormalised: they need not sum to 1). Raises
+    ``ValueError`` naming the argument (and the index) when the shapes do not fit (at least one
+    mode and one step), a case has no valid mode, or a valid mode has a NaN or infinite error
+    or a probability outside ``[0, 1]`` (padding modes, not valid, are not read).
+    """
+    errors, probability = np.asarray(errors), np.asarray(probability)
+    valid = np.asarray(valid)
+    if errors.ndim != 3 or errors.shape[1] < 1 or errors.shape[2] < 1:
+        raise ValueError(
+            f"errors must have shape (C, K, T) with K >= 1 modes and T >= 1 steps, "
+            f"got {errors.shape}"
+        )
+    for name, arr in (("probability", probability), ("valid", valid)):
+        if arr.shape != errors.shape[:2]:
+            raise ValueError(f"{name} must have shape (C, K) = {errors.shape[:2]}, got {arr.shape}")
+    if valid.dtype != bool:
+        raise ValueError(f"valid must be bool, got {valid.dtype}")
+    no_mode = ~valid.any(axis=1)
+    if no_mode.any():
+        raise ValueError(f"valid: case {int(np.argmax(no_mode))} has no valid mode")
+    _check_finite(errors, "errors", valid)
+    outside = valid & ~((probability >= 0.0) & (probability <= 1.0))
+    if outside.any():
+        c, k = (int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"probability of case {c}, mode {k} must be in [0, 1], got {probability[c, k]!r}"
+        )
     best = best_mode(errors, valid)
     rows = np.arange(errors.shape[0])
     chosen = errors[rows, best]  # (C, T)
