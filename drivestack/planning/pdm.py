@@ -65,6 +65,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
+from drivestack.kernels._common import magnitude_limit
 from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
@@ -213,6 +214,30 @@ def _check_number_tuple(where: str, values: tuple[float, ...]) -> None:
         check_number(f"{where}[{i}]", v)
 
 
+def check_agent_reach(obs: Observation, horizon_s: float) -> None:
+    """``ValueError`` naming the row of ``obs.agents`` whose position, size or position at the
+    end of a constant-velocity ``horizon_s`` forecast lies beyond the kernels'
+    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m): the forecast and
+    the collision checks overflow there (a 1e300 m/s velocity failed inside the forecast
+    without naming the agent)."""
+    agents = obs.agents
+    if not len(agents):
+        return
+    limit = magnitude_limit(np.float64)
+    with np.errstate(over="ignore"):
+        speed = np.hypot(agents.velocity_mps[:, 0], agents.velocity_mps[:, 1])
+        reach = np.max(np.abs(agents.center_m), axis=1) + speed * horizon_s
+    bad = (reach > limit) | np.any(agents.size_m > limit, axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Observation.agents row {row} (id {obs.agent_ids[row]!r}): centre "
+            f"{agents.center_m[row].tolist()} m, size {agents.size_m[row].tolist()} m, velocity "
+            f"{agents.velocity_mps[row].tolist()} m/s reach beyond +-{limit:.3g} m within the "
+            f"{horizon_s} s horizon: too far to compute with"
+        )
+
+
 def steps_whole(duration_s: float, dt_s: float, name: str) -> int:
     """``duration_s / dt_s`` as an int (to 1e-9 relative); ``ValueError`` naming ``name`` when
     it is not a whole number of steps of at least 1."""
@@ -299,13 +324,15 @@ class _RolloutPlanner:
 
     def _start(self, obs: Observation) -> tuple[BicycleState, float]:
         """The ego as a bicycle state and its station on the reference path (``ValueError``
-        when the observation is not in the map's frame)."""
+        when the observation is not in the map's frame, or an agent is beyond the kernels'
+        reach: :func:`check_agent_reach`)."""
         e = obs.ego
         if e.frame != self.road_map.frame:
             raise ValueError(
                 f"the observation is in frame {e.frame!r}, the map in {self.road_map.frame!r}: "
                 "plan with the ego and agents in the map frame"
             )
+        check_agent_reach(obs, self.params.horizon_s)
         start = BicycleState.of(
             e.x_m, e.y_m, e.yaw_rad, e.speed_mps, e.acceleration_mps2, e.steering_rad
         )

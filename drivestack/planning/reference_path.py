@@ -64,7 +64,12 @@ class ReferencePath:
     ) -> ReferencePath:
         """Centreline along ``lane_ids`` with each point's lane speed limit; ``ValueError``
         naming the lane for a lane that is not drivable (:attr:`Lane.drivable`: a sidewalk,
-        crosswalk, ...), as for a route ``route_centerline`` refuses."""
+        crosswalk, ...) or not in ``road_map``, as for a route ``route_centerline`` refuses."""
+        for i, lane_id in enumerate(lane_ids):
+            try:
+                road_map.lane(lane_id)
+            except KeyError as exc:  # the map's lookup error, as the route's ValueError
+                raise ValueError(f"route lane {i}: {exc.args[0]}") from None
         line = road_map.route_centerline(lane_ids)
         for lane_id in lane_ids:
             lane = road_map.lane(lane_id)

@@ -19,6 +19,7 @@ from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroa
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
 from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
+from drivestack.kernels._common import magnitude_limit
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.traffic_lights import RouteLightStop, path_light_stops
@@ -49,6 +50,10 @@ DEFAULT_SIZE_M = {
 }
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
+#: Most ticks one scenario runs (``duration_s / dt_s``): 10,000 s at the usual 0.1 s step.
+#: Beyond it a run would take hours and its history gigabytes (a ``dt_s`` of 1e-9 s over
+#: 15 s is 1.5e10 ticks).
+MAX_SCENARIO_STEPS = 100_000
 FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
 #: Maps read from a recorded log folder (``map.log``): its map, ego drive and agents.
 LOG_MAPS = ("av2",)
@@ -419,6 +424,82 @@ def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> No
         )
 
 
+def _check_steps(cfg: ScenarioConfig) -> None:
+    """``ConfigError`` when ``cfg``'s run would have no tick (``duration_s`` under half a
+    ``dt_s``: it would score and pass without driving), more than
+    :data:`MAX_SCENARIO_STEPS` ticks, or a ``dt_s`` below the clock's 1 ns (every tick at
+    one timestamp)."""
+    where = cfg.source
+    if cfg.dt_s < 0.5e-9:
+        raise ConfigError(
+            f"must be at least 1e-9 s (the clock ticks in whole ns), got {cfg.dt_s}",
+            path=where,
+            field="dt_s",
+        )
+    ratio = cfg.duration_s / cfg.dt_s
+    if round(ratio) < 1:
+        raise ConfigError(
+            f"{cfg.duration_s} s is less than one step of dt_s = {cfg.dt_s} s: the run would "
+            "have no step",
+            path=where,
+            field="duration_s",
+        )
+    if ratio >= MAX_SCENARIO_STEPS + 0.5:
+        raise ConfigError(
+            f"{cfg.duration_s} s at dt_s = {cfg.dt_s} s is {ratio:.4g} steps, more than the "
+            f"{MAX_SCENARIO_STEPS:,} a run may take: give a longer dt_s or a shorter duration",
+            path=where,
+            field="duration_s",
+        )
+
+
+def _check_agent_ids(agents: list[AgentSpec], where: str, n_recorded: int) -> None:
+    """``ConfigError`` naming ``agents.<i>.id`` (``agents_from_file`` for a recorded agent)
+    when an agent's id repeats an earlier one's (the planners tell agents apart by id)."""
+    seen: set[str] = set()
+    for k, spec in enumerate(agents):
+        if spec.agent_id in seen:
+            field = f"agents.{k - n_recorded}.id" if k >= n_recorded else "agents_from_file"
+            raise ConfigError(
+                f"agent id {spec.agent_id!r} is taken by an earlier agent; give each agent its "
+                "own id",
+                path=where,
+                field=field,
+            )
+        seen.add(spec.agent_id)
+
+
+def _check_start_magnitudes(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
+    """``ConfigError`` when the ego's or an agent's box at t = 0 lies beyond the kernels'
+    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m, where box overlaps
+    overflow), naming the key that put it there."""
+    limit = magnitude_limit(np.float64)
+    ego_box = world.ego_box()
+    if np.any(np.abs(ego_box[:6]) > limit):
+        raise ConfigError(
+            f"puts the ego at ({ego_box[0]:.3g}, {ego_box[1]:.3g}) m, beyond +-{limit:.3g} m: "
+            "too far to compute with",
+            path=cfg.source,
+            field="ego.from_file" if cfg.ego.from_file else "ego.offset_m",
+        )
+    boxes = world.traffic.boxes()
+    for k in np.flatnonzero(np.any(np.abs(boxes[:, :6]) > limit, axis=1)):
+        i = int(k) - n_recorded
+        if i < 0:
+            field = "agents_from_file"
+        else:
+            field = (
+                f"agents.{i}.path_m" if cfg.agents[i].path_m is not None else f"agents.{i}.offset_m"
+            )
+        raise ConfigError(
+            f"puts agent {world.traffic.specs[k].agent_id!r} at ({boxes[k, 0]:.3g}, "
+            f"{boxes[k, 1]:.3g}) m with size {boxes[k, 3]:.3g} m, beyond +-{limit:.3g} m: too "
+            "far to compute with",
+            path=cfg.source,
+            field=field,
+        )
+
+
 def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
     """How box ``(7,)`` overlaps the ego's, in the ego's frame: the overlap of the two boxes'
     extents along and across the ego, and where the other box's centre is."""
@@ -445,8 +526,11 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
     (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: the
     map file, map parameters, lane ids, start stations within their lane or path, traffic
-    lights (:func:`with_traffic_lights`), and no agent overlapping the ego at the start)."""
+    lights (:func:`with_traffic_lights`), and no agent overlapping the ego at the start), and
+    the run's length: at least one and at most :data:`MAX_SCENARIO_STEPS` steps of ``dt_s``
+    (>= 1 ns), distinct agent ids and start positions the kernels can compute with."""
     check_scenario(cfg)
+    _check_steps(cfg)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)
     road_map = with_traffic_lights(road_map, cfg.traffic_lights, where)
@@ -471,6 +555,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         agents.extend(map(reactive_agent, recorded) if cfg.agents_reactive else recorded)
     n_recorded = len(agents)
     agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
+    _check_agent_ids(agents, where, n_recorded)
     # route
     if cfg.route.lanes is not None:
         route = list(cfg.route.lanes)
@@ -503,6 +588,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         route = extend_by_successors(road_map, route, float(s_start[0]))
     reference = _reference(road_map, route, where)
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)
+    _check_start_magnitudes(world, cfg, n_recorded)
     _check_clear_start(world, cfg, n_recorded)
     if cfg.expert_progress_m is not None:
         expert = cfg.expert_progress_m

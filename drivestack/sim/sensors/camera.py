@@ -15,6 +15,7 @@ import numpy as np
 
 from drivestack.core.transforms import SE3
 from drivestack.sim.sensors.scene import ALBEDO, Material, SensorScene
+from drivestack.structures._checks import check_number
 from drivestack.structures.camera import CameraCalibration, CameraImage
 
 
@@ -33,6 +34,10 @@ class CameraModel:
 
     calibration: CameraCalibration
     max_depth_m: float = 200.0
+
+    def __post_init__(self) -> None:
+        # NaN casts without a limit, 0 or less sees nothing
+        check_number("CameraModel.max_depth_m", self.max_depth_m, above=0.0)
 
     @classmethod
     def looking_forward(

@@ -26,6 +26,7 @@ import numpy as np
 from drivestack.core.transforms import SE3
 from drivestack.sim.sensors._fused import assemble_returns, lidar_rays
 from drivestack.sim.sensors.scene import REFLECTIVITY, Material, SensorScene
+from drivestack.structures._checks import check_number
 from drivestack.structures.point_cloud import PointCloud
 
 _REFLECTIVITY_BY_MATERIAL = np.array([REFLECTIVITY[Material(m)] for m in range(len(Material))])
@@ -44,12 +45,24 @@ class LidarPreset:
     def __post_init__(self) -> None:
         if not self.elevations_deg:
             raise ValueError(f"LiDAR preset {self.name!r} has no beams (elevations_deg is empty)")
+        for i, elevation in enumerate(self.elevations_deg):  # a NaN beam never hits: no points
+            check_number(
+                f"LiDAR preset {self.name!r}: elevations_deg[{i}]",
+                elevation,
+                at_least=-90.0,
+                at_most=90.0,
+            )
+        check_number(f"LiDAR preset {self.name!r}: n_azimuth", self.n_azimuth, integer=True)
         if self.n_azimuth < 1:
             raise ValueError(
                 f"LiDAR preset {self.name!r}: n_azimuth must be >= 1, got {self.n_azimuth}"
             )
-        if not 0 <= self.min_range_m < self.max_range_m:
-            raise ValueError(f"LiDAR preset {self.name!r}: need 0 <= min_range_m < max_range_m")
+        # an infinite max_range_m casts nothing (open3d's ray length): a sweep of no points
+        if not (np.isfinite(self.max_range_m) and 0 <= self.min_range_m < self.max_range_m):
+            raise ValueError(
+                f"LiDAR preset {self.name!r}: need 0 <= min_range_m < max_range_m, both finite, "
+                f"got {self.min_range_m} and {self.max_range_m}"
+            )
 
 
 def _hdl64_elevations() -> tuple[float, ...]:
@@ -132,8 +145,10 @@ class LidarModel:
             raise ValueError(
                 f"dropout_probability must be in [0, 1), got {self.dropout_probability}"
             )
-        if self.range_noise_std_m < 0 or self.sweep_duration_s < 0:
-            raise ValueError("range_noise_std_m and sweep_duration_s must be >= 0")
+        for name in ("range_noise_std_m", "sweep_duration_s"):  # NaN: a sweep of no points
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if not self.agent_motion_tolerance_m > 0:
             raise ValueError(
                 f"agent_motion_tolerance_m must be > 0, got {self.agent_motion_tolerance_m}"
@@ -159,7 +174,10 @@ class LidarModel:
         yaw_rate_radps: float = 0.0,
     ) -> PointCloud:
         """One sweep whose forward column fires at ``timestamp_ns``, with the ego at
-        ``world_from_ego`` and the scene's agents where they are then."""
+        ``world_from_ego`` and the scene's agents where they are then; ``speed_mps`` and
+        ``yaw_rate_radps`` (the ego's motion over the sweep) must be finite (``ValueError``)."""
+        check_number("LidarModel.scan speed_mps", speed_mps)
+        check_number("LidarModel.scan yaw_rate_radps", yaw_rate_radps)
         dirs, ring, times = self.ray_layout()
         n_beams = dirs.shape[1]
         # sensor pose per column, ego moving with constant speed and yaw rate around timestamp_ns:
@@ -242,8 +260,9 @@ class LidarModel:
         if top_speed == 0.0:
             return None
         duration = self.sweep_duration_s
-        n_slabs = int(np.ceil(top_speed * duration / (2.0 * self.agent_motion_tolerance_m)))
-        n_slabs = min(max(n_slabs, 1), len(times))
+        # capped before int(): an agent at 1e300 m/s (an infinite norm) takes one slab per column
+        slabs = np.ceil(top_speed * duration / (2.0 * self.agent_motion_tolerance_m))
+        n_slabs = int(min(max(slabs, 1.0), len(times)))
         # K runs of consecutive columns; a slab's time is the mean of its columns' times
         slab = np.arange(len(times)) * n_slabs // len(times)
         centre = np.bincount(slab, times) / np.bincount(slab)

@@ -23,10 +23,13 @@ Box7 = tuple[float, float, float, float, float, float, float]
 
 
 def boundary_lines(area: shapely.Geometry) -> Iterator[np.ndarray]:
-    """``(P, 2)`` vertex arrays of every ring of a Polygon / MultiPolygon's boundary."""
+    """``(P, 2)`` vertex arrays of every ring of a Polygon / MultiPolygon's boundary (none for
+    an empty area: a map without drivable lanes)."""
     import shapely
 
     boundary = area.boundary
+    if boundary is None or boundary.is_empty:  # an empty GeometryCollection has no boundary
+        return
     parts = shapely.get_parts(boundary) if boundary.geom_type.startswith("Multi") else [boundary]
     for line in parts:
         coords = np.asarray(line.coords, dtype=np.float64)[:, :2]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from drivestack.sim.sensors.meshes import boxes_mesh, template_for
+from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
 
 if TYPE_CHECKING:
@@ -120,10 +121,7 @@ class SensorScene:
     agents: Boxes3D | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-
-        static_boxes = np.array([obj.box for obj in self.static_objects], dtype=np.float64).reshape(
-            -1, 7
-        )
+        static_boxes = _static_boxes(self.static_objects)
         self._static, self._static_triangle_object = _scene_of(
             *boxes_mesh(static_boxes, ["box"] * len(static_boxes))
         )
@@ -180,8 +178,21 @@ class SensorScene:
         """First hits of rays ``origins (R, 3)``, unit ``directions (R, 3)`` within ``max_range_m``.
 
         Computed in float32 (open3d's precision); ``range_m`` is ``inf`` for misses.
+        ``ValueError`` naming the argument for another shape, a NaN or infinite entry (such a
+        ray would silently miss) or a ``max_range_m`` that is not a finite number > 0.
         """
-
+        for name, arr in (("origins", origins), ("directions", directions)):
+            arr = np.asarray(arr)
+            if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] != np.shape(origins)[0]:
+                raise ValueError(
+                    f"SensorScene.cast {name} must have shape (R, 3) (R = len(origins)), got "
+                    f"{arr.shape}"
+                )
+            if arr.size and not np.isfinite(arr).all():
+                row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+                raise ValueError(
+                    f"SensorScene.cast {name} has a NaN or infinite value at row {row}"
+                )
         return self.cast_rays(_packed_rays(origins, directions), max_range_m)
 
     def cast_rays(
@@ -198,6 +209,8 @@ class SensorScene:
         import open3d as o3d
 
         from drivestack.sim.sensors._fused import merge_hits
+
+        check_number("SensorScene.cast_rays max_range_m", max_range_m, above=0.0)
 
         tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays, dtype=np.float32))
         empty_f = np.zeros(0, dtype=np.float32)
@@ -294,6 +307,29 @@ class SensorScene:
         agent = self._agent_triangle_object[out["primitive_ids"].numpy()[near].astype(np.int64)]
         pairs = np.unique(ray * n_agents + agent)  # a ray through an agent counts once
         return np.bincount(pairs % n_agents, minlength=n_agents).astype(np.int64)
+
+
+def _static_boxes(objects: Sequence[SceneObject]) -> np.ndarray:
+    """``(N, 7)`` float64 boxes of ``objects``; ``ValueError`` naming ``static_objects[i]``
+    for a box that is not 7 finite numbers with sizes >= 0 (a NaN box silently vanished from
+    every sweep)."""
+    boxes = np.zeros((len(objects), 7))
+    for i, obj in enumerate(objects):
+        where = f"SensorScene.static_objects[{i}].box"
+        try:
+            box = np.asarray(obj.box, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where} must be 7 numbers [x, y, z, l, w, h, yaw], got {obj.box!r}"
+            ) from None
+        if box.shape != (7,):
+            raise ValueError(
+                f"{where} must be 7 numbers [x, y, z, l, w, h, yaw], got shape {box.shape}"
+            )
+        if not np.isfinite(box).all() or np.any(box[3:6] < 0):
+            raise ValueError(f"{where} must be finite with sizes >= 0, got {box.tolist()}")
+        boxes[i] = box
+    return boxes
 
 
 def _packed_rays(origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
