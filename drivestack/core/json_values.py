@@ -17,7 +17,8 @@ import numpy as np
 
 def finite_json(value: Any) -> Any:
     """``value`` with every non-finite float (at any depth of dicts, lists and tuples) replaced
-    by None and NumPy scalars and arrays made plain Python values."""
+    by None and NumPy scalars and arrays made plain Python values (mapping keys too: a track
+    id ``np.int64(7)`` becomes the key ``7``, written ``"7"``)."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
     elif isinstance(value, np.generic):
@@ -25,7 +26,9 @@ def finite_json(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {k: finite_json(v) for k, v in value.items()}
+        return {
+            (k.item() if isinstance(k, np.generic) else k): finite_json(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [finite_json(v) for v in value]
     return value

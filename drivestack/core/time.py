@@ -11,13 +11,30 @@ import numpy as np
 import numpy.typing as npt
 
 NS_PER_S: int = 1_000_000_000
+#: the range of an int64 count of nanoseconds (about +-292 years)
+INT64_MIN: int = -(2**63)
+INT64_MAX: int = 2**63 - 1
 
 
 def seconds_to_ns(seconds: float) -> int:
-    """Seconds (float) to integer nanoseconds, rounded to the nearest nanosecond."""
+    """Seconds (float) to integer nanoseconds, rounded to the nearest nanosecond.
+
+    Raises:
+        TypeError: ``seconds`` is not a real number.
+        ValueError: ``seconds`` is NaN or infinite, or its nanoseconds do not fit in int64.
+    """
+    if isinstance(seconds, bool | np.bool_) or not isinstance(
+        seconds, int | float | np.integer | np.floating
+    ):
+        raise TypeError(f"seconds must be a number, got {type(seconds).__name__} {seconds!r}")
     if not np.isfinite(seconds):
         raise ValueError(f"seconds must be finite, got {seconds!r}")
-    return round(seconds * NS_PER_S)
+    ns = seconds * NS_PER_S
+    if not INT64_MIN <= ns <= INT64_MAX:
+        raise ValueError(
+            f"seconds {seconds!r} is out of the int64 nanosecond range (about +-292 years)"
+        )
+    return round(ns)
 
 
 def ns_to_seconds(timestamp_ns: int | np.integer) -> float:
@@ -26,12 +43,20 @@ def ns_to_seconds(timestamp_ns: int | np.integer) -> float:
 
 
 def check_timestamp_ns(value: object, *, argument: str = "timestamp_ns") -> int:
-    """Validate a timestamp: an integer (Python or NumPy), returned as ``int``."""
+    """Validate a timestamp: an integer (Python or NumPy) within int64, returned as ``int``.
+
+    Raises:
+        TypeError: not an integer (a bool or a float is not one).
+        ValueError: beyond the int64 range (the arrays of timestamps are int64).
+    """
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(
             f"{argument} must be an integer number of nanoseconds, got {type(value).__name__}"
         )
-    return int(value)
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"{argument} {number} is out of the int64 nanosecond range")
+    return number
 
 
 def check_monotonic_ns(
@@ -46,6 +71,9 @@ def check_monotonic_ns(
         raise ValueError(f"{argument} must be 1-D, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise ValueError(f"{argument} must hold integer nanoseconds, got dtype {arr.dtype}")
+    if arr.size and arr.dtype.kind == "u" and int(arr.max()) > INT64_MAX:
+        big = int(np.argmax(arr > INT64_MAX))
+        raise ValueError(f"{argument} index {big} is {int(arr[big])}, beyond the int64 range")
     arr = arr.astype(np.int64, copy=False)
     i = first_not_increasing(arr, strict=strict)
     if i is not None:

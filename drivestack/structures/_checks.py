@@ -13,6 +13,11 @@ import numpy.typing as npt
 from drivestack.core.arrays import read_only, shape_text
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
+from drivestack.structures.labels import ObjectClass
+
+_MIN_LABEL = min(int(c) for c in ObjectClass)
+_MAX_LABEL = max(int(c) for c in ObjectClass)
+assert len(ObjectClass) == _MAX_LABEL - _MIN_LABEL + 1, "ObjectClass values must be contiguous"
 
 
 def _all_finite(arr: np.ndarray) -> bool:
@@ -67,6 +72,14 @@ def frozen_array(
             and not (arr.dtype.kind in "iub" and target.kind in "fiu")
         ):
             raise ValueError(f"{where} must have dtype kind {kinds!r}, got {arr.dtype}")
+        if arr.size and arr.dtype.kind == "u" and target.kind == "i" and arr.dtype.itemsize >= 8:
+            high = int(np.iinfo(target).max)
+            if int(arr.max()) > high:  # the cast would wrap to a negative number
+                bad = np.argwhere(arr > high)[0]
+                raise ValueError(
+                    f"{where} holds {int(arr[tuple(bad)])} (at index "
+                    f"{tuple(int(i) for i in bad)}), beyond the {target} range"
+                )
         arr = arr.astype(target, copy=False)
     elif arr.dtype.kind not in kinds:
         if arr.size and arr.dtype.kind not in "iub":
@@ -129,6 +142,18 @@ def _shape_differs(want: Sequence[int | None], got: tuple[int, ...]) -> bool:
         if e is not None and e != a:
             return True
     return False
+
+
+def check_class_labels(label: np.ndarray, where: str) -> None:
+    """Refuse integer ``label`` values that are not :class:`ObjectClass` values with a
+    ``ValueError`` naming ``where`` (e.g. ``"Boxes3D.label"``) and the first bad row."""
+    if label.size and (int(label.min()) < _MIN_LABEL or int(label.max()) > _MAX_LABEL):
+        bad = int(np.flatnonzero((label < _MIN_LABEL) | (label > _MAX_LABEL))[0])
+        raise ValueError(
+            f"{where} must hold ObjectClass values {_MIN_LABEL}..{_MAX_LABEL} "
+            f"(UNKNOWN = {int(ObjectClass.UNKNOWN)} for other classes), got "
+            f"{int(label[bad])} at row {bad}"
+        )
 
 
 def check_length(owner: Any, n: int, names: Sequence[str]) -> None:

@@ -20,6 +20,7 @@ from drivestack.structures._checks import (
     adopt_read_only,
     as_array,
     as_index,
+    check_class_labels,
     check_frame_and_time,
     check_shape,
     frozen_array,
@@ -56,11 +57,6 @@ def _integer_labels(label: npt.ArrayLike, n: int) -> np.ndarray:
             value = float(arr.reshape(-1)[bad])
             raise ValueError(f"{where} must hold integer class ids, got {value} at row {bad}")
     return as_array(arr, where, (n,), np.int64)
-
-
-_MIN_LABEL = min(int(c) for c in ObjectClass)
-_MAX_LABEL = max(int(c) for c in ObjectClass)
-assert len(ObjectClass) == _MAX_LABEL - _MIN_LABEL + 1, "ObjectClass values must be contiguous"
 
 
 def _class_name(label: int) -> str:
@@ -122,13 +118,7 @@ class Boxes3D:
             object.__setattr__(self, "velocity_mps", np.zeros((n, 2)))
         frozen_array(self, "score", (n,), dtype=np.float64, rows_of="center_m")
         label = frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu", rows_of="center_m")
-        if n and (int(label.min()) < _MIN_LABEL or int(label.max()) > _MAX_LABEL):
-            bad = int(np.flatnonzero((label < _MIN_LABEL) | (label > _MAX_LABEL))[0])
-            raise ValueError(
-                f"Boxes3D.label must hold ObjectClass values {_MIN_LABEL}..{_MAX_LABEL} "
-                f"(UNKNOWN = {int(ObjectClass.UNKNOWN)} for other classes), got "
-                f"{int(label[bad])} at row {bad}"
-            )
+        check_class_labels(label, "Boxes3D.label")
         frozen_array(self, "velocity_mps", (n, 2), dtype=np.float64, rows_of="center_m")
 
     # -- construction -------------------------------------------------------------------------

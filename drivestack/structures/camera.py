@@ -73,7 +73,15 @@ class CameraCalibration:
 
 @dataclass(frozen=True)
 class CameraImage:
-    """One image: ``pixels (H, W, C)`` uint8 (C = 3 RGB or 1) or ``(H, W)`` float32 depth."""
+    """One image: ``pixels (H, W, C)`` (C = 3 RGB, 4 RGBA or 1) or ``(H, W)``, of an integer or
+    floating dtype: uint8 colour or grey, uint16 (16-bit PNG) or float32 depth (NaN allowed
+    there: no return), as the readers decode them.
+
+    Raises:
+        TypeError: ``calibration`` is not a :class:`CameraCalibration`.
+        ValueError: ``pixels`` of another shape (``C`` not 1, 3 or 4) or not a number dtype
+            (bool, complex, object, text), or not of the calibration's size.
+    """
 
     pixels: np.ndarray
     calibration: CameraCalibration
@@ -85,13 +93,22 @@ class CameraImage:
             "timestamp_ns",
             check_timestamp_ns(self.timestamp_ns, argument="CameraImage.timestamp_ns"),
         )
+        cal = self.calibration
+        if not isinstance(cal, CameraCalibration):
+            raise TypeError(
+                f"CameraImage.calibration must be a CameraCalibration, got {type(cal).__name__}"
+            )
         px = np.asarray(self.pixels)
-        if px.ndim not in (2, 3):
+        if px.ndim not in (2, 3) or (px.ndim == 3 and px.shape[2] not in (1, 3, 4)):
             raise ValueError(
-                f"CameraImage.pixels must be (H, W) or (H, W, C), got shape {px.shape}"
+                "CameraImage.pixels must be (H, W) or (H, W, C) with C = 1, 3 or 4, "
+                f"got shape {px.shape}"
+            )
+        if px.dtype.kind not in "uif":
+            raise ValueError(
+                f"CameraImage.pixels must hold integer or floating values, got {px.dtype}"
             )
         h, w = px.shape[:2]
-        cal = self.calibration
         if (w, h) != (cal.width_px, cal.height_px):
             raise ValueError(
                 f"CameraImage of camera {cal.name!r} is {w}x{h} px but its calibration says "

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.structures._checks import as_index, check_frame_and_time, frozen_array
+from drivestack.structures._checks import (
+    as_index,
+    check_class_labels,
+    check_frame_and_time,
+    frozen_array,
+)
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,9 @@ class Detections2D:
 
     Attributes:
         box_xyxy_px: ``(N, 4)`` float64 ``(x1, y1, x2, y2)`` pixels, ``x1 <= x2``, ``y1 <= y2``.
-        score: ``(N,)`` float64; label: ``(N,)`` int64 class ids.
+        score: ``(N,)`` float64; label: ``(N,)`` int64 class ids, each an
+            :class:`~drivestack.structures.labels.ObjectClass` value (``UNKNOWN`` = 0, the
+            default, for none; other integers are refused).
         frame: the camera's frame id; timestamp_ns: the image time.
     """
 
@@ -40,7 +47,8 @@ class Detections2D:
         if np.asarray(self.label).size == 0 and n:
             object.__setattr__(self, "label", np.zeros(n, dtype=np.int64))
         frozen_array(self, "score", (n,), dtype=np.float64)
-        frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        label = frozen_array(self, "label", (n,), dtype=np.int64, kinds="iu")
+        check_class_labels(label, "Detections2D.label")
 
     def __len__(self) -> int:
         return int(self.box_xyxy_px.shape[0])

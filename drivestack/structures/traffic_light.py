@@ -275,10 +275,17 @@ class TrafficLight:
                 f"{type(self.cycle).__name__}"
             )
         if self.position_m is not None:
-            x, y = (float(v) for v in self.position_m)
-            check_number(f"TrafficLight {self.light_id!r} position_m x", x)
-            check_number(f"TrafficLight {self.light_id!r} position_m y", y)
-            object.__setattr__(self, "position_m", (x, y))
+            where = f"TrafficLight {self.light_id!r} position_m"
+            try:
+                values = tuple(self.position_m)
+            except TypeError:  # not iterable
+                values = ()
+            if len(values) != 2:
+                raise ValueError(f"{where} must be (x, y), got {self.position_m!r}")
+            x, y = values
+            check_number(f"{where} x", x)
+            check_number(f"{where} y", y)
+            object.__setattr__(self, "position_m", (float(x), float(y)))
 
     def state_at(self, time_s: float) -> str:
         """What the light shows at ``time_s`` seconds (``"unknown"`` without a cycle)."""

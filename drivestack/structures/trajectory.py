@@ -69,10 +69,21 @@ class Trajectory:
         return np.stack([self.x_m, self.y_m], axis=1)
 
     def interpolate(self, timestamps_ns: np.ndarray) -> Trajectory:
-        """Linear interpolation at the given times (clamped at the ends; yaw on the circle)."""
+        """Linear interpolation at the given times (clamped at the ends; yaw on the circle).
+
+        ``timestamps_ns``: ``(M,)`` increasing integer nanoseconds (one integer: ``M = 1``).
+
+        Raises:
+            ValueError: an empty trajectory, or times that are not a 1-D increasing series
+                of integers (a float time would be truncated, a NaN cast to garbage).
+        """
         if len(self) == 0:
             raise ValueError("cannot interpolate an empty Trajectory")
-        query = np.asarray(timestamps_ns, dtype=np.int64).reshape(-1)
+        query = np.asarray(timestamps_ns)
+        query = check_monotonic_ns(
+            query.reshape(1) if query.ndim == 0 else query,
+            argument="Trajectory.interpolate timestamps_ns",
+        )
         t = self.timestamp_ns.astype(np.float64)
         q = query.astype(np.float64)
 

@@ -30,7 +30,8 @@ def kitti_camera_calibration(
 
     Raises:
         DataError: the calibration has no such projection matrix, or its left 3x3 block is
-            not an intrinsic matrix (naming the calibration file and key).
+            not an intrinsic matrix (upper triangular, last row 0 0 1, positive focal
+            lengths; naming the calibration file and key).
     """
     if camera not in calib.P:
         raise DataError(f"no projection matrix {camera}", path=calib.path or None, field=camera)
@@ -39,6 +40,12 @@ def kitti_camera_calibration(
     if intrinsics[1, 0] != 0.0 or np.any(intrinsics[2] != [0.0, 0.0, 1.0]):
         raise DataError(
             f"left 3x3 block is not an intrinsic matrix (upper triangular, last row 0 0 1): {intrinsics.tolist()}",
+            path=calib.path or None,
+            field=camera,
+        )
+    if not (intrinsics[0, 0] > 0.0 and intrinsics[1, 1] > 0.0):
+        raise DataError(
+            f"focal lengths must be positive, got fx={intrinsics[0, 0]:g}, fy={intrinsics[1, 1]:g}",
             path=calib.path or None,
             field=camera,
         )
@@ -56,12 +63,32 @@ def kitti_camera_calibration(
     )
 
 
+#: Pillow modes of images with more than 8 bits per value (16-bit grey PNG, 32-bit integer
+#: or float): converting them to 8-bit RGB saturates every value above 255 (a depth map or a
+#: raw frame, not a colour photo)
+_WIDE_MODES = ("I", "F")
+
+
 def read_image_rgb(path: str | Path) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB pixels of an image file (PNG, JPEG ...)."""
+    """``(H, W, 3)`` uint8 RGB pixels of an 8-bit image file (PNG, JPEG ...): grey, palette
+    and RGBA images are converted (alpha dropped).
+
+    Raises:
+        DataError: no such file, an undecodable one, or a 16- or 32-bit-per-value image (grey
+            16-bit PNG, integer or float: naming the file and its mode), which 8-bit RGB
+            cannot hold without saturating.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            if img.mode.split(";")[0] in _WIDE_MODES:
+                raise DataError(
+                    f"a {img.mode} image (more than 8 bits per value, e.g. a 16-bit depth or raw "
+                    "frame), not an 8-bit colour image; convert it to 8-bit RGB first",
+                    path=str(path),
+                    field="mode",
+                )
             return np.asarray(img.convert("RGB"))
     except FileNotFoundError:
         raise DataError("image file not found", path=str(path)) from None

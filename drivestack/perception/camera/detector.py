@@ -12,6 +12,7 @@ own labels are the indices into ``config.classes``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -259,14 +260,35 @@ def _as_config_mapping(raw: Any) -> dict[str, Any]:
     return out
 
 
-def image_to_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 RGB -> ``(3, H, W)`` float32 in [0, 1]."""
+def image_to_tensor(pixels: np.ndarray, argument: str = "pixels") -> torch.Tensor:
+    """``(H, W, 3)`` uint8 RGB -> ``(3, H, W)`` float32 in [0, 1]; ``ValueError`` naming
+    ``argument`` for other pixels (grey, RGBA, 16-bit, float: convert them first)."""
     import torch
 
     px = np.asarray(pixels)
     if px.ndim != 3 or px.shape[2] != 3 or px.dtype != np.uint8:
-        raise ValueError(f"expected (H, W, 3) uint8 RGB pixels, got {px.shape} {px.dtype}")
+        raise ValueError(
+            f"{argument} must be (H, W, 3) uint8 RGB pixels, got shape {px.shape} {px.dtype}"
+        )
     return torch.from_numpy(np.array(px, copy=True)).permute(2, 0, 1).float().div_(255.0)
+
+
+def check_network_size(width_px: int, height_px: int, cfg: CameraDetectorConfig) -> None:
+    """Refuse an image that the network's internal resize (see
+    :class:`CameraDetectorConfig`) would shrink to no pixel across: a strip whose long side
+    scaled to ``max_size_px`` leaves its short side under one pixel (e.g. 1x4000).
+
+    Raises:
+        ValueError: naming the image size and the config's ``min_size_px`` / ``max_size_px``.
+    """
+    short, long = min(width_px, height_px), max(width_px, height_px)
+    scale = min(cfg.min_size_px / short, cfg.max_size_px / long)
+    if math.floor(short * scale) < 1:
+        raise ValueError(
+            f"image of {width_px}x{height_px} px is too narrow for the detector: resized to at "
+            f"most {cfg.max_size_px} px along its long side (max_size_px), its short side "
+            f"would be {short * scale:.2g} px (min_size_px {cfg.min_size_px})"
+        )
 
 
 class TorchCameraDetector:
@@ -296,9 +318,16 @@ class TorchCameraDetector:
         """No state between images."""
 
     def step(self, image: CameraImage) -> Detections2D:
+        """Detections of one image.
+
+        Raises:
+            ValueError: pixels other than ``(H, W, 3)`` uint8 RGB (naming ``image.pixels``), or
+                an image too narrow for the network's resize (:func:`check_network_size`).
+        """
         import torch
 
-        x = image_to_tensor(image.pixels)
+        x = image_to_tensor(image.pixels, "TorchCameraDetector.step: image.pixels")
+        check_network_size(x.shape[2], x.shape[1], self.cfg)
         with torch.inference_mode():
             out = self.model([x])[0]
         labels = out["labels"].to(torch.int64)

@@ -16,12 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.structures._checks import check_number
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.labels import ObjectClass
 
 KITTI_FRAME_PERIOD_NS = 100_000_000  # 10 Hz
 _COLUMNS = ("frame", "x1", "y1", "x2", "y2", "score")
+#: the largest frame number read (2**53: every integer up to it is exact in float64)
+_MAX_FRAME = 2**53
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,16 @@ def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
             z.astype(np.int64), np.zeros((0, 4)), z, z.astype(np.int64), label, str(p)
         )
     try:
-        lines = p.read_text().splitlines()
+        data = p.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(p)) from exc
+    try:
+        lines = data.decode().splitlines()
+    except UnicodeDecodeError as exc:
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path=str(p), record=f"line {line_no}"
+        ) from None
     values: list[list[float]] = []
     line_numbers: list[int] = []
     for line_no, raw in enumerate(lines, start=1):
@@ -86,9 +96,9 @@ def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
                     "NaN or infinite value", path=str(p), record=f"line {line_no}", field=name
                 )
             row.append(number)
-        if row[0] < 0 or row[0] != round(row[0]):
+        if row[0] < 0 or row[0] != round(row[0]) or row[0] > _MAX_FRAME:
             raise DataError(
-                f"frame must be a non-negative integer, got {fields[0].strip()}",
+                f"frame must be a non-negative integer up to {_MAX_FRAME}, got {fields[0].strip()}",
                 path=str(p),
                 record=f"line {line_no}",
                 field="frame",
@@ -141,6 +151,14 @@ def check_boxes_in_image(
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
         col = int(np.argmax(overhang[i]))
+        if overhang[i, col] <= max_outside_px:  # within the borders, but no area inside
+            raise DataError(
+                f"box {b[i].round(2).tolist()} has no area inside the {width_px}x{height_px} "
+                "px image (zero width or height once clipped)",
+                path=rows.path,
+                record=f"line {int(rows.line[i])}",
+                field="x2" if clipped[i, 2] <= clipped[i, 0] else "y2",
+            )
         raise DataError(
             f"box {b[i].round(2).tolist()} lies outside the {width_px}x{height_px} px image "
             f"({_COLUMNS[1 + col]} is {overhang[i, col]:.1f} px past the border {limits[col]:g}; "
@@ -158,6 +176,11 @@ class ReplayCameraDetector:
     ``step(image)`` returns the rows of frame ``image.timestamp_ns // frame_period_ns`` of
     every class file, clipped to the image (see :func:`check_boxes_in_image`), in the image's
     frame, ordered by class then file order. Pixels are not looked at.
+
+    Raises:
+        TypeError, ValueError: ``frame_period_ns`` not a positive integer, ``max_outside_px``
+            not a finite number >= 0, or ``min_score`` NaN or +inf (``-inf``, the default,
+            keeps every row); see :func:`read_2d_detections` for the files.
     """
 
     def __init__(
@@ -168,6 +191,10 @@ class ReplayCameraDetector:
         max_outside_px: float = 32.0,
         min_score: float = -np.inf,
     ) -> None:
+        check_number("ReplayCameraDetector frame_period_ns", frame_period_ns, integer=True, above=0)
+        check_number("ReplayCameraDetector max_outside_px", max_outside_px, at_least=0.0)
+        if min_score != -np.inf:  # -inf (the default) keeps every row
+            check_number("ReplayCameraDetector min_score", min_score)
         self.rows = [read_2d_detections(path, label) for path, label in files]
         self.frame_period_ns = frame_period_ns
         self.max_outside_px = max_outside_px

@@ -18,9 +18,39 @@ import numpy as np
 from drivestack.core.transforms import SE3
 from drivestack.eval.detection.kitti import image_box_overlap
 from drivestack.kernels import project_boxes_to_image
+from drivestack.structures._checks import as_array, check_number, check_shape
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.labels import ObjectClass
+
+
+def check_camera_inputs(
+    where: str, detections: object, calibration: object, argument: str = "detections"
+) -> None:
+    """``TypeError`` naming ``where`` and the argument unless ``detections`` is a
+    :class:`Detections2D` and ``calibration`` a :class:`CameraCalibration`; ``ValueError``
+    when the detections are not in the calibration's camera frame."""
+    if not isinstance(detections, Detections2D):
+        raise TypeError(
+            f"{where}: {argument} must be Detections2D, got {type(detections).__name__}"
+        )
+    if not isinstance(calibration, CameraCalibration):
+        raise TypeError(
+            f"{where}: calibration must be a CameraCalibration, got {type(calibration).__name__}"
+        )
+    if detections.frame != calibration.frame:
+        raise ValueError(
+            f"detections are in frame {detections.frame!r} but the calibration is of {calibration.frame!r}"
+        )
+
+
+def _boxes7(boxes7: object, where: str) -> np.ndarray:
+    """``boxes7`` as an ``(N, 7)`` float64 array (an empty input of any shape: no boxes, a
+    ``(7,)`` row: one box); ``ValueError`` naming ``where`` otherwise."""
+    arr = as_array(boxes7, where, (None, 7), np.float64)
+    if arr.size == 0 or arr.shape == (7,):
+        arr = arr.reshape(-1, 7)
+    return check_shape(arr, where, (None, 7))
 
 
 def project_to_image(
@@ -31,10 +61,10 @@ def project_to_image(
     ``boxes7`` are in the ego frame of ``calibration.camera_from_ego`` unless
     ``ego_from_boxes`` maps their frame into it.
     """
+    boxes = _boxes7(boxes7, "project_to_image boxes7")
     camera_from_boxes = calibration.camera_from_ego
     if ego_from_boxes is not None:
         camera_from_boxes = camera_from_boxes @ ego_from_boxes
-    boxes = np.asarray(boxes7, dtype=np.float64).reshape(-1, 7)
     xyxy, visible = project_boxes_to_image(
         boxes,
         camera_from_boxes.as_matrix(),
@@ -59,15 +89,26 @@ def camera_affinity(
     different class; a detection labelled ``ObjectClass.UNKNOWN`` (a :class:`Detections2D`
     built without labels) gives no opinion on the class and pairs with a box of any. The
     tracker's cost is ``1 - camera_affinity``.
+
+    Raises:
+        TypeError: ``detections`` or ``calibration`` of another type.
+        ValueError: detections not in the calibration's camera frame, ``boxes7`` not
+            ``(N, 7)``, or ``labels`` not ``(N,)`` integers.
     """
-    if detections.frame != calibration.frame:
-        raise ValueError(
-            f"detections are in frame {detections.frame!r} but the calibration is of {calibration.frame!r}"
+    check_camera_inputs("camera_affinity", detections, calibration)
+    boxes = _boxes7(boxes7, "camera_affinity boxes7")
+    n, m = boxes.shape[0], len(detections)
+    if labels is not None:
+        labels = check_shape(
+            as_array(labels, "camera_affinity labels", (n,)), "camera_affinity labels", (n,)
         )
-    n, m = np.asarray(boxes7).reshape(-1, 7).shape[0], len(detections)
+        if labels.size and labels.dtype.kind not in "iu":
+            raise ValueError(
+                f"camera_affinity labels must be integer class ids, got {labels.dtype}"
+            )
     if n == 0 or m == 0:
         return np.zeros((n, m))
-    xyxy, visible = project_to_image(boxes7, calibration, ego_from_boxes)
+    xyxy, visible = project_to_image(boxes, calibration, ego_from_boxes)
     iou = image_box_overlap(xyxy, detections.box_xyxy_px)
     iou[~visible] = 0.0
     if labels is not None:  # an UNKNOWN detection (no label given) matches any class
@@ -118,10 +159,16 @@ def associate_with_cameras(
     Per camera, pairs are matched by ``method`` (maximum total IoU, see
     :func:`drivestack.tracking.association.match`) and kept when IoU >= ``iou_threshold``; a box
     seen by several cameras keeps its highest-IoU match (ties: the camera named first).
+
+    Raises:
+        TypeError: a camera's detections or calibration of another type.
+        ValueError: ``iou_threshold`` not a number in [0, 1], a camera without a calibration,
+            or inputs :func:`camera_affinity` refuses.
     """
     from drivestack.tracking.association import match
 
-    n = np.asarray(boxes7).reshape(-1, 7).shape[0]
+    check_number("associate_with_cameras iou_threshold", iou_threshold, at_least=0.0, at_most=1.0)
+    n = _boxes7(boxes7, "associate_with_cameras boxes7").shape[0]
     best_iou = np.full(n, -1.0)
     best_cam = np.full(n, "", dtype=object)
     best_det = np.full(n, -1, dtype=np.int64)

@@ -17,6 +17,7 @@ import numpy as np
 from drivestack.core.frames import EGO, LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.kernels import points_in_frustum, project_points
+from drivestack.perception.fusion.association import check_camera_inputs
 from drivestack.structures.camera import CameraCalibration
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.labels import ObjectClass
@@ -26,8 +27,12 @@ CAMERA_SEEN = "camera_seen"
 
 
 def score_attribute(label: int) -> str:
-    """Attribute name of a class's painted score, e.g. ``score_car``."""
-    return f"score_{ObjectClass(int(label)).name.lower()}"
+    """Attribute name of a class's painted score, e.g. ``score_car``; ``ValueError`` for a
+    label that is no :class:`ObjectClass` value."""
+    try:
+        return f"score_{ObjectClass(int(label)).name.lower()}"
+    except (TypeError, ValueError):
+        raise ValueError(f"class {label!r} is no ObjectClass id") from None
 
 
 def paint_points(
@@ -55,6 +60,7 @@ def paint_points(
         max_time_offset_s: the cloud and the detections may be stamped at most this far apart.
 
     Raises:
+        TypeError: ``detections`` or ``calibration`` of another type.
         ValueError: detections not in the calibration's camera frame, a cloud frame other than
             the ego frame (without ``ego_from_cloud``), or stamps further apart than
             ``max_time_offset_s``.
@@ -63,10 +69,7 @@ def paint_points(
         A new :class:`PointCloud` (same points) with ``score_<name>`` and ``camera_seen``;
         existing attributes of those names are combined by maximum (painting several cameras).
     """
-    if detections.frame != calibration.frame:
-        raise ValueError(
-            f"detections are in frame {detections.frame!r} but the calibration is of {calibration.frame!r}"
-        )
+    check_camera_inputs("paint_points", detections, calibration)
     if ego_from_cloud is None:
         frames = (EGO, LIDAR) if ego_frame is None else (ego_frame,)
         if cloud.frame not in frames:
@@ -99,8 +102,11 @@ def paint_points(
     idx = np.flatnonzero(seen)
     uv = np.asarray(project_points(pts_cam[idx], calibration.intrinsics, distortion)[0])
     attrs: dict[str, np.ndarray] = {}
-    for label in classes:
-        name = score_attribute(label)
+    for i, label in enumerate(classes):
+        try:
+            name = score_attribute(label)
+        except ValueError as exc:
+            raise ValueError(f"paint_points classes[{i}]: {exc}") from None
         sel = detections.label == int(label)
         boxes, scores = detections.box_xyxy_px[sel], detections.score[sel]
         painted = np.zeros(len(cloud), dtype=np.float32)
