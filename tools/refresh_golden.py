@@ -6,8 +6,9 @@ rewrites tests/golden/demo_replay.json; prints what changed against the previous
 
     .venv/bin/python tools/refresh_golden.py [--check]
 
-Exit status: 0; with --check, 1 when the outputs differ from the reference (or there is none),
-so that CI fails on an unintended change.
+Exit status: 0; with --check, 1 when the outputs differ from the reference (or there is none,
+or it is unreadable: damaged JSON, not a golden record; the line says why), so that CI fails on
+an unintended change. Without --check a damaged reference is rewritten.
 """
 
 from __future__ import annotations
@@ -16,9 +17,31 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "demo_replay.json"
+
+
+def reference_diffs(record: dict[str, Any], golden: Path) -> list[str]:
+    """Print and return what differs between ``record`` and the reference at ``golden``; a
+    missing or unreadable reference is one difference naming it (and why)."""
+    from drivestack.core.errors import DataError
+    from drivestack.replay.golden import compare_golden, load_golden
+
+    if not golden.exists():
+        diffs = [f"no reference record {golden}"]
+    else:
+        try:
+            diffs = compare_golden(record, load_golden(golden))
+        except DataError as exc:  # damaged: not JSON, not a golden record
+            diffs = [f"unreadable reference record: {exc}"]
+        except OSError as exc:  # a folder, no permission
+            diffs = [f"unreadable reference record {golden}: {exc.strerror or exc}"]
+    print("\n".join(diffs[:50]) if diffs else "outputs unchanged")
+    if len(diffs) > 50:
+        print(f"... and {len(diffs) - 50} more differences")
+    return diffs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from drivestack.pipeline import build_stack
-    from drivestack.replay.golden import compare_golden, golden_record, load_golden, save_golden
+    from drivestack.replay.golden import golden_record, save_golden
     from drivestack.replay.runner import replay
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,14 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             REPO / "data/demo/drive.mcap", build_stack(REPO / "configs/stack/sim_lidar.yaml"), out
         )
         record = golden_record(out)
-    if GOLDEN.exists():
-        diffs = compare_golden(record, load_golden(GOLDEN))
-        print("\n".join(diffs[:50]) if diffs else "outputs unchanged")
-        if len(diffs) > 50:
-            print(f"... and {len(diffs) - 50} more differences")
-    else:
-        diffs = [f"no reference record {GOLDEN}"]
-        print(diffs[0])
+    diffs = reference_diffs(record, GOLDEN)
     if args.check:
         return 1 if diffs else 0
     save_golden(GOLDEN, record)

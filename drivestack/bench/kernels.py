@@ -23,6 +23,7 @@ import numpy as np
 from drivestack import kernels as K
 from drivestack.bench.scenes import detections_like, driving_scene_boxes, lidar_like_scan
 from drivestack.bench.timing import Timing, measure
+from drivestack.core.errors import DataError
 
 
 @dataclass
@@ -157,9 +158,10 @@ def _load_kitti_scans(kitti_object_dir: Path | None) -> list[tuple[str, np.ndarr
     scans = []
     for path in sorted(velodyne.glob("*.bin"))[:2]:
         raw = np.fromfile(path, dtype=np.float32)
-        if raw.size % 4:
-            raise ValueError(
-                f"{path}: size {raw.size * 4} bytes is not a multiple of 16 (x, y, z, r float32)"
+        if raw.size % 4 or path.stat().st_size % 16:
+            raise DataError(
+                f"size {path.stat().st_size} bytes is not a multiple of 16 (x, y, z, r float32)",
+                path=str(path),
             )
         scans.append((path.name, np.ascontiguousarray(raw.reshape(-1, 4)[:, :3])))
     return scans
@@ -174,7 +176,14 @@ def run(
     json_path: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run all cases; print a table; return (and optionally write) the JSON report."""
+    """Run all cases; print a table; return (and optionally write) the JSON report.
+
+    ``kitti_object_dir``: its first two ``training/velodyne/*.bin`` scans are timed too (a
+    folder without any: none), read before anything is timed (a damaged one: ``DataError``).
+    A negative ``seed`` is a ``DataError`` naming it, before anything is timed."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise DataError(f"must be an integer >= 0, got {seed!r}", field="seed")
+    kitti_scans = _load_kitti_scans(kitti_object_dir)  # a bad scan stops it now, not at the end
     rng = np.random.default_rng(seed)
     torch = _torch()
     gpus = gpu_backends()
@@ -292,7 +301,7 @@ def run(
 
     # -- point kernels --------------------------------------------------------------------------
     scans = [("generated 64x1875 scan", lidar_like_scan(rng, driving_scene_boxes(rng, 200, 60.0)))]
-    scans += [(f"KITTI {name}", pts) for name, pts in _load_kitti_scans(kitti_object_dir)]
+    scans += [(f"KITTI {name}", pts) for name, pts in kitti_scans]
     boxes50 = driving_scene_boxes(rng, 50, extent_m=40.0)
     boxes50[:, 2] -= 1.73
     for label, pts in scans:

@@ -181,7 +181,7 @@ class RayExecutor:
     def __init__(self, workers: int = 1, address: str | None = None) -> None:
         try:
             import ray
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
             raise RuntimeError("the Ray executor needs ray: pip install 'drivestack[ray]'") from exc
         self._ray = ray
         self.workers = workers
@@ -192,10 +192,16 @@ class RayExecutor:
                 "log_to_driver": False,
                 "configure_logging": False,
             }
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                ray.init(num_cpus=workers, **kwargs)
+            try:
+                if address:
+                    ray.init(address=address, **kwargs)
+                else:
+                    ray.init(num_cpus=workers, **kwargs)
+            except (RuntimeError, ConnectionError, ValueError):
+                raise
+            except Exception as exc:  # OSError, TimeoutError, ray's own: one RuntimeError
+                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+                raise RuntimeError(f"could not start {where}: {type(exc).__name__}: {exc}") from exc
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]:
         ray = self._ray

@@ -15,7 +15,10 @@ Layout of a fleet folder ``DIR``:
                         summary.json counts them; ``ok`` (ran: passed + failed), collisions,
                         mean score
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
-reruns the crashed ones); a rerun with more random draws (``count``) extends the sweep; a rerun
+reruns the crashed ones), except those whose index line does not read (cut by a kill, not
+JSON or UTF-8, a field :func:`fleet_summary` needs missing or of the wrong type) and those
+that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged: each is warned
+about (file, line, field) and run again; a rerun with more random draws (``count``) extends the sweep; a rerun
 with other swept parameters, seed, suite, planners or step cap into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
 differs: the results would mix two different scenarios).
@@ -41,6 +44,7 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import (
+    CRASHED,
     VariantTask,
     count_outcomes,
     crashed_fields,
@@ -86,13 +90,19 @@ class FleetResult:
         return self.crashed
 
 
-def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Records of a JSONL index and the problems met (a line cut by a kill, bad JSON)."""
-    records: list[dict[str, Any]] = []
+def _index_lines(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    """``(line number, record)`` of a JSONL index and the problems met (a line cut by a
+    kill, bad JSON or UTF-8, a record without a string ``variant`` and ``status``)."""
+    records: list[tuple[int, dict[str, Any]]] = []
     problems: list[str] = []
     if not path.exists():
         return records, problems
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{path}: line {n}: not UTF-8 ({exc.reason}); skipped")
+            continue
         if not line.strip():
             continue
         try:
@@ -103,8 +113,63 @@ def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         if not isinstance(rec, dict) or "variant" not in rec or "status" not in rec:
             problems.append(f"{path}: line {n}: not a fleet record; skipped")
             continue
-        records.append(rec)
+        for key in ("variant", "status"):
+            if not isinstance(rec[key], str):
+                problems.append(f"{path}: line {n}: field {key}: not a string; skipped")
+                break
+        else:
+            records.append((n, rec))
     return records, problems
+
+
+def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records of a JSONL index and the problems met (a line cut by a kill, bad JSON or
+    UTF-8, a record without a string ``variant`` and ``status``: skipped)."""
+    records, problems = _index_lines(path)
+    return [rec for _, rec in records], problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: What :func:`fleet_summary` reads of a record: field -> (check, what it must be); the
+#: score and collision only of records that ran (``ok``).
+_RECORD_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "planner": (lambda v: isinstance(v, str), "a string"),
+    "score": (_is_number, "a finite number"),
+    "collision": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def record_problem(rec: dict[str, Any]) -> str | None:
+    """What makes an index record unusable for a resume and the summary (``field X: ...``),
+    or None: an unknown ``status``, a ``planner`` that is not a string; for ``ok`` records
+    a ``score`` that is not a finite number or a ``collision`` that is not a bool."""
+    status = rec.get("status")
+    if status != "ok" and not is_crashed(rec):
+        return f"field status: {status!r} is neither 'ok' nor {CRASHED!r}"
+    for key in _RECORD_FIELDS if status == "ok" else ("planner",):
+        check, what = _RECORD_FIELDS[key]
+        if key not in rec:
+            return f"field {key}: missing"
+        if not check(rec[key]):
+            return f"field {key}: {rec[key]!r} is not {what}"
+    return None
+
+
+def _result_problem(out_dir: Path, rec: dict[str, Any]) -> str | None:
+    """Why a variant that ran (``ok``) has no usable result folder: its ``metrics.json`` or
+    ``history.npz`` missing, or its ``metrics.json`` not a JSON object; None when it has."""
+    folder = out_dir / rec["variant"]
+    for name in ("metrics.json", "history.npz"):
+        if not (folder / name).is_file():
+            return f"{folder / name}: missing"
+    try:
+        data = json.loads((folder / "metrics.json").read_bytes())
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        return f"{folder / 'metrics.json'}: not readable JSON ({exc})"
+    return None if isinstance(data, dict) else f"{folder / 'metrics.json'}: not a JSON object"
 
 
 def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -133,9 +198,20 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        old = json.loads(path.read_text())
+        old = json.loads(path.read_bytes())
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 JSON: {exc.reason}", path=str(path)) from exc
     except json.JSONDecodeError as exc:
-        raise DataError(f"not JSON: {exc.msg}", path=str(path)) from exc
+        raise DataError(
+            f"not JSON: {exc.msg}", record=f"line {exc.lineno}", path=str(path)
+        ) from exc
+    if not isinstance(old, dict):
+        raise DataError(f"not a JSON object but {type(old).__name__}", path=str(path))
+    for key in ("sweep", "scenarios"):
+        if old.get(key) is not None and not isinstance(old[key], dict):
+            raise DataError(
+                f"not a JSON object but {type(old[key]).__name__}", path=str(path), field=key
+            )
 
     def same(key: str) -> bool:
         if key == "sweep":  # more draws extend a sweep: a variant's seed does not depend on count
@@ -153,7 +229,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                 path=str(path),
                 field=key,
             )
-    before = old.get("scenarios") if isinstance(old.get("scenarios"), dict) else {}
+    before: dict[str, Any] = old.get("scenarios") or {}  # a mapping or none (checked above)
     for name, now in (manifest.get("scenarios") or {}).items():
         then = before.get(name)
         if isinstance(then, dict) and then.get("sha256") != now.get("sha256"):
@@ -216,10 +292,24 @@ def run_fleet(
         # scenarios a --filter leaves out this time stay recorded (a later resume checks them)
         manifest["scenarios"] = {**old_manifest["scenarios"], **manifest["scenarios"]}
     index = out_dir / INDEX_NAME
-    old_records, problems = read_index(index)
+    numbered, problems = _index_lines(index)
+    wanted_ids = {v.variant_id for v in variants}
+    done: dict[str, dict[str, Any]] = {}
+    for n, rec in numbered:  # the last usable record of a variant wins
+        problem = record_problem(rec)
+        if problem is None:
+            done[rec["variant"]] = rec
+        elif rec["variant"] in wanted_ids:
+            problems.append(f"{index}: line {n}: {problem}; skipped")
+    for variant_id in sorted(wanted_ids & done.keys()):
+        if done[variant_id]["status"] != "ok":
+            continue
+        missing = _result_problem(out_dir, done[variant_id])
+        if missing is not None:  # its results were deleted or damaged since: run it again
+            problems.append(f"{missing} (the index says {variant_id} ran); running it again")
+            del done[variant_id]
     for problem in problems:
         tqdm.write(f"warning: {problem}")
-    done = latest_records(old_records)
     finished = {v for v, rec in done.items() if not is_crashed(rec) or not retry_failed}
     todo = [v for v in variants if v.variant_id not in finished]
     manifest.update(variants=len(variants), executor=executor.name, workers=executor.workers)

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,8 @@ def parse_sweep_param(text: str) -> SweepParam:
             low, high = float(lo), float(hi)
         except ValueError:
             raise ConfigError(f"range bounds must be numbers: {spec!r}", field=key) from None
+        if math.isnan(low) or math.isnan(high):
+            raise ConfigError(f"range bounds must be numbers, not NaN: {spec!r}", field=key)
         if not low <= high:
             raise ConfigError(f"range must have LO <= HI: {spec!r}", field=key)
         return SweepParam(key, low=low, high=high)
@@ -173,7 +176,8 @@ def scenario_variants(
         values = {**combo}
         for p in rand:
             assert p.low is not None and p.high is not None
-            values[p.key] = round(float(rng.uniform(p.low, p.high)), 3)
+            # rounded to 3 decimals, kept within a range narrower than that
+            values[p.key] = min(max(round(float(rng.uniform(p.low, p.high)), 3), p.low), p.high)
         data = _with_values(raw, values, cfg)
         data["name"] = f"{cfg.name}#{index:04d}"
         out.append((_swept_config(data, cfg, values, params), seed, values))
@@ -236,12 +240,43 @@ def _looks_like_range(value: ParamValue) -> bool:
     return bool(sep) and head.replace(".", "", 1).isdigit() and tail.replace(".", "", 1).isdigit()
 
 
+#: The most variants one fleet may have (scenario variants x planners): expanding one takes
+#: about 0.5 ms, so a larger sweep (a typo in ``--variants``, a long grid) is refused before
+#: anything is expanded or run.
+MAX_VARIANTS = 100_000
+
+
+def count_variants(scenarios: list[ScenarioConfig], planners: list[str], spec: SweepSpec) -> int:
+    """How many variants :func:`expand_variants` gives, counted without expanding them."""
+    total = 0
+    for cfg in scenarios:
+        raw = _raw(cfg)
+        params = [p for p in spec.params if _applicable(raw, p.key)]
+        n = spec.count if any(p.is_random for p in params) else 1
+        for p in params:
+            if not p.is_random:
+                n *= len(p.values)
+        total += n * len(planners)
+    return total
+
+
 def expand_variants(
     scenarios: list[ScenarioConfig], planners: list[str], spec: SweepSpec
 ) -> list[Variant]:
-    """Every (scenario variant, planner) pair, in a stable order; ids are unique."""
+    """Every (scenario variant, planner) pair, in a stable order; ids are unique. More than
+    :data:`MAX_VARIANTS` is a ``ConfigError`` naming ``--variants`` and the count, before
+    any variant is expanded."""
     from drivestack.sim.scenario import safe_name
 
+    total = count_variants(scenarios, planners, spec)
+    if total > MAX_VARIANTS:
+        grid = " x ".join(f"{len(p.values)} values of {p.key}" for p in spec.params if p.values)
+        raise ConfigError(
+            f"{total:,} variants ({len(scenarios)} scenarios x {len(planners)} planners x "
+            f"{spec.count} draws" + (f" x {grid}" if grid else "") + f"): more than "
+            f"{MAX_VARIANTS:,} in one fleet; nothing run",
+            field="--variants" if spec.count > 1 else "--sweep",
+        )
     variants: list[Variant] = []
     seen: dict[str, str] = {}  # variant id -> the scenario name that took it
     for cfg in scenarios:

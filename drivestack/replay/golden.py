@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from drivestack.core.errors import DataError
 from drivestack.replay.log_format import TrackForecasts
 from drivestack.replay.log_reader import LogReader
 from drivestack.replay.runner import DETECTIONS_TOPIC, FORECASTS_TOPIC, TRACKS_TOPIC
@@ -68,6 +69,16 @@ def _forecasts_record(value: TrackForecasts | Boxes3D) -> dict[str, Any]:
     return {"id": value.track_id[order].tolist(), "end_xy": np.round(end, 5).tolist()}
 
 
+def _beyond(err: np.ndarray, atol: float) -> bool:
+    """Whether any error is above ``atol`` or NaN (a NaN output never agrees)."""
+    return bool(np.any(~(err <= atol)))
+
+
+def _worst(err: np.ndarray) -> int:
+    """The flat index of the largest error, a NaN first."""
+    return int(np.argmax(np.where(np.isnan(err), np.inf, err)))
+
+
 def _compare_forecasts(
     where: str, got: dict[str, Any] | None, want: dict[str, Any] | None
 ) -> list[str]:
@@ -79,8 +90,8 @@ def _compare_forecasts(
     old = np.asarray(want["end_xy"], dtype=np.float64).reshape(-1, 2)
     new = np.asarray(got["end_xy"], dtype=np.float64).reshape(-1, 2)
     moved = np.hypot(*(new - old).T) if len(old) else np.zeros(0)
-    if moved.size and moved.max() > BOX_ATOL:
-        i = int(np.argmax(moved))
+    if _beyond(moved, BOX_ATOL):
+        i = _worst(moved)
         return [
             f"{where}: end points moved by up to {moved[i]:.4g} m (tolerance {BOX_ATOL}): "
             f"track {want['id'][i]} ({old[i, 0]:.5g}, {old[i, 1]:.5g}) -> "
@@ -144,8 +155,8 @@ def _compare_boxes(
     old_box = np.asarray(want["box"], dtype=np.float64).reshape(-1, 7)
     new_box = np.asarray(got["box"], dtype=np.float64).reshape(-1, 7)
     box_err = _box_errors(new_box, old_box, 2 * np.pi if tracks else np.pi)
-    if box_err.size and box_err.max() > BOX_ATOL:
-        worst, k = (int(v) for v in np.unravel_index(int(np.argmax(box_err)), box_err.shape))
+    if _beyond(box_err, BOX_ATOL):
+        worst, k = (int(v) for v in np.unravel_index(_worst(box_err), box_err.shape))
         diffs.append(
             f"{where}: box parameters moved by up to {box_err[worst, k]:.4g} (tolerance "
             f"{BOX_ATOL}): {name(worst)} {BOX_PARAMETERS[k]} {old_box[worst, k]:.5g} -> "
@@ -154,8 +165,8 @@ def _compare_boxes(
     old_score = np.asarray(want["score"], dtype=np.float64)
     new_score = np.asarray(got["score"], dtype=np.float64)
     score_err = np.abs(new_score - old_score)
-    if score_err.size and score_err.max() > SCORE_ATOL:
-        i = int(np.argmax(score_err))
+    if _beyond(score_err, SCORE_ATOL):
+        i = _worst(score_err)
         diffs.append(
             f"{where}: scores changed by up to {score_err[i]:.4g} (tolerance {SCORE_ATOL}): "
             f"{name(i)} {old_score[i]:.5g} -> {new_score[i]:.5g}"
@@ -187,8 +198,102 @@ def compare_golden(current: dict[str, Any], reference: dict[str, Any]) -> list[s
     return diffs
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and bool(
+        np.isfinite(value)
+    )
+
+
+def _check_rows(path: str, where: str, entry: Any, columns: dict[str, int]) -> None:
+    """``entry`` is a mapping whose ``columns`` are lists of one length: of ints (width 0),
+    or of rows of ``width`` finite numbers (width 1: finite numbers); else ``DataError``."""
+    if not isinstance(entry, dict):
+        raise DataError(f"expected a mapping, got {type(entry).__name__}", path=path, record=where)
+    length = None
+    for key, width in columns.items():
+        column = entry.get(key)
+        if not isinstance(column, list):
+            got = "missing" if key not in entry else f"not a list but {type(column).__name__}"
+            raise DataError(got, path=path, record=where, field=key)
+        if length is not None and len(column) != length:
+            raise DataError(
+                f"{len(column)} values, but {length} in the columns before it",
+                path=path,
+                record=where,
+                field=key,
+            )
+        length = len(column)
+        for i, value in enumerate(column):
+            if width == 0:
+                ok = _is_int(value)
+            elif width == 1:
+                ok = _is_finite(value)
+            else:
+                ok = isinstance(value, list) and len(value) == width
+                ok = ok and all(_is_finite(v) for v in value)
+            if not ok:
+                what = {0: "an integer", 1: "a finite number"}.get(width, f"{width} finite numbers")
+                raise DataError(
+                    f"row {i}: expected {what}, got {value!r}", path=path, record=where, field=key
+                )
+
+
+#: The columns of a record's entries: 0 integers, 1 finite numbers, n rows of n of them.
+_BOX_COLUMNS = {"label": 0, "box": len(BOX_PARAMETERS), "score": 1}
+_ENTRY_COLUMNS = {
+    "detections": _BOX_COLUMNS,
+    "tracks": {"id": 0, **_BOX_COLUMNS},
+    "forecasts": {"id": 0, "end_xy": 2},
+}
+
+
+def check_golden(record: Any, path: str | Path) -> dict[str, Any]:
+    """``record`` when it is a golden record as :func:`golden_record` writes it (frames of
+    increasing integer ``t``; each entry's columns of one length, integer labels and ids,
+    finite boxes, scores and end points); else ``DataError`` naming ``path``, the frame and
+    the field."""
+    where = str(path)
+    if not isinstance(record, dict) or not isinstance(record.get("frames"), list):
+        raise DataError("expected a mapping with a list of frames", path=where, field="frames")
+    last = None
+    for n, frame in enumerate(record["frames"]):
+        if not isinstance(frame, dict):
+            raise DataError(
+                f"expected a mapping, got {type(frame).__name__}", path=where, record=f"frame {n}"
+            )
+        t = frame.get("t")
+        if not _is_int(t) or (last is not None and t <= last):
+            after = f" after t={last}" if last is not None else ""
+            raise DataError(
+                f"expected an integer time in ns, increasing{after}, got {t!r}",
+                path=where,
+                record=f"frame {n}",
+                field="t",
+            )
+        last = t
+        for name, columns in _ENTRY_COLUMNS.items():
+            if name in frame:
+                _check_rows(where, f"frame {n} (t={t}) {name}", frame[name], columns)
+    return record
+
+
 def load_golden(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """The golden record stored at ``path``, checked (:func:`check_golden`): a file that is
+    not JSON, not UTF-8 or not such a record is a ``DataError`` naming it, the frame and the
+    field (a missing file: ``FileNotFoundError``)."""
+    try:
+        record = json.loads(Path(path).read_bytes())
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 JSON: {exc.reason}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"not JSON: {exc.msg}", path=str(path), record=f"line {exc.lineno} column {exc.colno}"
+        ) from None
+    return check_golden(record, path)
 
 
 def save_golden(path: str | Path, record: dict[str, Any]) -> None:

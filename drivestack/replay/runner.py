@@ -568,7 +568,7 @@ def replay(
             "wall_s": wall_s,
             "log_duration_s": log_s,
             # undefined (null) for a log of one frame: no log time passed
-            "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else float("nan"),
+            "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else None,
             "detection_vs_labels": tally.as_dict() or None,
             "kitti": kitti.metrics() if kitti is not None else None,
         }
