@@ -234,3 +234,13 @@ def test_eval_prediction_refuses_a_huge_window(tmp_path, capsys) -> None:
         )
     assert exc.value.code == 2
     assert "argument --history-s: must be at most 3600 s" in capsys.readouterr().err
+
+
+def test_fleet_help_names_the_variant_cap_and_the_rerun_of_damaged_results(capsys) -> None:
+    from drivestack.exec.sweep import MAX_VARIANTS
+
+    with pytest.raises(SystemExit):
+        main(["fleet", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"{MAX_VARIANTS:,}" in text
+    assert "damaged are named and run again" in text

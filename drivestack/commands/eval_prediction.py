@@ -376,7 +376,8 @@ def _why_nothing_scored(args: argparse.Namespace, report: dict[str, Any]) -> str
         need = args.history_s + args.horizon_s
         return (
             f"no agent is observed without a gap for --history-s + --horizon-s = {need:g} s "
-            "(or none is a vehicle, pedestrian or cyclist)"
+            f"at an anchor (anchors every --stride-s {args.stride_s:g} s), or none is a "
+            "vehicle, pedestrian or cyclist"
         )
     return "the models asked for (--models) need a map and no recording with cases has one"
 

@@ -66,7 +66,9 @@ def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         type=positive_int,
         default=1,
         help="random draws per grid combination, at least 1 (default 1); draws apply only "
-        "when a range KEY=LO:HI is swept (grid values alone run each combination once)",
+        "when a range KEY=LO:HI is swept (grid values alone run each combination once); a "
+        "fleet of more than 100,000 runs (scenario variants x planners) is refused before "
+        "anything runs",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed of the sweep (default 0)")
     parser.add_argument(
@@ -188,7 +190,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("scenario", nargs="?", help="one scenario YAML")
     parser.add_argument("--suite", help="a suite YAML listing scenario files")
-    parser.add_argument("--out", required=True, help="fleet folder (created; resumed if present)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="fleet folder (created; resumed if present: variants whose index line, "
+        "metrics.json or history.npz is missing or damaged are named and run again)",
+    )
     parser.add_argument("--planner", default="pdm", help="comma-separated planners: pdm, idm")
     add_data_root_argument(parser)
     add_max_steps_argument(parser)

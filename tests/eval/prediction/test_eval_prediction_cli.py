@@ -143,6 +143,8 @@ def test_a_stride_off_the_grid_is_rounded_noted_and_recorded(
     ("extra", "why"),
     [
         (["--dataset", "commonroad", "--horizon-s", "100"], "no agent is observed without a gap"),
+        # a stride longer than the recording leaves one anchor: the hint names the stride
+        (["--dataset", "commonroad", "--stride-s", "100"], "anchors every --stride-s 100 s"),
         (["--dataset", "kitti-tracking", "--models", "lane_following"], "need a map"),
     ],
 )
