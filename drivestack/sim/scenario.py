@@ -33,6 +33,19 @@ from drivestack.structures.traffic_light import (
     period_problem,
 )
 
+#: The fastest speed a scenario may give, in m/s (540 km/h): faster than any road vehicle
+#: drives, so a larger speed is a typo (``1e6`` km/h) that would otherwise run meaninglessly or
+#: overflow the geometry mid-run. :func:`check_scenario` refuses every speed key beyond it: the
+#: ego's and agents' ``speed_mps`` / ``speed_kph``, ``desired_speed_mps``,
+#: ``speed_events.<j>.target_speed_mps``, the ``pass_criteria`` speeds and the map's
+#: ``map.params`` speeds (``speed_limit_mps``, ``default_speed_limit_mps``).
+MAX_SPEED_MPS = 150.0
+
+#: The largest lateral shift an agent may make, in m (``lateral_shifts.<j>.offset_m``, either
+#: side): a lane change crosses a few lanes of 3-4 m; a larger offset is a typo that would move
+#: the agent off any road (and, large enough, overflow the geometry mid-run).
+MAX_LATERAL_SHIFT_M = 100.0
+
 
 def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
     """The speed an ego or agent config gives (at most one of the two keys; 0 if neither)."""
@@ -387,7 +400,13 @@ def _in_sweep(exc: ConfigError, origins: Origins) -> ConfigError:
 
 def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
     """All scenarios of one file (one, or several with a sweep): a scenario YAML, or an
-    OpenSCENARIO ``.xosc`` file (:mod:`drivestack.sim.openscenario`: the subset read)."""
+    OpenSCENARIO ``.xosc`` file (:mod:`drivestack.sim.openscenario`: the subset read).
+
+    Every scenario (each swept variant too) is checked by :func:`check_scenario`: a
+    ``ConfigError`` names the file and the dotted key (``sweep.cases.<i>.<key>`` for a swept
+    value). Besides finite numbers in range, that bounds what no real scenario reaches: a speed
+    (any speed key) above :data:`MAX_SPEED_MPS` = 150 m/s (540 km/h) and a lateral shift beyond
+    :data:`MAX_LATERAL_SHIFT_M` = 100 m are refused."""
     p = Path(path)
     if p.suffix.lower() == ".xosc":
         from drivestack.sim.openscenario import read_openscenario
@@ -413,7 +432,8 @@ def check_scenario(cfg: ScenarioConfig) -> None:
     """The checks of ``cfg`` that need no map (``ConfigError`` naming ``cfg.source`` and the
     dotted key). :func:`load_scenarios` runs them on every loaded scenario and
     :func:`~drivestack.sim.build.build_scenario` on every scenario it builds (swept fleet
-    variants and configs made in code included), before the checks that need the map."""
+    variants and configs made in code included), before the checks that need the map.
+    Speeds are bounded by :data:`MAX_SPEED_MPS`, lateral shifts by :data:`MAX_LATERAL_SHIFT_M`."""
     path = cfg.source
     if not (np.isfinite(cfg.duration_s) and cfg.duration_s > 0):
         raise ConfigError(
@@ -463,6 +483,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
                 field=f"agents.{i}.size_m",
             )
     _check_numbers(cfg, path)
+    _check_speed_bounds(cfg, path)
     _check_traffic_lights(cfg.traffic_lights, path)
     min_score = cfg.pass_criteria.min_score
     if min_score is not None and not 0.0 <= min_score <= 100.0:
@@ -632,7 +653,11 @@ _EVENT_RULES: dict[str, tuple[tuple[str, Callable[[float], bool], str], ...]] = 
     "lateral_shifts": (
         ("time_s", _not_negative, "a finite time >= 0 s"),
         ("duration_s", _positive, "a finite duration > 0 s (the time the shift takes)"),
-        ("offset_m", _any, "a finite offset in m"),
+        (
+            "offset_m",
+            lambda v: abs(v) <= MAX_LATERAL_SHIFT_M,
+            f"a finite offset in m, at most {MAX_LATERAL_SHIFT_M:g} m either side (a lane change)",
+        ),
     ),
 }
 
@@ -673,6 +698,43 @@ def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:
                     path=path,
                     field=f"{prefix}.{events}.{j}.along_path_offset_m",
                 )
+
+
+def _check_speed_bounds(cfg: ScenarioConfig, path: str) -> None:
+    """``ConfigError`` at the dotted key of a speed above :data:`MAX_SPEED_MPS` (a ``_kph`` key
+    above the same speed in km/h): the ego's and agents' start speeds, an idm agent's
+    ``desired_speed_mps``, a speed event's ``target_speed_mps``, the ``pass_criteria`` speeds
+    and a ``map.params`` speed (a key ending in ``_mps``). Runs after the checks that refuse a
+    speed that is not finite or is negative."""
+    speeds: list[tuple[str, object]] = [
+        ("ego.speed_mps", cfg.ego.speed_mps),
+        ("ego.speed_kph", cfg.ego.speed_kph),
+    ]
+    speeds += [(f"map.params.{k}", v) for k, v in cfg.map.params.items() if k.endswith("_mps")]
+    for i, a in enumerate(cfg.agents):
+        speeds += [
+            (f"agents.{i}.speed_mps", a.speed_mps),
+            (f"agents.{i}.speed_kph", a.speed_kph),
+            (f"agents.{i}.desired_speed_mps", a.desired_speed_mps),
+        ]
+        speeds += [
+            (f"agents.{i}.speed_events.{j}.target_speed_mps", e.target_speed_mps)
+            for j, e in enumerate(a.speed_events)
+        ]
+    for key in ("max_impact_speed_kph", "min_speed_reduction_kph"):
+        speeds.append((f"pass_criteria.{key}", getattr(cfg.pass_criteria, key)))
+    for key, value in speeds:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue  # unset, or a map parameter of another type (the map build refuses it)
+        kph = key.endswith("_kph")
+        if (value / 3.6 if kph else value) > MAX_SPEED_MPS:
+            unit = "km/h" if kph else "m/s"
+            raise ConfigError(
+                f"{value} {unit} is faster than any vehicle drives: at most {MAX_SPEED_MPS:g} m/s "
+                f"({MAX_SPEED_MPS * 3.6:g} km/h)",
+                path=path,
+                field=key,
+            )
 
 
 def _check_one_speed(

@@ -650,9 +650,20 @@ class RoadMap:
         (GEOS takes both as the minimum of the same point-to-segment distances). A point on the
         boundary (by GEOS's exact point-in-area test, as in ``shapely.distance``) gets 0, where
         the point-to-segment formula may round to a tiny non-zero.
+
+        ``ValueError`` naming the map's :attr:`source` when it has no drivable area (no drivable
+        lane and no :attr:`extra_drivable_areas`), whatever the points (none included): every
+        point is outside an empty area by an undefined distance (shapely's NaN, which passes
+        ``<=`` / ``>`` tests silently), so there is nothing to measure against.
         """
-        pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
         area = self._drivable_boundary
+        if area.is_empty:
+            named = f" {self.source!r}" if self.source else ""
+            raise ValueError(
+                f"RoadMap{named} has no drivable area (no drivable lane and no "
+                "extra_drivable_areas): the distance outside it is undefined"
+            )
+        pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
         inside = shapely.intersects_xy(area, pts[:, 0], pts[:, 1])  # interior or boundary
         out = np.zeros(len(pts))
         if np.all(inside):

@@ -100,14 +100,15 @@ def test_synthetic_maps_bit_identical(
     _assert_bit_identical(road_map, _probe_points(road_map, along, offsets[: len(along)]))
 
 
-def test_no_drivable_polygon_keeps_the_shapely_answer() -> None:
-    """A map whose lanes are all non-drivable has an empty area: the old route's answer."""
+def test_no_drivable_polygon_is_refused() -> None:
+    """A map whose lanes are all non-drivable has an empty area: no distance to it (shapely's
+    answer is NaN), a ValueError (more in test_road_map_fuzz_no_drivable.py)."""
     lane = straight_lane("w", 0.0, 10.0, 0.0, lane_type="walkway")
     road_map = RoadMap((lane,))
     pts = np.array([[1.0, 1.0], [50.0, 3.0]])
-    np.testing.assert_array_equal(
-        road_map.distance_outside_drivable_m(pts), _shapely_reference(road_map, pts)
-    )
+    assert np.all(np.isnan(_shapely_reference(road_map, pts)))
+    with pytest.raises(ValueError, match="has no drivable area"):
+        road_map.distance_outside_drivable_m(pts)
 
 
 _AV2 = "argoverse2/sensor/val/{}/map"
