@@ -54,7 +54,18 @@ def bag_to_log(
         inputs=[str(bag)],
     ) as writer:
         last_ns = 0
+        written: set[tuple[str, int]] = set()  # (LiDAR, time) of the clouds written
         for frame in tqdm(log.frames(), desc="frames", unit="frame", disable=not progress):
+            # a second LiDAR's sweep paired with two frames (the nearest to both) is written
+            # once: a log has one scan per topic and time (the reader pairs it by its time)
+            lidars = {
+                name: cloud
+                for name, cloud in frame.lidars.items()
+                if (name, cloud.timestamp_ns) not in written
+            }
+            if len(lidars) < len(frame.lidars):
+                frame = dataclasses.replace(frame, lidars=lidars)
+            written.update((name, cloud.timestamp_ns) for name, cloud in lidars.items())
             try:
                 writer.sensor_frame(frame)
             except ValueError as exc:  # an image PNG cannot hold: keep the frame without cameras

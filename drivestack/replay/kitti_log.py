@@ -88,11 +88,40 @@ class KittiFrameLabels:
     rows: KittiObjects
 
 
+def _field(msg: dict[str, Any], key: str, prefix: str = "") -> Any:
+    """``msg[key]``; a DataError naming the field when it is missing."""
+    if not isinstance(msg, dict) or key not in msg:
+        raise DataError("missing", field=prefix + key)
+    return msg[key]
+
+
+def _finite(values: Any, field: str, dtype: type = np.float64) -> np.ndarray:
+    """``values`` as an array of ``dtype``; a DataError naming the field (and the entry) when
+    they are not numbers or one is NaN or infinite (nothing a log could be written with)."""
+    try:
+        numbers = np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"not numbers ({exc})", field=field) from None
+    if not np.isfinite(numbers).all():
+        index = tuple(np.argwhere(~np.isfinite(numbers))[0]) if numbers.ndim else ()
+        where = "".join(f"[{i}]" for i in index)
+        raise DataError(f"{numbers[index]} is not a finite number", field=field + where)
+    if dtype is np.float64:
+        return numbers
+    try:
+        return np.asarray(values, dtype=dtype)
+    except OverflowError as exc:
+        raise DataError(f"out of range ({exc})", field=field) from None
+
+
 def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
-    objs = msg["objects"]
-    n = len(objs["type"])
+    """Raises:
+    DataError: a missing field or a number that is NaN or infinite (naming the field).
+    ValueError: columns of different lengths."""
+    objs = _field(msg, "objects")
+    n = len(_field(objs, "type", "objects."))
     columns = {
-        k: len(objs[k])
+        k: len(_field(objs, k, "objects."))
         for k in (
             "track_id",
             "truncated",
@@ -107,23 +136,32 @@ def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
     bad = [k for k, length in columns.items() if length != n]
     if bad:
         raise ValueError(f"objects.{bad[0]} has {columns[bad[0]]} entries, objects.type has {n}")
+
+    def column(key: str, dtype: type = np.float64) -> np.ndarray:
+        return _finite(objs[key], f"objects.{key}", dtype)
+
+    frame_index = int(_finite(_field(msg, "frame_index"), "frame_index", np.int64))
     rows = KittiObjects(
-        frame=np.full(n, int(msg["frame_index"])),
-        track_id=np.asarray(objs["track_id"], dtype=np.int64),
+        frame=np.full(n, frame_index),
+        track_id=column("track_id", np.int64),
         type_name=np.asarray(objs["type"], dtype=str),
-        truncation=np.asarray(objs["truncated"], dtype=np.float64),
-        occlusion=np.asarray(objs["occluded"], dtype=np.int64),
-        alpha_rad=np.asarray(objs["alpha_rad"], dtype=np.float64),
-        box2d_xyxy_px=np.asarray(objs["bbox_xyxy_px"], dtype=np.float64).reshape(n, 4),
-        hwl_m=np.asarray(objs["dimensions_hwl_m"], dtype=np.float64).reshape(n, 3),
-        location_m=np.asarray(objs["location_m"], dtype=np.float64).reshape(n, 3),
-        rotation_y_rad=np.asarray(objs["rotation_y_rad"], dtype=np.float64),
+        truncation=column("truncated"),
+        occlusion=column("occluded", np.int64),
+        alpha_rad=column("alpha_rad"),
+        box2d_xyxy_px=column("bbox_xyxy_px").reshape(n, 4),
+        hwl_m=column("dimensions_hwl_m").reshape(n, 3),
+        location_m=column("location_m").reshape(n, 3),
+        rotation_y_rad=column("rotation_y_rad"),
         score=np.full(n, np.nan),
     )
-    w, h = msg["image_size_wh"]
-    return KittiFrameLabels(
-        int(msg["timestamp_ns"]), str(msg["sequence"]), int(msg["frame_index"]), (w, h), rows
-    )
+    size = _finite(_field(msg, "image_size_wh"), "image_size_wh", np.int64)
+    if size.shape != (2,):
+        raise DataError(f"expected [width, height], got {size.tolist()}", field="image_size_wh")
+    stamp = int(_finite(_field(msg, "timestamp_ns"), "timestamp_ns", np.int64))
+    if stamp < 0:  # a log time: the labels are written back at it
+        raise DataError(f"{stamp} is negative", field="timestamp_ns")
+    w, h = (int(v) for v in size)
+    return KittiFrameLabels(stamp, str(_field(msg, "sequence")), frame_index, (w, h), rows)
 
 
 def kitti_calib_message(calib: KittiCalib, *, timestamp_ns: int, sequence: str) -> dict[str, Any]:
@@ -142,10 +180,14 @@ def kitti_calib_message(calib: KittiCalib, *, timestamp_ns: int, sequence: str) 
 
 
 def decode_kitti_calib(msg: dict[str, Any]) -> KittiCalib:
+    """Raises:
+    DataError: a missing matrix, or one that is not ``rows x cols`` finite numbers (naming
+        the field)."""
+
     def matrix(key: str, rows: int, cols: int) -> np.ndarray:
-        values = np.asarray(msg[key], dtype=np.float64)
+        values = _finite(_field(msg, key), key)
         if values.size != rows * cols:
-            raise ValueError(f"{key}: expected {rows * cols} numbers, got {values.size}")
+            raise DataError(f"expected {rows * cols} numbers, got {values.size}", field=key)
         return values.reshape(rows, cols)
 
     imu = msg.get("Tr_imu_to_velo")
@@ -174,7 +216,8 @@ def read_kitti_channels(log_path: str | Path) -> KittiChannels | None:
 
     Raises:
         DataError: labels without a calibration, or a message that does not decode (naming
-            the topic and message index).
+            the topic and message index, and the field: one missing, or a number NaN or
+            infinite, which no log could be written with).
     """
     from drivestack.replay.log_reader import LogReader, TruncatedLogError
 
@@ -191,6 +234,10 @@ def read_kitti_channels(log_path: str | Path) -> KittiChannels | None:
                 else:
                     frame = decode_kitti_labels(msg)
                     labels[frame.timestamp_ns] = frame
+            except DataError as exc:  # a decoder's own error: the field and what is wrong
+                raise DataError(
+                    exc.reason, path=str(log_path), record=f"{topic} #{i}", field=exc.field
+                ) from None
             except (KeyError, ValueError, TypeError) as exc:
                 raise DataError(
                     f"cannot decode {type(exc).__name__}: {exc}",

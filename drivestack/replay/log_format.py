@@ -536,6 +536,7 @@ class LogWriter:
         self._writer.start(profile="", library=f"drivestack {drivestack.__version__}")
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
+        self._scan_times: dict[str, set[int]] = {}  # the times written per LiDAR topic
         run = {
             **run_provenance(command),
             "config": dict(config),
@@ -590,12 +591,24 @@ class LogWriter:
             self.write(RUN_TOPIC, RUN_METADATA, timestamp_ns, run)
 
     def write_encoded(self, topic: str, schema_name: str, timestamp_ns: int, data: bytes) -> None:
-        """Lowest level: one already encoded (compact JSON) message."""
+        """Lowest level: one already encoded (compact JSON) message. ValueError for a second
+        message at the same time on a LiDAR topic (a log has one scan per topic and time)."""
+        if topic.startswith(LIDAR_TOPIC_PREFIX):
+            self._check_new_scan(topic, timestamp_ns)
+            self._scan_times.setdefault(topic, set()).add(int(timestamp_ns))
         if self._run is not None:
             self._write_run(timestamp_ns)
         self._writer.add_message(
             self._channel(topic, schema_name), int(timestamp_ns), data, int(timestamp_ns)
         )
+
+    def _check_new_scan(self, topic: str, timestamp_ns: int) -> None:
+        """ValueError when the LiDAR topic ``topic`` has a scan at ``timestamp_ns`` already."""
+        if int(timestamp_ns) in self._scan_times.get(topic, ()):
+            raise ValueError(
+                f"{topic}: a scan at {int(timestamp_ns)} ns is already written (a log has one "
+                "scan per LiDAR topic and time)"
+            )
 
     def point_cloud(self, topic: str, cloud: PointCloud) -> None:
         columns, dtype = _point_cloud_layout(cloud)
@@ -653,8 +666,12 @@ class LogWriter:
         PNG on ``/camera/<name>/image`` with its ``/camera/<name>/calibration``, ``world -> ego``
         (when known) and each ``ego -> sensor`` mounting on ``/tf``, labels on ``/labels``.
         Images keep their own timestamps (the reader pairs them with the LiDAR again).
+        ValueError, before anything is written, for a LiDAR cloud at a time its topic has a
+        scan at already, and for an image PNG cannot hold.
         """
         t = frame.timestamp_ns
+        for name, cloud in frame.lidars.items():
+            self._check_new_scan(LIDAR_TOPIC_PREFIX + name, cloud.timestamp_ns)
         # encode first: an image PNG cannot hold raises ValueError before anything is written
         pngs = {name: _png_of(image.pixels) for name, image in frame.cameras.items()}
         transforms = []

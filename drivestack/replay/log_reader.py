@@ -526,7 +526,8 @@ class LogReader:
 
         A frame one of whose messages does not decode, whose header stamp lies more than
         :data:`STAMP_TOLERANCE_NS` from its log time, or whose ``/tf`` message does not decode
-        is a bad frame; so is one whose LiDAR message was in a chunk that does not read. With
+        is a bad frame; so is one whose LiDAR message was in a chunk that does not read, and
+        a LiDAR message at a time its topic has a message at already (skipped, not merged). With
         ``problems`` each is an :class:`InputProblem` in the stream (the frames after it
         follow), as is a frame replayed without messages lost with an unreadable part of the
         log (``"partial"``, before the frame) and, at the end, the images of a camera without
@@ -561,6 +562,7 @@ class LogReader:
         lost: list[_LostChunk] = []
         seen: set[str] = set()  # the topics and cameras of the frames built so far
         index: dict[str, int] = {}  # messages read per topic
+        scan_times: dict[str, set[int]] = {t: set() for t in lidar_topics}
         wanted = [
             *lidar_topics,
             LABELS_TOPIC,
@@ -673,11 +675,22 @@ class LogReader:
                     uncalibrated[name] = uncalibrated.get(name, 0) + 1
             else:
                 stamp = msg.log_time_ns if isinstance(value, _Bad) else value.timestamp_ns
-                if group_ns is not None and stamp != group_ns:
-                    waiting.append((group_ns, group))
-                    group = {}
-                group_ns = stamp
-                group[msg.topic] = value
+                if msg.topic in scan_times and stamp in scan_times[msg.topic]:
+                    # not merged into (or made a second frame of) the time: skipped, named
+                    yield InputProblem(
+                        stamp,
+                        source,
+                        f"{where}: a second scan at {stamp} ns on its topic (a log has one "
+                        "scan per LiDAR topic and time): not replayed",
+                    )
+                else:
+                    if msg.topic in scan_times:
+                        scan_times[msg.topic].add(stamp)
+                    if group_ns is not None and stamp != group_ns:
+                        waiting.append((group_ns, group))
+                        group = {}
+                    group_ns = stamp
+                    group[msg.topic] = value
             while waiting and waiting[0][0] + camera_tolerance_ns < msg.log_time_ns:
                 stamp, done = waiting.popleft()
                 yield from build(stamp, done)

@@ -83,3 +83,47 @@ def test_image_png_cannot_hold_is_rejected_before_writing(tmp_path: Path) -> Non
     ):
         log.sensor_frame(frame)
     assert [m.topic for m in LogReader(path).messages()] == ["/drivestack/run"]
+
+
+def test_a_second_lidars_sweep_paired_with_two_frames_is_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bag reader pairs each frame with a second LiDAR's nearest sweep, so a slower one's
+    sweep can be in two frames; a log has one scan per topic and time: written once."""
+    from drivestack.core.transforms import SE3
+    from drivestack.ingest.rosbag.bag_io import IngestReport
+    from drivestack.ingest.rosbag.topic_map import RosbagConfig
+    from drivestack.replay import convert
+    from drivestack.structures.point_cloud import PointCloud
+    from drivestack.structures.sensor_frame import SensorFrame
+
+    def cloud(t: int, x: float) -> PointCloud:
+        return PointCloud(np.full((1, 3), x, dtype=np.float32), "ego", t)
+
+    rear = cloud(100, 9.0)  # a 10 Hz rear LiDAR next to a 20 Hz front one
+    frames = [
+        SensorFrame(
+            t,
+            lidars={"front": cloud(t, float(k)), "rear": rear},
+            ego_from_sensor={"front": SE3.identity(), "rear": SE3.identity()},
+        )
+        for k, t in enumerate((100, 150))
+    ]
+
+    class _Bag:
+        def __init__(self, bag: Path, config: RosbagConfig | None) -> None:
+            self.config = RosbagConfig()
+            self.topic_map = self.config.topics
+            self.report = IngestReport(str(bag))
+
+        def frames(self) -> list[SensorFrame]:
+            return frames
+
+    monkeypatch.setattr(convert, "RosbagLog", _Bag)
+    count, _ = bag_to_log(tmp_path / "bag", tmp_path / "out.mcap", progress=False)
+    assert count == 2
+    reader = LogReader(tmp_path / "out.mcap")
+    assert [m.log_time_ns for m in reader.messages(["/lidar/rear"])] == [100]
+    back = list(reader.frames())
+    assert [f.timestamp_ns for f in back] == [100, 150]
+    assert sorted(back[0].lidars) == ["front", "rear"] and sorted(back[1].lidars) == ["front"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from drivestack.cli import main
+from drivestack.core.errors import DataError
 from drivestack.eval.detection.datasets import KITTI_TRACKING_IMAGE_WH, LabelledFrame
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import read_ego_poses, read_tracking_labels
@@ -320,3 +321,162 @@ def test_converter_tool_names_the_missing_scan_folder(tmp_path: Path, capsys) ->
     assert (
         "no .pcd.xz scans" in err and str(tmp_path / "training" / "velodyne_pcd_xz" / "0000") in err
     )
+
+
+def _tiny_kitti_log(path: Path, edit_calib: Any = None, edit_labels: Any = None) -> Path:
+    """Two frames with KITTI channels (one Car row each); ``edit_calib(message)`` and
+    ``edit_labels(message)`` (frame 1's) change them before they are written, NaN allowed."""
+    from drivestack.core.frames import LIDAR
+    from drivestack.core.transforms import SE3
+    from drivestack.ingest.kitti_calib import KittiCalib
+    from drivestack.replay.kitti_log import kitti_calib_message
+    from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
+    from drivestack.structures.point_cloud import PointCloud
+
+    p2 = np.hstack([np.array([[700.0, 0, 600], [0, 700.0, 180], [0, 0, 1]]), np.zeros((3, 1))])
+    calib = KittiCalib({"P2": p2}, np.eye(3), np.hstack([np.eye(3), np.zeros((3, 1))]))
+    rng = np.random.default_rng(0)
+    with LogWriter(path, config={}) as writer:
+        message = kitti_calib_message(calib, timestamp_ns=0, sequence="0000")
+        if edit_calib is not None:
+            edit_calib(message)
+        writer.write_encoded(KITTI_CALIB_TOPIC, KITTI_CALIB, 0, json.dumps(message).encode())
+        for k in range(2):
+            t = k * 100_000_000
+            cloud = PointCloud(rng.normal(size=(500, 3)).astype(np.float32) * 10, LIDAR, t)
+            writer.sensor_frame(
+                SensorFrame(
+                    t,
+                    lidars={LIDAR: cloud},
+                    ego_from_sensor={LIDAR: SE3.identity()},
+                    world_from_ego=SE3.identity(),
+                )
+            )
+            rows = KittiObjects(
+                frame=np.array([k]),
+                track_id=np.array([1]),
+                type_name=np.array(["Car"]),
+                truncation=np.array([0.0]),
+                occlusion=np.array([0]),
+                alpha_rad=np.array([0.1]),
+                box2d_xyxy_px=np.array([[500.0, 150.0, 600.0, 200.0]]),
+                hwl_m=np.array([[1.5, 1.6, 4.0]]),
+                location_m=np.array([[1.0, 1.5, 10.0]]),
+                rotation_y_rad=np.array([0.0]),
+                score=np.array([np.nan]),
+            )
+            message = kitti_labels_message(
+                rows, timestamp_ns=t, sequence="0000", frame_index=k, image_size_wh=(1242, 375)
+            )
+            if edit_labels is not None and k == 1:
+                edit_labels(message)
+            writer.write_encoded(KITTI_LABELS_TOPIC, KITTI_LABELS, t, json.dumps(message).encode())
+    return path
+
+
+def _set(*keys: Any, value: Any) -> Any:
+    def edit(message: dict) -> None:
+        for key in keys[:-1]:
+            message = message[key]
+        message[keys[-1]] = value
+
+    return edit
+
+
+def _drop(key: str) -> Any:
+    return lambda message: message.pop(key)
+
+
+#: (calibration edit, labels edit, where: record and field, what)
+BAD_KITTI = {
+    "calib_nan": (
+        _set("R0_rect", 4, value=math.nan),
+        None,
+        "/calibration/kitti #0",
+        "field R0_rect[4]: nan is not a finite number",
+    ),
+    "calib_inf": (
+        _set("P2", 0, value=math.inf),
+        None,
+        "/calibration/kitti #0",
+        "field P2[0]: inf is not a finite number",
+    ),
+    "calib_missing_key": (
+        _drop("R0_rect"),
+        None,
+        "/calibration/kitti #0",
+        "field R0_rect: missing",
+    ),
+    "labels_inf_location": (
+        None,
+        _set("objects", "location_m", 0, 2, value=math.inf),
+        "/labels/kitti #1",
+        "field objects.location_m[0][2]: inf is not a finite number",
+    ),
+    "labels_nan_truncated": (
+        None,
+        _set("objects", "truncated", 0, value=math.nan),
+        "/labels/kitti #1",
+        "field objects.truncated[0]: nan is not a finite number",
+    ),
+    "labels_nan_track_id": (
+        None,
+        _set("objects", "track_id", 0, value=math.nan),
+        "/labels/kitti #1",
+        "field objects.track_id[0]: nan is not a finite number",
+    ),
+    "labels_nan_image_size": (
+        None,
+        _set("image_size_wh", 1, value=math.nan),
+        "/labels/kitti #1",
+        "field image_size_wh[1]: nan is not a finite number",
+    ),
+    "labels_inf_timestamp": (
+        None,
+        _set("timestamp_ns", value=math.inf),
+        "/labels/kitti #1",
+        "field timestamp_ns: inf is not a finite number",
+    ),
+    "labels_negative_timestamp": (
+        None,
+        _set("timestamp_ns", value=-5),
+        "/labels/kitti #1",
+        "field timestamp_ns: -5 is negative",
+    ),
+    "labels_missing_key": (
+        None,
+        _drop("frame_index"),
+        "/labels/kitti #1",
+        "field frame_index: missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_KITTI))
+def test_kitti_channels_with_nan_or_missing_fields_are_replayed_unscored(
+    tmp_path: Path, case: str
+) -> None:
+    """Was: NaN / inf read back, and the replay crashed writing them into its output
+    (``ValueError: Out of range float values are not JSON compliant``); a missing key read
+    as ``KeyError: 'R0_rect'``."""
+    edit_calib, edit_labels, record, what = BAD_KITTI[case]
+    log = _tiny_kitti_log(tmp_path / "bad.mcap", edit_calib, edit_labels)
+    with pytest.raises(DataError) as caught:
+        read_kitti_channels(log)
+    assert str(caught.value) == f"{log}: {record}: {what}"
+    out = tmp_path / "run.mcap"
+    assert main(["replay", str(log), "--stack", str(STACK), "--out", str(out), "--quiet"]) == 1
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["frames_processed"] == 2 and summary["kitti"] is None
+    (problem,) = summary["skipped"]
+    assert problem["reason"] == f"KITTI labels not scored: {caught.value}"
+    assert not summary["clean"]
+    assert [m.topic for m in LogReader(out).messages([KITTI_LABELS_TOPIC])] == []
+
+
+def test_the_tiny_kitti_log_reads_back_whole(tmp_path: Path) -> None:
+    """The log the cases above spoil reads back as written (they fail for their edit only)."""
+    channels = read_kitti_channels(_tiny_kitti_log(tmp_path / "ok.mcap"))
+    assert channels is not None and sorted(channels.labels) == [0, 100_000_000]
+    assert channels.labels[100_000_000].rows.location_m.tolist() == [[1.0, 1.5, 10.0]]
+    assert channels.calib.R0_rect.tolist() == np.eye(3).tolist()

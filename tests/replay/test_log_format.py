@@ -321,3 +321,37 @@ def test_logs_with_the_run_record_at_time_zero_still_read() -> None:
     assert (first.topic, first.log_time_ns) == ("/drivestack/run", 0)  # written before the change
     assert "config" in reader.run_metadata()
     assert sum(1 for _ in reader.frames()) == 61
+
+
+def test_a_second_scan_at_one_time_on_a_lidar_topic_is_refused(tmp_path: Path) -> None:
+    """Was: written, and the reader merged the two into one frame (a frame lost silently)."""
+    from drivestack.structures.sensor_frame import SensorFrame
+
+    def frame(t: int, x: float) -> SensorFrame:
+        cloud = PointCloud(np.full((2, 3), x, dtype=np.float32), "lidar", t)
+        mount = SE3.from_xyz_yaw([1.0, 0.0, 1.8], 0.0)
+        return SensorFrame(t, lidars={"top": cloud}, ego_from_sensor={"top": mount})
+
+    path = tmp_path / "dup.mcap"
+    with LogWriter(path, config={}) as writer:
+        writer.sensor_frame(frame(T, 1.0))
+        writer.sensor_frame(frame(T + 100, 2.0))
+        with pytest.raises(ValueError, match=f"/lidar/top: a scan at {T + 100} ns is already"):
+            writer.sensor_frame(frame(T + 100, 3.0))  # refused before anything is written
+        with pytest.raises(ValueError, match=f"/lidar/top: a scan at {T} ns is already"):
+            writer.point_cloud("/lidar/top", frame(T, 4.0).lidar())
+        writer.point_cloud("/lidar/zz", frame(T, 5.0).lidar())  # another topic: its own
+        writer.point_cloud("/perception/points", frame(T, 6.0).lidar())  # not a LiDAR topic
+        writer.point_cloud("/perception/points", frame(T, 7.0).lidar())
+    counts: dict[str, int] = {}
+    for m in LogReader(path).messages():
+        counts[m.topic] = counts.get(m.topic, 0) + 1
+    assert counts == {
+        "/drivestack/run": 1,
+        "/tf": 2,
+        "/lidar/top": 2,
+        "/lidar/zz": 1,
+        "/perception/points": 2,
+    }
+    frames = list(LogReader(path).frames())
+    assert [f.lidar("top").xyz_m[0, 0] for f in frames] == [1.0, 2.0]

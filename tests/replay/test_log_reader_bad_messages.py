@@ -317,3 +317,39 @@ def test_two_replays_are_identical_but_for_the_run_channels(tmp_path: Path) -> N
     topics = {topic for topic, _, _ in outputs[0]}
     assert {"/lidar/top", "/camera/front/image", "/labels", "/perception/detections"} <= topics
     assert TIMING_TOPIC in LogReader(tmp_path / "a.mcap").topics()
+
+
+def _scan_at_frame_1(topic: str, i: int, log_time: int, data: bytes) -> tuple[int, bytes]:
+    """The scan of frame 2 logged and stamped at frame 1's time (a log written elsewhere)."""
+    if (topic, i) != ("/lidar/top", 2):
+        return log_time, data
+    msg = json.loads(data)
+    msg["timestamp"] = {"sec": _t(1) // 1_000_000_000, "nsec": _t(1) % 1_000_000_000}
+    return _t(1), json.dumps(msg).encode()
+
+
+def test_a_second_scan_at_one_time_on_a_topic_is_skipped_not_merged(tmp_path: Path) -> None:
+    """Was: the two scans at frame 1's time merged into one frame (the second replacing the
+    first), N - 1 frames replayed and the run clean: a frame lost silently."""
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "dup.mcap", _scan_at_frame_1)
+    items = list(LogReader(log).frames(problems=True))
+    frames = [f for f in items if not isinstance(f, InputProblem)]
+    (problem,) = [p for p in items if isinstance(p, InputProblem)]
+    # frames 0, 1 (its first scan), 3, 4, 5; frame 2's other messages have no scan
+    assert [f.timestamp_ns for f in frames] == [_t(k) for k in (0, 1, 3, 4, 5)]
+    first = _messages_of(tmp_path / "in.mcap", "/lidar/top")[1]
+    assert np.array_equal(frames[1].lidar("top").xyz_m, first)
+    assert (problem.timestamp_ns, problem.kind) == (_t(1), "skipped")
+    assert problem.reason.startswith(f"/lidar/top #2: a second scan at {_t(1)} ns on its topic")
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N - 1
+    assert summary["frames_skipped"] == summary["frames_skipped_bad_input"] == 1
+    (skip,) = summary["skipped"]
+    assert skip["timestamp_ns"] == _t(1) and skip["reason"] == problem.reason
+    assert not summary["clean"]
+    with pytest.raises(DataError, match=f"t={_t(1)}: /lidar/top #2: a second scan"):
+        list(LogReader(log).frames())
+
+
+def _messages_of(path: Path, topic: str) -> list[np.ndarray]:
+    return [m.value.xyz_m for m in LogReader(path).messages([topic])]
