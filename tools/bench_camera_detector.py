@@ -13,25 +13,28 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from drivestack.cli import report_user_errors
 from drivestack.commands._paths import int_at_least
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; bad input prints one ``error: ...`` line and returns 2."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--config",
         type=Path,
-        nargs="*",
+        nargs="+",
         default=[REPO / "configs" / "perception" / "camera_detector.yaml"],
     )
     parser.add_argument("--image", type=Path, default=None, help="a 1242x375 PNG (default: noise)")
@@ -42,17 +45,22 @@ def main() -> None:
         action="store_true",
         help="also run each config at full 1242x375 (no internal resize)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    return report_user_errors(lambda: _run(args))
 
+
+def _run(args: argparse.Namespace) -> int:
     import dataclasses
 
     import torch
 
+    from drivestack.core.errors import DataError
     from drivestack.core.transforms import SE3
     from drivestack.perception.camera.calibration import read_image_rgb
     from drivestack.perception.camera.detector import (
         TorchCameraDetector,
         build_fcos,
+        check_network_size,
         load_detector_config,
         save_checkpoint,
     )
@@ -76,6 +84,11 @@ def main() -> None:
             configs.append(
                 (f"{path.name} full-res", dataclasses.replace(cfg, min_size_px=h, max_size_px=w))
             )
+    for name, cfg in configs:  # every config fits the image before any timing
+        try:
+            check_network_size(w, h, cfg)
+        except ValueError as exc:
+            raise DataError(f"{exc} ({name})", path=str(args.image), field="--image") from None
     with tempfile.TemporaryDirectory() as tmp:
         for name, cfg in configs:
             weights = Path(tmp) / "w.pt"
@@ -94,7 +107,8 @@ def main() -> None:
                 f"internal {cfg.min_size_px}/{cfg.max_size_px} px on {w}x{h} input: "
                 f"median {med * 1e3:.0f} ms/image = {1 / med:.1f} images/s (target >= 10)"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

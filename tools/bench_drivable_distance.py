@@ -22,6 +22,9 @@ import numpy as np
 import shapely
 
 from drivestack.bench.timing import measure
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import int_at_least
+from drivestack.core.errors import DataError
 from drivestack.ingest.maps.av2_road_map import read_av2_road_map
 from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.structures.road_map import RoadMap
@@ -66,12 +69,27 @@ def shapely_peer(road_map: RoadMap, pts: np.ndarray) -> np.ndarray:
     return out
 
 
+#: the most points per map (each is timed ``--repeats`` times)
+MAX_POINTS = 1_000_000
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; bad input prints one ``error: ...`` line and returns 2."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--points", type=int, default=100)
-    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument(
+        "--points", type=int_at_least(1), default=100, help=f"points per map, 1 to {MAX_POINTS}"
+    )
+    ap.add_argument("--repeats", type=int_at_least(1), default=200)
     args = ap.parse_args(argv)
+    if args.points > MAX_POINTS:
+        ap.error(f"argument --points: must be at most {MAX_POINTS}, got {args.points}")
+    return report_user_errors(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.data_root.is_dir():
+        raise DataError("no such folder", path=str(args.data_root), field="--data-root")
     rng = np.random.default_rng(0)
     print("| map | boundary vertices | shapely ms | drivestack ms | ratio | identical |")
     print("|---|---|---|---|---|---|")

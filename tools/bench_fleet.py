@@ -25,7 +25,16 @@ import sys
 import time
 from pathlib import Path
 
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import check_out_dir, int_at_least
+from drivestack.core.errors import DataError
+
 REPO = Path(__file__).resolve().parents[1]
+RUNS = {
+    "local1": ["--workers", "1"],
+    "local2": ["--workers", "2"],
+    "ray2": ["--workers", "2", "--executor", "ray"],
+}
 
 
 def _children_cpu_s() -> float:
@@ -40,7 +49,9 @@ def _run(cmd: list[str], cpu: dict[str, float] | None = None, name: str = "") ->
     print(f"$ {' '.join(cmd)}   (load average {load:.1f})", flush=True)
     cpu0 = _children_cpu_s()
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, check=True)
+    done = subprocess.run(cmd, cwd=REPO)
+    if done.returncode != 0:  # the command said why on stderr
+        raise DataError(f"drivestack {cmd[3]} failed (exit status {done.returncode}); see above")
     wall = time.perf_counter() - start
     used = _children_cpu_s() - cpu0
     if cpu is not None:
@@ -49,16 +60,37 @@ def _run(cmd: list[str], cpu: dict[str, float] | None = None, name: str = "") ->
     return wall
 
 
-def main() -> int:
+def _configs(text: str) -> list[str]:
+    """An argparse ``type`` for ``--configs``: known run names, comma-separated."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RUNS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected run names of {', '.join(RUNS)}, comma-separated; got {text!r}"
+        )
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; bad input prints one ``error: ...`` line and returns 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="configs/suites/regression.yaml")
     parser.add_argument("--planner", default="pdm")
     parser.add_argument("--sweep", action="append", default=None, help="as drivestack fleet")
-    parser.add_argument("--variants", type=int, default=1)
-    parser.add_argument("--max-steps", type=int)
-    parser.add_argument("--configs", default="local1,local2,ray2", help="which runs, in order")
+    parser.add_argument("--variants", type=int_at_least(1), default=1)
+    parser.add_argument("--max-steps", type=int_at_least(1))
+    parser.add_argument(
+        "--configs", type=_configs, default="local1,local2,ray2", help="which runs, in order"
+    )
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    return report_user_errors(lambda: _bench(args))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    args.out = check_out_dir(args.out.absolute())  # (the commands run in the checkout)
+    if not (REPO / args.suite).is_file():
+        raise DataError("no such suite file", path=str(args.suite), field="--suite")
     sweep = args.sweep or ["ego.speed_kph=20:70"]
     base = [sys.executable, "-m", "drivestack.cli", "fleet", "--suite", args.suite,
             "--planner", args.planner, "--variants", str(args.variants), "--quiet"]  # fmt: skip
@@ -66,18 +98,13 @@ def main() -> int:
         base += ["--sweep", s]
     if args.max_steps:
         base += ["--max-steps", str(args.max_steps)]
-    runs = {
-        "local1": ["--workers", "1"],
-        "local2": ["--workers", "2"],
-        "ray2": ["--workers", "2", "--executor", "ray"],
-    }
     walls: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    for name in args.configs.split(","):
+    for name in args.configs:
         out = args.out / name
         if out.exists():
             shutil.rmtree(out)
-        walls[name] = _run([*base, *runs[name], "--out", str(out)], cpu, name)
+        walls[name] = _run([*base, *RUNS[name], "--out", str(out)], cpu, name)
     n = sum(1 for _ in (args.out / next(iter(walls)) / "fleet.jsonl").open())
     report_run = args.out / ("local2" if "local2" in walls else next(iter(walls)))
     html = args.out / "report.html"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,10 @@ from typing import Any
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import int_at_least
+from drivestack.core.errors import DataError
+from drivestack.ingest.kitti_object import read_velodyne_bin
 from drivestack.ingest.rosbag.pointcloud2 import (
     ROS_DATATYPES,
     decode_pointcloud2,
@@ -87,11 +92,19 @@ def interleaved_medians_s(fns: list[Callable[[], object]], repeats: int) -> list
     return [statistics.median(t) for t in times]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; bad input prints one ``error: ...`` line and returns 2."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scan", type=Path, default=DEFAULT_SCAN, help="KITTI .bin scan")
-    parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
+    parser.add_argument("--repeats", type=int_at_least(1), default=30)
+    args = parser.parse_args(argv)
+    return report_user_errors(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    # the reader's checks first (missing, truncated, non-finite: DataError naming the file)
+    if len(read_velodyne_bin(args.scan).xyz_m) == 0:
+        raise DataError("no points: nothing to time", path=str(args.scan), field="--scan")
     typestore = get_typestore(Stores.ROS2_HUMBLE)
     points = np.fromfile(args.scan, dtype=np.float32).reshape(-1, 4)
     msg = pointcloud2_message(
@@ -122,7 +135,8 @@ def main() -> None:
         f"of drivestack's {t_ds * 1e3:.3f} ms, PointCloud construction (its finite check on the "
         f"zero-copy strided xyz view) takes {t_validate * 1e3:.3f} ms"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,10 +9,12 @@ motion distortion, PointCloud). Medians of repeats; compare the ratio, not the m
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 
+from drivestack.commands._paths import int_at_least
 from drivestack.core.transforms import SE3
 from drivestack.sim.sensors import LidarModel, SensorScene
 from drivestack.structures import Boxes3D, ObjectClass
@@ -28,11 +30,20 @@ def median_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
     return 1e3 * float(np.median(samples))
 
 
-def main() -> None:
+#: the most agents in the scene (each is a mesh the rays are cast against)
+MAX_AGENTS = 10_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; bad options are an argparse error (exit status 2)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--agents", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=15)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--agents", type=int_at_least(1), default=30, help=f"1 to {MAX_AGENTS} (default 30)"
+    )
+    parser.add_argument("--repeats", type=int_at_least(1), default=15)
+    args = parser.parse_args(argv)
+    if args.agents > MAX_AGENTS:
+        parser.error(f"argument --agents: must be at most {MAX_AGENTS}, got {args.agents}")
     import open3d as o3d
 
     rng = np.random.default_rng(0)
@@ -65,7 +76,8 @@ def main() -> None:
     print(f"{'drivestack scene update (meshes)':<40} {update:8.2f} ms")
     print(f"{'drivestack sweep (scan)':<40} {sweep:8.2f} ms   {sweep / bare:.2f}x of bare")
     print(f"{'drivestack update + sweep':<40} {update + sweep:8.2f} ms   (target <= 15 ms)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,9 +20,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
+
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import check_out_dir, int_at_least, seed_int
+from drivestack.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ("ccrs", "ccrm", "ccrb", "cut_in", "cut_out", "stop_and_go", "curve_lead", "merge")
@@ -100,15 +105,29 @@ def sim_config_text(
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Fit and write the config; bad input prints one ``error: ...`` line and returns 2."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variants", type=int, default=4, help="random variants per family")
-    parser.add_argument("--every", type=int, default=5, help="render every Nth tick")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--variants", type=int_at_least(1), default=4, help="random variants per family (>= 1)"
+    )
+    parser.add_argument(
+        "--every", type=int_at_least(1), default=5, help="render every Nth tick (>= 1)"
+    )
+    parser.add_argument("--seed", type=seed_int, default=2026, help="in [0, 2**63)")
     parser.add_argument("--out", type=Path, default=REPO / "configs/perception/lidar_sim.yaml")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    return report_user_errors(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.out.is_dir():
+        raise DataError(
+            "is a folder; give the config's file name", path=str(args.out), field="--out"
+        )
+    check_out_dir(args.out.parent)  # writable, checked before the minutes of rendering
 
     from drivestack.core.frames import EGO
     from drivestack.kernels import box_iou_bev
@@ -171,7 +190,8 @@ def main() -> None:
     print(
         f"car score weights {np.round(weights, 3).tolist()} from {len(y)} boxes ({int(y.sum())} true); wrote {args.out}"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -65,7 +65,14 @@ from tqdm import tqdm
 
 from drivestack import kernels
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import dataset_root, detector_config, int_at_least
+from drivestack.commands._paths import (
+    check_out_dir,
+    dataset_root,
+    detector_config,
+    int_at_least,
+    non_negative_number,
+    positive_number,
+)
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.core.transforms import SE3
@@ -625,7 +632,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, default=None, help="dataset folder (aimotive, av2)")
     parser.add_argument(
         "--band-margin-m",
-        type=float,
+        type=non_negative_number,
         default=1.0,
         help="aiMotive: margin around the labels' lateral span for the annotated-band figures",
     )
@@ -639,7 +646,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--last", type=int, default=153, help=f"last frame scored (default 153; {frames})"
     )
-    parser.add_argument("--max-range-m", type=float, default=40.0)
+    parser.add_argument(
+        "--max-range-m", type=positive_number, default=40.0, help="label range scored (m, > 0)"
+    )
     parser.add_argument(
         "--open3d-frames",
         type=open3d_frames,
@@ -671,6 +680,7 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
     if to_stdout:
         print(text)
     elif args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)  # (checked first: check_out_dir)
         args.json.write_text(text + "\n")
         print(f"wrote every figure to {args.json}")
     else:
@@ -678,8 +688,10 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.json is not None and str(args.json) != "-" and args.json.is_dir():
-        raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
+    if args.json is not None and str(args.json) != "-":
+        if args.json.is_dir():
+            raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
+        check_out_dir(args.json.parent, "--json")  # writable, checked before the scans
     if args.config is None:  # (a given --config goes to the detector as it is)
         args.config = detector_config(args.dataset, None)
     if args.dataset != "kitti-tracking":

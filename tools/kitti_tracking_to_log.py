@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from drivestack.commands._paths import int_at_least
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import check_out_dir, int_at_least, removed_on_failure
 from drivestack.core.errors import DataError
 from drivestack.replay.kitti_log import kitti_tracking_to_log
 
@@ -54,8 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         and args.first_frame > args.last_frame
     ):
         parser.error(f"--first-frame {args.first_frame} is after --last-frame {args.last_frame}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    return report_user_errors(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.out.is_dir():
+        raise DataError("is a folder; give the log's file name", path=str(args.out), field="--out")
+    check_out_dir(args.out.parent)  # a folder it can be written into, before any work
+    with removed_on_failure(args.out.parent):
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         n = kitti_tracking_to_log(
             args.root,
             args.out,
@@ -64,9 +72,6 @@ def main(argv: list[str] | None = None) -> int:
             first_frame=args.first_frame,
             last_frame=args.last_frame,
         )
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     print(f"wrote {n} frames of sequence {args.sequence} to {args.out}")
     return 0
 

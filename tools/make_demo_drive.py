@@ -14,22 +14,47 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
+
+from drivestack.cli import report_user_errors
+from drivestack.commands._paths import check_out_dir, int_at_least, positive_number
+from drivestack.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+#: the most azimuth columns a sweep may have (a 0.01 degree resolution)
+MAX_AZIMUTH_COLUMNS = 36_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the demo drive; bad input prints one ``error: ...`` line and returns 2."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scenario", type=Path, default=REPO / "configs/scenarios/cut_in.yaml")
     parser.add_argument("--out", type=Path, default=REPO / "data/demo/drive.mcap")
-    parser.add_argument("--seconds", type=float, default=6.0, help="length of the drive")
-    parser.add_argument("--azimuth-columns", type=int, default=720)
+    parser.add_argument(
+        "--seconds", type=positive_number, default=6.0, help="length of the drive (> 0)"
+    )
+    parser.add_argument(
+        "--azimuth-columns",
+        type=int_at_least(1),
+        default=720,
+        help=f"LiDAR columns per sweep, 1 to {MAX_AZIMUTH_COLUMNS}",
+    )
     parser.add_argument("--preset", default="vlp32", help="LiDAR preset (hdl64, vlp32, os128)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.azimuth_columns > MAX_AZIMUTH_COLUMNS:
+        parser.error(
+            f"argument --azimuth-columns: must be at most {MAX_AZIMUTH_COLUMNS}, "
+            f"got {args.azimuth_columns}"
+        )
+    return report_user_errors(lambda: _run(args))
 
+
+def _run(args: argparse.Namespace) -> int:
     from drivestack.core.transforms import SE3
     from drivestack.sim.build import build_scenario
     from drivestack.sim.evaluate import run_scenario
@@ -37,6 +62,12 @@ def main() -> None:
     from drivestack.sim.scenario import load_scenarios
     from drivestack.sim.sensors import LIDAR_PRESETS, CameraModel, LidarModel, SensorScene
 
+    if args.preset not in LIDAR_PRESETS:
+        known = ", ".join(sorted(LIDAR_PRESETS))
+        raise DataError(f"unknown LiDAR preset {args.preset!r} (known: {known})", field="--preset")
+    if args.out.is_dir():
+        raise DataError("is a folder; give the log's file name", path=str(args.out), field="--out")
+    check_out_dir(args.out.parent)  # writable, checked before the drive is simulated
     scenario = load_scenarios(args.scenario)[0]
     built = build_scenario(scenario)
     result = run_scenario(built, "pdm", max_steps=round(args.seconds / scenario.dt_s))
@@ -63,7 +94,8 @@ def main() -> None:
     print(
         f"wrote {args.out}: {n} frames, {args.out.stat().st_size / 1e6:.1f} MB (scenario score {100 * result.nuplan.score:.1f})"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,8 +19,8 @@ predecessors in driving direction.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,17 +68,41 @@ def _lanes(path: Path) -> dict[str, dict[str, object]]:
     return out
 
 
-def main() -> None:
-    folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+def main(argv: list[str] | None = None) -> int:
+    """Write the reference; bad arguments are an argparse error (one line, exit status 2).
+    (Runs in opendrive2lanelet's own virtualenv: no drivestack import here.)"""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="folder of esmini .xodr files")
+    parser.add_argument("out", type=Path, help="reference JSON file to write")
+    args = parser.parse_args(argv)
+    folder, out = args.folder, args.out
+    if not folder.is_dir():
+        parser.error(f"{folder}: no such folder")
+    paths = sorted(folder.glob("*.xodr"))
+    if not paths:
+        parser.error(f"{folder}: no .xodr file in it")
+    if out.is_dir():
+        parser.error(f"{out}: is a folder; give the JSON file's name")
+    if not out.parent.is_dir():
+        parser.error(f"{out.parent}: no such folder (for {out})")
+    try:  # the converter itself (else every file would be left out and an empty file written)
+        import lxml  # noqa: F401
+        import opendrive2lanelet  # noqa: F401
+    except ImportError as exc:
+        parser.error(f"needs opendrive2lanelet==1.2.1 in its own virtualenv (see --help): {exc}")
     reference = {}
-    for path in sorted(folder.glob("*.xodr")):
+    for path in paths:
         try:
             reference[path.name] = _lanes(path)
         except Exception as exc:  # a file the converter cannot read is left out, and said so
             print(f"{path.name}: opendrive2lanelet fails ({type(exc).__name__}: {exc}); left out")
-    out.write_text(json.dumps(reference, separators=(",", ":")) + "\n")
+    try:
+        out.write_text(json.dumps(reference, separators=(",", ":")) + "\n")
+    except OSError as exc:
+        parser.error(f"{out}: {exc.strerror or exc}")
     print(f"{out}: {sum(len(v) for v in reference.values())} lanes from {len(reference)} files")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

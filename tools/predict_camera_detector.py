@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from drivestack.cli import report_user_errors
+    from drivestack.commands._paths import check_out_dir, removed_on_failure
     from drivestack.core.errors import DataError
     from drivestack.perception.camera import TorchCameraDetector, load_detector_config
     from drivestack.perception.camera.detector import read_checkpoint, read_checkpoint_config
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
 
     def run() -> int:
+        check_out_dir(args.out)  # before the weights are read
         checkpoint = read_checkpoint(args.weights)  # once: the config and the weights
         cfg = (
             read_checkpoint_config(args.weights, checkpoint)
@@ -71,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
             cfg = dataclasses.replace(cfg, score_threshold=args.score_threshold)
         detector = TorchCameraDetector(cfg, args.weights, checkpoint)
-        summary = predict_kitti_folder(detector, args.images, args.out, progress=not args.quiet)
+        try:
+            with removed_on_failure(args.out):  # a failed run leaves no folder it made
+                summary = predict_kitti_folder(
+                    detector, args.images, args.out, progress=not args.quiet
+                )
+        except ValueError as exc:  # TorchCameraDetector.step: an image too narrow, say
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(str(exc), path=str(args.images), field="--images") from None
         print(
             f"wrote {summary.n_images} result files ({summary.n_detections} detections, score "
             f">= {cfg.score_threshold:g}) of {summary.image_dir} to {summary.out_dir}"

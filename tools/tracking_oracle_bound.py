@@ -44,9 +44,11 @@ from drivestack.cli import main as cli_main
 from drivestack.cli import report_user_errors
 from drivestack.commands._paths import (
     add_kitti_root_option,
+    check_out_dir,
     dataset_root,
     int_at_least,
     iou_fraction,
+    removed_on_failure,
 )
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.kitti import result_file
@@ -297,9 +299,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_inputs(args: argparse.Namespace) -> None:
     """Check the input folders before any work; DataError naming the option otherwise."""
+    check_out_dir(args.out)
     args.kitti_root = dataset_root("kitti-tracking", args.kitti_root, option="--kitti-root")
     detections = args.kitti_root / "detections"
-    if not (detections / args.detections).is_dir():
+    # one folder's name (not "", "..", "a/b": the files would be looked up elsewhere)
+    plain = args.detections not in ("", ".", "..") and Path(args.detections).name == args.detections
+    if not (plain and (detections / args.detections).is_dir()):
         known = (
             sorted(p.name for p in detections.iterdir() if p.is_dir())
             if detections.is_dir()
@@ -316,8 +321,8 @@ def _check_inputs(args: argparse.Namespace) -> None:
         )
 
 
-def _run(args: argparse.Namespace) -> int:
-    _check_inputs(args)
+def _write_rows(args: argparse.Namespace) -> None:
+    """The oracle's (or the ranked) result files of every class and sequence."""
     classes = args.classes
     seqmap = read_split_seqmap(args.kitti_root, args.split)
     for cls in classes:
@@ -340,6 +345,12 @@ def _run(args: argparse.Namespace) -> int:
                 poses = read_ego_poses(seq.pose_path)
             rows = oracle_rows(detections, labels, cls, args.iou, args.fill_gap, args.extend, poses)
             write_tracking_results(folder / f"{entry.name}.txt", rows)
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_inputs(args)
+    with removed_on_failure(args.out):  # a failed run leaves no folder it made
+        _write_rows(args)
     if args.rank_results is not None:
         print(
             f"{args.rank_results} with its true tracks ranked first ({args.split}, IoU {args.iou:g})"
@@ -351,7 +362,7 @@ def _run(args: argparse.Namespace) -> int:
             f"tracks extended by {args.extend})"
         )
     evaluate = ["eval", "tracking", "--kitti-root", str(args.kitti_root), "--split", args.split]
-    evaluate += ["--classes", ",".join(classes), "--results", str(args.out / "data")]
+    evaluate += ["--classes", ",".join(args.classes), "--results", str(args.out / "data")]
     evaluate += ["--iou", f"{args.iou:g}", "--out", str(args.out / "eval"), "--quiet"]
     return cli_main(evaluate)
 

@@ -26,21 +26,23 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 
-from drivestack.commands._paths import add_quiet_option, int_at_least, positive_number
+from drivestack.commands._paths import add_quiet_option, int_at_least, positive_number, seed_int
+from drivestack.perception.camera.training import MAX_LEARNING_RATE  # (imports no torch)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "perception" / "camera_detector.yaml"
 
 
-def seed_int(text: str) -> int:
-    """An argparse ``type`` for a seed in [0, 2**63)."""
-    value = int_at_least(0)(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
+def learning_rate(text: str) -> float:
+    """An argparse ``type`` for a learning rate in (0, :data:`MAX_LEARNING_RATE`]."""
+    value = positive_number(text)
+    if value > MAX_LEARNING_RATE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LEARNING_RATE:g}, got {text}")
     return value
 
 
@@ -61,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batch-size", type=int_at_least(1), default=4, help="(default 4)")
     parser.add_argument(
-        "--lr", type=positive_number, default=1e-3, help="AdamW learning rate (default 1e-3)"
+        "--lr",
+        type=learning_rate,
+        default=1e-3,
+        help=f"AdamW learning rate, at most {MAX_LEARNING_RATE:g} (default 1e-3)",
     )
     parser.add_argument("--seed", type=seed_int, default=0, help="(default 0)")
     parser.add_argument(
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from drivestack.cli import report_user_errors
     from drivestack.commands._paths import check_out_dir
     from drivestack.core.atomic import write_text_atomic
+    from drivestack.core.errors import DrivestackError
     from drivestack.perception.camera.detector import load_detector_config
     from drivestack.perception.camera.training import TrainSettings, train_detector
 
@@ -101,9 +107,16 @@ def main(argv: list[str] | None = None) -> int:
             flip=not args.no_flip,
             checkpoint_every=args.checkpoint_every,
         )
-        result = train_detector(
-            cfg, args.data, args.out, settings, resume=args.resume, progress=not args.quiet
-        )
+        existed = args.out.exists()
+        try:
+            result = train_detector(
+                cfg, args.data, args.out, settings, resume=args.resume, progress=not args.quiet
+            )
+        except DrivestackError:
+            if not existed:  # the folder it made, while still empty (checkpoints are kept)
+                with contextlib.suppress(OSError):
+                    args.out.rmdir()
+            raise
         summary = {
             "config_file": str(args.config),
             "iterations": settings.iterations,

@@ -26,10 +26,17 @@ import time
 from pathlib import Path
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import add_kitti_root_option, dataset_root, int_at_least
+from drivestack.commands._paths import (
+    add_kitti_root_option,
+    check_out_dir,
+    dataset_root,
+    duration_s,
+    int_at_least,
+    seed_int,
+)
 from drivestack.core.errors import DataError
 from drivestack.core.provenance import run_provenance
-from drivestack.eval.prediction.cases import CaseSettings, build_cases
+from drivestack.eval.prediction.cases import CaseSettingError, CaseSettings, build_cases
 from drivestack.eval.prediction.sources import read_kitti_trajectories
 from drivestack.ingest.kitti_tracking import read_split_seqmap
 from drivestack.prediction.learned import (
@@ -60,6 +67,10 @@ def split_holdout(sequences: list[str], every: int) -> tuple[list[str], list[str
     return [s for s in sequences if s not in held], held
 
 
+#: the widest anchor spacing (an hour: longer than any recorded sequence)
+MAX_STRIDE_S = 3600.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,8 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     add_kitti_root_option(parser)
     parser.add_argument("--epochs", type=int_at_least(1), default=TrainingSettings.epochs)
-    parser.add_argument("--seed", type=int_at_least(0), default=TrainingSettings.seed)
-    parser.add_argument("--stride-s", type=float, default=0.1, help="anchor spacing (s)")
+    parser.add_argument(
+        "--seed", type=seed_int, default=TrainingSettings.seed, help="in [0, 2**63)"
+    )
+    parser.add_argument(
+        "--stride-s",
+        type=duration_s(MAX_STRIDE_S),
+        default=0.1,
+        help=f"anchor spacing (s, > 0, at most {MAX_STRIDE_S:g})",
+    )
     parser.add_argument(
         "--holdout-every", type=int_at_least(2), default=5, help="hold out every N-th sequence"
     )
@@ -80,14 +98,24 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.out.is_dir():
         raise DataError("is a directory; give the checkpoint's file name", path=str(args.out))
+    check_out_dir(args.out.parent)  # writable, checked before the training
     root = dataset_root("kitti-tracking", args.kitti_root, option="--kitti-root")
     cfg = ForecasterConfig()
     case_settings = CaseSettings(cfg.history_s, cfg.horizon_s, args.stride_s)
     sequences = [e.name for e in read_split_seqmap(root, "train")]
     train_seqs, held_seqs = split_holdout(sequences, args.holdout_every)
     start = time.perf_counter()
-    train = kitti_samples(root, train_seqs, case_settings)
-    held = kitti_samples(root, held_seqs, case_settings)
+    try:
+        train = kitti_samples(root, train_seqs, case_settings)
+        held = kitti_samples(root, held_seqs, case_settings)
+    except CaseSettingError as exc:  # (only --stride-s is the user's)
+        raise DataError(exc.reason, field="--" + exc.name.replace("_", "-")) from None
+    if not len(train) or not len(held):
+        raise DataError(
+            f"{len(train)} training and {len(held)} held-out cases at a {args.stride_s:g} s "
+            "stride; both must be non-empty (a shorter stride gives more)",
+            field="--stride-s",
+        )
     settings = TrainingSettings(epochs=args.epochs, seed=args.seed)
 
     def progress(epoch: int, loss: float, ade_m: float) -> None:

@@ -89,6 +89,18 @@ def _kitti_class(text: str) -> str:
     return text.strip().capitalize()
 
 
+#: the largest L2 penalty (far beyond it every weight is 0 and the fit's gradient overflows)
+MAX_L2 = 1e6
+
+
+def _l2_list(text: str) -> list[float]:
+    """An argparse ``type`` for ``--l2``: comma-separated numbers in [0, :data:`MAX_L2`]."""
+    values = number_list(minimum=0.0)(text)
+    if max(values) > MAX_L2:
+        raise argparse.ArgumentTypeError(f"every number must be at most {MAX_L2:g}, got {text!r}")
+    return values
+
+
 def _finite_float(text: str) -> float:
     """An argparse ``type`` for a finite number."""
     try:
@@ -126,9 +138,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--l2",
-        type=number_list(minimum=0.0),
+        type=_l2_list,
         default="0.003,0.01,0.03,0.1",
-        help="L2 penalties to compare, comma-separated, each >= 0 (default: %(default)s)",
+        help="L2 penalties to compare, comma-separated, each in [0, 1e6] (default: %(default)s)",
     )
     parser.add_argument(
         "--min-logits",

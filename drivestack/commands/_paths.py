@@ -142,6 +142,14 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def seed_int(text: str) -> int:
+    """An argparse ``type`` for a random seed in [0, 2**63) (NumPy's and torch's range)."""
+    value = int_at_least(0)(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be below 2**63, got {value}")
+    return value
+
+
 #: Counts that must be at least 1 (``--max-frames``).
 positive_int = int_at_least(1)
 

@@ -27,6 +27,7 @@ from drivestack.perception.camera.calibration import read_image_rgb
 from drivestack.perception.camera.detector import (
     CameraDetectorConfig,
     build_fcos,
+    check_network_size,
     image_to_tensor,
     load_weights,
     read_checkpoint,
@@ -129,7 +130,8 @@ class TrainSettings:
     """Optimisation settings: AdamW, a fixed total number of iterations (batches).
 
     ``iterations`` is the total, counted from iteration 0 also when resuming;
-    ``checkpoint_every`` 0 writes only the final ``model.pt``.
+    ``checkpoint_every`` 0 writes only the final ``model.pt``; ``learning_rate`` is in
+    (0, :data:`MAX_LEARNING_RATE`].
     """
 
     iterations: int = 1000
@@ -153,9 +155,17 @@ class TrainSettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value}")
+        if self.learning_rate > MAX_LEARNING_RATE:
+            raise ValueError(
+                f"learning_rate must be at most {MAX_LEARNING_RATE:g}, got {self.learning_rate}"
+            )
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be finite and >= 0, got {self.weight_decay}")
 
+
+#: the largest learning rate :class:`TrainSettings` takes (an AdamW step moves each weight by
+#: about the learning rate; far above 1 torch's float32 step overflows)
+MAX_LEARNING_RATE = 1.0
 
 #: settings that may differ between a run and its resumption (all others must agree)
 RESUMABLE_CHANGES = ("iterations", "checkpoint_every")
@@ -192,7 +202,10 @@ def train_detector(
     check).
 
     Raises:
-        DataError: bad data, or a ``resume`` checkpoint that cannot continue this run: no
+        DataError: a loss that is not finite (training diverged: NaN weights are never
+            written), bad data (an image too narrow for the network's resize, see
+            :func:`~drivestack.perception.camera.detector.check_network_size`, names the
+            image file and ``pixels``), or a ``resume`` checkpoint that cannot continue this run: no
             training state (an older checkpoint), another config, other settings (naming
             each differing one), other data or ``fixed_batch``, or already at
             ``settings.iterations`` or beyond. Nothing is written then.
@@ -252,7 +265,10 @@ def train_detector(
             if settings.flip and not fixed_batch
             else np.zeros(len(idx), bool)
         )
-        images, targets = _batch([dataset[int(i)] for i in idx], flip)
+        samples = [dataset[int(i)] for i in idx]
+        for sample in samples:
+            _check_sample_size(sample, cfg)
+        images, targets = _batch(samples, flip)
         try:
             loss_parts = model(images, targets)
         except ValueError as exc:  # (torch: normalisation over a single value)
@@ -270,6 +286,13 @@ def train_detector(
         torch.nn.utils.clip_grad_norm_(params, settings.grad_clip_norm)
         opt.step()
         value = float(loss.detach())
+        if not math.isfinite(value) or not all(bool(torch.isfinite(p).all()) for p in params):
+            raise DataError(  # diverged: no NaN weights go into a checkpoint
+                f"training diverged at iteration {it} (loss {value:g}; weights that are not "
+                f"finite are not written): is learning rate {settings.learning_rate:g} too large?",
+                path=str(dataset.root),
+                field="learning_rate",
+            )
         losses.append(value)
         bar.set_postfix(loss=f"{value:.3f}")
         if on_iteration is not None:
@@ -285,6 +308,15 @@ def train_detector(
     )
     written.append(final)
     return TrainResult(np.asarray(losses), written, start)
+
+
+def _check_sample_size(sample: KittiImageSample, cfg: CameraDetectorConfig) -> None:
+    """:func:`check_network_size` for a training image, as a DataError naming its file."""
+    height, width = sample.pixels.shape[:2]
+    try:
+        check_network_size(width, height, cfg)
+    except ValueError as exc:
+        raise DataError(str(exc), path=sample.path, field="pixels") from None
 
 
 def _frames_digest(dataset: KittiImageDataset) -> str:
