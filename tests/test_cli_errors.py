@@ -50,6 +50,11 @@ def test_missing_dataset_root_names_the_option(tmp_path, capsys) -> None:
     assert str(absent) in line and "--root" in line
     assert main(["eval", "tracking", "--root", str(absent), "--out", str(tmp_path / "o")]) == 2
     assert "--root" in _error(capsys)
+    # --kitti-root is the option's name (--root its alias): the error names both
+    assert (
+        main(["eval", "tracking", "--kitti-root", str(absent), "--out", str(tmp_path / "o")]) == 2
+    )
+    assert "--kitti-root (--root)" in _error(capsys)
 
 
 def test_unknown_dataset_and_zero_frames_are_usage_errors(capsys) -> None:

@@ -73,15 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             cfg = dataclasses.replace(cfg, score_threshold=args.score_threshold)
         detector = TorchCameraDetector(cfg, args.weights, checkpoint)
-        try:
-            with removed_on_failure(args.out):  # a failed run leaves no folder it made
-                summary = predict_kitti_folder(
-                    detector, args.images, args.out, progress=not args.quiet
-                )
-        except ValueError as exc:  # TorchCameraDetector.step: an image too narrow, say
-            if isinstance(exc, DataError):
-                raise
-            raise DataError(str(exc), path=str(args.images), field="--images") from None
+        with removed_on_failure(args.out):  # a failed run leaves no folder it made
+            summary = predict_kitti_folder(detector, args.images, args.out, progress=not args.quiet)
         print(
             f"wrote {summary.n_images} result files ({summary.n_detections} detections, score "
             f">= {cfg.score_threshold:g}) of {summary.image_dir} to {summary.out_dir}"

@@ -230,7 +230,9 @@ def _run(args: argparse.Namespace) -> int:
         args.iou = "0.5" if args.similarity == "iou_2d" else "0.25"
     ious = iou_thresholds(args.iou)
     classes = _classes(args.classes)
-    args.kitti_root = dataset_root("kitti-tracking", args.kitti_root)
+    args.kitti_root = dataset_root(
+        "kitti-tracking", args.kitti_root, option="--kitti-root (--root)"
+    )
     if args.results is not None and args.fusion == "camera":
         raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
     seqmap = _split_seqmap(args.kitti_root, args)

@@ -82,7 +82,8 @@ def predict_kitti_folder(
     replaced). Image ``i`` gets timestamp ``i`` ns.
 
     Raises:
-        DataError: no images, or an image that cannot be decoded (naming the file).
+        DataError: no images, or an image that cannot be decoded or that the detector refuses
+            (e.g. too narrow for its resize), naming the file.
     """
     from tqdm import tqdm
 
@@ -95,7 +96,11 @@ def predict_kitti_folder(
     for i, path in enumerate(tqdm(paths, desc="detect", unit="image", disable=not progress)):
         pixels = read_image_rgb(path)
         calibration = nominal_calibration(pixels.shape[1], pixels.shape[0])
-        objects = detections_to_objects(detector.step(CameraImage(pixels, calibration, i)))
+        try:
+            detections = detector.step(CameraImage(pixels, calibration, i))
+        except ValueError as exc:  # an image the network cannot take (too narrow, ...)
+            raise DataError(str(exc), path=str(path), field="pixels") from None
+        objects = detections_to_objects(detections)
         write_kitti_label(out / f"{path.stem}.txt", objects)
         n_rows += len(objects)
     return PredictSummary(len(paths), n_rows, image_dir, out)

@@ -107,7 +107,9 @@ def test_predict_names_a_too_narrow_image_and_leaves_no_folder(
     argv = ["--weights", str(weights), "--images", str(data), "--out", str(out), "--quiet"]
     assert _tool("predict_camera_detector")(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "field --images: image of 4000x1 px is too narrow" in err
+    assert (
+        err.count("\n") == 1 and "000000.png: field pixels: image of 4000x1 px is too narrow" in err
+    )
     assert not out.exists()
 
 
