@@ -15,6 +15,8 @@ import numpy as np
 from drivestack.eval.driving.footprint import may_overlap
 from drivestack.kernels import boxes_overlap_bev
 from drivestack.pipeline import check_stage_output
+from drivestack.sim.history_arrays import ADDED_HISTORY_ARRAYS as ADDED_HISTORY_ARRAYS
+from drivestack.sim.history_arrays import HISTORY_ARRAYS as HISTORY_ARRAYS
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.sim.world import Observation, World, light_codes_at
 from drivestack.structures.trajectory import Trajectory
@@ -41,32 +43,6 @@ class Tracker(Protocol):
 
 
 StepCallback = Callable[[int, World, Trajectory], None]
-
-
-#: The array fields of :class:`SimHistory` that ``history.npz`` holds.
-HISTORY_ARRAYS = (
-    "timestamp_ns",
-    "ego_x_m",
-    "ego_y_m",
-    "ego_yaw_rad",
-    "ego_speed_mps",
-    "ego_accel_mps2",
-    "ego_steering_rad",
-    "ego_boxes",
-    "agent_labels",
-    "agent_boxes",
-    "agent_velocity_mps",
-    "agent_valid",
-    "collisions",
-    "planner_step_s",
-    "sim_step_s",
-    "traffic_light_ids",
-    "traffic_light_state",
-)
-
-#: The arrays of :data:`HISTORY_ARRAYS` that ``history.npz`` files written before them lack
-#: (:func:`history_arrays_of` fills them in: such a run recorded no traffic light).
-ADDED_HISTORY_ARRAYS = ("traffic_light_ids", "traffic_light_state")
 
 
 @dataclass(frozen=True)

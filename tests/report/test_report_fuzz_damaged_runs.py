@@ -14,6 +14,7 @@ from drivestack.core.errors import DataError
 from drivestack.report.collect import load_run
 from drivestack.report.scenario_view import load_history
 from drivestack.report.tracking import check_tracking
+from drivestack.sim.history_arrays import EGO_ARRAYS
 
 
 def _sim_metrics(root: Path, key: str = "pdm/a", **fields: object) -> Path:
@@ -59,17 +60,7 @@ def _history(path: Path, **changes: np.ndarray) -> Path:
     t, a = 4, 1
     arrays = {
         "timestamp_ns": np.arange(t, dtype=np.int64) * 100_000_000,
-        **{
-            k: np.zeros(t)
-            for k in (
-                "ego_x_m",
-                "ego_y_m",
-                "ego_yaw_rad",
-                "ego_speed_mps",
-                "ego_accel_mps2",
-                "ego_steering_rad",
-            )
-        },
+        **{k: np.zeros(t) for k in EGO_ARRAYS},
         "ego_boxes": np.tile([0.0, 0.0, 0.8, 4.5, 1.9, 1.6, 0.0], (t, 1)),
         "agent_labels": np.array(["car"]),
         "agent_boxes": np.tile([20.0, 0.0, 0.8, 4.5, 1.9, 1.6, 0.0], (t, a, 1)),
