@@ -78,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     ap.add_argument(
-        "--points", type=int_at_least(1), default=100, help=f"points per map, 1 to {MAX_POINTS}"
+        "--points",
+        type=int_at_least(1, MAX_POINTS),
+        default=100,
+        help=f"points per map, 1 to {MAX_POINTS}",
     )
     ap.add_argument("--repeats", type=int_at_least(1), default=200)
     args = ap.parse_args(argv)
-    if args.points > MAX_POINTS:
-        ap.error(f"argument --points: must be at most {MAX_POINTS}, got {args.points}")
     return report_user_errors(lambda: _run(args))
 
 

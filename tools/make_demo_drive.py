@@ -40,17 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--azimuth-columns",
-        type=int_at_least(1),
+        type=int_at_least(1, MAX_AZIMUTH_COLUMNS),
         default=720,
         help=f"LiDAR columns per sweep, 1 to {MAX_AZIMUTH_COLUMNS}",
     )
     parser.add_argument("--preset", default="vlp32", help="LiDAR preset (hdl64, vlp32, os128)")
     args = parser.parse_args(argv)
-    if args.azimuth_columns > MAX_AZIMUTH_COLUMNS:
-        parser.error(
-            f"argument --azimuth-columns: must be at most {MAX_AZIMUTH_COLUMNS}, "
-            f"got {args.azimuth_columns}"
-        )
     return report_user_errors(lambda: _run(args))
 
 

@@ -127,8 +127,9 @@ def _shipped_configs() -> str:
     return ", ".join(sorted(p.name for p in DETECTOR_CONFIG_DIR.glob("lidar_*.yaml")))
 
 
-def int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type`` for integers of at least ``minimum`` (counts, limits)."""
+def int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for integers of at least ``minimum`` (counts, limits) and, when
+    given, at most ``maximum`` (a count that would run for hours or exhaust memory)."""
 
     def parse(text: str) -> int:
         try:
@@ -137,6 +138,8 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
