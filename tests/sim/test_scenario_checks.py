@@ -13,6 +13,7 @@ from drivestack.core.errors import ConfigError
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import check_pass, run_scenario
 from drivestack.sim.scenario import PassCriteria, ScenarioConfig, load_scenarios
+from tests.sim.scenario_errors import scenario_error
 
 HEAD = "name: t\nmap: {kind: straight}\nduration_s: 2.0\n"
 EGO = "ego: {lane: road_0, station_m: 100.0, speed_kph: 30.0}\n"
@@ -26,12 +27,7 @@ def _load(tmp_path: Path, text: str) -> list[ScenarioConfig]:
 
 def _error(tmp_path: Path, text: str, *, build: bool = False) -> str:
     """The message of the ConfigError that loading (and with ``build``, building) raises."""
-    with pytest.raises(ConfigError) as info:
-        for cfg in _load(tmp_path, text):
-            if build:
-                build_scenario(cfg)
-    assert str(info.value).startswith(str(tmp_path / "s.yaml"))  # names the file
-    return str(info.value)
+    return scenario_error(tmp_path, text, build=build)
 
 
 # --- agent paths (a one-point path used to crash the run with NaN boxes) --------------------

@@ -12,19 +12,15 @@ from drivestack.cli import main
 from drivestack.core.errors import ConfigError
 from drivestack.sim.build import build_scenario
 from drivestack.sim.scenario import load_scenarios
+from tests.sim.scenario_errors import scenario_error
 
 HEAD = "name: t\nmap: {kind: intersection}\nduration_s: 2.0\n"
 EGO = "ego: {lane: south_in, station_m: 10.0, speed_kph: 30.0}\n"
 
 
 def _error(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "s.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        for cfg in load_scenarios(path):
-            build_scenario(cfg)
-    assert str(info.value).startswith(str(path))
-    return str(info.value)
+    """The one-line message of the ConfigError that loading and building ``text`` raises."""
+    return scenario_error(tmp_path, text)
 
 
 def test_disconnected_route_is_a_config_error(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from drivestack.cli import main
 from drivestack.core.errors import ConfigError
 from drivestack.sim.build import build_scenario
 from drivestack.sim.scenario import ScenarioConfig, load_scenarios
+from tests.sim.scenario_errors import scenario_error
 
 HEAD = "name: t\nmap: {kind: straight, params: {n_lanes: 2}}\nduration_s: 2.0\n"
 EGO = "ego: {lane: road_0, station_m: 100.0, speed_kph: 60.0}\n"
@@ -33,14 +34,8 @@ def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
 
 
 def _error(tmp_path: Path, text: str) -> str:
-    """The one-line message of the ConfigError loading and building ``text`` raises."""
-    path = _write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        for cfg in load_scenarios(path):
-            build_scenario(cfg)
-    message = str(info.value)
-    assert message.startswith(f"{path}: field ") and "\n" not in message
-    return message
+    """The one-line message of the ConfigError that loading and building ``text`` raises."""
+    return scenario_error(tmp_path, text)
 
 
 def _cli_error(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from drivestack.core.errors import ConfigError
 from drivestack.sim.build import MAX_SCENARIO_STEPS, build_scenario
 from drivestack.sim.scenario import load_scenarios
+from tests.sim.scenario_errors import scenario_error
 
 HEAD = "name: t\nmap: {kind: straight, params: {n_lanes: 2}}\n"
 EGO = "ego: {lane: road_0, station_m: 100.0, speed_kph: 50.0, offset_m: %s}\n"
@@ -19,15 +19,8 @@ AGENT = "  - {id: %s, behavior: scripted, lanes: [road_0], station_m: %s, speed_
 
 
 def _error(tmp_path: Path, text: str) -> str:
-    """The one-line message of the ConfigError that building ``text`` raises."""
-    path = tmp_path / "s.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        for cfg in load_scenarios(path):
-            build_scenario(cfg)
-    message = str(info.value)
-    assert message.startswith(f"{path}: field ") and "\n" not in message
-    return message
+    """The one-line message of the ConfigError that loading and building ``text`` raises."""
+    return scenario_error(tmp_path, text)
 
 
 def _scenario(duration_s: str = "2.0", dt_s: str = "0.1", offset: str = "0.0") -> str:
