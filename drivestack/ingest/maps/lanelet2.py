@@ -55,7 +55,9 @@ to several light ways (signal heads showing the same signal, e.g. either side of
 - **Position**: the first node of the first light way it ``refers`` to (none without one).
 
 Malformed input (a node, way or relation without an id or repeating another's, a node
-without ``lat``, an unknown node, way or relation referenced by any way or relation, a speed limit that is not a positive
+without ``lat``, an unknown node, way or relation referenced by a lanelet or regulatory
+element (other ways and relations may refer to elements an extract left out), a speed limit
+that is not a positive
 speed, a traffic light's ``ref_line`` or ``refers`` naming an unknown way or node, a stop line
 more than 0.5 m off a lanelet that references it) is a :class:`DataError` naming the file, the
 node / relation and the field. An OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming
@@ -306,20 +308,17 @@ def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarr
 
 
 def _check_references(root: ET.Element, path: str) -> None:
-    """``DataError`` naming the way or relation when a way's ``nd`` or a relation's ``member``
-    names a node, way or relation the file does not have (those of the lanelets and traffic
-    lights read are checked where they are read, naming their role)."""
+    """``DataError`` naming the relation when a lanelet or regulatory-element relation (what
+    this reader reads) has a ``member`` of no known kind or naming a node, way or relation the
+    file does not have: a lanelet's missing speed limit or traffic light would be dropped
+    silently. Other ways and relations may refer to elements the file leaves out (an extract
+    cut from a larger map keeps such references); nothing here reads them. The lanelets'
+    bounds and the lights' ways are checked where they are read, naming their role."""
     ids = {kind: {el.get("id") for el in root.iter(kind)} for kind in ("node", "way", "relation")}
-    for way in root.iter("way"):
-        for nd in way.findall("nd"):
-            if nd.get("ref") not in ids["node"]:
-                raise DataError(
-                    f"unknown node {nd.get('ref', '')}",
-                    path=path,
-                    record=f"way {way.get('id')}",
-                    field="nd",
-                )
     for rel in root.iter("relation"):
+        kind_tag = next((t.get("v") for t in rel.findall("tag") if t.get("k") == "type"), None)
+        if kind_tag not in ("lanelet", "regulatory_element"):
+            continue
         for member in rel.findall("member"):
             kind = member.get("type")
             if kind not in ids:

@@ -43,14 +43,21 @@ def test_ids_missing_or_repeated(
     assert expected in _error(shared_data, tmp_path, old, new)
 
 
-def test_unknown_node_in_a_way_no_lanelet_uses(shared_data: Path, tmp_path: Path) -> None:
-    message = _error(
-        shared_data,
-        tmp_path,
-        "<way id='43144' visible='true' version='1'>\n    <nd ref='39050' />",
-        "<way id='43144' visible='true' version='1'>\n    <nd ref='987654321' />",
+def test_references_nothing_reads_may_dangle(shared_data: Path, tmp_path: Path) -> None:
+    # a map extract keeps ways and relations whose members it left out: a way no lanelet
+    # uses with an unknown node, and a non-lanelet relation with an unknown member, read
+    text = (shared_data / MAP).read_text()
+    old_way = "<way id='43144' visible='true' version='1'>\n    <nd ref='39050' />"
+    assert old_way in text
+    text = text.replace(old_way, old_way.replace("39050", "987654321"), 1)
+    extra = (
+        "  <relation id='999999901' visible='true' version='1'>\n"
+        "    <member type='way' ref='987654322' role='outer' />\n"
+        "    <tag k='type' v='multipolygon' />\n  </relation>\n</osm>"
     )
-    assert "way 43144: field nd: unknown node 987654321" in message
+    path = tmp_path / "mapping_example.osm"
+    path.write_text(text.replace("</osm>", extra, 1))
+    assert len(read_lanelet2(path).lanes) == len(read_lanelet2(shared_data / MAP).lanes)
 
 
 def test_lanelet_referencing_an_unknown_regulatory_element(
