@@ -17,19 +17,35 @@ from drivestack.core.arrays import backend_of, check_array, check_same_dtype, na
 CPU_ROUTE_ENV = "DRIVESTACK_CPU_ROUTE"
 
 
+def _cube_root_limit(dtype: Any) -> float:
+    return math.cbrt(float(np.finfo(dtype).max)) / 16.0
+
+
+#: The limit of the two dtypes the kernels take, computed once (looked up on every call).
+_MAGNITUDE_LIMITS = {np.dtype(t): _cube_root_limit(t) for t in (np.float32, np.float64)}
+
+
 def magnitude_limit(dtype: Any) -> float:
     """Largest ``|x, y, z, l, w, h|`` a box may have in ``dtype`` (float32: ~4.4e11 m, float64:
     ~3.5e101 m): a sixteenth of the cube root of the dtype's largest value, so areas, volumes
     and squared distances of such boxes stay finite (beyond it IoUs read 0 or NaN)."""
-    return math.cbrt(float(np.finfo(dtype).max)) / 16.0
+    limit = _MAGNITUDE_LIMITS.get(np.dtype(dtype))
+    return _cube_root_limit(dtype) if limit is None else limit
 
 
 def check_magnitude(array: Any, name: str, what: str) -> None:
     """``ValueError`` naming ``name`` when an entry of ``array`` (finite, non-empty, float32 or
     float64) exceeds :func:`magnitude_limit` in absolute value; ``what`` names the entries."""
-    xp = namespace(array)
-    limit = magnitude_limit(np.float32 if array.dtype == xp.float32 else np.float64)
-    if bool(xp.any(xp.abs(array) > limit)):
+    if type(array) is np.ndarray:  # the hot path (tracker, perception): two reductions
+        limit = magnitude_limit(array.dtype)
+        if array.max() <= limit and array.min() >= -limit:
+            return
+        bad = True
+    else:
+        xp = namespace(array)
+        limit = magnitude_limit(np.float32 if array.dtype == xp.float32 else np.float64)
+        bad = bool(xp.any(xp.abs(array) > limit))
+    if bad:
         raise ValueError(
             f"{name} has {what} beyond +-{limit:.3g} m: too large to compute with in "
             f"{array.dtype} (areas and distances would overflow)"
@@ -41,8 +57,12 @@ def check_boxes(boxes: Any, name: str) -> Any:
     and positions and sizes within :func:`magnitude_limit`."""
     check_array(boxes, name, (None, 7))
     if boxes.shape[0]:
-        xp = namespace(boxes)
-        if bool(xp.any(boxes[:, 3:6] < 0)):
+        if type(boxes) is np.ndarray:  # the hot path: one reduction, no namespace lookup
+            negative = bool(boxes[:, 3:6].min() < 0)
+        else:
+            xp = namespace(boxes)
+            negative = bool(xp.any(boxes[:, 3:6] < 0))
+        if negative:
             raise ValueError(f"{name} has negative sizes (columns 3:6 are length, width, height)")
         check_magnitude(boxes[:, :6], name, "positions or sizes (columns 0:6)")
     return boxes

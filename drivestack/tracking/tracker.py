@@ -480,7 +480,10 @@ def _check_magnitudes(arr: np.ndarray, in_world: bool) -> None:
     (a pose that moves a box out of float64's range): such a box would make the association's
     overlaps and distances overflow, and the tracks NaN."""
     limit = magnitude_limit(np.float64)
-    bad = ~(np.abs(arr[:, :6]) <= limit).all(axis=1)  # NaN / inf fail the comparison too
+    part = arr[:, :6]
+    if not part.size or (part.max() <= limit and part.min() >= -limit):  # NaN fails these too
+        return
+    bad = ~(np.abs(part) <= limit).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         where = " once placed in the world frame by world_from_frame" if in_world else ""
