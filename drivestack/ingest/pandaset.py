@@ -356,7 +356,8 @@ def read_pandaset_frame(
     times = read_lidar_timestamps_ns(seq / "lidar" / "timestamps.json")
     if len(times) != len(poses):  # a frame left out of one: the times would shift
         raise DataError(
-            f"{len(times)} timestamps but {len(poses)} poses in poses.json: one file lacks frames",
+            f"{len(times)} timestamps but {len(poses)} poses in {seq / 'lidar' / 'poses.json'}: "
+            "one file lacks frames",
             path=str(seq / "lidar" / "timestamps.json"),
         )
     if not 0 <= index < len(times):
@@ -366,7 +367,19 @@ def read_pandaset_frame(
     ts = int(times[index])
     world_from_ego = poses[index] @ LIDAR_FROM_EGO
     ego_from_world = world_from_ego.inverse()
-    cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)
+    try:
+        cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)
+    except DataError as exc:
+        if exc.field != "t":
+            raise
+        # the scan's times are judged against timestamps.json's: either file may be wrong
+        raise DataError(
+            f"{exc.reason} (the frame time is frame {index} of "
+            f"{seq / 'lidar' / 'timestamps.json'}: a wrong time there shows here too)",
+            path=exc.path,
+            record=exc.record,
+            field=exc.field,
+        ) from None
     cuboid_path = seq / "annotations" / "cuboids.parquet"
     labels, label_ids = None, None
     if cuboid_path.exists():

@@ -228,6 +228,25 @@ def test_pandaset_timestamps_and_poses_of_different_lengths(
     with pytest.raises(DataError, match="79 timestamps but 80 poses") as err:
         read_pandaset_frame(seq, 0)
     assert err.value.path == str(path)
+    assert str(seq / "lidar/poses.json") in str(err.value)  # both files named in full
+
+
+def test_pandaset_frame_time_off_names_timestamps_json_too(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # a valid but wrong frame time (40 s early, still increasing) is caught by the scan's
+    # point times: the error names the scan and the timestamps file the time came from
+    from drivestack.ingest.pandaset import read_pandaset_frame
+
+    seq = _pandaset(shared_data, tmp_path)
+    path = seq / "lidar/timestamps.json"
+    times = json.loads(path.read_text())
+    times[0] -= 40.0
+    path.write_text(json.dumps(times))
+    with pytest.raises(DataError) as err:
+        read_pandaset_frame(seq, 0)
+    assert err.value.path == str(seq / "lidar/00.npz") and err.value.field == "t"
+    assert f"frame 0 of {path}" in str(err.value)
 
 
 @pytest.mark.parametrize(
