@@ -119,8 +119,10 @@ def read_feather(
     *,
     integer: tuple[str, ...] = (),
     text: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
-    """The named columns of a Feather (Arrow IPC) file as NumPy arrays.
+    """The named columns of a Feather (Arrow IPC) file as NumPy arrays (those of the
+    ``optional`` ones that the file lacks left out).
 
     Raises ``DataError`` when the file is missing/corrupt, lacks a column, has nulls in one,
     stores one of the ``integer`` columns (nanosecond times, counts) with a non-integer
@@ -138,6 +140,8 @@ def read_feather(
     out: dict[str, np.ndarray] = {}
     for name in columns:
         if name not in table.column_names:
+            if name in optional:
+                continue
             raise DataError(f"missing column; has {table.column_names}", path=str(path), field=name)
         col = table.column(name)
         if col.null_count:
@@ -392,21 +396,19 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
     ``num_interior_pts``, and the row and column for a NaN / infinite value (``score``
     included), a zero quaternion or a negative size.
     """
-    import pyarrow.feather as feather
-
     p = str(path)
-    cols = read_feather(path, _CUBOID_COLUMNS, integer=("timestamp_ns",), text=("category",))
-    names = set(feather.read_table(p).column_names)
-    n = len(cols["timestamp_ns"])
-    opt = read_feather(
+    optional = ("track_uuid", "num_interior_pts", "score", "log_id")
+    cols = read_feather(
         path,
-        tuple(c for c in ("track_uuid", "num_interior_pts", "score", "log_id") if c in names),
-        integer=("num_interior_pts",),
-        text=("track_uuid", "log_id"),
+        _CUBOID_COLUMNS + optional,
+        integer=("timestamp_ns", "num_interior_pts"),
+        text=("category", "track_uuid", "log_id"),
+        optional=optional,
     )
+    n = len(cols["timestamp_ns"])
     quat = np.stack([cols[k] for k in _QUATERNION], axis=1).astype(np.float64)
     boxes = np.stack([cols[k] for k in _BOX_COLUMNS], axis=1).astype(np.float64)
-    score = opt["score"].astype(np.float64) if "score" in opt else np.ones(n)
+    score = cols["score"].astype(np.float64) if "score" in cols else np.ones(n)
     _check_quaternion_rows(
         np.concatenate([quat, boxes, score[:, None]], axis=1),
         (*_QUATERNION, *_BOX_COLUMNS, "score"),
@@ -426,18 +428,18 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
     default_log = log_id if log_id is not None else Path(p).parent.name
     return Av2Cuboids(
         timestamp_ns=cols["timestamp_ns"].astype(np.int64),
-        track_uuid=opt["track_uuid"].astype(str)
-        if "track_uuid" in opt
+        track_uuid=cols["track_uuid"].astype(str)
+        if "track_uuid" in cols
         else np.full(n, "", dtype=str),
         category=cols["category"].astype(str),
         boxes=np.concatenate([boxes, yaw[:, None]], axis=1),
         quaternion_wxyz=quat,
-        num_interior_pts=opt["num_interior_pts"].astype(np.int64)
-        if "num_interior_pts" in opt
+        num_interior_pts=cols["num_interior_pts"].astype(np.int64)
+        if "num_interior_pts" in cols
         else np.full(n, -1, dtype=np.int64),
         score=score,
-        log_id=opt["log_id"].astype(str)
-        if "log_id" in opt
+        log_id=cols["log_id"].astype(str)
+        if "log_id" in cols
         else np.full(n, default_log, dtype=object).astype(str),
         path=p,
     )

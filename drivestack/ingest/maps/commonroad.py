@@ -367,14 +367,10 @@ def _traffic_lights(
     root: ET.Element, lanes: list[Lane], dt_s: float, path: str
 ) -> list[TrafficLight]:
     """The file's traffic lights, each stopping the lanelets that reference it."""
-    read = [_light(el, dt_s, path) for el in root.findall("trafficLight")]
-    stops: dict[str, list[LaneStop]] = {}
-    for light in read:
-        if light.light_id in stops:
-            raise DataError(
-                "repeated id", path=path, record=f"trafficLight {light.light_id}", field="id"
-            )
-        stops[light.light_id] = []
+    elements = root.findall("trafficLight")
+    read = [_light(el, dt_s, path) for el in elements]
+    check_unique_ids(elements, "trafficLight", path)
+    stops: dict[str, list[LaneStop]] = {light.light_id: [] for light in read}
     ids: set[str | None] = set(stops)
     by_id = {lane.lane_id: lane for lane in lanes}
     for el in root.findall("lanelet"):
@@ -453,17 +449,15 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         source=f"commonroad:{p.name}",
         traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p))),
     )
+    by_role: dict[str, list[ET.Element]] = {"dynamic": [], "static": []}
     for o in root.findall("obstacle"):  # 2018b: one element, its role says which
         role = (o.findtext("role") or "").strip()
-        if role not in ("dynamic", "static"):
+        if role not in by_role:
             reason = f"must be dynamic or static, got {role!r}" if role else "missing"
             raise DataError(reason, path=str(p), record=f"obstacle {o.get('id')}", field="role")
-    dynamic = root.findall("dynamicObstacle") + [
-        o for o in root.findall("obstacle") if o.findtext("role", "").strip() == "dynamic"
-    ]
-    static = root.findall("staticObstacle") + [
-        o for o in root.findall("obstacle") if o.findtext("role", "").strip() == "static"
-    ]
+        by_role[role].append(o)
+    dynamic = root.findall("dynamicObstacle") + by_role["dynamic"]
+    static = root.findall("staticObstacle") + by_role["static"]
     check_unique_ids(dynamic + static, "obstacle", str(p))
     agents = [_obstacle(o, dt, str(p), False) for o in dynamic] + [
         _obstacle(o, dt, str(p), True) for o in static
