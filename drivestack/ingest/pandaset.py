@@ -70,8 +70,9 @@ LABEL_TO_CLASS: dict[str, ObjectClass] = {
 #: A point's ``t`` lies within this much of its frame's ``timestamps.json`` time (one 10 Hz
 #: sweep is 100 ms; the sample's offsets run from -101 to +85 ms).
 MAX_POINT_TIME_OFFSET_NS = 500_000_000
-#: Frame times above this (s, year 5138) are corrupt: their ns would not fit an int64.
-MAX_TIME_S = 1e11
+#: Frame times at or above this (s, year 2261) are corrupt: their ns would not fit an int64
+#: (whose largest value is about 9.223e9 s).
+MAX_TIME_S = 9.2e9
 #: The npz arrays and the dtypes they must have (``t`` any float: seconds).
 _NPZ_DTYPES = {"xyz": np.dtype(np.float32), "intensity": np.dtype(np.uint8)}
 _CUBOID_COLUMNS = ("frame", "uuid", "label", "yaw", "position.x", "position.y", "position.z",
