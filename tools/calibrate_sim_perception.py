@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import check_out_dir, int_at_least, seed_int
-from drivestack.core.errors import DataError
+from drivestack.commands._paths import check_out_file, int_at_least, seed_int
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ("ccrs", "ccrm", "ccrb", "cut_in", "cut_out", "stop_and_go", "curve_lead", "merge")
@@ -123,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.out.is_dir():
-        raise DataError(
-            "is a folder; give the config's file name", path=str(args.out), field="--out"
-        )
-    check_out_dir(args.out.parent)  # writable, checked before the minutes of rendering
+    check_out_file(args.out, what="the config's file name")  # before the minutes of rendering
 
     from drivestack.core.frames import EGO
     from drivestack.kernels import box_iou_bev

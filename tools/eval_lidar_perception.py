@@ -66,7 +66,7 @@ from tqdm import tqdm
 from drivestack import kernels
 from drivestack.cli import report_user_errors
 from drivestack.commands._paths import (
-    check_out_dir,
+    check_out_file,
     dataset_root,
     detector_config,
     int_at_least,
@@ -680,7 +680,7 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
     if to_stdout:
         print(text)
     elif args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)  # (checked first: check_out_dir)
+        args.json.parent.mkdir(parents=True, exist_ok=True)  # (checked first: check_out_file)
         args.json.write_text(text + "\n")
         print(f"wrote every figure to {args.json}")
     else:
@@ -689,9 +689,7 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
 
 def _run(args: argparse.Namespace) -> int:
     if args.json is not None and str(args.json) != "-":
-        if args.json.is_dir():
-            raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
-        check_out_dir(args.json.parent, "--json")  # writable, checked before the scans
+        check_out_file(args.json, "--json")  # writable, checked before the scans
     if args.config is None:  # (a given --config goes to the detector as it is)
         args.config = detector_config(args.dataset, None)
     if args.dataset != "kitti-tracking":

@@ -77,7 +77,7 @@ import numpy as np
 from tqdm import tqdm
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import add_quiet_option, check_out_dir, int_at_least, seed_int
+from drivestack.commands._paths import add_quiet_option, check_out_file, int_at_least, seed_int
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 
@@ -1040,9 +1040,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.data_root.is_dir():
         raise DataError("no such folder", path=str(args.data_root), field="--data-root")
     if args.json is not None:
-        if args.json.is_dir():
-            raise DataError("is a folder; give a file name", path=str(args.json), field="--json")
-        check_out_dir(args.json.parent, "--json")
+        check_out_file(args.json, "--json")
     families = FAMILIES if args.family == "all" else (args.family,)
     campaign = run_campaign(
         args.data_root, families, args.cases, args.seed, progress=not args.quiet

@@ -19,8 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import check_out_dir, int_at_least, removed_on_failure
-from drivestack.core.errors import DataError
+from drivestack.commands._paths import check_out_file, int_at_least, removed_on_failure
 from drivestack.replay.kitti_log import kitti_tracking_to_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.out.is_dir():
-        raise DataError("is a folder; give the log's file name", path=str(args.out), field="--out")
-    check_out_dir(args.out.parent)  # a folder it can be written into, before any work
+    check_out_file(args.out, what="the log's file name")  # before any work
     with removed_on_failure(args.out.parent):
         args.out.parent.mkdir(parents=True, exist_ok=True)
         n = kitti_tracking_to_log(

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import check_out_dir, int_at_least, positive_number
+from drivestack.commands._paths import check_out_file, int_at_least, positive_number
 from drivestack.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,9 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.preset not in LIDAR_PRESETS:
         known = ", ".join(sorted(LIDAR_PRESETS))
         raise DataError(f"unknown LiDAR preset {args.preset!r} (known: {known})", field="--preset")
-    if args.out.is_dir():
-        raise DataError("is a folder; give the log's file name", path=str(args.out), field="--out")
-    check_out_dir(args.out.parent)  # writable, checked before the drive is simulated
+    check_out_file(args.out, what="the log's file name")  # before the drive is simulated
     scenario = load_scenarios(args.scenario)[0]
     built = build_scenario(scenario)
     result = run_scenario(built, "pdm", max_steps=round(args.seconds / scenario.dt_s))

@@ -272,6 +272,20 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
     return path
 
 
+def check_out_file(path: Path, option: str = "--out", what: str = "a file name") -> Path:
+    """``path`` when it is not a folder and its folder is one :func:`check_out_dir` accepts
+    (checked before any work).
+
+    Raises:
+        DataError: ``path`` is a folder (``PATH: field --out: is a folder; give WHAT``), or its
+            folder cannot be made or written.
+    """
+    if path.is_dir():
+        raise DataError(f"is a folder; give {what}", path=str(path), field=option)
+    check_out_dir(path.parent, option)
+    return path
+
+
 @contextlib.contextmanager
 def removed_on_failure(folder: Path) -> Iterator[None]:
     """Delete ``folder`` when the block raises (any error, Ctrl-C too) and the folder did not
