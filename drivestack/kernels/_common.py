@@ -38,9 +38,7 @@ def check_magnitude(array: Any, name: str, what: str) -> None:
     float64) exceeds :func:`magnitude_limit` in absolute value; ``what`` names the entries."""
     if type(array) is np.ndarray:  # the hot path (tracker, perception): two reductions
         limit = magnitude_limit(array.dtype)
-        if array.max() <= limit and array.min() >= -limit:
-            return
-        bad = True
+        bad = not (array.max() <= limit and array.min() >= -limit)
     else:
         xp = namespace(array)
         limit = magnitude_limit(np.float32 if array.dtype == xp.float32 else np.float64)

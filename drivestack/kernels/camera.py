@@ -16,7 +16,7 @@ import numpy as np
 
 from drivestack.core.arrays import check_array, namespace
 from drivestack.kernels._common import check_boxes, check_pair, check_points
-from drivestack.kernels.corners import box_corners
+from drivestack.kernels.corners import checked_box_corners
 
 # the 12 edges of a box as corner index pairs (corners: 0-3 bottom CCW, 4-7 top CCW)
 _BOX_EDGES = (
@@ -214,7 +214,7 @@ def project_boxes_to_image(
     xp = namespace(boxes, camera_from_boxes, intrinsics)
     n = boxes.shape[0]
     dev = array_api_compat.device(boxes)
-    corners = box_corners(boxes)  # (N, 8, 3)
+    corners = checked_box_corners(xp, boxes)  # (N, 8, 3)
     rot = camera_from_boxes[:3, :3]
     cam = (
         corners[..., 0:1] * rot[:, 0]

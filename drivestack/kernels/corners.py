@@ -33,7 +33,11 @@ def box_corners(boxes: Any) -> Any:
     from above starting at the front-left corner (+length/2, +width/2).
     """
     check_boxes(boxes, "boxes")
-    xp = namespace(boxes)
+    return checked_box_corners(namespace(boxes), boxes)
+
+
+def checked_box_corners(xp: Any, boxes: Any) -> Any:
+    """:func:`box_corners` of validated ``(N, 7)`` boxes (for callers that checked them)."""
     bev = bev_corners(xp, boxes)
     bottom = boxes[:, 2:3] - 0.5 * boxes[:, 5:6]
     top = boxes[:, 2:3] + 0.5 * boxes[:, 5:6]

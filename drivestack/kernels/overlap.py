@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.core.arrays import check_array, check_same_dtype
-from drivestack.kernels._common import check_boxes, check_magnitude, check_pair
+from drivestack.core.arrays import check_same_dtype
+from drivestack.kernels._common import check_boxes, check_pair
 from drivestack.kernels.corners import _BEV_SIGNS, bev_corners
 
 #: Largest ``N * M`` that :func:`boxes_overlap_bev` tests on the small-input NumPy path.
@@ -58,8 +58,8 @@ def boxes_overlap_bev(a: Any, b: Any) -> Any:
     ):
         # one box against a few (the simulator's collision and TTC checks): same checks and
         # same answer as below, without the array-API dispatch
-        _check_boxes_numpy(a, "a")
-        _check_boxes_numpy(b, "b")
+        check_boxes(a, "a")
+        check_boxes(b, "b")
         check_same_dtype(("a", a), ("b", b))
         return _overlap_small_numpy(a, b)
     check_boxes(a, "a")
@@ -88,15 +88,6 @@ def boxes_overlap_bev_pairs(a: Any, b: Any) -> Any:
         )
     xp = check_pair(a, "a", b, "b")
     return _overlap(xp, bev_corners(xp, a), bev_corners(xp, b), a[:, 6], b[:, 6])
-
-
-def _check_boxes_numpy(boxes: np.ndarray, name: str) -> None:
-    """:func:`check_boxes` for a plain NumPy array (same rules, same messages)."""
-    check_array(boxes, name, (None, 7))
-    if boxes.shape[0] and bool((boxes[:, 3:6] < 0).any()):
-        raise ValueError(f"{name} has negative sizes (columns 3:6 are length, width, height)")
-    if boxes.shape[0]:
-        check_magnitude(boxes[:, :6], name, "positions or sizes (columns 0:6)")
 
 
 def _corners_numpy(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

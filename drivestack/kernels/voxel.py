@@ -76,14 +76,15 @@ def _check_voxel_indices(xp: Any, points: Any, voxel_size_m: float) -> None:
     """``ValueError`` when ``voxel_size_m`` is 0 or inf in the points' dtype, or a voxel index
     ``floor(p / voxel_size_m)`` would not fit in int64 (distinct voxels would then merge)."""
     finite = voxel_size_m <= float(xp.finfo(points.dtype).max)
-    if not finite or float(xp.asarray(voxel_size_m, dtype=points.dtype)) == 0.0:
+    size = float(xp.asarray(voxel_size_m, dtype=points.dtype)) if finite else 0.0
+    if size == 0.0:
         raise ValueError(
             f"voxel_size_m={voxel_size_m} is not a positive finite {points.dtype} number"
         )
     if points.shape[0] == 0:
         return
     reach = max(float(xp.max(points)), -float(xp.min(points)))
-    if reach / float(xp.asarray(voxel_size_m, dtype=points.dtype)) >= 2.0**62:
+    if reach / size >= 2.0**62:
         raise ValueError(
             f"voxel_size_m={voxel_size_m} is too small for points reaching {reach:g} m: "
             "voxel indices would overflow int64"
