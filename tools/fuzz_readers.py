@@ -78,7 +78,7 @@ from tqdm import tqdm
 
 from drivestack.cli import report_user_errors
 from drivestack.commands._paths import add_quiet_option, check_out_file, int_at_least, seed_int
-from drivestack.core.errors import DataError
+from drivestack.core.errors import DataError, in_chain
 from drivestack.core.json_values import strict_dumps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,14 +130,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 def _from_hang(exc: BaseException) -> bool:
     """Whether ``exc`` came out of the alarm (a C extension wraps what it was interrupted by
     in its own error, with the :class:`_Hang` as cause or context)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, _Hang):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return in_chain(exc, _Hang)
 
 
 def classify(

@@ -46,16 +46,22 @@ class MissingDependencyError(DrivestackError, ImportError):
     names the package and how to install it."""
 
 
+def in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` or an exception in its ``__cause__`` / ``__context__`` chain is a
+    ``kind``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def is_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or an error raised while one was
     under way (one in its ``__cause__``/``__context__`` chain). A SIGINT that lands inside a
     numba kernel comes out as ``SystemError: CPUDispatcher(...) returned a result with an
     exception set`` whose context is the ``KeyboardInterrupt``."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return in_chain(exc, KeyboardInterrupt)
