@@ -157,12 +157,12 @@ def _load_kitti_scans(kitti_object_dir: Path | None) -> list[tuple[str, np.ndarr
     velodyne = kitti_object_dir / "training" / "velodyne"
     scans = []
     for path in sorted(velodyne.glob("*.bin"))[:2]:
-        raw = np.fromfile(path, dtype=np.float32)
-        if raw.size % 4 or path.stat().st_size % 16:
+        size = path.stat().st_size
+        if size % 16:
             raise DataError(
-                f"size {path.stat().st_size} bytes is not a multiple of 16 (x, y, z, r float32)",
-                path=str(path),
+                f"size {size} bytes is not a multiple of 16 (x, y, z, r float32)", path=str(path)
             )
+        raw = np.fromfile(path, dtype=np.float32)
         scans.append((path.name, np.ascontiguousarray(raw.reshape(-1, 4)[:, :3])))
     return scans
 

@@ -483,15 +483,13 @@ def _check_magnitudes(arr: np.ndarray, in_world: bool) -> None:
     part = arr[:, :6]
     if not part.size or (part.max() <= limit and part.min() >= -limit):  # NaN fails these too
         return
-    bad = ~(np.abs(part) <= limit).all(axis=1)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        where = " once placed in the world frame by world_from_frame" if in_world else ""
-        raise ValueError(
-            f"Tracker.step: detections row {row}{where} has a position or size "
-            f"{arr[row, :6].tolist()} beyond +-{limit:.3g} m (or not finite): too large to "
-            "track in float64 (overlaps and distances would overflow)"
-        )
+    row = int(np.flatnonzero(~(np.abs(part) <= limit).all(axis=1))[0])  # one row fails here
+    where = " once placed in the world frame by world_from_frame" if in_world else ""
+    raise ValueError(
+        f"Tracker.step: detections row {row}{where} has a position or size "
+        f"{arr[row, :6].tolist()} beyond +-{limit:.3g} m (or not finite): too large to "
+        "track in float64 (overlaps and distances would overflow)"
+    )
 
 
 def _timestamp_message(timestamp_ns: int, last_ns: int | None) -> str:

@@ -15,6 +15,7 @@ import pytest
 from drivestack.pipeline import build_stack
 from drivestack.replay.golden import compare_golden, golden_record, load_golden
 from drivestack.replay.runner import replay
+from tests.replay._tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,21 +60,9 @@ def test_a_shifted_frame_time_is_named():
     assert "3 now" in line and "frame 3: reference t=40, now none" in line
 
 
-def _refresh_tool():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "refresh_golden", REPO / "tools/refresh_golden.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_the_golden_check_fails_on_differences(tmp_path, monkeypatch, capsys):
-    tool = _refresh_tool()
+    tool = load_tool("refresh_golden")
     reference = load_golden(REPO / "tests/golden/demo_replay.json")
     shifted = copy.deepcopy(reference)
     shifted["frames"][3]["t"] += 1

@@ -5,7 +5,6 @@ damaged or missing reference as a difference (exit status 1), not a traceback.""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from drivestack.core.errors import DataError
 from drivestack.replay.golden import compare_golden, load_golden
+from tests.replay._tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "demo_replay.json"
@@ -94,18 +94,8 @@ def test_a_nan_output_never_agrees_with_the_reference() -> None:
     assert "forecasts: end points moved by up to nan" in diffs[2]
 
 
-def _refresh_tool():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "refresh_golden", REPO / "tools/refresh_golden.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_golden_check_reports_a_damaged_or_missing_reference(tmp_path: Path, capsys) -> None:
-    tool = _refresh_tool()
+    tool = load_tool("refresh_golden")
     golden = tmp_path / "golden.json"
     assert tool.reference_diffs(_record(), golden) == [f"no reference record {golden}"]
     golden.write_text('{"frames": [{"t": 0}, ')

@@ -4,10 +4,8 @@ exits 2 on bad input."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from drivestack.cli import main
 from drivestack.replay.runner import DetectionTally, summary_lines
 from drivestack.structures.boxes import Boxes3D
+from tests.replay._tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,18 +70,8 @@ def test_detections_outside_the_labelled_region_or_on_vans_are_not_counted() -> 
     ) in summary_lines(summary)
 
 
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "kitti_tracking_to_log", REPO / "tools" / "kitti_tracking_to_log.py"
-    )
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_the_converter_refuses_a_bad_frame_range(tmp_path: Path, capsys) -> None:
-    tool = _tool()
+    tool = load_tool("kitti_tracking_to_log")
     with pytest.raises(SystemExit) as exit_:
         tool.main(["--out", str(tmp_path / "k.mcap"), "--first-frame", "5", "--last-frame", "2"])
     assert exit_.value.code == 2
@@ -100,7 +89,7 @@ def test_a_kitti_frame_range_replays_with_the_camera_view_as_labelled_region(
     shared_data: Path, tmp_path: Path, capsys
 ) -> None:
     root = shared_data / "kitti_tracking"
-    tool = _tool()
+    tool = load_tool("kitti_tracking_to_log")
     log = tmp_path / "k.mcap"
     args = ["--root", str(root), "--out", str(log)]
     assert tool.main([*args, "--first-frame", "900", "--last-frame", "990"]) == 2

@@ -33,6 +33,7 @@ from drivestack.replay.kitti_score import (
 )
 from drivestack.replay.log_reader import LogReader
 from drivestack.structures.sensor_frame import SensorFrame
+from tests.replay._tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "configs" / "stack" / "default.yaml"
@@ -258,16 +259,34 @@ def test_labels_given_back_as_detections_and_tracks_score_perfectly(shared_data:
     assert car["best"]["MOTA"] == pytest.approx(1.0)
 
 
-def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: Path) -> None:
-    from drivestack.core.frames import LIDAR
-    from drivestack.core.transforms import SE3
+def _tiny_calib() -> Any:
+    """A KITTI calibration: a 700 px camera at the LiDAR."""
     from drivestack.ingest.kitti_calib import KittiCalib
-    from drivestack.replay.kitti_log import kitti_calib_message
-    from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
-    from drivestack.structures.point_cloud import PointCloud
 
     p2 = np.hstack([np.array([[700.0, 0, 600], [0, 700.0, 180], [0, 0, 1]]), np.zeros((3, 1))])
-    calib = KittiCalib({"P2": p2}, np.eye(3), np.hstack([np.eye(3), np.zeros((3, 1))]))
+    return KittiCalib({"P2": p2}, np.eye(3), np.hstack([np.eye(3), np.zeros((3, 1))]))
+
+
+def _noise_frame(rng: np.random.Generator, t: int) -> SensorFrame:
+    """A frame at ``t`` ns of one LiDAR (at the ego) scanning 500 random points."""
+    from drivestack.core.frames import LIDAR
+    from drivestack.core.transforms import SE3
+    from drivestack.structures.point_cloud import PointCloud
+
+    cloud = PointCloud(rng.normal(size=(500, 3)).astype(np.float32) * 10, LIDAR, t)
+    return SensorFrame(
+        t,
+        lidars={LIDAR: cloud},
+        ego_from_sensor={LIDAR: SE3.identity()},
+        world_from_ego=SE3.identity(),
+    )
+
+
+def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: Path) -> None:
+    from drivestack.replay.kitti_log import kitti_calib_message
+    from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
+
+    calib = _tiny_calib()
     log = tmp_path / "bad.mcap"
     rng = np.random.default_rng(0)
     with LogWriter(log, config={}) as writer:
@@ -279,15 +298,7 @@ def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: P
         )
         for k in range(2):
             t = k * 100_000_000
-            cloud = PointCloud(rng.normal(size=(500, 3)).astype(np.float32) * 10, LIDAR, t)
-            writer.sensor_frame(
-                SensorFrame(
-                    t,
-                    lidars={LIDAR: cloud},
-                    ego_from_sensor={LIDAR: SE3.identity()},
-                    world_from_ego=SE3.identity(),
-                )
-            )
+            writer.sensor_frame(_noise_frame(rng, t))
             message = kitti_labels_message(
                 KittiObjects(),
                 timestamp_ns=t,
@@ -307,14 +318,7 @@ def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: P
 
 
 def test_converter_tool_names_the_missing_scan_folder(tmp_path: Path, capsys) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "kitti_tracking_to_log", REPO / "tools" / "kitti_tracking_to_log.py"
-    )
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("kitti_tracking_to_log")
     status = tool.main(["--root", str(tmp_path), "--out", str(tmp_path / "k.mcap")])
     assert status == 2  # bad input
     err = capsys.readouterr().err
@@ -326,15 +330,10 @@ def test_converter_tool_names_the_missing_scan_folder(tmp_path: Path, capsys) ->
 def _tiny_kitti_log(path: Path, edit_calib: Any = None, edit_labels: Any = None) -> Path:
     """Two frames with KITTI channels (one Car row each); ``edit_calib(message)`` and
     ``edit_labels(message)`` (frame 1's) change them before they are written, NaN allowed."""
-    from drivestack.core.frames import LIDAR
-    from drivestack.core.transforms import SE3
-    from drivestack.ingest.kitti_calib import KittiCalib
     from drivestack.replay.kitti_log import kitti_calib_message
     from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
-    from drivestack.structures.point_cloud import PointCloud
 
-    p2 = np.hstack([np.array([[700.0, 0, 600], [0, 700.0, 180], [0, 0, 1]]), np.zeros((3, 1))])
-    calib = KittiCalib({"P2": p2}, np.eye(3), np.hstack([np.eye(3), np.zeros((3, 1))]))
+    calib = _tiny_calib()
     rng = np.random.default_rng(0)
     with LogWriter(path, config={}) as writer:
         message = kitti_calib_message(calib, timestamp_ns=0, sequence="0000")
@@ -343,15 +342,7 @@ def _tiny_kitti_log(path: Path, edit_calib: Any = None, edit_labels: Any = None)
         writer.write_encoded(KITTI_CALIB_TOPIC, KITTI_CALIB, 0, json.dumps(message).encode())
         for k in range(2):
             t = k * 100_000_000
-            cloud = PointCloud(rng.normal(size=(500, 3)).astype(np.float32) * 10, LIDAR, t)
-            writer.sensor_frame(
-                SensorFrame(
-                    t,
-                    lidars={LIDAR: cloud},
-                    ego_from_sensor={LIDAR: SE3.identity()},
-                    world_from_ego=SE3.identity(),
-                )
-            )
+            writer.sensor_frame(_noise_frame(rng, t))
             rows = KittiObjects(
                 frame=np.array([k]),
                 track_id=np.array([1]),

@@ -168,14 +168,15 @@ def associate_with_cameras(
     from drivestack.tracking.association import match
 
     check_number("associate_with_cameras iou_threshold", iou_threshold, at_least=0.0, at_most=1.0)
-    n = _boxes7(boxes7, "associate_with_cameras boxes7").shape[0]
+    boxes = _boxes7(boxes7, "associate_with_cameras boxes7")
+    n = boxes.shape[0]
     best_iou = np.full(n, -1.0)
     best_cam = np.full(n, "", dtype=object)
     best_det = np.full(n, -1, dtype=np.int64)
     for name, dets in detections.items():
         if name not in calibrations:
             raise ValueError(f"no calibration for camera {name!r}; have {sorted(calibrations)}")
-        aff = camera_affinity(boxes7, labels, dets, calibrations[name], ego_from_boxes)
+        aff = camera_affinity(boxes, labels, dets, calibrations[name], ego_from_boxes)
         rows, cols = match(aff, iou_threshold, method)
         rows, cols = rows[aff[rows, cols] > 0], cols[aff[rows, cols] > 0]
         better = aff[rows, cols] > best_iou[rows]

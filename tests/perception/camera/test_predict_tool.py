@@ -14,23 +14,12 @@ import pytest
 from drivestack.cli import main as drivestack_main
 from drivestack.ingest.kitti_object import read_kitti_label
 from drivestack.perception.camera.predict import find_image_dir, predict_kitti_folder
-from drivestack.perception.camera.training import TrainSettings, train_detector
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.labels import ObjectClass
-from tests.perception.camera.test_detector import SMALL
 
 REPO = Path(__file__).resolve().parents[3]
 Main = Callable[[list[str]], int]
-
-
-@pytest.fixture(scope="module")
-def weights(synthetic_kitti: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A checkpoint of :data:`SMALL` after 2 iterations (only its format matters here)."""
-    out = tmp_path_factory.mktemp("weights")
-    settings = TrainSettings(iterations=2, batch_size=2, checkpoint_every=0)
-    train_detector(SMALL, synthetic_kitti, out, settings, fixed_batch=True, progress=False)
-    return out / "model.pt"
 
 
 @pytest.fixture(scope="module")

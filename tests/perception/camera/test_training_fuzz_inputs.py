@@ -91,14 +91,6 @@ def test_a_diverged_run_writes_no_checkpoint(
     assert list(tmp_path.glob("*.pt")) == []  # (NaN weights were saved as model.pt)
 
 
-@pytest.fixture(scope="module")
-def weights(synthetic_kitti: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("weights")
-    settings = TrainSettings(iterations=1, batch_size=2, checkpoint_every=0)
-    train_detector(SMALL, synthetic_kitti, out, settings, fixed_batch=True, progress=False)
-    return out / "model.pt"
-
-
 def test_predict_names_a_too_narrow_image_and_leaves_no_folder(
     weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
