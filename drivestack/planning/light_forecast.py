@@ -105,6 +105,8 @@ def light_stop_travel_m(
         s == "yellow" or s in STOP_STATES for s in states.values()
     ):
         return {}
+    if chain_stops is None:
+        chain_stops = {}
     out: dict[int, float] = {}
     for match in lane_matches(
         agents, road_map, min_speed_mps=LIGHT_MIN_SPEED_MPS,
@@ -115,11 +117,9 @@ def light_stop_travel_m(
         half_length_m = 0.5 * float(agents.size_m[match.index, 0])
         need_m = match.station_m + half_length_m + match.speed_mps * horizon_s
         lanes = lane_chain(road_map, match.lane, need_m)
-        stops = None if chain_stops is None else chain_stops.get(lanes)
+        stops = chain_stops.get(lanes)
         if stops is None:
-            stops = chain_light_stops(road_map, lanes)
-            if chain_stops is not None:
-                chain_stops[lanes] = stops
+            stops = chain_stops[lanes] = chain_light_stops(road_map, lanes)
         if not stops:
             continue
         rule = LightStopRule(

@@ -346,17 +346,16 @@ class _RolloutPlanner:
 
     def _light_stop(
         self, obs: Observation, station_m: float
-    ) -> tuple[LightDecision, float, float | None, float | None]:
-        """This step's traffic-light decision, the plan's stop station (the route end's, as
-        without lights) and the rollout's light stop, station and deceleration: when the line
-        of the light to stop at comes before the route end's stop, every proposal stops there
-        at the decision's constant deceleration (:func:`rollout`'s ``light_stop_station_m``
-        and ``light_stop_decel_mps2``; ``None`` otherwise: the plans are as without lights)."""
+    ) -> tuple[LightDecision, float | None, float | None]:
+        """This step's traffic-light decision and the rollout's light stop, station and
+        deceleration: when the line of the light to stop at comes before the route end's stop
+        (:attr:`_stop_station_m`), every proposal stops there at the decision's constant
+        deceleration (:func:`rollout`'s ``light_stop_station_m`` and ``light_stop_decel_mps2``;
+        ``None`` otherwise: the plans are as without lights)."""
         light = self._lights.step(obs.traffic_lights, station_m, float(obs.ego.speed_mps))
-        stop = self._stop_station_m
-        if light.station_m is not None and light.station_m < stop:
-            return light, stop, light.station_m, light.decel_mps2
-        return light, stop, None, None
+        if light.station_m is not None and light.station_m < self._stop_station_m:
+            return light, light.station_m, light.decel_mps2
+        return light, None, None
 
     def _braking(
         self,
@@ -433,7 +432,7 @@ class PDMPlanner(_RolloutPlanner):
         path, tree, profile = self.reference, self._tree, self._profile
         # 1. the ego on the reference path
         start, station = self._start(obs)
-        light, stop, light_m, light_decel = self._light_stop(obs, station)
+        light, light_m, light_decel = self._light_stop(obs, station)
         # 2. forecast, in the path's Frenet frame
         forecast = self._forecast(obs)
         agents = agents_on_path(path, tree, forecast)
@@ -443,7 +442,7 @@ class PDMPlanner(_RolloutPlanner):
         # 4. simulate
         result = rollout(
             start, path, tree, offsets, targets, profile, agents, n_steps, p.dt_s, self.vehicle,
-            p.idm, stop, p.entry_lookahead_steps, start_station_m=station,
+            p.idm, self._stop_station_m, p.entry_lookahead_steps, start_station_m=station,
             light_stop_station_m=light_m, light_stop_decel_mps2=light_decel,
         )  # fmt: skip
         # 5. score
@@ -454,32 +453,23 @@ class PDMPlanner(_RolloutPlanner):
         # 6. choose (near-ties to the centred proposal), or brake: see ``stop_reason``
         best = choose_proposal(scores.total, offsets)
         reason = stop_reason(scores, result, best, n_score, path, station, float(obs.ego.yaw_rad))
-        if reason is None:
-            self.debug = PlanDebug(
-                offsets,
-                targets,
-                scores,
-                best,
-                False,
-                light_stop=light.light_id,
-                lights_committed=light.committed,
-            )
-            return self._trajectory(obs, result, best)
         emergency = reason in EMERGENCY_REASONS
-        braking = (
-            self._braking(start, station, agents, self._emergency_idm, p.entry_lookahead_steps)
-            if emergency
-            else self._stop_along_heading(start)
-        )
         self.debug = PlanDebug(
             offsets,
             targets,
             scores,
-            -1,
+            best if reason is None else -1,
             emergency,
             reason,
             light_stop=light.light_id,
             lights_committed=light.committed,
+        )
+        if reason is None:
+            return self._trajectory(obs, result, best)
+        braking = (
+            self._braking(start, station, agents, self._emergency_idm, p.entry_lookahead_steps)
+            if emergency
+            else self._stop_along_heading(start)
         )
         return self._trajectory(obs, braking, 0)
 
@@ -581,7 +571,7 @@ class IDMPlanner(_RolloutPlanner):
         p = self.params
         n_steps = p.n_steps
         start, station = self._start(obs)
-        light, stop, light_m, light_decel = self._light_stop(obs, station)
+        light, light_m, light_decel = self._light_stop(obs, station)
         forecast = self._forecast(obs, "constant_velocity")
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
@@ -592,34 +582,24 @@ class IDMPlanner(_RolloutPlanner):
         )  # fmt: skip
         result = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
-            n_steps, p.dt_s, self.vehicle, self._plain_idm, stop, entry_lookahead_steps=0,
+            n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m, entry_lookahead_steps=0,
             start_station_m=station, hold_run_into_agents=True, light_stop_station_m=light_m,
             light_stop_decel_mps2=light_decel,
         )  # fmt: skip
         reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
-        if reason is None:
-            self.debug = PlanDebug(
-                np.zeros(1),
-                np.ones(1),
-                None,
-                0,
-                False,
-                light_stop=light.light_id,
-                lights_committed=light.committed,
-            )
-            return self._trajectory(obs, result, 0)
-        braking = self._stop_along_heading(start)
         self.debug = PlanDebug(
             np.zeros(1),
             np.ones(1),
             None,
-            -1,
+            0 if reason is None else -1,
             False,
             reason,
             light_stop=light.light_id,
             lights_committed=light.committed,
         )
-        return self._trajectory(obs, braking, 0)
+        if reason is None:
+            return self._trajectory(obs, result, 0)
+        return self._trajectory(obs, self._stop_along_heading(start), 0)
 
     def _stop_reason(self, result: Rollout, station_m: float, yaw_rad: float) -> str | None:
         """PDMPlanner's stop for facing against the route, and its stop for leaving the

@@ -336,16 +336,24 @@ def test_yellow_far_enough_ahead_stops(planner_cls: type[PDMPlanner]) -> None:
     assert history.ego_speed_mps[-1] < 0.05 and debugs[0].light_stop == "tl"
 
 
+def yellow_turning_red(
+    planner_cls: type[PDMPlanner] | type[IDMPlanner], gap_m: float, red_at_s: float, n_ticks: int
+) -> tuple[float, SimHistory, list[PlanDebug], np.ndarray, int]:
+    """Drive at 15 m/s towards a line ``gap_m`` ahead of the front whose light is yellow, then
+    red from ``red_at_s`` on: the line's x, the history, the plans' debug, the front's x and
+    the tick the light turns red."""
+    line_x = FRONT_M + gap_m
+    road = straight_with_light(line_x, cycle(("yellow", red_at_s), ("red", 100.0)))
+    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), n_ticks)
+    return line_x, history, debugs, front_x(history), round(red_at_s / history.dt_s)
+
+
 @pytest.mark.parametrize("planner_cls", PLANNERS)
 def test_yellow_too_close_goes_through_without_braking(planner_cls: type[PDMPlanner]) -> None:
     # 15 m/s (the limit), 20 m to the line: 225 / 36 = 6.25 m/s^2 > 3 -> go at yellow. The
     # cycle turns red after 0.3 s, at about 15.5 m: 225 / 27 = 8.3 m/s^2 > 6, it carries on
     red_at_s = 0.3
-    line_x = FRONT_M + 20.0
-    road = straight_with_light(line_x, cycle(("yellow", red_at_s), ("red", 100.0)))
-    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 30)
-    front = front_x(history)
-    red_tick = round(red_at_s / history.dt_s)
+    line_x, history, debugs, front, red_tick = yellow_turning_red(planner_cls, 20.0, red_at_s, 30)
     assert 14.0 < line_x - front[red_tick] < 17.0
     assert front[-1] > line_x + 10.0
     assert np.min(history.ego_accel_mps2) > -0.5  # no braking
@@ -365,11 +373,7 @@ def test_a_short_yellow_turning_red_stops_when_the_hard_deceleration_allows(
     # at about 22.5 m: 225 / 41 = 5.5 m/s^2 <= 6 to the stop point 2 m before the line, so it
     # stops (the go at yellow used to hold through the red, and the ego ran it)
     red_at_s = 0.5
-    line_x = FRONT_M + 30.0
-    road = straight_with_light(line_x, cycle(("yellow", red_at_s), ("red", 100.0)))
-    history, debugs = drive(planner_cls, road, ["road_0"], ego_at(0.0, 15.0), 80)
-    front = front_x(history)
-    red_tick = round(red_at_s / history.dt_s)
+    line_x, history, debugs, front, red_tick = yellow_turning_red(planner_cls, 30.0, red_at_s, 80)
     assert 20.0 < line_x - front[red_tick] < 25.0
     assert debugs[0].lights_committed == ("tl",) and debugs[red_tick].light_stop == "tl"
     assert np.all(front < line_x) and history.ego_speed_mps[-1] < 0.05

@@ -18,7 +18,7 @@ from drivestack.planning.idm import IDMParams
 from drivestack.planning.pdm import PDMParams
 from drivestack.planning.traffic_lights import RouteLightStop, stop_need_mps2
 from drivestack.sim.agents import LIGHT_STOP_DECEL_MPS2, AgentSpec, Traffic
-from drivestack.sim.build import build_scenario
+from drivestack.sim.build import BuiltScenario, build_scenario
 from drivestack.sim.evaluate import ScenarioResult, run_scenario
 from drivestack.sim.scenario import ScenarioConfig, load_scenarios
 from drivestack.structures.labels import ObjectClass
@@ -152,6 +152,13 @@ def test_only_idm_agents_carry_light_stops() -> None:
     assert PDMParams().light_stop_decel_mps2 == LIGHT_STOP_DECEL_MPS2
 
 
+def build_text(tmp_path: Path, text: str) -> BuiltScenario:
+    """The one scenario of the YAML ``text`` (written to ``tmp_path / "s.yaml"``), built."""
+    (tmp_path / "s.yaml").write_text(text)
+    (cfg,) = load_scenarios(tmp_path / "s.yaml")
+    return build_scenario(cfg)
+
+
 def test_an_agent_changing_lanes_keeps_the_stop_of_the_lane_it_is_in(tmp_path: Path) -> None:
     """Lanes road_1 then road_0: the path leaves road_1 halfway along it (station 300 m), so
     at station 200 m it is on road_1: road_1's stop is kept (at 200 m along the path), road_0's
@@ -167,9 +174,7 @@ def test_an_agent_changing_lanes_keeps_the_stop_of_the_lane_it_is_in(tmp_path: P
         "traffic_lights:\n  - {id: L1, stops: [{lane: road_0, station_m: 200.0}, "
         "{lane: road_1, station_m: 200.0}], phases: [[red, 10.0]]}\n"
     )
-    (tmp_path / "s.yaml").write_text(text)
-    (cfg,) = load_scenarios(tmp_path / "s.yaml")
-    spec, on_path = build_scenario(cfg).world.traffic.specs
+    spec, on_path = build_text(tmp_path, text).world.traffic.specs
     assert [(s.light_id, s.lane_id) for s in spec.light_stops] == [("L1", "road_1")]
     assert spec.light_stops[0].station_m == pytest.approx(200.0, abs=1e-9)
     assert on_path.light_stops == ()
@@ -308,9 +313,7 @@ def test_a_lateral_shift_into_another_lane_keeps_the_lights_of_its_lanes(tmp_pat
         "traffic_lights:\n  - {id: R0, stops: [{lane: road_0, station_m: 250.0}], "
         "phases: [[red, 100.0]]}\n"
     )
-    (tmp_path / "s.yaml").write_text(text)
-    (cfg,) = load_scenarios(tmp_path / "s.yaml")
-    built = build_scenario(cfg)
+    built = build_text(tmp_path, text)
     (spec,) = built.world.traffic.specs
     assert spec.light_stops == ()
     world = built.world

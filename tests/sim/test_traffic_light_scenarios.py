@@ -36,13 +36,18 @@ def past_line_m(result: ScenarioResult, scenario: BuiltScenario) -> np.ndarray:
     return (front_bumper_m(result.history.ego_boxes) - seg.center_m) @ along
 
 
+def run_light_scenario(name: str, planner: str) -> tuple[ScenarioResult, np.ndarray, np.ndarray]:
+    """The run of scenario ``name`` by ``planner``, its light's recorded state ``(T,)`` and
+    :func:`past_line_m`."""
+    scenario = built(name)
+    result = run_scenario(scenario, planner)
+    return result, result.history.traffic_light_state[:, 0], past_line_m(result, scenario)
+
+
 @pytest.mark.parametrize("planner", ["pdm", "idm"])
 def test_red_light_stop_waits_for_green(planner: str) -> None:
-    scenario = built("red_light_stop")
-    result = run_scenario(scenario, planner)
+    result, state, past = run_light_scenario("red_light_stop", planner)
     history = result.history
-    state = history.traffic_light_state[:, 0]
-    past = past_line_m(result, scenario)
     red = np.isin(state, STOPS)
     assert red.any() and past[0] < -90.0  # the run sees a red phase; it starts far away
     assert np.all(past[red] < 0.0)  # the front stays before the line while red
@@ -59,11 +64,8 @@ def test_red_light_stop_waits_for_green(planner: str) -> None:
 
 @pytest.mark.parametrize("planner", ["pdm", "idm"])
 def test_red_light_dilemma_drives_through_the_yellow(planner: str) -> None:
-    scenario = built("red_light_dilemma")
-    result = run_scenario(scenario, planner)
+    result, state, past = run_light_scenario("red_light_dilemma", planner)
     history = result.history
-    state = history.traffic_light_state[:, 0]
-    past = past_line_m(result, scenario)
     crossed = int(np.flatnonzero(past > 0.0)[0])
     assert state[crossed] == YELLOW  # through on yellow, before red
     # yellow began when the front was too close to stop comfortably (<= 3 m/s^2)

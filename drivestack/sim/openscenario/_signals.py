@@ -47,6 +47,7 @@ the ``Init`` included) and a trigger on a ``TrafficSignalCondition`` or
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,7 +241,7 @@ def traffic_lights(doc: _Doc, road_map: RoadMap) -> list[dict[str, Any]]:
     return out
 
 
-def _walk(el: ET.Element, where: str) -> Any:
+def _walk(el: ET.Element, where: str) -> Iterator[tuple[ET.Element, str]]:
     """``(element, where)`` for every element below ``el``, ``where`` naming the storyboard
     elements (``Act/<name>/Event/<name>/...``) on the way down."""
     for child in el:
