@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivestack.eval.detection.kitti import image_box_overlap
+from drivestack.eval.detection.kitti import first_nonfinite_row, image_box_overlap
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,9 @@ class ImageBoxes:
                 f"{sc.shape} must match det_xyxy_px {d.shape}"
             )
         for name, values in (("gt_xyxy_px", g), ("det_xyxy_px", d), ("det_score", sc)):
-            finite = np.isfinite(values)
-            bad = ~(finite.all(axis=tuple(range(1, finite.ndim))) if finite.ndim > 1 else finite)
-            if bad.any():
-                raise ValueError(
-                    f"ImageBoxes: {name} row {int(np.flatnonzero(bad)[0])}: NaN or infinite value"
-                )
+            row = first_nonfinite_row(values)
+            if row is not None:
+                raise ValueError(f"ImageBoxes: {name} row {row}: NaN or infinite value")
         object.__setattr__(self, "gt_xyxy_px", g)
         object.__setattr__(self, "det_xyxy_px", d)
         object.__setattr__(self, "gt_ignore", ig)

@@ -458,8 +458,8 @@ def _scenario_figures(
     key: str,
     maps: MapCache,
     problems: list[str],
-    canvases: tuple[plots.BevFigure, plots.SignalsFigure] | None = None,
-    lit_signals: dict[str, plots.SignalsFigure] | None = None,
+    canvases: tuple[plots.BevFigure, plots.SignalsFigure] | None,
+    lit_signals: dict[str, plots.SignalsFigure],
 ) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None]:
     """The bird's-eye and signal figures of one run, the scenario config it ran with and, when
     its map or history has traffic lights, what the view shows of them
@@ -488,8 +488,6 @@ def _scenario_figures(
     lights = light_view(history, road_map, events)
     bev, signals = canvases or (plots.BevFigure(), plots.SignalsFigure())
     if lights is not None and lights.rows:
-        if lit_signals is None:
-            lit_signals = {}
         signals = lit_signals.setdefault("canvas", plots.SignalsFigure(lights=True))
     figures = {
         "bev": plots.to_data_uri(bev.draw(history, road_map, key, lights)),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.eval.driving.traffic_lights import front_bumper_m, stop_segments
+from drivestack.eval.driving.traffic_lights import StopSegment, front_bumper_m, stop_segments
 from drivestack.report.fields import finite_number_or_none
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap
@@ -177,7 +177,11 @@ def light_view(history: SimHistory, road_map: RoadMap | None, events: object) ->
 
 
 def _crossing(
-    before: np.ndarray, after: np.ndarray, segments: list[Any], light_id: str, lane_id: str
+    before: np.ndarray,
+    after: np.ndarray,
+    segments: list[StopSegment],
+    light_id: str,
+    lane_id: str,
 ) -> tuple[float, float]:
     """Where the front's move ``before -> after`` crosses the stop line of ``light_id`` on
     ``lane_id`` (its line through the stop's centre, across the lane); ``after`` when the map

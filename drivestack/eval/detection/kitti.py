@@ -477,6 +477,14 @@ def _class_index(name_or_index: int | str) -> int:
 _GEOMETRY = ("box2d_xyxy_px", "hwl_m", "location_m", "rotation_y_rad")
 
 
+def first_nonfinite_row(values: np.ndarray) -> int | None:
+    """The first row (index along the first axis) of ``values`` holding a NaN or infinite
+    value, None when all are finite."""
+    finite = np.isfinite(values)
+    bad = ~finite.all(axis=tuple(range(1, finite.ndim)))  # axis (): a 1-D array as it is
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
 def _check_finite(frames: Sequence[KittiObjects], name: str, *, with_score: bool) -> None:
     """``ValueError`` naming the argument, frame, row and column of the first NaN or infinite
     value in the boxes (and, for detections, the score that ranks them: a NaN score would be
@@ -484,11 +492,8 @@ def _check_finite(frames: Sequence[KittiObjects], name: str, *, with_score: bool
     columns = (*_GEOMETRY, "score") if with_score else _GEOMETRY
     for i, frame in enumerate(frames):
         for column in columns:
-            values = np.asarray(getattr(frame, column), dtype=np.float64)
-            finite = np.isfinite(values)
-            bad = ~(finite.all(axis=tuple(range(1, finite.ndim))) if finite.ndim > 1 else finite)
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
+            row = first_nonfinite_row(np.asarray(getattr(frame, column), dtype=np.float64))
+            if row is not None:
                 where = f" ({frame.path})" if frame.path else ""
                 raise ValueError(
                     f"kitti_eval: {name}[{i}]{where} row {row}: field {column}: NaN or infinite "

@@ -116,6 +116,11 @@ def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[Collisi
     ``ValueError`` naming the field for a history that cannot be scored
     (:func:`~drivestack.eval.driving.history_checks.check_history`)."""
     check_history(history)
+    return _collision_events(history, road_map)
+
+
+def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
+    """:func:`classify_collisions` of a history already checked."""
     events = []
     coll = history.collisions
     start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
@@ -201,6 +206,17 @@ def min_time_to_collision_s(
     check_history(history)
     check_number("horizon_s", horizon_s, above=0.0)
     check_number("step_s", step_s, above=0.0)
+    return _min_ttc_s(history, horizon_s, step_s, road_map, events)
+
+
+def _min_ttc_s(
+    history: SimHistory,
+    horizon_s: float,
+    step_s: float,
+    road_map: RoadMap | None,
+    events: tuple[CollisionEvent, ...] | None,
+) -> np.ndarray:
+    """:func:`min_time_to_collision_s` of a history (and horizon, step) already checked."""
     n_t = len(history)
     # nuPlan: for time_to_collision in np.arange(time_step_size, time_horizon, time_step_size)
     taus = np.arange(step_s, horizon_s, step_s)
@@ -208,7 +224,7 @@ def min_time_to_collision_s(
     if n_t == 0:
         return ttc
     if events is None and road_map is not None:
-        events = classify_collisions(history, road_map)
+        events = _collision_events(history, road_map)
     at_fault_ticks = np.array([e.tick for e in events or () if e.at_fault], dtype=np.int64)
     if history.agent_boxes.shape[1] == 0 or len(taus) == 0:
         ttc[at_fault_ticks] = 0.0
@@ -322,7 +338,7 @@ def nuplan_score(
         )
     dt = history.dt_s
     # multipliers ------------------------------------------------------------------------------
-    events = classify_collisions(history, road_map)
+    events = _collision_events(history, road_map)  # the history checked above
     fault = [e for e in events if e.at_fault]
     labels = {
         aid: int(lab) for aid, lab in zip(history.agent_ids, history.agent_labels, strict=True)
@@ -346,7 +362,7 @@ def nuplan_score(
     # nuPlan ego_is_making_progress.py: ratio >= min_progress_threshold (0.2)
     making_progress = 1.0 if ratio >= MAKING_PROGRESS_RATIO else 0.0
     # weighted ---------------------------------------------------------------------------------
-    ttc = min_time_to_collision_s(history, road_map=road_map, events=events)
+    ttc = _min_ttc_s(history, TTC_HORIZON_S, TTC_STEP_S, road_map, events)
     ttc_ok = 1.0 if np.min(ttc, initial=np.inf) >= TTC_BOUND_S else 0.0
     limit = route.speed_limit_at(station)
     speed_score = speed_limit_score(np.maximum(np.abs(history.ego_speed_mps) - limit, 0.0), dt)

@@ -165,7 +165,13 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
     (:func:`~drivestack.eval.driving.history_checks.check_history`)."""
     check_history(history)
     segments = stop_segments(road_map) if len(history.time_s) >= 2 else []
-    ego = _red_runs(history, segments, history.ego_boxes, history.ego_speed_mps, None)
+    column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
+    # the state recorded at tick k is the light's during the move k -> k + 1
+    stop = np.isin(history.traffic_light_state, _STOP_CODES)
+    # segments come in map order of their lights: a move's first violation is its first light's
+    # (a light not recorded is unknown, never a violation)
+    lit = [(seg, stop[:, column[seg.light_id]]) for seg in segments if seg.light_id in column]
+    ego = _red_runs(history.time_s, lit, history.ego_boxes, history.ego_speed_mps, None)
     agent_boxes = np.asarray(history.agent_boxes, dtype=np.float64)
     velocity = np.asarray(history.agent_velocity_mps, dtype=np.float64)
     valid = np.asarray(history.agent_valid, dtype=bool)
@@ -173,8 +179,8 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
         AgentRedLightRun(**asdict(run), agent_id=agent_id)
         for a, agent_id in enumerate(history.agent_ids)
         for run in _red_runs(
-            history,
-            segments,
+            history.time_s,
+            lit,
             agent_boxes[:, a],
             np.hypot(velocity[:, a, 0], velocity[:, a, 1]),
             valid[:, a],
@@ -184,31 +190,24 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
 
 
 def _red_runs(
-    history: SimHistory,
-    segments: list[StopSegment],
+    time_s: np.ndarray,
+    lit: list[tuple[StopSegment, np.ndarray]],
     boxes: np.ndarray,
     speed_mps: np.ndarray,
     valid: np.ndarray | None,
 ) -> list[RedLightViolation]:
     """The red light runs (module doc) of the box track ``boxes (T, 7)`` with speeds
-    ``speed_mps (T,)``, a move ``k -> k + 1`` counting only where ``valid (T,)`` (``None``:
-    always) holds at both ticks; by tick."""
+    ``speed_mps (T,)`` at ``time_s (T,)`` over the stop segments ``lit`` (each with its light's
+    ``(T,)`` stop states, in map order), a move ``k -> k + 1`` counting only where
+    ``valid (T,)`` (``None``: always) holds at both ticks; by tick."""
     front = front_bumper_m(boxes)
     yaw = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
     speed = np.asarray(speed_mps, dtype=np.float64)
-    time_s = history.time_s
-    column = {light_id: j for j, light_id in enumerate(history.traffic_light_ids)}
-    # the state recorded at tick k is the light's during the move k -> k + 1
-    stop = np.isin(history.traffic_light_state, _STOP_CODES)
     both = None if valid is None else valid[:-1] & valid[1:]
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
-    # segments come in map order of their lights: a move's first violation is its first light's
-    for seg in segments if len(front) >= 2 else []:
-        j = column.get(seg.light_id)
-        if j is None:  # not recorded: unknown, never a violation
-            continue
+    for seg, stop in lit:
         for k, u in _crossings(seg, front, yaw, both):
-            if stop[k, j] and k + 1 not in found:
+            if stop[k] and k + 1 not in found:
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
                 found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
