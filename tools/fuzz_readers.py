@@ -3,7 +3,7 @@
 them back, and call every outcome ok, accepted or a defect.
 
 For each reader family it copies a real input from the shared data (``--data-root``, default
-``../shared/data``; the drivestack log from this checkout's ``data/demo``) into a temporary
+``$DRIVESTACK_SHARED_DATA`` or ``../shared/data`` as for the commands; the drivestack log from this checkout's ``data/demo``) into a temporary
 folder, mutates the copy and calls the reader that the README and ``drivestack.ingest`` name:
 
 - ``kitti``: ``label_02`` (``read_tracking_labels``), PointRCNN detections
@@ -77,7 +77,13 @@ import numpy as np
 from tqdm import tqdm
 
 from drivestack.cli import report_user_errors
-from drivestack.commands._paths import add_quiet_option, check_out_file, int_at_least, seed_int
+from drivestack.commands._paths import (
+    add_quiet_option,
+    check_out_file,
+    default_shared_data,
+    int_at_least,
+    seed_int,
+)
 from drivestack.core.errors import DataError, in_chain
 from drivestack.core.json_values import strict_dumps
 
@@ -1018,8 +1024,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--data-root",
         type=Path,
-        default=Path("../shared/data"),
-        help="the shared real-data folder (default ../shared/data)",
+        default=None,
+        help="the shared real-data folder (default $DRIVESTACK_SHARED_DATA or ../shared/data)",
     )
     ap.add_argument(
         "--json", type=Path, default=None, help="write every case (and its outcome) to this file"
@@ -1030,14 +1036,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.data_root.is_dir():
-        raise DataError("no such folder", path=str(args.data_root), field="--data-root")
+    data_root = args.data_root or default_shared_data()  # the commands' default
+    if data_root is None or not data_root.is_dir():
+        raise DataError(
+            "no such folder", path=str(data_root or "../shared/data"), field="--data-root"
+        )
     if args.json is not None:
         check_out_file(args.json, "--json")
     families = FAMILIES if args.family == "all" else (args.family,)
-    campaign = run_campaign(
-        args.data_root, families, args.cases, args.seed, progress=not args.quiet
-    )
+    campaign = run_campaign(data_root, families, args.cases, args.seed, progress=not args.quiet)
     print("\n".join(summary_table(campaign, families)))
     for note in campaign.skipped:
         print(f"skipped {note}")
