@@ -36,7 +36,7 @@ from drivestack.sim.scenario import (
     check_station,
     distinct_path_m,
 )
-from drivestack.sim.vehicle import BicycleState
+from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
@@ -311,6 +311,59 @@ def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.
         raise ConfigError(str(exc), path=where, field=key) from exc
 
 
+def _lanes_across(road_map: RoadMap, lanes: list[str]) -> set[str]:
+    """``lanes`` and the lanes beside them: reached through left / right neighbours, any
+    number of lanes across (a neighbour named by either lane counts)."""
+    beside: dict[str, set[str]] = {}
+    for lane in road_map.lanes:
+        for other in (lane.left_neighbor, lane.right_neighbor):
+            if other is not None:
+                beside.setdefault(lane.lane_id, set()).add(other)
+                beside.setdefault(other, set()).add(lane.lane_id)
+    seen = set(lanes)
+    todo = list(lanes)
+    while todo:
+        for other in beside.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
+#: How many of a route's first lanes an error about its start lists.
+_ROUTE_LANES_SHOWN = 3
+
+
+def _check_route_start(
+    road_map: RoadMap, route: list[str], start_lanes: list[str], cfg: ScenarioConfig
+) -> None:
+    """``ConfigError`` at ``route.lanes`` when the ego starts on none of the explicit route's
+    lanes nor on a lane beside one (:func:`_lanes_across`: the planners change lanes onto it).
+    The planners cannot follow such a route: it starts ahead of the ego (a lane that leads
+    onto it; the error names the lanes to put first) or elsewhere, and the ego stops or drives
+    off it, a silent score of 0. ``start_lanes``: the ego's start lane first, then any other
+    lane under a recorded start."""
+    if not set(start_lanes).isdisjoint(_lanes_across(road_map, route)):
+        return
+    start = start_lanes[0]
+    first = f"{route}"
+    if len(route) > _ROUTE_LANES_SHOWN:
+        first = f"{route[:_ROUTE_LANES_SHOWN]} ... ({len(route)} in all)"
+    try:
+        lead = road_map.route(start, route[0])[:-1]
+    except LookupError:
+        hint = "give a route from the ego's lane (or route.goal_lane)"
+    else:
+        hint = f"start route.lanes with {lead}, the lanes from the ego's lane onto the route"
+    given = "ego.from_file" if cfg.ego.from_file else "ego.lane"
+    raise ConfigError(
+        f"the ego starts on lane {start!r} ({given}), which is neither on the route nor beside "
+        f"one of its lanes (route.lanes: {first}): the planners cannot follow it; {hint}",
+        path=cfg.source,
+        field="route.lanes",
+    )
+
+
 def _reference(road_map: RoadMap, route: list[str], where: str) -> ReferencePath:
     """The ego's reference path along ``route`` (``ConfigError`` at ``route`` when a searched
     route's lane change has no room)."""
@@ -469,12 +522,13 @@ def _check_agent_ids(agents: list[AgentSpec], where: str, n_recorded: int) -> No
         seen.add(spec.agent_id)
 
 
-def _check_start_magnitudes(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
-    """``ConfigError`` when the ego's or an agent's box at t = 0 lies beyond the kernels'
-    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m, where box overlaps
-    overflow), naming the key that put it there."""
+def _check_ego_magnitude(ego: BicycleState, cfg: ScenarioConfig) -> None:
+    """``ConfigError`` when the ego's box at t = 0 (the :class:`World`'s own vehicle) lies
+    beyond the kernels' :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m,
+    where box overlaps overflow), naming the key that put it there: checked as soon as the ego
+    is placed, before the route is projected on (squared distances there would overflow)."""
     limit = magnitude_limit(np.float64)
-    ego_box = world.ego_box()
+    ego_box = ego.boxes(VehicleParams())[0]
     if np.any(np.abs(ego_box[:6]) > limit):
         raise ConfigError(
             f"puts the ego at ({ego_box[0]:.3g}, {ego_box[1]:.3g}) m, beyond +-{limit:.3g} m: "
@@ -482,6 +536,13 @@ def _check_start_magnitudes(world: World, cfg: ScenarioConfig, n_recorded: int) 
             path=cfg.source,
             field="ego.from_file" if cfg.ego.from_file else "ego.offset_m",
         )
+
+
+def _check_start_magnitudes(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
+    """``ConfigError`` when an agent's box at t = 0 lies beyond the kernels'
+    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m, where box overlaps
+    overflow), naming the key that put it there (the ego's: :func:`_check_ego_magnitude`)."""
+    limit = magnitude_limit(np.float64)
     boxes = world.traffic.boxes()
     for k in np.flatnonzero(np.any(np.abs(boxes[:, :6]) > limit, axis=1)):
         i = int(k) - n_recorded
@@ -538,6 +599,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     if cfg.ego.from_file:
         init = _recorded(file_scenario, where, "ego.from_file").ego_initial
         ego = BicycleState.of(init[0], init[1], init[2], init[3])
+        _check_ego_magnitude(ego, cfg)
         start_lane = road_map.nearest_lane((init[0], init[1]), yaw_rad=init[2])
     else:
         assert cfg.ego.lane is not None
@@ -550,6 +612,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         xy, yaw = interpolate_polyline(line, [cfg.ego.station_m])
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
         ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())
+        _check_ego_magnitude(ego, cfg)
     if cfg.agents_from_file:
         recorded = _recorded(file_scenario, where, "agents_from_file").agents
         agents.extend(map(reactive_agent, recorded) if cfg.agents_reactive else recorded)
@@ -560,6 +623,11 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     if cfg.route.lanes is not None:
         route = list(cfg.route.lanes)
         _lane_path(road_map, route, where, "route.lanes")
+        starts = [start_lane]
+        if cfg.ego.from_file:  # a recorded start at a fork: every lane under the ego counts
+            at = (float(ego.x_m[0]), float(ego.y_m[0]))
+            starts += road_map.lanes_at(at, float(ego.yaw_rad[0]))
+        _check_route_start(road_map, route, starts, cfg)
     elif cfg.route.goal_lane is not None:
         if cfg.route.goal_lane not in road_map:
             raise ConfigError(

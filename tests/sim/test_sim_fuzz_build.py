@@ -13,6 +13,9 @@ from drivestack.sim.build import MAX_SCENARIO_STEPS, build_scenario
 from drivestack.sim.scenario import load_scenarios
 from tests.sim.scenario_errors import scenario_error
 
+# the refusals come before any arithmetic that would overflow (numpy's RuntimeWarnings)
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 HEAD = "name: t\nmap: {kind: straight, params: {n_lanes: 2}}\n"
 EGO = "ego: {lane: road_0, station_m: 100.0, speed_kph: 50.0, offset_m: %s}\n"
 AGENT = "  - {id: %s, behavior: scripted, lanes: [road_0], station_m: %s, speed_kph: 50.0%s}\n"
@@ -68,16 +71,24 @@ def test_an_ego_too_far_off_its_lane_is_refused(tmp_path: Path) -> None:
     assert "field ego.offset_m: puts the ego at" in message and "beyond +-3.53e+101 m" in message
 
 
-def test_an_agent_too_far_off_its_lane_or_path_is_refused(tmp_path: Path) -> None:
+def test_an_agent_too_far_off_its_lane_is_refused(tmp_path: Path) -> None:
     text = _scenario() + "agents:\n" + AGENT % ("a", "130.0", ", offset_m: 1.0e+200")
     assert "field agents.0.offset_m: puts agent 'a'" in _error(tmp_path, text)
+
+
+@pytest.mark.xfail(
+    raises=RuntimeWarning,
+    strict=True,
+    reason="sim/scenario.py _check_path_station takes the norm of 1e200 m segments on loading "
+    "(overflow) before the build refuses the agent; remove this mark once it checks first",
+)
+def test_an_agent_on_a_path_too_far_away_is_refused(tmp_path: Path) -> None:
     path_agent = (
         "  - {id: p, behavior: scripted, path_m: [[1.0e+200, 0.0], [2.0e+200, 0.0]], "
         "station_m: 0.0, speed_kph: 10.0}\n"
     )
-    assert "field agents.0.path_m: puts agent 'p'" in _error(
-        tmp_path, _scenario() + "agents:\n" + path_agent
-    )
+    message = _error(tmp_path, _scenario() + "agents:\n" + path_agent)
+    assert "field agents.0.path_m:" in message and "too far to compute with" in message
 
 
 def test_an_ego_far_off_the_road_still_runs(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ from drivestack.structures._checks import check_number
 from drivestack.structures.point_cloud import PointCloud
 
 _REFLECTIVITY_BY_MATERIAL = np.array([REFLECTIVITY[Material(m)] for m in range(len(Material))])
+#: Largest velocity component (m/s) whose square a norm takes without overflow (with room).
+_NORM_SAFE_MPS = 1e150
 
 
 @dataclass(frozen=True)
@@ -256,11 +258,16 @@ class LidarModel:
         agents = scene.agents
         if agents is None or len(agents) == 0 or self.sweep_duration_s == 0:
             return None
-        top_speed = float(np.max(np.linalg.norm(agents.velocity_mps, axis=1)))
-        if top_speed == 0.0:
+        velocity = agents.velocity_mps
+        scale = float(np.max(np.abs(velocity)))
+        if scale == 0.0:
             return None
+        if scale <= _NORM_SAFE_MPS:
+            top_speed = float(np.max(np.linalg.norm(velocity, axis=1)))
+        else:  # squares would overflow: the norm of the scaled velocities, scaled back
+            top_speed = scale * float(np.max(np.linalg.norm(velocity / scale, axis=1)))
         duration = self.sweep_duration_s
-        # capped before int(): an agent at 1e300 m/s (an infinite norm) takes one slab per column
+        # capped before int(): an agent at 1e300 m/s takes one slab per column
         slabs = np.ceil(top_speed * duration / (2.0 * self.agent_motion_tolerance_m))
         n_slabs = int(min(max(slabs, 1.0), len(times)))
         # K runs of consecutive columns; a slab's time is the mean of its columns' times

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from drivestack.kernels._common import magnitude_limit
 from drivestack.sim.sensors.meshes import boxes_mesh, template_for
 from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
@@ -37,6 +38,10 @@ class Material(IntEnum):
     VEHICLE = 5
     PERSON = 6
 
+
+#: Farthest an agent's vertex is moved for a ray's time (m): float32's box limit (~4.4e11 m,
+#: :func:`~drivestack.kernels._common.magnitude_limit`), far beyond any sensor's range.
+_MOVE_REACH_M = float(magnitude_limit(np.float32))
 
 # diffuse reflectivity per material (intensity ~ reflectivity * cos(incidence))
 REFLECTIVITY = {
@@ -275,15 +280,23 @@ class SensorScene:
             dt = np.zeros(n)
         # runs of rays sharing a time (a LiDAR's slabs are runs of columns): one cast each
         starts = np.concatenate([[0], np.flatnonzero(np.diff(dt)) + 1, [n]])
-        scenes: dict[float, Any] = {0.0: self._dynamic}
+        scenes: dict[float, tuple[Any, np.ndarray | None]] = {0.0: (self._dynamic, None)}
         for lo, hi in itertools.pairwise(starts):
             at = float(dt[lo])
             if at not in scenes:
-                scenes[at] = _scene_of(vertices + vertex_velocity * at, triangles, np.zeros(0))[0]
+                moved, kept = _moved_mesh(vertices, triangles, vertex_velocity, at)
+                shown = triangles if kept is None else triangles[kept]
+                scenes[at] = (_scene_of(moved, shown, np.zeros(0))[0], kept)
+            scene, kept = scenes[at]
             tensor = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays[lo:hi], np.float32))
-            out = scenes[at].cast_rays(tensor)
+            out = scene.cast_rays(tensor)
             t_hit[lo:hi] = out["t_hit"].numpy()
-            prim[lo:hi] = out["primitive_ids"].numpy()
+            ids = out["primitive_ids"].numpy()
+            if kept is not None:  # back to the ids of the whole mesh (a miss keeps its id)
+                hit = np.isfinite(t_hit[lo:hi])
+                ids = ids.copy()
+                ids[hit] = kept[ids[hit]]
+            prim[lo:hi] = ids
             normals[lo:hi] = out["primitive_normals"].numpy()
         return t_hit, prim, normals
 
@@ -307,6 +320,25 @@ class SensorScene:
         agent = self._agent_triangle_object[out["primitive_ids"].numpy()[near].astype(np.int64)]
         pairs = np.unique(ray * n_agents + agent)  # a ray through an agent counts once
         return np.bincount(pairs % n_agents, minlength=n_agents).astype(np.int64)
+
+
+def _moved_mesh(
+    vertices: np.ndarray, triangles: np.ndarray, vertex_velocity: np.ndarray, dt_s: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The agents' ``vertices`` moved by ``vertex_velocity * dt_s``, and the indices of the
+    triangles kept (None: all): a triangle with a vertex moved farther than
+    :data:`_MOVE_REACH_M` is left out (float32, open3d's coordinates, could not hold it; no
+    ray reaches it), the move's size checked before it is computed."""
+    if dt_s == 0.0:
+        return vertices, None
+    far = np.max(np.abs(vertex_velocity), axis=1) > _MOVE_REACH_M / abs(dt_s)  # Python floats
+    if not np.any(far):
+        return vertices + vertex_velocity * dt_s, None
+    kept = np.flatnonzero(~np.any(far[triangles], axis=1))
+    moved = vertices.copy()
+    moved[~far] += vertex_velocity[~far] * dt_s
+    moved[far] = 0.0  # used by no kept triangle
+    return moved, kept
 
 
 def _static_boxes(objects: Sequence[SceneObject]) -> np.ndarray:

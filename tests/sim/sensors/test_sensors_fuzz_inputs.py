@@ -14,6 +14,10 @@ from drivestack.sim.sensors.scene import Material, SceneObject, SensorScene
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.road_map import RoadMap
 
+# bad inputs are refused or handled before any arithmetic that would overflow (numpy's
+# RuntimeWarnings)
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 MOUNT = SE3(np.eye(3), np.array([0.0, 0.0, 1.7]))
 POSE = SE3(np.eye(3), np.zeros(3))
 PRESET = LidarPreset("t", (0.0, -5.0), 36, 50.0)
@@ -58,6 +62,22 @@ def test_scan_with_an_agent_at_a_huge_speed_does_not_overflow() -> None:
     )  # fmt: skip
     cloud = LidarModel(PRESET, MOUNT).scan(scene, POSE, 0)
     assert len(cloud) == 36  # the ground in front of every column of the lower beam
+
+
+def test_a_scan_sees_a_slow_agent_beside_one_at_a_huge_speed() -> None:
+    # the fast agent is moved out of float32's reach at the sweep's column times other than
+    # 0 and left out of those casts: the slow one's returns keep its instance id (2)
+    scene = SensorScene(ground=False)
+    scene.set_agents(
+        Boxes3D(np.array([[10.0, 0.0, 0.75], [0.0, 10.0, 0.75]]), np.array([[4.5, 1.85, 1.5]] * 2),
+                np.zeros(2), "world", velocity_mps=np.array([[1e300, 0.0], [1.0, 0.0]]))
+    )  # fmt: skip
+    lidar = LidarModel(LidarPreset("t", (-5.0,), 360, 50.0), MOUNT)
+    cloud = lidar.scan(scene, POSE, 0)
+    instance, xyz = cloud.attributes["instance"], cloud.xyz_m
+    assert np.count_nonzero(instance == 2) > 20 and np.all(xyz[instance == 2, 1] > 8.0)
+    # the fast agent where it is set, at the one column fired at time 0 (straight ahead)
+    assert np.count_nonzero(instance == 1) == 1 and xyz[instance == 1, 0] < 8.0
 
 
 @pytest.mark.parametrize(
