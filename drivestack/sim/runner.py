@@ -12,11 +12,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from drivestack.eval.driving.footprint import may_overlap
-from drivestack.kernels import boxes_overlap_bev
 from drivestack.pipeline import check_stage_output
 from drivestack.sim.history_arrays import ADDED_HISTORY_ARRAYS as ADDED_HISTORY_ARRAYS
 from drivestack.sim.history_arrays import HISTORY_ARRAYS as HISTORY_ARRAYS
+from drivestack.sim.swept_collision import ego_agent_collisions as ego_agent_collisions
+from drivestack.sim.swept_collision import swept_ego_agent_collisions
 from drivestack.sim.vehicle import VehicleParams
 from drivestack.sim.world import Observation, World, light_codes_at
 from drivestack.structures.trajectory import Trajectory
@@ -52,9 +52,15 @@ class SimHistory:
     Ego (rear axle): ``ego_x_m, ego_y_m, ego_yaw_rad, ego_speed_mps, ego_accel_mps2,
     ego_steering_rad`` ``(T,)`` and footprints ``ego_boxes (T, 7)``. Agents: ``agent_boxes
     (T, A, 7)``, ``agent_velocity_mps (T, A, 2)``, ``agent_valid (T, A)``, ``agent_labels (A,)``.
-    ``collisions (T, A)`` marks ego-agent footprint overlaps; ``planner_step_s (T-1,)`` the
-    wall time of each planner call and ``sim_step_s (T-1,)`` that of everything else in the
-    tick (observation, tracker, world step, recording); ``plans`` the planned trajectories.
+    ``collisions (T, A)``: ``collisions[k, a]`` is True when the ego's and agent ``a``'s
+    footprints overlapped at some time in ``(t_{k-1}, t_k]`` (tick 0: at ``t_0``), the poses
+    interpolated between the recorded ticks
+    (:func:`~drivestack.sim.swept_collision.swept_ego_agent_collisions`: a fast crossing that
+    leaves them apart at both ticks counts at tick ``k``, where the boxes themselves may no
+    longer overlap; an agent that appeared at tick ``k`` only at ``t_k``); ``planner_step_s
+    (T-1,)`` the wall time of each planner call and ``sim_step_s (T-1,)`` that of everything
+    else in the tick (observation, tracker, world step, recording, collision test); ``plans``
+    the planned trajectories.
     Traffic lights: ``traffic_light_ids (L,)`` (the map's lights, in map order) and
     ``traffic_light_state (T, L)`` int8 codes of
     :data:`~drivestack.structures.traffic_light.SIGNAL_STATES` (what each light showed at
@@ -135,27 +141,6 @@ def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
-def ego_agent_collisions(
-    ego_box: np.ndarray, agent_boxes: np.ndarray, valid: np.ndarray
-) -> np.ndarray:
-    """``(A,)`` bool: which valid agents' footprints overlap the ego footprint ``(7,)``."""
-    hit = np.zeros(agent_boxes.shape[0], dtype=bool)
-    # a looser, cheaper test first (centre distance against the covering circles' extent,
-    # with a rounding margin): far agents, nearly all of them, skip the two-circle prefilter
-    extent = (
-        0.5 * agent_boxes[:, 3] + np.hypot(0.25 * agent_boxes[:, 3], 0.5 * agent_boxes[:, 4])
-    ) + (0.5 * ego_box[3] + np.hypot(0.25 * ego_box[3], 0.5 * ego_box[4]))
-    dist = np.hypot(agent_boxes[:, 0] - ego_box[0], agent_boxes[:, 1] - ego_box[1])
-    near = valid & (dist <= extent * (1.0 + 1e-6) + 1e-3)
-    if not np.any(near):
-        return hit
-    maybe = np.zeros_like(hit)
-    maybe[near] = may_overlap(ego_box[None], agent_boxes[near])
-    if np.any(maybe):
-        hit[maybe] = boxes_overlap_bev(ego_box[None], agent_boxes[maybe])[0]
-    return hit
-
-
 def _check_plan(planner: object, plan: object, obs: Observation) -> None:
     """Refuse a planner output that is not a ``Trajectory`` (``TypeError``) or not in the
     observation's frame (``ValueError``), naming the planner's class (cheap: every tick)."""
@@ -210,11 +195,17 @@ def run_closed_loop(
         box = world.ego_box()
         boxes = world.traffic.boxes()
         valid = world.traffic.state.valid.copy()
+        if rec["coll"]:  # overlap at any time since the previous tick (swept)
+            hit = swept_ego_agent_collisions(
+                rec["ego_box"][-1], rec["boxes"][-1], rec["valid"][-1], box, boxes, valid
+            )
+        else:  # tick 0: at t_0
+            hit = ego_agent_collisions(box, boxes, valid)
         rec["ego_box"].append(box)
         rec["boxes"].append(boxes)
         rec["vel"].append(world.traffic.velocities())
         rec["valid"].append(valid)
-        rec["coll"].append(ego_agent_collisions(box, boxes, valid))
+        rec["coll"].append(hit)
 
     record()
     for k in range(n_steps):
