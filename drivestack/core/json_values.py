@@ -1,8 +1,12 @@
-"""JSON that strict parsers accept: NaN and infinities written as ``null``.
+"""JSON that strict parsers accept: NaN and infinities written as ``null``; and the number
+checks of decoded JSON (and YAML) values.
 
 Python's ``json`` writes ``NaN`` / ``Infinity`` by default, which is not JSON (RFC 8259) and
 which ``jq``, JavaScript's ``JSON.parse`` and most other readers reject. An undefined figure
 (a recall over zero labels, a rate over zero time) is written as ``null`` instead.
+
+A decoded ``true`` is a Python ``bool``, which is an ``int``: :func:`is_number` and
+:func:`is_finite_number` tell numbers from booleans (and strings, None, containers).
 """
 
 from __future__ import annotations
@@ -37,3 +41,21 @@ def finite_json(value: Any) -> Any:
 def strict_dumps(value: Any, indent: int | None = 1) -> str:
     """``value`` (:func:`finite_json`) as JSON text that strict parsers accept."""
     return json.dumps(finite_json(value), indent=indent, allow_nan=False)
+
+
+def is_number(value: Any) -> bool:
+    """``value`` is a Python ``int`` or ``float`` (``np.float64`` included: a ``float``
+    subclass; other NumPy scalars not) and not a ``bool``; NaN and infinities included (the
+    caller decides what they mean)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """:func:`is_number` and finite as a float64: not NaN, not an infinity, not an ``int``
+    too large for a float (``10**400``)."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range
+        return False

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from drivestack.core.errors import ConfigError, DataError
-from drivestack.core.json_values import strict_dumps
+from drivestack.core.json_values import is_finite_number, strict_dumps
 from drivestack.exec.executors import Executor
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import (
@@ -129,15 +129,11 @@ def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return [rec for _, rec in records], problems
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 #: What :func:`fleet_summary` reads of a record: field -> (check, what it must be); the
 #: score and collision only of records that ran (``ok``).
 _RECORD_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "planner": (lambda v: isinstance(v, str), "a string"),
-    "score": (_is_number, "a finite number"),
+    "score": (is_finite_number, "a finite number"),
     "collision": (lambda v: isinstance(v, bool), "true or false"),
 }
 

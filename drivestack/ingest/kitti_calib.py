@@ -35,6 +35,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
+from drivestack.ingest._points import parse_float
 from drivestack.ingest._rigid import rigid_from_matrix
 
 _ALIASES: dict[str, str] = {
@@ -123,7 +124,7 @@ def _parse_line(line: str, *, path: str, line_no: int) -> tuple[str, np.ndarray]
             f"not a 'key: numbers' line: {line[:40]!r}", path=path, record=f"line {line_no}"
         )
     try:
-        numbers = np.array([float(v) for v in rest.split()], dtype=np.float64)
+        numbers = np.array([parse_float(v) for v in rest.split()], dtype=np.float64)
     except ValueError as exc:
         raise DataError(
             f"non-numeric value ({exc})", path=path, record=f"line {line_no}", field=key

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import check_finite, line_record
+from drivestack.ingest._points import check_finite, line_record, parse_numbers
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
@@ -234,26 +234,6 @@ def read_text_lines(path: str | Path) -> list[str]:
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from exc
     return raw.decode("utf-8-sig", errors="replace").splitlines()  # a leading BOM is dropped
-
-
-def parse_numbers(
-    rows: Sequence[Sequence[str]], columns: Sequence[str], *, path: str, line_numbers: Sequence[int]
-) -> np.ndarray:
-    """``(N, len(columns))`` float64 of text ``rows``; errors name file, line and field."""
-    if not rows:
-        return np.zeros((0, len(columns)))
-    try:
-        return np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
-    except ValueError:
-        for row, line_no in zip(rows, line_numbers, strict=True):
-            for value, name in zip(row, columns, strict=True):
-                try:
-                    float(value)
-                except ValueError:
-                    raise DataError(
-                        f"not a number: {value!r}", path=path, record=f"line {line_no}", field=name
-                    ) from None
-        raise
 
 
 def check_line_per_frame(line_numbers: Sequence[int], *, path: str) -> None:

@@ -16,7 +16,7 @@ from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.time import first_not_increasing
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import check_finite, read_bytes
+from drivestack.ingest._points import check_finite, parse_numbers, read_bytes
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import check_line_per_frame
@@ -25,10 +25,11 @@ from drivestack.structures._checks import check_number
 from drivestack.structures.sensor_frame import SensorFrame
 
 
-def _rows(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
+def _rows(path: Path, width: int, field: str) -> tuple[np.ndarray, list[str]]:
     """``(N, width)`` float64 numbers of the non-blank lines of ``path`` and each row's record
-    (``"line 7"``); ``DataError`` naming the file and line for a wrong count or a non-number
-    or a blank line before a row (line ``i + 1`` is frame ``i``), and the file for a file
+    (``"line 7"``); ``DataError`` naming the file and line for a wrong count, a blank line
+    before a row (line ``i + 1`` is frame ``i``) or a non-number (then also ``field``; C
+    spellings only: :func:`~drivestack.ingest._points.parse_numbers`), and the file for a file
     without any row."""
     text = read_bytes(path).decode("ascii", errors="replace")
     rows, line_numbers = [], []
@@ -42,12 +43,9 @@ def _rows(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
                 path=str(path),
                 record=f"line {line_no}",
             )
-        try:
-            rows.append([float(v) for v in parts])
-        except ValueError:
-            raise DataError(
-                f"non-numeric value in {line.strip()!r}", path=str(path), record=f"line {line_no}"
-            ) from None
+        rows.append(
+            parse_numbers([parts], [field] * width, path=str(path), line_numbers=[line_no])[0]
+        )
         line_numbers.append(line_no)
     if not rows:
         raise DataError("empty file: no frame", path=str(path))
@@ -64,7 +62,7 @@ def read_camera_poses(path: str | Path) -> SE3:
             numbers, a NaN / infinite value or a rotation that is not orthonormal; naming the
             file when it has no line.
     """
-    rows, records = _rows(Path(path), 12)
+    rows, records = _rows(Path(path), 12, "pose")
     return rigid_from_matrix(
         rows.reshape(-1, 3, 4), path=str(path), field="pose", batch_records=records
     )
@@ -79,7 +77,7 @@ def read_times_ns(path: str | Path) -> np.ndarray:
             infinite time or a time not after the previous line's; naming the file when it has
             no line.
     """
-    rows, records = _rows(Path(path), 1)
+    rows, records = _rows(Path(path), 1, "time_s")
     seconds = rows[:, 0]
     finite = np.isfinite(seconds)
     n_finite = len(seconds) if finite.all() else int(np.argmin(finite))  # before the first NaN

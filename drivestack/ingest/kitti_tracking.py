@@ -37,6 +37,8 @@ from drivestack.ingest._points import (
     check_integer_column,
     first_repeat,
     line_record,
+    parse_int,
+    parse_numbers,
 )
 from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
@@ -50,7 +52,6 @@ from drivestack.ingest.kitti_format import (
     format_number,
     is_dont_care,
     objects_to_boxes,
-    parse_numbers,
     parse_object_rows,
     read_text_lines,
 )
@@ -292,16 +293,26 @@ def read_seqmap(path: str | Path) -> list[SeqmapEntry]:
     return entries
 
 
+#: The four columns of a seqmap line (the second is unused and not read).
+_SEQMAP_FIELDS = ("sequence", "empty", "first_frame", "end_frame")
+
+
 def _seqmap_entry(fields: list[str], *, path: str, line_no: int) -> SeqmapEntry:
     """One seqmap line's entry; ``DataError`` naming the line (and field) when it is not
     ``NNNN empty first_frame end_frame`` with ``0 <= first_frame <= end_frame``."""
-    try:
-        first, end = int(fields[2]), int(fields[3])
-        name = f"{int(fields[0]):04d}"
-    except ValueError:
-        raise DataError(
-            f"not an integer in {' '.join(fields)!r}", path=path, record=f"line {line_no}"
-        ) from None
+    for value, field in zip(fields, _SEQMAP_FIELDS, strict=True):
+        if field != "empty":
+            try:
+                parse_int(value)
+            except ValueError:
+                raise DataError(
+                    f"not an integer in {' '.join(fields)!r}",
+                    path=path,
+                    record=f"line {line_no}",
+                    field=field,
+                ) from None
+    first, end = int(fields[2]), int(fields[3])
+    name = f"{int(fields[0]):04d}"
     if first < 0 or end < first:
         field = "first_frame" if first < 0 else "end_frame"
         raise DataError(
@@ -370,10 +381,9 @@ def read_ego_poses(path: str | Path) -> np.ndarray:
     p = Path(path)
     rows, line_numbers = [], []
     for line_no, fields in _fixed_width_rows(p, 12, "numbers"):
-        try:
-            rows.append([float(v) for v in fields])
-        except ValueError:
-            raise DataError("non-numeric value", path=str(p), record=f"line {line_no}") from None
+        rows.append(
+            parse_numbers([fields], EGO_POSE_FIELDS, path=str(p), line_numbers=[line_no])[0]
+        )
         line_numbers.append(line_no)
     values = np.array(rows, dtype=np.float64).reshape(-1, 12)
     check_finite(values, EGO_POSE_FIELDS, path=str(p), record=line_record(line_numbers))

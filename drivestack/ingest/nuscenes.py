@@ -20,6 +20,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR, WORLD
+from drivestack.core.json_values import is_finite_number, is_number
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix, yaw_to_rotation_matrix
 from drivestack.ingest._points import (
     check_integer_column,
@@ -262,14 +263,10 @@ class NuScenesSample:
     velocity_known: np.ndarray | None = None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _numbers(value: Any, n: int, *, path: str | None, record: str, field: str) -> np.ndarray:
     """``(n,)`` float64 of a JSON list of ``n`` numbers (a tuple too: submissions checked
     before they are written are Python objects; NaN/inf left to the caller)."""
-    if not isinstance(value, list | tuple) or len(value) != n or not all(map(_is_number, value)):
+    if not isinstance(value, list | tuple) or len(value) != n or not all(map(is_number, value)):
         raise DataError(f"expected a list of {n} numbers, got {value!r}", path=path,
                         record=record, field=field)  # fmt: skip
     return np.asarray(value, dtype=np.float64)
@@ -277,7 +274,7 @@ def _numbers(value: Any, n: int, *, path: str | None, record: str, field: str) -
 
 def _count(value: Any, *, path: str, record: str, field: str) -> int:
     """A non-negative integer (an integral float such as ``5.0`` included)."""
-    if not _is_number(value) or not float(value).is_integer() or value < 0:
+    if not is_number(value) or not float(value).is_integer() or value < 0:
         raise DataError(f"expected a non-negative integer, got {value!r}", path=path,
                         record=record, field=field)  # fmt: skip
     return int(value)
@@ -289,9 +286,9 @@ def info_timestamp_ns(value: Any, *, path: str, record: str) -> int:
     (``1532402927647951``), told apart by size (seconds < 1e11, microseconds >= 1e14, i.e.
     after 1973). Anything else (a string, null, a negative or in-between value) is a
     ``DataError`` naming the file, sample and field."""
-    if _is_number(value) and np.isfinite(value) and 0 <= value < 1e11:
+    if is_finite_number(value) and 0 <= value < 1e11:
         return seconds_to_ns_us(value)
-    if _is_number(value) and np.isfinite(value) and 1e14 <= value < 1e17:
+    if is_finite_number(value) and 1e14 <= value < 1e17:
         return round(value) * 1000
     raise DataError(
         f"expected seconds (< 1e11) or integer microseconds (>= 1e14), got {value!r}",
@@ -332,7 +329,7 @@ def _instance(
             field="velocity",
         )
     label = inst["bbox_label_3d"]
-    if not _is_number(label) or not float(label).is_integer() or not -1 <= label < len(categories):
+    if not is_number(label) or not float(label).is_integer() or not -1 <= label < len(categories):
         raise DataError(
             f"expected an integer label in -1 .. {len(categories) - 1} "
             f"({len(categories)} categories; -1 = not a detection class), got {label!r}",
@@ -387,7 +384,7 @@ def _categories(cats: Any, path: str) -> list[str]:
     """Names by label index from ``metainfo.categories`` (``{name: index}``, indices 0..K-1)."""
     if (
         not isinstance(cats, dict)
-        or not all(_is_number(v) and float(v).is_integer() for v in cats.values())
+        or not all(is_number(v) and float(v).is_integer() for v in cats.values())
         or sorted(int(v) for v in cats.values()) != list(range(len(cats)))
     ):
         raise DataError(
@@ -707,7 +704,7 @@ def sample_boxes(
 
 
 def _score(value: Any, *, path: str | None, record: str) -> float:
-    if not _is_number(value) or not np.isfinite(value):
+    if not is_finite_number(value):
         raise DataError(f"expected a finite number, got {value!r}", path=path, record=record,
                         field="detection_score")  # fmt: skip
     return float(value)

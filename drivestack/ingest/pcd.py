@@ -4,9 +4,14 @@ The header names the fields (``FIELDS``), their byte size (``SIZE``), type (``TY
 float, ``I`` signed, ``U`` unsigned) and element count (``COUNT``); ``POINTS`` says how many
 points follow. A field with ``COUNT k > 1`` becomes columns ``name_0 .. name_{k-1}``; fields
 named ``_`` (padding) are dropped. Bytes after the last point (some writers pad with zeros)
-are ignored: the point count comes from the header, never from the file size.
+are ignored: the point count comes from the header, never from the file size (as PCL reads).
 
 ``read_pcd`` accepts plain ``.pcd`` and xz-compressed ``.pcd.xz`` files (Python's ``lzma``).
+The PCD bytes of a ``.pcd.xz`` are read by the same rules as a plain ``.pcd`` (bytes after
+the last point ignored), but the xz container is checked as ``xz -d`` does: concatenated
+streams (and the null stream padding between them) are one file, and any other byte after
+a stream is a ``DataError`` naming the file and its offset (``lzma.decompress`` would drop
+it silently). ``ascii`` numbers are C spellings (``1_0`` is not 10).
 ``ascii`` values are checked against their field's ``TYPE`` / ``SIZE``: an integer field's value
 that is fractional or out of range is a ``DataError`` naming the line and field (never wrapped
 or truncated). Columns keep the file's dtype; only :func:`pcd_to_point_cloud` (via
@@ -25,7 +30,14 @@ from types import MappingProxyType
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.ingest._points import check_integer_column, finite_cloud, line_record, read_bytes
+from drivestack.ingest._points import (
+    check_integer_column,
+    finite_cloud,
+    line_record,
+    parse_float,
+    parse_int,
+    read_bytes,
+)
 from drivestack.structures.point_cloud import PointCloud
 
 _TYPE_KIND = {"F": "f", "I": "i", "U": "u"}
@@ -100,7 +112,7 @@ def _header_int(
             raise DataError(f"header has no {key} line", path=path, field=key)
         return default
     try:
-        value = int(header[key][0])
+        value = parse_int(header[key][0])
     except (ValueError, IndexError):
         raise DataError(
             f"expected one integer, got {' '.join(header[key])!r}",
@@ -134,7 +146,7 @@ def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np
             raise DataError(
                 f"unsupported TYPE {typ} with SIZE {size}", path=path, record="header", field=name
             )
-        if not count.isdigit() or int(count) < 1:
+        if not count.isascii() or not count.isdigit() or int(count) < 1:
             raise DataError(
                 f"COUNT must be a positive integer, got {count!r}",
                 path=path,
@@ -206,9 +218,9 @@ def parse_pcd(raw: bytes, path: str = "<bytes>") -> PcdData:
     viewpoint = np.array([0, 0, 0, 1, 0, 0, 0], dtype=np.float64)
     if "VIEWPOINT" in header:
         try:
-            viewpoint = np.array([float(v) for v in header["VIEWPOINT"]], dtype=np.float64).reshape(
-                7
-            )
+            viewpoint = np.array(
+                [parse_float(v) for v in header["VIEWPOINT"]], dtype=np.float64
+            ).reshape(7)
         except ValueError:
             raise DataError(
                 "expected 7 numbers", path=path, record="header", field="VIEWPOINT"
@@ -307,6 +319,12 @@ def _ascii(
         sum(max(1, int(np.prod(dtype.fields[n][0].shape))) for n in names) if dtype.fields else 0
     )
     values = np.empty((num_points, width), dtype=np.float64)
+    fields = [  # one per value of a row, as the file names it ("_" for padding)
+        "_" if name.startswith("__pad") else (name if k == 1 else f"{name}_{j}")
+        for name in names
+        for k in [max(1, int(np.prod(dtype.fields[name][0].shape))) if dtype.fields else 1]
+        for j in range(k)
+    ]
     line_numbers = [line_no for line_no, _ in numbered[:num_points]]
     for row, (line_no, line) in enumerate(numbered[:num_points]):
         parts = line.split()
@@ -315,10 +333,14 @@ def _ascii(
                 f"expected {width} values, got {len(parts)}", path=path, record=f"line {line_no}"
             )
         try:
-            values[row] = [float(v) for v in parts]
+            values[row] = [parse_float(v) for v in parts]
         except ValueError:
+            col = next(j for j, v in enumerate(parts) if not _is_number_token(v))
             raise DataError(
-                f"non-numeric value in {line.strip()!r}", path=path, record=f"line {line_no}"
+                f"non-numeric value {parts[col]!r} in {line.strip()!r}",
+                path=path,
+                record=f"line {line_no}",
+                field=fields[col],
             ) from None
     columns: dict[str, np.ndarray] = {}
     col = 0
@@ -332,6 +354,14 @@ def _ascii(
         columns[name] = block[:, 0] if not sub.shape else block
         col += k
     return columns
+
+
+def _is_number_token(value: str) -> bool:
+    try:
+        parse_float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_integers(
@@ -360,11 +390,43 @@ def read_pcd(path: str | Path) -> PcdData:
     if not raw:
         raise DataError("empty file (0 bytes)", path=p)
     if p.endswith(".xz"):
-        try:
-            raw = lzma.decompress(raw)
-        except lzma.LZMAError as exc:
-            raise DataError(f"corrupt or truncated xz stream: {exc}", path=p) from None
+        raw = decompress_xz(raw, p)
     return parse_pcd(raw, p)
+
+
+_XZ_TRUNCATED = "Compressed data ended before the end-of-stream marker was reached"
+
+
+def decompress_xz(raw: bytes, path: str) -> bytes:
+    """The data of the xz (or legacy ``.lzma``) streams that ``raw`` holds one after another,
+    as ``xz -d`` reads them: stream padding (null bytes, a multiple of 4) may follow a stream;
+    ``DataError`` naming the file (and the byte offset, after the first stream) for a corrupt
+    or truncated stream and for trailing bytes that are not another stream."""
+    parts: list[bytes] = []
+    offset = 0
+    while True:
+        rest = raw[offset:]
+        decompressor = lzma.LZMADecompressor()
+        try:
+            parts.append(decompressor.decompress(rest))
+            error = "" if decompressor.eof else _XZ_TRUNCATED
+        except lzma.LZMAError as exc:
+            error = str(exc)
+        if error and offset == 0:  # the first stream
+            raise DataError(f"corrupt or truncated xz stream: {error}", path=path)
+        if error:
+            raise DataError(
+                f"{len(rest)} byte(s) after the end of the xz stream that are not an xz "
+                f"stream ({error})",
+                path=path,
+                record=f"byte {offset}",
+            )
+        offset += len(rest) - len(decompressor.unused_data)
+        padding = len(decompressor.unused_data) - len(decompressor.unused_data.lstrip(b"\0"))
+        if padding % 4 == 0:
+            offset += padding
+        if offset == len(raw):
+            return b"".join(parts)
 
 
 def pcd_xyz(pcd: PcdData) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import is_finite_number
 from drivestack.replay.log_format import TrackForecasts
 from drivestack.replay.log_reader import LogReader
 from drivestack.replay.runner import DETECTIONS_TOPIC, FORECASTS_TOPIC, TRACKS_TOPIC
@@ -202,12 +203,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_finite(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)) and bool(
-        np.isfinite(value)
-    )
-
-
 def _check_rows(path: str, where: str, entry: Any, columns: dict[str, int]) -> None:
     """``entry`` is a mapping whose ``columns`` are lists of one length: of ints (width 0),
     or of rows of ``width`` finite numbers (width 1: finite numbers); else ``DataError``."""
@@ -231,10 +226,10 @@ def _check_rows(path: str, where: str, entry: Any, columns: dict[str, int]) -> N
             if width == 0:
                 ok = _is_int(value)
             elif width == 1:
-                ok = _is_finite(value)
+                ok = is_finite_number(value)
             else:
                 ok = isinstance(value, list) and len(value) == width
-                ok = ok and all(_is_finite(v) for v in value)
+                ok = ok and all(is_finite_number(v) for v in value)
             if not ok:
                 what = {0: "an integer", 1: "a finite number"}.get(width, f"{width} finite numbers")
                 raise DataError(

@@ -14,6 +14,7 @@ import numpy as np
 
 from drivestack import __version__
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import is_number
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
 from drivestack.report import planning as open_loop
 from drivestack.report import plots
@@ -242,7 +243,7 @@ def _detection_summary(data: dict[str, Any]) -> dict[str, Any]:
     av2: dict[str, dict[str, float]] = {}
     for cat, row in summary.items() if isinstance(summary, dict) else ():
         if isinstance(row, dict):
-            av2[str(cat)] = {str(k): float(v) for k, v in row.items() if _is_number(v)}
+            av2[str(cat)] = {str(k): float(v) for k, v in row.items() if is_number(v)}
     notes = data.get("notes")
     return {
         "dataset": data.get("dataset"),
@@ -267,7 +268,7 @@ def pr_curves(value: object) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise ValueError("field pr_curves: expected an object")
     recall = value.get("recall_positions")
-    if not isinstance(recall, list) or len(recall) < 2 or not all(_is_number(r) for r in recall):
+    if not isinstance(recall, list) or len(recall) < 2 or not all(is_number(r) for r in recall):
         raise ValueError("field pr_curves.recall_positions: expected a list of numbers")
     curves = value.get("curves")
     if not isinstance(curves, dict):
@@ -287,7 +288,7 @@ def pr_curves(value: object) -> dict[str, Any] | None:
                     if (
                         not isinstance(prec, list)
                         or len(prec) != len(recall)
-                        or not all(_is_number(p) for p in prec)
+                        or not all(is_number(p) for p in prec)
                     ):
                         raise ValueError(
                             f"field {where}.{diff}: expected {len(recall)} numbers "
@@ -297,10 +298,6 @@ def pr_curves(value: object) -> dict[str, Any] | None:
                         str(strictness), {}
                     )[str(diff)] = [float(p) for p in prec]
     return {"recall_positions": [float(r) for r in recall], "curves": out}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _kitti_ap40(summary: dict[str, Any]) -> dict[str, float]:

@@ -15,7 +15,7 @@ import pytest
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.exec.executors import RayExecutor
-from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, run_fleet
+from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, record_problem, run_fleet
 from drivestack.exec.sweep import (
     MAX_VARIANTS,
     SweepSpec,
@@ -159,3 +159,9 @@ def test_ray_absent_or_not_starting_is_one_runtime_error(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", fake)
     with pytest.raises(RuntimeError, match="could not start a local Ray instance: OSError: port"):
         RayExecutor(2)
+
+
+def test_fleet_score_too_large_for_a_float_is_a_problem_not_a_crash() -> None:
+    """A JSON integer no float64 holds (math.isfinite raised OverflowError)."""
+    rec = {"variant": "a", "status": "ok", "planner": "p", "score": 10**400, "collision": False}
+    assert record_problem(rec) == f"field score: {10**400!r} is not a finite number"

@@ -209,7 +209,7 @@ def test_pose_file_without_the_frame_and_malformed_pose_line(tmp_path: Path) -> 
     _same_error(from_seq, from_reader)
     assert from_seq.value.path == str(path) and from_seq.value.record == "line 6"
     path.write_text(_pose_line(0.0) + "1 0 0 0 x 1 0 0 0 0 1 0\n")
-    with pytest.raises(DataError, match="non-numeric") as err:
+    with pytest.raises(DataError, match="not a number: 'x'") as err:
         KittiTrackingSequence(root, "0003").frame(1)
     assert err.value.path == str(path) and err.value.record == "line 2"
 

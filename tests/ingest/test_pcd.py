@@ -139,6 +139,66 @@ def test_corrupt_xz(tmp_path: Path) -> None:
         read_pcd(bad)
 
 
+def test_xz_trailing_bytes_that_are_no_stream_are_an_error(tmp_path: Path) -> None:
+    """lzma.decompress drops bytes after the last stream that are not one; xz -d refuses them."""
+    plain = HEADER.format(n=5, mode="binary").encode() + _table().tobytes()
+    good = lzma.compress(plain)
+    for tail in (b"junk", b"\0\0\0", good[:20]):  # garbage, bad padding, a cut second stream
+        path = tmp_path / "tail.pcd.xz"
+        path.write_bytes(good + tail)
+        with pytest.raises(DataError, match="after the end of the xz stream") as err:
+            read_pcd(path)
+        assert err.value.path == str(path) and err.value.record == f"byte {len(good)}"
+
+
+def test_xz_concatenated_streams_and_padding_are_one_file(tmp_path: Path) -> None:
+    plain = HEADER.format(n=5, mode="binary").encode() + _table().tobytes()
+    path = tmp_path / "multi.pcd.xz"
+    path.write_bytes(lzma.compress(plain[:100]) + b"\0" * 8 + lzma.compress(plain[100:]))
+    _check(dict(read_pcd(path).columns), _table())
+
+
+def test_bytes_after_the_points_are_ignored_plain_and_xz_alike(tmp_path: Path) -> None:
+    """The PCD payload rules do not depend on the container: bytes after POINTS points (a
+    writer's zero padding) are ignored in a .pcd and inside a .pcd.xz stream alike."""
+    plain = HEADER.format(n=5, mode="binary").encode() + _table().tobytes() + b"\0" * 12
+    (tmp_path / "a.pcd").write_bytes(plain)
+    (tmp_path / "a.pcd.xz").write_bytes(lzma.compress(plain))
+    for name in ("a.pcd", "a.pcd.xz"):
+        _check(dict(read_pcd(tmp_path / name).columns), _table())
+
+
+@pytest.mark.parametrize("token", ["1_0", "\uff11", "\u0663"])
+def test_ascii_refuses_python_only_number_spellings(token: str) -> None:
+    """float("1_0") == 10.0 and float("\uff11") == 1.0, but PCL's strtod stops at them."""
+    header = HEADER.format(n=1, mode="ascii").replace("VIEWPOINT 0 0 0 1 0 0 0\n", "")
+    raw = (header + f"1 2 3 4 0.5 {token} 0 7\n").encode()
+    with pytest.raises(DataError, match="non-numeric value") as err:  # non-ASCII: as U+FFFD
+        parse_pcd(raw)
+    assert (err.value.record, err.value.field) == ("line 11", "normal_1")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            "WIDTH 10\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 10",
+            "WIDTH 1_0\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 1_0",
+            "POINTS",
+        ),
+        ("VIEWPOINT 0 0 0 1", "VIEWPOINT 0 0 0 1_0", "VIEWPOINT"),
+    ],
+)
+def test_header_refuses_python_only_number_spellings(old: str, new: str, field: str) -> None:
+    """int("1_0") == 10: WIDTH 1_0 / POINTS 1_0 read ten points before."""
+    header = HEADER.format(n=10, mode="ascii")
+    assert old in header
+    raw = (header.replace(old, new) + "1 2 3 4 0.5 1 0 7\n" * 10).encode()
+    with pytest.raises(DataError) as err:
+        parse_pcd(raw)
+    assert (err.value.record, err.value.field) == ("header", field)
+
+
 def test_empty_file_says_so(tmp_path: Path) -> None:
     for name in ("scan.pcd", "scan.pcd.xz"):
         (tmp_path / name).write_bytes(b"")
