@@ -6,7 +6,8 @@ driving along the lane must not pass that station while the light shows a stop s
 (:data:`STOP_STATES`). What the light shows over time is its :class:`SignalCycle` (CommonRoad's
 ``trafficLight`` cycle: phases repeated from a time offset), or unknown when the map gives no
 cycle (Lanelet2 and OpenDRIVE maps place lights but do not say what they show; a scenario can
-give them a cycle).
+give them a cycle). A light switched during a run (OpenSCENARIO's storyboard signal actions)
+gets, by :func:`switched_cycle`, the one pass from t = 0 that shows its timeline over the run.
 
 States are the small vocabulary of :data:`SIGNAL_STATES` (CommonRoad's light colours, with
 ``"red_yellow"`` for its ``redYellow`` and ``"off"`` for ``inactive``); each has an int code,
@@ -245,17 +246,27 @@ class LaneStop:
 class TrafficLight:
     """A light ``light_id`` stopping traffic at ``stops`` (one per controlled lane), showing
     ``cycle`` (``None``: unknown unless a scenario gives one); ``position_m`` ``(2,)`` where
-    the light stands, in the map frame, when the map says (for drawing; ``None`` otherwise).
+    the light stands, in the map frame, when the map says (for drawing; ``None`` otherwise);
+    ``controller_id`` the controller that switches it together with the other lights of that
+    id, when the map says (OpenDRIVE's ``<controller>``; ``None`` otherwise).
     """
 
     light_id: str
     stops: tuple[LaneStop, ...]
     cycle: SignalCycle | None = None
     position_m: tuple[float, float] | None = None
+    controller_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.light_id, str) or not self.light_id:
             raise TypeError(f"TrafficLight.light_id must be a non-empty str, got {self.light_id!r}")
+        if self.controller_id is not None and (
+            not isinstance(self.controller_id, str) or not self.controller_id
+        ):
+            raise TypeError(
+                f"TrafficLight {self.light_id!r}: controller_id must be a non-empty str or None, "
+                f"got {self.controller_id!r}"
+            )
         object.__setattr__(self, "stops", tuple(self.stops))
         for i, stop in enumerate(self.stops):
             if not isinstance(stop, LaneStop):
@@ -307,3 +318,80 @@ class TrafficLight:
         if self.cycle is None:
             return np.zeros(np.shape(timestamp_ns), dtype=np.int8)
         return self.cycle.codes_at_ns(timestamp_ns)
+
+
+def switched_cycle(
+    first: SignalCycle | None,
+    switches: Sequence[tuple[float, SignalCycle]],
+    until_s: float,
+) -> SignalCycle:
+    """One pass, from t = 0, of a light whose cycle is switched during a run: it shows
+    ``first`` (``"unknown"`` when ``None``) from t = 0, and from each switch's ``at_s`` on that
+    switch's cycle (as the cycle shows it at that time: a cycle whose phase ``P`` is to start at
+    ``at_s`` carries the offset that puts it there), until the next switch.
+
+    ``switches``: ``(at_s, cycle)`` pairs, ``at_s`` >= 0 and non-decreasing (of two at one time
+    the later wins). The result is a :class:`SignalCycle` with offset 0 whose phases are that
+    timeline unrolled over ``[0, until_s]``, neighbouring phases of one state joined; the pass
+    runs on to the end of the phase shown at ``until_s`` (a held state: 1 s past ``until_s``),
+    so that up to there it shows exactly the switched timeline. Past the pass it starts over
+    and before 0 it runs backwards, as every cycle: give the run's last time as ``until_s``.
+    ``ValueError`` for a switch time or ``until_s`` that is negative, not finite or too far from
+    zero for int64 ns, switch times out of order, or a pass too long for a cycle.
+    """
+    until_ns = int(_times_ns(until_s))
+    if until_ns < 0:
+        raise ValueError(f"switched_cycle: until_s must be >= 0, got {until_s}")
+    segments: list[tuple[int, SignalCycle]] = [(0, first or _UNKNOWN)]
+    for i, (at_s, cycle) in enumerate(switches):
+        at_ns = int(_times_ns(at_s))
+        if at_ns < segments[-1][0] or at_ns < 0:
+            raise ValueError(
+                f"switched_cycle: switches[{i}] at {at_s} s must be >= 0 and not before the "
+                "switch before it"
+            )
+        if not isinstance(cycle, SignalCycle):
+            raise TypeError(
+                f"switched_cycle: switches[{i}] must hold a SignalCycle, got {type(cycle).__name__}"
+            )
+        if at_ns == segments[-1][0]:
+            segments[-1] = (at_ns, cycle)  # the earlier one is never shown
+        else:
+            segments.append((at_ns, cycle))
+    pieces: list[list[int]] = []  # [code, duration_ns], neighbours of one code joined
+    for k, (start_ns, cycle) in enumerate(segments):
+        end_ns = segments[k + 1][0] if k + 1 < len(segments) else None
+        for code, duration_ns in _unrolled(cycle, start_ns, end_ns, until_ns):
+            if pieces and pieces[-1][0] == code:
+                pieces[-1][1] += duration_ns
+            else:
+                pieces.append([code, duration_ns])
+    return SignalCycle(
+        tuple(SignalPhase(SIGNAL_STATES[code], d_ns / NS_PER_S) for code, d_ns in pieces)
+    )
+
+
+#: What a light without a cycle shows: unknown, at every time.
+_UNKNOWN = SignalCycle((SignalPhase("unknown", 1.0),))
+
+
+def _unrolled(
+    cycle: SignalCycle, start_ns: int, end_ns: int | None, until_ns: int
+) -> list[tuple[int, int]]:
+    """``(code, duration_ns)`` of the phases ``cycle`` shows from ``start_ns`` up to ``end_ns``
+    (the last phase cut there), or, when ``end_ns`` is ``None``, up to the end of the phase it
+    shows at ``until_ns`` (of a one-state cycle: 1 s past ``until_ns``)."""
+    ends, codes, offset = cycle._table
+    period = int(ends[-1])
+    if end_ns is None and len(set(codes.tolist())) == 1:  # held: no phase end to wait for
+        end_ns = max(until_ns, start_ns) + NS_PER_S
+    out: list[tuple[int, int]] = []
+    t = start_ns
+    while t < end_ns if end_ns is not None else t <= until_ns:
+        into = (t - int(offset)) % period
+        i = int(np.searchsorted(ends, into, side="right"))
+        phase_end = t + int(ends[i]) - into
+        stop = phase_end if end_ns is None else min(phase_end, end_ns)
+        out.append((int(codes[i]), stop - t))
+        t = stop
+    return out

@@ -1,7 +1,8 @@
 """OpenSCENARIO ``RoadNetwork/TrafficSignals`` -> the scenario's ``traffic_lights`` block: a
 controller's phases as each signal's cycle (durations, delay, references followed to the root),
 esmini's lamp triplets and drivestack's state names, refusals naming the file, controller, phase
-and field, the storyboard's traffic-signal actions and conditions refused by name; and the
+and field, the storyboard's traffic-signal conditions refused by name (its signal actions:
+test_openscenario_signal_actions.py); and the
 shipped example on esmini's multi_intersections.xodr, whose light timeline is
 opendrive_signal_stop.yaml's at every tick."""
 
@@ -373,32 +374,6 @@ PHASE_CONDITION = (
     "init, story, field, kind",
     [
         (
-            STATE_ACTION,
-            "",
-            "Storyboard/Init/Actions/GlobalAction/InfrastructureAction/"
-            "TrafficSignalAction/TrafficSignalStateAction",
-            "TrafficSignalStateAction",
-        ),
-        (
-            "",
-            _story(STATE_ACTION, AT_1S),
-            "Storyboard/Story/S/Act/A/ManeuverGroup/G/Maneuver/M/Event/E/Action/Do/GlobalAction/"
-            "InfrastructureAction/TrafficSignalAction/TrafficSignalStateAction",
-            "TrafficSignalStateAction",
-        ),
-        (
-            "",
-            _story(
-                _global(
-                    "<TrafficSignalControllerAction trafficSignalControllerRef='C' phase='go'/>"
-                ),
-                AT_1S,
-            ),
-            "Storyboard/Story/S/Act/A/ManeuverGroup/G/Maneuver/M/Event/E/Action/Do/GlobalAction/"
-            "InfrastructureAction/TrafficSignalAction/TrafficSignalControllerAction",
-            "TrafficSignalControllerAction",
-        ),
-        (
             "",
             _story(STATE_ACTION.replace("TrafficSignalState", "X"), SIGNAL_CONDITION),
             "Storyboard/Story/S/Act/A/ManeuverGroup/G/Maneuver/M/Event/E/StartTrigger/"
@@ -414,7 +389,7 @@ PHASE_CONDITION = (
         ),
     ],
 )
-def test_signal_actions_and_conditions_are_refused_by_name(
+def test_signal_conditions_are_refused_by_name(
     tmp_path: Path, init: str, story: str, field: str, kind: str
 ) -> None:
     signals = _controller("C", _phase("go", 4, s10="green"))

@@ -16,12 +16,16 @@ there that it is valid for:
 - **Station**: where the road's reference-line point at ``s`` projects onto the lane's
   centreline (the lane's end when the signal stands at the end of its drive).
 
-OpenDRIVE does not say what a signal shows (its ``<controller>`` groups signals, but phases
-live in the scenario): cycle ``None``. ``position_m`` is the map-frame ``(x, y)`` of the
+OpenDRIVE does not say what a signal shows (phases live in the scenario): cycle ``None``. Its
+top-level ``<controller id name><control signalId/>...</controller>`` s group the signals that
+switch together: a light's ``controller_id`` is the id of the controller with a ``<control>``
+naming its signal (``None`` when none does; :func:`read_controllers`). ``position_m`` is the map-frame ``(x, y)`` of the
 signal's point ``(s, t)`` on its road (``t`` metres left of the reference line at ``s``).
 Malformed input (an ``s`` off the road, an unknown ``orientation``, a ``fromLane`` /
 ``toLane`` that is not an integer, a repeated dynamic signal id, a ``signalReference`` to a
-signal the file does not have) is a :class:`DataError` naming the road and the field.
+signal the file does not have; a controller without ``id``, a repeated controller id, a
+``<control>`` whose ``signalId`` is no signal of the file or a static one (a sign), or a signal
+two controllers control) is a :class:`DataError` naming the road or controller and the field.
 """
 
 from __future__ import annotations
@@ -128,6 +132,47 @@ def read_signals(
     return tuple(signals) + tuple(r for r in references if r.signal_id in dynamic)
 
 
+def read_controllers(root: ET.Element, rd: Reader) -> dict[str, str]:
+    """Each dynamic signal a top-level ``<controller>`` controls -> that controller's ``id``,
+    in file order (the module docstring's errors)."""
+    dynamic: set[str] = set()
+    static: set[str] = set()
+    for el in root.findall("road/signals/signal"):
+        (dynamic if el.get("dynamic", "no").strip() == "yes" else static).add(el.get("id", ""))
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for el in root.findall("controller"):
+        controller_id = rd.text(el, "id", "controller")
+        record = f"controller {controller_id}"
+        if controller_id in seen:
+            raise rd.error("repeated controller id", record, "controller@id")
+        seen.add(controller_id)
+        for control in el.findall("control"):
+            signal_id = rd.text(control, "signalId", record)
+            if signal_id in static:
+                raise rd.error(
+                    f"signal {signal_id!r} is a static signal (a sign): a controller switches "
+                    "dynamic signals",
+                    record,
+                    "control@signalId",
+                )
+            if signal_id not in dynamic:
+                raise rd.error(
+                    f"controls signal {signal_id!r}, which the file does not have",
+                    record,
+                    "control@signalId",
+                )
+            if out.get(signal_id, controller_id) != controller_id:
+                raise rd.error(
+                    f"signal {signal_id!r} is controlled by controller {out[signal_id]!r} "
+                    "already: a signal belongs to one controller",
+                    record,
+                    "control@signalId",
+                )
+            out[signal_id] = controller_id
+    return out
+
+
 def _section(road: Road, s_m: float, along: bool) -> int:
     """The lane section whose lanes driving ``along`` the reference line (or against it)
     reach ``s_m`` (see the module docstring for a border between two sections)."""
@@ -162,10 +207,15 @@ def _stops(
 
 
 def traffic_lights(
-    placements: tuple[SignalPlacement, ...], roads: dict[str, Road], lanes: dict[str, Lane]
+    placements: tuple[SignalPlacement, ...],
+    roads: dict[str, Road],
+    lanes: dict[str, Lane],
+    controllers: dict[str, str] | None = None,
 ) -> list[TrafficLight]:
     """One light per dynamic signal, stopping the vehicle ``lanes`` (id -> lane) its
-    placements are valid for, positioned at the signal itself."""
+    placements are valid for, positioned at the signal itself, with its ``controllers``
+    entry (signal id -> controller id, :func:`read_controllers`) as its ``controller_id``."""
+    controllers = controllers or {}
     out: dict[str, TrafficLight] = {}
     for placement in placements:
         road = roads[placement.road_id]
@@ -175,7 +225,11 @@ def traffic_lights(
             xy = offset_points(x, y, hdg, np.array([placement.t_m]))[0]
             position = (float(xy[0]), float(xy[1]))
             out[placement.signal_id] = TrafficLight(
-                placement.signal_id, tuple(stops), None, position
+                placement.signal_id,
+                tuple(stops),
+                None,
+                position,
+                controllers.get(placement.signal_id),
             )
             continue
         light = out[placement.signal_id]

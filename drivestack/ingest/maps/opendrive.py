@@ -38,7 +38,9 @@ Traffic lights (``RoadMap.traffic_lights``): each dynamic signal (``<signal dyna
 is a light with the signal's id, stopping the vehicle lanes of its road's lane section at its
 ``s`` that drive in its ``orientation`` (and lie in its ``<validity>`` lane ranges), at the
 station where the road's ``s`` is the signal's, and the lanes its ``<signalReference>`` s name
-likewise; no cycle (state unknown); see :mod:`drivestack.ingest.maps._opendrive_signals`.
+likewise; no cycle (state unknown); its ``controller_id`` the ``<controller>`` whose
+``<control signalId>`` names it (signals that switch together); see
+:mod:`drivestack.ingest.maps._opendrive_signals`.
 
 Coordinates are the file's inertial x / y in metres (frame ``"world"``; the ``geoReference``
 projection is not applied). Crosswalk objects, static signals (signs) and stop lines are not
@@ -51,7 +53,9 @@ non-positive length, a road without plan view or lanes, a link to a road, juncti
 that does not exist, a repeated junction id, a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
 section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
-repeated id, a ``signalReference`` to a signal the file does not have.
+repeated id, a ``signalReference`` to a signal the file does not have, a repeated
+``<controller>`` id or one whose ``<control signalId>`` is no dynamic signal of the file (or a
+signal another controller controls already).
 
 :func:`parse_opendrive` keeps the parsed file (:class:`OpenDriveNetwork`): its ``road_map()``
 is :func:`read_opendrive`'s map, and ``locate()`` turns an OpenDRIVE lane position (road,
@@ -61,7 +65,7 @@ lane, s, t) into a lane and a station on it, as the OpenSCENARIO reader needs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +81,7 @@ from drivestack.ingest.maps._opendrive_records import (
 )
 from drivestack.ingest.maps._opendrive_signals import (
     SignalPlacement,
+    read_controllers,
     read_signals,
     traffic_lights,
 )
@@ -236,6 +241,8 @@ class OpenDriveNetwork:
     roads: dict[str, Road]
     links: LaneLinks
     signals: tuple[SignalPlacement, ...] = ()
+    #: dynamic signal id -> the id of the ``<controller>`` that switches it
+    controllers: dict[str, str] = field(default_factory=dict)
 
     def road_map(self, step_m: float = 1.0, default_speed_limit_mps: float = 13.89) -> RoadMap:
         """The lanes as a :class:`RoadMap` (see the module docstring; ``step_m``: the largest
@@ -259,7 +266,9 @@ class OpenDriveNetwork:
             tuple(lanes),
             frame="world",
             source=f"opendrive:{self.path.name}",
-            traffic_lights=tuple(traffic_lights(self.signals, self.roads, vehicle_lanes)),
+            traffic_lights=tuple(
+                traffic_lights(self.signals, self.roads, vehicle_lanes, self.controllers)
+            ),
         )
 
     def _lane(self, b: _Built, built: dict[tuple[str, int, int], _Built]) -> Lane:
@@ -344,7 +353,8 @@ def parse_opendrive(path: str | Path) -> OpenDriveNetwork:
     links.within_roads()
     for el in root.findall("junction"):
         links.junction(el)
-    return OpenDriveNetwork(p, roads, links, read_signals(root, rd, roads))
+    signals = read_signals(root, rd, roads)
+    return OpenDriveNetwork(p, roads, links, signals, read_controllers(root, rd))
 
 
 def read_opendrive(

@@ -113,18 +113,22 @@ act's stop trigger, a maneuver from a catalogue, a position kind not listed, a
 ``dynamicsShape`` / ``dynamicsDimension`` OpenSCENARIO does not have, a ``freespace`` that is
 not a boolean, a ``LanePosition`` that is not on a lane of the road network) is a
 :class:`ConfigError` naming the file and the element, rather than a scenario that silently
-runs differently. Lights change only by their controllers' cycles: a
-``TrafficSignalStateAction`` or ``TrafficSignalControllerAction`` anywhere in the storyboard
-(the ``Init`` too) and a ``TrafficSignalCondition`` or ``TrafficSignalControllerCondition`` in
-any trigger are refused by name (start such an event on the ``SimulationTimeCondition`` at
-which the cycle changes the light); other global actions of an event are refused naming their
+runs differently. Lights change by their controllers' cycles and by the storyboard's
+``TrafficSignalStateAction`` and ``TrafficSignalControllerAction`` in the ``Init`` (t = 0) or
+in events started at a ``SimulationTimeCondition`` (:mod:`._signals`: a light set to a state
+from then on, a controller entering a phase then; a signal action started by another
+condition is refused naming the condition's kind); a ``TrafficSignalCondition`` or
+``TrafficSignalControllerCondition`` in any trigger is refused by name (start such an event on
+the ``SimulationTimeCondition`` at which the light changes);
+other global actions of an event are refused naming their
 kind.
 
 The reading is split by job: :mod:`._document` (the parsed file, parameters, errors and
 trigger conditions), :mod:`._entities` (catalogues, entities, road network and ``Init``),
 :mod:`._story` (the storyboard's events), :mod:`._speed` (speed-profile arithmetic) and
 :mod:`._lanes` (lane geometry), :mod:`._signals` (signal controllers -> the
-``traffic_lights`` block, the storyboard's signal actions and conditions refused); this module
+``traffic_lights`` block, the storyboard's signal actions read into it and its signal conditions
+refused); this module
 assembles the scenario mapping.
 """
 
@@ -150,7 +154,7 @@ from drivestack.sim.openscenario._entities import (
     _init,
     _road_map,
 )
-from drivestack.sim.openscenario._signals import refuse_signal_storyboard, traffic_lights
+from drivestack.sim.openscenario._signals import refuse_signal_conditions, traffic_lights
 from drivestack.sim.openscenario._story import _Story
 from drivestack.structures.road_map import RoadMap
 
@@ -203,13 +207,14 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
     """An OpenSCENARIO file -> the mapping of a scenario YAML (see the module docstring);
     ``ConfigError`` naming the file and the element for what is not read."""
     doc = _Doc(Path(path))
-    refuse_signal_storyboard(doc)
+    refuse_signal_conditions(doc)
     entities = _entities(doc)
     ego = next((e for name, e in entities.items() if name.lower() in EGO_NAMES), None)
     if ego is None:
         raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
     network, road_map = _road_map(doc)
-    lights = traffic_lights(doc, road_map)
+    duration_s = _duration_s(doc)
+    lights = traffic_lights(doc, road_map, duration_s)
     _init(doc, entities, network, road_map)
     for entity in entities.values():
         if entity is not ego:  # its box centre, Center x ahead of its reference point
@@ -253,7 +258,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
             "speed_mps": ego.speed_mps,
         },
         **({"route": {"lanes": ego.route}} if ego.route is not None else {}),
-        "duration_s": _duration_s(doc),
+        "duration_s": duration_s,
         "agents": agents,
     }
     if lights:

@@ -1,5 +1,5 @@
-"""Traffic signals: ``RoadNetwork/TrafficSignals`` controllers -> the scenario's
-``traffic_lights`` block, and the storyboard's traffic-signal actions and conditions refused.
+"""Traffic signals: ``RoadNetwork/TrafficSignals`` controllers and the storyboard's signal
+actions -> the scenario's ``traffic_lights`` block; the storyboard's signal conditions refused.
 
 A ``TrafficSignalController`` shows its ``Phase`` s one after the other, each for its
 ``duration``, and starts over after the last (the signal cycle). Each ``TrafficSignalState`` of
@@ -38,10 +38,37 @@ delay the cycles cannot hold (a phase of under 1 ns but not 0, a phase, a contro
 a delay or a start of 2**62 ns (146 years) or more:
 :func:`~drivestack.structures.traffic_light.duration_problem`, ``period_problem``,
 ``offset_problem``), a controller whose phases last 0 s in all, two controllers (or two phases of one) of one name, and what else the
-standard allows there (``TrafficSignalGroupState``, any other element). Changing a light during the run is not read:
-the storyboard's ``TrafficSignalStateAction`` and ``TrafficSignalControllerAction`` (anywhere,
-the ``Init`` included) and a trigger on a ``TrafficSignalCondition`` or
-``TrafficSignalControllerCondition`` are refused by name (:func:`refuse_signal_storyboard`).
+standard allows there (``TrafficSignalGroupState``, any other element).
+
+Storyboard signal actions (``GlobalAction/InfrastructureAction/TrafficSignalAction``), each at
+one time: in the ``Init`` at t = 0, in a story ``Event`` at its start trigger's
+``SimulationTimeCondition`` (``greaterThan`` / ``greaterOrEqual``, plus the condition's
+``delay``; no trigger: when its act starts; never before its act, nor before t = 0):
+
+- ``TrafficSignalStateAction`` (``name``: the signal id, a light of the map; ``state``: read as
+  a phase's state): from then on the light shows that state, until a later signal action for
+  it or its controller (the standard does not say how long a set state lasts; drivestack holds
+  it: the controller's cycle no longer drives the light).
+- ``TrafficSignalControllerAction`` (``trafficSignalControllerRef``, ``phase``: a controller of
+  ``RoadNetwork/TrafficSignals`` and one of its phases' names): the controller enters that
+  phase then and goes on through its phases from there, for every signal it controls (its
+  ``delay`` and ``reference`` no longer matter; a light set by a state action before follows
+  its controller again).
+
+Actions at one time are taken in file order (the ``Init``, then the stories), the later
+winning. A light such an action changes gets the timeline it shows over the run as one pass
+from t = 0 (:func:`~drivestack.structures.traffic_light.switched_cycle`, offset 0), exact from
+t = 0 to :data:`PAST_STOP_S` past the storyboard's stop time (the run's last tick is within half
+a step of it) and on to the end of the phase shown then; a light no
+action touches keeps its controller's cycle. The maneuver group of an event of signal actions
+only needs no actors, and such an event stops none of its maneuver's other events (an
+``overwrite`` priority is for the actors' actions). Refused, naming the element and the field:
+an unknown signal, state, controller or phase, and an event of signal actions started by any
+other condition (a distance, an entity's or a storyboard element's state, another
+by-value condition: the error names the condition's kind), which would make the switch depend
+on the run. A ``TrafficSignalCondition`` or ``TrafficSignalControllerCondition`` in any trigger
+is refused by name (:func:`refuse_signal_conditions`): start the event at the time the light
+changes instead.
 """
 
 from __future__ import annotations
@@ -52,9 +79,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivestack.sim.build import light_ids_in_words
-from drivestack.sim.openscenario._document import _Doc
+from drivestack.sim.openscenario._document import (
+    _act_start_s,
+    _condition_kind,
+    _Doc,
+    _one_condition,
+    _sim_time_s,
+    _where,
+)
 from drivestack.structures.road_map import RoadMap
-from drivestack.structures.traffic_light import duration_problem, offset_problem, period_problem
+from drivestack.structures.traffic_light import (
+    SignalCycle,
+    SignalPhase,
+    duration_problem,
+    offset_problem,
+    period_problem,
+    switched_cycle,
+)
 
 #: drivestack's state names read as they are.
 NAMED_STATES = ("green", "yellow", "red", "red_yellow", "off")
@@ -68,10 +109,11 @@ LAMP_STATES = {
 }
 
 _ROOT = "RoadNetwork/TrafficSignals"
-#: Storyboard elements that change or watch a light during the run -> what they would do.
+#: How far past the storyboard's stop time a switched light's timeline is exact (the run's
+#: last tick, ``round(duration / dt)`` steps, may fall up to half a step past it).
+PAST_STOP_S = 1.0
+#: Storyboard conditions that watch a light during the run -> what they would wait for.
 _REFUSED = {
-    "TrafficSignalStateAction": "sets a signal's state during the run",
-    "TrafficSignalControllerAction": "switches a controller to another phase during the run",
     "TrafficSignalCondition": "waits for a signal's state",
     "TrafficSignalControllerCondition": "waits for a controller's phase",
 }
@@ -204,24 +246,23 @@ def _start_s(doc: _Doc, controllers: dict[str, _Controller], name: str) -> float
         controller = controllers[controller.reference]
 
 
-def traffic_lights(doc: _Doc, road_map: RoadMap) -> list[dict[str, Any]]:
-    """The ``traffic_lights`` block (``[{id, phases: [[state, duration_s], ...], offset_s}]``,
-    in controller then first-mention order) for the file's signal controllers on
-    ``road_map`` (the OpenDRIVE network's lights); ``[]`` without controllers."""
-    controllers = _controllers(doc, road_map)
-    owner: dict[str, str] = {}
-    out: list[dict[str, Any]] = []
+def _base_phases(
+    doc: _Doc, controllers: dict[str, _Controller]
+) -> dict[str, tuple[list[list[Any]], float, str]]:
+    """Each controlled signal -> its cycle's phases (``[[state, duration_s], ...]``), the
+    offset its first phase starts at and its controller's name, in controller then
+    first-mention order."""
+    out: dict[str, tuple[list[list[Any]], float, str]] = {}
     for controller in controllers.values():
         start_s = _start_s(doc, controllers, controller.name)
         signals = list(dict.fromkeys(s for p in controller.phases for s in p.states))
         for signal in signals:
-            if signal in owner:
+            if signal in out:
                 raise doc.error(
-                    f"signal {signal!r} is controlled by {owner[signal]!r} already: a signal "
+                    f"signal {signal!r} is controlled by {out[signal][2]!r} already: a signal "
                     "belongs to one controller",
                     f"{controller.where}/Phase",
                 )
-            owner[signal] = controller.name
             phases: list[list[Any]] = []
             for phase in controller.phases:
                 if signal not in phase.states:
@@ -237,7 +278,167 @@ def traffic_lights(doc: _Doc, road_map: RoadMap) -> list[dict[str, Any]]:
                     phases[-1][1] += phase.duration_s
                 else:
                     phases.append([state, phase.duration_s])
+            out[signal] = (phases, start_s, controller.name)
+    return out
+
+
+def _cycle(phases: list[list[Any]], offset_s: float) -> SignalCycle:
+    return SignalCycle(tuple(SignalPhase(state, d) for state, d in phases), offset_s)
+
+
+def traffic_lights(doc: _Doc, road_map: RoadMap, until_s: float) -> list[dict[str, Any]]:
+    """The ``traffic_lights`` block (``[{id, phases: [[state, duration_s], ...], offset_s}]``,
+    in controller then first-mention order, then the signals only storyboard actions set) for
+    the file's signal controllers and the storyboard's signal actions on ``road_map`` (the
+    OpenDRIVE network's lights), a switched light's timeline exact over a run of ``until_s``
+    seconds and :data:`PAST_STOP_S` on (module docstring); ``[]`` without controllers or signal actions."""
+    controllers = _controllers(doc, road_map)
+    base = _base_phases(doc, controllers)
+    switched: dict[str, list[tuple[float, SignalCycle]]] = {}
+    for switch in _switches(doc, road_map, controllers):
+        if switch.state is not None:
+            cycles = {switch.signal: SignalCycle((SignalPhase(switch.state, 1.0),))}
+        else:
+            cycles = {
+                signal: _cycle(phases, switch.time_s - switch.phase_start_s)
+                for signal, (phases, _, owner) in base.items()
+                if owner == switch.controller
+            }
+        for signal, cycle in cycles.items():
+            switched.setdefault(signal, []).append((switch.time_s, cycle))
+    out: list[dict[str, Any]] = []
+    for signal in [*base, *(s for s in switched if s not in base)]:
+        if signal not in switched:
+            phases, start_s, _ = base[signal]
             out.append({"id": signal, "phases": phases, "offset_s": start_s})
+            continue
+        first = _cycle(*base[signal][:2]) if signal in base else None
+        timeline = switched_cycle(
+            first, sorted(switched[signal], key=lambda x: x[0]), until_s + PAST_STOP_S
+        )
+        phases = [[p.state, p.duration_s] for p in timeline.phases]
+        out.append({"id": signal, "phases": phases, "offset_s": timeline.offset_s})
+    return out
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """A storyboard signal action: at ``time_s``, signal ``signal`` to ``state``, or
+    controller ``controller`` to its phase starting ``phase_start_s`` into its cycle."""
+
+    time_s: float
+    where: str
+    signal: str = ""
+    state: str | None = None
+    controller: str = ""
+    phase_start_s: float = 0.0
+
+
+def signal_actions(event: ET.Element) -> list[tuple[ET.Element, str]]:
+    """The event's ``TrafficSignalAction`` s (under ``Action/GlobalAction/
+    InfrastructureAction``), each with its path below the event (``Action/<name>/...``)."""
+    path = "GlobalAction/InfrastructureAction/TrafficSignalAction"
+    return [
+        (found, f"Action/{action.get('name', '?')}/{path}")
+        for action in event.iterfind("Action")
+        if (found := action.find(path)) is not None
+    ]
+
+
+def signals_only(event: ET.Element) -> bool:
+    """Whether every action of ``event`` is a traffic-signal action (:func:`signal_actions`;
+    :mod:`._story` leaves such an event, and a group of them, to this module)."""
+    actions = event.findall("Action")
+    return bool(actions) and len(signal_actions(event)) == len(actions)
+
+
+def _switch(
+    doc: _Doc,
+    action: ET.Element,
+    time_s: float,
+    where: str,
+    road_map: RoadMap,
+    controllers: dict[str, _Controller],
+) -> _Switch:
+    """One ``TrafficSignalAction`` at ``time_s`` (s, >= 0) -> a :class:`_Switch`."""
+    lights = {light.light_id for light in road_map.traffic_lights}
+    kinds = [child.tag for child in action]
+    if len(kinds) != 1 or kinds[0] not in (
+        "TrafficSignalStateAction",
+        "TrafficSignalControllerAction",
+    ):
+        raise doc.error(
+            f"a TrafficSignalAction holds one TrafficSignalStateAction or "
+            f"TrafficSignalControllerAction, got {kinds}",
+            where,
+        )
+    el = action[0]
+    where = f"{where}/{el.tag}"
+    if el.tag == "TrafficSignalStateAction":
+        signal = doc.text(el, "name", where)
+        if signal not in lights:
+            raise doc.error(
+                f"no traffic light {signal!r} in the road network (a dynamic OpenDRIVE "
+                f"<signal>'s id; {light_ids_in_words(road_map)})",
+                f"{where}@name",
+            )
+        state = signal_state(doc, doc.text(el, "state", where), where)
+        return _Switch(time_s, where, signal=signal, state=state)
+    name = doc.text(el, "trafficSignalControllerRef", where)
+    if name not in controllers:
+        known = ", ".join(sorted(controllers)) or "none"
+        raise doc.error(
+            f"no TrafficSignalController {name!r} in RoadNetwork/TrafficSignals (known: {known})",
+            f"{where}@trafficSignalControllerRef",
+        )
+    phase = doc.text(el, "phase", where)
+    names = [p.name for p in controllers[name].phases]
+    if phase not in names:
+        raise doc.error(
+            f"controller {name!r} has no phase {phase!r} (its phases: {', '.join(names)})",
+            f"{where}@phase",
+        )
+    before_s = sum(p.duration_s for p in controllers[name].phases[: names.index(phase)])
+    return _Switch(time_s, where, controller=name, phase_start_s=before_s)
+
+
+def _switches(doc: _Doc, road_map: RoadMap, controllers: dict[str, _Controller]) -> list[_Switch]:
+    """The storyboard's signal actions, the ``Init``'s at t = 0, then every story event's at
+    its ``SimulationTimeCondition`` (no earlier than its act, nor t = 0), in file order."""
+    out: list[_Switch] = []
+    init = "Storyboard/Init/Actions/GlobalAction"
+    for k, glob in enumerate(doc.root.iterfind(init)):
+        for action in glob.iterfind("InfrastructureAction/TrafficSignalAction"):
+            where = f"{init}[{k}]/InfrastructureAction/TrafficSignalAction"
+            out.append(_switch(doc, action, 0.0, where, road_map, controllers))
+    for act in doc.root.iterfind("Storyboard/Story/Act"):
+        act_where = _where("Act", act.get("name", "?"))
+        act_time_s = _act_start_s(doc, act, act_where)
+        for event in act.iterfind("ManeuverGroup/Maneuver/Event"):
+            actions = signal_actions(event)
+            if not actions:
+                continue
+            where = _where(act_where, "Event", event.get("name", "?"))
+            time_s = act_time_s
+            trigger = event.find("StartTrigger")
+            if trigger is not None:
+                cond = _one_condition(doc, trigger, f"{where}/StartTrigger")
+                found = _sim_time_s(doc, cond, f"{where}/StartTrigger")
+                if found is None:
+                    kinds = "/".join(dict.fromkeys(c.tag for a, _ in actions for c in a))
+                    raise doc.error(
+                        f"a {kinds or 'TrafficSignalAction'} started by a "
+                        f"{_condition_kind(cond)} is not read: a signal action is read at a "
+                        "SimulationTimeCondition (greaterThan / greaterOrEqual) only",
+                        f"{where}/StartTrigger",
+                    )
+                time_s = max(time_s, found)
+            for action, below in actions:
+                out.append(
+                    _switch(
+                        doc, action, max(time_s, 0.0), f"{where}/{below}", road_map, controllers
+                    )
+                )
     return out
 
 
@@ -252,9 +453,9 @@ def _walk(el: ET.Element, where: str) -> Iterator[tuple[ET.Element, str]]:
         yield from _walk(child, here)
 
 
-def refuse_signal_storyboard(doc: _Doc) -> None:
-    """``ConfigError`` naming the element for the first storyboard action or condition that
-    changes or watches a light during the run (module docstring)."""
+def refuse_signal_conditions(doc: _Doc) -> None:
+    """``ConfigError`` naming the element for the first storyboard condition that watches a
+    light during the run (module docstring)."""
     storyboard = doc.root.find("Storyboard")
     if storyboard is None:
         return
@@ -263,8 +464,7 @@ def refuse_signal_storyboard(doc: _Doc) -> None:
             continue
         detail = ", ".join(f"{k}={v!r}" for k, v in el.attrib.items())
         raise doc.error(
-            f"{el.tag} ({detail}) {_REFUSED[el.tag]}: that is not read; give the lights' "
-            "cycles as RoadNetwork/TrafficSignals/TrafficSignalController phases (and start "
-            "events on the SimulationTimeCondition of the change)",
+            f"{el.tag} ({detail}) {_REFUSED[el.tag]}: that is not read; start the event on "
+            "the SimulationTimeCondition at which the light changes",
             where,
         )

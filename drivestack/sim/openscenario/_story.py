@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from drivestack.sim.openscenario._document import (
+    _act_start_s,
     _condition_kind,
     _Doc,
     _one_condition,
@@ -22,6 +23,7 @@ from drivestack.sim.openscenario._document import (
 )
 from drivestack.sim.openscenario._entities import _Entity
 from drivestack.sim.openscenario._lanes import _lane_beside, _lateral_of, _length_m, _same_direction
+from drivestack.sim.openscenario._signals import signals_only
 from drivestack.sim.openscenario._speed import (
     _STEP_ACCEL_MPS2,
     _acting,
@@ -144,27 +146,22 @@ class _Story:
             act_where = _where("Act", act.get("name", "?"))
             if act.find("StopTrigger") is not None:
                 raise self.doc.error("an act's StopTrigger is not read", act_where)
-            act_time_s = 0.0
-            trigger = act.find("StartTrigger")
-            if trigger is not None:
-                cond = _one_condition(self.doc, trigger, act_where)
-                found = _sim_time_s(self.doc, cond, act_where)
-                if found is None:
-                    raise self.doc.error(
-                        f"an act starts on a SimulationTimeCondition, got {_condition_kind(cond)}",
-                        act_where,
-                    )
-                act_time_s = found
+            act_time_s = _act_start_s(self.doc, act, act_where)
             for group in act.iterfind("ManeuverGroup"):
                 group_where = _where(act_where, "ManeuverGroup", group.get("name", "?"))
                 if group.find("CatalogReference") is not None:
                     raise self.doc.error("maneuvers from a catalogue are not read", act_where)
-                for event in group.iterfind("Maneuver/Event"):  # before the actors: none needed
+                events = list(group.iterfind("Maneuver/Event"))
+                for event in events:  # before the actors: none needed
                     self._refuse_global(event, _where(act_where, "Event", event.get("name", "?")))
+                if events and all(signals_only(event) for event in events):
+                    continue  # lights only (._signals): no actors needed
                 actors = self._actors(group, group_where)
                 for k, maneuver in enumerate(group.iterfind("Maneuver")):
                     scope = f"{group_where}/Maneuver/{k}"
                     for event in maneuver.iterfind("Event"):
+                        if signals_only(event):
+                            continue  # ._signals reads it; it stops none of the actors' events
                         where = _where(act_where, "Event", event.get("name", "?"))
                         priority = self.doc.text(event, "priority", where)
                         if priority not in _PRIORITIES:
@@ -189,6 +186,7 @@ class _Story:
             "/".join([a.tag, *(c.tag for c in a[:1])])
             for a in event.iterfind("Action/*")
             if a.tag in ("GlobalAction", "UserDefinedAction")
+            and a.find("InfrastructureAction/TrafficSignalAction") is None  # ._signals reads it
         ]
         if kinds:
             raise self.doc.error(
