@@ -30,17 +30,21 @@ def to_data_uri(fig: Figure) -> str:
 
 
 def collision_point(history: SimHistory) -> tuple[float, float] | None:
-    """Centroid of the first ego-agent footprint overlap, or None without a collision."""
+    """Centroid of the first ego-agent footprint overlap, or None without a collision: the
+    boxes at the first-contact instant
+    (:func:`~drivestack.sim.swept_collision.history_first_contact`; between two ticks for a
+    contact caught there, where the tick's own boxes may already be apart)."""
     import shapely
 
     from drivestack.kernels import box_corners
+    from drivestack.sim.swept_collision import history_first_contact
 
     ticks = np.flatnonzero(np.any(history.collisions, axis=1))
     if not len(ticks):
         return None
     t = int(ticks[0])
     a = int(np.flatnonzero(history.collisions[t])[0])
-    boxes = np.stack([history.ego_boxes[t], history.agent_boxes[t, a]])
+    boxes = np.stack(history_first_contact(history, t, a)[1:])
     ego, agent = shapely.polygons(box_corners(boxes)[:, :4, :2])
     point = ego.intersection(agent).centroid
     if point.is_empty:

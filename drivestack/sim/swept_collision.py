@@ -36,15 +36,25 @@ Because a contact at ``t_prev`` lasts into ``(t_prev, t]``, the tick after the l
 the boxes overlap is marked too (the contact ended in between). A contact that the per-tick
 test sees starts at the same tick here; one that begins and ends between two ticks (missed by
 the per-tick test) is marked at the later tick, where the boxes may already be apart.
+
+:func:`first_contacts` (and :func:`history_first_contact`, on a recorded history) gives the
+instant such a mark stands for: the earliest of the same sub-steps whose footprints overlap,
+with both boxes interpolated there, found exactly where the swept test says True. Collision
+types (who hit whom, with what) are read there, not at the tick's poses after the pass.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drivestack.core.transforms import wrap_angle
 from drivestack.eval.driving.footprint import may_overlap
 from drivestack.kernels import boxes_overlap_bev, boxes_overlap_bev_pairs
+
+if TYPE_CHECKING:
+    from drivestack.sim.runner import SimHistory
 
 #: Most sub-steps between two ticks for one pair (the tolerance above grows past the cap).
 MAX_SUBSTEPS = 64
@@ -173,12 +183,26 @@ def swept_ego_agent_collisions(
     moving = valid & prev_valid & ~hit
     if not moving.any():
         return hit
+    idx = np.flatnonzero(moving)
+    idx = idx[_near_sweep(prev_ego_box, ego_box, prev_agent_boxes[idx], agent_boxes[idx])]
+    if not len(idx):
+        return hit
+    pair, _, touched, _, _ = _inner_substeps(
+        prev_ego_box, ego_box, prev_agent_boxes[idx], agent_boxes[idx]
+    )
+    hit[idx[np.unique(pair[touched])]] = True
+    return hit
+
+
+def _near_sweep(
+    prev_ego_box: np.ndarray, ego_box: np.ndarray, prev_a: np.ndarray, now_a: np.ndarray
+) -> np.ndarray:
+    """``(B,)`` bool: which agents ``(B, 7)`` (valid at both ticks) come near enough to the ego
+    between the ticks to be tested at the sub-steps."""
     # swept extent, seen from the ego's centre: the agent's centre runs along the segment from
     # its previous to its present relative position, and each footprint stays within its
     # covering extent of its centre, so a pair whose segment passes farther from the ego's
     # centre than both extents together never touches in between
-    idx = np.flatnonzero(moving)
-    prev_a, now_a = prev_agent_boxes[idx], agent_boxes[idx]
     start_x, start_y = prev_a[:, 0] - prev_ego_box[0], prev_a[:, 1] - prev_ego_box[1]
     travel_x = now_a[:, 0] - ego_box[0] - start_x
     travel_y = now_a[:, 1] - ego_box[1] - start_y
@@ -189,24 +213,88 @@ def swept_ego_agent_collisions(
         covering_extent_m(prev_a), covering_extent_m(now_a)
     )
     dist = np.hypot(start_x + along * travel_x, start_y + along * travel_y)
-    near = dist <= reach * (1.0 + 1e-6) + 1e-3
-    if not near.any():
-        return hit
-    idx, prev_a, now_a = idx[near], prev_a[near], now_a[near]
+    return np.asarray(dist <= reach * (1.0 + 1e-6) + 1e-3)
+
+
+def _inner_substeps(
+    prev_ego_box: np.ndarray, ego_box: np.ndarray, prev_a: np.ndarray, now_a: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sub-steps strictly between the ticks (``s = 1 .. n - 1``; ``s = n`` is the tick) of
+    the ego ``(7,)`` with each agent ``(B, 7)``, pair by pair and in time order within a pair:
+    ``pair (S,)`` (the agent's row), ``fraction (S,)`` of the step, ``touched (S,)`` (the
+    footprints overlap there) and the interpolated ``ego (S, 7)`` and ``agent (S, 7)`` boxes."""
     n = substeps(prev_ego_box, ego_box, prev_a, now_a)
-    # the sub-steps strictly between the ticks (s = 1 .. n - 1; s = n is the tick, tested above)
     inner = n - 1
-    if not np.any(inner):
-        return hit
-    pair = np.repeat(np.arange(len(idx)), inner)
+    pair = np.repeat(np.arange(len(n)), inner)
     first = np.cumsum(inner) - inner  # index of each pair's first sub-step
     s = np.arange(len(pair)) - np.repeat(first, inner) + 1
     fraction = s / n[pair]
     ego_sub = interpolate_boxes(prev_ego_box[None], ego_box[None], fraction)
     agent_sub = interpolate_boxes(prev_a[pair], now_a[pair], fraction)
-    maybe = may_overlap(ego_sub, agent_sub)
-    if np.any(maybe):
-        touched = np.zeros(len(pair), dtype=bool)
-        touched[maybe] = boxes_overlap_bev_pairs(ego_sub[maybe], agent_sub[maybe])
-        hit[idx[np.unique(pair[touched])]] = True
-    return hit
+    touched = np.zeros(len(pair), dtype=bool)
+    if len(pair):
+        maybe = may_overlap(ego_sub, agent_sub)
+        if np.any(maybe):
+            touched[maybe] = boxes_overlap_bev_pairs(ego_sub[maybe], agent_sub[maybe])
+    return pair, fraction, touched, ego_sub.reshape(-1, 7), agent_sub.reshape(-1, 7)
+
+
+def first_contacts(
+    prev_ego_box: np.ndarray,
+    prev_agent_boxes: np.ndarray,
+    prev_valid: np.ndarray,
+    ego_box: np.ndarray,
+    agent_boxes: np.ndarray,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """When in ``(t_prev, t]`` each agent first touched the ego, on the sub-steps of
+    :func:`swept_ego_agent_collisions` (same arguments): ``fraction (A,)`` of the step
+    (``s / n``; 1.0 at the tick, NaN where they never touch) and the ego's and the agent's
+    boxes there, ``(A, 7)`` each (:func:`interpolate_boxes`; the tick's own boxes at 1.0, NaN
+    where no contact). Finite exactly where the swept test says True: the earliest sub-step
+    between the ticks whose footprints overlap, else the tick's own test (an agent that
+    appeared at the tick is tested there only). ``ValueError`` naming the argument whose shape
+    does not fit."""
+    _check_shapes(prev_ego_box, prev_agent_boxes, prev_valid, ego_box, agent_boxes, valid)
+    n_agents = agent_boxes.shape[0]
+    fraction = np.full(n_agents, np.nan)
+    ego_at = np.full((n_agents, 7), np.nan)
+    agent_at = np.full((n_agents, 7), np.nan)
+    hit = ego_agent_collisions(ego_box, agent_boxes, valid)
+    fraction[hit], ego_at[hit], agent_at[hit] = 1.0, ego_box, agent_boxes[hit]
+    idx = np.flatnonzero(valid & prev_valid)
+    idx = idx[_near_sweep(prev_ego_box, ego_box, prev_agent_boxes[idx], agent_boxes[idx])]
+    if not len(idx):
+        return fraction, ego_at, agent_at
+    pair, f, touched, ego_sub, agent_sub = _inner_substeps(
+        prev_ego_box, ego_box, prev_agent_boxes[idx], agent_boxes[idx]
+    )
+    # sub-steps run in time order within each pair: its first touched one is the earliest
+    rows, first = np.unique(pair[touched], return_index=True)
+    at = np.flatnonzero(touched)[first]
+    fraction[idx[rows]], ego_at[idx[rows]], agent_at[idx[rows]] = f[at], ego_sub[at], agent_sub[at]
+    return fraction, ego_at, agent_at
+
+
+def history_first_contact(
+    history: SimHistory, tick: int, agent: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(fraction, ego_box (7,), agent_box (7,))``: the first contact of the ego with agent
+    column ``agent`` that ``history.collisions[tick, agent]`` marks, ``fraction`` of the way
+    from tick ``tick - 1`` to ``tick`` (:func:`first_contacts` on the recorded boxes). At tick
+    0, for an agent that appeared at ``tick``, and where no sub-step reproduces the mark (a
+    history built by hand): ``1.0`` and the tick's own boxes."""
+    ego, other = history.ego_boxes[tick], history.agent_boxes[tick, agent]
+    if tick > 0:
+        prev = tick - 1
+        f, ego_at, agent_at = first_contacts(
+            history.ego_boxes[prev],
+            history.agent_boxes[prev, agent][None],
+            history.agent_valid[prev, agent][None],
+            ego,
+            other[None],
+            history.agent_valid[tick, agent][None],
+        )
+        if np.isfinite(f[0]):
+            return float(f[0]), ego_at[0], agent_at[0]
+    return 1.0, ego, other

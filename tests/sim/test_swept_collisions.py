@@ -2,7 +2,8 @@
 through the ego between two ticks is a collision at the later tick (the per-tick test missed
 it), a near pass is not, rotation sweeps count, an agent that appears is not interpolated, a
 per-tick hit is always a swept hit, and a 1000-sub-step brute force agrees within the
-documented tolerance."""
+documented tolerance. The first-contact instant (what the collision types are read at) is the
+earliest sub-step that overlaps, found exactly where the swept test says True."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from drivestack.sim.swept_collision import (
     MAX_SUBSTEPS,
     STEP_FRACTION,
     ego_agent_collisions,
+    first_contacts,
+    history_first_contact,
     interpolate_boxes,
     pair_displacement_m,
     substeps,
@@ -74,6 +77,75 @@ def test_a_head_on_pass_at_40_mps_closing_is_caught() -> None:
     ok = np.array([True])
     assert not per_tick(prev_ego, prev_car, ok)[0] and not per_tick(ego, car_now, ok)[0]
     assert swept(prev_ego, prev_car, ok, ego, car_now, ok).tolist() == [True]
+
+
+def first(prev_ego, prev_agents, prev_valid, ego, agents, valid):
+    return first_contacts(
+        np.asarray(prev_ego, float),
+        np.asarray(prev_agents, float).reshape(-1, 7),
+        np.asarray(prev_valid, bool),
+        np.asarray(ego, float),
+        np.asarray(agents, float).reshape(-1, 7),
+        np.asarray(valid, bool),
+    )
+
+
+def test_the_head_on_pass_first_touches_at_sub_step_16_of_43() -> None:
+    # the pass above: the car's centre runs from 12 m ahead of the ego's to 8 m behind (20 m
+    # over 0.475 m allowed, half the 0.95 m half-width: 43 sub-steps); the boxes touch 4.6 m
+    # apart, after 7.4 m = 0.37 of the step: sub-step 16, the ego 10 x 16/43 m along
+    prev_car, car_now = box(12.0, 0.0, 4.6, 1.9, np.pi), box(2.0, 0.0, 4.6, 1.9, np.pi)
+    ego = box(10.0, 0.0, 4.6, 1.9, 0.0)
+    f, ego_at, car_at = first(EGO, prev_car, [True], ego, car_now, [True])
+    assert f.tolist() == [16 / 43]
+    np.testing.assert_allclose(ego_at[0], box(160 / 43, 0.0, 4.6, 1.9, 0.0))
+    np.testing.assert_allclose(car_at[0], box(12.0 - 160 / 43, 0.0, 4.6, 1.9, np.pi))
+    # a car still on the ego at the tick first touched it earlier: 3 m clear of its bumper,
+    # then 1 m into it (4 m over 0.475 m: 9 sub-steps); touching from 3 m closed (0.75): the
+    # sub-step 7
+    f, _, _ = first(
+        EGO, box(7.6, 0.0, 4.6, 1.9, np.pi), [True], EGO, box(3.6, 0.0, 4.6, 1.9, np.pi), [True]
+    )
+    assert per_tick(EGO, box(3.6, 0.0, 4.6, 1.9, np.pi), [True])[0]
+    assert f.tolist() == [7 / 9]
+
+
+def test_an_appearing_agent_first_touches_at_the_tick_and_a_gone_one_never() -> None:
+    stale, now = box(0.0, -5.0, 4.6, 1.9, 0.0), box(1.0, 0.5, 4.6, 1.9, 0.3)
+    f, ego_at, agent_at = first(EGO, stale, [False], EGO, now, [True])
+    assert f.tolist() == [1.0]
+    assert np.array_equal(ego_at[0], EGO) and np.array_equal(agent_at[0], now)
+    f, ego_at, agent_at = first(EGO, stale, [True], EGO, now, [False])
+    assert np.isnan(f[0]) and np.isnan(ego_at).all() and np.isnan(agent_at).all()
+    with pytest.raises(ValueError, match=r"valid must have shape \(1,\)"):
+        first_contacts(
+            EGO, np.zeros((1, 7)), np.ones(1, bool), EGO, np.zeros((1, 7)), np.ones(2, bool)
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_agents=st.integers(1, 8))
+def test_the_first_contact_is_the_earliest_overlapping_sub_step(seed: int, n_agents: int) -> None:
+    rng = np.random.default_rng(seed)
+    prev_ego, ego, prev_agent, agent = random_pairs(rng, n_agents)
+    prev_valid, valid = rng.random(n_agents) < 0.9, rng.random(n_agents) < 0.9
+    hit = swept(prev_ego[0], prev_agent, prev_valid, ego[0], agent, valid)
+    f, ego_at, agent_at = first(prev_ego[0], prev_agent, prev_valid, ego[0], agent, valid)
+    assert np.array_equal(np.isfinite(f), hit)
+    n = substeps(prev_ego[0], ego[0], prev_agent, agent)
+    for a in np.flatnonzero(hit):
+        if f[a] == 1.0:  # at the tick: its own boxes, which overlap
+            assert np.array_equal(ego_at[a], ego[0]) and np.array_equal(agent_at[a], agent[a])
+            assert per_tick(ego[0], agent[a], [True])[0]
+            continue
+        s = round(f[a] * n[a])
+        assert valid[a] and prev_valid[a] and f[a] == s / n[a]
+        earlier = np.arange(1, s + 1) / n[a]
+        at = boxes_overlap_bev_pairs(
+            interpolate_boxes(prev_ego[0][None], ego[0][None], earlier),
+            interpolate_boxes(prev_agent[a][None], agent[a][None], earlier),
+        )
+        assert at.tolist() == [False] * (s - 1) + [True]
 
 
 def test_a_parallel_pass_0_2_m_apart_is_no_collision() -> None:
@@ -308,3 +380,7 @@ def test_the_closed_loop_records_a_car_that_crosses_the_stopped_ego_between_tick
     )
     assert [(e.tick, e.agent_id) for e in result.nuplan.collisions] == [(1, "crosser")]
     assert not result.passed
+    # first touched between the ticks (the history's own boxes); at tick 0 the tick itself
+    f, ego_at, car_at = history_first_contact(h, 1, 0)
+    assert 0.0 < f < 1.0 and ego_agent_collisions(ego_at, car_at[None], np.ones(1, bool))[0]
+    assert history_first_contact(h, 0, 0)[0] == 1.0

@@ -37,6 +37,7 @@ from drivestack.eval.driving.history_checks import check_history
 from drivestack.kernels import box_corners, boxes_overlap_bev_pairs
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.sim.runner import SimHistory
+from drivestack.sim.swept_collision import history_first_contact
 from drivestack.structures._checks import check_number
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
@@ -111,7 +112,11 @@ def _polygons(boxes: np.ndarray) -> np.ndarray:
 
 
 def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
-    """One event per new ego-agent contact (the first tick of each contact episode).
+    """One event per new ego-agent contact (the first tick of each contact episode), typed
+    at the first-contact instant in ``(t_{k-1}, t_k]``
+    (:func:`~drivestack.sim.swept_collision.history_first_contact`): the ego's and the agent's
+    poses and speeds interpolated there, so a head-on pass caught between two ticks is the
+    ego's active front hit it was, not the rear contact the tick's poses after the pass show.
 
     ``ValueError`` naming the field for a history that cannot be scored
     (:func:`~drivestack.eval.driving.history_checks.check_history`)."""
@@ -125,10 +130,13 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
     coll = history.collisions
     start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
     for tick, j in zip(*np.nonzero(start), strict=True):
-        ego = history.ego_boxes[tick]
-        agent = history.agent_boxes[tick, j]
-        ego_v = float(history.ego_speed_mps[tick])  # signed: < 0 when reversing
-        agent_vel = history.agent_velocity_mps[tick, j]
+        # classified where the footprints first touched (between the ticks for a contact the
+        # swept test caught there), not at the tick's own poses, which may be after the pass;
+        # speeds interpolated to that instant like the poses (nuPlan reads the ego and track
+        # states of the first sample in collision)
+        f, ego, agent = history_first_contact(history, int(tick), int(j))
+        ego_v = float(_at(history.ego_speed_mps, tick, f))  # signed: < 0 when reversing
+        agent_vel = _at(history.agent_velocity_mps[:, j], tick, f)
         ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         rel = float(np.linalg.norm(ego_vel - agent_vel))
         bearing = bearing_from_ego_rad(ego, agent)
@@ -153,6 +161,14 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
             CollisionEvent(int(tick), history.agent_ids[j], kind, bool(fault), ego_v, rel)
         )
     return tuple(events)
+
+
+def _at(values: np.ndarray, tick: int, fraction: float) -> np.ndarray:
+    """``values (T, ...)`` a ``fraction`` of the way from tick ``tick - 1`` to ``tick``
+    (linearly); the tick's own values at 1.0 (also at tick 0, or after an invalid tick)."""
+    if fraction == 1.0:
+        return np.asarray(values[tick])
+    return np.asarray((1.0 - fraction) * values[tick - 1] + fraction * values[tick])
 
 
 def _straddles_lanes(
