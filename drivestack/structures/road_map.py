@@ -13,7 +13,7 @@ import functools
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -34,9 +34,9 @@ MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
 #: How far past a lane's end a traffic light's stop may lie (map rounding) before it is refused.
 STOP_STATION_TOLERANCE_M = 0.5
 
-#: What :meth:`RoadMap.route` may minimise: ``"length"`` (metres) or ``"time"`` (seconds at
-#: each lane's speed limit).
-ROUTE_COSTS = ("length", "time")
+#: What :meth:`RoadMap.route` may minimise: ``"length"`` (metres), ``"time"`` (seconds at
+#: each lane's speed limit) or ``"junctions"`` (junctions entered, then metres).
+ROUTE_COSTS = ("length", "time", "junctions")
 
 NON_DRIVABLE_TYPES = frozenset(
     {"crosswalk", "walkway", "sidewalk", "bicycle_lane", "bicycleLane", "stairs", "rail"}
@@ -394,7 +394,12 @@ def _nearest_distance(
 
 @dataclass(frozen=True)
 class Lane:
-    """One lane: ``centerline_m (N, 2)``, ``left_boundary_m (L, 2)``, ``right_boundary_m (R, 2)``."""
+    """One lane: ``centerline_m (N, 2)``, ``left_boundary_m (L, 2)``, ``right_boundary_m (R, 2)``.
+
+    ``junction_id``: the junction (intersection) the lane lies in, None outside one or where
+    the map does not say (a non-empty string; lanes with the same id are one junction): what
+    :meth:`RoadMap.route`'s ``cost="junctions"`` counts. :meth:`RoadMap.with_junctions` sets it.
+    """
 
     lane_id: str
     centerline_m: np.ndarray
@@ -406,9 +411,16 @@ class Lane:
     left_neighbor: str | None = None
     right_neighbor: str | None = None
     lane_type: str = "road"  # a NON_DRIVABLE_TYPES type is kept out of the drivable area
+    junction_id: str | None = None
 
     def __post_init__(self) -> None:
         where = f"Lane {self.lane_id!r}"
+        if self.junction_id is not None and not (
+            isinstance(self.junction_id, str) and self.junction_id
+        ):
+            raise ValueError(
+                f"{where}.junction_id must be a non-empty string or None, got {self.junction_id!r}"
+            )
         for name in ("centerline_m", "left_boundary_m", "right_boundary_m"):
             object.__setattr__(self, name, _polyline(getattr(self, name), f"{where}.{name}"))
         speed = float(self.speed_limit_mps)
@@ -573,6 +585,20 @@ class RoadMap:
             if not isinstance(lane_id, str) and str(lane_id) in self._by_id:
                 hint = f" (lane ids are strings: use {str(lane_id)!r})"
             raise KeyError(f"RoadMap has no lane {lane_id!r}{hint}") from None
+
+    def with_junctions(self, junction_of: Mapping[str, str]) -> RoadMap:
+        """This map with :attr:`Lane.junction_id` set from ``junction_of`` (lane id -> junction
+        id; lanes it does not name keep theirs). ``KeyError`` naming a lane the map does not
+        have, ``ValueError`` for a junction id that is not a non-empty string."""
+        for lane_id in junction_of:
+            self.lane(lane_id)
+        lanes = tuple(
+            replace(lane, junction_id=junction_of[lane.lane_id])
+            if lane.lane_id in junction_of
+            else lane
+            for lane in self.lanes
+        )
+        return replace(self, lanes=lanes)
 
     def is_route_step(self, from_lane: str, to_lane: str) -> bool:
         """Whether a route may go from ``from_lane`` straight to ``to_lane``: a successor, or a
@@ -758,8 +784,19 @@ class RoadMap:
         length; moving to a left/right neighbour costs ``lane_change_cost_m`` (a finite number
         >= 0, else ``ValueError``). With ``cost="time"`` every step costs that length over the
         current lane's :attr:`Lane.speed_limit_mps` (seconds at the limit; a lane change the
-        time to drive ``lane_change_cost_m`` there). Another ``cost`` is a ``ValueError``
-        naming it.
+        time to drive ``lane_change_cost_m`` there). With ``cost="junctions"`` (OpenSCENARIO's
+        ``leastIntersections``) the route enters as few junctions as it can, and of those
+        routes takes the one cheapest by length: a step (successor or lane change) into a lane
+        whose :attr:`Lane.junction_id` is set and differs from the current lane's enters a
+        junction (lanes of one junction in a row count once; the start lane counts none). Where the
+        map marks no junction (every ``junction_id`` None) that is the ``"length"`` route.
+        Which lanes carry a junction id: the OpenSCENARIO reader sets them on its OpenDRIVE map
+        from the roads' ``junction`` attribute (a junction's connecting roads; a
+        ``type="direct"`` junction has none and is not counted); the map readers (OpenDRIVE,
+        Lanelet2, CommonRoad, Argoverse 2, the synthetic maps) leave them None today (Argoverse
+        2's ``is_intersection`` and CommonRoad's ``<intersection>`` are not carried over), so
+        there the cost falls back to length; :meth:`with_junctions` sets them from any source.
+        Another ``cost`` is a ``ValueError`` naming it.
         The route is always one :meth:`route_centerline` (and so the planners) can drive: a
         lane change whose blend has no room there (:class:`LaneChangeRoomError`) is left out
         and the search repeated (that step is then left out of the whole search, also where
@@ -771,7 +808,7 @@ class RoadMap:
         if cost not in ROUTE_COSTS:
             raise ValueError(f"cost: unknown route cost {cost!r}; expected one of {ROUTE_COSTS}")
         return self._cheapest_route(
-            [start_lane], [goal_lane], lane_change_cost_m, drivable_only, by_time=cost == "time"
+            [start_lane], [goal_lane], lane_change_cost_m, drivable_only, cost=cost
         )
 
     def route_from(
@@ -811,9 +848,9 @@ class RoadMap:
         lane_change_cost_m: float,
         drivable_only: bool,
         *,
-        by_time: bool = False,
+        cost: str = "length",
     ) -> list[str]:
-        """:meth:`route` from any of ``starts`` to any of ``goals``."""
+        """:meth:`route` from any of ``starts`` to any of ``goals`` by ``cost``."""
         check_number("lane_change_cost_m", lane_change_cost_m, at_least=0.0)
         for lane_id in (*starts, *goals):
             self.lane(lane_id)
@@ -834,7 +871,7 @@ class RoadMap:
         skipped: list[tuple[str, str]] = []
         while True:
             path = self._dijkstra(
-                starts, set(goals), lane_change_cost_m, drivable_only, skipped, by_time=by_time
+                starts, set(goals), lane_change_cost_m, drivable_only, skipped, cost=cost
             )
             if path is None:
                 over = " over drivable lanes" if drivable_only else ""
@@ -857,17 +894,21 @@ class RoadMap:
         drivable_only: bool,
         skipped: list[tuple[str, str]],
         *,
-        by_time: bool = False,
+        cost: str = "length",
     ) -> list[str] | None:
         """Cheapest lane sequence from any of ``starts`` to any of ``goals`` without the
-        ``skipped`` steps (None when there is none); ``by_time``: each step's length over the
-        current lane's speed limit."""
-        dist = dict.fromkeys(starts, 0.0)
+        ``skipped`` steps (None when there is none). A route's cost is the pair (junctions
+        entered, length or time), compared in that order; junctions count only with
+        ``cost="junctions"`` and time (each step's length over the current lane's speed limit)
+        only with ``cost="time"``."""
+        zero = (0.0, 0.0)
+        dist = dict.fromkeys(starts, zero)
         prev: dict[str, str] = {}
-        heap: list[tuple[float, str]] = sorted((0.0, s) for s in dist)
+        heap: list[tuple[tuple[float, float], str]] = sorted((zero, s) for s in dist)
+        by_time, by_junctions = cost == "time", cost == "junctions"
         while heap:
-            cost, lane_id = heapq.heappop(heap)
-            if cost > dist[lane_id]:
+            so_far, lane_id = heapq.heappop(heap)
+            if so_far > dist[lane_id]:
                 continue
             if lane_id in goals:
                 path = [lane_id]
@@ -886,8 +927,10 @@ class RoadMap:
             for nxt, step_cost in steps:
                 if (drivable_only and not self._by_id[nxt].drivable) or ((lane_id, nxt) in skipped):
                     continue
-                new = cost + step_cost
-                if new < dist.get(nxt, math.inf):
+                entered = self._by_id[nxt].junction_id
+                junction = by_junctions and entered is not None and entered != lane.junction_id
+                new = (so_far[0] + float(junction), so_far[1] + step_cost)
+                if new < dist.get(nxt, (math.inf, math.inf)):
                     dist[nxt] = new
                     prev[nxt] = lane_id
                     heapq.heappush(heap, (new, nxt))

@@ -49,10 +49,15 @@ What is read:
   (OpenSCENARIO: the shortest route from the entity's position to its ``Position``, i.e. one
   ``shortest`` waypoint). OpenSCENARIO's ``Route`` links its waypoints in order, each reached
   from the one before by its own ``routeStrategy``; read are ``shortest``
-  (:func:`RoadMap.route`'s cheapest lane sequence by length, a lane change counting 50 m) and
+  (:func:`RoadMap.route`'s cheapest lane sequence by length, a lane change counting 50 m),
   ``fastest`` (its ``cost="time"``: each lane's length over its speed limit, a lane change the
-  time to drive 50 m at the limit of the lane it leaves); ``leastIntersections`` and
-  ``random`` are refused naming ``Waypoint[i]@routeStrategy``, and so are ``closed="true"``
+  time to drive 50 m at the limit of the lane it leaves) and ``leastIntersections`` (its
+  ``cost="junctions"``: as few junctions entered as possible, as esmini counts them, ties
+  broken by length as ``shortest``; driving from outside an OpenDRIVE ``<junction>`` onto
+  one of its connecting roads (``road@junction``) enters it once, however many of its lanes
+  follow; a ``type="direct"`` junction has no connecting roads and is not counted); ``random`` is
+  refused naming ``Waypoint[i]@routeStrategy`` (a route drawn at random would differ from run
+  to run), and so are ``closed="true"``
   (a loop), a ``Route`` from a catalogue and a waypoint no lane sequence reaches. A
   waypoint's ``Position`` is a ``LanePosition`` or ``WorldPosition`` (as the
   ``TeleportAction`` reads them, a ``WorldPosition`` without ``h`` snapped to the nearest lane

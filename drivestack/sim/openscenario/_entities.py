@@ -7,7 +7,8 @@ centre, finds and parses the OpenDRIVE road network, and applies the ``Init`` ac
 ``SpeedAction`` sets its start speed or its speed change from rest, and a ``RoutingAction``
 (``AssignRouteAction`` through waypoints, ``AcquirePositionAction`` to one position) gives its
 route: the lanes from its start lane through the positions' lanes, each leg cheapest by its
-waypoint's ``routeStrategy`` (``shortest``: by length, ``fastest``: by time at the speed limits).
+waypoint's ``routeStrategy`` (``shortest``: by length, ``fastest``: by time at the speed limits,
+``leastIntersections``: by junctions entered, then length; ``random`` is refused).
 """
 
 from __future__ import annotations
@@ -216,8 +217,26 @@ def _place(
 
 
 #: the RouteStrategy values read -> the ``cost`` :meth:`RoadMap.route` minimises: ``shortest``
-#: the lane sequence's length, ``fastest`` its time at the lanes' speed limits
-ROUTE_STRATEGIES = {"shortest": "length", "fastest": "time"}
+#: the lane sequence's length, ``fastest`` its time at the lanes' speed limits,
+#: ``leastIntersections`` the junctions it enters (OpenDRIVE connecting roads), then its length
+ROUTE_STRATEGIES = {"shortest": "length", "fastest": "time", "leastIntersections": "junctions"}
+
+
+def _junction_lanes(network: OpenDriveNetwork, road_map: RoadMap) -> dict[str, str]:
+    """Lane id -> junction id for the lanes of the OpenDRIVE file's connecting roads: a
+    ``<road>`` whose ``junction`` attribute names a junction (not ``-1``) lies in it, and so do
+    its lanes (``"<road id>_<section>_<lane id>"``). A ``type="direct"`` junction has no
+    connecting roads and marks no lane."""
+    root = parse_file(network.path, "OpenDRIVE", DataError)
+    junction_of = {
+        el.get("id", ""): el.get("junction", "-1").strip() for el in root.iterfind("road")
+    }
+    out = {}
+    for lane in road_map.lanes:
+        junction = junction_of.get(lane.lane_id.rsplit("_", 2)[0], "-1")
+        if junction not in ("-1", ""):
+            out[lane.lane_id] = junction
+    return out
 
 
 def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Element, str, str]]:
@@ -252,10 +271,18 @@ def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Elem
     for i, waypoint in enumerate(route.iterfind("Waypoint")):
         at = f"{where}/Waypoint[{i}]"
         strategy = doc.text(waypoint, "routeStrategy", at)
+        if strategy == "random":
+            raise doc.error(
+                "routeStrategy 'random' is not read: a route drawn at random would make the run "
+                "depend on the draw, and a scenario must drive the same way every run (use "
+                f"one of {sorted(ROUTE_STRATEGIES)})",
+                f"{at}@routeStrategy",
+            )
         if strategy not in ROUTE_STRATEGIES:
             raise doc.error(
                 f"routeStrategy {strategy!r} is not read (only {sorted(ROUTE_STRATEGIES)}: the "
-                "cheapest lane sequence by length or by time at the speed limits)",
+                "cheapest lane sequence by length, by time at the speed limits or by the "
+                "junctions it enters)",
                 f"{at}@routeStrategy",
             )
         out.append(
@@ -275,16 +302,23 @@ def _route(
     where: str,
 ) -> list[str]:
     """The lanes from the entity's start lane through each target's lane in order, each leg
-    the cheapest by the target's cost, length or time (:meth:`RoadMap.route`; a target on the
+    the cheapest by the target's cost, length, time or junctions (:meth:`RoadMap.route`; for
+    junctions the lanes :func:`_junction_lanes` names are marked; a target on the
     lane the route is on adds nothing: stations within a lane are not read). A target no lane
     sequence reaches, or a leg's lane change without room, is refused naming the target."""
     assert entity.lane is not None
     lanes = [entity.lane]
     drivable_only = entity.type != "pedestrian"
+    marked = None
     for position, at, cost in targets:
         goal, _, _ = _locate(doc, position, network, road_map, at)
+        leg_map = road_map
+        if cost == "junctions":  # the map with its junctions' lanes marked, made once
+            if marked is None:
+                marked = road_map.with_junctions(_junction_lanes(network, road_map))
+            leg_map = marked
         try:
-            leg = road_map.route(lanes[-1], goal, drivable_only=drivable_only, cost=cost)
+            leg = leg_map.route(lanes[-1], goal, drivable_only=drivable_only, cost=cost)
         except LookupError as exc:
             raise doc.error(f"not reachable along the lanes: {exc}", at) from None
         lanes += leg[1:]
