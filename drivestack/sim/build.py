@@ -40,7 +40,13 @@ from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
-from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
+from drivestack.structures.traffic_light import (
+    LaneStop,
+    SignalCycle,
+    SignalPhase,
+    SignalSwitch,
+    TrafficLight,
+)
 
 DEFAULT_SIZE_M = {
     ObjectClass.PEDESTRIAN: (0.6, 0.6, 1.75),
@@ -145,16 +151,21 @@ _IDS_SHOWN = 12
 
 def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], where: str) -> RoadMap:
     """``road_map`` with a scenario's ``traffic_lights`` applied: a light given without
-    ``stops`` is a map light whose cycle its phases replace; one with ``stops`` a new light,
-    added after the map's. ``ConfigError`` at ``traffic_lights.<i>.id`` for a map light that
-    is not there (or a new one whose id is the map's), at ``...stops.<j>.lane`` for an
-    unknown lane, at ``...stops.<j>.station_m`` for a station beyond the lane's end."""
+    ``stops`` is a map light whose cycle its phases (and ``switches``) replace; one with
+    ``stops`` a new light, added after the map's. ``ConfigError`` at ``traffic_lights.<i>.id``
+    for a map light that is not there (or a new one whose id is the map's), at
+    ``...stops.<j>.lane`` for an unknown lane, at ``...stops.<j>.station_m`` for a station
+    beyond the lane's end."""
     if not lights:
         return road_map
     by_id = {light.light_id: light for light in road_map.traffic_lights}
     for i, given in enumerate(lights):
         key = f"traffic_lights.{i}"
-        cycle = SignalCycle(tuple(SignalPhase(s, d) for s, d in given.phases), given.offset_s)
+        cycle = SignalCycle(
+            tuple(SignalPhase(s, d) for s, d in given.phases),
+            given.offset_s,
+            tuple(SignalSwitch(w.at_s, w.state, w.phase) for w in given.switches),
+        )
         if given.stops is None:
             if given.id not in by_id:
                 raise ConfigError(

@@ -25,12 +25,14 @@ import numpy as np
 
 from drivestack.config.strict import load_yaml
 from drivestack.core.errors import ConfigError
+from drivestack.kernels._common import magnitude_limit
 from drivestack.sim.config_loader import from_mapping
 from drivestack.structures.traffic_light import (
     SIGNAL_STATES,
     duration_problem,
     offset_problem,
     period_problem,
+    switch_time_problem,
 )
 
 #: The fastest speed a scenario may give, in m/s (540 km/h): faster than any road vehicle
@@ -135,11 +137,20 @@ class LightStopConfig:
 
 
 @dataclass(frozen=True)
+class SignalSwitchConfig:
+    at_s: float  # from this time on (s, >= 0; in time order, of two at one time the later wins)
+    state: str | None = None  # ... the light holds this state (SIGNAL_STATES), or
+    phase: int | None = None  # ... its cycle starts over with phases[phase] (one of the two)
+
+
+@dataclass(frozen=True)
 class TrafficLightConfig:
     id: str  # a map light's id (its cycle replaced), or a new light's (with stops)
     phases: list[tuple[str, float]]  # [[state, duration_s], ...] repeated (SIGNAL_STATES)
     offset_s: float = 0.0  # when the first phase starts (the cycle runs on before it too)
     stops: list[LightStopConfig] | None = None  # a new light: where it stops traffic
+    # the cycle switched during the run (SignalSwitch): a held state or a phase started over
+    switches: list[SignalSwitchConfig] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -357,7 +368,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
 #: the key's pattern, whether the raw value is that mistake, and the hint.
 _QUOTE_HINTS: tuple[tuple[re.Pattern[str], Callable[[object], bool], str], ...] = (
     (
-        re.compile(r"traffic_lights\.\d+\.phases\.\d+\.0"),
+        re.compile(r"traffic_lights\.\d+\.(phases\.\d+\.0|switches\.\d+\.state)"),
         lambda value: value is False,
         "quote it: YAML reads off as false",
     ),
@@ -578,7 +589,10 @@ def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
     duration, period or offset :class:`~drivestack.structures.traffic_light.SignalCycle` would
     refuse (``duration_problem``, ``period_problem``, ``offset_problem``: not finite, a
     duration under 1 ns, a period or offset of 2**62 ns or more), an empty
-    ``stops`` list or a stop station that is not a finite number >= 0 m, or a lane twice."""
+    ``stops`` list or a stop station that is not a finite number >= 0 m, a lane twice, or a
+    switch (``switches.<j>``) that does not give exactly one of ``state`` (a known state) and
+    ``phase`` (an index into ``phases``), or whose ``at_s`` is not finite, negative, 2**62 ns
+    or more, or before the switch before it (``switch_time_problem``)."""
     seen: set[str] = set()
     for i, light in enumerate(lights):
         key = f"traffic_lights.{i}"
@@ -609,6 +623,7 @@ def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
         problem = offset_problem(light.offset_s)
         if problem is not None:
             raise ConfigError(problem, path=path, field=f"{key}.offset_s")
+        _check_switches(light, path, key)
         if light.stops is None:
             continue
         if not light.stops:
@@ -632,6 +647,38 @@ def _check_traffic_lights(lights: list[TrafficLightConfig], path: str) -> None:
                     field=f"{key}.stops.{j}.lane",
                 )
             lanes.add(stop.lane)
+
+
+def _check_switches(light: TrafficLightConfig, path: str, key: str) -> None:
+    """``ConfigError`` at ``<key>.switches.<j>.<field>`` for a switch
+    :class:`~drivestack.structures.traffic_light.SignalCycle` would refuse
+    (:func:`_check_traffic_lights`)."""
+    for j, switch in enumerate(light.switches):
+        where = f"{key}.switches.{j}"
+        after_s = light.switches[j - 1].at_s if j else None
+        problem = switch_time_problem(switch.at_s, after_s)
+        if problem is not None:
+            raise ConfigError(problem, path=path, field=f"{where}.at_s")
+        if (switch.state is None) == (switch.phase is None):
+            raise ConfigError(
+                "give exactly one of state (the state held from at_s on) and phase (the index "
+                "of the phase the cycle starts over with at at_s)",
+                path=path,
+                field=f"{where}.phase" if switch.state is not None else where,
+            )
+        if switch.state is not None and switch.state not in SIGNAL_STATES:
+            raise ConfigError(
+                f"unknown signal state {switch.state!r}; known: {list(SIGNAL_STATES)}",
+                path=path,
+                field=f"{where}.state",
+            )
+        if switch.phase is not None and not 0 <= switch.phase < len(light.phases):
+            raise ConfigError(
+                f"must index the light's {len(light.phases)} phase(s) "
+                f"(0..{len(light.phases) - 1}), got {switch.phase}",
+                path=path,
+                field=f"{where}.phase",
+            )
 
 
 #: What each field of an agent's events must be, besides finite: a test and its words.
@@ -788,10 +835,22 @@ def check_station(station_m: float, length_m: float, along: str, where: str, key
 def distinct_path_m(points: list[tuple[float, float]], path: str, key: str) -> np.ndarray:
     """An agent's ``path_m`` as an ``(N, 2)`` array without repeated consecutive points
     (zero-length segments have no heading); ``ConfigError`` at ``key`` when a coordinate is
-    not finite or fewer than 2 distinct points are left."""
+    not finite, lies beyond the kernels' float64
+    :func:`~drivestack.kernels._common.magnitude_limit` (about 3.5e101 m: the box checks
+    would refuse an agent there, and segment lengths of coordinates past about 1e154 m
+    overflow ``np.linalg.norm``), or fewer than 2 distinct points are left."""
     arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if not np.all(np.isfinite(arr)):
         raise ConfigError("coordinates must be finite numbers", path=path, field=key)
+    limit = magnitude_limit(np.float64)
+    far = np.abs(arr) > limit
+    if np.any(far):
+        x, y = arr[np.flatnonzero(np.any(far, axis=1))[0]]
+        raise ConfigError(
+            f"point ({x:.3g}, {y:.3g}) m is beyond +-{limit:.3g} m: too far to compute with",
+            path=path,
+            field=key,
+        )
     keep = np.ones(len(arr), dtype=bool)
     keep[1:] = np.any(np.diff(arr, axis=0) != 0.0, axis=1)
     arr = arr[keep]

@@ -6,8 +6,9 @@ driving along the lane must not pass that station while the light shows a stop s
 (:data:`STOP_STATES`). What the light shows over time is its :class:`SignalCycle` (CommonRoad's
 ``trafficLight`` cycle: phases repeated from a time offset), or unknown when the map gives no
 cycle (Lanelet2 and OpenDRIVE maps place lights but do not say what they show; a scenario can
-give them a cycle). A light switched during a run (OpenSCENARIO's storyboard signal actions)
-gets, by :func:`switched_cycle`, the one pass from t = 0 that shows its timeline over the run.
+give them a cycle). A cycle may be switched during a run (:class:`SignalSwitch`: OpenSCENARIO's
+storyboard signal actions, a scenario's ``switches:``): from a switch's time on the light holds
+a state, or its cycle starts over at a given phase, at every later time (a run of any length).
 
 States are the small vocabulary of :data:`SIGNAL_STATES` (CommonRoad's light colours, with
 ``"red_yellow"`` for its ``redYellow`` and ``"off"`` for ``inactive``); each has an int code,
@@ -108,6 +109,23 @@ def offset_problem(offset_s: float) -> str | None:
     return None
 
 
+def switch_time_problem(at_s: float, after_s: float | None = None) -> str | None:
+    """What is wrong with ``at_s`` as a switch's time, in words, or ``None`` when it is a
+    finite time >= 0 s under :data:`MAX_SIGNAL_TIME_S` and not before ``after_s`` (the
+    switch before it; switches are in time order, of two at one time the later wins)."""
+    a = float(at_s)
+    if not (math.isfinite(a) and a >= 0.0):
+        return f"must be a finite time >= 0 s, got {at_s}"
+    if not a < MAX_SIGNAL_TIME_S:
+        return f"must be under {MAX_SIGNAL_TIME_S:.3g} s (2**62 ns), got {at_s:.3g} s"
+    if after_s is not None and a < float(after_s):
+        return (
+            f"must not be before the switch before it ({after_s} s): switches are in time "
+            f"order, got {at_s}"
+        )
+    return None
+
+
 def check_state(state: str, where: str) -> str:
     """``state`` when it is one of :data:`SIGNAL_STATES`, else ``ValueError`` naming ``where``."""
     if state not in SIGNAL_STATES:
@@ -151,19 +169,57 @@ class SignalPhase:
 
 
 @dataclass(frozen=True)
-class SignalCycle:
-    """``phases`` shown one after the other and repeated, the first starting at ``offset_s``.
+class SignalSwitch:
+    """From ``at_s`` (s, >= 0) on, the light holds ``state``, or, given ``phase`` instead (an
+    index into its cycle's phases), its cycle starts over with that phase at ``at_s`` and
+    runs on from there; either until the next switch (:class:`SignalCycle`'s ``switches``).
+    Exactly one of ``state`` and ``phase``."""
 
-    At time ``t`` the light shows the phase that ``(t - offset_s) mod period_s`` falls in
-    (CommonRoad's rule, ``TrafficLight.get_state_at_time_step``, in time instead of time
-    steps): before ``offset_s`` the cycle runs on backwards, so every time has a state. The
-    rule is applied in integer nanoseconds (module doc): durations and offset rounded to the
-    ns, a time in seconds too (:meth:`codes_at`), a ``timestamp_ns`` as it is
-    (:meth:`codes_at_ns`).
+    at_s: float
+    state: str | None = None
+    phase: int | None = None
+
+    def __post_init__(self) -> None:
+        check_number("SignalSwitch.at_s", self.at_s)
+        problem = switch_time_problem(self.at_s)
+        if problem is not None:
+            raise ValueError(f"SignalSwitch.at_s {problem}")
+        if (self.state is None) == (self.phase is None):
+            raise ValueError(
+                "SignalSwitch: give exactly one of state (a state held) and phase (the phase "
+                f"the cycle starts over at), got state={self.state!r}, phase={self.phase!r}"
+            )
+        if self.state is not None:
+            check_state(self.state, "SignalSwitch.state")
+        if self.phase is not None and (
+            isinstance(self.phase, bool) or not isinstance(self.phase, int) or self.phase < 0
+        ):
+            raise ValueError(f"SignalSwitch.phase must be an int >= 0, got {self.phase!r}")
+
+    @property
+    def at_ns(self) -> int:
+        """``at_s`` rounded to the nearest nanosecond."""
+        return _to_ns(self.at_s)
+
+
+@dataclass(frozen=True)
+class SignalCycle:
+    """``phases`` shown one after the other and repeated, the first starting at ``offset_s``,
+    then ``switches`` (:class:`SignalSwitch`, in time order) from their times on.
+
+    Before the first switch, at time ``t`` the light shows the phase that ``(t - offset_s) mod
+    period_s`` falls in (CommonRoad's rule, ``TrafficLight.get_state_at_time_step``, in time
+    instead of time steps): before ``offset_s`` the cycle runs on backwards, so every time has
+    a state. From a switch's ``at_s`` up to the next one's (for ever after the last) it shows
+    the switch's held ``state``, or the cycle with the offset that starts phase ``phase`` at
+    ``at_s``; of switches at one time the later wins. The rule is applied in integer
+    nanoseconds (module doc): durations, offset and switch times rounded to the ns, a time in
+    seconds too (:meth:`codes_at`), a ``timestamp_ns`` as it is (:meth:`codes_at_ns`).
     """
 
     phases: tuple[SignalPhase, ...]
     offset_s: float = 0.0
+    switches: tuple[SignalSwitch, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phases", tuple(self.phases))
@@ -181,6 +237,21 @@ class SignalCycle:
         problem = period_problem([p.duration_s for p in self.phases])
         if problem is not None:
             raise ValueError(f"SignalCycle.phases: {problem}")
+        object.__setattr__(self, "switches", tuple(self.switches))
+        for i, switch in enumerate(self.switches):
+            if not isinstance(switch, SignalSwitch):
+                raise TypeError(
+                    f"SignalCycle.switches[{i}] must be a SignalSwitch, got {type(switch).__name__}"
+                )
+            after_s = self.switches[i - 1].at_s if i else None
+            problem = switch_time_problem(switch.at_s, after_s)
+            if problem is not None:
+                raise ValueError(f"SignalCycle.switches[{i}].at_s {problem}")
+            if switch.phase is not None and switch.phase >= len(self.phases):
+                raise ValueError(
+                    f"SignalCycle.switches[{i}].phase must index the cycle's "
+                    f"{len(self.phases)} phase(s) (0..{len(self.phases) - 1}), got {switch.phase}"
+                )
 
     @property
     def period_ns(self) -> int:
@@ -206,12 +277,46 @@ class SignalCycle:
         codes = np.array([SIGNAL_STATES.index(p.state) for p in self.phases], dtype=np.int8)
         return ends, codes, np.int64(self.offset_ns % self.period_ns)
 
+    @cached_property
+    def _switch_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The switches' times in ns (int64, non-decreasing), the state each holds (int8 code,
+        -1 for a cycle started over) and the cycle's offset from each on (int64, reduced mod
+        the period: the offset that starts phase ``phase`` at ``at_ns``; the base offset's for
+        a held state, never read)."""
+        ends, _, offset = self._table
+        at = np.array([w.at_ns for w in self.switches], dtype=np.int64)
+        holds = np.array(
+            [-1 if w.state is None else SIGNAL_STATES.index(w.state) for w in self.switches],
+            dtype=np.int8,
+        )
+        starts = [0, *ends[:-1].tolist()]  # each phase's start within a pass
+        offsets = np.array(
+            [
+                offset if w.phase is None else (w.at_ns - starts[w.phase]) % int(ends[-1])
+                for w in self.switches
+            ],
+            dtype=np.int64,
+        )
+        return at, holds, offsets
+
     def codes_at_ns(self, timestamp_ns: npt.ArrayLike) -> np.ndarray:
         """``(...)`` integer times in ns -> ``(...)`` int8 state codes (:data:`SIGNAL_STATES`)."""
         ends, codes, offset = self._table
-        into = np.mod(np.asarray(timestamp_ns, dtype=np.int64) - offset, ends[-1])
-        # side="right": a phase starts at its own start time (its end is the next one's start)
-        return codes[np.searchsorted(ends, into, side="right")]
+        t = np.asarray(timestamp_ns, dtype=np.int64)
+        if not self.switches:
+            into = np.mod(t - offset, ends[-1])
+            # side="right": a phase starts at its own start time (its end is the next one's)
+            return codes[np.searchsorted(ends, into, side="right")]
+        at, holds, offsets = self._switch_table
+        # the last switch at or before t (side="right": of switches at one time, the last);
+        # -1 before the first
+        k = np.searchsorted(at, t, side="right") - 1
+        since = k >= 0
+        k = np.maximum(k, 0)
+        into = np.mod(t - np.where(since, offsets[k], offset), ends[-1])
+        cycle = codes[np.searchsorted(ends, into, side="right")]
+        held = np.where(since, holds[k], -1)
+        return np.where(held >= 0, held, cycle).astype(np.int8)
 
     def codes_at(self, time_s: npt.ArrayLike) -> np.ndarray:
         """``(...)`` times in seconds (rounded to the ns) -> ``(...)`` int8 state codes."""
@@ -318,80 +423,3 @@ class TrafficLight:
         if self.cycle is None:
             return np.zeros(np.shape(timestamp_ns), dtype=np.int8)
         return self.cycle.codes_at_ns(timestamp_ns)
-
-
-def switched_cycle(
-    first: SignalCycle | None,
-    switches: Sequence[tuple[float, SignalCycle]],
-    until_s: float,
-) -> SignalCycle:
-    """One pass, from t = 0, of a light whose cycle is switched during a run: it shows
-    ``first`` (``"unknown"`` when ``None``) from t = 0, and from each switch's ``at_s`` on that
-    switch's cycle (as the cycle shows it at that time: a cycle whose phase ``P`` is to start at
-    ``at_s`` carries the offset that puts it there), until the next switch.
-
-    ``switches``: ``(at_s, cycle)`` pairs, ``at_s`` >= 0 and non-decreasing (of two at one time
-    the later wins). The result is a :class:`SignalCycle` with offset 0 whose phases are that
-    timeline unrolled over ``[0, until_s]``, neighbouring phases of one state joined; the pass
-    runs on to the end of the phase shown at ``until_s`` (a held state: 1 s past ``until_s``),
-    so that up to there it shows exactly the switched timeline. Past the pass it starts over
-    and before 0 it runs backwards, as every cycle: give the run's last time as ``until_s``.
-    ``ValueError`` for a switch time or ``until_s`` that is negative, not finite or too far from
-    zero for int64 ns, switch times out of order, or a pass too long for a cycle.
-    """
-    until_ns = int(_times_ns(until_s))
-    if until_ns < 0:
-        raise ValueError(f"switched_cycle: until_s must be >= 0, got {until_s}")
-    segments: list[tuple[int, SignalCycle]] = [(0, first or _UNKNOWN)]
-    for i, (at_s, cycle) in enumerate(switches):
-        at_ns = int(_times_ns(at_s))
-        if at_ns < segments[-1][0] or at_ns < 0:
-            raise ValueError(
-                f"switched_cycle: switches[{i}] at {at_s} s must be >= 0 and not before the "
-                "switch before it"
-            )
-        if not isinstance(cycle, SignalCycle):
-            raise TypeError(
-                f"switched_cycle: switches[{i}] must hold a SignalCycle, got {type(cycle).__name__}"
-            )
-        if at_ns == segments[-1][0]:
-            segments[-1] = (at_ns, cycle)  # the earlier one is never shown
-        else:
-            segments.append((at_ns, cycle))
-    pieces: list[list[int]] = []  # [code, duration_ns], neighbours of one code joined
-    for k, (start_ns, cycle) in enumerate(segments):
-        end_ns = segments[k + 1][0] if k + 1 < len(segments) else None
-        for code, duration_ns in _unrolled(cycle, start_ns, end_ns, until_ns):
-            if pieces and pieces[-1][0] == code:
-                pieces[-1][1] += duration_ns
-            else:
-                pieces.append([code, duration_ns])
-    return SignalCycle(
-        tuple(SignalPhase(SIGNAL_STATES[code], d_ns / NS_PER_S) for code, d_ns in pieces)
-    )
-
-
-#: What a light without a cycle shows: unknown, at every time.
-_UNKNOWN = SignalCycle((SignalPhase("unknown", 1.0),))
-
-
-def _unrolled(
-    cycle: SignalCycle, start_ns: int, end_ns: int | None, until_ns: int
-) -> list[tuple[int, int]]:
-    """``(code, duration_ns)`` of the phases ``cycle`` shows from ``start_ns`` up to ``end_ns``
-    (the last phase cut there), or, when ``end_ns`` is ``None``, up to the end of the phase it
-    shows at ``until_ns`` (of a one-state cycle: 1 s past ``until_ns``)."""
-    ends, codes, offset = cycle._table
-    period = int(ends[-1])
-    if end_ns is None and len(set(codes.tolist())) == 1:  # held: no phase end to wait for
-        end_ns = max(until_ns, start_ns) + NS_PER_S
-    out: list[tuple[int, int]] = []
-    t = start_ns
-    while t < end_ns if end_ns is not None else t <= until_ns:
-        into = (t - int(offset)) % period
-        i = int(np.searchsorted(ends, into, side="right"))
-        phase_end = t + int(ends[i]) - into
-        stop = phase_end if end_ns is None else min(phase_end, end_ns)
-        out.append((int(codes[i]), stop - t))
-        t = stop
-    return out

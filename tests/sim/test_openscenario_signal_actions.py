@@ -1,7 +1,8 @@
-"""OpenSCENARIO storyboard signal actions -> the lights' timelines: a ``TrafficSignalStateAction``
+"""OpenSCENARIO storyboard signal actions -> the lights' switches: a ``TrafficSignalStateAction``
 (a light to a state) and a ``TrafficSignalControllerAction`` (a controller to a phase, which
 then starts there) in the ``Init`` (t = 0) or in an event started at a
-``SimulationTimeCondition``; the light codes the simulator records at each tick, a PDM ego
+``SimulationTimeCondition``; the block's native ``switches`` (a fleet sweep that lengthens the
+run keeps a held state held), the light codes the simulator records at each tick, a PDM ego
 stopping for a light a storyboard action turns red and going when an action turns it green,
 and refusals naming the element and the field (unknown light, state, controller or phase; a
 trigger other than simulation time)."""
@@ -15,6 +16,7 @@ import pytest
 
 from drivestack.core.errors import ConfigError
 from drivestack.core.time import seconds_to_ns
+from drivestack.exec.sweep import SweepSpec, parse_sweep_param, scenario_variants
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
 from drivestack.sim.scenario import load_scenarios
@@ -109,10 +111,74 @@ def test_state_and_controller_actions_switch_the_lights_at_their_ticks(tmp_path:
     # 12: red (phase go) until C enters stop at 6 s, green until C is sent to go at 8 s
     np.testing.assert_array_equal(s12, np.where((t >= 6.0) & (t < 8.0), GREEN, RED))
     (cfg,) = load_scenarios(path)
-    # the block holds each switched light's timeline over the run, from t = 0
+    # the block holds each light's base cycle and its switches, as a scenario YAML writes them
     by_id = {light.id: light for light in cfg.traffic_lights}
-    assert [list(p) for p in by_id["10"].phases][:2] == [["green", 2.0], ["red", 6.0]]
+    assert [list(p) for p in by_id["10"].phases] == [["green", 30.0], ["red", 30.0]]
     assert by_id["10"].offset_s == 0.0
+    assert [(w.at_s, w.state, w.phase) for w in by_id["10"].switches] == [
+        (2.0, "red", None),
+        (6.0, None, 1),
+        (8.0, None, 0),
+    ]
+    assert [(w.at_s, w.state, w.phase) for w in by_id["12"].switches] == [
+        (6.0, None, 1),
+        (8.0, None, 0),
+    ]
+    # 11 has no controller: unknown until its switch
+    assert [list(p) for p in by_id["11"].phases] == [["unknown", 1.0]]
+    assert [(w.at_s, w.state) for w in by_id["11"].switches] == [(3.5, "yellow")]
+
+
+def test_a_sweep_that_lengthens_the_run_keeps_the_switched_states(tmp_path: Path) -> None:
+    # R2: a held state held past the file's own 10 s (a baked timeline of the 10 s run
+    # started over after it), and a restarted controller cycling on from its phase
+    story = _events(
+        ("red", _state("11", "red"), _at(2.0)), ("stop", _to_phase("C", "stop"), _at(4.0))
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, _xosc(SIGNALS, story=story)))
+    spec = SweepSpec((parse_sweep_param("duration_s=200"),))
+    ((long_cfg, _, params),) = scenario_variants(cfg, spec)
+    assert params == {"duration_s": 200} and long_cfg.duration_s == 200.0
+    built = build_scenario(long_cfg)
+    n = round(long_cfg.duration_s / long_cfg.dt_s)
+    ticks = np.array([seconds_to_ns(k * long_cfg.dt_s) for k in range(n + 1)], dtype=np.int64)
+    t = ticks / 1e9
+    codes = light_codes_at(built.road_map, ticks)
+    np.testing.assert_array_equal(codes[:, 1], np.where(t >= 2.0, RED, UNKNOWN))
+    # C's cycle from phase stop at 4 s: 10 red 30 s, green 30 s, ...; 12 the other way round
+    stop_phase = ((t - 4.0) // 30.0) % 2 == 0
+    np.testing.assert_array_equal(
+        codes[:, 0], np.where(t < 4.0, GREEN, np.where(stop_phase, RED, GREEN))
+    )
+    np.testing.assert_array_equal(
+        codes[:, 2], np.where(t < 4.0, RED, np.where(stop_phase, GREEN, RED))
+    )
+
+
+def test_a_controller_sent_to_a_phase_keeps_its_phases_one_for_one(tmp_path: Path) -> None:
+    # phases stop and hold are both red for 10: joined they would leave no phase "hold" to
+    # start at; a 0 s phase is left out, and sending C to it starts the phase after it
+    signals = _controller(
+        "C",
+        _phase("go", 30, s10="green")
+        + _phase("stop", 5, s10="red")
+        + _phase("hold", 20, s10="red")
+        + _phase("blank", 0, s10="off"),
+    )
+    story = _events(
+        ("hold", _to_phase("C", "hold"), _at(1.0)), ("blank", _to_phase("C", "blank"), _at(9.0))
+    )
+    (cfg,) = load_scenarios(_write(tmp_path, _xosc(signals, story=story)))
+    (light,) = cfg.traffic_lights
+    assert [list(p) for p in light.phases] == [["green", 30.0], ["red", 5.0], ["red", 20.0]]
+    assert [(w.at_s, w.phase) for w in light.switches] == [(1.0, 2), (9.0, 0)]
+    # unswitched, the controller's lights keep their phases joined
+    (plain,) = load_scenarios(_write(tmp_path, _xosc(signals))).pop().traffic_lights
+    assert [list(p) for p in plain.phases] == [["green", 30.0], ["red", 25.0]]
+    assert plain.switches == []
+    t, _, codes = _codes(_write(tmp_path, _xosc(signals, story=story)))
+    # red from 1 s (20 s of hold, then go from 21 s) until 9 s, green after (blank -> go)
+    np.testing.assert_array_equal(codes[:, 0], np.where((t >= 1.0) & (t < 9.0), RED, GREEN))
 
 
 def test_an_init_action_holds_from_the_start(tmp_path: Path) -> None:
@@ -227,6 +293,12 @@ def test_a_pdm_ego_stops_for_a_light_a_storyboard_action_turns_red(tmp_path: Pat
             _events(("e", _state("10", "red"), _at(1.0, rule="lessThan"))),
             "Act/A/Event/e/StartTrigger",
             "greaterThan / greaterOrEqual",
+        ),
+        (
+            "",
+            _events(("e", _state("10", "red"), _at(1.0e300))),
+            "Act/A/Event/e/StartTrigger",
+            "a signal action's time (its act's start or its trigger's) must be under 4.61e+09 s",
         ),
     ],
 )

@@ -76,12 +76,6 @@ def test_an_agent_too_far_off_its_lane_is_refused(tmp_path: Path) -> None:
     assert "field agents.0.offset_m: puts agent 'a'" in _error(tmp_path, text)
 
 
-@pytest.mark.xfail(
-    raises=RuntimeWarning,
-    strict=True,
-    reason="sim/scenario.py _check_path_station takes the norm of 1e200 m segments on loading "
-    "(overflow) before the build refuses the agent; remove this mark once it checks first",
-)
 def test_an_agent_on_a_path_too_far_away_is_refused(tmp_path: Path) -> None:
     path_agent = (
         "  - {id: p, behavior: scripted, path_m: [[1.0e+200, 0.0], [2.0e+200, 0.0]], "

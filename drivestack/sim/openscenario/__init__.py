@@ -121,7 +121,8 @@ not a boolean, a ``LanePosition`` that is not on a lane of the road network) is 
 runs differently. Lights change by their controllers' cycles and by the storyboard's
 ``TrafficSignalStateAction`` and ``TrafficSignalControllerAction`` in the ``Init`` (t = 0) or
 in events started at a ``SimulationTimeCondition`` (:mod:`._signals`: a light set to a state
-from then on, a controller entering a phase then; a signal action started by another
+from then on, a controller entering a phase then, read as the block's ``switches``, which hold
+however long the run lasts; a signal action started by another
 condition is refused naming the condition's kind); a ``TrafficSignalCondition`` or
 ``TrafficSignalControllerCondition`` in any trigger is refused by name (start such an event on
 the ``SimulationTimeCondition`` at which the light changes);
@@ -219,7 +220,7 @@ def read_openscenario(path: str | Path) -> dict[str, Any]:
         raise doc.error(f"no entity named one of {EGO_NAMES} (any case) to be the ego", "Entities")
     network, road_map = _road_map(doc)
     duration_s = _duration_s(doc)
-    lights = traffic_lights(doc, road_map, duration_s)
+    lights = traffic_lights(doc, road_map)
     _init(doc, entities, network, road_map)
     for entity in entities.values():
         if entity is not ego:  # its box centre, Center x ahead of its reference point

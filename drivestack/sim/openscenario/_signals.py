@@ -7,8 +7,9 @@ a phase gives one signal's state during that phase; the signal (``trafficSignalI
 dynamic ``<signal>`` of the OpenDRIVE road network, a light of the map
 (:mod:`drivestack.ingest.maps._opendrive_signals`: the signal's ``id``). Every signal a
 controller names gets, as its cycle, its states over the controller's phases (zero-length
-phases, never shown, left out; neighbouring phases of one state joined), starting when the
-controller's first phase starts:
+phases, never shown, left out; neighbouring phases of one state joined, unless a storyboard
+action sends the controller to a phase: below), starting when the controller's first phase
+starts:
 
 - OpenSCENARIO 1.x (``TrafficSignalController``'s ``delay`` and ``reference``): "a controller
   having a delay to another one means that its first phase virtually starts delay seconds after
@@ -56,14 +57,21 @@ one time: in the ``Init`` at t = 0, in a story ``Event`` at its start trigger's
   its controller again).
 
 Actions at one time are taken in file order (the ``Init``, then the stories), the later
-winning. A light such an action changes gets the timeline it shows over the run as one pass
-from t = 0 (:func:`~drivestack.structures.traffic_light.switched_cycle`, offset 0), exact from
-t = 0 to :data:`PAST_STOP_S` past the storyboard's stop time (the run's last tick is within half
-a step of it) and on to the end of the phase shown then; a light no
-action touches keeps its controller's cycle. The maneuver group of an event of signal actions
-only needs no actors, and such an event stops none of its maneuver's other events (an
-``overwrite`` priority is for the actors' actions). Refused, naming the element and the field:
-an unknown signal, state, controller or phase, and an event of signal actions started by any
+winning. A light such an action changes gets them as its ``traffic_lights`` entry's
+``switches`` (:class:`~drivestack.structures.traffic_light.SignalSwitch`, in time order): a
+state action as ``{at_s, state}``, held for the rest of the run however long it runs (a
+fleet sweep that lengthens the run included); a controller action as ``{at_s, phase}``, the
+index of the controller's phase in the light's ``phases``, which for the lights of a
+controller that some action sends to a phase are the controller's phases one for one (those
+of 0 s left out; a controller action to one of those starts the phase after it), not joined
+by state; a light no controller drives holds ``unknown`` until its first switch (``phases:
+[[unknown, 1.0]]``). A light no action touches keeps its controller's cycle. The maneuver
+group of an event of signal actions only needs no actors, and such an event stops none of its
+maneuver's other events (an ``overwrite`` priority is for the actors' actions). Refused,
+naming the element and the field: an unknown signal, state, controller or phase, a signal
+action's time of 2**62 ns or more
+(:func:`~drivestack.structures.traffic_light.switch_time_problem`), and an event of signal
+actions started by any
 other condition (a distance, an entity's or a storyboard element's state, another
 by-value condition: the error names the condition's kind), which would make the switch depend
 on the run. A ``TrafficSignalCondition`` or ``TrafficSignalControllerCondition`` in any trigger
@@ -89,12 +97,10 @@ from drivestack.sim.openscenario._document import (
 )
 from drivestack.structures.road_map import RoadMap
 from drivestack.structures.traffic_light import (
-    SignalCycle,
-    SignalPhase,
     duration_problem,
     offset_problem,
     period_problem,
-    switched_cycle,
+    switch_time_problem,
 )
 
 #: drivestack's state names read as they are.
@@ -109,9 +115,6 @@ LAMP_STATES = {
 }
 
 _ROOT = "RoadNetwork/TrafficSignals"
-#: How far past the storyboard's stop time a switched light's timeline is exact (the run's
-#: last tick, ``round(duration / dt)`` steps, may fall up to half a step past it).
-PAST_STOP_S = 1.0
 #: Storyboard conditions that watch a light during the run -> what they would wait for.
 _REFUSED = {
     "TrafficSignalCondition": "waits for a signal's state",
@@ -247,11 +250,13 @@ def _start_s(doc: _Doc, controllers: dict[str, _Controller], name: str) -> float
 
 
 def _base_phases(
-    doc: _Doc, controllers: dict[str, _Controller]
+    doc: _Doc, controllers: dict[str, _Controller], one_for_one: set[str]
 ) -> dict[str, tuple[list[list[Any]], float, str]]:
     """Each controlled signal -> its cycle's phases (``[[state, duration_s], ...]``), the
     offset its first phase starts at and its controller's name, in controller then
-    first-mention order."""
+    first-mention order. Phases of 0 s are left out, and neighbouring phases of one state
+    joined, except for the controllers in ``one_for_one`` (sent to a phase by a storyboard
+    action: a signal's phases are then the controller's, one for one)."""
     out: dict[str, tuple[list[list[Any]], float, str]] = {}
     for controller in controllers.values():
         start_s = _start_s(doc, controllers, controller.name)
@@ -274,7 +279,7 @@ def _base_phases(
                 if phase.duration_s == 0.0:
                     continue
                 state = phase.states[signal]
-                if phases and phases[-1][0] == state:
+                if phases and phases[-1][0] == state and controller.name not in one_for_one:
                     phases[-1][1] += phase.duration_s
                 else:
                     phases.append([state, phase.duration_s])
@@ -282,56 +287,49 @@ def _base_phases(
     return out
 
 
-def _cycle(phases: list[list[Any]], offset_s: float) -> SignalCycle:
-    return SignalCycle(tuple(SignalPhase(state, d) for state, d in phases), offset_s)
-
-
-def traffic_lights(doc: _Doc, road_map: RoadMap, until_s: float) -> list[dict[str, Any]]:
+def traffic_lights(doc: _Doc, road_map: RoadMap) -> list[dict[str, Any]]:
     """The ``traffic_lights`` block (``[{id, phases: [[state, duration_s], ...], offset_s}]``,
-    in controller then first-mention order, then the signals only storyboard actions set) for
-    the file's signal controllers and the storyboard's signal actions on ``road_map`` (the
-    OpenDRIVE network's lights), a switched light's timeline exact over a run of ``until_s``
-    seconds and :data:`PAST_STOP_S` on (module docstring); ``[]`` without controllers or signal actions."""
+    a switched light with its ``switches``: ``[{at_s, state} | {at_s, phase}, ...]``; in
+    controller then first-mention order, then the signals only storyboard actions set) for the
+    file's signal controllers and the storyboard's signal actions on ``road_map`` (the
+    OpenDRIVE network's lights; module docstring); ``[]`` without controllers or signal
+    actions."""
     controllers = _controllers(doc, road_map)
-    base = _base_phases(doc, controllers)
-    switched: dict[str, list[tuple[float, SignalCycle]]] = {}
-    for switch in _switches(doc, road_map, controllers):
+    found = _switches(doc, road_map, controllers)
+    base = _base_phases(doc, controllers, {w.controller for w in found if w.state is None})
+    switches: dict[str, list[dict[str, Any]]] = {}
+    for switch in found:
         if switch.state is not None:
-            cycles = {switch.signal: SignalCycle((SignalPhase(switch.state, 1.0),))}
-        else:
-            cycles = {
-                signal: _cycle(phases, switch.time_s - switch.phase_start_s)
-                for signal, (phases, _, owner) in base.items()
-                if owner == switch.controller
-            }
-        for signal, cycle in cycles.items():
-            switched.setdefault(signal, []).append((switch.time_s, cycle))
-    out: list[dict[str, Any]] = []
-    for signal in [*base, *(s for s in switched if s not in base)]:
-        if signal not in switched:
-            phases, start_s, _ = base[signal]
-            out.append({"id": signal, "phases": phases, "offset_s": start_s})
+            switches.setdefault(switch.signal, []).append(
+                {"at_s": switch.time_s, "state": switch.state}
+            )
             continue
-        first = _cycle(*base[signal][:2]) if signal in base else None
-        timeline = switched_cycle(
-            first, sorted(switched[signal], key=lambda x: x[0]), until_s + PAST_STOP_S
-        )
-        phases = [[p.state, p.duration_s] for p in timeline.phases]
-        out.append({"id": signal, "phases": phases, "offset_s": timeline.offset_s})
+        for signal, (_, _, owner) in base.items():
+            if owner == switch.controller:
+                switches.setdefault(signal, []).append(
+                    {"at_s": switch.time_s, "phase": switch.phase}
+                )
+    out: list[dict[str, Any]] = []
+    for signal in [*base, *(s for s in switches if s not in base)]:
+        phases, start_s = base[signal][:2] if signal in base else ([["unknown", 1.0]], 0.0)
+        light: dict[str, Any] = {"id": signal, "phases": phases, "offset_s": start_s}
+        if signal in switches:  # in time order; at one time in file order (the later wins)
+            light["switches"] = sorted(switches[signal], key=lambda w: w["at_s"])
+        out.append(light)
     return out
 
 
 @dataclass(frozen=True)
 class _Switch:
     """A storyboard signal action: at ``time_s``, signal ``signal`` to ``state``, or
-    controller ``controller`` to its phase starting ``phase_start_s`` into its cycle."""
+    controller ``controller`` to the ``phase``-th of its phases that last (> 0 s)."""
 
     time_s: float
     where: str
     signal: str = ""
     state: str | None = None
     controller: str = ""
-    phase_start_s: float = 0.0
+    phase: int = 0
 
 
 def signal_actions(event: ET.Element) -> list[tuple[ET.Element, str]]:
@@ -398,8 +396,11 @@ def _switch(
             f"controller {name!r} has no phase {phase!r} (its phases: {', '.join(names)})",
             f"{where}@phase",
         )
-    before_s = sum(p.duration_s for p in controllers[name].phases[: names.index(phase)])
-    return _Switch(time_s, where, controller=name, phase_start_s=before_s)
+    # a phase of 0 s is never shown: the controller goes on to the next that lasts (the first
+    # after the last)
+    lasting = [p.duration_s > 0.0 for p in controllers[name].phases]
+    index = sum(lasting[: names.index(phase)]) % sum(lasting)
+    return _Switch(time_s, where, controller=name, phase=index)
 
 
 def _switches(doc: _Doc, road_map: RoadMap, controllers: dict[str, _Controller]) -> list[_Switch]:
@@ -433,6 +434,12 @@ def _switches(doc: _Doc, road_map: RoadMap, controllers: dict[str, _Controller])
                         f"{where}/StartTrigger",
                     )
                 time_s = max(time_s, found)
+            problem = switch_time_problem(max(time_s, 0.0))
+            if problem is not None:
+                raise doc.error(
+                    f"a signal action's time (its act's start or its trigger's) {problem}",
+                    f"{where}/StartTrigger",
+                )
             for action, below in actions:
                 out.append(
                     _switch(
