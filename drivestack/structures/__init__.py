@@ -9,7 +9,13 @@ from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.structures.tracks import Tracks
-from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
+from drivestack.structures.traffic_light import (
+    LaneStop,
+    SignalCycle,
+    SignalPhase,
+    SignalSwitch,
+    TrafficLight,
+)
 from drivestack.structures.trajectory import Trajectory
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "SensorFrame",
     "SignalCycle",
     "SignalPhase",
+    "SignalSwitch",
     "Tracks",
     "TrafficLight",
     "Trajectory",
