@@ -25,6 +25,7 @@ import numpy as np
 
 from drivestack.config import from_mapping
 from drivestack.core.errors import ConfigError
+from drivestack.core.numbers import is_digits, parse_float, parse_int
 from drivestack.sim.scenario import ScenarioConfig, check_scenario, set_dotted
 
 ParamValue = float | int | str | bool
@@ -73,7 +74,9 @@ class Variant:
 
 
 def _parse_value(text: str) -> ParamValue:
-    for cast in (int, float):
+    """A grid value: an int or float as C spells it (not ``1_0`` or non-ASCII digits, which
+    stay text for the scenario check to refuse), ``true`` / ``false``, else the text."""
+    for cast in (parse_int, parse_float):
         try:
             return cast(text)
         except ValueError:
@@ -92,7 +95,7 @@ def parse_sweep_param(text: str) -> SweepParam:
     if ":" in spec:
         lo, _, hi = spec.partition(":")
         try:
-            low, high = float(lo), float(hi)
+            low, high = parse_float(lo.strip()), parse_float(hi.strip())
         except ValueError:
             raise ConfigError(f"range bounds must be numbers: {spec!r}", field=key) from None
         if math.isnan(low) or math.isnan(high):
@@ -113,7 +116,7 @@ def _applicable(raw: dict[str, Any], key: str) -> bool:
     """Whether ``key`` names an existing field of this scenario (list indices in range)."""
     node: Any = raw
     for part in key.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        if isinstance(node, list) and is_digits(part) and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict) and part in node:
             node = node[part]
@@ -237,7 +240,7 @@ def _option_text(key: str, value: ParamValue, param: SweepParam | None) -> str:
 def _looks_like_range(value: ParamValue) -> bool:
     """Whether a grid value reads like a range typed with ``-`` (``20-60``)."""
     head, sep, tail = str(value).lstrip("-").partition("-")
-    return bool(sep) and head.replace(".", "", 1).isdigit() and tail.replace(".", "", 1).isdigit()
+    return bool(sep) and is_digits(head.replace(".", "", 1)) and is_digits(tail.replace(".", "", 1))
 
 
 #: The most variants one fleet may have (scenario variants x planners): expanding one takes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import FLOAT_RE, parse_float
 from drivestack.structures.point_cloud import PointCloud
 
 #: No LiDAR return is this far (m) from its sensor: larger coordinates mean the bytes were
@@ -73,32 +73,6 @@ def first_repeat(keys: Iterable[Hashable]) -> tuple[int, int] | None:
     return None
 
 
-#: A number token as C's ``strtod`` / ``strtol`` (and the C++ devkits and numpy's ``loadtxt``
-#: of these text formats) spell it: ASCII digits, optional sign, fraction and exponent, or
-#: ``inf`` / ``infinity`` / ``nan`` in any case. Python's ``float`` / ``int`` accept more
-#: (``1_0`` == 10, non-ASCII digits such as ``"\uff11"``, surrounding whitespace), so a file
-#: that other readers refuse would otherwise be read with made-up values.
-_FLOAT_TOKEN = r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf(?:inity)?|nan)"
-_FLOAT_RE = re.compile(_FLOAT_TOKEN, re.ASCII | re.IGNORECASE)
-_INT_RE = re.compile(r"[+-]?[0-9]+", re.ASCII)
-
-
-def parse_float(token: str) -> float:
-    """``float(token)`` for a C-spelled number (:data:`_FLOAT_TOKEN`); ``ValueError`` for the
-    Python-only spellings ``float`` would accept (``1_0``, non-ASCII digits, whitespace)."""
-    if _FLOAT_RE.fullmatch(token) is None:
-        raise ValueError(f"could not convert string to float: {token!r}")
-    return float(token)
-
-
-def parse_int(token: str) -> int:
-    """``int(token)`` for ASCII digits with an optional sign; ``ValueError`` for the
-    Python-only spellings ``int`` would accept (``1_0``, non-ASCII digits, whitespace)."""
-    if _INT_RE.fullmatch(token) is None:
-        raise ValueError(f"invalid literal for int() with base 10: {token!r}")
-    return int(token)
-
-
 def parse_numbers(
     rows: Sequence[Sequence[str]], columns: Sequence[str], *, path: str, line_numbers: Sequence[int]
 ) -> np.ndarray:
@@ -107,7 +81,7 @@ def parse_numbers(
     token that is not one."""
     if not rows:
         return np.zeros((0, len(columns)))
-    if all(_FLOAT_RE.fullmatch(v) for row in rows for v in row):
+    if all(FLOAT_RE.fullmatch(v) for row in rows for v in row):
         return np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
     for row, line_no in zip(rows, line_numbers, strict=True):
         for value, name in zip(row, columns, strict=True):

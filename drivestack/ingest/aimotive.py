@@ -23,6 +23,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
+from drivestack.core.numbers import is_digits
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 from drivestack.ingest._points import (
     check_finite_times,
@@ -237,7 +238,7 @@ def _timestamp_ns(value: object, *, path: str) -> int:
     rounded time)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         return int(value)
     raise DataError(
         f'must be integer nanoseconds (e.g. "4833189570000"), got {value!r}'

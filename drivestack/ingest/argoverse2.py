@@ -22,6 +22,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO
+from drivestack.core.numbers import is_digits, parse_int
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 from drivestack.ingest._points import check_finite, finite_cloud, first_repeat
@@ -171,7 +172,7 @@ def read_av2_sweep(
     p = Path(path)
     if timestamp_ns is None:
         try:
-            timestamp_ns = int(p.name.split(".")[0])
+            timestamp_ns = parse_int(p.name.split(".")[0])
         except ValueError:
             raise DataError(
                 "file name is not <timestamp_ns>.feather; pass timestamp_ns", path=str(p)
@@ -558,11 +559,12 @@ def read_av2_calibration(path: str | Path) -> dict[str, SE3]:
 
 def list_av2_sweeps(log_dir: str | Path) -> list[int]:
     """Sorted LiDAR sweep timestamps of a log: the ``sensors/lidar/<timestamp_ns>.feather``
-    files (other ``.feather`` names, e.g. ``foo.feather``, are not sweeps and are skipped)."""
+    files (other ``.feather`` names, e.g. ``foo.feather`` or non-ASCII digits such as
+    ``\uff11.feather``, are not sweeps and are skipped)."""
     stems = (
         p.name[: -len(".feather")] for p in (Path(log_dir) / "sensors" / "lidar").glob("*.feather")
     )
-    return sorted(int(stem) for stem in stems if stem.isdigit())
+    return sorted(int(stem) for stem in stems if is_digits(stem))
 
 
 def _sweep_path(log: Path, timestamp_ns: int) -> Path:

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import parse_float
 from drivestack.core.transforms import SE3
-from drivestack.ingest._points import parse_float
 from drivestack.ingest._rigid import rigid_from_matrix
 
 _ALIASES: dict[str, str] = {

@@ -31,13 +31,13 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
+from drivestack.core.numbers import is_digits, parse_int
 from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest._points import (
     check_finite,
     check_integer_column,
     first_repeat,
     line_record,
-    parse_int,
     parse_numbers,
 )
 from drivestack.ingest._rigid import rigid_from_matrix
@@ -414,8 +414,9 @@ KITTI_TRACKING_POSE_FOLDER = "ego_poses_orbslam3_stereo"
 
 
 def sequence_name(sequence: int | str) -> str:
-    """``"0007"`` for ``7``, ``"7"`` or ``"0007"``; any other string is kept as given."""
-    if isinstance(sequence, str) and not sequence.isdigit():
+    """``"0007"`` for ``7``, ``"7"`` or ``"0007"``; any other string (also one of non-ASCII
+    digits such as ``"\uff17"``) is kept as given."""
+    if isinstance(sequence, str) and not is_digits(sequence):
         return sequence
     return f"{int(sequence):04d}"
 
@@ -426,7 +427,7 @@ def _scan_files(root: Path, sequence: str) -> dict[int, Path]:
     for folder, ext in reversed(KITTI_TRACKING_SCAN_LAYOUTS):
         for path in (root / "training" / folder / sequence).glob(f"*{ext}"):
             stem = path.name[: -len(ext)]
-            if stem.isdigit():
+            if is_digits(stem):
                 found[int(stem)] = path
     return found
 

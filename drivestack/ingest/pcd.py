@@ -30,12 +30,11 @@ from types import MappingProxyType
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import parse_float, parse_int
 from drivestack.ingest._points import (
     check_integer_column,
     finite_cloud,
     line_record,
-    parse_float,
-    parse_int,
     read_bytes,
 )
 from drivestack.structures.point_cloud import PointCloud

@@ -73,3 +73,23 @@ def test_expand_variants_ids_per_planner() -> None:
     # no sweep: every scenario once, under its own name
     plain = expand_variants(scenarios, ["pdm"], SweepSpec())
     assert [v.scenario.name for v in plain] == ["ccrs[10kph]", "ccrs[20kph]"]
+
+
+def test_python_only_numbers_in_a_sweep_are_not_numbers() -> None:
+    # "1_0" / fullwidth "10" were the number 10; grid values now stay text (refused by the
+    # scenario check as "expected a number"), range bounds are an error
+    assert parse_sweep_param("ego.speed_kph=1_0,\uff11\uff10, 20 ") == SweepParam(
+        "ego.speed_kph", values=("1_0", "\uff11\uff10", 20)
+    )
+    for bad in ("ego.speed_kph=1_0:20", "ego.speed_kph=\uff11\uff10:20", "a=1:\u0662\u0660"):
+        with pytest.raises(ConfigError, match="range bounds must be numbers"):
+            parse_sweep_param(bad)
+    assert parse_sweep_param("a= 1e1 : 20 ") == SweepParam("a", low=10, high=20)
+
+
+def test_a_non_ascii_digit_does_not_index_a_list_in_a_sweep_key() -> None:
+    (cfg,) = [c for c in load_scenarios(CONFIGS / "scenarios" / "ccrs.yaml")][:1]
+    spec = SweepSpec((SweepParam("agents.\uff10.station_m", values=(50,)),))
+    # "agents.\uff10" was agents[0]: swept as if the key were agents.0.station_m
+    assert unswept_keys([cfg], spec) == {"agents.\uff10.station_m": [cfg.name]}
+    assert scenario_variants(cfg, spec) == [(cfg, variant_seed(0, cfg.name, 0), {})]

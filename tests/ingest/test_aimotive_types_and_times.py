@@ -88,3 +88,14 @@ def test_nan_gps_time_is_an_error_naming_the_point(tmp_path: Path) -> None:
         "point 1",
         "gps_time",
     )
+
+
+@pytest.mark.parametrize("stamp", ["\uff11\uff12", "\u0661\u0662", "\u00b2", "1_0"])
+def test_timestamp_string_of_non_ascii_digits_is_an_error(tmp_path: Path, stamp: str) -> None:
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps({"CapturedObjects": [_box("CAR")], "Timestamp": stamp}))
+    with pytest.raises(DataError, match="integer nanoseconds") as err:
+        read_aimotive_boxes(path)  # was read as 12 ns (fullwidth, Arabic-Indic) or crashed
+    assert (err.value.path, err.value.field) == (str(path), "Timestamp")
+    path.write_text(json.dumps({"CapturedObjects": [_box("CAR")], "Timestamp": "12"}))
+    assert read_aimotive_boxes(path)[0].timestamp_ns == 12

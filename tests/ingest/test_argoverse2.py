@@ -84,3 +84,23 @@ def test_bad_tables(tmp_path: Path) -> None:
     path.write_bytes(b"ARROW1 but not really")
     with pytest.raises(DataError, match="Feather"):
         read_av2_sweep(path)
+
+
+def test_sweep_names_of_non_ascii_digits_are_not_sweeps(tmp_path: Path) -> None:
+    lidar = tmp_path / "sensors/lidar"
+    lidar.mkdir(parents=True)
+    for stem in ("100", "\uff12\uff10\uff10", "\u0663\u0660\u0660", "\u00b2", "1_0", "foo"):
+        (lidar / f"{stem}.feather").write_bytes(b"")
+    # fullwidth / Arabic-Indic digits were read as sweeps 200 and 300, a superscript crashed
+    assert list_av2_sweeps(tmp_path) == [100]
+
+
+@pytest.mark.parametrize("stem", ["1_0", "\uff11\uff10", " 10"])
+def test_sweep_file_name_of_python_only_number_is_not_a_timestamp(
+    tmp_path: Path, stem: str
+) -> None:
+    path = tmp_path / f"{stem}.feather"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"file name is not <timestamp_ns>\.feather") as err:
+        read_av2_sweep(path)  # was read as timestamp 10
+    assert err.value.path == str(path)

@@ -142,3 +142,19 @@ def test_detector_names_the_missing_raster(shared_data: Path, tmp_path: Path) ->
     frame = read_av2_frame(log, list_av2_sweeps(log)[0])
     with pytest.raises(DataError, match=r"map: no file matching .*ground_height_surface"):
         build_lidar_detector(config).step(frame)
+
+
+@pytest.mark.parametrize(
+    ("field", "doc"),
+    [
+        ("s", {"R": [1.0, 0.0, 0.0, 1.0], "t": [0.0, 0.0], "s": "1_0"}),
+        ("t", {"R": [1.0, 0.0, 0.0, 1.0], "t": [0.0, "\uff11"], "s": 1.0}),
+        ("R", {"R": [[True, 0.0], [0.0, 1.0]], "t": [0.0, 0.0], "s": 1.0}),
+    ],
+)
+def test_sim2_json_strings_are_not_numbers(tmp_path: Path, field: str, doc: dict) -> None:
+    path = tmp_path / "sim2.json"  # "1_0" was scale 10, "\uff11" t 1 m, true R 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match="not a JSON number") as info:
+        read_sim2_json(path)
+    assert (info.value.path, info.value.field) == (str(path), field)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from drivestack.core.errors import DataError
-from drivestack.ingest._points import parse_float, parse_int
+from drivestack.core.numbers import parse_float, parse_int
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_object import read_kitti_label
 from drivestack.ingest.kitti_odometry import read_camera_poses, read_times_ns

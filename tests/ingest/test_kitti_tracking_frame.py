@@ -19,6 +19,7 @@ from drivestack.ingest.kitti_tracking import (
     read_ego_poses,
     read_kitti_tracking_frame,
     read_tracking_labels,
+    sequence_name,
 )
 from drivestack.kernels import points_in_boxes
 from drivestack.structures.labels import ObjectClass
@@ -218,3 +219,16 @@ def test_real_sequence_0000(shared_data: Path) -> None:
     with pytest.raises(DataError, match=r"frames 74-153 \(80 scans\)") as err:
         read_kitti_tracking_frame(root, "0000", 10)
     assert err.value.path == str(root / "training/velodyne_pcd_xz/0000/000010.pcd.xz")
+
+
+def test_non_ascii_digits_are_not_a_sequence_number_or_frame(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    # a scan named with fullwidth digits was listed (and read) as frame 3
+    (root / "training/velodyne/0003/\uff10\uff10\uff10\uff10\uff10\uff13.bin").write_bytes(b"")
+    assert list_kitti_tracking_frames(root, 3) == [1, 2]
+    # "\uff13" (fullwidth 3) and "\u0663" (Arabic-Indic 3) were taken as sequence 0003, a
+    # superscript crashed with a bare ValueError: now they are names of their own
+    for seq in ("\uff13", "\u0663", "\u00b3"):
+        assert sequence_name(seq) == seq
+        assert list_kitti_tracking_frames(root, seq) == []
+    assert sequence_name("3") == sequence_name(3) == "0003"

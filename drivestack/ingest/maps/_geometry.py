@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import parse_float
 from drivestack.structures.road_map import interpolate_polyline, polyline_stations
 
 
@@ -38,11 +39,13 @@ def dedup(points_m: np.ndarray) -> np.ndarray:
 
 def finite_number(text: str | None, path: str, record: str | None, field: str) -> float:
     """``text`` (a map file's attribute or element text) as a finite float; ``DataError``
-    naming ``record`` and ``field`` when it is missing, not a number, NaN or infinite."""
+    naming ``record`` and ``field`` when it is missing, not a number, NaN or infinite.
+    Surrounding whitespace is allowed (XML Schema collapses it), not Python-only spellings
+    such as ``1_0`` or non-ASCII digits (:func:`~drivestack.core.numbers.parse_float`)."""
     if text is None or not text.strip():
         raise DataError("missing", path=path, record=record, field=field)
     try:
-        value = float(text)
+        value = parse_float(text.strip())
     except ValueError:
         raise DataError(
             f"not a number: {text.strip()!r}", path=path, record=record, field=field

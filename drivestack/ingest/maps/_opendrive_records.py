@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import parse_int
 from drivestack.ingest.maps._geometry import finite_number
 from drivestack.ingest.maps.opendrive_geometry import KINDS, PlanViewRecord
 
@@ -84,7 +85,7 @@ class Reader:
     def lane_id(self, el: ET.Element, attr: str, record: str) -> int:
         text = self.text(el, attr, record)
         try:
-            return int(text)
+            return parse_int(text)
         except ValueError:
             raise DataError(
                 f"not an integer lane id: {text!r}",

@@ -93,6 +93,13 @@ def read_sim2_json(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
         raise DataError(
             f"bad Sim(2) JSON (need R [4], t [2], s): {exc!r}", path=str(path)
         ) from None
+    for name in ("R", "t", "s"):  # float() / NumPy would read "1_0", "\uff11" or true
+        text = next(
+            (v for v in np.asarray(doc[name], dtype=object).ravel() if isinstance(v, str | bool)),
+            None,
+        )
+        if text is not None:
+            raise DataError(f"not a JSON number: {text!r}", path=str(path), field=name)
     for name, values in (("R", rotation), ("t", translation)):
         if not np.isfinite(values).all():  # a null reads as NaN
             raise DataError(

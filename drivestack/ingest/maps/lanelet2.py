@@ -116,7 +116,7 @@ GERMAN_SPEED_SIGNS_KMH = {"de274": 30.0, "de310": 50.0} | {
     f"de274-{kmh}": float(kmh)
     for kmh in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130)
 }
-_SPEED = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*$")
+_SPEED = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*$", re.ASCII)
 _YES = {"yes", "true", "1"}
 _NO = {"no", "false", "0"}
 

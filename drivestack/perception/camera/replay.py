@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
+from drivestack.core.numbers import parse_float
 from drivestack.structures._checks import check_number
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
@@ -83,7 +84,7 @@ def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
         row = []
         for value, name in zip(fields, _COLUMNS, strict=True):
             try:
-                number = float(value)
+                number = parse_float(value.strip())
             except ValueError:
                 raise DataError(
                     f"not a number: {value.strip()!r}",

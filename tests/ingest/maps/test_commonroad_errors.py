@@ -107,3 +107,9 @@ def test_dangling_lanelet_reference(tmp_path: Path, tag: str) -> None:
     lanes = _lanelet("1", 0.0, extra) + _lanelet("2", 3.5)
     message = _message(_write(tmp_path, lanelets=lanes))
     assert f"lanelet 1: field {tag}: refers to unknown lanelet '77'" in message
+
+
+@pytest.mark.parametrize("value", ["1_0", "\uff11\uff10", "\u0661\u0660.5"])
+def test_python_only_number_is_not_a_number(tmp_path: Path, value: str) -> None:
+    message = _message(_write(tmp_path, obstacle=_obstacle(velocity=value)))  # was 10 m/s
+    assert f"obstacle 7: field velocity: not a number: {value!r}" in message

@@ -256,3 +256,16 @@ def test_mapping_example_rules(shared_data: Path) -> None:
         )
         == 113
     )
+
+
+@pytest.mark.parametrize("value", ["\uff15\uff10", "\u0665\u0660 km/h", "\uff15\uff10mph"])
+def test_speed_limit_of_non_ascii_digits_is_not_a_speed(tmp_path: Path, value: str) -> None:
+    # fullwidth / Arabic-Indic "50" was read as 50 km/h (or mph)
+    message = _message(tmp_path, _osm(a_tags=f'<tag k="speed_limit" v="{value}"/>'))
+    assert "relation 100: field speed_limit: not a speed" in message
+
+
+@pytest.mark.parametrize("lat", ["4_9.0", "\uff14\uff19.0", "\u0664\u0669"])
+def test_python_only_node_coordinate_is_not_a_number(tmp_path: Path, lat: str) -> None:
+    message = _message(tmp_path, _osm(node_attrs=f'lat="{lat}" lon="8.4"'))  # was 49.0
+    assert f"node 1: field lat: not a number: {lat!r}" in message

@@ -478,3 +478,23 @@ def test_lane_positions_are_placed_in_the_lane_driving_direction(tmp_path: Path)
         network.locate(road_map, "1", -1, 130.0)
     with pytest.raises(DataError, match="is not a lane of the map"):
         network.locate(road_map, "1", -2, 30.0)
+
+
+@pytest.mark.parametrize("x", ["1_0", "\uff11\uff10", "\u0661\u0660", "0x10"])
+def test_python_only_number_in_an_attribute_is_not_a_number(tmp_path: Path, x: str) -> None:
+    """xs:double has no ``1_0`` or non-ASCII digits: was read as x = 10 m."""
+    geometry = f'<geometry s="0" x="{x}" y="0" hdg="0" length="100"><line/></geometry>'
+    with pytest.raises(DataError, match=f"not a number: {x!r}") as info:
+        _read(tmp_path, _road(geometry=geometry, right=_lane(-1)))
+    assert info.value.path == str(tmp_path / "map.xodr")
+    assert info.value.field == "geometry@x" and info.value.record is not None
+    geometry = geometry.replace(f'x="{x}"', 'x=" 10 "')  # XML whitespace around it is fine
+    assert _read(tmp_path, _road(geometry=geometry, right=_lane(-1)))
+
+
+@pytest.mark.parametrize("lane_id", ["-\uff11", "-\u0661", "-1_0"])
+def test_python_only_lane_id_is_not_an_integer(tmp_path: Path, lane_id: str) -> None:
+    right = _lane(-1).replace('id="-1"', f'id="{lane_id}"')  # was read as lane -1 / -10
+    with pytest.raises(DataError, match="not an integer lane id") as info:
+        _read(tmp_path, _road(right=right))
+    assert info.value.path == str(tmp_path / "map.xodr") and info.value.field == "lane@id"

@@ -97,3 +97,12 @@ def test_boxes_outside_the_image_are_errors_and_small_overhangs_are_clipped(tmp_
 def test_missing_file_means_no_detections(tmp_path: Path) -> None:
     source = ReplayCameraDetector([(tmp_path / "none.txt", 1)])
     assert len(source.step(blank_image(_calibration(), 0))) == 0
+
+
+@pytest.mark.parametrize("y1", ["1_0", "\uff11\uff10", "\u0661\u0660"])
+def test_python_only_number_is_not_a_number(tmp_path: Path, y1: str) -> None:
+    # was read as y1 = 10 px
+    with pytest.raises(DataError, match=rf"line 2: field y1: not a number: {y1!r}"):
+        read_2d_detections(_write(tmp_path, f"0,1,2,3,40,0.5\n0,1,{y1},3,40,0.5\n"), label=1)
+    rows = read_2d_detections(_write(tmp_path, "0, 1, 10 ,3,40,0.5\n"), label=1)  # spaces: fine
+    assert rows.box_xyxy_px.tolist() == [[1.0, 10.0, 3.0, 40.0]] and rows.score.tolist() == [0.5]
