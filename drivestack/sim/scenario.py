@@ -25,6 +25,7 @@ import numpy as np
 
 from drivestack.config.strict import load_yaml
 from drivestack.core.errors import ConfigError
+from drivestack.core.numbers import is_digits
 from drivestack.kernels._common import magnitude_limit
 from drivestack.sim.config_loader import from_mapping
 from drivestack.structures.traffic_light import (
@@ -218,10 +219,11 @@ def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> N
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
+            # ASCII digits only: int() also reads "1_0", "-1" (the last item) and non-ASCII digits
+            idx = int(part) if is_digits(part) else len(node)
             try:
-                idx = int(part)
                 node[idx]
-            except (ValueError, IndexError):
+            except IndexError:
                 raise ConfigError(
                     f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
                 ) from None
@@ -234,8 +236,8 @@ def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> N
                 node[part] = value
                 if part in _UNIT_TWINS and node.get(_UNIT_TWINS[part]) is not None:
                     node[_UNIT_TWINS[part]] = None
-            elif (
-                part not in node and parts[i + 1].isdigit()
+            elif part not in node and is_digits(
+                parts[i + 1]
             ):  # indexing into a list that is not there
                 raise ConfigError(
                     f"sweep key does not exist ({part!r})", path=path, field=f"sweep.{dotted}"
@@ -388,7 +390,7 @@ def _with_quote_hint(exc: ConfigError, data: Any) -> ConfigError:
     for part in field.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and is_digits(part) and int(part) < len(value):
             value = value[int(part)]
         else:
             return exc

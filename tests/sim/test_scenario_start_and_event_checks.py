@@ -14,7 +14,7 @@ import pytest
 from drivestack.cli import main
 from drivestack.core.errors import ConfigError
 from drivestack.sim.build import build_scenario
-from drivestack.sim.scenario import ScenarioConfig, load_scenarios
+from drivestack.sim.scenario import ScenarioConfig, load_scenarios, set_dotted
 from tests.sim.scenario_errors import scenario_error
 
 HEAD = "name: t\nmap: {kind: straight, params: {n_lanes: 2}}\nduration_s: 2.0\n"
@@ -265,3 +265,20 @@ def test_a_one_lane_road_builds(tmp_path: Path) -> None:
     )
     assert isinstance(cfg, ScenarioConfig)
     assert [lane.lane_id for lane in build_scenario(cfg).road_map.lanes] == ["road_0"]
+
+
+@pytest.mark.parametrize("index", ["-1", "\uff10", "1_0", "\u0660", "+0"])
+def test_a_sweep_key_indexes_a_list_with_ascii_digits_only(index: str) -> None:
+    # int() reads all of these (-1 as the last item, fullwidth / Arabic-Indic zero as 0,
+    # 1_0 as 10): each would have set an agent the key does not name
+    data = {"agents": [{"station_m": 1.0}]}
+    with pytest.raises(ConfigError, match="sweep key does not exist") as err:
+        set_dotted(data, f"agents.{index}.station_m", 5.0, "s.yaml")
+    assert err.value.field == f"sweep.agents.{index}.station_m"
+    assert data == {"agents": [{"station_m": 1.0}]}
+
+
+def test_a_sweep_key_with_an_ascii_index_sets_that_item() -> None:
+    data = {"agents": [{"station_m": 1.0}, {"station_m": 2.0}]}
+    set_dotted(data, "agents.1.station_m", 5.0, "s.yaml")
+    assert data == {"agents": [{"station_m": 1.0}, {"station_m": 5.0}]}
