@@ -399,6 +399,10 @@ class Lane:
     ``junction_id``: the junction (intersection) the lane lies in, None outside one or where
     the map does not say (a non-empty string; lanes with the same id are one junction): what
     :meth:`RoadMap.route`'s ``cost="junctions"`` counts. :meth:`RoadMap.with_junctions` sets it.
+    ``exit_junction_id``: a junction with no lanes of its own that a vehicle passes where it
+    leaves this lane for any of its successors (an OpenDRIVE ``type="direct"`` junction, where
+    roads meet end to end); None where the lane's end is at no such junction. It too counts
+    as a junction entered.
     """
 
     lane_id: str
@@ -412,15 +416,16 @@ class Lane:
     right_neighbor: str | None = None
     lane_type: str = "road"  # a NON_DRIVABLE_TYPES type is kept out of the drivable area
     junction_id: str | None = None
+    exit_junction_id: str | None = None
 
     def __post_init__(self) -> None:
         where = f"Lane {self.lane_id!r}"
-        if self.junction_id is not None and not (
-            isinstance(self.junction_id, str) and self.junction_id
-        ):
-            raise ValueError(
-                f"{where}.junction_id must be a non-empty string or None, got {self.junction_id!r}"
-            )
+        for name in ("junction_id", "exit_junction_id"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value):
+                raise ValueError(
+                    f"{where}.{name} must be a non-empty string or None, got {value!r}"
+                )
         for name in ("centerline_m", "left_boundary_m", "right_boundary_m"):
             object.__setattr__(self, name, _polyline(getattr(self, name), f"{where}.{name}"))
         speed = float(self.speed_limit_mps)
@@ -785,17 +790,26 @@ class RoadMap:
         >= 0, else ``ValueError``). With ``cost="time"`` every step costs that length over the
         current lane's :attr:`Lane.speed_limit_mps` (seconds at the limit; a lane change the
         time to drive ``lane_change_cost_m`` there). With ``cost="junctions"`` (OpenSCENARIO's
-        ``leastIntersections``) the route enters as few junctions as it can, and of those
-        routes takes the one cheapest by length: a step (successor or lane change) into a lane
-        whose :attr:`Lane.junction_id` is set and differs from the current lane's enters a
-        junction (lanes of one junction in a row count once; the start lane counts none). Where the
-        map marks no junction (every ``junction_id`` None) that is the ``"length"`` route.
-        Which lanes carry a junction id: the OpenSCENARIO reader sets them on its OpenDRIVE map
-        from the roads' ``junction`` attribute (a junction's connecting roads; a
-        ``type="direct"`` junction has none and is not counted); the map readers (OpenDRIVE,
-        Lanelet2, CommonRoad, Argoverse 2, the synthetic maps) leave them None today (Argoverse
-        2's ``is_intersection`` and CommonRoad's ``<intersection>`` are not carried over), so
-        there the cost falls back to length; :meth:`with_junctions` sets them from any source.
+        ``leastIntersections``, counted as esmini counts it) the route enters as few junctions
+        as it can, and of those routes takes the one cheapest by length: a step (successor or
+        lane change) into a lane whose :attr:`Lane.junction_id` is set and differs from the
+        current lane's enters a junction (lanes of one junction in a row count once; the start
+        lane counts none), and so does a successor step from a lane whose
+        :attr:`Lane.exit_junction_id` is set. Where the map marks no junction (every
+        ``junction_id`` and ``exit_junction_id`` None) that is the ``"length"`` route. What the
+        map readers mark, by source:
+
+        - OpenDRIVE: ``junction_id`` on the lanes of a junction's connecting roads (the road's
+          ``junction`` attribute); ``exit_junction_id`` on the lanes that end at a
+          ``type="direct"`` junction (it has no connecting roads: each pass counts one).
+        - Argoverse 2: ``junction_id`` on the ``is_intersection`` lane segments, those linked
+          to or touching each other one junction (``"av2-junction-<smallest segment id>"``).
+        - Lanelet2: none (Lanelet2 has no junction element), so the cost is the length.
+        - CommonRoad: ``junction_id`` from the ``<intersection>`` elements (the reader's
+          docstring says which lanelets).
+        - The synthetic maps: none.
+
+        :meth:`with_junctions` sets ``junction_id`` from any source.
         Another ``cost`` is a ``ValueError`` naming it.
         The route is always one :meth:`route_centerline` (and so the planners) can drive: a
         lane change whose blend has no room there (:class:`LaneChangeRoomError`) is left out
@@ -916,19 +930,25 @@ class RoadMap:
                     path.append(prev[path[-1]])
                 return path[::-1]
             lane = self._by_id[lane_id]
-            steps: list[tuple[str, float]] = [(s, lane.length_m) for s in lane.successors]
+            # (next lane, cost, whether the step passes the lane's exit junction)
+            passes = lane.exit_junction_id is not None
+            steps: list[tuple[str, float, bool]] = [
+                (s, lane.length_m, passes) for s in lane.successors
+            ]
             steps += [
-                (n, lane_change_cost_m)
+                (n, lane_change_cost_m, False)
                 for n in (lane.left_neighbor, lane.right_neighbor)
                 if n is not None
             ]
             if by_time:
-                steps = [(n, c / lane.speed_limit_mps) for n, c in steps]
-            for nxt, step_cost in steps:
+                steps = [(n, c / lane.speed_limit_mps, p) for n, c, p in steps]
+            for nxt, step_cost, passed in steps:
                 if (drivable_only and not self._by_id[nxt].drivable) or ((lane_id, nxt) in skipped):
                     continue
                 entered = self._by_id[nxt].junction_id
-                junction = by_junctions and entered is not None and entered != lane.junction_id
+                junction = by_junctions and (
+                    passed or (entered is not None and entered != lane.junction_id)
+                )
                 new = (so_far[0] + float(junction), so_far[1] + step_cost)
                 if new < dist.get(nxt, (math.inf, math.inf)):
                     dist[nxt] = new

@@ -1,6 +1,7 @@
 """OpenSCENARIO ``routeStrategy="leastIntersections"``: the route through the fewest OpenDRIVE
-junctions (lanes of connecting roads, ``road@junction``), ties by length, on small maps
-written by the test (built and driven), and on esmini's ``multi_intersections.xodr``;
+junctions (lanes of connecting roads, ``road@junction``, as the reader marks them), ties by
+length, on small maps written by the test (built and driven), and on esmini's
+``multi_intersections.xodr``;
 ``random`` is refused saying why."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from drivestack.ingest.maps.opendrive import parse_opendrive
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
 from drivestack.sim.openscenario import read_openscenario
-from drivestack.sim.openscenario._entities import _junction_lanes
 from drivestack.sim.scenario import load_scenarios
 from tests.sim.test_openscenario_routes import (
     _ROAD_1_TO_4,
@@ -82,8 +82,8 @@ DETOUR = ["1_0_-1", "3_0_-1", "4_0_-1"]
 def test_the_connecting_roads_lanes_are_the_junctions(tmp_path: Path) -> None:
     path = tmp_path / "road.xodr"
     path.write_text(TWO_JUNCTIONS_XODR)
-    network = parse_opendrive(path)
-    marked = _junction_lanes(network, network.road_map())
+    road_map = parse_opendrive(path).road_map()
+    marked = {lane.lane_id: lane.junction_id for lane in road_map.lanes if lane.junction_id}
     assert marked == {"2_0_-1": "100", "3_0_-1": "100", "7_0_-1": "200"}
 
 
@@ -130,8 +130,7 @@ def test_on_esminis_multi_intersections_map(shared_data: Path) -> None:
     """``multi_intersections.xodr`` (5 junctions): from road 217 to road 261 the shortest
     route enters 5 junctions; one 18.9 m longer enters 4."""
     network = parse_opendrive(shared_data / "opendrive_esmini" / "multi_intersections.xodr")
-    road_map = network.road_map()
-    marked = road_map.with_junctions(_junction_lanes(network, road_map))
+    marked = network.road_map()  # the reader marks the connecting roads' lanes
     assert {lane.junction_id for lane in marked.lanes} == {None, "146", "148", "150", "152", "154"}
 
     def junctions(route: list[str]) -> int:

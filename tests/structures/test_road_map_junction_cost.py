@@ -1,7 +1,8 @@
 """``RoadMap.route(cost="junctions")`` (OpenSCENARIO's ``leastIntersections``): as few
 junctions entered as possible (lanes of one junction, :attr:`Lane.junction_id`, count once),
 ties broken by length; a map that marks no junction gives the length route; the lowest
-(junctions, length) over every lane sequence of small random maps; ``with_junctions`` and
+(junctions, length) over every lane sequence of small random maps; a successor step across
+a lane's ``exit_junction_id`` (a junction without lanes) counts one; ``with_junctions`` and
 ``junction_id`` checks."""
 
 from __future__ import annotations
@@ -85,12 +86,37 @@ def test_without_junctions_it_is_the_length_route() -> None:
         assert m.route(start, goal, cost="junctions") == by_length
 
 
+def test_leaving_a_lane_across_its_exit_junction_passes_a_junction() -> None:
+    # start -> a (10 m) -> goal crosses a junction without lanes (a's exit junction D);
+    # start -> b (50 m) -> goal passes none: 1 junction against 0
+    m = RoadMap(
+        (
+            straight_lane("start", 0.0, 10.0, 0.0, successors=("a", "b")),
+            straight_lane("a", 10.0, 20.0, 0.0, successors=("goal",), exit_junction_id="D"),
+            straight_lane("b", 10.0, 60.0, 20.0, successors=("goal",)),
+            straight_lane("goal", 70.0, 80.0, 0.0),
+        )
+    )
+    assert m.route("start", "goal") == ["start", "a", "goal"]
+    assert m.route("start", "goal", cost="junctions") == ["start", "b", "goal"]
+    # a lane change out of a lane with an exit junction passes none: only successor steps do
+    beside = RoadMap(
+        (
+            straight_lane("x", 0.0, 100.0, 0.0, left_neighbor="y", exit_junction_id="D"),
+            straight_lane("y", 0.0, 100.0, 3.5, right_neighbor="x"),
+        )
+    )
+    assert beside.route("x", "y", cost="junctions") == ["x", "y"]
+
+
 def _key(m: RoadMap, path: list[str]) -> tuple[int, float]:
-    """(junctions entered, length) of a successor-only lane sequence, counted by hand."""
+    """(junctions entered, length) of a successor-only lane sequence, counted by hand: a step
+    into a lane of another junction, or out of a lane across its exit junction, counts one."""
     entered = sum(
         1
         for a, b in itertools.pairwise(path)
-        if m.lane(b).junction_id is not None and m.lane(b).junction_id != m.lane(a).junction_id
+        if (m.lane(b).junction_id is not None and m.lane(b).junction_id != m.lane(a).junction_id)
+        or m.lane(a).exit_junction_id is not None
     )
     return entered, sum(m.lane(a).length_m for a in path[:-1])
 
@@ -103,16 +129,17 @@ def _key(m: RoadMap, path: list[str]) -> tuple[int, float]:
             st.lists(st.booleans(), min_size=n * n, max_size=n * n),
             st.lists(st.integers(1, 40), min_size=n, max_size=n),
             st.lists(st.sampled_from([None, "A", "B", "C"]), min_size=n, max_size=n),
+            st.lists(st.sampled_from([None, None, "D"]), min_size=n, max_size=n),
         )
     )
 )
 def test_the_route_has_the_least_junctions_then_length_of_all_sequences(
-    case: tuple[int, list[bool], list[int], list[str | None]],
+    case: tuple[int, list[bool], list[int], list[str | None], list[str | None]],
 ) -> None:
-    """Lanes ``0 .. n-1`` of random lengths and junctions, each linked to the next and by
-    random forward links ``i -> j`` (``i < j``): the route from 0 to ``n-1`` has the lowest
-    (junctions, length) of every lane sequence between them (enumerated)."""
-    n, links, lengths, junctions = case
+    """Lanes ``0 .. n-1`` of random lengths, junctions and exit junctions, each linked to the
+    next and by random forward links ``i -> j`` (``i < j``): the route from 0 to ``n-1`` has
+    the lowest (junctions, length) of every lane sequence between them (enumerated)."""
+    n, links, lengths, junctions, exits = case
     successors = {
         i: [j for j in range(i + 1, n) if links[i * n + j] or j == i + 1] for i in range(n)
     }
@@ -125,6 +152,7 @@ def test_the_route_has_the_least_junctions_then_length_of_all_sequences(
                 4.0 * i,
                 successors=tuple(str(j) for j in successors[i]),
                 junction_id=junctions[i],
+                exit_junction_id=exits[i],
             )
             for i in range(n)
         )
@@ -155,5 +183,7 @@ def test_with_junctions_marks_the_named_lanes_only() -> None:
 def test_a_junction_id_must_be_a_non_empty_string(bad: object) -> None:
     with pytest.raises(ValueError, match=r"Lane 'x'\.junction_id must be a non-empty string"):
         straight_lane("x", 0.0, 1.0, 0.0, junction_id=bad)
+    with pytest.raises(ValueError, match=r"Lane 'x'\.exit_junction_id must be a non-empty"):
+        straight_lane("x", 0.0, 1.0, 0.0, exit_junction_id=bad)
     with pytest.raises(ValueError, match="junction_id"):
         _two_ways().with_junctions({"a1": bad})  # type: ignore[dict-item]

@@ -1,5 +1,6 @@
 """Lane links of an OpenDRIVE file: which lane ends join, from lane links between lane
-sections, road links and junction connections (checked against the roads they name)."""
+sections, road links and junction connections (checked against the roads they name), and
+which road ends meet at a ``type="direct"`` junction."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class LaneLinks:
         self.rd = rd
         self.roads = roads
         self.joins: dict[LaneEnd, set[LaneEnd]] = defaultdict(set)
+        #: (road id, ``"start"`` or ``"end"``) -> the ``type="direct"`` junction the road
+        #: end meets (as an incoming road, or as a connection's ``linkedRoad``)
+        self.direct_ends: dict[tuple[str, str], str] = {}
 
     def road(self, road_id: str, record: str, field: str) -> Road:
         if road_id not in self.roads:
@@ -103,6 +107,10 @@ class LaneLinks:
                     where,
                     "connection@incomingRoad",
                 )
+            if el.get("type") == "direct":
+                for end in incoming_ends:
+                    self.direct_ends[(incoming.road_id, end)] = junction_id
+                self.direct_ends[(other.road_id, contact)] = junction_id
             for ll in conn.findall("laneLink"):
                 source = self.rd.lane_id(ll, "from", where)
                 target = self.rd.lane_id(ll, "to", where)

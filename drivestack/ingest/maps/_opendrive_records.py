@@ -59,6 +59,8 @@ class Road:
     sections: list[Section]
     type_speeds: list[tuple[float, float | None]]  # (s, speed in force from s)
     left_hand: bool
+    #: the junction the road lies in (``road@junction``: a connecting road), None for ``-1``
+    junction: str | None = None
 
     def section_at(self, contact_point: str) -> int:
         return 0 if contact_point == "start" else len(self.sections) - 1
@@ -300,6 +302,9 @@ def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
     rule = el.get("rule")
     if rule not in (None, "RHT", "LHT"):
         raise rd.error(f"rule must be RHT or LHT, got {rule!r}", record, "road@rule")
+    junction = el.get("junction", "-1").strip()
+    if not junction:
+        raise rd.error("empty: a junction id, or -1 for none", record, "road@junction")
     return Road(
         road_id,
         length,
@@ -311,6 +316,7 @@ def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
         _sections(rd, el, length, record),
         sorted(type_speeds, key=lambda ts: ts[0]),
         left_hand_default if rule is None else rule == "LHT",
+        None if junction == "-1" else junction,
     )
 
 
@@ -346,8 +352,15 @@ def read_roads(root: ET.Element, rd: Reader) -> dict[str, Road]:
 
 
 def check_road_links(rd: Reader, roads: dict[str, Road], junctions: set[str]) -> None:
-    """``DataError`` for a road link naming a road or junction the file does not have."""
+    """``DataError`` for a road link, or a road's ``junction`` attribute, naming a road or
+    junction the file does not have."""
     for road in roads.values():
+        if road.junction is not None and road.junction not in junctions:
+            raise rd.error(
+                f"no junction {road.junction!r} in the file",
+                f"road {road.road_id}",
+                "road@junction",
+            )
         for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
             if link is None:
                 continue

@@ -33,6 +33,13 @@ Lanes, one :class:`Lane` per lane of each lane section, with id
 - **Speed limits**: the lane's lowest ``<speed>`` record in the section, else the road
   ``<type>``'s ``<speed>`` in force at the section's start (``m/s``, ``km/h``, ``mph``; ``no
   limit`` / ``undefined`` count as none), else ``default_speed_limit_mps``.
+- **Junctions** (what ``RoadMap.route(cost="junctions")``, OpenSCENARIO's
+  ``leastIntersections``, counts): the lanes of a connecting road (``road@junction`` not
+  ``-1``) lie in that junction (``junction_id``). A ``type="direct"`` junction (OpenDRIVE
+  1.7: entries and exits where roads meet end to end, with no connecting roads) has no lanes
+  of its own: the lanes whose drive ends at a road end its connections name (incoming or
+  linked road) get it as ``exit_junction_id``, so driving on across it passes one junction,
+  as esmini's router counts a pass through any junction.
 
 Traffic lights (``RoadMap.traffic_lights``): each dynamic signal (``<signal dynamic="yes">``)
 is a light with the signal's id, stopping the vehicle lanes of its road's lane section at its
@@ -50,7 +57,8 @@ Malformed input is a :class:`DataError` naming the file, the record (road, lane 
 lane, junction connection) and the field: XML that does not parse, a root other than
 ``<OpenDRIVE>``, a missing or non-finite number, a plan-view record of an unknown shape or
 non-positive length, a road without plan view or lanes, a link to a road, junction or lane
-that does not exist, a repeated junction id, a lane given by ``<border>`` records (not read) or without ``<width>``, a
+that does not exist, a road whose ``junction`` names no junction of the file, a repeated
+junction id, a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
 section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
 repeated id, a ``signalReference`` to a signal the file does not have, a repeated
@@ -271,6 +279,13 @@ class OpenDriveNetwork:
             ),
         )
 
+    def _exit_junction(self, b: _Built) -> str | None:
+        """The ``type="direct"`` junction at the road end where ``b``'s drive ends, if any."""
+        road_id, k, _, end = b.end(exit_end=True)
+        if k != self.roads[road_id].section_at(end):
+            return None  # the lane ends inside its road, at another lane section
+        return self.links.direct_ends.get((road_id, end))
+
     def _lane(self, b: _Built, built: dict[tuple[str, int, int], _Built]) -> Lane:
         left, right = _neighbours(built, self.roads, b)
         return Lane(
@@ -284,6 +299,8 @@ class OpenDriveNetwork:
             left_neighbor=left,
             right_neighbor=right,
             lane_type=b.lane_type,
+            junction_id=self.roads[b.key[0]].junction,
+            exit_junction_id=self._exit_junction(b),
         )
 
     def _linked(

@@ -53,9 +53,10 @@ What is read:
   ``fastest`` (its ``cost="time"``: each lane's length over its speed limit, a lane change the
   time to drive 50 m at the limit of the lane it leaves) and ``leastIntersections`` (its
   ``cost="junctions"``: as few junctions entered as possible, as esmini counts them, ties
-  broken by length as ``shortest``; driving from outside an OpenDRIVE ``<junction>`` onto
-  one of its connecting roads (``road@junction``) enters it once, however many of its lanes
-  follow; a ``type="direct"`` junction has no connecting roads and is not counted); ``random`` is
+  broken by length as ``shortest``, the junctions as the OpenDRIVE reader marks them on its
+  lanes: driving from outside a ``<junction>`` onto one of its connecting roads
+  (``road@junction``) enters it once, however many of its lanes follow, and driving across
+  a ``type="direct"`` junction, which has no connecting roads, passes one); ``random`` is
   refused naming ``Waypoint[i]@routeStrategy`` (a route drawn at random would differ from run
   to run), and so are ``closed="true"``
   (a loop), a ``Route`` from a catalogue and a waypoint no lane sequence reaches. A

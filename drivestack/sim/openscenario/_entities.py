@@ -218,25 +218,9 @@ def _place(
 
 #: the RouteStrategy values read -> the ``cost`` :meth:`RoadMap.route` minimises: ``shortest``
 #: the lane sequence's length, ``fastest`` its time at the lanes' speed limits,
-#: ``leastIntersections`` the junctions it enters (OpenDRIVE connecting roads), then its length
+#: ``leastIntersections`` the junctions it enters (as the OpenDRIVE reader marks them on its
+#: lanes: connecting roads, direct junctions), then its length
 ROUTE_STRATEGIES = {"shortest": "length", "fastest": "time", "leastIntersections": "junctions"}
-
-
-def _junction_lanes(network: OpenDriveNetwork, road_map: RoadMap) -> dict[str, str]:
-    """Lane id -> junction id for the lanes of the OpenDRIVE file's connecting roads: a
-    ``<road>`` whose ``junction`` attribute names a junction (not ``-1``) lies in it, and so do
-    its lanes (``"<road id>_<section>_<lane id>"``). A ``type="direct"`` junction has no
-    connecting roads and marks no lane."""
-    root = parse_file(network.path, "OpenDRIVE", DataError)
-    junction_of = {
-        el.get("id", ""): el.get("junction", "-1").strip() for el in root.iterfind("road")
-    }
-    out = {}
-    for lane in road_map.lanes:
-        junction = junction_of.get(lane.lane_id.rsplit("_", 2)[0], "-1")
-        if junction not in ("-1", ""):
-            out[lane.lane_id] = junction
-    return out
 
 
 def _waypoints(doc: _Doc, routing: ET.Element, where: str) -> list[tuple[ET.Element, str, str]]:
@@ -302,23 +286,17 @@ def _route(
     where: str,
 ) -> list[str]:
     """The lanes from the entity's start lane through each target's lane in order, each leg
-    the cheapest by the target's cost, length, time or junctions (:meth:`RoadMap.route`; for
-    junctions the lanes :func:`_junction_lanes` names are marked; a target on the
-    lane the route is on adds nothing: stations within a lane are not read). A target no lane
+    the cheapest by the target's cost, length, time or junctions (:meth:`RoadMap.route`, the
+    junctions as the OpenDRIVE reader marks them on the lanes; a target on the lane the route
+    is on adds nothing: stations within a lane are not read). A target no lane
     sequence reaches, or a leg's lane change without room, is refused naming the target."""
     assert entity.lane is not None
     lanes = [entity.lane]
     drivable_only = entity.type != "pedestrian"
-    marked = None
     for position, at, cost in targets:
         goal, _, _ = _locate(doc, position, network, road_map, at)
-        leg_map = road_map
-        if cost == "junctions":  # the map with its junctions' lanes marked, made once
-            if marked is None:
-                marked = road_map.with_junctions(_junction_lanes(network, road_map))
-            leg_map = marked
         try:
-            leg = leg_map.route(lanes[-1], goal, drivable_only=drivable_only, cost=cost)
+            leg = road_map.route(lanes[-1], goal, drivable_only=drivable_only, cost=cost)
         except LookupError as exc:
             raise doc.error(f"not reachable along the lanes: {exc}", at) from None
         lanes += leg[1:]
