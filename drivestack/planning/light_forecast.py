@@ -13,7 +13,12 @@ forecast at the line:
    agent's way is unknown and a light beyond it is not looked at) far enough to cover its
    travel over the horizon;
 2. the stop lines on that lane chain (:func:`~drivestack.planning.traffic_lights.path_light_stops`,
-   as for the simulator's ``idm`` agents; a planner finds each chain's once) and the one it stops at: the ego's rule
+   as for the simulator's ``idm`` agents; a planner finds each chain's once) whose light
+   governs the chain's way on (a turn arrow governs only some ways out of its lane,
+   :func:`~drivestack.planning.traffic_lights.governs_way`; on the chain's last lane, where
+   the agent's way on is unknown, only a light governing every way out is counted: an agent
+   forecast to stop at a left arrow it may drive straight past would be a forecast the ego
+   could trust wrongly) and the one it stops at: the ego's rule
    (:class:`~drivestack.planning.traffic_lights.LightStopRule`, fresh each step, with the
    agent's centre-to-front ``length / 2`` as front offset): the first line ahead whose light
    shows a stop state (red, red-yellow) it can stop before within ``stop_decel_mps2``, or
@@ -75,10 +80,12 @@ def lane_chain(road_map: RoadMap, lane: Lane, need_m: float) -> tuple[str, ...]:
 
 def chain_light_stops(road_map: RoadMap, lanes: tuple[str, ...]) -> tuple[RouteLightStop, ...]:
     """:func:`~drivestack.planning.traffic_lights.path_light_stops` along the joined
-    centreline of the lane chain ``lanes`` (:func:`lane_chain`)."""
+    centreline of the lane chain ``lanes`` (:func:`lane_chain`), a stop on its last lane
+    kept only when its light governs every way out of that lane (``ends_governed=False``:
+    the agent's way on is not known there)."""
     parts = [road_map.lane(lanes[0]).centerline_m]
     parts.extend(road_map.lane(lane_id).centerline_m[1:] for lane_id in lanes[1:])
-    return path_light_stops(road_map, lanes, np.concatenate(parts))
+    return path_light_stops(road_map, lanes, np.concatenate(parts), ends_governed=False)
 
 
 def light_stop_travel_m(

@@ -11,6 +11,16 @@ path is in at the line keeps its stop; a lane the path has already left, or a pa
 path elsewhere, does not). :func:`path_light_stops` does the same for any polyline along
 given lanes (an ``idm`` agent's lane path).
 
+Which ways a light governs: a light may govern only some of the ways out of a stop's lane (a
+turn arrow: CommonRoad's ``<direction>``, resolved by the reader to
+:attr:`~drivestack.structures.traffic_light.LaneStop.next_lanes`; ``None``, every way out,
+for every other light). A stop is placed on a route or path only when the lanes go on from
+the stop's lane into a lane it governs (:func:`governs_way`): a route going straight past a
+red left arrow does not stop there, one turning left does. A route that ends on the stop's
+lane stops (it may go any way on), as does one changing lane off it; for a lane chain whose
+way on is unknown (the agent forecast's, :mod:`~drivestack.planning.light_forecast`, ending
+at a fork) a stop counts only when its light governs every way out.
+
 Each step, :class:`LightStopRule` says which of those stops the ego must stop at: the first
 one ahead whose light requires it (:class:`LightDecision`). With ``room`` the distance from
 the ego's front bumper to the line (``front_offset_m`` ahead of the rear axle's station along
@@ -69,7 +79,7 @@ from drivestack.structures.road_map import (
     polyline_stations,
     project_to_polyline,
 )
-from drivestack.structures.traffic_light import STOP_STATES
+from drivestack.structures.traffic_light import STOP_STATES, TrafficLight
 
 #: How far (m) the ego's front may be past a stop line and still count as before it (a stop
 #: that ends a little beyond the line still holds there).
@@ -146,21 +156,34 @@ def path_light_stops(
     lanes: list[str] | tuple[str, ...],
     path_m: np.ndarray,
     length_m: float | None = None,
+    *,
+    ends_governed: bool = True,
 ) -> tuple[RouteLightStop, ...]:
     """The stops of ``road_map``'s lights on ``lanes`` as stations on the polyline ``path_m
     (N, 2)`` that runs along them (a route's reference path, a simulated agent's lane path),
-    in station order (then light id): each lane stop's centreline point projected onto the
-    path, kept when the path passes it within the lane's half width there and within the
-    path's stations ``[0, length_m]`` (``length_m``: the path's length,
-    :func:`~drivestack.structures.road_map.polyline_stations`' last when not given)."""
+    in station order (then light id): each lane stop whose light governs the way the lanes
+    go on (:func:`governs_way`, with ``ends_governed`` for a stop on the last lane), its
+    centreline point projected onto the path, kept when the path passes it within the lane's
+    half width there and within the path's stations ``[0, length_m]`` (``length_m``: the
+    path's length, :func:`~drivestack.structures.road_map.polyline_stations`' last when not
+    given)."""
     if length_m is None:
         length_m = float(polyline_stations(path_m)[-1])
+    order = list(dict.fromkeys(lanes))
     stops: list[RouteLightStop] = []
-    for lane_id in dict.fromkeys(lanes):
+    for i, lane_id in enumerate(order):
         found = road_map.light_stops(lane_id)
         if not found:
             continue
         lane = road_map.lane(lane_id)
+        next_lane = order[i + 1] if i + 1 < len(order) else None
+        found = [
+            (light, s)
+            for light, s in found
+            if governs_way(light, lane, next_lane, ends_governed=ends_governed)
+        ]
+        if not found:
+            continue
         xy, _ = interpolate_polyline(lane.centerline_m, [s for _, s in found])
         station, lateral = project_to_polyline(path_m, xy)
         on_lane = (np.abs(lateral) <= lane_half_width_m(lane, xy)) & (
@@ -172,6 +195,34 @@ def path_light_stops(
             if keep
         )
     return tuple(sorted(stops, key=lambda stop: (stop.station_m, stop.light_id)))
+
+
+def governs_way(
+    light: TrafficLight,
+    lane: Lane,
+    next_lane: str | None,
+    *,
+    ends_governed: bool = True,
+) -> bool:
+    """Whether ``light``'s stop on ``lane`` applies to a path that leaves ``lane`` into
+    ``next_lane`` (the path's lane after it; ``None`` where the path ends on ``lane``)
+    (module docstring, *Which ways a light governs*): a stop whose light governs every way
+    out (:attr:`LaneStop.next_lanes` None) always applies; otherwise a path into a successor
+    of ``lane`` obeys it when that successor is one of ``next_lanes``, a path that changes
+    lane off ``lane`` (``next_lane`` a neighbour, not a successor) always, and a path that
+    ends on ``lane`` when ``ends_governed`` (a route, an agent's lanes: it stops where it
+    must) or, without it (a way on unknown past a fork), when the light governs every
+    successor of ``lane``. ``False`` for a light with no stop on ``lane``."""
+    stop = light.stop_on(lane.lane_id)
+    if stop is None:
+        return False
+    if stop.next_lanes is None:
+        return True
+    if next_lane is None:
+        return ends_governed or all(s in stop.next_lanes for s in lane.successors)
+    if next_lane not in lane.successors:
+        return True  # a lane change off the stop lane: its way out is not the path's
+    return stop.governs(next_lane)
 
 
 @dataclass

@@ -22,8 +22,11 @@ idm.comfort_decel_mps2)``): it coasts until that stop is near, then brakes at ab
 deceleration, easing off within twice the gap of the line, to rest between its stop point
 and the line, whatever car is ahead of it (the line is not a standing leader: IDM brakes for
 one far harder than the stop needs, and only once no car ahead is nearer). The lights an
-agent obeys are those of its ``lanes:``; a ``lateral_shifts`` lane change leaves them
-unchanged. ``Traffic.step`` takes the lights' states each tick (``World.step`` passes
+agent obeys are those of its ``lanes:`` that govern the way its lanes go on (a turn arrow
+governs only some ways out of its stop's lane: an agent whose next lane is not one of them
+drives past it; on its last lane every stop counts:
+:func:`~drivestack.planning.traffic_lights.governs_way`); a ``lateral_shifts`` lane change
+leaves them unchanged. ``Traffic.step`` takes the lights' states each tick (``World.step`` passes
 ``World.traffic_light_states()``; none given: every light unknown). An ``idm`` agent on a
 ``path_m`` has no lanes, so no stops. ``scripted`` agents follow their script, and ``replay`` /
 ``reactive`` agents their recording (which already holds how the recorded driver met the

@@ -555,7 +555,7 @@ class RoadMap:
                         f"{stop.station_m:.2f} m is beyond the end of lane {stop.lane_id!r} "
                         f"({length:.2f} m long)"
                     )
-                stops.append(LaneStop(stop.lane_id, min(stop.station_m, length)))
+                stops.append(replace(stop, station_m=min(stop.station_m, length)))
             checked.append(replace(light, stops=tuple(stops)))
         return tuple(checked)
 

@@ -3,7 +3,8 @@
 A :class:`TrafficLight` controls one or more lanes. For each it names the station along the
 lane's centreline where that lane's stop line crosses it (:class:`LaneStop`): a vehicle
 driving along the lane must not pass that station while the light shows a stop state
-(:data:`STOP_STATES`). What the light shows over time is its :class:`SignalCycle` (CommonRoad's
+(:data:`STOP_STATES`), when it goes on into a way out that the light governs (all of them,
+unless the stop's ``next_lanes`` names some: a turn arrow). What the light shows over time is its :class:`SignalCycle` (CommonRoad's
 ``trafficLight`` cycle: phases repeated from a time offset), or unknown when the map gives no
 cycle (Lanelet2 and OpenDRIVE maps place lights but do not say what they show; a scenario can
 give them a cycle). A cycle may be switched during a run (:class:`SignalSwitch`: OpenSCENARIO's
@@ -334,10 +335,20 @@ class SignalCycle:
 @dataclass(frozen=True)
 class LaneStop:
     """Where a light stops traffic on one lane: its stop line crosses the lane's centreline at
-    ``station_m`` metres from the lane's start (the lane's length when the line is its end)."""
+    ``station_m`` metres from the lane's start (the lane's length when the line is its end).
+
+    ``next_lanes``: the ways out of the lane that the light governs, as the ids of the lanes
+    leaving it (a turn arrow: CommonRoad's ``<direction>`` resolved on its intersection), or
+    ``None`` when it governs every way out (a plain light, and every map that does not say).
+    Traffic on the lane obeys the light only when it goes on into one of them
+    (:meth:`governs`); ``()`` governs no way out of this lane (a left arrow that a
+    straight-only lane references). Ids are distinct non-empty strings, not ``lane_id``
+    itself; that they leave the lane is the map reader's to check (it knows the lanes).
+    """
 
     lane_id: str
     station_m: float
+    next_lanes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.lane_id, str):
@@ -345,6 +356,26 @@ class LaneStop:
         check_number("LaneStop.station_m", self.station_m)
         if self.station_m < 0:
             raise ValueError(f"LaneStop.station_m must be >= 0, got {self.station_m}")
+        if self.next_lanes is None:
+            return
+        where = f"LaneStop {self.lane_id!r}: next_lanes"
+        if isinstance(self.next_lanes, str) or not isinstance(self.next_lanes, (tuple, list)):
+            raise TypeError(f"{where} must be a tuple of lane ids or None, got {self.next_lanes!r}")
+        object.__setattr__(self, "next_lanes", tuple(self.next_lanes))
+        for lane in self.next_lanes:
+            if not isinstance(lane, str) or not lane:
+                raise TypeError(f"{where} must hold non-empty str lane ids, got {lane!r}")
+        if len(set(self.next_lanes)) != len(self.next_lanes):
+            raise ValueError(f"{where} repeats a lane: {list(self.next_lanes)}")
+        if self.lane_id in self.next_lanes:
+            raise ValueError(f"{where} names the stop's own lane {self.lane_id!r}")
+
+    def governs(self, next_lane: str | None) -> bool:
+        """Whether traffic on the lane that goes on into ``next_lane`` obeys this stop's light:
+        always when the light governs every way out (``next_lanes`` None) or the way on is not
+        given (``None``: a path that ends on the lane), else when ``next_lane`` is one of
+        ``next_lanes``."""
+        return self.next_lanes is None or next_lane is None or next_lane in self.next_lanes
 
 
 @dataclass(frozen=True)
@@ -402,6 +433,13 @@ class TrafficLight:
             check_number(f"{where} x", x)
             check_number(f"{where} y", y)
             object.__setattr__(self, "position_m", (float(x), float(y)))
+
+    def stop_on(self, lane_id: str) -> LaneStop | None:
+        """This light's stop on lane ``lane_id`` (``None`` when it does not stop that lane)."""
+        for stop in self.stops:
+            if stop.lane_id == lane_id:
+                return stop
+        return None
 
     def state_at(self, time_s: float) -> str:
         """What the light shows at ``time_s`` seconds (``"unknown"`` without a cycle)."""

@@ -18,6 +18,18 @@ is passing at green, yellow, ``off`` or ``unknown`` (a light the history did not
 several lights stop the same line (a junction approach with two signal heads): a move
 ``k -> k + 1`` counts at most once, for the first of its lights in map order.
 
+A light that governs only some ways out of its stop's lane (a turn arrow:
+:attr:`~drivestack.structures.traffic_light.LaneStop.next_lanes`, e.g. a red left arrow
+beside a green straight one) is violated only by a passing that goes on into a lane it
+governs: after the crossing, the way out is the first tick (from the first one past the
+line on) at which the front-bumper centre lies inside one or more of the stop lane's
+successor lanes and all of those are governed (a violation) or none is (no violation; a
+tick inside both kinds, where the ways have not parted yet, or inside none, decides
+nothing). A passing whose way out the history never decides (it ends first, or leaves
+every successor at once) counts, as a passing at red of a light that governs some way on.
+A plain light (``next_lanes`` None, every map's but CommonRoad turn arrows') is violated by
+every passing at red, as before.
+
 The same test runs, for information only (no pass criterion), on each simulated agent's
 recorded box (its front-bumper centre and yaw; its speed the norm of its velocity), a move
 ``k -> k + 1`` counting only while the agent is present (``agent_valid``) at both ticks.
@@ -40,6 +52,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import shapely
 
 from drivestack.eval.driving.history_checks import check_history
 from drivestack.sim.runner import SimHistory
@@ -61,7 +74,9 @@ _STOP_CODES = np.array(sorted(SIGNAL_STATES.index(s) for s in STOP_STATES), dtyp
 class StopSegment:
     """Where light ``light_id`` stops traffic on lane ``lane_id``: the centreline point
     ``center_m (2,)`` at ``station_m``, the lane's heading there, and how far the segment
-    reaches to the lane's left and right (both > 0)."""
+    reaches to the lane's left and right (both > 0); ``next_lanes`` the ways out of the lane
+    the light governs (the stop's :attr:`~drivestack.structures.traffic_light.LaneStop.next_lanes`,
+    ``None``: all)."""
 
     light_id: str
     lane_id: str
@@ -70,6 +85,7 @@ class StopSegment:
     heading_rad: float
     left_m: float
     right_m: float
+    next_lanes: tuple[str, ...] | None = None
 
     def ends_m(self) -> np.ndarray:
         """``(2, 2)``: the segment's right end, then its left end."""
@@ -92,7 +108,14 @@ def stop_segments(road_map: RoadMap) -> list[StopSegment]:
             right = _boundary_distance_m(lane.right_boundary_m, center)
             out.append(
                 StopSegment(
-                    light.light_id, stop.lane_id, stop.station_m, center, float(yaw[0]), left, right
+                    light.light_id,
+                    stop.lane_id,
+                    stop.station_m,
+                    center,
+                    float(yaw[0]),
+                    left,
+                    right,
+                    stop.next_lanes,
                 )
             )
     return out
@@ -171,7 +194,8 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
     # segments come in map order of their lights: a move's first violation is its first light's
     # (a light not recorded is unknown, never a violation)
     lit = [(seg, stop[:, column[seg.light_id]]) for seg in segments if seg.light_id in column]
-    ego = _red_runs(history.time_s, lit, history.ego_boxes, history.ego_speed_mps, None)
+    ways = _WaysOut(road_map)
+    ego = _red_runs(history.time_s, lit, history.ego_boxes, history.ego_speed_mps, None, ways)
     agent_boxes = np.asarray(history.agent_boxes, dtype=np.float64)
     velocity = np.asarray(history.agent_velocity_mps, dtype=np.float64)
     valid = np.asarray(history.agent_valid, dtype=bool)
@@ -184,9 +208,48 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
             agent_boxes[:, a],
             np.hypot(velocity[:, a, 0], velocity[:, a, 1]),
             valid[:, a],
+            ways,
         )
     ]
     return RedLightResult(tuple(ego), len(road_map.traffic_lights), tuple(agents))
+
+
+class _WaysOut:
+    """Which way a front-bumper track leaves a stop's lane (module doc): the stop lane's
+    successors' polygons, built once per lane as needed."""
+
+    def __init__(self, road_map: RoadMap) -> None:
+        self._road_map = road_map
+        self._polygons: dict[str, list[tuple[str, shapely.Polygon]]] = {}
+
+    def governed(
+        self, seg: StopSegment, front_m: np.ndarray, after: int, valid: np.ndarray | None
+    ) -> bool:
+        """Whether the track ``front_m (T, 2)`` goes on from ``seg``'s lane into a lane its
+        light governs, judged from tick ``after`` on (ticks where ``valid (T,)`` holds;
+        ``None``: all); always for a light governing every way out, and where no tick
+        decides."""
+        if seg.next_lanes is None:
+            return True
+        if seg.lane_id not in self._polygons:
+            lane = self._road_map.lane(seg.lane_id)
+            self._polygons[seg.lane_id] = [
+                (s, self._road_map.lane(s).polygon) for s in lane.successors
+            ]
+        successors = self._polygons[seg.lane_id]
+        if not successors:
+            return True
+        xy = front_m[after:]
+        ok = np.ones(len(xy), dtype=bool) if valid is None else np.asarray(valid[after:], bool)
+        ok &= np.all(np.isfinite(xy), axis=1)
+        inside = np.stack(
+            [shapely.contains_xy(poly, xy[:, 0], xy[:, 1]) & ok for _, poly in successors], 1
+        )
+        governed = np.array([s in seg.next_lanes for s, _ in successors])
+        in_governed = (inside & governed).any(axis=1)
+        in_other = (inside & ~governed).any(axis=1)
+        decided = np.flatnonzero(in_governed != in_other)
+        return True if decided.size == 0 else bool(in_governed[decided[0]])
 
 
 def _red_runs(
@@ -195,11 +258,13 @@ def _red_runs(
     boxes: np.ndarray,
     speed_mps: np.ndarray,
     valid: np.ndarray | None,
+    ways: _WaysOut,
 ) -> list[RedLightViolation]:
     """The red light runs (module doc) of the box track ``boxes (T, 7)`` with speeds
     ``speed_mps (T,)`` at ``time_s (T,)`` over the stop segments ``lit`` (each with its light's
     ``(T,)`` stop states, in map order), a move ``k -> k + 1`` counting only where
-    ``valid (T,)`` (``None``: always) holds at both ticks; by tick."""
+    ``valid (T,)`` (``None``: always) holds at both ticks, and a passing of a turn arrow only
+    when the track goes on into a lane it governs (``ways``); by tick."""
     front = front_bumper_m(boxes)
     yaw = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
     speed = np.asarray(speed_mps, dtype=np.float64)
@@ -207,7 +272,7 @@ def _red_runs(
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
     for seg, stop in lit:
         for k, u in _crossings(seg, front, yaw, both):
-            if stop[k] and k + 1 not in found:
+            if stop[k] and k + 1 not in found and ways.governed(seg, front, k + 1, valid):
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
                 found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)

@@ -16,14 +16,36 @@ Traffic lights (``<trafficLight>``, 2020a) become :class:`TrafficLight` objects 
   (so ``30 * 0.1`` is 3 s and the phase boundaries fall on CommonRoad's integer steps);
   colours ``green``, ``yellow``, ``red``, ``redYellow`` -> ``red_yellow``, ``inactive`` ->
   ``off``. A light with ``<active>false</active>`` shows ``off`` all the time (a one-phase
-  cycle); one without ``<cycle>`` has no cycle (state unknown). ``<direction>`` (which turns
-  the light governs) is not read: a light stops every lanelet that references it.
+  cycle); one without ``<cycle>`` has no cycle (state unknown).
 - **Stops**: every light a lanelet references (its ``<trafficLightRef>`` and its
   ``<stopLine>``'s) stops traffic on that lanelet's lane at the lanelet's stop line: the
   station where the stop line's points meet the centreline
   (:mod:`drivestack.ingest.maps._stops`), or the lane's end when the lanelet has no stop line
   or its stop line no points (CommonRoad: the lanelet's end). A light no lanelet references
   is listed without stops.
+- **Direction**: ``<direction>`` says which turns the light governs (``right``,
+  ``straight``, ``left``, ``leftStraight``, ``straightRight``, ``leftRight``, ``all``;
+  ``all`` when absent, CommonRoad's default). Each stop carries the ways out of its lanelet
+  that the light governs (:attr:`LaneStop.next_lanes`): ``None`` for ``all``; otherwise the
+  lanelet's successors that an intersection incoming listing the lanelet as an
+  ``incomingLanelet`` names as ``successors<Turn>`` for one of those turns (``()`` when none
+  of them leaves this lanelet: a left arrow a straight-only lanelet references governs no way
+  out of it). Where a direction cannot be resolved the stop governs every way out
+  (``None``, as before directions were read) and :attr:`CommonRoadScenario.light_notes`
+  says so, one line per stop: the lanelet is no ``incomingLanelet`` of any intersection, or
+  its incoming lists no successor for any of the direction's turns. (The files under
+  ``../shared/data/commonroad`` give ``all`` or nothing: every stop there governs all.)
+
+Intersections (``<intersection>``, 2020a) become :class:`Intersection` objects
+(:attr:`CommonRoadScenario.intersections`, file order): each ``<incoming>``'s
+``incomingLanelet`` ids, its successors by turn (``successorsRight`` / ``Straight`` /
+``Left``, each required to be a successor of one of its incoming lanelets), the incoming it
+``isLeftOf`` and the ``<crossing>``'s ``crossingLanelet`` ids. The lanelets inside an
+intersection (its incomings' successors) get :attr:`Lane.junction_id`
+``"intersection-<id>"``, so ``RoadMap.route(cost="junctions")`` counts one intersection once
+(crossing lanelets, crosswalks, are left unmarked). Only top-level ``<intersection>``
+elements are intersections (``<scenarioTags>`` has an ``<intersection/>`` tag too); 2018b
+files have none.
 - **Position**: the light's ``<position>`` point, in the file's x / y (the map frame).
 
 Malformed input is a :class:`DataError` naming the file, the record (lanelet, obstacle,
@@ -34,8 +56,15 @@ sign of the file, a lanelet, obstacle or traffic sign without an id or repeating
 an adjacency ``drivingDir`` other than ``same`` / ``opposite``, a 2018b ``<obstacle>`` whose
 ``role`` is not ``dynamic`` / ``static``; for traffic lights a repeated or missing
 id, a cycle without phases, an unknown colour, a duration that is not positive, an
-``<active>`` that is not a boolean, a ``trafficLightRef`` naming no light of the file and a
-stop line more than 0.5 m off its lanelet.
+``<active>`` that is not a boolean, a ``trafficLightRef`` naming no light of the file, a
+stop line more than 0.5 m off its lanelet and a ``<direction>`` that is none of the seven
+(record ``trafficLight <id>``, field ``direction``); for intersections a repeated or missing
+intersection or incoming id, an intersection without incomings, an incoming without
+``incomingLanelet``, a lanelet reference (``incomingLanelet``, ``successors<Turn>``,
+``crossing/crossingLanelet``) naming no lanelet of the file, a ``successors<Turn>`` lanelet
+that does not follow one of the incoming's lanelets, a lanelet inside two intersections and
+an ``isLeftOf`` naming no incoming of its intersection (record ``intersection <id>
+incoming <id>``, field the element's tag).
 """
 
 from __future__ import annotations
@@ -87,10 +116,55 @@ LIGHT_STATES = {
     "inactive": "off",
 }
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+#: The turns of an intersection incoming, in the order of its ``successors<Turn>`` elements.
+TURNS: tuple[str, ...] = ("right", "straight", "left")
+#: CommonRoad traffic-light ``<direction>`` -> the turns it governs (``None``: every way out).
+LIGHT_DIRECTIONS: dict[str, tuple[str, ...] | None] = {
+    "right": ("right",),
+    "straight": ("straight",),
+    "left": ("left",),
+    "leftStraight": ("left", "straight"),
+    "straightRight": ("straight", "right"),
+    "leftRight": ("left", "right"),
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One ``<incoming>`` of an intersection: its id, its ``incomingLanelet`` ids, the lanelet
+    ids of its successors by turn (``successors["right" | "straight" | "left"]``, each a
+    successor of one of its incoming lanelets; ``()`` where the file lists none) and the
+    incoming it ``isLeftOf`` (``None`` when not given)."""
+
+    incoming_id: str
+    lanelets: tuple[str, ...]
+    successors: dict[str, tuple[str, ...]]
+    is_left_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Intersection:
+    """One ``<intersection>``: its id, incomings and crossing lanelets (``<crossing>``'s
+    ``crossingLanelet`` ids; ``()`` without)."""
+
+    intersection_id: str
+    incomings: tuple[Incoming, ...]
+    crossings: tuple[str, ...] = ()
+
+    @property
+    def junction_id(self) -> str:
+        """The :attr:`Lane.junction_id` of its lanes: ``"intersection-<id>"``."""
+        return f"intersection-{self.intersection_id}"
 
 
 @dataclass(frozen=True)
 class CommonRoadScenario:
+    """One file's map, obstacles and planning problem; ``intersections`` as read
+    (:class:`Intersection`, file order); ``light_notes`` one line per traffic-light stop whose
+    ``<direction>`` could not be resolved and so governs every way out of its lanelet
+    (module docstring)."""
+
     benchmark_id: str
     version: str
     dt_s: float
@@ -100,6 +174,8 @@ class CommonRoadScenario:
     goal_lanelets: tuple[str, ...]
     n_dynamic_obstacles: int
     n_static_obstacles: int
+    intersections: tuple[Intersection, ...] = ()
+    light_notes: tuple[str, ...] = ()
 
 
 def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
@@ -344,6 +420,143 @@ def _light(el: ET.Element, dt_s: float, path: str) -> TrafficLight:
     return TrafficLight(lid, (), cycle, position)
 
 
+def _incoming(el: ET.Element, by_id: dict[str, Lane], path: str, record: str) -> Incoming:
+    """An ``<incoming>`` (its ``isLeftOf`` checked by the caller): lanelet references that
+    name lanelets of the file, successors that follow one of its incoming lanelets."""
+    ids: set[str | None] = set(by_id)
+    lanelets = _refs(el, "incomingLanelet", ids, path, record)
+    if not lanelets:
+        raise DataError("no incomingLanelet", path=path, record=record, field="incomingLanelet")
+    leaving = {succ for lanelet in lanelets for succ in by_id[lanelet].successors}
+    successors = {}
+    for turn in TURNS:
+        tag = f"successors{turn.capitalize()}"
+        refs = _refs(el, tag, ids, path, record)
+        for ref in refs:
+            if ref not in leaving:
+                raise DataError(
+                    f"lanelet {ref} is no successor of the incoming lanelets {list(lanelets)}",
+                    path=path,
+                    record=record,
+                    field=tag,
+                )
+        successors[turn] = tuple(dict.fromkeys(refs))
+    left_of = el.find("isLeftOf")
+    return Incoming(
+        str(el.get("id")),
+        lanelets,
+        successors,
+        None if left_of is None else str(left_of.get("ref")),
+    )
+
+
+def _intersections(root: ET.Element, lanes: list[Lane], path: str) -> list[Intersection]:
+    """The file's ``<intersection>`` elements (top-level ones: ``scenarioTags`` has an
+    ``<intersection>`` tag too)."""
+    elements = root.findall("intersection")
+    check_unique_ids(elements, "intersection", path)
+    check_unique_ids(
+        [inc for el in elements for inc in el.findall("incoming")], "intersection incoming", path
+    )
+    by_id = {lane.lane_id: lane for lane in lanes}
+    ids: set[str | None] = set(by_id)
+    out = []
+    for el in elements:
+        iid = str(el.get("id"))
+        record = f"intersection {iid}"
+        incomings = tuple(
+            _incoming(inc, by_id, path, f"{record} incoming {inc.get('id')}")
+            for inc in el.findall("incoming")
+        )
+        if not incomings:
+            raise DataError("no incoming", path=path, record=record, field="incoming")
+        mine = {inc.incoming_id for inc in incomings}
+        for inc in incomings:
+            if inc.is_left_of is not None and inc.is_left_of not in mine:
+                raise DataError(
+                    f"refers to unknown incoming {inc.is_left_of!r} (this intersection's: "
+                    f"{sorted(mine)})",
+                    path=path,
+                    record=f"{record} incoming {inc.incoming_id}",
+                    field="isLeftOf",
+                )
+        crossings = tuple(
+            _ref(r, ids, path, record, "crossing/crossingLanelet")
+            for r in el.findall("crossing/crossingLanelet")
+        )
+        out.append(Intersection(iid, incomings, crossings))
+    return out
+
+
+def _junctions(intersections: list[Intersection], path: str) -> dict[str, str]:
+    """Lanelet id -> ``"intersection-<id>"`` for the lanelets inside an intersection (its
+    incomings' successors); ``DataError`` for a lanelet inside two."""
+    junction_of: dict[str, str] = {}
+    for section in intersections:
+        for inc in section.incomings:
+            for turn in TURNS:
+                for lanelet in inc.successors[turn]:
+                    other = junction_of.setdefault(lanelet, section.junction_id)
+                    if other != section.junction_id:
+                        raise DataError(
+                            f"lanelet {lanelet} is inside intersection "
+                            f"{other.removeprefix('intersection-')} too",
+                            path=path,
+                            record=f"intersection {section.intersection_id} incoming "
+                            f"{inc.incoming_id}",
+                            field=f"successors{turn.capitalize()}",
+                        )
+    return junction_of
+
+
+def _direction(el: ET.Element, path: str) -> str:
+    """A light's ``<direction>`` (``all`` when absent, CommonRoad's default)."""
+    text = el.findtext("direction")
+    direction = "all" if text is None else text.strip()
+    if direction not in LIGHT_DIRECTIONS:
+        raise DataError(
+            f"unknown direction {direction!r}; known: {list(LIGHT_DIRECTIONS)}",
+            path=path,
+            record=f"trafficLight {el.get('id')}",
+            field="direction",
+        )
+    return direction
+
+
+def _next_lanes(
+    light_id: str,
+    direction: str,
+    lane: Lane,
+    intersections: list[Intersection],
+    notes: list[str],
+) -> tuple[str, ...] | None:
+    """The ways out of ``lane`` that light ``light_id`` showing ``direction`` governs
+    (:attr:`LaneStop.next_lanes`): ``None`` for ``all``; else the lane's successors that
+    are successors by those turns of an incoming listing the lane. ``None`` too, with a
+    line in ``notes``, where that cannot be resolved: the lane is no incoming lanelet of an
+    intersection, or its incoming lists no successor for any of the turns."""
+    turns = LIGHT_DIRECTIONS[direction]
+    if turns is None:
+        return None
+    incomings = [
+        inc
+        for section in intersections
+        for inc in section.incomings
+        if lane.lane_id in inc.lanelets
+    ]
+    where = f"trafficLight {light_id} (direction {direction}) on lanelet {lane.lane_id}"
+    if not incomings:
+        notes.append(f"{where}: the lanelet is no incomingLanelet of an intersection; governs all")
+        return None
+    by_turn = {succ for inc in incomings for turn in turns for succ in inc.successors[turn]}
+    if not by_turn:
+        names = ", ".join(f"successors{t.capitalize()}" for t in turns)
+        listed = ", ".join(inc.incoming_id for inc in incomings)
+        notes.append(f"{where}: incoming {listed} lists no {names}; governs all")
+        return None
+    return tuple(succ for succ in lane.successors if succ in by_turn)
+
+
 def _lanelet_stop_m(el: ET.Element, lane: Lane, path: str, record: str) -> float:
     """Station of a lanelet's stop line on its lane: where its points meet the centreline, or
     the lane's end when it has no stop line or no points."""
@@ -364,12 +577,19 @@ def _lanelet_stop_m(el: ET.Element, lane: Lane, path: str, record: str) -> float
 
 
 def _traffic_lights(
-    root: ET.Element, lanes: list[Lane], dt_s: float, path: str
+    root: ET.Element,
+    lanes: list[Lane],
+    dt_s: float,
+    path: str,
+    intersections: list[Intersection],
+    notes: list[str],
 ) -> list[TrafficLight]:
-    """The file's traffic lights, each stopping the lanelets that reference it."""
+    """The file's traffic lights, each stopping the lanelets that reference it for the ways
+    out its direction governs (unresolved directions noted in ``notes``)."""
     elements = root.findall("trafficLight")
     read = [_light(el, dt_s, path) for el in elements]
     check_unique_ids(elements, "trafficLight", path)
+    directions = {str(el.get("id")): _direction(el, path) for el in elements}
     stops: dict[str, list[LaneStop]] = {light.light_id: [] for light in read}
     ids: set[str | None] = set(stops)
     by_id = {lane.lane_id: lane for lane in lanes}
@@ -386,7 +606,8 @@ def _traffic_lights(
             lane = by_id[str(el.get("id"))]
             station = _lanelet_stop_m(el, lane, path, record)
             for ref in dict.fromkeys(refs):
-                stops[ref].append(LaneStop(lane.lane_id, station))
+                ways = _next_lanes(ref, directions[ref], lane, intersections, notes)
+                stops[ref].append(LaneStop(lane.lane_id, station, ways))
     return [replace(light, stops=tuple(stops[light.light_id])) for light in read]
 
 
@@ -442,12 +663,21 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     version = root.get("commonRoadVersion", "")
     dt = _time_step_s(root, str(p))
     lanes, crosswalks = _lanes(root, str(p), default_speed_limit_mps)
+    intersections = _intersections(root, lanes, str(p))
+    junction_of = _junctions(intersections, str(p))
+    lanes = [
+        replace(lane, junction_id=junction_of[lane.lane_id])
+        if lane.lane_id in junction_of
+        else lane
+        for lane in lanes
+    ]
+    notes: list[str] = []
     road_map = RoadMap(
         tuple(lanes),
         tuple(crosswalks),
         frame="world",
         source=f"commonroad:{p.name}",
-        traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p))),
+        traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p), intersections, notes)),
     )
     by_role: dict[str, list[ET.Element]] = {"dynamic": [], "static": []}
     for o in root.findall("obstacle"):  # 2018b: one element, its role says which
@@ -488,4 +718,6 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         goals,
         len(dynamic),
         len(static),
+        tuple(intersections),
+        tuple(notes),
     )
