@@ -69,6 +69,18 @@ pedestrians, cyclists and static objects stay replayed. Each metrics.json record
 "recorded_agents" (reactive, replay, or null without recorded traffic); sim.json records
 --agents, and a DIR holding runs made with another --agents is refused as above.
 --agents with the fleet options is an error (set agents_reactive in the scenario files).
+
+Traffic lights (--lights truth|camera, default truth): with camera the planner sees, for the
+lights that govern its route and that the map places (OpenDRIVE, CommonRoad and Lanelet2 maps
+do; the synthetic maps' lights have no position and stay unknown), what a simulated camera
+shows of them (drivestack.sim.perceived_lights: map-prior ROIs rendered alone, an HSV lamp
+classifier with configs/perception/traffic_lights.yaml), unknown for a light it cannot read
+(which the planners treat as go); with or without --perception lidar. The history and the
+red-light metrics keep the true states; each metrics.json gains "light_perception" (accuracy,
+the share unknown and a true x perceived confusion matrix over the light-ticks within range)
+and "light_perception_median_ms", summary.json the pooled figures per planner. sim.json
+records --lights (a DIR of runs with other lights is refused as above); the fleet options
+refuse --lights camera.
 """
 
 from __future__ import annotations
@@ -152,6 +164,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "ray-cast LiDAR sweeps (see --stack)",
     )
     parser.add_argument(
+        "--lights",
+        choices=["truth", "camera"],
+        default="truth",
+        help="what the planner knows of the traffic lights: their true states, or what a "
+        "simulated camera shows of the lights on its route (map-prior ROIs and an HSV lamp "
+        "classifier, configs/perception/traffic_lights.yaml; unknown for a light it cannot "
+        "read); the recorded history and the red-light metrics keep the true states",
+    )
+    parser.add_argument(
         "--stack",
         type=Path,
         default=None,
@@ -194,7 +215,9 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.exec.task import write_run_results
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
-    from drivestack.sim.perceived import PerceivedWorld, with_lidar_perception
+    from drivestack.sim.perceived import LidarPerception, observers, with_lidar_perception
+    from drivestack.sim.perceived_lights import CameraLightPerception, with_light_perception
+    from drivestack.sim.perception_metrics import LightStateMetrics
     from drivestack.sim.scenario import recorded_agents_mode
 
     _check_options(args)  # options that would be ignored: refused, exit 2
@@ -220,12 +243,15 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
+    light_metrics: dict[str, LightStateMetrics] = {}  # planner -> pooled (--lights camera)
     for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
         folder = out / variant.variant_id
         _clear_run(folder)  # this invocation's earlier result, if any: never left half-replaced
         built = builds[cfg.name]
         try:
+            if args.lights == "camera":  # innermost: the LiDAR observer passes its lights on
+                built = with_light_perception(built)
             if stack is not None:
                 built = with_lidar_perception(built, stack)
             result = run_scenario(built, planner, data_root, args.max_steps)
@@ -238,12 +264,20 @@ def run(args: argparse.Namespace) -> int:
         record["config"] = dataclasses.asdict(cfg)
         record["perception"] = args.perception
         record["recorded_agents"] = recorded_agents_mode(cfg)
-        if isinstance(built.world, PerceivedWorld):
-            record["perception_stage_median_ms"] = built.world.perception.timing_ms()
-            run_metrics = built.world.perception.metrics
-            record["perception_metrics"] = run_metrics.result()
-            pooled = perception_metrics.setdefault(planner, type(run_metrics)(run_metrics.config))
-            pooled.merge(run_metrics, prefix=f"{cfg.name}/")
+        record["lights"] = args.lights
+        for observer in observers(built.world):
+            if isinstance(observer, LidarPerception):
+                record["perception_stage_median_ms"] = observer.timing_ms()
+                run_metrics = observer.metrics
+                record["perception_metrics"] = run_metrics.result()
+                pooled = perception_metrics.setdefault(
+                    planner, type(run_metrics)(run_metrics.config)
+                )
+                pooled.merge(run_metrics, prefix=f"{cfg.name}/")
+            elif isinstance(observer, CameraLightPerception):
+                record["light_perception_median_ms"] = observer.timing_ms().get("traffic_lights")
+                record["light_perception"] = observer.metrics.result()
+                light_metrics.setdefault(planner, LightStateMetrics()).merge(observer.metrics)
         write_run_results(folder, result, record)
         rows.append(record)
         if args.export_dataset is not None:  # after the run's results are safe
@@ -253,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
         entry.update(provenance)
         if planner in perception_metrics:
             entry["perception_metrics"] = perception_metrics[planner].result()
+        if planner in light_metrics:
+            entry["light_perception"] = light_metrics[planner].result()
     write_text_atomic(out / "summary.json", strict_dumps(summary, indent=2))
     table = _table(rows, summary)
     write_text_atomic(out / "summary.md", table + "\n")
@@ -285,6 +321,8 @@ def _check_options(args: argparse.Namespace) -> None:
             "--agents is not applied to fleets (the fleet options); set agents_reactive: true "
             "in the scenario files instead"
         )
+    if getattr(args, "lights", "truth") != "truth" and fleet.is_fleet_request(args):
+        raise DataError("a fleet runs with the lights' true states only (no --lights camera)")
     if args.stack is not None and args.perception != "lidar":
         raise DataError(
             "--stack is used only with --perception lidar (the planner sees ground truth "
@@ -345,7 +383,7 @@ def _clear_export_folder(root: Path) -> None:
 MANIFEST_NAME = "sim.json"
 SUMMARY_FILES = ("summary.json", "summary.md")
 #: What identifies an invocation: a DIR holding runs made with other values is refused.
-IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "agents")
+IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "lights", "agents")
 
 
 def _fleet_files() -> tuple[str, ...]:
@@ -373,6 +411,7 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
         "planners": planners,
         "max_steps": args.max_steps,
         "perception": args.perception,
+        "lights": args.lights,
         "agents": args.agents,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
@@ -414,7 +453,9 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
 
 def _identity(key: str, value: object) -> object:
     """An identity value as compared: the planners as a set (``pdm,idm`` and ``idm,pdm`` make
-    the same runs)."""
+    the same runs); no ``lights`` (a sim.json from before ``--lights``) as ``truth``."""
+    if key == "lights" and value is None:
+        return "truth"
     return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
 
 
@@ -621,6 +662,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
+        if "light_perception" in s:
+            lines.append(f"{planner}: {_light_line(s['light_perception'])}")
     for r in rows:
         if _crashed(r):
             lines.append(f"crashed: {r['variant']}: {r['error']}")
@@ -645,6 +688,16 @@ def _agent_red_runs(record: dict[str, Any]) -> int:
 def _red_lights_cell(record: dict[str, Any]) -> str:
     """The red lights a run ran, for its table cell (``-`` when its map has no light)."""
     return str(int(record.get("red_light_violations") or 0)) if _has_lights(record) else "-"
+
+
+def _light_line(m: dict[str, Any]) -> str:
+    """One line of the pooled traffic-light perception figures (--lights camera)."""
+    if not m["light_ticks"]:
+        return "lights seen by camera: no light within range on any route"
+    return (
+        f"lights seen by camera over {m['light_ticks']} light-ticks: accuracy "
+        f"{100 * m['accuracy']:.1f}%, unknown {100 * m['unknown_share']:.1f}%"
+    )
 
 
 def _perception_line(m: dict[str, Any]) -> str:

@@ -8,12 +8,17 @@ recorded (ground-truth) history, and the driving metrics show it. Beside the dri
 metrics, every tick's detections and tracks are scored against the simulator's truth
 (:class:`~drivestack.sim.perception_metrics.PerceptionMetrics`: AP, recall, precision, MOTA,
 IDS; :meth:`LidarPerception.metrics`).
+
+Traffic lights: the LiDAR observer passes on what the world it wraps says, the true states,
+or, with :func:`~drivestack.sim.perceived_lights.with_light_perception` applied first (a
+:class:`PerceivedWorld` whose observer is the camera's
+:class:`~drivestack.sim.perceived_lights.CameraLightPerception`), the perceived ones.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -93,7 +98,7 @@ class LidarPerception:
             ids = tuple(f"detection_{i}" for i in range(len(boxes)))
         if boxes.frame == EGO:
             boxes = boxes.transformed(world_from_ego, WORLD)
-        # the stack has no traffic-light perception: the planner gets the lights' true states
+        # the lights as the wrapped world gives them (true, or perceived by a light observer)
         return Observation(truth.timestamp_ns, ego, boxes, ids, truth.traffic_lights)
 
     def timing_ms(self) -> dict[str, float]:
@@ -101,11 +106,21 @@ class LidarPerception:
         return {stage: float(np.median(values)) for stage, values in self.stage_ms.items()}
 
 
+class Observer(Protocol):
+    """What a :class:`PerceivedWorld` observes through: ``observe(world)`` each tick, and
+    ``reset()`` when the run starts over."""
+
+    def observe(self, world: World) -> Observation: ...
+
+    def reset(self) -> None: ...
+
+
 class PerceivedWorld:
     """A :class:`World` whose ``observe()`` goes through an observer; all else is the world's
-    (stepping, the ego, the traffic and so the recorded ground truth)."""
+    (stepping, the ego, the traffic and so the recorded ground truth). Observers compose: the
+    world wrapped may itself be a :class:`PerceivedWorld` (:func:`observers` lists them)."""
 
-    def __init__(self, world: World, perception: LidarPerception) -> None:
+    def __init__(self, world: World | PerceivedWorld, perception: Observer) -> None:
         self._world = world
         self.perception = perception
 
@@ -117,7 +132,17 @@ class PerceivedWorld:
         self.perception.reset()
 
     def observe(self) -> Observation:
-        return self.perception.observe(self._world)
+        return self.perception.observe(self._world)  # type: ignore[arg-type]
+
+
+def observers(world: object) -> list[Observer]:
+    """The observers of ``world``'s :class:`PerceivedWorld` wrappers, outermost first (none
+    for a plain :class:`World`)."""
+    found = []
+    while isinstance(world, PerceivedWorld):
+        found.append(world.perception)
+        world = world._world
+    return found
 
 
 def default_lidar() -> LidarModel:

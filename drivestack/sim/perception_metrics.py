@@ -24,6 +24,9 @@ tracker's output next to that truth (all in the ego frame) and scores them:
 
 Accumulators merge (:meth:`PerceptionMetrics.merge`), so a suite's figures pool every tick of
 every run rather than averaging per-run rates.
+
+:class:`LightStateMetrics` scores ``--lights camera``'s traffic-light states the same way
+(per light-tick: accuracy, a confusion matrix true x perceived, the share unknown).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from drivestack.eval.detection.nuscenes import EvalBoxes, accumulate, calc_ap
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
+from drivestack.structures.traffic_light import SIGNAL_STATES, check_state
 
 #: evaluation group -> the object classes it holds (truth and predictions alike)
 EVAL_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
@@ -336,3 +340,47 @@ def _eval_boxes(boxes: Boxes3D, group: np.ndarray, keep: np.ndarray) -> EvalBoxe
         score=boxes.score[keep],
         ego_distance_m=np.linalg.norm(boxes.center_m[keep, :2], axis=1),
     )
+
+
+class LightStateMetrics:
+    """Traffic-light state perception against the truth, over light-ticks (one light at one
+    tick, counted where the light governs the ego's route and is within the observer's range;
+    see :mod:`drivestack.sim.perceived_lights`): a confusion matrix of true x perceived
+    states (:data:`~drivestack.structures.traffic_light.SIGNAL_STATES`), the accuracy
+    (perceived == true) and the share perceived ``unknown``. Accumulators merge."""
+
+    def __init__(self) -> None:
+        n = len(SIGNAL_STATES)
+        self.confusion = np.zeros((n, n), dtype=np.int64)
+
+    def add(self, true_state: str, perceived_state: str) -> None:
+        """Count one light-tick (``ValueError`` for a state not in SIGNAL_STATES)."""
+        truth = SIGNAL_STATES.index(check_state(true_state, "LightStateMetrics true state"))
+        seen = SIGNAL_STATES.index(check_state(perceived_state, "LightStateMetrics perceived"))
+        self.confusion[truth, seen] += 1
+
+    def merge(self, other: LightStateMetrics) -> None:
+        """Pool another accumulator's light-ticks into this one."""
+        self.confusion += other.confusion
+
+    def result(self) -> dict[str, Any]:
+        """JSON-ready figures: ``light_ticks``, ``accuracy`` and ``unknown_share`` (None
+        without a light-tick) and ``confusion`` (true state -> perceived state -> count, the
+        states seen only)."""
+        n = int(self.confusion.sum())
+        unknown = SIGNAL_STATES.index("unknown")
+        confusion = {
+            SIGNAL_STATES[t]: {
+                SIGNAL_STATES[p]: int(self.confusion[t, p])
+                for p in range(len(SIGNAL_STATES))
+                if self.confusion[t, p]
+            }
+            for t in range(len(SIGNAL_STATES))
+            if self.confusion[t].any()
+        }
+        return {
+            "light_ticks": n,
+            "accuracy": float(np.trace(self.confusion)) / n if n else None,
+            "unknown_share": float(self.confusion[:, unknown].sum()) / n if n else None,
+            "confusion": confusion,
+        }

@@ -162,8 +162,10 @@ def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
     para = " ".join(doc.split()).split("`drivestack sim` writes `OUT/sim.json`", 1)[1]
     records, refused = para.split("Into a folder", 1)[0], para.split("it refuses", 1)[0]
     words = {"runs": "run folders", "planners": "planners", "max_steps": "--max-steps",
-             "perception": "perception", "agents": "`agents`"}  # fmt: skip
+             "perception": "perception", "lights": "`lights`",
+             "agents": "`agents`"}  # fmt: skip
     assert set(words) == set(IDENTITY_KEYS)
     for key in IDENTITY_KEYS:
         assert words[key] in records, key
     assert "`--agents`" in refused.split("Into a folder", 1)[1]
+    assert "`--lights`" in refused.split("Into a folder", 1)[1]

@@ -8,6 +8,14 @@ times that offset (a LiDAR sweep sees a moving car where it is when each column 
 The ground is the plane z = 0 of the world frame, hit analytically. Every hit reports a
 material (for intensity / colour) and an instance id (0 = background, agents 1..N in the
 order given).
+
+Traffic lights (``light_priors``, :func:`light_priors` places the map's) are a third scene
+that only :meth:`SensorScene.cast_lights` casts (the camera's renderings; the LiDAR's sweeps
+do not see them): per light a pole from the ground to the housing, the housing
+(:data:`~drivestack.perception.camera.traffic_light_state.HOUSING_SIZE_M`, its centre
+:data:`LIGHT_HOUSING_CENTRE_Z_M` above the ground) and three lamps on its front face, red on
+top. Each triangle knows its light and lamp slot, so what the lamps show is a colour looked
+up per rendering (the scene is built once, whatever the lights show).
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from drivestack.kernels._common import magnitude_limit
+from drivestack.perception.camera.traffic_light_state import (
+    HOUSING_SIZE_M,
+    LAMP_SIZE_M,
+    TrafficLightPrior,
+)
 from drivestack.sim.sensors.meshes import boxes_mesh, template_for
 from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
@@ -37,6 +50,8 @@ class Material(IntEnum):
     POLE = 4
     VEHICLE = 5
     PERSON = 6
+    LIGHT_HOUSING = 7
+    LAMP = 8
 
 
 #: Farthest an agent's vertex is moved for a ray's time (m): float32's box limit (~4.4e11 m,
@@ -52,6 +67,8 @@ REFLECTIVITY = {
     Material.POLE: 0.6,
     Material.VEHICLE: 0.7,
     Material.PERSON: 0.35,
+    Material.LIGHT_HOUSING: 0.1,
+    Material.LAMP: 0.5,
 }
 # RGB albedo per material for the camera
 ALBEDO = {
@@ -62,7 +79,19 @@ ALBEDO = {
     Material.POLE: (120, 120, 120),
     Material.VEHICLE: (40, 90, 200),
     Material.PERSON: (220, 120, 60),
+    Material.LIGHT_HOUSING: (25, 25, 25),
+    Material.LAMP: (40, 40, 40),  # an unlit lamp (a lit one: :data:`LAMP_RGB`)
 }
+
+#: Height (m) of a traffic light's housing centre above the ground (a typical mast-mounted
+#: head: the housing's bottom about 4.5 m up, above trucks); its pole is
+#: :data:`LIGHT_POLE_WIDTH_M` square.
+LIGHT_HOUSING_CENTRE_Z_M = 5.0
+LIGHT_POLE_WIDTH_M = 0.15
+#: Lamp glass protrusion (m) from the housing's front face.
+_LAMP_DEPTH_M = 0.02
+#: RGB of a lit lamp per slot (red, yellow, green), emitted (not shaded).
+LAMP_RGB = ((255, 35, 25), (255, 200, 0), (30, 230, 110))
 
 
 @dataclass(frozen=True)
@@ -124,8 +153,24 @@ class SensorScene:
         default=None, init=False, repr=False
     )
     agents: Boxes3D | None = field(default=None, init=False)
+    light_priors: Sequence[TrafficLightPrior] = ()
+    _lights: object = field(default=None, init=False, repr=False)
+    # per triangle of the lights' scene: its light's index and its lamp slot (-1: not a lamp)
+    _light_triangle_light: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
+    _light_triangle_slot: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
+        self.light_priors = tuple(self.light_priors)
+        if self.light_priors:
+            boxes, light, slot = _light_boxes(self.light_priors)
+            vertices, triangles, owner = boxes_mesh(boxes, ["box"] * len(boxes))
+            self._lights, _ = _scene_of(vertices, triangles, owner)
+            self._light_triangle_light = light[owner]
+            self._light_triangle_slot = slot[owner]
         static_boxes = _static_boxes(self.static_objects)
         self._static, self._static_triangle_object = _scene_of(
             *boxes_mesh(static_boxes, ["box"] * len(static_boxes))
@@ -148,7 +193,40 @@ class SensorScene:
         objects = [SceneObject(box, Material.CURB) for box in curbs]
         objects += [SceneObject(box, Material.POLE) for box in poles]
         objects += [SceneObject(box, Material.BUILDING) for box in buildings]
-        return cls(objects)
+        return cls(objects, light_priors=light_priors(road_map))
+
+    def cast_lights(
+        self, origins: np.ndarray, directions: np.ndarray, max_range_m: float
+    ) -> LightHits:
+        """First hits of rays ``origins (R, 3)``, unit ``directions (R, 3)`` on the traffic
+        lights alone (poles, housings, lamps) within ``max_range_m`` (float32, as :meth:`cast`)."""
+        import open3d as o3d
+
+        n = len(origins)
+        hits = LightHits(
+            np.full(n, np.inf, np.float32),
+            np.zeros((n, 3), np.float32),
+            np.full(n, -1, np.int64),
+            np.full(n, -1, np.int64),
+            np.zeros(n, np.int64),
+        )
+        if self._lights is None or n == 0:
+            return hits
+        out = self._lights.cast_rays(  # type: ignore[attr-defined]
+            o3d.core.Tensor.from_numpy(_packed_rays(origins, directions))
+        )
+        t = out["t_hit"].numpy()
+        hit = np.isfinite(t) & (t <= max_range_m)
+        prim = out["primitive_ids"].numpy()[hit].astype(np.int64)
+        hits.range_m[hit] = t[hit]
+        hits.normal[hit] = out["primitive_normals"].numpy()[hit]
+        hits.light[hit] = self._light_triangle_light[prim]
+        slot = self._light_triangle_slot[prim]
+        hits.slot[hit] = slot
+        part = np.where(slot >= 0, int(Material.LAMP), int(Material.LIGHT_HOUSING))
+        # the pole is the light's first box (its slot is -2)
+        hits.material[hit] = np.where(slot == -2, int(Material.POLE), part)
+        return hits
 
     @property
     def has_static(self) -> bool:
@@ -320,6 +398,76 @@ class SensorScene:
         agent = self._agent_triangle_object[out["primitive_ids"].numpy()[near].astype(np.int64)]
         pairs = np.unique(ray * n_agents + agent)  # a ray through an agent counts once
         return np.bincount(pairs % n_agents, minlength=n_agents).astype(np.int64)
+
+
+@dataclass
+class LightHits:
+    """First hits of ``R`` rays on the traffic lights: ``range_m (R,)`` (inf: none),
+    ``normal (R, 3)``, ``light (R,)`` the light's index in ``light_priors`` (-1: none),
+    ``slot (R,)`` the lamp slot hit (0 red, 1 yellow, 2 green; -1 housing, -2 pole, also -1
+    for a miss) and ``material (R,)`` (:class:`Material`; NONE for a miss)."""
+
+    range_m: np.ndarray
+    normal: np.ndarray
+    light: np.ndarray
+    slot: np.ndarray
+    material: np.ndarray
+
+
+def _light_boxes(priors: Sequence[TrafficLightPrior]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes ``(5 L, 7)`` of the lights ``priors`` (per light: pole, housing, 3 lamps), each
+    box's light index ``(5 L,)`` and slot ``(5 L,)`` (-2 pole, -1 housing, 0..2 lamps)."""
+    boxes, light, slot = [], [], []
+    depth, width, height = HOUSING_SIZE_M
+    for i, prior in enumerate(priors):
+        x, y, z = prior.centre_m
+        yaw = prior.facing_yaw_rad
+        c, s = np.cos(yaw), np.sin(yaw)
+        pole_h = max(z - height / 2, 0.0)
+        boxes.append([x, y, pole_h / 2, LIGHT_POLE_WIDTH_M, LIGHT_POLE_WIDTH_M, pole_h, yaw])
+        boxes.append([x, y, z, depth, width, height, yaw])
+        light += [i, i]
+        slot += [-2, -1]
+        lamp_x = depth / 2 + _LAMP_DEPTH_M / 2
+        for k, lamp in enumerate(prior.lamp_centres_m()):
+            boxes.append(
+                [
+                    x + c * lamp_x,
+                    y + s * lamp_x,
+                    lamp[2],
+                    _LAMP_DEPTH_M,
+                    LAMP_SIZE_M,
+                    LAMP_SIZE_M,
+                    yaw,
+                ]
+            )
+            light.append(i)
+            slot.append(k)
+    return np.asarray(boxes, float).reshape(-1, 7), np.asarray(light), np.asarray(slot)
+
+
+def light_priors(
+    road_map: RoadMap, centre_z_m: float = LIGHT_HOUSING_CENTRE_Z_M
+) -> list[TrafficLightPrior]:
+    """Where ``road_map``'s lights are rendered: one housing per light that has a
+    ``position_m`` (OpenDRIVE signals, CommonRoad ``<position>``s and Lanelet2 light line
+    strings give one; the synthetic maps' lights do not, and are not rendered) and a stop,
+    centred above the position at ``centre_z_m``, facing against the lane at its first stop
+    (towards the traffic it stops)."""
+    from drivestack.structures.road_map import interpolate_polyline
+
+    priors = []
+    for light in road_map.traffic_lights:
+        if light.position_m is None or not light.stops:
+            continue
+        stop = light.stops[0]
+        _, yaw = interpolate_polyline(road_map.lane(stop.lane_id).centerline_m, [stop.station_m])
+        priors.append(
+            TrafficLightPrior(
+                light.light_id, (*light.position_m, centre_z_m), float(yaw[0]) + np.pi
+            )
+        )
+    return priors
 
 
 def _moved_mesh(

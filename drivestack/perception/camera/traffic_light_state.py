@@ -1,0 +1,319 @@
+"""Traffic-light state from a camera image, with the map's light positions as the prior.
+
+The design of Autoware's ``traffic_light_map_based_detector`` and colour-based
+``traffic_light_classifier``, in pure NumPy:
+
+1. **Prior -> ROI** (:func:`light_roi`): each light the map places is a
+   :class:`TrafficLightPrior` (its housing's centre and the direction its lamps face). The
+   housing's 8 corners are projected into the image through the calibration and the ego pose;
+   their bounding box, widened by a margin for pose and calibration error
+   (``roi_margin_ratio`` of the housing's height, at least ``roi_min_margin_px``), is the ROI.
+   A housing with a corner behind the camera or outside the image (a lamp cut off by the
+   image's edge reads as another state or none), or a projected housing under ``min_housing_px`` pixels tall gives no ROI (the light is ``unknown``). A
+   housing over ``max_housing_px`` tall is read from every ``n``-th pixel
+   (:meth:`LightRoi.read_stride`: a near light costs no more than a far one).
+2. **Lamp colour** (:func:`classify_light`): the ROI's pixels in HSV; a pixel is a lit lamp of
+   a colour when its hue is in that colour's range and its saturation and value (brightness)
+   are at least ``min_saturation`` and ``min_value``. A colour counts as lit with at least
+   ``max(min_lit_px, min_lit_fraction * lamp area)`` such pixels (the lamp's expected area
+   from the projected housing). One lit colour gives its state; red and yellow with red's
+   pixels above yellow's give ``red_yellow``; any other mix is ambiguous (``unknown``). No lit
+   lamp: ``off`` when at least ``min_dark_fraction`` of the projected housing's pixels are
+   dark (value under ``max_dark_value``: the housing is seen and nothing is lit), else
+   ``unknown`` (hidden, e.g. behind a truck).
+3. **Confidence**: the lit colour's share of all lit pixels times how much of the lamp's
+   expected area it fills (at most 1); under ``min_confidence`` the state is ``unknown``.
+
+All thresholds are in a strict YAML (``configs/perception/traffic_lights.yaml``,
+:func:`load_traffic_light_config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivestack.config import load_yaml_config
+from drivestack.config.strict import ConfigValueError, check_config_numbers
+from drivestack.core.transforms import SE3
+from drivestack.structures._checks import check_number
+from drivestack.structures.camera import CameraCalibration, CameraImage
+
+#: The thresholds' file shipped with drivestack (``drivestack sim --lights camera``).
+DEFAULT_CONFIG_PATH = (
+    Path(__file__).resolve().parents[3] / "configs" / "perception" / "traffic_lights.yaml"
+)
+
+#: Housing size (m): depth along the facing direction, width, height; three lamps
+#: ``LAMP_SIZE_M`` square on its front face, red top, yellow middle, green bottom, their centres
+#: ``LAMP_SPACING_M`` apart (the middle one at the housing's centre).
+HOUSING_SIZE_M = (0.3, 0.4, 1.05)
+LAMP_SIZE_M = 0.3
+LAMP_SPACING_M = 0.35
+#: Lamp slots top to bottom and the colour each shows.
+LAMP_COLOURS = ("red", "yellow", "green")
+#: Which lamp slots each state lights (``unknown`` and ``off``: none).
+LIT_SLOTS: dict[str, tuple[int, ...]] = {
+    "unknown": (),
+    "off": (),
+    "green": (2,),
+    "yellow": (1,),
+    "red": (0,),
+    "red_yellow": (0, 1),
+}
+
+
+@dataclass(frozen=True)
+class TrafficLightPrior:
+    """Where the map puts a light's housing: ``centre_m (3,)`` in the world frame and the
+    heading ``facing_yaw_rad`` its lamps face (towards the traffic it controls)."""
+
+    light_id: str
+    centre_m: tuple[float, float, float]
+    facing_yaw_rad: float
+
+    def __post_init__(self) -> None:
+        values = tuple(self.centre_m)
+        if len(values) != 3:
+            raise ValueError(f"TrafficLightPrior {self.light_id!r} centre_m must be (x, y, z)")
+        for axis, v in zip("xyz", values, strict=True):
+            check_number(f"TrafficLightPrior {self.light_id!r} centre_m {axis}", v)
+        check_number(f"TrafficLightPrior {self.light_id!r} facing_yaw_rad", self.facing_yaw_rad)
+        object.__setattr__(self, "centre_m", tuple(float(v) for v in values))
+
+    def _axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit ``forward (3,)`` (the facing) and ``left (3,)`` of the housing."""
+        c, s = np.cos(self.facing_yaw_rad), np.sin(self.facing_yaw_rad)
+        return np.array([c, s, 0.0]), np.array([-s, c, 0.0])
+
+    def corners_m(self) -> np.ndarray:
+        """``(8, 3)`` world corners of the housing."""
+        fwd, left = self._axes()
+        d, w, h = HOUSING_SIZE_M
+        signs = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], float)
+        up = np.array([0.0, 0.0, 1.0])
+        offsets = (
+            signs[:, :1] * (d / 2) * fwd
+            + signs[:, 1:2] * (w / 2) * left
+            + signs[:, 2:] * (h / 2) * up
+        )
+        return np.asarray(self.centre_m) + offsets
+
+    def lamp_centres_m(self) -> np.ndarray:
+        """``(3, 3)`` world centres of the lamps' front faces, red (top) first."""
+        fwd, _ = self._axes()
+        front = np.asarray(self.centre_m) + fwd * HOUSING_SIZE_M[0] / 2
+        dz = np.array([LAMP_SPACING_M, 0.0, -LAMP_SPACING_M])
+        return front + dz[:, None] * np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True)
+class TrafficLightConfig:
+    """Thresholds of :func:`light_roi` and :func:`classify_light` (see the module doc).
+
+    Hue ranges are ``[lo, hi]`` degrees in [0, 360); a range with ``lo > hi`` wraps through 0
+    (red). ``min_saturation``, ``min_value``, ``max_dark_value`` are in [0, 1].
+    """
+
+    roi_margin_ratio: float = 0.5
+    roi_min_margin_px: int = 3
+    min_housing_px: float = 8.0
+    max_housing_px: float = 48.0
+    red_hue_deg: tuple[float, float] = (340.0, 20.0)
+    yellow_hue_deg: tuple[float, float] = (35.0, 70.0)
+    green_hue_deg: tuple[float, float] = (90.0, 170.0)
+    min_saturation: float = 0.55
+    min_value: float = 0.6
+    min_lit_px: int = 2
+    min_lit_fraction: float = 0.2
+    max_dark_value: float = 0.25
+    min_dark_fraction: float = 0.5
+    min_confidence: float = 0.3
+
+    def __post_init__(self) -> None:
+        check_config_numbers(self, "roi_margin_ratio", "min_housing_px", at_least=0.0)
+        check_config_numbers(
+            self, "max_housing_px", at_least=self.min_housing_px, hint=" (min_housing_px)"
+        )
+        check_config_numbers(self, "roi_min_margin_px", "min_lit_px", integer=True, at_least=0)
+        for name in ("red_hue_deg", "yellow_hue_deg", "green_hue_deg"):
+            value = getattr(self, name)
+            if len(value) != 2:
+                raise ConfigValueError(f"{name} must be [lo, hi] degrees, got {value}", key=name)
+            check_config_numbers(self, name, at_least=0.0, below=360.0)
+        for name in (
+            "min_saturation",
+            "min_value",
+            "min_lit_fraction",
+            "max_dark_value",
+            "min_dark_fraction",
+            "min_confidence",
+        ):
+            check_config_numbers(self, name, at_least=0.0, at_most=1.0)
+
+
+def load_traffic_light_config(path: str | Path) -> TrafficLightConfig:
+    """Strict YAML -> :class:`TrafficLightConfig` (errors name the file and key)."""
+    return load_yaml_config(TrafficLightConfig, path)
+
+
+@dataclass(frozen=True)
+class LightRoi:
+    """A light's place in an image: ``roi_px (4,)`` int ``[u0, v0, u1, v1)`` (clipped to the
+    image, half-open: the pixels to look at) and ``housing_px (4,)`` float ``[u0, v0, u1, v1]``
+    (the projected housing's box, unclipped, without margin)."""
+
+    roi_px: tuple[int, int, int, int]
+    housing_px: tuple[float, float, float, float]
+
+    @property
+    def housing_height_px(self) -> float:
+        return self.housing_px[3] - self.housing_px[1]
+
+    def read_stride(self, config: TrafficLightConfig) -> int:
+        """Every how many pixels the ROI is read: 1, or as many as keep the housing at most
+        ``config.max_housing_px`` tall (a near light is read at a lower resolution, as a
+        classifier with a fixed input size reads it)."""
+        return max(1, int(np.ceil(self.housing_height_px / config.max_housing_px)))
+
+    def subsampled(self, stride: int) -> LightRoi:
+        """This ROI in the image of every ``stride``-th pixel of ``roi_px`` (that image's
+        pixel ``i`` is this image's ``u0 + stride i``): ``roi_px`` the whole of that image."""
+        u0, v0, u1, v1 = self.roi_px
+        hu0, hv0, hu1, hv1 = self.housing_px
+        return LightRoi(
+            (0, 0, len(range(u0, u1, stride)), len(range(v0, v1, stride))),
+            ((hu0 - u0) / stride, (hv0 - v0) / stride, (hu1 - u0) / stride, (hv1 - v0) / stride),
+        )
+
+
+def project_points(
+    points_m: np.ndarray, calibration: CameraCalibration, world_from_ego: SE3
+) -> tuple[np.ndarray, np.ndarray]:
+    """World ``points_m (N, 3)`` -> pixel ``uv (N, 2)`` and camera depth ``z_m (N,)`` (a pinhole
+    through the intrinsics; ``uv`` is meaningless where ``z_m <= 0``)."""
+    ego_from_world = world_from_ego.inverse()
+    cam = calibration.camera_from_ego.apply(ego_from_world.apply(np.asarray(points_m, float)))
+    z = cam[:, 2]
+    safe = np.where(z > 1e-9, z, 1.0)
+    pix = (cam / safe[:, None]) @ np.asarray(calibration.intrinsics, float).T
+    return pix[:, :2], z
+
+
+def light_roi(
+    prior: TrafficLightPrior,
+    calibration: CameraCalibration,
+    world_from_ego: SE3,
+    config: TrafficLightConfig,
+) -> LightRoi | None:
+    """The ROI of ``prior``'s housing in an image of ``calibration`` taken at ``world_from_ego``,
+    or ``None`` when the light cannot be seen there (a corner behind the camera or outside
+    the image, or under ``config.min_housing_px`` tall). The margin is clipped to the image."""
+    uv, z = project_points(prior.corners_m(), calibration, world_from_ego)
+    if np.any(z <= 1e-6):
+        return None
+    lo, hi = uv.min(axis=0), uv.max(axis=0)
+    height = float(hi[1] - lo[1])
+    w, h = calibration.width_px, calibration.height_px
+    if height < config.min_housing_px or np.any(lo < 0) or hi[0] > w or hi[1] > h:
+        return None
+    margin = max(config.roi_margin_ratio * height, float(config.roi_min_margin_px))
+    u0 = int(np.clip(np.floor(lo[0] - margin), 0, w))
+    v0 = int(np.clip(np.floor(lo[1] - margin), 0, h))
+    u1 = int(np.clip(np.ceil(hi[0] + margin), 0, w))
+    v1 = int(np.clip(np.ceil(hi[1] + margin), 0, h))
+    if u1 <= u0 or v1 <= v0:
+        return None
+    return LightRoi((u0, v0, u1, v1), (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+
+
+def rgb_to_hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(..., 3)`` uint8 RGB -> hue ``(...)`` degrees in [0, 360), saturation and value
+    ``(...)`` in [0, 1] (hue 0 for greys)."""
+    x = np.asarray(rgb, dtype=np.float64) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    v = x.max(axis=-1)
+    chroma = v - x.min(axis=-1)
+    s = np.where(v > 0, chroma / np.where(v > 0, v, 1.0), 0.0)
+    c = np.where(chroma > 0, chroma, 1.0)
+    hue = np.where(
+        v == r, ((g - b) / c) % 6.0, np.where(v == g, (b - r) / c + 2.0, (r - g) / c + 4.0)
+    )
+    hue = np.where(chroma > 0, 60.0 * hue, 0.0) % 360.0
+    return hue, s, v
+
+
+def _in_hue(hue: np.ndarray, rng: tuple[float, float]) -> np.ndarray:
+    lo, hi = rng
+    return (hue >= lo) & (hue <= hi) if lo <= hi else (hue >= lo) | (hue <= hi)
+
+
+@dataclass(frozen=True)
+class LightReading:
+    """What :func:`classify_light` read: ``state`` (one of the signal states), ``confidence``
+    in [0, 1] (0 for ``unknown``), and the lit pixels per lamp colour."""
+
+    state: str
+    confidence: float
+    lit_px: dict[str, int]
+
+
+UNKNOWN = LightReading("unknown", 0.0, {})
+
+
+def classify_light(image: CameraImage, roi: LightRoi, config: TrafficLightConfig) -> LightReading:
+    """The state ``image`` shows in ``roi`` (see the module doc for the rule)."""
+    u0, v0, u1, v1 = roi.roi_px
+    crop = np.asarray(image.pixels)[v0:v1, u0:u1, :3]
+    return classify_crop(crop, roi, config)
+
+
+def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -> LightReading:
+    """:func:`classify_light` on ``crop (h, w, 3)`` uint8, the image's pixels in
+    ``roi.roi_px`` (e.g. a window rendered alone)."""
+    u0, v0, _, _ = roi.roi_px
+    hue, sat, val = rgb_to_hsv(crop)
+    bright = (sat >= config.min_saturation) & (val >= config.min_value)
+    ranges = {
+        "red": config.red_hue_deg,
+        "yellow": config.yellow_hue_deg,
+        "green": config.green_hue_deg,
+    }
+    masks = {name: bright & _in_hue(hue, rng) for name, rng in ranges.items()}
+    lit_px = {name: int(m.sum()) for name, m in masks.items()}
+    # the lamp's expected area from the projected housing's height (lamp / housing height)
+    lamp_px = (roi.housing_height_px * LAMP_SIZE_M / HOUSING_SIZE_M[2]) ** 2
+    need = max(float(config.min_lit_px), config.min_lit_fraction * lamp_px, 1.0)
+    lit = [name for name in LAMP_COLOURS if lit_px[name] >= need]
+    total = sum(lit_px.values())
+    if not lit:
+        hu0, hv0, hu1, hv1 = roi.housing_px
+        box = crop[
+            max(int(np.floor(hv0)) - v0, 0) : max(int(np.ceil(hv1)) - v0, 0),
+            max(int(np.floor(hu0)) - u0, 0) : max(int(np.ceil(hu1)) - u0, 0),
+        ]
+        if box.size == 0:
+            return LightReading("unknown", 0.0, lit_px)
+        dark = float(np.mean(rgb_to_hsv(box)[2] < config.max_dark_value))
+        if dark >= config.min_dark_fraction:
+            return LightReading("off", dark, lit_px)
+        return LightReading("unknown", 0.0, lit_px)
+    if lit == ["red", "yellow"]:
+        rows = np.arange(crop.shape[0])[:, None]
+        red_v = float(np.mean(np.broadcast_to(rows, masks["red"].shape)[masks["red"]]))
+        yellow_v = float(np.mean(np.broadcast_to(rows, masks["yellow"].shape)[masks["yellow"]]))
+        if red_v >= yellow_v:  # red is the top lamp
+            return LightReading("unknown", 0.0, lit_px)
+        state, shown = "red_yellow", lit_px["red"] + lit_px["yellow"]
+        fill = min(1.0, shown / (2 * lamp_px))
+    elif len(lit) == 1:
+        state, shown = lit[0], lit_px[lit[0]]
+        fill = min(1.0, shown / lamp_px)
+    else:
+        return LightReading("unknown", 0.0, lit_px)
+    confidence = shown / total * fill
+    if confidence < config.min_confidence:
+        return LightReading("unknown", 0.0, lit_px)
+    return LightReading(state, float(confidence), lit_px)

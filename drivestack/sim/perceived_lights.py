@@ -1,0 +1,149 @@
+"""Closed loop with traffic-light perception: the planner sees the lights a camera shows it.
+
+Each tick, for every light that governs the ego's route (a stop on one of the route's lanes)
+and that the map places (:func:`~drivestack.sim.sensors.scene.light_priors`) ahead of the
+camera (its housing's centre in front of the image plane: a light the ego has passed no
+longer governs it) within ``max_range_m`` of it, :class:`CameraLightPerception` projects the light's housing
+into the simulated camera (:func:`~drivestack.perception.camera.traffic_light_state.light_roi`),
+renders only that ROI (every n-th pixel of it for a near light: its housing at most
+``max_housing_px`` tall; with the light's true state on its lamps and the tick's agents, which
+may hide it) and classifies its lamps
+(:func:`~drivestack.perception.camera.traffic_light_state.classify_crop`). The planner's
+:class:`~drivestack.sim.world.Observation` then carries those perceived states, ``unknown``
+for every other light (out of range, not placed by the map, off the image, too small,
+hidden or ambiguous). The world itself (its ``idm`` agents, the recorded history, the
+red-light metrics) keeps the true states. Each perceived light-tick is scored against the
+truth (:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
+
+The camera (:func:`default_light_camera`) is an idealised wide, high-resolution one: 8000 x
+4320 px at a 1500 px focal length (about 139 x 110 degrees), so a light beside the stop line
+is still in view from where the ego stops and a housing 100 m away is about 16 px tall;
+rendering only the ROIs keeps it cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from drivestack.core.transforms import SE3
+from drivestack.perception.camera.traffic_light_state import (
+    DEFAULT_CONFIG_PATH,
+    TrafficLightConfig,
+    classify_crop,
+    light_roi,
+    load_traffic_light_config,
+)
+from drivestack.sim.perceived import PerceivedWorld
+from drivestack.sim.perception_metrics import LightStateMetrics
+from drivestack.sim.sensors import CameraModel, SensorScene
+from drivestack.sim.world import Observation, World
+from drivestack.structures._checks import check_number
+
+#: Lights farther than this (m) from the camera are not looked at (``unknown``).
+DEFAULT_LIGHT_RANGE_M = 100.0
+
+
+def default_light_camera() -> CameraModel:
+    """The camera of ``--lights camera``: forward, behind the windscreen 1.8 m ahead of the
+    rear axle and 1.5 m up, 8000 x 4320 px, focal length 1500 px (see the module doc)."""
+    return CameraModel.looking_forward("traffic_light", 8000, 4320, 1500.0, (1.8, 0.0, 1.5))
+
+
+class CameraLightPerception:
+    """Observer: world -> camera ROIs of the route's lights -> their perceived states."""
+
+    def __init__(
+        self,
+        camera: CameraModel,
+        scene: SensorScene,
+        config: TrafficLightConfig,
+        governing: frozenset[str],
+        max_range_m: float = DEFAULT_LIGHT_RANGE_M,
+    ) -> None:
+        check_number("CameraLightPerception.max_range_m", max_range_m, above=0.0)
+        self.camera = camera
+        self.scene = scene
+        self.config = config
+        self.max_range_m = float(max_range_m)
+        self.priors = [p for p in scene.light_priors if p.light_id in governing]
+        self.stage_ms: dict[str, list[float]] = {}
+        self.metrics = LightStateMetrics()
+
+    def reset(self) -> None:
+        self.stage_ms = {}
+        self.metrics = LightStateMetrics()
+
+    def perceive(self, truth: Observation) -> tuple[tuple[str, str], ...]:
+        """``(light_id, perceived state)`` for every light of ``truth.traffic_lights`` (the
+        true states, rendered on the lamps), ``unknown`` for those not looked at; the
+        light-ticks looked at (the route's lights ahead within range) are scored."""
+        ego = truth.ego
+        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
+        true_states = dict(truth.traffic_lights)
+        perceived = dict.fromkeys(true_states, "unknown")
+        agents_set = False
+        cal = self.camera.calibration
+        centres = np.array([p.centre_m for p in self.priors]).reshape(-1, 3)
+        cam = cal.camera_from_ego.apply(world_from_ego.inverse().apply(centres))
+        ahead = (cam[:, 2] > 0) & (np.linalg.norm(cam, axis=1) <= self.max_range_m)
+        for prior, looked_at in zip(self.priors, ahead, strict=True):
+            if not looked_at:  # behind the camera (passed) or out of range
+                continue
+            state = "unknown"
+            roi = light_roi(prior, cal, world_from_ego, self.config)
+            if roi is not None:
+                if not agents_set:  # agents may hide a light: only when one is looked at
+                    self.scene.set_agents(truth.agents)
+                    agents_set = True
+                stride = roi.read_stride(self.config)
+                window = self.camera.render(
+                    self.scene,
+                    world_from_ego,
+                    truth.timestamp_ns,
+                    light_states=true_states,
+                    window=roi.roi_px,
+                    stride=stride,
+                )
+                crop = np.asarray(window.rgb.pixels)
+                state = classify_crop(crop, roi.subsampled(stride), self.config).state
+            perceived[prior.light_id] = state
+            self.metrics.add(true_states.get(prior.light_id, "unknown"), state)
+        return tuple(perceived.items())
+
+    def observe(self, world: World) -> Observation:
+        truth = world.observe()
+        start = time.perf_counter()
+        lights = self.perceive(truth)
+        self.stage_ms.setdefault("traffic_lights", []).append(1e3 * (time.perf_counter() - start))
+        return dataclasses.replace(truth, traffic_lights=lights)
+
+    def timing_ms(self) -> dict[str, float]:
+        """Median milliseconds per tick of the light perception so far."""
+        return {stage: float(np.median(values)) for stage, values in self.stage_ms.items()}
+
+
+def with_light_perception(
+    built: Any,
+    config: TrafficLightConfig | None = None,
+    camera: CameraModel | None = None,
+    max_range_m: float = DEFAULT_LIGHT_RANGE_M,
+) -> Any:
+    """A copy of a built scenario whose planner sees the lights of its route through the
+    camera (see the module doc); ``config`` defaults to :data:`DEFAULT_CONFIG_PATH`."""
+    governing = frozenset(
+        light.light_id
+        for light in built.road_map.traffic_lights
+        if any(stop.lane_id in built.route_lanes for stop in light.stops)
+    )
+    perception = CameraLightPerception(
+        camera or default_light_camera(),
+        SensorScene.from_road_map(built.road_map),
+        config or load_traffic_light_config(DEFAULT_CONFIG_PATH),
+        governing,
+        max_range_m,
+    )
+    return dataclasses.replace(built, world=PerceivedWorld(built.world, perception))
