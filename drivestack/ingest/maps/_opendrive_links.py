@@ -108,6 +108,19 @@ class LaneLinks:
                     "connection@incomingRoad",
                 )
             if el.get("type") == "direct":
+                other_link = other.predecessor if contact == "start" else other.successor
+                if (
+                    other_link is None
+                    or other_link.element_type != "junction"
+                    or other_link.element_id != junction_id
+                ):
+                    raise self.rd.error(
+                        f"linked road {other.road_id} does not link to direct junction "
+                        f"{junction_id} at its {contact} (its "
+                        f"{'predecessor' if contact == 'start' else 'successor'})",
+                        where,
+                        "connection@contactPoint",
+                    )
                 for end in incoming_ends:
                     self.direct_ends[(incoming.road_id, end)] = junction_id
                 self.direct_ends[(other.road_id, contact)] = junction_id

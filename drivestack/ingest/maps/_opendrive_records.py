@@ -351,9 +351,11 @@ def read_roads(root: ET.Element, rd: Reader) -> dict[str, Road]:
     return roads
 
 
-def check_road_links(rd: Reader, roads: dict[str, Road], junctions: set[str]) -> None:
+def check_road_links(rd: Reader, roads: dict[str, Road], junctions: dict[str, str]) -> None:
     """``DataError`` for a road link, or a road's ``junction`` attribute, naming a road or
-    junction the file does not have."""
+    junction the file does not have (``junctions``: id -> ``type``), and for a road that
+    lies in a junction (``junction``) it cannot lie in: a ``type="direct"`` one (it has no
+    roads of its own), or one it links to as an incoming road (``link`` to that junction)."""
     for road in roads.values():
         if road.junction is not None and road.junction not in junctions:
             raise rd.error(
@@ -361,6 +363,26 @@ def check_road_links(rd: Reader, roads: dict[str, Road], junctions: set[str]) ->
                 f"road {road.road_id}",
                 "road@junction",
             )
+        if road.junction is not None and junctions[road.junction] == "direct":
+            raise rd.error(
+                f"junction {road.junction!r} is a direct junction, which has no roads of its "
+                'own: the roads it joins link to it and lie in no junction (junction="-1")',
+                f"road {road.road_id}",
+                "road@junction",
+            )
+        for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
+            if (
+                road.junction is not None
+                and link is not None
+                and link.element_type == "junction"
+                and link.element_id == road.junction
+            ):
+                raise rd.error(
+                    f"the road lies in junction {road.junction!r} and links to it as its "
+                    f"{side} (an incoming road): a road inside a junction links to roads",
+                    f"road {road.road_id}",
+                    "road@junction",
+                )
         for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
             if link is None:
                 continue

@@ -62,9 +62,11 @@ stop line more than 0.5 m off its lanelet and a ``<direction>`` that is none of 
 intersection or incoming id, an intersection without incomings, an incoming without
 ``incomingLanelet``, a lanelet reference (``incomingLanelet``, ``successors<Turn>``,
 ``crossing/crossingLanelet``) naming no lanelet of the file, a ``successors<Turn>`` lanelet
-that does not follow one of the incoming's lanelets, a lanelet inside two intersections and
-an ``isLeftOf`` naming no incoming of its intersection (record ``intersection <id>
-incoming <id>``, field the element's tag).
+that does not follow one of the incoming's lanelets or that it lists under two turns, a
+lanelet inside two intersections, an ``incomingLanelet`` of two incomings (of one
+intersection or two) or inside its own intersection (a successor of one of its incomings), and
+an ``isLeftOf`` naming no incoming of its intersection, or its own (record ``intersection <id>
+incoming <id>``, field the element's tag); a light with more than one ``<direction>``.
 """
 
 from __future__ import annotations
@@ -428,7 +430,7 @@ def _incoming(el: ET.Element, by_id: dict[str, Lane], path: str, record: str) ->
     if not lanelets:
         raise DataError("no incomingLanelet", path=path, record=record, field="incomingLanelet")
     leaving = {succ for lanelet in lanelets for succ in by_id[lanelet].successors}
-    successors = {}
+    successors: dict[str, tuple[str, ...]] = {}
     for turn in TURNS:
         tag = f"successors{turn.capitalize()}"
         refs = _refs(el, tag, ids, path, record)
@@ -436,6 +438,16 @@ def _incoming(el: ET.Element, by_id: dict[str, Lane], path: str, record: str) ->
             if ref not in leaving:
                 raise DataError(
                     f"lanelet {ref} is no successor of the incoming lanelets {list(lanelets)}",
+                    path=path,
+                    record=record,
+                    field=tag,
+                )
+            # one way out is one turn: a light's direction would govern it for both
+            other = next((t for t, got in successors.items() if ref in got), None)
+            if other is not None:
+                raise DataError(
+                    f"lanelet {ref} is listed as successors{other.capitalize()} too: a "
+                    "successor is one turn",
                     path=path,
                     record=record,
                     field=tag,
@@ -471,7 +483,24 @@ def _intersections(root: ET.Element, lanes: list[Lane], path: str) -> list[Inter
         if not incomings:
             raise DataError("no incoming", path=path, record=record, field="incoming")
         mine = {inc.incoming_id for inc in incomings}
+        inside = {succ for inc in incomings for turn in TURNS for succ in inc.successors[turn]}
         for inc in incomings:
+            for lanelet in inc.lanelets:
+                if lanelet in inside:  # the way in and a way out of one intersection
+                    raise DataError(
+                        f"lanelet {lanelet} is a successor of an incoming of this intersection "
+                        "(inside it): an incoming lanelet leads into the intersection",
+                        path=path,
+                        record=f"{record} incoming {inc.incoming_id}",
+                        field="incomingLanelet",
+                    )
+            if inc.is_left_of == inc.incoming_id:
+                raise DataError(
+                    "refers to its own incoming",
+                    path=path,
+                    record=f"{record} incoming {inc.incoming_id}",
+                    field="isLeftOf",
+                )
             if inc.is_left_of is not None and inc.is_left_of not in mine:
                 raise DataError(
                     f"refers to unknown incoming {inc.is_left_of!r} (this intersection's: "
@@ -490,7 +519,8 @@ def _intersections(root: ET.Element, lanes: list[Lane], path: str) -> list[Inter
 
 def _junctions(intersections: list[Intersection], path: str) -> dict[str, str]:
     """Lanelet id -> ``"intersection-<id>"`` for the lanelets inside an intersection (its
-    incomings' successors); ``DataError`` for a lanelet inside two."""
+    incomings' successors); ``DataError`` for a lanelet inside two, or an incoming lanelet of
+    two incomings."""
     junction_of: dict[str, str] = {}
     for section in intersections:
         for inc in section.incomings:
@@ -506,11 +536,35 @@ def _junctions(intersections: list[Intersection], path: str) -> dict[str, str]:
                             f"{inc.incoming_id}",
                             field=f"successors{turn.capitalize()}",
                         )
+    # a lanelet leads into one intersection by one incoming: a light's direction on it would
+    # have two meanings
+    incoming_of: dict[str, str] = {}  # lanelet -> the record of the incoming listing it
+    for section in intersections:
+        for inc in section.incomings:
+            here = f"intersection {section.intersection_id} incoming {inc.incoming_id}"
+            for lanelet in dict.fromkeys(inc.lanelets):
+                first = incoming_of.setdefault(lanelet, here)
+                if first != here:
+                    raise DataError(
+                        f"lanelet {lanelet} is an incomingLanelet of {first} too: a lanelet "
+                        "leads into one intersection, by one incoming",
+                        path=path,
+                        record=here,
+                        field="incomingLanelet",
+                    )
     return junction_of
 
 
 def _direction(el: ET.Element, path: str) -> str:
     """A light's ``<direction>`` (``all`` when absent, CommonRoad's default)."""
+    found = el.findall("direction")
+    if len(found) > 1:
+        raise DataError(
+            f"{len(found)} <direction> elements; a light has at most one",
+            path=path,
+            record=f"trafficLight {el.get('id')}",
+            field="direction",
+        )
     text = el.findtext("direction")
     direction = "all" if text is None else text.strip()
     if direction not in LIGHT_DIRECTIONS:

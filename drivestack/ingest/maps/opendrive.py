@@ -57,8 +57,11 @@ Malformed input is a :class:`DataError` naming the file, the record (road, lane 
 lane, junction connection) and the field: XML that does not parse, a root other than
 ``<OpenDRIVE>``, a missing or non-finite number, a plan-view record of an unknown shape or
 non-positive length, a road without plan view or lanes, a link to a road, junction or lane
-that does not exist, a road whose ``junction`` names no junction of the file, a repeated
-junction id, a lane given by ``<border>`` records (not read) or without ``<width>``, a
+that does not exist, a road whose ``junction`` names no junction of the file, a
+``type="direct"`` junction (which has no roads of its own) or a junction the road links to (an
+incoming road), a repeated junction id, a junction ``type`` other than ``default``,
+``direct``, ``virtual`` and ``crossing``, a direct junction's ``linkedRoad`` that does not link
+to the junction at its ``contactPoint``, a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
 section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
 repeated id, a ``signalReference`` to a signal the file does not have, a repeated
@@ -353,18 +356,29 @@ class OpenDriveNetwork:
         return LanePosition(key, station_m, t_offset_m if forward else -t_offset_m)
 
 
+#: OpenDRIVE's junction types (``e_junction_type``, 1.8; ``default`` when not given).
+JUNCTION_TYPES = ("default", "direct", "virtual", "crossing")
+
+
 def parse_opendrive(path: str | Path) -> OpenDriveNetwork:
     """Parse and check an OpenDRIVE ``.xodr`` file (errors as the module docstring says)."""
     p = Path(path)
     root = parse_file(p)
     rd = Reader(str(p))
     roads = read_roads(root, rd)
-    junctions: set[str] = set()
+    junctions: dict[str, str] = {}  # id -> type
     for el in root.findall("junction"):
         junction_id = rd.text(el, "id", "junction")
         if junction_id in junctions:
             raise rd.error("repeated junction id", f"junction {junction_id}", "junction@id")
-        junctions.add(junction_id)
+        kind = el.get("type", "default")
+        if kind not in JUNCTION_TYPES:
+            raise rd.error(
+                f"unknown junction type {kind!r}; expected one of {list(JUNCTION_TYPES)}",
+                f"junction {junction_id}",
+                "junction@type",
+            )
+        junctions[junction_id] = kind
     check_road_links(rd, roads, junctions)
     links = LaneLinks(rd, roads)
     links.within_roads()

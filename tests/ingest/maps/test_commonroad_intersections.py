@@ -257,3 +257,56 @@ def test_the_real_files_read_with_their_intersections(shared_data: Path) -> None
         route == ["43208", "43592", "43630", "43830", "43380"] == road_map.route("43208", "43380")
     )
     assert _entered(road_map, route) == 1
+
+
+def _two(second: str, iid: str = "200") -> str:
+    """The file's intersection 100 and a second one (``iid``) holding ``second``."""
+    return f'<intersection id="100">{incoming()}</intersection><intersection id="{iid}">{second}</intersection>'
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "record", "field", "words"),
+    [
+        (  # 2 both straight on and left: the red left arrow 10 would stop straight-on traffic
+            {"intersection": f'<intersection id="100">{incoming(left=(LEFT, STRAIGHT))}</intersection>'},
+            "intersection 100 incoming 101", "successorsLeft",
+            "lanelet 2 is listed as successorsStraight too",
+        ),
+        (  # lanelet 1 leads into intersection 200 too (no successors there)
+            {"intersection": _two(incoming(incoming_id="201", right=(), straight=(), left=()))},
+            "intersection 200 incoming 201", "incomingLanelet",
+            "lanelet 1 is an incomingLanelet of intersection 100 incoming 101 too",
+        ),
+        (  # ... or into intersection 100 by a second incoming, whose left turn is 2
+            {"intersection": '<intersection id="100">' + incoming()
+             + incoming(incoming_id="102", right=(), straight=(), left=(STRAIGHT,))
+             + "</intersection>"},
+            "intersection 100 incoming 102", "incomingLanelet",
+            "lanelet 1 is an incomingLanelet of intersection 100 incoming 101 too",
+        ),
+        (  # lanelet 2 is inside intersection 100 and an incoming lanelet of it
+            {"intersection": '<intersection id="100">' + incoming()
+             + incoming(incoming_id="102", lanelets=(STRAIGHT,), right=(), straight=("5",), left=())
+             + "</intersection>"},
+            "intersection 100 incoming 102", "incomingLanelet",
+            "lanelet 2 is a successor of an incoming of this intersection (inside it)",
+        ),
+        (
+            {"intersection": f'<intersection id="100">{incoming(extra=LEFT_OF_7.replace("7", "101"))}</intersection>'},
+            "intersection 100 incoming 101", "isLeftOf", "refers to its own incoming",
+        ),
+        (  # the second direction was ignored
+            {"arrow": "left</direction><direction>straight"},
+            "trafficLight 10", "direction", "2 <direction> elements",
+        ),
+    ],
+)  # fmt: skip
+def test_ambiguous_intersections_are_refused(
+    tmp_path: Path, kwargs: dict[str, str], record: str, field: str, words: str
+) -> None:
+    path = write_intersection(tmp_path, **kwargs)
+    with pytest.raises(DataError) as err:
+        read_commonroad(path)
+    assert err.value.path == str(path)
+    assert err.value.record == record and err.value.field == field
+    assert words in str(err.value)

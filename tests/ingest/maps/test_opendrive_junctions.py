@@ -201,3 +201,75 @@ def test_soderleden_on_ramp_is_a_direct_junction(shared_data: Path) -> None:
     route = m.route("5_0_-1", "0_1_-1", cost="junctions")
     passed = sum(1 for a, _ in itertools.pairwise(route) if m.lane(a).exit_junction_id)
     assert route[:2] == ["5_0_-1", "0_0_-3"] and passed == 1
+
+
+# --- junction attributes and direct junctions the reader refuses (F1 fuzz) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("junction_type", "reason"),
+    [
+        ("direct", "junction '8' is a direct junction, which has no roads of its own"),
+        ("default", "the road lies in junction '8' and links to it as its successor"),
+    ],
+)
+def test_a_road_that_cannot_lie_in_its_junction_is_refused(
+    tmp_path: Path, junction_type: str, reason: str
+) -> None:
+    """Road 1, an incoming road of junction 8 (its successor), claims to lie in it: its lanes
+    would count the junction twice on a junction route (in it, and passing it)."""
+    incoming = DIRECT[0].replace('junction="-1"', 'junction="8"')
+    junction = DIRECT_JUNCTION.replace('type="direct"', f'type="{junction_type}"')
+    path = _write(tmp_path, incoming, *DIRECT[1:], junctions=junction)
+    with pytest.raises(DataError) as info:
+        read_opendrive(path)
+    err = info.value
+    assert (err.path, err.record, err.field) == (str(path), "road 1", "road@junction")
+    assert reason in str(err)
+
+
+@pytest.mark.parametrize(
+    ("roads", "junction", "record", "reason"),
+    [
+        (  # road 2 links to the junction at its start, not its end
+            DIRECT,
+            DIRECT_JUNCTION.replace(
+                'linkedRoad="2" contactPoint="start"', 'linkedRoad="2" contactPoint="end"'
+            ),
+            "junction 8 connection 0",
+            "linked road 2 does not link to direct junction 8 at its end (its successor)",
+        ),
+        (  # road 3 does not link to the junction at all
+            (
+                *DIRECT[:2],
+                DIRECT[2].replace('<predecessor elementType="junction" elementId="8"/>', ""),
+            ),
+            DIRECT_JUNCTION,
+            "junction 8 connection 1",
+            "linked road 3 does not link to direct junction 8 at its start (its predecessor)",
+        ),
+    ],
+)
+def test_a_direct_junctions_linked_road_must_link_to_it(
+    tmp_path: Path, roads: tuple[str, ...], junction: str, record: str, reason: str
+) -> None:
+    """Before, the lanes were joined at the wrong road end (no route from road 1 into road
+    2, road 2's eastbound lane ``exit_junction_id`` 8 at its far end) or across roads that
+    do not meet."""
+    path = _write(tmp_path, *roads, junctions=junction)
+    with pytest.raises(DataError) as info:
+        read_opendrive(path)
+    err = info.value
+    assert (err.path, err.record, err.field) == (str(path), record, "connection@contactPoint")
+    assert reason in str(err)
+
+
+def test_an_unknown_junction_type_is_refused(tmp_path: Path) -> None:
+    """``Direct`` (not ``direct``) was read as a default junction: no lane passed it."""
+    junction = DIRECT_JUNCTION.replace('type="direct"', 'type="Direct"')
+    path = _write(tmp_path, *DIRECT, junctions=junction)
+    with pytest.raises(DataError) as info:
+        read_opendrive(path)
+    err = info.value
+    assert (err.path, err.record, err.field) == (str(path), "junction 8", "junction@type")
+    assert "unknown junction type 'Direct'" in str(err)
