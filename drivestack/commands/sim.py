@@ -71,15 +71,19 @@ pedestrians, cyclists and static objects stay replayed. Each metrics.json record
 --agents with the fleet options is an error (set agents_reactive in the scenario files).
 
 Traffic lights (--lights truth|camera, default truth): with camera the planner sees, for the
-lights that govern its route and that the map places (OpenDRIVE, CommonRoad and Lanelet2 maps
-do; the synthetic maps' lights have no position and stay unknown), what a simulated camera
-shows of them (drivestack.sim.perceived_lights: map-prior ROIs rendered alone, an HSV lamp
-classifier with configs/perception/traffic_lights.yaml), unknown for a light it cannot read
-(which the planners treat as go); with or without --perception lidar. The history and the
+lights that govern its route (the ways it takes) and that the map places (OpenDRIVE,
+CommonRoad and Lanelet2 maps do; a scenario's own light stands at the far-right kerb of its
+first stop line), what a simulated camera shows of them (drivestack.sim.perceived_lights: map-prior ROIs rendered alone, an HSV lamp
+classifier with configs/perception/traffic_lights.yaml; a reading is held up to hold_s
+while the light becomes unreadable), unknown for a light it cannot read, which the planners
+then stop for when they can do so comfortably, as at yellow (PDMParams.unknown_light
+"yellow"; with truth, unknown means the map gives no cycle and is go); with or without
+--perception lidar. The history and the
 red-light metrics keep the true states; each metrics.json gains "light_perception" (accuracy,
 the share unknown and a true x perceived confusion matrix over the light-ticks within range)
 and "light_perception_median_ms", summary.json the pooled figures per planner. sim.json
-records --lights (a DIR of runs with other lights is refused as above); the fleet options
+records --lights and the planners' unknown_light policy, as does each metrics.json (a DIR
+of runs with other lights is refused as above); the fleet options
 refuse --lights camera.
 """
 
@@ -254,7 +258,9 @@ def run(args: argparse.Namespace) -> int:
                 built = with_light_perception(built)
             if stack is not None:
                 built = with_lidar_perception(built, stack)
-            result = run_scenario(built, planner, data_root, args.max_steps)
+            result = run_scenario(
+                built, _planner(planner, built, args.lights), data_root, args.max_steps
+            )
         except Exception as exc:  # one crashing run must not stop the others: record it
             rows.append(_crashed_run(variant, exc, folder))
             tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
@@ -265,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
         record["perception"] = args.perception
         record["recorded_agents"] = recorded_agents_mode(cfg)
         record["lights"] = args.lights
+        record["unknown_light"] = unknown_light_policy(args.lights)
         for observer in observers(built.world):
             if isinstance(observer, LidarPerception):
                 record["perception_stage_median_ms"] = observer.timing_ms()
@@ -401,6 +408,32 @@ def _run_files() -> tuple[str, ...]:
     return ("metrics.json", "history.npz", ERROR_NAME)
 
 
+#: The planners' policy for a light whose state is unknown
+#: (:data:`drivestack.planning.traffic_lights.UNKNOWN_LIGHT_POLICIES`) per ``--lights``: with
+#: the true states unknown means the map gives no cycle (go); read by a camera, it means the
+#: camera could not read it, and the planners stop as at yellow.
+UNKNOWN_LIGHT_BY_LIGHTS = {"truth": "go", "camera": "yellow"}
+
+
+def unknown_light_policy(lights: str) -> str:
+    """The planners' ``unknown_light`` policy for ``--lights`` ``lights``."""
+    return UNKNOWN_LIGHT_BY_LIGHTS[lights]
+
+
+def _planner(name: str, built: Any, lights: str) -> Any:
+    """The planner of a run: ``name`` itself (the default parameters) for ``--lights truth``,
+    else the built-in planner ``name`` made for ``built`` with the ``unknown_light`` policy of
+    ``lights`` (:func:`unknown_light_policy`)."""
+    from drivestack.planning.pdm import PDMParams
+    from drivestack.sim.evaluate import PLANNERS
+
+    policy = unknown_light_policy(lights)
+    if policy == PDMParams.unknown_light:
+        return name
+    params = PDMParams(unknown_light=policy)
+    return PLANNERS[name](built.road_map, built.route_lanes, built.world.vehicle, params)
+
+
 def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how."""
     from drivestack.core.provenance import run_provenance
@@ -412,6 +445,7 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
         "max_steps": args.max_steps,
         "perception": args.perception,
         "lights": args.lights,
+        "unknown_light": unknown_light_policy(args.lights),
         "agents": args.agents,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,

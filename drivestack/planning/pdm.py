@@ -44,7 +44,8 @@ Both planners stop for the lights of the route's lanes as ``Observation.traffic_
 reports them (the rule: :mod:`~drivestack.planning.traffic_lights`; a red light is stopped
 for when the constant deceleration to the stop point ``idm.min_gap_m`` before the line is at
 most ``PDMParams.light_stop_decel_mps2``, a yellow one when it is at most
-``idm.comfort_decel_mps2``; a red needing more is driven through). Every proposal's rollout
+``idm.comfort_decel_mps2``; a red needing more is driven through; an unknown one as
+``PDMParams.unknown_light`` says: go, or as yellow). Every proposal's rollout
 then follows the constant-deceleration speed ``sqrt(2 b d)`` to that stop point, ``d`` away,
 at ``b = max(need, idm.comfort_decel_mps2)`` (:func:`~drivestack.planning.proposals.rollout`'s
 ``light_stop_station_m``, in place of IDM's braking for a stationary leader, which peaks far
@@ -83,6 +84,7 @@ from drivestack.planning.traffic_lights import (
     LightDecision,
     LightStopRule,
     RouteLightStop,
+    check_unknown_light,
     route_light_stops,
 )
 from drivestack.prediction.forecast import (
@@ -122,6 +124,10 @@ class PDMParams:
     # driven through); a yellow light is stopped for only up to ``idm.comfort_decel_mps2``.
     # The stop is driven at that deceleration (at least the comfortable one)
     light_stop_decel_mps2: float = LIGHT_STOP_DECEL_MPS2
+    # what the planners do at a light whose state is unknown: "go" (right for true states,
+    # where unknown means the map gives no cycle) or "yellow" (stop when it can do so
+    # comfortably, else go: for states read by a camera, ``drivestack sim --lights camera``)
+    unknown_light: str = "go"
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -156,6 +162,7 @@ class PDMParams:
             )
         check_number("PDMParams.stop_margin_m", self.stop_margin_m, at_least=0.0)
         check_number("PDMParams.light_stop_decel_mps2", self.light_stop_decel_mps2, above=0.0)
+        check_unknown_light("PDMParams.unknown_light", self.unknown_light)
         if not isinstance(self.idm, ACCParams):
             raise TypeError(
                 f"PDMParams.idm must be an ACCParams (IDMParams with the ACC model, coolness "
@@ -307,6 +314,7 @@ class _RolloutPlanner:
             stop_decel_mps2=self.params.light_stop_decel_mps2,
             max_decel_mps2=max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2),
             stop_gap_m=self.params.idm.min_gap_m,
+            unknown_light=self.params.unknown_light,
         )
         # the agents' lane chains' light stops, found as chains come up (``_forecast``)
         self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
@@ -552,8 +560,8 @@ class IDMPlanner(_RolloutPlanner):
     nor drive back to the road. It has no curvature speed limit beyond the route's speed profile.
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
-    area check), ``stop_margin_m``, ``light_stop_decel_mps2`` (it stops for traffic lights
-    as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
+    area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
+    for traffic lights as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
     ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither

@@ -31,10 +31,19 @@ or halfway to it once nearer than twice the gap; 0 standing, infinite moving wit
 left). Per stop, in station order:
 
 - passed (the front more than ``FRONT_TOLERANCE_M`` beyond the line): ignored;
-- green, off or unknown: go. Unknown is go because the simulator reports unknown only for
-  lights without a cycle (Lanelet2 and OpenDRIVE maps place lights without saying what they
-  show) and recorded logs give no states at all; a planner fed lights from perception would
-  need its own policy for an unknown light (e.g. treat it as yellow);
+- green or off: go;
+- unknown: as the rule's ``unknown_light`` policy (:data:`UNKNOWN_LIGHT_POLICIES`) says.
+  ``"go"`` (the default): go, right where the states are the truth, since the simulator
+  reports unknown only for lights without a cycle (Lanelet2 and OpenDRIVE maps place lights
+  without saying what they show) and recorded logs give no states at all. ``"yellow"``: as
+  yellow below (stop when it can do so comfortably, else go), for a planner fed lights by
+  perception (``drivestack sim --lights camera``), where unknown means "could not read it"
+  and the light may well be red. Autoware's ``behavior_velocity_traffic_light_module`` is
+  stricter still: every state but green (unknown included) is a stop unless its pass judge
+  finds the ego cannot stop before the line; a light whose signal timed out is a stop, one
+  never received a pass. ``"yellow"`` is that rule with the comfortable deceleration as the
+  pass judge's limit (a misread red is not worth a hard stop from behind), and it goes on
+  the same way through a light it could not stop for comfortably;
 - yellow: stop when ``need <= comfort_decel_mps2`` (the planners' ``idm.comfort_decel_mps2``,
   3 m/s^2 by default); otherwise go (the amber rule of Apollo's and CARLA's planners, and of
   traffic law: proceed when you cannot stop safely);
@@ -87,6 +96,9 @@ FRONT_TOLERANCE_M = 0.5
 #: The hardest constant deceleration (m/s^2) at which the planners (``PDMParams``' default) and
 #: the simulator's ``idm`` agents decide to stop for a red or red-yellow light.
 LIGHT_STOP_DECEL_MPS2 = 6.0
+#: What :class:`LightStopRule` does at a light whose state is unknown (module docstring):
+#: ``go``, or stop as at ``yellow``.
+UNKNOWN_LIGHT_POLICIES = ("go", "yellow")
 #: Rounding slack (m) for a stop at either end of the reference path (a line at the route's
 #: last lane end projects onto the path's end up to rounding).
 STATION_SLACK_M = 1e-6
@@ -225,6 +237,15 @@ def governs_way(
     return stop.governs(next_lane)
 
 
+def check_unknown_light(name: str, value: object) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is one of
+    :data:`UNKNOWN_LIGHT_POLICIES`."""
+    if value not in UNKNOWN_LIGHT_POLICIES:
+        raise ValueError(
+            f"{name} must be one of {', '.join(UNKNOWN_LIGHT_POLICIES)}, got {value!r}"
+        )
+
+
 @dataclass
 class LightStopRule:
     """Stage: ``step(traffic_lights, station_m, speed_mps) -> LightDecision`` (the rule in the
@@ -234,7 +255,10 @@ class LightStopRule:
     hardest allowed when deciding to stop for a stop state; ``max_decel_mps2``: the hardest
     the planner brakes at, up to which a decision to stop holds (``ValueError`` unless
     ``0 < comfort_decel_mps2 <= stop_decel_mps2 <= max_decel_mps2`` and ``stop_gap_m >= 0``);
-    ``stop_gap_m``: how far before the line the planners stop (:func:`stop_distance_m`)."""
+    ``stop_gap_m``: how far before the line the planners stop (:func:`stop_distance_m`);
+    ``unknown_light``: the policy for a light whose state is unknown, one of
+    :data:`UNKNOWN_LIGHT_POLICIES` (``ValueError`` otherwise): ``"go"``, or ``"yellow"``
+    (decided as a yellow light)."""
 
     stops: tuple[RouteLightStop, ...]
     front_offset_m: float
@@ -242,6 +266,7 @@ class LightStopRule:
     stop_decel_mps2: float
     max_decel_mps2: float
     stop_gap_m: float = 0.0
+    unknown_light: str = "go"
     # indices of ``stops`` the ego decided to stop at
     _stopping: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
 
@@ -256,6 +281,7 @@ class LightStopRule:
                     f"{high} = {getattr(self, high)!r}"
                 )
         check_number("LightStopRule.stop_gap_m", self.stop_gap_m, at_least=0.0)
+        check_unknown_light("LightStopRule.unknown_light", self.unknown_light)
 
     def reset(self) -> None:
         self._stopping.clear()
@@ -275,6 +301,8 @@ class LightStopRule:
         for i, stop in enumerate(self.stops):
             room_m = stop.station_m - front_m
             state = states.get(stop.light_id, "unknown")
+            if state == "unknown" and self.unknown_light == "yellow":
+                state = "yellow"
             if room_m < -FRONT_TOLERANCE_M or not (state == "yellow" or state in STOP_STATES):
                 self._stopping.discard(i)  # passed, or the light shows go
                 continue

@@ -18,7 +18,11 @@ from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
 from drivestack.ingest.maps.opendrive import read_opendrive
-from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS, MapParamError
+from drivestack.ingest.maps.synthetic import (
+    SYNTHETIC_MAP_BUILDERS,
+    MapParamError,
+    kerb_light_position,
+)
 from drivestack.kernels._common import magnitude_limit
 from drivestack.kernels.corners import box_corners
 from drivestack.planning.reference_path import ReferencePath
@@ -152,7 +156,9 @@ _IDS_SHOWN = 12
 def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], where: str) -> RoadMap:
     """``road_map`` with a scenario's ``traffic_lights`` applied: a light given without
     ``stops`` is a map light whose cycle its phases (and ``switches``) replace; one with
-    ``stops`` a new light, added after the map's. ``ConfigError`` at ``traffic_lights.<i>.id``
+    ``stops`` a new light, added after the map's, standing at the far-right kerb of its first
+    stop's line (:func:`~drivestack.ingest.maps.synthetic.kerb_light_position`: where it is
+    drawn and where ``--lights camera`` sees it). ``ConfigError`` at ``traffic_lights.<i>.id``
     for a map light that is not there (or a new one whose id is the map's), at
     ``...stops.<j>.lane`` for an unknown lane, at ``...stops.<j>.station_m`` for a station
     beyond the lane's end."""
@@ -198,7 +204,11 @@ def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], whe
                     field=f"{key}.stops.{j}.station_m",
                 )
             stops.append(LaneStop(stop.lane, stop.station_m))
-        by_id[given.id] = TrafficLight(given.id, tuple(stops), cycle)
+        # drawn (and seen by --lights camera) at the far-right kerb of its first stop's line
+        where_m = (
+            kerb_light_position(road_map, stops[0].lane_id, stops[0].station_m) if stops else None
+        )
+        by_id[given.id] = TrafficLight(given.id, tuple(stops), cycle, position_m=where_m)
     return dataclasses.replace(road_map, traffic_lights=tuple(by_id.values()))
 
 

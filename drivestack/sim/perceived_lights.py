@@ -1,7 +1,10 @@
 """Closed loop with traffic-light perception: the planner sees the lights a camera shows it.
 
-Each tick, for every light that governs the ego's route (a stop on one of the route's lanes)
-and that the map places (:func:`~drivestack.sim.sensors.scene.light_priors`) ahead of the
+Each tick, for every light that governs the ego's route (:func:`route_light_ids`: a stop the
+route passes, into a way out the light governs, as
+:func:`~drivestack.planning.traffic_lights.route_light_stops` places them, following
+``LaneStop.next_lanes``: a left arrow does not govern a route straight on) and that the map
+places (:func:`~drivestack.sim.sensors.scene.light_priors`) ahead of the
 camera (its housing's centre in front of the image plane: a light the ego has passed no
 longer governs it) within ``max_range_m`` of it, :class:`CameraLightPerception` projects the light's housing
 into the simulated camera (:func:`~drivestack.perception.camera.traffic_light_state.light_roi`),
@@ -11,14 +14,21 @@ may hide it) and classifies its lamps
 (:func:`~drivestack.perception.camera.traffic_light_state.classify_crop`). The planner's
 :class:`~drivestack.sim.world.Observation` then carries those perceived states, ``unknown``
 for every other light (out of range, not placed by the map, off the image, too small,
-hidden or ambiguous). The world itself (its ``idm`` agents, the recorded history, the
+hidden or ambiguous). A light read in a state keeps it for up to ``hold_s`` (the config's)
+while it becomes unreadable
+(:class:`~drivestack.perception.camera.traffic_light_state.HeldLightStates`); a light no
+longer looked at (passed, or out of range) is forgotten. The world itself (its ``idm`` agents, the recorded history, the
 red-light metrics) keeps the true states. Each perceived light-tick is scored against the
 truth (:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
 
 The camera (:func:`default_light_camera`) is an idealised wide, high-resolution one: 8000 x
-4320 px at a 1500 px focal length (about 139 x 110 degrees), so a light beside the stop line
-is still in view from where the ego stops and a housing 100 m away is about 16 px tall;
-rendering only the ROIs keeps it cheap.
+4320 px at a 1500 px focal length (about 139 x 110 degrees), pitched up
+``LIGHT_CAMERA_PITCH_DEG`` (25 degrees: it sees from 30 degrees below the horizon to 80 above),
+so a light beside the stop line, its housing 5 m up, stays in view until the ego's front is
+at the line; a housing 100 m away (2 degrees up) is about 16 px tall; rendering only the ROIs
+keeps it cheap. Unpitched, the light left the top of the image once the front was within
+about 0.9 m of the line (a late stop, which the planners make halfway to the line, or a small
+overshoot), and a stopped ego would have read its light as unknown until it drove on.
 """
 
 from __future__ import annotations
@@ -32,25 +42,34 @@ import numpy as np
 from drivestack.core.transforms import SE3
 from drivestack.perception.camera.traffic_light_state import (
     DEFAULT_CONFIG_PATH,
+    HeldLightStates,
     TrafficLightConfig,
     classify_crop,
     light_roi,
     load_traffic_light_config,
 )
+from drivestack.planning.reference_path import ReferencePath
+from drivestack.planning.traffic_lights import route_light_stops
 from drivestack.sim.perceived import PerceivedWorld
 from drivestack.sim.perception_metrics import LightStateMetrics
 from drivestack.sim.sensors import CameraModel, SensorScene
 from drivestack.sim.world import Observation, World
 from drivestack.structures._checks import check_number
+from drivestack.structures.road_map import RoadMap
 
 #: Lights farther than this (m) from the camera are not looked at (``unknown``).
 DEFAULT_LIGHT_RANGE_M = 100.0
+#: How far (degrees) the light camera's optical axis is pitched up from the ego's x axis.
+LIGHT_CAMERA_PITCH_DEG = 25.0
 
 
 def default_light_camera() -> CameraModel:
-    """The camera of ``--lights camera``: forward, behind the windscreen 1.8 m ahead of the
-    rear axle and 1.5 m up, 8000 x 4320 px, focal length 1500 px (see the module doc)."""
-    return CameraModel.looking_forward("traffic_light", 8000, 4320, 1500.0, (1.8, 0.0, 1.5))
+    """The camera of ``--lights camera``: forward, pitched up ``LIGHT_CAMERA_PITCH_DEG``,
+    behind the windscreen 1.8 m ahead of the rear axle and 1.5 m up, 8000 x 4320 px, focal
+    length 1500 px (see the module doc)."""
+    return CameraModel.looking_forward(
+        "traffic_light", 8000, 4320, 1500.0, (1.8, 0.0, 1.5), np.radians(LIGHT_CAMERA_PITCH_DEG)
+    )
 
 
 class CameraLightPerception:
@@ -72,10 +91,12 @@ class CameraLightPerception:
         self.priors = [p for p in scene.light_priors if p.light_id in governing]
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = LightStateMetrics()
+        self.held = HeldLightStates(config.hold_s)
 
     def reset(self) -> None:
         self.stage_ms = {}
         self.metrics = LightStateMetrics()
+        self.held.reset()
 
     def perceive(self, truth: Observation) -> tuple[tuple[str, str], ...]:
         """``(light_id, perceived state)`` for every light of ``truth.traffic_lights`` (the
@@ -92,6 +113,7 @@ class CameraLightPerception:
         ahead = (cam[:, 2] > 0) & (np.linalg.norm(cam, axis=1) <= self.max_range_m)
         for prior, looked_at in zip(self.priors, ahead, strict=True):
             if not looked_at:  # behind the camera (passed) or out of range
+                self.held.forget(prior.light_id)
                 continue
             state = "unknown"
             roi = light_roi(prior, cal, world_from_ego, self.config)
@@ -110,6 +132,7 @@ class CameraLightPerception:
                 )
                 crop = np.asarray(window.rgb.pixels)
                 state = classify_crop(crop, roi.subsampled(stride), self.config).state
+            state = self.held.update(prior.light_id, state, truth.timestamp_ns)
             perceived[prior.light_id] = state
             self.metrics.add(true_states.get(prior.light_id, "unknown"), state)
         return tuple(perceived.items())
@@ -126,6 +149,16 @@ class CameraLightPerception:
         return {stage: float(np.median(values)) for stage, values in self.stage_ms.items()}
 
 
+def route_light_ids(
+    road_map: RoadMap, route_lanes: list[str] | tuple[str, ...], reference: ReferencePath
+) -> frozenset[str]:
+    """The ids of the lights that govern the route ``route_lanes`` (its reference path
+    ``reference``): those with a stop the planners place on it
+    (:func:`~drivestack.planning.traffic_lights.route_light_stops`: on the route's lanes,
+    into a way out the light governs)."""
+    return frozenset(stop.light_id for stop in route_light_stops(road_map, route_lanes, reference))
+
+
 def with_light_perception(
     built: Any,
     config: TrafficLightConfig | None = None,
@@ -134,16 +167,11 @@ def with_light_perception(
 ) -> Any:
     """A copy of a built scenario whose planner sees the lights of its route through the
     camera (see the module doc); ``config`` defaults to :data:`DEFAULT_CONFIG_PATH`."""
-    governing = frozenset(
-        light.light_id
-        for light in built.road_map.traffic_lights
-        if any(stop.lane_id in built.route_lanes for stop in light.stops)
-    )
     perception = CameraLightPerception(
         camera or default_light_camera(),
         SensorScene.from_road_map(built.road_map),
         config or load_traffic_light_config(DEFAULT_CONFIG_PATH),
-        governing,
+        route_light_ids(built.road_map, built.route_lanes, built.reference),
         max_range_m,
     )
     return dataclasses.replace(built, world=PerceivedWorld(built.world, perception))

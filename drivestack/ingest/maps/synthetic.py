@@ -1,4 +1,5 @@
 """Road maps built from code: straight and curved multi-lane roads, a four-way intersection, a merge.
+Where a light the map does not place stands: :func:`kerb_light_position`.
 
 Every builder returns a :class:`~drivestack.structures.road_map.RoadMap` in the ``world`` frame.
 Lane ids are ``"<road>_<index>"`` with index 0 the rightmost lane of the road. Each builder
@@ -14,7 +15,13 @@ from collections.abc import Callable
 import numpy as np
 from shapely.geometry import LineString, Polygon
 
-from drivestack.structures.road_map import Lane, RoadMap, resample_polyline
+from drivestack.structures.road_map import (
+    Lane,
+    RoadMap,
+    interpolate_polyline,
+    project_to_polyline,
+    resample_polyline,
+)
 
 
 class MapParamError(ValueError):
@@ -346,3 +353,32 @@ def build_synthetic_map(kind: str, **params: float) -> RoadMap:
             f"unknown synthetic map {kind!r}; expected one of {sorted(SYNTHETIC_MAP_BUILDERS)}"
         )
     return SYNTHETIC_MAP_BUILDERS[kind](**params)
+
+
+#: How far (m) beyond the kerb a placed light's pole stands (:func:`kerb_light_position`).
+KERB_LIGHT_OFFSET_M = 1.0
+
+
+def kerb_light_position(
+    road_map: RoadMap, lane_id: str, station_m: float, kerb_offset_m: float = KERB_LIGHT_OFFSET_M
+) -> tuple[float, float]:
+    """Where a signal head for the stop line crossing lane ``lane_id`` at ``station_m`` stands
+    (map frame ``(x, y)``), for a light the map gives no place (a scenario's light on a
+    synthetic map): on the pavement at the far-right kerb, ``kerb_offset_m`` to the right of
+    the right boundary of the rightmost lane beside ``lane_id`` (its ``right_neighbor``s
+    followed), level with the stop line (the primary signal head of right-hand traffic, at
+    the line). ``ValueError`` for a negative ``kerb_offset_m``; ``KeyError`` for a lane not
+    in ``road_map``."""
+    if not (kerb_offset_m >= 0.0 and math.isfinite(kerb_offset_m)):
+        raise ValueError(f"kerb_offset_m must be a finite length >= 0 m, got {kerb_offset_m!r}")
+    lane = road_map.lane(lane_id)
+    xy, yaw = interpolate_polyline(lane.centerline_m, [station_m])
+    rightmost, seen = lane, {lane.lane_id}
+    while rightmost.right_neighbor is not None and rightmost.right_neighbor not in seen:
+        seen.add(rightmost.right_neighbor)
+        rightmost = road_map.lane(rightmost.right_neighbor)
+    kerb_s, _ = project_to_polyline(rightmost.right_boundary_m, xy)
+    kerb, _ = interpolate_polyline(rightmost.right_boundary_m, kerb_s)
+    right = np.array([math.sin(float(yaw[0])), -math.cos(float(yaw[0]))])
+    x, y = kerb[0] + kerb_offset_m * right
+    return float(x), float(y)

@@ -24,6 +24,17 @@ The design of Autoware's ``traffic_light_map_based_detector`` and colour-based
 3. **Confidence**: the lit colour's share of all lit pixels times how much of the lamp's
    expected area it fills (at most 1); under ``min_confidence`` the state is ``unknown``.
 
+4. **Hold** (:class:`HeldLightStates`): a light read with a state other than ``unknown`` keeps
+   that state for up to ``hold_s`` while it becomes unreadable (a lamp cut off by the image's
+   edge, a truck passing in front of it, a frame too blurred), then is ``unknown``. A fresh
+   reading always replaces the held one at once (a light read red is red from that frame
+   on), so the hold delays nothing that the camera can see; it only keeps the last reading
+   over a gap. The price is that a light that changes while unreadable is reported in its
+   old state for up to ``hold_s`` (a held green that turned yellow is reported green up to
+   ``hold_s`` late: ``hold_s`` adds to the reaction time, at 50 km/h 2 s is 28 m, so keep it
+   below the yellow time; and a yellow's red is then seen no later than ``hold_s`` after it
+   came, as a held yellow or red never means go).
+
 All thresholds are in a strict YAML (``configs/perception/traffic_lights.yaml``,
 :func:`load_traffic_light_config`).
 """
@@ -131,9 +142,10 @@ class TrafficLightConfig:
     max_dark_value: float = 0.25
     min_dark_fraction: float = 0.5
     min_confidence: float = 0.3
+    hold_s: float = 0.0
 
     def __post_init__(self) -> None:
-        check_config_numbers(self, "roi_margin_ratio", "min_housing_px", at_least=0.0)
+        check_config_numbers(self, "roi_margin_ratio", "min_housing_px", "hold_s", at_least=0.0)
         check_config_numbers(
             self, "max_housing_px", at_least=self.min_housing_px, hint=" (min_housing_px)"
         )
@@ -317,3 +329,37 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     if confidence < config.min_confidence:
         return LightReading("unknown", 0.0, lit_px)
     return LightReading(state, float(confidence), lit_px)
+
+
+class HeldLightStates:
+    """Stage: ``update(light_id, state, timestamp_ns) -> state`` (step 4 of the module doc):
+    a reading other than ``unknown`` is passed on and remembered; ``unknown`` is replaced by
+    the light's last reading while that is at most ``hold_s`` old, else passed on.
+    ``forget(light_id)`` drops a light's reading (it is no longer looked at, e.g. passed);
+    ``reset()`` drops them all. ``ValueError`` for a negative ``hold_s``, or a timestamp
+    before the light's last reading."""
+
+    def __init__(self, hold_s: float) -> None:
+        check_number("HeldLightStates.hold_s", hold_s, at_least=0.0)
+        self.hold_ns = round(float(hold_s) * 1e9)
+        self._last: dict[str, tuple[str, int]] = {}
+
+    def reset(self) -> None:
+        self._last.clear()
+
+    def forget(self, light_id: str) -> None:
+        self._last.pop(light_id, None)
+
+    def update(self, light_id: str, state: str, timestamp_ns: int) -> str:
+        last = self._last.get(light_id)
+        if last is not None and timestamp_ns < last[1]:
+            raise ValueError(
+                f"HeldLightStates: light {light_id!r} read at {timestamp_ns} ns, before its "
+                f"last reading at {last[1]} ns"
+            )
+        if state != "unknown":
+            self._last[light_id] = (state, int(timestamp_ns))
+            return state
+        if last is not None and timestamp_ns - last[1] <= self.hold_ns:
+            return last[0]
+        return state

@@ -57,16 +57,27 @@ class CameraModel:
         height_px: int,
         focal_px: float,
         ego_from_camera_xyz_m: tuple[float, float, float],
+        pitch_up_rad: float = 0.0,
     ) -> CameraModel:
-        """A forward camera (optical axis along ego +x) at a mounting position in the ego frame."""
+        """A forward camera (optical axis along ego +x, tilted ``pitch_up_rad`` up towards
+        ego +z; ``ValueError`` outside ``(-pi/2, pi/2)``) at a mounting position in the ego
+        frame."""
         if focal_px <= 0:
             raise ValueError(f"camera {name!r}: focal length must be positive, got {focal_px}")
+        if not abs(pitch_up_rad) < np.pi / 2:
+            raise ValueError(
+                f"camera {name!r}: pitch_up_rad must be within (-pi/2, pi/2), got {pitch_up_rad}"
+            )
         k = np.array(
             [[focal_px, 0.0, width_px / 2.0], [0.0, focal_px, height_px / 2.0], [0.0, 0.0, 1.0]]
         )
         # camera x right = -ego y, camera y down = -ego z, camera z forward = ego x
         rot = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
-        ego_from_camera = SE3(rot.T, np.asarray(ego_from_camera_xyz_m, dtype=np.float64))
+        ego_rot = rot.T
+        if pitch_up_rad != 0.0:  # rotate about ego y: the optical axis (ego x) up towards ego z
+            c, s = np.cos(pitch_up_rad), np.sin(pitch_up_rad)
+            ego_rot = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]]) @ ego_rot
+        ego_from_camera = SE3(ego_rot, np.asarray(ego_from_camera_xyz_m, dtype=np.float64))
         cal = CameraCalibration(
             name, k, width_px, height_px, ego_from_camera.inverse(), f"camera_{name}"
         )
