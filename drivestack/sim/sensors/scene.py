@@ -451,7 +451,8 @@ def light_priors(
 ) -> list[TrafficLightPrior]:
     """Where ``road_map``'s lights are rendered: one housing per light that has a
     ``position_m`` (OpenDRIVE signals, CommonRoad ``<position>``s and Lanelet2 light line
-    strings give one; the synthetic maps' lights do not, and are not rendered) and a stop,
+    strings give one; a scenario's ``traffic_lights:`` entry on a map without one stands 1 m
+    beyond the far-right kerb at its first stop line: ``kerb_light_position``) and a stop,
     centred above the position at ``centre_z_m``, facing against the lane at its first stop
     (towards the traffic it stops)."""
     from drivestack.structures.road_map import interpolate_polyline
