@@ -89,6 +89,7 @@ class CameraLightPerception:
         self.config = config
         self.max_range_m = float(max_range_m)
         self.priors = [p for p in scene.light_priors if p.light_id in governing]
+        self._centres_m = np.array([p.centre_m for p in self.priors]).reshape(-1, 3)
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = LightStateMetrics()
         self.held = HeldLightStates(config.hold_s)
@@ -108,8 +109,7 @@ class CameraLightPerception:
         perceived = dict.fromkeys(true_states, "unknown")
         agents_set = False
         cal = self.camera.calibration
-        centres = np.array([p.centre_m for p in self.priors]).reshape(-1, 3)
-        cam = cal.camera_from_ego.apply(world_from_ego.inverse().apply(centres))
+        cam = cal.camera_from_ego.apply(world_from_ego.inverse().apply(self._centres_m))
         ahead = (cam[:, 2] > 0) & (np.linalg.norm(cam, axis=1) <= self.max_range_m)
         for prior, looked_at in zip(self.priors, ahead, strict=True):
             if not looked_at:  # behind the camera (passed) or out of range

@@ -16,19 +16,10 @@ from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
 from drivestack.sim.scenario import load_scenarios
 from drivestack.structures.traffic_light import SignalCycle, SignalPhase, SignalSwitch
+from tests.sim.test_scenario_traffic_lights import NEW as LIGHT
+from tests.sim.test_scenario_traffic_lights import scenario
 
-HEAD = (
-    "name: t\nmap: {kind: straight, params: {n_lanes: 2}}\n"
-    "ego: {lane: road_0, station_m: 50.0, speed_kph: 50.0}\nduration_s: 2.0\n"
-)
-LIGHT = "  - {id: L1, stops: [{lane: road_0, station_m: 120.0}], phases: [[green, 10.0], [red, 5]]"
 SWITCHES = ", switches: [{at_s: 1.5, state: yellow}, {at_s: 4, phase: 1}, {at_s: 4, state: 'off'}]"
-
-
-def scenario(tmp_path: Path, lights: str) -> Path:
-    path = tmp_path / "s.yaml"
-    path.write_text(HEAD + "traffic_lights:\n" + lights + "\n")
-    return path
 
 
 def test_switches_are_read_into_the_lights_cycle(tmp_path: Path) -> None:

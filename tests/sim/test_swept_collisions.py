@@ -39,8 +39,9 @@ def box(x: float, y: float, length: float, width: float, yaw: float) -> np.ndarr
     return np.array([x, y, 0.75, length, width, 1.5, yaw])
 
 
-def swept(prev_ego, prev_agents, prev_valid, ego, agents, valid) -> np.ndarray:
-    return swept_ego_agent_collisions(
+def _arrays(prev_ego, prev_agents, prev_valid, ego, agents, valid) -> tuple[np.ndarray, ...]:
+    """The two ticks' boxes and valid flags as the swept tests take them."""
+    return (
         np.asarray(prev_ego, float),
         np.asarray(prev_agents, float).reshape(-1, 7),
         np.asarray(prev_valid, bool),
@@ -48,6 +49,10 @@ def swept(prev_ego, prev_agents, prev_valid, ego, agents, valid) -> np.ndarray:
         np.asarray(agents, float).reshape(-1, 7),
         np.asarray(valid, bool),
     )
+
+
+def swept(*ticks) -> np.ndarray:
+    return swept_ego_agent_collisions(*_arrays(*ticks))
 
 
 def per_tick(ego, agents, valid) -> np.ndarray:
@@ -79,15 +84,8 @@ def test_a_head_on_pass_at_40_mps_closing_is_caught() -> None:
     assert swept(prev_ego, prev_car, ok, ego, car_now, ok).tolist() == [True]
 
 
-def first(prev_ego, prev_agents, prev_valid, ego, agents, valid):
-    return first_contacts(
-        np.asarray(prev_ego, float),
-        np.asarray(prev_agents, float).reshape(-1, 7),
-        np.asarray(prev_valid, bool),
-        np.asarray(ego, float),
-        np.asarray(agents, float).reshape(-1, 7),
-        np.asarray(valid, bool),
-    )
+def first(*ticks):
+    return first_contacts(*_arrays(*ticks))
 
 
 def test_the_head_on_pass_first_touches_at_sub_step_16_of_43() -> None:

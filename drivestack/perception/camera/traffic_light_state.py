@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack import kernels
 from drivestack.config import load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
 from drivestack.core.transforms import SE3
@@ -205,13 +206,12 @@ def project_points(
     points_m: np.ndarray, calibration: CameraCalibration, world_from_ego: SE3
 ) -> tuple[np.ndarray, np.ndarray]:
     """World ``points_m (N, 3)`` -> pixel ``uv (N, 2)`` and camera depth ``z_m (N,)`` (a pinhole
-    through the intrinsics; ``uv`` is meaningless where ``z_m <= 0``)."""
+    through the intrinsics, :func:`drivestack.kernels.project_points` without distortion;
+    ``uv`` is meaningless where ``z_m <= 0``)."""
     ego_from_world = world_from_ego.inverse()
     cam = calibration.camera_from_ego.apply(ego_from_world.apply(np.asarray(points_m, float)))
-    z = cam[:, 2]
-    safe = np.where(z > 1e-9, z, 1.0)
-    pix = (cam / safe[:, None]) @ np.asarray(calibration.intrinsics, float).T
-    return pix[:, :2], z
+    uv, _ = kernels.project_points(cam, np.asarray(calibration.intrinsics, float))
+    return uv, cam[:, 2]
 
 
 def light_roi(

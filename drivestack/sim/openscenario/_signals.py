@@ -155,7 +155,18 @@ def signal_state(doc: _Doc, text: str, where: str) -> str:
     )
 
 
-def _phase(doc: _Doc, el: ET.Element, lights: set[str], road_map: RoadMap, where: str) -> _Phase:
+def _check_light(doc: _Doc, road_map: RoadMap, signal: str, where: str) -> None:
+    """``ConfigError`` at ``where`` unless ``signal`` is a light of ``road_map`` (a dynamic
+    OpenDRIVE ``<signal>``'s id)."""
+    if all(light.light_id != signal for light in road_map.traffic_lights):
+        raise doc.error(
+            f"no traffic light {signal!r} in the road network (a dynamic OpenDRIVE "
+            f"<signal>'s id; {light_ids_in_words(road_map)})",
+            where,
+        )
+
+
+def _phase(doc: _Doc, el: ET.Element, road_map: RoadMap, where: str) -> _Phase:
     name = doc.text(el, "name", where)
     where = f"{where}/Phase/{name}"
     duration_s = doc.number(el, "duration", where)
@@ -173,12 +184,7 @@ def _phase(doc: _Doc, el: ET.Element, lights: set[str], road_map: RoadMap, where
             )
         signal = doc.text(child, "trafficSignalId", where)
         state_where = f"{where}/TrafficSignalState[{signal}]"
-        if signal not in lights:
-            raise doc.error(
-                f"no traffic light {signal!r} in the road network (a dynamic OpenDRIVE "
-                f"<signal>'s id; {light_ids_in_words(road_map)})",
-                f"{state_where}@trafficSignalId",
-            )
+        _check_light(doc, road_map, signal, f"{state_where}@trafficSignalId")
         if signal in states:
             raise doc.error(f"signal {signal!r} is given twice in the phase", state_where)
         states[signal] = signal_state(doc, doc.text(child, "state", state_where), state_where)
@@ -187,7 +193,6 @@ def _phase(doc: _Doc, el: ET.Element, lights: set[str], road_map: RoadMap, where
 
 def _controllers(doc: _Doc, road_map: RoadMap) -> dict[str, _Controller]:
     """The file's controllers by name, their phases read and checked."""
-    lights = {light.light_id for light in road_map.traffic_lights}
     out: dict[str, _Controller] = {}
     for block in doc.root.findall(_ROOT):
         for el in block:
@@ -208,7 +213,7 @@ def _controllers(doc: _Doc, road_map: RoadMap) -> dict[str, _Controller]:
             for child in el:
                 if child.tag != "Phase":
                     raise doc.error(f"{child.tag} is not read (Phase)", where)
-                phase = _phase(doc, child, lights, road_map, where)
+                phase = _phase(doc, child, road_map, where)
                 if any(p.name == phase.name for p in phases):
                     raise doc.error(f"a second phase named {phase.name!r}", f"{phase.where}@name")
                 phases.append(phase)
@@ -359,7 +364,6 @@ def _switch(
     controllers: dict[str, _Controller],
 ) -> _Switch:
     """One ``TrafficSignalAction`` at ``time_s`` (s, >= 0) -> a :class:`_Switch`."""
-    lights = {light.light_id for light in road_map.traffic_lights}
     kinds = [child.tag for child in action]
     if len(kinds) != 1 or kinds[0] not in (
         "TrafficSignalStateAction",
@@ -374,12 +378,7 @@ def _switch(
     where = f"{where}/{el.tag}"
     if el.tag == "TrafficSignalStateAction":
         signal = doc.text(el, "name", where)
-        if signal not in lights:
-            raise doc.error(
-                f"no traffic light {signal!r} in the road network (a dynamic OpenDRIVE "
-                f"<signal>'s id; {light_ids_in_words(road_map)})",
-                f"{where}@name",
-            )
+        _check_light(doc, road_map, signal, f"{where}@name")
         state = signal_state(doc, doc.text(el, "state", where), where)
         return _Switch(time_s, where, signal=signal, state=state)
     name = doc.text(el, "trafficSignalControllerRef", where)
