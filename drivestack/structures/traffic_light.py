@@ -304,20 +304,21 @@ class SignalCycle:
         """``(...)`` integer times in ns -> ``(...)`` int8 state codes (:data:`SIGNAL_STATES`)."""
         ends, codes, offset = self._table
         t = np.asarray(timestamp_ns, dtype=np.int64)
-        if not self.switches:
-            into = np.mod(t - offset, ends[-1])
-            # side="right": a phase starts at its own start time (its end is the next one's)
-            return codes[np.searchsorted(ends, into, side="right")]
-        at, holds, offsets = self._switch_table
-        # the last switch at or before t (side="right": of switches at one time, the last);
-        # -1 before the first
-        k = np.searchsorted(at, t, side="right") - 1
-        since = k >= 0
-        k = np.maximum(k, 0)
-        into = np.mod(t - np.where(since, offsets[k], offset), ends[-1])
+        shift: np.ndarray | np.int64 = offset
+        held = None
+        if self.switches:
+            at, holds, offsets = self._switch_table
+            # the last switch at or before t (side="right": of switches at one time, the
+            # last); -1 before the first
+            k = np.searchsorted(at, t, side="right") - 1
+            since = k >= 0
+            k = np.maximum(k, 0)
+            shift = np.where(since, offsets[k], offset)
+            held = np.where(since, holds[k], -1)
+        into = np.mod(t - shift, ends[-1])
+        # side="right": a phase starts at its own start time (its end is the next one's)
         cycle = codes[np.searchsorted(ends, into, side="right")]
-        held = np.where(since, holds[k], -1)
-        return np.where(held >= 0, held, cycle).astype(np.int8)
+        return cycle if held is None else np.where(held >= 0, held, cycle).astype(np.int8)
 
     def codes_at(self, time_s: npt.ArrayLike) -> np.ndarray:
         """``(...)`` times in seconds (rounded to the ns) -> ``(...)`` int8 state codes."""

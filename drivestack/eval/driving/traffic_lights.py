@@ -194,8 +194,7 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
     # segments come in map order of their lights: a move's first violation is its first light's
     # (a light not recorded is unknown, never a violation)
     lit = [(seg, stop[:, column[seg.light_id]]) for seg in segments if seg.light_id in column]
-    ways = _WaysOut(road_map)
-    ego = _red_runs(history.time_s, lit, history.ego_boxes, history.ego_speed_mps, None, ways)
+    ego = _red_runs(history.time_s, lit, history.ego_boxes, history.ego_speed_mps, None, road_map)
     agent_boxes = np.asarray(history.agent_boxes, dtype=np.float64)
     velocity = np.asarray(history.agent_velocity_mps, dtype=np.float64)
     valid = np.asarray(history.agent_valid, dtype=bool)
@@ -208,48 +207,39 @@ def red_light_violations(history: SimHistory, road_map: RoadMap) -> RedLightResu
             agent_boxes[:, a],
             np.hypot(velocity[:, a, 0], velocity[:, a, 1]),
             valid[:, a],
-            ways,
+            road_map,
         )
     ]
     return RedLightResult(tuple(ego), len(road_map.traffic_lights), tuple(agents))
 
 
-class _WaysOut:
-    """Which way a front-bumper track leaves a stop's lane (module doc): the stop lane's
-    successors' polygons, built once per lane as needed."""
-
-    def __init__(self, road_map: RoadMap) -> None:
-        self._road_map = road_map
-        self._polygons: dict[str, list[tuple[str, shapely.Polygon]]] = {}
-
-    def governed(
-        self, seg: StopSegment, front_m: np.ndarray, after: int, valid: np.ndarray | None
-    ) -> bool:
-        """Whether the track ``front_m (T, 2)`` goes on from ``seg``'s lane into a lane its
-        light governs, judged from tick ``after`` on (ticks where ``valid (T,)`` holds;
-        ``None``: all); always for a light governing every way out, and where no tick
-        decides."""
-        if seg.next_lanes is None:
-            return True
-        if seg.lane_id not in self._polygons:
-            lane = self._road_map.lane(seg.lane_id)
-            self._polygons[seg.lane_id] = [
-                (s, self._road_map.lane(s).polygon) for s in lane.successors
-            ]
-        successors = self._polygons[seg.lane_id]
-        if not successors:
-            return True
-        xy = front_m[after:]
-        ok = np.ones(len(xy), dtype=bool) if valid is None else np.asarray(valid[after:], bool)
-        ok &= np.all(np.isfinite(xy), axis=1)
-        inside = np.stack(
-            [shapely.contains_xy(poly, xy[:, 0], xy[:, 1]) & ok for _, poly in successors], 1
-        )
-        governed = np.array([s in seg.next_lanes for s, _ in successors])
-        in_governed = (inside & governed).any(axis=1)
-        in_other = (inside & ~governed).any(axis=1)
-        decided = np.flatnonzero(in_governed != in_other)
-        return True if decided.size == 0 else bool(in_governed[decided[0]])
+def _goes_on_governed(
+    road_map: RoadMap, seg: StopSegment, front_m: np.ndarray, after: int, valid: np.ndarray | None
+) -> bool:
+    """Whether the front-bumper track ``front_m (T, 2)`` goes on from ``seg``'s lane into a
+    lane its light governs (module doc), judged from tick ``after`` on (ticks where ``valid
+    (T,)`` holds; ``None``: all) against the stop lane's successors' polygons; always for a
+    light governing every way out, and where no tick decides."""
+    if seg.next_lanes is None:
+        return True
+    successors = road_map.lane(seg.lane_id).successors
+    if not successors:
+        return True
+    xy = front_m[after:]
+    ok = np.ones(len(xy), dtype=bool) if valid is None else np.asarray(valid[after:], bool)
+    ok &= np.all(np.isfinite(xy), axis=1)
+    inside = np.stack(
+        [
+            shapely.contains_xy(road_map.lane(s).polygon, xy[:, 0], xy[:, 1]) & ok
+            for s in successors
+        ],
+        1,
+    )
+    governed = np.array([s in seg.next_lanes for s in successors])
+    in_governed = (inside & governed).any(axis=1)
+    in_other = (inside & ~governed).any(axis=1)
+    decided = np.flatnonzero(in_governed != in_other)
+    return True if decided.size == 0 else bool(in_governed[decided[0]])
 
 
 def _red_runs(
@@ -258,13 +248,13 @@ def _red_runs(
     boxes: np.ndarray,
     speed_mps: np.ndarray,
     valid: np.ndarray | None,
-    ways: _WaysOut,
+    road_map: RoadMap,
 ) -> list[RedLightViolation]:
     """The red light runs (module doc) of the box track ``boxes (T, 7)`` with speeds
     ``speed_mps (T,)`` at ``time_s (T,)`` over the stop segments ``lit`` (each with its light's
     ``(T,)`` stop states, in map order), a move ``k -> k + 1`` counting only where
     ``valid (T,)`` (``None``: always) holds at both ticks, and a passing of a turn arrow only
-    when the track goes on into a lane it governs (``ways``); by tick."""
+    when the track goes on into a lane of ``road_map`` it governs; by tick."""
     front = front_bumper_m(boxes)
     yaw = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)[:, 6]
     speed = np.asarray(speed_mps, dtype=np.float64)
@@ -272,7 +262,11 @@ def _red_runs(
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
     for seg, stop in lit:
         for k, u in _crossings(seg, front, yaw, both):
-            if stop[k] and k + 1 not in found and ways.governed(seg, front, k + 1, valid):
+            if (
+                stop[k]
+                and k + 1 not in found
+                and _goes_on_governed(road_map, seg, front, k + 1, valid)
+            ):
                 at_s = float(time_s[k] + u * (time_s[k + 1] - time_s[k]))
                 at_mps = float(speed[k] + u * (speed[k + 1] - speed[k]))
                 found[k + 1] = RedLightViolation(k + 1, at_s, seg.light_id, seg.lane_id, at_mps)
