@@ -300,19 +300,21 @@ _SEQMAP_FIELDS = ("sequence", "empty", "first_frame", "end_frame")
 def _seqmap_entry(fields: list[str], *, path: str, line_no: int) -> SeqmapEntry:
     """One seqmap line's entry; ``DataError`` naming the line (and field) when it is not
     ``NNNN empty first_frame end_frame`` with ``0 <= first_frame <= end_frame``."""
+    numbers: dict[str, int] = {}
     for value, field in zip(fields, _SEQMAP_FIELDS, strict=True):
-        if field != "empty":
-            try:
-                parse_int(value)
-            except ValueError:
-                raise DataError(
-                    f"not an integer in {' '.join(fields)!r}",
-                    path=path,
-                    record=f"line {line_no}",
-                    field=field,
-                ) from None
-    first, end = int(fields[2]), int(fields[3])
-    name = f"{int(fields[0]):04d}"
+        if field == "empty":
+            continue
+        try:
+            numbers[field] = parse_int(value)
+        except ValueError:
+            raise DataError(
+                f"not an integer in {' '.join(fields)!r}",
+                path=path,
+                record=f"line {line_no}",
+                field=field,
+            ) from None
+    first, end = numbers["first_frame"], numbers["end_frame"]
+    name = f"{numbers['sequence']:04d}"
     if first < 0 or end < first:
         field = "first_frame" if first < 0 else "end_frame"
         raise DataError(

@@ -30,13 +30,8 @@ from types import MappingProxyType
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.core.numbers import parse_float, parse_int
-from drivestack.ingest._points import (
-    check_integer_column,
-    finite_cloud,
-    line_record,
-    read_bytes,
-)
+from drivestack.core.numbers import FLOAT_RE, is_digits, parse_float, parse_int
+from drivestack.ingest._points import check_integer_column, finite_cloud, line_record, read_bytes
 from drivestack.structures.point_cloud import PointCloud
 
 _TYPE_KIND = {"F": "f", "I": "i", "U": "u"}
@@ -145,7 +140,7 @@ def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np
             raise DataError(
                 f"unsupported TYPE {typ} with SIZE {size}", path=path, record="header", field=name
             )
-        if not count.isascii() or not count.isdigit() or int(count) < 1:
+        if not is_digits(count) or int(count) < 1:
             raise DataError(
                 f"COUNT must be a positive integer, got {count!r}",
                 path=path,
@@ -314,16 +309,14 @@ def _ascii(
             path=path,
             record=f"row {len(numbered)}",
         )
-    width = (
-        sum(max(1, int(np.prod(dtype.fields[n][0].shape))) for n in names) if dtype.fields else 0
-    )
-    values = np.empty((num_points, width), dtype=np.float64)
     fields = [  # one per value of a row, as the file names it ("_" for padding)
         "_" if name.startswith("__pad") else (name if k == 1 else f"{name}_{j}")
         for name in names
         for k in [max(1, int(np.prod(dtype.fields[name][0].shape))) if dtype.fields else 1]
         for j in range(k)
     ]
+    width = len(fields)
+    values = np.empty((num_points, width), dtype=np.float64)
     line_numbers = [line_no for line_no, _ in numbered[:num_points]]
     for row, (line_no, line) in enumerate(numbered[:num_points]):
         parts = line.split()
@@ -334,7 +327,7 @@ def _ascii(
         try:
             values[row] = [parse_float(v) for v in parts]
         except ValueError:
-            col = next(j for j, v in enumerate(parts) if not _is_number_token(v))
+            col = next(j for j, v in enumerate(parts) if FLOAT_RE.fullmatch(v) is None)
             raise DataError(
                 f"non-numeric value {parts[col]!r} in {line.strip()!r}",
                 path=path,
@@ -353,14 +346,6 @@ def _ascii(
         columns[name] = block[:, 0] if not sub.shape else block
         col += k
     return columns
-
-
-def _is_number_token(value: str) -> bool:
-    try:
-        parse_float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_integers(

@@ -357,33 +357,35 @@ def check_road_links(rd: Reader, roads: dict[str, Road], junctions: dict[str, st
     lies in a junction (``junction``) it cannot lie in: a ``type="direct"`` one (it has no
     roads of its own), or one it links to as an incoming road (``link`` to that junction)."""
     for road in roads.values():
-        if road.junction is not None and road.junction not in junctions:
-            raise rd.error(
-                f"no junction {road.junction!r} in the file",
-                f"road {road.road_id}",
-                "road@junction",
-            )
-        if road.junction is not None and junctions[road.junction] == "direct":
-            raise rd.error(
-                f"junction {road.junction!r} is a direct junction, which has no roads of its "
-                'own: the roads it joins link to it and lie in no junction (junction="-1")',
-                f"road {road.road_id}",
-                "road@junction",
-            )
-        for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
-            if (
-                road.junction is not None
-                and link is not None
-                and link.element_type == "junction"
-                and link.element_id == road.junction
-            ):
+        sides = (("predecessor", road.predecessor), ("successor", road.successor))
+        if road.junction is not None:
+            if road.junction not in junctions:
                 raise rd.error(
-                    f"the road lies in junction {road.junction!r} and links to it as its "
-                    f"{side} (an incoming road): a road inside a junction links to roads",
+                    f"no junction {road.junction!r} in the file",
                     f"road {road.road_id}",
                     "road@junction",
                 )
-        for side, link in (("predecessor", road.predecessor), ("successor", road.successor)):
+            if junctions[road.junction] == "direct":
+                raise rd.error(
+                    f"junction {road.junction!r} is a direct junction, which has no roads of "
+                    "its own: the roads it joins link to it and lie in no junction "
+                    '(junction="-1")',
+                    f"road {road.road_id}",
+                    "road@junction",
+                )
+            for side, link in sides:
+                if (
+                    link is not None
+                    and link.element_type == "junction"
+                    and link.element_id == road.junction
+                ):
+                    raise rd.error(
+                        f"the road lies in junction {road.junction!r} and links to it as its "
+                        f"{side} (an incoming road): a road inside a junction links to roads",
+                        f"road {road.road_id}",
+                        "road@junction",
+                    )
+        for side, link in sides:
             if link is None:
                 continue
             known = roads if link.element_type == "road" else junctions

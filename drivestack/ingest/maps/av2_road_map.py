@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -406,12 +406,6 @@ def read_av2_road_map_counted(
             )
         )
     junction_of = _junctions(segs, {lane.lane_id: lane for lane in lanes})
-    lanes = [
-        replace(lane, junction_id=junction_of[lane.lane_id])
-        if lane.lane_id in junction_of
-        else lane
-        for lane in lanes
-    ]
     area = drivable_area_of(archive)
     road_map = RoadMap(
         tuple(lanes),
@@ -419,7 +413,7 @@ def read_av2_road_map_counted(
         frame="world",
         source=f"av2:{path.name}",
         extra_drivable_areas=tuple(getattr(area, "geoms", (area,))),
-    )
+    ).with_junctions(junction_of)
     return road_map, Av2LinkCounts(
         outside_crop=counts["outside_crop"],
         bike_vehicle=counts["bike_vehicle"],

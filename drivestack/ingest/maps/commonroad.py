@@ -422,10 +422,12 @@ def _light(el: ET.Element, dt_s: float, path: str) -> TrafficLight:
     return TrafficLight(lid, (), cycle, position)
 
 
-def _incoming(el: ET.Element, by_id: dict[str, Lane], path: str, record: str) -> Incoming:
+def _incoming(
+    el: ET.Element, by_id: dict[str, Lane], ids: set[str | None], path: str, record: str
+) -> Incoming:
     """An ``<incoming>`` (its ``isLeftOf`` checked by the caller): lanelet references that
-    name lanelets of the file, successors that follow one of its incoming lanelets."""
-    ids: set[str | None] = set(by_id)
+    name lanelets of the file (``ids``), successors that follow one of its incoming
+    lanelets."""
     lanelets = _refs(el, "incomingLanelet", ids, path, record)
     if not lanelets:
         raise DataError("no incomingLanelet", path=path, record=record, field="incomingLanelet")
@@ -477,7 +479,7 @@ def _intersections(root: ET.Element, lanes: list[Lane], path: str) -> list[Inter
         iid = str(el.get("id"))
         record = f"intersection {iid}"
         incomings = tuple(
-            _incoming(inc, by_id, path, f"{record} incoming {inc.get('id')}")
+            _incoming(inc, by_id, ids, path, f"{record} incoming {inc.get('id')}")
             for inc in el.findall("incoming")
         )
         if not incomings:
@@ -719,12 +721,6 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     lanes, crosswalks = _lanes(root, str(p), default_speed_limit_mps)
     intersections = _intersections(root, lanes, str(p))
     junction_of = _junctions(intersections, str(p))
-    lanes = [
-        replace(lane, junction_id=junction_of[lane.lane_id])
-        if lane.lane_id in junction_of
-        else lane
-        for lane in lanes
-    ]
     notes: list[str] = []
     road_map = RoadMap(
         tuple(lanes),
@@ -732,7 +728,7 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         frame="world",
         source=f"commonroad:{p.name}",
         traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p), intersections, notes)),
-    )
+    ).with_junctions(junction_of)
     by_role: dict[str, list[ET.Element]] = {"dynamic": [], "static": []}
     for o in root.findall("obstacle"):  # 2018b: one element, its role says which
         role = (o.findtext("role") or "").strip()

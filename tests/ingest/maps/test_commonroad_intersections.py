@@ -6,7 +6,6 @@ cannot be resolved, the reader's refusals naming file, record and field, and the
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps.commonroad import LIGHT_DIRECTIONS, read_commonroad
 from drivestack.structures.road_map import RoadMap
+from tests.ingest.maps.test_av2_junctions import _entered
 from tests.ingest.maps.turn_arrows import (
     LEFT,
     RIGHT,
@@ -121,6 +121,19 @@ def test_a_lane_with_no_governed_way_out_gets_an_empty_tuple(tmp_path: Path) -> 
     assert stops == {"1": (LEFT,), "8": ()}
 
 
+def _assert_refused(
+    tmp_path: Path, kwargs: dict[str, str], record: str, field: str, words: str
+) -> None:
+    """Reading the file ``write_intersection(**kwargs)`` writes is a ``DataError`` naming the
+    file, ``record`` and ``field``, with ``words`` in its message."""
+    path = write_intersection(tmp_path, **kwargs)
+    with pytest.raises(DataError) as err:
+        read_commonroad(path)
+    assert err.value.path == str(path)
+    assert err.value.record == record and err.value.field == field
+    assert words in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "record", "field", "words"),
     [
@@ -180,12 +193,7 @@ def test_a_lane_with_no_governed_way_out_gets_an_empty_tuple(tmp_path: Path) -> 
 def test_refusals_name_file_record_and_field(
     tmp_path: Path, kwargs: dict[str, str], record: str, field: str, words: str
 ) -> None:
-    path = write_intersection(tmp_path, **kwargs)
-    with pytest.raises(DataError) as err:
-        read_commonroad(path)
-    assert err.value.path == str(path)
-    assert err.value.record == record and err.value.field == field
-    assert words in str(err.value)
+    _assert_refused(tmp_path, kwargs, record, field, words)
 
 
 def test_is_left_of_and_crossings_are_read(tmp_path: Path) -> None:
@@ -200,16 +208,6 @@ def test_is_left_of_and_crossings_are_read(tmp_path: Path) -> None:
     assert first.is_left_of == "102" and second.is_left_of is None
     assert second.successors == {"right": (), "straight": (), "left": ()}
     assert section_read.crossings == ("6",)
-
-
-def _entered(road_map: RoadMap, route: list[str]) -> int:
-    """Junctions a route enters, by :meth:`RoadMap.route`'s rule (by hand)."""
-    return sum(
-        1
-        for a, b in itertools.pairwise(route)
-        if road_map.lane(b).junction_id is not None
-        and road_map.lane(b).junction_id != road_map.lane(a).junction_id
-    )
 
 
 def test_a_junction_route_counts_the_intersection_once(tmp_path: Path) -> None:
@@ -304,9 +302,4 @@ def _two(second: str, iid: str = "200") -> str:
 def test_ambiguous_intersections_are_refused(
     tmp_path: Path, kwargs: dict[str, str], record: str, field: str, words: str
 ) -> None:
-    path = write_intersection(tmp_path, **kwargs)
-    with pytest.raises(DataError) as err:
-        read_commonroad(path)
-    assert err.value.path == str(path)
-    assert err.value.record == record and err.value.field == field
-    assert words in str(err.value)
+    _assert_refused(tmp_path, kwargs, record, field, words)
