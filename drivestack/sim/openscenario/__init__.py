@@ -147,13 +147,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.sim.build import extend_by_successors
-from drivestack.sim.openscenario._document import (
-    _condition_kind,
-    _Doc,
-    _one_condition,
-    _sim_time_s,
-    _where,
-)
+from drivestack.sim.openscenario._document import _Doc, _required_sim_time_s, _where
 from drivestack.sim.openscenario._entities import (
     VEHICLE_TYPES,
     _entities,
@@ -186,13 +180,7 @@ def _duration_s(doc: _Doc) -> float:
     where = "Storyboard/StopTrigger"
     if stop is None or not stop.findall("ConditionGroup"):
         return DEFAULT_DURATION_S
-    cond = _one_condition(doc, stop, where)
-    time_s = _sim_time_s(doc, cond, where)
-    if time_s is None:
-        raise doc.error(
-            f"the run stops on a SimulationTimeCondition, got {_condition_kind(cond)}", where
-        )
-    return time_s
+    return _required_sim_time_s(doc, stop, where, "the run stops")
 
 
 def _agent_lanes(doc: _Doc, road_map: RoadMap, entity: _Entity) -> list[str]:

@@ -162,16 +162,20 @@ def _sim_time_s(doc: _Doc, cond: ET.Element, where: str) -> float | None:
     return doc.number(sim_time, "value", where) + delay
 
 
+def _required_sim_time_s(doc: _Doc, trigger: ET.Element, where: str, what: str) -> float:
+    """The time of ``trigger``'s single ``SimulationTimeCondition``; refused, saying ``what``
+    happens on it (``"an act starts"``), for another condition."""
+    cond = _one_condition(doc, trigger, where)
+    found = _sim_time_s(doc, cond, where)
+    if found is None:
+        raise doc.error(f"{what} on a SimulationTimeCondition, got {_condition_kind(cond)}", where)
+    return found
+
+
 def _act_start_s(doc: _Doc, act: ET.Element, where: str) -> float:
     """When an ``Act`` starts: its ``StartTrigger``'s ``SimulationTimeCondition`` (0 without
     one); refused for another condition."""
     trigger = act.find("StartTrigger")
     if trigger is None:
         return 0.0
-    cond = _one_condition(doc, trigger, where)
-    found = _sim_time_s(doc, cond, where)
-    if found is None:
-        raise doc.error(
-            f"an act starts on a SimulationTimeCondition, got {_condition_kind(cond)}", where
-        )
-    return found
+    return _required_sim_time_s(doc, trigger, where, "an act starts")
