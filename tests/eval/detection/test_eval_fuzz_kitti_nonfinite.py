@@ -4,6 +4,7 @@ silently and a NaN location failed deep in the overlap kernel without saying whe
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -11,21 +12,16 @@ import pytest
 
 from drivestack.eval.detection.kitti import kitti_eval
 from drivestack.ingest.kitti_format import KittiObjects
+from tests.eval.detection.test_kitti_overall_no_labels import _cars as easy_cars
 
 
 def _cars(score: list[float], location_x: float = 0.0) -> KittiObjects:
-    n = len(score)
-    return KittiObjects(
-        type_name=np.array(["Car"] * n),
-        truncation=np.zeros(n),
-        occlusion=np.zeros(n, dtype=int),
-        alpha_rad=np.zeros(n),
-        box2d_xyxy_px=np.tile([100.0, 100.0, 200.0, 160.0], (n, 1)),
-        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
-        location_m=np.tile([location_x, 1.5, 20.0], (n, 1)),
-        rotation_y_rad=np.zeros(n),
-        score=np.array(score),
-    )
+    """:func:`tests.eval.detection.test_kitti_overall_no_labels._cars` with these scores and
+    the cars at ``location_x``."""
+    cars = easy_cars(len(score))
+    location = cars.location_m.copy()
+    location[:, 0] = location_x
+    return dataclasses.replace(cars, score=np.array(score), location_m=location)
 
 
 @pytest.mark.parametrize(
