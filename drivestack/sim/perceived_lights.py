@@ -18,8 +18,14 @@ hidden or ambiguous). A light read in a state keeps it for up to ``hold_s`` (the
 while it becomes unreadable
 (:class:`~drivestack.perception.camera.traffic_light_state.HeldLightStates`); a light no
 longer looked at (passed, or out of range) is forgotten. The world itself (its ``idm`` agents, the recorded history, the
-red-light metrics) keeps the true states. Each perceived light-tick is scored against the
-truth (:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
+red-light metrics) keeps the true states. After the reads, the lights the camera gives no
+state (the cross road's, whose lamps face away) get the states
+:class:`~drivestack.perception.camera.traffic_light_inference.LightInference` infers from the
+tick's fresh reads (a controller-mate's read; red for a light crossing the route's way while
+the route's light reads green), as the config's ``infer_unseen`` switches, so the planners'
+agent forecasts stop a cross car at its red (:mod:`drivestack.planning.light_forecast`). Each
+perceived light-tick is scored against the truth, the inferred ones apart
+(:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
 
 The camera (:func:`default_light_camera`) is an idealised wide, high-resolution one: 8000 x
 4320 px at a 1500 px focal length (about 139 x 110 degrees), pitched up
@@ -40,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.transforms import SE3
+from drivestack.perception.camera.traffic_light_inference import LightInference
 from drivestack.perception.camera.traffic_light_state import (
     DEFAULT_CONFIG_PATH,
     HeldLightStates,
@@ -49,7 +56,7 @@ from drivestack.perception.camera.traffic_light_state import (
     load_traffic_light_config,
 )
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.planning.traffic_lights import route_light_stops
+from drivestack.planning.traffic_lights import RouteLightStop, route_light_stops
 from drivestack.sim.perceived import PerceivedWorld
 from drivestack.sim.perception_metrics import LightStateMetrics
 from drivestack.sim.sensors import CameraModel, SensorScene
@@ -82,6 +89,7 @@ class CameraLightPerception:
         config: TrafficLightConfig,
         governing: frozenset[str],
         max_range_m: float = DEFAULT_LIGHT_RANGE_M,
+        inference: LightInference | None = None,
     ) -> None:
         check_number("CameraLightPerception.max_range_m", max_range_m, above=0.0)
         self.camera = camera
@@ -93,6 +101,7 @@ class CameraLightPerception:
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = LightStateMetrics()
         self.held = HeldLightStates(config.hold_s)
+        self.inference = inference
 
     def reset(self) -> None:
         self.stage_ms = {}
@@ -101,12 +110,14 @@ class CameraLightPerception:
 
     def perceive(self, truth: Observation) -> tuple[tuple[str, str], ...]:
         """``(light_id, perceived state)`` for every light of ``truth.traffic_lights`` (the
-        true states, rendered on the lamps), ``unknown`` for those not looked at; the
-        light-ticks looked at (the route's lights ahead within range) are scored."""
+        true states, rendered on the lamps), inferred (:attr:`inference`) or ``unknown`` for
+        those not looked at; the light-ticks looked at (the route's lights ahead within range)
+        and those inferred are scored, apart."""
         ego = truth.ego
         world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
         true_states = dict(truth.traffic_lights)
         perceived = dict.fromkeys(true_states, "unknown")
+        reads: dict[str, str] = {}  # this tick's fresh reads (not held)
         agents_set = False
         cal = self.camera.calibration
         cam = cal.camera_from_ego.apply(world_from_ego.inverse().apply(self._centres_m))
@@ -132,9 +143,15 @@ class CameraLightPerception:
                 )
                 crop = np.asarray(window.rgb.pixels)
                 state = classify_crop(crop, roi.subsampled(stride), self.config).state
+            reads[prior.light_id] = state
             state = self.held.update(prior.light_id, state, truth.timestamp_ns)
             perceived[prior.light_id] = state
             self.metrics.add(true_states.get(prior.light_id, "unknown"), state)
+        if self.inference is not None:
+            for light_id, state in self.inference.infer(reads, perceived).items():
+                if light_id in perceived:
+                    perceived[light_id] = state
+                    self.metrics.add_inferred(true_states[light_id], state)
         return tuple(perceived.items())
 
     def observe(self, world: World) -> Observation:
@@ -156,7 +173,12 @@ def route_light_ids(
     ``reference``): those with a stop the planners place on it
     (:func:`~drivestack.planning.traffic_lights.route_light_stops`: on the route's lanes,
     into a way out the light governs)."""
-    return frozenset(stop.light_id for stop in route_light_stops(road_map, route_lanes, reference))
+    return light_ids_of(route_light_stops(road_map, route_lanes, reference))
+
+
+def light_ids_of(stops: tuple[RouteLightStop, ...]) -> frozenset[str]:
+    """The ids of the lights of route stops ``stops``."""
+    return frozenset(stop.light_id for stop in stops)
 
 
 def with_light_perception(
@@ -166,12 +188,23 @@ def with_light_perception(
     max_range_m: float = DEFAULT_LIGHT_RANGE_M,
 ) -> Any:
     """A copy of a built scenario whose planner sees the lights of its route through the
-    camera (see the module doc); ``config`` defaults to :data:`DEFAULT_CONFIG_PATH`."""
+    camera and those it infers from them (see the module doc); ``config`` defaults to
+    :data:`DEFAULT_CONFIG_PATH`. The route's stops and the lights that conflict with them are
+    found here, once per scenario."""
+    config = config or load_traffic_light_config(DEFAULT_CONFIG_PATH)
+    stops = route_light_stops(built.road_map, built.route_lanes, built.reference)
+    infer = config.infer_unseen
+    inference = (
+        LightInference(built.road_map, built.route_lanes, stops, infer)
+        if infer.same_controller or infer.conflicting_green
+        else None
+    )
     perception = CameraLightPerception(
         camera or default_light_camera(),
         SensorScene.from_road_map(built.road_map),
-        config or load_traffic_light_config(DEFAULT_CONFIG_PATH),
-        route_light_ids(built.road_map, built.route_lanes, built.reference),
+        config,
+        light_ids_of(stops),
         max_range_m,
+        inference,
     )
     return dataclasses.replace(built, world=PerceivedWorld(built.world, perception))

@@ -26,7 +26,9 @@ Accumulators merge (:meth:`PerceptionMetrics.merge`), so a suite's figures pool 
 every run rather than averaging per-run rates.
 
 :class:`LightStateMetrics` scores ``--lights camera``'s traffic-light states the same way
-(per light-tick: accuracy, a confusion matrix true x perceived, the share unknown).
+(per light-tick: accuracy, a confusion matrix true x perceived, the share unknown), and the
+states inferred for lights the camera does not read apart (how many, how many right, the
+wrong ones true x inferred).
 """
 
 from __future__ import annotations
@@ -347,40 +349,67 @@ class LightStateMetrics:
     tick, counted where the light governs the ego's route and is within the observer's range;
     see :mod:`drivestack.sim.perceived_lights`): a confusion matrix of true x perceived
     states (:data:`~drivestack.structures.traffic_light.SIGNAL_STATES`), the accuracy
-    (perceived == true) and the share perceived ``unknown``. Accumulators merge."""
+    (perceived == true) and the share perceived ``unknown``; apart, ``inferred``: the same
+    matrix over the light-ticks whose state was inferred, not read
+    (:mod:`~drivestack.perception.camera.traffic_light_inference`). Accumulators merge."""
 
     def __init__(self) -> None:
         n = len(SIGNAL_STATES)
         self.confusion = np.zeros((n, n), dtype=np.int64)
+        self.inferred = np.zeros((n, n), dtype=np.int64)
 
     def add(self, true_state: str, perceived_state: str) -> None:
-        """Count one light-tick (``ValueError`` for a state not in SIGNAL_STATES)."""
+        """Count one light-tick read by the camera (``ValueError`` for a state not in
+        SIGNAL_STATES)."""
+        self._count(self.confusion, true_state, perceived_state, "perceived")
+
+    def add_inferred(self, true_state: str, inferred_state: str) -> None:
+        """Count one light-tick whose state was inferred (``ValueError`` as :meth:`add`)."""
+        self._count(self.inferred, true_state, inferred_state, "inferred")
+
+    @staticmethod
+    def _count(matrix: np.ndarray, true_state: str, state: str, kind: str) -> None:
         truth = SIGNAL_STATES.index(check_state(true_state, "LightStateMetrics true state"))
-        seen = SIGNAL_STATES.index(check_state(perceived_state, "LightStateMetrics perceived"))
-        self.confusion[truth, seen] += 1
+        seen = SIGNAL_STATES.index(check_state(state, f"LightStateMetrics {kind}"))
+        matrix[truth, seen] += 1
 
     def merge(self, other: LightStateMetrics) -> None:
         """Pool another accumulator's light-ticks into this one."""
         self.confusion += other.confusion
+        self.inferred += other.inferred
 
     def result(self) -> dict[str, Any]:
-        """JSON-ready figures: ``light_ticks``, ``accuracy`` and ``unknown_share`` (None
-        without a light-tick) and ``confusion`` (true state -> perceived state -> count, the
-        states seen only)."""
+        """JSON-ready figures of the camera's reads: ``light_ticks``, ``accuracy`` and
+        ``unknown_share`` (None without a light-tick) and ``confusion`` (true state ->
+        perceived state -> count, the states seen only); and ``inferred``: ``light_ticks``,
+        ``correct`` (inferred == true), ``accuracy`` (None without one) and ``wrong`` (true
+        state -> inferred state -> count, the wrong ones only)."""
         n = int(self.confusion.sum())
         unknown = SIGNAL_STATES.index("unknown")
-        confusion = {
-            SIGNAL_STATES[t]: {
-                SIGNAL_STATES[p]: int(self.confusion[t, p])
-                for p in range(len(SIGNAL_STATES))
-                if self.confusion[t, p]
-            }
-            for t in range(len(SIGNAL_STATES))
-            if self.confusion[t].any()
-        }
+        n_inferred = int(self.inferred.sum())
+        correct = int(np.trace(self.inferred))
+        wrong = self.inferred - np.diag(np.diag(self.inferred))
         return {
             "light_ticks": n,
             "accuracy": float(np.trace(self.confusion)) / n if n else None,
             "unknown_share": float(self.confusion[:, unknown].sum()) / n if n else None,
-            "confusion": confusion,
+            "confusion": _nested_counts(self.confusion),
+            "inferred": {
+                "light_ticks": n_inferred,
+                "correct": correct,
+                "accuracy": correct / n_inferred if n_inferred else None,
+                "wrong": _nested_counts(wrong),
+            },
         }
+
+
+def _nested_counts(matrix: np.ndarray) -> dict[str, dict[str, int]]:
+    """``(S, S)`` counts over :data:`SIGNAL_STATES` -> row state -> column state -> count,
+    the non-zero ones only."""
+    return {
+        SIGNAL_STATES[t]: {
+            SIGNAL_STATES[p]: int(matrix[t, p]) for p in range(len(SIGNAL_STATES)) if matrix[t, p]
+        }
+        for t in range(len(SIGNAL_STATES))
+        if matrix[t].any()
+    }

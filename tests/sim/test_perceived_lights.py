@@ -59,7 +59,15 @@ def test_the_observer_reports_perceived_states_and_unknown_out_of_range(signal_s
         world.step(0.0, 0.0)
     seen = dict(world.observe().traffic_lights)
     assert seen["281"] == seen["286"] == truth["281"] == "green"
-    assert seen["290"] == "unknown"  # another approach's light: not on the route
+    # not on the route, so not looked at, but inferred: 290, 291 (the opposing heads) share
+    # controller 2 with 281 and 286; 294, 295, 287, 288 (the east-west heads, controller 1)
+    # cross the ego's way through the junction while 281 reads green
+    assert seen["290"] == seen["291"] == truth["290"] == "green"
+    assert {seen[i] for i in ("294", "295", "287", "288")} == {truth["294"]} == {"red"}
+    (observer,) = observers(world)
+    assert isinstance(observer, CameraLightPerception) and observer.inference is not None
+    assert observer.inference.conflicts["281"] == {"287", "288", "294", "295"}
+    assert observer.metrics.result()["inferred"]["wrong"] == {}
     assert isinstance(world, PerceivedWorld)
 
 

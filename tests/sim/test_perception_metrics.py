@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from drivestack.sim.perception_metrics import (
+    LightStateMetrics,
     PerceptionEvalConfig,
     PerceptionMetrics,
     greedy_center_matches,
@@ -119,3 +120,25 @@ def test_bad_input_is_named():
         m.add_frame("t=0", truth, ("x", "y"), np.array([1]), _boxes([]), None)
     with pytest.raises(ValueError, match="match_distance_m"):
         PerceptionEvalConfig(match_distance_m=0.0)
+
+
+def test_inferred_light_states_are_counted_apart_from_the_reads() -> None:
+    m = LightStateMetrics()
+    m.add("green", "green")
+    for truth, inferred in [("red", "red"), ("red", "red"), ("yellow", "red"), ("green", "red")]:
+        m.add_inferred(truth, inferred)
+    other = LightStateMetrics()
+    other.add_inferred("red_yellow", "red")
+    m.merge(other)
+    r = m.result()
+    assert (r["light_ticks"], r["accuracy"], r["confusion"]) == (1, 1.0, {"green": {"green": 1}})
+    assert r["inferred"] == {
+        "light_ticks": 5,
+        "correct": 2,
+        "accuracy": pytest.approx(2 / 5),
+        "wrong": {"green": {"red": 1}, "yellow": {"red": 1}, "red_yellow": {"red": 1}},
+    }
+    empty = LightStateMetrics().result()["inferred"]
+    assert empty == {"light_ticks": 0, "correct": 0, "accuracy": None, "wrong": {}}
+    with pytest.raises(ValueError, match="inferred"):
+        m.add_inferred("red", "purple")

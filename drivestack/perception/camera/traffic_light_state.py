@@ -35,13 +35,17 @@ The design of Autoware's ``traffic_light_map_based_detector`` and colour-based
    below the yellow time; and a yellow's red is then seen no later than ``hold_s`` after it
    came, as a held yellow or red never means go).
 
+5. **Lights not read** (:mod:`~drivestack.perception.camera.traffic_light_inference`): the
+   states of the lights the camera gives none (the cross road's, facing away) inferred from
+   the ones it reads, switched by ``infer_unseen`` (:class:`InferUnseenConfig`).
+
 All thresholds are in a strict YAML (``configs/perception/traffic_lights.yaml``,
 :func:`load_traffic_light_config`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -122,11 +126,37 @@ class TrafficLightPrior:
 
 
 @dataclass(frozen=True)
+class InferUnseenConfig:
+    """Which lights not read are inferred from those read
+    (:mod:`~drivestack.perception.camera.traffic_light_inference`): ``same_controller``, a
+    light takes its controller-mate's read; ``conflicting_green``, a light whose way crosses
+    the route's is red while the route's light reads green. A crossing approach's heading is
+    ``min_crossing_deg``..``max_crossing_deg`` (0 <= min <= max <= 180) off the route's."""
+
+    same_controller: bool = True
+    conflicting_green: bool = True
+    min_crossing_deg: float = 45.0
+    max_crossing_deg: float = 135.0
+
+    def __post_init__(self) -> None:
+        check_config_numbers(self, "min_crossing_deg", at_least=0.0, at_most=180.0)
+        check_config_numbers(
+            self,
+            "max_crossing_deg",
+            at_least=self.min_crossing_deg,
+            at_most=180.0,
+            hint=" (min_crossing_deg .. 180)",
+        )
+
+
+@dataclass(frozen=True)
 class TrafficLightConfig:
     """Thresholds of :func:`light_roi` and :func:`classify_light` (see the module doc).
 
     Hue ranges are ``[lo, hi]`` degrees in [0, 360); a range with ``lo > hi`` wraps through 0
     (red). ``min_saturation``, ``min_value``, ``max_dark_value`` are in [0, 1].
+    ``infer_unseen``: which lights the camera does not read are inferred from those it reads
+    (:class:`InferUnseenConfig`).
     """
 
     roi_margin_ratio: float = 0.5
@@ -144,6 +174,7 @@ class TrafficLightConfig:
     min_dark_fraction: float = 0.5
     min_confidence: float = 0.3
     hold_s: float = 0.0
+    infer_unseen: InferUnseenConfig = field(default_factory=InferUnseenConfig)
 
     def __post_init__(self) -> None:
         check_config_numbers(self, "roi_margin_ratio", "min_housing_px", "hold_s", at_least=0.0)
