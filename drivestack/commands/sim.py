@@ -75,12 +75,16 @@ lights that govern its route (the ways it takes) and that the map places (OpenDR
 CommonRoad and Lanelet2 maps do; a scenario's own light stands at the far-right kerb of its
 first stop line), what a simulated camera shows of them (drivestack.sim.perceived_lights: map-prior ROIs rendered alone, an HSV lamp
 classifier with configs/perception/traffic_lights.yaml; a reading is held up to hold_s
-while the light becomes unreadable), unknown for a light it cannot read, which the planners
+while the light becomes unreadable; a light it cannot see is inferred from those it reads:
+the state of a light of its controller, red for a crossing approach while the route's light
+reads green: drivestack.perception.camera.traffic_light_inference, infer_unseen in that
+YAML), unknown for a light it cannot read nor infer, which the planners
 then stop for when they can do so comfortably, as at yellow (PDMParams.unknown_light
 "yellow"; with truth, unknown means the map gives no cycle and is go); with or without
 --perception lidar. The history and the
 red-light metrics keep the true states; each metrics.json gains "light_perception" (accuracy,
-the share unknown and a true x perceived confusion matrix over the light-ticks within range)
+the share unknown and a true x perceived confusion matrix over the light-ticks within range;
+"inferred": the inferred light-ticks, how many match the truth and the wrong ones)
 and "light_perception_median_ms", summary.json the pooled figures per planner. sim.json
 records --lights and the planners' unknown_light policy, as does each metrics.json (a DIR
 of runs with other lights is refused as above); the fleet options
@@ -728,10 +732,17 @@ def _light_line(m: dict[str, Any]) -> str:
     """One line of the pooled traffic-light perception figures (--lights camera)."""
     if not m["light_ticks"]:
         return "lights seen by camera: no light within range on any route"
-    return (
+    line = (
         f"lights seen by camera over {m['light_ticks']} light-ticks: accuracy "
         f"{100 * m['accuracy']:.1f}%, unknown {100 * m['unknown_share']:.1f}%"
     )
+    inferred = m.get("inferred") or {}  # older records: no inferences
+    if inferred.get("light_ticks"):
+        line += (
+            f"; lights inferred over {inferred['light_ticks']} light-ticks: "
+            f"{inferred['correct']} correct"
+        )
+    return line
 
 
 def _perception_line(m: dict[str, Any]) -> str:

@@ -36,3 +36,21 @@ def test_min_ttc_column_names_its_horizon_and_explains_the_dash() -> None:
     assert note in lines and note == ttc_note("-")  # one wording, shared with the report
     # under the table, after a blank line (else markdown reads it as one more table row)
     assert lines.index(note) == 5 and lines[4] == ""
+
+
+def test_light_line_counts_inferred_lights_only_when_there_are_some() -> None:
+    from drivestack.commands.sim import _light_line
+
+    read = {"light_ticks": 40, "accuracy": 0.975, "unknown_share": 0.025}
+    assert _light_line(read) == (
+        "lights seen by camera over 40 light-ticks: accuracy 97.5%, unknown 2.5%"
+    )  # an older record, without "inferred"
+    none = {**read, "inferred": {"light_ticks": 0, "correct": 0}}
+    assert _light_line(none) == _light_line(read)
+    some = {**read, "inferred": {"light_ticks": 35, "correct": 34}}
+    assert _light_line(some) == (
+        "lights seen by camera over 40 light-ticks: accuracy 97.5%, unknown 2.5%; "
+        "lights inferred over 35 light-ticks: 34 correct"
+    )
+    empty = {"light_ticks": 0}
+    assert _light_line(empty) == "lights seen by camera: no light within range on any route"
