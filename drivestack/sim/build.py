@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import itertools
 import math
 import typing
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,10 @@ class BuiltScenario:
     route_lanes: list[str]
     reference: ReferencePath
     expert_progress_m: float
+    #: The lanes put before an explicit ``route.lanes`` that starts a little ahead of the ego
+    #: (:data:`MAX_ROUTE_LEAD_M`): ``route_lanes`` is these, then the configured lanes; empty
+    #: when the route was run as given.
+    route_lead_lanes: tuple[str, ...] = ()
 
     @property
     def n_steps(self) -> int:
@@ -353,28 +359,47 @@ def _lanes_across(road_map: RoadMap, lanes: list[str]) -> set[str]:
 
 #: How many of a route's first lanes an error about its start lists.
 _ROUTE_LANES_SHOWN = 3
+#: Farthest (m) an explicit ``route.lanes`` may start ahead of the ego, along successors from
+#: the ego's start lane (from the ego's projection on it to the start of the route's first
+#: lane), and still be run: the lanes in between are put first (:func:`_route_lead`). A
+#: route that begins at the junction just ahead is common to write; 50 m is a few seconds'
+#: drive at urban speeds, so the route the planners follow is still the one the user meant.
+MAX_ROUTE_LEAD_M = 50.0
 
 
-def _check_route_start(
-    road_map: RoadMap, route: list[str], start_lanes: list[str], cfg: ScenarioConfig
-) -> None:
-    """``ConfigError`` at ``route.lanes`` when the ego starts on none of the explicit route's
-    lanes nor on a lane beside one (:func:`_lanes_across`: the planners change lanes onto it).
-    The planners cannot follow such a route: it starts ahead of the ego (a lane that leads
-    onto it; the error names the lanes to put first) or elsewhere, and the ego stops or drives
-    off it, a silent score of 0. ``start_lanes``: the ego's start lane first, then any other
-    lane under a recorded start."""
+def _route_lead(
+    road_map: RoadMap,
+    route: list[str],
+    start_lanes: list[str],
+    ego_xy_m: tuple[float, float],
+    cfg: ScenarioConfig,
+) -> list[str]:
+    """The lanes to drive before the explicit ``route`` (empty when the ego starts on one of
+    its lanes or on a lane beside one, :func:`_lanes_across`: the planners change lanes onto
+    it). ``start_lanes``: the ego's start lane first, then any other lane under a recorded
+    start; ``ego_xy_m``: the ego's start position.
+
+    A route whose first lane is reached from the ego's start lane along successors only
+    (:meth:`RoadMap.route`'s lanes, the lead), at most :data:`MAX_ROUTE_LEAD_M` from the
+    ego's projection on its start lane to that lane's start, returns the lead: the route is
+    run as ``lead + route``. Any other route the planners cannot follow (farther ahead,
+    reached through a lane change, or elsewhere: the ego would stop or drive off it, a
+    silent score of 0) is a ``ConfigError`` at ``route.lanes``; one that starts ahead names
+    the lanes to put first."""
     if not set(start_lanes).isdisjoint(_lanes_across(road_map, route)):
-        return
+        return []
     start = start_lanes[0]
     first = f"{route}"
     if len(route) > _ROUTE_LANES_SHOWN:
         first = f"{route[:_ROUTE_LANES_SHOWN]} ... ({len(route)} in all)"
     try:
-        lead = road_map.route(start, route[0])[:-1]
+        path = road_map.route(start, route[0])
     except LookupError:
         hint = "give a route from the ego's lane (or route.goal_lane)"
     else:
+        lead = path[:-1]
+        if _lead_distance_m(road_map, path, ego_xy_m) <= MAX_ROUTE_LEAD_M:
+            return lead
         hint = f"start route.lanes with {lead}, the lanes from the ego's lane onto the route"
     given = "ego.from_file" if cfg.ego.from_file else "ego.lane"
     raise ConfigError(
@@ -383,6 +408,17 @@ def _check_route_start(
         path=cfg.source,
         field="route.lanes",
     )
+
+
+def _lead_distance_m(road_map: RoadMap, path: list[str], ego_xy_m: tuple[float, float]) -> float:
+    """Distance (m) from the ego's projection on ``path[0]`` to the start of ``path[-1]``
+    along ``path``'s lanes; infinite when a step of ``path`` is no successor link (a lane
+    change: no distance along lanes to compare)."""
+    for lane, nxt in itertools.pairwise(path):
+        if nxt not in road_map.lane(lane).successors:
+            return math.inf
+    s_m, _ = road_map.lane(path[0]).project(np.array([ego_xy_m], dtype=np.float64))
+    return sum(road_map.lane(lane).length_m for lane in path[:-1]) - float(s_m[0])
 
 
 def _reference(road_map: RoadMap, route: list[str], where: str) -> ReferencePath:
@@ -641,6 +677,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
     _check_agent_ids(agents, where, n_recorded)
     # route
+    route_lead: tuple[str, ...] = ()
     if cfg.route.lanes is not None:
         route = list(cfg.route.lanes)
         _lane_path(road_map, route, where, "route.lanes")
@@ -648,7 +685,15 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         if cfg.ego.from_file:  # a recorded start at a fork: every lane under the ego counts
             at = (float(ego.x_m[0]), float(ego.y_m[0]))
             starts += road_map.lanes_at(at, float(ego.yaw_rad[0]))
-        _check_route_start(road_map, route, starts, cfg)
+        lead = _route_lead(road_map, route, starts, (float(ego.x_m[0]), float(ego.y_m[0])), cfg)
+        if lead:
+            warnings.warn(
+                f"{where}: route.lanes {route[:_ROUTE_LANES_SHOWN]} starts ahead of the ego "
+                f"(lane {start_lane!r}); running it as lead lanes {lead} + route.lanes",
+                stacklevel=2,
+            )
+            route = lead + route
+        route_lead = tuple(lead)
     elif cfg.route.goal_lane is not None:
         if cfg.route.goal_lane not in road_map:
             raise ConfigError(
@@ -691,4 +736,4 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         else:
             cruise = float(np.mean(reference.speed_limit_mps)) * cfg.duration_s * 0.8
         expert = max(0.0, min(remaining, cruise))
-    return BuiltScenario(cfg, road_map, world, route, reference, expert)
+    return BuiltScenario(cfg, road_map, world, route, reference, expert, route_lead)

@@ -51,6 +51,9 @@ class ScenarioResult:
     # the ego's front passing a stop line at red (drivestack.eval.driving.traffic_lights),
     # and the simulated agents' red light runs (information only, in metrics.json's red_light)
     red_light: RedLightResult = field(default_factory=lambda: RedLightResult((), 0))
+    # the lanes put before an explicit route.lanes that starts a little ahead of the ego
+    # (drivestack.sim.build.MAX_ROUTE_LEAD_M); empty when the route ran as given
+    route_lead_lanes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -69,6 +72,8 @@ class ScenarioResult:
             # added fields (older records lack them): red lights run, and their events
             "red_light_violations": self.red_light.count,
             "red_light": self.red_light.as_dict(),
+            # added field (older records lack it): lanes put before route.lanes, if any
+            "route_lead_lanes": list(self.route_lead_lanes),
             "planner_step_median_ms": self.planner_step_median_ms,
             "sim_wall_s": self.sim_wall_s,
             "sim_duration_s": self.sim_duration_s,
@@ -247,6 +252,7 @@ def run_scenario(
         history,
         not_evaluated_criteria(built.config.pass_criteria, ncap),
         red_light,
+        built.route_lead_lanes,
     )
 
 
