@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from drivestack.core.errors import DrivestackError, is_interrupt
@@ -86,14 +87,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report_user_errors(run: Callable[[], int]) -> int:
     """``run()``, an input error (:data:`USER_ERRORS`) printed as one ``error: ...`` line with
     exit status 2 (its traceback with ``DRIVESTACK_DEBUG=1``): every ``drivestack`` command
-    and the tools in ``tools/`` report bad input this way."""
+    and the tools in ``tools/`` report bad input this way. A warning shown while it runs
+    (e.g. a scenario route run with lead lanes, a detector class the tracker lacks) is one
+    ``warning: ...`` line, not Python's two-line form with a source line (that form with
+    ``DRIVESTACK_DEBUG=1``)."""
+    debug = os.environ.get(DEBUG_ENV) == "1"
+    formatter = warnings.formatwarning
+    if not debug:
+        warnings.formatwarning = _one_line_warning
     try:
         return run()
     except USER_ERRORS as exc:
-        if os.environ.get(DEBUG_ENV) == "1":
+        if debug:
             raise
         print(f"error: {_user_message(exc)}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatter
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """``warning: <message>`` and a newline (``warnings.formatwarning``'s signature): what a
+    user of a command needs, without the module path and source line."""
+    return f"warning: {message}\n"
 
 
 def _interrupted_message(args: argparse.Namespace) -> str:

@@ -285,3 +285,31 @@ def test_report_help_lists_pasts_among_the_prediction_settings(
     flat = " ".join(capsys.readouterr().out.split())
     assert "prediction: dataset, split, pasts, history" in flat
     assert "not the tracker config of a --pasts tracks run" in flat
+
+
+def test_a_warning_is_one_line_and_the_debug_env_shows_its_source(tmp_path) -> None:
+    import os
+    import subprocess
+
+    code = (
+        "import warnings\n"
+        "from drivestack.cli import report_user_errors\n"
+        "def run():\n"
+        "    warnings.warn('route.lanes starts ahead of the ego', UserWarning, stacklevel=1)\n"
+        "    return 0\n"
+        "raise SystemExit(report_user_errors(run))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DRIVESTACK_DEBUG"}
+    plain = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert plain.stderr == "warning: route.lanes starts ahead of the ego\n"
+    debug = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DRIVESTACK_DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "UserWarning: route.lanes starts ahead of the ego" in debug.stderr
+    assert not debug.stderr.startswith("warning: ")
