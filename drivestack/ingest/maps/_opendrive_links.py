@@ -85,7 +85,9 @@ class LaneLinks:
             incoming = self.road(
                 self.rd.text(conn, "incomingRoad", where), where, "connection@incomingRoad"
             )
-            attr = "linkedRoad" if conn.get("connectingRoad") is None else "connectingRoad"
+            kind = el.get("type", "default")
+            direct = kind == "direct"
+            attr = self._other_road_attr(conn, junction_id, kind, where)
             other = self.road(self.rd.text(conn, attr, where), where, f"connection@{attr}")
             contact = conn.get("contactPoint")
             if contact not in ("start", "end"):
@@ -107,15 +109,16 @@ class LaneLinks:
                     where,
                     "connection@incomingRoad",
                 )
-            if el.get("type") == "direct":
+            if direct:
                 other_link = other.predecessor if contact == "start" else other.successor
                 if (
                     other_link is None
                     or other_link.element_type != "junction"
                     or other_link.element_id != junction_id
                 ):
+                    given = "" if attr == "linkedRoad" else f" (given as {attr})"
                     raise self.rd.error(
-                        f"linked road {other.road_id} does not link to direct junction "
+                        f"linked road {other.road_id}{given} does not link to direct junction "
                         f"{junction_id} at its {contact} (its "
                         f"{'predecessor' if contact == 'start' else 'successor'})",
                         where,
@@ -134,3 +137,40 @@ class LaneLinks:
                         where,
                         "laneLink",
                     )
+
+    def _other_road_attr(self, conn: ET.Element, junction_id: str, kind: str, where: str) -> str:
+        """Which attribute of junction connection ``conn`` names the road the incoming road's
+        lanes go on into, as the standard (ASAM OpenDRIVE 1.7 / 1.8) gives it: a default (or
+        ``virtual`` / ``crossing``, read alike) junction's ``connectingRoad`` (the road that
+        lies in the junction), a ``type="direct"`` junction's ``linkedRoad`` (the road beyond
+        it; the standard says ``connectingRoad`` shall not be used there).
+
+        A direct junction's connection that gives ``connectingRoad`` only is read as its
+        linked road (libOpenDRIVE reads ``connectingRoad`` in every junction; esmini reads
+        only ``linkedRoad`` in a direct one), named so in errors; both attributes naming
+        one road are read as that road. ``DataError`` naming ``junction <id> connection
+        <id>`` and the attribute: both attributes naming different roads (which one is
+        meant?), and another junction's connection that gives ``linkedRoad`` only (a
+        direct junction's attribute: neither esmini nor libOpenDRIVE reads it there, so its
+        lanes would go nowhere); the attribute missing is the usual "missing" error."""
+        connecting, linked = conn.get("connectingRoad"), conn.get("linkedRoad")
+        direct = kind == "direct"
+        if connecting is not None and linked is not None and connecting.strip() != linked.strip():
+            raise self.rd.error(
+                f"connectingRoad {connecting.strip()!r} and linkedRoad {linked.strip()!r} name "
+                f"different roads; a {kind} junction's connection "
+                f"names its road with {'linkedRoad' if direct else 'connectingRoad'} alone",
+                where,
+                "connection@linkedRoad" if direct else "connection@connectingRoad",
+            )
+        if direct:
+            return "connectingRoad" if linked is None and connecting is not None else "linkedRoad"
+        if connecting is None and linked is not None:
+            raise self.rd.error(
+                f"linkedRoad {linked.strip()!r} in {kind} junction {junction_id}: linkedRoad is "
+                'for type="direct" junctions; this one\'s connection names its connecting road '
+                "(the road that lies in the junction) with connectingRoad",
+                where,
+                "connection@linkedRoad",
+            )
+        return "connectingRoad"

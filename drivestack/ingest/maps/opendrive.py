@@ -22,8 +22,9 @@ Lanes, one :class:`Lane` per lane of each lane section, with id
 - **Successors** follow the lane links (``<link><predecessor|successor id>``) between lane
   sections and, at a road's ends, into the road its ``<link>`` names (at that road's
   ``contactPoint``), and a junction's ``<connection>`` lane links (``connectingRoad``, or
-  ``linkedRoad`` in a ``type="direct"`` junction). A link counts only where it joins the end of
-  one lane's drive to the start of the other's.
+  ``linkedRoad`` in a ``type="direct"`` junction, as the standard has it; a direct junction's
+  ``connectingRoad`` alone is read as its linked road, as libOpenDRIVE reads it). A link
+  counts only where it joins the end of one lane's drive to the start of the other's.
 - **Lane changes** (``left_neighbor`` / ``right_neighbor``): to the adjacent lane on the same
   side of the centre lane, as the road mark on the border between them permits: its
   ``laneChange`` attribute (``both``, ``increase``: towards the higher lane id, ``decrease``,
@@ -61,7 +62,9 @@ that does not exist, a road whose ``junction`` names no junction of the file, a
 ``type="direct"`` junction (which has no roads of its own) or a junction the road links to (an
 incoming road), a repeated junction id, a junction ``type`` other than ``default``,
 ``direct``, ``virtual`` and ``crossing``, a direct junction's ``linkedRoad`` that does not link
-to the junction at its ``contactPoint``, a lane given by ``<border>`` records (not read) or without ``<width>``, a
+to the junction at its ``contactPoint``, a connection whose ``connectingRoad`` and
+``linkedRoad`` name different roads, a ``linkedRoad`` alone in a junction that is not
+``type="direct"`` (neither esmini nor libOpenDRIVE reads it there), a lane given by ``<border>`` records (not read) or without ``<width>``, a
 negative width, lane ids with a gap, a lane section off its road, a ``singleSide`` lane
 section (not read), a dynamic signal off its road, with an unknown ``orientation`` or a
 repeated id, a ``signalReference`` to a signal the file does not have, a repeated

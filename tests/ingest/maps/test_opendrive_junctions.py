@@ -273,3 +273,85 @@ def test_an_unknown_junction_type_is_refused(tmp_path: Path) -> None:
     err = info.value
     assert (err.path, err.record, err.field) == (str(path), "junction 8", "junction@type")
     assert "unknown junction type 'Direct'" in str(err)
+
+
+# --- which connection attribute names the road beyond: connectingRoad / linkedRoad -------------
+
+
+def test_a_direct_junction_connection_that_gives_connecting_road_reads_it_as_linked_road(
+    tmp_path: Path,
+) -> None:
+    """The standard gives a direct junction's road beyond as ``linkedRoad`` only; a file that
+    names it ``connectingRoad`` (libOpenDRIVE reads that attribute in every junction) is read
+    alike, and both attributes naming one road too: the same lanes as DIRECT_JUNCTION."""
+    expected = _read(tmp_path, *DIRECT, junctions=DIRECT_JUNCTION)
+    for junction in (
+        DIRECT_JUNCTION.replace("linkedRoad=", "connectingRoad="),
+        DIRECT_JUNCTION.replace('linkedRoad="2"', 'linkedRoad="2" connectingRoad="2"'),
+    ):
+        m = _read(tmp_path, *DIRECT, junctions=junction)
+        got = {lane.lane_id: (lane.successors, lane.exit_junction_id) for lane in m.lanes}
+        assert got == {
+            lane.lane_id: (lane.successors, lane.exit_junction_id) for lane in expected.lanes
+        }
+    assert expected.lane("1_0_-1").successors == ("2_0_-1",)
+
+
+def test_a_connecting_road_given_to_a_direct_junction_is_worded_as_its_linked_road(
+    tmp_path: Path,
+) -> None:
+    """Before, the error called road 2 a "linked road" at ``contactPoint`` without saying
+    that the file named it ``connectingRoad``."""
+    junction = DIRECT_JUNCTION.replace(
+        'linkedRoad="2" contactPoint="start"', 'connectingRoad="2" contactPoint="end"'
+    )
+    path = _write(tmp_path, *DIRECT, junctions=junction)
+    with pytest.raises(DataError) as info:
+        read_opendrive(path)
+    err = info.value
+    assert (err.record, err.field) == ("junction 8 connection 0", "connection@contactPoint")
+    assert "linked road 2 (given as connectingRoad) does not link to direct junction 8" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("junction_type", "attrs", "field", "reason"),
+    [
+        (
+            "direct",
+            'linkedRoad="2" connectingRoad="3"',
+            "connection@linkedRoad",
+            "connectingRoad '3' and linkedRoad '2' name different roads; a direct junction's "
+            "connection names its road with linkedRoad alone",
+        ),
+        (
+            "default",
+            'linkedRoad="2" connectingRoad="3"',
+            "connection@connectingRoad",
+            "connectingRoad '3' and linkedRoad '2' name different roads; a default junction's "
+            "connection names its road with connectingRoad alone",
+        ),
+        (
+            "default",
+            'linkedRoad="2"',
+            "connection@linkedRoad",
+            "linkedRoad '2' in default junction 8: linkedRoad is for type=\"direct\" junctions",
+        ),
+        ("direct", "", "connection@linkedRoad", "missing"),
+        ("default", "", "connection@connectingRoad", "missing"),
+    ],
+)
+def test_a_connection_whose_road_beyond_is_unclear_is_refused(
+    tmp_path: Path, junction_type: str, attrs: str, field: str, reason: str
+) -> None:
+    """Before, a default junction's ``linkedRoad`` was read as its connecting road (esmini and
+    libOpenDRIVE read no such attribute there: the lanes go nowhere), and with both given
+    ``connectingRoad`` won silently, called the linked road in a direct junction."""
+    junction = DIRECT_JUNCTION.replace('type="direct"', f'type="{junction_type}"').replace(
+        'linkedRoad="2"', attrs
+    )
+    path = _write(tmp_path, *DIRECT, junctions=junction)
+    with pytest.raises(DataError) as info:
+        read_opendrive(path)
+    err = info.value
+    assert (err.path, err.record, err.field) == (str(path), "junction 8 connection 0", field)
+    assert reason in str(err)
