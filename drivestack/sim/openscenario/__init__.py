@@ -130,6 +130,17 @@ the ``SimulationTimeCondition`` at which the light changes);
 other global actions of an event are refused naming their
 kind.
 
+Names: the XSD types every ``name`` as ``String``, which may be empty, so an element with an
+empty (or white-space) name that nothing refers to is read (a ``Story``, ``Act``, ``Event``,
+``Action``, a ``Vehicle``'s own name, a traffic signal controller or phase no action names).
+A reference by name that must resolve is refused when empty or white space (the file, the
+element and the attribute named: :meth:`._document._Doc.name_ref`): an ``entityRef``, a
+``CatalogReference``'s ``catalogName`` / ``entryName``, a ``parameterRef``, a ``$`` without a
+parameter name, a ``trafficSignalId``, a ``TrafficSignalStateAction``'s ``name``, a
+controller's ``reference``, a ``TrafficSignalControllerAction``'s
+``trafficSignalControllerRef`` and ``phase``; so is a ``ScenarioObject``'s empty name (every
+entity is placed by the ``Init``'s ``Private`` ``entityRef``).
+
 The reading is split by job: :mod:`._document` (the parsed file, parameters, errors and
 trigger conditions), :mod:`._entities` (catalogues, entities, road network and ``Init``),
 :mod:`._story` (the storyboard's events), :mod:`._speed` (speed-profile arithmetic) and

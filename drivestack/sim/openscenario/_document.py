@@ -46,9 +46,25 @@ class _Doc:
         if value.startswith("${"):
             raise self.error(f"expressions are not read: {value!r}", f"{where}@{attr}")
         if value.startswith("$"):
+            if not value[1:].strip():
+                raise self.error(
+                    f"{value!r} names no parameter (a reference is $ and the parameter's name)",
+                    f"{where}@{attr}",
+                )
             if value[1:] not in self.params:
                 raise self.error(f"no parameter {value[1:]!r} is declared", f"{where}@{attr}")
             value = self.params[value[1:]]
+        return value
+
+    def name_ref(self, el: ET.Element, attr: str, where: str, what: str) -> str:
+        """The attribute as a name that must resolve to ``what`` (an entity, a controller,
+        a phase, a signal id, ...); refused when empty or white space only. The XSD's
+        ``String`` allows such a name on an element, and one that nothing refers to stays
+        accepted; but a reference by it cannot tell one element from another, so it is not
+        matched to whichever element happens to have no name."""
+        value = self.text(el, attr, where)
+        if not value.strip():
+            raise self.error(f"an empty name ({value!r}) refers to no {what}", f"{where}@{attr}")
         return value
 
     @overload

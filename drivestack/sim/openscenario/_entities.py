@@ -89,7 +89,10 @@ def _resolved_entry(
 ) -> ET.Element:
     """The catalogue entry a ``CatalogReference`` names, its ``$parameters`` replaced by the
     reference's ``ParameterAssignments`` over the entry's own declared defaults."""
-    key = (doc.text(reference, "catalogName", where), doc.text(reference, "entryName", where))
+    key = (
+        doc.name_ref(reference, "catalogName", where, "catalogue"),
+        doc.name_ref(reference, "entryName", where, "catalogue entry"),
+    )
     if key not in catalogues:
         raise doc.error(
             f"no entry {key[1]!r} in a catalogue {key[0]!r} of the CatalogLocations "
@@ -102,7 +105,8 @@ def _resolved_entry(
         for p in entry.iterfind("ParameterDeclarations/ParameterDeclaration")
     }
     for assignment in reference.iterfind("ParameterAssignments/ParameterAssignment"):
-        params[doc.text(assignment, "parameterRef", where)] = doc.text(assignment, "value", where)
+        ref = doc.name_ref(assignment, "parameterRef", where, "parameter")
+        params[ref] = doc.text(assignment, "value", where)
     resolved = copy.deepcopy(entry)
     for el in resolved.iter():
         for attr, value in el.attrib.items():
@@ -116,6 +120,12 @@ def _entities(doc: _Doc) -> dict[str, _Entity]:
     out = {}
     for obj in doc.root.iterfind("Entities/ScenarioObject"):
         name = doc.text(obj, "name", "Entities/ScenarioObject")
+        if not name.strip():  # every entity is placed by the Init's Private entityRef
+            raise doc.error(
+                f"an empty name ({name!r}): the Init's Private entityRef names an entity to "
+                "place it, and an empty name refers to none",
+                "Entities/ScenarioObject@name",
+            )
         where = _where("Entities", name)
         reference = obj.find("CatalogReference")
         entry = (
@@ -312,7 +322,7 @@ def _init(
 ) -> None:
     routings: dict[str, tuple[ET.Element, str]] = {}
     for private in doc.root.iterfind("Storyboard/Init/Actions/Private"):
-        name = doc.text(private, "entityRef", "Storyboard/Init/Actions/Private")
+        name = doc.name_ref(private, "entityRef", "Storyboard/Init/Actions/Private", "entity")
         if name not in entities:
             raise doc.error(f"no entity {name!r}", "Storyboard/Init/Actions/Private@entityRef")
         where = _where("Init", name)

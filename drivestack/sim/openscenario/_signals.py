@@ -38,8 +38,11 @@ missing from one of its controller's phases, a negative duration or delay, a dur
 delay the cycles cannot hold (a phase of under 1 ns but not 0, a phase, a controller's period,
 a delay or a start of 2**62 ns (146 years) or more:
 :func:`~drivestack.structures.traffic_light.duration_problem`, ``period_problem``,
-``offset_problem``), a controller whose phases last 0 s in all, two controllers (or two phases of one) of one name, and what else the
-standard allows there (``TrafficSignalGroupState``, any other element).
+``offset_problem``), a controller whose phases last 0 s in all, two controllers (or two phases
+of one) of one name, an empty or white-space ``trafficSignalId`` or ``reference``
+(:meth:`_Doc.name_ref`: a name that must resolve), and what else the standard allows there
+(``TrafficSignalGroupState``, any other element). A controller or phase with an empty name is
+read (the XSD's ``String`` allows it); no action can refer to it.
 
 Storyboard signal actions (``GlobalAction/InfrastructureAction/TrafficSignalAction``), each at
 one time: in the ``Init`` at t = 0, in a story ``Event`` at its start trigger's
@@ -115,6 +118,8 @@ LAMP_STATES = {
 }
 
 _ROOT = "RoadNetwork/TrafficSignals"
+#: What a signal id refers to, for :meth:`_Doc.name_ref`'s errors.
+_LIGHT = "traffic light (a dynamic OpenDRIVE <signal>'s id)"
 #: Storyboard conditions that watch a light during the run -> what they would wait for.
 _REFUSED = {
     "TrafficSignalCondition": "waits for a signal's state",
@@ -182,7 +187,7 @@ def _phase(doc: _Doc, el: ET.Element, road_map: RoadMap, where: str) -> _Phase:
                 f"{child.tag} is not read: give each signal's state by a TrafficSignalState",
                 where,
             )
-        signal = doc.text(child, "trafficSignalId", where)
+        signal = doc.name_ref(child, "trafficSignalId", f"{where}/TrafficSignalState", _LIGHT)
         state_where = f"{where}/TrafficSignalState[{signal}]"
         _check_light(doc, road_map, signal, f"{state_where}@trafficSignalId")
         if signal in states:
@@ -208,7 +213,11 @@ def _controllers(doc: _Doc, road_map: RoadMap) -> dict[str, _Controller]:
             problem = offset_problem(delay_s)
             if problem is not None:
                 raise doc.error(f"a delay {problem}", f"{where}@delay")
-            reference = doc.text(el, "reference", where) if el.get("reference") else None
+            reference = (
+                doc.name_ref(el, "reference", where, "TrafficSignalController")
+                if el.get("reference") is not None
+                else None
+            )
             phases: list[_Phase] = []
             for child in el:
                 if child.tag != "Phase":
@@ -377,18 +386,18 @@ def _switch(
     el = action[0]
     where = f"{where}/{el.tag}"
     if el.tag == "TrafficSignalStateAction":
-        signal = doc.text(el, "name", where)
+        signal = doc.name_ref(el, "name", where, _LIGHT)
         _check_light(doc, road_map, signal, f"{where}@name")
         state = signal_state(doc, doc.text(el, "state", where), where)
         return _Switch(time_s, where, signal=signal, state=state)
-    name = doc.text(el, "trafficSignalControllerRef", where)
+    name = doc.name_ref(el, "trafficSignalControllerRef", where, "TrafficSignalController")
     if name not in controllers:
         known = ", ".join(sorted(controllers)) or "none"
         raise doc.error(
             f"no TrafficSignalController {name!r} in RoadNetwork/TrafficSignals (known: {known})",
             f"{where}@trafficSignalControllerRef",
         )
-    phase = doc.text(el, "phase", where)
+    phase = doc.name_ref(el, "phase", where, f"phase of controller {name!r}")
     names = [p.name for p in controllers[name].phases]
     if phase not in names:
         raise doc.error(

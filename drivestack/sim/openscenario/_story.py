@@ -202,7 +202,8 @@ class _Story:
                 f"{where}/Actors",
             )
         actors = [
-            self.doc.text(ref, "entityRef", where) for ref in group.iterfind("Actors/EntityRef")
+            self.doc.name_ref(ref, "entityRef", where, "entity")
+            for ref in group.iterfind("Actors/EntityRef")
         ]
         if not actors:
             raise self.doc.error("a maneuver group with no EntityRef actors is not read", where)
@@ -374,10 +375,10 @@ class _Story:
                 where,
             )
         pair = {
-            doc.text(e, "entityRef", where)
+            doc.name_ref(e, "entityRef", where, "entity")
             for e in by_entity.iterfind("TriggeringEntities/EntityRef")
         }
-        pair.add(doc.text(distance, "entityRef", where))
+        pair.add(doc.name_ref(distance, "entityRef", where, "entity"))
         if pair != {actor, self.ego.name}:
             raise doc.error(
                 f"the distance condition must be between the actor {actor!r} and the ego "
@@ -450,7 +451,7 @@ class _Story:
         relative = change.find("LaneChangeTarget/RelativeTargetLane")
         absolute = change.find("LaneChangeTarget/AbsoluteTargetLane")
         if relative is not None:
-            if doc.text(relative, "entityRef", where) != entity.name:
+            if doc.name_ref(relative, "entityRef", where, "entity") != entity.name:
                 raise doc.error("a RelativeTargetLane is read relative to the actor itself", where)
             n_lanes = doc.integer(relative, "value", where)
             target = _lane_beside(self.road_map, entity, current, n_lanes)
