@@ -75,15 +75,27 @@ MAX_POINTS = 1_000_000
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; bad input prints one ``error: ...`` line and returns 2."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data-root",
+        type=Path,
+        default=Path("../shared/data"),
+        help="the shared data folder holding the maps (default ../shared/data)",
+    )
     ap.add_argument(
         "--points",
         type=int_at_least(1, MAX_POINTS),
         default=100,
         help=f"points per map, 1 to {MAX_POINTS}",
     )
-    ap.add_argument("--repeats", type=int_at_least(1), default=200)
+    ap.add_argument(
+        "--repeats",
+        type=int_at_least(1),
+        default=200,
+        help="timed calls per implementation and map, the median reported (default 200)",
+    )
     args = ap.parse_args(argv)
     return report_user_errors(lambda: _run(args))
 
