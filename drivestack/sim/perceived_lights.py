@@ -27,7 +27,14 @@ agent forecasts stop a cross car at its red (:mod:`drivestack.planning.light_for
 perceived light-tick is scored against the truth, the inferred ones apart
 (:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
 
-The camera (:func:`default_light_camera`) is an idealised wide, high-resolution one: 8000 x
+Each window rendered is degraded by the camera's ``effects``
+(:mod:`~drivestack.sim.sensors.camera_effects`: exposure and night, lens blur and glare,
+motion blur along the housing's image motion over the exposure from the ego's speed and yaw
+rate, Poisson-Gaussian noise drawn from ``(seed, tick, light id)``; none by default, and
+then the pixels are the rendering's, bit for bit) before it is classified; the classifier's
+raw reads, before the hold, are scored apart (:attr:`CameraLightPerception.raw_metrics`).
+
+The camera (:func:`default_light_camera`) is a wide, high-resolution one: 8000 x
 4320 px at a 1500 px focal length (about 139 x 110 degrees), pitched up
 ``LIGHT_CAMERA_PITCH_DEG`` (25 degrees: it sees from 30 degrees below the horizon to 80 above),
 so a light beside the stop line, its housing 5 m up, stays in view until the ego's front is
@@ -41,25 +48,37 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
 from drivestack.perception.camera.traffic_light_inference import LightInference
 from drivestack.perception.camera.traffic_light_state import (
     DEFAULT_CONFIG_PATH,
     HeldLightStates,
     TrafficLightConfig,
+    TrafficLightPrior,
     classify_crop,
     light_roi,
     load_traffic_light_config,
+    project_points,
 )
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.traffic_lights import RouteLightStop, route_light_stops
 from drivestack.sim.perceived import PerceivedWorld
 from drivestack.sim.perception_metrics import LightStateMetrics
 from drivestack.sim.sensors import CameraModel, SensorScene
+from drivestack.sim.sensors.camera_effects import (
+    IDEAL,
+    PRESETS,
+    CameraEffectsConfig,
+    apply_camera_effects,
+    effects_rng,
+    load_camera_effects,
+)
 from drivestack.sim.world import Observation, World
 from drivestack.structures._checks import check_number
 from drivestack.structures.road_map import RoadMap
@@ -90,22 +109,26 @@ class CameraLightPerception:
         governing: frozenset[str],
         max_range_m: float = DEFAULT_LIGHT_RANGE_M,
         inference: LightInference | None = None,
+        effects: CameraEffectsConfig = IDEAL,
     ) -> None:
         check_number("CameraLightPerception.max_range_m", max_range_m, above=0.0)
         self.camera = camera
         self.scene = scene
         self.config = config
+        self.effects = effects
         self.max_range_m = float(max_range_m)
         self.priors = [p for p in scene.light_priors if p.light_id in governing]
         self._centres_m = np.array([p.centre_m for p in self.priors]).reshape(-1, 3)
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = LightStateMetrics()
+        self.raw_metrics = LightStateMetrics()
         self.held = HeldLightStates(config.hold_s)
         self.inference = inference
 
     def reset(self) -> None:
         self.stage_ms = {}
         self.metrics = LightStateMetrics()
+        self.raw_metrics = LightStateMetrics()
         self.held.reset()
 
     def perceive(self, truth: Observation) -> tuple[tuple[str, str], ...]:
@@ -142,8 +165,18 @@ class CameraLightPerception:
                     stride=stride,
                 )
                 crop = np.asarray(window.rgb.pixels)
+                if self.effects.enabled and window.emissive is not None:
+                    crop = apply_camera_effects(
+                        crop,
+                        window.emissive,
+                        self.effects,
+                        effects_rng(self.effects.seed, truth.timestamp_ns, prior.light_id),
+                        stride=stride,
+                        motion_px=self._motion_px(prior, truth, world_from_ego),
+                    )
                 state = classify_crop(crop, roi.subsampled(stride), self.config).state
             reads[prior.light_id] = state
+            self.raw_metrics.add(true_states.get(prior.light_id, "unknown"), state)
             state = self.held.update(prior.light_id, state, truth.timestamp_ns)
             perceived[prior.light_id] = state
             self.metrics.add(true_states.get(prior.light_id, "unknown"), state)
@@ -153,6 +186,27 @@ class CameraLightPerception:
                     perceived[light_id] = state
                     self.metrics.add_inferred(true_states[light_id], state)
         return tuple(perceived.items())
+
+    def _motion_px(
+        self, prior: TrafficLightPrior, truth: Observation, world_from_ego: SE3
+    ) -> tuple[float, float]:
+        """Image-plane motion ``(du, dv)`` (px) of ``prior``'s housing centre over the
+        effects' exposure ``exposure_s`` ending at this tick, from the ego's speed and yaw
+        rate (the light stands still)."""
+        dt = self.effects.exposure_s
+        ego = truth.ego
+        if dt <= 0.0 or (ego.speed_mps == 0.0 and ego.yaw_rate_radps == 0.0):
+            return (0.0, 0.0)
+        yaw = ego.yaw_rad - ego.yaw_rate_radps * dt
+        step = ego.speed_mps * dt
+        before = SE3.from_xyz_yaw(
+            [ego.x_m - step * np.cos(yaw), ego.y_m - step * np.sin(yaw), 0.0], yaw
+        )
+        centre = np.asarray([prior.centre_m])
+        now_uv, _ = project_points(centre, self.camera.calibration, world_from_ego)
+        before_uv, _ = project_points(centre, self.camera.calibration, before)
+        du, dv = (now_uv - before_uv)[0]
+        return (float(du), float(dv))
 
     def observe(self, world: World) -> Observation:
         truth = world.observe()
@@ -181,16 +235,39 @@ def light_ids_of(stops: tuple[RouteLightStop, ...]) -> frozenset[str]:
     return frozenset(stop.light_id for stop in stops)
 
 
+def light_camera_effects(preset: str | None, lights: str) -> CameraEffectsConfig:
+    """``drivestack sim --light-camera PRESET`` with ``--lights lights``: the preset's (a name
+    of :data:`~drivestack.sim.sensors.camera_effects.PRESETS` or a YAML file) effects, none
+    without one; ``DataError`` naming the option for a preset without ``--lights camera``
+    (it would be ignored), ``ConfigError`` naming the file and key for a bad one."""
+    if preset is None:
+        return IDEAL
+    if lights != "camera":
+        raise DataError(
+            f"--light-camera {preset} is used only with --lights camera (got --lights {lights})",
+            field="--light-camera",
+        )
+    if preset not in PRESETS and not Path(preset).is_file():
+        raise DataError(
+            f"neither a preset ({', '.join(PRESETS)}) nor a YAML file",
+            path=preset,
+            field="--light-camera",
+        )
+    return load_camera_effects(preset)
+
+
 def with_light_perception(
     built: Any,
     config: TrafficLightConfig | None = None,
     camera: CameraModel | None = None,
     max_range_m: float = DEFAULT_LIGHT_RANGE_M,
+    effects: CameraEffectsConfig = IDEAL,
 ) -> Any:
     """A copy of a built scenario whose planner sees the lights of its route through the
     camera and those it infers from them (see the module doc); ``config`` defaults to
-    :data:`DEFAULT_CONFIG_PATH`. The route's stops and the lights that conflict with them are
-    found here, once per scenario."""
+    :data:`DEFAULT_CONFIG_PATH`; ``effects``: the camera's degradation
+    (:mod:`~drivestack.sim.sensors.camera_effects`, default none). The route's stops and the
+    lights that conflict with them are found here, once per scenario."""
     config = config or load_traffic_light_config(DEFAULT_CONFIG_PATH)
     stops = route_light_stops(built.road_map, built.route_lanes, built.reference)
     infer = config.infer_unseen
@@ -206,5 +283,6 @@ def with_light_perception(
         light_ids_of(stops),
         max_range_m,
         inference,
+        effects,
     )
     return dataclasses.replace(built, world=PerceivedWorld(built.world, perception))

@@ -20,7 +20,17 @@ The design of Autoware's ``traffic_light_map_based_detector`` and colour-based
    pixels above yellow's give ``red_yellow``; any other mix is ambiguous (``unknown``). No lit
    lamp: ``off`` when at least ``min_dark_fraction`` of the projected housing's pixels are
    dark (value under ``max_dark_value``: the housing is seen and nothing is lit), else
-   ``unknown`` (hidden, e.g. behind a truck).
+   ``unknown`` (hidden, e.g. behind a truck), and ``unknown`` too while the housing's box
+   holds as many pixels that glow as a lit lamp needs: bright and saturated of whatever hue,
+   or clipped white (value at least ``min_clipped_value``; a lamp not read is no ``off``,
+   which means go). With ``lamp_band_ratio`` > 0 a colour's pixels
+   count only within that many lamp spacings (as projected) of its own lamp's centre row (red
+   top, yellow middle, green bottom) and as far beside the housing: a noisy night sky's stray
+   coloured pixels and a neighbour lamp's glare are no lamp, but a lamp's worth of a colour
+   outside its place, more than within it, is ambiguous (``unknown``). With ``green_veto_fraction`` > 0 a green read
+   is ``unknown`` while red or yellow shows at least that fraction of the pixels a lit lamp
+   needs: a wrong green (go at a red) is the dangerous error, a wrong ``unknown`` only stops
+   the ego where it could have gone.
 3. **Confidence**: the lit colour's share of all lit pixels times how much of the lamp's
    expected area it fills (at most 1); under ``min_confidence`` the state is ``unknown``.
 
@@ -155,6 +165,10 @@ class TrafficLightConfig:
 
     Hue ranges are ``[lo, hi]`` degrees in [0, 360); a range with ``lo > hi`` wraps through 0
     (red). ``min_saturation``, ``min_value``, ``max_dark_value`` are in [0, 1].
+    ``lamp_band_ratio`` (lamp spacings, >= 0, 0: off) keeps a colour's lit pixels to its own lamp's place;
+    ``min_clipped_value`` (in [0, 1]) is a clipped lamp core's value;
+    ``green_veto_fraction`` (in [0, 1], 0: off) turns a green read with some red or yellow
+    beside it into ``unknown`` (step 2 of the module doc).
     ``infer_unseen``: which lights the camera does not read are inferred from those it reads
     (:class:`InferUnseenConfig`).
     """
@@ -173,11 +187,16 @@ class TrafficLightConfig:
     max_dark_value: float = 0.25
     min_dark_fraction: float = 0.5
     min_confidence: float = 0.3
+    min_clipped_value: float = 1.0
+    lamp_band_ratio: float = 0.0
+    green_veto_fraction: float = 0.0
     hold_s: float = 0.0
     infer_unseen: InferUnseenConfig = field(default_factory=InferUnseenConfig)
 
     def __post_init__(self) -> None:
-        check_config_numbers(self, "roi_margin_ratio", "min_housing_px", "hold_s", at_least=0.0)
+        check_config_numbers(
+            self, "roi_margin_ratio", "min_housing_px", "hold_s", "lamp_band_ratio", at_least=0.0
+        )
         check_config_numbers(
             self, "max_housing_px", at_least=self.min_housing_px, hint=" (min_housing_px)"
         )
@@ -194,6 +213,8 @@ class TrafficLightConfig:
             "max_dark_value",
             "min_dark_fraction",
             "min_confidence",
+            "green_veto_fraction",
+            "min_clipped_value",
         ):
             check_config_numbers(self, name, at_least=0.0, at_most=1.0)
 
@@ -207,10 +228,12 @@ def load_traffic_light_config(path: str | Path) -> TrafficLightConfig:
 class LightRoi:
     """A light's place in an image: ``roi_px (4,)`` int ``[u0, v0, u1, v1)`` (clipped to the
     image, half-open: the pixels to look at) and ``housing_px (4,)`` float ``[u0, v0, u1, v1]``
-    (the projected housing's box, unclipped, without margin)."""
+    (the projected housing's box, unclipped, without margin); ``lamp_v_px (3,)``: the image
+    rows of the lamps' centres, red first (``None``: not known)."""
 
     roi_px: tuple[int, int, int, int]
     housing_px: tuple[float, float, float, float]
+    lamp_v_px: tuple[float, float, float] | None = None
 
     @property
     def housing_height_px(self) -> float:
@@ -224,12 +247,17 @@ class LightRoi:
 
     def subsampled(self, stride: int) -> LightRoi:
         """This ROI in the image of every ``stride``-th pixel of ``roi_px`` (that image's
-        pixel ``i`` is this image's ``u0 + stride i``): ``roi_px`` the whole of that image."""
+        pixel ``i`` is this image's ``u0 + stride i``): ``roi_px`` the whole of that image,
+        the housing and the lamps' rows in its pixels."""
         u0, v0, u1, v1 = self.roi_px
         hu0, hv0, hu1, hv1 = self.housing_px
+        lamps = self.lamp_v_px
         return LightRoi(
             (0, 0, len(range(u0, u1, stride)), len(range(v0, v1, stride))),
             ((hu0 - u0) / stride, (hv0 - v0) / stride, (hu1 - u0) / stride, (hv1 - v0) / stride),
+            None
+            if lamps is None
+            else ((lamps[0] - v0) / stride, (lamps[1] - v0) / stride, (lamps[2] - v0) / stride),
         )
 
 
@@ -269,7 +297,11 @@ def light_roi(
     v1 = int(np.clip(np.ceil(hi[1] + margin), 0, h))
     if u1 <= u0 or v1 <= v0:
         return None
-    return LightRoi((u0, v0, u1, v1), (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+    lamp_uv, _ = project_points(prior.lamp_centres_m(), calibration, world_from_ego)
+    lamp_v = (float(lamp_uv[0, 1]), float(lamp_uv[1, 1]), float(lamp_uv[2, 1]))
+    return LightRoi(
+        (u0, v0, u1, v1), (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), lamp_v
+    )
 
 
 def rgb_to_hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -325,12 +357,25 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
         "green": config.green_hue_deg,
     }
     masks = {name: bright & _in_hue(hue, rng) for name, rng in ranges.items()}
-    lit_px = {name: int(m.sum()) for name, m in masks.items()}
     # the lamp's expected area from the projected housing's height (lamp / housing height)
     lamp_px = (roi.housing_height_px * LAMP_SIZE_M / HOUSING_SIZE_M[2]) ** 2
     need = max(float(config.min_lit_px), config.min_lit_fraction * lamp_px, 1.0)
+    if config.lamp_band_ratio > 0.0:
+        bands = {name: _lamp_band(m.shape, roi, name, config) for name, m in masks.items()}
+        for name, m in masks.items():
+            out, inside = int(np.sum(m & ~bands[name])), int(np.sum(m & bands[name]))
+            if out >= need and out > inside:  # a lamp of this colour out of its place
+                return LightReading("unknown", 0.0, {n: int(k.sum()) for n, k in masks.items()})
+        masks = {name: m & bands[name] for name, m in masks.items()}
+    lit_px = {name: int(m.sum()) for name, m in masks.items()}
     lit = [name for name in LAMP_COLOURS if lit_px[name] >= need]
     total = sum(lit_px.values())
+    if (
+        lit == ["green"]
+        and config.green_veto_fraction > 0.0
+        and max(lit_px["red"], lit_px["yellow"]) >= config.green_veto_fraction * need
+    ):  # a green beside a stop colour's light: rather unknown than a wrong go
+        return LightReading("unknown", 0.0, lit_px)
     if not lit:
         hu0, hv0, hu1, hv1 = roi.housing_px
         box = crop[
@@ -338,6 +383,13 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
             max(int(np.floor(hu0)) - u0, 0) : max(int(np.ceil(hu1)) - u0, 0),
         ]
         if box.size == 0:
+            return LightReading("unknown", 0.0, lit_px)
+        in_box = (
+            slice(max(int(np.floor(hv0)) - v0, 0), max(int(np.ceil(hv1)) - v0, 0)),
+            slice(max(int(np.floor(hu0)) - u0, 0), max(int(np.ceil(hu1)) - u0, 0)),
+        )
+        glowing = bright[in_box] | (val[in_box] >= config.min_clipped_value)
+        if np.sum(glowing) >= need:  # a lamp's worth lit, of no lamp colour: not "off" (go)
             return LightReading("unknown", 0.0, lit_px)
         dark = float(np.mean(rgb_to_hsv(box)[2] < config.max_dark_value))
         if dark >= config.min_dark_fraction:
@@ -360,6 +412,29 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     if confidence < config.min_confidence:
         return LightReading("unknown", 0.0, lit_px)
     return LightReading(state, float(confidence), lit_px)
+
+
+def _lamp_band(
+    shape: tuple[int, ...], roi: LightRoi, colour: str, config: TrafficLightConfig
+) -> np.ndarray:
+    """``shape (h, w)`` bool: the crop's pixels (of ``roi.roi_px``) within
+    ``config.lamp_band_ratio`` lamp spacings (as projected) of ``colour``'s lamp centre row,
+    and as far beside the projected housing's columns (a vertical head, red on top)."""
+    u0, v0, _, _ = roi.roi_px
+    hu0, hv0, hu1, hv1 = roi.housing_px
+    slot = LAMP_COLOURS.index(colour)
+    if roi.lamp_v_px is not None:  # projected: a head seen from below is foreshortened
+        spacing = abs(roi.lamp_v_px[2] - roi.lamp_v_px[0]) / 2
+        centre_v = roi.lamp_v_px[slot]
+    else:  # the housing's centre plus (1 - slot) lamp spacings up (image v grows down)
+        spacing = LAMP_SPACING_M / HOUSING_SIZE_M[2] * (hv1 - hv0)
+        centre_v = (hv0 + hv1) / 2 + (slot - 1) * spacing
+    band = config.lamp_band_ratio * spacing
+    rows = np.arange(shape[0]) + v0 + 0.5
+    cols = np.arange(shape[1]) + u0 + 0.5
+    in_rows = np.abs(rows - centre_v) <= band
+    in_cols = (cols >= hu0 - band) & (cols <= hu1 + band)
+    return in_rows[:, None] & in_cols[None, :]
 
 
 class HeldLightStates:

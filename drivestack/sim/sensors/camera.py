@@ -7,7 +7,9 @@ incidence angle; depth is the camera-frame z (m, 0 where nothing is hit); instan
 
 The scene's traffic lights are drawn too: a lit lamp in its colour
 (:data:`~drivestack.sim.sensors.scene.LAMP_RGB`, unshaded), unlit lamps and housings dark, by
-the ``light_states`` given to the rendering (a light not given: all lamps dark).
+the ``light_states`` given to the rendering (a light not given: all lamps dark); the
+rendering's ``emissive`` mask marks the lit lamps' pixels (light sources, for
+:mod:`~drivestack.sim.sensors.camera_effects`: the camera itself is ideal).
 ``window=(u0, v0, u1, v1)`` renders only that part of the image (rays through those pixel
 centres only: a light's ROI of a high-resolution camera costs its own pixels, not the
 image's); its pixels equal the same pixels of the full rendering.
@@ -31,11 +33,15 @@ from drivestack.structures.camera import CameraCalibration, CameraImage
 
 @dataclass(frozen=True)
 class RenderedImages:
-    """One rendering: ``rgb`` as a CameraImage, ``depth_m (H, W)`` float32, ``instance (H, W)`` int32."""
+    """One rendering: ``rgb`` as a CameraImage, ``depth_m (H, W)`` float32, ``instance (H, W)``
+    int32, and ``emissive (H, W)`` bool, the pixels of lit lamps (light sources, not lit
+    surfaces: :mod:`~drivestack.sim.sensors.camera_effects` keeps them bright at night;
+    ``None``: not known)."""
 
     rgb: CameraImage
     depth_m: np.ndarray
     instance: np.ndarray
+    emissive: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,7 @@ class CameraModel:
         hits = scene.cast(origins, dirs, self.max_depth_m)
         material, range_m, normal = hits.material, hits.range_m, hits.normal
         emitted = np.zeros((0, 3))
+        shows = np.zeros(len(range_m), dtype=bool)
         lights = scene.cast_lights(origins, dirs, self.max_depth_m)
         front = lights.range_m < range_m
         if np.any(front):
@@ -209,6 +216,7 @@ class CameraModel:
             CameraImage(rgb, cal, int(timestamp_ns)),
             depth,
             instance.astype(np.int32).reshape(h, w),
+            shows.reshape(h, w),
         )
 
 
