@@ -20,8 +20,11 @@ OUT/fleet.jsonl and metrics.json (fleet.params) and in the report. Every finishe
 appended to OUT/fleet.jsonl. A variant ends one of three ways, in drivestack sim's words:
 passed (it ran and met the scenario's pass_criteria), failed (it ran and did not: a collision,
 a missed criterion) or crashed (it raised while running: status "crashed" in fleet.jsonl with
-its error and traceback; the fleet goes on). OUT/fleet_summary.json counts passed, failed and
-crashed per planner. Rerunning the same command resumes: finished variants are skipped
+its error and traceback; the fleet goes on). A variant of a scenario its --suite lists as a
+known failure for its planner (known_failures, by the scenario it was swept from) that fails
+is a known failure instead of failed, one that passes an unexpected pass (among passed): its
+index record and metrics.json carry "known_failure", the reason. OUT/fleet_summary.json
+counts passed, failed, known_failures, crashed and unexpected_passes per planner. Rerunning the same command resumes: finished variants are skipped
 (--retry-crashed, also spelt --retry-failed, reruns the crashed ones; failed ones ran and are
 kept); a rerun after a scenario file was edited is refused (OUT/fleet.json records each
 scenario config's SHA-256). A --sweep value the scenario's own rules refuse (a grid value,
@@ -31,7 +34,8 @@ off its lane, an agent on the ego) is found when that variant runs and makes it 
 
 Exit status: 1 while any variant in OUT crashed, else 0, even when variants failed their pass
 criteria (a sweep that explores where a planner fails is not an error; unlike a plain
-drivestack sim run, which exits 1 for a failed run too); 2 for a usage or config error. Ctrl-C
+drivestack sim run, which exits 1 for a failed run too), and so whatever its known failures
+did (a swept variant of a listed scenario may well pass); 2 for a usage or config error. Ctrl-C
 stops the fleet (exit status 130); rerunning the same command resumes it. Then: drivestack
 report OUT --out report.html
 """
@@ -214,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         unswept_keys,
     )
     from drivestack.exec.task import count_outcomes
-    from drivestack.sim.scenario import load_scenarios, load_suite
+    from drivestack.sim.scenario import load_scenarios, read_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
     check_sources(args)
@@ -229,7 +233,11 @@ def run(args: argparse.Namespace) -> int:
     workers = 1 if args.workers is None else args.workers
     # a ConfigError / DataError below is the CLI's one-line error, exit 2
     source = args.suite or args.scenario
-    scenarios = load_suite(source)[1] if args.suite else load_scenarios(source)
+    if args.suite:
+        suite = read_suite(source)
+        scenarios, known_failures = suite.scenarios, suite.known_failures
+    else:
+        scenarios, known_failures = load_scenarios(source), {}
     scenarios = filtered(scenarios, args.filter)
     spec = SweepSpec(sweep_params(args.sweep), count=args.variants, seed=args.seed)
     variants = expand_variants(scenarios, planners, spec)
@@ -272,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             retry_failed=args.retry_failed,
             progress=not args.quiet,
+            known_failures=known_failures,
         )
     finally:
         executor.close()
@@ -280,7 +289,14 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
         f"skipped {result.skipped} finished before; {counts['passed']} passed, "
-        f"{counts['failed']} failed, {crashed} crashed; {result.wall_s:.1f} s with "
+        f"{counts['failed']} failed, "
+        + (f"{counts['known_failures']} known failures, " if counts["known_failures"] else "")
+        + (
+            f"{counts['unexpected_passes']} listed as known failures passed, "
+            if counts["unexpected_passes"]
+            else ""
+        )
+        + f"{crashed} crashed; {result.wall_s:.1f} s with "
         f"{executor_kind} x{workers}"
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")

@@ -167,8 +167,11 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
         ]
     else:
         lines = [
-            f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed, {c['fail']} failed, "
-            f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
+            f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed"
+            + (f" ({c['unexpected_pass']} unexpectedly)" if c.get("unexpected_pass") else "")
+            + f", {c['fail']} failed, "
+            + (f"{c['known_failure']} known failures, " if c.get("known_failure") else "")
+            + f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"
             + (
                 f"; {len(d['tracking'])} tracking and {len(d['detection'])} detection results"
                 if d["tracking"] or d["detection"]

@@ -27,8 +27,14 @@ Each run ends one of three ways, counted per planner in summary.json: "passed" (
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
 criteria in "failed_runs" and in metrics.json's "failures") or "crashed" (it raised while
 running: DIR/<planner>/<folder>/error.json with the error and its traceback, a CRASHED
-row, "crashed_runs"; the other runs go on). Exit status 0 when every run passed, 1 when
-any failed or crashed (one stderr line with both counts); a fleet's exit status is the
+row, "crashed_runs"; the other runs go on). A suite entry may list known failures
+(known_failures: {planner: reason}; docs/scenarios.md), as pytest's strict xfail: a listed
+run that fails is a "known failure" (its row says so, metrics.json records
+"known_failure", the reason; summary.json counts "known_failures" apart from "failed", with
+"known_failure_runs"), one that passes is "PASSED UNEXPECTEDLY" (counted as passed and in
+"unexpected_passes": remove it from the list), and a listed run that crashes is crashed.
+Exit status 0 when every run passed or is a known failure, 1 when any failed, crashed or
+passed unexpectedly (one stderr line with the counts); a fleet's exit status is the
 fleet's (see drivestack fleet).
 
 Every scenario is built, and so checked against its map, before anything runs: a config
@@ -88,13 +94,15 @@ the share unknown and a true x perceived confusion matrix over the light-ticks w
 and "light_perception_median_ms", summary.json the pooled figures per planner. sim.json
 records --lights and the planners' unknown_light policy, as does each metrics.json (a DIR
 of runs with other lights is refused as above); the fleet options
-refuse --lights camera.
+refuse --lights camera. --light-camera ideal|day|dusk|night|YAML (only with --lights camera)
+degrades the light camera's images (drivestack.sim.sensors.camera_effects: exposure and
+night, blur, glare, motion blur, seeded sensor noise; default ideal, the rendered pixels);
+metrics.json records it as "light_camera"; tools/eval_light_perception.py compares them.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -106,12 +114,18 @@ from tqdm import tqdm
 from drivestack.commands._paths import add_quiet_option, check_out_dir
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.exec.task import (
+    count_outcomes,
+    outcome,
+    passed_unexpectedly,
+    unknown_light_policy,
+)
 from drivestack.sim.scenario import RECORDED_AGENT_MODES
 
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
     from drivestack.sim.build import BuiltScenario
-    from drivestack.sim.scenario import ScenarioConfig
+    from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 #: The stack of ``--perception lidar`` without ``--stack``.
 DEFAULT_STACK = Path(__file__).resolve().parents[2] / "configs" / "stack" / "sim_lidar.yaml"
@@ -181,6 +195,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "read); the recorded history and the red-light metrics keep the true states",
     )
     parser.add_argument(
+        "--light-camera",
+        default=None,
+        metavar="ideal|day|dusk|night|YAML",
+        help="with --lights camera: how the light camera degrades its images "
+        "(drivestack.sim.sensors.camera_effects: exposure and night, lens blur and glare, "
+        "motion blur, Poisson-Gaussian sensor noise, seeded), a preset "
+        "(configs/perception/light_camera_<name>.yaml) or a YAML file of your own; default "
+        "ideal, the rendered pixels as they are; each metrics.json records it (light_camera)",
+    )
+    parser.add_argument(
         "--stack",
         type=Path,
         default=None,
@@ -203,30 +227,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args: argparse.Namespace) -> list[ScenarioConfig]:
-    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``
-    (ConfigError naming the file when one is malformed)."""
+def _load(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownFailures]:
+    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``, and the
+    runs the suite lists as known failures (ConfigError naming the file when one is
+    malformed)."""
     from drivestack.commands.fleet import filtered
-    from drivestack.sim.scenario import load_scenarios, load_suite, with_recorded_agents
+    from drivestack.sim.scenario import load_scenarios, read_suite, with_recorded_agents
 
-    scenarios = load_suite(args.suite)[1] if args.suite else load_scenarios(args.scenario)
+    if args.suite:
+        suite = read_suite(args.suite)
+        scenarios, known = suite.scenarios, suite.known_failures
+    else:
+        scenarios, known = load_scenarios(args.scenario), {}
     scenarios = filtered(scenarios, args.filter)
     if args.agents is not None:
         scenarios = [with_recorded_agents(s, args.agents) for s in scenarios]
-    return scenarios
+    return scenarios, known
 
 
 def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
     from drivestack.core.atomic import write_text_atomic
     from drivestack.exec.sweep import SweepSpec, expand_variants
-    from drivestack.exec.task import write_run_results
+    from drivestack.exec.task import run_provenance_fields, write_run_results
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import LidarPerception, observers, with_lidar_perception
-    from drivestack.sim.perceived_lights import CameraLightPerception, with_light_perception
+    from drivestack.sim.perceived_lights import (
+        CameraLightPerception,
+        light_camera_effects,
+        with_light_perception,
+    )
     from drivestack.sim.perception_metrics import LightStateMetrics
-    from drivestack.sim.scenario import recorded_agents_mode
 
     _check_options(args)  # options that would be ignored: refused, exit 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
@@ -234,11 +266,14 @@ def run(args: argparse.Namespace) -> int:
     fleet.check_sources(args)
     planners = fleet.planners_of(args.planner)
     # one result folder per run: expand_variants refuses two scenarios that would share one
-    runs = expand_variants(_load(args), planners, SweepSpec(()))
+    scenarios, known = _load(args)
+    runs = expand_variants(scenarios, planners, SweepSpec(()))
     data_root = fleet.data_root_of(args.data_root)
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
     # one stack for every run (a run resets it), so a bad --stack also fails before any run
     stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
+    # --light-camera: refused without --lights camera, a bad file exits 2 before any run
+    light_effects = light_camera_effects(args.light_camera, args.lights)
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
@@ -259,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
         built = builds[cfg.name]
         try:
             if args.lights == "camera":  # innermost: the LiDAR observer passes its lights on
-                built = with_light_perception(built)
+                built = with_light_perception(built, effects=light_effects)
             if stack is not None:
                 built = with_lidar_perception(built, stack)
             result = run_scenario(
@@ -270,12 +305,12 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
             continue
         record = result.as_dict()
-        record.update(provenance)
-        record["config"] = dataclasses.asdict(cfg)
-        record["perception"] = args.perception
-        record["recorded_agents"] = recorded_agents_mode(cfg)
-        record["lights"] = args.lights
-        record["unknown_light"] = unknown_light_policy(args.lights)
+        record.update(
+            run_provenance_fields(cfg, perception=args.perception, lights=args.lights, **provenance)
+        )
+        reason = known.get(cfg.name, {}).get(planner)
+        if reason is not None:  # the suite lists it as a known failure (strict xfail)
+            record["known_failure"] = reason
         for observer in observers(built.world):
             if isinstance(observer, LidarPerception):
                 record["perception_stage_median_ms"] = observer.timing_ms()
@@ -288,6 +323,7 @@ def run(args: argparse.Namespace) -> int:
             elif isinstance(observer, CameraLightPerception):
                 record["light_perception_median_ms"] = observer.timing_ms().get("traffic_lights")
                 record["light_perception"] = observer.metrics.result()
+                record["light_camera"] = {"preset": args.light_camera, **vars(observer.effects)}
                 light_metrics.setdefault(planner, LightStateMetrics()).merge(observer.metrics)
         write_run_results(folder, result, record)
         rows.append(record)
@@ -308,14 +344,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
     failed = sum(s["failed"] for s in summary.values())
     crashed = sum(s["crashed"] for s in summary.values())
-    if failed or crashed:
+    unexpected = sum(s["unexpected_passes"] for s in summary.values())
+    known = sum(s["known_failures"] for s in summary.values())
+    if failed or crashed or unexpected:
+        stale = (
+            f", {unexpected} listed as known failures passed unexpectedly (remove them from "
+            "the suite's known_failures)"
+            if unexpected
+            else ""
+        )
+        marks = "FAIL, CRASHED" + (", PASSED UNEXPECTEDLY" if unexpected else "")
         print(
-            f"error: {failed} of {len(rows)} runs failed their pass criteria, {crashed} crashed; "
-            f"see the table (FAIL, CRASHED rows; error.json in a crashed run's folder) and "
-            f"{out / 'summary.json'}",
+            f"error: {failed} of {len(rows)} runs failed their pass criteria, {crashed} "
+            f"crashed{stale}; see the table ({marks} rows; error.json in a crashed run's "
+            f"folder) and {out / 'summary.json'}",
             file=sys.stderr,
         )
         return 1
+    if known:
+        print(
+            f"note: {known} of {len(rows)} runs failed as their suite's known_failures list "
+            "(not counted as failures)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -410,18 +461,6 @@ def _run_files() -> tuple[str, ...]:
     from drivestack.exec.task import ERROR_NAME
 
     return ("metrics.json", "history.npz", ERROR_NAME)
-
-
-#: The planners' policy for a light whose state is unknown
-#: (:data:`drivestack.planning.traffic_lights.UNKNOWN_LIGHT_POLICIES`) per ``--lights``: with
-#: the true states unknown means the map gives no cycle (go); read by a camera, it means the
-#: camera could not read it, and the planners stop as at yellow.
-UNKNOWN_LIGHT_BY_LIGHTS = {"truth": "go", "camera": "yellow"}
-
-
-def unknown_light_policy(lights: str) -> str:
-    """The planners' ``unknown_light`` policy for ``--lights`` ``lights``."""
-    return UNKNOWN_LIGHT_BY_LIGHTS[lights]
 
 
 def _planner(name: str, built: Any, lights: str) -> Any:
@@ -596,21 +635,24 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
 def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
     """Per planner: the runs scored (``scenarios``) and their figures; of all its runs, how
     many ``passed`` (met the pass criteria), ``failed`` (ran, did not pass; then also
-    ``failed_runs``: their scenario and missed criteria) and ``crashed`` (raised while
-    running; then also ``crashed_runs``: their scenario and error)."""
+    ``failed_runs``: their scenario and missed criteria), ``known_failures`` (ran, did not
+    pass, and the suite lists them: ``known_failure_runs`` with the reason) and ``crashed``
+    (raised while running; then also ``crashed_runs``: their scenario and error); and
+    ``unexpected_passes``, the listed runs that passed (among ``passed``;
+    ``unexpected_pass_runs``)."""
     out: dict[str, Any] = {}
     for planner in planners:
         mine = [r for r in rows if r["planner"] == planner and not _crashed(r)]
         crashed = [r for r in rows if r["planner"] == planner and _crashed(r)]
         if not mine and not crashed:
             continue
-        failed = [r for r in mine if not r["passed"]]
+        failed = [r for r in mine if outcome(r) == "failed"]
+        known = [r for r in mine if outcome(r) == "known_failure"]
+        unexpected = [r for r in mine if passed_unexpectedly(r)]
         entry: dict[str, Any] = {
             "scenarios": len(mine),
             "mean_score": float(np.mean([r["score"] for r in mine])) if mine else None,
-            "passed": len(mine) - len(failed),
-            "failed": len(failed),
-            "crashed": len(crashed),
+            **count_outcomes([*mine, *crashed]),
             "collisions": sum(r["ncap"]["avoided"] is False for r in mine),  # null: not evaluated
             "at_fault_collisions": sum(bool(r["at_fault_collision"]) for r in mine),
             # runs on maps with traffic lights, and the red lights run (older records: none)
@@ -626,12 +668,32 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             entry["failed_runs"] = [
                 {"scenario": r["scenario"], "failures": list(r["failures"])} for r in failed
             ]
+        if known:
+            entry["known_failure_runs"] = [
+                {
+                    "scenario": r["scenario"],
+                    "reason": r["known_failure"],
+                    "failures": list(r["failures"]),
+                }
+                for r in known
+            ]
+        if unexpected:
+            entry["unexpected_pass_runs"] = [
+                {"scenario": r["scenario"], "reason": r["known_failure"]} for r in unexpected
+            ]
         if crashed:
             entry["crashed_runs"] = [
                 {"scenario": r["scenario"], "error": r["error"]} for r in crashed
             ]
         out[planner] = entry
     return out
+
+
+def _pass_cell(row: dict[str, Any]) -> str:
+    """A run's cell in the table's pass column."""
+    if passed_unexpectedly(row):
+        return "PASSED UNEXPECTEDLY"
+    return {"passed": "pass", "failed": "FAIL", "known_failure": "known failure"}[outcome(row)]
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -670,7 +732,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             r["scenario"],
             r["planner"],
             f"{r['score']:.1f}",
-            "pass" if r["passed"] else "FAIL",
+            _pass_cell(r),
             r["collision_summary"],
             "-" if impact is None else f"{impact:.1f}",
             "-" if ttc is None else f"{ttc:.2f}",
@@ -685,9 +747,12 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         if not s["scenarios"]:
             lines.append(f"{planner}: no scenario ran{crashed}")
             continue
+        known = f"known failures {s['known_failures']}, " if s["known_failures"] else ""
+        if s["unexpected_passes"]:
+            known += f"passed unexpectedly {s['unexpected_passes']}, "
         lines.append(
             f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios{crashed}, "
-            f"passed {s['passed']}, failed {s['failed']}, "
+            f"passed {s['passed']}, failed {s['failed']}, {known}"
             f"collisions {s['collisions']} ({s['at_fault_collisions']} at fault), planner step median {s['planner_step_median_ms']:.1f} ms, "
             f"real-time factor median {s['realtime_factor_median']:.1f}x "
             f"(simulator alone {s['sim_only_realtime_factor_median']:.0f}x)"
@@ -703,10 +768,18 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         if "light_perception" in s:
             lines.append(f"{planner}: {_light_line(s['light_perception'])}")
     for r in rows:
+        run = f"{r['planner']}/{r['scenario']}"
         if _crashed(r):
             lines.append(f"crashed: {r['variant']}: {r['error']}")
-        elif not r["passed"]:
-            lines.append(f"failed: {r['planner']}/{r['scenario']}: {'; '.join(r['failures'])}")
+        elif outcome(r) == "failed":
+            lines.append(f"failed: {run}: {'; '.join(r['failures'])}")
+        elif outcome(r) == "known_failure":
+            lines.append(f"known failure ({r['known_failure']}): {run}: {'; '.join(r['failures'])}")
+        elif passed_unexpectedly(r):
+            lines.append(
+                f"passed unexpectedly: {run}: remove it from the suite's known_failures "
+                f"(listed as: {r['known_failure']})"
+            )
     return "\n".join(lines)
 
 

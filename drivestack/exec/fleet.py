@@ -11,9 +11,10 @@ Layout of a fleet folder ``DIR``:
   ``<planner>/<folder>/metrics.json, history.npz``   per variant (as ``drivestack sim``: the
   scenario name made folder-safe by ``drivestack.sim.scenario.safe_name``)
   ``fleet_summary.json`` per planner: variants; ``passed`` (ran, met the pass criteria),
-                        ``failed`` (ran, did not), ``crashed`` (raised), as ``drivestack sim``'s
-                        summary.json counts them; ``ok`` (ran: passed + failed), collisions,
-                        mean score
+                        ``failed`` (ran, did not), ``known_failures`` (ran, did not, listed by
+                        the suite), ``crashed`` (raised), ``unexpected_passes`` (listed, yet
+                        passed), as ``drivestack sim``'s summary.json counts them; ``ok``
+                        (ran), collisions, mean score
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
 reruns the crashed ones), except those whose index line does not read (cut by a kill, not
 JSON or UTF-8, a field :func:`fleet_summary` needs missing or of the wrong type) and those
@@ -54,7 +55,7 @@ from drivestack.exec.task import (
 )
 
 if TYPE_CHECKING:  # (drivestack.exec.sweep imports it at run time anyway)
-    from drivestack.sim.scenario import ScenarioConfig
+    from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
@@ -241,8 +242,10 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per planner, in ``drivestack sim``'s words: ``variants``; ``passed`` (ran and met the
-    pass criteria), ``failed`` (ran, did not pass), ``crashed`` (raised: no result); ``ok``
-    (ran: passed + failed), collisions and mean score of those that ran."""
+    pass criteria), ``failed`` (ran, did not pass), ``known_failures`` (ran, did not pass, and
+    the suite lists it), ``crashed`` (raised: no result), ``unexpected_passes`` (listed, but
+    passed; among ``passed``); ``ok`` (ran: passed + failed + known failures), collisions and
+    mean score of those that ran (:func:`~drivestack.exec.task.count_outcomes`)."""
     out: dict[str, Any] = {}
     for planner in sorted({r["planner"] for r in records}):
         mine = [r for r in records if r["planner"] == planner]
@@ -269,6 +272,7 @@ def run_fleet(
     retry_failed: bool = False,
     progress: bool = True,
     task_fn: Callable[[VariantTask], dict[str, Any]] = run_variant,
+    known_failures: KnownFailures | None = None,
 ) -> FleetResult:
     """Run the variants not yet in ``out_dir``'s index on ``executor``; return the counts.
 
@@ -279,6 +283,9 @@ def run_fleet(
     is a terminal, else a plain line at every 10 % of the runs (no carriage-return frames in
     a pipe or a log). Stopped early (Ctrl-C), the executor's run is closed at
     once, which ends its workers; the index keeps every record written so far.
+    ``known_failures`` (a suite's, by scenario name and planner) marks the variants of a
+    listed scenario (by ``base_scenario``, whatever the sweep changed) with the reason, in
+    their records and metrics.json, so that the summary counts them apart.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
@@ -312,7 +319,13 @@ def run_fleet(
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
     root = str(data_root) if data_root else None
     commit = manifest.get("git_commit")
-    tasks = [VariantTask(v, str(out_dir), root, max_steps, commit) for v in todo]
+    known = known_failures or {}
+    tasks = [
+        VariantTask(
+            v, str(out_dir), root, max_steps, commit, known.get(v.base_scenario, {}).get(v.planner)
+        )
+        for v in todo
+    ]
     start = time.perf_counter()
     crashed = 0
     needs_newline = False

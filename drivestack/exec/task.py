@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.exec.sweep import Variant
+from drivestack.sim.scenario import ScenarioConfig, recorded_agents_mode
 
 #: Record fields that depend on the machine's load, not on the variant (left out of comparisons).
 TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
@@ -27,13 +28,15 @@ TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
 @dataclass(frozen=True)
 class VariantTask:
     """Everything a worker needs: the variant, the fleet folder, the data root, a step cap,
-    and the drivestack commit the fleet runs (recorded in the variant's metrics.json)."""
+    the drivestack commit the fleet runs and, when its suite lists the variant's scenario and
+    planner as a known failure, the reason (both recorded in the variant's metrics.json)."""
 
     variant: Variant
     out_dir: str
     data_root: str | None = None
     max_steps: int | None = None
     git_commit: str | None = None
+    known_failure: str | None = None  # why the suite lists this run as a known failure
 
 
 def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None:
@@ -49,13 +52,69 @@ def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None
     write_text_atomic(folder / "metrics.json", strict_dumps(record, indent=2))
 
 
+#: The planners' policy for a light whose state is unknown
+#: (:data:`drivestack.planning.traffic_lights.UNKNOWN_LIGHT_POLICIES`) per ``--lights``: with
+#: the true states unknown means the map gives no cycle (go); read by a camera, it means the
+#: camera could not read it, and the planners stop as at yellow.
+UNKNOWN_LIGHT_BY_LIGHTS = {"truth": "go", "camera": "yellow"}
+
+
+def unknown_light_policy(lights: str) -> str:
+    """The planners' ``unknown_light`` policy for ``--lights`` ``lights``."""
+    return UNKNOWN_LIGHT_BY_LIGHTS[lights]
+
+
+#: The keys :func:`run_provenance_fields` adds to every run's metrics.json: how it ran.
+RUN_PROVENANCE_KEYS = (
+    "max_steps",
+    "git_commit",
+    "config",
+    "perception",
+    "recorded_agents",
+    "lights",
+    "unknown_light",
+)
+
+
+def run_provenance_fields(
+    scenario: ScenarioConfig,
+    *,
+    max_steps: int | None,
+    git_commit: str | None,
+    perception: str = "ground_truth",
+    lights: str = "truth",
+) -> dict[str, Any]:
+    """How a run ran, as its metrics.json records it (:data:`RUN_PROVENANCE_KEYS`): the step
+    cap, the drivestack commit, the scenario ``config`` it ran, what the planner saw
+    (``perception``: ``ground_truth`` or ``lidar``; ``lights``: ``truth`` or ``camera``, with
+    the planners' ``unknown_light`` policy) and how its recorded traffic ran
+    (``recorded_agents``: ``reactive``, ``replay``, or None without recorded traffic).
+    ``drivestack sim`` and the fleet workers both make their records with it, so the two
+    cannot record different keys (``drivestack report`` compares runs by them)."""
+    return {
+        "max_steps": max_steps,
+        "git_commit": git_commit,
+        "config": dataclasses.asdict(scenario),
+        "perception": perception,
+        "recorded_agents": recorded_agents_mode(scenario),
+        "lights": lights,
+        "unknown_light": unknown_light_policy(lights),
+    }
+
+
 def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
+    """A variant's result folder: its metrics.json holds the run's figures, how it ran
+    (:func:`run_provenance_fields`: a fleet runs ground truth and the lights' true states)
+    and ``fleet`` (variant, base scenario, seed, params)."""
     variant = task.variant
     record = result.as_dict()
-    record["max_steps"] = task.max_steps
-    record["git_commit"] = task.git_commit
-    record["config"] = dataclasses.asdict(variant.scenario)
-    record["perception"] = "ground_truth"  # as `drivestack sim` records it
+    record.update(
+        run_provenance_fields(
+            variant.scenario, max_steps=task.max_steps, git_commit=task.git_commit
+        )
+    )
+    if task.known_failure is not None:
+        record["known_failure"] = task.known_failure
     record["fleet"] = {
         "variant": variant.variant_id,
         "base_scenario": variant.base_scenario,
@@ -95,22 +154,45 @@ def is_crashed(record: dict[str, Any]) -> bool:
 
 
 #: How a run ends, in ``drivestack sim``'s words: it met its pass criteria, it ran and did
-#: not, or it raised.
-OUTCOMES = ("passed", "failed", CRASHED)
+#: not, it ran and did not as its suite lists (a known failure: ``known_failure`` in its
+#: record, the reason; ``drivestack.sim.scenario.read_suite``), or it raised. A listed run
+#: that met its criteria is ``passed``, and :func:`passed_unexpectedly`.
+OUTCOMES = ("passed", "failed", "known_failure", CRASHED)
+#: The count of each outcome in a summary (``drivestack sim``'s summary.json, the fleet's
+#: fleet_summary.json), and of the listed runs that passed.
+OUTCOME_COUNTS = {
+    "passed": "passed",
+    "failed": "failed",
+    "known_failure": "known_failures",
+    CRASHED: "crashed",
+}
+UNEXPECTED_PASSES = "unexpected_passes"
 
 
 def outcome(record: dict[str, Any]) -> str:
     """Which of :data:`OUTCOMES` a run's record (index record, error.json, sim row) is."""
     if is_crashed(record):
         return CRASHED
-    return "passed" if record.get("passed") else "failed"
+    if record.get("passed"):
+        return "passed"
+    return "failed" if record.get("known_failure") is None else "known_failure"
+
+
+def passed_unexpectedly(record: dict[str, Any]) -> bool:
+    """Whether a run its suite lists as a known failure met its pass criteria (then the
+    listing is stale: ``drivestack sim`` exits 1 until it is removed)."""
+    return outcome(record) == "passed" and record.get("known_failure") is not None
 
 
 def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """``{"passed": n, "failed": n, "crashed": n}`` over ``records`` (:func:`outcome`)."""
-    counts = dict.fromkeys(OUTCOMES, 0)
+    """``{"passed": n, "failed": n, "known_failures": n, "crashed": n, "unexpected_passes":
+    n}`` over ``records`` (:func:`outcome`, :data:`OUTCOME_COUNTS`; the unexpected passes,
+    :func:`passed_unexpectedly`, are among the passed)."""
+    counts = dict.fromkeys(OUTCOME_COUNTS.values(), 0)
+    counts[UNEXPECTED_PASSES] = 0
     for record in records:
-        counts[outcome(record)] += 1
+        counts[OUTCOME_COUNTS[outcome(record)]] += 1
+        counts[UNEXPECTED_PASSES] += passed_unexpectedly(record)
     return counts
 
 
@@ -164,6 +246,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             red_light_violations=metrics["red_light_violations"],
             planner_step_median_ms=result.planner_step_median_ms,
         )
+        if task.known_failure is not None:  # listed by its suite: outcome() tells it apart
+            record["known_failure"] = task.known_failure
     except Exception as exc:  # one bad variant must not stop the fleet: record it
         record.update(crashed_fields(exc))
     record["wall_s"] = time.perf_counter() - start

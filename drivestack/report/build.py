@@ -130,8 +130,25 @@ def _agents_warnings(
     modes = "; ".join(f"{a} here, {b} in the baseline" for a, b in pairs)
     return [
         f"{len(comparison.other_agents)} runs in both ran their recorded traffic another way "
-        f"(recorded_agents {modes}: drivestack sim --agents): their scores are not comparable "
-        "and they are not compared"
+        f"(recorded_agents {modes}: drivestack sim --agents or a scenario's agents_reactive): "
+        "their scores are not comparable and they are not compared"
+    ]
+
+
+def _agents_unknown_warnings(comparison: Comparison | None) -> list[str]:
+    """A warning when runs in both were compared although one of them does not say how its
+    recorded traffic ran (``comparison.agents_unknown``: no ``recorded_agents`` and no
+    embedded scenario config in its metrics.json)."""
+    if comparison is None or not comparison.agents_unknown:
+        return []
+    shown = ", ".join(comparison.agents_unknown[:3])
+    more = len(comparison.agents_unknown) - 3
+    return [
+        f"{len(comparison.agents_unknown)} runs in both ({shown}"
+        + (f" and {more} more" if more > 0 else "")
+        + ") were compared, but the report cannot tell whether their recorded traffic ran the "
+        "same way: one of the two metrics.json records neither recorded_agents nor its "
+        "scenario config (made by an older drivestack); they may not be comparable"
     ]
 
 
@@ -188,10 +205,13 @@ def _report_commit(runs: str | None) -> str | None:
 
 def _counts(run: RunData) -> dict[str, int]:
     """Runs per status and in all (``total``); ``corrupt`` also counts the tracking and
-    detection metrics.json that do not parse, so that it agrees with the problems listed."""
-    counts = {s: 0 for s in STATUS_ORDER}
+    detection metrics.json that do not parse, so that it agrees with the problems listed;
+    ``known_failure`` the failing runs their suite lists (apart from ``fail``, as ``drivestack
+    sim`` counts them) and ``unexpected_pass`` the listed runs that passed (among ``pass``)."""
+    counts = {s: 0 for s in STATUS_ORDER} | {"known_failure": 0, "unexpected_pass": 0}
     for r in run.rows:
-        counts[r.status] += 1
+        counts["known_failure" if r.ending == "known_failure" else r.status] += 1
+        counts["unexpected_pass"] += r.ending == "unexpected_pass"
     counts["corrupt"] += len(run.corrupt_results)
     counts["total"] = len(run.rows)
     return counts
@@ -423,12 +443,12 @@ def _kind_warnings(
     if comparison.common or shared_table or detection_pairs or eval_pairs:
         return []
     why = (
-        "their kinds differ"
-        if run.kind != baseline.kind
-        else "their runs of the same name ran with other params"
+        "their runs of the same name ran with other params"
         if comparison.not_comparable
         else "their runs of the same name ran their recorded traffic another way"
         if comparison.other_agents
+        else "their kinds differ"
+        if run.kind != baseline.kind
         else "no run in common"
     )
     return [
@@ -821,7 +841,8 @@ def build_report(
         + planning_warnings
         + _max_steps_warnings(run, baseline)
         + _sweep_warnings(run, baseline, comparison)
-        + _agents_warnings(run, baseline, comparison),
+        + _agents_warnings(run, baseline, comparison)
+        + _agents_unknown_warnings(comparison),
     }
     if detail_lights:  # only when some drawn run has traffic lights
         data["detail_lights"] = detail_lights

@@ -63,16 +63,29 @@ class ScenarioRow:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None  # the drivestack commit the run was made with, when recorded
-    # how its recorded traffic ran ("replay" / "reactive", drivestack sim --agents); None
-    # without recorded traffic or when not recorded (fleets, older runs)
+    # how its recorded traffic ran ("replay" / "reactive", drivestack sim --agents; read from
+    # the embedded config in older records); None without recorded traffic; "unknown"
+    # (AGENTS_UNKNOWN) when the record says neither
     recorded_agents: str | None = None
     # red lights run (metrics.json red_light_violations); None when the run's map has no
     # traffic light or the record predates them
     red_light_violations: int | None = None
+    # why its suite lists it as a known failure (metrics.json known_failure), None when not
+    # listed: a "fail" row then is a known failure, a "pass" row passed unexpectedly
+    known_failure: str | None = None
 
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+    @property
+    def ending(self) -> str:
+        """Its status, with a listed known failure told apart (as ``drivestack sim`` counts
+        them): ``known_failure`` for a listed ``fail``, ``unexpected_pass`` for a listed
+        ``pass``, else :attr:`status`."""
+        if self.known_failure is None or self.status not in ("pass", "fail"):
+            return self.status
+        return "unexpected_pass" if self.passed else "known_failure"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +105,7 @@ class ScenarioRow:
             "git_commit": self.git_commit,
             "recorded_agents": self.recorded_agents,
             "red_light_violations": self.red_light_violations,
+            "known_failure": self.known_failure,
         }
 
 
@@ -184,8 +198,9 @@ def _row_from_metrics(
                 seed=fleet.get("seed", common["seed"]),
                 params=fleet.get("params", common["params"]) or {},
                 git_commit=_text(data.get("git_commit")),
-                recorded_agents=_text(data.get("recorded_agents")),
+                recorded_agents=_recorded_agents(data, config),
                 red_light_violations=_red_lights(data),
+                known_failure=_text(data.get("known_failure")),
             ),
             config,
         )
@@ -215,6 +230,26 @@ def _red_lights(data: dict[str, Any]) -> int | None:
     if lights == 0:
         return None
     return count(data.get("red_light_violations"), "red_light_violations")
+
+
+#: A run's ``recorded_agents`` when its metrics.json neither records it nor embeds the
+#: scenario config it ran: the report cannot tell how its recorded traffic ran.
+AGENTS_UNKNOWN = "unknown"
+
+
+def _recorded_agents(data: dict[str, Any], config: dict[str, Any] | None) -> str | None:
+    """How a run's recorded traffic ran (``reactive``, ``replay``; None without recorded
+    traffic): its ``recorded_agents``, or, in a record made before fleets wrote that key
+    (or before it existed), what its embedded scenario ``config`` says (``agents_from_file``,
+    ``agents_reactive``: no such key, no such feature then); :data:`AGENTS_UNKNOWN` when it
+    has neither."""
+    if "recorded_agents" in data:
+        return _text(data["recorded_agents"])
+    if config is None:
+        return AGENTS_UNKNOWN
+    if not config.get("agents_from_file"):
+        return None
+    return "reactive" if config.get("agents_reactive") else "replay"
 
 
 def _text(value: object) -> str | None:

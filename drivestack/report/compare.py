@@ -7,8 +7,12 @@ the runs are listed, not compared. With ``match_params`` (two fleets, whose fold
 variant indexes, not values), a folder in both whose swept ``params`` differ ran another
 scenario: it is listed as not comparable, not compared. So is a folder in both whose recorded
 traffic ran another way (``recorded_agents``: ``reactive`` in one, ``replay`` in the other,
-``drivestack sim --agents``); a row that does not record it (no recorded traffic, older runs,
-fleets) is compared.
+``drivestack sim --agents`` or a scenario's ``agents_reactive``; a record made before the key
+was written is read from its embedded scenario config: :mod:`~drivestack.report.collect`). A
+folder in both where one side cannot tell how its recorded traffic ran (``unknown``: a record
+with neither the key nor its config) and the other ran recorded traffic is compared, and
+listed in ``agents_unknown`` so that the report can say it cannot tell whether the two are
+comparable.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivestack.report.collect import ScenarioRow
+from drivestack.report.collect import AGENTS_UNKNOWN, ScenarioRow
 from drivestack.report.defaults import DEFAULT_SCORE_TOLERANCE
 from drivestack.sim.scenario import safe_name
 
@@ -63,6 +67,7 @@ class Comparison:
     baseline_passed: int
     not_comparable: tuple[str, ...] = ()  # in both, but run with other params (fleets)
     other_agents: tuple[str, ...] = ()  # in both, but their recorded traffic ran another way
+    agents_unknown: tuple[str, ...] = ()  # compared, but one does not say how its traffic ran
 
     @property
     def regressed_keys(self) -> set[str]:
@@ -75,6 +80,7 @@ class Comparison:
             "only_in_baseline": list(self.only_in_baseline),
             "not_comparable": list(self.not_comparable),
             "other_agents": list(self.other_agents),
+            "agents_unknown": list(self.agents_unknown),
             "regressions": [c.as_dict() for c in self.regressions],
             "improvements": [c.as_dict() for c in self.improvements],
             "mean_score": self.mean_score,
@@ -151,9 +157,27 @@ def compare_rows(
         sum(theirs[k].passed for k in common),
         tuple(other),
         tuple(agents),
+        tuple(
+            k for k in common if _agents_unknown(mine[k].recorded_agents, theirs[k].recorded_agents)
+        ),
     )
 
 
+def _agents_unknown(mine: str | None, theirs: str | None) -> bool:
+    """Whether one run cannot say how its recorded traffic ran (:data:`AGENTS_UNKNOWN`) while
+    the other ran recorded traffic (``reactive`` / ``replay``): then the report cannot tell
+    whether the two are comparable. (Two records that both cannot say, or one beside a run
+    without recorded traffic, give no sign of recorded traffic: not flagged.)"""
+    modes = {mine, theirs}
+    return AGENTS_UNKNOWN in modes and bool(modes - {AGENTS_UNKNOWN, None})
+
+
 def _agents_differ(mine: str | None, theirs: str | None) -> bool:
-    """Whether two runs' recorded traffic ran differently (both recorded, and not alike)."""
-    return mine is not None and theirs is not None and mine != theirs
+    """Whether two runs' recorded traffic ran differently: both say how (``reactive`` /
+    ``replay`` / None without recorded traffic, not :data:`AGENTS_UNKNOWN`) and not alike.
+    (None beside a mode, a folder with recorded traffic in one of the runs only, is
+    compared.)"""
+    known = (mine, theirs)
+    if AGENTS_UNKNOWN in known or None in known:
+        return False
+    return mine != theirs

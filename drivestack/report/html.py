@@ -121,10 +121,14 @@ def _summary(d: dict[str, Any]) -> str:
         ("runs", "total"),
         ("passed", "pass"),
         ("failed", "fail"),
+        ("known failures (the suite lists them)", "known_failure"),
+        ("passed unexpectedly (listed as known failures)", "unexpected_pass"),
         ("crashed", "crashed"),
         ("corrupt metrics", "corrupt"),
         ("missing metrics", "missing"),
     ):
+        if key in ("known_failure", "unexpected_pass") and not counts.get(key):
+            continue  # only for a suite that lists known failures (older report.json: none)
         html.append(f'<div class="card"><b>{counts[key]}</b>{label}</div>')
     cmp_ = d["comparison"]
     if cmp_ is not None:
@@ -281,7 +285,8 @@ def _scenario_table(d: dict[str, Any]) -> str:
     rank = {"crashed": 0, "corrupt": 1, "missing": 2, "fail": 3, "pass": 4}
     horizon = float(d["ttc_horizon_s"])
     ttc_head = f"min TTC s (≤ {horizon:g} s horizon)"
-    show_agents = any(r.get("recorded_agents") for r in d["rows"])
+    # shown when some run says it ran recorded traffic ("unknown": an old record that cannot say)
+    show_agents = any(r.get("recorded_agents") not in (None, "unknown") for r in d["rows"])
     # shown when some run's map has traffic lights (a run without them: –)
     show_lights = any(r.get("red_light_violations") is not None for r in d["rows"])
     head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
@@ -325,11 +330,11 @@ def _scenario_table(d: dict[str, Any]) -> str:
             if r["regression"]
             else ""
         )
-        why = "; ".join(r["failures"]) or r["error"]
+        why = _why(r)
         cells = [
             f'<td class=l data-v="{escape(r["key"], quote=True)}">{link}{badge}</td>',
             _td(r["planner"], css="l"),
-            _td(r["status"], css="l " + r["status"], sort=rank[r["status"]]),
+            _td(_status_text(r), css="l " + r["status"], sort=rank[r["status"]]),
             _td(r["score"], sort=r["score"] if r["score"] is not None else -1),
             _td(r["collision"]),
             _td(r["min_ttc_s"]),
@@ -346,6 +351,27 @@ def _scenario_table(d: dict[str, Any]) -> str:
         html.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     html.append("</tbody></table>")
     return "".join(html)
+
+
+def _status_text(row: dict[str, Any]) -> str:
+    """A run's status cell: its status, or for a run its suite lists as a known failure
+    (``known_failure``, the reason) ``known failure`` when it failed and ``passed
+    unexpectedly`` when it passed."""
+    if not row.get("known_failure") or row["status"] not in ("pass", "fail"):
+        return str(row["status"])
+    return "passed unexpectedly" if row["status"] == "pass" else "known failure"
+
+
+def _why(row: dict[str, Any]) -> str:
+    """A run's why cell: its missed criteria or error, after the reason its suite lists it
+    as a known failure (and, when it passed, that the listing is stale)."""
+    why = "; ".join(row["failures"]) or row["error"]
+    reason = row.get("known_failure")
+    if not reason or row["status"] not in ("pass", "fail"):
+        return why
+    if row["status"] == "pass":
+        return f"listed as a known failure ({reason}): remove it from known_failures"
+    return f"known failure ({reason}): {why}"
 
 
 def _details(d: dict[str, Any], figures: dict[str, str]) -> str:

@@ -196,6 +196,8 @@ class ScenarioConfig:
 class SuiteEntry:
     file: str
     names: list[str] | None = None  # only these expanded scenarios
+    # planner -> why its runs of these scenarios are expected to fail (a strict xfail)
+    known_failures: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -861,12 +863,58 @@ def distinct_path_m(points: list[tuple[float, float]], path: str, key: str) -> n
     return arr
 
 
+#: Scenario name -> planner -> why that planner is expected to fail it (a suite's
+#: ``known_failures``).
+KnownFailures = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded suite: its config, its (expanded) scenarios in order, and the runs it lists as
+    known failures (:data:`KnownFailures`, by the expanded scenarios' names)."""
+
+    config: SuiteConfig
+    scenarios: list[ScenarioConfig]
+    known_failures: KnownFailures
+
+
 def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:
-    """A suite and all of its (expanded) scenarios, in order."""
+    """A suite and all of its (expanded) scenarios, in order (:func:`read_suite`)."""
+    suite = read_suite(path)
+    return suite.config, suite.scenarios
+
+
+def _check_known_failures(entry: SuiteEntry, path: str, field: str) -> dict[str, str]:
+    """An entry's ``known_failures`` (planner -> reason); ``ConfigError`` naming the suite
+    file and ``scenarios.<i>.known_failures[.<planner>]`` for a planner that is not one of
+    ``drivestack sim``'s or a reason that is empty."""
+    listed = entry.known_failures or {}
+    if listed:  # (the planners and what they import, only for a suite that lists some)
+        from drivestack.sim.evaluate import PLANNERS
+    for planner, reason in listed.items():
+        if planner not in PLANNERS:
+            raise ConfigError(
+                f"unknown planner {planner!r}; expected one of {sorted(PLANNERS)}",
+                path=path,
+                field=f"{field}.{planner}",
+            )
+        if not reason.strip():
+            raise ConfigError(
+                "a known failure needs its reason (why the planner fails this scenario)",
+                path=path,
+                field=f"{field}.{planner}",
+            )
+    return dict(listed)
+
+
+def read_suite(path: str | Path) -> Suite:
+    """A suite file read whole: its entries' scenario files loaded (kept by ``names``) and
+    their ``known_failures`` checked (``ConfigError`` naming the suite file and field)."""
     p = Path(path)
     raw = load_yaml(p)  # errors name the file (and line, column)
     suite = from_mapping(SuiteConfig, raw, str(p))
     scenarios: list[ScenarioConfig] = []
+    known_failures: KnownFailures = {}
     for i, entry in enumerate(suite.scenarios):
         file = (p.parent / entry.file).resolve()
         if not file.is_file():
@@ -884,8 +932,11 @@ def load_suite(path: str | Path) -> tuple[SuiteConfig, list[ScenarioConfig]]:
                     field=f"scenarios.{i}.names",
                 )
             loaded = [s for s in loaded if s.name in entry.names]
+        listed = _check_known_failures(entry, str(p), f"scenarios.{i}.known_failures")
+        if listed:
+            known_failures.update({s.name: listed for s in loaded})
         scenarios.extend(loaded)
-    return suite, scenarios
+    return Suite(suite, scenarios, known_failures)
 
 
 _UNSAFE_RUN = r"[^A-Za-z0-9_.=,-]+"

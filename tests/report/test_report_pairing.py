@@ -110,7 +110,8 @@ def test_runs_whose_recorded_agents_ran_another_way_are_not_comparable(tmp_path:
     is the documented effect of the mode, not a regression."""
     baseline = _sim_run(tmp_path / "replay", {"pdm/av2": (87.5, "replay"), "pdm/ccrs": (90.0, None),
                                               "pdm/old": (80.0, "replay")})  # fmt: skip
-    # pdm/old: the run did not record the mode (an older run): compared as before
+    # pdm/old: the run records neither the mode nor its scenario config (an older run): compared,
+    # with a warning that the report cannot tell whether its recorded traffic ran the same way
     run = _sim_run(tmp_path / "reactive", {"pdm/av2": (86.04, "reactive"),
                                            "pdm/ccrs": (90.0, None), "pdm/old": (70.0, None)})  # fmt: skip
     data = build_report(run, baseline).data
@@ -119,9 +120,12 @@ def test_runs_whose_recorded_agents_ran_another_way_are_not_comparable(tmp_path:
     assert [c["key"] for c in cmp_["regressions"]] == ["pdm/old"]
     assert {r["key"]: r["recorded_agents"] for r in data["rows"]} == {
         "pdm/av2": "reactive",
-        "pdm/ccrs": None,
-        "pdm/old": None,
+        "pdm/ccrs": "unknown",  # (neither key nor config; beside another such: not flagged)
+        "pdm/old": "unknown",
     }
+    assert cmp_["agents_unknown"] == ["pdm/old"]
+    [unknown] = [w for w in data["warnings"] if "cannot tell" in w]
+    assert unknown.startswith("1 runs in both (pdm/old) were compared, but the report cannot tell")
     [warning] = [w for w in data["warnings"] if "recorded traffic another way" in w]
     assert warning.startswith("1 runs in both ran their recorded traffic another way")
     assert "recorded_agents reactive here, replay in the baseline" in warning
