@@ -431,14 +431,34 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
         raw = load_yaml(p)  # errors name the file (and line, column)
     if not isinstance(raw, dict):
         raise ConfigError("a scenario file must hold a mapping", path=str(p))
+    return scenarios_from_mapping(raw, str(p))
+
+
+def scenarios_from_mapping(data: object, source: str = "<dict>") -> list[ScenarioConfig]:
+    """The scenarios of a scenario mapping built in Python (the keys of a scenario YAML,
+    ``sweep`` included: one scenario, or one per swept variant), checked as
+    :func:`load_scenarios` checks a file's; ``ConfigError`` names ``source`` and the dotted
+    key. ``source`` is also the path relative map and log files are read from (its folder;
+    ``"<dict>"``: the working folder). ``data`` itself is left unchanged.
+
+    >>> from drivestack.sim.scenario import scenarios_from_mapping
+    >>> [cfg] = scenarios_from_mapping({
+    ...     "name": "straight", "map": {"kind": "straight", "params": {"length_m": 300.0}},
+    ...     "ego": {"lane": "road_0", "station_m": 10.0, "speed_kph": 50.0},
+    ...     "duration_s": 5.0})
+    >>> cfg.name, cfg.ego.speed_kph
+    ('straight', 50.0)
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"a scenario must be a mapping, got {type(data).__name__}", path=source)
     scenarios = []
-    for data, origins in _expand(raw, str(p)):
-        data["source"] = str(p)
+    for variant, origins in _expand(copy.deepcopy(data), source):
+        variant["source"] = source
         try:
-            cfg = from_mapping(ScenarioConfig, data, str(p))
+            cfg = from_mapping(ScenarioConfig, variant, source)
             check_scenario(cfg)
         except ConfigError as exc:  # a swept value's error names the sweep key it came from
-            raise _in_sweep(_with_quote_hint(exc, data), origins) from None
+            raise _in_sweep(_with_quote_hint(exc, variant), origins) from None
         scenarios.append(cfg)
     return scenarios
 
