@@ -18,6 +18,7 @@ whose planners forecast the simulated agents themselves).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -310,7 +311,14 @@ class Stack:
 
     A stage whose ``step`` returns another type than the interface's (a plug-in detector
     returning an ``(N, 7)`` array instead of ``Boxes3D``, a tracker not returning ``Tracks``)
-    is a ``TypeError`` naming the stage and its class (:func:`check_stage_output`).
+    is a ``TypeError`` naming the stage and its class (:func:`check_stage_output`). Each stage
+    must have a callable ``reset`` and ``step``, checked here (``TypeError``,
+    :func:`check_stage`); ``config`` is the dict of what the stack was built from (a YAML path
+    is refused: :func:`build_stack` loads one). Each step's outputs are checked as they pass
+    (``ValueError`` naming the stage's class): the detections' ``timestamp_ns`` must be the
+    frame's or one of its sensors' (the LiDAR detector stamps the cloud's time, which a reader
+    may set a few ms from the frame's; no other tolerance), the tracks' frame and time the
+    detections', and a forecast must hold one row per track and at least one step ahead.
 
     ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
     ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
@@ -329,8 +337,21 @@ class Stack:
         missing_ego_pose: str = "skip",
         predictor: Predictor | None = None,
     ) -> None:
+        check_stage("detector", detector)
+        if tracker is not None:
+            check_stage("tracker", tracker)
+        if predictor is not None:
+            check_stage("predictor", predictor)
         if predictor is not None and tracker is None:
             raise ValueError("Stack: a predictor forecasts tracks, so it needs a tracker")
+        if isinstance(config, str | Path):
+            raise TypeError(
+                f"Stack config is the dict of what the stack was built from (None for a stack of "
+                f"your own stages), got the path {str(config)!r}: to build the stack a stack "
+                f"YAML describes, call build_stack({str(config)!r})"
+            )
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"Stack config must be a dict or None, got {type(config).__name__}")
         self.detector = detector
         self.tracker = tracker
         self.predictor = predictor
@@ -387,6 +408,8 @@ class Stack:
         detections = check_stage_output(
             "detector", self.detector, Boxes3D, self.detector.step(frame)
         )
+        if detections.timestamp_ns != frame.timestamp_ns:
+            _check_detection_time(self.detector, detections, frame)
         stage_ms["perception"] = 1e3 * (time.perf_counter() - start)
         tracks = None
         notes: list[str] = []
@@ -396,11 +419,7 @@ class Stack:
             with_pose = world_from_frame is not None
             if not with_pose and compensate:
                 if self.missing_ego_pose == "skip":  # the frame has a pose, the boxes no ego frame
-                    raise _no_pose_error(
-                        frame,
-                        f"the detections are in frame {detections.frame!r}, not {EGO!r}, so the "
-                        "frame's ego pose cannot place them",
-                    )
+                    raise _not_in_ego_error(frame, detections.frame)
                 world_from_frame = SE3.identity()
                 notes.append("no ego pose: tracked in the ego frame")
             if self._tracked_frame is not None and detections.frame != self._tracked_frame:
@@ -423,6 +442,13 @@ class Stack:
             tracks = check_stage_output(
                 "tracker", tracker, Tracks, tracker.step(detections, world_from_frame)
             )
+            if tracks.frame != detections.frame or tracks.timestamp_ns != detections.timestamp_ns:
+                raise ValueError(
+                    f"Stack: the tracker {type(tracker).__name__}.step returned tracks in frame "
+                    f"{tracks.frame!r} stamped {tracks.timestamp_ns} for detections in frame "
+                    f"{detections.frame!r} stamped {detections.timestamp_ns} (tracks are in the "
+                    "detections' frame, at their time)"
+                )
             self._tracked_frame = detections.frame
             self._tracked_with_pose = with_pose
             self._last_timestamp_ns = frame.timestamp_ns
@@ -442,13 +468,80 @@ class Stack:
                     f"{forecast.boxes.shape[0]} forecasts for {len(tracks)} tracks (one per "
                     "track, in the tracks' order)"
                 )
+            if forecast.n_steps < 1:
+                raise ValueError(
+                    f"Stack: the predictor {type(self.predictor).__name__}.step returned a "
+                    f"forecast of 0 steps (boxes {forecast.boxes.shape}: the observed state "
+                    "only); a forecast looks at least one dt_s step ahead (a stack's "
+                    "prediction horizon_s is > 0)"
+                )
             stage_ms["prediction"] = 1e3 * (time.perf_counter() - start)
         return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes), forecast)
 
 
-def check_stage_output(stage: str, owner: object, kind: type[T], output: object) -> T:
-    """``output`` if it is a ``kind``, else ``TypeError`` naming the stage and its class (a
-    plug-in stage returning, say, an ``(N, 7)`` array instead of ``Boxes3D``)."""
+#: What each stage role of a :class:`Stack` implements (its ``step``), for the messages.
+STAGE_INTERFACES: dict[str, str] = {
+    "detector": "reset(), step(frame) -> Boxes3D",
+    "tracker": "reset(), step(detections, world_from_frame) -> Tracks",
+    "predictor": "reset(), step(tracks, world_from_frame) -> Forecast",
+}
+
+#: The built-in stages by role (module, class): one given in another role (a predictor passed
+#: as the tracker) is refused up front rather than failing inside a later stage.
+_BUILT_IN_STAGES: tuple[tuple[str, str, str], ...] = (
+    ("drivestack.perception.lidar.detector", "LidarDetector", "detector"),
+    ("drivestack.perception.lidar.baseline", "Open3dBaselineDetector", "detector"),
+    ("drivestack.tracking.tracker", "Tracker", "tracker"),
+    ("drivestack.pipeline", "KinematicPredictor", "predictor"),
+)
+
+
+def check_stage(role: str, stage: object) -> None:
+    """Refuse a ``role`` stage (``"detector"``, ``"tracker"``, ``"predictor"``) without a
+    callable ``reset`` and ``step`` (a function passed as a detector, a class without
+    ``reset``), or a built-in stage of another role, with a ``TypeError`` naming the role,
+    the class and what it lacks."""
+    missing = [a for a in ("reset", "step") if not callable(getattr(stage, a, None))]
+    name = type(stage).__name__
+    if missing:
+        raise TypeError(
+            f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); {name} lacks "
+            f"{' and '.join(f'{a}()' for a in missing)}"
+        )
+    for module, cls, its_role in _BUILT_IN_STAGES:
+        built_in = getattr(sys.modules.get(module), cls, None)  # imported if one exists
+        if its_role != role and built_in is not None and isinstance(stage, built_in):
+            raise TypeError(
+                f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); {name} is a "
+                f"{its_role} (pass it as the {its_role})"
+            )
+
+
+def _check_detection_time(detector: object, detections: Boxes3D, frame: SensorFrame) -> None:
+    """Refuse detections not stamped with the frame's ``timestamp_ns`` nor with the time of
+    one of its sensors' data (the built-in LiDAR detector stamps its boxes with the cloud's
+    time, which a reader may set a few ms from the frame's): a detector that forgot the stamp
+    (0) or returned an older frame's boxes."""
+    sensors = {
+        **{f"lidars[{k!r}]": v.timestamp_ns for k, v in frame.lidars.items()},
+        **{f"cameras[{k!r}]": v.timestamp_ns for k, v in frame.cameras.items()},
+    }
+    if detections.timestamp_ns in sensors.values():
+        return
+    times = "".join(f", {k} at {t}" for k, t in sensors.items())
+    raise ValueError(
+        f"Stack: the detector {type(detector).__name__}.step returned boxes stamped "
+        f"{detections.timestamp_ns} for a frame at {frame.timestamp_ns}{times} (detections "
+        "carry the frame's timestamp_ns, or the time of the sensor data they come from)"
+    )
+
+
+def check_stage_output(
+    stage: str, owner: object, kind: type[T], output: object, context: str = "Stack"
+) -> T:
+    """``output`` if it is a ``kind``, else ``TypeError`` naming the ``context`` (``"Stack"``,
+    ``"closed loop"``), the stage and its class (a plug-in stage returning, say, an ``(N, 7)``
+    array instead of ``Boxes3D``)."""
     if not isinstance(output, kind):
         hint = (
             "; build one with Boxes3D.from_array7(boxes, frame, timestamp_ns)"
@@ -456,13 +549,13 @@ def check_stage_output(stage: str, owner: object, kind: type[T], output: object)
             else ""
         )
         raise TypeError(
-            f"Stack: the {stage} {type(owner).__name__}.step returned "
+            f"{context}: the {stage} {type(owner).__name__}.step returned "
             f"{type(output).__name__}, expected {kind.__name__}{hint}"
         )
     return output
 
 
-def _no_pose_error(frame: SensorFrame, what: str) -> DataError:
+def _no_pose_error(frame: SensorFrame, what: str, field: str = "world_from_ego") -> DataError:
     """The ``DataError`` of a frame the tracker cannot place under ``missing_ego_pose: skip``."""
     return DataError(
         f"{what}, and the tracker compensates ego motion "
@@ -470,8 +563,29 @@ def _no_pose_error(frame: SensorFrame, what: str) -> DataError:
         "or replay --missing-ego-pose track_in_ego_frame)",
         path=frame.source or None,
         record=f"t={frame.timestamp_ns}",
-        field="world_from_ego",
+        field=field,
     )
+
+
+def _not_in_ego_error(frame: SensorFrame, boxes_frame: str) -> DataError:
+    """The ``DataError`` of a frame with an ego pose whose detections are not in the ego frame:
+    naming ``ego_from_sensor`` when it lacks a LiDAR whose cloud is not in the ego frame (the
+    detector could not move its boxes to the ego frame), else the boxes' frame."""
+    what = f"the detections are in frame {boxes_frame!r}, not {EGO!r}"
+    lacking = sorted(
+        name
+        for name, cloud in frame.lidars.items()
+        if cloud.frame != EGO and name not in frame.ego_from_sensor
+    )
+    if frame.world_from_ego is not None and lacking:
+        return _no_pose_error(
+            frame,
+            f"{what}: ego_from_sensor has no entry for LiDAR {', '.join(map(repr, lacking))} "
+            f"(it has {sorted(frame.ego_from_sensor)}), so the detector could not move its "
+            "boxes to the ego frame, where the frame's ego pose places them",
+            "ego_from_sensor",
+        )
+    return _no_pose_error(frame, f"{what}, so the frame's ego pose cannot place them")
 
 
 def _stage_path(stack_path: Path, value: str, key: str) -> Path:

@@ -49,9 +49,18 @@ def _apply_affine(rotation: FloatArray, translation: FloatArray, points: FloatAr
     ``points`` is ``(B..., N, D)`` (one set per transform) or ``(..., D)`` broadcasting with B.
     """
     batch_ndim = rotation.ndim - 2
-    if points.ndim == batch_ndim + 2:
-        return np.einsum("...ij,...nj->...ni", rotation, points) + translation[..., None, :]
-    return np.einsum("...ij,...j->...i", rotation, points) + translation
+    try:
+        if points.ndim == batch_ndim + 2:
+            return np.einsum("...ij,...nj->...ni", rotation, points) + translation[..., None, :]
+        return np.einsum("...ij,...j->...i", rotation, points) + translation
+    except ValueError:  # only the shapes can disagree: say which layouts are accepted
+        batch, d = rotation.shape[:-2], rotation.shape[-1]
+        sets = ", ".join([*map(str, batch), "N", str(d)])
+        raise ValueError(
+            f"points of shape {points.shape} do not fit a batch of {batch} transforms: give "
+            f"one point set per transform, ({sets}), or points whose leading dimensions "
+            f"broadcast with the batch {batch}, (..., {d})"
+        ) from None
 
 
 def yaw_to_rotation_matrix(yaw_rad: npt.ArrayLike) -> FloatArray:

@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.structures._checks import as_array, check_number
 from drivestack.structures.road_map import (
     RoadMap,
     polyline_stations,
@@ -26,6 +27,27 @@ def smooth_same(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, np.ones(n) / n, mode="same")
 
 
+def _speed_limits(value: npt.ArrayLike, n_points: int, n_rows: int) -> np.ndarray:
+    """``speed_limit_mps`` of :meth:`ReferencePath.from_polyline` as a finite positive
+    ``(n_points,)`` or ``(n_rows,)`` array (one limit broadcast to ``n_points``)."""
+    limit = as_array(value, "speed_limit_mps", (None,), np.float64)
+    if limit.ndim == 0:
+        check_number("speed_limit_mps", float(limit), above=0.0)
+        return np.full(n_points, float(limit))
+    if limit.ndim != 1 or len(limit) not in (n_points, n_rows):
+        rows = f" or ({n_rows},) for the polyline's rows" if n_rows != n_points else ""
+        raise ValueError(
+            f"speed_limit_mps must be one limit or one per point, ({n_points},) for the "
+            f"resampled points{rows}, got shape {limit.shape}"
+        )
+    bad = np.flatnonzero(~(np.isfinite(limit) & (limit > 0.0)))
+    if len(bad):
+        raise ValueError(
+            f"speed_limit_mps must be finite and > 0 (m/s), got {limit[bad[0]]} at index {bad[0]}"
+        )
+    return limit.copy()
+
+
 @dataclass(frozen=True)
 class ReferencePath:
     """``xy_m (N, 2)`` points every ``step_m`` with ``station_m (N,)``, ``yaw_rad (N,)``,
@@ -39,9 +61,17 @@ class ReferencePath:
 
     @classmethod
     def from_polyline(
-        cls, polyline_m: np.ndarray, speed_limit_mps: npt.ArrayLike, step_m: float = 1.0
+        cls, polyline_m: npt.ArrayLike, speed_limit_mps: npt.ArrayLike, step_m: float = 1.0
     ) -> ReferencePath:
-        xy = resample_polyline(np.asarray(polyline_m, dtype=np.float64), step_m)
+        """``polyline_m (N, 2)`` (metres, ``N >= 2`` distinct vertices; repeated vertices are
+        skipped) resampled every ``step_m`` (> 0) metres, with ``speed_limit_mps``: one limit
+        (m/s, > 0) for the whole path, or one per point, ``(n,)`` for the ``n`` resampled
+        points or ``(N,)`` for the polyline's rows, spread evenly along the path.
+
+        ``ValueError`` naming ``polyline_m``, ``step_m`` or ``speed_limit_mps`` for another
+        shape, a NaN / infinite value, a step or a limit that is not positive.
+        """
+        xy = resample_polyline(polyline_m, step_m)
         station = polyline_stations(xy)
         d = np.diff(xy, axis=0)
         seg_yaw = np.arctan2(d[:, 1], d[:, 0])
@@ -49,11 +79,7 @@ class ReferencePath:
         dyaw = np.diff(np.unwrap(yaw))
         ds = np.maximum(np.diff(station), 1e-9)
         curv = np.concatenate([dyaw / ds, [0.0]])
-        limit = (
-            np.broadcast_to(np.asarray(speed_limit_mps, dtype=np.float64), (len(xy),)).copy()
-            if np.ndim(speed_limit_mps) == 0
-            else np.asarray(speed_limit_mps, dtype=np.float64)
-        )
+        limit = _speed_limits(speed_limit_mps, len(xy), np.shape(polyline_m)[0])
         if limit.shape != (len(xy),):
             limit = np.interp(station, np.linspace(0.0, station[-1], len(limit)), limit)
         return cls(xy, station, yaw, curv, limit)

@@ -269,4 +269,10 @@ def _planner_for(planner: str | Planner, built: BuiltScenario) -> Planner:
             f"(name, reset(), step(observation) -> Trajectory); {type(planner).__name__} "
             f"lacks {', '.join(missing)}"
         )
+    name = getattr(planner, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            f"planner {type(planner).__name__}.name must be a non-empty str (the name results "
+            f"and reports give the planner), got {type(name).__name__} {name!r}"
+        )
     return planner

@@ -141,15 +141,28 @@ def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
-def _check_plan(planner: object, plan: object, obs: Observation) -> None:
-    """Refuse a planner output that is not a ``Trajectory`` (``TypeError``) or not in the
-    observation's frame (``ValueError``), naming the planner's class (cheap: every tick)."""
-    trajectory = check_stage_output("planner", planner, Trajectory, plan)
+def _check_plan(planner: object, plan: object, obs: Observation, dt_s: float) -> None:
+    """Refuse a planner output that is not a ``Trajectory`` (``TypeError``), not in the
+    observation's frame, empty, or not covering the tick ahead, from the observation's time
+    to one ``dt_s`` later (a plan starting later, a stale plan, one too short for the tracker
+    to follow) (``ValueError``), naming the planner's class (cheap: every tick)."""
+    trajectory = check_stage_output("planner", planner, Trajectory, plan, "closed loop")
+    who = f"closed loop: the planner {type(planner).__name__}.step returned"
     if trajectory.frame != obs.ego.frame:
         raise ValueError(
-            f"the planner {type(planner).__name__}.step returned a Trajectory in frame "
-            f"{trajectory.frame!r}, expected the observation's frame {obs.ego.frame!r} "
-            "(plans are in the map frame, as the ego state is)"
+            f"{who} a Trajectory in frame {trajectory.frame!r}, expected the observation's "
+            f"frame {obs.ego.frame!r} (plans are in the map frame, as the ego state is)"
+        )
+    if len(trajectory) == 0:
+        raise ValueError(f"{who} an empty Trajectory (the tracker follows at least one tick)")
+    t0, t_end = int(trajectory.timestamp_ns[0]), int(trajectory.timestamp_ns[-1])
+    now = int(obs.timestamp_ns)
+    tick_end = now + round(dt_s * 1e9)
+    if t0 > now or t_end < tick_end:
+        raise ValueError(
+            f"{who} a Trajectory covering timestamp_ns [{t0}, {t_end}] for an observation at "
+            f"{now}: a plan starts at the observation's time (or before) and covers at least "
+            f"one tick, dt_s = {dt_s:g} s, to {tick_end}"
         )
 
 
@@ -166,7 +179,8 @@ def run_closed_loop(
 
     Raises:
         TypeError: the planner's ``step`` returned something else than a ``Trajectory``.
-        ValueError: the planner's ``Trajectory`` is not in the observation's (map) frame.
+        ValueError: the planner's ``Trajectory`` is not in the observation's (map) frame,
+            is empty, or does not cover the observation's time to one tick later.
     """
     planner.reset()
     tracker.reset()
@@ -214,7 +228,7 @@ def run_closed_loop(
         t1 = time.perf_counter()
         plan = planner.step(obs)
         t2 = time.perf_counter()
-        _check_plan(planner, plan, obs)
+        _check_plan(planner, plan, obs, world.dt_s)
         accel, steering = tracker.step(world.ego, plan, obs.timestamp_ns, world.dt_s)
         world.step(accel, steering)
         record()

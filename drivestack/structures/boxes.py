@@ -78,7 +78,11 @@ class Boxes3D:
             depends on the producer: labels and tracks carry headings; boxes fitted to one
             LiDAR scan's clusters (:class:`~drivestack.perception.lidar.detector.LidarDetector`)
             know the axis only, as front and back look alike in one scan.
-        score: ``(N,)`` float64 confidence (1.0 for labels).
+        score: ``(N,)`` float64 confidence, higher = more confident (1.0 for labels). Any
+            finite value is allowed, not only [0, 1]: the built-in LiDAR detector calibrates
+            its scores to [0, 1], but other detectors may not (the AB3DMOT-format
+            PointRCNN detections carry raw network scores, often outside [0, 1]); compare scores
+            of one source only.
         label: ``(N,)`` int64 class ids, each an
             :class:`~drivestack.structures.labels.ObjectClass` value (``UNKNOWN`` = 0 for
             classes outside the list; other integers are refused).

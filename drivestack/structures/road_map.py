@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.strtree import STRtree
 
 from drivestack.core.frames import check_frame
-from drivestack.structures._checks import check_number
+from drivestack.structures._checks import _all_finite, as_array, check_number
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
 #: Steepest lane-change blend :meth:`RoadMap.route_centerline` builds (against the target lane):
@@ -69,65 +70,134 @@ def _query_point(point_m: npt.ArrayLike, yaw_rad: float | None) -> np.ndarray:
     return p
 
 
-def _polyline(value: npt.ArrayLike, where: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+def _query_points(points_m: npt.ArrayLike, where: str = "points_m") -> np.ndarray:
+    """``points_m`` as finite ``(M, 2)`` float64 points (a single ``(2,)`` point as ``(1, 2)``,
+    no points as ``(0, 2)``): the check every public query taking points runs, O(1) on the
+    shape plus one finiteness test. ``ValueError`` naming ``where``, the shape and what is
+    expected; an ``(M, 3)`` array (x, y, z) is refused, never cut into wrong (x, y) pairs."""
+    pts = as_array(points_m, where, (None, 2), np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        if pts.shape == (2,):
+            return pts[None]
+        if pts.size == 0:
+            return pts.reshape(0, 2)
+        raise ValueError(
+            f"{where} must be (M, 2) points (x, y) or one (2,) point, got shape {pts.shape}"
+            + (" (drop z: points[..., :2])" if pts.ndim and pts.shape[-1] == 3 else "")
+        )
+    if pts.size and not _all_finite(pts):
+        row = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
+        raise ValueError(
+            f"{where} must be finite, got {pts[row].tolist()} at row {row} (of {len(pts)})"
+        )
+    return pts
+
+
+def _polyline(
+    value: npt.ArrayLike, where: str, *, distinct: bool = True, copy: bool = True
+) -> np.ndarray:
+    """``value`` as a finite ``(N>=2, 2)`` float64 polyline; ``ValueError`` naming ``where``,
+    the shape or the first bad vertex otherwise.
+
+    ``distinct``: repeated consecutive vertices (zero-length segments, whose direction is
+    undefined) are dropped, and fewer than 2 distinct vertices are refused. ``copy``: the
+    result is a read-only copy; without it the result may be ``value`` itself (unchanged,
+    flags included) when nothing was converted or dropped.
+    """
+    given = value
+    arr = (
+        value
+        if type(value) is np.ndarray and value.dtype == np.float64
+        else as_array(value, where, (None, 2), np.float64)
+    )
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 2:
-        raise ValueError(f"{where} must be an (N>=2, 2) polyline, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{where} contains NaN or infinite coordinates")
-    keep = np.ones(len(arr), dtype=bool)
-    keep[1:] = np.any(np.diff(arr, axis=0) != 0.0, axis=1)  # drop repeated vertices
-    arr = arr[keep]
-    if arr.shape[0] < 2:
-        raise ValueError(f"{where} has fewer than 2 distinct points")
-    arr = arr.copy()
-    arr.setflags(write=False)
+        hint = (
+            " (x, y only: drop z with polyline[:, :2])"
+            if arr.ndim == 2 and arr.shape[1] == 3
+            else ""
+        )
+        raise ValueError(f"{where} must be an (N>=2, 2) polyline, got shape {arr.shape}{hint}")
+    if not _all_finite(arr):
+        row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise ValueError(
+            f"{where} contains NaN or infinite coordinates (vertex {row}: {arr[row].tolist()})"
+        )
+    if distinct:
+        keep = np.ones(len(arr), dtype=bool)
+        keep[1:] = np.any(np.diff(arr, axis=0) != 0.0, axis=1)  # drop repeated vertices
+        if not keep.all():
+            arr = arr[keep]
+            if arr.shape[0] < 2:
+                raise ValueError(f"{where} has fewer than 2 distinct points")
+    if copy and arr is given:
+        arr = arr.copy()
+    if arr is not given:
+        arr.setflags(write=False)
     return arr
 
 
-def polyline_stations(polyline_m: np.ndarray) -> np.ndarray:
-    """``(N, 2)`` polyline -> ``(N,)`` cumulative arc length from its first point (m)."""
+def polyline_stations(polyline_m: npt.ArrayLike) -> np.ndarray:
+    """``(N, 2)`` polyline (``N >= 2``, finite) -> ``(N,)`` cumulative arc length from its
+    first point (m); a repeated vertex repeats its station. ``ValueError`` naming
+    ``polyline_m`` for another shape or a NaN / infinite vertex."""
+    return _stations_of(_polyline(polyline_m, "polyline_m", distinct=False, copy=False))
+
+
+def _stations_of(polyline_m: np.ndarray) -> np.ndarray:
+    """:func:`polyline_stations` of a checked polyline."""
     seg = np.linalg.norm(np.diff(polyline_m, axis=0), axis=1)
     return np.concatenate([[0.0], np.cumsum(seg)])
 
 
-#: Stations of read-only polylines (lane centrelines, agent paths) by ``id``, with the array
-#: itself so that an id is never mistaken for a later array's: the simulator asks for the same
-#: few paths every tick.
-_STATIONS_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+#: Checked polylines and their stations for read-only polylines (lane centrelines, agent
+#: paths) by ``id``, with the array itself so that an id is never mistaken for a later
+#: array's: the simulator asks for the same few paths every tick.
+_STATIONS_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 _STATIONS_CACHE_SIZE = 512
 
 
-def _stations(polyline_m: np.ndarray) -> np.ndarray:
-    """:func:`polyline_stations`, memoised for read-only arrays that own their data (which
-    cannot change); the result must not be modified."""
-    if (
-        type(polyline_m) is not np.ndarray
-        or polyline_m.flags.writeable
-        or not polyline_m.flags.owndata
-    ):
-        return polyline_stations(polyline_m)
-    hit = _STATIONS_CACHE.get(id(polyline_m))
-    if hit is not None and hit[0] is polyline_m:
-        return hit[1]
-    stations = polyline_stations(polyline_m)
+def _checked_polyline(polyline_m: npt.ArrayLike, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``polyline_m`` checked by :func:`_polyline` (repeated vertices dropped, no copy when
+    none is) and its stations, memoised for read-only arrays that own their data (which
+    cannot change); the results must not be modified."""
+    cached = (
+        type(polyline_m) is np.ndarray
+        and not polyline_m.flags.writeable
+        and polyline_m.flags.owndata
+    )
+    if cached:
+        hit = _STATIONS_CACHE.get(id(polyline_m))
+        if hit is not None and hit[0] is polyline_m:
+            return hit[1], hit[2]
+    line = _polyline(polyline_m, where, distinct=False, copy=False)
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)  # the stations' segments, as
+    if not seg.all():  # polyline_stations: a zero one is a repeated vertex, dropped
+        line = _polyline(line, where, copy=False)
+        seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    stations = np.concatenate([[0.0], np.cumsum(seg)])
+    if not cached:
+        return line, stations
     if len(_STATIONS_CACHE) >= _STATIONS_CACHE_SIZE:
         _STATIONS_CACHE.clear()
-    _STATIONS_CACHE[id(polyline_m)] = (polyline_m, stations)
-    return stations
+    _STATIONS_CACHE[id(polyline_m)] = (cast(np.ndarray, polyline_m), line, stations)
+    return line, stations
 
 
 def project_to_polyline(
-    polyline_m: np.ndarray, points_m: npt.ArrayLike
+    polyline_m: npt.ArrayLike, points_m: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frenet coordinates of ``(M, 2)`` points on an ``(N, 2)`` polyline.
+    """Frenet coordinates of ``(M, 2)`` points (or one ``(2,)`` point) on an ``(N, 2)``
+    polyline (``N >= 2`` distinct vertices; repeated vertices are skipped).
 
     Returns ``station_m (M,)`` (arc length of the closest point; extrapolated linearly
     before the start and past the end, so it may be negative or exceed the length) and
     ``lateral_m (M,)`` (signed distance, positive on the left of the driving direction).
-    Ties between equally close segments go to the lowest segment index.
+    Ties between equally close segments go to the lowest segment index. ``ValueError`` naming
+    ``polyline_m`` / ``points_m`` for another shape (an ``(M, 3)`` array included) or a NaN /
+    infinite coordinate.
     """
-    pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
+    polyline_m, stations = _checked_polyline(polyline_m, "polyline_m")
+    pts = _query_points(points_m)
     a = polyline_m[:-1]
     d = np.diff(polyline_m, axis=0)
     seg_len = np.linalg.norm(d, axis=1)
@@ -144,7 +214,6 @@ def project_to_polyline(
     idx = np.argmin(np.sum((pts[:, None, :] - closest) ** 2, axis=2), axis=1)
     rows = np.arange(pts.shape[0])
     ti = t_c[rows, idx]
-    stations = _stations(polyline_m)
     station = stations[idx] + ti * seg_len[idx]
     cross = d[idx, 0] * rel[rows, idx, 1] - d[idx, 1] * rel[rows, idx, 0]
     lateral = cross / seg_len[idx]
@@ -205,9 +274,7 @@ class PolylineIndex:
         """``station_m (M,)`` and ``lateral_m (M,)`` of ``(M, 2)`` finite points on the
         polylines ``polyline`` (one index for all, or ``(M,)`` one per point), each exactly
         as :func:`project_to_polyline` on its polyline."""
-        pts = np.ascontiguousarray(points_m, dtype=np.float64).reshape(-1, 2)
-        if not np.all(np.isfinite(pts)):
-            raise ValueError("points_m contains NaN or infinite coordinates")
+        pts = np.ascontiguousarray(_query_points(points_m))
         which = self._which(polyline, len(pts))
         return _compiled(_project_points)(
             pts,
@@ -322,15 +389,20 @@ def _project_points(
 
 
 def interpolate_polyline(
-    polyline_m: np.ndarray, station_m: npt.ArrayLike
+    polyline_m: npt.ArrayLike, station_m: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points and headings at ``station_m (M,)`` along an ``(N, 2)`` polyline.
+    """Points and headings at finite ``station_m (M,)`` (or one station) along an ``(N, 2)``
+    polyline (``N >= 2`` distinct vertices; repeated vertices are skipped).
 
     Returns ``xy_m (M, 2)`` and ``yaw_rad (M,)`` (segment heading); stations outside
-    ``[0, length]`` extrapolate along the first / last segment.
+    ``[0, length]`` extrapolate along the first / last segment. ``ValueError`` naming
+    ``polyline_m`` / ``station_m`` for another shape or a NaN / infinite value.
     """
-    s = np.asarray(station_m, dtype=np.float64).reshape(-1)
-    stations = _stations(polyline_m)
+    polyline_m, stations = _checked_polyline(polyline_m, "polyline_m")
+    s = as_array(station_m, "station_m", (None,), np.float64).reshape(-1)
+    if s.size and not _all_finite(s):
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise ValueError(f"station_m must be finite, got {s[bad]} at index {bad}")
     idx = np.clip(np.searchsorted(stations, s, side="right") - 1, 0, len(stations) - 2)
     d = polyline_m[idx + 1] - polyline_m[idx]
     seg_len = stations[idx + 1] - stations[idx]
@@ -339,10 +411,24 @@ def interpolate_polyline(
     return xy, np.arctan2(d[:, 1], d[:, 0])
 
 
-def resample_polyline(polyline_m: np.ndarray, step_m: float) -> np.ndarray:
-    """Evenly spaced points (spacing at most ``step_m``) along a polyline, ends kept."""
-    stations = polyline_stations(polyline_m)
-    n = max(2, math.ceil(stations[-1] / step_m) + 1)
+#: Most points :func:`resample_polyline` makes (a step far too small for the polyline is refused).
+MAX_RESAMPLE_POINTS = 10_000_000
+
+
+def resample_polyline(polyline_m: npt.ArrayLike, step_m: float) -> np.ndarray:
+    """``(n, 2)`` evenly spaced points (spacing at most ``step_m`` > 0, metres) along an
+    ``(N, 2)`` polyline (``N >= 2`` distinct vertices), ends kept. ``ValueError`` naming
+    ``polyline_m`` or ``step_m`` for a bad polyline, a step that is not a finite positive
+    number, or one giving more than :data:`MAX_RESAMPLE_POINTS` points."""
+    check_number("step_m", step_m, above=0.0)
+    polyline_m, stations = _checked_polyline(polyline_m, "polyline_m")
+    count = stations[-1] / step_m
+    if not count <= MAX_RESAMPLE_POINTS:
+        raise ValueError(
+            f"step_m {step_m!r} cuts the {stations[-1]:g} m polyline into more than "
+            f"{MAX_RESAMPLE_POINTS} points: use a larger step"
+        )
+    n = max(2, math.ceil(count) + 1)
     xy, _ = interpolate_polyline(polyline_m, np.linspace(0.0, stations[-1], n))
     return xy
 
@@ -451,7 +537,8 @@ class Lane:
         return poly if poly.is_valid else poly.buffer(0)
 
     def project(self, points_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """``(M, 2)`` points -> Frenet ``station_m (M,)``, ``lateral_m (M,)`` on the centreline."""
+        """``(M, 2)`` points (or one ``(2,)`` point) -> Frenet ``station_m (M,)``, ``lateral_m
+        (M,)`` on the centreline (:func:`project_to_polyline`, which checks the points)."""
         return project_to_polyline(self.centerline_m, points_m)
 
 
@@ -673,7 +760,9 @@ class RoadMap:
         return STRtree(edges), edges
 
     def distance_outside_drivable_m(self, points_m: npt.ArrayLike) -> np.ndarray:
-        """``(M, 2)`` points -> ``(M,)`` distance to the drivable area (0 inside).
+        """``(M, 2)`` finite points (or one ``(2,)`` point) -> ``(M,)`` distance to the drivable
+        area (0 inside); ``ValueError`` naming ``points_m`` for another shape (``(M, 3)``
+        included) or a NaN / infinite coordinate.
 
         For a point outside the area this is the distance to the area's boundary, found among
         the few boundary pieces nearest it (an STRtree), so the cost does not grow with the
@@ -694,7 +783,7 @@ class RoadMap:
                 f"RoadMap{named} has no drivable area (no drivable lane and no "
                 "extra_drivable_areas): the distance outside it is undefined"
             )
-        pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 2)
+        pts = _query_points(points_m)
         inside = shapely.intersects_xy(area, pts[:, 0], pts[:, 1])  # interior or boundary
         out = np.zeros(len(pts))
         if np.all(inside):
@@ -703,7 +792,7 @@ class RoadMap:
         xy = pts[outside]
         query = shapely.points(xy)
         edges = self._drivable_edges
-        if edges is None or not np.all(np.isfinite(xy)):
+        if edges is None:
             out[outside] = shapely.distance(area, query)
         else:
             out[outside] = _nearest_distance(*edges, query, xy)
@@ -1051,7 +1140,7 @@ class RoadMap:
 
 def _piece(lane: Lane, start_station: float, end_station: float) -> np.ndarray:
     """The part of ``lane``'s centreline between two stations (its vertices in between kept)."""
-    stations = _stations(lane.centerline_m)
+    _, stations = _checked_polyline(lane.centerline_m, "centerline_m")
     inner = stations[(stations > start_station) & (stations < end_station)]
     line, _ = interpolate_polyline(lane.centerline_m, [start_station, *inner, end_station])
     return line

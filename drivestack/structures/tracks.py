@@ -51,8 +51,14 @@ class Tracks:
         n = ids.shape[0]
         if len(self.boxes) != n:
             raise ValueError(f"Tracks has {n} ids but {len(self.boxes)} boxes")
-        if n and np.unique(ids).size != n:
-            raise ValueError("Tracks.track_id must be unique")
+        if n and np.unique(ids).size != n:  # the counts only for the message
+            values, counts = np.unique(ids, return_counts=True)
+            repeated = values[counts > 1]
+            shown = ", ".join(str(int(i)) for i in repeated[:10])
+            more = f" and {repeated.size - 10} more" if repeated.size > 10 else ""
+            raise ValueError(
+                f"Tracks.track_id must be unique, got {shown}{more} more than once ({n} ids)"
+            )
         for name in ("age", "hits", "time_since_update"):
             if np.asarray(getattr(self, name)).size == 0 and n:
                 object.__setattr__(self, name, np.zeros(n, dtype=np.int64))

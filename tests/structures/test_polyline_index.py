@@ -96,7 +96,7 @@ def test_bad_polylines_are_rejected(polylines: list[list[list[float]]], message:
 
 def test_bad_queries_are_rejected() -> None:
     index = PolylineIndex([[[0.0, 0.0], [1.0, 0.0]]])
-    with pytest.raises(ValueError, match="points_m contains NaN"):
+    with pytest.raises(ValueError, match=r"points_m must be finite, got \[nan, 0.0\] at row 0"):
         index.project([[np.nan, 0.0]])
     with pytest.raises(ValueError, match=r"polyline indices must be in \[0, 1\)"):
         index.project([[0.0, 0.0]], 1)

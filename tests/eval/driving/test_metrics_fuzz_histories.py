@@ -124,7 +124,10 @@ def test_bad_expert_progress_map_and_route_are_refused() -> None:
         progress_ratio(float("nan"), 10.0)
     with pytest.raises(ValueError, match="road_map has no drivable area"):
         nuplan_score(h, RoadMap(()), ROUTE, 10.0)  # was a NaN max_outside_drivable_m
-    point = ReferencePath.from_polyline(np.array([[0.0, 0.0], [0.0, 0.0]]), 10.0)
+    with pytest.raises(ValueError, match="polyline_m has fewer than 2 distinct points"):
+        ReferencePath.from_polyline(np.array([[0.0, 0.0], [0.0, 0.0]]), 10.0)
+    zero = np.zeros(2)  # built field by field: from_polyline refuses a zero-length path
+    point = ReferencePath(np.zeros((2, 2)), zero, zero, zero, np.full(2, 10.0))
     with pytest.raises(ValueError, match="route has no length"):
         nuplan_score(h, ROAD, point, 10.0)  # was a NaN progress_m
 

@@ -1,0 +1,262 @@
+"""Plug-in stages are checked where they enter (review finding E1): a Stack refuses a stage
+without reset()/step() up front, a config path, detections stamped with another time, tracks
+in another frame or time than the detections; the closed loop refuses a plan that does not
+cover the tick ahead and a planner without a name. Each message names the stage's class."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from drivestack.core.errors import DataError
+from drivestack.core.frames import EGO
+from drivestack.core.transforms import SE3
+from drivestack.pipeline import KinematicPredictor, PredictionConfig, Stack
+from drivestack.prediction.forecast import Forecast, constant_velocity_forecast
+from drivestack.sim.evaluate import run_scenario
+from drivestack.sim.scenario import EgoConfig, MapConfig, ScenarioConfig
+from drivestack.sim.world import Observation
+from drivestack.structures import Boxes3D, PointCloud, SensorFrame, Tracks
+from drivestack.structures.trajectory import Trajectory
+from tests._stack_helpers import car_tracker
+
+ROW = np.array([[10.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0]])
+T_NS = 1_000_000_000
+
+
+def frame(t_ns: int = T_NS, cloud_ns: int | None = None, **kwargs: object) -> SensorFrame:
+    cloud = PointCloud(
+        np.zeros((5, 3), np.float32), "lidar", t_ns if cloud_ns is None else cloud_ns
+    )
+    return SensorFrame(
+        t_ns,
+        lidars={"lidar": cloud},
+        world_from_ego=SE3.identity(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class StampedDetector:
+    """One car in the ego frame, stamped ``stamp(frame)``."""
+
+    def __init__(self, stamp=lambda f: f.timestamp_ns, box_frame: str = EGO) -> None:  # type: ignore[no-untyped-def]
+        self.stamp = stamp
+        self.box_frame = box_frame
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, f: SensorFrame) -> Boxes3D:
+        return Boxes3D.from_array7(ROW, self.box_frame, self.stamp(f), label=[1], score=[0.9])
+
+
+class NoReset:
+    def step(self, f: SensorFrame) -> Boxes3D:
+        return Boxes3D.empty(EGO, f.timestamp_ns)
+
+
+def test_stages_without_reset_or_step_are_refused_up_front() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"Stack detector must be a detector stage \(reset\(\), "
+        r"step\(frame\) -> Boxes3D\); function lacks reset\(\) and step\(\)",
+    ):
+        Stack(lambda f: Boxes3D.empty(EGO))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"NoReset lacks reset\(\)$"):
+        Stack(NoReset())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Stack tracker must be a tracker stage .*NoReset lacks"):
+        Stack(StampedDetector(), NoReset())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Stack predictor must be .*NoReset lacks reset\(\)"):
+        Stack(StampedDetector(), car_tracker(), predictor=NoReset())  # type: ignore[arg-type]
+
+
+def test_swapped_built_in_stages_are_refused() -> None:
+    """Before: AttributeError "'Boxes3D' object has no attribute 'boxes'" inside the step."""
+    predictor = KinematicPredictor(PredictionConfig())
+    with pytest.raises(TypeError, match=r"Stack tracker .*KinematicPredictor is a predictor"):
+        Stack(StampedDetector(), predictor, predictor=car_tracker())  # type: ignore[arg-type]
+
+
+def test_a_config_path_is_refused_with_the_loader_named() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"got the path 'configs/stack/default.yaml'.*call "
+        r"build_stack\('configs/stack/default.yaml'\)",
+    ):
+        Stack(StampedDetector(), config="configs/stack/default.yaml")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Stack config must be a dict or None, got list"):
+        Stack(StampedDetector(), config=[])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tracked", [True, False])
+@pytest.mark.parametrize(("stamp", "shown"), [(lambda f: 0, "0"), (lambda f: 5, "5")])
+def test_detections_stamped_with_another_time_are_refused(tracked: bool, stamp, shown) -> None:  # type: ignore[no-untyped-def]
+    """A forgotten stamp (0) or a stale one; before: the tracker's "repeated frame" error on
+    the second frame, or, without a tracker, accepted."""
+    stack = Stack(StampedDetector(stamp), car_tracker() if tracked else None)
+    with pytest.raises(
+        ValueError,
+        match=rf"Stack: the detector StampedDetector.step returned boxes stamped {shown} for a "
+        rf"frame at {T_NS}, lidars\['lidar'\] at {T_NS}",
+    ):
+        stack.step(frame())
+
+
+def test_detections_stamped_with_the_sensor_time_pass() -> None:
+    """The built-in LiDAR detector's rule: the cloud's time, a few ms from the frame's."""
+    stack = Stack(StampedDetector(lambda f: f.lidars["lidar"].timestamp_ns), car_tracker())
+    out = stack.step(frame(cloud_ns=T_NS - 3_000_000))
+    assert out.detections.timestamp_ns == T_NS - 3_000_000
+    assert out.tracks is not None and out.tracks.timestamp_ns == T_NS - 3_000_000
+
+
+class FixedTracker:
+    def __init__(self, make) -> None:  # type: ignore[no-untyped-def]
+        self.make = make
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        return Tracks(np.arange(len(detections)), self.make(detections))
+
+
+@pytest.mark.parametrize(
+    ("make", "shown"),
+    [
+        (lambda d: dataclasses.replace(d, frame="world"), "in frame 'world' stamped 1000000000"),
+        (lambda d: dataclasses.replace(d, timestamp_ns=0), "in frame 'ego' stamped 0"),
+    ],
+)
+def test_tracks_in_another_frame_or_time_are_refused(make, shown: str) -> None:  # type: ignore[no-untyped-def]
+    stack = Stack(StampedDetector(), FixedTracker(make))
+    with pytest.raises(
+        ValueError,
+        match=rf"Stack: the tracker FixedTracker.step returned tracks {shown} for detections "
+        rf"in frame 'ego' stamped {T_NS}",
+    ):
+        stack.step(frame())
+
+
+class ZeroStepPredictor:
+    def reset(self) -> None:
+        pass
+
+    def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast:
+        return constant_velocity_forecast(tracks.boxes, 0.0, 0.1)
+
+
+def test_a_forecast_of_zero_steps_is_refused() -> None:
+    stack = Stack(StampedDetector(), car_tracker(), predictor=ZeroStepPredictor())
+    with pytest.raises(
+        ValueError,
+        match=r"Stack: the predictor ZeroStepPredictor\.step returned a forecast of 0 steps "
+        r"\(boxes \(1, 1, 7\)",
+    ):
+        stack.step(frame())
+
+
+def test_missing_extrinsic_names_ego_from_sensor_and_the_lidar() -> None:
+    """A frame with a pose whose LiDAR lacks ego_from_sensor: the detector's boxes stay in
+    the LiDAR frame; before, the error named world_from_ego (which the frame has)."""
+    stack = Stack(StampedDetector(box_frame="lidar"), car_tracker())
+    bad = frame(ego_from_sensor={"lidar_x": SE3.identity()})
+    with pytest.raises(
+        DataError,
+        match=r"field ego_from_sensor: .*ego_from_sensor has no entry "
+        r"for LiDAR 'lidar' \(it has \['lidar_x'\]\)",
+    ) as info:
+        stack.step(bad)
+    assert info.value.field == "ego_from_sensor"
+    posed = frame(ego_from_sensor={"lidar": SE3.identity()})  # boxes in 'lidar' anyway
+    with pytest.raises(
+        DataError, match="field world_from_ego: the detections are in frame 'lidar'"
+    ):
+        Stack(StampedDetector(box_frame="lidar"), car_tracker()).step(posed)
+
+
+# -- closed loop -----------------------------------------------------------------------------
+
+SCENARIO = ScenarioConfig(
+    "open_road",
+    MapConfig("straight"),
+    EgoConfig(lane="road_0", station_m=50.0, speed_kph=36.0),
+    0.5,
+)
+
+
+class Planner:
+    """Straight ahead for ``n`` samples every ``dt_ns``, starting ``offset_ns`` from now."""
+
+    name = "straight"
+
+    def __init__(self, n: int = 20, dt_ns: int = 100_000_000, offset_ns: int = 0) -> None:
+        self.n, self.dt_ns, self.offset_ns = n, dt_ns, offset_ns
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, observation: Observation) -> Trajectory:
+        ego, n = observation.ego, self.n
+        t_ns = observation.timestamp_ns + self.offset_ns + np.arange(n) * self.dt_ns
+        along_m = ego.speed_mps * np.arange(n) * self.dt_ns * 1e-9
+        return Trajectory(
+            t_ns.astype(np.int64),
+            ego.x_m + along_m * np.cos(ego.yaw_rad),
+            ego.y_m + along_m * np.sin(ego.yaw_rad),
+            np.full(n, ego.yaw_rad),
+            np.full(n, ego.speed_mps),
+            np.zeros(n),
+            np.zeros(n),
+            ego.frame,
+        )
+
+
+def test_a_plan_covering_the_tick_runs() -> None:
+    assert len(run_scenario(SCENARIO, Planner(n=2)).history) == 6  # 0.5 s at 0.1 s, and t = 0
+
+
+@pytest.mark.parametrize(
+    ("planner", "covers"),
+    [
+        (Planner(n=1), r"\[0, 0\]"),  # before: accepted (the tracker held the one sample)
+        (Planner(n=2, dt_ns=10_000_000), r"\[0, 10000000\]"),
+        (Planner(offset_ns=500_000_000), r"\[500000000, 2400000000\]"),
+        (Planner(offset_ns=-5_000_000_000), r"\[-5000000000, -3100000000\]"),
+    ],
+)
+def test_plans_not_covering_the_tick_are_refused(planner: Planner, covers: str) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"closed loop: the planner Planner.step returned a Trajectory covering "
+        rf"timestamp_ns {covers} for an observation at 0: .* dt_s = 0.1 s, to 100000000",
+    ):
+        run_scenario(SCENARIO, planner)
+
+
+def test_an_empty_plan_is_refused_naming_the_planner() -> None:
+    class Empty(Planner):
+        def step(self, observation: Observation) -> Trajectory:
+            return Trajectory.empty(observation.ego.frame)
+
+    with pytest.raises(ValueError, match=r"closed loop: the planner Empty\.step returned an empty"):
+        run_scenario(SCENARIO, Empty())
+
+
+def test_a_wrong_output_type_names_the_closed_loop() -> None:
+    class Array(Planner):
+        def step(self, observation: Observation) -> Trajectory:
+            return np.zeros((3, 2))  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match=r"^closed loop: the planner Array\.step returned ndarray"):
+        run_scenario(SCENARIO, Array())
+
+
+@pytest.mark.parametrize("name", [3, "", None])
+def test_a_planner_name_must_be_a_non_empty_str(name: object) -> None:
+    planner = Planner()
+    planner.name = name  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"planner Planner.name must be a non-empty str"):
+        run_scenario(SCENARIO, planner)
