@@ -97,7 +97,8 @@ of runs with other lights is refused as above); the fleet options
 refuse --lights camera. --light-camera ideal|day|dusk|night|YAML (only with --lights camera)
 degrades the light camera's images (drivestack.sim.sensors.camera_effects: exposure and
 night, blur, glare, motion blur, seeded sensor noise; default ideal, the rendered pixels);
-metrics.json records it as "light_camera"; tools/eval_light_perception.py compares them.
+metrics.json and sim.json record it as "light_camera" (a DIR of runs with other camera
+effects is refused as above); tools/eval_light_perception.py compares them.
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
-    manifest = _manifest(args, runs, planners)
+    manifest = _manifest(args, runs, planners, light_effects)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
     if args.export_dataset is not None and args.overwrite:
         _clear_export_folder(args.export_dataset)
@@ -445,7 +446,7 @@ def _clear_export_folder(root: Path) -> None:
 MANIFEST_NAME = "sim.json"
 SUMMARY_FILES = ("summary.json", "summary.md")
 #: What identifies an invocation: a DIR holding runs made with other values is refused.
-IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "lights", "agents")
+IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "lights", "light_camera", "agents")
 
 
 def _fleet_files() -> tuple[str, ...]:
@@ -477,8 +478,12 @@ def _planner(name: str, built: Any, lights: str) -> Any:
     return PLANNERS[name](built.road_map, built.route_lanes, built.world.vehicle, params)
 
 
-def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]) -> dict[str, Any]:
-    """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how."""
+def _manifest(
+    args: argparse.Namespace, runs: list[Variant], planners: list[str], light_effects: Any
+) -> dict[str, Any]:
+    """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how;
+    ``light_effects`` the light camera's effects (``--light-camera``'s, recorded with its
+    preset name: ``ideal`` without one; ``None`` without ``--lights camera``)."""
     from drivestack.core.provenance import run_provenance
 
     return {
@@ -489,6 +494,11 @@ def _manifest(args: argparse.Namespace, runs: list[Variant], planners: list[str]
         "perception": args.perception,
         "lights": args.lights,
         "unknown_light": unknown_light_policy(args.lights),
+        "light_camera": (
+            {"preset": args.light_camera or "ideal", **vars(light_effects)}
+            if args.lights == "camera"
+            else None
+        ),
         "agents": args.agents,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
@@ -530,17 +540,25 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
 
 def _identity(key: str, value: object) -> object:
     """An identity value as compared: the planners as a set (``pdm,idm`` and ``idm,pdm`` make
-    the same runs); no ``lights`` (a sim.json from before ``--lights``) as ``truth``."""
+    the same runs); no ``lights`` (a sim.json from before ``--lights``) as ``truth``; a
+    ``light_camera`` by its effects, not its preset's name, and as ``None`` when it has none
+    (``enabled`` false: the ideal camera, as every run had before ``--light-camera``)."""
     if key == "lights" and value is None:
         return "truth"
+    if key == "light_camera":
+        if not isinstance(value, dict) or not value.get("enabled"):
+            return None
+        return tuple(sorted((k, repr(v)) for k, v in value.items() if k != "preset"))
     return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
 
 
 def _shown(value: object) -> str:
-    """An identity value in a refusal: a list as ``a,b``, no ``--max-steps`` as ``none``,
-    anything else as it is."""
+    """An identity value in a refusal: a list as ``a,b``, no ``--max-steps`` as ``none``, a
+    light camera by its preset's name, anything else as it is."""
     if value is None:
         return "none"
+    if isinstance(value, dict) and "preset" in value:
+        return str(value["preset"])
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 

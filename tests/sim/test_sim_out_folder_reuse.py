@@ -162,10 +162,30 @@ def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
     para = " ".join(doc.split()).split("`drivestack sim` writes `OUT/sim.json`", 1)[1]
     records, refused = para.split("Into a folder", 1)[0], para.split("it refuses", 1)[0]
     words = {"runs": "run folders", "planners": "planners", "max_steps": "--max-steps",
-             "perception": "perception", "lights": "`lights`",
+             "perception": "perception", "lights": "`lights`", "light_camera": "`light_camera`",
              "agents": "`agents`"}  # fmt: skip
     assert set(words) == set(IDENTITY_KEYS)
     for key in IDENTITY_KEYS:
         assert words[key] in records, key
     assert "`--agents`" in refused.split("Into a folder", 1)[1]
     assert "`--lights`" in refused.split("Into a folder", 1)[1]
+
+
+def test_runs_with_another_light_camera_are_refused_and_the_ideal_one_matches_older_runs(
+    tmp_path, capsys
+) -> None:
+    camera = ("--lights", "camera", "--max-steps", "3")
+    assert _sim(tmp_path, *camera, "--light-camera", "night") == 0
+    manifest = json.loads((tmp_path / "sim.json").read_text())
+    assert manifest["light_camera"]["preset"] == "night" and manifest["light_camera"]["enabled"]
+    capsys.readouterr()
+    assert _sim(tmp_path, *camera) == 2  # no --light-camera: the ideal camera
+    assert "(its runs were made with other light_camera (night; now ideal))" in _error(capsys)
+    assert _sim(tmp_path, *camera, "--overwrite") == 0
+    # a camera run's sim.json from before --light-camera has no light_camera: the ideal camera
+    manifest = json.loads((tmp_path / "sim.json").read_text())
+    del manifest["light_camera"]
+    (tmp_path / "sim.json").write_text(json.dumps(manifest))
+    assert _sim(tmp_path, *camera, "--light-camera", "ideal") == 0
+    assert _sim(tmp_path, *camera, "--light-camera", "day") == 2
+    assert "(its runs were made with other light_camera (ideal; now day))" in _error(capsys)
