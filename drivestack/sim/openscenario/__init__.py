@@ -132,7 +132,9 @@ kind.
 
 Names: the XSD types every ``name`` as ``String``, which may be empty, so an element with an
 empty (or white-space) name that nothing refers to is read (a ``Story``, ``Act``, ``Event``,
-``Action``, a ``Vehicle``'s own name, a traffic signal controller or phase no action names).
+``Action``, a ``Vehicle``'s own name, a traffic signal controller or phase no action names;
+controllers, and one controller's phases, still need names that differ, so only one can be
+empty).
 A reference by name that must resolve is refused when empty or white space (the file, the
 element and the attribute named: :meth:`._document._Doc.name_ref`): an ``entityRef``, a
 ``CatalogReference``'s ``catalogName`` / ``entryName``, a ``parameterRef``, a ``$`` without a
