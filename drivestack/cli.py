@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 
 from drivestack.core.errors import DrivestackError, is_interrupt
 
-#: Set to 1 to see the traceback of an input error instead of its one-line message.
-DEBUG_ENV = "DRIVESTACK_DEBUG"
+# DEBUG_ENV (re-exported): set to 1 to see an input error's traceback, not its one-line message
+from drivestack.core.warning_format import DEBUG_ENV as DEBUG_ENV
+from drivestack.core.warning_format import debug_enabled, use_one_line_warnings
+
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED_STATUS = 130
 #: What a user's input can raise past a command: drivestack's own errors (bad data or config,
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return report_user_errors(lambda: int(args._module.run(args) or 0))
     except BaseException as exc:
-        if not is_interrupt(exc) or os.environ.get(DEBUG_ENV) == "1":
+        if not is_interrupt(exc) or debug_enabled():
             raise
         print(_interrupted_message(args), file=sys.stderr)
         return INTERRUPTED_STATUS
@@ -90,11 +92,10 @@ def report_user_errors(run: Callable[[], int]) -> int:
     and the tools in ``tools/`` report bad input this way. A warning shown while it runs
     (e.g. a scenario route run with lead lanes, a detector class the tracker lacks) is one
     ``warning: ...`` line, not Python's two-line form with a source line (that form with
-    ``DRIVESTACK_DEBUG=1``)."""
-    debug = os.environ.get(DEBUG_ENV) == "1"
-    formatter = warnings.formatwarning
-    if not debug:
-        warnings.formatwarning = _one_line_warning
+    ``DRIVESTACK_DEBUG=1``; :mod:`drivestack.core.warning_format`, which a fleet's worker
+    processes use too)."""
+    debug = debug_enabled()
+    formatter = use_one_line_warnings(debug)
     try:
         return run()
     except USER_ERRORS as exc:
@@ -104,18 +105,6 @@ def report_user_errors(run: Callable[[], int]) -> int:
         return 2
     finally:
         warnings.formatwarning = formatter
-
-
-def _one_line_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    line: str | None = None,
-) -> str:
-    """``warning: <message>`` and a newline (``warnings.formatwarning``'s signature): what a
-    user of a command needs, without the module path and source line."""
-    return f"warning: {message}\n"
 
 
 def _interrupted_message(args: argparse.Namespace) -> str:

@@ -313,3 +313,24 @@ def test_a_warning_is_one_line_and_the_debug_env_shows_its_source(tmp_path) -> N
     )
     assert "UserWarning: route.lanes starts ahead of the ego" in debug.stderr
     assert not debug.stderr.startswith("warning: ")
+
+
+def test_the_command_line_and_the_fleet_workers_share_one_warning_formatter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``report_user_errors`` sets drivestack.core.warning_format's formatter (the one the
+    fleet's workers set: tests/exec/test_worker_warnings.py) while it runs, and puts the old
+    one back; with DRIVESTACK_DEBUG=1 it leaves Python's."""
+    import warnings
+
+    from drivestack.cli import report_user_errors
+    from drivestack.core.warning_format import DEBUG_ENV, one_line_warning
+
+    before = warnings.formatwarning
+    seen = []
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    assert report_user_errors(lambda: seen.append(warnings.formatwarning) or 0) == 0
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    assert report_user_errors(lambda: seen.append(warnings.formatwarning) or 0) == 0
+    assert seen == [one_line_warning, before]
+    assert warnings.formatwarning is before

@@ -22,12 +22,16 @@ passed (it ran and met the scenario's pass_criteria), failed (it ran and did not
 a missed criterion) or crashed (it raised while running: status "crashed" in fleet.jsonl with
 its error and traceback; the fleet goes on). A variant of a scenario its --suite lists as a
 known failure for its planner (known_failures, by the scenario it was swept from) that fails
-is a known failure instead of failed, one that passes an unexpected pass (among passed): its
-index record and metrics.json carry "known_failure", the reason. OUT/fleet_summary.json
-counts passed, failed, known_failures, crashed and unexpected_passes per planner. Rerunning the same command resumes: finished variants are skipped
-(--retry-crashed, also spelt --retry-failed, reruns the crashed ones; failed ones ran and are
-kept); a rerun after a scenario file was edited is refused (OUT/fleet.json records each
-scenario config's SHA-256). A --sweep value the scenario's own rules refuse (a grid value,
+is a known failure instead of failed, one that passes an unexpected pass (among passed), or,
+cut short by --max-steps before some criteria were judged, a known failure not evaluated
+(among passed): its index record and metrics.json carry "known_failure", the reason.
+OUT/fleet_summary.json counts passed, failed, known_failures, crashed, unexpected_passes and
+known_failures_not_evaluated per planner. Rerunning the same command resumes: finished
+variants are skipped (--retry-crashed, also spelt --retry-failed, reruns the crashed ones;
+failed ones ran and are kept); a rerun after a scenario file was edited, or after the suite's
+known_failures changed for the fleet's planners, is refused (OUT/fleet.json records each
+scenario config's SHA-256 and the known_failures: the finished variants keep the marks they
+were written with). A --sweep value the scenario's own rules refuse (a grid value,
 either end of a range) is an error before anything runs; one only its map refuses (a station
 off its lane, an agent on the ego) is found when that variant runs and makes it crash
 (building every variant's map up front would cost 10-400 ms a variant).
@@ -217,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         expand_variants,
         unswept_keys,
     )
-    from drivestack.exec.task import count_outcomes
+    from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes
     from drivestack.sim.scenario import load_scenarios, read_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
@@ -294,6 +298,11 @@ def run(args: argparse.Namespace) -> int:
         + (
             f"{counts['unexpected_passes']} listed as known failures passed, "
             if counts["unexpected_passes"]
+            else ""
+        )
+        + (
+            f"{counts[KNOWN_NOT_EVALUATED]} listed as known failures not evaluated (cut short), "
+            if counts[KNOWN_NOT_EVALUATED]
             else ""
         )
         + f"{crashed} crashed; {result.wall_s:.1f} s with "

@@ -169,6 +169,12 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
         lines = [
             f"{d['run']['kind']} run: {c['total']} runs, {c['pass']} passed"
             + (f" ({c['unexpected_pass']} unexpectedly)" if c.get("unexpected_pass") else "")
+            + (
+                f" ({c['known_failure_not_evaluated']} listed as known failures, not evaluated: "
+                "run cut short)"
+                if c.get("known_failure_not_evaluated")
+                else ""
+            )
             + f", {c['fail']} failed, "
             + (f"{c['known_failure']} known failures, " if c.get("known_failure") else "")
             + f"{c['crashed']} crashed, {c['corrupt']} corrupt, {c['missing']} missing metrics"

@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
+from drivestack.core.warning_format import debug_enabled, use_one_line_warnings
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -53,12 +55,22 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def init_worker(parent_pid: int) -> None:
+def init_worker(parent_pid: int, debug: bool = False) -> None:
     """Pool worker initializer: ignore SIGINT (a Ctrl-C reaches the whole process group; the
-    fleet process alone handles it, by ending the pool: :func:`stop_pool`) and end with the
-    fleet process (:func:`exit_with_parent`)."""
+    fleet process alone handles it, by ending the pool: :func:`stop_pool`), end with the
+    fleet process (:func:`exit_with_parent`) and show warnings as the command line does, one
+    ``warning: ...`` line (Python's form when ``debug``, the parent's ``DRIVESTACK_DEBUG=1``:
+    :func:`~drivestack.core.warning_format.use_one_line_warnings`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_one_line_warnings(debug)
     exit_with_parent(parent_pid)
+
+
+def call_in_worker(fn: Callable[[T], R], task: T, debug: bool) -> R:
+    """``fn(task)`` with warnings shown as the command line does (a Ray task's process has no
+    initializer: this is what Ray runs; ``debug`` is the caller's ``DRIVESTACK_DEBUG=1``)."""
+    use_one_line_warnings(debug)
+    return fn(task)
 
 
 #: How long :func:`stop_pool` waits for a terminated worker before killing it.
@@ -99,7 +111,9 @@ class LocalPoolExecutor:
     every task the pool held. Those tasks become suspects: a new pool runs them one at a time,
     so a task that kills its worker while running alone is the culprit; it is tried up to
     ``max_attempts`` times alone, then reported as :class:`WorkerDied`. The others go on.
-    Workers ignore SIGINT and end by themselves when this process dies (:func:`init_worker`);
+    Workers ignore SIGINT, show warnings as one ``warning: ...`` line (as the command line;
+    each worker shows a given warning once, Python's default filter) and end by themselves
+    when this process dies (:func:`init_worker`);
     when the consumer stops early (a ``KeyboardInterrupt``, closing the generator), the pool
     is ended at once, its running tasks lost (:func:`stop_pool`).
     """
@@ -122,7 +136,7 @@ class LocalPoolExecutor:
                 self.workers,
                 mp_context=ctx,
                 initializer=init_worker,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), debug_enabled()),
             )
             try:  # (not `with`: its exit would wait for the running tasks)
                 running: dict[Future[Any], int] = {}
@@ -173,7 +187,9 @@ class RayExecutor:
 
     Ray is an optional extra (``pip install drivestack[ray]``); it is imported on construction.
     At most ``2 * workers`` tasks are in flight, so a 10,000-variant sweep does not pickle all
-    of its tasks up front.
+    of its tasks up front. Each task shows warnings as one ``warning: ...`` line
+    (:func:`call_in_worker`); Ray's worker output goes to its logs, not to this process
+    (``log_to_driver`` off).
     """
 
     name = "ray"
@@ -205,14 +221,15 @@ class RayExecutor:
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]:
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
+        remote = ray.remote(num_cpus=1, max_retries=0)(call_in_worker)
+        debug = debug_enabled()
         queue = list(range(len(tasks)))[::-1]
         running: dict[Any, int] = {}
         window = 2 * self.workers
         while queue or running:
             while queue and len(running) < window:
                 i = queue.pop()
-                running[remote.remote(tasks[i])] = i
+                running[remote.remote(fn, tasks[i], debug)] = i
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
                 i = running.pop(ref)

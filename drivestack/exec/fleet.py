@@ -2,8 +2,9 @@
 
 Layout of a fleet folder ``DIR``:
   ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count,
-                        and ``scenarios``: each scenario's file and the SHA-256 of its loaded
-                        config (:func:`scenario_digests`)
+                        ``scenarios``: each scenario's file and the SHA-256 of its loaded
+                        config (:func:`scenario_digests`), and ``known_failures``: the suite's
+                        list for the fleet's planners (:func:`listed_failures`)
   ``fleet.jsonl``       one record per finished variant (``ok``: it ran, passed or not; or
                         ``crashed``: it raised, with the error; older indexes say ``failed``
                         for that, read as ``crashed``), appended and flushed as each ends; the
@@ -22,7 +23,10 @@ that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged: each i
 about (file, line, field) and run again; a rerun with more random draws (``count``) extends the sweep; a rerun
 with other swept parameters, seed, suite, planners or step cap into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
-differs: the results would mix two different scenarios).
+differs: the results would mix two different scenarios), and one whose suite lists other known
+failures for its planners since (the finished variants carry the marks of the old list, in
+the index and in metrics.json: the summary would count by two lists). A folder whose
+``fleet.json`` predates ``known_failures`` is not checked for them (and records them now).
 """
 
 from __future__ import annotations
@@ -188,9 +192,44 @@ def scenario_digests(scenarios: Iterable[ScenarioConfig]) -> dict[str, dict[str,
     return {cfg.name: {"file": cfg.source, "sha256": scenario_digest(cfg)} for cfg in scenarios}
 
 
+def listed_failures(
+    known_failures: KnownFailures | None, planners: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The manifest's ``known_failures``: scenario -> planner -> reason, for ``planners``
+    only (another planner's listing marks none of this fleet's variants), scenarios sorted.
+
+    >>> listed_failures({"b": {"idm": "x", "pdm": "y"}, "a": {"idm": "z"}}, ["pdm"])
+    {'b': {'pdm': 'y'}}
+    """
+    wanted = set(planners)
+    out: dict[str, dict[str, str]] = {}
+    for name in sorted(known_failures or {}):
+        mine = {p: r for p, r in sorted((known_failures or {})[name].items()) if p in wanted}
+        if mine:
+            out[name] = mine
+    return out
+
+
+def _listing_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """How two ``known_failures`` listings differ, one phrase per (scenario, planner):
+    ``ccrs[10kph] pdm: 'old' -> not listed``."""
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        then, now = old.get(name) or {}, new.get(name) or {}
+        for planner in sorted(set(then) | set(now)):
+            if then.get(planner) != now.get(planner):
+                a, b = (
+                    repr(x) if x is not None else "not listed"
+                    for x in (then.get(planner), now.get(planner))
+                )
+                changes.append(f"{name} {planner}: {a} -> {b}")
+    return changes
+
+
 def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The folder's manifest (``{}`` when there is none); ``ConfigError`` when it holds a
-    different fleet or a scenario of the same name whose config changed since."""
+    different fleet, a scenario of the same name whose config changed since, or other known
+    failures (``known_failures``; not checked against a manifest that predates them)."""
     path = out / MANIFEST_NAME
     if not path.exists():
         return {}
@@ -204,7 +243,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         ) from exc
     if not isinstance(old, dict):
         raise DataError(f"not a JSON object but {type(old).__name__}", path=str(path))
-    for key in ("sweep", "scenarios"):
+    for key in ("sweep", "scenarios", "known_failures"):
         if old.get(key) is not None and not isinstance(old[key], dict):
             raise DataError(
                 f"not a JSON object but {type(old[key]).__name__}", path=str(path), field=key
@@ -237,6 +276,20 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                 path=str(path),
                 field=f"scenarios.{name}",
             )
+    if isinstance(old.get("known_failures"), dict) and "known_failures" in manifest:
+        changes = _listing_changes(old["known_failures"], manifest["known_failures"])
+        if changes:
+            shown = "; ".join(changes[:3]) + (
+                f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+            )
+            raise ConfigError(
+                f"the suite's known_failures changed since this folder's fleet ran ({shown}); "
+                "its finished variants are marked by the old list (in fleet.jsonl and "
+                "metrics.json), so their counts would mix two lists: use another --out, or "
+                "restore the list",
+                path=str(path),
+                field="known_failures",
+            )
     return old
 
 
@@ -244,7 +297,8 @@ def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per planner, in ``drivestack sim``'s words: ``variants``; ``passed`` (ran and met the
     pass criteria), ``failed`` (ran, did not pass), ``known_failures`` (ran, did not pass, and
     the suite lists it), ``crashed`` (raised: no result), ``unexpected_passes`` (listed, but
-    passed; among ``passed``); ``ok`` (ran: passed + failed + known failures), collisions and
+    passed; among ``passed``), ``known_failures_not_evaluated`` (listed, passed what a run
+    cut short could judge; among ``passed``); ``ok`` (ran: passed + failed + known failures), collisions and
     mean score of those that ran (:func:`~drivestack.exec.task.count_outcomes`)."""
     out: dict[str, Any] = {}
     for planner in sorted({r["planner"] for r in records}):
@@ -285,11 +339,15 @@ def run_fleet(
     once, which ends its workers; the index keeps every record written so far.
     ``known_failures`` (a suite's, by scenario name and planner) marks the variants of a
     listed scenario (by ``base_scenario``, whatever the sweep changed) with the reason, in
-    their records and metrics.json, so that the summary counts them apart.
+    their records and metrics.json, so that the summary counts them apart; ``fleet.json``
+    records them (for the fleet's planners), and a rerun with another list is refused
+    (``ConfigError``): the finished variants keep the marks they were written with.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
     manifest.setdefault("max_steps", max_steps)
+    planners = manifest.get("planners") or sorted({v.planner for v in variants})
+    manifest["known_failures"] = listed_failures(known_failures, planners)
     old_manifest = _check_manifest(out_dir, manifest)
     if isinstance(old_manifest.get("scenarios"), dict) and "scenarios" in manifest:
         # scenarios a --filter leaves out this time stay recorded (a later resume checks them)

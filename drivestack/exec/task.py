@@ -156,7 +156,8 @@ def is_crashed(record: dict[str, Any]) -> bool:
 #: How a run ends, in ``drivestack sim``'s words: it met its pass criteria, it ran and did
 #: not, it ran and did not as its suite lists (a known failure: ``known_failure`` in its
 #: record, the reason; ``drivestack.sim.scenario.read_suite``), or it raised. A listed run
-#: that met its criteria is ``passed``, and :func:`passed_unexpectedly`.
+#: that met its criteria is ``passed``, and :func:`passed_unexpectedly` unless some of its
+#: criteria were not evaluated (:func:`known_failure_not_evaluated`).
 OUTCOMES = ("passed", "failed", "known_failure", CRASHED)
 #: The count of each outcome in a summary (``drivestack sim``'s summary.json, the fleet's
 #: fleet_summary.json), and of the listed runs that passed.
@@ -167,6 +168,11 @@ OUTCOME_COUNTS = {
     CRASHED: "crashed",
 }
 UNEXPECTED_PASSES = "unexpected_passes"
+#: The count of the listed runs that passed only the criteria they could judge (among
+#: ``passed``, apart from :data:`UNEXPECTED_PASSES`).
+KNOWN_NOT_EVALUATED = "known_failures_not_evaluated"
+#: How a report or table calls such a run.
+NOT_EVALUATED_LABEL = "known failure, not evaluated (run cut short)"
 
 
 def outcome(record: dict[str, Any]) -> str:
@@ -178,21 +184,49 @@ def outcome(record: dict[str, Any]) -> str:
     return "failed" if record.get("known_failure") is None else "known_failure"
 
 
+def not_evaluated(record: dict[str, Any]) -> list[str]:
+    """The pass criteria a run cut short could not judge (its ``not_evaluated``, as
+    ``drivestack.sim.evaluate.not_evaluated_criteria`` words them; empty for a full run, and
+    for a record that predates the field)."""
+    value = record.get("not_evaluated")
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def known_failure_not_evaluated(record: dict[str, Any]) -> bool:
+    """Whether a run its suite lists as a known failure met the criteria it could judge but
+    was cut short before others (``--max-steps``: :func:`not_evaluated`): neither a known
+    failure shown nor an unexpected pass (the listed failure may lie in what was not judged);
+    ``drivestack sim`` exits as for a pass."""
+    return (
+        outcome(record) == "passed"
+        and record.get("known_failure") is not None
+        and bool(not_evaluated(record))
+    )
+
+
 def passed_unexpectedly(record: dict[str, Any]) -> bool:
-    """Whether a run its suite lists as a known failure met its pass criteria (then the
-    listing is stale: ``drivestack sim`` exits 1 until it is removed)."""
-    return outcome(record) == "passed" and record.get("known_failure") is not None
+    """Whether a run its suite lists as a known failure met its pass criteria, every one of
+    them judged (then the listing is stale: ``drivestack sim`` exits 1 until it is removed;
+    a run cut short before some were judged is :func:`known_failure_not_evaluated`)."""
+    return (
+        outcome(record) == "passed"
+        and record.get("known_failure") is not None
+        and not not_evaluated(record)
+    )
 
 
 def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     """``{"passed": n, "failed": n, "known_failures": n, "crashed": n, "unexpected_passes":
-    n}`` over ``records`` (:func:`outcome`, :data:`OUTCOME_COUNTS`; the unexpected passes,
-    :func:`passed_unexpectedly`, are among the passed)."""
+    n, "known_failures_not_evaluated": n}`` over ``records`` (:func:`outcome`,
+    :data:`OUTCOME_COUNTS`; the unexpected passes, :func:`passed_unexpectedly`, and the listed
+    runs cut short, :func:`known_failure_not_evaluated`, are among the passed)."""
     counts = dict.fromkeys(OUTCOME_COUNTS.values(), 0)
     counts[UNEXPECTED_PASSES] = 0
+    counts[KNOWN_NOT_EVALUATED] = 0
     for record in records:
         counts[OUTCOME_COUNTS[outcome(record)]] += 1
         counts[UNEXPECTED_PASSES] += passed_unexpectedly(record)
+        counts[KNOWN_NOT_EVALUATED] += known_failure_not_evaluated(record)
     return counts
 
 
@@ -214,8 +248,9 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     raised), and for ``ok`` the score, pass/fail, collision, min TTC (with its horizon),
     impact speed (the ego's, and the closing speed) and ``red_light_violations`` (the red
     lights the ego ran, as metrics.json counts them: 0 on a map without lights); for
-    ``crashed`` the error and its traceback. Records of older indexes lack
-    ``red_light_violations`` (read them with ``record.get``).
+    ``crashed`` the error and its traceback; ``not_evaluated``: the criteria a run cut short
+    could not judge. Records of older indexes lack ``red_light_violations`` and
+    ``not_evaluated`` (read them with ``record.get``, :func:`not_evaluated`).
     """
     import os
 
@@ -237,6 +272,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             score=metrics["score"],
             passed=bool(result.passed),
             failures=list(result.failures),
+            # added field (older indexes lack it): criteria a cut-short run did not judge
+            not_evaluated=list(result.not_evaluated),
             collision=result.ncap.avoided is False,  # None: run cut short, not evaluated
             min_ttc_s=result.ncap.min_ttc_s,  # None: no projected hit within ttc_horizon_s
             ttc_horizon_s=result.ncap.ttc_horizon_s,

@@ -207,11 +207,15 @@ def _counts(run: RunData) -> dict[str, int]:
     """Runs per status and in all (``total``); ``corrupt`` also counts the tracking and
     detection metrics.json that do not parse, so that it agrees with the problems listed;
     ``known_failure`` the failing runs their suite lists (apart from ``fail``, as ``drivestack
-    sim`` counts them) and ``unexpected_pass`` the listed runs that passed (among ``pass``)."""
-    counts = {s: 0 for s in STATUS_ORDER} | {"known_failure": 0, "unexpected_pass": 0}
+    sim`` counts them), ``unexpected_pass`` the listed runs that passed (among ``pass``) and
+    ``known_failure_not_evaluated`` the listed runs that passed what a run cut short could
+    judge (among ``pass``; neither a known failure nor an unexpected pass)."""
+    extra = {"known_failure": 0, "unexpected_pass": 0, "known_failure_not_evaluated": 0}
+    counts = {s: 0 for s in STATUS_ORDER} | extra
     for r in run.rows:
         counts["known_failure" if r.ending == "known_failure" else r.status] += 1
         counts["unexpected_pass"] += r.ending == "unexpected_pass"
+        counts["known_failure_not_evaluated"] += r.ending == "known_failure_not_evaluated"
     counts["corrupt"] += len(run.corrupt_results)
     counts["total"] = len(run.rows)
     return counts

@@ -73,6 +73,9 @@ class ScenarioRow:
     # why its suite lists it as a known failure (metrics.json known_failure), None when not
     # listed: a "fail" row then is a known failure, a "pass" row passed unexpectedly
     known_failure: str | None = None
+    # the pass criteria a run cut short could not judge (metrics.json not_evaluated; older
+    # records: none)
+    not_evaluated: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -82,10 +85,13 @@ class ScenarioRow:
     def ending(self) -> str:
         """Its status, with a listed known failure told apart (as ``drivestack sim`` counts
         them): ``known_failure`` for a listed ``fail``, ``unexpected_pass`` for a listed
-        ``pass``, else :attr:`status`."""
+        ``pass`` whose criteria were all judged, ``known_failure_not_evaluated`` for a listed
+        ``pass`` cut short before some were (:attr:`not_evaluated`), else :attr:`status`."""
         if self.known_failure is None or self.status not in ("pass", "fail"):
             return self.status
-        return "unexpected_pass" if self.passed else "known_failure"
+        if not self.passed:
+            return "known_failure"
+        return "known_failure_not_evaluated" if self.not_evaluated else "unexpected_pass"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +112,7 @@ class ScenarioRow:
             "recorded_agents": self.recorded_agents,
             "red_light_violations": self.red_light_violations,
             "known_failure": self.known_failure,
+            "not_evaluated": list(self.not_evaluated),
         }
 
 
@@ -182,6 +189,7 @@ def _row_from_metrics(
             raise ValueError("field ncap.avoided: expected true/false/null")
         fleet = obj(data["fleet"], "fleet") if data.get("fleet") is not None else {}
         failures = array(data.get("failures", []), "failures")
+        unjudged = array(data.get("not_evaluated", []), "not_evaluated")
         config = data.get("config") if isinstance(data.get("config"), dict) else None
         return (
             ScenarioRow(
@@ -201,6 +209,7 @@ def _row_from_metrics(
                 recorded_agents=_recorded_agents(data, config),
                 red_light_violations=_red_lights(data),
                 known_failure=_text(data.get("known_failure")),
+                not_evaluated=tuple(str(c) for c in unjudged),
             ),
             config,
         )

@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
+from drivestack.exec.task import NOT_EVALUATED_LABEL
 from drivestack.report import html_motion
 from drivestack.report.html_cells import comparison_of
 from drivestack.report.html_cells import fmt as _fmt
@@ -21,6 +22,8 @@ from drivestack.report.html_cells import td as _td
 if TYPE_CHECKING:
     from drivestack.report.build import Report
 
+#: The summary cards shown only for a suite that lists known failures (older report.json: none).
+_LISTED_COUNTS = ("known_failure", "unexpected_pass", "known_failure_not_evaluated")
 #: Said where the red lights run are shown: the score does not count them.
 NUPLAN_IGNORES_LIGHTS = (
     "The nuPlan score ignores traffic lights: a run can score 100 and still fail "
@@ -123,11 +126,15 @@ def _summary(d: dict[str, Any]) -> str:
         ("failed", "fail"),
         ("known failures (the suite lists them)", "known_failure"),
         ("passed unexpectedly (listed as known failures)", "unexpected_pass"),
+        (
+            "known failures not evaluated (run cut short; among passed)",
+            "known_failure_not_evaluated",
+        ),
         ("crashed", "crashed"),
         ("corrupt metrics", "corrupt"),
         ("missing metrics", "missing"),
     ):
-        if key in ("known_failure", "unexpected_pass") and not counts.get(key):
+        if key in _LISTED_COUNTS and not counts.get(key):
             continue  # only for a suite that lists known failures (older report.json: none)
         html.append(f'<div class="card"><b>{counts[key]}</b>{label}</div>')
     cmp_ = d["comparison"]
@@ -355,20 +362,27 @@ def _scenario_table(d: dict[str, Any]) -> str:
 
 def _status_text(row: dict[str, Any]) -> str:
     """A run's status cell: its status, or for a run its suite lists as a known failure
-    (``known_failure``, the reason) ``known failure`` when it failed and ``passed
-    unexpectedly`` when it passed."""
+    (``known_failure``, the reason) ``known failure`` when it failed, ``passed
+    unexpectedly`` when it passed, and ``known failure, not evaluated (run cut short)`` when
+    it passed what a run cut short could judge (``not_evaluated``; older report.json rows
+    lack it)."""
     if not row.get("known_failure") or row["status"] not in ("pass", "fail"):
         return str(row["status"])
-    return "passed unexpectedly" if row["status"] == "pass" else "known failure"
+    if row["status"] == "fail":
+        return "known failure"
+    return NOT_EVALUATED_LABEL if row.get("not_evaluated") else "passed unexpectedly"
 
 
 def _why(row: dict[str, Any]) -> str:
     """A run's why cell: its missed criteria or error, after the reason its suite lists it
-    as a known failure (and, when it passed, that the listing is stale)."""
+    as a known failure (and, when it passed, that the listing is stale, or what a run cut
+    short did not judge)."""
     why = "; ".join(row["failures"]) or row["error"]
     reason = row.get("known_failure")
     if not reason or row["status"] not in ("pass", "fail"):
         return why
+    if row["status"] == "pass" and row.get("not_evaluated"):
+        return f"listed as a known failure ({reason}): {'; '.join(row['not_evaluated'])}"
     if row["status"] == "pass":
         return f"listed as a known failure ({reason}): remove it from known_failures"
     return f"known failure ({reason}): {why}"

@@ -13,7 +13,12 @@ import pytest
 import drivestack.sim.evaluate as evaluate
 from drivestack.cli import main
 from drivestack.core.errors import ConfigError
-from drivestack.exec.task import count_outcomes, outcome, passed_unexpectedly
+from drivestack.exec.task import (
+    count_outcomes,
+    known_failure_not_evaluated,
+    outcome,
+    passed_unexpectedly,
+)
 from drivestack.report.build import build_report
 from drivestack.sim.scenario import load_suite, read_suite
 
@@ -45,8 +50,10 @@ def _suite(tmp_path: Path, entries: dict[str, str], listed: str = "") -> Path:
     return suite
 
 
-def _sim(suite: Path, out: Path, planner: str = "idm") -> int:
-    return main(["sim", "--suite", str(suite), "--out", str(out), "--planner", planner, "--quiet"])
+def _sim(suite: Path, out: Path, planner: str = "idm", *extra: str) -> int:
+    return main(
+        ["sim", "--suite", str(suite), "--out", str(out), "--planner", planner, "--quiet", *extra]
+    )
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -111,17 +118,30 @@ def test_outcome_tells_a_listed_failure_and_an_unexpected_pass_apart() -> None:
         {**ran, "passed": False, "known_failure": "r"},
         {**ran, "passed": True, "known_failure": "r"},
         {"status": "crashed", "known_failure": "r"},  # a crash is a crash, listed or not
+        # cut short: passed what it could judge, the listed collision not judged
+        {**ran, "passed": True, "known_failure": "r", "not_evaluated": ["no_collision ..."]},
+        # cut short but failed what it judged: a known failure all the same
+        {**ran, "passed": False, "known_failure": "r", "not_evaluated": ["no_collision ..."]},
+        {**ran, "passed": True, "not_evaluated": ["no_collision ..."]},  # not listed: passed
+        {**ran, "passed": True, "known_failure": "r", "not_evaluated": []},  # all judged
     ]
     assert [outcome(r) for r in records] == [
-        "passed", "failed", "known_failure", "passed", "crashed"
+        "passed", "failed", "known_failure", "passed", "crashed",
+        "passed", "known_failure", "passed", "passed",
     ]  # fmt: skip
-    assert [passed_unexpectedly(r) for r in records] == [False, False, False, True, False]
+    assert [passed_unexpectedly(r) for r in records] == [
+        False, False, False, True, False, False, False, False, True
+    ]  # fmt: skip
+    assert [known_failure_not_evaluated(r) for r in records] == [
+        False, False, False, False, False, True, False, False, False
+    ]  # fmt: skip
     assert count_outcomes(records) == {
-        "passed": 2,
+        "passed": 5,
         "failed": 1,
-        "known_failures": 1,
+        "known_failures": 2,
         "crashed": 1,
-        "unexpected_passes": 1,
+        "unexpected_passes": 2,
+        "known_failures_not_evaluated": 1,
     }
 
 
@@ -200,6 +220,59 @@ def test_a_listed_passing_run_passed_unexpectedly_and_exits_1(tmp_path: Path, ca
     )
 
 
+def test_a_listed_run_cut_short_before_its_criteria_are_judged_is_no_unexpected_pass(
+    tmp_path: Path, capsys
+) -> None:
+    """The review's case (unprotected_left, idm, --max-steps 5 exited 1 with PASSED
+    UNEXPECTEDLY): the listed collision comes after the cut, so no_collision is not
+    evaluated; the run is reported as such and exits as a pass."""
+    suite = _suite(tmp_path, {"good": GOOD}, f"{{idm: '{REASON}'}}")
+    out = tmp_path / "out"
+    assert _sim(suite, out, "idm", "--max-steps", "5") == 0
+    captured = capsys.readouterr()
+    assert "error:" not in captured.err and "PASSED UNEXPECTEDLY" not in captured.out
+    assert "| good | idm | " in captured.out
+    assert "| known failure, not evaluated (run cut short) |" in captured.out
+    # duration 2.0 s at dt 0.1 s: 20 steps, cut at 5
+    assert (
+        "known failure, not evaluated (run cut short): idm/good: no_collision not evaluated: "
+        f"run cut at 5 of 20 steps (listed as: {REASON})"
+    ) in captured.out
+    assert "known failures not evaluated 1, " in captured.out
+    assert "note: 1 of 1 runs listed in their suite's known_failures met the criteria" in (
+        captured.err
+    )
+    summary = json.loads((out / "summary.json").read_text())["idm"]
+    assert (summary["passed"], summary["unexpected_passes"]) == (1, 0)
+    assert summary["known_failures_not_evaluated"] == 1
+    assert summary["known_failure_not_evaluated_runs"] == [
+        {
+            "scenario": "good",
+            "reason": REASON,
+            "not_evaluated": ["no_collision not evaluated: run cut at 5 of 20 steps"],
+        }
+    ]
+    assert "unexpected_pass_runs" not in summary
+    report = build_report(out).data
+    assert report["counts"]["known_failure_not_evaluated"] == 1
+    assert report["counts"]["unexpected_pass"] == 0 and report["counts"]["pass"] == 1
+    html_path = tmp_path / "r.html"
+    capsys.readouterr()
+    assert main(["report", str(out), "--out", str(html_path)]) == 0
+    assert (
+        "sim run: 1 runs, 1 passed (1 listed as known failures, not evaluated: run cut short), "
+        "0 failed, 0 crashed"
+    ) in capsys.readouterr().out
+    html = html_path.read_text()
+    assert ">known failure, not evaluated (run cut short)</td>" in html
+    assert f"listed as a known failure ({REASON}): no_collision not evaluated" in html
+    assert "passed unexpectedly" not in html.split("<table", 2)[-1]
+    # the full run judges it: the stale listing is an unexpected pass again
+    full = tmp_path / "full"
+    assert _sim(suite, full) == 1
+    assert "PASSED UNEXPECTEDLY" in capsys.readouterr().out
+
+
 def test_a_listed_crashing_run_is_crashed_and_exits_1(
     tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -228,6 +301,63 @@ def test_a_fleet_counts_known_failures_apart_and_exits_0(tmp_path: Path, capsys)
     assert {r["scenario"]: r.get("known_failure") for r in records} == {"hit": REASON, "good": None}
     metrics = json.loads((out / "idm" / "hit" / "metrics.json").read_text())
     assert metrics["known_failure"] == REASON
+
+
+def test_a_fleet_cut_short_counts_a_listed_pass_as_not_evaluated(tmp_path: Path, capsys) -> None:
+    suite = _suite(tmp_path, {"good": GOOD}, f"{{idm: '{REASON}'}}")
+    out = tmp_path / "fleet"
+    argv = ["fleet", "--suite", str(suite), "--planner", "idm", "--out", str(out), "--quiet"]
+    assert main([*argv, "--max-steps", "5"]) == 0
+    assert "1 passed, 0 failed, 1 listed as known failures not evaluated (cut short), " in (
+        capsys.readouterr().out
+    )
+    summary = json.loads((out / "fleet_summary.json").read_text())["idm"]
+    assert (summary["unexpected_passes"], summary["known_failures_not_evaluated"]) == (0, 1)
+    [record] = [json.loads(line) for line in (out / "fleet.jsonl").read_text().splitlines()]
+    assert record["not_evaluated"] == ["no_collision not evaluated: run cut at 5 of 20 steps"]
+
+
+def _fleet(suite: Path, out: Path) -> int:
+    return main(["fleet", "--suite", str(suite), "--planner", "idm", "--out", str(out), "--quiet"])
+
+
+def test_a_fleet_resumed_after_its_known_failures_changed_is_refused(
+    tmp_path: Path, capsys
+) -> None:
+    """The review's case: a fleet run with a listed scenario, the listing removed, the same
+    command again: before, it skipped the finished variants and counted them by the old
+    marks (2 unexpected passes). Now fleet.json records the list and a changed one is
+    refused; the same list resumes."""
+    suite = _suite(tmp_path, {"good": GOOD, "hit": HIT}, "{idm: old reason}")
+    out = tmp_path / "fleet"
+    assert _fleet(suite, out) == 0
+    manifest = json.loads((out / "fleet.json").read_text())
+    assert manifest["known_failures"] == {"good": {"idm": "old reason"}}
+    capsys.readouterr()
+    assert _fleet(suite, out) == 0  # the same list: resumed
+    assert "skipped 2 finished before" in capsys.readouterr().out
+    for listed, change in [
+        ("", "good idm: 'old reason' -> not listed"),
+        ("{idm: new reason}", "good idm: 'old reason' -> 'new reason'"),
+    ]:
+        _suite(tmp_path, {"good": GOOD, "hit": HIT}, listed)
+        assert _fleet(suite, out) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {out / 'fleet.json'}: field known_failures: ")
+        assert f"the suite's known_failures changed since this folder's fleet ran ({change})" in err
+        assert "use another --out" in err
+    summary = json.loads((out / "fleet_summary.json").read_text())["idm"]
+    assert summary["unexpected_passes"] == 1  # untouched: still the old list's count
+    # a listing for a planner the fleet does not run marks none of its variants: no change
+    _suite(tmp_path, {"good": GOOD, "hit": HIT}, "{idm: old reason, pdm: other}")
+    assert _fleet(suite, out) == 0
+    # a fleet.json from before the check (no known_failures) is not checked, then records it
+    manifest = json.loads((out / "fleet.json").read_text())
+    del manifest["known_failures"]
+    (out / "fleet.json").write_text(json.dumps(manifest))
+    _suite(tmp_path, {"good": GOOD, "hit": HIT}, "")
+    assert _fleet(suite, out) == 0
+    assert json.loads((out / "fleet.json").read_text())["known_failures"] == {}
 
 
 def test_the_documented_suite_example_loads(tmp_path: Path) -> None:
