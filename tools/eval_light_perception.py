@@ -17,7 +17,9 @@ prints one table, a line per preset, pooled over the scenarios:
   ``off``) while the light shows a stop state or yellow;
 - ``red run``: the red lights the ego ran; ``score``: the mean scenario score.
 
-``--json PATH`` writes the figures; ``--presets a,b`` or YAML paths choose the cameras;
+``--json PATH`` writes the figures; ``--presets a,b`` or YAML paths choose the cameras (an
+exposure sweep: YAML files of the day camera with ``exposure_gain`` 1 .. 1e-9, and a suite of
+one scenario, e.g. ``red_light_stop``, as ``--suite``);
 ``--light-config`` another classifier YAML (default ``configs/perception/traffic_lights.yaml``).
 Usage: ``.venv/bin/python tools/eval_light_perception.py [--planner pdm] [--presets ...]``.
 """

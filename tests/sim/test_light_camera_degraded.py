@@ -1,8 +1,10 @@
 """The lamp classifier on crops from a camera that is not ideal (noise, blur, glare, motion;
-day, dusk, night): each state reads right or unknown, and a red, yellow or red-yellow light
-never reads as go (green or off)."""
+day, dusk, night; under-exposed down to a black frame, dim lamps): each state reads right or
+unknown, and a red, yellow or red-yellow light never reads as go (green or off)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from drivestack.sim.perceived_lights import default_light_camera, light_camera_e
 from drivestack.sim.sensors import SensorScene
 from drivestack.sim.sensors.camera_effects import (
     IDEAL,
+    CameraEffectsConfig,
     apply_camera_effects,
     effects_rng,
     load_camera_effects,
@@ -35,9 +38,10 @@ STOP = ("red", "yellow", "red_yellow")
 DISTANCES_M = (6.0, 30.0, 95.0)
 
 
-@pytest.fixture(scope="module")
-def reads() -> dict[tuple[str, str], list[str]]:
-    """(preset, true state) -> the states read over the distances and 3 seeds."""
+def _read_states(
+    cameras: dict[str, CameraEffectsConfig], seeds: int
+) -> dict[tuple[str, str], list[str]]:
+    """(camera name, true state) -> the states read over the distances and ``seeds`` seeds."""
     camera = default_light_camera()
     out: dict[tuple[str, str], list[str]] = {}
     for d in DISTANCES_M:
@@ -51,9 +55,8 @@ def reads() -> dict[tuple[str, str], list[str]]:
                 scene, EGO, 0, light_states={"L": state}, window=roi.roi_px, stride=stride
             )
             assert window.emissive is not None
-            for preset in ("day", "dusk", "night"):
-                effects = load_camera_effects(preset)
-                for seed in range(3):
+            for name, effects in cameras.items():
+                for seed in range(seeds):
                     crop = apply_camera_effects(
                         np.asarray(window.rgb.pixels),
                         window.emissive,
@@ -63,8 +66,52 @@ def reads() -> dict[tuple[str, str], list[str]]:
                         motion_px=(0.0, 4.0),
                     )
                     reading = classify_crop(crop, roi.subsampled(stride), CONFIG)
-                    out.setdefault((preset, state), []).append(reading.state)
+                    out.setdefault((name, state), []).append(reading.state)
     return out
+
+
+@pytest.fixture(scope="module")
+def reads() -> dict[tuple[str, str], list[str]]:
+    """(preset, true state) -> the states read over the distances and 3 seeds."""
+    return _read_states({p: load_camera_effects(p) for p in ("day", "dusk", "night")}, 3)
+
+
+#: The day camera under-exposed (exposure_gain) down to a black frame, and with dim lamps.
+SWEEP = {
+    **{f"gain {g:g}": {"exposure_gain": g} for g in (1.0, 0.5, 0.35, 0.2, 0.1, 0.05, 1e-9)},
+    "lamp_radiance 0.1": {"lamp_radiance": 0.1},
+    "lamp_radiance 0.03": {"lamp_radiance": 0.03},
+}
+
+
+@pytest.fixture(scope="module")
+def sweep_reads() -> dict[tuple[str, str], list[str]]:
+    """(sweep case, true state) -> the states read over the distances and 2 seeds."""
+    day = load_camera_effects("day")
+    return _read_states({k: dataclasses.replace(day, **v) for k, v in SWEEP.items()}, 2)
+
+
+@pytest.mark.parametrize("case", list(SWEEP))
+@pytest.mark.parametrize("state", STATES)
+def test_an_under_exposed_or_dim_light_reads_right_or_unknown_never_off(sweep_reads, case, state):
+    seen = sweep_reads[(case, state)]
+    assert set(seen) <= {state, "unknown"}, seen
+
+
+@pytest.mark.parametrize("state", ("red", "yellow", "green", "red_yellow"))
+def test_a_lit_lamp_too_dark_for_the_value_threshold_is_read_by_its_colour(sweep_reads, state):
+    # gain 0.2: a lit lamp's value is about 0.48 < min_value 0.6, so only the contrast pass
+    # reads it; it does so at every distance and seed
+    for case in ("gain 0.2", "gain 0.1", "gain 0.05"):
+        assert sweep_reads[(case, state)] == [state] * len(sweep_reads[(case, state)]), case
+
+
+def test_a_black_frame_is_unknown_and_an_exposed_off_light_is_off(sweep_reads):
+    for state in STATES:
+        assert set(sweep_reads[("gain 1e-09", state)]) == {"unknown"}
+    for case in ("gain 1", "gain 0.5", "gain 0.2"):
+        seen = sweep_reads[(case, "off")]
+        assert seen.count("off") >= 0.6 * len(seen), (case, seen)
 
 
 @pytest.mark.parametrize("preset", ["day", "dusk", "night"])
@@ -94,3 +141,5 @@ def test_the_light_camera_option_is_checked(tmp_path):
     own = tmp_path / "own.yaml"
     own.write_text("enabled: true\nexposure_gain: 2.0\n")
     assert light_camera_effects(str(own), "camera").exposure_gain == 2.0
+    own.write_text("exposure_gain: 2.0\n")  # a file given is enabled unless it says not
+    assert light_camera_effects(str(own), "camera").enabled

@@ -31,6 +31,22 @@ The design of Autoware's ``traffic_light_map_based_detector`` and colour-based
    is ``unknown`` while red or yellow shows at least that fraction of the pixels a lit lamp
    needs: a wrong green (go at a red) is the dangerous error, a wrong ``unknown`` only stops
    the ego where it could have gone.
+
+   **Under-exposed or dim lamps** (``contrast_ratio`` > 0): with no lamp lit at the absolute
+   thresholds (and no glow), the ROI is smoothed (each pixel the mean of its 3 x 3
+   neighbourhood in linear radiance, decoded with ``pixel_gamma``: a third of the sensor
+   noise) and read again by the same rules (lamp places, veto, confidence), a pixel counting
+   as lit when its saturation is at least ``min_saturation``, its value at least
+   ``min_contrast_value`` and its linear level at least ``contrast_ratio`` times the
+   housing's (the :data:`HOUSING_PERCENTILE` of the housing box's levels): a lit lamp too dark
+   for ``min_value`` (a short exposure, a dim lamp) is read by its colour, never as ``off``.
+   ``off`` then needs positive evidence that a lit lamp would show: fewer than a lamp's worth
+   of pixels of a lamp colour in the housing however dim (saturated, at least
+   ``min_contrast_value``), the housing dark (above), and the frame exposed: the 90th
+   percentile of the values in the ROI around the housing (sky, pole) at least
+   ``min_exposure_value`` (a lit lamp is at least as bright as a daylit surface). A black or
+   grossly under-exposed frame is ``unknown`` (stop if comfortable), never ``off`` (go). Not
+   told apart: a lamp no brighter and no more coloured than an unlit one.
 3. **Confidence**: the lit colour's share of all lit pixels times how much of the lamp's
    expected area it fills (at most 1); under ``min_confidence`` the state is ``unknown``.
 
@@ -78,6 +94,9 @@ DEFAULT_CONFIG_PATH = (
 HOUSING_SIZE_M = (0.3, 0.4, 1.05)
 LAMP_SIZE_M = 0.3
 LAMP_SPACING_M = 0.35
+#: The percentile of the housing box's (smoothed, linear) levels taken as the unlit housing's:
+#: lamps cover most of the box's front face, the housing's own dark frame the rest.
+HOUSING_PERCENTILE = 10.0
 #: Lamp slots top to bottom and the colour each shows.
 LAMP_COLOURS = ("red", "yellow", "green")
 #: Which lamp slots each state lights (``unknown`` and ``off``: none).
@@ -169,6 +188,11 @@ class TrafficLightConfig:
     ``min_clipped_value`` (in [0, 1]) is a clipped lamp core's value;
     ``green_veto_fraction`` (in [0, 1], 0: off) turns a green read with some red or yellow
     beside it into ``unknown`` (step 2 of the module doc).
+    ``contrast_ratio`` (0: off, else > 1) reads a lamp too dark for ``min_value`` by its
+    level over the housing's, its value at least ``min_contrast_value`` (in [0, 1]); ``off``
+    needs the ROI around the housing at least ``min_exposure_value`` bright (90th percentile
+    of value, in [0, 1]); ``pixel_gamma`` (> 0) decodes the pixels to linear radiance (step 2
+    of the module doc).
     ``infer_unseen``: which lights the camera does not read are inferred from those it reads
     (:class:`InferUnseenConfig`).
     """
@@ -190,6 +214,10 @@ class TrafficLightConfig:
     min_clipped_value: float = 1.0
     lamp_band_ratio: float = 0.0
     green_veto_fraction: float = 0.0
+    contrast_ratio: float = 0.0
+    min_contrast_value: float = 0.1
+    min_exposure_value: float = 0.0
+    pixel_gamma: float = 2.2
     hold_s: float = 0.0
     infer_unseen: InferUnseenConfig = field(default_factory=InferUnseenConfig)
 
@@ -215,8 +243,13 @@ class TrafficLightConfig:
             "min_confidence",
             "green_veto_fraction",
             "min_clipped_value",
+            "min_contrast_value",
+            "min_exposure_value",
         ):
             check_config_numbers(self, name, at_least=0.0, at_most=1.0)
+        check_config_numbers(self, "pixel_gamma", above=0.0)
+        if self.contrast_ratio != 0.0:
+            check_config_numbers(self, "contrast_ratio", above=1.0, hint=" (or 0: off)")
 
 
 def load_traffic_light_config(path: str | Path) -> TrafficLightConfig:
@@ -351,15 +384,92 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     u0, v0, _, _ = roi.roi_px
     hue, sat, val = rgb_to_hsv(crop)
     bright = (sat >= config.min_saturation) & (val >= config.min_value)
+    # the lamp's expected area from the projected housing's height (lamp / housing height)
+    lamp_px = (roi.housing_height_px * LAMP_SIZE_M / HOUSING_SIZE_M[2]) ** 2
+    need = max(float(config.min_lit_px), config.min_lit_fraction * lamp_px, 1.0)
+    reading = _read_lamps(crop, roi, config, hue, bright, lamp_px, need)
+    if reading is not None:
+        return reading
+    hu0, hv0, hu1, hv1 = roi.housing_px
+    in_box = (
+        slice(max(int(np.floor(hv0)) - v0, 0), max(int(np.ceil(hv1)) - v0, 0)),
+        slice(max(int(np.floor(hu0)) - u0, 0), max(int(np.ceil(hu1)) - u0, 0)),
+    )
+    no_lamp = LightReading("unknown", 0.0, _counts(hue, bright, config))
+    if val[in_box].size == 0:
+        return no_lamp
+    glowing = bright[in_box] | (val[in_box] >= config.min_clipped_value)
+    if np.sum(glowing) >= need:  # a lamp's worth lit, of no lamp colour: not "off" (go)
+        return no_lamp
+    if config.contrast_ratio > 0.0:
+        # a lamp too dark for min_value: coloured, and contrast_ratio x the housing's level
+        smooth = _smoothed(crop, config.pixel_gamma)
+        d_hue, d_sat, d_val = rgb_to_hsv(smooth)
+        linear = (smooth.max(axis=-1) / 255.0) ** config.pixel_gamma
+        housing_level = float(np.percentile(linear[in_box], HOUSING_PERCENTILE))
+        dim = (
+            (d_sat >= config.min_saturation)
+            & (d_val >= config.min_contrast_value)
+            & (linear >= config.contrast_ratio * housing_level)
+        )
+        reading = _read_lamps(smooth, roi, config, d_hue, dim, lamp_px, need)
+        if reading is not None:
+            return reading
+        tinted = (d_sat >= config.min_saturation) & (d_val >= config.min_contrast_value)
+        if any(np.sum(m[in_box]) >= need for m in _colour_masks(d_hue, tinted, config).values()):
+            return no_lamp  # a lamp's worth of a lamp colour, however dim: not "off"
+        around = np.ones(val.shape, bool)
+        around[in_box] = False
+        if not np.any(around) or (
+            float(np.percentile(val[around], 90)) < config.min_exposure_value
+        ):  # too dark a frame to tell an unlit lamp from a lit one
+            return no_lamp
+    dark = float(np.mean(val[in_box] < config.max_dark_value))
+    if dark >= config.min_dark_fraction:
+        return LightReading("off", dark, no_lamp.lit_px)
+    return no_lamp
+
+
+def _smoothed(crop: np.ndarray, gamma: float) -> np.ndarray:
+    """``crop (h, w, 3)`` uint8 -> ``(h, w, 3)`` float in [0, 255]: each pixel the mean of its
+    3 x 3 neighbourhood in linear radiance (decoded with ``gamma``), encoded again (a third of
+    the sensor noise; a lamp of 3 px or more keeps its colour)."""
+    from scipy import ndimage
+
+    linear = (np.asarray(crop, np.float64) / 255.0) ** gamma
+    mean = ndimage.uniform_filter(linear, size=(3, 3, 1), mode="nearest")
+    return 255.0 * np.clip(mean, 0.0, 1.0) ** (1.0 / gamma)
+
+
+def _colour_masks(
+    hue: np.ndarray, lit: np.ndarray, config: TrafficLightConfig
+) -> dict[str, np.ndarray]:
+    """Lamp colour -> ``(h, w)`` bool: the ``lit`` pixels of its hue range."""
     ranges = {
         "red": config.red_hue_deg,
         "yellow": config.yellow_hue_deg,
         "green": config.green_hue_deg,
     }
-    masks = {name: bright & _in_hue(hue, rng) for name, rng in ranges.items()}
-    # the lamp's expected area from the projected housing's height (lamp / housing height)
-    lamp_px = (roi.housing_height_px * LAMP_SIZE_M / HOUSING_SIZE_M[2]) ** 2
-    need = max(float(config.min_lit_px), config.min_lit_fraction * lamp_px, 1.0)
+    return {name: lit & _in_hue(hue, rng) for name, rng in ranges.items()}
+
+
+def _counts(hue: np.ndarray, lit: np.ndarray, config: TrafficLightConfig) -> dict[str, int]:
+    return {n: int(m.sum()) for n, m in _colour_masks(hue, lit, config).items()}
+
+
+def _read_lamps(
+    crop: np.ndarray,
+    roi: LightRoi,
+    config: TrafficLightConfig,
+    hue: np.ndarray,
+    lit_mask: np.ndarray,
+    lamp_px: float,
+    need: float,
+) -> LightReading | None:
+    """The state the ``lit_mask (h, w)`` pixels of ``crop`` show by their hue (step 2 of the
+    module doc), or ``None`` when no lamp colour is lit (``lamp_px``: a lamp's projected area,
+    ``need``: the pixels a lit lamp needs)."""
+    masks = _colour_masks(hue, lit_mask, config)
     if config.lamp_band_ratio > 0.0:
         bands = {name: _lamp_band(m.shape, roi, name, config) for name, m in masks.items()}
         for name, m in masks.items():
@@ -370,30 +480,13 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     lit_px = {name: int(m.sum()) for name, m in masks.items()}
     lit = [name for name in LAMP_COLOURS if lit_px[name] >= need]
     total = sum(lit_px.values())
+    if not lit:
+        return None
     if (
         lit == ["green"]
         and config.green_veto_fraction > 0.0
         and max(lit_px["red"], lit_px["yellow"]) >= config.green_veto_fraction * need
     ):  # a green beside a stop colour's light: rather unknown than a wrong go
-        return LightReading("unknown", 0.0, lit_px)
-    if not lit:
-        hu0, hv0, hu1, hv1 = roi.housing_px
-        box = crop[
-            max(int(np.floor(hv0)) - v0, 0) : max(int(np.ceil(hv1)) - v0, 0),
-            max(int(np.floor(hu0)) - u0, 0) : max(int(np.ceil(hu1)) - u0, 0),
-        ]
-        if box.size == 0:
-            return LightReading("unknown", 0.0, lit_px)
-        in_box = (
-            slice(max(int(np.floor(hv0)) - v0, 0), max(int(np.ceil(hv1)) - v0, 0)),
-            slice(max(int(np.floor(hu0)) - u0, 0), max(int(np.ceil(hu1)) - u0, 0)),
-        )
-        glowing = bright[in_box] | (val[in_box] >= config.min_clipped_value)
-        if np.sum(glowing) >= need:  # a lamp's worth lit, of no lamp colour: not "off" (go)
-            return LightReading("unknown", 0.0, lit_px)
-        dark = float(np.mean(rgb_to_hsv(box)[2] < config.max_dark_value))
-        if dark >= config.min_dark_fraction:
-            return LightReading("off", dark, lit_px)
         return LightReading("unknown", 0.0, lit_px)
     if lit == ["red", "yellow"]:
         rows = np.arange(crop.shape[0])[:, None]
@@ -414,6 +507,17 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     return LightReading(state, float(confidence), lit_px)
 
 
+def _lamp_rows(roi: LightRoi) -> tuple[tuple[float, float, float], float]:
+    """The image rows of ``roi``'s lamp centres (red first) and the lamp spacing in rows,
+    as projected, else from the housing's box (a vertical head, red on top)."""
+    if roi.lamp_v_px is not None:  # projected: a head seen from below is foreshortened
+        return roi.lamp_v_px, abs(roi.lamp_v_px[2] - roi.lamp_v_px[0]) / 2
+    _, hv0, _, hv1 = roi.housing_px
+    spacing = LAMP_SPACING_M / HOUSING_SIZE_M[2] * (hv1 - hv0)
+    centre = (hv0 + hv1) / 2  # image v grows down: red is one spacing up
+    return (centre - spacing, centre, centre + spacing), spacing
+
+
 def _lamp_band(
     shape: tuple[int, ...], roi: LightRoi, colour: str, config: TrafficLightConfig
 ) -> np.ndarray:
@@ -421,14 +525,9 @@ def _lamp_band(
     ``config.lamp_band_ratio`` lamp spacings (as projected) of ``colour``'s lamp centre row,
     and as far beside the projected housing's columns (a vertical head, red on top)."""
     u0, v0, _, _ = roi.roi_px
-    hu0, hv0, hu1, hv1 = roi.housing_px
-    slot = LAMP_COLOURS.index(colour)
-    if roi.lamp_v_px is not None:  # projected: a head seen from below is foreshortened
-        spacing = abs(roi.lamp_v_px[2] - roi.lamp_v_px[0]) / 2
-        centre_v = roi.lamp_v_px[slot]
-    else:  # the housing's centre plus (1 - slot) lamp spacings up (image v grows down)
-        spacing = LAMP_SPACING_M / HOUSING_SIZE_M[2] * (hv1 - hv0)
-        centre_v = (hv0 + hv1) / 2 + (slot - 1) * spacing
+    hu0, _, hu1, _ = roi.housing_px
+    centres, spacing = _lamp_rows(roi)
+    centre_v = centres[LAMP_COLOURS.index(colour)]
     band = config.lamp_band_ratio * spacing
     rows = np.arange(shape[0]) + v0 + 0.5
     cols = np.arange(shape[1]) + u0 + 0.5

@@ -26,8 +26,13 @@ Lengths are in pixels of the full image: a window rendered at every ``stride``-t
 ``sigma / stride`` and ``motion_px / stride`` (a subsampled pixel is still one sensor pixel:
 its noise is not averaged). Draws come from :func:`effects_rng`, one generator per
 ``(seed, timestamp_ns, key)``: the same seed gives the same pixels, whatever the order the
-windows are rendered in. ``enabled: false`` (the default) returns the rendering untouched,
-bit for bit. Not modelled: lens distortion and vignetting, rolling shutter, Bayer mosaic and
+windows are rendered in. ``enabled: false`` returns the rendering untouched, bit for bit:
+the ``ideal`` preset and :data:`IDEAL` (``CameraEffectsConfig()``); a YAML file is enabled
+unless it says ``enabled: false`` (a file given is meant to be used). Every parameter has a
+documented upper bound (:data:`LIMITS`: blur and glare sigmas at most 50 px, exposure at most
+1 s, ...): a value beyond it is a ``ConfigError`` naming the file and key, not a filter that
+never ends; the Gaussians' kernels and the motion streak's samples are capped to the window
+rendered (a wider one only averages the window, mirrored). Not modelled: lens distortion and vignetting, rolling shutter, Bayer mosaic and
 demosaicing, LED flicker (PWM lamps dark in a short exposure), compression.
 
 Config: :class:`CameraEffectsConfig`, a strict YAML (``configs/perception/light_camera_*.yaml``,
@@ -43,9 +48,24 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.config import load_yaml_config
-from drivestack.config.strict import check_config_numbers
+from drivestack.config.strict import check_config_numbers, from_mapping, load_yaml
 
 _CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "perception"
+#: Upper bounds of :class:`CameraEffectsConfig`'s parameters (beyond them a ``ConfigError``):
+#: PSF sigmas in full-image px (a 50 px blur already smears a near light's lamps together),
+#: the exposure in s, radiance factors, the sensor's electrons per unit radiance (Poisson
+#: draws stay far below numpy's limit) and read noise in electrons.
+LIMITS: dict[str, float] = {
+    "gamma": 10.0,
+    "ambient_scale": 1e3,
+    "lamp_radiance": 1e3,
+    "exposure_gain": 1e6,
+    "blur_sigma_px": 50.0,
+    "glare_sigma_px": 50.0,
+    "exposure_s": 1.0,
+    "electrons_per_unit": 1e6,
+    "read_noise_e": 1e4,
+}
 #: Named presets -> their YAML (``ideal``: no effects, today's pixels).
 PRESETS: dict[str, Path] = {
     name: _CONFIGS / f"light_camera_{name}.yaml" for name in ("ideal", "day", "dusk", "night")
@@ -56,7 +76,9 @@ PRESETS: dict[str, Path] = {
 class CameraEffectsConfig:
     """Parameters of :func:`apply_camera_effects` (see the module doc). Lengths in full-image
     pixels; ``ambient_scale``, ``lamp_radiance``, ``exposure_gain`` are factors on linear
-    radiance; ``electrons_per_unit`` 0 switches noise off."""
+    radiance; ``electrons_per_unit`` 0 switches noise off; each at most its :data:`LIMITS`.
+    ``enabled`` defaults to false here (:data:`IDEAL`), to true in a YAML file
+    (:func:`load_camera_effects`)."""
 
     enabled: bool = False
     seed: int = 0
@@ -73,17 +95,16 @@ class CameraEffectsConfig:
 
     def __post_init__(self) -> None:
         check_config_numbers(self, "seed", integer=True, at_least=0)
-        check_config_numbers(self, "gamma", "ambient_scale", "lamp_radiance", above=0.0)
-        check_config_numbers(self, "exposure_gain", above=0.0)
-        check_config_numbers(
-            self,
+        for name in ("gamma", "ambient_scale", "lamp_radiance", "exposure_gain"):
+            check_config_numbers(self, name, above=0.0, at_most=LIMITS[name])
+        for name in (
             "blur_sigma_px",
             "glare_sigma_px",
             "exposure_s",
             "electrons_per_unit",
             "read_noise_e",
-            at_least=0.0,
-        )
+        ):
+            check_config_numbers(self, name, at_least=0.0, at_most=LIMITS[name])
         check_config_numbers(self, "glare_fraction", at_least=0.0, at_most=1.0)
 
 
@@ -93,9 +114,14 @@ IDEAL = CameraEffectsConfig()
 
 def load_camera_effects(path_or_preset: str | Path) -> CameraEffectsConfig:
     """A preset's name (:data:`PRESETS`) or a strict YAML file -> :class:`CameraEffectsConfig`
-    (errors name the file and key)."""
+    (errors name the file and key); a file without ``enabled`` is enabled."""
     path = PRESETS.get(str(path_or_preset), Path(path_or_preset))
-    return load_yaml_config(CameraEffectsConfig, path)
+    data = load_yaml(path)
+    if isinstance(data, dict) and "enabled" not in data:
+        data = {**data, "enabled": True}
+    if data is None:  # empty: the loader's own error
+        return load_yaml_config(CameraEffectsConfig, path)
+    return from_mapping(CameraEffectsConfig, data, path=str(path))
 
 
 def effects_rng(seed: int, timestamp_ns: int, key: str) -> np.random.Generator:
@@ -127,7 +153,9 @@ def blur_radiance(
     du, dv = motion_px[0] / stride, motion_px[1] / stride
     length = float(np.hypot(du, dv))
     if length >= 0.5:
-        n = int(np.ceil(length)) + 1  # samples at most 1 px apart along the streak
+        # samples at most 1 px apart along the streak, and no more than the window is wide
+        # (a streak longer than the window only averages it)
+        n = min(int(np.ceil(length)), 2 * max(out.shape[0], out.shape[1])) + 1
         acc = np.zeros_like(out)
         for f in np.linspace(-0.5, 0.5, n):
             acc += ndimage.shift(out, (f * dv, f * du, 0.0), order=1, mode="reflect")
@@ -140,7 +168,11 @@ def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
 
     if sigma_px <= 0.0:
         return image
-    return ndimage.gaussian_filter(image, (sigma_px, sigma_px, 0.0), mode="reflect", truncate=4.0)
+    # 4 sigma, but a kernel no wider than the window (mirrored at its borders)
+    truncate = min(4.0, max(image.shape[0], image.shape[1]) / sigma_px)
+    return ndimage.gaussian_filter(
+        image, (sigma_px, sigma_px, 0.0), mode="reflect", truncate=truncate
+    )
 
 
 def sensor_response(

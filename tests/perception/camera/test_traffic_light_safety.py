@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
+from drivestack.config.strict import ConfigValueError
 from drivestack.perception.camera.traffic_light_state import (
     DEFAULT_CONFIG_PATH,
     LightRoi,
@@ -37,6 +39,7 @@ def _crop(lit: tuple[str, ...]) -> np.ndarray:
 
 def test_the_shipped_config_turns_the_safety_rules_on():
     assert CONFIG.lamp_band_ratio > 0 and CONFIG.green_veto_fraction > 0
+    assert CONFIG.contrast_ratio > 1 and CONFIG.min_exposure_value > 0
 
 
 def test_each_state_reads_with_the_lamp_places_known():
@@ -100,3 +103,48 @@ def test_subsampling_moves_the_lamp_rows():
     roi = LightRoi((10, 20, 50, 80), (24.0, 30.0, 36.0, 70.0), (37.0, 50.0, 63.0))
     assert roi.subsampled(2).lamp_v_px == (8.5, 15.0, 21.5)
     assert LightRoi((0, 0, 4, 4), (0.0, 0.0, 4.0, 4.0)).subsampled(2).lamp_v_px is None
+
+
+def _exposed(img: np.ndarray, gain: float) -> np.ndarray:
+    """``img`` taken with ``gain`` x the exposure (linear radiance, gamma 2.2, no noise)."""
+    linear = (img.astype(np.float64) / 255.0) ** 2.2 * gain
+    return np.round(255.0 * np.clip(linear, 0.0, 1.0) ** (1 / 2.2)).astype(np.uint8)
+
+
+def test_an_under_exposed_lit_lamp_reads_its_colour_not_off():
+    # gain 0.2: the red lamp's value (255 -> 255 x 0.2^(1/2.2) = 122, 0.48) is under min_value
+    # 0.6; the housing (25 -> 12) is dark: the absolute rule alone would read "off" (go)
+    for lit, state in [(("red",), "red"), (("yellow",), "yellow"), (("green",), "green")]:
+        crop = _exposed(_crop(lit), 0.2)
+        assert classify_crop(crop, ROI, dataclasses.replace(CONFIG, contrast_ratio=0.0)).state == (
+            "off"
+        )
+        assert classify_crop(crop, ROI, CONFIG).state == state
+    assert classify_crop(_exposed(_crop(("red", "yellow")), 0.2), ROI, CONFIG).state == "red_yellow"
+
+
+def test_a_black_or_grossly_under_exposed_frame_is_unknown_never_off():
+    assert classify_crop(np.zeros((60, 40, 3), np.uint8), ROI, CONFIG).state == "unknown"
+    for lit in [(), ("red",), ("yellow",)]:
+        # gain 0.002: the sky's value 0.06 < min_exposure_value 0.3, the lamp's 0.06 < 0.1
+        assert classify_crop(_exposed(_crop(lit), 0.002), ROI, CONFIG).state == "unknown"
+    # the sky well exposed (gain 0.2: value 0.43 >= 0.3) and the housing dark: off
+    assert classify_crop(_exposed(_crop(()), 0.2), ROI, CONFIG).state == "off"
+
+
+def test_a_dim_lamp_colour_no_brighter_than_the_unlit_lamps_is_unknown_not_off():
+    crop = _crop(())
+    crop[12:22, 15:25] = (45, 8, 6)  # a faint red glow at the red lamp, as dark as unlit grey
+    assert classify_crop(crop, ROI, CONFIG).state == "unknown"
+
+
+def test_a_dim_green_beside_a_dim_red_is_unknown():
+    crop = _crop(("green",))
+    crop[14:18, 17:21] = LIT["red"]
+    assert classify_crop(_exposed(crop, 0.2), ROI, CONFIG).state == "unknown"
+
+
+def test_the_contrast_ratio_is_off_or_over_one():
+    for bad in (0.5, 1.0, -1.0):
+        with pytest.raises(ConfigValueError, match="contrast_ratio"):
+            dataclasses.replace(CONFIG, contrast_ratio=bad)

@@ -4,12 +4,15 @@ and the presets load strictly."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError
 from drivestack.sim.sensors.camera_effects import (
     IDEAL,
+    LIMITS,
     PRESETS,
     CameraEffectsConfig,
     apply_camera_effects,
@@ -141,3 +144,45 @@ def test_bad_images_are_refused():
         apply_camera_effects(
             _flat(1), np.zeros((40, 30), bool), IDEAL, effects_rng(0, 0, ""), stride=0
         )
+
+
+def test_a_file_is_enabled_unless_it_says_not(tmp_path):
+    own = tmp_path / "own.yaml"
+    own.write_text("exposure_gain: 0.5\n")
+    assert load_camera_effects(own) == CameraEffectsConfig(enabled=True, exposure_gain=0.5)
+    own.write_text("enabled: false\nexposure_gain: 0.5\n")
+    assert not load_camera_effects(own).enabled
+    own.write_text("{}\n")
+    assert load_camera_effects(own) == dataclasses.replace(IDEAL, enabled=True)
+    assert not load_camera_effects("ideal").enabled
+    own.write_text("# nothing\n")
+    with pytest.raises(ConfigError, match="empty config"):
+        load_camera_effects(own)
+
+
+@pytest.mark.parametrize("key", sorted(LIMITS))
+def test_every_parameter_has_an_upper_bound_naming_file_and_key(tmp_path, key):
+    bad = tmp_path / "big.yaml"
+    bad.write_text(f"{key}: {LIMITS[key] * 1.01}\n")
+    with pytest.raises(ConfigError, match=key) as err:
+        load_camera_effects(bad)
+    assert "big.yaml" in str(err.value)
+    bad.write_text(f"{key}: {LIMITS[key]}\n")  # the bound itself is allowed
+    assert getattr(load_camera_effects(bad), key) == LIMITS[key]
+
+
+def test_the_widest_blur_and_a_long_streak_stay_within_the_window():
+    # the largest sigma and glare on a 21 x 17 window, a streak 100x the window: the kernels
+    # and the streak's samples are capped to the window, the total radiance kept
+    img = np.zeros((21, 17, 3))
+    img[10, 8] = (3.0, 1.0, 0.5)
+    cfg = CameraEffectsConfig(
+        enabled=True,
+        blur_sigma_px=LIMITS["blur_sigma_px"],
+        glare_fraction=0.5,
+        glare_sigma_px=LIMITS["glare_sigma_px"],
+    )
+    out = blur_radiance(img, cfg, 1, motion_px=(2000.0, 1500.0))
+    np.testing.assert_allclose(out.sum(axis=(0, 1)), img.sum(axis=(0, 1)), rtol=1e-9)
+    # spread nearly evenly over the window (a mirrored window under a kernel wider than it)
+    assert out[:, :, 0].max() < 3.0 * out[:, :, 0].mean()
