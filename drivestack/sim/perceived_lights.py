@@ -21,8 +21,9 @@ longer looked at (passed, or out of range) is forgotten. The world itself (its `
 red-light metrics) keeps the true states. After the reads, the lights the camera gives no
 state (the cross road's, whose lamps face away) get the states
 :class:`~drivestack.perception.camera.traffic_light_inference.LightInference` infers from the
-tick's fresh reads (a controller-mate's read; red for a light crossing the route's way while
-the route's light reads green), as the config's ``infer_unseen`` switches, so the planners'
+tick's fresh reads (a controller-mate's read, unless the scenario gave that controller's
+lights different cycles; red for a light whose movement crosses the way the route's light
+releases while it reads green), as the config's ``infer_unseen`` switches, so the planners'
 agent forecasts stop a cross car at its red (:mod:`drivestack.planning.light_forecast`). Each
 perceived light-tick is scored against the truth, the inferred ones apart
 (:class:`~drivestack.sim.perception_metrics.LightStateMetrics`).
@@ -267,7 +268,8 @@ def with_light_perception(
     camera and those it infers from them (see the module doc); ``config`` defaults to
     :data:`DEFAULT_CONFIG_PATH`; ``effects``: the camera's degradation
     (:mod:`~drivestack.sim.sensors.camera_effects`, default none). The route's stops and the
-    lights that conflict with them are found here, once per scenario."""
+    lights that conflict with them are found here, once per scenario, on ``built.road_map``:
+    the map with the scenario's cycles, which say which controllers can be trusted."""
     config = config or load_traffic_light_config(DEFAULT_CONFIG_PATH)
     stops = route_light_stops(built.road_map, built.route_lanes, built.reference)
     infer = config.infer_unseen

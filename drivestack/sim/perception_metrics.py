@@ -351,7 +351,9 @@ class LightStateMetrics:
     states (:data:`~drivestack.structures.traffic_light.SIGNAL_STATES`), the accuracy
     (perceived == true) and the share perceived ``unknown``; apart, ``inferred``: the same
     matrix over the light-ticks whose state was inferred, not read
-    (:mod:`~drivestack.perception.camera.traffic_light_inference`). Accumulators merge."""
+    (:mod:`~drivestack.perception.camera.traffic_light_inference`), those whose true state is
+    ``unknown`` (a light the scenario gives no known state: nothing to score against) counted
+    apart as ``truth_unknown``. Accumulators merge."""
 
     def __init__(self) -> None:
         n = len(SIGNAL_STATES)
@@ -381,14 +383,19 @@ class LightStateMetrics:
     def result(self) -> dict[str, Any]:
         """JSON-ready figures of the camera's reads: ``light_ticks``, ``accuracy`` and
         ``unknown_share`` (None without a light-tick) and ``confusion`` (true state ->
-        perceived state -> count, the states seen only); and ``inferred``: ``light_ticks``,
-        ``correct`` (inferred == true), ``accuracy`` (None without one) and ``wrong`` (true
-        state -> inferred state -> count, the wrong ones only)."""
+        perceived state -> count, the states seen only); and ``inferred``: ``light_ticks`` (all
+        inferred light-ticks), ``truth_unknown`` (those whose true state is ``unknown``, not
+        scored), ``correct`` (inferred == true, of those with a known true state),
+        ``accuracy`` (``correct`` over the scored ones, None without one) and ``wrong`` (true
+        state -> inferred state -> count, the wrong scored ones only)."""
         n = int(self.confusion.sum())
         unknown = SIGNAL_STATES.index("unknown")
         n_inferred = int(self.inferred.sum())
-        correct = int(np.trace(self.inferred))
-        wrong = self.inferred - np.diag(np.diag(self.inferred))
+        scored = self.inferred.copy()
+        scored[unknown, :] = 0  # a true state unknown: nothing to score against
+        n_scored = int(scored.sum())
+        correct = int(np.trace(scored))
+        wrong = scored - np.diag(np.diag(scored))
         return {
             "light_ticks": n,
             "accuracy": float(np.trace(self.confusion)) / n if n else None,
@@ -396,8 +403,9 @@ class LightStateMetrics:
             "confusion": _nested_counts(self.confusion),
             "inferred": {
                 "light_ticks": n_inferred,
+                "truth_unknown": n_inferred - n_scored,
                 "correct": correct,
-                "accuracy": correct / n_inferred if n_inferred else None,
+                "accuracy": correct / n_scored if n_scored else None,
                 "wrong": _nested_counts(wrong),
             },
         }

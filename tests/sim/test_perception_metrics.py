@@ -134,11 +134,43 @@ def test_inferred_light_states_are_counted_apart_from_the_reads() -> None:
     assert (r["light_ticks"], r["accuracy"], r["confusion"]) == (1, 1.0, {"green": {"green": 1}})
     assert r["inferred"] == {
         "light_ticks": 5,
+        "truth_unknown": 0,
         "correct": 2,
         "accuracy": pytest.approx(2 / 5),
         "wrong": {"green": {"red": 1}, "yellow": {"red": 1}, "red_yellow": {"red": 1}},
     }
     empty = LightStateMetrics().result()["inferred"]
-    assert empty == {"light_ticks": 0, "correct": 0, "accuracy": None, "wrong": {}}
+    assert empty == {
+        "light_ticks": 0,
+        "truth_unknown": 0,
+        "correct": 0,
+        "accuracy": None,
+        "wrong": {},
+    }
     with pytest.raises(ValueError, match="inferred"):
         m.add_inferred("red", "purple")
+
+
+def test_inferences_about_a_light_of_unknown_true_state_are_not_scored() -> None:
+    # a scenario gives the cross light no known state ([[unknown, 60]]): inferring it red is
+    # neither right nor wrong
+    m = LightStateMetrics()
+    for truth, inferred in [("unknown", "red")] * 3 + [("red", "red"), ("green", "red")]:
+        m.add_inferred(truth, inferred)
+    r = m.result()["inferred"]
+    assert r == {
+        "light_ticks": 5,
+        "truth_unknown": 3,
+        "correct": 1,
+        "accuracy": pytest.approx(1 / 2),
+        "wrong": {"green": {"red": 1}},
+    }
+    only_unknown = LightStateMetrics()
+    only_unknown.add_inferred("unknown", "green")
+    assert only_unknown.result()["inferred"] == {
+        "light_ticks": 1,
+        "truth_unknown": 1,
+        "correct": 0,
+        "accuracy": None,
+        "wrong": {},
+    }
