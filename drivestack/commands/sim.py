@@ -32,9 +32,12 @@ row, "crashed_runs"; the other runs go on). A suite entry may list known failure
 run that fails is a "known failure" (its row says so, metrics.json records
 "known_failure", the reason; summary.json counts "known_failures" apart from "failed", with
 "known_failure_runs"), one that passes is "PASSED UNEXPECTEDLY" (counted as passed and in
-"unexpected_passes": remove it from the list), and a listed run that crashes is crashed.
-Exit status 0 when every run passed or is a known failure, 1 when any failed, crashed or
-passed unexpectedly (one stderr line with the counts); a fleet's exit status is the
+"unexpected_passes": remove it from the list), unless the run was cut short (--max-steps)
+before some of its criteria were judged: then it is a "known failure, not evaluated (run
+cut short)" (counted as passed and in "known_failures_not_evaluated", with
+"known_failure_not_evaluated_runs"; the listed failure may lie in what was not judged), and a
+listed run that crashes is crashed. Exit status 0 when every run passed, is a known failure
+or a known failure not evaluated, 1 when any failed, crashed or passed unexpectedly (one stderr line with the counts); a fleet's exit status is the
 fleet's (see drivestack fleet).
 
 Every scenario is built, and so checked against its map, before anything runs: a config
@@ -116,7 +119,11 @@ from drivestack.commands._paths import add_quiet_option, check_out_dir
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
 from drivestack.exec.task import (
+    KNOWN_NOT_EVALUATED,
+    NOT_EVALUATED_LABEL,
     count_outcomes,
+    known_failure_not_evaluated,
+    not_evaluated,
     outcome,
     passed_unexpectedly,
     unknown_light_policy,
@@ -347,6 +354,7 @@ def run(args: argparse.Namespace) -> int:
     crashed = sum(s["crashed"] for s in summary.values())
     unexpected = sum(s["unexpected_passes"] for s in summary.values())
     known = sum(s["known_failures"] for s in summary.values())
+    unjudged = sum(s[KNOWN_NOT_EVALUATED] for s in summary.values())
     if failed or crashed or unexpected:
         stale = (
             f", {unexpected} listed as known failures passed unexpectedly (remove them from "
@@ -366,6 +374,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"note: {known} of {len(rows)} runs failed as their suite's known_failures list "
             "(not counted as failures)",
+            file=sys.stderr,
+        )
+    if unjudged:
+        print(
+            f"note: {unjudged} of {len(rows)} runs listed in their suite's known_failures "
+            "met the criteria they could judge but were cut short before others (not "
+            "evaluated: neither a known failure nor an unexpected pass)",
             file=sys.stderr,
         )
     return 0
@@ -657,7 +672,9 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
     pass, and the suite lists them: ``known_failure_runs`` with the reason) and ``crashed``
     (raised while running; then also ``crashed_runs``: their scenario and error); and
     ``unexpected_passes``, the listed runs that passed (among ``passed``;
-    ``unexpected_pass_runs``)."""
+    ``unexpected_pass_runs``), and ``known_failures_not_evaluated``, the listed runs that
+    passed what a cut-short run could judge (among ``passed``;
+    ``known_failure_not_evaluated_runs``: scenario, reason and the criteria not evaluated)."""
     out: dict[str, Any] = {}
     for planner in planners:
         mine = [r for r in rows if r["planner"] == planner and not _crashed(r)]
@@ -667,6 +684,7 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
         failed = [r for r in mine if outcome(r) == "failed"]
         known = [r for r in mine if outcome(r) == "known_failure"]
         unexpected = [r for r in mine if passed_unexpectedly(r)]
+        unjudged = [r for r in mine if known_failure_not_evaluated(r)]
         entry: dict[str, Any] = {
             "scenarios": len(mine),
             "mean_score": float(np.mean([r["score"] for r in mine])) if mine else None,
@@ -699,6 +717,15 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             entry["unexpected_pass_runs"] = [
                 {"scenario": r["scenario"], "reason": r["known_failure"]} for r in unexpected
             ]
+        if unjudged:
+            entry["known_failure_not_evaluated_runs"] = [
+                {
+                    "scenario": r["scenario"],
+                    "reason": r["known_failure"],
+                    "not_evaluated": not_evaluated(r),
+                }
+                for r in unjudged
+            ]
         if crashed:
             entry["crashed_runs"] = [
                 {"scenario": r["scenario"], "error": r["error"]} for r in crashed
@@ -711,6 +738,8 @@ def _pass_cell(row: dict[str, Any]) -> str:
     """A run's cell in the table's pass column."""
     if passed_unexpectedly(row):
         return "PASSED UNEXPECTEDLY"
+    if known_failure_not_evaluated(row):
+        return NOT_EVALUATED_LABEL
     return {"passed": "pass", "failed": "FAIL", "known_failure": "known failure"}[outcome(row)]
 
 
@@ -768,6 +797,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         known = f"known failures {s['known_failures']}, " if s["known_failures"] else ""
         if s["unexpected_passes"]:
             known += f"passed unexpectedly {s['unexpected_passes']}, "
+        if s[KNOWN_NOT_EVALUATED]:
+            known += f"known failures not evaluated {s[KNOWN_NOT_EVALUATED]}, "
         lines.append(
             f"{planner}: mean score {s['mean_score']:.1f} over {s['scenarios']} scenarios{crashed}, "
             f"passed {s['passed']}, failed {s['failed']}, {known}"
@@ -796,6 +827,11 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         elif passed_unexpectedly(r):
             lines.append(
                 f"passed unexpectedly: {run}: remove it from the suite's known_failures "
+                f"(listed as: {r['known_failure']})"
+            )
+        elif known_failure_not_evaluated(r):
+            lines.append(
+                f"{NOT_EVALUATED_LABEL}: {run}: {'; '.join(not_evaluated(r))} "
                 f"(listed as: {r['known_failure']})"
             )
     return "\n".join(lines)
@@ -833,6 +869,8 @@ def _light_line(m: dict[str, Any]) -> str:
             f"; lights inferred over {inferred['light_ticks']} light-ticks: "
             f"{inferred['correct']} correct"
         )
+        if inferred.get("truth_unknown"):
+            line += f", {inferred['truth_unknown']} not scored (true state unknown)"
     return line
 
 

@@ -27,6 +27,7 @@ from drivestack.ingest.maps.synthetic import (
 )
 from drivestack.kernels._common import magnitude_limit
 from drivestack.kernels.corners import box_corners
+from drivestack.perception.camera.traffic_light_inference import mixed_controllers
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.traffic_lights import RouteLightStop, path_light_stops
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
@@ -215,7 +216,41 @@ def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], whe
             kerb_light_position(road_map, stops[0].lane_id, stops[0].station_m) if stops else None
         )
         by_id[given.id] = TrafficLight(given.id, tuple(stops), cycle, position_m=where_m)
-    return dataclasses.replace(road_map, traffic_lights=tuple(by_id.values()))
+    out = dataclasses.replace(road_map, traffic_lights=tuple(by_id.values()))
+    _warn_mixed_controllers(out, lights, where)
+    return out
+
+
+def _warn_mixed_controllers(
+    road_map: RoadMap, lights: list[TrafficLightConfig], where: str
+) -> None:
+    """Warn, one line per controller, where a scenario's ``traffic_lights`` gave the lights
+    of one map controller (:attr:`TrafficLight.controller_id`) different cycles, or a cycle
+    to only some of them (:func:`~drivestack.perception.camera.traffic_light_inference.mixed_controllers`):
+    the map says they switch together; ``--lights camera`` does not infer from it."""
+    for cid, ids in mixed_controllers(road_map).items():
+        keys = [f"traffic_lights.{i}" for i, given in enumerate(lights) if given.id in ids]
+        if not keys:  # the map's own cycles: not the scenario's doing
+            continue
+        key_of = {given.id: f"traffic_lights.{i}" for i, given in enumerate(lights)}
+        by_cycle: dict[SignalCycle | None, list[str]] = {}
+        for light_id in ids:
+            by_cycle.setdefault(road_map.traffic_light(light_id).cycle, []).append(
+                f"{light_id} ({key_of.get(light_id, 'the map')})"
+            )
+        names: dict[SignalCycle | None, str] = {
+            c: f"cycle {n}" for n, c in enumerate((c for c in by_cycle if c), start=1)
+        }
+        kinds = "; ".join(
+            f"{names.get(cycle, 'no cycle')}: {', '.join(labels)}"
+            for cycle, labels in by_cycle.items()
+        )
+        warnings.warn(
+            f"{where}: {', '.join(keys)}: the map's controller {cid!r} switches lights "
+            f"{', '.join(ids)} together, but they get different cycles ({kinds}); --lights "
+            "camera infers nothing from that controller",
+            stacklevel=3,
+        )
 
 
 def light_ids_in_words(road_map: RoadMap) -> str:
@@ -385,23 +420,34 @@ def _route_lead(
     run as ``lead + route``. Any other route the planners cannot follow (farther ahead,
     reached through a lane change, or elsewhere: the ego would stop or drive off it, a
     silent score of 0) is a ``ConfigError`` at ``route.lanes``; one that starts ahead names
-    the lanes to put first."""
+    the lanes to put first, and one reached along successors but farther ahead than the limit
+    says how far ahead it starts."""
     if not set(start_lanes).isdisjoint(_lanes_across(road_map, route)):
         return []
     start = start_lanes[0]
     first = f"{route}"
     if len(route) > _ROUTE_LANES_SHOWN:
         first = f"{route[:_ROUTE_LANES_SHOWN]} ... ({len(route)} in all)"
+    given = "ego.from_file" if cfg.ego.from_file else "ego.lane"
     try:
         path = road_map.route(start, route[0])
     except LookupError:
         hint = "give a route from the ego's lane (or route.goal_lane)"
     else:
         lead = path[:-1]
-        if _lead_distance_m(road_map, path, ego_xy_m) <= MAX_ROUTE_LEAD_M:
+        ahead_m = _lead_distance_m(road_map, path, ego_xy_m)
+        if ahead_m <= MAX_ROUTE_LEAD_M:
             return lead
+        if math.isfinite(ahead_m):  # reached along successors, only too far ahead
+            raise ConfigError(
+                f"route.lanes {first} starts {ahead_m:.1f} m ahead of the ego along its lanes "
+                f"(from lane {start!r}, {given}); at most {MAX_ROUTE_LEAD_M:g} m is run with "
+                f"lead lanes: start route.lanes with {lead}, the lanes from the ego's lane "
+                "onto the route",
+                path=cfg.source,
+                field="route.lanes",
+            )
         hint = f"start route.lanes with {lead}, the lanes from the ego's lane onto the route"
-    given = "ego.from_file" if cfg.ego.from_file else "ego.lane"
     raise ConfigError(
         f"the ego starts on lane {start!r} ({given}), which is neither on the route nor beside "
         f"one of its lanes (route.lanes: {first}): the planners cannot follow it; {hint}",

@@ -56,18 +56,39 @@ def test_a_route_that_starts_far_ahead_of_the_ego_is_refused_naming_the_lanes_to
     tmp_path: Path,
 ) -> None:
     # before: ran; the IDM planner stopped where it stood (score 0), PDM drove on (93.1);
-    # south_to_west starts 0.1 m more than MAX_ROUTE_LEAD_M ahead of the ego
+    # south_to_west starts 0.1 m more than MAX_ROUTE_LEAD_M ahead of the ego: the message
+    # says how far ahead and the limit (before: "neither on the route nor beside ...")
     far = SOUTH_IN_M - MAX_ROUTE_LEAD_M - 0.1
     message = scenario_error(tmp_path, _crossing(far, "[south_to_west, west_out]"))
-    assert "field route.lanes: the ego starts on lane 'south_in' (ego.lane)" in message
-    assert "start route.lanes with ['south_in'], the lanes from the ego's lane" in message
-    # the goal lane alone, 50 + 19.07 m ahead: the lanes leading to it are named
+    assert (
+        "field route.lanes: route.lanes ['south_to_west', 'west_out'] starts 50.1 m ahead of "
+        "the ego along its lanes (from lane 'south_in', ego.lane); at most 50 m is run with "
+        "lead lanes: start route.lanes with ['south_in'], the lanes from the ego's lane onto "
+        "the route"
+    ) in message
+    assert "neither on the route" not in message
+    # the goal lane alone, 150 - 100 + 19.07 m ahead: the lanes leading to it are named
     message = scenario_error(tmp_path, CROSSING + "route: {lanes: [west_out]}\n")
-    assert "(route.lanes: ['west_out'])" in message
+    assert "route.lanes ['west_out'] starts 69.1 m ahead of the ego along its lanes" in message
     assert "start route.lanes with ['south_in', 'south_to_west']" in message
     # before: score 0 with both planners (the ego drove off main_b); main_b starts 121.6 m ahead
     message = scenario_error(tmp_path, MERGE + "route: {lanes: [main_b]}\n")
-    assert "starts on lane 'ramp'" in message and "start route.lanes with ['ramp']" in message
+    assert "starts 121.6 m ahead of the ego along its lanes (from lane 'ramp', ego.lane)" in (
+        message
+    )
+    assert "start route.lanes with ['ramp']" in message
+
+
+@pytest.mark.parametrize("station_m", [99.0, 80.0, 31.3])
+def test_how_far_ahead_a_refused_route_starts_is_said_with_the_limit(
+    tmp_path: Path, station_m: float
+) -> None:
+    """The review's case (51.0 m ahead, the ego at station 99 of south_in's 150 m) and
+    farther: the distance is south_in's rest, and the limit is named."""
+    message = scenario_error(tmp_path, _crossing(station_m, "[south_to_west, west_out]"))
+    ahead_m = SOUTH_IN_M - station_m
+    assert f"starts {ahead_m:.1f} m ahead of the ego along its lanes" in message
+    assert f"at most {MAX_ROUTE_LEAD_M:g} m is run with lead lanes" in message
 
 
 def test_a_route_on_the_lane_the_ego_merges_from_beside_is_refused(tmp_path: Path) -> None:
