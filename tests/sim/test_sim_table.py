@@ -52,5 +52,9 @@ def test_light_line_counts_inferred_lights_only_when_there_are_some() -> None:
         "lights seen by camera over 40 light-ticks: accuracy 97.5%, unknown 2.5%; "
         "lights inferred over 35 light-ticks: 34 correct"
     )
+    unscored = {**read, "inferred": {"light_ticks": 41, "correct": 0, "truth_unknown": 41}}
+    assert _light_line(unscored).endswith(
+        "; lights inferred over 41 light-ticks: 0 correct, 41 not scored (true state unknown)"
+    )
     empty = {"light_ticks": 0}
     assert _light_line(empty) == "lights seen by camera: no light within range on any route"
