@@ -304,8 +304,9 @@ class Stack:
     later) the tracker is reset and the step's notes say so.
 
     A frame the stack refuses is refused before any stage runs, so no stage's state (e.g. a
-    multi-sweep detector's sweep history) has seen it: with a tracker, a frame whose
-    ``timestamp_ns`` is not after the previous step's (``ValueError``), and, when the tracker
+    multi-sweep detector's sweep history) has seen it: whatever the stages, a frame whose
+    ``timestamp_ns`` is not after the previous step's (``ValueError`` naming both stamps; a
+    repeated frame included; :meth:`reset` starts a new sequence), and, when the tracker
     compensates ego motion under ``missing_ego_pose="skip"``, a frame without
     ``world_from_ego`` (``DataError``).
 
@@ -318,7 +319,9 @@ class Stack:
     (``ValueError`` naming the stage's class): the detections' ``timestamp_ns`` must be the
     frame's or one of its sensors' (the LiDAR detector stamps the cloud's time, which a reader
     may set a few ms from the frame's; no other tolerance), the tracks' frame and time the
-    detections', and a forecast must hold one row per track and at least one step ahead.
+    detections', and a forecast must hold one row per track and at least one step ahead, its
+    step 0 (the observed state) at the track: within :func:`forecast_start_tolerance_m` of
+    the track's box centre (:func:`_check_forecast_start`).
 
     ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
     ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
@@ -401,8 +404,7 @@ class Stack:
     def step(self, frame: SensorFrame) -> StackOutput:
         tracker = self.tracker
         compensate = self.velocities_over_ground
-        if tracker is not None:
-            self._check_frame(frame, compensate)
+        self._check_frame(frame, compensate)
         stage_ms: dict[str, float] = {}
         start = time.perf_counter()
         detections = check_stage_output(
@@ -451,8 +453,8 @@ class Stack:
                 )
             self._tracked_frame = detections.frame
             self._tracked_with_pose = with_pose
-            self._last_timestamp_ns = frame.timestamp_ns
             stage_ms["tracking"] = 1e3 * (time.perf_counter() - start)
+        self._last_timestamp_ns = frame.timestamp_ns
         forecast = None
         if self.predictor is not None and tracks is not None:
             start = time.perf_counter()
@@ -475,8 +477,47 @@ class Stack:
                     "only); a forecast looks at least one dt_s step ahead (a stack's "
                     "prediction horizon_s is > 0)"
                 )
+            _check_forecast_start(self.predictor, tracks, forecast)
             stage_ms["prediction"] = 1e3 * (time.perf_counter() - start)
         return StackOutput(frame.timestamp_ns, detections, tracks, stage_ms, tuple(notes), forecast)
+
+
+#: The fixed part (metres) of how far a forecast's step 0 may lie from its track's box centre
+#: (:func:`forecast_start_tolerance_m`): a predictor may refine the observed position (a
+#: lane follower keeps its offset from a curved centreline), but not by a car's length.
+FORECAST_START_MARGIN_M = 2.0
+
+
+def forecast_start_tolerance_m(tracks: Tracks, dt_s: float) -> np.ndarray:
+    """``(A,)`` how far (metres, in the ground plane) each track's forecast step 0 may lie
+    from the track's box centre: its speed over one step (``|velocity_mps[:2]| * dt_s``,
+    so a forecast starting one step late still passes) plus :data:`FORECAST_START_MARGIN_M`."""
+    speed = np.hypot(tracks.boxes.velocity_mps[:, 0], tracks.boxes.velocity_mps[:, 1])
+    return speed * dt_s + FORECAST_START_MARGIN_M
+
+
+def _check_forecast_start(predictor: object, tracks: Tracks, forecast: Forecast) -> None:
+    """Refuse a forecast whose step 0 (the observed state, :class:`Forecast`) is farther from
+    its track's box centre than :func:`forecast_start_tolerance_m`: a predictor that did not
+    start at the tracks, used another frame's boxes or another frame of axes (world
+    coordinates for ego-frame tracks). ``ValueError`` naming the predictor's class, the first
+    such track's id, the distance and the tolerance. One rows-long pass per step."""
+    if not len(tracks):
+        return
+    start = forecast.boxes[:, 0, :2]
+    gap = np.hypot(*(start - tracks.boxes.center_m[:, :2]).T)
+    allowed = forecast_start_tolerance_m(tracks, forecast.dt_s)
+    far = np.flatnonzero(gap > allowed)
+    if len(far):
+        i = int(far[0])
+        raise ValueError(
+            f"Stack: the predictor {type(predictor).__name__}.step returned a forecast whose "
+            f"step 0 for track {int(tracks.track_id[i])} (row {i}) lies {gap[i]:.2f} m from the "
+            f"track's box centre, more than {allowed[i]:.2f} m (its speed over one dt_s "
+            f"{forecast.dt_s:g} s + {FORECAST_START_MARGIN_M:g} m): step 0 is the observed "
+            "state, in the tracks' frame at this step's time"
+            + (f" ({len(far)} tracks off)" if len(far) > 1 else "")
+        )
 
 
 #: What each stage role of a :class:`Stack` implements (its ``step``), for the messages.

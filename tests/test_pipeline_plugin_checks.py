@@ -260,3 +260,130 @@ def test_a_planner_name_must_be_a_non_empty_str(name: object) -> None:
     planner.name = name  # type: ignore[assignment]
     with pytest.raises(TypeError, match=r"planner Planner.name must be a non-empty str"):
         run_scenario(SCENARIO, planner)
+
+
+# -- a repeated frame, whatever the stages; a forecast that does not start at its tracks ------
+
+
+class CountingStampedDetector(StampedDetector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def step(self, f: SensorFrame) -> Boxes3D:
+        self.seen.append(f.timestamp_ns)
+        return super().step(f)
+
+
+@pytest.mark.parametrize("tracked", [True, False])
+@pytest.mark.parametrize(("later_ns", "what"), [(T_NS, "a repeated frame"), (5, "out of order")])
+def test_a_frame_not_after_the_last_is_refused_whatever_the_stages(
+    tracked: bool, later_ns: int, what: str
+) -> None:
+    """Before: without a tracker the same frame stepped twice silently (review s9)."""
+    det = CountingStampedDetector()
+    stack = Stack(det, car_tracker() if tracked else None)
+    stack.step(frame())
+    with pytest.raises(
+        ValueError,
+        match=rf"^SensorFrame.timestamp_ns must increase from step to step: got {later_ns} "
+        rf"after {T_NS} \({what}; call Stack.reset\(\) to start a new sequence\)$",
+    ):
+        stack.step(frame(later_ns))
+    assert det.seen == [T_NS]  # refused before the detector ran
+    stack.reset()
+    assert stack.step(frame()).timestamp_ns == T_NS
+
+
+class VelocityTracker:
+    """Track ``track_id`` for each detection, moving at ``velocity_mps``."""
+
+    def __init__(self, velocity_mps: tuple[float, float], track_id: int = 7) -> None:
+        self.velocity_mps, self.track_id = velocity_mps, track_id
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        moving = dataclasses.replace(detections, velocity_mps=np.array([self.velocity_mps]))
+        return Tracks(np.array([self.track_id]), moving)
+
+
+class ShiftedPredictor:
+    """A constant-velocity forecast whose boxes are all moved by ``shift_m`` (x, y)."""
+
+    def __init__(self, shift_m: tuple[float, float]) -> None:
+        self.shift_m = shift_m
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast:
+        fc = constant_velocity_forecast(tracks.boxes, 3.0, 0.1)
+        boxes = fc.boxes.copy()
+        boxes[:, :, :2] += self.shift_m
+        return Forecast(fc.dt_s, boxes, fc.speed_mps)
+
+
+@pytest.mark.parametrize(
+    ("velocity", "shift", "ok"),
+    [
+        ((0.0, 0.0), (1.99, 0.0), True),  # tolerance 2 m at rest
+        ((0.0, 0.0), (0.0, -2.01), False),
+        ((30.0, 40.0), (3.0, 4.0), True),  # 50 m/s: one 0.1 s step late (5 m) + 2 m
+        ((30.0, 40.0), (0.0, 6.99), True),
+        ((30.0, 40.0), (7.01, 0.0), False),
+    ],
+)
+def test_a_forecast_starts_at_its_tracks(
+    velocity: tuple[float, float], shift: tuple[float, float], ok: bool
+) -> None:
+    stack = Stack(StampedDetector(), VelocityTracker(velocity), predictor=ShiftedPredictor(shift))
+    if ok:
+        out = stack.step(frame())
+        assert out.forecast is not None and out.forecast.boxes.shape == (1, 31, 7)
+        return
+    allowed = np.hypot(*velocity) * 0.1 + 2.0
+    with pytest.raises(
+        ValueError,
+        match=rf"^Stack: the predictor ShiftedPredictor.step returned a forecast whose step 0 "
+        rf"for track 7 \(row 0\) lies {np.hypot(*shift):.2f} m from the track's box centre, "
+        rf"more than {allowed:.2f} m \(its speed over one dt_s 0.1 s \+ 2 m\)",
+    ):
+        stack.step(frame())
+
+
+def test_a_forecast_in_world_coordinates_is_refused() -> None:
+    """Review s2: a predictor placing ego-frame tracks in the world (100 m along x)."""
+
+    class WorldPredictor(ShiftedPredictor):
+        def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast:
+            assert world_from_frame is not None
+            world = tracks.boxes.transformed(world_from_frame, "world")
+            return constant_velocity_forecast(world, 3.0, 0.1)
+
+    posed = SensorFrame(
+        T_NS,
+        lidars={"lidar": PointCloud(np.zeros((5, 3), np.float32), "lidar", T_NS)},
+        world_from_ego=SE3.from_xyz_yaw([100.0, 0.0, 0.0], 0.0),
+    )
+    stack = Stack(StampedDetector(), car_tracker(), predictor=WorldPredictor((0.0, 0.0)))
+    with pytest.raises(ValueError, match=r"WorldPredictor.step .* lies 100.00 m from the track"):
+        stack.step(posed)
+
+
+def test_the_built_in_predictors_start_at_their_tracks() -> None:
+    """Over moving frames (the ego 2 m per 0.1 s, the car fixed in the world), both models."""
+    for model in ("constant_velocity", "ctrv"):
+        stack = Stack(
+            StampedDetector(), car_tracker(), predictor=KinematicPredictor(PredictionConfig(model))
+        )
+        for k in range(5):
+            posed = SensorFrame(
+                T_NS + k * 100_000_000,
+                lidars={"lidar": PointCloud(np.zeros((5, 3), np.float32), "lidar", T_NS)},
+                world_from_ego=SE3.from_xyz_yaw([2.0 * k, 0.0, 0.0], 0.0),
+            )
+            out = stack.step(posed)
+        assert out.forecast is not None and out.tracks is not None and len(out.tracks) == 1
+        np.testing.assert_allclose(out.forecast.boxes[:, 0, :2], out.tracks.boxes.center_m[:, :2])

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.structures._checks import as_array, check_number
+from drivestack.structures._checks import _all_finite, as_array, check_number
 from drivestack.structures.road_map import (
     RoadMap,
     polyline_stations,
@@ -25,6 +25,19 @@ def smooth_same(values: np.ndarray, window: int) -> np.ndarray:
     points: the window is cut to ``N`` so the output keeps ``N``)."""
     n = min(window, len(values))
     return np.convolve(values, np.ones(n) / n, mode="same")
+
+
+def finite_stations(value: npt.ArrayLike, name: str) -> np.ndarray:
+    """``value`` as a float64 array of any shape; ``ValueError`` naming ``name``, the first
+    non-finite value and its index (a tuple for more than one dimension) for a NaN or an
+    infinity. One finiteness pass: the planners query stations every step."""
+    s = np.asarray(value, dtype=np.float64)
+    if s.size and not _all_finite(s):
+        flat = int(np.flatnonzero(~np.isfinite(s))[0])
+        where = flat if s.ndim == 1 else tuple(int(i) for i in np.unravel_index(flat, s.shape))
+        at = "" if s.ndim == 0 else f" at index {where}"
+        raise ValueError(f"{name} must be finite (metres), got {s.reshape(-1)[flat]}{at}")
+    return s
 
 
 def _speed_limits(value: npt.ArrayLike, n_points: int, n_rows: int) -> np.ndarray:
@@ -128,16 +141,17 @@ class ReferencePath:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Points ``(..., 2)`` and headings ``(...)`` at stations (broadcast with lateral offsets).
 
-        Stations outside the path extrapolate along the first / last segment.
+        Stations outside the path extrapolate along the first / last segment. ``ValueError``
+        naming ``station_m`` / ``offset_m`` and the first bad index for a NaN or infinite value.
         """
-        s = np.asarray(station_m, dtype=np.float64)
+        s = finite_stations(station_m, "station_m")
         seg = self.segments
         i = np.searchsorted(self.station_m, s, side="right") - 1
         np.clip(i, 0, len(self.station_m) - 2, out=i)
         t = s - self.station_m[i]
         yaw = seg[2][i]
         cos, sin = seg[0][i], seg[1][i]
-        off = np.asarray(offset_m, dtype=np.float64)
+        off = finite_stations(offset_m, "offset_m")
         x = self.xy_m[i, 0] + t * cos - off * sin
         y = self.xy_m[i, 1] + t * sin + off * cos
         return np.stack([x, y], axis=-1), yaw
@@ -162,12 +176,25 @@ class ReferencePath:
         return v
 
     def speed_limit_at(self, station_m: npt.ArrayLike) -> np.ndarray:
+        """Speed limits (m/s) at stations of any shape, interpolated between points and held
+        at the first / last point's outside the path; ``ValueError`` naming ``station_m`` and
+        the first bad index for a NaN or infinite station."""
         return np.interp(
-            np.asarray(station_m, dtype=np.float64), self.station_m, self.speed_limit_mps
+            finite_stations(station_m, "station_m"), self.station_m, self.speed_limit_mps
         )
 
     def window_slice(self, start_m: float, end_m: float) -> slice:
-        """Index range of the points between two stations (at least two points)."""
+        """Index range of the points between two stations (at least two points: the two
+        around ``start_m`` when no point lies between them, clamped to the path's ends).
+        ``ValueError`` naming ``start_m`` / ``end_m`` for a NaN or infinite station, or for
+        ``start_m > end_m``."""
+        check_number("ReferencePath window start_m", start_m)
+        check_number("ReferencePath window end_m", end_m)
+        if start_m > end_m:
+            raise ValueError(
+                f"ReferencePath window start_m must be <= end_m, got start_m {start_m!r} and "
+                f"end_m {end_m!r} (reversed bounds)"
+            )
         idx = np.flatnonzero((self.station_m >= start_m) & (self.station_m <= end_m))
         if len(idx) < 2:
             i = int(np.clip(np.searchsorted(self.station_m, start_m), 1, len(self.station_m) - 1))
