@@ -228,11 +228,11 @@ def _warn_mixed_controllers(
     of one map controller (:attr:`TrafficLight.controller_id`) different cycles, or a cycle
     to only some of them (:func:`~drivestack.perception.camera.traffic_light_inference.mixed_controllers`):
     the map says they switch together; ``--lights camera`` does not infer from it."""
+    key_of = {given.id: f"traffic_lights.{i}" for i, given in enumerate(lights)}
     for cid, ids in mixed_controllers(road_map).items():
         keys = [f"traffic_lights.{i}" for i, given in enumerate(lights) if given.id in ids]
         if not keys:  # the map's own cycles: not the scenario's doing
             continue
-        key_of = {given.id: f"traffic_lights.{i}" for i, given in enumerate(lights)}
         by_cycle: dict[SignalCycle | None, list[str]] = {}
         for light_id in ids:
             by_cycle.setdefault(road_map.traffic_light(light_id).cycle, []).append(
@@ -728,10 +728,10 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         route = list(cfg.route.lanes)
         _lane_path(road_map, route, where, "route.lanes")
         starts = [start_lane]
+        at = (float(ego.x_m[0]), float(ego.y_m[0]))
         if cfg.ego.from_file:  # a recorded start at a fork: every lane under the ego counts
-            at = (float(ego.x_m[0]), float(ego.y_m[0]))
             starts += road_map.lanes_at(at, float(ego.yaw_rad[0]))
-        lead = _route_lead(road_map, route, starts, (float(ego.x_m[0]), float(ego.y_m[0])), cfg)
+        lead = _route_lead(road_map, route, starts, at, cfg)
         if lead:
             warnings.warn(
                 f"{where}: route.lanes {route[:_ROUTE_LANES_SHOWN]} starts ahead of the ego "

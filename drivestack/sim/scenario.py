@@ -431,7 +431,7 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
         raw = load_yaml(p)  # errors name the file (and line, column)
     if not isinstance(raw, dict):
         raise ConfigError("a scenario file must hold a mapping", path=str(p))
-    return scenarios_from_mapping(raw, str(p))
+    return _scenarios_of(raw, str(p))  # (the file's own mapping: no copy)
 
 
 def scenarios_from_mapping(data: object, source: str = "<dict>") -> list[ScenarioConfig]:
@@ -451,8 +451,14 @@ def scenarios_from_mapping(data: object, source: str = "<dict>") -> list[Scenari
     """
     if not isinstance(data, dict):
         raise ConfigError(f"a scenario must be a mapping, got {type(data).__name__}", path=source)
+    return _scenarios_of(copy.deepcopy(data), source)
+
+
+def _scenarios_of(data: dict[str, Any], source: str) -> list[ScenarioConfig]:
+    """:func:`scenarios_from_mapping` of a mapping it may change (a sweep's variants and the
+    ``source`` key are written into it)."""
     scenarios = []
-    for variant, origins in _expand(copy.deepcopy(data), source):
+    for variant, origins in _expand(data, source):
         variant["source"] = source
         try:
             cfg = from_mapping(ScenarioConfig, variant, source)

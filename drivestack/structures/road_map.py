@@ -403,6 +403,14 @@ def interpolate_polyline(
     if s.size and not _all_finite(s):
         bad = int(np.flatnonzero(~np.isfinite(s))[0])
         raise ValueError(f"station_m must be finite, got {s[bad]} at index {bad}")
+    return _interpolate(polyline_m, stations, s)
+
+
+def _interpolate(
+    polyline_m: np.ndarray, stations: np.ndarray, s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`interpolate_polyline` of a :func:`_checked_polyline` polyline and its stations
+    at finite ``(M,)`` stations ``s`` (nothing checked again)."""
     idx = np.clip(np.searchsorted(stations, s, side="right") - 1, 0, len(stations) - 2)
     d = polyline_m[idx + 1] - polyline_m[idx]
     seg_len = stations[idx + 1] - stations[idx]
@@ -428,8 +436,8 @@ def resample_polyline(polyline_m: npt.ArrayLike, step_m: float) -> np.ndarray:
             f"step_m {step_m!r} cuts the {stations[-1]:g} m polyline into more than "
             f"{MAX_RESAMPLE_POINTS} points: use a larger step"
         )
-    n = max(2, math.ceil(count) + 1)
-    xy, _ = interpolate_polyline(polyline_m, np.linspace(0.0, stations[-1], n))
+    n = max(2, math.ceil(count) + 1)  # (finite stations: a finite count, checked above)
+    xy, _ = _interpolate(polyline_m, stations, np.linspace(0.0, stations[-1], n))
     return xy
 
 

@@ -80,13 +80,13 @@ class LaneLinks:
 
     def junction(self, el: ET.Element) -> None:
         junction_id = self.rd.text(el, "id", "junction")
+        kind = el.get("type", "default")
+        direct = kind == "direct"
         for i, conn in enumerate(el.findall("connection")):
             where = f"junction {junction_id} connection {conn.get('id', i)}"
             incoming = self.road(
                 self.rd.text(conn, "incomingRoad", where), where, "connection@incomingRoad"
             )
-            kind = el.get("type", "default")
-            direct = kind == "direct"
             attr = self._other_road_attr(conn, junction_id, kind, where)
             other = self.road(self.rd.text(conn, attr, where), where, f"connection@{attr}")
             contact = conn.get("contactPoint")
