@@ -152,11 +152,11 @@ def reference_way_lanes(
     route's way, :func:`route_way_lanes`, when the route goes on that way), else the route's
     way (``()`` when the route has none)."""
     route_way = route_way_lanes(road_map, route_lanes, stop.lane_id)
-    lane_stop = road_map.traffic_light(stop.light_id).stop_on(stop.lane_id)
+    light = road_map.traffic_light(stop.light_id)
+    lane_stop = light.stop_on(stop.lane_id)
     if lane_stop is None:  # pragma: no cover - route stops come from the map's lights
         return route_way
     through = through_way(road_map, stop.lane_id, lane_stop.station_m)
-    light = road_map.traffic_light(stop.light_id)
     if through is None or not governs_way(light, road_map.lane(stop.lane_id), through):
         return route_way
     return route_way if route_way[:1] == (through,) else (through,)

@@ -387,7 +387,8 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
     # the lamp's expected area from the projected housing's height (lamp / housing height)
     lamp_px = (roi.housing_height_px * LAMP_SIZE_M / HOUSING_SIZE_M[2]) ** 2
     need = max(float(config.min_lit_px), config.min_lit_fraction * lamp_px, 1.0)
-    reading = _read_lamps(crop, roi, config, hue, bright, lamp_px, need)
+    masks = _colour_masks(hue, bright, config)
+    reading = _read_lamps(masks, roi, config, lamp_px, need)
     if reading is not None:
         return reading
     hu0, hv0, hu1, hv1 = roi.housing_px
@@ -395,7 +396,7 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
         slice(max(int(np.floor(hv0)) - v0, 0), max(int(np.ceil(hv1)) - v0, 0)),
         slice(max(int(np.floor(hu0)) - u0, 0), max(int(np.ceil(hu1)) - u0, 0)),
     )
-    no_lamp = LightReading("unknown", 0.0, _counts(hue, bright, config))
+    no_lamp = LightReading("unknown", 0.0, _counts(masks))
     if val[in_box].size == 0:
         return no_lamp
     glowing = bright[in_box] | (val[in_box] >= config.min_clipped_value)
@@ -407,16 +408,15 @@ def classify_crop(crop: np.ndarray, roi: LightRoi, config: TrafficLightConfig) -
         d_hue, d_sat, d_val = rgb_to_hsv(smooth)
         linear = (smooth.max(axis=-1) / 255.0) ** config.pixel_gamma
         housing_level = float(np.percentile(linear[in_box], HOUSING_PERCENTILE))
-        dim = (
-            (d_sat >= config.min_saturation)
-            & (d_val >= config.min_contrast_value)
-            & (linear >= config.contrast_ratio * housing_level)
+        tinted = _colour_masks(
+            d_hue, (d_sat >= config.min_saturation) & (d_val >= config.min_contrast_value), config
         )
-        reading = _read_lamps(smooth, roi, config, d_hue, dim, lamp_px, need)
+        contrast = linear >= config.contrast_ratio * housing_level
+        dim = {name: m & contrast for name, m in tinted.items()}
+        reading = _read_lamps(dim, roi, config, lamp_px, need)
         if reading is not None:
             return reading
-        tinted = (d_sat >= config.min_saturation) & (d_val >= config.min_contrast_value)
-        if any(np.sum(m[in_box]) >= need for m in _colour_masks(d_hue, tinted, config).values()):
+        if any(np.sum(m[in_box]) >= need for m in tinted.values()):
             return no_lamp  # a lamp's worth of a lamp colour, however dim: not "off"
         around = np.ones(val.shape, bool)
         around[in_box] = False
@@ -453,31 +453,29 @@ def _colour_masks(
     return {name: lit & _in_hue(hue, rng) for name, rng in ranges.items()}
 
 
-def _counts(hue: np.ndarray, lit: np.ndarray, config: TrafficLightConfig) -> dict[str, int]:
-    return {n: int(m.sum()) for n, m in _colour_masks(hue, lit, config).items()}
+def _counts(masks: dict[str, np.ndarray]) -> dict[str, int]:
+    """Lamp colour -> how many pixels its mask holds."""
+    return {n: int(m.sum()) for n, m in masks.items()}
 
 
 def _read_lamps(
-    crop: np.ndarray,
+    masks: dict[str, np.ndarray],
     roi: LightRoi,
     config: TrafficLightConfig,
-    hue: np.ndarray,
-    lit_mask: np.ndarray,
     lamp_px: float,
     need: float,
 ) -> LightReading | None:
-    """The state the ``lit_mask (h, w)`` pixels of ``crop`` show by their hue (step 2 of the
-    module doc), or ``None`` when no lamp colour is lit (``lamp_px``: a lamp's projected area,
-    ``need``: the pixels a lit lamp needs)."""
-    masks = _colour_masks(hue, lit_mask, config)
+    """The state the lit pixels of each lamp colour, ``masks`` (:func:`_colour_masks` of the
+    crop of ``roi.roi_px``), show (step 2 of the module doc), or ``None`` when no lamp colour
+    is lit (``lamp_px``: a lamp's projected area, ``need``: the pixels a lit lamp needs)."""
     if config.lamp_band_ratio > 0.0:
         bands = {name: _lamp_band(m.shape, roi, name, config) for name, m in masks.items()}
         for name, m in masks.items():
             out, inside = int(np.sum(m & ~bands[name])), int(np.sum(m & bands[name]))
             if out >= need and out > inside:  # a lamp of this colour out of its place
-                return LightReading("unknown", 0.0, {n: int(k.sum()) for n, k in masks.items()})
+                return LightReading("unknown", 0.0, _counts(masks))
         masks = {name: m & bands[name] for name, m in masks.items()}
-    lit_px = {name: int(m.sum()) for name, m in masks.items()}
+    lit_px = _counts(masks)
     lit = [name for name in LAMP_COLOURS if lit_px[name] >= need]
     total = sum(lit_px.values())
     if not lit:
@@ -489,7 +487,7 @@ def _read_lamps(
     ):  # a green beside a stop colour's light: rather unknown than a wrong go
         return LightReading("unknown", 0.0, lit_px)
     if lit == ["red", "yellow"]:
-        rows = np.arange(crop.shape[0])[:, None]
+        rows = np.arange(masks["red"].shape[0])[:, None]
         red_v = float(np.mean(np.broadcast_to(rows, masks["red"].shape)[masks["red"]]))
         yellow_v = float(np.mean(np.broadcast_to(rows, masks["yellow"].shape)[masks["yellow"]]))
         if red_v >= yellow_v:  # red is the top lamp

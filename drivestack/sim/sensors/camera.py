@@ -35,13 +35,12 @@ from drivestack.structures.camera import CameraCalibration, CameraImage
 class RenderedImages:
     """One rendering: ``rgb`` as a CameraImage, ``depth_m (H, W)`` float32, ``instance (H, W)``
     int32, and ``emissive (H, W)`` bool, the pixels of lit lamps (light sources, not lit
-    surfaces: :mod:`~drivestack.sim.sensors.camera_effects` keeps them bright at night;
-    ``None``: not known)."""
+    surfaces: :mod:`~drivestack.sim.sensors.camera_effects` keeps them bright at night)."""
 
     rgb: CameraImage
     depth_m: np.ndarray
     instance: np.ndarray
-    emissive: np.ndarray | None = None
+    emissive: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -10,31 +10,16 @@ import numpy as np
 import pytest
 
 from drivestack.config.strict import ConfigValueError
-from drivestack.perception.camera.traffic_light_state import (
-    DEFAULT_CONFIG_PATH,
-    LightRoi,
-    classify_crop,
-    load_traffic_light_config,
-)
+from drivestack.perception.camera.traffic_light_state import LightRoi, classify_crop
+from tests.perception.camera.test_traffic_light_state import CONFIG, LIT, _light_image
 
-SKY = (135, 180, 230)
-HOUSING = (25, 25, 25)
-UNLIT = (40, 40, 40)
-LIT = {"red": (255, 35, 25), "yellow": (255, 200, 0), "green": (30, 230, 110)}
-CONFIG = load_traffic_light_config(DEFAULT_CONFIG_PATH)
 # lamps 10 px, centres at rows 16.5, 29.5, 42.5 of a 60 x 40 crop (housing rows 10..49)
 LAMP_ROWS = (17.0, 30.0, 43.0)
 ROI = LightRoi((0, 0, 40, 60), (14.0, 10.0, 26.0, 50.0), LAMP_ROWS)
 
 
 def _crop(lit: tuple[str, ...]) -> np.ndarray:
-    img = np.zeros((60, 40, 3), np.uint8)
-    img[:] = SKY
-    img[10:50, 14:26] = HOUSING
-    for slot, colour in enumerate(("red", "yellow", "green")):
-        top = 12 + 13 * slot
-        img[top : top + 10, 15:25] = LIT[colour] if colour in lit else UNLIT
-    return img
+    return _light_image(lit)[0]
 
 
 def test_the_shipped_config_turns_the_safety_rules_on():
