@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.commands.fleet import data_root_of
-from drivestack.commands.sim import _planner
+from drivestack.exec.task import planner_for_lights
 from drivestack.perception.camera.traffic_light_state import (
     DEFAULT_CONFIG_PATH,
     TrafficLightConfig,
@@ -81,7 +81,7 @@ def evaluate_preset(
     scores, red_run = [], 0
     for cfg in scenarios:
         built = with_light_perception(build_scenario(cfg, data_root), light_config, effects=effects)
-        result = run_scenario(built, _planner(planner, built, "camera"), data_root)
+        result = run_scenario(built, planner_for_lights(planner, built, "camera"), data_root)
         scores.append(score_percent(result.nuplan))
         red_run += result.red_light.count
         for observer in observers(built.world):

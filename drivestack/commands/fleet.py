@@ -36,6 +36,18 @@ either end of a range) is an error before anything runs; one only its map refuse
 off its lane, an agent on the ego) is found when that variant runs and makes it crash
 (building every variant's map up front would cost 10-400 ms a variant).
 
+--lights camera (with --light-camera ideal|day|dusk|night|YAML) runs every variant as
+drivestack sim --lights camera does: the planners see what a simulated camera reads of the
+lights on their route (unknown_light policy "yellow"), and each metrics.json records
+light_perception (held reads and inferences), light_perception_raw (the classifier's reads
+before the hold), light_perception_median_ms and light_camera. Each variant's camera noise
+is its own and reproducible: its effects seed is a SHA-256 of the preset's seed and the
+variant's seed (drivestack.exec.lights.effects_seed; recorded as light_camera.seed), so a
+resumed or rerun variant draws the same pixels, and the planners of one variant the same.
+OUT/fleet.json records lights and light_camera (a resume with other ones is refused; camera
+effects are compared by their parameters), and OUT/fleet_summary.json pools
+light_perception and light_perception_raw per planner.
+
 Exit status: 1 while any variant in OUT crashed, else 0, even when variants failed their pass
 criteria (a sweep that explores where a planner fails is not an error; unlike a plain
 drivestack sim run, which exits 1 for a failed run too), and so whatever its known failures
@@ -120,6 +132,32 @@ def add_max_steps_argument(parser: argparse.ArgumentParser) -> None:
         "collision, has ncap.avoided and speed_reduction_kph null and leaves no_collision / "
         "min_speed_reduction_kph unjudged: metrics.json lists these under not_evaluated "
         "(neither met nor failed); a red light run before the cut still fails the run",
+    )
+
+
+def add_lights_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lights`` and ``--light-camera`` (sim and fleet): what the planners know of the
+    traffic lights."""
+    parser.add_argument(
+        "--lights",
+        choices=["truth", "camera"],
+        default="truth",
+        help="what the planner knows of the traffic lights: their true states, or what a "
+        "simulated camera shows of the lights on its route (map-prior ROIs and an HSV lamp "
+        "classifier, configs/perception/traffic_lights.yaml; unknown for a light it cannot "
+        "read); the recorded history and the red-light metrics keep the true states",
+    )
+    parser.add_argument(
+        "--light-camera",
+        default=None,
+        metavar="ideal|day|dusk|night|YAML",
+        help="with --lights camera: how the light camera degrades its images "
+        "(drivestack.sim.sensors.camera_effects: exposure and night, lens blur and glare, "
+        "motion blur, Poisson-Gaussian sensor noise, seeded), a preset "
+        "(configs/perception/light_camera_<name>.yaml) or a YAML file of your own; default "
+        "ideal, the rendered pixels as they are; each metrics.json records it (light_camera; "
+        "in a fleet, each variant's camera noise is seeded from the preset's seed and the "
+        "variant's seed)",
     )
 
 
@@ -208,6 +246,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_root_argument(parser)
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
+    add_lights_arguments(parser)
     add_fleet_arguments(parser)
     add_quiet_option(parser)
 
@@ -216,12 +255,14 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.core.provenance import run_provenance
     from drivestack.exec.executors import make_executor
     from drivestack.exec.fleet import run_fleet, scenario_digests
+    from drivestack.exec.lights import FleetLights
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,
         unswept_keys,
     )
     from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes
+    from drivestack.sim.perceived_lights import light_camera_effects
     from drivestack.sim.scenario import load_scenarios, read_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
@@ -233,6 +274,11 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("a fleet does not export datasets (no --export-dataset)")
     planners = planners_of(args.planner)
     data_root = data_root_of(args.data_root)
+    # --light-camera: refused without --lights camera; its file is read here, once (a Ray
+    # worker need not have it), and a bad one exits 2 before anything runs
+    lights = FleetLights(
+        args.lights, args.light_camera, light_camera_effects(args.light_camera, args.lights)
+    )
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
     workers = 1 if args.workers is None else args.workers
     # a ConfigError / DataError below is the CLI's one-line error, exit 2
@@ -285,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed,
             progress=not args.quiet,
             known_failures=known_failures,
+            lights=lights,
         )
     finally:
         executor.close()
@@ -309,6 +356,15 @@ def run(args: argparse.Namespace) -> int:
         f"{executor_kind} x{workers}"
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
+    if lights.lights == "camera":
+        from drivestack.commands.sim import _light_line
+        from drivestack.exec.lights import pooled_light_perception
+
+        for planner in planners:
+            mine = [r for r in result.records if r["planner"] == planner]
+            pooled = pooled_light_perception(mine).get("light_perception")
+            if pooled is not None:
+                print(f"{planner}: {_light_line(pooled)}")
     if crashed:
         print(
             f"error: {crashed} of {len(result.records)} variants crashed (their errors are "

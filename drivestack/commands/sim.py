@@ -93,12 +93,13 @@ then stop for when they can do so comfortably, as at yellow (PDMParams.unknown_l
 --perception lidar. The history and the
 red-light metrics keep the true states; each metrics.json gains "light_perception" (accuracy,
 the share unknown and a true x perceived confusion matrix over the light-ticks within range;
-"inferred": the inferred light-ticks, how many match the truth and the wrong ones)
-and "light_perception_median_ms", summary.json the pooled figures per planner. sim.json
+"inferred": the inferred light-ticks, how many match the truth and the wrong ones),
+"light_perception_raw" (the same of the classifier's reads before the hold) and
+"light_perception_median_ms", summary.json the pooled figures per planner. sim.json
 records --lights and the planners' unknown_light policy, as does each metrics.json (a DIR
-of runs with other lights is refused as above); the fleet options
-refuse --lights camera. --light-camera ideal|day|dusk|night|YAML (only with --lights camera)
-degrades the light camera's images (drivestack.sim.sensors.camera_effects: exposure and
+of runs with other lights is refused as above); a fleet runs camera lights too, each
+variant with its own seeded camera noise (see drivestack fleet). --light-camera
+ideal|day|dusk|night|YAML (only with --lights camera) degrades the light camera's images (drivestack.sim.sensors.camera_effects: exposure and
 night, blur, glare, motion blur, seeded sensor noise; default ideal, the rendered pixels);
 metrics.json and sim.json record it as "light_camera" (a DIR of runs with other camera
 effects is refused as above); tools/eval_light_perception.py compares them.
@@ -126,6 +127,7 @@ from drivestack.exec.task import (
     not_evaluated,
     outcome,
     passed_unexpectedly,
+    planner_for_lights,
     unknown_light_policy,
 )
 from drivestack.sim.scenario import RECORDED_AGENT_MODES
@@ -156,6 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from drivestack.commands.fleet import (
         add_data_root_argument,
         add_fleet_arguments,
+        add_lights_arguments,
         add_max_steps_argument,
     )
 
@@ -193,25 +196,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="what the planner sees: ground-truth agents, or tracks from the real stack run on "
         "ray-cast LiDAR sweeps (see --stack)",
     )
-    parser.add_argument(
-        "--lights",
-        choices=["truth", "camera"],
-        default="truth",
-        help="what the planner knows of the traffic lights: their true states, or what a "
-        "simulated camera shows of the lights on its route (map-prior ROIs and an HSV lamp "
-        "classifier, configs/perception/traffic_lights.yaml; unknown for a light it cannot "
-        "read); the recorded history and the red-light metrics keep the true states",
-    )
-    parser.add_argument(
-        "--light-camera",
-        default=None,
-        metavar="ideal|day|dusk|night|YAML",
-        help="with --lights camera: how the light camera degrades its images "
-        "(drivestack.sim.sensors.camera_effects: exposure and night, lens blur and glare, "
-        "motion blur, Poisson-Gaussian sensor noise, seeded), a preset "
-        "(configs/perception/light_camera_<name>.yaml) or a YAML file of your own; default "
-        "ideal, the rendered pixels as they are; each metrics.json records it (light_camera)",
-    )
+    add_lights_arguments(parser)
     parser.add_argument(
         "--stack",
         type=Path,
@@ -256,6 +241,7 @@ def _load(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownFailures
 def run(args: argparse.Namespace) -> int:
     from drivestack.commands import fleet
     from drivestack.core.atomic import write_text_atomic
+    from drivestack.exec.lights import light_record_fields, pooled_light_perception
     from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.exec.task import run_provenance_fields, write_run_results
     from drivestack.pipeline import build_stack
@@ -266,7 +252,6 @@ def run(args: argparse.Namespace) -> int:
         light_camera_effects,
         with_light_perception,
     )
-    from drivestack.sim.perception_metrics import LightStateMetrics
 
     _check_options(args)  # options that would be ignored: refused, exit 2
     if fleet.is_fleet_request(args):  # seeded variants on a process pool or Ray, resumable
@@ -294,7 +279,6 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
-    light_metrics: dict[str, LightStateMetrics] = {}  # planner -> pooled (--lights camera)
     for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
         folder = out / variant.variant_id
@@ -306,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
             if stack is not None:
                 built = with_lidar_perception(built, stack)
             result = run_scenario(
-                built, _planner(planner, built, args.lights), data_root, args.max_steps
+                built, planner_for_lights(planner, built, args.lights), data_root, args.max_steps
             )
         except Exception as exc:  # one crashing run must not stop the others: record it
             rows.append(_crashed_run(variant, exc, folder))
@@ -329,10 +313,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 pooled.merge(run_metrics, prefix=f"{cfg.name}/")
             elif isinstance(observer, CameraLightPerception):
-                record["light_perception_median_ms"] = observer.timing_ms().get("traffic_lights")
-                record["light_perception"] = observer.metrics.result()
-                record["light_camera"] = {"preset": args.light_camera, **vars(observer.effects)}
-                light_metrics.setdefault(planner, LightStateMetrics()).merge(observer.metrics)
+                record.update(light_record_fields(observer, args.light_camera))
         write_run_results(folder, result, record)
         rows.append(record)
         if args.export_dataset is not None:  # after the run's results are safe
@@ -342,8 +323,8 @@ def run(args: argparse.Namespace) -> int:
         entry.update(provenance)
         if planner in perception_metrics:
             entry["perception_metrics"] = perception_metrics[planner].result()
-        if planner in light_metrics:
-            entry["light_perception"] = light_metrics[planner].result()
+        mine = [r for r in rows if r["planner"] == planner and not _crashed(r)]
+        entry.update(pooled_light_perception(mine))  # --lights camera: pooled per planner
     write_text_atomic(out / "summary.json", strict_dumps(summary, indent=2))
     table = _table(rows, summary)
     write_text_atomic(out / "summary.md", table + "\n")
@@ -399,8 +380,6 @@ def _check_options(args: argparse.Namespace) -> None:
             "--agents is not applied to fleets (the fleet options); set agents_reactive: true "
             "in the scenario files instead"
         )
-    if getattr(args, "lights", "truth") != "truth" and fleet.is_fleet_request(args):
-        raise DataError("a fleet runs with the lights' true states only (no --lights camera)")
     if args.stack is not None and args.perception != "lidar":
         raise DataError(
             "--stack is used only with --perception lidar (the planner sees ground truth "
@@ -479,20 +458,6 @@ def _run_files() -> tuple[str, ...]:
     return ("metrics.json", "history.npz", ERROR_NAME)
 
 
-def _planner(name: str, built: Any, lights: str) -> Any:
-    """The planner of a run: ``name`` itself (the default parameters) for ``--lights truth``,
-    else the built-in planner ``name`` made for ``built`` with the ``unknown_light`` policy of
-    ``lights`` (:func:`unknown_light_policy`)."""
-    from drivestack.planning.pdm import PDMParams
-    from drivestack.sim.evaluate import PLANNERS
-
-    policy = unknown_light_policy(lights)
-    if policy == PDMParams.unknown_light:
-        return name
-    params = PDMParams(unknown_light=policy)
-    return PLANNERS[name](built.road_map, built.route_lanes, built.world.vehicle, params)
-
-
 def _manifest(
     args: argparse.Namespace, runs: list[Variant], planners: list[str], light_effects: Any
 ) -> dict[str, Any]:
@@ -561,9 +526,9 @@ def _identity(key: str, value: object) -> object:
     if key == "lights" and value is None:
         return "truth"
     if key == "light_camera":
-        if not isinstance(value, dict) or not value.get("enabled"):
-            return None
-        return tuple(sorted((k, repr(v)) for k, v in value.items() if k != "preset"))
+        from drivestack.exec.lights import light_camera_identity
+
+        return light_camera_identity(value)
     return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
 
 

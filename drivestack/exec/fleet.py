@@ -4,7 +4,9 @@ Layout of a fleet folder ``DIR``:
   ``fleet.json``        what ran: suite, planners, sweep, seed, executor, version, variant count,
                         ``scenarios``: each scenario's file and the SHA-256 of its loaded
                         config (:func:`scenario_digests`), and ``known_failures``: the suite's
-                        list for the fleet's planners (:func:`listed_failures`)
+                        list for the fleet's planners (:func:`listed_failures`); ``lights``
+                        (``truth`` or ``camera``), the planners' ``unknown_light`` policy and
+                        ``light_camera`` (the camera's preset and effects; null with truth)
   ``fleet.jsonl``       one record per finished variant (``ok``: it ran, passed or not; or
                         ``crashed``: it raised, with the error; older indexes say ``failed``
                         for that, read as ``crashed``), appended and flushed as each ends; the
@@ -15,13 +17,15 @@ Layout of a fleet folder ``DIR``:
                         ``failed`` (ran, did not), ``known_failures`` (ran, did not, listed by
                         the suite), ``crashed`` (raised), ``unexpected_passes`` (listed, yet
                         passed), as ``drivestack sim``'s summary.json counts them; ``ok``
-                        (ran), collisions, mean score
+                        (ran), collisions, mean score; with camera lights
+                        ``light_perception`` / ``light_perception_raw`` pooled over its runs
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
 reruns the crashed ones), except those whose index line does not read (cut by a kill, not
 JSON or UTF-8, a field :func:`fleet_summary` needs missing or of the wrong type) and those
 that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged: each is warned
 about (file, line, field) and run again; a rerun with more random draws (``count``) extends the sweep; a rerun
-with other swept parameters, seed, suite, planners or step cap into the same folder is refused,
+with other swept parameters, seed, suite, planners, step cap, ``lights`` or light camera
+effects (compared by their parameters, not the preset's name) into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
 differs: the results would mix two different scenarios), and one whose suite lists other known
 failures for its planners since (the finished variants carry the marks of the old list, in
@@ -47,6 +51,13 @@ from tqdm import tqdm
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.json_values import is_finite_number, strict_dumps
 from drivestack.exec.executors import Executor
+from drivestack.exec.lights import (
+    TRUE_LIGHTS,
+    FleetLights,
+    light_camera_identity,
+    light_camera_shown,
+    pooled_light_perception,
+)
 from drivestack.exec.sweep import Variant
 from drivestack.exec.task import (
     CRASHED,
@@ -55,6 +66,7 @@ from drivestack.exec.task import (
     crashed_fields,
     is_crashed,
     run_variant,
+    unknown_light_policy,
     variant_record,
 )
 
@@ -255,13 +267,20 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             a.pop("count", None)
             b.pop("count", None)
             return a == b
+        if key == "lights":  # a fleet.json from before --lights: the true states
+            return (old.get(key) or "truth") == (manifest.get(key) or "truth")
+        if key == "light_camera":  # by the effects, not the preset's name
+            return light_camera_identity(old.get(key)) == light_camera_identity(manifest.get(key))
         return old.get(key) == manifest.get(key)
 
-    for key in ("suite", "planners", "sweep", "max_steps"):
+    for key in ("suite", "planners", "sweep", "max_steps", "lights", "light_camera"):
         if not same(key):
+            then, now = old.get(key), manifest.get(key)
+            if key == "light_camera":
+                then, now = light_camera_shown(then), light_camera_shown(now)
             raise ConfigError(
-                f"this folder holds a different fleet ({key}: {old.get(key)!r} != "
-                f"{manifest.get(key)!r}); use another --out",
+                f"this folder holds a different fleet ({key}: {then!r} != {now!r}); use "
+                "another --out",
                 path=str(path),
                 field=key,
             )
@@ -299,7 +318,9 @@ def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     the suite lists it), ``crashed`` (raised: no result), ``unexpected_passes`` (listed, but
     passed; among ``passed``), ``known_failures_not_evaluated`` (listed, passed what a run
     cut short could judge; among ``passed``); ``ok`` (ran: passed + failed + known failures), collisions and
-    mean score of those that ran (:func:`~drivestack.exec.task.count_outcomes`)."""
+    mean score of those that ran (:func:`~drivestack.exec.task.count_outcomes`); with camera
+    lights, ``light_perception`` and ``light_perception_raw`` pooled over the runs that
+    carry them (:func:`~drivestack.exec.lights.pooled_light_perception`)."""
     out: dict[str, Any] = {}
     for planner in sorted({r["planner"] for r in records}):
         mine = [r for r in records if r["planner"] == planner]
@@ -311,6 +332,7 @@ def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "ok": len(ok),
             "collisions": sum(bool(r["collision"]) for r in ok),
             "mean_score": sum(scores) / len(scores) if scores else None,
+            **pooled_light_perception(ok),
         }
     return out
 
@@ -327,6 +349,7 @@ def run_fleet(
     progress: bool = True,
     task_fn: Callable[[VariantTask], dict[str, Any]] = run_variant,
     known_failures: KnownFailures | None = None,
+    lights: FleetLights = TRUE_LIGHTS,
 ) -> FleetResult:
     """Run the variants not yet in ``out_dir``'s index on ``executor``; return the counts.
 
@@ -342,10 +365,19 @@ def run_fleet(
     their records and metrics.json, so that the summary counts them apart; ``fleet.json``
     records them (for the fleet's planners), and a rerun with another list is refused
     (``ConfigError``): the finished variants keep the marks they were written with.
+    ``lights``: what the planners know of the traffic lights (the true states, or a camera's
+    reads; each variant's camera noise seeded from its seed,
+    :meth:`~drivestack.exec.lights.FleetLights.variant_effects`); ``fleet.json`` records it
+    (``lights``, ``unknown_light``, ``light_camera``) and a rerun with another is refused.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
     manifest.setdefault("max_steps", max_steps)
+    manifest.update(
+        lights=lights.lights,
+        unknown_light=unknown_light_policy(lights.lights),
+        light_camera=lights.manifest_value(),
+    )
     planners = manifest.get("planners") or sorted({v.planner for v in variants})
     manifest["known_failures"] = listed_failures(known_failures, planners)
     old_manifest = _check_manifest(out_dir, manifest)
@@ -380,7 +412,13 @@ def run_fleet(
     known = known_failures or {}
     tasks = [
         VariantTask(
-            v, str(out_dir), root, max_steps, commit, known.get(v.base_scenario, {}).get(v.planner)
+            v,
+            str(out_dir),
+            root,
+            max_steps,
+            commit,
+            known.get(v.base_scenario, {}).get(v.planner),
+            lights,
         )
         for v in todo
     ]

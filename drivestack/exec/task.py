@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from drivestack.exec.lights import LIGHT_KEYS, TRUE_LIGHTS, FleetLights, light_record_fields
 from drivestack.exec.sweep import Variant
 from drivestack.sim.scenario import ScenarioConfig, recorded_agents_mode
 
@@ -29,7 +30,9 @@ TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
 class VariantTask:
     """Everything a worker needs: the variant, the fleet folder, the data root, a step cap,
     the drivestack commit the fleet runs and, when its suite lists the variant's scenario and
-    planner as a known failure, the reason (both recorded in the variant's metrics.json)."""
+    planner as a known failure, the reason (both recorded in the variant's metrics.json);
+    ``lights``: what the planner knows of the traffic lights (:class:`FleetLights`: the true
+    states, or a camera's reads with its effects, seeded per variant)."""
 
     variant: Variant
     out_dir: str
@@ -37,6 +40,7 @@ class VariantTask:
     max_steps: int | None = None
     git_commit: str | None = None
     known_failure: str | None = None  # why the suite lists this run as a known failure
+    lights: FleetLights = TRUE_LIGHTS
 
 
 def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None:
@@ -62,6 +66,21 @@ UNKNOWN_LIGHT_BY_LIGHTS = {"truth": "go", "camera": "yellow"}
 def unknown_light_policy(lights: str) -> str:
     """The planners' ``unknown_light`` policy for ``--lights`` ``lights``."""
     return UNKNOWN_LIGHT_BY_LIGHTS[lights]
+
+
+def planner_for_lights(name: str, built: Any, lights: str) -> Any:
+    """The planner of a run: ``name`` itself (the default parameters) for ``--lights truth``,
+    else the built-in planner ``name`` made for ``built`` with the ``unknown_light`` policy of
+    ``lights`` (:func:`unknown_light_policy`). ``drivestack sim`` and the fleet workers both
+    make their planners with it."""
+    from drivestack.planning.pdm import PDMParams
+    from drivestack.sim.evaluate import PLANNERS
+
+    policy = unknown_light_policy(lights)
+    if policy == PDMParams.unknown_light:
+        return name
+    params = PDMParams(unknown_light=policy)
+    return PLANNERS[name](built.road_map, built.route_lanes, built.world.vehicle, params)
 
 
 #: The keys :func:`run_provenance_fields` adds to every run's metrics.json: how it ran.
@@ -102,17 +121,25 @@ def run_provenance_fields(
     }
 
 
-def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
+def _write_results(
+    folder: Path, result: Any, task: VariantTask, light_fields: dict[str, Any]
+) -> None:
     """A variant's result folder: its metrics.json holds the run's figures, how it ran
-    (:func:`run_provenance_fields`: a fleet runs ground truth and the lights' true states)
-    and ``fleet`` (variant, base scenario, seed, params)."""
+    (:func:`run_provenance_fields`: a fleet runs ground truth, and the lights' true states or
+    a camera's reads, ``task.lights``), ``light_fields`` (with camera lights,
+    :func:`~drivestack.exec.lights.light_record_fields`, as ``drivestack sim`` records
+    them) and ``fleet`` (variant, base scenario, seed, params)."""
     variant = task.variant
     record = result.as_dict()
     record.update(
         run_provenance_fields(
-            variant.scenario, max_steps=task.max_steps, git_commit=task.git_commit
+            variant.scenario,
+            max_steps=task.max_steps,
+            git_commit=task.git_commit,
+            lights=task.lights.lights,
         )
     )
+    record.update(light_fields)
     if task.known_failure is not None:
         record["known_failure"] = task.known_failure
     record["fleet"] = {
@@ -122,6 +149,28 @@ def _write_results(folder: Path, result: Any, task: VariantTask) -> None:
         "params": variant.params,
     }
     write_run_results(folder, result, record)
+
+
+def _run(task: VariantTask, data_root: Path | None) -> tuple[Any, dict[str, Any]]:
+    """Run ``task``'s variant; its result and, with camera lights, its light-perception
+    fields (:func:`~drivestack.exec.lights.light_record_fields`; ``{}`` with true lights).
+    The camera's effects are the variant's (:meth:`FleetLights.variant_effects`)."""
+    from drivestack.sim.evaluate import run_scenario
+
+    v, lights = task.variant, task.lights
+    if lights.lights != "camera":
+        return run_scenario(v.scenario, v.planner, data_root, task.max_steps), {}
+    from drivestack.sim.build import build_scenario
+    from drivestack.sim.perceived import observers
+    from drivestack.sim.perceived_lights import CameraLightPerception, with_light_perception
+
+    built = with_light_perception(
+        build_scenario(v.scenario, data_root), effects=lights.variant_effects(v.seed)
+    )
+    planner = planner_for_lights(v.planner, built, lights.lights)
+    result = run_scenario(built, planner, data_root, task.max_steps)
+    (observer,) = [o for o in observers(built.world) if isinstance(o, CameraLightPerception)]
+    return result, light_record_fields(observer, lights.preset)
 
 
 def variant_record(v: Variant) -> dict[str, Any]:
@@ -250,11 +299,12 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     lights the ego ran, as metrics.json counts them: 0 on a map without lights); for
     ``crashed`` the error and its traceback; ``not_evaluated``: the criteria a run cut short
     could not judge. Records of older indexes lack ``red_light_violations`` and
-    ``not_evaluated`` (read them with ``record.get``, :func:`not_evaluated`).
+    ``not_evaluated`` (read them with ``record.get``, :func:`not_evaluated`). With camera
+    lights (``task.lights``) it also holds ``light_perception`` and ``light_perception_raw``
+    (as metrics.json: :data:`~drivestack.exec.lights.LIGHT_KEYS`), which the fleet's summary
+    pools per planner.
     """
     import os
-
-    from drivestack.sim.evaluate import run_scenario
 
     v = task.variant
     start = time.perf_counter()
@@ -264,8 +314,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     np.random.seed(v.seed % 2**32)  # noqa: NPY002 - the legacy global state, on purpose
     try:
         data_root = Path(task.data_root) if task.data_root else None
-        result = run_scenario(v.scenario, v.planner, data_root, task.max_steps)
-        _write_results(Path(task.out_dir) / v.variant_id, result, task)
+        result, light_fields = _run(task, data_root)
+        _write_results(Path(task.out_dir) / v.variant_id, result, task, light_fields)
         metrics = result.as_dict()
         record.update(
             status="ok",
@@ -283,6 +333,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             red_light_violations=metrics["red_light_violations"],
             planner_step_median_ms=result.planner_step_median_ms,
         )
+        record.update({k: light_fields[k] for k in LIGHT_KEYS if k in light_fields})
         if task.known_failure is not None:  # listed by its suite: outcome() tells it apart
             record["known_failure"] = task.known_failure
     except Exception as exc:  # one bad variant must not stop the fleet: record it

@@ -29,7 +29,13 @@ from typing import Any
 
 from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
 from drivestack.core.errors import DataError
-from drivestack.exec.fleet import INDEX_NAME, MANIFEST_NAME, latest_records, read_index
+from drivestack.exec.fleet import (
+    INDEX_NAME,
+    MANIFEST_NAME,
+    SUMMARY_NAME,
+    latest_records,
+    read_index,
+)
 from drivestack.exec.task import ERROR_NAME, is_crashed
 from drivestack.report.fields import array, count, obj
 from drivestack.report.fields import number as _number
@@ -384,11 +390,14 @@ def _read_json(path: Path, problems: list[str], what: str) -> Any:
         return _CORRUPT
 
 
-def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
-    """A sim run's manifest: its ``sim.json`` (when written) and ``summary.json`` (as
-    ``summary``); what does not parse is a problem, not an error."""
+def _sim_manifest(
+    root: Path, problems: list[str], names: tuple[str, str] = (SIM_MANIFEST_NAME, "summary.json")
+) -> dict[str, Any]:
+    """A run's manifest: a sim run's ``sim.json`` (when written) and ``summary.json`` (as
+    ``summary``), or a fleet's ``names``: ``fleet.json`` and ``fleet_summary.json``; what
+    does not parse is a problem, not an error."""
     manifest: dict[str, Any] = {}
-    for name in (SIM_MANIFEST_NAME, "summary.json"):
+    for name in names:
         path = root / name
         if not path.exists():
             continue
@@ -400,7 +409,7 @@ def _sim_manifest(root: Path, problems: list[str]) -> dict[str, Any]:
                 f"{path}: corrupt: expected a JSON object, got a JSON "
                 f"{type(data).__name__}: not read"
             )
-        elif name == SIM_MANIFEST_NAME:
+        elif name == names[0]:
             manifest.update(data)
         else:
             manifest["summary"] = data
@@ -418,8 +427,7 @@ def load_run(root: Path) -> RunData:
     kind = "empty"
     if (root / MANIFEST_NAME).exists():
         kind = "fleet"
-        data = _read_json(root / MANIFEST_NAME, problems, "corrupt")
-        manifest = {} if data is _CORRUPT else data
+        manifest = _sim_manifest(root, problems, (MANIFEST_NAME, SUMMARY_NAME))
         records, index_problems = read_index(root / INDEX_NAME)
         problems.extend(index_problems)
         fleet_records = latest_records(records)

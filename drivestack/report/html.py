@@ -94,6 +94,30 @@ def short_keys(keys: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _light_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """With camera lights (``drivestack sim`` or a fleet): the camera's preset and, per
+    planner, the pooled light perception of its summary (held reads and inferences, then the
+    raw reads' accuracy); none with the lights' true states."""
+    from drivestack.commands.sim import _light_line
+
+    if manifest.get("lights") != "camera":
+        return []
+    camera = manifest.get("light_camera")
+    preset = camera.get("preset") if isinstance(camera, dict) else None
+    facts = [("lights", f"camera ({preset or 'ideal'})")]
+    summary = manifest.get("summary")
+    for planner, entry in summary.items() if isinstance(summary, dict) else ():
+        held = entry.get("light_perception") if isinstance(entry, dict) else None
+        if not isinstance(held, dict):
+            continue
+        line = _light_line(held)
+        raw = entry.get("light_perception_raw")
+        if isinstance(raw, dict) and raw.get("accuracy") is not None:
+            line += f"; raw reads accuracy {100 * raw['accuracy']:.1f}%"
+        facts.append((f"light perception ({planner})", line))
+    return facts
+
+
 def _summary(d: dict[str, Any]) -> str:
     run, base, counts = d["run"], d["baseline"], d["counts"]
     manifest = run["manifest"]
@@ -112,12 +136,15 @@ def _summary(d: dict[str, Any]) -> str:
     for key in ("suite", "planners", "executor", "workers", "max_steps", "command"):
         if key in manifest:
             facts.append((key, manifest[key]))
+    facts += _light_facts(manifest)
     html = ['<h2 id="summary">Summary</h2><table class="kv">']
     html += [f"<tr><td>{escape(k)}</td><td class=l>{_fmt(v)}</td></tr>" for k, v in facts]
     html.append("</table>")
     if "sweep" in manifest:
         html.append(
-            f"<details><summary>fleet config</summary><pre>{escape(strict_dumps(manifest))}</pre></details>"
+            "<details><summary>fleet config</summary><pre>"
+            f"{escape(strict_dumps({k: v for k, v in manifest.items() if k != 'summary'}))}"
+            "</pre></details>"
         )
     html.append('<div class="cards">')
     for label, key in (
