@@ -166,7 +166,7 @@ class CameraLightPerception:
                     stride=stride,
                 )
                 crop = np.asarray(window.rgb.pixels)
-                if self.effects.enabled and window.emissive is not None:
+                if self.effects.enabled:
                     crop = apply_camera_effects(
                         crop,
                         window.emissive,
