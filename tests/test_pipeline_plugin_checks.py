@@ -1,7 +1,7 @@
 """Plug-in stages are checked where they enter (review finding E1): a Stack refuses a stage
 without reset()/step() up front, a config path, detections stamped with another time, tracks
-in another frame or time than the detections; the closed loop refuses a plan that does not
-cover the tick ahead and a planner without a name. Each message names the stage's class."""
+in another frame or time than the detections (the closed loop's planner checks are in
+tests/sim/test_runner_planner_output_checks.py). Each message names the stage's class."""
 
 from __future__ import annotations
 
@@ -15,11 +15,7 @@ from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.pipeline import KinematicPredictor, PredictionConfig, Stack
 from drivestack.prediction.forecast import Forecast, constant_velocity_forecast
-from drivestack.sim.evaluate import run_scenario
-from drivestack.sim.scenario import EgoConfig, MapConfig, ScenarioConfig
-from drivestack.sim.world import Observation
 from drivestack.structures import Boxes3D, PointCloud, SensorFrame, Tracks
-from drivestack.structures.trajectory import Trajectory
 from tests._stack_helpers import car_tracker
 
 ROW = np.array([[10.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0]])
@@ -175,91 +171,6 @@ def test_missing_extrinsic_names_ego_from_sensor_and_the_lidar() -> None:
         DataError, match="field world_from_ego: the detections are in frame 'lidar'"
     ):
         Stack(StampedDetector(box_frame="lidar"), car_tracker()).step(posed)
-
-
-# -- closed loop -----------------------------------------------------------------------------
-
-SCENARIO = ScenarioConfig(
-    "open_road",
-    MapConfig("straight"),
-    EgoConfig(lane="road_0", station_m=50.0, speed_kph=36.0),
-    0.5,
-)
-
-
-class Planner:
-    """Straight ahead for ``n`` samples every ``dt_ns``, starting ``offset_ns`` from now."""
-
-    name = "straight"
-
-    def __init__(self, n: int = 20, dt_ns: int = 100_000_000, offset_ns: int = 0) -> None:
-        self.n, self.dt_ns, self.offset_ns = n, dt_ns, offset_ns
-
-    def reset(self) -> None:
-        pass
-
-    def step(self, observation: Observation) -> Trajectory:
-        ego, n = observation.ego, self.n
-        t_ns = observation.timestamp_ns + self.offset_ns + np.arange(n) * self.dt_ns
-        along_m = ego.speed_mps * np.arange(n) * self.dt_ns * 1e-9
-        return Trajectory(
-            t_ns.astype(np.int64),
-            ego.x_m + along_m * np.cos(ego.yaw_rad),
-            ego.y_m + along_m * np.sin(ego.yaw_rad),
-            np.full(n, ego.yaw_rad),
-            np.full(n, ego.speed_mps),
-            np.zeros(n),
-            np.zeros(n),
-            ego.frame,
-        )
-
-
-def test_a_plan_covering_the_tick_runs() -> None:
-    assert len(run_scenario(SCENARIO, Planner(n=2)).history) == 6  # 0.5 s at 0.1 s, and t = 0
-
-
-@pytest.mark.parametrize(
-    ("planner", "covers"),
-    [
-        (Planner(n=1), r"\[0, 0\]"),  # before: accepted (the tracker held the one sample)
-        (Planner(n=2, dt_ns=10_000_000), r"\[0, 10000000\]"),
-        (Planner(offset_ns=500_000_000), r"\[500000000, 2400000000\]"),
-        (Planner(offset_ns=-5_000_000_000), r"\[-5000000000, -3100000000\]"),
-    ],
-)
-def test_plans_not_covering_the_tick_are_refused(planner: Planner, covers: str) -> None:
-    with pytest.raises(
-        ValueError,
-        match=rf"closed loop: the planner Planner.step returned a Trajectory covering "
-        rf"timestamp_ns {covers} for an observation at 0: .* dt_s = 0.1 s, to 100000000",
-    ):
-        run_scenario(SCENARIO, planner)
-
-
-def test_an_empty_plan_is_refused_naming_the_planner() -> None:
-    class Empty(Planner):
-        def step(self, observation: Observation) -> Trajectory:
-            return Trajectory.empty(observation.ego.frame)
-
-    with pytest.raises(ValueError, match=r"closed loop: the planner Empty\.step returned an empty"):
-        run_scenario(SCENARIO, Empty())
-
-
-def test_a_wrong_output_type_names_the_closed_loop() -> None:
-    class Array(Planner):
-        def step(self, observation: Observation) -> Trajectory:
-            return np.zeros((3, 2))  # type: ignore[return-value]
-
-    with pytest.raises(TypeError, match=r"^closed loop: the planner Array\.step returned ndarray"):
-        run_scenario(SCENARIO, Array())
-
-
-@pytest.mark.parametrize("name", [3, "", None])
-def test_a_planner_name_must_be_a_non_empty_str(name: object) -> None:
-    planner = Planner()
-    planner.name = name  # type: ignore[assignment]
-    with pytest.raises(TypeError, match=r"planner Planner.name must be a non-empty str"):
-        run_scenario(SCENARIO, planner)
 
 
 # -- a repeated frame, whatever the stages; a forecast that does not start at its tracks ------
