@@ -40,6 +40,7 @@ from drivestack.sim.perceived_lights import CameraLightPerception, with_light_pe
 from drivestack.sim.scenario import TrafficLightConfig, load_scenarios
 from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
+from tests._map_helpers import moved_map
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
 ARM_END_M = 150.0  # each inbound lane's length: its stop line at its end
@@ -169,25 +170,6 @@ def test_bad_states_are_named() -> None:
         inference(four_lights()).infer({"S": "blue"}, {})
 
 
-def _moved(road_map: RoadMap, yaw: float, dx: float, dy: float) -> RoadMap:
-    c, s = math.cos(yaw), math.sin(yaw)
-    rot = np.array([[c, -s], [s, c]])
-
-    def move(xy: np.ndarray) -> np.ndarray:
-        return xy @ rot.T + np.array([dx, dy])
-
-    lanes = tuple(
-        dataclasses.replace(
-            lane,
-            centerline_m=move(lane.centerline_m),
-            left_boundary_m=move(lane.left_boundary_m),
-            right_boundary_m=move(lane.right_boundary_m),
-        )
-        for lane in road_map.lanes
-    )
-    return dataclasses.replace(road_map, lanes=lanes, crosswalks=(), stop_lines=())
-
-
 @settings(max_examples=15, deadline=None)
 @given(
     yaw=st.floats(-math.pi, math.pi),
@@ -198,7 +180,7 @@ def test_the_conflict_relation_does_not_depend_on_where_the_junction_is(
     yaw: float, dx: float, dy: float
 ) -> None:
     road_map = four_lights()
-    assert conflicting_lights(_moved(road_map, yaw, dx, dy), STRAIGHT_NORTH, EGO_STOP) == {
+    assert conflicting_lights(moved_map(road_map, yaw, (dx, dy)), STRAIGHT_NORTH, EGO_STOP) == {
         "S": frozenset({"W", "E"})
     }
 

@@ -31,6 +31,7 @@ from drivestack.structures.traffic_light import (
     SignalPhase,
     TrafficLight,
 )
+from tests._map_helpers import moved_map
 
 VEHICLE = VehicleParams()
 FRONT_M = VEHICLE.length_m - VEHICLE.rear_overhang_m  # 4.15 m ahead of the rear axle
@@ -263,27 +264,6 @@ def test_lights_the_history_did_not_record_are_unknown() -> None:
     assert red_light_violations(history(PASSING_X_M, {"L1": "red"}), ROAD).lights == 0
 
 
-def _turned(road: RoadMap, angle_rad: float, shift_m: tuple[float, float]) -> RoadMap:
-    """``road`` turned by ``angle_rad`` about the origin, then shifted."""
-    rot = np.array(
-        [[math.cos(angle_rad), -math.sin(angle_rad)], [math.sin(angle_rad), math.cos(angle_rad)]]
-    )
-
-    def move(points: np.ndarray) -> np.ndarray:
-        return points @ rot.T + np.asarray(shift_m)
-
-    lanes = tuple(
-        dataclasses.replace(
-            lane,
-            centerline_m=move(lane.centerline_m),
-            left_boundary_m=move(lane.left_boundary_m),
-            right_boundary_m=move(lane.right_boundary_m),
-        )
-        for lane in road.lanes
-    )
-    return RoadMap(lanes, traffic_lights=road.traffic_lights)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     angle=st.floats(-math.pi, math.pi),
@@ -300,7 +280,7 @@ def test_turning_and_shifting_the_scene_changes_nothing(
     front = np.minimum(90.25 + np.arange(30) * 0.5, stop_x)
     passed = bool(front[-1] > 100.0)
     road = road_with(light("L1", ("road_0", 200.0)))
-    turned = _turned(road, angle, shift)
+    turned = moved_map(road, angle, shift)
     drive = history(front, {"L1": "red"}, y_m=1.75 + lateral)
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     boxes = drive.ego_boxes.copy()
