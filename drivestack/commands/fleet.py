@@ -68,7 +68,7 @@ from drivestack.commands._paths import add_quiet_option, positive_int
 from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
-    from drivestack.sim.scenario import ScenarioConfig
+    from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 
 def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -219,6 +219,20 @@ def filtered(scenarios: list[ScenarioConfig], text: str) -> list[ScenarioConfig]
     return kept
 
 
+def load_sources(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownFailures]:
+    """The scenarios of SCENARIO or ``--suite``, kept by ``--filter``, and the runs the suite
+    lists as known failures (none for a SCENARIO file); ``drivestack sim`` and fleets alike
+    (ConfigError naming the file when one is malformed)."""
+    from drivestack.sim.scenario import load_scenarios, read_suite
+
+    if args.suite:
+        suite = read_suite(args.suite)
+        scenarios, known = suite.scenarios, suite.known_failures
+    else:
+        scenarios, known = load_scenarios(args.scenario), {}
+    return filtered(scenarios, args.filter), known
+
+
 def is_fleet_request(args: argparse.Namespace) -> bool:
     """Whether ``drivestack sim`` was given any fleet flag (then it runs as a fleet)."""
     return bool(
@@ -263,7 +277,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes
     from drivestack.sim.perceived_lights import light_camera_effects
-    from drivestack.sim.scenario import load_scenarios, read_suite
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
     check_sources(args)
@@ -283,12 +296,7 @@ def run(args: argparse.Namespace) -> int:
     workers = 1 if args.workers is None else args.workers
     # a ConfigError / DataError below is the CLI's one-line error, exit 2
     source = args.suite or args.scenario
-    if args.suite:
-        suite = read_suite(source)
-        scenarios, known_failures = suite.scenarios, suite.known_failures
-    else:
-        scenarios, known_failures = load_scenarios(source), {}
-    scenarios = filtered(scenarios, args.filter)
+    scenarios, known_failures = load_sources(args)
     spec = SweepSpec(sweep_params(args.sweep), count=args.variants, seed=args.seed)
     variants = expand_variants(scenarios, planners, spec)
     if spec.count > 1 and not any(p.is_random for p in spec.params):

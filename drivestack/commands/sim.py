@@ -119,6 +119,12 @@ from tqdm import tqdm
 from drivestack.commands._paths import add_quiet_option, check_out_dir
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.exec.lights import (
+    LIGHT_IDENTITY_KEYS,
+    FleetLights,
+    light_camera_shown,
+    lights_identity,
+)
 from drivestack.exec.task import (
     KNOWN_NOT_EVALUATED,
     NOT_EVALUATED_LABEL,
@@ -221,18 +227,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownFailures]:
-    """The run's scenarios: the SCENARIO file's or the suite's, kept by ``--filter``, and the
-    runs the suite lists as known failures (ConfigError naming the file when one is
-    malformed)."""
-    from drivestack.commands.fleet import filtered
-    from drivestack.sim.scenario import load_scenarios, read_suite, with_recorded_agents
+    """The run's scenarios and the runs the suite lists as known failures
+    (:func:`drivestack.commands.fleet.load_sources`), with ``--agents`` applied."""
+    from drivestack.commands.fleet import load_sources
+    from drivestack.sim.scenario import with_recorded_agents
 
-    if args.suite:
-        suite = read_suite(args.suite)
-        scenarios, known = suite.scenarios, suite.known_failures
-    else:
-        scenarios, known = load_scenarios(args.scenario), {}
-    scenarios = filtered(scenarios, args.filter)
+    scenarios, known = load_sources(args)
     if args.agents is not None:
         scenarios = [with_recorded_agents(s, args.agents) for s in scenarios]
     return scenarios, known
@@ -462,8 +462,9 @@ def _manifest(
     args: argparse.Namespace, runs: list[Variant], planners: list[str], light_effects: Any
 ) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how;
-    ``light_effects`` the light camera's effects (``--light-camera``'s, recorded with its
-    preset name: ``ideal`` without one; ``None`` without ``--lights camera``)."""
+    ``light_effects`` the light camera's effects (``--light-camera``'s), recorded as a fleet
+    records them (:meth:`~drivestack.exec.lights.FleetLights.manifest_value`: with its
+    preset's name, ``ideal`` without one; ``None`` without ``--lights camera``)."""
     from drivestack.core.provenance import run_provenance
 
     return {
@@ -474,11 +475,7 @@ def _manifest(
         "perception": args.perception,
         "lights": args.lights,
         "unknown_light": unknown_light_policy(args.lights),
-        "light_camera": (
-            {"preset": args.light_camera or "ideal", **vars(light_effects)}
-            if args.lights == "camera"
-            else None
-        ),
+        "light_camera": FleetLights(args.lights, args.light_camera, light_effects).manifest_value(),
         "agents": args.agents,
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
@@ -523,12 +520,8 @@ def _identity(key: str, value: object) -> object:
     the same runs); no ``lights`` (a sim.json from before ``--lights``) as ``truth``; a
     ``light_camera`` by its effects, not its preset's name, and as ``None`` when it has none
     (``enabled`` false: the ideal camera, as every run had before ``--light-camera``)."""
-    if key == "lights" and value is None:
-        return "truth"
-    if key == "light_camera":
-        from drivestack.exec.lights import light_camera_identity
-
-        return light_camera_identity(value)
+    if key in LIGHT_IDENTITY_KEYS:
+        return lights_identity(key, value)
     return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
 
 
@@ -537,8 +530,8 @@ def _shown(value: object) -> str:
     light camera by its preset's name, anything else as it is."""
     if value is None:
         return "none"
-    if isinstance(value, dict) and "preset" in value:
-        return str(value["preset"])
+    if isinstance(value, dict):
+        return light_camera_shown(value)
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 

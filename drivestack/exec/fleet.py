@@ -52,10 +52,11 @@ from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.json_values import is_finite_number, strict_dumps
 from drivestack.exec.executors import Executor
 from drivestack.exec.lights import (
+    LIGHT_IDENTITY_KEYS,
     TRUE_LIGHTS,
     FleetLights,
-    light_camera_identity,
     light_camera_shown,
+    lights_identity,
     pooled_light_perception,
 )
 from drivestack.exec.sweep import Variant
@@ -267,13 +268,11 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             a.pop("count", None)
             b.pop("count", None)
             return a == b
-        if key == "lights":  # a fleet.json from before --lights: the true states
-            return (old.get(key) or "truth") == (manifest.get(key) or "truth")
-        if key == "light_camera":  # by the effects, not the preset's name
-            return light_camera_identity(old.get(key)) == light_camera_identity(manifest.get(key))
+        if key in LIGHT_IDENTITY_KEYS:  # as drivestack sim compares them
+            return lights_identity(key, old.get(key)) == lights_identity(key, manifest.get(key))
         return old.get(key) == manifest.get(key)
 
-    for key in ("suite", "planners", "sweep", "max_steps", "lights", "light_camera"):
+    for key in ("suite", "planners", "sweep", "max_steps", *LIGHT_IDENTITY_KEYS):
         if not same(key):
             then, now = old.get(key), manifest.get(key)
             if key == "light_camera":

@@ -108,6 +108,20 @@ def light_camera_identity(value: object) -> object:
     return tuple(sorted((k, repr(v)) for k, v in value.items() if k != "preset"))
 
 
+#: The manifest keys (sim.json, fleet.json) that say how the planners saw the lights: a resume
+#: with other values is refused (compared by :func:`lights_identity`).
+LIGHT_IDENTITY_KEYS = ("lights", "light_camera")
+
+
+def lights_identity(key: str, value: object) -> object:
+    """A manifest's ``lights`` or ``light_camera`` (:data:`LIGHT_IDENTITY_KEYS`) as a resume
+    compares it, ``drivestack sim``'s and a fleet's alike: no ``lights`` (a manifest from
+    before ``--lights``) as ``truth``; a ``light_camera`` by :func:`light_camera_identity`."""
+    if key == "light_camera":
+        return light_camera_identity(value)
+    return "truth" if value is None else value
+
+
 def light_camera_shown(value: object) -> str:
     """A manifest's ``light_camera`` in a refusal: its preset's name, ``none`` without one."""
     if isinstance(value, dict) and "preset" in value:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,23 @@ from drivestack.report.tracking import check_tracking, tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
 STATUS_ORDER = ("crashed", "corrupt", "missing", "fail", "pass")
+
+
+def ending_of(status: str, known_failure: str | None, not_evaluated: Sequence[str]) -> str:
+    """A run's ``status``, with a run its suite lists as a known failure (``known_failure``,
+    the reason) told apart: ``known_failure`` when it failed, ``unexpected_pass`` when it
+    passed with every criterion judged, ``known_failure_not_evaluated`` when it passed but
+    ``not_evaluated`` names criteria a run cut short did not judge (the report's counts, as
+    ``drivestack sim`` counts them, and its table's cells; a report.json row alike).
+
+    >>> ending_of("fail", "why", ()), ending_of("pass", "why", ("x",)), ending_of("pass", None, ())
+    ('known_failure', 'known_failure_not_evaluated', 'pass')
+    """
+    if not known_failure or status not in ("pass", "fail"):
+        return status
+    if status == "fail":
+        return "known_failure"
+    return "known_failure_not_evaluated" if not_evaluated else "unexpected_pass"
 
 
 @dataclass(frozen=True)
@@ -92,12 +110,9 @@ class ScenarioRow:
         """Its status, with a listed known failure told apart (as ``drivestack sim`` counts
         them): ``known_failure`` for a listed ``fail``, ``unexpected_pass`` for a listed
         ``pass`` whose criteria were all judged, ``known_failure_not_evaluated`` for a listed
-        ``pass`` cut short before some were (:attr:`not_evaluated`), else :attr:`status`."""
-        if self.known_failure is None or self.status not in ("pass", "fail"):
-            return self.status
-        if not self.passed:
-            return "known_failure"
-        return "known_failure_not_evaluated" if self.not_evaluated else "unexpected_pass"
+        ``pass`` cut short before some were (:attr:`not_evaluated`), else :attr:`status`
+        (:func:`ending_of`)."""
+        return ending_of(self.status, self.known_failure, self.not_evaluated)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from drivestack.core.json_values import strict_dumps
 from drivestack.exec.task import NOT_EVALUATED_LABEL
 from drivestack.report import html_motion
+from drivestack.report.collect import ending_of
 from drivestack.report.html_cells import comparison_of
 from drivestack.report.html_cells import fmt as _fmt
 from drivestack.report.html_cells import img as _img
@@ -387,17 +388,26 @@ def _scenario_table(d: dict[str, Any]) -> str:
     return "".join(html)
 
 
+#: A listed run's status cell by its ending (:func:`~drivestack.report.collect.ending_of`).
+_ENDING_TEXT = {
+    "known_failure": "known failure",
+    "unexpected_pass": "passed unexpectedly",
+    "known_failure_not_evaluated": NOT_EVALUATED_LABEL,
+}
+
+
+def _ending(row: dict[str, Any]) -> str:
+    """A report.json row's ending (:func:`~drivestack.report.collect.ending_of`)."""
+    return ending_of(row["status"], row.get("known_failure"), row.get("not_evaluated") or ())
+
+
 def _status_text(row: dict[str, Any]) -> str:
     """A run's status cell: its status, or for a run its suite lists as a known failure
     (``known_failure``, the reason) ``known failure`` when it failed, ``passed
     unexpectedly`` when it passed, and ``known failure, not evaluated (run cut short)`` when
     it passed what a run cut short could judge (``not_evaluated``; older report.json rows
     lack it)."""
-    if not row.get("known_failure") or row["status"] not in ("pass", "fail"):
-        return str(row["status"])
-    if row["status"] == "fail":
-        return "known failure"
-    return NOT_EVALUATED_LABEL if row.get("not_evaluated") else "passed unexpectedly"
+    return _ENDING_TEXT.get(_ending(row), str(row["status"]))
 
 
 def _why(row: dict[str, Any]) -> str:
@@ -405,14 +415,14 @@ def _why(row: dict[str, Any]) -> str:
     as a known failure (and, when it passed, that the listing is stale, or what a run cut
     short did not judge)."""
     why = "; ".join(row["failures"]) or row["error"]
-    reason = row.get("known_failure")
-    if not reason or row["status"] not in ("pass", "fail"):
-        return why
-    if row["status"] == "pass" and row.get("not_evaluated"):
+    reason, ending = row.get("known_failure"), _ending(row)
+    if ending == "known_failure_not_evaluated":
         return f"listed as a known failure ({reason}): {'; '.join(row['not_evaluated'])}"
-    if row["status"] == "pass":
+    if ending == "unexpected_pass":
         return f"listed as a known failure ({reason}): remove it from known_failures"
-    return f"known failure ({reason}): {why}"
+    if ending == "known_failure":
+        return f"known failure ({reason}): {why}"
+    return why
 
 
 def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
