@@ -46,6 +46,8 @@ KITTI_FRAME_PERIOD_NS = 100_000_000  # 10 Hz
 #: image_02 size of KITTI tracking sequence 0000 (the eval's ``KITTI_TRACKING_IMAGE_WH``).
 KITTI_IMAGE_WH = (1242, 375)
 _MATRICES = ("P0", "P1", "P2", "P3")
+#: Numbers per row of the label columns that hold one vector per row.
+_ROW_WIDTHS = {"bbox_xyxy_px": 4, "dimensions_hwl_m": 3, "location_m": 3}
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -57,7 +59,8 @@ def kitti_labels_message(
     frame_index: int,
     image_size_wh: tuple[int, int],
 ) -> dict[str, Any]:
-    """``drivestack.KittiLabels`` of one frame's label rows (column lists, scores left out)."""
+    """``drivestack.KittiLabels`` of one frame's label rows (column lists, scores left out;
+    the 2D boxes, sizes and locations flat, row-major: 4, 3 and 3 numbers per row)."""
     return {
         "timestamp_ns": int(timestamp_ns),
         "sequence": sequence,
@@ -69,9 +72,9 @@ def kitti_labels_message(
             "truncated": [float(v) for v in rows.truncation],
             "occluded": [int(v) for v in rows.occlusion],
             "alpha_rad": [float(v) for v in rows.alpha_rad],
-            "bbox_xyxy_px": rows.box2d_xyxy_px.tolist(),
-            "dimensions_hwl_m": rows.hwl_m.tolist(),
-            "location_m": rows.location_m.tolist(),
+            "bbox_xyxy_px": rows.box2d_xyxy_px.reshape(-1).tolist(),
+            "dimensions_hwl_m": rows.hwl_m.reshape(-1).tolist(),
+            "location_m": rows.location_m.reshape(-1).tolist(),
             "rotation_y_rad": [float(v) for v in rows.rotation_y_rad],
         },
     }
@@ -120,22 +123,19 @@ def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
     ValueError: columns of different lengths."""
     objs = _field(msg, "objects")
     n = len(_field(objs, "type", "objects."))
-    columns = {
-        k: len(_field(objs, k, "objects."))
-        for k in (
-            "track_id",
-            "truncated",
-            "occluded",
-            "alpha_rad",
-            "bbox_xyxy_px",
-            "dimensions_hwl_m",
-            "location_m",
-            "rotation_y_rad",
-        )
-    }
-    bad = [k for k, length in columns.items() if length != n]
-    if bad:
-        raise ValueError(f"objects.{bad[0]} has {columns[bad[0]]} entries, objects.type has {n}")
+    for key in ("track_id", "truncated", "occluded", "alpha_rad", "rotation_y_rad"):
+        length = len(_field(objs, key, "objects."))
+        if length != n:
+            raise ValueError(f"objects.{key} has {length} entries, objects.type has {n}")
+    for key, width in _ROW_WIDTHS.items():
+        values = _field(objs, key, "objects.")
+        # flat row-major (this format), or one list per row (logs written before)
+        count = len(values) if values and isinstance(values[0], list) else len(values) / width
+        if count != n:
+            raise ValueError(
+                f"objects.{key} has {len(values)} entries ({width} numbers per row, flat, or "
+                f"one list per row), objects.type has {n}"
+            )
 
     def column(key: str, dtype: type = np.float64) -> np.ndarray:
         return _finite(objs[key], f"objects.{key}", dtype)
@@ -165,18 +165,19 @@ def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
 
 
 def kitti_calib_message(calib: KittiCalib, *, timestamp_ns: int, sequence: str) -> dict[str, Any]:
-    """``drivestack.KittiCalib``: the calib file's matrices, row-major."""
-    return {
+    """``drivestack.KittiCalib``: the calib file's matrices, row-major (no ``Tr_imu_to_velo``
+    when the file has none; logs written before hold ``null`` there)."""
+    message: dict[str, Any] = {
         "timestamp_ns": int(timestamp_ns),
         "sequence": sequence,
         "lidar_frame": LIDAR,
         **{k: [float(v) for v in calib.P[k].reshape(-1)] for k in _MATRICES if k in calib.P},
         "R0_rect": [float(v) for v in calib.R0_rect.reshape(-1)],
         "Tr_velo_to_cam": [float(v) for v in calib.Tr_velo_to_cam.reshape(-1)],
-        "Tr_imu_to_velo": None
-        if calib.Tr_imu_to_velo is None
-        else [float(v) for v in calib.Tr_imu_to_velo.reshape(-1)],
     }
+    if calib.Tr_imu_to_velo is not None:
+        message["Tr_imu_to_velo"] = [float(v) for v in calib.Tr_imu_to_velo.reshape(-1)]
+    return message
 
 
 def decode_kitti_calib(msg: dict[str, Any]) -> KittiCalib:
@@ -260,32 +261,56 @@ def read_kitti_channels(log_path: str | Path) -> KittiChannels | None:
     return KittiChannels(calib, labels)
 
 
-def write_kitti_channels(writer: LogWriter, channels: KittiChannels, sequence: str = "") -> None:
-    """Copy KITTI channels into another log (a replay's output keeps its inputs' labels)."""
-    if not channels.labels:
-        return
-    first = min(channels.labels)
-    seq = sequence or channels.labels[first].sequence
-    writer.write(
-        KITTI_CALIB_TOPIC,
-        KITTI_CALIB,
-        first,
-        kitti_calib_message(channels.calib, timestamp_ns=first, sequence=seq),
-    )
-    for t in sorted(channels.labels):
-        f = channels.labels[t]
-        writer.write(
-            KITTI_LABELS_TOPIC,
-            KITTI_LABELS,
-            t,
-            kitti_labels_message(
+class KittiChannelCopy:
+    """Copies a log's KITTI channels into another log along with its frames (a replay's
+    output keeps its input's labels): :meth:`start` writes the calibration (stamped at the
+    first label time), :meth:`through` the label rows up to a frame's time (call it after
+    writing each frame: the rows come with their frame, not all before the first one, so
+    chunks do not all overlap and a streaming reader gets each frame's rows with it) and
+    :meth:`rest` the rows not written yet (those after the last frame written).
+    """
+
+    def __init__(self, channels: KittiChannels, sequence: str = "") -> None:
+        self.channels = channels
+        self._sequence = sequence
+        self._times = sorted(channels.labels)
+        self._next = 0  # index in _times of the first row not written
+
+    def start(self, writer: LogWriter) -> None:
+        if not self._times:
+            return
+        first = self._times[0]
+        seq = self._sequence or self.channels.labels[first].sequence
+        message = kitti_calib_message(self.channels.calib, timestamp_ns=first, sequence=seq)
+        writer.write(KITTI_CALIB_TOPIC, KITTI_CALIB, first, message)
+
+    def through(self, writer: LogWriter, timestamp_ns: int) -> None:
+        """The label rows at times up to ``timestamp_ns`` not written yet."""
+        while self._next < len(self._times) and self._times[self._next] <= timestamp_ns:
+            t = self._times[self._next]
+            f = self.channels.labels[t]
+            message = kitti_labels_message(
                 f.rows,
                 timestamp_ns=t,
                 sequence=f.sequence,
                 frame_index=f.frame_index,
                 image_size_wh=f.image_size_wh,
-            ),
-        )
+            )
+            writer.write(KITTI_LABELS_TOPIC, KITTI_LABELS, t, message)
+            self._next += 1
+
+    def rest(self, writer: LogWriter) -> None:
+        """The label rows not written yet."""
+        if self._times:
+            self.through(writer, self._times[-1])
+
+
+def write_kitti_channels(writer: LogWriter, channels: KittiChannels, sequence: str = "") -> None:
+    """Copy KITTI channels into another log at once (:class:`KittiChannelCopy` interleaves
+    them with the frames)."""
+    copy = KittiChannelCopy(channels, sequence)
+    copy.start(writer)
+    copy.rest(writer)
 
 
 # -- converter ------------------------------------------------------------------------------

@@ -1,8 +1,15 @@
 """drivestack's log format: MCAP with Foxglove schemas (JSON encoding) plus drivestack channels.
 
 One format for replay inputs and outputs, and what Foxglove opens. Every channel uses
-``message_encoding = "json"`` and a ``jsonschema`` schema shipped in ``replay/schemas/``
-(authored from the public Foxglove definitions):
+``message_encoding = "json"`` and a ``jsonschema`` schema shipped in ``replay/schemas/``: the
+``foxglove.*`` ones are the official JSON schemas of ``@foxglove/schemas`` 2.1.0 as the npm
+package exports them (no ``$ref``: what Foxglove's and Lichtblick's JSON-schema loader reads;
+MIT, ``schemas/FOXGLOVE_SCHEMAS_LICENSE.md``), and messages carry every field they require (a
+``SceneEntity`` all eight primitive lists, the unused ones empty); the ``drivestack.*`` ones
+keep to what that loader reads too (one type per field, ``properties`` on every object).
+A log stores the schemas it was written with, and :meth:`LogReader.validate` checks each
+message against those: logs written with drivestack's earlier, looser schemas still read and
+validate.
 
 =========================  =========================  =======================================
 what                       schema                     how
@@ -24,6 +31,9 @@ track forecasts            ``foxglove.SceneUpdate``   one entity per track (id
                                                       and speeds exactly
 transforms / ego pose      ``foxglove.FrameTransforms``
 camera image               ``foxglove.CompressedImage``
+camera calibration         ``foxglove.CameraCalibration``
+                                                      ``distortion_model`` by coefficient
+                                                      count (:func:`foxglove_distortion`)
 metrics                    ``drivestack.Metrics``     ``{timestamp_ns, scope, metrics: {...}}``
 run metadata               ``drivestack.RunMetadata`` version, git commit, command, config,
                                                       inputs (also an MCAP metadata record
@@ -42,7 +52,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -93,7 +103,8 @@ LIDAR_TOPIC_PREFIX = "/lidar/"
 TF_TOPIC = "/tf"
 LABELS_TOPIC = "/labels"
 CAMERA_TOPIC_PREFIX = "/camera/"  # + "<name>/image" (PNG) and "<name>/calibration"
-_DISTORTION_MODELS = {0: "", 4: "plumb_bob", 5: "plumb_bob", 8: "rational_polynomial"}
+#: foxglove.CameraCalibration's ``distortion_model`` by coefficient count (OpenCV order)
+_DISTORTION_MODELS = {0: "", 5: "plumb_bob", 8: "rational_polynomial"}
 
 # foxglove.NumericType codes
 _NUMERIC_TYPES: dict[str, int] = {
@@ -234,6 +245,42 @@ def _json_with_data(message: Mapping[str, Any], data_b64: str) -> bytes:
     )
 
 
+#: The primitive lists of a ``foxglove.SceneEntity`` (the official schema requires them all).
+SCENE_PRIMITIVES = (
+    "arrows",
+    "cubes",
+    "spheres",
+    "cylinders",
+    "lines",
+    "triangles",
+    "texts",
+    "models",
+)
+
+
+def _scene_entity(
+    timestamp_ns: int,
+    frame: str,
+    entity_id: str,
+    meta: Mapping[str, str],
+    **primitives: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A ``foxglove.SceneEntity`` with ``meta`` as its metadata, the given primitive lists
+    (``cubes=[...]``, ...) and every other one of :data:`SCENE_PRIMITIVES` empty."""
+    unknown = sorted(set(primitives) - set(SCENE_PRIMITIVES))
+    if unknown:
+        raise ValueError(f"not SceneEntity primitive lists: {unknown}; known: {SCENE_PRIMITIVES}")
+    return {
+        "timestamp": _time(timestamp_ns),
+        "frame_id": frame,
+        "id": entity_id,
+        "lifetime": {"sec": 0, "nsec": 0},
+        "frame_locked": False,
+        "metadata": [{"key": k, "value": v} for k, v in meta.items()],
+        **{name: primitives.get(name, []) for name in SCENE_PRIMITIVES},
+    }
+
+
 def _box_entities(
     boxes: Boxes3D, ids: Sequence[str], extra: Sequence[dict[str, str]]
 ) -> list[dict[str, Any]]:
@@ -251,23 +298,12 @@ def _box_entities(
             **extra[i],
         }
         length, width, height = (float(v) for v in boxes.size_m[i])
-        entities.append(
-            {
-                "timestamp": _time(boxes.timestamp_ns),
-                "frame_id": boxes.frame,
-                "id": ids[i],
-                "lifetime": {"sec": 0, "nsec": 0},
-                "frame_locked": False,
-                "metadata": [{"key": k, "value": v} for k, v in meta.items()],
-                "cubes": [
-                    {
-                        "pose": poses[i],
-                        "size": {"x": length, "y": width, "z": height},
-                        "color": {"r": r, "g": g, "b": b, "a": 0.5},
-                    }
-                ],
-            }
-        )
+        cube = {
+            "pose": poses[i],
+            "size": {"x": length, "y": width, "z": height},
+            "color": {"r": r, "g": g, "b": b, "a": 0.5},
+        }
+        entities.append(_scene_entity(boxes.timestamp_ns, boxes.frame, ids[i], meta, cubes=[cube]))
     return entities
 
 
@@ -334,26 +370,17 @@ def _line_strip_entity(
 ) -> dict[str, Any]:
     """A ``foxglove.SceneEntity`` holding one LINE_STRIP through ``points`` (x, y, z each)
     and ``meta`` as its metadata."""
-    return {
-        "timestamp": _time(timestamp_ns),
-        "frame_id": frame,
-        "id": entity_id,
-        "lifetime": {"sec": 0, "nsec": 0},
-        "frame_locked": False,
-        "metadata": [{"key": k, "value": v} for k, v in meta.items()],
-        "lines": [
-            {
-                "type": 0,
-                "pose": _identity_pose(),
-                "thickness": thickness,
-                "scale_invariant": False,
-                "points": [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in points],
-                "color": dict(color),
-                "colors": [],
-                "indices": [],
-            }
-        ],
+    line = {
+        "type": 0,
+        "pose": _identity_pose(),
+        "thickness": thickness,
+        "scale_invariant": False,
+        "points": [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in points],
+        "color": dict(color),
+        "colors": [],
+        "indices": [],
     }
+    return _scene_entity(timestamp_ns, frame, entity_id, meta, lines=[line])
 
 
 def scene_update_forecasts(forecasts: TrackForecasts) -> dict[str, Any]:
@@ -476,17 +503,49 @@ class CompressedImageData:
     data_b64: str | None = field(default=None, repr=False, compare=False)
 
 
+def foxglove_distortion(distortion: np.ndarray, camera: str = "") -> tuple[str, list[float]]:
+    """``(distortion_model, D)`` of ``(N,)`` OpenCV coefficients for ``foxglove.CameraCalibration``:
+    0 -> ``""`` (none), 5 -> ``plumb_bob``, 8 -> ``rational_polynomial``; 4 (``k1 k2 p1 p2``) ->
+    ``plumb_bob`` with ``k3 = 0`` appended (OpenCV's model for 4); 12 or 14 whose thin-prism
+    and tilt terms are all zero -> ``rational_polynomial`` of the first 8.
+
+    Raises:
+        ValueError: 12 or 14 coefficients with a non-zero thin-prism or tilt term (Foxglove
+            has no such model), or any other count; naming ``camera``.
+    """
+    values = [float(v) for v in distortion]
+    count = len(values)
+    if count == 4:
+        values.append(0.0)
+    elif count in (12, 14):
+        if any(v != 0.0 for v in values[8:]):
+            raise ValueError(
+                f"camera {camera!r}: {count} distortion coefficients with non-zero thin-prism / "
+                "tilt terms: foxglove.CameraCalibration has no such model (plumb_bob takes 5, "
+                "rational_polynomial 8)"
+            )
+        values = values[:8]
+    model = _DISTORTION_MODELS.get(len(values))
+    if model is None:
+        raise ValueError(
+            f"camera {camera!r}: {count} distortion coefficients; expected 0, 4, 5, 8, 12 or 14"
+        )
+    return model, values
+
+
 def camera_calibration_message(calibration: CameraCalibration, timestamp_ns: int) -> dict[str, Any]:
-    """``foxglove.CameraCalibration`` (``P = [K | 0]``, ``R = I``: drivestack images are raw)."""
+    """``foxglove.CameraCalibration`` (``P = [K | 0]``, ``R = I``: drivestack images are raw;
+    ``distortion_model`` and ``D`` from :func:`foxglove_distortion`). ValueError for a
+    distortion Foxglove has no model for."""
     k = calibration.intrinsics
-    d = calibration.distortion
+    model, d = foxglove_distortion(calibration.distortion, calibration.name)
     return {
         "timestamp": _time(timestamp_ns),
         "frame_id": calibration.frame,
         "width": calibration.width_px,
         "height": calibration.height_px,
-        "distortion_model": _DISTORTION_MODELS.get(d.shape[0], "rational_polynomial"),
-        "D": [float(v) for v in d],
+        "distortion_model": model,
+        "D": d,
         "K": [float(v) for v in k.reshape(-1)],
         "R": [float(v) for v in np.eye(3).reshape(-1)],
         "P": [float(v) for v in np.hstack([k, np.zeros((3, 1))]).reshape(-1)],
@@ -543,10 +602,13 @@ class LogWriter:
             "inputs": list(inputs),
         }
         self._writer.add_metadata("drivestack", {k: json.dumps(v) for k, v in run.items()})
+        if run["git_commit"] is None:  # not run from a git checkout: the record leaves it out
+            del run["git_commit"]
         # the run record is stamped with the first message's log time (so that a viewer's
         # timeline starts at the recording, not at 1970), written just before that message;
         # a log without messages gets it at close, at time 0
         self._run: dict[str, Any] | None = run
+        self._at_close: list[Callable[[LogWriter], None]] = []
 
     def __enter__(self) -> LogWriter:
         return self
@@ -559,11 +621,21 @@ class LogWriter:
     ) -> None:
         self.close()
 
+    def at_close(self, callback: Callable[[LogWriter], None]) -> None:
+        """Run ``callback(self)`` in :meth:`close`, before the log is finished (in the order
+        given; the log is finished even when one raises, and the error is raised then)."""
+        self._at_close.append(callback)
+
     def close(self) -> None:
         if not self._stream.closed:
-            self._write_run(0)
-            self._writer.finish()
-            self._stream.close()
+            callbacks, self._at_close = self._at_close, []
+            try:
+                for callback in callbacks:
+                    callback(self)
+            finally:
+                self._write_run(0)
+                self._writer.finish()
+                self._stream.close()
 
     def _channel(self, topic: str, schema_name: str) -> int:
         channel = self._channels.get(topic)
@@ -672,8 +744,13 @@ class LogWriter:
         t = frame.timestamp_ns
         for name, cloud in frame.lidars.items():
             self._check_new_scan(LIDAR_TOPIC_PREFIX + name, cloud.timestamp_ns)
-        # encode first: an image PNG cannot hold raises ValueError before anything is written
+        # encode first: an image PNG cannot hold, or a distortion Foxglove has no model for,
+        # raises ValueError before anything is written
         pngs = {name: _png_of(image.pixels) for name, image in frame.cameras.items()}
+        cals = {
+            name: camera_calibration_message(image.calibration, image.timestamp_ns)
+            for name, image in frame.cameras.items()
+        }
         transforms = []
         if frame.world_from_ego is not None:
             transforms.append(FrameTransform(t, world_frame, ego_frame, frame.world_from_ego))
@@ -691,21 +768,29 @@ class LogWriter:
         for name, cloud in frame.lidars.items():
             self.point_cloud(LIDAR_TOPIC_PREFIX + name, cloud)
         for name, image in frame.cameras.items():
-            self.camera_image(name, image, png=pngs[name])
+            self.camera_image(name, image, png=pngs[name], calibration=cals[name])
         if frame.labels is not None:
             self.boxes(LABELS_TOPIC, frame.labels, "labels", frame.label_ids)
 
     def camera_image(
-        self, name: str, image: CameraImage, *, png: tuple[bytes, str | None] | bytes | None = None
+        self,
+        name: str,
+        image: CameraImage,
+        *,
+        png: tuple[bytes, str | None] | bytes | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> None:
         """``/camera/<name>/calibration`` and the pixels as PNG on ``/camera/<name>/image``
-        (``png``: the already encoded pixels, optionally with their base64 text).
-        ValueError for pixels PNG cannot hold."""
+        (``png``: the already encoded pixels, optionally with their base64 text;
+        ``calibration``: the already built calibration message). ValueError for pixels PNG
+        cannot hold or a distortion Foxglove has no model for (before anything is written)."""
+        cal = calibration
+        if cal is None:
+            cal = camera_calibration_message(image.calibration, image.timestamp_ns)
         if png is None:
             png = _png_of(image.pixels)
         data, data_b64 = png if isinstance(png, tuple) else (png, None)
         prefix = f"{CAMERA_TOPIC_PREFIX}{name}/"
-        cal = camera_calibration_message(image.calibration, image.timestamp_ns)
         self.write(prefix + "calibration", CAMERA_CALIBRATION, image.timestamp_ns, cal)
         self.compressed_image(
             prefix + "image",

@@ -430,7 +430,7 @@ def replay(
     from tqdm import tqdm
 
     from drivestack.core.provenance import git_commit
-    from drivestack.replay.kitti_log import write_kitti_channels
+    from drivestack.replay.kitti_log import KittiChannelCopy
     from drivestack.replay.log_format import LogWriter
     from drivestack.replay.log_io import LogIO
 
@@ -448,6 +448,9 @@ def replay(
     first_ns = last_ns = None
     stack.reset()
 
+    # the input's KITTI channels go into the output with the frames (on the I/O side)
+    kitti_copy = KittiChannelCopy(kitti.channels) if kitti is not None else None
+
     def open_writer() -> LogWriter:
         writer = LogWriter(
             partial_path(out_path),
@@ -456,9 +459,15 @@ def replay(
             inputs=[str(log_path)],
             compression=compression,
         )
-        if kitti is not None:
-            write_kitti_channels(writer, kitti.channels)
+        if kitti_copy is not None:
+            kitti_copy.start(writer)
+            writer.at_close(kitti_copy.rest)  # the rows after the last frame written
         return writer
+
+    def write_frame(writer: LogWriter, frame: SensorFrame, outputs: Any) -> None:
+        _write_frame(writer, frame, outputs)
+        if kitti_copy is not None:
+            kitti_copy.through(writer, frame.timestamp_ns)
 
     summary_path = out_path.with_suffix(".summary.json")
     start = time.perf_counter()
@@ -466,7 +475,7 @@ def replay(
     log_io = LogIO(
         frames,
         open_writer,
-        _write_frame,
+        write_frame,
         finish=lambda: _ingest_summary(ingest_report),
         worker=io_worker,
     )

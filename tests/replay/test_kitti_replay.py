@@ -400,9 +400,9 @@ BAD_KITTI = {
     ),
     "labels_inf_location": (
         None,
-        _set("objects", "location_m", 0, 2, value=math.inf),
+        _set("objects", "location_m", 2, value=math.inf),  # flat: row 0, z
         "/labels/kitti #1",
-        "field objects.location_m[0][2]: inf is not a finite number",
+        "field objects.location_m[2]: inf is not a finite number",
     ),
     "labels_nan_truncated": (
         None,
