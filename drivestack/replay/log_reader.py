@@ -8,10 +8,19 @@ labels with ``label_id`` s give their frame's ``label_ids``);
 ``foxglove.FrameTransforms`` -> ``list[FrameTransform]``; ``foxglove.CompressedImage`` ->
 :class:`CompressedImageData`; JSON channels -> ``dict``. ``validate()`` checks every message
 against its channel's JSON schema. Errors name the file, the topic and message index.
+
+Messages come in log-time order whatever order the file holds them in (a chunked file by its
+chunk index; a whole file without one, such as an unchunked file or one other tools wrote
+grouped by topic, sorted after a first pass that indexes it); only a log cut short, which has
+no index, is read in file order, and :meth:`LogReader.frames` then reports each frame that a
+message read out of time order missed. A cloud's ``pose`` is applied to its points, and a
+camera whose mount ``/tf`` does not give, or whose distortion model drivestack does not
+implement, is left out with a note (never read with an invented mount or another model).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -67,8 +76,29 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _cloud_pose(msg: dict[str, Any]) -> SE3 | None:
+    """A PointCloud's ``pose`` (its points' origin in ``frame_id``), or None when it is the
+    identity (or absent). DataError naming the field when it is not a rigid transform."""
+    pose = msg.get("pose")
+    if pose is None:
+        return None
+    try:
+        frame_from_cloud = _se3(pose)
+    except (ValueError, TypeError, AttributeError) as exc:  # zero or NaN quaternion, not numbers
+        raise DataError(f"not a rigid transform: {exc}", field="pose") from None
+    if np.array_equal(frame_from_cloud.rotation, np.eye(3)) and not np.any(
+        frame_from_cloud.translation
+    ):
+        return None
+    return frame_from_cloud
+
+
 def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
-    """``foxglove.PointCloud`` JSON -> PointCloud (``*_ns`` FLOAT64 fields back to int64)."""
+    """``foxglove.PointCloud`` JSON -> PointCloud (``*_ns`` FLOAT64 fields back to int64).
+
+    The points are returned in ``frame_id``: a ``pose`` other than the identity (the origin of
+    the cloud relative to ``frame_id``, per the schema) is applied to them, ``(N, 3)`` in the
+    x/y/z fields' float dtype (float64 when they are not floats)."""
     raw, canonical = payloads.b64decode(msg["data"])
     fields = msg["fields"]
     stride = int(msg["point_stride"])
@@ -87,9 +117,14 @@ def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
         )
     count = len(raw) // stride
     points = np.frombuffer(raw, dtype=dtype, count=count)
-    xyz = _frozen(np.stack([points[a] for a in "xyz"], axis=1))
+    xyz = np.stack([points[a] for a in "xyz"], axis=1)
+    frame_from_cloud = _cloud_pose(msg)
+    if frame_from_cloud is not None:
+        xyz = frame_from_cloud.apply(xyz).astype(xyz.dtype if xyz.dtype.kind == "f" else np.float64)
+    xyz = _frozen(xyz)
     attributes = {}
-    exact = canonical and count * stride == len(raw)
+    # the source bytes are the cloud's only with an identity pose (the writer writes none)
+    exact = canonical and count * stride == len(raw) and frame_from_cloud is None
     for name in dtype.names or ():
         if name in ("x", "y", "z"):
             continue
@@ -164,6 +199,73 @@ def decode_scene_update(
     if kinds == {"labels"} and all("label_id" in m for m in metas):
         payloads.remember(boxes, {"label_ids": tuple(m["label_id"] for m in metas)})
     return boxes
+
+
+#: The distortion models read (as the camera kernels apply them: OpenCV coefficient order,
+#: :func:`drivestack.kernels.camera.project_points`) and the numbers of ``D`` they may have.
+#: ``""`` / ``"none"``: no distortion (``D`` empty or all zero).
+DISTORTION_MODELS: dict[str, tuple[int, ...]] = {"plumb_bob": (4, 5), "rational_polynomial": (8,)}
+_NO_DISTORTION = ("", "none")
+
+
+def _distortion(msg: dict[str, Any]) -> np.ndarray:
+    """``D`` of a ``foxglove.CameraCalibration`` for a :data:`DISTORTION_MODELS` model (or
+    none); DataError naming the field for another model, or a ``D`` that does not fit it.
+    The coefficients of one model are never read as another's."""
+    model = msg.get("distortion_model", "")
+    d = np.asarray(msg.get("D", []), dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(d)):
+        raise DataError("coefficients are not finite", field="D")
+    if not isinstance(model, str):
+        raise DataError(f"{model!r} is not a model name", field="distortion_model")
+    if model.lower() in _NO_DISTORTION:
+        if np.any(d != 0):
+            raise DataError(
+                f"no model ({model!r}) for {d.shape[0]} nonzero coefficients in D",
+                field="distortion_model",
+            )
+        return d
+    counts = DISTORTION_MODELS.get(model)
+    if counts is None:
+        raise DataError(
+            f"model {model!r} is not one drivestack implements ({', '.join(DISTORTION_MODELS)}"
+            " or none): the camera is not read with another model's distortion",
+            field="distortion_model",
+        )
+    if d.shape[0] not in counts:
+        raise DataError(
+            f"{model} has {' or '.join(map(str, counts))} coefficients, D has {d.shape[0]}",
+            field="D",
+        )
+    return d
+
+
+def decode_camera_calibration(
+    msg: dict[str, Any],
+    *,
+    name: str,
+    camera_from_ego: SE3,
+    path: str | None = None,
+    record: str | None = None,
+) -> CameraCalibration:
+    """``foxglove.CameraCalibration`` JSON -> :class:`CameraCalibration` named ``name`` with
+    the mount ``camera_from_ego`` (from ``/tf``; the message has none): ``K`` (3, 3), size,
+    ``frame_id`` and ``D`` by ``distortion_model`` (:data:`DISTORTION_MODELS`). DataError
+    naming ``path``, ``record`` (the topic and message index) and the field for a model
+    drivestack does not implement or a ``D`` that does not fit its model."""
+    try:
+        distortion = _distortion(msg)
+    except DataError as exc:
+        raise DataError(exc.reason, path=path, record=record, field=exc.field) from None
+    return CameraCalibration(
+        name=name,
+        intrinsics=np.asarray(msg["K"], dtype=np.float64).reshape(3, 3),
+        width_px=int(msg["width"]),
+        height_px=int(msg["height"]),
+        camera_from_ego=camera_from_ego,
+        frame=msg["frame_id"],
+        distortion=distortion,
+    )
 
 
 def label_ids_of(labels: Boxes3D) -> tuple[str, ...] | None:
@@ -249,8 +351,9 @@ class InputProblem:
     """What :meth:`LogReader.frames` (``problems=True``) yields in the frame stream where the
     log could not give a whole frame. ``kind``: ``"skipped"`` (the frame at ``timestamp_ns``
     is not replayed), ``"partial"`` (the frame at ``timestamp_ns``, which follows, is replayed
-    without the messages ``reason`` names) or ``"note"`` (about the whole input,
-    ``timestamp_ns`` -1). ``reason`` names the topic and message index where it can."""
+    without the messages ``reason`` names; or, for a message read out of time order, the
+    frame came before it) or ``"note"`` (about the whole input, ``timestamp_ns`` -1).
+    ``reason`` names the topic and message index where it can."""
 
     timestamp_ns: int
     source: str
@@ -299,9 +402,105 @@ def _lost_chunk(
     return _LostChunk(index.message_start_time, index.message_end_time, times, what)
 
 
+_INDEX_COLUMNS = ("log_time", "publish_time", "channel_id", "sequence", "offset", "length")
+
+
+@dataclass(frozen=True)
+class _FileIndex:
+    """The messages of a whole MCAP file without a chunk index, in file order: ``(M,)``
+    int64 columns (``offset`` ``-1 - i`` for a message of a chunk, held as ``held[i]``) and
+    the file's schemas and channels by id."""
+
+    log_time: np.ndarray
+    publish_time: np.ndarray
+    channel_id: np.ndarray
+    sequence: np.ndarray
+    offset: np.ndarray  # byte offset of the message's data in the file, or -1 - its held index
+    length: np.ndarray  # bytes of data
+    held: list[Any]
+    schemas: dict[int, Any]
+    channels: dict[int, Any]
+
+
+def _file_order_index(stream: Any, topics: list[str] | None) -> _FileIndex | None:
+    """One pass over a whole MCAP file from its start: where each message of ``topics`` (all:
+    None) lies. Messages outside chunks (an unchunked file) are kept as byte ranges, those in
+    chunks (a chunked file without a chunk index) in memory. None when the records do not
+    read to the end (a corrupt file: read it as one cut short)."""
+    from array import array
+
+    from mcap.records import Channel, Chunk, Message, Schema
+    from mcap.stream_reader import StreamReader, breakup_chunk
+
+    columns = {name: array("q") for name in _INDEX_COLUMNS}
+    held: list[Any] = []
+    schemas: dict[int, Any] = {}
+    channels: dict[int, Any] = {}
+    wanted: set[int] = set()
+
+    def add(record: Any, offset: int) -> None:
+        if isinstance(record, Schema):
+            schemas[record.id] = record
+        elif isinstance(record, Channel):
+            channels[record.id] = record
+            if topics is None or record.topic in topics:
+                wanted.add(record.id)
+        elif isinstance(record, Message) and record.channel_id in wanted:
+            if offset < 0:
+                held.append(record)
+                offset = -len(held)
+            for name, value in zip(
+                _INDEX_COLUMNS,
+                (
+                    record.log_time,
+                    record.publish_time,
+                    record.channel_id,
+                    record.sequence,
+                    offset,
+                    len(record.data),
+                ),
+                strict=True,
+            ):
+                columns[name].append(value)
+
+    try:
+        for record in StreamReader(stream, emit_chunks=True, validate_crcs=True).records:
+            if isinstance(record, Chunk):
+                for inner in breakup_chunk(record, validate_crc=True):
+                    add(inner, -1)
+            else:  # the stream stands at the record's end (a message record has no padding)
+                add(record, stream.tell() - len(record.data) if isinstance(record, Message) else 0)
+    except _mcap_errors():
+        return None
+    arrays = {name: np.frombuffer(col, dtype=np.int64) for name, col in columns.items()}
+    return _FileIndex(**arrays, held=held, schemas=schemas, channels=channels)
+
+
+def _sorted_messages(stream: Any, index: _FileIndex) -> Iterator[tuple[Any, Any, Any]]:
+    """``(schema, channel, message)`` of ``index`` in log-time order (ties in file order), the
+    data of each message outside a chunk read from ``stream`` when its turn comes."""
+    from mcap.records import Message
+
+    for i in np.argsort(index.log_time, kind="stable"):
+        channel = index.channels[int(index.channel_id[i])]
+        offset = int(index.offset[i])
+        if offset < 0:
+            message = index.held[-1 - offset]
+        else:
+            stream.seek(offset)
+            message = Message(
+                channel_id=channel.id,
+                sequence=int(index.sequence[i]),
+                log_time=int(index.log_time[i]),
+                publish_time=int(index.publish_time[i]),
+                data=stream.read(int(index.length[i])),
+            )
+        yield index.schemas.get(channel.schema_id), channel, message
+
+
 class LogReader:
     """A drivestack log (MCAP) opened for reading; see the module docstring. A log cut short
-    (no summary section) is read up to where it breaks off, then raises
+    (its footer does not read) is read up to where it breaks off, then raises
     :class:`TruncatedLogError`."""
 
     def __init__(self, path: str | Path) -> None:
@@ -310,22 +509,31 @@ class LogReader:
             raise DataError("no such log file", path=str(self.path))
 
     def _reader_messages(self, topics: Sequence[str] | None) -> Iterator[tuple[Any, Any, Any]]:
-        """``(schema, channel, message)`` in log-time order from the summary's index; a log
-        without a readable summary (cut short) is streamed from its start instead
-        (:meth:`_salvaged_messages`)."""
+        """``(schema, channel, message)`` in log-time order: from the summary's chunk index;
+        a whole log without one (unchunked, or without a summary section) is indexed by a
+        first pass over it and read sorted (:meth:`_sorted_messages`); a log that is not
+        whole (cut short: its footer does not read, or its records break off) is streamed
+        from its start instead, in file order (:meth:`_salvaged_messages`)."""
         from mcap.reader import make_reader
 
         wanted = list(topics) if topics else None
         with self.path.open("rb") as stream:
             try:
                 summary = make_reader(stream).get_summary()
+                whole = True  # the footer (and the summary it points to, if any) read
             except _mcap_errors():
-                summary = None
-            if summary is None or not summary.chunk_indexes:
-                stream.seek(0)
-                yield from self._salvaged_messages(stream, wanted)
+                summary, whole = None, False
+            if summary is not None and summary.chunk_indexes:
+                yield from self._indexed_messages(stream, summary, wanted)
                 return
-            yield from self._indexed_messages(stream, summary, wanted)
+            if whole:
+                stream.seek(0)
+                index = _file_order_index(stream, wanted)
+                if index is not None:
+                    yield from _sorted_messages(stream, index)
+                    return
+            stream.seek(0)
+            yield from self._salvaged_messages(stream, wanted)
 
     def _indexed_messages(
         self, stream: Any, summary: Any, topics: list[str] | None
@@ -378,21 +586,34 @@ class LogReader:
     def _salvaged_messages(
         self, stream: Any, topics: list[str] | None
     ) -> Iterator[tuple[Any, Any, Any]]:
-        """The messages of a log without a readable summary, streamed in file order (the
-        writer's time order) up to where it breaks off; then :class:`TruncatedLogError`."""
+        """The messages of a log that is not whole, streamed in file order up to where it
+        breaks off; then :class:`TruncatedLogError`, which also says how many of them came
+        after a message with a later log time (file order is log-time order only when the
+        writer wrote in time order; without an index there is nothing to sort by)."""
         from mcap.reader import NonSeekingReader
 
-        count = 0
+        count = behind = 0  # messages read; of them, read after one with a later log time
+        first_behind = ""
+        latest = None
         reader = NonSeekingReader(stream, validate_crcs=True)
         try:
             for item in reader.iter_messages(topics=topics, log_time_order=False):
                 count += 1
+                log_time = item[2].log_time
+                if latest is not None and log_time < latest:
+                    behind += 1
+                    first_behind = first_behind or (
+                        f"the first: {item[1].topic} at log time {log_time} ns after one at "
+                        f"{latest} ns"
+                    )
+                latest = log_time if latest is None else max(latest, log_time)
                 yield item
         except _mcap_errors() as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            order = f"; {behind} of them out of log-time order ({first_behind})" if behind else ""
             raise TruncatedLogError(
                 f"truncated or corrupt MCAP: it breaks off after {count} messages of the "
-                f"topics read ({detail})",
+                f"topics read ({detail}){order}",
                 path=str(self.path),
             ) from None
 
@@ -416,7 +637,8 @@ class LogReader:
     def raw_messages(
         self, topics: Sequence[str] | None = None
     ) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-        """``(topic, schema name, log time ns, parsed JSON)`` in log-time order. A message that
+        """``(topic, schema name, log time ns, parsed JSON)`` in log-time order (ties in file
+        order; a log cut short in file order, see :meth:`_salvaged_messages`). A message that
         is not JSON raises DataError naming the topic and message index."""
         index: dict[str, int] = {}
         for topic, schema, log_time, data in self._raw(topics):
@@ -531,9 +753,15 @@ class LogReader:
         ``problems`` each is an :class:`InputProblem` in the stream (the frames after it
         follow), as is a frame replayed without messages lost with an unreadable part of the
         log (``"partial"``, before the frame) and, at the end, the images of a camera without
-        calibration (``"note"``); without it the first bad frame raises DataError.
+        a calibration it can use (``"note"``: none before them, or one whose mount ``/tf`` does
+        not give or whose distortion model drivestack does not implement, named with its
+        message and field); without it the first bad frame raises DataError.
         A log cut short or with unreadable chunks raises :class:`TruncatedLogError` after the
-        frames that could be read.
+        frames that could be read. A log cut short is read in file order: a LiDAR or label
+        message that comes after the frame of its time was closed (not in time order) is
+        named, as a skipped frame (the key LiDAR's scan), a ``"partial"`` after the frame
+        replayed without it, or a ``"note"`` at the end (no frame of its time), as is each
+        frame built before an image near its time was read (``"partial"``).
         """
         for item in self._frames(world_frame, ego_frame, camera_tolerance_ns):
             if isinstance(item, SensorFrame) or problems:
@@ -554,7 +782,11 @@ class LogReader:
         key = lidar_topics[0]
         source = str(self.path)
         calibrations: dict[str, CameraCalibration] = {}
-        uncalibrated: dict[str, int] = {}
+        refused: dict[str, str] = {}  # camera -> why its last calibration cannot be used
+        # (camera, why: "" when it has no calibration) -> images not replayed; and the
+        # calibration messages refused for that reason
+        uncalibrated: dict[tuple[str, str], int] = {}
+        refusals: dict[tuple[str, str], list[str]] = {}
         images: dict[str, deque[CameraImage | _Bad]] = {}
         group: dict[str, Any] = {}
         group_ns: int | None = None
@@ -563,6 +795,11 @@ class LogReader:
         seen: set[str] = set()  # the topics and cameras of the frames built so far
         index: dict[str, int] = {}  # messages read per topic
         scan_times: dict[str, set[int]] = {t: set() for t in lidar_topics}
+        # a log read in file order (one cut short) may not be in time order: the frames built
+        # (their times, ascending), the latest log time read, the messages in no frame
+        built: list[int] = []
+        latest_ns: int | None = None
+        orphans: dict[str, list[int]] = {}
         wanted = [
             *lidar_topics,
             LABELS_TOPIC,
@@ -606,7 +843,55 @@ class LogReader:
                         kind="partial",
                     )
             seen.update(present)
+            built.append(stamp)
             yield frame
+
+        def late(topic: str, where: str, stamp: int, value: Any) -> Iterator[InputProblem]:
+            """A LiDAR or label message of a time whose frame was closed already: the log
+            is not in time order (read without an index). Its frame, when built, is noted;
+            a key scan is a skipped frame; the rest belongs to no frame (noted at the end)."""
+            what = (
+                f"{where} at {stamp} ns, read after the frame at {group_ns} ns (the log is "
+                "not in time order)"
+            )
+            if isinstance(value, _Bad):
+                what += f": {value.reason}"
+            i = bisect.bisect_left(built, stamp)
+            if i < len(built) and built[i] == stamp:
+                yield InputProblem(stamp, source, f"replayed without {what}", kind="partial")
+            elif topic == key:
+                yield InputProblem(stamp, source, f"{what}: not replayed")
+            else:
+                orphans.setdefault(topic, []).append(stamp)
+
+        def late_image(where: str, stamp: int) -> Iterator[InputProblem]:
+            """The frames built already that an image read behind the latest log time (the
+            log is not in time order) could have been paired with: replayed without it."""
+            lo = bisect.bisect_left(built, stamp - camera_tolerance_ns)
+            hi = bisect.bisect_right(built, stamp + camera_tolerance_ns)
+            for t in built[lo:hi]:
+                yield InputProblem(
+                    t,
+                    source,
+                    f"replayed without considering {where} (at {stamp} ns), read after the "
+                    "frame was built (the log is not in time order)",
+                    kind="partial",
+                )
+
+        def notes() -> Iterator[InputProblem]:
+            yield from self._uncalibrated_notes(uncalibrated, refusals)
+            for topic, stamps in sorted(orphans.items()):
+                shown = ", ".join(map(str, stamps[:10])) + (
+                    f" and {len(stamps) - 10} more" if len(stamps) > 10 else ""
+                )
+                yield InputProblem(
+                    -1,
+                    source,
+                    f"{topic}: {len(stamps)} message(s) in no replayed frame: each was read "
+                    f"after the frame of its time was closed (the log is not in time order; "
+                    f"at {shown} ns)",
+                    kind="note",
+                )
 
         def flush(cut: bool = False) -> Iterator[SensorFrame | InputProblem]:
             if group_ns is not None:
@@ -625,7 +910,7 @@ class LogReader:
                 # the frames held for camera pairing are readable: replay them, then report
                 # where the log breaks off
                 yield from flush(cut=True)
-                yield from self._uncalibrated_notes(uncalibrated)
+                yield from notes()
                 raise
             value = msg.value
             if isinstance(value, _LostChunk):
@@ -647,13 +932,27 @@ class LogReader:
                     f"{where} at log time {msg.log_time_ns} ns: header stamp {stamp} ns "
                     f"is more than {STAMP_TOLERANCE_NS} ns away",
                 )
+            behind = latest_ns is not None and msg.log_time_ns < latest_ns
+            latest_ns = msg.log_time_ns if latest_ns is None else max(latest_ns, msg.log_time_ns)
             if msg.topic.startswith(CAMERA_TOPIC_PREFIX):
                 name, _, kind = msg.topic.removeprefix(CAMERA_TOPIC_PREFIX).rpartition("/")
+                if (
+                    behind
+                    and kind != "calibration"
+                    and (isinstance(value, _Bad) or name in calibrations)
+                ):
+                    image_ns = msg.log_time_ns if isinstance(value, _Bad) else value.timestamp_ns
+                    yield from late_image(where, image_ns)
                 if isinstance(value, _Bad):  # the frame of its time is skipped
                     images.setdefault(name, deque()).append(value)
                 elif kind == "calibration":
                     try:
                         calibrations[name] = self._calibration(name, value, tf, ego_frame)
+                        refused.pop(name, None)
+                    except DataError as exc:  # one drivestack cannot use: the camera is left out
+                        calibrations.pop(name, None)
+                        why = refused[name] = str(DataError(exc.reason, field=exc.field))
+                        refusals.setdefault((name, why), []).append(where)
                     except (KeyError, ValueError, TypeError) as exc:
                         why = f"{where}: not a calibration: {type(exc).__name__}: {exc}"
                         images.setdefault(name, deque()).append(_Bad(msg.log_time_ns, why))
@@ -672,7 +971,8 @@ class LogReader:
                             CameraImage(pixels, calibrations[name], value.timestamp_ns)
                         )
                 else:
-                    uncalibrated[name] = uncalibrated.get(name, 0) + 1
+                    why = refused.get(name, "")
+                    uncalibrated[(name, why)] = uncalibrated.get((name, why), 0) + 1
             else:
                 stamp = msg.log_time_ns if isinstance(value, _Bad) else value.timestamp_ns
                 if msg.topic in scan_times and stamp in scan_times[msg.topic]:
@@ -683,6 +983,16 @@ class LogReader:
                         f"{where}: a second scan at {stamp} ns on its topic (a log has one "
                         "scan per LiDAR topic and time): not replayed",
                     )
+                elif group_ns is not None and stamp < group_ns:
+                    # out of time order: the frame of its time takes it while it waits for
+                    # images; after that it is too late (:func:`late` says so)
+                    if msg.topic in scan_times:
+                        scan_times[msg.topic].add(stamp)
+                    pending = next((done for t, done in waiting if t == stamp), None)
+                    if pending is None:
+                        yield from late(msg.topic, where, stamp, value)
+                    else:
+                        pending[msg.topic] = value
                 else:
                     if msg.topic in scan_times:
                         scan_times[msg.topic].add(stamp)
@@ -697,15 +1007,24 @@ class LogReader:
         yield from flush()
         for _, reason in sorted(tf_bad.items()):  # at no frame's time: the poses near it
             yield InputProblem(-1, source, f"{reason} (at no frame's time)", kind="note")
-        yield from self._uncalibrated_notes(uncalibrated)
+        yield from notes()
 
-    def _uncalibrated_notes(self, uncalibrated: dict[str, int]) -> Iterator[InputProblem]:
-        for name, n in sorted(uncalibrated.items()):
+    def _uncalibrated_notes(
+        self, uncalibrated: dict[tuple[str, str], int], refusals: dict[tuple[str, str], list[str]]
+    ) -> Iterator[InputProblem]:
+        """One note per camera and reason its images were not replayed: no calibration before
+        them (reason ``""``), or calibrations drivestack cannot use (``refusals``: the
+        messages refused for the reason)."""
+        for (name, reason), n in sorted(uncalibrated.items()):
+            why = f"no {CAMERA_TOPIC_PREFIX}{name}/calibration message before them"
+            if reason:
+                where = refusals[(name, reason)]
+                more = f" (and {len(where) - 1} more like it)" if len(where) > 1 else ""
+                why = f"{where[0]}{more}: {reason}"
             yield InputProblem(
                 -1,
                 str(self.path),
-                f"{CAMERA_TOPIC_PREFIX}{name}/image: {n} image(s) not replayed: no "
-                f"{CAMERA_TOPIC_PREFIX}{name}/calibration message before them",
+                f"{CAMERA_TOPIC_PREFIX}{name}/image: {n} image(s) not replayed: {why}",
                 kind="note",
             )
 
@@ -756,21 +1075,19 @@ class LogReader:
     def _calibration(
         name: str, msg: dict[str, Any], tf: TransformBuffer, ego_frame: str
     ) -> CameraCalibration:
+        """The camera's calibration with its mount from ``/tf``. DataError (field ``frame_id``)
+        when ``/tf`` gives no transform from the camera's frame to ``ego_frame`` at its time:
+        its mount is unknown (never taken as the identity)."""
         frame = msg["frame_id"]
-        ego_from_camera = (
-            tf.lookup(ego_frame, frame, _ns(msg["timestamp"]))
-            if frame in tf.frames and ego_frame in tf.frames
-            else SE3.identity()
-        )
-        return CameraCalibration(
-            name=name,
-            intrinsics=np.asarray(msg["K"], dtype=np.float64).reshape(3, 3),
-            width_px=int(msg["width"]),
-            height_px=int(msg["height"]),
-            camera_from_ego=ego_from_camera.inverse(),
-            frame=frame,
-            distortion=np.asarray(msg.get("D", []), dtype=np.float64),
-        )
+        try:
+            ego_from_camera = tf.lookup(ego_frame, frame, _ns(msg["timestamp"]))
+        except TransformLookupError as exc:
+            raise DataError(
+                f"the camera's mount is unknown: /tf gives no transform from its frame "
+                f"{frame!r} to the ego frame {ego_frame!r} ({exc.reason})",
+                field="frame_id",
+            ) from None
+        return decode_camera_calibration(msg, name=name, camera_from_ego=ego_from_camera.inverse())
 
     def _frame(
         self,

@@ -16,10 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drivestack.core.frames import EGO
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag.tf_buffer import TransformBuffer
 from drivestack.replay import payloads
-from drivestack.replay.log_format import CompressedImageData, LogWriter, point_cloud_message
+from drivestack.replay.log_format import (
+    TF_TOPIC,
+    CompressedImageData,
+    FrameTransform,
+    LogWriter,
+    point_cloud_message,
+)
 from drivestack.replay.log_reader import LogReader
 from drivestack.structures.camera import CameraCalibration, CameraImage
 from drivestack.structures.point_cloud import PointCloud
@@ -194,6 +201,9 @@ def test_pngs_from_another_encoder_are_re_encoded(tmp_path: Path) -> None:
     with LogWriter(source, config={}) as log:
         log.sensor_frame(replace(frame, cameras={}))
         cal = frame.cameras["front"].calibration
+        # the camera's mount: a camera with no /tf path to the ego is left out when read
+        mount = FrameTransform(frame.timestamp_ns, EGO, cal.frame, cal.camera_from_ego.inverse())
+        log.transforms(TF_TOPIC, frame.timestamp_ns, [mount])
         log.camera_image("front", frame.cameras["front"], png=buf.getvalue())
     (back,) = LogReader(source).frames()
     image = back.cameras["front"]
