@@ -270,9 +270,8 @@ class KittiChannelCopy:
     :meth:`rest` the rows not written yet (those after the last frame written).
     """
 
-    def __init__(self, channels: KittiChannels, sequence: str = "") -> None:
+    def __init__(self, channels: KittiChannels) -> None:
         self.channels = channels
-        self._sequence = sequence
         self._times = sorted(channels.labels)
         self._next = 0  # index in _times of the first row not written
 
@@ -280,8 +279,8 @@ class KittiChannelCopy:
         if not self._times:
             return
         first = self._times[0]
-        seq = self._sequence or self.channels.labels[first].sequence
-        message = kitti_calib_message(self.channels.calib, timestamp_ns=first, sequence=seq)
+        sequence = self.channels.labels[first].sequence
+        message = kitti_calib_message(self.channels.calib, timestamp_ns=first, sequence=sequence)
         writer.write(KITTI_CALIB_TOPIC, KITTI_CALIB, first, message)
 
     def through(self, writer: LogWriter, timestamp_ns: int) -> None:
@@ -303,14 +302,6 @@ class KittiChannelCopy:
         """The label rows not written yet."""
         if self._times:
             self.through(writer, self._times[-1])
-
-
-def write_kitti_channels(writer: LogWriter, channels: KittiChannels, sequence: str = "") -> None:
-    """Copy KITTI channels into another log at once (:class:`KittiChannelCopy` interleaves
-    them with the frames)."""
-    copy = KittiChannelCopy(channels, sequence)
-    copy.start(writer)
-    copy.rest(writer)
 
 
 # -- converter ------------------------------------------------------------------------------

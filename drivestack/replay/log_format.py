@@ -103,8 +103,10 @@ LIDAR_TOPIC_PREFIX = "/lidar/"
 TF_TOPIC = "/tf"
 LABELS_TOPIC = "/labels"
 CAMERA_TOPIC_PREFIX = "/camera/"  # + "<name>/image" (PNG) and "<name>/calibration"
-#: foxglove.CameraCalibration's ``distortion_model`` by coefficient count (OpenCV order)
-_DISTORTION_MODELS = {0: "", 5: "plumb_bob", 8: "rational_polynomial"}
+#: foxglove.CameraCalibration's ``distortion_model`` s drivestack writes and reads (OpenCV
+#: coefficient order, as :func:`drivestack.kernels.camera.project_points` applies them) and the
+#: numbers of ``D`` each may have (the writer writes the last); ``""``: none (``D`` empty).
+DISTORTION_MODELS: dict[str, tuple[int, ...]] = {"plumb_bob": (4, 5), "rational_polynomial": (8,)}
 
 # foxglove.NumericType codes
 _NUMERIC_TYPES: dict[str, int] = {
@@ -515,9 +517,7 @@ def foxglove_distortion(distortion: np.ndarray, camera: str = "") -> tuple[str, 
     """
     values = [float(v) for v in distortion]
     count = len(values)
-    if count == 4:
-        values.append(0.0)
-    elif count in (12, 14):
+    if count in (12, 14):
         if any(v != 0.0 for v in values[8:]):
             raise ValueError(
                 f"camera {camera!r}: {count} distortion coefficients with non-zero thin-prism / "
@@ -525,12 +525,14 @@ def foxglove_distortion(distortion: np.ndarray, camera: str = "") -> tuple[str, 
                 "rational_polynomial 8)"
             )
         values = values[:8]
-    model = _DISTORTION_MODELS.get(len(values))
-    if model is None:
-        raise ValueError(
-            f"camera {camera!r}: {count} distortion coefficients; expected 0, 4, 5, 8, 12 or 14"
-        )
-    return model, values
+    if not values:
+        return "", values
+    for model, counts in DISTORTION_MODELS.items():
+        if len(values) in counts:  # padded with zero terms to the model's full count
+            return model, values + [0.0] * (counts[-1] - len(values))
+    raise ValueError(
+        f"camera {camera!r}: {count} distortion coefficients; expected 0, 4, 5, 8, 12 or 14"
+    )
 
 
 def camera_calibration_message(calibration: CameraCalibration, timestamp_ns: int) -> dict[str, Any]:

@@ -37,9 +37,11 @@ from drivestack.ingest.rosbag.messages import decode_image_bytes, encode_image_p
 from drivestack.ingest.rosbag.tf_buffer import TransformBuffer, TransformLookupError
 from drivestack.replay import payloads
 from drivestack.replay.log_format import (
+    _IDENTITY_POSE,
     _NUMERIC_DTYPES,
     CAMERA_TOPIC_PREFIX,
     COMPRESSED_IMAGE,
+    DISTORTION_MODELS,
     FRAME_TRANSFORMS,
     LABELS_TOPIC,
     LIDAR_TOPIC_PREFIX,
@@ -80,7 +82,7 @@ def _cloud_pose(msg: dict[str, Any]) -> SE3 | None:
     """A PointCloud's ``pose`` (its points' origin in ``frame_id``), or None when it is the
     identity (or absent). DataError naming the field when it is not a rigid transform."""
     pose = msg.get("pose")
-    if pose is None:
+    if pose is None or pose == _IDENTITY_POSE:  # what the writer writes: no SE3 built per cloud
         return None
     try:
         frame_from_cloud = _se3(pose)
@@ -201,10 +203,8 @@ def decode_scene_update(
     return boxes
 
 
-#: The distortion models read (as the camera kernels apply them: OpenCV coefficient order,
-#: :func:`drivestack.kernels.camera.project_points`) and the numbers of ``D`` they may have.
-#: ``""`` / ``"none"``: no distortion (``D`` empty or all zero).
-DISTORTION_MODELS: dict[str, tuple[int, ...]] = {"plumb_bob": (4, 5), "rational_polynomial": (8,)}
+#: The ``distortion_model`` s that name no distortion (``D`` empty or all zero); the models
+#: read are :data:`~drivestack.replay.log_format.DISTORTION_MODELS`, the writer's.
 _NO_DISTORTION = ("", "none")
 
 
