@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,6 +51,19 @@ def _log(path: Path, n: int = N) -> Path:
     return path
 
 
+def _copy_channels(writer: Writer, summary: Any) -> dict[int, int]:
+    """Register ``summary``'s schemas and channels with ``writer``: source channel id -> the
+    writer's channel id."""
+    schemas = {
+        sid: writer.register_schema(s.name, s.encoding, s.data)
+        for sid, s in summary.schemas.items()
+    }
+    return {
+        cid: writer.register_channel(c.topic, c.message_encoding, schemas[c.schema_id])
+        for cid, c in summary.channels.items()
+    }
+
+
 def _rewrite(src: Path, dst: Path, change: Change | None = None, chunk_size: int = 1 << 20) -> Path:
     """``src`` written again message by message (file order), each passed through ``change``."""
     with src.open("rb") as stream:
@@ -61,14 +75,7 @@ def _rewrite(src: Path, dst: Path, change: Change | None = None, chunk_size: int
     with dst.open("wb") as out:
         writer = Writer(out, chunk_size=chunk_size, compression=CompressionType.ZSTD)
         writer.start()
-        schemas = {
-            sid: writer.register_schema(s.name, s.encoding, s.data)
-            for sid, s in summary.schemas.items()
-        }
-        channels = {
-            cid: writer.register_channel(c.topic, c.message_encoding, schemas[c.schema_id])
-            for cid, c in summary.channels.items()
-        }
+        channels = _copy_channels(writer, summary)
         for _, channel, message in messages:
             i = index[channel.topic] = index.get(channel.topic, -1) + 1
             kept = (message.log_time, bytes(message.data))

@@ -31,7 +31,7 @@ from drivestack.replay.log_reader import (
 )
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
-from tests.replay.test_log_reader_bad_messages import N, _log, _t
+from tests.replay.test_log_reader_bad_messages import N, _copy_channels, _log, _t
 
 #: Writer settings: an unchunked file with a summary; one with no summary section at all; a
 #: chunked one whose summary has no chunk index
@@ -72,14 +72,7 @@ def _rewrite(
     with dst.open("wb") as out:
         writer = Writer(out, **writer_args)
         writer.start()
-        schemas = {
-            sid: writer.register_schema(s.name, s.encoding, s.data)
-            for sid, s in summary.schemas.items()
-        }
-        channels = {
-            cid: writer.register_channel(c.topic, c.message_encoding, schemas[c.schema_id])
-            for cid, c in summary.channels.items()
-        }
+        channels = _copy_channels(writer, summary)
         for _, channel, message in messages:
             data = bytes(message.data)
             if edit is not None:
