@@ -11,6 +11,7 @@ format wants global-frame boxes with ``size = (w, l, h)`` and a ``(w, x, y, z)``
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -479,10 +480,14 @@ def boxes_to_submission(
     world_from_boxes: SE3,
     *,
     attribute_name: Sequence[str] | None = None,
+    max_boxes: int = MAX_BOXES_PER_SAMPLE,
 ) -> list[dict[str, Any]]:
     """nuScenes result dicts (global frame) for boxes in a frame mapped by ``world_from_boxes``.
 
-    Boxes whose class has no nuScenes name (UNKNOWN, ANIMAL, ...) are left out. The attribute
+    Boxes whose class has no nuScenes name (UNKNOWN, ANIMAL, ...) are left out; of more than
+    ``max_boxes`` (nuScenes' :data:`MAX_BOXES_PER_SAMPLE`) the ``max_boxes`` highest-scoring
+    are kept, in their order, with a warning naming the sample and how many were dropped (as
+    mmdet3d's nuScenes heads keep their top 500). The attribute
     of a box is ``attribute_name[i]`` when given (``(N,)``, one per box of ``boxes``, each ""
     or one of :data:`CLASS_ATTRIBUTES` of its class; ``ValueError`` naming the box
     otherwise), else chosen from its speed as mmdet3d's nuScenes output does
@@ -519,6 +524,15 @@ def boxes_to_submission(
             "detection_score": float(boxes.score[i]),
             "attribute_name": attr,
         })  # fmt: skip
+    if len(out) > max_boxes:
+        scores = np.array([item["detection_score"] for item in out])
+        keep = np.sort(np.argsort(-scores, kind="stable")[:max_boxes])
+        warnings.warn(
+            f"sample {sample_token}: {len(out)} boxes, kept the {max_boxes} highest-scoring "
+            f"(nuScenes allows at most {MAX_BOXES_PER_SAMPLE} per sample)",
+            stacklevel=2,
+        )
+        out = [out[k] for k in keep]
     return out
 
 

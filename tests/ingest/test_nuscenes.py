@@ -119,3 +119,28 @@ def test_submission_round_trip(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         read_submission(tmp_path / "res.json")
     assert err.value.record == "results[tok][1]" and err.value.field == "detection_name"
+
+
+def test_more_than_500_boxes_keep_the_500_highest_scoring_with_a_warning(tmp_path: Path) -> None:
+    from drivestack.ingest.nuscenes import MAX_BOXES_PER_SAMPLE
+    from drivestack.structures.labels import ObjectClass
+
+    rng = np.random.default_rng(7)
+    n = 600
+    array7 = np.column_stack([np.arange(n, dtype=float), np.zeros((n, 2)), np.ones((n, 3)) * [4.5, 1.9, 1.6], np.zeros(n)])  # fmt: skip
+    scores = rng.permutation(n) / n  # distinct
+    boxes = Boxes3D.from_array7(array7, "lidar", score=scores, label=[ObjectClass.CAR] * n)
+    with pytest.warns(UserWarning, match=r"sample tok: 600 boxes, kept the 500 highest-scoring"):
+        items = boxes_to_submission(boxes, "tok", SE3.identity())
+    assert len(items) == MAX_BOXES_PER_SAMPLE
+    kept = sorted(i for i in range(n) if scores[i] >= np.sort(scores)[-500])
+    assert [item["translation"][0] for item in items] == [float(i) for i in kept]  # in order
+    write_submission(tmp_path / "res.json", {"tok": items})  # within the limit: written
+    assert len(read_submission(tmp_path / "res.json")["tok"]) == 500
+    three = Boxes3D.from_array7(array7[:3], "lidar", score=[0.2, 0.9, 0.5], label=[ObjectClass.CAR] * 3)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"sample t: 3 boxes, kept the 2 highest-scoring"):
+        two = boxes_to_submission(three, "t", SE3.identity(), max_boxes=2)
+    assert [item["detection_score"] for item in two] == [
+        0.9,
+        0.5,
+    ]  # the 0.2 one dropped, order kept

@@ -102,14 +102,14 @@ def test_nuscenes_meta_has_the_five_bool_flags(
     assert json.loads(path.read_text())["meta"] == camera
 
 
-def test_nuscenes_more_than_500_boxes_per_sample_are_refused(tmp_path: Path) -> None:
+def test_nuscenes_more_than_500_boxes_per_sample_are_refused_by_the_writer(tmp_path: Path) -> None:
     boxes = Boxes3D.from_array7(
         np.tile([1.0, 2.0, 0.5, 4.0, 2.0, 1.5, 0.0], (501, 1)),
         LIDAR,
         score=np.linspace(0.1, 0.9, 501),
         label=[ObjectClass.CAR] * 501,
     )
-    items = boxes_to_submission(boxes, "tok", SE3.identity())
+    items = boxes_to_submission(boxes, "tok", SE3.identity(), max_boxes=501)  # not trimmed
     with pytest.raises(ValueError, match="501 boxes; nuScenes allows at most 500"):
         write_submission(tmp_path / "sub.json", {"tok": items})
     write_submission(tmp_path / "sub.json", {"tok": items[:500]})
