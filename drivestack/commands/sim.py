@@ -56,8 +56,9 @@ summary.md and each metrics.json are written whole (temporary name, then renamed
 old summary is removed when a run starts, so no stale summary sits beside partial results.
 
 KITTI export (--export-dataset DATASET, every --export-every'th tick of each run, frames
-numbered on across runs): DATASET/training/{velodyne,image_2,calib,label_2}, as
-drivestack.sim.export_kitti writes it. A DATASET that is a file, or that is not empty, is
+numbered on across runs): DATASET/training/{velodyne,image_2,calib,label_2} and the
+split files DATASET/ImageSets/{train,trainval,val,test}.txt (every id in train and
+trainval, val and test empty), as drivestack.sim.export_kitti writes it. A DATASET that is a file, or that is not empty, is
 refused before anything runs (exit status 2) unless --overwrite is given (then its KITTI
 files are deleted first); a run's results are written before its frames are exported. As in
 KITTI, the labels and the camera image are at the tick's time, when the LiDAR faces forward
@@ -184,7 +185,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="when DIR holds runs of another invocation, delete them first; when the "
         "--export-dataset folder is not empty, delete the KITTI files there first (training/"
-        "velodyne, image_2, calib, label_2) (default: refuse)",
+        "velodyne, image_2, calib, label_2; ImageSets) (default: refuse)",
     )
     add_quiet_option(parser)
     # fleet flags (--sweep, --executor, --workers, ...): with any of them the run is a fleet
@@ -330,6 +331,9 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out / "summary.md", table + "\n")
     print(table)
     if args.export_dataset is not None:
+        from drivestack.sim.export_kitti import write_image_sets
+
+        write_image_sets(args.export_dataset, exported)
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
     failed = sum(s["failed"] for s in summary.values())
     crashed = sum(s["crashed"] for s in summary.values())
@@ -418,10 +422,15 @@ def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -
 
 
 def _clear_export_folder(root: Path) -> None:
-    """Delete the files of the KITTI layout folders ``export_kitti_object`` writes in ``root``
+    """Delete the ImageSets split files and the files of the KITTI layout folders
+    ``export_kitti_object`` writes in ``root``
     (and those folders when that empties them); nothing else."""
-    from drivestack.sim.export_kitti import LAYOUT_FOLDERS
+    from drivestack.sim.export_kitti import IMAGE_SET_FILES, LAYOUT_FOLDERS
 
+    for name in IMAGE_SET_FILES:
+        (root / "ImageSets" / name).unlink(missing_ok=True)
+    if (root / "ImageSets").is_dir() and not any((root / "ImageSets").iterdir()):
+        (root / "ImageSets").rmdir()
     base = root / "training"
     for name in LAYOUT_FOLDERS:
         folder = base / name

@@ -2,7 +2,10 @@
 
 Layout under ``root/training/``: ``velodyne/NNNNNN.bin`` (float32 x, y, z, intensity in the
 LiDAR frame), ``image_2/NNNNNN.png``, ``calib/NNNNNN.txt`` (``P0..P3``, ``R0_rect``,
-``Tr_velo_to_cam``, ``Tr_imu_to_velo``) and ``label_2/NNNNNN.txt`` (KITTI label lines).
+``Tr_velo_to_cam``, ``Tr_imu_to_velo``) and ``label_2/NNNNNN.txt`` (KITTI label lines); and
+``root/ImageSets/`` (:func:`write_image_sets`): ``train.txt`` and ``trainval.txt`` list every
+exported id, ``val.txt`` and ``test.txt`` are empty (move ids to ``val.txt`` to hold some out),
+the split files KITTI training-data converters (mmdet3d's and its derivatives) read first.
 The files read back with :mod:`drivestack.ingest.kitti_object` like real KITTI frames.
 
 Timing, as in KITTI: the labels and the image are at the frame's timestamp, which is when
@@ -44,6 +47,8 @@ FULLY_VISIBLE_SHARE = 0.9
 PARTLY_VISIBLE_SHARE = 0.5
 #: The folders of ``root/training`` the export writes (``--overwrite`` clears them).
 LAYOUT_FOLDERS = ("velodyne", "image_2", "calib", "label_2")
+#: The split files of ``root/ImageSets`` (:func:`write_image_sets`; ``--overwrite`` clears them).
+IMAGE_SET_FILES = ("train.txt", "val.txt", "trainval.txt", "test.txt")
 #: A frame, or a frame with its labels' visible share ``(N,)`` in the camera (NaN: unknown).
 ExportFrame: TypeAlias = SensorFrame | tuple[SensorFrame, np.ndarray]
 
@@ -181,3 +186,14 @@ def export_kitti_object(
         )
         count += 1
     return count
+
+
+def write_image_sets(root: str | Path, count: int) -> None:
+    """``root/ImageSets/``: ``train.txt`` and ``trainval.txt`` listing the ids ``000000`` ..
+    of ``count`` exported frames, one a line, ``val.txt`` and ``test.txt`` empty (see the
+    module doc)."""
+    folder = Path(root) / "ImageSets"
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = "".join(f"{i:06d}\n" for i in range(count))
+    for name in IMAGE_SET_FILES:
+        (folder / name).write_text(ids if name in ("train.txt", "trainval.txt") else "")

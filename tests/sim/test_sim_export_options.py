@@ -66,6 +66,9 @@ def test_non_empty_export_folder_is_refused_unless_overwrite(tmp_path, capsys):
     old.write_text("Car 0 0 0 0 0 1 1 1 1 1 1 0 0 5 0\n")
     notes = ds / "README.txt"
     notes.write_text("mine")
+    old_split = ds / "ImageSets" / "train.txt"  # another export's split
+    old_split.parent.mkdir(parents=True)
+    old_split.write_text("000007\n")
     assert _sim(tmp_path, "--export-dataset", str(ds), "--export-every", "2") == 2
     assert "--export-dataset folder is not empty" in capsys.readouterr().err
     assert old.exists() and not (tmp_path / "out").exists()
@@ -75,6 +78,14 @@ def test_non_empty_export_folder_is_refused_unless_overwrite(tmp_path, capsys):
     assert labels == ["000000.txt", "000001.txt"]  # 4 ticks, every 2nd; the old frame 7 gone
     assert notes.read_text() == "mine"  # only the KITTI layout's files are deleted
     assert "exported 2 labelled frames" in capsys.readouterr().out
+    # the split files KITTI converters read first: every exported id to train, none to val
+    splits = {p.name: p.read_text() for p in (ds / "ImageSets").iterdir()}
+    assert splits == {
+        "train.txt": "000000\n000001\n",
+        "trainval.txt": "000000\n000001\n",
+        "val.txt": "",
+        "test.txt": "",
+    }
 
 
 def test_run_results_are_written_before_the_export(tmp_path, monkeypatch):
