@@ -644,7 +644,10 @@ def read_submission(
     ``detection_score`` a finite number (not a string); ``attribute_name`` "" or one of
     :data:`CLASS_ATTRIBUTES` of its class. ``DataError`` naming the file, the box
     (``results[token][j]``) and the field otherwise. ``warnings``: gets a line for what the
-    devkit refuses but scoring does not need (no ``meta`` object).
+    devkit refuses but scoring does not need (no ``meta`` object), and a line for each box
+    whose ``attribute_name`` is a nuScenes attribute of another class, which the devkit
+    accepts and scores as a wrong attribute, as it is then scored (without ``warnings``
+    such a box is refused).
     """
     p = str(path)
     doc = read_json(path)
@@ -655,7 +658,7 @@ def read_submission(
             f"{p}: no 'meta' object (use_camera, use_lidar, use_radar, use_map, use_external): "
             "scored all the same, but the nuScenes devkit refuses such a submission"
         )
-    return {str(token): sample_boxes(items, str(token), path=p)
+    return {str(token): sample_boxes(items, str(token), path=p, warnings=warnings)
             for token, items in doc["results"].items()}  # fmt: skip
 
 
@@ -664,11 +667,17 @@ _BOX_KEYS = ("sample_token", "translation", "size", "rotation", "velocity", "det
 
 
 def sample_boxes(
-    items: Any, token: str, *, path: str | None, strict_json: bool = False
+    items: Any,
+    token: str,
+    *,
+    path: str | None,
+    strict_json: bool = False,
+    warnings: list[str] | None = None,
 ) -> SubmissionBoxes:
     """The boxes of one sample of a submission (the list of box objects under its token),
     checked as :func:`read_submission` checks them; ``DataError`` naming the box and field.
-    ``strict_json``: NaN velocities are refused too (for writing strict JSON)."""
+    ``strict_json``: NaN velocities are refused too (for writing strict JSON). ``warnings``:
+    as :func:`read_submission`'s (another class's attribute kept, with a line)."""
     if not isinstance(items, list):
         raise DataError("expected a list of boxes", path=path, record=f"results[{token}]")
     if len(items) > MAX_BOXES_PER_SAMPLE:
@@ -710,7 +719,7 @@ def sample_boxes(
         if name not in NAME_TO_CLASS:
             raise DataError(f"unknown detection_name {name!r}; known: {list(DETECTION_NAMES)}",
                             path=path, record=rec, field="detection_name")  # fmt: skip
-        _check_attribute(item["attribute_name"], name, path=path, record=rec)
+        _check_attribute(item["attribute_name"], name, path=path, record=rec, warnings=warnings)
         names.append(name)
         attrs.append(item["attribute_name"])
     return SubmissionBoxes(center, size, yaw, vel, np.array(names, dtype=str),
@@ -724,10 +733,20 @@ def _score(value: Any, *, path: str | None, record: str) -> float:
     return float(value)
 
 
-def _check_attribute(attr: Any, name: str, *, path: str | None, record: str) -> None:
-    """``DataError`` unless ``attr`` is "" or an attribute of detection class ``name``."""
+def _check_attribute(
+    attr: Any, name: str, *, path: str | None, record: str, warnings: list[str] | None = None
+) -> None:
+    """``DataError`` unless ``attr`` is "" or an attribute of detection class ``name``; given
+    ``warnings``, a nuScenes attribute of another class is kept with a line there instead
+    (the devkit accepts it; it scores as a wrong attribute)."""
     allowed = CLASS_ATTRIBUTES[name]
     if attr != "" and attr not in allowed:
+        if warnings is not None and attr in ATTRIBUTE_NAMES:
+            warnings.append(
+                f"{path}: {record}: attribute_name {attr!r} is not an attribute of {name}: "
+                "scored as a wrong attribute (the nuScenes devkit accepts it)"
+            )
+            return
         raise DataError(
             f'{attr!r} is not an attribute of {name}; expected "" or one of {list(allowed)}',
             path=path,

@@ -131,6 +131,36 @@ def test_nuscenes_attribute_is_one_of_the_class_or_empty() -> None:
         boxes_to_submission(boxes, "t", SE3.identity(), attribute_name=["vehicle.moving", "", ""])
 
 
+def test_nuscenes_another_class_attribute_is_read_with_a_warning_and_scored_wrong(
+    tmp_path: Path,
+) -> None:
+    """The devkit accepts any nuScenes attribute on any class (a wrong one counts in
+    attr_err); reading for scoring keeps it with a warning, strict reading refuses it, and
+    a name that is no nuScenes attribute is refused either way."""
+    from drivestack.core.errors import DataError
+    from drivestack.ingest.nuscenes import read_submission
+
+    boxes = Boxes3D.from_array7([[1.0, 0, 0, 1, 1, 1, 0]], LIDAR, label=[ObjectClass.PEDESTRIAN])
+    [item] = boxes_to_submission(boxes, "t", SE3.identity())
+    path = tmp_path / "sub.json"
+
+    def submit(attribute: str) -> Path:
+        path.write_text(json.dumps({"meta": {}, "results": {"t": [{**item, "attribute_name": attribute}]}}))  # fmt: skip
+        return path
+
+    warnings: list[str] = []
+    got = read_submission(submit("vehicle.moving"), warnings=warnings)["t"]
+    assert list(got.attribute_name) == ["vehicle.moving"]  # kept as submitted: scored wrong
+    assert warnings == [
+        f"{path}: results[t][0]: attribute_name 'vehicle.moving' is not an attribute of "
+        "pedestrian: scored as a wrong attribute (the nuScenes devkit accepts it)"
+    ]
+    with pytest.raises(DataError, match=r"'vehicle\.moving' is not an attribute of pedestrian"):
+        read_submission(submit("vehicle.moving"))
+    with pytest.raises(DataError, match=r"'vehicle\.flying' is not an attribute of pedestrian"):
+        read_submission(submit("vehicle.flying"), warnings=[])
+
+
 # -- Argoverse 2 ---------------------------------------------------------------------------
 
 
