@@ -109,18 +109,11 @@ def _entered(m: RoadMap, route: list[str]) -> int:
 
 
 #: log -> (intersection segments, junctions): measured on the two sensor-val log maps
+#: (conftest.AV2_LOGS, the av2_log fixture's logs)
 REAL = {
     "7fab2350-7eaf-3b7e-a39d-6937a4c1bede": (73, 14),
     "adcf7d18-0510-35b0-a2fa-b4cea13a6d76": (61, 6),
 }
-
-
-@pytest.fixture(scope="module", params=sorted(REAL))
-def av2_log(request: pytest.FixtureRequest, shared_data: Path) -> Path:
-    log = shared_data / "argoverse2" / "sensor" / "val" / request.param
-    if not log.is_dir():
-        pytest.skip(f"AV2 log not found: {log}")
-    return log
 
 
 @pytest.mark.data

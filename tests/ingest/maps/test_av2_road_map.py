@@ -22,8 +22,6 @@ from drivestack.ingest.maps.av2_lanes import read_av2_lanes
 from drivestack.ingest.maps.av2_road_map import Av2LinkCounts, read_av2_road_map_counted
 from drivestack.structures.road_map import interpolate_polyline
 
-AV2_LOGS = ("7fab2350-7eaf-3b7e-a39d-6937a4c1bede", "adcf7d18-0510-35b0-a2fa-b4cea13a6d76")
-
 
 def _line(*xy: tuple[float, float]) -> list[dict[str, float]]:
     return [{"x": x, "y": y, "z": 0.5} for x, y in xy]
@@ -389,14 +387,6 @@ def test_straight_lane_centreline_property(
     assert abs(math.remainder(float(heading[0]) - yaw, 2 * math.pi)) < 1e-6
     _, lateral = lane.project(lane.left_boundary_m)
     np.testing.assert_allclose(lateral, width / 2, atol=1e-6)
-
-
-@pytest.fixture(scope="module", params=AV2_LOGS)
-def av2_log(request: pytest.FixtureRequest, shared_data: Path) -> Path:
-    log = shared_data / "argoverse2" / "sensor" / "val" / request.param
-    if not log.is_dir():
-        pytest.skip(f"AV2 log not found: {log}")
-    return log
 
 
 @pytest.mark.data
