@@ -365,14 +365,14 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"index: {Path(args.out) / 'fleet.jsonl'}")
     if lights.lights == "camera":
-        from drivestack.commands.sim import _light_line
         from drivestack.exec.lights import pooled_light_perception
+        from drivestack.sim.perception_metrics import light_perception_line
 
         for planner in planners:
             mine = [r for r in result.records if r["planner"] == planner]
             pooled = pooled_light_perception(mine).get("light_perception")
             if pooled is not None:
-                print(f"{planner}: {_light_line(pooled)}")
+                print(f"{planner}: {light_perception_line(pooled)}")
     if crashed:
         print(
             f"error: {crashed} of {len(result.records)} variants crashed (their errors are "

@@ -245,6 +245,10 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.exec.lights import light_record_fields, pooled_light_perception
     from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.exec.task import run_provenance_fields, write_run_results
+    from drivestack.perception.camera.traffic_light_state import (
+        DEFAULT_CONFIG_PATH,
+        load_traffic_light_config,
+    )
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import LidarPerception, observers, with_lidar_perception
@@ -268,6 +272,10 @@ def run(args: argparse.Namespace) -> int:
     stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
     # --light-camera: refused without --lights camera, a bad file exits 2 before any run
     light_effects = light_camera_effects(args.light_camera, args.lights)
+    # the classifier's config, read once for every run (a bad file exits 2 before any run)
+    light_config = (
+        load_traffic_light_config(DEFAULT_CONFIG_PATH) if args.lights == "camera" else None
+    )
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
@@ -287,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
         built = builds[cfg.name]
         try:
             if args.lights == "camera":  # innermost: the LiDAR observer passes its lights on
-                built = with_light_perception(built, effects=light_effects)
+                built = with_light_perception(built, light_config, effects=light_effects)
             if stack is not None:
                 built = with_lidar_perception(built, stack)
             result = run_scenario(
@@ -718,6 +726,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     """The summary table (markdown) of ``rows``, a note on its min TTC column, then a line
     per planner and one per failed or crashed run."""
     from drivestack.eval.driving.nuplan import TTC_HORIZON_S, ttc_note
+    from drivestack.sim.perception_metrics import light_perception_line
 
     horizon = float(TTC_HORIZON_S)
     # the red lights run, only when some run's map has traffic lights (else all would be 0)
@@ -782,7 +791,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
         if "light_perception" in s:
-            lines.append(f"{planner}: {_light_line(s['light_perception'])}")
+            lines.append(f"{planner}: {light_perception_line(s['light_perception'])}")
     for r in rows:
         run = f"{r['planner']}/{r['scenario']}"
         if _crashed(r):
@@ -820,25 +829,6 @@ def _agent_red_runs(record: dict[str, Any]) -> int:
 def _red_lights_cell(record: dict[str, Any]) -> str:
     """The red lights a run ran, for its table cell (``-`` when its map has no light)."""
     return str(int(record.get("red_light_violations") or 0)) if _has_lights(record) else "-"
-
-
-def _light_line(m: dict[str, Any]) -> str:
-    """One line of the pooled traffic-light perception figures (--lights camera)."""
-    if not m["light_ticks"]:
-        return "lights seen by camera: no light within range on any route"
-    line = (
-        f"lights seen by camera over {m['light_ticks']} light-ticks: accuracy "
-        f"{100 * m['accuracy']:.1f}%, unknown {100 * m['unknown_share']:.1f}%"
-    )
-    inferred = m.get("inferred") or {}  # older records: no inferences
-    if inferred.get("light_ticks"):
-        line += (
-            f"; lights inferred over {inferred['light_ticks']} light-ticks: "
-            f"{inferred['correct']} correct"
-        )
-        if inferred.get("truth_unknown"):
-            line += f", {inferred['truth_unknown']} not scored (true state unknown)"
-    return line
 
 
 def _perception_line(m: dict[str, Any]) -> str:

@@ -99,7 +99,7 @@ def _light_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     """With camera lights (``drivestack sim`` or a fleet): the camera's preset and, per
     planner, the pooled light perception of its summary (held reads and inferences, then the
     raw reads' accuracy); none with the lights' true states."""
-    from drivestack.commands.sim import _light_line
+    from drivestack.sim.perception_metrics import light_perception_line
 
     if manifest.get("lights") != "camera":
         return []
@@ -111,7 +111,7 @@ def _light_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         held = entry.get("light_perception") if isinstance(entry, dict) else None
         if not isinstance(held, dict):
             continue
-        line = _light_line(held)
+        line = light_perception_line(held)
         raw = entry.get("light_perception_raw")
         if isinstance(raw, dict) and raw.get("accuracy") is not None:
             line += f"; raw reads accuracy {100 * raw['accuracy']:.1f}%"

@@ -421,3 +421,24 @@ def _nested_counts(matrix: np.ndarray) -> dict[str, dict[str, int]]:
         for t in range(len(SIGNAL_STATES))
         if matrix[t].any()
     }
+
+
+def light_perception_line(m: dict[str, Any]) -> str:
+    """One line of the pooled traffic-light perception figures ``m`` (a
+    :meth:`LightStateMetrics.result`, pooled or of one run; ``drivestack sim`` and
+    ``drivestack fleet`` print it per planner with ``--lights camera``, the report shows it)."""
+    if not m["light_ticks"]:
+        return "lights seen by camera: no light within range on any route"
+    line = (
+        f"lights seen by camera over {m['light_ticks']} light-ticks: accuracy "
+        f"{100 * m['accuracy']:.1f}%, unknown {100 * m['unknown_share']:.1f}%"
+    )
+    inferred = m.get("inferred") or {}  # older records: no inferences
+    if inferred.get("light_ticks"):
+        line += (
+            f"; lights inferred over {inferred['light_ticks']} light-ticks: "
+            f"{inferred['correct']} correct"
+        )
+        if inferred.get("truth_unknown"):
+            line += f", {inferred['truth_unknown']} not scored (true state unknown)"
+    return line

@@ -39,7 +39,7 @@ def test_min_ttc_column_names_its_horizon_and_explains_the_dash() -> None:
 
 
 def test_light_line_counts_inferred_lights_only_when_there_are_some() -> None:
-    from drivestack.commands.sim import _light_line
+    from drivestack.sim.perception_metrics import light_perception_line as _light_line
 
     read = {"light_ticks": 40, "accuracy": 0.975, "unknown_share": 0.025}
     assert _light_line(read) == (
