@@ -208,7 +208,7 @@ def decode_scene_update(
 _NO_DISTORTION = ("", "none")
 
 
-def _distortion(msg: dict[str, Any]) -> np.ndarray:
+def distortion_coefficients(msg: dict[str, Any]) -> np.ndarray:
     """``D`` of a ``foxglove.CameraCalibration`` for a :data:`DISTORTION_MODELS` model (or
     none); DataError naming the field for another model, or a ``D`` that does not fit it.
     The coefficients of one model are never read as another's."""
@@ -254,7 +254,7 @@ def decode_camera_calibration(
     naming ``path``, ``record`` (the topic and message index) and the field for a model
     drivestack does not implement or a ``D`` that does not fit its model."""
     try:
-        distortion = _distortion(msg)
+        distortion = distortion_coefficients(msg)
     except DataError as exc:
         raise DataError(exc.reason, path=path, record=record, field=exc.field) from None
     return CameraCalibration(

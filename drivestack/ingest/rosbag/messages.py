@@ -32,6 +32,14 @@ _IMAGE_ENCODINGS: dict[str, tuple[str, int, bool]] = {
 }
 
 
+def normalise_frame_id(frame_id: object) -> str:
+    """A ROS frame id as TF2 names it: without ROS 1's leading ``/`` (``/velodyne`` ->
+    ``velodyne``). Every frame id the bag reader takes from a message (TF, odometry, NavSatFix,
+    PointCloud2, VelodyneScan, CameraInfo headers) goes through here, so that a sensor's frame
+    and the TF tree's names match."""
+    return str(frame_id).lstrip("/")
+
+
 def stamp_ns(msg_with_header: Any) -> int:
     """The header stamp of a message in int64 ns."""
     stamp = msg_with_header.header.stamp
@@ -148,11 +156,31 @@ def camera_info_to_calibration(
 ) -> CameraCalibration:
     """``sensor_msgs/CameraInfo`` -> :class:`CameraCalibration` (``K``, ``D``, size).
 
-    ``plumb_bob`` (5) and ``rational_polynomial`` (8) distortion are kept; an empty ``D``
-    means none. ``camera_from_ego`` comes from TF (the caller looks it up).
+    An empty ``D`` means no distortion, whatever ``distortion_model`` says (ROS drivers of
+    uncalibrated cameras publish ``plumb_bob`` with no coefficients). Otherwise ``D`` is read
+    by drivestack's rule for camera calibrations, the one its own logs are read with
+    (``drivestack.replay.log_reader.distortion_coefficients``, shared): ``plumb_bob`` (4 or 5
+    coefficients) and ``rational_polynomial`` (8) are kept; another model (``equidistant``
+    fisheye, ``kannala_brandt``, ...) is refused, never read as another model's coefficients.
+    ``camera_from_ego`` comes from TF (the caller looks it up).
+
+    Raises:
+        DataError naming ``path``, ``record`` and the field: ``distortion_model`` for a model
+        drivestack does not implement, ``d`` for coefficients that do not fit it, ``k`` for
+        intrinsics or a size :class:`CameraCalibration` refuses.
     """
     k = np.asarray(_field(msg, "k", "K"), dtype=np.float64).reshape(3, 3)
     d = np.asarray(_field(msg, "d", "D"), dtype=np.float64).reshape(-1)
+    if d.size:
+        # the rule drivestack's own logs are read with (one rule, not a copy of it)
+        from drivestack.replay.log_reader import distortion_coefficients
+
+        model = str(getattr(msg, "distortion_model", ""))
+        try:
+            d = distortion_coefficients({"distortion_model": model, "D": d})
+        except DataError as exc:
+            field = "d" if exc.field == "D" else exc.field
+            raise DataError(exc.reason, path=path, record=record, field=field) from None
     try:
         return CameraCalibration(
             name=name,
@@ -185,15 +213,15 @@ def _pose_parts(rotation: Any, translation: Any) -> tuple[np.ndarray, np.ndarray
 
 
 def tf_message_transforms(msg: Any) -> list[StampedTransform]:
-    """``tf2_msgs/TFMessage`` -> its transforms (frame ids without a leading ``/``)."""
+    """``tf2_msgs/TFMessage`` -> its transforms (frame ids by :func:`normalise_frame_id`)."""
     out = []
     for ts in msg.transforms:
         q, t = _pose_parts(ts.transform.rotation, ts.transform.translation)
         out.append(
             StampedTransform(
                 stamp_ns(ts),
-                str(ts.header.frame_id).lstrip("/"),
-                str(ts.child_frame_id).lstrip("/"),
+                normalise_frame_id(ts.header.frame_id),
+                normalise_frame_id(ts.child_frame_id),
                 q,
                 t,
             )
@@ -219,8 +247,8 @@ def decode_odometry(msg: Any) -> OdometrySample:
     lin, ang = msg.twist.twist.linear, msg.twist.twist.angular
     return OdometrySample(
         stamp_ns(msg),
-        str(msg.header.frame_id).lstrip("/"),
-        str(msg.child_frame_id).lstrip("/"),
+        normalise_frame_id(msg.header.frame_id),
+        normalise_frame_id(msg.child_frame_id),
         q,
         t,
         np.array([lin.x, lin.y, lin.z], dtype=np.float64),
@@ -244,7 +272,7 @@ class GnssFix:
 def decode_navsatfix(msg: Any) -> GnssFix:
     return GnssFix(
         stamp_ns(msg),
-        str(msg.header.frame_id),
+        normalise_frame_id(msg.header.frame_id),
         float(msg.latitude),
         float(msg.longitude),
         float(msg.altitude),

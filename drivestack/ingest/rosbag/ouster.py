@@ -6,8 +6,17 @@ data format and UDP profile) and ``<ns>/lidar_packets`` (``uint8[] buf``). Packe
 into full frames (``columns_per_frame`` columns); each frame becomes one cloud in the sensor
 frame (``os_sensor``, metres, ``lidar_to_sensor_transform`` applied) holding the pixels with a
 return (range > 0). Attributes: every channel field of the UDP profile in lower case
-(``range_mm``, ``reflectivity``, ``near_ir``, ``signal``, ...), ``ring`` (beam index, uint16),
-``column`` (uint16) and ``time_offset_ns`` (column timestamp minus the first valid column's).
+(``range_mm``, ``reflectivity``, ``near_ir``, ``signal``, ...; ``RANGE2`` as ``range2_mm``),
+``ring`` (beam index, uint16), ``column`` (uint16) and ``time_offset_ns`` (column timestamp
+minus the first valid column's).
+
+Dual-return profiles (``*_DUAL``: ``RANGE2`` and the other ``*2`` fields) give a point for each
+return: first the pixels whose first (strongest) return has a range, in the order of a
+single-return cloud, then the pixels whose second (second-strongest) return has one, placed by
+``RANGE2``. Their clouds carry ``return_type`` (uint8; the attribute the Velodyne packets' points
+carry): 1 for a first return, 2 for a second; each point keeps all its pixel's fields (a second
+return's own range is ``range2_mm``, its signal ``signal2``, ...). Single-return clouds have no
+``return_type``.
 The cloud time is the bag time of the frame's first packet (sensor clocks are often free
 running; the column timestamps only give offsets).
 
@@ -30,6 +39,8 @@ from drivestack.ingest.rosbag.bag_io import IngestReport, iter_bag_messages, ope
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
 OUSTER_SENSOR_FRAME = "os_sensor"
+#: Ouster channel fields whose attribute name is not the lower-case field name
+_ATTRIBUTE_NAMES = {"RANGE": "range_mm", "RANGE2": "range2_mm"}
 
 
 def _sdk() -> Any:
@@ -126,24 +137,40 @@ class OusterDecoder:
         return None
 
     def _cloud(self, stamp_ns: int) -> PointCloud:
+        """The frame in ``self._scan`` as one cloud: ``(N, 3)`` float32 points of the pixels
+        with a first return, then (dual-return profiles) those with a second return."""
         scan = self._scan
         core = self._core
-        rng = scan.field(core.ChanField.RANGE)
-        keep = rng > 0
-        xyz = self._xyz(scan)[keep].astype(np.float32)
-        beams, columns = np.nonzero(keep)
+        fields = [str(name) for name in scan.fields]
+        ranges = [scan.field(core.ChanField.RANGE)]
+        if "RANGE2" in fields:
+            ranges.append(scan.field(core.ChanField.RANGE2))
         column_ns = scan.timestamp.astype(np.int64)
         valid = column_ns > 0
         t0 = int(column_ns[valid].min()) if valid.any() else 0
-        attributes: dict[str, np.ndarray] = {
-            "ring": beams.astype(np.uint16),
-            "column": columns.astype(np.uint16),
-            TIME_OFFSET_NS: np.where(valid, column_ns - t0, 0)[columns],
-        }
-        for name in scan.fields:
-            values = scan.field(name)[keep]
-            attributes["range_mm" if str(name) == "RANGE" else str(name).lower()] = values
-        return PointCloud(xyz, self.frame, stamp_ns, attributes)
+        offsets = np.where(valid, column_ns - t0, 0)
+        parts: list[dict[str, np.ndarray]] = []
+        for rng in ranges:
+            keep = rng > 0
+            beams, columns = np.nonzero(keep)
+            part = {
+                "xyz": self._xyz(rng)[keep].astype(np.float32),
+                "ring": beams.astype(np.uint16),
+                "column": columns.astype(np.uint16),
+                TIME_OFFSET_NS: offsets[columns],
+            }
+            for name in fields:
+                part[_ATTRIBUTE_NAMES.get(name, name.lower())] = scan.field(name)[keep]
+            parts.append(part)
+        if len(parts) == 1:
+            xyz = parts[0].pop("xyz")
+            return PointCloud(xyz, self.frame, stamp_ns, parts[0])
+        merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        merged["return_type"] = np.repeat(
+            np.arange(1, len(parts) + 1, dtype=np.uint8), [len(p["ring"]) for p in parts]
+        )
+        xyz = merged.pop("xyz")
+        return PointCloud(xyz, self.frame, stamp_ns, merged)
 
 
 def read_ouster_bag(

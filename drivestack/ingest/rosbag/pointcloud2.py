@@ -33,6 +33,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.rosbag._finite import finite_rows
+from drivestack.ingest.rosbag.messages import normalise_frame_id
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
 # ROS sensor_msgs/PointField datatype code -> NumPy scalar type code (byte order added later).
@@ -187,7 +188,8 @@ def decode_pointcloud2(
     Args:
         msg: the message (``header``, ``height``, ``width``, ``fields``, ``is_bigendian``,
             ``point_step``, ``row_step``, ``data`` as ``(B,)`` uint8 array or bytes).
-        frame: frame id of the cloud; default the header's ``frame_id``.
+        frame: frame id of the cloud; default the header's ``frame_id`` without ROS 1's
+            leading ``/`` (:func:`~drivestack.ingest.rosbag.messages.normalise_frame_id`).
         timestamp_ns: reference time; default the header stamp.
         path, record: where the message came from, for error messages.
 
@@ -201,7 +203,7 @@ def decode_pointcloud2(
         (no ``x/y/z``, fields past ``point_step``, ``data`` shorter than the points).
     """
     stamp_ns = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
-    frame = frame or str(msg.header.frame_id) or "lidar"
+    frame = frame or normalise_frame_id(msg.header.frame_id) or "lidar"
     timestamp_ns = stamp_ns if timestamp_ns is None else timestamp_ns
     height, width = int(msg.height), int(msg.width)
     point_step, row_step = int(msg.point_step), int(msg.row_step)

@@ -12,13 +12,22 @@ which reads it front to back up to the cut; a rosbag2 ``.db3`` cut short is refu
    the first LiDAR in the topic map is one :class:`SensorFrame`, with the nearest image of
    every camera and the nearest sweep of every other LiDAR within ``camera_tolerance_ns``,
    the mountings (``ego_from_sensor``), the ego pose ``world_from_ego`` at the sweep time,
-   and the points de-skewed when they carry per-point times.
+   and the points de-skewed when they carry per-point times. A sweep waits for images and
+   sweeps recorded after it until a sensor message stamped ``camera_tolerance_ns +
+   sync_latency_ns`` past it is read (header stamps, in log order).
+
+Frame ids are read as TF2 names them, without ROS 1's leading ``/``
+(:func:`~drivestack.ingest.rosbag.messages.normalise_frame_id`, for TF and every sensor).
 
 Nothing is lost silently: a message that fails to decode, a header stamp that jumps backwards
 on its topic (or repeats, on a LiDAR or image topic), a sweep without a TF to the ego frame, an
-image without calibration, Velodyne packets dropped as corrupt, non-finite points dropped from
-a cloud claiming ``is_dense``, a ``velodyne`` config entry naming no Velodyne LiDAR and a bag
-that ends early (truncated) are recorded in :attr:`RosbagLog.report` with topic, index, time
+image without calibration (or whose ``CameraInfo`` drivestack cannot read, such as a
+``distortion_model`` other than ``plumb_bob`` / ``rational_polynomial``: each image of that
+camera, naming the ``CameraInfo`` message and field), images and sweeps read after the frame
+they belong to was emitted (``camera_late`` / ``lidar_late``, counted per sensor with the
+``sync_latency_ns`` that keeps them), Velodyne packets dropped as corrupt, non-finite points
+dropped from a cloud claiming ``is_dense``, a ``velodyne`` config entry naming no Velodyne
+LiDAR and a bag that ends early (truncated) are recorded in :attr:`RosbagLog.report` with topic, index, time
 and reason (skipped, or kept degraded: no ego pose, not de-skewed, salvaged, points dropped);
 :attr:`IngestReport.clean` is false when anything is listed. The NaN "no return" points of
 ``is_dense = false`` clouds are normal: dropped and counted
@@ -92,7 +101,9 @@ class RosbagLog:
             Velodyne LiDAR, and why a bag gave no frame.
 
     Raises:
-        DataError: the bag cannot be opened or a topic of the map is not in it.
+        DataError: the bag cannot be opened or a topic of the map is not in it (naming its
+            key: ``topics.lidars.<name>``, ``topics.cameras.<name>.info``, ``topics.tf``,
+            ``topics.odometry``, ...; the default ``/tf`` and ``/tf_static`` may be absent).
         ConfigError: a Velodyne calibration file is missing or not a table (here), or (while
             iterating) a calibration table or configured model does not fit the packets
             (:class:`~drivestack.ingest.rosbag.velodyne.CalibrationMismatchError`), naming
@@ -128,16 +139,13 @@ class RosbagLog:
         else:
             self.topic_map = self.config.topics
         known = {t for t, _ in topics}
-        for topic in [
-            *self.topic_map.lidars.values(),
-            *(c.image for c in self.topic_map.cameras.values()),
-        ]:
+        for key, topic in _named_topics(self.topic_map):
             if topic not in known:
                 raise DataError(
                     f"{cut}topic {topic!r} from the topic map is not in the bag "
                     f"(topics: {sorted(known)})",
                     path=str(self.path),
-                    field="topics",
+                    field=key,
                 )
         self._note_topics(topics, counts)
         self._note_unused_velodyne_settings()
@@ -147,7 +155,9 @@ class RosbagLog:
         self._nonfinite: dict[str, list[int]] = {}
         self.odometry: list[m.OdometrySample] = []
         self.gnss: list[m.GnssFix] = []
-        self._infos: dict[str, tuple[str, Any]] = {}  # camera -> (frame_id, CameraInfo message)
+        #: camera -> (frame id, its latest CameraInfo message, that message's record
+        #: ``"<topic> #<index>"``)
+        self._infos: dict[str, tuple[str, Any, str]] = {}
         self._odometry_series: PoseSeries | None = None
         self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
         self._read_small_streams()
@@ -249,7 +259,11 @@ class RosbagLog:
                     elif topic == tm.navsat:
                         self.gnss.append(m.decode_navsatfix(msg))
                     else:
-                        self._infos[info_topics[topic]] = (str(msg.header.frame_id), msg)
+                        self._infos[info_topics[topic]] = (
+                            m.normalise_frame_id(msg.header.frame_id),
+                            msg,
+                            f"{topic} #{i}",
+                        )
                 except (ValueError, DataError) as exc:
                     self.report.skip(topic, i, stamp, "invalid", str(exc))
 
@@ -271,14 +285,26 @@ class RosbagLog:
         Raises TransformLookupError when there is no source or a time is out of its range.
         """
         series = self._odometry_series
-        if series is not None and series.child == self.config.ego_frame:
+        ego = self.config.ego_frame
+        if series is not None and series.child == ego:
             return series.interpolate(timestamps_ns)
         world = self.world_frame
         if world is None:
             raise TransformLookupError(
-                f"no ego pose: the bag has no odometry and no TF parent of {self.config.ego_frame!r}"
+                f"no ego pose: the bag has no odometry and no TF parent of {ego!r}"
             )
-        return self.tf.lookup(world, self.config.ego_frame, timestamps_ns)
+        try:
+            return self.tf.lookup(world, ego, timestamps_ns)
+        except TransformLookupError:
+            if series is None or world != series.parent:
+                raise
+            raise TransformLookupError(
+                f"no ego pose: the odometry ({self.topic_map.odometry}) is the pose of "
+                f"{series.child!r} in {series.parent!r}, not of the ego frame {ego!r}, and TF "
+                f"does not place {ego!r} in {series.parent!r}; if {series.child!r} is "
+                f"the vehicle frame: drivestack replay --ego-frame {series.child} (ingest "
+                f"config ego_frame: {series.child})"
+            ) from None
 
     def _ego_from(self, frame_id: str, stamp: int) -> SE3:
         if frame_id == self.config.ego_frame:
@@ -289,10 +315,15 @@ class RosbagLog:
     def _calibration(self, camera: str, stamp: int) -> CameraCalibration:
         if camera not in self._infos:
             raise DataError(f"no CameraInfo for camera {camera!r}")
-        frame_id, info = self._infos[camera]
+        frame_id, info, record = self._infos[camera]
         camera_from_ego = self._ego_from(frame_id, stamp).inverse()
         return m.camera_info_to_calibration(
-            info, name=camera, frame=camera_frame(camera), camera_from_ego=camera_from_ego
+            info,
+            name=camera,
+            frame=camera_frame(camera),
+            camera_from_ego=camera_from_ego,
+            path=str(self.path),
+            record=record,
         )
 
     def _image(
@@ -353,12 +384,16 @@ class RosbagLog:
             try:
                 out.append((cloud, self._ego_from(cloud.frame, cloud.timestamp_ns)))
             except TransformLookupError as exc:
-                # a bag without any TF has no ego pose either: say both flags at once
-                pose_flag = "" if self.tf.frames else " --missing-ego-pose track_in_ego_frame"
-                hint = (
-                    f" (a bag without TF: read it in the LiDAR's frame, ego_frame {cloud.frame};"
-                    f" drivestack replay --ego-frame {cloud.frame}{pose_flag})"
-                )
+                hint = ""
+                if not self.tf.frames:
+                    # a bag without any TF has no ego pose either: say both flags at once
+                    pose_flag = (
+                        "" if self._odometry_series else " --missing-ego-pose track_in_ego_frame"
+                    )
+                    hint = (
+                        f" (a bag without TF: read it in the LiDAR's frame, ego_frame "
+                        f"{cloud.frame}; drivestack replay --ego-frame {cloud.frame}{pose_flag})"
+                    )
                 self.report.skip(topic, i, cloud.timestamp_ns, "missing_tf", str(exc) + hint)
         return out
 
@@ -381,7 +416,12 @@ class RosbagLog:
         cloud: PointCloud,
         ego_from_lidar: SE3,
         pending: dict[str, deque[tuple[int, Any]]],
+        missed: dict[str, deque[int]],
     ) -> SensorFrame:
+        """The frame of one key sweep, with every other sensor's nearest reading in
+        ``pending`` within ``camera_tolerance_ns``; the sweep's stamp is appended to
+        ``missed[name]`` for each sensor without one (a reading read later may belong to it:
+        :class:`_LateReadings`)."""
         stamp = cloud.timestamp_ns
         tol = self.config.camera_tolerance_ns
         world_from_ego: SE3 | None = None
@@ -412,6 +452,7 @@ class RosbagLog:
         for name, queue in pending.items():
             best = min(queue, key=lambda item: abs(item[0] - stamp), default=None)
             if best is None or abs(best[0] - stamp) > tol:
+                missed[name].append(stamp)
                 continue
             payload = best[1]
             if isinstance(payload, CameraImage):
@@ -500,10 +541,14 @@ class RosbagLog:
                 n: deque() for n in [*list(tm.lidars)[1:], *tm.cameras]
             }
             waiting: deque[tuple[int, PointCloud, SE3]] = deque()
+            # a key sweep is emitted once a sensor message stamped past its horizon is read
             horizon = self.config.camera_tolerance_ns + self.config.sync_latency_ns
+            late = _LateReadings(recent, self.config.camera_tolerance_ns)
+            newest = None  # the latest header stamp read on the sensor topics
             last: dict[str, tuple[int, int]] = {}  # LiDAR topic -> its last (index, stamp)
             sensor_topics = set(lidar_topics) | set(camera_topics)
             for topic, i, stamp, msg in self._messages(reader, sensor_topics, unique_stamps=True):
+                newest = stamp if newest is None else max(newest, stamp)
                 if topic in lidar_topics:
                     last[topic] = (i, stamp)
                 if topic in camera_topics:
@@ -511,21 +556,102 @@ class RosbagLog:
                     image = self._image(name, topic, i, stamp, msg, topic in compressed)
                     if image is not None:
                         recent[name].append((stamp, image))
+                        late.check(name, topic, i, stamp, newest)
                 elif lidar_topics[topic] != key:
+                    name = lidar_topics[topic]
                     for cloud, mount in self._clouds(sources[topic], topic, i, stamp, msg):
-                        recent[lidar_topics[topic]].append((cloud.timestamp_ns, (cloud, mount)))
+                        recent[name].append((cloud.timestamp_ns, (cloud, mount)))
+                        late.check(name, topic, i, cloud.timestamp_ns, newest)
                 else:
                     for cloud, mount in self._clouds(sources[topic], topic, i, stamp, msg):
                         waiting.append((i, cloud, mount))
                 while waiting and waiting[0][1].timestamp_ns + horizon < stamp:
-                    yield self._finish(key, *waiting.popleft(), recent)
+                    yield self._finish(key, *waiting.popleft(), recent, late.missed)
                 oldest = waiting[0][1].timestamp_ns if waiting else stamp - horizon
                 for queue in recent.values():
                     while len(queue) > 1 and queue[0][0] < oldest - self.config.camera_tolerance_ns:
                         queue.popleft()
             self._report_stream_end(sources, last)
             while waiting:
-                yield self._finish(key, *waiting.popleft(), recent)
+                yield self._finish(key, *waiting.popleft(), recent, late.missed)
+        late.report(
+            self.report,
+            {n: "camera" for n in tm.cameras},
+            self.config.sync_latency_ns,
+        )
+
+
+class _LateReadings:
+    """Images and non-key sweeps read after the key sweep they belong to was emitted: the
+    frame went without them. Counted per sensor and reported once each at the end of the
+    stream (kind ``camera_late`` / ``lidar_late``, kept: the frames are made, degraded),
+    with the ``sync_latency_ns`` that would have kept them.
+
+    The sync wait is measured on header stamps, like every time the reader compares: a key
+    sweep stamped ``t`` is emitted once a sensor message stamped after ``t +
+    camera_tolerance_ns + sync_latency_ns`` is read (in log order)."""
+
+    def __init__(self, sensors: dict[str, Any], tolerance_ns: int) -> None:
+        self.tolerance_ns = tolerance_ns
+        #: sensor -> stamps of the emitted key sweeps that have no reading of it (increasing)
+        self.missed: dict[str, deque[int]] = {name: deque() for name in sensors}
+        #: sensor -> [topic, frames missed, first index, first stamp, sync_latency_ns needed]
+        self._late: dict[str, list[Any]] = {}
+
+    def check(self, name: str, topic: str, i: int, stamp: int, newest: int) -> None:
+        """A reading of ``name`` stamped ``stamp`` (message ``i`` of ``topic``), read when the
+        newest stamp read was ``newest``: counted when an emitted sweep missed it."""
+        queue, tol = self.missed[name], self.tolerance_ns
+        while queue and queue[0] < stamp - tol:  # readings of one topic come in stamp order
+            queue.popleft()
+        if not queue or queue[0] > stamp + tol:
+            return
+        sweep = queue.popleft()
+        needed = newest - sweep - tol  # the sweep waited until a message stamped `newest`
+        entry = self._late.setdefault(name, [topic, 0, i, stamp, needed])
+        entry[1] += 1
+        entry[4] = max(entry[4], needed)
+
+    def report(self, report: IngestReport, kinds: dict[str, str], latency_ns: int) -> None:
+        for name, (topic, count, i, stamp, needed) in self._late.items():
+            kind = kinds.get(name, "lidar")
+            what = "image" if kind == "camera" else "sweep"
+            report.repair(
+                topic,
+                i,
+                stamp,
+                f"{kind}_late",
+                f"{count} frames made without {name}'s {what}, read after the frame was "
+                f"emitted (this the first): it came later than the sync wait (header stamps, "
+                f"sync_latency_ns {latency_ns}); sync_latency_ns >= {needed} in the ingest "
+                "config keeps them",
+            )
+        self._late = {}
+
+
+def _named_topics(topic_map: TopicMap) -> Iterator[tuple[str, str]]:
+    """``(config key, topic)`` of every topic ``topic_map`` names, the key as the ingest YAML
+    spells it (``topics.lidars.<name>``, ``topics.cameras.<name>.info``, ``topics.tf``,
+    ``topics.odometry``, ...). The default TF topics (``/tf``, ``/tf_static``) are left out:
+    a bag without TF is read without them."""
+    for name, topic in topic_map.lidars.items():
+        yield f"topics.lidars.{name}", topic
+    for name, cam in topic_map.cameras.items():
+        yield f"topics.cameras.{name}.image", cam.image
+        if cam.info:
+            yield f"topics.cameras.{name}.info", cam.info
+    defaults = TopicMap()
+    for key, topics, default in (
+        ("topics.tf", topic_map.tf, defaults.tf),
+        ("topics.tf_static", topic_map.tf_static, defaults.tf_static),
+    ):
+        yield from ((key, t) for t in topics if t not in default)
+    for key, maybe in (
+        ("topics.odometry", topic_map.odometry),
+        ("topics.navsat", topic_map.navsat),
+    ):
+        if maybe:
+            yield key, maybe
 
 
 def _message_reason(exc: DataError, path: str, record: str) -> str:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.config import load_yaml_config
+from drivestack.config.strict import ConfigValueError
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.rosbag.bag_io import normalise_msgtype
 from drivestack.ingest.rosbag.velodyne import (
@@ -98,8 +99,8 @@ class RosbagConfig:
 
     def __post_init__(self) -> None:
         for name in ("camera_tolerance_ns", "tf_tolerance_ns", "sync_latency_ns"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+            if getattr(self, name) < 0:  # the loader names the file and this key
+                raise ConfigValueError(f"must be >= 0, got {getattr(self, name)}", key=name)
 
     def replaced(self, **changes: Any) -> RosbagConfig:
         """``dataclasses.replace(self, **changes)`` that keeps :attr:`source`."""
@@ -194,9 +195,20 @@ def guess_topic_map(topics: Iterable[tuple[str, str]]) -> TopicMap:
 
 
 def describe_topic_map(topic_map: TopicMap) -> str:
-    """Human-readable lines, printed when the map was guessed."""
+    """Human-readable lines, printed when the map was guessed. With more than one LiDAR, a
+    line says which is the key LiDAR (the first: one frame per sweep of it) and how to key on
+    another or to choose the one the stack's LiDAR detector reads."""
     lines = ["topic map:"]
     lines += [f"  lidar  {name:<24} <- {topic}" for name, topic in topic_map.lidars.items()]
+    if len(topic_map.lidars) > 1:
+        key, *others = topic_map.lidars
+        lines.append(
+            f"  key LiDAR: {key} (one frame per sweep of it; {', '.join(others)} join the "
+            "nearest sweep). To key on another, list it first under topics.lidars in a "
+            "--ingest-config YAML (configs/ingest/rosbag_example.yaml). The stack's LiDAR "
+            "detector reads one LiDAR of such frames: set lidar_name in its perception YAML "
+            f"(e.g. lidar_name: {key})"
+        )
     for name, cam in topic_map.cameras.items():
         lines.append(f"  camera {name:<24} <- {cam.image} (info: {cam.info or 'none'})")
     lines.append(f"  tf: {topic_map.tf or 'none'}, tf_static: {topic_map.tf_static or 'none'}")

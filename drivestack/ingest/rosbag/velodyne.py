@@ -62,6 +62,7 @@ from drivestack.ingest.rosbag.bag_io import (
     normalise_msgtype,
     open_bag,
 )
+from drivestack.ingest.rosbag.messages import normalise_frame_id
 from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 
 VELODYNE_SCAN = "velodyne_msgs/msg/VelodyneScan"
@@ -435,7 +436,7 @@ class VelodyneDecoder:
         attributes[TIME_OFFSET_NS] = np.rint(columns["time"].astype(np.float64) * 1e9).astype(
             np.int64
         )
-        frame = self.config.frame or str(msg.header.frame_id) or "velodyne"
+        frame = normalise_frame_id(self.config.frame or msg.header.frame_id) or "velodyne"
         return PointCloud(xyz, frame, stamp_ns, attributes)
 
 

@@ -471,7 +471,9 @@ class LidarDetector:
         if name is None:
             if len(frame.lidars) != 1:
                 raise DataError(
-                    f"frame has {len(frame.lidars)} LiDARs {sorted(frame.lidars)}; set lidar_name in the config",
+                    f"frame has {len(frame.lidars)} LiDARs {sorted(frame.lidars)}; set lidar_name "
+                    "in the LiDAR perception YAML (the file the stack YAML's `perception:` "
+                    f"names) to the one to detect on, e.g. lidar_name: {sorted(frame.lidars)[0]}",
                     path=frame.source or None,
                     record=f"t={frame.timestamp_ns}",
                     field="lidars",

@@ -318,6 +318,6 @@ def test_a_cut_single_chunk_mcap_says_truncated_first_with_a_topic_map_too(
     with pytest.raises(DataError) as raised:
         lidar_frame_log(tmp_path / "bag")
     error = raised.value
-    assert (error.path, error.field) == (str(tmp_path / "bag"), "topics")
+    assert (error.path, error.field) == (str(tmp_path / "bag"), "topics.lidars.points")
     assert error.reason.startswith("truncated: the file breaks off (")
     assert "0 messages readable before the cut; topic '/points' from the topic map" in error.reason
