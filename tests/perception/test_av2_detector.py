@@ -29,7 +29,7 @@ def _vehicle_figures(shared_data: Path, cfg: Any) -> dict[str, float]:
 
 
 def test_av2_vehicles_and_what_the_lane_prior_adds(shared_data: Path) -> None:
-    """lidar_av2.yaml: vehicle AP at 2 m 0.665 and orientation error (AOE) 0.639 rad when this
+    """lidar_av2.yaml: vehicle AP at 2 m 0.666 and orientation error (AOE) 0.639 rad when this
     test was written; without the lane prior (classify.lane_heading) the partly seen cars are
     completed across their lanes and every box's heading is 180 deg ambiguous: AP at 2 m and
     AOE both worse."""

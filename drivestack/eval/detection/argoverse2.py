@@ -9,8 +9,28 @@
    distance < t. At ``tp_threshold_m`` the TPs get ATE (3D centre distance), ASE
    (``1 - prod(min dims) / prod(max dims)``) and AOE (|yaw difference| wrapped into [0, pi]).
 4. **Summarise** per category: AP = mean over thresholds of the 101-point VOC-interpolated
-   precision; TP errors averaged over TPs at ``tp_threshold_m`` (defaults 2 m / 1 / pi when
-   none); CDS = AP x mean(1 - ATE / tp_threshold, 1 - ASE, 1 - AOE / pi). Rounded to 3 decimals.
+   precision; TP errors averaged over the TPs at the middle affinity threshold (defaults
+   2 m / 1 / pi when none); CDS = AP x mean(1 - ATE / tp_threshold, 1 - ASE, 1 - AOE / pi).
+   ``AVERAGE_METRICS`` is the mean of the rows of ``cfg.categories`` (a category without a
+   scorable label has the default row: AP 0, ATE ``tp_threshold_m``, ASE 1, AOE pi, CDS 0).
+   Rounded to 3 decimals.
+
+Ties in score are ordered as av2 0.3.6 orders them, so both score a table alike:
+
+- **across sweeps** (the ranking behind AP): av2 sorts the table by ``(log_id,
+  timestamp_ns, category)`` (stable: file row order within a group), then stably by
+  descending score, so tied detections rank by log, sweep, then file row
+  (:func:`protocol_order`). The order of the sweeps or categories in the file does not
+  change the result.
+- **within a sweep** (which detection claims a label first, which fall past
+  ``max_num_dts_per_category``): av2 takes ``np.argsort(-scores)`` with NumPy's default
+  (unstable) sort of the group's rows in file order, and so does :func:`evaluate`. That
+  order is not a documented rule: it depends on NumPy's sort implementation (version, SIMD
+  path of the CPU) and on the file row order within the sweep. With the same NumPy on the same
+  machine drivestack and av2 give the same result; no rule that leaves NumPy's sort out
+  reproduces av2's (NumPy 2.4's AVX-512 sort moves tied rows out of file order from 4 rows
+  on), so none is used. A table without tied scores within a sweep and category scores the
+  same on every machine and in any row order.
 
 With ``eval_only_roi_instances`` (default), only cuboids with a vertex in the map's region of
 interest count (:mod:`.av2_roi`).
@@ -28,12 +48,34 @@ from drivestack.ingest.argoverse2 import Av2Cuboids
 NUM_DECIMALS = 3
 METRIC_NAMES = ("AP", "ATE", "ASE", "AOE", "CDS")
 
+#: av2's ``SensorCompetitionCategories`` (``av2.evaluation``): the categories its default
+#: ``DetectionCfg`` scores and averages into ``AVERAGE_METRICS``, in its order.
+SENSOR_COMPETITION_CATEGORIES: tuple[str, ...] = (
+    "ARTICULATED_BUS", "BICYCLE", "BICYCLIST", "BOLLARD", "BOX_TRUCK", "BUS",
+    "CONSTRUCTION_BARREL", "CONSTRUCTION_CONE", "DOG", "LARGE_VEHICLE", "MESSAGE_BOARD_TRAILER",
+    "MOBILE_PEDESTRIAN_CROSSING_SIGN", "MOTORCYCLE", "MOTORCYCLIST", "PEDESTRIAN",
+    "REGULAR_VEHICLE", "SCHOOL_BUS", "SIGN", "STOP_SIGN", "STROLLER", "TRUCK", "TRUCK_CAB",
+    "VEHICULAR_TRAILER", "WHEELCHAIR", "WHEELED_DEVICE", "WHEELED_RIDER",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Av2DetectionConfig:
-    """av2 ``DetectionCfg`` (defaults as upstream, without the map ROI filter)."""
+    """av2 ``DetectionCfg`` with upstream's defaults (categories: the 26
+    :data:`SENSOR_COMPETITION_CATEGORIES`); only centre-distance affinity and Euclidean range
+    filtering (upstream's only implemented choices). The map region-of-interest filter
+    (``eval_only_roi_instances``) is the ``in_roi`` argument of :func:`evaluate`.
 
-    categories: tuple[str, ...] = ("REGULAR_VEHICLE",)
+    ``tp_threshold_m``: the threshold at which a TP gets its ATE / ASE / AOE. As upstream,
+    the summary averages those errors over the TPs at the *middle* affinity threshold
+    (``affinity_thresholds_m[len // 2]``, 2.0 m by default) whatever ``tp_threshold_m`` is:
+    with another value, TPs at the middle threshold that are no TP at ``tp_threshold_m`` (or
+    all of them, when it is not one of the thresholds) count with the default errors
+    (``tp_threshold_m``, 1, pi), and ATE is normalised by ``tp_threshold_m``. Keep the two
+    equal (the default) for errors of the TPs they describe.
+    """
+
+    categories: tuple[str, ...] = SENSOR_COMPETITION_CATEGORIES
     affinity_thresholds_m: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
     max_num_dts_per_category: int = 100
     max_range_m: float = 150.0
@@ -148,7 +190,33 @@ class Av2Evaluation:
     ap_by_threshold: dict[str, dict[float, float]]  # category -> threshold_m -> AP (unrounded)
 
 
+def protocol_order(c: Av2Cuboids) -> np.ndarray:
+    """``(N,)`` row indices in av2's table order: by ``(log_id, timestamp_ns, category)``,
+    file row order within a group (a stable sort, as pandas' multi-column ``sort_values``)."""
+    return np.lexsort((c.category.astype(str), c.timestamp_ns, c.log_id.astype(str)))
+
+
+def ranked_by_score(c: Av2Cuboids, rows: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """``rows`` (indices into ``c``) in av2's ranking across sweeps: descending score, ties
+    by log, sweep, then file row (upstream's stable ``sort_values(by="score",
+    ascending=False)`` of its sorted table). ``order``: :func:`protocol_order` of ``c`` when
+    the caller has it."""
+    rank = np.empty(len(c), dtype=np.int64)
+    rank[protocol_order(c) if order is None else order] = np.arange(len(c))
+    rows = np.asarray(rows, dtype=np.int64)
+    rows = rows[np.argsort(rank[rows], kind="stable")]
+    return rows[np.argsort(-np.asarray(c.score[rows], dtype=np.float64), kind="stable")]
+
+
+def sweep_order(scores: np.ndarray) -> np.ndarray:
+    """``(N,)`` descending-score order of one sweep's detections of one category (rows in
+    file order), as av2's ``accumulate``: ``np.argsort(-scores)`` with NumPy's default,
+    unstable sort (tied rows in NumPy's order; see the module docstring)."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64))
+
+
 def _groups(c: Av2Cuboids) -> dict[tuple[str, int, str], np.ndarray]:
+    """Rows of each ``(log_id, timestamp_ns, category)``, in file order."""
     keys: dict[tuple[str, int, str], list[int]] = {}
     for i, key in enumerate(
         zip(c.log_id.tolist(), c.timestamp_ns.tolist(), c.category.tolist(), strict=True)
@@ -183,7 +251,7 @@ def evaluate(
     for key in set(dt_groups) | set(gt_groups):
         d_idx = dt_groups.get(key, np.zeros(0, dtype=int))
         g_idx = gt_groups.get(key, np.zeros(0, dtype=int))
-        d_idx = d_idx[np.argsort(-dts.score[d_idx], kind="stable")]
+        d_idx = d_idx[sweep_order(dts.score[d_idx])]
         d_keep = evaluated_dts_mask(dts.boxes[d_idx, :3], cfg)
         g_keep = evaluated_gts_mask(gts.boxes[g_idx, :3], gts.num_interior_pts[g_idx], cfg)
         if cfg.eval_only_roi_instances and in_roi is not None:
@@ -209,18 +277,15 @@ def summarize(
 ) -> dict[str, dict[str, float]]:
     """Summary rows per category and their mean; fills ``ap_by_threshold`` when given."""
     num_t = len(cfg.affinity_thresholds_m)
-    middle = (
-        cfg.affinity_thresholds_m.index(cfg.tp_threshold_m)
-        if cfg.tp_threshold_m in cfg.affinity_thresholds_m
-        else num_t // 2
-    )
+    middle = num_t // 2  # upstream's TPs for the errors, whatever tp_threshold_m is
+    order = protocol_order(dts)
     rows: dict[str, np.ndarray] = {}
     for category in cfg.categories:
         row = np.array(cfg.metrics_defaults, dtype=np.float64)
         num_gts = int((gts_eval & (gts.category == category)).sum())
         if num_gts:
-            sel = np.flatnonzero(dts_eval & (dts.category == category))
-            sel = sel[np.argsort(-dts.score[sel], kind="stable")]
+            mine = np.flatnonzero(dts_eval & (dts.category == category))
+            sel = ranked_by_score(dts, mine, order)
             cat = metrics[sel]
             aps = [
                 average_precision(cat[:, t].astype(bool), num_gts, cfg.num_recall_samples)

@@ -28,6 +28,7 @@ from drivestack.eval.detection.argoverse2 import (
     Av2DetectionConfig,
     Av2Evaluation,
     average_precision,
+    ranked_by_score,
 )
 from drivestack.ingest.argoverse2 import Av2Cuboids
 
@@ -77,7 +78,7 @@ def miss_breakdown(
     column = cfg.affinity_thresholds_m.index(threshold_m)
     dt_eval, gt_eval = evaluation.dts_evaluated, evaluation.gts_evaluated
     mine = np.flatnonzero(dt_eval & (dts.category == category))
-    mine = mine[np.argsort(-dts.score[mine], kind="stable")]
+    mine = ranked_by_score(dts, mine)  # the protocol's ranking, ties included
     is_tp = evaluation.dts_metrics[mine, column].astype(bool)
     num_labels = int((gt_eval & (gts.category == category)).sum())
     scored = num_labels > 0 and len(is_tp) > 0  # else AP 0, as the protocol's summary has it

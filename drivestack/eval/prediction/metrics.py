@@ -89,11 +89,21 @@ def is_miss(final_errors: np.ndarray) -> np.ndarray:
     return final_errors > MISS_THRESHOLD_M
 
 
-def best_mode(errors: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``(C,)`` index of each case's valid mode with the smallest FDE (ties: lowest index)
-    from ``(C, K, T)`` errors and ``(C, K)`` validity (every case has a valid mode)."""
+def best_mode(
+    errors: np.ndarray, valid: np.ndarray, probability: np.ndarray | None = None
+) -> np.ndarray:
+    """``(C,)`` index of each case's valid mode with the smallest FDE from ``(C, K, T)``
+    errors and ``(C, K)`` validity (every case has a valid mode).
+
+    Ties (equal FDE): with ``(C, K)`` ``probability`` (of the valid modes), the most probable
+    of the tied modes, then the lowest index, as AV2 scores them (its forecasts list modes by
+    descending probability and it takes the first smallest FDE); without, the lowest index.
+    """
     final = np.where(valid, errors[..., -1], np.inf)
-    return np.argmin(final, axis=1)
+    if probability is None:
+        return np.argmin(final, axis=1)
+    tied = final == final.min(axis=1, keepdims=True)
+    return np.argmax(np.where(tied, probability, -np.inf), axis=1)
 
 
 def multimodal_metrics(
@@ -102,7 +112,10 @@ def multimodal_metrics(
     """Per-case ``minADE``, ``minFDE``, ``brier_minFDE`` (floats) and ``miss`` (bool), each
     ``(C,)``, from ``(C, K, T)`` errors, ``(C, K)`` probabilities and validity.
 
-    Probabilities are used as given (not renormalised: they need not sum to 1). Raises
+    The best mode is :func:`best_mode`'s (ties on FDE: the most probable). Probabilities are
+    used as given: not renormalised, they need not sum to 1 (as av2's ``compute_brier_fde``
+    with its default ``normalize=False``; :class:`~drivestack.prediction.MultiModalForecast`,
+    what drivestack's forecasters return, requires a sum of 1, this function does not). Raises
     ``ValueError`` naming the argument (and the index) when the shapes do not fit (at least one
     mode and one step), a case has no valid mode, or a valid mode has a NaN or infinite error
     or a probability outside ``[0, 1]`` (padding modes, not valid, are not read).
@@ -129,7 +142,7 @@ def multimodal_metrics(
         raise ValueError(
             f"probability of case {c}, mode {k} must be in [0, 1], got {probability[c, k]!r}"
         )
-    best = best_mode(errors, valid)
+    best = best_mode(errors, valid, probability)
     rows = np.arange(errors.shape[0])
     chosen = errors[rows, best]  # (C, T)
     final = fde(chosen)

@@ -57,3 +57,26 @@ def test_min_ade_is_the_ade_of_the_best_endpoint_not_the_smallest_ade() -> None:
     # ties go to the lowest mode index
     tie = np.array([[[1.0, 2.0], [0.0, 2.0]]])
     assert best_mode(tie, np.ones((1, 2), dtype=bool)).tolist() == [0]
+
+
+def test_equal_final_errors_pick_the_most_probable_mode_as_av2() -> None:
+    # the reviewer's case: two identical modes 1 m beside a 10 m/s straight truth, p 0.2 / 0.8:
+    # AV2 (modes by descending probability, first smallest FDE) scores the 0.8 mode:
+    # brier-minFDE = 1 + (1 - 0.8)^2 = 1.04 (the first index, 0.2, would give 1.64)
+    t = np.arange(1, 31)[:, None] * 0.1
+    truth = np.hstack([10 * t, 0 * t])
+    mode = truth + np.array([0.0, 1.0])
+    errors = displacement_errors(np.stack([mode, mode])[None], truth)  # (1, 2, 30)
+    valid = np.ones((1, 2), dtype=bool)
+    m = multimodal_metrics(errors, np.array([[0.2, 0.8]]), valid)
+    assert best_mode(errors, valid, np.array([[0.2, 0.8]])).tolist() == [1]
+    assert m["minFDE"][0] == pytest.approx(1.0) and m["minADE"][0] == pytest.approx(1.0)
+    assert m["brier_minFDE"][0] == pytest.approx(1.04)
+    # a tie in probability too goes to the lowest index; an invalid mode never wins a tie,
+    # whatever its probability; a smaller FDE beats a higher probability
+    three = np.array([[[1.0, 2.0], [0.0, 2.0], [0.0, 2.0]]])
+    p = np.array([[0.3, 0.3, 0.4]])
+    assert best_mode(three, np.ones((1, 3), dtype=bool), p).tolist() == [2]
+    assert best_mode(three, np.array([[True, True, False]]), p).tolist() == [0]
+    lower = np.array([[[0.0, 1.0], [0.0, 2.0]]])
+    assert best_mode(lower, valid, np.array([[0.1, 0.9]])).tolist() == [0]
