@@ -38,6 +38,13 @@ beyond the barrier are not labelled), so aiMotive is also scored with the detect
 restricted to that annotated band (the lateral span of the labels plus ``--band-margin-m``),
 the analogue of KITTI's scoring inside the camera image.
 
+The options of one dataset (``--first``, ``--last``, ``--max-range-m``, ``--fit-scores``,
+``--no-kitti-protocol``: KITTI; ``--band-margin-m``: aiMotive) are refused by name with
+another, as is an ``--open3d-frames`` count other than 0 outside KITTI (there the baseline runs
+on every scan or, with 0, on none). A config that switches on the steps reading an HD map for
+data without one is refused before any scan; one made for other data (its ``datasets`` key)
+gets a one-line warning.
+
 Output: a short summary table on stdout; ``--json FILE`` also writes every figure (the
 resolved detector config, per-step timings, the KITTI protocol per difficulty, ...) to FILE,
 ``--json -`` writes that JSON to stdout and the summary to stderr. Bad input (a config with an
@@ -240,11 +247,11 @@ def _progress(desc: str) -> Any:
 
 
 def dataset_folder(args: argparse.Namespace, dataset: str) -> Path:
-    """``--root`` (aimotive, av2), else ``dataset``'s folder under ``--data``; DataError
-    naming the option when it is missing."""
+    """``--root``, else ``dataset``'s folder under ``--data``; DataError naming the option
+    when it is missing."""
     from drivestack.eval.detection.datasets import DEFAULT_ROOTS
 
-    if args.root is not None and dataset != "kitti-tracking":
+    if args.root is not None:
         return dataset_root(dataset, args.root)
     return dataset_root(dataset, args.data / DEFAULT_ROOTS[dataset], "--data")
 
@@ -256,10 +263,9 @@ def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
 
     root = dataset_folder(args, args.dataset)
     config = args.config
-    detectors: dict[str, Any] = {
-        "drivestack": build_lidar_detector(config),
-        "open3d_baseline": Open3dBaselineDetector(),
-    }
+    detectors: dict[str, Any] = {"drivestack": build_lidar_detector(config)}
+    if args.open3d_frames != 0:  # (0: skipped; other counts are refused for these datasets)
+        detectors["open3d_baseline"] = Open3dBaselineDetector()
     figures: dict[str, Any] = {"dataset": args.dataset, "root": str(root), "config": str(config)}
     band = None
     if args.dataset == "aimotive":
@@ -282,7 +288,7 @@ def other_dataset(args: argparse.Namespace) -> dict[str, Any]:
             figures[f"{name}_in_annotated_band"] = _group_figures(args.dataset, banded["metrics"])
     figures["stage_median_ms"] = median_ms
     figures["open3d_over_drivestack_time_ratio"] = _ratio(
-        median_ms["open3d_baseline"], median_ms["drivestack"]
+        median_ms.get("open3d_baseline"), median_ms["drivestack"]
     )
     return figures
 
@@ -414,11 +420,19 @@ def print_other_summary(figures: dict[str, Any], out: TextIO) -> None:
         for suffix, note in suffixes:
             cells = []
             for name in names:
+                if f"{name}{suffix}" not in figures:  # not run (--open3d-frames 0)
+                    cells.append("-")
+                    continue
                 row = figures[f"{name}{suffix}"].get(group)
                 cells.append("no labels" if row is None else _fmt(row.get("ap_2m"), ".3f"))
             lines.append(_row(f"{group} AP at 2 m{note}", cells))
     median = figures["stage_median_ms"]
-    lines.append(_row("stage median ms per scan", [_fmt(median[n], ".1f") for n in names]))
+    lines.append(
+        _row(
+            "stage median ms per scan",
+            [_fmt(median[n], ".1f") if n in median else "-" for n in names],
+        )
+    )
     ratio = figures.get("open3d_over_drivestack_time_ratio")
     if ratio is not None:
         lines.append(f"  open3d baseline / drivestack median time: {ratio:.1f}x (this run)")
@@ -629,37 +643,45 @@ def _parser() -> argparse.ArgumentParser:
         default="kitti-tracking",
         help="kitti-tracking: the sequence 0000 figures; aimotive / av2: vehicle AP at 2 m",
     )
-    parser.add_argument("--root", type=Path, default=None, help="dataset folder (aimotive, av2)")
+    parser.add_argument(
+        "--root", type=Path, default=None, help="dataset folder (default: under --data)"
+    )
     parser.add_argument(
         "--band-margin-m",
         type=non_negative_number,
-        default=1.0,
-        help="aiMotive: margin around the labels' lateral span for the annotated-band figures",
+        default=None,
+        help="aiMotive: margin around the labels' lateral span for the annotated-band figures "
+        "(default 1)",
     )
     parser.add_argument(
         "--config", type=Path, default=None, help="detector YAML (default: lidar_<dataset>.yaml)"
     )
     frames = "KITTI tracking 0000 has scans for frames 74-153 only"
     parser.add_argument(
-        "--first", type=int, default=74, help=f"first frame scored (default 74; {frames})"
+        "--first", type=int, default=None, help=f"first frame scored (default 74; {frames})"
     )
     parser.add_argument(
-        "--last", type=int, default=153, help=f"last frame scored (default 153; {frames})"
+        "--last", type=int, default=None, help=f"last frame scored (default 153; {frames})"
     )
     parser.add_argument(
-        "--max-range-m", type=positive_number, default=40.0, help="label range scored (m, > 0)"
+        "--max-range-m",
+        type=positive_number,
+        default=None,
+        help="KITTI: label range scored (m, > 0; default 40)",
     )
     parser.add_argument(
         "--open3d-frames",
         type=open3d_frames,
         default=None,
         metavar="N|all",
-        help="run the open3d baseline on the first N scans (timing only) or all of them "
-        "(default: all; also scored, about 1 s a scan); 0 skips it",
+        help="run the open3d baseline on the first N scans (timing only; KITTI) or all of them "
+        "(default: all; also scored, about 1 s a scan); 0 skips it (every dataset)",
     )
-    parser.add_argument("--fit-scores", action="store_true", help="fit Car score weights")
+    parser.add_argument("--fit-scores", action="store_true", help="KITTI: fit Car score weights")
     parser.add_argument(
-        "--no-kitti-protocol", action="store_true", help="skip the KITTI protocol (all 80 scans)"
+        "--no-kitti-protocol",
+        action="store_true",
+        help="KITTI: skip the KITTI protocol (all 80 scans)",
     )
     parser.add_argument(
         "--json",
@@ -687,11 +709,57 @@ def _write(figures: dict[str, Any], args: argparse.Namespace, summary: Any) -> N
         print("every figure (resolved config, per-step timings, ...): --json FILE")
 
 
+#: Options of one dataset only, with their defaults there: refused by name elsewhere (they
+#: would be ignored).
+DATASET_OPTIONS: dict[str, dict[str, Any]] = {
+    "kitti-tracking": {
+        "first": 74,
+        "last": 153,
+        "max_range_m": 40.0,
+        "fit_scores": False,
+        "no_kitti_protocol": False,
+    },
+    "aimotive": {"band_margin_m": 1.0},
+}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse (DataError naming them) the options of another dataset (:data:`DATASET_OPTIONS`)
+    and a count of ``--open3d-frames`` other than 0 outside KITTI (it runs all or none there);
+    fill in this dataset's defaults."""
+    for dataset, options in DATASET_OPTIONS.items():
+        given = [n for n in options if getattr(args, n) not in (None, False)]
+        if dataset != args.dataset and given:
+            names = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+            raise DataError(
+                f"only for --dataset {dataset} (not {args.dataset}): it would be ignored",
+                field=names,
+            )
+        if dataset == args.dataset:
+            for name, default in options.items():
+                if getattr(args, name) is None:
+                    setattr(args, name, default)
+    if args.dataset != "kitti-tracking" and args.open3d_frames not in (None, 0):
+        raise DataError(
+            f"--dataset {args.dataset} runs the open3d baseline on every scan (all, the "
+            f"default) or on none (0), not on the first {args.open3d_frames}",
+            field="--open3d-frames",
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
+    from drivestack.eval.detection.datasets import check_detector_config
+    from drivestack.perception.lidar import load_lidar_detector_config
+
+    check_options(args)
     if args.json is not None and str(args.json) != "-":
         check_out_file(args.json, "--json")  # writable, checked before the scans
     if args.config is None:  # (a given --config goes to the detector as it is)
         args.config = detector_config(args.dataset, None)
+    # a bad config, or one with map steps on data without a map: one line, before any scan
+    cfg = load_lidar_detector_config(args.config)
+    for warning in check_detector_config(args.dataset, cfg, args.config):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.dataset != "kitti-tracking":
         _write(other_dataset(args), args, print_other_summary)
         return 0

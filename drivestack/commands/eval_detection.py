@@ -6,6 +6,12 @@ nuScenes: the nuScenes protocol (mAP, TP errors, NDS). Argoverse 2: the AV2 prot
 ATE, ASE, AOE, CDS). By default the drivestack LiDAR detector runs on every labelled scan;
 --detections scores detections made elsewhere instead.
 
+Before any scan: a detector config whose map steps are on (lidar_av2.yaml) is refused for a
+dataset without a map (exit status 2, naming the config and key); one made for other data (its
+datasets key) gets a one-line warning. An --out holding another run's metrics.json or
+detections/ is refused unless --overwrite (a rerun of the same run replaces its own); the new
+detections/ replaces the old one whole at the end.
+
 Examples:
   drivestack eval detection --dataset kitti-tracking --out runs/det_kt
   drivestack eval detection --dataset kitti-tracking --out runs/pointrcnn \\
@@ -16,6 +22,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +36,11 @@ from drivestack.commands._paths import (
     dataset_root,
     detector_config,
     positive_int,
+    removed_on_failure,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.provenance import run_provenance
-from drivestack.eval.detection.datasets import DATASETS
+from drivestack.eval.detection.datasets import DATASETS, check_detector_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +91,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "categories are group names; official for a file with categories drivestack's "
         "detector never writes; a file of only the categories it writes (its own "
         "detections.feather: REGULAR_VEHICLE, PEDESTRIAN, BICYCLIST, ...) needs the option "
-        "(groups reproduces the run that wrote it)",
+        "(groups reproduces the run that wrote it). AVERAGE_METRICS averages the categories "
+        "(groups) with a label in range; with official, metrics.json also gives av2's default "
+        "mean over its 26 SensorCompetitionCategories, unlabelled ones at AP 0 "
+        "(av2_default_categories_average)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the metrics.json and detections/ of another run in --out (without it "
+        "such an --out is refused; a rerun of the same run replaces its own)",
     )
     add_quiet_option(parser)
 
@@ -116,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         check_detections_kind(args.dataset, args.detections)  # before the first line
     detector: Any = None
     config: Path | str = "open3d baseline"
+    config_warnings: list[str] = []
     if args.detections is None and args.detector == "open3d-baseline":
         from drivestack.perception.lidar.baseline import Open3dBaselineDetector
 
@@ -125,33 +147,50 @@ def run(args: argparse.Namespace) -> int:
 
         config = detector_config(args.dataset, args.config)
         detector = build_lidar_detector(config)
-    print(_source_line(args, config))
-    result = evaluate_dataset(
-        args.dataset,
-        root,
-        detector=detector,
-        detections=args.detections,
-        max_frames=args.max_frames,
-        out_dir=args.out,
-        progress=None
-        if args.quiet
-        else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
-        av2_categories=args.av2_categories,
-    )
-    if detector is not None and hasattr(detector, "cfg"):
-        import dataclasses
-
-        result["detector_config"] = dataclasses.asdict(detector.cfg)
-    result["source"] = (
+        # a config with map steps on data without a map: ConfigError here, not at frame 1
+        config_warnings = check_detector_config(args.dataset, detector.cfg, config)
+    source = (
         str(args.detections)
         if args.detections is not None
         else f"{args.detector} LiDAR detector ({config})"
     )
-    result.update(run_provenance())
-    notes = _notes(result)
-    if notes:
-        result["notes"] = notes
-    write_metrics(args.out / "metrics.json", result)
+    _check_out_outputs(args, {"dataset": args.dataset, "root": str(root), "source": source})
+    print(_source_line(args, config))
+    for warning in config_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    with removed_on_failure(args.out):
+        args.out.mkdir(parents=True, exist_ok=True)
+        # the detections are written in a scratch folder and swapped in at the end: a run
+        # stopped half-way leaves the old detections/ (and nothing of its own) behind
+        staging = Path(tempfile.mkdtemp(prefix=".eval-detection-", dir=args.out))
+        try:
+            result = evaluate_dataset(
+                args.dataset,
+                root,
+                detector=detector,
+                detections=args.detections,
+                max_frames=args.max_frames,
+                out_dir=staging,
+                progress=None
+                if args.quiet
+                else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+                av2_categories=args.av2_categories,
+            )
+            if detector is not None and hasattr(detector, "cfg"):
+                import dataclasses
+
+                result["detector_config"] = dataclasses.asdict(detector.cfg)
+            result["source"] = source
+            if config_warnings:
+                result["config_warnings"] = config_warnings
+            result.update(run_provenance())
+            notes = _notes(result)
+            if notes:
+                result["notes"] = notes
+            write_metrics(staging / "metrics.json", result)
+            _swap_in(staging, args.out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     _print_summary(result)
     for note in notes:
         print(f"note: {note}")
@@ -159,6 +198,70 @@ def run(args: argparse.Namespace) -> int:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
+
+
+#: What a run writes in --out: replaced whole by the next run (:func:`_swap_in`).
+OUTPUTS = ("metrics.json", "detections")
+#: What identifies a run (its metrics.json's keys): --out holding another's is refused.
+IDENTITY_KEYS = ("dataset", "root", "source")
+
+
+def _check_out_outputs(args: argparse.Namespace, identity: dict[str, str]) -> None:
+    """Before any work: refuse (DataError naming --out) an --out holding another run's
+    metrics.json or detections/ unless --overwrite (a rerun of the same run replaces its own
+    files), and --detections inside --out's detections/ (the new run replaces that folder)."""
+    out = args.out
+    if args.detections is not None and (out / "detections").resolve() in (
+        args.detections.resolve(),
+        *args.detections.resolve().parents,
+    ):
+        raise DataError(
+            "--detections lies in --out's detections/, which this run would remove (--out "
+            "holds only its own run's detections): give another --out",
+            path=str(out),
+            field="--out",
+        )
+    why = _other_run(out, identity)
+    if why is not None and not args.overwrite:
+        raise DataError(
+            f"already holds the results of another run ({why}); give another --out, or "
+            "--overwrite to replace them",
+            path=str(out),
+            field="--out",
+        )
+
+
+def _other_run(out: Path, identity: dict[str, str]) -> str | None:
+    """Why the outputs in ``out`` are not this run's (``identity``: :data:`IDENTITY_KEYS`);
+    None when it holds none, or this same run's."""
+    metrics, detections = out / OUTPUTS[0], out / OUTPUTS[1]
+    if not metrics.exists():
+        return "a detections/ without metrics.json" if detections.exists() else None
+    try:
+        old = json.loads(metrics.read_text())
+    except (OSError, ValueError):
+        return "its metrics.json does not read"
+    if not isinstance(old, dict):
+        return "its metrics.json does not read"
+    differs = [
+        f"{key} {old.get(key)!s}, now {value}"
+        for key, value in identity.items()
+        if old.get(key) != value
+    ]
+    return f"another {'; '.join(differs)}" if differs else None
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Move this run's outputs (:data:`OUTPUTS`) from ``staging`` into ``out``, replacing the
+    ones there: an old detections/ is moved aside into ``staging`` (deleted with it), and
+    removed when this run writes none (scoring files, aiMotive, PandaSet)."""
+    old = out / OUTPUTS[1]
+    if old.exists():
+        old.rename(staging / ".old-detections")
+    new = staging / OUTPUTS[1]
+    if new.exists():
+        new.rename(old)
+    os.replace(staging / OUTPUTS[0], out / OUTPUTS[0])
 
 
 def _source_line(args: argparse.Namespace, config: Path | str) -> str:

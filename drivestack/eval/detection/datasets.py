@@ -29,9 +29,40 @@ DEFAULT_ROOTS = {
     "aimotive": "aimotive/train/nighttime/20210901-194123-00.37.12-00.37.27@Yoda",
     "pandaset": "pandaset/002",
 }
+#: The datasets whose reader attaches an HD map to every frame (ground heights, drivable area,
+#: lane headings): the detector steps that read the map run on these only.
+DATASETS_WITH_MAP = ("av2",)
 #: KITTI tracking sequence 0000: the frames with Velodyne scans in shared/data.
 KITTI_TRACKING_SEQUENCE = "0000"
+#: image_02's size in sequence 0000, used when its PNGs are not at hand.
 KITTI_TRACKING_IMAGE_WH = (1242, 375)
+
+
+def check_detector_config(dataset: str, cfg: Any, path: str | Path) -> list[str]:
+    """Before any frame: whether drivestack's LiDAR detector config ``cfg`` (a
+    :class:`~drivestack.perception.lidar.config.LidarDetectorConfig` read from ``path``) can
+    run on ``dataset``'s frames.
+
+    Returns one warning line when the config names the datasets it was made for (its
+    ``datasets`` key) and ``dataset`` is not among them (a config made for another sensor runs,
+    but its figures mean little); none for a config without the key.
+
+    Raises:
+        ConfigError: naming ``path`` and the key, when the config switches on a step that reads
+            the map (:data:`~drivestack.perception.lidar.map_priors.MAP_STEPS`) and
+            ``dataset`` is not one of :data:`DATASETS_WITH_MAP`.
+    """
+    from drivestack.perception.lidar.map_priors import check_map_steps
+
+    check_map_steps(cfg, path, dataset in DATASETS_WITH_MAP, f"--dataset {dataset}")
+    made_for = tuple(cfg.datasets)
+    if not made_for or dataset in made_for:
+        return []
+    return [
+        f"{path}: field datasets: this config was made for {', '.join(made_for)}, not "
+        f"--dataset {dataset}: its figures there mean little (the default config of "
+        f"--dataset {dataset} is used without --config)"
+    ]
 
 
 @dataclass(frozen=True)
@@ -88,43 +119,60 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
         yield LabelledFrame(stem, frame, objs, calib, image_wh, warnings=warnings)
 
 
-def _kitti_tracking_scans(root: Path) -> list[Path]:
-    folder = root / "training" / "velodyne_pcd_xz" / KITTI_TRACKING_SEQUENCE
-    scans = sorted(folder.glob("*.pcd.xz"))
-    if not scans:
-        raise DataError("no .pcd.xz scans", path=str(folder))
-    return scans
+def _kitti_tracking_indices(root: Path) -> list[int]:
+    """The frame indices of sequence :data:`KITTI_TRACKING_SEQUENCE` with a scan in any of
+    :data:`~drivestack.ingest.kitti_tracking.KITTI_TRACKING_SCAN_LAYOUTS` (KITTI's own
+    ``velodyne/<seq>/*.bin``, the shared data's ``velodyne_pcd_xz/<seq>/*.pcd.xz``).
+
+    Raises:
+        DataError: no scan of the sequence, naming the folders looked in and the sequences
+            that have scans.
+    """
+    from drivestack.ingest.kitti_tracking import (
+        kitti_tracking_scan_path,
+        list_kitti_tracking_frames,
+    )
+
+    indices = list_kitti_tracking_frames(root, KITTI_TRACKING_SEQUENCE)
+    if not indices:  # (a negative frame: the error that lists the folders and sequences)
+        kitti_tracking_scan_path(root, KITTI_TRACKING_SEQUENCE, -1)
+    return indices
 
 
 def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
-    """The labelled scans of sequence :data:`KITTI_TRACKING_SEQUENCE` (``velodyne_pcd_xz``),
-    read through one :class:`~drivestack.ingest.kitti_tracking.KittiTrackingSequence` (the
-    calibration and ``label_02`` file parsed once); ``native`` is the frame's label rows
-    (DontCare included). No ``world_from_ego``: the detection eval runs single frames."""
-    from drivestack.ingest.kitti_object import read_velodyne_pcd
+    """The labelled scans of sequence :data:`KITTI_TRACKING_SEQUENCE` (every scan layout the
+    ingest reads, :func:`_kitti_tracking_indices`), read through one
+    :class:`~drivestack.ingest.kitti_tracking.KittiTrackingSequence` (the calibration and
+    ``label_02`` file parsed once); ``native`` is the frame's label rows (DontCare included);
+    the image size (the detections kept are those inside image_02) from the frame's
+    ``image_02`` PNG when present, else :data:`KITTI_TRACKING_IMAGE_WH`. No
+    ``world_from_ego``: the detection eval runs single frames."""
+    from drivestack.ingest.kitti_object import png_size_wh
     from drivestack.ingest.kitti_tracking import (
         KITTI_TRACKING_FRAME_PERIOD_NS,
         KittiTrackingSequence,
+        kitti_tracking_scan_path,
+        read_kitti_tracking_scan,
     )
 
     seq = KittiTrackingSequence(root, KITTI_TRACKING_SEQUENCE)
-    scans = _kitti_tracking_scans(root)
+    indices = _kitti_tracking_indices(root)
     calib, _ = seq.calib, seq.label_rows  # both required, read before the first frame
-    for scan in scans:
-        index = int(scan.name.split(".")[0])
+    for index in indices:
+        scan = kitti_tracking_scan_path(root, seq.name, index)
         ts = index * KITTI_TRACKING_FRAME_PERIOD_NS  # 10 Hz
         labels, label_ids = seq.frame_labels(index)
         frame = SensorFrame(
             timestamp_ns=ts,
-            lidars={LIDAR: read_velodyne_pcd(scan, timestamp_ns=ts)} if load_points else {},
+            lidars={LIDAR: read_kitti_tracking_scan(scan, timestamp_ns=ts)} if load_points else {},
             ego_from_sensor={LIDAR: SE3.identity()},
             labels=labels,
             source=str(scan),
             label_ids=label_ids,
         )
-        yield LabelledFrame(
-            f"{index:06d}", frame, seq.frame_rows(index), calib, KITTI_TRACKING_IMAGE_WH
-        )
+        image = seq.base / "image_02" / seq.name / f"{index:06d}.png"
+        image_wh = png_size_wh(image) if image.is_file() else KITTI_TRACKING_IMAGE_WH
+        yield LabelledFrame(f"{index:06d}", frame, seq.frame_rows(index), calib, image_wh)
 
 
 def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
@@ -256,7 +304,7 @@ def frame_count(dataset: str, root: Path) -> int | None:
 
     counts: dict[str, Callable[[Path], int]] = {
         "kitti": lambda r: len(_kitti_label_files(r)),
-        "kitti-tracking": lambda r: len(_kitti_tracking_scans(r)),
+        "kitti-tracking": lambda r: len(_kitti_tracking_indices(r)),
         "av2": lambda r: sum(len(list_av2_sweeps(log)) for log in _av2_logs(r)),
         "aimotive": lambda r: len(list_aimotive_frames(r)),
         "pandaset": lambda r: len(list_pandaset_frames(r)),

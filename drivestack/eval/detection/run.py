@@ -12,9 +12,14 @@ frame) or from files made elsewhere, and scores them:
 - ``av2``: the Argoverse 2 protocol, on the class groups (vehicle, pedestrian, cyclist: labels
   and detections of AV2 categories regrouped) or on the official per-category AV2 classes
   (:func:`resolve_av2_categories` picks which: groups for drivestack's detector); files: a
-  detections ``.feather`` (a log without any detection row is scored as no detections, with a
-  warning on stderr and the log under ``logs_without_detections``: the AV2 evaluator does not
-  require one).
+  detections ``.feather`` with a ``score`` column (a log without any detection row is scored
+  as no detections, with a warning on stderr and the log under ``logs_without_detections``:
+  the AV2 evaluator does not require one; a log whose rows all miss its scored sweeps, as
+  with timestamps in microseconds, is warned about, and a table none of whose rows of scored
+  logs is on a scored sweep refused). ``AVERAGE_METRICS`` averages the categories (or groups)
+  with a label in range (``average_metrics_categories``); on the official categories
+  metrics.json also holds av2's default mean over its 26 categories
+  (``av2_default_categories_average``, unlabelled ones at AP 0).
 - ``aimotive`` / ``pandaset`` (no native protocol): nuScenes-style centre-distance AP and TP
   errors on the class groups (:data:`GROUP_CENTER_DISTANCE`), ego frame; GT boxes without
   LiDAR points are not scored.
@@ -118,22 +123,33 @@ def resolve_av2_categories(requested: str, detections: Path | None) -> str:
 
 def read_av2_detections(path: Path) -> Any:
     """An AV2 detections table (:func:`~drivestack.ingest.argoverse2.read_av2_cuboids`:
-    finite numbers and score, non-zero quaternions, sizes of 0 or more) whose categories are
-    AV2 categories or drivestack's group names (:data:`CLASS_GROUPS`; ``""`` is an UNKNOWN
-    detection). Read once per evaluation (:func:`_cached`).
+    finite numbers and score, non-zero quaternions, sizes of 0 or more) with a ``score``
+    column, whose categories are AV2 categories or drivestack's group names
+    (:data:`CLASS_GROUPS`; ``""`` is an UNKNOWN detection). Read once per evaluation
+    (:func:`_cached`).
 
     Raises:
-        DataError: naming the file, the first row and field ``category`` of any other
-            category (a misspelt one would be dropped as of another category).
+        DataError: naming the file and field ``score`` when there is no score column (the
+            reader gives labels score 1; a detections table without scores would rank in
+            file order), or the first row and field ``category`` of any other category (a
+            misspelt one would be dropped as of another category).
     """
     from drivestack.ingest.argoverse2 import (
         CATEGORY_TO_CLASS,
         UNMAPPED_CATEGORIES,
         read_av2_cuboids,
+        read_feather,
     )
 
     def read(p: Path) -> Any:
         table = read_av2_cuboids(p)
+        if "score" not in read_feather(p, ("score",), optional=("score",)):
+            raise DataError(
+                "no score column: a detections table needs each detection's confidence "
+                "(AV2 ranks detections by it)",
+                path=str(p),
+                field="score",
+            )
         known = set(CATEGORY_TO_CLASS) | UNMAPPED_CATEGORIES | set(CLASS_GROUPS)
         unknown = ~np.isin(table.category.astype(str), sorted(known))
         if unknown.any():
@@ -359,9 +375,16 @@ def evaluate_dataset(
         for warning in _submission_warnings(detections, root, every):
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
+    if dataset in ("kitti", "kitti-tracking") and detections is not None:  # said, kept
+        every = set(keys) if max_frames is None else None
+        for warning in _kitti_unscored_files(dataset, detections, root, every):
+            print(f"warning: {warning}", file=sys.stderr)
+            warnings.append(warning)
     if dataset == "av2" and detections is not None:  # said, kept for metrics.json
         every = set(keys) if max_frames is None else None
-        for warning in _av2_unscored_rows(detections, root, every):
+        for warning in _av2_unscored_rows(detections, root, every) + _av2_rows_off_sweeps(
+            detections, keys
+        ):
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
     curves: dict[str, Any] = {}
@@ -428,6 +451,29 @@ def _submission_warnings(path: Path, root: Path, labelled: set[str] | None = Non
             "nuScenes devkit requires the submission's samples to equal the evaluated set",
         ]
     return warnings
+
+
+def _kitti_unscored_files(
+    dataset: str, folder: Path, root: Path, labelled: set[str] | None = None
+) -> list[str]:
+    """A warning when the KITTI label-file folder ``folder`` holds ``<frame>.txt`` files of
+    frames with no labelled scan under ``root`` (another split, a misnumbered file): they are
+    not scored, like the nuScenes submission's unknown sample tokens. Labelled frames left out
+    by ``--max-frames`` are not counted; AB3DMOT ``pointrcnn_*`` folders (whole sequences,
+    frames without scans too) are not checked. ``labelled``: every labelled frame's key when
+    the caller scored them all (else read)."""
+    if any(d.is_dir() for d in folder.glob("pointrcnn_*_val")):
+        return []
+    if labelled is None:
+        labelled = {lf.key for lf in labelled_frames(dataset, root, load_points=False)}
+    extra = sorted(p.name for p in folder.glob("*.txt") if p.stem not in labelled)
+    if not extra:
+        return []
+    first = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
+    return [
+        f"{folder}: {len(extra)} detection file(s) of frames with no labelled scan under "
+        f"{root} (first {first}): not scored"
+    ]
 
 
 def _turns_along_lanes(detector: DetectorStage | None) -> bool:
@@ -503,6 +549,67 @@ def _av2_unscored_rows(path: Path, root: Path, labelled: set[str] | None) -> lis
     return [
         f"{path}: {int(unknown.sum())} row(s) of {len(other)} log(s) with no labelled sweep "
         f"under {root} (first {other[0]!r}, row {int(np.flatnonzero(unknown)[0])}): not scored"
+    ]
+
+
+#: Time units a ``timestamp_ns`` column is sometimes written in, as nanoseconds per unit.
+_TIME_UNITS_NS = (("microseconds", 10**3), ("milliseconds", 10**6), ("seconds", 10**9))
+
+
+def _av2_rows_off_sweeps(path: Path, keys: list[str]) -> list[str]:
+    """One warning per scored log (``keys`` ``<log_id>/<timestamp_ns>``) that has rows in the
+    detections table ``path`` but none on one of its scored sweeps: its sweeps are scored as
+    no detections (AP 0), most likely from timestamps in another unit than nanoseconds.
+
+    Raises:
+        DataError: naming the file, the first row of a scored log and field ``timestamp_ns``
+            when no row of any scored log is on a scored sweep (nothing would be scored).
+    """
+    table = read_av2_detections(path)
+    sweeps: dict[str, list[int]] = {}
+    for key in keys:
+        log_id, ts = key.split("/")
+        sweeps.setdefault(log_id, []).append(int(ts))
+    off: list[tuple[str, np.ndarray]] = []  # (log, its rows), none on a scored sweep
+    on_any = False
+    for log_id, stamps in sorted(sweeps.items()):
+        rows = np.flatnonzero(table.log_id == log_id)
+        if len(rows) == 0:
+            continue  # _av2_logs_without_detections says so
+        if np.isin(table.timestamp_ns[rows], stamps).any():
+            on_any = True
+        else:
+            off.append((log_id, rows))
+    if not off:
+        return []
+
+    def hint(log_id: str, rows: np.ndarray) -> str:
+        first = int(table.timestamp_ns[rows[0]])
+        stamps = np.asarray(sweeps[log_id], dtype=np.int64)
+        unit = next(
+            (name for name, ns in _TIME_UNITS_NS if np.any(np.abs(first * ns - stamps) < ns)),
+            None,
+        )
+        guess = f", which looks like {unit}" if unit else ""
+        return (
+            f"timestamp_ns must be the sweep's LiDAR time in integer nanoseconds "
+            f"(a scored sweep: {int(stamps.min())}); row {int(rows[0])} has {first}{guess}"
+        )
+
+    if not on_any:
+        log_id, rows = off[0]
+        raise DataError(
+            f"no row of the {len(sweeps)} scored log(s) is on a scored sweep, nothing to "
+            f"score: {hint(log_id, rows)}",
+            path=str(path),
+            record=f"row {int(rows[0])}",
+            field="timestamp_ns",
+        )
+    return [
+        f"{path}: none of the {len(rows)} row(s) of log {log_id} is on one of its "
+        f"{len(sweeps[log_id])} scored sweep(s): they are scored as no detections "
+        f"({hint(log_id, rows)})"
+        for log_id, rows in off
     ]
 
 
@@ -612,7 +719,14 @@ def _score(
             **res.to_dict(),
         }
     if dataset == "av2":
-        from drivestack.eval.detection.argoverse2 import Av2DetectionConfig, evaluated_gts_mask
+        from dataclasses import replace
+
+        from drivestack.eval.detection.argoverse2 import (
+            SENSOR_COMPETITION_CATEGORIES,
+            Av2DetectionConfig,
+            evaluated_gts_mask,
+            summarize,
+        )
         from drivestack.eval.detection.argoverse2 import evaluate as av2_evaluate
         from drivestack.ingest.argoverse2 import concatenate_cuboids
 
@@ -637,10 +751,28 @@ def _score(
         av2_res = av2_evaluate(dt, gt, av2_cfg, in_roi)
         from drivestack.eval.detection.av2_diagnostics import miss_breakdown
 
+        official: dict[str, Any] = {}
+        if not on_groups:  # what av2's default DetectionCfg reports: its 26 categories' mean
+            default_cfg = replace(av2_cfg, categories=SENSOR_COMPETITION_CATEGORIES)
+            everything = summarize(
+                dt, av2_res.dts_metrics, av2_res.dts_evaluated, gt, av2_res.gts_evaluated,
+                default_cfg,
+            )  # fmt: skip
+            official["av2_default_categories_average"] = {
+                "categories": list(SENSOR_COMPETITION_CATEGORIES),
+                # at the default row (AP 0, ATE tp_threshold_m, ASE 1, AOE pi, CDS 0)
+                "without_labels_in_range": [
+                    c for c in SENSOR_COMPETITION_CATEGORIES if c not in categories
+                ],
+                "AVERAGE_METRICS": everything["AVERAGE_METRICS"],
+            }
         return {
             "protocol": "argoverse2_detection" + ("_class_groups" if on_groups else ""),
             "protocol_config": _as_dict(av2_cfg),
             "summary": av2_res.summary,
+            # AVERAGE_METRICS is their mean: the categories with a label in range
+            "average_metrics_categories": list(categories),
+            **official,
             "ap_by_threshold": {
                 c: {str(t): v for t, v in d.items()} for c, d in av2_res.ap_by_threshold.items()
             },

@@ -542,7 +542,10 @@ class LargeVehicleJoinConfig:
 @dataclass(frozen=True)
 class LidarDetectorConfig:
     """The whole detector; ``lidar_name`` None takes the frame's only LiDAR; ``dedup`` and
-    ``large_vehicle_join`` may be left out of the YAML (off)."""
+    ``large_vehicle_join`` may be left out of the YAML (off). ``datasets``: what the config
+    was made for, as ``drivestack eval detection --dataset`` names them (``sim``: drivestack's
+    simulated LiDAR); the eval and bench commands warn when run on another dataset. Empty
+    (the key left out, as in a user's config): made for any."""
 
     lidar_name: str | None
     roi: RoiConfig
@@ -553,6 +556,7 @@ class LidarDetectorConfig:
     classify: ClassifyConfig
     dedup: DedupConfig = DedupConfig()
     large_vehicle_join: LargeVehicleJoinConfig = LargeVehicleJoinConfig()
+    datasets: tuple[str, ...] = ()
 
 
 def load_lidar_detector_config(path: str | Path) -> LidarDetectorConfig:

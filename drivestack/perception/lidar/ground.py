@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.config import GroundConfig
 from drivestack.structures.sensor_frame import GroundSurface
@@ -123,9 +124,9 @@ def _prior_used(
 
 
 def _require(prior: PriorGround | None) -> PriorGround:
-    """``prior``, or a ValueError saying the config asks for one."""
+    """``prior``, or a DataError (a ValueError) saying the config asks for one."""
     if prior is None:
-        raise ValueError(
+        raise DataError(
             "ground.prior_surface is on but no prior ground surface was given (the frame "
             "carries no ground_surface, or no world_from_ego pose)"
         )
@@ -183,7 +184,8 @@ def segment_ground(
     xyz_m: np.ndarray, cfg: GroundConfig, prior: PriorGround | None = None
 ) -> GroundResult:
     """Ground labels of ``(N, 3)`` sensor-frame points by ``cfg.method``, combined with the
-    ``prior`` surface as ``cfg.prior_surface`` says (ValueError when on and ``prior`` is None)."""
+    ``prior`` surface as ``cfg.prior_surface`` says (DataError, a ValueError, when on and
+    ``prior`` is None)."""
     if cfg.method == "zones":
         result = segment_ground_zones(xyz_m, cfg)
     else:

@@ -6,17 +6,24 @@ world frame. The detector's steps ask about sensor-frame points: :class:`MapPrio
 frame's priors with the sensor's pose and answers in the sensor frame, and a step that is
 switched on but finds its prior (or the pose) missing gets one error that names the step and
 what is missing. The plain functions below do the same for a given prior and pose.
+
+:data:`MAP_STEPS` lists the config keys of those steps with the map layers each reads, and
+:func:`map_steps_on` the ones a config switches on: a caller whose frames carry no map (every
+dataset reader but Argoverse 2's) refuses such a config before the first frame, naming the key
+(:func:`check_map_steps`), instead of failing at it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.transforms import SE3
-from drivestack.perception.lidar.config import LaneHeadingConfig
+from drivestack.perception.lidar.config import LaneHeadingConfig, LidarDetectorConfig
 from drivestack.perception.lidar.ground import PriorGround
 from drivestack.structures.sensor_frame import (
     DrivableArea,
@@ -26,6 +33,49 @@ from drivestack.structures.sensor_frame import (
 )
 
 P = TypeVar("P")
+
+#: The detector config keys of the steps that read the frame's map, with the map layers
+#: (``SensorFrame`` fields) each needs; every one also needs the frame's ``world_from_ego``.
+#: A step is on when its section's ``enabled`` is true (``ground.prior_surface``: not
+#: ``"off"``).
+MAP_STEPS: dict[str, tuple[str, ...]] = {
+    "ground.prior_surface": ("ground_surface",),
+    "classify.offroad": ("drivable_area",),
+    "classify.far_vehicle": ("drivable_area",),
+    "classify.lane_heading": ("lane_headings",),
+    "large_vehicle_join": ("drivable_area", "lane_headings"),
+}
+
+
+def map_steps_on(cfg: LidarDetectorConfig) -> list[str]:
+    """The keys of :data:`MAP_STEPS` that ``cfg`` switches on, in that order."""
+    on = []
+    for key in MAP_STEPS:
+        value: Any = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value != "off" if isinstance(value, str) else bool(value.enabled):
+            on.append(key)
+    return on
+
+
+def check_map_steps(cfg: LidarDetectorConfig, path: str | Path, has_map: bool, frames: str) -> None:
+    """Before any frame: a config that switches on a step reading the map (:data:`MAP_STEPS`)
+    when the frames carry no map (``has_map`` false) is a ConfigError naming the config file
+    ``path`` and the first such key; ``frames`` says whose frames (``--dataset kitti``).
+    Nothing when ``has_map``: a frame that lacks a layer all the same fails at that frame."""
+    on = map_steps_on(cfg)
+    if has_map or not on:
+        return
+    others = f" (also {', '.join(on[1:])})" if len(on) > 1 else ""
+    raise ConfigError(
+        f"is on{others}, but the frames of {frames} carry no map ("
+        f"{', '.join(sorted({layer for key in on for layer in MAP_STEPS[key]}))}): this "
+        "config is for frames with an HD map (Argoverse 2); turn these steps off or pick "
+        "this dataset's config",
+        path=str(path),
+        field=on[0],
+    )
 
 
 def world_xy(points_m: np.ndarray, world_from_sensor: SE3) -> np.ndarray:
@@ -82,18 +132,24 @@ class MapPriors:
         drivable_area: the drivable area, world frame, or None.
         lane_headings: the lanes' directions of travel, world frame, or None.
         ground_surface: a prior ground surface (an HD map's ground heights), or None.
+        source: the frame's ``source`` (its file), named in the errors; None when unknown.
     """
 
     world_from_sensor: SE3 | None = None
     drivable_area: DrivableArea | None = None
     lane_headings: LaneHeadings | None = None
     ground_surface: GroundSurface | None = None
+    source: str | None = field(default=None, compare=False)
 
     @classmethod
     def of_frame(cls, frame: SensorFrame, world_from_sensor: SE3 | None) -> MapPriors:
         """The priors ``frame`` carries, seen from a sensor at ``world_from_sensor``."""
         return cls(
-            world_from_sensor, frame.drivable_area, frame.lane_headings, frame.ground_surface
+            world_from_sensor,
+            frame.drivable_area,
+            frame.lane_headings,
+            frame.ground_surface,
+            frame.source or None,
         )
 
     @property
@@ -107,7 +163,8 @@ class MapPriors:
         """The drivable area and the pose, for ``step`` (a config key, named in the error).
 
         Raises:
-            ValueError: the frame carries no drivable area or no world pose.
+            DataError: (a ValueError) naming the frame's source: the frame carries no
+                drivable area or no world pose.
         """
         return self._placed(self.drivable_area, "drivable_area", step)
 
@@ -115,16 +172,20 @@ class MapPriors:
         """The lane headings and the pose, for ``step`` (a config key, named in the error).
 
         Raises:
-            ValueError: the frame carries no lane headings or no world pose.
+            DataError: (a ValueError) naming the frame's source: the frame carries no lane
+                headings or no world pose.
         """
         return self._placed(self.lane_headings, "lane_headings", step)
 
     def _placed(self, prior: P | None, name: str, step: str) -> tuple[P, SE3]:
-        """``(prior, world_from_sensor)``; ValueError naming ``step`` and the missing ``name``
-        or pose."""
+        """``(prior, world_from_sensor)``; DataError naming the frame's source, ``step`` and
+        the missing ``name`` or pose."""
         if prior is None or self.world_from_sensor is None:
-            raise ValueError(
-                f"{step} is on but the frame carries no {name} or no world_from_ego pose"
+            missing = [name] if prior is None else []
+            missing += ["world_from_ego pose"] if self.world_from_sensor is None else []
+            raise DataError(
+                f"{step} is on but the frame carries no {' and no '.join(missing)}",
+                path=self.source,
             )
         return prior, self.world_from_sensor
 

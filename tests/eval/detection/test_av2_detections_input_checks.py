@@ -104,3 +104,74 @@ def test_eval_refuses_nan_score_and_unknown_category(
     groups = _write(tmp_path / "groups.feather", [rows[0] | {"category": "vehicle"}])
     assert not np.isnan(read_av2_cuboids(groups).score).any()
     assert main([*base, "--out", str(tmp_path / "g"), "--detections", str(groups)]) == 0
+
+
+def test_a_detections_table_without_score_is_refused(tmp_path: Path) -> None:
+    import pyarrow.feather as feather
+
+    from drivestack.eval.detection.run import read_av2_detections
+
+    path = _write(tmp_path / "d.feather", [_row(), _row(tx_m=5.0)])
+    table = feather.read_table(str(path)).drop_columns(["score"])
+    feather.write_feather(table, str(path))
+    assert read_av2_cuboids(path).score.tolist() == [1.0, 1.0]  # labels: score 1
+    with pytest.raises(DataError, match="no score column") as err:
+        read_av2_detections(path)
+    assert (err.value.path, err.value.field) == (str(path), "score")
+
+
+@pytest.mark.data
+def test_eval_refuses_a_table_without_score(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow.feather as feather
+
+    root = shared_data / "argoverse2" / "sensor" / "val"
+    path = _write(tmp_path / "d.feather", _perfect_copy(root))
+    feather.write_feather(feather.read_table(str(path)).drop_columns(["score"]), str(path))
+    out = tmp_path / "out"
+    args = ["eval", "detection", "--dataset", "av2", "--root", str(root), "--quiet"]
+    assert main([*args, "--out", str(out), "--detections", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: {path}: field score: no score column")
+    assert not out.exists()
+
+
+@pytest.mark.data
+def test_timestamps_off_the_labelled_sweeps_warn_per_log_or_are_refused(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    root = shared_data / "argoverse2" / "sensor" / "val"
+    rows = _perfect_copy(root)
+    logs = sorted({str(r["log_id"]) for r in rows})
+    assert len(logs) == 2
+    base = ["eval", "detection", "--dataset", "av2", "--root", str(root), "--quiet"]
+    base += ["--av2-categories", "official"]
+
+    def in_us(row: dict[str, object]) -> dict[str, object]:
+        return row | {"timestamp_ns": int(row["timestamp_ns"]) // 1000}  # type: ignore[call-overload]
+
+    # every row in microseconds: nothing would be scored -> refused, the unit guessed
+    every = _write(tmp_path / "us.feather", [in_us(r) for r in rows])
+    out = tmp_path / "us"
+    assert main([*base, "--out", str(out), "--detections", str(every)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: {every}: row 0: field timestamp_ns: no row of the 2 ")
+    assert "nanoseconds" in err[-1] and "looks like microseconds" in err[-1]
+    assert not out.exists()
+    # one log's rows in microseconds: a warning naming the file, the log and its row count
+    one = [in_us(r) if r["log_id"] == logs[0] else r for r in rows]
+    path = _write(tmp_path / "one.feather", one)
+    out = tmp_path / "one"
+    assert main([*base, "--out", str(out), "--detections", str(path)]) == 0
+    count = sum(r["log_id"] == logs[0] for r in rows)
+    warning = [line for line in capsys.readouterr().err.splitlines() if logs[0] in line]
+    assert len(warning) == 1
+    assert warning[0].startswith(f"warning: {path}: none of the {count} row(s) of log {logs[0]}")
+    assert "looks like microseconds" in warning[0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["loader_warnings"] == [warning[0].removeprefix("warning: ")]
+    # the other log's labels are found (AP > 0), the first log's missed
+    assert metrics["metrics"]["summary"]["REGULAR_VEHICLE"]["AP"] > 0

@@ -68,6 +68,7 @@ def test_log_without_detection_rows_is_announced(
     logs = sorted(p.name for p in root.iterdir() if (p / "annotations.feather").exists())
     table = feather.read_table(str(root / logs[0] / "annotations.feather"))
     table = table.append_column("log_id", pa.array([logs[0]] * table.num_rows))
+    table = table.append_column("score", pa.array([1.0] * table.num_rows))  # labels have none
     feather.write_feather(table, str(tmp_path / "one_log.feather"))
     res = evaluate_dataset("av2", root, detections=tmp_path / "one_log.feather")
     assert res["logs_without_detections"] == logs[1:]
