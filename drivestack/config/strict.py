@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -122,7 +123,7 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         }
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(f"expected a number, got {value!r}", path, key)
+            raise _fail(f"expected a number, got {value!r}{_text_number_hint(value)}", path, key)
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -141,6 +142,33 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
             raise _fail(f"expected a path string, got {value!r}", path, key)
         return Path(value)
     raise _fail(f"unsupported config field type {tp!r}", path, key)
+
+
+def _text_number_hint(value: object) -> str:
+    """For a string that reads as a float: why YAML left it text and how to write it.
+
+    PyYAML reads YAML 1.1, whose floats need a dot and a signed exponent: ``5e-2`` and
+    ``1.5e3`` are text there (``5.0e-2``, ``1.5e+3`` numbers); a quoted number is text too."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    text = value.strip()
+    if not math.isfinite(number):
+        return ""
+    quoted = " (quoted, it is text: write the number without quotes)"
+    if "e" not in text.lower():
+        return quoted
+    mantissa, exponent = text.lower().split("e", 1)
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent[:1] not in "+-":
+        exponent = "+" + exponent
+    if f"{mantissa}e{exponent}" == text.lower():
+        return quoted  # YAML 1.1 reads this form as a number: it was quoted
+    return f" (YAML reads {text} as text: write {mantissa}e{exponent} or {number!r})"
 
 
 def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: str = "") -> T:

@@ -3,7 +3,12 @@
 State per batch element: ``x_m, y_m, yaw_rad, speed_mps, acceleration_mps2, steering_rad``.
 Commands are a requested acceleration and front-wheel angle; the model applies, in order, the
 acceleration range, the jerk limit, the steering-angle range and the steering-rate limit.
-Speed never goes negative (no reversing): a braking step stops exactly at zero.
+Speed never goes negative (no reversing): a braking step stops exactly at zero, and such a
+step records its mean acceleration, the change of speed over the step divided by ``dt``
+(a car that stops 3 ms into a 0.1 s step at 9 m/s^2 records -0.27 m/s^2, not -9), 0 for a car
+already at rest: the recorded acceleration is what the speeds say, as the comfort metrics read
+it. That is the one place the recorded acceleration may change faster than ``max_jerk``: coming
+to rest ends the braking within the step (the jerk limit holds the command while moving).
 """
 
 from __future__ import annotations
@@ -142,8 +147,8 @@ def bicycle_update(
     if v1 < 0.0:
         moving = v / -a if v > 0.0 else 0.0  # stops inside the step
         v1 = 0.0
-        if v <= 0.0:
-            a = 0.0  # at rest: no acceleration left to apply
+        # the step's mean acceleration (0 at rest): the braking ends when the car stops
+        a = -v / dt if v > 0.0 else 0.0
     dist = 0.5 * (v + v1) * moving
     dyaw = dist * math.tan(d) / wheelbase
     mid = yaw + 0.5 * dyaw
@@ -175,7 +180,8 @@ def bicycle_step(
 
     Order of limits: acceleration range, jerk, steering range, steering rate. The limited
     acceleration ``a`` and steering ``delta`` are held over the step; position uses the mean
-    speed over the time actually moving and the mid-step heading, ``yaw' = v tan(delta) / L``.
+    speed over the time actually moving and the mid-step heading, ``yaw' = v tan(delta) / L``;
+    a step that comes to rest records its mean acceleration (see the module docstring).
     ``ValueError`` unless ``dt_s`` is a finite step > 0 s (the model does not run backwards).
     """
     check_number("bicycle_step: dt_s", dt_s, above=0.0)

@@ -10,6 +10,14 @@ Two sets of signals: :func:`nuplan_comfort_signals` is the closed-loop metric (n
 smoothing, below); :func:`comfort_signals` is the cheaper set the planner's proposal scorer
 mirrors (raw acceleration, jerk as the 15-sample derivative of it, jerk magnitude as the
 hypot of the longitudinal and lateral jerks).
+
+nuplan-devkit sources of the closed-loop signals (checked against them):
+``nuplan/planning/metrics/utils/state_extractors.py`` (``approximate_derivatives``,
+``extract_ego_acceleration``, ``extract_ego_jerk``, ``extract_ego_yaw_rate``),
+``nuplan/planning/metrics/evaluation_metrics/common/ego_yaw_rate.py``,
+``ego_yaw_acceleration.py``, ``ego_lat_acceleration.py``, ``ego_lon_acceleration.py``,
+``ego_lon_jerk.py``, ``ego_jerk.py`` and ``nuplan/common/actor_state/dynamic_car_state.py``
+(``center_acceleration_2d``).
 """
 
 from __future__ import annotations
@@ -78,7 +86,10 @@ def comfort_signals(
 # nuplan-devkit nuplan/planning/metrics/utils/state_extractors.py
 NUPLAN_ACCEL_WINDOW = 8  # extract_ego_acceleration: savgol_filter(poly 2, window min(8, T))
 NUPLAN_JERK_WINDOW = 15  # extract_ego_jerk: approximate_derivatives(poly 2, window min(15, T))
-NUPLAN_DECIMALS = 8  # both round to 8 decimals
+# extract_ego_yaw_rate passes no window to approximate_derivatives, whose default is 5 (its
+# own window_length=15 argument is unused): yaw rate poly 2, yaw acceleration (deriv 2) poly 3
+NUPLAN_YAW_WINDOW = 5
+NUPLAN_DECIMALS = 8  # all round to 8 decimals
 
 
 def nuplan_smoothed_acceleration(accel_mps2: np.ndarray) -> np.ndarray:
@@ -106,27 +117,61 @@ def nuplan_jerk(smoothed_accel_mps2: np.ndarray, dt_s: float) -> np.ndarray:
     return np.round(jerk, NUPLAN_DECIMALS)
 
 
+def nuplan_yaw_derivative(yaw_rad: np.ndarray, dt_s: float, deriv: int) -> np.ndarray:
+    """nuPlan's ``extract_ego_yaw_rate`` of ``(..., T)`` headings: ``approximate_derivatives(
+    unwrap(yaw), window_length=min(5, T), poly_order, deriv_order)``, rounded to 8 decimals;
+    ``deriv=1`` is the yaw rate (``ego_yaw_rate.py``: poly order 2), ``deriv=2`` the yaw
+    acceleration (``ego_yaw_acceleration.py``: ``deriv_order=2, poly_order=3``: the second
+    derivative of the heading, not a derivative of a smoothed yaw rate). Zeros where the
+    window is not longer than the polynomial order (nuPlan raises there)."""
+    poly = 2 if deriv == 1 else 3
+    n = yaw_rad.shape[-1]
+    w = min(NUPLAN_YAW_WINDOW, n)
+    if w <= poly:
+        return np.zeros_like(yaw_rad, dtype=np.float64)
+    rate = savgol_filter(np.unwrap(yaw_rad, axis=-1), w, poly, deriv=deriv, delta=dt_s, axis=-1)
+    return np.round(rate, NUPLAN_DECIMALS)
+
+
 def nuplan_comfort_signals(
-    speed_mps: np.ndarray, yaw_rad: np.ndarray, accel_mps2: np.ndarray, dt_s: float
+    speed_mps: np.ndarray,
+    yaw_rad: np.ndarray,
+    accel_mps2: np.ndarray,
+    dt_s: float,
+    center_offset_m: float = 0.0,
 ) -> ComfortSignals:
-    """nuPlan's ``ego_is_comfortable`` signals from ``(..., T)`` speed, yaw and longitudinal
-    acceleration (``state_extractors.py``): the longitudinal and lateral accelerations smoothed
-    (:func:`nuplan_smoothed_acceleration`), the longitudinal jerk the derivative of the smoothed
-    longitudinal acceleration and the jerk magnitude that of the smoothed acceleration magnitude
-    ``hypot(lon, lat)`` (nuPlan's ``acceleration_coordinate="magnitude"``), both by
-    :func:`nuplan_jerk`. The yaw rate and yaw acceleration are :func:`comfort_signals`' (not
-    checked against nuPlan's ``extract_ego_yaw_rate`` here); the lateral acceleration is
-    ``speed * yaw rate`` (nuPlan records it)."""
-    yaw_rate = derivative(np.unwrap(yaw_rad, axis=-1), dt_s)
-    lat_raw = speed_mps * yaw_rate
+    """nuPlan's ``ego_is_comfortable`` signals from ``(..., T)`` speed, yaw (of the rear axle,
+    nuPlan's heading) and longitudinal acceleration (see the module's nuPlan sources):
+
+    - yaw rate and yaw acceleration: :func:`nuplan_yaw_derivative` (5-sample Savitzky-Golay on
+      the heading, first and second derivative);
+    - lateral acceleration: nuPlan's ``center_acceleration_2d.y``, the rear axle's lateral
+      acceleration ``speed * yaw rate`` (what nuPlan's ``build_from_cog`` gives a logged state)
+      shifted ``center_offset_m`` forward to the box centre (``get_acceleration_shifted``:
+      ``+ center_offset_m * yaw acceleration``), smoothed as nuPlan's ``extract_ego_acceleration``
+      (:func:`nuplan_smoothed_acceleration`). nuPlan's closed-loop kinematic bicycle records a
+      rear-axle lateral acceleration of 0, keeping only the shift term; drivestack keeps the
+      ``speed * yaw rate`` a car in a curve feels. ``center_offset_m`` 0 reads the rear axle;
+      :func:`~drivestack.eval.driving.nuplan.nuplan_score` passes the vehicle's;
+    - longitudinal acceleration: the recorded (rear-axle) acceleration, smoothed
+      (:func:`nuplan_smoothed_acceleration`; nuPlan reads ``center_acceleration_2d.x``, which
+      adds ``center_offset_m * yaw rate**2``, at most 0.4 m/s^2 at 0.5 rad/s);
+    - longitudinal jerk: the derivative of the smoothed longitudinal acceleration, the jerk
+      magnitude that of the smoothed acceleration magnitude ``hypot(lon, speed * yaw rate)``
+      (nuPlan's ``acceleration_coordinate="magnitude"``: the rear axle's), both by
+      :func:`nuplan_jerk`.
+    """
+    yaw_rate = nuplan_yaw_derivative(yaw_rad, dt_s, 1)
+    yaw_accel = nuplan_yaw_derivative(yaw_rad, dt_s, 2)
+    rear_lat = speed_mps * yaw_rate
     lon = nuplan_smoothed_acceleration(accel_mps2)
-    lat = nuplan_smoothed_acceleration(lat_raw)
-    mag = nuplan_smoothed_acceleration(np.hypot(accel_mps2, lat_raw))
+    lat = nuplan_smoothed_acceleration(rear_lat + center_offset_m * yaw_accel)
+    mag = nuplan_smoothed_acceleration(np.hypot(accel_mps2, rear_lat))
     return ComfortSignals(
         lon,
         lat,
         yaw_rate,
-        derivative(yaw_rate, dt_s),
+        yaw_accel,
         nuplan_jerk(lon, dt_s),
         nuplan_jerk(mag, dt_s),
     )

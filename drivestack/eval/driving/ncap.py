@@ -5,8 +5,10 @@ Fields (``metrics.json`` ``ncap``):
                                  run was cut short (``--max-steps``) without a contact: not
                                  evaluated (see ``truncated``, ``not_evaluated``)
   ``initial_speed_kph``          the ego's (absolute) speed at the first tick
-  ``impact_speed_kph``           the ego's own (absolute) speed at the first contact; ``null``
-                                 when avoided
+  ``impact_speed_kph``           the ego's own (absolute) speed at the first contact, at the
+                                 instant the footprints first touched between the two ticks
+                                 (interpolated, as the collision types are); ``null`` when
+                                 avoided
   ``relative_impact_speed_kph``  the closing speed at the first contact: the absolute value of
                                  the ego's (signed) speed minus the speed of the agent it
                                  touches along the ego's heading, so never negative (being
@@ -44,7 +46,7 @@ import shapely
 
 from drivestack.core.json_values import finite_json
 from drivestack.eval.driving.history_checks import check_history
-from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+from drivestack.eval.driving.nuplan import TTC_HORIZON_S, first_contact_state
 from drivestack.kernels import box_corners
 from drivestack.sim.runner import SimHistory
 
@@ -88,15 +90,25 @@ def min_distance_m(history: SimHistory) -> float:
     return float(np.min(np.where(history.agent_valid, dist, np.inf)))
 
 
-def relative_impact_speed_kph(history: SimHistory, tick: int) -> float:
-    """The closing speed at ``tick`` (km/h): ``|ego speed - agent velocity along the ego's
-    heading|`` of each agent in contact (the ego's speed is signed, negative when reversing), the
-    largest over those agents; never negative."""
-    yaw = float(history.ego_yaw_rad[tick])
-    heading = np.array([np.cos(yaw), np.sin(yaw)])
-    touched = np.flatnonzero(history.collisions[tick])
-    along = history.agent_velocity_mps[tick, touched] @ heading  # (n,)
-    return float(np.max(np.abs(float(history.ego_speed_mps[tick]) - along))) * KPH_PER_MPS
+def impact_speeds_kph(history: SimHistory, tick: int) -> tuple[float, float]:
+    """``(impact, relative)`` km/h at the first contact of ``tick`` (the run's first tick with
+    a contact), each agent touched there at its own interpolated first-contact instant
+    (:func:`~drivestack.eval.driving.nuplan.first_contact_state`, as the nuPlan collision
+    types read it): ``impact`` the ego's |speed| at the earliest of those instants, ``relative``
+    the largest ``|ego speed - agent velocity along the ego's heading|`` over the agents, each
+    at its instant (the ego's speed signed, negative when reversing); never negative."""
+    states = [
+        first_contact_state(history, tick, int(j)) for j in np.flatnonzero(history.collisions[tick])
+    ]
+    first = min(states, key=lambda c: c.fraction)
+    relative = max(
+        abs(
+            c.ego_speed_mps
+            - float(c.agent_velocity_mps @ np.array([np.cos(c.ego_box[6]), np.sin(c.ego_box[6])]))
+        )
+        for c in states
+    )
+    return abs(first.ego_speed_mps) * KPH_PER_MPS, relative * KPH_PER_MPS
 
 
 def ncap_result(
@@ -120,8 +132,7 @@ def ncap_result(
     initial = abs(float(history.ego_speed_mps[0])) * KPH_PER_MPS
     hit_ticks = np.flatnonzero(np.any(history.collisions, axis=1))
     if len(hit_ticks):
-        impact = abs(float(history.ego_speed_mps[hit_ticks[0]])) * KPH_PER_MPS
-        relative = relative_impact_speed_kph(history, int(hit_ticks[0]))
+        impact, relative = impact_speeds_kph(history, int(hit_ticks[0]))
         return NcapResult(
             False,
             initial,

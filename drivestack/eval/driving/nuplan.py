@@ -19,9 +19,15 @@ drivestack's world has no counterpart:
 - TTC: drivestack projects agents with their velocity vector (nuPlan: speed along the box heading);
   "intersection" has no map layer here, so the lateral-track exception of TTC is the "ego across
   two lanes or off the drivable area" test of the at-fault collision (:func:`_straddles_lanes`);
-- comfort: lateral acceleration is ``speed * yaw rate`` (nuPlan: the recorded ``center_acceleration_2d.y``);
-- collision types: the stopped thresholds stay at ``STOPPED_SPEED_MPS`` (0.05 m/s; nuPlan's
-  at-fault metric was not checked against its source here) and compare speed magnitudes.
+- driving-direction compliance follows the lanes the ego's centre is in, as nuPlan does
+  (:mod:`drivestack.eval.driving.driving_direction`: ``driving_direction_compliance.py``,
+  ``route_extractor.py``), with the map differences listed there;
+- comfort: see :func:`~drivestack.eval.driving.comfort.nuplan_comfort_signals`
+  (``state_extractors.py``, ``ego_yaw_rate.py``, ``ego_yaw_acceleration.py``,
+  ``ego_lat_acceleration.py``);
+- collision types (``no_ego_at_fault_collisions.py`` ``_get_collision_type`` and
+  ``simulation/observation/idm/utils.py`` ``is_track_stopped``): the ego and the track are
+  stopped at a speed magnitude ``<= STOPPED_SPEED_MPS`` (5e-2 m/s), as there.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 import shapely
 
 from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_signals
+from drivestack.eval.driving.driving_direction import driving_direction_compliance
 from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad, may_overlap
 from drivestack.eval.driving.history_checks import check_history
 from drivestack.kernels import box_corners, boxes_overlap_bev_pairs
@@ -42,14 +49,13 @@ from drivestack.structures._checks import check_number
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
 
-STOPPED_SPEED_MPS = 0.05  # collision types (stopped ego / stopped track), on |speed|
+# nuPlan _get_collision_type / is_track_stopped(stopped_speed_threshold=5e-02): stopped at
+# |speed| <= this
+STOPPED_SPEED_MPS = 5e-2
 # nuPlan time_to_collision_within_bound.py compute_time_to_collision(stopped_speed_threshold=5e-03):
 # no TTC while the ego's speed is <= this
 TTC_STOPPED_SPEED_MPS = 5e-3
 DRIVABLE_TOLERANCE_M = 0.3
-DIRECTION_WINDOW_S = 1.0
-DIRECTION_COMPLIANT_M = 2.0
-DIRECTION_VIOLATION_M = 6.0
 MAKING_PROGRESS_RATIO = 0.2
 MIN_EXPERT_PROGRESS_M = 2.0  # nuPlan score_progress_threshold (its yaml value not re-read here)
 MAX_OVERSPEED_MPS = 2.23
@@ -131,20 +137,17 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
     start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
     for tick, j in zip(*np.nonzero(start), strict=True):
         # classified where the footprints first touched (between the ticks for a contact the
-        # swept test caught there), not at the tick's own poses, which may be after the pass;
-        # speeds interpolated to that instant like the poses (nuPlan reads the ego and track
-        # states of the first sample in collision)
-        f, ego, agent = history_first_contact(history, int(tick), int(j))
-        ego_v = float(_at(history.ego_speed_mps, tick, f))  # signed: < 0 when reversing
-        agent_vel = _at(history.agent_velocity_mps[:, j], tick, f)
+        # swept test caught there), not at the tick's own poses, which may be after the pass
+        c = first_contact_state(history, int(tick), int(j))
+        ego, agent, ego_v, agent_vel = c.ego_box, c.agent_box, c.ego_speed_mps, c.agent_velocity_mps
         ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         rel = float(np.linalg.norm(ego_vel - agent_vel))
         bearing = bearing_from_ego_rad(ego, agent)
-        # stopped = |speed| below the threshold (nuPlan's speeds are magnitudes): a reversing
-        # ego is moving, not stopped
-        if abs(ego_v) < STOPPED_SPEED_MPS:
+        # stopped = |speed| at or below the threshold (nuPlan's speeds are magnitudes): a
+        # reversing ego is moving, not stopped
+        if abs(ego_v) <= STOPPED_SPEED_MPS:
             kind, fault = "stopped_ego", False
-        elif np.linalg.norm(agent_vel) < STOPPED_SPEED_MPS:
+        elif np.linalg.norm(agent_vel) <= STOPPED_SPEED_MPS:
             kind, fault = "stopped_track", True
         elif bearing > BEHIND_ANGLE_RAD:
             kind, fault = "active_rear", False
@@ -161,6 +164,34 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
             CollisionEvent(int(tick), history.agent_ids[j], kind, bool(fault), ego_v, rel)
         )
     return tuple(events)
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """The ego and one agent at their first contact, ``fraction`` of the way from tick
+    ``tick - 1`` to ``tick`` (1.0: the tick itself)."""
+
+    fraction: float
+    ego_box: np.ndarray  # (7,)
+    agent_box: np.ndarray  # (7,)
+    ego_speed_mps: float  # signed: < 0 when reversing
+    agent_velocity_mps: np.ndarray  # (2,)
+
+
+def first_contact_state(history: SimHistory, tick: int, agent: int) -> ContactState:
+    """The first contact of the ego with agent column ``agent`` that
+    ``history.collisions[tick, agent]`` marks
+    (:func:`~drivestack.sim.swept_collision.history_first_contact`), with the ego's speed and
+    the agent's velocity interpolated to that instant like the poses (nuPlan reads the ego and
+    track states of the first sample in collision). For a history already checked."""
+    f, ego, other = history_first_contact(history, tick, agent)
+    return ContactState(
+        f,
+        ego,
+        other,
+        float(_at(history.ego_speed_mps, tick, f)),
+        _at(history.agent_velocity_mps[:, agent], tick, f),
+    )
 
 
 def _at(values: np.ndarray, tick: int, fraction: float) -> np.ndarray:
@@ -366,12 +397,9 @@ def nuplan_score(
     outside = float(np.max(road_map.distance_outside_drivable_m(corners))) if len(corners) else 0.0
     drivable = 1.0 if outside <= DRIVABLE_TOLERANCE_M else 0.0
     station, _ = route.project(np.stack([history.ego_x_m, history.ego_y_m], axis=1))
-    window = max(1, round(DIRECTION_WINDOW_S / dt))
-    backwards = np.max(-(station[window:] - station[:-window]), initial=0.0)
-    direction = (
-        1.0
-        if backwards < DIRECTION_COMPLIANT_M
-        else (0.5 if backwards < DIRECTION_VIOLATION_M else 0.0)
+    # nuPlan: backwards along the baseline of the lane the ego's centre is in
+    direction, _ = driving_direction_compliance(
+        road_map, history.ego_boxes[:, :2], history.ego_yaw_rad, history.timestamp_ns
     )
     progress_m = float(station[-1] - station[0])
     ratio = progress_ratio(progress_m, expert_progress_m)
@@ -385,7 +413,11 @@ def nuplan_score(
     comfort = float(
         is_comfortable(
             nuplan_comfort_signals(
-                history.ego_speed_mps, history.ego_yaw_rad, history.ego_accel_mps2, dt
+                history.ego_speed_mps,
+                history.ego_yaw_rad,
+                history.ego_accel_mps2,
+                dt,
+                center_offset_m=history.vehicle.center_offset_m,
             )
         )
     )

@@ -28,7 +28,9 @@ class TrackerParams:
     speed_kp: float = 1.0  # 1/s on the speed error
     speed_ki: float = 0.1  # 1/s^2 on its integral
     integral_limit_mps: float = 2.0
-    preview_s: float = 0.2  # acceleration feed-forward is read this far ahead on the plan
+    # the acceleration feed-forward is the plan's mean acceleration over this long ahead (over
+    # the step when that is longer)
+    preview_s: float = 0.2
     # the state may be at most this far from the plan's path (else ValueError: a plan in
     # another frame, or one made for another place)
     max_distance_from_plan_m: float = 10.0
@@ -136,9 +138,11 @@ def distance_to_path_m(path_m: np.ndarray, point_m: np.ndarray) -> float:
 class TrajectoryTracker:
     """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle.
 
-    Longitudinal: the plan's acceleration (read ``preview_s`` ahead) as feed-forward plus PI on
-    the speed error; lateral: pure pursuit of the point ``max(min_lookahead_m, lookahead_time_s
-    * speed)`` along the plan. Both commands are clamped to ``vehicle``'s limits; while the
+    Longitudinal: the plan's mean acceleration over the next ``max(dt_s, preview_s)`` (its
+    change of speed over that time; the plan's ``acceleration_mps2`` is not read) as
+    feed-forward, plus PI on the speed error against the plan's speed at ``time_ns``; lateral:
+    pure pursuit of the point ``max(min_lookahead_m, lookahead_time_s * speed)`` along the
+    plan. Both commands are clamped to ``vehicle``'s limits; while the
     acceleration command saturates, the integral does not grow further into the saturation
     (conditional-integration anti-windup).
     """
@@ -185,13 +189,30 @@ class TrajectoryTracker:
                 )
         self._last_time_ns = int(time_ns)
         plan_t = (plan.timestamp_ns - time_ns).astype(np.float64) * 1e-9
-        target_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
-        feed_forward = float(np.interp(p.preview_s, plan_t, plan.acceleration_mps2))
-        accel = self._speed_command(target_speed, feed_forward, float(state.speed_mps[0]), dt_s)
+        # the speed error is taken now (the plan's speed at time_ns): the feed-forward already
+        # carries the plan's change of speed over the step, so an error against the speed one
+        # step ahead would count it twice (a stop would land about speed * dt_s short)
+        target_speed = float(np.interp(0.0, plan_t, plan.speed_mps))
+        # the car is held at standstill only while the plan stays stopped over the step (a plan
+        # made from a standing car starts at speed 0 and moves off within it)
+        step_end_speed = float(np.interp(dt_s, plan_t, plan.speed_mps))
+        # feed-forward: the plan's mean acceleration over the coming step (the vehicle holds
+        # the command over it), or over preview_s when that is longer
+        ahead_s = max(dt_s, p.preview_s)
+        end_speed = float(np.interp(ahead_s, plan_t, plan.speed_mps))
+        feed_forward = (end_speed - target_speed) / ahead_s
+        accel = self._speed_command(
+            target_speed, step_end_speed, feed_forward, float(state.speed_mps[0]), dt_s
+        )
         return accel, self._steering_command(state, plan)
 
     def _speed_command(
-        self, target_speed_mps: float, feed_forward_mps2: float, speed_mps: float, dt_s: float
+        self,
+        target_speed_mps: float,
+        step_end_speed_mps: float,
+        feed_forward_mps2: float,
+        speed_mps: float,
+        dt_s: float,
     ) -> float:
         """PI + feed-forward acceleration within the vehicle's range; updates the integral
         unless that would push a saturated command further out."""
@@ -206,7 +227,7 @@ class TrajectoryTracker:
 
         def command(integral: float) -> float:
             accel = feed_forward_mps2 + p.speed_kp * error + p.speed_ki * integral
-            if target_speed_mps <= 0.0 and speed_mps < 0.3:
+            if step_end_speed_mps <= 0.0 and speed_mps < 0.3:
                 accel = min(accel, -1.0)  # hold the car at standstill
             return accel
 
@@ -222,14 +243,16 @@ class TrajectoryTracker:
 
     def _steering_command(self, state: BicycleState, plan: Trajectory) -> float:
         """Pure pursuit along the plan's path within the steering range (the current angle
-        when the plan does not move more than 1 m)."""
+        when the plan's path is no longer than 1 m: its arc length, so a plan that ends where
+        it starts, a full lap, still steers)."""
         p, v = self.params, self.vehicle
         steering = float(state.steering_rad[0])
         xy = plan.xy_m
         keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = np.linalg.norm(np.diff(xy, axis=0), axis=1) > 1e-3
+        step_m = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+        keep[1:] = step_m > 1e-3
         path = xy[keep]
-        if len(path) >= 2 and np.linalg.norm(path[-1] - path[0]) > 1.0:
+        if len(path) >= 2 and float(np.sum(step_m[keep[1:]])) > 1.0:
             lookahead = max(p.min_lookahead_m, p.lookahead_time_s * float(state.speed_mps[0]))
             target = _lookahead_point(
                 np.ascontiguousarray(path, dtype=np.float64),

@@ -1,0 +1,116 @@
+"""The tracker's speed loop takes the speed error now, with the plan's mean acceleration over
+the step (or ``preview_s``) as feed-forward, so an open-loop stop lands where the plan stops at
+any step and a plan's stop within the step is not missed; a plan that moves
+off from rest is not held; a full-lap plan is judged by its arc length and steers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from drivestack.planning.control import TrajectoryTracker
+from drivestack.planning.control.tracker import TrackerParams
+from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
+from drivestack.structures.trajectory import Trajectory
+
+VEHICLE = VehicleParams()
+
+
+def _braking_reference(dt_ref: float = 0.02, horizon_s: float = 25.0) -> Trajectory:
+    """Along +x: 10 m/s braking at 2 m/s^2 to rest at x = 25 m (t = 5 s), then standing."""
+    t = np.arange(0.0, horizon_s + dt_ref / 2, dt_ref)
+    v = np.maximum(10.0 - 2.0 * t, 0.0)
+    x = np.minimum(10.0 * t - t**2, 25.0)
+    a = np.where(t < 5.0, -2.0, 0.0)
+    z = np.zeros(len(t))
+    return Trajectory(np.round(t * 1e9).astype(np.int64), x, z, z, v, a, z, "world")
+
+
+def _stop_x_m(dt: float, params: TrackerParams | None = None) -> float:
+    plan = _braking_reference()
+    tracker = TrajectoryTracker(params)
+    state = BicycleState.of(0.0, 0.0, 0.0, 10.0)
+    for k in range(round(12.0 / dt)):
+        accel, steer = tracker.step(state, plan, round(k * dt * 1e9), dt)
+        state = bicycle_step(state, accel, steer, dt, VEHICLE)
+    assert state.speed_mps[0] == 0.0
+    return float(state.x_m[0])
+
+
+@pytest.mark.parametrize("dt", [0.05, 0.1, 0.2])
+def test_an_open_loop_stop_lands_at_the_plans_stop(dt: float) -> None:
+    # before, the P term used the speed one step ahead on top of the feed-forward (the plan's
+    # acceleration 0.2 s ahead) and the car stopped 0.38 / 0.85 / 1.71 m short at dt 0.05 /
+    # 0.1 / 0.2 s; now within 2 cm at every step, with the feed-forward over the step alone
+    # (preview_s 0) and over the default 0.2 s
+    assert _stop_x_m(dt, TrackerParams(preview_s=0.0)) == pytest.approx(25.0, abs=0.02)
+    assert _stop_x_m(dt) == pytest.approx(25.0, abs=0.02)
+
+
+def test_on_the_plan_the_command_is_the_feed_forward() -> None:
+    # on the plan's speed at time_ns, braking at 2 m/s^2: the command is the plan's -2 m/s^2
+    # (before: -2 + 1.0 * (v(t + dt) - v) = -2.2)
+    accel, _ = TrajectoryTracker().step(
+        BicycleState.of(0.0, 0.0, 0.0, 10.0), _braking_reference(), 0, 0.1
+    )
+    assert accel == pytest.approx(-2.0)
+
+
+def test_a_plan_moving_off_from_rest_is_followed() -> None:
+    # a plan made from a standing car starts at 0 m/s and accelerates at 1 m/s^2: the command
+    # is the 1 m/s^2 feed-forward ((0.2 - 0) m/s over 0.2 s), not the -1 m/s^2 that holds a
+    # car the plan keeps standing
+    t = np.arange(81) * 0.1
+    z = np.zeros(81)
+    plan = Trajectory(
+        np.round(t * 1e9).astype(np.int64), 0.5 * t**2, z, z, t, np.ones(81), z, "world"
+    )
+    accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.0), plan, 0, 0.1)
+    assert accel == pytest.approx(1.0)
+    standing = Trajectory(plan.timestamp_ns, z, z, z, z, z, z, "world")
+    accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.0), standing, 0, 0.1)
+    assert accel == pytest.approx(-1.0)
+
+
+def test_a_plan_stopping_within_the_step_is_followed() -> None:
+    # a plan made from 0.3 m/s braking at 3 m/s^2 stops 0.1 s in: the feed-forward is its mean
+    # acceleration over the 0.2 s preview, (0 - 0.3) / 0.2 = -1.5 m/s^2, with no speed error
+    # now. (A feed-forward read as the plan's acceleration at 0.2 s, 0 there, left the car
+    # creeping at 0.3 m/s for ever once the speed error was taken now.)
+    t = np.arange(81) * 0.1
+    z = np.zeros(81)
+    v = np.maximum(0.3 - 3.0 * t, 0.0)
+    a = np.where(v > 0.0, -3.0, 0.0)
+    plan = Trajectory(
+        np.round(t * 1e9).astype(np.int64), np.cumsum(v) * 0.1, z, z, v, a, z, "world"
+    )
+    accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.3), plan, 0, 0.1)
+    assert accel == pytest.approx(-1.5)
+
+
+@pytest.mark.parametrize("laps", [0.9, 0.99, 1.0, 1.1])
+def test_a_circle_plan_steers_whatever_its_end_point(laps: float) -> None:
+    # a plan round an 8 m circle that ends near (or at) its start: pure pursuit of the point
+    # 5.4 m ahead (0.9 s at 6 m/s) steers near atan(L / R) = 0.369 rad (before: 0 for 0.99
+    # and 1.0 laps, the start-to-end distance being under 1 m)
+    r = 8.0
+    th = np.linspace(0.0, 2 * math.pi * laps, 81)
+    plan = Trajectory(
+        (np.arange(81) * 100_000_000).astype(np.int64),
+        r * np.sin(th),
+        r * (1 - np.cos(th)),
+        th,
+        np.full(81, 6.0),
+        np.zeros(81),
+        np.full(81, 1 / r),
+        "world",
+    )
+    _, steer = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 6.0), plan, 0, 0.1)
+    # chord 5.4 m on the circle: alpha = asin(5.4 / 16), delta = atan(2 L sin(alpha) / 5.4)
+    chord = 2 * r * math.sin(0.9 * 6.0 / (2 * r))
+    alpha = math.asin(chord / (2 * r))
+    assert steer == pytest.approx(
+        math.atan(2 * VEHICLE.wheelbase_m * math.sin(alpha) / chord), abs=0.01
+    )
