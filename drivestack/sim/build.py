@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.errors import ConfigError, DataError
-from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
+from drivestack.ingest.maps.commonroad import CommonRoadScenario, GoalState, read_commonroad
 from drivestack.ingest.maps.lanelet2 import read_lanelet2
 from drivestack.ingest.maps.opendrive import read_opendrive
 from drivestack.ingest.maps.synthetic import (
@@ -70,9 +70,10 @@ MAX_SCENARIO_STEPS = 100_000
 FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
 #: Maps read from a recorded log folder (``map.log``): its map, ego drive and agents.
 LOG_MAPS = ("av2",)
-#: The reader settings a file or log map's ``map.params`` may give (positive numbers).
+#: The reader settings a file or log map's ``map.params`` may give (positive numbers; a
+#: CommonRoad ``planning_problem``: the id of the ``<planningProblem>`` to read, an integer).
 FILE_MAP_PARAMS = {
-    "commonroad": ("default_speed_limit_mps",),
+    "commonroad": ("default_speed_limit_mps", "planning_problem"),
     "lanelet2": ("default_speed_limit_mps",),
     "opendrive": ("default_speed_limit_mps", "step_m"),
     "av2": ("default_speed_limit_mps",),
@@ -93,6 +94,9 @@ class BuiltScenario:
     #: (:data:`MAX_ROUTE_LEAD_M`): ``route_lanes`` is these, then the configured lanes; empty
     #: when the route was run as given.
     route_lead_lanes: tuple[str, ...] = ()
+    #: The CommonRoad planning problem's goal states when the ego starts at its initial state
+    #: (``ego.from_file``): reported in a run's metrics (``goal_reached``), not a criterion.
+    goal_states: tuple[GoalState, ...] = ()
 
     @property
     def n_steps(self) -> int:
@@ -335,6 +339,15 @@ def _file_map_params(m: MapConfig, where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"unknown key; {m.kind} maps take {list(allowed)}", path=where, field=field
             )
+        if key == "planning_problem":  # an id, as the file writes it
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(
+                    f"must be a planning problem id (an integer), got {value!r}",
+                    path=where,
+                    field=field,
+                )
+            out[key] = str(value)
+            continue
         if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
             raise ConfigError(f"must be a finite number > 0, got {value}", path=where, field=field)
         out[key] = float(value)
@@ -782,4 +795,9 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         else:
             cruise = float(np.mean(reference.speed_limit_mps)) * cfg.duration_s * 0.8
         expert = max(0.0, min(remaining, cruise))
-    return BuiltScenario(cfg, road_map, world, route, reference, expert, route_lead)
+    goal_states = (
+        file_scenario.goal_states
+        if cfg.ego.from_file and isinstance(file_scenario, CommonRoadScenario)
+        else ()
+    )
+    return BuiltScenario(cfg, road_map, world, route, reference, expert, route_lead, goal_states)

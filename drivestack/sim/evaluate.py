@@ -10,6 +10,7 @@ import numpy as np
 from drivestack.eval.driving.ncap import NcapResult, ncap_result
 from drivestack.eval.driving.nuplan import CollisionEvent, NuPlanMetrics, nuplan_score
 from drivestack.eval.driving.traffic_lights import RedLightResult, red_light_violations
+from drivestack.ingest.maps.commonroad import goal_reached_time_s
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMPlanner
 from drivestack.sim.build import BuiltScenario, build_scenario
@@ -54,6 +55,10 @@ class ScenarioResult:
     # the lanes put before an explicit route.lanes that starts a little ahead of the ego
     # (drivestack.sim.build.MAX_ROUTE_LEAD_M); empty when the route ran as given
     route_lead_lanes: tuple[str, ...] = ()
+    # a CommonRoad planning problem's goal (ego.from_file): reached or not (None: no goal),
+    # and when (s); information only, never a pass criterion
+    goal_reached: bool | None = None
+    goal_reached_time_s: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +79,10 @@ class ScenarioResult:
             "red_light": self.red_light.as_dict(),
             # added field (older records lack it): lanes put before route.lanes, if any
             "route_lead_lanes": list(self.route_lead_lanes),
+            # added fields (older records lack them): a CommonRoad goal reached (None: no
+            # goal) and the first time it was (information, not a pass criterion)
+            "goal_reached": self.goal_reached,
+            "goal_reached_time_s": self.goal_reached_time_s,
             "planner_step_median_ms": self.planner_step_median_ms,
             "sim_wall_s": self.sim_wall_s,
             "sim_duration_s": self.sim_duration_s,
@@ -239,6 +248,16 @@ def run_scenario(
     ncap = ncap_result(history, nuplan.min_ttc_s, scenario_steps=built.n_steps)
     red_light = red_light_violations(history, built.road_map)
     fails = check_pass(built.config.pass_criteria, nuplan, ncap, red_light)
+    goal_time_s = None
+    if built.goal_states:
+        goal_time_s = goal_reached_time_s(
+            built.goal_states,
+            (history.timestamp_ns - history.timestamp_ns[0]) / 1e9,
+            history.ego_x_m,
+            history.ego_y_m,
+            history.ego_yaw_rad,
+            history.ego_speed_mps,
+        )
     return ScenarioResult(
         built.config.name,
         plan.name,
@@ -253,6 +272,8 @@ def run_scenario(
         not_evaluated_criteria(built.config.pass_criteria, ncap),
         red_light,
         built.route_lead_lanes,
+        None if not built.goal_states else goal_time_s is not None,
+        goal_time_s,
     )
 
 

@@ -3,10 +3,29 @@
 Own parser on ``xml.etree.ElementTree`` (the files are local scenario data). Lanelets become
 :class:`Lane` objects with id ``str(lanelet id)``; the centreline is the midline of the two
 bounds; only ``drivingDir="same"`` adjacencies become neighbours. Speed limits come from
-``<speedLimit>`` (2018b) or a referenced speed-limit traffic sign (2020a: ``R2-1``, ``274``);
-``default_speed_limit_mps`` otherwise. Dynamic obstacles become non-reactive replay agents
-(state ``i`` at ``time_step * dt``); interval values are read at their midpoint and a
-rectangle position at its centre. Static obstacles become agents that never move.
+``<speedLimit>`` (2018b) or the referenced maximum-speed traffic signs (2020a: every
+country's id in commonroad-io, :data:`SPEED_SIGNS`), the lowest when several apply (as
+commonroad-io's ``TrafficSignInterpreter.speed_limit``); ``default_speed_limit_mps``
+otherwise. Signs that carry a value but are no maximum (minimum speed, ends of limits,
+weights: :data:`OTHER_VALUE_SIGNS`) are not read; any other id carrying a number is not read
+either, with one warning per file naming it.
+
+Drivability (:attr:`Lane.drivable`): a lanelet with a ``crosswalk`` type is a crosswalk; one
+with any ``laneletType`` in ``NON_DRIVABLE_TYPES`` (``sidewalk``, ``bicycleLane``) takes that
+type; one whose ``userOneWay`` / ``userBidirectional`` users name no motor vehicle
+(:data:`VEHICLE_USERS`) becomes ``bicycleLane`` / ``sidewalk`` / ``rail`` by who may use it:
+all of these are not drivable. Every other type is drivable (``busLane``, ``busStop``,
+``shoulder``, ``parking``, ``border``, ``restricted``, ...): road surface a car may be on.
+
+Planning problem: the file's only ``<planningProblem>``, or the one ``planning_problem``
+names (a file with several and no choice is refused, naming them). Its initial state is the
+ego's start; its initial ``<time>`` step is the run's t = 0, so obstacle states are at
+``time_step * dt - initial time`` and light cycles are shifted likewise. Dynamic obstacles
+become non-reactive replay agents; interval values are read at their midpoint and a
+rectangle position at its centre. Static obstacles become agents that never move. Goal
+states (:class:`GoalState`): the union of the position's rectangles, circles, polygons and
+lanelets, and the time (converted to the run's seconds), orientation and velocity intervals;
+:func:`goal_reached_time_s` says when states first reach one.
 
 Traffic lights (``<trafficLight>``, 2020a) become :class:`TrafficLight` objects with id
 ``str(light id)`` in ``RoadMap.traffic_lights``, in file order:
@@ -50,6 +69,9 @@ files have none.
 
 Malformed input is a :class:`DataError` naming the file, the record (lanelet, obstacle,
 planning problem, traffic sign) and the field: a value that is not a finite number, a
+negative initial time step, a goal interval ending before it starts, a goal shape of no
+positive size (or a polygon of under 3 points), several planning problems without a choice or
+a chosen id the file lacks (field ``planningProblem``), a
 ``timeStepSize`` that is not positive, a successor / predecessor / adjacent reference or a
 goal lanelet that names no lanelet of the file, a ``trafficSignRef`` that names no traffic
 sign of the file, a lanelet, obstacle or traffic sign without an id or repeating another's,
@@ -71,12 +93,17 @@ incoming <id>``, field the element's tag); a light with more than one ``<directi
 
 from __future__ import annotations
 
+import math
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from shapely.geometry import Polygon
+import numpy.typing as npt
+import shapely
+from shapely.geometry import Point, Polygon
+from shapely.geometry.base import BaseGeometry
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps._geometry import (
@@ -88,10 +115,24 @@ from drivestack.ingest.maps._geometry import (
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.road_map import Lane, RoadMap
+from drivestack.structures.road_map import NON_DRIVABLE_TYPES, Lane, RoadMap
 from drivestack.structures.traffic_light import LaneStop, SignalCycle, SignalPhase, TrafficLight
 
-SPEED_SIGNS = {"R2-1", "274", "274.1"}  # US and German speed-limit sign ids in CommonRoad
+#: CommonRoad maximum-speed sign ids over all of commonroad-io's countries (``MAX_SPEED`` of its
+#: ``TrafficSignID<Country>`` tables; the ids do not collide with another country's other signs):
+#: Germany / China / Italy ``274`` and the German speed-zone start ``274.1`` (a maximum too,
+#: which commonroad-io's ``TrafficSignInterpreter`` does not count), USA / Puerto Rico ``R2-1``,
+#: Argentina ``R15``, France ``B14``, Spain ``r301``, Belgium ``C43``, Croatia ``B31``, Greece
+#: ``Ρ-32`` (Greek capital rho), Russia ``3.24``. ``additionalValue`` is the limit in m/s.
+SPEED_SIGNS = frozenset(
+    {"274", "274.1", "R2-1", "R15", "B14", "r301", "C43", "B31", "Ρ-32", "3.24"}
+)
+#: Sign ids that carry a number but are no maximum speed (Germany: speed-zone end, minimum
+#: speed and its end, end of a limit, end of all limits; weight, width, height, length; Spain:
+#: weight, height): read as nothing, without a warning.
+OTHER_VALUE_SIGNS = frozenset(
+    {"274.2", "275", "279", "278", "282", "262", "263", "264", "265", "266", "r107", "r205"}
+)
 _TYPES = {
     "car": ObjectClass.CAR,
     "truck": ObjectClass.TRUCK,
@@ -109,6 +150,13 @@ _TYPES = {
     "pillar": ObjectClass.BARRIER,
     "median_strip": ObjectClass.BARRIER,
 }
+#: CommonRoad road users (``userOneWay`` / ``userBidirectional``) that are motor vehicles: a
+#: lanelet whose users include none of them is not drivable.
+VEHICLE_USERS = frozenset(
+    {"vehicle", "car", "truck", "bus", "taxi", "priorityVehicle", "motorcycle"}
+)
+#: The lane type of a lanelet only other users may use, first match: ``NON_DRIVABLE_TYPES``.
+_NON_VEHICLE_USERS = (("bicycle", "bicycleLane"), ("pedestrian", "sidewalk"), ("train", "rail"))
 #: CommonRoad traffic-light colours -> drivestack signal states (``SIGNAL_STATES``).
 LIGHT_STATES = {
     "green": "green",
@@ -161,6 +209,66 @@ class Intersection:
 
 
 @dataclass(frozen=True)
+class GoalState:
+    """One ``<goalState>`` of the planning problem, in the map frame and in seconds of the run
+    (the planning problem's initial time step is t = 0). A part the file leaves open is
+    ``None``. ``area``: the union of its ``<position>`` shapes (``rectangle``, ``circle``,
+    ``polygon``, and the polygons of its ``lanelet`` refs); ``time_s``, ``yaw_rad``,
+    ``speed_mps``: closed intervals (``<exact>`` gives a zero-width one). ``yaw_rad`` is an
+    angle interval: ``(start, end)`` with ``end >= start`` counter-clockwise, ``end - start >=
+    2 pi`` any heading."""
+
+    area: BaseGeometry | None = None
+    time_s: tuple[float, float] | None = None
+    yaw_rad: tuple[float, float] | None = None
+    speed_mps: tuple[float, float] | None = None
+
+    def reached(
+        self,
+        time_s: npt.ArrayLike,
+        x_m: npt.ArrayLike,
+        y_m: npt.ArrayLike,
+        yaw_rad: npt.ArrayLike,
+        speed_mps: npt.ArrayLike,
+    ) -> np.ndarray:
+        """``(T,)`` states -> ``(T,)`` bool: the state is inside every part given (the
+        position on the area's boundary counts as inside; intervals closed, 1e-9 slack)."""
+        t = np.asarray(time_s, dtype=np.float64)
+        ok = np.ones(t.shape, dtype=bool)
+        if self.area is not None:
+            ok &= shapely.covers(self.area, shapely.points(np.asarray(x_m), np.asarray(y_m)))
+        if self.time_s is not None:
+            ok &= (t >= self.time_s[0] - 1e-9) & (t <= self.time_s[1] + 1e-9)
+        if self.speed_mps is not None:
+            v = np.asarray(speed_mps, dtype=np.float64)
+            ok &= (v >= self.speed_mps[0] - 1e-9) & (v <= self.speed_mps[1] + 1e-9)
+        if self.yaw_rad is not None:
+            start, end = self.yaw_rad
+            if end - start < 2 * math.pi:
+                ahead = np.mod(np.asarray(yaw_rad, dtype=np.float64) - start, 2 * math.pi)
+                ok &= (ahead <= end - start + 1e-9) | (ahead >= 2 * math.pi - 1e-9)
+        return ok
+
+
+def goal_reached_time_s(
+    goals: tuple[GoalState, ...],
+    time_s: npt.ArrayLike,
+    x_m: npt.ArrayLike,
+    y_m: npt.ArrayLike,
+    yaw_rad: npt.ArrayLike,
+    speed_mps: npt.ArrayLike,
+) -> float | None:
+    """The first of the ``(T,)`` states that reaches one of ``goals`` (CommonRoad: a goal
+    region is reached when any of its goal states is), as its time; ``None`` when none does
+    or there are no goals."""
+    t = np.asarray(time_s, dtype=np.float64)
+    hit = np.zeros(t.shape, dtype=bool)
+    for goal in goals:
+        hit |= goal.reached(t, x_m, y_m, yaw_rad, speed_mps)
+    return float(t[np.argmax(hit)]) if hit.any() else None
+
+
+@dataclass(frozen=True)
 class CommonRoadScenario:
     """One file's map, obstacles and planning problem; ``intersections`` as read
     (:class:`Intersection`, file order); ``light_notes`` one line per traffic-light stop whose
@@ -178,6 +286,12 @@ class CommonRoadScenario:
     n_static_obstacles: int
     intersections: tuple[Intersection, ...] = ()
     light_notes: tuple[str, ...] = ()
+    #: The planning problem read (its id) and its goal states (:class:`GoalState`, file order).
+    planning_problem_id: str = ""
+    goal_states: tuple[GoalState, ...] = ()
+    #: The planning problem's initial time step in seconds: the obstacles' and lights' times
+    #: are shifted by it, so the run's t = 0 is that step.
+    initial_time_s: float = 0.0
 
 
 def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
@@ -238,18 +352,42 @@ def _position(el: ET.Element | None, path: str, record: str) -> tuple[float, flo
 
 
 def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
-    """Speed-limit traffic sign id -> its value (``DataError`` for a sign without an id or
-    with another sign's)."""
+    """Speed-limit traffic sign id -> its value in m/s (:data:`SPEED_SIGNS`; the lowest when
+    one sign has several speed elements). ``DataError`` for a sign without an id or with
+    another sign's. Elements of another id that carry a number and are not known
+    (:data:`OTHER_VALUE_SIGNS`) are not read: one warning per file names them."""
     check_unique_ids(root.iter("trafficSign"), "trafficSign", path)
-    out = {}
+    out: dict[str, float] = {}
+    unknown: dict[str, str] = {}  # element id -> the first sign carrying it
     for sign in root.iter("trafficSign"):
+        record = f"trafficSign {sign.get('id')}"
         for element in sign.findall("trafficSignElement"):
-            if element.findtext("trafficSignID", "").strip() in SPEED_SIGNS:
-                value = element.findtext("additionalValue")
-                if value:
-                    record = f"trafficSign {sign.get('id')}"
-                    out[sign.get("id", "")] = finite_number(value, path, record, "additionalValue")
+            element_id = element.findtext("trafficSignID", "").strip()
+            value = element.findtext("additionalValue")
+            if not value or not value.strip():
+                continue
+            if element_id in SPEED_SIGNS:
+                speed = finite_number(value, path, record, "additionalValue")
+                key = sign.get("id", "")
+                out[key] = min(speed, out.get(key, math.inf))
+            elif element_id not in OTHER_VALUE_SIGNS and _is_number(value):
+                unknown.setdefault(element_id, record)
+    if unknown:
+        listed = ", ".join(f"{eid!r} ({where})" for eid, where in unknown.items())
+        warnings.warn(
+            f"{path}: traffic sign element ids {listed} carry a value but are no known "
+            "maximum-speed sign (commonroad-io's MAX_SPEED ids); not read as speed limits",
+            stacklevel=3,
+        )
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _ref(
@@ -303,16 +441,16 @@ def _lanes(
         record = f"lanelet {lid}"
         left = _points(el.find("leftBound"), path, record, "leftBound")
         right = _points(el.find("rightBound"), path, record, "rightBound")
-        speed = default_speed_mps
+        limits = []  # every limit that applies: the lowest wins (commonroad-io's speed_limit)
         limit = el.findtext("speedLimit")
         if limit is not None:
-            speed = finite_number(limit, path, record, "speedLimit")
+            limits.append(finite_number(limit, path, record, "speedLimit"))
         for ref in el.findall("trafficSignRef"):
             sign = _ref(ref, sign_ids, path, record, "trafficSignRef", "traffic sign")
             if sign in signs:
-                speed = signs[sign]
-        types = [t.text for t in el.findall("laneletType") if t.text]
-        lane_type = "crosswalk" if "crosswalk" in types else (types[0] if types else "road")
+                limits.append(signs[sign])
+        speed = min(limits, default=default_speed_mps)
+        lane_type = _lane_type(el)
 
         lane = Lane(
             str(lid),
@@ -330,6 +468,31 @@ def _lanes(
         if lane_type == "crosswalk":
             crosswalks.append(lane.polygon)
     return lanes, crosswalks
+
+
+def _lane_type(el: ET.Element) -> str:
+    """A lanelet's :attr:`Lane.lane_type`: ``crosswalk`` when one of its ``laneletType``s is;
+    else its first ``laneletType`` that is not drivable (``NON_DRIVABLE_TYPES``: ``sidewalk``,
+    ``bicycleLane``); else, when its ``userOneWay`` / ``userBidirectional`` users name no motor
+    vehicle (:data:`VEHICLE_USERS`), the type of who may use it (``bicycleLane``, ``sidewalk``,
+    ``rail``); else its first ``laneletType`` (``road`` without)."""
+    types = [t.text.strip() for t in el.findall("laneletType") if t.text and t.text.strip()]
+    if "crosswalk" in types:
+        return "crosswalk"
+    closed = next((t for t in types if t in NON_DRIVABLE_TYPES), None)
+    if closed is not None:
+        return closed
+    users = {
+        (u.text or "").strip()
+        for tag in ("userOneWay", "userBidirectional")
+        for u in el.findall(tag)
+    } - {""}
+    if users and not users & VEHICLE_USERS:
+        for user, lane_type in _NON_VEHICLE_USERS:
+            if user in users:
+                return lane_type
+        return "sidewalk"  # CommonRoad has no other road user
+    return types[0] if types else "road"
 
 
 def _size(el: ET.Element, path: str, record: str) -> tuple[float, float]:
@@ -667,6 +830,157 @@ def _traffic_lights(
     return [replace(light, stops=tuple(stops[light.light_id])) for light in read]
 
 
+def _interval(
+    el: ET.Element | None, path: str, record: str, field: str
+) -> tuple[float, float] | None:
+    """A goal state's ``<exact>`` or ``<intervalStart>``/``<intervalEnd>`` as ``(lo, hi)``
+    (``None`` without the element; ``DataError`` for ``hi < lo``)."""
+    if el is None:
+        return None
+    exact = el.find("exact")
+    if exact is not None:
+        value = finite_number(exact.text, path, record, field)
+        return value, value
+    lo = finite_number(el.findtext("intervalStart"), path, record, f"{field}/intervalStart")
+    hi = finite_number(el.findtext("intervalEnd"), path, record, f"{field}/intervalEnd")
+    if hi < lo:
+        raise DataError(
+            f"intervalEnd {hi} is below intervalStart {lo}", path=path, record=record, field=field
+        )
+    return lo, hi
+
+
+def _shape(el: ET.Element, path: str, record: str, field: str) -> Polygon:
+    """A CommonRoad ``rectangle`` (``length``, ``width``, ``orientation`` default 0, ``center``),
+    ``circle`` (``radius``, ``center``) or ``polygon`` (``point``s) as a polygon."""
+    if el.tag == "polygon":
+        points = _point_list(el, path, record, field)
+        shape = Polygon(points) if len(points) >= 3 else Polygon()
+        if shape.is_empty or not shape.is_valid:
+            raise DataError(
+                "needs at least 3 points making a valid polygon",
+                path=path,
+                record=record,
+                field=field,
+            )
+        return shape
+    centre = el.find("center")
+    cx = finite_number(
+        None if centre is None else centre.findtext("x"), path, record, f"{field}/center/x"
+    )
+    cy = finite_number(
+        None if centre is None else centre.findtext("y"), path, record, f"{field}/center/y"
+    )
+    if el.tag == "circle":
+        radius = finite_number(el.findtext("radius"), path, record, f"{field}/radius")
+        if radius <= 0:
+            raise DataError(
+                f"must be positive, got {radius}", path=path, record=record, field=f"{field}/radius"
+            )
+        return Point(cx, cy).buffer(radius, 64)
+    length = finite_number(el.findtext("length"), path, record, f"{field}/length")
+    width = finite_number(el.findtext("width"), path, record, f"{field}/width")
+    if not (length > 0 and width > 0):
+        raise DataError(
+            f"size must be positive, got {length} x {width} m",
+            path=path,
+            record=record,
+            field=field,
+        )
+    yaw = el.findtext("orientation")
+    c, s = (
+        (1.0, 0.0)
+        if yaw is None
+        else (
+            math.cos(finite_number(yaw, path, record, f"{field}/orientation")),
+            math.sin(finite_number(yaw, path, record, f"{field}/orientation")),
+        )
+    )
+    corners = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * [length / 2, width / 2]
+    rotated = corners @ np.array([[c, s], [-s, c]])
+    return Polygon(rotated + np.array([cx, cy]))
+
+
+def _goal_states(
+    problem: ET.Element, road_map: RoadMap, dt_s: float, start_s: float, path: str
+) -> tuple[GoalState, ...]:
+    """The planning problem's ``<goalState>``s (:class:`GoalState`; times in s after
+    ``start_s``, the initial time step)."""
+    record = f"planningProblem {problem.get('id')}"
+    out = []
+    for i, goal in enumerate(problem.findall("goalState")):
+        where = f"goalState {i}"
+        position = goal.find("position")
+        area = None
+        if position is not None:
+            shapes = [
+                _shape(el, path, record, f"{where}/position/{el.tag}")
+                for el in position
+                if el.tag in ("rectangle", "circle", "polygon")
+            ]
+            shapes += [
+                road_map.lane(ref).polygon
+                for ref in _goal_lanelets(position, road_map, path, record)
+            ]
+            if not shapes:
+                raise DataError(
+                    "no rectangle, circle, polygon or lanelet",
+                    path=path,
+                    record=record,
+                    field=f"{where}/position",
+                )
+            area = shapely.unary_union(shapes)
+        steps = _interval(goal.find("time"), path, record, f"{where}/time")
+        out.append(
+            GoalState(
+                area,
+                None
+                if steps is None
+                else (_steps_s(steps[0], dt_s) - start_s, _steps_s(steps[1], dt_s) - start_s),
+                _interval(goal.find("orientation"), path, record, f"{where}/orientation"),
+                _interval(goal.find("velocity"), path, record, f"{where}/velocity"),
+            )
+        )
+    return tuple(out)
+
+
+def _goal_lanelets(
+    position: ET.Element, road_map: RoadMap, path: str, record: str
+) -> tuple[str, ...]:
+    ids: set[str | None] = {lane.lane_id for lane in road_map.lanes}
+    return tuple(
+        _ref(r, ids, path, record, "goalState/position/lanelet")
+        for r in position.findall("lanelet")
+    )
+
+
+def _planning_problem(root: ET.Element, path: str, chosen: str | int | None) -> ET.Element:
+    """The planning problem to read: the file's only one, or ``chosen`` (its id). ``DataError``
+    (field ``planningProblem``) for a file without one, for several without ``chosen``
+    (naming their ids) and for a ``chosen`` id the file lacks."""
+    problems = root.findall("planningProblem")
+    ids = [str(p.get("id")) for p in problems]
+    if not problems:
+        raise DataError("no planningProblem", path=path, field="planningProblem")
+    if chosen is None:
+        if len(problems) > 1:
+            raise DataError(
+                f"{len(problems)} planning problems (ids {ids}); choose one: "
+                "read_commonroad(..., planning_problem=<id>), in a scenario "
+                "map.params.planning_problem: <id>",
+                path=path,
+                field="planningProblem",
+            )
+        return problems[0]
+    if str(chosen) not in ids:
+        raise DataError(
+            f"no planning problem {str(chosen)!r} (the file's: {ids})",
+            path=path,
+            field="planningProblem",
+        )
+    return problems[ids.index(str(chosen))]
+
+
 def _goals(problem: ET.Element, ids: set[str | None], path: str) -> tuple[str, ...]:
     """The planning problem's goal lanelet ids (each must be a lanelet of the file)."""
     record = f"planningProblem {problem.get('id')}"
@@ -676,7 +990,11 @@ def _goals(problem: ET.Element, ids: set[str | None], path: str) -> tuple[str, .
     )
 
 
-def _obstacle(el: ET.Element, dt_s: float, path: str, static: bool) -> AgentSpec:
+def _obstacle(
+    el: ET.Element, dt_s: float, path: str, static: bool, start_s: float = 0.0
+) -> AgentSpec:
+    """An obstacle as a replay agent, its times ``start_s`` earlier (the planning problem's
+    initial time step is the run's t = 0)."""
     oid = el.get("id", "?")
     record = f"obstacle {oid}"
     kind = el.findtext("type", "unknown").strip()
@@ -689,7 +1007,7 @@ def _obstacle(el: ET.Element, dt_s: float, path: str, static: bool) -> AgentSpec
         if st is None:
             raise DataError("missing", path=path, record=record, field="initialState")
         px, py = _position(st.find("position"), path, record)
-        t.append(_float(st.find("time"), path, record, "time") * dt_s)
+        t.append(_float(st.find("time"), path, record, "time") * dt_s - start_s)
         x.append(px)
         y.append(py)
         yaw.append(_float(st.find("orientation"), path, record, "orientation"))
@@ -707,8 +1025,15 @@ def _obstacle(el: ET.Element, dt_s: float, path: str, static: bool) -> AgentSpec
     return AgentSpec(f"cr{oid}", label, (length, width, height), "replay", replay=track)
 
 
-def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) -> CommonRoadScenario:
-    """Parse one CommonRoad XML file (2018b or 2020a)."""
+def read_commonroad(
+    path: str | Path,
+    default_speed_limit_mps: float = 13.89,
+    planning_problem: str | int | None = None,
+) -> CommonRoadScenario:
+    """Parse one CommonRoad XML file (2018b or 2020a). ``planning_problem``: the id of the
+    ``<planningProblem>`` to read, needed when the file has several (``DataError`` naming
+    them otherwise). Its initial state's ``<time>`` step is the run's t = 0: obstacles and
+    light cycles are shifted by it."""
     p = Path(path)
     try:
         root = ET.parse(p).getroot()
@@ -722,12 +1047,35 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     intersections = _intersections(root, lanes, str(p))
     junction_of = _junctions(intersections, str(p))
     notes: list[str] = []
+    lights = _traffic_lights(root, lanes, dt, str(p), intersections, notes)
+    problem = _planning_problem(root, str(p), planning_problem)
+    init = problem.find("initialState")
+    record = f"planningProblem {problem.get('id')}"
+    if init is None:
+        raise DataError("missing", path=str(p), record=record, field="initialState")
+    time_el = init.find("time")
+    start_steps = 0.0 if time_el is None else _float(time_el, str(p), record, "initialState/time")
+    if start_steps < 0:
+        raise DataError(
+            f"must be a time step >= 0, got {start_steps:g}",
+            path=str(p),
+            record=record,
+            field="initialState/time",
+        )
+    start_s = _steps_s(start_steps, dt)
+    if start_s:
+        lights = [
+            light
+            if light.cycle is None
+            else replace(light, cycle=replace(light.cycle, offset_s=light.cycle.offset_s - start_s))
+            for light in lights
+        ]
     road_map = RoadMap(
         tuple(lanes),
         tuple(crosswalks),
         frame="world",
         source=f"commonroad:{p.name}",
-        traffic_lights=tuple(_traffic_lights(root, lanes, dt, str(p), intersections, notes)),
+        traffic_lights=tuple(lights),
     ).with_junctions(junction_of)
     by_role: dict[str, list[ET.Element]] = {"dynamic": [], "static": []}
     for o in root.findall("obstacle"):  # 2018b: one element, its role says which
@@ -739,16 +1087,9 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
     dynamic = root.findall("dynamicObstacle") + by_role["dynamic"]
     static = root.findall("staticObstacle") + by_role["static"]
     check_unique_ids(dynamic + static, "obstacle", str(p))
-    agents = [_obstacle(o, dt, str(p), False) for o in dynamic] + [
+    agents = [_obstacle(o, dt, str(p), False, start_s) for o in dynamic] + [
         _obstacle(o, dt, str(p), True) for o in static
     ]
-    problem = root.find("planningProblem")
-    if problem is None:
-        raise DataError("no planningProblem", path=str(p))
-    init = problem.find("initialState")
-    record = f"planningProblem {problem.get('id')}"
-    if init is None:
-        raise DataError("missing", path=str(p), record=record, field="initialState")
     ex, ey = _position(init.find("position"), str(p), record)
     ego = (
         ex,
@@ -770,4 +1111,7 @@ def read_commonroad(path: str | Path, default_speed_limit_mps: float = 13.89) ->
         len(static),
         tuple(intersections),
         tuple(notes),
+        str(problem.get("id")),
+        _goal_states(problem, road_map, dt, start_s, str(p)),
+        start_s,
     )

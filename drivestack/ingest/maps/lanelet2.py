@@ -1,9 +1,11 @@
 """Lanelet2 OSM reader: lanelets -> lanes, crosswalk lanelets -> crosswalks, stop lines.
 
-Nodes' WGS84 lat/lon are projected to a local metric frame (metres east/north of an origin,
-by default the first node) with an equirectangular projection on the WGS84 equatorial
-radius: ``x = R cos(lat0) (lon - lon0)``, ``y = R (lat - lat0)`` (under 1 cm error per 100 m
-at map scale). The right bound gives the direction; the left bound is reversed when it runs
+Nodes' WGS84 lat/lon (and height: an ``ele`` tag, 0 m without) are projected to a local
+metric frame, metres east/north of an origin (by default the first node; height 0) as
+Lanelet2's ``LocalCartesianProjector`` (GeographicLib ``LocalCartesian``) does: geodetic ->
+ECEF on the WGS84 ellipsoid -> local east-north-up at the origin, keeping east and north
+(:func:`project_latlon`; within 1e-8 m of Lanelet2 1.2.3 over tens of km). The up
+coordinate is dropped: a point 1 km from the origin lies ~8 cm below its tangent plane. The right bound gives the direction; the left bound is reversed when it runs
 the other way, and both are reversed if the left bound lies on the right.
 
 Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
@@ -29,9 +31,13 @@ Traffic rules follow Lanelet2's ``GenericTrafficRules`` for vehicles:
   1. a ``speed_limit`` regulatory element the lanelet references (Lanelet2's
      ``GermanVehicle::speedLimit``: the first one in member order): its ``sign_type`` tag, else
      the ``subtype`` of the first traffic sign it ``refers`` to, read as a German sign
-     (``de274`` 30 km/h, ``de274-N`` N km/h, ``de310`` 50 km/h) or as a speed;
+     (``de274`` 30 km/h, ``de274-N`` N km/h, ``de274_1`` 30 km/h zone, ``de274_1-20``
+     20 km/h zone, ``de310`` 50 km/h: Lanelet2's ``trafficSignToVelocity``) or as a speed;
   2. the lanelet's ``speed_limit`` tag (Autoware's convention);
-  3. ``default_speed_limit_mps`` (not Lanelet2's subtype / location defaults).
+  3. ``default_speed_limit_mps`` (13.89 m/s, 50 km/h): drivestack's default differs from
+     Lanelet2's German vehicle defaults by subtype and location (``GermanVehicle``: urban
+     road 50 km/h, nonurban road 100 km/h, ``highway`` 130 km/h not mandatory,
+     ``play_street`` 7 km/h), which are not read: give a ``speed_limit`` where it matters.
   A speed is a number with an optional unit (``km/h`` by default as in Lanelet2; ``kmh``,
   ``kph``, ``m/s``, ``mps``, ``mph``). A speed-limit element that no lanelet references is
   not read, as in Lanelet2.
@@ -49,7 +55,7 @@ to several light ways (signal heads showing the same signal, e.g. either side of
   ways: the light stops each lane whose stop station lies in the half of the lane it drives
   towards (station at least half the lane's length; a stop line across the lanelet's end is
   met at the end of the lanelet's own direction and at the start of ``<id>-reverse``, which
-  has left it behind, and a stop line exactly halfway stops both); without a ``ref_line`` only
+  has left it behind, and a stop line halfway, within 1 µm, stops both); without a ``ref_line`` only
   the lanelet's own direction, at its end.
 - **Cycle**: none (Lanelet2 does not say what a light shows: its state is unknown).
 - **Position**: the first node of the first light way it ``refers`` to (none without one).
@@ -73,6 +79,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from shapely.geometry import LineString
 
 from drivestack.core.errors import DataError
@@ -86,7 +93,12 @@ from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.structures.road_map import Lane, RoadMap
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
+#: WGS84 ellipsoid: equatorial radius (m) and flattening.
 EARTH_RADIUS_M = 6378137.0
+WGS84_FLATTENING = 1 / 298.257223563
+#: A stop line this close to a two-way lanelet's middle counts as halfway (stops both ways):
+#: projected coordinates carry rounding of ~1e-9 m.
+HALFWAY_TOLERANCE_M = 1e-6
 #: Suffix of the lane id of a two-way lanelet driven against its own direction.
 REVERSE_SUFFIX = "-reverse"
 #: Lanelet subtypes vehicles may use without a ``participant:vehicle`` tag (Lanelet2).
@@ -112,7 +124,7 @@ _MARKING_CHANGES = {
     ("line_thick", "solid_dashed"): frozenset({"left"}),
 }
 #: German traffic-sign types Lanelet2 reads as speed limits (``trafficSignToVelocity``), km/h.
-GERMAN_SPEED_SIGNS_KMH = {"de274": 30.0, "de310": 50.0} | {
+GERMAN_SPEED_SIGNS_KMH = {"de274": 30.0, "de310": 50.0, "de274_1": 30.0, "de274_1-20": 20.0} | {
     f"de274-{kmh}": float(kmh)
     for kmh in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130)
 }
@@ -155,14 +167,46 @@ class _Directed:
         )
 
 
+def _ecef_m(lat_deg: np.ndarray, lon_deg: np.ndarray, height_m: np.ndarray) -> np.ndarray:
+    """``(N,)`` WGS84 geodetic coordinates -> ``(N, 3)`` earth-centred earth-fixed metres."""
+    e2 = WGS84_FLATTENING * (2 - WGS84_FLATTENING)
+    phi, lam = np.radians(lat_deg), np.radians(lon_deg)
+    sin_phi, cos_phi = np.sin(phi), np.cos(phi)
+    n = EARTH_RADIUS_M / np.sqrt(1 - e2 * sin_phi**2)  # prime vertical radius of curvature
+    return np.stack(
+        [
+            (n + height_m) * cos_phi * np.cos(lam),
+            (n + height_m) * cos_phi * np.sin(lam),
+            (n * (1 - e2) + height_m) * sin_phi,
+        ],
+        axis=1,
+    )
+
+
 def project_latlon(
-    lat_deg: np.ndarray, lon_deg: np.ndarray, origin_deg: tuple[float, float]
+    lat_deg: npt.ArrayLike,
+    lon_deg: npt.ArrayLike,
+    origin_deg: tuple[float, float],
+    height_m: npt.ArrayLike | None = None,
 ) -> np.ndarray:
-    """``(N,)`` lat/lon in degrees -> ``(N, 2)`` metres east/north of ``origin_deg = (lat0, lon0)``."""
+    """``(N,)`` WGS84 lat/lon in degrees (and heights above the ellipsoid, 0 m when ``None``)
+    -> ``(N, 2)`` metres east/north of ``origin_deg = (lat0, lon0)`` (height 0) in its local
+    tangent (east-north-up) frame: geodetic -> ECEF -> ENU, as GeographicLib's
+    ``LocalCartesian`` and so Lanelet2's ``LocalCartesianProjector``."""
+    lat = np.asarray(lat_deg, dtype=np.float64).reshape(-1)
+    lon = np.asarray(lon_deg, dtype=np.float64).reshape(-1)
+    h = np.zeros_like(lat) if height_m is None else np.asarray(height_m, dtype=np.float64)
     lat0, lon0 = origin_deg
-    x = EARTH_RADIUS_M * math.cos(math.radians(lat0)) * np.radians(np.asarray(lon_deg) - lon0)
-    y = EARTH_RADIUS_M * np.radians(np.asarray(lat_deg) - lat0)
-    return np.stack([x, y], axis=1)
+    origin = _ecef_m(np.array([lat0]), np.array([lon0]), np.zeros(1))
+    d = _ecef_m(lat, lon, np.broadcast_to(h, lat.shape)) - origin
+    phi0, lam0 = math.radians(lat0), math.radians(lon0)
+    east = -math.sin(lam0) * d[:, 0] + math.cos(lam0) * d[:, 1]
+    north = (
+        -math.sin(phi0) * math.cos(lam0) * d[:, 0]
+        - math.sin(phi0) * math.sin(lam0) * d[:, 1]
+        + math.cos(phi0) * d[:, 2]
+    )
+    return np.stack([east, north], axis=1)
 
 
 def parse_speed_limit_mps(value: str, path: str, record: str, field: str = "speed_limit") -> float:
@@ -294,17 +338,19 @@ def _check_format(root: ET.Element, path: str) -> None:
         raise DataError(f"root element is <{root.tag}>, expected <osm>", path=path)
 
 
-def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Node ids and their lat / lon in degrees."""
-    ids, lat, lon = [], [], []
+def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Node ids, their lat / lon in degrees and heights in m (``ele`` tag, 0 without)."""
+    ids, lat, lon, height = [], [], [], []
     for node in root.iter("node"):
         ids.append(node.get("id", ""))
         record = f"node {node.get('id')}"
         lat.append(finite_number(node.get("lat"), path, record, "lat"))
         lon.append(finite_number(node.get("lon"), path, record, "lon"))
+        ele = next((t.get("v") for t in node.findall("tag") if t.get("k") == "ele"), None)
+        height.append(0.0 if ele is None else finite_number(ele, path, record, "ele"))
     if not ids:
         raise DataError("no nodes", path=path)
-    return ids, np.asarray(lat), np.asarray(lon)
+    return ids, np.asarray(lat), np.asarray(lon), np.asarray(height)
 
 
 def _check_references(root: ET.Element, path: str) -> None:
@@ -466,7 +512,7 @@ def _light_stops(
     stops = []
     for lane in lanes:
         station = stop_station_m(lane.centerline_m, stop_line)
-        if len(lanes) > 1 and station < 0.5 * lane.length_m:
+        if len(lanes) > 1 and station < 0.5 * lane.length_m - HALFWAY_TOLERANCE_M:
             continue  # the other direction's stop line: this one drives away from it
         on_lane = station_on_lane(lane, station)
         if on_lane is None:
@@ -529,9 +575,9 @@ def read_lanelet2(
     _check_format(root, str(p))
     for kind in ("node", "way", "relation"):
         check_unique_ids(root.iter(kind), kind, str(p))
-    ids, lat, lon = _nodes(root, str(p))
+    ids, lat, lon, height = _nodes(root, str(p))
     origin = origin_deg or (float(lat[0]), float(lon[0]))
-    node_xy = dict(zip(ids, project_latlon(lat, lon, origin), strict=True))
+    node_xy = dict(zip(ids, project_latlon(lat, lon, origin, height), strict=True))
     ways: dict[str, list[str]] = {}
     way_tags: dict[str, dict[str, str]] = {}
     for way in root.iter("way"):

@@ -126,6 +126,9 @@ def _with_speed_limit_element(element_tags: str, sign_subtype: str = "de274-60")
         ("de274-60", "", 60.0),  # the German sign the element refers to
         ("de274", "", 30.0),
         ("de310", "", 50.0),  # town entrance
+        ("de274_1", "", 30.0),  # 30 km/h zone (Lanelet2 1.2.3 reads it so)
+        ("de274_1-20", "", 20.0),  # 20 km/h zone
+        ("de310", '<tag k="sign_type" v="de274_1"/>', 30.0),
         ("70", "", 70.0),  # not a German sign: read as a speed, km/h by default
         ("de274-60", '<tag k="sign_type" v="80 km/h"/>', 80.0),  # sign_type wins
     ],
@@ -139,8 +142,8 @@ def test_a_regulatory_speed_limit_sets_the_lanelets_speed_before_its_tag(
 
 
 def test_an_unreadable_regulatory_speed_limit_names_the_element(tmp_path: Path) -> None:
-    message = _message(tmp_path, _with_speed_limit_element("", sign_subtype="de274_1"))
-    assert "relation 900: field refers" in message and "not a speed: 'de274_1'" in message
+    message = _message(tmp_path, _with_speed_limit_element("", sign_subtype="de274.1"))
+    assert "relation 900: field refers" in message and "not a speed: 'de274.1'" in message
     no_sign = _with_speed_limit_element("").replace(
         '<member type="way" role="refers" ref="20"/>', ""
     )
