@@ -13,7 +13,7 @@ import math
 import numba as nb
 import numpy as np
 
-from drivestack.kernels._polygon import PARALLEL_SIN
+from drivestack.kernels._polygon import ALIGNED_SIN, PARALLEL_SIN
 
 _jit = nb.njit(cache=True, nogil=True)
 
@@ -50,33 +50,49 @@ def _box_in_frame(box, cx, cy, length, width, c, s):
 
 
 @_jit
-def _clip_cross(p, q, qx, qy, scale, tol, collinear_counts):
-    """Sum of cross(p0, p1) over the edges of box ``p`` clipped to box ``q`` (centre qx, qy)."""
+def _clip_cross(p, q, qx, qy, scale, tol, collinear_counts, ratios, parallels, use_crossings):
+    """Sum of cross(p0, p1) over the edges of box ``p`` clipped to box ``q`` (centre qx, qy).
+
+    Writes each edge's clip parameter against each plane to ``ratios[i, j]`` and whether they
+    are parallel to ``parallels[i, j]`` (1.0 or 0.0; both ``(4, 4)`` views of the caller's
+    work block); with ``use_crossings`` reads them (written by the
+    call with the boxes swapped) and takes each crossing as the point found on ``q``'s edge,
+    projected onto ``p``'s (as the reference: both boundaries meet at one point)."""
     total = 0.0
     sin_tol = max(tol, PARALLEL_SIN)
     for i in range(4):
         t_lo = 0.0
         t_hi = 1.0
         blocked = False
-        edge_len = math.sqrt(p[_DX, i] * p[_DX, i] + p[_DY, i] * p[_DY, i])
+        len2 = p[_DX, i] * p[_DX, i] + p[_DY, i] * p[_DY, i]
+        edge_len = math.sqrt(len2)
         eps_len = tol * scale + sin_tol * edge_len
+        # every plane is visited (no early exit on a blocked edge): the swapped call reads
+        # all sixteen parameters, as the reference computes them
         for j in range(4):
             num = q[_NX, j] * (p[_CX, i] - qx) + q[_NY, j] * (p[_CY, i] - qy) - q[_OFF, j]
             den = q[_NX, j] * p[_DX, i] + q[_NY, j] * p[_DY, i]
-            if abs(den) <= sin_tol * edge_len:
+            parallel = abs(den) <= sin_tol * edge_len
+            ratio = -num / (1.0 if parallel else den)
+            if use_crossings:
+                if not parallel and parallels[j, i] == 0.0:
+                    mx = q[_CX, j] + ratios[j, i] * q[_DX, j] - p[_CX, i]
+                    my = q[_CY, j] + ratios[j, i] * q[_DY, j] - p[_CY, i]
+                    ratio = (mx * p[_DX, i] + my * p[_DY, i]) / (len2 if len2 > 0.0 else 1.0)
+            else:
+                ratios[i, j] = ratio
+                parallels[i, j] = 1.0 if parallel else 0.0
+            if parallel:
                 inside = num < -eps_len
                 if collinear_counts and not inside and abs(num) <= eps_len:
                     inside = p[_DX, i] * q[_DX, j] + p[_DY, i] * q[_DY, j] > 0.0
                 if not inside:
                     blocked = True
-                    break
-            else:
-                ratio = -num / den
-                if den > 0.0:
-                    if ratio < t_hi:
-                        t_hi = ratio
-                elif ratio > t_lo:
-                    t_lo = ratio
+            elif den > 0.0:
+                if ratio < t_hi:
+                    t_hi = ratio
+            elif ratio > t_lo:
+                t_lo = ratio
         if blocked or t_hi <= t_lo:
             continue
         x0 = p[_CX, i] + t_lo * p[_DX, i]
@@ -102,8 +118,9 @@ def _separated_on_axes(cx, cy, c, s, half_l, half_w, ext_l, ext_w):
 
 
 @_jit
-def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):
-    """Exact BEV intersection area of boxes ``a`` and ``b`` (rows of 7), A-centred frame.
+def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):  # work: (4, 7, 4)
+    """Exact BEV intersection area of boxes ``a`` and ``b`` (rows of 7), A-centred frame
+    (nearly aligned pairs by axis overlaps, tiny areas 0: as ``_polygon.bev_intersection_area``).
 
     ``ca, sa`` / ``cb_abs, sb_abs``: cos and sin of each box's yaw (precomputed by callers).
     A separating-axis test on all four axes returns 0 early for boxes whose bounding circles
@@ -121,14 +138,38 @@ def _pair_intersection(a, b, ca, sa, cb_abs, sb_abs, tol, work):
     ay = -(-sb * bx + cb * by)
     if _separated_on_axes(ax, ay, cb, -sb, 0.5 * b[3], 0.5 * b[4], 0.5 * a[3], 0.5 * a[4]):
         return 0.0
-    box_a = work[0]
-    box_b = work[1]
-    _box_in_frame(box_a, 0.0, 0.0, a[3], a[4], 1.0, 0.0)
-    _box_in_frame(box_b, bx, by, b[3], b[4], cb, sb)
     scale = 1.0 + max(abs(bx), abs(by), a[3], a[4], b[3], b[4])
-    twice = _clip_cross(box_a, box_b, bx, by, scale, tol, True)
-    twice += _clip_cross(box_b, box_a, 0.0, 0.0, scale, tol, False)
-    area = 0.5 * twice
+    if min(abs(cb), abs(sb)) <= ALIGNED_SIN:
+        # nearly aligned: the product of the axis overlaps (as the reference; B turned by
+        # ~90 degrees swaps its length and width)
+        if abs(cb) < abs(sb):
+            half_bx = 0.5 * b[4]
+            half_by = 0.5 * b[3]
+            residual = -cb * (-1.0 if sb < 0.0 else 1.0)
+        else:
+            half_bx = 0.5 * b[3]
+            half_by = 0.5 * b[4]
+            residual = sb * (-1.0 if cb < 0.0 else 1.0)
+        # each box turns by half the residual towards the other (order-independent)
+        bx0 = bx
+        bx = bx0 + 0.5 * residual * by
+        by = by - 0.5 * residual * bx0
+        over_x = min(0.5 * a[3], bx + half_bx) - max(-0.5 * a[3], bx - half_bx)
+        over_y = min(0.5 * a[4], by + half_by) - max(-0.5 * a[4], by - half_by)
+        area = max(over_x, 0.0) * max(over_y, 0.0)
+    else:
+        box_a = work[0]
+        box_b = work[1]
+        _box_in_frame(box_a, 0.0, 0.0, a[3], a[4], 1.0, 0.0)
+        _box_in_frame(box_b, bx, by, b[3], b[4], cb, sb)
+        ratios = work[2, :4]
+        parallels = work[3, :4]
+        twice = _clip_cross(box_a, box_b, bx, by, scale, tol, True, ratios, parallels, False)
+        twice += _clip_cross(box_b, box_a, 0.0, 0.0, scale, tol, False, ratios, parallels, True)
+        area = 0.5 * twice
+    # within rounding of 0 (edge-touching boxes): exactly 0, whichever box comes first
+    if area <= tol * scale * scale:
+        return 0.0
     upper = min(a[3] * a[4], b[3] * b[4])
     if area < 0.0:
         area = 0.0
@@ -223,7 +264,7 @@ def pairwise_overlap(a, b, mode, tol):
     n = a.shape[0]
     m = b.shape[0]
     out = np.zeros((n, m))
-    work = np.empty((2, 7, 4))
+    work = np.empty((4, 7, 4))
     scratch = np.empty((6, 16))
     ra = np.empty(n)
     rb = np.empty(m)
@@ -351,14 +392,13 @@ def nms_bev(boxes, order, iou_threshold, tol):
     suppressed = np.zeros(n, dtype=np.bool_)
     keep = np.empty(n, dtype=np.int64)
     kept = 0
-    work = np.empty((2, 7, 4))
+    work = np.empty((4, 7, 4))
     for r in range(n):
         i = order[r]
         if suppressed[i]:
             continue
         keep[kept] = i
         kept += 1
-        area_i = boxes[i, 3] * boxes[i, 4]
         for level in range(2):
             nx, ny, starts, members = grid_small if level == 0 else grid_large
             cell = cells[level]
@@ -377,17 +417,19 @@ def nms_bev(boxes, order, iou_threshold, tol):
                         reach = radius[i] + radius[j]
                         if dx * dx + dy * dy > reach * reach * (1.0 + 1e-12):
                             continue
+                        # the lower index first, as the reference evaluates its pairs
+                        lo, hi = (i, j) if i < j else (j, i)
                         inter = _pair_intersection(
-                            boxes[i],
-                            boxes[j],
-                            cos_yaw[i],
-                            sin_yaw[i],
-                            cos_yaw[j],
-                            sin_yaw[j],
+                            boxes[lo],
+                            boxes[hi],
+                            cos_yaw[lo],
+                            sin_yaw[lo],
+                            cos_yaw[hi],
+                            sin_yaw[hi],
                             tol,
                             work,
                         )
-                        union = area_i + boxes[j, 3] * boxes[j, 4] - inter
+                        union = boxes[lo, 3] * boxes[lo, 4] + boxes[hi, 3] * boxes[hi, 4] - inter
                         if union > 0.0 and inter / union > iou_threshold:
                             suppressed[j] = True
     return keep[:kept]
@@ -404,8 +446,9 @@ def _cell_index(position, count):
 
 
 @_jit
-def points_in_boxes(points, boxes, cell_m):
-    """``(N, M)`` bool: point inside box (closed), via a coarse xy grid over the points."""
+def points_in_boxes(points, boxes, cell_m, slack_eps):
+    """``(N, M)`` bool: point inside box (closed, faces widened by ``slack_eps`` times the
+    box-centred offsets as the reference), via a coarse xy grid over the points."""
     n = points.shape[0]
     m = boxes.shape[0]
     out = np.zeros((n, m), dtype=np.bool_)
@@ -435,8 +478,15 @@ def points_in_boxes(points, boxes, cell_m):
         hl = 0.5 * boxes[k, 3]
         hw = 0.5 * boxes[k, 4]
         hh = 0.5 * boxes[k, 5]
+        # the box's xy reach, padded by the faces' slack and the rounding of the positions
+        # (the grid only prunes: a point just outside the reach may still count)
         ex = abs(c) * hl + abs(s) * hw
         ey = abs(s) * hl + abs(c) * hw
+        pad = slack_eps * (
+            abs(boxes[k, 0]) + abs(boxes[k, 1]) + abs(x0) + abs(y0) + 2.0 * (ex + ey)
+        )
+        ex += pad
+        ey += pad
         # cell ranges clamped to the grid before the integer conversion (a box far larger
         # than the grid would overflow int64)
         cx0 = _cell_index((boxes[k, 0] - ex - x0) / cell_m, nx)
@@ -449,15 +499,16 @@ def points_in_boxes(points, boxes, cell_m):
                 for q in range(counts[cc], counts[cc + 1]):
                     i = sorted_idx[q]
                     dz = points[i, 2] - boxes[k, 2]
-                    if dz > hh or dz < -hh:
+                    if abs(dz) > hh + slack_eps * abs(dz):
                         continue
                     dx = points[i, 0] - boxes[k, 0]
                     dy = points[i, 1] - boxes[k, 1]
+                    across = slack_eps * (abs(dx) + abs(dy))
                     lx = c * dx + s * dy
-                    if lx > hl or lx < -hl:
+                    if abs(lx) > hl + across:
                         continue
                     ly = -s * dx + c * dy
-                    if ly <= hw and ly >= -hw:
+                    if abs(ly) <= hw + across:
                         out[i, k] = True
     return out
 

@@ -8,6 +8,11 @@ Routes: NumPy input takes the numba-compiled route (``impl="auto"``; ``impl="ref
 forces the array reference). Torch and CuPy inputs run the array reference on their device.
 Both routes prune pairs whose bounding circles do not meet (IoU 0) before exact clipping.
 
+Precision: every route computes in float64 (float32 boxes are widened first, exactly) and
+returns the input's dtype, so float32 thin boxes and map-scale positions keep their IoUs and
+the routes agree. Pairs aligned within ``_polygon.ALIGNED_SIN`` are intersected as aligned
+rectangles; intersections within rounding of 0 read 0 (touching boxes: IoU 0 either way).
+
 Degenerate boxes (zero length or width) have zero area: IoU 0 against anything. When the
 union is 0 the IoU is 0. GIoU uses the convex hull of the 8 BEV corners as the enclosing
 shape (times the enclosing z-extent in 3D); GIoU = IoU - (C - U) / C, in [-1, 1].
@@ -44,6 +49,12 @@ def _z_overlap(xp: Any, a: Any, b: Any) -> Any:
 
 
 def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
+    """The array route: float64 arithmetic (float32 boxes widened exactly, as the compiled
+    route and ``nms_bev``: float32 loses thin boxes and map-scale offsets), result in the
+    input dtype."""
+    dtype = a.dtype
+    a = xp.astype(a, xp.float64, copy=False)
+    b = xp.astype(b, xp.float64, copy=False)
     n, m = a.shape[0], b.shape[0]
     dev = array_api_compat.device(a)
     three_d = mode in (_MODE_IOU_3D, _MODE_GIOU_3D)
@@ -68,7 +79,12 @@ def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
     )
     values = iou
     if mode in (_MODE_GIOU_BEV, _MODE_GIOU_3D):
-        hull = hull_area(xp, xp.concat([bev_corners(xp, pa), bev_corners(xp, pb)], axis=1))
+        # corners relative to the pair's midpoint (as the compiled route): absolute corners
+        # at map coordinates would carry the position's rounding into the hull
+        mid = 0.5 * (pa[:, :2] + pb[:, :2])
+        rel_a = xp.concat([pa[:, :2] - mid, pa[:, 2:]], axis=1)
+        rel_b = xp.concat([pb[:, :2] - mid, pb[:, 2:]], axis=1)
+        hull = hull_area(xp, xp.concat([bev_corners(xp, rel_a), bev_corners(xp, rel_b)], axis=1))
         if three_d:
             top = xp.maximum(pa[:, 2] + 0.5 * pa[:, 5], pb[:, 2] + 0.5 * pb[:, 5])
             bottom = xp.minimum(pa[:, 2] - 0.5 * pa[:, 5], pb[:, 2] - 0.5 * pb[:, 5])
@@ -79,9 +95,9 @@ def _reference(xp: Any, a: Any, b: Any, mode: int) -> Any:
         has_hull = hull > 0
         safe_hull = xp.where(has_hull, hull, xp.ones_like(hull))
         values = xp.where(has_hull, iou - (hull - union) / safe_hull, iou)
-    out = xp.zeros((n * m,), dtype=a.dtype, device=dev)
+    out = xp.zeros((n * m,), dtype=dtype, device=dev)
     flat = ia * m + ib
-    out[flat] = values
+    out[flat] = xp.astype(values, dtype, copy=False)
     return xp.reshape(out, (n, m))
 
 

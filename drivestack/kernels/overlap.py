@@ -4,40 +4,52 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from drivestack.core.arrays import check_same_dtype
 from drivestack.kernels._common import check_boxes, check_pair
-from drivestack.kernels.corners import _BEV_SIGNS, bev_corners
 
 #: Largest ``N * M`` that :func:`boxes_overlap_bev` tests on the small-input NumPy path.
 SMALL_PAIRS = 64
 
 
-def _overlap(xp: Any, corners_a: Any, corners_b: Any, yaw_a: Any, yaw_b: Any) -> Any:
-    """Separating-axis test on broadcastable operands: corners ``(..., 4, 2)``, yaws ``(...)``.
+def _local_corners(xp: Any, boxes: Any) -> tuple[Any, Any, Any, Any]:
+    """BEV corners of ``boxes (..., 7)`` relative to each box's centre, ``x, y (..., 4)``, and
+    the yaw's cos and sin ``(...)`` (corners CCW from front-left, as :func:`bev_corners`)."""
+    dev = array_api_compat.device(boxes)
+    c = xp.cos(boxes[..., 6])
+    s = xp.sin(boxes[..., 6])
+    lx = boxes[..., 3:4] * xp.asarray([0.5, -0.5, -0.5, 0.5], dtype=boxes.dtype, device=dev)
+    ly = boxes[..., 4:5] * xp.asarray([0.5, 0.5, -0.5, -0.5], dtype=boxes.dtype, device=dev)
+    x = c[..., None] * lx - s[..., None] * ly
+    y = s[..., None] * lx + c[..., None] * ly
+    return x, y, c, s
+
+
+def _overlap(xp: Any, a: Any, b: Any) -> Any:
+    """Separating-axis test of broadcastable boxes ``a, b (..., 7)``: bool ``(...)``.
 
     The candidate axes are each box's length and width directions; boxes overlap unless one
     axis separates their projections (with a rounding slack, so touching counts as overlap).
+    Everything is relative to ``a``'s centre, and the slack (1e-9 float64, 1e-5 float32) is
+    relative to the boxes' sizes and offset there, not to their absolute position: float32
+    boxes at map coordinates (1e5 m) read 5 m apart as touching before.
     """
-    ua_x, ua_y = xp.cos(yaw_a), xp.sin(yaw_a)
-    ub_x, ub_y = xp.cos(yaw_b), xp.sin(yaw_b)
-    shape = xp.broadcast_arrays(ua_x, ub_x)[0].shape
-    axes_x = xp.stack([xp.broadcast_to(v, shape) for v in (ua_x, -ua_y, ub_x, -ub_y)], axis=-1)
-    axes_y = xp.stack([xp.broadcast_to(v, shape) for v in (ua_y, ua_x, ub_y, ub_x)], axis=-1)
+    xa, ya, ca, sa = _local_corners(xp, a)
+    xb, yb, cb, sb = _local_corners(xp, b)
+    xb = (b[..., 0] - a[..., 0])[..., None] + xb
+    yb = (b[..., 1] - a[..., 1])[..., None] + yb
+    shape = xp.broadcast_arrays(ca, cb)[0].shape
+    axes_x = xp.stack([xp.broadcast_to(v, shape) for v in (ca, -sa, cb, -sb)], axis=-1)
+    axes_y = xp.stack([xp.broadcast_to(v, shape) for v in (sa, ca, sb, cb)], axis=-1)
     # projections (..., 4 axes, 4 corners)
-    proj_a = (
-        corners_a[..., None, :, 0] * axes_x[..., None]
-        + corners_a[..., None, :, 1] * axes_y[..., None]
-    )
-    proj_b = (
-        corners_b[..., None, :, 0] * axes_x[..., None]
-        + corners_b[..., None, :, 1] * axes_y[..., None]
-    )
+    proj_a = xa[..., None, :] * axes_x[..., None] + ya[..., None, :] * axes_y[..., None]
+    proj_b = xb[..., None, :] * axes_x[..., None] + yb[..., None, :] * axes_y[..., None]
     lo_a, hi_a = xp.min(proj_a, axis=-1), xp.max(proj_a, axis=-1)
     lo_b, hi_b = xp.min(proj_b, axis=-1), xp.max(proj_b, axis=-1)
-    scale = 1.0 + xp.maximum(xp.abs(lo_a), xp.abs(hi_a))
-    slack = (1e-9 if corners_a.dtype == xp.float64 else 1e-5) * scale
+    scale = 1.0 + xp.maximum(xp.maximum(hi_a, -lo_a), xp.maximum(hi_b, -lo_b))
+    slack = (1e-9 if a.dtype == xp.float64 else 1e-5) * scale
     separated = (hi_a < lo_b - slack) | (hi_b < lo_a - slack)
     return ~xp.any(separated, axis=-1)
 
@@ -65,13 +77,7 @@ def boxes_overlap_bev(a: Any, b: Any) -> Any:
     check_boxes(a, "a")
     check_boxes(b, "b")
     xp = check_pair(a, "a", b, "b")
-    return _overlap(
-        xp,
-        bev_corners(xp, a)[:, None],
-        bev_corners(xp, b)[None, :],
-        a[:, 6][:, None],
-        b[:, 6][None, :],
-    )
+    return _overlap(xp, a[:, None, :], b[None, :, :])
 
 
 def boxes_overlap_bev_pairs(a: Any, b: Any) -> Any:
@@ -87,20 +93,21 @@ def boxes_overlap_bev_pairs(a: Any, b: Any) -> Any:
             f"a and b must have the same number of boxes, got {a.shape[0]} and {b.shape[0]}"
         )
     xp = check_pair(a, "a", b, "b")
-    return _overlap(xp, bev_corners(xp, a), bev_corners(xp, b), a[:, 6], b[:, 6])
+    return _overlap(xp, a, b)
 
 
-def _corners_numpy(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(N, 4)`` BEV corner x and y of ``(N, 7)`` boxes and their yaw's cos and sin ``(N,)``,
-    with exactly the arithmetic of :func:`bev_corners` (same operations, same order)."""
-    signs = np.asarray(_BEV_SIGNS, dtype=boxes.dtype)
-    lx = signs[None, :, 0] * boxes[:, 3:4]
-    ly = signs[None, :, 1] * boxes[:, 4:5]
-    c = np.cos(boxes[:, 6])[:, None]
-    s = np.sin(boxes[:, 6])[:, None]
-    x = boxes[:, 0:1] + c * lx - s * ly
-    y = boxes[:, 1:2] + s * lx + c * ly
-    return x, y, c[:, 0], s[:, 0]
+def _local_corners_numpy(
+    boxes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_local_corners` of ``(N, 7)`` boxes (``(N, 4)``, ``(N,)``), with exactly its
+    arithmetic (same operations, same order)."""
+    c = np.cos(boxes[:, 6])
+    s = np.sin(boxes[:, 6])
+    lx = boxes[:, 3:4] * np.asarray([0.5, -0.5, -0.5, 0.5], dtype=boxes.dtype)
+    ly = boxes[:, 4:5] * np.asarray([0.5, 0.5, -0.5, -0.5], dtype=boxes.dtype)
+    x = c[:, None] * lx - s[:, None] * ly
+    y = s[:, None] * lx + c[:, None] * ly
+    return x, y, c, s
 
 
 def _overlap_small_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -108,9 +115,12 @@ def _overlap_small_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     the same separating-axis arithmetic element for element (so the same answer, bit for
     bit), with far fewer array operations (the generic path's per-call overhead dominates
     when one box is tested against a few)."""
-    xa, ya, ca, sa = _corners_numpy(a)
-    xb, yb, cb, sb = _corners_numpy(b)
+    xa, ya, ca, sa = _local_corners_numpy(a)
+    xb, yb, cb, sb = _local_corners_numpy(b)
     n, m = a.shape[0], b.shape[0]
+    # b's corners relative to each a's centre (N, M, 4)
+    xb_rel = (b[None, :, 0] - a[:, None, 0])[..., None] + xb[None, :, :]
+    yb_rel = (b[None, :, 1] - a[:, None, 1])[..., None] + yb[None, :, :]
     # axes (N, M, 4): a's length and width directions, then b's
     axes_x = np.empty((n, m, 4), dtype=a.dtype)
     axes_y = np.empty((n, m, 4), dtype=a.dtype)
@@ -124,10 +134,10 @@ def _overlap_small_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     axes_y[:, :, 3] = cb[None, :]
     # projections (N, M, 4 axes, 4 corners)
     proj_a = xa[:, None, None, :] * axes_x[..., None] + ya[:, None, None, :] * axes_y[..., None]
-    proj_b = xb[None, :, None, :] * axes_x[..., None] + yb[None, :, None, :] * axes_y[..., None]
+    proj_b = xb_rel[:, :, None, :] * axes_x[..., None] + yb_rel[:, :, None, :] * axes_y[..., None]
     lo_a, hi_a = proj_a.min(axis=-1), proj_a.max(axis=-1)
     lo_b, hi_b = proj_b.min(axis=-1), proj_b.max(axis=-1)
-    scale = 1.0 + np.maximum(np.abs(lo_a), np.abs(hi_a))
+    scale = 1.0 + np.maximum(np.maximum(hi_a, -lo_a), np.maximum(hi_b, -lo_b))
     slack = (1e-9 if a.dtype == np.float64 else 1e-5) * scale
     separated = (hi_a < lo_b - slack) | (hi_b < lo_a - slack)
     return ~separated.any(axis=-1)

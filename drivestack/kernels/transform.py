@@ -34,9 +34,16 @@ def transform_points(points: Any, dst_from_src: Any) -> Any:
         )
     check_array(dst_from_src, "dst_from_src", tuple(dst_from_src.shape))
     xp = check_pair(points, "points", dst_from_src, "dst_from_src")
-    tol = _RIGID_TOL_F64 if dst_from_src.dtype == xp.float64 else _RIGID_TOL_F32
-    check_rigid_matrix(to_numpy(dst_from_src), "dst_from_src", tol)
+    check_rigid_kernel_matrix(xp, dst_from_src, "dst_from_src")
     return xp.matmul(points, xp.matrix_transpose(dst_from_src[:3, :3])) + dst_from_src[:3, 3]
+
+
+def check_rigid_kernel_matrix(xp: Any, matrix: Any, name: str) -> None:
+    """``ValueError`` naming ``name`` unless the checked float ``matrix`` (``(4, 4)`` or
+    ``(3, 4)``, any array library) is rigid within 1e-6 (float64) or 1e-5 (float32); reads
+    its numbers on the host."""
+    tol = _RIGID_TOL_F64 if matrix.dtype == xp.float64 else _RIGID_TOL_F32
+    check_rigid_matrix(to_numpy(matrix), name, tol)
 
 
 def _not_a_matrix_message(dst_from_src: object) -> str:

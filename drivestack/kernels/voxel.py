@@ -57,12 +57,16 @@ def voxel_downsample(
     starts = xp.nonzero(is_first)[0]
     ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=dev)])
     coords = xp.astype(xp.take(points, by_voxel, axis=0), xp.float64)
+    # offsets from each voxel's first point: a running sum of absolute map coordinates
+    # (4.2e6 m) would leave its rounding (~1e-4 m at 3e5 points) in every difference
+    first = xp.take(coords, starts, axis=0)  # (K, 3)
+    rel = coords - xp.take(first, sorted_voxel, axis=0)
     csum = xp.concat(
-        [xp.zeros((1, 3), dtype=xp.float64, device=dev), xp.cumulative_sum(coords, axis=0)]
+        [xp.zeros((1, 3), dtype=xp.float64, device=dev), xp.cumulative_sum(rel, axis=0)]
     )
     sums = xp.take(csum, ends, axis=0) - xp.take(csum, starts, axis=0)
     counts = xp.astype(ends - starts, xp.float64)[:, None]
-    centroids = xp.astype(sums / counts, points.dtype)
+    centroids = xp.astype(first + sums / counts, points.dtype)
     first_point = xp.take(by_voxel, starts)  # stable sort: the first point of each voxel
     order = xp.argsort(first_point)
     centroids = xp.take(centroids, order, axis=0)
