@@ -13,6 +13,20 @@ or <DIR>/NNNN.txt (all classes in one file per sequence). Splits: val (AB3DMOT's
 sequences), train (the other 10 training sequences, for tuning), training (all 21).
 Prints a table per IoU threshold (values in percent; HOTA, DetA, AssA and LocA do not depend
 on the threshold) and writes OUT/metrics.json (with the config it ran with and the git commit).
+
+--frames FIRST:LAST scores frames FIRST..LAST of each sequence only (labels and tracks of
+other frames left out, the range renumbered from 0 as its own sequence), e.g. a replay of
+KITTI 0000 frames 74-153:
+  drivestack eval tracking --split train --sequences 0000 --frames 74:153 \\
+      --results REPLAY_RESULTS --out runs/part
+
+Ties (the "no-remean" rows): the headline figures are the AB3DMOT/KITTI devkit's, which
+re-averages every track's mean score before each recall-threshold pass; the float sum can move
+a mean by an ulp, so a track whose mean equals a threshold may drop out of its own pass and
+sAMOTA can move by points when scores are rounded or jittered by 1e-9. metrics.json also holds
+each class's figures without that re-averaging (classes.<Class>.clear_without_devkit_remean);
+the table shows them as a "no-remean" row under a class whose sAMOTA, AMOTA or MOTA differs by
+more than 0.5 points: its devkit figure then hangs on such ties.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 if TYPE_CHECKING:
+    from drivestack.eval.tracking.kitti import FrameRange
     from drivestack.ingest.kitti_format import KittiObjects
     from drivestack.ingest.kitti_tracking import SeqmapEntry
     from drivestack.tracking.config import TrackerConfig
@@ -60,6 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated sequences of the split to run, e.g. 0001,0006 (default: all; a "
         "quick look, not the protocol's figure)",
+    )
+    parser.add_argument(
+        "--frames",
+        default=None,
+        metavar="FIRST:LAST",
+        help="score frames FIRST..LAST (both included) of each sequence only, renumbered from "
+        "0 (e.g. 74:153 for a replay of part of a sequence; with --sequences); not the "
+        "protocol's figure. Not with --fusion camera",
     )
     parser.add_argument(
         "--classes",
@@ -197,8 +220,9 @@ def _provenance(
     return {
         "split": args.split,
         "sequences": [e.name for e in seqmap],
-        # False for a --sequences subset: not the protocol's figure (no published anchors)
-        "whole_split": args.sequences is None,
+        # False for a --sequences subset or --frames: not the protocol's figure (no published
+        # anchors)
+        "whole_split": args.sequences is None and args.frames is None,
         "classes": classes,
         **run_provenance(),
     }
@@ -221,8 +245,11 @@ def _run(args: argparse.Namespace) -> int:
                     f"leave {option} out",
                     field=option,
                 )
+        if args.frames is not None:
+            raise DataError("--frames is not for --fusion camera", field="--frames")
     elif args.fusion_config is not None:
         raise DataError("--fusion-config is for --fusion camera only", field="--fusion-config")
+    frames = _frame_range(args.frames)
     if args.fusion_config is None:
         args.fusion_config = _DEFAULT_CONFIG.parents[1] / "perception" / "fusion_kitti_rrc.yaml"
     args.similarity = args.similarity or "iou_3d"
@@ -240,7 +267,19 @@ def _run(args: argparse.Namespace) -> int:
         _check_detections(args.kitti_root, args.detections, classes, seqmap)
     if args.fusion == "camera":
         return _run_fusion(args, seqmap, classes)
-    return _run_lidar(args, seqmap, classes, ious)
+    return _run_lidar(args, seqmap, classes, ious, frames)
+
+
+def _frame_range(text: str | None) -> FrameRange | None:
+    """``--frames`` (None when not given); DataError naming the option when malformed."""
+    from drivestack.eval.tracking.kitti import FrameRange
+
+    if text is None:
+        return None
+    try:
+        return FrameRange.parse(text)
+    except ValueError as exc:
+        raise DataError(str(exc), field="--frames") from None
 
 
 def _check_detections(
@@ -299,7 +338,11 @@ def _write_metrics(out: Path, report: dict[str, Any]) -> None:
 
 
 def _run_lidar(
-    args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str], ious: list[float]
+    args: argparse.Namespace,
+    seqmap: list[SeqmapEntry],
+    classes: list[str],
+    ious: list[float],
+    frames: FrameRange | None = None,
 ) -> int:
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
@@ -309,13 +352,23 @@ def _run_lidar(
         load_results,
         no_label_notes,
         other_class_notes,
+        remean_notes,
         table_notes,
     )
     from drivestack.perception.fusion.kitti_eval import heading
 
     protocol = KittiMotProtocol.for_similarity(args.similarity)
+    scored = seqmap
+    if frames is not None:  # a range that is not in every sequence: refused before any work
+        try:
+            scored = frames.seqmap(seqmap)
+        except ValueError as exc:
+            raise DataError(str(exc), field="--frames") from None
     gt = load_ground_truth(args.kitti_root / "training" / "label_02", seqmap)
     report: dict[str, Any] = _provenance(args, seqmap, classes)
+    if frames is not None:
+        report["frames"] = {"first": frames.first, "last": frames.last}
+        gt = frames.cut(gt)
     subset = None if args.sequences is None else [e.name for e in seqmap]
     results: dict[str, dict[str, KittiObjects]]
     if args.results is not None:
@@ -328,17 +381,22 @@ def _run_lidar(
                 report.setdefault("notes", []).append(note)
     else:
         results = _track(args, seqmap, classes, report)
+    if frames is not None:
+        results = {cls: frames.cut(rows) for cls, rows in results.items()}
     t0 = time.perf_counter()
     per_class = {
-        cls: evaluate_class_thresholds(cls, seqmap, gt, results[cls], protocol, ious)
+        cls: evaluate_class_thresholds(cls, scored, gt, results[cls], protocol, ious)
         for cls in classes
     }
     eval_s = time.perf_counter() - t0
     metrics_out: dict[str, object] = {}
+    span = "" if frames is None else f", frames {frames.first}:{frames.last}"
+    shown_remean: list[str] = []
     for k, iou in enumerate(ious):
         metrics = {cls: per_class[cls][k] for cls in classes}
-        print("\n" + heading(args.similarity, iou, args.split, len(seqmap), subset=subset))
+        print("\n" + heading(args.similarity, iou, args.split, len(seqmap), subset=subset) + span)
         print(format_table(metrics))
+        shown_remean += remean_notes(metrics)
         metrics_out[f"iou_{iou:g}"] = {
             "protocol": asdict(KittiMotProtocol.for_similarity(args.similarity, iou)),
             "classes": {cls: m.as_dict() for cls, m in metrics.items()},
@@ -346,7 +404,7 @@ def _run_lidar(
     print()
     notes = report.setdefault("notes", [])
     notes += no_label_notes({cls: per_class[cls][0] for cls in classes})
-    for note in [*table_notes([args.similarity]), *notes]:
+    for note in [*table_notes([args.similarity]), *dict.fromkeys(shown_remean), *notes]:
         print(f"note: {note}")
     print(f"\nevaluation of {len(classes)} classes x {len(ious)} thresholds: {eval_s:.1f} s")
     report["metrics"] = metrics_out

@@ -27,6 +27,13 @@ planner's ADE that rose by more than --error-tolerance-m, a miss rate that rose 
 that dropped by more than --score-tolerance points, is a regression (falls / rises by as
 much: improvements); results of other settings are not compared (a warning says why). A
 metrics.json of no known kind is a problem line (refused when it is all the folder holds).
+
+RUN_DIR may also be a `drivestack replay` output folder (RUN.summary.json beside RUN.mcap, in
+the folder or a direct subfolder): the run, its stage times, detections and forecasts against
+the log's labels and, for a KITTI tracking log, its tracking (3D MOT) and detection (AP)
+scores of the frames replayed in the tracking and detection tables. A `drivestack sim
+--perception lidar` run also gets a perception and tracking table per planner (its
+summary.json perception_metrics: AP, recall, precision, MOTA, MOTP, IDS).
 The report data is also written as JSON next to the HTML (.json).
 """
 
@@ -142,7 +149,8 @@ def _check_out_file(out: Path) -> None:
 def _results_held(d: dict[str, Any]) -> str:
     """What an eval folder's results are: ``detection results of kitti-tracking``,
     ``tracking results of val`` (the splits / datasets they record), joined by "and"."""
-    parts = []
+    replays = [r["file"] for r in d.get("replay") or []]
+    parts = [f"{len(replays)} log replay(s) ({', '.join(replays)})"] if replays else []
     for kind, key in (
         ("tracking", "split"),
         ("detection", "dataset"),
@@ -159,7 +167,13 @@ def _results_held(d: dict[str, Any]) -> str:
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """The lines the command prints about a report's data (before the files it wrote)."""
     c = d["counts"]
-    evals = d["tracking"] or d["detection"] or d.get("prediction") or d.get("planning")
+    evals = (
+        d["tracking"]
+        or d["detection"]
+        or d.get("prediction")
+        or d.get("planning")
+        or d.get("replay")
+    )
     if c["total"] == 0 and evals:  # an eval folder: no sim runs
         lines = [
             f"{d['run']['kind']} run: {_results_held(d)}"

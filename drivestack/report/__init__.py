@@ -2,13 +2,16 @@
 
 :mod:`~drivestack.report.collect` reads a run (simulation, fleet, tracking, detection,
 motion-forecast and open-loop planning results: :mod:`~drivestack.report.prediction` and
-:mod:`~drivestack.report.planning` read and compare the last two),
+:mod:`~drivestack.report.planning` read and compare the last two; log replay summaries:
+:mod:`~drivestack.report.replay`; a sim run's perception scores:
+:mod:`~drivestack.report.perception`),
 :mod:`~drivestack.report.compare` finds regressions against a baseline run,
 :mod:`~drivestack.report.sweep` aggregates sweeps, :mod:`~drivestack.report.tracking` sets
 tracking results beside the published anchors, :mod:`~drivestack.report.detection` compares
 detection APs with a baseline's, :mod:`~drivestack.report.plots` draws and
 :mod:`~drivestack.report.html` renders (:mod:`~drivestack.report.html_motion` the prediction
-and planning sections); :func:`build_report` ties them together.
+and planning sections, :mod:`~drivestack.report.html_stack` the replay and sim perception
+sections); :func:`build_report` ties them together.
 
 The names below import :mod:`~drivestack.report.build` (and its plotting) on first use, so
 that reading a submodule's constants (the command's defaults) stays fast.

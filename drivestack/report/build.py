@@ -16,6 +16,7 @@ from drivestack import __version__
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import is_number
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
+from drivestack.exec.fleet import SUMMARY_NAME
 from drivestack.report import planning as open_loop
 from drivestack.report import plots
 from drivestack.report import prediction as forecasts
@@ -35,6 +36,7 @@ from drivestack.report.defaults import (
 from drivestack.report.detection import KITTI_AP_KEY, compare_detection
 from drivestack.report.detection import headline as detection_headline
 from drivestack.report.light_view import light_view
+from drivestack.report.perception import read_sim_perception
 from drivestack.report.scenario_view import MapCache, load_history
 from drivestack.report.sweep import (
     heatmap,
@@ -46,6 +48,7 @@ from drivestack.report.tracking import (
     Published,
     baseline_table,
     results_source,
+    scored_span,
     table_title,
     tracking_regressions,
     tracking_tables,
@@ -711,7 +714,7 @@ def build_report(
         tracking.append(
             {
                 "file": rel,
-                "split": result.get("split"),
+                "split": scored_span(result),
                 "source": results_source(result),
                 "tables": tables,
             }
@@ -751,6 +754,11 @@ def build_report(
 
     prediction = _prediction_section(run, figures)
     planning = _planning_section(run, figures)
+    sim_perception, perception_problems = read_sim_perception(run.manifest.get("summary"))
+    summary_file = run.root / (SUMMARY_NAME if run.kind == "fleet" else "summary.json")
+    problems.extend(
+        f"{summary_file}: {p}: its perception table not shown" for p in perception_problems
+    )
     # what comparing prediction and open-loop planning results needs besides the two results
     compare_args = (run.root, baseline.root, score_tolerance, error_tolerance_m) if baseline else ()
     prediction_pairs, prediction_drops, prediction_warnings = (
@@ -828,6 +836,8 @@ def build_report(
         "detection": detection,
         "prediction": prediction,
         "planning": planning,
+        "replay": [{"file": rel, **checked} for rel, checked in run.replay.items()],
+        "sim_perception": sim_perception,
         "max_log_panels": MAX_LOG_PANELS,
         "published_results": str(published) if published else None,
         "problems": problems,

@@ -11,7 +11,11 @@ detection (``drivestack eval detection``), prediction (``drivestack eval predict
 in one of its direct subfolders, told apart by their fields (:func:`classify`). A prediction or
 planning metrics.json with a malformed field is a problem naming the file and field (and
 counted corrupt), as is one of no known kind: a folder holding nothing else is refused
-(:func:`require_results`, naming the file). A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
+(:func:`require_results`, naming the file). A log replay (``drivestack replay``) is the
+``RUN.summary.json`` beside its ``RUN.mcap`` in the run folder or a direct subfolder
+(:mod:`~drivestack.report.replay`): its figures are checked like the others, and its KITTI
+tracking and detection scores, when it replayed a KITTI log, are read as tracking and
+detection results (``RUN.summary.json (kitti.tracking)``). A corrupt or missing ``metrics.json`` becomes a row whose ``status`` says so; a
 run that raised (the fleet's index record with status ``crashed``, or ``failed`` in older
 indexes, or the ``error.json`` a plain sim run leaves in its folder) is ``crashed`` with its
 error. A ``history.npz`` that is not a readable archive makes
@@ -42,6 +46,7 @@ from drivestack.report.fields import array, count, obj
 from drivestack.report.fields import number as _number
 from drivestack.report.planning import is_planning, read_planning
 from drivestack.report.prediction import is_prediction, read_prediction
+from drivestack.report.replay import SUMMARY_SUFFIX, is_replay, kitti_results, read_replay
 from drivestack.report.tracking import check_tracking, tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
@@ -142,7 +147,7 @@ class RunData:
     """Everything a report shows of one run folder."""
 
     root: Path
-    kind: str  # "fleet" | "sim" | "eval" | "empty"
+    kind: str  # "fleet" | "sim" | "eval" | "replay" | "empty"
     manifest: dict[str, Any]
     rows: tuple[ScenarioRow, ...]
     tracking: dict[str, dict[str, Any]]  # relative path of metrics.json -> its content
@@ -153,6 +158,8 @@ class RunData:
     prediction: dict[str, dict[str, Any]] = field(default_factory=dict)
     planning: dict[str, dict[str, Any]] = field(default_factory=dict)
     unplaced: tuple[str, ...] = ()  # metrics.json of no kind the report knows
+    # relative path of RUN.summary.json -> read_replay's result (drivestack replay)
+    replay: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def has_results(self) -> bool:
@@ -160,7 +167,14 @@ class RunData:
         (other than metrics.json files of no known kind)."""
         other_problems = len(self.problems) > len(self.unplaced)
         return (
-            bool(self.rows or self.tracking or self.detection or self.prediction or self.planning)
+            bool(
+                self.rows
+                or self.tracking
+                or self.detection
+                or self.prediction
+                or self.planning
+                or self.replay
+            )
             or other_problems
         )
 
@@ -498,6 +512,9 @@ def load_run(root: Path) -> RunData:
         else:
             problems.append(f"{path}: {UNPLACED} (its fields: {_fields(data)}): not shown")
             unplaced.append(str(path))
+    replays = _load_replays(root, problems, corrupt, tracking, detection)
+    if kind == "empty" and replays:
+        kind = "replay"
     if kind == "empty" and (tracking or detection or any(read.values()) or corrupt):
         kind = "eval"
     return RunData(
@@ -512,7 +529,51 @@ def load_run(root: Path) -> RunData:
         read["prediction"],
         read["planning"],
         tuple(unplaced),
+        replays,
     )
+
+
+def _load_replays(
+    root: Path,
+    problems: list[str],
+    corrupt: list[str],
+    tracking: dict[str, dict[str, Any]],
+    detection: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """The replay summaries (``*.summary.json`` of ``drivestack replay``) in ``root`` and its
+    direct subfolders, checked (:func:`~drivestack.report.replay.read_replay`); their KITTI
+    scores added to ``tracking`` / ``detection`` as ``<file> (kitti.tracking)`` /
+    ``<file> (kitti.detection)``. A summary that does not parse or check is a problem naming
+    the file and field (and counted corrupt); a ``*.summary.json`` of another kind is left
+    alone."""
+    out: dict[str, dict[str, Any]] = {}
+    pattern = f"*{SUMMARY_SUFFIX}"
+    for path in sorted([*root.glob(pattern), *root.glob(f"*/{pattern}")]):
+        data = _read_json(path, problems, "corrupt replay summary")
+        if data is _CORRUPT:
+            corrupt.append(str(path))
+            continue
+        if not is_replay(data):
+            continue
+        rel = str(path.relative_to(root))
+        try:
+            checked = read_replay(data)
+            kitti = kitti_results(data, checked)
+            notes = check_tracking(kitti["tracking"]) if "tracking" in kitti else []
+        except ValueError as exc:  # the tracking check names metrics.<...>: the summary's field
+            why = str(exc).replace("field metrics.", "field kitti.tracking.", 1)
+            problems.append(f"{path}: replay summary: {why}")
+            corrupt.append(str(path))
+            continue
+        problems.extend(
+            f"{path}: replay summary: {n.replace('field metrics.', 'field kitti.tracking.', 1)}"
+            for n in notes
+        )
+        out[rel] = checked
+        for which, into in (("tracking", tracking), ("detection", detection)):
+            if which in kitti:
+                into[f"{rel} (kitti.{which})"] = kitti[which]
+    return out
 
 
 #: What a metrics.json that :func:`classify` cannot place is called.
@@ -533,8 +594,8 @@ def _fields(data: object) -> str:
 LOOKED_FOR = (
     "<planner>/<scenario>/metrics.json or history.npz (drivestack sim / fleet runs), "
     "fleet.json + fleet.jsonl (drivestack fleet), and a tracking, detection, prediction or "
-    "open-loop planning metrics.json (drivestack eval) in the folder or one of its direct "
-    "subfolders"
+    "open-loop planning metrics.json (drivestack eval) or a RUN.summary.json (drivestack "
+    "replay) in the folder or one of its direct subfolders"
 )
 
 

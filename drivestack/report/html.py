@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
 from drivestack.exec.task import NOT_EVALUATED_LABEL
-from drivestack.report import html_motion
+from drivestack.report import html_motion, html_stack
 from drivestack.report.collect import ending_of
 from drivestack.report.html_cells import comparison_of
 from drivestack.report.html_cells import fmt as _fmt
@@ -547,9 +547,22 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
     return "".join(html)
 
 
+#: The row name and the note of a tracking class's figures without the devkit's per-pass
+#: score re-averaging (:func:`~drivestack.report.tracking.no_remean_rows`).
+NO_REMEAN_ROW = "no-remean"
+NO_REMEAN_NOTE = (
+    "no-remean rows: the same tracks scored without the AB3DMOT/KITTI devkit's per-pass "
+    "re-averaging of the track scores, shown where sAMOTA, AMOTA or MOTA differ by more than "
+    "{points:g} points: the devkit's figure (the class's own row, as published results are) then "
+    "hangs on ties between track scores and recall thresholds, and can move by points when "
+    "the scores are rounded or jittered by 1e-9 (drivestack eval tracking --help)"
+)
+
+
 def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
     if not d["tracking"]:
         return ""
+    from drivestack.eval.tracking.protocol import REMEAN_SHOWN_ABOVE_POINTS
     from drivestack.report.tracking import COLUMNS, RATE_COLUMNS, mode_label
 
     def row_cells(cls: str, source: str, row: dict[str, Any]) -> str:
@@ -584,6 +597,10 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
                         source = f"{who} ({mode})" if mode else who
                         label = f"{cls} (no labels)" if cls in tb.get("no_labels", ()) else cls
                         html.append(row_cells(label, source, tb["rows"][cls]))
+                    if cls in tb.get("no_remean", {}):
+                        html.append(
+                            row_cells(cls, f"{NO_REMEAN_ROW} ({who})", tb["no_remean"][cls])
+                        )
                 first = t["tables"][ks[0]]
                 pub = first["published"].get(cls)
                 if pub:
@@ -605,6 +622,8 @@ def _tracking(d: dict[str, Any], figures: dict[str, str]) -> str:
                     "are shown (FP: its tracks)"
                     + ("; the Overall rates average the other classes" if len(classes) > 1 else "")
                 )
+            if any(t["tables"][k].get("no_remean") for k in ks):
+                notes.append(NO_REMEAN_NOTE.format(points=REMEAN_SHOWN_ABOVE_POINTS))
             html += [f'<p class="note">{escape(n)}.</p>' for n in notes if n]
             for k in ks:
                 uri = figures.get(f"tracking:{t['file']}:{k}")
@@ -739,7 +758,9 @@ def render_html(report: Report) -> str:
             _problems(d),
             _regressions(d),
             _scenario_table(d),
+            html_stack.sim_perception_section(d),
             _sweep(d, figures),
+            html_stack.replay_section(d),
             _tracking(d, figures),
             _detection(d, figures),
             html_motion.prediction_section(d, figures),

@@ -225,6 +225,29 @@ def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
+def no_remean_rows(classes: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per class whose figures without the devkit's per-pass score re-averaging (metrics.json
+    ``clear_without_devkit_remean``, written since that key exists) differ from the devkit's
+    by more than ``REMEAN_SHOWN_ABOVE_POINTS`` in sAMOTA, AMOTA or MOTA: its row of those
+    figures (:func:`class_row`, no HOTA: HOTA has no score thresholds)."""
+    from drivestack.eval.tracking.protocol import REMEAN_SHOWN_ABOVE_POINTS, WITHOUT_REMEAN_KEY
+
+    out = {}
+    for cls, m in classes.items():
+        other = m.get(WITHOUT_REMEAN_KEY)
+        if not isinstance(other, dict) or has_no_labels(m):
+            continue
+        mine, theirs = class_row(m), class_row({"clear": other})
+        gaps = [
+            abs(a - b)
+            for a, b in ((mine[c], theirs[c]) for c in ("sAMOTA", "AMOTA", "MOTA"))
+            if a is not None and b is not None
+        ]
+        if gaps and max(gaps) > REMEAN_SHOWN_ABOVE_POINTS:
+            out[cls] = theirs
+    return out
+
+
 def overall_row(
     rows: dict[str, dict[str, float | None]], no_labels: Sequence[str] = ()
 ) -> dict[str, float | None]:
@@ -389,7 +412,36 @@ def check_tracking(result: object) -> list[str]:
             if hota is not None:
                 for key in HOTA_COLUMNS:
                     rate(obj(hota, f"{where}.hota").get(key), f"{where}.hota.{key}")
+            other = m.get("clear_without_devkit_remean")  # protocol.WITHOUT_REMEAN_KEY
+            if other is not None:
+                at = f"{where}.clear_without_devkit_remean"
+                other_best = obj(obj(other, at).get("best"), f"{at}.best")
+                for key in ("sAMOTA", "AMOTA", "AMOTP"):
+                    rate(other.get(key), f"{at}.{key}", labelled)
+                for key in ("MOTA", "MOTP"):
+                    rate(other_best.get(key), f"{at}.best.{key}", labelled)
+                for key in COUNT_COLUMNS:
+                    count(other_best.get(key), f"{at}.best.{key}")
     return notes
+
+
+def _frames(result: dict[str, Any]) -> str:
+    """``frames 74-153`` for a result of ``eval tracking --frames`` (its ``frames`` record),
+    else ``""``."""
+    frames = result.get("frames")
+    if not isinstance(frames, dict):
+        return ""
+    return f"frames {frames.get('first')}-{frames.get('last')}"
+
+
+def scored_span(result: dict[str, Any]) -> str | None:
+    """What a tracking result scored, for headings: its split (``val``), with the frame range
+    of an ``eval tracking --frames`` run (``val, frames 74-153``); None when not recorded."""
+    split = result.get("split")
+    frames = _frames(result)
+    if split is None:
+        return frames or None
+    return f"{split}, {frames}" if frames else str(split)
 
 
 def results_source(result: object) -> str:
@@ -440,6 +492,14 @@ def _published_choice(
         return {}, "", f"no published rows: they are on the val split, this run is on {split}"
     if result.get("whole_split") is False:
         sequences = ", ".join(result.get("sequences") or [])
+        frames = _frames(result)
+        if frames:
+            return (
+                {},
+                "",
+                f"no published rows: this run scores only {frames} of sequences {sequences} "
+                "(--frames), the published figures whole sequences",
+            )
         return (
             {},
             "",
@@ -540,6 +600,7 @@ def tracking_tables(
                 "hota_anchor": hota,
                 "hota_note": hota_note,
                 "no_labels": no_labels,
+                "no_remean": no_remean_rows(block["classes"]),
                 "curves": {
                     cls: {
                         "recall": [p["recall_threshold"] for p in m["clear"]["per_threshold"]],

@@ -12,19 +12,77 @@ from drivestack.core.errors import DataError
 from drivestack.eval.tracking.clear import ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
 from drivestack.eval.tracking.prepare import prepare_class_data
-from drivestack.eval.tracking.protocol import HOTA_MATCH_THRESHOLDS, KittiMotProtocol, class_rule
+from drivestack.eval.tracking.protocol import (
+    HOTA_MATCH_THRESHOLDS,
+    REMEAN_SHOWN_ABOVE_POINTS,
+    WITHOUT_REMEAN_KEY,
+    KittiMotProtocol,
+    class_rule,
+)
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.ingest.kitti_tracking import SeqmapEntry, read_tracking_labels
+
+#: What the rows without the re-averaging mean (printed under a table that shows one, and in
+#: ``eval tracking --help``).
+REMEAN_NOTE = (
+    "no-remean rows: the same tracks scored without the devkit's per-pass re-averaging of the "
+    "track scores (AB3DMOT/KITTI evaluate.py recomputes each track's mean score before every "
+    "recall-threshold pass; the float sum moves a mean by an ulp, so a track whose mean equals "
+    "a threshold can drop out of its own pass). The headline is the devkit's figure, as "
+    "published results are; a difference means that ties between track scores and thresholds "
+    "decided passes, and the devkit's figure can move by points when the scores are rounded "
+    "or jittered by 1e-9 (metrics.json: classes.<Class>.clear_without_devkit_remean; a row is "
+    f"shown when sAMOTA, AMOTA or MOTA differs by more than {REMEAN_SHOWN_ABOVE_POINTS:g} "
+    "points)"
+)
 
 
 @dataclass(frozen=True)
 class ClassMetrics:
+    """One class's figures: ``clear`` as the devkit computes them, ``hota``, and
+    ``clear_without_remean`` (None when not computed): the CLEAR figures without the devkit's
+    per-pass score re-averaging (:data:`REMEAN_NOTE`)."""
+
     cls: str
     clear: ClearSummary
     hota: HotaResult
+    clear_without_remean: ClearSummary | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"class": self.cls, "clear": self.clear.as_dict(), "hota": self.hota.as_dict()}
+        out: dict[str, object] = {
+            "class": self.cls,
+            "clear": self.clear.as_dict(),
+            "hota": self.hota.as_dict(),
+        }
+        if self.clear_without_remean is not None:
+            c = self.clear_without_remean
+            out[WITHOUT_REMEAN_KEY] = {
+                "sAMOTA": c.sAMOTA,
+                "AMOTA": c.AMOTA,
+                "AMOTP": c.AMOTP,
+                "best": c.best.as_dict(),
+            }
+        return out
+
+    def remean_difference_points(self) -> float:
+        """The largest difference (points) of sAMOTA, AMOTA and best-pass MOTA between the
+        figures without the devkit's re-averaging and the devkit's; 0 when not computed or
+        the class has no labelled object."""
+        other = self.clear_without_remean
+        if other is None or self.clear.best.n_gt == 0:
+            return 0.0
+        pairs = (
+            (self.clear.sAMOTA, other.sAMOTA),
+            (self.clear.AMOTA, other.AMOTA),
+            (self.clear.best.MOTA, other.best.MOTA),
+        )
+        return max(100.0 * abs(a - b) for a, b in pairs)
+
+    @property
+    def remean_shown(self) -> bool:
+        """Whether the table shows its row without the re-averaging
+        (:data:`REMEAN_SHOWN_ABOVE_POINTS`)."""
+        return self.remean_difference_points() > REMEAN_SHOWN_ABOVE_POINTS
 
 
 def result_file(results_dir: Path, cls: str, sequence: str) -> Path:
@@ -122,10 +180,70 @@ def evaluate_class_thresholds(
         )
     data = prepare_class_data(cls, seqs, protocol)
     hota = compute_hota(hota_inputs(data, protocol))
-    return [
-        ClassMetrics(cls, evaluate_clear(data, replace(protocol, min_overlap=iou)), hota)
-        for iou in min_overlaps
-    ]
+    out = []
+    for iou in min_overlaps:
+        proto = replace(protocol, min_overlap=iou)
+        out.append(
+            ClassMetrics(
+                cls,
+                evaluate_clear(data, proto),
+                hota,
+                evaluate_clear(data, proto, devkit_remean=False),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    """Frames ``first..last`` (both included) of each sequence: ``eval tracking --frames``."""
+
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first <= self.last:
+            raise ValueError(f"frame range {self.first}:{self.last}: need 0 <= FIRST <= LAST")
+
+    @classmethod
+    def parse(cls, text: str) -> FrameRange:
+        """``"74:153"`` -> frames 74..153; ``ValueError`` saying what is wrong otherwise."""
+        first, sep, last = text.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            return cls(int(first), int(last))
+        except ValueError as exc:
+            why = str(exc) or "expected FIRST:LAST, two whole numbers (e.g. 74:153)"
+            raise ValueError(f"{text!r}: {why}") from None
+
+    @property
+    def n_frames(self) -> int:
+        return self.last - self.first + 1
+
+    def seqmap(self, seqmap: Sequence[SeqmapEntry]) -> list[SeqmapEntry]:
+        """The entries cut to this range, renumbered from frame 0 (the devkit then visits
+        exactly these frames); ``ValueError`` naming a sequence the range does not fit in."""
+        out = []
+        for e in seqmap:
+            end = e.first_frame + e.n_frames - 1
+            if self.first < e.first_frame or self.last > end:
+                raise ValueError(
+                    f"frames {self.first}:{self.last} are not all in sequence {e.name} "
+                    f"(frames {e.first_frame}:{end})"
+                )
+            out.append(SeqmapEntry(e.name, 0, self.n_frames))
+        return out
+
+    def rows(self, objects: KittiObjects) -> KittiObjects:
+        """The rows of frames ``first..last``, their frames renumbered from 0."""
+        keep = (objects.frame >= self.first) & (objects.frame <= self.last)
+        cut = objects.select(np.flatnonzero(keep))
+        return replace(cut, frame=cut.frame - self.first)
+
+    def cut(self, by_sequence: dict[str, KittiObjects]) -> dict[str, KittiObjects]:
+        """:meth:`rows` of every sequence."""
+        return {name: self.rows(rows) for name, rows in by_sequence.items()}
 
 
 def load_ground_truth(label_dir: Path, seqmap: Sequence[SeqmapEntry]) -> dict[str, KittiObjects]:
@@ -215,7 +333,9 @@ def no_label_notes(metrics: dict[str, ClassMetrics]) -> list[str]:
 
 def format_table(metrics: dict[str, ClassMetrics]) -> str:
     """A plain-text table, values in percent like AB3DMOT's README tables (counts: IDS, FRAG,
-    FP, FN); :func:`table_notes` says what it measures."""
+    FP, FN); :func:`table_notes` says what it measures. Under a class whose figures without
+    the devkit's score re-averaging differ by more than :data:`REMEAN_SHOWN_ABOVE_POINTS`, a
+    ``no-remean`` row of them (:data:`REMEAN_NOTE`)."""
     head = f"{'class':<11}{'sAMOTA':>8}{'AMOTA':>8}{'AMOTP':>8}{'MOTA':>8}{'MOTP':>8}{'IDS':>6}{'FRAG':>6}{'FP':>7}{'FN':>7}{'MT':>7}{'ML':>7}{'HOTA':>8}{'DetA':>8}{'AssA':>8}{'LocA':>8}"
     lines = [head]
     for cls, m in metrics.items():
@@ -233,4 +353,18 @@ def format_table(metrics: dict[str, ClassMetrics]) -> str:
             f"{100 * b.MT:7.2f}{100 * b.ML:7.2f}{100 * m.hota.HOTA:8.2f}{100 * m.hota.DetA:8.2f}"
             f"{100 * m.hota.AssA:8.2f}{100 * m.hota.LocA:8.2f}"
         )
+        if m.remean_shown and m.clear_without_remean is not None:
+            c, o = m.clear_without_remean, m.clear_without_remean.best
+            lines.append(
+                f"{'  no-remean':<11}{100 * c.sAMOTA:8.2f}{100 * c.AMOTA:8.2f}{100 * c.AMOTP:8.2f}"
+                f"{100 * o.MOTA:8.2f}{100 * o.MOTP:8.2f}{o.IDS:6d}{o.FRAG:6d}{o.FP:7d}{o.FN:7d}"
+                f"{100 * o.MT:7.2f}{100 * o.ML:7.2f}  ({cls} without the devkit's score "
+                "re-averaging: see the note)"
+            )
     return "\n".join(lines)
+
+
+def remean_notes(metrics: dict[str, ClassMetrics]) -> list[str]:
+    """:data:`REMEAN_NOTE` once when a table of ``metrics`` shows a ``no-remean`` row, else
+    nothing."""
+    return [REMEAN_NOTE] if any(m.remean_shown for m in metrics.values()) else []

@@ -35,6 +35,16 @@ KITTI_CLASS_RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
 #: ground-truth box at 2D IoU >= 0.5; with 3D IoU this protocol uses AB3DMOT's 0.25.
 HOTA_MATCH_THRESHOLDS = {"iou_3d": 0.25, "iou_2d": 0.5}
 
+#: metrics.json key of a class's CLEAR figures (``sAMOTA``, ``AMOTA``, ``AMOTP``, ``best``)
+#: without the devkit's per-pass score re-averaging
+#: (:func:`~drivestack.eval.tracking.clear.remean`; :data:`~drivestack.eval.tracking.kitti.
+#: REMEAN_NOTE` says what a difference means).
+WITHOUT_REMEAN_KEY = "clear_without_devkit_remean"
+#: Points (percent) by which sAMOTA, AMOTA or best-pass MOTA must differ from the devkit's
+#: figures for a table (``eval tracking``, ``drivestack report``) to show the class's row
+#: without the re-averaging.
+REMEAN_SHOWN_ABOVE_POINTS = 0.5
+
 
 @dataclass(frozen=True)
 class KittiMotProtocol:

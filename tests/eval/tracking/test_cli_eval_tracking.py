@@ -67,7 +67,8 @@ def test_cli_runs_the_tracker_and_writes_kitti_files(shared_data: Path, tmp_path
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["config"]["classes"]["cyclist"]["association"]["metric"]
     assert report["throughput"]["Cyclist"]["frames"] == 3908  # frames of the 11 val sequences
-    # the tracker's own output re-evaluated from disk gives the same figures
+    # the tracker's own output re-evaluated from disk gives the very same figures (the result
+    # files keep every digit of the scores: a tie between track scores stays a tie)
     again_dir = tmp_path / "re"
     assert (
         main([*args, "--results", str(tmp_path / "data"), "--out", str(again_dir), "--quiet"]) == 0
@@ -76,7 +77,7 @@ def test_cli_runs_the_tracker_and_writes_kitti_files(shared_data: Path, tmp_path
     for cls, floor in VAL_FLOORS.items():
         ran = report["metrics"]["iou_0.25"]["classes"][cls]
         read = again["metrics"]["iou_0.25"]["classes"][cls]
-        assert ran["clear"]["sAMOTA"] == pytest.approx(read["clear"]["sAMOTA"], abs=2e-3)
+        assert ran == read
         assert ran["clear"]["sAMOTA"] > floor, cls
     car = report["metrics"]["iou_0.25"]["classes"]["Car"]
     assert car["hota"]["HOTA"] > 0.745
