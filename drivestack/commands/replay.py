@@ -13,7 +13,13 @@ and skipped, per-stage timing p50/p95/p99, real-time factor, label-based metrics
 log made from KITTI tracking by tools/kitti_tracking_to_log.py, the KITTI detection and
 tracking metrics of `drivestack eval`; with forecasts and labels that carry object ids, the
 end-to-end forecast metric: ADE/FDE/miss rate of the forecasts against the labelled objects'
-later positions, key forecast_vs_labels).
+later positions, key forecast_vs_labels). --kitti-results DIR writes the replay's tracks of
+such a log as KITTI tracking results (DIR/<Class>/<seq>.txt, frames numbered as in the
+sequence; the summary's kitti_results names them) for `drivestack eval tracking --results DIR`.
+Before the log is read, the stack's perception config is checked against it: one with HD-map
+steps is refused (no log carries map priors: exit status 2 naming the config and key); one
+whose datasets: leave out the log's source (a KITTI, dataset_to_log or simulator log) runs
+with one warning line.
 RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
 status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it as
 RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --out names a file (not a
@@ -26,6 +32,9 @@ without calibration is reported with its count of images left out.
 Two replays of the same LOG with the same settings write the same RUN.mcap, message for
 message, except /drivestack/timing (wall-clock stage times) and /drivestack/run (the
 command line and run metadata): the two channels that record the run itself.
+Frames skipped for the same reason are printed as one line with their count and first and
+last frame (the summary JSON lists each). A log cut short before its first messages is
+refused as truncated, naming its size and where it ends.
 Exit status: 0 for a clean run, 1 when any frame or message was skipped or repaired, or
 when no frame was replayed at all (an empty log, a bag without LiDAR messages); 2 for bad
 input or settings (one line naming the file and field; nothing written), such as a Velodyne
@@ -64,6 +73,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="output log file (.mcap; missing parent folders are created); the summary goes "
         "beside it",
+    )
+    parser.add_argument(
+        "--kitti-results",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the replay's tracks as KITTI tracking results, DIR/<Class>/<seq>.txt "
+        "(Car, Pedestrian, Cyclist; frames numbered as in the log's KITTI sequence), for "
+        "`drivestack eval tracking --results DIR`; the log must come from "
+        "tools/kitti_tracking_to_log.py and the stack must track",
     )
     parser.add_argument(
         "--compression",
@@ -115,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         compression=args.compression,
         rosbag_config=_rosbag_config(args),
         announce=_silent if args.quiet else None,
+        kitti_results=args.kitti_results,
     )
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1

@@ -8,5 +8,8 @@
   turns a bag into one.
 - :mod:`~drivestack.replay.golden`: golden-output regression of replays;
   :mod:`~drivestack.replay.kitti_log` and :mod:`~drivestack.replay.kitti_score`: KITTI
-  tracking sequences as logs, scored with the KITTI protocols.
+  tracking sequences as logs, scored with the KITTI protocols (the tracks also written as KITTI
+  tracking results); :mod:`~drivestack.replay.dataset_log`: the other datasets as logs, and
+  which dataset a log comes from; :mod:`~drivestack.replay.stack_fit`: whether a stack's
+  perception config fits the log it replays.
 """

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from drivestack.core.frames import LIDAR
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.log_format import KITTI_CALIB, KITTI_LABELS, LogWriter
+
+if TYPE_CHECKING:
+    from drivestack.replay.dataset_log import LogWritten
 
 KITTI_LABELS_TOPIC = "/labels/kitti"
 KITTI_CALIB_TOPIC = "/calibration/kitti"
@@ -311,44 +314,47 @@ def kitti_tracking_to_log(
     *,
     sequence: str = "0000",
     image_size_wh: tuple[int, int] = KITTI_IMAGE_WH,
-    progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
     first_frame: int | None = None,
     last_frame: int | None = None,
-) -> int:
-    """Write every scan of ``root/training/velodyne_pcd_xz/<sequence>/`` into the log ``out``
-    (only frames ``first_frame`` to ``last_frame``, both included, when given).
+) -> LogWritten:
+    """Write every scan of one KITTI tracking sequence into the log ``out`` (only frames
+    ``first_frame`` to ``last_frame``, both included, when given: every one of them must
+    have a scan, :func:`~drivestack.replay.dataset_log.select_frames`).
 
-    ``root`` is a KITTI tracking folder with ``training/{velodyne_pcd_xz,label_02,calib}`` and,
-    optionally, ``training/ego_poses_orbslam3_stereo`` (estimated ego poses; frames have no
-    ``world -> ego`` without it). Returns the number of frames written.
+    ``root`` is a KITTI tracking folder with ``training/{label_02,calib}``, the scans in any
+    layout the ingest reads (:data:`~drivestack.ingest.kitti_tracking.KITTI_TRACKING_SCAN_LAYOUTS`:
+    KITTI's own ``velodyne/<seq>/*.bin``, the shared data's ``velodyne_pcd_xz/<seq>/*.pcd.xz``)
+    and, optionally, ``training/ego_poses_orbslam3_stereo`` (estimated ego poses; frames have
+    no ``world -> ego`` without it). ``progress`` wraps the frame numbers written. Returns what
+    was written (frames, first and last frame number, ...).
 
     Raises:
-        DataError: no scans (in the frame range), or a missing / malformed label,
-            calibration or pose file.
+        DataError: no scans (naming the folders looked in), a frame range the sequence does
+            not have (naming the frames it has), or a missing / malformed label,
+            calibration or pose file; all before ``out`` is created.
     """
-    from drivestack.ingest.kitti_tracking import KittiTrackingSequence
+    from drivestack.ingest.kitti_tracking import (
+        KittiTrackingSequence,
+        kitti_tracking_scan_path,
+        list_kitti_tracking_frames,
+    )
+    from drivestack.replay.dataset_log import KITTI_TRACKING_TO_LOG, LogWritten, select_frames
 
     root = Path(root)
     seq = KittiTrackingSequence(root, sequence)
-    scan_dir = seq.base / "velodyne_pcd_xz" / seq.name
-    scans = sorted(scan_dir.glob("*.pcd.xz"))
-    if not scans:
-        raise DataError("no .pcd.xz scans", path=str(scan_dir))
-    indices = [int(p.name.split(".")[0]) for p in scans]
-    if first_frame is not None or last_frame is not None:
-        lo = 0 if first_frame is None else first_frame
-        hi = indices[-1] if last_frame is None else last_frame
-        wanted = [k for k, index in enumerate(indices) if lo <= index <= hi]
-        if not wanted:
-            raise DataError(
-                f"no scans in frames {lo}-{hi} (the sequence has frames "
-                f"{indices[0]}-{indices[-1]})",
-                path=str(scan_dir),
-            )
-        scans, indices = [scans[k] for k in wanted], [indices[k] for k in wanted]
+    available = list_kitti_tracking_frames(root, seq.name)
+    if not available:  # the error naming the folders looked in and the sequences with scans
+        kitti_tracking_scan_path(root, seq.name, -1)
+    scan_dir = kitti_tracking_scan_path(root, seq.name, available[0]).parent
+    positions = select_frames(
+        available, first_frame, last_frame, what=f"sequence {seq.name}", path=str(scan_dir)
+    )
+    indices = [available[k] for k in positions]
     # read (and check) the per-sequence files once, before the log is created; the labels
     # are required here (a frame of a sequence without label_02 would have no labels)
     calib, _, camera_poses = seq.calib, seq.label_rows, seq.camera_poses
+    labelled = with_ids = without_pose = 0
     with LogWriter(
         out,
         config={
@@ -358,7 +364,7 @@ def kitti_tracking_to_log(
             "ego_poses": str(seq.pose_path) if camera_poses is not None else None,
             "image_size_wh": list(image_size_wh),
         },
-        command="kitti_tracking_to_log",
+        command=KITTI_TRACKING_TO_LOG,
         inputs=[str(scan_dir), str(seq.calib_path)],
     ) as writer:
         first_ns = indices[0] * KITTI_FRAME_PERIOD_NS
@@ -368,9 +374,12 @@ def kitti_tracking_to_log(
             first_ns,
             kitti_calib_message(calib, timestamp_ns=first_ns, sequence=sequence),
         )
-        for _, index in zip(progress(scans) if progress else scans, indices, strict=True):
+        for index in progress(indices) if progress else indices:
             frame = seq.frame(index, load_images=False)
             writer.sensor_frame(frame)
+            labelled += frame.labels is not None
+            with_ids += frame.label_ids is not None
+            without_pose += frame.world_from_ego is None
             writer.write(
                 KITTI_LABELS_TOPIC,
                 KITTI_LABELS,
@@ -383,4 +392,4 @@ def kitti_tracking_to_log(
                     image_size_wh=image_size_wh,
                 ),
             )
-    return len(scans)
+    return LogWritten(len(indices), indices[0], indices[-1], labelled, with_ids, without_pose)

@@ -16,6 +16,7 @@ Uses the functions ``drivestack eval`` scores with, on the replayed frames:
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,6 +185,60 @@ class KittiReplayScorer:
             self._track_rows.append(rows)
             tracks_inside = _mask(len(tracks), track_idx)
         return _mask(len(detections), idx), tracks_inside
+
+    @property
+    def sequence(self) -> str:
+        """The sequence of the log's KITTI label rows (its first labelled frame's)."""
+        if self._sequence:
+            return self._sequence
+        first = min(self.channels.labels, default=None)
+        return self.channels.labels[first].sequence if first is not None else ""
+
+    def tracking_rows(self) -> KittiObjects:
+        """Every KITTI tracking row collected, frames numbered as in the log's sequence."""
+        return KittiObjects.concatenate(self._track_rows) if self._track_rows else KittiObjects()
+
+    def write_tracking_results(self, folder: str | Path) -> dict[str, Any]:
+        """Write the tracking rows as KITTI tracking results, the layout ``drivestack eval
+        tracking --results`` reads: ``folder/<Class>/<sequence>.txt`` for each of
+        :data:`~drivestack.eval.detection.run.KITTI_CLASSES` (an empty file for a class
+        without rows), frames numbered as in the sequence (the label rows' frame numbers), with
+        :func:`~drivestack.ingest.kitti_tracking.write_tracking_results`. Returns
+        ``{"folder", "sequence", "frames": [first, last] or [], "classes", "files", "rows"}``
+        (rows per class).
+
+        Raises:
+            DataError: a sequence name that is not a plain file name (naming the field).
+        """
+        from drivestack.eval.tracking.kitti import result_file
+        from drivestack.ingest.kitti_tracking import write_tracking_results
+
+        sequence = self.sequence
+        if not sequence or Path(sequence).name != sequence or sequence in (".", ".."):
+            raise DataError(
+                f"{sequence!r} is not a file name for the result files",
+                record="/labels/kitti",
+                field="sequence",
+            )
+        folder = Path(folder)
+        rows = self.tracking_rows()
+        files, counts = [], {}
+        for cls in KITTI_CLASSES:
+            (folder / cls).mkdir(parents=True, exist_ok=True)
+            path = result_file(folder, cls, sequence)
+            mine = rows.select(np.flatnonzero(rows.type_name == cls))
+            write_tracking_results(path, mine)
+            files.append(str(path))
+            counts[cls] = len(mine)
+        frames = [min(self._frames), max(self._frames)] if self._frames else []
+        return {
+            "folder": str(folder),
+            "sequence": sequence,
+            "frames": frames,
+            "classes": list(KITTI_CLASSES),
+            "files": files,
+            "rows": counts,
+        }
 
     def metrics(self) -> dict[str, Any] | None:
         """``{"frames_scored", "first_frame", "detection", "tracking"}``; None without frames."""

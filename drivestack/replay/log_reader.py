@@ -311,14 +311,73 @@ def _mcap_errors() -> tuple[type[BaseException], ...]:
 
 def mcap_profile(path: str | Path) -> str:
     """The profile in an MCAP file's header (``""`` for drivestack logs, :data:`ROS2_PROFILE`
-    for rosbag2 recordings). Raises DataError naming the file when it is not MCAP."""
+    for rosbag2 recordings). Raises DataError naming the file when it is not MCAP, or when it
+    is an MCAP file cut short before its header ends (:func:`cut_short`: size and where)."""
     from mcap.reader import make_reader
 
     with Path(path).open("rb") as stream:
         try:
             return str(make_reader(stream).get_header().profile)
         except _mcap_errors() as exc:
-            raise DataError(f"not an MCAP file ({exc})", path=str(path)) from None
+            cut = cut_short(path)
+            raise DataError(cut or f"not an MCAP file ({exc})", path=str(path)) from None
+
+
+#: The 8 bytes every MCAP file starts (and ends) with.
+MCAP_MAGIC = b"\x89MCAP0\r\n"
+#: An MCAP record: opcode (1 byte) and body length (uint64, little-endian), then the body.
+_RECORD_PREFIX = 9
+
+
+def cut_short(path: str | Path) -> str | None:
+    """What a file that starts as MCAP but breaks off before its footer lost: ``"cut short (a
+    truncated copy?): the file is N bytes and ends inside its 3rd record (a CHUNK of M bytes
+    from byte B)"``; None for a whole MCAP file and for a file that is not MCAP at all (its
+    first bytes are not the magic). An empty file is said to be empty. Walks the top-level
+    records by their length prefixes only (nothing is decompressed)."""
+    from mcap.opcode import Opcode
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        return "the file is empty (0 bytes): no log in it"
+    with path.open("rb") as stream:
+        head = stream.read(len(MCAP_MAGIC))
+        if head != MCAP_MAGIC[: len(head)]:
+            return None
+        what = f"cut short (a truncated copy?): the file is {size} bytes and ends"
+        if len(head) < len(MCAP_MAGIC):
+            return f"{what} inside the {len(MCAP_MAGIC)}-byte MCAP magic it starts with"
+        offset, count = len(MCAP_MAGIC), 0
+        while offset < size:
+            count += 1
+            stream.seek(offset)
+            prefix = stream.read(_RECORD_PREFIX)
+            if len(prefix) < _RECORD_PREFIX:
+                return f"{what} inside the opcode and length of its {_ordinal(count)} record (byte {offset})"
+            length = _RECORD_PREFIX + int.from_bytes(prefix[1:], "little")
+            try:
+                name = Opcode(prefix[0]).name
+            except ValueError:
+                name = f"record of opcode {prefix[0]:#04x}"
+            if offset + length > size:
+                return (
+                    f"{what} inside its {_ordinal(count)} record (a {name} of {length} bytes "
+                    f"from byte {offset}: {size - offset} of them there)"
+                )
+            if prefix[0] == Opcode.FOOTER:  # whole when the closing magic follows it whole
+                stream.seek(offset + length)
+                if stream.read(len(MCAP_MAGIC)) == MCAP_MAGIC:
+                    return None
+                return f"{what} inside the {len(MCAP_MAGIC)}-byte MCAP magic it ends with"
+            offset += length
+    return f"{what} after {count} whole records, without the MCAP footer"
+
+
+def _ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _declared_channels(stream: Any) -> tuple[dict[int, Any], dict[int, Any]]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,13 +173,17 @@ def open_frames(
     if not path.exists():
         raise DataError("no such log file or bag folder", path=str(path))
     if path.is_file() and path.suffix == ".mcap":
-        from drivestack.replay.log_reader import ROS2_PROFILE, LogReader, mcap_profile
+        from drivestack.replay.log_reader import ROS2_PROFILE, LogReader, cut_short, mcap_profile
 
         if mcap_profile(path) != ROS2_PROFILE:  # a drivestack log: its errors are its own
             reader = LogReader(path)
             # a log must declare its run channel; its message is not read here, so a replay of
             # a log whose first chunk (holding it) is corrupt replays the rest and reports it
             if RUN_TOPIC not in reader.topics():
+                # a log cut inside its first records declares nothing: say it is cut, and where
+                cut = cut_short(path)
+                if cut is not None:
+                    raise DataError(f"{cut}: no message of it can be read", path=str(path))
                 raise DataError("log has no run metadata", path=str(path), record=RUN_TOPIC)
             return reader.frames(problems=True), None
     from drivestack.ingest.rosbag.reader import RosbagLog
@@ -407,8 +412,18 @@ def replay(
     io_worker: Literal["process", "thread"] = "process",
     rosbag_config: Any = None,
     announce: Callable[[str], None] | None = None,
+    kitti_results: str | Path | None = None,
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
+
+    Before the log is read, the stack's perception config is checked against it
+    (:func:`~drivestack.replay.stack_fit.check_stack_fits_log`): a config with map steps is a
+    ``ConfigError``; one made for other data than the log's gives one warning (``warnings``
+    in the summary). ``kitti_results``: a folder to write the replay's KITTI tracking rows to,
+    ``<folder>/<Class>/<sequence>.txt`` in the KITTI tracking result format with the frames
+    numbered as in the log's source sequence (``kitti_results`` in the summary names them;
+    :meth:`~drivestack.replay.kitti_score.KittiReplayScorer.write_tracking_results`); the log
+    must carry KITTI label rows and the stack track (``DataError`` before the log is read).
 
     ``rosbag_config``: how a ROS bag is read; ``announce``: where its guessed topic map is
     described (:func:`open_frames`). The output may not overwrite the input
@@ -433,9 +448,16 @@ def replay(
     from drivestack.replay.kitti_log import KittiChannelCopy
     from drivestack.replay.log_format import LogWriter
     from drivestack.replay.log_io import LogIO
+    from drivestack.replay.stack_fit import check_stack_fits_log
 
     log_path, out_path = Path(log_path), Path(out_path)
     check_output_path(log_path, out_path)
+    results_dir = None if kitti_results is None else Path(kitti_results)
+    if results_dir is not None:
+        _check_kitti_results(results_dir, log_path, stack)
+    stack_warnings = check_stack_fits_log(stack, log_path)
+    for line in stack_warnings:
+        warnings.warn(line, stacklevel=2)
     frames, ingest_report = open_frames(log_path, rosbag_config, announce)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped: list[SkippedFrame] = []
@@ -583,6 +605,10 @@ def replay(
         }
         if forecasts is not None:  # a stack that predicts (the key is absent otherwise)
             summary["forecast_vs_labels"] = forecasts.metrics()
+        if stack_warnings:  # (the key is absent otherwise)
+            summary["warnings"] = stack_warnings
+        if results_dir is not None and kitti is not None:
+            summary["kitti_results"] = kitti.write_tracking_results(results_dir)
         # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
         # asked for: listed, but they do not make the run unclean
         accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
@@ -604,6 +630,34 @@ def replay(
         raise
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def _check_kitti_results(folder: Path, log_path: Path, stack: Stack) -> None:
+    """``--kitti-results``, before the log is read: a folder (or none yet), a drivestack log
+    with KITTI label rows (their frame numbers number the rows), a stack that tracks.
+
+    Raises:
+        DataError: naming ``--kitti-results`` and what is missing.
+    """
+    from drivestack.replay.kitti_log import KITTI_LABELS_TOPIC
+    from drivestack.replay.log_reader import LogReader
+
+    where = f"--kitti-results {folder}"
+    if folder.exists() and not folder.is_dir():
+        raise DataError("is a file; give a folder for the result files", path=where)
+    if stack.tracker is None:
+        raise DataError("the stack has no tracking stage: there are no tracks to write", path=where)
+    try:
+        has_rows = KITTI_LABELS_TOPIC in LogReader(log_path).topics()
+    except DataError:
+        has_rows = False
+    if not (log_path.is_file() and log_path.suffix == ".mcap" and has_rows):
+        raise DataError(
+            f"{log_path} carries no KITTI label rows ({KITTI_LABELS_TOPIC}), which give the "
+            "result rows their sequence and frame numbers: only a log written by "
+            "tools/kitti_tracking_to_log.py has them",
+            path=where,
+        )
 
 
 def _reason(exc: Exception, source: str, timestamp_ns: int) -> str:
@@ -706,7 +760,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{summary['wall_s']:.1f} s, {_factor(summary['realtime_factor'])} real time"
         + (f"; {timing}" if timing else "")
     ]
-    lines += [_skipped_line(s) for s in summary["skipped"]]
+    lines += _skipped_lines(summary["skipped"])
     lines += [
         f"  {note}: {_count(count, 'frame')}"
         for note, count in summary.get("frame_notes", {}).items()
@@ -744,6 +798,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         # of 0 says more about the detector's classes than about its quality
         lines.append("  labelled but never detected: " + ", ".join(never))
     lines += _kitti_lines(summary.get("kitti"))
+    lines += kitti_results_lines(summary.get("kitti_results"))
     model = ((summary.get("stack") or {}).get("prediction") or {}).get("model", "")
     lines += forecast_lines(summary.get("forecast_vs_labels"), model)
     lines.append(f"wrote {summary['output']} and {summary['summary_path']}")
@@ -785,6 +840,48 @@ def _skipped_line(s: dict[str, Any]) -> str:
     if s["timestamp_ns"] == -1:
         return f"  {s['source']}: {s['reason']}"
     return f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}"
+
+
+def _skipped_lines(skipped: list[dict[str, Any]]) -> list[str]:
+    """The summary's ``skipped`` entries for the console: whole-input notes one line each;
+    frames skipped for the same reason one line with their count and the first and last
+    frame (the summary JSON keeps every entry), in the order of each reason's first frame."""
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    lines: list[str | list[dict[str, Any]]] = []
+    for s in skipped:
+        if s["timestamp_ns"] == -1:
+            lines.append(_skipped_line(s))
+        elif s["reason"] in by_reason:
+            by_reason[s["reason"]].append(s)
+        else:
+            by_reason[s["reason"]] = [s]
+            lines.append(by_reason[s["reason"]])
+    out = []
+    for line in lines:
+        if isinstance(line, str):
+            out.append(line)
+        elif len(line) == 1:
+            out.append(_skipped_line(line[0]))
+        else:
+            first, last = line[0], line[-1]
+            out.append(
+                f"  skipped {len(line)} frames, t={first['timestamp_ns']} {first['source']} "
+                f"to t={last['timestamp_ns']} {last['source']}: {first['reason']}"
+            )
+    return out
+
+
+def kitti_results_lines(results: dict[str, Any] | None) -> list[str]:
+    """Where ``--kitti-results`` wrote the replay's KITTI tracking rows."""
+    if not results:
+        return []
+    frames = results["frames"]
+    span = f"frames {frames[0]}-{frames[1]}" if frames else "no frame tracked"
+    return [
+        f"  KITTI tracking results ({span} of sequence {results['sequence']}, as numbered "
+        f"there): {results['folder']}/<Class>/{results['sequence']}.txt for "
+        f"{', '.join(results['classes'])}"
+    ]
 
 
 def _factor(value: float | None) -> str:

@@ -93,7 +93,13 @@ def test_a_kitti_frame_range_replays_with_the_camera_view_as_labelled_region(
     log = tmp_path / "k.mcap"
     args = ["--root", str(root), "--out", str(log)]
     assert tool.main([*args, "--first-frame", "900", "--last-frame", "990"]) == 2
-    assert "no scans in frames 900-990 (the sequence has frames " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "frames 900-990 asked, but sequence 0000 has frames 74-153 (80 frames; 0 of " in err
+    # a range reaching past the last scan is refused too (it wrote the 4 frames there were)
+    assert tool.main([*args, "--first-frame", "150", "--last-frame", "999"]) == 2
+    err = capsys.readouterr().err
+    assert "frames 150-999 asked, but sequence 0000 has frames 74-153 (80 frames; 4 of " in err
+    assert not log.exists()
     assert tool.main([*args, "--first-frame", "80", "--last-frame", "82"]) == 0
     out = tmp_path / "run.mcap"
     main(["replay", str(log), "--out", str(out), "--quiet"])

@@ -33,7 +33,6 @@ from drivestack.replay.kitti_score import (
 )
 from drivestack.replay.log_reader import LogReader
 from drivestack.structures.sensor_frame import SensorFrame
-from tests.replay._tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "configs" / "stack" / "default.yaml"
@@ -94,7 +93,7 @@ def test_replayed_kitti_drive_scores_like_the_eval_path(shared_data: Path, tmp_p
 
     root = shared_data / "kitti_tracking"
     log = tmp_path / "kitti_0000.mcap"
-    assert kitti_tracking_to_log(root, log) == LAST - FIRST + 1
+    assert kitti_tracking_to_log(root, log).frames == LAST - FIRST + 1
     assert LogReader(log).validate() > 0
 
     # replay path: the log through `drivestack replay`
@@ -315,16 +314,6 @@ def test_a_log_whose_kitti_labels_do_not_decode_is_replayed_unscored(tmp_path: P
     (problem,) = summary["skipped"]
     assert "KITTI labels not scored" in problem["reason"]
     assert "/labels/kitti #0" in problem["reason"] and "track_id has 1 entries" in problem["reason"]
-
-
-def test_converter_tool_names_the_missing_scan_folder(tmp_path: Path, capsys) -> None:
-    tool = load_tool("kitti_tracking_to_log")
-    status = tool.main(["--root", str(tmp_path), "--out", str(tmp_path / "k.mcap")])
-    assert status == 2  # bad input
-    err = capsys.readouterr().err
-    assert (
-        "no .pcd.xz scans" in err and str(tmp_path / "training" / "velodyne_pcd_xz" / "0000") in err
-    )
 
 
 def _tiny_kitti_log(path: Path, edit_calib: Any = None, edit_labels: Any = None) -> Path:

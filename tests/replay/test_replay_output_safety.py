@@ -57,7 +57,10 @@ def test_the_output_may_not_lie_inside_a_bag_folder(tmp_path) -> None:
 def test_a_parent_that_is_a_file_is_not_a_directory(tmp_path, capsys) -> None:
     (tmp_path / "file.mcap").write_bytes(b"")
     out = tmp_path / "file.mcap" / "x.mcap"
-    assert main(["replay", str(DEMO_LOG), "--out", str(out), "--quiet"]) == 2
+    assert (
+        main(["replay", str(DEMO_LOG), "--stack", str(SIM_STACK), "--out", str(out), "--quiet"])
+        == 2
+    )
     assert "not a directory" in _error(capsys)
 
 

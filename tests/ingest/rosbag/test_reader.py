@@ -395,8 +395,8 @@ def test_a_skip_line_names_the_frame_source_once(tmp_path: Path) -> None:
     summary = _replay_drive(tmp_path, RosbagConfig(topics=TopicMap(lidars={"points": "/points"})))
     frames = [s for s in summary["skipped"] if s["timestamp_ns"] != -1]
     assert len(frames) == 4 and all("world_from_ego" in s["reason"] for s in frames)
-    lines = [line for line in summary_lines(summary) if "skipped t=" in line]
-    assert len(lines) == 4
-    for s, line in zip(frames, lines, strict=True):
-        assert line.count(s["source"]) == 1, line
+    # the four frames share their reason: one line with the count, naming the first and the
+    # last frame's source once each (the summary JSON keeps every entry)
+    (line,) = [line for line in summary_lines(summary) if "skipped 4 frames, t=" in line]
+    assert line.count(frames[0]["source"]) == 1 and line.count(frames[-1]["source"]) == 1, line
     assert "bag topics not read: /cam/camera_info" in "\n".join(summary_lines(summary))

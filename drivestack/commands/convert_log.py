@@ -1,0 +1,139 @@
+"""The command line of the dataset -> drivestack log converters (``tools/dataset_to_log.py``,
+``tools/kitti_tracking_to_log.py``): one parser and one run for both.
+
+Both take ``--root``, ``--out`` and ``--first-frame`` / ``--last-frame`` (a range every frame
+of which must be there: :func:`~drivestack.replay.dataset_log.select_frames`), check ``--out``
+before reading anything, leave no folder behind when they fail, and print what they wrote with
+the notes a replay of the log needs (frames without an ego pose, labels without ids). Bad input
+is one ``error:`` line naming the file and field, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from drivestack.commands._paths import check_out_file, int_at_least, removed_on_failure
+from drivestack.replay.dataset_log import DATASET_FRAMES, LogWritten, dataset_to_log
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def converter_parser(description: str, numbering: str) -> argparse.ArgumentParser:
+    """``--out``, ``--first-frame`` and ``--last-frame`` (``numbering``: what the frame numbers
+    are); the caller adds ``--root`` and its own options."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output log (.mcap)")
+    parser.add_argument(
+        "--first-frame",
+        type=int_at_least(0),
+        help=f"first frame to write ({numbering}; default: the first)",
+    )
+    parser.add_argument(
+        "--last-frame",
+        type=int_at_least(0),
+        help="last frame to write, included (default: the last); every frame from the first "
+        "to the last must be there (exit status 2 naming the frames there are otherwise)",
+    )
+    return parser
+
+
+def parse_converter_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> argparse.Namespace:
+    """The parsed options; ``--first-frame`` after ``--last-frame`` is a usage error (exit 2)."""
+    args = parser.parse_args(argv)
+    if (
+        args.first_frame is not None
+        and args.last_frame is not None
+        and args.first_frame > args.last_frame
+    ):
+        parser.error(f"--first-frame {args.first_frame} is after --last-frame {args.last_frame}")
+    return args
+
+
+def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
+    """``write(out)`` with ``out`` checked first and its new folders removed when it fails;
+    prints ``wrote N frames of WHAT (frames A-B) to OUT`` and the log's notes."""
+    check_out_file(out, what="the log's file name")  # before any work
+    with removed_on_failure(out.parent):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = write(out)
+    frames = f"{written.frames} frame{'' if written.frames == 1 else 's'}"
+    print(f"wrote {frames} of {what} (frames {written.first}-{written.last}) to {out}")
+    for note in written.notes():
+        print(note)
+    return 0
+
+
+def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
+    """A progress bar over the frame numbers written."""
+    from tqdm import tqdm
+
+    return tqdm(list(numbers), desc="frames", unit="frame")
+
+
+def dataset_main(description: str, argv: list[str] | None = None) -> int:
+    """``tools/dataset_to_log.py``: ``--dataset``, ``--root``, the shared options."""
+    from drivestack.cli import report_user_errors
+
+    parser = converter_parser(
+        description,
+        "the dataset's frame number: sweep or frame order from 0, PandaSet's file "
+        "number, nuScenes' sample index",
+    )
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASET_FRAMES))
+    parser.add_argument(
+        "--root",
+        type=Path,
+        required=True,
+        help="an Argoverse 2 log folder, an aiMotive or PandaSet sequence folder, a nuScenes "
+        "*_info.json (or the folder holding one)",
+    )
+    args = parse_converter_args(parser, argv)
+
+    def write(out: Path) -> LogWritten:
+        return dataset_to_log(
+            args.dataset,
+            args.root,
+            out,
+            first_frame=args.first_frame,
+            last_frame=args.last_frame,
+            progress=progress_bar,
+        )
+
+    return report_user_errors(
+        lambda: run_converter(args.out, f"{args.dataset} {args.root.name}", write)
+    )
+
+
+def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
+    """``tools/kitti_tracking_to_log.py``: ``--root`` (default the shared KITTI tracking
+    folder), ``--sequence``, the shared options."""
+    from drivestack.cli import report_user_errors
+    from drivestack.replay.kitti_log import kitti_tracking_to_log
+
+    parser = converter_parser(description, "the sequence's own frame numbers")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=SHARED_DATA / "kitti_tracking",
+        help="KITTI tracking folder (training/{velodyne,velodyne_pcd_xz}/<seq>, label_02, calib)",
+    )
+    parser.add_argument("--sequence", default="0000", help="sequence name (default 0000)")
+    args = parse_converter_args(parser, argv)
+
+    def write(out: Path) -> LogWritten:
+        return kitti_tracking_to_log(
+            args.root,
+            out,
+            sequence=args.sequence,
+            progress=progress_bar,
+            first_frame=args.first_frame,
+            last_frame=args.last_frame,
+        )
+
+    return report_user_errors(lambda: run_converter(args.out, f"sequence {args.sequence}", write))
