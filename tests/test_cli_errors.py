@@ -16,6 +16,7 @@ from drivestack.core.json_values import finite_json
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_LOG = REPO / "data" / "demo" / "drive.mcap"
+SIM_STACK = REPO / "configs" / "stack" / "sim_lidar.yaml"  # the stack made for the demo drive
 
 
 def _error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -93,7 +94,9 @@ def test_truncated_drivestack_log_replays_up_to_the_cut(tmp_path, capsys) -> Non
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(DEMO_LOG.read_bytes()[: DEMO_LOG.stat().st_size // 2])
     out = tmp_path / "o.mcap"
-    assert main(["replay", str(cut), "--out", str(out), "--quiet"]) == 1  # not clean
+    assert (
+        main(["replay", str(cut), "--stack", str(SIM_STACK), "--out", str(out), "--quiet"]) == 1
+    )  # not clean
     printed = capsys.readouterr().out
     assert "rosbags" not in printed.lower()
     assert f"input incomplete: {cut}: truncated or corrupt MCAP: it breaks off after" in printed
@@ -112,7 +115,9 @@ def test_corrupt_chunks_of_a_log_are_skipped_and_named(tmp_path, capsys) -> None
     flipped = tmp_path / "flipped.mcap"
     flipped.write_bytes(bytes(data))
     out = tmp_path / "o.mcap"
-    assert main(["replay", str(flipped), "--out", str(out), "--quiet"]) == 1  # not clean
+    assert (
+        main(["replay", str(flipped), "--stack", str(SIM_STACK), "--out", str(out), "--quiet"]) == 1
+    )  # not clean
     printed = capsys.readouterr().out
     assert "1 corrupt chunk(s) skipped, their messages lost: byte " in printed
     # the chunk fails to decompress or its CRC check, depending on where the flipped bytes fall

@@ -89,6 +89,24 @@ def _broadcast_points_in_boxes(points: np.ndarray, boxes: np.ndarray) -> np.ndar
     )
 
 
+def _differences_on_faces(
+    points: np.ndarray, boxes: np.ndarray, ours: np.ndarray, ref: np.ndarray
+) -> int | None:
+    """How many ``(point, box)`` pairs ``ours`` and ``ref`` (``(N, M)`` bool) disagree on, when
+    every such point lies within rounding (1e-9 m plus 8 epsilons of the box-centred offset)
+    of one of its box's faces; None when one lies farther from every face (a real difference)."""
+    n, m = np.nonzero(ours != ref)
+    if len(n) == 0:
+        return 0
+    p, b = points[n].astype(np.float64), boxes[m].astype(np.float64)
+    rel = p - b[:, :3]
+    c, s = np.cos(b[:, 6]), np.sin(b[:, 6])
+    local = np.c_[c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1], rel[:, 2]]
+    gap = np.abs(np.abs(local) - b[:, 3:6] / 2)
+    tol = 1e-9 + 8 * np.finfo(points.dtype).eps * np.abs(local)
+    return len(n) if bool(np.all(np.any(gap <= tol, axis=1))) else None
+
+
 def _open3d_voxel_from_numpy(points: np.ndarray, voxel_size_m: float) -> Any:
     """open3d's route including the conversion a NumPy user has to pay."""
     import open3d as o3d
@@ -370,7 +388,11 @@ def run(
         for gpu in gpus:
             t, _ = measure(gpu.label, gpu.timed(K.points_in_boxes, pts, boxes), repeats)
             res.timings.append(t)
-        res.checks["same_as_broadcasting"] = bool(np.array_equal(ours, ref))
+        # drivestack's faces carry a few ulps of slack (kernels.points_in_boxes): pairs that
+        # differ must lie on a face within rounding
+        on_face = _differences_on_faces(pts, boxes, ours, ref)
+        res.checks["same_as_broadcasting"] = on_face is not None
+        res.checks["differences_on_faces"] = -1 if on_face is None else on_face
 
     # -- small ops ------------------------------------------------------------------------------
     pts = scans[0][1]
