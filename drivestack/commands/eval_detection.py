@@ -381,6 +381,9 @@ def _notes(result: dict[str, Any]) -> list[str]:
                 )
     # suspect inputs (a 0-byte KITTI scan), warned about on stderr as they were read
     notes.extend(result.get("loader_warnings", []))
+    # where the scoring knowingly departs from the dataset's own evaluator (nuScenes: no
+    # bike-rack filtering)
+    notes.extend(m.get("deviations_from_devkit", []))
     errors = m.get("tp_errors", {})
     truth = m.get("ground_truth", {})
     gt_without = {

@@ -6,6 +6,10 @@ nuScenes global frame. Info boxes are ``[x, y, z, l, w, h, yaw]`` in LIDAR_TOP w
 geometric ("gravity") centre, so they map onto :class:`Boxes3D` unchanged. The submission
 format wants global-frame boxes with ``size = (w, l, h)`` and a ``(w, x, y, z)`` quaternion;
 :func:`boxes_to_submission` converts once on the way out.
+
+Yaw in the global frame has one rule for labels and submissions, the devkit's
+``quaternion_yaw``: the heading of the box's rotated x axis (:func:`world_yaw_rad`), the box's
+full rotation being ``world_from_lidar.rotation @ Rz(yaw)`` (the ego pose may be tilted).
 """
 
 from __future__ import annotations
@@ -114,6 +118,22 @@ def attribute_from_speed(name: str, speed_mps: float) -> str:
     elif name == "bus":
         return "vehicle.stopped"
     return DEFAULT_ATTRIBUTE[name]
+
+
+def heading_of_rotation(rotation: np.ndarray) -> np.ndarray:
+    """``(...,)`` the heading (yaw) of ``(..., 3, 3)`` rotations: the angle of their rotated x
+    axis in the x-y plane, as nuscenes-devkit's ``quaternion_yaw``."""
+    rot = np.asarray(rotation, dtype=np.float64)
+    return np.arctan2(rot[..., 1, 0], rot[..., 0, 0])
+
+
+def world_yaw_rad(world_from_boxes: SE3, yaw_rad: np.ndarray) -> np.ndarray:
+    """``(N,)`` global-frame yaws of boxes with ``(N,)`` yaws in a frame mapped by
+    ``world_from_boxes``: :func:`heading_of_rotation` of ``world_from_boxes.rotation @
+    Rz(yaw)``, the rotation :func:`boxes_to_submission` writes as the quaternion (for a
+    level frame, ``yaw`` plus the frame's heading)."""
+    rot = world_from_boxes.rotation @ yaw_to_rotation_matrix(np.asarray(yaw_rad, np.float64))
+    return heading_of_rotation(rot)
 
 
 def seconds_to_ns_us(seconds: float) -> int:
@@ -246,7 +266,9 @@ class NuScenesSample:
             counts no velocity error for an unknown label velocity, so it should set
             ``velocity_mps`` to NaN where ``velocity_known`` is False.)
         detection_name: ``(N,)`` str nuScenes class per box ("" when not a detection class).
-        num_lidar_pts: ``(N,)`` int64; ``num_radar_pts``: ``(N,)`` int64.
+        num_lidar_pts: ``(N,)`` int64; ``num_radar_pts``: ``(N,)`` int64; -1 where the info
+            file's instance has no such key (unknown: the devkit's ``num_pts = -1``
+            convention, never filtered as empty; mmdet3d's infos always carry both).
         velocity_known: ``(N,)`` bool, False where the info file's velocity was NaN or
             missing (read as 0 in ``labels``); None (every velocity known) when built
             without it.
@@ -262,6 +284,15 @@ class NuScenesSample:
     num_lidar_pts: np.ndarray
     num_radar_pts: np.ndarray
     velocity_known: np.ndarray | None = None
+
+    @property
+    def num_pts(self) -> np.ndarray:
+        """``(N,)`` int64 the devkit's ``num_pts``: LiDAR plus radar points; -1 (unknown, never
+        filtered as empty) where a count is missing and the other does not show points."""
+        lidar, radar = self.num_lidar_pts, self.num_radar_pts
+        known = np.maximum(lidar, 0) + np.maximum(radar, 0)
+        unknown = ((lidar < 0) | (radar < 0)) & (known == 0)
+        return np.where(unknown, -1, known).astype(np.int64)
 
 
 def _numbers(value: Any, n: int, *, path: str | None, record: str, field: str) -> np.ndarray:
@@ -311,9 +342,10 @@ def _instance(
         if key not in inst:
             raise DataError("missing key", path=path, record=irec, field=key)
     box = _numbers(inst["bbox_3d"], 7, path=path, record=irec, field="bbox_3d")
-    if not np.all(np.isfinite(box)) or np.any(box[3:6] < 0):
+    if not np.all(np.isfinite(box)) or np.any(box[3:6] <= 0):
         raise DataError(
-            f"expected 7 finite numbers with non-negative size, got {inst['bbox_3d']}",
+            f"expected 7 finite numbers with a size > 0 (the devkit asserts it), got "
+            f"{inst['bbox_3d']}",
             path=path,
             record=irec,
             field="bbox_3d",
@@ -339,8 +371,10 @@ def _instance(
             field="bbox_label_3d",
         )
     name = categories[int(label)] if label >= 0 else ""
-    npts = _count(inst.get("num_lidar_pts", 0), path=path, record=irec, field="num_lidar_pts")
-    nrad = _count(inst.get("num_radar_pts", 0), path=path, record=irec, field="num_radar_pts")
+    npts, nrad = (
+        _count(inst[key], path=path, record=irec, field=key) if key in inst else -1
+        for key in ("num_lidar_pts", "num_radar_pts")
+    )  # missing: -1, unknown (never filtered as empty)
     return box, v, name, npts, nrad
 
 
@@ -403,10 +437,12 @@ def read_nuscenes_info(path: str | Path) -> list[NuScenesSample]:
     ``timestamp`` is read as seconds (v1.x) or integer microseconds (v0.x), see
     :func:`info_timestamp_ns`. An instance ``velocity`` that is NaN or missing (unknown) is
     read as 0 in the sample's ``labels`` and flagged False in its ``velocity_known``
-    (:class:`NuScenesSample`); an infinite one is an error. Raises ``DataError`` naming the file, the record
+    (:class:`NuScenesSample`); an infinite one is an error. A missing ``num_lidar_pts`` /
+    ``num_radar_pts`` is read as -1 (unknown). Raises ``DataError`` naming the file, the record
     (``data_list[i] (token t)``, and ``instances[j]``) and the field for anything else: a
-    missing key, a wrong type or length, a label outside -1..K-1, a count that is not a
-    non-negative integer, a non-rigid pose, or a sample token given twice.
+    missing key, a wrong type or length, a box size that is not > 0, a label outside
+    -1..K-1, a count that is not a non-negative integer, a non-rigid pose, or a sample token
+    given twice.
     """
     p = str(path)
     data = read_json(path)
@@ -498,7 +534,7 @@ def boxes_to_submission(
         raise ValueError(f"attribute_name has {len(attribute_name)} entries for {len(boxes)} boxes")
     if len(boxes) == 0:
         return out
-    rot = world_from_boxes.rotation @ yaw_to_rotation_matrix(boxes.yaw_rad)
+    rot = world_from_boxes.rotation @ yaw_to_rotation_matrix(boxes.yaw_rad)  # world_yaw_rad's
     quats = SE3(rot, np.zeros((len(boxes), 3))).as_quaternion()
     centers = world_from_boxes.apply(boxes.center_m)
     vel = world_from_boxes.rotate(
@@ -639,9 +675,11 @@ def read_submission(
 
     Per sample: a list of at most :data:`MAX_BOXES_PER_SAMPLE` boxes. Per box (an object):
     ``sample_token`` equal to its key; ``translation`` 3 and ``rotation`` 4 finite numbers
-    (a non-zero quaternion); ``size`` 3 finite non-negative numbers; ``velocity`` 2 numbers,
-    NaN meaning unknown (kept NaN); ``detection_name`` one of :data:`DETECTION_NAMES`;
-    ``detection_score`` a finite number (not a string); ``attribute_name`` "" or one of
+    (a non-zero quaternion; yaw its :func:`heading_of_rotation`); ``size`` 3 finite numbers
+    > 0 (the devkit's ``scale_iou`` asserts it); ``velocity`` 2 numbers, NaN meaning unknown
+    (kept NaN); ``detection_name`` one of :data:`DETECTION_NAMES`; ``detection_score`` a
+    finite number, an integer too (the devkit's loader converts it with ``float()``; not a
+    string); ``attribute_name`` "" or one of
     :data:`CLASS_ATTRIBUTES` of its class. ``DataError`` naming the file, the box
     (``results[token][j]``) and the field otherwise. ``warnings``: gets a line for what the
     devkit refuses but scoring does not need (no ``meta`` object), and a line for each box
@@ -702,13 +740,17 @@ def sample_boxes(
                             path=path, record=rec, field="sample_token")  # fmt: skip
         center[j] = _finite(item["translation"], 3, path=path, record=rec, field="translation")
         size[j] = _finite(item["size"], 3, path=path, record=rec, field="size")
-        if np.any(size[j] < 0):
-            raise DataError(f"negative size {item['size']}", path=path, record=rec, field="size")
+        if np.any(size[j] <= 0):
+            raise DataError(
+                f"size {item['size']} must be > 0 (the devkit's scale_iou asserts it)",
+                path=path,
+                record=rec,
+                field="size",
+            )
         q = _finite(item["rotation"], 4, path=path, record=rec, field="rotation")
         if not np.any(q):
             raise DataError("zero quaternion", path=path, record=rec, field="rotation")
-        rot = quaternion_to_rotation_matrix(q)
-        yaw[j] = np.arctan2(rot[1, 0], rot[0, 0])
+        yaw[j] = heading_of_rotation(quaternion_to_rotation_matrix(q))
         vel[j] = _numbers(item["velocity"], 2, path=path, record=rec, field="velocity")
         if np.any(np.isinf(vel[j])) or (strict_json and not np.all(np.isfinite(vel[j]))):
             what = "finite (strict JSON has no NaN)" if strict_json else "finite or NaN (unknown)"

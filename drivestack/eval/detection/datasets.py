@@ -176,8 +176,15 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
 
 
 def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
-    from drivestack.eval.detection.nuscenes import EvalBoxes
-    from drivestack.ingest.nuscenes import read_lidar_pcd_bin, read_nuscenes_info
+    """The samples of every ``*_info.json`` under ``root``, with global-frame ground truth as
+    the devkit scores it: yaw by :func:`~drivestack.ingest.nuscenes.world_yaw_rad` (the rule
+    submissions are written and read with), ``ego_distance_m`` the x-y distance from the ego
+    translation in the global frame
+    (:func:`~drivestack.eval.detection.nuscenes.ego_distance_xy_m`), unknown velocities NaN
+    and ``num_pts`` -1 where the info file has no point counts (scored, never filtered as
+    empty: a warning names the sample)."""
+    from drivestack.eval.detection.nuscenes import EvalBoxes, ego_distance_xy_m
+    from drivestack.ingest.nuscenes import read_lidar_pcd_bin, read_nuscenes_info, world_yaw_rad
 
     infos = sorted(root.glob("*_info.json"))
     if not infos:
@@ -197,20 +204,27 @@ def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
                                 world_from_ego=s.world_from_ego, labels=s.labels, source=f"{info}:{s.token}")  # fmt: skip
             world_from_lidar = s.world_from_ego @ s.ego_from_lidar
             world = s.labels.transformed(world_from_lidar, "world")
-            ego_xy = (
-                s.ego_from_lidar.apply(s.labels.center_m)[:, :2]
-                if len(s.labels)
-                else np.zeros((0, 2))
-            )
             velocity = world.velocity_mps.copy()
             if s.velocity_known is not None:  # unknown: no velocity error, as the devkit's NaN
                 velocity[~s.velocity_known] = np.nan
+            num_pts = s.num_pts
             gt = EvalBoxes(
-                center_m=world.center_m, size_m=world.size_m, yaw_rad=world.yaw_rad, velocity_mps=velocity,
-                detection_name=s.detection_name, attribute_name=np.zeros(0, dtype=str),
-                num_pts=s.num_lidar_pts + s.num_radar_pts, ego_distance_m=np.linalg.norm(ego_xy, axis=1),
+                center_m=world.center_m, size_m=world.size_m,
+                yaw_rad=world_yaw_rad(world_from_lidar, s.labels.yaw_rad), velocity_mps=velocity,
+                detection_name=s.detection_name, attribute_name=np.zeros(0, dtype=str), num_pts=num_pts,
+                ego_distance_m=ego_distance_xy_m(world.center_m, s.world_from_ego),
             )  # fmt: skip
-            yield LabelledFrame(s.token, frame, gt, calib=world_from_lidar)
+            unknown = int(np.count_nonzero((num_pts < 0) & (s.detection_name != "")))
+            warnings = (
+                (
+                    f"{info}: sample {s.token}: {unknown} label(s) without num_lidar_pts / "
+                    "num_radar_pts: scored whether or not they hold points (the devkit drops "
+                    "labels without points; -1 = unknown is never dropped)",
+                )
+                if unknown
+                else ()
+            )
+            yield LabelledFrame(s.token, frame, gt, calib=world_from_lidar, warnings=warnings)
 
 
 def _av2_logs(root: Path) -> list[Path]:

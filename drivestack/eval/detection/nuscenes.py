@@ -1,10 +1,18 @@
 """nuScenes detection protocol (nuscenes-devkit ``eval/detection``), on plain arrays.
 
-1. **Filter**: boxes farther from the ego (BEV) than their class range are dropped; GT boxes
-   with no LiDAR/radar points (``num_pts == 0``) are dropped.
+1. **Filter**: boxes farther from the ego than their class range are dropped (the devkit's
+   ``ego_dist``: the x-y norm of box centre minus ego translation, both in the global frame,
+   :func:`ego_distance_xy_m`); GT boxes with no LiDAR/radar points (``num_pts == 0``; -1 is
+   unknown and kept) are dropped. **Known deviation**: the devkit also drops boxes of
+   ``bicycle`` / ``motorcycle`` inside a ``static_object.bicycle_rack`` annotation; that
+   needs the nuScenes database's bike-rack boxes, which an mmdet3d info file does not carry,
+   so no bike-rack filtering is done here.
 2. **Match** (``accumulate``), per class and centre-distance threshold: predictions in
    descending score order each take the nearest unmatched GT of the sample (BEV centre
-   distance); a match closer than the threshold is a TP. Precision and confidence are
+   distance); a match closer than the threshold is a TP. Equal scores rank as the devkit
+   ranks them: the later box first in the order of the prediction mapping's samples (a
+   submission's JSON key order), then their rows. Box sizes must be > 0 (the devkit's
+   ``scale_iou`` asserts it). Precision and confidence are
    interpolated at 101 recall points; the TP errors (translation, velocity, 1 - scale IoU,
    yaw, 1 - attribute accuracy) become cumulative means interpolated on the same points.
 3. **AP** = mean of (precision - min_precision)+ over recalls above min_recall, / (1 -
@@ -26,6 +34,7 @@ import numpy as np
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.transforms import SE3
+from drivestack.ingest.nuscenes import DETECTION_NAMES
 from drivestack.structures.boxes import Boxes3D
 
 if TYPE_CHECKING:
@@ -70,7 +79,17 @@ DETECTION_CVPR_2019 = DetectionConfig(
 
 
 def load_detection_config(path: str | Path) -> DetectionConfig:
-    """Read a config JSON; unknown/missing keys and wrong types are ``ConfigError``s."""
+    """Read a nuScenes detection config JSON, refused where the devkit asserts.
+
+    Raises:
+        ConfigError: naming the file and key for an unknown or missing key, a wrong type,
+            a ``dist_fcn`` other than ``center_distance``, and what the devkit's
+            ``DetectionConfig`` / ``calc_ap`` assert: ``class_range`` naming other classes
+            than the 10 nuScenes detection classes, ``dist_th_tp`` not one of ``dist_ths``,
+            ``min_precision`` outside ``[0, 1)``, ``min_recall`` outside ``[0, 1]``. A little
+            stricter than the devkit: a class range that is not > 0 (every box of the class
+            would be dropped) and an empty ``dist_ths``.
+    """
     p = str(path)
     try:
         doc = json.loads(Path(path).read_text())
@@ -100,7 +119,47 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
         raise ConfigError(
             f"only center_distance is implemented, got {cfg.dist_fcn!r}", path=p, field="dist_fcn"
         )
+    _check_config(cfg, p)
     return cfg
+
+
+def _check_config(cfg: DetectionConfig, path: str) -> None:
+    """What nuscenes-devkit asserts of a config (:func:`load_detection_config`)."""
+    names = set(cfg.class_range)
+    if names != set(DETECTION_NAMES):
+        extra = sorted(names - set(DETECTION_NAMES))
+        missing = sorted(set(DETECTION_NAMES) - names)
+        raise ConfigError(
+            "must name exactly the 10 nuScenes detection classes (the devkit asserts it): "
+            f"unknown {extra}, missing {missing}",
+            path=path,
+            field="class_range",
+        )
+    for name, limit in cfg.class_range.items():
+        if not np.isfinite(limit) or limit <= 0:
+            raise ConfigError(
+                f"must be a finite range > 0 m, got {limit}", path=path, field=f"class_range.{name}"
+            )
+    if not cfg.dist_ths:
+        raise ConfigError("must hold at least one threshold", path=path, field="dist_ths")
+    if cfg.dist_th_tp not in cfg.dist_ths:
+        raise ConfigError(
+            f"{cfg.dist_th_tp} must be one of dist_ths {list(cfg.dist_ths)} (the devkit asserts it)",
+            path=path,
+            field="dist_th_tp",
+        )
+    if not 0.0 <= cfg.min_precision < 1.0:
+        raise ConfigError(
+            f"must be in [0, 1), got {cfg.min_precision} (the devkit asserts it)",
+            path=path,
+            field="min_precision",
+        )
+    if not 0.0 <= cfg.min_recall <= 1.0:
+        raise ConfigError(
+            f"must be in [0, 1], got {cfg.min_recall} (the devkit asserts it)",
+            path=path,
+            field="min_recall",
+        )
 
 
 @dataclass(frozen=True)
@@ -111,10 +170,15 @@ class EvalBoxes:
         center_m: ``(N, 3)`` centres (any frame shared by GT and predictions of the sample).
         size_m: ``(N, 3)`` sizes (any axis order, the same for GT and predictions).
         yaw_rad: ``(N,)``; velocity_mps: ``(N, 2)`` (NaN when unknown).
-        detection_name: ``(N,)`` str; attribute_name: ``(N,)`` str ("" = none).
+        detection_name: ``(N,)`` str; attribute_name: ``(N,)`` str ("" = none; empty: all
+            none).
         score: ``(N,)`` (ignored for GT).
         num_pts: ``(N,)`` LiDAR + radar points in a GT box, -1 when unknown (never filtered).
-        ego_distance_m: ``(N,)`` BEV distance of the centre from the ego vehicle.
+        ego_distance_m: ``(N,)`` BEV distance of the centre from the ego vehicle (empty: the
+            x-y norm of ``center_m``, an ego at the origin of the boxes' frame).
+
+    An array of the wrong shape is a ``ValueError`` naming it; ``score``, ``num_pts``,
+    ``velocity_mps``, ``attribute_name`` and ``ego_distance_m`` may be empty for their default.
     """
 
     center_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
@@ -156,10 +220,13 @@ class EvalBoxes:
         object.__setattr__(
             self, "detection_name", np.asarray(self.detection_name, dtype=str).reshape(-1)
         )
-        attr = np.asarray(self.attribute_name, dtype=str).reshape(-1)
-        object.__setattr__(
-            self, "attribute_name", attr if attr.size == n else np.full(n, "", dtype=str)
-        )
+        attr = np.asarray(self.attribute_name, dtype=str)
+        if attr.size == 0 and n:
+            attr = np.full(n, "", dtype=str)
+        attr = attr.reshape(-1) if attr.size == n else attr
+        if attr.shape != (n,):
+            raise ValueError(f"EvalBoxes.attribute_name must have shape {(n,)}, got {attr.shape}")
+        object.__setattr__(self, "attribute_name", attr)
 
     def __len__(self) -> int:
         return int(self.detection_name.shape[0])
@@ -168,15 +235,12 @@ class EvalBoxes:
         return EvalBoxes(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
     @classmethod
-    def from_submission(
-        cls, sub: SubmissionBoxes, *, ego_from_world: SE3 | None = None
-    ) -> EvalBoxes:
+    def from_submission(cls, sub: SubmissionBoxes, *, ego_from_world: SE3) -> EvalBoxes:
         """One sample of a submission as submitted: detection and attribute names, velocities
         (NaN = unknown: no velocity error is counted, as in the devkit), sizes reordered from
-        nuScenes' ``w l h`` to ``l w h``. ``ego_from_world`` places the ego for the range
-        filter (default: the world origin)."""
-        ego = ego_from_world if ego_from_world is not None else SE3.identity()
-        ego_xyz = ego.apply(sub.center_m) if len(sub) else np.zeros((0, 3))
+        nuScenes' ``w l h`` to ``l w h``. ``ego_from_world``: the sample's ego pose (the
+        LIDAR_TOP ``ego2global``, inverted), which places the ego for the range filter as the
+        devkit does (:func:`ego_distance_xy_m`: only its translation counts)."""
         return cls(
             center_m=sub.center_m,
             size_m=sub.size_wlh_m[:, [1, 0, 2]],
@@ -185,7 +249,7 @@ class EvalBoxes:
             detection_name=sub.detection_name,
             attribute_name=sub.attribute_name,
             score=sub.score,
-            ego_distance_m=np.linalg.norm(ego_xyz[:, :2], axis=1),
+            ego_distance_m=ego_distance_xy_m(sub.center_m, ego_from_world.inverse()),
         )
 
     @classmethod
@@ -218,6 +282,15 @@ class EvalBoxes:
             else np.zeros(0, dtype=np.int64),
             ego_distance_m=np.linalg.norm(ego_xyz[keep, :2], axis=1),
         )
+
+
+def ego_distance_xy_m(center_world_m: np.ndarray, world_from_ego: SE3) -> np.ndarray:
+    """``(N,)`` the devkit's ``ego_dist`` of ``(N, 3)`` global-frame box centres: the x-y norm
+    of centre minus the ego's translation, both in the global frame (not in the ego frame,
+    which a tilted ego pose would shorten)."""
+    centers = np.asarray(center_world_m, dtype=np.float64).reshape(-1, 3)
+    ego_xy = np.asarray(world_from_ego.translation, dtype=np.float64).reshape(3)[:2]
+    return np.linalg.norm(centers[:, :2] - ego_xy, axis=1)
 
 
 def filter_boxes(boxes: EvalBoxes, class_range: Mapping[str, float], *, is_gt: bool) -> EvalBoxes:
@@ -270,7 +343,12 @@ def _angle_diff(x: float, y: float, period: float) -> float:
 def accumulate(
     gt: Mapping[str, EvalBoxes], pred: Mapping[str, EvalBoxes], class_name: str, dist_th: float
 ) -> MetricData:
-    """Greedy centre-distance matching of one class over all samples (see module doc)."""
+    """Greedy centre-distance matching of one class over all samples (see module doc).
+
+    Ties in score rank as the devkit ranks them: the later box first, boxes numbered in the
+    order of ``pred``'s samples and then their rows (score the samples of a submission in its
+    JSON key order to agree with the devkit). ``ValueError`` naming the sample and row when a
+    matched pair has a size that is not > 0 (the devkit's ``scale_iou`` asserts it)."""
     gt_cls = {k: v.select(v.detection_name == class_name) for k, v in gt.items()}
     npos = sum(len(v) for v in gt_cls.values())
     if npos == 0:
@@ -301,6 +379,15 @@ def accumulate(
         if min_dist < dist_th:
             taken.add((token, match))
             tp.append(1.0)
+            for what, size, row in (
+                ("ground truth", g.size_m[match], match),
+                ("prediction", p.size_m[j], j),
+            ):
+                if not np.all(size > 0):
+                    raise ValueError(
+                        f"sample {token}: {what} {class_name} box {row} has size {size.tolist()}: "
+                        "sizes must be > 0 (the devkit's scale_iou asserts it)"
+                    )
             min_wlh = np.minimum(g.size_m[match], p.size_m[j])
             inter = float(np.prod(min_wlh))
             union = float(np.prod(g.size_m[match]) + np.prod(p.size_m[j])) - inter

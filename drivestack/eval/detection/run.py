@@ -8,7 +8,10 @@ frame) or from files made elsewhere, and scores them:
   LiDAR boxes converted to camera_rect labels (detections outside the image are dropped, as
   mmdetection3d does). Files: a folder of KITTI label files ``<frame>.txt``, or AB3DMOT
   ``pointrcnn_<Class>_val/<seq>.txt`` folders (tracking).
-- ``nuscenes``: the nuScenes protocol (``detection_cvpr_2019``); files: a submission JSON.
+- ``nuscenes``: the nuScenes protocol (``detection_cvpr_2019``); files: a submission JSON,
+  whose samples are ranked in its JSON key order as the devkit ranks equal scores. Known
+  deviation from the devkit (:data:`NUSCENES_DEVIATIONS`, in metrics.json): no bike-rack
+  filtering.
 - ``av2``: the Argoverse 2 protocol, on the class groups (vehicle, pedestrian, cyclist: labels
   and detections of AV2 categories regrouped) or on the official per-category AV2 classes
   (:func:`resolve_av2_categories` picks which: groups for drivestack's detector); files: a
@@ -83,6 +86,15 @@ def _group_config() -> Any:
 #: nuScenes-style centre-distance config on the class groups (nuScenes ranges of car,
 #: pedestrian and bicycle), for datasets without a native protocol.
 GROUP_CENTER_DISTANCE = _group_config()
+
+
+#: Where drivestack's nuScenes scoring knowingly differs from nuscenes-devkit's (metrics.json
+#: ``deviations_from_devkit``).
+NUSCENES_DEVIATIONS: tuple[str, ...] = (
+    "no bike-rack filtering: the devkit also drops bicycle / motorcycle boxes (labels and "
+    "predictions) inside a static_object.bicycle_rack annotation, which an mmdet3d info file "
+    "does not carry",
+)
 
 
 #: ``--av2-categories``: score AV2 on the class groups or on the official categories.
@@ -388,9 +400,13 @@ def evaluate_dataset(
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
     curves: dict[str, Any] = {}
+    pred_order = None
+    if dataset == "nuscenes" and detections is not None:  # ties ranked as the devkit ranks them
+        pred_order = submission_order(list(_read_submission(detections)[0]), keys)
     metrics = _score(
-        dataset, root, gts, dts, external=detections is not None, curves_out=curves, av2=av2_mode
-    )
+        dataset, root, gts, dts, external=detections is not None, curves_out=curves,
+        av2=av2_mode, pred_order=pred_order,
+    )  # fmt: skip
     if out_dir is not None and submission:
         from drivestack.ingest.nuscenes import write_submission
 
@@ -417,6 +433,15 @@ def evaluate_dataset(
     if dataset == "av2" and detections is not None:
         result["logs_without_detections"] = _av2_logs_without_detections(keys, detections)
     return result
+
+
+def submission_order(submitted: Sequence[str], keys: Sequence[str]) -> list[int]:
+    """Indices of the scored samples ``keys`` in the order their tokens appear in a
+    submission's ``results`` (``submitted``, its JSON key order, which the devkit keeps and
+    ranks equal scores by); samples not submitted (none when every one is required) last, in
+    ``keys`` order."""
+    position = {token: i for i, token in enumerate(submitted)}
+    return sorted(range(len(keys)), key=lambda i: (position.get(keys[i], len(position)), i))
 
 
 def _read_submission(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -698,16 +723,21 @@ def _score(
     external: bool,
     curves_out: dict[str, Any] | None = None,
     av2: str | None = None,
+    pred_order: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """The protocol's metrics; KITTI also adds its precision-recall curves to ``curves_out``.
     ``av2``: score AV2 on the class ``groups`` (labels and, from a file, detections regrouped)
-    or the ``official`` categories (:func:`resolve_av2_categories`)."""
+    or the ``official`` categories (:func:`resolve_av2_categories`). ``pred_order``
+    (nuScenes): the order of the frames' detections that ranks equal scores
+    (:func:`submission_order`; default the frames' order)."""
     if dataset in ("kitti", "kitti-tracking"):
         return kitti_protocol_metrics(gts, dts, curves_out)
     if dataset == "nuscenes":
         from drivestack.eval.detection.nuscenes import DETECTION_CVPR_2019, evaluate
 
-        res = evaluate(dict(enumerate_keys(gts)), dict(enumerate_keys(dts)), DETECTION_CVPR_2019)
+        order = range(len(dts)) if pred_order is None else pred_order
+        preds = {str(i): dts[i] for i in order}
+        res = evaluate(dict(enumerate_keys(gts)), preds, DETECTION_CVPR_2019)
         counts = labels_in_range(gts, DETECTION_CVPR_2019.class_range)
         return {
             "protocol": "nuscenes_detection_cvpr_2019",
@@ -716,6 +746,7 @@ def _score(
             # scored AP 0 and averaged into the mAP all the same, as the official evaluator does
             "classes_without_labels_in_range": [c for c, n in counts.items() if not n],
             "ground_truth": ground_truth_fields(gts),
+            "deviations_from_devkit": list(NUSCENES_DEVIATIONS),
             **res.to_dict(),
         }
     if dataset == "av2":

@@ -140,7 +140,8 @@ def test_range_and_empty_gt_filters() -> None:
 
 def test_bad_config_and_too_many_boxes(tmp_path: Path) -> None:
     path = tmp_path / "cfg.json"
-    path.write_text(json.dumps({"class_range": {"car": 50}, "dist_fcn": "center_distance", "dist_ths": [1.0], "dist_th_tp": 1.0,
+    ranges = dict.fromkeys(DETECTION_CVPR_2019.class_range, 50)
+    path.write_text(json.dumps({"class_range": ranges, "dist_fcn": "center_distance", "dist_ths": [1.0], "dist_th_tp": 1.0,
                                 "min_recall": 0.1, "min_precision": 0.1, "max_boxes_per_sample": 1, "mean_ap_weight": 5, "extra": 1}))  # fmt: skip
     with pytest.raises(ConfigError) as err:
         load_detection_config(path)
