@@ -10,8 +10,12 @@ multiplier, 1 when every horizon misses at most 30% of its instants, times the 1
 weighted mean of max(0, 1 - ADE / 8 m), max(0, 1 - FDE / 8 m), max(0, 1 - AHE / 0.8 rad),
 max(0, 1 - FHE / 0.8 rad), each averaged over the horizons). An instant counts for a horizon
 only when the recording covers it: a 15.5 s Argoverse 2 log gives 13 instants at 3 s, 11 at
-5 s and 8 at 8 s. The constant-velocity baseline (the ego keeps its speed and heading) is
-always scored beside the planners, as the floor nuPlan papers report.
+5 s and 8 at 8 s; a log shorter than the longest horizon has no OLS and is counted, not
+averaged ("OLS over k of n logs"). The constant-velocity baseline (the ego keeps its speed
+and heading) is always scored beside the planners, as the floor nuPlan papers report
+(naming it in --planner is allowed and changes nothing). The planner sees the agents
+annotated at that moment only, and the ego's speed, acceleration and yaw rate from the
+motion up to then (backward differences).
 
 Datasets (--root defaults to the dataset's folder under ../shared/data):
   av2         Argoverse 2 sensor logs (<root>/<log_id>/annotations.feather, ego poses, map/;
@@ -22,12 +26,19 @@ Examples:
   drivestack eval planning --dataset av2 --planner pdm,idm --out runs/ols_av2
 
 Prints one row per planner and log (and the mean over the logs) and writes OUT/metrics.json
-(settings, per-log figures with every instant's errors, git commit).
+(settings, per-log figures with every instant's errors, git commit). overall.<planner>:
+score (the mean of the logs' OLS), logs and logs_scored, and pooled_instants, the errors and
+miss rates over every instant of every log; its scores, weighted_score,
+miss_rate_within_bound and score are null (pooled instants have no OLS; the table's "all"
+rows show the same).
+Exit status: 0; 1 when no log was scored (one line says why; metrics.json is still written);
+2 for bad input (one line naming the option or file).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -59,20 +70,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--planner",
         default="pdm,idm",
         help="comma-separated planners (pdm, idm; default both); the constant-velocity "
-        "baseline is always scored too",
+        "baseline (constant_velocity) is always scored too",
     )
     add_out_options(parser)
 
 
 def _planners(text: str) -> list[str]:
+    """The baseline, then the planners of ``--planner`` (``sim``'s names; the baseline's own
+    name allowed, once)."""
     from drivestack.eval.driving.open_loop_logs import CONSTANT_VELOCITY
     from drivestack.sim.evaluate import parse_planners
 
+    given = [p.strip() for p in text.split(",")]
+    rest = [p for p in given if p != CONSTANT_VELOCITY]
+    if not rest:
+        return [CONSTANT_VELOCITY]
     try:
-        names = list(dict.fromkeys(parse_planners(text)))
+        names = list(dict.fromkeys(parse_planners(",".join(rest))))
     except ValueError as exc:
-        raise DataError(str(exc), field="--planner") from exc
-    return [CONSTANT_VELOCITY, *(n for n in names if n != CONSTANT_VELOCITY)]
+        raise DataError(
+            f"{exc} ({CONSTANT_VELOCITY}, the baseline, is always scored)", field="--planner"
+        ) from exc
+    return [CONSTANT_VELOCITY, *names]
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -117,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         OpenLoopParams,
         mean_score,
         open_loop_result,
+        scored_drives,
     )
     from drivestack.eval.driving.open_loop_logs import evaluate_av2_log
     from drivestack.sim.vehicle import VehicleParams
@@ -171,19 +191,29 @@ def run(args: argparse.Namespace) -> int:
             bar.update()
     overall: dict[str, Any] = {}
     for planner in planners:
-        pooled_result = open_loop_result(pooled[planner], params)
+        # pooled instants: errors and miss rates over every instant; no OLS of their own
+        pooled_result = replace(
+            open_loop_result(pooled[planner], params),
+            scores=None,
+            weighted_score=None,
+            miss_rate_within_bound=None,
+            score=None,
+        )
         score = mean_score(results[planner])
         # the table's "all" row: errors over every instant, the OLS the mean of the logs'
-        rows.append(
-            (
-                planner,
-                "all",
-                replace(
-                    pooled_result, miss_rate_within_bound=None, weighted_score=None, score=score
-                ),
-            )
-        )
-        overall[planner] = {"score": score, "pooled_instants": pooled_result.as_dict()}
+        rows.append((planner, "all", replace(pooled_result, score=score)))
+        overall[planner] = {
+            "score": score,
+            "logs": len(results[planner]),
+            "logs_scored": scored_drives(results[planner]),
+            "pooled_instants": pooled_result.as_dict(),
+        }
+    scored = scored_drives(results[planners[0]])  # the same logs for every planner
+    longest = params.horizons_s[-1]
+    coverage = (
+        f"OLS over {scored} of {len(logs)} logs ({len(logs) - scored} too short for the "
+        f"{longest:g} s horizon)"
+    )
     notes = [
         "open loop: each plan starts from the recorded ego state and is compared with the "
         "recorded drive; the plans are never driven",
@@ -192,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
         f"{len(logs)} log(s): a small sample; instants of one log overlap in time and are "
         "not independent",
         "rows 'all': errors and miss rates over every instant of every log; their OLS is the "
-        "mean of the logs' scores (nuPlan's challenge score)",
+        "mean of the logs' scores (nuPlan's challenge score); metrics.json's pooled_instants "
+        "have no scores (null)",
     ]
     result_json = {
         "dataset": args.dataset,
@@ -216,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         "notes": notes,
     }
     print(format_table(rows, params.horizons_s))
+    print(coverage)
     for planner in planners:
         print(f"  {planner}: OLS over the logs (mean) {_fmt(overall[planner]['score'], 3)}")
     for note in notes:
@@ -223,4 +255,12 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(strict_dumps(result_json))
     print(f"wrote {args.out / 'metrics.json'}")
+    if scored == 0:
+        span = max(e["span_s"] for e in per_log)
+        print(
+            f"no log was scored: an OLS needs a recording of at least the {longest:g} s "
+            f"horizon and the longest of the {len(logs)} log(s) spans {span:.2f} s",
+            file=sys.stderr,
+        )
+        return 1
     return 0

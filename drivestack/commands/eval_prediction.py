@@ -49,7 +49,10 @@ Examples:
 Prints the table (model x class x motion: cases, ADE@1/2/3 s, FDE@3 s, miss rate) and
 writes OUT/metrics.json (settings, per-recording case counts, metrics, git commit).
 --history-s and --horizon-s must be whole numbers of each recording's samples (they label
-the scores); --stride-s is rounded to whole samples (noted when it is not whole).
+the scores: exactly on KITTI's and CommonRoad's grids, within 5% of a sample plus 0.5% of the
+duration on AV2's jittered sweeps); --stride-s is rounded to whole samples (noted when it is
+not whole); --fit-window-s may not exceed --history-s (its default is cut to a shorter
+history, and noted).
 Exit status: 0; 1 when no case was scored (one line says why; metrics.json is still written,
 with each recording's case count); 2 for bad input (one line naming the option or file).
 """
@@ -141,8 +144,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fit-window-s",
         type=WINDOW_S,
-        default=FIT_WINDOW_S,
-        help=f"past fitted for velocity and yaw rate (default {FIT_WINDOW_S}, chosen on KITTI train)",
+        default=None,
+        help=f"past fitted for velocity and yaw rate, at most --history-s (default "
+        f"{FIT_WINDOW_S}, chosen on KITTI train, or the whole history when that is shorter)",
     )
     parser.add_argument(
         "--forecaster",
@@ -255,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.eval.prediction.run import evaluate, format_tables
     from drivestack.eval.prediction.sources import av2_road_map_available
     from drivestack.prediction.multimodal import MAX_MODES
+    from drivestack.prediction.state import FIT_WINDOW_S
     from drivestack.replay.forecast_score import MATCH_DISTANCE_M
 
     check_out_dir(args.out)
@@ -271,6 +276,20 @@ def run(args: argparse.Namespace) -> int:
     if args.tracker_config is not None and not tracks:
         raise DataError("--tracker-config is for --pasts tracks only", field="--tracker-config")
     args.split = args.split or "val"
+    fit_note = None
+    if args.fit_window_s is None:
+        args.fit_window_s = min(FIT_WINDOW_S, args.history_s)
+        if args.fit_window_s < FIT_WINDOW_S:
+            fit_note = (
+                f"fit window {args.fit_window_s:g} s: the whole --history-s (the default "
+                f"--fit-window-s {FIT_WINDOW_S:g} s is longer)"
+            )
+    elif args.fit_window_s > args.history_s:
+        raise DataError(
+            f"{args.fit_window_s:g} s is longer than --history-s {args.history_s:g} s: the "
+            "fit reads only the observed past (give at most the history)",
+            field="--fit-window-s",
+        )
     models, catalog = _models(args.models, args.forecaster, tracks)
     if LEARNED in models:
         _check_learned_window(args, catalog[LEARNED].record["config"])
@@ -305,13 +324,15 @@ def run(args: argparse.Namespace) -> int:
         else "pasts are ground-truth boxes (labels), not tracker output",
         "cases of one agent overlap in time (anchors every stride): they are not independent",
     ]
+    if fit_note is not None:
+        notes.append(fit_note)
     skipped = sorted({m for r in report["recordings"] for m in r["models_not_run"]})
     if skipped:
         notes.append(f"not run on recordings without a map: {', '.join(skipped)}")
     off = {
         (f"{r['dt_s']:.4g}", f"{r['stride_s']:.4g}")
         for r in report["recordings"]
-        if not whole_samples(args.stride_s, r["dt_s"])[1]
+        if not whole_samples(args.stride_s, r["dt_s"], r["dt_jittered"])[1]
     }
     for dt, used in sorted(off):
         notes.append(

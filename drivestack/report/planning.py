@@ -330,10 +330,18 @@ def headline(
         for planner, o in result["overall"].items():
             lines.append(
                 {
-                    "name": f"open-loop {planner}: OLS over {len(result['logs'])} logs{where}",
+                    "name": f"open-loop {planner}: OLS over {_logs_scored(result, planner)}{where}",
                     "value": o["score"],
                     "baseline": before.get(planner),
                     "anchor": None,
                 }
             )
     return lines
+
+
+def _logs_scored(result: dict[str, Any], planner: str) -> str:
+    """``"k logs"``, or ``"k of n logs"`` when some of the result's logs have no OLS for
+    ``planner`` (too short for the longest horizon: the mean leaves them out)."""
+    mine = [log["planners"][planner] for log in result["logs"] if planner in log["planners"]]
+    k = sum(r["score"] is not None for r in mine)
+    return f"{k} logs" if k == len(mine) else f"{k} of {len(mine)} logs"

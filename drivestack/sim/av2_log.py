@@ -30,6 +30,13 @@ folder ``<log_id>/`` gives:
   annotates only near the recording car, so without this a parked car or a bollard would
   appear out of nothing in front of a stack that drives faster than the human did. Moving
   tracks exist only while they are annotated.
+- **Annotated only** (``annotated_only=True``, what open-loop evaluation reads, as nuPlan's
+  open loop shows the boxes tracked at each moment): no track is held, and nothing about a
+  track's later rows decides whether it is there. Every track splits wherever it misses a
+  sweep, and each part is present from half a sweep interval before its first annotated
+  sweep to half an interval after its last (held at those poses there): at any time the
+  agents present are exactly those annotated at the nearest sweep
+  (:func:`annotated_spans`). Closed-loop scenarios keep the default (``False``) above.
 
 Malformed data raise a ``DataError`` naming the file, the record and the field: an annotation
 table without rows or with a row missing its ``track_uuid``, a track annotated twice at one
@@ -183,15 +190,42 @@ def _hold(track: ReplayTrack, start_s: float, end_s: float) -> ReplayTrack:
     return ReplayTrack(*rows.T)
 
 
+def annotated_spans(
+    track_sweeps: np.ndarray, sweep_time_s: np.ndarray
+) -> list[tuple[np.ndarray, float, float]]:
+    """The parts of a track annotated at the sorted sweep indices ``track_sweeps (N,)`` of a
+    log whose sweeps are at ``sweep_time_s (T,)``, split wherever it misses a sweep: per part
+    its rows (indices into ``track_sweeps``) and its span ``(start_s, end_s)``, reaching half
+    the interval to the neighbouring sweep on each side (half the interval on the other side
+    at the log's first / last sweep, 0 for a one-sweep log). Each time then lies in the span
+    of the parts annotated at the sweep nearest it (both at an exact midpoint)."""
+    parts = np.split(np.arange(len(track_sweeps)), np.flatnonzero(np.diff(track_sweeps) > 1) + 1)
+    gaps = np.diff(sweep_time_s)
+    half_before = 0.5 * np.concatenate([gaps[:1], gaps]) if len(gaps) else np.zeros(1)
+    half_after = 0.5 * np.concatenate([gaps, gaps[-1:]]) if len(gaps) else np.zeros(1)
+    out = []
+    for part in parts:
+        first, last = int(track_sweeps[part[0]]), int(track_sweeps[part[-1]])
+        start = max(0.0, float(sweep_time_s[first] - half_before[first]))
+        out.append((part, start, float(sweep_time_s[last] + half_after[last])))
+    return out
+
+
 def track_agents(
-    cuboids: Av2Cuboids, world_from_ego: SE3, sweeps_ns: np.ndarray, max_gap_s: float = MAX_GAP_S
+    cuboids: Av2Cuboids,
+    world_from_ego: SE3,
+    sweeps_ns: np.ndarray,
+    max_gap_s: float = MAX_GAP_S,
+    annotated_only: bool = False,
 ) -> list[AgentSpec]:
     """One replay agent per track (per part, :func:`split_at_gaps`) in the city frame.
 
     ``world_from_ego`` ``(T,)`` holds the poses at the sorted sweep times ``sweeps_ns`` ``(T,)``
     (every cuboid's ``timestamp_ns`` is one of them); time 0 is ``sweeps_ns[0]``. Agents come
     in the order of their track's first row; stationary tracks are held over
-    ``[0, last sweep]`` (see the module docstring)."""
+    ``[0, last sweep]`` (see the module docstring). ``annotated_only``: no track is held; each
+    part of a track annotated at consecutive sweeps is an agent present over its
+    :func:`annotated_spans` span (``max_gap_s`` unused)."""
     _check_track_rows(cuboids)
     labels = cuboids.to_boxes().label  # DataError for an unknown category
     sweep = np.searchsorted(sweeps_ns, cuboids.timestamp_ns)
@@ -203,6 +237,19 @@ def track_agents(
     for uuid in uuids[np.argsort(first)]:
         rows = np.flatnonzero(cuboids.track_uuid == uuid)
         rows = rows[np.argsort(time_s[rows])]
+        if annotated_only:
+            sweep_time_s = (sweeps_ns - sweeps_ns[0]) / 1e9
+            spans = annotated_spans(sweep[rows], sweep_time_s)
+            for k, (part, start_s, stop_s) in enumerate(spans):
+                r = rows[part]
+                track = ReplayTrack(
+                    time_s[r], xy[r, 0], xy[r, 1], yaw[r], speed_from_motion(time_s[r], xy[r])
+                )
+                agent_id = str(uuid) if len(spans) == 1 else f"{uuid}#{k}"
+                agents.append(
+                    _agent(agent_id, labels[r[0]], cuboids.boxes[r], _pad(track, start_s, stop_s))
+                )
+            continue
         # stationary or not is the whole track's: a stationary track is one agent held over
         # the log (its gaps bridged: it stays put); only a moving track splits at its gaps
         stationary = np.max(np.hypot(*(xy[rows] - xy[rows[0]]).T)) <= STATIONARY_RADIUS_M
@@ -214,16 +261,35 @@ def track_agents(
             )
             if stationary:
                 track = _hold(track, 0.0, end_s)
-            l, w, h = (float(v) for v in np.median(cuboids.boxes[r, 3:6], axis=0))
             agent_id = str(uuid) if len(parts) == 1 else f"{uuid}#{k}"
-            label = ObjectClass(int(labels[r[0]]))
-            agents.append(AgentSpec(agent_id, label, (l, w, h), "replay", replay=track))
+            agents.append(_agent(agent_id, labels[r[0]], cuboids.boxes[r], track))
     return agents
 
 
-def read_av2_log(log_dir: str | Path, default_speed_limit_mps: float = 13.89) -> Av2LogScenario:
+def _agent(agent_id: str, label: int, boxes: np.ndarray, track: ReplayTrack) -> AgentSpec:
+    """A replay agent of class ``label`` sized as the median of its ``(N, 7)`` rows."""
+    l, w, h = (float(v) for v in np.median(boxes[:, 3:6], axis=0))
+    return AgentSpec(agent_id, ObjectClass(int(label)), (l, w, h), "replay", replay=track)
+
+
+def _pad(track: ReplayTrack, start_s: float, end_s: float) -> ReplayTrack:
+    """``track`` held at its first pose from ``start_s`` and at its last until ``end_s``, its
+    speeds kept (the motion annotated at those sweeps)."""
+    # (T, 5) rows [time, x, y, yaw, speed]
+    rows = np.stack([track.time_s, track.x_m, track.y_m, track.yaw_rad, track.speed_mps], axis=1)
+    if start_s < rows[0, 0] - 1e-9:
+        rows = np.vstack([[start_s, *rows[0, 1:]], rows])
+    if end_s > rows[-1, 0] + 1e-9:
+        rows = np.vstack([rows, [end_s, *rows[-1, 1:]]])
+    return ReplayTrack(*rows.T)
+
+
+def read_av2_log(
+    log_dir: str | Path, default_speed_limit_mps: float = 13.89, annotated_only: bool = False
+) -> Av2LogScenario:
     """Read an AV2 sensor log folder (``annotations.feather``, ``city_SE3_egovehicle.feather``,
     ``map/``) as a scenario; every lane gets ``default_speed_limit_mps`` (AV2 maps have none).
+    ``annotated_only``: agents present only while annotated (:func:`track_agents`; open loop).
     ``DataError`` for a missing file (naming it) or malformed data (see the module docstring)."""
     log = Path(log_dir)
     for name in (ANNOTATIONS, POSES):
@@ -243,5 +309,7 @@ def read_av2_log(log_dir: str | Path, default_speed_limit_mps: float = 13.89) ->
         ego_xy_m=ego_xy,
         ego_yaw_rad=world_from_ego.yaw_rad,
         ego_speed_mps=speed_from_motion(time_s, ego_xy),
-        agents=tuple(track_agents(cuboids, world_from_ego, sweeps_ns)),
+        agents=tuple(
+            track_agents(cuboids, world_from_ego, sweeps_ns, annotated_only=annotated_only)
+        ),
     )

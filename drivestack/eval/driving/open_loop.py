@@ -27,7 +27,14 @@ aggregator define them (:class:`OpenLoopParams` holds their settings):
 scenario's end from its database; a recorded log has no future past its last pose. An
 instant counts for horizon ``H`` only when the recording covers ``t + H``
 (:func:`instant_errors` keeps the samples the expert covers), so a 15.5 s Argoverse 2 log
-gives 13 instants at 3 s, 11 at 5 s and 8 at 8 s. nuPlan averages over the horizons with one
+gives 13 instants at 3 s, 11 at 5 s and 8 at 8 s. A recording that ends within half its
+sample interval before ``t + H`` (:func:`end_tolerance_ns`: 50 ms on a 10 Hz log) covers
+it: that last sample is compared at the recording's end, plan and expert alike.
+
+**Plans slightly shorter than the horizon**, as nuPlan's
+``planner_expert_average_l2_error_within_bound``: a plan that ends after the last compared
+sample but one is compared at its own end time for that last sample (its last state
+against the expert there); a plan shorter than that is an error. nuPlan averages over the horizons with one
 set of instants; here each horizon has its own, and the mean over the horizons is the mean of
 the per-horizon means (the same figure when every horizon has the same instants). A drive
 with no instant for some horizon has no mean over the horizons and no score (``None``).
@@ -57,7 +64,8 @@ SCORE_WEIGHTS = {
 @dataclass(frozen=True)
 class OpenLoopParams:
     """nuPlan's open-loop settings (the defaults are its challenge's); ``ValueError`` /
-    ``TypeError`` naming the field for settings that cannot be scored with."""
+    ``TypeError`` naming the field for settings that cannot be scored with (``max_miss_rate``
+    is a share of the instants, in ``[0, 1]``)."""
 
     horizons_s: tuple[float, ...] = (3.0, 5.0, 8.0)
     sample_interval_s: float = 1.0
@@ -77,7 +85,7 @@ class OpenLoopParams:
             "max_final_heading_error_rad",
         ):
             check_number(f"OpenLoopParams.{name}", getattr(self, name), above=0.0)
-        check_number("OpenLoopParams.max_miss_rate", self.max_miss_rate, at_least=0.0)
+        check_number("OpenLoopParams.max_miss_rate", self.max_miss_rate, at_least=0.0, at_most=1.0)
         if not self.horizons_s:
             raise ValueError("OpenLoopParams.horizons_s needs at least one horizon")
         for h in self.horizons_s:
@@ -158,6 +166,14 @@ def centre_poses(
     return xy, yaw
 
 
+def end_tolerance_ns(expert: Trajectory) -> int:
+    """How far before a compared sample the expert's recording may end and still cover it:
+    half its median sample interval (0 for fewer than two samples)."""
+    if len(expert) < 2:
+        return 0
+    return int(np.median(np.diff(np.asarray(expert.timestamp_ns, dtype=np.int64))) // 2)
+
+
 def instant_errors(
     planned: Trajectory,
     expert: Trajectory,
@@ -167,14 +183,17 @@ def instant_errors(
 ) -> InstantErrors:
     """The errors of the plan made at ``time_s`` (``planned``: the plan, ``expert``: the whole
     recorded drive, both rear-axle trajectories on one clock, 0 at the drive's start) at the
-    samples ``time_s + k * sample_interval_s`` that the recording covers, up to the longest
-    horizon.
+    samples ``time_s + k * sample_interval_s`` that the recording covers (to
+    :func:`end_tolerance_ns`), up to the longest horizon. The last sample is compared at the
+    expert's end when the recording ends within that tolerance before it, and at the plan's
+    end when the plan ends between the last sample but one and the last (nuPlan; module
+    docstring).
 
     Raises:
         ValueError: the plan and the expert are in different frames, the expert has no
             sample or starts after ``time_s``, the plan starts after ``time_s`` or ends before
-            a compared sample (nuPlan needs a plan as long as the longest horizon the
-            recording allows), or ``center_offset_m`` is NaN or infinite.
+            the last compared sample but one (with one sample: by ``time_s``), or
+            ``center_offset_m`` is NaN or infinite.
     """
     check_number("center_offset_m", center_offset_m)
     if len(expert) == 0:
@@ -190,15 +209,22 @@ def instant_errors(
     sample_ns = start_ns + np.array(
         [seconds_to_ns(k * params.sample_interval_s) for k in steps], dtype=np.int64
     )
-    sample_ns = sample_ns[sample_ns <= expert.timestamp_ns[-1]]
+    expert_end_ns = int(expert.timestamp_ns[-1])
+    sample_ns = sample_ns[sample_ns <= expert_end_ns + end_tolerance_ns(expert)]
+    sample_ns = np.minimum(sample_ns, expert_end_ns)  # a last sample just past the recording
     if len(planned) == 0 or int(planned.timestamp_ns[0]) > start_ns:
         raise ValueError(f"the plan made at {time_s} s does not start by then")
-    if len(sample_ns) and int(planned.timestamp_ns[-1]) < int(sample_ns[-1]):
-        end_s = (int(planned.timestamp_ns[-1]) - start_ns) / 1e9
-        raise ValueError(
-            f"the plan made at {time_s} s covers {end_s:.2f} s; the comparison needs "
-            f"{(int(sample_ns[-1]) - start_ns) / 1e9:.2f} s"
-        )
+    plan_end_ns = int(planned.timestamp_ns[-1])
+    if len(sample_ns) and plan_end_ns < int(sample_ns[-1]):
+        before_last = int(sample_ns[-2]) if len(sample_ns) > 1 else start_ns
+        if plan_end_ns <= before_last:
+            end_s = (plan_end_ns - start_ns) / 1e9
+            raise ValueError(
+                f"the plan made at {time_s} s covers {end_s:.2f} s; the comparison needs "
+                f"{(int(sample_ns[-1]) - start_ns) / 1e9:.2f} s (its last sample at the "
+                f"plan's end: more than {(before_last - start_ns) / 1e9:.2f} s)"
+            )
+        sample_ns[-1] = plan_end_ns  # nuPlan: the plan's last state, the expert then
     p_xy, p_yaw = centre_poses(planned, sample_ns, center_offset_m)
     e_xy, e_yaw = centre_poses(expert, sample_ns, center_offset_m)
     displacement = np.hypot(p_xy[:, 0] - e_xy[:, 0], p_xy[:, 1] - e_xy[:, 1])
@@ -341,6 +367,12 @@ def open_loop_score(scores: dict[str, float], miss_rate_within_bound: float) -> 
 
 def mean_score(results: Sequence[OpenLoopResult]) -> float | None:
     """nuPlan's challenge score: the mean of the drives' OLS (``None`` when none is scored;
-    unscored drives left out)."""
+    unscored drives, too short for a horizon, are left out: say how many, with
+    :func:`scored_drives`)."""
     values = [r.score for r in results if r.score is not None]
     return float(np.mean(values)) if values else None
+
+
+def scored_drives(results: Sequence[OpenLoopResult]) -> int:
+    """How many of ``results`` have an OLS (the drives :func:`mean_score` averages)."""
+    return sum(r.score is not None for r in results)

@@ -7,18 +7,24 @@ gives the ego's initial state and goal (a planning problem), not a recorded ego 
 For one AV2 log (:func:`evaluate_av2_log`):
 
 1. **Scenario**: the log's closed-loop scenario (``map: {kind: av2, log: ...}``, the ego
-   from the log, every annotated track replayed) is built by
-   :func:`drivestack.sim.build.build_scenario` over the whole recorded span, so the map, the
-   route (the driven lanes, extended by successors) and the agents are the ones
-   ``drivestack sim`` uses.
+   from the log) is built by :func:`drivestack.sim.build.build_scenario` over the whole
+   recorded span, so the map and the route (the driven lanes, extended by successors) are
+   the ones ``drivestack sim`` uses. The agents are the log's tracks read with
+   ``annotated_only`` (:func:`drivestack.sim.av2_log.track_agents`), not closed loop's: as
+   in nuPlan's open loop, the planner sees only the boxes annotated at that moment.
 2. **Instants**: every ``params.sample_interval_s`` (1 s) from the log's first annotated
-   sweep, as long as the recording covers at least the shortest horizon after it.
-3. **Observation** at an instant: the replayed agents where the scenario's world places them
-   then (boxes and velocities over ground in the city frame: every annotated track
-   interpolated between its sweeps, at most 50 ms from one; stationary tracks held over the
-   whole log, as in closed loop), and the ego from the recording (:func:`recorded_ego_state`:
-   pose interpolated between sweeps, speed from the motion, acceleration and yaw rate their
-   time derivatives, the steering angle that yaw rate needs at that speed).
+   sweep, as long as the recording covers at least the shortest horizon after it (to half a
+   sweep interval, :func:`~drivestack.eval.driving.open_loop.instant_errors`).
+3. **Observation** at an instant: the replayed agents present then (boxes and velocities
+   over ground in the city frame): exactly the tracks annotated at the sweep nearest the
+   instant (at most 50 ms away), each interpolated between its sweeps; no track is held
+   before or after it is annotated and nothing about its later rows decides whether it is
+   seen (closed loop holds stationary tracks over the whole log instead). The ego comes from
+   the recording (:func:`recorded_ego_state`): pose interpolated between sweeps; speed,
+   acceleration and yaw rate from backward (causal) differences, each the motion over the
+   sweep interval that ends at a sweep (:class:`RecordedMotion`), so the planner is never
+   given the pose after the instant through them; the steering angle that yaw rate needs at
+   that speed.
 4. **Plan**: each planner is built once per log for the scenario's route and stepped once
    per instant. nuPlan builds its planner once per scenario and calls it at every step of the
    log-replayed drive; drivestack's planners keep no state from one step to the next, so
@@ -32,13 +38,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from drivestack.core.time import seconds_to_ns
-from drivestack.eval.driving.open_loop import InstantErrors, OpenLoopParams, instant_errors
+from drivestack.eval.driving.open_loop import (
+    InstantErrors,
+    OpenLoopParams,
+    end_tolerance_ns,
+    instant_errors,
+)
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.runner import Planner
 from drivestack.sim.scenario import EgoConfig, MapConfig, ScenarioConfig
@@ -92,7 +103,16 @@ class RecordedMotion:
     """The recorded ego's motion at the log's sweeps ``time_s (T,)``: rear-axle ``xy_m
     (T, 2)``, unwrapped ``yaw_rad (T,)``, ``speed_mps``, and the time derivatives
     ``acceleration_mps2`` and ``yaw_rate_radps`` (``np.gradient``: central differences
-    inside, one-sided at the ends)."""
+    inside, one-sided at the ends): the expert's drive (:func:`expert_trajectory`).
+
+    The planner's input state (:meth:`at`) uses the ``causal_*`` ``(T,)`` arrays instead,
+    derived here from ``time_s``, ``xy_m`` and ``yaw_rad`` by :func:`backward_difference`:
+    speed the distance over the sweep interval ending at each sweep, acceleration the
+    change of that speed over the interval before, yaw rate the yaw change over the interval
+    ending there. A central difference at a sweep reads the pose one sweep (0.1 s) after it.
+    The first sweep has no earlier one: it takes the second's speed and yaw rate (the third's
+    acceleration), the one value there that reads the pose after it.
+    """
 
     time_s: np.ndarray
     xy_m: np.ndarray
@@ -100,6 +120,17 @@ class RecordedMotion:
     speed_mps: np.ndarray
     acceleration_mps2: np.ndarray
     yaw_rate_radps: np.ndarray
+    causal_speed_mps: np.ndarray = field(init=False)
+    causal_acceleration_mps2: np.ndarray = field(init=False)
+    causal_yaw_rate_radps: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.time_s, dtype=float)
+        steps = np.hypot(*np.diff(np.asarray(self.xy_m, dtype=float), axis=0).T)
+        speed = backward_difference(np.concatenate([[0.0], np.cumsum(steps)]), t)
+        object.__setattr__(self, "causal_speed_mps", speed)
+        object.__setattr__(self, "causal_acceleration_mps2", backward_difference(speed, t, 2))
+        object.__setattr__(self, "causal_yaw_rate_radps", backward_difference(self.yaw_rad, t))
 
     @classmethod
     def of(cls, log: Av2LogScenario) -> RecordedMotion:
@@ -119,14 +150,34 @@ class RecordedMotion:
         )
 
     def at(self, time_s: float) -> tuple[float, float, float, float, float, float]:
-        """``(x, y, yaw, speed, acceleration, yaw_rate)`` at ``time_s``, each interpolated
-        linearly between sweeps; ``ValueError`` for a NaN or infinite time."""
+        """The planner's input ``(x, y, yaw, speed, acceleration, yaw_rate)`` at ``time_s``
+        (speed, acceleration and yaw rate the ``causal_*`` ones), each interpolated linearly
+        between sweeps like the pose; ``ValueError`` for a NaN or infinite time."""
         check_number("time_s", time_s)
         t = self.time_s
         x, y = (float(np.interp(time_s, t, self.xy_m[:, k])) for k in range(2))
-        rest = (self.yaw_rad, self.speed_mps, self.acceleration_mps2, self.yaw_rate_radps)
+        rest = (
+            self.yaw_rad,
+            self.causal_speed_mps,
+            self.causal_acceleration_mps2,
+            self.causal_yaw_rate_radps,
+        )
         yaw, speed, accel, yaw_rate = (float(np.interp(time_s, t, v)) for v in rest)
         return x, y, yaw, speed, accel, yaw_rate
+
+
+def backward_difference(values: np.ndarray, time_s: np.ndarray, first: int = 1) -> np.ndarray:
+    """``(T,)`` backward differences of ``values (T,)`` at strictly increasing ``time_s (T,)``:
+    ``(values[i] - values[i - 1]) / (time_s[i] - time_s[i - 1])`` for ``i >= first`` (``first``
+    >= 1: the first one whose own inputs are all there, 2 for a difference of differences);
+    the samples before ``first`` take the value at ``first``; zeros when ``T <= first``."""
+    v = np.asarray(values, dtype=float)
+    out = np.zeros(len(v))
+    if len(v) <= first:
+        return out
+    out[1:] = np.diff(v) / np.diff(np.asarray(time_s, dtype=float))
+    out[:first] = out[first]
+    return out
 
 
 def steering_for(speed_mps: float, yaw_rate_radps: float, vehicle: VehicleParams) -> float:
@@ -145,7 +196,8 @@ def steering_for(speed_mps: float, yaw_rate_radps: float, vehicle: VehicleParams
 def recorded_ego_state(
     motion: RecordedMotion, time_s: float, timestamp_ns: int, vehicle: VehicleParams, frame: str
 ) -> EgoState:
-    """The recorded ego at ``time_s`` as an :class:`EgoState` stamped ``timestamp_ns``."""
+    """The recorded ego at ``time_s`` as an :class:`EgoState` stamped ``timestamp_ns``: the
+    planner's input, :meth:`RecordedMotion.at` (causal speed, acceleration and yaw rate)."""
     x, y, yaw, speed, accel, yaw_rate = motion.at(time_s)
     steering = steering_for(speed, yaw_rate, vehicle)
     return EgoState(timestamp_ns, x, y, yaw, speed, accel, yaw_rate, steering, frame)
@@ -169,11 +221,16 @@ def expert_trajectory(motion: RecordedMotion, frame: str) -> Trajectory:
     )
 
 
-def instant_times_s(span_s: float, params: OpenLoopParams) -> list[float]:
+def instant_times_s(
+    span_s: float, params: OpenLoopParams, end_tolerance_s: float = 0.0
+) -> list[float]:
     """The instants ``k * sample_interval_s`` after which the recording (``span_s`` long)
-    covers at least the shortest horizon; ``ValueError`` for a NaN or infinite span."""
+    covers at least the shortest horizon, to ``end_tolerance_s`` (>= 0; the expert's
+    :func:`~drivestack.eval.driving.open_loop.end_tolerance_ns`); ``ValueError`` for a NaN or
+    infinite span or a tolerance that is not a finite number >= 0."""
     check_number("span_s", span_s)
-    last = span_s - params.horizons_s[0]
+    check_number("end_tolerance_s", end_tolerance_s, at_least=0.0)
+    last = span_s + end_tolerance_s - params.horizons_s[0]
     if last < -1e-9:
         return []
     count = math.floor(last / params.sample_interval_s + 1e-9) + 1
@@ -241,9 +298,12 @@ def evaluate_av2_log(
     """
     from drivestack.sim.build import build_scenario
 
-    log = read_av2_log(log_dir)
-    built = build_scenario(av2_scenario_config(Path(log_dir), log.span_s))
-    return run_open_loop(log, built.route_lanes, built.world, planners, params)
+    log = read_av2_log(log_dir, annotated_only=True)
+    config = replace(av2_scenario_config(Path(log_dir), log.span_s), agents_from_file=False)
+    built = build_scenario(config)
+    w = built.world  # the closed-loop scenario's map, ego and step; the open-loop agents
+    world = World(w.road_map, w.ego, list(log.agents), w.vehicle, w.dt_s)
+    return run_open_loop(log, built.route_lanes, world, planners, params)
 
 
 def run_open_loop(
@@ -282,7 +342,7 @@ def run_open_loop(
         str(log.log_dir),
         log.span_s,
         list(route_lanes),
-        instant_times_s(log.span_s, params),
+        instant_times_s(log.span_s, params, end_tolerance_ns(expert) / 1e9),
     )
     run.errors = {name: [] for name in stages}
     run.stop_reasons = {name: {} for name in stages}

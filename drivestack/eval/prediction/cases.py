@@ -1,7 +1,9 @@
 """Forecasting cases: an agent, an anchor time, its observed past and its true future.
 
 Samples sit on the recording's grid: sample ``k`` is at about ``k * dt_s`` (``k`` is the
-observation time divided by the sample period, rounded). An agent gives a case at every
+observation time divided by the sample period, rounded). History and horizon must be whole
+numbers of samples: exactly on a grid (KITTI, CommonRoad), within a tolerance on a jittered
+recording (AV2; :func:`whole_samples`). An agent gives a case at every
 anchor sample ``a`` (a multiple of ``round(stride_s / dt_s)``) where it is observed at all of
 ``a - H .. a + T`` (``H = history_s / dt_s``, ``T = horizon_s / dt_s``, each a whole number
 of samples: :meth:`CaseSettings.steps`): a contiguous past of ``history_s`` and ground truth
@@ -31,17 +33,24 @@ _GROUP_OF = {int(c): g for g, classes in CLASS_GROUPS.items() for c in classes}
 MOVING_DISPLACEMENT_M = 1.0
 
 
-#: How far (in samples) a history or horizon may be from a whole number of the recording's
-#: samples: 5 % of a sample plus 0.5 % of the duration, for recordings whose sample period
-#: is a median of jittered sweeps (AV2: 0.100196 s, so 3 s is 29.94 samples).
+#: How far (in samples) a history or horizon may be from a whole number of a jittered
+#: recording's samples: 5 % of a sample plus 0.5 % of the duration, for recordings whose
+#: sample period is a median of jittered sweeps (AV2: 0.100196 s, so 3 s is 29.94 samples).
 WHOLE_SAMPLES_TOLERANCE = (0.05, 0.005)
+#: The same on an exact grid (KITTI, CommonRoad): floating-point rounding only, relative to
+#: the number of samples (3.0 s / 0.1 s is 30.000000000000004).
+EXACT_SAMPLES_TOLERANCE = 1e-6
 
 
-def whole_samples(duration_s: float, dt_s: float) -> tuple[int, bool]:
+def whole_samples(duration_s: float, dt_s: float, jittered: bool = False) -> tuple[int, bool]:
     """``(n, whole)``: ``duration_s`` in samples of ``dt_s``, rounded, and whether it is that
-    whole number of samples within :data:`WHOLE_SAMPLES_TOLERANCE`."""
+    whole number of samples: within :data:`WHOLE_SAMPLES_TOLERANCE` on a ``jittered``
+    recording (:attr:`TrajectorySet.dt_jittered`), within :data:`EXACT_SAMPLES_TOLERANCE`
+    on an exact grid (3.01 s is not 30 samples of 0.1 s: it would be scored at 3.00 s)."""
     ratio = duration_s / dt_s
     n = round(ratio)
+    if not jittered:
+        return n, abs(ratio - n) <= EXACT_SAMPLES_TOLERANCE * max(1, n)
     base, per_sample = WHOLE_SAMPLES_TOLERANCE
     return n, abs(ratio - n) <= base + per_sample * n
 
@@ -69,11 +78,13 @@ class CaseSettings:
     horizon_s: float = 3.0
     stride_s: float = 0.5
 
-    def steps(self, dt_s: float) -> tuple[int, int, int]:
-        """``(H, T, S)``: history, horizon and stride in samples of ``dt_s``.
+    def steps(self, dt_s: float, jittered: bool = False) -> tuple[int, int, int]:
+        """``(H, T, S)``: history, horizon and stride in samples of ``dt_s`` (``jittered``:
+        the recording's :attr:`TrajectorySet.dt_jittered`).
 
         The history and the horizon label the scores (``ADE@3s``), so each must be a whole
-        number of samples (within :data:`WHOLE_SAMPLES_TOLERANCE`); the stride only spaces
+        number of samples (:func:`whole_samples`: within :data:`WHOLE_SAMPLES_TOLERANCE` on a
+        jittered recording, exactly on a grid); the stride only spaces
         the anchors and is rounded to the nearest whole number of samples (0.5 s is 0.4 s on a
         0.2 s grid; :meth:`effective_stride_s`). The stack's
         :func:`~drivestack.prediction.forecast.forecast_steps` rounds a horizon up instead: a
@@ -87,7 +98,7 @@ class CaseSettings:
         out = []
         for name in ("history_s", "horizon_s", "stride_s"):
             value = getattr(self, name)
-            n, whole = whole_samples(value, dt_s)
+            n, whole = whole_samples(value, dt_s, jittered)
             if n < 1:
                 raise CaseSettingError(name, f"{value:g} s is shorter than one sample ({dt_s:g} s)")
             if name != "stride_s" and not whole:
@@ -100,9 +111,9 @@ class CaseSettings:
             out.append(n)
         return out[0], out[1], out[2]
 
-    def effective_stride_s(self, dt_s: float) -> float:
+    def effective_stride_s(self, dt_s: float, jittered: bool = False) -> float:
         """The anchor spacing used on a grid of ``dt_s`` (:meth:`steps`)."""
-        return self.steps(dt_s)[2] * dt_s
+        return self.steps(dt_s, jittered)[2] * dt_s
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,7 @@ def sample_indices(agent: AgentTrajectory, dt_s: float) -> np.ndarray:
 
 def build_cases(recording: TrajectorySet, settings: CaseSettings) -> Cases:
     """Every case of ``recording`` (see the module doc), by agent then anchor time."""
-    h, t, s = settings.steps(recording.dt_s)
+    h, t, s = settings.steps(recording.dt_s, recording.dt_jittered)
     ids, labels, groups = [], [], []
     times, boxes = [np.zeros((0, h + 1 + t))], [np.zeros((0, h + 1 + t, 7))]
     skipped: Counter[str] = Counter()

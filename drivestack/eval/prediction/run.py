@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.eval.prediction.cases import CLASS_GROUPS, Cases, CaseSettings, build_cases
+from drivestack.eval.prediction.cases import (
+    CLASS_GROUPS,
+    Cases,
+    CaseSettingError,
+    CaseSettings,
+    build_cases,
+)
 from drivestack.eval.prediction.metrics import (
     ade,
     displacement_errors,
@@ -33,6 +39,27 @@ def checkpoints_s(horizon_s: float) -> list[float]:
     if not out or abs(out[-1] - horizon_s) > 1e-9:
         out.append(float(horizon_s))
     return out
+
+
+def checkpoint_steps(checkpoints: Sequence[float], dt_s: float, n_steps: int) -> list[int]:
+    """The forecast step each checkpoint is scored at on a grid of ``dt_s`` (rounded, within
+    ``1 .. n_steps``).
+
+    Raises:
+        CaseSettingError: naming ``horizon_s`` when two checkpoints fall on one step (a
+            horizon just past a whole second on a jittered grid, 3.01 s on AV2's 0.100196 s
+            sweeps: ``ADE@3s`` and ``ADE@3.01s`` would both be the 30th sample).
+    """
+    steps = [min(n_steps, max(1, round(c / dt_s))) for c in checkpoints]
+    for i in range(1, len(steps)):
+        if steps[i] == steps[i - 1]:
+            a, b = checkpoints[i - 1], checkpoints[i]
+            raise CaseSettingError(
+                "horizon_s",
+                f"{b:g} s is the same sample as {a:g} s on a recording of {dt_s:g} s "
+                f"samples (both sample {steps[i]}): give {a:g} s",
+            )
+    return steps
 
 
 @dataclass
@@ -80,6 +107,7 @@ def score_model(
         boxes = replace(states.boxes, velocity_mps=cases.tracker_velocity_mps)
         states = AgentStates(boxes, states.yaw_rate_radps)
     n_steps = cases.future_boxes.shape[1]
+    steps = checkpoint_steps(checkpoints, rec.dt_s, n_steps)
     forecast = model.forecast(
         cases.past_t_s, cases.past_boxes, states, rec.road_map, n_steps * rec.dt_s, rec.dt_s
     )
@@ -89,8 +117,7 @@ def score_model(
     top = np.argmax(forecast.probability, axis=1)
     top_errors = errors[np.arange(len(cases)), top]
     out: dict[str, np.ndarray] = {}
-    for c in checkpoints:
-        step = min(n_steps, max(1, round(c / rec.dt_s)))
+    for c, step in zip(checkpoints, steps, strict=True):
         out[f"ADE@{c:g}s"] = ade(top_errors, step)
         out[f"FDE@{c:g}s"] = fde(top_errors, step)
     out["miss"] = is_miss(fde(top_errors))
@@ -137,7 +164,8 @@ def evaluate(
                 "source": rec.source,
                 "frame": rec.frame,
                 "dt_s": rec.dt_s,
-                "stride_s": settings.effective_stride_s(rec.dt_s),
+                "dt_jittered": rec.dt_jittered,
+                "stride_s": settings.effective_stride_s(rec.dt_s, rec.dt_jittered),
                 "agents": len(rec.agents),
                 "cases": len(cases),
                 "cases_by_group": {g: int((cases.group == g).sum()) for g in CLASS_GROUPS},

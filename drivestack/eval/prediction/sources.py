@@ -30,6 +30,7 @@ from drivestack.core.transforms import wrap_angle
 from drivestack.eval.prediction.trajectories import (
     TrajectorySet,
     median_sample_period_s,
+    sample_period_jittered,
     trajectories_from_rows,
 )
 from drivestack.structures.road_map import RoadMap
@@ -71,11 +72,13 @@ def read_av2_trajectories(log_dir: str | Path) -> TrajectorySet:
     frame = road_map.frame if road_map is not None else AV2_CITY_FRAME
     path = str(log / "annotations.feather")
     label = cuboids.to_boxes().label
+    dt_s = median_sample_period_s(time_s, path)
     return TrajectorySet(
         name=log.name,
         path=str(log),
         frame=frame,
-        dt_s=median_sample_period_s(time_s, path),
+        dt_s=dt_s,
+        dt_jittered=sample_period_jittered(time_s, dt_s),
         traffic="recorded",
         source="Argoverse 2 sensor dataset annotations",
         agents=trajectories_from_rows(cuboids.track_uuid, time_s, boxes, label, frame, path),

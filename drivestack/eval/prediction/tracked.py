@@ -208,7 +208,7 @@ def track_cases(recording: TrajectorySet, tracks: OnlineTracks, settings: CaseSe
     """
     if tracks.world_frame != recording.frame:
         raise ValueError(f"tracks in frame {tracks.world_frame!r}, labels in {recording.frame!r}")
-    h, t, s = settings.steps(recording.dt_s)
+    h, t, s = settings.steps(recording.dt_s, recording.dt_jittered)
     dt = recording.dt_s
     # labelled objects of the class groups: one row per agent and sample
     lab_k, lab_agent, lab_row, lab_future = [], [], [], []

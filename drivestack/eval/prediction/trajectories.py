@@ -75,6 +75,10 @@ class TrajectorySet:
         path: the file or folder it was read from.
         frame: the agents' (and the map's) frame.
         dt_s: the sample period (s): the median interval between the recording's samples.
+        dt_jittered: whether the samples are only about ``dt_s`` apart (AV2's sweeps, 96-103
+            ms; :func:`sample_period_jittered`) rather than on an exact grid (KITTI,
+            CommonRoad): durations then need only be whole samples within a tolerance
+            (:func:`~drivestack.eval.prediction.cases.whole_samples`).
         traffic: one of :data:`TRAFFIC_KINDS`.
         source: the source's own words about the traffic (CommonRoad's ``source``).
         agents: the agents' trajectories.
@@ -89,6 +93,7 @@ class TrajectorySet:
     source: str
     agents: tuple[AgentTrajectory, ...]
     road_map: RoadMap | None = None
+    dt_jittered: bool = False
 
     def __post_init__(self) -> None:
         if self.traffic not in TRAFFIC_KINDS:
@@ -157,3 +162,14 @@ def median_sample_period_s(time_s: np.ndarray, path: str) -> float:
     if len(distinct) < 2:
         raise DataError("fewer than two sample times: no motion to forecast", path=path)
     return float(np.median(np.diff(distinct)))
+
+
+#: Sample intervals within this of a whole number of sample periods are on an exact grid.
+GRID_TOLERANCE_S = 1e-6
+
+
+def sample_period_jittered(time_s: np.ndarray, dt_s: float) -> bool:
+    """Whether some interval between the distinct sample times ``time_s`` is more than
+    :data:`GRID_TOLERANCE_S` from a whole number of ``dt_s`` (a jittered recording)."""
+    steps = np.diff(np.unique(time_s))
+    return bool(np.any(np.abs(steps - np.round(steps / dt_s) * dt_s) > GRID_TOLERANCE_S))

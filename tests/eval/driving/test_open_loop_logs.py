@@ -63,15 +63,19 @@ def test_constant_velocity_on_a_braking_drive_misses_by_half_a_t_squared() -> No
     log, world = straight_log(10.0, accel_mps2=-0.4)
     run = run_open_loop(log, ["road_0"], world, [CONSTANT_VELOCITY])
     k = np.arange(1, 9, dtype=float)
-    # inside the log the speed from central differences is exact on a quadratic: from 1 s on
-    # the error at k s is 0.5 * 0.4 * k^2 (the first sweep's speed is one-sided)
+    # the planner's speed is a backward difference: at a sweep, the speed of the interval
+    # before it, 0.05 s earlier: 0.4 * 0.05 = 0.02 m/s above the recorded one (a central
+    # difference, exact on a quadratic, read the pose after the instant). From 1 s on the
+    # error at k s is 0.5 * 0.4 * k^2 + 0.02 * k (the first sweep's speed is one-sided)
     for errors in run.errors[CONSTANT_VELOCITY][1:]:
         n = len(errors.displacement_m)
-        assert errors.displacement_m == pytest.approx(0.2 * k[:n] ** 2, abs=1e-6)
+        assert errors.displacement_m == pytest.approx(0.2 * k[:n] ** 2 + 0.02 * k[:n], abs=1e-6)
     result = open_loop_result(run.errors[CONSTANT_VELOCITY][1:], OpenLoopParams())
-    assert result.horizons[0].average_l2_m == pytest.approx(0.2 * (1 + 4 + 9) / 3, abs=1e-6)
-    assert result.horizons[2].final_l2_m == pytest.approx(12.8, abs=1e-6)
-    # largest errors 1.8, 5 and 12.8 m are within 6, 8 and 16 m: no miss
+    assert result.horizons[0].average_l2_m == pytest.approx(
+        0.2 * (1 + 4 + 9) / 3 + 0.02 * 2, abs=1e-6
+    )
+    assert result.horizons[2].final_l2_m == pytest.approx(12.8 + 0.16, abs=1e-6)
+    # largest errors 1.86, 5.1 and 12.96 m are within 6, 8 and 16 m: no miss
     assert result.miss_rate_within_bound == 1.0
     assert result.score == pytest.approx(
         ((1 - result.average_l2_m / 8) + (1 - result.final_l2_m / 8) + 4) / 6
@@ -83,7 +87,9 @@ def test_the_recorded_ego_state_at_an_instant() -> None:
     motion = RecordedMotion.of(log)
     ego = recorded_ego_state(motion, 2.0, 2_000_000_000, VehicleParams(), "world")
     assert (ego.x_m, ego.y_m, ego.yaw_rad) == pytest.approx((19.0, LANE_Y_M, 0.0))
-    assert ego.speed_mps == pytest.approx(9.0)
+    # backward differences: the speed over 1.9 .. 2.0 s, i.e. at 1.95 s (not the 9.0 m/s
+    # of a central difference, which reads the pose at 2.1 s)
+    assert ego.speed_mps == pytest.approx(10.0 - 0.5 * 1.95)
     assert ego.acceleration_mps2 == pytest.approx(-0.5)
     assert ego.steering_rad == 0.0
     vehicle = VehicleParams()
