@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             "iterations": settings.iterations,
             "resumed_from": None if args.resume is None else str(args.resume),
             "start_iteration": result.start_iteration,  # the first_loss is this iteration's
+            "n_frames": result.n_frames,  # images with a label file, trained on
+            "n_unlabelled": result.n_unlabelled,  # images without one, left out (warned)
             "first_loss": float(result.losses[0]),
             "last_loss": float(result.losses[-1]),
             "checkpoints": [str(p) for p in result.checkpoints],

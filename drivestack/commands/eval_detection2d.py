@@ -14,10 +14,16 @@ KITTI object label files (label_2) with KITTI result files (16 columns, with sco
 (a label file without a result file of its name scores as no detections, with a warning; no
 pair at all is an error); 15-column label files are refused as results, and so are the
 tracking mode's --detections and --split. --classes: Car, Pedestrian, Cyclist (any case).
-Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter). Prints a
-table, per class the detections the filter ignores (under --min-height-px, or on DontCare /
-ignored labels: n_dropped and n_ignored in metrics.json, neither TP nor FP), and writes
-OUT/metrics.json (strict JSON: an AP over no labels is null).
+Ground truth filtering follows KITTI (see drivestack.eval.detection2d.KittiFilter): a match
+needs IoU above the threshold (strictly, as the devkit), and an unmatched detection inside a
+DontCare region (intersection over its own area above the threshold, the devkit's rule) is
+ignored. The AP is all-point interpolated under one filter (by default the "hard" level's
+limits), not KITTI's benchmark AP40 at easy / moderate / hard. Class names compare in any case
+(a `car` result scores as Car). Pedestrian's ignored neighbour is the object benchmark's
+Person_sitting; KITTI tracking's `Person` labels are not ignored (a detection on one is a false
+positive). Prints a table, per class the detections the filter ignores (under --min-height-px,
+or on DontCare / ignored labels: n_dropped and n_ignored in metrics.json, neither TP nor FP),
+and writes OUT/metrics.json (strict JSON: an AP over no labels is null).
 """
 
 from __future__ import annotations
@@ -80,7 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="Car,Pedestrian",
         help="comma-separated, of Car, Pedestrian, Cyclist (any case; default Car,Pedestrian)",
     )
-    parser.add_argument("--iou", default="0.5,0.7", help="IoU thresholds (default 0.5,0.7)")
+    parser.add_argument(
+        "--iou",
+        default="0.5,0.7",
+        help="IoU thresholds, each in (0, 1) and given once; a match needs IoU above it "
+        "(default 0.5,0.7)",
+    )
     parser.add_argument(
         "--min-height-px",
         type=non_negative_number,
@@ -119,7 +130,7 @@ def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> 
     images = []
     for e in tqdm(seqmap, desc=f"AP {cls}", disable=args.quiet, unit="seq"):
         gt = read_tracking_labels(root / "training" / "label_02" / f"{e.name}.txt")
-        det = read_2d_detections(folder / f"{e.name}.txt", 0)
+        det = read_2d_detections(folder / f"{e.name}.txt", 0, n_frames=e.n_frames)
         gt_slices = gt.frame_slices(e.n_frames)
         order = np.argsort(det.frame, kind="stable")
         bounds = np.searchsorted(det.frame[order], np.arange(e.n_frames + 1))
@@ -204,6 +215,27 @@ def _classes(text: str) -> list[str]:
             field="--classes",
         )
     return [known[c.lower()] for c in classes]
+
+
+def _distinct_thresholds(text: str) -> list[float]:
+    """``--iou`` as thresholds in (0, 1), each once: a match needs IoU above the threshold
+    (IoU 1 matches nothing), and a repeated one would overwrite its own metrics.json entry.
+    DataError naming --iou before any work."""
+    ious = iou_thresholds(text)
+    if any(t >= 1.0 for t in ious):
+        raise DataError(
+            f"IoU thresholds must be below 1 (a match needs IoU above the threshold), got {text!r}",
+            field="--iou",
+        )
+    keys = [f"{t:g}" for t in ious]  # (metrics.json's iou_<t> keys)
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise DataError(
+            f"threshold{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} given more than "
+            f"once in {text!r}",
+            field="--iou",
+        )
+    return ious
 
 
 def _check_folder_mode(args: argparse.Namespace) -> None:
@@ -310,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)  # before any work (DataError: one line, exit 2)
     _check_mode_options(args)
     classes = _classes(args.classes)
-    ious = iou_thresholds(args.iou)
+    ious = _distinct_thresholds(args.iou)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:
         if args.labels is None:

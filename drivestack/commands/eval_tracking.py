@@ -61,6 +61,10 @@ _DEFAULT_CONFIG = (
 )
 
 
+#: the classes run without --classes (with --fusion camera: those with camera detections)
+DEFAULT_CLASSES = "Car,Pedestrian,Cyclist"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_kitti_root_option(parser, "--root")
     parser.add_argument(
@@ -86,8 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--classes",
-        default="Car,Pedestrian,Cyclist",
-        help="comma-separated classes, any case, each run once (default Car,Pedestrian,Cyclist)",
+        default=None,
+        help="comma-separated classes, any case, each run once (default Car,Pedestrian,Cyclist; "
+        "with --fusion camera those of them with a camera detection folder, which for RRC are "
+        "Car,Pedestrian: it ships no Cyclist)",
     )
     parser.add_argument(
         "--out",
@@ -176,6 +182,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
         compare_lidar_and_fused,
         print_and_serialise,
         rrc_root,
+        silent_camera_notes,
     )
 
     # configs read before any sequence is tracked (compare_lidar_and_fused checks the camera
@@ -205,6 +212,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
         **print_and_serialise(report, args.split, len(seqmap), subset=subset),
     }
     notes = no_label_notes(dict(report["metrics"]["3d_iou0.25"]["fused"]))
+    notes += silent_camera_notes(report, seqmap)
     for note in notes:
         print(f"note: {note}")
     result["notes"] = notes
@@ -256,10 +264,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.iou is None:  # the similarity's default threshold
         args.iou = "0.5" if args.similarity == "iou_2d" else "0.25"
     ious = iou_thresholds(args.iou)
-    classes = _classes(args.classes)
+    if args.classes is not None:
+        classes = _classes(args.classes)
     args.kitti_root = dataset_root(
         "kitti-tracking", args.kitti_root, option="--kitti-root (--root)"
     )
+    if args.classes is None:
+        classes = _default_classes(args)
     if args.results is not None and args.fusion == "camera":
         raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
     seqmap = _split_seqmap(args.kitti_root, args)
@@ -295,6 +306,33 @@ def _check_detections(
             raise DataError(
                 f"no {cls} detections: no such folder", path=str(where.parent), field="--detections"
             )
+
+
+def _default_classes(args: argparse.Namespace) -> list[str]:
+    """The classes run without ``--classes``: Car, Pedestrian, Cyclist; with ``--fusion camera``
+    those with a camera detection folder (said in one line on stderr when one is left out),
+    DataError when none has."""
+    from drivestack.perception.fusion.kitti_eval import rrc_root
+
+    classes = _classes(DEFAULT_CLASSES)
+    if args.fusion != "camera":
+        return classes
+    camera = rrc_root(args.kitti_root)
+    kept = [cls for cls in classes if (camera / cls).is_dir()]
+    if not kept:
+        raise DataError(
+            f"no camera detection folder for any of {', '.join(classes)}",
+            path=str(camera) + "/",
+            field="--fusion",
+        )
+    if kept != classes:
+        left = [cls for cls in classes if cls not in kept]
+        print(
+            f"--fusion camera: classes {','.join(kept)} (no camera detections for "
+            f"{', '.join(left)} under {camera}; --classes to choose)",
+            file=sys.stderr,
+        )
+    return kept
 
 
 def _classes(text: str) -> list[str]:

@@ -4,14 +4,25 @@ Protocol, per class and IoU threshold:
 
 1. All detections of all images are sorted by descending score (stable: ties keep input order).
 2. Each detection is matched, in that order, to the not yet matched, non-ignored ground-truth
-   box of its image with the highest IoU (ties: lower index); if that IoU reaches the threshold
-   it is a true positive, else it is checked against the ignored ground truth (e.g. KITTI
-   DontCare regions, neighbouring classes): a detection whose best IoU with an ignored box
-   reaches the threshold is ignored (neither TP nor FP); otherwise it is a false positive
-   (duplicates of a matched box are false positives).
+   box of its image with the highest IoU (ties: lower index); if that IoU *exceeds* the
+   threshold (strictly, as the KITTI devkit's ``overlap > min_overlap``) it is a true
+   positive, else it is checked against the ignored ground truth (neighbouring classes,
+   labels outside the filter): a detection whose best IoU with an ignored box exceeds the
+   threshold is ignored (neither TP nor FP); else against the image's ``DontCare`` regions
+   as the KITTI devkit does (``compute_statistics_jit``, metric 0): a detection whose
+   intersection with a DontCare box, divided by the detection's *own* area
+   (``image_box_overlap`` criterion 0), exceeds the threshold is ignored, any number of
+   detections per region; otherwise it is a false positive (duplicates of a matched box are
+   false positives).
 3. Precision/recall are accumulated over the ranked TPs and FPs; AP is the area under the
    precision envelope (precision at recall r = max precision at recall >= r), summed over every
    recall step ("all-point" interpolation; no 11/40/101-point sampling).
+
+This is not KITTI's benchmark figure: KITTI reports AP40 (40 recall points) at three
+difficulty levels (easy / moderate / hard) with the devkit's score-threshold sampling; here one
+filter (:class:`KittiFilter`, by default the "hard" level's limits) and all-point
+interpolation. Class names compare case-insensitively (``car`` results score as ``Car``,
+``dontcare`` labels are DontCare regions), as the KITTI readers read them.
 
 IoU is the KITTI devkit's (continuous pixels, no +1): :func:`drivestack.eval.detection.kitti.
 image_box_overlap`.
@@ -20,7 +31,7 @@ image_box_overlap`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,11 +43,15 @@ class ImageBoxes:
     """Ground truth and detections of one image for one class.
 
     Attributes:
-        gt_xyxy_px: ``(G, 4)``; gt_ignore: ``(G,)`` bool (ignored ground truth).
+        gt_xyxy_px: ``(G, 4)``; gt_ignore: ``(G,)`` bool (ignored ground truth: matched by
+            IoU, one of them absorbs any number of detections).
         det_xyxy_px: ``(D, 4)``; det_score: ``(D,)``.
         det_dropped: detections of the class a filter left out before matching (not in
             ``det_xyxy_px``: KITTI's lower than ``KittiFilter.min_height_px``); counted only,
             so a report can say how many were never scored.
+        dc_xyxy_px: ``(C, 4)`` DontCare regions (not ground truth): an unmatched detection
+            is ignored when its intersection with one, over its own area, exceeds the
+            threshold (the KITTI devkit's rule; see the module docstring).
 
     Raises ``ValueError`` naming the array and row of a NaN or infinite box value or score
     (a NaN score would be ranked silently, a NaN box never match).
@@ -47,10 +62,12 @@ class ImageBoxes:
     det_xyxy_px: np.ndarray
     det_score: np.ndarray
     det_dropped: int = 0
+    dc_xyxy_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
 
     def __post_init__(self) -> None:
         g = np.asarray(self.gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
         d = np.asarray(self.det_xyxy_px, dtype=np.float64).reshape(-1, 4)
+        dc = np.asarray(self.dc_xyxy_px, dtype=np.float64).reshape(-1, 4)
         ig = np.asarray(self.gt_ignore, dtype=bool).reshape(-1)
         sc = np.asarray(self.det_score, dtype=np.float64).reshape(-1)
         if ig.shape[0] != g.shape[0] or sc.shape[0] != d.shape[0]:
@@ -58,7 +75,8 @@ class ImageBoxes:
                 f"ImageBoxes: gt_ignore {ig.shape} must match gt_xyxy_px {g.shape} and det_score "
                 f"{sc.shape} must match det_xyxy_px {d.shape}"
             )
-        for name, values in (("gt_xyxy_px", g), ("det_xyxy_px", d), ("det_score", sc)):
+        checked = (("gt_xyxy_px", g), ("det_xyxy_px", d), ("det_score", sc), ("dc_xyxy_px", dc))
+        for name, values in checked:
             row = first_nonfinite_row(values)
             if row is not None:
                 raise ValueError(f"ImageBoxes: {name} row {row}: NaN or infinite value")
@@ -66,6 +84,7 @@ class ImageBoxes:
         object.__setattr__(self, "det_xyxy_px", d)
         object.__setattr__(self, "gt_ignore", ig)
         object.__setattr__(self, "det_score", sc)
+        object.__setattr__(self, "dc_xyxy_px", dc)
 
 
 @dataclass(frozen=True)
@@ -77,7 +96,8 @@ class ApResult:
         precision, recall: ``(K,)`` at each ranked non-ignored detection.
         n_gt: non-ignored ground-truth boxes; n_tp, n_fp: counts over all detections.
         n_ignored: detections ignored in matching (neither TP nor FP: their best IoU with
-            an ignored ground-truth box, e.g. DontCare, reaches the threshold).
+            an ignored ground-truth box exceeds the threshold, or they lie in a DontCare
+            region by the devkit's rule).
         n_dropped: detections a filter left out before matching (:attr:`ImageBoxes.det_dropped`).
     """
 
@@ -129,24 +149,32 @@ def match_image(boxes: ImageBoxes, iou_threshold: float) -> np.ndarray:
     if d == 0:
         return outcome
     iou = image_box_overlap(boxes.det_xyxy_px, boxes.gt_xyxy_px)  # (D, G)
+    # the devkit's DontCare test: intersection / the detection's own area (criterion 0)
+    in_dontcare = np.any(
+        image_box_overlap(boxes.det_xyxy_px, boxes.dc_xyxy_px, 0) > iou_threshold, axis=1
+    )
     taken = boxes.gt_ignore.copy()
+    any_ignored = bool(np.any(boxes.gt_ignore))
     for i in np.argsort(-boxes.det_score, kind="stable"):
-        if iou.shape[1] == 0:
-            break
-        free = np.where(taken, -1.0, iou[i])
-        j = int(np.argmax(free))
-        if free[j] >= iou_threshold:
-            outcome[i] = 1
-            taken[j] = True
-        elif np.any(boxes.gt_ignore) and np.max(iou[i][boxes.gt_ignore]) >= iou_threshold:
+        if iou.shape[1]:
+            free = np.where(taken, -1.0, iou[i])
+            j = int(np.argmax(free))
+            if free[j] > iou_threshold:
+                outcome[i] = 1
+                taken[j] = True
+                continue
+            if any_ignored and np.max(iou[i][boxes.gt_ignore]) > iou_threshold:
+                outcome[i] = -1
+                continue
+        if in_dontcare[i]:
             outcome[i] = -1
     return outcome
 
 
 def average_precision(images: Sequence[ImageBoxes], iou_threshold: float) -> ApResult:
     """All-point AP of one class over ``images`` (see the module docstring)."""
-    if not 0.0 < iou_threshold <= 1.0:
-        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
+    if not 0.0 < iou_threshold < 1.0:  # (a match needs IoU > threshold: 1 matches nothing)
+        raise ValueError(f"iou_threshold must be in (0, 1), got {iou_threshold}")
     outcomes = [match_image(im, iou_threshold) for im in images]
     scores = [im.det_score for im in images]
     n_gt = int(sum(int(np.sum(~im.gt_ignore)) for im in images))
@@ -173,7 +201,11 @@ def average_precision(images: Sequence[ImageBoxes], iou_threshold: float) -> ApR
     )
 
 
-#: class -> neighbouring KITTI types whose ground truth is ignored (KITTI devkit rules)
+#: class -> neighbouring KITTI types whose ground truth is ignored (KITTI devkit rules; compared
+#: case-insensitively). Pedestrian's is the object benchmark's ``Person_sitting``; KITTI
+#: *tracking* labels name seated people ``Person`` instead, which is not a neighbour here: on
+#: tracking labels a Pedestrian detection on a ``Person`` box is a false positive (the
+#: tracking devkit, too, does not ignore ``Person`` for Pedestrian).
 KITTI_NEIGHBOURS: dict[str, tuple[str, ...]] = {
     "Car": ("Van",),
     "Pedestrian": ("Person_sitting",),
@@ -187,8 +219,9 @@ class KittiFilter:
 
     Ground truth of the class is ignored when its 2D height is below ``min_height_px``, its
     occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
-    of the neighbouring class (:data:`KITTI_NEIGHBOURS`) and ``DontCare`` regions are ignored;
-    detections lower than ``min_height_px`` are dropped (counted in
+    of the neighbouring class (:data:`KITTI_NEIGHBOURS`) is ignored; ``DontCare`` boxes become
+    :attr:`ImageBoxes.dc_xyxy_px` regions (the devkit's rule); class names compare
+    case-insensitively; detections lower than ``min_height_px`` are dropped (counted in
     :attr:`ImageBoxes.det_dropped`, neither TP nor FP). Defaults: KITTI's "hard" level.
     """
 
@@ -209,21 +242,23 @@ def kitti_image_boxes(
     rules: KittiFilter = KittiFilter(),
 ) -> ImageBoxes:
     """:class:`ImageBoxes` of class ``cls`` from one KITTI frame's rows (see :class:`KittiFilter`)."""
-    gt_type = np.asarray(gt_type, dtype=str)
+    name = cls.lower()
+    gt_type = np.char.lower(np.asarray(gt_type, dtype=str))
     gt_box = np.asarray(gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
     height = gt_box[:, 3] - gt_box[:, 1]
-    own = gt_type == cls
-    neighbour = np.isin(gt_type, KITTI_NEIGHBOURS.get(cls, ()))
-    dontcare = gt_type == "DontCare"
+    own = gt_type == name
+    neighbours = {k.lower(): v for k, v in KITTI_NEIGHBOURS.items()}.get(name, ())
+    neighbour = np.isin(gt_type, [n.lower() for n in neighbours])
+    dontcare = gt_type == "dontcare"
     hard = (
         (height < rules.min_height_px)
         | (np.asarray(gt_occlusion) > rules.max_occlusion)
         | (np.asarray(gt_truncation) > rules.max_truncation)
     )
-    keep = own | neighbour | dontcare
-    ignore = (own & hard) | neighbour | dontcare
+    keep = own | neighbour
+    ignore = (own & hard) | neighbour
     det_box = np.asarray(det_xyxy_px, dtype=np.float64).reshape(-1, 4)
-    det_own = np.asarray(det_type, dtype=str) == cls
+    det_own = np.char.lower(np.asarray(det_type, dtype=str)) == name
     det_keep = det_own & (det_box[:, 3] - det_box[:, 1] >= rules.min_height_px)
     return ImageBoxes(
         gt_box[keep],
@@ -231,4 +266,5 @@ def kitti_image_boxes(
         det_box[det_keep],
         np.asarray(det_score)[det_keep],
         det_dropped=int(np.count_nonzero(det_own & ~det_keep)),
+        dc_xyxy_px=gt_box[dontcare],
     )

@@ -285,9 +285,10 @@ def parse_object_rows(
             with a ``nan`` score has no meaning; only a *missing* score column becomes
             ``missing_score``), an unknown type, a truncation that is not -1, in [0, 1] (object
             labels) or 2 (tracking labels write the levels 0 / 1 / 2; object-format rows
-            cut from them keep the 2), an occlusion that is not an integer in -1..3, a negative size
-            (except DontCare and the 2D-only placeholder ``-1 -1 -1``, see
-            :meth:`KittiObjects.has_box3d`).
+            cut from them keep the 2), an occlusion that is not an integer in -1..3, a 2D box
+            with ``x2 < x1`` or ``y2 < y1`` (field ``x2`` / ``y2``; except a DontCare row's
+            ``-1 -1 -1 -1`` placeholder box), a negative size (except DontCare and the 2D-only
+            placeholder ``-1 -1 -1``, see :meth:`KittiObjects.has_box3d`).
     """
     k = len(leading)
     n_cols = k + len(KITTI_OBJECT_FIELDS)
@@ -331,6 +332,7 @@ def parse_object_rows(
                 field="type",
             )
     _check_visibility(numbers[:, k], numbers[:, k + 1], path, line_numbers)
+    _check_box_order(numbers[:, k + 3 : k + 7], names, path, line_numbers)
     hwl = numbers[:, k + 7 : k + 10]
     placeholder = np.all(hwl == np.asarray(NO_BOX3D_HWL), axis=1)
     negative = np.flatnonzero(~is_dont_care(names) & np.any(hwl < 0, axis=1) & ~placeholder)
@@ -355,6 +357,25 @@ def parse_object_rows(
         path=path,
     )
     return numbers[:, :k], objects
+
+
+def _check_box_order(
+    box: np.ndarray, names: np.ndarray, path: str, line_numbers: Sequence[int]
+) -> None:
+    """``DataError`` naming the first row whose ``(N, 4)`` 2D box has ``x2 < x1`` or
+    ``y2 < y1`` (field ``x2`` or ``y2``): such a box has no area, matches nothing and its
+    negative height passes no height filter. A DontCare row's all ``-1`` placeholder is kept."""
+    reversed_ = (box[:, 2] < box[:, 0]) | (box[:, 3] < box[:, 1])
+    placeholder = is_dont_care(names) & np.all(box == -1.0, axis=1)
+    bad = np.flatnonzero(reversed_ & ~placeholder)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"2D box has x2 < x1 or y2 < y1: {box[i].tolist()}",
+            path=path,
+            record=f"line {line_numbers[i]}",
+            field="x2" if box[i, 2] < box[i, 0] else "y2",
+        )
 
 
 def _check_visibility(

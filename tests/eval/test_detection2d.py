@@ -98,7 +98,9 @@ def test_kitti_rules_ignore_neighbours_dontcare_and_hard_ground_truth() -> None:
         det_score=np.array([0.9, 0.8, 0.7, 0.6]),
         rules=KittiFilter(min_height_px=25),
     )
-    np.testing.assert_array_equal(im.gt_ignore, [False, True, True, True])  # Pedestrian gone
+    # Pedestrian gone; DontCare a region, not ground truth
+    np.testing.assert_array_equal(im.gt_ignore, [False, True, True])
+    np.testing.assert_array_equal(im.dc_xyxy_px, [[300, 0, 350, 50]])
     assert im.det_xyxy_px.shape == (3, 4)
     res = average_precision([im], 0.5)
     assert (res.n_gt, res.n_tp, res.n_fp, res.ap) == (1, 1, 0, 1.0)
@@ -121,3 +123,98 @@ def test_kitti_filter_counts_the_detections_it_drops() -> None:
     assert im.det_xyxy_px.shape == (1, 4) and im.det_dropped == 2
     res = average_precision([im, im], 0.5)
     assert (res.ap, res.n_tp, res.n_fp, res.n_dropped, res.n_ignored) == (1.0, 2, 0, 4, 0)
+
+
+def test_a_match_needs_iou_above_the_threshold_as_the_kitti_devkit() -> None:
+    # det [0, 100, 50, 150] on label [0, 100, 100, 150]: IoU 2500 / 5000 = 0.5 exactly, which
+    # the devkit's `overlap > min_overlap` does not match at 0.5 (a false positive)
+    img = ImageBoxes([[0, 100, 100, 150]], [False], [[0, 100, 50, 150]], [0.9])
+    np.testing.assert_array_equal(match_image(img, 0.5), [0])
+    np.testing.assert_array_equal(match_image(img, 0.4999), [1])
+    res = average_precision([img], 0.5)
+    assert (res.ap, res.n_tp, res.n_fp) == (0.0, 0, 1)
+    # an ignored label also needs IoU above the threshold to absorb a detection
+    ignored = ImageBoxes([[0, 100, 100, 150]], [True], [[0, 100, 50, 150]], [0.9])
+    np.testing.assert_array_equal(match_image(ignored, 0.5), [0])
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \(0, 1\)"):
+        average_precision([img], 1.0)  # nothing can exceed IoU 1
+
+
+def test_dontcare_ignores_by_intersection_over_the_detections_own_area() -> None:
+    # DontCare [400, 100, 600, 200] (area 20000). d1 [450, 120, 480, 150] lies inside it:
+    # IoU 900 / 20000 = 0.045 (the old rule: a false positive) but intersection / own area 1.
+    # d2 [550, 100, 650, 200]: half inside (5000 / 10000 = 0.5, not above 0.5): a false positive;
+    # d3 [560, 100, 640, 200]: 4000 / 8000 = 0.5 too; d4 [540, 100, 640, 200]: 6000 / 10000.
+    dc = [[400, 100, 600, 200]]
+    img = ImageBoxes(
+        gt_xyxy_px=[[100, 100, 200, 160]],
+        gt_ignore=[False],
+        det_xyxy_px=[
+            [450, 120, 480, 150],
+            [550, 100, 650, 200],
+            [560, 100, 640, 200],
+            [540, 100, 640, 200],
+            [100, 100, 200, 160],
+        ],
+        det_score=[0.95, 0.9, 0.85, 0.8, 0.7],
+        dc_xyxy_px=dc,
+    )
+    np.testing.assert_array_equal(match_image(img, 0.5), [-1, 0, 0, -1, 1])
+    # at 0.4 the half-inside ones are ignored too
+    np.testing.assert_array_equal(match_image(img, 0.4), [-1, -1, -1, -1, 1])
+    res = average_precision([img], 0.5)
+    assert (res.n_tp, res.n_fp, res.n_ignored) == (1, 2, 2)
+    assert res.ap == pytest.approx(1 / 3)  # ranked FP FP TP: precision 1/3 at recall 1
+
+
+def test_dontcare_never_takes_a_true_positive_and_absorbs_many() -> None:
+    # a labelled car inside a DontCare region is still matched (by the highest-scoring box
+    # above the threshold); the other boxes in the region are all ignored (a region absorbs
+    # any number, unlike a label), the exact copy of the car included once it is taken
+    img = ImageBoxes(
+        gt_xyxy_px=[[0, 0, 10, 10]],
+        gt_ignore=[False],
+        det_xyxy_px=[[0, 0, 10, 10], [1, 1, 9, 9], [2, 2, 8, 8]],
+        det_score=[0.5, 0.9, 0.8],
+        dc_xyxy_px=[[0, 0, 20, 20]],
+    )
+    np.testing.assert_array_equal(match_image(img, 0.5), [-1, 1, -1])  # IoU 0.64 ranks first
+    np.testing.assert_array_equal(match_image(img, 0.7), [1, -1, -1])
+
+
+def test_kitti_devkit_rule_on_the_repro_files() -> None:
+    """The reviewer's r_dc case: a Car, a duplicate of it and a box inside a DontCare region:
+    one false positive (the duplicate), AP 1."""
+    from drivestack.eval.detection2d import kitti_image_boxes
+
+    im = kitti_image_boxes(
+        "Car",
+        np.array(["Car", "DontCare"]),
+        np.array([[100, 100, 200, 160], [400, 100, 600, 200]], float),
+        np.array([0.0, -1.0]),
+        np.array([1, -1]),
+        np.array(["Car", "Car", "Car"]),
+        np.array([[100, 100, 200, 160], [101, 100, 200, 160], [450, 120, 480, 150]], float),
+        np.array([0.9, 0.8, 0.95]),
+    )
+    res = average_precision([im], 0.5)
+    assert (res.ap, res.n_tp, res.n_fp, res.n_ignored) == (1.0, 1, 1, 1)
+
+
+def test_class_names_compare_in_any_case() -> None:
+    from drivestack.eval.detection2d import kitti_image_boxes
+
+    im = kitti_image_boxes(
+        "Car",
+        np.array(["car", "dontcare", "VAN"]),
+        np.array([[100, 100, 200, 160], [400, 100, 600, 200], [0, 0, 50, 50]], float),
+        np.array([0.0, -1.0, 0.0]),
+        np.array([0, -1, 0]),
+        np.array(["CAR", "car", "Car"]),
+        np.array([[100, 100, 200, 160], [450, 120, 480, 150], [0, 0, 50, 50]], float),
+        np.array([0.9, 0.95, 0.8]),
+    )
+    np.testing.assert_array_equal(im.gt_ignore, [False, True])  # the car, then the Van
+    assert im.dc_xyxy_px.shape == (1, 4) and im.det_xyxy_px.shape == (3, 4)
+    res = average_precision([im], 0.5)
+    assert (res.ap, res.n_tp, res.n_fp, res.n_ignored) == (1.0, 1, 0, 2)

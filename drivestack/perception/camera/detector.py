@@ -13,6 +13,7 @@ own labels are the indices into ``config.classes``.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,6 +41,8 @@ _BACKBONES: dict[str, tuple[dict[str, str], list[int]]] = {
 }
 #: fields that define the network's tensors (a checkpoint must agree on all of them)
 ARCHITECTURE_FIELDS = ("backbone", "classes", "fpn_channels", "head_convs")
+#: the network's internal resize: may differ from the checkpoint's, with a warning
+RESIZE_FIELDS = ("min_size_px", "max_size_px")
 
 
 @dataclass(frozen=True)
@@ -202,13 +205,28 @@ def load_weights(
     ``checkpoint``: the file's contents when :func:`read_checkpoint` has already read them
     (``path`` then only names it in errors).
 
+    The network's resize (``min_size_px`` / ``max_size_px``) may differ from the checkpoint's
+    (inference at another scale): one warning line on stderr names both.
+
     Raises:
-        DataError: the checkpoint's architecture differs from ``cfg`` (naming the field and
-            both values) or its tensors do not fit the model (naming the first ones).
+        DataError: the checkpoint has no ``config``, its architecture differs from ``cfg``
+            (naming the field and both values), its tensors do not fit the model (naming the
+            first ones) or hold NaN / infinite values (naming the first such tensor).
     """
     p = str(path)
     ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
     saved = _saved_config(ckpt, p)
+    resized = [
+        f"{name} {getattr(cfg, name)} (checkpoint {getattr(saved, name)})"
+        for name in RESIZE_FIELDS
+        if getattr(saved, name) != getattr(cfg, name)
+    ]
+    if resized:
+        print(
+            f"warning: {p}: detector runs at {', '.join(resized)}: another scale than it was "
+            "trained at",
+            file=sys.stderr,
+        )
     for name in ARCHITECTURE_FIELDS:
         if getattr(saved, name) != getattr(cfg, name):
             raise DataError(
@@ -232,6 +250,14 @@ def load_weights(
             path=p,
             field="state_dict",
         )
+    for name in own:
+        tensor = state[name]
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise DataError(
+                "NaN or infinite weights (a diverged or corrupt training run)",
+                path=p,
+                field=f"state_dict.{name}",
+            )
     model.load_state_dict(state)
     return ckpt
 
@@ -246,6 +272,15 @@ def read_checkpoint_config(
 
 
 def _saved_config(ckpt: dict[str, Any], path: str) -> CameraDetectorConfig:
+    """The checkpoint's ``config``; DataError when it has none (its defaults are not the
+    config the weights were trained with)."""
+    if not isinstance(ckpt.get("config"), dict):
+        raise DataError(
+            "checkpoint has no config (the settings it was trained with); save it with "
+            "save_checkpoint",
+            path=path,
+            field="config",
+        )
     raw = _as_config_mapping(ckpt.get("config"))
     return from_mapping(CameraDetectorConfig, raw, path=path, prefix="config")
 

@@ -41,17 +41,25 @@ class DetectionRows:
     path: str
 
 
-def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
+def read_2d_detections(
+    path: str | Path, label: int, *, n_frames: int | None = None
+) -> DetectionRows:
     """Read a ``frame, x1, y1, x2, y2, score`` file; a missing or empty file gives 0 rows
     (the published RRC folders hold a file per sequence, empty without detections: a caller
     that must tell "no detections" from "no file" checks the files first, as the fused
     KITTI evaluation does with
     :func:`~drivestack.perception.fusion.kitti_eval.check_camera_files`).
 
+    ``n_frames``: the sequence's frame count, when known: a row of frame ``n_frames`` or later
+    (a file of another, longer sequence) is an error.
+
     Raises:
         DataError: a row with the wrong column count, a non-numeric or non-finite value, a
-            negative or fractional frame, or ``x2 < x1`` / ``y2 < y1`` (naming file, line, field).
+            negative or fractional frame, a frame past ``n_frames - 1``, or ``x2 < x1`` /
+            ``y2 < y1`` (naming file, line, field).
     """
+    if n_frames is not None:
+        check_number("read_2d_detections n_frames", n_frames, integer=True, at_least=0)
     p = Path(path)
     if not p.exists():  # no file: no rows (see the docstring)
         z = np.zeros(0)
@@ -100,6 +108,14 @@ def read_2d_detections(path: str | Path, label: int) -> DetectionRows:
         if row[0] < 0 or row[0] != round(row[0]) or row[0] > _MAX_FRAME:
             raise DataError(
                 f"frame must be a non-negative integer up to {_MAX_FRAME}, got {fields[0].strip()}",
+                path=str(p),
+                record=f"line {line_no}",
+                field="frame",
+            )
+        if n_frames is not None and row[0] >= n_frames:
+            raise DataError(
+                f"frame {int(row[0])} is past the sequence's last frame {n_frames - 1} "
+                f"({n_frames} frames): a file of another sequence?",
                 path=str(p),
                 record=f"line {line_no}",
                 field="frame",
@@ -178,6 +194,9 @@ class ReplayCameraDetector:
     every class file, clipped to the image (see :func:`check_boxes_in_image`), in the image's
     frame, ordered by class then file order. Pixels are not looked at.
 
+    ``n_frames``: the sequence's frame count, when known (rows past it are refused by
+    :func:`read_2d_detections`).
+
     Raises:
         TypeError, ValueError: ``frame_period_ns`` not a positive integer, ``max_outside_px``
             not a finite number >= 0, or ``min_score`` NaN or +inf (``-inf``, the default,
@@ -191,12 +210,13 @@ class ReplayCameraDetector:
         frame_period_ns: int = KITTI_FRAME_PERIOD_NS,
         max_outside_px: float = 32.0,
         min_score: float = -np.inf,
+        n_frames: int | None = None,
     ) -> None:
         check_number("ReplayCameraDetector frame_period_ns", frame_period_ns, integer=True, above=0)
         check_number("ReplayCameraDetector max_outside_px", max_outside_px, at_least=0.0)
         if min_score != -np.inf:  # -inf (the default) keeps every row
             check_number("ReplayCameraDetector min_score", min_score)
-        self.rows = [read_2d_detections(path, label) for path, label in files]
+        self.rows = [read_2d_detections(path, label, n_frames=n_frames) for path, label in files]
         self.frame_period_ns = frame_period_ns
         self.max_outside_px = max_outside_px
         self.min_score = min_score
@@ -212,13 +232,15 @@ class ReplayCameraDetector:
         *,
         max_outside_px: float = 32.0,
         min_score: float = -np.inf,
+        n_frames: int | None = None,
     ) -> ReplayCameraDetector:
-        """RRC detections of a KITTI tracking sequence: ``<root>/<Class>/<sequence>.txt``."""
+        """RRC detections of a KITTI tracking sequence: ``<root>/<Class>/<sequence>.txt``
+        (``n_frames``: the sequence's frame count, rows past it refused)."""
         files: list[tuple[str | Path, int]] = [
             (Path(root) / name / f"{sequence}.txt", int(ObjectClass.from_name(name)))
             for name in classes
         ]
-        return cls(files, max_outside_px=max_outside_px, min_score=min_score)
+        return cls(files, max_outside_px=max_outside_px, min_score=min_score, n_frames=n_frames)
 
     def reset(self) -> None:
         """Stateless between frames (the files are read once, at construction)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -52,6 +53,8 @@ class KittiImageSample:
 
 class KittiImageDataset:
     """Frames of ``root/image_2/*.png`` with ``root/label_2/<stem>.txt`` (KITTI object labels).
+    Images without a label file are left out, with one warning line on stderr giving their
+    count and an example (listed in :attr:`unlabelled`).
 
     ``root`` may also be a KITTI object root or a :mod:`drivestack.sim.export_kitti` export
     (the frames are then under ``root/training/``).
@@ -66,11 +69,18 @@ class KittiImageDataset:
             raise DataError(
                 "expected a KITTI layout with image_2/ and label_2/", path=str(self.root)
             )
-        self.stems = sorted(
-            p.stem for p in image_dir.glob("*.png") if (label_dir / f"{p.stem}.txt").is_file()
-        )
+        images = sorted(p.stem for p in image_dir.glob("*.png"))
+        self.stems = [stem for stem in images if (label_dir / f"{stem}.txt").is_file()]
         if not self.stems:
             raise DataError("no image_2/*.png with a matching label_2/*.txt", path=str(self.root))
+        #: image_2/<stem>.png files without a label_2/<stem>.txt, left out of training
+        self.unlabelled = [stem for stem in images if not (label_dir / f"{stem}.txt").is_file()]
+        if self.unlabelled:
+            print(
+                f"warning: {len(self.unlabelled)} of {len(images)} images in {image_dir} have no "
+                f"label file in {label_dir} (e.g. {self.unlabelled[0]}.png): left out of training",
+                file=sys.stderr,
+            )
         self.class_index = {name: i for i, name in enumerate(classes)}
 
     def __len__(self) -> int:
@@ -179,6 +189,9 @@ class TrainResult:
     losses: np.ndarray
     checkpoints: list[Path]
     start_iteration: int = 0
+    #: frames trained on (images with a label file) and images left out for having none
+    n_frames: int = 0
+    n_unlabelled: int = 0
 
 
 def train_detector(
@@ -307,7 +320,7 @@ def train_detector(
         final, model, cfg, iteration=settings.iterations, training_state=state(), **meta
     )
     written.append(final)
-    return TrainResult(np.asarray(losses), written, start)
+    return TrainResult(np.asarray(losses), written, start, len(dataset), len(dataset.unlabelled))
 
 
 def _check_sample_size(sample: KittiImageSample, cfg: CameraDetectorConfig) -> None:

@@ -11,7 +11,10 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
    camera match is *confirmed* (its score gets ``confirmed_score_bonus``); one inside a
    camera's view without a match gets ``unconfirmed_score_penalty`` (a LiDAR false alarm the
    camera should have seen); 3D detections outside every camera, or of a class the cameras do
-   not detect (``CameraFrame.detected_labels``), are left as they are. A camera whose
+   not detect (``CameraFrame.detected_labels``), are left as they are, and so are those seen
+   only by a camera that reported no detection at all that frame (``CameraFrame.n_reported``:
+   a camera that saw nothing - a dropped frame, a missing or empty file - is no evidence
+   against a box; counted in ``FusedTracker.silent_camera_frames``). A camera whose
    detections are stamped more than ``max_time_offset_s`` from the 3D detections is left
    out of the frame (counted in ``FusedTracker.stale_camera_frames``). The re-scored
    detections are ``last_detection_score``: offline whole-track rules read them, so the
@@ -41,7 +44,7 @@ mutable state object); the hooks the tracker would need to do this itself are de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -220,11 +223,24 @@ class CameraFrame:
     ``detected_labels``: the :class:`ObjectClass` ids the camera detectors report (``None``:
     every class). A 3D detection of another class is not penalised for having no 2D match
     (the camera could not have confirmed it).
+
+    ``n_reported``: per camera, how many detections its detector reported this frame over
+    every class it detects, before ``detections`` was cut to the classes tracked here
+    (``None``, or a camera missing from it: the number in ``detections``). A camera that
+    reported none gives no negative evidence this frame: its view does not penalise
+    unconfirmed 3D detections (it saw nothing, which says nothing against a box).
     """
 
     detections: Mapping[str, Detections2D]
     calibrations: Mapping[str, CameraCalibration]
     detected_labels: frozenset[int] | None = None
+    n_reported: Mapping[str, int] | None = None
+
+    def reported(self, name: str) -> int:
+        """Detections camera ``name`` reported this frame (see :attr:`n_reported`)."""
+        if self.n_reported is not None and name in self.n_reported:
+            return int(self.n_reported[name])
+        return len(self.detections[name])
 
 
 @dataclass
@@ -261,6 +277,9 @@ class FusedTracker:
         #: camera name -> frames its detections were not used: stamped more than
         #: ``max_time_offset_s`` from the 3D detections (since construction or :meth:`reset`)
         self.stale_camera_frames: dict[str, int] = {}
+        #: camera name -> frames it reported no detection at all (:attr:`CameraFrame.n_reported`),
+        #: so its view penalised nothing (since construction or :meth:`reset`)
+        self.silent_camera_frames: dict[str, int] = {}
 
     @property
     def cfg(self) -> TrackerConfig:
@@ -274,6 +293,7 @@ class FusedTracker:
         self.last_confirmed = np.zeros(0, dtype=bool)
         self.last_detection_score = np.zeros(0)
         self.stale_camera_frames = {}
+        self.silent_camera_frames = {}
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         f = self.fusion
@@ -284,7 +304,10 @@ class FusedTracker:
             arr, detections.label, camera.detections, camera.calibrations, f.detection_iou
         )
         confirmed = m.matched_boxes(len(detections))
-        visible = self._visible(arr, camera)
+        silent = [name for name in camera.detections if camera.reported(name) == 0]
+        for name in silent:
+            self.silent_camera_frames[name] = self.silent_camera_frames.get(name, 0) + 1
+        visible = self._visible(arr, camera, exclude=silent)
         if camera.detected_labels is not None:
             visible &= np.isin(detections.label, list(camera.detected_labels))
         score = detections.score + np.where(
@@ -312,7 +335,7 @@ class FusedTracker:
             world_from_frame,
             confirmed,
             tracks,
-            CameraFrame(free_2d, camera.calibrations, camera.detected_labels),
+            CameraFrame(free_2d, camera.calibrations, camera.detected_labels, camera.n_reported),
         )
         if extra is None:
             self.last_detection_index = det_index
@@ -363,13 +386,16 @@ class FusedTracker:
         for name in stale:
             self.stale_camera_frames[name] = self.stale_camera_frames.get(name, 0) + 1
         kept = {n: d for n, d in camera.detections.items() if n not in stale}
-        return CameraFrame(kept, camera.calibrations, camera.detected_labels)
+        return CameraFrame(kept, camera.calibrations, camera.detected_labels, camera.n_reported)
 
     @staticmethod
-    def _visible(arr: np.ndarray, camera: CameraFrame) -> np.ndarray:
+    def _visible(arr: np.ndarray, camera: CameraFrame, exclude: Sequence[str] = ()) -> np.ndarray:
+        """``(D,)`` bool: the ``(D, 7)`` boxes inside the view of a camera of ``camera`` not
+        in ``exclude``."""
         visible = np.zeros(arr.shape[0], dtype=bool)
         for name in camera.detections:
-            visible |= project_to_image(arr, camera.calibrations[name])[1]
+            if name not in exclude:
+                visible |= project_to_image(arr, camera.calibrations[name])[1]
         return visible
 
     def _in_tracking_frame(self, detections: Boxes3D, world_from_frame: SE3 | None) -> np.ndarray:

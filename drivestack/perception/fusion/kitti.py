@@ -11,14 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from drivestack.ingest.kitti_calib import KittiCalib
 from drivestack.perception.camera.calibration import kitti_camera_calibration, kitti_image_size_wh
-from drivestack.perception.camera.replay import ReplayCameraDetector
+from drivestack.perception.camera.replay import (
+    KITTI_FRAME_PERIOD_NS,
+    ReplayCameraDetector,
+    read_2d_detections,
+)
 from drivestack.perception.camera.stage import blank_image
 from drivestack.perception.fusion.fused_tracking import CameraFrame
 from drivestack.structures.labels import ObjectClass
 
 CAMERA = "image_02"
+#: the classes whose ``<rrc_root>/<Class>/`` folders count as the camera's reports
+CAMERA_CLASSES = ("Car", "Pedestrian", "Cyclist")
 
 
 def rrc_camera_source(
@@ -28,6 +36,7 @@ def rrc_camera_source(
     classes: Sequence[str] = ("Car", "Pedestrian"),
     *,
     min_score: float = 0.0,
+    n_frames: int | None = None,
 ) -> Callable[[int], CameraFrame]:
     """``timestamp_ns -> CameraFrame`` of RRC detections ``<rrc_root>/<Class>/<sequence>.txt``.
 
@@ -38,17 +47,39 @@ def rrc_camera_source(
     evaluation requires the folder and the file of every class and sequence it runs
     (:func:`~drivestack.perception.fusion.kitti_eval.check_camera_files`).
 
+    The frames' ``n_reported`` counts the detections (``score >= min_score``) of every class
+    folder of :data:`CAMERA_CLASSES` under ``rrc_root``, not only of ``classes``: a frame with
+    cars but no pedestrian is a camera that worked and saw no pedestrian (unconfirmed
+    pedestrian boxes are penalised), a frame without any detection one that reported nothing
+    (see :class:`CameraFrame`). ``n_frames``: the sequence's frame count (rows past it refused).
+
     Raises:
-        DataError: malformed detection rows or boxes outside the image (at the first call).
+        DataError: malformed detection rows, rows past ``n_frames`` or boxes outside the image
+            (at the first call).
     """
     calibration = kitti_camera_calibration(calib, *kitti_image_size_wh(calib))
-    replay = ReplayCameraDetector.rrc_kitti(rrc_root, sequence, classes, min_score=min_score)
+    replay = ReplayCameraDetector.rrc_kitti(
+        rrc_root, sequence, classes, min_score=min_score, n_frames=n_frames
+    )
     detected = frozenset(
         int(ObjectClass.from_name(name)) for name in classes if (Path(rrc_root) / name).is_dir()
     )
+    reported_frames = []
+    for name in sorted({*CAMERA_CLASSES, *classes}):
+        if (Path(rrc_root) / name).is_dir():
+            rows = read_2d_detections(
+                Path(rrc_root) / name / f"{sequence}.txt",
+                int(ObjectClass.from_name(name)),
+                n_frames=n_frames,
+            )
+            reported_frames.append(rows.frame[rows.score >= min_score])
+    frames = np.concatenate(reported_frames) if reported_frames else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(frames) if frames.size else np.zeros(0, dtype=np.int64)
 
     def source(timestamp_ns: int) -> CameraFrame:
         dets = replay.step(blank_image(calibration, timestamp_ns))
-        return CameraFrame({CAMERA: dets}, {CAMERA: calibration}, detected)
+        frame = timestamp_ns // KITTI_FRAME_PERIOD_NS
+        n = int(counts[frame]) if 0 <= frame < counts.shape[0] else 0
+        return CameraFrame({CAMERA: dets}, {CAMERA: calibration}, detected, {CAMERA: n})
 
     return source

@@ -78,7 +78,10 @@ def compare_lidar_and_fused(
     detections_folder: str | None = None,
     write_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """``{"metrics": {protocol: {mode: {class: KittiMotMetrics}}}, ...}`` for the sequences.
+    """``{"metrics": {protocol: {mode: {class: KittiMotMetrics}}}, ...}`` for the sequences;
+    with ``fused`` also ``"camera_silent_frames": {class: {sequence: frames}}``, the frames in
+    which the camera reported no detection of any class (no penalty there; see
+    :func:`silent_camera_notes`).
 
     ``detections_folder``: the 3D detections' folder under ``root/detections/`` (or an
     absolute path; default AB3DMOT's PointRCNN). ``write_dir``: write each mode's result files
@@ -99,7 +102,7 @@ def compare_lidar_and_fused(
         write_tracking_results,
     )
     from drivestack.perception.fusion.fused_tracking import FusedTracker
-    from drivestack.perception.fusion.kitti import rrc_camera_source
+    from drivestack.perception.fusion.kitti import CAMERA, rrc_camera_source
     from drivestack.tracking.kitti_run import track_kitti_sequence
     from drivestack.tracking.offline import offline_result_rows, other_class_detections
     from drivestack.tracking.tracker import single_class_tracker
@@ -141,9 +144,13 @@ def compare_lidar_and_fused(
                         calib,
                         (cls,),
                         min_score=camera_min_score,
+                        n_frames=e.n_frames,
                     )
                     stage = FusedTracker(tracker, fusion_cfg, source)
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
+                if mode == "fused":
+                    silent = report.setdefault("camera_silent_frames", {}).setdefault(cls, {})
+                    silent[e.name] = int(stage.silent_camera_frames.get(CAMERA, 0))
                 # the same result-file rules as `drivestack eval tracking` in both modes
                 other = other_class_detections(root, class_cfg, e.name, folder)
                 rules = fusion_cfg.offline_rules(class_cfg, cls) if mode == "fused" else class_cfg
@@ -158,6 +165,30 @@ def compare_lidar_and_fused(
                 )[0]
                 report["metrics"].setdefault(name, {}).setdefault(mode, {})[cls] = metrics
     return report
+
+
+def silent_camera_notes(report: dict[str, Any], seqmap: Sequence[Any]) -> list[str]:
+    """One line per class whose camera reported no detection at all in some frames
+    (``report["camera_silent_frames"]``), naming the sequences where it reported nothing in
+    any frame: there the fused tracker penalised no LiDAR box (a camera that saw nothing is
+    no evidence against one), so its figures there are close to the LiDAR-only ones."""
+    n_frames = {e.name: int(e.n_frames) for e in seqmap}
+    notes = []
+    for cls, by_seq in report.get("camera_silent_frames", {}).items():
+        total = sum(by_seq.values())
+        if not total:
+            continue
+        whole = [name for name, n in by_seq.items() if n >= n_frames.get(name, n + 1)]
+        text = (
+            f"{cls}: the camera reported no detection (of any class) in {total} of "
+            f"{sum(n_frames[name] for name in by_seq)} frames; no LiDAR box was penalised there"
+        )
+        if whole:
+            text += f"; nothing at all in sequence{'s' if len(whole) > 1 else ''} " + ", ".join(
+                whole
+            )
+        notes.append(text)
+    return notes
 
 
 def heading(

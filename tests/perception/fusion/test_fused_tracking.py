@@ -169,7 +169,8 @@ def test_no_penalty_for_a_class_the_camera_does_not_detect() -> None:
     for labels in (None, frozenset({CAR}), frozenset({CAR, cyclist})):
 
         def source(t: int, labels: frozenset[int] | None = labels) -> CameraFrame:
-            return CameraFrame({"front": no_dets}, {"front": CAM}, labels)
+            # the camera reported detections this frame (of other classes, cut from `dets`)
+            return CameraFrame({"front": no_dets}, {"front": CAM}, labels, {"front": 3})
 
         fused = FusedTracker(
             build_tracker(cfg), FusionConfig(unconfirmed_score_penalty=2.0), source
@@ -192,3 +193,38 @@ def test_kitti_fusion_config_yaml(tmp_path: Path) -> None:
     bad.write_text("birth_isolation: 3\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml: field birth_isolation: unknown key"):
         load_yaml_config(FusionConfig, bad)
+
+
+def test_a_camera_that_reported_nothing_penalises_nothing() -> None:
+    """A frame in which the camera reported no detection at all (a dropped frame, an empty
+    file) is no evidence against the boxes in its view: scores unchanged, the frame counted;
+    a camera that reported detections of other classes only still penalises."""
+    box = Boxes3D.from_array7(
+        np.array([[20.0, 3.0, 0.8, 4.0, 1.8, 1.6, 0.0]]),
+        "ego",
+        0,
+        score=np.full(1, 5.0),
+        label=np.full(1, CAR),
+    )
+    life = LifecycleConfig(min_hits=1, max_age=1)
+    cfg = TrackerConfig(classes={"car": ClassTrackerConfig(lifecycle=life)})
+    no_dets = Detections2D(np.zeros((0, 4)), CAM.frame, 0)
+    scores, silent = {}, {}
+    for reported in (None, {"front": 0}, {"front": 2}, {"rear": 2}):
+
+        def source(t: int, reported: dict[str, int] | None = reported) -> CameraFrame:
+            return CameraFrame({"front": no_dets}, {"front": CAM}, None, reported)
+
+        fused = FusedTracker(
+            build_tracker(cfg), FusionConfig(unconfirmed_score_penalty=2.0), source
+        )
+        key = str(reported)
+        fused.step(box)
+        scores[key] = fused.last_detection_score.tolist()
+        silent[key] = dict(fused.silent_camera_frames)
+    assert scores["None"] == [5.0] and silent["None"] == {"front": 1}  # no detections at all
+    assert scores["{'front': 0}"] == [5.0] and silent["{'front': 0}"] == {"front": 1}
+    assert scores["{'front': 2}"] == [3.0] and silent["{'front': 2}"] == {}  # saw other things
+    assert scores["{'rear': 2}"] == [5.0]  # (a count for another camera says nothing of front)
+    fused.reset()
+    assert fused.silent_camera_frames == {}

@@ -1,0 +1,118 @@
+"""Checkpoint and training-data checks: non-finite weights, a missing config, another resize,
+images without labels (each a review finding)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from drivestack.core.errors import DataError
+from drivestack.perception.camera.detector import TorchCameraDetector, build_fcos, save_checkpoint
+from drivestack.perception.camera.training import KittiImageDataset
+from tests.perception.camera.test_detector import SMALL
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_fcos(SMALL)
+
+
+def test_nan_weights_are_refused_naming_the_first_tensor(
+    model: torch.nn.Module, tmp_path: Path
+) -> None:
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    floats = [k for k, v in state.items() if v.is_floating_point()]
+    first, later = floats[3], floats[-1]  # the order of the model's own state dict
+    state[first].view(-1)[0] = float("nan")
+    state[later].view(-1)[-1] = float("inf")
+    path = tmp_path / "nan.pt"
+    torch.save(
+        {
+            "format": "drivestack.camera_detector.v1",
+            "config": dataclasses.asdict(SMALL),
+            "state_dict": state,
+        },
+        path,
+    )
+    with pytest.raises(DataError) as err:
+        TorchCameraDetector(SMALL, path)
+    assert str(err.value) == (
+        f"{path}: field state_dict.{first}: NaN or infinite weights (a diverged or corrupt "
+        "training run)"
+    )
+
+
+def test_a_checkpoint_without_its_config_is_refused(model: torch.nn.Module, tmp_path: Path) -> None:
+    path = tmp_path / "noconfig.pt"
+    torch.save({"format": "drivestack.camera_detector.v1", "state_dict": model.state_dict()}, path)
+    with pytest.raises(DataError, match=r"noconfig\.pt: field config: checkpoint has no config"):
+        TorchCameraDetector(SMALL, path)
+
+
+def test_another_resize_than_the_checkpoint_warns_once(
+    model: torch.nn.Module, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, SMALL)
+    TorchCameraDetector(SMALL, path)
+    assert capsys.readouterr().err == ""
+    bigger = dataclasses.replace(SMALL, min_size_px=192, max_size_px=320)
+    TorchCameraDetector(bigger, path)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"warning: {path}: detector runs at min_size_px 192 (checkpoint 96), max_size_px 320 "
+        "(checkpoint 160): another scale than it was trained at"
+    ]
+
+
+def test_images_without_labels_are_warned_about(
+    synthetic_kitti: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_kitti, root)
+    labels = sorted((root / "label_2").glob("*.txt"))
+    for p in labels[:2]:
+        p.unlink()
+    ds = KittiImageDataset(root, SMALL.classes)
+    assert len(ds) == len(labels) - 2 and ds.unlabelled == [p.stem for p in labels[:2]]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"warning: 2 of {len(labels)} images in {root / 'image_2'} have no label file in "
+        f"{root / 'label_2'} (e.g. {labels[0].stem}.png): left out of training"
+    ]
+
+
+@pytest.mark.slow
+def test_train_summary_counts_the_frames(synthetic_kitti: Path, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_kitti, root)
+    sorted((root / "label_2").glob("*.txt"))[0].unlink()
+    config = tmp_path / "small.yaml"
+    config.write_text(
+        "\n".join(
+            f"{k}: {json.dumps(list(v) if isinstance(v, tuple) else v)}"
+            for k, v in dataclasses.asdict(SMALL).items()
+        )
+    )
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools/train_camera_detector.py"), "--config", str(config),
+         "--data", str(root), "--out", str(out), "--iterations", "1", "--batch-size", "1",
+         "--checkpoint-every", "0", "--quiet"],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert (summary["n_frames"], summary["n_unlabelled"]) == (5, 1)
+    assert "1 of 6 images" in proc.stderr
