@@ -48,6 +48,16 @@ OUT/fleet.json records lights and light_camera (a resume with other ones is refu
 effects are compared by their parameters), and OUT/fleet_summary.json pools
 light_perception and light_perception_raw per planner.
 
+One OUT is one fleet: OUT/fleet_summary.json, the last line's counts and the exit status cover
+the latest record of every variant in OUT/fleet.jsonl, also those another --filter or a larger
+--variants ran (OUT/fleet.json records every --filter as filters, the largest draw count and
+the folder's variants); the order of --planner does not matter to a resume. A variant whose
+metrics.json or history.npz is missing or damaged (as drivestack report checks them) is named
+and run again. A fleet holds OUT/.fleet.lock while it runs: a second fleet into OUT at once
+exits 2 naming it. An OUT holding a drivestack sim run (sim.json) or run folders without
+fleet.json is refused (exit 2); drivestack sim --overwrite with fleet options is refused too. A
+--ray-address HOST:PORT that does not answer within 5 s is one error line (exit 2).
+
 Exit status: 1 while any variant in OUT crashed, else 0, even when variants failed their pass
 criteria (a sweep that explores where a planner fails is not an error; unlike a plain
 drivestack sim run, which exits 1 for a failed run too), and so whatever its known failures
@@ -233,6 +243,29 @@ def load_sources(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownF
     return filtered(scenarios, args.filter), known
 
 
+def check_fleet_out(out: Path) -> None:
+    """``DataError`` naming ``out`` when it holds results a fleet did not make: a
+    ``drivestack sim`` run (its ``sim.json``), or result folders without the fleet's
+    ``fleet.json`` (a fleet would mix its variants with them and its summary, resume and
+    report would take them for its own)."""
+    from drivestack.commands.sim import MANIFEST_NAME as SIM_MANIFEST_NAME
+    from drivestack.commands.sim import _existing_runs
+    from drivestack.exec.fleet import MANIFEST_NAME
+
+    if (out / MANIFEST_NAME).exists():
+        return
+    if (out / SIM_MANIFEST_NAME).exists():
+        why = f"a drivestack sim run ({SIM_MANIFEST_NAME})"
+    elif _existing_runs(out):
+        why = f"run folders without {MANIFEST_NAME} (made by another command)"
+    else:
+        return
+    raise DataError(
+        f"--out holds {why}, not a fleet: give another --out, or delete the folder first",
+        path=str(out),
+    )
+
+
 def is_fleet_request(args: argparse.Namespace) -> bool:
     """Whether ``drivestack sim`` was given any fleet flag (then it runs as a fleet)."""
     return bool(
@@ -323,6 +356,7 @@ def run(args: argparse.Namespace) -> int:
         "scenarios": scenario_digests(scenarios),  # a resume refuses edited scenarios
         **run_provenance(),
     }
+    check_fleet_out(Path(args.out))  # DataError (exit 2): a drivestack sim run's folder
     try:
         executor = make_executor(executor_kind, workers, args.ray_address)
     except (RuntimeError, ConnectionError, ValueError) as exc:  # no ray, no cluster there
@@ -347,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
     crashed = counts["crashed"]
     print(
         f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
-        f"skipped {result.skipped} finished before; {counts['passed']} passed, "
+        f"skipped {result.skipped} finished before; the folder's {len(result.records)}: "
+        f"{counts['passed']} passed, "
         f"{counts['failed']} failed, "
         + (f"{counts['known_failures']} known failures, " if counts["known_failures"] else "")
         + (

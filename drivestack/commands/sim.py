@@ -51,7 +51,8 @@ drivestack version and git commit); each metrics.json and summary.json entry als
 max_steps and git_commit. A DIR that already holds runs of another invocation (other
 scenarios, planners, --max-steps or perception, or runs without sim.json) is refused, exit
 status 2, naming what differs, unless --overwrite is given: then its old runs, summaries
-and fleet index are deleted first. Rerunning the same invocation into DIR replaces its results. summary.json,
+and fleet index are deleted first (--overwrite with fleet options is refused: a fleet
+resumes its DIR). Rerunning the same invocation into DIR replaces its results. summary.json,
 summary.md and each metrics.json are written whole (temporary name, then renamed), and the
 old summary is removed when a run starts, so no stale summary sits beside partial results.
 
@@ -391,6 +392,11 @@ def _check_options(args: argparse.Namespace) -> None:
         raise DataError(
             "--agents is not applied to fleets (the fleet options); set agents_reactive: true "
             "in the scenario files instead"
+        )
+    if args.overwrite and fleet.is_fleet_request(args):
+        raise DataError(
+            "--overwrite is not applied to fleets (the fleet options): a fleet resumes what "
+            "its --out holds; give another --out, or delete the folder first"
         )
     if args.stack is not None and args.perception != "lidar":
         raise DataError(

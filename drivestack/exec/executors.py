@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -182,6 +184,66 @@ class LocalPoolExecutor:
         pass
 
 
+#: How many times a Ray task runs before its worker's death is its outcome (as the local
+#: pool's ``max_attempts``).
+RAY_ATTEMPTS = 2
+#: How long :func:`check_reachable` waits for a Ray cluster's address to answer.
+RAY_CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """``RuntimeError`` (one line) unless something answers a TCP connection at ``address``
+    (``HOST:PORT``, ``ray://HOST:PORT``) within ``timeout_s``; ``ValueError`` for an address
+    without a port. ``auto`` (Ray finds the cluster itself) is not checked."""
+    if address == "auto":
+        return
+    where = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port_text = where.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        raise RuntimeError(
+            f"no Ray cluster answers at {address} ({reason} within {timeout_s:g} s); check "
+            "--ray-address (ray status on the head node shows it)"
+        ) from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (Ray colours its tracebacks).
+
+    >>> strip_ansi("\x1b[36mray::f()\x1b[39m failed")
+    'ray::f() failed'
+    """
+    return _ANSI.sub("", text)
+
+
+def ray_failure(exc: Exception) -> Exception:
+    """A Ray task's failure as the local pool reports it: a worker that died on every try
+    (``WorkerCrashedError``) is :class:`WorkerDied`; a task that raised (``RayTaskError``)
+    is the exception it raised, with Ray's remote traceback, ANSI colours stripped, as a note
+    (its record's ``traceback``); anything else as it is."""
+    import ray.exceptions
+
+    if isinstance(exc, ray.exceptions.WorkerCrashedError):
+        return WorkerDied(f"worker process died {RAY_ATTEMPTS} times running this task")
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = exc.cause if isinstance(exc.cause, Exception) else None
+        if cause is not None:
+            # (ray.get raises a RayTaskError(<cause's type>) whose text is the remote traceback)
+            remote = strip_ansi(getattr(exc, "traceback_str", None) or str(exc)).strip()
+            if remote and hasattr(cause, "add_note"):
+                cause.add_note(f"remote traceback (Ray):\n{remote}")
+            return cause
+    return exc
+
+
 class RayExecutor:
     """Ray tasks (one CPU each): a local instance with ``workers`` CPUs, or ``address``'s cluster.
 
@@ -202,6 +264,8 @@ class RayExecutor:
         self._ray = ray
         self.workers = workers
         self._started = not ray.is_initialized()
+        if self._started and address:
+            check_reachable(address)  # ray.init waits minutes on an address nobody answers
         if self._started:
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,
@@ -221,7 +285,9 @@ class RayExecutor:
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Outcome]:
         ray = self._ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(call_in_worker)
+        # a task whose worker dies is tried again once (max_retries counts worker deaths, not
+        # the task's own exceptions), as the local pool tries a suspect alone once more
+        remote = ray.remote(num_cpus=1, max_retries=RAY_ATTEMPTS - 1)(call_in_worker)
         debug = debug_enabled()
         queue = list(range(len(tasks)))[::-1]
         running: dict[Any, int] = {}
@@ -236,7 +302,7 @@ class RayExecutor:
                 try:
                     yield tasks[i], ray.get(ref)
                 except Exception as exc:  # RayTaskError, WorkerCrashedError, ...
-                    yield tasks[i], exc
+                    yield tasks[i], ray_failure(exc)
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():

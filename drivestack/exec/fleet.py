@@ -19,11 +19,18 @@ Layout of a fleet folder ``DIR``:
                         passed), as ``drivestack sim``'s summary.json counts them; ``ok``
                         (ran), collisions, mean score; with camera lights
                         ``light_perception`` / ``light_perception_raw`` pooled over its runs
+The summary and :attr:`FleetResult.records` cover the latest usable record of every variant in
+the index (another ``--filter``'s, a larger ``count``'s too), and ``fleet.json`` records the
+folder: ``filters`` (every filter run into it), the largest sweep ``count`` and ``variants``
+(the folder's); the planners are compared as a set. A fleet holds ``.fleet.lock``
+(:func:`fleet_lock`) while it runs: a second one at once is refused.
 A rerun with the same fleet skips the variants already in the index (``retry_failed`` also
 reruns the crashed ones), except those whose index line does not read (cut by a kill, not
 JSON or UTF-8, a field :func:`fleet_summary` needs missing or of the wrong type) and those
-that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged: each is warned
-about (file, line, field) and run again; a rerun with more random draws (``count``) extends the sweep; a rerun
+that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged (as the report
+checks them: :func:`drivestack.report.collect.history_problem` and its metrics.json reader):
+each is warned about (file, line, field) and run again (a cut line no longer once a later
+record of its variant reads); a rerun with more random draws (``count``) extends the sweep; a rerun
 with other swept parameters, seed, suite, planners, step cap, ``lights`` or light camera
 effects (compared by their parameters, not the preset's name) into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
@@ -35,13 +42,16 @@ the index and in metrics.json: the summary would count by two lists). A folder w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import math
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +87,8 @@ if TYPE_CHECKING:  # (drivestack.exec.sweep imports it at run time anyway)
 INDEX_NAME = "fleet.jsonl"
 MANIFEST_NAME = "fleet.json"
 SUMMARY_NAME = "fleet_summary.json"
+#: Held (``flock``) by the fleet running into the folder: :func:`fleet_lock`.
+LOCK_NAME = ".fleet.lock"
 #: Without a terminal on stderr, the progress is this many plain lines (no bar).
 PROGRESS_LINES = 10
 
@@ -108,36 +120,61 @@ class FleetResult:
         return self.crashed
 
 
+#: A record's variant id as it starts a JSON line the fleet wrote (its first field): what a
+#: line cut by a kill still tells.
+_VARIANT_AT_START = re.compile(r'^\{\s*"variant"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _cut_variant(raw: bytes) -> str | None:
+    """The variant id a line that does not read still shows at its start, None if none."""
+    match = _VARIANT_AT_START.match(raw.decode("utf-8", errors="replace"))
+    if match is None:
+        return None
+    try:
+        value = json.loads(f'"{match.group(1)}"')
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _index_lines(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """``(line number, record)`` of a JSONL index and the problems met (a line cut by a
-    kill, bad JSON or UTF-8, a record without a string ``variant`` and ``status``)."""
+    kill, bad JSON or UTF-8, a record without a string ``variant`` and ``status``). A line
+    that does not read but starts with a variant id that a later record holds (the variant
+    ran again after the kill) is left out silently: nothing of it is lost."""
     records: list[tuple[int, dict[str, Any]]] = []
-    problems: list[str] = []
+    problems: list[tuple[int, str | None, str]] = []  # (line, the variant it shows, what)
     if not path.exists():
-        return records, problems
+        return records, []
     for n, raw in enumerate(path.read_bytes().splitlines(), start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(f"{path}: line {n}: not UTF-8 ({exc.reason}); skipped")
+            problems.append((n, _cut_variant(raw), f"not UTF-8 ({exc.reason})"))
             continue
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(f"{path}: line {n}: not JSON ({exc.msg}); skipped")
+            problems.append((n, _cut_variant(raw), f"not JSON ({exc.msg})"))
             continue
         if not isinstance(rec, dict) or "variant" not in rec or "status" not in rec:
-            problems.append(f"{path}: line {n}: not a fleet record; skipped")
+            problems.append((n, None, "not a fleet record"))
             continue
         for key in ("variant", "status"):
             if not isinstance(rec[key], str):
-                problems.append(f"{path}: line {n}: field {key}: not a string; skipped")
+                problems.append((n, None, f"field {key}: not a string"))
                 break
         else:
             records.append((n, rec))
-    return records, problems
+    last = {rec["variant"]: n for n, rec in records}
+    shown = [
+        f"{path}: line {n}: {what}; skipped"
+        for n, variant_id, what in problems
+        if variant_id is None or last.get(variant_id, 0) < n
+    ]
+    return records, shown
 
 
 def read_index(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -173,17 +210,21 @@ def record_problem(rec: dict[str, Any]) -> str | None:
 
 
 def _result_problem(out_dir: Path, rec: dict[str, Any]) -> str | None:
-    """Why a variant that ran (``ok``) has no usable result folder: its ``metrics.json`` or
-    ``history.npz`` missing, or its ``metrics.json`` not a JSON object; None when it has."""
+    """Why a variant that ran (``ok``) has no usable result folder, or None when it has one:
+    its ``metrics.json`` or ``history.npz`` missing, or either one that the report would show
+    as corrupt (the report's own checks: a ``metrics.json`` that does not read or lacks a
+    field the report needs, a ``history.npz`` whose archive does not open and list its
+    arrays)."""
+    from drivestack.report.collect import history_problem, row_from_metrics
+
     folder = out_dir / rec["variant"]
     for name in ("metrics.json", "history.npz"):
         if not (folder / name).is_file():
             return f"{folder / name}: missing"
-    try:
-        data = json.loads((folder / "metrics.json").read_bytes())
-    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        return f"{folder / 'metrics.json'}: not readable JSON ({exc})"
-    return None if isinstance(data, dict) else f"{folder / 'metrics.json'}: not a JSON object"
+    row, _ = row_from_metrics(folder / "metrics.json", rec["variant"], rec)
+    if row.status not in ("pass", "fail"):
+        return row.error or f"{folder / 'metrics.json'}: {row.status}"
+    return history_problem(folder / "history.npz")
 
 
 def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -270,6 +311,8 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             return a == b
         if key in LIGHT_IDENTITY_KEYS:  # as drivestack sim compares them
             return lights_identity(key, old.get(key)) == lights_identity(key, manifest.get(key))
+        if key == "planners":  # pdm,idm and idm,pdm run the same variants
+            return _planner_set(old.get(key)) == _planner_set(manifest.get(key))
         return old.get(key) == manifest.get(key)
 
     for key in ("suite", "planners", "sweep", "max_steps", *LIGHT_IDENTITY_KEYS):
@@ -311,6 +354,34 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     return old
 
 
+def _planner_set(value: object) -> object:
+    """A manifest's ``planners`` as compared: a list as a set (its order is the output's
+    only), anything else as it is."""
+    return frozenset(map(str, value)) if isinstance(value, list) else value
+
+
+def _merge_manifest(manifest: dict[str, Any], old: dict[str, Any]) -> None:
+    """``manifest`` made to describe the whole folder, not this invocation alone: the
+    ``scenarios`` a ``--filter`` leaves out this time stay recorded (a later resume checks
+    them), ``filters`` lists every ``--filter`` run into the folder (``""``: all scenarios;
+    an older manifest's ``filter`` counts as one) and the sweep's ``count`` is the largest
+    one run (more draws extend a sweep; fewer leave the extra variants in the folder)."""
+    if isinstance(old.get("scenarios"), dict) and "scenarios" in manifest:
+        manifest["scenarios"] = {**old["scenarios"], **manifest["scenarios"]}
+    filters = {str(f) for f in old.get("filters") or [] if isinstance(f, str)}
+    if isinstance(old.get("filter"), str):
+        filters.add(old["filter"])
+    if "filter" in manifest:
+        filters.add(str(manifest.pop("filter")))
+    if filters:
+        manifest["filters"] = sorted(filters)
+    sweep, old_sweep = manifest.get("sweep"), old.get("sweep")
+    if isinstance(sweep, dict) and isinstance(old_sweep, dict):
+        counts = [c for c in (sweep.get("count"), old_sweep.get("count")) if isinstance(c, int)]
+        if counts:
+            sweep["count"] = max(counts)
+
+
 def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per planner, in ``drivestack sim``'s words: ``variants``; ``passed`` (ran and met the
     pass criteria), ``failed`` (ran, did not pass), ``known_failures`` (ran, did not pass, and
@@ -334,6 +405,28 @@ def fleet_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             **pooled_light_perception(ok),
         }
     return out
+
+
+@contextlib.contextmanager
+def fleet_lock(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir/.fleet.lock`` (:data:`LOCK_NAME`) for the
+    block: a second fleet into the same folder at once is a ``DataError`` naming the lock
+    (two fleets would run the same variants and interleave their index lines). The lock is
+    the operating system's (``flock``): a killed fleet leaves the file, never the lock."""
+    path = out_dir / LOCK_NAME
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another process holds it
+            raise DataError(
+                "another fleet is running into this folder (it holds the lock); wait for it "
+                "to end, or give another --out",
+                path=str(path),
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_fleet(
@@ -370,6 +463,37 @@ def run_fleet(
     (``lights``, ``unknown_light``, ``light_camera``) and a rerun with another is refused.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    with fleet_lock(out_dir):  # DataError while another fleet runs into out_dir
+        return _run_fleet_locked(
+            variants,
+            out_dir,
+            executor,
+            manifest=manifest,
+            data_root=data_root,
+            max_steps=max_steps,
+            retry_failed=retry_failed,
+            progress=progress,
+            task_fn=task_fn,
+            known_failures=known_failures,
+            lights=lights,
+        )
+
+
+def _run_fleet_locked(
+    variants: Sequence[Variant],
+    out_dir: Path,
+    executor: Executor,
+    *,
+    manifest: dict[str, Any] | None,
+    data_root: Path | None,
+    max_steps: int | None,
+    retry_failed: bool,
+    progress: bool,
+    task_fn: Callable[[VariantTask], dict[str, Any]],
+    known_failures: KnownFailures | None,
+    lights: FleetLights,
+) -> FleetResult:
+    """:func:`run_fleet`'s work, with ``out_dir``'s lock held."""
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
     manifest.setdefault("max_steps", max_steps)
     manifest.update(
@@ -379,20 +503,24 @@ def run_fleet(
     )
     planners = manifest.get("planners") or sorted({v.planner for v in variants})
     manifest["known_failures"] = listed_failures(known_failures, planners)
-    old_manifest = _check_manifest(out_dir, manifest)
-    if isinstance(old_manifest.get("scenarios"), dict) and "scenarios" in manifest:
-        # scenarios a --filter leaves out this time stay recorded (a later resume checks them)
-        manifest["scenarios"] = {**old_manifest["scenarios"], **manifest["scenarios"]}
+    _merge_manifest(manifest, _check_manifest(out_dir, manifest))
     index = out_dir / INDEX_NAME
     numbered, problems = _index_lines(index)
     wanted_ids = {v.variant_id for v in variants}
     done: dict[str, dict[str, Any]] = {}
+    unusable: list[tuple[int, str, str]] = []  # (line, variant, problem)
     for n, rec in numbered:  # the last usable record of a variant wins
         problem = record_problem(rec)
         if problem is None:
             done[rec["variant"]] = rec
         elif rec["variant"] in wanted_ids:
-            problems.append(f"{index}: line {n}: {problem}; skipped")
+            unusable.append((n, rec["variant"], problem))
+    last_usable = {rec["variant"]: n for n, rec in numbered if record_problem(rec) is None}
+    problems += [  # silent when a later record of the variant is usable (a rerun mended it)
+        f"{index}: line {n}: {problem}; skipped"
+        for n, variant_id, problem in unusable
+        if last_usable.get(variant_id, 0) < n
+    ]
     for variant_id in sorted(wanted_ids & done.keys()):
         if done[variant_id]["status"] != "ok":
             continue
@@ -404,7 +532,12 @@ def run_fleet(
         tqdm.write(f"warning: {problem}")
     finished = {v for v, rec in done.items() if not is_crashed(rec) or not retry_failed}
     todo = [v for v in variants if v.variant_id not in finished]
-    manifest.update(variants=len(variants), executor=executor.name, workers=executor.workers)
+    # the folder's variants: those in the index and this invocation's
+    manifest.update(
+        variants=len(wanted_ids | {rec["variant"] for _, rec in numbered}),
+        executor=executor.name,
+        workers=executor.workers,
+    )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
     root = str(data_root) if data_root else None
     commit = manifest.get("git_commit")
@@ -466,8 +599,10 @@ def run_fleet(
             if close is not None:
                 close()
     wall = time.perf_counter() - start
-    wanted = [done[v.variant_id] for v in variants if v.variant_id in done]
-    (out_dir / SUMMARY_NAME).write_text(strict_dumps(fleet_summary(wanted), indent=2))
-    return FleetResult(
-        len(variants), len(tasks), crashed, len(variants) - len(tasks), wall, tuple(wanted)
-    )
+    # the whole folder's, as the report sees it: the latest usable record of every variant in
+    # the index, this invocation's first (another --filter's or a larger --variants' too)
+    order = [v.variant_id for v in variants if v.variant_id in done]
+    order += sorted(done.keys() - wanted_ids)
+    latest = tuple(done[variant_id] for variant_id in order)
+    (out_dir / SUMMARY_NAME).write_text(strict_dumps(fleet_summary(latest), indent=2))
+    return FleetResult(len(variants), len(tasks), crashed, len(variants) - len(tasks), wall, latest)

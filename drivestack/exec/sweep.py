@@ -86,12 +86,25 @@ def _parse_value(text: str) -> ParamValue:
     return text
 
 
+#: Scenario keys that identify or describe a scenario rather than set up its run (a swept
+#: value would have no effect): refused as ``--sweep`` keys.
+NOT_SWEPT = ("name", "description", "tags", "sweep", "source")
+
+
 def parse_sweep_param(text: str) -> SweepParam:
-    """``KEY=LO:HI`` or ``KEY=V1,V2,...`` -> :class:`SweepParam` (``ConfigError`` if malformed)."""
+    """``KEY=LO:HI`` or ``KEY=V1,V2,...`` -> :class:`SweepParam` (``ConfigError`` if malformed,
+    or for a key of :data:`NOT_SWEPT`)."""
     key, sep, spec = text.partition("=")
     key = key.strip()
     if not sep or not key or not spec.strip():
         raise ConfigError(f"expected KEY=LO:HI or KEY=V1,V2,..., got {text!r}", field="--sweep")
+    if key.split(".", 1)[0] in NOT_SWEPT:
+        raise ConfigError(
+            f"{key!r} is not a parameter a run uses (the scenario's {', '.join(NOT_SWEPT)} "
+            "cannot be swept: a variant's name is its scenario's with its index); sweep a "
+            "field of the scenario instead",
+            field="--sweep",
+        )
     if ":" in spec:
         lo, _, hi = spec.partition(":")
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from drivestack.exec.executors import strip_ansi
 from drivestack.exec.lights import LIGHT_KEYS, TRUE_LIGHTS, FleetLights, light_record_fields
 from drivestack.exec.sweep import Variant
 from drivestack.sim.scenario import ScenarioConfig, recorded_agents_mode
@@ -282,10 +283,11 @@ def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 def crashed_fields(exc: BaseException) -> dict[str, Any]:
     """The fields of a crashed variant's record: ``status`` ``crashed``, the ``error`` in one
     line and its ``traceback`` (the last 20 frames)."""
+    lines = [line.strip() for line in strip_ansi(str(exc)).splitlines() if line.strip()]
     return {
         "status": CRASHED,
-        "error": f"{type(exc).__name__}: {exc}",
-        "traceback": "".join(traceback.format_exception(exc, limit=20)),
+        "error": f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": "),
+        "traceback": strip_ansi("".join(traceback.format_exception(exc, limit=20))),
     }
 
 

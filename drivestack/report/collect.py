@@ -189,7 +189,7 @@ def sort_rows(rows: list[ScenarioRow]) -> list[ScenarioRow]:
     return sorted(rows, key=_sort_key)
 
 
-def _row_from_metrics(
+def row_from_metrics(
     path: Path, key: str, fleet_rec: dict[str, Any] | None
 ) -> tuple[ScenarioRow, dict[str, Any] | None]:
     """The row of one result folder and the scenario config its metrics.json embeds."""
@@ -467,7 +467,7 @@ def load_run(root: Path) -> RunData:
     }
     keys |= set(fleet_records)
     loaded = [
-        _row_from_metrics(
+        row_from_metrics(
             root / key / "metrics.json", key, fleet_records.get(key) or _error_record(root / key)
         )
         for key in sorted(keys)

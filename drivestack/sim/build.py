@@ -29,11 +29,16 @@ from drivestack.kernels._common import magnitude_limit
 from drivestack.kernels.corners import box_corners
 from drivestack.perception.camera.traffic_light_inference import mixed_controllers
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.planning.traffic_lights import RouteLightStop, path_light_stops
+from drivestack.planning.traffic_lights import (
+    RouteLightStop,
+    lane_half_width_m,
+    path_light_stops,
+)
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
 from drivestack.sim.runner import ego_agent_collisions
+from drivestack.sim.scenario import MAX_SCENARIO_STEPS as MAX_SCENARIO_STEPS  # (re-exported)
 from drivestack.sim.scenario import (
     AgentConfig,
     MapConfig,
@@ -46,7 +51,13 @@ from drivestack.sim.scenario import (
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.road_map import RoadMap, interpolate_polyline, polyline_stations
+from drivestack.structures.road_map import (
+    Lane,
+    RoadMap,
+    interpolate_polyline,
+    polyline_stations,
+    project_to_polyline,
+)
 from drivestack.structures.traffic_light import (
     LaneStop,
     SignalCycle,
@@ -63,10 +74,6 @@ DEFAULT_SIZE_M = {
 }
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
-#: Most ticks one scenario runs (``duration_s / dt_s``): 10,000 s at the usual 0.1 s step.
-#: Beyond it a run would take hours and its history gigabytes (a ``dt_s`` of 1e-9 s over
-#: 15 s is 1.5e10 ticks).
-MAX_SCENARIO_STEPS = 100_000
 FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
 #: Maps read from a recorded log folder (``map.log``): its map, ego drive and agents.
 LOG_MAPS = ("av2",)
@@ -505,6 +512,30 @@ def extend_by_successors(
     return lanes
 
 
+#: How far past its lane's edge a start ``offset_m`` may put a vehicle's centre, in m: a car
+#: parked half on the kerb, a cyclist at the edge; further is a typo (it would start off the
+#: road, or, large enough, off the map).
+START_OFFSET_MARGIN_M = 1.0
+
+
+def check_start_offset(
+    offset_m: float, lane: Lane, point_m: np.ndarray, where: str, key: str
+) -> None:
+    """``ConfigError`` at ``key`` (``ego.offset_m``, ``agents.<i>.offset_m``) when a start
+    offset sideways from ``lane``'s centreline at ``point_m (2,)`` (on it) is larger than the
+    lane's half width there plus :data:`START_OFFSET_MARGIN_M`."""
+    half = float(lane_half_width_m(lane, np.asarray(point_m, dtype=np.float64).reshape(1, 2))[0])
+    limit = half + START_OFFSET_MARGIN_M
+    if abs(offset_m) > limit:
+        raise ConfigError(
+            f"{offset_m} m puts the start {abs(offset_m) - half:.2f} m past the edge of lane "
+            f"{lane.lane_id!r} (half width {half:.2f} m there); at most +-{limit:.2f} m (the "
+            f"half width and a {START_OFFSET_MARGIN_M:g} m margin)",
+            path=where,
+            field=key,
+        )
+
+
 def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
     """Scenario agent ``agents.<i>`` on ``road_map`` (the scenario's lights applied): an
     ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``)."""
@@ -525,6 +556,13 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
         path = distinct_path_m(cfg.path_m, where, f"agents.{i}.path_m")
         along = "its path_m"
     check_station(cfg.station_m, float(polyline_stations(path)[-1]), along, where, f"agents.{i}")
+    if cfg.lanes is not None:  # (a path_m has no lane, so no width to keep to)
+        start = interpolate_polyline(path, [cfg.station_m])[0][0]
+        lanes = [road_map.lane(lane_id) for lane_id in cfg.lanes]
+        lane = min(
+            lanes, key=lambda ln: abs(float(project_to_polyline(ln.centerline_m, start)[1][0]))
+        )
+        check_start_offset(cfg.offset_m, lane, start, where, f"agents.{i}.offset_m")
     size = cfg.size_m or DEFAULT_SIZE_M.get(label, CAR_SIZE_M)
     desired = cfg.desired_speed_mps if cfg.desired_speed_mps is not None else max(cfg.speed(), 1.0)
     return AgentSpec(
@@ -590,35 +628,6 @@ def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> No
             f"{overlap}; place it clear of the ego",
             path=cfg.source,
             field=f"agents.{i}.station_m",
-        )
-
-
-def _check_steps(cfg: ScenarioConfig) -> None:
-    """``ConfigError`` when ``cfg``'s run would have no tick (``duration_s`` under half a
-    ``dt_s``: it would score and pass without driving), more than
-    :data:`MAX_SCENARIO_STEPS` ticks, or a ``dt_s`` below the clock's 1 ns (every tick at
-    one timestamp)."""
-    where = cfg.source
-    if cfg.dt_s < 0.5e-9:
-        raise ConfigError(
-            f"must be at least 1e-9 s (the clock ticks in whole ns), got {cfg.dt_s}",
-            path=where,
-            field="dt_s",
-        )
-    ratio = cfg.duration_s / cfg.dt_s
-    if round(ratio) < 1:
-        raise ConfigError(
-            f"{cfg.duration_s} s is less than one step of dt_s = {cfg.dt_s} s: the run would "
-            "have no step",
-            path=where,
-            field="duration_s",
-        )
-    if ratio >= MAX_SCENARIO_STEPS + 0.5:
-        raise ConfigError(
-            f"{cfg.duration_s} s at dt_s = {cfg.dt_s} s is {ratio:.4g} steps, more than the "
-            f"{MAX_SCENARIO_STEPS:,} a run may take: give a longer dt_s or a shorter duration",
-            path=where,
-            field="duration_s",
         )
 
 
@@ -702,12 +711,12 @@ def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
 def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
     """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
     (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: the
-    map file, map parameters, lane ids, start stations within their lane or path, traffic
+    map file, map parameters, lane ids, start stations within their lane or path, start
+    offsets within the lane's half width and :data:`START_OFFSET_MARGIN_M`, traffic
     lights (:func:`with_traffic_lights`), and no agent overlapping the ego at the start), and
-    the run's length: at least one and at most :data:`MAX_SCENARIO_STEPS` steps of ``dt_s``
-    (>= 1 ns), distinct agent ids and start positions the kernels can compute with."""
-    check_scenario(cfg)
-    _check_steps(cfg)
+    the run's length (:func:`~drivestack.sim.scenario.check_steps`), distinct agent ids and
+    start positions the kernels can compute with."""
+    check_scenario(cfg)  # the run's length too (check_steps)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)
     road_map = with_traffic_lights(road_map, cfg.traffic_lights, where)
@@ -726,6 +735,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         check_station(cfg.ego.station_m, lane.length_m, f"lane {start_lane!r}", where, "ego")
         line = lane.centerline_m
         xy, yaw = interpolate_polyline(line, [cfg.ego.station_m])
+        check_start_offset(cfg.ego.offset_m, lane, xy[0], where, "ego.offset_m")
         pos = xy[0] + cfg.ego.offset_m * np.array([-np.sin(yaw[0]), np.cos(yaw[0])])
         ego = BicycleState.of(pos[0], pos[1], yaw[0], cfg.ego.speed())
         _check_ego_magnitude(ego, cfg)

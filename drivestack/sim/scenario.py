@@ -49,6 +49,11 @@ MAX_SPEED_MPS = 150.0
 #: the agent off any road (and, large enough, overflow the geometry mid-run).
 MAX_LATERAL_SHIFT_M = 100.0
 
+#: Most ticks one scenario runs (``duration_s / dt_s``): 10,000 s at the usual 0.1 s step.
+#: Beyond it a run would take hours and its history gigabytes (a ``dt_s`` of 1e-9 s over
+#: 15 s is 1.5e10 ticks).
+MAX_SCENARIO_STEPS = 100_000
+
 
 def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
     """The speed an ego or agent config gives (at most one of the two keys; 0 if neither)."""
@@ -469,12 +474,42 @@ def _scenarios_of(data: dict[str, Any], source: str) -> list[ScenarioConfig]:
     return scenarios
 
 
+def check_steps(cfg: ScenarioConfig) -> None:
+    """``ConfigError`` when ``cfg``'s run would have no tick (``duration_s`` under half a
+    ``dt_s``: it would score and pass without driving), more than
+    :data:`MAX_SCENARIO_STEPS` ticks, or a ``dt_s`` below the clock's 1 ns (every tick at
+    one timestamp)."""
+    where = cfg.source
+    if cfg.dt_s < 0.5e-9:
+        raise ConfigError(
+            f"must be at least 1e-9 s (the clock ticks in whole ns), got {cfg.dt_s}",
+            path=where,
+            field="dt_s",
+        )
+    ratio = cfg.duration_s / cfg.dt_s
+    if round(ratio) < 1:
+        raise ConfigError(
+            f"{cfg.duration_s} s is less than one step of dt_s = {cfg.dt_s} s: the run would "
+            "have no step",
+            path=where,
+            field="duration_s",
+        )
+    if ratio >= MAX_SCENARIO_STEPS + 0.5:
+        raise ConfigError(
+            f"{cfg.duration_s} s at dt_s = {cfg.dt_s} s is {ratio:.4g} steps, more than the "
+            f"{MAX_SCENARIO_STEPS:,} a run may take: give a longer dt_s or a shorter duration",
+            path=where,
+            field="duration_s",
+        )
+
+
 def check_scenario(cfg: ScenarioConfig) -> None:
     """The checks of ``cfg`` that need no map (``ConfigError`` naming ``cfg.source`` and the
     dotted key). :func:`load_scenarios` runs them on every loaded scenario and
     :func:`~drivestack.sim.build.build_scenario` on every scenario it builds (swept fleet
     variants and configs made in code included), before the checks that need the map.
-    Speeds are bounded by :data:`MAX_SPEED_MPS`, lateral shifts by :data:`MAX_LATERAL_SHIFT_M`."""
+    Speeds are bounded by :data:`MAX_SPEED_MPS`, lateral shifts by :data:`MAX_LATERAL_SHIFT_M`,
+    the run's length by :data:`MAX_SCENARIO_STEPS` (:func:`check_steps`)."""
     path = cfg.source
     if not (np.isfinite(cfg.duration_s) and cfg.duration_s > 0):
         raise ConfigError(
@@ -482,6 +517,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         )
     if not 0 < cfg.dt_s <= 1.0:
         raise ConfigError(f"must be in (0, 1] s, got {cfg.dt_s}", path=path, field="dt_s")
+    check_steps(cfg)
     _check_map_source(cfg.map, path)
     if cfg.agents_reactive and not cfg.agents_from_file:
         raise ConfigError(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError, DataError
@@ -40,13 +41,14 @@ class InlineExecutor:
 
 
 def _task(task: VariantTask) -> dict[str, Any]:
-    """A run that passes and writes its result folder as run_variant does."""
+    """A run that passes and writes its result folder as run_variant does (a metrics.json
+    with the fields the report reads, a history.npz archive)."""
     record = {**variant_record(task.variant), "status": "ok", "score": 90.0, "passed": True,
               "collision": False}  # fmt: skip
     folder = Path(task.out_dir) / task.variant.variant_id
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "history.npz").write_bytes(b"")
-    (folder / "metrics.json").write_text(json.dumps(record))
+    np.savez(folder / "history.npz", t_s=np.zeros(3))
+    (folder / "metrics.json").write_text(json.dumps({**record, "ncap": {"avoided": True}}))
     return record
 
 
@@ -99,8 +101,68 @@ def test_resume_reruns_a_variant_whose_result_folder_was_deleted_or_damaged(
     assert (again.ran, again.skipped) == (2, 2)
     warned = capsys.readouterr().out
     assert f"{gone / 'metrics.json'}: missing" in warned and "running it again" in warned
-    assert f"{damaged}: not readable JSON" in warned
+    assert f"{damaged}: corrupt metrics.json" in warned
     assert json.loads(damaged.read_text())["score"] == 90.0
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        ("truncate_npz", "corrupt history.npz"),
+        ("npz_not_zip", "corrupt history.npz"),
+        ("metrics_no_score", "field score/passed: missing"),
+        ("metrics_bad_ncap", "field ncap"),
+    ],
+)
+def test_resume_reruns_a_variant_whose_results_the_report_would_call_corrupt(
+    scenario_file: Path, tmp_path: Path, capsys, damage: str, named: str
+) -> None:
+    out = tmp_path / "f"
+    variants, _ = _fleet(scenario_file, out)
+    folder = out / variants[3].variant_id
+    history, metrics = folder / "history.npz", folder / "metrics.json"
+    if damage == "truncate_npz":
+        history.write_bytes(history.read_bytes()[:-30])
+    elif damage == "npz_not_zip":
+        history.write_bytes(b"\x93NUMPY not an archive")
+    else:
+        data = json.loads(metrics.read_text())
+        if damage == "metrics_no_score":
+            data.pop("score")
+        else:
+            data["ncap"] = [1]
+        metrics.write_text(json.dumps(data))
+    capsys.readouterr()
+    again = run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert (again.ran, again.skipped) == (1, 3)
+    warned = capsys.readouterr().out
+    line = next(x for x in warned.splitlines() if variants[3].variant_id in x)
+    assert named in line and "running it again" in line
+    assert np.load(history).files == ["t_s"] and json.loads(metrics.read_text())["score"] == 90.0
+    # mended: a further resume runs nothing and warns of nothing
+    third = run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert third.ran == 0 and "warning" not in capsys.readouterr().out
+
+
+def test_a_cut_line_is_silent_once_a_later_record_of_its_variant_reads(
+    scenario_file: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "f"
+    variants, _ = _fleet(scenario_file, out)
+    index = out / INDEX_NAME
+    lines = index.read_bytes().splitlines()
+    index.write_bytes(b"\n".join(lines[:3]) + b"\n" + lines[3][:40])  # the last one cut
+    capsys.readouterr()
+    run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert f"{index}: line 4: not JSON" in capsys.readouterr().out  # warned once, rerun
+    assert len(index.read_bytes().splitlines()) == 5
+    run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert "warning" not in capsys.readouterr().out  # line 5 holds the variant now
+    # a line cut before its variant id tells nothing: it is still named
+    with index.open("ab") as f:
+        f.write(b'{"varia\n')
+    run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert f"{index}: line 6: not JSON" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -67,13 +67,15 @@ def test_a_repeated_agent_id_is_refused(tmp_path: Path) -> None:
 
 def test_an_ego_too_far_off_its_lane_is_refused(tmp_path: Path) -> None:
     # before: the kernels' magnitude ValueError ('boxes has positions or sizes ...')
+    # then: the magnitude check ('puts the ego at ... beyond +-3.53e+101 m'); now the lane's
     message = _error(tmp_path, _scenario(offset="-1.0e+308"))
-    assert "field ego.offset_m: puts the ego at" in message and "beyond +-3.53e+101 m" in message
+    assert "field ego.offset_m: -1e+308 m puts the start" in message
+    assert "past the edge of lane 'road_0'" in message
 
 
 def test_an_agent_too_far_off_its_lane_is_refused(tmp_path: Path) -> None:
     text = _scenario() + "agents:\n" + AGENT % ("a", "130.0", ", offset_m: 1.0e+200")
-    assert "field agents.0.offset_m: puts agent 'a'" in _error(tmp_path, text)
+    assert "field agents.0.offset_m: 1e+200 m puts the start" in _error(tmp_path, text)
 
 
 def test_an_agent_on_a_path_too_far_away_is_refused(tmp_path: Path) -> None:
@@ -85,8 +87,7 @@ def test_an_agent_on_a_path_too_far_away_is_refused(tmp_path: Path) -> None:
     assert "field agents.0.path_m:" in message and "too far to compute with" in message
 
 
-def test_an_ego_far_off_the_road_still_runs(tmp_path: Path) -> None:
-    # 10 km off the road is a place: the planners stop there (documented), nothing refused
-    path = tmp_path / "off.yaml"
-    path.write_text(_scenario(offset="1.0e+4"))
-    build_scenario(load_scenarios(path)[0])
+def test_an_ego_far_off_the_road_is_refused(tmp_path: Path) -> None:
+    # 10 km off the road: a start offset beyond its lane's half width and 1 m is a typo
+    message = _error(tmp_path, _scenario(offset="1.0e+4"))
+    assert "field ego.offset_m: 10000.0 m puts the start 9998.25 m past the edge" in message

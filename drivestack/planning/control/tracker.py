@@ -232,8 +232,7 @@ class TrajectoryTracker:
         def command(integral: float) -> float:
             accel = feed_forward_mps2 + p.speed_kp * error + p.speed_ki * integral
             stopping = step_end_speed_mps <= 0.0 or (
-                target_speed_mps < p.stopping_speed_mps
-                and step_end_speed_mps <= target_speed_mps
+                target_speed_mps < p.stopping_speed_mps and step_end_speed_mps <= target_speed_mps
             )
             if stopping and speed_mps < 0.3:
                 accel = min(accel, -1.0)  # bring the car to rest and hold it there
