@@ -371,7 +371,7 @@ def _check_box_order(
     if bad.size:
         i = int(bad[0])
         raise DataError(
-            f"2D box has x2 < x1 or y2 < y1: {box[i].tolist()}",
+            f"image box has x2 < x1 or y2 < y1: {box[i].tolist()}",
             path=path,
             record=f"line {line_numbers[i]}",
             field="x2" if box[i, 2] < box[i, 0] else "y2",

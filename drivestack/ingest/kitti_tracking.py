@@ -104,16 +104,7 @@ def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> Ki
     )
     check_column_counts(rows, path=p, line_numbers=line_numbers)
     check_frame_track_ids(ids, objects.type_name, path=p, line_numbers=line_numbers)
-    box = objects.box2d_xyxy_px
-    inverted = (box[:, 2] < box[:, 0]) | (box[:, 3] < box[:, 1])
-    if np.any(inverted):  # scored under iou_2d as if it were a box
-        i = int(np.flatnonzero(inverted)[0])
-        raise DataError(
-            f"image box has x2 < x1 or y2 < y1: {box[i].tolist()}",
-            path=p,
-            record=f"line {line_numbers[i]}",
-            field="x2" if box[i, 2] < box[i, 0] else "y2",
-        )
+    # an inverted image box is refused by parse_object_rows (it would score under iou_2d)
     if n_frames is not None:
         check_integer_column(
             ids[:, 0],

@@ -38,7 +38,7 @@ def test_reversed_boxes_are_refused_naming_file_line_and_field(
         path.write_text(f"{CAR}\nCar 0.00 0 0.0 {box} 1.5 1.6 4.0 1 1 10 0{suffix}\n")
         with pytest.raises(DataError) as err:
             read_kitti_label(path)
-        assert str(err.value).startswith(f"{path}: line 2: field {field}: 2D box has x2 < x1")
+        assert str(err.value).startswith(f"{path}: line 2: field {field}: image box has x2 < x1")
 
 
 def test_dontcare_placeholder_and_degenerate_boxes_still_read(tmp_path: Path) -> None:
