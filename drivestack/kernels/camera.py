@@ -155,13 +155,22 @@ def project_points(
         ValueError: a bad shape, dtype or non-finite value (naming the argument), a focal
             length <= 0, or ``min_depth_m`` not positive and finite.
     """
+    xp, x, y, in_front, terms = _checked_normalised(points_cam, intrinsics, distortion, min_depth_m)
+    return _to_pixels(xp, x, y, intrinsics, terms), in_front
+
+
+def _checked_normalised(
+    points_cam: Any, intrinsics: Any, distortion: Any | None, min_depth_m: float
+) -> tuple[Any, Any, Any, Any, tuple[Any, ...] | None]:
+    """The argument checks :func:`project_points` and :func:`points_in_frustum` share, then
+    ``(xp, x (N,), y (N,), in_front (N,), distortion terms)`` of :func:`_normalised`."""
     check_points(points_cam, "points_cam")
     xp = check_pair(points_cam, "points_cam", intrinsics, "intrinsics")
     _check_intrinsics(intrinsics)
     _check_min_depth(min_depth_m)
     terms = _distortion_terms(xp, distortion, points_cam, "points_cam")
     x, y, in_front = _normalised(xp, points_cam, min_depth_m)
-    return _to_pixels(xp, x, y, intrinsics, terms), in_front
+    return xp, x, y, in_front, terms
 
 
 def _normalised(xp: Any, points_cam: Any, min_depth_m: float) -> tuple[Any, Any, Any]:
@@ -209,12 +218,7 @@ def points_in_frustum(
     if not max_depth_m >= min_depth_m:
         raise ValueError(f"max_depth_m must be >= min_depth_m, got {max_depth_m} and {min_depth_m}")
     _check_image_size(width_px, height_px)
-    check_points(points_cam, "points_cam")
-    xp = check_pair(points_cam, "points_cam", intrinsics, "intrinsics")
-    _check_intrinsics(intrinsics)
-    _check_min_depth(min_depth_m)
-    terms = _distortion_terms(xp, distortion, points_cam, "points_cam")
-    x, y, in_front = _normalised(xp, points_cam, min_depth_m)
+    xp, x, y, in_front, terms = _checked_normalised(points_cam, intrinsics, distortion, min_depth_m)
     uv = _to_pixels(xp, x, y, intrinsics, terms)
     z = points_cam[:, 2]
     seen = (
