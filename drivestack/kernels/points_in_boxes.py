@@ -23,9 +23,10 @@ def points_in_boxes(points: Any, boxes: Any, *, impl: str = "auto") -> Any:
 
     Closed within rounding: a point counts when its box-axis coordinates are within
     ``FACE_SLACK_EPS`` epsilons of its box-centred offsets (``|dx| + |dy|``, ``|dz|``) of the
-    faces, so a box's own corners test inside. The rounding of positions at map scale is not
-    covered (a float32 corner at 1e5 m is rounded by ~4 mm, float64 by ~1e-11 m): use a local
-    origin there.
+    faces, so a box's own corners test inside when the box is near the origin. The rounding of
+    the positions themselves is not covered: it grows with the distance from the origin, so a
+    box's own corners may test outside by about an epsilon of that distance (float64: ~1e-15
+    m at 10 m, ~1e-11 m at 1e5 m; float32: ~4 mm at 1e5 m); use a local origin far out.
 
     The compiled CPU route buckets points in a coarse xy grid once and visits only the cells
     under each box; the array reference tests every pair in the box's own axes.

@@ -114,3 +114,46 @@ def test_a_circle_plan_steers_whatever_its_end_point(laps: float) -> None:
     assert steer == pytest.approx(
         math.atan(2 * VEHICLE.wheelbase_m * math.sin(alpha) / chord), abs=0.01
     )
+
+
+def _run(plan: Trajectory, v0_mps: float, seconds: float, dt: float) -> BicycleState:
+    tracker = TrajectoryTracker()
+    state = BicycleState.of(0.0, 0.0, 0.0, v0_mps)
+    for k in range(round(seconds / dt)):
+        accel, steer = tracker.step(state, plan, round(k * dt * 1e9), dt)
+        state = bicycle_step(state, accel, steer, dt, VEHICLE)
+    return state
+
+
+@pytest.mark.parametrize("dt", [0.05, 0.2])
+@pytest.mark.parametrize("creep_mps", [0.1, 0.15])
+def test_a_steady_creep_below_the_stopping_speed_is_followed(dt: float, creep_mps: float) -> None:
+    # a plan creeping at a constant 0.1 / 0.15 m/s is no stop: the car follows it (a capture
+    # that counted a flat plan as stopping held the car at x = 0 while the plan went 3-4.5 m)
+    t = np.arange(0.0, 35.0, 0.1)
+    z = np.zeros(len(t))
+    plan = Trajectory(
+        np.round(t * 1e9).astype(np.int64),
+        creep_mps * t,
+        z,
+        z,
+        np.full(len(t), creep_mps),
+        z,
+        z,
+        "world",
+    )
+    state = _run(plan, 0.0, 30.0, dt)
+    assert float(state.x_m[0]) == pytest.approx(creep_mps * 30.0, abs=0.05)
+
+
+def test_a_plan_slowing_towards_rest_below_the_stopping_speed_is_stopped() -> None:
+    # an IDM-style approach (speed falling 10% a second, never 0) brings the car to rest once
+    # below 0.2 m/s instead of creeping on at ever lower speed
+    t = np.arange(0.0, 35.0, 0.1)
+    z = np.zeros(len(t))
+    v = 0.5 * np.exp(-t)
+    plan = Trajectory(
+        np.round(t * 1e9).astype(np.int64), 0.5 * (1.0 - np.exp(-t)), z, z, v, -v, z, "world"
+    )
+    state = _run(plan, 0.5, 10.0, 0.1)
+    assert float(state.speed_mps[0]) == 0.0 and float(state.x_m[0]) < 0.5

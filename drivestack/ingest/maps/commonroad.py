@@ -157,6 +157,9 @@ VEHICLE_USERS = frozenset(
 )
 #: The lane type of a lanelet only other users may use, first match: ``NON_DRIVABLE_TYPES``.
 _NON_VEHICLE_USERS = (("bicycle", "bicycleLane"), ("pedestrian", "sidewalk"), ("train", "rail"))
+#: Every road user CommonRoad names in ``userOneWay`` / ``userBidirectional``; another is an
+#: error (a typo would otherwise close a road to vehicles).
+KNOWN_USERS = VEHICLE_USERS | {user for user, _ in _NON_VEHICLE_USERS}
 #: CommonRoad traffic-light colours -> drivestack signal states (``SIGNAL_STATES``).
 LIGHT_STATES = {
     "green": "green",
@@ -368,6 +371,13 @@ def _speed_signs(root: ET.Element, path: str) -> dict[str, float]:
                 continue
             if element_id in SPEED_SIGNS:
                 speed = finite_number(value, path, record, "additionalValue")
+                if speed <= 0.0:
+                    raise DataError(
+                        f"a speed limit must be > 0 m/s, got {speed}",
+                        path=path,
+                        record=record,
+                        field="additionalValue",
+                    )
                 key = sign.get("id", "")
                 out[key] = min(speed, out.get(key, math.inf))
             elif element_id not in OTHER_VALUE_SIGNS and _is_number(value):
@@ -444,20 +454,22 @@ def _lanes(
         limits = []  # every limit that applies: the lowest wins (commonroad-io's speed_limit)
         limit = el.findtext("speedLimit")
         if limit is not None:
-            limits.append(finite_number(limit, path, record, "speedLimit"))
+            value = finite_number(limit, path, record, "speedLimit")
+            if value > 0.0:  # 0 (or less): no limit given, never below a sign's
+                limits.append(value)
         for ref in el.findall("trafficSignRef"):
             sign = _ref(ref, sign_ids, path, record, "trafficSignRef", "traffic sign")
             if sign in signs:
                 limits.append(signs[sign])
         speed = min(limits, default=default_speed_mps)
-        lane_type = _lane_type(el)
+        lane_type = _lane_type(el, path, record)
 
         lane = Lane(
             str(lid),
             centerline_from_bounds(left, right),
             left,
             right,
-            speed if speed > 0 else default_speed_mps,
+            speed,
             successors=_refs(el, "successor", ids, path, record),
             predecessors=_refs(el, "predecessor", ids, path, record),
             left_neighbor=_neighbour(el, "adjacentLeft", ids, path, record),
@@ -470,7 +482,7 @@ def _lanes(
     return lanes, crosswalks
 
 
-def _lane_type(el: ET.Element) -> str:
+def _lane_type(el: ET.Element, path: str, record: str) -> str:
     """A lanelet's :attr:`Lane.lane_type`: ``crosswalk`` when one of its ``laneletType``s is;
     else its first ``laneletType`` that is not drivable (``NON_DRIVABLE_TYPES``: ``sidewalk``,
     ``bicycleLane``); else, when its ``userOneWay`` / ``userBidirectional`` users name no motor
@@ -487,6 +499,14 @@ def _lane_type(el: ET.Element) -> str:
         for tag in ("userOneWay", "userBidirectional")
         for u in el.findall(tag)
     } - {""}
+    unknown = sorted(users - KNOWN_USERS)
+    if unknown:
+        raise DataError(
+            f"unknown road user {unknown[0]!r} (CommonRoad's: {', '.join(sorted(KNOWN_USERS))})",
+            path=path,
+            record=record,
+            field="userOneWay / userBidirectional",
+        )
     if users and not users & VEHICLE_USERS:
         for user, lane_type in _NON_VEHICLE_USERS:
             if user in users:
@@ -931,6 +951,13 @@ def _goal_states(
                 )
             area = shapely.unary_union(shapes)
         steps = _interval(goal.find("time"), path, record, f"{where}/time")
+        if steps is not None and _steps_s(steps[1], dt_s) < start_s:
+            warnings.warn(
+                f"{path}: {record}: field {where}/time: the goal's time ends at step "
+                f"{steps[1]:g}, before the initial state's ({start_s / dt_s:g}): it can never "
+                "be reached (goal_reached will be false)",
+                stacklevel=3,
+            )
         out.append(
             GoalState(
                 area,
@@ -1007,7 +1034,12 @@ def _obstacle(
         if st is None:
             raise DataError("missing", path=path, record=record, field="initialState")
         px, py = _position(st.find("position"), path, record)
-        t.append(_float(st.find("time"), path, record, "time") * dt_s - start_s)
+        step = _float(st.find("time"), path, record, "time")
+        if step < 0:
+            raise DataError(
+                f"must be a time step >= 0, got {step:g}", path=path, record=record, field="time"
+            )
+        t.append(_steps_s(step, dt_s) - start_s)
         x.append(px)
         y.append(py)
         yaw.append(_float(st.find("orientation"), path, record, "orientation"))

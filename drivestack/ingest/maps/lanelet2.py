@@ -340,12 +340,23 @@ def _check_format(root: ET.Element, path: str) -> None:
 
 def _nodes(root: ET.Element, path: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Node ids, their lat / lon in degrees and heights in m (``ele`` tag, 0 without)."""
-    ids, lat, lon, height = [], [], [], []
+    ids: list[str] = []
+    lat: list[float] = []
+    lon: list[float] = []
+    height: list[float] = []
     for node in root.iter("node"):
         ids.append(node.get("id", ""))
         record = f"node {node.get('id')}"
-        lat.append(finite_number(node.get("lat"), path, record, "lat"))
-        lon.append(finite_number(node.get("lon"), path, record, "lon"))
+        for name, values, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+            degrees = finite_number(node.get(name), path, record, name)
+            if abs(degrees) > limit:
+                raise DataError(
+                    f"must be within [-{limit:g}, {limit:g}] degrees, got {degrees:g}",
+                    path=path,
+                    record=record,
+                    field=name,
+                )
+            values.append(degrees)
         ele = next((t.get("v") for t in node.findall("tag") if t.get("k") == "ele"), None)
         height.append(0.0 if ele is None else finite_number(ele, path, record, "ele"))
     if not ids:

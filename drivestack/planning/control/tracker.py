@@ -34,9 +34,10 @@ class TrackerParams:
     # the state may be at most this far from the plan's path (else ValueError: a plan in
     # another frame, or one made for another place)
     max_distance_from_plan_m: float = 10.0
-    # a plan slowing below this speed is a stop: the car is braked to rest instead of
+    # a plan still slowing below this speed is a stop: the car is braked to rest instead of
     # following the plan's ever slower approach (an IDM-style stop never reaches 0 in time);
-    # nuPlan's LQR tracker stops below the same 0.2 m/s (its stopping_velocity)
+    # a plan creeping at a steady slow speed is followed. nuPlan's LQR tracker switches to its
+    # stopping controller below the same 0.2 m/s (its stopping_velocity)
     stopping_speed_mps: float = 0.2
 
     def __post_init__(self) -> None:
@@ -232,7 +233,7 @@ class TrajectoryTracker:
         def command(integral: float) -> float:
             accel = feed_forward_mps2 + p.speed_kp * error + p.speed_ki * integral
             stopping = step_end_speed_mps <= 0.0 or (
-                target_speed_mps < p.stopping_speed_mps and step_end_speed_mps <= target_speed_mps
+                target_speed_mps < p.stopping_speed_mps and step_end_speed_mps < target_speed_mps
             )
             if stopping and speed_mps < 0.3:
                 accel = min(accel, -1.0)  # bring the car to rest and hold it there

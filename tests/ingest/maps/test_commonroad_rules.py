@@ -147,7 +147,8 @@ def _problem(pid: str, x: float, time: str | None = None, goal: str = "") -> str
 
 def test_the_initial_time_step_shifts_the_obstacles_and_goal_times(tmp_path: Path) -> None:
     obstacle = _obstacle(time="40")  # states at steps 0 and 40
-    sc = read_commonroad(_write(tmp_path, obstacle=obstacle, problem=_problem("5", 1.0, "30")))
+    with pytest.warns(UserWarning, match="goalState 0/time: the goal's time ends at step 20"):
+        sc = read_commonroad(_write(tmp_path, obstacle=obstacle, problem=_problem("5", 1.0, "30")))
     track = sc.agents[0].replay
     assert track is not None
     np.testing.assert_allclose(track.time_s, [-3.0, 1.0])  # step 30 is the run's t = 0
@@ -246,3 +247,45 @@ def test_us101_goal_state(shared_data: Path) -> None:
     x = [17.836, 17.836 + c, 17.836 - s]
     y = [-17.2178, -17.2178 + s, -17.2178 + c]
     assert g.reached([9.5] * 3, x, y, [-0.7] * 3, [1.0] * 3).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_speed_sign_that_is_not_positive_is_refused(tmp_path: Path, value: str) -> None:
+    # it was the lowest limit, then replaced by the default: faster than the other sign says
+    signs = _sign("10", "R2-1", value) + _sign("11", "R2-1", "8.33")
+    with pytest.raises(DataError, match="trafficSign 10: field additionalValue: a speed limit"):
+        read_commonroad(_signed(tmp_path, ["10", "11"], signs))
+
+
+def test_a_zero_speed_limit_element_gives_way_to_a_sign(tmp_path: Path) -> None:
+    extra = '<speedLimit>0</speedLimit><trafficSignRef ref="11"/>'
+    path = _write(
+        tmp_path, _lanelet("1", 0.0, extra) + _lanelet("2", 3.5) + _sign("11", "R2-1", "8.33")
+    )
+    assert read_commonroad(path).road_map.lane("1").speed_limit_mps == 8.33
+
+
+def test_an_unknown_road_user_is_refused(tmp_path: Path) -> None:
+    # a typo named no vehicle, so the road lane became a sidewalk
+    extra = "<laneletType>urban</laneletType><userOneWay>Car</userOneWay>"
+    path = _write(tmp_path, _lanelet("1", 0.0, extra) + _lanelet("2", 3.5))
+    with pytest.raises(
+        DataError, match="lanelet 1: field userOneWay / userBidirectional: unknown road user 'Car'"
+    ):
+        read_commonroad(path)
+
+
+def test_a_negative_obstacle_time_step_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="field time: must be a time step >= 0, got -3"):
+        read_commonroad(_write(tmp_path, obstacle=_obstacle(time="-3")))
+
+
+def test_a_goal_that_ends_before_the_start_is_warned_about(tmp_path: Path) -> None:
+    problem = _problem(
+        "5",
+        1.0,
+        "60",
+        "<time><intervalStart>40</intervalStart><intervalEnd>52</intervalEnd></time>",
+    )
+    with pytest.warns(UserWarning, match="field goalState 0/time: the goal's time ends at step 52"):
+        read_commonroad(_write(tmp_path, problem=problem))

@@ -163,6 +163,8 @@ def test_an_unreferenced_speed_limit_element_is_not_read(tmp_path: Path) -> None
         ('lon="8.4"', "lat", "missing"),
         ('lat="abc" lon="8.4"', "lat", "not a number"),
         ('lat="49.0" lon="nan"', "lon", "not a finite number"),
+        ('lat="95" lon="8.4"', "lat", "must be within [-90, 90] degrees, got 95"),
+        ('lat="49.0" lon="400"', "lon", "must be within [-180, 180] degrees, got 400"),
     ],
 )
 def test_bad_node_names_node_and_field(tmp_path: Path, attrs: str, field: str, reason: str) -> None:
