@@ -3,7 +3,8 @@
 
 Both take ``--root``, ``--out`` and ``--first-frame`` / ``--last-frame`` (a range every frame
 of which must be there: :func:`~drivestack.replay.dataset_log.select_frames`), check ``--out``
-before reading anything, leave no folder behind when they fail, and print what they wrote with
+before reading anything, write ``OUT.partial`` renamed to ``OUT`` when complete, leave no
+folder nor partial log behind when they fail (Ctrl-C: one line, exit status 130), and print what they wrote with
 the notes a replay of the log needs (frames without an ego pose, labels without ids). Bad input
 is one ``error:`` line naming the file and field, exit status 2.
 """
@@ -11,10 +12,14 @@ is one ``error:`` line naming the file and field, exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from drivestack.commands._paths import check_out_file, int_at_least, removed_on_failure
+from drivestack.core.atomic import partial_path
+from drivestack.core.errors import DataError
 from drivestack.replay.dataset_log import DATASET_FRAMES, LogWritten, dataset_to_log
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -56,17 +61,46 @@ def parse_converter_args(
 
 
 def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
-    """``write(out)`` with ``out`` checked first and its new folders removed when it fails;
-    prints ``wrote N frames of WHAT (frames A-B) to OUT`` and the log's notes."""
+    """``write(OUT.partial)`` with ``out`` checked first, renamed to ``out`` when complete: a
+    failed or interrupted conversion removes the partial log and the new folders and leaves
+    an older ``out`` as it was (never a cut log under its name). Prints ``wrote N frames of
+    WHAT (frames A-B) to OUT`` and the log's notes."""
     check_out_file(out, what="the log's file name")  # before any work
+    partial = partial_path(out)
+    if partial.is_dir():
+        raise DataError(
+            f"{partial} is a folder, and the converter writes a file of that name: move it",
+            field="--out",
+        )
     with removed_on_failure(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)
-        written = write(out)
+        try:
+            written = write(partial)
+            os.replace(partial, out)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     frames = f"{written.frames} frame{'' if written.frames == 1 else 's'}"
     print(f"wrote {frames} of {what} (frames {written.first}-{written.last}) to {out}")
     for note in written.notes():
         print(note)
     return 0
+
+
+def interrupted_as_exit_status(run: Callable[[], int]) -> int:
+    """``run()``; Ctrl-C is one ``interrupted`` line on stderr and exit status 130, as the
+    ``drivestack`` command line reports it (its traceback with ``DRIVESTACK_DEBUG=1``)."""
+    from drivestack.cli import INTERRUPTED_STATUS
+    from drivestack.core.errors import is_interrupt
+    from drivestack.core.warning_format import debug_enabled
+
+    try:
+        return run()
+    except BaseException as exc:
+        if not is_interrupt(exc) or debug_enabled():
+            raise
+        print("\ninterrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
 
 
 def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
@@ -105,8 +139,10 @@ def dataset_main(description: str, argv: list[str] | None = None) -> int:
             progress=progress_bar,
         )
 
-    return report_user_errors(
-        lambda: run_converter(args.out, f"{args.dataset} {args.root.name}", write)
+    return interrupted_as_exit_status(
+        lambda: report_user_errors(
+            lambda: run_converter(args.out, f"{args.dataset} {args.root.name}", write)
+        )
     )
 
 
@@ -136,4 +172,8 @@ def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
             last_frame=args.last_frame,
         )
 
-    return report_user_errors(lambda: run_converter(args.out, f"sequence {args.sequence}", write))
+    return interrupted_as_exit_status(
+        lambda: report_user_errors(
+            lambda: run_converter(args.out, f"sequence {args.sequence}", write)
+        )
+    )

@@ -22,7 +22,9 @@ whose datasets: leave out the log's source (a KITTI, dataset_to_log or simulator
 with one warning line.
 RUN.mcap is written as RUN.mcap.partial and renamed when the replay ends: Ctrl-C (exit
 status 130) leaves no new RUN.mcap; a crash leaves the log of the frames before it as
-RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). --out names a file (not a
+RUN.crashed.mcap (an older RUN.mcap and its summary JSON stay as they were). Ctrl-C in the
+instant after the rename (while --kitti-results files are moved in) still exits 130 although
+RUN.mcap and its summary were written: its summary JSON says what the run did. --out names a file (not a
 directory), may not be LOG itself nor lie inside a rosbag2 LOG folder; its missing parent
 folders are created.
 A bad input frame (a message that does not decode, a header stamp more than 50 ms from its
@@ -82,7 +84,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write the replay's tracks as KITTI tracking results, DIR/<Class>/<seq>.txt "
         "(Car, Pedestrian, Cyclist; frames numbered as in the log's KITTI sequence), for "
         "`drivestack eval tracking --results DIR`; the log must come from "
-        "tools/kitti_tracking_to_log.py and the stack must track",
+        "tools/kitti_tracking_to_log.py and the stack must track. DIR gets a manifest "
+        "(kitti_results.json: log, output, frames, classes) and is locked while the replay "
+        "writes; a DIR holding another replay's results (or files without a manifest) is "
+        "refused unless --overwrite (a rerun with the same --out replaces its own)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace another replay's results in --kitti-results DIR",
     )
     parser.add_argument(
         "--compression",
@@ -135,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         rosbag_config=_rosbag_config(args),
         announce=_silent if args.quiet else None,
         kitti_results=args.kitti_results,
+        overwrite=args.overwrite,
     )
     print("\n".join(summary_lines(summary)))
     return 0 if summary["clean"] else 1

@@ -71,21 +71,22 @@ def select_frames(
     numbers: list[int], first: int | None, last: int | None, *, what: str, path: str
 ) -> list[int]:
     """The positions in ``numbers`` (sorted frame numbers) of frames ``first`` to ``last``
-    (both included; None: from the first, to the last). Every frame of a range given must be
-    there: a range reaching past the frames, or over a gap in them, is refused.
+    (both included; None: from the first, to the last). Every frame of the range must be
+    there, the default range (first to last frame) too: a range reaching past the frames, or
+    over a gap in them, is refused.
 
     Raises:
         DataError: naming ``path``, the range asked and the frames ``what`` has.
     """
     if not numbers:
         raise DataError(f"{what} has no frames", path=path)
-    if first is None and last is None:
-        return list(range(len(numbers)))
     lo = numbers[0] if first is None else first
     hi = numbers[-1] if last is None else last
     positions = [k for k, n in enumerate(numbers) if lo <= n <= hi]
     if lo > hi or len(positions) != hi - lo + 1:  # (unique numbers) a frame is missing
-        if lo <= hi:
+        if first is None and last is None:
+            asked = f"frames {lo}-{hi} (all, no range given)"
+        elif lo <= hi:
             asked = f"frames {lo}-{hi}"
         else:  # one end given, beyond the other end of the frames
             asked = f"frames from {lo}" if last is None else f"frames up to {hi}"

@@ -15,13 +15,21 @@ Uses the functions ``drivestack eval`` scores with, on the replayed frames:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from drivestack.core.atomic import write_text_atomic
 from drivestack.core.errors import DataError
+from drivestack.core.json_values import strict_dumps
 from drivestack.eval.detection.datasets import LabelledFrame
 from drivestack.eval.detection.run import (
     KITTI_CLASSES,
@@ -261,3 +269,125 @@ class KittiReplayScorer:
                 renumbered(KittiObjects.concatenate(self._track_rows), first),
             )
         return out
+
+
+# -- the --kitti-results folder ---------------------------------------------------------------
+#: The record of the replay whose results a ``--kitti-results`` folder holds.
+KITTI_RESULTS_MANIFEST = "kitti_results.json"
+#: Held (``flock``) by the replay writing into a ``--kitti-results`` folder.
+KITTI_RESULTS_LOCK = ".kitti_results.lock"
+_STAGING_PREFIX = ".partial-"
+
+
+@dataclasses.dataclass
+class KittiResultsFolder:
+    """A ``--kitti-results`` folder held by one replay (:func:`kitti_results_folder`): the
+    result files are written into ``staging`` and moved into ``folder`` by :meth:`commit`."""
+
+    folder: Path
+    staging: Path
+    log_path: Path
+    out_path: Path
+    committed: bool = False
+
+    def write(self, scorer: KittiReplayScorer) -> dict[str, Any]:
+        """The scorer's result files written into ``staging``; returns
+        :meth:`KittiReplayScorer.write_tracking_results`' record with their final paths."""
+        written = scorer.write_tracking_results(self.staging)
+        files = [str(self.folder / Path(f).relative_to(self.staging)) for f in written["files"]]
+        return {**written, "folder": str(self.folder), "files": files}
+
+    def commit(self, written: dict[str, Any]) -> None:
+        """Move the files of :meth:`write`'s record into ``folder`` and write the manifest
+        (log, output, sequence, frames, classes, files); the old manifest goes first, so that
+        a stop midway leaves files that no manifest names (refused without ``--overwrite``)."""
+        (self.folder / KITTI_RESULTS_MANIFEST).unlink(missing_ok=True)
+        for name in written["files"]:
+            final = Path(name)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / final.relative_to(self.folder), final)
+        manifest = {
+            "log": str(self.log_path.resolve()),
+            "out": str(self.out_path.resolve()),
+            **{k: written[k] for k in ("sequence", "frames", "classes", "files")},
+        }
+        write_text_atomic(self.folder / KITTI_RESULTS_MANIFEST, strict_dumps(manifest, indent=2))
+        self.committed = True
+
+
+@contextlib.contextmanager
+def kitti_results_folder(
+    folder: Path, *, log_path: Path, out_path: Path, overwrite: bool = False
+) -> Iterator[KittiResultsFolder]:
+    """Hold ``folder`` (created when missing) for one replay: an exclusive ``flock`` on
+    ``folder/.kitti_results.lock`` (a second replay into it at once is refused), a check that
+    it holds no other run's results (:data:`KITTI_RESULTS_MANIFEST` naming another output, or
+    files without one; ``overwrite``: replace them), and a staging folder removed at the end.
+    A folder it created is removed when the block raises before :meth:`~KittiResultsFolder.commit`.
+
+    Raises:
+        DataError: naming ``--kitti-results`` and the lock or the other run.
+    """
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    held: KittiResultsFolder | None = None
+    try:
+        lock = folder / KITTI_RESULTS_LOCK
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # BlockingIOError: another replay holds it
+                raise DataError(
+                    "another replay is writing its KITTI results into this folder (it holds "
+                    f"{lock.name}); wait for it to end, or give another folder",
+                    path=f"--kitti-results {folder}",
+                ) from None
+            try:
+                _check_results_owner(folder, out_path, overwrite)
+                for stale in folder.glob(f"{_STAGING_PREFIX}*"):  # a killed replay's (locked)
+                    shutil.rmtree(stale, ignore_errors=True)
+                staging = folder / f"{_STAGING_PREFIX}{os.getpid()}"
+                staging.mkdir()
+                held = KittiResultsFolder(folder, staging, log_path, out_path)
+                try:
+                    yield held
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    except BaseException:
+        if created and not (held is not None and held.committed):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _check_results_owner(folder: Path, out_path: Path, overwrite: bool) -> None:
+    """``DataError`` (naming ``--kitti-results``) when ``folder`` holds another run's results:
+    a manifest naming another output, or files without a manifest; none with ``overwrite``."""
+    if overwrite:
+        return
+    where = f"--kitti-results {folder}"
+    manifest = folder / KITTI_RESULTS_MANIFEST
+    if manifest.is_file():
+        try:
+            owner = json.loads(manifest.read_text())["out"]
+        except (ValueError, KeyError, TypeError, OSError):
+            owner = None
+        if owner == str(out_path.resolve()):  # a rerun of the same replay replaces its own
+            return
+        raise DataError(
+            f"holds the KITTI results of another replay (--out {owner}, per its "
+            f"{KITTI_RESULTS_MANIFEST}): give another folder, or --overwrite to replace them",
+            path=where,
+        )
+    others = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name != KITTI_RESULTS_LOCK and not p.name.startswith(_STAGING_PREFIX)
+    )
+    if others:
+        raise DataError(
+            f"holds files that no replay's {KITTI_RESULTS_MANIFEST} names "
+            f"({', '.join(others[:5])}): give another folder, or --overwrite to replace them",
+            path=where,
+        )

@@ -39,6 +39,7 @@ parent folders of the output are created.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -64,7 +65,7 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
 
 if TYPE_CHECKING:
-    from drivestack.replay.kitti_score import KittiReplayScorer
+    from drivestack.replay.kitti_score import KittiReplayScorer, KittiResultsFolder
     from drivestack.replay.log_format import LogWriter
     from drivestack.structures.tracks import Tracks
 
@@ -195,9 +196,11 @@ def open_frames(
 
 def check_output_path(log_path: Path, out_path: Path) -> None:
     """Refuse an output that cannot be written or would destroy the input: an existing
-    directory (or one where the replay writes its temporary or crashed log), the input file
-    itself (or its summary JSON), or a file inside a rosbag2 input folder. Checked before anything is read; missing parent folders of the output are fine
-    (the replay creates them).
+    directory (or one where the replay writes its temporary or crashed log or its summary
+    JSON), a folder that cannot be written (or a file on the way to it), the input file
+    itself (or its summary JSON), or a file inside a rosbag2 input folder. Checked before
+    anything is read; missing parent folders of the output are fine (the replay creates
+    them).
 
     Raises:
         DataError: naming ``--out`` (normalised) and the input it would overwrite.
@@ -207,13 +210,27 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
             f"is a directory; give a file name such as {out_path / 'run.mcap'}",
             path=f"--out {out_path}",
         )
-    for beside in (partial_path(out_path), crashed_log_path(out_path)):
+    summary_path = out_path.with_suffix(".summary.json")
+    for beside in (
+        partial_path(out_path),
+        crashed_log_path(out_path),
+        summary_path,
+        partial_path(summary_path),
+    ):
         if beside.is_dir():  # the replay writes (and on a crash renames) files of these names
             raise DataError(
                 f"{beside} is a directory, and the replay writes a file of that name: move it "
                 "or give another --out",
                 path=f"--out {out_path}",
             )
+    folder = out_path.absolute().parent
+    while not folder.exists() and folder.parent != folder:  # the replay creates the rest
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        why = "is not a directory" if not folder.is_dir() else "cannot be written"
+        raise DataError(
+            f"{folder} {why}: the log and its summary JSON go there", path=f"--out {out_path}"
+        )
     if not log_path.exists():  # a missing log is open_frames' error
         return
     log, out = log_path.resolve(), out_path.resolve()
@@ -413,6 +430,7 @@ def replay(
     rosbag_config: Any = None,
     announce: Callable[[str], None] | None = None,
     kitti_results: str | Path | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Replay ``log_path`` through ``stack``; write ``out_path`` (MCAP) and its summary JSON.
 
@@ -424,6 +442,10 @@ def replay(
     numbered as in the log's source sequence (``kitti_results`` in the summary names them;
     :meth:`~drivestack.replay.kitti_score.KittiReplayScorer.write_tracking_results`); the log
     must carry KITTI label rows and the stack track (``DataError`` before the log is read).
+    The folder is held for the run (:func:`~drivestack.replay.kitti_score.kitti_results_folder`:
+    locked, refused when it holds another run's results unless ``overwrite``); its files are
+    written into a staging folder and moved in after the log's commit, with a manifest
+    (``kitti_results.json``).
 
     ``rosbag_config``: how a ROS bag is read; ``announce``: where its guessed topic map is
     described (:func:`open_frames`). The output may not overwrite the input
@@ -442,6 +464,46 @@ def replay(
     metadata), reading its KITTI channels and the final KITTI scoring are outside it.
     Returns the summary (also written beside the output as ``<out>.summary.json``).
     """
+    from drivestack.replay.kitti_score import kitti_results_folder
+
+    log_path, out_path = Path(log_path), Path(out_path)
+    check_output_path(log_path, out_path)
+    run = functools.partial(
+        _replay,
+        log_path,
+        stack,
+        out_path,
+        command=command,
+        progress=progress,
+        compression=compression,
+        io_worker=io_worker,
+        rosbag_config=rosbag_config,
+        announce=announce,
+    )
+    if kitti_results is None:
+        return run(results=None)
+    results_dir = Path(kitti_results)
+    _check_kitti_results(results_dir, log_path, stack)
+    with kitti_results_folder(
+        results_dir, log_path=log_path, out_path=out_path, overwrite=overwrite
+    ) as results:
+        return run(results=results)
+
+
+def _replay(
+    log_path: Path,
+    stack: Stack,
+    out_path: Path,
+    *,
+    command: str,
+    progress: bool,
+    compression: str,
+    io_worker: Literal["process", "thread"],
+    rosbag_config: Any,
+    announce: Callable[[str], None] | None,
+    results: KittiResultsFolder | None,
+) -> dict[str, Any]:
+    """:func:`replay` once its arguments are checked and its results folder is held."""
     from tqdm import tqdm
 
     from drivestack.core.provenance import git_commit
@@ -450,11 +512,6 @@ def replay(
     from drivestack.replay.log_io import LogIO
     from drivestack.replay.stack_fit import check_stack_fits_log
 
-    log_path, out_path = Path(log_path), Path(out_path)
-    check_output_path(log_path, out_path)
-    results_dir = None if kitti_results is None else Path(kitti_results)
-    if results_dir is not None:
-        _check_kitti_results(results_dir, log_path, stack)
     stack_warnings = check_stack_fits_log(stack, log_path)
     for line in stack_warnings:
         warnings.warn(line, stacklevel=2)
@@ -607,8 +664,8 @@ def replay(
             summary["forecast_vs_labels"] = forecasts.metrics()
         if stack_warnings:  # (the key is absent otherwise)
             summary["warnings"] = stack_warnings
-        if results_dir is not None and kitti is not None:
-            summary["kitti_results"] = kitti.write_tracking_results(results_dir)
+        if results is not None and kitti is not None:  # staged; moved in after the commit
+            summary["kitti_results"] = results.write(kitti)
         # a bag's frames kept without an ego pose are what --missing-ego-pose track_in_ego_frame
         # asked for: listed, but they do not make the run unclean
         accepted = ["no_ego_pose"] if stack.missing_ego_pose == "track_in_ego_frame" else []
@@ -622,6 +679,8 @@ def replay(
         # instant between the two renames could leave a new summary beside the older log).
         write_text_atomic(summary_path, strict_dumps(summary, indent=2))
         os.replace(partial_path(out_path), out_path)
+        if results is not None and "kitti_results" in summary:
+            results.commit(summary["kitti_results"])
     except BaseException as exc:
         if bar is not None:
             bar.close()  # the error's line goes below the bar, not onto it

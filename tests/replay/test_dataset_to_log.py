@@ -27,7 +27,6 @@ AIMOTIVE = "aimotive/train/nighttime/20210901-194123-00.37.12-00.37.27@Yoda"
 @pytest.mark.parametrize(
     ("first", "last", "positions"),
     [
-        (None, None, [0, 1, 2, 3, 4, 5, 6]),
         (2, 3, [2, 3]),
         (None, 2, [0, 1, 2]),
         (9, None, [5, 6]),
@@ -41,7 +40,13 @@ def test_select_frames_takes_ranges_that_are_all_there(
     assert select_frames(numbers, first, last, what="sequence x", path="p") == positions
 
 
-@pytest.mark.parametrize(("first", "last"), [(3, 7), (8, 8), (9, 11), (None, 12), (11, None)])
+def test_select_frames_default_range_is_every_frame_without_a_gap() -> None:
+    assert select_frames([4, 5, 6], None, None, what="x", path="p") == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [(3, 7), (8, 8), (9, 11), (None, 12), (11, None), (None, None)]
+)
 def test_select_frames_refuses_a_range_with_a_frame_missing(
     first: int | None, last: int | None
 ) -> None:
