@@ -226,13 +226,22 @@ def number_list(minimum: float | None = None) -> Callable[[str], list[float]]:
     return parse
 
 
-def iou_thresholds(text: str, option: str = "--iou") -> list[float]:
-    """Comma-separated IoU thresholds, each in (0, 1]; DataError naming ``option`` otherwise
-    (checked before any work, not after it)."""
+def iou_thresholds(text: str, option: str = "--iou", below_one: bool = False) -> list[float]:
+    """Comma-separated IoU thresholds, each in (0, 1], or (0, 1) with ``below_one`` (a
+    protocol where a match needs IoU above the threshold, so 1 matches nothing); DataError
+    naming ``option`` otherwise (checked before any work, not after it)."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise DataError(f"{option}: not a list of numbers: {text!r}") from None
+    if below_one:
+        if not values or any(not 0.0 < v < 1.0 for v in values):
+            raise DataError(
+                f"IoU thresholds must be in (0, 1) (a match needs IoU above the threshold), "
+                f"got {text!r}",
+                field=option,
+            )
+        return values
     bad = [v for v in values if not 0.0 < v <= 1.0]
     if not values or bad:
         raise DataError(f"{option}: IoU thresholds must be in (0, 1], got {text!r}")

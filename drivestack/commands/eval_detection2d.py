@@ -221,12 +221,7 @@ def _distinct_thresholds(text: str) -> list[float]:
     """``--iou`` as thresholds in (0, 1), each once: a match needs IoU above the threshold
     (IoU 1 matches nothing), and a repeated one would overwrite its own metrics.json entry.
     DataError naming --iou before any work."""
-    ious = iou_thresholds(text)
-    if any(t >= 1.0 for t in ious):
-        raise DataError(
-            f"IoU thresholds must be below 1 (a match needs IoU above the threshold), got {text!r}",
-            field="--iou",
-        )
+    ious = iou_thresholds(text, below_one=True)
     keys = [f"{t:g}" for t in ious]  # (metrics.json's iou_<t> keys)
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:

@@ -48,9 +48,10 @@ Examples:
 
 Prints the table (model x class x motion: cases, ADE@1/2/3 s, FDE@3 s, miss rate) and
 writes OUT/metrics.json (settings, per-recording case counts, metrics, git commit).
---history-s and --horizon-s must be whole numbers of each recording's samples (they label
-the scores: exactly on KITTI's and CommonRoad's grids, within 5% of a sample plus 0.5% of the
-duration on AV2's jittered sweeps); --stride-s is rounded to whole samples (noted when it is
+--history-s, --horizon-s and a given --fit-window-s must be whole numbers of each recording's
+samples (the first two label the scores, the window picks the samples fitted: exactly on KITTI's
+and CommonRoad's grids, within 5% of a sample plus 0.5% of the duration on AV2's jittered
+sweeps); --stride-s is rounded to whole samples (noted when it is
 not whole); --fit-window-s may not exceed --history-s (its default is cut to a shorter
 history, and noted).
 Exit status: 0; 1 when no case was scored (one line says why; metrics.json is still written,
@@ -277,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--tracker-config is for --pasts tracks only", field="--tracker-config")
     args.split = args.split or "val"
     fit_note = None
+    fit_given = args.fit_window_s  # checked on each recording's grid, like --history-s
     if args.fit_window_s is None:
         args.fit_window_s = min(FIT_WINDOW_S, args.history_s)
         if args.fit_window_s < FIT_WINDOW_S:
@@ -295,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
     items = _recording_paths(args, root)
-    settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s)
+    settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s, fit_given)
     tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
     bar = tqdm(
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet

@@ -19,6 +19,8 @@ other frames left out, the range renumbered from 0 as its own sequence), e.g. a 
 KITTI 0000 frames 74-153:
   drivestack eval tracking --split train --sequences 0000 --frames 74:153 \\
       --results REPLAY_RESULTS --out runs/part
+A --results file with rows of a class but none in the range is a warning (one line per class
+and sequence, naming the frames it holds, also in metrics.json's notes): it scores as no tracks.
 
 Ties (the "no-remean" rows): the headline figures are the AB3DMOT/KITTI devkit's, which
 re-averages every track's mean score before each recall-threshold pass; the float sum can move
@@ -392,6 +394,7 @@ def _run_lidar(
         other_class_notes,
         remean_notes,
         table_notes,
+        uncovered_notes,
     )
     from drivestack.perception.fusion.kitti_eval import heading
 
@@ -414,7 +417,10 @@ def _run_lidar(
         report["results"] = str(args.results)
         results = {cls: load_results(args.results, cls, seqmap) for cls in classes}
         for cls in classes:  # rows of another class in a class's folder: said, counted
-            for note in other_class_notes(args.results, cls, results[cls]):
+            notes_ = other_class_notes(args.results, cls, results[cls])
+            if frames is not None:  # files with rows but none in the range: said, counted
+                notes_ += uncovered_notes(args.results, cls, frames, results[cls])
+            for note in notes_:
                 print(f"warning: {note}", file=sys.stderr)
                 report.setdefault("notes", []).append(note)
     else:

@@ -35,6 +35,9 @@ scores of the frames replayed in the tracking and detection tables. A `drivestac
 --perception lidar` run also gets a perception and tracking table per planner (its
 summary.json perception_metrics: AP, recall, precision, MOTA, MOTP, IDS).
 The report data is also written as JSON next to the HTML (.json).
+Exit status: 0, also when everything found is corrupt (the first line says "nothing readable
+to report", the problems name each file and field); 2 for bad input (a folder with nothing to
+report, a bad --out).
 """
 
 from __future__ import annotations
@@ -174,7 +177,12 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
         or d.get("planning")
         or d.get("replay")
     )
-    if c["total"] == 0 and evals:  # an eval folder: no sim runs
+    if all_corrupt(d):
+        lines = [
+            f"{d['run']['kind']} run: nothing readable to report: {c['corrupt']} corrupt "
+            "result(s), named in the problems below"
+        ]
+    elif c["total"] == 0 and evals:  # an eval folder: no sim runs
         lines = [
             f"{d['run']['kind']} run: {_results_held(d)}"
             + (f"; {c['corrupt']} corrupt" if c["corrupt"] else "")
@@ -197,6 +205,7 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
                 if d["tracking"] or d["detection"]
                 else ""
             )
+            + (f"; {_results_held({'replay': d['replay']})}" if d.get("replay") else "")
         ]
     if d["comparison"] is not None:
         lines.append(_comparison_line(d))
@@ -273,3 +282,13 @@ def run(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - start:.1f} s"
     )
     return 0
+
+
+def all_corrupt(d: dict[str, Any]) -> bool:
+    """Whether everything the report found is corrupt (no run, no readable result): the
+    headline says so, the report is written all the same (its problems name each file and
+    field; exit status 0, as for any folder it could report on)."""
+    evals = d["tracking"] or d["detection"] or d.get("prediction") or d.get("planning")
+    return (
+        d["counts"]["total"] == 0 and not (evals or d.get("replay")) and d["counts"]["corrupt"] > 0
+    )

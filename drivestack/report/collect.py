@@ -512,8 +512,9 @@ def load_run(root: Path) -> RunData:
         else:
             problems.append(f"{path}: {UNPLACED} (its fields: {_fields(data)}): not shown")
             unplaced.append(str(path))
+    n_corrupt = len(corrupt)
     replays = _load_replays(root, problems, corrupt, tracking, detection)
-    if kind == "empty" and replays:
+    if kind == "empty" and (replays or len(corrupt) > n_corrupt):  # corrupt ones: still replays
         kind = "replay"
     if kind == "empty" and (tracking or detection or any(read.values()) or corrupt):
         kind = "eval"

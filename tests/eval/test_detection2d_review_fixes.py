@@ -77,7 +77,9 @@ def test_class_names_in_any_case_score_alike(tmp_path: Path) -> None:
     [
         ("0.5,0.5", "field --iou: threshold 0.5 given more than once in '0.5,0.5'"),
         ("0.5,0.7,0.50", "field --iou: threshold 0.5 given more than once"),
-        ("1", "field --iou: IoU thresholds must be below 1"),
+        ("1", "field --iou: IoU thresholds must be in (0, 1) (a match needs IoU above"),
+        ("0", "field --iou: IoU thresholds must be in (0, 1) (a match needs IoU above"),
+        ("0.5,1.5", "field --iou: IoU thresholds must be in (0, 1)"),
     ],
 )
 def test_repeated_or_unmatchable_thresholds_are_refused(

@@ -297,3 +297,37 @@ def test_report_of_the_demo_replay(tmp_path: Path, capsys: pytest.CaptureFixture
     (row,) = [r for r in det if r[0] == "car"]
     assert row[1:5] == [str(car["labels"]), str(car["detections"]),
                         f"{100 * car['recall']:.1f}", f"{100 * car['precision']:.1f}"]  # fmt: skip
+
+
+def test_a_folder_of_only_corrupt_replay_summaries_is_a_replay_run_said_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "k.summary.json").write_text(json.dumps(_summary(frames_processed="eighty")))
+    rc, printed = _report(run, tmp_path / "rep.html", capsys)
+    assert rc == 0, printed  # as any all-corrupt folder: reported, the headline says so
+    headline = printed.splitlines()[0]
+    assert headline == (
+        "replay run: nothing readable to report: 1 corrupt result(s), named in the problems below"
+    )
+    assert "field frames_processed" in printed and (tmp_path / "rep.html").exists()
+    # the same for a folder whose only eval result does not parse
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "metrics.json").write_text("{bad")
+    rc, printed = _report(tmp_path / "e", tmp_path / "e.html", capsys)
+    assert rc == 0 and printed.startswith("eval run: nothing readable to report: 1 corrupt")
+
+
+def test_a_sim_run_beside_a_replay_counts_the_replay_in_its_headline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "sim"
+    _sim_run(run, _perception())
+    (run / "k.mcap").write_bytes(b"")
+    (run / "k.summary.json").write_text(json.dumps(_summary()))
+    rc, printed = _report(run, tmp_path / "rep.html", capsys)
+    assert rc == 0, printed
+    headline = printed.splitlines()[0]
+    assert headline.startswith("sim run: 2 runs, 2 passed")
+    assert headline.endswith("; 1 log replay(s) (k.summary.json)")

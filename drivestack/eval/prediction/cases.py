@@ -59,7 +59,7 @@ class CaseSettingError(ValueError):
     """A duration of :class:`CaseSettings` that does not fit a recording's sample grid.
 
     Attributes:
-        name: the attribute (``history_s``, ``horizon_s`` or ``stride_s``).
+        name: the attribute (``history_s``, ``horizon_s``, ``stride_s`` or ``fit_window_s``).
         reason: the message without the name (``"3.05 s is not ..."``).
     """
 
@@ -72,17 +72,22 @@ class CaseSettingError(ValueError):
 @dataclass(frozen=True)
 class CaseSettings:
     """The case grid in seconds, each a finite number > 0 (``history_s`` at least one
-    sample period, so that a velocity can be fitted)."""
+    sample period, so that a velocity can be fitted). ``fit_window_s``: the past a model fits
+    its velocity over when given explicitly (checked like ``history_s``: a shorter window is
+    still fitted on two samples, so 0.05, 0.1 and 0.15 s would all read the same past), or
+    None (not checked: the stack's default)."""
 
     history_s: float = 1.0
     horizon_s: float = 3.0
     stride_s: float = 0.5
+    fit_window_s: float | None = None
 
     def steps(self, dt_s: float, jittered: bool = False) -> tuple[int, int, int]:
         """``(H, T, S)``: history, horizon and stride in samples of ``dt_s`` (``jittered``:
         the recording's :attr:`TrajectorySet.dt_jittered`).
 
-        The history and the horizon label the scores (``ADE@3s``), so each must be a whole
+        The history and the horizon label the scores (``ADE@3s``) and a given fit window
+        decides which samples are fitted, so each must be a whole
         number of samples (:func:`whole_samples`: within :data:`WHOLE_SAMPLES_TOLERANCE` on a
         jittered recording, exactly on a grid); the stride only spaces
         the anchors and is rounded to the nearest whole number of samples (0.5 s is 0.4 s on a
@@ -91,12 +96,15 @@ class CaseSettings:
         forecast carries its own step times, it labels nothing.
 
         Raises:
-            CaseSettingError: a duration shorter than one sample, or a history or horizon
-                that is not a whole number of samples (naming it and the nearest valid
-                values).
+            CaseSettingError: a duration shorter than one sample, or a history, horizon or
+                given fit window that is not a whole number of samples (naming it and the
+                nearest valid values).
         """
         out = []
-        for name in ("history_s", "horizon_s", "stride_s"):
+        names: tuple[str, ...] = ("history_s", "horizon_s", "stride_s")
+        if self.fit_window_s is not None:
+            names += ("fit_window_s",)
+        for name in names:
             value = getattr(self, name)
             n, whole = whole_samples(value, dt_s, jittered)
             if n < 1:
@@ -109,7 +117,7 @@ class CaseSettings:
                     f"({dt_s:g} s): nearest {lo * dt_s:.4g} s or {(lo + 1) * dt_s:.4g} s",
                 )
             out.append(n)
-        return out[0], out[1], out[2]
+        return out[0], out[1], out[2]  # a fit window is only checked
 
     def effective_stride_s(self, dt_s: float, jittered: bool = False) -> float:
         """The anchor spacing used on a grid of ``dt_s`` (:meth:`steps`)."""

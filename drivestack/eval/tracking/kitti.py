@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.core.errors import DataError
-from drivestack.eval.tracking.clear import ClearSummary, evaluate_clear
+from drivestack.eval.tracking.clear import ClearResult, ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
 from drivestack.eval.tracking.prepare import prepare_class_data
 from drivestack.eval.tracking.protocol import (
@@ -282,6 +282,26 @@ def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     return notes
 
 
+def uncovered_notes(
+    results_dir: Path, cls: str, frames: FrameRange, results: dict[str, KittiObjects]
+) -> list[str]:
+    """A note per result file of ``cls`` that holds its rows but none in ``frames`` (naming the
+    frames it does hold): scored as if the tracker output nothing there, most likely results
+    of other frames (a replay of frames 74-153 scored with ``--frames 0:10``). An empty file
+    is no note: a tracker may output nothing."""
+    notes = []
+    for sequence, held in results.items():
+        # (the flat layout's one file holds every class: only ``cls``'s rows are scored)
+        rows = held.select(np.flatnonzero(np.char.lower(held.type_name.astype(str)) == cls.lower()))
+        if len(rows) and not len(frames.rows(rows)):
+            notes.append(
+                f"{result_file(results_dir, cls, sequence)}: no {cls} row in frames "
+                f"{frames.first}:{frames.last} (it holds frames {int(rows.frame.min())}:"
+                f"{int(rows.frame.max())}): scored as no tracks there"
+            )
+    return notes
+
+
 def evaluate_kitti_tracking(
     label_dir: str | Path,
     results_dir: str | Path,
@@ -348,20 +368,37 @@ def format_table(metrics: dict[str, ClassMetrics]) -> str:
             )
             continue
         lines.append(
-            f"{cls:<11}{100 * m.clear.sAMOTA:8.2f}{100 * m.clear.AMOTA:8.2f}{100 * m.clear.AMOTP:8.2f}"
-            f"{100 * b.MOTA:8.2f}{100 * b.MOTP:8.2f}{b.IDS:6d}{b.FRAG:6d}{b.FP:7d}{b.FN:7d}"
-            f"{100 * b.MT:7.2f}{100 * b.ML:7.2f}{100 * m.hota.HOTA:8.2f}{100 * m.hota.DetA:8.2f}"
-            f"{100 * m.hota.AssA:8.2f}{100 * m.hota.LocA:8.2f}"
+            f"{cls:<11}"
+            + _clear_cells(m.clear.sAMOTA, m.clear.AMOTA, m.clear.AMOTP, b)
+            + _cells((100 * m.hota.HOTA, 8), (100 * m.hota.DetA, 8))
+            + _cells((100 * m.hota.AssA, 8), (100 * m.hota.LocA, 8))
         )
         if m.remean_shown and m.clear_without_remean is not None:
             c, o = m.clear_without_remean, m.clear_without_remean.best
             lines.append(
-                f"{'  no-remean':<11}{100 * c.sAMOTA:8.2f}{100 * c.AMOTA:8.2f}{100 * c.AMOTP:8.2f}"
-                f"{100 * o.MOTA:8.2f}{100 * o.MOTP:8.2f}{o.IDS:6d}{o.FRAG:6d}{o.FP:7d}{o.FN:7d}"
-                f"{100 * o.MT:7.2f}{100 * o.ML:7.2f}  ({cls} without the devkit's score "
-                "re-averaging: see the note)"
+                f"{'  no-remean':<11}{_clear_cells(c.sAMOTA, c.AMOTA, c.AMOTP, o)}  ({cls} "
+                "without the devkit's score re-averaging: see the note)"
             )
     return "\n".join(lines)
+
+
+def _cells(*cells: tuple[float | np.integer, int]) -> str:
+    """``(value, width)`` cells right-aligned in their widths, a rate with two decimals, a
+    count (an int) as is; each keeps a separating space when its text fills the width (a
+    MOTA of -1000 % is ``-1000.00``: 8 characters)."""
+    return "".join(
+        " " + (f"{v:d}" if isinstance(v, int | np.integer) else f"{v:.2f}").rjust(w - 1)
+        for v, w in cells
+    )
+
+
+def _clear_cells(samota: float, amota: float, amotp: float, b: ClearResult) -> str:
+    """The sAMOTA .. ML cells of a :func:`format_table` row (rates in percent)."""
+    return _cells(
+        (100 * samota, 8), (100 * amota, 8), (100 * amotp, 8), (100 * b.MOTA, 8),
+        (100 * b.MOTP, 8), (b.IDS, 6), (b.FRAG, 6), (b.FP, 7), (b.FN, 7), (100 * b.MT, 7),
+        (100 * b.ML, 7),
+    )  # fmt: skip
 
 
 def remean_notes(metrics: dict[str, ClassMetrics]) -> list[str]:

@@ -106,6 +106,15 @@ def _cr_file(shared_data: Path) -> str:
             "nearest 3 s or 3.1 s",
         ),
         (["--history-s", "0.05"], "field --history-s: 0.05 s is shorter than one sample (0.1 s)"),
+        (
+            ["--fit-window-s", "0.05"],
+            "field --fit-window-s: 0.05 s is shorter than one sample (0.1 s)",
+        ),
+        (
+            ["--fit-window-s", "0.15"],
+            "field --fit-window-s: 0.15 s is not a whole number of the recording's samples "
+            "(0.1 s): nearest 0.1 s or 0.2 s",
+        ),
     ],
 )
 def test_durations_off_the_sample_grid_are_refused_naming_the_option(

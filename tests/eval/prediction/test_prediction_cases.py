@@ -59,6 +59,20 @@ def test_a_history_shorter_than_a_sample_is_refused() -> None:
         build_cases(_recording(_track("a", list(range(61)), ObjectClass.CAR)), CaseSettings(0.04))
 
 
+@pytest.mark.parametrize(
+    ("window_s", "message"),
+    [
+        (0.05, r"fit_window_s = 0.05 s is shorter than one sample \(0.1 s\)"),
+        (0.15, r"fit_window_s = 0.15 s is not a whole number .* nearest 0.1 s or 0.2 s"),
+    ],
+)
+def test_a_given_fit_window_off_the_grid_is_refused(window_s: float, message: str) -> None:
+    rec = _recording(_track("a", list(range(61)), ObjectClass.CAR))
+    with pytest.raises(ValueError, match=message):
+        build_cases(rec, CaseSettings(fit_window_s=window_s))
+    assert len(build_cases(rec, CaseSettings(fit_window_s=0.2))) > 0  # whole: accepted
+
+
 def test_perturbing_the_future_changes_no_forecast() -> None:
     road = curved_road()
     # put the agent on the synthetic road's first lane: its centreline start and direction

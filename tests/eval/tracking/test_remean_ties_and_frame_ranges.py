@@ -19,6 +19,7 @@ from drivestack.eval.tracking.kitti import (
     evaluate_class,
     format_table,
     remean_notes,
+    uncovered_notes,
 )
 from drivestack.eval.tracking.protocol import WITHOUT_REMEAN_KEY
 from drivestack.ingest.kitti_format import KittiObjects
@@ -198,3 +199,57 @@ def test_frames_beyond_a_sequence_or_malformed_is_refused_before_any_work(
     assert main([*common, "--frames", "5"]) == 2
     assert "FIRST:LAST" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_result_files_without_a_row_in_the_range_are_noted_naming_their_frames(
+    tmp_path: Path,
+) -> None:
+    r = FrameRange(0, 10)
+    held = rows([(f, 1, "Car", 0.0, 20.0, BOX, 0.5) for f in (74, 100, 153)])
+    touching = rows([(f, 1, "Car", 0.0, 20.0, BOX, 0.5) for f in (10, 74)])
+    results = {"0000": held, "0001": touching, "0002": rows([])}
+    notes = uncovered_notes(tmp_path, "Car", r, results)
+    assert len(notes) == 1  # a file with one row inside is fine, an empty one too
+    assert "0000.txt: no Car row in frames 0:10 (it holds frames 74:153)" in notes[0]
+
+
+@pytest.mark.data
+def test_frames_outside_the_results_warn_once_per_class_and_sequence(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = shared_data / "kitti_tracking"
+    labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
+    results = tmp_path / "replay_results"
+    _replay_like_results(labels, results)
+    for cls in ("Car", "Cyclist"):  # keep only the replayed frames FIRST..LAST
+        got = read_tracking_labels(results / cls / "0000.txt")
+        inside = (got.frame >= FIRST) & (got.frame <= LAST)
+        write_tracking_results(results / cls / "0000.txt", got.select(np.flatnonzero(inside)))
+    assert main(["eval", "tracking", "--kitti-root", str(root), "--classes", "Car,Cyclist",
+                 "--quiet", "--split", "training", "--sequences", "0000", "--frames", "0:10",
+                 "--results", str(results), "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    warnings = [w for w in capsys.readouterr().err.splitlines() if "no " in w and "row in" in w]
+    assert len(warnings) == 2
+    for w in warnings:
+        assert w.startswith("warning: ") and "row in frames 0:10 (it holds frames " in w
+        lo, hi = map(int, w.split("it holds frames ")[1].split(")")[0].split(":"))
+        assert FIRST <= lo <= hi <= LAST
+    report = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert sum("row in frames 0:10" in n for n in report["notes"]) == 2
+
+
+def test_the_table_keeps_a_column_gap_for_a_mota_of_minus_1000_percent() -> None:
+    """One car tracked exactly plus 11 false tracks in each of 7 frames: MOTA = 1 - 77/7 =
+    -1000 % (``-1000.00`` fills the 8-character column, so does the AMOTA)."""
+    gt, trk = _perfect(0.5)
+    false = [(f, 10 + k, "Car", 3.0 * k - 20, 30.0, (100 + 30 * k, 150.0, 120 + 30 * k, 250.0), 0.5)
+             for f in range(N_FRAMES) for k in range(11)]  # fmt: skip
+    both = KittiObjects.concatenate([trk, rows(false)])
+    m = evaluate_class(
+        "Car", [SeqmapEntry("0000", 0, N_FRAMES)], {"0000": gt}, {"0000": both}, PROTO
+    )
+    head, line = format_table({"Car": m}).splitlines()
+    cells = line.split()
+    assert len(cells) == len(head.split())
+    assert cells[4] == "-1000.00" and cells[8] == "77"  # MOTA, FP
+    assert len(line) == len(head) + 2  # the 2 overfull cells grew by their gap, no other did
