@@ -12,13 +12,12 @@ is one ``error:`` line naming the file and field, exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from drivestack.commands._paths import check_out_file, int_at_least, removed_on_failure
-from drivestack.core.atomic import partial_path
+from drivestack.core.atomic import partial_path, write_atomic
 from drivestack.core.errors import DataError
 from drivestack.replay.dataset_log import DATASET_FRAMES, LogWritten, dataset_to_log
 
@@ -74,12 +73,7 @@ def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> 
         )
     with removed_on_failure(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            written = write(partial)
-            os.replace(partial, out)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        written = write_atomic(out, write)
     frames = f"{written.frames} frame{'' if written.frames == 1 else 's'}"
     print(f"wrote {frames} of {what} (frames {written.first}-{written.last}) to {out}")
     for note in written.notes():

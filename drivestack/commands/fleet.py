@@ -379,22 +379,17 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
     counts = count_outcomes(result.records)
     crashed = counts["crashed"]
+    listed = (  # counted only when there are some
+        ("known_failures", "known failures"),
+        ("unexpected_passes", "listed as known failures passed"),
+        (KNOWN_NOT_EVALUATED, "listed as known failures not evaluated (cut short)"),
+    )
     print(
         f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
         f"skipped {result.skipped} finished before; the folder's {len(result.records)}: "
         f"{counts['passed']} passed, "
         f"{counts['failed']} failed, "
-        + (f"{counts['known_failures']} known failures, " if counts["known_failures"] else "")
-        + (
-            f"{counts['unexpected_passes']} listed as known failures passed, "
-            if counts["unexpected_passes"]
-            else ""
-        )
-        + (
-            f"{counts[KNOWN_NOT_EVALUATED]} listed as known failures not evaluated (cut short), "
-            if counts[KNOWN_NOT_EVALUATED]
-            else ""
-        )
+        + "".join(f"{counts[key]} {what}, " for key, what in listed if counts[key])
         + f"{crashed} crashed; {result.wall_s:.1f} s with "
         f"{executor_kind} x{workers}"
     )

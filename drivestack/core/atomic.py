@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def partial_path(path: Path) -> Path:
@@ -19,15 +21,22 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
-def _replace_with(tmp: Path, path: Path, write: Callable[[Path], object]) -> None:
+def _replace_with(tmp: Path, path: Path, write: Callable[[Path], T]) -> T:
     """``write(tmp)`` then rename ``tmp`` over ``path``; ``tmp`` removed when either fails
-    (or is interrupted), so no temporary file is left behind."""
+    (or is interrupted), so no temporary file is left behind. Returns what ``write`` did."""
     try:
-        write(tmp)
+        written = write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return written
+
+
+def write_atomic(path: Path, write: Callable[[Path], T]) -> T:
+    """``write(path.partial)`` (:func:`partial_path`) renamed over ``path`` when complete;
+    returns what ``write`` returned."""
+    return _replace_with(partial_path(path), path, write)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import math
@@ -60,6 +59,7 @@ from tqdm import tqdm
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.json_values import is_finite_number, strict_dumps
+from drivestack.core.locks import exclusive_lock
 from drivestack.exec.executors import Executor
 from drivestack.exec.lights import (
     LIGHT_IDENTITY_KEYS,
@@ -414,19 +414,13 @@ def fleet_lock(out_dir: Path) -> Iterator[None]:
     (two fleets would run the same variants and interleave their index lines). The lock is
     the operating system's (``flock``): a killed fleet leaves the file, never the lock."""
     path = out_dir / LOCK_NAME
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # BlockingIOError: another process holds it
-            raise DataError(
-                "another fleet is running into this folder (it holds the lock); wait for it "
-                "to end, or give another --out",
-                path=str(path),
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(
+        path,
+        busy="another fleet is running into this folder (it holds the lock); wait for it "
+        "to end, or give another --out",
+        where=str(path),
+    ):
+        yield
 
 
 def run_fleet(

@@ -247,22 +247,19 @@ def known_failure_not_evaluated(record: dict[str, Any]) -> bool:
     was cut short before others (``--max-steps``: :func:`not_evaluated`): neither a known
     failure shown nor an unexpected pass (the listed failure may lie in what was not judged);
     ``drivestack sim`` exits as for a pass."""
-    return (
-        outcome(record) == "passed"
-        and record.get("known_failure") is not None
-        and bool(not_evaluated(record))
-    )
+    return _listed_and_passed(record) and bool(not_evaluated(record))
 
 
 def passed_unexpectedly(record: dict[str, Any]) -> bool:
     """Whether a run its suite lists as a known failure met its pass criteria, every one of
     them judged (then the listing is stale: ``drivestack sim`` exits 1 until it is removed;
     a run cut short before some were judged is :func:`known_failure_not_evaluated`)."""
-    return (
-        outcome(record) == "passed"
-        and record.get("known_failure") is not None
-        and not not_evaluated(record)
-    )
+    return _listed_and_passed(record) and not not_evaluated(record)
+
+
+def _listed_and_passed(record: dict[str, Any]) -> bool:
+    """Whether a run its suite lists as a known failure met the criteria it judged."""
+    return outcome(record) == "passed" and record.get("known_failure") is not None
 
 
 def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:

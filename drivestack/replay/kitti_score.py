@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ import numpy as np
 from drivestack.core.atomic import write_text_atomic
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.locks import exclusive_lock
 from drivestack.eval.detection.datasets import LabelledFrame
 from drivestack.eval.detection.run import (
     KITTI_CLASSES,
@@ -333,28 +333,22 @@ def kitti_results_folder(
     held: KittiResultsFolder | None = None
     try:
         lock = folder / KITTI_RESULTS_LOCK
-        with lock.open("a") as handle:
+        with exclusive_lock(
+            lock,
+            busy="another replay is writing its KITTI results into this folder (it holds "
+            f"{lock.name}); wait for it to end, or give another folder",
+            where=f"--kitti-results {folder}",
+        ):
+            _check_results_owner(folder, out_path, overwrite)
+            for stale in folder.glob(f"{_STAGING_PREFIX}*"):  # a killed replay's (locked)
+                shutil.rmtree(stale, ignore_errors=True)
+            staging = folder / f"{_STAGING_PREFIX}{os.getpid()}"
+            staging.mkdir()
+            held = KittiResultsFolder(folder, staging, log_path, out_path)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:  # BlockingIOError: another replay holds it
-                raise DataError(
-                    "another replay is writing its KITTI results into this folder (it holds "
-                    f"{lock.name}); wait for it to end, or give another folder",
-                    path=f"--kitti-results {folder}",
-                ) from None
-            try:
-                _check_results_owner(folder, out_path, overwrite)
-                for stale in folder.glob(f"{_STAGING_PREFIX}*"):  # a killed replay's (locked)
-                    shutil.rmtree(stale, ignore_errors=True)
-                staging = folder / f"{_STAGING_PREFIX}{os.getpid()}"
-                staging.mkdir()
-                held = KittiResultsFolder(folder, staging, log_path, out_path)
-                try:
-                    yield held
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+                yield held
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
         if created and not (held is not None and held.committed):
             shutil.rmtree(folder, ignore_errors=True)

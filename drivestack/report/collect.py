@@ -534,6 +534,12 @@ def load_run(root: Path) -> RunData:
     )
 
 
+def _replay_problem(path: Path, why: str) -> str:
+    """A problem of a replay summary; the tracking check's ``field metrics.<...>`` named as
+    the summary's field, ``kitti.tracking.<...>``."""
+    return f"{path}: replay summary: {why.replace('field metrics.', 'field kitti.tracking.', 1)}"
+
+
 def _load_replays(
     root: Path,
     problems: list[str],
@@ -562,14 +568,10 @@ def _load_replays(
             kitti = kitti_results(data, checked)
             notes = check_tracking(kitti["tracking"]) if "tracking" in kitti else []
         except ValueError as exc:  # the tracking check names metrics.<...>: the summary's field
-            why = str(exc).replace("field metrics.", "field kitti.tracking.", 1)
-            problems.append(f"{path}: replay summary: {why}")
+            problems.append(_replay_problem(path, str(exc)))
             corrupt.append(str(path))
             continue
-        problems.extend(
-            f"{path}: replay summary: {n.replace('field metrics.', 'field kitti.tracking.', 1)}"
-            for n in notes
-        )
+        problems.extend(_replay_problem(path, n) for n in notes)
         out[rel] = checked
         for which, into in (("tracking", tracking), ("detection", detection)):
             if which in kitti:
