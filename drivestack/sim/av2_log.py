@@ -178,15 +178,19 @@ def _check_track_rows(cuboids: Av2Cuboids) -> None:
         )
 
 
-def _hold(track: ReplayTrack, start_s: float, end_s: float) -> ReplayTrack:
-    """``track`` held still at its first pose from ``start_s`` and its last pose until
-    ``end_s`` (speed 0 there)."""
+def _hold(track: ReplayTrack, start_s: float, end_s: float, *, still: bool = True) -> ReplayTrack:
+    """``track`` held at its first pose from ``start_s`` and its last pose until ``end_s``:
+    still there (speed 0), or with ``still=False`` at the speeds annotated at those poses."""
     # (T, 5) rows [time, x, y, yaw, speed]
     rows = np.stack([track.time_s, track.x_m, track.y_m, track.yaw_rad, track.speed_mps], axis=1)
+    head, tail = rows[0].copy(), rows[-1].copy()
+    head[0], tail[0] = start_s, end_s
+    if still:
+        head[4] = tail[4] = 0.0
     if start_s < rows[0, 0]:
-        rows = np.vstack([[start_s, *rows[0, 1:4], 0.0], rows])
+        rows = np.vstack([head, rows])
     if end_s > rows[-1, 0]:
-        rows = np.vstack([rows, [end_s, *rows[-1, 1:4], 0.0]])
+        rows = np.vstack([rows, tail])
     return ReplayTrack(*rows.T)
 
 
@@ -231,14 +235,14 @@ def track_agents(
     sweep = np.searchsorted(sweeps_ns, cuboids.timestamp_ns)
     xy, yaw = boxes_to_city(world_from_ego[sweep], cuboids.boxes)
     time_s = (cuboids.timestamp_ns - sweeps_ns[0]) / 1e9
-    end_s = float((sweeps_ns[-1] - sweeps_ns[0]) / 1e9)
+    sweep_time_s = (sweeps_ns - sweeps_ns[0]) / 1e9
+    end_s = float(sweep_time_s[-1])
     uuids, first = np.unique(cuboids.track_uuid, return_index=True)
     agents = []
     for uuid in uuids[np.argsort(first)]:
         rows = np.flatnonzero(cuboids.track_uuid == uuid)
         rows = rows[np.argsort(time_s[rows])]
         if annotated_only:
-            sweep_time_s = (sweeps_ns - sweeps_ns[0]) / 1e9
             spans = annotated_spans(sweep[rows], sweep_time_s)
             for k, (part, start_s, stop_s) in enumerate(spans):
                 r = rows[part]
@@ -247,7 +251,12 @@ def track_agents(
                 )
                 agent_id = str(uuid) if len(spans) == 1 else f"{uuid}#{k}"
                 agents.append(
-                    _agent(agent_id, labels[r[0]], cuboids.boxes[r], _pad(track, start_s, stop_s))
+                    _agent(
+                        agent_id,
+                        labels[r[0]],
+                        cuboids.boxes[r],
+                        _hold(track, start_s, stop_s, still=False),
+                    )
                 )
             continue
         # stationary or not is the whole track's: a stationary track is one agent held over
@@ -270,18 +279,6 @@ def _agent(agent_id: str, label: int, boxes: np.ndarray, track: ReplayTrack) -> 
     """A replay agent of class ``label`` sized as the median of its ``(N, 7)`` rows."""
     l, w, h = (float(v) for v in np.median(boxes[:, 3:6], axis=0))
     return AgentSpec(agent_id, ObjectClass(int(label)), (l, w, h), "replay", replay=track)
-
-
-def _pad(track: ReplayTrack, start_s: float, end_s: float) -> ReplayTrack:
-    """``track`` held at its first pose from ``start_s`` and at its last until ``end_s``, its
-    speeds kept (the motion annotated at those sweeps)."""
-    # (T, 5) rows [time, x, y, yaw, speed]
-    rows = np.stack([track.time_s, track.x_m, track.y_m, track.yaw_rad, track.speed_mps], axis=1)
-    if start_s < rows[0, 0] - 1e-9:
-        rows = np.vstack([[start_s, *rows[0, 1:]], rows])
-    if end_s > rows[-1, 0] + 1e-9:
-        rows = np.vstack([rows, [end_s, *rows[-1, 1:]]])
-    return ReplayTrack(*rows.T)
 
 
 def read_av2_log(

@@ -13,38 +13,26 @@ import pytest
 from drivestack.core.errors import ConfigError
 from drivestack.perception.lidar import load_lidar_detector_config
 from drivestack.perception.lidar.config import (
-    FarVehicleConfig,
-    LaneHeadingConfig,
     LargeVehicleJoinConfig,
     LidarDetectorConfig,
-    OffroadConfig,
 )
-from drivestack.perception.lidar.map_priors import MAP_STEPS, check_map_steps, map_steps_on
+from drivestack.perception.lidar.map_priors import (
+    MAP_STEPS,
+    check_map_steps,
+    map_steps_off,
+    map_steps_on,
+)
 
 from .synthetic import PERCEPTION_CONFIGS
 
 AV2 = PERCEPTION_CONFIGS / "lidar_av2.yaml"
 
 
-def _all_off(cfg: LidarDetectorConfig) -> LidarDetectorConfig:
-    return dataclasses.replace(
-        cfg,
-        ground=dataclasses.replace(cfg.ground, prior_surface="off"),
-        classify=dataclasses.replace(
-            cfg.classify,
-            offroad=OffroadConfig(),
-            far_vehicle=FarVehicleConfig(),
-            lane_heading=LaneHeadingConfig(),
-        ),
-        large_vehicle_join=LargeVehicleJoinConfig(),
-    )
-
-
 def _only(key: str) -> LidarDetectorConfig:
     """The AV2 config with every map step off but ``key`` (as AV2 sets it; the large-vehicle
     join, off there, switched on with its defaults)."""
     av2 = load_lidar_detector_config(AV2)
-    cfg = _all_off(av2)
+    cfg = map_steps_off(av2)
     if key == "ground.prior_surface":
         return dataclasses.replace(cfg, ground=av2.ground)
     if key == "large_vehicle_join":
@@ -76,7 +64,7 @@ def test_check_names_the_config_file_and_the_step(key: str) -> None:
         check_map_steps(cfg, "c.yaml", False, "--dataset kitti")
     assert str(caught.value).startswith(f"c.yaml: field {key}: is on, but the frames of")
     assert all(layer in str(caught.value) for layer in MAP_STEPS[key])
-    check_map_steps(_all_off(cfg), "c.yaml", False, "--dataset kitti")  # nothing on: fine
+    check_map_steps(map_steps_off(cfg), "c.yaml", False, "--dataset kitti")  # nothing on: fine
 
 
 def test_the_first_step_is_named_and_the_others_listed() -> None:
@@ -97,4 +85,4 @@ def test_every_listed_step_fails_on_a_frame_without_its_map(shared_data: Path, k
     layers = {layer: None for layer in MAP_STEPS[key]}
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         detector.step(dataclasses.replace(frame, **layers))
-    build_lidar_detector(_all_off(_only(key))).step(dataclasses.replace(frame, **layers))
+    build_lidar_detector(map_steps_off(_only(key))).step(dataclasses.replace(frame, **layers))

@@ -907,15 +907,9 @@ def _shape(el: ET.Element, path: str, record: str, field: str) -> Polygon:
             record=record,
             field=field,
         )
-    yaw = el.findtext("orientation")
-    c, s = (
-        (1.0, 0.0)
-        if yaw is None
-        else (
-            math.cos(finite_number(yaw, path, record, f"{field}/orientation")),
-            math.sin(finite_number(yaw, path, record, f"{field}/orientation")),
-        )
-    )
+    yaw_text = el.findtext("orientation")
+    yaw = 0.0 if yaw_text is None else finite_number(yaw_text, path, record, f"{field}/orientation")
+    c, s = math.cos(yaw), math.sin(yaw)
     corners = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * [length / 2, width / 2]
     rotated = corners @ np.array([[c, s], [-s, c]])
     return Polygon(rotated + np.array([cx, cy]))
@@ -927,6 +921,7 @@ def _goal_states(
     """The planning problem's ``<goalState>``s (:class:`GoalState`; times in s after
     ``start_s``, the initial time step)."""
     record = f"planningProblem {problem.get('id')}"
+    lane_ids: set[str | None] = {lane.lane_id for lane in road_map.lanes}
     out = []
     for i, goal in enumerate(problem.findall("goalState")):
         where = f"goalState {i}"
@@ -939,8 +934,8 @@ def _goal_states(
                 if el.tag in ("rectangle", "circle", "polygon")
             ]
             shapes += [
-                road_map.lane(ref).polygon
-                for ref in _goal_lanelets(position, road_map, path, record)
+                road_map.lane(_ref(r, lane_ids, path, record, "goalState/position/lanelet")).polygon
+                for r in position.findall("lanelet")
             ]
             if not shapes:
                 raise DataError(
@@ -969,16 +964,6 @@ def _goal_states(
             )
         )
     return tuple(out)
-
-
-def _goal_lanelets(
-    position: ET.Element, road_map: RoadMap, path: str, record: str
-) -> tuple[str, ...]:
-    ids: set[str | None] = {lane.lane_id for lane in road_map.lanes}
-    return tuple(
-        _ref(r, ids, path, record, "goalState/position/lanelet")
-        for r in position.findall("lanelet")
-    )
 
 
 def _planning_problem(root: ET.Element, path: str, chosen: str | int | None) -> ET.Element:

@@ -64,13 +64,18 @@ def rrc_camera_source(
     detected = frozenset(
         int(ObjectClass.from_name(name)) for name in classes if (Path(rrc_root) / name).is_dir()
     )
+    read = dict(zip(classes, replay.rows, strict=True))  # (each file is read once)
     reported_frames = []
     for name in sorted({*CAMERA_CLASSES, *classes}):
         if (Path(rrc_root) / name).is_dir():
-            rows = read_2d_detections(
-                Path(rrc_root) / name / f"{sequence}.txt",
-                int(ObjectClass.from_name(name)),
-                n_frames=n_frames,
+            rows = (
+                read[name]
+                if name in read
+                else read_2d_detections(
+                    Path(rrc_root) / name / f"{sequence}.txt",
+                    int(ObjectClass.from_name(name)),
+                    n_frames=n_frames,
+                )
             )
             reported_frames.append(rows.frame[rows.score >= min_score])
     frames = np.concatenate(reported_frames) if reported_frames else np.zeros(0, dtype=np.int64)

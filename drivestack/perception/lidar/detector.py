@@ -18,7 +18,6 @@ ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from collections.abc import Iterator
@@ -43,11 +42,7 @@ from drivestack.perception.lidar.box_fit import (
 from drivestack.perception.lidar.classify import class_likelihoods, classify
 from drivestack.perception.lidar.cluster import Clusters, cluster_points
 from drivestack.perception.lidar.config import (
-    FarVehicleConfig,
-    LaneHeadingConfig,
-    LargeVehicleJoinConfig,
     LidarDetectorConfig,
-    OffroadConfig,
     load_lidar_detector_config,
 )
 from drivestack.perception.lidar.dedup import deduplicate
@@ -61,7 +56,7 @@ from drivestack.perception.lidar.ground import (
 )
 from drivestack.perception.lidar.lane_heading import align_to_lanes, judge_along_lanes
 from drivestack.perception.lidar.large_vehicle import join_large_vehicles
-from drivestack.perception.lidar.map_priors import MapPriors
+from drivestack.perception.lidar.map_priors import MapPriors, map_steps_off
 from drivestack.perception.lidar.offroad import demote_offroad
 from drivestack.perception.lidar.overhang import overhang_mask
 from drivestack.perception.lidar.roi import roi_mask
@@ -208,17 +203,7 @@ class LidarDetector:
         map). This detector's state (sweep history, last report) is not touched; never
         called implicitly."""
         cfg = self.cfg
-        quiet = dataclasses.replace(
-            cfg,
-            ground=dataclasses.replace(cfg.ground, prior_surface="off"),
-            classify=dataclasses.replace(
-                cfg.classify,
-                offroad=OffroadConfig(),
-                far_vehicle=FarVehicleConfig(),
-                lane_heading=LaneHeadingConfig(),
-            ),
-            large_vehicle_join=LargeVehicleJoinConfig(),
-        )
+        quiet = map_steps_off(cfg)
         rng = np.random.default_rng(0)
         z0 = -cfg.ground.sensor_height_m
         ground = np.c_[rng.uniform(3, 30, (4000, 2)) * [1, 0.6] - [0, 9], np.full(4000, z0)]

@@ -8,14 +8,15 @@ switched on but finds its prior (or the pose) missing gets one error that names 
 what is missing. The plain functions below do the same for a given prior and pose.
 
 :data:`MAP_STEPS` lists the config keys of those steps with the map layers each reads, and
-:func:`map_steps_on` the ones a config switches on: a caller whose frames carry no map (every
-dataset reader but Argoverse 2's) refuses such a config before the first frame, naming the key
-(:func:`check_map_steps`), instead of failing at it.
+:func:`map_steps_on` the ones a config switches on (:func:`map_steps_off` switches them all
+off): a caller whose frames carry no map (every dataset reader but Argoverse 2's) refuses such
+a config before the first frame, naming the key (:func:`check_map_steps`), instead of failing
+at it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +58,22 @@ def map_steps_on(cfg: LidarDetectorConfig) -> list[str]:
         if value != "off" if isinstance(value, str) else bool(value.enabled):
             on.append(key)
     return on
+
+
+def map_steps_off(cfg: LidarDetectorConfig) -> LidarDetectorConfig:
+    """``cfg`` with every step of :data:`MAP_STEPS` off: ``ground.prior_surface`` ``"off"``,
+    each other step's section back to its defaults (off); the rest as it is."""
+
+    def off(owner: Any, parts: list[str]) -> Any:
+        name, *rest = parts
+        value = getattr(owner, name)
+        if rest:
+            return replace(owner, **{name: off(value, rest)})
+        return replace(owner, **{name: "off" if isinstance(value, str) else type(value)()})
+
+    for key in MAP_STEPS:
+        cfg = off(cfg, key.split("."))
+    return cfg
 
 
 def check_map_steps(cfg: LidarDetectorConfig, path: str | Path, has_map: bool, frames: str) -> None:
