@@ -212,6 +212,11 @@ KITTI_NEIGHBOURS: dict[str, tuple[str, ...]] = {
     "Cyclist": (),
 }
 
+#: :data:`KITTI_NEIGHBOURS` in lower case, as :func:`kitti_image_boxes` compares the names.
+_NEIGHBOURS_LOWER = {
+    cls.lower(): [n.lower() for n in names] for cls, names in KITTI_NEIGHBOURS.items()
+}
+
 
 @dataclass(frozen=True)
 class KittiFilter:
@@ -247,8 +252,7 @@ def kitti_image_boxes(
     gt_box = np.asarray(gt_xyxy_px, dtype=np.float64).reshape(-1, 4)
     height = gt_box[:, 3] - gt_box[:, 1]
     own = gt_type == name
-    neighbours = {k.lower(): v for k, v in KITTI_NEIGHBOURS.items()}.get(name, ())
-    neighbour = np.isin(gt_type, [n.lower() for n in neighbours])
+    neighbour = np.isin(gt_type, _NEIGHBOURS_LOWER.get(name, ()))
     dontcare = gt_type == "dontcare"
     hard = (
         (height < rules.min_height_px)

@@ -13,17 +13,10 @@ from drivestack.cli import main as cli_main
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_object import read_kitti_label
 from drivestack.perception.camera.replay import ReplayCameraDetector, read_2d_detections
+from tests.eval.test_eval_detection2d_args import error_line
 
 CAR = "Car 0.00 0 0.0 100 100 200 160 1.5 1.6 4.0 1 1 10 0"
 DONTCARE = "DontCare -1 -1 -10 400 100 600 200 -1 -1 -1 -1000 -1000 -1000 -10"
-
-
-def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +80,7 @@ def test_repeated_or_unmatchable_thresholds_are_refused(
 ) -> None:
     argv = _folders(tmp_path, [CAR], [CAR + " 0.9"])
     assert cli_main([*argv, "--iou", iou, "--out", str(tmp_path / "out")]) == 2
-    assert message in _error_line(capsys)
+    assert message in error_line(capsys)
     assert not (tmp_path / "out").exists()
 
 
@@ -121,7 +114,7 @@ def test_tracking_mode_refuses_rows_past_the_sequence_end(
     (det / "0006.txt").write_text("0,100,100,200,160,0.9\n270,100,100,200,160,0.9\n")
     argv = ["eval", "detection2d", "--kitti-tracking-root", str(root), "--detections", "rrc"]
     assert cli_main([*argv, "--classes", "Car", "--out", str(tmp_path / "o"), "--quiet"]) == 2
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert (
         "Car/0006.txt: line 2: field frame: frame 270 is past the sequence's last frame 269" in line
     )

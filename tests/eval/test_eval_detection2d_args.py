@@ -29,7 +29,7 @@ def _run(tmp_path: Path, *args: str) -> int:
     return cli_main(["eval", "detection2d", *args, "--out", str(tmp_path / "out"), "--quiet"])
 
 
-def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -40,7 +40,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_results_without_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, results = _folders(tmp_path, ["000000.txt"])
     assert _run(tmp_path, "--results", str(results)) == 2
-    assert "--results needs --labels" in _error_line(capsys)
+    assert "--results needs --labels" in error_line(capsys)
     assert not (tmp_path / "out").exists()
 
 
@@ -51,7 +51,7 @@ def test_tracking_options_refused_in_folder_mode(
     labels, results = _folders(tmp_path, ["000000.txt", "000001.txt"])
     args = ["--labels", str(labels), "--results", str(results), option, value]
     assert _run(tmp_path, *args) == 2
-    assert option in _error_line(capsys)
+    assert option in error_line(capsys)
 
 
 def test_no_result_file_pairs_with_a_label_file(
@@ -59,7 +59,7 @@ def test_no_result_file_pairs_with_a_label_file(
 ) -> None:
     labels, results = _folders(tmp_path, ["0.txt", "1.txt"])
     assert _run(tmp_path, "--labels", str(labels), "--results", str(results)) == 2
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert str(labels) in line and str(results) in line
     assert "0.txt" in line and "000000.txt" in line
 
@@ -82,7 +82,7 @@ def test_unknown_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str], cla
         _run(tmp_path, "--labels", str(labels), "--results", str(results), "--classes", classes)
         == 2
     )
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert "--classes" in line
     if classes.strip(" ,"):
         assert "known: Car, Pedestrian, Cyclist" in line

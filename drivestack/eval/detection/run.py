@@ -382,21 +382,17 @@ def evaluate_dataset(
             av2_rows.append(_av2_native_rows(boxes, lf))
     if not keys:
         raise DataError("no labelled frames", path=str(root))
-    if dataset == "nuscenes" and detections is not None:  # said, kept for metrics.json
-        every = set(keys) if max_frames is None else None  # every labelled sample was scored
-        for warning in _submission_warnings(detections, root, every):
-            print(f"warning: {warning}", file=sys.stderr)
-            warnings.append(warning)
-    if dataset in ("kitti", "kitti-tracking") and detections is not None:  # said, kept
-        every = set(keys) if max_frames is None else None
-        for warning in _kitti_unscored_files(dataset, detections, root, every):
-            print(f"warning: {warning}", file=sys.stderr)
-            warnings.append(warning)
-    if dataset == "av2" and detections is not None:  # said, kept for metrics.json
-        every = set(keys) if max_frames is None else None
-        for warning in _av2_unscored_rows(detections, root, every) + _av2_rows_off_sweeps(
-            detections, keys
-        ):
+    if detections is not None:  # said, kept for metrics.json
+        every = set(keys) if max_frames is None else None  # every labelled frame was scored
+        file_warnings: list[str] = []
+        if dataset == "nuscenes":
+            file_warnings = _submission_warnings(detections, root, every)
+        elif dataset in ("kitti", "kitti-tracking"):
+            file_warnings = _kitti_unscored_files(dataset, detections, root, every)
+        elif dataset == "av2":
+            file_warnings = _av2_unscored_rows(detections, root, every)
+            file_warnings += _av2_rows_off_sweeps(detections, keys)
+        for warning in file_warnings:
             print(f"warning: {warning}", file=sys.stderr)
             warnings.append(warning)
     curves: dict[str, Any] = {}

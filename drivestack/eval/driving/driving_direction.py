@@ -109,20 +109,21 @@ def baseline_progress_m(
     progress = np.zeros(len(route))
     prev_lane = route[0][0] if route and route[0] else None
     prev_station: float | None = None
+    baseline: shapely.LineString | None = None  # prev_lane's, built once per stay in it
     for k, lanes in enumerate(route):
         if not lanes:
             continue
         if prev_lane is not None and lanes[0] == prev_lane:
-            lane = road_map.lane(lanes[0])
-            station = float(
-                shapely.LineString(lane.centerline_m).project(shapely.Point(centers[k]))
-            )
+            if baseline is None:
+                baseline = shapely.LineString(road_map.lane(prev_lane).centerline_m)
+            station = float(baseline.project(shapely.Point(centers[k])))
             if prev_station is not None and station:
                 progress[k] = station - prev_station
             prev_station = station
         else:
             prev_station = None
             prev_lane = lanes[0]
+            baseline = None
     return progress
 
 

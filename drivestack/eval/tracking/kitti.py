@@ -54,14 +54,10 @@ class ClassMetrics:
             "clear": self.clear.as_dict(),
             "hota": self.hota.as_dict(),
         }
-        if self.clear_without_remean is not None:
-            c = self.clear_without_remean
-            out[WITHOUT_REMEAN_KEY] = {
-                "sAMOTA": c.sAMOTA,
-                "AMOTA": c.AMOTA,
-                "AMOTP": c.AMOTP,
-                "best": c.best.as_dict(),
-            }
+        if self.clear_without_remean is not None:  # its summary, without the passes
+            without = self.clear_without_remean.as_dict()
+            del without["per_threshold"]
+            out[WITHOUT_REMEAN_KEY] = without
         return out
 
     def remean_difference_points(self) -> float:

@@ -114,11 +114,12 @@ def test_frame_range_cuts_and_renumbers() -> None:
 FIRST, LAST = 74, 153
 
 
-def _replay_like_results(labels: KittiObjects, out: Path) -> None:
-    """Result files as ``drivestack replay --kitti-results`` writes them: <Class>/<seq>.txt
-    with the sequence's own frame numbers; tracks made from the labels of frames FIRST..LAST
-    (every 5th row missing), plus rows of frames well outside the range that must not
-    count."""
+def _replay_like_results(root: Path, out: Path) -> Path:
+    """Result files under ``out`` (returned) as ``drivestack replay --kitti-results`` writes
+    them: <Class>/<seq>.txt with the sequence's own frame numbers; tracks made from the labels
+    of the KITTI root ``root``'s sequence 0000, frames FIRST..LAST (every 5th row missing),
+    plus rows of frames well outside the range that must not count."""
+    labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
     for cls in ("Car", "Cyclist"):
         keep = labels.type_name == cls
         sel = labels.select(np.flatnonzero(keep))
@@ -133,6 +134,7 @@ def _replay_like_results(labels: KittiObjects, out: Path) -> None:
             score=scores,
         )
         write_tracking_results(out / cls / "0000.txt", result)
+    return out
 
 
 @pytest.mark.data
@@ -140,9 +142,7 @@ def test_frames_scores_part_of_a_sequence_as_a_renumbered_kitti_root_does(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = shared_data / "kitti_tracking"
-    labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
-    results = tmp_path / "replay_results"
-    _replay_like_results(labels, results)
+    results = _replay_like_results(root, tmp_path / "replay_results")
     # the reviewer's way: a KITTI root holding only those frames, renumbered from 0
     kroot = tmp_path / "kroot"
     (kroot / "training" / "label_02").mkdir(parents=True)
@@ -218,9 +218,7 @@ def test_frames_outside_the_results_warn_once_per_class_and_sequence(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = shared_data / "kitti_tracking"
-    labels = read_tracking_labels(root / "training" / "label_02" / "0000.txt")
-    results = tmp_path / "replay_results"
-    _replay_like_results(labels, results)
+    results = _replay_like_results(root, tmp_path / "replay_results")
     for cls in ("Car", "Cyclist"):  # keep only the replayed frames FIRST..LAST
         got = read_tracking_labels(results / cls / "0000.txt")
         inside = (got.frame >= FIRST) & (got.frame <= LAST)
