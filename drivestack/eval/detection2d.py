@@ -7,8 +7,10 @@ Protocol, per class and IoU threshold:
    box of its image with the highest IoU (ties: lower index); if that IoU *exceeds* the
    threshold (strictly, as the KITTI devkit's ``overlap > min_overlap``) it is a true
    positive, else it is checked against the ignored ground truth (neighbouring classes,
-   labels outside the filter): a detection whose best IoU with an ignored box exceeds the
-   threshold is ignored (neither TP nor FP); else against the image's ``DontCare`` regions
+   labels outside the filter): a detection whose best IoU with a not yet used ignored box
+   exceeds the threshold is ignored (neither TP nor FP) and uses that box up, one detection
+   per ignored box as the KITTI devkit assigns one detection to each ignored label (and COCO
+   to each ignored, non-crowd box); else against the image's ``DontCare`` regions
    as the KITTI devkit does (``compute_statistics_jit``, metric 0): a detection whose
    intersection with a DontCare box, divided by the detection's *own* area
    (``image_box_overlap`` criterion 0), exceeds the threshold is ignored, any number of
@@ -44,7 +46,7 @@ class ImageBoxes:
 
     Attributes:
         gt_xyxy_px: ``(G, 4)``; gt_ignore: ``(G,)`` bool (ignored ground truth: matched by
-            IoU, one of them absorbs any number of detections).
+            IoU, each absorbs one detection).
         det_xyxy_px: ``(D, 4)``; det_score: ``(D,)``.
         det_dropped: detections of the class a filter left out before matching (not in
             ``det_xyxy_px``: KITTI's lower than ``KittiFilter.min_height_px``); counted only,
@@ -153,22 +155,30 @@ def match_image(boxes: ImageBoxes, iou_threshold: float) -> np.ndarray:
     in_dontcare = np.any(
         image_box_overlap(boxes.det_xyxy_px, boxes.dc_xyxy_px, 0) > iou_threshold, axis=1
     )
-    taken = boxes.gt_ignore.copy()
-    any_ignored = bool(np.any(boxes.gt_ignore))
+    taken = boxes.gt_ignore.copy()  # real ground truth matched so far (ignored: never)
+    used = ~boxes.gt_ignore  # ignored ground truth that absorbed a detection (real: always)
     for i in np.argsort(-boxes.det_score, kind="stable"):
         if iou.shape[1]:
-            free = np.where(taken, -1.0, iou[i])
-            j = int(np.argmax(free))
-            if free[j] > iou_threshold:
+            if _take_best(iou[i], taken, iou_threshold):
                 outcome[i] = 1
-                taken[j] = True
                 continue
-            if any_ignored and np.max(iou[i][boxes.gt_ignore]) > iou_threshold:
+            if _take_best(iou[i], used, iou_threshold):
                 outcome[i] = -1
                 continue
         if in_dontcare[i]:
             outcome[i] = -1
     return outcome
+
+
+def _take_best(iou_row: np.ndarray, taken: np.ndarray, iou_threshold: float) -> bool:
+    """Whether the best IoU in ``iou_row (G,)`` among boxes not ``taken (G,)`` (first on
+    ties) exceeds ``iou_threshold``; if so that box is marked taken."""
+    free = np.where(taken, -1.0, iou_row)
+    j = int(np.argmax(free))
+    if free[j] > iou_threshold:
+        taken[j] = True
+        return True
+    return False
 
 
 def average_precision(images: Sequence[ImageBoxes], iou_threshold: float) -> ApResult:

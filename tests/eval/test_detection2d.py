@@ -218,3 +218,37 @@ def test_class_names_compare_in_any_case() -> None:
     assert im.dc_xyxy_px.shape == (1, 4) and im.det_xyxy_px.shape == (3, 4)
     res = average_precision([im], 0.5)
     assert (res.ap, res.n_tp, res.n_fp, res.n_ignored) == (1.0, 1, 0, 2)
+
+
+def test_an_ignored_label_absorbs_one_detection_the_next_is_false() -> None:
+    """KITTI devkit (and COCO's non-crowd ignore): an ignored label is assigned one detection;
+    a second detection on it is a false positive, not ignored too."""
+    van = [50.0, 50.0, 60.0, 60.0]
+    img = ImageBoxes(
+        gt_xyxy_px=[[0, 0, 10, 10], van],
+        gt_ignore=[False, True],
+        det_xyxy_px=[van, [50, 50, 60, 61], [0, 0, 10, 10]],
+        det_score=[0.9, 0.85, 0.8],
+    )
+    np.testing.assert_array_equal(match_image(img, 0.5), [-1, 0, 1])
+    res = average_precision([img], 0.5)
+    # ranked (ignored dropped): FP at 0.85, TP at 0.8 -> precision 1/2 at recall 1
+    assert (res.n_tp, res.n_fp, res.n_ignored) == (1, 1, 1)
+    assert res.ap == pytest.approx(0.5)
+    # two ignored labels side by side absorb one detection each
+    two = ImageBoxes(
+        gt_xyxy_px=[van, [70, 50, 80, 60]],
+        gt_ignore=[True, True],
+        det_xyxy_px=[van, [70, 50, 80, 60], [70, 50, 80, 60]],
+        det_score=[0.9, 0.8, 0.7],
+    )
+    np.testing.assert_array_equal(match_image(two, 0.5), [-1, -1, 0])
+    # a second detection on a used ignored label inside a DontCare region is still ignored
+    in_dc = ImageBoxes(
+        gt_xyxy_px=[van],
+        gt_ignore=[True],
+        det_xyxy_px=[van, van],
+        det_score=[0.9, 0.8],
+        dc_xyxy_px=[[40.0, 40.0, 70.0, 70.0]],
+    )
+    np.testing.assert_array_equal(match_image(in_dc, 0.5), [-1, -1])
