@@ -10,15 +10,24 @@ So, unless ``NUMBA_CACHE_DIR`` is set, drivestack points numba at
 ``$XDG_CACHE_HOME/drivestack/numba/<key>`` (``~/.cache`` without it), where ``key`` digests the
 path, size and modification time of every ``.py`` file of the package: any source change
 starts a fresh folder and compiles anew once. A folder that cannot be created leaves numba's
-default in place. Older folders are left behind (delete them freely).
+default in place. Each run marks its folder used (its modification time); folders of other
+source states unused for :data:`STALE_AFTER_S` (14 days) are deleted when a run starts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import sys
+import time
 from pathlib import Path
+
+#: A cache folder of another source state unused this long (seconds) is deleted at start-up.
+STALE_AFTER_S = 14 * 24 * 3600.0
+
+_KEY_NAME = re.compile(r"[0-9a-f]{16}")
 
 
 def sources_key(package_dir: Path) -> str:
@@ -50,8 +59,37 @@ def configure_numba_cache(package_dir: Path) -> str | None:
         return None
     if not os.access(folder, os.W_OK):
         return None
+    os.utime(folder)  # marks it used for prune_stale_folders of later runs
+    prune_stale_folders(folder.parent, keep=folder.name)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba_config = sys.modules.get("numba.core.config")
     if numba_config is not None:  # numba read its environment already
         numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return str(folder)
+
+
+def prune_stale_folders(cache_root: Path, keep: str, now_s: float | None = None) -> list[str]:
+    """Delete the key folders (16 hex digits) under ``cache_root`` other than ``keep`` whose
+    modification time is more than :data:`STALE_AFTER_S` before ``now_s`` (default: now);
+    the names deleted. Anything else there is left alone, and a folder that cannot be read or
+    removed is skipped (another process may be using it)."""
+    now = time.time() if now_s is None else now_s
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(cache_root))
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.name == keep or not _KEY_NAME.fullmatch(entry.name):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime <= STALE_AFTER_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.exists(entry.path):
+            removed.append(entry.name)
+    return sorted(removed)

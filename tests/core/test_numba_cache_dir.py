@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import drivestack
-from drivestack._numba_cache import configure_numba_cache, sources_key
+from drivestack._numba_cache import (
+    STALE_AFTER_S,
+    configure_numba_cache,
+    prune_stale_folders,
+    sources_key,
+)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -66,3 +72,29 @@ def test_importing_drivestack_points_numba_at_the_sources_folder(tmp_path: Path)
     ).stdout.strip()
     key = sources_key(Path(drivestack.__file__).parent)
     assert out == str(tmp_path / "drivestack" / "numba" / key)
+
+
+def test_folders_of_other_sources_unused_for_two_weeks_are_deleted(
+    tmp_path: Path, monkeypatch
+) -> None:
+    root = tmp_path / "cache" / "drivestack" / "numba"
+    old, recent, other = root / ("a" * 16), root / ("b" * 16), root / "my-notes"
+    for folder in (old, recent, other):
+        folder.mkdir(parents=True)
+        (folder / "kernel.nbi").write_text("")
+    now = 1e9
+    os.utime(old, (now - STALE_AFTER_S - 60, now - STALE_AFTER_S - 60))
+    os.utime(recent, (now - STALE_AFTER_S + 60, now - STALE_AFTER_S + 60))
+    os.utime(other, (0, 0))  # not a key folder: never touched
+    assert prune_stale_folders(root, keep="c" * 16, now_s=now) == ["a" * 16]
+    assert not old.exists() and recent.is_dir() and other.is_dir()
+    # the folder in use is kept however old, and a run marks it used
+    os.utime(recent, (0, 0))
+    assert prune_stale_folders(root, keep="b" * 16, now_s=now) == []
+    pkg = _tree(tmp_path)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    mine = Path(str(configure_numba_cache(pkg)))
+    assert abs(mine.stat().st_mtime - time.time()) < 60
+    assert not recent.exists()  # configure pruned it: unused since 1970
+    assert prune_stale_folders(tmp_path / "absent", keep="") == []
