@@ -379,6 +379,8 @@ def check_tracking(result: object) -> list[str]:
     labelled objects (:func:`has_no_labels`), and ``hota`` and ``best.n_gt`` may be absent
     (older results). A rate that is NaN or infinite is undefined, shown as n/a: returned is
     a note per such field."""
+    from drivestack.eval.tracking.protocol import WITHOUT_REMEAN_KEY
+
     notes: list[str] = []
 
     def rate(value: object, what: str, required: bool = False) -> None:
@@ -412,9 +414,9 @@ def check_tracking(result: object) -> list[str]:
             if hota is not None:
                 for key in HOTA_COLUMNS:
                     rate(obj(hota, f"{where}.hota").get(key), f"{where}.hota.{key}")
-            other = m.get("clear_without_devkit_remean")  # protocol.WITHOUT_REMEAN_KEY
+            other = m.get(WITHOUT_REMEAN_KEY)
             if other is not None:
-                at = f"{where}.clear_without_devkit_remean"
+                at = f"{where}.{WITHOUT_REMEAN_KEY}"
                 other_best = obj(obj(other, at).get("best"), f"{at}.best")
                 for key in ("sAMOTA", "AMOTA", "AMOTP"):
                     rate(other.get(key), f"{at}.{key}", labelled)
