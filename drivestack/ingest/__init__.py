@@ -84,8 +84,10 @@ PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     
   ``intensity`` uint16 0..254. The labels' ``velocity_mps`` are relative to the ego (the
   rate of change of the box position in the ego frame), not over ground: a car driving
   alongside the ego reads about 0 m/s.
-- PandaSet: the LiDAR pose frame turned to x forward (origin about 0.4 m above the road);
-  ``intensity`` uint8.
+- PandaSet: the LiDAR pose's origin (about 0.4 m above the road), levelled: z the world's
+  up, x the pose's forward axis on the ground (the pose itself is about 2.1 deg off up;
+  its tilt is ``ego_from_sensor["lidar_pose"]``), so the world-frame cuboids stay exactly
+  upright; ``intensity`` uint8.
 
 Importing the package is cheap: the names in ``__all__`` (the ``read_*_frame`` readers, their
 ``list_*`` helpers, the file readers and writers above, the ROS bag entry points and the map

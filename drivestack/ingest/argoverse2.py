@@ -68,7 +68,6 @@ UNMAPPED_CATEGORIES: frozenset[str] = frozenset(
     {
         "SIGN",
         "STOP_SIGN",
-        "MOBILE_PEDESTRIAN_SIGN",
         "MOBILE_PEDESTRIAN_CROSSING_SIGN",
         "TRAFFIC_LIGHT_TRAILER",
         "WHEELED_DEVICE",

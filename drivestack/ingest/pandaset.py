@@ -7,11 +7,16 @@ Sequence layout: ``lidar/NN.npz`` (``xyz`` float32 world, ``intensity`` uint8, `
 ``annotations/cuboids.parquet`` (all frames, ``frame`` column; ``position.*`` centre and
 ``yaw`` in the world frame, ``dimensions.x`` = width, ``.y`` = length, ``.z`` = height).
 
-Frames: PandaSet's LiDAR pose frame has x right, y forward, z up. drivestack's ``ego`` frame
-here is that frame turned to x forward, y left, with the pose's origin (about 0.4 m above the
-road in sequence 002, so not the sensor's mounting height):
-``lidar_from_ego`` = +90 deg about z. A cuboid's length runs along its local +y, so its
-heading is ``yaw + pi/2``.
+Frames: PandaSet's LiDAR pose frame has x right, y forward, z up, and follows the car's pitch
+and roll (its z is about 2.1 deg off the world's up in sequence 002). drivestack's ``ego``
+frame here is level (:func:`level_world_from_ego`): the pose's origin (about 0.4 m above the
+road in sequence 002, so not the sensor's mounting height), z along the world's up, x along
+the LiDAR's forward axis (its +y) projected on the world's ground plane. The world-frame
+cuboids (upright, yaw only) are therefore exact yaw-only boxes in it. The pose's tilt (and
+its 90 deg turn) is the LiDAR pose frame's mounting in that ego frame,
+``ego_from_sensor["lidar_pose"]``; the cloud and labels are in ``ego`` already
+(``ego_from_sensor["lidar"]`` is the identity, as for Argoverse 2). A cuboid's length runs
+along its local +y, so its heading is ``yaw + pi/2``.
 """
 
 from __future__ import annotations
@@ -43,17 +48,27 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.point_cloud import INTENSITY, TIME_OFFSET_NS, PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 
+#: ``lidar_from_turned``: PandaSet's LiDAR pose frame (x right, y forward) from the same frame
+#: turned to x forward, y left (+90 deg about z). Not the ego frame: that one is also levelled
+#: (:func:`level_world_from_ego`).
 LIDAR_FROM_EGO = SE3.from_xyz_yaw([0.0, 0.0, 0.0], np.pi / 2)
+#: ``ego_from_sensor`` key of the LiDAR pose frame's mounting in the level ego frame.
+LIDAR_POSE_SENSOR = "lidar_pose"
+#: PandaSet cuboid labels (the devkit's 27 cuboid classes; the semseg ``classes.json`` of
+#: sequence 002 lists ``Trolley`` as well) -> drivestack class. ``Train``, ``Trolley`` and
+#: ``Tram / Subway`` are railed vehicles, OTHER_VEHICLE as Argoverse 2's ``RAILED_VEHICLE``.
 LABEL_TO_CLASS: dict[str, ObjectClass] = {
     "Car": ObjectClass.CAR,
     "Pickup Truck": ObjectClass.CAR,
     "Medium-sized Truck": ObjectClass.TRUCK,
     "Semi-truck": ObjectClass.TRUCK,
-    "Construction Vehicle": ObjectClass.OTHER_VEHICLE,
     "Other Vehicle - Construction Vehicle": ObjectClass.OTHER_VEHICLE,
     "Other Vehicle - Uncommon": ObjectClass.OTHER_VEHICLE,
     "Other Vehicle - Pedicab": ObjectClass.OTHER_VEHICLE,
     "Emergency Vehicle": ObjectClass.OTHER_VEHICLE,
+    "Train": ObjectClass.OTHER_VEHICLE,
+    "Trolley": ObjectClass.OTHER_VEHICLE,
+    "Tram / Subway": ObjectClass.OTHER_VEHICLE,
     "Bus": ObjectClass.BUS,
     "Towed Object": ObjectClass.TRAILER,
     "Motorcycle": ObjectClass.MOTORCYCLE,
@@ -63,10 +78,15 @@ LABEL_TO_CLASS: dict[str, ObjectClass] = {
     "Pedestrian": ObjectClass.PEDESTRIAN,
     "Pedestrian with Object": ObjectClass.PEDESTRIAN,
     "Cones": ObjectClass.TRAFFIC_CONE,
+    "Pylons": ObjectClass.TRAFFIC_CONE,
     "Temporary Construction Barriers": ObjectClass.BARRIER,
+    "Road Barriers": ObjectClass.BARRIER,
     "Animals - Other": ObjectClass.ANIMAL,
     "Animals - Bird": ObjectClass.ANIMAL,
 }
+#: PandaSet cuboid labels read as ``ObjectClass.UNKNOWN`` on purpose (no drivestack class
+#: fits); any label in neither table is a ``DataError``.
+UNMAPPED_LABELS: frozenset[str] = frozenset({"Signs", "Construction Signs", "Rolling Containers"})
 #: A point's ``t`` lies within this much of its frame's ``timestamps.json`` time (one 10 Hz
 #: sweep is 100 ms; the sample's offsets run from -101 to +85 ms).
 MAX_POINT_TIME_OFFSET_NS = 500_000_000
@@ -171,11 +191,13 @@ class PandaSetCuboids:
     def boxes(
         self, frame: int, ego_from_world: SE3, *, timestamp_ns: int = 0, pandar64_only: bool = True
     ) -> Boxes3D:
-        """One frame's boxes in the ego frame (labels via :data:`LABEL_TO_CLASS`)."""
+        """One frame's boxes in the ego frame (labels via :data:`LABEL_TO_CLASS`,
+        :data:`UNMAPPED_LABELS` UNKNOWN). ``ego_from_world`` should be level (a rotation about
+        z only, :func:`level_world_from_ego`): the boxes keep only the yaw it adds."""
         idx = self.rows(frame, pandar64_only=pandar64_only)
         labels = [
             int(LABEL_TO_CLASS.get(str(name), ObjectClass.UNKNOWN)) for name in self.label[idx]
-        ]
+        ]  # read_cuboids refused any label in neither LABEL_TO_CLASS nor UNMAPPED_LABELS
         world = Boxes3D.from_array7(self.boxes_world[idx], WORLD, timestamp_ns, label=labels)
         return world.transformed(ego_from_world, EGO)
 
@@ -190,8 +212,10 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
     Boxes become ``(N, 7)`` ``[x, y, z, length, width, height, heading]`` (``dimensions.y``
     is the length, heading ``yaw + pi/2``). Raises ``DataError`` naming the file and the
     column for an unreadable table, a missing column, nulls in one or a column of the wrong
-    type (``uuid`` / ``label`` strings, ``frame`` / ``cuboids.sensor_id`` integers, the others
-    numbers), and the row for a non-finite value or a negative dimension.
+    type (``uuid`` / ``label`` strings, Arrow ``string`` or ``large_string``; ``frame`` /
+    ``cuboids.sensor_id`` integers, the others numbers), and the row for a non-finite value or
+    a negative dimension, or (field ``label``) a label in neither :data:`LABEL_TO_CLASS` nor
+    :data:`UNMAPPED_LABELS`.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -208,7 +232,7 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
         col = table.column(name)
         if col.null_count:
             raise DataError(f"{col.null_count} null value(s)", path=p, field=name)
-        want = (pa.types.is_string if name in ("uuid", "label") else
+        want = (_is_text if name in ("uuid", "label") else
                 pa.types.is_integer if name in ("frame", "cuboids.sensor_id") else
                 lambda t: pa.types.is_integer(t) or pa.types.is_floating(t))  # fmt: skip
         if not want(col.type):
@@ -223,9 +247,45 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
             path=p,
             record=f"row {int(np.flatnonzero(bad)[0])}",
         )
+    _check_labels(cols["label"], cols["frame"], cols["uuid"], p)
     numeric[:, 6] = numeric[:, 6] + np.pi / 2  # length along the local +y axis
     return PandaSetCuboids(cols["frame"].astype(np.int64), cols["uuid"].astype(str), cols["label"].astype(str),
                            cols["cuboids.sensor_id"].astype(np.int64), numeric, p)  # fmt: skip
+
+
+def _is_text(arrow_type: object) -> bool:
+    """Arrow ``string`` or ``large_string`` (what pandas 3 and polars write)."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
+
+
+def _check_labels(label: np.ndarray, frame: np.ndarray, uuid: np.ndarray, path: str) -> None:
+    """``DataError`` naming the file, the first row (its index, ``frame`` and ``uuid``) and
+    field ``label`` whose ``(N,)`` label is in neither :data:`LABEL_TO_CLASS` nor
+    :data:`UNMAPPED_LABELS` (a typo, another dataset's class)."""
+    known = set(LABEL_TO_CLASS) | UNMAPPED_LABELS
+    bad = np.flatnonzero(~np.isin(label.astype(str), sorted(known)))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(
+            f"unknown PandaSet label {str(label[row])!r}; known: {sorted(known)}",
+            path=path,
+            record=f"row {row} (frame {int(frame[row])}, uuid {uuid[row]})",
+            field="label",
+        )
+
+
+def level_world_from_ego(world_from_lidar: SE3) -> SE3:
+    """The level ego pose(s) of PandaSet LiDAR pose(s) (any batch shape).
+
+    Same origin as ``world_from_lidar``; z is the world's up; x is the LiDAR's forward axis
+    (its +y, :data:`LIDAR_FROM_EGO`) projected on the world's xy plane, so the result is a
+    rotation about z only and the pose's pitch and roll are left out (they are in
+    ``ego_from_lidar = level_world_from_ego(p).inverse() @ p``).
+    """
+    heading_rad = (world_from_lidar @ LIDAR_FROM_EGO).yaw_rad
+    return SE3.from_xyz_yaw(world_from_lidar.translation, heading_rad)
 
 
 def read_lidar_npz(
@@ -333,6 +393,12 @@ def read_pandaset_frame(
 ) -> SensorFrame:
     """Frame ``index`` of a sequence: ego-frame cloud and labels, ``world_from_ego``.
 
+    The ego frame is level (:func:`level_world_from_ego` of the frame's LiDAR pose): the
+    world-frame points and cuboids are moved by one rotation about z and a translation, so the
+    boxes stay exactly upright. ``ego_from_sensor``: ``"lidar"`` the identity (the cloud is in
+    ``ego``), :data:`LIDAR_POSE_SENSOR` the LiDAR pose frame (x right, y forward, the pose's
+    pitch and roll) in the ego frame.
+
     ``pandar64_only`` applies to the **labels** only: it drops the cuboid rows of the
     PandarGT copy (``cuboids.sensor_id == 1``; rows -1 and 0 stay). The cloud
     always holds the points of both sensors, Pandar64 and PandarGT, told apart by its
@@ -366,7 +432,8 @@ def read_pandaset_frame(
             f"frame {index} outside the {len(times)} timestamps / {len(poses)} poses", path=str(seq)
         )
     ts = int(times[index])
-    world_from_ego = poses[index] @ LIDAR_FROM_EGO
+    world_from_lidar = poses[index]
+    world_from_ego = level_world_from_ego(world_from_lidar)
     ego_from_world = world_from_ego.inverse()
     try:
         cloud = read_lidar_npz(seq / "lidar" / f"{index:02d}.npz", ego_from_world, timestamp_ns=ts)
@@ -387,7 +454,8 @@ def read_pandaset_frame(
         cuboids = read_cuboids(cuboid_path)
         labels = cuboids.boxes(index, ego_from_world, timestamp_ns=ts, pandar64_only=pandar64_only)
         label_ids = cuboids.label_ids(index, pandar64_only=pandar64_only)
-    return SensorFrame(ts, lidars={"lidar": cloud}, ego_from_sensor={"lidar": SE3.identity()}, world_from_ego=world_from_ego,
+    mounts = {"lidar": SE3.identity(), LIDAR_POSE_SENSOR: ego_from_world @ world_from_lidar}
+    return SensorFrame(ts, lidars={"lidar": cloud}, ego_from_sensor=mounts, world_from_ego=world_from_ego,
                        labels=labels, source=f"{seq}:{index:02d}", label_ids=label_ids)  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import pytest
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
 from drivestack.ingest.pandaset import (
-    LIDAR_FROM_EGO,
+    level_world_from_ego,
     list_pandaset_frames,
     read_cuboids,
     read_lidar_npz,
@@ -59,7 +59,7 @@ def test_real_boxes_line_up_with_points(shared_data: Path) -> None:
         assert -0.6 < float(np.percentile(xyz[near, 2], 5)) < -0.2
     # ego frame x forward: the car drives ~21.7 m along +x over the 80 logged poses
     poses = read_lidar_poses(seq / "lidar/poses.json")
-    ego_from_world = (poses[0] @ LIDAR_FROM_EGO).inverse()
+    ego_from_world = level_world_from_ego(poses[0]).inverse()
     travelled = ego_from_world.apply(poses[79].translation)
     assert travelled[0] == pytest.approx(21.7, abs=0.2) and abs(travelled[1]) < 0.2
 
