@@ -228,8 +228,9 @@ def number_list(minimum: float | None = None) -> Callable[[str], list[float]]:
 
 def iou_thresholds(text: str, option: str = "--iou", below_one: bool = False) -> list[float]:
     """Comma-separated IoU thresholds, each in (0, 1], or (0, 1) with ``below_one`` (a
-    protocol where a match needs IoU above the threshold, so 1 matches nothing); DataError
-    naming ``option`` otherwise (checked before any work, not after it)."""
+    protocol where a match needs IoU above the threshold, so 1 matches nothing), each once (a
+    repeated one would print its table twice and overwrite its own metrics.json ``iou_<t>``
+    entry); DataError naming ``option`` otherwise (checked before any work, not after it)."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -241,10 +242,16 @@ def iou_thresholds(text: str, option: str = "--iou", below_one: bool = False) ->
                 f"got {text!r}",
                 field=option,
             )
-        return values
-    bad = [v for v in values if not 0.0 < v <= 1.0]
-    if not values or bad:
+    elif not values or any(not 0.0 < v <= 1.0 for v in values):
         raise DataError(f"{option}: IoU thresholds must be in (0, 1], got {text!r}")
+    keys = [f"{t:g}" for t in values]  # (metrics.json's iou_<t> keys)
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise DataError(
+            f"threshold{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} given more than "
+            f"once in {text!r}",
+            field=option,
+        )
     return values
 
 

@@ -217,22 +217,6 @@ def _classes(text: str) -> list[str]:
     return [known[c.lower()] for c in classes]
 
 
-def _distinct_thresholds(text: str) -> list[float]:
-    """``--iou`` as thresholds in (0, 1), each once: a match needs IoU above the threshold
-    (IoU 1 matches nothing), and a repeated one would overwrite its own metrics.json entry.
-    DataError naming --iou before any work."""
-    ious = iou_thresholds(text, below_one=True)
-    keys = [f"{t:g}" for t in ious]  # (metrics.json's iou_<t> keys)
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise DataError(
-            f"threshold{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} given more than "
-            f"once in {text!r}",
-            field="--iou",
-        )
-    return ious
-
-
 def _check_folder_mode(args: argparse.Namespace) -> None:
     """Folder mode's inputs, before any file is scored: --results given and a folder, --labels
     a folder, the result files with a score (16 columns, not 15-column label files) and named
@@ -337,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)  # before any work (DataError: one line, exit 2)
     _check_mode_options(args)
     classes = _classes(args.classes)
-    ious = _distinct_thresholds(args.iou)
+    ious = iou_thresholds(args.iou, below_one=True)
     rules = KittiFilter(args.min_height_px, args.max_occlusion, args.max_truncation)
     try:
         if args.labels is None:

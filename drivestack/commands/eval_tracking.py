@@ -22,6 +22,12 @@ KITTI 0000 frames 74-153:
 A --results file with rows of a class but none in the range is a warning (one line per class
 and sequence, naming the frames it holds, also in metrics.json's notes): it scores as no tracks.
 
+sAMOTA and AMOTA divide by 40 recall thresholds and the devkit takes at most one per matched
+label row (less the first): with fewer than 41 labelled rows the thresholds never reached count
+as zero (a perfect tracker on 20 labelled rows scores sAMOTA 47.50). A result file of 17
+columns (no score) scores -1 on every row, as the devkit reads it (a warning says so: one
+threshold, one operating point); under iou_3d a result row needs a positive 3D size.
+
 Ties (the "no-remean" rows): the headline figures are the AB3DMOT/KITTI devkit's, which
 re-averages every track's mean score before each recall-threshold pass; the float sum can move
 a mean by an ulp, so a track whose mean equals a threshold may drop out of its own pass and
@@ -62,6 +68,11 @@ _DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "tracking" / "kitti_pointrcnn.yaml"
 )
 
+
+#: The folder of detections the tracker runs on without --detections (under ROOT/detections/).
+AB3DMOT_FOLDER = "ab3dmot_pointrcnn"
+#: Options of the tracker run, refused with --results (which scores existing files).
+RUN_ONLY_OPTIONS = ("--config", "--detections", "--fusion-config")
 
 #: the classes run without --classes (with --fusion camera: those with camera detections)
 DEFAULT_CLASSES = "Car,Pedestrian,Cyclist"
@@ -113,8 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=_DEFAULT_CONFIG,
-        help=f"tracker YAML (default {_DEFAULT_CONFIG.name})",
+        default=None,
+        help=f"tracker YAML (default {_DEFAULT_CONFIG.name}); not with --results",
     )
     parser.add_argument(
         "--iou",
@@ -132,9 +143,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--detections",
-        default="ab3dmot_pointrcnn",
+        default=None,
         help="folder of pointrcnn_<Class>_val/NNNN.txt files: a name under ROOT/detections/ "
-        "or an absolute path (default ab3dmot_pointrcnn)",
+        f"or an absolute path (default {AB3DMOT_FOLDER}); not with --results",
     )
     parser.add_argument(
         "--fusion",
@@ -246,6 +257,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.results is not None:  # options of the tracker run would be ignored: refused
+        for option in RUN_ONLY_OPTIONS:
+            if getattr(args, option.removeprefix("--").replace("-", "_")) is not None:
+                raise DataError(
+                    f"{option} is for running the tracker; --results scores existing files: "
+                    f"leave {option} out",
+                    field=option,
+                )
+    args.config = args.config or _DEFAULT_CONFIG
+    args.detections = args.detections or AB3DMOT_FOLDER
     check_out_dir(args.out)
     if args.fusion == "camera":
         for option, value in (("--iou", args.iou), ("--similarity", args.similarity)):
@@ -387,9 +408,10 @@ def _run_lidar(
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
         check_result_files,
+        empty_class_notes,
         evaluate_class_thresholds,
         load_ground_truth,
-        load_results,
+        load_results_and_notes,
         no_label_notes,
         other_class_notes,
         remean_notes,
@@ -415,14 +437,20 @@ def _run_lidar(
     if args.results is not None:
         check_result_files(args.results, classes, seqmap)
         report["results"] = str(args.results)
-        results = {cls: load_results(args.results, cls, seqmap) for cls in classes}
+        results, notes_ = {}, []
+        for cls in classes:  # 3D IoU: a row without a positive 3D size refused when read
+            results[cls], unscored = load_results_and_notes(
+                args.results, cls, seqmap, require_box3d=args.similarity == "iou_3d"
+            )
+            notes_ += unscored  # files without a score column: said once per file
         for cls in classes:  # rows of another class in a class's folder: said, counted
-            notes_ = other_class_notes(args.results, cls, results[cls])
+            notes_ += empty_class_notes(args.results, cls, results[cls])
+            notes_ += other_class_notes(args.results, cls, results[cls])
             if frames is not None:  # files with rows but none in the range: said, counted
                 notes_ += uncovered_notes(args.results, cls, frames, results[cls])
-            for note in notes_:
-                print(f"warning: {note}", file=sys.stderr)
-                report.setdefault("notes", []).append(note)
+        for note in dict.fromkeys(notes_):  # (the flat layout's file serves every class)
+            print(f"warning: {note}", file=sys.stderr)
+            report.setdefault("notes", []).append(note)
     else:
         results = _track(args, seqmap, classes, report)
     if frames is not None:

@@ -22,7 +22,8 @@ z forward; ``location`` is the *bottom* centre, ``rotation_y`` is about +y):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
-from drivestack.core.numbers import is_digits, parse_int
+from drivestack.core.numbers import is_digits, parse_float, parse_int
 from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest._points import (
     check_finite,
@@ -44,6 +45,8 @@ from drivestack.ingest._rigid import rigid_from_matrix
 from drivestack.ingest.kitti_calib import KittiCalib, read_kitti_calib
 from drivestack.ingest.kitti_format import (
     KITTI_OBJECT_FIELDS,
+    NO_BOX3D_HWL,
+    NO_BOX3D_LOCATION,
     ZUP_FROM_CAMERA_RECT,
     KittiObjects,
     check_column_counts,
@@ -72,21 +75,59 @@ AB3DMOT_TYPE_IDS: dict[int, str] = {1: "Pedestrian", 2: "Car", 3: "Cyclist"}
 def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> KittiObjects:
     """Read a ``label_02`` file (17 columns) or a tracking result file (18, with score).
     ``n_frames``: the sequence's frame count (seqmap), when known: a frame of ``n_frames``
-    or more is an error (the devkit never visits it).
+    or more is an error (the devkit never visits it). Result files scored by the evaluator are
+    read with :func:`read_tracking_results` (a row without score scores -1, as the devkit).
 
     A missing file is an error; an empty file gives zero rows. Labels get ``score = NaN``.
     Truncation is -1 or a level 0 / 1 / 2 (a fraction in [0, 1] is accepted too), occlusion an
-    integer -1..3.
+    integer -1..3. ``frame`` and ``track_id`` are read as exact integers
+    (:func:`parse_id_columns`).
 
     Raises:
         DataError: naming the file, the line number and the field for a malformed line (see
             :func:`~drivestack.ingest.kitti_format.parse_object_rows`; a written ``nan``
-            score is an error), a frame that is not a non-negative integer, a track id that
-            is not an integer >= 0 (-1 is allowed for DontCare rows only), a
+            score is an error), lines with and without a score column in one file, a frame
+            that is not a non-negative integer, a track id that is not an integer >= 0 (-1 is
+            allowed for DontCare rows only), a frame or track id beyond int64, a
             ``(frame, track_id)`` given on two lines (naming both), and an image box with
             ``x2 < x1`` or ``y2 < y1``.
     """
-    p = str(path)
+    objects, _, _ = _read_tracking_file(path, n_frames=n_frames, missing_score=np.nan)
+    return objects
+
+
+#: The score the KITTI / AB3DMOT devkit gives a result row without a score column (17 columns).
+DEVKIT_MISSING_SCORE = -1.0
+
+
+def read_tracking_results(
+    path: str | Path, *, n_frames: int | None = None, require_box3d: bool = False
+) -> tuple[KittiObjects, int]:
+    """Read a KITTI tracking *result* file as the devkit does: ``(objects, n_unscored)``.
+
+    Rows are those of :func:`read_tracking_labels`, except that a row of 17 columns (no score)
+    gets score :data:`DEVKIT_MISSING_SCORE` (-1, the KITTI / AB3DMOT devkit's value), row by
+    row, so a file may mix 17- and 18-column rows; ``n_unscored`` counts those rows (the
+    caller warns: every unscored row sits at one score threshold).
+
+    ``require_box3d`` (3D IoU scoring): every row but DontCare needs positive ``h w l``.
+
+    Raises:
+        DataError: as :func:`read_tracking_labels`; with ``require_box3d`` also naming the
+            line and the field (``h``, ``w`` or ``l``) of the first size <= 0, suggesting
+            ``--similarity iou_2d`` when the file's 3D fields look empty (every row the
+            devkit's "not given" ``-1 -1 -1`` / ``-1000 -1000 -1000``, or all zero).
+    """
+    objects, scored, line_numbers = _read_tracking_file(
+        path, n_frames=n_frames, missing_score=DEVKIT_MISSING_SCORE, mixed=True
+    )
+    if require_box3d:
+        check_box3d_sizes(objects, path=str(path), line_numbers=line_numbers)
+    return objects, int(np.count_nonzero(~scored))
+
+
+def _tracking_rows(path: str | Path) -> tuple[list[list[str]], list[int]]:
+    """The split non-blank lines of a tracking file and their 1-based line numbers."""
     rows: list[list[str]] = []
     line_numbers: list[int] = []
     for line_no, raw in enumerate(read_text_lines(path), start=1):
@@ -95,14 +136,26 @@ def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> Ki
             continue
         rows.append(fields)
         line_numbers.append(line_no)
-    ids, objects = parse_object_rows(
+    return rows, line_numbers
+
+
+def _read_tracking_file(
+    path: str | Path, *, n_frames: int | None, missing_score: float, mixed: bool = False
+) -> tuple[KittiObjects, np.ndarray, list[int]]:
+    """The rows of a tracking file, ``(N,)`` bool: the rows with a score column, and the rows'
+    line numbers."""
+    p = str(path)
+    rows, line_numbers = _tracking_rows(path)
+    _, objects = parse_object_rows(
         rows,
         path=p,
         line_numbers=line_numbers,
         leading=("frame", "track_id"),
-        missing_score=np.nan,
+        missing_score=missing_score,
     )
-    check_column_counts(rows, path=p, line_numbers=line_numbers)
+    if not mixed:
+        check_column_counts(rows, path=p, line_numbers=line_numbers)
+    ids = parse_id_columns(rows, path=p, line_numbers=line_numbers)
     check_frame_track_ids(ids, objects.type_name, path=p, line_numbers=line_numbers)
     # an inverted image box is refused by parse_object_rows (it would score under iou_2d)
     if n_frames is not None:
@@ -114,7 +167,101 @@ def read_tracking_labels(path: str | Path, *, n_frames: int | None = None) -> Ki
             field="frame",
             reason=f"frame {{value:g}} beyond the sequence's {n_frames} frames",
         )
-    return replace(objects, frame=ids[:, 0].astype(np.int64), track_id=ids[:, 1].astype(np.int64))
+    scored = np.array([len(r) > 2 + len(KITTI_OBJECT_FIELDS) for r in rows], dtype=bool)
+    return replace(objects, frame=ids[:, 0], track_id=ids[:, 1]), scored, line_numbers
+
+
+#: Reasons of :func:`parse_id_columns` for a value that is not an integer, per column.
+_ID_REASONS = {
+    "frame": "frame must be a non-negative integer, got {value}",
+    "track_id": "track_id must be an integer >= 0 (-1 only for DontCare), got {value}",
+}
+_INT64 = np.iinfo(np.int64)
+#: Integer-valued float spellings (``3.0``, ``1e2``) are read up to here, where a float still
+#: holds every integer exactly; beyond it only digits give the exact value.
+_EXACT_FLOAT_INTEGERS = 2**53
+
+
+def parse_id_columns(
+    rows: Sequence[Sequence[str]], *, path: str, line_numbers: Sequence[int]
+) -> np.ndarray:
+    """``(N, 2)`` int64 ``frame, track_id`` of split tracking rows, read exactly from the text:
+    C-spelled integers (:func:`~drivestack.core.numbers.parse_int`), so ids above 2^53 stay
+    distinct; an integer-valued float spelling (``3.0``, ``1e2``, as the devkit's
+    ``int(float(...))`` reads) is accepted up to 2^53.
+
+    Raises:
+        DataError: naming the file, line and field of a value that is not a number, not an
+            integer (``1.5``), an integer float spelling beyond 2^53 (write it in digits) or
+            a value that does not fit int64.
+    """
+    out = np.zeros((len(rows), 2), dtype=np.int64)
+    for i, (row, line_no) in enumerate(zip(rows, line_numbers, strict=True)):
+        for j, field in enumerate(("frame", "track_id")):
+            token = row[j]
+            try:
+                value = _id_value(token, field)
+            except ValueError as exc:
+                raise DataError(
+                    str(exc), path=path, record=f"line {line_no}", field=field
+                ) from None
+            if not _INT64.min <= value <= _INT64.max:
+                raise DataError(
+                    f"{field} {token} does not fit a 64-bit integer ({_INT64.min}..{_INT64.max})",
+                    path=path,
+                    record=f"line {line_no}",
+                    field=field,
+                )
+            out[i, j] = value
+    return out
+
+
+def _id_value(token: str, field: str) -> int:
+    """The exact integer of one ``frame`` / ``track_id`` token; ``ValueError`` saying why not."""
+    try:
+        return parse_int(token)
+    except ValueError:
+        pass
+    number = parse_float(token)  # (a non-number is refused by parse_object_rows before)
+    if not math.isfinite(number) or number != round(number):
+        raise ValueError(_ID_REASONS[field].format(value=token))
+    if abs(number) > _EXACT_FLOAT_INTEGERS:
+        raise ValueError(
+            f"{field} {token} is beyond 2^53, where a float no longer holds every integer: "
+            "write it in digits"
+        )
+    return int(number)
+
+
+def check_box3d_sizes(objects: KittiObjects, *, path: str, line_numbers: Sequence[int]) -> None:
+    """``DataError`` naming the line and field (``h``, ``w`` or ``l``) of the first row (not
+    DontCare) whose 3D size is not positive: such a row has no box to score under 3D IoU.
+    When every row's 3D fields look empty (the devkit's "not given" ``-1 -1 -1`` and
+    ``-1000 -1000 -1000``, or all zero: a 2D-only file) the message suggests
+    ``--similarity iou_2d``."""
+    keep = np.flatnonzero(~is_dont_care(objects.type_name))
+    hwl = objects.hwl_m[keep]
+    bad = np.flatnonzero(np.any(hwl <= 0, axis=1))
+    if not bad.size:
+        return
+    row = int(bad[0])
+    col = int(np.argmax(hwl[row] <= 0))
+    box3d = np.concatenate([hwl, objects.location_m[keep]], axis=1)
+    not_given = np.all(box3d == np.asarray([*NO_BOX3D_HWL, *NO_BOX3D_LOCATION]), axis=1)
+    empty = bool(np.all(not_given | np.all(box3d == 0, axis=1)))
+    hint = (
+        ": the file's 3D fields look empty (a 2D-only result file?); score image boxes with "
+        "--similarity iou_2d"
+        if empty
+        else ""
+    )
+    raise DataError(
+        f"3D box size {' '.join(f'{v:g}' for v in hwl[row])} (h w l) is not positive: no box "
+        f"to score under 3D IoU{hint}",
+        path=path,
+        record=f"line {line_numbers[int(keep[row])]}",
+        field="hwl"[col],
+    )
 
 
 def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]) -> None:
@@ -323,20 +470,31 @@ KITTI_TRACKING_SPLITS = ("train", "val", "training")
 
 
 def read_split_seqmap(kitti_root: str | Path, split: str) -> list[SeqmapEntry]:
-    """Seqmap entries of ``split`` (see :data:`KITTI_TRACKING_SPLITS`) under ``kitti_root/seqmaps``.
+    """Seqmap entries of ``split`` (see :data:`KITTI_TRACKING_SPLITS`) under ``kitti_root/seqmaps``,
+    reading only the seqmaps the split needs: ``val`` its own, ``training`` its own, ``train``
+    both (it is the training seqmap less the val one).
 
     Raises:
         ValueError: an unknown split name.
+        DataError: a missing or malformed seqmap, naming it (for ``train``, saying why both
+            are needed).
     """
     if split not in KITTI_TRACKING_SPLITS:
         raise ValueError(f"unknown KITTI tracking split {split!r}; known: {KITTI_TRACKING_SPLITS}")
     seqmaps = Path(kitti_root) / "seqmaps"
-    training = read_seqmap(seqmaps / "evaluate_tracking.seqmap.training")
-    if split == "training":
-        return training
-    val = read_seqmap(seqmaps / "evaluate_tracking.seqmap.val")
-    if split == "val":
-        return val
+    if split != "train":
+        return read_seqmap(seqmaps / f"evaluate_tracking.seqmap.{split}")
+    try:
+        training = read_seqmap(seqmaps / "evaluate_tracking.seqmap.training")
+        val = read_seqmap(seqmaps / "evaluate_tracking.seqmap.val")
+    except DataError as exc:
+        raise DataError(
+            f"{exc.reason} (the train split is the training seqmap's sequences less the val "
+            "seqmap's: it needs both)",
+            path=exc.path,
+            record=exc.record,
+            field=exc.field,
+        ) from None
     val_names = {e.name for e in val}
     return [e for e in training if e.name not in val_names]
 
@@ -732,7 +890,8 @@ def _check_writable(o: KittiObjects, lines: list[str], order: np.ndarray) -> Non
     """``ValueError`` naming the row of the caller's objects (``o`` is them reordered by
     ``order``) and the field of the first line the tracking reader would reject."""
     rows = [int(r) for r in order]
-    ids = check_rows_writable(o, lines, leading=("frame", "track_id"), row_numbers=rows)
+    check_rows_writable(o, lines, leading=("frame", "track_id"), row_numbers=rows)
+    ids = np.stack([o.frame, o.track_id], axis=1)  # (written as digits: read back exactly)
     try:
         check_frame_track_ids(ids, o.type_name, path="", line_numbers=rows)
     except DataError as exc:

@@ -20,7 +20,12 @@ from drivestack.eval.tracking.protocol import (
     class_rule,
 )
 from drivestack.ingest.kitti_format import KittiObjects
-from drivestack.ingest.kitti_tracking import SeqmapEntry, read_tracking_labels
+from drivestack.ingest.kitti_tracking import (
+    DEVKIT_MISSING_SCORE,
+    SeqmapEntry,
+    read_tracking_labels,
+    read_tracking_results,
+)
 
 #: What the rows without the re-averaging mean (printed under a table that shows one, and in
 #: ``eval tracking --help``).
@@ -81,12 +86,35 @@ class ClassMetrics:
         return self.remean_difference_points() > REMEAN_SHOWN_ABOVE_POINTS
 
 
+def class_folder(results_dir: Path, cls: str) -> Path | None:
+    """The folder of ``cls`` under ``results_dir``, its name matched in any case (``car/`` for
+    Car, as ``--classes`` is); None when there is none.
+
+    Raises:
+        DataError: two folders whose names differ only in case (which one holds the class's
+            results is not for the evaluator to guess).
+    """
+    exact = results_dir / cls
+    if not results_dir.is_dir():
+        return None
+    found = sorted(p for p in results_dir.iterdir() if p.name.lower() == cls.lower() and p.is_dir())
+    if len(found) > 1:
+        raise DataError(
+            f"folders {', '.join(p.name + '/' for p in found)} differ only in case: which one "
+            f"holds the {cls} results? (class folders are matched in any case)",
+            path=str(results_dir),
+            field="--results",
+        )
+    if found:
+        return found[0]
+    return exact if exact.is_dir() else None
+
+
 def result_file(results_dir: Path, cls: str, sequence: str) -> Path:
-    """``<results>/<Class>/NNNN.txt`` when that folder exists, else ``<results>/NNNN.txt``."""
-    per_class = results_dir / cls
-    if per_class.is_dir():
-        return per_class / f"{sequence}.txt"
-    return results_dir / f"{sequence}.txt"
+    """``<results>/<Class>/NNNN.txt`` when that folder exists (its name in any case, see
+    :func:`class_folder`), else ``<results>/NNNN.txt``."""
+    folder = class_folder(results_dir, cls)
+    return (folder or results_dir) / f"{sequence}.txt"
 
 
 #: The two layouts of result files, for messages.
@@ -108,9 +136,10 @@ def check_result_files(
     """
     if not results_dir.is_dir():
         raise DataError("no such folder", path=str(results_dir), field="--results")
-    present = [c for c in classes if (results_dir / c).is_dir()]
+    folders = {c: class_folder(results_dir, c) for c in classes}
+    present = [f.name for f in folders.values() if f is not None]
     if present:
-        missing = [c for c in classes if c not in present]
+        missing = [c for c, f in folders.items() if f is None]
         if missing:
             raise DataError(
                 f"no such folder (the results have {', '.join(c + '/' for c in present)}; "
@@ -118,7 +147,7 @@ def check_result_files(
                 path=str(results_dir / missing[0]) + "/",
                 field="--results",
             )
-        files = [results_dir / c / f"{e.name}.txt" for c in classes for e in seqmap]
+        files = [result_file(results_dir, c, e.name) for c in classes for e in seqmap]
     else:
         files = [results_dir / f"{e.name}.txt" for e in seqmap]
         if not any(f.is_file() for f in files):
@@ -247,16 +276,76 @@ def load_ground_truth(label_dir: Path, seqmap: Sequence[SeqmapEntry]) -> dict[st
 
 
 def load_results(
-    results_dir: Path, cls: str, seqmap: Sequence[SeqmapEntry]
+    results_dir: Path,
+    cls: str,
+    seqmap: Sequence[SeqmapEntry],
+    *,
+    require_box3d: bool = False,
 ) -> dict[str, KittiObjects]:
-    """Result rows per sequence; a missing sequence file is an error (an empty one is fine),
-    and so is a frame beyond the sequence's seqmap frames (naming file, line and field)."""
-    return {
-        e.name: read_tracking_labels(
-            result_file(results_dir, cls, e.name), n_frames=e.first_frame + e.n_frames
+    """Result rows per sequence (:func:`load_results_and_notes` without its notes)."""
+    return load_results_and_notes(results_dir, cls, seqmap, require_box3d=require_box3d)[0]
+
+
+def load_results_and_notes(
+    results_dir: Path,
+    cls: str,
+    seqmap: Sequence[SeqmapEntry],
+    *,
+    require_box3d: bool = False,
+) -> tuple[dict[str, KittiObjects], list[str]]:
+    """Result rows per sequence, read as the devkit reads them
+    (:func:`~drivestack.ingest.kitti_tracking.read_tracking_results`: a row without a score
+    column scores -1), and a note per file with such rows (every unscored row sits at one
+    score threshold: for a file without scores, sAMOTA / AMOTA describe one operating point).
+
+    A missing sequence file is an error (an empty one is fine), and so is a frame beyond the
+    sequence's seqmap frames (naming file, line and field); ``require_box3d`` (3D IoU): a row
+    without a positive 3D size too (naming line and field).
+    """
+    results: dict[str, KittiObjects] = {}
+    notes: list[str] = []
+    for e in seqmap:
+        path = result_file(results_dir, cls, e.name)
+        rows, unscored = read_tracking_results(
+            path, n_frames=e.first_frame + e.n_frames, require_box3d=require_box3d
         )
-        for e in seqmap
-    }
+        results[e.name] = rows
+        if unscored:
+            notes.append(unscored_note(path, unscored, len(rows)))
+    return results, notes
+
+
+def unscored_note(path: Path, unscored: int, n_rows: int) -> str:
+    """What a result file with ``unscored`` of its ``n_rows`` rows without a score column
+    (17 columns) is scored as."""
+    if unscored == n_rows:
+        return (
+            f"{path}: no score column (17 columns): every row scores "
+            f"{DEVKIT_MISSING_SCORE:g}, as the KITTI devkit reads it, so the score-threshold "
+            "sweep has one threshold: sAMOTA / AMOTA describe one operating point"
+        )
+    return (
+        f"{path}: {unscored} of {n_rows} rows have no score column (17 columns, the others "
+        f"18): those score {DEVKIT_MISSING_SCORE:g}, as the KITTI devkit reads them, row by row"
+    )
+
+
+def empty_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjects]) -> list[str]:
+    """A note when none of the result files of ``cls`` holds a row of it (any case): the class
+    is scored as no tracks (sAMOTA 0, every label a false negative), most likely results of
+    other classes only (AB3DMOT's per-class ``data/`` folder evaluated with all three
+    classes). Nothing when some file has a row of the class."""
+    n_rows = sum(
+        int(np.sum(np.char.lower(r.type_name.astype(str)) == cls.lower())) for r in results.values()
+    )
+    if n_rows or not results:
+        return []
+    folder = class_folder(results_dir, cls) or results_dir
+    return [
+        f"{cls}: no {cls} row in any of its {len(results)} result file(s) under {folder}/: "
+        "scored as no tracks (sAMOTA 0, every label a false negative); results of other "
+        "classes only? --classes picks the classes scored"
+    ]
 
 
 def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjects]) -> list[str]:
@@ -264,7 +353,7 @@ def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     ``cls`` folder holding rows of another class, which are not scored (as the devkit, which
     keeps only the class evaluated); most likely a mis-sorted folder. None for the flat
     layout, where every class shares one file."""
-    if not (results_dir / cls).is_dir():
+    if class_folder(results_dir, cls) is None:
         return []
     notes = []
     for sequence, rows in results.items():
@@ -309,7 +398,15 @@ def evaluate_kitti_tracking(
     proto = protocol or KittiMotProtocol()
     gt = load_ground_truth(Path(label_dir), seqmap)
     return {
-        cls: evaluate_class(cls, seqmap, gt, load_results(Path(results_dir), cls, seqmap), proto)
+        cls: evaluate_class(
+            cls,
+            seqmap,
+            gt,
+            load_results(
+                Path(results_dir), cls, seqmap, require_box3d=proto.similarity == "iou_3d"
+            ),
+            proto,
+        )
         for cls in classes
     }
 

@@ -160,11 +160,11 @@ def prepare_class_data(
             int(tr_sel.frame.max(initial=-1)) + 1,
         )
         n_frames_devkit += n_frames + 1
-        if len(tr_sel):
-            key = tr_sel.frame * (int(tr_sel.track_id.max()) + 2) + tr_sel.track_id + 1
-            uniq, counts = np.unique(key, return_counts=True)
+        if len(tr_sel):  # (frame, track_id) pairs compared as pairs: ids may be any int64
+            key = np.stack([tr_sel.frame, tr_sel.track_id], axis=1)
+            uniq, counts = np.unique(key, axis=0, return_counts=True)
             if np.any(counts > 1):
-                dup = np.flatnonzero(key == uniq[np.argmax(counts > 1)])[0]
+                dup = np.flatnonzero(np.all(key == uniq[np.argmax(counts > 1)], axis=1))[0]
                 raise ValueError(
                     f"{tr.path or name}: frame {tr_sel.frame[dup]}: track id {tr_sel.track_id[dup]} occurs more than once"
                 )
