@@ -53,7 +53,11 @@ samples (the first two label the scores, the window picks the samples fitted: ex
 and CommonRoad's grids, within 5% of a sample plus 0.5% of the duration on AV2's jittered
 sweeps); --stride-s is rounded to whole samples (noted when it is
 not whole); --fit-window-s may not exceed --history-s (its default is cut to a shorter
-history, and noted).
+history, and noted). learned does not read --fit-window-s (it fits the window its checkpoint
+was trained with) and ctrv_shrunk fits its yaw rate over its own 1 s: a note says so when
+--fit-window-s is given. Scoring learned on recordings its checkpoint was trained or
+validated on (its provenance's training_sequences and holdout_sequences, e.g. --split train
+or training) warns on stderr and notes how many recordings and cases that is.
 Exit status: 0; 1 when no case was scored (one line says why; metrics.json is still written,
 with each recording's case count); 2 for bad input (one line naming the option or file).
 """
@@ -147,7 +151,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=WINDOW_S,
         default=None,
         help=f"past fitted for velocity and yaw rate, at most --history-s (default "
-        f"{FIT_WINDOW_S}, chosen on KITTI train, or the whole history when that is shorter)",
+        f"{FIT_WINDOW_S}, chosen on KITTI train, or the whole history when that is shorter); "
+        "learned fits its checkpoint's window instead and ctrv_shrunk its yaw rate over 1 s "
+        "(noted)",
     )
     parser.add_argument(
         "--forecaster",
@@ -343,6 +349,15 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dataset == "av2" and not av2_road_map_available():
         notes.append("no AV2 map reader (drivestack.ingest.maps.av2_road_map): map models skipped")
+    notes += _fit_window_notes(models, catalog, args.fit_window_s, fit_given)
+    trained_on = (
+        _trained_on_note(args.dataset, catalog[LEARNED].record, report["recordings"])
+        if LEARNED in models
+        else None
+    )
+    if trained_on is not None:
+        notes.append(trained_on)
+        print(f"warning: {trained_on}", file=sys.stderr)
     result = {
         "dataset": args.dataset,
         "pasts": args.pasts,
@@ -403,6 +418,71 @@ def _why_nothing_scored(args: argparse.Namespace, report: dict[str, Any]) -> str
             "vehicle, pedestrian or cyclist"
         )
     return "the models asked for (--models) need a map and no recording with cases has one"
+
+
+def _fit_window_notes(
+    models: list[str], catalog: dict[str, Any], fit_window_s: float, given: float | None
+) -> list[str]:
+    """Which past the models that do not fit over ``fit_window_s`` (the window metrics.json
+    records; ``given``: --fit-window-s, None when not given) read instead: learned its
+    checkpoint's window (noted when --fit-window-s is given or differs from it), a model with
+    its own yaw-rate window (ctrv_shrunk) that one for its yaw rate (noted when --fit-window-s
+    is given)."""
+    from drivestack.eval.prediction.models import LEARNED
+
+    notes = []
+    for name in models:
+        model = catalog[name]
+        if name == LEARNED:
+            own = float(model.record["config"]["fit_window_s"])
+            if given is not None or own != fit_window_s:
+                notes.append(
+                    f"learned fits its constant-velocity base over its checkpoint's {own:g} s "
+                    f"of past, not the {fit_window_s:g} s fit window of the other models"
+                )
+        elif given is not None and model.yaw_rate is not None and model.yaw_rate.window_s:
+            notes.append(
+                f"{name} fits its velocity over --fit-window-s {given:g} s but its yaw rate "
+                f"over its own {model.yaw_rate.window_s:g} s"
+            )
+    return notes
+
+
+def _trained_on_note(
+    dataset: str, record: dict[str, Any], recordings: list[dict[str, Any]]
+) -> str | None:
+    """A line when recordings with cases are among those the learned forecaster's checkpoint
+    was trained on or chose its epoch on (its provenance's ``training_sequences`` and
+    ``holdout_sequences`` of a dataset of ``datasets``): its scores there are not
+    out-of-sample. None when none is."""
+    provenance = record.get("provenance") or {}
+    datasets = provenance.get("datasets")
+    if not isinstance(datasets, list) or dataset.replace("-", "_") not in {
+        str(d).replace("-", "_") for d in datasets
+    }:
+        return None
+    scored = [r for r in recordings if r["cases"]]
+    parts = []
+    for key, what in (
+        ("training_sequences", "was trained on"),
+        ("holdout_sequences", "chose its epoch on the held-out"),
+    ):
+        names = provenance.get(key)
+        seen = {str(n) for n in names} if isinstance(names, list) else set()
+        hit = [r for r in scored if r["name"] in seen]
+        if hit:
+            parts.append(
+                f"{what} {len(hit)} ({', '.join(r['name'] for r in hit)}: "
+                f"{sum(r['cases'] for r in hit)} cases)"
+            )
+    if not parts:
+        return None
+    total = sum(r["cases"] for r in scored)
+    return (
+        f"of the {len(scored)} recordings with cases ({total} cases), the learned "
+        f"forecaster's checkpoint {' and '.join(parts)}: its scores there are not "
+        "out-of-sample (score it on recordings it never saw, e.g. --split val)"
+    )
 
 
 def _check_learned_window(args: argparse.Namespace, config: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ import torch
 
 from drivestack.config import from_mapping
 from drivestack.config.strict import check_config_numbers
-from drivestack.core.checkpoints import load_tensor_checkpoint
+from drivestack.core.checkpoints import check_state_dict, load_tensor_checkpoint
 from drivestack.core.errors import DataError
 from drivestack.prediction.forecast import CLASS_GROUPS as GROUPS_BY_NAME
 from drivestack.prediction.forecast import forecast_steps
@@ -72,6 +72,17 @@ ARCHITECTURE_FIELDS = (
     "fit_window_s",
 )
 
+#: Upper bounds of the integer architecture fields (:class:`ForecasterConfig`), far above the
+#: trained model's (10, 30, 6, 64, 2) but small enough that a network of them fits in memory
+#: (a checkpoint saying ``hidden = 10**7`` would ask for 400 TB).
+MAX_ARCHITECTURE = {
+    "history_steps": 1000,
+    "horizon_steps": 1000,
+    "modes": 64,
+    "hidden": 4096,
+    "layers": 16,
+}
+
 
 @dataclass(frozen=True)
 class ForecasterConfig:
@@ -97,16 +108,8 @@ class ForecasterConfig:
     def __post_init__(self) -> None:
         check_config_numbers(self, "step_s", above=0.0)
         check_config_numbers(self, "fit_window_s", at_least=0.0)
-        check_config_numbers(
-            self,
-            "history_steps",
-            "horizon_steps",
-            "modes",
-            "hidden",
-            "layers",
-            integer=True,
-            at_least=1,
-        )
+        for name, most in MAX_ARCHITECTURE.items():
+            check_config_numbers(self, name, integer=True, at_least=1, at_most=most)
 
     @property
     def history_s(self) -> float:
@@ -411,8 +414,13 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
 
     Raises:
         DataError: naming the file: missing, not a torch checkpoint, a pickled Python object,
-            another format (field ``format``), a bad config (field ``config.<key>``), another
-            architecture (field ``config.<name>``) or tensors that do not fit (``state_dict``).
+            another format (field ``format``), a config that is missing a field of
+            :data:`ARCHITECTURE_FIELDS`, has another key or a value out of range (beyond
+            :data:`MAX_ARCHITECTURE`; field ``config.<key>``), another architecture than
+            ``expect`` (field ``config.<name>``), tensors whose names or shapes do not fit the
+            network of its config (``state_dict``, compared before the network is built), a
+            value that is not a tensor, an integer tensor or NaN / infinite weights (field
+            ``state_dict.<name>``: :func:`~drivestack.core.checkpoints.check_state_dict`).
     """
     p = Path(path)
     if not p.is_file():
@@ -426,10 +434,7 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
             path=str(p),
             field="format",
         )
-    raw = ckpt.get("config")
-    names = {f.name for f in fields(ForecasterConfig)}
-    mapping = {k: v for k, v in raw.items() if k in names} if isinstance(raw, dict) else raw
-    cfg = from_mapping(ForecasterConfig, mapping, path=str(p), prefix="config")
+    cfg = _checkpoint_config(ckpt.get("config"), str(p))
     for name in ARCHITECTURE_FIELDS if expect is not None else ():
         if getattr(cfg, name) != getattr(expect, name):
             raise DataError(
@@ -438,25 +443,38 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
                 path=str(p),
                 field=f"config.{name}",
             )
+    with torch.device("meta"):  # names, shapes and dtypes only: nothing is allocated
+        own = ForecasterNet(cfg).state_dict()
+    state = check_state_dict(ckpt.get("state_dict"), own, str(p))
     net = ForecasterNet(cfg)
-    state = ckpt.get("state_dict")
-    own = net.state_dict()
-    if not isinstance(state, dict):
-        raise DataError("checkpoint has no state_dict", path=str(p), field="state_dict")
-    wrong = sorted(
-        set(own) ^ set(state)
-        | {k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)}
-    )
-    if wrong:
-        raise DataError(
-            f"weights do not fit the network of its config: {len(wrong)} tensors missing, "
-            f"unexpected or of another shape (e.g. {wrong[:3]})",
-            path=str(p),
-            field="state_dict",
-        )
     net.load_state_dict(state)
     provenance = ckpt.get("provenance")
     return LearnedForecaster(cfg, net, provenance if isinstance(provenance, dict) else {})
+
+
+def _checkpoint_config(raw: Any, path: str) -> ForecasterConfig:
+    """A checkpoint's ``config``, strictly: a mapping of every one of
+    :data:`ARCHITECTURE_FIELDS` and nothing else (a default would not be the architecture
+    the weights were trained with; an unknown key is another format).
+
+    Raises:
+        DataError: naming ``path`` and ``config`` or ``config.<key>``.
+    """
+    if not isinstance(raw, dict):
+        raise DataError(
+            f"checkpoint has no config mapping (found {type(raw).__name__})",
+            path=path,
+            field="config",
+        )
+    for name in ARCHITECTURE_FIELDS:
+        if name not in raw:
+            raise DataError(
+                "missing: a checkpoint records its whole architecture (save it with "
+                "save_forecaster)",
+                path=path,
+                field=f"config.{name}",
+            )
+    return from_mapping(ForecasterConfig, raw, path=path, prefix="config")
 
 
 # --------------------------------------------------------------------------- training

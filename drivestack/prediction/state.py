@@ -167,8 +167,13 @@ def estimate_states(
     """States from ``A`` observed pasts of ``H`` samples each (the last is "now").
 
     The velocity is the slope of the centres' least-squares line over the samples within
-    ``fit_window_s`` of the last one (at least the last two samples); the yaw rate the slope
-    of the box yaws over the same samples, unwrapped modulo pi (a half-turn jump between two
+    ``fit_window_s`` of the last one (at least the last two samples). That slope is the
+    velocity at the middle of the window, not at the last sample: on an exact arc at 10 m/s
+    and 0.3 rad/s its heading lags the last one by ``omega * W / 2`` = 0.045 rad (``W`` =
+    0.3 s). Turning it forward by the fitted ``omega`` times the window's mean age did not
+    help on KITTI tracking's train split (1764 cases, 0.3 s window: CTRV ADE@3s 0.9435 ->
+    0.9456 m, FDE@3s 2.254 -> 2.261 m), so the fitted velocity is kept. The yaw rate is the
+    slope of the box yaws over the same samples, unwrapped modulo pi (a half-turn jump between two
     samples is read as a front-back flip of the box, not as a turn), or as ``yaw_rate`` says
     (its own window, shrinkage: :func:`fit_yaw_rate`; :data:`TRACK_YAW_RATE` for tracker
     pasts).

@@ -69,6 +69,46 @@ class CaseSettingError(ValueError):
         self.reason = reason
 
 
+def sample_of(duration_s: float, dt_s: float) -> int:
+    """The sample a duration is scored at on a grid of ``dt_s`` (rounded): two checkpoints of
+    a horizon (its whole seconds and itself) on one sample are refused
+    (:func:`~drivestack.eval.prediction.run.checkpoint_steps`)."""
+    return round(duration_s / dt_s)
+
+
+def _accepted_duration_s(name: str, n: int, dt_s: float, jittered: bool = False) -> float | None:
+    """The value to suggest for ``n`` samples of ``dt_s`` as the duration ``name`` of
+    :class:`CaseSettings`: the whole second whose sample is the ``n``-th when it is itself
+    ``n`` whole samples (:func:`whole_samples`; AV2: 3 s rather than 3.006 s), else
+    ``n * dt_s``; None for a horizon on a whole second's sample that is not: its scores and
+    that second's would be one sample (refused by
+    :func:`~drivestack.eval.prediction.run.checkpoint_steps`)."""
+    second = round(n * dt_s)
+    if second >= 1 and sample_of(second, dt_s) == n:
+        if whole_samples(second, dt_s, jittered) == (n, True):
+            return float(second)
+        if name == "horizon_s":
+            return None
+    return n * dt_s
+
+
+def _nearest_accepted(name: str, value: float, dt_s: float, jittered: bool) -> tuple[float, float]:
+    """The accepted durations (:func:`_accepted_duration_s`) nearest below and above ``value``
+    (the two above when none is below, each at least one sample)."""
+    start = max(1, math.floor(value / dt_s))
+    below = [
+        v
+        for n in range(start, max(0, start - 3), -1)
+        if (v := _accepted_duration_s(name, n, dt_s, jittered)) is not None
+    ]
+    above = [
+        v
+        for n in range(start + 1, start + 6)
+        if (v := _accepted_duration_s(name, n, dt_s, jittered)) is not None
+    ]
+    return (below[0], above[0]) if below else (above[0], above[1])
+
+
 @dataclass(frozen=True)
 class CaseSettings:
     """The case grid in seconds, each a finite number > 0 (``history_s`` at least one
@@ -110,11 +150,11 @@ class CaseSettings:
             if n < 1:
                 raise CaseSettingError(name, f"{value:g} s is shorter than one sample ({dt_s:g} s)")
             if name != "stride_s" and not whole:
-                lo = max(1, math.floor(value / dt_s))
+                lo, hi = _nearest_accepted(name, value, dt_s, jittered)
                 raise CaseSettingError(
                     name,
                     f"{value:g} s is not a whole number of the recording's samples "
-                    f"({dt_s:g} s): nearest {lo * dt_s:.4g} s or {(lo + 1) * dt_s:.4g} s",
+                    f"({dt_s:g} s): nearest {lo:.4g} s or {hi:.4g} s",
                 )
             out.append(n)
         return out[0], out[1], out[2]  # a fit window is only checked

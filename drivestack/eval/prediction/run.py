@@ -16,6 +16,7 @@ from drivestack.eval.prediction.cases import (
     CaseSettingError,
     CaseSettings,
     build_cases,
+    sample_of,
 )
 from drivestack.eval.prediction.metrics import (
     ade,
@@ -50,7 +51,7 @@ def checkpoint_steps(checkpoints: Sequence[float], dt_s: float, n_steps: int) ->
             horizon just past a whole second on a jittered grid, 3.01 s on AV2's 0.100196 s
             sweeps: ``ADE@3s`` and ``ADE@3.01s`` would both be the 30th sample).
     """
-    steps = [min(n_steps, max(1, round(c / dt_s))) for c in checkpoints]
+    steps = [min(n_steps, max(1, sample_of(c, dt_s))) for c in checkpoints]
     for i in range(1, len(steps)):
         if steps[i] == steps[i - 1]:
             a, b = checkpoints[i - 1], checkpoints[i]

@@ -22,7 +22,7 @@ import numpy as np
 
 from drivestack.config import from_mapping, load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
-from drivestack.core.checkpoints import load_tensor_checkpoint
+from drivestack.core.checkpoints import check_state_dict, load_tensor_checkpoint
 from drivestack.core.errors import DataError
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
@@ -210,8 +210,10 @@ def load_weights(
 
     Raises:
         DataError: the checkpoint has no ``config``, its architecture differs from ``cfg``
-            (naming the field and both values), its tensors do not fit the model (naming the
-            first ones) or hold NaN / infinite values (naming the first such tensor).
+            (naming the field and both values), or its ``state_dict`` fails
+            :func:`~drivestack.core.checkpoints.check_state_dict` (values that are not
+            tensors, do not fit the model, are integers where weights are floating point, or
+            hold NaN / infinite values).
     """
     p = str(path)
     ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
@@ -235,29 +237,7 @@ def load_weights(
                 path=p,
                 field=f"config.{name}",
             )
-    state = ckpt.get("state_dict")
-    if not isinstance(state, dict):
-        raise DataError("checkpoint has no state_dict", path=p, field="state_dict")
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or wrong:
-        raise DataError(
-            "weights do not fit the network: "
-            f"{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
-            f"(e.g. {unexpected[:3]}), {len(wrong)} of another shape (e.g. {wrong[:3]})",
-            path=p,
-            field="state_dict",
-        )
-    for name in own:
-        tensor = state[name]
-        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
-            raise DataError(
-                "NaN or infinite weights (a diverged or corrupt training run)",
-                path=p,
-                field=f"state_dict.{name}",
-            )
+    state = check_state_dict(ckpt.get("state_dict"), model.state_dict(), p)
     model.load_state_dict(state)
     return ckpt
 
