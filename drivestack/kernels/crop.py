@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import array_api_compat
+import numpy as np
 
 from drivestack.core.arrays import namespace
 from drivestack.kernels._common import check_points
@@ -44,12 +45,16 @@ def crop_box(points: Any, min_xyz_m: Any, max_xyz_m: Any) -> Any:
 def crop_range(points: Any, min_range_m: float, max_range_m: float, *, planar: bool = False) -> Any:
     """Mask ``(N,)`` of points whose distance from the origin lies in ``[min_range_m, max_range_m]``.
 
-    ``planar=True`` measures the xy distance only (the usual LiDAR range in BEV).
+    ``planar=True`` measures the xy distance only (the usual LiDAR range in BEV). The squared
+    range of a huge finite coordinate (1e30) overflows to ``inf``, which is beyond any finite
+    ``max_range_m``: the right answer, so NumPy's overflow warning is silenced (CuPy and torch
+    give the same ``inf`` without one).
     """
     check_points(points)
     if not (0.0 <= min_range_m <= max_range_m):
         raise ValueError(f"need 0 <= min_range_m <= max_range_m, got {min_range_m}, {max_range_m}")
-    range_sq = points[:, 0] * points[:, 0] + points[:, 1] * points[:, 1]
-    if not planar:
-        range_sq = range_sq + points[:, 2] * points[:, 2]
+    with np.errstate(over="ignore"):
+        range_sq = points[:, 0] * points[:, 0] + points[:, 1] * points[:, 1]
+        if not planar:
+            range_sq = range_sq + points[:, 2] * points[:, 2]
     return (range_sq >= min_range_m * min_range_m) & (range_sq <= max_range_m * max_range_m)

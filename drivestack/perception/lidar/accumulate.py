@@ -5,6 +5,12 @@ Past sweeps are moved into the current sweep's frame with the poses from the log
 (their own motion is not compensated); the static world lines up. Without a pose there is
 nothing to line the sweeps up with: the accumulator then returns the newest sweep alone (as
 ``num_sweeps: 1``) and warns once.
+
+History is a time-ordered deque of at most ``num_sweeps - 1`` past sweeps, each strictly older
+than the next. Each step first drops the sweeps that cannot be a past of the incoming one:
+those at or after its time (time went backwards, e.g. a log replayed from an earlier point;
+``UserWarning`` once until :meth:`SweepAccumulator.reset`, naming both times) and those older
+than ``max_sweep_age_s``; every sweep left is merged.
 """
 
 from __future__ import annotations
@@ -31,18 +37,27 @@ class _Sweep:
 
 
 class SweepAccumulator:
-    """Keeps the last ``num_sweeps - 1`` sweeps and merges them into the newest one.
+    """Keeps the past sweeps still within ``max_sweep_age_s`` (at most ``num_sweeps - 1``) and
+    merges them into the newest one.
 
-    State is the deque of past sweeps; :meth:`reset` clears it.
+    State is the deque of past sweeps; :meth:`reset` clears it (and re-arms the warning about
+    time going backwards).
     """
 
     def __init__(self, cfg: AccumulateConfig) -> None:
         self.cfg = cfg
         self._past: deque[_Sweep] = deque(maxlen=max(cfg.num_sweeps - 1, 1))
         self._warned_no_pose = False
+        self._warned_backwards = False
+
+    @property
+    def num_past_sweeps(self) -> int:
+        """How many past sweeps are kept for the next step."""
+        return len(self._past)
 
     def reset(self) -> None:
         self._past.clear()
+        self._warned_backwards = False
 
     def step(self, cloud: PointCloud, world_from_sensor: SE3 | None) -> PointCloud:
         """Merge ``cloud`` with the kept past sweeps.
@@ -57,8 +72,14 @@ class SweepAccumulator:
         Returns:
             The merged cloud in ``cloud.frame`` at ``cloud.timestamp_ns``, with attribute
             ``sweep_age_s`` (float32, 0 for the newest sweep); only attributes every merged
-            sweep has are kept. Sweeps older than ``max_sweep_age_s`` or from the future
-            (time went backwards) are dropped.
+            sweep has are kept. It has ``cloud``'s dtypes: the past sweeps' coordinates (and
+            their attributes that ``cloud`` has, where NumPy's ``same_kind`` casting allows it:
+            float64 to float32, int to float, not float to int) are cast on purpose to
+            ``cloud``'s dtypes, so a float32 sweep after float64 ones stays float32 (an
+            attribute that cannot be cast follows NumPy's promotion). Past sweeps older than
+            ``max_sweep_age_s`` are dropped from the history; so are those at or after
+            ``cloud``'s time (time went backwards: they cannot be its past), with a
+            ``UserWarning`` naming both times, once until :meth:`reset`.
         """
         n = len(cloud)
         current = cloud.with_attributes(**{SWEEP_AGE_S: np.zeros(n, dtype=np.float32)})
@@ -77,16 +98,47 @@ class SweepAccumulator:
                 )
             self._past.clear()
             return current
+        self._drop_unusable(cloud.timestamp_ns)
         parts = [current]
         sensor_from_world = world_from_sensor.inverse()
         for past in reversed(self._past):
             age_s = ns_to_seconds(cloud.timestamp_ns - past.timestamp_ns)
-            if age_s <= 0 or age_s > self.cfg.max_sweep_age_s:
-                continue
             moved = past.cloud.transformed(sensor_from_world @ past.world_from_sensor, cloud.frame)
-            moved = moved.with_attributes(
-                **{SWEEP_AGE_S: np.full(len(moved), age_s, dtype=np.float32)}
-            )
-            parts.append(moved)
+            parts.append(_like(moved, cloud, age_s))
         self._past.append(_Sweep(cloud.timestamp_ns, world_from_sensor, cloud))
         return PointCloud.concatenate(parts, common_attributes=True) if len(parts) > 1 else current
+
+    def _drop_unusable(self, timestamp_ns: int) -> None:
+        """Drop the past sweeps at or after ``timestamp_ns`` (warning once until reset) and
+        those more than ``max_sweep_age_s`` before it."""
+        past = self._past
+        if past and past[-1].timestamp_ns >= timestamp_ns:
+            if not self._warned_backwards:
+                self._warned_backwards = True
+                warnings.warn(
+                    f"accumulate: the LiDAR cloud's timestamp_ns {timestamp_ns} is not after the "
+                    f"newest kept sweep's {past[-1].timestamp_ns} (time went backwards or a "
+                    "sweep came twice): the kept sweeps at or after it are dropped, as they "
+                    "cannot be its past (said once until LidarDetector.reset)",
+                    UserWarning,
+                    stacklevel=5,  # the caller of LidarDetector.step
+                )
+            while past and past[-1].timestamp_ns >= timestamp_ns:
+                past.pop()
+        max_age_s = self.cfg.max_sweep_age_s
+        while past and ns_to_seconds(timestamp_ns - past[0].timestamp_ns) > max_age_s:
+            past.popleft()
+
+
+def _like(moved: PointCloud, cloud: PointCloud, age_s: float) -> PointCloud:
+    """``moved`` (a past sweep in ``cloud``'s frame) with ``cloud``'s coordinate dtype, its
+    attributes that ``cloud`` has cast to ``cloud``'s dtypes within their kind, and
+    ``sweep_age_s`` = ``age_s``."""
+    attrs = {
+        k: v.astype(cloud.attributes[k].dtype, copy=False)
+        for k, v in moved.attributes.items()
+        if k in cloud.attributes and np.can_cast(v.dtype, cloud.attributes[k].dtype, "same_kind")
+    }
+    attrs[SWEEP_AGE_S] = np.full(len(moved), age_s, dtype=np.float32)
+    xyz = moved.xyz_m.astype(cloud.xyz_m.dtype, copy=False)
+    return PointCloud(xyz, moved.frame, moved.timestamp_ns, {**moved.attributes, **attrs})

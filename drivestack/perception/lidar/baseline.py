@@ -3,7 +3,14 @@
 ``segment_plane`` (one RANSAC ground plane) + ``cluster_dbscan`` on the rest + axis-aligned
 boxes; a cluster whose footprint is car-sized is called a Car, everything else unknown; the
 score grows with the cluster's point count. It is the yardstick every detection report and
-``drivestack bench perception`` show beside drivestack's stage: same input, same output type.
+``drivestack bench perception`` show beside drivestack's stage: same input, same output type
+(:class:`~drivestack.structures.boxes.Boxes3D`), but not the same frame. The baseline's boxes
+are in the cloud's own frame (``Boxes3D.frame`` is the cloud's ``frame``, the LiDAR's sensor
+frame for most readers), while :class:`~drivestack.perception.lidar.detector.LidarDetector`
+returns its boxes in the ego frame when the ``SensorFrame`` carries ``ego_from_sensor`` for
+that LiDAR. ``drivestack eval detection`` moves either detector's boxes into the cloud's frame
+before scoring (``_in_cloud_frame`` in :mod:`drivestack.eval.detection.run`); any other user
+that mixes the two must read ``Boxes3D.frame`` and transform the boxes itself.
 """
 
 from __future__ import annotations

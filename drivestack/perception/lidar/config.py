@@ -242,7 +242,7 @@ class ClassPrior:
     """Size prior of one class, on (length, width, height) of the fitted box.
 
     A dimension inside ``[min_lwh_m, mean_lwh_m]`` costs nothing (the far side or the bottom may
-    be unseen); outside, the deviation is counted in units of ``std_lwh_m`` and the likelihood
+    be unseen; ``min_lwh_m`` above ``mean_lwh_m`` in any dimension is refused); outside, the deviation is counted in units of ``std_lwh_m`` and the likelihood
     is ``exp(-0.5 * sum(dev^2))``. Fewer than ``min_points`` cluster voxels rule the class out.
     The score of a box of this class is ``sigmoid(w . (1, log(likelihood), log(num_points),
     log(range_m), observed_length_m))`` with ``w = score_weights`` (a logistic / Platt
@@ -274,6 +274,13 @@ class ClassPrior:
         check_config_numbers(self, "min_lwh_m", "end_face_max_depth_m", at_least=0.0)
         check_config_numbers(self, "score_weights")
         check_config_numbers(self, "min_points", integer=True, at_least=0)
+        # min above mean leaves no size at no cost: every box pays the gap, the class is lost
+        if any(lo > mean for lo, mean in zip(self.min_lwh_m, self.mean_lwh_m, strict=True)):
+            raise ConfigValueError(
+                f"need min_lwh_m <= mean_lwh_m in each of length, width, height, got "
+                f"{list(self.min_lwh_m)} and mean_lwh_m {list(self.mean_lwh_m)}",
+                key="min_lwh_m",
+            )
         if not 0 < self.choice_weight <= 1:
             raise ValueError(f"need 0 < choice_weight <= 1, got {self.choice_weight}")
 

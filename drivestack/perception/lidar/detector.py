@@ -22,12 +22,14 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from drivestack.config import config_or_file
+from drivestack.core.arrays import dtype_message, is_kernel_float
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, MAP, WORLD, is_camera_frame
 from drivestack.core.transforms import SE3
@@ -173,7 +175,11 @@ class LidarDetector:
     Multi-sweep accumulation (``accumulate.num_sweeps`` above 1) needs the frame's pose
     (``world_from_ego``, and ``ego_from_sensor`` for the LiDAR unless its cloud is in the ego
     frame): a frame without one is detected from its own sweep only and the history is
-    dropped; a ``UserWarning`` naming ``num_sweeps`` says so once per detector.
+    dropped; a ``UserWarning`` naming ``num_sweeps`` says so once per detector. Past sweeps
+    older than ``accumulate.max_sweep_age_s`` leave the history; a cloud whose time is not
+    after the newest kept sweep's (a log replayed from earlier) drops the kept sweeps at or
+    after it, with a ``UserWarning`` naming both times once until :meth:`reset`
+    (:class:`~drivestack.perception.lidar.accumulate.SweepAccumulator`).
     """
 
     def __init__(self, cfg: LidarDetectorConfig | str | Path) -> None:
@@ -191,28 +197,46 @@ class LidarDetector:
         self._warned_time_offset = False
 
     def reset(self) -> None:
-        """Forget past sweeps."""
+        """Forget past sweeps (and re-arm the warning about time going backwards)."""
         self._accumulator.reset()
         self.last_report = None
 
-    def warmup(self) -> None:
+    def warmup(self, *dtypes: npt.DTypeLike) -> None:
         """Compile the stage's numba kernels now, on a small synthetic scan (a ground plane
-        and a car-sized block, float32 as the readers give), so that the first real frame's
-        :class:`RunReport` times the work and not the compilation (see
-        :meth:`step_with_report`). The steps that read a map are left out (the scan has no
-        map). This detector's state (sweep history, last report) is not touched; never
-        called implicitly."""
+        and a car-sized block, 4600 points) in each coordinate dtype of ``dtypes``, so that the
+        first real frame's :class:`RunReport` times the work and not the compilation (see
+        :meth:`step_with_report`).
+
+        The kernels compile once per coordinate dtype: without ``dtypes`` both float32 (KITTI,
+        nuScenes, AV2, PandaSet) and float64 (the aiMotive reader, most user clouds) are
+        warmed, some 0.3-0.6 s more than one; ``warmup(np.float32)`` warms float32 only. The
+        steps that read a map are left out (the scan has no map), and so is accumulation (the
+        scan has no pose; ``accumulate.num_sweeps`` is taken as 1, so nothing warns). This
+        detector's state (sweep history, last report, warnings given) is not touched: the scans
+        run through a throwaway detector. Never called implicitly.
+
+        Raises:
+            TypeError: an entry of ``dtypes`` is not a dtype.
+            ValueError: a dtype other than float32 or float64.
+        """
+        kinds = [np.dtype(d) for d in dtypes or (np.float32, np.float64)]
+        for dtype in kinds:
+            if not is_kernel_float(dtype):
+                raise ValueError(dtype_message("LidarDetector.warmup dtypes", dtype))
         cfg = self.cfg
         quiet = map_steps_off(cfg)
+        quiet = replace(quiet, accumulate=replace(quiet.accumulate, num_sweeps=1))
         rng = np.random.default_rng(0)
         z0 = -cfg.ground.sensor_height_m
         ground = np.c_[rng.uniform(3, 30, (4000, 2)) * [1, 0.6] - [0, 9], np.full(4000, z0)]
         block = np.c_[rng.uniform(8, 12, 600), rng.uniform(-0.9, 0.9, 600)]
         block = np.c_[block, rng.uniform(z0 + 0.3, z0 + 1.5, 600)]
-        xyz = np.concatenate([ground, block]).astype(np.float32)
+        xyz = np.concatenate([ground, block])
         name = cfg.lidar_name or "lidar"
-        frame = SensorFrame(0, lidars={name: PointCloud(xyz, "lidar", 0)}, source="warmup")
-        LidarDetector(quiet)._detect(frame)
+        scratch = LidarDetector(quiet)
+        for dtype in dict.fromkeys(kinds):  # each dtype once, in the order given
+            cloud = PointCloud(xyz.astype(dtype), "lidar", 0)
+            scratch._detect(SensorFrame(0, lidars={name: cloud}, source="warmup"))
 
     def step(self, frame: SensorFrame) -> Boxes3D:
         """Boxes of the objects in ``frame``'s LiDAR sweep (see the module docstring for the frame).
@@ -234,10 +258,11 @@ class LidarDetector:
     def step_with_report(self, frame: SensorFrame) -> tuple[Boxes3D, RunReport]:
         """:meth:`step` plus the per-step run-time report (raises as :meth:`step`).
 
-        The first frame a process detects also pays for compiling (or loading from numba's
-        cache) the compiled kernels: some 150-200 ms more in ``ground`` (and some in ``cluster``
-        and ``box_fit``) than the frames after it. Call :meth:`warmup` once before timing, or
-        leave the first frame's report out (nothing calls :meth:`warmup` implicitly)."""
+        The first frame of each coordinate dtype (float32, float64) a process detects also pays
+        for compiling (or loading from numba's cache) the compiled kernels: some 150-300 ms more
+        in ``ground`` (and some in ``cluster`` and ``box_fit``) than the frames after it. Call
+        :meth:`warmup` once before timing (it warms both dtypes by default), or leave the first
+        frame's report out (nothing calls :meth:`warmup` implicitly)."""
         self._check_frame(frame, "step_with_report")
         result = self._detect(frame)
         return result.boxes, result.report

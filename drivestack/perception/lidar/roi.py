@@ -24,7 +24,7 @@ def roi_mask(xyz_m: np.ndarray, cfg: RoiConfig) -> np.ndarray:
         raise ValueError(f"roi_mask: xyz_m must have shape (N, 3), got {xyz_m.shape}")
     if len(xyz_m) == 0:
         return np.zeros(0, dtype=bool)
-    finite = np.isfinite(xyz_m[:, 0] + xyz_m[:, 1] + xyz_m[:, 2])
+    finite = np.isfinite(xyz_m).all(axis=1)  # (a sum overflows to inf for huge finite values)
     safe = xyz_m if finite.all() else np.where(finite[:, None], xyz_m, 0.0).astype(xyz_m.dtype)
     keep = finite & kernels.crop_range(safe, cfg.min_range_m, cfg.max_range_m)
     keep &= kernels.crop_box(safe, np.asarray(cfg.min_xyz_m), np.asarray(cfg.max_xyz_m))
