@@ -134,7 +134,7 @@ def test_ransac_is_seeded() -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_input_dtypes(dtype: type) -> None:
     rng = np.random.default_rng(4)
-    xyz = ground_plane(rng, num=3000).astype(dtype)
+    xyz = ground_plane(rng, num=6000).astype(dtype)
     assert segment_ground_zones(xyz, CFG).is_ground.mean() > 0.97
 
 

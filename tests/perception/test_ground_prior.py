@@ -80,7 +80,7 @@ def _scene() -> np.ndarray:
     zones' 80 m (outside every bin): 0.5 m and 0.1 m above the road."""
     rng = np.random.default_rng(3)
     far = np.array([[85.0, 0.0, -SENSOR_HEIGHT_M + 0.5], [0.0, -85.0, -SENSOR_HEIGHT_M + 0.1]])
-    return np.concatenate([ground_plane(rng, num=20_000), far])
+    return np.concatenate([ground_plane(rng, num=30_000), far])
 
 
 def test_off_ignores_the_prior_and_on_needs_one() -> None:

@@ -70,8 +70,10 @@ class GroundConfig:
     ``method`` ``"zones"`` is the concentric-zone local plane fit (Patchwork++-like);
     ``"ransac"`` is the single-plane baseline. Zone ``i`` spans ``zone_min_range_m[i]`` to
     ``zone_min_range_m[i+1]`` (the last to ``max_range_m``) with ``zone_rings[i]`` rings and
-    ``zone_sectors[i]`` sectors. Planes are fitted to every ``fit_stride``-th point (the
-    labels are computed for all points); ``num_lowest_points`` counts in that subsample. A bin's plane is ground when its normal is steeper than
+    ``zone_sectors[i]`` sectors. Planes are fitted to about one point in ``fit_stride``, chosen
+    by a hash of each point's coordinates so the same points give the same planes in any
+    order (the labels are computed for all points); ``num_lowest_points`` counts in that
+    subsample. A bin's plane is ground when its normal is steeper than
     ``min_normal_z``, its thickness (smallest covariance eigenvalue) is under
     ``max_flatness_m2`` and its mean lies at most ``max_elevation_m`` above the ground carried
     outwards from the ring inside it (the innermost ring: the plane ``z = -sensor_height_m``).

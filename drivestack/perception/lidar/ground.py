@@ -428,6 +428,38 @@ def _elevation_test(
     return accepted, ref_normal, ref_offset
 
 
+def fit_subsample(xyz_m: np.ndarray, bins: np.ndarray, stride: int) -> np.ndarray:
+    """Indices of the points in a zone (``bins (N,) >= 0``) that the planes are fitted to:
+    about one in ``stride`` of ``(N, 3)`` points, chosen by a hash of each point's coordinates
+    in millimetres, so the choice depends on the points and not on their order (every
+    ``stride``-th index did: a cloud and the same points reversed, shuffled, or a merged
+    sweep's "current, past" order were fitted on different subsets and gave different boxes).
+    Every zone point for ``stride <= 1``; equal points are kept or left out together."""
+    if stride <= 1:
+        return np.flatnonzero(bins >= 0)
+    return np.flatnonzero(_subsample_kernel(np.ascontiguousarray(xyz_m), bins, stride))
+
+
+@numba.njit(cache=True, nogil=True)
+def _subsample_kernel(xyz: np.ndarray, bins: np.ndarray, stride: int) -> np.ndarray:
+    keep = np.zeros(len(bins), dtype=np.bool_)
+    m0 = np.uint64(0x9E3779B97F4A7C15)
+    m1 = np.uint64(0xC2B2AE3D27D4EB4F)
+    m2 = np.uint64(0x165667B19E3779F9)
+    s = np.uint64(stride)
+    for i in range(len(bins)):
+        if bins[i] < 0:
+            continue
+        # zone points are finite and within the zones' range: millimetres fit an int64
+        h = np.uint64(np.int64(np.floor(xyz[i, 0] * 1000.0))) * m0
+        h += np.uint64(np.int64(np.floor(xyz[i, 1] * 1000.0))) * m1
+        h += np.uint64(np.int64(np.floor(xyz[i, 2] * 1000.0))) * m2
+        h ^= h >> np.uint64(29)
+        h *= m0
+        keep[i] = (h >> np.uint64(40)) % s == np.uint64(0)
+    return keep
+
+
 def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
     """Concentric-zone local plane fit (Patchwork++-like).
 
@@ -456,8 +488,7 @@ def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
         )
         return GroundResult(np.zeros(0, bool), empty.astype(np.float32), planes)
     bins = _bin_index(xyz_in, layout)
-    stride = max(cfg.fit_stride, 1)
-    in_zone = np.flatnonzero(bins[::stride] >= 0) * stride
+    in_zone = fit_subsample(xyz_in, bins, cfg.fit_stride)
     zb = bins[in_zone]
     pts = np.ascontiguousarray(xyz_in[in_zone], dtype=np.float64)
     z = pts[:, 2]
