@@ -1,4 +1,5 @@
-"""``drivestack demo`` prints every class with detections or labels, false positives too."""
+"""``drivestack demo`` prints every class with detections or labels, false positives too, and
+the tracking figures against the drive's labelled ids."""
 
 from __future__ import annotations
 
@@ -39,3 +40,8 @@ def test_demo_prints_every_class_of_the_summary(tmp_path, capsys):
         line = next(li for li in out.splitlines() if li.startswith(f"    {cls}: recall "))
         assert f", {fp} false positive" in line
     assert out.index("    car: recall") < out.index("  wrote ")
+    # then the tracking figures against the drive's labelled ids, one line per class
+    car = json.loads((tmp_path / "run.summary.json").read_text())["tracking_vs_labels"]
+    mota = car["by_class"]["car"]["MOTA"]
+    assert f"    tracking car: MOTA {mota:.3f}, MOTP " in out
+    assert out.index("    car: recall") < out.index("    tracking car:") < out.index("  wrote ")

@@ -5,7 +5,8 @@
    of ``configs/stack/sim_lidar.yaml`` (LiDAR perception calibrated for the simulated sensor +
    tracking), writing the output log
    (open it in Foxglove) and its summary; prints one line per class the stack detected or the
-   drive labels (recall, precision, false positives), as run.summary.json has them.
+   drive labels (recall, precision, false positives) and one per tracked or labelled class
+   (MOTA, MOTP, HOTA, ID switches against the labels' ids), as run.summary.json has them.
 2. Runs the geometry-kernel benchmark on a generated driving scene, beside shapely, open3d
    and plain NumPy (``--skip-bench`` to leave it out).
 """
@@ -78,12 +79,15 @@ def run(args: argparse.Namespace) -> int:
 def _replay_lines(summary: dict[str, Any]) -> list[str]:
     """The replay's summary lines with one line per class that has detections or labels
     (classes detected but never labelled too: their detections are all false positives),
-    before the closing "wrote ..." line."""
+    then one per tracked or labelled class (CLEAR-MOT and HOTA against the drive's labelled
+    ids), before the closing "wrote ..." line."""
     from drivestack.replay.runner import class_line, summary_lines
+    from drivestack.replay.track_score import tracking_lines
 
     by_class = summary.get("detection_vs_labels") or {}
-    lines = summary_lines({**summary, "detection_vs_labels": {}})
+    lines = summary_lines({**summary, "detection_vs_labels": {}, "tracking_vs_labels": None})
     class_lines = [
         class_line(cls, m) for cls, m in by_class.items() if m["labels"] or m["detections"]
     ]
-    return lines[:-1] + class_lines + lines[-1:]
+    tracking = tracking_lines(summary.get("tracking_vs_labels"))
+    return lines[:-1] + class_lines + tracking + lines[-1:]

@@ -10,7 +10,10 @@ forecasts when the stack predicts (``/prediction/forecasts``) and per-frame stag
 named with its reason), ingest problems, per-stage timing percentiles, real-time factor, quick
 label-based detection metrics when the log has labels, and, when the stack predicts and the
 labels carry ids, the end-to-end forecast metric (summary key ``forecast_vs_labels``,
-:mod:`drivestack.replay.forecast_score`; a KITTI log's ids come from its label rows). A log
+:mod:`drivestack.replay.forecast_score`; a KITTI log's ids come from its label rows) and, when
+the stack tracks, CLEAR-MOT and HOTA of its tracks per class (summary key
+``tracking_vs_labels``, None when no frame has labels with ids;
+:mod:`drivestack.replay.track_score`). A log
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
@@ -60,6 +63,7 @@ from drivestack.pipeline import Stack, StackOutput
 from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
 from drivestack.replay.log_format import RUN_TOPIC, TrackForecasts
 from drivestack.replay.log_reader import InputProblem
+from drivestack.replay.track_score import IGNORED_LABELS, TrackScorer, tracking_lines
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
@@ -80,11 +84,6 @@ class SkippedFrame:
     timestamp_ns: int
     source: str
     reason: str
-
-
-#: Label classes a detection of a class may land on without being false (KITTI's protocol
-#: ignores Car detections on Van labels): such a detection is neither true nor false.
-IGNORED_LABELS: dict[ObjectClass, tuple[ObjectClass, ...]] = {ObjectClass.CAR: (ObjectClass.VAN,)}
 
 
 @dataclass
@@ -393,6 +392,23 @@ def _score_forecasts(
         )
 
 
+def _score_tracks(
+    scorer: TrackScorer,
+    frame: SensorFrame,
+    tracks: Tracks,
+    kitti: KittiReplayScorer | None,
+    tracks_region: np.ndarray | None,
+) -> None:
+    """Add one replayed frame's tracks and its labels with ids (placed in the tracks'
+    frame) to the tracking metric; ``tracks_region`` as for :func:`_score_forecasts`."""
+    labels = _labels_in(frame, tracks.frame)
+    if frame.labels is not None and labels is None:
+        scorer.not_scored("labels not placeable in the tracks' frame")
+        return
+    ids = frame_label_ids(frame, kitti) if labels is not None else None
+    scorer.add(tracks, labels, ids, tracks_region)
+
+
 def _ingest_summary(report: Any) -> dict[str, Any] | None:
     """The summary's ``ingest`` entry of a ROS bag's ingest report (None for drivestack logs)."""
     if report is None:
@@ -523,6 +539,7 @@ def _replay(
     stage_ms: dict[str, list[float]] = {}
     tally = DetectionTally()
     forecasts = ForecastScorer() if stack.predictor is not None else None
+    track_scores = TrackScorer() if stack.tracker is not None else None
     processed = bad_input = 0
     first_ns = last_ns = None
     stack.reset()
@@ -627,6 +644,12 @@ def _replay(
                 except (DataError, ValueError) as exc:
                     reason = f"replayed but forecasts not scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
+            if track_scores is not None and out.tracks is not None:
+                try:
+                    _score_tracks(track_scores, frame, out.tracks, kitti, tracks_region)
+                except (DataError, ValueError) as exc:
+                    reason = f"replayed but tracks not scored: {_reason(exc, frame.source, frame.timestamp_ns)}"
+                    skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, reason))
         if log_io.input_stopped is not None:
             skipped.append(
                 SkippedFrame(-1, str(log_path), f"input incomplete: {log_io.input_stopped}")
@@ -659,6 +682,10 @@ def _replay(
             "realtime_factor": (log_s / wall_s) if wall_s > 0 and log_s > 0 else None,
             "detection_vs_labels": tally.as_dict() or None,
             "kitti": kitti.metrics() if kitti is not None else None,
+            # None when the stack does not track or no frame had labels with ids
+            "tracking_vs_labels": track_scores.metrics()
+            if track_scores is not None and track_scores.frames_scored
+            else None,
         }
         if forecasts is not None:  # a stack that predicts (the key is absent otherwise)
             summary["forecast_vs_labels"] = forecasts.metrics()
@@ -856,6 +883,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         # a labelled class the stack never output (KITTI's Van, Truck, Tram, ...): its recall
         # of 0 says more about the detector's classes than about its quality
         lines.append("  labelled but never detected: " + ", ".join(never))
+    lines += tracking_lines(summary.get("tracking_vs_labels"))
     lines += _kitti_lines(summary.get("kitti"))
     lines += kitti_results_lines(summary.get("kitti_results"))
     model = ((summary.get("stack") or {}).get("prediction") or {}).get("model", "")

@@ -17,8 +17,8 @@ def _percent(value: float | None) -> float | None:
 
 
 def replay_section(d: dict[str, Any]) -> str:
-    """One block per replay summary: the run's facts, stage times, detections and forecasts
-    against the log's labels (each table only when the replay wrote it)."""
+    """One block per replay summary: the run's facts, stage times, detections, tracks and
+    forecasts against the log's labels (each table only when the replay wrote it)."""
     replays = d.get("replay") or []
     if not replays:
         return ""
@@ -49,6 +49,8 @@ def replay_section(d: dict[str, Any]) -> str:
         html.append(_timing(r["timing_ms"]))
         if r["detection_vs_labels"] is not None:
             html.append(_detections(r["detection_vs_labels"]))
+        if r.get("tracking_vs_labels") is not None:
+            html.append(_tracking(r["tracking_vs_labels"]))
         if r["forecast_vs_labels"] is not None:
             html.append(_forecasts(r["forecast_vs_labels"]))
         html.append("</div>")
@@ -82,6 +84,29 @@ def _detections(rows: dict[str, dict[str, Any]]) -> str:
         "<th>precision %</th><th>outside labelled region</th><th>on ignored labels</th></tr>"
         f"</thead><tbody>{body}</tbody></table><p class=note>– : undefined (no label or no "
         "detection of the class).</p>"
+    )
+
+
+def _tracking(t: dict[str, Any]) -> str:
+    percent = ("MOTA", "MOTP", "HOTA", "DetA", "AssA", "LocA")
+    counts = ("IDSW", "Frag", "FP", "FN", "MT", "PT", "ML")
+    body = "".join(
+        f"<tr>{td(cls, css='l')}{td(r['n_labels'])}{td(r['n_tracks'])}"
+        + "".join(td(_percent(r[k]), digits=1) for k in percent)
+        + "".join(td(r[k]) for k in counts)
+        + f"{td(r['outside_labelled_region'])}{td(r['on_ignored_labels'])}</tr>"
+        for cls, r in t["by_class"].items()
+    )
+    head = "".join(f"<th>{k} %</th>" for k in percent) + "".join(f"<th>{k}</th>" for k in counts)
+    return (
+        f"<h4>Tracks against the labels' ids ({t['frames_scored']} frames, "
+        f"{escape(t['similarity'])} {td_text(t['iou_threshold'])})</h4><p>CLEAR-MOT as "
+        "TrackEval computes it and HOTA, per class; frames without label ids not scored: "
+        f"{t['frames_without_label_ids']}.</p>"
+        '<table class="replay-tracking"><thead><tr><th class=l>class</th><th>labelled '
+        f"objects</th><th>tracks</th>{head}<th>outside labelled region</th><th>on ignored "
+        f"labels</th></tr></thead><tbody>{body}</tbody></table><p class=note>– : undefined "
+        "(MOTA without labels, MOTP without a match).</p>"
     )
 
 

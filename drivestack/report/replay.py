@@ -5,7 +5,8 @@ its ``RUN.mcap``.
 the report shows (each bad value a ``ValueError`` naming its dotted field, as
 :mod:`~drivestack.report.fields` does): the run (frames replayed and skipped, wall clock,
 real-time factor), the stage times (``timing_ms``), detections against the log's labels
-(``detection_vs_labels``), forecasts against the labels (``forecast_vs_labels``) and, for a
+(``detection_vs_labels``), tracks against the labels' ids (``tracking_vs_labels``: CLEAR-MOT
+and HOTA per class), forecasts against the labels (``forecast_vs_labels``) and, for a
 KITTI tracking log, the KITTI scores (``kitti``: object detection APs and the 3D-MOT tracking
 figures of the frames replayed). :func:`kitti_results` turns the ``kitti`` block into the
 tracking and detection results ``drivestack eval`` writes, so that the report's tracking and
@@ -34,6 +35,40 @@ FORECAST_COUNTS = (
     "no_label_future",
     "past_log_end",
     "truth_frames_missing",
+)
+
+
+#: The counts of ``tracking_vs_labels.by_class.<class>``.
+TRACKING_COUNTS = (
+    "TP",
+    "FP",
+    "FN",
+    "IDSW",
+    "Frag",
+    "MT",
+    "PT",
+    "ML",
+    "n_labels",
+    "n_tracks",
+    "label_boxes",
+    "track_boxes",
+    "outside_labelled_region",
+    "on_ignored_labels",
+)
+#: Its figures (fractions; null where undefined: MOTA and MODA without labels, MOTP without a
+#: true positive).
+TRACKING_FIGURES = (
+    "MOTA",
+    "MOTP",
+    "MODA",
+    "HOTA",
+    "DetA",
+    "AssA",
+    "LocA",
+    "DetRe",
+    "DetPr",
+    "AssRe",
+    "AssPr",
 )
 
 
@@ -90,6 +125,30 @@ def _forecasts(value: object) -> dict[str, Any]:
     }
 
 
+def _tracking(value: object) -> dict[str, Any]:
+    where = "tracking_vs_labels"
+    block = obj(value, where)
+    by_class: dict[str, dict[str, Any]] = {}
+    for cls, row in obj(block.get("by_class"), f"{where}.by_class").items():
+        at = f"{where}.by_class.{cls}"
+        row = obj(row, at)
+        checked: dict[str, Any] = {k: count(row.get(k), f"{at}.{k}") for k in TRACKING_COUNTS}
+        checked.update({k: number(row.get(k), f"{at}.{k}") for k in TRACKING_FIGURES})
+        by_class[str(cls)] = checked
+    threshold = number(block.get("iou_threshold"), f"{where}.iou_threshold")
+    if threshold is None:
+        raise ValueError(f"field {where}.iou_threshold: missing")
+    return {
+        "similarity": text(block.get("similarity"), f"{where}.similarity"),
+        "iou_threshold": threshold,
+        "frames_scored": count(block.get("frames_scored"), f"{where}.frames_scored"),
+        "frames_without_label_ids": count(
+            block.get("frames_without_label_ids"), f"{where}.frames_without_label_ids"
+        ),
+        "by_class": by_class,
+    }
+
+
 def _kitti(value: object) -> dict[str, Any]:
     block = obj(value, "kitti")
     first = count(block.get("first_frame"), "kitti.first_frame")
@@ -113,6 +172,7 @@ def read_replay(data: object) -> dict[str, Any]:
     d = obj(data, "summary")
     forecasts = d.get("forecast_vs_labels")
     detections = d.get("detection_vs_labels")
+    tracking = d.get("tracking_vs_labels")
     kitti = d.get("kitti")
     files = d.get("kitti_results")  # replay --kitti-results: where its result files went
     return {
@@ -127,6 +187,7 @@ def read_replay(data: object) -> dict[str, Any]:
         "clean": d.get("clean") if isinstance(d.get("clean"), bool) else None,
         "timing_ms": _timing(d.get("timing_ms")),
         "detection_vs_labels": None if detections is None else _detections(detections),
+        "tracking_vs_labels": None if tracking is None else _tracking(tracking),
         "forecast_vs_labels": None if forecasts is None else _forecasts(forecasts),
         "kitti": None if kitti is None else _kitti(kitti),
         "kitti_results": None
