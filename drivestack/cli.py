@@ -77,12 +77,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    return interrupted_as_exit_status(
+        lambda: report_user_errors(lambda: int(args._module.run(args) or 0)),
+        lambda: getattr(args, "resume_hint", None),  # (set while it runs: fleet's)
+    )
+
+
+def interrupted_as_exit_status(
+    run: Callable[[], int], resume_hint: Callable[[], str | None] | None = None
+) -> int:
+    """``run()``; Ctrl-C is one ``interrupted`` line on stderr (followed by ``resume_hint()``
+    when that gives one: ``drivestack fleet`` says to rerun the same command) and exit status
+    130 (its traceback with ``DRIVESTACK_DEBUG=1``): every ``drivestack`` command and the
+    converters in ``tools/`` stop this way."""
     try:
-        return report_user_errors(lambda: int(args._module.run(args) or 0))
+        return run()
     except BaseException as exc:
         if not is_interrupt(exc) or debug_enabled():
             raise
-        print(_interrupted_message(args), file=sys.stderr)
+        hint = resume_hint() if resume_hint is not None else None
+        print(f"\ninterrupted; {hint}" if hint else "\ninterrupted", file=sys.stderr)
         return INTERRUPTED_STATUS
 
 
@@ -105,13 +119,6 @@ def report_user_errors(run: Callable[[], int]) -> int:
         return 2
     finally:
         warnings.formatwarning = formatter
-
-
-def _interrupted_message(args: argparse.Namespace) -> str:
-    """The one line of a run stopped by Ctrl-C; a command that can resume sets
-    ``args.resume_hint`` (``drivestack fleet``: rerun the same command)."""
-    hint = getattr(args, "resume_hint", None)
-    return f"\ninterrupted; {hint}" if hint else "\ninterrupted"
 
 
 def _user_message(exc: BaseException) -> str:

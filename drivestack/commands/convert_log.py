@@ -12,7 +12,6 @@ is one ``error:`` line naming the file and field, exit status 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -81,22 +80,6 @@ def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> 
     return 0
 
 
-def interrupted_as_exit_status(run: Callable[[], int]) -> int:
-    """``run()``; Ctrl-C is one ``interrupted`` line on stderr and exit status 130, as the
-    ``drivestack`` command line reports it (its traceback with ``DRIVESTACK_DEBUG=1``)."""
-    from drivestack.cli import INTERRUPTED_STATUS
-    from drivestack.core.errors import is_interrupt
-    from drivestack.core.warning_format import debug_enabled
-
-    try:
-        return run()
-    except BaseException as exc:
-        if not is_interrupt(exc) or debug_enabled():
-            raise
-        print("\ninterrupted", file=sys.stderr)
-        return INTERRUPTED_STATUS
-
-
 def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
     """A progress bar over the frame numbers written."""
     from tqdm import tqdm
@@ -106,7 +89,7 @@ def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
 
 def dataset_main(description: str, argv: list[str] | None = None) -> int:
     """``tools/dataset_to_log.py``: ``--dataset``, ``--root``, the shared options."""
-    from drivestack.cli import report_user_errors
+    from drivestack.cli import interrupted_as_exit_status, report_user_errors
 
     parser = converter_parser(
         description,
@@ -143,7 +126,7 @@ def dataset_main(description: str, argv: list[str] | None = None) -> int:
 def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
     """``tools/kitti_tracking_to_log.py``: ``--root`` (default the shared KITTI tracking
     folder), ``--sequence``, the shared options."""
-    from drivestack.cli import report_user_errors
+    from drivestack.cli import interrupted_as_exit_status, report_user_errors
     from drivestack.replay.kitti_log import kitti_tracking_to_log
 
     parser = converter_parser(description, "the sequence's own frame numbers")
