@@ -6,7 +6,10 @@ silently), an empty file, unknown keys, missing required keys and wrong types ra
 :class:`~drivestack.core.errors.ConfigError` naming the file and the dotted key
 (``tracking.classes.Car.max_age``; list items by index: ``agents.2.speed_mps``). A value the dataclass's own ``__post_init__`` rejects
 (``ValueError``, or ``OverflowError`` and the like from a huge number) is re-raised as a
-``ConfigError`` at that key too.
+``ConfigError`` at that key too: the key of a :class:`ConfigValueError`, else the field a
+message starting ``<Class>.<field>`` names (``PDMParams.horizon_s must be ...`` at
+``planner.horizon_s``; ``speed_fractions[1]`` at ``speed_fractions.1``), else the dataclass's
+own key.
 
 Supported field types: ``bool``, ``int``, ``float`` (integers accepted), ``str``,
 ``pathlib.Path``, ``Enum`` subclasses (by name or value), ``Literal[...]``, ``X | None``,
@@ -19,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -200,7 +204,22 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
             raise
         if isinstance(exc, ConfigValueError):
             raise _fail(exc.reason, path, _join(prefix, exc.key)) from None
-        raise _fail(str(exc), path, prefix) from None
+        named = _named_field(cls, str(exc))
+        raise _fail(str(exc), path, _join(prefix, named) if named else prefix) from None
+
+
+def _named_field(cls: type, message: str) -> str:
+    """The key a ``__post_init__`` error ``message`` of the dataclass ``cls`` names: the
+    ``<Class>.<field>`` it starts with (``PDMParams.horizon_s must be ...``; the class
+    ``cls`` or one of its bases, the field one of ``cls``'s), with an element index
+    (``speed_fractions[1]``) as a dotted key (``speed_fractions.1``); ``""`` (the dataclass
+    itself) when the message names no field of ``cls``."""
+    classes = "|".join(re.escape(c.__name__) for c in cls.__mro__ if c is not object)
+    match = re.match(rf"\s*(?:{classes})\.([A-Za-z_]\w*)((?:\[\d+\])*)", message)
+    names = {f.name for f in dataclasses.fields(cls)}
+    if match is None or match.group(1) not in names:
+        return ""
+    return ".".join([match.group(1), *re.findall(r"\[(\d+)\]", match.group(2))])
 
 
 class _DuplicateKeyError(yaml.YAMLError):

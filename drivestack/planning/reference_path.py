@@ -10,7 +10,9 @@ import numpy.typing as npt
 
 from drivestack.structures._checks import _all_finite, as_array, check_number
 from drivestack.structures.road_map import (
+    PolylineIndex,
     RoadMap,
+    check_no_cusp,
     polyline_stations,
     project_to_polyline,
     resample_polyline,
@@ -61,6 +63,38 @@ def _speed_limits(value: npt.ArrayLike, n_points: int, n_rows: int) -> np.ndarra
     return limit.copy()
 
 
+#: How far (m) from a route point a route lane may lie to give it its speed limit
+#: (:func:`_route_speed_limits`): well past the widest lane-change blend between lanes.
+ROUTE_LANE_SEARCH_M = 25.0
+
+#: How far (m) before a lane's start and past its end a point still counts as on it.
+ROUTE_LANE_END_SLACK_M = 0.5
+
+
+def _route_speed_limits(road_map: RoadMap, lane_ids: list[str], xy_m: np.ndarray) -> np.ndarray:
+    """``(N,)`` speed limit at each route point ``xy_m (N, 2)``: the limit of the route lane
+    it lies closest to sideways (``|lateral_m|`` of :func:`project_to_polyline`; the first
+    such lane in route order on ties) among the lanes it is on (station within
+    :data:`ROUTE_LANE_END_SLACK_M` of the lane's ends) and that come within
+    :data:`ROUTE_LANE_SEARCH_M` of it; the first lane's limit where there is none.
+
+    Linear in the route's length: each point is projected only on the lanes near it
+    (:meth:`PolylineIndex.project_near`), exactly as on the whole lane."""
+    lanes = [road_map.lane(lane_id) for lane_id in dict.fromkeys(lane_ids)]  # route order
+    index = PolylineIndex([lane.centerline_m for lane in lanes])
+    point, which, station, lateral = index.project_near(xy_m, ROUTE_LANE_SEARCH_M)
+    length = np.array([lane.length_m for lane in lanes])[which]
+    on = (station >= -ROUTE_LANE_END_SLACK_M) & (station <= length + ROUTE_LANE_END_SLACK_M)
+    point, which, off = point[on], which[on], np.abs(lateral[on])
+    order = np.lexsort((which, off, point))  # per point: least |lateral|, then route order
+    point, which = point[order], which[order]
+    first = np.ones(len(point), dtype=bool)
+    first[1:] = point[1:] != point[:-1]
+    limit = np.full(len(xy_m), lanes[0].speed_limit_mps)
+    limit[point[first]] = np.array([lane.speed_limit_mps for lane in lanes])[which[first]]
+    return limit
+
+
 @dataclass(frozen=True)
 class ReferencePath:
     """``xy_m (N, 2)`` points every ``step_m`` with ``station_m (N,)``, ``yaw_rad (N,)``,
@@ -82,9 +116,21 @@ class ReferencePath:
         points or ``(N,)`` for the polyline's rows, spread evenly along the path.
 
         ``ValueError`` naming ``polyline_m``, ``step_m`` or ``speed_limit_mps`` for another
-        shape, a NaN / infinite value, a step or a limit that is not positive.
+        shape, a NaN / infinite value, a step or a limit that is not positive, and naming
+        ``polyline_m`` and the vertex for a cusp (a turn back of more than
+        :data:`~drivestack.structures.road_map.MAX_VERTEX_TURN_RAD` at a vertex, which
+        resampling would cut into a short sharp loop: :func:`check_no_cusp`).
         """
-        xy = resample_polyline(polyline_m, step_m)
+        xy = resample_polyline(polyline_m, step_m)  # (checks the polyline's shape and values)
+        check_no_cusp(np.asarray(polyline_m, dtype=np.float64), "polyline_m")
+        return cls._resampled(xy, speed_limit_mps, np.shape(polyline_m)[0])
+
+    @classmethod
+    def _resampled(
+        cls, xy: np.ndarray, speed_limit_mps: npt.ArrayLike, n_rows: int
+    ) -> ReferencePath:
+        """:meth:`from_polyline` of the points ``xy (n, 2)`` it resampled from a polyline of
+        ``n_rows`` rows."""
         station = polyline_stations(xy)
         d = np.diff(xy, axis=0)
         seg_yaw = np.arctan2(d[:, 1], d[:, 0])
@@ -92,7 +138,7 @@ class ReferencePath:
         dyaw = np.diff(np.unwrap(yaw))
         ds = np.maximum(np.diff(station), 1e-9)
         curv = np.concatenate([dyaw / ds, [0.0]])
-        limit = _speed_limits(speed_limit_mps, len(xy), np.shape(polyline_m)[0])
+        limit = _speed_limits(speed_limit_mps, len(xy), n_rows)
         if limit.shape != (len(xy),):
             limit = np.interp(station, np.linspace(0.0, station[-1], len(limit)), limit)
         return cls(xy, station, yaw, curv, limit)
@@ -118,15 +164,8 @@ class ReferencePath:
                     "along drivable lanes (RoadMap.route keeps to them)"
                 )
         xy = resample_polyline(line, step_m)
-        best = np.full(len(xy), np.inf)
-        limit = np.full(len(xy), road_map.lane(lane_ids[0]).speed_limit_mps)
-        for lane_id in lane_ids:
-            lane = road_map.lane(lane_id)
-            s, d = lane.project(xy)
-            on = (s >= -0.5) & (s <= lane.length_m + 0.5) & (np.abs(d) < best)
-            best = np.where(on, np.abs(d), best)
-            limit = np.where(on, lane.speed_limit_mps, limit)
-        return cls.from_polyline(xy, limit, step_m)
+        limit = _route_speed_limits(road_map, lane_ids, xy)
+        return cls._resampled(resample_polyline(xy, step_m), limit, len(xy))
 
     @property
     def length_m(self) -> float:

@@ -54,6 +54,7 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
     Lane,
     RoadMap,
+    check_no_cusp,
     interpolate_polyline,
     polyline_stations,
     project_to_polyline,
@@ -536,6 +537,18 @@ def check_start_offset(
         )
 
 
+def _agent_path_m(points: list[tuple[float, float]], where: str, key: str) -> np.ndarray:
+    """An agent's ``path_m`` as :func:`distinct_path_m` gives it; ``ConfigError`` at ``key``
+    also for a path that turns back on itself (a cusp, :func:`check_no_cusp`: the vertex
+    named by its index in ``path_m``), which an agent would drive as a U-turn on the spot."""
+    path = distinct_path_m(points, where, key)
+    try:
+        check_no_cusp(np.asarray(points, dtype=np.float64).reshape(-1, 2), "the path")
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=where, field=key) from None
+    return path
+
+
 def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
     """Scenario agent ``agents.<i>`` on ``road_map`` (the scenario's lights applied): an
     ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``)."""
@@ -553,7 +566,7 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
             light_stops = path_light_stops(road_map, cfg.lanes, path)
     else:
         assert cfg.path_m is not None
-        path = distinct_path_m(cfg.path_m, where, f"agents.{i}.path_m")
+        path = _agent_path_m(cfg.path_m, where, f"agents.{i}.path_m")
         along = "its path_m"
     check_station(cfg.station_m, float(polyline_stations(path)[-1]), along, where, f"agents.{i}")
     if cfg.lanes is not None:  # (a path_m has no lane, so no width to keep to)

@@ -136,6 +136,47 @@ def _polyline(
     return arr
 
 
+#: Sharpest turn between consecutive segments a lane centreline, a reference path or an
+#: agent's path may make (:func:`check_no_cusp`): a sharper one turns the path back on itself
+#: (a cusp), which no vehicle drives and which folds the lane's area into a sliver.
+MAX_VERTEX_TURN_RAD = math.radians(150.0)
+
+
+def first_cusp(
+    polyline_m: np.ndarray, max_turn_rad: float = MAX_VERTEX_TURN_RAD
+) -> tuple[int, float] | None:
+    """The first vertex where a finite ``(N, 2)`` polyline turns by more than
+    ``max_turn_rad`` between its segments before and after it, as its row in ``polyline_m``
+    and the turn (rad, in ``[0, pi]``); None when there is none. Repeated vertices are
+    skipped: the turn is measured between segments of positive length. O(N)."""
+    d = np.diff(polyline_m, axis=0)
+    moving = np.flatnonzero(np.any(d != 0.0, axis=1))  # segments of positive length
+    if len(moving) < 2:
+        return None
+    a, b = d[moving[:-1]], d[moving[1:]]
+    turn = np.abs(np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], np.einsum("ij,ij->i", a, b)))
+    hit = np.flatnonzero(turn > max_turn_rad)
+    if not len(hit):
+        return None
+    return int(moving[hit[0] + 1]), float(turn[hit[0]])
+
+
+def check_no_cusp(polyline_m: np.ndarray, where: str) -> None:
+    """``ValueError`` naming ``where``, the vertex (its row in ``polyline_m``) and its turn
+    when the finite ``(N, 2)`` polyline turns back on itself by more than
+    :data:`MAX_VERTEX_TURN_RAD` at a vertex (:func:`first_cusp`)."""
+    cusp = first_cusp(polyline_m)
+    if cusp is None:
+        return
+    i, turn_rad = cusp
+    raise ValueError(
+        f"{where} turns back on itself at vertex {i} {polyline_m[i].tolist()} (a cusp: a turn "
+        f"of {math.degrees(turn_rad):.1f} deg between the segments before and after it, more "
+        f"than {math.degrees(MAX_VERTEX_TURN_RAD):.0f}): a lane or path must run one way; "
+        "split it where it turns back"
+    )
+
+
 def polyline_stations(polyline_m: npt.ArrayLike) -> np.ndarray:
     """``(N, 2)`` polyline (``N >= 2``, finite) -> ``(N,)`` cumulative arc length from its
     first point (m); a repeated vertex repeats its station. ``ValueError`` naming
@@ -311,6 +352,57 @@ class PolylineIndex:
         """The heading (rad) of polyline ``polyline`` at ``station_m``, exactly as
         :func:`interpolate_polyline`'s (the first / last segment's outside the polyline)."""
         return float(self.interpolate([station_m], polyline)[1][0])
+
+    @cached_property
+    def _segment_tree(self) -> STRtree:
+        """STRtree of all segments (index ``j`` is segment ``j``)."""
+        ends = np.stack([self.start_m, self.start_m + self.delta_m], axis=1)
+        return STRtree(shapely.linestrings(ends))
+
+    def project_near(
+        self, points_m: npt.ArrayLike, radius_m: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Frenet coordinates of finite ``(M, 2)`` points on every polyline that comes within
+        ``radius_m`` (> 0) of them, in time linear in the points (and the segments near
+        them), not in the polylines' length.
+
+        Returns ``point (K,)``, ``polyline (K,)`` (indices; sorted by point, then polyline),
+        ``station_m (K,)`` and ``lateral_m (K,)`` for the ``K`` pairs whose polyline has a
+        segment within ``radius_m`` of the point, each exactly as :func:`project_to_polyline`
+        on that polyline: the segments searched (those whose bounding box meets the square
+        of half-side ``radius_m`` around the point) hold the closest segment and every
+        segment as close, so the projection is the same, bit for bit, with the same
+        arithmetic. Pairs farther apart are left out.
+        """
+        check_number("radius_m", radius_m, above=0.0)
+        pts = _query_points(points_m)
+        half = radius_m * (1.0 + 1e-9) + 1e-9  # (box rounding: never miss a segment within)
+        boxes = shapely.box(pts[:, 0] - half, pts[:, 1] - half, pts[:, 0] + half, pts[:, 1] + half)
+        q, j = self._segment_tree.query(boxes)
+        # project_to_polyline's arithmetic, pair by pair (its (M, S) arrays, sparse)
+        d, a = self.delta_m[j], self.start_m[j]
+        rx, ry = pts[q, 0] - a[:, 0], pts[q, 1] - a[:, 1]
+        t = (rx * d[:, 0] + ry * d[:, 1]) / self._length_sq[j]
+        tc = np.clip(t, 0.0, 1.0)
+        dist_sq = (pts[q, 0] - (a[:, 0] + tc * d[:, 0])) ** 2 + (
+            pts[q, 1] - (a[:, 1] + tc * d[:, 1])
+        ) ** 2
+        poly = np.searchsorted(self.first_segment, j, side="right") - 1
+        # per (point, polyline): the closest segment, the lowest index on ties
+        order = np.lexsort((j, dist_sq, poly, q))
+        q, j, poly, t, dist_sq = q[order], j[order], poly[order], t[order], dist_sq[order]
+        rx, ry = rx[order], ry[order]
+        first = np.ones(len(q), dtype=bool)
+        first[1:] = (q[1:] != q[:-1]) | (poly[1:] != poly[:-1])
+        keep = first & (dist_sq <= radius_m * radius_m)  # a partial search beyond the radius
+        q, j, poly, t, rx, ry = q[keep], j[keep], poly[keep], t[keep], rx[keep], ry[keep]
+        lo = self.first_segment[poly]
+        t = np.where(j > lo, np.maximum(t, 0.0), t)  # extrapolate only before the first /
+        t = np.where(j < lo + self.n_segments[poly] - 1, np.minimum(t, 1.0), t)  # past the last
+        d = self.delta_m[j]
+        station = self.station_m[j] + t * self.length_m[j]
+        lateral = (d[:, 0] * ry - d[:, 1] * rx) / self.length_m[j]
+        return q.astype(np.int64), poly.astype(np.int64), station, lateral
 
     def _which(self, polyline: npt.ArrayLike, m: int) -> np.ndarray:
         """``polyline`` as ``(m,)`` checked indices."""
@@ -497,6 +589,9 @@ class Lane:
     leaves this lane for any of its successors (an OpenDRIVE ``type="direct"`` junction, where
     roads meet end to end); None where the lane's end is at no such junction. It too counts
     as a junction entered.
+
+    ``ValueError`` naming the lane and field for a bad polyline or value, and the vertex for a
+    centreline that turns back on itself (a cusp: :func:`check_no_cusp`).
     """
 
     lane_id: str
@@ -521,7 +616,10 @@ class Lane:
                     f"{where}.{name} must be a non-empty string or None, got {value!r}"
                 )
         for name in ("centerline_m", "left_boundary_m", "right_boundary_m"):
-            object.__setattr__(self, name, _polyline(getattr(self, name), f"{where}.{name}"))
+            line = _polyline(getattr(self, name), f"{where}.{name}", distinct=False, copy=False)
+            if name == "centerline_m":  # (vertex indices as given, repeated ones included)
+                check_no_cusp(line, f"{where}.{name}")
+            object.__setattr__(self, name, _polyline(line, f"{where}.{name}"))
         speed = float(self.speed_limit_mps)
         if not (speed > 0.0 and math.isfinite(speed)):
             raise ValueError(f"{where}.speed_limit_mps must be positive, got {speed}")

@@ -1,0 +1,65 @@
+"""PolylineIndex.project_near: the projection on every polyline near a point, bit for bit
+project_to_polyline's, found without searching the polylines' far segments."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivestack.structures.road_map import PolylineIndex, project_to_polyline
+
+# a coarse grid (many exactly tied segment distances: the lowest segment must win) or anywhere
+_COORD = st.one_of(
+    st.integers(-8, 8).map(float),
+    st.floats(-50.0, 50.0, allow_nan=False).filter(lambda v: v == 0.0 or abs(v) > 1e-6),
+)
+_POINT = st.tuples(_COORD, _COORD)
+_POLYLINE = st.lists(_POINT, min_size=2, max_size=20).filter(
+    lambda p: all(a != b for a, b in itertools.pairwise(p))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    polylines=st.lists(_POLYLINE, min_size=1, max_size=4),
+    points=st.lists(_POINT, min_size=1, max_size=25),
+    radius=st.sampled_from([0.5, 3.0, 10.0, 40.0]),
+)
+def test_pairs_within_the_radius_project_exactly_as_on_the_whole_polyline(
+    polylines: list[list[tuple[float, float]]], points: list[tuple[float, float]], radius: float
+) -> None:
+    index = PolylineIndex(polylines)
+    xy = np.array(points)
+    point, which, station, lateral = index.project_near(xy, radius)
+    pairs = list(zip(point.tolist(), which.tolist(), strict=True))
+    assert pairs == sorted(set(pairs))  # one row per pair, by point then polyline
+    for p, polyline in enumerate(polylines):
+        line = np.array(polyline)
+        distance = shapely.distance(shapely.points(xy), shapely.linestrings(line))
+        want_s, want_d = project_to_polyline(line, xy)
+        mine = which == p
+        # every point within the radius (up to rounding) is listed, none beyond it
+        near = set(point[mine].tolist())
+        assert {int(q) for q in np.flatnonzero(distance <= radius * (1 - 1e-9))} <= near
+        assert near <= {int(q) for q in np.flatnonzero(distance <= radius * (1 + 1e-9))}
+        np.testing.assert_array_equal(station[mine], want_s[point[mine]])
+        np.testing.assert_array_equal(lateral[mine], want_d[point[mine]])
+
+
+def test_hand_computed_pairs() -> None:
+    """An L (corner at (10, 0)) and a far line: a point beyond the corner ties both segments
+    (the first wins: station 10, lateral off the first segment's line); far polylines are
+    left out."""
+    index = PolylineIndex([[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]], [[0.0, 100.0], [5.0, 100.0]]])
+    point, which, station, lateral = index.project_near([[12.0, -1.0], [2.0, 1.0]], 5.0)
+    assert point.tolist() == [0, 1] and which.tolist() == [0, 0]
+    np.testing.assert_allclose(station, [10.0, 2.0])
+    np.testing.assert_allclose(lateral, [-1.0, 1.0])
+    assert index.project_near([[2.0, 98.0]], 1.0)[0].size == 0  # 2 m from the far line
+    with pytest.raises(ValueError, match="radius_m"):
+        index.project_near([[0.0, 0.0]], 0.0)
