@@ -39,9 +39,9 @@ def test_vertex_index_counts_the_given_rows_repeated_ones_included() -> None:
         _lane([[0.0, 0.0], [10.0, 0.0], [10.0, 0.0], [20.0, 0.0], [5.0, 0.1]])
 
 
-@pytest.mark.parametrize(("angle_deg", "refused"), [(149.0, False), (151.0, True), (90.0, False)])
-def test_threshold_is_150_degrees(angle_deg: float, refused: bool) -> None:
-    assert math.degrees(MAX_VERTEX_TURN_RAD) == pytest.approx(150.0)
+@pytest.mark.parametrize(("angle_deg", "refused"), [(169.0, False), (171.0, True), (90.0, False)])
+def test_threshold_is_170_degrees(angle_deg: float, refused: bool) -> None:
+    assert math.degrees(MAX_VERTEX_TURN_RAD) == pytest.approx(170.0)
     for sign in (1.0, -1.0):  # left and right turns alike
         line = [[x, sign * y] for x, y in _turn_at(angle_deg)]
         cusp = first_cusp(np.array(line))
@@ -64,7 +64,7 @@ def test_first_cusp_is_the_first_turn_past_the_limit(
     headings: list[float], lengths: list[float]
 ) -> None:
     """Segments of given headings: the first vertex whose turn (the wrapped heading change)
-    exceeds 150 degrees, computed here from the headings themselves."""
+    exceeds 170 degrees, computed here from the headings themselves."""
     steps = np.array(
         [[math.cos(h) * s, math.sin(h) * s] for h, s in zip(headings, lengths, strict=False)]
     )
