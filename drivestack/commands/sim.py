@@ -20,8 +20,22 @@ projected 0.1 to 2.9 s ahead at constant velocities (nuPlan's steps below its 3 
 error). When any run's map has traffic lights, a "red lights run" column counts the times
 the ego's front passed a stop line at red ("-" for a run on a map without lights;
 drivestack.eval.driving.traffic_lights), and each planner's line gives the total, and
-after "; agents" the red lights the simulated agents ran (information only). A
---sweep key that is a field of none of the scenarios is an error.
+after "; agents" the red lights the simulated agents ran (information only). A run that
+ended with the ego at rest while its planner still braked for a stop reason (its
+debug.stop_reason, e.g. "no proposal stays on the drivable area"; not the route's end, a
+light or an agent ahead) gets a "stopped: PLANNER/SCENARIO: ended stopped: REASON" line,
+passed or not (summary.json: "ended_stopped_runs"); every run's history.npz records each
+planner call's stop reason and emergency flag, its metrics.json the count and first tick
+of each reason ("stop_reasons", "ended_stopped_reason"). A --sweep key that is a field of
+none of the scenarios is an error.
+
+--planner-params YAML sets the planners' settings (blocks pdm: and idm:, PDMParams), the
+ego vehicle (vehicle:, VehicleParams) and the trajectory tracker (tracker:,
+TrackerParams), each block and key optional and read strictly (an unknown or bad key is
+one error line naming the file and dotted key, exit status 2; unknown_light is --lights's);
+sim.json records every value (a DIR of runs made with other settings is refused as
+below), each metrics.json its planner's block, vehicle and tracker. Suites honour it;
+with the fleet options it is refused (fleets run the built-in settings).
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
@@ -143,6 +157,7 @@ from drivestack.sim.scenario import RECORDED_AGENT_MODES
 if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
     from drivestack.sim.build import BuiltScenario
+    from drivestack.sim.evaluate import PlannerParams
     from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 #: The stack of ``--perception lidar`` without ``--stack``.
@@ -206,6 +221,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_lights_arguments(parser)
     parser.add_argument(
+        "--planner-params",
+        type=Path,
+        default=None,
+        metavar="YAML",
+        help="settings of the planners, the ego vehicle and the trajectory tracker: a YAML "
+        "mapping with any of the blocks pdm: and idm: (PDMParams, one per planner), vehicle: "
+        "(VehicleParams), tracker: (TrackerParams), read strictly (a bad key or value is one "
+        "error line naming the file and the dotted key, exit status 2); recorded in sim.json "
+        "and each metrics.json; unknown_light is --lights's (default: the built-in settings)",
+    )
+    parser.add_argument(
         "--stack",
         type=Path,
         default=None,
@@ -264,11 +290,15 @@ def run(args: argparse.Namespace) -> int:
         return fleet.run(args)  # (which checks the sweep keys: a --sweep makes a fleet)
     fleet.check_sources(args)
     planners = fleet.planners_of(args.planner)
+    params = _planner_params(args)  # ConfigError (exit 2) before anything runs
     # one result folder per run: expand_variants refuses two scenarios that would share one
     scenarios, known = _load(args)
     runs = expand_variants(scenarios, planners, SweepSpec(()))
     data_root = fleet.data_root_of(args.data_root)
     builds = _build_all(runs, data_root)  # ConfigError (exit 2) before anything runs
+    if params is not None:  # the ego vehicle of every run, set before any world is wrapped
+        for built in builds.values():
+            built.world.vehicle = params.vehicle
     # one stack for every run (a run resets it), so a bad --stack also fails before any run
     stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
     # --light-camera: refused without --lights camera, a bad file exits 2 before any run
@@ -280,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
-    manifest = _manifest(args, runs, planners, light_effects)
+    manifest = _manifest(args, runs, planners, light_effects, params)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
     if args.export_dataset is not None and args.overwrite:
         _clear_export_folder(args.export_dataset)
@@ -299,9 +329,15 @@ def run(args: argparse.Namespace) -> int:
                 built = with_light_perception(built, light_config, effects=light_effects)
             if stack is not None:
                 built = with_lidar_perception(built, stack)
-            result = run_scenario(
-                built, planner_for_lights(planner, built, args.lights), data_root, args.max_steps
-            )
+            if params is None:
+                result = run_scenario(
+                    built,
+                    planner_for_lights(planner, built, args.lights),
+                    data_root,
+                    args.max_steps,
+                )
+            else:  # the file's settings, with --lights's unknown_light policy
+                result = run_scenario(built, planner, data_root, args.max_steps, params=params)
         except Exception as exc:  # one crashing run must not stop the others: record it
             rows.append(_crashed_run(variant, exc, folder))
             tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
@@ -310,6 +346,14 @@ def run(args: argparse.Namespace) -> int:
         record.update(
             run_provenance_fields(cfg, perception=args.perception, lights=args.lights, **provenance)
         )
+        if params is not None:  # what this run's planner, vehicle and tracker ran with
+            settings = params.as_dict()
+            record["planner_params"] = {
+                "file": manifest["planner_params_file"],
+                planner: settings[planner],
+                "vehicle": settings["vehicle"],
+                "tracker": settings["tracker"],
+            }
         reason = known.get(cfg.name, {}).get(planner)
         if reason is not None:  # the suite lists it as a known failure (strict xfail)
             record["known_failure"] = reason
@@ -398,11 +442,27 @@ def _check_options(args: argparse.Namespace) -> None:
             "--overwrite is not applied to fleets (the fleet options): a fleet resumes what "
             "its --out holds; give another --out, or delete the folder first"
         )
+    if args.planner_params is not None and fleet.is_fleet_request(args):
+        raise DataError(
+            "--planner-params is not applied to fleets (the fleet options): a fleet's "
+            "variants run the built-in settings; run the scenarios without fleet options"
+        )
     if args.stack is not None and args.perception != "lidar":
         raise DataError(
             "--stack is used only with --perception lidar (the planner sees ground truth "
             f"with --perception {args.perception})"
         )
+
+
+def _planner_params(args: argparse.Namespace) -> PlannerParams | None:
+    """``--planner-params``'s settings with ``--lights``'s ``unknown_light`` policy (None
+    without the option); ``ConfigError`` naming the file and dotted key for a bad file."""
+    from drivestack.sim.evaluate import load_planner_params
+
+    if args.planner_params is None:
+        return None
+    params = load_planner_params(args.planner_params)
+    return params.with_unknown_light(unknown_light_policy(args.lights))
 
 
 def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -> None:
@@ -463,7 +523,16 @@ def _clear_export_folder(root: Path) -> None:
 MANIFEST_NAME = "sim.json"
 SUMMARY_FILES = ("summary.json", "summary.md")
 #: What identifies an invocation: a DIR holding runs made with other values is refused.
-IDENTITY_KEYS = ("runs", "planners", "max_steps", "perception", "lights", "light_camera", "agents")
+IDENTITY_KEYS = (
+    "runs",
+    "planners",
+    "max_steps",
+    "perception",
+    "lights",
+    "light_camera",
+    "agents",
+    "planner_params",
+)
 
 
 def _fleet_files() -> tuple[str, ...]:
@@ -482,12 +551,18 @@ def _run_files() -> tuple[str, ...]:
 
 
 def _manifest(
-    args: argparse.Namespace, runs: list[Variant], planners: list[str], light_effects: Any
+    args: argparse.Namespace,
+    runs: list[Variant],
+    planners: list[str],
+    light_effects: Any,
+    params: PlannerParams | None = None,
 ) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how;
     ``light_effects`` the light camera's effects (``--light-camera``'s), recorded as a fleet
     records them (:meth:`~drivestack.exec.lights.FleetLights.manifest_value`: with its
-    preset's name, ``ideal`` without one; ``None`` without ``--lights camera``)."""
+    preset's name, ``ideal`` without one; ``None`` without ``--lights camera``);
+    ``planner_params`` every value of ``--planner-params`` (None without it) and
+    ``planner_params_file`` the file it was read from."""
     from drivestack.core.provenance import run_provenance
 
     return {
@@ -500,6 +575,10 @@ def _manifest(
         "unknown_light": unknown_light_policy(args.lights),
         "light_camera": FleetLights(args.lights, args.light_camera, light_effects).manifest_value(),
         "agents": args.agents,
+        "planner_params": None if params is None else params.as_dict(),
+        "planner_params_file": (
+            None if args.planner_params is None else str(Path(args.planner_params).resolve())
+        ),
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
         **run_provenance(),
@@ -527,7 +606,7 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
     if not isinstance(old, dict):
         return f"its {MANIFEST_NAME} does not read"
     differs = [
-        f"{key} ({_shown(old.get(key))}; now {_shown(manifest[key])})"
+        f"{key} ({_shown(old.get(key), key)}; now {_shown(manifest[key], key)})"
         for key in IDENTITY_KEYS
         if key != "runs" and _identity(key, old.get(key)) != _identity(key, manifest[key])
     ]
@@ -548,11 +627,14 @@ def _identity(key: str, value: object) -> object:
     return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
 
 
-def _shown(value: object) -> str:
+def _shown(value: object, key: str = "") -> str:
     """An identity value in a refusal: a list as ``a,b``, no ``--max-steps`` as ``none``, a
-    light camera by its preset's name, anything else as it is."""
+    light camera by its preset's name, ``--planner-params`` as ``a file's settings``,
+    anything else as it is."""
     if value is None:
         return "none"
+    if key == "planner_params":
+        return "a --planner-params file's settings"
     if isinstance(value, dict):
         return light_camera_shown(value)
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -711,6 +793,11 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             entry["crashed_runs"] = [
                 {"scenario": r["scenario"], "error": r["error"]} for r in crashed
             ]
+        stopped = [r for r in mine if r.get("ended_stopped_reason")]
+        if stopped:  # ended at rest, the planner braking for a stop reason (not the goal)
+            entry["ended_stopped_runs"] = [
+                {"scenario": r["scenario"], "reason": r["ended_stopped_reason"]} for r in stopped
+            ]
         out[planner] = entry
     return out
 
@@ -732,6 +819,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     """The summary table (markdown) of ``rows``, a note on its min TTC column, then a line
     per planner and one per failed or crashed run."""
     from drivestack.eval.driving.nuplan import TTC_HORIZON_S, ttc_note
+    from drivestack.sim.evaluate import stopped_label
     from drivestack.sim.perception_metrics import light_perception_line
 
     horizon = float(TTC_HORIZON_S)
@@ -816,6 +904,10 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
                 f"{NOT_EVALUATED_LABEL}: {run}: {'; '.join(not_evaluated(r))} "
                 f"(listed as: {r['known_failure']})"
             )
+    for r in rows:  # passed or not: a run that ended at rest short of its goal says why
+        label = None if _crashed(r) else stopped_label(r)
+        if label is not None:
+            lines.append(f"stopped: {r['planner']}/{r['scenario']}: {label}")
     return "\n".join(lines)
 
 

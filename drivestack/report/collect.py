@@ -105,6 +105,9 @@ class ScenarioRow:
     # the pass criteria a run cut short could not judge (metrics.json not_evaluated; older
     # records: none)
     not_evaluated: tuple[str, ...] = ()
+    # the planner's stop reason when the run ended at rest braking for it (metrics.json
+    # ended_stopped_reason); None when it did not, or for older records
+    ended_stopped_reason: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -139,6 +142,7 @@ class ScenarioRow:
             "red_light_violations": self.red_light_violations,
             "known_failure": self.known_failure,
             "not_evaluated": list(self.not_evaluated),
+            "ended_stopped_reason": self.ended_stopped_reason,
         }
 
 
@@ -245,6 +249,7 @@ def row_from_metrics(
                 red_light_violations=_red_lights(data),
                 known_failure=_text(data.get("known_failure")),
                 not_evaluated=tuple(str(c) for c in unjudged),
+                ended_stopped_reason=_text(data.get("ended_stopped_reason")),
             ),
             config,
         )

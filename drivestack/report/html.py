@@ -413,7 +413,15 @@ def _status_text(row: dict[str, Any]) -> str:
 def _why(row: dict[str, Any]) -> str:
     """A run's why cell: its missed criteria or error, after the reason its suite lists it
     as a known failure (and, when it passed, that the listing is stale, or what a run cut
-    short did not judge)."""
+    short did not judge); then, for a run that ended at rest braking for a stop reason
+    (``ended_stopped_reason``; older report.json rows lack it), ``ended stopped: REASON``."""
+    why = _why_ending(row)
+    stopped = row.get("ended_stopped_reason")
+    return "; ".join(p for p in (why, f"ended stopped: {stopped}" if stopped else "") if p)
+
+
+def _why_ending(row: dict[str, Any]) -> str:
+    """The part of :func:`_why` that its ending decides."""
     why = "; ".join(row["failures"]) or row["error"]
     reason, ending = row.get("known_failure"), _ending(row)
     if ending == "known_failure_not_evaluated":

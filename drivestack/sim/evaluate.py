@@ -2,22 +2,95 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from drivestack.core.errors import ConfigError
 from drivestack.eval.driving.ncap import NcapResult, ncap_result
-from drivestack.eval.driving.nuplan import CollisionEvent, NuPlanMetrics, nuplan_score
+from drivestack.eval.driving.nuplan import (
+    DRIVABLE_TOLERANCE_M,
+    STOPPED_SPEED_MPS,
+    CollisionEvent,
+    NuPlanMetrics,
+    nuplan_score,
+)
 from drivestack.eval.driving.traffic_lights import RedLightResult, red_light_violations
 from drivestack.ingest.maps.commonroad import goal_reached_time_s
-from drivestack.planning.control import TrajectoryTracker
-from drivestack.planning.pdm import IDMPlanner, PDMPlanner
+from drivestack.planning.control import TrackerParams, TrajectoryTracker
+from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner
 from drivestack.sim.build import BuiltScenario, build_scenario
 from drivestack.sim.runner import Planner, SimHistory, run_closed_loop
 from drivestack.sim.scenario import PassCriteria, ScenarioConfig
+from drivestack.sim.vehicle import VehicleParams
+from drivestack.sim.world import World
 
 PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "idm": IDMPlanner}
+
+
+@dataclass(frozen=True)
+class PlannerParams:
+    """The settings of a closed-loop run's built-in planners, ego vehicle and trajectory
+    tracker (``drivestack sim --planner-params YAML``): ``pdm`` and ``idm`` the
+    :class:`~drivestack.planning.pdm.PDMParams` of each built-in planner (the IDM planner
+    reads only some of them: its docstring lists which), ``vehicle`` the ego's
+    :class:`~drivestack.sim.vehicle.VehicleParams` (the simulated car, the planners' and the
+    tracker's), ``tracker`` the :class:`~drivestack.planning.control.TrackerParams`. Every
+    block and key is optional (the defaults are those of a run without the file)."""
+
+    pdm: PDMParams = field(default_factory=PDMParams)
+    idm: PDMParams = field(default_factory=PDMParams)
+    vehicle: VehicleParams = field(default_factory=VehicleParams)
+    tracker: TrackerParams = field(default_factory=TrackerParams)
+
+    def planner(self, name: str) -> PDMParams:
+        """The :class:`PDMParams` of the built-in planner ``name`` (``ValueError`` for
+        another name)."""
+        if name not in PLANNERS:
+            raise ValueError(f"unknown planner {name!r}; expected one of {sorted(PLANNERS)}")
+        params: PDMParams = getattr(self, name)
+        return params
+
+    def with_unknown_light(self, policy: str) -> PlannerParams:
+        """These settings with both planners' ``unknown_light`` set to ``policy`` (what
+        ``--lights`` decides)."""
+        return replace(
+            self,
+            pdm=replace(self.pdm, unknown_light=policy),
+            idm=replace(self.idm, unknown_light=policy),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every value, as JSON has it (tuples as lists): what ``sim.json`` and each
+        ``metrics.json`` record."""
+        out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return out
+
+
+def load_planner_params(path: str | Path) -> PlannerParams:
+    """:class:`PlannerParams` from a YAML mapping with any of the blocks ``pdm:``, ``idm:``,
+    ``vehicle:``, ``tracker:``, read strictly (:func:`drivestack.config.from_mapping`: an
+    unknown block or key, a wrong type or a value the settings refuse is a ``ConfigError``
+    naming the file and the dotted key, e.g. ``pdm.idm.max_decel_mps2``; so is an empty file).
+    ``unknown_light`` is refused: ``--lights`` sets it (``go`` with ``truth``, ``yellow``
+    with ``camera``)."""
+    from drivestack.config import from_mapping, load_yaml
+
+    data = load_yaml(path)
+    if isinstance(data, dict):
+        for name in PLANNERS:
+            block = data.get(name)
+            if isinstance(block, dict) and "unknown_light" in block:
+                raise ConfigError(
+                    "unknown_light is set by drivestack sim --lights (truth: go, camera: "
+                    "yellow), not by --planner-params: remove it",
+                    path=str(path),
+                    field=f"{name}.unknown_light",
+                )
+    return from_mapping(PlannerParams, data, path=str(path))
 
 
 def parse_planners(text: str) -> list[str]:
@@ -83,6 +156,13 @@ class ScenarioResult:
             # goal) and the first time it was (information, not a pass criterion)
             "goal_reached": self.goal_reached,
             "goal_reached_time_s": self.goal_reached_time_s,
+            # added fields (older records lack them): why the planner braked instead of
+            # driving on (its debug.stop_reason), per reason, and the reason a run that
+            # ended stopped ended so (None: it did not, or stopped at the route's end, a
+            # light or behind an agent)
+            "stop_reasons": stop_reason_counts(self.history),
+            "emergency_planner_calls": int(np.count_nonzero(self.history.planner_emergency)),
+            "ended_stopped_reason": ended_stopped_reason(self.history),
             "planner_step_median_ms": self.planner_step_median_ms,
             "sim_wall_s": self.sim_wall_s,
             "sim_duration_s": self.sim_duration_s,
@@ -93,6 +173,63 @@ class ScenarioResult:
             if len(self.history.sim_step_s)
             else 0.0,
         }
+
+
+def stop_reason_counts(history: SimHistory) -> dict[str, dict[str, float | int]]:
+    """Per stop reason the planner gave (``history.planner_stop_reason``, in order of first
+    appearance): ``planner_calls`` (how many of its calls gave it), ``first_tick`` (the tick
+    of the first: a call at tick ``k`` plans from tick ``k``'s observation) and
+    ``first_time_s`` (that tick's time from the run's start); empty when it never braked."""
+    reasons = history.planner_stop_reason
+    out: dict[str, dict[str, float | int]] = {}
+    names, first, counts = np.unique(reasons, return_index=True, return_counts=True)
+    for i in np.argsort(first):
+        if not names[i]:
+            continue
+        tick = int(first[i])
+        out[str(names[i])] = {
+            "planner_calls": int(counts[i]),
+            "first_tick": tick,
+            "first_time_s": round(
+                float(history.timestamp_ns[tick] - history.timestamp_ns[0]) * 1e-9, 9
+            ),
+        }
+    return out
+
+
+def ended_stopped_reason(history: SimHistory) -> str | None:
+    """The planner's stop reason when the run ended with the ego at rest (``|speed| <=
+    STOPPED_SPEED_MPS``, nuPlan's stopped test) and the last planner call still braking for it
+    (``history.planner_stop_reason``); None otherwise: it was moving, or it stopped for what a
+    plan stops for (the route's end, a light, an agent ahead), which gives no stop reason."""
+    if len(history.planner_stop_reason) == 0:
+        return None
+    last = str(history.planner_stop_reason[-1])
+    if not last or abs(float(history.ego_speed_mps[-1])) > STOPPED_SPEED_MPS:
+        return None
+    return last
+
+
+def stopped_label(record: dict[str, object]) -> str | None:
+    """A run record's (``ScenarioResult.as_dict``) "ended stopped" in words, for the summary,
+    or None when it did not end stopped for a stop reason (older records: None).
+
+    >>> stopped_label({"ended_stopped_reason": "facing against the route",
+    ...     "stop_reasons": {"facing against the route": {"planner_calls": 12,
+    ...     "first_tick": 3, "first_time_s": 0.3}}})
+    'ended stopped: facing against the route (first at 0.3 s, 12 planner calls)'
+    """
+    reason = record.get("ended_stopped_reason")
+    if not isinstance(reason, str) or not reason:
+        return None
+    counts = record.get("stop_reasons")
+    seen = counts.get(reason) if isinstance(counts, dict) else None
+    if not isinstance(seen, dict):
+        return f"ended stopped: {reason}"
+    return (
+        f"ended stopped: {reason} (first at {seen['first_time_s']:.1f} s, "
+        f"{seen['planner_calls']} planner calls)"
+    )
 
 
 def score_percent(nuplan: NuPlanMetrics) -> float:
@@ -140,6 +277,11 @@ def check_pass(
     ``not_evaluated``), so ``passed`` then speaks only for the criteria that were judged. A
     contact within the short run is judged as usual. ``min_progress_m`` is not evaluated in
     any cut-short run (``ncap.truncated``): the distance is the whole scenario's.
+
+    ``stays_on_drivable_area`` fails when the ego's footprint got farther outside the
+    drivable area than nuPlan's ``drivable_area_compliance`` tolerance
+    (``DRIVABLE_TOLERANCE_M``, 0.3 m; ``nuplan.max_outside_drivable_m``), in a cut-short run
+    too: what was left within it was left.
     """
     fails = []
     if criteria.no_collision and ncap.avoided is False:
@@ -174,6 +316,11 @@ def check_pass(
         fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
     if criteria.no_red_light_violation and red_light is not None and red_light.violations:
         fails.append(red_light_label(red_light))
+    if criteria.stays_on_drivable_area and nuplan.max_outside_drivable_m > DRIVABLE_TOLERANCE_M:
+        fails.append(
+            f"left the drivable area by {nuplan.max_outside_drivable_m:.2f} m "
+            f"(> {DRIVABLE_TOLERANCE_M:g} m)"
+        )
     return tuple(fails)
 
 
@@ -212,6 +359,8 @@ def run_scenario(
     planner: str | Planner = "pdm",
     data_root: Path | None = None,
     max_steps: int | None = None,
+    *,
+    params: PlannerParams | None = None,
 ) -> ScenarioResult:
     """Build (unless built), drive with ``planner`` and score.
 
@@ -231,16 +380,25 @@ def run_scenario(
     would have been avoided is unknown, so ``ncap.avoided`` / ``speed_reduction_kph`` are None
     and the ``no_collision`` / ``min_speed_reduction_kph`` criteria are "not evaluated" (neither
     met nor failed; ``result.not_evaluated``, :func:`check_pass`).
+
+    ``params`` (:class:`PlannerParams`, ``--planner-params``) sets a built-in planner's
+    settings, the tracker's and the ego vehicle's: the vehicle becomes the world's (a plain
+    :class:`~drivestack.sim.world.World` is changed in place; a wrapped one, e.g. with LiDAR
+    perception, must have it already: ``ValueError`` otherwise). Without it the defaults run.
     """
     import time
 
     built = cfg if isinstance(cfg, BuiltScenario) else build_scenario(cfg, data_root)
-    plan = _planner_for(planner, built)
+    tracker_params = None
+    if params is not None:
+        _use_vehicle(built, params.vehicle)
+        tracker_params = params.tracker
+    plan = _planner_for(planner, built, params)
     built.world.reset()
     n_steps = built.n_steps if max_steps is None else min(built.n_steps, max_steps)
     start = time.perf_counter()
     history = run_closed_loop(
-        built.world, plan, TrajectoryTracker(vehicle=built.world.vehicle), n_steps
+        built.world, plan, TrajectoryTracker(tracker_params, built.world.vehicle), n_steps
     )
     wall = time.perf_counter() - start
     expert = built.expert_progress_m * n_steps / max(built.n_steps, 1)
@@ -277,12 +435,27 @@ def run_scenario(
     )
 
 
-def _planner_for(planner: str | Planner, built: BuiltScenario) -> Planner:
-    """The planner of a run: a built-in one made for ``built`` by name, or ``planner`` itself."""
+def _use_vehicle(built: BuiltScenario, vehicle: VehicleParams) -> None:
+    """Make ``vehicle`` the ego's in ``built``'s world (see :func:`run_scenario`)."""
+    if isinstance(built.world, World):
+        built.world.vehicle = vehicle
+    elif built.world.vehicle != vehicle:
+        raise ValueError(
+            f"the scenario's world is wrapped ({type(built.world).__name__}) with another "
+            "vehicle than params.vehicle: set built.world.vehicle before wrapping it"
+        )
+
+
+def _planner_for(
+    planner: str | Planner, built: BuiltScenario, params: PlannerParams | None = None
+) -> Planner:
+    """The planner of a run: a built-in one made for ``built`` by name (with its
+    ``params``), or ``planner`` itself."""
     if isinstance(planner, str):
         if planner not in PLANNERS:
             raise ValueError(f"unknown planner {planner!r}; expected one of {sorted(PLANNERS)}")
-        return PLANNERS[planner](built.road_map, built.route_lanes, built.world.vehicle)
+        settings = None if params is None else params.planner(planner)
+        return PLANNERS[planner](built.road_map, built.route_lanes, built.world.vehicle, settings)
     if not isinstance(planner, Planner):
         missing = [a for a in ("name", "reset", "step") if not hasattr(planner, a)]
         raise TypeError(

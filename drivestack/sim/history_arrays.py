@@ -36,9 +36,15 @@ HISTORY_SHAPES: dict[str, tuple[str, ...]] = {
     "sim_step_s": ("T-1",),
 }
 
+#: Why the planner braked instead of driving on, per planner call ``(T-1,)``: its
+#: ``debug.stop_reason`` (a unicode array, ``""`` for none) and ``debug.emergency`` (bool);
+#: :class:`~drivestack.sim.runner.SimHistory` checks them itself.
+PLANNER_DEBUG_ARRAYS = ("planner_stop_reason", "planner_emergency")
+
 #: The arrays of :data:`HISTORY_ARRAYS` that ``history.npz`` files written before them lack
-#: (:func:`~drivestack.sim.runner.history_arrays_of` fills them in: no traffic light).
-ADDED_HISTORY_ARRAYS = ("traffic_light_ids", "traffic_light_state")
+#: (:func:`~drivestack.sim.runner.history_arrays_of` fills them in: no traffic light, no stop
+#: reason).
+ADDED_HISTORY_ARRAYS = ("traffic_light_ids", "traffic_light_state", *PLANNER_DEBUG_ARRAYS)
 
 #: The array fields of :class:`~drivestack.sim.runner.SimHistory` that ``history.npz`` holds.
 HISTORY_ARRAYS = (*HISTORY_SHAPES, *ADDED_HISTORY_ARRAYS)

@@ -66,6 +66,12 @@ class SimHistory:
     :data:`~drivestack.structures.traffic_light.SIGNAL_STATES` (what each light showed at
     each tick, as the planner's :class:`~drivestack.sim.world.Observation` had it; ``(T, 0)``
     without lights, the default).
+    Planner debug (:data:`~drivestack.sim.history_arrays.PLANNER_DEBUG_ARRAYS`), one entry per
+    planner call like ``planner_step_s``: ``planner_stop_reason (T-1,)`` unicode, why the
+    planner braked instead of driving a proposal (its ``debug.stop_reason``, e.g. PDMPlanner's
+    :data:`~drivestack.planning.pdm.STOP_REASONS`; ``""`` when it drove on or has no
+    ``debug``), and ``planner_emergency (T-1,)`` bool (its ``debug.emergency``: braking as
+    hard as allowed); both all "none" when not given (a history from before them).
     """
 
     dt_s: float
@@ -89,10 +95,13 @@ class SimHistory:
     plans: tuple[Trajectory, ...] = ()
     traffic_light_ids: tuple[str, ...] = ()
     traffic_light_state: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))
+    planner_stop_reason: np.ndarray = field(default_factory=lambda: np.zeros(0, np.str_))
+    planner_emergency: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self) -> None:
-        """``traffic_light_state`` as ``(T, L)`` int8 (``(T, 0)`` when not given); ``ValueError``
-        when its shape does not match the ticks and ``traffic_light_ids``."""
+        """``traffic_light_state`` as ``(T, L)`` int8 (``(T, 0)`` when not given), the planner
+        debug arrays as ``(T-1,)`` unicode / bool (none when not given); ``ValueError`` when a
+        shape does not match the ticks (and ``traffic_light_ids``)."""
         object.__setattr__(self, "traffic_light_ids", tuple(map(str, self.traffic_light_ids)))
         n_ticks, n_lights = len(self), len(self.traffic_light_ids)
         codes = np.asarray(self.traffic_light_state, dtype=np.int8)
@@ -104,6 +113,20 @@ class SimHistory:
                 f"(ticks, traffic_light_ids), got {codes.shape}"
             )
         object.__setattr__(self, "traffic_light_state", codes)
+        n_calls = max(n_ticks - 1, 0)
+        for name, dtype, none in (
+            ("planner_stop_reason", np.str_, ""),
+            ("planner_emergency", np.bool_, False),
+        ):
+            values = np.asarray(getattr(self, name))
+            if values.size == 0:  # not given: no planner call braked
+                values = np.full(n_calls, none, dtype=dtype)
+            if values.shape != (n_calls,) or values.dtype.kind != np.dtype(dtype).kind:
+                raise ValueError(
+                    f"SimHistory.{name} must be a ({n_calls},) {np.dtype(dtype).name} array "
+                    f"(one per planner call, T-1), got {values.shape} {values.dtype}"
+                )
+            object.__setattr__(self, name, values)
 
     def __len__(self) -> int:
         return int(self.timestamp_ns.shape[0])
@@ -114,7 +137,7 @@ class SimHistory:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array field (:data:`HISTORY_ARRAYS`), for saving with ``np.savez`` (the light
-        ids as a unicode array, which loads without pickle)."""
+        ids and stop reasons as unicode arrays, which load without pickle)."""
         out = {name: np.asarray(getattr(self, name)) for name in HISTORY_ARRAYS}
         out["traffic_light_ids"] = np.array(self.traffic_light_ids, dtype=np.str_)
         return out
@@ -123,7 +146,8 @@ class SimHistory:
 def history_arrays_of(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """The :class:`SimHistory` fields of saved arrays (``history.npz``: :meth:`SimHistory.arrays`):
     every name of :data:`HISTORY_ARRAYS`, those of :data:`ADDED_HISTORY_ARRAYS` filled in as
-    "no traffic light" when an older file lacks them; ``traffic_light_ids`` as a tuple.
+    "no traffic light" when an older file lacks them (the planner debug arrays left out:
+    :class:`SimHistory` fills them in as "no stop"); ``traffic_light_ids`` as a tuple.
 
     Raises ``KeyError`` naming the first other array missing.
     """
@@ -188,6 +212,8 @@ def run_closed_loop(
         k: [] for k in ("t", "ego", "ego_box", "boxes", "vel", "valid", "coll")
     }
     plans: list[Trajectory] = []
+    stop_reasons: list[str] = []
+    emergencies: list[bool] = []
     step_s: list[float] = []
     sim_s: list[float] = []
 
@@ -229,6 +255,9 @@ def run_closed_loop(
         plan = planner.step(obs)
         t2 = time.perf_counter()
         _check_plan(planner, plan, obs, world.dt_s)
+        reason, emergency = planner_stop(planner)
+        stop_reasons.append(reason)
+        emergencies.append(emergency)
         accel, steering = tracker.step(world.ego, plan, obs.timestamp_ns, world.dt_s)
         world.step(accel, steering)
         record()
@@ -262,4 +291,22 @@ def run_closed_loop(
         plans=tuple(plans),
         traffic_light_ids=tuple(light.light_id for light in world.road_map.traffic_lights),
         traffic_light_state=light_codes_at(world.road_map, np.array(rec["t"], dtype=np.int64)),
+        planner_stop_reason=np.array(stop_reasons, dtype=np.str_),
+        planner_emergency=np.array(emergencies, dtype=bool),
     )
+
+
+def planner_stop(planner: object) -> tuple[str, bool]:
+    """Why ``planner``'s last ``step`` braked instead of driving on, from its ``debug``
+    (:class:`~drivestack.planning.pdm.PlanDebug` of PDMPlanner and IDMPlanner:
+    ``stop_reason`` and ``emergency``): ``("", False)`` when it drove on or has no such
+    ``debug`` (a planner of your own need not have one); ``TypeError`` naming the planner's
+    class for a ``stop_reason`` that is neither None nor a str."""
+    debug = getattr(planner, "debug", None)
+    reason = getattr(debug, "stop_reason", None)
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError(
+            f"closed loop: {type(planner).__name__}.debug.stop_reason must be None or a str, "
+            f"got {type(reason).__name__} {reason!r}"
+        )
+    return reason or "", bool(getattr(debug, "emergency", False))

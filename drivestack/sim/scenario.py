@@ -170,6 +170,9 @@ class PassCriteria:
     min_progress_m: float | None = None
     # the ego's front never passes a stop line while its light shows red (or red-yellow)
     no_red_light_violation: bool = True
+    # the ego's footprint never leaves the drivable area by more than nuPlan's
+    # drivable_area_compliance tolerance (0.3 m, drivestack.eval.driving.nuplan)
+    stays_on_drivable_area: bool = True
 
 
 @dataclass(frozen=True)

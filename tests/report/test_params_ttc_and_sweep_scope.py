@@ -66,7 +66,7 @@ def test_sim_run_params_are_unambiguous_ttc_is_explained_and_no_sweep_section(
     assert "path_m.0.0=76.15" in text and "path_m.1.0=76.15" in text
     assert "0=76.15" not in text.replace("path_m.0.0=76.15", "").replace("path_m.1.0=76.15", "")
     assert "min TTC s (≤ 3 s horizon)" in text
-    assert "– = no projected collision within 3 s" in text
+    assert "projected 0.1 to 2.9 s ahead" in text and "– = no projected collision at any" in text
     assert ttc_note("–") in text  # the one wording, shared with the sim summary table
     assert json.loads(js.read_text())["ttc_horizon_s"] == 3.0
     assert 'id="sweep"' not in text

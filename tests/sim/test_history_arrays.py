@@ -62,7 +62,8 @@ def test_the_table_is_the_saved_arrays() -> None:
     assert " ".join(HISTORY_ARRAYS) == (  # as before, in the order history.npz holds them
         "timestamp_ns ego_x_m ego_y_m ego_yaw_rad ego_speed_mps ego_accel_mps2 "
         "ego_steering_rad ego_boxes agent_labels agent_boxes agent_velocity_mps agent_valid "
-        "collisions planner_step_s sim_step_s traffic_light_ids traffic_light_state"
+        "collisions planner_step_s sim_step_s traffic_light_ids traffic_light_state "
+        "planner_stop_reason planner_emergency"
     )
     assert set(HISTORY_SHAPES) == set(arrays())
 

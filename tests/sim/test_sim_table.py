@@ -30,8 +30,9 @@ def test_min_ttc_column_names_its_horizon_and_explains_the_dash() -> None:
     assert "| near | pdm |" in text and "| 1.25 |" in lines[2]
     assert lines[3].split("|")[7].strip() == "-"  # beyond the horizon: no projected collision
     note = (
-        "min TTC: nuPlan's time to collision, projected 3 s ahead at constant velocities; "
-        "- = no projected collision within 3 s (not an error)."
+        "min TTC: nuPlan's time to collision, projected 0.1 to 2.9 s ahead at constant "
+        "velocities (its steps below the 3 s horizon); - = no projected collision at any of "
+        "them (not an error)."
     )
     assert note in lines and note == ttc_note("-")  # one wording, shared with the report
     # under the table, after a blank line (else markdown reads it as one more table row)

@@ -69,12 +69,21 @@ WEIGHTS = {"progress": 5.0, "ttc": 5.0, "speed_limit": 4.0, "comfort": 2.0}
 _STATIC = {int(ObjectClass.BARRIER), int(ObjectClass.TRAFFIC_CONE)}
 
 
-def ttc_note(dash: str, horizon_s: float = TTC_HORIZON_S) -> str:
+def ttc_note(dash: str, horizon_s: float = TTC_HORIZON_S, step_s: float = TTC_STEP_S) -> str:
     """The note under a results table on what its min TTC column means, ``dash`` being what
-    the table shows for "no projected collision" (``-`` in markdown, ``–`` in HTML)."""
+    the table shows for "no projected collision" (``-`` in markdown, ``–`` in HTML): the
+    projection times :func:`min_time_to_collision_s` tests, ``np.arange(step_s, horizon_s,
+    step_s)`` (0.1 to 2.9 s: the horizon itself is not reached).
+
+    >>> ttc_note("-")
+    "min TTC: nuPlan's time to collision, projected 0.1 to 2.9 s ahead at constant velocities (its steps below the 3 s horizon); - = no projected collision at any of them (not an error)."
+    """
+    taus = np.arange(step_s, horizon_s, step_s)
+    ahead = f"{taus[0]:.1f} to {taus[-1]:.1f} s" if len(taus) else "0 s"
     return (
-        f"min TTC: nuPlan's time to collision, projected {horizon_s:g} s ahead at constant "
-        f"velocities; {dash} = no projected collision within {horizon_s:g} s (not an error)."
+        f"min TTC: nuPlan's time to collision, projected {ahead} ahead at constant velocities "
+        f"(its steps below the {horizon_s:g} s horizon); {dash} = no projected collision at "
+        "any of them (not an error)."
     )
 
 
