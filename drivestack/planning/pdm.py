@@ -8,6 +8,11 @@ PDM step, as numbered array steps:
      along its lane towards a light it stops at stopped at the line
      (:mod:`~drivestack.planning.light_forecast`);
   3. build proposals: lateral offsets x IDM target speeds (fractions of the speed limit);
+     where the route asks for a lane change (the ego in a lane that is not the route's) and
+     no proposal along the route is unhindered (avoids collisions, stays on the drivable
+     area, keeps its time to collision and is comfortable), also the ego's own lane's
+     centreline x the same speeds (:meth:`_RolloutPlanner._own_lane_offset_m`), simulated
+     and scored with the others: the ego waits in its lane for a gap;
   4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised), the
      route's end a stationary leader and, when that stop line comes first, a stop before it
      at the light decision's constant deceleration;
@@ -19,14 +24,19 @@ PDM step, as numbered array steps:
      as hard as allowed (``emergency_decel_mps2``, ``debug.emergency``) when every proposal
      collides, or when no proposal both avoids collisions and stays on the drivable area (its
      total, and so every total, is 0: no proposal is admissible, and proposal 0 is never taken
-     by default); at the comfortable deceleration, holding the stop, when every proposal
-     leaves the drivable area without a collision (e.g. the ego is off the road), when the
-     ego faces against the route (more than 90 degrees off its direction) or when the best
-     proposal drives (more than ``NO_PROGRESS_TRAVEL_M``) without progress along the route.
-     Those last three stops go straight on along the ego's heading (wheels straightened at
-     the steering-rate limit; :func:`~drivestack.planning.proposals.stop_along_heading`),
-     the two emergency stops along the route. Turning round or rejoining the road is left to
-     the driver.
+     by default); when every proposal leaves the drivable area without a collision (e.g. the
+     ego is off the road, or a road's end ahead), when the ego faces against the route (more
+     than 90 degrees off its direction) or when the best proposal drives (more than
+     ``NO_PROGRESS_TRAVEL_M``) without progress along the route, at the comfortable
+     deceleration, holding the stop, unless that stop would take the ego, still on the
+     drivable area, off it (or farther off): then as hard as staying on needs, up to
+     ``emergency_decel_mps2`` (``debug.brake_decel_mps2``;
+     :meth:`_RolloutPlanner._stop_along_heading`). Those last three stops go straight on
+     along the ego's heading (wheels straightened at the steering-rate limit;
+     :func:`~drivestack.planning.proposals.stop_along_heading`), the two emergency stops
+     along the route shifted to the ego's own lateral offset (its lane, never steering
+     towards the route's lane: :meth:`PDMPlanner._braking`, which compares tuplan_garage's
+     emergency brake). Turning round or rejoining the road is left to the driver.
 
 An agent whose footprint already overlaps the ego's at the observation (k = 0: a collision in
 progress, or a ghost track of the ego's own returns) is treated alike by both planners: unless
@@ -43,9 +53,13 @@ through ends up behind the ego's centre), so it brakes as hard as allowed with
 Both planners stop for the lights of the route's lanes as ``Observation.traffic_lights``
 reports them (the rule: :mod:`~drivestack.planning.traffic_lights`; a red light is stopped
 for when the constant deceleration to the stop point ``idm.min_gap_m`` before the line is at
-most ``PDMParams.light_stop_decel_mps2``, a yellow one when it is at most
-``idm.comfort_decel_mps2``; a red needing more is driven through; an unknown one as
-``PDMParams.unknown_light`` says: go, or as yellow). Every proposal's rollout
+most ``PDMParams.light_stop_decel_mps2``, and beyond that when the front can still come to
+rest at the line within the braking limit (the larger of ``light_stop_decel_mps2`` and
+``idm.max_decel_mps2``, at most the vehicle's ``max_decel_mps2``; the stop point then nearer
+the line); a red that cannot be stopped for at the line is driven through (stopping inside
+the junction is worse); a yellow one is stopped for when it needs at most
+``idm.comfort_decel_mps2``; an unknown one as ``PDMParams.unknown_light`` says: go, or as
+yellow). Every proposal's rollout
 then follows the constant-deceleration speed ``sqrt(2 b d)`` to that stop point, ``d`` away,
 at ``b = max(need, idm.comfort_decel_mps2)`` (:func:`~drivestack.planning.proposals.rollout`'s
 ``light_stop_station_m``, in place of IDM's braking for a stationary leader, which peaks far
@@ -67,6 +81,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from drivestack.kernels._common import magnitude_limit
+from drivestack.kernels.corners import bev_corners
 from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
@@ -78,7 +93,14 @@ from drivestack.planning.proposals import (
     stop_along_heading,
 )
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.planning.scoring import ProposalScores, score_rollouts, stays_on_drivable_area
+from drivestack.planning.scoring import (
+    DRIVABLE_TOLERANCE_M,
+    ProposalScores,
+    at_fault_collisions,
+    distance_outside_drivable_m,
+    score_rollouts,
+    stays_on_drivable_area,
+)
 from drivestack.planning.traffic_lights import (
     LIGHT_STOP_DECEL_MPS2,
     LightDecision,
@@ -95,7 +117,7 @@ from drivestack.prediction.forecast import (
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import Observation
 from drivestack.structures._checks import check_number
-from drivestack.structures.road_map import RoadMap
+from drivestack.structures.road_map import RoadMap, interpolate_polyline
 from drivestack.structures.trajectory import Trajectory
 
 
@@ -195,9 +217,16 @@ NO_PROGRESS_TRAVEL_M = 0.5  # a proposal that travels this far must progress alo
 # radius of progress along the route's stations (geometry, not a reason to leave the lane
 # centre), which this covers for 1 m offsets on radii above about 60 m, not in tight turns.
 SCORE_TIE_TOLERANCE = 5e-3
+# the stop along the heading brakes harder in these steps (m/s^2) until it stays on the
+# drivable area (``_RolloutPlanner._stop_along_heading``)
+BRAKE_DECEL_STEP_MPS2 = 0.5
+# the ego's own lane is a proposal (a route asking for a lane change) only when its centreline
+# lies at least this far (m) from every ``lateral_offsets_m`` around the route's
+OWN_LANE_MIN_OFFSET_M = 0.5
 # PDMPlanner's stop reasons (``PlanDebug.stop_reason``); the first two brake as hard as allowed
-# (``emergency_decel_mps2``, ``PlanDebug.emergency``) along the route, the others at
-# ``idm.comfort_decel_mps2`` straight on along the ego's heading
+# (``emergency_decel_mps2``, ``PlanDebug.emergency``) along the ego's own lane, the others at
+# ``idm.comfort_decel_mps2`` (harder where that would leave the drivable area) straight on
+# along the ego's heading
 EMERGENCY_REASONS = (
     "every proposal collides",
     "no collision-free proposal stays on the drivable area",
@@ -275,6 +304,8 @@ class PlanDebug:
     # :mod:`~drivestack.planning.traffic_lights`)
     light_stop: str | None = None
     lights_committed: tuple[str, ...] = ()
+    # the braking plan's commanded deceleration (m/s^2) when ``chosen`` is -1, else None
+    brake_decel_mps2: float | None = None
 
 
 class _RolloutPlanner:
@@ -296,6 +327,8 @@ class _RolloutPlanner:
                 + (f" (for one lane: [{route_lanes!r}])" if isinstance(route_lanes, str) else "")
             )
         self.route_lanes = list(route_lanes)
+        self._route_set = set(self.route_lanes)
+        self._lateral_m = 0.0
         if not self.route_lanes:
             raise ValueError(
                 f"route_lanes: the route needs at least one lane id, got {route_lanes!r}"
@@ -307,14 +340,19 @@ class _RolloutPlanner:
         self._tree = cKDTree(self.reference.xy_m)
         self._profile = self.reference.speed_profile()
         self.debug: PlanDebug | None = None
+        max_decel = max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2)
         self._lights = LightStopRule(
             route_light_stops(road_map, self.route_lanes, self.reference),
             self.vehicle.front_offset_m,
             comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
             stop_decel_mps2=self.params.light_stop_decel_mps2,
-            max_decel_mps2=max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2),
+            max_decel_mps2=max_decel,
             stop_gap_m=self.params.idm.min_gap_m,
             unknown_light=self.params.unknown_light,
+            # a red is stopped for up to the braking limit when the front can rest at the line
+            hard_stop_decel_mps2=max(
+                self.params.light_stop_decel_mps2, min(max_decel, self.vehicle.max_decel_mps2)
+            ),
         )
         # the agents' lane chains' light stops, found as chains come up (``_forecast``)
         self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
@@ -344,7 +382,8 @@ class _RolloutPlanner:
         start = BicycleState.of(
             e.x_m, e.y_m, e.yaw_rad, e.speed_mps, e.acceleration_mps2, e.steering_rad
         )
-        s0, _ = fast_project(self.reference, self._tree, np.array([[e.x_m, e.y_m]]))
+        s0, d0 = fast_project(self.reference, self._tree, np.array([[e.x_m, e.y_m]]))
+        self._lateral_m = float(d0[0])  # the ego's lateral offset from the route (m, left)
         return start, float(s0[0])
 
     @property
@@ -352,47 +391,91 @@ class _RolloutPlanner:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
 
-    def _light_stop(
-        self, obs: Observation, station_m: float
-    ) -> tuple[LightDecision, float | None, float | None]:
-        """This step's traffic-light decision and the rollout's light stop, station and
-        deceleration: when the line of the light to stop at comes before the route end's stop
+    def _light_stop(self, obs: Observation, station_m: float) -> tuple[LightDecision, dict]:
+        """This step's traffic-light decision and the rollout's light stop arguments: when the
+        line of the light to stop at comes before the route end's stop
         (:attr:`_stop_station_m`), every proposal stops there at the decision's constant
-        deceleration (:func:`rollout`'s ``light_stop_station_m`` and ``light_stop_decel_mps2``;
-        ``None`` otherwise: the plans are as without lights)."""
+        deceleration and gap (:func:`rollout`'s ``light_stop_station_m``,
+        ``light_stop_decel_mps2`` and ``light_stop_gap_m``; none otherwise: the plans are as
+        without lights)."""
         light = self._lights.step(obs.traffic_lights, station_m, float(obs.ego.speed_mps))
         if light.station_m is not None and light.station_m < self._stop_station_m:
-            return light, light.station_m, light.decel_mps2
-        return light, None, None
+            return light, {
+                "light_stop_station_m": light.station_m,
+                "light_stop_decel_mps2": light.decel_mps2,
+                "light_stop_gap_m": light.stop_gap_m,
+            }
+        return light, {}
 
-    def _braking(
-        self,
-        start: BicycleState,
-        station_m: float,
-        agents: PathAgents,
-        idm: IDMParams,
-        entry_lookahead_steps: int,
-    ) -> Rollout:
-        """The stopping plan along the route: the centred proposal with its stop 1 m behind
-        the ego (it brakes at once, within ``idm.max_decel_mps2``, and holds the stop)."""
-        p = self.params
-        return rollout(
-            start, self.reference, self._tree, np.zeros(1), np.zeros(1), self._profile, agents,
-            p.n_steps, p.dt_s, self.vehicle, idm, station_m - 1.0, entry_lookahead_steps,
-            start_station_m=station_m,
-        )  # fmt: skip
+    @property
+    def _hardest_decel_mps2(self) -> float:
+        """The hardest braking the planner plans: ``idm.max_decel_mps2`` (PDMPlanner:
+        ``emergency_decel_mps2``)."""
+        return self.params.idm.max_decel_mps2
 
-    def _stop_along_heading(self, start: BicycleState) -> Rollout:
+    def _stop_along_heading(self, start: BicycleState) -> tuple[Rollout, float]:
         """The stopping plan when the route cannot be followed (the ego faces against it,
-        leaves the drivable area or makes no progress along it): braking at
-        ``idm.comfort_decel_mps2`` straight on along the ego's heading
-        (:func:`stop_along_heading`) instead of steering onto the route, which from a start
-        facing backwards is full lock."""
+        leaves the drivable area or makes no progress along it) and its braking command:
+        straight on along the ego's heading (:func:`stop_along_heading`) instead of steering
+        onto the route, which from a start facing backwards is full lock, at
+        ``idm.comfort_decel_mps2`` when that stop keeps the footprint within
+        ``DRIVABLE_TOLERANCE_M`` of the drivable area (or no farther out than it is now) or the
+        ego is already wholly off the area (every corner); otherwise (the ego still on it, e.g. a road's end
+        ahead, or already overrunning it while braking) at the gentlest deceleration, up to
+        :attr:`_hardest_decel_mps2`, that keeps it so, found from the room before the
+        comfortable stop leaves, then in steps of ``BRAKE_DECEL_STEP_MPS2`` (the hardest when
+        none does)."""
+        comfort = self.params.idm.comfort_decel_mps2
+        plan = self._straight_stop(start, comfort)
+        boxes = plan.boxes(self.vehicle)
+        outside = distance_outside_drivable_m(boxes, self.road_map)[0]
+        allowed_m = max(float(outside[0]), DRIVABLE_TOLERANCE_M)
+        off = outside > allowed_m
+        if not off.any():
+            return plan, comfort
+        corners = bev_corners(np, boxes[0, :1]).reshape(-1, 2)
+        if np.min(self.road_map.distance_outside_drivable_m(corners)) > DRIVABLE_TOLERANCE_M:
+            return plan, comfort  # the ego is wholly off the area already: no hard braking
+        hardest = max(self._hardest_decel_mps2, comfort)
+        # the constant deceleration that stops within the travel before the first step off
+        xy = plan.states[0, :, :2]
+        travel_m = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
+        room_m = float(travel_m[int(np.argmax(off)) - 1])
+        speed = max(float(start.speed_mps[0]), 0.0)
+        decel = hardest if room_m <= 0.0 else min(max(speed**2 / (2 * room_m), comfort), hardest)
+        while True:
+            plan = self._straight_stop(start, decel)
+            overrun_m = distance_outside_drivable_m(plan.boxes(self.vehicle), self.road_map)
+            if decel >= hardest or float(np.max(overrun_m)) <= allowed_m:
+                return plan, decel
+            decel = min(decel + BRAKE_DECEL_STEP_MPS2, hardest)
+
+    def _straight_stop(self, start: BicycleState, decel_mps2: float) -> Rollout:
+        """:func:`stop_along_heading` at ``decel_mps2`` over the planning horizon."""
         p = self.params
         return stop_along_heading(
-            start, self.reference, self._tree, p.n_steps, p.dt_s, self.vehicle,
-            p.idm.comfort_decel_mps2,
-        )  # fmt: skip
+            start, self.reference, self._tree, p.n_steps, p.dt_s, self.vehicle, decel_mps2
+        )
+
+    def _own_lane_offset_m(self, obs: Observation) -> float | None:
+        """The lateral offset from the route's reference path (m, left positive) of the
+        centreline of the lane the ego is in, at the ego, when that lane is not one of the
+        route's (the route asks for a lane change) and lies at least
+        ``OWN_LANE_MIN_OFFSET_M`` from each of ``lateral_offsets_m``; None otherwise (the ego in
+        a route lane, or in none)."""
+        e = obs.ego
+        xy = np.array([[e.x_m, e.y_m]])
+        lanes = self.road_map.lanes_at(xy[0], e.yaw_rad)
+        if not lanes or any(lane_id in self._route_set for lane_id in lanes):
+            return None
+        lane = self.road_map.lane(lanes[0])
+        along, _ = lane.project(xy)
+        centre, _ = interpolate_polyline(lane.centerline_m, np.clip(along, 0.0, lane.length_m))
+        _, lateral = fast_project(self.reference, self._tree, centre)
+        offset = float(lateral[0])
+        if any(abs(offset - o) < OWN_LANE_MIN_OFFSET_M for o in self.params.lateral_offsets_m):
+            return None
+        return offset
 
     def _forecast(self, obs: Observation, prediction: str | None = None) -> Forecast:
         """The agents' forecast by ``prediction`` (``params.prediction`` when None), an agent
@@ -434,31 +517,58 @@ class PDMPlanner(_RolloutPlanner):
         # the emergency braking rollout's IDM (plain IDM's defaults), built once: see ``step``
         self._emergency_idm = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
 
+    @property
+    def _hardest_decel_mps2(self) -> float:
+        return self.params.emergency_decel_mps2
+
+    def _braking(self, start: BicycleState, station_m: float, agents: PathAgents) -> Rollout:
+        """The emergency stop: IDM at ``emergency_decel_mps2`` with its stop 1 m behind the
+        ego (it brakes at once and holds the stop) along the route shifted to the ego's own
+        lateral offset (0 within ``OWN_LANE_MIN_OFFSET_M`` of the route's centreline): it keeps
+        the lane the ego is in, round a bend too, and never steers towards the route's lane
+        (braking along the route itself, a route asking for a lane change kept steering into
+        the occupied lane). tuplan_garage's PDM-Closed (``PDMEmergencyBrake._generate_trajectory``)
+        brakes straight ahead along the ego's heading instead, but only at ego speeds up to
+        its ``max_ego_speed`` (5 m/s), where that stays in the lane; at speed on a bend a
+        straight stop leaves it (about 0.9 m at 15 m/s on a 100 m radius)."""
+        p = self.params
+        lateral = self._lateral_m if abs(self._lateral_m) >= OWN_LANE_MIN_OFFSET_M else 0.0
+        return rollout(
+            start, self.reference, self._tree, np.full(1, lateral), np.zeros(1), self._profile,
+            agents, p.n_steps, p.dt_s, self.vehicle, self._emergency_idm, station_m - 1.0,
+            p.entry_lookahead_steps, start_station_m=station_m,
+        )  # fmt: skip
+
     def step(self, obs: Observation) -> Trajectory:
         p = self.params
-        n_steps = p.n_steps
-        path, tree, profile = self.reference, self._tree, self._profile
+        path = self.reference
         # 1. the ego on the reference path
         start, station = self._start(obs)
-        light, light_m, light_decel = self._light_stop(obs, station)
+        light, light_args = self._light_stop(obs, station)
         # 2. forecast, in the path's Frenet frame
         forecast = self._forecast(obs)
-        agents = agents_on_path(path, tree, forecast)
+        agents = agents_on_path(path, self._tree, forecast)
         # 3. proposals: offsets x target speeds (fractions of the speed profile)
         offsets = np.repeat(np.asarray(p.lateral_offsets_m), len(p.speed_fractions))
         targets = np.tile(np.asarray(p.speed_fractions), len(p.lateral_offsets_m))
-        # 4. simulate
-        result = rollout(
-            start, path, tree, offsets, targets, profile, agents, n_steps, p.dt_s, self.vehicle,
-            p.idm, self._stop_station_m, p.entry_lookahead_steps, start_station_m=station,
-            light_stop_station_m=light_m, light_stop_decel_mps2=light_decel,
-        )  # fmt: skip
-        # 5. score
-        n_score = p.n_score_steps
-        scores = score_rollouts(
-            result, forecast, path, self.road_map, self.vehicle, p.dt_s, n_score
+        # 4.-5. simulate and score
+        result, scores = self._simulate(
+            start, station, agents, forecast, offsets, targets, light_args
         )
+        if not np.any(_unhindered(scores)):
+            # no proposal along the route is admissible, keeps its time to collision and is
+            # comfortable: where the route asks for a lane change (the ego outside its lanes),
+            # add proposals keeping to the ego's own lane, so it waits there for a gap instead
+            # of steering into an occupied lane or braking hard behind a car it cuts in behind
+            own = self._own_lane_offset_m(obs)
+            if own is not None:
+                offsets = np.concatenate((offsets, np.full(len(p.speed_fractions), own)))
+                targets = np.concatenate((targets, np.asarray(p.speed_fractions)))
+                result, scores = self._simulate(
+                    start, station, agents, forecast, offsets, targets, light_args
+                )
         # 6. choose (near-ties to the centred proposal), or brake: see ``stop_reason``
+        n_score = p.n_score_steps
         best = choose_proposal(scores.total, offsets)
         reason = stop_reason(scores, result, best, n_score, path, station, float(obs.ego.yaw_rad))
         emergency = reason in EMERGENCY_REASONS
@@ -474,12 +584,42 @@ class PDMPlanner(_RolloutPlanner):
         )
         if reason is None:
             return self._trajectory(obs, result, best)
-        braking = (
-            self._braking(start, station, agents, self._emergency_idm, p.entry_lookahead_steps)
-            if emergency
-            else self._stop_along_heading(start)
-        )
+        if emergency:
+            decel = p.emergency_decel_mps2
+            braking = self._braking(start, station, agents)
+        else:
+            braking, decel = self._stop_along_heading(start)
+        self.debug.brake_decel_mps2 = decel
         return self._trajectory(obs, braking, 0)
+
+    def _simulate(
+        self,
+        start: BicycleState,
+        station_m: float,
+        agents: PathAgents,
+        forecast: Forecast,
+        offsets_m: np.ndarray,
+        fractions: np.ndarray,
+        light_args: dict,
+    ) -> tuple[Rollout, ProposalScores]:
+        """Steps 4 and 5: the proposals' rollouts and their scores."""
+        p = self.params
+        result = rollout(
+            start, self.reference, self._tree, offsets_m, fractions, self._profile, agents,
+            p.n_steps, p.dt_s, self.vehicle, p.idm, self._stop_station_m,
+            p.entry_lookahead_steps, start_station_m=station_m, **light_args,
+        )  # fmt: skip
+        scores = score_rollouts(
+            result, forecast, self.reference, self.road_map, self.vehicle, p.dt_s,
+            p.n_score_steps,
+        )  # fmt: skip
+        return result, scores
+
+
+def _unhindered(scores: ProposalScores) -> np.ndarray:
+    """``(P,)`` bool: the proposals that avoid collisions, stay on the drivable area, keep
+    their time to collision and are comfortable."""
+    return (scores.collision > 0) & (scores.drivable > 0) & (scores.ttc > 0) & (scores.comfort > 0)
 
 
 def choose_proposal(
@@ -551,13 +691,23 @@ class IDMPlanner(_RolloutPlanner):
     the lane, and then often too late to stop for: the ego may hit it. Use
     :class:`PDMPlanner` where agents cross.
 
+    A route asking for a lane change (the ego in a lane that is not the route's): the plan
+    along the route is checked against the constant-velocity forecast of the agents beside
+    the ego, in or towards the route's lane, whatever their bearing
+    (:meth:`_lane_change_blocked`: an overlap within ``score_horizon_s``, the ego lengthened by
+    ``idm.min_gap_m`` at both ends); when it overlaps one, or brakes harder than
+    ``idm.comfort_decel_mps2`` where keeping to the ego's own lane would not, the ego follows
+    its own lane's centreline instead (``debug.offsets_m``) and changes lane once the gap is
+    there.
+
     It brakes to a stop at ``idm.comfort_decel_mps2`` straight on along its heading and holds
     it (``debug.stop_reason``, ``debug.chosen = -1``) with two of PDMPlanner's own checks
     (:func:`stop_reason`): when the ego faces against the route (:func:`faces_against_route`:
     "facing against the route"), and when its plan leaves the drivable area within
     ``score_horizon_s`` (:func:`~drivestack.planning.scoring.stays_on_drivable_area`, e.g. the
-    ego is off the route: "no proposal stays on the drivable area"). It does not turn round
-    nor drive back to the road. It has no curvature speed limit beyond the route's speed profile.
+    ego is off the route: "no proposal stays on the drivable area"), braking harder, up to
+    ``idm.max_decel_mps2``, where the comfortable stop would take the ego, still on the
+    drivable area, off it (as PDMPlanner). It does not turn round nor drive back to the road. It has no curvature speed limit beyond the route's speed profile.
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
@@ -576,10 +726,8 @@ class IDMPlanner(_RolloutPlanner):
         self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
 
     def step(self, obs: Observation) -> Trajectory:
-        p = self.params
-        n_steps = p.n_steps
         start, station = self._start(obs)
-        light, light_m, light_decel = self._light_stop(obs, station)
+        light, light_args = self._light_stop(obs, station)
         forecast = self._forecast(obs, "constant_velocity")
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
@@ -588,15 +736,19 @@ class IDMPlanner(_RolloutPlanner):
             moving.station_m, now_lateral, moving.along_speed_mps, moving.half_length_m,
             moving.half_width_m,
         )  # fmt: skip
-        result = rollout(
-            start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
-            n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m, entry_lookahead_steps=0,
-            start_station_m=station, hold_run_into_agents=True, light_stop_station_m=light_m,
-            light_stop_decel_mps2=light_decel,
-        )  # fmt: skip
+        offset = np.zeros(1)
+        result = self._follow(start, station, agents, offset, light_args)
+        if abs(self._lateral_m) >= OWN_LANE_MIN_OFFSET_M:
+            own = self._own_lane_offset_m(obs)
+            if own is not None:
+                keep = self._follow(start, station, agents, np.full(1, own), light_args)
+                if self._lane_change_blocked(result, forecast, moving, own) or (
+                    self._brakes_hard(result) and not self._brakes_hard(keep)
+                ):
+                    offset, result = np.full(1, own), keep  # wait in the own lane
         reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
         self.debug = PlanDebug(
-            np.zeros(1),
+            offset,
             np.ones(1),
             None,
             0 if reason is None else -1,
@@ -607,7 +759,53 @@ class IDMPlanner(_RolloutPlanner):
         )
         if reason is None:
             return self._trajectory(obs, result, 0)
-        return self._trajectory(obs, self._stop_along_heading(start), 0)
+        braking, self.debug.brake_decel_mps2 = self._stop_along_heading(start)
+        return self._trajectory(obs, braking, 0)
+
+    def _follow(
+        self,
+        start: BicycleState,
+        station_m: float,
+        agents: PathAgents,
+        offset_m: np.ndarray,
+        light_args: dict,
+    ) -> Rollout:
+        """The IDM plan along the route shifted ``offset_m (1,)`` to the left."""
+        p = self.params
+        return rollout(
+            start, self.reference, self._tree, offset_m, np.ones(1), self._profile, agents,
+            p.n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m,
+            entry_lookahead_steps=0, start_station_m=station_m, hold_run_into_agents=True,
+            **light_args,
+        )  # fmt: skip
+
+    def _brakes_hard(self, result: Rollout) -> bool:
+        """Does the plan ``result`` brake harder than ``idm.comfort_decel_mps2`` within
+        ``score_horizon_s``?"""
+        accel = result.field("acceleration_mps2")[0, : self.params.n_score_steps + 1]
+        return bool(np.min(accel) < -self._plain_idm.comfort_decel_mps2)
+
+    def _lane_change_blocked(
+        self, result: Rollout, forecast: Forecast, moving: PathAgents, own_m: float
+    ) -> bool:
+        """Does the plan ``result`` (the route's lane change), lengthened by ``idm.min_gap_m``
+        at both ends, overlap within ``score_horizon_s`` the constant-velocity forecast of an
+        agent beside the ego, in or
+        towards the route's lane (its lateral offset now nearer the route's centreline than
+        the ego's own lane's, ``own_m``), whatever its bearing (beside or behind: the plan
+        would cut into it)?"""
+        beside = np.abs(moving.lateral_m[:, 0] - own_m) > np.abs(moving.lateral_m[:, 0])
+        if not beside.any():
+            return False
+        n = self.params.n_score_steps
+        boxes = result.boxes(self.vehicle, n)
+        boxes[..., 3] += 2.0 * self._plain_idm.min_gap_m  # IDM's standstill gap at both ends
+        speed = result.field("speed_mps")[:, : n + 1]
+        hit = at_fault_collisions(
+            boxes[:, 1:], speed[:, 1:], forecast.boxes[beside, 1 : n + 1],
+            in_contact=np.ones(int(beside.sum()), dtype=bool),  # every bearing counts
+        )  # fmt: skip
+        return bool(hit[0])
 
     def _stop_reason(self, result: Rollout, station_m: float, yaw_rad: float) -> str | None:
         """PDMPlanner's stop for facing against the route, and its stop for leaving the

@@ -199,6 +199,7 @@ def _rollout_kernel(
     light_station,
     light_decel,
     light_gain,
+    light_gap,
 ):
     n_prop = offsets.shape[0]
     n_agents = ag_station.shape[0]
@@ -246,7 +247,7 @@ def _rollout_kernel(
                 break
             if light_decel == light_decel:  # not NaN: a light stop is set
                 light = light_stop_accel(
-                    v, light_station - (s + front), idm_values[0], light_decel, light_gain,
+                    v, light_station - (s + front), light_gap, light_decel, light_gain,
                     limits[2],
                 )  # fmt: skip
                 # the light stop sets the speed: no speed fraction below it
@@ -307,6 +308,7 @@ def rollout(
     hold_run_into_agents: bool = False,
     light_stop_station_m: float | None = None,
     light_stop_decel_mps2: float | None = None,
+    light_stop_gap_m: float | None = None,
 ) -> Rollout:
     """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
 
@@ -332,7 +334,10 @@ def rollout(
     50 km/h, and PDM took it whenever a forecast agent made the full-speed proposals
     uncomfortable near the line). The line is not an IDM leader (nor in ``gap_m``): IDM's
     braking for a standing leader peaks far above the constant deceleration. Without them
-    (``None``), every step is as before, bit for bit.
+    (``None``), every step is as before, bit for bit. ``light_stop_gap_m``: the stop point's
+    distance before the line in place of ``idm.min_gap_m`` (a hard stop at a red light that
+    has no room for the full gap:
+    :class:`~drivestack.planning.traffic_lights.LightDecision`'s ``stop_gap_m``).
     """
     offsets = np.ascontiguousarray(offsets_m, dtype=np.float64)
     n_prop = len(offsets)
@@ -390,6 +395,7 @@ def rollout(
         np.nan if light_stop_station_m is None else float(light_stop_station_m),
         np.nan if light_stop_decel_mps2 is None else float(light_stop_decel_mps2),
         LIGHT_STOP_GAIN_PER_S,
+        float(idm.values[0] if light_stop_gap_m is None else light_stop_gap_m),
     )
     return Rollout(states, stations, gaps, closing)
 

@@ -220,10 +220,17 @@ def comfort_signals_nearest(
 def stays_on_drivable_area(boxes: np.ndarray, road_map: RoadMap, every: int = 5) -> np.ndarray:
     """``(P,)`` bool: do the footprints ``boxes (P, K, 7)``, every ``every``-th step from k = 0,
     keep their corners within ``DRIVABLE_TOLERANCE_M`` of the map's drivable area?"""
-    sub = boxes[:, ::every].reshape(-1, 7)
+    outside = distance_outside_drivable_m(boxes[:, ::every], road_map)
+    return np.max(outside.reshape(boxes.shape[0], -1), axis=1) <= DRIVABLE_TOLERANCE_M
+
+
+def distance_outside_drivable_m(boxes: np.ndarray, road_map: RoadMap) -> np.ndarray:
+    """``(P, K)``: how far (m) the farthest corner of each footprint ``boxes (P, K, 7)`` lies
+    outside the map's drivable area (0 inside)."""
+    sub = boxes.reshape(-1, 7)
     corners = bev_corners(np, sub).reshape(-1, 2)  # = box_corners(sub)[:, :4, :2], unchecked
-    outside = road_map.distance_outside_drivable_m(corners).reshape(boxes.shape[0], -1)
-    return np.max(outside, axis=1) <= DRIVABLE_TOLERANCE_M
+    outside = road_map.distance_outside_drivable_m(corners).reshape(-1, 4)
+    return np.max(outside, axis=1).reshape(boxes.shape[:2])
 
 
 def score_rollouts(

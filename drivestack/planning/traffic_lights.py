@@ -53,11 +53,21 @@ left). Per stop, in station order:
   the ego can still stop, and it stops then. Otherwise it is committed and carries on through
   the line (``LightDecision.committed`` names the light): a red that needs more than
   ``stop_decel_mps2`` is driven through, by design (braking harder risks being hit from
-  behind and may not stop before the line anyway).
+  behind and may not stop before the line anyway). The planners set ``hard_stop_decel_mps2``
+  (their braking limit, 9 m/s^2 by default): then a stop state is also stopped for when the
+  front can still come to rest at the line itself within that limit, ``v^2 / (2 room) <=
+  hard_stop_decel_mps2`` (nuPlan's planners treat a red stop line as an obstacle and brake for
+  it as hard as the vehicle allows): the plan stops ``hard_stop_gap_m`` short of the line at
+  the limit, nearer than ``stop_gap_m`` (:meth:`LightStopRule.step`). A red that cannot be
+  stopped for at the line even at the limit is still driven through, deliberately: stopping
+  inside the junction is worse than clearing it. The simulator's ``idm`` agents, and the
+  planners' forecast of other cars, keep the ``stop_decel_mps2`` rule.
 
 A decision to stop is remembered per stop and holds while ``need <= max_decel_mps2`` (the
 planners' braking limit, ``idm.max_decel_mps2``): the plan's braking lags the check, so
-``need`` grows a little after the decision, and the ego must not brake and then give up. It
+``need`` grows a little after the decision, and the ego must not brake and then give up
+(with ``hard_stop_decel_mps2`` set, it holds while the front can rest within
+``FRONT_TOLERANCE_M`` past the line at ``max_decel_mps2``). It
 is forgotten when the ego passes the line or the light shows go. A go decision is not
 remembered: each step decides afresh, and no go decision makes the ego brake harder than
 ``stop_decel_mps2`` (a fresh stop at red needs at most that).
@@ -127,6 +137,9 @@ class LightDecision:
     light_id: str | None = None
     committed: tuple[str, ...] = ()
     decel_mps2: float | None = None
+    # how far before the line the plan stops (None: the rule's ``stop_gap_m``; less for a
+    # stop at the hard deceleration that has no room for the full gap)
+    stop_gap_m: float | None = None
 
 
 NO_LIGHT_STOP = LightDecision()
@@ -258,7 +271,10 @@ class LightStopRule:
     ``stop_gap_m``: how far before the line the planners stop (:func:`stop_distance_m`);
     ``unknown_light``: the policy for a light whose state is unknown, one of
     :data:`UNKNOWN_LIGHT_POLICIES` (``ValueError`` otherwise): ``"go"``, or ``"yellow"``
-    (decided as a yellow light)."""
+    (decided as a yellow light); ``hard_stop_decel_mps2``: ``None`` (the rule above), or the
+    planner's braking limit up to which a stop state is still stopped for when the front can
+    come to rest at the line (``ValueError`` unless ``stop_decel_mps2 <= hard_stop_decel_mps2
+    <= max_decel_mps2``; module docstring)."""
 
     stops: tuple[RouteLightStop, ...]
     front_offset_m: float
@@ -267,6 +283,7 @@ class LightStopRule:
     max_decel_mps2: float
     stop_gap_m: float = 0.0
     unknown_light: str = "go"
+    hard_stop_decel_mps2: float | None = None
     # indices of ``stops`` the ego decided to stop at
     _stopping: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
 
@@ -282,6 +299,15 @@ class LightStopRule:
                 )
         check_number("LightStopRule.stop_gap_m", self.stop_gap_m, at_least=0.0)
         check_unknown_light("LightStopRule.unknown_light", self.unknown_light)
+        hard = self.hard_stop_decel_mps2
+        if hard is not None:
+            check_number("LightStopRule.hard_stop_decel_mps2", hard, above=0.0)
+            if not self.stop_decel_mps2 <= hard <= self.max_decel_mps2:
+                raise ValueError(
+                    f"LightStopRule.hard_stop_decel_mps2 = {hard!r} must lie between "
+                    f"stop_decel_mps2 = {self.stop_decel_mps2!r} and max_decel_mps2 = "
+                    f"{self.max_decel_mps2!r}"
+                )
 
     def reset(self) -> None:
         self._stopping.clear()
@@ -316,6 +342,36 @@ class LightStopRule:
                 self._stopping.add(i)
                 decel = max(need, self.comfort_decel_mps2)
                 return LightDecision(stop.station_m, stop.light_id, tuple(committed), decel)
+            if state in STOP_STATES and self.hard_stop_decel_mps2 is not None:
+                hard = self._hard_stop(i, v2, room_m, committed)
+                if hard is not None:
+                    return hard
             self._stopping.discard(i)  # yellow it cannot stop for comfortably, or red beyond
             committed.append(stop.light_id)
         return LightDecision(committed=tuple(committed))
+
+    def _hard_stop(
+        self, i: int, v2: float, room_m: float, committed: list[str]
+    ) -> LightDecision | None:
+        """The stop at a stop state that needs more than the usual rule allows, or None (go):
+        a fresh one when the front can rest at the line within ``hard_stop_decel_mps2``, a
+        held one (decided before) while it can within ``FRONT_TOLERANCE_M`` past the line at
+        ``max_decel_mps2``. The plan brakes at the limit to rest ``v^2 / (2 limit)`` ahead,
+        the rest of the room (up to ``stop_gap_m``) its gap to the line."""
+        assert self.hard_stop_decel_mps2 is not None
+        limit = self.max_decel_mps2 if i in self._stopping else self.hard_stop_decel_mps2
+        reach_m = room_m + (FRONT_TOLERANCE_M if i in self._stopping else 0.0)
+        if reach_m <= 0.0 or v2 > 2.0 * limit * reach_m:
+            return None
+        stop = self.stops[i]
+        gap_m = min(max(room_m - v2 / (2.0 * limit), 0.0), self.stop_gap_m)
+        distance_m = stop_distance_m(room_m, gap_m)
+        decel = v2 / (2.0 * distance_m) if distance_m > 0.0 else limit
+        self._stopping.add(i)
+        return LightDecision(
+            stop.station_m,
+            stop.light_id,
+            tuple(committed),
+            max(decel, self.comfort_decel_mps2),
+            gap_m,
+        )

@@ -350,11 +350,12 @@ def yellow_turning_red(
 
 @pytest.mark.parametrize("planner_cls", PLANNERS)
 def test_yellow_too_close_goes_through_without_braking(planner_cls: type[PDMPlanner]) -> None:
-    # 15 m/s (the limit), 20 m to the line: 225 / 36 = 6.25 m/s^2 > 3 -> go at yellow. The
-    # cycle turns red after 0.3 s, at about 15.5 m: 225 / 27 = 8.3 m/s^2 > 6, it carries on
+    # 15 m/s (the limit), 16 m to the line: 225 / 28 = 8.0 m/s^2 > 3 -> go at yellow. The
+    # cycle turns red after 0.3 s, at about 11.5 m: 225 / 23 = 9.8 m/s^2 > 9 even at the line
+    # itself, so it carries on (up to 9 m/s^2 at the line it would stop)
     red_at_s = 0.3
-    line_x, history, debugs, front, red_tick = yellow_turning_red(planner_cls, 20.0, red_at_s, 30)
-    assert 14.0 < line_x - front[red_tick] < 17.0
+    line_x, history, debugs, front, red_tick = yellow_turning_red(planner_cls, 16.0, red_at_s, 30)
+    assert 10.0 < line_x - front[red_tick] < 12.5
     assert front[-1] > line_x + 10.0
     assert np.min(history.ego_accel_mps2) > -0.5  # no braking
     before = front[:-1] < line_x  # the ticks planned before the line
