@@ -2,8 +2,8 @@
 """LiDAR simulation benchmark: one 64 x 1800-ray sweep of a 30-agent scene.
 
 Times, side by side in one run: open3d's bare ``cast_rays`` on the same rays (the floor),
-drivestack's scene update (agent meshes) and its full sweep (rays, ground, noise, intensity,
-motion distortion, PointCloud). Medians of repeats; compare the ratio, not the milliseconds.
+drivestack's scene update (agent meshes) and its full sweep (rays, ground, noise, detection limit,
+intensity, motion distortion, PointCloud). Medians of repeats; compare the ratio, not the milliseconds.
 """
 
 from __future__ import annotations

@@ -80,7 +80,10 @@ KITTI, the labels and the camera image are at the tick's time, when the LiDAR fa
 (its sweep runs from half a revolution before to half after; the points are not
 de-skewed). Only objects the camera sees are labelled, their 2D boxes cut at the camera's
 near plane; occlusion levels (0 fully visible, 1 partly, 2 largely occluded, 3 unknown) come
-from the share of each object's silhouette the rendered camera image shows.
+from the share of each object's silhouette the rendered camera image shows. The exported
+clouds are in the simulated LiDAR's frame, 1.9 m above the road and 1.3 m ahead of the rear
+axle (KITTI's Velodyne: 1.73 m up): set a KITTI-tuned detector's or ground model's sensor
+height to 1.9 m.
 
 --export-every without --export-dataset, an --export-every below 1, and --stack without
 --perception lidar are errors (exit status 2), not ignored.

@@ -6,7 +6,11 @@ LiDAR frame), ``image_2/NNNNNN.png``, ``calib/NNNNNN.txt`` (``P0..P3``, ``R0_rec
 ``root/ImageSets/`` (:func:`write_image_sets`): ``train.txt`` and ``trainval.txt`` list every
 exported id, ``val.txt`` and ``test.txt`` are empty (move ids to ``val.txt`` to hold some out),
 the split files KITTI training-data converters (mmdet3d's and its derivatives) read first.
-The files read back with :mod:`drivestack.ingest.kitti_object` like real KITTI frames.
+The files read back with :mod:`drivestack.ingest.kitti_object` in the KITTI layout, but the
+sensor is not KITTI's: its Velodyne sits 1.73 m above the road, the simulated LiDAR where its
+mounting puts it (closed-loop runs, :func:`drivestack.sim.perceived.default_lidar`: 1.9 m up,
+1.3 m ahead of the rear axle), so the road lies 1.9 m below the exported clouds' origin; a
+detector or ground model tuned on KITTI needs that height.
 
 Timing, as in KITTI: the labels and the image are at the frame's timestamp, which is when
 the LiDAR's forward column fires (:mod:`drivestack.sim.sensors.lidar`); the points are not

@@ -146,7 +146,8 @@ def observers(world: object) -> list[Observer]:
 
 
 def default_lidar() -> LidarModel:
-    """The simulated LiDAR of closed-loop runs: HDL-64E-like, roof-mounted above the rear axle."""
+    """The simulated LiDAR of closed-loop runs: HDL-64E-like, roof-mounted 1.3 m ahead of the
+    rear axle (the ego origin) and 1.9 m above the ground (KITTI's Velodyne: 1.73 m)."""
     return LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
 
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from drivestack.core.transforms import SE3
 from drivestack.pipeline import build_stack
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
-from drivestack.sim.perceived import LidarPerception, PerceivedWorld
+from drivestack.sim.perceived import LidarPerception, PerceivedWorld, default_lidar
 from drivestack.sim.scenario import load_scenarios
-from drivestack.sim.sensors import LidarModel, SensorScene
+from drivestack.sim.sensors import SensorScene
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,10 +25,9 @@ def _perceived(scenario_file: str, case: str | None = None) -> tuple[object, Lid
         if case is None or s.name.endswith(f"[{case}]")
     )
     built = build_scenario(scenario)
-    lidar = LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
     perception = LidarPerception(
         build_stack(REPO / "configs/stack/sim_lidar.yaml"),
-        lidar,
+        default_lidar(),  # the closed-loop runs' sensor
         SensorScene.from_road_map(built.road_map),
     )
     return dataclasses.replace(built, world=PerceivedWorld(built.world, perception)), perception

@@ -86,6 +86,7 @@ def assemble_returns(
     noise,
     keep_draw,
     dropout,
+    min_signal,
     min_range_m,
     reflectivity,
     n_beams,
@@ -94,7 +95,10 @@ def assemble_returns(
 ):
     """Returns of one sweep: ``xyz (K, 3) f32`` in the sensor frame, intensity, ring, time, instance.
 
-    ``noise`` and ``keep_draw`` hold one draw per finite hit, in ray order.
+    ``noise`` and ``keep_draw`` hold one draw per finite hit, in ray order. A hit is kept when
+    ``reflectivity * cos(incidence) / range**2 >= min_signal`` (true range), its draw is not
+    below ``dropout`` and its noisy range is at least ``min_range_m``; its intensity is
+    ``reflectivity * cos(incidence)`` clipped to 0..1.
     """
     n = best.shape[0]
     count = 0
@@ -116,15 +120,17 @@ def assemble_returns(
         h += 1
         if dropped or r < min_range_m:
             continue
-        xyz[k, 0] = dirs[i, 0] * r
-        xyz[k, 1] = dirs[i, 1] * r
-        xyz[k, 2] = dirs[i, 2] * r
         cos_inc = abs(
             normal[i, 0] * world_dirs[i, 0]
             + normal[i, 1] * world_dirs[i, 1]
             + normal[i, 2] * world_dirs[i, 2]
         )
-        value = reflectivity[material[i]] * cos_inc / (1.0 + (r / 100.0) ** 2)
+        value = reflectivity[material[i]] * cos_inc
+        if value < min_signal * best[i] * best[i]:  # too weak: no return
+            continue
+        xyz[k, 0] = dirs[i, 0] * r
+        xyz[k, 1] = dirs[i, 1] * r
+        xyz[k, 2] = dirs[i, 2] * r
         intensity[k] = min(max(value, 0.0), 1.0)
         ring[k] = ring_of_beam[i % n_beams]
         time_ns[k] = column_time_ns[i // n_beams]

@@ -1,19 +1,29 @@
-"""Ray-cast LiDAR: beam layout presets, noise, dropout, intensity and motion distortion.
+"""Ray-cast LiDAR: beam layout presets, noise, detection limit, intensity and motion distortion.
 
 A sweep fires ``n_azimuth`` columns of all beams over ``sweep_duration_s``, starting at the
-azimuth behind the sensor and turning counter-clockwise (as a spinning LiDAR does). The
-column facing forward (LiDAR +x) fires at the sweep's ``timestamp_ns``, as KITTI triggers
-its cameras: column times run from ``-sweep_duration_s / 2`` (facing backwards) to almost
-``+sweep_duration_s / 2``, so a frame's labels and images (taken at ``timestamp_ns``) match the
-returns straight ahead, and ``time_offset_ns`` is negative for the first half of the sweep.
-Each column is fired from the sensor pose at its own time (ego moving with constant speed
-and yaw rate), and each return is expressed in the sensor frame at that time: this is the
-motion distortion real sweeps have. The scene's agents move too: each is cast at its
-position at the column's time (constant velocity), rounded to time slabs fine enough that
-no agent is off by more than ``agent_motion_tolerance_m``. Output: a ``PointCloud`` in the
-LiDAR frame with ``intensity`` (0..1), ``ring`` (beam index, 0 = lowest), ``time_offset_ns``
-and ``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged
-sweeps.
+azimuth behind the sensor and turning clockwise seen from above (azimuth decreasing with
+time), as Velodyne and Hesai sensors spin: Argoverse 2's VLP-32C fires azimuth +90 deg 25 ms
+before 0 deg and -90 deg 25 ms after it, PandaSet's Pandar64 turns the same way, and
+:mod:`drivestack.ingest.rosbag.velodyne` reads azimuth clockwise from +x. The column facing
+forward (LiDAR +x) fires at the sweep's ``timestamp_ns``, as KITTI triggers its cameras:
+column times run from ``-sweep_duration_s / 2`` (facing backwards) through the left side
+(``-sweep_duration_s / 4``) to almost ``+sweep_duration_s / 2``, so a frame's labels and
+images (taken at ``timestamp_ns``) match the returns straight ahead, and ``time_offset_ns``
+is negative for the first half of the sweep (the left side). Each column is fired from the
+sensor pose at its own time (ego moving with constant speed and yaw rate), and each return
+is expressed in the sensor frame at that time: this is the motion distortion real sweeps
+have. The scene's agents move too: each is cast at its position at the column's time
+(constant velocity), rounded to time slabs fine enough that no agent is off by more than
+``agent_motion_tolerance_m``.
+
+Returns: a hit is detected only when ``reflectivity * cos(incidence) / range**2`` (the
+received power of a Lambertian surface, up to a constant) reaches ``min_signal_per_m2``, so
+grazing road and dark surfaces far away are lost as on a real sensor; ``dropout_probability``
+loses returns uniformly on top. ``intensity`` is ``reflectivity * cos(incidence)`` clipped
+to 0..1, without fall-off with range (Velodyne intensity is range-compensated; reflectivities:
+:data:`~drivestack.sim.sensors.scene.REFLECTIVITY`). Output: a ``PointCloud`` in the LiDAR
+frame with ``intensity``, ``ring`` (beam index, 0 = lowest), ``time_offset_ns`` and
+``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged sweeps.
 """
 
 from __future__ import annotations
@@ -30,6 +40,14 @@ from drivestack.structures._checks import check_number
 from drivestack.structures.point_cloud import PointCloud
 
 _REFLECTIVITY_BY_MATERIAL = np.array([REFLECTIVITY[Material(m)] for m in range(len(Material))])
+#: Default detection limit of :class:`LidarModel` (1/m^2), chosen so the road's last returns
+#: fall at 80 m for a sensor 1.73 m above it, as KITTI's HDL-64E (no return beyond 80.0 m in
+#: kitti_object training 000000-000005 and kitti_tracking 0000, the road's last at 77-80 m):
+#: a flat road at range r is hit at cos(incidence) = h / r, so its signal is
+#: ``REFLECTIVITY[ROAD] * h / r**3``. At the closed loop's 1.9 m mount the road ends at
+#: 82.5 m; a face-on car (reflectivity 0.27) stays detectable to 298 m, one seen at
+#: cos(incidence) 0.3 to 163 m. Fitted for the HDL-64E and used by every preset.
+MIN_SIGNAL_PER_M2 = REFLECTIVITY[Material.ROAD] * 1.73 / 80.0**3
 #: Largest velocity component (m/s) whose square a norm takes without overflow (with room).
 _NORM_SAFE_MPS = 1e150
 
@@ -68,17 +86,35 @@ class LidarPreset:
 
 
 def _hdl64_elevations() -> tuple[float, ...]:
-    # HDL-64E: upper block +2 .. -8.33 deg (32 beams), lower block -8.83 .. -24.33 deg (32 beams)
+    # HDL-64E S2 spec sheet / manual: upper block +2 .. -8.33 deg in 1/3 deg steps (32 beams),
+    # lower block -8.83 .. -24.33 deg in 1/2 deg steps (32 beams); the sheet's FOV quotes
+    # -24.8 deg at the bottom and KITTI's scans reach -23.7 to -25.2 deg (per-laser calibration)
     upper = np.linspace(2.0, -8.33, 32)
     lower = np.linspace(-8.83, -24.33, 32)
     return tuple(float(e) for e in np.concatenate([upper, lower]))
 
 
+#: VLP-32C elevations (deg, sorted), non-linear: 1/3 deg steps from -4 to +1.667 deg, wider
+#: towards the ends. Velodyne VLP-32C user manual, table 9-6 (laser firing sequence and vertical
+#: angles); the same values are nebula's VLP32.yaml calibration (ros_bags/nebula_velodyne_ros2/
+#: calibration in the shared data) and Argoverse 2's up_lidar beam medians (within 0.03 deg).
+VLP32C_ELEVATIONS_DEG = (
+    -25.0, -15.639, -11.31, -8.843, -7.254, -6.148, -5.333, -4.667,
+    -4.0, -3.667, -3.333, -3.0, -2.667, -2.333, -2.0, -1.667,
+    -1.333, -1.0, -0.667, -0.333, 0.0, 0.333, 0.667, 1.0,
+    1.333, 1.667, 2.333, 3.333, 4.667, 7.0, 10.333, 15.0,
+)  # fmt: skip
+
 LIDAR_PRESETS: dict[str, LidarPreset] = {
+    # HDL-64E at 10 Hz. Reduced azimuth resolution: 1800 columns (0.2 deg) where KITTI's
+    # HDL-64E measures about 2080 (0.172-0.176 deg per column): 13 % fewer rays keep the
+    # closed-loop ray casting (every tick of `drivestack sim --perception lidar`) cheaper, and
+    # configs/perception/lidar_sim.yaml was fitted on this resolution.
     "hdl64": LidarPreset("hdl64", _hdl64_elevations(), 1800, 120.0),
-    "vlp32": LidarPreset(
-        "vlp32", tuple(float(e) for e in np.linspace(-25.0, 15.0, 32)), 1800, 200.0
-    ),
+    # VLP-32C at 10 Hz: 0.2 deg azimuth resolution (manual), 200 m range
+    "vlp32": LidarPreset("vlp32", VLP32C_ELEVATIONS_DEG, 1800, 200.0),
+    # Ouster OS1-128 (datasheet: 45 deg vertical FOV, +22.5 .. -22.5 deg, uniform beam
+    # spacing by default, 512 / 1024 / 2048 columns), here in its 1024 x 10 Hz mode
     "os128": LidarPreset(
         "os128", tuple(float(e) for e in np.linspace(-22.5, 22.5, 128)), 1024, 120.0
     ),
@@ -92,7 +128,8 @@ def _ray_layout(
     elev = np.deg2rad(np.asarray(preset.elevations_deg))
     ring_order = np.argsort(np.argsort(elev))  # 0 = lowest elevation
     n_az = preset.n_azimuth
-    azimuth = -np.pi + 2.0 * np.pi * np.arange(n_az) / n_az  # from behind, counter-clockwise
+    # from behind (+pi), clockwise seen from above: azimuth decreases as the sweep goes on
+    azimuth = np.pi - 2.0 * np.pi * np.arange(n_az) / n_az
     ce, se = np.cos(elev), np.sin(elev)
     dirs = np.stack(
         [
@@ -102,7 +139,7 @@ def _ray_layout(
         ],
         axis=-1,
     ).astype(np.float32)
-    times = sweep_duration_s * azimuth / (2.0 * np.pi)  # forward (azimuth 0) fires at time 0
+    times = -sweep_duration_s * azimuth / (2.0 * np.pi)  # forward (azimuth 0) fires at time 0
     for arr in (dirs, ring_order, times):
         arr.setflags(write=False)
     return dirs, ring_order, times
@@ -116,12 +153,17 @@ class LidarModel:
         preset: beam layout (see :data:`LIDAR_PRESETS` or :meth:`from_preset`).
         ego_from_lidar: mounting extrinsic.
         range_noise_std_m: Gaussian range noise.
-        dropout_probability: chance that a return is lost.
+        dropout_probability: chance that a detected return is lost (uniform, on top of the
+            detection limit).
+        min_signal_per_m2: detection limit: a hit returns only when ``reflectivity *
+            cos(incidence) / range**2`` reaches it (:data:`MIN_SIGNAL_PER_M2`; 0 keeps every
+            hit within the preset's range).
         sweep_duration_s: time of one revolution (motion distortion spans it, centred on
             the forward column's firing at the sweep's timestamp).
         agent_motion_tolerance_m: largest error allowed in a moving agent's position at a
             column's firing time (the agents are cast in time slabs of that accuracy).
-        seed: base seed; each sweep's noise is seeded by (seed, timestamp) so runs repeat.
+        seed: base seed, an int in [0, 2**63); each sweep's noise is seeded by (seed,
+            timestamp) so runs repeat.
     """
 
     preset: LidarPreset
@@ -131,6 +173,7 @@ class LidarModel:
     sweep_duration_s: float = 0.1
     seed: int = 0
     agent_motion_tolerance_m: float = 0.04
+    min_signal_per_m2: float = MIN_SIGNAL_PER_M2
 
     @classmethod
     def from_preset(cls, name: str, ego_from_lidar: SE3, **kwargs: float | int) -> LidarModel:
@@ -151,6 +194,9 @@ class LidarModel:
             value = getattr(self, name)
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        check_number("LidarModel.min_signal_per_m2", self.min_signal_per_m2, at_least=0.0)
+        # numpy's default_rng takes non-negative ints only (and names nothing when refusing)
+        check_number("LidarModel.seed", self.seed, integer=True, at_least=0, below=2**63)
         if not self.agent_motion_tolerance_m > 0:
             raise ValueError(
                 f"agent_motion_tolerance_m must be > 0, got {self.agent_motion_tolerance_m}"
@@ -231,6 +277,7 @@ class LidarModel:
             noise,
             keep_draw,
             self.dropout_probability,
+            self.min_signal_per_m2,
             self.preset.min_range_m,
             _REFLECTIVITY_BY_MATERIAL,
             n_beams,

@@ -10,7 +10,7 @@ import pytest
 
 from drivestack.core.transforms import SE3
 from drivestack.sim.sensors import LIDAR_PRESETS, CameraModel, LidarModel, LidarPreset, SensorScene
-from drivestack.sim.sensors.scene import Material, SceneObject
+from drivestack.sim.sensors.scene import REFLECTIVITY, Material, SceneObject
 from drivestack.structures import Boxes3D, ObjectClass, SensorFrame
 
 MOUNT = SE3.from_xyz_yaw([1.0, 0.0, 1.73], 0.0)
@@ -29,12 +29,19 @@ def test_flat_ground_gives_exact_range_per_beam():
     elevations = np.sort(np.deg2rad(np.asarray(model.preset.elevations_deg)))
     ring = cloud.attributes["ring"]
     rng_m = np.linalg.norm(cloud.xyz_m.astype(np.float64), axis=1)
+    road = REFLECTIVITY[Material.ROAD]
     for r, elev in enumerate(elevations):
         mine = ring == r
         expected = 1.73 / math.sin(-elev) if elev < 0 else math.inf
-        if expected <= model.preset.max_range_m:
+        # hit at cos(incidence) = sin(-elev): detected while road * cos / range^2 reaches the limit
+        detected = elev < 0 and road * math.sin(-elev) / expected**2 >= model.min_signal_per_m2
+        if expected <= model.preset.max_range_m and detected:
             assert mine.sum() == model.preset.n_azimuth
             np.testing.assert_allclose(rng_m[mine], expected, rtol=2e-5)
+            # intensity: reflectivity * cos(incidence), no fall-off with range
+            np.testing.assert_allclose(
+                cloud.attributes["intensity"][mine], road * math.sin(-elev), rtol=1e-5
+            )
         else:
             assert mine.sum() == 0
     np.testing.assert_allclose(cloud.xyz_m[:, 2], -1.73, atol=2e-5)
@@ -53,8 +60,8 @@ def test_preset_layouts():
         assert dirs.shape == (columns, beams, 3) and model.n_beams == beams
         assert sorted(ring.tolist()) == list(range(beams))
         azimuth = np.arctan2(dirs[:, 0, 1].astype(np.float64), dirs[:, 0, 0].astype(np.float64))
-        step = np.diff(np.unwrap(azimuth))
-        np.testing.assert_allclose(step, 2 * math.pi / columns, rtol=1e-3)  # float32 directions
+        step = np.diff(np.unwrap(azimuth))  # clockwise seen from above: azimuth decreases
+        np.testing.assert_allclose(step, -2 * math.pi / columns, rtol=1e-3)  # float32 directions
         # the forward column (azimuth 0) fires at the sweep's timestamp; the sweep spans +-T/2
         assert times[0] == -model.sweep_duration_s / 2 and times[-1] < model.sweep_duration_s / 2
         assert times[columns // 2] == 0.0 and abs(azimuth[columns // 2]) < 1e-6
@@ -93,10 +100,13 @@ def test_motion_distortion_moves_late_returns():
     # the forward column fires at the sweep's timestamp: the wall 9 m ahead, as the labels
     assert cloud.attributes["time_offset_ns"][forward][0] == 0
     np.testing.assert_allclose(cloud.xyz_m[forward][0, 0], 9.0, atol=1e-4)
-    # 10 degrees to the left fires 1/36 sweep later (2.78 ms): the ego moved 27.8 mm closer
-    left = np.abs(np.arctan2(cloud.xyz_m[:, 1], cloud.xyz_m[:, 0]) - np.deg2rad(10.0)) < 1e-4
-    assert cloud.attributes["time_offset_ns"][left][0] == round(0.1e9 / 36)
-    np.testing.assert_allclose(cloud.xyz_m[left][0, 0], 9.0 - 10.0 * 0.1 / 36, atol=1e-4)
+    # clockwise: 10 degrees to the left fires 1/36 sweep earlier (2.78 ms), when the ego was
+    # 27.8 mm farther back; 10 degrees to the right 1/36 sweep later, 27.8 mm closer
+    for side, sign in ((1.0, -1), (-1.0, 1)):
+        az = np.arctan2(cloud.xyz_m[:, 1], cloud.xyz_m[:, 0])
+        mine = np.abs(az - side * np.deg2rad(10.0)) < 1e-4
+        assert cloud.attributes["time_offset_ns"][mine][0] == sign * round(0.1e9 / 36)
+        np.testing.assert_allclose(cloud.xyz_m[mine][0, 0], 9.0 - sign * 10.0 * 0.1 / 36, atol=1e-4)
 
 
 def test_noise_dropout_and_intensity_are_seeded_and_sane():
@@ -115,7 +125,13 @@ def test_noise_dropout_and_intensity_are_seeded_and_sane():
     intensity = a.attributes["intensity"]
     assert intensity.min() >= 0 and intensity.max() <= 1
     on_wall = a.attributes["instance"] == 1
-    assert intensity[on_wall].mean() > intensity[~on_wall].mean()  # vehicle paint beats asphalt
+    # the wall's face looks down -x: cos(incidence) is the ray direction's x (noise moves a
+    # return along its ray only)
+    ray = a.xyz_m[on_wall].astype(np.float64)
+    cos_incidence = ray[:, 0] / np.linalg.norm(ray, axis=1)
+    np.testing.assert_allclose(
+        intensity[on_wall], REFLECTIVITY[Material.VEHICLE] * cos_incidence, rtol=1e-4
+    )
 
 
 def test_static_map_objects_are_hit():
