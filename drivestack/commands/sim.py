@@ -350,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
             run_provenance_fields(cfg, perception=args.perception, lights=args.lights, **provenance)
         )
         if params is not None:  # what this run's planner, vehicle and tracker ran with
-            settings = params.as_dict()
+            settings = manifest["planner_params"]  # (params.as_dict(), made once)
             record["planner_params"] = {
                 "file": manifest["planner_params_file"],
                 planner: settings[planner],

@@ -618,8 +618,9 @@ class Lane:
                     f"{where}.{name} must be a non-empty string or None, got {value!r}"
                 )
         for name in ("centerline_m", "left_boundary_m", "right_boundary_m"):
-            line = _polyline(getattr(self, name), f"{where}.{name}", distinct=False, copy=False)
+            line = getattr(self, name)
             if name == "centerline_m":  # (vertex indices as given, repeated ones included)
+                line = _polyline(line, f"{where}.{name}", distinct=False, copy=False)
                 check_no_cusp(line, f"{where}.{name}")
             object.__setattr__(self, name, _polyline(line, f"{where}.{name}"))
         speed = float(self.speed_limit_mps)
