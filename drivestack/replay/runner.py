@@ -63,7 +63,13 @@ from drivestack.pipeline import Stack, StackOutput
 from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
 from drivestack.replay.log_format import RUN_TOPIC, TrackForecasts
 from drivestack.replay.log_reader import InputProblem
-from drivestack.replay.track_score import IGNORED_LABELS, TrackScorer, tracking_lines
+from drivestack.replay.track_score import (
+    IGNORED_LABELS,
+    TrackScorer,
+    count_text,
+    not_counted,
+    tracking_lines,
+)
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.sensor_frame import SensorFrame
@@ -807,7 +813,7 @@ def _nothing_replayed(
             if not why and stopped:
                 why = "the input broke off (above)"
             return (
-                f"no frame replayed: {_count(read, 'LiDAR message')} read, {dropped} "
+                f"no frame replayed: {count_text(read, 'LiDAR message')} read, {dropped} "
                 f"({why.strip('; ') or 'no reason recorded'}; see the summary JSON's ingest "
                 "report)"
             )
@@ -834,11 +840,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     )
     bad_input = summary.get("frames_skipped_bad_input", 0)
     lines = [
-        f"replayed {_count(summary['frames_processed'], 'frame')} "
+        f"replayed {count_text(summary['frames_processed'], 'frame')} "
         f"({summary['frames_skipped'] - bad_input} skipped by "
         f"the stack{_ingest_skips(summary)})"
         + (
-            f" and skipped {_count(bad_input, 'bad input frame')} (listed below)"
+            f" and skipped {count_text(bad_input, 'bad input frame')} (listed below)"
             if bad_input
             else ""
         )
@@ -848,7 +854,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     ]
     lines += _skipped_lines(summary["skipped"])
     lines += [
-        f"  {note}: {_count(count, 'frame')}"
+        f"  {note}: {count_text(count, 'frame')}"
         for note, count in summary.get("frame_notes", {}).items()
     ]
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
@@ -903,23 +909,14 @@ def class_line(cls: str, m: dict[str, Any]) -> str:
     false_positives = detections - true_positives
     return (
         f"  {cls}: recall {_ratio(m['recall'])}, precision {_ratio(precision)}, "
-        f"{_count(false_positives, 'false positive')} "
+        f"{count_text(false_positives, 'false positive')} "
         f"({m['labels']} labels, {detections} detections, BEV IoU 0.5{_not_counted(cls, m)})"
     )
 
 
 def _not_counted(cls: str, m: dict[str, Any]) -> str:
     """``"; not counted: 343 detections outside the labelled camera view, ..."``."""
-    parts = []
-    if m.get("outside_labelled_region"):
-        n = m["outside_labelled_region"]
-        parts.append(f"{_count(n, 'detection')} outside the labelled camera view")
-    if m.get("on_ignored_labels"):
-        others = ", ".join(
-            c.name.lower() for c in IGNORED_LABELS.get(ObjectClass.from_name(cls), ())
-        )
-        parts.append(f"{_count(m['on_ignored_labels'], 'detection')} on {others} labels")
-    return "; not counted: " + ", ".join(parts) if parts else ""
+    return not_counted(cls, m, "detection", "outside the labelled camera view")
 
 
 def _skipped_line(s: dict[str, Any]) -> str:
@@ -992,12 +989,7 @@ def _ingest_skips(summary: dict[str, Any]) -> str:
         if ingest is None
         else sum(1 for s in ingest["skipped"] if not s["kept"] and s["kind"] != "unused_config")
     )
-    return f", {_count(dropped, 'ingest drop')} (listed below)" if dropped else ""
-
-
-def _count(n: int, noun: str) -> str:
-    """``"1 frame"``, ``"2 frames"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return f", {count_text(dropped, 'ingest drop')} (listed below)" if dropped else ""
 
 
 def _first_reasons(summary: dict[str, Any]) -> list[tuple[str, str]]:

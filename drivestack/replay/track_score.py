@@ -296,23 +296,23 @@ def tracking_lines(metrics: dict[str, Any] | None) -> list[str]:
             continue
         if not m["track_boxes"]:  # a labelled class the stack never tracked (a Van)
             never.append(
-                f"{cls} ({_count(m['label_boxes'], 'label')} of "
-                f"{_count(m['n_labels'], 'object')}{_not_counted(cls, m)})"
+                f"{cls} ({count_text(m['label_boxes'], 'label')} of "
+                f"{count_text(m['n_labels'], 'object')}{_not_counted(cls, m)})"
             )
             continue
         if not m["label_boxes"]:  # tracked, never labelled: every track box a false positive
             lines.append(
-                f"  tracking {cls}: never labelled, {_count(m['FP'], 'false positive')} "
-                f"({_count(m['n_tracks'], 'track')}, {thr}{_not_counted(cls, m)})"
+                f"  tracking {cls}: never labelled, {count_text(m['FP'], 'false positive')} "
+                f"({count_text(m['n_tracks'], 'track')}, {thr}{_not_counted(cls, m)})"
             )
             continue
         lines.append(
             f"  tracking {cls}: MOTA {_fig(m['MOTA'])}, MOTP {_fig(m['MOTP'])}, HOTA "
             f"{_fig(m['HOTA'])} (DetA {_fig(m['DetA'])}, AssA {_fig(m['AssA'])}), "
-            f"{_count(m['IDSW'], 'ID switch', 'es')}, {_count(m['Frag'], 'fragmentation')}, "
-            f"{_count(m['FP'], 'false positive')}, {m['FN']} missed; MT/PT/ML "
-            f"{m['MT']}/{m['PT']}/{m['ML']} of {_count(m['n_labels'], 'labelled object')}, "
-            f"{_count(m['n_tracks'], 'track')} ({thr}{_not_counted(cls, m)})"
+            f"{count_text(m['IDSW'], 'ID switch', 'es')}, {count_text(m['Frag'], 'fragmentation')}, "
+            f"{count_text(m['FP'], 'false positive')}, {m['FN']} missed; MT/PT/ML "
+            f"{m['MT']}/{m['PT']}/{m['ML']} of {count_text(m['n_labels'], 'labelled object')}, "
+            f"{count_text(m['n_tracks'], 'track')} ({thr}{_not_counted(cls, m)})"
         )
     if never:
         lines.append("  tracking labelled but never tracked: " + ", ".join(never))
@@ -321,27 +321,35 @@ def tracking_lines(metrics: dict[str, Any] | None) -> list[str]:
     why = ", ".join(f"{k}: {v}" for k, v in skipped.items() if v)
     if why:
         lines.append(
-            f"    tracking: {_count(metrics['frames_scored'], 'frame')} scored; not scored: {why}"
+            f"    tracking: {count_text(metrics['frames_scored'], 'frame')} scored; not scored: {why}"
         )
     return lines
 
 
-def _not_counted(cls: str, m: dict[str, Any]) -> str:
-    """``"; not counted: 3 tracks outside the labelled region, 1 on van labels"``."""
+def not_counted(cls: str, m: dict[str, Any], noun: str, outside: str) -> str:
+    """``"; not counted: 3 tracks outside the labelled region, 1 on van labels"``: the boxes
+    (``noun``: track, detection) of class ``cls`` that ``m`` counts apart, those outside the
+    labelled region (said as ``outside``) and those on labels of an ignored class; the
+    replay's detection lines and tracking lines share it."""
     parts = []
-    if m["outside_labelled_region"]:
-        parts.append(f"{_count(m['outside_labelled_region'], 'track')} outside the labelled region")
-    if m["on_ignored_labels"]:
+    if m.get("outside_labelled_region"):
+        parts.append(f"{count_text(m['outside_labelled_region'], noun)} {outside}")
+    if m.get("on_ignored_labels"):
         others = ", ".join(
             c.name.lower() for c in IGNORED_LABELS.get(ObjectClass.from_name(cls), ())
         )
-        parts.append(f"{_count(m['on_ignored_labels'], 'track')} on {others} labels")
+        parts.append(f"{count_text(m['on_ignored_labels'], noun)} on {others} labels")
     return "; not counted: " + ", ".join(parts) if parts else ""
+
+
+def _not_counted(cls: str, m: dict[str, Any]) -> str:
+    return not_counted(cls, m, "track", "outside the labelled region")
 
 
 def _fig(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _count(n: int, noun: str, plural: str = "s") -> str:
+def count_text(n: int, noun: str, plural: str = "s") -> str:
+    """``"1 frame"``, ``"2 frames"`` (``plural``: the ending of more than one)."""
     return f"{n} {noun}{'' if n == 1 else plural}"

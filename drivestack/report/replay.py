@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivestack.report.fields import count, number, obj, text
+from drivestack.report.fields import count, number, obj, required_number, text
 
 #: How a replay summary's file name ends (``RUN.summary.json`` beside ``RUN.mcap``).
 SUMMARY_SUFFIX = ".summary.json"
@@ -135,9 +135,7 @@ def _tracking(value: object) -> dict[str, Any]:
         checked: dict[str, Any] = {k: count(row.get(k), f"{at}.{k}") for k in TRACKING_COUNTS}
         checked.update({k: number(row.get(k), f"{at}.{k}") for k in TRACKING_FIGURES})
         by_class[str(cls)] = checked
-    threshold = number(block.get("iou_threshold"), f"{where}.iou_threshold")
-    if threshold is None:
-        raise ValueError(f"field {where}.iou_threshold: missing")
+    threshold = required_number(block.get("iou_threshold"), f"{where}.iou_threshold")
     return {
         "similarity": text(block.get("similarity"), f"{where}.similarity"),
         "iou_threshold": threshold,
