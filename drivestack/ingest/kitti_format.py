@@ -424,11 +424,11 @@ def check_rows_writable(
     *,
     leading: Sequence[str] = (),
     row_numbers: Sequence[int] | None = None,
-) -> np.ndarray:
+) -> None:
     """Check that the formatted ``lines`` (one per row of ``objects``) read back: the type
     names are single words and :func:`parse_object_rows` accepts every line.
 
-    Returns the ``(N, len(leading))`` leading values as read back. Raises ``ValueError``
+    ``leading``: the numeric columns before the object ones. Raises ``ValueError``
     ``"row i: field f: ..."`` for the first bad row (``i`` = ``row_numbers[k]`` of line
     ``k``, by default ``k``).
     """
@@ -437,7 +437,7 @@ def check_rows_writable(
         if not name or len(name.split()) != 1 or name != name.strip():
             raise ValueError(f"row {rows[k]}: field type: type must be one word, got {str(name)!r}")
     try:
-        ids, _ = parse_object_rows(
+        parse_object_rows(
             [line.split() for line in lines],
             path="",
             line_numbers=rows,
@@ -447,7 +447,6 @@ def check_rows_writable(
         row = str(exc.record).removeprefix("line ")
         field = f"field {exc.field}: " if exc.field else ""
         raise ValueError(f"row {row}: {field}{exc.reason}") from None
-    return ids
 
 
 # -- conversions ------------------------------------------------------------------------------

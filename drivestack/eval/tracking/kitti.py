@@ -94,7 +94,6 @@ def class_folder(results_dir: Path, cls: str) -> Path | None:
         DataError: two folders whose names differ only in case (which one holds the class's
             results is not for the evaluator to guess).
     """
-    exact = results_dir / cls
     if not results_dir.is_dir():
         return None
     found = sorted(p for p in results_dir.iterdir() if p.name.lower() == cls.lower() and p.is_dir())
@@ -105,9 +104,7 @@ def class_folder(results_dir: Path, cls: str) -> Path | None:
             path=str(results_dir),
             field="--results",
         )
-    if found:
-        return found[0]
-    return exact if exact.is_dir() else None
+    return found[0] if found else None
 
 
 def result_file(results_dir: Path, cls: str, sequence: str) -> Path:
@@ -147,7 +144,7 @@ def check_result_files(
                 path=str(results_dir / missing[0]) + "/",
                 field="--results",
             )
-        files = [result_file(results_dir, c, e.name) for c in classes for e in seqmap]
+        files = [f / f"{e.name}.txt" for f in folders.values() if f for e in seqmap]
     else:
         files = [results_dir / f"{e.name}.txt" for e in seqmap]
         if not any(f.is_file() for f in files):
@@ -304,8 +301,9 @@ def load_results_and_notes(
     """
     results: dict[str, KittiObjects] = {}
     notes: list[str] = []
+    folder = class_folder(results_dir, cls) or results_dir  # (listed once, not per sequence)
     for e in seqmap:
-        path = result_file(results_dir, cls, e.name)
+        path = folder / f"{e.name}.txt"
         rows, unscored = read_tracking_results(
             path, n_frames=e.first_frame + e.n_frames, require_box3d=require_box3d
         )
@@ -335,9 +333,7 @@ def empty_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     is scored as no tracks (sAMOTA 0, every label a false negative), most likely results of
     other classes only (AB3DMOT's per-class ``data/`` folder evaluated with all three
     classes). Nothing when some file has a row of the class."""
-    n_rows = sum(
-        int(np.sum(np.char.lower(r.type_name.astype(str)) == cls.lower())) for r in results.values()
-    )
+    n_rows = sum(int(np.sum(_is_class(r, cls))) for r in results.values())
     if n_rows or not results:
         return []
     folder = class_folder(results_dir, cls) or results_dir
@@ -348,20 +344,26 @@ def empty_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     ]
 
 
+def _is_class(rows: KittiObjects, cls: str) -> np.ndarray:
+    """``(N,)`` bool: the rows whose type is ``cls`` in any case."""
+    return np.char.lower(rows.type_name.astype(str)) == cls.lower()
+
+
 def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjects]) -> list[str]:
     """In the per-class layout (``<results>/<Class>/NNNN.txt``): a note per file of the
     ``cls`` folder holding rows of another class, which are not scored (as the devkit, which
     keeps only the class evaluated); most likely a mis-sorted folder. None for the flat
     layout, where every class shares one file."""
-    if class_folder(results_dir, cls) is None:
+    folder = class_folder(results_dir, cls)
+    if folder is None:
         return []
     notes = []
     for sequence, rows in results.items():
-        other = np.char.lower(rows.type_name.astype(str)) != cls.lower()
+        other = ~_is_class(rows, cls)
         if other.any():
             names = ", ".join(sorted(set(rows.type_name[other].astype(str).tolist())))
             notes.append(
-                f"{result_file(results_dir, cls, sequence)}: {int(other.sum())} row(s) of "
+                f"{folder / f'{sequence}.txt'}: {int(other.sum())} row(s) of "
                 f"another class ({names}) in the {cls} folder: not scored"
             )
     return notes
@@ -375,12 +377,13 @@ def uncovered_notes(
     of other frames (a replay of frames 74-153 scored with ``--frames 0:10``). An empty file
     is no note: a tracker may output nothing."""
     notes = []
+    folder = class_folder(results_dir, cls) or results_dir
     for sequence, held in results.items():
         # (the flat layout's one file holds every class: only ``cls``'s rows are scored)
-        rows = held.select(np.flatnonzero(np.char.lower(held.type_name.astype(str)) == cls.lower()))
+        rows = held.select(np.flatnonzero(_is_class(held, cls)))
         if len(rows) and not len(frames.rows(rows)):
             notes.append(
-                f"{result_file(results_dir, cls, sequence)}: no {cls} row in frames "
+                f"{folder / f'{sequence}.txt'}: no {cls} row in frames "
                 f"{frames.first}:{frames.last} (it holds frames {int(rows.frame.min())}:"
                 f"{int(rows.frame.max())}): scored as no tracks there"
             )
