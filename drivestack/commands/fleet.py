@@ -48,6 +48,15 @@ OUT/fleet.json records lights and light_camera (a resume with other ones is refu
 effects are compared by their parameters), and OUT/fleet_summary.json pools
 light_perception and light_perception_raw per planner.
 
+--planner-params YAML runs every variant with those settings of the planners (pdm:, idm:),
+the ego vehicle (vehicle:) and the trajectory tracker (tracker:), as drivestack sim
+--planner-params does (read strictly once, before anything runs: a bad key is one error line
+naming the file and dotted key, exit status 2; each worker gets the values, not the file).
+Each metrics.json records them (planner_params: the file, its planner's block, vehicle and
+tracker), OUT/fleet.json every value (planner_params, planner_params_file); a resume with other
+settings, or without the file after a fleet with it, is refused (settings are compared by
+value: the same values from another file resume).
+
 One OUT is one fleet: OUT/fleet_summary.json, the last line's counts and the exit status cover
 the latest record of every variant in OUT/fleet.jsonl, also those another --filter or a larger
 --variants ran (OUT/fleet.json records every --filter as filters, the largest draw count and
@@ -78,6 +87,7 @@ from drivestack.commands._paths import add_quiet_option, positive_int
 from drivestack.core.errors import DataError
 
 if TYPE_CHECKING:
+    from drivestack.sim.evaluate import PlannerParams
     from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 
@@ -169,6 +179,33 @@ def add_lights_arguments(parser: argparse.ArgumentParser) -> None:
         "in a fleet, each variant's camera noise is seeded from the preset's seed and the "
         "variant's seed)",
     )
+
+
+def add_planner_params_argument(parser: argparse.ArgumentParser) -> None:
+    """``--planner-params`` (sim and fleet): the planners', vehicle's and tracker's settings."""
+    parser.add_argument(
+        "--planner-params",
+        type=Path,
+        default=None,
+        metavar="YAML",
+        help="settings of the planners, the ego vehicle and the trajectory tracker: a YAML "
+        "mapping with any of the blocks pdm: and idm: (PDMParams, one per planner), vehicle: "
+        "(VehicleParams), tracker: (TrackerParams), read strictly (a bad key or value is one "
+        "error line naming the file and the dotted key, exit status 2); recorded in sim.json "
+        "(a fleet's fleet.json: a resume with other settings is refused) and each "
+        "metrics.json; unknown_light is --lights's (default: the built-in settings)",
+    )
+
+
+def planner_params_of(path: Path | None, lights: str) -> PlannerParams | None:
+    """``--planner-params``'s settings with ``--lights``'s ``unknown_light`` policy (None
+    without the option); ``ConfigError`` naming the file and dotted key for a bad file."""
+    from drivestack.exec.task import unknown_light_policy
+    from drivestack.sim.evaluate import load_planner_params
+
+    if path is None:
+        return None
+    return load_planner_params(path).with_unknown_light(unknown_light_policy(lights))
 
 
 def check_sources(args: argparse.Namespace) -> None:
@@ -294,6 +331,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
     add_lights_arguments(parser)
+    add_planner_params_argument(parser)
     add_fleet_arguments(parser)
     add_quiet_option(parser)
 
@@ -320,6 +358,10 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("a fleet does not export datasets (no --export-dataset)")
     planners = planners_of(args.planner)
     data_root = data_root_of(args.data_root)
+    # --planner-params: read here, once (a bad file exits 2 before anything runs); the
+    # workers get its values as plain data
+    params_file = getattr(args, "planner_params", None)
+    params = planner_params_of(params_file, args.lights)
     # --light-camera: refused without --lights camera; its file is read here, once (a Ray
     # worker need not have it), and a bad one exits 2 before anything runs
     lights = FleetLights(
@@ -374,6 +416,8 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             known_failures=known_failures,
             lights=lights,
+            planner_params=None if params is None else params.as_dict(),
+            planner_params_file=None if params_file is None else str(Path(params_file).resolve()),
         )
     finally:
         executor.close()

@@ -34,8 +34,21 @@ ego vehicle (vehicle:, VehicleParams) and the trajectory tracker (tracker:,
 TrackerParams), each block and key optional and read strictly (an unknown or bad key is
 one error line naming the file and dotted key, exit status 2; unknown_light is --lights's);
 sim.json records every value (a DIR of runs made with other settings is refused as
-below), each metrics.json its planner's block, vehicle and tracker. Suites honour it;
-with the fleet options it is refused (fleets run the built-in settings).
+below), each metrics.json its planner's block, vehicle and tracker. Suites and fleets
+honour it (a fleet records it in fleet.json and refuses a resume with other settings; see
+drivestack fleet).
+
+--lidar-params YAML sets the simulated LiDAR of --perception lidar and --export-dataset
+(drivestack.sim.perceived.SimLidarParams): preset (hdl64, vlp32 or os128 beam layout),
+mount_xyz_m [x, y, z] in the ego frame, mount_yaw_rad, range_noise_std_m,
+dropout_probability, min_signal_per_m2 (the detection limit) and seed, each optional (the
+defaults: hdl64 at [1.3, 0, 1.9] m, yaw 0, 0.02 m range noise, no dropout, seed 1), read
+strictly (an unknown or bad key is one error line naming the file and key, exit status 2).
+sim.json and each metrics.json record every value ("lidar_params"; a DIR of runs made with
+other settings is refused as below). Without --perception lidar or --export-dataset it is an
+error (exit status 2), as is --perception lidar in a fleet. The stack's detector
+(configs/stack/sim_lidar.yaml) is calibrated on the default sensor: another preset or mount
+changes what it sees.
 
 Each run ends one of three ways, counted per planner in summary.json: "passed" (it met
 the scenario's pass_criteria), "failed" (it ran and missed them: a FAIL row, the missed
@@ -82,11 +95,13 @@ de-skewed). Only objects the camera sees are labelled, their 2D boxes cut at the
 near plane; occlusion levels (0 fully visible, 1 partly, 2 largely occluded, 3 unknown) come
 from the share of each object's silhouette the rendered camera image shows. The exported
 clouds are in the simulated LiDAR's frame, 1.9 m above the road and 1.3 m ahead of the rear
-axle (KITTI's Velodyne: 1.73 m up): set a KITTI-tuned detector's or ground model's sensor
-height to 1.9 m.
+axle unless --lidar-params mounts it elsewhere (KITTI's Velodyne: 1.73 m up): set a
+KITTI-tuned detector's or ground model's sensor height to 1.9 m (each frame's calib file has
+the mount it was exported with).
 
---export-every without --export-dataset, an --export-every below 1, and --stack without
---perception lidar are errors (exit status 2), not ignored.
+--export-every without --export-dataset, an --export-every below 1, --stack without
+--perception lidar, and --lidar-params without --perception lidar or --export-dataset are
+errors (exit status 2), not ignored.
 
 Recorded traffic (scenarios with agents_from_file: CommonRoad, Argoverse 2 logs) is replayed
 as recorded unless the scenario sets agents_reactive: true; --agents reactive|replay sets
@@ -161,6 +176,7 @@ if TYPE_CHECKING:
     from drivestack.exec.sweep import Variant
     from drivestack.sim.build import BuiltScenario
     from drivestack.sim.evaluate import PlannerParams
+    from drivestack.sim.perceived import SimLidarParams
     from drivestack.sim.scenario import KnownFailures, ScenarioConfig
 
 #: The stack of ``--perception lidar`` without ``--stack``.
@@ -186,6 +202,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_fleet_arguments,
         add_lights_arguments,
         add_max_steps_argument,
+        add_planner_params_argument,
     )
 
     add_data_root_argument(parser)
@@ -223,16 +240,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "ray-cast LiDAR sweeps (see --stack)",
     )
     add_lights_arguments(parser)
+    add_planner_params_argument(parser)
     parser.add_argument(
-        "--planner-params",
+        "--lidar-params",
         type=Path,
         default=None,
         metavar="YAML",
-        help="settings of the planners, the ego vehicle and the trajectory tracker: a YAML "
-        "mapping with any of the blocks pdm: and idm: (PDMParams, one per planner), vehicle: "
-        "(VehicleParams), tracker: (TrackerParams), read strictly (a bad key or value is one "
-        "error line naming the file and the dotted key, exit status 2); recorded in sim.json "
-        "and each metrics.json; unknown_light is --lights's (default: the built-in settings)",
+        help="the simulated LiDAR of --perception lidar and --export-dataset: a YAML mapping "
+        "of any of preset (hdl64, vlp32, os128), mount_xyz_m [x, y, z], mount_yaw_rad, "
+        "range_noise_std_m, dropout_probability, min_signal_per_m2, seed "
+        "(drivestack.sim.perceived.SimLidarParams), read strictly (a bad key or value is one "
+        "error line naming the file and key, exit status 2); recorded in sim.json and each "
+        "metrics.json; an error without --perception lidar or --export-dataset (default: "
+        "hdl64 at [1.3, 0, 1.9] m, 0.02 m range noise, no dropout, seed 1)",
     )
     parser.add_argument(
         "--stack",
@@ -274,14 +294,23 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.core.atomic import write_text_atomic
     from drivestack.exec.lights import light_record_fields, pooled_light_perception
     from drivestack.exec.sweep import SweepSpec, expand_variants
-    from drivestack.exec.task import run_provenance_fields, write_run_results
+    from drivestack.exec.task import (
+        planner_params_record,
+        run_provenance_fields,
+        write_run_results,
+    )
     from drivestack.perception.camera.traffic_light_state import (
         DEFAULT_CONFIG_PATH,
         load_traffic_light_config,
     )
     from drivestack.pipeline import build_stack
     from drivestack.sim.evaluate import run_scenario
-    from drivestack.sim.perceived import LidarPerception, observers, with_lidar_perception
+    from drivestack.sim.perceived import (
+        LidarPerception,
+        SimLidarParams,
+        observers,
+        with_lidar_perception,
+    )
     from drivestack.sim.perceived_lights import (
         CameraLightPerception,
         light_camera_effects,
@@ -294,6 +323,8 @@ def run(args: argparse.Namespace) -> int:
     fleet.check_sources(args)
     planners = fleet.planners_of(args.planner)
     params = _planner_params(args)  # ConfigError (exit 2) before anything runs
+    lidar_params = _lidar_params(args)  # ConfigError (exit 2) before anything runs too
+    lidar = (SimLidarParams() if lidar_params is None else lidar_params).model()
     # one result folder per run: expand_variants refuses two scenarios that would share one
     scenarios, known = _load(args)
     runs = expand_variants(scenarios, planners, SweepSpec(()))
@@ -313,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
-    manifest = _manifest(args, runs, planners, light_effects, params)
+    manifest = _manifest(args, runs, planners, light_effects, params, lidar_params)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
     if args.export_dataset is not None and args.overwrite:
         _clear_export_folder(args.export_dataset)
@@ -331,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
             if args.lights == "camera":  # innermost: the LiDAR observer passes its lights on
                 built = with_light_perception(built, light_config, effects=light_effects)
             if stack is not None:
-                built = with_lidar_perception(built, stack)
+                built = with_lidar_perception(built, stack, lidar)
             if params is None:
                 result = run_scenario(
                     built,
@@ -350,12 +381,13 @@ def run(args: argparse.Namespace) -> int:
             run_provenance_fields(cfg, perception=args.perception, lights=args.lights, **provenance)
         )
         if params is not None:  # what this run's planner, vehicle and tracker ran with
-            settings = manifest["planner_params"]  # (params.as_dict(), made once)
-            record["planner_params"] = {
-                "file": manifest["planner_params_file"],
-                planner: settings[planner],
-                "vehicle": settings["vehicle"],
-                "tracker": settings["tracker"],
+            record["planner_params"] = planner_params_record(  # (params.as_dict(), made once)
+                manifest["planner_params"], manifest["planner_params_file"], planner
+            )
+        if lidar_params is not None:  # the simulated LiDAR it ran or exported with
+            record["lidar_params"] = {
+                "file": manifest["lidar_params_file"],
+                **manifest["lidar_params"],
             }
         reason = known.get(cfg.name, {}).get(planner)
         if reason is not None:  # the suite lists it as a known failure (strict xfail)
@@ -374,7 +406,7 @@ def run(args: argparse.Namespace) -> int:
         write_run_results(folder, result, record)
         rows.append(record)
         if args.export_dataset is not None:  # after the run's results are safe
-            exported += _export(result.history, built, args.export_dataset, every, exported)
+            exported += _export(result.history, built, args.export_dataset, every, exported, lidar)
     summary = _summary(rows, planners)
     for planner, entry in summary.items():
         entry.update(provenance)
@@ -445,10 +477,10 @@ def _check_options(args: argparse.Namespace) -> None:
             "--overwrite is not applied to fleets (the fleet options): a fleet resumes what "
             "its --out holds; give another --out, or delete the folder first"
         )
-    if args.planner_params is not None and fleet.is_fleet_request(args):
+    if args.lidar_params is not None and args.perception != "lidar" and not args.export_dataset:
         raise DataError(
-            "--planner-params is not applied to fleets (the fleet options): a fleet's "
-            "variants run the built-in settings; run the scenarios without fleet options"
+            "--lidar-params is used only with --perception lidar or --export-dataset (no "
+            f"LiDAR is simulated with --perception {args.perception} and no export)"
         )
     if args.stack is not None and args.perception != "lidar":
         raise DataError(
@@ -459,13 +491,18 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def _planner_params(args: argparse.Namespace) -> PlannerParams | None:
     """``--planner-params``'s settings with ``--lights``'s ``unknown_light`` policy (None
-    without the option); ``ConfigError`` naming the file and dotted key for a bad file."""
-    from drivestack.sim.evaluate import load_planner_params
+    without the option; :func:`drivestack.commands.fleet.planner_params_of`)."""
+    from drivestack.commands.fleet import planner_params_of
 
-    if args.planner_params is None:
-        return None
-    params = load_planner_params(args.planner_params)
-    return params.with_unknown_light(unknown_light_policy(args.lights))
+    return planner_params_of(args.planner_params, args.lights)
+
+
+def _lidar_params(args: argparse.Namespace) -> SimLidarParams | None:
+    """``--lidar-params``'s settings (None without the option); ``ConfigError`` naming the
+    file and key for a bad file."""
+    from drivestack.sim.perceived import load_lidar_params
+
+    return None if args.lidar_params is None else load_lidar_params(args.lidar_params)
 
 
 def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -> None:
@@ -535,6 +572,7 @@ IDENTITY_KEYS = (
     "light_camera",
     "agents",
     "planner_params",
+    "lidar_params",
 )
 
 
@@ -559,13 +597,15 @@ def _manifest(
     planners: list[str],
     light_effects: Any,
     params: PlannerParams | None = None,
+    lidar_params: SimLidarParams | None = None,
 ) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how;
     ``light_effects`` the light camera's effects (``--light-camera``'s), recorded as a fleet
     records them (:meth:`~drivestack.exec.lights.FleetLights.manifest_value`: with its
     preset's name, ``ideal`` without one; ``None`` without ``--lights camera``);
     ``planner_params`` every value of ``--planner-params`` (None without it) and
-    ``planner_params_file`` the file it was read from."""
+    ``planner_params_file`` the file it was read from; ``lidar_params`` and
+    ``lidar_params_file`` the same of ``--lidar-params``."""
     from drivestack.core.provenance import run_provenance
 
     return {
@@ -581,6 +621,10 @@ def _manifest(
         "planner_params": None if params is None else params.as_dict(),
         "planner_params_file": (
             None if args.planner_params is None else str(Path(args.planner_params).resolve())
+        ),
+        "lidar_params": None if lidar_params is None else lidar_params.as_dict(),
+        "lidar_params_file": (
+            None if args.lidar_params is None else str(Path(args.lidar_params).resolve())
         ),
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
@@ -636,8 +680,8 @@ def _shown(value: object, key: str = "") -> str:
     anything else as it is."""
     if value is None:
         return "none"
-    if key == "planner_params":
-        return "a --planner-params file's settings"
+    if key in ("planner_params", "lidar_params"):
+        return f"a --{key.replace('_', '-')} file's settings"
     if isinstance(value, dict):
         return light_camera_shown(value)
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -716,10 +760,11 @@ def _crashed(record: dict[str, Any]) -> bool:
     return is_crashed(record)
 
 
-def _export(history: Any, built: Any, root: Path, every: int, start_index: int) -> int:
-    """Render a run's ticks and write them as KITTI object frames; returns how many."""
+def _export(history: Any, built: Any, root: Path, every: int, start_index: int, lidar: Any) -> int:
+    """Render a run's ticks with the LiDAR ``lidar`` (a
+    :class:`~drivestack.sim.sensors.LidarModel`) and the KITTI camera and write them as KITTI
+    object frames; returns how many."""
     from drivestack.sim.export_kitti import export_kitti_object
-    from drivestack.sim.perceived import default_lidar
     from drivestack.sim.record import sensor_frames_with_visibility
     from drivestack.sim.sensors import CameraModel, SensorScene
 
@@ -727,7 +772,7 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int) 
     # that recording day (kitti_image_size_wh) when the images are not at hand
     camera = CameraModel.looking_forward("front", 1242, 375, 721.5377, (1.6, 0.0, 1.65))
     scene = SensorScene.from_road_map(built.road_map)
-    frames = sensor_frames_with_visibility(history, scene, default_lidar(), camera, every=every)
+    frames = sensor_frames_with_visibility(history, scene, lidar, camera, every=every)
     return export_kitti_object(frames, root, start_index=start_index)
 
 

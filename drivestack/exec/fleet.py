@@ -6,7 +6,9 @@ Layout of a fleet folder ``DIR``:
                         config (:func:`scenario_digests`), and ``known_failures``: the suite's
                         list for the fleet's planners (:func:`listed_failures`); ``lights``
                         (``truth`` or ``camera``), the planners' ``unknown_light`` policy and
-                        ``light_camera`` (the camera's preset and effects; null with truth)
+                        ``light_camera`` (the camera's preset and effects; null with truth);
+                        ``planner_params`` (every ``--planner-params`` value; null without)
+                        and ``planner_params_file``
   ``fleet.jsonl``       one record per finished variant (``ok``: it ran, passed or not; or
                         ``crashed``: it raised, with the error; older indexes say ``failed``
                         for that, read as ``crashed``), appended and flushed as each ends; the
@@ -31,8 +33,8 @@ that ran but whose ``metrics.json`` / ``history.npz`` is gone or damaged (as the
 checks them: :func:`drivestack.report.collect.history_problem` and its metrics.json reader):
 each is warned about (file, line, field) and run again (a cut line no longer once a later
 record of its variant reads); a rerun with more random draws (``count``) extends the sweep; a rerun
-with other swept parameters, seed, suite, planners, step cap, ``lights`` or light camera
-effects (compared by their parameters, not the preset's name) into the same folder is refused,
+with other swept parameters, seed, suite, planners, step cap, ``lights``, planner settings
+(``planner_params``, compared by value, not by file) or light camera effects (compared by their parameters, not the preset's name) into the same folder is refused,
 and so is one whose scenarios were edited since (a scenario of the same name whose loaded config
 differs: the results would mix two different scenarios), and one whose suite lists other known
 failures for its planners since (the finished variants carry the marks of the old list, in
@@ -315,11 +317,17 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             return _planner_set(old.get(key)) == _planner_set(manifest.get(key))
         return old.get(key) == manifest.get(key)
 
-    for key in ("suite", "planners", "sweep", "max_steps", *LIGHT_IDENTITY_KEYS):
+    keys = ("suite", "planners", "sweep", "max_steps", *LIGHT_IDENTITY_KEYS, "planner_params")
+    for key in keys:
         if not same(key):
             then, now = old.get(key), manifest.get(key)
             if key == "light_camera":
                 then, now = light_camera_shown(then), light_camera_shown(now)
+            if key == "planner_params":  # (every value of the file: too long for one line)
+                then = _settings_shown(then, old.get("planner_params_file"))
+                now = _settings_shown(now, manifest.get("planner_params_file"))
+                if then == now:  # the same file, edited since
+                    now += " as edited since"
             raise ConfigError(
                 f"this folder holds a different fleet ({key}: {then!r} != {now!r}); use "
                 "another --out",
@@ -352,6 +360,16 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                 field="known_failures",
             )
     return old
+
+
+def _settings_shown(value: object, file: object) -> str:
+    """A manifest's ``planner_params`` in a refusal: ``the built-in settings``, or the
+    settings of the file they were read from (``planner_params_file``)."""
+    if value is None:
+        return "the built-in settings"
+    return (
+        f"the settings of {file}" if isinstance(file, str) else "a --planner-params file's settings"
+    )
 
 
 def _planner_set(value: object) -> object:
@@ -436,6 +454,8 @@ def run_fleet(
     task_fn: Callable[[VariantTask], dict[str, Any]] = run_variant,
     known_failures: KnownFailures | None = None,
     lights: FleetLights = TRUE_LIGHTS,
+    planner_params: dict[str, Any] | None = None,
+    planner_params_file: str | None = None,
 ) -> FleetResult:
     """Run the variants not yet in ``out_dir``'s index on ``executor``; return the counts.
 
@@ -455,6 +475,11 @@ def run_fleet(
     reads; each variant's camera noise seeded from its seed,
     :meth:`~drivestack.exec.lights.FleetLights.variant_effects`); ``fleet.json`` records it
     (``lights``, ``unknown_light``, ``light_camera``) and a rerun with another is refused.
+    ``planner_params``: the ``--planner-params`` settings as plain data
+    (:meth:`~drivestack.sim.evaluate.PlannerParams.as_dict`, ``unknown_light`` as ``lights``
+    has it; None: the built-in settings), read from ``planner_params_file``; every variant
+    runs them (:attr:`~drivestack.exec.task.VariantTask.planner_params`), ``fleet.json``
+    records both and a rerun with other settings is refused.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     with fleet_lock(out_dir):  # DataError while another fleet runs into out_dir
@@ -470,6 +495,8 @@ def run_fleet(
             task_fn=task_fn,
             known_failures=known_failures,
             lights=lights,
+            planner_params=planner_params,
+            planner_params_file=planner_params_file,
         )
 
 
@@ -486,6 +513,8 @@ def _run_fleet_locked(
     task_fn: Callable[[VariantTask], dict[str, Any]],
     known_failures: KnownFailures | None,
     lights: FleetLights,
+    planner_params: dict[str, Any] | None,
+    planner_params_file: str | None,
 ) -> FleetResult:
     """:func:`run_fleet`'s work, with ``out_dir``'s lock held."""
     manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
@@ -494,7 +523,10 @@ def _run_fleet_locked(
         lights=lights.lights,
         unknown_light=unknown_light_policy(lights.lights),
         light_camera=lights.manifest_value(),
+        planner_params=planner_params,
+        planner_params_file=planner_params_file,
     )
+    manifest = json.loads(json.dumps(manifest, default=str))  # the settings as they read back
     planners = manifest.get("planners") or sorted({v.planner for v in variants})
     manifest["known_failures"] = listed_failures(known_failures, planners)
     _merge_manifest(manifest, _check_manifest(out_dir, manifest))
@@ -545,6 +577,8 @@ def _run_fleet_locked(
             commit,
             known.get(v.base_scenario, {}).get(v.planner),
             lights,
+            manifest["planner_params"],
+            planner_params_file,
         )
         for v in todo
     ]

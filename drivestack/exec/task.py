@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from drivestack.exec.executors import strip_ansi
 from drivestack.exec.lights import LIGHT_KEYS, TRUE_LIGHTS, FleetLights, light_record_fields
 from drivestack.exec.sweep import Variant
 from drivestack.sim.scenario import ScenarioConfig, recorded_agents_mode
+
+if TYPE_CHECKING:
+    from drivestack.sim.evaluate import PlannerParams
 
 #: Record fields that depend on the machine's load, not on the variant (left out of comparisons).
 TIMING_FIELDS = ("wall_s", "planner_step_median_ms", "worker")
@@ -33,7 +36,11 @@ class VariantTask:
     the drivestack commit the fleet runs and, when its suite lists the variant's scenario and
     planner as a known failure, the reason (both recorded in the variant's metrics.json);
     ``lights``: what the planner knows of the traffic lights (:class:`FleetLights`: the true
-    states, or a camera's reads with its effects, seeded per variant)."""
+    states, or a camera's reads with its effects, seeded per variant); ``planner_params``:
+    the ``--planner-params`` settings as plain data
+    (:meth:`~drivestack.sim.evaluate.PlannerParams.as_dict`, with the lights' ``unknown_light``
+    policy; rebuilt in the worker, :meth:`planner_settings`) and ``planner_params_file`` the
+    file they were read from (None without the option: the built-in settings)."""
 
     variant: Variant
     out_dir: str
@@ -42,6 +49,34 @@ class VariantTask:
     git_commit: str | None = None
     known_failure: str | None = None  # why the suite lists this run as a known failure
     lights: FleetLights = TRUE_LIGHTS
+    planner_params: dict[str, Any] | None = None
+    planner_params_file: str | None = None
+
+    def planner_settings(self) -> PlannerParams | None:
+        """:attr:`planner_params` as :class:`~drivestack.sim.evaluate.PlannerParams` (read
+        strictly, :func:`drivestack.config.from_mapping`), None without them."""
+        if self.planner_params is None:
+            return None
+        from drivestack.config import from_mapping
+        from drivestack.sim.evaluate import PlannerParams
+
+        where = self.planner_params_file or "<planner_params>"
+        return from_mapping(PlannerParams, self.planner_params, path=where)
+
+
+def planner_params_record(
+    settings: dict[str, Any], file: str | None, planner: str
+) -> dict[str, Any]:
+    """A run's ``planner_params`` in its metrics.json: the ``file`` they were read from and,
+    of ``settings`` (:meth:`~drivestack.sim.evaluate.PlannerParams.as_dict`), the run's
+    planner's block, ``vehicle`` and ``tracker`` (``drivestack sim`` and the fleet workers
+    both record them with it)."""
+    return {
+        "file": file,
+        planner: settings[planner],
+        "vehicle": settings["vehicle"],
+        "tracker": settings["tracker"],
+    }
 
 
 def write_run_results(folder: Path, result: Any, record: dict[str, Any]) -> None:
@@ -141,6 +176,10 @@ def _write_results(
         )
     )
     record.update(light_fields)
+    if task.planner_params is not None:  # what this run's planner, vehicle and tracker ran with
+        record["planner_params"] = planner_params_record(
+            task.planner_params, task.planner_params_file, variant.planner
+        )
     if task.known_failure is not None:
         record["known_failure"] = task.known_failure
     record["fleet"] = {
@@ -155,21 +194,30 @@ def _write_results(
 def _run(task: VariantTask, data_root: Path | None) -> tuple[Any, dict[str, Any]]:
     """Run ``task``'s variant; its result and, with camera lights, its light-perception
     fields (:func:`~drivestack.exec.lights.light_record_fields`; ``{}`` with true lights).
-    The camera's effects are the variant's (:meth:`FleetLights.variant_effects`)."""
+    The camera's effects are the variant's (:meth:`FleetLights.variant_effects`); with
+    ``task.planner_params`` the planner, vehicle and tracker run them as ``drivestack sim
+    --planner-params`` does (the vehicle set before any observer wraps the world)."""
     from drivestack.sim.evaluate import run_scenario
 
     v, lights = task.variant, task.lights
+    params = task.planner_settings()
     if lights.lights != "camera":
-        return run_scenario(v.scenario, v.planner, data_root, task.max_steps), {}
+        result = run_scenario(v.scenario, v.planner, data_root, task.max_steps, params=params)
+        return result, {}
     from drivestack.sim.build import build_scenario
     from drivestack.sim.perceived import observers
     from drivestack.sim.perceived_lights import CameraLightPerception, with_light_perception
 
-    built = with_light_perception(
-        build_scenario(v.scenario, data_root), effects=lights.variant_effects(v.seed)
-    )
-    planner = planner_for_lights(v.planner, built, lights.lights)
-    result = run_scenario(built, planner, data_root, task.max_steps)
+    built = build_scenario(v.scenario, data_root)
+    if params is not None:  # (a wrapped world takes no other vehicle: run_scenario)
+        built.world.vehicle = params.vehicle
+    built = with_light_perception(built, effects=lights.variant_effects(v.seed))
+    if params is None:
+        result = run_scenario(
+            built, planner_for_lights(v.planner, built, lights.lights), data_root, task.max_steps
+        )
+    else:  # the file's settings, with --lights's unknown_light policy (set by the driver)
+        result = run_scenario(built, v.planner, data_root, task.max_steps, params=params)
     (observer,) = [o for o in observers(built.world) if isinstance(o, CameraLightPerception)]
     return result, light_record_fields(observer, lights.preset)
 

@@ -18,7 +18,9 @@ or, with :func:`~drivestack.sim.perceived_lights.with_light_perception` applied 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -26,7 +28,8 @@ from drivestack.core.frames import EGO, WORLD
 from drivestack.core.transforms import SE3
 from drivestack.pipeline import Stack
 from drivestack.sim.perception_metrics import PerceptionEvalConfig, PerceptionMetrics
-from drivestack.sim.sensors import LidarModel, SensorScene
+from drivestack.sim.sensors import LIDAR_PRESETS, LidarModel, SensorScene
+from drivestack.sim.sensors.lidar import MIN_SIGNAL_PER_M2
 from drivestack.sim.world import Observation, World
 from drivestack.structures.sensor_frame import SensorFrame
 
@@ -145,10 +148,81 @@ def observers(world: object) -> list[Observer]:
     return found
 
 
+#: The beam layouts ``--lidar-params`` offers (:data:`~drivestack.sim.sensors.LIDAR_PRESETS`).
+LidarPresetName = Literal["hdl64", "vlp32", "os128"]
+
+
+@dataclass(frozen=True)
+class SimLidarParams:
+    """The simulated LiDAR of closed-loop runs (``drivestack sim --lidar-params YAML``, read
+    strictly by :func:`load_lidar_params`); the defaults are :func:`default_lidar`'s.
+
+    Attributes:
+        preset: beam layout, ``hdl64`` (HDL-64E), ``vlp32`` (VLP-32C) or ``os128`` (OS1-128).
+        mount_xyz_m: ``(3,)`` the sensor's origin in the ego frame (x forward from the rear
+            axle, y left, z up from the ground), metres.
+        mount_yaw_rad: the sensor's yaw about the ego z axis.
+        range_noise_std_m: Gaussian range noise, >= 0.
+        dropout_probability: chance a detected return is lost, in [0, 1).
+        min_signal_per_m2: detection limit (``reflectivity * cos(incidence) / range**2``),
+            >= 0; 0 keeps every hit within the preset's range.
+        seed: base seed of the noise, an int in [0, 2**63).
+    """
+
+    preset: LidarPresetName = "hdl64"
+    mount_xyz_m: tuple[float, float, float] = (1.3, 0.0, 1.9)
+    mount_yaw_rad: float = 0.0
+    range_noise_std_m: float = 0.02
+    dropout_probability: float = 0.0
+    min_signal_per_m2: float = MIN_SIGNAL_PER_M2
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        """``ConfigValueError`` (a ``ValueError``) naming the field of a value the LiDAR
+        cannot run with."""
+        from drivestack.config.strict import check_config_numbers
+
+        if self.preset not in LIDAR_PRESETS:
+            raise ValueError(
+                f"SimLidarParams.preset: unknown {self.preset!r}; known: {sorted(LIDAR_PRESETS)}"
+            )
+        check_config_numbers(self, "mount_xyz_m", "mount_yaw_rad")
+        check_config_numbers(self, "range_noise_std_m", "min_signal_per_m2", at_least=0.0)
+        check_config_numbers(self, "dropout_probability", at_least=0.0, below=1.0)
+        check_config_numbers(self, "seed", integer=True, at_least=0, below=2**63)
+
+    def model(self) -> LidarModel:
+        """The :class:`~drivestack.sim.sensors.LidarModel` these settings describe."""
+        return LidarModel.from_preset(
+            self.preset,
+            SE3.from_xyz_yaw(list(self.mount_xyz_m), self.mount_yaw_rad),
+            range_noise_std_m=self.range_noise_std_m,
+            dropout_probability=self.dropout_probability,
+            min_signal_per_m2=self.min_signal_per_m2,
+            seed=self.seed,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every value, as JSON has it (the mount as a list): what ``sim.json`` and each
+        ``metrics.json`` record."""
+        return {**asdict(self), "mount_xyz_m": list(self.mount_xyz_m)}
+
+
+def load_lidar_params(path: str | Path) -> SimLidarParams:
+    """:class:`SimLidarParams` from a YAML mapping, strictly
+    (:func:`drivestack.config.load_yaml_config`: an unknown key, a wrong type, a value the
+    settings refuse or an empty file is a ``ConfigError`` naming the file and the key, e.g.
+    ``mount_xyz_m.2``)."""
+    from drivestack.config import load_yaml_config
+
+    return load_yaml_config(SimLidarParams, path)
+
+
 def default_lidar() -> LidarModel:
-    """The simulated LiDAR of closed-loop runs: HDL-64E-like, roof-mounted 1.3 m ahead of the
-    rear axle (the ego origin) and 1.9 m above the ground (KITTI's Velodyne: 1.73 m)."""
-    return LidarModel.from_preset("hdl64", SE3.from_xyz_yaw([1.3, 0.0, 1.9], 0.0), seed=1)
+    """The simulated LiDAR of closed-loop runs without ``--lidar-params``
+    (:class:`SimLidarParams`'s defaults): HDL-64E-like, roof-mounted 1.3 m ahead of the rear
+    axle (the ego origin) and 1.9 m above the ground (KITTI's Velodyne: 1.73 m), seed 1."""
+    return SimLidarParams().model()
 
 
 def with_lidar_perception(built: Any, stack: Stack, lidar: LidarModel | None = None) -> Any:

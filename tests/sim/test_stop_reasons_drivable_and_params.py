@@ -260,7 +260,7 @@ def test_planner_params_reach_the_planner_the_vehicle_and_the_tracker(tmp_path: 
     assert camera.idm.unknown_light == "yellow" and camera.pdm.speed_fractions == (1.0, 0.5)
 
 
-def test_sim_records_planner_params_and_refuses_them_for_fleets(tmp_path: Path, capsys) -> None:
+def test_sim_records_planner_params(tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "s.yaml"
     cfg.write_text(
         "name: s\nmap: {kind: straight, params: {speed_limit_mps: 13.89, length_m: 150}}\n"
@@ -285,9 +285,7 @@ def test_sim_records_planner_params_and_refuses_them_for_fleets(tmp_path: Path, 
     capsys.readouterr()
     assert main(argv) == 2  # the DIR holds runs made with other settings
     assert "other planner_params" in capsys.readouterr().err
-    fleet = [*argv, "--planner-params", str(path), "--sweep", "ego.speed_kph=20:30"]
-    assert main([*fleet[:3], str(tmp_path / "f"), *fleet[4:]]) == 2
-    assert "--planner-params is not applied to fleets" in capsys.readouterr().err
+    # (fleets apply them too: tests/exec/test_fleet_planner_params.py)
 
 
 # -- the TTC footnote and --help ----------------------------------------------------------
