@@ -163,13 +163,15 @@ def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
     records, refused = para.split("Into a folder", 1)[0], para.split("it refuses", 1)[0]
     words = {"runs": "run folders", "planners": "planners", "max_steps": "--max-steps",
              "perception": "perception", "lights": "`lights`", "light_camera": "`light_camera`",
-             "agents": "`agents`", "planner_params": "`planner_params`"}  # fmt: skip
+             "agents": "`agents`", "planner_params": "`planner_params`",
+             "lidar_params": "`lidar_params`"}  # fmt: skip
     assert set(words) == set(IDENTITY_KEYS)
     for key in IDENTITY_KEYS:
         assert words[key] in records, key
     assert "`--agents`" in refused.split("Into a folder", 1)[1]
     assert "`--lights`" in refused.split("Into a folder", 1)[1]
     assert "`--planner-params`" in refused.split("Into a folder", 1)[1]
+    assert "`--lidar-params`" in refused.split("Into a folder", 1)[1]
 
 
 def test_runs_with_another_light_camera_are_refused_and_the_ideal_one_matches_older_runs(
