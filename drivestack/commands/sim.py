@@ -867,7 +867,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     """The summary table (markdown) of ``rows``, a note on its min TTC column, then a line
     per planner and one per failed or crashed run."""
     from drivestack.eval.driving.nuplan import TTC_HORIZON_S, ttc_note
-    from drivestack.sim.evaluate import stopped_label
+    from drivestack.sim.evaluate import default_expert_label, stopped_label
     from drivestack.sim.perception_metrics import light_perception_line
 
     horizon = float(TTC_HORIZON_S)
@@ -956,6 +956,10 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         label = None if _crashed(r) else stopped_label(r)
         if label is not None:
             lines.append(f"stopped: {r['planner']}/{r['scenario']}: {label}")
+    for r in rows:  # a score of 0 from the default expert progress: say so and what to set
+        label = None if _crashed(r) else default_expert_label(r)
+        if label is not None:
+            lines.append(f"note: {r['planner']}/{r['scenario']}: {label}")
     return "\n".join(lines)
 
 

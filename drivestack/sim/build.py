@@ -105,6 +105,10 @@ class BuiltScenario:
     #: The CommonRoad planning problem's goal states when the ego starts at its initial state
     #: (``ego.from_file``): reported in a run's metrics (``goal_reached``), not a criterion.
     goal_states: tuple[GoalState, ...] = ()
+    #: Where ``expert_progress_m`` comes from: ``"scenario"`` (its ``expert_progress_m``),
+    #: ``"recorded drive"`` (an AV2 log's ego) or ``"default"`` (:func:`build_scenario`'s
+    #: rule: 0.8 x the route's mean speed limit x the duration, at most the route left).
+    expert_progress_source: str = "default"
 
     @property
     def n_steps(self) -> int:
@@ -806,10 +810,12 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     world = World(road_map, ego, agents, dt_s=cfg.dt_s)
     _check_start_magnitudes(world, cfg, n_recorded)
     _check_clear_start(world, cfg, n_recorded)
+    expert_source = "default"
     if cfg.expert_progress_m is not None:
-        expert = cfg.expert_progress_m
+        expert, expert_source = cfg.expert_progress_m, "scenario"
     elif cfg.ego.from_file and isinstance(file_scenario, Av2LogScenario):
         expert = _recorded_progress_m(file_scenario, reference, cfg.duration_s)
+        expert_source = "recorded drive"
     else:
         s0, _ = reference.project(np.array([[ego.x_m[0], ego.y_m[0]]]))
         remaining = reference.length_m - float(s0[0]) - 5.0
@@ -823,4 +829,6 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         if cfg.ego.from_file and isinstance(file_scenario, CommonRoadScenario)
         else ()
     )
-    return BuiltScenario(cfg, road_map, world, route, reference, expert, route_lead, goal_states)
+    return BuiltScenario(
+        cfg, road_map, world, route, reference, expert, route_lead, goal_states, expert_source
+    )

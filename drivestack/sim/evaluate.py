@@ -13,6 +13,7 @@ from drivestack.core.errors import ConfigError
 from drivestack.eval.driving.ncap import NcapResult, ncap_result
 from drivestack.eval.driving.nuplan import (
     DRIVABLE_TOLERANCE_M,
+    MAKING_PROGRESS_RATIO,
     STOPPED_SPEED_MPS,
     CollisionEvent,
     NuPlanMetrics,
@@ -132,6 +133,10 @@ class ScenarioResult:
     # and when (s); information only, never a pass criterion
     goal_reached: bool | None = None
     goal_reached_time_s: float | None = None
+    # the expert progress the run's making_progress compared with (m, over the steps run)
+    # and where it came from (BuiltScenario.expert_progress_source)
+    expert_progress_m: float | None = None
+    expert_progress_source: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -156,6 +161,10 @@ class ScenarioResult:
             # goal) and the first time it was (information, not a pass criterion)
             "goal_reached": self.goal_reached,
             "goal_reached_time_s": self.goal_reached_time_s,
+            # added fields (older records lack them): what nuplan.progress_m was compared
+            # with for making_progress, and its source (scenario, recorded drive, default)
+            "expert_progress_m": self.expert_progress_m,
+            "expert_progress_source": self.expert_progress_source,
             # added fields (older records lack them): why the planner braked instead of
             # driving on (its debug.stop_reason), per reason, and the reason a run that
             # ended stopped ended so (None: it did not, or stopped at the route's end, a
@@ -195,6 +204,27 @@ def stop_reason_counts(history: SimHistory) -> dict[str, dict[str, float | int]]
             ),
         }
     return out
+
+
+def default_expert_label(record: dict[str, Any]) -> str | None:
+    """Why a run scored 0 when its making_progress compared it with the *default* expert
+    progress (:class:`~drivestack.sim.build.BuiltScenario`'s ``expert_progress_source``: a
+    run that stopped or waited, rightly or not, in a scenario without ``expert_progress_m``);
+    None otherwise, and for older records.
+
+    >>> default_expert_label({"nuplan": {"making_progress": 0.0, "progress_m": 28.0},
+    ...     "expert_progress_m": 166.7, "expert_progress_source": "default"})
+    'scored 0: 28.0 m of progress is under 20 % of the default expert progress (166.7 m; the scenario sets no expert_progress_m): set it if stopping or waiting is right here'
+    """
+    nuplan = record.get("nuplan") or {}
+    if record.get("expert_progress_source") != "default" or nuplan.get("making_progress") != 0:
+        return None
+    return (
+        f"scored 0: {float(nuplan['progress_m']):.1f} m of progress is under "
+        f"{MAKING_PROGRESS_RATIO * 100:g} % of the default expert progress "
+        f"({float(record['expert_progress_m']):.1f} m; the scenario sets no "
+        "expert_progress_m): set it if stopping or waiting is right here"
+    )
 
 
 def ended_stopped_reason(history: SimHistory) -> str | None:
@@ -432,6 +462,8 @@ def run_scenario(
         built.route_lead_lanes,
         None if not built.goal_states else goal_time_s is not None,
         goal_time_s,
+        expert,
+        built.expert_progress_source,
     )
 
 
