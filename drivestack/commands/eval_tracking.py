@@ -287,13 +287,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.iou is None:  # the similarity's default threshold
         args.iou = "0.5" if args.similarity == "iou_2d" else "0.25"
     ious = iou_thresholds(args.iou)
-    if args.classes is not None:
-        classes = _classes(args.classes)
+    given = None if args.classes is None else _classes(args.classes)  # checked before the root
     args.kitti_root = dataset_root(
         "kitti-tracking", args.kitti_root, option="--kitti-root (--root)"
     )
-    if args.classes is None:
-        classes = _default_classes(args)
+    classes = _default_classes(args) if given is None else given
     if args.results is not None and args.fusion == "camera":
         raise DataError("--results scores files; --fusion camera runs the trackers: pick one")
     seqmap = _split_seqmap(args.kitti_root, args)

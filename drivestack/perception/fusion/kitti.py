@@ -61,23 +61,18 @@ def rrc_camera_source(
     replay = ReplayCameraDetector.rrc_kitti(
         rrc_root, sequence, classes, min_score=min_score, n_frames=n_frames
     )
-    detected = frozenset(
-        int(ObjectClass.from_name(name)) for name in classes if (Path(rrc_root) / name).is_dir()
-    )
+    root = Path(rrc_root)
+    folders = sorted(name for name in {*CAMERA_CLASSES, *classes} if (root / name).is_dir())
+    detected = frozenset(int(ObjectClass.from_name(name)) for name in classes if name in folders)
     read = dict(zip(classes, replay.rows, strict=True))  # (each file is read once)
     reported_frames = []
-    for name in sorted({*CAMERA_CLASSES, *classes}):
-        if (Path(rrc_root) / name).is_dir():
-            rows = (
-                read[name]
-                if name in read
-                else read_2d_detections(
-                    Path(rrc_root) / name / f"{sequence}.txt",
-                    int(ObjectClass.from_name(name)),
-                    n_frames=n_frames,
-                )
-            )
-            reported_frames.append(rows.frame[rows.score >= min_score])
+    for name in folders:
+        if name in read:
+            rows = read[name]
+        else:
+            file = root / name / f"{sequence}.txt"
+            rows = read_2d_detections(file, int(ObjectClass.from_name(name)), n_frames=n_frames)
+        reported_frames.append(rows.frame[rows.score >= min_score])
     frames = np.concatenate(reported_frames) if reported_frames else np.zeros(0, dtype=np.int64)
     counts = np.bincount(frames) if frames.size else np.zeros(0, dtype=np.int64)
 
