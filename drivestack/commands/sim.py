@@ -167,7 +167,6 @@ from drivestack.exec.task import (
     not_evaluated,
     outcome,
     passed_unexpectedly,
-    planner_for_lights,
     unknown_light_policy,
 )
 from drivestack.sim.scenario import RECORDED_AGENT_MODES
@@ -296,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.exec.sweep import SweepSpec, expand_variants
     from drivestack.exec.task import (
         planner_params_record,
+        run_built,
         run_provenance_fields,
         write_run_results,
     )
@@ -304,7 +304,6 @@ def run(args: argparse.Namespace) -> int:
         load_traffic_light_config,
     )
     from drivestack.pipeline import build_stack
-    from drivestack.sim.evaluate import run_scenario
     from drivestack.sim.perceived import (
         LidarPerception,
         SimLidarParams,
@@ -322,7 +321,8 @@ def run(args: argparse.Namespace) -> int:
         return fleet.run(args)  # (which checks the sweep keys: a --sweep makes a fleet)
     fleet.check_sources(args)
     planners = fleet.planners_of(args.planner)
-    params = _planner_params(args)  # ConfigError (exit 2) before anything runs
+    # --planner-params with --lights's unknown_light: ConfigError (exit 2) before anything runs
+    params = fleet.planner_params_of(args.planner_params, args.lights)
     lidar_params = _lidar_params(args)  # ConfigError (exit 2) before anything runs too
     lidar = (SimLidarParams() if lidar_params is None else lidar_params).model()
     # one result folder per run: expand_variants refuses two scenarios that would share one
@@ -363,15 +363,7 @@ def run(args: argparse.Namespace) -> int:
                 built = with_light_perception(built, light_config, effects=light_effects)
             if stack is not None:
                 built = with_lidar_perception(built, stack, lidar)
-            if params is None:
-                result = run_scenario(
-                    built,
-                    planner_for_lights(planner, built, args.lights),
-                    data_root,
-                    args.max_steps,
-                )
-            else:  # the file's settings, with --lights's unknown_light policy
-                result = run_scenario(built, planner, data_root, args.max_steps, params=params)
+            result = run_built(built, planner, args.lights, data_root, args.max_steps, params)
         except Exception as exc:  # one crashing run must not stop the others: record it
             rows.append(_crashed_run(variant, exc, folder))
             tqdm.write(f"run {variant.variant_id} crashed: {rows[-1]['error']}", file=sys.stderr)
@@ -487,14 +479,6 @@ def _check_options(args: argparse.Namespace) -> None:
             "--stack is used only with --perception lidar (the planner sees ground truth "
             f"with --perception {args.perception})"
         )
-
-
-def _planner_params(args: argparse.Namespace) -> PlannerParams | None:
-    """``--planner-params``'s settings with ``--lights``'s ``unknown_light`` policy (None
-    without the option; :func:`drivestack.commands.fleet.planner_params_of`)."""
-    from drivestack.commands.fleet import planner_params_of
-
-    return planner_params_of(args.planner_params, args.lights)
 
 
 def _lidar_params(args: argparse.Namespace) -> SimLidarParams | None:
@@ -669,9 +653,11 @@ def _identity(key: str, value: object) -> object:
     the same runs); no ``lights`` (a sim.json from before ``--lights``) as ``truth``; a
     ``light_camera`` by its effects, not its preset's name, and as ``None`` when it has none
     (``enabled`` false: the ideal camera, as every run had before ``--light-camera``)."""
+    from drivestack.exec.fleet import planner_set
+
     if key in LIGHT_IDENTITY_KEYS:
         return lights_identity(key, value)
-    return frozenset(map(str, value)) if key == "planners" and isinstance(value, list) else value
+    return planner_set(value) if key == "planners" else value
 
 
 def _shown(value: object, key: str = "") -> str:

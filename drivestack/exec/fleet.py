@@ -314,7 +314,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         if key in LIGHT_IDENTITY_KEYS:  # as drivestack sim compares them
             return lights_identity(key, old.get(key)) == lights_identity(key, manifest.get(key))
         if key == "planners":  # pdm,idm and idm,pdm run the same variants
-            return _planner_set(old.get(key)) == _planner_set(manifest.get(key))
+            return planner_set(old.get(key)) == planner_set(manifest.get(key))
         return old.get(key) == manifest.get(key)
 
     keys = ("suite", "planners", "sweep", "max_steps", *LIGHT_IDENTITY_KEYS, "planner_params")
@@ -372,9 +372,9 @@ def _settings_shown(value: object, file: object) -> str:
     )
 
 
-def _planner_set(value: object) -> object:
-    """A manifest's ``planners`` as compared: a list as a set (its order is the output's
-    only), anything else as it is."""
+def planner_set(value: object) -> object:
+    """A manifest's ``planners`` as compared (fleet.json's and ``drivestack sim``'s sim.json):
+    a list as a set (its order is the output's only), anything else as it is."""
     return frozenset(map(str, value)) if isinstance(value, list) else value
 
 
@@ -517,7 +517,7 @@ def _run_fleet_locked(
     planner_params_file: str | None,
 ) -> FleetResult:
     """:func:`run_fleet`'s work, with ``out_dir``'s lock held."""
-    manifest = json.loads(json.dumps(manifest or {}, default=str))  # as it reads back
+    manifest = dict(manifest or {})
     manifest.setdefault("max_steps", max_steps)
     manifest.update(
         lights=lights.lights,
@@ -526,7 +526,7 @@ def _run_fleet_locked(
         planner_params=planner_params,
         planner_params_file=planner_params_file,
     )
-    manifest = json.loads(json.dumps(manifest, default=str))  # the settings as they read back
+    manifest = json.loads(json.dumps(manifest, default=str))  # as it reads back
     planners = manifest.get("planners") or sorted({v.planner for v in variants})
     manifest["known_failures"] = listed_failures(known_failures, planners)
     _merge_manifest(manifest, _check_manifest(out_dir, manifest))
@@ -534,14 +534,15 @@ def _run_fleet_locked(
     numbered, problems = _index_lines(index)
     wanted_ids = {v.variant_id for v in variants}
     done: dict[str, dict[str, Any]] = {}
+    last_usable: dict[str, int] = {}  # variant -> the line of its last usable record
     unusable: list[tuple[int, str, str]] = []  # (line, variant, problem)
     for n, rec in numbered:  # the last usable record of a variant wins
         problem = record_problem(rec)
         if problem is None:
             done[rec["variant"]] = rec
+            last_usable[rec["variant"]] = n
         elif rec["variant"] in wanted_ids:
             unusable.append((n, rec["variant"], problem))
-    last_usable = {rec["variant"]: n for n, rec in numbered if record_problem(rec) is None}
     problems += [  # silent when a later record of the variant is usable (a rerun mended it)
         f"{index}: line {n}: {problem}; skipped"
         for n, variant_id, problem in unusable

@@ -119,6 +119,24 @@ def planner_for_lights(name: str, built: Any, lights: str) -> Any:
     return PLANNERS[name](built.road_map, built.route_lanes, built.world.vehicle, params)
 
 
+def run_built(
+    built: Any,
+    name: str,
+    lights: str,
+    data_root: Path | None,
+    max_steps: int | None,
+    params: PlannerParams | None,
+) -> Any:
+    """:func:`~drivestack.sim.evaluate.run_scenario` of ``built`` with the built-in planner
+    ``name``: with ``params`` (``--planner-params``, their ``unknown_light`` already
+    ``lights``'s), else the default settings with ``lights``'s policy
+    (:func:`planner_for_lights`). ``drivestack sim`` and the fleet workers both run with it."""
+    from drivestack.sim.evaluate import run_scenario
+
+    planner = name if params is not None else planner_for_lights(name, built, lights)
+    return run_scenario(built, planner, data_root, max_steps, params=params)
+
+
 #: The keys :func:`run_provenance_fields` adds to every run's metrics.json: how it ran.
 RUN_PROVENANCE_KEYS = (
     "max_steps",
@@ -212,12 +230,7 @@ def _run(task: VariantTask, data_root: Path | None) -> tuple[Any, dict[str, Any]
     if params is not None:  # (a wrapped world takes no other vehicle: run_scenario)
         built.world.vehicle = params.vehicle
     built = with_light_perception(built, effects=lights.variant_effects(v.seed))
-    if params is None:
-        result = run_scenario(
-            built, planner_for_lights(v.planner, built, lights.lights), data_root, task.max_steps
-        )
-    else:  # the file's settings, with --lights's unknown_light policy (set by the driver)
-        result = run_scenario(built, v.planner, data_root, task.max_steps, params=params)
+    result = run_built(built, v.planner, lights.lights, data_root, task.max_steps, params)
     (observer,) = [o for o in observers(built.world) if isinstance(o, CameraLightPerception)]
     return result, light_record_fields(observer, lights.preset)
 

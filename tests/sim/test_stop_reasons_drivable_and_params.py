@@ -4,7 +4,6 @@ planners', vehicle's and tracker's settings; the TTC footnote and ``--help`` agr
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import re
@@ -16,7 +15,8 @@ import numpy as np
 import pytest
 
 from drivestack.cli import main
-from drivestack.commands.sim import _planner_params, _table
+from drivestack.commands.fleet import planner_params_of
+from drivestack.commands.sim import _table
 from drivestack.config import from_mapping
 from drivestack.core.errors import ConfigError
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S, TTC_STEP_S, ttc_note
@@ -255,7 +255,7 @@ def test_planner_params_reach_the_planner_the_vehicle_and_the_tracker(tmp_path: 
     result = run_scenario(built, "pdm", max_steps=3, params=params)
     np.testing.assert_allclose(result.history.ego_boxes[:, 3:5], [[4.5, 1.9]] * 4)
     assert _planner_for("pdm", built, params).params == params.pdm  # type: ignore[attr-defined]
-    camera = _planner_params(argparse.Namespace(planner_params=path, lights="camera"))
+    camera = planner_params_of(path, "camera")
     assert camera is not None and camera.pdm.unknown_light == "yellow"
     assert camera.idm.unknown_light == "yellow" and camera.pdm.speed_fractions == (1.0, 0.5)
 
