@@ -59,6 +59,16 @@ def parse_converter_args(
 
 
 def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
+    """:func:`_convert` with bad input as one ``error:`` line (exit status 2) and Ctrl-C as
+    one ``interrupted`` line (exit status 130)."""
+    from drivestack.cli import interrupted_as_exit_status, report_user_errors
+
+    return interrupted_as_exit_status(
+        lambda: report_user_errors(lambda: _convert(out, what, write))
+    )
+
+
+def _convert(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
     """``write(OUT.partial)`` with ``out`` checked first, renamed to ``out`` when complete: a
     failed or interrupted conversion removes the partial log and the new folders and leaves
     an older ``out`` as it was (never a cut log under its name). Prints ``wrote N frames of
@@ -89,8 +99,6 @@ def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
 
 def dataset_main(description: str, argv: list[str] | None = None) -> int:
     """``tools/dataset_to_log.py``: ``--dataset``, ``--root``, the shared options."""
-    from drivestack.cli import interrupted_as_exit_status, report_user_errors
-
     parser = converter_parser(
         description,
         "the dataset's frame number: sweep or frame order from 0, PandaSet's file "
@@ -116,17 +124,12 @@ def dataset_main(description: str, argv: list[str] | None = None) -> int:
             progress=progress_bar,
         )
 
-    return interrupted_as_exit_status(
-        lambda: report_user_errors(
-            lambda: run_converter(args.out, f"{args.dataset} {args.root.name}", write)
-        )
-    )
+    return run_converter(args.out, f"{args.dataset} {args.root.name}", write)
 
 
 def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
     """``tools/kitti_tracking_to_log.py``: ``--root`` (default the shared KITTI tracking
     folder), ``--sequence``, the shared options."""
-    from drivestack.cli import interrupted_as_exit_status, report_user_errors
     from drivestack.replay.kitti_log import kitti_tracking_to_log
 
     parser = converter_parser(description, "the sequence's own frame numbers")
@@ -149,8 +152,4 @@ def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
             last_frame=args.last_frame,
         )
 
-    return interrupted_as_exit_status(
-        lambda: report_user_errors(
-            lambda: run_converter(args.out, f"sequence {args.sequence}", write)
-        )
-    )
+    return run_converter(args.out, f"sequence {args.sequence}", write)

@@ -170,19 +170,12 @@ def _results_held(d: dict[str, Any]) -> str:
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """The lines the command prints about a report's data (before the files it wrote)."""
     c = d["counts"]
-    evals = (
-        d["tracking"]
-        or d["detection"]
-        or d.get("prediction")
-        or d.get("planning")
-        or d.get("replay")
-    )
     if all_corrupt(d):
         lines = [
             f"{d['run']['kind']} run: nothing readable to report: {c['corrupt']} corrupt "
             "result(s), named in the problems below"
         ]
-    elif c["total"] == 0 and evals:  # an eval folder: no sim runs
+    elif c["total"] == 0 and _has_results(d):  # an eval folder: no sim runs
         lines = [
             f"{d['run']['kind']} run: {_results_held(d)}"
             + (f"; {c['corrupt']} corrupt" if c["corrupt"] else "")
@@ -288,7 +281,16 @@ def all_corrupt(d: dict[str, Any]) -> bool:
     """Whether everything the report found is corrupt (no run, no readable result): the
     headline says so, the report is written all the same (its problems name each file and
     field; exit status 0, as for any folder it could report on)."""
-    evals = d["tracking"] or d["detection"] or d.get("prediction") or d.get("planning")
-    return (
-        d["counts"]["total"] == 0 and not (evals or d.get("replay")) and d["counts"]["corrupt"] > 0
+    return d["counts"]["total"] == 0 and not _has_results(d) and d["counts"]["corrupt"] > 0
+
+
+def _has_results(d: dict[str, Any]) -> bool:
+    """Whether the report holds eval or replay results (tracking, detection, prediction,
+    planning, log replays)."""
+    return bool(
+        d["tracking"]
+        or d["detection"]
+        or d.get("prediction")
+        or d.get("planning")
+        or d.get("replay")
     )

@@ -190,10 +190,11 @@ DATASET_FRAMES: dict[str, Callable[[Path], DatasetFrames]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class LogWritten:
     """What a converter wrote: ``frames`` written, their ``first`` and ``last`` frame numbers,
-    how many have ``labels`` and label ``ids``, and how many lack an ego pose."""
+    how many have ``labels`` and label ``ids``, and how many lack an ego pose (:meth:`count`
+    adds each frame written)."""
 
     frames: int
     first: int
@@ -201,6 +202,12 @@ class LogWritten:
     labelled: int = 0
     with_ids: int = 0
     without_ego_pose: int = 0
+
+    def count(self, frame: SensorFrame) -> None:
+        """Count a written ``frame``'s labels, label ids and ego pose."""
+        self.labelled += frame.labels is not None
+        self.with_ids += frame.label_ids is not None
+        self.without_ego_pose += frame.world_from_ego is None
 
     def notes(self) -> list[str]:
         """The lines a user needs before replaying the log (:data:`NO_EGO_POSE_NOTE`, ...)."""
@@ -246,7 +253,7 @@ def dataset_to_log(
         source.numbers, first_frame, last_frame, what=source.what, path=str(source.root)
     )
     numbers = [source.numbers[k] for k in positions]
-    labelled = with_ids = no_pose = 0
+    written = LogWritten(len(numbers), numbers[0], numbers[-1])
     with LogWriter(
         out,
         config={"source": dataset, "dataset": dataset, "frames": [numbers[0], numbers[-1]]},
@@ -256,7 +263,5 @@ def dataset_to_log(
         for k in progress(positions) if progress else positions:
             frame = source.read(k)
             writer.sensor_frame(frame)
-            labelled += frame.labels is not None
-            with_ids += frame.label_ids is not None
-            no_pose += frame.world_from_ego is None
-    return LogWritten(len(numbers), numbers[0], numbers[-1], labelled, with_ids, no_pose)
+            written.count(frame)
+    return written

@@ -354,7 +354,7 @@ def kitti_tracking_to_log(
     # read (and check) the per-sequence files once, before the log is created; the labels
     # are required here (a frame of a sequence without label_02 would have no labels)
     calib, _, camera_poses = seq.calib, seq.label_rows, seq.camera_poses
-    labelled = with_ids = without_pose = 0
+    written = LogWritten(len(indices), indices[0], indices[-1])
     with LogWriter(
         out,
         config={
@@ -377,9 +377,7 @@ def kitti_tracking_to_log(
         for index in progress(indices) if progress else indices:
             frame = seq.frame(index, load_images=False)
             writer.sensor_frame(frame)
-            labelled += frame.labels is not None
-            with_ids += frame.label_ids is not None
-            without_pose += frame.world_from_ego is None
+            written.count(frame)
             writer.write(
                 KITTI_LABELS_TOPIC,
                 KITTI_LABELS,
@@ -392,4 +390,4 @@ def kitti_tracking_to_log(
                     image_size_wh=image_size_wh,
                 ),
             )
-    return LogWritten(len(indices), indices[0], indices[-1], labelled, with_ids, without_pose)
+    return written

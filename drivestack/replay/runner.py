@@ -930,28 +930,25 @@ def _skipped_lines(skipped: list[dict[str, Any]]) -> list[str]:
     """The summary's ``skipped`` entries for the console: whole-input notes one line each;
     frames skipped for the same reason one line with their count and the first and last
     frame (the summary JSON keeps every entry), in the order of each reason's first frame."""
+    groups: list[list[dict[str, Any]]] = []
     by_reason: dict[str, list[dict[str, Any]]] = {}
-    lines: list[str | list[dict[str, Any]]] = []
     for s in skipped:
-        if s["timestamp_ns"] == -1:
-            lines.append(_skipped_line(s))
-        elif s["reason"] in by_reason:
+        whole_input = s["timestamp_ns"] == -1
+        if not whole_input and s["reason"] in by_reason:
             by_reason[s["reason"]].append(s)
-        else:
-            by_reason[s["reason"]] = [s]
-            lines.append(by_reason[s["reason"]])
+            continue
+        groups.append([s])
+        if not whole_input:
+            by_reason[s["reason"]] = groups[-1]
     out = []
-    for line in lines:
-        if isinstance(line, str):
-            out.append(line)
-        elif len(line) == 1:
-            out.append(_skipped_line(line[0]))
-        else:
-            first, last = line[0], line[-1]
-            out.append(
-                f"  skipped {len(line)} frames, t={first['timestamp_ns']} {first['source']} "
-                f"to t={last['timestamp_ns']} {last['source']}: {first['reason']}"
-            )
+    for group in groups:
+        first, last = group[0], group[-1]
+        out.append(
+            _skipped_line(first)
+            if len(group) == 1
+            else f"  skipped {len(group)} frames, t={first['timestamp_ns']} {first['source']} "
+            f"to t={last['timestamp_ns']} {last['source']}: {first['reason']}"
+        )
     return out
 
 

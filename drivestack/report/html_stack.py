@@ -10,10 +10,7 @@ from typing import Any
 
 from drivestack.report.html_cells import kv_table, td
 from drivestack.report.replay import TIMING_STATS, kitti_span
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else 100.0 * value
+from drivestack.report.tracking import percent
 
 
 def replay_section(d: dict[str, Any]) -> str:
@@ -74,7 +71,7 @@ def _timing(timing: dict[str, dict[str, float | None]]) -> str:
 def _detections(rows: dict[str, dict[str, Any]]) -> str:
     body = "".join(
         f"<tr>{td(cls, css='l')}{td(r['labels'])}{td(r['detections'])}"
-        f"{td(_percent(r['recall']), digits=1)}{td(_percent(r['precision']), digits=1)}"
+        f"{td(percent(r['recall']), digits=1)}{td(percent(r['precision']), digits=1)}"
         f"{td(r['outside_labelled_region'])}{td(r['on_ignored_labels'])}</tr>"
         for cls, r in rows.items()
     )
@@ -88,16 +85,16 @@ def _detections(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _tracking(t: dict[str, Any]) -> str:
-    percent = ("MOTA", "MOTP", "HOTA", "DetA", "AssA", "LocA")
+    rates = ("MOTA", "MOTP", "HOTA", "DetA", "AssA", "LocA")
     counts = ("IDSW", "Frag", "FP", "FN", "MT", "PT", "ML")
     body = "".join(
         f"<tr>{td(cls, css='l')}{td(r['n_labels'])}{td(r['n_tracks'])}"
-        + "".join(td(_percent(r[k]), digits=1) for k in percent)
+        + "".join(td(percent(r[k]), digits=1) for k in rates)
         + "".join(td(r[k]) for k in counts)
         + f"{td(r['outside_labelled_region'])}{td(r['on_ignored_labels'])}</tr>"
         for cls, r in t["by_class"].items()
     )
-    head = "".join(f"<th>{k} %</th>" for k in percent) + "".join(f"<th>{k}</th>" for k in counts)
+    head = "".join(f"<th>{k} %</th>" for k in rates) + "".join(f"<th>{k}</th>" for k in counts)
     return (
         f"<h4>Tracks against the labels' ids ({t['frames_scored']} frames, "
         f"{escape(t['similarity'])} {td_text(t['iou_threshold'])})</h4><p>CLEAR-MOT as "
@@ -160,9 +157,9 @@ def sim_perception_section(d: dict[str, Any]) -> str:
             det = row.get("detection") or {}
             trk = row.get("tracking") or {}
             cells = [td(cls, css="l")]
-            cells += [td(_percent(det.get(k)), digits=1) for k in ("AP", "recall", "precision")]
+            cells += [td(percent(det.get(k)), digits=1) for k in ("AP", "recall", "precision")]
             cells += [td(det.get(k)) for k in ("TP", "FP", "GT")]
-            cells += [td(_percent(trk.get("MOTA")), digits=1), td(trk.get("MOTP_m"))]
+            cells += [td(percent(trk.get("MOTA")), digits=1), td(trk.get("MOTP_m"))]
             cells += [td(trk.get(k)) for k in ("IDS", "FP", "FN")]
             html.append(f"<tr>{''.join(cells)}</tr>")
         html.append("</tbody></table>")

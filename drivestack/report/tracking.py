@@ -187,7 +187,7 @@ def parse_hota_anchor(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _percent(fraction: object) -> float | None:
+def percent(fraction: object) -> float | None:
     """A fraction as percent; None for anything but a number."""
     if isinstance(fraction, bool) or not isinstance(fraction, int | float):
         return None
@@ -213,7 +213,7 @@ def class_row(metrics: dict[str, Any]) -> dict[str, float | None]:
         return {**dict.fromkeys(RATE_COLUMNS), **counts}
     hota = metrics.get("hota")
     hota = hota if isinstance(hota, dict) else {}
-    hota_cols = {c: _percent(hota.get(c)) for c in HOTA_COLUMNS}
+    hota_cols = {c: percent(hota.get(c)) for c in HOTA_COLUMNS}
     return {
         **hota_cols,
         "sAMOTA": 100.0 * clear["sAMOTA"],
