@@ -13,9 +13,13 @@ PDM step, as numbered array steps:
      area, keeps its time to collision and is comfortable), also the ego's own lane's
      centreline x the same speeds (:meth:`_RolloutPlanner._own_lane_offset_m`), simulated
      and scored with the others: the ego waits in its lane for a gap;
-  4. simulate every proposal with IDM + pure pursuit + the bicycle model (vectorised), the
-     route's end a stationary leader and, when that stop line comes first, a stop before it
-     at the light decision's constant deceleration;
+  4. simulate every proposal with IDM + curvature-feed-forward steering + the bicycle model
+     (vectorised), the route's end a stationary leader and, when that stop line comes first,
+     a stop before it at the light decision's constant deceleration; each proposal is down to
+     a lower speed limit ahead when its front bumper reaches that lane, having braked at
+     ``speed_limit_decel_mps2`` (:class:`~drivestack.planning.proposals.SpeedDrops`), and a
+     proposal standing behind a standing leader stays standing within
+     :data:`~drivestack.planning.proposals.MOVE_OFF_ROOM_M` of its standstill gap;
   5. score them with the evaluation's metrics (collision, drivable area, progress, TTC,
      speed limit, comfort) over the scoring horizon;
   6. take the best; totals within ``SCORE_TIE_TOLERANCE`` of it tie, and a tie goes to the
@@ -87,6 +91,7 @@ from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
     PathAgents,
     Rollout,
+    SpeedDrops,
     agents_on_path,
     fast_project,
     rollout,
@@ -150,6 +155,12 @@ class PDMParams:
     # where unknown means the map gives no cycle) or "yellow" (stop when it can do so
     # comfortably, else go: for states read by a camera, ``drivestack sim --lights camera``)
     unknown_light: str = "go"
+    # the deceleration the plans slow at for a lower speed limit or a bend ahead: the speed
+    # profile keeps v^2 <= v_lim^2 + 2 b d for every limit v_lim d ahead (a lane's limit from
+    # where the front bumper enters it), and the rollouts brake onto that approach
+    # (:class:`~drivestack.planning.proposals.SpeedDrops`); at most idm.comfort_decel_mps2,
+    # which bounds the braking for a lower limit too near to reach at this one
+    speed_limit_decel_mps2: float = 1.5
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -190,6 +201,13 @@ class PDMParams:
                 f"PDMParams.idm must be an ACCParams (IDMParams with the ACC model, coolness "
                 f"0.99, as default), got {type(self.idm).__name__}: pass ACCParams(...), or "
                 "ACCParams(coolness=0.0) for plain IDM"
+            )
+        check_number("PDMParams.speed_limit_decel_mps2", self.speed_limit_decel_mps2, above=0.0)
+        if self.speed_limit_decel_mps2 > self.idm.comfort_decel_mps2:
+            raise ValueError(
+                "PDMParams.speed_limit_decel_mps2 must be at most idm.comfort_decel_mps2 = "
+                f"{self.idm.comfort_decel_mps2!r} (slowing for a speed limit is comfortable "
+                f"braking), got {self.speed_limit_decel_mps2!r}"
             )
         if self.light_stop_decel_mps2 < self.idm.comfort_decel_mps2:
             raise ValueError(
@@ -338,7 +356,16 @@ class _RolloutPlanner:
         self.params = params or PDMParams()
         self.reference = ReferencePath.from_route(road_map, self.route_lanes)
         self._tree = cKDTree(self.reference.xy_m)
-        self._profile = self.reference.speed_profile()
+        # lane limits from where the front bumper enters a lane (its rear-axle station)
+        front = self.vehicle.front_offset_m
+        decel = self.params.speed_limit_decel_mps2
+        self._profile = self.reference.speed_profile(decel_mps2=decel, ahead_m=front)
+        self._drops = SpeedDrops.along(
+            self.reference.station_m,
+            self.reference.lane_limits_ahead(front),
+            decel,
+            self.params.idm.comfort_decel_mps2,
+        )
         self.debug: PlanDebug | None = None
         max_decel = max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2)
         self._lights = LightStopRule(
@@ -607,7 +634,8 @@ class PDMPlanner(_RolloutPlanner):
         result = rollout(
             start, self.reference, self._tree, offsets_m, fractions, self._profile, agents,
             p.n_steps, p.dt_s, self.vehicle, p.idm, self._stop_station_m,
-            p.entry_lookahead_steps, start_station_m=station_m, **light_args,
+            p.entry_lookahead_steps, start_station_m=station_m, speed_drops=self._drops,
+            **light_args,
         )  # fmt: skip
         scores = score_rollouts(
             result, forecast, self.reference, self.road_map, self.vehicle, p.dt_s,
@@ -711,7 +739,8 @@ class IDMPlanner(_RolloutPlanner):
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
-    for traffic lights as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
+    for traffic lights as PDMPlanner does), ``speed_limit_decel_mps2`` (it slows for a lower
+    speed limit ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
     ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither
@@ -776,7 +805,7 @@ class IDMPlanner(_RolloutPlanner):
             start, self.reference, self._tree, offset_m, np.ones(1), self._profile, agents,
             p.n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m,
             entry_lookahead_steps=0, start_station_m=station_m, hold_run_into_agents=True,
-            **light_args,
+            speed_drops=self._drops, **light_args,
         )  # fmt: skip
 
     def _brakes_hard(self, result: Rollout) -> bool:

@@ -1,4 +1,5 @@
-"""Proposal rollouts: IDM speed control x pure-pursuit steering x the bicycle model, vectorised.
+"""Proposal rollouts: IDM speed control x curvature feed-forward steering with pure-pursuit
+correction x the bicycle model, vectorised.
 
 One rollout simulates P proposals at once for T steps. Proposal p follows the reference path
 shifted ``offsets_m[p]`` to the left with IDM towards ``target_speed_mps[p]``; the IDM leader
@@ -6,7 +7,9 @@ is the closest forecast agent ahead in the proposal's corridor (or about to ente
 ``entry_lookahead_steps``), and the end of the path is a stationary leader (stop there). An
 agent the proposal has run into (inside the corridor with overlapping stations) stays a
 leader at gap 0 while it is in the corridor, also once the ego is past it: a rollout that
-drives into an obstacle stops there instead of driving on through it.
+drives into an obstacle stops there instead of driving on through it. A lower speed limit
+ahead (:class:`SpeedDrops`) is reached at its limit; a proposal standing behind a standing
+leader stays standing within :data:`MOVE_OFF_ROOM_M` of its standstill gap.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial import cKDTree
 
-from drivestack.planning.control.tracker import pursuit_steering_scalar
+from drivestack.planning.control.tracker import feed_forward_steering_scalar
 from drivestack.planning.idm import IDMParams, idm_scalar
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.prediction.forecast import Forecast
@@ -28,6 +31,18 @@ from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_update
 #: How fast (1/s) a light stop's speed converges onto its constant-deceleration curve (see
 #: :func:`rollout`'s ``light_stop_station_m``)
 LIGHT_STOP_GAIN_PER_S = 1.0
+
+#: A proposal standing still (speed 0) behind a standing leader (an agent whose along speed is
+#: at most :data:`STANDING_LEADER_SPEED_MPS`, the route's end, a light's stop point) moves off
+#: only when the room beyond IDM's standstill gap (``idm.min_gap_m``, the light stop's gap) is
+#: at least this (m). IDM accelerates from rest whenever the gap exceeds ``min_gap_m``: a car
+#: stopped 0.1 m beyond it planned a creep that the tracker braked to rest, over and over
+#: (the ego crept at up to 0.06 m/s behind a stopped car).
+MOVE_OFF_ROOM_M = 1.0
+
+#: A leader this slow (m/s, along the path) counts as standing for :data:`MOVE_OFF_ROOM_M`
+#: (nuPlan's stopped speed, as :data:`~drivestack.planning.scoring.STOPPED_SPEED_MPS`).
+STANDING_LEADER_SPEED_MPS = 0.05
 
 _FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "steering_rad")
 
@@ -41,6 +56,49 @@ class PathAgents:
     along_speed_mps: np.ndarray
     half_length_m: np.ndarray
     half_width_m: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpeedDrops:
+    """Where the speed limit along a path drops, for :func:`rollout` to brake for ahead.
+
+    ``station_m (K,)`` increasing: the path stations (of the rollout's reference point, the
+    rear axle) from which a lower limit ``speed_mps (K,)`` holds; ``decel_mps2``: the
+    deceleration to arrive at each at (the speed profile's, ``v^2 <= w^2 + 2 b d``);
+    ``max_decel_mps2``: the hardest braking for one (when a drop is too near to reach at
+    ``decel_mps2``). See :func:`speed_drop_accel`.
+    """
+
+    station_m: np.ndarray
+    speed_mps: np.ndarray
+    decel_mps2: float
+    max_decel_mps2: float
+
+    @classmethod
+    def along(
+        cls,
+        station_m: np.ndarray,
+        limit_mps: np.ndarray,
+        decel_mps2: float,
+        max_decel_mps2: float,
+    ) -> SpeedDrops:
+        """The drops of the per-point limits ``limit_mps (N,)`` at ``station_m (N,)`` (e.g.
+        :meth:`~drivestack.planning.reference_path.ReferencePath.lane_limits_ahead`): every
+        point whose limit is below the point's before it (a point whose limit is not lower
+        than its predecessor's asks for no harder braking than that one while both are
+        ahead)."""
+        station = np.asarray(station_m, dtype=np.float64)
+        limit = np.asarray(limit_mps, dtype=np.float64)
+        drop = np.flatnonzero(limit[1:] < limit[:-1]) + 1
+        return cls(
+            np.ascontiguousarray(station[drop]),
+            np.ascontiguousarray(limit[drop]),
+            float(decel_mps2),
+            float(max_decel_mps2),
+        )
+
+
+_NO_DROPS = SpeedDrops(np.zeros(0), np.zeros(0), 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -171,6 +229,33 @@ def light_stop_accel(v, room, gap, decel, gain, max_decel):  # pragma: no cover 
 
 
 @njit(cache=True)
+def speed_drop_accel(
+    v, s, drop_station, drop_speed, decel, max_decel, gain
+):  # pragma: no cover - compiled
+    """The acceleration that brings speed ``v`` at station ``s`` onto the constant-
+    deceleration approach of every lower limit ahead (:class:`SpeedDrops`), and along it: for
+    a drop to ``w < v`` at ``d = station - s > 0`` ahead, ``-(v^2 - w^2) / (2 d) + gain
+    (v_cap - v)`` with ``v_cap = sqrt(w^2 + 2 decel d)`` (:func:`light_stop_accel`'s law with
+    an end speed: on the curve ``-decel``, below it gentler (none until the curve is near),
+    above it harder, converging onto it, so the speed is ``w`` when the station is reached),
+    the lowest over the drops, at least ``-max_decel``; ``inf`` when no drop ahead is slower
+    than ``v``. Only drops within ``(v + sqrt(decel v / (2 gain)))^2 / (2 decel)`` can give a
+    braking value (beyond, ``v_cap - v`` outweighs the first term), so only those are read."""
+    reach = v + math.sqrt(decel * v / (2.0 * gain))
+    reach = reach * reach / (2.0 * decel)
+    best = np.inf
+    i = np.searchsorted(drop_station, s, side="right")
+    while i < drop_station.shape[0] and drop_station[i] - s <= reach:
+        w = drop_speed[i]
+        if w < v:
+            d = drop_station[i] - s
+            cap = math.sqrt(w * w + 2.0 * decel * d)
+            best = min(best, -(v * v - w * w) / (2.0 * d) + gain * (cap - v))
+        i += 1
+    return max(best, -max_decel)
+
+
+@njit(cache=True)
 def _rollout_kernel(
     start,
     station0,
@@ -200,6 +285,13 @@ def _rollout_kernel(
     light_decel,
     light_gain,
     light_gap,
+    drop_station,
+    drop_speed,
+    drop_decel,
+    drop_max_decel,
+    tangent_yaw,
+    curvature,
+    move_off_room,
 ):
     n_prop = offsets.shape[0]
     n_agents = ag_station.shape[0]
@@ -245,22 +337,42 @@ def _rollout_kernel(
             closing[p, k] = v - lead_v
             if k == n_steps:
                 break
+            # standing behind a standing leader (or stop) within the move-off room: stay
+            hold = v <= 0.0 and lead_v <= STANDING_LEADER_SPEED_MPS
+            hold = hold and gap < idm_values[0] + move_off_room
             if light_decel == light_decel:  # not NaN: a light stop is set
+                room = light_station - (s + front)
                 light = light_stop_accel(
-                    v, light_station - (s + front), light_gap, light_decel, light_gain,
-                    limits[2],
+                    v, room, light_gap, light_decel, light_gain, limits[2]
                 )  # fmt: skip
                 # the light stop sets the speed: no speed fraction below it
                 desired = _interp(s, station_m, profile)
                 accel = min(idm_scalar(v, desired, gap, lead_v, idm_values), light)
+                hold = hold or (v <= 0.0 and room - light_gap < move_off_room)
             else:
                 desired = fractions[p] * _interp(s, station_m, profile)
                 accel = idm_scalar(v, desired, gap, lead_v, idm_values)
-            # pure pursuit onto the shifted path
+            accel = min(
+                accel,
+                speed_drop_accel(
+                    v, s, drop_station, drop_speed, drop_decel, drop_max_decel, light_gain
+                ),
+            )
+            if hold:
+                accel = min(accel, 0.0)
+            # the shifted path's curvature over the step (feed-forward), corrected by pure
+            # pursuit of the point look ahead against the path's own chord to it
+            off = offsets[p]
             look = max(look_min, look_time * v)
-            tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, offsets[p])
-            alpha = math.atan2(ty - y, tx - x) - yaw
-            steer = pursuit_steering_scalar(alpha, math.hypot(tx - x, ty - y), wheelbase, max_steer)
+            tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, off)
+            px, py, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, off)
+            kappa = _interp(s + 0.5 * v * dt, station_m, curvature)
+            kappa = kappa / max(1.0 - off * kappa, 0.1)  # the shifted path's
+            steer = feed_forward_steering_scalar(
+                math.atan2(ty - y, tx - x) - yaw, math.hypot(tx - x, ty - y),
+                math.atan2(ty - py, tx - px) - _interp(s, station_m, tangent_yaw),
+                math.hypot(tx - px, ty - py), kappa, wheelbase, max_steer,
+            )  # fmt: skip
             x, y, yaw, v, a, d = bicycle_update(x, y, yaw, v, a, d, accel, steer, dt, limits)
             # one Newton step of the projection onto the path
             px, py, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
@@ -309,11 +421,25 @@ def rollout(
     light_stop_station_m: float | None = None,
     light_stop_decel_mps2: float | None = None,
     light_stop_gap_m: float | None = None,
+    speed_drops: SpeedDrops | None = None,
 ) -> Rollout:
     """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
 
     Proposal p drives at IDM desired speed ``speed_fractions[p] * speed_profile_mps(s)``
-    (the profile is ``(N,)``, one value per path point). ``hold_run_into_agents``: an agent a
+    (the profile is ``(N,)``, one value per path point). ``speed_drops``: lower limits
+    ahead the speed must be down to on reaching them; each step's acceleration is at most
+    :func:`speed_drop_accel`'s, the constant-deceleration approach to each at
+    ``speed_drops.decel_mps2`` (IDM alone lags a falling desired speed: it entered a
+    8.33 m/s limit from 20 m/s at 11.4 m/s, braking at ``(v / v0)^4 - 1`` of ``a_max``).
+    Standing (speed 0) behind a standing leader (an agent at most
+    :data:`STANDING_LEADER_SPEED_MPS` along the path, the stop before the route's end, a
+    light's stop point) with less than :data:`MOVE_OFF_ROOM_M` beyond its standstill gap, a
+    proposal stays standing (IDM would creep up to the gap). Steering: the shifted path's
+    curvature half a step ahead (``path.smoothed_curvature_1pm``, ``kappa / (1 - offset
+    kappa)`` for a shift) with pure pursuit's correction towards the point
+    ``max(min_lookahead_m, lookahead_time_s * v)`` ahead
+    (:func:`~drivestack.planning.control.tracker.feed_forward_steering_scalar`): on the path
+    the proposal follows its bends instead of cutting them. ``hold_run_into_agents``: an agent a
     proposal runs into from behind (in its corridor, stations overlapping, the agent's centre
     ahead of the ego's) stays its leader at gap 0 after the ego has passed through it, so the
     proposal stays stopped instead of driving on (for a planner that does not score its
@@ -367,6 +493,7 @@ def rollout(
         ]
     )
     seg_cos, seg_sin, _ = path.segments
+    drops = speed_drops or _NO_DROPS
     states, stations, gaps, closing = _rollout_kernel(
         start_vec,
         start_station_m,
@@ -396,6 +523,13 @@ def rollout(
         np.nan if light_stop_decel_mps2 is None else float(light_stop_decel_mps2),
         LIGHT_STOP_GAIN_PER_S,
         float(idm.values[0] if light_stop_gap_m is None else light_stop_gap_m),
+        drops.station_m,
+        drops.speed_mps,
+        drops.decel_mps2,
+        drops.max_decel_mps2,
+        path.tangent_yaw_rad,
+        path.smoothed_curvature_1pm,
+        MOVE_OFF_ROOM_M,
     )
     return Rollout(states, stations, gaps, closing)
 

@@ -202,17 +202,58 @@ class ReferencePath:
         yaw = np.arctan2(d[:, 1], d[:, 0])
         return np.cos(yaw), np.sin(yaw), yaw
 
-    def speed_profile(self, max_lat_accel_mps2: float = 2.5, decel_mps2: float = 1.5) -> np.ndarray:
-        """``(N,)`` highest speed to drive at each point: the lane limit, the curvature limit
-        ``sqrt(a_lat / |kappa|)`` (``|kappa|`` averaged over ``min(5, N)`` points centred on
-        each, zeros past the ends), and early enough to slow at ``decel_mps2`` for what is
-        ahead. Any ``N >= 2`` works, also a route shorter than the averaging window."""
+    def lane_limits_ahead(self, ahead_m: float) -> np.ndarray:
+        """``(N,)`` the lowest lane speed limit (m/s) from each point to ``ahead_m`` (>= 0)
+        beyond it, the first point at or past ``point + ahead_m`` included (a lower limit
+        begins somewhere after the last point before it). With ``ahead_m`` the distance from
+        a vehicle's reference point to its front bumper, a point's limit is the one the
+        vehicle keeps with its reference point there: it enters a slower lane with its
+        front. ``speed_limit_mps`` for ``ahead_m = 0``."""
+        check_number("ahead_m", ahead_m, at_least=0.0)
+        lane = self.speed_limit_mps.copy()
+        if ahead_m > 0.0:
+            n = len(self.station_m)
+            last = np.searchsorted(self.station_m, self.station_m + ahead_m, side="left")
+            last = np.minimum(last, n - 1)
+            index = np.arange(n)
+            for step in range(1, int(np.max(last - index)) + 1):
+                lane = np.minimum(lane, self.speed_limit_mps[np.minimum(index + step, last)])
+        return lane
+
+    def speed_profile(
+        self, max_lat_accel_mps2: float = 2.5, decel_mps2: float = 1.5, ahead_m: float = 0.0
+    ) -> np.ndarray:
+        """``(N,)`` highest speed to drive at each point: the lane limit up to ``ahead_m``
+        beyond the point (:meth:`lane_limits_ahead`), the curvature limit ``sqrt(a_lat /
+        |kappa|)`` (``|kappa|`` averaged over ``min(5, N)`` points centred on each, zeros past
+        the ends), and early enough to slow at ``decel_mps2`` for what is ahead: ``v_i^2 <=
+        v_j^2 + 2 b (s_j - s_i)`` for every point ``j`` ahead. Any ``N >= 2`` works, also a
+        route shorter than the averaging window."""
         curv = np.maximum(smooth_same(np.abs(self.curvature_1pm), CURVATURE_WINDOW), 1e-6)
-        v = np.minimum(self.speed_limit_mps, np.sqrt(max_lat_accel_mps2 / curv))
+        v = np.minimum(self.lane_limits_ahead(ahead_m), np.sqrt(max_lat_accel_mps2 / curv))
         ds = np.diff(self.station_m)
         for i in range(len(v) - 2, -1, -1):  # backward pass: v_i^2 <= v_{i+1}^2 + 2 b ds
             v[i] = min(v[i], float(np.sqrt(v[i + 1] ** 2 + 2.0 * decel_mps2 * ds[i])))
         return v
+
+    @cached_property
+    def tangent_yaw_rad(self) -> np.ndarray:
+        """``(N,)`` heading of the path at each point, unwrapped (continuous): the mean of
+        the headings of the segments before and after it (at the ends, of its one segment);
+        linear between points, it is the path's heading at every station, turning smoothly
+        round each vertex."""
+        seg = np.unwrap(self.segments[2])
+        return np.concatenate([seg[:1], 0.5 * (seg[:-1] + seg[1:]), seg[-1:]])
+
+    @cached_property
+    def smoothed_curvature_1pm(self) -> np.ndarray:
+        """``(N,)`` signed curvature (1/m, positive turning left) at each point: the turn at
+        the point over the segment before it (0 at the first point), averaged over
+        ``min(5, N)`` points centred on each (zeros past the ends), as the speed profile
+        averages ``|kappa|``: what a vehicle steers to follow the path (a feed-forward, see
+        :mod:`~drivestack.planning.proposals`)."""
+        at_point = np.concatenate([[0.0], self.curvature_1pm[:-1]])
+        return smooth_same(at_point, CURVATURE_WINDOW)
 
     def speed_limit_at(self, station_m: npt.ArrayLike) -> np.ndarray:
         """Speed limits (m/s) at stations of any shape, interpolated between points and held

@@ -375,7 +375,9 @@ def test_the_documented_suite_example_loads(tmp_path: Path) -> None:
     assert read.known_failures["unprotected_left"]["idm"].startswith("the IDM baseline")
 
 
-def test_the_regression_suite_lists_only_the_idm_left_turns_across_oncoming_cars() -> None:
+def test_the_regression_suite_lists_only_the_idm_left_turn_across_an_oncoming_car() -> None:
     known = read_suite(Path("configs/suites/regression.yaml")).known_failures
-    assert sorted(known) == ["av2_7fab2350", "unprotected_left"]
+    # av2_7fab2350 left the list when the steering stopped cutting its turn (the IDM baseline
+    # misses the oncoming car by 0.36 m: timing, not yielding; the suite's comment says so)
+    assert sorted(known) == ["unprotected_left"]
     assert all(list(planners) == ["idm"] for planners in known.values())
