@@ -32,7 +32,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 # ``add_arguments(parser)`` and ``run(args) -> int``. Modules import lazily so that
 # ``drivestack --help`` stays fast and torch/cupy load only for commands that need them.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "run the main job on bundled/generated data and print what it did"),
+    "demo": (
+        "demo",
+        "replay the bundled demo drive through the stack and score it against its labels, "
+        "then run the kernel benchmark",
+    ),
     "bench": ("bench", "benchmarks: drivestack against its peers, side by side, with ratios"),
     "replay": ("replay", "replay a recorded drive (drivestack log or ROS bag) through the stack"),
     "eval": (

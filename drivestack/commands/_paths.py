@@ -103,9 +103,11 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_out_options(parser: argparse.ArgumentParser) -> None:
-    """``--out`` (the output folder, required; it holds ``metrics.json``) and ``--quiet`` (no
-    progress bar), as the eval commands take them."""
+    """``--out`` (the output folder, required; it holds ``metrics.json``), ``--overwrite``
+    (:func:`add_overwrite_option`) and ``--quiet`` (no progress bar), as the eval commands that
+    write only ``metrics.json`` take them."""
     parser.add_argument("--out", type=Path, required=True, help="output folder (metrics.json)")
+    add_overwrite_option(parser)
     add_quiet_option(parser)
 
 
@@ -332,3 +334,111 @@ def reader_errors_as_data_errors() -> Iterator[None]:
         if isinstance(exc, USER_ERRORS):
             raise
         raise DataError(str(exc)) from exc
+
+
+#: What the eval commands write in ``--out``: ``metrics.json`` and the folders of one run's
+#: files (eval detection's ``detections/``, eval tracking's ``data/`` and ``data_lidar/``).
+EVAL_OUTPUTS = ("metrics.json", "detections", "data", "data_lidar")
+
+
+def add_overwrite_option(parser: argparse.ArgumentParser, outputs: str = "metrics.json") -> None:
+    """``--overwrite`` of an eval command (``outputs``: what it writes in ``--out``), for
+    :func:`check_eval_out`."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace another run's results in --out (its {outputs}, and any other eval "
+        "command's metrics.json, detections/, data/ and data_lidar/ there); without it such "
+        "an --out is refused, while a rerun of the same run replaces its own",
+    )
+
+
+def check_eval_out(
+    out: Path,
+    kind: str,
+    identity: dict[str, object],
+    overwrite: bool,
+    inputs: dict[str, Path | None] | None = None,
+) -> None:
+    """Before any work of an eval command (``kind``: ``detection``, ``detection2d``,
+    ``tracking``, ``prediction``, ``planning``): refuse an ``--out`` holding another run's
+    results unless ``overwrite``. Another run's: a ``metrics.json`` of another eval kind (or
+    of none, or that does not read), or of this kind whose ``identity`` keys (what is scored:
+    dataset, root, detections, result files, tracker config) differ from this run's; or one of
+    :data:`EVAL_OUTPUTS`' folders without a ``metrics.json``. A rerun of the same run (same
+    kind and identity) replaces its own files. ``inputs`` (option -> path) lying in one of
+    those folders of ``out`` are refused in any case: the run replaces the folder.
+
+    Raises:
+        DataError: naming ``--out`` (one line, exit status 2).
+    """
+    for option, given in (inputs or {}).items():
+        if given is None:
+            continue
+        for name in EVAL_OUTPUTS[1:]:
+            folder = (out / name).resolve()
+            if folder in (given.resolve(), *given.resolve().parents):
+                raise DataError(
+                    f"{option} lies in --out's {name}/, which this run would remove (--out "
+                    "holds only its own run's files): give another --out",
+                    path=str(out),
+                    field="--out",
+                )
+    why = _other_eval_run(out, kind, identity)
+    if why is not None and not overwrite:
+        raise DataError(
+            f"already holds the results of another run ({why}); give another --out, or "
+            "--overwrite to replace them",
+            path=str(out),
+            field="--out",
+        )
+
+
+def _other_eval_run(out: Path, kind: str, identity: dict[str, object]) -> str | None:
+    """Why the eval outputs in ``out`` are not this run's; None when it holds none, or this
+    same run's (:func:`check_eval_out`)."""
+    import json
+
+    from drivestack.report.collect import classify
+
+    metrics = out / EVAL_OUTPUTS[0]
+    if not metrics.exists():
+        folders = [f"{n}/" for n in EVAL_OUTPUTS[1:] if (out / n).exists()]
+        return f"{', '.join(folders)} without metrics.json" if folders else None
+    try:
+        old = json.loads(metrics.read_text())
+    except (OSError, ValueError):
+        return "its metrics.json does not read"
+    if not isinstance(old, dict):
+        return "its metrics.json does not read"
+    try:
+        old_kind = classify(old)
+    except ValueError:  # a tracking result with malformed blocks: still a tracking result
+        old_kind = "tracking"
+    if old_kind != kind:
+        return (
+            f"a metrics.json of drivestack eval {old_kind}, not {kind}"
+            if old_kind is not None
+            else "a metrics.json of no drivestack eval command"
+        )
+    differs = [
+        f"{key} {old.get(key)!s}, now {value}"
+        for key, value in identity.items()
+        if old.get(key) != value
+    ]
+    return f"another {'; '.join(differs)}" if differs else None
+
+
+def clear_eval_out(out: Path, keep: tuple[str, ...] = ()) -> None:
+    """Remove the :data:`EVAL_OUTPUTS` in ``out`` but ``keep``: called once
+    :func:`check_eval_out` let the run replace them (a rerun of the same run, or
+    ``--overwrite``), so that no file of another run is left beside the new
+    ``metrics.json``."""
+    for name in EVAL_OUTPUTS:
+        path = out / name
+        if name in keep or not (path.exists() or path.is_symlink()):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()

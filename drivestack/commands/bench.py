@@ -22,7 +22,13 @@ from drivestack.eval.detection.datasets import DATASETS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("suite", choices=["kernels", "perception"], help="which benchmark to run")
+    parser.add_argument(
+        "suite",
+        metavar="BENCHMARK",
+        choices=list(SUITE_OPTIONS),
+        help="which benchmark to run: kernels (the geometry kernels beside shapely, open3d and "
+        "NumPy) or perception (the LiDAR stage beside the open3d baseline)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smaller problem sizes (about 4x less work)"
     )

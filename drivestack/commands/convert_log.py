@@ -15,12 +15,15 @@ import argparse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from drivestack.commands._paths import check_out_file, int_at_least, removed_on_failure
+from drivestack.commands._paths import (
+    check_out_file,
+    dataset_root,
+    int_at_least,
+    removed_on_failure,
+)
 from drivestack.core.atomic import partial_path, write_atomic
 from drivestack.core.errors import DataError
 from drivestack.replay.dataset_log import DATASET_FRAMES, LogWritten, dataset_to_log
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def converter_parser(description: str, numbering: str) -> argparse.ArgumentParser:
@@ -136,15 +139,19 @@ def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--root",
         type=Path,
-        default=SHARED_DATA / "kitti_tracking",
-        help="KITTI tracking folder (training/{velodyne,velodyne_pcd_xz}/<seq>, label_02, calib)",
+        default=None,
+        help="KITTI tracking folder (training/{velodyne,velodyne_pcd_xz}/<seq>, label_02, "
+        "calib; default: kitti_tracking in the shared data folder, $DRIVESTACK_SHARED_DATA or "
+        "../shared/data)",
     )
     parser.add_argument("--sequence", default="0000", help="sequence name (default 0000)")
     args = parse_converter_args(parser, argv)
 
     def write(out: Path) -> LogWritten:
+        # (here, inside run_converter: no --root and no shared data is one error line)
+        root = dataset_root("kitti-tracking", args.root)
         return kitti_tracking_to_log(
-            args.root,
+            root,
             out,
             sequence=args.sequence,
             progress=progress_bar,

@@ -9,8 +9,9 @@ ATE, ASE, AOE, CDS). By default the drivestack LiDAR detector runs on every labe
 Before any scan: a detector config whose map steps are on (lidar_av2.yaml) is refused for a
 dataset without a map (exit status 2, naming the config and key); one made for other data (its
 datasets key) gets a one-line warning. An --out holding another run's metrics.json or
-detections/ is refused unless --overwrite (a rerun of the same run replaces its own); the new
-detections/ replaces the old one whole at the end.
+detections/ (or another eval command's results) is refused unless --overwrite (a rerun of the
+same run replaces its own); the new detections/ replaces the old one whole at the end, and
+another eval command's files there are removed.
 
 Examples:
   drivestack eval detection --dataset kitti-tracking --out runs/det_kt
@@ -22,7 +23,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -31,8 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from drivestack.commands._paths import (
+    add_overwrite_option,
     add_quiet_option,
+    check_eval_out,
     check_out_dir,
+    clear_eval_out,
     dataset_root,
     detector_config,
     positive_int,
@@ -96,12 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "mean over its 26 SensorCompetitionCategories, unlabelled ones at AP 0 "
         "(av2_default_categories_average)",
     )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace the metrics.json and detections/ of another run in --out (without it "
-        "such an --out is refused; a rerun of the same run replaces its own)",
-    )
+    add_overwrite_option(parser, "metrics.json and detections/")
     add_quiet_option(parser)
 
 
@@ -154,7 +152,14 @@ def run(args: argparse.Namespace) -> int:
         if args.detections is not None
         else f"{args.detector} LiDAR detector ({config})"
     )
-    _check_out_outputs(args, {"dataset": args.dataset, "root": str(root), "source": source})
+    # an --out of another run (or another eval command): refused unless --overwrite
+    check_eval_out(
+        args.out,
+        "detection",
+        {"dataset": args.dataset, "root": str(root), "source": source},
+        args.overwrite,
+        inputs={"--detections": args.detections},
+    )
     print(_source_line(args, config))
     for warning in config_warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -200,68 +205,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What a run writes in --out: replaced whole by the next run (:func:`_swap_in`).
-OUTPUTS = ("metrics.json", "detections")
-#: What identifies a run (its metrics.json's keys): --out holding another's is refused.
-IDENTITY_KEYS = ("dataset", "root", "source")
-
-
-def _check_out_outputs(args: argparse.Namespace, identity: dict[str, str]) -> None:
-    """Before any work: refuse (DataError naming --out) an --out holding another run's
-    metrics.json or detections/ unless --overwrite (a rerun of the same run replaces its own
-    files), and --detections inside --out's detections/ (the new run replaces that folder)."""
-    out = args.out
-    if args.detections is not None and (out / "detections").resolve() in (
-        args.detections.resolve(),
-        *args.detections.resolve().parents,
-    ):
-        raise DataError(
-            "--detections lies in --out's detections/, which this run would remove (--out "
-            "holds only its own run's detections): give another --out",
-            path=str(out),
-            field="--out",
-        )
-    why = _other_run(out, identity)
-    if why is not None and not args.overwrite:
-        raise DataError(
-            f"already holds the results of another run ({why}); give another --out, or "
-            "--overwrite to replace them",
-            path=str(out),
-            field="--out",
-        )
-
-
-def _other_run(out: Path, identity: dict[str, str]) -> str | None:
-    """Why the outputs in ``out`` are not this run's (``identity``: :data:`IDENTITY_KEYS`);
-    None when it holds none, or this same run's."""
-    metrics, detections = out / OUTPUTS[0], out / OUTPUTS[1]
-    if not metrics.exists():
-        return "a detections/ without metrics.json" if detections.exists() else None
-    try:
-        old = json.loads(metrics.read_text())
-    except (OSError, ValueError):
-        return "its metrics.json does not read"
-    if not isinstance(old, dict):
-        return "its metrics.json does not read"
-    differs = [
-        f"{key} {old.get(key)!s}, now {value}"
-        for key, value in identity.items()
-        if old.get(key) != value
-    ]
-    return f"another {'; '.join(differs)}" if differs else None
-
-
 def _swap_in(staging: Path, out: Path) -> None:
-    """Move this run's outputs (:data:`OUTPUTS`) from ``staging`` into ``out``, replacing the
-    ones there: an old detections/ is moved aside into ``staging`` (deleted with it), and
-    removed when this run writes none (scoring files, aiMotive, PandaSet)."""
-    old = out / OUTPUTS[1]
+    """Move this run's outputs (metrics.json and detections/) from ``staging`` into ``out``,
+    replacing the ones there: an old detections/ is moved aside into ``staging`` (deleted with
+    it), and removed when this run writes none (scoring files, aiMotive, PandaSet); another
+    eval command's files (data/, ...) are removed (:func:`clear_eval_out`)."""
+    old = out / "detections"
     if old.exists():
         old.rename(staging / ".old-detections")
-    new = staging / OUTPUTS[1]
+    new = staging / "detections"
     if new.exists():
         new.rename(old)
-    os.replace(staging / OUTPUTS[0], out / OUTPUTS[0])
+    clear_eval_out(out, keep=("metrics.json", "detections"))
+    os.replace(staging / "metrics.json", out / "metrics.json")
 
 
 def _source_line(args: argparse.Namespace, config: Path | str) -> str:

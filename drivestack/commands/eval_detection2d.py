@@ -38,7 +38,9 @@ import numpy as np
 
 from drivestack.commands._paths import (
     add_out_options,
+    check_eval_out,
     check_out_dir,
+    clear_eval_out,
     dataset_root,
     int_at_least,
     iou_thresholds,
@@ -330,6 +332,15 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             _check_folder_mode(args)
+        source = str(args.kitti_tracking_root or args.labels)
+        detections = args.detections if args.kitti_tracking_root else str(args.results)
+        check_eval_out(
+            args.out,
+            "detection2d",
+            {"source": source, "detections": detections},
+            args.overwrite,
+            inputs={"--results": args.results},
+        )
         table: dict[str, dict[str, dict[str, float | int]]] = {}
         for cls in classes:
             images = (
@@ -349,9 +360,10 @@ def run(args: argparse.Namespace) -> int:
     for line in _ignored_lines(table, ious, rules):
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
+    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
     report = {
-        "source": str(args.kitti_tracking_root or args.labels),
-        "detections": args.detections if args.kitti_tracking_root else str(args.results),
+        "source": source,
+        "detections": detections,
         "split": args.split if args.kitti_tracking_root else None,
         "filter": asdict(rules),
         "interpolation": "all-point",

@@ -46,7 +46,9 @@ from typing import Any
 from drivestack.commands._paths import (
     add_out_options,
     av2_log_dirs,
+    check_eval_out,
     check_out_dir,
+    clear_eval_out,
     dataset_root,
     reader_errors_as_data_errors,
 )
@@ -150,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
         )
     planners = _planners(args.planner)
     root = dataset_root(args.dataset, args.root)
+    check_eval_out(
+        args.out, "planning", {"dataset": args.dataset, "root": str(root)}, args.overwrite
+    )
     logs = av2_log_dirs(root)
     params = OpenLoopParams()
     per_log: list[dict[str, Any]] = []
@@ -253,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     args.out.mkdir(parents=True, exist_ok=True)
+    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
     (args.out / "metrics.json").write_text(strict_dumps(result_json))
     print(f"wrote {args.out / 'metrics.json'}")
     if scored == 0:

@@ -72,7 +72,9 @@ from typing import Any
 from drivestack.commands._paths import (
     add_out_options,
     av2_log_dirs,
+    check_eval_out,
     check_out_dir,
+    clear_eval_out,
     dataset_root,
     default_shared_data,
     duration_s,
@@ -302,6 +304,8 @@ def run(args: argparse.Namespace) -> int:
     if LEARNED in models:
         _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
+    identity = {"dataset": args.dataset, "root": str(root), "pasts": args.pasts}
+    check_eval_out(args.out, "prediction", identity, args.overwrite)  # before any work
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s, fit_given)
     tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
@@ -399,6 +403,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     args.out.mkdir(parents=True, exist_ok=True)
+    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
     (args.out / "metrics.json").write_text(strict_dumps(result))
     print(f"wrote {args.out / 'metrics.json'}")
     if not report["metrics"]:

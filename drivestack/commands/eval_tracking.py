@@ -13,6 +13,9 @@ or <DIR>/NNNN.txt (all classes in one file per sequence). Splits: val (AB3DMOT's
 sequences), train (the other 10 training sequences, for tuning), training (all 21).
 Prints a table per IoU threshold (values in percent; HOTA, DetA, AssA and LocA do not depend
 on the threshold) and writes OUT/metrics.json (with the config it ran with and the git commit).
+An --out holding another run's results (another --results or tracker config, or another eval
+command's) is refused unless --overwrite; a rerun of the same run replaces its own, and no
+file of the old run (data/, data_lidar/) is left beside the new metrics.json.
 
 --frames FIRST:LAST scores frames FIRST..LAST of each sequence only (labels and tracks of
 other frames left out, the range renumbered from 0 as its own sequence), e.g. a replay of
@@ -48,7 +51,10 @@ from typing import TYPE_CHECKING, Any
 
 from drivestack.commands._paths import (
     add_kitti_root_option,
+    add_overwrite_option,
+    check_eval_out,
     check_out_dir,
+    clear_eval_out,
     dataset_root,
     iou_thresholds,
     reader_errors_as_data_errors,
@@ -164,6 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fused tracker YAML (default configs/perception/fusion_kitti_rrc.yaml); only with "
         "--fusion camera",
     )
+    add_overwrite_option(parser, "metrics.json, data/ and data_lidar/")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -297,9 +304,32 @@ def _run(args: argparse.Namespace) -> int:
     seqmap = _split_seqmap(args.kitti_root, args)
     if args.results is None:  # a missing --detections folder: refused before any tracking
         _check_detections(args.kitti_root, args.detections, classes, seqmap)
+    check_eval_out(args.out, "tracking", _identity(args), args.overwrite, inputs=_inputs(args))
+    clear_eval_out(args.out)  # a rerun's or --overwrite's: no file of the old run is left
     if args.fusion == "camera":
         return _run_fusion(args, seqmap, classes)
     return _run_lidar(args, seqmap, classes, ious, frames)
+
+
+def _identity(args: argparse.Namespace) -> dict[str, object]:
+    """What identifies a run (metrics.json's keys, as written): the result files scored, or
+    the tracker config it ran (and the fused tracker's); a rerun of the same replaces its
+    own files in --out."""
+    run = args.results is None
+    return {
+        "results": None if run else str(args.results),
+        "config_file": str(args.config) if run else None,
+        "fusion_config_file": str(args.fusion_config) if args.fusion == "camera" else None,
+    }
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Path | None]:
+    """The folders the run reads that could lie in --out's data/ (which it replaces)."""
+    detections = Path(args.detections)
+    return {
+        "--results": args.results,
+        "--detections": detections if detections.is_absolute() else None,
+    }
 
 
 def _frame_range(text: str | None) -> FrameRange | None:

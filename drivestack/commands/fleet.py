@@ -132,6 +132,26 @@ def add_fleet_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
     )
 
 
+#: The planners of ``drivestack sim`` and ``drivestack fleet`` without ``--planner``.
+DEFAULT_PLANNERS = "pdm,idm"
+
+
+def add_planner_argument(parser: argparse.ArgumentParser) -> None:
+    """``--planner`` (sim and fleet): the planners run, :data:`DEFAULT_PLANNERS` by default."""
+    parser.add_argument(
+        "--planner",
+        default=DEFAULT_PLANNERS,
+        help=f"comma-separated planners: pdm, idm (default {DEFAULT_PLANNERS}: both)",
+    )
+
+
+#: The positional SCENARIO's help (sim and fleet).
+SCENARIO_HELP = (
+    "one scenario file: a scenario YAML or an OpenSCENARIO .xosc on an OpenDRIVE map (all of "
+    "its sweep variants run); or --suite"
+)
+
+
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
     """``--data-root`` (sim and fleet): the shared data folder."""
     parser.add_argument(
@@ -151,7 +171,8 @@ def add_max_steps_argument(parser: argparse.ArgumentParser) -> None:
         "leaves min_progress_m unjudged (the distance is the whole scenario's) and, without a "
         "collision, has ncap.avoided and speed_reduction_kph null and leaves no_collision / "
         "min_speed_reduction_kph unjudged: metrics.json lists these under not_evaluated "
-        "(neither met nor failed); a red light run before the cut still fails the run",
+        "(neither met nor failed); a red light run before the cut still fails the run "
+        "(default: no cut, the whole scenario)",
     )
 
 
@@ -165,7 +186,8 @@ def add_lights_arguments(parser: argparse.ArgumentParser) -> None:
         help="what the planner knows of the traffic lights: their true states, or what a "
         "simulated camera shows of the lights on its route (map-prior ROIs and an HSV lamp "
         "classifier, configs/perception/traffic_lights.yaml; unknown for a light it cannot "
-        "read); the recorded history and the red-light metrics keep the true states",
+        "read); the recorded history and the red-light metrics keep the true states "
+        "(default truth)",
     )
     parser.add_argument(
         "--light-camera",
@@ -269,14 +291,18 @@ def filtered(scenarios: list[ScenarioConfig], text: str) -> list[ScenarioConfig]
 def load_sources(args: argparse.Namespace) -> tuple[list[ScenarioConfig], KnownFailures]:
     """The scenarios of SCENARIO or ``--suite``, kept by ``--filter``, and the runs the suite
     lists as known failures (none for a SCENARIO file); ``drivestack sim`` and fleets alike
-    (ConfigError naming the file when one is malformed)."""
+    (ConfigError naming the file when one is malformed). An OpenSCENARIO file's relative road
+    network is read from ``--data-root`` when it is not beside the file."""
+    from drivestack.sim.openscenario import road_network_root
     from drivestack.sim.scenario import load_scenarios, read_suite
 
-    if args.suite:
-        suite = read_suite(args.suite)
-        scenarios, known = suite.scenarios, suite.known_failures
-    else:
-        scenarios, known = load_scenarios(args.scenario), {}
+    # an OpenSCENARIO file's relative road network: beside it, else under --data-root
+    with road_network_root(data_root_of(args.data_root)):
+        if args.suite:
+            suite = read_suite(args.suite)
+            scenarios, known = suite.scenarios, suite.known_failures
+        else:
+            scenarios, known = load_scenarios(args.scenario), {}
     return filtered(scenarios, args.filter), known
 
 
@@ -318,7 +344,7 @@ def is_fleet_request(args: argparse.Namespace) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("scenario", nargs="?", help="one scenario YAML")
+    parser.add_argument("scenario", nargs="?", help=SCENARIO_HELP)
     parser.add_argument("--suite", help="a suite YAML listing scenario files")
     parser.add_argument(
         "--out",
@@ -326,10 +352,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fleet folder (created; resumed if present: variants whose index line, "
         "metrics.json or history.npz is missing or damaged are named and run again)",
     )
-    parser.add_argument("--planner", default="pdm", help="comma-separated planners: pdm, idm")
+    add_planner_argument(parser)
     add_data_root_argument(parser)
     add_max_steps_argument(parser)
-    parser.add_argument("--filter", default="", help="only scenarios whose name contains this")
+    parser.add_argument(
+        "--filter", default="", help="only scenarios whose name contains this (default: all)"
+    )
     add_lights_arguments(parser)
     add_planner_params_argument(parser)
     add_fleet_arguments(parser)

@@ -16,7 +16,8 @@ the baseline, the difference) only when both are of the same dataset and protoco
 included); otherwise a warning says they are not comparable, and a warning says when they
 were not scored on the same frames (e.g. another --max-frames).
 
-RUN_DIR may also hold `drivestack eval prediction` results (tables per class group and
+RUN_DIR may also hold `drivestack eval detection2d` results (a 2D AP table per class and IoU
+threshold, with the counts of its metrics.json) and `drivestack eval prediction` results (tables per class group and
 motion, ADE against horizon, settings, a learned model's checkpoint) and `drivestack eval
 planning` results (nuPlan open-loop errors, score parts and OLS per planner and log, L2 error
 against horizon, per-instant errors along each log). Against a baseline of the same settings
@@ -74,13 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--published",
         type=Path,
-        help=f"published results (default: {PUBLISHED_NAME} of the shared data folder)",
+        help=f"published results (default: {PUBLISHED_NAME} of --data-root, else of the "
+        "shared data folder)",
     )
     parser.add_argument(
         "--data-root",
         type=Path,
-        help="folder of the maps of CommonRoad / Lanelet2 / OpenDRIVE scenarios and of the "
-        "Argoverse 2 logs (default: the shared data folder, ../shared/data or "
+        help="shared data folder: the maps of CommonRoad / Lanelet2 / OpenDRIVE scenarios, the "
+        f"Argoverse 2 logs and {PUBLISHED_NAME} (default: ../shared/data or "
         "$DRIVESTACK_SHARED_DATA)",
     )
     parser.add_argument(
@@ -107,20 +109,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_published(given: Path | None, shared: Path | None) -> tuple[Path | None, str]:
-    """The published results file to show (``--published``, else the shared data folder's)
-    and, when there is none, why (empty when there is one)."""
+    """The published results file to show (``--published``, else the one in ``shared``: the
+    ``--data-root`` given, else the default shared data folder) and, when there is none, why
+    (empty when there is one)."""
     if given is not None:
         return given, ""
     if shared is None:
-        return None, "no shared data folder (../shared/data or $DRIVESTACK_SHARED_DATA)"
+        return None, (
+            "no --data-root given and no shared data folder (../shared/data or "
+            "$DRIVESTACK_SHARED_DATA)"
+        )
     if not (shared / PUBLISHED_NAME).exists():
         return None, f"{shared / PUBLISHED_NAME} not found"
     return shared / PUBLISHED_NAME, ""
 
 
 def _check_folders(args: argparse.Namespace) -> bool:
-    """Print an error and return False when the run folder or the baseline is not a folder."""
-    for name, folder in (("run folder", args.run_dir), ("baseline", args.baseline)):
+    """Print an error and return False when the run folder, the baseline or ``--data-root`` is
+    not a folder."""
+    folders = (("run folder", args.run_dir), ("baseline", args.baseline))
+    for name, folder in (*folders, ("--data-root", args.data_root)):
         if folder is not None and not Path(folder).is_dir():
             print(f"error: {name} {folder} is not a folder", file=sys.stderr)
             return False
@@ -157,12 +165,13 @@ def _results_held(d: dict[str, Any]) -> str:
     for kind, key in (
         ("tracking", "split"),
         ("detection", "dataset"),
+        ("detection2d", "source"),
         ("prediction", "dataset"),
         ("planning", "dataset"),
     ):
         if d.get(kind):
             names = sorted({str(r[key]) for r in d[kind] if r.get(key)})
-            what = "open-loop planning" if kind == "planning" else kind
+            what = {"planning": "open-loop planning", "detection2d": "2D detection"}.get(kind, kind)
             parts.append(f"{what} results" + (f" of {', '.join(names)}" if names else ""))
     return " and ".join(parts)
 
@@ -251,16 +260,16 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.report import build_report, write_report
 
     start = time.perf_counter()
-    shared = default_shared_data()
-    published, why_not = resolve_published(args.published, shared)
     if not _check_folders(args):
         return 2
+    shared = args.data_root or default_shared_data()
+    published, why_not = resolve_published(args.published, shared)
     _check_out_file(args.out)
     report = build_report(
         args.run_dir,
         args.baseline,
         published=published,
-        data_root=args.data_root or shared,
+        data_root=shared,
         max_detail=args.max_detail,
         score_tolerance=args.score_tolerance,
         error_tolerance_m=args.error_tolerance_m,
@@ -293,4 +302,5 @@ def _has_results(d: dict[str, Any]) -> bool:
         or d.get("prediction")
         or d.get("planning")
         or d.get("replay")
+        or d.get("detection2d")
     )

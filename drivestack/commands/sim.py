@@ -2,8 +2,9 @@
 
 Examples:
   drivestack sim configs/scenarios/ccrs.yaml --out runs/ccrs
-  drivestack sim cut_in.xosc --out runs/cut_in   (OpenSCENARIO: the subset that
-      drivestack.sim.openscenario reads, on an OpenDRIVE road network)
+  drivestack sim configs/scenarios/openscenario_e6_cut_in.xosc --out runs/cut_in
+      (OpenSCENARIO: the subset that drivestack.sim.openscenario reads, on an OpenDRIVE
+      road network)
   drivestack sim --suite configs/suites/regression.yaml --out runs/regression --planner pdm,idm
   drivestack sim --suite configs/suites/regression.yaml --sweep ego.speed_kph=20:70 \\
       --variants 30 --executor local --workers 2 --out runs/fleet   (a fleet: see drivestack fleet)
@@ -186,24 +187,22 @@ DEFAULT_EXPORT_EVERY = 5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "scenario", nargs="?", help="one scenario YAML (all of its sweep variants run)"
-    )
-    parser.add_argument("--suite", help="a suite YAML listing scenario files")
-    parser.add_argument(
-        "--out", required=True, help="output folder (DIR above: DIR/<planner>/<folder>/...)"
-    )
-    parser.add_argument(
-        "--planner", default="pdm,idm", help="comma-separated planners: pdm, idm (default both)"
-    )
     from drivestack.commands.fleet import (
+        SCENARIO_HELP,
         add_data_root_argument,
         add_fleet_arguments,
         add_lights_arguments,
         add_max_steps_argument,
+        add_planner_argument,
         add_planner_params_argument,
     )
 
+    parser.add_argument("scenario", nargs="?", help=SCENARIO_HELP)
+    parser.add_argument("--suite", help="a suite YAML listing scenario files")
+    parser.add_argument(
+        "--out", required=True, help="output folder (DIR above: DIR/<planner>/<folder>/...)"
+    )
+    add_planner_argument(parser)
     add_data_root_argument(parser)
     add_max_steps_argument(parser)
     parser.add_argument("--filter", default="", help="only scenarios whose name contains this text")

@@ -275,9 +275,17 @@ _COUNT_KEYS = (
 )
 
 
+#: The reason a frame without labels is not scored (:meth:`ForecastScorer.not_scored`).
+NO_LABELS = "no labels"
+
+
 def forecast_lines(metrics: dict[str, Any] | None, model: str = "") -> list[str]:
-    """The replay summary's lines of :meth:`ForecastScorer.metrics` (None: nothing)."""
+    """The replay summary's lines of :meth:`ForecastScorer.metrics` (None: nothing). None
+    either for a log without labels (every frame not scored for :data:`NO_LABELS`): as the
+    detection and tracking lines, the forecast line is left out."""
     if metrics is None:
+        return []
+    if not metrics["cases"] and set(metrics["frames_not_scored"]) == {NO_LABELS}:
         return []
     name = f"{model} " if model else ""
     horizon = metrics["horizon_s"]

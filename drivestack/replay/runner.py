@@ -60,7 +60,7 @@ from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
 from drivestack.pipeline import Stack, StackOutput
-from drivestack.replay.forecast_score import ForecastScorer, forecast_lines
+from drivestack.replay.forecast_score import NO_LABELS, ForecastScorer, forecast_lines
 from drivestack.replay.log_format import RUN_TOPIC, TrackForecasts
 from drivestack.replay.log_reader import InputProblem
 from drivestack.replay.track_score import (
@@ -382,12 +382,12 @@ def _score_forecasts(
     scorer.add_frame(frame.timestamp_ns, labels, ids, pose)
     if out is None or out.forecast is None or out.tracks is None:
         return
-    if not stack.velocities_over_ground:
+    if frame.labels is None:  # (first: without labels nothing else matters)
+        scorer.not_scored(NO_LABELS)
+    elif not stack.velocities_over_ground:
         scorer.not_scored("velocities relative to the ego (no ego_motion_compensation)")
     elif pose is None:
         scorer.not_scored("no ego pose")
-    elif frame.labels is None:
-        scorer.not_scored("no labels")
     elif labels is None:
         scorer.not_scored("labels not placeable in the tracks' frame")
     elif ids is None:

@@ -17,8 +17,8 @@ from drivestack.core.errors import DataError
 from drivestack.core.json_values import is_number
 from drivestack.eval.driving.nuplan import TTC_HORIZON_S
 from drivestack.exec.fleet import SUMMARY_NAME
+from drivestack.report import detection2d, plots
 from drivestack.report import planning as open_loop
-from drivestack.report import plots
 from drivestack.report import prediction as forecasts
 from drivestack.report.collect import (
     STATUS_ORDER,
@@ -75,6 +75,7 @@ def _eval_values(run: RunData, key: str) -> list[str]:
         *run.detection.values(),
         *run.prediction.values(),
         *run.planning.values(),
+        *run.detection2d.values(),
     )
     values = [d.get(key) for d in results if isinstance(d, dict)]
     return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
@@ -813,7 +814,8 @@ def build_report(
             run, baseline, comparison, tracking, baseline_tracking, detection_pairs
         )
         + forecasts.headline(run.prediction, prediction_pairs)
-        + open_loop.headline(run.planning, planning_pairs),
+        + open_loop.headline(run.planning, planning_pairs)
+        + detection2d.headline(run.detection2d, baseline.detection2d if baseline else None),
         "comparison": comparison.as_dict() if comparison else None,
         "tracking_regressions": (
             tracking_regressions(tracking, baseline_tracking, score_tolerance) if baseline else None
@@ -834,6 +836,7 @@ def build_report(
         "sweep": sweep,
         "tracking": tracking,
         "detection": detection,
+        "detection2d": [{"file": rel, **result} for rel, result in run.detection2d.items()],
         "prediction": prediction,
         "planning": planning,
         "replay": [{"file": rel, **checked} for rel, checked in run.replay.items()],

@@ -42,6 +42,7 @@ from drivestack.exec.fleet import (
     read_index,
 )
 from drivestack.exec.task import ERROR_NAME, is_crashed
+from drivestack.report.detection2d import is_detection2d, read_detection2d
 from drivestack.report.fields import array, count, obj
 from drivestack.report.fields import number as _number
 from drivestack.report.planning import is_planning, read_planning
@@ -164,6 +165,8 @@ class RunData:
     unplaced: tuple[str, ...] = ()  # metrics.json of no kind the report knows
     # relative path of RUN.summary.json -> read_replay's result (drivestack replay)
     replay: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # relative path of metrics.json -> read_detection2d's result (drivestack eval detection2d)
+    detection2d: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def has_results(self) -> bool:
@@ -178,6 +181,7 @@ class RunData:
                 or self.prediction
                 or self.planning
                 or self.replay
+                or self.detection2d
             )
             or other_problems
         )
@@ -373,20 +377,27 @@ def infer_sweep_params(
 
 
 #: The eval kinds :func:`classify` tells apart, as the report names them.
-EVAL_KINDS = ("tracking", "detection", "prediction", "planning")
+EVAL_KINDS = ("tracking", "detection", "detection2d", "prediction", "planning")
 #: The eval kinds read and checked on loading (the others are kept as they are).
-_READERS = {"prediction": read_prediction, "planning": read_planning}
+_READERS = {
+    "prediction": read_prediction,
+    "planning": read_planning,
+    "detection2d": read_detection2d,
+}
 
 
 def classify(data: object) -> str | None:
     """The kind of a top-level metrics.json (one of :data:`EVAL_KINDS`), None when it is none
     of them: ``prediction`` (``settings`` with ``history_s`` and ``horizon_s``), ``planning``
-    (``settings`` with ``horizons_s``), ``detection`` (``dataset`` and ``metrics.protocol``),
-    ``tracking`` (per-class blocks in ``metrics``)."""
+    (``settings`` with ``horizons_s``), ``detection2d`` (``interpolation``, ``filter`` and
+    ``classes``), ``detection`` (``dataset`` and ``metrics.protocol``), ``tracking`` (per-class
+    blocks in ``metrics``)."""
     if is_prediction(data):
         return "prediction"
     if is_planning(data):
         return "planning"
+    if is_detection2d(data):
+        return "detection2d"
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         return None
     metrics = data["metrics"]
@@ -536,6 +547,7 @@ def load_run(root: Path) -> RunData:
         read["planning"],
         tuple(unplaced),
         replays,
+        read["detection2d"],
     )
 
 
@@ -586,8 +598,8 @@ def _load_replays(
 
 #: What a metrics.json that :func:`classify` cannot place is called.
 UNPLACED = (
-    "metrics.json of no kind the report knows (not a tracking, detection, prediction or "
-    "open-loop planning result of drivestack eval)"
+    "metrics.json of no kind the report knows (not a tracking, detection, 2D detection, "
+    "prediction or open-loop planning result of drivestack eval)"
 )
 
 
@@ -601,9 +613,9 @@ def _fields(data: object) -> str:
 #: What :func:`load_run` reads, for the message of a folder that holds none of it.
 LOOKED_FOR = (
     "<planner>/<scenario>/metrics.json or history.npz (drivestack sim / fleet runs), "
-    "fleet.json + fleet.jsonl (drivestack fleet), and a tracking, detection, prediction or "
-    "open-loop planning metrics.json (drivestack eval) or a RUN.summary.json (drivestack "
-    "replay) in the folder or one of its direct subfolders"
+    "fleet.json + fleet.jsonl (drivestack fleet), and a tracking, detection, 2D detection, "
+    "prediction or open-loop planning metrics.json (drivestack eval) or a RUN.summary.json "
+    "(drivestack replay) in the folder or one of its direct subfolders"
 )
 
 

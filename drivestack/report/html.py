@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
 from drivestack.exec.task import NOT_EVALUATED_LABEL
-from drivestack.report import html_motion, html_stack
+from drivestack.report import detection2d, html_motion, html_stack
 from drivestack.report.collect import ending_of
 from drivestack.report.html_cells import comparison_of
 from drivestack.report.html_cells import fmt as _fmt
@@ -40,7 +40,7 @@ th{background:#f1f1f1;cursor:pointer;user-select:none}
 td.l,th.l{text-align:left}
 tr.regression td{background:#ffd6d6}tr.regression td:first-child{border-left:4px solid #c00}
 tr.improvement td{background:#e0f5e0}
-.pass{color:#197a19;font-weight:600}.fail,.crashed,.corrupt,.missing{color:#c00;font-weight:600}
+.pass{color:#197a19;font-weight:600}.fail,.crashed,.corrupt,.missing{color:#c00;font-weight:600}.known{color:#a15c00;font-weight:600}
 .badge{display:inline-block;padding:1px 6px;border-radius:8px;background:#c00;color:#fff;font-size:11px}
 .kv td:first-child{text-align:left;color:#555}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}
@@ -369,7 +369,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
         cells = [
             f'<td class=l data-v="{escape(r["key"], quote=True)}">{link}{badge}</td>',
             _td(r["planner"], css="l"),
-            _td(_status_text(r), css="l " + r["status"], sort=rank[r["status"]]),
+            _td(_status_text(r), css="l " + _status_css(r), sort=rank[r["status"]]),
             _td(r["score"], sort=r["score"] if r["score"] is not None else -1),
             _td(r["collision"]),
             _td(r["min_ttc_s"]),
@@ -408,6 +408,12 @@ def _status_text(row: dict[str, Any]) -> str:
     it passed what a run cut short could judge (``not_evaluated``; older report.json rows
     lack it)."""
     return _ENDING_TEXT.get(_ending(row), str(row["status"]))
+
+
+def _status_css(row: dict[str, Any]) -> str:
+    """A run's status cell class: its status, ``known`` for a known failure (not the red of a
+    failure: the suite expects it)."""
+    return "known" if _ending(row) == "known_failure" else str(row["status"])
 
 
 def _why(row: dict[str, Any]) -> str:
@@ -458,7 +464,8 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         r = rows[key]
         html.append(
             f'<div class="scenario" id="s-{escape(key, quote=True)}"><h3>{escape(key)} '
-            f'<span class="{r["status"]}">{r["status"]}</span> score {_fmt(r["score"])}</h3>'
+            f'<span class="{_status_css(r)}">{escape(_status_text(r))}</span> score '
+            f"{_fmt(r['score'])}</h3>"
         )
         if key in lights:
             html.append(_red_runs(lights[key]))
@@ -771,6 +778,7 @@ def render_html(report: Report) -> str:
             html_stack.replay_section(d),
             _tracking(d, figures),
             _detection(d, figures),
+            detection2d.section(d),
             html_motion.prediction_section(d, figures),
             html_motion.planning_section(d, figures),
             _details(d, figures),

@@ -28,7 +28,7 @@ def _lines(index: Path) -> list[dict]:
 def test_fleet_records_a_crash_and_resumes(scenario_file: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "fleet"
     argv = ["fleet", str(scenario_file), "--out", str(out), "--workers", "2", "--quiet",
-            "--sweep", "ego.lane=road_0,nowhere", "--sweep", "ego.speed_kph=30:50",
+            "--planner", "pdm", "--sweep", "ego.lane=road_0,nowhere", "--sweep", "ego.speed_kph=30:50",
             "--variants", "2", "--max-steps", "10"]  # fmt: skip
     assert main(argv) == 1  # variants crashed: recorded, and the exit status says so
     records = _lines(out / INDEX_NAME)
@@ -77,7 +77,7 @@ def test_killed_fleet_resumes_only_the_missing_variants(
     n_variants = 40
     sweep = ["--sweep", "ego.speed_kph=30:50", "--variants", str(n_variants), "--max-steps", "10"]
     cmd = [sys.executable, "-m", "drivestack.cli", "fleet", str(scenario_file), "--out", str(out),
-           "--workers", "1", "--quiet", *sweep]  # fmt: skip
+           "--workers", "1", "--quiet", "--planner", "pdm", *sweep]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     index = out / INDEX_NAME

@@ -134,7 +134,15 @@ def test_exit_status_is_1_only_while_a_variant_crashed(
         return FleetResult(len(variants), len(variants), 0, 0, 0.1, records)
 
     monkeypatch.setattr("drivestack.exec.fleet.run_fleet", fake_run_fleet)
-    argv = ["fleet", str(scenario_file), "--out", str(tmp_path / "f"), "--quiet"]
+    argv = [
+        "fleet",
+        str(scenario_file),
+        "--planner",
+        "pdm",
+        "--out",
+        str(tmp_path / "f"),
+        "--quiet",
+    ]
     assert main(argv) == status
     out, err = capsys.readouterr()
     if status == 0:  # a variant that collided ran: a sweep exploring failures is not an error

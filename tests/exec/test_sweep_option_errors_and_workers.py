@@ -93,7 +93,7 @@ def _alive(pid: int) -> bool:
 
 def test_variants_without_a_swept_range_say_they_have_no_effect(tmp_path, capsys) -> None:
     # grid values alone: every combination runs once, whatever --variants says (a note)
-    argv = ["fleet", CCRS, "--filter", "10kph", "--sweep", "agents.0.station_m=130,140",
+    argv = ["fleet", CCRS, "--planner", "pdm", "--filter", "10kph", "--sweep", "agents.0.station_m=130,140",
             "--variants", "2", "--max-steps", "1", "--out", str(tmp_path / "f"), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out

@@ -281,3 +281,29 @@ def test_a_fused_run_against_a_lidar_only_baseline_and_back(
     assert line["baseline"] == pytest.approx(85.0)
     (drop,) = data["tracking_regressions"]
     assert (drop["baseline_table"], drop["metric"]) == ("3d_iou0.25 lidar", "MOTA")
+
+
+@pytest.mark.usefixtures("no_shared_data")
+def test_published_results_are_read_from_data_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _tracking_run(tmp_path / "run", samota=0.9, mota=0.8)
+    root = tmp_path / "data"
+    root.mkdir()
+    argv = [str(run), "--data-root", str(root), "--out", str(tmp_path / "r.html")]
+    rc, out, _ = _report(capsys, *argv)
+    (note,) = [line for line in out.splitlines() if line.startswith("note:")]
+    assert rc == 0 and f"{root / 'PUBLISHED_RESULTS.md'} not found" in note  # D looked in
+    (root / "PUBLISHED_RESULTS.md").write_text("## A. AB3DMOT\n")
+    rc, out, _ = _report(capsys, *argv)
+    assert rc == 0 and "note:" not in out
+
+
+def test_a_data_root_that_is_no_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _tracking_run(tmp_path / "run", samota=0.9, mota=0.8)
+    missing = tmp_path / "nowhere"
+    argv = [str(run), "--data-root", str(missing), "--out", str(tmp_path / "r.html")]
+    rc, _, err = _report(capsys, *argv)
+    assert rc == 2 and f"--data-root {missing} is not a folder" in err

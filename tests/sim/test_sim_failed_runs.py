@@ -166,8 +166,8 @@ def test_fleet_records_a_swept_value_its_map_refuses(tmp_path: Path, capsys) -> 
     scenario = tmp_path / "lead.yaml"
     scenario.write_text(SCENARIO.format(name="lead", where=GOOD))
     out = tmp_path / "fleet"
-    argv = ["fleet", str(scenario), "--out", str(out), "--quiet", "--max-steps", "3",
-            "--sweep", "agents.0.station_m=140,5000"]  # fmt: skip
+    argv = ["fleet", str(scenario), "--planner", "pdm", "--out", str(out), "--quiet",
+            "--max-steps", "3", "--sweep", "agents.0.station_m=140,5000"]  # fmt: skip
     assert main(argv) == 1
     records = {
         r["params"]["agents.0.station_m"]: r

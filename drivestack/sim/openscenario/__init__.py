@@ -9,8 +9,9 @@ What is read:
 - **Parameters**: top-level ``ParameterDeclarations`` values replace ``$name`` references (no
   ``${...}`` expressions; declarations anywhere else are refused).
 - **Road network**: ``RoadNetwork/LogicFile`` must be an OpenDRIVE file; a relative path is
-  taken from the ``.xosc`` file's folder, else from the shared data folder
-  (``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``, as ``drivestack sim`` finds it); lanes are
+  taken from the ``.xosc`` file's folder, else from the shared data folder (``drivestack sim``
+  / ``fleet``'s ``--data-root`` through :func:`road_network_root`, by default
+  ``$DRIVESTACK_SHARED_DATA`` or ``../shared/data``); lanes are
   :func:`~drivestack.ingest.maps.read_opendrive`'s.
 - **Traffic signals** (:mod:`._signals`): a ``RoadNetwork/TrafficSignals``
   ``TrafficSignalController`` gives each signal that the ``TrafficSignalState`` s of its
@@ -167,6 +168,7 @@ from drivestack.sim.openscenario._entities import (
     _Entity,
     _init,
     _road_map,
+    road_network_root,
 )
 from drivestack.sim.openscenario._signals import refuse_signal_conditions, traffic_lights
 from drivestack.sim.openscenario._story import _Story
@@ -178,6 +180,7 @@ __all__ = [
     "EGO_NAMES",
     "VEHICLE_TYPES",
     "read_openscenario",
+    "road_network_root",
 ]
 
 DEFAULT_DURATION_S = 30.0

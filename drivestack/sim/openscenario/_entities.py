@@ -13,8 +13,11 @@ waypoint's ``routeStrategy`` (``shortest``: by length, ``fastest``: by time at t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +162,30 @@ def _entities(doc: _Doc) -> dict[str, _Entity]:
     return out
 
 
+#: The shared data folder relative road networks are also looked for in: what
+#: :func:`road_network_root` sets (a command's ``--data-root``); unset, the default one
+#: (:func:`~drivestack.commands._paths.default_shared_data`).
+_DATA_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "openscenario_data_root", default=None
+)
+
+
+@contextlib.contextmanager
+def road_network_root(data_root: Path | None) -> Iterator[None]:
+    """While the block runs, read a ``.xosc`` file's relative ``RoadNetwork/LogicFile`` from
+    ``data_root`` (``drivestack sim`` / ``fleet --data-root``) when it is not beside the file;
+    None: from the default shared data folder (``$DRIVESTACK_SHARED_DATA`` or
+    ``../shared/data``)."""
+    token = _DATA_ROOT.set(data_root)
+    try:
+        yield
+    finally:
+        _DATA_ROOT.reset(token)
+
+
 def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
+    """The ``RoadNetwork/LogicFile`` OpenDRIVE file: an absolute path, else the path from the
+    ``.xosc`` file's folder, else from the data root (:func:`road_network_root`)."""
     logic = doc.one(doc.root, "RoadNetwork/LogicFile", "RoadNetwork")
     given = Path(doc.text(logic, "filepath", "RoadNetwork/LogicFile"))
     if given.suffix.lower() != ".xodr":
@@ -168,13 +194,19 @@ def _road_map(doc: _Doc) -> tuple[OpenDriveNetwork, RoadMap]:
     if not given.is_absolute():
         from drivestack.commands._paths import default_shared_data
 
-        shared = default_shared_data()
+        shared = _DATA_ROOT.get() or default_shared_data()
         if shared is not None:
             candidates.append(shared / given)
     file = next((c for c in candidates if c.is_file()), None)
     if file is None:
         tried = " or ".join(str(c) for c in candidates)
-        raise doc.error(f"road network not found: {tried}", "RoadNetwork/LogicFile@filepath")
+        hint = (
+            ""
+            if given.is_absolute()
+            else f" ({str(given)!r} is relative to the .xosc file's folder or the shared data "
+            "folder, see --data-root)"
+        )
+        raise doc.error(f"road network not found: {tried}{hint}", "RoadNetwork/LogicFile@filepath")
     network = parse_opendrive(file)
     return network, network.road_map()
 
