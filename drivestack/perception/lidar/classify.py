@@ -12,7 +12,9 @@ log-likelihood, the log point count, the log range and the observed length
 
 With ``thin_structure`` configured and the clusters' points given, thin vertical structures
 (poles, posts, trunks: a small cross-section over the whole height, :func:`slice_width_height`)
-are ruled out as Pedestrian and Cyclist before the class is chosen.
+are ruled out as Pedestrian and Cyclist before the class is chosen; with ``wide_top``, so are
+clusters whose top is as wide as a vehicle (a van's or car's rear face seen without its roof,
+:func:`top_width`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior, ThinStructureConfig
+from drivestack.perception.lidar.box_fit import along_sight
+from drivestack.perception.lidar.config import (
+    ClassifyConfig,
+    ClassPrior,
+    ThinStructureConfig,
+    WideTopConfig,
+)
 from drivestack.structures.labels import ObjectClass
 
 CLASSES: tuple[ObjectClass, ...] = (ObjectClass.CAR, ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
@@ -117,6 +125,36 @@ def class_likelihoods(size_lwh_m: np.ndarray, cfg: ClassifyConfig) -> np.ndarray
     return np.stack([size_likelihood(size, p) for p in priors], axis=1)
 
 
+def _gathered(
+    xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, caller: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points of clusters ``which`` (``(K,)`` indices into ``(C + 1,)`` ``bounds`` of the
+    grouped ``(M, 3)`` points, each non-empty): ``(P, 3)`` points in cluster order, ``(P,)``
+    the position in ``which`` of each point's cluster and ``(K,)`` each cluster's first row."""
+    start, stop = bounds[which], bounds[which + 1]
+    counts = stop - start
+    if np.any(counts < 1):
+        raise ValueError(f"{caller}: empty cluster")
+    owner = np.repeat(np.arange(len(which)), counts)  # (P,)
+    index = (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + start[owner]
+    )
+    return np.asarray(xyz_m, dtype=np.float64)[index], owner, np.cumsum(counts) - counts
+
+
+def _group_diameters(owner: np.ndarray, xy: np.ndarray, num: int) -> np.ndarray:
+    """``(num,)`` largest horizontal diameter (over :data:`_DIRECTIONS`) of the ``(P, 2)``
+    points of each group ``owner (P,)`` in ``[0, num)``, ``owner`` sorted; 0 for no points."""
+    out = np.zeros(num)
+    if len(owner) == 0:
+        return out
+    proj = xy @ _DIRECTIONS  # (P, 8)
+    group_start = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    extent = np.maximum.reduceat(proj, group_start) - np.minimum.reduceat(proj, group_start)
+    out[owner[group_start]] = extent.max(axis=1)
+    return out
+
+
 def slice_width_height(
     xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, slice_height_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -137,30 +175,36 @@ def slice_width_height(
     which = np.asarray(which, dtype=np.int64).reshape(-1)
     if len(which) == 0:
         return np.zeros(0), np.zeros(0)
-    start, stop = bounds[which], bounds[which + 1]
-    counts = stop - start
-    if np.any(counts < 1):
-        raise ValueError("slice_width_height: empty cluster")
-    owner = np.repeat(np.arange(len(which)), counts)  # (P,)
-    index = (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + start[owner]
-    )
-    pts = np.asarray(xyz_m, dtype=np.float64)[index]
-    first = np.cumsum(counts) - counts
+    pts, owner, first = _gathered(xyz_m, bounds, which, "slice_width_height")
     z_low = np.minimum.reduceat(pts[:, 2], first)
     height = np.maximum.reduceat(pts[:, 2], first) - z_low
     layer = np.floor((pts[:, 2] - z_low[owner]) / slice_height_m).astype(np.int64)
     order = np.lexsort((layer, owner))
-    owner, layer, proj = owner[order], layer[order], pts[order, :2] @ _DIRECTIONS  # (P, 8)
+    owner, layer = owner[order], layer[order]
     new_group = np.ones(len(order), dtype=bool)
     new_group[1:] = (owner[1:] != owner[:-1]) | (layer[1:] != layer[:-1])
-    group_start = np.flatnonzero(new_group)
-    extent = np.maximum.reduceat(proj, group_start) - np.minimum.reduceat(proj, group_start)
-    slice_width = extent.max(axis=1)  # (G,)
-    group_owner = owner[group_start]
+    group = np.cumsum(new_group) - 1  # (P,) slice of each point, sorted
+    slice_width = _group_diameters(group, pts[order, :2], int(group[-1]) + 1)  # (G,)
     width = np.zeros(len(which))
-    np.maximum.at(width, group_owner, slice_width)
+    np.maximum.at(width, owner[new_group], slice_width)
     return width, height
+
+
+def top_width(
+    xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, band_m: float
+) -> np.ndarray:
+    """``(K,)`` largest horizontal diameter of the points within ``band_m`` of the highest
+    point of each of clusters ``which`` (``(K,)`` indices into the ``(C + 1,)`` ``bounds`` of
+    the grouped ``(M, 3)`` points ``xyz_m``, each non-empty): a vehicle's roof edge or
+    tailgate spans its width, a person's head and shoulders well under a metre. One point
+    alone in the band: 0."""
+    which = np.asarray(which, dtype=np.int64).reshape(-1)
+    if len(which) == 0:
+        return np.zeros(0)
+    pts, owner, first = _gathered(xyz_m, bounds, which, "top_width")
+    z_top = np.maximum.reduceat(pts[:, 2], first)
+    top = pts[:, 2] >= z_top[owner] - band_m
+    return _group_diameters(owner[top], pts[top, :2], len(which))
 
 
 def thin_structure_mask(
@@ -170,6 +214,14 @@ def thin_structure_mask(
     (width under ``min_width_m`` or under ``min_width_to_height`` times the height)."""
     width, height = slice_width_height(xyz_m, bounds, which, cfg.slice_height_m)
     return (width < cfg.min_width_m) | (width < cfg.min_width_to_height * height)
+
+
+def wide_top_mask(
+    xyz_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, cfg: WideTopConfig
+) -> np.ndarray:
+    """``(K,)`` bool: clusters ``which`` whose top ``cfg.band_m`` is at least
+    ``cfg.min_width_m`` across (:func:`top_width`): a vehicle's end face, not a person."""
+    return top_width(xyz_m, bounds, which, cfg.band_m) >= cfg.min_width_m
 
 
 def score_features(boxes: np.ndarray, num_points: np.ndarray, likelihood: np.ndarray) -> np.ndarray:
@@ -199,9 +251,12 @@ def classify(
     ``(N,)`` points (voxels) each.
 
     With the clusters' grouped points ``xyz_m`` ``(M, 3)`` and ``bounds`` ``(N + 1,)`` (as
-    :meth:`Clusters.grouped` gives them) and ``cfg.thin_structure`` enabled, the Pedestrian and
-    Cyclist likelihoods of thin vertical structures (:func:`thin_structure_mask`) are set to 0,
-    for the clusters where one of them reaches ``min_likelihood``; without the points, no veto.
+    :meth:`Clusters.grouped` gives them), the Pedestrian and Cyclist likelihoods of thin
+    vertical structures (:func:`thin_structure_mask`, with ``cfg.thin_structure`` enabled) and
+    of boxes across the line of sight from the sensor at the origin whose cluster has a
+    vehicle-wide top (a vehicle's end face: :func:`wide_top_mask`, with ``cfg.wide_top``
+    enabled) are set to 0, for the clusters where one of them reaches ``min_likelihood``;
+    without the points, no veto.
     ``vetoed`` ``(N,)`` bool (e.g. :func:`~drivestack.perception.lidar.overhang.overhang_mask`)
     sets every likelihood of the selected boxes to 0: they are UNKNOWN.
     """
@@ -218,14 +273,22 @@ def classify(
         if len(size)
         else np.zeros((0, len(priors)), bool)
     )
-    if cfg.thin_structure.enabled and xyz_m is not None and bounds is not None and len(size):
+    vetoes = cfg.thin_structure.enabled or cfg.wide_top.enabled
+    if vetoes and xyz_m is not None and bounds is not None and len(size):
         bounds = np.asarray(bounds, dtype=np.int64).reshape(-1)
         if len(bounds) != len(size) + 1:
             raise ValueError(f"classify: {len(size)} boxes but {len(bounds)} cluster bounds")
-        cols = list(THIN_VETOED)
+        cols = np.array(THIN_VETOED)
         which = np.flatnonzero(np.any(likelihood[:, cols] >= cfg.min_likelihood, axis=1))
-        thin = which[thin_structure_mask(xyz_m, bounds, which, cfg.thin_structure)]
-        likelihood[np.ix_(thin, cols)] = 0.0
+        vetoed_small = np.zeros(len(which), dtype=bool)
+        if cfg.thin_structure.enabled:
+            vetoed_small |= thin_structure_mask(xyz_m, bounds, which, cfg.thin_structure)
+        if cfg.wide_top.enabled:  # an end face runs across the line of sight
+            across = ~along_sight(boxes[which])
+            wide = np.zeros(len(which), dtype=bool)
+            wide[across] = wide_top_mask(xyz_m, bounds, which[across], cfg.wide_top)
+            vetoed_small |= wide
+        likelihood[np.ix_(which[vetoed_small], cols)] = 0.0
     if vetoed is not None:
         vetoed = np.asarray(vetoed, dtype=bool).reshape(-1)
         if len(vetoed) != len(size):

@@ -321,6 +321,36 @@ class ThinStructureConfig:
 
 
 @dataclass(frozen=True)
+class WideTopConfig:
+    """Veto of Pedestrian / Cyclist for clusters whose top is as wide as a vehicle.
+
+    A van or car seen only by its rear (or front) face, without roof returns, is a box about
+    as long as a cyclist seen side-on (1.5-2 m), a few decimetres deep and 1.5-2.1 m tall: its
+    size fits the cyclist prior better than the car prior (whose likelihood counts
+    ``choice_weight``) or, for a van taller than a car, only the cyclist prior. Its top is
+    not like a rider's, though: the roof edge, the pillars and the tailgate span the
+    vehicle's width (1.5-2 m) up to the highest returns, while a rider's or a walker's head and
+    shoulders are under 0.8 m across. A cluster whose box runs across the line of sight (an end
+    face faces the sensor; a wall or hedge seen obliquely runs along it) and whose points
+    within ``band_m`` of its highest point are at least ``min_width_m`` across (largest
+    horizontal diameter) cannot be a Pedestrian or a Cyclist. The default ``min_width_m`` 0 vetoes nothing: a config without
+    this section behaves as before.
+    """
+
+    band_m: float = 0.4
+    min_width_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_config_numbers(self, "band_m", above=0.0)
+        check_config_numbers(self, "min_width_m", at_least=0.0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any cluster can be vetoed."""
+        return self.min_width_m > 0
+
+
+@dataclass(frozen=True)
 class OverhangConfig:
     """Veto of every class for clusters with something just above the cluster height band.
 
@@ -461,7 +491,9 @@ class ClassifyConfig:
     buses), labelled ``ObjectClass.TRUCK``; its boxes are not far-side completed, except
     the end faces its prior reads (``ClassPrior.end_face_max_depth_m``).
     ``thin_structure`` (optional, off by default) rejects poles and trunks as Pedestrian /
-    Cyclist from the cluster's points (:class:`ThinStructureConfig`); ``overhang`` (optional,
+    Cyclist from the cluster's points (:class:`ThinStructureConfig`), ``wide_top`` (optional,
+    off by default) rejects vehicle end faces as Pedestrian / Cyclist (:class:`WideTopConfig`);
+    ``overhang`` (optional,
     off by default) rejects clusters with points just above the height band
     (:class:`OverhangConfig`); ``offroad`` (optional, off by default) demotes vehicle boxes off
     the map's drivable area (:class:`OffroadConfig`); ``far_vehicle`` (optional, off by
@@ -482,6 +514,7 @@ class ClassifyConfig:
     min_score: float
     truck: ClassPrior | None = None
     thin_structure: ThinStructureConfig = ThinStructureConfig()
+    wide_top: WideTopConfig = WideTopConfig()
     overhang: OverhangConfig = OverhangConfig()
     offroad: OffroadConfig = OffroadConfig()
     far_vehicle: FarVehicleConfig = FarVehicleConfig()

@@ -430,23 +430,35 @@ def _elevation_test(
 
 def fit_subsample(xyz_m: np.ndarray, bins: np.ndarray, stride: int) -> np.ndarray:
     """Indices of the points in a zone (``bins (N,) >= 0``) that the planes are fitted to:
-    about one in ``stride`` of ``(N, 3)`` points, chosen by a hash of each point's coordinates
-    in millimetres, so the choice depends on the points and not on their order (every
-    ``stride``-th index did: a cloud and the same points reversed, shuffled, or a merged
-    sweep's "current, past" order were fitted on different subsets and gave different boxes).
-    Every zone point for ``stride <= 1``; equal points are kept or left out together."""
+    about one in ``stride`` of ``(N, 3)`` points, chosen by :func:`coordinate_hash` (a hash of
+    each point's coordinates in millimetres), so the choice depends on the points and not on
+    their order (every ``stride``-th index did: a cloud and the same points reversed, shuffled,
+    or a merged sweep's "current, past" order were fitted on different subsets and gave
+    different boxes). Every zone point for ``stride <= 1``; equal points are kept or left out
+    together."""
     if stride <= 1:
         return np.flatnonzero(bins >= 0)
-    return np.flatnonzero(_subsample_kernel(np.ascontiguousarray(xyz_m), bins, stride))
+    h = coordinate_hash(xyz_m, bins)
+    return np.flatnonzero((bins >= 0) & ((h >> np.uint64(40)) % np.uint64(stride) == 0))
+
+
+def coordinate_hash(xyz_m: np.ndarray, bins: np.ndarray | None = None) -> np.ndarray:
+    """``(N,)`` uint64 hash of each of ``(N, 3)`` points' coordinates floored to millimetres:
+    a function of the point alone (equal points hash alike), whatever the order of the points.
+    Points with ``bins (N,) < 0`` (outside the zones, possibly not finite) get 0; without
+    ``bins`` every point is hashed (its coordinates must be finite and within 9e12 m)."""
+    xyz = np.ascontiguousarray(xyz_m)
+    if bins is None:
+        bins = np.zeros(len(xyz), dtype=np.int64)
+    return _hash_kernel(xyz, np.asarray(bins))
 
 
 @numba.njit(cache=True, nogil=True)
-def _subsample_kernel(xyz: np.ndarray, bins: np.ndarray, stride: int) -> np.ndarray:
-    keep = np.zeros(len(bins), dtype=np.bool_)
+def _hash_kernel(xyz: np.ndarray, bins: np.ndarray) -> np.ndarray:  # pragma: no cover
+    out = np.zeros(len(bins), dtype=np.uint64)
     m0 = np.uint64(0x9E3779B97F4A7C15)
     m1 = np.uint64(0xC2B2AE3D27D4EB4F)
     m2 = np.uint64(0x165667B19E3779F9)
-    s = np.uint64(stride)
     for i in range(len(bins)):
         if bins[i] < 0:
             continue
@@ -456,8 +468,8 @@ def _subsample_kernel(xyz: np.ndarray, bins: np.ndarray, stride: int) -> np.ndar
         h += np.uint64(np.int64(np.floor(xyz[i, 2] * 1000.0))) * m2
         h ^= h >> np.uint64(29)
         h *= m0
-        keep[i] = (h >> np.uint64(40)) % s == np.uint64(0)
-    return keep
+        out[i] = h
+    return out
 
 
 def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
@@ -534,9 +546,13 @@ def segment_ground_zones(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
 def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
     """One plane for the whole scan by RANSAC (seeded, vectorised over hypotheses).
 
-    Hypotheses from random point triples are kept when upright (``normal_z >=
-    cfg.min_normal_z``), scored by inlier count on ``cfg.ransac_sample_size`` random points and
-    the best one is refined by a least-squares (PCA) fit to its inliers among all points.
+    Hypotheses from random point triples of the scan's lower half are kept when upright
+    (``normal_z >= cfg.min_normal_z``), scored by inlier count on about
+    ``cfg.ransac_sample_size`` points and the best one is refined by a least-squares (PCA) fit
+    to its inliers among all points. The result depends on the points, not on their order: the
+    scoring sample is :func:`fit_subsample`'s hash subsample, and the triples are drawn from
+    the lower half put in :func:`coordinate_hash` order (ties by coordinates), so the same
+    points shuffled get the same plane and the same labels, point for point.
     """
     xyz = np.asarray(xyz_m, dtype=np.float64)
     n = len(xyz)
@@ -548,9 +564,10 @@ def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
         )
     rng = np.random.default_rng(cfg.ransac_seed)
     # Hypotheses from the low half of the scan (the road is below the sensor).
-    low = np.flatnonzero(xyz[:, 2] < np.median(xyz[:, 2]))
+    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], coordinate_hash(xyz)))
+    low = order[xyz[order, 2] < np.median(xyz[:, 2])]
     if len(low) < 3:
-        low = np.arange(n)
+        low = order
     tri = xyz[low[rng.integers(0, len(low), size=(cfg.ransac_iterations, 3))]]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     norm = np.linalg.norm(normal, axis=1)
@@ -563,7 +580,8 @@ def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
     else:
         normal = normal[valid]
         offset = -np.einsum("hk,hk->h", normal, tri[valid, 0])
-        sample = xyz[rng.integers(0, n, size=min(cfg.ransac_sample_size, n))]
+        every = np.zeros(n, dtype=np.int64)
+        sample = xyz[fit_subsample(xyz, every, n // min(cfg.ransac_sample_size, n))]
         inliers = np.abs(sample @ normal.T + offset) < cfg.distance_threshold_m
         best = int(np.argmax(inliers.sum(axis=0)))
         best_normal, best_offset = normal[best], float(offset[best])

@@ -7,6 +7,7 @@ the official ones): ground segmentation judged with label boxes, and greedy BEV-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -166,6 +167,22 @@ def match_bev(
     return Matching(det_to_gt, taken, iou)
 
 
+def size_errors(detections: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` signed size error, fitted minus labelled ``(length, width, height)`` in
+    metres, of ``(N, 7)`` detections paired row by row with ``(N, 7)`` labels. A detection's
+    length and width are taken along the label's axes: swapped when its yaw is more than 45
+    degrees off the label's (modulo 180 degrees, a shape fit's yaw being an axis)."""
+    det = np.asarray(detections, dtype=np.float64).reshape(-1, 7)
+    gt = np.asarray(labels, dtype=np.float64).reshape(-1, 7)
+    if len(det) != len(gt):
+        raise ValueError(f"size_errors: {len(det)} detections but {len(gt)} labels")
+    off = np.abs(np.mod(det[:, 6] - gt[:, 6] + np.pi / 2, np.pi) - np.pi / 2)
+    across = off > np.pi / 4
+    length = np.where(across, det[:, 4], det[:, 3])
+    width = np.where(across, det[:, 3], det[:, 4])
+    return np.stack([length, width, det[:, 5]], axis=1) - gt[:, 3:6]
+
+
 def average_precision(
     scores: np.ndarray, is_true: np.ndarray, num_labels: int, recall_points: int = 40
 ) -> float:
@@ -249,7 +266,8 @@ class CarTally:
     Labels within ``max_range_m`` (planar) count for recall; a detection is a true positive
     when it matches (BEV IoU >= ``iou_threshold``, greedy by score) a Car label, it is ignored
     when it matches a label beyond the range or only an ignored label (e.g. Van, as in KITTI),
-    and a false box otherwise (when within the range).
+    and a false box otherwise (when within the range). The :func:`size_errors` of the counted
+    true positives are kept (``size_errors_m``, one ``(T, 3)`` array per scan).
     """
 
     max_range_m: float = 40.0
@@ -260,6 +278,7 @@ class CarTally:
     matched_labels: int = 0
     false_boxes: int = 0
     scans: int = 0
+    size_errors_m: list[np.ndarray] = field(default_factory=list)
 
     def add(
         self, detections: np.ndarray, scores: np.ndarray, cars: np.ndarray, ignored: np.ndarray
@@ -287,6 +306,8 @@ class CarTally:
         self.num_labels += int(near.sum())
         self.matched_labels += int((match.gt_matched & near).sum())
         self.false_boxes += int(((match.det_to_gt < 0) & counted).sum())
+        true = counted & (match.det_to_gt >= 0)
+        self.size_errors_m.append(size_errors(det[true], cars[match.det_to_gt[true]]))
         return counted, match.det_to_gt >= 0
 
     @property
@@ -299,7 +320,7 @@ class CarTally:
         """False Car boxes per scan; NaN (undefined) before any scan."""
         return self.false_boxes / self.scans if self.scans else float("nan")
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, Any]:
         true = np.asarray(self.true, dtype=bool)
         return {
             "car_labels": self.num_labels,
@@ -307,4 +328,15 @@ class CarTally:
             "precision": float(true.mean()) if len(true) else float("nan"),
             "false_car_boxes_per_scan": self.false_boxes_per_scan,
             "ap40_bev": average_precision(np.asarray(self.scores), true, self.num_labels),
+            **self.size_error_summary(),
+        }
+
+    def size_error_summary(self) -> dict[str, Any]:
+        """``tp_size_error_median_m``: the median :func:`size_errors` (length, width, height)
+        of the true positives counted so far (NaN without any) and ``tp_size_error_count``."""
+        errors = np.concatenate([np.zeros((0, 3)), *self.size_errors_m])
+        median = np.median(errors, axis=0) if len(errors) else np.full(3, np.nan)
+        return {
+            "tp_size_error_median_m": [float(v) for v in median],
+            "tp_size_error_count": len(errors),
         }
