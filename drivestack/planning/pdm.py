@@ -16,7 +16,8 @@ PDM step, as numbered array steps:
   4. simulate every proposal with IDM + curvature-feed-forward steering + the bicycle model
      (vectorised), the route's end a stationary leader and, when that stop line comes first,
      a stop before it at the light decision's constant deceleration; each proposal is down to
-     a lower speed limit ahead when its front bumper reaches that lane, having braked at
+     a lower speed limit ahead when its front bumper reaches that lane, and to a bend's
+     ``sqrt(max_lat_accel_mps2 / |kappa|)`` on reaching it, having braked at
      ``speed_limit_decel_mps2`` (:class:`~drivestack.planning.proposals.SpeedDrops`), and a
      proposal standing behind a standing leader stays standing within
      :data:`~drivestack.planning.proposals.MOVE_OFF_ROOM_M` of its standstill gap;
@@ -161,6 +162,10 @@ class PDMParams:
     # (:class:`~drivestack.planning.proposals.SpeedDrops`); at most idm.comfort_decel_mps2,
     # which bounds the braking for a lower limit too near to reach at this one
     speed_limit_decel_mps2: float = 1.5
+    # the bend speed: the plans are down to sqrt(max_lat_accel_mps2 / |kappa|) on a path of
+    # curvature kappa, having braked for it ahead as for a lower lane limit (the speed profile
+    # and :class:`~drivestack.planning.proposals.SpeedDrops` read both)
+    max_lat_accel_mps2: float = 2.5
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -203,6 +208,7 @@ class PDMParams:
                 "ACCParams(coolness=0.0) for plain IDM"
             )
         check_number("PDMParams.speed_limit_decel_mps2", self.speed_limit_decel_mps2, above=0.0)
+        check_number("PDMParams.max_lat_accel_mps2", self.max_lat_accel_mps2, above=0.0)
         if self.speed_limit_decel_mps2 > self.idm.comfort_decel_mps2:
             raise ValueError(
                 "PDMParams.speed_limit_decel_mps2 must be at most idm.comfort_decel_mps2 = "
@@ -356,13 +362,15 @@ class _RolloutPlanner:
         self.params = params or PDMParams()
         self.reference = ReferencePath.from_route(road_map, self.route_lanes)
         self._tree = cKDTree(self.reference.xy_m)
-        # lane limits from where the front bumper enters a lane (its rear-axle station)
+        # lane limits from where the front bumper enters a lane (its rear-axle station), and
+        # the bends' lateral-acceleration limit: the profile and the drops the rollouts brake
+        # for (IDM alone lags a falling desired speed, into a bend as into a slower lane)
         front = self.vehicle.front_offset_m
-        decel = self.params.speed_limit_decel_mps2
-        self._profile = self.reference.speed_profile(decel_mps2=decel, ahead_m=front)
+        decel, lat = self.params.speed_limit_decel_mps2, self.params.max_lat_accel_mps2
+        self._profile = self.reference.speed_profile(lat, decel, ahead_m=front)
         self._drops = SpeedDrops.along(
             self.reference.station_m,
-            self.reference.lane_limits_ahead(front),
+            self.reference.speed_limits(lat, ahead_m=front),
             decel,
             self.params.idm.comfort_decel_mps2,
         )
@@ -739,8 +747,8 @@ class IDMPlanner(_RolloutPlanner):
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
-    for traffic lights as PDMPlanner does), ``speed_limit_decel_mps2`` (it slows for a lower
-    speed limit ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
+    for traffic lights as PDMPlanner does), ``speed_limit_decel_mps2`` and ``max_lat_accel_mps2``
+    (it slows for a lower speed limit or a bend ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
     ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither

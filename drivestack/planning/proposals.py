@@ -60,7 +60,9 @@ class PathAgents:
 
 @dataclass(frozen=True)
 class SpeedDrops:
-    """Where the speed limit along a path drops, for :func:`rollout` to brake for ahead.
+    """Where the speed limit along a path drops, for :func:`rollout` to brake for ahead: a
+    slower lane, or a bend's lateral-acceleration limit
+    (:meth:`~drivestack.planning.reference_path.ReferencePath.speed_limits`).
 
     ``station_m (K,)`` increasing: the path stations (of the rollout's reference point, the
     rear axle) from which a lower limit ``speed_mps (K,)`` holds; ``decel_mps2``: the
@@ -83,7 +85,7 @@ class SpeedDrops:
         max_decel_mps2: float,
     ) -> SpeedDrops:
         """The drops of the per-point limits ``limit_mps (N,)`` at ``station_m (N,)`` (e.g.
-        :meth:`~drivestack.planning.reference_path.ReferencePath.lane_limits_ahead`): every
+        :meth:`~drivestack.planning.reference_path.ReferencePath.speed_limits`): every
         point whose limit is below the point's before it (a point whose limit is not lower
         than its predecessor's asks for no harder braking than that one while both are
         ahead)."""
@@ -427,10 +429,11 @@ def rollout(
 
     Proposal p drives at IDM desired speed ``speed_fractions[p] * speed_profile_mps(s)``
     (the profile is ``(N,)``, one value per path point). ``speed_drops``: lower limits
-    ahead the speed must be down to on reaching them; each step's acceleration is at most
-    :func:`speed_drop_accel`'s, the constant-deceleration approach to each at
-    ``speed_drops.decel_mps2`` (IDM alone lags a falling desired speed: it entered a
-    8.33 m/s limit from 20 m/s at 11.4 m/s, braking at ``(v / v0)^4 - 1`` of ``a_max``).
+    ahead (slower lanes, bends) the speed must be down to on reaching them; each step's
+    acceleration is at most :func:`speed_drop_accel`'s, the constant-deceleration approach
+    to each at ``speed_drops.decel_mps2`` (IDM alone lags a falling desired speed: it entered
+    a 8.33 m/s limit from 20 m/s at 11.4 m/s, braking at ``(v / v0)^4 - 1`` of ``a_max``,
+    and a 58 m-radius bend at 15.2 m/s where 2.5 m/s^2 of lateral acceleration allows 12.1).
     Standing (speed 0) behind a standing leader (an agent at most
     :data:`STANDING_LEADER_SPEED_MPS` along the path, the stop before the route's end, a
     light's stop point) with less than :data:`MOVE_OFF_ROOM_M` beyond its standstill gap, a

@@ -220,17 +220,26 @@ class ReferencePath:
                 lane = np.minimum(lane, self.speed_limit_mps[np.minimum(index + step, last)])
         return lane
 
+    def speed_limits(self, max_lat_accel_mps2: float = 2.5, ahead_m: float = 0.0) -> np.ndarray:
+        """``(N,)`` the highest speed allowed at each point itself, before braking for what
+        is ahead: the lane limit up to ``ahead_m`` beyond the point (:meth:`lane_limits_ahead`)
+        and the bend's ``sqrt(a_lat / |kappa|)``, the speed whose lateral acceleration on the
+        path's curvature is ``max_lat_accel_mps2`` (> 0; ``|kappa|`` averaged over ``min(5,
+        N)`` points centred on each, zeros past the ends). :meth:`speed_profile` slows for
+        these ahead; :class:`~drivestack.planning.proposals.SpeedDrops` brakes for them."""
+        check_number("max_lat_accel_mps2", max_lat_accel_mps2, above=0.0)
+        curv = np.maximum(smooth_same(np.abs(self.curvature_1pm), CURVATURE_WINDOW), 1e-6)
+        return np.minimum(self.lane_limits_ahead(ahead_m), np.sqrt(max_lat_accel_mps2 / curv))
+
     def speed_profile(
         self, max_lat_accel_mps2: float = 2.5, decel_mps2: float = 1.5, ahead_m: float = 0.0
     ) -> np.ndarray:
-        """``(N,)`` highest speed to drive at each point: the lane limit up to ``ahead_m``
-        beyond the point (:meth:`lane_limits_ahead`), the curvature limit ``sqrt(a_lat /
-        |kappa|)`` (``|kappa|`` averaged over ``min(5, N)`` points centred on each, zeros past
-        the ends), and early enough to slow at ``decel_mps2`` for what is ahead: ``v_i^2 <=
-        v_j^2 + 2 b (s_j - s_i)`` for every point ``j`` ahead. Any ``N >= 2`` works, also a
-        route shorter than the averaging window."""
-        curv = np.maximum(smooth_same(np.abs(self.curvature_1pm), CURVATURE_WINDOW), 1e-6)
-        v = np.minimum(self.lane_limits_ahead(ahead_m), np.sqrt(max_lat_accel_mps2 / curv))
+        """``(N,)`` highest speed to drive at each point: :meth:`speed_limits` (the lane limit
+        up to ``ahead_m`` beyond the point, the bend's lateral-acceleration limit), and early
+        enough to slow at ``decel_mps2`` for what is ahead: ``v_i^2 <= v_j^2 + 2 b (s_j -
+        s_i)`` for every point ``j`` ahead. Any ``N >= 2`` works, also a route shorter than
+        the averaging window."""
+        v = self.speed_limits(max_lat_accel_mps2, ahead_m)
         ds = np.diff(self.station_m)
         for i in range(len(v) - 2, -1, -1):  # backward pass: v_i^2 <= v_{i+1}^2 + 2 b ds
             v[i] = min(v[i], float(np.sqrt(v[i + 1] ** 2 + 2.0 * decel_mps2 * ds[i])))
