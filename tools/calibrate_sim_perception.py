@@ -7,13 +7,15 @@ critical car straight ahead. This tool renders frames from *randomly swept* vari
 scenario families (seeded random sweeps: speeds and positions differ from the regression
 suite's fixed cases), runs the detector with every box kept, matches Car boxes to the labels
 (BEV IoU >= 0.5) and refits the Car score weights (Platt), writing
-``configs/perception/lidar_sim.yaml``: the KITTI config with those weights and the simulated
-sensor's own settings (:func:`sim_sensor_config`): the ground model's sensor height is the
-simulated LiDAR's mounting height (the KITTI Velodyne sits at 1.73 m, the simulated one at
-the height of ``drivestack.sim.perceived.default_lidar``), and the de-duplication of split
-boxes is on. The detector is fitted with exactly these settings.
+``configs/perception/lidar_sim.yaml``: the base config (``--base``, default the KITTI config)
+with those weights and the simulated sensor's own settings (:func:`sim_sensor_config`): the
+ground model's sensor height is the simulated LiDAR's mounting height (the KITTI Velodyne sits
+at 1.73 m, the simulated one at the height of ``drivestack.sim.perceived.default_lidar``), the
+de-duplication of split boxes is on, and ``datasets: [sim]``. The detector is fitted with
+exactly these settings. ``--base configs/perception/lidar_sim.yaml`` refits only the Car score
+weights of the shipped simulated-sensor config on today's simulator.
 
-    .venv/bin/python tools/calibrate_sim_perception.py [--variants 4] [--every 5]
+    .venv/bin/python tools/calibrate_sim_perception.py [--variants 4] [--every 5] [--base YAML]
 """
 
 from __future__ import annotations
@@ -73,12 +75,18 @@ def sim_sensor_config(base, sensor_height_m: float):  # type: ignore[no-untyped-
 def sim_config_text(
     kitti_text: str, weights: np.ndarray, sensor_height_m: float, dedup: object
 ) -> str:
-    """``lidar_kitti.yaml``'s text without its header comment, with the Car score weights, the
-    ground's sensor height and a ``dedup`` section (replacing any there) set for the simulated
-    sensor."""
+    """A base detector config's text (``lidar_kitti.yaml``'s by default) without its header
+    comment, with the Car score weights, the ground's sensor height, ``datasets: [sim]`` and a
+    ``dedup`` section (replacing any there) set for the simulated sensor."""
     lines = kitti_text.splitlines()
-    while lines and lines[0].startswith("#"):  # the KITTI sensor's header: replaced by ours
+    while lines and lines[0].startswith("#"):  # the base sensor's header: replaced by ours
         del lines[0]
+    # the data it is made for: the simulated LiDAR (a KITTI base names KITTI's datasets)
+    datasets = [i for i, line in enumerate(lines) if line.startswith("datasets:")]
+    if datasets:
+        lines[datasets[0]] = "datasets: [sim]"
+    else:
+        lines.insert(0, "datasets: [sim]")
     car_weights = next(
         i for i, line in enumerate(lines) if line.strip().startswith("score_weights:")
     )
@@ -117,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=seed_int, default=2026, help="in [0, 2**63)")
     parser.add_argument("--out", type=Path, default=REPO / "configs/perception/lidar_sim.yaml")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=REPO / "configs/perception/lidar_kitti.yaml",
+        help="the detector config whose Car score weights are refitted (default: the KITTI "
+        "config; configs/perception/lidar_sim.yaml refits only the shipped config's weights)",
+    )
     args = parser.parse_args(argv)
     return report_user_errors(lambda: _run(args))
 
@@ -138,9 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     from drivestack.structures.labels import ObjectClass
 
     sensor_height_m = round(float(default_lidar().ego_from_lidar.translation[2]), 3)
-    base = sim_sensor_config(
-        load_lidar_detector_config(REPO / "configs/perception/lidar_kitti.yaml"), sensor_height_m
-    )
+    base = sim_sensor_config(load_lidar_detector_config(args.base), sensor_height_m)
     keep_all = dataclasses.replace(
         base, classify=dataclasses.replace(base.classify, keep_unknown=True, min_score=0.0)
     )
@@ -174,9 +187,9 @@ def _run(args: argparse.Namespace) -> int:
             )
     x, y = np.concatenate(features), np.concatenate(truth)
     weights = fit_score_weights(x, y)
-    text = (REPO / "configs/perception/lidar_kitti.yaml").read_text()
+    text = args.base.read_text()
     header = (
-        "# LiDAR detector for drivestack's simulated sensor: configs/perception/lidar_kitti.yaml with the\n"
+        f"# LiDAR detector for drivestack's simulated sensor: {_shown(args.base)} with the\n"
         f"# Car score weights refitted by tools/calibrate_sim_perception.py (seed {args.seed}, {len(y)} car boxes,\n"
         f"# {int(y.sum())} true) on randomly swept scenario variants rendered by the ray-cast LiDAR, the\n"
         "# simulated LiDAR's mounting height for the ground model and de-duplication of split boxes.\n"
@@ -186,6 +199,14 @@ def _run(args: argparse.Namespace) -> int:
         f"car score weights {np.round(weights, 3).tolist()} from {len(y)} boxes ({int(y.sum())} true); wrote {args.out}"
     )
     return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (as the header names configs)."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

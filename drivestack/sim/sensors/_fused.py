@@ -88,6 +88,7 @@ def assemble_returns(
     dropout,
     min_signal,
     min_range_m,
+    max_range_m,
     reflectivity,
     n_beams,
     ring_of_beam,
@@ -97,7 +98,8 @@ def assemble_returns(
 
     ``noise`` and ``keep_draw`` hold one draw per finite hit, in ray order. A hit is kept when
     ``reflectivity * cos(incidence) / range**2 >= min_signal`` (true range), its draw is not
-    below ``dropout`` and its noisy range is at least ``min_range_m``; its intensity is
+    below ``dropout`` and its noisy range lies within ``min_range_m .. max_range_m`` (range
+    noise never carries a return past the sensor's range); its intensity is
     ``reflectivity * cos(incidence)`` clipped to 0..1.
     """
     n = best.shape[0]
@@ -118,7 +120,7 @@ def assemble_returns(
         r = best[i] + noise[h]
         dropped = keep_draw[h] < dropout
         h += 1
-        if dropped or r < min_range_m:
+        if dropped or r < min_range_m or r > max_range_m:
             continue
         cos_inc = abs(
             normal[i, 0] * world_dirs[i, 0]
