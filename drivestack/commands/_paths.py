@@ -336,9 +336,11 @@ def reader_errors_as_data_errors() -> Iterator[None]:
         raise DataError(str(exc)) from exc
 
 
-#: What the eval commands write in ``--out``: ``metrics.json`` and the folders of one run's
-#: files (eval detection's ``detections/``, eval tracking's ``data/`` and ``data_lidar/``).
-EVAL_OUTPUTS = ("metrics.json", "detections", "data", "data_lidar")
+#: The folders of one run's files an eval command may write in ``--out`` beside its
+#: ``metrics.json`` (eval detection's ``detections/``, eval tracking's ``data/`` and
+#: ``data_lidar/``); a run lists the ones it wrote in metrics.json's ``outputs``
+#: (:func:`eval_outputs`), and only those are removed when a later run replaces it.
+EVAL_FOLDERS = ("detections", "data", "data_lidar")
 
 
 def add_overwrite_option(parser: argparse.ArgumentParser, outputs: str = "metrics.json") -> None:
@@ -347,10 +349,23 @@ def add_overwrite_option(parser: argparse.ArgumentParser, outputs: str = "metric
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help=f"replace another run's results in --out (its {outputs}, and any other eval "
-        "command's metrics.json, detections/, data/ and data_lidar/ there); without it such "
-        "an --out is refused, while a rerun of the same run replaces its own",
+        help=f"replace another eval run's results in --out (this command writes {outputs}; "
+        "the folders the old run's metrics.json lists as its outputs are removed only by a "
+        "command that writes folders, and a folder no metrics.json lists never is); without "
+        "it such an --out is refused, while a rerun of the same run replaces its own",
     )
+
+
+def resolved(path: str | Path) -> str:
+    """``path`` made absolute with symlinks resolved, as the eval commands store the paths of
+    a run's inputs in metrics.json (and compare them: :func:`check_eval_out`)."""
+    return str(Path(path).resolve())
+
+
+def eval_outputs(out: Path, names: tuple[str, ...]) -> list[str]:
+    """metrics.json's ``outputs``: the ones of ``names`` (of :data:`EVAL_FOLDERS`) this run
+    wrote in ``out``."""
+    return [name for name in names if (out / name).is_dir()]
 
 
 def check_eval_out(
@@ -359,32 +374,32 @@ def check_eval_out(
     identity: dict[str, object],
     overwrite: bool,
     inputs: dict[str, Path | None] | None = None,
-) -> None:
+    writes: tuple[str, ...] = (),
+) -> tuple[str, ...]:
     """Before any work of an eval command (``kind``: ``detection``, ``detection2d``,
     ``tracking``, ``prediction``, ``planning``): refuse an ``--out`` holding another run's
-    results unless ``overwrite``. Another run's: a ``metrics.json`` of another eval kind (or
-    of none, or that does not read), or of this kind whose ``identity`` keys (what is scored:
-    dataset, root, detections, result files, tracker config) differ from this run's; or one of
-    :data:`EVAL_OUTPUTS`' folders without a ``metrics.json``. A rerun of the same run (same
-    kind and identity) replaces its own files. ``inputs`` (option -> path) lying in one of
-    those folders of ``out`` are refused in any case: the run replaces the folder.
+    results unless ``overwrite``, and return the folders of ``out`` to remove before the run
+    writes its own (:func:`clear_eval_out`).
+
+    Another run's: a ``metrics.json`` of another eval kind (or of none, or that does not
+    read), or of this kind whose ``identity`` keys (what is scored: dataset, root, detections,
+    result files, tracker config, split...) differ from this run's. A :class:`~pathlib.Path`
+    value of ``identity`` is compared resolved with the stored one (stored resolved:
+    :func:`resolved`); a stored relative path (an older run's) cannot be told and counts as
+    another run's. A rerun of the same run (same kind and identity) replaces its own files.
+
+    Removed are only the folders the old ``metrics.json`` lists in ``outputs`` that are real
+    folders inside ``out`` (no symlink followed). A folder of ``writes`` (:data:`EVAL_FOLDERS`
+    this command writes) that is in ``out`` but not so listed holds files no eval run there
+    claims: refused even with ``overwrite`` (the user's files are never removed). Other
+    folders are left alone. ``inputs`` (option -> path the run reads) lying in a folder to be
+    removed or written, or holding one to be removed, are refused in any case.
 
     Raises:
         DataError: naming ``--out`` (one line, exit status 2).
     """
-    for option, given in (inputs or {}).items():
-        if given is None:
-            continue
-        for name in EVAL_OUTPUTS[1:]:
-            folder = (out / name).resolve()
-            if folder in (given.resolve(), *given.resolve().parents):
-                raise DataError(
-                    f"{option} lies in --out's {name}/, which this run would remove (--out "
-                    "holds only its own run's files): give another --out",
-                    path=str(out),
-                    field="--out",
-                )
-    why = _other_eval_run(out, kind, identity)
+    old = _old_metrics(out)
+    why = _other_eval_run(out, old, kind, identity)
     if why is not None and not overwrite:
         raise DataError(
             f"already holds the results of another run ({why}); give another --out, or "
@@ -392,24 +407,78 @@ def check_eval_out(
             path=str(out),
             field="--out",
         )
+    listed = _listed_outputs(out, old)
+    unclaimed = [
+        n for n in writes if n not in listed and ((out / n).exists() or (out / n).is_symlink())
+    ]
+    if unclaimed:
+        names = ", ".join(f"{n}/" for n in unclaimed)
+        raise DataError(
+            f"holds {names}, which this command writes but no metrics.json there lists as a "
+            "run's outputs: it holds files this command would not overwrite; move them or "
+            "give another --out",
+            path=str(out),
+            field="--out",
+        )
+    for option, given in (inputs or {}).items():
+        if given is None:
+            continue
+        read = given.resolve()
+        for name in dict.fromkeys((*listed, *writes)):
+            folder = (out / name).resolve()
+            # an input in a folder removed or written, or a removed folder inside an input
+            does = "remove" if name in listed else "write into"
+            if folder in (read, *read.parents):
+                why = f"{option} lies in --out's {name}/, which this run would {does}"
+            elif name in listed and read in folder.parents:
+                why = f"--out's {name}/, which this run would remove, lies in {option} ({given})"
+            else:
+                continue
+            raise DataError(
+                f"{why} (--out holds only its own run's files): give another --out",
+                path=str(out),
+                field="--out",
+            )
+    return listed
 
 
-def _other_eval_run(out: Path, kind: str, identity: dict[str, object]) -> str | None:
-    """Why the eval outputs in ``out`` are not this run's; None when it holds none, or this
-    same run's (:func:`check_eval_out`)."""
+def _old_metrics(out: Path) -> dict[str, object] | None:
+    """``out/metrics.json`` as read; None when there is none; ``{}`` when it does not read."""
     import json
 
-    from drivestack.report.collect import classify
-
-    metrics = out / EVAL_OUTPUTS[0]
-    if not metrics.exists():
-        folders = [f"{n}/" for n in EVAL_OUTPUTS[1:] if (out / n).exists()]
-        return f"{', '.join(folders)} without metrics.json" if folders else None
+    metrics = out / "metrics.json"
+    if not (metrics.exists() or metrics.is_symlink()):
+        return None
     try:
         old = json.loads(metrics.read_text())
     except (OSError, ValueError):
-        return "its metrics.json does not read"
-    if not isinstance(old, dict):
+        return {}
+    return old if isinstance(old, dict) else {}
+
+
+def _listed_outputs(out: Path, old: dict[str, object] | None) -> tuple[str, ...]:
+    """The folders the old run's metrics.json lists in ``outputs`` that are real folders of
+    ``out`` (names of :data:`EVAL_FOLDERS`, no symlink)."""
+    listed = (old or {}).get("outputs")
+    if not isinstance(listed, list):
+        return ()
+    return tuple(
+        name
+        for name in EVAL_FOLDERS
+        if name in listed and (out / name).is_dir() and not (out / name).is_symlink()
+    )
+
+
+def _other_eval_run(
+    out: Path, old: dict[str, object] | None, kind: str, identity: dict[str, object]
+) -> str | None:
+    """Why the eval results in ``out`` (``old``: its metrics.json) are not this run's; None
+    when it holds none, or this same run's (:func:`check_eval_out`)."""
+    from drivestack.report.collect import classify
+
+    if old is None:
+        return None
+    if not old:
         return "its metrics.json does not read"
     try:
         old_kind = classify(old)
@@ -421,24 +490,31 @@ def _other_eval_run(out: Path, kind: str, identity: dict[str, object]) -> str | 
             if old_kind is not None
             else "a metrics.json of no drivestack eval command"
         )
-    differs = [
-        f"{key} {old.get(key)!s}, now {value}"
-        for key, value in identity.items()
-        if old.get(key) != value
-    ]
+    differs = []
+    for key, value in identity.items():
+        stored = old.get(key)
+        if isinstance(value, Path):
+            now = resolved(value)
+            if isinstance(stored, str) and not Path(stored).is_absolute():
+                differs.append(
+                    f"{key} {stored} is a relative path (an older run's), now {now}: whether "
+                    "it is the same cannot be told"
+                )
+            elif not isinstance(stored, str) or resolved(stored) != now:
+                differs.append(f"{key} {stored!s}, now {now}")
+        elif stored != value:
+            differs.append(f"{key} {stored!s}, now {value}")
     return f"another {'; '.join(differs)}" if differs else None
 
 
-def clear_eval_out(out: Path, keep: tuple[str, ...] = ()) -> None:
-    """Remove the :data:`EVAL_OUTPUTS` in ``out`` but ``keep``: called once
-    :func:`check_eval_out` let the run replace them (a rerun of the same run, or
-    ``--overwrite``), so that no file of another run is left beside the new
-    ``metrics.json``."""
-    for name in EVAL_OUTPUTS:
+def clear_eval_out(out: Path, folders: tuple[str, ...], keep: tuple[str, ...] = ()) -> None:
+    """Remove ``folders`` of ``out`` but ``keep`` (what :func:`check_eval_out` returned: the
+    old run's listed outputs, real folders inside ``out``), once the run replaces them, so
+    that no file of another run is left beside the new ``metrics.json``. A symlink or a file
+    there is left alone."""
+    for name in folders:
         path = out / name
-        if name in keep or not (path.exists() or path.is_symlink()):
+        if name in keep or name not in EVAL_FOLDERS:
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        else:
-            path.unlink()

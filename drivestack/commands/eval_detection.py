@@ -11,7 +11,8 @@ dataset without a map (exit status 2, naming the config and key); one made for o
 datasets key) gets a one-line warning. An --out holding another run's metrics.json or
 detections/ (or another eval command's results) is refused unless --overwrite (a rerun of the
 same run replaces its own); the new detections/ replaces the old one whole at the end, and
-another eval command's files there are removed.
+the folders another eval run's metrics.json lists as its outputs are removed. A detections/
+that no metrics.json there lists is never removed: a detector run into it is refused.
 
 Examples:
   drivestack eval detection --dataset kitti-tracking --out runs/det_kt
@@ -38,8 +39,10 @@ from drivestack.commands._paths import (
     clear_eval_out,
     dataset_root,
     detector_config,
+    eval_outputs,
     positive_int,
     removed_on_failure,
+    resolved,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.provenance import run_provenance
@@ -147,18 +150,24 @@ def run(args: argparse.Namespace) -> int:
         detector = build_lidar_detector(config)
         # a config with map steps on data without a map: ConfigError here, not at frame 1
         config_warnings = check_detector_config(args.dataset, detector.cfg, config)
+    shown = resolved(config) if isinstance(config, Path) else config
     source = (
-        str(args.detections)
+        resolved(args.detections)
         if args.detections is not None
-        else f"{args.detector} LiDAR detector ({config})"
+        else f"{args.detector} LiDAR detector ({shown})"
     )
     # an --out of another run (or another eval command): refused unless --overwrite
-    check_eval_out(
+    clear = check_eval_out(
         args.out,
         "detection",
-        {"dataset": args.dataset, "root": str(root), "source": source},
+        {"dataset": args.dataset, "root": Path(root), "source": source},
         args.overwrite,
-        inputs={"--detections": args.detections},
+        inputs={
+            "--root": Path(root),
+            "--detections": args.detections,
+            "--config": config if isinstance(config, Path) else None,
+        },
+        writes=("detections",) if args.detections is None else (),  # (files: no boxes)
     )
     print(_source_line(args, config))
     for warning in config_warnings:
@@ -186,14 +195,16 @@ def run(args: argparse.Namespace) -> int:
 
                 result["detector_config"] = dataclasses.asdict(detector.cfg)
             result["source"] = source
+            result["root"] = resolved(root)
             if config_warnings:
                 result["config_warnings"] = config_warnings
             result.update(run_provenance())
             notes = _notes(result)
             if notes:
                 result["notes"] = notes
+            result["outputs"] = eval_outputs(staging, ("detections",))
             write_metrics(staging / "metrics.json", result)
-            _swap_in(staging, args.out)
+            _swap_in(staging, args.out, clear)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     _print_summary(result)
@@ -205,18 +216,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _swap_in(staging: Path, out: Path) -> None:
+def _swap_in(staging: Path, out: Path, clear: tuple[str, ...]) -> None:
     """Move this run's outputs (metrics.json and detections/) from ``staging`` into ``out``,
-    replacing the ones there: an old detections/ is moved aside into ``staging`` (deleted with
-    it), and removed when this run writes none (scoring files, aiMotive, PandaSet); another
-    eval command's files (data/, ...) are removed (:func:`clear_eval_out`)."""
+    replacing the ones there: the old run's detections/ (``clear``: the folders its
+    metrics.json lists, :func:`check_eval_out`) is moved aside into ``staging`` (deleted with
+    it), and so removed when this run writes none (scoring files, aiMotive, PandaSet); the
+    other folders of ``clear`` (another eval command's data/, ...) are removed
+    (:func:`clear_eval_out`)."""
     old = out / "detections"
-    if old.exists():
+    if "detections" in clear:
         old.rename(staging / ".old-detections")
     new = staging / "detections"
     if new.exists():
         new.rename(old)
-    clear_eval_out(out, keep=("metrics.json", "detections"))
+    clear_eval_out(out, clear, keep=("detections",))
     os.replace(staging / "metrics.json", out / "metrics.json")
 
 

@@ -40,11 +40,11 @@ from drivestack.commands._paths import (
     add_out_options,
     check_eval_out,
     check_out_dir,
-    clear_eval_out,
     dataset_root,
     int_at_least,
     iou_thresholds,
     non_negative_number,
+    resolved,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -332,14 +332,17 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             _check_folder_mode(args)
-        source = str(args.kitti_tracking_root or args.labels)
-        detections = args.detections if args.kitti_tracking_root else str(args.results)
+        source = resolved(args.kitti_tracking_root or args.labels)
+        detections = args.detections if args.kitti_tracking_root else resolved(args.results)
+        # writes only metrics.json: removes no folder (check_eval_out)
         check_eval_out(
             args.out,
             "detection2d",
-            {"source": source, "detections": detections},
+            {
+                "source": Path(source),
+                "detections": detections if args.kitti_tracking_root else Path(detections),
+            },
             args.overwrite,
-            inputs={"--results": args.results},
         )
         table: dict[str, dict[str, dict[str, float | int]]] = {}
         for cls in classes:
@@ -360,10 +363,10 @@ def run(args: argparse.Namespace) -> int:
     for line in _ignored_lines(table, ious, rules):
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
-    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
-    report = {
+    report: dict[str, object] = {
         "source": source,
         "detections": detections,
+        "outputs": [],  # no folder of its own (check_eval_out)
         "split": args.split if args.kitti_tracking_root else None,
         "filter": asdict(rules),
         "interpolation": "all-point",

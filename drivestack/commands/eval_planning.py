@@ -48,9 +48,9 @@ from drivestack.commands._paths import (
     av2_log_dirs,
     check_eval_out,
     check_out_dir,
-    clear_eval_out,
     dataset_root,
     reader_errors_as_data_errors,
+    resolved,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -152,8 +152,9 @@ def run(args: argparse.Namespace) -> int:
         )
     planners = _planners(args.planner)
     root = dataset_root(args.dataset, args.root)
+    # writes only metrics.json: removes no folder
     check_eval_out(
-        args.out, "planning", {"dataset": args.dataset, "root": str(root)}, args.overwrite
+        args.out, "planning", {"dataset": args.dataset, "root": Path(root)}, args.overwrite
     )
     logs = av2_log_dirs(root)
     params = OpenLoopParams()
@@ -232,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     result_json = {
         "dataset": args.dataset,
-        "root": str(root),
+        "root": resolved(root),
+        "outputs": [],  # no folder of its own (check_eval_out)
         "settings": {
             "planners": planners,
             "horizons_s": params.horizons_s,
@@ -258,7 +260,6 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     args.out.mkdir(parents=True, exist_ok=True)
-    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
     (args.out / "metrics.json").write_text(strict_dumps(result_json))
     print(f"wrote {args.out / 'metrics.json'}")
     if scored == 0:

@@ -74,11 +74,11 @@ from drivestack.commands._paths import (
     av2_log_dirs,
     check_eval_out,
     check_out_dir,
-    clear_eval_out,
     dataset_root,
     default_shared_data,
     duration_s,
     reader_errors_as_data_errors,
+    resolved,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -304,8 +304,9 @@ def run(args: argparse.Namespace) -> int:
     if LEARNED in models:
         _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
-    identity = {"dataset": args.dataset, "root": str(root), "pasts": args.pasts}
-    check_eval_out(args.out, "prediction", identity, args.overwrite)  # before any work
+    identity = {"dataset": args.dataset, "root": Path(root), "pasts": args.pasts}
+    # before any work; writes only metrics.json: removes no folder
+    check_eval_out(args.out, "prediction", identity, args.overwrite)
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s, fit_given)
     tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
@@ -365,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
     result = {
         "dataset": args.dataset,
         "pasts": args.pasts,
-        "root": str(root),
+        "root": resolved(root),
+        "outputs": [],  # no folder of its own (check_eval_out)
         **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
         "settings": {
             "models": {m: catalog[m].description for m in models},
@@ -403,7 +405,6 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     args.out.mkdir(parents=True, exist_ok=True)
-    clear_eval_out(args.out, keep=("metrics.json",))  # another run's data/ ... (--overwrite)
     (args.out / "metrics.json").write_text(strict_dumps(result))
     print(f"wrote {args.out / 'metrics.json'}")
     if not report["metrics"]:

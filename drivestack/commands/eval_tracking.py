@@ -13,9 +13,11 @@ or <DIR>/NNNN.txt (all classes in one file per sequence). Splits: val (AB3DMOT's
 sequences), train (the other 10 training sequences, for tuning), training (all 21).
 Prints a table per IoU threshold (values in percent; HOTA, DetA, AssA and LocA do not depend
 on the threshold) and writes OUT/metrics.json (with the config it ran with and the git commit).
-An --out holding another run's results (another --results or tracker config, or another eval
-command's) is refused unless --overwrite; a rerun of the same run replaces its own, and no
-file of the old run (data/, data_lidar/) is left beside the new metrics.json.
+An --out holding another run's results (another --results, tracker config, detections, KITTI
+root, split, sequences, frames or classes, or another eval command's) is refused unless
+--overwrite; a rerun of the same run replaces its own, and the folders the old run's
+metrics.json lists in "outputs" (data/, data_lidar/) are removed with it. A data/ (or
+data_lidar/) that no metrics.json lists is never removed: a tracker run into it is refused.
 
 --frames FIRST:LAST scores frames FIRST..LAST of each sequence only (labels and tracks of
 other frames left out, the range renumbered from 0 as its own sequence), e.g. a replay of
@@ -56,9 +58,11 @@ from drivestack.commands._paths import (
     check_out_dir,
     clear_eval_out,
     dataset_root,
+    eval_outputs,
     iou_thresholds,
     reader_errors_as_data_errors,
     removed_on_failure,
+    resolved,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -225,8 +229,9 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     subset = None if args.sequences is None else [e.name for e in seqmap]
     result = {
         **_provenance(args, seqmap, classes),
-        "config_file": str(args.config),
-        "fusion_config_file": str(args.fusion_config),
+        "config_file": resolved(args.config),
+        "detections_folder": resolved(_detections_folder(args)),
+        "fusion_config_file": resolved(args.fusion_config),
         "camera_detections": str(rrc_root(args.kitti_root)),
         "result_folders": dict(RESULT_FOLDERS),
         **print_and_serialise(report, args.split, len(seqmap), subset=subset),
@@ -236,7 +241,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     for note in notes:
         print(f"note: {note}")
     result["notes"] = notes
-    _write_metrics(args.out, result)
+    _write_metrics(args.out, result, _written_folders(args))
     return 0
 
 
@@ -252,6 +257,7 @@ def _provenance(
         # anchors)
         "whole_split": args.sequences is None and args.frames is None,
         "classes": classes,
+        "kitti_root": resolved(args.kitti_root),
         **run_provenance(),
     }
 
@@ -304,31 +310,68 @@ def _run(args: argparse.Namespace) -> int:
     seqmap = _split_seqmap(args.kitti_root, args)
     if args.results is None:  # a missing --detections folder: refused before any tracking
         _check_detections(args.kitti_root, args.detections, classes, seqmap)
-    check_eval_out(args.out, "tracking", _identity(args), args.overwrite, inputs=_inputs(args))
-    clear_eval_out(args.out)  # a rerun's or --overwrite's: no file of the old run is left
+    writes = () if args.results is not None else _written_folders(args)
+    identity = _identity(args, seqmap, classes, frames)
+    clear = check_eval_out(args.out, "tracking", identity, args.overwrite, _inputs(args), writes)
+    clear_eval_out(args.out, clear)  # a rerun's or --overwrite's: no file of the old run is left
     if args.fusion == "camera":
         return _run_fusion(args, seqmap, classes)
     return _run_lidar(args, seqmap, classes, ious, frames)
 
 
-def _identity(args: argparse.Namespace) -> dict[str, object]:
+def _written_folders(args: argparse.Namespace) -> tuple[str, ...]:
+    """The folders of --out a tracker run writes (metrics.json's ``outputs``): data/, and
+    with --fusion camera data_lidar/ too."""
+    from drivestack.perception.fusion.kitti_eval import RESULT_FOLDERS
+
+    if args.fusion == "camera":
+        return tuple(RESULT_FOLDERS.values())
+    return ("data",)
+
+
+def _identity(
+    args: argparse.Namespace,
+    seqmap: list[SeqmapEntry],
+    classes: list[str],
+    frames: FrameRange | None,
+) -> dict[str, object]:
     """What identifies a run (metrics.json's keys, as written): the result files scored, or
-    the tracker config it ran (and the fused tracker's); a rerun of the same replaces its
-    own files in --out."""
+    the tracker config it ran (its detections, and the fused tracker's config), the KITTI
+    root, split, sequences, frames and classes; a rerun of the same replaces its own files in
+    --out. Paths are compared resolved (:func:`~drivestack.commands._paths.check_eval_out`)."""
     run = args.results is None
     return {
-        "results": None if run else str(args.results),
-        "config_file": str(args.config) if run else None,
-        "fusion_config_file": str(args.fusion_config) if args.fusion == "camera" else None,
+        "results": None if run else args.results,
+        "config_file": Path(args.config) if run else None,
+        "detections_folder": _detections_folder(args) if run else None,
+        "fusion_config_file": Path(args.fusion_config) if args.fusion == "camera" else None,
+        "kitti_root": Path(args.kitti_root),
+        "split": args.split,
+        "sequences": [e.name for e in seqmap],
+        "frames": None if frames is None else {"first": frames.first, "last": frames.last},
+        "classes": classes,
     }
 
 
+def _detections_folder(args: argparse.Namespace) -> Path:
+    """The folder of AB3DMOT detections a tracker run reads (--detections under the root's
+    detections/, or absolute)."""
+    from drivestack.ingest.kitti_tracking import ab3dmot_detection_file
+
+    return ab3dmot_detection_file(args.kitti_root, "Car", "0000", args.detections).parents[1]
+
+
 def _inputs(args: argparse.Namespace) -> dict[str, Path | None]:
-    """The folders the run reads that could lie in --out's data/ (which it replaces)."""
-    detections = Path(args.detections)
+    """Every path the run reads (none may lie in a folder of --out it removes or writes, nor
+    hold one it removes): the KITTI root, the result files, the detection folder, the
+    tracker configs."""
+    run = args.results is None
     return {
+        "--kitti-root": Path(args.kitti_root),
         "--results": args.results,
-        "--detections": detections if detections.is_absolute() else None,
+        "--detections": _detections_folder(args) if run else None,
+        "--config": Path(args.config) if run else None,
+        "--fusion-config": Path(args.fusion_config) if args.fusion == "camera" else None,
     }
 
 
@@ -420,8 +463,11 @@ def _tracker_config(path: Path, classes: list[str]) -> TrackerConfig:
     return cfg
 
 
-def _write_metrics(out: Path, report: dict[str, Any]) -> None:
+def _write_metrics(out: Path, report: dict[str, Any], writes: tuple[str, ...] = ()) -> None:
+    """``out/metrics.json``, listing in ``outputs`` the folders of ``writes`` this run wrote
+    there (the ones a later run replacing it removes)."""
     out.mkdir(parents=True, exist_ok=True)
+    report["outputs"] = eval_outputs(out, writes)
     (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
     print(f"wrote {out / 'metrics.json'}")
 
@@ -464,7 +510,7 @@ def _run_lidar(
     results: dict[str, dict[str, KittiObjects]]
     if args.results is not None:
         check_result_files(args.results, classes, seqmap)
-        report["results"] = str(args.results)
+        report["results"] = resolved(args.results)
         results, notes_ = {}, []
         for cls in classes:  # 3D IoU: a row without a positive 3D size refused when read
             results[cls], unscored = load_results_and_notes(
@@ -516,7 +562,7 @@ def _run_lidar(
             "Tracker.step only)"
         )
     print()
-    _write_metrics(args.out, report)
+    _write_metrics(args.out, report, () if args.results is not None else ("data",))
     return 0
 
 
@@ -536,7 +582,8 @@ def _track(
     from drivestack.tracking.tracker import single_class_tracker
 
     cfg = _tracker_config(args.config, classes)
-    report["config_file"] = str(args.config)
+    report["config_file"] = resolved(args.config)
+    report["detections_folder"] = resolved(_detections_folder(args))
     report["config"] = asdict(cfg)
     t_load = time.perf_counter()
     load_kernels(cfg.classes[c.lower()].association.metric for c in classes)

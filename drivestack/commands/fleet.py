@@ -60,7 +60,9 @@ value: the same values from another file resume).
 One OUT is one fleet: OUT/fleet_summary.json, the last line's counts and the exit status cover
 the latest record of every variant in OUT/fleet.jsonl, also those another --filter or a larger
 --variants ran (OUT/fleet.json records every --filter as filters, the largest draw count and
-the folder's variants); the order of --planner does not matter to a resume. A variant whose
+the folder's variants); the order of --planner does not matter to a resume, and a resume
+without --planner keeps the planners OUT/fleet.json records (one line says so: a fleet begun
+before the default became pdm,idm resumes with pdm). A variant whose
 metrics.json or history.npz is missing or damaged (as drivestack report checks them) is named
 and run again. A fleet holds OUT/.fleet.lock while it runs: a second fleet into OUT at once
 exits 2 naming it. An OUT holding a drivestack sim run (sim.json) or run folders without
@@ -137,11 +139,14 @@ DEFAULT_PLANNERS = "pdm,idm"
 
 
 def add_planner_argument(parser: argparse.ArgumentParser) -> None:
-    """``--planner`` (sim and fleet): the planners run, :data:`DEFAULT_PLANNERS` by default."""
+    """``--planner`` (sim and fleet): the planners run, :data:`DEFAULT_PLANNERS` when not
+    given (None: :func:`planners_of`; a fleet resumed without it keeps its fleet.json's
+    planners, :func:`fleet_planners`)."""
     parser.add_argument(
         "--planner",
-        default=DEFAULT_PLANNERS,
-        help=f"comma-separated planners: pdm, idm (default {DEFAULT_PLANNERS}: both)",
+        default=None,
+        help=f"comma-separated planners: pdm, idm (default {DEFAULT_PLANNERS}: both; a fleet "
+        "folder resumed without --planner keeps the planners its fleet.json records)",
     )
 
 
@@ -236,17 +241,42 @@ def check_sources(args: argparse.Namespace) -> None:
         raise DataError("give exactly one of SCENARIO and --suite")
 
 
-def planners_of(text: str) -> list[str]:
-    """The ``--planner`` list; ``DataError`` naming an unknown planner."""
+def planners_of(text: str | None) -> list[str]:
+    """The ``--planner`` list (:data:`DEFAULT_PLANNERS` for None: not given); ``DataError``
+    naming an unknown planner."""
     from drivestack.sim.evaluate import parse_planners
 
     try:
-        planners = parse_planners(text)
+        planners = parse_planners(DEFAULT_PLANNERS if text is None else text)
     except ValueError as exc:
         raise DataError(str(exc), field="--planner") from None
     twice = sorted({p for p in planners if planners.count(p) > 1})
     if twice:  # each run's folder is <planner>/...: a repeat would run (and write) it twice
         raise DataError(f"planner(s) {', '.join(twice)} given more than once", field="--planner")
+    return planners
+
+
+def fleet_planners(out: str | Path | None, text: str | None) -> list[str]:
+    """A fleet's planners: ``--planner``'s (``text``) when given; else, when ``out`` holds a
+    fleet (its fleet.json lists planners), those, said in one line (a fleet started before
+    the default became :data:`DEFAULT_PLANNERS` resumes as it began); else the default."""
+    import json
+
+    if text is not None or out is None:
+        return planners_of(text)
+    try:
+        recorded = json.loads((Path(out) / "fleet.json").read_text()).get("planners")
+        planners = planners_of(",".join(recorded))
+    except (OSError, ValueError, AttributeError, TypeError, DataError):
+        # none, or one that does not read: a new fleet's default (a bad fleet.json is named
+        # by the resume check)
+        return planners_of(None)
+    if not planners:
+        return planners_of(None)
+    print(
+        f"--planner not given: resuming with the planners its fleet.json records "
+        f"({','.join(planners)}; a new fleet's default is {DEFAULT_PLANNERS})"
+    )
     return planners
 
 
@@ -384,7 +414,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("a fleet runs with ground-truth perception only (no --perception lidar)")
     if getattr(args, "export_dataset", None) is not None:
         raise DataError("a fleet does not export datasets (no --export-dataset)")
-    planners = planners_of(args.planner)
+    planners = fleet_planners(args.out, args.planner)
     data_root = data_root_of(args.data_root)
     # --planner-params: read here, once (a bad file exits 2 before anything runs); the
     # workers get its values as plain data

@@ -1,7 +1,9 @@
 """Every eval command refuses an --out holding another run's results (another eval command's,
 or the same command's on other data / files) unless --overwrite; a rerun of the same run
-replaces its own; and no file of an old run (the tracker's data/) is left beside a new
-metrics.json (drivestack.commands._paths.check_eval_out / clear_eval_out)."""
+replaces its own; and the folders an old run's metrics.json lists as its outputs (the
+tracker's data/) are not left beside a new metrics.json, while folders no metrics.json lists
+are never removed (drivestack.commands._paths.check_eval_out / clear_eval_out;
+test_eval_out_user_files.py has the user's files)."""
 
 from __future__ import annotations
 
@@ -71,33 +73,6 @@ def test_rerun_replaces_its_own_and_other_files_are_refused(
     assert json.loads((out / "metrics.json").read_text())["detections"] == str(other)
 
 
-def test_a_folder_of_files_without_metrics_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    labels, results = _folders_2d(tmp_path)
-    out = tmp_path / "out"
-    (out / "data" / "Car").mkdir(parents=True)  # a tracker's files, its metrics.json gone
-    assert _eval_2d(labels, results, out) == 2
-    assert "(data/ without metrics.json)" in capsys.readouterr().err
-    assert _eval_2d(labels, results, out, "--overwrite") == 0
-    assert not (out / "data").exists() and _kind(out) == "detection2d"
-
-
-def test_results_inside_out_data_are_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    labels, _ = _folders_2d(tmp_path)
-    out = tmp_path / "out"
-    inside = out / "data"
-    inside.mkdir(parents=True)
-    (inside / "000000.txt").write_text(LABEL.format(x1=0, x2=100) + " 0.9\n")
-    assert _eval_2d(labels, inside, out, "--overwrite") == 2
-    assert "--results lies in --out's data/, which this run would remove" in (
-        capsys.readouterr().err
-    )
-    assert (inside / "000000.txt").exists()
-
-
 def test_tracking_into_another_commands_folder(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -126,7 +101,8 @@ def test_a_tracker_runs_files_do_not_stay_beside_scored_results(
     assert _eval_tracking(shared_data, out) == 0
     # as a tracker run leaves it: its config in metrics.json, its files in data/
     metrics = json.loads((out / "metrics.json").read_text())
-    metrics["config_file"] = "configs/tracking/kitti_pointrcnn.yaml"
+    metrics["config_file"] = str(Path("configs/tracking/kitti_pointrcnn.yaml").resolve())
+    metrics["outputs"] = ["data"]
     del metrics["results"]
     (out / "metrics.json").write_text(json.dumps(metrics))
     (out / "data" / "Car").mkdir(parents=True)
@@ -136,10 +112,12 @@ def test_a_tracker_runs_files_do_not_stay_beside_scored_results(
     assert "another results None, now " in capsys.readouterr().err
     assert _eval_tracking(shared_data, out, "--overwrite") == 0
     assert not (out / "data").exists()  # the tracker's files went with its metrics.json
-    # a rerun of the same scoring: its own folder, replaced, a stray data/ removed with it
+    assert json.loads((out / "metrics.json").read_text())["outputs"] == []
+    # a rerun of the same scoring: its own metrics.json replaced; a data/ it did not list
+    # (the user's) is left alone
     (out / "data").mkdir()
     assert _eval_tracking(shared_data, out) == 0
-    assert not (out / "data").exists()
+    assert (out / "data").is_dir()
 
 
 def test_a_rerun_of_the_same_scoring_replaces_it(tmp_path: Path, shared_data: Path) -> None:
