@@ -65,11 +65,11 @@ def test_classify_veto_makes_unknown() -> None:
         classify(car, np.array([80, 80]), CLASSIFY, vetoed=np.array([True]))
 
 
-def test_configs_switch_it_on_only_for_aimotive() -> None:
-    assert load_lidar_detector_config(
-        PERCEPTION_CONFIGS / "lidar_aimotive.yaml"
-    ).classify.overhang.enabled
-    for name in ("lidar_sim.yaml", "lidar_kitti.yaml", "lidar_av2.yaml"):
+def test_configs_switch_it_on_only_for_aimotive_and_the_simulator() -> None:
+    # the simulator's buildings are 6-15 m tall: their walls were boxed as Trucks without it
+    for name in ("lidar_aimotive.yaml", "lidar_sim.yaml"):
+        assert load_lidar_detector_config(PERCEPTION_CONFIGS / name).classify.overhang.enabled
+    for name in ("lidar_kitti.yaml", "lidar_av2.yaml"):
         assert not load_lidar_detector_config(PERCEPTION_CONFIGS / name).classify.overhang.enabled
 
 
