@@ -45,3 +45,17 @@ def test_demo_prints_every_class_of_the_summary(tmp_path, capsys):
     mota = car["by_class"]["car"]["MOTA"]
     assert f"    tracking car: MOTA {mota:.3f}, MOTP " in out
     assert out.index("    car: recall") < out.index("    tracking car:") < out.index("  wrote ")
+
+
+def test_readme_states_the_demo_figures_the_demo_prints(tmp_path):
+    """The README's demo figures (car tracking against the labelled ids, the forecast line)
+    are the ones ``drivestack demo`` gives today: they went stale once when the detector changed."""
+    from pathlib import Path
+
+    assert main(["demo", "--skip-bench", "--out", str(tmp_path)]) in (0, 1)
+    summary = json.loads((tmp_path / "run.summary.json").read_text())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    car = summary["tracking_vs_labels"]["by_class"]["car"]
+    assert f"car MOTA {car['MOTA']:.3f}, MOTP {car['MOTP']:.3f}, HOTA {car['HOTA']:.3f}" in readme
+    forecast = summary["forecast_vs_labels"]["by_class"]["all, all"]
+    assert f"{forecast['cases']} cases, FDE@3s {forecast['FDE@3s']:.2f} m" in readme
