@@ -24,7 +24,7 @@ from drivestack.replay.log_format import LogWriter
 from drivestack.replay.log_reader import LogReader
 from drivestack.replay.runner import DETECTIONS_TOPIC, replay
 from drivestack.replay.stack_fit import check_stack_fits_log
-from drivestack.structures import ObjectClass
+from drivestack.sim.perception_metrics import EVAL_GROUPS
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
 from drivestack.tracking.tracker import Tracker
@@ -45,17 +45,7 @@ SOURCES = {
 #: (0.5) but on nuScenes, where the stack's best is a car-sized box on the 10 m truck at 16.8 m
 #: (IoU 0.20; its vehicle AP at 2 m on that sample is 0, see replay_nuscenes.yaml).
 MIN_VEHICLE_IOU = {"aimotive": 0.5, "av2": 0.5, "nuscenes": 0.15, "pandaset": 0.5}
-VEHICLES = [
-    int(c)
-    for c in (
-        ObjectClass.CAR,
-        ObjectClass.TRUCK,
-        ObjectClass.BUS,
-        ObjectClass.VAN,
-        ObjectClass.TRAILER,
-        ObjectClass.OTHER_VEHICLE,
-    )
-]
+VEHICLES = [int(c) for c in EVAL_GROUPS["vehicle"]]
 
 
 def _stack_yaml(dataset: str) -> Path:
