@@ -350,9 +350,9 @@ def add_overwrite_option(parser: argparse.ArgumentParser, outputs: str = "metric
         "--overwrite",
         action="store_true",
         help=f"replace another eval run's results in --out (this command writes {outputs}; "
-        "the folders the old run's metrics.json lists as its outputs are removed only by a "
-        "command that writes folders, and a folder no metrics.json lists never is); without "
-        "it such an --out is refused, while a rerun of the same run replaces its own",
+        "the folders the old run's metrics.json lists as its outputs are removed with it, and "
+        "a folder no metrics.json lists never is); without it such an --out is refused, "
+        "while a rerun of the same run replaces its own",
     )
 
 
@@ -378,28 +378,39 @@ def check_eval_out(
 ) -> tuple[str, ...]:
     """Before any work of an eval command (``kind``: ``detection``, ``detection2d``,
     ``tracking``, ``prediction``, ``planning``): refuse an ``--out`` holding another run's
-    results unless ``overwrite``, and return the folders of ``out`` to remove before the run
-    writes its own (:func:`clear_eval_out`).
+    results unless ``overwrite``, and return the folders of ``out`` the run replaces at its
+    end (:func:`swap_in_eval_out`).
 
     Another run's: a ``metrics.json`` of another eval kind (or of none, or that does not
-    read), or of this kind whose ``identity`` keys (what is scored: dataset, root, detections,
-    result files, tracker config, split...) differ from this run's. A :class:`~pathlib.Path`
-    value of ``identity`` is compared resolved with the stored one (stored resolved:
-    :func:`resolved`); a stored relative path (an older run's) cannot be told and counts as
-    another run's. A rerun of the same run (same kind and identity) replaces its own files.
+    read, or is not a JSON object), or of this kind whose ``identity`` keys (what is scored:
+    dataset, root, detections, result files, tracker config, split, settings...) differ from
+    this run's. A :class:`~pathlib.Path` value of ``identity`` is compared resolved with the
+    stored one (stored resolved: :func:`resolved`); a stored relative path (an older run's)
+    cannot be told and counts as another run's. A dict value is compared key by key with a
+    stored object; a list value with a stored object's keys (a table keyed by class). A
+    rerun of the same run (same kind and identity) replaces its own files. A ``metrics.json``
+    that is a folder is refused in any case.
 
-    Removed are only the folders the old ``metrics.json`` lists in ``outputs`` that are real
-    folders inside ``out`` (no symlink followed). A folder of ``writes`` (:data:`EVAL_FOLDERS`
-    this command writes) that is in ``out`` but not so listed holds files no eval run there
-    claims: refused even with ``overwrite`` (the user's files are never removed). Other
-    folders are left alone. ``inputs`` (option -> path the run reads) lying in a folder to be
-    removed or written, or holding one to be removed, are refused in any case.
+    Replaced are only the folders a recognised eval ``metrics.json`` (a real file, not a
+    symlink) lists in ``outputs`` that are real folders inside ``out`` (no symlink followed),
+    by every eval command (one that writes no folder too: no old run's folder is orphaned). A
+    folder of ``writes`` (:data:`EVAL_FOLDERS` this command writes) that is in ``out`` but
+    not so listed holds files no eval run there claims: refused even with ``overwrite`` (the
+    user's files are never removed). Other folders are left alone. ``inputs`` (option -> path
+    the run reads) lying in a folder to be removed or written, or holding one to be removed,
+    are refused in any case.
 
     Raises:
         DataError: naming ``--out`` (one line, exit status 2).
     """
-    old = _old_metrics(out)
-    why = _other_eval_run(out, old, kind, identity)
+    if (out / "metrics.json").is_dir() and not (out / "metrics.json").is_symlink():
+        raise DataError(
+            "its metrics.json is a folder, which no eval run writes: move it or give another --out",
+            path=str(out),
+            field="--out",
+        )
+    old, unread = _old_metrics(out)
+    why = unread or _other_eval_run(old, kind, identity)
     if why is not None and not overwrite:
         raise DataError(
             f"already holds the results of another run ({why}); give another --out, or "
@@ -407,16 +418,16 @@ def check_eval_out(
             path=str(out),
             field="--out",
         )
-    listed = _listed_outputs(out, old)
+    old_kind = (
+        _eval_kind(old) if old is not None and not (out / "metrics.json").is_symlink() else None
+    )
+    listed = _listed_outputs(out, old) if old_kind is not None else ()
     unclaimed = [
         n for n in writes if n not in listed and ((out / n).exists() or (out / n).is_symlink())
     ]
     if unclaimed:
-        names = ", ".join(f"{n}/" for n in unclaimed)
         raise DataError(
-            f"holds {names}, which this command writes but no metrics.json there lists as a "
-            "run's outputs: it holds files this command would not overwrite; move them or "
-            "give another --out",
+            "; ".join(_unclaimed_reason(out, n, old, old_kind) for n in unclaimed),
             path=str(out),
             field="--out",
         )
@@ -442,18 +453,56 @@ def check_eval_out(
     return listed
 
 
-def _old_metrics(out: Path) -> dict[str, object] | None:
-    """``out/metrics.json`` as read; None when there is none; ``{}`` when it does not read."""
+def _unclaimed_reason(
+    out: Path, name: str, old: dict[str, object] | None, old_kind: str | None
+) -> str:
+    """Why ``out/name`` (a folder this command writes, not listed) is refused, and what to do."""
+    path = out / name
+    if path.is_symlink():
+        return (
+            f"holds {name}/, which this command writes, and it is a symlink (no eval run "
+            "writes one): remove the link or give another --out"
+        )
+    if not path.is_dir():
+        return f"holds {name}, which this command writes as a folder: move it or give another --out"
+    if old_kind is not None and old is not None and "outputs" not in old:
+        return (
+            f"holds {name}/ beside the metrics.json of an eval {old_kind} run from before "
+            f"outputs were recorded: remove {path}/ by hand to rerun here"
+        )
+    return (
+        f"holds {name}/, which this command writes but no metrics.json there lists as a "
+        "run's outputs: it holds files this command would not overwrite; move them or give "
+        "another --out"
+    )
+
+
+def _old_metrics(out: Path) -> tuple[dict[str, object] | None, str | None]:
+    """``out/metrics.json`` as read (None when there is none) and why it is no eval result
+    when it does not read or is not a JSON object (None when it is one)."""
     import json
 
     metrics = out / "metrics.json"
     if not (metrics.exists() or metrics.is_symlink()):
-        return None
+        return None, None
     try:
         old = json.loads(metrics.read_text())
     except (OSError, ValueError):
-        return {}
-    return old if isinstance(old, dict) else {}
+        return None, "its metrics.json does not read"
+    if not isinstance(old, dict):
+        return None, "its metrics.json is not a JSON object"
+    return old, None
+
+
+def _eval_kind(old: dict[str, object]) -> str | None:
+    """The drivestack eval command whose result ``old`` is (the report's classify), None when
+    none."""
+    from drivestack.report.collect import classify
+
+    try:
+        return classify(old)
+    except ValueError:  # a tracking result with malformed blocks: still a tracking result
+        return "tracking"
 
 
 def _listed_outputs(out: Path, old: dict[str, object] | None) -> tuple[str, ...]:
@@ -469,21 +518,25 @@ def _listed_outputs(out: Path, old: dict[str, object] | None) -> tuple[str, ...]
     )
 
 
-def _other_eval_run(
-    out: Path, old: dict[str, object] | None, kind: str, identity: dict[str, object]
-) -> str | None:
-    """Why the eval results in ``out`` (``old``: its metrics.json) are not this run's; None
-    when it holds none, or this same run's (:func:`check_eval_out`)."""
-    from drivestack.report.collect import classify
+def _differs(key: str, stored: object, value: object) -> str | None:
+    """``"KEY STORED, now VALUE"`` when an identity ``value`` (JSON values: a tuple as a
+    list; a list compared with a stored object's keys, a table keyed by class) is not the
+    stored one, else None."""
+    import json
 
+    if isinstance(value, list) and isinstance(stored, dict):
+        stored = list(stored)
+    return None if stored == json.loads(json.dumps(value)) else f"{key} {stored!s}, now {value}"
+
+
+def _other_eval_run(
+    old: dict[str, object] | None, kind: str, identity: dict[str, object]
+) -> str | None:
+    """Why the eval results ``old`` (``--out``'s metrics.json) are not this run's; None
+    when it holds none, or this same run's (:func:`check_eval_out`)."""
     if old is None:
         return None
-    if not old:
-        return "its metrics.json does not read"
-    try:
-        old_kind = classify(old)
-    except ValueError:  # a tracking result with malformed blocks: still a tracking result
-        old_kind = "tracking"
+    old_kind = _eval_kind(old)
     if old_kind != kind:
         return (
             f"a metrics.json of drivestack eval {old_kind}, not {kind}"
@@ -502,19 +555,47 @@ def _other_eval_run(
                 )
             elif not isinstance(stored, str) or resolved(stored) != now:
                 differs.append(f"{key} {stored!s}, now {now}")
-        elif stored != value:
-            differs.append(f"{key} {stored!s}, now {value}")
+        elif isinstance(value, dict) and isinstance(stored, dict):  # key by key
+            pairs = [(f"{key}.{sub}", stored.get(sub), v) for sub, v in value.items()]
+            differs += [why for k, s, v in pairs if (why := _differs(k, s, v)) is not None]
+        elif (why := _differs(key, stored, value)) is not None:
+            differs.append(why)
     return f"another {'; '.join(differs)}" if differs else None
 
 
-def clear_eval_out(out: Path, folders: tuple[str, ...], keep: tuple[str, ...] = ()) -> None:
-    """Remove ``folders`` of ``out`` but ``keep`` (what :func:`check_eval_out` returned: the
-    old run's listed outputs, real folders inside ``out``), once the run replaces them, so
-    that no file of another run is left beside the new ``metrics.json``. A symlink or a file
-    there is left alone."""
-    for name in folders:
-        path = out / name
-        if name in keep or name not in EVAL_FOLDERS:
-            continue
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+@contextlib.contextmanager
+def eval_staging(out: Path, kind: str) -> Iterator[Path]:
+    """A scratch folder inside ``out`` (made if missing) where an eval run writes its
+    metrics.json and folders, deleted at the end: :func:`swap_in_eval_out` moves them into
+    ``out`` once the run is done, so a run stopped half-way (an error, Ctrl-C) leaves ``out``
+    as it was."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".eval-{kind}-", dir=out))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in_eval_out(staging: Path, out: Path, clear: tuple[str, ...]) -> None:
+    """Move a finished run's outputs from ``staging`` (:func:`eval_staging`) into ``out``:
+    the old run's listed folders (``clear``, :func:`check_eval_out`) are moved aside into
+    ``staging`` (deleted with it), the :data:`EVAL_FOLDERS` the run wrote in ``staging`` moved
+    in, and its ``metrics.json`` last (``os.replace``: a symlink there is replaced, never
+    followed out of ``out``)."""
+    for name in clear:
+        if name in EVAL_FOLDERS:
+            (out / name).rename(staging / f".old-{name}")
+    for name in EVAL_FOLDERS:
+        if (staging / name).is_dir():
+            (staging / name).rename(out / name)
+    os.replace(staging / "metrics.json", out / "metrics.json")
+
+
+def write_eval_metrics(out: Path, kind: str, text: str, clear: tuple[str, ...]) -> None:
+    """``out/metrics.json`` of an eval run that writes no folder: ``text`` written to a file
+    inside ``out`` and swapped in (:func:`swap_in_eval_out`), the old run's listed folders
+    (``clear``) removed with it."""
+    with eval_staging(out, kind) as staging:
+        (staging / "metrics.json").write_text(text)
+        swap_in_eval_out(staging, out, clear)

@@ -24,10 +24,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +33,14 @@ from drivestack.commands._paths import (
     add_quiet_option,
     check_eval_out,
     check_out_dir,
-    clear_eval_out,
     dataset_root,
     detector_config,
     eval_outputs,
+    eval_staging,
     positive_int,
     removed_on_failure,
     resolved,
+    swap_in_eval_out,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.provenance import run_provenance
@@ -160,7 +158,12 @@ def run(args: argparse.Namespace) -> int:
     clear = check_eval_out(
         args.out,
         "detection",
-        {"dataset": args.dataset, "root": Path(root), "source": source},
+        {
+            "dataset": args.dataset,
+            "root": Path(root),
+            "source": source,
+            "max_frames": args.max_frames,
+        },
         args.overwrite,
         inputs={
             "--root": Path(root),
@@ -176,8 +179,7 @@ def run(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         # the detections are written in a scratch folder and swapped in at the end: a run
         # stopped half-way leaves the old detections/ (and nothing of its own) behind
-        staging = Path(tempfile.mkdtemp(prefix=".eval-detection-", dir=args.out))
-        try:
+        with eval_staging(args.out, "detection") as staging:
             result = evaluate_dataset(
                 args.dataset,
                 root,
@@ -196,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
                 result["detector_config"] = dataclasses.asdict(detector.cfg)
             result["source"] = source
             result["root"] = resolved(root)
+            result["max_frames"] = args.max_frames
             if config_warnings:
                 result["config_warnings"] = config_warnings
             result.update(run_provenance())
@@ -204,9 +207,7 @@ def run(args: argparse.Namespace) -> int:
                 result["notes"] = notes
             result["outputs"] = eval_outputs(staging, ("detections",))
             write_metrics(staging / "metrics.json", result)
-            _swap_in(staging, args.out, clear)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            swap_in_eval_out(staging, args.out, clear)
     _print_summary(result)
     for note in notes:
         print(f"note: {note}")
@@ -214,23 +215,6 @@ def run(args: argparse.Namespace) -> int:
         print("precision-recall curves per class, difficulty and kind: pr_curves in metrics.json")
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
-
-
-def _swap_in(staging: Path, out: Path, clear: tuple[str, ...]) -> None:
-    """Move this run's outputs (metrics.json and detections/) from ``staging`` into ``out``,
-    replacing the ones there: the old run's detections/ (``clear``: the folders its
-    metrics.json lists, :func:`check_eval_out`) is moved aside into ``staging`` (deleted with
-    it), and so removed when this run writes none (scoring files, aiMotive, PandaSet); the
-    other folders of ``clear`` (another eval command's data/, ...) are removed
-    (:func:`clear_eval_out`)."""
-    old = out / "detections"
-    if "detections" in clear:
-        old.rename(staging / ".old-detections")
-    new = staging / "detections"
-    if new.exists():
-        new.rename(old)
-    clear_eval_out(out, clear, keep=("detections",))
-    os.replace(staging / "metrics.json", out / "metrics.json")
 
 
 def _source_line(args: argparse.Namespace, config: Path | str) -> str:

@@ -45,6 +45,7 @@ from drivestack.commands._paths import (
     iou_thresholds,
     non_negative_number,
     resolved,
+    write_eval_metrics,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -334,13 +335,16 @@ def run(args: argparse.Namespace) -> int:
             _check_folder_mode(args)
         source = resolved(args.kitti_tracking_root or args.labels)
         detections = args.detections if args.kitti_tracking_root else resolved(args.results)
-        # writes only metrics.json: removes no folder (check_eval_out)
-        check_eval_out(
+        # writes only metrics.json (the old run's listed folders removed when it is written)
+        clear = check_eval_out(
             args.out,
             "detection2d",
             {
                 "source": Path(source),
                 "detections": detections if args.kitti_tracking_root else Path(detections),
+                "split": args.split if args.kitti_tracking_root else None,
+                "classes": classes,  # the table's keys
+                "filter": asdict(rules),
             },
             args.overwrite,
         )
@@ -362,7 +366,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{cls:<12}{aps}   {row[f'iou_{ious[0]:g}']['n_gt']}")
     for line in _ignored_lines(table, ious, rules):
         print(line)
-    args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, object] = {
         "source": source,
         "detections": detections,
@@ -373,6 +376,6 @@ def run(args: argparse.Namespace) -> int:
         "classes": table,
         **run_provenance(),
     }
-    (args.out / "metrics.json").write_text(strict_dumps(report))
+    write_eval_metrics(args.out, "detection2d", strict_dumps(report), clear)
     print(f"wrote {args.out / 'metrics.json'}")
     return 0

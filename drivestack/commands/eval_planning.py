@@ -51,6 +51,7 @@ from drivestack.commands._paths import (
     dataset_root,
     reader_errors_as_data_errors,
     resolved,
+    write_eval_metrics,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -152,9 +153,12 @@ def run(args: argparse.Namespace) -> int:
         )
     planners = _planners(args.planner)
     root = dataset_root(args.dataset, args.root)
-    # writes only metrics.json: removes no folder
-    check_eval_out(
-        args.out, "planning", {"dataset": args.dataset, "root": Path(root)}, args.overwrite
+    # writes only metrics.json (the old run's listed folders removed when it is written)
+    clear = check_eval_out(
+        args.out,
+        "planning",
+        {"dataset": args.dataset, "root": Path(root), "settings": {"planners": planners}},
+        args.overwrite,
     )
     logs = av2_log_dirs(root)
     params = OpenLoopParams()
@@ -259,8 +263,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {planner}: OLS over the logs (mean) {_fmt(overall[planner]['score'], 3)}")
     for note in notes:
         print(f"note: {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metrics.json").write_text(strict_dumps(result_json))
+    write_eval_metrics(args.out, "planning", strict_dumps(result_json), clear)
     print(f"wrote {args.out / 'metrics.json'}")
     if scored == 0:
         span = max(e["span_s"] for e in per_log)

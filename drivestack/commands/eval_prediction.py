@@ -79,6 +79,7 @@ from drivestack.commands._paths import (
     duration_s,
     reader_errors_as_data_errors,
     resolved,
+    write_eval_metrics,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -304,9 +305,37 @@ def run(args: argparse.Namespace) -> int:
     if LEARNED in models:
         _check_learned_window(args, catalog[LEARNED].record["config"])
     root = _root(args)
-    identity = {"dataset": args.dataset, "root": Path(root), "pasts": args.pasts}
-    # before any work; writes only metrics.json: removes no folder
-    check_eval_out(args.out, "prediction", identity, args.overwrite)
+    if tracks:
+        args.tracker_config = args.tracker_config or DEFAULT_TRACKER_CONFIG
+    settings_json = {
+        "models": {m: catalog[m].description for m in models},
+        "history_s": args.history_s,
+        "horizon_s": args.horizon_s,
+        "stride_s": args.stride_s,
+        "fit_window_s": args.fit_window_s,
+        "ctrv_yaw_rate_decay_s": CTRV_YAW_RATE_DECAY_S,
+        "max_modes": MAX_MODES,
+        "miss_threshold_m": MISS_THRESHOLD_M,
+        "moving_displacement_m": MOVING_DISPLACEMENT_M,
+        **(
+            {
+                "tracker_config_file": resolved(args.tracker_config),
+                "match_distance_m": MATCH_DISTANCE_M,
+            }
+            if tracks
+            else {}
+        ),
+    }
+    identity = {
+        "dataset": args.dataset,
+        "root": Path(root),
+        "pasts": args.pasts,
+        "split": args.split if args.dataset == "kitti-tracking" else None,
+        "settings": settings_json,  # what changes the figures
+    }
+    # before any work; writes only metrics.json (the old run's listed folders removed at the
+    # end: no folder of a replaced run is left without its metrics.json)
+    clear = check_eval_out(args.out, "prediction", identity, args.overwrite)
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s, fit_given)
     tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
@@ -369,25 +398,7 @@ def run(args: argparse.Namespace) -> int:
         "root": resolved(root),
         "outputs": [],  # no folder of its own (check_eval_out)
         **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
-        "settings": {
-            "models": {m: catalog[m].description for m in models},
-            "history_s": args.history_s,
-            "horizon_s": args.horizon_s,
-            "stride_s": args.stride_s,
-            "fit_window_s": args.fit_window_s,
-            "ctrv_yaw_rate_decay_s": CTRV_YAW_RATE_DECAY_S,
-            "max_modes": MAX_MODES,
-            "miss_threshold_m": MISS_THRESHOLD_M,
-            "moving_displacement_m": MOVING_DISPLACEMENT_M,
-            **(
-                {
-                    "tracker_config_file": str(args.tracker_config),
-                    "match_distance_m": MATCH_DISTANCE_M,
-                }
-                if tracks
-                else {}
-            ),
-        },
+        "settings": settings_json,
         "model_records": {m: catalog[m].record for m in models if catalog[m].record},
         **run_provenance(),
         **report,
@@ -404,8 +415,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_tables(same[pasts]))
     for note in notes:
         print(f"note: {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metrics.json").write_text(strict_dumps(result))
+    write_eval_metrics(args.out, "prediction", strict_dumps(result), clear)
     print(f"wrote {args.out / 'metrics.json'}")
     if not report["metrics"]:
         print(f"no case was scored: {_why_nothing_scored(args, report)}", file=sys.stderr)

@@ -18,6 +18,8 @@ root, split, sequences, frames or classes, or another eval command's) is refused
 --overwrite; a rerun of the same run replaces its own, and the folders the old run's
 metrics.json lists in "outputs" (data/, data_lidar/) are removed with it. A data/ (or
 data_lidar/) that no metrics.json lists is never removed: a tracker run into it is refused.
+The run writes in a scratch folder of --out and swaps its files in at the end: one that fails
+or is stopped (Ctrl-C) leaves --out as it was.
 
 --frames FIRST:LAST scores frames FIRST..LAST of each sequence only (labels and tracks of
 other frames left out, the range renumbered from 0 as its own sequence), e.g. a replay of
@@ -56,13 +58,14 @@ from drivestack.commands._paths import (
     add_overwrite_option,
     check_eval_out,
     check_out_dir,
-    clear_eval_out,
     dataset_root,
     eval_outputs,
+    eval_staging,
     iou_thresholds,
     reader_errors_as_data_errors,
     removed_on_failure,
     resolved,
+    swap_in_eval_out,
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
@@ -197,7 +200,11 @@ def _split_seqmap(root: Path, args: argparse.Namespace) -> list[SeqmapEntry]:
     return [e for e in seqmap if e.name in wanted]
 
 
-def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str]) -> int:
+def _run_fusion(
+    args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: list[str], staging: Path
+) -> dict[str, Any]:
+    """Run the LiDAR-only and fused trackers, writing their result files in ``staging``; the
+    report for metrics.json."""
     from drivestack.config import load_yaml_config
     from drivestack.eval.tracking.kitti import no_label_notes
     from drivestack.perception.fusion.fused_tracking import FusionConfig
@@ -222,7 +229,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
             fusion_cfg,
             progress=not args.quiet,
             detections_folder=args.detections,
-            write_dir=args.out,
+            write_dir=staging,
         )
     except KeyError as exc:
         raise DataError(f"unknown class or key {exc}", field="--classes") from None
@@ -241,8 +248,7 @@ def _run_fusion(args: argparse.Namespace, seqmap: list[SeqmapEntry], classes: li
     for note in notes:
         print(f"note: {note}")
     result["notes"] = notes
-    _write_metrics(args.out, result, _written_folders(args))
-    return 0
+    return result
 
 
 def _provenance(
@@ -313,10 +319,18 @@ def _run(args: argparse.Namespace) -> int:
     writes = () if args.results is not None else _written_folders(args)
     identity = _identity(args, seqmap, classes, frames)
     clear = check_eval_out(args.out, "tracking", identity, args.overwrite, _inputs(args), writes)
-    clear_eval_out(args.out, clear)  # a rerun's or --overwrite's: no file of the old run is left
-    if args.fusion == "camera":
-        return _run_fusion(args, seqmap, classes)
-    return _run_lidar(args, seqmap, classes, ious, frames)
+    # the run writes in a scratch folder of --out, swapped in at the end (the old run's listed
+    # folders removed then): a run stopped half-way leaves --out as it was
+    with eval_staging(args.out, "tracking") as staging:
+        if args.fusion == "camera":
+            report = _run_fusion(args, seqmap, classes, staging)
+        else:
+            report = _run_lidar(args, seqmap, classes, ious, frames, staging)
+        report["outputs"] = eval_outputs(staging, writes)
+        (staging / "metrics.json").write_text(strict_dumps(report))  # undefined figures: null
+        swap_in_eval_out(staging, args.out, clear)
+    print(f"wrote {args.out / 'metrics.json'}")
+    return 0
 
 
 def _written_folders(args: argparse.Namespace) -> tuple[str, ...]:
@@ -463,22 +477,16 @@ def _tracker_config(path: Path, classes: list[str]) -> TrackerConfig:
     return cfg
 
 
-def _write_metrics(out: Path, report: dict[str, Any], writes: tuple[str, ...] = ()) -> None:
-    """``out/metrics.json``, listing in ``outputs`` the folders of ``writes`` this run wrote
-    there (the ones a later run replacing it removes)."""
-    out.mkdir(parents=True, exist_ok=True)
-    report["outputs"] = eval_outputs(out, writes)
-    (out / "metrics.json").write_text(strict_dumps(report))  # undefined figures as null
-    print(f"wrote {out / 'metrics.json'}")
-
-
 def _run_lidar(
     args: argparse.Namespace,
     seqmap: list[SeqmapEntry],
     classes: list[str],
     ious: list[float],
-    frames: FrameRange | None = None,
-) -> int:
+    frames: FrameRange | None,
+    staging: Path,
+) -> dict[str, Any]:
+    """Score --results, or run the tracker (its result files written in ``staging``) and score
+    it; the report for metrics.json."""
     from drivestack.eval.tracking import KittiMotProtocol, format_table
     from drivestack.eval.tracking.kitti import (
         check_result_files,
@@ -526,7 +534,7 @@ def _run_lidar(
             print(f"warning: {note}", file=sys.stderr)
             report.setdefault("notes", []).append(note)
     else:
-        results = _track(args, seqmap, classes, report)
+        results = _track(args, seqmap, classes, report, staging)
     if frames is not None:
         results = {cls: frames.cut(rows) for cls, rows in results.items()}
     t0 = time.perf_counter()
@@ -562,8 +570,7 @@ def _run_lidar(
             "Tracker.step only)"
         )
     print()
-    _write_metrics(args.out, report, () if args.results is not None else ("data",))
-    return 0
+    return report
 
 
 def _track(
@@ -571,9 +578,10 @@ def _track(
     seqmap: list[SeqmapEntry],
     classes: list[str],
     report: dict[str, Any],
+    staging: Path,
 ) -> dict[str, dict[str, KittiObjects]]:
     """Run the tracker of ``--config`` per class over ``seqmap``, writing its result files to
-    OUT/data/<Class>/NNNN.txt; the config, kernel load time and throughput go to ``report``."""
+    ``staging``/data/<Class>/NNNN.txt (swapped into OUT at the end); the config, kernel load time and throughput go to ``report``."""
     from tqdm import tqdm
 
     from drivestack.ingest.kitti_tracking import write_tracking_results
@@ -594,7 +602,6 @@ def _track(
             f"tracker kernels loaded in {1000 * kernel_load_s:.0f} ms before timing "
             "(not in the frames/s below)"
         )
-    args.out.mkdir(parents=True, exist_ok=True)  # the work starts: its result files
     results: dict[str, dict[str, KittiObjects]] = {}
     throughput: dict[str, dict[str, float]] = {}
     for cls in classes:
@@ -607,7 +614,7 @@ def _track(
                 tracker, args.kitti_root, cls, e, class_cfg, folder=args.detections
             )
             per_seq[e.name] = rows
-            write_tracking_results(args.out / "data" / cls / f"{e.name}.txt", rows)
+            write_tracking_results(staging / "data" / cls / f"{e.name}.txt", rows)
             step_s += run_.step_time_s
             cpu_s += run_.step_cpu_time_s
             frames += run_.n_frames

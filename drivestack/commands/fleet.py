@@ -86,7 +86,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivestack.commands._paths import add_quiet_option, positive_int
-from drivestack.core.errors import DataError
+from drivestack.core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from drivestack.sim.evaluate import PlannerParams
@@ -256,28 +256,31 @@ def planners_of(text: str | None) -> list[str]:
     return planners
 
 
-def fleet_planners(out: str | Path | None, text: str | None) -> list[str]:
+def fleet_planners(out: str | Path | None, text: str | None) -> tuple[list[str], str | None]:
     """A fleet's planners: ``--planner``'s (``text``) when given; else, when ``out`` holds a
-    fleet (its fleet.json lists planners), those, said in one line (a fleet started before
-    the default became :data:`DEFAULT_PLANNERS` resumes as it began); else the default."""
+    fleet (its fleet.json lists planners), those (a fleet started before the default became
+    :data:`DEFAULT_PLANNERS` resumes as it began); else the default. With them the line that
+    says a resume keeps planners other than the default (None otherwise), for the command to
+    print once the folder's fleet.json let the run resume."""
     import json
 
     if text is not None or out is None:
-        return planners_of(text)
+        return planners_of(text), None
     try:
         recorded = json.loads((Path(out) / "fleet.json").read_text()).get("planners")
         planners = planners_of(",".join(recorded))
     except (OSError, ValueError, AttributeError, TypeError, DataError):
         # none, or one that does not read: a new fleet's default (a bad fleet.json is named
         # by the resume check)
-        return planners_of(None)
+        return planners_of(None), None
     if not planners:
-        return planners_of(None)
-    print(
-        f"--planner not given: resuming with the planners its fleet.json records "
+        return planners_of(None), None
+    if set(planners) == set(planners_of(None)):  # the default's variants (in any order)
+        return planners, None
+    return planners, (
+        f"--planner not given: resumed with the planners its fleet.json records "
         f"({','.join(planners)}; a new fleet's default is {DEFAULT_PLANNERS})"
     )
-    return planners
 
 
 def data_root_of(value: str | None) -> Path | None:
@@ -414,7 +417,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("a fleet runs with ground-truth perception only (no --perception lidar)")
     if getattr(args, "export_dataset", None) is not None:
         raise DataError("a fleet does not export datasets (no --export-dataset)")
-    planners = fleet_planners(args.out, args.planner)
+    planners, resumed = fleet_planners(args.out, args.planner)
     data_root = data_root_of(args.data_root)
     # --planner-params: read here, once (a bad file exits 2 before anything runs); the
     # workers get its values as plain data
@@ -477,8 +480,18 @@ def run(args: argparse.Namespace) -> int:
             planner_params=None if params is None else params.as_dict(),
             planner_params_file=None if params_file is None else str(Path(params_file).resolve()),
         )
+    except ConfigError as exc:  # another fleet's folder
+        if exc.field != "planners" or args.planner is None:
+            raise
+        raise ConfigError(  # --planner given: its planners need not be given to resume
+            f"{exc.reason} (or leave --planner out to resume with its planners)",
+            path=exc.path,
+            field=exc.field,
+        ) from None
     finally:
         executor.close()
+    if resumed is not None:  # (once fleet.json let the run resume)
+        print(resumed)
     counts = count_outcomes(result.records)
     crashed = counts["crashed"]
     listed = (  # counted only when there are some

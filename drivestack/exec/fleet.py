@@ -328,12 +328,9 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                 now = _settings_shown(now, manifest.get("planner_params_file"))
                 if then == now:  # the same file, edited since
                     now += " as edited since"
-            hint = (
-                " (or leave --planner out to resume with its planners)" if key == "planners" else ""
-            )
-            raise ConfigError(
+            raise ConfigError(  # (the fleet command adds how to resume without --planner)
                 f"this folder holds a different fleet ({key}: {then!r} != {now!r}); use "
-                f"another --out{hint}",
+                "another --out",
                 path=str(path),
                 field=key,
             )

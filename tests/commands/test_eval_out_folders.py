@@ -2,7 +2,7 @@
 or the same command's on other data / files) unless --overwrite; a rerun of the same run
 replaces its own; and the folders an old run's metrics.json lists as its outputs (the
 tracker's data/) are not left beside a new metrics.json, while folders no metrics.json lists
-are never removed (drivestack.commands._paths.check_eval_out / clear_eval_out;
+are never removed (drivestack.commands._paths.check_eval_out / swap_in_eval_out;
 test_eval_out_user_files.py has the user's files)."""
 
 from __future__ import annotations

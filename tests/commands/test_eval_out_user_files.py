@@ -1,7 +1,7 @@
 """The eval commands never remove a folder of --out that no metrics.json there lists as its
 run's outputs (the user's files), never one holding an input, follow no symlink out of --out,
 tell runs apart by every input (eval tracking's split, sequences, frames, classes, KITTI root)
-and compare paths resolved (drivestack.commands._paths.check_eval_out / clear_eval_out)."""
+and compare paths resolved (drivestack.commands._paths.check_eval_out)."""
 
 from __future__ import annotations
 
@@ -63,19 +63,20 @@ def test_prediction_leaves_the_users_data_alone(
     assert json.loads(Path("metrics.json").read_text())["outputs"] == []
 
 
-def test_metrics_only_commands_remove_no_folder(tmp_path: Path) -> None:
+def test_metrics_only_commands_remove_only_listed_folders(tmp_path: Path) -> None:
     labels, results = _folders_2d(tmp_path)
     out = tmp_path / "out"
     notes = _user_data(out)
     (out / "detections").mkdir()
     assert _eval_2d(labels, results, out) == 0  # unknown folders: left alone, not refused
     assert _eval_2d(labels, results, out) == 0  # a rerun beside its metrics.json too
-    # even when the replaced metrics.json (another kind's) lists them: only commands that
-    # write folders remove them
+    assert notes.read_text() == "x\n" and (out / "detections").is_dir()
+    # the folders a replaced eval run's metrics.json lists are its outputs: removed with it
+    # by every eval command (none is orphaned to block a later tracker run)
     metrics = json.loads((out / "metrics.json").read_text())
     (out / "metrics.json").write_text(json.dumps({**metrics, "outputs": ["data", "detections"]}))
     assert _eval_2d(labels, results, out, "--overwrite") == 0
-    assert notes.read_text() == "x\n" and (out / "detections").is_dir()
+    assert not (out / "data").exists() and not (out / "detections").exists()
     assert json.loads((out / "metrics.json").read_text())["outputs"] == []
 
 
@@ -220,9 +221,10 @@ def test_a_folder_to_remove_inside_an_input_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "root"
     out = root / "runs" / "out"
     (out / "data").mkdir(parents=True)
-    (out / "metrics.json").write_text(json.dumps({"outputs": ["data"]}))
+    detection = {"dataset": "kitti", "metrics": {"protocol": {}}}  # a recognised eval result
+    (out / "metrics.json").write_text(json.dumps({**detection, "outputs": ["data"]}))
     with pytest.raises(DataError, match=r"--out's data/, which this run would remove, lies in"):
         check_eval_out(out, "tracking", {}, True, {"--kitti-root": root}, ("data",))
-    (out / "metrics.json").write_text(json.dumps({"outputs": []}))
+    (out / "metrics.json").write_text(json.dumps({**detection, "outputs": []}))
     (out / "data").rmdir()
     assert check_eval_out(out, "tracking", {}, True, {"--kitti-root": root}, ("data",)) == ()

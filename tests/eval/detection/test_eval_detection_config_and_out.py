@@ -115,8 +115,15 @@ def test_out_of_another_run_is_refused_and_detections_are_swapped_in_whole(
     ]
     # a stale file (an earlier run's, of a frame this one does not score) is not kept
     (out / "detections" / "000153.txt").write_text("")
-    assert _run("--max-frames", "2", "--out", str(out)) == 0  # the same run: replaced
-    assert sorted(p.name for p in (out / "detections").iterdir()) == ["000074.txt", "000075.txt"]
+    assert _run("--max-frames", "3", "--out", str(out)) == 0  # the same run: replaced
+    assert sorted(p.name for p in (out / "detections").iterdir()) == [
+        "000074.txt",
+        "000075.txt",
+        "000076.txt",
+    ]
+    capsys.readouterr()
+    assert _run("--max-frames", "2", "--out", str(out)) == 2  # other frames: another run's
+    assert "another max_frames 3, now 2" in capsys.readouterr().err
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no scratch left
     metrics = (out / "metrics.json").read_bytes()
     capsys.readouterr()
