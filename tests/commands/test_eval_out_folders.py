@@ -15,23 +15,9 @@ import pytest
 
 from drivestack.cli import build_parser, main
 from drivestack.report.collect import classify
+from tests.commands._eval_out_helpers import eval_2d, folders_2d
 
-LABEL = "Car 0.00 0 0.00 {x1} 0 {x2} 50 1.50 1.60 3.90 0.00 1.50 10.00 0.00"
 EVAL_COMMANDS = ("detection", "detection2d", "tracking", "prediction", "planning")
-
-
-def _folders_2d(tmp_path: Path) -> tuple[Path, Path]:
-    """A label_2 folder and a result folder of one image: one Car, found."""
-    labels, results = tmp_path / "label_2", tmp_path / "results"
-    for folder, extra in ((labels, ""), (results, " 0.9")):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "000000.txt").write_text(LABEL.format(x1=0, x2=100) + extra + "\n")
-    return labels, results
-
-
-def _eval_2d(labels: Path, results: Path, out: Path, *extra: str) -> int:
-    argv = ["eval", "detection2d", "--labels", str(labels), "--results", str(results)]
-    return main([*argv, "--classes", "Car", "--out", str(out), "--quiet", *extra])
 
 
 def _eval_tracking(shared: Path, out: Path, *extra: str) -> int:
@@ -57,28 +43,28 @@ def test_every_eval_command_has_overwrite() -> None:
 def test_rerun_replaces_its_own_and_other_files_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
-    assert _eval_2d(labels, results, out) == 0
-    assert _eval_2d(labels, results, out) == 0  # the same run again: its own files replaced
+    assert eval_2d(labels, results, out) == 0
+    assert eval_2d(labels, results, out) == 0  # the same run again: its own files replaced
     other = tmp_path / "other_results"
     other.mkdir()
     (other / "000000.txt").write_text((results / "000000.txt").read_text())
     capsys.readouterr()
-    assert _eval_2d(labels, other, out) == 2  # other result files: another run's folder
+    assert eval_2d(labels, other, out) == 2  # other result files: another run's folder
     err = capsys.readouterr().err
     assert "field --out: already holds the results of another run (another detections" in err
     assert "--overwrite" in err
-    assert _eval_2d(labels, other, out, "--overwrite") == 0
+    assert eval_2d(labels, other, out, "--overwrite") == 0
     assert json.loads((out / "metrics.json").read_text())["detections"] == str(other)
 
 
 def test_tracking_into_another_commands_folder(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
-    assert _eval_2d(labels, results, out) == 0
+    assert eval_2d(labels, results, out) == 0
     capsys.readouterr()
     assert _eval_tracking(shared_data, out) == 2
     assert "a metrics.json of drivestack eval detection2d, not tracking" in (
@@ -88,7 +74,7 @@ def test_tracking_into_another_commands_folder(
     assert _eval_tracking(shared_data, out, "--overwrite") == 0
     assert _kind(out) == "tracking"
     capsys.readouterr()
-    assert _eval_2d(labels, results, out) == 2  # and the other way round
+    assert eval_2d(labels, results, out) == 2  # and the other way round
     assert "a metrics.json of drivestack eval tracking, not detection2d" in (
         capsys.readouterr().err
     )

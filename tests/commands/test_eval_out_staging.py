@@ -17,26 +17,12 @@ import pytest
 from drivestack.cli import INTERRUPTED_STATUS, main
 from drivestack.commands._paths import check_eval_out
 from drivestack.core.errors import DataError
+from tests.commands._eval_out_helpers import ANGLET, eval_2d, folders_2d
 
-LABEL = "Car 0.00 0 0.00 0 0 100 50 1.50 1.60 3.90 0.00 1.50 10.00 0.00"
-ANGLET = Path("commonroad") / "FRA_Anglet-1_1_T-1.xml"
 ADCF = Path("argoverse2/sensor/val/adcf7d18-0510-35b0-a2fa-b4cea13a6d76")
 #: The least a metrics.json needs to be recognised as eval detection's (report's classify).
 DETECTION = {"dataset": "kitti", "metrics": {"protocol": {}}}
 TRACK_ARGS = ("--split", "train", "--sequences", "0000", "--classes", "Car", "--quiet")
-
-
-def _folders_2d(tmp_path: Path) -> tuple[Path, Path]:
-    labels, results = tmp_path / "label_2", tmp_path / "results"
-    for folder, extra in ((labels, ""), (results, " 0.9")):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "000000.txt").write_text(LABEL + extra + "\n")
-    return labels, results
-
-
-def _eval_2d(labels: Path, results: Path, out: Path, *extra: str) -> int:
-    argv = ["eval", "detection2d", "--labels", str(labels), "--results", str(results)]
-    return main([*argv, "--out", str(out), "--quiet", *(extra or ("--classes", "Car"))])
 
 
 def _tracker(shared: Path, out: Path, *extra: str) -> int:
@@ -119,11 +105,11 @@ def test_a_metrics_only_command_removes_the_old_runs_listed_folders(
 ) -> None:
     """--overwrite by eval detection2d (no folder of its own) orphaned the tracker run's
     data/, which then blocked eval tracking for good."""
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
     assert _tracker(shared_data, out) == 0
     (out / "mine").mkdir()  # a folder no metrics.json lists: left alone
-    assert _eval_2d(labels, results, out, "--overwrite") == 0
+    assert eval_2d(labels, results, out, "--overwrite") == 0
     assert not (out / "data").exists() and (out / "mine").is_dir()
     assert _tracker(shared_data, out, "--overwrite") == 0  # not blocked
 
@@ -132,12 +118,12 @@ def test_a_metrics_only_command_removes_the_old_runs_listed_folders(
 def test_metrics_json_is_swapped_in_not_written_through_a_symlink(
     tmp_path: Path, shared_data: Path, command: str
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
 
     def run(*extra: str) -> int:
         if command == "detection2d":
-            return _eval_2d(labels, results, out, *extra)
+            return eval_2d(labels, results, out, *extra)
         ref = shared_data / "kitti_tracking" / "reference_outputs" / "ab3dmot_2020"
         return _tracker(shared_data, out, "--results", str(ref), *extra)
 
@@ -156,17 +142,17 @@ def test_metrics_json_is_swapped_in_not_written_through_a_symlink(
 def test_detection2d_tells_classes_and_filters_apart(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
-    assert _eval_2d(labels, results, out) == 0
+    assert eval_2d(labels, results, out) == 0
     before = (out / "metrics.json").read_text()
     capsys.readouterr()
-    assert _eval_2d(labels, results, out, "--classes", "Car,Pedestrian") == 2
+    assert eval_2d(labels, results, out, "--classes", "Car,Pedestrian") == 2
     assert "another classes ['Car'], now ['Car', 'Pedestrian']" in capsys.readouterr().err
-    assert _eval_2d(labels, results, out, "--classes", "Car", "--min-height-px", "40") == 2
+    assert eval_2d(labels, results, out, "--classes", "Car", "--min-height-px", "40") == 2
     assert "filter.min_height_px 25" in capsys.readouterr().err
     assert (out / "metrics.json").read_text() == before
-    assert _eval_2d(labels, results, out, "--classes", "Car,Pedestrian", "--overwrite") == 0
+    assert eval_2d(labels, results, out, "--classes", "Car,Pedestrian", "--overwrite") == 0
 
 
 def test_prediction_tells_settings_apart(
@@ -229,18 +215,18 @@ def test_detection_tells_max_frames_apart(
 def test_a_metrics_json_that_is_no_object_or_a_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "metrics.json").write_text("[1, 2]")
-    assert _eval_2d(labels, results, out) == 2
+    assert eval_2d(labels, results, out) == 2
     assert "its metrics.json is not a JSON object" in capsys.readouterr().err
     (out / "metrics.json").unlink()
     (out / "metrics.json").mkdir()
     for extra in ((), ("--overwrite",)):
         with pytest.raises(DataError, match=r"its metrics\.json is a folder"):
             check_eval_out(out, "detection2d", {}, bool(extra))
-    assert _eval_2d(labels, results, out, "--classes", "Car", "--overwrite") == 2
+    assert eval_2d(labels, results, out, "--classes", "Car", "--overwrite") == 2
     err = capsys.readouterr().err
     assert "field --out" in err and "its metrics.json is a folder" in err
     assert "Is a directory" not in err

@@ -12,23 +12,7 @@ from pathlib import Path
 import pytest
 
 from drivestack.cli import main
-
-LABEL = "Car 0.00 0 0.00 0 0 100 50 1.50 1.60 3.90 0.00 1.50 10.00 0.00"
-ANGLET = Path("commonroad") / "FRA_Anglet-1_1_T-1.xml"
-
-
-def _folders_2d(tmp_path: Path) -> tuple[Path, Path]:
-    """A label_2 folder and a result folder of one image: one Car, found."""
-    labels, results = tmp_path / "label_2", tmp_path / "results"
-    for folder, extra in ((labels, ""), (results, " 0.9")):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "000000.txt").write_text(LABEL + extra + "\n")
-    return labels, results
-
-
-def _eval_2d(labels: Path | str, results: Path | str, out: Path | str, *extra: str) -> int:
-    argv = ["eval", "detection2d", "--labels", str(labels), "--results", str(results)]
-    return main([*argv, "--classes", "Car", "--out", str(out), "--quiet", *extra])
+from tests.commands._eval_out_helpers import ANGLET, eval_2d, folders_2d
 
 
 def _tracking(root: Path, out: Path, *extra: str, results: Path | None = None) -> int:
@@ -64,18 +48,18 @@ def test_prediction_leaves_the_users_data_alone(
 
 
 def test_metrics_only_commands_remove_only_listed_folders(tmp_path: Path) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
     notes = _user_data(out)
     (out / "detections").mkdir()
-    assert _eval_2d(labels, results, out) == 0  # unknown folders: left alone, not refused
-    assert _eval_2d(labels, results, out) == 0  # a rerun beside its metrics.json too
+    assert eval_2d(labels, results, out) == 0  # unknown folders: left alone, not refused
+    assert eval_2d(labels, results, out) == 0  # a rerun beside its metrics.json too
     assert notes.read_text() == "x\n" and (out / "detections").is_dir()
     # the folders a replaced eval run's metrics.json lists are its outputs: removed with it
     # by every eval command (none is orphaned to block a later tracker run)
     metrics = json.loads((out / "metrics.json").read_text())
     (out / "metrics.json").write_text(json.dumps({**metrics, "outputs": ["data", "detections"]}))
-    assert _eval_2d(labels, results, out, "--overwrite") == 0
+    assert eval_2d(labels, results, out, "--overwrite") == 0
     assert not (out / "data").exists() and not (out / "detections").exists()
     assert json.loads((out / "metrics.json").read_text())["outputs"] == []
 
@@ -188,28 +172,28 @@ def test_tracking_tells_kitti_roots_apart(
 def test_paths_are_compared_resolved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels, results = _folders_2d(tmp_path)
+    labels, results = folders_2d(tmp_path)
     out = tmp_path / "out"
     monkeypatch.chdir(tmp_path)
-    assert _eval_2d("label_2", "results", "out") == 0  # relative ...
+    assert eval_2d("label_2", "results", "out") == 0  # relative ...
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["source"] == str(labels.resolve())  # stored resolved
-    assert _eval_2d(labels, results, out) == 0  # ... then absolute: the same run
+    assert eval_2d(labels, results, out) == 0  # ... then absolute: the same run
     # the same relative strings from another folder: other files, another run
     other = tmp_path / "b"
-    _folders_2d(other)
+    folders_2d(other)
     monkeypatch.chdir(other)
     capsys.readouterr()
-    assert _eval_2d("label_2", "results", out) == 2
+    assert eval_2d("label_2", "results", out) == 2
     assert f"another source {labels.resolve()}, now {(other / 'label_2').resolve()}" in (
         capsys.readouterr().err
     )
     # an older metrics.json with relative paths: cannot be told, said so
     (out / "metrics.json").write_text(json.dumps({**stored, "source": "label_2"}))
-    assert _eval_2d(labels, results, out) == 2
+    assert eval_2d(labels, results, out) == 2
     err = capsys.readouterr().err
     assert "source label_2 is a relative path (an older run's)" in err and "--overwrite" in err
-    assert _eval_2d(labels, results, out, "--overwrite") == 0
+    assert eval_2d(labels, results, out, "--overwrite") == 0
 
 
 def test_a_folder_to_remove_inside_an_input_is_refused(tmp_path: Path) -> None:
