@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from drivestack.eval.tracking.hota import HotaInputs, compute_hota
+from drivestack.eval.tracking.hota import HOTA_KEYS, HotaInputs, compute_hota
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -54,8 +54,6 @@ IOU_THRESHOLD = 0.5
 #: How much a pair matched in the class's previous frame outweighs the similarity (TrackEval).
 _CONTINUITY_BONUS = 1000.0
 _EPS = float(np.finfo(float).eps)
-#: The figures of :func:`compute_hota` kept per class.
-HOTA_KEYS = ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
 
 
 @dataclass(frozen=True)

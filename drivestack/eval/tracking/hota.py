@@ -37,6 +37,10 @@ class HotaInputs:
     pair_sim: np.ndarray
 
 
+#: The figures of a :class:`HotaResult` (the mean over the alphas), in report order.
+HOTA_KEYS = ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
+
+
 @dataclass(frozen=True)
 class HotaResult:
     """Means over alphas (fractions) and the per-alpha arrays ``(19,)``."""
@@ -52,10 +56,7 @@ class HotaResult:
     per_alpha: dict[str, np.ndarray]
 
     def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            k: getattr(self, k)
-            for k in ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
-        }
+        out: dict[str, object] = {k: getattr(self, k) for k in HOTA_KEYS}
         out["per_alpha"] = {k: v.tolist() for k, v in self.per_alpha.items()}
         out["alphas"] = ALPHAS.tolist()
         return out

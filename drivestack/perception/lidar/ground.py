@@ -438,8 +438,13 @@ def fit_subsample(xyz_m: np.ndarray, bins: np.ndarray, stride: int) -> np.ndarra
     together."""
     if stride <= 1:
         return np.flatnonzero(bins >= 0)
-    h = coordinate_hash(xyz_m, bins)
-    return np.flatnonzero((bins >= 0) & ((h >> np.uint64(40)) % np.uint64(stride) == 0))
+    return np.flatnonzero((bins >= 0) & _hash_picks(coordinate_hash(xyz_m, bins), stride))
+
+
+def _hash_picks(h: np.ndarray, stride: int) -> np.ndarray:
+    """``(N,)`` bool: the points :func:`fit_subsample` keeps of hashes ``h (N,)`` (about one
+    in ``stride``, > 1)."""
+    return (h >> np.uint64(40)) % np.uint64(stride) == 0
 
 
 def coordinate_hash(xyz_m: np.ndarray, bins: np.ndarray | None = None) -> np.ndarray:
@@ -564,7 +569,8 @@ def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
         )
     rng = np.random.default_rng(cfg.ransac_seed)
     # Hypotheses from the low half of the scan (the road is below the sensor).
-    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], coordinate_hash(xyz)))
+    h = coordinate_hash(xyz)
+    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], h))
     low = order[xyz[order, 2] < np.median(xyz[:, 2])]
     if len(low) < 3:
         low = order
@@ -580,8 +586,9 @@ def segment_ground_ransac(xyz_m: np.ndarray, cfg: GroundConfig) -> GroundResult:
     else:
         normal = normal[valid]
         offset = -np.einsum("hk,hk->h", normal, tri[valid, 0])
-        every = np.zeros(n, dtype=np.int64)
-        sample = xyz[fit_subsample(xyz, every, n // min(cfg.ransac_sample_size, n))]
+        # fit_subsample's choice over every point, on the hashes already made
+        stride = n // min(cfg.ransac_sample_size, n)
+        sample = xyz if stride <= 1 else xyz[_hash_picks(h, stride)]
         inliers = np.abs(sample @ normal.T + offset) < cfg.distance_threshold_m
         best = int(np.argmax(inliers.sum(axis=0)))
         best_normal, best_offset = normal[best], float(offset[best])
