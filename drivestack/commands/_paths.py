@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from drivestack.core.errors import DataError
 
@@ -410,7 +411,8 @@ def check_eval_out(
             field="--out",
         )
     old, unread = _old_metrics(out)
-    why = unread or _other_eval_run(old, kind, identity)
+    old_run = _eval_kind(old) if old is not None else None
+    why = unread or _other_eval_run(old, old_run, kind, identity)
     if why is not None and not overwrite:
         raise DataError(
             f"already holds the results of another run ({why}); give another --out, or "
@@ -418,9 +420,7 @@ def check_eval_out(
             path=str(out),
             field="--out",
         )
-    old_kind = (
-        _eval_kind(old) if old is not None and not (out / "metrics.json").is_symlink() else None
-    )
+    old_kind = old_run if not (out / "metrics.json").is_symlink() else None
     listed = _listed_outputs(out, old) if old_kind is not None else ()
     unclaimed = [
         n for n in writes if n not in listed and ((out / n).exists() or (out / n).is_symlink())
@@ -530,13 +530,13 @@ def _differs(key: str, stored: object, value: object) -> str | None:
 
 
 def _other_eval_run(
-    old: dict[str, object] | None, kind: str, identity: dict[str, object]
+    old: dict[str, object] | None, old_kind: str | None, kind: str, identity: dict[str, object]
 ) -> str | None:
-    """Why the eval results ``old`` (``--out``'s metrics.json) are not this run's; None
-    when it holds none, or this same run's (:func:`check_eval_out`)."""
+    """Why the eval results ``old`` (``--out``'s metrics.json, of the eval command
+    ``old_kind``: :func:`_eval_kind`) are not this run's; None when it holds none, or this
+    same run's (:func:`check_eval_out`)."""
     if old is None:
         return None
-    old_kind = _eval_kind(old)
     if old_kind != kind:
         return (
             f"a metrics.json of drivestack eval {old_kind}, not {kind}"
@@ -577,12 +577,20 @@ def eval_staging(out: Path, kind: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def swap_in_eval_out(staging: Path, out: Path, clear: tuple[str, ...]) -> None:
-    """Move a finished run's outputs from ``staging`` (:func:`eval_staging`) into ``out``:
-    the old run's listed folders (``clear``, :func:`check_eval_out`) are moved aside into
-    ``staging`` (deleted with it), the :data:`EVAL_FOLDERS` the run wrote in ``staging`` moved
-    in, and its ``metrics.json`` last (``os.replace``: a symlink there is replaced, never
-    followed out of ``out``)."""
+def swap_in_eval_out(
+    staging: Path, out: Path, clear: tuple[str, ...], result: dict[str, Any], indent: int = 1
+) -> None:
+    """Write a finished run's ``result`` as ``staging/metrics.json`` (strict JSON, undefined
+    figures as null; its ``outputs`` set here: the :data:`EVAL_FOLDERS` the run wrote in
+    ``staging``, :func:`eval_outputs`) and move the run from ``staging`` (:func:`eval_staging`)
+    into ``out``: the old run's listed folders (``clear``, :func:`check_eval_out`) are moved
+    aside into ``staging`` (deleted with it), the run's folders moved in, and its
+    ``metrics.json`` last (``os.replace``: a symlink there is replaced, never followed out of
+    ``out``)."""
+    from drivestack.core.json_values import strict_dumps
+
+    result["outputs"] = eval_outputs(staging, EVAL_FOLDERS)
+    (staging / "metrics.json").write_text(strict_dumps(result, indent=indent))
     for name in clear:
         if name in EVAL_FOLDERS:
             (out / name).rename(staging / f".old-{name}")
@@ -592,10 +600,11 @@ def swap_in_eval_out(staging: Path, out: Path, clear: tuple[str, ...]) -> None:
     os.replace(staging / "metrics.json", out / "metrics.json")
 
 
-def write_eval_metrics(out: Path, kind: str, text: str, clear: tuple[str, ...]) -> None:
-    """``out/metrics.json`` of an eval run that writes no folder: ``text`` written to a file
-    inside ``out`` and swapped in (:func:`swap_in_eval_out`), the old run's listed folders
-    (``clear``) removed with it."""
+def write_eval_metrics(
+    out: Path, kind: str, result: dict[str, Any], clear: tuple[str, ...]
+) -> None:
+    """``out/metrics.json`` of an eval run that writes no folder (its ``outputs`` empty):
+    ``result`` written to a file inside ``out`` and swapped in (:func:`swap_in_eval_out`), the
+    old run's listed folders (``clear``) removed with it."""
     with eval_staging(out, kind) as staging:
-        (staging / "metrics.json").write_text(text)
-        swap_in_eval_out(staging, out, clear)
+        swap_in_eval_out(staging, out, clear, result)

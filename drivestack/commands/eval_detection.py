@@ -35,7 +35,6 @@ from drivestack.commands._paths import (
     check_out_dir,
     dataset_root,
     detector_config,
-    eval_outputs,
     eval_staging,
     positive_int,
     removed_on_failure,
@@ -110,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.eval.detection.run import (
         check_detections_kind,
         evaluate_dataset,
-        write_metrics,
     )
 
     # arguments and paths checked before any scan is read (DataError: one line, exit status 2)
@@ -175,39 +173,35 @@ def run(args: argparse.Namespace) -> int:
     print(_source_line(args, config))
     for warning in config_warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    with removed_on_failure(args.out):
-        args.out.mkdir(parents=True, exist_ok=True)
-        # the detections are written in a scratch folder and swapped in at the end: a run
-        # stopped half-way leaves the old detections/ (and nothing of its own) behind
-        with eval_staging(args.out, "detection") as staging:
-            result = evaluate_dataset(
-                args.dataset,
-                root,
-                detector=detector,
-                detections=args.detections,
-                max_frames=args.max_frames,
-                out_dir=staging,
-                progress=None
-                if args.quiet
-                else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
-                av2_categories=args.av2_categories,
-            )
-            if detector is not None and hasattr(detector, "cfg"):
-                import dataclasses
+    # the detections are written in a scratch folder and swapped in at the end: a run
+    # stopped half-way leaves the old detections/ (and nothing of its own) behind
+    with removed_on_failure(args.out), eval_staging(args.out, "detection") as staging:
+        result = evaluate_dataset(
+            args.dataset,
+            root,
+            detector=detector,
+            detections=args.detections,
+            max_frames=args.max_frames,
+            out_dir=staging,
+            progress=None
+            if args.quiet
+            else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+            av2_categories=args.av2_categories,
+        )
+        if detector is not None and hasattr(detector, "cfg"):
+            import dataclasses
 
-                result["detector_config"] = dataclasses.asdict(detector.cfg)
-            result["source"] = source
-            result["root"] = resolved(root)
-            result["max_frames"] = args.max_frames
-            if config_warnings:
-                result["config_warnings"] = config_warnings
-            result.update(run_provenance())
-            notes = _notes(result)
-            if notes:
-                result["notes"] = notes
-            result["outputs"] = eval_outputs(staging, ("detections",))
-            write_metrics(staging / "metrics.json", result)
-            swap_in_eval_out(staging, args.out, clear)
+            result["detector_config"] = dataclasses.asdict(detector.cfg)
+        result["source"] = source
+        result["root"] = resolved(root)
+        result["max_frames"] = args.max_frames
+        if config_warnings:
+            result["config_warnings"] = config_warnings
+        result.update(run_provenance())
+        notes = _notes(result)
+        if notes:
+            result["notes"] = notes
+        swap_in_eval_out(staging, args.out, clear, result, indent=2)
     _print_summary(result)
     for note in notes:
         print(f"note: {note}")

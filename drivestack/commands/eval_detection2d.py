@@ -48,7 +48,6 @@ from drivestack.commands._paths import (
     write_eval_metrics,
 )
 from drivestack.core.errors import DataError
-from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 if TYPE_CHECKING:
@@ -369,13 +368,12 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, object] = {
         "source": source,
         "detections": detections,
-        "outputs": [],  # no folder of its own (check_eval_out)
         "split": args.split if args.kitti_tracking_root else None,
         "filter": asdict(rules),
         "interpolation": "all-point",
         "classes": table,
         **run_provenance(),
     }
-    write_eval_metrics(args.out, "detection2d", strict_dumps(report), clear)
+    write_eval_metrics(args.out, "detection2d", report, clear)
     print(f"wrote {args.out / 'metrics.json'}")
     return 0

@@ -54,7 +54,6 @@ from drivestack.commands._paths import (
     write_eval_metrics,
 )
 from drivestack.core.errors import DataError
-from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 DATASETS = ("av2", "commonroad")
@@ -238,7 +237,6 @@ def run(args: argparse.Namespace) -> int:
     result_json = {
         "dataset": args.dataset,
         "root": resolved(root),
-        "outputs": [],  # no folder of its own (check_eval_out)
         "settings": {
             "planners": planners,
             "horizons_s": params.horizons_s,
@@ -263,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {planner}: OLS over the logs (mean) {_fmt(overall[planner]['score'], 3)}")
     for note in notes:
         print(f"note: {note}")
-    write_eval_metrics(args.out, "planning", strict_dumps(result_json), clear)
+    write_eval_metrics(args.out, "planning", result_json, clear)
     print(f"wrote {args.out / 'metrics.json'}")
     if scored == 0:
         span = max(e["span_s"] for e in per_log)

@@ -82,7 +82,6 @@ from drivestack.commands._paths import (
     write_eval_metrics,
 )
 from drivestack.core.errors import DataError
-from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 DATASETS = ("av2", "commonroad", "kitti-tracking")
@@ -396,7 +395,6 @@ def run(args: argparse.Namespace) -> int:
         "dataset": args.dataset,
         "pasts": args.pasts,
         "root": resolved(root),
-        "outputs": [],  # no folder of its own (check_eval_out)
         **({"split": args.split} if args.dataset == "kitti-tracking" else {}),
         "settings": settings_json,
         "model_records": {m: catalog[m].record for m in models if catalog[m].record},
@@ -415,7 +413,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_tables(same[pasts]))
     for note in notes:
         print(f"note: {note}")
-    write_eval_metrics(args.out, "prediction", strict_dumps(result), clear)
+    write_eval_metrics(args.out, "prediction", result, clear)
     print(f"wrote {args.out / 'metrics.json'}")
     if not report["metrics"]:
         print(f"no case was scored: {_why_nothing_scored(args, report)}", file=sys.stderr)

@@ -59,7 +59,6 @@ from drivestack.commands._paths import (
     check_eval_out,
     check_out_dir,
     dataset_root,
-    eval_outputs,
     eval_staging,
     iou_thresholds,
     reader_errors_as_data_errors,
@@ -68,7 +67,6 @@ from drivestack.commands._paths import (
     swap_in_eval_out,
 )
 from drivestack.core.errors import DataError
-from drivestack.core.json_values import strict_dumps
 from drivestack.core.provenance import run_provenance
 
 if TYPE_CHECKING:
@@ -326,9 +324,7 @@ def _run(args: argparse.Namespace) -> int:
             report = _run_fusion(args, seqmap, classes, staging)
         else:
             report = _run_lidar(args, seqmap, classes, ious, frames, staging)
-        report["outputs"] = eval_outputs(staging, writes)
-        (staging / "metrics.json").write_text(strict_dumps(report))  # undefined figures: null
-        swap_in_eval_out(staging, args.out, clear)
+        swap_in_eval_out(staging, args.out, clear, report)  # undefined figures: null
     print(f"wrote {args.out / 'metrics.json'}")
     return 0
 
