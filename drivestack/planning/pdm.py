@@ -367,10 +367,11 @@ class _RolloutPlanner:
         # for (IDM alone lags a falling desired speed, into a bend as into a slower lane)
         front = self.vehicle.front_offset_m
         decel, lat = self.params.speed_limit_decel_mps2, self.params.max_lat_accel_mps2
-        self._profile = self.reference.speed_profile(lat, decel, ahead_m=front)
+        limits = self.reference.speed_limits(lat, ahead_m=front)
+        self._profile = self.reference.braking_profile(limits, decel)  # = speed_profile
         self._drops = SpeedDrops.along(
             self.reference.station_m,
-            self.reference.speed_limits(lat, ahead_m=front),
+            limits,
             decel,
             self.params.idm.comfort_decel_mps2,
         )
@@ -597,11 +598,15 @@ class PDMPlanner(_RolloutPlanner):
             # of steering into an occupied lane or braking hard behind a car it cuts in behind
             own = self._own_lane_offset_m(obs)
             if own is not None:
-                offsets = np.concatenate((offsets, np.full(len(p.speed_fractions), own)))
-                targets = np.concatenate((targets, np.asarray(p.speed_fractions)))
-                result, scores = self._simulate(
-                    start, station, agents, forecast, offsets, targets, light_args
+                # proposals roll out independently: roll out only the own-lane ones
+                own_offsets = np.full(len(p.speed_fractions), own)
+                own_targets = np.asarray(p.speed_fractions)
+                offsets = np.concatenate((offsets, own_offsets))
+                targets = np.concatenate((targets, own_targets))
+                result = result.joined(
+                    self._rollout(start, station, agents, own_offsets, own_targets, light_args)
                 )
+                scores = self._score(result, forecast)
         # 6. choose (near-ties to the centred proposal), or brake: see ``stop_reason``
         n_score = p.n_score_steps
         best = choose_proposal(scores.total, offsets)
@@ -638,18 +643,34 @@ class PDMPlanner(_RolloutPlanner):
         light_args: dict,
     ) -> tuple[Rollout, ProposalScores]:
         """Steps 4 and 5: the proposals' rollouts and their scores."""
+        result = self._rollout(start, station_m, agents, offsets_m, fractions, light_args)
+        return result, self._score(result, forecast)
+
+    def _rollout(
+        self,
+        start: BicycleState,
+        station_m: float,
+        agents: PathAgents,
+        offsets_m: np.ndarray,
+        fractions: np.ndarray,
+        light_args: dict,
+    ) -> Rollout:
+        """Step 4: the rollouts of the proposals ``offsets_m (P,)`` x ``fractions (P,)``."""
         p = self.params
-        result = rollout(
+        return rollout(
             start, self.reference, self._tree, offsets_m, fractions, self._profile, agents,
             p.n_steps, p.dt_s, self.vehicle, p.idm, self._stop_station_m,
             p.entry_lookahead_steps, start_station_m=station_m, speed_drops=self._drops,
             **light_args,
         )  # fmt: skip
-        scores = score_rollouts(
+
+    def _score(self, result: Rollout, forecast: Forecast) -> ProposalScores:
+        """Step 5: the scores of the rollouts ``result``."""
+        p = self.params
+        return score_rollouts(
             result, forecast, self.reference, self.road_map, self.vehicle, p.dt_s,
             p.n_score_steps,
         )  # fmt: skip
-        return result, scores
 
 
 def _unhindered(scores: ProposalScores) -> np.ndarray:
@@ -778,11 +799,12 @@ class IDMPlanner(_RolloutPlanner):
         if abs(self._lateral_m) >= OWN_LANE_MIN_OFFSET_M:
             own = self._own_lane_offset_m(obs)
             if own is not None:
-                keep = self._follow(start, station, agents, np.full(1, own), light_args)
-                if self._lane_change_blocked(result, forecast, moving, own) or (
-                    self._brakes_hard(result) and not self._brakes_hard(keep)
-                ):
-                    offset, result = np.full(1, own), keep  # wait in the own lane
+                # the own-lane plan only when the route's plan is blocked or brakes hard
+                blocked = self._lane_change_blocked(result, forecast, moving, own)
+                if blocked or self._brakes_hard(result):
+                    keep = self._follow(start, station, agents, np.full(1, own), light_args)
+                    if blocked or not self._brakes_hard(keep):
+                        offset, result = np.full(1, own), keep  # wait in the own lane
         reason = self._stop_reason(result, station, float(obs.ego.yaw_rad))
         self.debug = PlanDebug(
             offset,

@@ -126,6 +126,15 @@ class Rollout:
         ).boxes(vehicle)
         return b.reshape(st.shape[0], st.shape[1], 7)
 
+    def joined(self, other: Rollout) -> Rollout:
+        """This rollout's P proposals followed by ``other``'s Q (same T): ``(P + Q, ...)``."""
+        return Rollout(
+            np.concatenate((self.states, other.states)),
+            np.concatenate((self.station_m, other.station_m)),
+            np.concatenate((self.gap_m, other.gap_m)),
+            np.concatenate((self.closing_speed_mps, other.closing_speed_mps)),
+        )
+
 
 @njit(cache=True)
 def _project_kernel(xy_m, station_m, pts, nearest):
@@ -367,7 +376,9 @@ def _rollout_kernel(
             off = offsets[p]
             look = max(look_min, look_time * v)
             tx, ty, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s + look, off)
-            px, py, _, _ = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, off)
+            # the path point at s, once: shifted here, unshifted for the Newton step below
+            px0, py0, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
+            px, py = px0 - off * sn, py0 + off * c
             kappa = _interp(s + 0.5 * v * dt, station_m, curvature)
             kappa = kappa / max(1.0 - off * kappa, 0.1)  # the shifted path's
             steer = feed_forward_steering_scalar(
@@ -376,9 +387,8 @@ def _rollout_kernel(
                 math.hypot(tx - px, ty - py), kappa, wheelbase, max_steer,
             )  # fmt: skip
             x, y, yaw, v, a, d = bicycle_update(x, y, yaw, v, a, d, accel, steer, dt, limits)
-            # one Newton step of the projection onto the path
-            px, py, c, sn = _path_pose(station_m, xy_m, seg_cos, seg_sin, s, 0.0)
-            s = s + (x - px) * c + (y - py) * sn
+            # one Newton step of the projection onto the path (s is unchanged since px0)
+            s = s + (x - px0) * c + (y - py0) * sn
     return states, stations, gaps, closing
 
 

@@ -239,7 +239,18 @@ class ReferencePath:
         enough to slow at ``decel_mps2`` for what is ahead: ``v_i^2 <= v_j^2 + 2 b (s_j -
         s_i)`` for every point ``j`` ahead. Any ``N >= 2`` works, also a route shorter than
         the averaging window."""
-        v = self.speed_limits(max_lat_accel_mps2, ahead_m)
+        return self.braking_profile(self.speed_limits(max_lat_accel_mps2, ahead_m), decel_mps2)
+
+    def braking_profile(self, limits_mps: np.ndarray, decel_mps2: float = 1.5) -> np.ndarray:
+        """``(N,)`` the per-point limits ``limits_mps (N,)`` (e.g. :meth:`speed_limits`,
+        not modified), lowered early enough to slow at ``decel_mps2`` for what is ahead:
+        ``v_i^2 <= v_j^2 + 2 b (s_j - s_i)`` for every point ``j`` ahead
+        (:meth:`speed_profile`'s backward pass, for a caller that has the limits already)."""
+        v = np.array(limits_mps, dtype=np.float64)
+        if v.shape != self.station_m.shape:
+            raise ValueError(
+                f"limits_mps: shape {v.shape}, expected {self.station_m.shape} (one per point)"
+            )
         ds = np.diff(self.station_m)
         for i in range(len(v) - 2, -1, -1):  # backward pass: v_i^2 <= v_{i+1}^2 + 2 b ds
             v[i] = min(v[i], float(np.sqrt(v[i + 1] ** 2 + 2.0 * decel_mps2 * ds[i])))

@@ -215,3 +215,17 @@ def test_a_harder_limit_deceleration_brakes_later() -> None:
         assert np.min(h.ego_accel_mps2) >= -(p.speed_limit_decel_mps2 + 0.1)
     # 110 m at 1.5 m/s^2 against 55 m at 3 (the approach is eased in, a little earlier)
     assert start[1.5] > 110.0 and 55.0 < start[3.0] < 75.0
+
+
+def test_braking_profile_is_the_speed_profiles_backward_pass() -> None:
+    # 10 m/s then a 5 m/s stretch from x = 50 m, around a gentle bend
+    xy = np.column_stack([np.arange(0.0, 101.0, 1.0), 0.002 * np.arange(0.0, 101.0, 1.0) ** 2])
+    path = ReferencePath.from_polyline(xy, np.where(xy[:, 0] < 50.0, 10.0, 5.0))
+    limits = path.speed_limits(2.5, ahead_m=3.0)
+    kept = limits.copy()
+    profile = path.braking_profile(limits, 1.5)
+    assert np.array_equal(profile, path.speed_profile(2.5, 1.5, ahead_m=3.0))
+    assert np.array_equal(limits, kept)  # its input is left alone
+    assert np.all(profile <= limits) and profile[45] < limits[45]  # slows ahead of the drop
+    with pytest.raises(ValueError, match="limits_mps: shape"):
+        path.braking_profile(limits[:-1])

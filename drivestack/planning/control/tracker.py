@@ -370,7 +370,13 @@ def _lookahead_point(path_m, x_m, y_m, lookahead_m):  # pragma: no cover - compi
     ``(x_m, y_m)``: ``interpolate_polyline(path, project_to_polyline(path, p)[0] + lookahead)``
     in one pass, with the same arithmetic (so the same numbers)."""
     stations, seg_len, idx, t_idx = _closest_on_polyline(path_m, x_m, y_m)
-    s = (stations[idx] + t_idx * seg_len[idx]) + lookahead_m
+    return _point_at_station(path_m, stations, (stations[idx] + t_idx * seg_len[idx]) + lookahead_m)
+
+
+@njit(cache=True)
+def _point_at_station(path_m, stations, s):  # pragma: no cover - compiled
+    """``(1, 2)`` point at station ``s`` of the ``(N, 2)`` polyline ``path_m`` with stations
+    ``stations (N,)`` (extrapolated past the ends): ``interpolate_polyline``'s arithmetic."""
     j = _segment_at(stations, s)
     u = (s - stations[j]) / (stations[j + 1] - stations[j])
     out = np.empty((1, 2))
@@ -390,7 +396,8 @@ def _plan_steering(
     curvature (heading change over length) of the segment ``ahead_m`` past it."""
     stations, seg_len, idx, t_idx = _closest_on_polyline(path_m, x_m, y_m)
     here = stations[idx] + t_idx * seg_len[idx]
-    target = _lookahead_point(path_m, x_m, y_m, lookahead_m)
+    # _lookahead_point's target, from the projection already at hand
+    target = _point_at_station(path_m, stations, here + lookahead_m)
     tx, ty = target[0, 0], target[0, 1]
     t_on = min(max(t_idx, 0.0), 1.0)
     px = path_m[idx, 0] + t_idx * (path_m[idx + 1, 0] - path_m[idx, 0])
