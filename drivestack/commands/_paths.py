@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -563,18 +564,67 @@ def _other_eval_run(
     return f"another {'; '.join(differs)}" if differs else None
 
 
+#: Prefix of :func:`eval_staging`'s scratch folders and the file naming the process using one.
+STAGING_PREFIX = ".eval-"
+STAGING_OWNER = ".owner-pid"
+
+
 @contextlib.contextmanager
 def eval_staging(out: Path, kind: str) -> Iterator[Path]:
     """A scratch folder inside ``out`` (made if missing) where an eval run writes its
     metrics.json and folders, deleted at the end: :func:`swap_in_eval_out` moves them into
     ``out`` once the run is done, so a run stopped half-way (an error, Ctrl-C) leaves ``out``
-    as it was."""
+    as it was. The folder records the process using it (:data:`STAGING_OWNER`); the scratch
+    folders a killed run left (SIGKILL, power loss: no clean-up ran) are removed first
+    (:func:`remove_abandoned_staging`)."""
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".eval-{kind}-", dir=out))
+    removed = remove_abandoned_staging(out)
+    if removed:
+        print(
+            f"note: removed {len(removed)} scratch folder(s) of stopped eval runs from {out}: "
+            + ", ".join(removed),
+            file=sys.stderr,
+        )
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{kind}-", dir=out))
     try:
+        (staging / STAGING_OWNER).write_text(f"{os.getpid()}\n")
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_abandoned_staging(out: Path) -> list[str]:
+    """Remove the :func:`eval_staging` folders in ``out`` whose run has stopped: a real
+    folder (not a symlink) named ``.eval-<kind>-*`` whose :data:`STAGING_OWNER` names a
+    process id that is not running on this machine. A folder without a readable owner file
+    is left alone (a run that has just made it, or not one of ours); so is one whose process
+    runs (another eval run into the same ``out``) or cannot be checked. Returns the names
+    removed, sorted."""
+    removed = []
+    for folder in sorted(out.glob(f"{STAGING_PREFIX}*-*")):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            pid = int((folder / STAGING_OWNER).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if pid <= 0 or pid == os.getpid() or _process_runs(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder.name)
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    """Is process ``pid`` running (or there, but not ours to signal)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: someone else's process
+        return True
+    return True
 
 
 def swap_in_eval_out(

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from drivestack.cli import INTERRUPTED_STATUS, main
-from drivestack.commands._paths import check_eval_out
+from drivestack.commands._paths import (
+    STAGING_OWNER,
+    check_eval_out,
+    eval_staging,
+    remove_abandoned_staging,
+    write_eval_metrics,
+)
 from drivestack.core.errors import DataError
 from tests.commands._eval_out_helpers import ANGLET, eval_2d, folders_2d
 
@@ -250,3 +256,59 @@ def test_refusals_say_why_a_folder_is_not_claimed(tmp_path: Path) -> None:
         DataError, match="holds data/, which this command writes, and it is a symlink"
     ):
         check_eval_out(out, "tracking", {}, True, writes=("data",))
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _staging(out: Path, name: str, owner: int | str | None) -> Path:
+    folder = out / name
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "0000.txt").write_text("partial\n")
+    if owner is not None:
+        (folder / STAGING_OWNER).write_text(f"{owner}\n")
+    return folder
+
+
+def test_scratch_folders_of_killed_runs_are_removed_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SIGKILLed eval run cannot clean up: its .eval-<kind>-* folder (a partial data/) was
+    left in --out for good. The next eval run into that --out removes it and says so; the
+    scratch folders of a running process, of no recorded process, and links are kept."""
+    import os
+
+    out = tmp_path / "out"
+    killed = _staging(out, ".eval-tracking-killed1", _dead_pid())
+    running = _staging(out, ".eval-tracking-running", os.getppid())
+    unowned = _staging(out, ".eval-detection-unowned", None)
+    garbled = _staging(out, ".eval-detection-garbled", "not a pid")
+    (out / ".eval-tracking-link").symlink_to(killed, target_is_directory=True)
+    write_eval_metrics(out, "planning", {"metrics": {}}, ())
+    assert not killed.exists()
+    assert running.is_dir() and unowned.is_dir() and garbled.is_dir()
+    assert (out / ".eval-tracking-link").is_symlink()
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".eval-detection-garbled", ".eval-detection-unowned", ".eval-tracking-link",
+        ".eval-tracking-running", "metrics.json",
+    ]  # fmt: skip
+    err = capsys.readouterr().err
+    assert "removed 1 scratch folder(s) of stopped eval runs" in err
+    assert ".eval-tracking-killed1" in err
+
+
+def test_a_running_eval_records_its_process_in_its_scratch_folder(tmp_path: Path) -> None:
+    import os
+
+    with eval_staging(tmp_path / "out", "tracking") as staging:
+        assert staging.name.startswith(".eval-tracking-")
+        assert (staging / STAGING_OWNER).read_text() == f"{os.getpid()}\n"
+        assert remove_abandoned_staging(tmp_path / "out") == []
+    assert not staging.exists()
