@@ -9,6 +9,8 @@
 - :mod:`~drivestack.planning.traffic_lights`: the route's traffic-light stop lines on that
   path and the rule both planners stop by (red within a hard deceleration, yellow only
   when comfortable, unknown as go).
+- :mod:`~drivestack.planning.stop_signs`: the route's stop-sign lines on that path and the
+  rule both planners stop by (stop, stand ``stop_sign_dwell_s``, then go).
 - :mod:`~drivestack.planning.control`: pure-pursuit steering and PI + feed-forward speed
   tracking of the planned trajectory, within the vehicle's limits.
 
@@ -67,6 +69,12 @@ if TYPE_CHECKING:
     from drivestack.planning.idm import ACCParams, IDMParams
     from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner, PlanDebug
     from drivestack.planning.reference_path import ReferencePath
+    from drivestack.planning.stop_signs import (
+        RouteSignStop,
+        SignDecision,
+        StopSignRule,
+        route_sign_stops,
+    )
     from drivestack.planning.traffic_lights import (
         LightDecision,
         LightStopRule,
@@ -85,14 +93,21 @@ __all__ = [
     "PlanDebug",
     "ReferencePath",
     "RouteLightStop",
+    "RouteSignStop",
+    "SignDecision",
+    "StopSignRule",
     "TrackerParams",
     "TrajectoryTracker",
     "route_light_stops",
+    "route_sign_stops",
 ]
 _MODULES = {"ACCParams": "idm", "IDMParams": "idm", "ReferencePath": "reference_path"}
 _MODULES |= dict.fromkeys(("IDMPlanner", "PDMParams", "PDMPlanner", "PlanDebug"), "pdm")
 _MODULES |= dict.fromkeys(("TrackerParams", "TrajectoryTracker"), "control")
 _MODULES |= dict.fromkeys(
     ("LightDecision", "LightStopRule", "RouteLightStop", "route_light_stops"), "traffic_lights"
+)
+_MODULES |= dict.fromkeys(
+    ("RouteSignStop", "SignDecision", "StopSignRule", "route_sign_stops"), "stop_signs"
 )
 __getattr__ = lazy_exports(__name__, _MODULES)

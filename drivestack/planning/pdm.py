@@ -3,7 +3,9 @@
 PDM step, as numbered array steps:
   1. project the ego onto the route's reference path, and find the stop line of a traffic
      light it must stop at (:mod:`~drivestack.planning.traffic_lights`: red or yellow within
-     the allowed deceleration, ``debug.light_stop``);
+     the allowed deceleration, ``debug.light_stop``) and of a stop sign it has not yet stood
+     at for ``stop_sign_dwell_s`` (:mod:`~drivestack.planning.stop_signs`,
+     ``debug.sign_stop``); the nearer of the two is the rollouts' stop;
   2. forecast the agents (constant velocity by default) over the horizon, a car driving
      along its lane towards a light it stops at stopped at the line
      (:mod:`~drivestack.planning.light_forecast`);
@@ -75,6 +77,13 @@ not bias the choice; standing there no proposal
 progresses more than 0.5 m, so the progress scores tie (all 1) and the no-progress stop,
 which needs a proposal that travels, does not trigger. With no light to stop at, both plan
 exactly (bit for bit) as without lights.
+
+Both planners stop at the stop signs (kinds ``stop`` and ``all_way_stop``) of the route's
+lanes with the same stop law and stop point, stand there (speed under 0.1 m/s, the front at
+most ``PDMParams.stop_sign_window_m`` before the line) for ``stop_sign_dwell_s``, and then go
+(:mod:`~drivestack.planning.stop_signs`): PDM when its scoring finds a proposal clear of the
+crossing traffic, the IDM baseline at once. With no stop sign on the route, both plan exactly
+(bit for bit) as before.
 """
 
 from __future__ import annotations
@@ -90,6 +99,7 @@ from drivestack.kernels.corners import bev_corners
 from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
+    MOVE_OFF_ROOM_M,
     PathAgents,
     Rollout,
     SpeedDrops,
@@ -106,6 +116,12 @@ from drivestack.planning.scoring import (
     distance_outside_drivable_m,
     score_rollouts,
     stays_on_drivable_area,
+)
+from drivestack.planning.stop_signs import (
+    STOP_SIGN_DWELL_S,
+    SignDecision,
+    StopSignRule,
+    route_sign_stops,
 )
 from drivestack.planning.traffic_lights import (
     LIGHT_STOP_DECEL_MPS2,
@@ -166,6 +182,13 @@ class PDMParams:
     # curvature kappa, having braked for it ahead as for a lower lane limit (the speed profile
     # and :class:`~drivestack.planning.proposals.SpeedDrops` read both)
     max_lat_accel_mps2: float = 2.5
+    # stop signs (:mod:`~drivestack.planning.stop_signs`): how long (s) the ego stands at a
+    # stop sign's line (speed under 0.1 m/s) before it goes on, and how far before the line
+    # (m, front bumper) standing counts: at least idm.min_gap_m + 1 m (the stop point and the
+    # rollout's move-off room: a standing plan rests within that); None: exactly that (3 m
+    # with the default gap, the no_stop_sign_violation metric's window)
+    stop_sign_dwell_s: float = STOP_SIGN_DWELL_S
+    stop_sign_window_m: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -215,12 +238,30 @@ class PDMParams:
                 f"{self.idm.comfort_decel_mps2!r} (slowing for a speed limit is comfortable "
                 f"braking), got {self.speed_limit_decel_mps2!r}"
             )
+        check_number("PDMParams.stop_sign_dwell_s", self.stop_sign_dwell_s, at_least=0.0)
+        reach_m = self.idm.min_gap_m + MOVE_OFF_ROOM_M
+        if self.stop_sign_window_m is not None:
+            check_number("PDMParams.stop_sign_window_m", self.stop_sign_window_m, above=0.0)
+        if self.stop_sign_window_m is not None and self.stop_sign_window_m < reach_m:
+            raise ValueError(
+                f"PDMParams.stop_sign_window_m must be at least idm.min_gap_m + {MOVE_OFF_ROOM_M:g}"
+                f" = {reach_m!r} m (a plan standing at a stop sign rests up to that far before "
+                f"its line: a shorter window never releases it), got {self.stop_sign_window_m!r}"
+            )
         if self.light_stop_decel_mps2 < self.idm.comfort_decel_mps2:
             raise ValueError(
                 "PDMParams.light_stop_decel_mps2 must be at least idm.comfort_decel_mps2 = "
                 f"{self.idm.comfort_decel_mps2!r} (the hard braking allowed for a red light "
                 f"cannot be gentler than the comfortable one), got {self.light_stop_decel_mps2!r}"
             )
+
+    @property
+    def sign_window_m(self) -> float:
+        """How far before a stop sign's line standing counts: ``stop_sign_window_m``, or
+        ``idm.min_gap_m + MOVE_OFF_ROOM_M`` when None."""
+        if self.stop_sign_window_m is None:
+            return self.idm.min_gap_m + MOVE_OFF_ROOM_M
+        return self.stop_sign_window_m
 
     @property
     def n_steps(self) -> int:
@@ -328,6 +369,9 @@ class PlanDebug:
     # :mod:`~drivestack.planning.traffic_lights`)
     light_stop: str | None = None
     lights_committed: tuple[str, ...] = ()
+    # the stop sign whose line the plan holds for (stops, or stands, before it until released:
+    # :mod:`~drivestack.planning.stop_signs`), or None
+    sign_stop: str | None = None
     # the braking plan's commanded deceleration (m/s^2) when ``chosen`` is -1, else None
     brake_decel_mps2: float | None = None
 
@@ -390,6 +434,15 @@ class _RolloutPlanner:
                 self.params.light_stop_decel_mps2, min(max_decel, self.vehicle.max_decel_mps2)
             ),
         )
+        self._signs = StopSignRule(
+            route_sign_stops(road_map, self.route_lanes, self.reference),
+            self.vehicle.front_offset_m,
+            comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
+            max_decel_mps2=max_decel,
+            stop_gap_m=self.params.idm.min_gap_m,
+            window_m=self.params.sign_window_m,
+            dwell_s=self.params.stop_sign_dwell_s,
+        )
         # the agents' lane chains' light stops, found as chains come up (``_forecast``)
         self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
         self._prepare()
@@ -400,6 +453,7 @@ class _RolloutPlanner:
     def reset(self) -> None:
         self.debug = None
         self._lights.reset()
+        self._signs.reset()
 
     def step(self, obs: Observation) -> Trajectory:
         raise NotImplementedError
@@ -427,21 +481,39 @@ class _RolloutPlanner:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
 
-    def _light_stop(self, obs: Observation, station_m: float) -> tuple[LightDecision, dict]:
-        """This step's traffic-light decision and the rollout's light stop arguments: when the
-        line of the light to stop at comes before the route end's stop
-        (:attr:`_stop_station_m`), every proposal stops there at the decision's constant
+    def _line_stops(
+        self, obs: Observation, station_m: float
+    ) -> tuple[LightDecision, SignDecision, dict]:
+        """This step's traffic-light and stop-sign decisions and the rollout's stop-line
+        arguments: of the light's line and the sign's line to stop at, the nearer (the
+        light's on a tie), when it comes before the route end's stop
+        (:attr:`_stop_station_m`): every proposal stops there at its decision's constant
         deceleration and gap (:func:`rollout`'s ``light_stop_station_m``,
         ``light_stop_decel_mps2`` and ``light_stop_gap_m``; none otherwise: the plans are as
-        without lights)."""
-        light = self._lights.step(obs.traffic_lights, station_m, float(obs.ego.speed_mps))
-        if light.station_m is not None and light.station_m < self._stop_station_m:
-            return light, {
-                "light_stop_station_m": light.station_m,
-                "light_stop_decel_mps2": light.decel_mps2,
-                "light_stop_gap_m": light.stop_gap_m,
-            }
-        return light, {}
+        without lights and signs)."""
+        speed = float(obs.ego.speed_mps)
+        light = self._lights.step(obs.traffic_lights, station_m, speed)
+        sign = self._signs.step(station_m, speed, obs.timestamp_ns)
+        lines = [
+            (at, decel, gap)
+            for at, decel, gap in (
+                (light.station_m, light.decel_mps2, light.stop_gap_m),
+                (sign.station_m, sign.decel_mps2, None),
+            )
+            if at is not None and at < self._stop_station_m
+        ]
+        if not lines:
+            return light, sign, {}
+        at, decel, gap = min(lines, key=lambda line: line[0])
+        return (
+            light,
+            sign,
+            {
+                "light_stop_station_m": at,
+                "light_stop_decel_mps2": decel,
+                "light_stop_gap_m": gap,
+            },
+        )
 
     @property
     def _hardest_decel_mps2(self) -> float:
@@ -580,7 +652,7 @@ class PDMPlanner(_RolloutPlanner):
         path = self.reference
         # 1. the ego on the reference path
         start, station = self._start(obs)
-        light, light_args = self._light_stop(obs, station)
+        light, sign, light_args = self._line_stops(obs, station)
         # 2. forecast, in the path's Frenet frame
         forecast = self._forecast(obs)
         agents = agents_on_path(path, self._tree, forecast)
@@ -621,6 +693,7 @@ class PDMPlanner(_RolloutPlanner):
             reason,
             light_stop=light.light_id,
             lights_committed=light.committed,
+            sign_stop=sign.sign_id,
         )
         if reason is None:
             return self._trajectory(obs, result, best)
@@ -768,7 +841,8 @@ class IDMPlanner(_RolloutPlanner):
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
-    for traffic lights as PDMPlanner does), ``speed_limit_decel_mps2`` and ``max_lat_accel_mps2``
+    for traffic lights as PDMPlanner does), ``stop_sign_dwell_s`` and ``stop_sign_window_m``
+    (it stops at stop signs as PDMPlanner does, then goes without looking), ``speed_limit_decel_mps2`` and ``max_lat_accel_mps2``
     (it slows for a lower speed limit or a bend ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
@@ -785,7 +859,7 @@ class IDMPlanner(_RolloutPlanner):
 
     def step(self, obs: Observation) -> Trajectory:
         start, station = self._start(obs)
-        light, light_args = self._light_stop(obs, station)
+        light, sign, light_args = self._line_stops(obs, station)
         forecast = self._forecast(obs, "constant_velocity")
         moving = agents_on_path(self.reference, self._tree, forecast)
         # as nuPlan's IDM planner: only agents in the lane now count (they keep moving along it)
@@ -815,6 +889,7 @@ class IDMPlanner(_RolloutPlanner):
             reason,
             light_stop=light.light_id,
             lights_committed=light.committed,
+            sign_stop=sign.sign_id,
         )
         if reason is None:
             return self._trajectory(obs, result, 0)

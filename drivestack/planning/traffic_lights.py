@@ -209,17 +209,30 @@ def path_light_stops(
         ]
         if not found:
             continue
-        xy, _ = interpolate_polyline(lane.centerline_m, [s for _, s in found])
-        station, lateral = project_to_polyline(path_m, xy)
-        on_lane = (np.abs(lateral) <= lane_half_width_m(lane, xy)) & (
-            (station >= -STATION_SLACK_M) & (station <= length_m + STATION_SLACK_M)
-        )
+        station, on_lane = stations_on_path(lane, [s for _, s in found], path_m, length_m)
         stops.extend(
             RouteLightStop(light.light_id, lane_id, float(s))
             for (light, _), s, keep in zip(found, station, on_lane, strict=True)
             if keep
         )
     return tuple(sorted(stops, key=lambda stop: (stop.station_m, stop.light_id)))
+
+
+def stations_on_path(
+    lane: Lane, stations_m: list[float], path_m: np.ndarray, length_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where stop lines at ``stations_m (K,)`` along ``lane``'s centreline lie on the polyline
+    ``path_m (N, 2)`` of length ``length_m`` running along the lane: ``(K,)`` stations on the
+    path (the centreline points projected onto it) and ``(K,)`` bool, whether the path passes
+    each point within the lane's half width there and within its stations ``[0, length_m]``
+    (the stop is on the path's own lane; the rule of :func:`path_light_stops`, which the stop
+    signs' :func:`~drivestack.planning.stop_signs.route_sign_stops` shares)."""
+    xy, _ = interpolate_polyline(lane.centerline_m, stations_m)
+    station, lateral = project_to_polyline(path_m, xy)
+    on_lane = (np.abs(lateral) <= lane_half_width_m(lane, xy)) & (
+        (station >= -STATION_SLACK_M) & (station <= length_m + STATION_SLACK_M)
+    )
+    return station, on_lane
 
 
 def governs_way(

@@ -19,10 +19,12 @@ from drivestack.eval.driving.nuplan import (
     NuPlanMetrics,
     nuplan_score,
 )
+from drivestack.eval.driving.stop_signs import StopSignResult, stop_sign_violations
 from drivestack.eval.driving.traffic_lights import RedLightResult, red_light_violations
 from drivestack.ingest.maps.commonroad import goal_reached_time_s
 from drivestack.planning.control import TrackerParams, TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner
+from drivestack.planning.stop_signs import STOP_WINDOW_M
 from drivestack.sim.build import BuiltScenario, build_scenario
 from drivestack.sim.runner import Planner, SimHistory, run_closed_loop
 from drivestack.sim.scenario import PassCriteria, ScenarioConfig
@@ -137,6 +139,9 @@ class ScenarioResult:
     # and where it came from (BuiltScenario.expert_progress_source)
     expert_progress_m: float | None = None
     expert_progress_source: str | None = None
+    # the ego's front passing a stop sign's line without a full stop just before it
+    # (drivestack.eval.driving.stop_signs)
+    stop_sign: StopSignResult = field(default_factory=lambda: StopSignResult((), 0))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -155,6 +160,9 @@ class ScenarioResult:
             # added fields (older records lack them): red lights run, and their events
             "red_light_violations": self.red_light.count,
             "red_light": self.red_light.as_dict(),
+            # added fields (older records lack them): stop signs rolled through, and events
+            "stop_sign_violations": self.stop_sign.count,
+            "stop_sign": self.stop_sign.as_dict(),
             # added field (older records lack it): lanes put before route.lanes, if any
             "route_lead_lanes": list(self.route_lead_lanes),
             # added fields (older records lack them): a CommonRoad goal reached (None: no
@@ -293,12 +301,15 @@ def check_pass(
     nuplan: NuPlanMetrics,
     ncap: NcapResult,
     red_light: RedLightResult | None = None,
+    stop_sign: StopSignResult | None = None,
 ) -> tuple[str, ...]:
     """The failed criteria, as readable lines (empty: passed).
 
     ``no_red_light_violation`` is judged on ``red_light`` (not at all without it; a map
     without lights has none to fail it), in a cut-short run too: a red light run within it
-    was run.
+    was run. ``no_stop_sign_violation`` likewise on ``stop_sign``: on unless the criteria
+    turn it off (``PassCriteria.no_stop_sign_violation``, True where the criteria have no
+    such field).
 
     A run cut short before the scenario's end (``max_steps``, ``--max-steps``) without a
     contact has ``ncap.avoided`` and ``ncap.speed_reduction_kph`` None: its ``no_collision``
@@ -346,6 +357,9 @@ def check_pass(
         fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
     if criteria.no_red_light_violation and red_light is not None and red_light.violations:
         fails.append(red_light_label(red_light))
+    stop_sign_on = bool(getattr(criteria, "no_stop_sign_violation", True))
+    if stop_sign_on and stop_sign is not None and stop_sign.violations:
+        fails.append(stop_sign_label(stop_sign))
     if criteria.stays_on_drivable_area and nuplan.max_outside_drivable_m > DRIVABLE_TOLERANCE_M:
         fails.append(
             f"left the drivable area by {nuplan.max_outside_drivable_m:.2f} m "
@@ -366,6 +380,26 @@ def red_light_label(red_light: RedLightResult) -> str:
     return (
         f"ran a red light: {first.light_id} on lane {first.lane_id} at {first.time_s:.1f} s, "
         f"{first.speed_mps:.1f} m/s{more}"
+    )
+
+
+def stop_sign_label(stop_sign: StopSignResult) -> str:
+    """The first stop sign rolled through, in words, with ``+N more`` when there were several.
+
+    >>> from drivestack.eval.driving.stop_signs import StopSignViolation
+    >>> stop_sign_label(StopSignResult((StopSignViolation(52, 5.2, "S1", "a_in", 2.0, 2.1),), 1))
+    'ran a stop sign: S1 on lane a_in at 5.2 s, 2.0 m/s (slowest 2.10 m/s within 3 m before it)'
+    """
+    first = stop_sign.violations[0]
+    more = f" (+{stop_sign.count - 1} more)" if stop_sign.count > 1 else ""
+    slowest = (
+        f"no tick within {STOP_WINDOW_M:g} m before it"
+        if first.slowest_mps is None
+        else f"slowest {first.slowest_mps:.2f} m/s within {STOP_WINDOW_M:g} m before it"
+    )
+    return (
+        f"ran a stop sign: {first.sign_id} on lane {first.lane_id} at {first.time_s:.1f} s, "
+        f"{first.speed_mps:.1f} m/s ({slowest}){more}"
     )
 
 
@@ -435,7 +469,8 @@ def run_scenario(
     nuplan = nuplan_score(history, built.road_map, built.reference, expert)
     ncap = ncap_result(history, nuplan.min_ttc_s, scenario_steps=built.n_steps)
     red_light = red_light_violations(history, built.road_map)
-    fails = check_pass(built.config.pass_criteria, nuplan, ncap, red_light)
+    stop_sign = stop_sign_violations(history, built.road_map)
+    fails = check_pass(built.config.pass_criteria, nuplan, ncap, red_light, stop_sign)
     goal_time_s = None
     if built.goal_states:
         goal_time_s = goal_reached_time_s(
@@ -464,6 +499,7 @@ def run_scenario(
         goal_time_s,
         expert,
         built.expert_progress_source,
+        stop_sign,
     )
 
 

@@ -680,6 +680,68 @@ def _areas(value: object) -> tuple[Polygon, ...]:
     return areas
 
 
+#: The kinds of a :class:`StopSign` rule: a stop sign (come to a full stop at the line, then
+#: go when the way is clear), an all-way stop (every approach stops; who goes first is the
+#: order of arrival) and a yield sign (give way; no stop needed).
+STOP_SIGN_KINDS = ("stop", "all_way_stop", "yield")
+#: The kinds the planners stop for and the ``no_stop_sign_violation`` metric checks.
+STOPPING_SIGN_KINDS = frozenset({"stop", "all_way_stop"})
+
+
+@dataclass(frozen=True)
+class StopSign:
+    """A sign rule ``sign_id`` of ``kind`` (one of :data:`STOP_SIGN_KINDS`) for the lanes it
+    governs: each stop (:class:`~drivestack.structures.traffic_light.LaneStop`, every way out
+    governed: ``next_lanes`` None) names a lane and the station of its stop line on that
+    lane's centreline (the lane's end where the map draws no line). ``lines``: the stop
+    lines as the map draws them, ``(K, 2)`` LineStrings in the map frame (empty where it
+    draws none). ``fallback``: a rule that applies only when the junction's lights are out
+    of order (Lanelet2's ``fallback=yes``): kept, not acted on. ``ValueError`` / ``TypeError``
+    naming the rule and field for a bad value (the lanes are :class:`RoadMap`'s to check)."""
+
+    sign_id: str
+    kind: str
+    stops: tuple[LaneStop, ...]
+    lines: tuple[LineString, ...] = ()
+    fallback: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sign_id, str) or not self.sign_id:
+            raise TypeError(f"StopSign.sign_id must be a non-empty str, got {self.sign_id!r}")
+        where = f"StopSign {self.sign_id!r}"
+        if self.kind not in STOP_SIGN_KINDS:
+            raise ValueError(f"{where}.kind must be one of {STOP_SIGN_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "stops", tuple(self.stops))
+        object.__setattr__(self, "lines", tuple(self.lines))
+        for i, stop in enumerate(self.stops):
+            if not isinstance(stop, LaneStop):
+                raise TypeError(f"{where}.stops[{i}] must be a LaneStop, got {type(stop).__name__}")
+            if stop.next_lanes is not None:
+                raise ValueError(
+                    f"{where}.stops[{i}]: a sign governs every way out of its lane "
+                    f"(next_lanes None), got {list(stop.next_lanes)}"
+                )
+        for i, line in enumerate(self.lines):
+            if not isinstance(line, LineString):
+                raise TypeError(
+                    f"{where}.lines[{i}] must be a shapely LineString, got {type(line).__name__}"
+                )
+        if not isinstance(self.fallback, bool):
+            raise TypeError(f"{where}.fallback must be a bool, got {self.fallback!r}")
+
+    @property
+    def lane_ids(self) -> tuple[str, ...]:
+        """The lanes the rule governs, in stop order."""
+        return tuple(stop.lane_id for stop in self.stops)
+
+    @property
+    def stops_traffic(self) -> bool:
+        """Whether traffic must come to a full stop at its lines: a ``stop`` or
+        ``all_way_stop`` rule that is no ``fallback`` (what the planners and the
+        ``no_stop_sign_violation`` metric act on)."""
+        return self.kind in STOPPING_SIGN_KINDS and not self.fallback
+
+
 @dataclass(frozen=True)
 class RoadMap:
     """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``.
@@ -692,6 +754,10 @@ class RoadMap:
     (:class:`~drivestack.structures.traffic_light.TrafficLight`); ``ValueError`` for a
     repeated light id, a stop on an unknown lane or beyond the lane's end (0.5 m tolerance;
     such a stop is moved to the end).
+
+    ``stop_signs``: the stop, all-way-stop and yield sign rules and where each stops traffic
+    on its lanes (:class:`StopSign`), checked as the lights' stops (a repeated sign id, a
+    stop on an unknown lane or beyond its end is a ``ValueError``).
     """
 
     lanes: tuple[Lane, ...]
@@ -701,6 +767,7 @@ class RoadMap:
     source: str = ""
     extra_drivable_areas: tuple[Polygon, ...] = ()
     traffic_lights: tuple[TrafficLight, ...] = ()
+    stop_signs: tuple[StopSign, ...] = ()
     _by_id: dict[str, Lane] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -723,6 +790,7 @@ class RoadMap:
         object.__setattr__(self, "stop_lines", tuple(self.stop_lines))
         object.__setattr__(self, "extra_drivable_areas", _areas(self.extra_drivable_areas))
         object.__setattr__(self, "traffic_lights", self._checked_lights(self.traffic_lights))
+        object.__setattr__(self, "stop_signs", self._checked_signs(self.stop_signs))
 
     def _checked_lights(self, lights: Iterable[TrafficLight]) -> tuple[TrafficLight, ...]:
         """``lights`` as a tuple, each stop on a known lane and within it (a stop up to
@@ -737,23 +805,40 @@ class RoadMap:
             if light.light_id in seen:
                 raise ValueError(f"RoadMap: duplicate traffic light id {light.light_id!r}")
             seen.add(light.light_id)
-            stops: list[LaneStop] = []
-            for stop in light.stops:
-                if stop.lane_id not in self._by_id:
-                    raise ValueError(
-                        f"RoadMap: traffic light {light.light_id!r} stops traffic on unknown "
-                        f"lane {stop.lane_id!r}"
-                    )
-                length = self._by_id[stop.lane_id].length_m
-                if stop.station_m > length + STOP_STATION_TOLERANCE_M:
-                    raise ValueError(
-                        f"RoadMap: traffic light {light.light_id!r}: stop at station "
-                        f"{stop.station_m:.2f} m is beyond the end of lane {stop.lane_id!r} "
-                        f"({length:.2f} m long)"
-                    )
-                stops.append(replace(stop, station_m=min(stop.station_m, length)))
-            checked.append(replace(light, stops=tuple(stops)))
+            stops = self._checked_stops(f"traffic light {light.light_id!r}", light.stops)
+            checked.append(replace(light, stops=stops))
         return tuple(checked)
+
+    def _checked_signs(self, signs: Iterable[StopSign]) -> tuple[StopSign, ...]:
+        """``signs`` as a tuple, checked as :meth:`_checked_lights` checks lights."""
+        checked: list[StopSign] = []
+        seen: set[str] = set()
+        for sign in signs:
+            if not isinstance(sign, StopSign):
+                raise TypeError(f"RoadMap.stop_signs must hold StopSign, got {type(sign).__name__}")
+            if sign.sign_id in seen:
+                raise ValueError(f"RoadMap: duplicate stop sign id {sign.sign_id!r}")
+            seen.add(sign.sign_id)
+            stops = self._checked_stops(f"{sign.kind} sign {sign.sign_id!r}", sign.stops)
+            checked.append(replace(sign, stops=stops))
+        return tuple(checked)
+
+    def _checked_stops(self, owner: str, stops: Iterable[LaneStop]) -> tuple[LaneStop, ...]:
+        """``owner``'s (a light's, a sign's) ``stops``, each on a known lane and within it (a
+        stop up to :data:`STOP_STATION_TOLERANCE_M` past the lane's end moved to the end);
+        ``ValueError`` naming ``owner``, the lane and the station otherwise."""
+        out: list[LaneStop] = []
+        for stop in stops:
+            if stop.lane_id not in self._by_id:
+                raise ValueError(f"RoadMap: {owner} stops traffic on unknown lane {stop.lane_id!r}")
+            length = self._by_id[stop.lane_id].length_m
+            if stop.station_m > length + STOP_STATION_TOLERANCE_M:
+                raise ValueError(
+                    f"RoadMap: {owner}: stop at station {stop.station_m:.2f} m is beyond the "
+                    f"end of lane {stop.lane_id!r} ({length:.2f} m long)"
+                )
+            out.append(replace(stop, station_m=min(stop.station_m, length)))
+        return tuple(out)
 
     def traffic_light(self, light_id: str) -> TrafficLight:
         """The light with id ``light_id`` (``KeyError`` naming it when there is none)."""
@@ -769,6 +854,18 @@ class RoadMap:
             (light, stop.station_m)
             for light in self.traffic_lights
             for stop in light.stops
+            if stop.lane_id == lane_id
+        ]
+        return sorted(found, key=lambda pair: pair[1])
+
+    def sign_stops(self, lane_id: str) -> list[tuple[StopSign, float]]:
+        """The sign rules (:attr:`stop_signs`, every kind) that stop traffic on lane
+        ``lane_id``, each with the station of its stop line there, in station order (then
+        map order)."""
+        found = [
+            (sign, stop.station_m)
+            for sign in self.stop_signs
+            for stop in sign.stops
             if stop.lane_id == lane_id
         ]
         return sorted(found, key=lambda pair: pair[1])

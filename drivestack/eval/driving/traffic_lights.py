@@ -57,7 +57,7 @@ import shapely
 from drivestack.eval.driving.history_checks import check_history
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap, interpolate_polyline, project_to_polyline
-from drivestack.structures.traffic_light import SIGNAL_STATES, STOP_STATES
+from drivestack.structures.traffic_light import SIGNAL_STATES, STOP_STATES, LaneStop
 
 #: The lane width whose half stands in for a side whose boundary gives no distance (a
 #: degenerate boundary lying on the centreline).
@@ -72,7 +72,8 @@ _STOP_CODES = np.array(sorted(SIGNAL_STATES.index(s) for s in STOP_STATES), dtyp
 
 @dataclass(frozen=True)
 class StopSegment:
-    """Where light ``light_id`` stops traffic on lane ``lane_id``: the centreline point
+    """Where light ``light_id`` (or, for :mod:`~drivestack.eval.driving.stop_signs`, a stop
+    sign rule) stops traffic on lane ``lane_id``: the centreline point
     ``center_m (2,)`` at ``station_m``, the lane's heading there, and how far the segment
     reaches to the lane's left and right (both > 0); ``next_lanes`` the ways out of the lane
     the light governs (the stop's :attr:`~drivestack.structures.traffic_light.LaneStop.next_lanes`,
@@ -98,27 +99,31 @@ class StopSegment:
 def stop_segments(road_map: RoadMap) -> list[StopSegment]:
     """The stop segment of every stop of every light of ``road_map`` (module doc), in light
     then stop order."""
-    out = []
-    for light in road_map.traffic_lights:
-        for stop in light.stops:
-            lane = road_map.lane(stop.lane_id)
-            xy, yaw = interpolate_polyline(lane.centerline_m, [stop.station_m])
-            center = xy[0]
-            left = _boundary_distance_m(lane.left_boundary_m, center)
-            right = _boundary_distance_m(lane.right_boundary_m, center)
-            out.append(
-                StopSegment(
-                    light.light_id,
-                    stop.lane_id,
-                    stop.station_m,
-                    center,
-                    float(yaw[0]),
-                    left,
-                    right,
-                    stop.next_lanes,
-                )
-            )
-    return out
+    return [
+        lane_stop_segment(road_map, light.light_id, stop)
+        for light in road_map.traffic_lights
+        for stop in light.stops
+    ]
+
+
+def lane_stop_segment(road_map: RoadMap, owner_id: str, stop: LaneStop) -> StopSegment:
+    """The stop segment (module doc) of ``stop``, a stop of light (or sign rule) ``owner_id``
+    on a lane of ``road_map``."""
+    lane = road_map.lane(stop.lane_id)
+    xy, yaw = interpolate_polyline(lane.centerline_m, [stop.station_m])
+    center = xy[0]
+    left = _boundary_distance_m(lane.left_boundary_m, center)
+    right = _boundary_distance_m(lane.right_boundary_m, center)
+    return StopSegment(
+        owner_id,
+        stop.lane_id,
+        stop.station_m,
+        center,
+        float(yaw[0]),
+        left,
+        right,
+        stop.next_lanes,
+    )
 
 
 def _boundary_distance_m(boundary_m: np.ndarray, point_m: np.ndarray) -> float:
@@ -261,7 +266,7 @@ def _red_runs(
     both = None if valid is None else valid[:-1] & valid[1:]
     found: dict[int, RedLightViolation] = {}  # by the first tick past the line
     for seg, stop in lit:
-        for k, u in _crossings(seg, front, yaw, both):
+        for k, u in segment_crossings(seg, front, yaw, both):
             if (
                 stop[k]
                 and k + 1 not in found
@@ -273,7 +278,7 @@ def _red_runs(
     return [found[k] for k in sorted(found)]
 
 
-def _crossings(
+def segment_crossings(
     seg: StopSegment, front_m: np.ndarray, yaw_rad: np.ndarray, moves_ok: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """``(k, u)`` for each move ``k -> k + 1`` of ``front_m (T, 2)`` that passes ``seg``

@@ -55,6 +55,10 @@ Traffic lights (``<trafficLight>``, 2020a) become :class:`TrafficLight` objects 
   its incoming lists no successor for any of the direction's turns. (The files under
   ``../shared/data/commonroad`` give ``all`` or nothing: every stop there governs all.)
 
+Stop, all-way-stop and yield signs become ``RoadMap.stop_signs``: a lanelet referencing a
+stop sign (``206``, ``R1-1``, ``r2``; through its ``<stopLine>``'s ``trafficSignRef`` or its own)
+stops at its stop line, or its end without one (:mod:`.commonroad_signs`).
+
 Intersections (``<intersection>``, 2020a) become :class:`Intersection` objects
 (:attr:`CommonRoadScenario.intersections`, file order): each ``<incoming>``'s
 ``incomingLanelet`` ids, its successors by turn (``successorsRight`` / ``Straight`` /
@@ -102,7 +106,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from drivestack.core.errors import DataError
@@ -113,6 +117,7 @@ from drivestack.ingest.maps._geometry import (
     finite_number,
 )
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
+from drivestack.ingest.maps.commonroad_signs import read_stop_signs
 from drivestack.sim.agents import AgentSpec, ReplayTrack
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import NON_DRIVABLE_TYPES, Lane, RoadMap
@@ -815,6 +820,17 @@ def _lanelet_stop_m(el: ET.Element, lane: Lane, path: str, record: str) -> float
     return on_lane
 
 
+def _stop_at(el: ET.Element, lane: Lane, path: str) -> tuple[float, LineString | None]:
+    """Lanelet ``el``'s stop station on its ``lane`` (:func:`_lanelet_stop_m`) and its stop
+    line (``None`` without one of two or more points)."""
+    record = f"lanelet {el.get('id')}"
+    station = _lanelet_stop_m(el, lane, path, record)
+    stop_line = el.find("stopLine")
+    points = None if stop_line is None else _point_list(stop_line, path, record, "stopLine")
+    line = None if points is None or len(dedup(points)) < 2 else LineString(points)
+    return station, line
+
+
 def _traffic_lights(
     root: ET.Element,
     lanes: list[Lane],
@@ -1065,6 +1081,8 @@ def read_commonroad(
     junction_of = _junctions(intersections, str(p))
     notes: list[str] = []
     lights = _traffic_lights(root, lanes, dt, str(p), intersections, notes)
+    by_id = {lane.lane_id: lane for lane in lanes}
+    signs = read_stop_signs(root, str(p), lambda el: _stop_at(el, by_id[str(el.get("id"))], str(p)))
     problem = _planning_problem(root, str(p), planning_problem)
     init = problem.find("initialState")
     record = f"planningProblem {problem.get('id')}"
@@ -1093,6 +1111,7 @@ def read_commonroad(
         frame="world",
         source=f"commonroad:{p.name}",
         traffic_lights=tuple(lights),
+        stop_signs=tuple(signs),
     ).with_junctions(junction_of)
     by_role: dict[str, list[ET.Element]] = {"dynamic": [], "static": []}
     for o in root.findall("obstacle"):  # 2018b: one element, its role says which

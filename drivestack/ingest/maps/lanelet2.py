@@ -60,12 +60,40 @@ to several light ways (signal heads showing the same signal, e.g. either side of
 - **Cycle**: none (Lanelet2 does not say what a light shows: its state is unknown).
 - **Position**: the first node of the first light way it ``refers`` to (none without one).
 
+Stop, all-way-stop and yield signs (``RoadMap.stop_signs``): one
+:class:`~drivestack.structures.road_map.StopSign` per ``type=regulatory_element`` relation of
+``subtype=right_of_way`` or ``all_way_stop`` (Lanelet2's ``RightOfWay`` and ``AllWayStop``), in
+file order, with the relation's id as its id; ``fallback=yes`` (a rule for when the junction's
+lights are out of order) is kept as ``StopSign.fallback``.
+
+- **right_of_way**: its ``yield`` lanelets stop at its one ``ref_line`` (the first; Lanelet2's
+  ``RightOfWay::stopLine``), or at their end without one; its ``right_of_way`` lanelets have
+  priority and get no stop. Its kind is ``stop`` when a traffic sign it ``refers`` to is a stop
+  sign (the sign way's ``subtype``, :data:`STOP_SIGN_TYPES`: ``de206``, ``usR1-1``, Autoware's
+  ``stop_sign``), else ``yield`` (``de205``, the ``de301`` / ``de306`` priority signs of the
+  crossing road, or no sign).
+- **all_way_stop**: kind ``all_way_stop``; its ``yield`` lanelets stop each at its own
+  ``ref_line`` (the n-th line for the n-th lanelet), or every one at its end when the element
+  has no ``ref_line`` (Lanelet2's ``AllWayStop``: one line per lanelet, or none).
+- **Stations** as a light's: where the line meets each lane of the lanelet, only the
+  direction of a two-way lanelet that drives towards it (:func:`_lane_stops`). A line more
+  than 0.5 m off a lanelet is a :class:`DataError` for a rule the planners stop at (``stop``,
+  ``all_way_stop``, not ``fallback``); for the others, kept but not acted on, that lanelet
+  stops at its end, as without a line (the shared example's element 45236 reuses its
+  junction's light line, which lies on its ``right_of_way`` lanelets, not its ``yield`` ones).
+
+The shared ``mapping_example.osm`` has two ``right_of_way`` elements, both ``fallback=yes``
+yields (signs ``de205`` and ``de301``) on its signalised junction: nothing there stops a car.
+
 Malformed input (a node, way or relation without an id or repeating another's, a node
 without ``lat``, an unknown node, way or relation referenced by a lanelet or regulatory
 element (other ways and relations may refer to elements an extract left out), a speed limit
 that is not a positive
 speed, a traffic light's ``ref_line`` or ``refers`` naming an unknown way or node, a stop line
-more than 0.5 m off a lanelet that references it) is a :class:`DataError` naming the file, the
+more than 0.5 m off a lanelet that references it; for a sign rule a ``yield`` /
+``right_of_way`` member that is no lanelet (field ``member yield``), a ``ref_line`` or ``refers``
+naming no way, a stop line off its lanelet, an all-way stop whose ``ref_line`` count is neither 0
+nor its ``yield`` count (field ``ref_line``)) is a :class:`DataError` naming the file, the
 node / relation and the field. An OpenDRIVE file (root ``<OpenDRIVE>``) is refused, naming
 :func:`read_opendrive`.
 """
@@ -90,7 +118,7 @@ from drivestack.ingest.maps._geometry import (
     finite_number,
 )
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
-from drivestack.structures.road_map import Lane, RoadMap
+from drivestack.structures.road_map import Lane, RoadMap, StopSign
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
 #: WGS84 ellipsoid: equatorial radius (m) and flattening.
@@ -128,6 +156,10 @@ GERMAN_SPEED_SIGNS_KMH = {"de274": 30.0, "de310": 50.0, "de274_1": 30.0, "de274_
     f"de274-{kmh}": float(kmh)
     for kmh in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130)
 }
+#: Traffic-sign types (a sign way's ``subtype``) that make a ``right_of_way`` element a stop
+#: sign: the German ``de206`` (Lanelet2's ``<country><id>`` form), the US MUTCD ``usR1-1`` and
+#: Autoware's ``stop_sign``; compared without case.
+STOP_SIGN_TYPES = frozenset({"de206", "usr1-1", "stop_sign"})
 _SPEED = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*$", re.ASCII)
 _YES = {"yes", "true", "1"}
 _NO = {"no", "false", "0"}
@@ -513,11 +545,12 @@ def _member_way(rel: ET.Element, role: str, ways: dict[str, list[str]], path: st
     return refs[0]
 
 
-def _light_stops(
-    light: str, stop_line: np.ndarray | None, lanelet: str, lanes: list[Lane], path: str
+def _lane_stops(
+    element: str, stop_line: np.ndarray | None, lanelet: str, lanes: list[Lane], path: str
 ) -> list[LaneStop]:
-    """Where the light ``light`` stops the ``lanes`` of lanelet ``lanelet`` (its own direction
-    first, then ``<id>-reverse`` for a two-way lanelet; see the module docstring)."""
+    """Where the regulatory element ``element`` (a light, a sign rule) stops the ``lanes`` of
+    lanelet ``lanelet`` (its own direction first, then ``<id>-reverse`` for a two-way lanelet;
+    see the module docstring)."""
     if stop_line is None:
         return [LaneStop(lanes[0].lane_id, lanes[0].length_m)]
     stops = []
@@ -531,7 +564,7 @@ def _light_stops(
                 f"the stop line lies off lanelet {lanelet}: station {station:.2f} m on lane "
                 f"{lane.lane_id!r}, {lane.length_m:.2f} m long",
                 path=path,
-                record=f"relation {light}",
+                record=f"relation {element}",
                 field="ref_line",
             )
         stops.append(LaneStop(lane.lane_id, on_lane))
@@ -566,10 +599,84 @@ def _traffic_lights(
         stops = [
             stop
             for lanelet in referenced_by.get(rid, [])
-            for stop in _light_stops(rid, stop_line, lanelet, lanes_of[lanelet], path)
+            for stop in _lane_stops(rid, stop_line, lanelet, lanes_of[lanelet], path)
         ]
         lights.append(TrafficLight(rid, tuple(stops), None, position))
     return lights
+
+
+def _line_points(
+    rid: str, way: str, ways: dict[str, list[str]], coords: dict[str, np.ndarray], path: str
+) -> np.ndarray:
+    """Stop line ``way`` of element ``rid`` as ``(K >= 1, 2)`` points (``DataError`` naming the
+    relation and ``ref_line`` for a line without nodes)."""
+    points = _way_points(way, ways[way], coords, path)
+    if len(points) == 0:
+        raise DataError(
+            "the stop line has no nodes", path=path, record=f"relation {rid}", field="ref_line"
+        )
+    return points
+
+
+def _sign_rule(
+    rel: ET.Element,
+    tags: dict[str, str],
+    lanes_of: dict[str, list[Lane]],
+    ways: dict[str, list[str]],
+    way_tags: dict[str, dict[str, str]],
+    coords: dict[str, np.ndarray],
+    path: str,
+) -> StopSign:
+    """One ``right_of_way`` or ``all_way_stop`` element as a :class:`StopSign` (module
+    docstring)."""
+    rid = rel.get("id", "")
+    record = f"relation {rid}"
+    members = rel.findall("member")
+    for m in members:
+        if m.get("role") in ("yield", "right_of_way") and m.get("ref", "") not in lanes_of:
+            raise DataError(
+                f"{m.get('type')} {m.get('ref', '')} is no lanelet",
+                path=path,
+                record=record,
+                field=f"member {m.get('role')}",
+            )
+    lanelets = list(dict.fromkeys(m.get("ref", "") for m in members if m.get("role") == "yield"))
+    line_ways = [m.get("ref", "") for m in members if m.get("role") == "ref_line"]
+    signs = [m.get("ref", "") for m in members if m.get("role") == "refers"]
+    for way in (*line_ways, *signs):
+        if way not in ways:
+            role = "ref_line" if way in line_ways else "refers"
+            raise DataError(f"unknown way {way}", path=path, record=record, field=role)
+    lines = [_line_points(rid, w, ways, coords, path) for w in line_ways]
+    if tags.get("subtype") == "all_way_stop":
+        kind = "all_way_stop"
+        if lines and len(lines) != len(lanelets):
+            raise DataError(
+                f"an all-way stop needs one ref_line per yield lanelet or none (Lanelet2's "
+                f"AllWayStop), got {len(lines)} for {len(lanelets)} lanelets",
+                path=path,
+                record=record,
+                field="ref_line",
+            )
+        per_lanelet: list[np.ndarray | None] = list(lines) if lines else [None] * len(lanelets)
+    else:
+        stop = any(way_tags[w].get("subtype", "").strip().lower() in STOP_SIGN_TYPES for w in signs)
+        kind = "stop" if stop else "yield"
+        per_lanelet = [lines[0] if lines else None] * len(lanelets)
+    fallback = _flag(tags, "fallback") is True
+    acted_on = kind != "yield" and not fallback
+    stops: list[LaneStop] = []
+    for lanelet, line in zip(lanelets, per_lanelet, strict=True):
+        try:
+            stops += _lane_stops(rid, line, lanelet, lanes_of[lanelet], path)
+        except DataError:
+            if acted_on:
+                raise
+            # a rule no one stops for, whose line misses this lanelet: at its end, as
+            # without a line (module docstring)
+            stops += _lane_stops(rid, None, lanelet, lanes_of[lanelet], path)
+    drawn = tuple(LineString(line) for line in lines if len(line) >= 2)
+    return StopSign(rid, kind, tuple(stops), drawn, fallback)
 
 
 def read_lanelet2(
@@ -598,8 +705,14 @@ def read_lanelet2(
     lanelet_relations: list[tuple[ET.Element, dict[str, str]]] = []
     speed_limit_elements: dict[str, ET.Element] = {}
     light_elements: dict[str, ET.Element] = {}
+    sign_elements: list[tuple[ET.Element, dict[str, str]]] = []
     for rel in root.iter("relation"):
         tags = _element_tags(rel)
+        if tags.get("type") == "regulatory_element" and tags.get("subtype") in (
+            "right_of_way",
+            "all_way_stop",
+        ):
+            sign_elements.append((rel, tags))
         if tags.get("type") == "lanelet":
             lanelet_relations.append((rel, tags))
         elif (tags.get("type"), tags.get("subtype")) == ("regulatory_element", "speed_limit"):
@@ -666,6 +779,10 @@ def read_lanelet2(
     ]
     lights = _traffic_lights(light_elements, lights_on, lanes_of, ways, node_xy, str(p))
     _check_references(root, str(p))
+    signs = [
+        _sign_rule(rel, tags, lanes_of, ways, way_tags, node_xy, str(p))
+        for rel, tags in sign_elements
+    ]
     return RoadMap(
         tuple(lanes),
         tuple(crosswalks),
@@ -673,4 +790,5 @@ def read_lanelet2(
         frame="world",
         source=f"lanelet2:{p.name}",
         traffic_lights=tuple(lights),
+        stop_signs=tuple(signs),
     )

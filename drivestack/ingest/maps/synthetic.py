@@ -15,13 +15,16 @@ from collections.abc import Callable
 import numpy as np
 from shapely.geometry import LineString, Polygon
 
+from drivestack.ingest.maps._stops import stop_station_m
 from drivestack.structures.road_map import (
     Lane,
     RoadMap,
+    StopSign,
     interpolate_polyline,
     project_to_polyline,
     resample_polyline,
 )
+from drivestack.structures.traffic_light import LaneStop
 
 
 class MapParamError(ValueError):
@@ -199,6 +202,7 @@ def four_way_intersection(
     lane_width_m: float = 3.5,
     speed_limit_mps: float = 13.89,
     box_half_m: float = 10.0,
+    stop_sign_arms: int = 0,
 ) -> RoadMap:
     """Two two-way roads crossing at the origin (one lane per direction per arm).
 
@@ -206,11 +210,23 @@ def four_way_intersection(
     ``<arm>_in`` drives toward the centre and ``<arm>_out`` away from it; connectors
     ``<from>_to_<to>`` join every inbound lane to the outbound lanes of the other three arms
     (straight, left and right turns) across a square box of half-size ``box_half_m``. Each arm
-    has a crosswalk and a stop line at the box edge.
+    has a crosswalk (1.5 m either side of ``box_half_m + 2`` from the centre) and a stop line
+    across its inbound lane ``box_half_m + 4`` from the centre, behind the crosswalk.
+
+    ``stop_sign_arms``: how many arms have a stop sign at their stop line
+    (``RoadMap.stop_signs``, one rule ``stop_<arm>`` per arm): 0 (the default: none, the map as
+    without the parameter), 2 (the ``north`` and ``south`` arms stop, kind ``stop``: a two-way
+    stop, the east-west road has priority) or 4 (every arm, kind ``all_way_stop``).
     """
     _require("arm_length_m", arm_length_m, _positive, "a length > 0 m")
     _require_lane(lane_width_m, speed_limit_mps)
     _require("box_half_m", box_half_m, _positive, "a half-size > 0 m")
+    if isinstance(stop_sign_arms, bool) or stop_sign_arms not in (0, 2, 4):
+        raise MapParamError(
+            "stop_sign_arms",
+            "must be 0 (no stop signs), 2 (north and south arms) or 4 (an all-way stop), "
+            f"got {stop_sign_arms!r}",
+        )
     half = box_half_m
     lanes: list[Lane] = []
     crosswalks: list[Polygon] = []
@@ -291,8 +307,32 @@ def four_way_intersection(
                 predecessors=tuple(pred[lane.lane_id]),
             )
         linked.append(lane)
+    signed = {0: (), 2: ("north", "south"), 4: tuple(arms)}[int(stop_sign_arms)]
+    kind = "all_way_stop" if stop_sign_arms == 4 else "stop"
+    by_id = {lane.lane_id: lane for lane in linked}
+    signs = [
+        StopSign(
+            f"stop_{name}",
+            kind,
+            (
+                LaneStop(
+                    f"{name}_in",
+                    stop_station_m(
+                        by_id[f"{name}_in"].centerline_m,
+                        np.asarray(stop_lines[list(arms).index(name)].coords),
+                    ),
+                ),
+            ),
+            (stop_lines[list(arms).index(name)],),
+        )
+        for name in signed
+    ]
     return RoadMap(
-        tuple(linked), tuple(crosswalks), tuple(stop_lines), source="synthetic:intersection"
+        tuple(linked),
+        tuple(crosswalks),
+        tuple(stop_lines),
+        source="synthetic:intersection",
+        stop_signs=tuple(signs),
     )
 
 

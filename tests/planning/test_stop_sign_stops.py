@@ -1,0 +1,229 @@
+"""Both planners stop at the stop signs of their route, stand, then go: the stop lines placed
+on the reference path (stop and all-way-stop rules only), the release rule with hand-computed
+decelerations and dwell times, and closed loops on a straight road."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from drivestack.ingest.maps.synthetic import four_way_intersection, straight_road
+from drivestack.planning.control import TrajectoryTracker
+from drivestack.planning.idm import ACCParams
+from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner, PlanDebug
+from drivestack.planning.stop_signs import (
+    FULL_STOP_SPEED_MPS,
+    RouteSignStop,
+    StopSignRule,
+    route_sign_stops,
+)
+from drivestack.sim.runner import HISTORY_ARRAYS, SimHistory, run_closed_loop
+from drivestack.sim.vehicle import BicycleState, VehicleParams
+from drivestack.sim.world import World
+from drivestack.structures.road_map import RoadMap, StopSign
+from drivestack.structures.traffic_light import LaneStop
+
+PLANNERS = (PDMPlanner, IDMPlanner)
+FRONT_M = VehicleParams().front_offset_m  # 4.15 m
+LANE_START_X_M = -100.0  # straight_road's lanes start at x = -100 m
+LINE_X_M = 60.0
+NS = 1_000_000_000
+
+
+def straight_with_sign(kind: str = "stop", lane: str = "road_0", fallback: bool = False) -> RoadMap:
+    """``straight_road`` (15 m/s) with sign rule ``"s1"`` stopping ``lane`` at x = 60 m."""
+    sign = StopSign("s1", kind, (LaneStop(lane, LINE_X_M - LANE_START_X_M),), fallback=fallback)
+    return dataclasses.replace(straight_road(speed_limit_mps=15.0), stop_signs=(sign,))
+
+
+def drive(
+    planner_cls: type[PDMPlanner] | type[IDMPlanner],
+    road: RoadMap,
+    n_steps: int,
+    params: PDMParams | None = None,
+) -> tuple[SimHistory, list[PlanDebug], PDMPlanner | IDMPlanner]:
+    """The ego from x = 20 m at 10 m/s on road_0 for ``n_steps`` ticks; every tick's debug."""
+    world = World(road, BicycleState.of(20.0, 1.75, 0.0, 10.0), [])
+    planner = planner_cls(road, ["road_0"], world.vehicle, params)
+    debugs: list[PlanDebug] = []
+
+    def keep(_k: int, _world: World, _plan: object) -> None:
+        assert planner.debug is not None
+        debugs.append(planner.debug)
+
+    tracker = TrajectoryTracker(vehicle=world.vehicle)
+    history = run_closed_loop(world, planner, tracker, n_steps, [keep], keep_plans=True)
+    return history, debugs, planner
+
+
+# --- the stop lines on the reference path -------------------------------------------------
+
+
+def test_route_stops_are_the_route_lanes_stopping_rules() -> None:
+    junction = four_way_intersection(stop_sign_arms=2)
+    route = ["south_in", "south_to_north", "north_out"]
+    planner = PDMPlanner(junction, route)
+    (stop,) = route_sign_stops(junction, route, planner.reference)
+    # the line 4 m before the box edge: station 146 of the 150 m inbound lane
+    assert stop == RouteSignStop("stop_south", "south_in", pytest.approx(146.0, abs=1e-6), "stop")
+    # the priority road has none; an all-way stop stops it too
+    across = ["west_in", "west_to_east", "east_out"]
+    assert route_sign_stops(junction, across, PDMPlanner(junction, across).reference) == ()
+    all_way = four_way_intersection(stop_sign_arms=4)
+    (stop,) = route_sign_stops(all_way, across, PDMPlanner(all_way, across).reference)
+    assert (stop.sign_id, stop.kind) == ("stop_west", "all_way_stop")
+
+
+@pytest.mark.parametrize(
+    ("kind", "lane", "fallback", "expected"),
+    [
+        ("stop", "road_0", False, 1),
+        ("all_way_stop", "road_0", False, 1),
+        ("yield", "road_0", False, 0),  # kept on the map, not acted on
+        ("stop", "road_0", True, 0),  # a fallback rule (lights out of order): not acted on
+        ("stop", "road_1", False, 0),  # the lane beside the route
+    ],
+)
+def test_which_rules_stop_the_route(kind: str, lane: str, fallback: bool, expected: int) -> None:
+    road = straight_with_sign(kind, lane, fallback)
+    planner = PDMPlanner(road, ["road_0"])
+    assert len(route_sign_stops(road, ["road_0"], planner.reference)) == expected
+
+
+# --- the rule, hand-computed ----------------------------------------------------------------
+
+
+def rule(dwell_s: float = 1.0) -> StopSignRule:
+    """One line at path station 100 m; front 4 m ahead of the rear axle; stop point 2 m
+    before the line; standing counts within 3 m of it."""
+    return StopSignRule(
+        (RouteSignStop("s1", "a", 100.0, "stop"),),
+        front_offset_m=4.0,
+        comfort_decel_mps2=3.0,
+        max_decel_mps2=9.0,
+        stop_gap_m=2.0,
+        window_m=3.0,
+        dwell_s=dwell_s,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rear_m", "speed_mps", "decel"),
+    [
+        # front at 74: 26 m to the line, 24 m to the stop point: 10^2 / 48 = 2.08 -> comfort 3
+        (70.0, 10.0, 3.0),
+        # 14^2 / 48 = 4.083
+        (70.0, 14.0, 196.0 / 48.0),
+        # front at 86: 12 m room, 10 m to the stop point: 20^2 / 20 = 20 -> the 9 m/s^2 limit
+        (82.0, 20.0, 9.0),
+    ],
+)
+def test_the_stop_deceleration(rear_m: float, speed_mps: float, decel: float) -> None:
+    got = rule().step(rear_m, speed_mps, 0)
+    assert (got.station_m, got.sign_id) == (100.0, "s1")
+    assert got.decel_mps2 == pytest.approx(decel, rel=1e-12)
+
+
+def test_standing_for_the_dwell_releases_the_line() -> None:
+    r = rule(dwell_s=1.0)
+    at = 100.0 - 4.0 - 2.5  # the front 2.5 m before the line: within the 3 m window
+    assert r.step(at, 0.0, 0).sign_id == "s1"
+    assert r.step(at, 0.05, NS // 2).sign_id == "s1"  # under 0.1 m/s: still standing
+    assert r.step(at, 0.0, NS - 1).sign_id == "s1"  # 1 ns short of the dwell
+    assert r.step(at, 0.0, NS).sign_id is None  # stood 1.0 s: released
+    assert r.released == ("s1",)
+    assert r.step(at, 2.0, 2 * NS).sign_id is None  # and stays released while it goes
+    r.reset()
+    assert r.released == () and r.step(at, 0.0, 3 * NS).sign_id == "s1"
+
+
+def test_moving_or_standing_outside_the_window_does_not_count() -> None:
+    r = rule(dwell_s=1.0)
+    near = 100.0 - 4.0 - 2.5
+    r.step(near, 0.0, 0)
+    r.step(near, FULL_STOP_SPEED_MPS, NS // 2)  # 0.1 m/s is not standing: the count restarts
+    assert r.step(near, 0.0, NS).sign_id == "s1"
+    assert r.step(near, 0.0, 2 * NS).sign_id is None  # 1 s from the restart
+    far = rule(dwell_s=1.0)
+    back = 100.0 - 4.0 - 3.5  # 3.5 m before the line: outside the window
+    far.step(back, 0.0, 0)
+    assert far.step(back, 0.0, 5 * NS).sign_id == "s1"
+
+
+def test_a_line_behind_the_front_is_passed() -> None:
+    r = rule()
+    assert r.step(100.0 - 4.0 + 0.4, 3.0, 0).sign_id == "s1"  # 0.4 m past: still before it
+    assert r.step(100.0 - 4.0 + 0.6, 3.0, 0).sign_id is None
+
+
+def test_rule_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"StopSignRule\.window_m"):
+        dataclasses.replace(rule(), window_m=2.0)  # not beyond the stop point
+    with pytest.raises(ValueError, match=r"StopSignRule\.dwell_s"):
+        dataclasses.replace(rule(), dwell_s=-1.0)
+    # the default window follows the stop point: idm.min_gap_m + the 1 m move-off room
+    assert PDMParams().sign_window_m == 3.0
+    assert PDMParams(idm=ACCParams(min_gap_m=3.0)).sign_window_m == 4.0
+    with pytest.raises(ValueError, match="stop_sign_window_m must be at least"):
+        PDMParams(stop_sign_window_m=2.5)  # the stop point 2 m + the 1 m move-off room
+    with pytest.raises(ValueError, match=r"PDMParams\.stop_sign_dwell_s"):
+        PDMParams(stop_sign_dwell_s=float("nan"))
+
+
+# --- closed loop ---------------------------------------------------------------------------
+
+
+def standing_runs(history: SimHistory) -> list[tuple[int, int]]:
+    """``(first, last)`` tick of each run of ticks under the full-stop speed."""
+    still = np.concatenate(([False], history.ego_speed_mps < FULL_STOP_SPEED_MPS, [False]))
+    edges = np.flatnonzero(np.diff(still.astype(int)))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+@pytest.mark.parametrize("planner_cls", PLANNERS)
+@pytest.mark.parametrize("dwell_s", [1.0, 2.0])
+def test_planners_stop_stand_and_go(
+    planner_cls: type[PDMPlanner] | type[IDMPlanner], dwell_s: float
+) -> None:
+    history, debugs, planner = drive(
+        planner_cls, straight_with_sign(), 140, PDMParams(stop_sign_dwell_s=dwell_s)
+    )
+    front = history.ego_x_m + FRONT_M
+    (first, last), *_ = standing_runs(history)
+    # it stood for at least the dwell with its front within 3 m before the line ...
+    assert (last - first) * history.dt_s >= dwell_s - 1e-9
+    assert np.all(
+        (front[first : last + 1] >= LINE_X_M - 3.0) & (front[first : last + 1] <= LINE_X_M)
+    )
+    # ... holding for the sign until it was released, then went on past the line
+    assert debugs[first].sign_stop == "s1"
+    assert all(d.sign_stop is None for d in debugs[last + 1 :])
+    assert front[-1] > LINE_X_M + 20.0 and history.ego_speed_mps[-1] > 3.0
+    # never past the line before the stop
+    assert np.all(front[: last + 1] <= LINE_X_M)
+    # reset() forgets the release: the same run again, bit for bit
+    again, _, _ = drive(
+        planner_cls, straight_with_sign(), 140, PDMParams(stop_sign_dwell_s=dwell_s)
+    )
+    for name in HISTORY_ARRAYS:
+        if name.startswith("ego_"):
+            np.testing.assert_array_equal(getattr(again, name), getattr(history, name))
+    planner.reset()
+    assert planner._signs.released == ()
+
+
+@pytest.mark.parametrize("planner_cls", PLANNERS)
+def test_no_stopping_rule_on_the_route_plans_as_without_signs(
+    planner_cls: type[PDMPlanner] | type[IDMPlanner],
+) -> None:
+    plain, _, _ = drive(planner_cls, straight_road(speed_limit_mps=15.0), 60)
+    for road in (straight_with_sign("yield"), straight_with_sign(lane="road_1")):
+        other, debugs, _ = drive(planner_cls, road, 60)
+        assert all(d.sign_stop is None for d in debugs)
+        for name in HISTORY_ARRAYS:
+            if name.startswith("ego_"):
+                np.testing.assert_array_equal(getattr(other, name), getattr(plain, name))
+        for a, b in zip(plain.plans, other.plans, strict=True):
+            np.testing.assert_array_equal(a.speed_mps, b.speed_mps)
