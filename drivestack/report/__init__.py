@@ -6,7 +6,9 @@ motion-forecast and open-loop planning results: :mod:`~drivestack.report.predict
 :mod:`~drivestack.report.replay`; a sim run's perception scores:
 :mod:`~drivestack.report.perception`),
 :mod:`~drivestack.report.compare` finds regressions against a baseline run,
-:mod:`~drivestack.report.sweep` aggregates sweeps, :mod:`~drivestack.report.tracking` sets
+:mod:`~drivestack.report.sweep` aggregates sweeps (a fleet's and a sim run's scenario-file
+sweeps), :mod:`~drivestack.report.score_terms` says what a run's score lost points for,
+:mod:`~drivestack.report.lead` finds the nearest agent ahead of the ego, :mod:`~drivestack.report.tracking` sets
 tracking results beside the published anchors, :mod:`~drivestack.report.detection` compares
 detection APs with a baseline's, :mod:`~drivestack.report.plots` draws and
 :mod:`~drivestack.report.html` renders (:mod:`~drivestack.report.html_motion` the prediction

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import time
 from dataclasses import dataclass
@@ -35,14 +34,18 @@ from drivestack.report.defaults import (
 )
 from drivestack.report.detection import KITTI_AP_KEY, compare_detection
 from drivestack.report.detection import headline as detection_headline
+from drivestack.report.lead import lead_trace
 from drivestack.report.light_view import light_view
 from drivestack.report.perception import read_sim_perception
 from drivestack.report.scenario_view import MapCache, load_history
+from drivestack.report.score_terms import comfort_breach, score_terms
 from drivestack.report.sweep import (
     heatmap,
     heatmap_params,
     pass_rate_by_param,
     pass_rate_by_scenario,
+    sweep_spans,
+    swept_rows,
 )
 from drivestack.report.tracking import (
     Published,
@@ -485,12 +488,14 @@ def _scenario_figures(
     problems: list[str],
     canvases: tuple[plots.BevFigure, plots.SignalsFigure] | None,
     lit_signals: dict[str, plots.SignalsFigure],
-) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None]:
-    """The bird's-eye and signal figures of one run, the scenario config it ran with and, when
-    its map or history has traffic lights, what the view shows of them
-    (:mod:`~drivestack.report.light_view`), else None (drawn on ``canvases`` when given:
-    figures reused from run to run; a run with lights' signals on ``lit_signals["canvas"]``,
-    made on first use)."""
+) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
+    """The bird's-eye and signal figures of one run, the scenario config it ran with, when
+    its map or history has traffic lights what the view shows of them
+    (:mod:`~drivestack.report.light_view`), else None, and what its history tells of its score
+    (``{"comfort": the comfort bound broken or None, "lead": the closest the nearest agent
+    ahead came (:meth:`~drivestack.report.lead.LeadTrace.closest`)}``; ``{}`` when the history
+    does not read) (drawn on ``canvases`` when given: figures reused from run to run; a run
+    with lights' signals on ``lit_signals["canvas"]``, made on first use)."""
     import json
 
     from drivestack.eval.driving.nuplan import TTC_BOUND_S, min_time_to_collision_s
@@ -500,7 +505,7 @@ def _scenario_figures(
         history = load_history(folder / "history.npz")
     except DataError as exc:
         problems.append(str(exc))
-        return {}, None, None
+        return {}, None, None, {}
     config = None
     events = None
     with contextlib.suppress(OSError, ValueError, AttributeError):  # reported in the table
@@ -511,55 +516,44 @@ def _scenario_figures(
     road_map = maps.road_map(config)
     ttc = min_time_to_collision_s(history, road_map=road_map)  # as the run's metrics
     lights = light_view(history, road_map, events)
+    lead = lead_trace(history)
     bev, signals = canvases or (plots.BevFigure(), plots.SignalsFigure())
     if lights is not None and lights.rows:
         signals = lit_signals.setdefault("canvas", plots.SignalsFigure(lights=True))
     figures = {
         "bev": plots.to_data_uri(bev.draw(history, road_map, key, lights)),
-        "signals": plots.to_data_uri(signals.draw(history, ttc, TTC_BOUND_S, lights)),
+        "signals": plots.to_data_uri(signals.draw(history, ttc, TTC_BOUND_S, lights, lead)),
     }
+    told = {"comfort": comfort_breach(history), "lead": lead.closest(history.time_s)}
     return (
         figures,
         config if isinstance(config, dict) else None,
         lights.as_dict() if lights is not None else None,
+        told,
     )
 
 
-def swept_keys(run: RunData) -> list[str]:
-    """The keys a fleet swept (``--sweep``, from its ``fleet.json``); ``[]`` for anything else:
-    a plain ``sim`` run's cases differ in fields that are not swept parameters (a scoring
-    input such as ``expert_progress_m``, an agent field meaning different things in different
-    scenarios), so only a fleet's sweep is aggregated."""
-    if run.kind != "fleet":
-        return []
-    sweep = run.manifest.get("sweep")
-    params = sweep.get("params") if isinstance(sweep, dict) else None
-    if not isinstance(params, list):
-        return []
-    keys = [p.get("key") for p in params if isinstance(p, dict)]
-    return [k for k in dict.fromkeys(keys) if isinstance(k, str)]
-
-
 def _sweep_section(run: RunData, figures: dict[str, str]) -> dict[str, Any] | None:
-    """Pass rates of a fleet's variants over its swept keys, per planner (None unless the
-    run is a fleet with a ``--sweep``)."""
-    keys = swept_keys(run)
-    if not keys:
-        return None
-    rows = [
-        dataclasses.replace(r, params={k: r.params[k] for k in keys if k in r.params})
-        for r in run.rows
-    ]
+    """Pass rates of a sweep's variants over its swept keys, per planner: a fleet's
+    ``--sweep`` or a sim run's scenario-file sweeps
+    (:func:`~drivestack.report.sweep.swept_rows`); None when the run swept nothing. Only
+    the runs of base scenarios that were swept are aggregated (a suite's other scenarios
+    are not variants)."""
+    keys, rows = swept_rows(list(run.rows), run.manifest, run.kind)
     swept = [r for r in rows if r.params]
     if not swept:
         return None
-    by_param = pass_rate_by_param(swept)
+    spans = sweep_spans(run.manifest, run.kind)
+    by_param = pass_rate_by_param(swept, spans=spans)
     # the parameters set on the most runs (a suite's own sweeps can vary many fields)
     ranked = sorted(by_param, key=lambda k: (-sum(b["n"] for b in by_param[k]), k))
     by_param = {k: by_param[k] for k in ranked[:MAX_SWEEP_PARAMS]}
     section: dict[str, Any] = {
         "variants": len(swept),
         "keys": keys,
+        # the declared ranges of range-swept keys, binned over them (fleet --sweep k=lo:hi)
+        "spans": {k: list(v) for k, v in spans.items()},
+        "source": "--sweep" if run.kind == "fleet" else "scenario sweep",
         "planners": sorted({r.planner for r in swept}),
         "by_param": by_param,
         "by_scenario": pass_rate_by_scenario(rows),
@@ -572,7 +566,7 @@ def _sweep_section(run: RunData, figures: dict[str, str]) -> dict[str, Any] | No
     if pair is None:
         return section
     for planner in section["planners"]:
-        hm = heatmap([r for r in swept if r.planner == planner], *pair)
+        hm = heatmap([r for r in swept if r.planner == planner], *pair, spans=spans)
         if hm is None:
             continue
         figures[f"sweep_heatmap:{planner}"] = plots.to_data_uri(
@@ -779,8 +773,9 @@ def build_report(
     detail_lights: dict[str, Any] = {}
     canvases = (plots.BevFigure(), plots.SignalsFigure()) if details else None
     lit_signals: dict[str, plots.SignalsFigure] = {}
+    told: dict[str, dict[str, Any]] = {}
     for key in details:
-        scenario_figures, detail_configs[key], lights = _scenario_figures(
+        scenario_figures, detail_configs[key], lights, told[key] = _scenario_figures(
             run, key, maps, problems, canvases, lit_signals
         )
         if lights is not None:
@@ -795,6 +790,10 @@ def build_report(
         d = r.as_dict()
         d["regression"] = change.get(r.key)
         d["improvement"] = improved.get(r.key)
+        # what it lost points for (the comfort bound broken, for a run drawn in detail)
+        d["score_terms"] = score_terms(
+            r.nuplan, r.at_fault_with, told.get(r.key, {}).get("comfort")
+        )
         rows.append(d)
     commit, version = runs_commit(run), runs_version(run)
     data: dict[str, Any] = {
@@ -833,6 +832,8 @@ def build_report(
         "rows": rows,
         "details": details,
         "detail_configs": detail_configs,
+        # per run drawn: the closest the nearest agent ahead came (gap_m, time_s, speed_mps)
+        "detail_lead": {k: t["lead"] for k, t in told.items() if t},
         "sweep": sweep,
         "tracking": tracking,
         "detection": detection,

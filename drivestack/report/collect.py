@@ -109,6 +109,12 @@ class ScenarioRow:
     # the planner's stop reason when the run ended at rest braking for it (metrics.json
     # ended_stopped_reason); None when it did not, or for older records
     ended_stopped_reason: str | None = None
+    # nuPlan's sub-scores and their inputs (metrics.json nuplan: NUPLAN_FIELDS, with the
+    # top-level expert_progress_m): what the report says a run lost points for
+    # (drivestack.report.score_terms); empty for a run without metrics
+    nuplan: dict[str, float] = field(default_factory=dict)
+    # who the ego hit at fault ("lead (stopped_track)": metrics.json nuplan.collisions)
+    at_fault_with: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -144,6 +150,8 @@ class ScenarioRow:
             "known_failure": self.known_failure,
             "not_evaluated": list(self.not_evaluated),
             "ended_stopped_reason": self.ended_stopped_reason,
+            "nuplan": self.nuplan,
+            "at_fault_with": list(self.at_fault_with),
         }
 
 
@@ -234,6 +242,7 @@ def row_from_metrics(
         failures = array(data.get("failures", []), "failures")
         unjudged = array(data.get("not_evaluated", []), "not_evaluated")
         config = data.get("config") if isinstance(data.get("config"), dict) else None
+        nuplan, at_fault_with = _nuplan(data)
         return (
             ScenarioRow(
                 key,
@@ -254,6 +263,8 @@ def row_from_metrics(
                 known_failure=_text(data.get("known_failure")),
                 not_evaluated=tuple(str(c) for c in unjudged),
                 ended_stopped_reason=_text(data.get("ended_stopped_reason")),
+                nuplan=nuplan,
+                at_fault_with=at_fault_with,
             ),
             config,
         )
@@ -270,6 +281,49 @@ def row_from_metrics(
             ),
             None,
         )
+
+
+#: The fields of a metrics.json's ``nuplan`` block a report reads: the multipliers, the
+#: weighted sub-scores and the figures they were judged on.
+NUPLAN_FIELDS = (
+    "no_at_fault_collisions",
+    "drivable_area_compliance",
+    "driving_direction_compliance",
+    "making_progress",
+    "progress",
+    "ttc_within_bound",
+    "speed_limit_compliance",
+    "comfort",
+    "progress_m",
+    "min_ttc_s",
+    "max_outside_drivable_m",
+)
+
+
+def _nuplan(data: dict[str, Any]) -> tuple[dict[str, float], tuple[str, ...]]:
+    """A metrics.json's nuPlan sub-scores (:data:`NUPLAN_FIELDS` present, not null, with the
+    top-level ``expert_progress_m``) and who the ego hit at fault (``agent_id (kind)`` of
+    ``nuplan.collisions``); empty for a record without a ``nuplan`` block. ``ValueError``
+    naming a malformed field (``nuplan.comfort``)."""
+    block = data.get("nuplan")
+    if block is None:
+        return {}, ()
+    block = obj(block, "nuplan")
+    out: dict[str, float] = {}
+    for name in NUPLAN_FIELDS:
+        value = _number(block.get(name), f"nuplan.{name}")
+        if value is not None:
+            out[name] = value
+    expert = _number(data.get("expert_progress_m"), "expert_progress_m")
+    if expert is not None:
+        out["expert_progress_m"] = expert
+    hits = []
+    for i, event in enumerate(array(block.get("collisions", []), "nuplan.collisions")):
+        event = obj(event, f"nuplan.collisions.{i}")
+        if event.get("at_fault") is True:
+            kind = _text(event.get("kind"))
+            hits.append(f"{event.get('agent_id')}" + (f" ({kind})" if kind else ""))
+    return out, tuple(dict.fromkeys(hits))
 
 
 def _red_lights(data: dict[str, Any]) -> int | None:

@@ -382,7 +382,7 @@ def _scenario_table(d: dict[str, Any]) -> str:
         if show_params:
             params = ", ".join(f"{labels[k]}={v}" for k, v in r["params"].items())
             cells.append(_td(params, css="l"))
-        cells.append(_td(why[:300], css="l"))
+        cells.append(_td(why[:MAX_WHY_CHARS], css="l"))
         html.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     html.append("</tbody></table>")
     return "".join(html)
@@ -419,11 +419,15 @@ def _status_css(row: dict[str, Any]) -> str:
 def _why(row: dict[str, Any]) -> str:
     """A run's why cell: its missed criteria or error, after the reason its suite lists it
     as a known failure (and, when it passed, that the listing is stale, or what a run cut
-    short did not judge); then, for a run that ended at rest braking for a stop reason
-    (``ended_stopped_reason``; older report.json rows lack it), ``ended stopped: REASON``."""
+    short did not judge); then, passed or not, what its score lost points for (``score:
+    TTC 0.50 s < 0.95 s (-31.2 points); ...``: its ``score_terms``, older report.json rows
+    lack them); then, for a run that ended at rest braking for a stop reason
+    (``ended_stopped_reason``; older rows lack it), ``ended stopped: REASON``."""
     why = _why_ending(row)
+    lost = "; ".join(t["text"] for t in row.get("score_terms") or [])
     stopped = row.get("ended_stopped_reason")
-    return "; ".join(p for p in (why, f"ended stopped: {stopped}" if stopped else "") if p)
+    parts = (why, f"score: {lost}" if lost else "", f"ended stopped: {stopped}" if stopped else "")
+    return "; ".join(p for p in parts if p)
 
 
 def _why_ending(row: dict[str, Any]) -> str:
@@ -447,7 +451,12 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         f'<h2 id="details">Scenario views</h2><p>{len(d["details"])} runs (regressions and failures first): '
         "bird's-eye view (lanes, ego in blue with its footprint every 2 s, agents in orange, "
         "the one hit in red, ✕ the first contact) and speed, acceleration, jerk and TTC with "
-        "nuPlan's comfort limits and TTC bound (red dashes).</p>"
+        "nuPlan's comfort limits and TTC bound (red dashes); on the speed plot the nearest "
+        "agent ahead along the ego's driven path (within half the two widths plus 0.3 m of "
+        "it): its speed along the path (orange; negative: coming toward the ego) and its "
+        "bumper-to-bumper gap (green dashes, right axis). "
+        "Each run's nuPlan sub-scores: multipliers scale the score (x0, x0.5), weighted ones "
+        "below 1 cost the points shown.</p>"
     ]
     lights = d.get("detail_lights") or {}
     if lights:
@@ -469,6 +478,10 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
         )
         if key in lights:
             html.append(_red_runs(lights[key]))
+        html.append(_score_terms(r))
+        leads = d.get("detail_lead") or {}
+        if key in leads:  # its history read (older report.json: not there)
+            html.append(_lead_line(leads[key]))
         for name in ("bev", "signals"):
             uri = figures.get(f"{name}:{key}")
             if uri:
@@ -481,6 +494,50 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
             )
         html.append("</div>")
     return "".join(html)
+
+
+#: The why cell's length at most (characters).
+MAX_WHY_CHARS = 400
+#: The nuPlan sub-scores of a run's detail section, in order, as they are named there.
+_SUBSCORE_NAMES = (
+    ("no_at_fault_collisions", "no at-fault collision (multiplier)"),
+    ("drivable_area_compliance", "drivable area compliance (multiplier)"),
+    ("driving_direction_compliance", "driving direction compliance (multiplier)"),
+    ("making_progress", "making progress (multiplier)"),
+    ("progress", "progress against the expert (weight 5)"),
+    ("ttc_within_bound", "TTC within bound (weight 5)"),
+    ("speed_limit_compliance", "speed limit compliance (weight 4)"),
+    ("comfort", "comfort (weight 2)"),
+)
+
+
+def _score_terms(row: dict[str, Any]) -> str:
+    """A run's nuPlan sub-scores (those recorded; older rows: none) and, beside each one
+    below 1, what it cost in words (:func:`~drivestack.report.score_terms.score_terms`)."""
+    nuplan = row.get("nuplan") or {}
+    if not any(name in nuplan for name, _ in _SUBSCORE_NAMES):
+        return ""
+    lost = {t["metric"]: t["text"] for t in row.get("score_terms") or []}
+    cells = "".join(
+        f"<tr><td>{escape(label)} <code>{name}</code></td>{_td(nuplan[name])}"
+        f"<td class=l>{escape(lost.get(name, ''))}</td></tr>"
+        for name, label in _SUBSCORE_NAMES
+        if name in nuplan
+    )
+    return (
+        '<table class="kv subscores"><thead><tr><th class=l>nuPlan sub-score</th><th>value</th>'
+        f"<th class=l>lost</th></tr></thead><tbody>{cells}</tbody></table>"
+    )
+
+
+def _lead_line(lead: dict[str, Any] | None) -> str:
+    """One line under a run's title: the closest the nearest agent ahead came."""
+    if not lead:
+        return '<p class="lead">agent ahead: none at any time</p>'
+    return (
+        f'<p class="lead">agent ahead: closest gap {_fmt(lead["gap_m"], 1)} m at '
+        f"{_fmt(lead['time_s'], 1)} s, its speed then {_fmt(lead['speed_mps'], 1)} m/s</p>"
+    )
 
 
 def _red_runs(lights: dict[str, Any]) -> str:
@@ -506,7 +563,9 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
     keys = ", ".join(s.get("keys", []))
     html = [
         f'<h2 id="sweep">Sweep: {s["variants"]} variants</h2>'
-        f"<p>Swept (--sweep): {escape(keys)}; pass rates per planner.</p>"
+        f"<p>Swept ({escape(s.get('source', '--sweep'))}): {escape(keys)}; pass rates per "
+        "planner. A key drawn from a range (or with more than 8 values) is cut into "
+        "equal-width bins, each named by its edges ([low, high)).</p>"
     ]
     if "sweep_pass_rate" in figures:
         html.append(

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from drivestack.eval.driving import comfort
+from drivestack.report.lead import LeadTrace
 from drivestack.report.light_view import STATE_COLOURS, LightView
 from drivestack.sim.runner import SimHistory
 from drivestack.structures.road_map import RoadMap
@@ -311,7 +312,10 @@ def decimate_minmax(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.n
 
 class SignalsFigure:
     """A reusable speed / acceleration / jerk / TTC figure (see :class:`BevFigure`):
-    :meth:`draw` replaces the curves' data and rescales the axes."""
+    :meth:`draw` replaces the curves' data and rescales the axes. The speed plot also has the
+    nearest agent ahead (:mod:`~drivestack.report.lead`): its speed (orange, gid
+    ``lead-speed``) and, on a right-hand axis, its gap (green dashes, gid ``lead-gap``),
+    the axis hidden for a run with no agent ever ahead."""
 
     def __init__(self, lights: bool = False) -> None:
         # lights: a strip of each traffic light's state over time above the four plots
@@ -323,14 +327,32 @@ class SignalsFigure:
                 5, 1, sharex=True, gridspec_kw={"height_ratios": [0.7, 1, 1, 1, 1]}
             )
             self.light_ax, axes = every[0], every[1:]
-            self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.07, top=0.98, hspace=0.12)
+            self.figure.subplots_adjust(left=0.12, right=0.9, bottom=0.07, top=0.98, hspace=0.12)
         else:
             self.figure = Figure(figsize=(7.5, 6.0))
             axes = self.figure.subplots(4, 1, sharex=True)
-            self.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.08, top=0.98, hspace=0.12)
+            self.figure.subplots_adjust(left=0.12, right=0.9, bottom=0.08, top=0.98, hspace=0.12)
         self.axes = axes
-        (self.speed,) = axes[0].plot([], [], color="tab:blue")
+        (self.speed,) = axes[0].plot([], [], color="tab:blue", label="ego speed")
+        (self.lead_speed,) = axes[0].plot(
+            [], [], color="tab:orange", lw=1.0, label="speed of agent ahead", gid="lead-speed"
+        )
         axes[0].set_ylabel("speed [m/s]")
+        self.gap_ax = axes[0].twinx()
+        (self.lead_gap,) = self.gap_ax.plot(
+            [],
+            [],
+            color="tab:green",
+            ls="--",
+            lw=1.0,
+            label="gap to it [m] (right)",
+            gid="lead-gap",
+        )
+        self.gap_ax.set_ylabel("gap ahead [m]", color="tab:green", fontsize=8)
+        self.gap_ax.tick_params(axis="y", labelsize=7, colors="tab:green")
+        self._legend = axes[0].legend(
+            handles=[self.speed, self.lead_speed, self.lead_gap], fontsize=6, loc="upper right"
+        )
         (self.accel,) = axes[1].plot([], [], color="tab:blue")
         for limit in (comfort.MIN_LON_ACCEL_MPS2, comfort.MAX_LON_ACCEL_MPS2):
             axes[1].axhline(limit, color="tab:red", ls="--", lw=0.8)
@@ -355,9 +377,11 @@ class SignalsFigure:
         ttc_s: np.ndarray,
         ttc_bound_s: float,
         lights: LightView | None = None,
+        lead: LeadTrace | None = None,
     ) -> Figure:
         """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits;
-        on a figure made with ``lights=True``, each light's state strip from ``lights`` (and a
+        the nearest agent ahead's speed and gap from ``lead`` (none drawn without it); on a
+        figure made with ``lights=True``, each light's state strip from ``lights`` (and a
         dotted line on the speed plot at each red light run)."""
         t = history.time_s - history.time_s[0]
         accel = history.ego_accel_mps2
@@ -370,12 +394,28 @@ class SignalsFigure:
             (self.ttc, finite),
         ):
             line.set_data(*decimate_minmax(t, np.asarray(y, dtype=np.float64), MAX_SIGNAL_POINTS))
+        shown = lead is not None and lead.any
+        none = np.zeros(0)
+        for line, values in (
+            (self.lead_speed, lead.speed_mps if lead is not None and shown else none),
+            (self.lead_gap, lead.gap_m if lead is not None and shown else none),
+        ):
+            times = t if len(values) else none
+            line.set_data(
+                *decimate_minmax(times, np.asarray(values, np.float64), MAX_SIGNAL_POINTS)
+            )
+        self.gap_ax.set_visible(shown)
+        self._legend.set_visible(shown)
         self.ttc_bound.set_ydata([ttc_bound_s, ttc_bound_s])
         if self.light_ax is not None:
             self._draw_lights(t, lights, history.dt_s)
         for ax in self.axes:
             ax.relim()
             ax.autoscale_view()
+        self.gap_ax.relim()
+        self.gap_ax.autoscale_view()
+        if not shown:
+            self.gap_ax.set_ylim(0.0, 1.0)  # as a fresh figure's
         return self.figure
 
     def _draw_lights(self, t: np.ndarray, lights: LightView | None, dt_s: float) -> None:
@@ -422,13 +462,18 @@ class SignalsFigure:
 
 
 def signals_figure(
-    history: SimHistory, ttc_s: np.ndarray, ttc_bound_s: float, lights: LightView | None = None
+    history: SimHistory,
+    ttc_s: np.ndarray,
+    ttc_bound_s: float,
+    lights: LightView | None = None,
+    lead: LeadTrace | None = None,
 ) -> Figure:
-    """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits (and
-    with ``lights`` having strips, the lights' states over time above them)."""
+    """Speed, acceleration, jerk and TTC over time, with nuPlan's comfort and TTC limits (with
+    ``lead``, the nearest agent ahead's speed and gap; with ``lights`` having strips, the
+    lights' states over time above them)."""
     if lights is not None and lights.rows:
-        return SignalsFigure(lights=True).draw(history, ttc_s, ttc_bound_s, lights)
-    return SignalsFigure().draw(history, ttc_s, ttc_bound_s)
+        return SignalsFigure(lights=True).draw(history, ttc_s, ttc_bound_s, lights, lead)
+    return SignalsFigure().draw(history, ttc_s, ttc_bound_s, lead=lead)
 
 
 def pass_rate_figure(by_param: dict[str, list[dict[str, Any]]]) -> Figure:

@@ -384,7 +384,7 @@ class RecordedProfile:
         return float(np.interp(time_s, self.time_s, self.speed_mps))
 
 
-def _nearest_ahead(
+def nearest_ahead(
     path_m: np.ndarray,
     station_m: float,
     offset_m: float,
@@ -656,7 +656,7 @@ class Traffic:
         speed = np.concatenate([st.speed_mps[others], [ego_speed_mps]])
         size = np.concatenate([self._size_m[others, :2], [ego_box[3:5]]])
         s, d = project_to_polyline(path, xy)
-        return _nearest_ahead(
+        return nearest_ahead(
             path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d, yaw, speed, size
         )
 
@@ -691,7 +691,7 @@ class Traffic:
         among the actors within :data:`LEADER_RANGE_M`: now as :meth:`_leader`, from its
         station to the other agents present and the ego; as recorded, from its recorded
         station to the other recorded agents where they were recorded (no ego: it is not in
-        the recording). Computed for all of them at once, each as :func:`_nearest_ahead`
+        the recording). Computed for all of them at once, each as :func:`nearest_ahead`
         would (the same arithmetic): every (agent, actor) pair projected on the agent's path
         in one :meth:`~drivestack.structures.road_map.PolylineIndex.project` call."""
         st, index = self.state, self._reactive_index
@@ -706,7 +706,7 @@ class Traffic:
         # as recorded
         rec_xy, rec_yaw, rec_speed, rec_valid = self._recorded_poses()
         rec = _in_leader_range(agents, rec_xy, rec_valid)
-        now_row, now_col = np.nonzero(live)  # by agent, then by actor (as _nearest_ahead's)
+        now_row, now_col = np.nonzero(live)  # by agent, then by actor (as nearest_ahead's)
         rec_row, rec_col = np.nonzero(rec)
         row = np.concatenate([now_row, rec_row])
         s, d = index.project(
@@ -759,7 +759,7 @@ class Traffic:
         speed_mps: np.ndarray,
         size_m: np.ndarray,
     ) -> list[tuple[float, float]]:
-        """:func:`_nearest_ahead` for the reactive ``agents (R,)`` at once (same arithmetic),
+        """:func:`nearest_ahead` for the reactive ``agents (R,)`` at once (same arithmetic),
         each at ``station_m``, ``offset_m (R,)`` with length / width ``own_size_m (R, 2)``,
         among the actors of the pairs of ``row (K,)`` (an index into ``agents``, in order)
         given by their Frenet coordinates on the agent's path, ``yaw_rad``, ``speed_mps

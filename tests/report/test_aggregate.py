@@ -45,9 +45,10 @@ def test_pass_rate_per_bin() -> None:
     by = pass_rate_by_param(ROWS, max_bins=2)
     # speed: 5 values > 2 bins -> [10, 30) and [30, 50]
     assert [(b["bin"], b["n"], b["passed"]) for b in by["speed"]] == [
-        ("10-30", 2, 2),
-        ("30-50", 3, 1),
+        ("[10, 30)", 2, 2),
+        ("[30, 50]", 3, 1),
     ]
+    assert [(b["low"], b["high"]) for b in by["speed"]] == [(10.0, 30.0), (30.0, 50.0)]
     assert [(b["bin"], b["n"], b["pass_rate"]) for b in by["gap"]] == [
         ("20", 3, 2 / 3),
         ("40", 2, 0.5),

@@ -120,7 +120,7 @@ def test_the_figures_draw_the_lights(runs: Path) -> None:
     assert [t.get_text().strip() for t in _by_gid(bev, "light-label")] == ["L1"]
 
     signals = plots.signals_figure(history, np.full(len(history), np.inf), 0.95, view)
-    assert len(signals.axes) == 5
+    assert len(signals.axes) == 6  # the strip, the four plots and the speed plot's gap axis
     strip = signals.axes[0]
     assert [t.get_text() for t in strip.get_yticklabels()] == ["L2", "L1"]  # L1 on top
     (states,) = _by_gid(strip, "light-states")
@@ -173,7 +173,8 @@ def test_a_report_without_lights_has_no_light_elements(tmp_path: Path) -> None:
     assert light_view(history, road_map, metrics["red_light"]["events"]) is None
     bev = plots.bev_figure(history, road_map, "plain", None)
     assert not any(_by_gid(bev, g) for g in ("stop-lines", "red-light-run", "light-label"))
-    assert len(plots.signals_figure(history, np.full(len(history), np.inf), 0.95).axes) == 4
+    # the four plots and the speed plot's gap axis: no strip
+    assert len(plots.signals_figure(history, np.full(len(history), np.inf), 0.95).axes) == 5
     html = write_report(report, tmp_path / "r.html")[0].read_text()
     for text in ('class="lights"', "Traffic lights:", "nuPlan score ignores", "red lights run"):
         assert text not in html
