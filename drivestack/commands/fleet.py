@@ -295,6 +295,11 @@ def data_root_of(value: str | None) -> Path | None:
     return Path(value)
 
 
+def _counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: ``1 run``, ``6 variants``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def sweep_params(texts: list[str]) -> tuple[Any, ...]:
     """The parsed ``--sweep`` options; ``DataError`` naming a key swept twice (the later
     option would silently override or multiply the earlier one)."""
@@ -499,8 +504,11 @@ def run(args: argparse.Namespace) -> int:
         ("unexpected_passes", "listed as known failures passed"),
         (KNOWN_NOT_EVALUATED, "listed as known failures not evaluated (cut short)"),
     )
+    n_planners = len(planners)  # every scenario variant runs with each (expand_variants)
     print(
-        f"fleet: {result.total} variants, ran {result.ran} now ({result.crashed} crashed), "
+        f"fleet: {_counted(result.total, 'run')} ({_counted(result.total // n_planners, 'variant')}"
+        f" x {_counted(n_planners, 'planner')}), ran {result.ran} now "
+        f"({result.crashed} crashed), "
         f"skipped {result.skipped} finished before; the folder's {len(result.records)}: "
         f"{counts['passed']} passed, "
         f"{counts['failed']} failed, "

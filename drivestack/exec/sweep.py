@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,13 @@ import numpy as np
 from drivestack.config import from_mapping
 from drivestack.core.errors import ConfigError
 from drivestack.core.numbers import is_digits, parse_float, parse_int
-from drivestack.sim.scenario import ScenarioConfig, check_scenario, set_dotted
+from drivestack.sim.scenario import (
+    ScenarioConfig,
+    check_scenario,
+    set_dotted,
+    uniform_draw,
+    uniform_range_problem,
+)
 
 ParamValue = float | int | str | bool
 
@@ -111,10 +116,9 @@ def parse_sweep_param(text: str) -> SweepParam:
             low, high = parse_float(lo.strip()), parse_float(hi.strip())
         except ValueError:
             raise ConfigError(f"range bounds must be numbers: {spec!r}", field=key) from None
-        if math.isnan(low) or math.isnan(high):
-            raise ConfigError(f"range bounds must be numbers, not NaN: {spec!r}", field=key)
-        if not low <= high:
-            raise ConfigError(f"range must have LO <= HI: {spec!r}", field=key)
+        problem = uniform_range_problem(low, high)  # a scenario file's sweep.random rule
+        if problem is not None:
+            raise ConfigError(f"range {problem}: {spec!r}", field=key)
         return SweepParam(key, low=low, high=high)
     return SweepParam(key, values=tuple(_parse_value(v.strip()) for v in spec.split(",")))
 
@@ -192,8 +196,7 @@ def scenario_variants(
         values = {**combo}
         for p in rand:
             assert p.low is not None and p.high is not None
-            # rounded to 3 decimals, kept within a range narrower than that
-            values[p.key] = min(max(round(float(rng.uniform(p.low, p.high)), 3), p.low), p.high)
+            values[p.key] = uniform_draw(rng, p.low, p.high)
         data = _with_values(raw, values, cfg)
         data["name"] = f"{cfg.name}#{index:04d}"
         out.append((_swept_config(data, cfg, values, params), seed, values))

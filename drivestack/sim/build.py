@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import itertools
 import math
+import re
 import typing
 import warnings
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
+from shapely.geometry import LineString
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, GoalState, read_commonroad
@@ -215,9 +218,7 @@ def with_traffic_lights(road_map: RoadMap, lights: list[TrafficLightConfig], whe
         stops = []
         for j, stop in enumerate(given.stops):
             if stop.lane not in road_map:
-                raise ConfigError(
-                    f"no lane {stop.lane!r} in the map", path=where, field=f"{key}.stops.{j}.lane"
-                )
+                raise unknown_lane_error(road_map, stop.lane, where, f"{key}.stops.{j}.lane")
             length_m = road_map.lane(stop.lane).length_m
             if stop.station_m > length_m:
                 raise ConfigError(
@@ -267,6 +268,50 @@ def _warn_mixed_controllers(
             "camera infers nothing from that controller",
             stacklevel=3,
         )
+
+
+#: How many of a map's lane ids an unknown-lane error lists.
+_LANES_SHOWN = 20
+
+
+def unknown_lane_error(
+    road_map: RoadMap,
+    lane_id: str,
+    where: str,
+    field: str,
+    near_m: np.ndarray | None = None,
+    near: str = "",
+) -> ConfigError:
+    """The ``ConfigError`` at ``field`` for a lane id ``road_map`` lacks, listing up to
+    :data:`_LANES_SHOWN` of its lane ids to pick from (a file map's ids are the reader's:
+    OpenDRIVE ``"<road>_<section>_<lane>"``, Lanelet2 relation ids): those whose centreline
+    is nearest ``near_m (2,)`` (``near``: that point in words, "the ego's start") when given,
+    else the first in natural order (``road_2`` before ``road_10``)."""
+    lanes = road_map.lanes
+    if near_m is not None and len(lanes):
+        lines = np.array([LineString(lane.centerline_m) for lane in lanes])
+        distance_m = shapely.distance(lines, shapely.Point(near_m))
+        order = sorted(range(len(lanes)), key=lambda k: (float(distance_m[k]), k))
+        ids = [lanes[k].lane_id for k in order]
+        which = f"nearest {near}"
+    else:
+        ids = sorted((lane.lane_id for lane in lanes), key=_natural_key)
+        which = "in id order"
+    if not ids:
+        listed = "it has none"
+    elif len(ids) <= _LANES_SHOWN:
+        listed = f"its lanes, {which}: {', '.join(ids)}"
+    else:
+        listed = (
+            f"{_LANES_SHOWN} of its {len(ids)} lanes, {which}: {', '.join(ids[:_LANES_SHOWN])}, ..."
+        )
+    return ConfigError(f"no lane {lane_id!r} in the map ({listed})", path=where, field=field)
+
+
+def _natural_key(text: str) -> list[str | int]:
+    """``text`` split into text and digit runs, the runs as numbers: ``road_2`` < ``road_10``
+    (text and numbers alternate from the start, so any two keys compare)."""
+    return [int(t) if k % 2 else t for k, t in enumerate(re.split(r"(\d+)", text))]
 
 
 def light_ids_in_words(road_map: RoadMap) -> str:
@@ -383,15 +428,20 @@ def _map_params(builder: Callable[..., RoadMap], m: MapConfig, where: str) -> di
     return {name: getattr(checked, name) for name in m.params}
 
 
-def _lane_path(road_map: RoadMap, lanes: list[str], where: str, key: str) -> np.ndarray:
+def _lane_path(
+    road_map: RoadMap, lanes: list[str], where: str, key: str, ego_xy_m: np.ndarray
+) -> np.ndarray:
     """The centreline along config lanes ``key``: ``ConfigError`` at ``<key>.<i>`` for an
-    unknown lane, at ``key`` when the list is empty, two lanes in a row are not connected
-    (neither successor nor lane-change neighbour) or a lane change has no room."""
+    unknown lane (listing the lanes nearest the ego's start ``ego_xy_m (2,)``:
+    :func:`unknown_lane_error`), at ``key`` when the list is empty, two lanes in a row are not
+    connected (neither successor nor lane-change neighbour) or a lane change has no room."""
     if not lanes:
         raise ConfigError("needs at least one lane", path=where, field=key)
     for i, lane_id in enumerate(lanes):
         if lane_id not in road_map:
-            raise ConfigError(f"no lane {lane_id!r} in the map", path=where, field=f"{key}.{i}")
+            raise unknown_lane_error(
+                road_map, lane_id, where, f"{key}.{i}", ego_xy_m, "the ego's start"
+            )
     try:
         return road_map.route_centerline(lanes)
     except ValueError as exc:
@@ -553,9 +603,12 @@ def _agent_path_m(points: list[tuple[float, float]], where: str, key: str) -> np
     return path
 
 
-def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec:
+def _agent(
+    cfg: AgentConfig, road_map: RoadMap, where: str, i: int, ego_xy_m: np.ndarray
+) -> AgentSpec:
     """Scenario agent ``agents.<i>`` on ``road_map`` (the scenario's lights applied): an
-    ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``)."""
+    ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``). An
+    unknown lane's error lists the lanes nearest the ego's start ``ego_xy_m (2,)``."""
     try:
         label = ObjectClass.from_name(cfg.type)
     except (KeyError, ValueError) as exc:
@@ -564,7 +617,7 @@ def _agent(cfg: AgentConfig, road_map: RoadMap, where: str, i: int) -> AgentSpec
         ) from exc
     light_stops: tuple[RouteLightStop, ...] = ()
     if cfg.lanes is not None:
-        path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes")
+        path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes", ego_xy_m)
         along = f"its lanes {cfg.lanes}"
         if cfg.behavior == "idm":  # the only agents that obey lights (sim.agents docstring)
             light_stops = path_light_stops(road_map, cfg.lanes, path)
@@ -746,7 +799,7 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
     else:
         assert cfg.ego.lane is not None
         if cfg.ego.lane not in road_map:
-            raise ConfigError(f"no lane {cfg.ego.lane!r} in the map", path=where, field="ego.lane")
+            raise unknown_lane_error(road_map, cfg.ego.lane, where, "ego.lane")
         start_lane = cfg.ego.lane
         lane = road_map.lane(start_lane)
         check_station(cfg.ego.station_m, lane.length_m, f"lane {start_lane!r}", where, "ego")
@@ -760,13 +813,14 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         recorded = _recorded(file_scenario, where, "agents_from_file").agents
         agents.extend(map(reactive_agent, recorded) if cfg.agents_reactive else recorded)
     n_recorded = len(agents)
-    agents.extend(_agent(a, road_map, where, i) for i, a in enumerate(cfg.agents))
+    ego_xy_m = np.array([ego.x_m[0], ego.y_m[0]], dtype=np.float64)
+    agents.extend(_agent(a, road_map, where, i, ego_xy_m) for i, a in enumerate(cfg.agents))
     _check_agent_ids(agents, where, n_recorded)
     # route
     route_lead: tuple[str, ...] = ()
     if cfg.route.lanes is not None:
         route = list(cfg.route.lanes)
-        _lane_path(road_map, route, where, "route.lanes")
+        _lane_path(road_map, route, where, "route.lanes", ego_xy_m)
         starts = [start_lane]
         at = (float(ego.x_m[0]), float(ego.y_m[0]))
         if cfg.ego.from_file:  # a recorded start at a fork: every lane under the ego counts
@@ -782,8 +836,8 @@ def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltS
         route_lead = tuple(lead)
     elif cfg.route.goal_lane is not None:
         if cfg.route.goal_lane not in road_map:
-            raise ConfigError(
-                f"no lane {cfg.route.goal_lane!r} in the map", path=where, field="route.goal_lane"
+            raise unknown_lane_error(
+                road_map, cfg.route.goal_lane, where, "route.goal_lane", ego_xy_m, "the ego's start"
             )
         try:
             route = road_map.route(start_lane, cfg.route.goal_lane)

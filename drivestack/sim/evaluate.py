@@ -307,9 +307,8 @@ def check_pass(
 
     ``no_red_light_violation`` is judged on ``red_light`` (not at all without it; a map
     without lights has none to fail it), in a cut-short run too: a red light run within it
-    was run. ``no_stop_sign_violation`` likewise on ``stop_sign``: on unless the criteria
-    turn it off (``PassCriteria.no_stop_sign_violation``, True where the criteria have no
-    such field).
+    was run. ``no_stop_sign_violation`` likewise on ``stop_sign`` (a map without stop signs
+    never fails it).
 
     A run cut short before the scenario's end (``max_steps``, ``--max-steps``) without a
     contact has ``ncap.avoided`` and ``ncap.speed_reduction_kph`` None: its ``no_collision``
@@ -357,8 +356,7 @@ def check_pass(
         fails.append(f"progress {nuplan.progress_m:.1f} < {criteria.min_progress_m} m")
     if criteria.no_red_light_violation and red_light is not None and red_light.violations:
         fails.append(red_light_label(red_light))
-    stop_sign_on = bool(getattr(criteria, "no_stop_sign_violation", True))
-    if stop_sign_on and stop_sign is not None and stop_sign.violations:
+    if criteria.no_stop_sign_violation and stop_sign is not None and stop_sign.violations:
         fails.append(stop_sign_label(stop_sign))
     if criteria.stays_on_drivable_area and nuplan.max_outside_drivable_m > DRIVABLE_TOLERANCE_M:
         fails.append(

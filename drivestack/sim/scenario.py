@@ -3,8 +3,11 @@
 A scenario file holds one scenario (an OpenSCENARIO ``.xosc`` file is read too:
 :mod:`drivestack.sim.openscenario`); its optional ``sweep`` expands it into several
 (``cases``: explicit override sets; ``grid``: the Cartesian product of listed values, crossed
-with the cases; ``random``: ``count`` seeded uniform draws from ranges for each of those). Sweep keys are dotted paths into the scenario (``ego.speed_kph``,
-``agents.0.speed_events.0.accel_mps2``). A suite lists scenario files (relative to the suite).
+with the cases; ``random``: ``count`` seeded uniform draws from ranges for each of those,
+checked by :func:`uniform_range_problem`, the rule of ``drivestack fleet --sweep``). Sweep keys
+are dotted paths into the scenario (``ego.speed_kph``, ``agents.0.speed_events.0.accel_mps2``);
+a case without a ``name`` is named by its values, each key as short as keeps the file's keys
+apart (:func:`short_keys`). A suite lists scenario files (relative to the suite).
 Files are read with ``yaml.safe_load`` only (via :func:`drivestack.config.strict.load_yaml`,
 so a malformed file's error names the file, line and column).
 """
@@ -19,11 +22,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
-from drivestack.config.strict import load_yaml
+from drivestack.config.strict import _text_number_hint, load_yaml
 from drivestack.core.errors import ConfigError
 from drivestack.core.numbers import is_digits
 from drivestack.kernels._common import magnitude_limit
@@ -127,9 +130,9 @@ class AgentConfig:
     offset_m: float = 0.0
     speed_mps: float | None = None
     speed_kph: float | None = None
-    desired_speed_mps: float | None = None
+    desired_speed_mps: float | None = None  # idm only (default: its start speed, >= 1 m/s)
     size_m: tuple[float, float, float] | None = None
-    speed_events: list[SpeedEventConfig] = field(default_factory=list)
+    speed_events: list[SpeedEventConfig] = field(default_factory=list)  # scripted only
     lateral_shifts: list[LateralShiftConfig] = field(default_factory=list)
 
     def speed(self) -> float:
@@ -170,6 +173,9 @@ class PassCriteria:
     min_progress_m: float | None = None
     # the ego's front never passes a stop line while its light shows red (or red-yellow)
     no_red_light_violation: bool = True
+    # the ego's front never passes a stop sign's line (kinds stop / all_way_stop) without a
+    # full stop within 3 m before it (drivestack.eval.driving.stop_signs)
+    no_stop_sign_violation: bool = True
     # the ego's footprint never leaves the drivable area by more than nuPlan's
     # drivable_area_compliance tolerance (0.3 m, drivestack.eval.driving.nuplan)
     stays_on_drivable_area: bool = True
@@ -291,6 +297,29 @@ def _collect_keys(node: object, prefix: str, keys: list[str]) -> None:
 Origins = dict[str, str]
 
 
+#: The most scenarios one file's ``sweep`` may expand into (cases x grid combinations x random
+#: draws): loading and checking one takes about a millisecond, so a typo in ``count`` or a
+#: long grid is refused before it is expanded (``drivestack fleet`` runs larger sweeps).
+MAX_SWEPT_SCENARIOS = 10_000
+
+
+def _check_sweep_size(n_scenarios: int, path: str, key: str) -> None:
+    """``ConfigError`` at ``sweep.<key>`` when the sweep would make more than
+    :data:`MAX_SWEPT_SCENARIOS` scenarios."""
+    if n_scenarios > MAX_SWEPT_SCENARIOS:
+        raise ConfigError(
+            f"the sweep would make {n_scenarios:,} scenarios, more than the "
+            f"{MAX_SWEPT_SCENARIOS:,} one file may (drivestack fleet runs larger sweeps)",
+            path=path,
+            field=f"sweep.{key}",
+        )
+
+
+def _key_mapping(value: object) -> bool:
+    """Whether ``value`` is a mapping of sweep keys (its keys text, as dotted keys are)."""
+    return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+
+
 def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origins]]:
     """The scenario mappings ``raw``'s sweep makes (``raw`` alone without one), each with the
     origins of its overrides."""
@@ -305,7 +334,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
     origins: list[Origins] = [{}]
     cases = sweep.get("cases")
     if cases is not None:
-        if not isinstance(cases, list) or not all(isinstance(c, dict) and c for c in cases):
+        if not isinstance(cases, list) or not all(_key_mapping(c) and c for c in cases):
             raise ConfigError(
                 "cases must be a list of {dotted key: value} mappings",
                 path=path,
@@ -314,11 +343,12 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
         variants = [dict(c) for c in cases]
         origins = [{str(k): f"sweep.cases.{i}" for k in c} for i, c in enumerate(cases)]
     grid = sweep.get("grid") or {}
-    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+    if not _key_mapping(grid) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ConfigError(
             "grid must map dotted keys to non-empty lists", path=path, field="sweep.grid"
         )
     if grid:
+        _check_sweep_size(len(variants) * math.prod(len(v) for v in grid.values()), path, "grid")
         keys = list(grid)
         combos = [
             dict(zip(keys, combo, strict=True))
@@ -329,32 +359,21 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
         origins = [{**base, **grid_origins} for base in origins for _ in combos]
     rand = sweep.get("random")
     if rand is not None:
-        if (
-            not isinstance(rand, dict)
-            or set(rand) - {"count", "seed", "ranges"}
-            or not isinstance(rand.get("count"), int)
-        ):
-            raise ConfigError(
-                "random needs count (int), seed (int) and ranges {key: [lo, hi]}",
-                path=path,
-                field="sweep.random",
-            )
-        rng = np.random.default_rng(int(rand.get("seed", 0)))
-        ranges = rand.get("ranges") or {}
+        count, seed, ranges = _random_sweep(rand, path)
+        _check_sweep_size(len(variants) * count, path, "random.count")
+        rng = np.random.default_rng(seed)
+        range_origins = {k: "sweep.random.ranges" for k in ranges}
+        origins = [{**base, **range_origins} for base in origins for _ in range(count)]
         drawn = []
-        range_origins = {str(k): "sweep.random.ranges" for k in ranges}
-        origins = [{**base, **range_origins} for base in origins for _ in range(rand["count"])]
         for base in variants:
-            for _ in range(rand["count"]):
-                v = dict(base)
-                for k, bounds in ranges.items():
-                    if not (isinstance(bounds, list) and len(bounds) == 2):
-                        raise ConfigError(
-                            "range must be [lo, hi]", path=path, field=f"sweep.random.ranges.{k}"
-                        )
-                    v[k] = round(float(rng.uniform(bounds[0], bounds[1])), 3)
-                drawn.append(v)
+            draws = [
+                {k: uniform_draw(rng, lo, hi) for k, (lo, hi) in ranges.items()}
+                for _ in range(count)
+            ]
+            _check_distinct_draws(draws, path)
+            drawn += [{**base, **values} for values in draws]
         variants = drawn
+    short = short_keys([k for v in variants for k in v if k != "name"])
     out = []
     for overrides, origin in zip(variants, origins, strict=True):
         data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
@@ -367,16 +386,152 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
                 raise ConfigError(exc.reason, path=path, field=f"{origin[key]}.{key}") from None
         if label is None:
             label = ",".join(
-                f"{k.split('.')[-1]}={v}"
-                for k, v in overrides.items()
-                if not isinstance(v, list | dict)
+                f"{short[k]}={v}" for k, v in overrides.items() if not isinstance(v, list | dict)
             )
         data["name"] = f"{raw.get('name', '?')}[{label}]" if label else raw.get("name")
         out.append((data, origin))
     return out
 
 
-#: Where YAML reads an unquoted traffic-light value as something else than the string meant:
+def uniform_range_problem(low: float, high: float) -> str | None:
+    """Why ``[low, high]`` cannot be the range of a uniform draw, as words that follow
+    "range" in an error (None when it can): both bounds finite, ``low <= high`` (equal bounds
+    draw that one value) and ``high - low`` finite (numpy's ``uniform`` needs it). The one rule
+    of a scenario file's ``sweep.random.ranges`` and ``drivestack fleet --sweep KEY=LO:HI``."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "bounds must be finite numbers, not NaN or infinite"
+    if not low <= high:
+        return "must have lo <= hi (equal bounds draw that one value)"
+    if not math.isfinite(high - low):
+        return "is wider than a float holds (hi - lo overflows)"
+    return None
+
+
+def uniform_draw(rng: np.random.Generator, low: float, high: float) -> float:
+    """One uniform draw from ``[low, high]`` (:func:`uniform_range_problem` is None for it),
+    rounded to 3 decimals and kept within the range (rounding could leave one narrower than
+    that): a swept value as a scenario file's ``sweep.random`` and a fleet draw it."""
+    # + 0.0: numpy refuses [0.0, -0.0] ("high - low < 0": the sign of -0.0 counts there)
+    return min(max(round(float(rng.uniform(low + 0.0, high + 0.0)), 3), low), high)
+
+
+def _whole_number(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a YAML integer (``True`` / ``False`` are not, nor is ``1.0``)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bound(value: object) -> float | None:
+    """A range bound as a float (an integer too large for one as an infinity); None for a
+    value that is not a number (a bool is not one)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64: refused as infinite
+        return math.copysign(math.inf, value)
+
+
+def _random_sweep(rand: object, path: str) -> tuple[int, int, dict[str, tuple[float, float]]]:
+    """``sweep.random`` read: ``count`` (a whole number >= 1), ``seed`` (a whole number >= 0;
+    0 when left out) and ``ranges`` (at least one dotted key -> ``(lo, hi)``, two numbers that
+    :func:`uniform_range_problem` accepts); ``ConfigError`` naming the file and
+    ``sweep.random.count`` / ``.seed`` / ``.ranges[.<key>]`` otherwise."""
+    where = "sweep.random"
+    if not isinstance(rand, dict) or set(rand) - {"count", "seed", "ranges"}:
+        raise ConfigError(
+            "random needs count (int), seed (int) and ranges {key: [lo, hi]}",
+            path=path,
+            field=where,
+        )
+    count = rand.get("count")
+    if not (_whole_number(count) and count >= 1):
+        raise ConfigError(
+            f"must be a whole number of draws >= 1, got {count!r}",
+            path=path,
+            field=f"{where}.count",
+        )
+    seed = rand.get("seed", 0)
+    if not (_whole_number(seed) and seed >= 0):
+        raise ConfigError(
+            f"must be a whole number >= 0 (the draws' seed), got {seed!r}",
+            path=path,
+            field=f"{where}.seed",
+        )
+    ranges = rand.get("ranges")
+    if not isinstance(ranges, dict) or not ranges:
+        raise ConfigError(
+            f"needs at least one {{dotted key: [lo, hi]}} range, got {ranges!r} (draws of "
+            "nothing would be copies of the scenario)",
+            path=path,
+            field=f"{where}.ranges",
+        )
+    out: dict[str, tuple[float, float]] = {}
+    for key, bounds in ranges.items():
+        field = f"{where}.ranges.{key}"
+        if not isinstance(key, str):
+            raise ConfigError("must be a dotted key (text)", path=path, field=field)
+        low, high = (
+            (_bound(bounds[0]), _bound(bounds[1]))
+            if isinstance(bounds, list) and len(bounds) == 2
+            else (None, None)
+        )
+        if low is None or high is None:
+            text = (
+                next((b for b in bounds if isinstance(b, str)), None)
+                if isinstance(bounds, list)
+                else None
+            )
+            raise ConfigError(
+                f"range must be [lo, hi], two numbers, got {bounds!r}{_text_number_hint(text)}",
+                path=path,
+                field=field,
+            )
+        problem = uniform_range_problem(low, high)
+        if problem is not None:
+            raise ConfigError(f"range {problem}, got {bounds!r}", path=path, field=field)
+        out[key] = (low, high)
+    return count, seed, out
+
+
+def _check_distinct_draws(draws: list[dict[str, float]], path: str) -> None:
+    """``ConfigError`` at ``sweep.random.ranges`` when two of one scenario's ``count`` draws
+    (``draws``, in order) gave the same values: they would be one scenario twice, under one
+    name (equal bounds draw one value; a range narrower than the 3 decimals drawn a few)."""
+    first: dict[tuple[float, ...], int] = {}
+    for j, values in enumerate(draws):
+        k = first.setdefault(tuple(values.values()), j)
+        if k != j:
+            raise ConfigError(
+                f"draws {k} and {j} of the {len(draws)} (count) are the same, {values}: the "
+                "scenario would run twice under one name; widen a range or lower count",
+                path=path,
+                field="sweep.random.ranges",
+            )
+
+
+def short_keys(keys: list[str]) -> dict[str, str]:
+    """Each dotted sweep key of ``keys`` -> its name in a swept scenario's name
+    (``ccrs[speed_kph=30]``): its last part where no other key of ``keys`` ends with it, else
+    the shortest tail that tells it apart and starts at a field, not a list index
+    (``ego.speed_kph`` beside ``agents.0.speed_kph``; ``speed_events.1.accel_mps2`` beside
+    ``speed_events.0.accel_mps2``), else the whole key."""
+    unique = list(dict.fromkeys(keys))
+
+    def clashes(tail: str, key: str) -> bool:
+        return any(o != key and (o == tail or o.endswith(f".{tail}")) for o in unique)
+
+    out = {}
+    for key in unique:
+        parts = key.split(".")
+        tails = [
+            ".".join(parts[i:]) for i in reversed(range(len(parts))) if not is_digits(parts[i])
+        ]
+        out[key] = next((t for t in tails if not clashes(t, key)), key)
+    return out
+
+
+#: Where YAML reads an unquoted traffic-light value or lane id as something else than the
+#: string meant (``{value}`` in a hint is the value read):
 #: the key's pattern, whether the raw value is that mistake, and the hint.
 _QUOTE_HINTS: tuple[tuple[re.Pattern[str], Callable[[object], bool], str], ...] = (
     (
@@ -389,12 +544,21 @@ _QUOTE_HINTS: tuple[tuple[re.Pattern[str], Callable[[object], bool], str], ...] 
         lambda value: isinstance(value, int | float) and not isinstance(value, bool),
         "quote it: light ids are strings",
     ),
+    (  # a Lanelet2 relation or CommonRoad lanelet id written bare: `lane: 45084`
+        re.compile(
+            r"ego\.lane|route\.(goal_lane|lanes\.\d+)|agents\.\d+\.lanes\.\d+"
+            r"|traffic_lights\.\d+\.stops\.\d+\.lane"
+        ),
+        lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+        'quote it, "{value}": lane ids are strings',
+    ),
 )
 
 
 def _with_quote_hint(exc: ConfigError, data: Any) -> ConfigError:
     """``exc`` with a hint to quote the value when it is about a traffic light's state that
-    YAML read as a bool (unquoted ``off``) or its id read as a number; ``exc`` otherwise."""
+    YAML read as a bool (unquoted ``off``), or a light's or lane's id read as a number
+    (:data:`_QUOTE_HINTS`); ``exc`` otherwise."""
     field = exc.field or ""
     value: Any = data
     for part in field.split("."):
@@ -406,6 +570,7 @@ def _with_quote_hint(exc: ConfigError, data: Any) -> ConfigError:
             return exc
     for pattern, mistaken, hint in _QUOTE_HINTS:
         if pattern.fullmatch(field) and mistaken(value):
+            hint = hint.format(value=value)
             return ConfigError(f"{exc.reason} ({hint})", path=exc.path, field=exc.field)
     return exc
 
@@ -512,7 +677,9 @@ def check_scenario(cfg: ScenarioConfig) -> None:
     :func:`~drivestack.sim.build.build_scenario` on every scenario it builds (swept fleet
     variants and configs made in code included), before the checks that need the map.
     Speeds are bounded by :data:`MAX_SPEED_MPS`, lateral shifts by :data:`MAX_LATERAL_SHIFT_M`,
-    the run's length by :data:`MAX_SCENARIO_STEPS` (:func:`check_steps`)."""
+    the run's length by :data:`MAX_SCENARIO_STEPS` (:func:`check_steps`); a key that would be
+    ignored is refused: ``route.goal_lane`` beside ``route.lanes``, an agent key its behaviour
+    does not use (:data:`_BEHAVIOR_KEYS`)."""
     path = cfg.source
     if not (np.isfinite(cfg.duration_s) and cfg.duration_s > 0):
         raise ConfigError(
@@ -539,6 +706,13 @@ def check_scenario(cfg: ScenarioConfig) -> None:
             path=path,
             field="route.lanes",
         )
+    if cfg.route.lanes is not None and cfg.route.goal_lane is not None:
+        raise ConfigError(
+            f"{cfg.route.goal_lane!r} conflicts with route.lanes: {cfg.route.lanes}; give "
+            "either the route's lanes or a goal lane to search a route to, not both",
+            path=path,
+            field="route.goal_lane",
+        )
     for i, agent in enumerate(cfg.agents):
         if agent.behavior not in ("idm", "scripted"):
             raise ConfigError(
@@ -546,6 +720,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
                 path=path,
                 field=f"agents.{i}.behavior",
             )
+        _check_behavior_keys(agent, path, f"agents.{i}")
         if (agent.lanes is None) == (agent.path_m is None):
             raise ConfigError(
                 "give exactly one of lanes and path_m", path=path, field=f"agents.{i}.lanes"
@@ -783,6 +958,36 @@ _WITHIN_RULE: tuple[str, Callable[[float], bool], str] = (
     _positive,
     "a finite distance > 0 m (or leave it out: the event starts at time_s)",
 )
+
+
+#: Agent keys that only one behaviour uses (``drivestack.sim.agents``: an ``idm`` agent's
+#: speed comes from IDM towards ``desired_speed_mps``, a ``scripted`` one's from its
+#: ``speed_events``), each with that behaviour and what the other does instead.
+_BEHAVIOR_KEYS: dict[str, tuple[str, str]] = {
+    "speed_events": (
+        "scripted",
+        "an idm agent's speed comes from IDM, following what is ahead of it",
+    ),
+    "desired_speed_mps": (
+        "idm",
+        "a scripted agent keeps its start speed until its speed_events change it",
+    ),
+}
+
+
+def _check_behavior_keys(agent: AgentConfig, path: str, prefix: str) -> None:
+    """``ConfigError`` at ``<prefix>.speed_events`` / ``<prefix>.desired_speed_mps`` when the
+    agent gives a key its ``behavior`` does not use (:data:`_BEHAVIOR_KEYS`): it would be
+    ignored, and the agent drive otherwise than written."""
+    for key, (behavior, instead) in _BEHAVIOR_KEYS.items():
+        if getattr(agent, key) in (None, []) or agent.behavior == behavior:
+            continue
+        raise ConfigError(
+            f"only {behavior} agents use {key} ({instead}): this {agent.behavior} agent would "
+            f"ignore it; give behavior: {behavior}, or leave {key} out",
+            path=path,
+            field=f"{prefix}.{key}",
+        )
 
 
 def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:

@@ -117,7 +117,7 @@ def test_sim_with_fleet_flags_runs_a_fleet(scenario_file: Path, tmp_path: Path, 
     records = _lines(out / INDEX_NAME)
     assert sorted(r["params"]["ego.speed_kph"] for r in records) == [30, 40]
     assert all(r["status"] == "ok" for r in records)
-    assert "fleet: 2 variants, ran 2 now" in capsys.readouterr().out
+    assert "fleet: 2 runs (2 variants x 1 planner), ran 2 now" in capsys.readouterr().out
     assert main([*argv, "--perception", "lidar"]) == 2
     assert "ground-truth perception only" in capsys.readouterr().err
 

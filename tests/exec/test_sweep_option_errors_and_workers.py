@@ -98,10 +98,10 @@ def test_variants_without_a_swept_range_say_they_have_no_effect(tmp_path, capsys
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "note: --variants 2 has no effect" in out and "LO:HI" in out
-    assert "fleet: 2 variants" in out
+    assert "fleet: 2 runs (2 variants x 1 planner)" in out
     # with a range the draws apply: no note
     argv[argv.index("--sweep") + 1] = "ego.speed_kph=20:30"
     argv[argv.index("--out") + 1] = str(tmp_path / "g")
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "has no effect" not in out and "fleet: 2 variants" in out
+    assert "has no effect" not in out and "fleet: 2 runs (2 variants x 1 planner)" in out

@@ -127,7 +127,8 @@ def test_a_lead_car_without_a_light_to_stop_at_drives_as_without_lights() -> Non
 def test_a_scripted_agent_drives_through_the_red() -> None:
     cfg = queue()
     scripted = dataclasses.replace(
-        cfg, agents=[dataclasses.replace(cfg.agents[0], behavior="scripted")]
+        cfg,  # (a scripted agent has no desired speed: it keeps its own)
+        agents=[dataclasses.replace(cfg.agents[0], behavior="scripted", desired_speed_mps=None)],
     )
     built = build_scenario(scripted)
     (spec,) = built.world.traffic.specs
