@@ -14,9 +14,17 @@ PDM step, as numbered array steps:
      no proposal along the route is unhindered (avoids collisions, stays on the drivable
      area, keeps its time to collision and is comfortable), also the ego's own lane's
      centreline x the same speeds (:meth:`_RolloutPlanner._own_lane_offset_m`), simulated
-     and scored with the others: the ego waits in its lane for a gap;
+     and scored with the others: the ego waits in its lane for a gap. A route whose first
+     step is a lane change (the ego's lane, then its neighbour) changes lanes from where the
+     ego is, along a blend 4 s long at the lane's limit, unless the plain IDM plan doing so
+     overlaps an agent on that side or brakes hard behind one where keeping to the lane would
+     not: then the change is put off and tried again every step
+     (:meth:`_RolloutPlanner._place_lane_change`, both planners);
   4. simulate every proposal with IDM + curvature-feed-forward steering + the bicycle model
-     (vectorised), the route's end a stationary leader and, when that stop line comes first,
+     (vectorised; the ACC model's CAH keeps IDM's gap behind the agent the proposal follows
+     from its start, :func:`~drivestack.planning.idm.idm_scalar`'s ``keep_gap``, and tempers
+     IDM only for agents the forecast brings into its corridor later, a cut-in), the route's
+     end a stationary leader and, when that stop line comes first,
      a stop before it at the light decision's constant deceleration; each proposal is down to
      a lower speed limit ahead when its front bumper reaches that lane, and to a bend's
      ``sqrt(max_lat_accel_mps2 / |kappa|)`` on reaching it, having braked at
@@ -139,7 +147,12 @@ from drivestack.prediction.forecast import (
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import Observation
 from drivestack.structures._checks import check_number
-from drivestack.structures.road_map import RoadMap, interpolate_polyline
+from drivestack.structures.road_map import (
+    Lane,
+    RoadMap,
+    interpolate_polyline,
+    project_to_polyline,
+)
 from drivestack.structures.trajectory import Trajectory
 
 
@@ -380,6 +393,9 @@ class _RolloutPlanner:
     """Shared parts: the reference path, the forecast and turning a rollout into a Trajectory."""
 
     name = "base"
+    # the route's light and sign rules (built with the reference path, ``_use_route``)
+    _lights: LightStopRule
+    _signs: StopSignRule
 
     def __init__(
         self,
@@ -404,7 +420,39 @@ class _RolloutPlanner:
         self.road_map = road_map
         self.vehicle = vehicle or VehicleParams()
         self.params = params or PDMParams()
-        self.reference = ReferencePath.from_route(road_map, self.route_lanes)
+        self.debug: PlanDebug | None = None
+        # a route whose first step is a lane change changes lanes from where the ego starts:
+        # its reference path is built again at the first step (``_start``), from the ego's
+        # station on the first lane
+        first = road_map.lane(self.route_lanes[0])
+        self._changes_lane_first = (
+            len(self.route_lanes) > 1 and self.route_lanes[1] not in first.successors
+        )
+        # the lane it changes to (through neighbours, a change over several lanes)
+        k = 1
+        while k + 1 < len(self.route_lanes) and self.route_lanes[k + 1] not in (
+            road_map.lane(self.route_lanes[k]).successors
+        ):
+            k += 1
+        self._change_target = self.route_lanes[min(k, len(self.route_lanes) - 1)]
+        self._placed = False  # since the last reset
+        self._placed_at_m: float | None = None  # where the reference's lane change begins
+        self._change_pending = False  # postponed: the target lane was not clear
+        self._use_route(None)
+        # the agents' lane chains' light stops, found as chains come up (``_forecast``)
+        self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
+        self._prepare()
+
+    def _use_route(self, start_station_m: float | None) -> None:
+        """Build the reference path along the route (its lane change from the first lane
+        begins at ``start_station_m`` there, None: midway,
+        :meth:`~drivestack.structures.road_map.RoadMap.route_centerline`) and what the plans
+        read from it: the speed profile, its drops and the route's traffic-light stops."""
+        road_map = self.road_map
+        old_rules = (self._lights, self._signs) if hasattr(self, "_signs") else None
+        self.reference = ReferencePath.from_route(
+            road_map, self.route_lanes, start_station_m=start_station_m
+        )
         self._tree = cKDTree(self.reference.xy_m)
         # lane limits from where the front bumper enters a lane (its rear-axle station), and
         # the bends' lateral-acceleration limit: the profile and the drops the rollouts brake
@@ -419,7 +467,6 @@ class _RolloutPlanner:
             decel,
             self.params.idm.comfort_decel_mps2,
         )
-        self.debug: PlanDebug | None = None
         max_decel = max(self.params.light_stop_decel_mps2, self.params.idm.max_decel_mps2)
         self._lights = LightStopRule(
             route_light_stops(road_map, self.route_lanes, self.reference),
@@ -443,9 +490,9 @@ class _RolloutPlanner:
             window_m=self.params.sign_window_m,
             dwell_s=self.params.stop_sign_dwell_s,
         )
-        # the agents' lane chains' light stops, found as chains come up (``_forecast``)
-        self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
-        self._prepare()
+        if old_rules is not None:  # built again (a lane change moved): decisions kept
+            self._lights.carry_from(old_rules[0])
+            self._signs.carry_from(old_rules[1])
 
     def _prepare(self) -> None:
         """What a planner derives once from its settings (none here)."""
@@ -454,6 +501,106 @@ class _RolloutPlanner:
         self.debug = None
         self._lights.reset()
         self._signs.reset()
+        self._placed = False
+        self._change_pending = False
+
+    def _place_lane_change(self, obs: Observation, start: BicycleState) -> None:
+        """Where the route's first step is a lane change, begin it where the ego is on the
+        first lane (a fixed blend midway along the lane made the ego drive on in its lane,
+        then brake for the blend's bends): at the first step, and at every step after while
+        it is put off. It is put off (begins :meth:`_postpone_m` ahead of the ego, so the
+        plans keep to the ego's lane) while the plain IDM plan changing lanes from the ego
+        overlaps an agent on the side it changes to (:meth:`_change_blocked`), or brakes
+        harder than ``idm.comfort_decel_mps2`` (cutting in close behind a car) where the plan
+        keeping to the lane would not: the ego waits in its lane for the gap. The reference
+        path (and what is read from it) is built again whenever the place moves."""
+        lane = self.road_map.lane(self.route_lanes[0])
+        xy = np.array([[obs.ego.x_m, obs.ego.y_m]])
+        station = float(np.clip(lane.project(xy)[0][0], 0.0, lane.length_m))
+        if self._placed and not self._change_pending:
+            return  # begun from where the ego was clear to change lanes
+        self._placed = True
+        self._move_lane_change(station)
+        change = self._change_plan(obs, start)
+        blocked = change is not None and self._change_blocked(obs, change[0], change[1], lane)
+        if blocked or (change is not None and self._brakes_hard(change[0])):
+            ahead = station + self._postpone_m(start)
+            self._move_lane_change(ahead)
+            if not blocked:  # braking hard behind the car it cuts in behind: wait unless the
+                own = self._change_plan(obs, start)  # ego's own lane brakes as hard
+                blocked = own is not None and not self._brakes_hard(own[0])
+                if not blocked:
+                    self._move_lane_change(station)
+        self._change_pending = blocked
+
+    def _move_lane_change(self, station_m: float) -> None:
+        """Build the route's reference path with its lane change beginning at ``station_m``
+        on the first lane (unless it does already)."""
+        if station_m != self._placed_at_m:
+            self._use_route(station_m)
+            self._placed_at_m = station_m
+
+    def _postpone_m(self, start: BicycleState) -> float:
+        """How far ahead of the ego a blocked lane change is put: the planning horizon's drive
+        at the ego's speed (at least 1 m/s), so that no plan leaves the ego's lane."""
+        return max(float(start.speed_mps[0]), 1.0) * self.params.horizon_s
+
+    def _change_plan(
+        self, obs: Observation, start: BicycleState
+    ) -> tuple[Rollout, Forecast] | None:
+        """The plain IDM plan along the reference path as it is now built (0 offset, full
+        speed) and the agents' constant-velocity forecast it drives among; None without
+        agents (nothing to wait for)."""
+        if not len(obs.agents):
+            return None
+        p = self.params
+        forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
+        agents = agents_on_path(self.reference, self._tree, forecast)
+        s0, _ = fast_project(self.reference, self._tree, np.array([[obs.ego.x_m, obs.ego.y_m]]))
+        plan = rollout(
+            start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
+            p.n_steps, p.dt_s, self.vehicle, replace(p.idm, coolness=0.0), self._stop_station_m,
+            entry_lookahead_steps=0, start_station_m=float(s0[0]), speed_drops=self._drops,
+        )  # fmt: skip
+        return plan, forecast
+
+    def _change_blocked(
+        self, obs: Observation, plan: Rollout, forecast: Forecast, lane: Lane
+    ) -> bool:
+        """Does ``plan``, the route's lane change from the ego's station on the first route
+        lane ``lane``, overlap an agent on the side the route changes to (its centre more
+        than half the lane change's offset that way from ``lane``'s centreline,
+        :meth:`_overlaps_beside`)?"""
+        target = self.road_map.lane(self._change_target)
+        xy = np.array([[obs.ego.x_m, obs.ego.y_m]])
+        station = np.clip(lane.project(xy)[0], 0.0, lane.length_m)
+        centre, _ = interpolate_polyline(lane.centerline_m, station)
+        side = -float(project_to_polyline(target.centerline_m, centre)[1][0])  # (m, left)
+        _, lateral = lane.project(obs.agents.center_m[:, :2])
+        beside = (np.sign(lateral) == np.sign(side)) & (np.abs(lateral) > 0.5 * abs(side))
+        return self._overlaps_beside(plan, forecast, beside)
+
+    def _brakes_hard(self, result: Rollout) -> bool:
+        """Does plan 0 of ``result`` brake harder than ``idm.comfort_decel_mps2`` within
+        ``score_horizon_s``?"""
+        accel = result.field("acceleration_mps2")[0, : self.params.n_score_steps + 1]
+        return bool(np.min(accel) < -self.params.idm.comfort_decel_mps2)
+
+    def _overlaps_beside(self, result: Rollout, forecast: Forecast, beside: np.ndarray) -> bool:
+        """Does plan 0 of ``result``, lengthened by ``idm.min_gap_m`` at both ends, overlap
+        within ``score_horizon_s`` the forecast of an agent marked ``beside (A,)``, whatever
+        its bearing (beside or behind: the plan would cut into it)?"""
+        if not beside.any():
+            return False
+        n = self.params.n_score_steps
+        boxes = result.boxes(self.vehicle, n)
+        boxes[..., 3] += 2.0 * self.params.idm.min_gap_m  # IDM's standstill gap at both ends
+        speed = result.field("speed_mps")[:, : n + 1]
+        hit = at_fault_collisions(
+            boxes[:, 1:], speed[:, 1:], forecast.boxes[beside, 1 : n + 1],
+            in_contact=np.ones(int(beside.sum()), dtype=bool),  # every bearing counts
+        )  # fmt: skip
+        return bool(hit[0])
 
     def step(self, obs: Observation) -> Trajectory:
         raise NotImplementedError
@@ -472,6 +619,8 @@ class _RolloutPlanner:
         start = BicycleState.of(
             e.x_m, e.y_m, e.yaw_rad, e.speed_mps, e.acceleration_mps2, e.steering_rad
         )
+        if self._changes_lane_first:
+            self._place_lane_change(obs, start)
         s0, d0 = fast_project(self.reference, self._tree, np.array([[e.x_m, e.y_m]]))
         self._lateral_m = float(d0[0])  # the ego's lateral offset from the route (m, left)
         return start, float(s0[0])
@@ -828,7 +977,8 @@ class IDMPlanner(_RolloutPlanner):
     ``idm.min_gap_m`` at both ends); when it overlaps one, or brakes harder than
     ``idm.comfort_decel_mps2`` where keeping to the ego's own lane would not, the ego follows
     its own lane's centreline instead (``debug.offsets_m``) and changes lane once the gap is
-    there.
+    there. A route whose first step is a lane change from the ego's lane is put off by the
+    same two rules before it begins (:meth:`_RolloutPlanner._place_lane_change`, as PDM's).
 
     It brakes to a stop at ``idm.comfort_decel_mps2`` straight on along its heading and holds
     it (``debug.stop_reason``, ``debug.chosen = -1``) with two of PDMPlanner's own checks
@@ -913,12 +1063,6 @@ class IDMPlanner(_RolloutPlanner):
             speed_drops=self._drops, **light_args,
         )  # fmt: skip
 
-    def _brakes_hard(self, result: Rollout) -> bool:
-        """Does the plan ``result`` brake harder than ``idm.comfort_decel_mps2`` within
-        ``score_horizon_s``?"""
-        accel = result.field("acceleration_mps2")[0, : self.params.n_score_steps + 1]
-        return bool(np.min(accel) < -self._plain_idm.comfort_decel_mps2)
-
     def _lane_change_blocked(
         self, result: Rollout, forecast: Forecast, moving: PathAgents, own_m: float
     ) -> bool:
@@ -929,17 +1073,7 @@ class IDMPlanner(_RolloutPlanner):
         the ego's own lane's, ``own_m``), whatever its bearing (beside or behind: the plan
         would cut into it)?"""
         beside = np.abs(moving.lateral_m[:, 0] - own_m) > np.abs(moving.lateral_m[:, 0])
-        if not beside.any():
-            return False
-        n = self.params.n_score_steps
-        boxes = result.boxes(self.vehicle, n)
-        boxes[..., 3] += 2.0 * self._plain_idm.min_gap_m  # IDM's standstill gap at both ends
-        speed = result.field("speed_mps")[:, : n + 1]
-        hit = at_fault_collisions(
-            boxes[:, 1:], speed[:, 1:], forecast.boxes[beside, 1 : n + 1],
-            in_contact=np.ones(int(beside.sum()), dtype=bool),  # every bearing counts
-        )  # fmt: skip
-        return bool(hit[0])
+        return self._overlaps_beside(result, forecast, beside)
 
     def _stop_reason(self, result: Rollout, station_m: float, yaw_rad: float) -> str | None:
         """PDMPlanner's stop for facing against the route, and its stop for leaving the

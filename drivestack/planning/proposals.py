@@ -282,6 +282,7 @@ def _rollout_kernel(
     ag_along,
     soon,
     inside,
+    followed,
     stop_station,
     n_steps,
     dt,
@@ -323,6 +324,7 @@ def _rollout_kernel(
             # leader: nearest agent ahead in (or about to enter) the corridor, or the stop
             gap = np.inf
             lead_v = 0.0
+            lead_followed = False
             for j in range(n_agents):
                 if not soon[p, j, k]:
                     continue
@@ -339,11 +341,13 @@ def _rollout_kernel(
                 if g < gap:
                     gap = g
                     lead_v = ag_along[j, k]
+                    lead_followed = followed[p, j]
             if stop_station == stop_station:  # not NaN: a stop is set
                 g = stop_station - (s + front)
                 if g < gap:
                     gap = max(g, 0.0)
                     lead_v = 0.0
+                    lead_followed = False
             gaps[p, k] = gap
             closing[p, k] = v - lead_v
             if k == n_steps:
@@ -358,11 +362,11 @@ def _rollout_kernel(
                 )  # fmt: skip
                 # the light stop sets the speed: no speed fraction below it
                 desired = _interp(s, station_m, profile)
-                accel = min(idm_scalar(v, desired, gap, lead_v, idm_values), light)
+                accel = min(idm_scalar(v, desired, gap, lead_v, idm_values, lead_followed), light)
                 hold = hold or (v <= 0.0 and room - light_gap < move_off_room)
             else:
                 desired = fractions[p] * _interp(s, station_m, profile)
-                accel = idm_scalar(v, desired, gap, lead_v, idm_values)
+                accel = idm_scalar(v, desired, gap, lead_v, idm_values, lead_followed)
             accel = min(
                 accel,
                 speed_drop_accel(
@@ -438,7 +442,10 @@ def rollout(
     """Simulate P = len(offsets_m) proposals from the single state ``start`` (B = 1).
 
     Proposal p drives at IDM desired speed ``speed_fractions[p] * speed_profile_mps(s)``
-    (the profile is ``(N,)``, one value per path point). ``speed_drops``: lower limits
+    (the profile is ``(N,)``, one value per path point). With the ACC model (``idm.coolness >
+    0``) its CAH keeps IDM's gap behind a leader in the proposal's corridor at the start
+    (:func:`~drivestack.planning.idm.idm_scalar`'s ``keep_gap``: the car it follows) and is
+    Treiber and Kesting's for one the forecast brings into the corridor later (a cut-in). ``speed_drops``: lower limits
     ahead (slower lanes, bends) the speed must be down to on reaching them; each step's
     acceleration is at most :func:`speed_drop_accel`'s, the constant-deceleration approach
     to each at ``speed_drops.decel_mps2`` (IDM alone lags a falling desired speed: it entered
@@ -489,6 +496,8 @@ def rollout(
     lateral = np.ascontiguousarray(agents.lateral_m, dtype=np.float64)
     half = np.ascontiguousarray(half, dtype=np.float64)
     soon = _corridor_soon(lateral, half, offsets, int(entry_lookahead_steps), int(n_steps) + 1)
+    # in the corridor at the start (the leader the ego follows): its ACC keeps IDM's gap
+    followed = np.ascontiguousarray(_corridor_soon(lateral, half, offsets, 0, 1)[:, :, 0])
     # in the corridor now (not soon): read only when run-into agents are held (IDM baseline)
     inside = (
         _corridor_soon(lateral, half, offsets, 0, int(n_steps) + 1)
@@ -522,6 +531,7 @@ def rollout(
         np.ascontiguousarray(agents.along_speed_mps),
         np.ascontiguousarray(soon),
         inside,
+        followed,
         np.nan if stop_station_m is None else float(stop_station_m),
         int(n_steps),
         float(dt_s),

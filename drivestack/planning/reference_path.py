@@ -145,17 +145,25 @@ class ReferencePath:
 
     @classmethod
     def from_route(
-        cls, road_map: RoadMap, lane_ids: list[str], step_m: float = 1.0
+        cls,
+        road_map: RoadMap,
+        lane_ids: list[str],
+        step_m: float = 1.0,
+        *,
+        start_station_m: float | None = None,
     ) -> ReferencePath:
         """Centreline along ``lane_ids`` with each point's lane speed limit; ``ValueError``
         naming the lane for a lane that is not drivable (:attr:`Lane.drivable`: a sidewalk,
-        crosswalk, ...) or not in ``road_map``, as for a route ``route_centerline`` refuses."""
+        crosswalk, ...) or not in ``road_map``, as for a route ``route_centerline`` refuses.
+        ``start_station_m``: where on the first lane the drive starts, for
+        :meth:`~drivestack.structures.road_map.RoadMap.route_centerline` (a lane change from
+        the first lane begins there)."""
         for i, lane_id in enumerate(lane_ids):
             try:
                 road_map.lane(lane_id)
             except KeyError as exc:  # the map's lookup error, as the route's ValueError
                 raise ValueError(f"route lane {i}: {exc.args[0]}") from None
-        line = road_map.route_centerline(lane_ids)
+        line = road_map.route_centerline(lane_ids, start_station_m=start_station_m)
         for lane_id in lane_ids:
             lane = road_map.lane(lane_id)
             if not lane.drivable:

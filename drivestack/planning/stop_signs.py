@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.traffic_lights import (
     FRONT_TOLERANCE_M,
+    same_stops,
     stations_on_path,
     stop_need_mps2,
 )
@@ -77,6 +78,10 @@ class SignDecision:
 
 
 NO_SIGN_STOP = SignDecision()
+
+
+def _sign_key(stop: RouteSignStop) -> tuple[str, str]:
+    return (stop.sign_id, stop.lane_id)
 
 
 def route_sign_stops(
@@ -146,6 +151,14 @@ class StopSignRule:
     def reset(self) -> None:
         self._released.clear()
         self._standing_since_ns.clear()
+
+    def carry_from(self, old: StopSignRule) -> None:
+        """Take over ``old``'s releases and standing times (a rule for the same route on a
+        reference path built again, its stations moved): by sign and lane, not by index."""
+        self._released = same_stops(old.stops, old._released, self.stops, _sign_key)
+        for i, since_ns in old._standing_since_ns.items():
+            for j in same_stops(old.stops, (i,), self.stops, _sign_key):
+                self._standing_since_ns[j] = since_ns
 
     def step(self, station_m: float, speed_mps: float, timestamp_ns: int) -> SignDecision:
         """The line to stop at with the ego's rear axle at ``station_m`` along the path,

@@ -85,7 +85,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -122,6 +124,23 @@ class RouteLightStop:
     light_id: str
     lane_id: str
     station_m: float
+
+
+T = TypeVar("T")
+
+
+def _light_key(stop: RouteLightStop) -> tuple[str, str]:
+    return (stop.light_id, stop.lane_id)
+
+
+def same_stops(
+    old_stops: Sequence[T], old_indices: Iterable[int], new_stops: Sequence[T],
+    key: Callable[[T], tuple[str, str]],
+) -> set[int]:  # fmt: skip
+    """The indices into ``new_stops`` of the stops ``old_indices`` picks from ``old_stops``,
+    matched by ``key`` (the stops of one route on a reference path built again)."""
+    wanted = {key(old_stops[i]) for i in old_indices}
+    return {i for i, stop in enumerate(new_stops) if key(stop) in wanted}
 
 
 @dataclass(frozen=True)
@@ -324,6 +343,11 @@ class LightStopRule:
 
     def reset(self) -> None:
         self._stopping.clear()
+
+    def carry_from(self, old: LightStopRule) -> None:
+        """Take over ``old``'s decisions to stop (a rule for the same route on a reference
+        path built again, its stations moved): by light and lane, not by index."""
+        self._stopping = same_stops(old.stops, old._stopping, self.stops, _light_key)
 
     def step(
         self, traffic_lights: tuple[tuple[str, str], ...], station_m: float, speed_mps: float

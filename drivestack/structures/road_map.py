@@ -32,6 +32,15 @@ from drivestack.structures.traffic_light import LaneStop, TrafficLight
 #: 3.5 m sideways needs at least 6 m along the lanes.
 MAX_LANE_CHANGE_ANGLE_RAD = math.radians(30.0)
 
+#: How long a lane change of :meth:`RoadMap.route_centerline` takes at the speed limit of the
+#: lane left (s), per lane crossed: its blend is this long at that speed, so that driving it
+#: at that speed takes at most ``5.77 * 3.5 / T^2`` (1.3 m/s^2) sideways for a 3.5 m change
+#: (:func:`lane_change_offset`), and :data:`MIN_LANE_CHANGE_LENGTH_M` at least.
+LANE_CHANGE_DURATION_S = 4.0
+#: Shortest lane-change blend (m per lane crossed) :meth:`RoadMap.route_centerline` plans
+#: where the lanes have room for it (the fixed blend it planned at every speed before).
+MIN_LANE_CHANGE_LENGTH_M = 20.0
+
 #: How far past a lane's end a traffic light's stop may lie (map rounding) before it is refused.
 STOP_STATION_TOLERANCE_M = 0.5
 
@@ -1264,22 +1273,41 @@ class RoadMap:
         return seen
 
     def route_centerline(
-        self, lane_ids: Iterable[str], lane_change_length_m: float = 20.0
+        self,
+        lane_ids: Iterable[str],
+        lane_change_length_m: float | None = None,
+        *,
+        start_station_m: float | None = None,
     ) -> np.ndarray:
         """Concatenated centreline ``(N, 2)`` along a route of lane ids.
 
         The route is checked first (:meth:`check_route`: ``ValueError`` naming the first pair
         of lanes that are not connected). A step to a left/right neighbour is a lane change:
-        the current lane is left at the middle of its remaining part and the route joined
-        ``lane_change_length_m`` further on (a straight blend). When the neighbour is shorter
-        than that, the blend continues into the route's following lanes (successor steps);
-        when the route ends too soon, the current lane is left earlier instead, so the blend
-        keeps its length wherever the lanes allow it. A blend steeper than
-        ``MAX_LANE_CHANGE_ANGLE_RAD`` (the lanes are too short) is a ``ValueError``
-        (:class:`LaneChangeRoomError`) naming both lanes; :meth:`route` never returns a route
-        with one.
+        the current lane is left at the middle of its remaining part and the route joins its
+        target lane ``lane_change_length_m`` further on, per lane crossed, along a smooth blend
+        (:func:`lane_change_offset`: the sideways offset from the target lane eases from the
+        lane left to 0 with zero slope and curvature at both ends, so a 3.5 m change over
+        ``L`` metres bends at most ``5.77 * 3.5 / L^2`` 1/m). ``lane_change_length_m`` None:
+        :data:`LANE_CHANGE_DURATION_S` of driving at the speed limit of the lane left, at
+        least :data:`MIN_LANE_CHANGE_LENGTH_M` (111 m at 100 km/h: 1.3 m/s^2 sideways at that
+        speed, where a fixed 20 m blend slowed the planners to about 8 m/s for its bends).
+        ``start_station_m``: the station on the route's first lane where the drive starts
+        (the ego's, clipped to the lane): a lane change from the first lane begins there (the
+        planners change lanes from where the ego is) instead of midway along the lane.
+
+        When the target lane is shorter than the blend, the blend continues into the route's
+        following lanes (successor steps); when the route ends too soon, the current lane is
+        left earlier instead (back to where the route came onto it), so the blend keeps its
+        length wherever the lanes allow it, and is shortened where they do not. A blend
+        steeper than ``MAX_LANE_CHANGE_ANGLE_RAD`` on average (the lanes are too short) is a
+        ``ValueError`` (:class:`LaneChangeRoomError`) naming both lanes; :meth:`route` never
+        returns a route with one.
         """
         ids = self.check_route(lane_ids)
+        if lane_change_length_m is not None:
+            check_number("lane_change_length_m", lane_change_length_m, above=0.0)
+        if start_station_m is not None:
+            check_number("start_station_m", start_station_m)
         pieces: list[np.ndarray] = []
         start_station = 0.0
         i = 0
@@ -1295,53 +1323,85 @@ class RoadMap:
                 start_station = 0.0
                 i += 1
                 continue
-            line, start_station, i = self._lane_change(ids, i, start_station, lane_change_length_m)
+            leave = 0.5 * (start_station + lane.length_m)
+            if i == 0 and start_station_m is not None:
+                leave = min(max(start_station_m, start_station), lane.length_m)
+            blend_m = (
+                max(LANE_CHANGE_DURATION_S * lane.speed_limit_mps, MIN_LANE_CHANGE_LENGTH_M)
+                if lane_change_length_m is None
+                else lane_change_length_m
+            )
+            line, start_station, i = self._lane_change(ids, i, start_station, leave, blend_m)
             pieces.append(line)
         return _polyline(np.concatenate(pieces), "route centreline")
 
     def _lane_change(
-        self, ids: list[str], i: int, start_station: float, blend_m: float
+        self, ids: list[str], i: int, start_station: float, leave_station: float, blend_m: float
     ) -> tuple[np.ndarray, float, int]:
-        """A lane change from route lane ``ids[i]``: the piece of ``ids[i]`` before it, the
-        station where the route rejoins the target lane ``ids[k]`` (past its end when the blend
-        runs on into the following lanes) and ``k``. Consecutive lane changes (``ids[i]`` to
-        ``ids[k]`` through neighbours) are one blend of ``blend_m`` per lane, straight to
-        ``ids[k]``, so that the lanes between need no length of their own."""
+        """A lane change from route lane ``ids[i]`` (the route on it from ``start_station``),
+        leaving it at ``leave_station`` or earlier where the route ends too soon: the piece of
+        ``ids[i]`` before it and the blend (its last point excluded), the station where the
+        route rejoins the target lane ``ids[k]`` (past its end when the blend runs on into the
+        following lanes) and ``k``. Consecutive lane changes (``ids[i]`` to ``ids[k]`` through
+        neighbours) are one blend of ``blend_m`` per lane, straight to ``ids[k]``, so that the
+        lanes between need no length of their own."""
         k = i + 1
         while k + 1 < len(ids) and ids[k + 1] not in self.lane(ids[k]).successors:
             k += 1
         blend_m *= k - i
         lane, nxt = self.lane(ids[i]), self.lane(ids[k])
-        reach = self._successor_reach_m(ids, k)
-        end_station = 0.5 * (start_station + lane.length_m)
+        target = self._successor_line(ids, k)
+        reach = float(polyline_stations(target)[-1])
+        end_station = leave_station
         line = _piece(lane, start_station, end_station)
-        s_next = float(nxt.project(line[-1:])[0][0])
+        s_next = float(project_to_polyline(target, line[-1:])[0][0])
         short = s_next + blend_m - reach
         if short > 0.0 and end_station > start_station:  # leave earlier: the route ends soon
             end_station = max(start_station, end_station - short)
             line = _piece(lane, start_station, end_station)
-            s_next = float(nxt.project(line[-1:])[0][0])
+            s_next = float(project_to_polyline(target, line[-1:])[0][0])
         join = float(np.clip(s_next + blend_m, 0.0, reach - 1e-3))
-        lateral = abs(float(nxt.project(line[-1:])[1][0]))
-        if math.atan2(lateral, join - s_next) > MAX_LANE_CHANGE_ANGLE_RAD:
+        lateral = float(project_to_polyline(target, line[-1:])[1][0])
+        if math.atan2(abs(lateral), join - s_next) > MAX_LANE_CHANGE_ANGLE_RAD:
             raise LaneChangeRoomError(
                 f"lane change from lane {lane.lane_id!r} to lane {nxt.lane_id!r}: the route leaves "
-                f"{max(join - s_next, 0.0):.1f} m to move {lateral:.1f} m sideways (a blend of "
+                f"{max(join - s_next, 0.0):.1f} m to move {abs(lateral):.1f} m sideways (a blend of "
                 f"{blend_m:.0f} m wanted); continue the route past lane {nxt.lane_id!r} or change "
                 "lanes where the lanes are longer",
                 (ids[k - 1], ids[k]),
             )
-        return line, join, k
+        n = max(math.ceil(join - s_next), 2)  # a point about every metre
+        u = np.arange(n + 1) / n
+        centre, _ = interpolate_polyline(target, s_next + u * (join - s_next))
+        # the left normal from the points' own central differences: turning smoothly round
+        # the target lane's vertices (its segments' headings step at each)
+        tangent = np.gradient(centre, axis=0)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+        blend = centre + (lateral * lane_change_offset(u))[:, None] * normal
+        return np.concatenate([line, blend[1:-1]]), join, k
 
-    def _successor_reach_m(self, ids: list[str], j: int) -> float:
-        """Length of route lane ``ids[j]`` and of the lanes after it reached by successor steps
-        (the stretch a lane-change blend onto ``ids[j]`` may run over)."""
-        reach = self.lane(ids[j]).length_m
+    def _successor_line(self, ids: list[str], j: int) -> np.ndarray:
+        """The centreline of route lane ``ids[j]`` and of the lanes after it reached by
+        successor steps (the stretch a lane-change blend onto ``ids[j]`` may run over)."""
+        line = [self.lane(ids[j]).centerline_m]
         for a, b in zip(ids[j:], ids[j + 1 :], strict=False):
             if b not in self.lane(a).successors:
                 break
-            reach += self.lane(b).length_m
-        return reach
+            line.append(self.lane(b).centerline_m)
+        return _polyline(np.concatenate(line), "route lanes' centreline")
+
+
+def lane_change_offset(u: npt.ArrayLike) -> np.ndarray:
+    """The share ``(M,)`` of a lane change's sideways offset still left at blend fractions
+    ``u (M,)`` in ``[0, 1]`` (clipped): ``1 - (10 u^3 - 15 u^4 + 6 u^5)``, the quintic easing
+    from 1 to 0 whose first and second derivatives vanish at both ends (the blend leaves and
+    joins the lanes without a kink or a jump in curvature). Its steepest slope is ``15 / 8``
+    (at ``u = 1/2``) and its largest second derivative ``10 / sqrt(3)`` (at ``u = 1/2 -+
+    sqrt(3) / 6``): an offset ``D`` eased over ``L`` metres bends at most about
+    ``5.77 D / L^2``."""
+    t = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
+    return 1.0 - t**3 * (10.0 - 15.0 * t + 6.0 * t**2)
 
 
 def _piece(lane: Lane, start_station: float, end_station: float) -> np.ndarray:

@@ -152,6 +152,25 @@ def test_moving_or_standing_outside_the_window_does_not_count() -> None:
     assert far.step(back, 0.0, 5 * NS).sign_id == "s1"
 
 
+def test_a_rule_built_again_keeps_its_standing_time_and_releases() -> None:
+    """The planners build their route's rules again when a lane change at the route's start
+    moves (the reference path's stations shift): what the old rule counted carries over by
+    sign and lane, so an ego standing at the line is released after the dwell all the same."""
+    r = rule(dwell_s=1.0)
+    at = 100.0 - 4.0 - 2.5
+    r.step(at, 0.0, 0)
+    shifted = dataclasses.replace(r, stops=(RouteSignStop("s1", "a", 100.5, "stop"),))
+    shifted.carry_from(r)
+    assert shifted.step(at + 0.5, 0.0, NS - 1).sign_id == "s1"
+    assert shifted.step(at + 0.5, 0.0, NS).sign_id is None  # 1.0 s since the first step
+    again = dataclasses.replace(shifted, stops=(RouteSignStop("s1", "a", 99.0, "stop"),))
+    again.carry_from(shifted)
+    assert again.released == ("s1",) and again.step(at - 1.0, 2.0, 2 * NS).sign_id is None
+    other = dataclasses.replace(r, stops=(RouteSignStop("s2", "a", 100.0, "stop"),))
+    other.carry_from(shifted)  # another sign: nothing to carry
+    assert other.released == () and other.step(at, 0.0, 2 * NS).sign_id == "s2"
+
+
 def test_a_line_behind_the_front_is_passed() -> None:
     r = rule()
     assert r.step(100.0 - 4.0 + 0.4, 3.0, 0).sign_id == "s1"  # 0.4 m past: still before it

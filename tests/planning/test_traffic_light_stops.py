@@ -120,22 +120,27 @@ def test_route_stops_keep_the_route_lanes_own_stops() -> None:
 
 
 def test_route_stops_across_a_lane_change_keep_the_lane_the_path_is_in() -> None:
-    # route road_0 -> road_1 on the 600 m road: the path leaves road_0 at its middle (x = 200,
-    # path station 300) on a straight blend to road_1 (3.5 m left) 20 m on, at an angle
-    # theta = atan(3.5 / 20). A light stops both lanes: at x = 205 the path is a quarter of the
-    # way across (0.875 m off road_0's centre, 2.625 m off road_1's: only road_0's half width,
-    # 1.75 m, holds it); at x = 215 three quarters across (road_1's)
+    # route road_0 -> road_1 on the 600 m road (27.78 m/s): the path leaves road_0 at its
+    # middle (x = 200, path station 300) on a quintic blend to road_1 (3.5 m left) 4 s at the
+    # limit on (L = 111.1 m): y = 5.25 - 3.5 (1 - (10 u^3 - 15 u^4 + 6 u^5)), u = (x - 200) / L.
+    # A light stops both lanes: at x = 210 the path is 0.02 m off road_0's centre (road_0's),
+    # at x = 290 0.18 m off road_1's (road_1's)
     road = straight_road()
     route = ["road_0", "road_1"]
-    theta = np.arctan2(3.5, 20.0)
-    for x_m, lane, y_m in ((205.0, "road_0", 1.75), (215.0, "road_1", 5.25)):
+    length = 4.0 * 27.78
+    # the blend by the formula, every centimetre, and its arc length from x = 200
+    x = np.linspace(200.0, 200.0 + length, 20_001)
+    u = (x - 200.0) / length
+    y = 5.25 - 3.5 * (1.0 - u**3 * (10.0 - 15.0 * u + 6.0 * u**2))
+    arc = 300.0 + np.concatenate(([0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))))
+    for x_m, lane, y_m in ((210.0, "road_0", 1.75), (290.0, "road_1", 5.25)):
         s = x_m - LANE_START_X_M
         light = TrafficLight("tl", (LaneStop("road_0", s), LaneStop("road_1", s)))
         planner = PDMPlanner(with_lights(road, light), route)
         (stop,) = route_light_stops(planner.road_map, route, planner.reference)
         assert stop.lane_id == lane
-        # the foot of the lane point (x, y) on the blend from (200, 1.75)
-        foot = 300.0 + (x_m - 200.0) * np.cos(theta) + (y_m - 1.75) * np.sin(theta)
+        # the foot of the lane point (x, y) on the blend
+        foot = arc[np.argmin(np.hypot(x - x_m, y - y_m))]
         assert stop.station_m == pytest.approx(foot, abs=0.02)
 
 
