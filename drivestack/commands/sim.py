@@ -21,7 +21,11 @@ projected 0.1 to 2.9 s ahead at constant velocities (nuPlan's steps below its 3 
 error). When any run's map has traffic lights, a "red lights run" column counts the times
 the ego's front passed a stop line at red ("-" for a run on a map without lights;
 drivestack.eval.driving.traffic_lights), and each planner's line gives the total, and
-after "; agents" the red lights the simulated agents ran (information only). A run that
+after "; agents" the red lights the simulated agents ran (information only). Likewise, when
+any run's map has stop signs that stop traffic, a "stop signs run" column counts the ego's
+stop-sign violations (its front passing a stop or all-way-stop line without a full stop within
+3 m before it; "-" for a run on a map without such signs;
+drivestack.eval.driving.stop_signs), and each planner's line gives the total. A run that
 ended with the ego at rest while its planner still braked for a stop reason (its
 debug.stop_reason, e.g. "no proposal stays on the drivable area"; not the route's end, a
 light or an agent ahead) gets a "stopped: PLANNER/SCENARIO: ended stopped: REASON" line,
@@ -792,6 +796,9 @@ def _summary(rows: list[dict[str, Any]], planners: list[str]) -> dict[str, Any]:
             "red_light_violations": sum(int(r.get("red_light_violations") or 0) for r in mine),
             # the simulated agents' red light runs, information only (older records: none)
             "agent_red_light_runs": sum(_agent_red_runs(r) for r in mine),
+            # runs on maps with stop signs, and the stop signs run (older records: none)
+            "runs_with_stop_signs": sum(_has_signs(r) for r in mine),
+            "stop_sign_violations": sum(int(r.get("stop_sign_violations") or 0) for r in mine),
             "planner_step_median_ms": _median(mine, "planner_step_median_ms"),
             "realtime_factor_median": _median(mine, "realtime_factor"),
             "sim_only_realtime_factor_median": _median(mine, "sim_only_realtime_factor"),
@@ -858,6 +865,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     horizon = float(TTC_HORIZON_S)
     # the red lights run, only when some run's map has traffic lights (else all would be 0)
     lights = any(_has_lights(r) for r in rows if not _crashed(r))
+    signs = any(_has_signs(r) for r in rows if not _crashed(r))  # likewise stop signs
     head = [
         "scenario",
         "planner",
@@ -867,6 +875,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         "impact km/h",
         f"min TTC s (≤ {horizon:g} s horizon)",
         *(["red lights run"] if lights else []),
+        *(["stop signs run"] if signs else []),
         "step ms",
     ]
     lines = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
@@ -878,6 +887,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         impact = r["ncap"]["impact_speed_kph"]
         ttc = r["ncap"]["min_ttc_s"]
         red = [_red_lights_cell(r)] if lights else []
+        stop = [_stop_signs_cell(r)] if signs else []
         cells = [
             r["scenario"],
             r["planner"],
@@ -887,6 +897,7 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             "-" if impact is None else f"{impact:.1f}",
             "-" if ttc is None else f"{ttc:.2f}",
             *red,
+            *stop,
             f"{r['planner_step_median_ms']:.1f}",
         ]
         lines.append(f"| {' | '.join(cells)} |")
@@ -914,6 +925,11 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
                 f"{planner}: red lights run {s['red_light_violations']} "
                 f"(over {s['runs_with_traffic_lights']} runs on maps with traffic lights); "
                 f"agents {s['agent_red_light_runs']}"
+            )
+        if s.get("runs_with_stop_signs"):
+            lines.append(
+                f"{planner}: stop signs run {s['stop_sign_violations']} "
+                f"(over {s['runs_with_stop_signs']} runs on maps with stop signs)"
             )
         if "perception_metrics" in s:
             lines.append(f"{planner}: {_perception_line(s['perception_metrics'])}")
@@ -959,6 +975,18 @@ def _agent_red_runs(record: dict[str, Any]) -> int:
     older records: 0)."""
     red = record.get("red_light")
     return int(red.get("agent_red_light_runs") or 0) if isinstance(red, dict) else 0
+
+
+def _has_signs(record: dict[str, Any]) -> bool:
+    """Whether a run's map has stop signs that stop traffic (``stop_sign.signs``; older
+    records: no)."""
+    signs = record.get("stop_sign")
+    return isinstance(signs, dict) and bool(signs.get("signs"))
+
+
+def _stop_signs_cell(record: dict[str, Any]) -> str:
+    """The stop signs a run ran, for its table cell (``-`` when its map has none)."""
+    return str(int(record.get("stop_sign_violations") or 0)) if _has_signs(record) else "-"
 
 
 def _red_lights_cell(record: dict[str, Any]) -> str:

@@ -355,10 +355,11 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     The record holds the variant id, scenario, planner, seed and swept parameters, ``status``
     (``ok``: it ran, ``passed`` says whether it met its pass criteria; or ``crashed``: it
     raised), and for ``ok`` the score, pass/fail, collision, min TTC (with its horizon),
-    impact speed (the ego's, and the closing speed) and ``red_light_violations`` (the red
-    lights the ego ran, as metrics.json counts them: 0 on a map without lights); for
-    ``crashed`` the error and its traceback; ``not_evaluated``: the criteria a run cut short
-    could not judge. Records of older indexes lack ``red_light_violations`` and
+    impact speed (the ego's, and the closing speed), ``red_light_violations`` (the red
+    lights the ego ran, as metrics.json counts them: 0 on a map without lights) and
+    ``stop_sign_violations`` (the stop signs it ran, likewise); for ``crashed`` the error and
+    its traceback; ``not_evaluated``: the criteria a run cut short could not judge. Records of
+    older indexes lack ``red_light_violations``, ``stop_sign_violations`` and
     ``not_evaluated`` (read them with ``record.get``, :func:`not_evaluated`). With camera
     lights (``task.lights``) it also holds ``light_perception`` and ``light_perception_raw``
     (as metrics.json: :data:`~drivestack.exec.lights.LIGHT_KEYS`), which the fleet's summary
@@ -391,6 +392,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             relative_impact_speed_kph=result.ncap.relative_impact_speed_kph,
             # added field (older indexes lack it): drivestack.eval.driving.traffic_lights
             red_light_violations=metrics["red_light_violations"],
+            # added field (older indexes lack it): drivestack.eval.driving.stop_signs
+            stop_sign_violations=metrics["stop_sign_violations"],
             planner_step_median_ms=result.planner_step_median_ms,
         )
         record.update({k: light_fields[k] for k in LIGHT_KEYS if k in light_fields})

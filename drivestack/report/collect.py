@@ -100,6 +100,9 @@ class ScenarioRow:
     # red lights run (metrics.json red_light_violations); None when the run's map has no
     # traffic light or the record predates them
     red_light_violations: int | None = None
+    # stop signs run (metrics.json stop_sign_violations); None when the run's map has no stop
+    # sign that stops traffic or the record predates them
+    stop_sign_violations: int | None = None
     # why its suite lists it as a known failure (metrics.json known_failure), None when not
     # listed: a "fail" row then is a known failure, a "pass" row passed unexpectedly
     known_failure: str | None = None
@@ -147,6 +150,7 @@ class ScenarioRow:
             "git_commit": self.git_commit,
             "recorded_agents": self.recorded_agents,
             "red_light_violations": self.red_light_violations,
+            "stop_sign_violations": self.stop_sign_violations,
             "known_failure": self.known_failure,
             "not_evaluated": list(self.not_evaluated),
             "ended_stopped_reason": self.ended_stopped_reason,
@@ -260,6 +264,7 @@ def row_from_metrics(
                 git_commit=_text(data.get("git_commit")),
                 recorded_agents=_recorded_agents(data, config),
                 red_light_violations=_red_lights(data),
+                stop_sign_violations=_stop_signs(data),
                 known_failure=_text(data.get("known_failure")),
                 not_evaluated=tuple(str(c) for c in unjudged),
                 ended_stopped_reason=_text(data.get("ended_stopped_reason")),
@@ -330,13 +335,25 @@ def _red_lights(data: dict[str, Any]) -> int | None:
     """The red lights a run ran (``red_light_violations``), None when its map has no traffic
     light (``red_light.lights`` 0) or the record predates them; ``ValueError`` naming a
     malformed field."""
-    red = data.get("red_light")
-    if red is None:
+    return _violations(data, "red_light", "lights", "red_light_violations")
+
+
+def _stop_signs(data: dict[str, Any]) -> int | None:
+    """The stop signs a run ran (``stop_sign_violations``), None when its map has no stop
+    sign that stops traffic (``stop_sign.signs`` 0) or the record predates them;
+    ``ValueError`` naming a malformed field."""
+    return _violations(data, "stop_sign", "signs", "stop_sign_violations")
+
+
+def _violations(data: dict[str, Any], block: str, things: str, total: str) -> int | None:
+    """A metrics.json's count ``total`` of the ego's violations of the map's ``things`` (how
+    many, in its ``block``), None when there is no ``block`` or it counts none of them."""
+    found = data.get(block)
+    if found is None:
         return None
-    lights = count(obj(red, "red_light").get("lights"), "red_light.lights")
-    if lights == 0:
+    if count(obj(found, block).get(things), f"{block}.{things}") == 0:
         return None
-    return count(data.get("red_light_violations"), "red_light_violations")
+    return count(data.get(total), total)
 
 
 #: A run's ``recorded_agents`` when its metrics.json neither records it nor embeds the

@@ -324,9 +324,13 @@ def _scenario_table(d: dict[str, Any]) -> str:
     show_agents = any(r.get("recorded_agents") not in (None, "unknown") for r in d["rows"])
     # shown when some run's map has traffic lights (a run without them: –)
     show_lights = any(r.get("red_light_violations") is not None for r in d["rows"])
+    # likewise when some run's map has stop signs that stop traffic
+    show_signs = any(r.get("stop_sign_violations") is not None for r in d["rows"])
     head = ["run", "planner", "status", "score", "collision", ttc_head, "impact km/h"]
     if show_lights:
         head.append("red lights run")
+    if show_signs:
+        head.append("stop signs run")
     if show_agents:
         head.append("recorded agents")
     if show_params:
@@ -339,6 +343,12 @@ def _scenario_table(d: dict[str, Any]) -> str:
             " red lights run: how often the ego's front passed a stop line at red (– for a "
             f"run on a map without traffic lights). {NUPLAN_IGNORES_LIGHTS}"
             if show_lights
+            else ""
+        )
+        + (
+            " stop signs run: how often the ego's front passed a stop sign's line without a "
+            "full stop within 3 m before it (– for a run on a map without stop signs)."
+            if show_signs
             else ""
         )
         + "</p>",
@@ -377,6 +387,8 @@ def _scenario_table(d: dict[str, Any]) -> str:
         ]
         if show_lights:
             cells.append(_td(r.get("red_light_violations")))
+        if show_signs:
+            cells.append(_td(r.get("stop_sign_violations")))
         if show_agents:
             cells.append(_td(r.get("recorded_agents"), css="l"))
         if show_params:

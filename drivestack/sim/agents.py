@@ -33,6 +33,24 @@ leaves them unchanged. ``Traffic.step`` takes the lights' states each tick (``Wo
 real light; a map's cycles, CommonRoad's included, are not the recorded ones): none of them
 obeys lights.
 
+Stop signs: an ``idm`` agent whose path was built from lanes also carries the stops of the
+map's signs that stop traffic on them (``AgentSpec.sign_stops``, kinds ``stop`` and
+``all_way_stop``, as the planners place them on a route:
+:func:`~drivestack.planning.stop_signs.route_sign_stops`) and obeys them with the planners'
+rule (:class:`~drivestack.planning.stop_signs.StopSignRule`, one per agent, reset with the
+traffic): it stops at the line with the light-stop law above (at ``max(need,
+idm.comfort_decel_mps2)``, at most ``idm.max_decel_mps2``: a sign is always stopped for), stands
+under :data:`~drivestack.planning.stop_signs.FULL_STOP_SPEED_MPS` with its front within
+:data:`~drivestack.planning.stop_signs.STOP_WINDOW_M` before the line for
+:data:`~drivestack.planning.stop_signs.STOP_SIGN_DWELL_S` (the simulation's clock), and is
+released. Released, it goes only once the priority road is clear: no other agent present and
+not the ego would reach one of the line's conflict points within the gap
+(``AgentSpec.sign_conflicts``; the rule: :mod:`drivestack.sim.give_way`); until then it is held
+at the line by the same law (at ``idm.comfort_decel_mps2``). The decision to go is kept:
+whoever comes later, it drives on. With no conflict points (none given) it goes when
+released. As for lights, ``scripted``, ``replay`` and ``reactive`` agents and an ``idm`` agent
+on a ``path_m`` obey no sign.
+
 ``reactive`` agents are recorded vehicles that react (nuPlan's reactive closed loop, with the
 recording kept as each agent's plan; :func:`reactive_agent` makes one from a replay agent):
 
@@ -77,12 +95,20 @@ import numpy as np
 
 from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
-from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, light_stop_accel
+from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, MOVE_OFF_ROOM_M, light_stop_accel
+from drivestack.planning.stop_signs import (
+    STOP_SIGN_DWELL_S,
+    STOP_WINDOW_M,
+    RouteSignStop,
+    StopSignRule,
+)
 from drivestack.planning.traffic_lights import (
+    FRONT_TOLERANCE_M,
     LIGHT_STOP_DECEL_MPS2,  # raised to an agent's idm.comfort_decel_mps2 when that is higher
     LightStopRule,
     RouteLightStop,
 )
+from drivestack.sim.give_way import Conflict, blocking_actor
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import (
     PolylineIndex,
@@ -186,6 +212,10 @@ class AgentSpec:
     replay: ReplayTrack | None = None
     # the map's light stops on an idm agent's lanes, in station order along path_m
     light_stops: tuple[RouteLightStop, ...] = ()
+    # the map's stop-sign stops on an idm agent's lanes, in station order along path_m, and
+    # each one's conflict points (drivestack.sim.give_way; () for all: none to give way at)
+    sign_stops: tuple[RouteSignStop, ...] = ()
+    sign_conflicts: tuple[tuple[Conflict, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.behavior not in BEHAVIORS:
@@ -196,6 +226,16 @@ class AgentSpec:
             raise ValueError(
                 f"agent {self.agent_id!r}: only idm agents obey traffic lights, a "
                 f"{self.behavior} agent cannot have light_stops"
+            )
+        if self.sign_stops and self.behavior != "idm":
+            raise ValueError(
+                f"agent {self.agent_id!r}: only idm agents obey stop signs, a "
+                f"{self.behavior} agent cannot have sign_stops"
+            )
+        if self.sign_conflicts and len(self.sign_conflicts) != len(self.sign_stops):
+            raise ValueError(
+                f"agent {self.agent_id!r}: sign_conflicts must hold one tuple per sign stop "
+                f"({len(self.sign_stops)}), got {len(self.sign_conflicts)}"
             )
         if self.behavior in ("replay", "reactive") and self.replay is None:
             raise ValueError(
@@ -304,6 +344,9 @@ def _scripted_accel(
 
 #: Every agent's recorded ``xy (A, 2)``, ``yaw (A,)``, ``speed (A,)`` and ``valid (A,)``.
 _Poses = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: Every agent's and the ego's ``xy (A + 1, 2)``, ``yaw``, ``speed``, ``length`` and
+#: ``valid (A + 1,)`` (:meth:`Traffic._actors`).
+_Actors = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _read_only(path_m: np.ndarray | None) -> np.ndarray | None:
@@ -433,6 +476,29 @@ def _light_rule(spec: AgentSpec) -> LightStopRule | None:
     )
 
 
+def _sign_rule(spec: AgentSpec) -> StopSignRule | None:
+    """The stop-sign rule of an ``idm`` agent with sign stops (``None`` for any other agent):
+    the planners' (:class:`~drivestack.planning.stop_signs.StopSignRule`) with its front half
+    a length ahead of its station, stopping ``idm.min_gap_m`` before the line at
+    ``max(need, idm.comfort_decel_mps2)``, at most its ``idm.max_decel_mps2``, released after
+    standing :data:`~drivestack.planning.stop_signs.STOP_SIGN_DWELL_S` within
+    :data:`~drivestack.planning.stop_signs.STOP_WINDOW_M` before the line (or ``min_gap_m +``
+    :data:`~drivestack.planning.proposals.MOVE_OFF_ROOM_M`, where a larger gap puts its rest
+    farther back)."""
+    if spec.behavior != "idm" or not spec.sign_stops:
+        return None
+    params = spec.idm
+    return StopSignRule(
+        spec.sign_stops,
+        0.5 * spec.size_m[0],
+        comfort_decel_mps2=params.comfort_decel_mps2,
+        max_decel_mps2=max(params.comfort_decel_mps2, params.max_decel_mps2),
+        stop_gap_m=params.min_gap_m,
+        window_m=max(STOP_WINDOW_M, params.min_gap_m + MOVE_OFF_ROOM_M),
+        dwell_s=STOP_SIGN_DWELL_S,
+    )
+
+
 def _in_leader_range(agents: np.ndarray, xy_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``(R, M)``: which of the ``M`` actors at ``xy_m (M, 2)``, ``valid (M,)`` are within
     :data:`LEADER_RANGE_M` of each of the ``agents (R,)`` (indices into them), itself excluded."""
@@ -479,6 +545,10 @@ class Traffic:
         self._phase = np.zeros(len(self.specs), dtype=np.int8)
         self._recorded_cache: tuple[int, _Poses] | None = None  # (tick, poses)
         self._light_rules = [_light_rule(spec) for spec in self.specs]
+        self._sign_rules = [_sign_rule(spec) for spec in self.specs]
+        # per agent, its sign stops (indices) whose line it has left released and clear
+        self._signs_gone: list[set[int]] = [set() for _ in self.specs]
+        self._actors_cache: tuple[int, _Actors] | None = None  # (tick, actors)
         self.state = self._initial_state()
 
     @property
@@ -513,6 +583,11 @@ class Traffic:
         for rule in self._light_rules:
             if rule is not None:
                 rule.reset()
+        for sign in self._sign_rules:
+            if sign is not None:
+                sign.reset()
+        for gone in self._signs_gone:
+            gone.clear()
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -598,7 +673,8 @@ class Traffic:
         ego_speed_mps: float,
         traffic_lights: tuple[tuple[str, str], ...] = (),
     ) -> AgentsState:
-        """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the reactive agents;
+        """Advance by ``dt_s``. ``ego_box (7,)`` and the ego speed feed the agents that react
+        to the ego (IDM's leader, a reactive agent's, an agent giving way at its stop sign);
         ``traffic_lights``, what the lights show now (``(light_id, state)`` pairs as
         ``World.traffic_light_states()``; a light not listed is unknown, so go), the ``idm``
         agents with light stops (module docstring)."""
@@ -626,6 +702,9 @@ class Traffic:
                 rule = self._light_rules[i]
                 if rule is not None:
                     accel[i] = min(accel[i], self._light_accel(i, rule, traffic_lights))
+                sign = self._sign_rules[i]
+                if sign is not None:
+                    accel[i] = min(accel[i], self._sign_accel(i, sign, ego_box, ego_speed_mps))
             elif spec.behavior == "reactive" and st.valid[i]:
                 accel[i] = self._reactive_accel(i, dt_s, leaders[i])
         new_speed = np.maximum(st.speed_mps + accel * dt_s, 0.0)
@@ -672,17 +751,103 @@ class Traffic:
         decision = rule.step(traffic_lights, station, speed)
         if decision.station_m is None or decision.decel_mps2 is None:
             return math.inf
-        room_m = decision.station_m - (station + rule.front_offset_m)
+        return self._stop_accel(i, decision.station_m, decision.decel_mps2, rule)
+
+    def _stop_accel(
+        self,
+        i: int,
+        line_station_m: float,
+        decel_mps2: float,
+        rule: LightStopRule | StopSignRule,
+    ) -> float:
+        """Agent i's acceleration for a stop at the line at ``line_station_m`` along its path:
+        the planners' light-stop law (:func:`~drivestack.planning.proposals.light_stop_accel`)
+        towards its stop point ``rule.stop_gap_m`` before the line, its front
+        ``rule.front_offset_m`` ahead of its station, at the constant deceleration
+        ``decel_mps2``; past the line, ``rule.max_decel_mps2``."""
+        st = self.state
+        speed = float(st.speed_mps[i])
+        room_m = line_station_m - (float(st.station_m[i]) + rule.front_offset_m)
         return float(
             light_stop_accel(
                 speed,
                 room_m,
                 rule.stop_gap_m,
-                decision.decel_mps2,
+                decel_mps2,
                 LIGHT_STOP_GAIN_PER_S,
                 rule.max_decel_mps2,
             )
         )
+
+    def _sign_accel(
+        self, i: int, rule: StopSignRule, ego_box: np.ndarray, ego_speed_mps: float
+    ) -> float:
+        """Idm agent i's acceleration for its stop signs (``inf`` when it need not stop; module
+        docstring): towards the line ``rule`` says it must stop at (the planners' stop law at
+        the decision's deceleration, :meth:`_stop_accel`), and, at a line released but not
+        yet left, held there (at ``idm.comfort_decel_mps2``) until the way is clear
+        (:func:`~drivestack.sim.give_way.blocking_actor`); from then on it goes."""
+        st = self.state
+        station, speed = float(st.station_m[i]), float(st.speed_mps[i])
+        decision = rule.step(station, speed, round(self.time_s * 1e9))
+        accel = math.inf
+        if decision.station_m is not None and decision.decel_mps2 is not None:
+            accel = self._stop_accel(i, decision.station_m, decision.decel_mps2, rule)
+        released = list(rule.released)  # sign ids, in station order
+        front_m = station + rule.front_offset_m
+        conflicts = self.specs[i].sign_conflicts
+        for j, stop in enumerate(rule.stops):
+            if stop.sign_id not in released:
+                continue
+            released.remove(stop.sign_id)
+            gone = self._signs_gone[i]
+            if j in gone or stop.station_m - front_m < -FRONT_TOLERANCE_M:
+                continue  # left, or behind it
+            if self._way_clear(i, conflicts[j] if conflicts else (), ego_box, ego_speed_mps):
+                gone.add(j)
+                continue
+            hold = self._stop_accel(i, stop.station_m, rule.comfort_decel_mps2, rule)
+            return min(accel, hold)
+        return accel
+
+    def _way_clear(
+        self,
+        i: int,
+        conflicts: tuple[Conflict, ...],
+        ego_box: np.ndarray,
+        ego_speed_mps: float,
+    ) -> bool:
+        """Whether no actor (the other agents present and the ego) holds up agent i at
+        ``conflicts`` (:func:`~drivestack.sim.give_way.blocking_actor`)."""
+        if not conflicts:
+            return True
+        xy, yaw, speed, length, valid = self._actors(ego_box, ego_speed_mps)
+        others = valid.copy()
+        others[i] = False
+        clear_m = 0.5 * self.specs[i].size_m[1]
+        return (
+            blocking_actor(
+                conflicts, xy[others], yaw[others], speed[others], length[others], clear_m
+            )
+            is None
+        )
+
+    def _actors(self, ego_box: np.ndarray, ego_speed_mps: float) -> _Actors:
+        """Every agent, then the ego: centres ``(A + 1, 2)``, yaw, speed, length and whether
+        present ``(A + 1,)``, as now (computed once per tick; not to be modified)."""
+        hit = self._actors_cache
+        if hit is not None and hit[0] == self._tick:
+            return hit[1]
+        st = self.state
+        actors = (
+            np.concatenate([np.stack([st.x_m, st.y_m], axis=1), ego_box[None, :2]]),
+            np.append(st.yaw_rad, ego_box[6]),
+            np.append(st.speed_mps, ego_speed_mps),
+            np.append(self._size_m[:, 0], ego_box[3]),
+            np.append(st.valid, True),
+        )
+        self._actors_cache = (self._tick, actors)
+        return actors
 
     def _reactive_leaders(
         self, ego_box: np.ndarray, ego_speed_mps: float

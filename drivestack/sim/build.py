@@ -32,6 +32,7 @@ from drivestack.kernels._common import magnitude_limit
 from drivestack.kernels.corners import box_corners
 from drivestack.perception.camera.traffic_light_inference import mixed_controllers
 from drivestack.planning.reference_path import ReferencePath
+from drivestack.planning.stop_signs import RouteSignStop, route_sign_stops
 from drivestack.planning.traffic_lights import (
     RouteLightStop,
     lane_half_width_m,
@@ -40,6 +41,7 @@ from drivestack.planning.traffic_lights import (
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
+from drivestack.sim.give_way import Conflict, sign_conflicts
 from drivestack.sim.runner import ego_agent_collisions
 from drivestack.sim.scenario import MAX_SCENARIO_STEPS as MAX_SCENARIO_STEPS  # (re-exported)
 from drivestack.sim.scenario import (
@@ -607,8 +609,9 @@ def _agent(
     cfg: AgentConfig, road_map: RoadMap, where: str, i: int, ego_xy_m: np.ndarray
 ) -> AgentSpec:
     """Scenario agent ``agents.<i>`` on ``road_map`` (the scenario's lights applied): an
-    ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``). An
-    unknown lane's error lists the lanes nearest the ego's start ``ego_xy_m (2,)``."""
+    ``idm`` agent on ``lanes`` carries the lights' stops on its path (``light_stops``) and
+    the stop signs' (``sign_stops``, with their conflict points: :func:`_agent_sign_stops`).
+    An unknown lane's error lists the lanes nearest the ego's start ``ego_xy_m (2,)``."""
     try:
         label = ObjectClass.from_name(cfg.type)
     except (KeyError, ValueError) as exc:
@@ -616,11 +619,13 @@ def _agent(
             f"unknown object type {cfg.type!r}", path=where, field=f"agents.{i}.type"
         ) from exc
     light_stops: tuple[RouteLightStop, ...] = ()
+    signs: tuple[tuple[RouteSignStop, ...], tuple[tuple[Conflict, ...], ...]] = ((), ())
     if cfg.lanes is not None:
         path = _lane_path(road_map, cfg.lanes, where, f"agents.{i}.lanes", ego_xy_m)
         along = f"its lanes {cfg.lanes}"
-        if cfg.behavior == "idm":  # the only agents that obey lights (sim.agents docstring)
+        if cfg.behavior == "idm":  # the only agents that obey lights and signs (sim.agents)
             light_stops = path_light_stops(road_map, cfg.lanes, path)
+            signs = _agent_sign_stops(road_map, cfg.lanes, path)
     else:
         assert cfg.path_m is not None
         path = _agent_path_m(cfg.path_m, where, f"agents.{i}.path_m")
@@ -668,7 +673,24 @@ def _agent(
             for s in cfg.lateral_shifts
         ),
         light_stops=light_stops,
+        sign_stops=signs[0],
+        sign_conflicts=signs[1],
     )
+
+
+def _agent_sign_stops(
+    road_map: RoadMap, lanes: list[str], path_m: np.ndarray
+) -> tuple[tuple[RouteSignStop, ...], tuple[tuple[Conflict, ...], ...]]:
+    """The stops of ``road_map``'s signs that stop traffic on an ``idm`` agent's ``lanes``
+    as the planners place them on a route's (:func:`~drivestack.planning.stop_signs.
+    route_sign_stops` on the planners' reference path along ``lanes``, whose stations are
+    those of the agent's path ``path_m`` up to its 1 m resampling), and each one's conflict
+    points on ``path_m`` (:func:`~drivestack.sim.give_way.sign_conflicts`); both empty when
+    no sign stops traffic on ``lanes`` (the reference path is then not built)."""
+    if not any(sign.stops_traffic for lane in lanes for sign, _ in road_map.sign_stops(lane)):
+        return (), ()
+    stops = route_sign_stops(road_map, lanes, ReferencePath.from_route(road_map, lanes))
+    return stops, tuple(sign_conflicts(road_map, lanes, path_m, stop) for stop in stops)
 
 
 def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:

@@ -16,7 +16,8 @@ lane, and within the segment's reach across it (the window CARLA checks is the s
 volume). So a rolling stop at 2 m/s is a violation; a full stop within 3 m of the line, then
 going, is not; neither is a full stop farther back followed by a roll through the window.
 One passing is one violation, even where two rules' lines coincide (the first rule, map
-order). Simulated agents do not obey stop signs (they are not checked).
+order). Only the ego is checked: simulated ``idm`` agents obey stop signs
+(:mod:`drivestack.sim.give_way`), others do not, and none is scored here.
 
 It is a pass criterion (``no_stop_sign_violation``, on by default as ``no_red_light_violation``
 is: a run that rolls through a stop sign fails).
