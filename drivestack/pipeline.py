@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
 
 import numpy as np
 
@@ -35,12 +35,23 @@ from drivestack.prediction.forecast import Forecast, constant_velocity_forecast,
 from drivestack.prediction.kinematic import ctrv_forecast
 from drivestack.prediction.state import FIT_WINDOW_S, fit_yaw_rate
 from drivestack.structures.boxes import Boxes3D
-from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
 from drivestack.structures.tracks import Tracks
 
 T = TypeVar("T")
 
 
+class StageOutputError(ValueError):
+    """A stage's ``step`` output breaks its interface: detections in another frame than the
+    ego's where the stack needs them there, or stamped with another time; tracks not in the
+    detections' frame and time; a forecast of the wrong size, of 0 steps or not starting at
+    its tracks. A programming error in the stage, not bad data: the message names the
+    stage's class and what to change. A ``ValueError``, so code catching those still catches
+    it; log replay stops on it rather than skipping every frame as bad input
+    (:func:`~drivestack.replay.runner.replay`)."""
+
+
+@runtime_checkable
 class Detector(Protocol):
     """Perception stage of a :class:`Stack`: ``reset()`` before a sequence, then
     ``step(frame)`` once per :class:`SensorFrame`, in time order.
@@ -48,10 +59,16 @@ class Detector(Protocol):
     ``step`` returns this frame's boxes as one :class:`Boxes3D` (anything else is a
     ``TypeError``, :func:`check_stage_output`), in a frame the boxes name: the ego frame
     (``"ego"``) when the frame's sensors can be placed on the ego (the built-in LiDAR detector
-    uses the LiDAR's ``ego_from_sensor``), else the sensor's own frame. Only boxes in the ego
-    frame can be placed in the world: for them the stack hands the tracker the frame's
-    ``world_from_ego``. The boxes' frame should stay the same from step to step (a change
-    resets the tracker).
+    uses the LiDAR's ``ego_from_sensor``; a detector working in a sensor's frame moves its
+    boxes with ``boxes.transformed(frame.ego_from_sensor[name], "ego")``), else the sensor's
+    own frame. Only boxes in the ego frame can be placed in the world: for them the stack
+    hands the tracker the frame's ``world_from_ego``, and when the tracker's velocities are
+    over ground a frame with an ego pose and boxes in another frame is refused
+    (:class:`StageOutputError`, :func:`check_detections_in_ego`). The boxes' frame should stay
+    the same from step to step (a change resets the tracker).
+
+    ``isinstance(obj, Detector)`` checks that ``obj`` has ``reset`` and ``step``
+    (``runtime_checkable``: the signatures are not checked).
     """
 
     def reset(self) -> None: ...
@@ -59,31 +76,48 @@ class Detector(Protocol):
     def step(self, frame: SensorFrame) -> Boxes3D: ...
 
 
+@runtime_checkable
 class BoxTracker(Protocol):
     """Tracking stage of a :class:`Stack`: ``reset()`` before a sequence (the stack also
     resets it when the detections' frame, or the availability of an ego pose, changes),
     then ``step(detections, world_from_frame)`` once per frame, with increasing times.
 
+    ``velocities_over_ground`` (a ``bool`` attribute or property) says what the tracks'
+    ``velocity_mps`` are: ``True``, velocities over ground (the tracker compensates ego
+    motion: it tracks in the fixed world frame ``world_from_frame`` places the detections
+    in; a parked car reads ~0 whatever the ego does); ``False``, velocities relative to the
+    detections' frame. The stack reads it to choose what the tracker and the predictor get
+    (below), and replay to decide whether forecasts can be scored against labels in the
+    world; the built-in :class:`~drivestack.tracking.tracker.Tracker` sets it from its
+    config's ``ego_motion_compensation``. A tracker without the attribute is taken as
+    ``False`` (``isinstance(obj, BoxTracker)`` and type checkers want it declared); one that
+    is not a ``bool`` is a ``TypeError`` when the :class:`Stack` is built.
+
     ``detections`` are the detector's :class:`Boxes3D` for this frame, in their own frame
     (see :class:`Detector`). ``world_from_frame`` is one :class:`SE3`, the pose of
     ``detections.frame`` in a fixed world frame: the frame's ``world_from_ego`` when the
     detections are in the ego frame and the frame has a pose, or the identity when the
-    tracker compensates ego motion (``tracker.cfg.ego_motion_compensation``) under
-    ``missing_ego_pose="track_in_ego_frame"`` and there is no pose (the ego frame taken as
-    fixed). ``None`` means no pose is known (detections in another frame, or a frame
-    without ``world_from_ego``): track in the detections' frame as it is. A tracker that
-    compensates ego motion never gets ``None`` from the stack (under ``skip`` such a frame
-    is refused with a ``DataError`` and the tracker does not run).
+    tracker's velocities are over ground under ``missing_ego_pose="track_in_ego_frame"`` and
+    the frame has no pose (the ego frame taken as fixed). ``None`` means no pose is known
+    (detections in another frame, or a frame without ``world_from_ego``): track in the
+    detections' frame as it is. A tracker whose velocities are over ground never gets
+    ``None`` from the stack (under ``skip`` a frame without a pose is refused with a
+    ``DataError`` and the tracker does not run; detections not in the ego frame of a frame
+    with a pose are refused, :func:`check_detections_in_ego`).
 
     ``step`` returns :class:`Tracks` (anything else is a ``TypeError``) with their boxes in
     the detections' frame (the built-in tracker's rule).
     """
+
+    @property
+    def velocities_over_ground(self) -> bool: ...
 
     def reset(self) -> None: ...
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks: ...
 
 
+@runtime_checkable
 class Predictor(Protocol):
     """Prediction stage of a :class:`Stack`: ``reset()`` before a sequence (the stack also
     resets it whenever it resets the tracker: track ids restart then), then
@@ -91,12 +125,12 @@ class Predictor(Protocol):
 
     ``tracks`` are the tracker's output for this frame, in their own frame (the detections'),
     with ``velocity_mps`` as the tracker estimates it. ``world_from_frame`` is one
-    :class:`SE3`, the pose of ``tracks.frame`` in a fixed world frame, given when the tracker
-    compensates ego motion (its velocities are then over ground, in the tracks' axes; the
-    identity under ``missing_ego_pose="track_in_ego_frame"`` without a pose), else ``None``
-    (velocities relative to the tracks' frame). A predictor that needs motion history (a turn
-    rate) must measure it in the world frame when one is given: the ego's own turning changes
-    every yaw seen in the ego frame.
+    :class:`SE3`, the pose of ``tracks.frame`` in a fixed world frame, given when the
+    tracker's ``velocities_over_ground`` is true (:class:`BoxTracker`: velocities over
+    ground, in the tracks' axes; the identity under ``missing_ego_pose="track_in_ego_frame"``
+    without a pose), else ``None`` (velocities relative to the tracks' frame). A predictor
+    that needs motion history (a turn rate) must measure it in the world frame when one is
+    given: the ego's own turning changes every yaw seen in the ego frame.
 
     ``step`` returns one :class:`~drivestack.prediction.forecast.Forecast` (anything else is a
     ``TypeError``) with one row per track, in ``tracks``' order, its boxes in the tracks'
@@ -295,40 +329,49 @@ class Stack:
     (``reset``).
 
     A predictor needs a tracker (``ValueError`` otherwise). It forecasts the tracks each step
-    and is reset with the tracker; it gets the tracker's ``world_from_frame`` when the tracker
-    compensates ego motion (velocities over ground), else None (:class:`Predictor`).
+    and is reset with the tracker; it gets the tracker's ``world_from_frame`` when the
+    tracker's ``velocities_over_ground`` is true (:class:`BoxTracker`), else None
+    (:class:`Predictor`).
 
     The detector gives its boxes in the ego frame when a frame carries the LiDAR's
     ``ego_from_sensor``, else in the LiDAR frame; a tracker tracks in one frame, so when the
     detections' frame changes from one step to the next (a log whose extrinsics start
     later) the tracker is reset and the step's notes say so.
 
-    A frame the stack refuses is refused before any stage runs, so no stage's state (e.g. a
-    multi-sweep detector's sweep history) has seen it: whatever the stages, a frame whose
-    ``timestamp_ns`` is not after the previous step's (``ValueError`` naming both stamps; a
-    repeated frame included; :meth:`reset` starts a new sequence), and, when the tracker
-    compensates ego motion under ``missing_ego_pose="skip"``, a frame without
-    ``world_from_ego`` (``DataError``).
+    :meth:`step` takes one :class:`SensorFrame` (anything else, a bare cloud included, is a
+    ``TypeError`` saying how to wrap it). A frame the stack refuses is refused before any
+    stage runs, so no stage's state (e.g. a multi-sweep detector's sweep history) has seen it:
+    whatever the stages, a frame whose ``timestamp_ns`` is not after the previous step's
+    (``ValueError`` naming both stamps; a repeated frame included; :meth:`reset` starts a new
+    sequence), and, when the tracker's velocities are over ground under
+    ``missing_ego_pose="skip"``, a frame without ``world_from_ego`` (``DataError``). Both
+    are data errors: log replay skips and reports such a frame.
 
     A stage whose ``step`` returns another type than the interface's (a plug-in detector
     returning an ``(N, 7)`` array instead of ``Boxes3D``, a tracker not returning ``Tracks``)
     is a ``TypeError`` naming the stage and its class (:func:`check_stage_output`). Each stage
     must have a callable ``reset`` and ``step``, checked here (``TypeError``,
     :func:`check_stage`); ``config`` is the dict of what the stack was built from (a YAML path
-    is refused: :func:`build_stack` loads one). Each step's outputs are checked as they pass
-    (``ValueError`` naming the stage's class): the detections' ``timestamp_ns`` must be the
-    frame's or one of its sensors' (the LiDAR detector stamps the cloud's time, which a reader
-    may set a few ms from the frame's; no other tolerance), the tracks' frame and time the
+    is refused: :func:`build_stack` loads one; None: :meth:`stage_classes` describes the
+    stack in a replay's outputs). Each step's outputs are checked as they pass
+    (:class:`StageOutputError`, a ``ValueError`` naming the stage's class: a programming
+    error in the stage, which stops a log replay): the detections' ``timestamp_ns`` must be
+    the frame's or one of its sensors' (the LiDAR detector stamps the cloud's time, which a
+    reader may set a few ms from the frame's; no other tolerance), the tracks' frame and time the
     detections', and a forecast must hold one row per track and at least one step ahead, its
     step 0 (the observed state) at the track: within :func:`forecast_start_tolerance_m` of
-    the track's box centre (:func:`_check_forecast_start`).
+    the track's box centre (:func:`_check_forecast_start`); when the tracker's velocities are
+    over ground, the detections of a frame with an ego pose must be in the ego frame
+    (:func:`check_detections_in_ego`: the error names the transform that moves them there).
 
     ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
     ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
-    (note ``"no ego pose: tracked in the ego frame"``). A sequence is tracked either in the
-    world frame or in the ego frame, never a mix: when a pose appears or disappears from one
-    step to the next, the tracker is reset (tracks restart, ids included) and the step's
-    notes say so, rather than letting the "world" jump to the ego pose and back.
+    (note ``"no ego pose: tracked in the ego frame"``); it applies to frames without
+    ``world_from_ego`` only, never to detections in another frame than the ego's. A sequence
+    is tracked either in the world frame or in the ego frame, never a mix: when a pose
+    appears or disappears from one step to the next, the tracker is reset (tracks restart, ids
+    included) and the step's notes say so, rather than letting the "world" jump to the ego
+    pose and back.
     """
 
     def __init__(
@@ -355,6 +398,8 @@ class Stack:
             )
         if config is not None and not isinstance(config, dict):
             raise TypeError(f"Stack config must be a dict or None, got {type(config).__name__}")
+        if tracker is not None:
+            _tracker_velocities_over_ground(tracker)
         self.detector = detector
         self.tracker = tracker
         self.predictor = predictor
@@ -375,11 +420,23 @@ class Stack:
 
     @property
     def velocities_over_ground(self) -> bool:
-        """Whether the tracker compensates ego motion: it tracks in a world frame placed with
+        """The tracker's ``velocities_over_ground`` (:class:`BoxTracker`; False without a
+        tracker, or for one without the attribute): it tracks in a world frame placed with
         each frame's ego pose, so the tracks' velocities (and the forecasts) are over ground.
         Otherwise they are relative to the tracks' frame, and a forecast cannot be placed in a
         fixed world frame with the frame's ego pose."""
-        return bool(getattr(getattr(self.tracker, "cfg", None), "ego_motion_compensation", False))
+        return self.tracker is not None and _tracker_velocities_over_ground(self.tracker)
+
+    def stage_classes(self) -> dict[str, str]:
+        """What the stack runs, role -> ``"module.Class"`` of each stage it has (``detector``,
+        then ``tracker`` and ``predictor`` when present): a replay records it in its outputs
+        when the stack has no ``config`` (a stack of your own stages)."""
+        stages = {"detector": self.detector, "tracker": self.tracker, "predictor": self.predictor}
+        return {
+            role: f"{type(stage).__module__}.{type(stage).__qualname__}"
+            for role, stage in stages.items()
+            if stage is not None
+        }
 
     def _reset_tracking(self) -> None:
         """Reset the tracker and the predictor (its history is keyed by track ids)."""
@@ -399,9 +456,10 @@ class Stack:
                 "new sequence)"
             )
         if compensate and frame.world_from_ego is None and self.missing_ego_pose == "skip":
-            raise _no_pose_error(frame, "no ego pose for this frame")
+            raise _no_pose_error(frame)
 
     def step(self, frame: SensorFrame) -> StackOutput:
+        frame = require_sensor_frame(frame, "Stack.step")
         tracker = self.tracker
         compensate = self.velocities_over_ground
         self._check_frame(frame, compensate)
@@ -417,11 +475,11 @@ class Stack:
         notes: list[str] = []
         if tracker is not None:
             start = time.perf_counter()
+            if compensate and frame.world_from_ego is not None:
+                check_detections_in_ego(self.detector, frame, detections)
             world_from_frame = frame.world_from_ego if detections.frame == EGO else None
             with_pose = world_from_frame is not None
-            if not with_pose and compensate:
-                if self.missing_ego_pose == "skip":  # the frame has a pose, the boxes no ego frame
-                    raise _not_in_ego_error(frame, detections.frame)
+            if not with_pose and compensate:  # no pose (_check_frame): track_in_ego_frame
                 world_from_frame = SE3.identity()
                 notes.append("no ego pose: tracked in the ego frame")
             if self._tracked_frame is not None and detections.frame != self._tracked_frame:
@@ -445,7 +503,7 @@ class Stack:
                 "tracker", tracker, Tracks, tracker.step(detections, world_from_frame)
             )
             if tracks.frame != detections.frame or tracks.timestamp_ns != detections.timestamp_ns:
-                raise ValueError(
+                raise StageOutputError(
                     f"Stack: the tracker {type(tracker).__name__}.step returned tracks in frame "
                     f"{tracks.frame!r} stamped {tracks.timestamp_ns} for detections in frame "
                     f"{detections.frame!r} stamped {detections.timestamp_ns} (tracks are in the "
@@ -465,13 +523,13 @@ class Stack:
                 self.predictor.step(tracks, world_from_frame if compensate else None),
             )
             if forecast.boxes.shape[0] != len(tracks):
-                raise ValueError(
+                raise StageOutputError(
                     f"Stack: the predictor {type(self.predictor).__name__}.step returned "
                     f"{forecast.boxes.shape[0]} forecasts for {len(tracks)} tracks (one per "
                     "track, in the tracks' order)"
                 )
             if forecast.n_steps < 1:
-                raise ValueError(
+                raise StageOutputError(
                     f"Stack: the predictor {type(self.predictor).__name__}.step returned a "
                     f"forecast of 0 steps (boxes {forecast.boxes.shape}: the observed state "
                     "only); a forecast looks at least one dt_s step ahead (a stack's "
@@ -500,8 +558,9 @@ def _check_forecast_start(predictor: object, tracks: Tracks, forecast: Forecast)
     """Refuse a forecast whose step 0 (the observed state, :class:`Forecast`) is farther from
     its track's box centre than :func:`forecast_start_tolerance_m`: a predictor that did not
     start at the tracks, used another frame's boxes or another frame of axes (world
-    coordinates for ego-frame tracks). ``ValueError`` naming the predictor's class, the first
-    such track's id, the distance and the tolerance. One rows-long pass per step."""
+    coordinates for ego-frame tracks). :class:`StageOutputError` naming the predictor's
+    class, the first such track's id, the distance and the tolerance. One rows-long pass per
+    step."""
     if not len(tracks):
         return
     start = forecast.boxes[:, 0, :2]
@@ -510,7 +569,7 @@ def _check_forecast_start(predictor: object, tracks: Tracks, forecast: Forecast)
     far = np.flatnonzero(gap > allowed)
     if len(far):
         i = int(far[0])
-        raise ValueError(
+        raise StageOutputError(
             f"Stack: the predictor {type(predictor).__name__}.step returned a forecast whose "
             f"step 0 for track {int(tracks.track_id[i])} (row {i}) lies {gap[i]:.2f} m from the "
             f"track's box centre, more than {allowed[i]:.2f} m (its speed over one dt_s "
@@ -562,7 +621,7 @@ def _check_detection_time(detector: object, detections: Boxes3D, frame: SensorFr
     """Refuse detections not stamped with the frame's ``timestamp_ns`` nor with the time of
     one of its sensors' data (the built-in LiDAR detector stamps its boxes with the cloud's
     time, which a reader may set a few ms from the frame's): a detector that forgot the stamp
-    (0) or returned an older frame's boxes."""
+    (0) or returned an older frame's boxes (:class:`StageOutputError`)."""
     sensors = {
         **{f"lidars[{k!r}]": v.timestamp_ns for k, v in frame.lidars.items()},
         **{f"cameras[{k!r}]": v.timestamp_ns for k, v in frame.cameras.items()},
@@ -570,7 +629,7 @@ def _check_detection_time(detector: object, detections: Boxes3D, frame: SensorFr
     if detections.timestamp_ns in sensors.values():
         return
     times = "".join(f", {k} at {t}" for k, t in sensors.items())
-    raise ValueError(
+    raise StageOutputError(
         f"Stack: the detector {type(detector).__name__}.step returned boxes stamped "
         f"{detections.timestamp_ns} for a frame at {frame.timestamp_ns}{times} (detections "
         "carry the frame's timestamp_ns, or the time of the sensor data they come from)"
@@ -596,37 +655,102 @@ def check_stage_output(
     return output
 
 
-def _no_pose_error(frame: SensorFrame, what: str, field: str = "world_from_ego") -> DataError:
-    """The ``DataError`` of a frame the tracker cannot place under ``missing_ego_pose: skip``."""
+def _no_pose_error(frame: SensorFrame) -> DataError:
+    """The ``DataError`` of a frame without ``world_from_ego`` under ``missing_ego_pose: skip``
+    when the tracker's velocities are over ground."""
     return DataError(
-        f"{what}, and the tracker compensates ego motion "
+        "no ego pose for this frame, and the tracker compensates ego motion "
         "(to track anyway: missing_ego_pose: track_in_ego_frame in the stack, "
         "or replay --missing-ego-pose track_in_ego_frame)",
         path=frame.source or None,
         record=f"t={frame.timestamp_ns}",
-        field=field,
+        field="world_from_ego",
     )
 
 
-def _not_in_ego_error(frame: SensorFrame, boxes_frame: str) -> DataError:
-    """The ``DataError`` of a frame with an ego pose whose detections are not in the ego frame:
-    naming ``ego_from_sensor`` when it lacks a LiDAR whose cloud is not in the ego frame (the
-    detector could not move its boxes to the ego frame), else the boxes' frame."""
-    what = f"the detections are in frame {boxes_frame!r}, not {EGO!r}"
-    lacking = sorted(
-        name
-        for name, cloud in frame.lidars.items()
-        if cloud.frame != EGO and name not in frame.ego_from_sensor
-    )
-    if frame.world_from_ego is not None and lacking:
-        return _no_pose_error(
-            frame,
-            f"{what}: ego_from_sensor has no entry for LiDAR {', '.join(map(repr, lacking))} "
-            f"(it has {sorted(frame.ego_from_sensor)}), so the detector could not move its "
-            "boxes to the ego frame, where the frame's ego pose places them",
-            "ego_from_sensor",
+def _tracker_velocities_over_ground(tracker: object) -> bool:
+    """The tracker's ``velocities_over_ground`` (:class:`BoxTracker`), False when it has none;
+    ``TypeError`` naming its class when it is not a bool."""
+    value = getattr(tracker, "velocities_over_ground", False)
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(
+            f"Stack tracker {type(tracker).__name__}.velocities_over_ground must be a bool "
+            f"(True: its velocities are over ground; see BoxTracker), got "
+            f"{type(value).__name__} {value!r}"
         )
-    return _no_pose_error(frame, f"{what}, so the frame's ego pose cannot place them")
+    return bool(value)
+
+
+def _sensor_in(frame: SensorFrame, frame_id: str) -> str | None:
+    """The name of ``frame``'s sensor whose data are in frame ``frame_id`` (a LiDAR whose cloud,
+    or a camera whose calibration, names it; else a sensor of that name), None for none."""
+    for name, cloud in frame.lidars.items():
+        if cloud.frame == frame_id:
+            return name
+    for name, image in frame.cameras.items():
+        if image.calibration.frame == frame_id:
+            return name
+    named = {*frame.lidars, *frame.cameras, *frame.ego_from_sensor}
+    return frame_id if frame_id in named else None
+
+
+#: Why the stack needs ego-frame detections (the reason :func:`check_detections_in_ego` gives).
+_STACK_NEEDS_EGO = (
+    "the tracker's velocities are over ground, and the frame's world_from_ego places only "
+    "ego-frame boxes in the world"
+)
+
+
+def check_detections_in_ego(
+    detector: object,
+    frame: SensorFrame,
+    detections: Boxes3D,
+    context: str = "Stack",
+    why: str = _STACK_NEEDS_EGO,
+) -> None:
+    """Refuse ``detections`` of ``frame`` that are not in the ego frame (``"ego"``), where
+    ``context`` (``"Stack"``, ``"closed loop"``) needs them for the reason ``why``.
+
+    Raises:
+        StageOutputError: the detector's mistake, naming its class, the boxes' frame and the
+            fix: ``boxes.transformed(frame.ego_from_sensor[name], "ego")`` when the boxes are
+            in the frame of the sensor ``name`` and the frame has its extrinsic, else that
+            boxes go out in the ego frame (boxes in ``"world"``, say).
+        DataError: the boxes are in the frame of a sensor that ``ego_from_sensor`` lacks (the
+            input has no extrinsic to move them with: field ``ego_from_sensor``, naming the
+            sensor and the ones it has).
+    """
+    boxes_frame = detections.frame
+    if boxes_frame == EGO:
+        return
+    sensor = _sensor_in(frame, boxes_frame)
+    what = f"the detections are in frame {boxes_frame!r}, not {EGO!r}"
+    if sensor is not None and sensor not in frame.ego_from_sensor:
+        kind = "LiDAR" if sensor in frame.lidars else "camera" if sensor in frame.cameras else ""
+        raise DataError(
+            f"{what}: ego_from_sensor has no entry for {kind + ' ' if kind else ''}{sensor!r} "
+            f"(it has {sorted(frame.ego_from_sensor)}), so the detector could not move its boxes "
+            f"to the ego frame, and {why}",
+            path=frame.source or None,
+            record=f"t={frame.timestamp_ns}",
+            field="ego_from_sensor",
+        )
+    if sensor is not None:
+        fix = (
+            "move them to the ego frame before returning them: "
+            f'boxes.transformed(frame.ego_from_sensor[{sensor!r}], "{EGO}")'
+        )
+    else:
+        frames = sorted(
+            {c.frame for c in frame.lidars.values()}
+            | {i.calibration.frame for i in frame.cameras.values()}
+        )
+        fix = f"no sensor of the frame is in it (they are in {frames}): return boxes in {EGO!r}"
+    raise StageOutputError(
+        f"{context}: the detector {type(detector).__name__}.step returned boxes in frame "
+        f"{boxes_frame!r}, not {EGO!r}, for a frame at {frame.timestamp_ns} with an ego pose: "
+        f"{why}; {fix}"
+    )
 
 
 def _stage_path(stack_path: Path, value: str, key: str) -> Path:

@@ -122,11 +122,12 @@ def is_kernel_float(dtype: np.dtype[Any]) -> bool:
 
 
 def dtype_message(name: str, dtype: Any) -> str:
-    """The ``ValueError`` message for ``name`` of ``dtype`` where float32 or float64 is needed."""
-    return (
-        f"{name} must be float32 or float64, got {dtype}; cast it explicitly "
-        "(e.g. .astype(np.float32))"
-    )
+    """The ``ValueError`` message for ``name`` of ``dtype`` where float32 or float64 is needed;
+    the cast it suggests is the array library's: ``.to(torch.float32)`` for a ``torch.dtype``,
+    ``.astype(np.float32)`` for a NumPy (or CuPy) dtype."""
+    torch_dtype = type(dtype).__module__.split(".")[0] == "torch"
+    cast = ".to(torch.float32)" if torch_dtype else ".astype(np.float32)"
+    return f"{name} must be float32 or float64, got {dtype}; cast it explicitly (e.g. {cast})"
 
 
 def check_same_dtype(*named: tuple[str, Any]) -> None:

@@ -48,7 +48,8 @@ PandaSet        ``0`` (int)            ``ego``       uint8 0..255       f32     
   copy is the usual cause, so check ``frame.lidar().num_points`` where that matters (the
   KITTI detection evaluation scores such a scan with a warning). A 0-byte file of a format
   with a header (PCD, LAZ, feather, npz) is no scan at all: a ``DataError``.
-- Frame keys (an int key may be a NumPy integer; KITTI odometry, Argoverse 2 and PandaSet
+- Frame keys (an int key may be a NumPy integer; KITTI tracking (its frame number), KITTI
+  odometry, Argoverse 2 and PandaSet
   refuse a str or float with a ``TypeError``): KITTI object
   ``read_kitti_object_frame(root, 0)`` or ``(root, "000000")`` (the file stem; a negative
   index is refused); KITTI tracking ``read_kitti_tracking_frame(root, "0000", 120)`` (sequence and

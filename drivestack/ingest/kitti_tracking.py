@@ -64,6 +64,7 @@ from drivestack.ingest.kitti_object import (
     read_velodyne_bin,
     read_velodyne_pcd,
 )
+from drivestack.structures._checks import check_number
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.point_cloud import PointCloud
 from drivestack.structures.sensor_frame import SensorFrame
@@ -742,7 +743,8 @@ class KittiTrackingSequence:
         """The ``label_02`` rows of one frame in file order (DontCare included; zero rows
         when the file has none of the frame); ``DataError`` as :attr:`label_rows`."""
         empty = np.zeros(0, dtype=np.intp)
-        return self.label_rows.select(self._row_indices_by_frame.get(int(frame_index), empty))
+        index = _frame_index(frame_index)
+        return self.label_rows.select(self._row_indices_by_frame.get(index, empty))
 
     def frame_labels(self, frame_index: int) -> tuple[Boxes3D | None, tuple[str, ...] | None]:
         """``(labels, label_ids)`` of one frame as :func:`read_kitti_tracking_frame` gives them:
@@ -752,8 +754,9 @@ class KittiTrackingSequence:
         calib = self.calib
         if not self.has_labels:
             return None, None
-        objs = self.frame_rows(frame_index)
-        ts = int(frame_index) * KITTI_TRACKING_FRAME_PERIOD_NS
+        index = _frame_index(frame_index)
+        objs = self.frame_rows(index)
+        ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
         return objects_to_boxes(objs, calib, timestamp_ns=ts), tracking_label_ids(objs)
 
     @cached_property
@@ -768,7 +771,7 @@ class KittiTrackingSequence:
         """The frame's LiDAR -> z-up world pose (:func:`world_from_lidar_pose` of its camera
         pose), None when there is no ego-pose file; ``DataError`` naming the file and the
         frame's line when the file has no line for the frame."""
-        index = int(frame_index)
+        index = _frame_index(frame_index)
         poses = self.camera_poses
         if poses is None:
             return None
@@ -784,7 +787,7 @@ class KittiTrackingSequence:
     # -- frames ----------------------------------------------------------------------------
     def frame(self, frame_index: int, *, load_images: bool = True) -> SensorFrame:
         """Frame ``frame_index`` of the sequence: see :func:`read_kitti_tracking_frame`."""
-        index = int(frame_index)
+        index = _frame_index(frame_index)
         scan = kitti_tracking_scan_path(self.root, self.name, index)
         ts = index * KITTI_TRACKING_FRAME_PERIOD_NS
         calib = self.calib
@@ -835,11 +838,22 @@ def read_kitti_tracking_frame(
     sequence, open it once with :class:`KittiTrackingSequence` (same frames, same errors).
 
     Raises:
+        TypeError: ``frame_index`` is not an integer (``74.9``, ``True``, ``"74"``: not read
+            as frame 74 or 1).
         DataError: a missing scan, naming the path looked for and the frames (or sequences)
             that have scans; a missing or malformed calibration, label or pose file, or a pose
             file without a line for the frame (naming the file and line).
     """
     return KittiTrackingSequence(root, sequence).frame(frame_index, load_images=load_images)
+
+
+def _frame_index(frame_index: object) -> int:
+    """``frame_index`` as an ``int`` when it is an integer (``int`` or NumPy integer); else a
+    ``TypeError`` naming it (a float, a bool or a string is no frame index:
+    :func:`~drivestack.structures._checks.check_number`, as the odometry and PandaSet
+    readers check theirs)."""
+    check_number("frame_index", frame_index, integer=True)
+    return int(frame_index)  # type: ignore[call-overload]
 
 
 def tracking_label_ids(objects: KittiObjects) -> tuple[str, ...]:

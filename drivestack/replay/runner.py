@@ -17,14 +17,21 @@ the stack tracks, CLEAR-MOT and HOTA of its tracks per class (summary key
 with KITTI label rows (``/labels/kitti``, written by :mod:`drivestack.replay.kitti_log`) is
 also scored with the KITTI 3D object and 3D-MOT protocols, as ``drivestack eval`` scores
 (summary key ``kitti``; see :mod:`drivestack.replay.kitti_score`).
-A bad frame is skipped, recorded and reported; the run goes on: one the stack refuses, and
+A bad frame is skipped, recorded and reported; the run goes on: one the stack refuses (a
+``DataError``, or a ``ValueError`` about the frame, such as a time not after the last), and
 one a drivestack log cannot give whole (a message that does not decode, a header stamp far
 from its log time, a LiDAR scan lost with a corrupt chunk: an
 :class:`~drivestack.replay.log_reader.InputProblem` in the frame stream, counted in
 ``frames_skipped`` and ``frames_skipped_bad_input``); a frame replayed without messages lost
 with a corrupt chunk or a cut gets a ``frame_notes`` entry, and a camera without calibration a
-whole-input note. The label metrics count, on a KITTI log, only detections inside the camera
-view its labels cover, and no Car detection on a Van label (:class:`DetectionTally`).
+whole-input note. A stage that breaks its interface makes no bad frame but is a programming
+error, which would recur on every frame: a :class:`~drivestack.pipeline.StageOutputError` (a
+plug-in detector's boxes in the LiDAR frame where the stack needs them in the ego frame, a
+tracker's tracks in another frame, a forecast that does not start at its tracks) or a
+``TypeError`` (a stage returning the wrong type) stops the run where it happens, naming the
+stage's class, as a crash does (the frames before it kept as ``RUN.crashed.mcap``). The label
+metrics count, on a KITTI log, only detections inside the camera view its labels cover, and
+no Car detection on a Van label (:class:`DetectionTally`).
 Settings that do not fit the input (a ``ConfigError``, such as a Velodyne calibration table
 for another model, found when the input is opened or at its first scan) stop the run: nothing
 is written, an older output stays as it was. A replay that replays no
@@ -59,7 +66,7 @@ from drivestack.core.errors import ConfigError, DataError, is_interrupt
 from drivestack.core.frames import EGO
 from drivestack.core.json_values import strict_dumps
 from drivestack.kernels._common import prepare_compiled_cpu_route
-from drivestack.pipeline import Stack, StackOutput
+from drivestack.pipeline import Stack, StackOutput, StageOutputError
 from drivestack.replay.forecast_score import NO_LABELS, ForecastScorer, forecast_lines
 from drivestack.replay.log_format import RUN_TOPIC, TrackForecasts
 from drivestack.replay.log_reader import InputProblem
@@ -289,6 +296,14 @@ def _labels_in(frame: SensorFrame, target_frame: str) -> Boxes3D | None:
     return None
 
 
+def stack_description(stack: Stack) -> dict[str, Any]:
+    """What a replay records as the stack it ran (the output log's run metadata, the summary's
+    ``stack``): the stack's ``config`` (what :func:`~drivestack.pipeline.build_stack` built it
+    from), or, for a stack of your own stages without one, each stage's class
+    (:meth:`~drivestack.pipeline.Stack.stage_classes`: ``{"detector": "module.Class", ...}``)."""
+    return stack.config or stack.stage_classes()
+
+
 def _kitti_scorer(log_path: Path, skipped: list[SkippedFrame]) -> Any:
     """A :class:`KittiReplayScorer` when the drivestack log carries KITTI label rows; a log
     whose KITTI channels do not decode is replayed unscored, the reason in ``skipped``."""
@@ -385,7 +400,9 @@ def _score_forecasts(
     if frame.labels is None:  # (first: without labels nothing else matters)
         scorer.not_scored(NO_LABELS)
     elif not stack.velocities_over_ground:
-        scorer.not_scored("velocities relative to the ego (no ego_motion_compensation)")
+        scorer.not_scored(
+            "velocities relative to the ego (the tracker's velocities_over_ground is False)"
+        )
     elif pose is None:
         scorer.not_scored("no ego pose")
     elif labels is None:
@@ -556,7 +573,7 @@ def _replay(
     def open_writer() -> LogWriter:
         writer = LogWriter(
             partial_path(out_path),
-            config=stack.config,
+            config=stack_description(stack),
             command=command,
             inputs=[str(log_path)],
             compression=compression,
@@ -605,6 +622,8 @@ def _replay(
                 continue
             try:
                 out = stack.step(frame)
+            except StageOutputError:  # a stage's programming error, not bad data: stop
+                raise
             except (DataError, ValueError) as exc:
                 log_io.drop()
                 source = frame.source or str(log_path)
@@ -670,7 +689,7 @@ def _replay(
             "input": str(log_path),
             "output": str(out_path),
             "git_commit": git_commit(),
-            "stack": stack.config,
+            "stack": stack_description(stack),
             "frames_processed": processed,
             # frames the stack refused or the input could not give; the list also holds
             # whole-input notes (timestamp -1)

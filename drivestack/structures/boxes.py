@@ -263,13 +263,24 @@ class Boxes3D:
         Args:
             dst_from_src: one :class:`~drivestack.core.transforms.SE3` from ``self.frame`` to
                 ``dst_frame``.
-            dst_frame: the frame id of the result.
+            dst_frame: the frame id of the result; ``self.frame`` only with the identity
+                (within 1e-9): boxes moved but still named in their old frame are boxes
+                transformed twice, or not at all, by the next step that reads the name.
 
         Raises:
             TypeError: ``dst_from_src`` is not an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``).
-            ValueError: ``dst_from_src`` is a batch of transforms, or ``dst_frame`` is invalid.
+            ValueError: ``dst_from_src`` is a batch of transforms, ``dst_frame`` is invalid,
+                or ``dst_frame`` is ``self.frame`` and ``dst_from_src`` is not the identity.
         """
         require_single_se3(dst_from_src, "Boxes3D.transformed dst_from_src")
+        if dst_frame == self.frame and not dst_from_src.allclose(SE3.identity()):
+            raise ValueError(
+                f"Boxes3D.transformed: the boxes are already in frame {dst_frame!r}, and "
+                f"dst_from_src moves them (translation {np.round(dst_from_src.translation, 3)} "
+                f"m, yaw {float(dst_from_src.yaw_rad):.3f} rad): name the frame the transform "
+                f"maps into (dst_frame), or check that the boxes are in its source frame "
+                "(a transform applied twice?)"
+            )
         center_m, yaw_rad = rigid_move_centres_and_yaw(dst_from_src, self.center_m, self.yaw_rad)
         return Boxes3D.unchecked(
             center_m,

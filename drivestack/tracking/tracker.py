@@ -247,7 +247,8 @@ class Tracker:
     parked car reads ~0 whatever the ego does); without it, the velocity relative to the
     detections' frame (the rate of change of the position in that frame: a parked car
     passed by the ego at 10 m/s reads about -10 m/s along the ego's heading). Same field and
-    frame in both cases: which one it is follows from the tracker config.
+    frame in both cases: which one it is follows from the tracker config
+    (:attr:`velocities_over_ground`).
     """
 
     def __init__(self, cfg: TrackerConfig | str | Path) -> None:
@@ -272,6 +273,13 @@ class Tracker:
     @property
     def state(self) -> dict[int, ClassTrackState]:
         return {label: t.state for label, t in self.class_trackers.items()}
+
+    @property
+    def velocities_over_ground(self) -> bool:
+        """``cfg.ego_motion_compensation``: the tracks' velocities are over ground (else
+        relative to the detections' frame); the flag a :class:`~drivestack.pipeline.Stack`
+        reads (:class:`~drivestack.pipeline.BoxTracker`)."""
+        return self.cfg.ego_motion_compensation
 
     def reset(self) -> None:
         for t in self.class_trackers.values():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -114,10 +113,10 @@ class OracleDetector:
 class FiniteDifferenceTracker:
     """Ids by detection order; world velocity from the last two world positions, rotated into
     the detections' frame (exact for constant velocity); a track is output from its second
-    frame on (confirmed). ``compensate``: what the stack reads as ego_motion_compensation."""
+    frame on (confirmed). ``compensate``: its ``velocities_over_ground`` (BoxTracker)."""
 
     def __init__(self, compensate: bool = True) -> None:
-        self.cfg = SimpleNamespace(ego_motion_compensation=compensate)
+        self.velocities_over_ground = compensate
         self._last: dict[int, tuple[int, np.ndarray]] = {}
 
     def reset(self) -> None:
@@ -207,7 +206,7 @@ def test_forecasts_relative_to_the_ego_are_not_scored(tmp_path):
     m = summary["forecast_vs_labels"]
     assert m["cases"] == 0
     assert m["frames_not_scored"] == {
-        "velocities relative to the ego (no ego_motion_compensation)": N_FRAMES
+        "velocities relative to the ego (the tracker's velocities_over_ground is False)": N_FRAMES
     }
     assert "no case scored (frames not scored: velocities relative" in "\n".join(
         summary_lines(summary)

@@ -286,6 +286,11 @@ class FusedTracker:
         """The wrapped tracker's config (a drop-in for :class:`Tracker`)."""
         return self.tracker.cfg
 
+    @property
+    def velocities_over_ground(self) -> bool:
+        """The wrapped tracker's (:attr:`Tracker.velocities_over_ground`)."""
+        return self.tracker.velocities_over_ground
+
     def reset(self) -> None:
         self.tracker.reset()
         self.state = _FusionState()
