@@ -12,7 +12,7 @@ Which keys a run swept (:func:`swept_rows`): a fleet's ``--sweep`` keys from its
 ``fleet.json``; for a ``drivestack sim`` run, the keys of a scenario file's ``sweep.grid`` /
 ``sweep.random`` (or an unnamed ``sweep.cases`` entry), told by the variants' names: the
 expansion names each variant ``name[key=value,...]`` after the keys it set, each by its last
-part or a longer tail of it (``lead_brake[speed_kph=60,speed_kph=90]``,
+part or a longer tail of it where the last parts clash (``lead_brake[speed_kph=60]``,
 ``lead_brake[ego.speed_kph=60,agents.0.speed_kph=90]``), so a config field that varies between a file's
 variants (``ScenarioRow.params``) and appears with its value in every variant's name is
 swept; named cases (``ccrs[10kph]``), which set several related fields per case, are not a

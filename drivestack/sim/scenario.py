@@ -375,8 +375,10 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
         variants = drawn
     short = short_keys([k for v in variants for k in v if k != "name"])
     out = []
+    named: dict[str, str] = {}  # variant name -> where the first one came from
     for overrides, origin in zip(variants, origins, strict=True):
         data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
+        name_field = f"{origin['name']}.name" if "name" in overrides else "sweep"
         label = overrides.pop("name", None)  # a case may name itself
         origin = {k: v for k, v in origin.items() if k in overrides}
         for key, value in overrides.items():
@@ -389,6 +391,14 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
                 f"{short[k]}={v}" for k, v in overrides.items() if not isinstance(v, list | dict)
             )
         data["name"] = f"{raw.get('name', '?')}[{label}]" if label else raw.get("name")
+        if isinstance(data["name"], str) and data["name"] in named:
+            raise ConfigError(
+                f"two variants are named {data['name']!r} (the first from "
+                f"{named[data['name']]}): each needs its own name, as its result folder",
+                path=path,
+                field=name_field,
+            )
+        named[str(data["name"])] = name_field
         out.append((data, origin))
     return out
 

@@ -27,6 +27,10 @@ from drivestack.structures._checks import (
 )
 from drivestack.structures.labels import ObjectClass
 
+#: How far from the identity (rotation entries, metres) a transform into the boxes' own frame
+#: may be in :meth:`Boxes3D.transformed`: float32 calibration round trips are ~4e-6 off.
+SAME_FRAME_ATOL = 1e-5
+
 
 def _zeros_f() -> np.ndarray:
     return np.zeros(0)
@@ -264,8 +268,10 @@ class Boxes3D:
             dst_from_src: one :class:`~drivestack.core.transforms.SE3` from ``self.frame`` to
                 ``dst_frame``.
             dst_frame: the frame id of the result; ``self.frame`` only with the identity
-                (within 1e-9): boxes moved but still named in their old frame are boxes
-                transformed twice, or not at all, by the next step that reads the name.
+                (within :data:`SAME_FRAME_ATOL`, 1e-5 in rotation entries and metres: float32
+                calibration products such as ``T @ T.inverse()`` pass): boxes moved but still
+                named in their old frame are boxes transformed twice, or not at all, by the
+                next step that reads the name.
 
         Raises:
             TypeError: ``dst_from_src`` is not an ``SE3`` (a 4x4 matrix: ``SE3.from_matrix``).
@@ -273,13 +279,19 @@ class Boxes3D:
                 or ``dst_frame`` is ``self.frame`` and ``dst_from_src`` is not the identity.
         """
         require_single_se3(dst_from_src, "Boxes3D.transformed dst_from_src")
-        if dst_frame == self.frame and not dst_from_src.allclose(SE3.identity()):
+        identity = SE3.identity()
+        if dst_frame == self.frame and not dst_from_src.allclose(identity, SAME_FRAME_ATOL):
+            deviation = max(
+                float(np.max(np.abs(dst_from_src.rotation - identity.rotation))),
+                float(np.max(np.abs(dst_from_src.translation))),
+            )
             raise ValueError(
                 f"Boxes3D.transformed: the boxes are already in frame {dst_frame!r}, and "
-                f"dst_from_src moves them (translation {np.round(dst_from_src.translation, 3)} "
-                f"m, yaw {float(dst_from_src.yaw_rad):.3f} rad): name the frame the transform "
-                f"maps into (dst_frame), or check that the boxes are in its source frame "
-                "(a transform applied twice?)"
+                f"dst_from_src is not the identity (largest deviation {deviation:.3g}; "
+                f"translation {np.array2string(dst_from_src.translation, precision=6)} m, yaw "
+                f"{float(dst_from_src.yaw_rad):.6f} rad): name the frame the transform maps "
+                "into (dst_frame), or check that the boxes are in its source frame (a "
+                "transform applied twice?)"
             )
         center_m, yaw_rad = rigid_move_centres_and_yaw(dst_from_src, self.center_m, self.yaw_rad)
         return Boxes3D.unchecked(

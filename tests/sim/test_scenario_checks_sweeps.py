@@ -171,6 +171,21 @@ def test_cases_that_differ_by_agent_index_get_their_own_names(tmp_path) -> None:
     ]
 
 
+def test_two_variants_of_one_name_are_refused_where_the_second_is_named(tmp_path) -> None:
+    # was refused at field `name` (the scenario's), while the clash was the second case's name
+    text = (
+        LEAD_BRAKE
+        + "sweep:\n  cases: [{ego.speed_kph: 40, name: x}, {ego.speed_kph: 50, name: x}]\n"
+    )
+    message = scenario_error(tmp_path, text, build=False)
+    assert message.endswith(
+        "field sweep.cases.1.name: two variants are named 'lead_brake[x]' (the first from "
+        "sweep.cases.0.name): each needs its own name, as its result folder"
+    )
+    repeated = scenario_error(tmp_path, LEAD_BRAKE + "sweep:\n  grid: {ego.speed_kph: [40, 40]}\n")
+    assert "field sweep: two variants are named 'lead_brake[speed_kph=40]'" in repeated
+
+
 def test_unique_short_names_stay_as_they_were(tmp_path) -> None:
     text = LEAD_BRAKE + "sweep:\n  grid: {ego.speed_kph: [30], agents.0.station_m: [90.0]}\n"
     (path := tmp_path / "s.yaml").write_text(text)
