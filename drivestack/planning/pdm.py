@@ -87,11 +87,15 @@ which needs a proposal that travels, does not trigger. With no light to stop at,
 exactly (bit for bit) as without lights.
 
 Both planners stop at the stop signs (kinds ``stop`` and ``all_way_stop``) of the route's
-lanes with the same stop law and stop point, stand there (speed under 0.1 m/s, the front at
-most ``PDMParams.stop_sign_window_m`` before the line) for ``stop_sign_dwell_s``, and then go
-(:mod:`~drivestack.planning.stop_signs`): PDM when its scoring finds a proposal clear of the
-crossing traffic, the IDM baseline at once. With no stop sign on the route, both plan exactly
-(bit for bit) as before.
+lanes with the same stop law and stop point (``idm.min_gap_m``, at most 2 m, before the line:
+:func:`~drivestack.planning.stop_signs.sign_stop_gap_m`), stand there (speed under 0.1 m/s,
+the front at most :data:`~drivestack.planning.stop_signs.STOP_WINDOW_M` before the line, the
+``no_stop_sign_violation`` metric's window) for ``stop_sign_dwell_s``, and then go
+(:mod:`~drivestack.planning.stop_signs`): at an ``all_way_stop`` only once no agent that
+stopped at another of its lines before the ego still stands there or crosses the junction
+(the rule's arrival order, fed the observed agents and the ego every step); then PDM when
+its scoring finds a proposal clear of the crossing traffic, the IDM baseline at once. With no
+stop sign on the route, both plan exactly (bit for bit) as before.
 """
 
 from __future__ import annotations
@@ -107,7 +111,6 @@ from drivestack.kernels.corners import bev_corners
 from drivestack.planning.idm import ACCParams, IDMParams
 from drivestack.planning.light_forecast import stop_forecasts_at_lights
 from drivestack.planning.proposals import (
-    MOVE_OFF_ROOM_M,
     PathAgents,
     Rollout,
     SpeedDrops,
@@ -126,10 +129,13 @@ from drivestack.planning.scoring import (
     stays_on_drivable_area,
 )
 from drivestack.planning.stop_signs import (
+    EGO_ACTOR_ID,
     STOP_SIGN_DWELL_S,
+    STOP_WINDOW_M,
     SignDecision,
     StopSignRule,
     route_sign_stops,
+    sign_stop_gap_m,
 )
 from drivestack.planning.traffic_lights import (
     LIGHT_STOP_DECEL_MPS2,
@@ -196,12 +202,9 @@ class PDMParams:
     # and :class:`~drivestack.planning.proposals.SpeedDrops` read both)
     max_lat_accel_mps2: float = 2.5
     # stop signs (:mod:`~drivestack.planning.stop_signs`): how long (s) the ego stands at a
-    # stop sign's line (speed under 0.1 m/s) before it goes on, and how far before the line
-    # (m, front bumper) standing counts: at least idm.min_gap_m + 1 m (the stop point and the
-    # rollout's move-off room: a standing plan rests within that); None: exactly that (3 m
-    # with the default gap, the no_stop_sign_violation metric's window)
+    # stop sign's line (speed under 0.1 m/s, front within the no_stop_sign_violation metric's
+    # STOP_WINDOW_M = 3 m before the line, whatever idm.min_gap_m) before it goes on
     stop_sign_dwell_s: float = STOP_SIGN_DWELL_S
-    stop_sign_window_m: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -252,29 +255,12 @@ class PDMParams:
                 f"braking), got {self.speed_limit_decel_mps2!r}"
             )
         check_number("PDMParams.stop_sign_dwell_s", self.stop_sign_dwell_s, at_least=0.0)
-        reach_m = self.idm.min_gap_m + MOVE_OFF_ROOM_M
-        if self.stop_sign_window_m is not None:
-            check_number("PDMParams.stop_sign_window_m", self.stop_sign_window_m, above=0.0)
-        if self.stop_sign_window_m is not None and self.stop_sign_window_m < reach_m:
-            raise ValueError(
-                f"PDMParams.stop_sign_window_m must be at least idm.min_gap_m + {MOVE_OFF_ROOM_M:g}"
-                f" = {reach_m!r} m (a plan standing at a stop sign rests up to that far before "
-                f"its line: a shorter window never releases it), got {self.stop_sign_window_m!r}"
-            )
         if self.light_stop_decel_mps2 < self.idm.comfort_decel_mps2:
             raise ValueError(
                 "PDMParams.light_stop_decel_mps2 must be at least idm.comfort_decel_mps2 = "
                 f"{self.idm.comfort_decel_mps2!r} (the hard braking allowed for a red light "
                 f"cannot be gentler than the comfortable one), got {self.light_stop_decel_mps2!r}"
             )
-
-    @property
-    def sign_window_m(self) -> float:
-        """How far before a stop sign's line standing counts: ``stop_sign_window_m``, or
-        ``idm.min_gap_m + MOVE_OFF_ROOM_M`` when None."""
-        if self.stop_sign_window_m is None:
-            return self.idm.min_gap_m + MOVE_OFF_ROOM_M
-        return self.stop_sign_window_m
 
     @property
     def n_steps(self) -> int:
@@ -486,8 +472,8 @@ class _RolloutPlanner:
             self.vehicle.front_offset_m,
             comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
             max_decel_mps2=max_decel,
-            stop_gap_m=self.params.idm.min_gap_m,
-            window_m=self.params.sign_window_m,
+            stop_gap_m=sign_stop_gap_m(self.params.idm.min_gap_m),
+            window_m=STOP_WINDOW_M,
             dwell_s=self.params.stop_sign_dwell_s,
         )
         if old_rules is not None:  # built again (a lane change moved): decisions kept
@@ -630,6 +616,27 @@ class _RolloutPlanner:
         """Stop before the end of the route."""
         return self.reference.length_m - self.params.stop_margin_m
 
+    def _observe_arrivals(self, obs: Observation) -> None:
+        """Feed the route's all-way stops' arrival orders the observed agents and the ego
+        (its footprint's centre, :data:`~drivestack.planning.stop_signs.EGO_ACTOR_ID`)."""
+        agents, ego, vehicle = obs.agents, obs.ego, self.vehicle
+        yaw = float(ego.yaw_rad)
+        centre = (
+            float(ego.x_m) + vehicle.center_offset_m * math.cos(yaw),
+            float(ego.y_m) + vehicle.center_offset_m * math.sin(yaw),
+        )
+        self._signs.observe(
+            (*obs.agent_ids, EGO_ACTOR_ID),
+            np.vstack([agents.center_m[:, :2], centre]),
+            np.append(agents.yaw_rad, yaw),
+            np.append(
+                np.hypot(agents.velocity_mps[:, 0], agents.velocity_mps[:, 1]),
+                abs(float(ego.speed_mps)),
+            ),
+            np.append(agents.size_m[:, 0], vehicle.length_m),
+            obs.timestamp_ns,
+        )
+
     def _line_stops(
         self, obs: Observation, station_m: float
     ) -> tuple[LightDecision, SignDecision, dict]:
@@ -642,12 +649,14 @@ class _RolloutPlanner:
         without lights and signs)."""
         speed = float(obs.ego.speed_mps)
         light = self._lights.step(obs.traffic_lights, station_m, speed)
+        if self._signs.orders:  # all-way stops: who stopped first goes first
+            self._observe_arrivals(obs)
         sign = self._signs.step(station_m, speed, obs.timestamp_ns)
         lines = [
             (at, decel, gap)
             for at, decel, gap in (
                 (light.station_m, light.decel_mps2, light.stop_gap_m),
-                (sign.station_m, sign.decel_mps2, None),
+                (sign.station_m, sign.decel_mps2, self._signs.stop_gap_m),
             )
             if at is not None and at < self._stop_station_m
         ]
@@ -991,7 +1000,7 @@ class IDMPlanner(_RolloutPlanner):
 
     Of :class:`PDMParams` it reads ``horizon_s``, ``dt_s``, ``score_horizon_s`` (the drivable
     area check), ``stop_margin_m``, ``light_stop_decel_mps2`` and ``unknown_light`` (it stops
-    for traffic lights as PDMPlanner does), ``stop_sign_dwell_s`` and ``stop_sign_window_m``
+    for traffic lights as PDMPlanner does), ``stop_sign_dwell_s``
     (it stops at stop signs as PDMPlanner does, then goes without looking), ``speed_limit_decel_mps2`` and ``max_lat_accel_mps2``
     (it slows for a lower speed limit or a bend ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light

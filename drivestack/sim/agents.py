@@ -45,8 +45,11 @@ under :data:`~drivestack.planning.stop_signs.FULL_STOP_SPEED_MPS` with its front
 :data:`~drivestack.planning.stop_signs.STOP_SIGN_DWELL_S` (the simulation's clock), and is
 released. Released, it goes only once the priority road is clear: no other agent present and
 not the ego would reach one of the line's conflict points within the gap
-(``AgentSpec.sign_conflicts``; the rule: :mod:`drivestack.sim.give_way`); until then it is held
-at the line by the same law (at ``idm.comfort_decel_mps2``). The decision to go is kept:
+(``AgentSpec.sign_conflicts``; the rule: :mod:`drivestack.sim.give_way`), and, at an
+``all_way_stop``, it is its turn (first to stop, first to go: one
+:class:`~drivestack.planning.stop_signs.ArrivalOrder` per rule, fed every step with the
+agents present and the ego); until then it is held at the line by the same law (at
+``idm.comfort_decel_mps2``). The decision to go is kept:
 whoever comes later, it drives on. With no conflict points (none given) it goes when
 released. As for lights, ``scripted``, ``replay`` and ``reactive`` agents and an ``idm`` agent
 on a ``path_m`` obey no sign.
@@ -95,12 +98,16 @@ import numpy as np
 
 from drivestack.core.transforms import wrap_angle
 from drivestack.planning.idm import IDMParams, idm_acceleration
-from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, MOVE_OFF_ROOM_M, light_stop_accel
+from drivestack.planning.proposals import LIGHT_STOP_GAIN_PER_S, light_stop_accel
 from drivestack.planning.stop_signs import (
+    EGO_ACTOR_ID,
     STOP_SIGN_DWELL_S,
     STOP_WINDOW_M,
+    ArrivalOrder,
     RouteSignStop,
     StopSignRule,
+    order_key,
+    sign_stop_gap_m,
 )
 from drivestack.planning.traffic_lights import (
     FRONT_TOLERANCE_M,
@@ -479,12 +486,12 @@ def _light_rule(spec: AgentSpec) -> LightStopRule | None:
 def _sign_rule(spec: AgentSpec) -> StopSignRule | None:
     """The stop-sign rule of an ``idm`` agent with sign stops (``None`` for any other agent):
     the planners' (:class:`~drivestack.planning.stop_signs.StopSignRule`) with its front half
-    a length ahead of its station, stopping ``idm.min_gap_m`` before the line at
-    ``max(need, idm.comfort_decel_mps2)``, at most its ``idm.max_decel_mps2``, released after
-    standing :data:`~drivestack.planning.stop_signs.STOP_SIGN_DWELL_S` within
-    :data:`~drivestack.planning.stop_signs.STOP_WINDOW_M` before the line (or ``min_gap_m +``
-    :data:`~drivestack.planning.proposals.MOVE_OFF_ROOM_M`, where a larger gap puts its rest
-    farther back)."""
+    a length ahead of its station, stopping
+    :func:`~drivestack.planning.stop_signs.sign_stop_gap_m` (``idm.min_gap_m``, at most 2 m)
+    before the line at ``max(need, idm.comfort_decel_mps2)``, at most its
+    ``idm.max_decel_mps2``, released after standing
+    :data:`~drivestack.planning.stop_signs.STOP_SIGN_DWELL_S` within
+    :data:`~drivestack.planning.stop_signs.STOP_WINDOW_M` before the line."""
     if spec.behavior != "idm" or not spec.sign_stops:
         return None
     params = spec.idm
@@ -493,8 +500,8 @@ def _sign_rule(spec: AgentSpec) -> StopSignRule | None:
         0.5 * spec.size_m[0],
         comfort_decel_mps2=params.comfort_decel_mps2,
         max_decel_mps2=max(params.comfort_decel_mps2, params.max_decel_mps2),
-        stop_gap_m=params.min_gap_m,
-        window_m=max(STOP_WINDOW_M, params.min_gap_m + MOVE_OFF_ROOM_M),
+        stop_gap_m=sign_stop_gap_m(params.min_gap_m),
+        window_m=STOP_WINDOW_M,
         dwell_s=STOP_SIGN_DWELL_S,
     )
 
@@ -548,6 +555,12 @@ class Traffic:
         self._sign_rules = [_sign_rule(spec) for spec in self.specs]
         # per agent, its sign stops (indices) whose line it has left released and clear
         self._signs_gone: list[set[int]] = [set() for _ in self.specs]
+        # the all-way stops' arrival orders, one per junction shared by the agents (order_key)
+        self._orders: dict[tuple[tuple[str, str], ...], ArrivalOrder] = {}
+        for spec in self.specs:
+            for stop in spec.sign_stops:
+                if stop.lines and order_key(stop) not in self._orders:
+                    self._orders[order_key(stop)] = ArrivalOrder(stop.lines, STOP_WINDOW_M)
         self._actors_cache: tuple[int, _Actors] | None = None  # (tick, actors)
         self.state = self._initial_state()
 
@@ -588,6 +601,8 @@ class Traffic:
                 sign.reset()
         for gone in self._signs_gone:
             gone.clear()
+        for order in self._orders.values():
+            order.reset()
         self.state = self._initial_state()
 
     def _initial_state(self) -> AgentsState:
@@ -687,6 +702,8 @@ class Traffic:
                 self._starts[i].fire(spec, self.time_s, distance, ahead)
         accel = np.zeros(len(self.specs))
         leaders = self._reactive_leaders(ego_box, ego_speed_mps)  # the state is fixed till below
+        if self._orders:
+            self._observe_arrivals(ego_box, ego_speed_mps)
         for i, spec in enumerate(self.specs):
             if spec.behavior == "scripted":
                 accel[i] = _scripted_accel(
@@ -803,12 +820,37 @@ class Traffic:
             gone = self._signs_gone[i]
             if j in gone or stop.station_m - front_m < -FRONT_TOLERANCE_M:
                 continue  # left, or behind it
-            if self._way_clear(i, conflicts[j] if conflicts else (), ego_box, ego_speed_mps):
+            clear = self._way_clear(i, conflicts[j] if conflicts else (), ego_box, ego_speed_mps)
+            if clear and self._first_to_go(i, stop):
                 gone.add(j)
                 continue
             hold = self._stop_accel(i, stop.station_m, rule.comfort_decel_mps2, rule)
             return min(accel, hold)
         return accel
+
+    def _observe_arrivals(self, ego_box: np.ndarray, ego_speed_mps: float) -> None:
+        """Feed the all-way stops' arrival orders the agents present and the ego (id
+        :data:`~drivestack.planning.stop_signs.EGO_ACTOR_ID`), as now."""
+        xy, yaw, speed, length, valid = self._actors(ego_box, ego_speed_mps)
+        ids = [spec.agent_id for spec, here in zip(self.specs, valid, strict=False) if here]
+        ids.append(EGO_ACTOR_ID)
+        now_ns = round(self.time_s * 1e9)
+        for order in self._orders.values():
+            order.observe(ids, xy[valid], yaw[valid], speed[valid], length[valid], now_ns)
+
+    def _first_to_go(self, i: int, stop: RouteSignStop) -> bool:
+        """Whether agent i, released at sign stop ``stop``, may go by its all-way stop's
+        arrival order (no actor that came to a stop at another line before it is still there
+        or in the junction: :meth:`~drivestack.planning.stop_signs.ArrivalOrder.first_ahead`);
+        always at a two-way stop."""
+        order = self._orders.get(order_key(stop))
+        if order is None:
+            return True
+        line = order.line_of(stop.lane_id)
+        agent_id = self.specs[i].agent_id
+        arrived = order.arrival(agent_id)
+        since_ns = arrived[1] if arrived is not None else round(self.time_s * 1e9)
+        return order.first_ahead(agent_id, line, since_ns) is None
 
     def _way_clear(
         self,

@@ -9,7 +9,7 @@ still for the dwell), an ``idm`` agent goes only when the priority road is clear
   end of the lanes after the sign's lane that lie in the junction (:attr:`Lane.junction_id
   <drivestack.structures.road_map.Lane.junction_id>` of the next lane, where the map marks
   junctions: OpenDRIVE, Argoverse 2, CommonRoad); on a map that marks none (Lanelet2, the
-  synthetic junction), :data:`JUNCTION_REACH_M` past the line or to the end of the lane
+  synthetic junction), :data:`~drivestack.planning.stop_signs.JUNCTION_REACH_M` past the line or to the end of the lane
   after the sign's lane when that is farther; never past the path's end. Every other
   drivable lane of the map whose centreline meets that part is a
   *crossing lane* (a crossing, or a merge where it ends where the agent's lane ends); the
@@ -20,15 +20,20 @@ still for the dwell), an ``idm`` agent goes only when the priority road is clear
 - **Who may come** (:class:`Approach`): an actor on a crossing lane, or on a lane leading
   into it through predecessors whose end is less than :data:`LOOKBACK_M` before the
   conflict point; *on* a lane means its centre in the lane's polygon (its edge included: at
-  the seam of two lanes it is on both), its heading within :data:`MAX_HEADING_ERROR_RAD` of
-  the lane's. Its distance to the conflict point is measured along that lane chain from its
-  centre.
+  the seam of two lanes it is on both), its heading within
+  :data:`~drivestack.planning.stop_signs.MAX_HEADING_ERROR_RAD` of the lane's
+  (:func:`~drivestack.planning.stop_signs.on_lane`). Its distance to the conflict point is
+  measured along that lane chain from its centre.
 - **Who has priority**: an actor that still has a stop line of a sign that stops traffic
   (:attr:`~drivestack.structures.road_map.StopSign.stops_traffic`) between its front and the
-  conflict point must stop there itself: it does not hold the agent up (an all-way stop's
-  arrival order is not modelled: whoever has stood its dwell goes when no one who has
-  passed their line is coming). Nor does one whose rear has left the conflict point behind
-  by more than half the agent's width.
+  conflict point must stop there itself: it does not hold the agent up here. Nor does one
+  whose rear has left the conflict point behind by more than half the agent's width. At an
+  all-way stop the arrival order decides among those that stop
+  (:class:`~drivestack.planning.stop_signs.ArrivalOrder`, one per rule shared by the agents,
+  the ego in it: :mod:`drivestack.sim.agents`): an agent released by its dwell also waits
+  while an actor that came to a stop at another line of the rule before it (or at the same
+  time with a smaller id; the ego's is the smallest) still stands there, moves off or
+  crosses the junction, whether or not its line is still ahead of it.
 - **The gap** (:func:`blocking_actor`): the agent waits while an actor with priority has its
   front within half the agent's width of the conflict point (it is there) or would reach it
   at its current speed in less than :data:`GAP_S` (a standing actor never reaches it).
@@ -50,13 +55,12 @@ import shapely
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from drivestack.core.transforms import wrap_angle
-from drivestack.planning.stop_signs import RouteSignStop
+from drivestack.planning.stop_signs import JUNCTION_REACH_M as JUNCTION_REACH_M  # (re-exported)
+from drivestack.planning.stop_signs import RouteSignStop, on_lane
 from drivestack.planning.traffic_lights import FRONT_TOLERANCE_M
 from drivestack.structures.road_map import (
     Lane,
     RoadMap,
-    interpolate_polyline,
     polyline_stations,
     project_to_polyline,
 )
@@ -67,13 +71,6 @@ GAP_S = 4.0
 #: How far (m) before a conflict point the lanes leading to it are watched (an actor farther
 #: away reaches it within :data:`GAP_S` only above 37.5 m/s).
 LOOKBACK_M = 150.0
-#: How far past its stop line (m) an agent's path counts as in the junction where the map
-#: marks no junctions (Lanelet2 draws a junction's crossing roads 20-40 m past the line of its
-#: sample map's signed approaches; the synthetic junction's box ends 24 m past it).
-JUNCTION_REACH_M = 40.0
-#: An actor is on a lane only with its heading this close to the lane's (a car crossing it
-#: or driving the other way is not).
-MAX_HEADING_ERROR_RAD = math.radians(60.0)
 
 
 @dataclass(frozen=True)
@@ -227,7 +224,7 @@ def blocking_actor(
         for approach in conflict.approaches:
             lane = approach.lane
             if lane.lane_id not in where:
-                where[lane.lane_id] = _on_lane(lane, xy_m, yaw_rad)
+                where[lane.lane_id] = on_lane(lane, xy_m, yaw_rad)
             on, station = where[lane.lane_id]
             centre_m = approach.end_m - station
             front_m = centre_m - 0.5 * length_m
@@ -238,16 +235,3 @@ def blocking_actor(
             blocked |= on & priority & (there | coming)
     hits = np.flatnonzero(blocked)
     return int(hits[0]) if len(hits) else None
-
-
-def _on_lane(lane: Lane, xy_m: np.ndarray, yaw_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(M,)`` whether each actor is on ``lane`` (centre in its polygon or on its edge,
-    heading within :data:`MAX_HEADING_ERROR_RAD` of the lane's there) and ``(M,)`` its
-    station along the lane's centreline."""
-    station, _ = project_to_polyline(lane.centerline_m, xy_m)
-    inside = shapely.intersects_xy(lane.polygon, xy_m[:, 0], xy_m[:, 1])
-    if not np.any(inside):
-        return inside, station
-    _, heading = interpolate_polyline(lane.centerline_m, np.clip(station, 0.0, lane.length_m))
-    aligned = np.abs(wrap_angle(yaw_rad - heading)) <= MAX_HEADING_ERROR_RAD
-    return inside & aligned, station

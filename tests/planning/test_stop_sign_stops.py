@@ -5,6 +5,7 @@ decelerations and dwell times, and closed loops on a straight road."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,19 +14,26 @@ from drivestack.ingest.maps.synthetic import four_way_intersection, straight_roa
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.idm import ACCParams
 from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner, PlanDebug
+from drivestack.planning.proposals import MOVE_OFF_ROOM_M
+from drivestack.planning.reference_path import ReferencePath
 from drivestack.planning.stop_signs import (
     FULL_STOP_SPEED_MPS,
+    STOP_WINDOW_M,
     RouteSignStop,
     StopSignRule,
     route_sign_stops,
+    sign_stop_gap_m,
 )
+from drivestack.sim.evaluate import PlannerParams, run_scenario
 from drivestack.sim.runner import HISTORY_ARRAYS, SimHistory, run_closed_loop
+from drivestack.sim.scenario import load_scenarios
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import World
 from drivestack.structures.road_map import RoadMap, StopSign
 from drivestack.structures.traffic_light import LaneStop
 
 PLANNERS = (PDMPlanner, IDMPlanner)
+SCENARIOS = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
 FRONT_M = VehicleParams().front_offset_m  # 4.15 m
 LANE_START_X_M = -100.0  # straight_road's lanes start at x = -100 m
 LINE_X_M = 60.0
@@ -177,16 +185,61 @@ def test_a_line_behind_the_front_is_passed() -> None:
     assert r.step(100.0 - 4.0 + 0.6, 3.0, 0).sign_id is None
 
 
+@pytest.mark.parametrize("arms", [4, 2])
+def test_an_all_way_stop_releases_the_ego_only_in_its_turn(arms: int) -> None:
+    """The junction's route south_in -> north_out, the ego standing 1 m before its line from
+    t = 1 s. A car standing at the west line since t = 0 (all-way stop, arms 4) holds the
+    release past the dwell while it stands and while it crosses, till its centre is 40 m
+    (the reach) plus half its length from its line; carried over to a rebuilt rule, forgotten
+    by reset(). At a two-way stop (arms 2) the line is released after the dwell alone."""
+    road = four_way_intersection(stop_sign_arms=arms)
+    lanes = ["south_in", "south_to_north", "north_out"]
+    (stop,) = route_sign_stops(road, lanes, ReferencePath.from_route(road, lanes))
+    r = StopSignRule((stop,), FRONT_M, 3.0, 9.0, stop_gap_m=2.0)
+    at = stop.station_m - FRONT_M - 1.0  # the rear axle with the front 1 m before the line
+
+    def car(x_m: float, speed_mps: float, t_s: float) -> None:
+        r.observe(
+            ["w"],
+            np.array([[x_m, -1.75]]),
+            np.zeros(1),
+            np.array([speed_mps]),
+            np.array([4.5]),
+            round(t_s * NS),
+        )
+
+    car(-14.0 - 1.0 - 2.25, 0.0, 0.0)  # standing 1 m before the west line
+    car(-17.25, 0.0, 1.0)
+    assert r.step(at, 0.0, 1 * NS).sign_id == stop.sign_id  # the ego stands from t = 1 s
+    car(-17.25, 0.0, 2.0)
+    if arms == 2:
+        assert r.orders == {}
+        assert r.step(at, 0.0, 2 * NS).sign_id is None  # dwell done: released
+        return
+    assert r.step(at, 0.0, 2 * NS).sign_id == stop.sign_id  # dwell done, but w came first
+    car(0.0, 5.0, 4.0)  # crossing
+    assert r.step(at, 0.0, 4 * NS).sign_id == stop.sign_id
+    rebuilt = StopSignRule((stop,), FRONT_M, 3.0, 9.0, stop_gap_m=2.0)
+    rebuilt.carry_from(r)
+    r = rebuilt
+    car(-14.0 + 42.25 - 0.01, 8.0, 5.0)  # its centre just within 40 m + 2.25 m of its line
+    assert r.step(at, 0.0, 5 * NS).sign_id == stop.sign_id
+    car(-14.0 + 42.25 + 0.01, 8.0, 5.1)  # out: the ego's turn
+    assert r.step(at, 0.0, round(5.1 * NS)).sign_id is None
+    r.reset()
+    assert all(order.arrived == {} for order in r.orders.values())
+
+
 def test_rule_settings_are_checked() -> None:
     with pytest.raises(ValueError, match=r"StopSignRule\.window_m"):
         dataclasses.replace(rule(), window_m=2.0)  # not beyond the stop point
     with pytest.raises(ValueError, match=r"StopSignRule\.dwell_s"):
         dataclasses.replace(rule(), dwell_s=-1.0)
-    # the default window follows the stop point: idm.min_gap_m + the 1 m move-off room
-    assert PDMParams().sign_window_m == 3.0
-    assert PDMParams(idm=ACCParams(min_gap_m=3.0)).sign_window_m == 4.0
-    with pytest.raises(ValueError, match="stop_sign_window_m must be at least"):
-        PDMParams(stop_sign_window_m=2.5)  # the stop point 2 m + the 1 m move-off room
+    # the window is the metric's (no setting): the stop point keeps a resting ego within it
+    with pytest.raises(TypeError, match="stop_sign_window_m"):
+        PDMParams(stop_sign_window_m=6.0)  # type: ignore[call-arg]
+    assert sign_stop_gap_m(0.5) == 0.5 and sign_stop_gap_m(2.0) == 2.0
+    assert sign_stop_gap_m(5.0) == STOP_WINDOW_M - MOVE_OFF_ROOM_M == 2.0
     with pytest.raises(ValueError, match=r"PDMParams\.stop_sign_dwell_s"):
         PDMParams(stop_sign_dwell_s=float("nan"))
 
@@ -231,6 +284,37 @@ def test_planners_stop_stand_and_go(
             np.testing.assert_array_equal(getattr(again, name), getattr(history, name))
     planner.reset()
     assert planner._signs.released == ()
+
+
+@pytest.mark.parametrize("planner_cls", PLANNERS)
+@pytest.mark.parametrize("min_gap_m", [0.5, 5.0])
+def test_the_stand_is_within_the_metric_window_whatever_the_gap(
+    planner_cls: type[PDMPlanner] | type[IDMPlanner], min_gap_m: float
+) -> None:
+    """With idm.min_gap_m 5 m the stop point is still 2 m before the line (a 6 m window
+    released a stand 3.4 m before it, which the metric counts as running the sign); with a
+    0.5 m gap the ego stops 0.5 m before it. Either way it stands within STOP_WINDOW_M for
+    the dwell and is released there."""
+    params = PDMParams(idm=ACCParams(min_gap_m=min_gap_m))
+    history, debugs, _ = drive(planner_cls, straight_with_sign(), 140, params)
+    front = history.ego_x_m + FRONT_M
+    (first, last), *_ = standing_runs(history)
+    assert (last - first) * history.dt_s >= params.stop_sign_dwell_s - 1e-9
+    gap = LINE_X_M - front[first : last + 1]
+    assert np.all((gap >= 0.0) & (gap <= STOP_WINDOW_M))
+    assert gap.max() <= sign_stop_gap_m(min_gap_m) + MOVE_OFF_ROOM_M
+    assert all(d.sign_stop is None for d in debugs[last + 1 :])
+    assert front[-1] > LINE_X_M + 20.0
+
+
+@pytest.mark.parametrize("planner", ["pdm", "idm"])
+def test_stop_sign_scenario_passes_with_a_5_m_gap(planner: str) -> None:
+    """configs/scenarios/stop_sign.yaml with idm.min_gap_m 5 m: no sign run, passed."""
+    (cfg,) = load_scenarios(SCENARIOS / "stop_sign.yaml")
+    gap5 = PDMParams(idm=ACCParams(min_gap_m=5.0))
+    result = run_scenario(cfg, planner, params=PlannerParams(pdm=gap5, idm=gap5))
+    assert result.stop_sign.count == 0 and result.stop_sign.lines_passed == 1
+    assert result.passed, result.failures
 
 
 @pytest.mark.parametrize("planner_cls", PLANNERS)
