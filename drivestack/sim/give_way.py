@@ -8,8 +8,8 @@ still for the dwell), an ``idm`` agent goes only when the priority road is clear
   *junction part* of the agent's path runs from the sign's line through the junction: to the
   end of the lanes after the sign's lane that lie in the junction (:attr:`Lane.junction_id
   <drivestack.structures.road_map.Lane.junction_id>` of the next lane, where the map marks
-  junctions: OpenDRIVE, Argoverse 2, CommonRoad); on a map that marks none (Lanelet2, the
-  synthetic junction), :data:`~drivestack.planning.stop_signs.JUNCTION_REACH_M` past the line or to the end of the lane
+  junctions: OpenDRIVE, Argoverse 2, CommonRoad, the synthetic junction); on a map that marks
+  none (Lanelet2), :data:`~drivestack.planning.stop_signs.JUNCTION_REACH_M` past the line or to the end of the lane
   after the sign's lane when that is farther; never past the path's end. Every other
   drivable lane of the map whose centreline meets that part is a
   *crossing lane* (a crossing, or a merge where it ends where the agent's lane ends); the

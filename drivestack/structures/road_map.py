@@ -1111,7 +1111,8 @@ class RoadMap:
         - Lanelet2: none (Lanelet2 has no junction element), so the cost is the length.
         - CommonRoad: ``junction_id`` from the ``<intersection>`` elements (the reader's
           docstring says which lanelets).
-        - The synthetic maps: none.
+        - The synthetic maps: ``junction_id`` ``"junction"`` on the connectors of the
+          four-way intersection (the lanes in its box); none on the others.
 
         :meth:`with_junctions` sets ``junction_id`` from any source.
         Another ``cost`` is a ``ValueError`` naming it.

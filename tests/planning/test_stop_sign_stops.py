@@ -189,8 +189,8 @@ def test_a_line_behind_the_front_is_passed() -> None:
 def test_an_all_way_stop_releases_the_ego_only_in_its_turn(arms: int) -> None:
     """The junction's route south_in -> north_out, the ego standing 1 m before its line from
     t = 1 s. A car standing at the west line since t = 0 (all-way stop, arms 4) holds the
-    release past the dwell while it stands and while it crosses, till its centre is 40 m
-    (the reach) plus half its length from its line; carried over to a rebuilt rule, forgotten
+    release past the dwell while it stands and while it crosses, till its centre is 28.2 m
+    (the reach: the lines' span, hypot(28, 3.5) m) plus half its length from its line; carried over to a rebuilt rule, forgotten
     by reset(). At a two-way stop (arms 2) the line is released after the dwell alone."""
     road = four_way_intersection(stop_sign_arms=arms)
     lanes = ["south_in", "south_to_north", "north_out"]
@@ -222,9 +222,10 @@ def test_an_all_way_stop_releases_the_ego_only_in_its_turn(arms: int) -> None:
     rebuilt = StopSignRule((stop,), FRONT_M, 3.0, 9.0, stop_gap_m=2.0)
     rebuilt.carry_from(r)
     r = rebuilt
-    car(-14.0 + 42.25 - 0.01, 8.0, 5.0)  # its centre just within 40 m + 2.25 m of its line
+    out_m = -14.0 + float(np.hypot(28.0, 3.5)) + 2.25  # the reach + 2.25 m past its line
+    car(out_m - 0.01, 8.0, 5.0)  # its centre just within it
     assert r.step(at, 0.0, 5 * NS).sign_id == stop.sign_id
-    car(-14.0 + 42.25 + 0.01, 8.0, 5.1)  # out: the ego's turn
+    car(out_m + 0.01, 8.0, 5.1)  # out: the ego's turn
     assert r.step(at, 0.0, round(5.1 * NS)).sign_id is None
     r.reset()
     assert all(order.arrived == {} for order in r.orders.values())

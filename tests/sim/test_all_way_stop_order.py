@@ -158,11 +158,13 @@ def test_the_order_records_who_stopped_first_and_keeps_them_till_they_cross() ->
     # one at the same line (queued behind) is not waited for
     assert o.first_ahead("q", line["west"], 5 * 10**9) == "s"
     # w moves off and crosses: kept while its centre is within the reach + half its length;
-    # the reach: the map marks no junction, so JUNCTION_REACH_M past each line (longer than
-    # the 20 m connectors leaving the lines and than the lines' 28.2 m span)
+    # the reach: the lines' 28.2 m span, longer than the way through the map's junction past
+    # each line (4 m to the box, then the 20 m straight connector, the longest) and shorter
+    # than JUNCTION_REACH_M, the reach where a map marks no junction
     span = o.reach_m
-    assert [line.exit_m for line in o.lines] == [JUNCTION_REACH_M] * 4
-    assert span == JUNCTION_REACH_M > math.hypot(2 * LINE_M, 3.5)
+    assert [line.exit_m for line in o.lines] == pytest.approx([4.0 + 20.0] * 4)
+    assert span == pytest.approx(math.hypot(2 * LINE_M, 3.5))
+    assert span < JUNCTION_REACH_M
     see(o, 2 * 10**9, {"w": ("west", -10.0, 3.0), "s": ("south", 1.0, 0.0)})
     assert "w" in o.arrived and o.first_ahead("s", line["south"], 10**9) == "w"
     # its front "gap" before the line: its centre gap + 2.25 m before it; past the reach + 2.25 m

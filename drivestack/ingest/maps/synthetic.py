@@ -184,6 +184,7 @@ def _lane_from_centre(
     speed_mps: float,
     successors: tuple[str, ...] = (),
     predecessors: tuple[str, ...] = (),
+    junction_id: str | None = None,
 ) -> Lane:
     """A lane of constant ``width_m`` around ``centre (K, 2)``: boundaries offset half a width."""
     return Lane(
@@ -194,7 +195,13 @@ def _lane_from_centre(
         speed_mps,
         successors=successors,
         predecessors=predecessors,
+        junction_id=junction_id,
     )
+
+
+#: The :attr:`~drivestack.structures.road_map.Lane.junction_id` of the connectors of
+#: :func:`four_way_intersection` (the lanes inside its box).
+INTERSECTION_JUNCTION_ID = "junction"
 
 
 def four_way_intersection(
@@ -209,7 +216,9 @@ def four_way_intersection(
     Arms are named by where they point: ``east``, ``north``, ``west``, ``south``. For each arm
     ``<arm>_in`` drives toward the centre and ``<arm>_out`` away from it; connectors
     ``<from>_to_<to>`` join every inbound lane to the outbound lanes of the other three arms
-    (straight, left and right turns) across a square box of half-size ``box_half_m``. Each arm
+    (straight, left and right turns) across a square box of half-size ``box_half_m``; the
+    connectors, and only they, lie in the junction (``junction_id``
+    :data:`INTERSECTION_JUNCTION_ID`: a route crossing the box enters one junction). Each arm
     has a crosswalk (1.5 m either side of ``box_half_m + 2`` from the centre) and a stop line
     across its inbound lane ``box_half_m + 4`` from the centre, behind the crosswalk.
 
@@ -282,6 +291,7 @@ def four_way_intersection(
                     speed_limit_mps,
                     successors=(f"{dst}_out",),
                     predecessors=(f"{src}_in",),
+                    junction_id=INTERSECTION_JUNCTION_ID,
                 )
             )
             succ[f"{src}_in"].append(lane_id)
