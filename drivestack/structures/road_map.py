@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -751,6 +751,18 @@ class StopSign:
         return self.kind in STOPPING_SIGN_KINDS and not self.fallback
 
 
+_Rule = TypeVar("_Rule", TrafficLight, StopSign)
+
+
+def _stops_on_lane(rules: Sequence[_Rule], lane_id: str) -> list[tuple[_Rule, float]]:
+    """The ``rules`` (lights or sign rules) that stop traffic on lane ``lane_id``, each with
+    the station of its stop line there, in station order (then the order of ``rules``)."""
+    found = [
+        (rule, stop.station_m) for rule in rules for stop in rule.stops if stop.lane_id == lane_id
+    ]
+    return sorted(found, key=lambda pair: pair[1])
+
+
 @dataclass(frozen=True)
 class RoadMap:
     """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``.
@@ -859,25 +871,13 @@ class RoadMap:
     def light_stops(self, lane_id: str) -> list[tuple[TrafficLight, float]]:
         """The lights that stop traffic on lane ``lane_id``, each with the station (m from the
         lane's start) of its stop line, in station order."""
-        found = [
-            (light, stop.station_m)
-            for light in self.traffic_lights
-            for stop in light.stops
-            if stop.lane_id == lane_id
-        ]
-        return sorted(found, key=lambda pair: pair[1])
+        return _stops_on_lane(self.traffic_lights, lane_id)
 
     def sign_stops(self, lane_id: str) -> list[tuple[StopSign, float]]:
         """The sign rules (:attr:`stop_signs`, every kind) that stop traffic on lane
         ``lane_id``, each with the station of its stop line there, in station order (then
         map order)."""
-        found = [
-            (sign, stop.station_m)
-            for sign in self.stop_signs
-            for stop in sign.stops
-            if stop.lane_id == lane_id
-        ]
-        return sorted(found, key=lambda pair: pair[1])
+        return _stops_on_lane(self.stop_signs, lane_id)
 
     def __len__(self) -> int:
         return len(self.lanes)

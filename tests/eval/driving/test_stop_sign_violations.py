@@ -22,6 +22,7 @@ from drivestack.sim.runner import SimHistory
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.structures.road_map import RoadMap, StopSign
 from drivestack.structures.traffic_light import LaneStop
+from tests.eval.driving._ego_history import ego_only_history
 
 VEHICLE = VehicleParams()
 FRONT_M = VEHICLE.length_m - VEHICLE.rear_overhang_m
@@ -42,33 +43,13 @@ def history(speed_mps: np.ndarray, front_x0_m: float, yaw_rad: float = 0.0) -> S
     """A history driving ``speed_mps (T,)`` along heading ``yaw_rad`` from the front bumper at
     ``(front_x0_m, 1.75)`` (each tick's move is the mean of its two speeds times the step)."""
     speed = np.asarray(speed_mps, dtype=np.float64)
-    n = len(speed)
     travel = np.concatenate(([0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * DT)))
     fx = front_x0_m + travel * math.cos(yaw_rad)
     fy = 1.75 + travel * math.sin(yaw_rad)
     ego = BicycleState.of(
         fx - FRONT_M * math.cos(yaw_rad), fy - FRONT_M * math.sin(yaw_rad), yaw_rad, speed, 0.0, 0.0
     )
-    return SimHistory(
-        DT,
-        np.arange(n, dtype=np.int64) * 100_000_000,
-        ego.x_m,
-        ego.y_m,
-        ego.yaw_rad,
-        ego.speed_mps,
-        ego.acceleration_mps2,
-        ego.steering_rad,
-        ego.boxes(VEHICLE),
-        (),
-        np.zeros(0, dtype=np.int64),
-        np.zeros((n, 0, 7)),
-        np.zeros((n, 0, 2)),
-        np.zeros((n, 0), dtype=bool),
-        np.zeros((n, 0), dtype=bool),
-        np.zeros(n - 1),
-        np.zeros(n - 1),
-        VEHICLE,
-    )
+    return ego_only_history(ego, VEHICLE, DT)
 
 
 def rolling_stop(v_mps: float = 2.0) -> SimHistory:

@@ -32,6 +32,7 @@ from drivestack.structures.traffic_light import (
     TrafficLight,
 )
 from tests._map_helpers import moved_map
+from tests.eval.driving._ego_history import ego_only_history
 
 VEHICLE = VehicleParams()
 FRONT_M = VEHICLE.length_m - VEHICLE.rear_overhang_m  # 4.15 m ahead of the rear axle
@@ -69,27 +70,8 @@ def history(
         for v in states.values()
     ]
     codes = np.array(columns, dtype=np.int8).T.reshape(n, len(states))
-    return SimHistory(
-        DT,
-        np.arange(n, dtype=np.int64) * 100_000_000,
-        ego.x_m,
-        ego.y_m,
-        ego.yaw_rad,
-        ego.speed_mps,
-        ego.acceleration_mps2,
-        ego.steering_rad,
-        ego.boxes(VEHICLE),
-        (),
-        np.zeros(0, dtype=np.int64),
-        np.zeros((n, 0, 7)),
-        np.zeros((n, 0, 2)),
-        np.zeros((n, 0), dtype=bool),
-        np.zeros((n, 0), dtype=bool),
-        np.zeros(n - 1),
-        np.zeros(n - 1),
-        VEHICLE,
-        traffic_light_ids=tuple(states),
-        traffic_light_state=codes,
+    return ego_only_history(
+        ego, VEHICLE, DT, traffic_light_ids=tuple(states), traffic_light_state=codes
     )
 
 
