@@ -568,8 +568,7 @@ def _tracker_of(args: argparse.Namespace) -> Any:
     from drivestack.tracking.config import load_tracker_config
     from drivestack.tracking.tracker import Tracker
 
-    args.tracker_config = args.tracker_config or DEFAULT_TRACKER_CONFIG
-    cfg = load_tracker_config(args.tracker_config)
+    cfg = load_tracker_config(args.tracker_config)  # (set to the default in run())
     for cls in KITTI_DETECTION_CLASSES:
         if cls.lower() not in {c.lower() for c in cfg.classes}:
             raise DataError(

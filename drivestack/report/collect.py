@@ -48,6 +48,7 @@ from drivestack.report.fields import number as _number
 from drivestack.report.planning import is_planning, read_planning
 from drivestack.report.prediction import is_prediction, read_prediction
 from drivestack.report.replay import SUMMARY_SUFFIX, is_replay, kitti_results, read_replay
+from drivestack.report.score_terms import MULTIPLIERS, WEIGHTED
 from drivestack.report.tracking import check_tracking, tracking_blocks
 
 #: Row status, worst first: the order failures are listed in.
@@ -291,14 +292,8 @@ def row_from_metrics(
 #: The fields of a metrics.json's ``nuplan`` block a report reads: the multipliers, the
 #: weighted sub-scores and the figures they were judged on.
 NUPLAN_FIELDS = (
-    "no_at_fault_collisions",
-    "drivable_area_compliance",
-    "driving_direction_compliance",
-    "making_progress",
-    "progress",
-    "ttc_within_bound",
-    "speed_limit_compliance",
-    "comfort",
+    *MULTIPLIERS,
+    *WEIGHTED,
     "progress_m",
     "min_ttc_s",
     "max_outside_drivable_m",

@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from drivestack.core.json_values import strict_dumps
+from drivestack.eval.driving.nuplan import WEIGHTS
 from drivestack.exec.task import NOT_EVALUATED_LABEL
 from drivestack.report import detection2d, html_motion, html_stack
 from drivestack.report.collect import ending_of
@@ -19,6 +20,8 @@ from drivestack.report.html_cells import fmt as _fmt
 from drivestack.report.html_cells import img as _img
 from drivestack.report.html_cells import not_compared as _not_compared
 from drivestack.report.html_cells import td as _td
+from drivestack.report.score_terms import MULTIPLIERS, WEIGHTED
+from drivestack.report.sweep import MAX_BINS
 
 if TYPE_CHECKING:
     from drivestack.report.build import Report
@@ -510,16 +513,24 @@ def _details(d: dict[str, Any], figures: dict[str, str]) -> str:
 
 #: The why cell's length at most (characters).
 MAX_WHY_CHARS = 400
-#: The nuPlan sub-scores of a run's detail section, in order, as they are named there.
-_SUBSCORE_NAMES = (
-    ("no_at_fault_collisions", "no at-fault collision (multiplier)"),
-    ("drivable_area_compliance", "drivable area compliance (multiplier)"),
-    ("driving_direction_compliance", "driving direction compliance (multiplier)"),
-    ("making_progress", "making progress (multiplier)"),
-    ("progress", "progress against the expert (weight 5)"),
-    ("ttc_within_bound", "TTC within bound (weight 5)"),
-    ("speed_limit_compliance", "speed limit compliance (weight 4)"),
-    ("comfort", "comfort (weight 2)"),
+#: The nuPlan sub-scores of a run's detail section, in order (the multipliers, then the
+#: weighted ones: :mod:`~drivestack.report.score_terms`), as they are named there.
+_SUBSCORE_WORDS = {
+    "no_at_fault_collisions": "no at-fault collision",
+    "drivable_area_compliance": "drivable area compliance",
+    "driving_direction_compliance": "driving direction compliance",
+    "making_progress": "making progress",
+    "progress": "progress against the expert",
+    "ttc_within_bound": "TTC within bound",
+    "speed_limit_compliance": "speed limit compliance",
+    "comfort": "comfort",
+}
+_SUBSCORE_NAMES = tuple(
+    [(name, f"{_SUBSCORE_WORDS[name]} (multiplier)") for name in MULTIPLIERS]
+    + [
+        (name, f"{_SUBSCORE_WORDS[name]} (weight {WEIGHTS[key]:g})")
+        for name, key in WEIGHTED.items()
+    ]
 )
 
 
@@ -576,7 +587,7 @@ def _sweep(d: dict[str, Any], figures: dict[str, str]) -> str:
     html = [
         f'<h2 id="sweep">Sweep: {s["variants"]} variants</h2>'
         f"<p>Swept ({escape(s.get('source', '--sweep'))}): {escape(keys)}; pass rates per "
-        "planner. A key drawn from a range (or with more than 8 values) is cut into "
+        f"planner. A key drawn from a range (or with more than {MAX_BINS} values) is cut into "
         "equal-width bins, each named by its edges ([low, high)).</p>"
     ]
     if "sweep_pass_rate" in figures:

@@ -201,11 +201,10 @@ def swept_rows(
     (:attr:`~drivestack.report.collect.ScenarioRow.base_scenario`) the keys every one of its
     variants' names carries. ``([], [])`` when nothing was swept (or ``kind`` is neither)."""
     if kind == "fleet":
-        sweep = manifest.get("sweep")
-        params = sweep.get("params") if isinstance(sweep, dict) else None
-        if not isinstance(params, list):
+        params = _fleet_sweep_params(manifest)
+        if params is None:
             return [], []
-        listed = [p.get("key") for p in params if isinstance(p, dict)]
+        listed = [p.get("key") for p in params]
         keys = [k for k in dict.fromkeys(listed) if isinstance(k, str)]
         by_base = {_base(r): keys for r in rows}
     elif kind == "sim":
@@ -234,16 +233,25 @@ def _base(row: ScenarioRow) -> str:
 def sweep_spans(manifest: Mapping[str, Any], kind: str) -> dict[str, Span]:
     """The declared ranges of a fleet's range-swept keys (``--sweep key=low:high``: its
     ``fleet.json`` ``sweep.params`` entries with ``low`` and ``high``); ``{}`` otherwise."""
-    sweep = manifest.get("sweep") if kind == "fleet" else None
-    params = sweep.get("params") if isinstance(sweep, dict) else None
+    params = _fleet_sweep_params(manifest) if kind == "fleet" else None
     out: dict[str, Span] = {}
-    for p in params if isinstance(params, list) else []:
-        if not isinstance(p, dict) or not isinstance(p.get("key"), str):
+    for p in params or []:
+        if not isinstance(p.get("key"), str):
             continue
         low, high = finite_number_or_none(p.get("low")), finite_number_or_none(p.get("high"))
         if low is not None and high is not None and low <= high:
             out[p["key"]] = (low, high)
     return out
+
+
+def _fleet_sweep_params(manifest: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A fleet's ``fleet.json`` ``sweep.params`` entries (the mappings among them), None
+    when it records no such list."""
+    sweep = manifest.get("sweep")
+    params = sweep.get("params") if isinstance(sweep, dict) else None
+    if not isinstance(params, list):
+        return None
+    return [p for p in params if isinstance(p, dict)]
 
 
 _LABEL = re.compile(r"\[([^\[\]]*)\](?:#\d+)?$")

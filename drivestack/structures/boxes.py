@@ -279,10 +279,9 @@ class Boxes3D:
                 or ``dst_frame`` is ``self.frame`` and ``dst_from_src`` is not the identity.
         """
         require_single_se3(dst_from_src, "Boxes3D.transformed dst_from_src")
-        identity = SE3.identity()
-        if dst_frame == self.frame and not dst_from_src.allclose(identity, SAME_FRAME_ATOL):
+        if dst_frame == self.frame and not dst_from_src.allclose(SE3.identity(), SAME_FRAME_ATOL):
             deviation = max(
-                float(np.max(np.abs(dst_from_src.rotation - identity.rotation))),
+                float(np.max(np.abs(dst_from_src.rotation - np.eye(3)))),
                 float(np.max(np.abs(dst_from_src.translation))),
             )
             raise ValueError(
