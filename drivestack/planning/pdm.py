@@ -133,6 +133,7 @@ from drivestack.planning.stop_signs import (
     STOP_SIGN_DWELL_S,
     STOP_WINDOW_M,
     SignDecision,
+    SignLine,
     StopSignRule,
     route_sign_stops,
     sign_stop_gap_m,
@@ -424,6 +425,9 @@ class _RolloutPlanner:
         self._placed = False  # since the last reset
         self._placed_at_m: float | None = None  # where the reference's lane change begins
         self._change_pending = False  # postponed: the target lane was not clear
+        # plain IDM (coolness 0): the IDM planner's plans and the lane-change check's, built once
+        self._plain_idm = replace(self.params.idm, coolness=0.0)
+        self._all_way_lines: dict[str, tuple[SignLine, ...]] = {}  # by sign id (_use_route)
         self._use_route(None)
         # the agents' lane chains' light stops, found as chains come up (``_forecast``)
         self._chain_stops: dict[tuple[str, ...], tuple[RouteLightStop, ...]] = {}
@@ -468,7 +472,7 @@ class _RolloutPlanner:
             ),
         )
         self._signs = StopSignRule(
-            route_sign_stops(road_map, self.route_lanes, self.reference),
+            route_sign_stops(road_map, self.route_lanes, self.reference, self._all_way_lines),
             self.vehicle.front_offset_m,
             comfort_decel_mps2=self.params.idm.comfort_decel_mps2,
             max_decel_mps2=max_decel,
@@ -500,21 +504,29 @@ class _RolloutPlanner:
         harder than ``idm.comfort_decel_mps2`` (cutting in close behind a car) where the plan
         keeping to the lane would not: the ego waits in its lane for the gap. The reference
         path (and what is read from it) is built again whenever the place moves."""
+        if self._placed and not self._change_pending:
+            return  # begun from where the ego was clear to change lanes
         lane = self.road_map.lane(self.route_lanes[0])
         xy = np.array([[obs.ego.x_m, obs.ego.y_m]])
         station = float(np.clip(lane.project(xy)[0][0], 0.0, lane.length_m))
-        if self._placed and not self._change_pending:
-            return  # begun from where the ego was clear to change lanes
         self._placed = True
         self._move_lane_change(station)
-        change = self._change_plan(obs, start)
-        blocked = change is not None and self._change_blocked(obs, change[0], change[1], lane)
-        if blocked or (change is not None and self._brakes_hard(change[0])):
+        p = self.params
+        forecast = (
+            constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s) if len(obs.agents) else None
+        )
+        change = self._change_plan(obs, start, forecast)
+        blocked = (
+            change is not None
+            and forecast is not None
+            and self._change_blocked(obs, change, forecast, lane, station)
+        )
+        if blocked or (change is not None and self._brakes_hard(change)):
             ahead = station + self._postpone_m(start)
             self._move_lane_change(ahead)
             if not blocked:  # braking hard behind the car it cuts in behind: wait unless the
-                own = self._change_plan(obs, start)  # ego's own lane brakes as hard
-                blocked = own is not None and not self._brakes_hard(own[0])
+                own = self._change_plan(obs, start, forecast)  # ego's own lane brakes as hard
+                blocked = own is not None and not self._brakes_hard(own)
                 if not blocked:
                     self._move_lane_change(station)
         self._change_pending = blocked
@@ -532,35 +544,37 @@ class _RolloutPlanner:
         return max(float(start.speed_mps[0]), 1.0) * self.params.horizon_s
 
     def _change_plan(
-        self, obs: Observation, start: BicycleState
-    ) -> tuple[Rollout, Forecast] | None:
+        self, obs: Observation, start: BicycleState, forecast: Forecast | None
+    ) -> Rollout | None:
         """The plain IDM plan along the reference path as it is now built (0 offset, full
-        speed) and the agents' constant-velocity forecast it drives among; None without
-        agents (nothing to wait for)."""
-        if not len(obs.agents):
+        speed) among the agents' constant-velocity ``forecast``; None without agents
+        (``forecast`` None: nothing to wait for)."""
+        if forecast is None:
             return None
         p = self.params
-        forecast = constant_velocity_forecast(obs.agents, p.horizon_s, p.dt_s)
         agents = agents_on_path(self.reference, self._tree, forecast)
         s0, _ = fast_project(self.reference, self._tree, np.array([[obs.ego.x_m, obs.ego.y_m]]))
         plan = rollout(
             start, self.reference, self._tree, np.zeros(1), np.ones(1), self._profile, agents,
-            p.n_steps, p.dt_s, self.vehicle, replace(p.idm, coolness=0.0), self._stop_station_m,
+            p.n_steps, p.dt_s, self.vehicle, self._plain_idm, self._stop_station_m,
             entry_lookahead_steps=0, start_station_m=float(s0[0]), speed_drops=self._drops,
         )  # fmt: skip
-        return plan, forecast
+        return plan
 
     def _change_blocked(
-        self, obs: Observation, plan: Rollout, forecast: Forecast, lane: Lane
+        self,
+        obs: Observation,
+        plan: Rollout,
+        forecast: Forecast,
+        lane: Lane,
+        station_m: float,
     ) -> bool:
-        """Does ``plan``, the route's lane change from the ego's station on the first route
-        lane ``lane``, overlap an agent on the side the route changes to (its centre more
-        than half the lane change's offset that way from ``lane``'s centreline,
-        :meth:`_overlaps_beside`)?"""
+        """Does ``plan``, the route's lane change from the ego's station ``station_m`` on the
+        first route lane ``lane``, overlap an agent of ``forecast`` on the side the route
+        changes to (its centre more than half the lane change's offset that way from
+        ``lane``'s centreline, :meth:`_overlaps_beside`)?"""
         target = self.road_map.lane(self._change_target)
-        xy = np.array([[obs.ego.x_m, obs.ego.y_m]])
-        station = np.clip(lane.project(xy)[0], 0.0, lane.length_m)
-        centre, _ = interpolate_polyline(lane.centerline_m, station)
+        centre, _ = interpolate_polyline(lane.centerline_m, np.array([station_m]))
         side = -float(project_to_polyline(target.centerline_m, centre)[1][0])  # (m, left)
         _, lateral = lane.project(obs.agents.center_m[:, :2])
         beside = (np.sign(lateral) == np.sign(side)) & (np.abs(lateral) > 0.5 * abs(side))
@@ -1012,9 +1026,6 @@ class IDMPlanner(_RolloutPlanner):
     """
 
     name = "idm"
-
-    def _prepare(self) -> None:
-        self._plain_idm = replace(self.params.idm, coolness=0.0)  # built once: see ``step``
 
     def step(self, obs: Observation) -> Trajectory:
         start, station = self._start(obs)

@@ -497,7 +497,11 @@ def rollout(
     half = np.ascontiguousarray(half, dtype=np.float64)
     soon = _corridor_soon(lateral, half, offsets, int(entry_lookahead_steps), int(n_steps) + 1)
     # in the corridor at the start (the leader the ego follows): its ACC keeps IDM's gap
-    followed = np.ascontiguousarray(_corridor_soon(lateral, half, offsets, 0, 1)[:, :, 0])
+    # (P, A): |lateral at step 0 - offset| < half, as _corridor_soon's step 0 with no look-ahead
+    first = lateral[None, :, :1]
+    followed = np.ascontiguousarray(
+        (np.abs(first - offsets[:, None, None]) < half[None, :, None]).any(axis=2)
+    )
     # in the corridor now (not soon): read only when run-into agents are held (IDM baseline)
     inside = (
         _corridor_soon(lateral, half, offsets, 0, int(n_steps) + 1)

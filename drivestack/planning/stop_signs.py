@@ -273,11 +273,25 @@ def _sign_key(stop: RouteSignStop) -> tuple[str, str]:
 
 
 def route_sign_stops(
-    road_map: RoadMap, route_lanes: list[str] | tuple[str, ...], reference: ReferencePath
+    road_map: RoadMap,
+    route_lanes: list[str] | tuple[str, ...],
+    reference: ReferencePath,
+    all_way_cache: dict[str, tuple[SignLine, ...]] | None = None,
 ) -> tuple[RouteSignStop, ...]:
     """The stops of ``road_map``'s sign rules that stop traffic on ``route_lanes`` (module
     docstring) as stations on ``reference`` (the route's reference path), in station order
-    (then sign id)."""
+    (then sign id). ``all_way_cache``: an all-way rule's lines (:func:`all_way_lines`, which
+    depend on the map alone) by sign id, kept across calls on the same map (a planner
+    building its reference path again)."""
+    cache = {} if all_way_cache is None else all_way_cache
+
+    def lines_of(sign: StopSign) -> tuple[SignLine, ...]:
+        if sign.kind != "all_way_stop":
+            return ()
+        if sign.sign_id not in cache:
+            cache[sign.sign_id] = all_way_lines(road_map, sign)
+        return cache[sign.sign_id]
+
     stops: list[RouteSignStop] = []
     for lane_id in dict.fromkeys(route_lanes):
         found = [(sign, s) for sign, s in road_map.sign_stops(lane_id) if sign.stops_traffic]
@@ -293,7 +307,7 @@ def route_sign_stops(
                 lane_id,
                 float(s),
                 sign.kind,
-                all_way_lines(road_map, sign) if sign.kind == "all_way_stop" else (),
+                lines_of(sign),
             )
             for (sign, _), s, keep in zip(found, station, on_lane, strict=True)
             if keep
