@@ -176,6 +176,13 @@ def slice_width_height(
     if len(which) == 0:
         return np.zeros(0), np.zeros(0)
     pts, owner, first = _gathered(xyz_m, bounds, which, "slice_width_height")
+    return _slice_width_height_of(pts, owner, first, slice_height_m)
+
+
+def _slice_width_height_of(
+    pts: np.ndarray, owner: np.ndarray, first: np.ndarray, slice_height_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`slice_width_height` of the ``K`` clusters :func:`_gathered` gave (``K >= 1``)."""
     z_low = np.minimum.reduceat(pts[:, 2], first)
     height = np.maximum.reduceat(pts[:, 2], first) - z_low
     layer = np.floor((pts[:, 2] - z_low[owner]) / slice_height_m).astype(np.int64)
@@ -185,7 +192,7 @@ def slice_width_height(
     new_group[1:] = (owner[1:] != owner[:-1]) | (layer[1:] != layer[:-1])
     group = np.cumsum(new_group) - 1  # (P,) slice of each point, sorted
     slice_width = _group_diameters(group, pts[order, :2], int(group[-1]) + 1)  # (G,)
-    width = np.zeros(len(which))
+    width = np.zeros(len(first))
     np.maximum.at(width, owner[new_group], slice_width)
     return width, height
 
@@ -202,9 +209,16 @@ def top_width(
     if len(which) == 0:
         return np.zeros(0)
     pts, owner, first = _gathered(xyz_m, bounds, which, "top_width")
+    return _top_width_of(pts, owner, first, band_m)
+
+
+def _top_width_of(
+    pts: np.ndarray, owner: np.ndarray, first: np.ndarray, band_m: float
+) -> np.ndarray:
+    """:func:`top_width` of the ``K`` clusters :func:`_gathered` gave (``K >= 1``)."""
     z_top = np.maximum.reduceat(pts[:, 2], first)
     top = pts[:, 2] >= z_top[owner] - band_m
-    return _group_diameters(owner[top], pts[top, :2], len(which))
+    return _group_diameters(owner[top], pts[top, :2], len(first))
 
 
 def thin_structure_mask(
@@ -213,7 +227,11 @@ def thin_structure_mask(
     """``(K,)`` bool: clusters ``which`` that are thin vertical structures under ``cfg``
     (width under ``min_width_m`` or under ``min_width_to_height`` times the height)."""
     width, height = slice_width_height(xyz_m, bounds, which, cfg.slice_height_m)
-    return (width < cfg.min_width_m) | (width < cfg.min_width_to_height * height)
+    return _thin(width, height, cfg)
+
+
+def _thin(width_m: np.ndarray, height_m: np.ndarray, cfg: ThinStructureConfig) -> np.ndarray:
+    return (width_m < cfg.min_width_m) | (width_m < cfg.min_width_to_height * height_m)
 
 
 def wide_top_mask(
@@ -281,13 +299,18 @@ def classify(
         cols = np.array(THIN_VETOED)
         which = np.flatnonzero(np.any(likelihood[:, cols] >= cfg.min_likelihood, axis=1))
         vetoed_small = np.zeros(len(which), dtype=bool)
-        if cfg.thin_structure.enabled:
-            vetoed_small |= thin_structure_mask(xyz_m, bounds, which, cfg.thin_structure)
-        if cfg.wide_top.enabled:  # an end face runs across the line of sight
+        if len(which):  # the clusters' points gathered once for both vetoes
+            caller = "slice_width_height" if cfg.thin_structure.enabled else "top_width"
+            pts, owner, first = _gathered(xyz_m, bounds, which, caller)
+        if cfg.thin_structure.enabled and len(which):
+            width, height = _slice_width_height_of(
+                pts, owner, first, cfg.thin_structure.slice_height_m
+            )
+            vetoed_small |= _thin(width, height, cfg.thin_structure)
+        if cfg.wide_top.enabled and len(which):  # an end face runs across the line of sight
             across = ~along_sight(boxes[which])
-            wide = np.zeros(len(which), dtype=bool)
-            wide[across] = wide_top_mask(xyz_m, bounds, which[across], cfg.wide_top)
-            vetoed_small |= wide
+            top = _top_width_of(pts, owner, first, cfg.wide_top.band_m)  # (each on its own)
+            vetoed_small |= across & (top >= cfg.wide_top.min_width_m)
         likelihood[np.ix_(which[vetoed_small], cols)] = 0.0
     if vetoed is not None:
         vetoed = np.asarray(vetoed, dtype=bool).reshape(-1)
