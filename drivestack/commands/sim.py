@@ -886,8 +886,8 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             continue
         impact = r["ncap"]["impact_speed_kph"]
         ttc = r["ncap"]["min_ttc_s"]
-        red = [_red_lights_cell(r)] if lights else []
-        stop = [_stop_signs_cell(r)] if signs else []
+        red = [_runs_cell(r, _LIGHTS)] if lights else []
+        stop = [_runs_cell(r, _SIGNS)] if signs else []
         cells = [
             r["scenario"],
             r["planner"],
@@ -964,10 +964,25 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: A run's rules that can be run, as metrics.json records them: (section, the count of
+#: such rules on the map in it, the top-level count of those the ego ran).
+_LIGHTS = ("red_light", "lights", "red_light_violations")
+_SIGNS = ("stop_sign", "signs", "stop_sign_violations")
+
+
+def _has_rules(record: dict[str, Any], rules: tuple[str, str, str]) -> bool:
+    """Whether a run's map has the ``rules`` (:data:`_LIGHTS`: traffic lights; :data:`_SIGNS`:
+    stop signs that stop traffic); older records: no."""
+    section = record.get(rules[0])
+    return isinstance(section, dict) and bool(section.get(rules[1]))
+
+
 def _has_lights(record: dict[str, Any]) -> bool:
-    """Whether a run's map has traffic lights (``red_light.lights``; older records: no)."""
-    red = record.get("red_light")
-    return isinstance(red, dict) and bool(red.get("lights"))
+    return _has_rules(record, _LIGHTS)
+
+
+def _has_signs(record: dict[str, Any]) -> bool:
+    return _has_rules(record, _SIGNS)
 
 
 def _agent_red_runs(record: dict[str, Any]) -> int:
@@ -977,21 +992,9 @@ def _agent_red_runs(record: dict[str, Any]) -> int:
     return int(red.get("agent_red_light_runs") or 0) if isinstance(red, dict) else 0
 
 
-def _has_signs(record: dict[str, Any]) -> bool:
-    """Whether a run's map has stop signs that stop traffic (``stop_sign.signs``; older
-    records: no)."""
-    signs = record.get("stop_sign")
-    return isinstance(signs, dict) and bool(signs.get("signs"))
-
-
-def _stop_signs_cell(record: dict[str, Any]) -> str:
-    """The stop signs a run ran, for its table cell (``-`` when its map has none)."""
-    return str(int(record.get("stop_sign_violations") or 0)) if _has_signs(record) else "-"
-
-
-def _red_lights_cell(record: dict[str, Any]) -> str:
-    """The red lights a run ran, for its table cell (``-`` when its map has no light)."""
-    return str(int(record.get("red_light_violations") or 0)) if _has_lights(record) else "-"
+def _runs_cell(record: dict[str, Any], rules: tuple[str, str, str]) -> str:
+    """The ``rules`` a run ran, for its table cell (``-`` when its map has none of them)."""
+    return str(int(record.get(rules[2]) or 0)) if _has_rules(record, rules) else "-"
 
 
 def _perception_line(m: dict[str, Any]) -> str:

@@ -353,7 +353,7 @@ def _scripted_accel(
 _Poses = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: Every agent's and the ego's ``xy (A + 1, 2)``, ``yaw``, ``speed``, ``length`` and
 #: ``valid (A + 1,)`` (:meth:`Traffic._actors`).
-_Actors = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Actors = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _read_only(path_m: np.ndarray | None) -> np.ndarray | None:
@@ -745,16 +745,14 @@ class Traffic:
         st = self.state
         path = self._paths[i]
         assert path is not None
-        others = st.valid.copy()
+        xy, yaw, speed, _, present, size = self._actors(ego_box, ego_speed_mps)
+        others = present.copy()  # the other agents present, then the ego
         others[i] = False
-        xy = np.concatenate([np.stack([st.x_m[others], st.y_m[others]], axis=1), ego_box[None, :2]])
-        yaw = np.concatenate([st.yaw_rad[others], [ego_box[6]]])
-        speed = np.concatenate([st.speed_mps[others], [ego_speed_mps]])
-        size = np.concatenate([self._size_m[others, :2], [ego_box[3:5]]])
-        s, d = project_to_polyline(path, xy)
+        s, d = project_to_polyline(path, xy[others])
         return nearest_ahead(
-            path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d, yaw, speed, size
-        )
+            path, st.station_m[i], st.offset_m[i], self.specs[i].size_m, s, d,
+            yaw[others], speed[others], size[others],
+        )  # fmt: skip
 
     def _light_accel(
         self, i: int, rule: LightStopRule, traffic_lights: tuple[tuple[str, str], ...]
@@ -831,7 +829,7 @@ class Traffic:
     def _observe_arrivals(self, ego_box: np.ndarray, ego_speed_mps: float) -> None:
         """Feed the all-way stops' arrival orders the agents present and the ego (id
         :data:`~drivestack.planning.stop_signs.EGO_ACTOR_ID`), as now."""
-        xy, yaw, speed, length, valid = self._actors(ego_box, ego_speed_mps)
+        xy, yaw, speed, length, valid, _ = self._actors(ego_box, ego_speed_mps)
         ids = [spec.agent_id for spec, here in zip(self.specs, valid, strict=False) if here]
         ids.append(EGO_ACTOR_ID)
         now_ns = round(self.time_s * 1e9)
@@ -863,7 +861,7 @@ class Traffic:
         ``conflicts`` (:func:`~drivestack.sim.give_way.blocking_actor`)."""
         if not conflicts:
             return True
-        xy, yaw, speed, length, valid = self._actors(ego_box, ego_speed_mps)
+        xy, yaw, speed, length, valid, _ = self._actors(ego_box, ego_speed_mps)
         others = valid.copy()
         others[i] = False
         clear_m = 0.5 * self.specs[i].size_m[1]
@@ -876,7 +874,8 @@ class Traffic:
 
     def _actors(self, ego_box: np.ndarray, ego_speed_mps: float) -> _Actors:
         """Every agent, then the ego: centres ``(A + 1, 2)``, yaw, speed, length and whether
-        present ``(A + 1,)``, as now (computed once per tick; not to be modified)."""
+        present ``(A + 1,)`` and length and width ``(A + 1, 2)``, as now (computed once per
+        tick; not to be modified)."""
         hit = self._actors_cache
         if hit is not None and hit[0] == self._tick:
             return hit[1]
@@ -887,6 +886,7 @@ class Traffic:
             np.append(st.speed_mps, ego_speed_mps),
             np.append(self._size_m[:, 0], ego_box[3]),
             np.append(st.valid, True),
+            np.concatenate([self._size_m[:, :2], ego_box[None, 3:5]]),
         )
         self._actors_cache = (self._tick, actors)
         return actors

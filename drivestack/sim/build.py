@@ -41,7 +41,7 @@ from drivestack.planning.traffic_lights import (
 from drivestack.sim.agents import AgentSpec, LateralShift, SpeedEvent, reactive_agent
 from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
-from drivestack.sim.give_way import Conflict, sign_conflicts
+from drivestack.sim.give_way import Conflict, lane_predecessors, sign_conflicts
 from drivestack.sim.runner import ego_agent_collisions
 from drivestack.sim.scenario import MAX_SCENARIO_STEPS as MAX_SCENARIO_STEPS  # (re-exported)
 from drivestack.sim.scenario import (
@@ -690,7 +690,8 @@ def _agent_sign_stops(
     if not any(sign.stops_traffic for lane in lanes for sign, _ in road_map.sign_stops(lane)):
         return (), ()
     stops = route_sign_stops(road_map, lanes, ReferencePath.from_route(road_map, lanes))
-    return stops, tuple(sign_conflicts(road_map, lanes, path_m, stop) for stop in stops)
+    preds = lane_predecessors(road_map)
+    return stops, tuple(sign_conflicts(road_map, lanes, path_m, stop, preds) for stop in stops)
 
 
 def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:

@@ -98,11 +98,16 @@ class Conflict:
 
 
 def sign_conflicts(
-    road_map: RoadMap, lanes: list[str] | tuple[str, ...], path_m: np.ndarray, stop: RouteSignStop
+    road_map: RoadMap,
+    lanes: list[str] | tuple[str, ...],
+    path_m: np.ndarray,
+    stop: RouteSignStop,
+    preds: dict[str, set[str]] | None = None,
 ) -> tuple[Conflict, ...]:
     """The conflict points of the junction part of ``path_m`` (an agent's path along
     ``lanes``) behind sign stop ``stop`` (one of the path's sign stops), in station order
-    along the path (then lane id): module docstring."""
+    along the path (then lane id): module docstring. ``preds``: the map's
+    :func:`lane_predecessors` (worked out here when not given)."""
     order = list(dict.fromkeys(lanes))
     k = order.index(stop.lane_id)
     end_m = _junction_end_m(road_map, order[k + 1 :], path_m, stop.station_m)
@@ -111,7 +116,7 @@ def sign_conflicts(
     part = substring(LineString(path_m), stop.station_m, end_m)
     lo_x, lo_y, hi_x, hi_y = part.bounds
     own = set(order)
-    preds = _predecessors(road_map)
+    preds = lane_predecessors(road_map) if preds is None else preds
     found: list[Conflict] = []
     for lane in road_map.lanes:
         if lane.lane_id in own or not lane.drivable or own & preds[lane.lane_id]:
@@ -165,7 +170,7 @@ def _junction_end_m(
     return min(end_m, length)
 
 
-def _predecessors(road_map: RoadMap) -> dict[str, set[str]]:
+def lane_predecessors(road_map: RoadMap) -> dict[str, set[str]]:
     """Each lane's predecessors: those it names and the lanes that name it as a successor (a
     map may give the link one way only)."""
     preds = {lane.lane_id: set(lane.predecessors) for lane in road_map.lanes}
@@ -179,7 +184,7 @@ def _approaches(
     road_map: RoadMap, preds: dict[str, set[str]], lane: Lane, at_m: float
 ) -> tuple[Approach, ...]:
     """The lanes to watch for a conflict point ``at_m`` along ``lane``: ``lane``, then its
-    predecessors (``preds``: :func:`_predecessors`) breadth first (in id order) while their
+    predecessors (``preds``: :func:`lane_predecessors`) breadth first (in id order) while their
     end lies less than :data:`LOOKBACK_M` before the point, each lane once."""
     out: list[Approach] = []
     seen = {lane.lane_id}

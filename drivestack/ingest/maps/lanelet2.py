@@ -584,13 +584,7 @@ def _traffic_lights(
     lights = []
     for rid, rel in elements.items():
         line_way = _member_way(rel, "ref_line", ways, path)
-        stop_line = (
-            None if line_way is None else _way_points(line_way, ways[line_way], coords, path)
-        )
-        if stop_line is not None and len(stop_line) == 0:
-            raise DataError(
-                "the stop line has no nodes", path=path, record=f"relation {rid}", field="ref_line"
-            )
+        stop_line = None if line_way is None else _line_points(rid, line_way, ways, coords, path)
         head = _member_way(rel, "refers", ways, path)
         position = None
         if head is not None and ways[head]:

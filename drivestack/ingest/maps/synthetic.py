@@ -320,6 +320,7 @@ def four_way_intersection(
     signed = {0: (), 2: ("north", "south"), 4: tuple(arms)}[int(stop_sign_arms)]
     kind = "all_way_stop" if stop_sign_arms == 4 else "stop"
     by_id = {lane.lane_id: lane for lane in linked}
+    line_of = dict(zip(arms, stop_lines, strict=True))  # each arm's stop line
     signs = [
         StopSign(
             f"stop_{name}",
@@ -329,11 +330,11 @@ def four_way_intersection(
                     f"{name}_in",
                     stop_station_m(
                         by_id[f"{name}_in"].centerline_m,
-                        np.asarray(stop_lines[list(arms).index(name)].coords),
+                        np.asarray(line_of[name].coords),
                     ),
                 ),
             ),
-            (stop_lines[list(arms).index(name)],),
+            (line_of[name],),
         )
         for name in signed
     ]
