@@ -123,51 +123,16 @@ def _weighted_words(metric: str, value: float, nuplan: dict[str, float]) -> str:
     return "not comfortable"
 
 
-#: nuPlan's comfort bounds: (signal of ComfortSignals, words, unit, low, high).
-_COMFORT_BOUNDS = (
-    (
-        "lon_accel_mps2",
-        "longitudinal acceleration",
-        "m/s²",
-        comfort.MIN_LON_ACCEL_MPS2,
-        comfort.MAX_LON_ACCEL_MPS2,
-    ),
-    (
-        "lat_accel_mps2",
-        "lateral acceleration",
-        "m/s²",
-        -comfort.MAX_ABS_LAT_ACCEL_MPS2,
-        comfort.MAX_ABS_LAT_ACCEL_MPS2,
-    ),
-    (
-        "yaw_rate_radps",
-        "yaw rate",
-        "rad/s",
-        -comfort.MAX_ABS_YAW_RATE_RADPS,
-        comfort.MAX_ABS_YAW_RATE_RADPS,
-    ),
-    (
-        "yaw_accel_radps2",
-        "yaw acceleration",
-        "rad/s²",
-        -comfort.MAX_ABS_YAW_ACCEL_RADPS2,
-        comfort.MAX_ABS_YAW_ACCEL_RADPS2,
-    ),
-    (
-        "lon_jerk_mps3",
-        "longitudinal jerk",
-        "m/s³",
-        -comfort.MAX_ABS_LON_JERK_MPS3,
-        comfort.MAX_ABS_LON_JERK_MPS3,
-    ),
-    (
-        "jerk_mag_mps3",
-        "jerk",
-        "m/s³",
-        -comfort.MAX_ABS_JERK_MAG_MPS3,
-        comfort.MAX_ABS_JERK_MAG_MPS3,
-    ),
-)
+#: How the report names nuPlan's comfort signals (:data:`~drivestack.eval.driving.comfort.
+#: COMFORT_BOUNDS`): field -> (words, unit).
+_COMFORT_WORDS = {
+    "lon_accel_mps2": ("longitudinal acceleration", "m/s²"),
+    "lat_accel_mps2": ("lateral acceleration", "m/s²"),
+    "yaw_rate_radps": ("yaw rate", "rad/s"),
+    "yaw_accel_radps2": ("yaw acceleration", "rad/s²"),
+    "lon_jerk_mps3": ("longitudinal jerk", "m/s³"),
+    "jerk_mag_mps3": ("jerk", "m/s³"),
+}
 
 
 def comfort_breach(history: SimHistory) -> str | None:
@@ -189,7 +154,8 @@ def comfort_breach(history: SimHistory) -> str | None:
     t = history.time_s - history.time_s[0]
     worst: tuple[float, str] | None = None
     broken = 0
-    for name, words, unit, low, high in _COMFORT_BOUNDS:
+    for name, low, high in comfort.COMFORT_BOUNDS:
+        words, unit = _COMFORT_WORDS[name]
         values = np.asarray(getattr(signals, name), dtype=np.float64)
         over = np.maximum(values - high, low - values) / max(abs(low), abs(high))
         over = np.where(np.isfinite(over), over, -np.inf)

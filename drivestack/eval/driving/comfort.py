@@ -177,13 +177,22 @@ def nuplan_comfort_signals(
     )
 
 
+#: nuPlan's comfort bounds: (field of :class:`ComfortSignals`, lowest, highest allowed).
+COMFORT_BOUNDS = (
+    ("lon_accel_mps2", MIN_LON_ACCEL_MPS2, MAX_LON_ACCEL_MPS2),
+    ("lat_accel_mps2", -MAX_ABS_LAT_ACCEL_MPS2, MAX_ABS_LAT_ACCEL_MPS2),
+    ("yaw_rate_radps", -MAX_ABS_YAW_RATE_RADPS, MAX_ABS_YAW_RATE_RADPS),
+    ("yaw_accel_radps2", -MAX_ABS_YAW_ACCEL_RADPS2, MAX_ABS_YAW_ACCEL_RADPS2),
+    ("lon_jerk_mps3", -MAX_ABS_LON_JERK_MPS3, MAX_ABS_LON_JERK_MPS3),
+    ("jerk_mag_mps3", -MAX_ABS_JERK_MAG_MPS3, MAX_ABS_JERK_MAG_MPS3),
+)
+
+
 def is_comfortable(signals: ComfortSignals) -> np.ndarray:
-    """``(...)`` bool over the last (time) axis: every bound holds at every sample."""
-    s = signals
-    ok = (s.lon_accel_mps2 >= MIN_LON_ACCEL_MPS2) & (s.lon_accel_mps2 <= MAX_LON_ACCEL_MPS2)
-    ok &= np.abs(s.lat_accel_mps2) <= MAX_ABS_LAT_ACCEL_MPS2
-    ok &= np.abs(s.yaw_rate_radps) <= MAX_ABS_YAW_RATE_RADPS
-    ok &= np.abs(s.yaw_accel_radps2) <= MAX_ABS_YAW_ACCEL_RADPS2
-    ok &= np.abs(s.lon_jerk_mps3) <= MAX_ABS_LON_JERK_MPS3
-    ok &= np.abs(s.jerk_mag_mps3) <= MAX_ABS_JERK_MAG_MPS3
+    """``(...)`` bool over the last (time) axis: every bound (:data:`COMFORT_BOUNDS`) holds at
+    every sample."""
+    ok = np.ones(np.shape(signals.lon_accel_mps2), dtype=bool)
+    for name, low, high in COMFORT_BOUNDS:
+        values = getattr(signals, name)
+        ok &= (values >= low) & (values <= high)
     return np.all(ok, axis=-1)
