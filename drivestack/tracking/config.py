@@ -139,6 +139,23 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class AnchorConfig:
+    """Anchor-point measurements of the online tracker (:mod:`drivestack.tracking.anchor`):
+    with ``enabled``, a matched detection is turned to its track's axes, and its length and
+    width are replaced by the median of the track's last ``size_window_frames`` matched
+    detections' while its faces visible from the sensor stay put, so that a partly seen
+    vehicle's box does not move its centre (and the filter's speed) whenever the visible part
+    changes. Off by default; the KITTI-benchmark configs do not use it."""
+
+    enabled: bool = False
+    size_window_frames: int = 10
+
+    def __post_init__(self) -> None:
+        if self.size_window_frames < 1:
+            raise ValueError(f"size_window_frames must be >= 1, got {self.size_window_frames}")
+
+
+@dataclass(frozen=True)
 class OfflineEvidenceConfig:
     """Whole-track rules of offline runners (KITTI result files), from each track's evidence
     over the sequence (:func:`drivestack.tracking.offline.apply_track_evidence`); the defaults
@@ -325,7 +342,8 @@ class OfflineTrackScorerConfig:
 
 @dataclass(frozen=True)
 class ClassTrackerConfig:
-    """Parameters of one class. ``offline_min_track_score``: offline runners (whole sequences,
+    """Parameters of one class. ``anchor``: anchor-point measurements of the online tracker
+    (:class:`AnchorConfig`). ``offline_min_track_score``: offline runners (whole sequences,
     e.g. KITTI result files) drop tracks whose mean output score over the sequence is below it,
     as AB3DMOT's ``trk_conf_threshold.py`` post-processing does; ``None`` keeps every track.
     ``offline_track_mean_score``: offline runners write each track's mean score (rounded to
@@ -345,6 +363,7 @@ class ClassTrackerConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    anchor: AnchorConfig = field(default_factory=AnchorConfig)
     offline_min_track_score: float | None = None
     offline_track_mean_score: bool = False
     offline_evidence: OfflineEvidenceConfig = field(default_factory=OfflineEvidenceConfig)

@@ -23,6 +23,7 @@ from drivestack.kernels._common import magnitude_limit
 from drivestack.structures.boxes import Boxes3D, rigid_move_centres_and_yaw
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
+from drivestack.tracking.anchor import anchored_boxes, axes_aligned_to
 from drivestack.tracking.association import associate
 from drivestack.tracking.config import ClassTrackerConfig, TrackerConfig, load_tracker_config
 from drivestack.tracking.motion import KalmanMotionModel, build_motion_model
@@ -37,7 +38,10 @@ class ClassTrackState:
     """Live tracks of one class: states ``x (N, S)``, covariances ``P (N, S, S)`` and per-track
     ``track_id``, ``age``, ``hits``, ``time_since_update`` (frames), ``last_score``,
     ``score_sum`` (of all matched detections), ``last_box`` (the last matched detection,
-    ``(N, 7)``) and ``last_update_ns`` (the timestamp of the last matched detection)."""
+    ``(N, 7)``), ``last_update_ns`` (the timestamp of the last matched detection) and, with
+    anchor-point measurements, ``size_history (N, K, 2)`` (the length and width of the last
+    ``K`` matched detections turned to the track's axes, slot ``hits % K`` written next, NaN
+    until written; ``K`` is 0 without anchors)."""
 
     x: np.ndarray
     P: np.ndarray
@@ -49,12 +53,17 @@ class ClassTrackState:
     score_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
     last_box: np.ndarray = field(default_factory=lambda: np.zeros((0, 7)))
     last_update_ns: np.ndarray = field(default_factory=_i)
+    size_history: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2)))
     frame_count: int = 0
     last_timestamp_ns: int | None = None
 
     @classmethod
-    def empty(cls, state_dim: int) -> ClassTrackState:
-        return cls(np.zeros((0, state_dim)), np.zeros((0, state_dim, state_dim)))
+    def empty(cls, state_dim: int, size_window_frames: int = 0) -> ClassTrackState:
+        return cls(
+            np.zeros((0, state_dim)),
+            np.zeros((0, state_dim, state_dim)),
+            size_history=np.zeros((0, size_window_frames, 2)),
+        )
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only ``rows`` (indices or a boolean mask) of every per-track field."""
@@ -69,6 +78,7 @@ class ClassTrackState:
             "score_sum",
             "last_box",
             "last_update_ns",
+            "size_history",
         ):
             setattr(self, name, getattr(self, name)[rows])
 
@@ -97,15 +107,23 @@ class ClassTracker:
     def __init__(self, cfg: ClassTrackerConfig) -> None:
         self.cfg = cfg
         self.model: KalmanMotionModel = build_motion_model(cfg.motion)
-        self.state = ClassTrackState.empty(self.model.state_dim)
+        self._size_window = cfg.anchor.size_window_frames if cfg.anchor.enabled else 0
+        self.state = ClassTrackState.empty(self.model.state_dim, self._size_window)
 
     def reset(self) -> None:
-        self.state = ClassTrackState.empty(self.model.state_dim)
+        self.state = ClassTrackState.empty(self.model.state_dim, self._size_window)
 
     def step(
-        self, boxes: np.ndarray, scores: np.ndarray, timestamp_ns: int, next_id: int
+        self,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        timestamp_ns: int,
+        next_id: int,
+        viewpoint_xy_m: np.ndarray | None = None,
     ) -> tuple[ClassStepOutput, int]:
         """Advance to ``timestamp_ns`` with detections; returns the output and the next free id.
+        ``viewpoint_xy_m (2,)``: the sensor's position in the tracking frame, for anchor-point
+        measurements (``None``: the frame's origin).
 
         Raises:
             ValueError: ``timestamp_ns`` is not after the previous step's (since ``reset``).
@@ -131,7 +149,10 @@ class ClassTracker:
         det_of_track = np.full(s.track_id.shape[0], -1, dtype=np.int64)
         if rows.size:
             matched_boxes, matched_scores = boxes[cols], scores[cols]
-            s.x[rows], s.P[rows] = m.update(s.x[rows], s.P[rows], matched_boxes)
+            measured = matched_boxes
+            if self._size_window:
+                measured = self._anchored(rows, matched_boxes, viewpoint_xy_m)
+            s.x[rows], s.P[rows] = m.update(s.x[rows], s.P[rows], measured)
             s.hits[rows] += 1
             s.time_since_update[rows] = 0
             s.last_score[rows] = matched_scores
@@ -191,6 +212,25 @@ class ClassTracker:
             next_id,
         )
 
+    def _anchored(
+        self, rows: np.ndarray, matched_boxes: np.ndarray, viewpoint_xy_m: np.ndarray | None
+    ) -> np.ndarray:
+        """``(M, 7)`` anchor-point measurements of tracks ``rows`` from their matched
+        detections ``(M, 7)`` (:mod:`drivestack.tracking.anchor`), recording the detections'
+        sizes in the tracks' size histories first (before ``hits`` counts this match). The
+        tracks' predicted boxes take the new reference size the same way (their centres
+        move so that their own visible faces stay), so a change of the reference size is no
+        innovation: only the visible faces' motion is."""
+        s = self.state
+        aligned = axes_aligned_to(matched_boxes, s.x[rows, 3])
+        s.size_history[rows, s.hits[rows] % self._size_window] = aligned[:, 3:5]
+        reference = np.nanmedian(s.size_history[rows], axis=1)
+        viewpoint = np.zeros(2) if viewpoint_xy_m is None else viewpoint_xy_m
+        predicted = anchored_boxes(self.model.boxes(s.x[rows]), reference, viewpoint)
+        s.x[rows, 0:2] = predicted[:, 0:2]
+        s.x[rows, 4:6] = reference  # state slots 4, 5: length, width
+        return anchored_boxes(aligned, reference, viewpoint)
+
     def _start_tracks(
         self,
         born: np.ndarray,
@@ -216,6 +256,10 @@ class ClassTracker:
         s.score_sum = np.concatenate([s.score_sum, born_scores])
         s.last_box = np.concatenate([s.last_box, born_boxes])
         s.last_update_ns = np.concatenate([s.last_update_ns, np.full(n, timestamp_ns, np.int64)])
+        sizes = np.full((n, self._size_window, 2), np.nan)
+        if self._size_window:
+            sizes[:, 0] = born_boxes[:, 3:5]
+        s.size_history = np.concatenate([s.size_history, sizes])
         return next_id + n
 
 
@@ -365,17 +409,26 @@ class Tracker:
         mapped_parts: list[np.ndarray] = []
         routed = 0
         tracked = None  # (N,) bool once a class takes only part of the detections
+        # the sensor in the tracking frame (anchor-point measurements): the detections' frame
+        # origin stands for it
+        viewpoint = (
+            world_from_frame.translation[:2]
+            if compensate and world_from_frame is not None
+            else None
+        )
         for label, trk in self.class_trackers.items():
             mine = labels == label
             if mine.all():  # only this class (e.g. per-class evaluation): nothing to select
-                out, self.next_id = trk.step(arr, scores, timestamp_ns, self.next_id)
+                out, self.next_id = trk.step(arr, scores, timestamp_ns, self.next_id, viewpoint)
                 mapped_parts.append(out.detection_index)
                 routed += labels.shape[0]
             else:
                 tracked = mine if tracked is None else tracked | mine
                 sel = np.flatnonzero(mine)
                 routed += sel.size
-                out, self.next_id = trk.step(arr[sel], scores[sel], timestamp_ns, self.next_id)
+                out, self.next_id = trk.step(
+                    arr[sel], scores[sel], timestamp_ns, self.next_id, viewpoint
+                )
                 di = out.detection_index
                 mapped_parts.append(
                     np.where(di >= 0, sel[np.maximum(di, 0)], -1) if sel.size else di
