@@ -175,6 +175,17 @@ def fast_project(
 
 
 def agents_on_path(path: ReferencePath, tree: cKDTree, forecast: Forecast) -> PathAgents:
+    """The forecast agents ``(A, T+1)`` in Frenet coordinates of ``path``.
+
+    The speed along the path is the forecast's own motion (its centres' displacement from
+    one step to the next, projected on the path's heading; the last step repeats the one
+    before), not the speed along the box's yaw: a LiDAR box's yaw is an axis (a car driving
+    ahead may carry a yaw turned by 180 or 90 degrees), and then the speed along it reads an
+    oncoming or a standing car. The half sizes are the box's half length and half width
+    taken along and across the path, with the longer of its two sides as its length: a box
+    whose length and width are given the other way round (a yaw turned by 90 degrees, the
+    same footprint) spans the path's corridor as the same box written the usual way. A
+    forecast of one instant (``T = 0``) takes the speed along the box's yaw."""
     boxes = forecast.boxes
     n_agents, n_t = boxes.shape[0], boxes.shape[1]
     if n_agents == 0:
@@ -184,8 +195,14 @@ def agents_on_path(path: ReferencePath, tree: cKDTree, forecast: Forecast) -> Pa
     s = s.reshape(n_agents, n_t)
     d = d.reshape(n_agents, n_t)
     _, heading = path.pose_at(np.clip(s, 0.0, path.length_m))
-    along = forecast.speed_mps * np.cos(boxes[:, :, 6] - heading)
-    return PathAgents(s, d, along, boxes[:, 0, 3] / 2, boxes[:, 0, 4] / 2)
+    if n_t > 1:
+        step_mps = np.diff(boxes[:, :, :2], axis=1) / forecast.dt_s  # (A, T, 2)
+        velocity_mps = np.concatenate([step_mps, step_mps[:, -1:]], axis=1)
+        along = velocity_mps[..., 0] * np.cos(heading) + velocity_mps[..., 1] * np.sin(heading)
+    else:
+        along = forecast.speed_mps * np.cos(boxes[:, :, 6] - heading)
+    length, width = boxes[:, 0, 3], boxes[:, 0, 4]
+    return PathAgents(s, d, along, np.maximum(length, width) / 2, np.minimum(length, width) / 2)
 
 
 @njit(cache=True)
