@@ -145,7 +145,11 @@ class AnchorConfig:
     width are replaced by the median of the track's last ``size_window_frames`` matched
     detections' while its faces visible from the sensor stay put, so that a partly seen
     vehicle's box does not move its centre (and the filter's speed) whenever the visible part
-    changes. Off by default; the KITTI-benchmark configs do not use it."""
+    changes. A track whose median box is wider than long (born from a box fitted across its
+    vehicle) is turned by 90 degrees, and a constant-velocity track faster than
+    :data:`~drivestack.tracking.tracker.HEADING_MIN_SPEED_MPS` has its yaw pointed along its
+    velocity (a LiDAR box's yaw is an axis; the planners match a track's heading to lanes).
+    For vehicle classes; off by default; the KITTI-benchmark configs do not use it."""
 
     enabled: bool = False
     size_window_frames: int = 10

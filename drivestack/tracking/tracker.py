@@ -26,7 +26,15 @@ from drivestack.structures.tracks import Tracks
 from drivestack.tracking.anchor import anchored_boxes, axes_aligned_to
 from drivestack.tracking.association import associate
 from drivestack.tracking.config import ClassTrackerConfig, TrackerConfig, load_tracker_config
-from drivestack.tracking.motion import KalmanMotionModel, build_motion_model
+from drivestack.tracking.motion import (
+    ConstantVelocityModel,
+    KalmanMotionModel,
+    build_motion_model,
+)
+
+#: With anchor-point measurements, a constant-velocity track faster than this (m/s) has its
+#: yaw pointed along its velocity (:meth:`ClassTracker._head_along_velocity`).
+HEADING_MIN_SPEED_MPS = 1.0
 
 
 def _i(n: int = 0) -> np.ndarray:
@@ -225,11 +233,48 @@ class ClassTracker:
         aligned = axes_aligned_to(matched_boxes, s.x[rows, 3])
         s.size_history[rows, s.hits[rows] % self._size_window] = aligned[:, 3:5]
         reference = np.nanmedian(s.size_history[rows], axis=1)
+        across = reference[:, 0] < reference[:, 1]
+        if across.any():
+            # a vehicle track whose boxes are mostly wider than long has its axes the wrong
+            # way round (born from a box fitted across the vehicle): turn it by 90 degrees
+            turned = rows[across]
+            self._turn_axes(turned)
+            reference[across] = reference[across, ::-1]
+            aligned[across] = axes_aligned_to(aligned[across], s.x[turned, 3])
+        self._head_along_velocity(rows)
         viewpoint = np.zeros(2) if viewpoint_xy_m is None else viewpoint_xy_m
         predicted = anchored_boxes(self.model.boxes(s.x[rows]), reference, viewpoint)
         s.x[rows, 0:2] = predicted[:, 0:2]
         s.x[rows, 4:6] = reference  # state slots 4, 5: length, width
         return anchored_boxes(aligned, reference, viewpoint)
+
+    def _head_along_velocity(self, rows: np.ndarray) -> None:
+        """Point the yaw of tracks ``rows`` that move faster than
+        :data:`HEADING_MIN_SPEED_MPS` along their velocity (yaw + pi where it points
+        against it: the same footprint; a LiDAR box's yaw is an axis), so that a vehicle
+        track's yaw is its heading (the planners match it to lanes). Constant-velocity tracks
+        only: a CTRV track's velocity follows its yaw."""
+        if not isinstance(self.model, ConstantVelocityModel):
+            return
+        x = self.state.x
+        vx, vy = x[rows, 7], x[rows, 8]
+        backwards = (np.hypot(vx, vy) > HEADING_MIN_SPEED_MPS) & (
+            np.cos(x[rows, 3]) * vx + np.sin(x[rows, 3]) * vy < 0.0
+        )
+        if backwards.any():
+            flipped = rows[backwards]
+            x[flipped, 3] = wrap_angle(x[flipped, 3] + np.pi)
+
+    def _turn_axes(self, rows: np.ndarray) -> None:
+        """Turn tracks ``rows`` by 90 degrees: yaw + pi/2, length and width swapped in the
+        state, its covariance and the size history (the same footprint)."""
+        s = self.state
+        s.x[rows, 3] = wrap_angle(s.x[rows, 3] + 0.5 * np.pi)
+        s.x[rows, 4:6] = s.x[rows, 5:3:-1]
+        order = np.arange(s.P.shape[1])
+        order[4], order[5] = 5, 4  # state slots 4, 5: length, width
+        s.P[rows] = s.P[rows][:, order][:, :, order]
+        s.size_history[rows] = s.size_history[rows, :, ::-1]
 
     def _start_tracks(
         self,

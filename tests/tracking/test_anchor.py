@@ -116,3 +116,48 @@ def test_anchor_config_from_yaml(tmp_path) -> None:  # type: ignore[no-untyped-d
     path.write_text("classes:\n  car:\n    anchor: {enabled: true, size_window_frames: 0}\n")
     with pytest.raises(ConfigError, match="size_window_frames"):
         load_tracker_config(path)
+
+
+def _car_tracker(anchor: bool = True):  # type: ignore[no-untyped-def]
+    cfg = ClassTrackerConfig(
+        motion=MotionConfig(
+            process_position_std_m=1.0,
+            process_velocity_std_mps=6.0,
+            measurement_position_std_m=0.3,
+            process_size_std_m=3.16,
+            process_yaw_std_rad=3.16,
+        ),
+        association=AssociationConfig(metric="distance_bev", threshold=-3.0),
+        lifecycle=LifecycleConfig(min_hits=1),
+        anchor=AnchorConfig(enabled=anchor, size_window_frames=10),
+    )
+    return build_tracker(TrackerConfig(classes={"car": cfg}))
+
+
+def _step(tracker, k: int, box7: list[float]):  # type: ignore[no-untyped-def]
+    boxes = Boxes3D.from_array7(
+        [box7], "ego", int(k * 1e8), score=[0.9], label=[int(ObjectClass.CAR)]
+    )
+    return tracker.step(boxes)
+
+
+def test_a_track_born_across_its_car_turns_to_the_car_s_axes() -> None:
+    # the first box is fitted across the parked car (1.8 long, 4.5 wide, yaw 90 degrees), the
+    # rest along it: once most of the track's boxes say so, its length is the long side
+    tracker = _car_tracker()
+    out = _step(tracker, 0, [20.0, 0.0, 0.8, 1.8, 4.5, 1.5, np.pi / 2])
+    for k in range(1, 6):
+        out = _step(tracker, k, [20.0, 0.0, 0.8, 4.5, 1.8, 1.5, 0.0])
+    np.testing.assert_allclose(out.boxes.size_m[0, :2], [4.5, 1.8], atol=0.05)
+    assert abs(np.sin(out.boxes.yaw_rad[0])) < 0.05  # along x, either way
+
+
+@pytest.mark.parametrize(("anchor", "cos_yaw"), [(True, 1.0), (False, -1.0)])
+def test_a_moving_track_s_yaw_points_along_its_velocity(anchor: bool, cos_yaw: float) -> None:
+    # a car driving +x at 10 m/s whose boxes carry yaw 180 degrees (an axis); anchored, the
+    # track's yaw becomes its heading (0), as the planners' lane matching needs
+    tracker = _car_tracker(anchor)
+    for k in range(8):
+        out = _step(tracker, k, [10.0 + 1.0 * k, 0.0, 0.8, 4.5, 1.8, 1.5, np.pi])
+    assert out.boxes.velocity_mps[0, 0] > 8.0
+    np.testing.assert_allclose(np.cos(out.boxes.yaw_rad[0]), cos_yaw, atol=1e-6)
