@@ -9,6 +9,14 @@ metrics, every tick's detections and tracks are scored against the simulator's t
 (:class:`~drivestack.sim.perception_metrics.PerceptionMetrics`: AP, recall, precision, MOTA,
 IDS; :meth:`LidarPerception.metrics`).
 
+Warm-up: a stack in a car has been running before any scenario starts, so at the first tick
+its tracks already have velocities. A closed-loop run starts cold instead: a car ahead at
+50 km/h would come out of the first tick as a new track standing still (the Kalman filter's
+velocity starts at zero), and PDM brakes at 4 m/s^2 for it. So before the first tick the
+observer feeds the stack ``warmup_s`` (default :data:`WARMUP_S`) of sweeps of the first
+tick's world extrapolated back in time at constant velocities (the ego along its heading,
+each agent along its velocity), one per world step, neither scored nor timed.
+
 Traffic lights: the LiDAR observer passes on what the world it wraps says, the true states,
 or, with :func:`~drivestack.sim.perceived_lights.with_light_perception` applied first (a
 :class:`PerceivedWorld` whose observer is the camera's
@@ -17,6 +25,8 @@ or, with :func:`~drivestack.sim.perceived_lights.with_light_perception` applied 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,9 +41,15 @@ from drivestack.sim.perception_metrics import PerceptionEvalConfig, PerceptionMe
 from drivestack.sim.sensors import LIDAR_PRESETS, LidarModel, SensorScene
 from drivestack.sim.sensors.lidar import MIN_SIGNAL_PER_M2
 from drivestack.sim.world import Observation, World
+from drivestack.structures.boxes import Boxes3D
+from drivestack.structures.ego_state import EgoState
 from drivestack.structures.sensor_frame import SensorFrame
 
 LIDAR_NAME = "top"
+
+#: Seconds of extrapolated sweeps the stack sees before a run's first tick (see the module
+#: docstring): five 0.1 s steps, enough for a track's velocity to settle within ~0.5 m/s.
+WARMUP_S = 0.5
 
 
 class LidarPerception:
@@ -45,40 +61,36 @@ class LidarPerception:
         lidar: LidarModel,
         scene: SensorScene,
         eval_config: PerceptionEvalConfig | None = None,
+        warmup_s: float = WARMUP_S,
     ) -> None:
+        if not warmup_s >= 0.0:
+            raise ValueError(f"warmup_s must be >= 0 seconds, got {warmup_s}")
         self.stack = stack
         self.lidar = lidar
         self.scene = scene
         self.eval_config = eval_config or PerceptionEvalConfig()
+        self.warmup_s = float(warmup_s)
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = PerceptionMetrics(self.eval_config)
+        self._warm = False
 
     def reset(self) -> None:
         self.stack.reset()
         self.stage_ms = {}
         self.metrics = PerceptionMetrics(self.eval_config)
+        self._warm = False
 
     def observe(self, world: World) -> Observation:
         truth = world.observe()
+        if not self._warm:  # the first tick since reset: the stack sees the past first
+            self._warm_up(truth, world.dt_s)
+            self._warm = True
         ego = truth.ego
-        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
         start = time.perf_counter()
-        self.scene.set_agents(truth.agents)
-        cloud = self.lidar.scan(
-            self.scene,
-            world_from_ego,
-            truth.timestamp_ns,
-            speed_mps=ego.speed_mps,
-            yaw_rate_radps=ego.yaw_rate_radps,
-        )
+        frame = self._sweep(ego, truth.agents, truth.timestamp_ns)
         self.stage_ms.setdefault("lidar_sim", []).append(1e3 * (time.perf_counter() - start))
-        frame = SensorFrame(
-            truth.timestamp_ns,
-            lidars={LIDAR_NAME: cloud},
-            ego_from_sensor={LIDAR_NAME: self.lidar.ego_from_lidar},
-            world_from_ego=world_from_ego,
-            source=f"simulation t={truth.timestamp_ns}",
-        )
+        cloud = frame.lidars[LIDAR_NAME]
+        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
         out = self.stack.step(frame)
         # the truth is scored and the boxes placed in the world from the ego frame: a plug-in
         # detector's boxes left in the LiDAR's frame are its error, named with the fix
@@ -113,6 +125,46 @@ class LidarPerception:
             boxes = boxes.transformed(world_from_ego, WORLD)
         # the lights as the wrapped world gives them (true, or perceived by a light observer)
         return Observation(truth.timestamp_ns, ego, boxes, ids, truth.traffic_lights)
+
+    def _sweep(self, ego: EgoState, agents: Boxes3D, timestamp_ns: int) -> SensorFrame:
+        """The simulated sweep of ``agents`` (world frame) seen from ``ego`` at
+        ``timestamp_ns``, as a :class:`SensorFrame` like ingestion's."""
+        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
+        self.scene.set_agents(agents)
+        cloud = self.lidar.scan(
+            self.scene,
+            world_from_ego,
+            timestamp_ns,
+            speed_mps=ego.speed_mps,
+            yaw_rate_radps=ego.yaw_rate_radps,
+        )
+        return SensorFrame(
+            timestamp_ns,
+            lidars={LIDAR_NAME: cloud},
+            ego_from_sensor={LIDAR_NAME: self.lidar.ego_from_lidar},
+            world_from_ego=world_from_ego,
+            source=f"simulation t={timestamp_ns}",
+        )
+
+    def _warm_up(self, first: Observation, dt_s: float) -> None:
+        """Step the stack through ``warmup_s`` of sweeps before ``first`` (one per ``dt_s``):
+        the ego moved back along its heading and the agents along their velocities
+        (module docstring). Not scored, not timed."""
+        ego, agents = first.ego, first.agents
+        for k in range(round(self.warmup_s / dt_s), 0, -1):
+            back_s = k * dt_s
+            back_ego = dataclasses.replace(
+                ego,
+                timestamp_ns=ego.timestamp_ns - round(back_s * 1e9),
+                x_m=ego.x_m - ego.speed_mps * math.cos(ego.yaw_rad) * back_s,
+                y_m=ego.y_m - ego.speed_mps * math.sin(ego.yaw_rad) * back_s,
+            )
+            centre = agents.center_m.copy()
+            centre[:, :2] -= agents.velocity_mps * back_s
+            back_agents = dataclasses.replace(
+                agents, center_m=centre, timestamp_ns=back_ego.timestamp_ns
+            )
+            self.stack.step(self._sweep(back_ego, back_agents, back_ego.timestamp_ns))
 
     def timing_ms(self) -> dict[str, float]:
         """Median milliseconds per stage over the ticks so far."""
@@ -237,8 +289,6 @@ def default_lidar() -> LidarModel:
 
 def with_lidar_perception(built: Any, stack: Stack, lidar: LidarModel | None = None) -> Any:
     """A copy of a built scenario whose planner observes through ``stack`` (see module doc)."""
-    import dataclasses
-
     perception = LidarPerception(
         stack, lidar or default_lidar(), SensorScene.from_road_map(built.road_map)
     )

@@ -5,19 +5,22 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from drivestack.pipeline import build_stack
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
-from drivestack.sim.perceived import LidarPerception, PerceivedWorld, default_lidar
+from drivestack.sim.perceived import WARMUP_S, LidarPerception, PerceivedWorld, default_lidar
 from drivestack.sim.scenario import load_scenarios, load_suite
 from drivestack.sim.sensors import SensorScene
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _perceived(scenario_file: str, case: str | None = None) -> tuple[object, LidarPerception]:
+def _perceived(
+    scenario_file: str, case: str | None = None, warmup_s: float = WARMUP_S
+) -> tuple[object, LidarPerception]:
     """The scenario (its sweep ``case``, or its only one) with LiDAR-perceived observations."""
     scenario = next(
         s
@@ -29,6 +32,7 @@ def _perceived(scenario_file: str, case: str | None = None) -> tuple[object, Lid
         build_stack(REPO / "configs/stack/sim_lidar.yaml"),
         default_lidar(),  # the closed-loop runs' sensor
         SensorScene.from_road_map(built.road_map),
+        warmup_s=warmup_s,
     )
     return dataclasses.replace(built, world=PerceivedWorld(built.world, perception)), perception
 
@@ -50,6 +54,30 @@ def test_planner_sees_tracks_not_ground_truth():
     assert metrics["tracking"]["vehicle"]["TP"] == 1
     world.reset()
     assert perception.metrics.frames == 0
+
+
+@pytest.mark.parametrize(
+    ("warmup_s", "lo_mps", "hi_mps"), [(WARMUP_S, 12.4, 15.4), (0.0, 0.0, 0.5)]
+)
+def test_the_first_tick_sees_a_moving_lead_car_moving_after_the_warm_up(
+    warmup_s: float, lo_mps: float, hi_mps: float
+) -> None:
+    # stop_and_go: the lead car drives at 50 km/h (13.89 m/s) at t = 0. Warmed up on 0.5 s of
+    # extrapolated sweeps, the first tick's track has its speed; cold, a new track stands
+    built, perception = _perceived("stop_and_go.yaml", warmup_s=warmup_s)
+    world = built.world  # type: ignore[attr-defined]
+    world.reset()
+    observation = world.observe()
+    truth = world._world.observe()
+    ahead = abs(observation.agents.center_m[:, 1] - truth.ego.y_m) < 2.0
+    assert ahead.sum() == 1  # the lead car, one track
+    speed = float(np.hypot(*observation.agents.velocity_mps[ahead][0]))
+    assert lo_mps <= speed <= hi_mps
+    # the warm-up sweeps are neither scored nor timed: one frame each
+    assert perception.metrics.result()["frames"] == 1
+    assert len(perception.stage_ms["lidar_sim"]) == 1
+    with pytest.raises(ValueError, match="warmup_s"):
+        LidarPerception(perception.stack, default_lidar(), perception.scene, warmup_s=-0.1)
 
 
 @pytest.mark.slow
