@@ -15,7 +15,8 @@ its tracks already have velocities. A closed-loop run starts cold instead: a car
 velocity starts at zero), and PDM brakes at 4 m/s^2 for it. So before the first tick the
 observer feeds the stack ``warmup_s`` (default :data:`WARMUP_S`) of sweeps of the first
 tick's world extrapolated back in time at constant velocities (the ego along its heading,
-each agent along its velocity), one per world step, neither scored nor timed.
+each agent along its velocity), one per world step, when the world is reset
+(:class:`WarmStart`): neither scored nor timed.
 
 Traffic lights: the LiDAR observer passes on what the world it wraps says, the true states,
 or, with :func:`~drivestack.sim.perceived_lights.with_light_perception` applied first (a
@@ -30,7 +31,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -72,19 +73,14 @@ class LidarPerception:
         self.warmup_s = float(warmup_s)
         self.stage_ms: dict[str, list[float]] = {}
         self.metrics = PerceptionMetrics(self.eval_config)
-        self._warm = False
 
     def reset(self) -> None:
         self.stack.reset()
         self.stage_ms = {}
         self.metrics = PerceptionMetrics(self.eval_config)
-        self._warm = False
 
     def observe(self, world: World) -> Observation:
         truth = world.observe()
-        if not self._warm:  # the first tick since reset: the stack sees the past first
-            self._warm_up(truth, world.dt_s)
-            self._warm = True
         ego = truth.ego
         start = time.perf_counter()
         frame = self._sweep(ego, truth.agents, truth.timestamp_ns)
@@ -146,13 +142,15 @@ class LidarPerception:
             source=f"simulation t={timestamp_ns}",
         )
 
-    def _warm_up(self, first: Observation, dt_s: float) -> None:
-        """Step the stack through ``warmup_s`` of sweeps before ``first`` (one per ``dt_s``):
-        the ego moved back along its heading and the agents along their velocities
-        (module docstring). Not scored, not timed."""
+    def warm_up(self, world: World) -> None:
+        """Step the stack through ``warmup_s`` of sweeps before ``world``'s
+        current tick, one per ``world.dt_s``: the ego moved back along its heading and the
+        agents along their velocities (module docstring). :meth:`PerceivedWorld.reset` calls
+        it with the ground-truth world, after resetting it, so no run times or scores it."""
+        first = world.observe()
         ego, agents = first.ego, first.agents
-        for k in range(round(self.warmup_s / dt_s), 0, -1):
-            back_s = k * dt_s
+        for k in range(round(self.warmup_s / world.dt_s), 0, -1):
+            back_s = k * world.dt_s
             back_ego = dataclasses.replace(
                 ego,
                 timestamp_ns=ego.timestamp_ns - round(back_s * 1e9),
@@ -180,6 +178,16 @@ class Observer(Protocol):
     def reset(self) -> None: ...
 
 
+@runtime_checkable
+class WarmStart(Protocol):
+    """An observer that prepares itself on the world a run starts in:
+    :meth:`PerceivedWorld.reset` calls ``warm_up(world)`` after the reset, with the
+    ground-truth :class:`World` (:func:`ground_truth_world`), e.g.
+    :meth:`LidarPerception.warm_up`."""
+
+    def warm_up(self, world: World) -> None: ...
+
+
 class PerceivedWorld:
     """A :class:`World` whose ``observe()`` goes through an observer; all else is the world's
     (stepping, the ego, the traffic and so the recorded ground truth). Observers compose: the
@@ -195,9 +203,19 @@ class PerceivedWorld:
     def reset(self) -> None:
         self._world.reset()
         self.perception.reset()
+        if isinstance(self.perception, WarmStart):
+            self.perception.warm_up(ground_truth_world(self._world))
 
     def observe(self) -> Observation:
         return self.perception.observe(self._world)  # type: ignore[arg-type]
+
+
+def ground_truth_world(world: World | PerceivedWorld) -> World:
+    """The :class:`World` inside ``world``'s :class:`PerceivedWorld` wrappers (itself for a
+    plain :class:`World`): observing it changes no observer's state."""
+    while isinstance(world, PerceivedWorld):
+        world = world._world
+    return world
 
 
 def observers(world: object) -> list[Observer]:

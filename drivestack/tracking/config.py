@@ -145,10 +145,12 @@ class AnchorConfig:
     width are replaced by the median of the track's last ``size_window_frames`` matched
     detections' while its faces visible from the sensor stay put, so that a partly seen
     vehicle's box does not move its centre (and the filter's speed) whenever the visible part
-    changes. A track whose median box is wider than long (born from a box fitted across its
-    vehicle) is turned by 90 degrees, and a constant-velocity track faster than
-    :data:`~drivestack.tracking.tracker.HEADING_MIN_SPEED_MPS` has its yaw pointed along its
-    velocity (a LiDAR box's yaw is an axis; the planners match a track's heading to lanes).
+    changes. A constant-velocity track faster than
+    :data:`~drivestack.tracking.tracker.HEADING_MIN_SPEED_MPS` takes its axes and heading from
+    its velocity (a LiDAR box's yaw is an axis; the planners match a track's heading to
+    lanes); a slower track whose median box is wider than long (born from a box fitted across
+    its vehicle) is turned by 90 degrees. A moving CTRV track keeps its yaw (its velocity
+    follows it).
     For vehicle classes; off by default; the KITTI-benchmark configs do not use it."""
 
     enabled: bool = False

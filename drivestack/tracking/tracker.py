@@ -9,6 +9,7 @@ snapshot it with ``copy.deepcopy`` and restore it.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from drivestack.tracking.motion import (
 )
 
 #: With anchor-point measurements, a constant-velocity track faster than this (m/s) has its
-#: yaw pointed along its velocity (:meth:`ClassTracker._head_along_velocity`).
+#: yaw pointed along its velocity (:meth:`ClassTracker._axes_along_velocity`), and only a
+#: slower one is turned when its boxes are wider than long.
 HEADING_MIN_SPEED_MPS = 1.0
 
 
@@ -230,37 +232,42 @@ class ClassTracker:
         move so that their own visible faces stay), so a change of the reference size is no
         innovation: only the visible faces' motion is."""
         s = self.state
+        speed = np.hypot(*self.model.velocity(s.x[rows]).T)
+        moving = speed > HEADING_MIN_SPEED_MPS
+        if isinstance(self.model, ConstantVelocityModel) and moving.any():
+            self._axes_along_velocity(rows[moving])
         aligned = axes_aligned_to(matched_boxes, s.x[rows, 3])
         s.size_history[rows, s.hits[rows] % self._size_window] = aligned[:, 3:5]
         reference = np.nanmedian(s.size_history[rows], axis=1)
-        across = reference[:, 0] < reference[:, 1]
+        # a standing vehicle track whose boxes are mostly wider than long has its axes the
+        # wrong way round (born from a box fitted across the vehicle): turn it by 90 degrees.
+        # Not a moving one: its velocity gives its axes (a CV track's, above; a CTRV track's
+        # velocity follows its yaw), and a moving car seen from behind may well give boxes
+        # wider than long
+        across = (reference[:, 0] < reference[:, 1]) & ~moving
         if across.any():
-            # a vehicle track whose boxes are mostly wider than long has its axes the wrong
-            # way round (born from a box fitted across the vehicle): turn it by 90 degrees
             turned = rows[across]
             self._turn_axes(turned)
             reference[across] = reference[across, ::-1]
             aligned[across] = axes_aligned_to(aligned[across], s.x[turned, 3])
-        self._head_along_velocity(rows)
         viewpoint = np.zeros(2) if viewpoint_xy_m is None else viewpoint_xy_m
         predicted = anchored_boxes(self.model.boxes(s.x[rows]), reference, viewpoint)
         s.x[rows, 0:2] = predicted[:, 0:2]
         s.x[rows, 4:6] = reference  # state slots 4, 5: length, width
         return anchored_boxes(aligned, reference, viewpoint)
 
-    def _head_along_velocity(self, rows: np.ndarray) -> None:
-        """Point the yaw of tracks ``rows`` that move faster than
-        :data:`HEADING_MIN_SPEED_MPS` along their velocity (yaw + pi where it points
-        against it: the same footprint; a LiDAR box's yaw is an axis), so that a vehicle
-        track's yaw is its heading (the planners match it to lanes). Constant-velocity tracks
-        only: a CTRV track's velocity follows its yaw."""
-        if not isinstance(self.model, ConstantVelocityModel):
-            return
+    def _axes_along_velocity(self, rows: np.ndarray) -> None:
+        """Constant-velocity tracks ``rows`` (moving): turn each by 90 degrees where its yaw
+        axis lies more than 45 degrees from its velocity (:meth:`_turn_axes`), then by 180
+        where its yaw points against it (the same footprint: a LiDAR box's yaw is an axis),
+        so that a moving vehicle track's yaw is its heading (the planners match it to
+        lanes)."""
         x = self.state.x
-        vx, vy = x[rows, 7], x[rows, 8]
-        backwards = (np.hypot(vx, vy) > HEADING_MIN_SPEED_MPS) & (
-            np.cos(x[rows, 3]) * vx + np.sin(x[rows, 3]) * vy < 0.0
-        )
+        heading = np.arctan2(x[rows, 8], x[rows, 7])
+        across = np.abs(np.sin(x[rows, 3] - heading)) > math.sin(0.25 * math.pi)
+        if across.any():
+            self._turn_axes(rows[across])
+        backwards = np.cos(x[rows, 3] - heading) < 0.0
         if backwards.any():
             flipped = rows[backwards]
             x[flipped, 3] = wrap_angle(x[flipped, 3] + np.pi)

@@ -161,3 +161,24 @@ def test_a_moving_track_s_yaw_points_along_its_velocity(anchor: bool, cos_yaw: f
         out = _step(tracker, k, [10.0 + 1.0 * k, 0.0, 0.8, 4.5, 1.8, 1.5, np.pi])
     assert out.boxes.velocity_mps[0, 0] > 8.0
     np.testing.assert_allclose(np.cos(out.boxes.yaw_rad[0]), cos_yaw, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["cv", "ctrv"])
+def test_a_moving_car_seen_in_part_keeps_its_heading(model: str) -> None:
+    # a lead car driving +x at 10 m/s: 1 s of full 4.5 x 1.9 m boxes, then 2 s of its rear
+    # part only, 1.7 m long and 1.9 m wide (wider than long, yaw still 0). Its track keeps
+    # heading +x and driving +x (a standing track with such boxes would be turned)
+    cfg = ClassTrackerConfig(
+        motion=MotionConfig(model=model),  # type: ignore[arg-type]
+        association=AssociationConfig(metric="giou_3d", threshold=-0.2, method="hungarian"),
+        anchor=AnchorConfig(enabled=True, size_window_frames=10),
+    )
+    tracker = build_tracker(TrackerConfig(classes={"car": cfg}))
+    for k in range(30):
+        x = 15.0 + 1.0 * k
+        box = (
+            [x, 0.0, 0.8, 4.5, 1.9, 1.5, 0.0] if k < 10 else [x - 1.4, 0.0, 0.8, 1.7, 1.9, 1.5, 0.0]
+        )
+        out = _step(tracker, k, box)
+    assert abs(np.sin(out.boxes.yaw_rad[0])) < 0.1  # along x
+    assert out.boxes.velocity_mps[0, 0] > 8.0 and abs(out.boxes.velocity_mps[0, 1]) < 1.0
