@@ -10,6 +10,7 @@ import pytest
 from drivestack.config.strict import ConfigError
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
+from drivestack.structures.tracks import Tracks
 from drivestack.tracking.anchor import anchored_boxes, axes_aligned_to
 from drivestack.tracking.config import (
     AnchorConfig,
@@ -20,7 +21,7 @@ from drivestack.tracking.config import (
     TrackerConfig,
     load_tracker_config,
 )
-from drivestack.tracking.tracker import build_tracker
+from drivestack.tracking.tracker import Tracker, build_tracker
 
 ORIGIN = np.zeros(2)
 
@@ -70,55 +71,8 @@ def test_axes_turn_to_the_track_with_length_and_width_swapped() -> None:
     np.testing.assert_array_equal(same, boxes)
 
 
-def _parked_car_speeds_mps(anchor: bool) -> np.ndarray:
-    """Tracked speeds of a parked 4.5 m car 20 m ahead whose box is, every other sweep, only
-    its 2.5 m rear part (rear face at 17.75 m, centre 19.0 m instead of 20.0 m)."""
-    cfg = ClassTrackerConfig(
-        motion=MotionConfig(
-            process_position_std_m=1.0,
-            process_velocity_std_mps=6.0,
-            measurement_position_std_m=0.3,
-            process_size_std_m=3.16,
-        ),
-        association=AssociationConfig(metric="distance_bev", threshold=-3.0),
-        lifecycle=LifecycleConfig(min_hits=1),
-        anchor=AnchorConfig(enabled=anchor, size_window_frames=10),
-    )
-    tracker = build_tracker(TrackerConfig(classes={"car": cfg}))
-    speeds = []
-    for k in range(30):
-        x, length = (20.0, 4.5) if k % 2 == 0 else (19.0, 2.5)
-        boxes = Boxes3D.from_array7(
-            [[x, 0.0, 0.8, length, 1.8, 1.5, 0.0]],
-            "ego",
-            int(k * 1e8),
-            score=[0.9],
-            label=[int(ObjectClass.CAR)],
-        )
-        out = tracker.step(boxes)
-        speeds.append(float(np.hypot(*out.boxes.velocity_mps[0])))
-    return np.array(speeds)
-
-
-def test_a_parked_car_seen_in_part_every_other_sweep_stands_still() -> None:
-    plain = _parked_car_speeds_mps(anchor=False)
-    anchored = _parked_car_speeds_mps(anchor=True)
-    assert plain[5:].min() > 1.0  # the 1 m centre jumps read as about 1.4 m/s, every sweep
-    # every measurement puts the rear face at 17.75 m: nothing moves
-    assert anchored.max() < 1e-9
-
-
-def test_anchor_config_from_yaml(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "t.yaml"
-    path.write_text("classes:\n  car:\n    anchor: {enabled: true, size_window_frames: 5}\n")
-    cfg = load_tracker_config(path)
-    assert cfg.classes["car"].anchor == AnchorConfig(enabled=True, size_window_frames=5)
-    path.write_text("classes:\n  car:\n    anchor: {enabled: true, size_window_frames: 0}\n")
-    with pytest.raises(ConfigError, match="size_window_frames"):
-        load_tracker_config(path)
-
-
-def _car_tracker(anchor: bool = True):  # type: ignore[no-untyped-def]
+def _car_tracker(anchor: bool = True) -> Tracker:
+    """A car tracker as the closed-loop stack's (motion noise), anchors on or off."""
     cfg = ClassTrackerConfig(
         motion=MotionConfig(
             process_position_std_m=1.0,
@@ -134,11 +88,42 @@ def _car_tracker(anchor: bool = True):  # type: ignore[no-untyped-def]
     return build_tracker(TrackerConfig(classes={"car": cfg}))
 
 
-def _step(tracker, k: int, box7: list[float]):  # type: ignore[no-untyped-def]
+def _step(tracker: Tracker, k: int, box7: list[float]) -> Tracks:
+    """Step ``tracker`` with one car box in the ego frame at ``k`` x 0.1 s."""
     boxes = Boxes3D.from_array7(
         [box7], "ego", int(k * 1e8), score=[0.9], label=[int(ObjectClass.CAR)]
     )
     return tracker.step(boxes)
+
+
+def _parked_car_speeds_mps(anchor: bool) -> np.ndarray:
+    """Tracked speeds of a parked 4.5 m car 20 m ahead whose box is, every other sweep, only
+    its 2.5 m rear part (rear face at 17.75 m, centre 19.0 m instead of 20.0 m)."""
+    tracker = _car_tracker(anchor)
+    speeds = []
+    for k in range(30):
+        x, length = (20.0, 4.5) if k % 2 == 0 else (19.0, 2.5)
+        out = _step(tracker, k, [x, 0.0, 0.8, length, 1.8, 1.5, 0.0])
+        speeds.append(float(np.hypot(*out.boxes.velocity_mps[0])))
+    return np.array(speeds)
+
+
+def test_a_parked_car_seen_in_part_every_other_sweep_stands_still() -> None:
+    plain = _parked_car_speeds_mps(anchor=False)
+    anchored = _parked_car_speeds_mps(anchor=True)
+    assert plain[5:].min() > 1.0  # the 1 m centre jumps read as about 1.4 m/s, every sweep
+    # every measurement puts the rear face at 17.75 m: nothing moves
+    assert anchored.max() < 1e-9
+
+
+def test_anchor_config_from_yaml(tmp_path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("classes:\n  car:\n    anchor: {enabled: true, size_window_frames: 5}\n")
+    cfg = load_tracker_config(path)
+    assert cfg.classes["car"].anchor == AnchorConfig(enabled=True, size_window_frames=5)
+    path.write_text("classes:\n  car:\n    anchor: {enabled: true, size_window_frames: 0}\n")
+    with pytest.raises(ConfigError, match="size_window_frames"):
+        load_tracker_config(path)
 
 
 def test_a_track_born_across_its_car_turns_to_the_car_s_axes() -> None:
