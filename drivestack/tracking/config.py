@@ -23,7 +23,12 @@ class MotionConfig:
     ``model``: ``cv`` (constant velocity, state x y z yaw l w h vx vy vz) or ``ctrv`` (constant
     turn rate and velocity, EKF, state x y z yaw l w h v yaw_rate). Process noise is a standard
     deviation accumulated per second (``Q = std^2 * dt``); measurement noise a standard
-    deviation per detection.
+    deviation per detection. ``initial_lateral_velocity_std_mps`` (CV only; ``None``:
+    ``initial_velocity_std_mps`` in every direction): a new track's velocity prior across
+    its first box's axis, ``initial_velocity_std_mps`` along it. Vehicles drive along their
+    long axis, so a new track's second box moving sideways is then mostly taken as box noise
+    rather than as speed (a 0.7 m sideways jump no longer reads 7 m/s), while a move along the
+    axis is taken as speed as before.
     """
 
     model: Literal["cv", "ctrv"] = "cv"
@@ -38,10 +43,17 @@ class MotionConfig:
     initial_position_std_m: float = 3.0
     initial_velocity_std_mps: float = 100.0
     initial_yaw_rate_std_radps: float = 1.0
+    initial_lateral_velocity_std_mps: float | None = None
 
     def __post_init__(self) -> None:
-        stds = [f.name for f in dataclasses.fields(self) if f.name != "model"]
+        stds = [
+            f.name
+            for f in dataclasses.fields(self)
+            if f.name not in ("model", "initial_lateral_velocity_std_mps")
+        ]
         check_config_numbers(self, *stds, above=0.0)
+        if self.initial_lateral_velocity_std_mps is not None:
+            check_config_numbers(self, "initial_lateral_velocity_std_mps", above=0.0)
 
 
 @dataclass(frozen=True)

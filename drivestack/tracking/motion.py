@@ -54,6 +54,14 @@ class KalmanMotionModel:
         x[:, :_MEAS_DIM] = boxes[:, _BOX_TO_STATE]
         P = np.empty((n, self.state_dim, self.state_dim))
         P[:] = self._P0
+        lateral = self.cfg.initial_lateral_velocity_std_mps
+        if lateral is not None and self.state_dim == 10 and n:
+            # CV: the velocity's prior across the box's axis is lateral_std, along it the usual
+            c, s = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+            va, vl = self.cfg.initial_velocity_std_mps**2, lateral**2
+            P[:, 7, 7] = va * c * c + vl * s * s
+            P[:, 8, 8] = va * s * s + vl * c * c
+            P[:, 7, 8] = P[:, 8, 7] = (va - vl) * c * s
         return x, P
 
     def _initial_variances(self) -> np.ndarray:
