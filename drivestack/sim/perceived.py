@@ -83,10 +83,10 @@ class LidarPerception:
         truth = world.observe()
         ego = truth.ego
         start = time.perf_counter()
-        frame = self._sweep(ego, truth.agents, truth.timestamp_ns)
+        world_from_ego = _world_from_ego(ego)
+        frame = self._sweep(ego, world_from_ego, truth.agents, truth.timestamp_ns)
         self.stage_ms.setdefault("lidar_sim", []).append(1e3 * (time.perf_counter() - start))
         cloud = frame.lidars[LIDAR_NAME]
-        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
         out = self.stack.step(frame)
         # the truth is scored and the boxes placed in the world from the ego frame: a plug-in
         # detector's boxes left in the LiDAR's frame are its error, named with the fix
@@ -122,10 +122,11 @@ class LidarPerception:
         # the lights as the wrapped world gives them (true, or perceived by a light observer)
         return Observation(truth.timestamp_ns, ego, boxes, ids, truth.traffic_lights)
 
-    def _sweep(self, ego: EgoState, agents: Boxes3D, timestamp_ns: int) -> SensorFrame:
-        """The simulated sweep of ``agents`` (world frame) seen from ``ego`` at
-        ``timestamp_ns``, as a :class:`SensorFrame` like ingestion's."""
-        world_from_ego = SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
+    def _sweep(
+        self, ego: EgoState, world_from_ego: SE3, agents: Boxes3D, timestamp_ns: int
+    ) -> SensorFrame:
+        """The simulated sweep of ``agents`` (world frame) seen from ``ego`` (at
+        ``world_from_ego``) at ``timestamp_ns``, as a :class:`SensorFrame` like ingestion's."""
         self.scene.set_agents(agents)
         cloud = self.lidar.scan(
             self.scene,
@@ -162,11 +163,18 @@ class LidarPerception:
             back_agents = dataclasses.replace(
                 agents, center_m=centre, timestamp_ns=back_ego.timestamp_ns
             )
-            self.stack.step(self._sweep(back_ego, back_agents, back_ego.timestamp_ns))
+            self.stack.step(
+                self._sweep(back_ego, _world_from_ego(back_ego), back_agents, back_ego.timestamp_ns)
+            )
 
     def timing_ms(self) -> dict[str, float]:
         """Median milliseconds per stage over the ticks so far."""
         return {stage: float(np.median(values)) for stage, values in self.stage_ms.items()}
+
+
+def _world_from_ego(ego: EgoState) -> SE3:
+    """The ego frame's pose in the world (on the ground, heading ``ego.yaw_rad``)."""
+    return SE3.from_xyz_yaw([ego.x_m, ego.y_m, 0.0], ego.yaw_rad)
 
 
 class Observer(Protocol):

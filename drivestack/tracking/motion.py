@@ -54,14 +54,6 @@ class KalmanMotionModel:
         x[:, :_MEAS_DIM] = boxes[:, _BOX_TO_STATE]
         P = np.empty((n, self.state_dim, self.state_dim))
         P[:] = self._P0
-        lateral = self.cfg.initial_lateral_velocity_std_mps
-        if lateral is not None and self.state_dim == 10 and n:
-            # CV: the velocity's prior across the box's axis is lateral_std, along it the usual
-            c, s = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
-            va, vl = self.cfg.initial_velocity_std_mps**2, lateral**2
-            P[:, 7, 7] = va * c * c + vl * s * s
-            P[:, 8, 8] = va * s * s + vl * c * c
-            P[:, 7, 8] = P[:, 8, 7] = (va - vl) * c * s
         return x, P
 
     def _initial_variances(self) -> np.ndarray:
@@ -121,6 +113,20 @@ class ConstantVelocityModel(KalmanMotionModel):
             + [c.measurement_size_std_m**2] * 3
             + [c.initial_velocity_std_mps**2] * 3
         )
+
+    def initiate(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`KalmanMotionModel.initiate`; with ``initial_lateral_velocity_std_mps``
+        the planar velocity's prior is that across each box's axis and
+        ``initial_velocity_std_mps`` along it (the covariance rotated by the box's yaw)."""
+        x, P = super().initiate(boxes)
+        lateral = self.cfg.initial_lateral_velocity_std_mps
+        if lateral is not None and boxes.shape[0]:
+            c, s = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
+            along_var, across_var = self.cfg.initial_velocity_std_mps**2, lateral**2
+            P[:, 7, 7] = along_var * c * c + across_var * s * s
+            P[:, 8, 8] = along_var * s * s + across_var * c * c
+            P[:, 7, 8] = P[:, 8, 7] = (along_var - across_var) * c * s
+        return x, P
 
     def _transition(self, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(F^T, F, Q)`` for a time step (``F^T`` a view of ``F``), cached for the last step
