@@ -74,20 +74,60 @@ def test_a_plan_moving_off_from_rest_is_followed() -> None:
     assert accel == pytest.approx(-1.0)
 
 
-def test_a_plan_stopping_within_the_step_is_followed() -> None:
-    # a plan made from 0.3 m/s braking at 3 m/s^2 stops 0.1 s in: the feed-forward is its mean
-    # acceleration over the 0.2 s preview, (0 - 0.3) / 0.2 = -1.5 m/s^2, with no speed error
-    # now. (A feed-forward read as the plan's acceleration at 0.2 s, 0 there, left the car
-    # creeping at 0.3 m/s for ever once the speed error was taken now.)
+def _stopping_plan(v0_mps: float, decel_mps2: float) -> Trajectory:
+    """Along +x at 0.1 s samples: from ``v0_mps`` braking at ``decel_mps2`` to rest."""
     t = np.arange(81) * 0.1
     z = np.zeros(81)
-    v = np.maximum(0.3 - 3.0 * t, 0.0)
-    a = np.where(v > 0.0, -3.0, 0.0)
-    plan = Trajectory(
+    v = np.maximum(v0_mps - decel_mps2 * t, 0.0)
+    a = np.where(v > 0.0, -decel_mps2, 0.0)
+    return Trajectory(
         np.round(t * 1e9).astype(np.int64), np.cumsum(v) * 0.1, z, z, v, a, z, "world"
     )
-    accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.3), plan, 0, 0.1)
-    assert accel == pytest.approx(-1.5)
+
+
+def test_a_plan_stopping_within_the_step_is_followed() -> None:
+    # a plan made from 0.3 m/s braking at 3 m/s^2 stops 0.1 s in: the feed-forward is its mean
+    # acceleration up to that stop, (0 - 0.3) / 0.1 = -3 m/s^2, with no speed error now, and
+    # the car is at rest after the step. (A feed-forward read as the plan's acceleration at
+    # 0.2 s, 0 there, left the car creeping at 0.3 m/s for ever once the speed error was taken
+    # now; one averaged over the whole 0.2 s preview, past the stop, gave -1.5 m/s^2.)
+    accel, _ = TrajectoryTracker().step(
+        BicycleState.of(0.0, 0.0, 0.0, 0.3), _stopping_plan(0.3, 3.0), 0, 0.1
+    )
+    assert accel == pytest.approx(-3.0)
+
+
+def test_an_emergency_stop_from_walking_pace_is_at_rest_in_two_steps() -> None:
+    # PDM's emergency brake from 0.45 m/s (at 8 m/s^2 the plan is at rest by its 0.1 s
+    # sample): the command is to stop within the step, -4.5 m/s^2; the 40 m/s^3 jerk limit
+    # lets the car reach -4 m/s^2 in the first step, and it is at rest after the second. With
+    # the feed-forward averaged over the 0.2 s preview it braked at 2.25, 1.1 and 1.0 m/s^2
+    # and still moved at 0.01 m/s after three steps (a closed-loop run where a recorded car
+    # then brushed the ego at 0.06 m/s, above nuPlan's 0.05 m/s standstill: at fault).
+    plan = _stopping_plan(0.45, 8.0)
+    tracker = TrajectoryTracker()
+    state = BicycleState.of(0.0, 0.0, 0.0, 0.45)
+    accel, steer = tracker.step(state, plan, 0, 0.1)
+    assert accel == pytest.approx(-4.5)
+    for k in range(2):
+        state = bicycle_step(state, accel, steer, 0.1, VEHICLE)
+        accel, steer = tracker.step(state, plan, (k + 1) * 100_000_000, 0.1)
+    assert state.speed_mps[0] == 0.0
+
+
+def test_a_stop_between_plan_samples_is_found_by_interpolation() -> None:
+    # from 1.0 m/s at 6 m/s^2 the plan's 0.1 s samples are 1.0, 0.4, 0.0: linear between them
+    # it reaches rest at 0.1 + 0.1 * 0.4 / 0.4 = 0.2 s, the whole preview: -1.0 / 0.2 = -5
+    accel, _ = TrajectoryTracker().step(
+        BicycleState.of(0.0, 0.0, 0.0, 1.0), _stopping_plan(1.0, 6.0), 0, 0.1
+    )
+    assert accel == pytest.approx(-5.0)
+    # from 0.8 m/s the samples are 0.8, 0.2, 0.0: at rest at 0.1 + 0.1 * 0.2 / 0.2 = 0.2 s too;
+    # with a 0.4 s preview the feed-forward is still taken only up to that stop
+    accel, _ = TrajectoryTracker(TrackerParams(preview_s=0.4)).step(
+        BicycleState.of(0.0, 0.0, 0.0, 0.8), _stopping_plan(0.8, 6.0), 0, 0.1
+    )
+    assert accel == pytest.approx(-4.0)
 
 
 @pytest.mark.parametrize("laps", [0.9, 0.99, 1.0, 1.1])
