@@ -129,6 +129,52 @@ def _split_oversize(
     return out
 
 
+def split_clusters(
+    grouped_m: np.ndarray, bounds: np.ndarray, which: np.ndarray, cfg: ClusterConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-cluster the voxels of clusters ``which`` at ``cfg.base_distance_m``.
+
+    Args:
+        grouped_m: ``(M, 3)`` voxel centroids grouped by cluster, cluster ``i`` being
+            ``grouped_m[bounds[i]:bounds[i + 1]]`` (:meth:`Clusters.grouped`).
+        bounds: ``(C + 1,)`` cluster bounds.
+        which: ``(K,)`` indices of the clusters to re-cluster.
+
+    Returns:
+        ``(M', 3)`` grouped voxels, ``(C' + 1,)`` bounds and ``(C',)`` the index of the input
+        cluster each output cluster comes from. A cluster of ``which`` that falls into at
+        least two parts of ``cfg.min_points`` voxels or more is replaced, where it was, by
+        those parts in order of their first voxel (smaller parts dropped); every other
+        cluster is kept as it was.
+    """
+    bounds = np.asarray(bounds, dtype=np.int64)
+    counts = np.diff(bounds)
+    parts: dict[int, list[np.ndarray]] = {}
+    for c in np.asarray(which, dtype=np.int64).reshape(-1):
+        vox = grouped_m[bounds[c] : bounds[c + 1]]
+        if len(vox) < 2 * cfg.min_points:
+            continue
+        component = _components(vox, np.full(len(vox), cfg.base_distance_m), cfg)
+        roots, sizes = np.unique(component, return_counts=True)  # roots: first voxels, sorted
+        big = roots[sizes >= cfg.min_points]
+        if len(big) >= 2:
+            parts[int(c)] = [vox[component == r] for r in big]
+    if not parts:
+        return grouped_m, bounds, np.arange(len(counts))
+    pieces: list[np.ndarray] = []
+    source: list[int] = []
+    for index in range(len(counts)):
+        for piece in parts.get(index, [grouped_m[bounds[index] : bounds[index + 1]]]):
+            pieces.append(piece)
+            source.append(index)
+    sizes_out = np.array([len(p) for p in pieces], dtype=np.int64)
+    return (
+        np.concatenate(pieces),
+        np.concatenate([[0], np.cumsum(sizes_out)]),
+        np.array(source, dtype=np.int64),
+    )
+
+
 @numba.njit(cache=True, nogil=True)
 def _find(parent: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
     root = i

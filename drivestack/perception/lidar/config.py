@@ -158,6 +158,12 @@ class ClusterConfig:
     ``oversize_link_scale`` (default 0: off) re-clusters the voxels of a component larger than
     ``max_points`` (no road user is that large: a wall or hedge joined to the cars and people
     beside it through thin bridges) with its link distances times that factor, once.
+    ``split_unknown_max_length_m`` (default 0: off): a cluster whose box fits no class and is
+    at most that long (a person joined to the pole beside them at range, where the link
+    distance has grown to ``max_distance_m``) is re-clustered once at ``base_distance_m``;
+    each part with at least ``min_points`` voxels is boxed and classified on its own
+    (:func:`~drivestack.perception.lidar.cluster.split_clusters`), smaller parts dropped, and a
+    cluster that gives fewer than two such parts is kept as it was.
     """
 
     voxel_size_m: float
@@ -170,6 +176,7 @@ class ClusterConfig:
     max_height_above_ground_m: float
     vertical_link_scale: float = 1.0
     oversize_link_scale: float = 0.0
+    split_unknown_max_length_m: float = 0.0
 
     def __post_init__(self) -> None:
         check_config_numbers(self, "voxel_size_m", "base_distance_m", "max_distance_m", above=0.0)
@@ -190,6 +197,7 @@ class ClusterConfig:
             )
         if not 0 <= self.oversize_link_scale < 1:
             raise ValueError(f"need 0 <= oversize_link_scale < 1, got {self.oversize_link_scale}")
+        check_config_numbers(self, "split_unknown_max_length_m", at_least=0.0)
         if not 0 < self.vertical_link_scale <= 1:
             raise ValueError(f"need 0 < vertical_link_scale <= 1, got {self.vertical_link_scale}")
         if not (

@@ -42,7 +42,7 @@ from drivestack.perception.lidar.box_fit import (
     split_rows,
 )
 from drivestack.perception.lidar.classify import class_likelihoods, classify
-from drivestack.perception.lidar.cluster import Clusters, cluster_points
+from drivestack.perception.lidar.cluster import Clusters, cluster_points, split_clusters
 from drivestack.perception.lidar.config import (
     LidarDetectorConfig,
     load_lidar_detector_config,
@@ -314,6 +314,8 @@ class LidarDetector:
             out[0] = len(fitted.boxes)
         with rec.step("classify", len(fitted.boxes)) as out:
             found = self._classify(fitted, xyz, ground.height_m, priors)
+            if cfg.cluster.split_unknown_max_length_m > 0:
+                fitted, found = self._split_unknown(fitted, found, xyz, ground.height_m, priors)
             if cfg.dedup.enabled:
                 out[0] = len(found.boxes)
             else:
@@ -357,6 +359,34 @@ class LidarDetector:
                 ground_z = ground_z[source]
                 boxes = fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
         return _Fitted(grouped, bounds, ground_z, boxes)
+
+    def _split_unknown(
+        self,
+        fitted: _Fitted,
+        found: _Found,
+        xyz: np.ndarray,
+        height_m: np.ndarray,
+        priors: MapPriors,
+    ) -> tuple[_Fitted, _Found]:
+        """Clusters whose boxes fit no class and are at most ``split_unknown_max_length_m``
+        long, re-clustered at the base link distance (:func:`split_clusters`); when any falls
+        apart, every box is fitted and classified again (else the inputs, unchanged)."""
+        cfg = self.cfg
+        longest = np.maximum(fitted.boxes[:, 3], fitted.boxes[:, 4])
+        which = np.flatnonzero(
+            (found.label == int(ObjectClass.UNKNOWN))
+            & (longest <= cfg.cluster.split_unknown_max_length_m)
+        )
+        if len(which) == 0:
+            return fitted, found
+        grouped, bounds, source = split_clusters(fitted.grouped, fitted.bounds, which, cfg.cluster)
+        if len(source) == len(fitted.boxes):
+            return fitted, found
+        ground_z = fitted.ground_z[source]
+        split = _Fitted(
+            grouped, bounds, ground_z, fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+        )
+        return split, self._classify(split, xyz, height_m, priors)
 
     def _classify(
         self, fitted: _Fitted, xyz: np.ndarray, height_m: np.ndarray, priors: MapPriors
