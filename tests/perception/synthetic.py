@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior
+from drivestack.perception.lidar.config import ClassifyConfig, ClassPrior, ClusterConfig
 
 SENSOR_HEIGHT_M = 1.73
 #: The shipped perception configs, and the KITTI LiDAR one most tests run with.
@@ -16,6 +16,19 @@ KITTI_LIDAR_CONFIG = PERCEPTION_CONFIGS / "lidar_kitti.yaml"
 # A small hand-made classifier (wide size priors, score = a plain linear map) shared by the
 # classification tests.
 PRIOR = dict(std_lwh_m=(0.5, 0.2, 0.15), min_points=5, score_weights=(-1.0, 1.0, 0.5, 0.0, 0.0))
+#: Clustering as the shipped LiDAR configs set it (lidar_kitti.yaml, lidar_sim.yaml): 0.2 m
+#: voxels, link 0.45 m growing 0.03 m per m of range to 1.2 m.
+CLUSTER = ClusterConfig(
+    voxel_size_m=0.2,
+    base_distance_m=0.45,
+    distance_per_range=0.03,
+    max_distance_m=1.2,
+    min_points=4,
+    max_points=4000,
+    min_height_above_ground_m=0.35,
+    max_height_above_ground_m=3.0,
+)
+
 CLASSIFY = ClassifyConfig(
     car=ClassPrior(mean_lwh_m=(4.2, 1.75, 1.6), min_lwh_m=(1.2, 0.3, 1.25), **PRIOR),  # type: ignore[arg-type]
     pedestrian=ClassPrior(mean_lwh_m=(0.8, 0.65, 1.75), min_lwh_m=(0.2, 0.2, 1.3), **PRIOR),  # type: ignore[arg-type]

@@ -10,16 +10,14 @@ import pytest
 from drivestack.perception.lidar.classify import classify, slice_width_height
 from drivestack.perception.lidar.cluster import cluster_points
 from drivestack.perception.lidar.config import (
-    ClusterConfig,
     ThinStructureConfig,
     load_lidar_detector_config,
 )
 from drivestack.structures.labels import ObjectClass
 
-from .synthetic import CLASSIFY, PERCEPTION_CONFIGS
+from .synthetic import CLASSIFY, CLUSTER, PERCEPTION_CONFIGS
 
 THIN = ThinStructureConfig(slice_height_m=0.2, min_width_m=0.3, min_width_to_height=0.22)
-VOXEL = 0.2
 
 
 def _visible_cylinder(x: float, y: float, radius: float, z0: float, z1: float) -> np.ndarray:
@@ -56,17 +54,7 @@ def _person(x: float, y: float, ground_z: float) -> np.ndarray:
 
 def _clusters(*objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The grouped voxel centroids of the objects, one cluster each, as the detector has them."""
-    cfg = ClusterConfig(
-        voxel_size_m=VOXEL,
-        base_distance_m=0.45,
-        distance_per_range=0.03,
-        max_distance_m=1.2,
-        min_points=4,
-        max_points=4000,
-        min_height_above_ground_m=0.35,
-        max_height_above_ground_m=3.0,
-    )
-    grouped, bounds = cluster_points(np.concatenate(objects), cfg).grouped()
+    grouped, bounds = cluster_points(np.concatenate(objects), CLUSTER).grouped()
     assert len(bounds) == len(objects) + 1
     return grouped, bounds
 

@@ -13,25 +13,18 @@ import pytest
 
 from drivestack.core.transforms import SE3
 from drivestack.perception.lidar.cluster import split_clusters
-from drivestack.perception.lidar.config import ClusterConfig, load_lidar_detector_config
+from drivestack.perception.lidar.config import load_lidar_detector_config
 from drivestack.perception.lidar.detector import LidarDetector
 from drivestack.sim.perceived import LIDAR_NAME, default_lidar
 from drivestack.sim.sensors import SensorScene
 from drivestack.sim.sensors.scene import Material, SceneObject
 from drivestack.structures import Boxes3D, ObjectClass, SensorFrame
 
+from ..synthetic import CLUSTER
+
 REPO = Path(__file__).resolve().parents[3]
 SIM_CONFIG = REPO / "configs/perception/lidar_sim.yaml"
-CFG = ClusterConfig(
-    voxel_size_m=0.2,
-    base_distance_m=0.45,
-    distance_per_range=0.03,
-    max_distance_m=1.2,
-    min_points=4,
-    max_points=4000,
-    min_height_above_ground_m=0.35,
-    max_height_above_ground_m=3.0,
-)
+CFG = CLUSTER  # link 0.45 m, min_points 4
 
 
 def _column(x: float, y: float, n: int) -> np.ndarray:
