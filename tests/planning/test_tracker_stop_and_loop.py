@@ -197,3 +197,18 @@ def test_a_plan_slowing_towards_rest_below_the_stopping_speed_is_stopped() -> No
     )
     state = _run(plan, 0.5, 10.0, 0.1)
     assert float(state.speed_mps[0]) == 0.0 and float(state.x_m[0]) < 0.5
+
+
+def test_a_standstill_the_plan_moves_off_from_within_the_preview_is_still_a_stop() -> None:
+    # from 0.5 m/s the plan is at rest 0.05-0.1 s ahead and moves off to 1 m/s at 0.2 s (a
+    # stop line reached, then released): the car brakes to that standstill within the step,
+    # -0.5 / 0.1 = -5 m/s^2 (it read the mean over the preview, (1 - 0.5) / 0.2 = +2.5, and
+    # drove through the standstill)
+    t = np.array([0.0, 0.05, 0.1, 0.2, 2.0])
+    v = np.array([0.5, 0.0, 0.0, 1.0, 1.0])
+    z = np.zeros(len(t))
+    plan = Trajectory(
+        np.round(t * 1e9).astype(np.int64), np.cumsum(v) * 0.05, z, z, v, z, z, "world"
+    )
+    accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.5), plan, 0, 0.1)
+    assert accel == pytest.approx(-5.0)

@@ -11,7 +11,10 @@ classes that read them and, with ``classify.far_vehicle``, takes sparse far clus
 drivable area for cars; the finished vehicle boxes are demoted off the drivable area and,
 with ``classify.lane_heading``, across the lanes, and turned to the lanes' direction) and, when
 ``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
-is the classified boxes before the score filter). The stage works in
+is the classified boxes before the score filter). With ``cluster.split_unknown_max_length_m``,
+``split_unknown`` comes between ``classify`` and ``dedup`` (classified boxes / boxes after the
+split, or returned boxes without ``dedup``; it re-fits and re-classifies every box when a
+cluster falls apart, so its time includes that second pass). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
 ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the LiDAR frame.
 """
@@ -312,15 +315,22 @@ class LidarDetector:
         with rec.step("box_fit", clusters.num_clusters) as out:
             fitted = self._fit_boxes(clusters, ground, ground_prior)
             out[0] = len(fitted.boxes)
+        split = cfg.cluster.split_unknown_max_length_m > 0
         with rec.step("classify", len(fitted.boxes)) as out:
             found = self._classify(fitted, xyz, ground.height_m, priors)
-            if cfg.cluster.split_unknown_max_length_m > 0:
-                fitted, found = self._split_unknown(fitted, found, xyz, ground.height_m, priors)
-            if cfg.dedup.enabled:
+            if cfg.dedup.enabled or split:
                 out[0] = len(found.boxes)
             else:
                 result, features = self._finish(found, cloud, ego_from_sensor, priors)
                 out[0] = len(result)
+        if split:  # boxes in: the classified clusters; out: after the split (and finish)
+            with rec.step("split_unknown", len(found.boxes)) as out:
+                fitted, found = self._split_unknown(fitted, found, xyz, ground.height_m, priors)
+                if cfg.dedup.enabled:
+                    out[0] = len(found.boxes)
+                else:
+                    result, features = self._finish(found, cloud, ego_from_sensor, priors)
+                    out[0] = len(result)
         if cfg.dedup.enabled:
             with rec.step("dedup", len(found.boxes)) as out:
                 dedup = deduplicate(

@@ -30,7 +30,8 @@ class TrackerParams:
     speed_ki: float = 0.1  # 1/s^2 on its integral
     integral_limit_mps: float = 2.0
     # the acceleration feed-forward is the plan's mean acceleration over this long ahead (over
-    # the step when that is longer)
+    # the step when that is longer), or up to the plan's first standstill within it (at least
+    # one step) when it comes to rest sooner
     preview_s: float = 0.2
     # the state may be at most this far from the plan's path (else ValueError: a plan in
     # another frame, or one made for another place)
@@ -177,8 +178,9 @@ class TrajectoryTracker:
     """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle.
 
     Longitudinal: the plan's mean acceleration over the next ``max(dt_s, preview_s)`` (its
-    change of speed over that time; the plan's ``acceleration_mps2`` is not read) as
-    feed-forward, plus PI on the speed error against the plan's speed at ``time_ns``; lateral:
+    change of speed over that time; the plan's ``acceleration_mps2`` is not read), or up to
+    the plan's first standstill in that window (at least one step) when it comes to rest
+    sooner, as feed-forward, plus PI on the speed error against the plan's speed at ``time_ns``; lateral:
     the curvature of the plan's path half a step ahead of the vehicle's projection on it (its
     change of heading over length: the plan's ``yaw_rad`` and positions are read, not its
     ``curvature_1pm``) as feed-forward, corrected by pure pursuit of the point
@@ -245,9 +247,12 @@ class TrajectoryTracker:
         # 0.45 m/s 0.3 s instead of one step)
         ahead_s = max(dt_s, p.preview_s)
         end_speed = float(np.interp(ahead_s, plan_t, plan.speed_mps))
-        if end_speed <= 0.0 < target_speed:
-            ahead_s = max(dt_s, _stop_time_s(plan_t, plan.speed_mps, ahead_s))
-            end_speed = 0.0
+        if target_speed > 0.0:
+            # the plan's first standstill within the preview (ahead_s: none before its end),
+            # also one it moves off from again before the preview ends
+            stop_s = _stop_time_s(plan_t, plan.speed_mps, ahead_s)
+            if stop_s < ahead_s or end_speed <= 0.0:
+                ahead_s, end_speed = max(dt_s, stop_s), 0.0
         feed_forward = (end_speed - target_speed) / ahead_s
         accel = self._speed_command(
             target_speed, step_end_speed, feed_forward, float(state.speed_mps[0]), dt_s
@@ -324,8 +329,8 @@ class TrajectoryTracker:
 
 def _stop_time_s(plan_t_s: np.ndarray, speed_mps: np.ndarray, until_s: float) -> float:
     """When, in ``(0, until_s]`` seconds from now, the plan's speed ``(N,)`` at times
-    ``plan_t_s (N,)`` (ascending; linear between samples) first comes down to 0; ``until_s``
-    when it does not (the caller asks only for a plan at rest there)."""
+    ``plan_t_s (N,)`` (ascending; linear between samples) first comes down to 0, from a
+    speed > 0 now; ``until_s`` when it does not."""
     inside = plan_t_s[(plan_t_s > 0.0) & (plan_t_s < until_s)]
     t = np.concatenate([[0.0], inside, [until_s]])
     v = np.interp(t, plan_t_s, speed_mps)

@@ -91,3 +91,20 @@ def test_a_person_beside_a_pole_at_range_is_a_pedestrian(range_m: float) -> None
         cfg, cluster=dataclasses.replace(cfg.cluster, split_unknown_max_length_m=0.0)
     )
     assert pedestrians(off) == 0
+
+
+def test_the_split_is_its_own_step_in_the_run_report() -> None:
+    frame, _ = _sweep_person_beside_pole(52.0, 1.3)
+    cfg = load_lidar_detector_config(SIM_CONFIG)
+    _, report = LidarDetector(cfg).step_with_report(frame)
+    names = [s.name for s in report.steps]
+    assert names.index("classify") + 1 == names.index("split_unknown")
+    split = report.steps[names.index("split_unknown")]
+    classify = report.steps[names.index("classify")]
+    # the merged cluster in, the person and the pole out (before dedup's score filter)
+    assert split.items_in == classify.items_out and split.items_out == split.items_in + 1
+    off = dataclasses.replace(
+        cfg, cluster=dataclasses.replace(cfg.cluster, split_unknown_max_length_m=0.0)
+    )
+    _, report = LidarDetector(off).step_with_report(frame)
+    assert "split_unknown" not in [s.name for s in report.steps]
