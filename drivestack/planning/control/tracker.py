@@ -178,9 +178,9 @@ class TrajectoryTracker:
     """Stage: ``step(state, plan, time_ns) -> (accel_mps2, steering_rad)`` for one vehicle.
 
     Longitudinal: the plan's mean acceleration over the next ``max(dt_s, preview_s)`` (its
-    change of speed over that time; the plan's ``acceleration_mps2`` is not read), or up to
-    the plan's first standstill in that window (at least one step) when it comes to rest
-    sooner, as feed-forward, plus PI on the speed error against the plan's speed at ``time_ns``; lateral:
+    change of speed over that time; the plan's ``acceleration_mps2`` is not read), or up to the
+    plan's first standstill in that window (at least one step) when it comes to rest sooner, as
+    feed-forward, plus PI on the speed error against the plan's speed at ``time_ns``; lateral:
     the curvature of the plan's path half a step ahead of the vehicle's projection on it (its
     change of heading over length: the plan's ``yaw_rad`` and positions are read, not its
     ``curvature_1pm``) as feed-forward, corrected by pure pursuit of the point
