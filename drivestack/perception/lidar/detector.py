@@ -13,8 +13,8 @@ with ``classify.lane_heading``, across the lanes, and turned to the lanes' direc
 ``dedup.enabled``, ``dedup`` (classified boxes / returned boxes; then ``classify``'s count out
 is the classified boxes before the score filter). With ``cluster.split_unknown_max_length_m``,
 ``split_unknown`` comes between ``classify`` and ``dedup`` (classified boxes / boxes after the
-split, or returned boxes without ``dedup``; it re-fits and re-classifies every box when a
-cluster falls apart, so its time includes that second pass). The stage works in
+split, or returned boxes without ``dedup``; its time includes fitting and classifying the
+parts of the clusters that fall apart). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
 ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the LiDAR frame.
 """
@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -379,8 +379,9 @@ class LidarDetector:
         priors: MapPriors,
     ) -> tuple[_Fitted, _Found]:
         """Clusters whose boxes fit no class and are at most ``split_unknown_max_length_m``
-        long, re-clustered at the base link distance (:func:`split_clusters`); when any falls
-        apart, every box is fitted and classified again (else the inputs, unchanged)."""
+        long, re-clustered at the base link distance (:func:`split_clusters`); the parts of
+        those that fall apart are fitted and classified and take their places, every other
+        box stays as it was (fitting and classifying are per box)."""
         cfg = self.cfg
         longest = np.maximum(fitted.boxes[:, 3], fitted.boxes[:, 4])
         which = np.flatnonzero(
@@ -392,11 +393,29 @@ class LidarDetector:
         grouped, bounds, source = split_clusters(fitted.grouped, fitted.bounds, which, cfg.cluster)
         if len(source) == len(fitted.boxes):
             return fitted, found
+        part = np.bincount(source)[source] > 1  # (C',) rows that are parts of a split cluster
+        rows = np.flatnonzero(part)
+        counts = np.diff(bounds)[rows]
+        points = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in rows])
+        part_bounds = np.concatenate([[0], np.cumsum(counts)])
         ground_z = fitted.ground_z[source]
-        split = _Fitted(
-            grouped, bounds, ground_z, fit_boxes(grouped, bounds, ground_z, cfg.box_fit)
+        parts = _Fitted(
+            grouped[points],
+            part_bounds,
+            ground_z[rows],
+            fit_boxes(grouped[points], part_bounds, ground_z[rows], cfg.box_fit),
         )
-        return split, self._classify(split, xyz, height_m, priors)
+        parts_found = self._classify(parts, xyz, height_m, priors)
+
+        def spliced(kept: np.ndarray, new: np.ndarray) -> np.ndarray:
+            out = kept[source]
+            out[rows] = new
+            return out
+
+        split = _Fitted(grouped, bounds, ground_z, spliced(fitted.boxes, parts.boxes))
+        return split, _Found(
+            *(spliced(getattr(found, f.name), getattr(parts_found, f.name)) for f in fields(_Found))
+        )
 
     def _classify(
         self, fitted: _Fitted, xyz: np.ndarray, height_m: np.ndarray, priors: MapPriors
