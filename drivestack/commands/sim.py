@@ -1013,7 +1013,10 @@ def _perception_line(m: dict[str, Any]) -> str:
             parts.append(f"{group} AP {pct(d['AP'])} R {pct(d['recall'])} P {pct(d['precision'])}")
     trk = m["tracking"].get("all")
     if trk:
-        parts.append(
+        line = (
             f"tracking MOTA {pct(trk['MOTA'])}, IDS {trk['IDS']}, MOTP {trk['MOTP_m'] or 0:.2f} m"
         )
+        if trk.get("AVE_mps") is not None:
+            line += f", velocity error mean {trk['AVE_mps']:.2f} m/s"
+        parts.append(line)
     return "; ".join(parts)

@@ -142,15 +142,15 @@ def sim_perception_section(d: dict[str, Any]) -> str:
         '<h2 id="perception">Perception and tracking</h2><p>The stack in the loop (drivestack '
         "sim --perception lidar): its detections and tracks against the simulated agents over "
         "every frame of the planner's runs (summary.json perception_metrics). AP, recall, "
-        "precision and MOTA in percent, MOTP in metres; – where undefined (no agent of the "
-        "class).</p>"
+        "precision and MOTA in percent, MOTP in metres, AVE (mean tracked velocity error) in "
+        "m/s; – where undefined (no agent of the class).</p>"
     ]
     for planner, p in per.items():
         html.append(
             f'<h3>{escape(planner)}: {p["frames"]} frames</h3><table class="sim-perception" '
             f'data-planner="{escape(planner, quote=True)}"><thead><tr><th class=l>class</th>'
             "<th>AP</th><th>recall</th><th>precision</th><th>TP</th><th>FP</th><th>GT</th>"
-            "<th>MOTA</th><th>MOTP m</th><th>IDS</th><th>track FP</th><th>track FN</th>"
+            "<th>MOTA</th><th>MOTP m</th><th>AVE m/s</th><th>IDS</th><th>track FP</th><th>track FN</th>"
             "</tr></thead><tbody>"
         )
         for cls, row in p["classes"].items():
@@ -159,7 +159,11 @@ def sim_perception_section(d: dict[str, Any]) -> str:
             cells = [td(cls, css="l")]
             cells += [td(percent(det.get(k)), digits=1) for k in ("AP", "recall", "precision")]
             cells += [td(det.get(k)) for k in ("TP", "FP", "GT")]
-            cells += [td(percent(trk.get("MOTA")), digits=1), td(trk.get("MOTP_m"))]
+            cells += [
+                td(percent(trk.get("MOTA")), digits=1),
+                td(trk.get("MOTP_m")),
+                td(trk.get("AVE_mps")),
+            ]
             cells += [td(trk.get(k)) for k in ("IDS", "FP", "FN")]
             html.append(f"<tr>{''.join(cells)}</tr>")
         html.append("</tbody></table>")

@@ -4,7 +4,8 @@ The run's ``summary.json`` holds, per planner, ``perception_metrics`` (the stack
 and tracks against the simulator's true agents over every frame of the planner's runs:
 :mod:`drivestack.sim.perception_metrics`): ``frames``, ``detection.<class>`` (``AP``, or for
 ``all`` ``mAP``; ``recall``, ``precision``, ``TP``, ``FP``, ``GT``) and ``tracking.<class>``
-(``MOTA``, ``MOTP_m``, ``IDS``, ``TP``, ``FP``, ``FN``, ``GT``). :func:`read_sim_perception`
+(``MOTA``, ``MOTP_m``, ``IDS``, ``TP``, ``FP``, ``FN``, ``GT``; ``AVE_mps``, the mean tracked
+velocity error, absent from runs made before it was measured). :func:`read_sim_perception`
 checks every field the report shows and gives one row per planner and class.
 """
 
@@ -47,7 +48,8 @@ def _planner(value: object, where: str) -> dict[str, Any]:
     for cls, row in tracking.items():
         at = f"{where}.tracking.{cls}"
         checked = _row(obj(row, at), at, TRACKING_RATES, TRACKING_COUNTS)
-        checked["MOTP_m"] = number(row.get("MOTP_m"), f"{at}.MOTP_m")
+        for key in ("MOTP_m", "AVE_mps"):
+            checked[key] = number(row.get(key), f"{at}.{key}")
         classes.setdefault(str(cls), {})["tracking"] = checked
     # the pooled row last, as the simulator prints it
     ordered = {c: classes[c] for c in classes if c != "all"}

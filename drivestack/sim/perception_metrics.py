@@ -21,6 +21,10 @@ tracker's output next to that truth (all in the ego frame) and scores them:
   Hungarian method on centre distance. ``IDS`` counts ticks where an agent is matched to a
   track other than the one it was last matched to; ``MOTA = 1 - (FN + FP + IDS) / GT``,
   ``MOTP`` = mean centre distance of the matches (metres).
+- **Tracked velocity error** over the same matches: the BEV distance between the track's
+  velocity and the agent's true velocity over ground (m/s; nuScenes' AVE is the mean),
+  reported as the mean ``AVE_mps`` and the median and 90th percentile. A newborn track
+  whose velocity is still its prior counts like any other match: it is what the planner sees.
 
 Accumulators merge (:meth:`PerceptionMetrics.merge`), so a suite's figures pool every tick of
 every run rather than averaging per-run rates.
@@ -115,12 +119,17 @@ class _MotCounts:
     fn: int = 0
     ids: int = 0
     distance_sum_m: float = 0.0
+    # BEV velocity error of every match (m/s), kept whole for the quantiles
+    velocity_error_mps: list[float] = field(default_factory=list)
 
     def add(self, other: _MotCounts) -> None:
         for name in ("gt", "tp", "fp", "fn", "ids", "distance_sum_m"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.velocity_error_mps.extend(other.velocity_error_mps)
 
     def as_dict(self) -> dict[str, float | int | None]:
+        errors = np.asarray(self.velocity_error_mps)
+        p50, p90 = np.quantile(errors, [0.5, 0.9]) if errors.size else (None, None)
         return {
             "MOTA": 1.0 - (self.fn + self.fp + self.ids) / self.gt if self.gt else None,
             "MOTP_m": self.distance_sum_m / self.tp if self.tp else None,
@@ -131,6 +140,9 @@ class _MotCounts:
             "GT": self.gt,
             "recall": self.tp / self.gt if self.gt else None,
             "precision": self.tp / (self.tp + self.fp) if self.tp + self.fp else None,
+            "AVE_mps": float(errors.mean()) if errors.size else None,
+            "velocity_error_p50_mps": None if p50 is None else float(p50),
+            "velocity_error_p90_mps": None if p90 is None else float(p90),
         }
 
 
@@ -252,6 +264,14 @@ class PerceptionMetrics:
                 counts.ids += 1
             last[gid] = tid
             counts.distance_sum_m += float(dist[i, j])
+            counts.velocity_error_mps.append(
+                float(
+                    np.linalg.norm(
+                        tracks.boxes.velocity_mps[tr_rows[j], :2]
+                        - truth.velocity_mps[gt_rows[i], :2]
+                    )
+                )
+            )
         counts.tp = len(pairs)
         counts.fn = len(gt_rows) - len(pairs)
         counts.fp = len(tr_rows) - len(pairs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -92,6 +94,36 @@ def test_clear_mot_counts_id_switches_and_keeps_correspondences():
     assert t["MOTA"] == pytest.approx(1 - (1 + 2 + 1) / 5)
     assert t["MOTP_m"] == pytest.approx((0.2 + 0.1 + 0.0 + 0.9) / 4)
     assert m.result()["tracking"]["all"]["IDS"] == 1
+
+
+def test_tracked_velocity_error_over_the_matches():
+    m = PerceptionMetrics(PerceptionEvalConfig(match_distance_m=2.0))
+    none = _boxes([])
+    # truth moving at (10, 0) m/s; track velocities (9, 0), (10, 3), (10, -4) over three ticks:
+    # errors 1, 3, 4 m/s; a fourth tick's track 30 m off is no match and does not count
+    for k, (v, x) in enumerate([((9, 0), 10.0), ((10, 3), 11.0), ((10, -4), 12.0), ((0, 0), 40)]):
+        truth = replace(_boxes([(10.0 + k, 0.0, CAR, 0.0)]), velocity_mps=np.array([[10.0, 0.0]]))
+        trk = _tracks([(7, x, 0.0)])
+        trk = replace(trk, boxes=replace(trk.boxes, velocity_mps=np.array([v], dtype=float)))
+        m.add_frame(f"t={k}", truth, ("a",), np.array([100]), none, trk)
+    t = m.result()["tracking"]["vehicle"]
+    assert t["TP"] == 3
+    assert t["AVE_mps"] == pytest.approx((1 + 3 + 4) / 3)
+    assert t["velocity_error_p50_mps"] == pytest.approx(3.0)
+    assert t["velocity_error_p90_mps"] == pytest.approx(3.8)  # numpy's linear quantile
+    assert m.result()["tracking"]["all"]["AVE_mps"] == pytest.approx(8 / 3)
+    # pooled by merge like every other count
+    pooled = PerceptionMetrics()
+    pooled.merge(m, prefix="r/")
+    assert pooled.result()["tracking"]["vehicle"]["AVE_mps"] == pytest.approx(8 / 3)
+
+
+def test_no_match_leaves_the_velocity_error_undefined():
+    m = PerceptionMetrics()
+    truth = _boxes([(10, 0, CAR, 0)])
+    m.add_frame("t=0", truth, ("a",), np.array([10]), _boxes([]), _tracks([(1, 30.0, 0.0)]))
+    t = m.result()["tracking"]["vehicle"]
+    assert t["AVE_mps"] is None and t["velocity_error_p90_mps"] is None
 
 
 def test_merge_pools_ticks_of_runs_and_rejects_clashing_tokens():
