@@ -29,6 +29,13 @@ class MotionConfig:
     long axis, so a new track's second box moving sideways is then mostly taken as box noise
     rather than as speed (a 0.7 m sideways jump no longer reads 7 m/s), while a move along the
     axis is taken as speed as before.
+
+    ``process_acceleration_std_mps2`` (CV only; ``None``: off) adds the discrete white-noise
+    acceleration model (Bar-Shalom): an acceleration of that standard deviation held over each
+    step, so a step of ``dt`` adds ``a^2 [[dt^4/4, dt^3/2], [dt^3/2, dt^2]]`` to each axis'
+    position-velocity block. Unlike the independent random walks of position and velocity,
+    its position noise follows from the velocity noise: a filter given a braking object's
+    deceleration follows it without reading every centre jitter of a box as speed.
     """
 
     model: Literal["cv", "ctrv"] = "cv"
@@ -44,16 +51,20 @@ class MotionConfig:
     initial_velocity_std_mps: float = 100.0
     initial_yaw_rate_std_radps: float = 1.0
     initial_lateral_velocity_std_mps: float | None = None
+    process_acceleration_std_mps2: float | None = None
 
     def __post_init__(self) -> None:
-        stds = [
-            f.name
-            for f in dataclasses.fields(self)
-            if f.name not in ("model", "initial_lateral_velocity_std_mps")
-        ]
+        optional = ("initial_lateral_velocity_std_mps", "process_acceleration_std_mps2")
+        stds = [f.name for f in dataclasses.fields(self) if f.name not in ("model", *optional)]
         check_config_numbers(self, *stds, above=0.0)
-        if self.initial_lateral_velocity_std_mps is not None:
-            check_config_numbers(self, "initial_lateral_velocity_std_mps", above=0.0)
+        for name in optional:
+            if getattr(self, name) is not None:
+                check_config_numbers(self, name, above=0.0)
+        if self.model != "cv" and self.process_acceleration_std_mps2 is not None:
+            raise ValueError(
+                "process_acceleration_std_mps2 is for the constant-velocity model (model: cv), "
+                f"not {self.model}"
+            )
 
 
 @dataclass(frozen=True)

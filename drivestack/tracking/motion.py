@@ -143,7 +143,17 @@ class ConstantVelocityModel(KalmanMotionModel):
             + [c.process_size_std_m**2] * 3
             + [c.process_velocity_std_mps**2] * 3
         ) * abs(dt_s)
-        mats = (F.T, F, np.diag(q))
+        Q = np.diag(q)
+        if c.process_acceleration_std_mps2 is not None:
+            # discrete white-noise acceleration per axis: G a with G = [dt^2/2, dt]
+            var = c.process_acceleration_std_mps2**2
+            half_dt2 = 0.5 * dt_s * dt_s
+            for pos, vel in ((0, 7), (1, 8), (2, 9)):
+                Q[pos, pos] += var * half_dt2 * half_dt2
+                Q[pos, vel] += var * half_dt2 * dt_s
+                Q[vel, pos] += var * half_dt2 * dt_s
+                Q[vel, vel] += var * dt_s * dt_s
+        mats = (F.T, F, Q)
         self._transition_cache = (dt_s, mats)
         return mats
 

@@ -97,3 +97,35 @@ def test_cv_predict_follows_changing_time_steps() -> None:
         assert P1[0, 0, 7] == pytest.approx(dt)
         assert P1[0, 7, 7] == pytest.approx(1 + dt)
     assert P[0, 0, 0] == 1.0 and x[0, 0] == 0.0  # inputs untouched
+
+
+def test_cv_white_noise_acceleration_adds_its_block_per_axis() -> None:
+    base = MotionConfig(process_position_std_m=2.0, process_velocity_std_mps=1.0)
+    m = ConstantVelocityModel(
+        MotionConfig(
+            process_position_std_m=2.0,
+            process_velocity_std_mps=1.0,
+            process_acceleration_std_mps2=3.0,
+        )
+    )
+    x = np.array([[0, 0, 0, 0, 4, 2, 1.5, 1.0, 2.0, 0.0]])
+    P = np.eye(10)[None]
+    _, P0 = ConstantVelocityModel(base).predict(x, P, 0.5)
+    _, P1 = m.predict(x, P, 0.5)
+    # a 3 m/s^2 acceleration held for 0.5 s: 0.375 m and 1.5 m/s, fully correlated
+    for pos, vel in ((0, 7), (1, 8), (2, 9)):
+        assert P1[0, pos, pos] - P0[0, pos, pos] == pytest.approx(0.375**2)
+        assert P1[0, pos, vel] - P0[0, pos, vel] == pytest.approx(0.375 * 1.5)
+        assert P1[0, vel, pos] - P0[0, vel, pos] == pytest.approx(0.375 * 1.5)
+        assert P1[0, vel, vel] - P0[0, vel, vel] == pytest.approx(1.5**2)
+    others = np.ones((10, 10), bool)
+    others[np.ix_([0, 1, 2, 7, 8, 9], [0, 1, 2, 7, 8, 9])] = False
+    np.testing.assert_allclose(P1[0][others], P0[0][others])
+    assert P1[0, 0, 8] == pytest.approx(P0[0, 0, 8])  # axes stay independent
+
+
+def test_white_noise_acceleration_is_for_the_cv_model_only() -> None:
+    with pytest.raises(ValueError, match="constant-velocity"):
+        MotionConfig(model="ctrv", process_acceleration_std_mps2=2.0)
+    with pytest.raises(ValueError, match="process_acceleration_std_mps2"):
+        MotionConfig(process_acceleration_std_mps2=-1.0)
