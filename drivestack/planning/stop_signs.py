@@ -417,6 +417,15 @@ class ArrivalOrder:
         ]
         return min(ahead)[1] if ahead else None
 
+    def first_ahead_at(self, actor_id: str, lane_id: str, since_ns: int) -> str | None:
+        """:meth:`first_ahead` for ``actor_id`` at the line on lane ``lane_id``, since its
+        recorded arrival at that line (``since_ns`` when it has none there)."""
+        line = self.line_of(lane_id)
+        mine = self.arrival(actor_id)
+        if mine is not None and mine[0] == line:
+            since_ns = mine[1]
+        return self.first_ahead(actor_id, line, since_ns)
+
 
 @dataclass
 class StopSignRule:
@@ -515,11 +524,7 @@ class StopSignRule:
         order = self._orders.get(order_key(stop))
         if order is None:
             return None
-        line = order.line_of(stop.lane_id)
-        mine = order.arrival(EGO_ACTOR_ID)
-        if mine is not None and mine[0] == line:
-            since_ns = mine[1]
-        return order.first_ahead(EGO_ACTOR_ID, line, since_ns)
+        return order.first_ahead_at(EGO_ACTOR_ID, stop.lane_id, since_ns)
 
     def step(self, station_m: float, speed_mps: float, timestamp_ns: int) -> SignDecision:
         """The line to stop at with the ego's rear axle at ``station_m`` along the path,

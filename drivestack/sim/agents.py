@@ -844,11 +844,8 @@ class Traffic:
         order = self._orders.get(order_key(stop))
         if order is None:
             return True
-        line = order.line_of(stop.lane_id)
-        agent_id = self.specs[i].agent_id
-        arrived = order.arrival(agent_id)
-        since_ns = arrived[1] if arrived is not None else round(self.time_s * 1e9)
-        return order.first_ahead(agent_id, line, since_ns) is None
+        now_ns = round(self.time_s * 1e9)
+        return order.first_ahead_at(self.specs[i].agent_id, stop.lane_id, now_ns) is None
 
     def _way_clear(
         self,
