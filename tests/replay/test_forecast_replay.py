@@ -361,3 +361,51 @@ def test_golden_comparison_names_moved_forecast_end_points():
     assert compare_golden({"frames": [{"t": 100_000_000}]}, reference) == [
         "t=0.100 s forecasts: present in one run only"
     ]
+
+
+def _straight_case_metrics(dt_s: float, horizon_s: float, jitter_ns: int = 0) -> dict:
+    """A car labelled on a 10 Hz log at x = 10 m/s * t (frame times jittered by +-jitter_ns),
+    forecast exactly at steps of ``dt_s`` from anchor 0."""
+    scorer = ForecastScorer(horizon_s=horizon_s, dt_s=dt_s)
+    pose = SE3.identity()
+    for k in range(40):
+        t_ns = k * STEP_NS + (jitter_ns if k % 2 else -jitter_ns if k else 0)
+        box = Boxes3D.from_array7(
+            np.array([[10.0 * t_ns * 1e-9, 0, 0, 4, 2, 1.5, 0]]), EGO, t_ns, label=[CAR]
+        )
+        scorer.add_frame(t_ns, box, ("a",), pose)
+    n = round(horizon_s / dt_s)
+    track = Boxes3D.from_array7(np.array([[0.0, 0, 0, 4, 2, 1.5, 0]]), EGO, 0, label=[CAR])
+    boxes = np.array([[[10.0 * k * dt_s, 0, 0, 4, 2, 1.5, 0] for k in range(n + 1)]], float)
+    scorer.add_forecasts(
+        0, Tracks(np.array([1]), track), Forecast(dt_s, boxes, np.ones((1, n + 1))),
+        track, ("a",), pose,
+    )  # fmt: skip
+    return scorer.metrics()
+
+
+@pytest.mark.parametrize("dt_s", [0.1, 0.25, 0.15])
+def test_forecast_steps_between_the_logs_frames_meet_interpolated_truth(dt_s):
+    # a step at 0.25 s lies between the frames at 0.2 and 0.3 s: compared with the nearer
+    # frame it read 0.25 m off for an exact forecast
+    m = _straight_case_metrics(dt_s, 3.0)
+    assert m["cases"] == 1 and m["truth_frames_missing"] == 0
+    for key, value in m["by_class"]["all, all"].items():
+        if key.startswith(("ADE@", "FDE@")):
+            assert value == pytest.approx(0.0, abs=1e-9), key
+
+
+def test_frame_time_jitter_takes_the_frame_itself():
+    # frames 3 ms off the forecast's grid are the frames of those steps: the object is where
+    # it was at the frame's time, 3 cm from the exact forecast at 10 m/s
+    m = _straight_case_metrics(0.1, 3.0, jitter_ns=3_000_000)
+    fig = m["by_class"]["all, all"]
+    assert m["cases"] == 1 and fig["FDE@3s"] == pytest.approx(0.03, abs=1e-9)
+
+
+def test_ade_is_reported_only_at_whole_steps():
+    # dt 0.4 s: 1 s and 3 s are not whole numbers of steps (ADE@3s was the mean to 3.2 s)
+    m = _straight_case_metrics(0.4, 3.2)
+    fig = m["by_class"]["all, all"]
+    assert "ADE@1s" not in fig and "ADE@3s" not in fig
+    assert fig["ADE@2s"] == pytest.approx(0.0, abs=1e-9) and "FDE@3.2s" in fig
