@@ -128,9 +128,13 @@ def lane_branch_forecast(
     2.416 m with 90 degrees (``nearest_lane``'s own limit); 45 degrees is in the middle.
     ``cv_probability`` is a prior, not fitted to any data.
 
-    Probabilities: ``cv_probability`` for mode 0 and the rest shared equally among the
-    branches when there are any, else 1 for mode 0. ``K = max_modes`` (padding modes repeat
-    mode 0, not valid, probability 0).
+    Probabilities: with ``n`` branches, ``min(cv_probability, 1 / (n + 2))`` for mode 0 and
+    the rest shared equally among the branches, so each branch stays more probable than the
+    constant-velocity fallback (with 0.2 and four or more branches, a branch's equal share
+    would fall to 0.2 or below, and the most probable mode, which the evaluation's top-mode
+    columns score, would be constant velocity exactly where a road branches); 1 for mode 0
+    without branches. ``K = max_modes`` (padding modes repeat mode 0, not valid, probability
+    0).
 
     Raises:
         TypeError: ``agents`` is not a ``Boxes3D`` or ``road_map`` not a ``RoadMap``.
@@ -164,6 +168,7 @@ def lane_branch_forecast(
         for m, line in enumerate(lines, start=1):
             boxes[i, m, :, 0:2], boxes[i, m, :, 6] = follow_line(line, match, t)
         valid[i, 1 : 1 + len(lines)] = True
-        probability[i, 0] = cv_probability
-        probability[i, 1 : 1 + len(lines)] = (1.0 - cv_probability) / len(lines)
+        cv_share = min(cv_probability, 1.0 / (len(lines) + 2))
+        probability[i, 0] = cv_share
+        probability[i, 1 : 1 + len(lines)] = (1.0 - cv_share) / len(lines)
     return MultiModalForecast(dt_s, boxes, probability, valid)

@@ -77,6 +77,19 @@ def test_max_modes_caps_the_branches() -> None:
     np.testing.assert_allclose(f.probability, [[0.2, 0.8]])
 
 
+def test_with_four_branches_a_branch_stays_the_most_likely_mode() -> None:
+    # A forks four ways: an equal share of 0.8 would be 0.2 each, tied with constant velocity
+    # (and five ways, below it), and the top mode would be constant velocity at the fork
+    ends = {"B": [100.0, 0.0], "C": [50.0, 50.0], "D": [50.0, -50.0], "E": [90.0, 30.0]}
+    lanes = [_lane("A", [[0.0, 0.0], [50.0, 0.0]], tuple(ends))]
+    lanes += [_lane(k, [[50.0, 0.0], end]) for k, end in ends.items()]
+    car = _car(40.0, 0.0, 0.0, 10.0)
+    f = lane_branch_forecast(car, RoadMap(tuple(lanes)), 3.0, 0.5)
+    np.testing.assert_allclose(f.probability, [[1 / 6, 5 / 24, 5 / 24, 5 / 24, 5 / 24, 0]])
+    single = lane_following_forecast(car, RoadMap(tuple(lanes)), 3.0, 0.5)
+    np.testing.assert_allclose(f.most_likely(), single.boxes)
+
+
 def test_multimodal_forecast_checks() -> None:
     boxes = np.zeros((1, 2, 3, 7))
     with pytest.raises(ValueError, match="sum to 1"):
