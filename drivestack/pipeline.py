@@ -197,7 +197,12 @@ class PredictionConfig:
             raise ConfigValueError(
                 f"must be a finite time step > 0 s, got {self.dt_s!r}", key="dt_s"
             )
-        forecast_steps(self.horizon_s, self.dt_s)
+        if forecast_steps(self.horizon_s, self.dt_s) < 1:  # within rounding of 0 steps
+            raise ConfigValueError(
+                f"{self.horizon_s!r} s is no whole step of dt_s {self.dt_s!r} s: a forecast "
+                "needs at least one step",
+                key="horizon_s",
+            )
         if not (math.isfinite(self.fit_window_s) and self.fit_window_s >= 0.0):
             raise ConfigValueError(
                 f"must be finite and >= 0 s, got {self.fit_window_s!r}", key="fit_window_s"

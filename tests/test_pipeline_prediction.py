@@ -47,6 +47,10 @@ def _stack_yaml(tmp_path: Path, extra: str = "", tracking: bool = True) -> Path:
         ("{model: ctrv, horizon: 3}", r"prediction\.horizon"),
         ("{dt_s: 0}", r"field prediction\.dt_s: must be a finite time step > 0 s"),
         ("{horizon_s: -1}", r"field prediction\.horizon_s: must be a finite duration > 0 s"),
+        (  # within rounding of no step: failed at the first frame with tracks
+            "{horizon_s: 1.0e-11}",
+            r"field prediction\.horizon_s: 1e-11 s is no whole step of dt_s 0.1 s",
+        ),
         ("{fit_window_s: -1}", r"field prediction\.fit_window_s: must be finite and >= 0 s"),
         (
             "{yaw_rate_decay_s: 0}",

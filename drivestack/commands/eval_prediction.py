@@ -382,7 +382,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dataset == "av2" and not av2_road_map_available():
         notes.append("no AV2 map reader (drivestack.ingest.maps.av2_road_map): map models skipped")
-    notes += _fit_window_notes(models, catalog, args.fit_window_s, fit_given)
+    notes += _fit_window_notes(models, catalog, args.fit_window_s, fit_given, args.history_s)
     trained_on = (
         _trained_on_note(args.dataset, catalog[LEARNED].record, report["recordings"])
         if LEARNED in models
@@ -435,13 +435,18 @@ def _why_nothing_scored(args: argparse.Namespace, report: dict[str, Any]) -> str
 
 
 def _fit_window_notes(
-    models: list[str], catalog: dict[str, Any], fit_window_s: float, given: float | None
+    models: list[str],
+    catalog: dict[str, Any],
+    fit_window_s: float,
+    given: float | None,
+    history_s: float,
 ) -> list[str]:
     """Which past the models that do not fit over ``fit_window_s`` (the window metrics.json
     records; ``given``: --fit-window-s, None when not given) read instead: learned its
     checkpoint's window (noted when --fit-window-s is given or differs from it), a model with
-    its own yaw-rate window (ctrv_shrunk) that one for its yaw rate (noted when --fit-window-s
-    is given)."""
+    its own yaw-rate window (ctrv_shrunk) that one for its yaw rate, cut to the
+    ``history_s`` of past the cases hold (noted when --fit-window-s is given or the history is
+    shorter than that window)."""
     from drivestack.eval.prediction.models import LEARNED
 
     notes = []
@@ -454,11 +459,21 @@ def _fit_window_notes(
                     f"learned fits its constant-velocity base over its checkpoint's {own:g} s "
                     f"of past, not the {fit_window_s:g} s fit window of the other models"
                 )
-        elif given is not None and model.yaw_rate is not None and model.yaw_rate.window_s:
-            notes.append(
-                f"{name} fits its velocity over --fit-window-s {given:g} s but its yaw rate "
-                f"over its own {model.yaw_rate.window_s:g} s"
+        elif model.yaw_rate is not None and model.yaw_rate.window_s:
+            window = model.yaw_rate.window_s
+            cut = history_s < window
+            over = (
+                f"the {history_s:g} s of --history-s (its own {window:g} s window, cut)"
+                if cut
+                else f"its own {window:g} s"
             )
+            if given is not None:
+                notes.append(
+                    f"{name} fits its velocity over --fit-window-s {given:g} s but its yaw "
+                    f"rate over {over}"
+                )
+            elif cut:
+                notes.append(f"{name} fits its yaw rate over {over}")
     return notes
 
 

@@ -46,7 +46,12 @@ from drivestack.core.errors import DataError
 from drivestack.prediction.forecast import CLASS_GROUPS as GROUPS_BY_NAME
 from drivestack.prediction.forecast import forecast_steps
 from drivestack.prediction.multimodal import MultiModalForecast
-from drivestack.prediction.state import FIT_WINDOW_S, fit_velocity, fit_window_weights
+from drivestack.prediction.state import (
+    FIT_WINDOW_S,
+    check_pasts,
+    fit_velocity,
+    fit_window_weights,
+)
 from drivestack.structures.labels import ObjectClass
 
 CHECKPOINT_FORMAT = "drivestack.motion_forecaster.v1"
@@ -205,14 +210,12 @@ def agent_frame_past(
             label: ``(A,)`` class ids.
 
     Raises:
-        ValueError: shapes disagree, or a past starts more than half a grid step after
-            ``now - cfg.history_s`` (naming the agent's row and field ``past_t_s``).
+        ValueError: shapes disagree, a past's times are not finite and strictly increasing
+            or its boxes not finite (naming the row, field and sample), or a past starts more
+            than half a grid step after ``now - cfg.history_s`` (naming the agent's row and
+            field ``past_t_s``).
     """
-    if past_t_s.ndim != 2 or past_t_s.shape[1] < 2 or past_boxes.shape != (*past_t_s.shape, 7):
-        raise ValueError(
-            f"learned forecaster: past_t_s must be (A, N >= 2) and past_boxes (A, N, 7), got "
-            f"{past_t_s.shape} and {past_boxes.shape}"
-        )
+    check_pasts(past_t_s, past_boxes, "learned forecaster")
     if label.shape != past_t_s.shape[:1]:
         raise ValueError(f"learned forecaster: label must be ({past_t_s.shape[0]},)")
     now = past_t_s[:, -1]

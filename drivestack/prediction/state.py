@@ -156,6 +156,31 @@ def fit_yaw_rate(
     return np.where(ok, shrunk, 0.0)
 
 
+def check_pasts(past_t_s: np.ndarray, past_boxes: np.ndarray, who: str) -> None:
+    """``ValueError`` (prefixed ``who``) unless ``past_t_s`` is ``(A, H >= 2)`` with each row's
+    times finite and strictly increasing (naming the row and field ``past_t_s``) and
+    ``past_boxes`` ``(A, H, 7)`` finite (naming the row, field ``past_boxes`` and sample)."""
+    if past_t_s.ndim != 2 or past_t_s.shape[1] < 2 or past_boxes.shape != (*past_t_s.shape, 7):
+        raise ValueError(
+            f"{who}: past_t_s must be (A, H >= 2) and past_boxes (A, H, 7), got "
+            f"{past_t_s.shape} and {past_boxes.shape}"
+        )
+    bad = ~(np.isfinite(past_t_s).all(axis=1) & (np.diff(past_t_s, axis=1) > 0.0).all(axis=1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{who}: row {i}: field past_t_s: times must be finite and strictly "
+            f"increasing, got {np.array2string(past_t_s[i], precision=3, threshold=8)}"
+        )
+    finite = np.isfinite(past_boxes).all(axis=2)
+    if not finite.all():
+        i, k = (int(v) for v in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{who}: row {i}: field past_boxes: sample {k} is not finite, got "
+            f"{np.array2string(past_boxes[i, k], precision=3)}"
+        )
+
+
 def estimate_states(
     past_t_s: np.ndarray,
     past_boxes: np.ndarray,
@@ -193,25 +218,7 @@ def estimate_states(
             rate NaN) or ``fit_window_s`` is not finite and >= 0.
     """
     a = past_t_s.shape[0]
-    if past_t_s.ndim != 2 or past_t_s.shape[1] < 2 or past_boxes.shape != (*past_t_s.shape, 7):
-        raise ValueError(
-            f"estimate_states: past_t_s must be (A, H >= 2) and past_boxes (A, H, 7), got "
-            f"{past_t_s.shape} and {past_boxes.shape}"
-        )
-    bad = ~(np.isfinite(past_t_s).all(axis=1) & (np.diff(past_t_s, axis=1) > 0.0).all(axis=1))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"estimate_states: row {i}: field past_t_s: times must be finite and strictly "
-            f"increasing, got {np.array2string(past_t_s[i], precision=3, threshold=8)}"
-        )
-    finite = np.isfinite(past_boxes).all(axis=2)
-    if not finite.all():
-        i, k = (int(v) for v in np.argwhere(~finite)[0])
-        raise ValueError(
-            f"estimate_states: row {i}: field past_boxes: sample {k} is not finite, got "
-            f"{np.array2string(past_boxes[i, k], precision=3)}"
-        )
+    check_pasts(past_t_s, past_boxes, "estimate_states")
     if not (math.isfinite(fit_window_s) and fit_window_s >= 0.0):
         raise ValueError(f"fit_window_s must be finite and >= 0, got {fit_window_s!r}")
     last = past_boxes[:, -1]

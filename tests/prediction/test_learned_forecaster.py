@@ -153,6 +153,19 @@ def test_a_past_every_0_2_s_is_resampled_and_a_short_past_refused() -> None:
         agent_frame_past(s.past_t_s[:, 2:], line[:, 2:], s.label, SMALL)
 
 
+def test_pasts_out_of_order_or_not_finite_are_refused_naming_row_and_sample() -> None:
+    forecaster = _random_forecaster()
+    s = _tracks(3, 4)
+    times = s.past_t_s.copy()
+    times[1, 3] = times[1, 5]  # np.interp would resample a non-increasing past silently
+    with pytest.raises(ValueError, match=r"learned forecaster: row 1: field past_t_s: times"):
+        forecaster.forecast(times, s.past_boxes, s.label, 1.0, 0.1)
+    boxes = s.past_boxes.copy()
+    boxes[2, 4, 0] = np.nan
+    with pytest.raises(ValueError, match=r"row 2: field past_boxes: sample 4 is not finite"):
+        forecaster.forecast(s.past_t_s, boxes, s.label, 1.0, 0.1)
+
+
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
     forecaster = _random_forecaster(seed=7)
     path = tmp_path / "sub" / "f.pt"

@@ -109,14 +109,21 @@ def test_trained_on_note_counts_recordings_and_cases(tmp_path: Path) -> None:
 def test_fit_window_notes_name_the_window_each_model_used(tmp_path: Path) -> None:
     names = ["constant_velocity", "ctrv_shrunk", "learned"]
     _, catalog = _models(",".join(names), _forecaster(tmp_path, {}))
-    notes = _fit_window_notes(names, catalog, 0.5, 0.5)
+    notes = _fit_window_notes(names, catalog, 0.5, 0.5, 2.0)
     assert notes == [
         "ctrv_shrunk fits its velocity over --fit-window-s 0.5 s but its yaw rate over its own 1 s",
         "learned fits its constant-velocity base over its checkpoint's 0.3 s of past, not the "
         "0.5 s fit window of the other models",
     ]
-    assert _fit_window_notes(names, catalog, 0.3, None) == []  # the default: the same window
-    assert len(_fit_window_notes(names, catalog, 0.2, None)) == 1  # a 0.2 s history cut it
+    assert _fit_window_notes(names, catalog, 0.3, None, 2.0) == []  # the default window
+    # a 0.2 s history cut the fit window and ctrv_shrunk's own 1 s yaw-rate window
+    assert _fit_window_notes(names, catalog, 0.2, None, 0.2)[0] == (
+        "ctrv_shrunk fits its yaw rate over the 0.2 s of --history-s (its own 1 s window, cut)"
+    )
+    assert _fit_window_notes(names, catalog, 0.2, 0.2, 0.2)[0] == (
+        "ctrv_shrunk fits its velocity over --fit-window-s 0.2 s but its yaw rate over the "
+        "0.2 s of --history-s (its own 1 s window, cut)"
+    )
 
 
 def test_help_says_which_models_ignore_the_fit_window(capsys: pytest.CaptureFixture[str]) -> None:
