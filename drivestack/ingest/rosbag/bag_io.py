@@ -141,6 +141,43 @@ def _stamp_out_of_order(
     return None
 
 
+#: A header stamp whose offset from its message's log time differs from its topic's by more
+#: than this is off the topic's clock (a glitched stamp, or a clock that jumped).
+STAMP_JUMP_NS = 1_000_000_000
+
+
+class _TopicClock:
+    """One topic's clock as :func:`iter_bag_messages` follows it: the last accepted header
+    stamp, its offset from its log time, and an offset seen once off that clock."""
+
+    def __init__(self) -> None:
+        self.last_stamp: int | None = None
+        self.offset_ns: int | None = None
+        self.pending_offset_ns: int | None = None
+
+    def jump(self, stamp_ns: int, log_ns: int) -> str | None:
+        """Why a header-stamped message is off this clock (None: on it, or it confirms a jump:
+        a second message in a row at the same new offset, which the clock then follows)."""
+        offset = log_ns - stamp_ns
+        if self.offset_ns is None or abs(offset - self.offset_ns) <= STAMP_JUMP_NS:
+            self.pending_offset_ns = None
+            return None
+        pending = self.pending_offset_ns
+        if pending is not None and abs(offset - pending) <= STAMP_JUMP_NS:
+            self.pending_offset_ns = None  # the clock jumped: follow it from here
+            self.last_stamp, self.offset_ns = None, offset
+            return None
+        self.pending_offset_ns = offset
+        return (
+            f"header stamp {stamp_ns} ns is {(self.offset_ns - offset) * 1e-9:+.3f} s off "
+            f"its topic's clock (log time {log_ns} ns; a second message there would be "
+            "taken as the clock jumping)"
+        )
+
+    def accept(self, stamp_ns: int, log_ns: int) -> None:
+        self.last_stamp, self.offset_ns = stamp_ns, log_ns - stamp_ns
+
+
 def iter_bag_messages(
     reader: Any,
     topics: set[str],
@@ -155,12 +192,16 @@ def iter_bag_messages(
     the previous one on its topic, and a truncated tail are recorded in ``report`` (kinds
     ``decode``, ``time_backwards``, ``time_repeated``, ``truncated``) and skipped. Without it
     (CameraInfo, TF, odometry, ...), and for messages without a header (log times), messages
-    may share a time."""
+    may share a time. A header stamp more than :data:`STAMP_JUMP_NS` off its topic's clock
+    (its offset from the log time unlike the messages before it: a stamp glitched seconds
+    ahead) is skipped too (kind ``time_jump``) and does not move the clock, so the messages
+    after it are judged against those before it; two in a row at one new offset are a clock
+    that jumped, followed from the second."""
     conns = [c for c in reader.connections if c.topic in topics]
     if not conns:  # rosbags reads every connection when given none
         return
     index: dict[str, int] = {}
-    last_stamp: dict[str, int] = {}
+    clocks: dict[str, _TopicClock] = {}
     topic, i, log_ns = "<bag>", -1, 0
     try:
         for conn, log_ns, raw in reader.messages(connections=conns):
@@ -176,13 +217,18 @@ def iter_bag_messages(
                 continue
             has_header = hasattr(msg, "header")
             stamp = stamp_ns(msg) if has_header else log_ns
+            clock = clocks.setdefault(topic, _TopicClock())
+            jumped = clock.jump(stamp, log_ns) if has_header else None
+            if jumped is not None:
+                report.skip(topic, i, stamp, "time_jump", jumped)
+                continue
             out_of_order = _stamp_out_of_order(
-                stamp, last_stamp.get(topic), has_header and unique_stamps
+                stamp, clock.last_stamp, has_header and unique_stamps
             )
             if out_of_order is not None:
                 report.skip(topic, i, stamp, *out_of_order)
                 continue
-            last_stamp[topic] = stamp
+            clock.accept(stamp, log_ns)
             yield topic, i, stamp, msg
     except Exception as exc:
         report.skip(

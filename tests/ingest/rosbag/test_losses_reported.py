@@ -153,18 +153,20 @@ def write_sweeps(
     *,
     is_dense: bool | None = None,
     world_pose: bool = False,
+    log_times_ns: list[int] | None = None,
 ) -> None:
     """Sweeps of ``xyz``; ``is_dense`` overrides the flag (default: whether all are finite);
-    ``world_pose``: a static ``map -> lidar`` transform too (frames with an ego pose)."""
+    ``world_pose``: a static ``map -> lidar`` transform too (frames with an ego pose);
+    ``log_times_ns``: the messages' log times (default: their stamps)."""
     with BagWriter(path, "mcap") as w:
         if world_pose:
             mount = transform_stamped(w.typestore, T0, "map", "lidar", SE3.identity())
             w.write("/tf_static", TF, T0, tf_message(w.typestore, [mount]))
-        for stamp in stamps_ns:
+        for stamp, log_ns in zip(stamps_ns, log_times_ns or stamps_ns, strict=True):
             msg = pointcloud2_message(w.typestore, xyz, {}, frame_id="lidar", stamp_ns=stamp)
             if is_dense is not None:
                 msg = dataclasses.replace(msg, is_dense=is_dense)
-            w.write("/points", PC2, stamp, msg)
+            w.write("/points", PC2, log_ns, msg)
 
 
 def lidar_frame_log(path: Path) -> RosbagLog:
@@ -181,6 +183,37 @@ def test_a_repeated_header_stamp_is_skipped_and_reported(tmp_path: Path) -> None
     (entry,) = [s for s in log.report.skipped if s.kind == "time_repeated"]
     assert (entry.topic, entry.index, entry.timestamp_ns) == ("/points", 2, T0 + SWEEP_NS)
     assert not log.report.clean
+
+
+def test_one_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
+    # sweep 3's stamp is 10 s ahead of its log time: it used to become the topic's clock, and
+    # every later sweep was skipped as going backwards
+    log_times = [T0 + k * SWEEP_NS for k in range(8)]
+    stamps = [t + (10_000_000_000 if k == 3 else 0) for k, t in enumerate(log_times)]
+    write_sweeps(
+        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
+    )
+    log = lidar_frame_log(tmp_path / "bag")
+    frames = [f.timestamp_ns - T0 for f in log.frames()]
+    assert frames == [k * SWEEP_NS for k in range(8) if k != 3]
+    (entry,) = [e for e in log.report.skipped if e.kind.startswith("time_")]
+    assert (entry.kind, entry.topic, entry.index) == ("time_jump", "/points", 3)
+    assert "+10.000 s off its topic's clock" in entry.reason  # ahead of it
+    assert not log.report.clean
+
+
+def test_a_clock_that_jumps_is_followed_from_its_second_message(tmp_path: Path) -> None:
+    # the sensor's clock steps back 5 s for good after sweep 3: one sweep is lost (the first
+    # at the new offset could have been a glitch), the rest are read on the new clock
+    log_times = [T0 + k * SWEEP_NS for k in range(8)]
+    stamps = [t - (5_000_000_000 if k >= 4 else 0) for k, t in enumerate(log_times)]
+    write_sweeps(
+        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
+    )
+    log = lidar_frame_log(tmp_path / "bag")
+    assert len(list(log.frames())) == 7
+    times = [(s.kind, s.index) for s in log.report.skipped if s.kind.startswith("time_")]
+    assert times == [("time_jump", 4)]
 
 
 def test_a_repeated_camera_info_stamp_is_not_skipped(tmp_path: Path) -> None:
