@@ -204,7 +204,7 @@ def iter_bag_messages(
     clocks: dict[str, _TopicClock] = {}
     topic, i, log_ns = "<bag>", -1, 0
     try:
-        for conn, log_ns, raw in reader.messages(connections=conns):
+        for conn, log_ns, raw in _messages_past_bad_chunks(reader, conns, report):
             topic = conn.topic
             i = index[topic] = index.get(topic, -1) + 1
             report.messages_read[topic] = report.messages_read.get(topic, 0) + 1
@@ -238,6 +238,68 @@ def iter_bag_messages(
             "truncated",
             f"bag ends early after this topic's message {i}: {type(exc).__name__}: {exc}",
         )
+
+
+def _messages_past_bad_chunks(
+    reader: Any, conns: list[Any], report: IngestReport
+) -> Iterator[tuple[Any, int, bytes]]:
+    """``reader.messages(connections=conns)``, going on past a ROS 1 chunk that cannot be
+    read (a corrupt record inside it) from the next chunk after it by the bag's chunk index:
+    the lost span is recorded in ``report`` (kind ``corrupt_chunk``). Other errors, and one in
+    a bag without a chunk index, end the iteration as before (the caller reports it)."""
+    start: int | None = None
+    while True:
+        last: int | None = None
+        try:
+            # (a salvaged bag's reader takes no start: it never resumes)
+            resumed = {} if start is None else {"start": start}
+            for item in reader.messages(connections=conns, **resumed):
+                last = item[1]
+                yield item
+            return
+        except Exception as exc:
+            after = last if last is not None else (start - 1 if start is not None else None)
+            chunk = _unreadable_chunk(reader, conns, after)
+            if chunk is None:
+                raise
+            bad, failed_ns, resume = chunk
+            report.skip(
+                "<bag>",
+                bad.pos,
+                failed_ns,
+                "corrupt_chunk",
+                f"chunk at byte {bad.pos} ({bad.start_time}..{bad.end_time} ns) cannot be read "
+                f"({type(exc).__name__}: {exc}); its messages from {failed_ns} ns on, and any "
+                f"other before {resume} ns, are lost; reading on from the next chunk",
+            )
+            start = resume
+
+
+def _unreadable_chunk(
+    reader: Any, conns: list[Any], after_ns: int | None
+) -> tuple[Any, int, int] | None:
+    """``(chunk info, time of the message that failed, start time of the next chunk)``: the
+    ROS 1 chunk holding the first message of ``conns`` after ``after_ns`` (None: from the
+    start) by the bag's message index, where a read that had got that far failed, and where
+    reading goes on; None without a ROS 1 index (one file), or with no chunk after it."""
+    readers = getattr(reader, "readers", None)
+    rd = readers[0] if readers and len(readers) == 1 else None
+    infos = getattr(rd, "chunk_infos", None)
+    indexes = getattr(rd, "indexes", None)
+    if not infos or not isinstance(indexes, dict):
+        return None
+    topics = {c.topic for c in conns}
+    ids = [c.id for c in rd.connections if c.topic in topics]  # type: ignore[union-attr]
+    floor = -1 if after_ns is None else after_ns
+    ahead = [e for cid in ids for e in indexes.get(cid, ()) if e.time > floor]
+    if not ahead:
+        return None
+    first = min(ahead, key=lambda e: (e.time, e.chunk_pos))
+    bad = next((c for c in infos if c.pos == first.chunk_pos), None)
+    if bad is None:
+        return None
+    following = [c.start_time for c in infos if c.start_time > bad.end_time]
+    return (bad, int(first.time), int(min(following))) if following else None
 
 
 @contextmanager

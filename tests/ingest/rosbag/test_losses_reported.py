@@ -216,6 +216,46 @@ def test_a_clock_that_jumps_is_followed_from_its_second_message(tmp_path: Path) 
     assert times == [("time_jump", 4)]
 
 
+def test_a_corrupt_record_in_one_ros1_chunk_costs_that_chunk_only(tmp_path: Path) -> None:
+    # sweep 4's record header claims 4 GB: the read used to end there ("bag ends early"),
+    # losing the chunks after it although the bag's index is intact
+    import struct
+
+    from rosbags.rosbag1 import Reader
+
+    bag = tmp_path / "cut.bag"
+    xyz = np.ones((50, 3), dtype=np.float32)
+    with BagWriter(bag, "ros1", ros1_chunk_bytes=1) as w:
+        mount = transform_stamped(w.typestore, T0, "map", "lidar", SE3.identity())
+        for k in range(8):
+            t = T0 + k * SWEEP_NS
+            w.write("/tf", TF, t, tf_message(w.typestore, [dataclasses.replace(mount)]))
+            cloud = pointcloud2_message(w.typestore, xyz, {}, frame_id="lidar", stamp_ns=t)
+            w.write("/points", PC2, t, cloud)
+    with Reader(bag) as r:  # a chunk a record (ros1_chunk_bytes=1): sweep 4's
+        (points,) = [c.id for c in r.connections if c.topic == "/points"]
+        (chunk,) = [
+            c
+            for c in r.chunk_infos
+            if c.start_time == T0 + 4 * SWEEP_NS and points in c.connection_counts
+        ]
+    data = bytearray(bag.read_bytes())
+    (header_len,) = struct.unpack_from("<I", data, chunk.pos)
+    first_record = chunk.pos + 4 + header_len + 4  # the chunk's data: its first record
+    struct.pack_into("<I", data, first_record, 0xFFFFFF00)
+    bag.write_bytes(bytes(data))
+    log = lidar_frame_log(bag)
+    frames = [(f.timestamp_ns - T0) // SWEEP_NS for f in log.frames()]
+    assert frames == [0, 1, 2, 3, 5, 6, 7]
+    assert log.report.messages_read == {"/tf": 8, "/points": 7}
+    (entry,) = [e for e in log.report.skipped if e.kind == "corrupt_chunk"]
+    assert (entry.topic, entry.index, entry.timestamp_ns) == ("<bag>", chunk.pos, T0 + 4 * SWEEP_NS)
+    assert (
+        f"chunk at byte {chunk.pos}" in entry.reason and "reading on from the next" in entry.reason
+    )
+    assert not [e for e in log.report.skipped if e.kind == "truncated"]
+
+
 def test_a_repeated_camera_info_stamp_is_not_skipped(tmp_path: Path) -> None:
     """A CameraInfo published with a fixed stamp (``rostopic pub ... camera_info``: stamp 0)
     is not a duplicated sensor message; the images beside it are checked as before."""
