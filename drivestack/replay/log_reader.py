@@ -399,6 +399,11 @@ def _declared_channels(stream: Any) -> tuple[dict[int, Any], dict[int, Any]]:
     return schemas, channels
 
 
+#: The longest gap between two ``/tf`` ego poses a frame's pose is interpolated across: a
+#: frame in a longer gap is replayed without an ego pose (noted), not placed on a straight
+#: line through whatever the ego did meanwhile. drivestack's writers log a pose per frame.
+TF_MAX_GAP_NS = 1_000_000_000
+
 #: How far a frame message's header stamp (``timestamp``) may lie from its MCAP log time.
 #: drivestack's own writer logs every message at its header stamp, so any gap is a clock
 #: glitch or a message logged at the wrong time; a message beyond it is a bad frame (skipped).
@@ -766,7 +771,7 @@ class LogReader:
         """``/tf``: edges from ``world_frame`` are dynamic (the ego pose), the rest static; and
         the ``/tf`` messages that do not decode, by log time (read up to where a truncated log
         breaks off: the frames read later stop there and report it)."""
-        tf = TransformBuffer()
+        tf = TransformBuffer(max_gap_ns=TF_MAX_GAP_NS)
         bad: dict[int, str] = {}
         try:
             for msg in self._decoded([TF_TOPIC]):
@@ -873,7 +878,7 @@ class LogReader:
             bad = [v.reason for v in done.values() if isinstance(v, _Bad)]
             if stamp in tf_bad:
                 bad.append(tf_bad.pop(stamp))
-            frame, bad_images = self._frame(
+            frame, bad_images, no_pose = self._frame(
                 stamp,
                 {t: v for t, v in done.items() if not isinstance(v, _Bad)},
                 lidar_topics,
@@ -901,6 +906,10 @@ class LogReader:
                         + " (lost with an unreadable part of the log)",
                         kind="partial",
                     )
+            if no_pose is not None:
+                yield InputProblem(
+                    stamp, source, f"replayed without an ego pose: {no_pose}", kind="partial"
+                )
             seen.update(present)
             built.append(stamp)
             yield frame
@@ -1158,9 +1167,10 @@ class LogReader:
         world_frame: str,
         ego_frame: str,
         camera_tolerance_ns: int,
-    ) -> tuple[SensorFrame, list[str]]:
-        """The frame at ``stamp``, and why it is bad: the reasons of the unusable images that
-        are its cameras' nearest."""
+    ) -> tuple[SensorFrame, list[str], str | None]:
+        """The frame at ``stamp``, why it is bad (the reasons of the unusable images that are
+        its cameras' nearest), and why it has no ego pose in a log whose ``/tf`` has the
+        world and ego frames (None: it has one, or the log has none to give)."""
         lidars = {
             t.removeprefix(LIDAR_TOPIC_PREFIX): c for t, c in group.items() if t in lidar_topics
         }
@@ -1182,12 +1192,12 @@ class LogReader:
                     continue
                 cameras[name] = best
                 mounts[name] = best.calibration.camera_from_ego.inverse()
-        world_from_ego = None
+        world_from_ego, no_pose = None, None
         if world_frame in tf.frames and ego_frame in tf.frames:
             try:
                 world_from_ego = tf.lookup(world_frame, ego_frame, stamp)
-            except TransformLookupError:
-                world_from_ego = None
+            except TransformLookupError as exc:
+                no_pose = str(exc)
         labels = group.get(LABELS_TOPIC)
         frame = SensorFrame(
             stamp,
@@ -1199,7 +1209,7 @@ class LogReader:
             label_ids=label_ids_of(labels) if isinstance(labels, Boxes3D) else None,
             source=f"{self.path}:{lidar_topics[0]}@{stamp}",
         )
-        return frame, bad
+        return frame, bad, no_pose
 
     def run_metadata(self) -> dict[str, Any]:
         """The run's metadata (version, command, config, inputs)."""

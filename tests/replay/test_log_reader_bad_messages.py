@@ -360,3 +360,29 @@ def test_a_second_scan_at_one_time_on_a_topic_is_skipped_not_merged(tmp_path: Pa
 
 def _messages_of(path: Path, topic: str) -> list[np.ndarray]:
     return [m.value.xyz_m for m in LogReader(path).messages([topic])]
+
+
+def test_frames_in_a_long_tf_gap_are_replayed_without_an_ego_pose_and_noted(
+    tmp_path: Path,
+) -> None:
+    # /tf for frames 2-13 of 16 dropped: frames 2-13 lie in a 1.3 s gap between the poses
+    # of frames 1 and 14; their poses were drawn on a straight line between those, silently
+    n = 16
+    assert PERIOD_NS == 100_000_000
+    log = _rewrite(
+        _log(tmp_path / "in.mcap", n),
+        tmp_path / "gap.mcap",
+        lambda t, i, log_time, data: None if t == "/tf" and 2 <= i <= 13 else (log_time, data),
+    )
+    problems = [p for p in LogReader(log).frames(problems=True) if isinstance(p, InputProblem)]
+    assert [p.timestamp_ns for p in problems] == [_t(k) for k in range(2, 14)]
+    assert {p.kind for p in problems} == {"partial"}
+    assert "replayed without an ego pose: " in problems[0].reason
+    assert "falls in a 1.300 s gap between poses" in problems[0].reason
+    frames = [f for f in LogReader(log).frames(problems=True) if not isinstance(f, InputProblem)]
+    assert len(frames) == n
+    assert [f.world_from_ego is None for f in frames] == [not (k < 2 or k > 13) for k in range(n)]
+    summary = _replay(tmp_path, log)  # replayed and noted, as other partial frames
+    assert summary["frames_processed"] == n
+    noted = [k for k in summary["frame_notes"] if "replayed without an ego pose" in k]
+    assert len(noted) == 12 and noted[0].startswith(f"t={_t(2)} ")

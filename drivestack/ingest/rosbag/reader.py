@@ -149,7 +149,7 @@ class RosbagLog:
                 )
         self._note_topics(topics, counts)
         self._note_unused_velodyne_settings()
-        self.tf = TransformBuffer(self.config.tf_tolerance_ns)
+        self.tf = TransformBuffer(self.config.tf_tolerance_ns, self.config.tf_max_gap_ns or None)
         #: LiDAR topic -> [non-finite points dropped from messages that claim ``is_dense``,
         #: such messages with any, the first one's index, its stamp (ns)]
         self._nonfinite: dict[str, list[int]] = {}
@@ -251,7 +251,10 @@ class RosbagLog:
                         self.odometry.append(odo)
                         if self._odometry_series is None:
                             self._odometry_series = PoseSeries(
-                                odo.parent, odo.child, self.config.tf_tolerance_ns
+                                odo.parent,
+                                odo.child,
+                                self.config.tf_tolerance_ns,
+                                self.config.tf_max_gap_ns or None,
                             )
                         self._odometry_series.add(
                             odo.timestamp_ns, odo.quaternion_wxyz, odo.translation_m

@@ -54,11 +54,15 @@ class PoseSeries:
     Attributes:
         parent, child: frame ids.
         tolerance_ns: how far outside the recorded time range a lookup may clamp.
+        max_gap_ns: the longest time between two recorded poses a lookup may interpolate
+            across (None: any); a time in a longer gap is an error, never a straight line
+            drawn through a turn the samples did not record.
     """
 
     parent: str
     child: str
     tolerance_ns: int = 0
+    max_gap_ns: int | None = None
     _times: list[int] = field(default_factory=list, repr=False)
     _quats: list[np.ndarray] = field(default_factory=list, repr=False)
     _trans: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -127,7 +131,16 @@ class PoseSeries:
         lo_idx = np.clip(hi_idx - 1, 0, None)
         exact = times[hi_idx] == q_clamped
         lo_idx = np.where(exact, hi_idx, lo_idx)
-        span = (times[hi_idx] - times[lo_idx]).astype(np.float64)
+        gap = times[hi_idx] - times[lo_idx]
+        if self.max_gap_ns is not None and (gap > self.max_gap_ns).any():
+            k = int(np.flatnonzero(gap > self.max_gap_ns)[0])
+            raise TransformLookupError(
+                f"time {int(query[k])} ns falls in a {gap[k] * 1e-9:.3f} s gap between poses "
+                f"recorded at {int(times[lo_idx[k]])} and {int(times[hi_idx[k]])} ns (the "
+                f"most interpolated across: {self.max_gap_ns * 1e-9:g} s)",
+                record=f"edge {self.parent} -> {self.child}",
+            )
+        span = gap.astype(np.float64)
         alpha = np.where(span > 0, (q_clamped - times[lo_idx]) / np.where(span > 0, span, 1.0), 0.0)
         q = quats[lo_idx].copy()
         between = alpha > 0
@@ -142,11 +155,13 @@ class TransformBuffer:
     """A TF tree over time: add edges, look up ``target_from_source`` at a time.
 
     Static edges (``/tf_static``) hold for every time; dynamic edges interpolate within their
-    recorded range (widened by ``tolerance_ns``).
+    recorded range (widened by ``tolerance_ns``), across gaps of at most ``max_gap_ns``
+    between poses (None: any; :class:`PoseSeries`).
     """
 
-    def __init__(self, tolerance_ns: int = 0) -> None:
+    def __init__(self, tolerance_ns: int = 0, max_gap_ns: int | None = None) -> None:
         self.tolerance_ns = int(tolerance_ns)
+        self.max_gap_ns = max_gap_ns
         self._dynamic: dict[tuple[str, str], PoseSeries] = {}
         self._static: dict[tuple[str, str], SE3] = {}
         self._parent: dict[str, str] = {}
@@ -178,7 +193,9 @@ class TransformBuffer:
         self._link(parent, child)
         series = self._dynamic.get((parent, child))
         if series is None:
-            series = self._dynamic[(parent, child)] = PoseSeries(parent, child, self.tolerance_ns)
+            series = self._dynamic[(parent, child)] = PoseSeries(
+                parent, child, self.tolerance_ns, self.max_gap_ns
+            )
         series.add(timestamp_ns, quaternion_wxyz, translation)
 
     @property

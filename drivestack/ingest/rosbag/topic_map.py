@@ -14,6 +14,7 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key
     world_frame: null            # null: the odometry's frame, else the root of the TF tree
     camera_tolerance_ns: 50000000
     tf_tolerance_ns: 0
+    tf_max_gap_ns: 500000000     # the longest gap between poses interpolated across (0: any)
     deskew: true
     sync_latency_ns: 500000000
     velodyne:                    # per Velodyne packet LiDAR (optional; model detected)
@@ -90,6 +91,7 @@ class RosbagConfig:
     world_frame: str | None = None
     camera_tolerance_ns: int = 50_000_000
     tf_tolerance_ns: int = 0
+    tf_max_gap_ns: int = 500_000_000
     deskew: bool = True
     sync_latency_ns: int = 500_000_000
     velodyne: dict[str, VelodyneConfig] = field(default_factory=dict)
@@ -98,7 +100,7 @@ class RosbagConfig:
     source: Path | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("camera_tolerance_ns", "tf_tolerance_ns", "sync_latency_ns"):
+        for name in ("camera_tolerance_ns", "tf_tolerance_ns", "tf_max_gap_ns", "sync_latency_ns"):
             if getattr(self, name) < 0:  # the loader names the file and this key
                 raise ConfigValueError(f"must be >= 0, got {getattr(self, name)}", key=name)
 

@@ -73,6 +73,25 @@ def test_tolerance_clamps_just_outside_the_range() -> None:
         tf.lookup("map", "base_link", 206)
 
 
+def test_a_gap_longer_than_max_gap_is_not_interpolated_across() -> None:
+    # poses at 0, 100, 1200 ns, limit 500 ns: times in the 1100 ns gap are an error (a turn
+    # between the samples would be drawn as a straight line); at the samples themselves and
+    # in the short gap they interpolate as before; the static edges are unaffected
+    tf = TransformBuffer(max_gap_ns=500)
+    for t, x in ((0, 0.0), (100, 1.0), (1_200, 12.0)):
+        tf.add_dynamic("map", "base_link", t, yaw_quat(0.0), [x, 0.0, 0.0])
+    tf.add_static("base_link", "lidar", SE3.identity())
+    np.testing.assert_allclose(tf.lookup("map", "lidar", 50).translation, [0.5, 0.0, 0.0])
+    np.testing.assert_allclose(tf.lookup("map", "base_link", 1_200).translation[0], 12.0)
+    with pytest.raises(
+        TransformLookupError,
+        match=r"edge map -> base_link: .*time 600 ns falls in a 0.000 s gap between poses "
+        r"recorded at 100 and 1200 ns",
+    ):
+        tf.lookup("map", "lidar", 600)
+    assert TransformBuffer().max_gap_ns is None  # no limit unless asked
+
+
 def test_deskew_undoes_constant_velocity_motion() -> None:
     """Ego drives +x at 10 m/s; a wall point at x=20 seen 0.1 s after the sweep start is
     at x=19 in the sensor frame then, and at 20 - 0 = 20 in the frame of the sweep start."""
