@@ -644,7 +644,7 @@ def _replay(
                 )
             )
             processed += 1
-            for note in out.notes:
+            for note in [*out.notes, *_empty_lidar_notes(frame)]:
                 notes[note] = notes.get(note, 0) + 1
             first_ns = frame.timestamp_ns if first_ns is None else first_ns
             last_ns = frame.timestamp_ns
@@ -787,6 +787,17 @@ def crashed_log_path(out_path: Path) -> Path:
     """Where a crashed replay leaves the log of the frames before the crash
     (``RUN.mcap`` -> ``RUN.crashed.mcap``), so that it never replaces an older finished log."""
     return out_path.with_name(f"{out_path.stem}.crashed{out_path.suffix or '.mcap'}")
+
+
+def _empty_lidar_notes(frame: SensorFrame) -> list[str]:
+    """A frame note per LiDAR of ``frame`` without a (finite) point: a sensor dropout is
+    replayed (its empty detections are the right answer) but not taken for an empty road."""
+    return [
+        f"t={frame.timestamp_ns} LiDAR {name!r} has no point (a dropout, or every point "
+        "non-finite): replayed with nothing detected from it"
+        for name, cloud in sorted(frame.lidars.items())
+        if len(cloud) == 0
+    ]
 
 
 def _keep_or_drop_partial(out_path: Path, exc: BaseException) -> None:

@@ -386,3 +386,25 @@ def test_frames_in_a_long_tf_gap_are_replayed_without_an_ego_pose_and_noted(
     assert summary["frames_processed"] == n
     noted = [k for k in summary["frame_notes"] if "replayed without an ego pose" in k]
     assert len(noted) == 12 and noted[0].startswith(f"t={_t(2)} ")
+
+
+def test_an_empty_scan_is_replayed_and_noted(tmp_path: Path) -> None:
+    # a LiDAR dropout (no point in the message) replayed as a frame of an empty road, unnoted
+    log = _rewrite(
+        _log(tmp_path / "in.mcap"),
+        tmp_path / "empty.mcap",
+        _edit_json("/lidar/top", 2, lambda msg: msg.update(data="")),
+    )
+
+    class NoBoxes:  # a detector that finds nothing, on an empty scan too
+        def reset(self) -> None:
+            pass
+
+        def step(self, frame: Any) -> Boxes3D:
+            return Boxes3D.empty(frame.lidar().frame, frame.timestamp_ns)
+
+    out = tmp_path / "out.mcap"
+    summary = replay(log, Stack(NoBoxes()), out, progress=False, io_worker="thread")
+    assert summary["frames_processed"] == N and not summary["skipped"]
+    (note,) = [k for k in summary["frame_notes"] if "has no point" in k]
+    assert note.startswith(f"t={_t(2)} LiDAR 'top' has no point")
