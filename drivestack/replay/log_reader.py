@@ -410,6 +410,12 @@ TF_MAX_GAP_NS = 1_000_000_000
 STAMP_TOLERANCE_NS = 50_000_000
 
 
+def _times_shown(stamps: list[int]) -> str:
+    """The first ten of ``stamps`` and how many more, for a note."""
+    more = f" and {len(stamps) - 10} more" if len(stamps) > 10 else ""
+    return ", ".join(map(str, stamps[:10])) + more
+
+
 @dataclass(frozen=True)
 class InputProblem:
     """What :meth:`LogReader.frames` (``problems=True``) yields in the frame stream where the
@@ -864,6 +870,7 @@ class LogReader:
         built: list[int] = []
         latest_ns: int | None = None
         orphans: dict[str, list[int]] = {}
+        unkeyed: dict[str, list[int]] = {}  # topic -> times of its messages with no key scan
         wanted = [
             *lidar_topics,
             LABELS_TOPIC,
@@ -873,8 +880,10 @@ class LogReader:
         def build(
             stamp: int, done: dict[str, Any], cut: bool = False
         ) -> Iterator[SensorFrame | InputProblem]:
-            if key not in done:
-                return  # no LiDAR scan: nothing to replay (a lost one is reported as lost)
+            if key not in done:  # no LiDAR scan: nothing to replay (a lost one is reported
+                for topic in done:  # as lost); what came with it is noted at the end
+                    unkeyed.setdefault(topic, []).append(stamp)
+                return
             bad = [v.reason for v in done.values() if isinstance(v, _Bad)]
             if stamp in tf_bad:
                 bad.append(tf_bad.pop(stamp))
@@ -949,15 +958,20 @@ class LogReader:
         def notes() -> Iterator[InputProblem]:
             yield from self._uncalibrated_notes(uncalibrated, refusals)
             for topic, stamps in sorted(orphans.items()):
-                shown = ", ".join(map(str, stamps[:10])) + (
-                    f" and {len(stamps) - 10} more" if len(stamps) > 10 else ""
-                )
                 yield InputProblem(
                     -1,
                     source,
                     f"{topic}: {len(stamps)} message(s) in no replayed frame: each was read "
                     f"after the frame of its time was closed (the log is not in time order; "
-                    f"at {shown} ns)",
+                    f"at {_times_shown(stamps)} ns)",
+                    kind="note",
+                )
+            for topic, stamps in sorted(unkeyed.items()):
+                yield InputProblem(
+                    -1,
+                    source,
+                    f"{topic}: {len(stamps)} message(s) in no replayed frame: no {key} scan "
+                    f"at their time (at {_times_shown(stamps)} ns)",
                     kind="note",
                 )
 

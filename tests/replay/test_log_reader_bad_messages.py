@@ -341,8 +341,10 @@ def test_a_second_scan_at_one_time_on_a_topic_is_skipped_not_merged(tmp_path: Pa
     log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "dup.mcap", _scan_at_frame_1)
     items = list(LogReader(log).frames(problems=True))
     frames = [f for f in items if not isinstance(f, InputProblem)]
-    (problem,) = [p for p in items if isinstance(p, InputProblem)]
-    # frames 0, 1 (its first scan), 3, 4, 5; frame 2's other messages have no scan
+    problem, orphan = [p for p in items if isinstance(p, InputProblem)]
+    # frames 0, 1 (its first scan), 3, 4, 5; frame 2's other messages have no scan (noted)
+    assert (orphan.kind, orphan.timestamp_ns) == ("note", -1)
+    assert orphan.reason.startswith("/labels: 1 message(s) in no replayed frame: no /lidar/top")
     assert [f.timestamp_ns for f in frames] == [_t(k) for k in (0, 1, 3, 4, 5)]
     first = _messages_of(tmp_path / "in.mcap", "/lidar/top")[1]
     assert np.array_equal(frames[1].lidar("top").xyz_m, first)
@@ -351,8 +353,9 @@ def test_a_second_scan_at_one_time_on_a_topic_is_skipped_not_merged(tmp_path: Pa
     summary = _replay(tmp_path, log)
     assert summary["frames_processed"] == N - 1
     assert summary["frames_skipped"] == summary["frames_skipped_bad_input"] == 1
-    (skip,) = summary["skipped"]
+    skip, note = summary["skipped"]
     assert skip["timestamp_ns"] == _t(1) and skip["reason"] == problem.reason
+    assert note["reason"] == orphan.reason
     assert not summary["clean"]
     with pytest.raises(DataError, match=f"t={_t(1)}: /lidar/top #2: a second scan"):
         list(LogReader(log).frames())
@@ -408,3 +411,20 @@ def test_an_empty_scan_is_replayed_and_noted(tmp_path: Path) -> None:
     assert summary["frames_processed"] == N and not summary["skipped"]
     (note,) = [k for k in summary["frame_notes"] if "has no point" in k]
     assert note.startswith(f"t={_t(2)} LiDAR 'top' has no point")
+
+
+def test_labels_at_a_time_without_a_scan_are_noted(tmp_path: Path) -> None:
+    # scan 2 removed: its frame is not in the log, and its labels went nowhere, unnoted
+    log = _rewrite(
+        _log(tmp_path / "in.mcap"),
+        tmp_path / "no_scan.mcap",
+        lambda t, i, log_time, data: None if (t, i) == ("/lidar/top", 2) else (log_time, data),
+    )
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N - 1 and not summary["clean"]
+    (note,) = summary["skipped"]
+    assert note["timestamp_ns"] == -1
+    assert note["reason"] == (
+        f"/labels: 1 message(s) in no replayed frame: no /lidar/top scan at their time "
+        f"(at {_t(2)} ns)"
+    )
