@@ -42,6 +42,27 @@ def test_too_old_sweeps_leave_the_history() -> None:
     assert _merged_times_ms(merged) == [1600.0, 1700.0, 1800.0, 1900.0]
 
 
+def test_a_pose_that_jumps_is_not_merged_across_and_warns_once() -> None:
+    # 10 Hz; the pose moves 1.5 m a sweep (15 m/s), then jumps 30 m (300 m/s), then turns
+    # 0.3 rad in a sweep (3 rad/s): no past sweep is merged across either jump
+    acc = SweepAccumulator(AccumulateConfig(num_sweeps=3, max_sweep_age_s=0.35))
+    poses = [SE3.from_xyz_yaw([1.5 * k, 0.0, 0.0], 0.0) for k in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k, pose in enumerate(poses):
+            merged = acc.step(_cloud(k * 100 * MS), pose)
+    assert len(merged) == 3  # plausible motion: merged
+    with pytest.warns(UserWarning, match=r"moved 30\.0 m and 0\.0 deg in 0\.100 s .*300 m/s") as w:
+        merged = acc.step(_cloud(300 * MS), SE3.from_xyz_yaw([33.0, 0.0, 0.0], 0.0))
+    assert len(w) == 1 and len(merged) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once until reset
+        merged = acc.step(_cloud(400 * MS), SE3.from_xyz_yaw([34.5, 0.0, 0.0], 0.3))
+    assert len(merged) == 1  # 3 rad/s: dropped too
+    merged = acc.step(_cloud(500 * MS), SE3.from_xyz_yaw([36.0, 0.0, 0.0], 0.3))
+    assert len(merged) == 2  # and merging resumes
+
+
 def test_time_going_backwards_drops_the_newer_history_and_warns_once() -> None:
     acc = SweepAccumulator(AccumulateConfig(num_sweeps=3, max_sweep_age_s=0.35))
     pose = SE3.identity()

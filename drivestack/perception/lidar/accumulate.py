@@ -27,6 +27,11 @@ from drivestack.perception.lidar.config import AccumulateConfig
 from drivestack.structures.point_cloud import PointCloud
 
 SWEEP_AGE_S = "sweep_age_s"
+#: Sensor motion between two sweeps faster than these is a pose that jumped (a relocalised or
+#: glitched ``world_from_ego``), not motion: the past sweeps are not merged across it. 70 m/s
+#: is 252 km/h; 2 rad/s a tight turn at walking pace.
+MAX_PLAUSIBLE_SPEED_MPS = 70.0
+MAX_PLAUSIBLE_YAW_RATE_RADPS = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class SweepAccumulator:
         self._past: deque[_Sweep] = deque(maxlen=max(cfg.num_sweeps - 1, 1))
         self._warned_no_pose = False
         self._warned_backwards = False
+        self._warned_jump = False
 
     @property
     def num_past_sweeps(self) -> int:
@@ -58,6 +64,7 @@ class SweepAccumulator:
     def reset(self) -> None:
         self._past.clear()
         self._warned_backwards = False
+        self._warned_jump = False
 
     def step(self, cloud: PointCloud, world_from_sensor: SE3 | None) -> PointCloud:
         """Merge ``cloud`` with the kept past sweeps.
@@ -99,6 +106,7 @@ class SweepAccumulator:
             self._past.clear()
             return current
         self._drop_unusable(cloud.timestamp_ns)
+        self._drop_across_a_jump(cloud.timestamp_ns, world_from_sensor)
         parts = [current]
         sensor_from_world = world_from_sensor.inverse()
         for past in reversed(self._past):
@@ -128,6 +136,32 @@ class SweepAccumulator:
         max_age_s = self.cfg.max_sweep_age_s
         while past and ns_to_seconds(timestamp_ns - past[0].timestamp_ns) > max_age_s:
             past.popleft()
+
+    def _drop_across_a_jump(self, timestamp_ns: int, world_from_sensor: SE3) -> None:
+        """Drop every past sweep when the pose moved from the newest one faster than a vehicle
+        can (:data:`MAX_PLAUSIBLE_SPEED_MPS`, :data:`MAX_PLAUSIBLE_YAW_RATE_RADPS`): merged,
+        its points would land metres off (warned once until reset)."""
+        if not self._past:
+            return
+        newest = self._past[-1]
+        dt_s = ns_to_seconds(timestamp_ns - newest.timestamp_ns)
+        motion = newest.world_from_sensor.inverse() @ world_from_sensor
+        speed = float(np.linalg.norm(motion.translation)) / dt_s
+        yaw_rate = abs(float(motion.yaw_rad)) / dt_s
+        if speed <= MAX_PLAUSIBLE_SPEED_MPS and yaw_rate <= MAX_PLAUSIBLE_YAW_RATE_RADPS:
+            return
+        if not self._warned_jump:
+            self._warned_jump = True
+            warnings.warn(
+                f"accumulate: world_from_ego moved {np.linalg.norm(motion.translation):.1f} m "
+                f"and {np.degrees(abs(float(motion.yaw_rad))):.1f} deg in {dt_s:.3f} s between "
+                f"the sweeps at {newest.timestamp_ns} and {timestamp_ns} ns ({speed:.0f} m/s, "
+                f"{yaw_rate:.1f} rad/s: a pose that jumped, not motion): the past sweeps are "
+                "dropped, not merged (said once until LidarDetector.reset)",
+                UserWarning,
+                stacklevel=5,  # the caller of LidarDetector.step
+            )
+        self._past.clear()
 
 
 def _like(moved: PointCloud, cloud: PointCloud, age_s: float) -> PointCloud:
