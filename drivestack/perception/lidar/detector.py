@@ -158,6 +158,26 @@ class _Found:
     features: np.ndarray
 
 
+#: The most a LiDAR's z axis may tilt from the ego's up axis (degrees): the stage crops,
+#: finds the ground and clusters in the sensor frame, taking its z for up.
+MAX_MOUNT_TILT_DEG = 5.0
+
+
+def _check_level_mount(ego_from_sensor: SE3, name: str) -> None:
+    """DataError naming ``ego_from_sensor[name]`` when the LiDAR is mounted tilted more than
+    :data:`MAX_MOUNT_TILT_DEG` (pitched, rolled or upside down): its boxes would be wrong."""
+    up = float(np.clip(np.asarray(ego_from_sensor.rotation)[2, 2], -1.0, 1.0))
+    tilt_deg = float(np.degrees(np.arccos(up)))
+    if tilt_deg > MAX_MOUNT_TILT_DEG:
+        raise DataError(
+            f"the LiDAR is mounted {tilt_deg:.1f} degrees from level (its z axis against the "
+            f"ego's up axis); the stage takes the sensor's z for up (ground, clusters, boxes) "
+            f"and allows {MAX_MOUNT_TILT_DEG:g} degrees: give the cloud in a level frame (or "
+            "in the ego frame) instead",
+            field=f"ego_from_sensor[{name!r}]",
+        )
+
+
 class LidarDetector:
     """Classical LiDAR 3D detector stage (state: the sweep history of the accumulator).
 
@@ -288,6 +308,8 @@ class LidarDetector:
         ego_from_sensor = frame.ego_from_sensor.get(name)
         if ego_from_sensor is None and cloud.frame == EGO:
             ego_from_sensor = SE3.identity()
+        if ego_from_sensor is not None:
+            _check_level_mount(ego_from_sensor, name)
         world_from_sensor = None
         if frame.world_from_ego is not None and ego_from_sensor is not None:
             world_from_sensor = frame.world_from_ego @ ego_from_sensor
