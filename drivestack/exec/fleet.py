@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from drivestack.core.atomic import write_text_atomic
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.json_values import is_finite_number, strict_dumps
 from drivestack.core.locks import exclusive_lock
@@ -565,7 +566,8 @@ def _run_fleet_locked(
         executor=executor.name,
         workers=executor.workers,
     )
-    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+    # whole or not at all: a resume reads it back (a cut-off one could not be resumed)
+    write_text_atomic(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str))
     root = str(data_root) if data_root else None
     commit = manifest.get("git_commit")
     known = known_failures or {}
@@ -633,5 +635,5 @@ def _run_fleet_locked(
     order = [v.variant_id for v in variants if v.variant_id in done]
     order += sorted(done.keys() - wanted_ids)
     latest = tuple(done[variant_id] for variant_id in order)
-    (out_dir / SUMMARY_NAME).write_text(strict_dumps(fleet_summary(latest), indent=2))
+    write_text_atomic(out_dir / SUMMARY_NAME, strict_dumps(fleet_summary(latest), indent=2))
     return FleetResult(len(variants), len(tasks), crashed, len(variants) - len(tasks), wall, latest)

@@ -370,6 +370,11 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     v = task.variant
     start = time.perf_counter()
     record = variant_record(v)
+    # a rerun (damaged results, --retry-crashed) that crashes must leave no earlier results
+    # behind: the report would read them as this run's (metrics.json last, as it is written)
+    folder = Path(task.out_dir) / v.variant_id
+    for name in ("metrics.json", "history.npz"):
+        (folder / name).unlink(missing_ok=True)
     # the variant's seed drives every global RNG a stage might use (the sim seeds its own)
     random.seed(v.seed)
     np.random.seed(v.seed % 2**32)  # noqa: NPY002 - the legacy global state, on purpose

@@ -93,3 +93,21 @@ def test_fleet_runs_the_settings_records_them_and_refuses_other_ones_on_resume(
     same = _params(tmp_path, "same.yaml", path.read_text())
     assert main(["fleet", *argv[1:], "--planner-params", str(same)]) == 0
     assert "ran 0 now" in capsys.readouterr().out
+
+
+def test_a_rerun_that_crashes_leaves_no_earlier_results_behind(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    # a variant whose results were damaged is run again; when that rerun crashed, its old
+    # metrics.json stayed, and drivestack report showed a pass the fleet counted as a crash
+    (variant,) = expand_variants(load_scenarios(scenario_file), ["pdm"], SweepSpec(()))
+    out = tmp_path / "out"
+    assert run_variant(VariantTask(variant, str(out), max_steps=4))["status"] == "ok"
+    folder = out / variant.variant_id
+    assert (folder / "metrics.json").is_file() and (folder / "history.npz").is_file()
+    bad = load_planner_params(_params(tmp_path, "p.yaml", "vehicle: {length_m: 4.4}\n"))
+    settings = bad.with_unknown_light("go").as_dict()
+    settings["vehicle"]["length_m"] = -1.0  # the worker's strict reader refuses it
+    crashed = run_variant(VariantTask(variant, str(out), max_steps=4, planner_params=settings))
+    assert crashed["status"] == "crashed"
+    assert not (folder / "metrics.json").exists() and not (folder / "history.npz").exists()
