@@ -399,9 +399,10 @@ def _declared_channels(stream: Any) -> tuple[dict[int, Any], dict[int, Any]]:
     return schemas, channels
 
 
-#: The longest gap between two ``/tf`` ego poses a frame's pose is interpolated across: a
-#: frame in a longer gap is replayed without an ego pose (noted), not placed on a straight
-#: line through whatever the ego did meanwhile. drivestack's writers log a pose per frame.
+#: The longest gap between two ``/tf`` ego poses a frame's pose is interpolated across (or
+#: three of the log's pose intervals, when longer: tf_buffer.PoseSeries): a frame in a longer
+#: gap is replayed without an ego pose (noted), not placed on a straight line through
+#: whatever the ego did meanwhile. drivestack's writers log a pose per frame.
 TF_MAX_GAP_NS = 1_000_000_000
 
 #: How far a frame message's header stamp (``timestamp``) may lie from its MCAP log time.

@@ -22,6 +22,10 @@ import numpy.typing as npt
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 
+#: A gap between an edge's poses may be this many times its median sample interval (see
+#: :attr:`PoseSeries.max_gap_ns`).
+GAP_TO_MEDIAN_INTERVAL = 3.0
+
 
 class TransformLookupError(DataError):
     """A transform that the buffer cannot provide (unknown frame, no path, time out of range)."""
@@ -55,8 +59,11 @@ class PoseSeries:
         parent, child: frame ids.
         tolerance_ns: how far outside the recorded time range a lookup may clamp.
         max_gap_ns: the longest time between two recorded poses a lookup may interpolate
-            across (None: any); a time in a longer gap is an error, never a straight line
-            drawn through a turn the samples did not record.
+            across (None: any), or :data:`GAP_TO_MEDIAN_INTERVAL` times the edge's median
+            sample interval when that is longer (a map -> odom correction published at 1 Hz
+            is interpolated across its own 1 s steps; a 10 Hz pose that stops for a second is
+            not); a time in a longer gap is an error, never a straight line drawn through a
+            turn the samples did not record.
     """
 
     parent: str
@@ -132,14 +139,16 @@ class PoseSeries:
         exact = times[hi_idx] == q_clamped
         lo_idx = np.where(exact, hi_idx, lo_idx)
         gap = times[hi_idx] - times[lo_idx]
-        if self.max_gap_ns is not None and (gap > self.max_gap_ns).any():
-            k = int(np.flatnonzero(gap > self.max_gap_ns)[0])
-            raise TransformLookupError(
-                f"time {int(query[k])} ns falls in a {gap[k] * 1e-9:.3f} s gap between poses "
-                f"recorded at {int(times[lo_idx[k]])} and {int(times[hi_idx[k]])} ns (the "
-                f"most interpolated across: {self.max_gap_ns * 1e-9:g} s)",
-                record=f"edge {self.parent} -> {self.child}",
-            )
+        if self.max_gap_ns is not None and times.size > 1:
+            limit = max(self.max_gap_ns, GAP_TO_MEDIAN_INTERVAL * float(np.median(np.diff(times))))
+            if (gap > limit).any():
+                k = int(np.flatnonzero(gap > limit)[0])
+                raise TransformLookupError(
+                    f"time {int(query[k])} ns falls in a {gap[k] * 1e-9:.3f} s gap between "
+                    f"poses recorded at {int(times[lo_idx[k]])} and {int(times[hi_idx[k]])} "
+                    f"ns (the most interpolated across here: {limit * 1e-9:g} s)",
+                    record=f"edge {self.parent} -> {self.child}",
+                )
         span = gap.astype(np.float64)
         alpha = np.where(span > 0, (q_clamped - times[lo_idx]) / np.where(span > 0, span, 1.0), 0.0)
         q = quats[lo_idx].copy()

@@ -14,7 +14,7 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key
     world_frame: null            # null: the odometry's frame, else the root of the TF tree
     camera_tolerance_ns: 50000000
     tf_tolerance_ns: 0
-    tf_max_gap_ns: 500000000     # the longest gap between poses interpolated across (0: any)
+    tf_max_gap_ns: 500000000     # the longest TF gap interpolated across (or 3 sample intervals)
     deskew: true
     sync_latency_ns: 500000000
     velodyne:                    # per Velodyne packet LiDAR (optional; model detected)

@@ -74,22 +74,33 @@ def test_tolerance_clamps_just_outside_the_range() -> None:
 
 
 def test_a_gap_longer_than_max_gap_is_not_interpolated_across() -> None:
-    # poses at 0, 100, 1200 ns, limit 500 ns: times in the 1100 ns gap are an error (a turn
-    # between the samples would be drawn as a straight line); at the samples themselves and
-    # in the short gap they interpolate as before; the static edges are unaffected
+    # poses every 100 ns, then one 1100 ns later; limit 500 ns: times in that gap are an
+    # error (a turn between the samples would be drawn as a straight line); at the samples
+    # and in the short gaps they interpolate as before; the static edges are unaffected
     tf = TransformBuffer(max_gap_ns=500)
-    for t, x in ((0, 0.0), (100, 1.0), (1_200, 12.0)):
-        tf.add_dynamic("map", "base_link", t, yaw_quat(0.0), [x, 0.0, 0.0])
+    for t in (0, 100, 200, 300, 1_400):
+        tf.add_dynamic("map", "base_link", t, yaw_quat(0.0), [t / 100, 0.0, 0.0])
     tf.add_static("base_link", "lidar", SE3.identity())
     np.testing.assert_allclose(tf.lookup("map", "lidar", 50).translation, [0.5, 0.0, 0.0])
-    np.testing.assert_allclose(tf.lookup("map", "base_link", 1_200).translation[0], 12.0)
+    np.testing.assert_allclose(tf.lookup("map", "base_link", 1_400).translation[0], 14.0)
     with pytest.raises(
         TransformLookupError,
         match=r"edge map -> base_link: .*time 600 ns falls in a 0.000 s gap between poses "
-        r"recorded at 100 and 1200 ns",
+        r"recorded at 300 and 1400 ns",
     ):
         tf.lookup("map", "lidar", 600)
     assert TransformBuffer().max_gap_ns is None  # no limit unless asked
+
+
+def test_a_slow_edge_is_interpolated_across_its_own_steps() -> None:
+    # a map -> odom correction at one sample per 1000 ns with a 500 ns limit: its own steps
+    # are no gap (3 median intervals allowed); a step of 4000 ns is one
+    tf = TransformBuffer(max_gap_ns=500)
+    for t in (0, 1_000, 2_000, 3_000, 7_000):
+        tf.add_dynamic("map", "odom", t, yaw_quat(0.0), [t / 1000, 0.0, 0.0])
+    np.testing.assert_allclose(tf.lookup("map", "odom", 1_500).translation[0], 1.5)
+    with pytest.raises(TransformLookupError, match=r"a 0.000 s gap .* 3000 and 7000 ns"):
+        tf.lookup("map", "odom", 5_000)
 
 
 def test_deskew_undoes_constant_velocity_motion() -> None:
