@@ -539,6 +539,13 @@ def load_run(root: Path) -> RunData:
     if (root / MANIFEST_NAME).exists():
         kind = "fleet"
         manifest = _sim_manifest(root, problems, (MANIFEST_NAME, SUMMARY_NAME))
+    elif (root / INDEX_NAME).exists():  # a fleet's folder that lost its fleet.json: its
+        # index still says which runs crashed (else they vanish from a "sim" report)
+        problems.append(
+            f"{root / MANIFEST_NAME}: missing beside {INDEX_NAME} (a fleet's folder): runs "
+            f"taken from {INDEX_NAME}; the fleet's settings are unknown"
+        )
+    if (root / INDEX_NAME).exists():
         records, index_problems = read_index(root / INDEX_NAME)
         problems.extend(index_problems)
         fleet_records = latest_records(records)

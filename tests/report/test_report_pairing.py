@@ -160,3 +160,21 @@ def test_the_docs_say_what_is_not_comparable_and_which_headlines_have_anchor_nam
     assert "`N not comparable (recorded agents run another way)` in the printed line" in flat
     assert "A headline's `anchor_name`" not in flat
     assert "A tracking headline's `anchor_name` is null" in flat
+
+
+def test_a_fleet_folder_without_fleet_json_keeps_its_crashed_runs(tmp_path: Path) -> None:
+    # fleet.json lost: the folder was reported as a plain sim run, and the runs its index
+    # records as crashed (no metrics.json) vanished from the counts, without a word
+    from drivestack.report.collect import load_run
+
+    root = _fleet(tmp_path / "f", 20.0, [25.0, 35.0])
+    crashed = {"variant": "pdm/rear_0002", "status": "crashed", "seed": 2, "error": "MemoryError",
+               "base_scenario": "rear", "params": {"ego.speed_kph": 50.0}}  # fmt: skip
+    with (root / "fleet.jsonl").open("a") as index:
+        index.write(json.dumps(crashed) + "\n")
+    statuses = {"pdm/rear_0000": "pass", "pdm/rear_0001": "pass", "pdm/rear_0002": "crashed"}
+    assert {r.key: r.status for r in load_run(root).rows} == statuses
+    (root / "fleet.json").unlink()
+    data = load_run(root)
+    assert {r.key: r.status for r in data.rows} == statuses
+    assert any("fleet.json: missing beside fleet.jsonl" in p for p in data.problems)
