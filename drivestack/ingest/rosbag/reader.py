@@ -149,7 +149,7 @@ class RosbagLog:
                 )
         self._note_topics(topics, counts)
         self._note_unused_velodyne_settings()
-        self.tf = TransformBuffer(self.config.tf_tolerance_ns, self.config.tf_max_gap_ns or None)
+        self.tf = TransformBuffer(self.config.tf_tolerance_ns, self.config.tf_gap_limit_ns)
         #: LiDAR topic -> [non-finite points dropped from messages that claim ``is_dense``,
         #: such messages with any, the first one's index, its stamp (ns)]
         self._nonfinite: dict[str, list[int]] = {}
@@ -254,7 +254,7 @@ class RosbagLog:
                                 odo.parent,
                                 odo.child,
                                 self.config.tf_tolerance_ns,
-                                self.config.tf_max_gap_ns or None,
+                                self.config.tf_gap_limit_ns,
                             )
                         self._odometry_series.add(
                             odo.timestamp_ns, odo.quaternion_wxyz, odo.translation_m

@@ -74,6 +74,7 @@ class PoseSeries:
     _quats: list[np.ndarray] = field(default_factory=list, repr=False)
     _trans: list[np.ndarray] = field(default_factory=list, repr=False)
     _cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _gap_limit: float | None = field(default=None, repr=False)  # with _cache; None: no limit
 
     def add(
         self, timestamp_ns: int, quaternion_wxyz: npt.ArrayLike, translation: npt.ArrayLike
@@ -104,6 +105,11 @@ class PoseSeries:
             q = np.asarray(self._quats).reshape(-1, 4)[order][keep]
             tr = np.asarray(self._trans).reshape(-1, 3)[order][keep]
             self._cache = (t[keep], q, tr)
+            times = self._cache[0]
+            self._gap_limit = None
+            if self.max_gap_ns is not None and times.size > 1:
+                median_interval = float(np.median(np.diff(times)))
+                self._gap_limit = max(self.max_gap_ns, GAP_TO_MEDIAN_INTERVAL * median_interval)
         return self._cache
 
     @property
@@ -139,16 +145,15 @@ class PoseSeries:
         exact = times[hi_idx] == q_clamped
         lo_idx = np.where(exact, hi_idx, lo_idx)
         gap = times[hi_idx] - times[lo_idx]
-        if self.max_gap_ns is not None and times.size > 1:
-            limit = max(self.max_gap_ns, GAP_TO_MEDIAN_INTERVAL * float(np.median(np.diff(times))))
-            if (gap > limit).any():
-                k = int(np.flatnonzero(gap > limit)[0])
-                raise TransformLookupError(
-                    f"time {int(query[k])} ns falls in a {gap[k] * 1e-9:.3f} s gap between "
-                    f"poses recorded at {int(times[lo_idx[k]])} and {int(times[hi_idx[k]])} "
-                    f"ns (the most interpolated across here: {limit * 1e-9:g} s)",
-                    record=f"edge {self.parent} -> {self.child}",
-                )
+        limit = self._gap_limit  # set by arrays() above, once per set of poses
+        if limit is not None and (gap > limit).any():
+            k = int(np.flatnonzero(gap > limit)[0])
+            raise TransformLookupError(
+                f"time {int(query[k])} ns falls in a {gap[k] * 1e-9:.3f} s gap between "
+                f"poses recorded at {int(times[lo_idx[k]])} and {int(times[hi_idx[k]])} "
+                f"ns (the most interpolated across here: {limit * 1e-9:g} s)",
+                record=f"edge {self.parent} -> {self.child}",
+            )
         span = gap.astype(np.float64)
         alpha = np.where(span > 0, (q_clamped - times[lo_idx]) / np.where(span > 0, span, 1.0), 0.0)
         q = quats[lo_idx].copy()

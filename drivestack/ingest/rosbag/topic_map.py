@@ -104,6 +104,12 @@ class RosbagConfig:
             if getattr(self, name) < 0:  # the loader names the file and this key
                 raise ConfigValueError(f"must be >= 0, got {getattr(self, name)}", key=name)
 
+    @property
+    def tf_gap_limit_ns(self) -> int | None:
+        """``tf_max_gap_ns`` as :class:`~drivestack.ingest.rosbag.tf_buffer.PoseSeries` takes
+        it: None (any gap) for 0."""
+        return self.tf_max_gap_ns or None
+
     def replaced(self, **changes: Any) -> RosbagConfig:
         """``dataclasses.replace(self, **changes)`` that keeps :attr:`source`."""
         out = replace(self, **changes)
