@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from drivestack.core.transforms import SE3
-from drivestack.eval.prediction.cases import _GROUP_OF, CLASS_GROUPS, MOVING_DISPLACEMENT_M
+from drivestack.eval.prediction.cases import (
+    _GROUP_OF,
+    CLASS_GROUPS,
+    MOVING_DISPLACEMENT_M,
+    whole_samples,
+)
 from drivestack.eval.prediction.metrics import (
     MISS_THRESHOLD_M,
     ade,
@@ -276,8 +281,8 @@ class ForecastScorer:
         if self.dt_s is None or self.horizon_s is None:
             return out
         for h in REPORTED_HORIZONS_S:
-            n = round(h / self.dt_s)
-            if 1 <= n <= self.n_steps and abs(n * self.dt_s - h) <= 1e-6:  # whole steps only
+            n, whole = whole_samples(h, self.dt_s)
+            if whole and 1 <= n <= self.n_steps:
                 out[f"ADE@{h:g}s"] = float(ade(err, n).mean()) if len(err) else None
         final = fde(err) if len(err) else None
         out[f"FDE@{self.horizon_s:g}s"] = float(final.mean()) if final is not None else None
