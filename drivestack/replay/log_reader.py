@@ -417,6 +417,17 @@ def _times_shown(stamps: list[int]) -> str:
     return ", ".join(map(str, stamps[:10])) + more
 
 
+def _scan_fingerprint(value: Any) -> tuple[Any, ...] | None:
+    """What tells a scan from a copy of it (point count, coordinate and attribute sums, first
+    and last point) without keeping its points; ``None`` for a message that did not decode."""
+    if not isinstance(value, PointCloud):
+        return None
+    xyz = value.xyz_m
+    ends = (xyz[0].tobytes(), xyz[-1].tobytes()) if len(xyz) else ()
+    sums = tuple(float(np.sum(a, dtype=np.float64)) for a in value.attributes.values())
+    return (len(xyz), str(xyz.dtype), float(np.sum(xyz, dtype=np.float64)), ends, sums)
+
+
 @dataclass(frozen=True)
 class InputProblem:
     """What :meth:`LogReader.frames` (``problems=True``) yields in the frame stream where the
@@ -832,7 +843,9 @@ class LogReader:
         message that comes after the frame of its time was closed (not in time order) is
         named, as a skipped frame (the key LiDAR's scan), a ``"partial"`` after the frame
         replayed without it, or a ``"note"`` at the end (no frame of its time), as is each
-        frame built before an image near its time was read (``"partial"``).
+        frame built before an image near its time was read (``"partial"``). A second scan
+        on a LiDAR topic at a time it has one is never merged: an exact copy (a message
+        logged twice) is a ``"partial"`` after the frame, any other a skipped frame.
         """
         for item in self._frames(world_frame, ego_frame, camera_tolerance_ns):
             if isinstance(item, SensorFrame) or problems:
@@ -865,7 +878,8 @@ class LogReader:
         lost: list[_LostChunk] = []
         seen: set[str] = set()  # the topics and cameras of the frames built so far
         index: dict[str, int] = {}  # messages read per topic
-        scan_times: dict[str, set[int]] = {t: set() for t in lidar_topics}
+        # per LiDAR topic, the times of its scans read so far and each one's fingerprint
+        scan_times: dict[str, dict[int, tuple[Any, ...] | None]] = {t: {} for t in lidar_topics}
         # a log read in file order (one cut short) may not be in time order: the frames built
         # (their times, ascending), the latest log time read, the messages in no frame
         built: list[int] = []
@@ -1059,18 +1073,25 @@ class LogReader:
             else:
                 stamp = msg.log_time_ns if isinstance(value, _Bad) else value.timestamp_ns
                 if msg.topic in scan_times and stamp in scan_times[msg.topic]:
-                    # not merged into (or made a second frame of) the time: skipped, named
+                    # not merged into (or made a second frame of) the time, named: a copy of
+                    # the scan replayed is a note, another scan a frame lost (skipped)
+                    first = scan_times[msg.topic][stamp]
+                    copy = first is not None and first == _scan_fingerprint(value)
                     yield InputProblem(
                         stamp,
                         source,
-                        f"{where}: a second scan at {stamp} ns on its topic (a log has one "
-                        "scan per LiDAR topic and time): not replayed",
+                        f"{where}: a copy of the scan at {stamp} ns on its topic (a message "
+                        "logged twice): not replayed again"
+                        if copy
+                        else f"{where}: a second scan at {stamp} ns on its topic (a log has "
+                        "one scan per LiDAR topic and time): not replayed",
+                        kind="partial" if copy else "skipped",
                     )
                 elif group_ns is not None and stamp < group_ns:
                     # out of time order: the frame of its time takes it while it waits for
                     # images; after that it is too late (:func:`late` says so)
                     if msg.topic in scan_times:
-                        scan_times[msg.topic].add(stamp)
+                        scan_times[msg.topic][stamp] = _scan_fingerprint(value)
                     pending = next((done for t, done in waiting if t == stamp), None)
                     if pending is None:
                         yield from late(msg.topic, where, stamp, value)
@@ -1078,7 +1099,7 @@ class LogReader:
                         pending[msg.topic] = value
                 else:
                     if msg.topic in scan_times:
-                        scan_times[msg.topic].add(stamp)
+                        scan_times[msg.topic][stamp] = _scan_fingerprint(value)
                     if group_ns is not None and stamp != group_ns:
                         waiting.append((group_ns, group))
                         group = {}

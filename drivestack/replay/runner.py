@@ -563,7 +563,9 @@ def _replay(
     tally = DetectionTally()
     forecasts = ForecastScorer() if stack.predictor is not None else None
     track_scores = TrackScorer() if stack.tracker is not None else None
-    processed = bad_input = 0
+    # frames replayed; of those not replayed (``skipped`` also lists frames replayed but not
+    # scored, and notes), the ones the input could not give
+    processed = not_replayed = bad_input = 0
     first_ns = last_ns = None
     stack.reset()
 
@@ -617,6 +619,7 @@ def _replay(
                 else:  # a frame skipped, or a note about the input (timestamp -1)
                     skipped.append(SkippedFrame(frame.timestamp_ns, frame.source, frame.reason))
                     bad_input += frame.kind == "skipped"
+                    not_replayed += frame.kind == "skipped"
                     if forecasts is not None and frame.kind == "skipped":
                         forecasts.add_frame(frame.timestamp_ns, None, None, None)
                 continue
@@ -626,6 +629,7 @@ def _replay(
                 raise
             except (DataError, ValueError) as exc:
                 log_io.drop()
+                not_replayed += 1
                 source = frame.source or str(log_path)
                 skipped.append(
                     SkippedFrame(
@@ -692,8 +696,8 @@ def _replay(
             "stack": stack_description(stack),
             "frames_processed": processed,
             # frames the stack refused or the input could not give; the list also holds
-            # whole-input notes (timestamp -1)
-            "frames_skipped": sum(s.timestamp_ns != -1 for s in skipped),
+            # whole-input notes (timestamp -1) and frames replayed but not scored
+            "frames_skipped": not_replayed,
             # of them, frames the input could not give (a message that does not decode, a stamp
             # far from its log time, a LiDAR scan lost with a corrupt chunk)
             "frames_skipped_bad_input": bad_input,

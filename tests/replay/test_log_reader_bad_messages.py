@@ -29,8 +29,9 @@ from drivestack.structures.boxes import Boxes3D
 from tests.replay.test_log_io import PERIOD_NS, T0, _CentroidDetector, _frame, _messages
 
 N = 6
-#: (topic, index in topic, log time ns, data) -> (log time ns, data), or None to drop it
-Change = Callable[[str, int, int, bytes], tuple[int, bytes] | None]
+#: (topic, index in topic, log time ns, data) -> (log time ns, data), or None to drop it, or
+#: a list of them (the message written more than once)
+Change = Callable[[str, int, int, bytes], tuple[int, bytes] | list[tuple[int, bytes]] | None]
 
 
 def _log(path: Path, n: int = N) -> Path:
@@ -81,8 +82,8 @@ def _rewrite(src: Path, dst: Path, change: Change | None = None, chunk_size: int
             kept = (message.log_time, bytes(message.data))
             if change is not None:
                 kept = change(channel.topic, i, message.log_time, bytes(message.data))
-            if kept is not None:
-                writer.add_message(channels[channel.id], kept[0], kept[1], kept[0])
+            for log_time, data in [kept] if isinstance(kept, tuple) else kept or []:
+                writer.add_message(channels[channel.id], log_time, data, log_time)
         writer.finish()
     return dst
 
@@ -359,6 +360,27 @@ def test_a_second_scan_at_one_time_on_a_topic_is_skipped_not_merged(tmp_path: Pa
     assert not summary["clean"]
     with pytest.raises(DataError, match=f"t={_t(1)}: /lidar/top #2: a second scan"):
         list(LogReader(log).frames())
+
+
+def test_a_scan_logged_twice_is_a_note_not_a_lost_frame(tmp_path: Path) -> None:
+    """Was: an exact copy of frame 1's scan was a skipped frame beside the N replayed, so the
+    summary counted N + 1 frames (N processed, 1 skipped) for a log of N."""
+
+    def twice(t: str, i: int, log_time: int, data: bytes) -> list[tuple[int, bytes]]:
+        return [(log_time, data)] * (2 if (t, i) == ("/lidar/top", 1) else 1)
+
+    log = _rewrite(_log(tmp_path / "in.mcap"), tmp_path / "twice.mcap", twice)
+    items = list(LogReader(log).frames(problems=True))
+    frames = [f for f in items if not isinstance(f, InputProblem)]
+    (problem,) = [p for p in items if isinstance(p, InputProblem)]
+    assert [f.timestamp_ns for f in frames] == [_t(k) for k in range(N)]
+    assert (problem.timestamp_ns, problem.kind) == (_t(1), "partial")
+    assert problem.reason.startswith(f"/lidar/top #2: a copy of the scan at {_t(1)} ns")
+    assert len(list(LogReader(log).frames())) == N  # a note, not an error
+    summary = _replay(tmp_path, log)
+    assert summary["frames_processed"] == N and summary["frames_skipped"] == 0
+    assert summary["skipped"] == []
+    assert summary["frame_notes"] == {f"t={_t(1)} {problem.reason}": 1}
 
 
 def _messages_of(path: Path, topic: str) -> list[np.ndarray]:

@@ -55,6 +55,31 @@ def test_oracle_tracks_of_the_hand_built_drive(tmp_path: Path) -> None:
     assert lines.index(next(li for li in lines if "tracking car:" in li)) < len(lines) - 1
 
 
+def test_a_frame_replayed_but_not_scored_is_not_a_skipped_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: a frame whose tracks could not be scored was counted in ``frames_skipped`` as
+    well as in ``frames_processed``: the totals exceeded the log's frames."""
+    import drivestack.replay.runner as runner
+
+    log = _write_log(tmp_path / "drive.mcap")
+    refused = {"n": 0}
+
+    def score_but_the_third(scorer: Any, frame: SensorFrame, *rest: Any) -> None:
+        refused["n"] += 1
+        if refused["n"] == 3:
+            raise ValueError("labels of another frame")
+        _score_tracks(scorer, frame, *rest)
+
+    monkeypatch.setattr(runner, "_score_tracks", score_but_the_third)
+    stack = Stack(OracleDetector(), FiniteDifferenceTracker())
+    summary = replay(log, stack, tmp_path / "run.mcap", progress=False, io_worker="thread")
+    assert summary["frames_processed"] == N_FRAMES and summary["frames_skipped"] == 0
+    (entry,) = summary["skipped"]
+    assert entry["reason"].startswith("replayed but tracks not scored: ")
+    assert summary_lines(summary)[0].startswith(f"replayed {N_FRAMES} frames (0 skipped by")
+
+
 def test_a_log_without_label_ids_gets_no_tracking_figures(tmp_path: Path) -> None:
     log = _write_log(tmp_path / "drive.mcap", strip_ids=True)
     stack = Stack(OracleDetector(), FiniteDifferenceTracker())
