@@ -17,6 +17,11 @@ split, or returned boxes without ``dedup``; its time includes fitting and classi
 parts of the clusters that fall apart). The stage works in
 the LiDAR's own frame (the config's numbers are in that frame); the boxes are returned in the
 ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the LiDAR frame.
+A cloud given in the ego frame is taken as seen from the LiDAR's mount
+(``ego_from_sensor[name]``, the identity when absent, as the Argoverse 2 and PandaSet readers
+set it): with a mount other than the identity it is moved into the sensor frame first. A LiDAR
+mounted more than 5 degrees from level is worked on in the level frame at its mount
+(:mod:`~drivestack.perception.lidar.mount`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from drivestack.core.arrays import dtype_message, is_kernel_float
 from drivestack.core.errors import DataError
 from drivestack.core.frames import EGO, MAP, WORLD, is_camera_frame
 from drivestack.core.transforms import SE3
+from drivestack.perception.lidar import mount
 from drivestack.perception.lidar.accumulate import SweepAccumulator
 from drivestack.perception.lidar.box_fit import (
     complete_end_faces,
@@ -156,26 +162,6 @@ class _Found:
     label: np.ndarray
     score: np.ndarray
     features: np.ndarray
-
-
-#: The most a LiDAR's z axis may tilt from the ego's up axis (degrees): the stage crops,
-#: finds the ground and clusters in the sensor frame, taking its z for up.
-MAX_MOUNT_TILT_DEG = 5.0
-
-
-def _check_level_mount(ego_from_sensor: SE3, name: str) -> None:
-    """DataError naming ``ego_from_sensor[name]`` when the LiDAR is mounted tilted more than
-    :data:`MAX_MOUNT_TILT_DEG` (pitched, rolled or upside down): its boxes would be wrong."""
-    up = float(np.clip(np.asarray(ego_from_sensor.rotation)[2, 2], -1.0, 1.0))
-    tilt_deg = float(np.degrees(np.arccos(up)))
-    if tilt_deg > MAX_MOUNT_TILT_DEG:
-        raise DataError(
-            f"the LiDAR is mounted {tilt_deg:.1f} degrees from level (its z axis against the "
-            f"ego's up axis); the stage takes the sensor's z for up (ground, clusters, boxes) "
-            f"and allows {MAX_MOUNT_TILT_DEG:g} degrees: give the cloud in a level frame (or "
-            "in the ego frame) instead",
-            field=f"ego_from_sensor[{name!r}]",
-        )
 
 
 class LidarDetector:
@@ -305,11 +291,7 @@ class LidarDetector:
         rec = _Recorder()
         name, cloud = self._lidar(frame)
         self._check_times(frame, name, cloud)
-        ego_from_sensor = frame.ego_from_sensor.get(name)
-        if ego_from_sensor is None and cloud.frame == EGO:
-            ego_from_sensor = SE3.identity()
-        if ego_from_sensor is not None:
-            _check_level_mount(ego_from_sensor, name)
+        cloud, ego_from_sensor = _in_stage_frame(frame, name, cloud)
         world_from_sensor = None
         if frame.world_from_ego is not None and ego_from_sensor is not None:
             world_from_sensor = frame.world_from_ego @ ego_from_sensor
@@ -580,6 +562,32 @@ class LidarDetector:
         cloud = frame.lidars[name]
         _check_cloud_frame(frame, name, cloud)
         return name, cloud
+
+
+def _in_stage_frame(
+    frame: SensorFrame, name: str, cloud: PointCloud
+) -> tuple[PointCloud, SE3 | None]:
+    """The cloud in the frame the stage works in (:mod:`~drivestack.perception.lidar.mount`)
+    and that frame's pose in the ego frame (None: a sensor-frame cloud without a mount, whose
+    boxes stay in its frame).
+
+    An ego-frame cloud is taken as seen from the mount ``ego_from_sensor[name]`` (the identity
+    when absent, as the Argoverse 2 and PandaSet readers set it): with another mount it is
+    moved back to the sensor (the config's heights and ranges are the sensor's). A cloud of a
+    mount tilted past :data:`~drivestack.perception.lidar.mount.MAX_MOUNT_TILT_DEG` is
+    levelled. Either way the boxes come out in the ego frame."""
+    ego_from_sensor = frame.ego_from_sensor.get(name)
+    if ego_from_sensor is None:
+        return cloud, (SE3.identity() if cloud.frame == EGO else None)
+    ego_from_stage = mount.ego_from_stage(ego_from_sensor)
+    if cloud.frame == EGO:
+        if ego_from_stage.allclose(SE3.identity()):
+            return cloud, ego_from_stage
+        return cloud.transformed(ego_from_stage.inverse(), f"{name}_stage"), ego_from_stage
+    if ego_from_stage is ego_from_sensor:
+        return cloud, ego_from_sensor
+    levelled = cloud.transformed(ego_from_stage.inverse() @ ego_from_sensor, f"{name}_level")
+    return levelled, ego_from_stage
 
 
 def _check_cloud_frame(frame: SensorFrame, name: str, cloud: PointCloud) -> None:
