@@ -17,7 +17,9 @@ whose planners forecast the simulated agents themselves).
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -179,6 +181,20 @@ class PredictionConfig:
 
     def __post_init__(self) -> None:
         # ConfigValueError: the loader names the dotted key (prediction.model)
+        for key in ("horizon_s", "dt_s", "fit_window_s", "yaw_rate_decay_s", "yaw_rate_shrink_se"):
+            value = getattr(self, key)
+            if value is None and key == "yaw_rate_decay_s":
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ConfigValueError(
+                    f"must be a number, got {type(value).__name__} {value!r}", key=key
+                )
+        if not isinstance(self.model, str):
+            raise ConfigValueError(
+                f"must be a model name ({', '.join(PREDICTION_MODELS)}), got "
+                f"{type(self.model).__name__} {self.model!r}",
+                key="model",
+            )
         if self.model in LANE_MODELS:
             raise ConfigValueError(
                 f"{self.model!r} follows a road map's lanes, and a replayed log has no "
@@ -314,6 +330,18 @@ class StackConfig:
     missing_ego_pose: MissingEgoPose = "skip"
     prediction: PredictionConfig | None = None
 
+    def __post_init__(self) -> None:
+        if self.missing_ego_pose not in MISSING_EGO_POSE_POLICIES:
+            allowed = ", ".join(repr(p) for p in MISSING_EGO_POSE_POLICIES)
+            raise ConfigValueError(
+                f"must be one of {allowed}, got {self.missing_ego_pose!r}", key="missing_ego_pose"
+            )
+        if self.prediction is not None and not isinstance(self.prediction, PredictionConfig):
+            raise ConfigValueError(
+                f"must be a PredictionConfig, got {type(self.prediction).__name__}",
+                key="prediction",
+            )
+
 
 @dataclass(frozen=True)
 class StackOutput:
@@ -400,6 +428,11 @@ class Stack:
                 f"Stack config is the dict of what the stack was built from (None for a stack of "
                 f"your own stages), got the path {str(config)!r}: to build the stack a stack "
                 f"YAML describes, call build_stack({str(config)!r})"
+            )
+        if config is not None and callable(getattr(config, "step", None)):
+            raise TypeError(
+                f"Stack's third argument is config (a dict or None), got the stage "
+                f"{type(config).__name__}: pass a predictor as predictor=..."
             )
         if config is not None and not isinstance(config, dict):
             raise TypeError(f"Stack config must be a dict or None, got {type(config).__name__}")
@@ -606,8 +639,15 @@ def check_stage(role: str, stage: object) -> None:
     callable ``reset`` and ``step`` (a function passed as a detector, a class without
     ``reset``), or a built-in stage of another role, with a ``TypeError`` naming the role,
     the class and what it lacks."""
+    if isinstance(stage, type):
+        raise TypeError(
+            f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); got the class "
+            f"{stage.__name__} itself: pass an instance, {stage.__name__}(...)"
+        )
     missing = [a for a in ("reset", "step") if not callable(getattr(stage, a, None))]
     name = type(stage).__name__
+    if not missing:
+        _check_step_arguments(role, stage, name)
     if missing:
         raise TypeError(
             f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); {name} lacks "
@@ -620,6 +660,33 @@ def check_stage(role: str, stage: object) -> None:
                 f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); {name} is a "
                 f"{its_role} (pass it as the {its_role})"
             )
+
+
+#: How many positional arguments the stack passes each role's ``step``.
+_STEP_ARGUMENTS = {"detector": 1, "tracker": 2, "predictor": 2}
+
+
+def _check_step_arguments(role: str, stage: object, name: str) -> None:
+    """``TypeError`` when ``stage.step`` cannot take the arguments the stack passes its role
+    (a tracker's ``step(self, detections)`` without ``world_from_frame``); a ``step`` whose
+    signature Python cannot read is taken as it is."""
+    try:
+        signature = inspect.signature(stage.step)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*[None] * _STEP_ARGUMENTS[role])
+    except TypeError:
+        pose = (
+            " (world_from_frame is always passed, None without a pose)"
+            if role != "detector"
+            else ""
+        )
+        raise TypeError(
+            f"Stack {role} must be a {role} stage ({STAGE_INTERFACES[role]}); {name}.step"
+            f"{signature} cannot take the {_STEP_ARGUMENTS[role]} argument(s) the stack "
+            f"passes{pose}"
+        ) from None
 
 
 def _check_detection_time(detector: object, detections: Boxes3D, frame: SensorFrame) -> None:
@@ -772,6 +839,12 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
     (one of :data:`MISSING_EGO_POSE_POLICIES`, else ``ValueError``) overrides the YAML's."""
     if missing_ego_pose is not None:
         check_missing_ego_pose(missing_ego_pose, "build_stack missing_ego_pose")
+    if not isinstance(stack_path, str | Path):
+        raise TypeError(
+            f"build_stack stack_path must be the path of a stack YAML (configs/stack/*.yaml), "
+            f"got {type(stack_path).__name__}; to assemble stages in code, build "
+            "Stack(detector, tracker, predictor=...) yourself"
+        )
     stack_path = Path(stack_path)
     cfg = load_yaml_config(StackConfig, stack_path)
     config: dict[str, Any] = {

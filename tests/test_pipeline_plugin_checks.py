@@ -295,3 +295,76 @@ def test_the_built_in_predictors_start_at_their_tracks() -> None:
             out = stack.step(posed)
         assert out.forecast is not None and out.tracks is not None and len(out.tracks) == 1
         np.testing.assert_allclose(out.forecast.boxes[:, 0, :2], out.tracks.boxes.center_m[:, :2])
+
+
+class OneArgumentTracker:
+    """A tracker whose step forgets ``world_from_frame``."""
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, detections: Boxes3D) -> Tracks:
+        raise AssertionError("never called")
+
+
+def test_a_class_a_short_step_or_a_positional_predictor_is_refused_up_front() -> None:
+    """Was: each built and failed at the first frame with Python's own TypeError (a missing
+    positional argument, 'takes 2 positional arguments but 3 were given') or 'Stack config
+    must be a dict or None, got KinematicPredictor'."""
+    with pytest.raises(TypeError, match=r"detector .*got the class StampedDetector itself: "):
+        Stack(StampedDetector)  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError,
+        match=r"OneArgumentTracker\.step\(detections: 'Boxes3D'\) -> 'Tracks' cannot take the "
+        r"2 argument\(s\) the stack passes \(world_from_frame is always passed",
+    ):
+        Stack(StampedDetector(), OneArgumentTracker())  # type: ignore[arg-type]
+    predictor = KinematicPredictor(PredictionConfig())
+    with pytest.raises(
+        TypeError, match=r"third argument is config .* pass a predictor as predictor="
+    ):
+        Stack(StampedDetector(), car_tracker(), predictor)  # type: ignore[arg-type]
+
+
+def test_python_built_configs_name_the_field() -> None:
+    """Was: PredictionConfig(horizon_s="3") raised 'must be real number, not str', naming
+    nothing; StackConfig took any missing_ego_pose and build_stack a dict."""
+    from drivestack.config import ConfigValueError
+    from drivestack.pipeline import StackConfig, build_stack
+
+    with pytest.raises(ConfigValueError, match=r"^horizon_s: must be a number, got str '3'"):
+        PredictionConfig(horizon_s="3")  # type: ignore[arg-type]
+    with pytest.raises(ConfigValueError, match=r"^dt_s: must be a number, got NoneType"):
+        PredictionConfig(dt_s=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigValueError, match=r"^yaw_rate_shrink_se: must be a number, got bool"):
+        PredictionConfig(yaw_rate_shrink_se=True)
+    assert (
+        PredictionConfig(yaw_rate_decay_s=None, horizon_s=np.float32(2.0)).yaw_rate_decay_s is None
+    )
+    with pytest.raises(ConfigValueError, match=r"^missing_ego_pose: must be one of 'skip', "):
+        StackConfig(perception="p.yaml", missing_ego_pose="x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"stack_path must be the path of a stack YAML .*got dict"):
+        build_stack({"perception": "p.yaml"})  # type: ignore[arg-type]
+
+
+def test_point_cloud_transformed_by_a_matrix_says_how_to_build_an_se3() -> None:
+    cloud = PointCloud(np.zeros((2, 3), np.float32), "lidar", 0)
+    with pytest.raises(
+        TypeError,
+        match=r"PointCloud\.transformed dst_from_src must be an SE3, "
+        r"got ndarray; build one with SE3\.from_matrix",
+    ):
+        cloud.transformed(np.eye(4), EGO)  # type: ignore[arg-type]
+
+
+def test_the_library_entry_points_import_from_their_packages() -> None:
+    import drivestack.config
+    import drivestack.core
+    import drivestack.replay
+    from drivestack.replay.log_reader import LogReader
+    from drivestack.replay.runner import replay
+
+    assert drivestack.replay.replay is replay and drivestack.replay.LogReader is LogReader
+    assert (drivestack.core.EGO, drivestack.core.WORLD) == ("ego", "world")
+    assert issubclass(drivestack.config.ConfigValueError, ValueError)
+    assert set(drivestack.replay.__all__) <= set(dir(drivestack.replay))

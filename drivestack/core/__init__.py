@@ -4,12 +4,15 @@
 that only wants :mod:`drivestack.core.lazy_exports` or the errors stays cheap."""
 
 from drivestack.core.errors import ConfigError, DataError, DrivestackError, MissingDependencyError
-from drivestack.core.frames import FrameId
+from drivestack.core.frames import EGO, MAP, WORLD, FrameId
 from drivestack.core.lazy_exports import lazy_exports
 
 __all__ = [
+    "EGO",
+    "MAP",
     "SE2",
     "SE3",
+    "WORLD",
     "ConfigError",
     "DataError",
     "DrivestackError",

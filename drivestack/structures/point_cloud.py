@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.arrays import dtype_message, is_kernel_float, read_only
-from drivestack.core.transforms import SE3
+from drivestack.core.transforms import SE3, require_single_se3
 from drivestack.structures._checks import (
     as_array,
     as_index,
@@ -139,7 +139,9 @@ class PointCloud:
         return replace(self, attributes=merged)
 
     def transformed(self, dst_from_src: SE3, dst_frame: str) -> PointCloud:
-        """Coordinates mapped by ``dst_from_src`` into ``dst_frame``; dtype kept."""
+        """Coordinates mapped by ``dst_from_src`` (one :class:`SE3`, else ``TypeError``) into
+        ``dst_frame``; dtype kept."""
+        require_single_se3(dst_from_src, "PointCloud.transformed dst_from_src")
         xyz = dst_from_src.apply(self.xyz_m).astype(self.xyz_m.dtype, copy=False)
         return replace(self, xyz_m=xyz, frame=dst_frame)
 
