@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, sys.argv[1:] if argv is None else list(argv))
     if args.version:
         from drivestack import __version__
 
@@ -85,6 +86,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda: report_user_errors(lambda: int(args._module.run(args) or 0)),
         lambda: getattr(args, "resume_hint", None),  # (set while it runs: fleet's)
     )
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but an unknown option is reported by the (sub)command it
+    was given to, with its usage and the closest option names (argparse reports it with the
+    top-level usage, which lists none of the command's options)."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        chosen = _chosen_parser(parser, argv)
+        known = [o for a in chosen._actions for o in a.option_strings if o.startswith("--")]
+        hints = []
+        for extra in extras:
+            if extra.startswith("--"):
+                close = difflib.get_close_matches(extra.split("=", 1)[0], known, n=2, cutoff=0.6)
+                if close:
+                    hints.append(f"{extra.split('=', 1)[0]}: did you mean {' or '.join(close)}?")
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        chosen.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The deepest (sub)command parser ``argv`` names (``drivestack eval tracking ...``: the
+    ``tracking`` parser)."""
+    current = parser
+    for token in argv:
+        subcommands = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if subcommands and token in subcommands[0].choices:
+            current = subcommands[0].choices[token]
+    return current
 
 
 def interrupted_as_exit_status(

@@ -30,6 +30,7 @@ def _error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_a_config_with_a_misspelt_key_is_one_line(tmp_path, capsys) -> None:
     typo = tmp_path / "typo.yaml"
     typo.write_text("accumulate:\n  num_sweps: 2\n")
+    (tmp_path / "training").mkdir()  # a KITTI tracking folder's layout: the config is read next
     args = ["bench", "perception", "--config", str(typo), "--root", str(tmp_path)]
     assert main(args) == 2
     line = _error(capsys)
@@ -39,9 +40,40 @@ def test_a_config_with_a_misspelt_key_is_one_line(tmp_path, capsys) -> None:
 def test_debug_env_shows_the_traceback(tmp_path, monkeypatch) -> None:
     typo = tmp_path / "typo.yaml"
     typo.write_text("accumulate:\n  num_sweps: 2\n")
+    (tmp_path / "training").mkdir()
     monkeypatch.setenv("DRIVESTACK_DEBUG", "1")
     with pytest.raises(ConfigError):
         main(["bench", "perception", "--config", str(typo), "--root", str(tmp_path)])
+
+
+def test_a_dataset_root_one_level_off_names_the_folder_that_fits(tmp_path, capsys) -> None:
+    """Was: ../shared/data as --root failed on a seqmap file not found; its training/ folder
+    likewise; neither said which folder to give."""
+    data = tmp_path / "data"
+    for sub in ("kitti_tracking/training", "kitti_tracking/seqmaps", "argoverse2/sensor/val/log1"):
+        (data / sub).mkdir(parents=True)
+    (data / "argoverse2/sensor/val/log1/annotations.feather").write_bytes(b"")
+    args = ["eval", "tracking", "--split", "val", "--out", str(tmp_path / "o")]
+    assert main([*args, "--root", str(data)]) == 2
+    line = _error(capsys)
+    assert "no kitti-tracking data here" in line and line.endswith(
+        f"looks like one: {data / 'kitti_tracking'}"
+    )
+    assert main([*args, "--kitti-root", str(data / "kitti_tracking" / "training")]) == 2
+    assert _error(capsys).endswith(f"give its parent, --kitti-root {data / 'kitti_tracking'}")
+    av2 = ["eval", "detection", "--dataset", "av2", "--out", str(tmp_path / "o")]
+    assert main([*av2, "--root", str(data / "argoverse2")]) == 2
+    assert _error(capsys).endswith(f"this looks like one: {data / 'argoverse2/sensor/val'}")
+
+
+def test_a_misspelt_option_is_reported_by_its_command_with_the_closest_names(capsys) -> None:
+    """Was: the top-level usage (no option of the command) and no suggestion."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "tracking", "--split", "val", "--out", "x", "--clases", "Car"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: drivestack eval tracking ")
+    assert "unrecognized arguments: --clases Car (--clases: did you mean --classes" in err
 
 
 def test_missing_dataset_root_names_the_option(tmp_path, capsys) -> None:

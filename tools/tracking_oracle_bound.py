@@ -234,7 +234,7 @@ def _kitti_classes(text: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_kitti_root_option(parser)
+    add_kitti_root_option(parser, "--root")
     parser.add_argument(
         "--split",
         choices=KITTI_TRACKING_SPLITS,

@@ -63,7 +63,78 @@ def dataset_root(
         root = shared / DEFAULT_ROOTS[dataset]
     if not root.is_dir():
         raise DataError(f"no such {dataset} folder", path=str(root), field=option)
+    check_dataset_layout(dataset, root, option)
     return root
+
+
+#: What a dataset's folder holds (glob patterns; any one will do): a folder with none of them
+#: is refused with the folders below it that have one (a --root one level too high or low).
+DATASET_MARKERS: dict[str, tuple[str, ...]] = {
+    "kitti-tracking": ("training", "testing", "seqmaps", "label_02", "velodyne"),
+    "kitti": ("training", "testing", "label_2", "velodyne"),
+    "nuscenes": ("*_info.json", "*_infos_*.json", "*.pkl"),
+    "av2": ("annotations.feather", "*/annotations.feather"),
+    "aimotive": ("dynamic", "sensor"),
+    "pandaset": ("lidar", "annotations"),
+}
+
+
+def check_dataset_layout(dataset: str, root: Path, option: str = "--root") -> None:
+    """Refuse a ``dataset`` folder ``root`` that holds none of its :data:`DATASET_MARKERS` while
+    folders below it do (a --root a level or two too high), or a KITTI ``training`` /
+    ``testing`` folder given for its parent, naming ``option`` and the folders that look
+    right. A folder with nothing like the dataset near it is left to the reader's own error.
+
+    Raises:
+        DataError: naming ``root`` and ``option``.
+    """
+    markers = DATASET_MARKERS.get(dataset)
+    if markers is None:
+        return
+    kitti_split = dataset.startswith("kitti") and root.name in ("training", "testing")
+    if kitti_split and not any((root / m).is_dir() for m in ("training", "testing")):
+        raise DataError(
+            f"a {dataset} folder holds training/ (and testing/): give its parent, "
+            f"{option.split()[0]} {root.parent}",
+            path=str(root),
+            field=option,
+        )
+    if any(next(root.glob(m), None) is not None for m in markers):
+        return
+    found = _folders_with(root, markers)
+    if not found:  # nothing to point to: the reader's own error says what is missing
+        return
+    one = "this looks like one" if len(found) == 1 else "these look like one"
+    raise DataError(
+        f"no {dataset} data here (none of {', '.join(markers)} in it); {one}: "
+        + ", ".join(str(f) for f in found),
+        path=str(root),
+        field=option,
+    )
+
+
+def _folders_with(root: Path, markers: tuple[str, ...], depth: int = 3) -> list[Path]:
+    """Up to three folders below ``root`` (at most ``depth`` levels, 500 folders looked at) that
+    hold one of ``markers``."""
+    found: list[Path] = []
+    level, seen = [root], 0
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            try:
+                children = sorted(p for p in folder.iterdir() if p.is_dir())
+            except OSError:
+                continue
+            for child in children:
+                seen += 1
+                if any(next(child.glob(m), None) is not None for m in markers):
+                    found.append(child)
+                    if len(found) == 3:
+                        return found
+                elif seen < 500:
+                    below.append(child)
+        level = below
+    return found
 
 
 def av2_log_dirs(root: Path, option: str = "--root") -> list[Path]:

@@ -61,9 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument(
         "--kitti-tracking-root",
+        "--kitti-root",
+        "--root",
+        dest="kitti_tracking_root",
         type=Path,
         help="folder with training/, seqmaps/, detections/ (default without --labels: "
-        "kitti_tracking under ../shared/data or $DRIVESTACK_SHARED_DATA)",
+        "kitti_tracking under ../shared/data or $DRIVESTACK_SHARED_DATA; --kitti-root and "
+        "--root as eval tracking spells it)",
     )
     src.add_argument(
         "--labels",
