@@ -34,6 +34,12 @@ def converter_parser(description: str, numbering: str) -> argparse.ArgumentParse
     )
     parser.add_argument("--out", type=Path, required=True, help="output log (.mcap)")
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out (refused without it: a typo must not cost a log)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
         "--first-frame",
         type=int_at_least(0),
         help=f"first frame to write ({numbering}; default: the first)",
@@ -61,22 +67,31 @@ def parse_converter_args(
     return args
 
 
-def run_converter(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
+def run_converter(
+    out: Path, what: str, write: Callable[[Path], LogWritten], *, overwrite: bool = False
+) -> int:
     """:func:`_convert` with bad input as one ``error:`` line (exit status 2) and Ctrl-C as
     one ``interrupted`` line (exit status 130)."""
     from drivestack.cli import interrupted_as_exit_status, report_user_errors
 
     return interrupted_as_exit_status(
-        lambda: report_user_errors(lambda: _convert(out, what, write))
+        lambda: report_user_errors(lambda: _convert(out, what, write, overwrite))
     )
 
 
-def _convert(out: Path, what: str, write: Callable[[Path], LogWritten]) -> int:
-    """``write(OUT.partial)`` with ``out`` checked first, renamed to ``out`` when complete: a
-    failed or interrupted conversion removes the partial log and the new folders and leaves
-    an older ``out`` as it was (never a cut log under its name). Prints ``wrote N frames of
-    WHAT (frames A-B) to OUT`` and the log's notes."""
+def _convert(
+    out: Path, what: str, write: Callable[[Path], LogWritten], overwrite: bool = False
+) -> int:
+    """``write(OUT.partial)`` with ``out`` checked first (an existing file is refused unless
+    ``overwrite``), renamed to ``out`` when complete: a failed or interrupted conversion
+    removes the partial log and the new folders and leaves an older ``out`` as it was (never a
+    cut log under its name). Prints ``wrote N frames of WHAT (frames A-B) to OUT`` and the
+    log's notes."""
     check_out_file(out, what="the log's file name")  # before any work
+    if out.is_file() and not overwrite:
+        raise DataError(
+            f"{out} exists: give another --out, or --overwrite to replace it", field="--out"
+        )
     partial = partial_path(out)
     if partial.is_dir():
         raise DataError(
@@ -124,10 +139,12 @@ def dataset_main(description: str, argv: list[str] | None = None) -> int:
             out,
             first_frame=args.first_frame,
             last_frame=args.last_frame,
-            progress=progress_bar,
+            progress=None if args.quiet else progress_bar,
         )
 
-    return run_converter(args.out, f"{args.dataset} {args.root.name}", write)
+    return run_converter(
+        args.out, f"{args.dataset} {args.root.name}", write, overwrite=args.overwrite
+    )
 
 
 def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
@@ -154,9 +171,9 @@ def kitti_tracking_main(description: str, argv: list[str] | None = None) -> int:
             root,
             out,
             sequence=args.sequence,
-            progress=progress_bar,
+            progress=None if args.quiet else progress_bar,
             first_frame=args.first_frame,
             last_frame=args.last_frame,
         )
 
-    return run_converter(args.out, f"sequence {args.sequence}", write)
+    return run_converter(args.out, f"sequence {args.sequence}", write, overwrite=args.overwrite)

@@ -92,7 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace another replay's results in --kitti-results DIR",
+        help="replace an --out holding another log's replay (or a file that is no replay "
+        "output), and another replay's results in --kitti-results DIR (a rerun of the same "
+        "log replaces its own without it)",
     )
     parser.add_argument(
         "--compression",

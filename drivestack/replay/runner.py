@@ -259,6 +259,33 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
         )
 
 
+def check_replaced_output(log_path: Path, out_path: Path, overwrite: bool) -> None:
+    """Refuse, unless ``overwrite``, an existing ``out_path`` that is not this log's replay: one
+    whose summary JSON names another input, or a file without a readable replay summary
+    beside it (not a replay's output). A rerun of the same log replaces its own output.
+
+    Raises:
+        DataError: naming ``--out``, what it holds and ``--overwrite``.
+    """
+    if overwrite or not out_path.is_file():
+        return
+    summary_path = out_path.with_suffix(".summary.json")
+    try:
+        earlier = json.loads(summary_path.read_text()).get("input")
+    except (OSError, ValueError, AttributeError):
+        earlier = None
+    if earlier is None:
+        held = f"a file without a readable replay summary ({summary_path.name})"
+    elif Path(earlier).resolve() == log_path.resolve():
+        return
+    else:
+        held = f"the replay of another log, {earlier}"
+    raise DataError(
+        f"{out_path} holds {held}: give another --out, or --overwrite to replace it",
+        path=f"--out {out_path}",
+    )
+
+
 def log_frame_count(path: Path) -> int | None:
     """The number of frames of a drivestack log from its MCAP summary (the first LiDAR
     topic's message count), for the progress bar; None when unknown (a bag, a cut log)."""
@@ -482,7 +509,8 @@ def replay(
     :meth:`~drivestack.replay.kitti_score.KittiReplayScorer.write_tracking_results`); the log
     must carry KITTI label rows and the stack track (``DataError`` before the log is read).
     The folder is held for the run (:func:`~drivestack.replay.kitti_score.kitti_results_folder`:
-    locked, refused when it holds another run's results unless ``overwrite``); its files are
+    locked, refused when it holds another run's results unless ``overwrite``; an existing
+    ``out_path`` of another log is refused likewise, :func:`check_replaced_output`); its files are
     written into a staging folder and moved in after the log's commit, with a manifest
     (``kitti_results.json``).
 
@@ -507,6 +535,7 @@ def replay(
 
     log_path, out_path = Path(log_path), Path(out_path)
     check_output_path(log_path, out_path)
+    check_replaced_output(log_path, out_path, overwrite)
     run = functools.partial(
         _replay,
         log_path,

@@ -39,7 +39,7 @@ def test_a_bad_scan_mid_sequence_keeps_the_older_log(
     (root / SCANS / "000076.pcd.xz").write_bytes(b"not xz!!")  # read after 74 and 75
     out = tmp_path / "k.mcap"
     out.write_bytes(b"older log")
-    assert tool.main(["--root", str(root), "--out", str(out)]) == 2
+    assert tool.main(["--root", str(root), "--out", str(out), "--overwrite"]) == 2
     assert "000076.pcd.xz" in capsys.readouterr().err
     assert out.read_bytes() == b"older log" and not partial_path(out).exists()
     # a new folder for the output is removed too
@@ -63,7 +63,7 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_the_older_log(
     root = _kitti_copy(shared_data, tmp_path / "kitti", [74, 75])
     out = tmp_path / "k.mcap"
     out.write_bytes(b"older log")
-    assert tool.main(["--root", str(root), "--out", str(out)]) == 130
+    assert tool.main(["--root", str(root), "--out", str(out), "--overwrite"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted"
     assert out.read_bytes() == b"older log" and not partial_path(out).exists()
 
@@ -76,9 +76,25 @@ def test_a_complete_conversion_replaces_the_older_log(shared_data: Path, tmp_pat
     root = _kitti_copy(shared_data, tmp_path / "kitti", [74, 75])
     out = tmp_path / "k.mcap"
     out.write_bytes(b"older log")
-    assert tool.main(["--root", str(root), "--out", str(out)]) == 0
+    assert tool.main(["--root", str(root), "--out", str(out), "--overwrite", "--quiet"]) == 0
     assert not partial_path(out).exists()
     assert "/labels/kitti" in LogReader(out).topics()
+
+
+@pytest.mark.data
+def test_an_existing_log_is_kept_without_overwrite(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a converter run with the --out of another log replaced it, exit 0, no message."""
+    tool = load_tool("kitti_tracking_to_log")
+    root = _kitti_copy(shared_data, tmp_path / "kitti", [74, 75])
+    out = tmp_path / "k.mcap"
+    out.write_bytes(b"older log")
+    assert tool.main(["--root", str(root), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: field --out: {out} exists: give another --out, or --overwrite to replace it"
+    )
+    assert out.read_bytes() == b"older log"
 
 
 @pytest.mark.data

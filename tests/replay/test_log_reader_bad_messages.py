@@ -450,3 +450,22 @@ def test_labels_at_a_time_without_a_scan_are_noted(tmp_path: Path) -> None:
         f"/labels: 1 message(s) in no replayed frame: no /lidar/top scan at their time "
         f"(at {_t(2)} ns)"
     )
+
+
+def test_an_out_holding_another_logs_replay_is_kept_without_overwrite(tmp_path: Path) -> None:
+    """Was: replaying log B with log A's --out replaced A's replay and summary, exit 0."""
+    log_a, log_b = _log(tmp_path / "a.mcap"), _log(tmp_path / "b.mcap", n=3)
+    out = tmp_path / "out.mcap"
+    stack = Stack(_CentroidDetector(), config={"detector": "centroid"})
+    run = {"progress": False, "io_worker": "thread"}
+    replay(log_a, stack, out, **run)
+    assert replay(log_a, stack, out, **run)["frames_processed"] == N  # a rerun replaces its own
+    with pytest.raises(DataError, match=f"holds the replay of another log, {log_a}: .*--overwrite"):
+        replay(log_b, stack, out, **run)
+    assert json.loads(out.with_suffix(".summary.json").read_text())["input"] == str(log_a)
+    assert replay(log_b, stack, out, overwrite=True, **run)["frames_processed"] == 3
+    other = tmp_path / "notes.mcap"
+    other.write_text("my notes")
+    with pytest.raises(DataError, match="holds a file without a readable replay summary"):
+        replay(log_a, stack, other, **run)
+    assert other.read_text() == "my notes"

@@ -11,6 +11,7 @@ was glued onto the progress bar and named ``RosbagLog.report``; the summary line
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,12 @@ def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return lines[0]
 
 
-def _older_run(folder: Path) -> tuple[Path, dict[Path, bytes]]:
-    """An older finished run at ``folder/run.mcap``: its files and their bytes."""
+def _older_run(folder: Path, log: Path) -> tuple[Path, dict[Path, bytes]]:
+    """An older finished run of ``log`` at ``folder/run.mcap``: its files and their bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "run.mcap"
-    files = {out: b"an older good log", out.with_suffix(".summary.json"): b'{"clean": true}'}
+    summary = json.dumps({"input": str(log), "clean": True}).encode()
+    files = {out: b"an older good log", out.with_suffix(".summary.json"): summary}
     for path, data in files.items():
         path.write_bytes(data)
     return out, files
@@ -76,7 +78,7 @@ def test_velodyne_settings_that_do_not_fit_are_one_line_exit_2_and_write_nothing
         "ego_frame: velodyne_front\nvelodyne:\n"
         f"  {VLP32_LIDAR}: {settings.format(cal=shared_data / CALIBRATION)}\n"
     )
-    out, older = _older_run(tmp_path / "runs")
+    out, older = _older_run(tmp_path / "runs", shared_data / VLP32)
     args = ["replay", str(shared_data / VLP32), "--ingest-config", str(config)]
     args += ["--missing-ego-pose", "track_in_ego_frame", "--out", str(out)]
     assert main(args) == 2  # with the progress bar: the error line is still the only one

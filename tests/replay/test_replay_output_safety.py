@@ -137,7 +137,8 @@ def test_a_crashed_replay_keeps_its_frames_beside_an_older_finished_run(tmp_path
     stack = build_stack(SIM_STACK)
     out = tmp_path / "run.mcap"
     out.write_bytes(b"an older, finished run's log")
-    out.with_suffix(".summary.json").write_text("{}")  # and its summary
+    older_summary = json.dumps({"input": str(DEMO_LOG)})  # its summary: a replay of this log
+    out.with_suffix(".summary.json").write_text(older_summary)
     original = stack.step
 
     def crashing(frame):  # type: ignore[no-untyped-def]
@@ -156,7 +157,7 @@ def test_a_crashed_replay_keeps_its_frames_beside_an_older_finished_run(tmp_path
     assert any(str(crashed) in note for note in raised.value.__notes__)
     assert LogReader(crashed).validate() > 0  # a closed log of the frames before the crash
     assert out.read_bytes() == b"an older, finished run's log"
-    assert out.with_suffix(".summary.json").read_text() == "{}"
+    assert out.with_suffix(".summary.json").read_text() == older_summary
     assert not (tmp_path / "run.mcap.partial").exists()
 
 
