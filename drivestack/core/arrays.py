@@ -78,6 +78,14 @@ def read_only(arr: np.ndarray, given: object) -> np.ndarray:
     return arr
 
 
+#: What to pass a kernel instead of one of drivestack's structures (by type name).
+_STRUCTURE_HINTS = {
+    "Boxes3D": ": pass boxes.to_array7()",
+    "Tracks": ": pass tracks.boxes.to_array7()",
+    "PointCloud": ": pass cloud.xyz_m",
+}
+
+
 def check_array(
     array: Any,
     name: str,
@@ -94,7 +102,10 @@ def check_array(
     Raises ``ValueError`` naming ``name`` on any violation, ``TypeError`` for non-arrays.
     """
     if not hasattr(array, "shape") or not hasattr(array, "dtype"):
-        raise TypeError(f"{name} must be a NumPy, Torch or CuPy array, got {type(array).__name__}")
+        kind = type(array).__name__
+        raise TypeError(
+            f"{name} must be a NumPy, Torch or CuPy array, got {kind}{_STRUCTURE_HINTS.get(kind, '')}"
+        )
     actual = tuple(array.shape)
     if len(actual) != len(shape) or any(
         e is not None and not isinstance(e, str) and e != a

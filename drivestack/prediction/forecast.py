@@ -46,9 +46,11 @@ class Forecast:
 
     Attributes:
         dt_s: the time step, seconds; finite and > 0.
-        boxes: ``(A, T+1, 7)`` float ``[x, y, z, length, width, height, yaw]`` per agent and
-            step, in the agents' frame; finite, sizes >= 0.
-        speed_mps: ``(A, T+1)`` float speeds, finite. Its sign depends on the producer:
+        boxes: ``(A, T+1, 7)`` float32 or float64 ``[x, y, z, length, width, height, yaw]``
+            per agent and step, in the agents' frame; finite, sizes >= 0; yaws kept as given
+            (not wrapped, unlike :class:`~drivestack.structures.boxes.Boxes3D`: a turning
+            forecast's yaw may run past pi).
+        speed_mps: ``(A, T+1)`` float32 or float64 speeds, finite. Its sign depends on the producer:
             :func:`constant_velocity_forecast` gives the velocity's magnitude (>= 0);
             :func:`lane_following_forecast` the speed signed along the box heading for lane
             followers (negative when reversing).
@@ -73,8 +75,10 @@ class Forecast:
         for name, arr, ndim in (("boxes", boxes, 3), ("speed_mps", speed, 2)):
             if not isinstance(arr, np.ndarray):
                 raise TypeError(f"Forecast.{name} must be a NumPy array, got {type(arr).__name__}")
-            if arr.dtype.kind != "f":
-                raise ValueError(f"Forecast.{name} must have a float dtype, got {arr.dtype}")
+            if arr.dtype not in (np.float32, np.float64):  # (float16 would round positions)
+                raise ValueError(
+                    f"Forecast.{name} must be float32 or float64, got {arr.dtype}: cast it"
+                )
             if arr.ndim != ndim:
                 want = "(A, T+1, 7)" if ndim == 3 else "(A, T+1)"
                 raise ValueError(f"Forecast.{name} must have shape {want}, got {arr.shape}")

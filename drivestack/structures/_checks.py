@@ -117,7 +117,7 @@ def as_array(
     ``shape`` when NumPy cannot make one array of it (ragged nesting, text for numbers)."""
     try:
         return np.asarray(value, dtype=dtype)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RuntimeError) as exc:  # (torch: a tensor needing grad)
         raise ValueError(
             f"{where} must be a numeric array of shape {shape_text(shape)}, "
             f"got a {type(value).__name__} NumPy cannot convert: {exc}"

@@ -95,6 +95,10 @@ class Boxes3D:
             relative to the moving ego) depends on the producer, which documents it (the
             tracker does); :meth:`transformed` rotates it as a free vector, adding no motion of
             the frames themselves.
+
+    Every field is converted on construction: the floats to float64 from any real dtype
+    (int, float16, float32: exact) or array-like (lists, CPU tensors; a tensor that
+    requires grad is refused, detach it), ``label`` to int64 from integers.
     """
 
     center_m: np.ndarray

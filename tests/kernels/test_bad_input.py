@@ -80,3 +80,15 @@ def test_one_dimensional_shapes_read_as_tuples():
     with pytest.raises(ValueError, match=r"scores must have shape \(2,\), got \(3,\)"):
         boxes = np.tile([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0], (2, 1))
         K.nms_bev(boxes, np.ones(3), 0.5)
+
+
+def test_a_structure_given_for_an_array_names_its_accessor():
+    """Was: 'must be a NumPy, Torch or CuPy array, got Boxes3D', with no way out named."""
+    from drivestack.structures import Boxes3D, PointCloud
+
+    boxes = Boxes3D.from_array7(GOOD, "ego", 0)
+    with pytest.raises(TypeError, match=r"boxes_a .* got Boxes3D: pass boxes\.to_array7\(\)$"):
+        K.box_iou_bev(boxes, GOOD)
+    cloud = PointCloud(np.zeros((2, 3)), "ego", 0)
+    with pytest.raises(TypeError, match=r"got PointCloud: pass cloud\.xyz_m$"):
+        K.points_in_boxes(cloud, GOOD)

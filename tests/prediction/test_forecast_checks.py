@@ -66,3 +66,22 @@ def test_constant_velocity_speed_is_a_magnitude():
     )
     f = constant_velocity_forecast(agents, 1.0, 0.5)
     assert f.speed_mps.tolist() == [[5.0, 5.0, 5.0]]  # >= 0 although moving against its yaw
+
+
+def test_a_float16_forecast_is_refused_not_rounded() -> None:
+    """Was: any float kind passed, float16 rounding positions 100 m out to 6 cm steps."""
+    boxes = np.zeros((1, 2, 7), dtype=np.float16)
+    with pytest.raises(
+        ValueError, match=r"Forecast\.boxes must be float32 or float64, got float16"
+    ):
+        Forecast(0.1, boxes, np.zeros((1, 2)))
+    assert Forecast(0.1, boxes.astype(np.float32), np.zeros((1, 2), np.float32)).n_steps == 1
+
+
+def test_structures_name_a_tensor_that_needs_grad() -> None:
+    torch = pytest.importorskip("torch")
+    from drivestack.structures import Boxes3D
+
+    centre = torch.zeros((1, 3), dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match=r"Boxes3D\.center_m must be a numeric array .*detach"):
+        Boxes3D(centre, np.ones((1, 3)), np.zeros(1), "ego", 0)
