@@ -443,6 +443,39 @@ class InputProblem:
     kind: str = "skipped"
 
 
+class _Records:
+    """An MCAP's messages streamed in file order, as ``mcap``'s ``NonSeekingReader`` gives
+    them, noting whether its data section ended (``data_ended``: the DataEnd record was read,
+    so a break after it loses no message)."""
+
+    def __init__(self) -> None:
+        self.data_ended = False
+
+    def messages(self, stream: Any, topics: Sequence[str] | None) -> Iterator[tuple[Any, Any, Any]]:
+        """``(schema or None, channel, message)`` of ``topics`` (None: all), in file order."""
+        from mcap.exceptions import McapError
+        from mcap.records import Channel, DataEnd, Message, Schema
+        from mcap.stream_reader import StreamReader
+
+        schemas: dict[int, Any] = {}
+        channels: dict[int, Any] = {}
+        for record in StreamReader(stream, validate_crcs=True).records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record
+            elif isinstance(record, Channel):
+                if record.schema_id != 0 and record.schema_id not in schemas:
+                    raise McapError(f"no schema record found with id {record.schema_id}")
+                channels[record.id] = record
+            elif isinstance(record, DataEnd):
+                self.data_ended = True
+            elif isinstance(record, Message):
+                channel = channels.get(record.channel_id)
+                if channel is None:
+                    raise McapError(f"no channel record found with id {record.channel_id}")
+                if topics is None or channel.topic in topics:
+                    yield schemas.get(channel.schema_id), channel, record
+
+
 @dataclass(frozen=True)
 class _Bad:
     """A message that could not be used: in place of its value in the frame reading."""
@@ -672,14 +705,12 @@ class LogReader:
         breaks off; then :class:`TruncatedLogError`, which also says how many of them came
         after a message with a later log time (file order is log-time order only when the
         writer wrote in time order; without an index there is nothing to sort by)."""
-        from mcap.reader import NonSeekingReader
-
         count = behind = 0  # messages read; of them, read after one with a later log time
         first_behind = ""
         latest = None
-        reader = NonSeekingReader(stream, validate_crcs=True)
+        records = _Records()
         try:
-            for item in reader.iter_messages(topics=topics, log_time_order=False):
+            for item in records.messages(stream, topics):
                 count += 1
                 log_time = item[2].log_time
                 if latest is not None and log_time < latest:
@@ -691,8 +722,15 @@ class LogReader:
                 latest = log_time if latest is None else max(latest, log_time)
                 yield item
         except _mcap_errors() as exc:
-            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             order = f"; {behind} of them out of log-time order ({first_behind})" if behind else ""
+            if records.data_ended:  # the messages are all there: only the index is lost
+                raise TruncatedLogError(
+                    f"truncated or corrupt MCAP: its data section is whole ({count} messages "
+                    f"of the topics read, all there are), the summary section after it (the "
+                    f"index and statistics) is cut or corrupt{order}",
+                    path=str(self.path),
+                ) from None
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise TruncatedLogError(
                 f"truncated or corrupt MCAP: it breaks off after {count} messages of the "
                 f"topics read ({detail}){order}",

@@ -22,6 +22,7 @@ from drivestack.replay.log_reader import (
     STAMP_TOLERANCE_NS,
     InputProblem,
     LogReader,
+    TruncatedLogError,
     decode_point_cloud,
 )
 from drivestack.replay.runner import TIMING_TOPIC, replay, summary_lines
@@ -469,3 +470,18 @@ def test_an_out_holding_another_logs_replay_is_kept_without_overwrite(tmp_path: 
     with pytest.raises(DataError, match="holds a file without a readable replay summary"):
         replay(log_a, stack, other, **run)
     assert other.read_text() == "my notes"
+
+
+def test_a_log_cut_in_its_summary_section_says_no_message_was_lost(tmp_path: Path) -> None:
+    """Was: 'it breaks off after 30 messages of the topics read (error: unpack requires a
+    buffer of 8 bytes)': the library's words, and no hint that every message had been read."""
+    whole = _log(tmp_path / "whole.mcap").read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(whole[:-30])  # inside the footer, after the data section's end
+    frames = []
+    with pytest.raises(TruncatedLogError, match=r"its data section is whole \(\d+ messages") as e:
+        frames.extend(LogReader(cut).frames(problems=True))
+    assert "unpack" not in str(e.value)
+    assert [f.timestamp_ns for f in frames if not isinstance(f, InputProblem)] == [
+        _t(k) for k in range(N)
+    ]
