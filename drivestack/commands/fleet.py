@@ -526,6 +526,11 @@ def run(args: argparse.Namespace) -> int:
             pooled = pooled_light_perception(mine).get("light_perception")
             if pooled is not None:
                 print(f"{planner}: {light_perception_line(pooled)}")
+    if counts["failed"] and not crashed:  # said, since drivestack sim --sweep gets here too
+        print(
+            f"note: {counts['failed']} failed their pass criteria: a fleet exits 0 for them "
+            "(exit status 1 only while a variant crashed); drivestack report OUT names them"
+        )
     if crashed:
         print(
             f"error: {crashed} of {len(result.records)} variants crashed (their errors are "

@@ -69,8 +69,10 @@ before some of its criteria were judged: then it is a "known failure, not evalua
 cut short)" (counted as passed and in "known_failures_not_evaluated", with
 "known_failure_not_evaluated_runs"; the listed failure may lie in what was not judged), and a
 listed run that crashes is crashed. Exit status 0 when every run passed, is a known failure
-or a known failure not evaluated, 1 when any failed, crashed or passed unexpectedly (one stderr line with the counts); a fleet's exit status is the
-fleet's (see drivestack fleet).
+or a known failure not evaluated, 1 when any failed, crashed or passed unexpectedly (one stderr line with the counts); a fleet's exit status
+(with --sweep, --variants or another fleet option) is the fleet's: 1 only while a variant
+crashed, 0 when variants failed their pass criteria (a note line counts them; see drivestack
+fleet).
 
 Every scenario is built, and so checked against its map, before anything runs: a config
 mistake (e.g. an agent whose box overlaps the ego's at the start) is one error line

@@ -86,6 +86,9 @@ class ScenarioRow:
     status: str
     score: float | None = None
     collision: bool | None = None
+    # the contact in words, "yes (active_lateral, not at fault)" (metrics.json
+    # collision_summary); None for older records
+    collision_summary: str | None = None
     min_ttc_s: float | None = None
     impact_speed_kph: float | None = None
     failures: tuple[str, ...] = ()
@@ -141,6 +144,7 @@ class ScenarioRow:
             "status": self.status,
             "score": self.score,
             "collision": self.collision,
+            "collision_summary": self.collision_summary,
             "min_ttc_s": self.min_ttc_s,
             "impact_speed_kph": self.impact_speed_kph,
             "failures": list(self.failures),
@@ -256,6 +260,7 @@ def row_from_metrics(
                 "pass" if data["passed"] else "fail",
                 score=score,
                 collision=avoided is False,
+                collision_summary=_text(data.get("collision_summary")),
                 min_ttc_s=_number(ncap.get("min_ttc_s"), "ncap.min_ttc_s"),
                 impact_speed_kph=_number(ncap.get("impact_speed_kph"), "ncap.impact_speed_kph"),
                 failures=tuple(str(f) for f in failures),

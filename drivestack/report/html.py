@@ -384,7 +384,8 @@ def _scenario_table(d: dict[str, Any]) -> str:
             _td(r["planner"], css="l"),
             _td(_status_text(r), css="l " + _status_css(r), sort=rank[r["status"]]),
             _td(r["score"], sort=r["score"] if r["score"] is not None else -1),
-            _td(r["collision"]),
+            # the kind and fault when the record says them (why a contact may not zero a score)
+            _td(r.get("collision_summary") or r["collision"], css="l", sort=r["collision"]),
             _td(r["min_ttc_s"]),
             _td(r["impact_speed_kph"], digits=1),
         ]
@@ -436,10 +437,14 @@ def _why(row: dict[str, Any]) -> str:
     as a known failure (and, when it passed, that the listing is stale, or what a run cut
     short did not judge); then, passed or not, what its score lost points for (``score:
     TTC 0.50 s < 0.95 s (-31.2 points); ...``: its ``score_terms``, older report.json rows
-    lack them); then, for a run that ended at rest braking for a stop reason
-    (``ended_stopped_reason``; older rows lack it), ``ended stopped: REASON``."""
+    lack them; terms under 0.05 points left out); then, for a run that ended at rest braking
+    for a stop reason (``ended_stopped_reason``; older rows lack it), ``ended stopped:
+    REASON``."""
     why = _why_ending(row)
-    lost = "; ".join(t["text"] for t in row.get("score_terms") or [])
+    # a weighted term that cost less than 0.05 points (compliance 0.9996) reads "-0.0": noise
+    terms = row.get("score_terms") or []
+    shown = [t for t in terms if t.get("points") is None or t["points"] >= 0.05]
+    lost = "; ".join(t["text"] for t in shown)
     stopped = row.get("ended_stopped_reason")
     parts = (why, f"score: {lost}" if lost else "", f"ended stopped: {stopped}" if stopped else "")
     return "; ".join(p for p in parts if p)

@@ -615,8 +615,11 @@ def _agent(
     try:
         label = ObjectClass.from_name(cfg.type)
     except (KeyError, ValueError) as exc:
+        names = ", ".join(c.name.lower() for c in ObjectClass if c != ObjectClass.UNKNOWN)
         raise ConfigError(
-            f"unknown object type {cfg.type!r}", path=where, field=f"agents.{i}.type"
+            f"unknown object type {cfg.type!r}; one of {names}",
+            path=where,
+            field=f"agents.{i}.type",
         ) from exc
     light_stops: tuple[RouteLightStop, ...] = ()
     signs: tuple[tuple[RouteSignStop, ...], tuple[tuple[Conflict, ...], ...]] = ((), ())
@@ -717,11 +720,65 @@ def _check_clear_start(world: World, cfg: ScenarioConfig, n_recorded: int) -> No
             )
         i = int(k) - n_recorded
         raise ConfigError(
-            f"{cfg.agents[i].station_m} m puts agent {spec.agent_id!r} on the ego at the start: "
+            f"{_placement_words(cfg, i)} agent {spec.agent_id!r} on the ego at the start: "
             f"{overlap}; place it clear of the ego",
             path=cfg.source,
-            field=f"agents.{i}.station_m",
+            field=_placement_key(cfg, i),
         )
+    _check_agents_apart(world, cfg, n_recorded)
+
+
+def _placed_by_path_start(cfg: ScenarioConfig, i: int) -> bool:
+    """Whether the scenario's agent ``i`` starts at its ``path_m``'s first point (a path,
+    station 0 along it: the default)."""
+    return cfg.agents[i].path_m is not None and cfg.agents[i].station_m == 0.0
+
+
+def _placement_key(cfg: ScenarioConfig, i: int) -> str:
+    """The key that placed the scenario's agent ``i``: its ``station_m`` (along its lanes or
+    path), or its ``path_m`` when it starts at the path's first point."""
+    return f"agents.{i}.{'path_m' if _placed_by_path_start(cfg, i) else 'station_m'}"
+
+
+def _placement_words(cfg: ScenarioConfig, i: int) -> str:
+    """How the scenario's agent ``i`` was placed, for a message: ``"its path's start puts"``
+    or ``"21.0 m puts"`` (its station)."""
+    if _placed_by_path_start(cfg, i):
+        return "its path's start puts"
+    return f"{cfg.agents[i].station_m} m puts"
+
+
+#: How far apart two of a scenario's agents' footprints may overlap at the start before it is
+#: refused (m, on each side): touching, or rounding apart, is a queue, not a pile-up.
+AGENT_OVERLAP_SLACK_M = 0.01
+
+
+def _check_agents_apart(world: World, cfg: ScenarioConfig, n_recorded: int) -> None:
+    """``ConfigError`` naming both placing keys when two of the scenario's own agents' boxes
+    overlap at t = 0 by more than :data:`AGENT_OVERLAP_SLACK_M` (almost always a copy-pasted
+    ``station_m``: they would drive through each other all run). Recorded agents are the
+    recording's own placement: not checked."""
+    placed = world.traffic.boxes()[n_recorded:]
+    valid = world.traffic.state.valid[n_recorded:]
+    boxes = placed.copy()
+    boxes[:, 3:5] = np.maximum(boxes[:, 3:5] - 2 * AGENT_OVERLAP_SLACK_M, 0.0)
+    for a in range(len(boxes) - 1):
+        if not valid[a]:
+            continue
+        rest = np.zeros(len(boxes), dtype=bool)
+        rest[a + 1 :] = valid[a + 1 :]
+        hit = ego_agent_collisions(boxes[a], boxes, rest)
+        if np.any(hit):
+            b = int(np.flatnonzero(hit)[0])
+            specs = world.traffic.specs
+            raise ConfigError(
+                f"agents {specs[n_recorded + a].agent_id!r} and {specs[n_recorded + b].agent_id!r}"
+                f" overlap at the start: {_overlap_words(placed[a], placed[b], 'the first')} "
+                f"(placed by "
+                f"{_placement_key(cfg, a)} and {_placement_key(cfg, b)}); place them apart",
+                path=cfg.source,
+                field=_placement_key(cfg, b),
+            )
 
 
 def _check_agent_ids(agents: list[AgentSpec], where: str, n_recorded: int) -> None:
@@ -779,9 +836,10 @@ def _check_start_magnitudes(world: World, cfg: ScenarioConfig, n_recorded: int) 
         )
 
 
-def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
-    """How box ``(7,)`` overlaps the ego's, in the ego's frame: the overlap of the two boxes'
-    extents along and across the ego, and where the other box's centre is."""
+def _overlap_words(ego_box: np.ndarray, box: np.ndarray, other: str = "the ego") -> str:
+    """How box ``(7,)`` overlaps the ego's (or ``other``'s box ``ego_box``), in its frame: the
+    overlap of the two boxes' extents along and across it, and where the other box's centre
+    is."""
     yaw = float(ego_box[6])
     fwd, left = np.array([math.cos(yaw), math.sin(yaw)]), np.array([-math.sin(yaw), math.cos(yaw)])
     corners = box_corners(np.stack([ego_box, box]).astype(np.float64))[:, :4, :2]  # BEV
@@ -795,7 +853,7 @@ def _overlap_words(ego_box: np.ndarray, box: np.ndarray) -> str:
     return (
         f"its {box[3]:.2f} x {box[4]:.2f} m box, centred {abs(ahead):.2f} m "
         f"{'ahead of' if ahead >= 0 else 'behind'} and {abs(side):.2f} m "
-        f"{'left' if side >= 0 else 'right'} of the centre of the ego's {ego_box[3]:.2f} x "
+        f"{'left' if side >= 0 else 'right'} of the centre of {other}'s {ego_box[3]:.2f} x "
         f"{ego_box[4]:.2f} m box, overlaps it by {overlap(fwd):.2f} m lengthwise and "
         f"{overlap(left):.2f} m across"
     )

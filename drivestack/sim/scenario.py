@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -740,6 +741,8 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_events(agent, path, f"agents.{i}")
+        if not str(path).endswith(".xosc"):  # (OpenSCENARIO's step shape: at once, by design)
+            _warn_hard_speed_events(agent, path, f"agents.{i}")
         if agent.size_m is not None and not all(np.isfinite(v) and v > 0 for v in agent.size_m):
             raise ConfigError(
                 f"each of length, width and height must be a finite size > 0 m, got "
@@ -998,6 +1001,25 @@ def _check_behavior_keys(agent: AgentConfig, path: str, prefix: str) -> None:
             path=path,
             field=f"{prefix}.{key}",
         )
+
+
+#: The hardest braking or acceleration a scripted speed event is taken without a warning
+#: (m/s^2): about what a car's tyres give on dry asphalt (10-12 m/s^2 braking).
+PLAUSIBLE_ACCEL_MPS2 = 12.0
+
+
+def _warn_hard_speed_events(agent: AgentConfig, path: str, prefix: str) -> None:
+    """One warning per speed event past :data:`PLAUSIBLE_ACCEL_MPS2` (a typo, -50 for -5,
+    turns a braking lead into a wall; a scripted agent does what it is told, so it runs)."""
+    for j, event in enumerate(agent.speed_events):
+        if abs(event.accel_mps2) > PLAUSIBLE_ACCEL_MPS2:
+            warnings.warn(
+                f"{path}: {prefix}.speed_events.{j}.accel_mps2: {event.accel_mps2:g} m/s^2 is "
+                f"past what a road vehicle can do (about {PLAUSIBLE_ACCEL_MPS2:g} m/s^2); the "
+                "scripted agent follows it as written",
+                UserWarning,
+                stacklevel=2,
+            )
 
 
 def _check_events(agent: AgentConfig, path: str, prefix: str) -> None:

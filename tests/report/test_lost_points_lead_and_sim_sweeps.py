@@ -337,3 +337,24 @@ def test_many_distinct_values_are_binned_and_few_are_not() -> None:
     rows = [ScenarioRow(f"a/s{i}", f"s#{i}", "a", "pass", params={"v": float(i)})
             for i in range(10)]  # fmt: skip
     assert [b["n"] for b in pass_rate_by_param(rows)["v"]] == [3, 2, 2, 3]
+
+
+def test_the_collision_cell_says_its_kind_and_fault(tmp_path: Path) -> None:
+    """Was: 'yes' beside a 65 km/h collision scoring 87: nothing said the ego was not at
+    fault (nuPlan zeroes only at-fault ones). A record without the summary still says yes."""
+    run = tmp_path / "sim"
+    _metrics(run, "pdm/side_swipe", 86.77, passed=False,
+             collision_summary="yes (active_lateral, not at fault)")  # fmt: skip
+    _metrics(run, "idm/side_swipe", 50.0, passed=False)
+    html = write_report(build_report(run), tmp_path / "r.html")[0].read_text()
+    table = html[html.index('id="scenario-table"') :]
+    assert '<td class="l" data-v="1">yes (active_lateral, not at fault)</td>' in table
+    assert '<td class="l" data-v="1">yes</td>' in table
+
+
+def test_a_term_costing_under_a_twentieth_of_a_point_is_not_listed(tmp_path: Path) -> None:
+    """Was: 'over the speed limit (compliance 1.00) (-0.0 points)' in the why cell."""
+    run = tmp_path / "sim"
+    _metrics(run, "pdm/fast", 99.0, nuplan={"speed_limit_compliance": 0.9996, "comfort": 0.0})
+    why = _why_cells(write_report(build_report(run), tmp_path / "r.html")[0].read_text())
+    assert why["pdm/fast"] == "score: not comfortable (-12.5 points)"

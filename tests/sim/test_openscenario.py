@@ -323,6 +323,12 @@ def test_events_are_read_in_start_order_on_one_clock(tmp_path: Path, xodr: Path)
             "Storyboard/StopTrigger",
             "got StoryboardElementStateCondition",
         ),
+        (  # was read as a step: a lead going from 15 m/s to 0 in one tick
+            'dynamicsShape="linear" value="4" dynamicsDimension="rate"',
+            'dynamicsShape="linear" value="0" dynamicsDimension="rate"',
+            "Act/A/Event/Brake",
+            'a rate of 0 never reaches the target speed; for a change at once give dynamicsShape="step"',
+        ),
     ],
 )
 def test_more_of_what_is_not_read(

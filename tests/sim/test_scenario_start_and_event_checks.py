@@ -282,3 +282,42 @@ def test_a_sweep_key_with_an_ascii_index_sets_that_item() -> None:
     data = {"agents": [{"station_m": 1.0}, {"station_m": 2.0}]}
     set_dotted(data, "agents.1.station_m", 5.0, "s.yaml")
     assert data == {"agents": [{"station_m": 1.0}, {"station_m": 5.0}]}
+
+
+def test_an_agent_starting_at_its_path_start_names_path_m(tmp_path: Path) -> None:
+    """Was: 'agents.0.station_m: 0.0 m puts agent ...' for a file without station_m."""
+    agent = "agents:\n  - {id: p, type: pedestrian, path_m: [[1.5, 1.75], [1.5, 9.0]]}\n"
+    message = _error(tmp_path, HEAD + EGO + agent)
+    assert "field agents.0.path_m: its path's start puts agent 'p' on the ego" in message
+
+
+def test_two_agents_overlapping_at_the_start_are_refused(tmp_path: Path) -> None:
+    """Was: two cars 1 m apart drove through each other all run, PASS 98.1, no word."""
+    agents = (
+        "agents:\n  - {id: a, lanes: [road_0], station_m: 140.0}\n"
+        "  - {id: b, lanes: [road_1], station_m: 140.0}\n"  # beside: fine
+        "  - {id: c, lanes: [road_0], station_m: 141.0}\n"
+    )
+    message = _error(tmp_path, HEAD + EGO + agents)
+    assert (
+        "field agents.2.station_m: agents 'a' and 'c' overlap at the start: its 4.50 x" in message
+    )
+    assert "(placed by agents.0.station_m and agents.2.station_m)" in message
+    queue = agents.replace("station_m: 141.0", "station_m: 144.5")  # bumper to bumper: a queue
+    (cfg,) = load_scenarios(_write(tmp_path, HEAD + EGO + queue))
+    assert len(build_scenario(cfg).world.traffic.specs) == 3
+
+
+def test_an_implausible_scripted_deceleration_is_warned_about(tmp_path: Path) -> None:
+    stop = STOP.replace("accel_mps2: -4.0", "accel_mps2: -50.0")
+    with pytest.warns(
+        UserWarning, match=r"agents\.0\.speed_events\.0\.accel_mps2: -50 m/s\^2 is past"
+    ):
+        load_scenarios(
+            _write(tmp_path, HEAD + EGO + _agent("lanes: [road_1], station_m: 130.0", stop))
+        )
+
+
+def test_an_unknown_agent_type_lists_the_types(tmp_path: Path) -> None:
+    agent = "agents:\n  - {id: a, type: carr, lanes: [road_1], station_m: 130.0}\n"
+    assert "unknown object type 'carr'; one of car, " in _error(tmp_path, HEAD + EGO + agent)

@@ -40,6 +40,12 @@ def _rate_mps2(doc: _Doc, dyn: ET.Element, before: float, goal: float, where: st
     value = abs(doc.number(dyn, "value", where))
     dimension = _dimension(doc, dyn, where)
     change = abs(goal - before)
+    if shape != "step" and value == 0.0 and dimension == "rate" and change >= 1e-9:
+        raise doc.error(
+            "a rate of 0 never reaches the target speed; for a change at once give "
+            'dynamicsShape="step"',
+            where,
+        )
     if shape == "step" or value == 0.0 or change < 1e-9:
         return _STEP_ACCEL_MPS2
     if dimension == "rate":
