@@ -5,6 +5,8 @@ root or a simulator export), runs :class:`drivestack.perception.camera.TorchCame
 the CPU and writes one ``<out>/<stem>.txt`` per image (empty when nothing is detected), rows as
 the KITTI devkit's 2D-only results: ``Car -1 -1 -10 x1 y1 x2 y2 -1 -1 -1 -1000 -1000 -1000 -10
 score``. Score them with ``drivestack eval detection2d --labels <data>/label_2 --results <out>``.
+An ``--out`` holding an earlier run's ``*.txt`` results is refused unless ``--overwrite``
+(which removes them first): the scorer would read old files beside the new.
 
 Usage:
   .venv/bin/python tools/predict_camera_detector.py --weights runs/camdet/model.pt \\
@@ -42,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep detections scoring at least this, in [0, 1] (default: the config's)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the result files (*.txt) an earlier run left in --out (refused without "
+        "it: eval detection2d would score the old files beside the new)",
+    )
     add_quiet_option(parser)
     args = parser.parse_args(argv)
 
@@ -50,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from drivestack.cli import report_user_errors
-    from drivestack.commands._paths import check_out_dir, removed_on_failure
+    from drivestack.commands._paths import (
+        check_out_dir,
+        clear_earlier_outputs,
+        removed_on_failure,
+    )
     from drivestack.core.errors import DataError
     from drivestack.perception.camera import TorchCameraDetector, load_detector_config
     from drivestack.perception.camera.detector import read_checkpoint, read_checkpoint_config
@@ -61,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         check_out_dir(args.out)  # before the weights are read
         checkpoint = read_checkpoint(args.weights)  # once: the config and the weights
+        clear_earlier_outputs(args.out, ("*.txt",), args.overwrite)  # (after a readable one)
         cfg = (
             read_checkpoint_config(args.weights, checkpoint)
             if args.config is None

@@ -14,7 +14,11 @@ folder into KITTI 2D result files that ``drivestack eval detection2d`` scores.
 iterations k .. N-1 (its optimizer, data order and RNG states restored): the final weights
 equal those of an uninterrupted N-iteration run. The config, data and every setting but
 ``--iterations`` and ``--checkpoint-every`` must be the checkpoint's (an error names what
-differs); checkpoints without training state (older drivestack) are refused.
+differs); checkpoints without training state (older drivestack) are refused. An ``--out``
+holding an earlier run's ``model.pt``, checkpoints or summary is refused unless ``--overwrite``
+(which removes them first) or ``--resume`` continues a checkpoint in it. Data without a
+labelled object of the config's classes is refused, a class without one is warned about, and
+``train_summary.json`` records the objects per class (``class_counts``).
 Errors are one line on stderr, exit status 2, and write nothing.
 
 Usage:
@@ -82,23 +86,38 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="continue this checkpoint (same config, data and settings) up to --iterations",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's model.pt, checkpoints and summary in --out (refused "
+        "without it, unless --resume continues a checkpoint of --out)",
+    )
     add_quiet_option(parser)
     args = parser.parse_args(argv)
 
     import torch
 
     from drivestack.cli import report_user_errors
-    from drivestack.commands._paths import check_out_dir
+    from drivestack.commands._paths import check_out_dir, clear_earlier_outputs
     from drivestack.core.atomic import write_text_atomic
     from drivestack.core.errors import DrivestackError
     from drivestack.perception.camera.detector import load_detector_config
-    from drivestack.perception.camera.training import TrainSettings, train_detector
+    from drivestack.perception.camera.training import (
+        TRAINING_OUTPUTS,
+        KittiImageDataset,
+        TrainSettings,
+        train_detector,
+    )
 
     torch.set_num_threads(1)
 
     def run() -> int:
         check_out_dir(args.out)
         cfg = load_detector_config(args.config)
+        dataset = KittiImageDataset(args.data, cfg.classes)  # bad data: refused before --out
+        continues = args.resume is not None and args.resume.resolve().parent == args.out.resolve()
+        if not continues:  # a resume of a checkpoint in --out continues that run there
+            clear_earlier_outputs(args.out, TRAINING_OUTPUTS, args.overwrite)
         settings = TrainSettings(
             iterations=args.iterations,
             batch_size=args.batch_size,
@@ -110,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         existed = args.out.exists()
         try:
             result = train_detector(
-                cfg, args.data, args.out, settings, resume=args.resume, progress=not args.quiet
+                cfg, dataset, args.out, settings, resume=args.resume, progress=not args.quiet
             )
         except DrivestackError:
             if not existed:  # the folder it made, while still empty (checkpoints are kept)
@@ -124,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             "start_iteration": result.start_iteration,  # the first_loss is this iteration's
             "n_frames": result.n_frames,  # images with a label file, trained on
             "n_unlabelled": result.n_unlabelled,  # images without one, left out (warned)
+            "class_counts": result.class_counts,  # labelled objects per class (0: warned)
             "first_loss": float(result.losses[0]),
             "last_loss": float(result.losses[-1]),
             "checkpoints": [str(p) for p in result.checkpoints],

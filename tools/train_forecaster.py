@@ -7,8 +7,9 @@ denser than the eval's 0.5 s). Only the train split is read (the training seqmap
 (``--holdout-every``; ``0002`` and ``0009``) is held out for choosing the epoch, never the
 val split, AV2 or CommonRoad. CPU, one thread, deterministic for ``--seed``.
 
-The checkpoint is written to ``--out`` only: it is derived from KITTI (non-commercial
-licence) and is not part of the package. Score it with::
+The checkpoint is written to ``--out`` only (an existing one is replaced only with
+``--overwrite``): it is derived from KITTI (non-commercial licence) and is not part of the
+package. Score it with::
 
     drivestack eval prediction --dataset kitti-tracking --split val \\
         --models constant_velocity,ctrv,learned --forecaster runs/forecaster.pt --out runs/pred
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--holdout-every", type=int_at_least(2), default=5, help="hold out every N-th sequence"
     )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out checkpoint"
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     return report_user_errors(lambda: _run(args))
@@ -99,11 +103,27 @@ def _run(args: argparse.Namespace) -> int:
     if args.out.is_dir():
         raise DataError("is a directory; give the checkpoint's file name", path=str(args.out))
     check_out_dir(args.out.parent)  # writable, checked before the training
+    if args.out.exists() and not args.overwrite:
+        raise DataError(
+            "exists (an earlier training run's checkpoint): give another --out, or --overwrite "
+            "to replace it",
+            path=str(args.out),
+            field="--out",
+        )
     root = dataset_root("kitti-tracking", args.kitti_root, option="--kitti-root")
     cfg = ForecasterConfig()
     case_settings = CaseSettings(cfg.history_s, cfg.horizon_s, args.stride_s)
     sequences = [e.name for e in read_split_seqmap(root, "train")]
     train_seqs, held_seqs = split_holdout(sequences, args.holdout_every)
+    if not train_seqs or not held_seqs:  # (no cases to join: a traceback before)
+        raise DataError(
+            f"the train split's {len(sequences)} sequence(s) {sequences} leave "
+            f"{len(train_seqs)} to train on and {len(held_seqs)} held out with --holdout-every "
+            f"{args.holdout_every}; both need at least one (the split is "
+            "seqmaps/evaluate_tracking.seqmap.training less .val)",
+            path=str(root),
+            field="--holdout-every",
+        )
     start = time.perf_counter()
     try:
         train = kitti_samples(root, train_seqs, case_settings)

@@ -243,6 +243,20 @@ def _run(args: argparse.Namespace) -> int:
     n_true = sum(int(t[2].sum()) for t in tables.values())
     n_tracks = sum(len(t[0]) for t in tables.values())
     print(f"{args.cls}, {args.split}: {n_tracks} candidate tracks, {n_true} true")
+    if args.split != "train":  # the report split would be fitted on
+        print(
+            f"warning: fitting on the {args.split} split, which holds the val sequences the "
+            "tracker is reported on: a scorer chosen there is tuned on the test set (use "
+            "--split train)",
+            file=sys.stderr,
+        )
+    if n_true == 0 or n_true == n_tracks:  # (a traceback after the whole tracking pass before)
+        raise DataError(
+            f"{n_tracks} candidate tracks, {n_true} of them true: fitting needs both true and "
+            f"false tracks (loosen --iou {args.iou:g} or --min-mean-score "
+            f"{args.min_mean_score:g}, or pick another --class or --split)",
+            field="--class",
+        )
     protocol = KittiMotProtocol(min_overlap=args.iou)
 
     def figures(logits: dict[str, np.ndarray], min_logit: float) -> tuple[float, float, float]:
@@ -265,13 +279,20 @@ def _run(args: argparse.Namespace) -> int:
             out_of_fold = {}
             for held in tables:
                 rest = [t for k, t in tables.items() if k != held]
-                weights, bias = fit_logistic_track_scorer(
-                    np.concatenate([t[1][:, cols] for t in rest]),
-                    np.concatenate([t[2] for t in rest]),
-                    np.concatenate([t[3] for t in rest]),
-                    l2,
-                    names,
-                )
+                try:
+                    weights, bias = fit_logistic_track_scorer(
+                        np.concatenate([t[1][:, cols] for t in rest]),
+                        np.concatenate([t[2] for t in rest]),
+                        np.concatenate([t[3] for t in rest]),
+                        l2,
+                        names,
+                    )
+                except ValueError as exc:  # a fold whose other sequences lack true tracks
+                    raise DataError(
+                        f"leaving out sequence {held}: {exc} in the other sequences (use a "
+                        "split with more sequences, or another --class)",
+                        field="--split",
+                    ) from None
                 out_of_fold[held] = bias + tables[held][1][:, cols] @ np.array(
                     list(weights.values())
                 )
@@ -296,7 +317,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"\nchosen: {len(names)} features, l2 {l2:g}, logit threshold {min_logit:g} (out-of-fold sAMOTA {samota:.2f}, HOTA {hota:.2f})"
     )
-    print("\nYAML (class block):")
+    print(f"\nYAML (class block; fitted on the {args.split} split, {', '.join(tables)}):")
     print(f"    offline_min_track_score: {min_logit:g}")
     print("    offline_track_scorer:")
     print(f"      min_mean_score: {args.min_mean_score:g}")

@@ -330,6 +330,34 @@ def iou_thresholds(text: str, option: str = "--iou", below_one: bool = False) ->
     return values
 
 
+def clear_earlier_outputs(
+    folder: Path, patterns: tuple[str, ...], overwrite: bool, option: str = "--out"
+) -> list[Path]:
+    """The files in ``folder`` matching ``patterns`` (an earlier run's outputs: ``model.pt``,
+    ``checkpoint_*.pt``, result ``*.txt``), removed when ``overwrite``, else refused: a new
+    run must not leave a mix of two runs (nor silently replace one). Returns those removed.
+
+    Raises:
+        DataError: naming ``folder``, ``option``, what it holds and ``--overwrite``.
+    """
+    found = sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+    if not found:
+        return []
+    if not overwrite:
+        shown = ", ".join(p.name for p in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else ""
+        )
+        raise DataError(
+            f"holds an earlier run's outputs ({shown}): give another {option}, or --overwrite "
+            "to replace them",
+            path=str(folder),
+            field=option,
+        )
+    for p in found:
+        p.unlink()
+    return found
+
+
 def check_out_dir(path: Path, option: str = "--out") -> Path:
     """``path`` when it is a folder or can be made one (checked before any work; the folder
     itself is created only when the work starts, so a failed run leaves none).

@@ -108,7 +108,8 @@ def check_state_dict(
         DataError: naming ``path`` and the field: ``state_dict`` when it is not a dict or its
             names or shapes differ from ``own`` (counting the missing, unexpected and
             reshaped tensors, naming the first ones); ``state_dict.<name>`` for a value that
-            is not a tensor, an integer or bool tensor where the network has floating-point
+            is not a tensor or not a dense one (sparse, quantized), an integer or bool tensor
+            where the network has floating-point
             weights (loading would cast it silently), or NaN / infinite values (a diverged or
             corrupt training run).
     """
@@ -120,6 +121,13 @@ def check_state_dict(
         if not isinstance(value, torch.Tensor):
             raise DataError(
                 f"not a tensor ({type(value).__name__})", path=path, field=f"state_dict.{name}"
+            )
+        if value.layout != torch.strided or value.is_quantized:  # (the checks below need dense)
+            kind = "quantized" if value.is_quantized else str(value.layout).removeprefix("torch.")
+            raise DataError(
+                f"a {kind} tensor: the network's weights are dense, save them with .to_dense()",
+                path=path,
+                field=f"state_dict.{name}",
             )
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]

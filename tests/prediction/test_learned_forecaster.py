@@ -297,6 +297,32 @@ def test_training_tool_reads_the_train_split_only(
     assert record["training"]["epochs"] == 1 and record["training_cases"] > 1000
     assert main(["--out", str(tmp_path), "--kitti-root", str(root)]) == 2
     assert "is a directory" in capsys.readouterr().err
+    # an earlier checkpoint is not replaced silently (was: a 20-epoch one by a 1-epoch one)
+    before = out.read_bytes()
+    assert main(["--out", str(out), "--kitti-root", str(root), "--epochs", "1", "--quiet"]) == 2
+    assert "f.pt: field --out: exists (an earlier training run's checkpoint)" in (
+        capsys.readouterr().err
+    )
+    assert out.read_bytes() == before
+
+
+def test_the_training_tool_needs_a_sequence_on_each_side_of_the_holdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: 'ValueError: need at least one array to concatenate', a traceback, exit 1."""
+    main = runpy.run_path(str(REPO / "tools" / "train_forecaster.py"), run_name="tool")["main"]
+    root = tmp_path / "kitti"
+    (root / "seqmaps").mkdir(parents=True)
+    (root / "training").mkdir()
+    (root / "seqmaps" / "evaluate_tracking.seqmap.training").write_text(
+        "0000 empty 000000 000154\n0001 empty 000000 000447\n"
+    )
+    (root / "seqmaps" / "evaluate_tracking.seqmap.val").write_text("0000 empty 000000 000154\n")
+    argv = ["--out", str(tmp_path / "f.pt"), "--kitti-root", str(root), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field --holdout-every: the train split's 1 sequence(s)" in err
+    assert "leave 1 to train on and 0 held out" in err
 
 
 def test_the_command_checks_the_window_against_the_checkpoint_first(

@@ -3,6 +3,7 @@ its configuration, and the truth labels it is fitted on."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -153,11 +154,34 @@ def test_training_tool_prints_a_loadable_yaml_block(
     assert tool["main"]([*argv, "--min-logits=-2,-1.5"]) == 0
     out = capsys.readouterr().out
     assert "Pedestrian, train: 84 candidate tracks, 21 true" in out
-    block = out.split("YAML (class block):\n")[1]
+    header, block = re.split(r"YAML \(class block; ([^)]*)\):\n", out)[1:]
+    assert header.startswith("fitted on the train split, 0000, ")
     (tmp_path / "c.yaml").write_text("classes:\n  pedestrian:\n" + block)
     scorer = load_tracker_config(tmp_path / "c.yaml").classes["pedestrian"].offline_track_scorer
     assert scorer.min_mean_score == 3.0
     assert scorer.weights["mean_score"] > 0  # a higher detection score means a real track
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_training_tool_without_true_tracks_is_one_line_and_warns_on_the_report_split(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a traceback ('fitting needs both true and false tracks') after the whole tracking
+    pass; and a fit on the val split printed its YAML block without a word."""
+    import runpy
+
+    tool = runpy.run_path(
+        str(Path(__file__).resolve().parents[2] / "tools" / "train_track_scorer.py"),
+        run_name="tool",
+    )
+    argv = ["--kitti-root", str(shared_data / "kitti_tracking"), "--class", "Cyclist"]
+    argv += ["--split", "val", "--iou", "1.0", "--feature-sets", "mean_score", "--l2", "0.01"]
+    assert tool["main"]([*argv, "--min-logits=-2"]) == 2
+    err = capsys.readouterr().err
+    assert "warning: fitting on the val split, which holds the val sequences" in err
+    assert "field --class: " in err and " of them true: fitting needs both true and false" in err
+    assert "Traceback" not in err
 
 
 def test_a_scorer_block_without_weights_is_refused() -> None:

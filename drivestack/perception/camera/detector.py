@@ -45,6 +45,18 @@ ARCHITECTURE_FIELDS = ("backbone", "classes", "fpn_channels", "head_convs")
 RESIZE_FIELDS = ("min_size_px", "max_size_px")
 
 
+#: The largest network and image sizes a config may ask for (a config read from a checkpoint
+#: file is not trusted: fpn_channels 12800 or a 600,000 px resize asked the allocator for 6 GB
+#: to 1.3 TB before anything else was checked). Generous for KITTI-sized images.
+MAX_ARCHITECTURE = {
+    "fpn_channels": 1024,
+    "head_convs": 16,
+    "min_size_px": 4096,
+    "max_size_px": 8192,
+    "max_detections": 10_000,
+}
+
+
 @dataclass(frozen=True)
 class CameraDetectorConfig:
     """Architecture and inference settings.
@@ -86,7 +98,9 @@ class CameraDetectorConfig:
                     key=f"classes[{i}]",
                 )
             seen.add(label)
-        check_config_numbers(self, "fpn_channels", integer=True, above=0)
+        check_config_numbers(
+            self, "fpn_channels", integer=True, above=0, at_most=MAX_ARCHITECTURE["fpn_channels"]
+        )
         if self.fpn_channels % 32:
             raise ConfigValueError(
                 f"fpn_channels must be a positive multiple of 32, got {self.fpn_channels}",
@@ -99,10 +113,18 @@ class CameraDetectorConfig:
                 key="score_threshold",
             )
         check_config_numbers(self, "nms_iou", above=0.0, at_most=1.0)
-        check_config_numbers(self, "max_detections", "min_size_px", integer=True, at_least=1)
-        check_config_numbers(self, "head_convs", integer=True, at_least=0)
+        for name in ("max_detections", "min_size_px"):
+            check_config_numbers(
+                self, name, integer=True, at_least=1, at_most=MAX_ARCHITECTURE[name]
+            )
+        check_config_numbers(
+            self, "head_convs", integer=True, at_least=0, at_most=MAX_ARCHITECTURE["head_convs"]
+        )
         check_config_numbers(
             self, "max_size_px", integer=True, at_least=self.min_size_px, hint=" (min_size_px)"
+        )
+        check_config_numbers(
+            self, "max_size_px", integer=True, at_most=MAX_ARCHITECTURE["max_size_px"]
         )
 
     @property

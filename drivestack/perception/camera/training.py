@@ -16,7 +16,7 @@ import hashlib
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,25 @@ class KittiImageDataset:
                 file=sys.stderr,
             )
         self.class_index = {name: i for i, name in enumerate(classes)}
+        #: labelled objects of each configured class over the frames (any size, as labelled)
+        self.class_counts = {name: 0 for name in classes}
+        for stem in self.stems:
+            for name in read_kitti_label(label_dir / f"{stem}.txt").type_name:
+                if name in self.class_counts:
+                    self.class_counts[name] += 1
+        if not any(self.class_counts.values()):
+            raise DataError(
+                f"no labelled object of the detector's classes {list(classes)} in "
+                f"{len(self.stems)} label files: nothing to learn",
+                path=str(label_dir),
+            )
+        for name, count in self.class_counts.items():
+            if not count:
+                print(
+                    f"warning: no {name} in {label_dir}: the detector learns it from nothing "
+                    "(every image is a negative for it)",
+                    file=sys.stderr,
+                )
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -180,6 +199,10 @@ MAX_LEARNING_RATE = 1.0
 #: settings that may differ between a run and its resumption (all others must agree)
 RESUMABLE_CHANGES = ("iterations", "checkpoint_every")
 
+#: What a training run writes in its folder (``tools/train_camera_detector.py`` refuses a
+#: folder holding them unless ``--overwrite``).
+TRAINING_OUTPUTS = ("model.pt", "checkpoint_*.pt", "train_summary.json")
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -192,11 +215,13 @@ class TrainResult:
     #: frames trained on (images with a label file) and images left out for having none
     n_frames: int = 0
     n_unlabelled: int = 0
+    #: labelled objects per configured class (:attr:`KittiImageDataset.class_counts`)
+    class_counts: dict[str, int] = field(default_factory=dict)
 
 
 def train_detector(
     cfg: CameraDetectorConfig,
-    data_root: str | Path,
+    data_root: str | Path | KittiImageDataset,
     out_dir: str | Path,
     settings: TrainSettings = TrainSettings(),
     *,
@@ -205,7 +230,8 @@ def train_detector(
     progress: bool = True,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
-    """Train the FCOS detector of ``cfg`` on ``data_root``; checkpoints go to ``out_dir``.
+    """Train the FCOS detector of ``cfg`` on ``data_root`` (a folder, or its
+    :class:`KittiImageDataset` of ``cfg.classes`` already read); checkpoints go to ``out_dir``.
 
     Writes ``checkpoint_<iteration>.pt`` every ``settings.checkpoint_every`` iterations and
     ``model.pt`` after the last iteration (all loadable with :class:`TorchCameraDetector`, all
@@ -228,7 +254,15 @@ def train_detector(
 
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    dataset = KittiImageDataset(data_root, cfg.classes)
+    if isinstance(data_root, KittiImageDataset):
+        if list(data_root.class_index) != list(cfg.classes):
+            raise ValueError(
+                f"the dataset was read for classes {list(data_root.class_index)}, the config "
+                f"has {list(cfg.classes)}"
+            )
+        dataset = data_root
+    else:
+        dataset = KittiImageDataset(data_root, cfg.classes)
     model = build_fcos(cfg)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -245,7 +279,7 @@ def train_detector(
     out.mkdir(parents=True, exist_ok=True)
     losses: list[float] = []
     written: list[Path] = []
-    meta: dict[str, Any] = {"train_settings": asdict(settings), "data_root": str(data_root)}
+    meta: dict[str, Any] = {"train_settings": asdict(settings), "data_root": str(dataset.root)}
 
     def state() -> dict[str, Any]:
         return {
@@ -320,7 +354,14 @@ def train_detector(
         final, model, cfg, iteration=settings.iterations, training_state=state(), **meta
     )
     written.append(final)
-    return TrainResult(np.asarray(losses), written, start, len(dataset), len(dataset.unlabelled))
+    return TrainResult(
+        np.asarray(losses),
+        written,
+        start,
+        len(dataset),
+        len(dataset.unlabelled),
+        dict(dataset.class_counts),
+    )
 
 
 def _check_sample_size(sample: KittiImageSample, cfg: CameraDetectorConfig) -> None:
@@ -333,9 +374,15 @@ def _check_sample_size(sample: KittiImageSample, cfg: CameraDetectorConfig) -> N
 
 
 def _frames_digest(dataset: KittiImageDataset) -> str:
-    """``"<count> frames, sha256 <hex>"`` of the dataset's frame names (a resume check)."""
-    digest = hashlib.sha256("\n".join(dataset.stems).encode()).hexdigest()[:16]
-    return f"{len(dataset)} frames, sha256 {digest}"
+    """``"<count> frames, sha256 <hex>"`` over the dataset's frame names, label files' contents
+    and image files' sizes (a resume check: other data under the same names differs; images
+    are not read whole for it)."""
+    digest = hashlib.sha256()
+    for stem in dataset.stems:
+        label = (dataset.root / "label_2" / f"{stem}.txt").read_bytes()
+        image_bytes = (dataset.root / "image_2" / f"{stem}.png").stat().st_size
+        digest.update(f"{stem}\n{hashlib.sha256(label).hexdigest()}\n{image_bytes}\n".encode())
+    return f"{len(dataset)} frames, sha256 {digest.hexdigest()[:16]}"
 
 
 def _resume(

@@ -14,7 +14,12 @@ import pytest
 import torch
 
 from drivestack.core.errors import DataError
-from drivestack.perception.camera.detector import TorchCameraDetector, build_fcos, save_checkpoint
+from drivestack.perception.camera.detector import (
+    TorchCameraDetector,
+    build_fcos,
+    read_checkpoint_config,
+    save_checkpoint,
+)
 from drivestack.perception.camera.training import KittiImageDataset
 from tests.perception.camera.test_detector import SMALL
 
@@ -116,3 +121,46 @@ def test_train_summary_counts_the_frames(synthetic_kitti: Path, tmp_path: Path) 
     summary = json.loads((out / "train_summary.json").read_text())
     assert (summary["n_frames"], summary["n_unlabelled"]) == (5, 1)
     assert "1 of 6 images" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("fpn_channels", 12800),
+        ("min_size_px", 200_000),
+        ("head_convs", 100_000),
+        ("max_detections", 10**9),
+    ],
+)
+def test_a_checkpoint_config_asking_for_a_huge_network_is_refused_before_building_it(
+    model: torch.nn.Module, tmp_path: Path, key: str, value: int
+) -> None:
+    """Was: fpn_channels 12800 or a 200,000 px resize asked the allocator for 6 GB to 1.3 TB
+    (a traceback, or the OOM killer) before the checkpoint was checked."""
+    config = dataclasses.asdict(SMALL) | {key: value}
+    if key == "min_size_px":
+        config["max_size_px"] = 3 * value
+    path = tmp_path / "big.pt"
+    torch.save(
+        {"format": "drivestack.camera_detector.v1", "config": config, "state_dict": {}}, path
+    )
+    with pytest.raises(DataError, match=rf"big\.pt: field config\.{key}: .* <= \d+, got {value}"):
+        read_checkpoint_config(path)
+
+
+def test_a_sparse_tensor_is_refused_naming_it(model: torch.nn.Module, tmp_path: Path) -> None:
+    """Was: torch's NotImplementedError for aten::ne.Scalar on SparseCPU, a page long."""
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    name = next(k for k, v in state.items() if v.is_floating_point() and v.dim() >= 1)
+    state[name] = state[name].to_sparse()
+    path = tmp_path / "sparse.pt"
+    torch.save(
+        {
+            "format": "drivestack.camera_detector.v1",
+            "config": dataclasses.asdict(SMALL),
+            "state_dict": state,
+        },
+        path,
+    )
+    with pytest.raises(DataError, match=rf"field state_dict\.{name}: a sparse_coo tensor"):
+        TorchCameraDetector(SMALL, path)

@@ -139,3 +139,31 @@ def test_predict_folder_finds_kitti_layouts_and_writes_every_image(
     assert (summary.n_images, summary.n_detections, stage.seen) == (6, 6, 6)
     line = (tmp_path / "out" / "000003.txt").read_text()
     assert line.split()[0] == "Cyclist" and line.count("\n") == 1
+
+
+def test_result_files_of_an_earlier_run_are_kept_or_replaced_as_asked(
+    tool: Main,
+    weights: Path,
+    synthetic_kitti: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: predicting 3 images into a folder holding 6 results left the other 3 old files,
+    which eval detection2d then scored beside the new ones."""
+    import shutil
+
+    three = tmp_path / "three" / "image_2"
+    three.mkdir(parents=True)
+    for png in sorted((synthetic_kitti / "image_2").glob("*.png"))[:3]:
+        shutil.copy(png, three)
+    out = tmp_path / "results"
+    argv = ["--weights", str(weights), "--out", str(out), "--quiet"]
+    assert tool([*argv, "--images", str(synthetic_kitti)]) == 0
+    capsys.readouterr()
+    assert tool([*argv, "--images", str(three)]) == 2
+    assert "holds an earlier run's outputs (000000.txt, 000001.txt, 000002.txt and 3 more)" in (
+        capsys.readouterr().err
+    )
+    assert len(list(out.glob("*.txt"))) == 6  # left as they were
+    assert tool([*argv, "--images", str(three), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.glob("*.txt")) == [f"{i:06d}.txt" for i in range(3)]

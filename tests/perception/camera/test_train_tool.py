@@ -122,3 +122,57 @@ def test_a_too_small_single_image_batch_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "1x1 px coarsest feature map" in err
     assert not (out / "model.pt").exists()
+
+
+@pytest.mark.slow
+def test_an_earlier_run_in_out_is_kept_continued_or_replaced_as_asked(
+    synthetic_kitti: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a second run into the same --out exited 0 leaving its model.pt beside the first
+    run's later checkpoints (a mix of two runs), and a resume took other data under the same
+    file names."""
+    import shutil
+
+    main = _tool()
+    config = tmp_path / "small.yaml"
+    config.write_text(
+        "backbone: mobilenet_v3_small\nclasses: [Car, Pedestrian]\nfpn_channels: 32\n"
+        "head_convs: 1\nmin_size_px: 96\nmax_size_px: 160\n"
+    )
+    out = tmp_path / "run"
+    common = ["--data", str(synthetic_kitti), "--config", str(config), "--batch-size", "1"]
+    args = [*common, "--checkpoint-every", "1", "--quiet", "--out", str(out)]
+    assert main([*args, "--iterations", "3"]) == 0
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["class_counts"]["Car"] > 0 and summary["class_counts"]["Pedestrian"] > 0
+    capsys.readouterr()
+    assert main([*args, "--iterations", "2", "--seed", "7"]) == 2
+    assert "holds an earlier run's outputs (checkpoint_000001.pt, " in capsys.readouterr().err
+    assert main([*args, "--iterations", "2", "--seed", "7", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.glob("*.pt")) == [
+        "checkpoint_000001.pt",
+        "checkpoint_000002.pt",
+        "model.pt",
+    ]
+    # a resume of --out's own checkpoint continues that run there
+    resume = ["--resume", str(out / "checkpoint_000001.pt"), "--seed", "7"]
+    assert main([*args, "--iterations", "3", *resume]) == 0
+    # the same names, other label contents: not the data the checkpoint was trained on
+    other = tmp_path / "other"
+    shutil.copytree(synthetic_kitti, other)
+    label = sorted(other.glob("**/label_2/*.txt"))[0]
+    label.write_text(label.read_text().replace("Car", "Van", 1))
+    capsys.readouterr()
+    moved = [a if a != str(synthetic_kitti) else str(other) for a in args]
+    assert main([*moved, "--iterations", "4", *resume[:2], "--seed", "7"]) == 2
+    assert "the data are '" in capsys.readouterr().err
+
+
+def test_data_without_the_configured_classes_is_refused(
+    synthetic_kitti: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "trucks.yaml"
+    config.write_text("classes: [Truck]\nmin_size_px: 96\nmax_size_px: 160\n")
+    argv = ["--data", str(synthetic_kitti), "--config", str(config), "--out", str(tmp_path / "r")]
+    assert _tool()([*argv, "--iterations", "1", "--quiet"]) == 2
+    assert "no labelled object of the detector's classes ['Truck']" in capsys.readouterr().err

@@ -31,8 +31,16 @@ def _narrow_dataset(root: Path, shape: tuple[int, int, int]) -> Path:
     (root / "label_2").mkdir()
     for k in range(2):
         Image.fromarray(np.zeros(shape, np.uint8)).save(root / "image_2" / f"00000{k}.png")
-        (root / "label_2" / f"00000{k}.txt").write_text("")
+        (root / "label_2" / f"00000{k}.txt").write_text(CAR_IN_THE_CORNER)
     return root
+
+
+#: KITTI label rows: a Car and a Pedestrian whose 2D boxes are the image's top-left pixel (the
+#: training set has each configured class)
+CAR_IN_THE_CORNER = "".join(
+    f"{name} 0.00 0 0.00 0.00 0.00 1.00 1.00 1.50 1.60 4.00 1.00 1.50 10.00 0.00\n"
+    for name in ("Car", "Pedestrian")
+)
 
 
 @pytest.mark.parametrize("shape", [(1, 4000, 3), (4000, 1, 3)])
