@@ -861,12 +861,25 @@ def _overlap_words(ego_box: np.ndarray, box: np.ndarray, other: str = "the ego")
 
 def build_scenario(cfg: ScenarioConfig, data_root: Path | None = None) -> BuiltScenario:
     """Everything needed to run ``cfg``; config mistakes raise ``ConfigError`` naming the key
+    (for a scenario read from an ``.xosc`` file, the element it came from first)
     (:func:`~drivestack.sim.scenario.check_scenario`, then the checks against the map: the
     map file, map parameters, lane ids, start stations within their lane or path, start
     offsets within the lane's half width and :data:`START_OFFSET_MARGIN_M`, traffic
     lights (:func:`with_traffic_lights`), and no agent overlapping the ego at the start), and
     the run's length (:func:`~drivestack.sim.scenario.check_steps`), distinct agent ids and
     start positions the kernels can compute with."""
+    try:
+        return _build_scenario(cfg, data_root)
+    except ConfigError as exc:
+        if not cfg.source.lower().endswith(".xosc"):
+            raise
+        from drivestack.sim.openscenario._keys import with_element
+
+        raise with_element(exc, [a.id for a in cfg.agents]) from None
+
+
+def _build_scenario(cfg: ScenarioConfig, data_root: Path | None) -> BuiltScenario:
+    """:func:`build_scenario`'s work."""
     check_scenario(cfg)  # the run's length too (check_steps)
     where = cfg.source
     road_map, file_scenario = _load_map(cfg, data_root)

@@ -609,8 +609,13 @@ def load_scenarios(path: str | Path) -> list[ScenarioConfig]:
     p = Path(path)
     if p.suffix.lower() == ".xosc":
         from drivestack.sim.openscenario import read_openscenario
+        from drivestack.sim.openscenario._keys import with_element
 
         raw = read_openscenario(p)
+        try:
+            return _scenarios_of(raw, str(p))
+        except ConfigError as exc:  # a key the reader filled: named by its element
+            raise with_element(exc, [a["id"] for a in raw["agents"]]) from None
     else:
         raw = load_yaml(p)  # errors name the file (and line, column)
     if not isinstance(raw, dict):

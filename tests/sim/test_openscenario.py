@@ -442,3 +442,31 @@ def test_freespace_distance_adds_the_simulated_half_lengths(tmp_path: Path, xodr
     # (the ego's own BoundingBox, 4.6 m, is not the simulator's vehicle)
     (brake,) = lead.speed_events
     assert brake.when_ego_within_m == pytest.approx(50.0 + 0.2 + 2.59)
+
+
+@pytest.mark.data
+def test_checks_after_reading_name_the_xosc_element_first(
+    tmp_path: Path, xodr: Path, shared_data: Path
+) -> None:
+    """Was: 'field agents.0.station_m: 22.6 m puts agent ...', 'field ego.speed_mps' and
+    'field duration_s': keys and values an .xosc author never wrote."""
+    text = _xosc(xodr)
+    # the lead 2 m ahead of the ego on its lane: on the ego at the start (found when built)
+    (cfg,) = load_scenarios(_write(tmp_path, text.replace('laneId="-3" offset="0" s="110.0"',
+                                                          'laneId="-3" offset="0" s="52.0"')))  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        build_scenario(cfg, shared_data)
+    assert info.value.field == (
+        "Init/Lead/TeleportAction, its s plus its BoundingBox Center x (read as agents.0.station_m)"
+    )
+    # a negative start speed of the ego (found when loaded)
+    reverse = text.replace(_private("Ego", -3, 50.0, "12"), _private("Ego", -3, 50.0, "-12"))
+    with pytest.raises(ConfigError) as info:
+        load_scenarios(_write(tmp_path, reverse))
+    assert info.value.field == "Init/<the ego entity>/SpeedAction (read as ego.speed_mps)"
+    # a misspelt action inside LongitudinalAction names the child
+    typo = text.replace("<SpeedAction>", "<SpeedActon>", 1).replace(
+        "</SpeedAction>", "</SpeedActon>", 1
+    )
+    with pytest.raises(ConfigError, match=r"got \['LongitudinalAction/SpeedActon'\]"):
+        load_scenarios(_write(tmp_path, typo))

@@ -374,9 +374,11 @@ def _init(
                     )
                 routings[name] = (routing, f"{where}/RoutingAction")
             else:
-                kinds = [child.tag for child in action]
+                # the child too: a misspelt <SpeedActon> inside LongitudinalAction is named
+                kinds = ["/".join([child.tag, *(g.tag for g in child)][:2]) for child in action]
                 raise doc.error(
-                    f"only TeleportAction, SpeedAction and RoutingAction are read, got {kinds}",
+                    "only TeleportAction, LongitudinalAction/SpeedAction and RoutingAction are "
+                    f"read, got {kinds}",
                     where,
                 )
     for name, entity in entities.items():
