@@ -412,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
         expand_variants,
         unswept_keys,
     )
-    from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes
+    from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes, is_crashed
     from drivestack.sim.perceived_lights import light_camera_effects
 
     args.resume_hint = "rerun the same command to resume"  # the CLI's line on Ctrl-C
@@ -532,9 +532,17 @@ def run(args: argparse.Namespace) -> int:
             "(exit status 1 only while a variant crashed); drivestack report OUT names them"
         )
     if crashed:
+        refused = sum(bool(r.get("config_error")) and is_crashed(r) for r in result.records)
+        refused_text = (
+            f"; {refused} of them refused their swept values when built (a ConfigError naming "
+            "the key: a rerun cannot help, change --sweep)"
+            if refused
+            else ""
+        )
         print(
             f"error: {crashed} of {len(result.records)} variants crashed (their errors are "
-            "in the index; --retry-crashed reruns them); exit status 1 while any crashed",
+            f"in the index; --retry-crashed reruns them{refused_text}); exit status 1 while "
+            "any crashed",
             file=sys.stderr,
         )
         return 1

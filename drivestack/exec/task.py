@@ -340,12 +340,17 @@ def count_outcomes(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 def crashed_fields(exc: BaseException) -> dict[str, Any]:
     """The fields of a crashed variant's record: ``status`` ``crashed``, the ``error`` in one
-    line and its ``traceback`` (the last 20 frames)."""
+    line and its ``traceback`` (the last 20 frames); ``config_error`` true for a
+    ``ConfigError`` (a swept value the map refuses, found when the variant was built: a rerun
+    cannot help)."""
+    from drivestack.core.errors import ConfigError
+
     lines = [line.strip() for line in strip_ansi(str(exc)).splitlines() if line.strip()]
     return {
         "status": CRASHED,
         "error": f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": "),
         "traceback": strip_ansi("".join(traceback.format_exception(exc, limit=20))),
+        "config_error": isinstance(exc, ConfigError),
     }
 
 

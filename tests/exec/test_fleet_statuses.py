@@ -119,6 +119,10 @@ def test_the_report_counts_crashed_records_old_and_new(tmp_path: Path) -> None:
         ({"status": "ok", "passed": False, "collision": True, "score": 5.0}, 0),
         ({"status": "crashed", "error": "RuntimeError: boom"}, 1),
         ({"status": "failed", "error": "RuntimeError: boom"}, 1),  # an older index's crash
+        (  # a swept value the map refused (was: only '--retry-crashed reruns them')
+            {"status": "crashed", "error": "ConfigError: off its lane", "config_error": True},
+            1,
+        ),
     ],
 )
 def test_exit_status_is_1_only_while_a_variant_crashed(
@@ -152,6 +156,8 @@ def test_exit_status_is_1_only_while_a_variant_crashed(
     else:
         assert "0 passed, 0 failed, 1 crashed" in out
         assert "1 of 1 variants crashed" in err and "--retry-crashed" in err
+        refused = "1 of them refused their swept values when built" in err
+        assert refused == bool(record.get("config_error"))
 
 
 def test_help_says_the_exit_rule_and_both_retry_names() -> None:
