@@ -20,6 +20,7 @@ nested dataclasses.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import math
 import re
@@ -187,8 +188,12 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in mapping:
         if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise _fail(
-                f"unknown key (known: {', '.join(sorted(fields))})", path, _join(prefix, key)
+                f"unknown key ({hint}known: {', '.join(sorted(fields))})",
+                path,
+                _join(prefix, key),
             )
     kwargs = {}
     for name, f in fields.items():

@@ -100,3 +100,15 @@ def test_optional_nested_dataclass_reports_the_inner_key(tmp_path):
         load_yaml_config(WithOptionalNested, f)
     f.write_text("inner: null\n")
     assert load_yaml_config(WithOptionalNested, f).inner is None
+
+
+def test_a_misspelt_key_names_the_closest_known_one(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("inner: {gian: 1}\n")
+    with pytest.raises(
+        ConfigError, match=r"field inner\.gian: unknown key \(did you mean 'gain'\? known: "
+    ):
+        load_yaml_config(WithOptionalNested, f)
+    f.write_text("inner: {zzz: 1}\n")  # nothing close: the known keys only
+    with pytest.raises(ConfigError, match=r"field inner\.zzz: unknown key \(known: "):
+        load_yaml_config(WithOptionalNested, f)
