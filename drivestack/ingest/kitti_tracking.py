@@ -23,6 +23,7 @@ z forward; ``location`` is the *bottom* centre, ``rotation_y`` is about +y):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -277,12 +278,20 @@ def check_frame_column(frames: np.ndarray, *, path: str, line_numbers: list[int]
     )
 
 
+#: KITTI types whose track ids the devkit reads together (it evaluates Car with Van and
+#: Pedestrian with Person_sitting): a track id may repeat across groups in one frame (per-class
+#: trackers each counting from 1 into one file), not within one. Other types group alone.
+ID_GROUPS = {"van": "car", "person_sitting": "pedestrian"}
+
+
 def check_frame_track_ids(
     ids: np.ndarray, type_name: np.ndarray, *, path: str, line_numbers: list[int]
 ) -> None:
     """``DataError`` naming the line (both lines for a duplicate) and field for the first bad
     ``(N, 2)`` ``frame, track_id`` pair: frame not an integer >= 0, track id not an integer
-    >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare."""
+    >= 0 (-1 only for DontCare), or a ``(frame, track_id)`` of two rows that are not DontCare
+    and whose types the devkit reads together (:data:`ID_GROUPS`: Car and Van, Pedestrian and
+    Person_sitting; each other type alone)."""
     frames, tids = ids[:, 0], ids[:, 1]
     check_frame_column(frames, path=path, line_numbers=line_numbers)
     dont_care = is_dont_care(type_name)
@@ -295,10 +304,13 @@ def check_frame_track_ids(
         reason="track_id must be an integer >= 0 (-1 only for DontCare), got {value:g}",
     )
     tracked = np.flatnonzero(tids >= 0)
-    _, first, counts = np.unique(ids[tracked], axis=0, return_index=True, return_counts=True)
+    lower = np.char.lower(np.asarray(type_name).astype(str))
+    _, group = np.unique([ID_GROUPS.get(t, t) for t in lower], return_inverse=True)
+    keyed = np.column_stack([ids, group.reshape(-1)])  # (frame, track_id, id group)
+    _, first, counts = np.unique(keyed[tracked], axis=0, return_index=True, return_counts=True)
     if np.any(counts > 1):
-        key = ids[tracked[first[np.argmax(counts > 1)]]]
-        same = tracked[np.all(ids[tracked] == key, axis=1)]
+        key = keyed[tracked[first[np.argmax(counts > 1)]]]
+        same = tracked[np.all(keyed[tracked] == key, axis=1)]
         raise DataError(
             f"frame {int(key[0])} track_id {int(key[1])} given twice "
             f"(lines {line_numbers[same[0]]} and {line_numbers[same[1]]})",
@@ -325,8 +337,8 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
 
     A missing file is an error; an empty file gives zero detections. ``track_id`` is -1,
     truncation/occlusion are -1 (unknown). ``DataError`` naming the line and field for a
-    wrong column count, a non-number or NaN/inf, a frame that is not an integer >= 0, or a
-    ``type_id`` that is not 1, 2 or 3.
+    wrong column count, a non-number or NaN/inf, a frame that is not an integer >= 0, a
+    ``type_id`` that is not 1, 2 or 3, or a negative ``h``, ``w`` or ``l``.
     """
     p = str(path)
     rows: list[list[str]] = []
@@ -357,6 +369,15 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
             path=p,
             record=f"line {line_numbers[bad]}",
             field="type_id",
+        )
+    negative = arr[:, 7:10] < 0  # (a box of negative size was refused deep in Boxes3D)
+    if np.any(negative):
+        row, col = (int(v) for v in np.argwhere(negative)[0])
+        raise DataError(
+            f"box dimension {arr[row, 7 + col]:g} m is negative",
+            path=p,
+            record=f"line {line_numbers[row]}",
+            field=_DET_FIELDS[7 + col],
         )
     n = arr.shape[0]
     return KittiObjects(
@@ -511,6 +532,41 @@ def ab3dmot_detection_file(
     per-class detection file of a sequence (its ``_val`` folders hold all 21 training
     sequences)."""
     return Path(kitti_root) / "detections" / folder / f"pointrcnn_{cls}_val" / f"{sequence}.txt"
+
+
+def read_class_detections(
+    kitti_root: str | Path,
+    cls: str,
+    sequence: str,
+    n_frames: int,
+    folder: str = AB3DMOT_FOLDER,
+) -> KittiObjects:
+    """The ``cls`` rows of a sequence's AB3DMOT detection file (:func:`ab3dmot_detection_file`,
+    read by :func:`read_ab3dmot_detections`) in frames ``0 .. n_frames - 1``. Rows of another
+    class (a Pedestrian ``type_id`` in the Car file) and rows past the sequence's last frame (a
+    detector numbering frames from 1, another split's file) are left out with one
+    ``UserWarning`` each naming the file, the count and the first line."""
+    path = ab3dmot_detection_file(kitti_root, cls, sequence, folder)
+    objects = read_ab3dmot_detections(path)
+    if not len(objects):
+        return objects
+    other = np.char.lower(objects.type_name.astype(str)) != cls.lower()
+    late = objects.frame >= n_frames
+    for rows, what in (
+        (other, f"of another class than {cls}"),
+        (late & ~other, f"past the sequence's last frame {n_frames - 1}"),
+    ):
+        if np.any(rows):
+            first = int(np.flatnonzero(rows)[0])
+            warnings.warn(
+                f"{path}: {int(rows.sum())} row(s) {what}, left out (the first: a "
+                f"{objects.type_name[first]} in frame {int(objects.frame[first])}, data row "
+                f"{first + 1})",
+                UserWarning,
+                stacklevel=2,
+            )
+    keep = ~(other | late)
+    return objects if bool(keep.all()) else objects.select(np.flatnonzero(keep))
 
 
 #: Field names of the 12 numbers of an ego-pose line (row-major ``3 x 4`` ``[R|t]``).

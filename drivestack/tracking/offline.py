@@ -25,6 +25,7 @@ from drivestack.ingest.kitti_tracking import (
     SeqmapEntry,
     ab3dmot_detection_file,
     read_ab3dmot_detections,
+    read_class_detections,
     read_ego_poses,
 )
 from drivestack.tracking.config import (
@@ -156,7 +157,7 @@ def kitti_sequence_rows(
     rules of ``rules``: the run and its result-file rows (``drivestack eval tracking`` and
     ``tools/train_track_scorer.py`` both run sequences this way)."""
     root = Path(kitti_root)
-    detections = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, entry.name, folder))
+    detections = read_class_detections(root, cls, entry.name, entry.n_frames, folder)
     seq = KittiTrackingSequence(root, entry.name)
     # the pose file is required here (read_ego_poses: DataError naming it when missing)
     poses = read_ego_poses(seq.pose_path) if tracker.cfg.ego_motion_compensation else None

@@ -160,8 +160,7 @@ def kitti_online_tracks(
     from drivestack.ingest.kitti_tracking import (
         KITTI_TRACKING_FRAME_PERIOD_NS,
         KittiTrackingSequence,
-        ab3dmot_detection_file,
-        read_ab3dmot_detections,
+        read_class_detections,
         world_from_lidar_poses,
     )
 
@@ -176,10 +175,7 @@ def kitti_online_tracks(
             record=f"line {len(camera_poses) + 1}",
         )
     dets = KittiObjects.concatenate(
-        [
-            read_ab3dmot_detections(ab3dmot_detection_file(root, cls, seq.name))
-            for cls in KITTI_DETECTION_CLASSES
-        ]
+        [read_class_detections(root, cls, seq.name, n_frames) for cls in KITTI_DETECTION_CLASSES]
     )
     calib = seq.calib
     boxes = objects_to_boxes(dets, None).transformed(lidar_from_camera_zup(calib), LIDAR)

@@ -96,8 +96,7 @@ def compare_lidar_and_fused(
     from drivestack.ingest.kitti_tracking import (
         AB3DMOT_FOLDER,
         KittiTrackingSequence,
-        ab3dmot_detection_file,
-        read_ab3dmot_detections,
+        read_class_detections,
         read_ego_poses,
         write_tracking_results,
     )
@@ -129,7 +128,7 @@ def compare_lidar_and_fused(
             tracker = single_class_tracker(tracker_cfg, cls)
             results = {}
             for e in tqdm(seqmap, desc=f"{mode} {cls}", disable=not progress):
-                dets = read_ab3dmot_detections(ab3dmot_detection_file(root, cls, e.name, folder))
+                dets = read_class_detections(root, cls, e.name, e.n_frames, folder)
                 seq = KittiTrackingSequence(root, e.name)
                 calib = seq.calib
                 # the pose file is required here (read_ego_poses: DataError naming it when missing)
