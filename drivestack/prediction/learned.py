@@ -452,7 +452,45 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
     net = ForecasterNet(cfg)
     net.load_state_dict(state)
     provenance = ckpt.get("provenance")
-    return LearnedForecaster(cfg, net, provenance if isinstance(provenance, dict) else {})
+    forecaster = LearnedForecaster(cfg, net, provenance if isinstance(provenance, dict) else {})
+    _probe(forecaster, str(p))
+    return forecaster
+
+
+#: The fastest a probe forecast may move an agent (m/s): far past any road user, so only
+#: weights that are finite but absurd (a layer scaled by 1e30) fail it.
+PROBE_MAX_SPEED_MPS = 200.0
+
+
+def _probe(forecaster: LearnedForecaster, path: str) -> None:
+    """Forecast a car driving straight at 10 m/s with the loaded weights: ``DataError``
+    naming the checkpoint when a forecast or probability is not finite, or a mode moves the
+    car faster than :data:`PROBE_MAX_SPEED_MPS` on average (weights that pass the tensor
+    checks but forecast nonsense: 4.4e29 m ADE before, found only in the eval's figures)."""
+    cfg = forecaster.cfg
+    t = np.linspace(-cfg.history_s, 0.0, cfg.history_steps + 1)[None]
+    boxes = np.zeros((1, t.shape[1], 7))
+    boxes[0, :, 0] = 10.0 * t[0]
+    boxes[0, :, 3:6] = (4.5, 1.8, 1.5)
+    try:
+        probe = forecaster.forecast(
+            t, boxes, np.array([int(ObjectClass.CAR)]), cfg.horizon_s, cfg.step_s
+        )
+    except ValueError as exc:  # (MultiModalForecast refuses non-finite values)
+        raise DataError(
+            f"its weights give no valid forecast of a car at 10 m/s: {exc}",
+            path=path,
+            field="state_dict",
+        ) from None
+    travelled = np.abs(probe.boxes[0, :, -1, :2] - probe.boxes[0, :, 0, :2]).max()
+    if not travelled <= PROBE_MAX_SPEED_MPS * cfg.horizon_s:
+        raise DataError(
+            f"its weights forecast a car at 10 m/s {travelled:.3g} m away in "
+            f"{cfg.horizon_s:g} s (more than {PROBE_MAX_SPEED_MPS:g} m/s): not a trained "
+            "forecaster",
+            path=path,
+            field="state_dict",
+        )
 
 
 def _checkpoint_config(raw: Any, path: str) -> ForecasterConfig:
