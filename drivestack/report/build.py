@@ -108,6 +108,24 @@ def _recorded(run: RunData, key: str) -> str | None:
     return ", ".join(_eval_values(run, key)) or None
 
 
+def _history_warnings(run: RunData) -> list[str]:
+    """A warning naming the runs (pass or fail) without a ``history.npz`` beside their
+    ``metrics.json``: every run writes one, so it was removed or not copied, and the page has
+    no scenario view of them."""
+    missing = [
+        row.key
+        for row in run.rows
+        if row.status in ("pass", "fail") and not (run.root / row.key / "history.npz").exists()
+    ]
+    if not missing:
+        return []
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return [
+        f"{len(missing)} run(s) without history.npz beside their metrics.json: no scenario "
+        f"view for them ({', '.join(missing[:3])}{more})"
+    ]
+
+
 def _max_steps_warnings(run: RunData, baseline: RunData | None) -> list[str]:
     """A warning when the run and its baseline were cut to different ``--max-steps`` (both
     recorded: older runs do not say)."""
@@ -857,6 +875,7 @@ def build_report(
         + detection_warnings
         + prediction_warnings
         + planning_warnings
+        + _history_warnings(run)
         + _max_steps_warnings(run, baseline)
         + _sweep_warnings(run, baseline, comparison)
         + _agents_warnings(run, baseline, comparison)

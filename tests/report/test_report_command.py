@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from drivestack.cli import build_parser, main
@@ -149,9 +150,10 @@ def test_runs_of_different_kinds_warn(tmp_path: Path, capsys: pytest.CaptureFixt
     argv = [str(sim), "--baseline", str(trk), "--out", str(tmp_path / "r.html")]
     rc, out, _ = _report(capsys, *argv)
     assert rc == 0
-    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
-    assert "share nothing" in warning and "kinds differ" in warning
-    assert "sim" in warning and "eval" in warning
+    kinds, history = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "share nothing" in kinds and "kinds differ" in kinds
+    assert "sim" in kinds and "eval" in kinds
+    assert "1 run(s) without history.npz beside their metrics.json" in history  # (metrics only)
 
 
 @pytest.mark.parametrize(
@@ -307,3 +309,21 @@ def test_a_data_root_that_is_no_folder_is_refused(
     argv = [str(run), "--data-root", str(missing), "--out", str(tmp_path / "r.html")]
     rc, _, err = _report(capsys, *argv)
     assert rc == 2 and f"--data-root {missing} is not a folder" in err
+
+
+def test_runs_without_history_are_named_in_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a sim folder whose history.npz files were removed reported 10 runs, 10 passed and
+    no word; the page had no scenario view for them."""
+    sim = tmp_path / "sim"
+    _write_metrics(sim, "pdm/a", 80.0, True)
+    _write_metrics(sim, "pdm/b", 70.0, True)
+    np.savez(sim / "pdm" / "b" / "history.npz", t=np.zeros(1))
+    rc, out, _ = _report(capsys, str(sim), "--out", str(tmp_path / "r.html"))
+    assert rc == 0
+    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert warning == (
+        "warning: 1 run(s) without history.npz beside their metrics.json: no scenario view for "
+        "them (pdm/a)"
+    )
