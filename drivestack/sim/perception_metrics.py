@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from drivestack.eval.detection.nuscenes import EvalBoxes, accumulate, calc_ap
+from drivestack.eval.detection.nuscenes import EvalBoxes, accumulate, calc_ap, class_ground_truth
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -304,9 +304,12 @@ class PerceptionMetrics:
             tp, fp, n = self.detection.get(group, [0, 0, 0])
             if n == 0 and tp + fp == 0:
                 continue
+            of_group = class_ground_truth(self.gt, group)  # (once for every distance)
             aps = {
                 th: calc_ap(
-                    accumulate(self.gt, self.pred, group, th), cfg.min_recall, cfg.min_precision
+                    accumulate(self.gt, self.pred, group, th, gt_of_class=of_group),
+                    cfg.min_recall,
+                    cfg.min_precision,
                 )
                 for th in cfg.ap_distances_m
             }

@@ -340,16 +340,32 @@ def _angle_diff(x: float, y: float, period: float) -> float:
     return diff - 2 * np.pi if diff > np.pi else diff
 
 
+#: The ground truth of a sample without any of a class (frozen: shared by every lookup).
+_NO_BOXES = EvalBoxes()
+
+
+def class_ground_truth(gt: Mapping[str, EvalBoxes], class_name: str) -> dict[str, EvalBoxes]:
+    """Each sample's ground truth of ``class_name`` (what :func:`accumulate` matches against;
+    select it once for the distance thresholds of a class)."""
+    return {k: v.select(v.detection_name == class_name) for k, v in gt.items()}
+
+
 def accumulate(
-    gt: Mapping[str, EvalBoxes], pred: Mapping[str, EvalBoxes], class_name: str, dist_th: float
+    gt: Mapping[str, EvalBoxes],
+    pred: Mapping[str, EvalBoxes],
+    class_name: str,
+    dist_th: float,
+    *,
+    gt_of_class: Mapping[str, EvalBoxes] | None = None,
 ) -> MetricData:
     """Greedy centre-distance matching of one class over all samples (see module doc).
 
     Ties in score rank as the devkit ranks them: the later box first, boxes numbered in the
     order of ``pred``'s samples and then their rows (score the samples of a submission in its
     JSON key order to agree with the devkit). ``ValueError`` naming the sample and row when a
-    matched pair has a size that is not > 0 (the devkit's ``scale_iou`` asserts it)."""
-    gt_cls = {k: v.select(v.detection_name == class_name) for k, v in gt.items()}
+    matched pair has a size that is not > 0 (the devkit's ``scale_iou`` asserts it).
+    ``gt_of_class``: :func:`class_ground_truth` of ``gt`` when the caller has it already."""
+    gt_cls = class_ground_truth(gt, class_name) if gt_of_class is None else gt_of_class
     npos = sum(len(v) for v in gt_cls.values())
     if npos == 0:
         return MetricData.no_predictions()
@@ -368,7 +384,7 @@ def accumulate(
     for i in order:
         token, j = tokens[i], idx[i]
         p = pred[token]
-        g = gt_cls.get(token, EvalBoxes())
+        g = gt_cls.get(token, _NO_BOXES)  # (one shared empty set, not one per prediction)
         min_dist, match = np.inf, -1
         if len(g):
             dists = np.linalg.norm(g.center_m[:, :2] - p.center_m[j, :2], axis=1)
@@ -481,10 +497,11 @@ def evaluate(
     label_tp: dict[str, dict[str, float]] = {}
     for cls in cfg.class_names:
         label_aps[cls] = {}
+        of_class = class_ground_truth(gt_f, cls)
         for th in cfg.dist_ths:
-            md = accumulate(gt_f, pred_f, cls, th)
+            md = accumulate(gt_f, pred_f, cls, th, gt_of_class=of_class)
             label_aps[cls][th] = calc_ap(md, cfg.min_recall, cfg.min_precision)
-        md = accumulate(gt_f, pred_f, cls, cfg.dist_th_tp)
+        md = accumulate(gt_f, pred_f, cls, cfg.dist_th_tp, gt_of_class=of_class)
         label_tp[cls] = {}
         for metric in TP_METRICS:
             if (cls == "traffic_cone" and metric in ("attr_err", "vel_err", "orient_err")) or (
