@@ -54,14 +54,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. With ``argv``, only the command it names (its first word
+    that is one) imports its module and gets its options: the others are listed by name and
+    help (``drivestack eval ...`` does not import the replay, sim or bench modules, some
+    0.3 s); without, every command is built (for tests and tools that inspect them)."""
     parser = argparse.ArgumentParser(
         prog="drivestack",
         description="drivestack: assisted-driving perception and planning stack.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = None if argv is None else next((a for a in argv if a in COMMANDS), "")
     for name, (module_name, help_text) in COMMANDS.items():
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         module = importlib.import_module(f"drivestack.commands.{module_name}")
         cmd = sub.add_parser(
             name, help=help_text, description=(module.__doc__ or help_text).strip()
@@ -72,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parse_command_line(parser, sys.argv[1:] if argv is None else list(argv))
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
+    args = parse_command_line(parser, words)
     if args.version:
         from drivestack import __version__
 
