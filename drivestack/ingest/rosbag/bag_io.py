@@ -211,9 +211,7 @@ def iter_bag_messages(
             try:
                 msg = _deserialize(reader, raw, conn.msgtype)
             except Exception as exc:
-                report.skip(
-                    topic, i, log_ns, "decode", f"{conn.msgtype}: {type(exc).__name__}: {exc}"
-                )
+                report.skip(topic, i, log_ns, "decode", f"{conn.msgtype}: {library_error(exc)}")
                 continue
             has_header = hasattr(msg, "header")
             stamp = stamp_ns(msg) if has_header else log_ns
@@ -236,8 +234,19 @@ def iter_bag_messages(
             i + 1,
             log_ns,
             "truncated",
-            f"bag ends early after this topic's message {i}: {type(exc).__name__}: {exc}",
+            f"bag ends early after this topic's message {i}: {library_error(exc)}",
         )
+
+
+def library_error(exc: BaseException) -> str:
+    """A bag library's exception as a reason: ``Type: message``; an assertion the library
+    makes about the file's bytes (rosbags asserts chunk and record lengths, with no message)
+    is said to be one, not left as a bare ``AssertionError:``."""
+    if str(exc):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, AssertionError):
+        return "the bag library's own check of the file's records failed (AssertionError)"
+    return type(exc).__name__
 
 
 def _messages_past_bad_chunks(
@@ -269,7 +278,7 @@ def _messages_past_bad_chunks(
                 failed_ns,
                 "corrupt_chunk",
                 f"chunk at byte {bad.pos} ({bad.start_time}..{bad.end_time} ns) cannot be read "
-                f"({type(exc).__name__}: {exc}); its messages from {failed_ns} ns on, and any "
+                f"({library_error(exc)}); its messages from {failed_ns} ns on, and any "
                 f"other before {resume} ns, are lost; reading on from the next chunk",
             )
             start = resume
@@ -319,7 +328,7 @@ def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
         reader: Any = AnyReader([path], default_typestore=default_typestore())
         reader.open()
     except Exception as exc:  # rosbags raises several reader-specific types
-        reader = _salvage(path, f"{type(exc).__name__}: {exc}", report)
+        reader = _salvage(path, library_error(exc), report)
     failed = True
     try:
         yield reader
@@ -329,7 +338,7 @@ def open_bag(path: Path, report: IngestReport | None = None) -> Iterator[Any]:
             reader.close()
         except Exception as exc:  # rosbags trips on a metadata.yaml value it opened with
             if not failed:  # (else the body's error is the one to see)
-                problem = _metadata_problem(path) or f"{type(exc).__name__}: {exc}"
+                problem = _metadata_problem(path) or library_error(exc)
                 where = path / "metadata.yaml" if path.is_dir() else path
                 raise DataError(f"cannot read bag: {problem}", path=str(where)) from None
 

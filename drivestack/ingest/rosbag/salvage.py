@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drivestack.ingest.rosbag.bag_io import library_error
+
 ROS1_MAGIC = b"#ROSBAG V2.0\n"
 _OP_MSG_DATA, _OP_CHUNK, _OP_CONNECTION = 0x02, 0x05, 0x07
 
@@ -228,8 +230,7 @@ class SalvageReader:
                         (by_id[record.channel_id], record.log_time, bytes(record.data))
                     )
         except Exception as exc:  # the mcap library raises several types for a cut-off file
-            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.stopped = f"{detail} at byte {pos} of {len(data)}"
+            self.stopped = f"{library_error(exc)} at byte {pos} of {len(data)}"
             self.stopped_at = pos
 
     # -- AnyReader-like interface -------------------------------------------------------------

@@ -371,3 +371,14 @@ def test_the_lidar_detector_names_the_setting_for_a_frame_with_two_lidars() -> N
     with pytest.raises(DataError, match=r"set lidar_name in the LiDAR perception YAML") as raised:
         detector.step(frame)
     assert "lidar_name: a" in str(raised.value)
+
+
+def test_a_bag_librarys_bare_assertion_is_said_to_be_one() -> None:
+    """Was: 'cannot be read (AssertionError: )' for a chunk whose lengths rosbags asserts."""
+    from drivestack.ingest.rosbag.bag_io import library_error
+
+    assert library_error(AssertionError()) == (
+        "the bag library's own check of the file's records failed (AssertionError)"
+    )
+    assert library_error(ValueError("bad header")) == "ValueError: bad header"
+    assert library_error(EOFError()) == "EOFError"
