@@ -253,6 +253,7 @@ def _per_planner(rows: tuple[ScenarioRow, ...]) -> dict[str, dict[str, Any]]:
         scores = [r.score for r in mine if r.score is not None]
         out[planner] = {
             "n": len(mine),
+            "scored": len(scores),  # (crashed, corrupt and missing runs have no score)
             "passed": sum(r.passed for r in mine),
             "collisions": sum(bool(r.collision) for r in mine),
             "mean_score": float(np.mean(scores)) if scores else None,
@@ -374,12 +375,19 @@ def _headline(
     comparable = baseline is not None and comparison is not None and bool(comparison.common)
     for planner, s in _per_planner(run.rows).items():
         base = _per_planner(baseline.rows).get(planner) if baseline and comparable else None
+        unscored = s["n"] - s["scored"]
         lines.append(
             {
                 "name": f"{planner}: mean score",
                 "value": s["mean_score"],
                 "baseline": base["mean_score"] if base else None,
                 "anchor": None,
+                # said where it is not the mean of every run (the page shows it by the name)
+                **(
+                    {"note": f"of the {s['scored']} scored runs; {unscored} crashed or unreadable"}
+                    if unscored
+                    else {}
+                ),
             }
         )
         lines.append(

@@ -206,11 +206,18 @@ def _summary(d: dict[str, Any]) -> str:
             css = "worse" if gain is not None and gain < 0 else "better" if gain else ""
             anchor = f"{a:.2f} ({h.get('anchor_name', '')})" if a is not None else "–"
             html.append(
-                f"<tr><td class=l>{escape(h['name'])}</td>{_td(v)}{_td(b)}{_td(delta, css=css)}"
+                f"<tr><td class=l>{escape(h['name'])}{_note(h)}</td>{_td(v)}{_td(b)}"
+                f"{_td(delta, css=css)}"
                 f"<td>{escape(anchor)}</td>{_td(to_anchor)}</tr>"
             )
         html.append("</tbody></table>")
     return "".join(html)
+
+
+def _note(headline: dict[str, Any]) -> str:
+    """A headline figure's note (``of the 9 scored runs; 1 crashed or unreadable``), if any."""
+    note = headline.get("note")
+    return f" <small>({escape(note)})</small>" if note else ""
 
 
 def _tracking_regressions(d: dict[str, Any]) -> str:

@@ -199,3 +199,23 @@ def test_infer_sweep_params_from_a_suite_sweep() -> None:
     out = infer_sweep_params(rows, configs)
     assert [r.params for r in out] == [{"ego.speed_kph": 10}, {"ego.speed_kph": 20}, {}]
     assert [r.base_scenario for r in out] == ["ccrs", "ccrs", ""]
+
+
+def test_a_mean_score_over_fewer_runs_than_there_are_says_so(tmp_path: Path) -> None:
+    """Was: 'pdm: mean score 90.00' beside '1 / 2 passed' for a run whose other run crashed,
+    with nothing saying the mean left it out."""
+    from drivestack.report.build import build_report, write_report
+
+    _write_metrics(tmp_path / "run", "pdm/a", 90.0, True)
+    (tmp_path / "run" / "pdm" / "boom").mkdir()
+    crash = {"variant": "boom", "scenario": "boom", "planner": "pdm", "status": "crashed"}
+    (tmp_path / "run" / "pdm" / "boom" / "error.json").write_text(json.dumps(crash))
+    report = build_report(tmp_path / "run", max_detail=0)
+    (mean,) = [h for h in report.data["headline"] if h["name"] == "pdm: mean score"]
+    assert mean["value"] == 90.0 and mean["note"] == "of the 1 scored runs; 1 crashed or unreadable"
+    page = write_report(report, tmp_path / "r.html")[0].read_text()
+    assert "pdm: mean score <small>(of the 1 scored runs; 1 crashed or unreadable)</small>" in page
+    _write_metrics(tmp_path / "clean", "pdm/a", 90.0, True)
+    (mean,) = [h for h in build_report(tmp_path / "clean", max_detail=0).data["headline"]
+               if h["name"] == "pdm: mean score"]  # fmt: skip
+    assert "note" not in mean
