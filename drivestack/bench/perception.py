@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+#: Below this median share of points kept by the ROI step the timings are warned about.
+MIN_ROI_SHARE = 0.2
+
 
 def run(
     *,
@@ -53,7 +56,7 @@ def run(
     baseline.reset()
     baseline.step(frames[0])
     baseline.reset()
-    ours_ms, base_ms, points = [], [], []
+    ours_ms, base_ms, points, kept = [], [], [], []
     steps: dict[str, list[float]] = {}
     for frame in frames:
         start = time.perf_counter()
@@ -61,16 +64,29 @@ def run(
         ours_ms.append(1e3 * (time.perf_counter() - start))
         for name, value in report.as_dict().items():
             steps.setdefault(name, []).append(float(value["duration_ms"]))
+        roi = report.as_dict().get("roi")
+        if roi is not None and roi["items_in"]:
+            kept.append(roi["items_out"] / roi["items_in"])
         start = time.perf_counter()
         baseline.step(frame)
         base_ms.append(1e3 * (time.perf_counter() - start))
         points.append(len(frame.lidar()))
     step_medians = {k: float(np.median(v)) for k, v in steps.items()}
+    kept_share = float(np.median(kept)) if kept else None
+    if kept_share is not None and kept_share < MIN_ROI_SHARE:  # little work timed: say so
+        print(
+            f"warning: drivestack's region of interest kept a median {100 * kept_share:.1f}% "
+            f"of the points of these scans: the config ({config}) may not fit the data "
+            "(its sensor height, ROI or frame), and the timings compare unequal work",
+            file=sys.stderr,
+        )
     result: dict[str, Any] = {
         "benchmark": "perception",
         "dataset": dataset,
         "frames": len(frames),
         "median_points": float(np.median(points)),
+        # the median share of a scan's points drivestack's ROI step kept (work actually timed)
+        "median_roi_kept_share": kept_share,
         "drivestack_median_ms": float(np.median(ours_ms)),
         "open3d_baseline_median_ms": float(np.median(base_ms)),
         "baseline_over_drivestack": float(np.median(base_ms) / np.median(ours_ms)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,3 +50,29 @@ def test_bench_perception_runs_both_detectors_on_kitti(shared_data, tmp_path):
     # what eval's metrics.json records of its run: the resolved config and the provenance
     assert result["detector_config"]["ground"]["sensor_height_m"] == 1.73
     assert {"drivestack_version", "git_commit", "command"} <= set(result)
+    assert 0.2 < result["median_roi_kept_share"] <= 1.0
+
+
+def test_bench_perception_warns_when_the_stage_timed_little_work(shared_data, tmp_path, capsys):
+    """Was: a config whose ROI kept almost nothing timed a near-empty stage and printed a
+    large ratio to the baseline without a word."""
+    from drivestack.cli import main
+
+    config = tmp_path / "tiny_roi.yaml"
+    text = (Path(__file__).resolve().parents[2] / "configs/perception/lidar_kitti.yaml").read_text()
+    config.write_text(text.replace("max_range_m: 60.0", "max_range_m: 3.0", 1))
+    root = shared_data / "kitti_tracking"
+    argv = [
+        "bench",
+        "perception",
+        "--root",
+        str(root),
+        "--max-frames",
+        "1",
+        "--config",
+        str(config),
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "warning: drivestack's region of interest kept a median " in err
+    assert "the timings compare unequal work" in err
