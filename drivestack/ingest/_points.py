@@ -111,7 +111,31 @@ def check_finite(
     """``DataError`` naming the record (``record(row)``, e.g. ``"line 7"``, ``"row 3"``) and the
     field (``columns[column]``) of the first NaN / inf in ``values (N, C)``, row by row;
     ``reason``: the message, a template given ``value`` (the bad value as float)."""
-    bad = ~np.isfinite(values)
+    _refuse_first(~np.isfinite(values), values, columns, path=path, record=record, reason=reason)
+
+
+def check_not_negative(
+    values: np.ndarray,
+    columns: Sequence[str],
+    *,
+    path: str,
+    record: Callable[[int], str],
+    reason: str = "negative value {value:g}",
+) -> None:
+    """As :func:`check_finite`, for the first value below 0 (box sizes)."""
+    _refuse_first(values < 0, values, columns, path=path, record=record, reason=reason)
+
+
+def _refuse_first(
+    bad: np.ndarray,
+    values: np.ndarray,
+    columns: Sequence[str],
+    *,
+    path: str,
+    record: Callable[[int], str],
+    reason: str,
+) -> None:
+    """``DataError`` for the first ``True`` of ``bad (N, C)``, row by row (see :func:`check_finite`)."""
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise DataError(

@@ -25,7 +25,12 @@ from drivestack.core.frames import EGO
 from drivestack.core.numbers import is_digits, parse_int
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
-from drivestack.ingest._points import check_finite, finite_cloud, first_repeat
+from drivestack.ingest._points import (
+    check_finite,
+    check_not_negative,
+    finite_cloud,
+    first_repeat,
+)
 from drivestack.ingest.maps.av2_drivable import LazyAv2DrivableArea
 from drivestack.ingest.maps.av2_ground import LazyAv2GroundHeight
 from drivestack.ingest.maps.av2_lanes import LazyAv2Lanes
@@ -414,15 +419,13 @@ def read_av2_cuboids(path: str | Path, *, log_id: str | None = None) -> Av2Cuboi
         (*_QUATERNION, *_BOX_COLUMNS, "score"),
         path=p,
     )
-    negative = boxes[:, 3:6] < 0
-    if negative.any():
-        row, col = (int(v) for v in np.argwhere(negative)[0])
-        raise DataError(
-            f"negative size {boxes[row, 3 + col]:g}",
-            path=p,
-            record=f"row {row}",
-            field=_BOX_COLUMNS[3 + col],
-        )
+    check_not_negative(
+        boxes[:, 3:6],
+        _BOX_COLUMNS[3:6],
+        path=p,
+        record=lambda row: f"row {row}",
+        reason="negative size {value:g}",
+    )
     rot = quaternion_to_rotation_matrix(quat)
     yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
     default_log = log_id if log_id is not None else Path(p).parent.name

@@ -38,6 +38,7 @@ from drivestack.core.transforms import SE3, nearest_rotation
 from drivestack.ingest._points import (
     check_finite,
     check_integer_column,
+    check_not_negative,
     first_repeat,
     line_record,
     parse_numbers,
@@ -370,15 +371,13 @@ def read_ab3dmot_detections(path: str | Path) -> KittiObjects:
             record=f"line {line_numbers[bad]}",
             field="type_id",
         )
-    negative = arr[:, 7:10] < 0  # (a box of negative size was refused deep in Boxes3D)
-    if np.any(negative):
-        row, col = (int(v) for v in np.argwhere(negative)[0])
-        raise DataError(
-            f"box dimension {arr[row, 7 + col]:g} m is negative",
-            path=p,
-            record=f"line {line_numbers[row]}",
-            field=_DET_FIELDS[7 + col],
-        )
+    check_not_negative(  # (a box of negative size was refused deep in Boxes3D)
+        arr[:, 7:10],
+        _DET_FIELDS[7:10],
+        path=p,
+        record=line_record(line_numbers),
+        reason="box dimension {value:g} m is negative",
+    )
     n = arr.shape[0]
     return KittiObjects(
         frame=arr[:, 0].astype(np.int64),
