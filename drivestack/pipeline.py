@@ -667,11 +667,15 @@ _STEP_ARGUMENTS = {"detector": 1, "tracker": 2, "predictor": 2}
 
 
 def _check_step_arguments(role: str, stage: object, name: str) -> None:
-    """``TypeError`` when ``stage.step`` cannot take the arguments the stack passes its role
-    (a tracker's ``step(self, detections)`` without ``world_from_frame``); a ``step`` whose
+    """``TypeError`` when ``stage.step``, a plain method, cannot take the arguments the stack
+    passes its role (a tracker's ``step(self, detections)`` without ``world_from_frame``); a
+    decorated ``step`` (its wrapper may supply arguments), another callable, or one whose
     signature Python cannot read is taken as it is."""
+    step = stage.step  # type: ignore[attr-defined]
+    if not inspect.ismethod(step) or hasattr(step.__func__, "__wrapped__"):
+        return  # decorated (a wrapper may supply arguments), dispatching or built: as it is
     try:
-        signature = inspect.signature(stage.step)  # type: ignore[attr-defined]
+        signature = inspect.signature(step, follow_wrapped=False)
     except (TypeError, ValueError):
         return
     try:

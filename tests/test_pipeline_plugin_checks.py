@@ -368,3 +368,30 @@ def test_the_library_entry_points_import_from_their_packages() -> None:
     assert (drivestack.core.EGO, drivestack.core.WORLD) == ("ego", "world")
     assert issubclass(drivestack.config.ConfigValueError, ValueError)
     assert set(drivestack.replay.__all__) <= set(dir(drivestack.replay))
+
+
+def test_decorated_or_dispatching_steps_are_taken_as_they_are() -> None:
+    """A wrapper may supply arguments (the arity check followed __wrapped__ and refused a step
+    the stack calls fine), and a singledispatchmethod's signature shows self."""
+    import functools
+
+    def with_start_time(step):  # type: ignore[no-untyped-def]
+        @functools.wraps(step)
+        def wrapper(self, frame):  # type: ignore[no-untyped-def]
+            return step(self, frame, 0)
+
+        return wrapper
+
+    class Wrapped(StampedDetector):
+        @with_start_time
+        def step(self, f: SensorFrame, t0: int) -> Boxes3D:  # type: ignore[override]
+            return super().step(f)
+
+    class Dispatching(StampedDetector):
+        @functools.singledispatchmethod
+        def step(self, f: SensorFrame) -> Boxes3D:  # type: ignore[override]
+            return super().step(f)
+
+    for detector in (Wrapped(), Dispatching()):
+        out = Stack(detector).step(frame())
+        assert len(out.detections) == 1

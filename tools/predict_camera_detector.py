@@ -5,8 +5,8 @@ root or a simulator export), runs :class:`drivestack.perception.camera.TorchCame
 the CPU and writes one ``<out>/<stem>.txt`` per image (empty when nothing is detected), rows as
 the KITTI devkit's 2D-only results: ``Car -1 -1 -10 x1 y1 x2 y2 -1 -1 -1 -1000 -1000 -1000 -10
 score``. Score them with ``drivestack eval detection2d --labels <data>/label_2 --results <out>``.
-An ``--out`` holding an earlier run's ``*.txt`` results is refused unless ``--overwrite``
-(which removes them first): the scorer would read old files beside the new.
+An ``--out`` holding an earlier run's results (``<frame number>.txt``) is refused unless
+``--overwrite`` (which removes them first): the scorer would read old files beside the new.
 
 Usage:
   .venv/bin/python tools/predict_camera_detector.py --weights runs/camdet/model.pt \\
@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         check_out_dir(args.out)  # before the weights are read
         checkpoint = read_checkpoint(args.weights)  # once: the config and the weights
-        clear_earlier_outputs(args.out, ("*.txt",), args.overwrite)  # (after a readable one)
+        # (after a readable checkpoint) result files are named by frame number: a user's own
+        # notes.txt beside them is neither refused nor removed
+        clear_earlier_outputs(args.out, ("[0-9]*.txt",), args.overwrite)
         cfg = (
             read_checkpoint_config(args.weights, checkpoint)
             if args.config is None

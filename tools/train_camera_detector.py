@@ -116,8 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_detector_config(args.config)
         dataset = KittiImageDataset(args.data, cfg.classes)  # bad data: refused before --out
         continues = args.resume is not None and args.resume.resolve().parent == args.out.resolve()
-        if not continues:  # a resume of a checkpoint in --out continues that run there
-            clear_earlier_outputs(args.out, TRAINING_OUTPUTS, args.overwrite)
+
+        def clear() -> object:  # (a resume of a checkpoint in --out continues that run there)
+            if continues or not args.out.is_dir():
+                return None
+            return clear_earlier_outputs(args.out, TRAINING_OUTPUTS, args.overwrite)
+
+        if not args.overwrite:
+            clear()  # refused now, before any work, unless --overwrite
         settings = TrainSettings(
             iterations=args.iterations,
             batch_size=args.batch_size,
@@ -129,7 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         existed = args.out.exists()
         try:
             result = train_detector(
-                cfg, dataset, args.out, settings, resume=args.resume, progress=not args.quiet
+                cfg,
+                dataset,
+                args.out,
+                settings,
+                resume=args.resume,
+                progress=not args.quiet,
+                before_writing=clear,  # --overwrite: removed once the run's checks passed
             )
         except DrivestackError:
             if not existed:  # the folder it made, while still empty (checkpoints are kept)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -622,6 +623,9 @@ class LogReader:
         self.path = Path(path)
         if not self.path.is_file():
             raise DataError("no such log file", path=str(self.path))
+        #: set when a read found the log whole up to its summary section, which is cut or
+        #: corrupt: every message was read (the frames end with a note saying so)
+        self.summary_cut: str | None = None
 
     def _reader_messages(self, topics: Sequence[str] | None) -> Iterator[tuple[Any, Any, Any]]:
         """``(schema, channel, message)`` in log-time order: from the summary's chunk index;
@@ -704,7 +708,8 @@ class LogReader:
         """The messages of a log that is not whole, streamed in file order up to where it
         breaks off; then :class:`TruncatedLogError`, which also says how many of them came
         after a message with a later log time (file order is log-time order only when the
-        writer wrote in time order; without an index there is nothing to sort by)."""
+        writer wrote in time order; without an index there is nothing to sort by). A break
+        after the data section's end loses no message: :attr:`summary_cut` says so instead."""
         count = behind = 0  # messages read; of them, read after one with a later log time
         first_behind = ""
         latest = None
@@ -724,12 +729,12 @@ class LogReader:
         except _mcap_errors() as exc:
             order = f"; {behind} of them out of log-time order ({first_behind})" if behind else ""
             if records.data_ended:  # the messages are all there: only the index is lost
-                raise TruncatedLogError(
-                    f"truncated or corrupt MCAP: its data section is whole ({count} messages "
-                    f"of the topics read, all there are), the summary section after it (the "
-                    f"index and statistics) is cut or corrupt{order}",
-                    path=str(self.path),
-                ) from None
+                self.summary_cut = (
+                    f"the summary section after the data (the index and statistics) is cut or "
+                    f"corrupt; the data section is whole: every message was read ({count} of "
+                    f"the topics read, in file order{order})"
+                )
+                return
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise TruncatedLogError(
                 f"truncated or corrupt MCAP: it breaks off after {count} messages of the "
@@ -772,15 +777,24 @@ class LogReader:
                     f"not JSON: {exc}", path=str(self.path), record=f"{topic} #{i}"
                 ) from None
             yield topic, schema, log_time, msg
+        self._warn_summary_cut()
 
     def messages(self, topics: Sequence[str] | None = None) -> Iterator[LogMessage]:
         """Messages decoded into drivestack values (see the module docstring); one that does
-        not decode raises DataError naming the topic and message index."""
+        not decode raises DataError naming the topic and message index. A log whole but for
+        its summary section gives every message and one ``UserWarning`` (:attr:`summary_cut`)."""
         for msg in self._decoded(topics):
             if isinstance(msg.value, _Bad):
                 raise DataError(msg.value.reason, path=str(self.path))
             if not isinstance(msg.value, _LostChunk):
                 yield msg
+        self._warn_summary_cut()
+
+    def _warn_summary_cut(self) -> None:
+        """The ``UserWarning`` of a read that found the summary section cut (:attr:`summary_cut`;
+        :meth:`frames` gives it as a note instead)."""
+        if self.summary_cut is not None:
+            warnings.warn(f"{self.path}: {self.summary_cut}", UserWarning, stacklevel=3)
 
     def _decoded(self, topics: Sequence[str] | None) -> Iterator[LogMessage]:
         """:meth:`messages`, but a message that does not parse or decode is yielded with a
@@ -1009,6 +1023,8 @@ class LogReader:
                 )
 
         def notes() -> Iterator[InputProblem]:
+            if self.summary_cut is not None:
+                yield InputProblem(-1, source, self.summary_cut, kind="note")
             yield from self._uncalibrated_notes(uncalibrated, refusals)
             for topic, stamps in sorted(orphans.items()):
                 yield InputProblem(

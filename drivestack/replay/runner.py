@@ -261,8 +261,10 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
 
 def check_replaced_output(log_path: Path, out_path: Path, overwrite: bool) -> None:
     """Refuse, unless ``overwrite``, an existing ``out_path`` that is not this log's replay: one
-    whose summary JSON names another input, or a file without a readable replay summary
-    beside it (not a replay's output). A rerun of the same log replaces its own output.
+    whose summary JSON names another input (by its full path, ``input_resolved``; an older
+    summary's relative ``input`` names no folder and is not taken as this log), or a file
+    without a readable replay summary beside it (not a replay's output). A rerun of the same
+    log replaces its own output, from whatever folder it is run.
 
     Raises:
         DataError: naming ``--out``, what it holds and ``--overwrite``.
@@ -271,15 +273,19 @@ def check_replaced_output(log_path: Path, out_path: Path, overwrite: bool) -> No
         return
     summary_path = out_path.with_suffix(".summary.json")
     try:
-        earlier = json.loads(summary_path.read_text()).get("input")
+        summary = json.loads(summary_path.read_text())
+        earlier, resolved = summary.get("input"), summary.get("input_resolved")
     except (OSError, ValueError, AttributeError):
-        earlier = None
+        earlier = resolved = None
     if earlier is None:
         held = f"a file without a readable replay summary ({summary_path.name})"
-    elif Path(earlier).resolve() == log_path.resolve():
+    elif resolved is None and not Path(earlier).is_absolute():
+        # an older summary with the input as typed: relative to a folder it does not say
+        held = f"the replay of {earlier} (relative to a folder its summary does not record)"
+    elif Path(resolved or earlier).resolve() == log_path.resolve():
         return
     else:
-        held = f"the replay of another log, {earlier}"
+        held = f"the replay of another log, {resolved or earlier}"
     raise DataError(
         f"{out_path} holds {held}: give another --out, or --overwrite to replace it",
         path=f"--out {out_path}",
@@ -720,6 +726,8 @@ def _replay(
         log_s = (last_ns - first_ns) * 1e-9 if first_ns is not None and last_ns is not None else 0.0
         summary: dict[str, Any] = {
             "input": str(log_path),
+            # the input as a full path: a rerun from another folder is told apart by it
+            "input_resolved": str(log_path.resolve()),
             "output": str(out_path),
             "git_commit": git_commit(),
             "stack": stack_description(stack),

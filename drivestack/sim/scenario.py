@@ -746,7 +746,7 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         _check_one_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_not_negative_speed(agent.speed_mps, agent.speed_kph, path, f"agents.{i}")
         _check_events(agent, path, f"agents.{i}")
-        if not str(path).endswith(".xosc"):  # (OpenSCENARIO's step shape: at once, by design)
+        if not str(path).lower().endswith(".xosc"):  # (OpenSCENARIO's step shape: by design)
             _warn_hard_speed_events(agent, path, f"agents.{i}")
         if agent.size_m is not None and not all(np.isfinite(v) and v > 0 for v in agent.size_m):
             raise ConfigError(

@@ -23,8 +23,6 @@ from drivestack.ingest.kitti_tracking import (
     AB3DMOT_FOLDER,
     KittiTrackingSequence,
     SeqmapEntry,
-    ab3dmot_detection_file,
-    read_ab3dmot_detections,
     read_class_detections,
     read_ego_poses,
 )
@@ -162,20 +160,25 @@ def kitti_sequence_rows(
     # the pose file is required here (read_ego_poses: DataError naming it when missing)
     poses = read_ego_poses(seq.pose_path) if tracker.cfg.ego_motion_compensation else None
     run = track_kitti_sequence(tracker, detections, seq.calib, entry.n_frames, cls, poses)
-    other = other_class_detections(root, rules, entry.name, folder)
+    other = other_class_detections(root, rules, entry, folder)
     return run, offline_result_rows(run, rules, other)
 
 
 def other_class_detections(
-    kitti_root: str | Path, cfg: ClassTrackerConfig, sequence: str, folder: str = AB3DMOT_FOLDER
+    kitti_root: str | Path,
+    cfg: ClassTrackerConfig,
+    entry: SeqmapEntry,
+    folder: str = AB3DMOT_FOLDER,
 ) -> KittiObjects | None:
-    """The AB3DMOT detections of ``cfg.offline_cross_class.other_class`` for ``sequence``
-    (:func:`~drivestack.ingest.kitti_tracking.ab3dmot_detection_file`), or None when the rule
-    is off: what :func:`offline_result_rows` needs beside the run."""
+    """The AB3DMOT detections of ``cfg.offline_cross_class.other_class`` for the sequence of
+    ``entry``, read as the tracked class's are
+    (:func:`~drivestack.ingest.kitti_tracking.read_class_detections`: its own class, frames
+    of the sequence), or None when the rule is off: what :func:`offline_result_rows` needs
+    beside the run."""
     other = cfg.offline_cross_class.other_class
     if other is None:
         return None
-    return read_ab3dmot_detections(ab3dmot_detection_file(kitti_root, other, sequence, folder))
+    return read_class_detections(kitti_root, other, entry.name, entry.n_frames, folder)
 
 
 def _cross_class_vetoed(

@@ -88,6 +88,6 @@ def _rotation_x(angle_rad: float) -> np.ndarray:
 
 
 def test_a_slightly_tilted_mount_is_taken() -> None:
-    mount = SE3(_rotation_x(np.radians(3.0)), np.array([0.0, 0.0, 1.7]))
+    mount = SE3(_rotation_x(np.radians(1.5)), np.array([0.0, 0.0, 1.7]))
     frame = dataclasses.replace(_frame(0, 0), ego_from_sensor={"lidar": mount})
     assert _detector(1).step(frame).frame == "ego"

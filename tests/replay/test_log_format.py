@@ -167,9 +167,16 @@ def test_truncated_log_is_a_clear_error(tmp_path: Path) -> None:
     write_sample(path)
     data = path.read_bytes()
     cut = tmp_path / "cut.mcap"
-    cut.write_bytes(data[: len(data) // 2])
+    summary_start = int.from_bytes(data[-28:-20], "little")  # (the footer's first field)
+    cut.write_bytes(data[: summary_start // 2])  # inside the data section
     with pytest.raises(DataError, match=r"cut\.mcap"):
         list(LogReader(cut).messages())
+    # cut after the data section: every message read, the lost index said in a warning
+    whole = list(LogReader(path).messages())
+    summary_cut = tmp_path / "summary_cut.mcap"
+    summary_cut.write_bytes(data[:-30])
+    with pytest.warns(UserWarning, match=r"summary_cut\.mcap: the summary section after the"):
+        assert len(list(LogReader(summary_cut).messages())) == len(whole)
 
 
 def test_sensor_frames_round_trip_as_replay_input(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ from drivestack.replay.log_reader import (
     STAMP_TOLERANCE_NS,
     InputProblem,
     LogReader,
-    TruncatedLogError,
     decode_point_cloud,
 )
 from drivestack.replay.runner import TIMING_TOPIC, replay, summary_lines
@@ -478,10 +477,38 @@ def test_a_log_cut_in_its_summary_section_says_no_message_was_lost(tmp_path: Pat
     whole = _log(tmp_path / "whole.mcap").read_bytes()
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(whole[:-30])  # inside the footer, after the data section's end
-    frames = []
-    with pytest.raises(TruncatedLogError, match=r"its data section is whole \(\d+ messages") as e:
-        frames.extend(LogReader(cut).frames(problems=True))
-    assert "unpack" not in str(e.value)
-    assert [f.timestamp_ns for f in frames if not isinstance(f, InputProblem)] == [
+    items = list(LogReader(cut).frames(problems=True))  # no TruncatedLogError: nothing lost
+    assert [f.timestamp_ns for f in items if not isinstance(f, InputProblem)] == [
         _t(k) for k in range(N)
     ]
+    (note,) = [p for p in items if isinstance(p, InputProblem)]
+    assert (note.kind, note.timestamp_ns) == ("note", -1)
+    assert note.reason.startswith("the summary section after the data (the index and ")
+    assert "every message was read" in note.reason and "unpack" not in note.reason
+    summary = _replay(tmp_path, cut)  # (was: "input incomplete: ... its data section is whole")
+    assert summary["frames_processed"] == N
+    assert [s["reason"] for s in summary["skipped"]] == [note.reason]
+    assert not any("input incomplete" in s["reason"] for s in summary["skipped"])
+
+
+def test_the_same_log_is_known_from_any_folder_and_another_by_its_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: the summary's input as typed (relative) was resolved against the current folder:
+    the same log rerun from elsewhere was refused, another file of that relative name taken."""
+    (tmp_path / "a" / "logs").mkdir(parents=True)
+    (tmp_path / "b" / "logs").mkdir(parents=True)
+    _log(tmp_path / "a" / "logs" / "x.mcap")
+    _log(tmp_path / "b" / "logs" / "x.mcap", n=3)
+    out = tmp_path / "out.mcap"
+    stack = Stack(_CentroidDetector(), config={"detector": "centroid"})
+    run = {"progress": False, "io_worker": "thread"}
+    monkeypatch.chdir(tmp_path / "a")
+    replay(Path("logs/x.mcap"), stack, out, **run)
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["input_resolved"] == str(tmp_path / "a" / "logs" / "x.mcap")
+    monkeypatch.chdir(tmp_path)
+    assert replay(tmp_path / "a" / "logs" / "x.mcap", stack, out, **run)["frames_processed"] == N
+    monkeypatch.chdir(tmp_path / "b")
+    with pytest.raises(DataError, match=r"holds the replay of another log, .*/a/logs/x\.mcap"):
+        replay(Path("logs/x.mcap"), stack, out, **run)

@@ -229,6 +229,7 @@ def train_detector(
     fixed_batch: bool = False,
     progress: bool = True,
     on_iteration: Callable[[int, float], None] | None = None,
+    before_writing: Callable[[], object] | None = None,
 ) -> TrainResult:
     """Train the FCOS detector of ``cfg`` on ``data_root`` (a folder, or its
     :class:`KittiImageDataset` of ``cfg.classes`` already read); checkpoints go to ``out_dir``.
@@ -238,7 +239,8 @@ def train_detector(
     resumable). ``resume`` continues a checkpoint of iteration ``k`` (weights, optimizer, data
     order and RNG states) with iterations ``k .. settings.iterations - 1``: the result equals
     an uninterrupted run's. ``fixed_batch`` trains on the first batch only (an overfitting
-    check).
+    check). ``before_writing`` is called once the data, config and resume are checked, before
+    anything is written.
 
     Raises:
         DataError: a loss that is not finite (training diverged: NaN weights are never
@@ -275,6 +277,8 @@ def train_detector(
         start, order, cursor = _resume(
             resume, cfg, settings, fixed_batch, frames, model, opt, rng, len(dataset)
         )
+    if before_writing is not None:  # every check passed: the tool clears an earlier run here
+        before_writing()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     losses: list[float] = []

@@ -151,7 +151,7 @@ def compare_lidar_and_fused(
                     silent = report.setdefault("camera_silent_frames", {}).setdefault(cls, {})
                     silent[e.name] = int(stage.silent_camera_frames.get(CAMERA, 0))
                 # the same result-file rules as `drivestack eval tracking` in both modes
-                other = other_class_detections(root, class_cfg, e.name, folder)
+                other = other_class_detections(root, class_cfg, e, folder)
                 rules = fusion_cfg.offline_rules(class_cfg, cls) if mode == "fused" else class_cfg
                 results[e.name] = offline_result_rows(run_, rules, other)
                 if write_dir is not None:

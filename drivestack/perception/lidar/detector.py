@@ -20,7 +20,7 @@ ego frame when the frame carries ``ego_from_sensor`` for that LiDAR, else in the
 A cloud given in the ego frame is taken as seen from the LiDAR's mount
 (``ego_from_sensor[name]``, the identity when absent, as the Argoverse 2 and PandaSet readers
 set it): with a mount other than the identity it is moved into the sensor frame first. A LiDAR
-mounted more than 5 degrees from level is worked on in the level frame at its mount
+mounted more than 2 degrees from level is worked on in the level frame at its mount
 (:mod:`~drivestack.perception.lidar.mount`).
 """
 

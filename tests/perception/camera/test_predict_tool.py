@@ -165,5 +165,7 @@ def test_result_files_of_an_earlier_run_are_kept_or_replaced_as_asked(
         capsys.readouterr().err
     )
     assert len(list(out.glob("*.txt"))) == 6  # left as they were
+    (out / "notes.txt").write_text("mine")  # not a result file: neither refused nor removed
     assert tool([*argv, "--images", str(three), "--overwrite"]) == 0
-    assert sorted(p.name for p in out.glob("*.txt")) == [f"{i:06d}.txt" for i in range(3)]
+    results = [f"{i:06d}.txt" for i in range(3)]
+    assert sorted(p.name for p in out.glob("*.txt")) == [*results, "notes.txt"]

@@ -148,6 +148,19 @@ def test_an_earlier_run_in_out_is_kept_continued_or_replaced_as_asked(
     capsys.readouterr()
     assert main([*args, "--iterations", "2", "--seed", "7"]) == 2
     assert "holds an earlier run's outputs (checkpoint_000001.pt, " in capsys.readouterr().err
+    # --overwrite removes the earlier run only once the new one's checks passed: a resume
+    # refused for its settings leaves it (was: runA emptied, then exit 2)
+    bad_resume = ["--resume", str(out / "checkpoint_000001.pt"), "--seed", "9", "--overwrite"]
+    assert (
+        main([*args, "--iterations", "3", *bad_resume, "--out", str(tmp_path / "elsewhere")]) == 2
+    )
+    capsys.readouterr()
+    other_out = [a if a != str(out) else str(tmp_path / "copy") for a in args]
+    shutil.copytree(out, tmp_path / "copy")
+    resume_elsewhere = ["--resume", str(out / "checkpoint_000001.pt"), "--seed", "9"]
+    assert main([*other_out, "--iterations", "3", *resume_elsewhere, "--overwrite"]) == 2
+    assert "seed is 0 in the checkpoint but 9 given" in capsys.readouterr().err
+    assert (tmp_path / "copy" / "model.pt").is_file()  # kept
     assert main([*args, "--iterations", "2", "--seed", "7", "--overwrite"]) == 0
     assert sorted(p.name for p in out.glob("*.pt")) == [
         "checkpoint_000001.pt",
