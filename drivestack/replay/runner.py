@@ -261,8 +261,8 @@ def check_output_path(log_path: Path, out_path: Path) -> None:
 
 def check_replaced_output(log_path: Path, out_path: Path, overwrite: bool) -> None:
     """Refuse, unless ``overwrite``, an existing ``out_path`` that is not this log's replay: one
-    whose summary JSON names another input (by its full path, ``input_resolved``; an older
-    summary's relative ``input`` names no folder and is not taken as this log), or a file
+    whose summary JSON names another input (by its full path, ``input_resolved``; a summary
+    written before it had only ``input`` as typed, taken from the current folder), or a file
     without a readable replay summary beside it (not a replay's output). A rerun of the same
     log replaces its own output, from whatever folder it is run.
 
@@ -279,10 +279,8 @@ def check_replaced_output(log_path: Path, out_path: Path, overwrite: bool) -> No
         earlier = resolved = None
     if earlier is None:
         held = f"a file without a readable replay summary ({summary_path.name})"
-    elif resolved is None and not Path(earlier).is_absolute():
-        # an older summary with the input as typed: relative to a folder it does not say
-        held = f"the replay of {earlier} (relative to a folder its summary does not record)"
     elif Path(resolved or earlier).resolve() == log_path.resolve():
+        # (a summary before input_resolved: its input as typed, taken from the current folder)
         return
     else:
         held = f"the replay of another log, {resolved or earlier}"
