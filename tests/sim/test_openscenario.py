@@ -463,7 +463,7 @@ def test_checks_after_reading_name_the_xosc_element_first(
     reverse = text.replace(_private("Ego", -3, 50.0, "12"), _private("Ego", -3, 50.0, "-12"))
     with pytest.raises(ConfigError) as info:
         load_scenarios(_write(tmp_path, reverse))
-    assert info.value.field == "Init/<the ego entity>/SpeedAction (read as ego.speed_mps)"
+    assert info.value.field == "Init/Ego/SpeedAction (read as ego.speed_mps)"
     # a misspelt action inside LongitudinalAction names the child
     typo = text.replace("<SpeedAction>", "<SpeedActon>", 1).replace(
         "</SpeedAction>", "</SpeedActon>", 1
