@@ -122,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 return None
             return clear_earlier_outputs(args.out, TRAINING_OUTPUTS, args.overwrite)
 
+        # without --overwrite an earlier run is refused now, before any work; with it, it is
+        # removed once the run's own checks passed (train_detector's before_writing)
         if not args.overwrite:
-            clear()  # refused now, before any work, unless --overwrite
+            clear()
         settings = TrainSettings(
             iterations=args.iterations,
             batch_size=args.batch_size,
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings,
                 resume=args.resume,
                 progress=not args.quiet,
-                before_writing=clear,  # --overwrite: removed once the run's checks passed
+                before_writing=clear if args.overwrite else None,
             )
         except DrivestackError:
             if not existed:  # the folder it made, while still empty (checkpoints are kept)

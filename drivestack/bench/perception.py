@@ -62,9 +62,10 @@ def run(
         start = time.perf_counter()
         _, report = detector.step_with_report(frame)
         ours_ms.append(1e3 * (time.perf_counter() - start))
-        for name, value in report.as_dict().items():
+        by_step = report.as_dict()
+        for name, value in by_step.items():
             steps.setdefault(name, []).append(float(value["duration_ms"]))
-        roi = report.as_dict().get("roi")
+        roi = by_step.get("roi")
         if roi is not None and roi["items_in"]:
             kept.append(roi["items_out"] / roi["items_in"])
         start = time.perf_counter()
