@@ -389,6 +389,7 @@ def evaluate_dataset(
             file_warnings = _submission_warnings(detections, root, every)
         elif dataset in ("kitti", "kitti-tracking"):
             file_warnings = _kitti_unscored_files(dataset, detections, root, every)
+            file_warnings += _kitti_score_columns(detections, keys)
         elif dataset == "av2":
             file_warnings = _av2_unscored_rows(detections, root, every)
             file_warnings += _av2_rows_off_sweeps(detections, keys)
@@ -495,6 +496,43 @@ def _kitti_unscored_files(
         f"{folder}: {len(extra)} detection file(s) of frames with no labelled scan under "
         f"{root} (first {first}): not scored"
     ]
+
+
+def _kitti_score_columns(folder: Path, keys: Sequence[str]) -> list[str]:
+    """Whether the scored KITTI label files ``<folder>/<key>.txt`` agree on the score column
+    (the 16th, read from each file's first row): ``DataError`` naming the first file that
+    differs from the others when some have it and some do not (a file without scores reads
+    as 1.0 and outranks every scored box: a ground-truth file or a truncated export mixed
+    in); a warning when none has it (every box 1.0: ranked in file order, not by
+    confidence). AB3DMOT ``pointrcnn_*`` folders always carry a score and are not checked."""
+    from drivestack.ingest.kitti_format import read_text_lines
+
+    if any(d.is_dir() for d in folder.glob("pointrcnn_*_val")):
+        return []
+    scored: list[str] = []
+    unscored: list[str] = []
+    for key in keys:
+        path = folder / f"{key}.txt"
+        first = next((line.split() for line in read_text_lines(path) if line.strip()), None)
+        if first is not None:
+            (scored if len(first) > 15 else unscored).append(str(path))
+    if scored and unscored:
+        odd, usual = (unscored, scored) if len(unscored) <= len(scored) else (scored, unscored)
+        has = "has a" if odd is scored else "has no"
+        raise DataError(
+            f"{has} score column (16th) unlike {len(usual)} other detection file(s) "
+            f"(first {usual[0]}); {len(odd)} file(s) differ: a row without a score reads as "
+            "1.0 and would outrank every scored box",
+            path=odd[0],
+            record="line 1",
+            field="score",
+        )
+    if unscored:
+        return [
+            f"{folder}: no detection file has a score column (16th): every box is scored "
+            "1.0, so the precision-recall curve ranks them in file order, not by confidence"
+        ]
+    return []
 
 
 def _turns_along_lanes(detector: DetectorStage | None) -> bool:
