@@ -152,16 +152,23 @@ def _polyline(
 #: the corner (tests/sim/test_openscenario_routes.py's detour road), and such maps drive.
 MAX_VERTEX_TURN_RAD = math.radians(170.0)
 
+#: Segments no longer than this (m) are left out of :func:`first_cusp`'s turns (their turn
+#: joins the next segment's): a CommonRoad midline folded back held two vertices 6e-5 m
+#: apart at the fold, which split its 179 deg turn into two under 170.
+CUSP_MIN_SEGMENT_M = 1e-3
+
 
 def first_cusp(
     polyline_m: np.ndarray, max_turn_rad: float = MAX_VERTEX_TURN_RAD
 ) -> tuple[int, float] | None:
     """The first vertex where a finite ``(N, 2)`` polyline turns by more than
     ``max_turn_rad`` between its segments before and after it, as its row in ``polyline_m``
-    and the turn (rad, in ``[0, pi]``); None when there is none. Repeated vertices are
-    skipped: the turn is measured between segments of positive length. O(N)."""
+    and the turn (rad, in ``[0, pi]``); None when there is none. Repeated and nearly repeated
+    vertices are skipped: the turn is measured between segments longer than
+    :data:`CUSP_MIN_SEGMENT_M`, so a fold cannot hide behind a 0.1 mm step that splits its turn
+    in two. O(N)."""
     d = np.diff(polyline_m, axis=0)
-    moving = np.flatnonzero(np.any(d != 0.0, axis=1))  # segments of positive length
+    moving = np.flatnonzero(np.hypot(d[:, 0], d[:, 1]) > CUSP_MIN_SEGMENT_M)
     if len(moving) < 2:
         return None
     a, b = d[moving[:-1]], d[moving[1:]]

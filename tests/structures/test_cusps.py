@@ -96,3 +96,16 @@ def test_real_maps_have_no_cusp(shared_data, relative: str) -> None:  # type: ig
     road_map = read(path)
     road_map = getattr(road_map, "road_map", road_map)
     assert all(first_cusp(lane.centerline_m) is None for lane in road_map.lanes)
+
+
+def test_a_fold_split_by_a_sub_millimetre_step_is_still_a_cusp() -> None:
+    """The reviewer's folded CommonRoad midline: two vertices 6e-5 m apart at the fold split
+    its 179 deg turn into two turns under 170, and the fold was accepted."""
+    line = np.array([[3.37, 81.44], [3.36704, 71.44310], [3.36698, 71.44310], [3.9, 75.0]])
+    cusp = first_cusp(line)
+    assert cusp is not None and cusp[0] == 2 and math.degrees(cusp[1]) > 170.0
+    with pytest.raises(ValueError, match="turns back on itself at vertex 2"):
+        _lane(line.tolist())
+    # a 2 mm step at a real 90 deg corner is measured as it is, and accepted
+    corner = np.array([[0.0, 0.0], [10.0, 0.0], [10.002, 0.0], [10.002, 10.0]])
+    assert first_cusp(corner) is None

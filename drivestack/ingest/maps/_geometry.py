@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -28,6 +29,20 @@ def centerline_from_bounds(left_m: np.ndarray, right_m: np.ndarray) -> np.ndarra
     keep = np.ones(len(mid), dtype=bool)
     keep[1:] = np.linalg.norm(np.diff(mid, axis=0), axis=1) > 1e-6
     return mid[keep]
+
+
+@contextmanager
+def lane_checks(path: str, record: str) -> Iterator[None]:
+    """Turn the ``ValueError`` of a :class:`~drivestack.structures.road_map.Lane`'s own checks
+    (a centreline that turns back on itself, too few distinct points) raised inside the block
+    into a :class:`DataError` naming the map file and the element the lane was built from
+    (``record``); a ``DataError`` passes as it is."""
+    try:
+        yield
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise DataError(str(exc), path=path, record=record) from exc
 
 
 def dedup(points_m: np.ndarray) -> np.ndarray:

@@ -76,7 +76,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
 from drivestack.core.errors import DataError
-from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup
+from drivestack.ingest.maps._geometry import centerline_from_bounds, dedup, lane_checks
 from drivestack.ingest.maps.av2_archive import read_av2_map_archive
 from drivestack.ingest.maps.av2_drivable import drivable_area_of
 from drivestack.structures.road_map import NON_DRIVABLE_TYPES, Lane, RoadMap
@@ -391,8 +391,8 @@ def read_av2_road_map_counted(
                 f"lane segment {seg.lane_id}",
                 "left_lane_boundary/right_lane_boundary",
             )
-        lanes.append(
-            Lane(
+        with lane_checks(reader.path, f"lane segment {seg.lane_id}"):
+            lane = Lane(
                 str(seg.lane_id),
                 centerline,
                 seg.left_m,
@@ -404,7 +404,7 @@ def read_av2_road_map_counted(
                 right_neighbor=kept["right"],
                 lane_type=LANE_TYPES[seg.lane_type],
             )
-        )
+        lanes.append(lane)
     junction_of = _junctions(segs, {lane.lane_id: lane for lane in lanes})
     area = drivable_area_of(archive)
     road_map = RoadMap(

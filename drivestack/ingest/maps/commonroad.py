@@ -115,6 +115,7 @@ from drivestack.ingest.maps._geometry import (
     check_unique_ids,
     dedup,
     finite_number,
+    lane_checks,
 )
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.ingest.maps.commonroad_signs import read_stop_signs
@@ -469,18 +470,23 @@ def _lanes(
         speed = min(limits, default=default_speed_mps)
         lane_type = _lane_type(el, path, record)
 
-        lane = Lane(
-            str(lid),
-            centerline_from_bounds(left, right),
-            left,
-            right,
-            speed,
-            successors=_refs(el, "successor", ids, path, record),
-            predecessors=_refs(el, "predecessor", ids, path, record),
-            left_neighbor=_neighbour(el, "adjacentLeft", ids, path, record),
-            right_neighbor=_neighbour(el, "adjacentRight", ids, path, record),
-            lane_type=lane_type,
-        )
+        successors = _refs(el, "successor", ids, path, record)
+        predecessors = _refs(el, "predecessor", ids, path, record)
+        left_neighbor = _neighbour(el, "adjacentLeft", ids, path, record)
+        right_neighbor = _neighbour(el, "adjacentRight", ids, path, record)
+        with lane_checks(path, record):
+            lane = Lane(
+                str(lid),
+                centerline_from_bounds(left, right),
+                left,
+                right,
+                speed,
+                successors=successors,
+                predecessors=predecessors,
+                left_neighbor=left_neighbor,
+                right_neighbor=right_neighbor,
+                lane_type=lane_type,
+            )
         lanes.append(lane)
         if lane_type == "crosswalk":
             crosswalks.append(lane.polygon)

@@ -116,6 +116,7 @@ from drivestack.ingest.maps._geometry import (
     check_unique_ids,
     dedup,
     finite_number,
+    lane_checks,
 )
 from drivestack.ingest.maps._stops import station_on_lane, stop_station_m
 from drivestack.structures.road_map import Lane, RoadMap, StopSign
@@ -750,18 +751,19 @@ def read_lanelet2(
         elif "speed_limit" in d.tags:
             speed = parse_speed_limit_mps(d.tags["speed_limit"], str(p), record)
         subtype = _lane_type(d.tags, d.vehicle)
-        lane = Lane(
-            d.lane_id,
-            centerline_from_bounds(d.left_xy, d.right_xy),
-            d.left_xy,
-            d.right_xy,
-            speed,
-            successors=tuple(succs[d.lane_id]),
-            predecessors=tuple(preds.get(d.lane_id, [])),
-            left_neighbor=neighbours[d.lane_id][0],
-            right_neighbor=neighbours[d.lane_id][1],
-            lane_type=subtype,
-        )
+        with lane_checks(str(p), record):
+            lane = Lane(
+                d.lane_id,
+                centerline_from_bounds(d.left_xy, d.right_xy),
+                d.left_xy,
+                d.right_xy,
+                speed,
+                successors=tuple(succs[d.lane_id]),
+                predecessors=tuple(preds.get(d.lane_id, [])),
+                left_neighbor=neighbours[d.lane_id][0],
+                right_neighbor=neighbours[d.lane_id][1],
+                lane_type=subtype,
+            )
         lanes.append(lane)
         lanes_of.setdefault(d.relation, []).append(lane)
         if subtype == "crosswalk" and d.lane_id == d.relation:

@@ -113,3 +113,21 @@ def test_dangling_lanelet_reference(tmp_path: Path, tag: str) -> None:
 def test_python_only_number_is_not_a_number(tmp_path: Path, value: str) -> None:
     message = _message(_write(tmp_path, obstacle=_obstacle(velocity=value)))  # was 10 m/s
     assert f"obstacle 7: field velocity: not a number: {value!r}" in message
+
+
+def test_a_lanelet_folded_back_is_an_error_naming_the_file_and_lanelet(tmp_path: Path) -> None:
+    """A lanelet whose bounds turn back on themselves: a DataError naming the file and the
+    lanelet (it was a bare ValueError from the lane's own check, or, when the midline's fold
+    held two nearly equal vertices, not found at all)."""
+
+    def bound(tag: str, dy: float) -> str:
+        xs = ("0.0", "50.0", "20.0")  # out 50 m and back 30 m
+        pts = "".join(f"<point><x>{x}</x><y>{dy}</y></point>" for x in xs)
+        return f"<{tag}>{pts}</{tag}>"
+
+    folded = f'<lanelet id="1">{bound("leftBound", 1.75)}{bound("rightBound", -1.75)}</lanelet>'
+    path = _write(tmp_path, lanelets=folded + _lanelet("2", 3.5))
+    with pytest.raises(DataError) as info:
+        read_commonroad(path)
+    assert (info.value.path, info.value.record) == (str(path), "lanelet 1")
+    assert "Lane '1'.centerline_m turns back on itself at vertex 1" in str(info.value)
