@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.numbers import parse_int
 from drivestack.ingest.maps._geometry import finite_number
-from drivestack.ingest.maps.opendrive_geometry import KINDS, PlanViewRecord
+from drivestack.ingest.maps.opendrive_geometry import KINDS, PlanViewRecord, reference_line
 
 #: Road-mark types a vehicle may cross when the mark has no ``laneChange`` attribute.
 CROSSABLE_MARKS = frozenset({"broken", "broken broken", "botts dots", "none"})
@@ -118,7 +119,20 @@ def _speed_mps(rd: Reader, el: ET.Element, record: str) -> float | None:
     return value
 
 
-def _plan_view(rd: Reader, road: ET.Element, record: str) -> list[PlanViewRecord]:
+#: How far (m) a plan-view record's station may sit from where the previous one ends (and
+#: the first from 0, the last's end from ``road@length``): OpenDRIVE's records chain end to
+#: start; esmini's files agree to 1.5e-5 m. A larger gap would be bridged by clamping.
+PLAN_VIEW_GAP_TOL_M = 0.01
+
+#: How far (m) a plan-view record's ``x, y`` may sit from where the record before it ends
+#: (integrated spirals and polynomials differ a little between tools; esmini's files agree to
+#: 1.5e-5 m). A larger jump puts a step in every lane, which folds a lane's border back.
+PLAN_VIEW_JUMP_TOL_M = 0.05
+
+
+def _plan_view(
+    rd: Reader, road: ET.Element, record: str, road_length_m: float
+) -> list[PlanViewRecord]:
     out = []
     for i, geo in enumerate(road.findall("planView/geometry")):
         where = f"{record} planView geometry {i}"
@@ -163,7 +177,55 @@ def _plan_view(rd: Reader, road: ET.Element, record: str) -> list[PlanViewRecord
         )
     if not out:
         raise rd.error("no planView geometry", record, "planView")
-    return sorted(out, key=lambda r: r.s_m)
+    order = sorted(range(len(out)), key=lambda i: out[i].s_m)
+    _check_chained(rd, [out[i] for i in order], order, record, road_length_m)
+    return [out[i] for i in order]
+
+
+def _check_chained(
+    rd: Reader,
+    records: list[PlanViewRecord],
+    file_index: list[int],
+    record: str,
+    road_length_m: float,
+) -> None:
+    """``DataError`` naming the geometry (its index in the file) whose ``s`` does not start
+    where the record before it by ``s`` ends (the first at 0), naming that one too, or whose
+    ``x, y`` is not where that one ends, or the road whose ``length`` is not where
+    the last record ends: a gap or overlap would otherwise be clamped over silently (a lane
+    bridging it with one straight chord)."""
+    end_m, before = 0.0, "the road starts at s 0 m"
+    previous, previous_index = records[0], file_index[0]
+    for rec, i in zip(records, file_index, strict=True):
+        if abs(rec.s_m - end_m) > PLAN_VIEW_GAP_TOL_M:
+            raise rd.error(
+                f"starts at s {rec.s_m:g} m, but {before} (the records must chain end to "
+                f"start within {PLAN_VIEW_GAP_TOL_M} m)",
+                f"{record} planView geometry {i}",
+                "geometry@s",
+            )
+        if end_m > 0.0:
+            x, y, _ = reference_line([previous], [end_m])
+            jump_m = math.hypot(rec.x_m - float(x[0]), rec.y_m - float(y[0]))
+            if jump_m > PLAN_VIEW_JUMP_TOL_M:
+                raise rd.error(
+                    f"starts at x, y ({rec.x_m:g}, {rec.y_m:g}), {jump_m:.3g} m from where "
+                    f"geometry {previous_index} ends ({float(x[0]):g}, {float(y[0]):g}): the "
+                    f"reference line must run on without a jump (within {PLAN_VIEW_JUMP_TOL_M} "
+                    "m)",
+                    f"{record} planView geometry {i}",
+                    "geometry@x/y",
+                )
+        end_m = rec.s_m + rec.length_m
+        before = f"geometry {i}, the one before it by s, ends at s {end_m:g} m"
+        previous, previous_index = rec, i
+    if abs(road_length_m - end_m) > PLAN_VIEW_GAP_TOL_M:
+        raise rd.error(
+            f"length {road_length_m:g} m, but its plan view ends at s {end_m:g} m (within "
+            f"{PLAN_VIEW_GAP_TOL_M} m)",
+            record,
+            "road@length",
+        )
 
 
 def _cubics(rd: Reader, elements: list[ET.Element], start: str, record: str) -> np.ndarray:
@@ -310,7 +372,7 @@ def _road(rd: Reader, el: ET.Element, left_hand_default: bool) -> Road:
         length,
         _link(rd, el.find("link/predecessor"), record),
         _link(rd, el.find("link/successor"), record),
-        _plan_view(rd, el, record),
+        _plan_view(rd, el, record, length),
         offsets[:, 0],
         offsets[:, 1:],
         _sections(rd, el, length, record),

@@ -84,6 +84,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivestack.ingest.maps._geometry import lane_checks
 from drivestack.ingest.maps._opendrive_links import LaneEnd, LaneLinks
 from drivestack.ingest.maps._opendrive_records import (
     Reader,
@@ -159,6 +160,42 @@ def _section_stations(road: Road, section: Section, step_m: float) -> np.ndarray
     return np.unique(np.concatenate([grid, kinks]))
 
 
+def _check_border_runs_forward(
+    road: Road, border_m: np.ndarray, hdg_rad: np.ndarray, s_m: np.ndarray, rd: Reader, where: str
+) -> None:
+    """``DataError`` naming the lane (``where``), the station and the plan-view geometry there
+    when the ``(N, 2)`` lane border, offset from the reference line whose headings at the
+    stations ``s_m`` are ``hdg_rad``, runs backwards there: the border lies past the centre of
+    the reference line's curve (offset times curvature at least 1), a curve too tight for the
+    lanes' widths, which folds the lane over itself. Only steps within one plan-view record
+    are checked: a square corner between records (a heading step) folds its inner border
+    too, and such maps are drawn and driven
+    (:data:`~drivestack.structures.road_map.MAX_VERTEX_TURN_RAD`)."""
+    step = np.diff(border_m, axis=0)
+    along = step[:, 0] * np.cos(hdg_rad[:-1]) + step[:, 1] * np.sin(hdg_rad[:-1])
+    starts = np.array([r.s_m for r in road.plan_view])
+    record = np.searchsorted(starts, s_m, side="right")
+    within = record[:-1] == record[1:]  # a corner between records (a heading step) is drawn
+    back = np.flatnonzero((along < -1e-9) & within)
+    if not len(back):
+        return
+    at_m = float(s_m[back[0]])
+    geo = max(
+        (i for i, r in enumerate(road.plan_view) if r.s_m <= at_m + 1e-9),
+        key=lambda i: road.plan_view[i].s_m,
+        default=0,
+    )
+    kind = road.plan_view[geo].kind
+    article = "an" if kind == "arc" else "a"
+    raise rd.error(
+        f"its border runs backwards at s {at_m:.2f} m: it lies past the centre of the "
+        f"reference line's curve there (planView geometry {geo}, {article} {kind}; offset "
+        "times curvature reaches 1), a curve too tight for the lane widths",
+        where,
+        "width",
+    )
+
+
 def _section_lanes(
     road: Road, k: int, step_m: float, default_speed_limit_mps: float, rd: Reader
 ) -> list[_Built]:
@@ -190,6 +227,9 @@ def _section_lanes(
             if keep_type and np.max(np.abs(outer_t - inner_t)) >= MIN_LANE_WIDTH_M:
                 inner = offset_points(x, y, hdg, inner_t)
                 outer = offset_points(x, y, hdg, outer_t)
+                where = f"road {road.road_id} lane section {k} lane {lane_id}"
+                _check_border_runs_forward(road, inner, hdg, s, rd, where)
+                _check_border_runs_forward(road, outer, hdg, s, rd, where)
                 forward = (lane_id < 0) != road.left_hand
                 high, low = (inner, outer) if sign < 0 else (outer, inner)  # larger t is left
                 left, right = (high, low) if forward else (low[::-1], high[::-1])
@@ -294,20 +334,24 @@ class OpenDriveNetwork:
 
     def _lane(self, b: _Built, built: dict[tuple[str, int, int], _Built]) -> Lane:
         left, right = _neighbours(built, self.roads, b)
-        return Lane(
-            b.lane_id,
-            b.centerline_m,
-            b.left_m,
-            b.right_m,
-            b.speed_mps,
-            successors=self._linked(b, built, exit_end=True),
-            predecessors=self._linked(b, built, exit_end=False),
-            left_neighbor=left,
-            right_neighbor=right,
-            lane_type=b.lane_type,
-            junction_id=self.roads[b.key[0]].junction,
-            exit_junction_id=self._exit_junction(b),
-        )
+        successors = self._linked(b, built, exit_end=True)
+        predecessors = self._linked(b, built, exit_end=False)
+        road_id, k, lane_id = b.key
+        with lane_checks(str(self.path), f"road {road_id} lane section {k} lane {lane_id}"):
+            return Lane(
+                b.lane_id,
+                b.centerline_m,
+                b.left_m,
+                b.right_m,
+                b.speed_mps,
+                successors=successors,
+                predecessors=predecessors,
+                left_neighbor=left,
+                right_neighbor=right,
+                lane_type=b.lane_type,
+                junction_id=self.roads[road_id].junction,
+                exit_junction_id=self._exit_junction(b),
+            )
 
     def _linked(
         self, b: _Built, built: dict[tuple[str, int, int], _Built], exit_end: bool

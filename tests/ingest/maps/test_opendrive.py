@@ -498,3 +498,49 @@ def test_python_only_lane_id_is_not_an_integer(tmp_path: Path, lane_id: str) -> 
     with pytest.raises(DataError, match="not an integer lane id") as info:
         _read(tmp_path, _road(right=right))
     assert info.value.path == str(tmp_path / "map.xodr") and info.value.field == "lane@id"
+
+
+_LINE_THEN_ARC_R5 = (  # 10 m east, then 5 m of a left arc of radius 5 m (1 rad)
+    '<geometry s="0" x="0" y="0" hdg="0" length="10"><line/></geometry>'
+    '<geometry s="10" x="10" y="0" hdg="0" length="5"><arc curvature="0.2"/></geometry>'
+)
+
+
+def test_a_curve_too_tight_for_its_lanes_names_the_lane_and_the_arc(tmp_path: Path) -> None:
+    """A lane whose border lies past the centre of its road's curve folds over itself: an
+    error naming the road, lane section, lane and the plan-view record (it was a traceback
+    from the lane's own cusp check, naming neither the file nor the road)."""
+    left = _lane(1, width=3.0) + _lane(2, width=3.0)  # lane 2's outer border at 6 m > 5 m
+    with pytest.raises(DataError) as info:
+        _read(tmp_path, _road(length=15, geometry=_LINE_THEN_ARC_R5, left=left, right=_lane(-1)))
+    err = info.value
+    assert (err.path, err.record, err.field) == (
+        str(tmp_path / "map.xodr"),
+        "road 1 lane section 0 lane 2",
+        "width",
+    )
+    assert "border runs backwards at s 10.00 m" in str(err)
+    assert "(planView geometry 1, an arc;" in str(err)
+    # the same road with lanes that fit inside the radius reads
+    fits = _read(tmp_path, _road(length=15, geometry=_LINE_THEN_ARC_R5, left=_lane(1, 3.0)))
+    assert len(fits.lanes) == 1
+
+
+def test_a_jump_between_plan_view_records_is_an_error(tmp_path: Path) -> None:
+    jump = _LINE_THEN_ARC_R5.replace('x="10" y="0"', 'x="10" y="0.2"')
+    with pytest.raises(DataError) as info:
+        _read(tmp_path, _road(length=15, geometry=jump, right=_lane(-1)))
+    assert (info.value.record, info.value.field) == ("road 1 planView geometry 1", "geometry@x/y")
+    assert "starts at x, y (10, 0.2), 0.2 m from where geometry 0 ends (10, 0)" in str(info.value)
+
+
+def test_a_lane_built_from_a_folded_file_names_the_file_and_element(tmp_path: Path) -> None:
+    """A lane's own checks (a fold of its centreline) come out as a DataError naming the map
+    file and the element the lane was built from."""
+    from drivestack.ingest.maps._geometry import lane_checks
+
+    with pytest.raises(DataError) as info, lane_checks("m.xodr", "road 4 lane section 0 lane -1"):
+        raise ValueError("Lane '4_0_-1'.centerline_m turns back on itself")
+    assert str(info.value) == (
+        "m.xodr: road 4 lane section 0 lane -1: Lane '4_0_-1'.centerline_m turns back on itself"
+    )
