@@ -138,20 +138,20 @@ _COMFORT_WORDS = {
 def comfort_breach(history: SimHistory) -> str | None:
     """The comfort bound ``history`` broke furthest (relative to the bound), as nuPlan's
     closed-loop comfort signals (:func:`~drivestack.eval.driving.comfort.nuplan_comfort_signals`)
-    give it: ``longitudinal jerk -6.20 m/s³ outside [-4.13, 4.13] at 2.3 s (and 1 more
+    give it (at nuPlan's 0.1 s step, :func:`~drivestack.eval.driving.comfort.
+    nuplan_comfort_at_nuplan_rate`): ``longitudinal jerk -6.20 m/s³ outside [-4.13, 4.13] at 2.3 s (and 1 more
     bound)``; None when every bound holds. The history's vehicle stands in for the run's
     (a loaded ``history.npz`` has the default vehicle: the lateral signals may differ a
     little from the run's own)."""
     if len(history) < 2:
         return None
-    signals = comfort.nuplan_comfort_signals(
+    signals, t = comfort.nuplan_comfort_at_nuplan_rate(
         history.ego_speed_mps,
         history.ego_yaw_rad,
         history.ego_accel_mps2,
         history.dt_s,
         center_offset_m=history.vehicle.center_offset_m,
     )
-    t = history.time_s - history.time_s[0]
     worst: tuple[float, str] | None = None
     broken = 0
     for name, low, high in comfort.COMFORT_BOUNDS:

@@ -177,6 +177,40 @@ def nuplan_comfort_signals(
     )
 
 
+#: nuPlan's simulation step (s): the sample spacing its comfort filters' windows (in samples)
+#: were chosen for.
+NUPLAN_DT_S = 0.1
+
+
+def nuplan_comfort_at_nuplan_rate(
+    speed_mps: np.ndarray,
+    yaw_rad: np.ndarray,
+    accel_mps2: np.ndarray,
+    dt_s: float,
+    center_offset_m: float = 0.0,
+) -> tuple[ComfortSignals, np.ndarray]:
+    """:func:`nuplan_comfort_signals` of ``(T,)`` histories sampled every ``dt_s``, resampled
+    first to nuPlan's 0.1 s (:data:`NUPLAN_DT_S`; linear interpolation, the heading
+    unwrapped) when ``dt_s`` is another step, and the times of the signals' samples from the
+    first (s). nuPlan's Savitzky-Golay windows count samples (8, 15 and 5), so at another
+    step they would span another time: a stop's longitudinal jerk read 0.54 / 1.52 / 3.62
+    m/s^3 at 0.2 / 0.1 / 0.05 s. At 0.1 s the histories are used as they are."""
+    n = np.shape(speed_mps)[-1]
+    t = np.arange(n) * dt_s
+    if n < 2 or abs(dt_s - NUPLAN_DT_S) <= 1e-9:
+        signals = nuplan_comfort_signals(speed_mps, yaw_rad, accel_mps2, dt_s, center_offset_m)
+        return signals, t
+    grid = np.arange(0.0, t[-1] + 1e-9, NUPLAN_DT_S)
+    signals = nuplan_comfort_signals(
+        np.interp(grid, t, speed_mps),
+        np.interp(grid, t, np.unwrap(yaw_rad)),
+        np.interp(grid, t, accel_mps2),
+        NUPLAN_DT_S,
+        center_offset_m,
+    )
+    return signals, grid
+
+
 #: nuPlan's comfort bounds: (field of :class:`ComfortSignals`, lowest, highest allowed).
 COMFORT_BOUNDS = (
     ("lon_accel_mps2", MIN_LON_ACCEL_MPS2, MAX_LON_ACCEL_MPS2),

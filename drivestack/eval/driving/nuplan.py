@@ -22,7 +22,7 @@ drivestack's world has no counterpart:
 - driving-direction compliance follows the lanes the ego's centre is in, as nuPlan does
   (:mod:`drivestack.eval.driving.driving_direction`: ``driving_direction_compliance.py``,
   ``route_extractor.py``), with the map differences listed there;
-- comfort: see :func:`~drivestack.eval.driving.comfort.nuplan_comfort_signals`
+- comfort: see :func:`~drivestack.eval.driving.comfort.nuplan_comfort_at_nuplan_rate`
   (``state_extractors.py``, ``ego_yaw_rate.py``, ``ego_yaw_acceleration.py``,
   ``ego_lat_acceleration.py``);
 - collision types (``no_ego_at_fault_collisions.py`` ``_get_collision_type`` and
@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import shapely
 
-from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_signals
+from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_at_nuplan_rate
 from drivestack.eval.driving.driving_direction import driving_direction_compliance
 from drivestack.eval.driving.footprint import BEHIND_ANGLE_RAD, bearing_from_ego_rad, may_overlap
 from drivestack.eval.driving.history_checks import check_history
@@ -421,13 +421,13 @@ def nuplan_score(
     speed_score = speed_limit_score(np.maximum(np.abs(history.ego_speed_mps) - limit, 0.0), dt)
     comfort = float(
         is_comfortable(
-            nuplan_comfort_signals(
+            nuplan_comfort_at_nuplan_rate(
                 history.ego_speed_mps,
                 history.ego_yaw_rad,
                 history.ego_accel_mps2,
                 dt,
                 center_offset_m=history.vehicle.center_offset_m,
-            )
+            )[0]
         )
     )
     weighted = (
