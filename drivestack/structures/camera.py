@@ -51,9 +51,11 @@ class CameraCalibration:
                 f"CameraCalibration {self.name!r}: intrinsics must be upper triangular with K[2] = (0,0,1)"
             )
         dist = frozen_array(self, "distortion", (None,), dtype=np.float64)
-        if dist.shape[0] not in (0, 4, 5, 8, 12, 14):
+        if dist.shape[0] not in (0, 4, 5, 8):  # what the projection kernels evaluate
             raise ValueError(
-                f"CameraCalibration {self.name!r}: distortion must have 0, 4, 5, 8, 12 or 14 coefficients"
+                f"CameraCalibration {self.name!r}: distortion must have 0, 4, 5 or 8 coefficients "
+                f"(OpenCV order k1 k2 p1 p2 [k3 [k4 k5 k6]]), got {dist.shape[0]}; the thin-prism "
+                "and tilt terms of 12 or 14 are not modelled"
             )
         for dim in ("width_px", "height_px"):
             value = getattr(self, dim)

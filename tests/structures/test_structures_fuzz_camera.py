@@ -89,3 +89,15 @@ def test_traffic_light_position_must_be_a_pair(position: object) -> None:
     with pytest.raises(ValueError, match=r"TrafficLight 'a' position_m must be \(x, y\)"):
         TrafficLight("a", (), position_m=position)  # type: ignore[arg-type]
     assert TrafficLight("a", (), position_m=np.array([1.0, 2.0])).position_m == (1.0, 2.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("count", [12, 14, 3, 6])
+def test_distortion_the_projection_cannot_use_is_refused_when_built(count: int) -> None:
+    """12 or 14 coefficients were accepted here, and the first projection then failed with a
+    message that did not name the camera."""
+    with pytest.raises(
+        ValueError, match=rf"'front': distortion must have 0, 4, 5 or 8 .* got {count}"
+    ):
+        CameraCalibration("front", K, 16, 12, SE3.identity(), "camera_front", np.zeros(count))
+    for ok in (0, 4, 5, 8):
+        CameraCalibration("front", K, 16, 12, SE3.identity(), "camera_front", np.zeros(ok))

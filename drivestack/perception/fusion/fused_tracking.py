@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from drivestack.config.strict import ConfigValueError, check_config_numbers
+from drivestack.core.frames import EGO, LIDAR
 from drivestack.core.transforms import SE3
 from drivestack.perception.fusion.association import (
     CameraMatches,
@@ -259,12 +260,22 @@ class FusedTracker:
         cfg: fusion parameters.
         camera_source: ``timestamp_ns -> CameraFrame`` of that frame; 3D boxes are in the ego
             frame of the calibrations (for KITTI: the LiDAR frame).
+        ego_frame: the frame name of the calibrations' ``camera_from_ego`` source; ``None``
+            takes ``"ego"`` or ``"lidar"`` (as :func:`~drivestack.perception.fusion.painting.
+            paint_points`). :meth:`step` refuses detections in another frame: sent through
+            ``camera_from_ego`` they would land anywhere in the image, lose their camera
+            confirmation and be marked down, without a word.
     """
 
     def __init__(
-        self, tracker: Tracker, cfg: FusionConfig, camera_source: Callable[[int], CameraFrame]
+        self,
+        tracker: Tracker,
+        cfg: FusionConfig,
+        camera_source: Callable[[int], CameraFrame],
+        ego_frame: str | None = None,
     ) -> None:
         self.tracker = tracker
+        self.ego_frames = (EGO, LIDAR) if ego_frame is None else (ego_frame,)
         self.fusion = cfg
         self.camera_source = camera_source
         self.state = _FusionState()
@@ -301,6 +312,12 @@ class FusedTracker:
         self.silent_camera_frames = {}
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+        if detections.frame not in self.ego_frames:
+            raise ValueError(
+                f"FusedTracker.step: the detections are in frame {detections.frame!r}, the "
+                f"camera calibrations map {' or '.join(repr(f) for f in self.ego_frames)} "
+                "(move them there first, or pass FusedTracker(ego_frame=...))"
+            )
         f = self.fusion
         camera = self._camera_frame(detections.timestamp_ns)
         arr = detections.to_array7()

@@ -228,3 +228,17 @@ def test_a_camera_that_reported_nothing_penalises_nothing() -> None:
     assert scores["{'rear': 2}"] == [5.0]  # (a count for another camera says nothing of front)
     fused.reset()
     assert fused.silent_camera_frames == {}
+
+
+def test_detections_in_another_frame_than_the_calibrations_are_refused() -> None:
+    """Map-frame boxes sent through camera_from_ego landed anywhere in the image, lost their
+    camera confirmation and were marked down (score 5 -> 4) without a word."""
+    boxes = _lidar(0)
+    in_map = boxes.transformed(WORLD_FROM_EGO, "map")
+    fused = FusedTracker(_tracker(), FusionConfig(), _camera)
+    with pytest.raises(ValueError, match=r"in frame 'map', the camera calibrations map 'ego' "):
+        fused.step(in_map)
+    assert fused.step(boxes) is not None  # ego (and lidar) frames are taken
+    named = FusedTracker(_tracker(), FusionConfig(), _camera, ego_frame="base_link")
+    with pytest.raises(ValueError, match=r"calibrations map 'base_link'"):
+        named.step(boxes)
