@@ -34,7 +34,13 @@ def kitti_camera_calibration(
             lengths; naming the calibration file and key).
     """
     if camera not in calib.P:
-        raise DataError(f"no projection matrix {camera}", path=calib.path or None, field=camera)
+        have = ", ".join(sorted(calib.P)) or "none"
+        raise DataError(
+            f"no projection matrix {camera} (have {have}; camera image_0N is PN, the colour "
+            "camera image_02 is P2)",
+            path=calib.path or None,
+            field=camera,
+        )
     proj = calib.P[camera]
     intrinsics = proj[:, :3].copy()
     if intrinsics[1, 0] != 0.0 or np.any(intrinsics[2] != [0.0, 0.0, 1.0]):
@@ -125,6 +131,40 @@ KITTI_IMAGE_SIZE_BY_FX: dict[float, tuple[int, int]] = {
     718.3351: (1241, 376),
     718.856: (1241, 376),
 }
+
+
+def kitti_sequence_image_size_wh(
+    calib: KittiCalib, image_dir: str | Path | None
+) -> tuple[int, int]:
+    """``(width, height)`` of a KITTI sequence's image_02 frames: the first PNG's in
+    ``image_dir`` (its header), which must agree with the calibration's recording day
+    (:func:`kitti_image_size_wh`); the recording day's alone when ``image_dir`` is None or
+    holds no PNG.
+
+    Raises:
+        DataError: a calibration of another recording day than the images (a calibration
+            file of another sequence: projections would land off by the focal length's
+            difference), naming the calibration file, ``P2`` and both sizes.
+    """
+    from drivestack.ingest.kitti_object import png_size_wh
+
+    first = None if image_dir is None else next(iter(sorted(Path(image_dir).glob("*.png"))), None)
+    if first is None:
+        return kitti_image_size_wh(calib)
+    size = png_size_wh(first)
+    try:
+        expected = kitti_image_size_wh(calib)
+    except DataError:
+        return size  # a focal length of no known day: the images say the size
+    if size != expected:
+        raise DataError(
+            f"P2's focal length {calib.P2[0, 0]:.4f} px is of a recording day with "
+            f"{expected[0]}x{expected[1]} px images, but {first} is {size[0]}x{size[1]} px: "
+            "a calibration file of another sequence?",
+            path=calib.path or None,
+            field="P2",
+        )
+    return size
 
 
 def kitti_image_size_wh(calib: KittiCalib) -> tuple[int, int]:

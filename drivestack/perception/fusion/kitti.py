@@ -3,7 +3,7 @@
 :func:`rrc_camera_source` builds the ``camera_source`` of a
 :class:`~drivestack.perception.fusion.fused_tracking.FusedTracker` for one sequence: frame
 ``timestamp_ns // 100 ms`` of the RRC files, in the image_02 camera of the sequence's
-calibration (image size from :func:`kitti_image_size_wh`), 3D boxes in the LiDAR frame.
+calibration (image size from :func:`kitti_sequence_image_size_wh`), 3D boxes in the LiDAR frame.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from drivestack.ingest.kitti_calib import KittiCalib
-from drivestack.perception.camera.calibration import kitti_camera_calibration, kitti_image_size_wh
+from drivestack.perception.camera.calibration import (
+    kitti_camera_calibration,
+    kitti_sequence_image_size_wh,
+)
 from drivestack.perception.camera.replay import (
     KITTI_FRAME_PERIOD_NS,
     ReplayCameraDetector,
@@ -37,6 +40,7 @@ def rrc_camera_source(
     *,
     min_score: float = 0.0,
     n_frames: int | None = None,
+    image_dir: str | Path | None = None,
 ) -> Callable[[int], CameraFrame]:
     """``timestamp_ns -> CameraFrame`` of RRC detections ``<rrc_root>/<Class>/<sequence>.txt``.
 
@@ -52,12 +56,15 @@ def rrc_camera_source(
     cars but no pedestrian is a camera that worked and saw no pedestrian (unconfirmed
     pedestrian boxes are penalised), a frame without any detection one that reported nothing
     (see :class:`CameraFrame`). ``n_frames``: the sequence's frame count (rows past it refused).
+    ``image_dir``: the sequence's ``image_02/<sequence>`` folder; when it holds PNGs, their size
+    must agree with the calibration's recording day
+    (:func:`~drivestack.perception.camera.calibration.kitti_sequence_image_size_wh`).
 
     Raises:
         DataError: malformed detection rows, rows past ``n_frames`` or boxes outside the image
-            (at the first call).
+            (at the first call); a calibration of another recording day than the images.
     """
-    calibration = kitti_camera_calibration(calib, *kitti_image_size_wh(calib))
+    calibration = kitti_camera_calibration(calib, *kitti_sequence_image_size_wh(calib, image_dir))
     replay = ReplayCameraDetector.rrc_kitti(
         rrc_root, sequence, classes, min_score=min_score, n_frames=n_frames
     )

@@ -144,6 +144,7 @@ def compare_lidar_and_fused(
                         (cls,),
                         min_score=camera_min_score,
                         n_frames=e.n_frames,
+                        image_dir=seq.base / "image_02" / e.name,
                     )
                     stage = FusedTracker(tracker, fusion_cfg, source)
                 run_ = track_kitti_sequence(stage, dets, calib, e.n_frames, cls, poses)
