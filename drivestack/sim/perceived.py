@@ -240,6 +240,11 @@ def observers(world: object) -> list[Observer]:
 LidarPresetName = Literal["hdl64", "vlp32", "os128"]
 
 
+#: The lowest LiDAR mount (m above the road, the ego frame's z) :class:`SimLidarParams`
+#: takes: a sensor at or under the road plane sees nothing (the ground is hit only from above).
+MIN_MOUNT_HEIGHT_M = 0.1
+
+
 @dataclass(frozen=True)
 class SimLidarParams:
     """The simulated LiDAR of closed-loop runs (``drivestack sim --lidar-params YAML``, read
@@ -248,7 +253,8 @@ class SimLidarParams:
     Attributes:
         preset: beam layout, ``hdl64`` (HDL-64E), ``vlp32`` (VLP-32C) or ``os128`` (OS1-128).
         mount_xyz_m: ``(3,)`` the sensor's origin in the ego frame (x forward from the rear
-            axle, y left, z up from the ground), metres.
+            axle, y left, z up from the ground), metres; z at least
+            :data:`MIN_MOUNT_HEIGHT_M`.
         mount_yaw_rad: the sensor's yaw about the ego z axis.
         range_noise_std_m: Gaussian range noise, >= 0.
         dropout_probability: chance a detected return is lost, in [0, 1).
@@ -268,13 +274,21 @@ class SimLidarParams:
     def __post_init__(self) -> None:
         """``ConfigValueError`` (a ``ValueError``) naming the field of a value the LiDAR
         cannot run with."""
-        from drivestack.config.strict import check_config_numbers
+        from drivestack.config.strict import ConfigValueError, check_config_numbers
 
         if self.preset not in LIDAR_PRESETS:
             raise ValueError(
                 f"SimLidarParams.preset: unknown {self.preset!r}; known: {sorted(LIDAR_PRESETS)}"
             )
         check_config_numbers(self, "mount_xyz_m", "mount_yaw_rad")
+        if not self.mount_xyz_m[2] >= MIN_MOUNT_HEIGHT_M:
+            raise ConfigValueError(
+                f"the sensor's height above the road (its z) must be at least "
+                f"{MIN_MOUNT_HEIGHT_M} m, got {self.mount_xyz_m[2]}: at or under the road it "
+                "sees nothing, and a blind sensor's misses do not count (truth agents need a "
+                "return)",
+                key="mount_xyz_m",
+            )
         check_config_numbers(self, "range_noise_std_m", "min_signal_per_m2", at_least=0.0)
         check_config_numbers(self, "dropout_probability", at_least=0.0, below=1.0)
         check_config_numbers(self, "seed", integer=True, at_least=0, below=2**63)

@@ -34,6 +34,9 @@ def _file(tmp_path: Path, name: str, text: str) -> Path:
         ("preset: hdl32\n", "preset", "expected one of"),
         ("mount_xyz_m: [1.0, 2.0]\n", "mount_xyz_m", "expected 3 items"),
         ("mount_xyz_m: [1.0, 0.0, high]\n", "mount_xyz_m.2", "expected a number"),
+        # under the road: 0 points, and the run passed with no truth agent to miss
+        ("mount_xyz_m: [1.3, 0.0, -1.0]\n", "mount_xyz_m", "must be at least 0.1 m, got -1.0"),
+        ("mount_xyz_m: [1.3, 0.0, 0.0]\n", "mount_xyz_m", "at or under the road it sees nothing"),
         ("dropout_probability: 1.0\n", "dropout_probability", "< 1"),
         ("range_noise_std_m: -0.1\n", "range_noise_std_m", ">= 0"),
         ("seed: 1.5\n", "seed", "integer"),

@@ -24,8 +24,12 @@ nearer than its ``min_range_m``), range noise included. ``intensity`` is
 ``reflectivity * cos(incidence)`` clipped to 0..1, without fall-off with range (Velodyne
 intensity is range-compensated; reflectivities:
 :data:`~drivestack.sim.sensors.scene.REFLECTIVITY`). Output: a ``PointCloud`` in the LiDAR
-frame with ``intensity``, ``ring`` (beam index, 0 = lowest), ``time_offset_ns`` and
-``instance`` (0 = background, agents 1..N), exactly as ingestion produces for logged sweeps.
+frame with ``intensity``, ``ring`` (beam index as the maker numbers it: 0 = lowest for the
+Velodyne presets, 0 = top for ``os128``, as Ouster's driver and drivestack's Ouster ingestion
+give it), ``time_offset_ns`` and ``instance`` (0 = background, agents 1..N), as ingestion
+produces for logged sweeps, except that ``time_offset_ns`` runs from -T/2 to +T/2 about the
+forward column's firing (a logged sweep's from its first column): both are consistent with
+their cloud's ``timestamp_ns``, so deskewing reads them alike.
 """
 
 from __future__ import annotations
@@ -60,13 +64,17 @@ _NORM_SAFE_MPS = 1e150
 
 @dataclass(frozen=True)
 class LidarPreset:
-    """Beam layout: elevation angles (deg, any order), azimuth columns per sweep, range."""
+    """Beam layout: elevation angles (deg, any order), azimuth columns per sweep, range, and
+    how the maker numbers the rings: from the lowest beam (Velodyne, ``ring_zero_top`` False)
+    or from the top one (Ouster's rows, as its driver and drivestack's Ouster ingestion give
+    them)."""
 
     name: str
     elevations_deg: tuple[float, ...]
     n_azimuth: int
     max_range_m: float
     min_range_m: float = 0.5
+    ring_zero_top: bool = False
 
     def __post_init__(self) -> None:
         if not self.elevations_deg:
@@ -131,7 +139,11 @@ LIDAR_PRESETS: dict[str, LidarPreset] = {
     # Ouster OS1-128 (datasheet: 45 deg vertical FOV, +22.5 .. -22.5 deg, uniform beam
     # spacing by default, 512 / 1024 / 2048 columns), here in its 1024 x 10 Hz mode
     "os128": LidarPreset(
-        "os128", tuple(float(e) for e in np.linspace(-22.5, 22.5, 128)), 1024, 120.0
+        "os128",
+        tuple(float(e) for e in np.linspace(-22.5, 22.5, 128)),
+        1024,
+        120.0,
+        ring_zero_top=True,  # Ouster rows: ring 0 is the top beam
     ),
 }
 
@@ -141,7 +153,7 @@ def _ray_layout(
     preset: LidarPreset, sweep_duration_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elev = np.deg2rad(np.asarray(preset.elevations_deg))
-    ring_order = np.argsort(np.argsort(elev))  # 0 = lowest elevation
+    ring_order = np.argsort(np.argsort(-elev if preset.ring_zero_top else elev))
     n_az = preset.n_azimuth
     # from behind (+pi), clockwise seen from above: azimuth decreases as the sweep goes on
     azimuth = np.pi - 2.0 * np.pi * np.arange(n_az) / n_az
@@ -223,7 +235,7 @@ class LidarModel:
 
     def ray_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit directions ``(A, B, 3)`` in the LiDAR frame, ring index ``(B,)`` (0 = lowest
-        beam) and firing time offsets ``(A,)`` in seconds from the sweep's timestamp (0 for
+        beam, the top one for a ``ring_zero_top`` preset) and firing time offsets ``(A,)`` in seconds from the sweep's timestamp (0 for
         the forward column), for A azimuth columns x B beams."""
         return _ray_layout(self.preset, self.sweep_duration_s)
 

@@ -221,3 +221,16 @@ def test_class_meshes_fill_their_boxes():
         np.testing.assert_allclose(np.ptp(corners[:, 2]), boxes[k, 5], rtol=1e-9)
         if k != 1:  # the pedestrian's silhouette is narrower than its box
             np.testing.assert_allclose(np.ptp(along), boxes[k, 3], rtol=1e-9)
+
+
+def test_rings_are_numbered_as_each_maker_numbers_them():
+    """Velodyne rings count up from the lowest beam; Ouster's rows (its driver and drivestack's
+    Ouster ingestion) from the top one. The simulated OS1-128 numbered from the lowest, the
+    reverse of a logged Ouster sweep."""
+    for name, top_first in (("hdl64", False), ("vlp32", False), ("os128", True)):
+        model = LidarModel.from_preset(name, MOUNT)
+        dirs, ring, _ = model.ray_layout()
+        elevation = np.arcsin(dirs[0, :, 2].astype(np.float64))
+        by_ring = elevation[np.argsort(ring)]
+        steps = np.diff(by_ring)
+        assert np.all(steps < 0) if top_first else np.all(steps > 0), name
