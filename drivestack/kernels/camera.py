@@ -254,6 +254,7 @@ def unproject_pixels(
     check_array(uv_px, "uv_px", (None, 2))
     check_array(depth_m, "depth_m", (uv_px.shape[0],))
     xp = check_pair(uv_px, "uv_px", intrinsics, "intrinsics")
+    check_pair(uv_px, "uv_px", depth_m, "depth_m")  # float32 pixels stay float32 points
     _check_intrinsics(intrinsics)
     fx, fy, skew, cx, cy = (
         intrinsics[0, 0],

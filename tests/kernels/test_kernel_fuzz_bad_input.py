@@ -329,3 +329,20 @@ def test_memory_layouts_give_the_same_answers(layout):
     np.testing.assert_array_equal(
         K.nms_bev(other, np.linspace(1, 0, 5), 0.1), K.nms_bev(boxes, np.linspace(1, 0, 5), 0.1)
     )
+
+
+def test_unproject_depths_of_another_library_or_dtype_are_named():
+    """float32 pixels with float64 depths came back float64 without a word, and a torch /
+    NumPy mix failed deep in the arithmetic ("unsupported operand type(s) for *")."""
+    uv = np.array([[320.0, 240.0]])
+    with pytest.raises(ValueError, match="depth_m"):
+        K.unproject_pixels(uv.astype(np.float32), np.ones(1), KMAT.astype(np.float32))
+    mixed = r"^arguments mix numpy and torch arrays; pass both as one kind$"
+    with pytest.raises(TypeError, match=mixed):
+        K.unproject_pixels(uv, torch.ones(1, dtype=torch.float64), KMAT)
+    with pytest.raises(TypeError, match=mixed):
+        K.unproject_pixels(torch.from_numpy(uv), np.ones(1), torch.from_numpy(KMAT))
+    points = K.unproject_pixels(
+        uv.astype(np.float32), np.ones(1, np.float32), KMAT.astype(np.float32)
+    )
+    assert points.dtype == np.float32
