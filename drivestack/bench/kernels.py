@@ -394,6 +394,28 @@ def run(
         res.checks["same_as_broadcasting"] = on_face is not None
         res.checks["differences_on_faces"] = -1 if on_face is None else on_face
 
+    # -- one stray return 3 km away (a grid sized by the points' spread alone scanned
+    # millions of empty cells on every call) ---------------------------------------------------
+    label, pts = scans[0]
+    stray = pts.copy()
+    stray[0, :2] = 3000.0
+    boxes = boxes50.astype(stray.dtype)
+    boxes[:, 3:6] = (0.8, 0.8, 1.8)  # pedestrian boxes: the finest grid cells (1 m)
+    res = case(
+        f"points_in_boxes (pedestrians), {label} with one return 3 km away",
+        f"{len(stray)} points x {len(boxes)} boxes",
+    )
+    t, ours = measure(
+        "drivestack numba (default)", partial(K.points_in_boxes, stray, boxes), repeats
+    )
+    res.timings.append(t)
+    t, ref = measure(
+        "plain NumPy broadcasting", partial(_broadcast_points_in_boxes, stray, boxes), repeats // 2
+    )
+    res.timings.append(t)
+    on_face = _differences_on_faces(stray, boxes, ours, ref)
+    res.checks["same_as_broadcasting"] = on_face is not None
+
     # -- small ops ------------------------------------------------------------------------------
     pts = scans[0][1]
     mat = np.eye(4, dtype=pts.dtype)

@@ -361,6 +361,17 @@ def _grid_of(xs, ys, members_mask, x0, y0, cell):
 
 
 @_jit
+def grid_cell_m(extent_x_m, extent_y_m, n_items, floor_m):
+    """The cell size (m) of a uniform xy grid over ``n_items`` spread over ``extent_x_m`` x
+    ``extent_y_m``: at least ``floor_m``, at most 4096 cells a side, and at most about 4
+    cells an item (``4 n + 64`` over the extent's area). One stray return or box km away
+    would otherwise make every call build and scan millions of empty cells: the compiled
+    route ran 40-90x slower than without it, slower than the reference route."""
+    cell = max(floor_m, extent_x_m / 4096.0, extent_y_m / 4096.0)
+    return max(cell, math.sqrt(extent_x_m * extent_y_m / (4.0 * n_items + 64.0)))
+
+
+@_jit
 def nms_bev(boxes, order, iou_threshold, tol):
     """Greedy rotated NMS over ``order`` (indices by descending score); returns kept indices.
 
@@ -381,8 +392,11 @@ def nms_bev(boxes, order, iou_threshold, tol):
     small = ~large
     x0 = np.min(xs)
     y0 = np.min(ys)
-    span = max(np.max(xs) - x0, np.max(ys) - y0)
-    cells = (max(2.0 * r_cut, span / 4096.0), max(2.0 * r_max, span / 4096.0))
+    extent_x, extent_y = np.max(xs) - x0, np.max(ys) - y0
+    cells = (
+        grid_cell_m(extent_x, extent_y, n, 2.0 * r_cut),
+        grid_cell_m(extent_x, extent_y, n, 2.0 * r_max),
+    )
     grid_small = _grid_of(xs, ys, small, x0, y0, cells[0])
     grid_large = _grid_of(xs, ys, large, x0, y0, cells[1])
     level_radius = (r_cut, r_max)
@@ -463,9 +477,9 @@ def points_in_boxes(points, boxes, cell_m, slack_eps):
         x1 = max(x1, points[i, 0])
         y0 = min(y0, points[i, 1])
         y1 = max(y1, points[i, 1])
-    # at most 4096 cells a side: far-flung points (an outlier km away) must not allocate a
-    # grid of billions of cells (the grid only prunes pairs: the answer is the same)
-    cell_m = max(cell_m, (x1 - x0) / 4096.0, (y1 - y0) / 4096.0)
+    # far-flung points (an outlier km away) must not make a grid of millions of cells (the
+    # grid only prunes pairs: the answer is the same)
+    cell_m = grid_cell_m(x1 - x0, y1 - y0, n, cell_m)
     nx = int((x1 - x0) / cell_m) + 1
     ny = int((y1 - y0) / cell_m) + 1
     cell = np.empty(n, dtype=np.int64)

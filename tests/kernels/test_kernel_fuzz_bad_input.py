@@ -101,6 +101,27 @@ def test_points_in_boxes_with_far_outliers_does_not_build_a_huge_grid():
         np.testing.assert_array_equal(value, [[True], [False], [False]])
 
 
+@pytest.mark.parametrize(
+    ("extent_m", "n_items", "floor_m"),
+    [((3060.0, 3060.0), 20_000, 0.5), ((7050.0, 7050.0), 200, 4.9), ((1e12, 1e12), 3, 4.0)],
+)
+def test_one_far_item_does_not_make_a_grid_of_millions_of_cells(
+    extent_m: tuple[float, float], n_items: int, floor_m: float
+) -> None:
+    """A stray return 3 km from a 120 m scan (or one NMS box 7 km off) made the compiled
+    points_in_boxes / nms_bev build and scan a 4096 x 4096 grid on every call: 40-90x slower
+    than without it, slower than the reference route. The grid now holds about 4 cells an
+    item at most."""
+    from drivestack.kernels._numba_kernels import grid_cell_m
+
+    cell = grid_cell_m(extent_m[0], extent_m[1], n_items, floor_m)
+    cells = (int(extent_m[0] / cell) + 1) * (int(extent_m[1] / cell) + 1)
+    assert cells <= 4 * n_items + 64 + 2 * (extent_m[0] / cell) + 1
+    assert cell >= floor_m
+    # a dense scan keeps its floor: 20k points over 120 m with 0.5 m cells are 240 x 240
+    assert grid_cell_m(120.0, 120.0, 20_000, 0.5) == 0.5
+
+
 def test_points_in_a_box_larger_than_the_grid():
     # before: the compiled route's cell range floor() of 1e30 / cell overflowed int64 and
     # visited no cell (False where the reference says True)
