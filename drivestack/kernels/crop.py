@@ -11,28 +11,39 @@ from drivestack.core.arrays import namespace
 from drivestack.kernels._common import check_points
 
 
-def _as_bounds(xp: Any, value: Any, like: Any, name: str) -> Any:
+def _as_bounds(xp: Any, value: Any, like: Any, name: str, *, lower: bool) -> Any:
+    """The 3 bounds ``value`` in ``like``'s dtype and device, rounded inwards where that dtype
+    cannot hold them exactly (a lower bound up, an upper one down), so that a float32 point
+    just outside a float64 bound stays outside (1.0 against 1.00000001 was kept)."""
     try:
-        bounds = xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+        exact = np.asarray([float(v) for v in value], dtype=np.float64)
     except (TypeError, ValueError, RuntimeError) as exc:  # torch raises RuntimeError
         raise ValueError(f"{name} must be 3 numbers (x, y, z), got {value!r}") from exc
-    if tuple(bounds.shape) != (3,):
-        raise ValueError(f"{name} must have 3 values (x, y, z), got shape {tuple(bounds.shape)}")
-    if not bool(xp.all(bounds == bounds)):
+    if exact.shape != (3,):
+        raise ValueError(f"{name} must have 3 values (x, y, z), got shape {exact.shape}")
+    if np.isnan(exact).any():
         raise ValueError(f"{name} contains NaN")
-    return bounds
+    size = like.element_size() if hasattr(like, "element_size") else like.dtype.itemsize
+    dtype = np.dtype({2: np.float16, 4: np.float32, 8: np.float64}[size])
+    with np.errstate(over="ignore"):  # a bound past the dtype's range becomes +-inf
+        held = exact.astype(dtype)
+    moved = held.astype(np.float64) < exact if lower else held.astype(np.float64) > exact
+    towards = np.full(3, np.inf if lower else -np.inf, dtype=dtype)
+    held = np.where(moved, np.nextafter(held, towards), held)
+    return xp.asarray(held, dtype=like.dtype, device=array_api_compat.device(like))
 
 
 def crop_box(points: Any, min_xyz_m: Any, max_xyz_m: Any) -> Any:
     """Mask ``(N,)`` of ``points (N, 3)`` with ``min_xyz_m <= p <= max_xyz_m`` on every axis.
 
     Bounds are 3 numbers (sequences or arrays; ``±inf`` leaves an axis open). Inclusive on
-    both ends. The mask is in the points' library and device.
+    both ends, exactly: a bound the points' dtype cannot hold is rounded inwards. The mask
+    is in the points' library and device.
     """
     check_points(points)
     xp = namespace(points)
-    lo = _as_bounds(xp, min_xyz_m, points, "min_xyz_m")
-    hi = _as_bounds(xp, max_xyz_m, points, "max_xyz_m")
+    lo = _as_bounds(xp, min_xyz_m, points, "min_xyz_m", lower=True)
+    hi = _as_bounds(xp, max_xyz_m, points, "max_xyz_m", lower=False)
     if bool(xp.any(lo > hi)):
         raise ValueError(
             f"min_xyz_m must be <= max_xyz_m on every axis, got {min_xyz_m} > {max_xyz_m}"

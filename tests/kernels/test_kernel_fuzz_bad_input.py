@@ -367,3 +367,16 @@ def test_unproject_depths_of_another_library_or_dtype_are_named():
         uv.astype(np.float32), np.ones(1, np.float32), KMAT.astype(np.float32)
     )
     assert points.dtype == np.float32
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_crop_box_bounds_are_rounded_inwards_to_the_points_dtype(as_torch: bool) -> None:
+    """A float64 bound just above 1.0 was cast to float32 1.0 first, keeping a point below
+    it; inclusive bounds the dtype holds exactly still include their points."""
+    pts = np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]], dtype=np.float32)
+    points = torch.from_numpy(pts) if as_torch else pts
+    mask = K.crop_box(points, [1.00000001, -1.0, -1.0], [1.99999999, 1.0, 1.0])
+    assert np.asarray(mask).tolist() == [False, False]
+    mask = K.crop_box(points, [1.0, -1.0, -1.0], [2.0, 1.0, 1.0])
+    assert np.asarray(mask).tolist() == [True, True]
+    assert np.asarray(K.crop_box(points, [-np.inf] * 3, [np.inf] * 3)).tolist() == [True, True]
