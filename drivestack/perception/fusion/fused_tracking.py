@@ -288,6 +288,11 @@ class FusedTracker:
         #: camera name -> frames its detections were not used: stamped more than
         #: ``max_time_offset_s`` from the 3D detections (since construction or :meth:`reset`)
         self.stale_camera_frames: dict[str, int] = {}
+        #: 3D detections in the view of a camera that reported this frame and detects their
+        #: class (``in_view``), and how many of those a camera detection confirmed
+        #: (``confirmed``), since construction or :meth:`reset`: a camera feed out of step
+        #: with the LiDAR (another sequence's, shifted, reversed) confirms far fewer
+        self.camera_agreement: dict[str, int] = {"in_view": 0, "confirmed": 0}
         #: camera name -> frames it reported no detection at all (:attr:`CameraFrame.n_reported`),
         #: so its view penalised nothing (since construction or :meth:`reset`)
         self.silent_camera_frames: dict[str, int] = {}
@@ -310,6 +315,7 @@ class FusedTracker:
         self.last_detection_score = np.zeros(0)
         self.stale_camera_frames = {}
         self.silent_camera_frames = {}
+        self.camera_agreement = {"in_view": 0, "confirmed": 0}
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         if detections.frame not in self.ego_frames:
@@ -337,6 +343,8 @@ class FusedTracker:
         )
         self.last_confirmed = confirmed
         self.last_detection_score = score
+        self.camera_agreement["in_view"] += int(np.count_nonzero(visible))
+        self.camera_agreement["confirmed"] += int(np.count_nonzero(visible & confirmed))
         # 2. track
         tracks = self.tracker.step(replace(detections, score=score), world_from_frame)
         det_index = self.tracker.last_detection_index

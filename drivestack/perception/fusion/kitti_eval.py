@@ -81,7 +81,13 @@ def compare_lidar_and_fused(
     """``{"metrics": {protocol: {mode: {class: KittiMotMetrics}}}, ...}`` for the sequences;
     with ``fused`` also ``"camera_silent_frames": {class: {sequence: frames}}``, the frames in
     which the camera reported no detection of any class (no penalty there; see
-    :func:`silent_camera_notes`).
+    :func:`silent_camera_notes`), and ``"camera_agreement": {class: {sequence: {"in_view",
+    "confirmed"}}}``, the 3D detections in the camera's view and how many a camera detection
+    confirmed (:attr:`FusedTracker.camera_agreement`): a figure to compare a camera feed
+    against, not a check (with AB3DMOT's PointRCNN detections and RRC on val the confirmed
+    share runs from 0.04 to 0.66 for Car and 0.00 to 0.78 for Pedestrian by sequence, most
+    unconfirmed boxes being low-score false ones; sequence 0016's pedestrians fall from 0.78
+    to 0.19 with its camera file reversed in time, 0.50 shifted by 1 s).
 
     ``detections_folder``: the 3D detections' folder under ``root/detections/`` (or an
     absolute path; default AB3DMOT's PointRCNN). ``write_dir``: write each mode's result files
@@ -151,6 +157,8 @@ def compare_lidar_and_fused(
                 if mode == "fused":
                     silent = report.setdefault("camera_silent_frames", {}).setdefault(cls, {})
                     silent[e.name] = int(stage.silent_camera_frames.get(CAMERA, 0))
+                    agreement = report.setdefault("camera_agreement", {}).setdefault(cls, {})
+                    agreement[e.name] = dict(stage.camera_agreement)
                 # the same result-file rules as `drivestack eval tracking` in both modes
                 other = other_class_detections(root, class_cfg, e, folder)
                 rules = fusion_cfg.offline_rules(class_cfg, cls) if mode == "fused" else class_cfg

@@ -242,3 +242,30 @@ def test_detections_in_another_frame_than_the_calibrations_are_refused() -> None
     named = FusedTracker(_tracker(), FusionConfig(), _camera, ego_frame="base_link")
     with pytest.raises(ValueError, match=r"calibrations map 'base_link'"):
         named.step(boxes)
+
+
+def test_camera_agreement_counts_in_view_and_confirmed_detections() -> None:
+    """The figure that tells a camera feed out of step with the LiDAR: with the true feed
+    every in-view car is confirmed; with a feed whose cars stand 3 m to the side (another
+    moment's or another camera's) few are; reset starts the counts again."""
+    fused = FusedTracker(_tracker(), FusionConfig(), _camera)
+    _run(fused)
+    in_view = sum(len(_truth(f)) - (f in LIDAR_MISSES) for f in range(11))
+    assert fused.camera_agreement == {"in_view": in_view, "confirmed": in_view}
+
+    def late(timestamp_ns: int) -> CameraFrame:  # stamped now, each car 3 m to the side
+        truth = _truth(timestamp_ns // PERIOD_NS)
+        truth[:, 1] += 3.0
+        xyxy, _ = project_to_image(truth, CAM)
+        n = len(xyxy)
+        dets = Detections2D(
+            xyxy, CAM.frame, timestamp_ns, score=np.full(n, 0.9), label=np.full(n, CAR)
+        )
+        return CameraFrame({"front": dets}, {"front": CAM})
+
+    shifted = FusedTracker(_tracker(), FusionConfig(), late)
+    _run(shifted)
+    assert shifted.camera_agreement["in_view"] == in_view
+    assert shifted.camera_agreement["confirmed"] < in_view // 2
+    shifted.reset()
+    assert shifted.camera_agreement == {"in_view": 0, "confirmed": 0}
