@@ -6,11 +6,14 @@ import argparse
 import difflib
 import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
+from types import FrameType
 
-from drivestack.core.errors import DrivestackError, is_interrupt
+from drivestack.core.errors import DrivestackError, Terminated, in_chain, is_interrupt
 
 # DEBUG_ENV (re-exported): set to 1 to see an input error's traceback, not its one-line message
 from drivestack.core.warning_format import DEBUG_ENV as DEBUG_ENV
@@ -18,6 +21,8 @@ from drivestack.core.warning_format import debug_enabled, use_one_line_warnings
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED_STATUS = 130
+#: Exit status of a run stopped by SIGTERM (128 + 15, as shells report it).
+TERMINATED_STATUS = 143
 #: What a user's input can raise past a command: drivestack's own errors (bad data or config,
 #: naming the file, record and field) and the OS's about the paths given (naming the path).
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -89,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__version__)
         return 0
     if not getattr(args, "command", None):
-        parser.print_help()
+        parser.print_help(sys.stderr)  # a usage error: stderr and 2, as a subcommand's
         return 2
     return interrupted_as_exit_status(
         lambda: report_user_errors(lambda: int(args._module.run(args) or 0)),
@@ -133,15 +138,38 @@ def interrupted_as_exit_status(
     """``run()``; Ctrl-C is one ``interrupted`` line on stderr (followed by ``resume_hint()``
     when that gives one: ``drivestack fleet`` says to rerun the same command) and exit status
     130 (its traceback with ``DRIVESTACK_DEBUG=1``): every ``drivestack`` command and the
-    converters in ``tools/`` stop this way."""
+    converters in ``tools/`` stop this way. SIGTERM (a CI cancellation, ``docker stop``,
+    ``timeout``) is raised as :class:`~drivestack.core.errors.Terminated`, a
+    ``KeyboardInterrupt``, so the same cleanup runs (no ``.partial`` output left behind): one
+    ``terminated`` line and exit status 143. It used to kill the process where it stood."""
+    previous = _raise_on_sigterm()
     try:
         return run()
     except BaseException as exc:
         if not is_interrupt(exc) or debug_enabled():
             raise
+        terminated = in_chain(exc, Terminated)
+        word = "terminated" if terminated else "interrupted"
         hint = resume_hint() if resume_hint is not None else None
-        print(f"\ninterrupted; {hint}" if hint else "\ninterrupted", file=sys.stderr)
-        return INTERRUPTED_STATUS
+        print(f"\n{word}; {hint}" if hint else f"\n{word}", file=sys.stderr)
+        return TERMINATED_STATUS if terminated else INTERRUPTED_STATUS
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm() -> signal.Handlers | Callable[[int, FrameType | None], object] | int | None:
+    """Install a SIGTERM handler raising :class:`Terminated`; the handler it replaced (None
+    where signals cannot be set: a thread other than the main one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, terminate)
+    return previous
 
 
 def report_user_errors(run: Callable[[], int]) -> int:

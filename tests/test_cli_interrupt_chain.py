@@ -70,3 +70,38 @@ def test_sim_help_keeps_the_fleet_example_line_break(capsys) -> None:
         main(["sim", "--help"])
     out = capsys.readouterr().out
     assert "--sweep ego.speed_kph=20:70 \\\n      --variants 30" in out
+
+
+def test_sigterm_runs_the_interrupt_cleanup_and_exits_143(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM (CI cancellations, docker stop, timeout) killed the process where it stood: a
+    replay left its .partial output and no message. It is now raised like Ctrl-C (finally
+    blocks run) and reported as one ``terminated`` line with status 143."""
+    import os
+    import signal
+    import time
+
+    from drivestack.cli import TERMINATED_STATUS, interrupted_as_exit_status
+
+    cleaned = []
+
+    def run() -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5.0)  # the handler raises before this ends
+            return 0
+        finally:
+            cleaned.append(True)
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert interrupted_as_exit_status(run) == TERMINATED_STATUS == 143
+    assert cleaned == [True]
+    assert capsys.readouterr().err == "\nterminated\n"
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_bare_drivestack_prints_its_usage_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "usage: drivestack" in captured.err

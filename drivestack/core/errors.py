@@ -59,6 +59,12 @@ def in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (CI cancellations, ``docker stop``, ``timeout``), raised where Ctrl-C would be
+    so that every cleanup an interrupted run does runs for it too (see
+    :func:`drivestack.cli.interrupted_as_exit_status`)."""
+
+
 def is_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` is Ctrl-C: a ``KeyboardInterrupt``, or an error raised while one was
     under way (one in its ``__cause__``/``__context__`` chain). A SIGINT that lands inside a
