@@ -506,6 +506,26 @@ def _read_json(path: Path, problems: list[str], what: str) -> Any:
         return _CORRUPT
 
 
+def _listed_sim_runs(path: Path) -> list[str]:
+    """The result folders (``planner/folder``) a sim run's ``sim.json`` lists in ``runs``,
+    written before the first run: the runs it meant to make. Entries that are not such a key
+    (another shape, ``..``, absolute) are left out; a file that does not parse lists none
+    (:func:`_sim_manifest` reports it)."""
+    try:
+        runs = json.loads(path.read_bytes()).get("runs")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(runs, list):
+        return []
+    return [
+        key
+        for key in runs
+        if isinstance(key, str)
+        and key.count("/") == 1
+        and all(part not in ("", ".", "..") for part in key.split("/"))
+    ]
+
+
 def _sim_manifest(
     root: Path, problems: list[str], names: tuple[str, str] = (SIM_MANIFEST_NAME, "summary.json")
 ) -> dict[str, Any]:
@@ -560,6 +580,15 @@ def load_run(root: Path) -> RunData:
         for p in root.glob(pattern)
     }
     keys |= set(fleet_records)
+    never_run: set[str] = set()
+    if kind == "empty" and (root / SIM_MANIFEST_NAME).exists():
+        never_run = set(_listed_sim_runs(root / SIM_MANIFEST_NAME)) - keys
+        keys |= never_run
+        if not (root / "summary.json").exists():
+            problems.append(
+                f"{root / 'summary.json'}: missing beside {SIM_MANIFEST_NAME}: the sim did not "
+                f"finish (stopped or killed); {len(never_run)} of its listed runs never ran"
+            )
     loaded = [
         row_from_metrics(
             root / key / "metrics.json", key, fleet_records.get(key) or _error_record(root / key)
@@ -568,6 +597,16 @@ def load_run(root: Path) -> RunData:
     ]
     rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])
     rows = [_check_history(root, row) for row in rows]
+    rows = [
+        dataclasses.replace(
+            row,
+            error=f"{root / row.key}: listed in {SIM_MANIFEST_NAME} but never run (the sim "
+            "was stopped before it)",
+        )
+        if row.key in never_run and row.status == "missing"
+        else row
+        for row in rows
+    ]
     if rows and kind == "empty":
         kind = "sim"
         manifest = _sim_manifest(root, problems)

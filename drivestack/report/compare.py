@@ -1,8 +1,10 @@
 """Run-to-run comparison: regressions of a run against a baseline run on their common scenarios.
 
 Rows are matched by result folder (``planner/scenario``). A *regression* is a scenario that
-newly fails (passed in the baseline, anything else now) or whose score dropped by more than
-``score_tolerance`` points; an *improvement* is the reverse. Scenarios present in only one of
+newly crashes (ran to a verdict in the baseline, pass or fail; crashed, corrupt or missing
+now), newly fails (passed in the baseline, anything else now) or whose score dropped by more
+than ``score_tolerance`` points; an *improvement* is the reverse (``runs_again``,
+``newly_passes``, ``score_rose``). Scenarios present in only one of
 the runs are listed, not compared. With ``match_params`` (two fleets, whose folder names are
 variant indexes, not values), a folder in both whose swept ``params`` differ ran another
 scenario: it is listed as not comparable, not compared. So is a folder in both whose recorded
@@ -30,7 +32,9 @@ __all__ = ["DEFAULT_SCORE_TOLERANCE", "Comparison", "RowChange", "comparable_key
 @dataclass(frozen=True)
 class RowChange:
     key: str
-    kind: str  # "newly_fails" | "score_dropped" | "newly_passes" | "score_rose"
+    # "newly_crashes" | "newly_fails" | "score_dropped" | "runs_again" | "newly_passes" |
+    # "score_rose"
+    kind: str
     baseline_status: str
     status: str
     baseline_score: float | None
@@ -90,10 +94,20 @@ class Comparison:
         }
 
 
+#: Row statuses of a run that ran to its verdict, and of one that did not (raised, or left
+#: unreadable or no metrics).
+RAN = ("pass", "fail")
+BROKEN = ("crashed", "corrupt", "missing")
+
+
 def _change(run: ScenarioRow, base: ScenarioRow, tol: float) -> RowChange | None:
     def make(kind: str) -> RowChange:
         return RowChange(run.key, kind, base.status, run.status, base.score, run.score)
 
+    if base.status in RAN and run.status in BROKEN:
+        return make("newly_crashes")
+    if run.status in RAN and base.status in BROKEN:
+        return make("runs_again")
     if base.passed and not run.passed:
         return make("newly_fails")
     if run.passed and not base.passed:
@@ -137,9 +151,11 @@ def compare_rows(
     common = [k for k in shared if k not in other_set]
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]
-    regressions = [c for c in found if c.kind in ("newly_fails", "score_dropped")]
-    improvements = [c for c in found if c.kind in ("newly_passes", "score_rose")]
-    regressions.sort(key=lambda c: (c.kind != "newly_fails", c.delta or 0.0, c.key))
+    regressions = [c for c in found if c.kind in ("newly_crashes", "newly_fails", "score_dropped")]
+    improvements = [c for c in found if c.kind in ("runs_again", "newly_passes", "score_rose")]
+    regressions.sort(
+        key=lambda c: (("newly_crashes", "newly_fails").count(c.kind) == 0, c.delta or 0.0, c.key)
+    )
     scored = [k for k in common if mine[k].score is not None and theirs[k].score is not None]
 
     def mean(values: list[float]) -> float | None:

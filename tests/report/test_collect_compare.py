@@ -122,7 +122,24 @@ def test_compare_rows_on_common_scenarios() -> None:
     assert (cmp_.passed, cmp_.baseline_passed) == (3, 3)
     # a crashed run that passed before is a regression too
     crashed = compare_rows([_row("pdm/a", "crashed", None)], base[:1])
-    assert [c.kind for c in crashed.regressions] == ["newly_fails"]
+    assert [c.kind for c in crashed.regressions] == ["newly_crashes"]
+
+
+def test_a_run_that_failed_and_now_crashes_is_a_regression() -> None:
+    """A scenario that failed in the baseline (score 60) and now raises, or leaves unreadable
+    or no metrics, was no change at all: only pass -> anything else was flagged."""
+    base = [_row("pdm/f", "fail", 60.0), _row("pdm/g", "fail", 0.0), _row("pdm/h", "fail", 5.0),
+            _row("pdm/k", "crashed", None), _row("pdm/m", "missing", None)]  # fmt: skip
+    run = [_row("pdm/f", "crashed", None), _row("pdm/g", "corrupt", None),
+           _row("pdm/h", "missing", None), _row("pdm/k", "fail", 20.0),
+           _row("pdm/m", "corrupt", None)]  # fmt: skip
+    cmp_ = compare_rows(run, base)
+    assert [(c.key, c.kind) for c in cmp_.regressions] == [
+        ("pdm/f", "newly_crashes"),
+        ("pdm/g", "newly_crashes"),
+        ("pdm/h", "newly_crashes"),
+    ]
+    assert [(c.key, c.kind) for c in cmp_.improvements] == [("pdm/k", "runs_again")]
 
 
 def test_sort_rows_puts_failures_first() -> None:

@@ -141,3 +141,33 @@ def test_tracking_fields_the_report_shows_are_checked(tmp_path: Path) -> None:
         f"{tmp_path / 'metrics.json'}: tracking metrics.json: field {where}.best.IDS"
         in (run.problems[0])
     )
+
+
+def test_a_sim_stopped_part_way_counts_its_runs_that_never_ran(tmp_path: Path) -> None:
+    """A sim killed after 4 of its 5 runs was reported as "4 runs, 4 passed, 0 missing": its
+    sim.json (written first) lists every run, and no summary.json was written."""
+    _sim_metrics(tmp_path, "pdm/a")
+    (tmp_path / "sim.json").write_text(
+        json.dumps({"kind": "sim", "runs": ["pdm/a", "pdm/b", "../x/y", 7, "idm/"]})
+    )
+    run = load_run(tmp_path)
+    rows = {r.key: r for r in run.rows}
+    assert {k: r.status for k, r in rows.items()} == {"pdm/a": "pass", "pdm/b": "missing"}
+    missing = rows["pdm/b"]
+    assert (
+        missing.error
+        == f"{tmp_path / 'pdm/b'}: listed in sim.json but never run (the sim was stopped before it)"
+    )
+    problems = "\n".join(run.problems)
+    assert (
+        f"{tmp_path / 'summary.json'}: missing beside sim.json: the sim did not finish" in problems
+    )
+    assert "1 of its listed runs never ran" in problems
+    # a finished sim: nothing said
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "pdm" / "b").mkdir()
+    _sim_metrics(tmp_path / "x", "pdm/b")
+    (tmp_path / "x" / "pdm" / "b" / "metrics.json").rename(tmp_path / "pdm" / "b" / "metrics.json")
+    run = load_run(tmp_path)
+    assert [r.status for r in run.rows] == ["pass", "pass"]
+    assert not any("summary.json" in p or "never run" in p for p in run.problems)
