@@ -36,9 +36,11 @@ scores of the frames replayed in the tracking and detection tables. A `drivestac
 --perception lidar` run also gets a perception and tracking table per planner (its
 summary.json perception_metrics: AP, recall, precision, MOTA, MOTP, IDS).
 The report data is also written as JSON next to the HTML (.json).
+Warnings and problems are printed on stderr, the summary and what was written on stdout.
 Exit status: 0, also when everything found is corrupt (the first line says "nothing readable
-to report", the problems name each file and field); 2 for bad input (a folder with nothing to
-report, a bad --out).
+to report", the problems name each file and field); with --fail-on-regression, 1 when the
+comparison with --baseline found a regression of any kind (the gate a CI job needs); 2 for
+bad input (a folder with nothing to report, a bad --out).
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ERROR_TOLERANCE_M,
         help="rise (metres) of a forecast's FDE at the horizon or a planner's open-loop ADE "
         "that counts as a regression, at least 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when the comparison with --baseline found a regression of any kind "
+        "(default: exit 0 whatever the report found)",
     )
 
 
@@ -275,15 +283,28 @@ def run(args: argparse.Namespace) -> int:
         error_tolerance_m=args.error_tolerance_m,
     )
     html, js = write_report(report, args.out)
-    for line in summary_lines(report.data):
-        print(line)
+    for line in summary_lines(report.data):  # warnings and problems on stderr, as elsewhere
+        print(line, file=sys.stderr if line.startswith(("warning: ", "problem: ")) else None)
     if published is None and report.data["tracking"]:
         print(f"note: published figures (AB3DMOT anchors) not shown: {why_not}; pass --published")
     print(
         f"wrote {html} ({html.stat().st_size / 1e6:.2f} MB) and {js} "
         f"in {time.perf_counter() - start:.1f} s"
     )
+    if args.fail_on_regression and regression_count(report.data):
+        return 1
     return 0
+
+
+def regression_count(d: dict[str, Any]) -> int:
+    """Regressions of every kind against the baseline (scenario runs, tracking, detection,
+    prediction and open-loop planning figures); 0 without a baseline."""
+    if d.get("comparison") is None:
+        return 0
+    kinds = ("tracking", "detection", "prediction", "planning")
+    return len(d["comparison"]["regressions"]) + sum(
+        len(d.get(f"{kind}_regressions") or []) for kind in kinds
+    )
 
 
 def all_corrupt(d: dict[str, Any]) -> bool:

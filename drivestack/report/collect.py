@@ -584,7 +584,7 @@ def load_run(root: Path) -> RunData:
     if kind == "empty" and (root / SIM_MANIFEST_NAME).exists():
         never_run = set(_listed_sim_runs(root / SIM_MANIFEST_NAME)) - keys
         keys |= never_run
-        if not (root / "summary.json").exists():
+        if never_run and not (root / "summary.json").exists():
             problems.append(
                 f"{root / 'summary.json'}: missing beside {SIM_MANIFEST_NAME}: the sim did not "
                 f"finish (stopped or killed); {len(never_run)} of its listed runs never ran"

@@ -75,8 +75,9 @@ def _report(
     capsys: pytest.CaptureFixture[str], run: Path, base: Path, out: Path
 ) -> tuple[str, dict[str, Any], str]:
     assert main(["report", str(run), "--baseline", str(base), "--out", str(out)]) == 0
-    text = capsys.readouterr().out
-    return text, _strict(out.with_suffix(".json").read_text()), out.read_text()
+    printed = capsys.readouterr()  # the summary on stdout, warnings on stderr
+    assert "warning:" not in printed.out
+    return printed.out + printed.err, _strict(out.with_suffix(".json").read_text()), out.read_text()
 
 
 def test_a_kitti_ap_that_dropped_beyond_the_tolerance_is_a_regression(

@@ -113,11 +113,12 @@ def test_a_folder_of_corrupt_metrics_is_reported_and_counted(
     run = tmp_path / "run"
     run.mkdir()
     (run / "metrics.json").write_text('{"metrics": ')
-    rc, out, _ = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
+    rc, out, err = _report(capsys, str(run), "--out", str(tmp_path / "r.html"))
     assert rc == 0
     summary = out.splitlines()[0]
     assert "1 corrupt" in summary and "empty" not in summary
-    assert f"problem: {run / 'metrics.json'}: corrupt metrics.json" in out
+    assert f"problem: {run / 'metrics.json'}: corrupt metrics.json" in err  # (stderr)
+    assert "problem:" not in out
     data = _strict((tmp_path / "r.json").read_text())
     assert data["counts"]["corrupt"] == 1 and len(data["problems"]) == 1
 
@@ -148,9 +149,10 @@ def test_runs_of_different_kinds_warn(tmp_path: Path, capsys: pytest.CaptureFixt
     _write_metrics(sim, "pdm/a", 80.0, True)
     trk = _tracking_run(tmp_path / "trk", samota=0.9, mota=0.8)
     argv = [str(sim), "--baseline", str(trk), "--out", str(tmp_path / "r.html")]
-    rc, out, _ = _report(capsys, *argv)
+    rc, out, err = _report(capsys, *argv)
     assert rc == 0
-    kinds, history = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "warning:" not in out
+    kinds, history = [line for line in err.splitlines() if line.startswith("warning:")]
     assert "share nothing" in kinds and "kinds differ" in kinds
     assert "sim" in kinds and "eval" in kinds
     assert "1 run(s) without history.npz beside their metrics.json" in history  # (metrics only)
@@ -320,10 +322,32 @@ def test_runs_without_history_are_named_in_a_warning(
     _write_metrics(sim, "pdm/a", 80.0, True)
     _write_metrics(sim, "pdm/b", 70.0, True)
     np.savez(sim / "pdm" / "b" / "history.npz", t=np.zeros(1))
-    rc, out, _ = _report(capsys, str(sim), "--out", str(tmp_path / "r.html"))
+    rc, _, err = _report(capsys, str(sim), "--out", str(tmp_path / "r.html"))
     assert rc == 0
-    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
+    (warning,) = [line for line in err.splitlines() if line.startswith("warning:")]
     assert warning == (
         "warning: 1 run(s) without history.npz beside their metrics.json: no scenario view for "
         "them (pdm/a)"
+    )
+
+
+def test_fail_on_regression_gives_a_ci_job_its_exit_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report found regressions and exited 0 whatever: a pipeline had to parse the JSON
+    to gate on them."""
+    run = _tracking_run(tmp_path / "run", samota=0.888, mota=0.70)
+    base = _tracking_run(tmp_path / "base", samota=0.900, mota=0.795)
+    argv = [str(run), "--baseline", str(base), "--out", str(tmp_path / "r.html")]
+    assert _report(capsys, *argv)[0] == 0
+    assert _report(capsys, *argv, "--fail-on-regression")[0] == 1
+    same = [str(run), "--baseline", str(run), "--out", str(tmp_path / "s.html")]
+    assert _report(capsys, *same, "--fail-on-regression")[0] == 0
+    sim, old = tmp_path / "sim", tmp_path / "old"
+    _write_metrics(sim, "pdm/a", 60.0, True)
+    _write_metrics(old, "pdm/a", 90.0, True)
+    argv = [str(sim), "--baseline", str(old), "--out", str(tmp_path / "t.html")]
+    assert _report(capsys, *argv, "--fail-on-regression")[0] == 1
+    assert (
+        _report(capsys, str(sim), "--out", str(tmp_path / "u.html"), "--fail-on-regression")[0] == 0
     )

@@ -38,9 +38,9 @@ def test_a_damaged_history_is_a_corrupt_row_and_the_report_is_written(tmp_path, 
     (run / "pdm" / "b" / "history.npz").write_bytes(b"not a zip archive")
     out = tmp_path / "report.html"
     assert main(["report", str(run), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "1 corrupt" in printed
-    assert "problem: " in printed and "history.npz" in printed
+    printed = capsys.readouterr()
+    assert "1 corrupt" in printed.out
+    assert "problem: " in printed.err and "history.npz" in printed.err
     data = json.loads(out.with_suffix(".json").read_text())
     rows = {r["key"]: r for r in data["rows"]}
     assert rows["pdm/b"]["status"] == "corrupt" and rows["pdm/a"]["status"] == "pass"
@@ -63,7 +63,7 @@ def test_a_baseline_sharing_no_run_warns_and_shows_no_difference(tmp_path, capsy
     means = [h for h in data["headline"] if h["name"] == "pdm: mean score"]
     assert means and means[0]["baseline"] is None  # no Δ of means over disjoint sets
     assert main(["report", str(run), "--baseline", str(base), "--out", str(tmp_path / "r.html")]) == 0  # fmt: skip
-    assert "warning: " in capsys.readouterr().out
+    assert "warning: " in capsys.readouterr().err
 
 
 def test_a_baseline_cut_to_other_max_steps_warns(tmp_path) -> None:
