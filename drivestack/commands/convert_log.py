@@ -109,10 +109,10 @@ def _convert(
 
 
 def progress_bar(numbers: Iterable[int]) -> Iterable[int]:
-    """A progress bar over the frame numbers written."""
-    from tqdm import tqdm
+    """A progress bar over the frame numbers written (plain lines without a terminal)."""
+    from drivestack.core.progress import progress
 
-    return tqdm(list(numbers), desc="frames", unit="frame")
+    return progress(list(numbers), desc="frames", unit="frame")
 
 
 def dataset_main(description: str, argv: list[str] | None = None) -> int:

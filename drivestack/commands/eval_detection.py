@@ -104,8 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.eval.detection.run import (
         check_detections_kind,
         evaluate_dataset,
@@ -185,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             out_dir=staging,
             progress=None
             if args.quiet
-            else lambda it: tqdm(it, desc=f"eval detection {args.dataset}", unit="scan"),
+            else lambda it: progress_bar(it, desc=f"eval detection {args.dataset}", unit="scan"),
             av2_categories=args.av2_categories,
         )
         if detector is not None and hasattr(detector, "cfg"):

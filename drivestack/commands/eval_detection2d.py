@@ -120,8 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> list[ImageBoxes]:
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.eval.detection2d import kitti_image_boxes
     from drivestack.ingest.kitti_tracking import read_seqmap, read_tracking_labels
     from drivestack.perception.camera.replay import read_2d_detections
@@ -134,7 +133,7 @@ def _tracking_images(args: argparse.Namespace, cls: str, rules: KittiFilter) -> 
             f"no {cls} detections: no such folder", path=str(folder), field="--detections"
         )
     images = []
-    for e in tqdm(seqmap, desc=f"AP {cls}", disable=args.quiet, unit="seq"):
+    for e in progress_bar(seqmap, desc=f"AP {cls}", disable=args.quiet, unit="seq"):
         gt = read_tracking_labels(root / "training" / "label_02" / f"{e.name}.txt")
         det = read_2d_detections(folder / f"{e.name}.txt", 0, n_frames=e.n_frames)
         gt_slices = gt.frame_slices(e.n_frames)

@@ -131,8 +131,7 @@ def format_table(rows: list[tuple[str, str, Any]], horizons_s: tuple[float, ...]
 def run(args: argparse.Namespace) -> int:
     """Bad input is one line naming the file and field, exit status 2 (a ValueError or
     OSError of the readers as a DataError)."""
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.eval.driving.open_loop import (
         SCORE_WEIGHTS,
         OpenLoopParams,
@@ -165,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[tuple[str, str, Any]] = []
     results: dict[str, list[Any]] = {p: [] for p in planners}
     pooled: dict[str, list[Any]] = {p: [] for p in planners}
-    bar = tqdm(total=len(logs), desc="eval planning av2", unit="log", disable=args.quiet)
+    bar = progress_bar(total=len(logs), desc="eval planning av2", unit="log", disable=args.quiet)
     with bar:
         for log_dir in logs:  # one log at a time
             run_ = evaluate_av2_log(log_dir, planners, params)

@@ -255,8 +255,7 @@ def _read(dataset: str, root: Path, item: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Bad input is one line naming the file and field, exit status 2 (a ValueError or
     OSError of the readers as a DataError)."""
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.eval.prediction.cases import (
         MOVING_DISPLACEMENT_M,
         CaseSettingError,
@@ -338,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
     items = _recording_paths(args, root)
     settings = CaseSettings(args.history_s, args.horizon_s, args.stride_s, fit_given)
     tracker = _tracker_of(args) if tracks else None  # a bad --tracker-config: before the bar
-    bar = tqdm(
+    bar = progress_bar(
         total=len(items), desc=f"eval prediction {args.dataset}", unit="rec", disable=args.quiet
     )
     same: dict[str, Any] = {}

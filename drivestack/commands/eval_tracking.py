@@ -578,8 +578,7 @@ def _track(
 ) -> dict[str, dict[str, KittiObjects]]:
     """Run the tracker of ``--config`` per class over ``seqmap``, writing its result files to
     ``staging``/data/<Class>/NNNN.txt (swapped into OUT at the end); the config, kernel load time and throughput go to ``report``."""
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.ingest.kitti_tracking import write_tracking_results
     from drivestack.tracking.association import load_kernels
     from drivestack.tracking.offline import kitti_sequence_rows
@@ -605,7 +604,7 @@ def _track(
         tracker = single_class_tracker(cfg, cls)
         per_seq: dict[str, KittiObjects] = {}
         step_s, cpu_s, frames = 0.0, 0.0, 0
-        for e in tqdm(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
+        for e in progress_bar(seqmap, desc=f"track {cls}", disable=args.quiet, unit="seq"):
             run_, rows = kitti_sequence_rows(
                 tracker, args.kitti_root, cls, e, class_cfg, folder=args.detections
             )

@@ -160,6 +160,7 @@ from tqdm import tqdm
 from drivestack.commands._paths import add_quiet_option, check_out_dir
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.progress import progress as progress_bar
 from drivestack.exec.lights import (
     LIGHT_IDENTITY_KEYS,
     FleetLights,
@@ -358,7 +359,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     exported = 0
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
-    for variant in tqdm(runs, desc="sim", unit="run", disable=args.quiet):
+    for variant in progress_bar(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
         folder = out / variant.variant_id
         _clear_run(folder)  # this invocation's earlier result, if any: never left half-replaced

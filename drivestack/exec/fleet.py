@@ -63,6 +63,7 @@ from drivestack.core.atomic import write_text_atomic
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.json_values import is_finite_number, strict_dumps
 from drivestack.core.locks import exclusive_lock
+from drivestack.core.progress import PROGRESS_LINES, is_terminal
 from drivestack.exec.executors import Executor
 from drivestack.exec.lights import (
     LIGHT_IDENTITY_KEYS,
@@ -92,17 +93,6 @@ MANIFEST_NAME = "fleet.json"
 SUMMARY_NAME = "fleet_summary.json"
 #: Held (``flock``) by the fleet running into the folder: :func:`fleet_lock`.
 LOCK_NAME = ".fleet.lock"
-#: Without a terminal on stderr, the progress is this many plain lines (no bar).
-PROGRESS_LINES = 10
-
-
-def _is_terminal(stream: Any) -> bool:
-    """Whether ``stream`` is a terminal (a progress bar's carriage returns belong there only)."""
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty()) if isatty is not None else False
-    except (OSError, ValueError):  # a closed or detached stream
-        return False
 
 
 @dataclass(frozen=True)
@@ -592,7 +582,7 @@ def _run_fleet_locked(
         with index.open("rb") as f:
             f.seek(-1, 2)
             needs_newline = f.read(1) != b"\n"
-    bar_shown = progress and _is_terminal(sys.stderr)
+    bar_shown = progress and is_terminal(sys.stderr)
     desc = f"fleet ({executor.name} x{executor.workers})"
     every = max(1, math.ceil(len(tasks) / PROGRESS_LINES))  # plain lines: 10 % steps
     with (

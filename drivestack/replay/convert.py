@@ -16,8 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from drivestack.core.progress import progress as progress_bar
 from drivestack.ingest.rosbag.bag_io import IngestReport
 from drivestack.ingest.rosbag.reader import RosbagLog
 from drivestack.ingest.rosbag.topic_map import RosbagConfig
@@ -55,7 +54,7 @@ def bag_to_log(
     ) as writer:
         last_ns = 0
         written: set[tuple[str, int]] = set()  # (LiDAR, time) of the clouds written
-        for frame in tqdm(log.frames(), desc="frames", unit="frame", disable=not progress):
+        for frame in progress_bar(log.frames(), desc="frames", unit="frame", disable=not progress):
             # a second LiDAR's sweep paired with two frames (the nearest to both) is written
             # once: a log has one scan per topic and time (the reader pairs it by its time)
             lidars = {

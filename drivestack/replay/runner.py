@@ -576,8 +576,7 @@ def _replay(
     results: KittiResultsFolder | None,
 ) -> dict[str, Any]:
     """:func:`replay` once its arguments are checked and its results folder is held."""
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.core.provenance import git_commit
     from drivestack.replay.kitti_log import KittiChannelCopy
     from drivestack.replay.log_format import LogWriter
@@ -636,7 +635,7 @@ def _replay(
     try:
         # numba's CPU target is set up while the I/O process reads the first frames
         prepare_compiled_cpu_route()
-        bar = tqdm(
+        bar = progress_bar(
             log_io.frames(),
             unit="frame",
             desc=f"replay {log_path.name}",

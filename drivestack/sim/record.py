@@ -121,14 +121,13 @@ def write_sim_log(
     progress: bool = True,
 ) -> int:
     """Write the rendered frames of ``history`` as a drivestack log; returns the frame count."""
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.replay.log_format import LogWriter
 
     count = 0
     with LogWriter(path, config=config, command="drivestack.sim.record.write_sim_log") as writer:
         frames = sensor_frames(history, scene, lidar, cameras, every=every)
-        for frame in tqdm(
+        for frame in progress_bar(
             frames,
             total=(len(history) + every - 1) // every,
             unit="frame",

@@ -85,7 +85,7 @@ def predict_kitti_folder(
         DataError: no images, or an image that cannot be decoded or that the detector refuses
             (e.g. too narrow for its resize), naming the file.
     """
-    from tqdm import tqdm
+    from drivestack.core.progress import progress as progress_bar
 
     image_dir = find_image_dir(images)
     out = Path(out_dir)
@@ -93,7 +93,9 @@ def predict_kitti_folder(
     paths = sorted(image_dir.glob("*.png"))
     detector.reset()
     n_rows = 0
-    for i, path in enumerate(tqdm(paths, desc="detect", unit="image", disable=not progress)):
+    for i, path in enumerate(
+        progress_bar(paths, desc="detect", unit="image", disable=not progress)
+    ):
         pixels = read_image_rgb(path)
         calibration = nominal_calibration(pixels.shape[1], pixels.shape[0])
         try:

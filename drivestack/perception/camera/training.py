@@ -252,7 +252,8 @@ def train_detector(
             ``settings.iterations`` or beyond. Nothing is written then.
     """
     import torch
-    from tqdm import tqdm
+
+    from drivestack.core.progress import progress as progress_bar
 
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -296,7 +297,7 @@ def train_detector(
             "frames": frames,
         }
 
-    bar = tqdm(
+    bar = progress_bar(
         range(start, settings.iterations),
         desc="train camera detector",
         initial=start,

@@ -95,8 +95,7 @@ def compare_lidar_and_fused(
     tracker, ``data_lidar`` for the LiDAR-only one). The camera detections of every class and
     sequence are checked first (:func:`check_camera_files`) when ``modes`` has ``fused``.
     """
-    from tqdm import tqdm
-
+    from drivestack.core.progress import progress as progress_bar
     from drivestack.eval.tracking import KittiMotProtocol
     from drivestack.eval.tracking.kitti import evaluate_class_thresholds, load_ground_truth
     from drivestack.ingest.kitti_tracking import (
@@ -133,7 +132,7 @@ def compare_lidar_and_fused(
             class_cfg = tracker_cfg.classes[cls.lower()]
             tracker = single_class_tracker(tracker_cfg, cls)
             results = {}
-            for e in tqdm(seqmap, desc=f"{mode} {cls}", disable=not progress):
+            for e in progress_bar(seqmap, desc=f"{mode} {cls}", disable=not progress):
                 dets = read_class_detections(root, cls, e.name, e.n_frames, folder)
                 seq = KittiTrackingSequence(root, e.name)
                 calib = seq.calib
