@@ -326,7 +326,10 @@ class Tracker:
     Detections whose label has no entry in ``cfg.classes`` are not tracked: after each step
     :attr:`last_dropped_detections` is how many of its detections that were,
     :attr:`dropped_detections_by_label` counts them per class name since the last ``reset``,
-    and the first step that drops a class warns once (a ``UserWarning`` naming it).
+    and the first step that drops a class warns once per tracker (a ``UserWarning`` naming
+    it; ``reset`` clears the counts, not that: a loop over sequences says it once).
+    ``copy.copy`` and ``copy.deepcopy`` both give an independent tracker (for a second
+    stream).
 
     Frames: every step since ``reset`` must give its detections in one frame (``ego``,
     ``lidar``, ...; a change raises ``ValueError``), with increasing ``timestamp_ns``. With
@@ -385,6 +388,13 @@ class Tracker:
         self.last_dropped_detections = 0
         self.dropped_detections_by_label = {}
         self._frame = None
+
+    def __copy__(self) -> Tracker:
+        """A deep copy: the class trackers hold the mutable state, so a shallow copy stepped
+        the original's tracks too (a second stream needs its own)."""
+        import copy
+
+        return copy.deepcopy(self)
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
         """Advance every class's tracks by one frame and update them with ``detections``.

@@ -69,3 +69,17 @@ def test_shipped_lidar_tracker_tracks_trucks() -> None:
             out = tracker.step(_boxes(k * 100_000_000, [ObjectClass.TRUCK]), SE3.identity())
     assert tracker.last_dropped_detections == 0
     assert out.boxes.label.tolist() == [int(ObjectClass.TRUCK)] and len(set(out.track_id)) == 1
+
+
+def test_a_shallow_copy_is_an_independent_tracker() -> None:
+    """copy.copy shared the class trackers: stepping the copy aged the original's tracks and
+    moved its clock, so the original then refused its own next frame."""
+    import copy
+
+    tracker = _car_tracker()
+    tracker.step(_boxes(0, [ObjectClass.CAR]))
+    other = copy.copy(tracker)
+    other.step(_boxes(100_000_000, [ObjectClass.CAR]))
+    other.step(_boxes(200_000_000, [ObjectClass.CAR]))
+    tracks = tracker.step(_boxes(100_000_000, [ObjectClass.CAR]))
+    assert tracks.age.tolist() == [2]
