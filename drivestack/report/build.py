@@ -71,9 +71,11 @@ class Report:
 
 
 def _eval_values(run: RunData, key: str) -> list[str]:
-    """The distinct non-empty strings the run's eval metrics.json record at the top level
-    under ``key`` (``git_commit``, ``drivestack_version``, ``command``), in file order."""
+    """The distinct non-empty strings the run's eval metrics.json and replay summaries record
+    at the top level under ``key`` (``git_commit``, ``drivestack_version``, ``command``), in
+    file order."""
     results = (
+        *run.replay.values(),
         *run.tracking.values(),
         *run.detection.values(),
         *run.prediction.values(),
@@ -87,7 +89,8 @@ def _eval_values(run: RunData, key: str) -> list[str]:
 def runs_commit(run: RunData) -> str | None:
     """The drivestack commit(s) ``run``'s results were made with, as they recorded it at run
     time: the runs' own (several joined with ", " when a fleet was resumed at another
-    commit), else the manifest's, else the eval metrics.json's top-level ``git_commit``;
+    commit), else the manifest's, else the eval metrics.json's or replay summary's
+    top-level ``git_commit``;
     None when not recorded (older runs, not a git checkout)."""
     commits = sorted({r.git_commit for r in run.rows if r.git_commit})
     return ", ".join(commits) if commits else _recorded(run, "git_commit")

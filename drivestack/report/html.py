@@ -151,6 +151,7 @@ def _summary(d: dict[str, Any]) -> str:
             "</pre></details>"
         )
     html.append('<div class="cards">')
+    sim_cards = counts.get("total") or d["run"]["kind"] in ("sim", "fleet")
     for label, key in (
         ("runs", "total"),
         ("passed", "pass"),
@@ -167,6 +168,8 @@ def _summary(d: dict[str, Any]) -> str:
     ):
         if key in _LISTED_COUNTS and not counts.get(key):
             continue  # only for a suite that lists known failures (older report.json: none)
+        if not sim_cards:
+            continue  # an eval or replay folder: "0 failed" would read as a clean result
         html.append(f'<div class="card"><b>{counts[key]}</b>{label}</div>')
     cmp_ = d["comparison"]
     if cmp_ is not None:
@@ -552,7 +555,11 @@ def _score_terms(row: dict[str, Any]) -> str:
     nuplan = row.get("nuplan") or {}
     if not any(name in nuplan for name, _ in _SUBSCORE_NAMES):
         return ""
-    lost = {t["metric"]: t["text"] for t in row.get("score_terms") or []}
+    lost = {  # a term under 0.05 points (compliance 0.99999) is noise, as in the why cell
+        t["metric"]: t["text"]
+        for t in row.get("score_terms") or []
+        if t.get("points") is None or t["points"] >= 0.05
+    }
     cells = "".join(
         f"<tr><td>{escape(label)} <code>{name}</code></td>{_td(nuplan[name])}"
         f"<td class=l>{escape(lost.get(name, ''))}</td></tr>"

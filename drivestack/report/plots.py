@@ -521,17 +521,20 @@ def heatmap_figure(hm: dict[str, Any], title: str = "") -> Figure:
 
 
 def tracking_curves_figure(curves: dict[str, dict[str, list[float]]], title: str) -> Figure:
-    """sMOTA and MOTA against the recall threshold, one colour per class."""
+    """sMOTA and MOTA (percent, as the tables) against the recall threshold, one colour per
+    class."""
     fig = Figure(figsize=(6.5, 3.5))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
     for k, (cls, c) in enumerate(curves.items()):
         color = f"C{k}"
-        ax.plot(c["recall"], c["sMOTA"], color=color, label=f"{cls} sMOTA")
-        ax.plot(c["recall"], c["MOTA"], color=color, ls="--", label=f"{cls} MOTA")
+        smota = [100.0 * v for v in c["sMOTA"]]  # in percent, as the tables print them
+        mota = [100.0 * v for v in c["MOTA"]]
+        ax.plot(c["recall"], smota, color=color, label=f"{cls} sMOTA")
+        ax.plot(c["recall"], mota, color=color, ls="--", label=f"{cls} MOTA")
     ax.set_xlabel("recall threshold")
-    ax.set_ylabel("sMOTA / MOTA")
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("sMOTA / MOTA (%)")
+    ax.set_ylim(-5.0, 105.0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title, fontsize=10)

@@ -333,3 +333,18 @@ def test_a_sim_run_beside_a_replay_counts_the_replay_in_its_headline(
     headline = printed.splitlines()[0]
     assert headline.startswith("sim run: 2 runs, 2 passed")
     assert headline.endswith("; 1 log replay(s) (k.summary.json)")
+
+
+def test_a_replay_report_names_the_commit_the_replay_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary row read 'git not recorded' beside a replay summary holding its commit:
+    the provenance a sign-off reads."""
+    run = tmp_path / "r1"
+    run.mkdir()
+    (run / "k.summary.json").write_text(json.dumps(_summary()))
+    rc, printed = _report(run, tmp_path / "rep.html", capsys)
+    assert rc == 0, printed
+    data = json.loads((tmp_path / "rep.json").read_text())
+    assert data["git_commit"] == "abc1234"
+    assert "git not recorded" not in (tmp_path / "rep.html").read_text()

@@ -351,3 +351,35 @@ def test_fail_on_regression_gives_a_ci_job_its_exit_status(
     assert (
         _report(capsys, str(sim), "--out", str(tmp_path / "u.html"), "--fail-on-regression")[0] == 0
     )
+
+
+def test_an_eval_folder_shows_no_sim_count_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tracking folder's page showed '0 runs, 0 passed, 0 failed, 0 crashed ...' cards,
+    where '0 failed' reads as a clean result."""
+    run = _tracking_run(tmp_path / "run", samota=0.9, mota=0.8)
+    assert _report(capsys, str(run), "--out", str(tmp_path / "r.html"))[0] == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "missing metrics</div>" not in page and "crashed</div>" not in page
+    sim = tmp_path / "sim"
+    _write_metrics(sim, "pdm/a", 80.0, True)
+    assert _report(capsys, str(sim), "--out", str(tmp_path / "s.html"))[0] == 0
+    assert "missing metrics</div>" in (tmp_path / "s.html").read_text()
+
+
+def test_the_sub_score_table_leaves_out_terms_under_a_twentieth_of_a_point() -> None:
+    """'over the speed limit (compliance 1.00) (-0.0 points)' read like a finding on almost
+    every passing run; the why cell already left such terms out."""
+    from drivestack.report.html import _score_terms
+
+    row = {
+        "nuplan": {"speed_limit_compliance": 0.9999975, "comfort": 0.0},
+        "score_terms": [
+            {"metric": "speed_limit_compliance", "text": "over the speed limit (-0.0 points)",
+             "points": 6e-05},
+            {"metric": "comfort", "text": "not comfortable (-12.5 points)", "points": 12.5},
+        ],
+    }  # fmt: skip
+    table = _score_terms(row)
+    assert "not comfortable (-12.5 points)" in table and "-0.0 points" not in table
