@@ -167,12 +167,23 @@ def run_provenance_fields(
     return {
         "max_steps": max_steps,
         "git_commit": git_commit,
-        "config": dataclasses.asdict(scenario),
+        "config": _with_resolved_source(dataclasses.asdict(scenario)),
         "perception": perception,
         "recorded_agents": recorded_agents_mode(scenario),
         "lights": lights,
         "unknown_light": unknown_light_policy(lights),
     }
+
+
+def _with_resolved_source(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its ``source`` file as an absolute path (a scenario given relative to
+    the folder the run started in, ``configs/scenarios/ccrs.yaml``, pointed nowhere from any
+    other, and disagreed with ``sim.json``'s resolved one); a source that is no file (a
+    mapping built in Python) is kept as it is."""
+    source = config.get("source")
+    if isinstance(source, str) and source and Path(source).is_file():
+        return {**config, "source": str(Path(source).resolve())}
+    return config
 
 
 def _write_results(

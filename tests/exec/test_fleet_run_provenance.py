@@ -108,7 +108,8 @@ def test_a_reactive_fleet_run_is_not_comparable_with_a_replayed_baseline(
     capsys.readouterr()
     out = tmp_path / "r.html"
     assert main(["report", str(fleet), "--baseline", str(replay), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()  # the summary on stdout, the warning on stderr
+    printed = captured.out + captured.err
     assert "1 not comparable (recorded agents run another way)" in printed
     assert "recorded_agents reactive here, replay in the baseline" in printed
     report = json.loads(out.with_suffix(".json").read_text())

@@ -192,3 +192,17 @@ def test_runs_with_another_light_camera_are_refused_and_the_ideal_one_matches_ol
     assert _sim(tmp_path, *camera, "--light-camera", "ideal") == 0
     assert _sim(tmp_path, *camera, "--light-camera", "day") == 2
     assert "(its runs were made with other light_camera (ideal; now day))" in _error(capsys)
+
+
+def test_a_scenario_given_relative_is_recorded_by_its_absolute_path(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """metrics.json kept 'configs/scenarios/ccrs.yaml' as typed: read from any other folder
+    (a report job, an archive) it pointed nowhere, and sim.json said the resolved path."""
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "o"
+    args = ["sim", "configs/scenarios/ccrs.yaml", "--filter", "10kph", "--planner", "pdm"]
+    assert main([*args, "--max-steps", "3", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "pdm" / "ccrs_10kph" / "metrics.json").read_text())
+    manifest = json.loads((out / "sim.json").read_text())
+    assert metrics["config"]["source"] == manifest["source"] == CCRS
