@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivestack.eval.driving.comfort import is_comfortable
-from drivestack.eval.driving.nuplan import nuplan_comfort_signals
+from drivestack.eval.driving.comfort import is_comfortable, nuplan_comfort_signals
 from drivestack.ingest.maps.synthetic import arc, curved_road
 from drivestack.planning.control import TrajectoryTracker
 from drivestack.planning.pdm import IDMPlanner, PDMParams, PDMPlanner
