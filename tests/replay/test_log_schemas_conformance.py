@@ -393,7 +393,14 @@ def test_a_camera_foxglove_cannot_describe_is_refused_before_anything_is_written
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "cam.mcap"
-    refused = pytest.raises(ValueError, match="camera 'front': 14 distortion coefficients")
+    # the calibration itself refuses what neither its kernels nor Foxglove model
+    refused = pytest.raises(
+        ValueError, match=r"'front': distortion must have 0, 4, 5 or 8 .* got 14"
+    )
     with LogWriter(path, config={}) as log, refused:
         log.sensor_frame(_camera_frame([0.1] * 14))
     assert [topic for _, topic, _ in _messages(path)] == ["/drivestack/run"]
+    from drivestack.replay.log_format import foxglove_distortion
+
+    with pytest.raises(ValueError, match="camera 'front': 14 distortion coefficients"):
+        foxglove_distortion(np.full(14, 0.1), "front")
