@@ -68,7 +68,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-from tqdm import tqdm
 
 from drivestack import kernels
 from drivestack.cli import report_user_errors
@@ -82,6 +81,7 @@ from drivestack.commands._paths import (
 )
 from drivestack.core.errors import DataError
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.progress import progress as progress_bar
 from drivestack.core.transforms import SE3
 from drivestack.ingest.kitti_calib import read_kitti_calib
 from drivestack.ingest.kitti_format import lidar_from_camera_zup, objects_to_boxes
@@ -255,10 +255,11 @@ def _group_figures(dataset: str, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _progress(desc: str) -> Any:
-    """A ``progress`` callable for ``evaluate_dataset``: a tqdm bar named ``desc``."""
+    """A ``progress`` callable for ``evaluate_dataset``: a bar named ``desc`` (plain lines
+    without a terminal: :func:`drivestack.core.progress.progress`)."""
 
     def wrap(frames: Iterable[Any]) -> Iterable[Any]:
-        return tqdm(frames, desc=desc, unit="scan")
+        return progress_bar(frames, desc=desc, unit="scan")
 
     return wrap
 
@@ -549,7 +550,7 @@ def kitti_tracking(args: argparse.Namespace) -> dict[str, Any] | None:
         keep = (boxes.label == CAR) & boxes_in_image(array7, camera_from_lidar, calib.P2, IMAGE_WH)
         return array7[keep], boxes.score[keep], keep
 
-    for i, f in enumerate(tqdm(frames, desc="kitti-tracking 0000", unit="scan")):
+    for i, f in enumerate(progress_bar(frames, desc="kitti-tracking 0000", unit="scan")):
         # in --fit-scores mode the odd frames still run (the sweep history stays that of the
         # evaluation) but only the even frames' boxes are collected
         scan = root / SCAN_FOLDER / f"{f:06d}{SCAN_SUFFIX}"

@@ -74,7 +74,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from drivestack.cli import report_user_errors
 from drivestack.commands._paths import (
@@ -86,6 +85,7 @@ from drivestack.commands._paths import (
 )
 from drivestack.core.errors import DataError, in_chain
 from drivestack.core.json_values import strict_dumps
+from drivestack.core.progress import progress as progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ("kitti", "datasets", "maps", "logs")
@@ -909,7 +909,7 @@ def run_campaign(
     is not installed, is left out and listed in ``skipped``."""
     result = Campaign()
     plan = [(t, n) for f in families for t, n in _family_plan(f, cases)]
-    with tqdm(total=sum(n + 1 for _, n in plan), unit="case", disable=not progress) as bar:
+    with progress_bar(total=sum(n + 1 for _, n in plan), unit="case", disable=not progress) as bar:
         for family in families:
             start = time.perf_counter()
             for target, n in _family_plan(family, cases):
