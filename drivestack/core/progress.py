@@ -31,7 +31,7 @@ def is_terminal(stream: Any) -> bool:
 
 class PlainProgress:
     """The parts of a tqdm bar the commands use (iteration, ``update``, ``set_postfix``,
-    ``close``, ``n``, a context manager), reported as one line per tenth of ``total`` on
+    ``set_description``, ``close``, ``n``, a context manager), reported as one line per tenth of ``total`` on
     ``file``; without a total, at the 1st, 2nd, 5th, 10th, 20th, 50th, ... item."""
 
     def __init__(
@@ -79,6 +79,9 @@ class PlainProgress:
             due = any(before < mark <= self.n for mark in _marks(self.n))
         if due and self.n != self._said:
             self._say()
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        self.desc = desc or ""
 
     def set_postfix(self, refresh: bool = True, **values: Any) -> None:
         self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())

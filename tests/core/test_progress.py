@@ -22,7 +22,8 @@ def test_without_a_terminal_the_work_is_about_ten_plain_lines(
 
 
 def test_updates_postfix_initial_and_close(capsys: pytest.CaptureFixture[str]) -> None:
-    with progress(total=4, desc="eval planning av2", unit="log") as bar:
+    with progress(total=4, desc="eval planning", unit="log") as bar:
+        bar.set_description("eval planning av2")
         bar.set_postfix(crashed=1)
         bar.update()
         bar.update(2)
