@@ -260,6 +260,11 @@ def _comparison_line(d: dict[str, Any]) -> str:
             if cmp_.get("other_agents")
             else ""
         )
+        + (
+            f", {len(cmp_['other_config'])} with an edited scenario config"
+            if cmp_.get("other_config")
+            else ""
+        )
     )
 
 

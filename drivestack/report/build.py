@@ -163,6 +163,30 @@ def _agents_warnings(
     ]
 
 
+def _config_warnings(
+    run: RunData, baseline: RunData | None, comparison: Comparison | None
+) -> list[str]:
+    """A warning when compared runs ran another scenario config (``comparison.other_config``:
+    a scenario file edited between the runs), naming the first run and the keys that differ:
+    their changes may be the scenario's, not the stack's."""
+    if baseline is None or comparison is None or not comparison.other_config:
+        return []
+    from drivestack.report.compare import config_differences
+
+    mine = {comparable_key(r.key): r.config_flat for r in run.rows}
+    theirs = {comparable_key(r.key): r.config_flat for r in baseline.rows}
+    first = comparison.other_config[0]
+    keys = config_differences(mine[first], theirs[first])
+    shown = ", ".join(
+        f"{k} {mine[first][k]!r} here, {theirs[first][k]!r} in the baseline" for k in keys[:3]
+    ) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+    return [
+        f"{len(comparison.other_config)} compared runs ran another scenario config (first "
+        f"{first}: {shown}): the scenario was edited between the runs, so their changes may be "
+        "the scenario's, not the stack's"
+    ]
+
+
 def _agents_unknown_warnings(comparison: Comparison | None) -> list[str]:
     """A warning when runs in both were compared although one of them does not say how its
     recorded traffic ran (``comparison.agents_unknown``: no ``recorded_agents`` and no
@@ -890,6 +914,7 @@ def build_report(
         + _max_steps_warnings(run, baseline)
         + _sweep_warnings(run, baseline, comparison)
         + _agents_warnings(run, baseline, comparison)
+        + _config_warnings(run, baseline, comparison)
         + _agents_unknown_warnings(comparison),
     }
     if detail_lights:  # only when some drawn run has traffic lights

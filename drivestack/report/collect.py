@@ -122,6 +122,10 @@ class ScenarioRow:
     nuplan: dict[str, float] = field(default_factory=dict)
     # who the ego hit at fault ("lead (stopped_track)": metrics.json nuplan.collisions)
     at_fault_with: tuple[str, ...] = ()
+    # the scenario config its metrics.json embeds, flattened to dotted keys (name, source,
+    # description, tags and sweep left out): what a baseline comparison checks the two runs
+    # ran alike (drivestack.report.compare); empty when not recorded. Not in as_dict.
+    config_flat: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -420,6 +424,14 @@ def base_name(scenario: str) -> str:
     return scenario.split("[", 1)[0].split("#", 1)[0]
 
 
+def flat_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A scenario config (a metrics.json's embedded ``config``) as dotted keys, without the
+    fields that name or describe it rather than set what ran (:data:`_NOT_PARAMS`)."""
+    flat: dict[str, Any] = {}
+    _flatten({k: v for k, v in config.items() if k not in _NOT_PARAMS}, "", flat)
+    return flat
+
+
 def infer_sweep_params(
     rows: list[ScenarioRow], configs: list[dict[str, Any] | None]
 ) -> list[ScenarioRow]:
@@ -596,6 +608,10 @@ def load_run(root: Path) -> RunData:
         for key in sorted(keys)
     ]
     rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])
+    rows = [
+        dataclasses.replace(row, config_flat=flat_config(config)) if config else row
+        for row, (_, config) in zip(rows, loaded, strict=True)
+    ]
     rows = [_check_history(root, row) for row in rows]
     rows = [
         dataclasses.replace(

@@ -5,7 +5,11 @@ newly crashes (ran to a verdict in the baseline, pass or fail; crashed, corrupt 
 now), newly fails (passed in the baseline, anything else now) or whose score dropped by more
 than ``score_tolerance`` points; an *improvement* is the reverse (``runs_again``,
 ``newly_passes``, ``score_rose``). Scenarios present in only one of
-the runs are listed, not compared. With ``match_params`` (two fleets, whose folder names are
+the runs are listed, not compared. A common folder whose embedded scenario configs set a
+key they both record to other values (a scenario file edited between the runs: a lead car
+moved 18 m closer read as five regressions, without a word) is compared and listed in
+``other_config``, so that the report says the change may be the scenario's. With
+``match_params`` (two fleets, whose folder names are
 variant indexes, not values), a folder in both whose swept ``params`` differ ran another
 scenario: it is listed as not comparable, not compared. So is a folder in both whose recorded
 traffic ran another way (``recorded_agents``: ``reactive`` in one, ``replay`` in the other,
@@ -72,6 +76,10 @@ class Comparison:
     not_comparable: tuple[str, ...] = ()  # in both, but run with other params (fleets)
     other_agents: tuple[str, ...] = ()  # in both, but their recorded traffic ran another way
     agents_unknown: tuple[str, ...] = ()  # compared, but one does not say how its traffic ran
+    # compared, but their scenario configs set a key they both record to other values (a
+    # scenario file edited between the runs): the report warns that such a change may be the
+    # scenario's, not the stack's
+    other_config: tuple[str, ...] = ()
 
     @property
     def regressed_keys(self) -> set[str]:
@@ -83,6 +91,7 @@ class Comparison:
             "only_in_run": list(self.only_in_run),
             "only_in_baseline": list(self.only_in_baseline),
             "not_comparable": list(self.not_comparable),
+            "other_config": list(self.other_config),
             "other_agents": list(self.other_agents),
             "agents_unknown": list(self.agents_unknown),
             "regressions": [c.as_dict() for c in self.regressions],
@@ -149,6 +158,7 @@ def compare_rows(
     ]
     other_set = {*other, *agents}
     common = [k for k in shared if k not in other_set]
+    config = [k for k in common if config_differences(mine[k].config_flat, theirs[k].config_flat)]
     changes = [_change(mine[k], theirs[k], score_tolerance) for k in common]
     found = [c for c in changes if c is not None]
     regressions = [c for c in found if c.kind in ("newly_crashes", "newly_fails", "score_dropped")]
@@ -176,7 +186,15 @@ def compare_rows(
         tuple(
             k for k in common if _agents_unknown(mine[k].recorded_agents, theirs[k].recorded_agents)
         ),
+        tuple(config),
     )
+
+
+def config_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The dotted keys both flattened scenario configs record with other values. Keys only one
+    records are left out: a field added to the scenario format since the older run is not a
+    difference in what ran."""
+    return sorted(k for k in set(mine) & set(theirs) if repr(mine[k]) != repr(theirs[k]))
 
 
 def _agents_unknown(mine: str | None, theirs: str | None) -> bool:

@@ -98,3 +98,25 @@ def test_report_opens_in_headless_chromium(report_html: Path, tmp_path: Path) ->
     assert '<tr class="regression"><td class="l" data-v="pdm/rear_mid">' in dom
     assert "newly fails" in dom and "corrupt metrics.json" in dom
     assert "only in the baseline" in dom and "pdm/rear_gone" in dom
+
+
+def test_a_scenario_edited_between_the_runs_is_said(report_html: Path) -> None:
+    """The fixture moved rear[mid]'s stopped car from 150 m to 110 m between the runs: its
+    regression may be the scenario's, not the stack's. Runs with the same config (far) are
+    not named."""
+    data = json.loads(report_html.with_suffix(".json").read_text())
+    assert data["comparison"]["other_config"] == ["pdm/rear_mid"]
+    (warning,) = [w for w in data["warnings"] if "another scenario config" in w]
+    assert warning.startswith(
+        "1 compared runs ran another scenario config (first pdm/rear_mid: "
+        "agents.0.station_m 110.0 here, 150.0 in the baseline)"
+    )
+
+
+def test_keys_only_one_config_records_are_no_difference() -> None:
+    from drivestack.report.compare import config_differences
+
+    old = {"ego.speed_kph": 50.0, "duration_s": 10.0}
+    new = {"ego.speed_kph": 50.0, "duration_s": 10.0, "agents_reactive": False}  # a newer key
+    assert config_differences(new, old) == []
+    assert config_differences({**new, "duration_s": 12.0}, old) == ["duration_s"]
