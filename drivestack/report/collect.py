@@ -443,9 +443,7 @@ def infer_sweep_params(
     for i, (row, config) in enumerate(zip(rows, configs, strict=True)):
         if row.params or config is None:
             continue
-        flat: dict[str, Any] = {}
-        _flatten({k: v for k, v in config.items() if k not in _NOT_PARAMS}, "", flat)
-        flats[i] = flat
+        flats[i] = row.config_flat or flat_config(config)  # (load_run has flattened it)
         groups.setdefault((row.planner, base_name(row.scenario)), []).append(i)
     out = list(rows)
     for (_, base), members in groups.items():
@@ -518,15 +516,12 @@ def _read_json(path: Path, problems: list[str], what: str) -> Any:
         return _CORRUPT
 
 
-def _listed_sim_runs(path: Path) -> list[str]:
-    """The result folders (``planner/folder``) a sim run's ``sim.json`` lists in ``runs``,
+def _listed_sim_runs(manifest: dict[str, Any]) -> list[str]:
+    """The result folders (``planner/folder``) a sim run's ``sim.json`` (read as ``manifest``
+    by :func:`_sim_manifest`, which reports a file that does not parse) lists in ``runs``,
     written before the first run: the runs it meant to make. Entries that are not such a key
-    (another shape, ``..``, absolute) are left out; a file that does not parse lists none
-    (:func:`_sim_manifest` reports it)."""
-    try:
-        runs = json.loads(path.read_bytes()).get("runs")
-    except (OSError, ValueError, AttributeError):
-        return []
+    (another shape, ``..``, absolute) are left out."""
+    runs = manifest.get("runs")
     if not isinstance(runs, list):
         return []
     return [
@@ -593,8 +588,10 @@ def load_run(root: Path) -> RunData:
     }
     keys |= set(fleet_records)
     never_run: set[str] = set()
-    if kind == "empty" and (root / SIM_MANIFEST_NAME).exists():
-        never_run = set(_listed_sim_runs(root / SIM_MANIFEST_NAME)) - keys
+    sim_manifest_read = kind == "empty" and (root / SIM_MANIFEST_NAME).exists()
+    if sim_manifest_read:  # read once: the runs it lists, and the manifest below
+        manifest = _sim_manifest(root, problems)
+        never_run = set(_listed_sim_runs(manifest)) - keys
         keys |= never_run
         if never_run and not (root / "summary.json").exists():
             problems.append(
@@ -607,11 +604,11 @@ def load_run(root: Path) -> RunData:
         )
         for key in sorted(keys)
     ]
-    rows = infer_sweep_params([row for row, _ in loaded], [config for _, config in loaded])
-    rows = [
-        dataclasses.replace(row, config_flat=flat_config(config)) if config else row
-        for row, (_, config) in zip(rows, loaded, strict=True)
-    ]
+    rows = infer_sweep_params(
+        [dataclasses.replace(row, config_flat=flat_config(config)) if config else row
+         for row, config in loaded],
+        [config for _, config in loaded],
+    )  # fmt: skip
     rows = [_check_history(root, row) for row in rows]
     rows = [
         dataclasses.replace(
@@ -625,7 +622,8 @@ def load_run(root: Path) -> RunData:
     ]
     if rows and kind == "empty":
         kind = "sim"
-        manifest = _sim_manifest(root, problems)
+        if not sim_manifest_read:
+            manifest = _sim_manifest(root, problems)
     problems.extend(r.error for r in rows if r.status in ("corrupt", "missing"))
     tracking: dict[str, dict[str, Any]] = {}
     detection: dict[str, dict[str, Any]] = {}

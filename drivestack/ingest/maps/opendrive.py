@@ -161,39 +161,44 @@ def _section_stations(road: Road, section: Section, step_m: float) -> np.ndarray
 
 
 def _check_border_runs_forward(
-    road: Road, border_m: np.ndarray, hdg_rad: np.ndarray, s_m: np.ndarray, rd: Reader, where: str
+    road: Road,
+    border_m: np.ndarray,
+    hdg_rad: np.ndarray,
+    s_m: np.ndarray,
+    record: np.ndarray,
+    rd: Reader,
+    where: str,
 ) -> None:
     """``DataError`` naming the lane (``where``), the station and the plan-view geometry there
     when the ``(N, 2)`` lane border, offset from the reference line whose headings at the
     stations ``s_m`` are ``hdg_rad``, runs backwards there: the border lies past the centre of
     the reference line's curve (offset times curvature at least 1), a curve too tight for the
-    lanes' widths, which folds the lane over itself. Only steps within one plan-view record
-    are checked: a square corner between records (a heading step) folds its inner border
-    too, and such maps are drawn and driven
-    (:data:`~drivestack.structures.road_map.MAX_VERTEX_TURN_RAD`)."""
+    lanes' widths, which folds the lane over itself. ``record``: ``(N,)`` each station's
+    plan-view record (:func:`_station_records`). Only steps within one record are checked: a
+    square corner between records (a heading step) folds its inner border too, and such maps
+    are drawn and driven (:data:`~drivestack.structures.road_map.MAX_VERTEX_TURN_RAD`)."""
     step = np.diff(border_m, axis=0)
     along = step[:, 0] * np.cos(hdg_rad[:-1]) + step[:, 1] * np.sin(hdg_rad[:-1])
-    starts = np.array([r.s_m for r in road.plan_view])
-    record = np.searchsorted(starts, s_m, side="right")
-    within = record[:-1] == record[1:]  # a corner between records (a heading step) is drawn
-    back = np.flatnonzero((along < -1e-9) & within)
+    back = np.flatnonzero((along < -1e-9) & (record[:-1] == record[1:]))
     if not len(back):
         return
-    at_m = float(s_m[back[0]])
-    geo = max(
-        (i for i, r in enumerate(road.plan_view) if r.s_m <= at_m + 1e-9),
-        key=lambda i: road.plan_view[i].s_m,
-        default=0,
-    )
+    geo = int(record[back[0]])
     kind = road.plan_view[geo].kind
     article = "an" if kind == "arc" else "a"
     raise rd.error(
-        f"its border runs backwards at s {at_m:.2f} m: it lies past the centre of the "
-        f"reference line's curve there (planView geometry {geo}, {article} {kind}; offset "
-        "times curvature reaches 1), a curve too tight for the lane widths",
+        f"its border runs backwards at s {float(s_m[back[0]]):.2f} m: it lies past the centre "
+        f"of the reference line's curve there (planView geometry {geo}, {article} {kind}; "
+        "offset times curvature reaches 1), a curve too tight for the lane widths",
         where,
         "width",
     )
+
+
+def _station_records(road: Road, s_m: np.ndarray) -> np.ndarray:
+    """``(N,)`` the plan-view record (index into ``road.plan_view``, sorted by ``s``) of each
+    station: the last one starting at or before it, as :func:`reference_line` assigns them."""
+    starts = np.array([r.s_m for r in road.plan_view])
+    return np.clip(np.searchsorted(starts, s_m, side="right") - 1, 0, len(starts) - 1)
 
 
 def _section_lanes(
@@ -204,6 +209,7 @@ def _section_lanes(
         return []
     s = _section_stations(road, section, step_m)
     x, y, hdg = reference_line(road.plan_view, s)
+    record = _station_records(road, s)
     centre_t = piecewise_cubic(road.offset_starts_m, road.offset_coeffs, s)
     ds = s - section.s_start_m
     road_speed = next(
@@ -228,8 +234,8 @@ def _section_lanes(
                 inner = offset_points(x, y, hdg, inner_t)
                 outer = offset_points(x, y, hdg, outer_t)
                 where = f"road {road.road_id} lane section {k} lane {lane_id}"
-                _check_border_runs_forward(road, inner, hdg, s, rd, where)
-                _check_border_runs_forward(road, outer, hdg, s, rd, where)
+                _check_border_runs_forward(road, inner, hdg, s, record, rd, where)
+                _check_border_runs_forward(road, outer, hdg, s, record, rd, where)
                 forward = (lane_id < 0) != road.left_hand
                 high, low = (inner, outer) if sign < 0 else (outer, inner)  # larger t is left
                 left, right = (high, low) if forward else (low[::-1], high[::-1])

@@ -136,8 +136,8 @@ KITTI_IMAGE_SIZE_BY_FX: dict[float, tuple[int, int]] = {
 def kitti_sequence_image_size_wh(
     calib: KittiCalib, image_dir: str | Path | None
 ) -> tuple[int, int]:
-    """``(width, height)`` of a KITTI sequence's image_02 frames: the first PNG's in
-    ``image_dir`` (its header), which must agree with the calibration's recording day
+    """``(width, height)`` of a KITTI sequence's image_02 frames: a PNG's in ``image_dir``
+    (its header), which must agree with the calibration's recording day
     (:func:`kitti_image_size_wh`); the recording day's alone when ``image_dir`` is None or
     holds no PNG.
 
@@ -148,7 +148,8 @@ def kitti_sequence_image_size_wh(
     """
     from drivestack.ingest.kitti_object import png_size_wh
 
-    first = None if image_dir is None else next(iter(sorted(Path(image_dir).glob("*.png"))), None)
+    # any one of them (all are one camera's): the first the listing gives, not a sorted list
+    first = None if image_dir is None else next(Path(image_dir).glob("*.png"), None)
     if first is None:
         return kitti_image_size_wh(calib)
     size = png_size_wh(first)
