@@ -208,9 +208,13 @@ def hull_area(xp: Any, points: Any) -> Any:
     """``(K,)`` area of the convex hull of ``points (K, P, 2)`` (fixed-shape edge test).
 
     Edge i -> j is a hull edge when every point is strictly left of it or on its line
-    within the segment (collinear: triangle area below tolerance); duplicates count once
-    (lowest index). Summing cross(p_i, p_j) over
-    hull edges gives twice the area; a degenerate (collinear) set gives 0.
+    within the segment (collinear: the point within rounding of the edge's line, a distance
+    that grows with how far the point lies from the edge, so a cluster of points closer
+    together than the set's extent but farther apart than rounding keeps its own shape);
+    duplicates count once (lowest index). Summing
+    cross(p_i, p_j) over hull edges gives twice the area; a set whose twice-area is within
+    rounding of 0 (collinear, e.g. zero-size boxes) gives 0, as the compiled route's
+    monotone chain.
     """
     k, p = points.shape[0], points.shape[1]
     dev = array_api_compat.device(points)
@@ -228,9 +232,13 @@ def hull_area(xp: Any, points: Any) -> Any:
     cross = e[..., 0] * r[..., 1] - e[..., 1] * r[..., 0]
     e_len2 = xp.sum(e * e, axis=-1)
     e_len = xp.sqrt(e_len2)
-    # twice the triangle area (i, j, k): the same for every ordering of the three points,
-    # so a triple is collinear for all its edges or for none
-    collinear = xp.abs(cross) <= tol * scale * scale
+    # k within rounding of the line through i and j: |cross| is k's distance from that line
+    # times |e|, and the points' own rounding (tol * scale each) tilts a short edge's line
+    # by up to tol * scale / |e|, which moves the line by that times |r| at k. A test on the
+    # triangle's area alone (|cross| <= tol * scale**2) called a 1e-9 m box's corners
+    # collinear with each other and counted a third of a 1 m hull twice; one on the
+    # distance alone let a 3e-4 m edge's tilted line take a point 2 m away as strictly left
+    collinear = xp.abs(cross) <= tol * scale * (e_len + xp.sqrt(xp.sum(r * r, axis=-1)))
     t = xp.sum(r * e, axis=-1) / xp.where(e_len2 > 0, e_len2, xp.ones_like(e_len2))
     ok = (~collinear & (cross > 0)) | (collinear & (t >= -tol) & (t <= 1.0 + tol))
     dist = xp.sqrt(xp.sum((pts[:, :, None, :] - pts[:, None, :, :]) ** 2, axis=-1))  # (K, P, P)
@@ -245,4 +253,6 @@ def hull_area(xp: Any, points: Any) -> Any:
         & ~earlier_duplicate[:, None, :]
     )
     edge_cross = pi[..., 0, 0] * pj[..., 0, 1] - pi[..., 0, 1] * pj[..., 0, 0]
-    return 0.5 * xp.sum(xp.where(valid, edge_cross, xp.zeros_like(edge_cross)), axis=(1, 2))
+    twice_area = xp.sum(xp.where(valid, edge_cross, xp.zeros_like(edge_cross)), axis=(1, 2))
+    degenerate = xp.abs(twice_area) <= tol * scale[:, 0, 0, 0] * scale[:, 0, 0, 0]
+    return 0.5 * xp.where(degenerate, xp.zeros_like(twice_area), twice_area)

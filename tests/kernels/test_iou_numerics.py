@@ -129,3 +129,25 @@ def test_float32_thin_box_against_itself_has_iou_one(width_m: float) -> None:
     box = np.array([[0.0, 30.0, 0.0, 20.0, width_m, 1.0, 0.3]], np.float32)
     for route, got in _all_routes(box_iou_bev, box, box).items():
         assert got == pytest.approx(1.0, abs=1e-6), route
+
+
+def test_giou_of_a_nanometre_box_at_a_thin_boxs_end_agrees_on_every_route() -> None:
+    # A 1 m x 1e-9 m box and a 1e-9 m square at its end: the enclosing hull is the thin box
+    # (area ~1e-9) and the union about the same, so GIoU ~ 0. The array reference called the
+    # square's corners collinear with each other (their triangles' areas are ~1e-18) and
+    # counted a third of the hull twice: -1/3 on the reference and Torch, 0 compiled.
+    a = np.array([[1.0, 0.0, 0.0, 1.0, 1e-9, 1e-9, 0.0]])
+    b = np.array([[0.5, 0.0, 0.0, 1e-9, 1e-9, 1.0, math.pi]])
+    for value in _all_routes(box_giou_bev, a, b).values():
+        assert value == pytest.approx(0.0, abs=1e-6)
+
+
+def test_giou_of_nested_quarter_turned_boxes_is_their_iou() -> None:
+    # A 2 x 1 box (1 x 2 turned by pi/2) inside a 2 x 2 box whose top is 3e-4 m above it:
+    # the hull is the outer box, GIoU = IoU = 0.5. A short hull edge's line, tilted by the
+    # corners' rounding, must not take a far corner as strictly inside: a collinearity test
+    # on distance alone (the first fix for the case above) read hull 4.00015, GIoU 0.49996.
+    a = np.array([[0.5003045952534272, 1.0, 0.5, 1.0, 2.0, 1.0, 0.5 * math.pi]])
+    b = np.array([[0.5003045952534272, 0.5003045952534272, 1.0, 2.0, 2.0, 0.5, math.pi]])
+    for value in _all_routes(box_giou_bev, a, b).values():
+        assert value == pytest.approx(0.5, abs=1e-12)
