@@ -36,6 +36,36 @@ DATASETS_WITH_MAP = ("av2",)
 KITTI_TRACKING_SEQUENCE = "0000"
 #: image_02's size in sequence 0000, used when its PNGs are not at hand.
 KITTI_TRACKING_IMAGE_WH = (1242, 375)
+#: KITTI's usual camera image size (image_2 / image_02: 1224-1242 x 370-376 px), the field of
+#: view detections are kept in when a frame's PNG is not at hand.
+KITTI_IMAGE_WH = (1242, 375)
+
+
+class _ImageSizes:
+    """KITTI object frames' image sizes: each frame's PNG header, or ``fallback_wh`` where the
+    PNG is missing, said once (the first such frame's warning) so that a set read without its
+    images is not scored over the whole scan: the KITTI protocol keeps only detections inside
+    the camera image."""
+
+    def __init__(self, fallback_wh: tuple[int, int]) -> None:
+        self.fallback_wh = fallback_wh
+        self._said = False
+
+    def read(self, image: Path) -> tuple[tuple[int, int], tuple[str, ...]]:
+        """``(width, height)`` of ``image`` and the warnings to attach to its frame."""
+        from drivestack.ingest.kitti_object import png_size_wh
+
+        if image.is_file():
+            return png_size_wh(image), ()
+        if self._said:
+            return self.fallback_wh, ()
+        self._said = True
+        w, h = self.fallback_wh
+        return self.fallback_wh, (
+            f"{image}: no image: detections are kept inside KITTI's usual {w}x{h} image, for "
+            "this frame and every other frame without its PNG (the protocol scores only the "
+            "camera's field of view; give the images for their exact sizes)",
+        )
 
 
 def check_detector_config(dataset: str, cfg: Any, path: str | Path) -> list[str]:
@@ -89,9 +119,10 @@ def _kitti_label_files(root: Path) -> list[Path]:
 def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
-    from drivestack.ingest.kitti_object import png_size_wh, read_kitti_label, read_velodyne_bin
+    from drivestack.ingest.kitti_object import read_kitti_label, read_velodyne_bin
 
     base = root / "training"
+    image_sizes = _ImageSizes(KITTI_IMAGE_WH)
     for path in _kitti_label_files(root):
         stem = path.stem
         calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
@@ -115,8 +146,8 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
             if load_points and len(lidars[LIDAR]) == 0
             else ()
         )
-        image_wh = png_size_wh(image) if image.exists() else None
-        yield LabelledFrame(stem, frame, objs, calib, image_wh, warnings=warnings)
+        image_wh, image_warnings = image_sizes.read(image)
+        yield LabelledFrame(stem, frame, objs, calib, image_wh, warnings=warnings + image_warnings)
 
 
 def _kitti_tracking_indices(root: Path) -> list[int]:
@@ -145,8 +176,9 @@ def kitti_tracking_frames(root: Path, load_points: bool = True) -> Iterator[Labe
     :class:`~drivestack.ingest.kitti_tracking.KittiTrackingSequence` (the calibration and
     ``label_02`` file parsed once); ``native`` is the frame's label rows (DontCare included);
     the image size (the detections kept are those inside image_02) from the frame's
-    ``image_02`` PNG when present, else :data:`KITTI_TRACKING_IMAGE_WH`. No
-    ``world_from_ego``: the detection eval runs single frames."""
+    ``image_02`` PNG when present, else :data:`KITTI_TRACKING_IMAGE_WH` (sequence 0000's own
+    size: shared/data has no image_02 of it). No ``world_from_ego``: the detection eval runs
+    single frames."""
     from drivestack.ingest.kitti_object import png_size_wh
     from drivestack.ingest.kitti_tracking import (
         KITTI_TRACKING_FRAME_PERIOD_NS,
