@@ -404,6 +404,11 @@ def evaluate_dataset(
         dataset, root, gts, dts, external=detections is not None, curves_out=curves,
         av2=av2_mode, pred_order=pred_order,
     )  # fmt: skip
+    if dataset == "nuscenes":
+        source = str(detections) if detections is not None else "the detector"
+        for warning in out_of_range_warning(metrics["predictions_in_range"], source):
+            print(f"warning: {warning}", file=sys.stderr)
+            warnings.append(warning)
     if out_dir is not None and submission:
         from drivestack.ingest.nuscenes import write_submission
 
@@ -777,6 +782,7 @@ def _score(
             "protocol": "nuscenes_detection_cvpr_2019",
             "protocol_config": _as_dict(DETECTION_CVPR_2019),
             "labels_in_range": counts,
+            "predictions_in_range": predictions_in_range(dts, DETECTION_CVPR_2019.class_range),
             # scored AP 0 and averaged into the mAP all the same, as the official evaluator does
             "classes_without_labels_in_range": [c for c, n in counts.items() if not n],
             "ground_truth": ground_truth_fields(gts),
@@ -911,6 +917,38 @@ def labels_in_range(gts: list[Any], class_range: Mapping[str, float]) -> dict[st
         for name, k in zip(names.tolist(), n.tolist(), strict=True):
             counts[str(name)] += int(k)
     return counts
+
+
+def predictions_in_range(dts: list[Any], class_range: Mapping[str, float]) -> dict[str, int]:
+    """``{"scored_classes": predictions of the protocol's classes, "in_range": those within
+    their class's range of the ego}`` over the frames' ``dts`` (EvalBoxes), as
+    :func:`~drivestack.eval.detection.nuscenes.filter_boxes` keeps them (the devkit prints
+    the same two counts)."""
+    from drivestack.eval.detection.nuscenes import filter_boxes
+
+    scored = in_range = 0
+    for dt in dts:
+        scored += int(np.isin(dt.detection_name, list(class_range)).sum())
+        in_range += len(filter_boxes(dt, class_range, is_gt=False).detection_name)
+    return {"scored_classes": scored, "in_range": in_range}
+
+
+#: Below this share of predictions within their class range a nuScenes run is warned about.
+MIN_SHARE_IN_RANGE = 0.1
+
+
+def out_of_range_warning(counts: Mapping[str, int], source: str) -> list[str]:
+    """A warning when fewer than :data:`MIN_SHARE_IN_RANGE` of the predictions lie within
+    their class range (:func:`predictions_in_range`): boxes written in the LiDAR or ego frame
+    instead of the global frame lie ~1 km from the ego's global position, all dropped."""
+    scored, in_range = counts["scored_classes"], counts["in_range"]
+    if scored == 0 or in_range >= MIN_SHARE_IN_RANGE * scored:
+        return []
+    return [
+        f"{source}: {scored - in_range} of {scored} predictions lie beyond their class's "
+        "range of the ego (x-y distance in the global frame) and are not scored: boxes in "
+        "the LiDAR or ego frame instead of the global frame?"
+    ]
 
 
 def _as_dict(cfg: Any) -> dict[str, Any]:

@@ -69,3 +69,34 @@ def test_cli_scores_a_submission_with_unknown_velocities_as_the_devkit_does(
     # errors is 1, the worst value
     assert car_errors["vel_err"] == 1.0
     assert car_errors["attr_err"] == 1.0
+
+
+@pytest.mark.data
+def test_a_submission_in_the_lidar_frame_is_warned_about_with_its_counts(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The labels written with an identity pose (the LiDAR frame, not the global frame) lie
+    # ~1.2 km from the ego's global position: every box beyond its class range, mAP 0, which
+    # used to come without a word and without a count of what was scored.
+    from drivestack.eval.detection.datasets import nuscenes_frames
+    from drivestack.ingest.nuscenes import boxes_to_submission, write_submission
+
+    root = shared_data / "nuscenes_samples/mmdet3d_demo"
+    (lf,) = list(nuscenes_frames(root, load_points=False))
+    runs = {"lidar": SE3.identity(), "global": lf.calib}
+    counts = {}
+    for name, world_from_lidar in runs.items():
+        sub = tmp_path / f"{name}.json"
+        labels = lf.frame.labels
+        write_submission(sub, {lf.key: boxes_to_submission(labels, lf.key, world_from_lidar)})
+        out = tmp_path / name
+        argv = ["eval", "detection", "--dataset", "nuscenes", "--root", str(root)]
+        assert main([*argv, "--detections", str(sub), "--out", str(out), "--quiet"]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        counts[name] = metrics["metrics"]["predictions_in_range"]
+        warned = [w for w in metrics.get("loader_warnings", []) if "beyond their class" in w]
+        assert (f"warning: {warned[0]}" in capsys.readouterr().err) if warned else True
+        assert len(warned) == (1 if name == "lidar" else 0)
+    assert counts["lidar"]["in_range"] == 0
+    assert counts["lidar"]["scored_classes"] == counts["global"]["scored_classes"] > 0
+    assert 0 < counts["global"]["in_range"] <= counts["global"]["scored_classes"]
