@@ -21,7 +21,8 @@ def rigid_from_matrix(
     batch_records: Sequence[str] | None = None,
 ) -> SE3:
     """SE3 from ``(..., 3, 4)`` or ``(..., 4, 4)`` matrices whose rotation is orthonormal only to
-    ``tolerance`` (it is projected onto the nearest rotation). ``DataError`` otherwise.
+    ``tolerance`` (it is projected onto the nearest rotation) and whose 4x4 last row is
+    ``[0, 0, 0, 1]`` to ``tolerance``. ``DataError`` otherwise.
 
     ``batch_records``: for an ``(N, 3|4, 4)`` batch read from N records (e.g. ``"line 7"``),
     one name per matrix; the error then names the first bad matrix's record instead of
@@ -35,6 +36,14 @@ def rigid_from_matrix(
         if bad.any():
             record = _first_record(bad, batch_records, record)
             raise ValueError("NaN or infinite value in the matrix")
+        if m.shape[-2:] == (4, 4):  # a homogeneous matrix: its last row is [0, 0, 0, 1]
+            row_errors = np.max(np.abs(m[..., 3, :] - [0.0, 0.0, 0.0, 1.0]), axis=-1)
+            if np.any(row_errors > tolerance):
+                record = _first_record(row_errors > tolerance, batch_records, record)
+                raise ValueError(
+                    f"last row of a 4x4 rigid transform is not [0, 0, 0, 1] (an entry is "
+                    f"{float(row_errors.max()):.3g} off; tolerance {tolerance:g})"
+                )
         rot = m[..., :3, :3]
         nearest = nearest_rotation(rot)
         errors = np.max(np.abs(nearest - rot), axis=(-2, -1), initial=0.0)

@@ -317,18 +317,24 @@ def _count(value: Any, *, path: str, record: str, field: str) -> int:
     return int(value)
 
 
+#: The latest time an int64 nanosecond stamp holds, in seconds (2262-04-11).
+_MAX_TIME_S = 9.2e9
+
+
 def info_timestamp_ns(value: Any, *, path: str, record: str) -> int:
     """ns of an info ``timestamp``: mmdet3d v1.x infos store float seconds
     (``1532402927.647951``); the v0.x infos stored integer microseconds
-    (``1532402927647951``), told apart by size (seconds < 1e11, microseconds >= 1e14, i.e.
-    after 1973). Anything else (a string, null, a negative or in-between value) is a
-    ``DataError`` naming the file, sample and field."""
-    if is_finite_number(value) and 0 <= value < 1e11:
+    (``1532402927647951``), told apart by size (seconds < 9.2e9, microseconds >= 1e14, i.e.
+    after 1973; both before int64 nanoseconds run out in 2262). Anything else (a string,
+    null, a negative or in-between value) is a ``DataError`` naming the file, sample and
+    field."""
+    if is_finite_number(value) and 0 <= value < _MAX_TIME_S:
         return seconds_to_ns_us(value)
-    if is_finite_number(value) and 1e14 <= value < 1e17:
+    if is_finite_number(value) and 1e14 <= value < _MAX_TIME_S * 1e6:
         return round(value) * 1000
     raise DataError(
-        f"expected seconds (< 1e11) or integer microseconds (>= 1e14), got {value!r}",
+        f"expected seconds (< {_MAX_TIME_S:.2g}) or integer microseconds ({1e14:.0e} .. "
+        f"{_MAX_TIME_S * 1e6:.2g}), got {value!r}",
         path=path,
         record=record,
         field="timestamp",
@@ -388,7 +394,10 @@ def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuS
     if not isinstance(entry, dict):
         raise DataError(f"expected an object, got {type(entry).__name__}", path=path, record=rec)
     try:
-        token = str(entry["token"])
+        token = entry["token"]
+        if not isinstance(token, str) or not token:
+            raise DataError(f"expected a non-empty string, got {token!r}", path=path,
+                            record=rec, field="token")  # fmt: skip
         rec = f"data_list[{index}] (token {token})"
         ts = info_timestamp_ns(entry["timestamp"], path=path, record=rec)
         lidar = entry["lidar_points"]
@@ -429,6 +438,15 @@ def _categories(cats: Any, path: str) -> list[str]:
     ):
         raise DataError(
             f"expected a mapping {{name: index}} with indices 0..K-1, got {cats!r:.80}",
+            path=path,
+            field="metainfo.categories",
+        )
+    # a name the protocol does not know would drop every label of it from scoring unsaid
+    unknown = [name for name in cats if name not in DETECTION_NAMES]
+    if unknown:
+        raise DataError(
+            f"unknown category name(s) {unknown}; the nuScenes detection classes are "
+            f"{list(DETECTION_NAMES)}",
             path=path,
             field="metainfo.categories",
         )

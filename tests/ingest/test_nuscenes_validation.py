@@ -76,7 +76,8 @@ def test_bad_instance_values_name_sample_instance_and_field(
     assert err.value.record == "data_list[0].instances[0] (token tok)"
 
 
-@pytest.mark.parametrize("value", ["abc", None, -1.0, 5e12])
+# 5e10 s and 5e16 us lie past int64 nanoseconds (2262): they failed deep in Boxes3D
+@pytest.mark.parametrize("value", ["abc", None, -1.0, 5e12, 5e10, 5e16])
 def test_bad_timestamps_name_the_sample(tmp_path: Path, value: Any) -> None:
     doc = copy.deepcopy(INFO)
     doc["data_list"][0]["timestamp"] = value
@@ -99,6 +100,20 @@ def test_timestamp_in_seconds_or_integer_microseconds(tmp_path: Path) -> None:
         ({**INFO, "metainfo": {"categories": ["car", "pedestrian"]}}, "metainfo.categories"),
         ({**INFO, "data_list": {"0": INFO["data_list"][0]}}, "data_list"),
         ({**INFO, "data_list": INFO["data_list"] * 2}, "token"),
+        # a category name the protocol does not know: its labels silently left unscored
+        ({**INFO, "metainfo": {"categories": {"Car": 0, "pedestrian": 1}}}, "metainfo.categories"),
+        ({**INFO, "data_list": [{**INFO["data_list"][0], "token": None}]}, "token"),
+        ({**INFO, "data_list": [{**INFO["data_list"][0], "token": ""}]}, "token"),
+        # a 4x4 pose whose last row is not [0, 0, 0, 1]: its bottom row was ignored
+        (
+            {
+                **INFO,
+                "data_list": [
+                    {**INFO["data_list"][0], "ego2global": [*np.eye(4)[:3].tolist(), [5, 0, 0, 1]]}
+                ],
+            },
+            "ego2global",
+        ),
     ],
 )
 def test_bad_file_structure_is_named(tmp_path: Path, doc: Any, field: str | None) -> None:

@@ -221,8 +221,17 @@ def nuscenes_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFr
     infos = sorted(root.glob("*_info.json"))
     if not infos:
         raise DataError("no *_info.json file", path=str(root))
+    first_info: dict[str, Path] = {}  # token -> the info file that holds it
     for info in infos:
         for s in read_nuscenes_info(info):
+            if s.token in first_info:  # scored twice would weigh its labels double, unsaid
+                raise DataError(
+                    f"sample {s.token} is also in {first_info[s.token]}: give --root a folder "
+                    "whose info files hold each sample once",
+                    path=str(info),
+                    field="token",
+                )
+            first_info[s.token] = info
             lidars = (
                 {
                     LIDAR: read_lidar_pcd_bin(
