@@ -334,7 +334,21 @@ def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
         labels, ids = read_aimotive_boxes(box_path)
         label_ids = tuple(str(int(i)) for i in ids)
     ts = labels.timestamp_ns if labels is not None else None
-    cloud = read_aimotive_laz(seq / "dynamic" / "raw-revolutions" / f"{name}.laz", timestamp_ns=ts)
+    try:
+        cloud = read_aimotive_laz(
+            seq / "dynamic" / "raw-revolutions" / f"{name}.laz", timestamp_ns=ts
+        )
+    except DataError as err:
+        if ts is None or err.field != "gps_time":
+            raise
+        # the points' times are measured from the box file's: either may be the wrong one
+        raise DataError(
+            f"{err.reason}, or the box file's time is wrong ({box_path}: field Timestamp: "
+            f"{ts} ns, the time the points are measured from)",
+            path=err.path,
+            record=err.record,
+            field=err.field,
+        ) from None
     calib = seq / "sensor" / "calibration" / "calibration.json"
     sensors = read_aimotive_calibration(calib) if calib.exists() else {}
     return SensorFrame(

@@ -238,14 +238,21 @@ def read_cuboids(path: str | Path) -> PandaSetCuboids:
         if not want(col.type):
             raise DataError(f"unexpected column type {col.type}", path=p, field=name)
         cols[name] = col.to_numpy(zero_copy_only=False)
-    numeric = np.stack([cols[k].astype(np.float64) for k in ("position.x", "position.y", "position.z", "dimensions.y",
-                                                               "dimensions.x", "dimensions.z", "yaw")], axis=1)  # fmt: skip
-    bad = ~np.isfinite(numeric).all(axis=1) | np.any(numeric[:, 3:6] < 0, axis=1)
+    fields = ("position.x", "position.y", "position.z", "dimensions.y", "dimensions.x",
+              "dimensions.z", "yaw")  # fmt: skip
+    numeric = np.stack([cols[k].astype(np.float64) for k in fields], axis=1)
+    # sizes must be > 0 (a 0 m cuboid holds no points and matches nothing), all finite
+    bad = ~np.isfinite(numeric)
+    bad[:, 3:6] |= ~(numeric[:, 3:6] > 0)
     if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
         raise DataError(
-            "non-finite value or negative dimension",
+            f"expected a finite number{' > 0' if 3 <= column < 6 else ''}, got "
+            f"{numeric[row, column]!r} (frame {int(cols['frame'][row])}, uuid "
+            f"{cols['uuid'][row]})",
             path=p,
-            record=f"row {int(np.flatnonzero(bad)[0])}",
+            record=f"row {row}",
+            field=fields[column],
         )
     _check_labels(cols["label"], cols["frame"], cols["uuid"], p)
     numeric[:, 6] = numeric[:, 6] + np.pi / 2  # length along the local +y axis

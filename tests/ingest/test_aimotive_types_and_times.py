@@ -99,3 +99,25 @@ def test_timestamp_string_of_non_ascii_digits_is_an_error(tmp_path: Path, stamp:
     assert (err.value.path, err.value.field) == (str(path), "Timestamp")
     path.write_text(json.dumps({"CapturedObjects": [_box("CAR")], "Timestamp": "12"}))
     assert read_aimotive_boxes(path)[0].timestamp_ns == 12
+
+
+@pytest.mark.data
+def test_a_box_time_in_the_wrong_unit_is_named_beside_the_points_times(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # the box JSON's Timestamp in microseconds: the error blamed the (good) LAZ alone
+    from drivestack.ingest.aimotive import read_aimotive_frame
+
+    source = next((shared_data / "aimotive").glob("train/nighttime/*"))
+    name = sorted(p.stem for p in (source / "dynamic/box/3d_body").glob("frame_*.json"))[0]
+    seq = tmp_path / "seq"
+    (seq / "dynamic" / "box" / "3d_body").mkdir(parents=True)
+    (seq / "dynamic" / "raw-revolutions").symlink_to(source / "dynamic" / "raw-revolutions")
+    doc = json.loads((source / "dynamic/box/3d_body" / f"{name}.json").read_text())
+    doc["Timestamp"] = int(doc["Timestamp"]) // 1000
+    box_file = seq / "dynamic" / "box" / "3d_body" / f"{name}.json"
+    box_file.write_text(json.dumps(doc))
+    with pytest.raises(DataError) as err:
+        read_aimotive_frame(seq, name)
+    assert err.value.field == "gps_time" and err.value.path.endswith(f"{name}.laz")
+    assert f"or the box file's time is wrong ({box_file}: field Timestamp: " in str(err.value)

@@ -69,3 +69,30 @@ def test_pandar64_only_filters_labels_and_keeps_both_sensors_points(shared_data:
     sensors = one.lidar().attribute("sensor_id")
     assert set(np.unique(sensors).tolist()) == {0, 1}  # Pandar64 and PandarGT points
     np.testing.assert_array_equal(one.lidar().xyz_m, both.lidar().xyz_m)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [("yaw", float("nan"), "finite number"), ("dimensions.x", 0.0, "finite number > 0")],
+)
+def test_bad_cuboid_values_name_row_field_frame_and_uuid(
+    shared_data: Path, tmp_path: Path, column: str, value: float, said: str
+) -> None:
+    # the error named no field, frame or uuid, and a 0 m cuboid was taken
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from drivestack.ingest.pandaset import read_cuboids
+
+    table = pq.read_table(shared_data / "pandaset/002/annotations/cuboids.parquet")
+    values = table.column(column).to_numpy().copy()
+    values[2] = value
+    damaged = tmp_path / "cuboids.parquet"
+    index = table.column_names.index(column)
+    pq.write_table(table.set_column(index, column, pa.array(values)), damaged)
+    with pytest.raises(DataError) as err:
+        read_cuboids(damaged)
+    assert (err.value.path, err.value.record, err.value.field) == (str(damaged), "row 2", column)
+    frame, uuid = table.column("frame")[2].as_py(), table.column("uuid")[2].as_py()
+    assert said in str(err.value) and f"(frame {frame}, uuid {uuid})" in str(err.value)

@@ -17,6 +17,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.core.frames import LIDAR
 from drivestack.core.transforms import SE3
+from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
 
 DATASETS = ("kitti", "kitti-tracking", "nuscenes", "av2", "aimotive", "pandaset")
@@ -117,6 +118,11 @@ def _kitti_label_files(root: Path) -> list[Path]:
 
 
 def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame]:
+    """KITTI object frames: ``native`` the ``label_2`` rows (camera_rect, what the protocol
+    scores), ``frame.labels`` the same in the LiDAR frame through ``calib/``. Without points
+    (scoring files made elsewhere) a frame without its calibration file is read all the same,
+    as the KITTI devkit scores from label_2 and the result files alone: its ``calib`` is None
+    and ``frame.labels`` empty."""
     from drivestack.ingest.kitti_calib import read_kitti_calib
     from drivestack.ingest.kitti_format import objects_to_boxes
     from drivestack.ingest.kitti_object import read_kitti_label, read_velodyne_bin
@@ -125,7 +131,8 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
     image_sizes = _ImageSizes(KITTI_IMAGE_WH)
     for path in _kitti_label_files(root):
         stem = path.stem
-        calib = read_kitti_calib(base / "calib" / f"{stem}.txt")
+        calib_path = base / "calib" / f"{stem}.txt"
+        calib = read_kitti_calib(calib_path) if load_points or calib_path.exists() else None
         objs = read_kitti_label(path)
         image = base / "image_2" / f"{stem}.png"
         scan = base / "velodyne" / f"{stem}.bin"
@@ -134,7 +141,7 @@ def kitti_frames(root: Path, load_points: bool = True) -> Iterator[LabelledFrame
             timestamp_ns=0,
             lidars=lidars,
             ego_from_sensor={LIDAR: SE3.identity()},
-            labels=objects_to_boxes(objs, calib),
+            labels=objects_to_boxes(objs, calib) if calib is not None else Boxes3D.empty(LIDAR),
             source=str(path),
         )
         # a 0-byte scan is valid (no returns) but almost always a truncated copy: said, scored

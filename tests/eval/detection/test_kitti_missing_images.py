@@ -1,7 +1,8 @@
-"""KITTI object frames read without their image_2 PNGs keep detections inside KITTI's usual
-1242 x 375 image, as the protocol scores only the camera's field of view, and say so once;
-before, every detection of the scan was scored (a high-scored car outside the image turned a
-perfect Car AP of 5.00 into 1.67, with no word)."""
+"""KITTI object folders with parts missing: frames read without their image_2 PNGs keep
+detections inside KITTI's usual 1242 x 375 image, as the protocol scores only the camera's
+field of view, and say so once (before, every detection of the scan was scored: a high-scored
+car outside the image turned a perfect Car AP of 5.00 into 1.67, with no word); result files
+are scored from label_2 alone, as the devkit scores them (calib/ was required)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from drivestack.cli import main
 OUT_OF_VIEW_CAR = "Car 0.00 0 -1.57 0 0 0 0 1.50 1.60 3.90 -40.00 1.50 10.00 -1.57 20.0"
 
 
-def _root(shared_data: Path, tmp_path: Path, with_images: bool) -> Path:
-    base = tmp_path / ("with" if with_images else "without") / "training"
+def _root(shared_data: Path, tmp_path: Path, with_images: bool, with_scans: bool = True) -> Path:
+    base = tmp_path / f"{with_images}_{with_scans}" / "training"
     base.mkdir(parents=True)
-    folders = ("velodyne", "calib", "label_2") + (("image_2",) if with_images else ())
+    folders = ("label_2",) + (("velodyne", "calib") if with_scans else ())
+    folders += ("image_2",) if with_images else ()
     for name in folders:
         (base / name).symlink_to(shared_data / "kitti_object" / "training" / name)
     return base.parent
@@ -66,3 +68,18 @@ def test_frames_without_images_are_scored_inside_the_usual_image(
             assert "1242x375" in said[0]
     assert aps[True]["Car_BEV_AP40_moderate_strict"] == pytest.approx(5.0)  # perfect
     assert aps[False] == aps[True]
+
+
+@pytest.mark.data
+def test_result_files_are_scored_from_label_2_without_calib_or_scans(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    detections = _detections(shared_data, tmp_path)
+    aps = []
+    for with_scans in (True, False):
+        root = _root(shared_data, tmp_path, with_images=True, with_scans=with_scans)
+        out = tmp_path / f"scored_{with_scans}"
+        argv = ["eval", "detection", "--dataset", "kitti", "--root", str(root)]
+        assert main([*argv, "--detections", str(detections), "--out", str(out), "--quiet"]) == 0
+        aps.append(_average_precisions(out))
+    assert aps[0] == aps[1]
