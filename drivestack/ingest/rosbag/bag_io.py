@@ -135,7 +135,7 @@ def _stamp_out_of_order(
     if last_ns is None or stamp_ns > last_ns:
         return None
     if stamp_ns < last_ns:
-        return "time_backwards", f"header stamp {stamp_ns} ns after {last_ns} ns"
+        return "time_backwards", f"header stamp {stamp_ns} ns is before the previous {last_ns} ns"
     if unique_stamps:
         return "time_repeated", f"header stamp {stamp_ns} ns repeats the previous message's"
     return None

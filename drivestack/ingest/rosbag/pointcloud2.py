@@ -88,8 +88,9 @@ def pointcloud2_dtype(
 ) -> np.dtype:
     """The structured dtype of one point: named fields at their offsets, ``itemsize = point_step``.
 
-    Raises ``DataError`` for an unknown datatype, a field past the point's end, overlapping or
-    duplicate names.
+    Raises ``DataError`` for an unknown datatype, a field past the point's end, duplicate
+    names, x / y / z that are not FLOAT32 / FLOAT64 or that share bytes with another field
+    (other fields may overlap: drivers declare unions such as ``rgb`` / ``rgba``).
     """
     order = ">" if is_bigendian else "<"
     names: list[str] = []
@@ -116,9 +117,18 @@ def pointcloud2_dtype(
             )
         if f.name in names:
             raise DataError("duplicate field name", path=path, record=record, field=where)
+        if f.name in ("x", "y", "z") and (code[0] != "f" or count != 1):
+            raise DataError(
+                f"a coordinate must be one FLOAT32 or FLOAT64 (datatype 7 or 8), got datatype "
+                f"{f.datatype} x {count}",
+                path=path,
+                record=record,
+                field=where,
+            )
         names.append(str(f.name))
         formats.append(order + code if count == 1 else (order + code, (count,)))
         offsets.append(int(f.offset))
+    _check_coordinates_alone(fields, names, offsets, formats, path=path, record=record)
     try:
         return np.dtype(
             {"names": names, "formats": formats, "offsets": offsets, "itemsize": int(point_step)}
@@ -127,6 +137,32 @@ def pointcloud2_dtype(
         raise DataError(
             f"invalid field layout: {exc}", path=path, record=record, field="fields"
         ) from None
+
+
+def _check_coordinates_alone(
+    fields: Sequence[PointFieldLike],
+    names: list[str],
+    offsets: list[int],
+    formats: list[Any],
+    *,
+    path: str,
+    record: str | int | None,
+) -> None:
+    """``DataError`` when a coordinate field's bytes overlap another field's (NumPy reads
+    overlapping fields without a word: a FLOAT64 x over y's bytes decoded as 0.0078)."""
+    spans = [(off, off + np.dtype(fmt).itemsize) for off, fmt in zip(offsets, formats, strict=True)]
+    for i, name in enumerate(names):
+        if name not in ("x", "y", "z"):
+            continue
+        for j, (start, stop) in enumerate(spans):
+            if j != i and start < spans[i][1] and spans[i][0] < stop:
+                raise DataError(
+                    f"bytes {spans[i][0]}..{spans[i][1] - 1} overlap fields[{j}] "
+                    f"({names[j]!r}, bytes {start}..{stop - 1})",
+                    path=path,
+                    record=record,
+                    field=f"fields[{i}] ({fields[i].name!r})",
+                )
 
 
 def _native(arr: np.ndarray) -> np.ndarray:

@@ -83,6 +83,10 @@ def test_hand_packed_bytes_with_unordered_fields() -> None:
     assert cloud.timestamp_ns == 3_000_000_007
     assert cloud.xyz_m.tolist() == [[1.5, -2.0, 3.25], [0.0, 1.0, 2.0]]
     assert cloud.attribute("label").tolist() == [9, 200]
+    # fields other than x / y / z may share bytes (a union such as PCL's rgb / rgba)
+    union = SimpleNamespace(name="label_u32", offset=16, datatype=6, count=1)
+    cloud = decode_pointcloud2(SimpleNamespace(**{**msg.__dict__, "fields": [*fields, union]}))
+    assert cloud.cloud.attribute("label_u32").tolist() == [9, 200]
 
 
 def test_nans_are_dropped_and_counted_attributes_follow() -> None:
@@ -147,6 +151,18 @@ def test_bad_layouts_name_the_field() -> None:
     past_end = [*msg.fields[:2], type(msg.fields[2])(name="z", offset=10, datatype=7, count=1)]
     with pytest.raises(DataError, match="does not fit in point_step 12"):
         decode_pointcloud2(type(msg)(**{**msg.__dict__, "fields": past_end}))
+    # NumPy reads overlapping fields without a word: a FLOAT64 x over y's bytes decoded as
+    # 0.0078, a UINT8 x as whole metres; both decoded silently into wrong coordinates
+    field = type(msg.fields[0])
+    x_f64 = [field(name="x", offset=0, datatype=8, count=1), *msg.fields[1:]]
+    with pytest.raises(DataError, match=r"fields\[0\] \('x'\): bytes 0..7 overlap fields\[1\]"):
+        decode_pointcloud2(type(msg)(**{**msg.__dict__, "fields": x_f64}))
+    x_u8 = [field(name="x", offset=0, datatype=2, count=1), *msg.fields[1:]]
+    with pytest.raises(DataError, match=r"fields\[0\] \('x'\): a coordinate must be one FLOAT32"):
+        decode_pointcloud2(type(msg)(**{**msg.__dict__, "fields": x_u8}))
+    rgb_over_z = [*msg.fields, field(name="rgba", offset=4, datatype=6, count=1)]
+    with pytest.raises(DataError, match=r"\('y'\): bytes 4..7 overlap fields\[3\] \('rgba'"):
+        decode_pointcloud2(type(msg)(**{**msg.__dict__, "fields": rgb_over_z}))
 
 
 def test_cdr_fast_parse_matches_the_generic_deserialiser():
