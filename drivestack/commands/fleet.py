@@ -292,7 +292,8 @@ def data_root_of(value: str | None) -> Path | None:
         return default_shared_data()
     if not Path(value).is_dir():
         raise DataError("no such folder", path=value, field="--data-root")
-    return Path(value)
+    # absolute: a Ray worker on a running cluster resolves paths against its own folder
+    return Path(value).resolve()
 
 
 def _counted(n: int, noun: str) -> str:
@@ -434,6 +435,11 @@ def run(args: argparse.Namespace) -> int:
         args.lights, args.light_camera, light_camera_effects(args.light_camera, args.lights)
     )
     executor_kind = args.executor or ("ray" if args.ray_address else "local")
+    if args.ray_address and executor_kind != "ray":  # refused rather than ignored
+        raise ConfigError(
+            f"--ray-address needs the Ray executor, not --executor {executor_kind}",
+            field="--ray-address",
+        )
     workers = 1 if args.workers is None else args.workers
     # a ConfigError / DataError below is the CLI's one-line error, exit 2
     source = args.suite or args.scenario
@@ -473,7 +479,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_fleet(
             variants,
-            Path(args.out),
+            # absolute: a Ray worker on a running cluster resolves a relative --out against
+            # its own working folder, so results landed outside --out
+            Path(args.out).resolve(),
             executor,
             manifest=manifest,
             data_root=data_root,

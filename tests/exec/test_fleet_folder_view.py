@@ -216,3 +216,35 @@ def test_identity_keys_are_not_sweep_keys(scenario_file: Path, tmp_path: Path, c
             parse_sweep_param(f"{key}=a,b")
     assert main(_fleet_argv(scenario_file, tmp_path / "f", "--sweep", "name=x,y")) == 2
     assert "'name' is not a parameter" in capsys.readouterr().err
+
+
+def test_relative_out_and_data_root_reach_the_workers_as_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Ray worker on a running cluster resolves a relative --out against its own working
+    # folder: the results landed there, --out kept only fleet.json and the fleet said passed.
+    import drivestack.exec.fleet as fleet_module
+
+    seen: dict[str, Path] = {}
+
+    def capture(variants, out_dir, executor, **kwargs):  # type: ignore[no-untyped-def]
+        seen["out"], seen["data_root"] = out_dir, kwargs["data_root"]
+        raise KeyboardInterrupt  # stop before anything runs (exit 130)
+
+    monkeypatch.setattr(fleet_module, "run_fleet", capture)
+    scenario = tmp_path / "two.yaml"
+    scenario.write_text(TWO_CASES)
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(_fleet_argv(scenario, Path("rel_out"), "--data-root", "data")) == 130
+    assert seen["out"] == tmp_path.resolve() / "rel_out"
+    assert seen["data_root"] == tmp_path.resolve() / "data"
+
+
+def test_a_ray_address_with_the_local_executor_is_refused(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "two.yaml"
+    scenario.write_text(TWO_CASES)
+    argv = _fleet_argv(scenario, tmp_path / "f", "--executor", "local")
+    assert main([*argv, "--ray-address", "127.0.0.1:1"]) == 2  # it ran locally, exit 0
+    assert "--ray-address needs the Ray executor, not --executor local" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
