@@ -551,13 +551,18 @@ def _run_fleet_locked(
     finished = {v for v, rec in done.items() if not is_crashed(rec) or not retry_failed}
     todo = [v for v in variants if v.variant_id not in finished]
     # the folder's variants: those in the index and this invocation's
+    folder_ids = sorted(wanted_ids | {rec["variant"] for _, rec in numbered})
     manifest.update(
-        variants=len(wanted_ids | {rec["variant"] for _, rec in numbered}),
+        variants=len(folder_ids),
+        # the report tells the variants that never ran (a fleet stopped part-way) by them
+        variant_ids=folder_ids,
         executor=executor.name,
         workers=executor.workers,
     )
     # whole or not at all: a resume reads it back (a cut-off one could not be resumed)
     write_text_atomic(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str))
+    # written again when this invocation ends: until then a summary would be a stale one
+    (out_dir / SUMMARY_NAME).unlink(missing_ok=True)
     root = str(data_root) if data_root else None
     commit = manifest.get("git_commit")
     known = known_failures or {}

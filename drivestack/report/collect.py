@@ -516,12 +516,13 @@ def _read_json(path: Path, problems: list[str], what: str) -> Any:
         return _CORRUPT
 
 
-def _listed_sim_runs(manifest: dict[str, Any]) -> list[str]:
+def _listed_sim_runs(manifest: dict[str, Any], field: str = "runs") -> list[str]:
     """The result folders (``planner/folder``) a sim run's ``sim.json`` (read as ``manifest``
     by :func:`_sim_manifest`, which reports a file that does not parse) lists in ``runs``,
-    written before the first run: the runs it meant to make. Entries that are not such a key
-    (another shape, ``..``, absolute) are left out."""
-    runs = manifest.get("runs")
+    or a fleet's ``fleet.json`` in ``variant_ids`` (``field``), written before the first
+    run: the runs it meant to make. Entries that are not such a key (another shape, ``..``,
+    absolute) are left out."""
+    runs = manifest.get(field)
     if not isinstance(runs, list):
         return []
     return [
@@ -588,15 +589,25 @@ def load_run(root: Path) -> RunData:
     }
     keys |= set(fleet_records)
     never_run: set[str] = set()
+    listing, who = SIM_MANIFEST_NAME, "sim"
     sim_manifest_read = kind == "empty" and (root / SIM_MANIFEST_NAME).exists()
     if sim_manifest_read:  # read once: the runs it lists, and the manifest below
         manifest = _sim_manifest(root, problems)
-        never_run = set(_listed_sim_runs(manifest)) - keys
+    if sim_manifest_read or kind == "fleet":
+        # the runs its manifest listed before the first one ran (a fleet's since it records
+        # them): those without any result never ran
+        listed_field, listing, summary_name, who = (
+            ("runs", SIM_MANIFEST_NAME, "summary.json", "sim")
+            if sim_manifest_read
+            else ("variant_ids", MANIFEST_NAME, SUMMARY_NAME, "fleet")
+        )
+        never_run = set(_listed_sim_runs(manifest, listed_field)) - keys
         keys |= never_run
-        if never_run and not (root / "summary.json").exists():
+        if never_run and not (root / summary_name).exists():
+            resume = "; rerun the same fleet command to resume" if who == "fleet" else ""
             problems.append(
-                f"{root / 'summary.json'}: missing beside {SIM_MANIFEST_NAME}: the sim did not "
-                f"finish (stopped or killed); {len(never_run)} of its listed runs never ran"
+                f"{root / summary_name}: missing beside {listing}: the {who} did not finish "
+                f"(stopped or killed); {len(never_run)} of its listed runs never ran{resume}"
             )
     loaded = [
         row_from_metrics(
@@ -613,8 +624,8 @@ def load_run(root: Path) -> RunData:
     rows = [
         dataclasses.replace(
             row,
-            error=f"{root / row.key}: listed in {SIM_MANIFEST_NAME} but never run (the sim "
-            "was stopped before it)",
+            error=f"{root / row.key}: listed in {listing} but never run (the {who} was "
+            "stopped before it)",
         )
         if row.key in never_run and row.status == "missing"
         else row

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -98,3 +99,47 @@ def test_a_keyboard_interrupt_in_the_fleet_loop_ends_the_workers(
     # the index holds the one finished variant, whole: a rerun resumes after it
     records = [json.loads(line) for line in (out / INDEX_NAME).read_text().splitlines()]
     assert [r["variant"] for r in records] == [variants[0].variant_id]
+
+
+def test_a_report_on_a_fleet_stopped_part_way_counts_its_variants_that_never_ran(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    # A fleet interrupted after 2 of its 4 variants was reported as "2 runs, 2 passed, 0
+    # missing" (and against a baseline the gate passed); a resume's stale fleet_summary.json
+    # stayed beside it. fleet.json now lists the folder's variant ids before the first run.
+    from drivestack.exec.fleet import MANIFEST_NAME, SUMMARY_NAME
+    from drivestack.report.collect import load_run
+    from tests.exec.test_fleet_fuzz_inputs import InlineExecutor, _task
+
+    spec = SweepSpec((parse_sweep_param("ego.speed_kph=40:80"),), count=4)
+    variants = expand_variants(load_scenarios(scenario_file), ["pdm"], spec)
+    out = tmp_path / "f"
+    run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)
+    assert (out / SUMMARY_NAME).exists()
+    (out / INDEX_NAME).unlink()  # start again in the same folder, stopped after 2 runs
+    for v in variants:
+        shutil.rmtree(out / v.variant_id)
+    calls = []
+
+    def stop_at_third(task: VariantTask) -> dict[str, Any]:
+        calls.append(task)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return _task(task)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=stop_at_third)
+    ids = json.loads((out / MANIFEST_NAME).read_text())["variant_ids"]
+    assert ids == sorted(v.variant_id for v in variants)
+    assert not (out / SUMMARY_NAME).exists()  # the last invocation's is gone
+    run = load_run(out)
+    statuses = {row.key: row.status for row in run.rows}
+    assert sorted(statuses.values()) == ["missing", "missing", "pass", "pass"]
+    problems = "\n".join(run.problems)
+    assert f"{out / SUMMARY_NAME}: missing beside fleet.json: the fleet did not finish" in problems
+    assert "2 of its listed runs never ran; rerun the same fleet command to resume" in problems
+    never = [row for row in run.rows if row.status == "missing"]
+    assert all("listed in fleet.json but never run (the fleet was" in r.error for r in never)
+    run_fleet(variants, out, InlineExecutor(), progress=False, task_fn=_task)  # resumed
+    run = load_run(out)
+    assert [row.status for row in run.rows] == ["pass"] * 4 and not run.problems
