@@ -8,11 +8,11 @@ messages and records every message it cannot deliver in an :class:`IngestReport`
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.rosbag.messages import stamp_ns
@@ -144,28 +144,63 @@ def _stamp_out_of_order(
 #: A header stamp whose offset from its message's log time differs from its topic's by more
 #: than this is off the topic's clock (a glitched stamp, or a clock that jumped).
 STAMP_JUMP_NS = 1_000_000_000
+#: A sensor topic's clock is settled on the first two of its first this many messages that
+#: agree (the messages before them are held back, not yet yielded).
+SETTLE_MESSAGES = 3
+
+
+class _Held(NamedTuple):
+    topic_index: int
+    stamp_ns: int
+    log_ns: int
+    msg: Any
 
 
 class _TopicClock:
     """One topic's clock as :func:`iter_bag_messages` follows it: the last accepted header
-    stamp, its offset from its log time, and an offset seen once off that clock."""
+    stamp, its offset from its log time, and an offset seen once off that clock. With
+    ``settle``, the first messages are held until two agree (``held``; None once settled)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settle: bool) -> None:
         self.last_stamp: int | None = None
         self.offset_ns: int | None = None
         self.pending_offset_ns: int | None = None
+        self.held: list[_Held] | None = [] if settle else None
+
+    def settle(self, message: _Held) -> list[_Held]:
+        """The messages to pass on now: none while the clock is unsettled (``message`` is
+        held), else the held ones and ``message``, with the clock set to the offset of the
+        first two that agree (the held ones off it are then judged off the clock: a stamp
+        glitched on a topic's first message no longer becomes its clock)."""
+        held = self.held
+        if held is None:
+            return [message]
+        offset = message.log_ns - message.stamp_ns
+        agrees = any(abs(h.log_ns - h.stamp_ns - offset) <= STAMP_JUMP_NS for h in held)
+        if not agrees and len(held) < SETTLE_MESSAGES - 1:
+            held.append(message)
+            return []
+        self.held = None
+        if agrees:
+            self.offset_ns = offset
+        return [*held, message]
+
+    def flush(self) -> list[_Held]:
+        """The messages still held when the topic's stream ends."""
+        held, self.held = self.held or [], None
+        return held
 
     def jump(self, stamp_ns: int, log_ns: int) -> str | None:
         """Why a header-stamped message is off this clock (None: on it, or it confirms a jump:
-        a second message in a row at the same new offset, which the clock then follows)."""
+        a second message in a row at the same new offset, which the clock follows once such
+        a message is accepted)."""
         offset = log_ns - stamp_ns
         if self.offset_ns is None or abs(offset - self.offset_ns) <= STAMP_JUMP_NS:
             self.pending_offset_ns = None
             return None
         pending = self.pending_offset_ns
         if pending is not None and abs(offset - pending) <= STAMP_JUMP_NS:
-            self.pending_offset_ns = None  # the clock jumped: follow it from here
-            self.last_stamp, self.offset_ns = None, offset
+            self.pending_offset_ns = None  # the clock jumped: :meth:`accept` follows it
             return None
         self.pending_offset_ns = offset
         return (
@@ -184,6 +219,7 @@ def iter_bag_messages(
     report: IngestReport,
     *,
     unique_stamps: bool = False,
+    settle_topics: Collection[str] = (),
 ) -> Iterator[tuple[str, int, int, Any]]:
     """``(topic, index on topic, header stamp (else log time) ns, message)`` of ``topics`` in log
     order from an open ``AnyReader``. Undecodable messages, header stamps going backwards on a
@@ -196,12 +232,34 @@ def iter_bag_messages(
     (its offset from the log time unlike the messages before it: a stamp glitched seconds
     ahead) is skipped too (kind ``time_jump``) and does not move the clock, so the messages
     after it are judged against those before it; two in a row at one new offset are a clock
-    that jumped, followed from the second."""
+    that jumped, followed from the second. A topic's header stamps never go backwards: a
+    clock that jumps back, or messages logged late (a recorder stall), are skipped as
+    ``time_backwards`` until the stamps pass the last one given. The clocks of
+    ``settle_topics`` (LiDAR topics: a sweep stamped seconds ahead would hold back every frame
+    after it) are first settled on two of their first :data:`SETTLE_MESSAGES` messages that
+    agree (the first are held back until then, so they come a message or two late in log
+    order): a first stamp glitched seconds ahead is skipped, not taken as the clock."""
     conns = [c for c in reader.connections if c.topic in topics]
     if not conns:  # rosbags reads every connection when given none
         return
     index: dict[str, int] = {}
     clocks: dict[str, _TopicClock] = {}
+
+    def passed(topic: str, message: _Held) -> Iterator[tuple[str, int, int, Any]]:
+        """``message`` when it is on its topic's clock and in order (else reported)."""
+        clock = clocks[topic]
+        i, stamp = message.topic_index, message.stamp_ns
+        jumped = clock.jump(stamp, message.log_ns)
+        if jumped is not None:
+            report.skip(topic, i, stamp, "time_jump", jumped)
+            return
+        out_of_order = _stamp_out_of_order(stamp, clock.last_stamp, unique_stamps)
+        if out_of_order is not None:
+            report.skip(topic, i, stamp, *out_of_order)
+            return
+        clock.accept(stamp, message.log_ns)
+        yield topic, i, stamp, message.msg
+
     topic, i, log_ns = "<bag>", -1, 0
     try:
         for conn, log_ns, raw in _messages_past_bad_chunks(reader, conns, report):
@@ -213,21 +271,12 @@ def iter_bag_messages(
             except Exception as exc:
                 report.skip(topic, i, log_ns, "decode", f"{conn.msgtype}: {library_error(exc)}")
                 continue
-            has_header = hasattr(msg, "header")
-            stamp = stamp_ns(msg) if has_header else log_ns
-            clock = clocks.setdefault(topic, _TopicClock())
-            jumped = clock.jump(stamp, log_ns) if has_header else None
-            if jumped is not None:
-                report.skip(topic, i, stamp, "time_jump", jumped)
+            if not hasattr(msg, "header"):  # log times: in log order by construction
+                yield topic, i, log_ns, msg
                 continue
-            out_of_order = _stamp_out_of_order(
-                stamp, clock.last_stamp, has_header and unique_stamps
-            )
-            if out_of_order is not None:
-                report.skip(topic, i, stamp, *out_of_order)
-                continue
-            clock.accept(stamp, log_ns)
-            yield topic, i, stamp, msg
+            clock = clocks.setdefault(topic, _TopicClock(settle=topic in settle_topics))
+            for message in clock.settle(_Held(i, stamp_ns(msg), log_ns, msg)):
+                yield from passed(topic, message)
     except Exception as exc:
         report.skip(
             topic,
@@ -236,6 +285,9 @@ def iter_bag_messages(
             "truncated",
             f"bag ends early after this topic's message {i}: {library_error(exc)}",
         )
+    for topic, clock in clocks.items():  # topics whose clock never settled
+        for message in clock.flush():
+            yield from passed(topic, message)
 
 
 def library_error(exc: BaseException) -> str:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -211,9 +211,16 @@ class RosbagLog:
         return open_bag(self.path)
 
     def _messages(
-        self, reader: Any, topics: set[str], *, unique_stamps: bool = False
+        self,
+        reader: Any,
+        topics: set[str],
+        *,
+        unique_stamps: bool = False,
+        settle_topics: Collection[str] = (),
     ) -> Iterator[tuple[str, int, int, Any]]:
-        return iter_bag_messages(reader, topics, self.report, unique_stamps=unique_stamps)
+        return iter_bag_messages(
+            reader, topics, self.report, unique_stamps=unique_stamps, settle_topics=settle_topics
+        )
 
     def _read_small_streams(self) -> None:
         tm = self.topic_map
@@ -550,7 +557,10 @@ class RosbagLog:
             newest = None  # the latest header stamp read on the sensor topics
             last: dict[str, tuple[int, int]] = {}  # LiDAR topic -> its last (index, stamp)
             sensor_topics = set(lidar_topics) | set(camera_topics)
-            for topic, i, stamp, msg in self._messages(reader, sensor_topics, unique_stamps=True):
+            sensor_messages = self._messages(
+                reader, sensor_topics, unique_stamps=True, settle_topics=set(lidar_topics)
+            )
+            for topic, i, stamp, msg in sensor_messages:
                 newest = stamp if newest is None else max(newest, stamp)
                 if topic in lidar_topics:
                     last[topic] = (i, stamp)

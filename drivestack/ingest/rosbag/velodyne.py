@@ -492,7 +492,10 @@ def read_velodyne_bag(
             {c.topic for c in reader.connections if normalise_msgtype(c.msgtype) == VELODYNE_SCAN}
         )
         topic = select_velodyne_topic(topics, topic, path)
-        for name, i, stamp, msg in iter_bag_messages(reader, {topic}, report, unique_stamps=True):
+        scans = iter_bag_messages(
+            reader, {topic}, report, unique_stamps=True, settle_topics={topic}
+        )
+        for name, i, stamp, msg in scans:
             try:
                 clouds = source.feed(msg, stamp, path=str(path), record=f"{name} #{i}")
             except CalibrationMismatchError:

@@ -203,17 +203,64 @@ def test_one_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
 
 
 def test_a_clock_that_jumps_is_followed_from_its_second_message(tmp_path: Path) -> None:
-    # the sensor's clock steps back 5 s for good after sweep 3: one sweep is lost (the first
+    # the sensor's clock steps ahead 5 s for good after sweep 3: one sweep is lost (the first
     # at the new offset could have been a glitch), the rest are read on the new clock
+    log_times = [T0 + k * SWEEP_NS for k in range(8)]
+    stamps = [t + (5_000_000_000 if k >= 4 else 0) for k, t in enumerate(log_times)]
+    write_sweeps(
+        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
+    )
+    log = lidar_frame_log(tmp_path / "bag")
+    assert [f.timestamp_ns for f in log.frames()] == [stamps[k] for k in (0, 1, 2, 3, 5, 6, 7)]
+    times = [(s.kind, s.index) for s in log.report.skipped if s.kind.startswith("time_")]
+    assert times == [("time_jump", 4)]
+
+
+def test_a_clock_that_steps_back_never_gives_frames_out_of_order(tmp_path: Path) -> None:
+    # the sensor's clock steps back 5 s for good after sweep 3: the sweeps after it used to be
+    # given on the new clock, 5 s before the frames already given (the stack then refused
+    # each one); every one of them is skipped and reported, and the frames stay in order
     log_times = [T0 + k * SWEEP_NS for k in range(8)]
     stamps = [t - (5_000_000_000 if k >= 4 else 0) for k, t in enumerate(log_times)]
     write_sweeps(
         tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
     )
     log = lidar_frame_log(tmp_path / "bag")
-    assert len(list(log.frames())) == 7
+    assert [f.timestamp_ns for f in log.frames()] == stamps[:4]
     times = [(s.kind, s.index) for s in log.report.skipped if s.kind.startswith("time_")]
-    assert times == [("time_jump", 4)]
+    assert [index for _, index in times] == [4, 5, 6, 7]
+    assert {kind for kind, _ in times} == {"time_jump", "time_backwards"}
+
+
+def test_a_first_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
+    # sweep 0's stamp 5 s ahead used to become the topic's clock: the next sweep was skipped
+    # as a jump, and the rest were given 5 s before it, out of order (38 of 40 frames then
+    # refused by the stack); the clock is now settled on the first two sweeps that agree
+    log_times = [T0 + k * SWEEP_NS for k in range(8)]
+    stamps = [t + (5_000_000_000 if k == 0 else 0) for k, t in enumerate(log_times)]
+    write_sweeps(
+        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
+    )
+    log = lidar_frame_log(tmp_path / "bag")
+    assert [f.timestamp_ns for f in log.frames()] == stamps[1:]
+    (entry,) = [e for e in log.report.skipped if e.kind.startswith("time_")]
+    assert (entry.kind, entry.topic, entry.index) == ("time_jump", "/points", 0)
+
+
+def test_sweeps_logged_late_are_skipped_not_given_out_of_order(tmp_path: Path) -> None:
+    # a recorder stall: sweeps 2 and 3 logged 1.2 s late with their right stamps, after
+    # sweep 7 in log order; sweep 3 used to be taken as the clock jumping and given after
+    # sweep 7, out of order
+    log_times = [T0 + k * SWEEP_NS + (1_200_000_000 if k in (2, 3) else 0) for k in range(8)]
+    stamps = [T0 + k * SWEEP_NS for k in range(8)]
+    write_sweeps(
+        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
+    )
+    log = lidar_frame_log(tmp_path / "bag")
+    assert [f.timestamp_ns for f in log.frames()] == [stamps[k] for k in (0, 1, 4, 5, 6, 7)]
+    # (indices count the topic's messages in log order: sweeps 2 and 3 are read 7th and 8th)
+    times = sorted((s.index, s.kind) for s in log.report.skipped if s.kind.startswith("time_"))
+    assert times == [(6, "time_jump"), (7, "time_backwards")]
 
 
 def test_a_corrupt_record_in_one_ros1_chunk_costs_that_chunk_only(tmp_path: Path) -> None:
