@@ -177,7 +177,10 @@ class DetectionTally:
 def open_frames(
     path: Path, rosbag_config: Any = None, announce: Callable[[str], None] | None = None
 ) -> tuple[Iterable[SensorFrame], Any]:
-    """Frames of a drivestack log or a ROS bag, and the bag's ingest report (None for logs).
+    """Frames of a drivestack log or a ROS bag, and the bag's ingest report: a
+    :class:`~drivestack.ingest.rosbag.bag_io.IngestReport`, for a log converted from a bag
+    its recorded one (:func:`~drivestack.replay.convert.recorded_ingest`, already a summary
+    entry), else None.
 
     ``rosbag_config``: the :class:`~drivestack.ingest.rosbag.topic_map.RosbagConfig` a ROS bag
     is read with (None: the defaults, topics guessed); a drivestack log does not need one.
@@ -186,6 +189,7 @@ def open_frames(
     if not path.exists():
         raise DataError("no such log file or bag folder", path=str(path))
     if path.is_file() and path.suffix == ".mcap":
+        from drivestack.replay.convert import recorded_ingest
         from drivestack.replay.log_reader import ROS2_PROFILE, LogReader, cut_short, mcap_profile
 
         if mcap_profile(path) != ROS2_PROFILE:  # a drivestack log: its errors are its own
@@ -198,7 +202,9 @@ def open_frames(
                 if cut is not None:
                     raise DataError(f"{cut}: no message of it can be read", path=str(path))
                 raise DataError("log has no run metadata", path=str(path), record=RUN_TOPIC)
-            return reader.frames(problems=True), None
+            # a log converted from a bag carries the conversion's ingest record (read back
+            # into the summary: what the conversion dropped keeps the replay unclean)
+            return reader.frames(problems=True), recorded_ingest(reader, str(path))
     from drivestack.ingest.rosbag.reader import RosbagLog
 
     bag = RosbagLog(path, rosbag_config, announce=announce)
@@ -463,10 +469,16 @@ def _score_tracks(
     scorer.add(tracks, labels, ids, tracks_region)
 
 
+def _is_bag(ingest_report: Any) -> bool:
+    """Whether :func:`open_frames` read a ROS bag (its live report), not a drivestack log."""
+    return ingest_report is not None and not isinstance(ingest_report, dict)
+
+
 def _ingest_summary(report: Any) -> dict[str, Any] | None:
-    """The summary's ``ingest`` entry of a ROS bag's ingest report (None for drivestack logs)."""
-    if report is None:
-        return None
+    """The summary's ``ingest`` entry of a ROS bag's ingest report (None for drivestack logs;
+    a converted log's recorded entry as it is)."""
+    if report is None or isinstance(report, dict):
+        return report
     return {
         "clean": report.clean,
         "counts": report.counts(),
@@ -589,7 +601,7 @@ def _replay(
     frames, ingest_report = open_frames(log_path, rosbag_config, announce)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped: list[SkippedFrame] = []
-    kitti = _kitti_scorer(log_path, skipped) if ingest_report is None else None
+    kitti = _kitti_scorer(log_path, skipped) if not _is_bag(ingest_report) else None
     notes: dict[str, int] = {}
     stage_ms: dict[str, list[float]] = {}
     tally = DetectionTally()
@@ -1052,7 +1064,12 @@ def _ingest_skips(summary: dict[str, Any]) -> str:
     dropped = (
         0
         if ingest is None
-        else sum(1 for s in ingest["skipped"] if not s["kept"] and s["kind"] != "unused_config")
+        # (an entry of a converted log's record stands for its kind's ``dropped`` messages)
+        else sum(
+            s.get("dropped", 1)
+            for s in ingest["skipped"]
+            if not s["kept"] and s["kind"] != "unused_config"
+        )
     )
     return f", {count_text(dropped, 'ingest drop')} (listed below)" if dropped else ""
 
@@ -1061,7 +1078,8 @@ def _first_reasons(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """``(kind, reason)`` of the first skipped bag message of each kind of ingest problem."""
     first: dict[str, str] = {}
     for s in summary["ingest"]["skipped"]:
-        first.setdefault(s["kind"], f"{s['topic']} #{s['index']}: {s['reason']}")
+        where = f"{s['topic']} #{s['index']}: " if s["index"] >= 0 else ""  # (recorded: in it)
+        first.setdefault(s["kind"], where + s["reason"])
     return list(first.items())
 
 

@@ -127,3 +127,45 @@ def test_a_second_lidars_sweep_paired_with_two_frames_is_written_once(
     back = list(reader.frames())
     assert [f.timestamp_ns for f in back] == [100, 150]
     assert sorted(back[0].lidars) == ["front", "rear"] and sorted(back[1].lidars) == ["front"]
+
+
+def test_a_sweep_the_conversion_dropped_keeps_the_replay_of_the_log_unclean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The conversion's ingest report went only into a metrics message replay never read: the
+    # converted log of a bag with an undecodable sweep replayed "clean", exit 0.
+    import dataclasses
+    import json
+
+    from drivestack.cli import main
+    from drivestack.ingest.rosbag.writer import BagWriter, pointcloud2_message
+    from tests.ingest.rosbag.test_losses_reported import PC2, SWEEP_NS, T0
+
+    bag = tmp_path / "bag"
+    xyz = np.array([[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [5.0, 5.0, 1.0]], dtype=np.float32)
+    with BagWriter(bag, "mcap") as w:
+        for k in range(4):
+            msg = pointcloud2_message(
+                w.typestore, xyz, {}, frame_id="lidar", stamp_ns=T0 + k * SWEEP_NS
+            )
+            if k == 2:  # a byte short: does not decode
+                msg = dataclasses.replace(msg, data=msg.data[:-1])
+            w.write("/points", PC2, T0 + k * SWEEP_NS, msg)
+    converted = tmp_path / "converted.mcap"
+    from drivestack.ingest.rosbag.topic_map import RosbagConfig, TopicMap
+
+    config = RosbagConfig(topics=TopicMap(lidars={"points": "/points"}), ego_frame="lidar")
+    count, report = bag_to_log(bag, converted, config, progress=False)
+    assert count == 3 and report.counts() == {"decode": 1, "no_ego_pose": 3}  # (no /tf)
+    assert not (tmp_path / "converted.mcap.partial").exists()
+    out = tmp_path / "replayed.mcap"
+    accepted = ["--missing-ego-pose", "track_in_ego_frame"]  # the frames without a pose
+    assert main(["replay", str(converted), "--out", str(out), "--quiet", *accepted]) == 1
+    summary = json.loads((tmp_path / "replayed.summary.json").read_text())
+    assert summary["clean"] is False and summary["frames_processed"] == 3
+    ingest = summary["ingest"]
+    assert ingest["counts"] == {"decode": 1, "no_ego_pose": 3}
+    assert ingest["recorded_in"] == str(converted)
+    entry, no_pose = ingest["skipped"]
+    assert no_pose["kept"] and no_pose["dropped"] == 0
+    assert entry["reason"].startswith("/points #2: field data:") and entry["dropped"] == 1
