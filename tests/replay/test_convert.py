@@ -169,3 +169,49 @@ def test_a_sweep_the_conversion_dropped_keeps_the_replay_of_the_log_unclean(
     entry, no_pose = ingest["skipped"]
     assert no_pose["kept"] and no_pose["dropped"] == 0
     assert entry["reason"].startswith("/points #2: field data:") and entry["dropped"] == 1
+
+
+def test_a_pose_dropout_in_a_bag_with_poses_is_not_accepted_as_a_bag_without_any(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --missing-ego-pose track_in_ego_frame accepted every frame kept without a pose: a 1.2 s
+    # /tf dropout in a bag that has poses replayed clean, exit 0 (the tracker reset twice).
+    # A bag with no pose source at all is what the option accepts (no_ego_pose); a gap in a
+    # source is ego_pose_gap, which keeps the run unclean.
+    import json
+
+    from drivestack.cli import main
+    from drivestack.core.transforms import SE3
+    from drivestack.ingest.rosbag.writer import (
+        BagWriter,
+        pointcloud2_message,
+        tf_message,
+        transform_stamped,
+    )
+    from tests.ingest.rosbag.test_losses_reported import PC2, SWEEP_NS, T0, TF
+
+    xyz = np.array([[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [5.0, 5.0, 1.0]], dtype=np.float32)
+    dropout = range(8, 20)
+    for with_tf in (True, False):
+        bag = tmp_path / f"bag_{with_tf}"
+        with BagWriter(bag, "mcap") as w:
+            for k in range(30):
+                stamp = T0 + k * SWEEP_NS
+                if with_tf and k not in dropout:
+                    pose = SE3.from_xyz_yaw([k * 1.0, 0.0, 0.0], 0.0)
+                    edge = transform_stamped(w.typestore, stamp, "world", "lidar", pose)
+                    w.write("/tf", TF, stamp, tf_message(w.typestore, [edge]))
+                cloud = pointcloud2_message(w.typestore, xyz, {}, frame_id="lidar", stamp_ns=stamp)
+                w.write("/points", PC2, stamp, cloud)
+        out = tmp_path / f"out_{with_tf}.mcap"
+        argv = ["replay", str(bag), "--out", str(out), "--quiet", "--ego-frame", "lidar"]
+        code = main([*argv, "--missing-ego-pose", "track_in_ego_frame"])
+        summary = json.loads(out.with_suffix(".summary.json").read_text())
+        counts = summary["ingest"]["counts"]
+        if with_tf:  # the frames in the dropout (and those next to it) have no pose: a gap
+            assert code == 1 and summary["clean"] is False
+            assert set(counts) == {"ego_pose_gap"} and counts["ego_pose_gap"] >= len(dropout) - 2
+            assert 'ingest problems: {"ego_pose_gap"' in capsys.readouterr().out
+        else:  # no pose source at all: accepted
+            assert code == 0 and summary["clean"] is True
+            assert counts == {"no_ego_pose": 30}

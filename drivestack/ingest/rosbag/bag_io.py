@@ -68,7 +68,9 @@ class IngestReport:
 
     def counts(self) -> dict[str, int]:
         """Skipped or repaired messages per kind (``decode``, ``time_backwards``,
-        ``time_repeated``, ``truncated``, ``missing_tf``, ``no_ego_pose``, ``partial_frame``,
+        ``time_repeated``, ``truncated``, ``missing_tf``, ``no_ego_pose`` (the bag has no
+        source of the ego pose), ``ego_pose_gap`` (its source has none at that time),
+        ``partial_frame``,
         ``corrupt_packets``, ``nonfinite_points``, ``unused_config``, ...)."""
         out: dict[str, int] = {}
         for s in self.skipped:

@@ -289,6 +289,17 @@ class RosbagLog:
         root = self.tf.root_of(self.config.ego_frame)
         return None if root == self.config.ego_frame else root
 
+    @property
+    def has_ego_pose_source(self) -> bool:
+        """Whether the bag has a source of the ego pose: odometry of the ego frame, or TF from
+        the world frame down to it (its lookups may still fail at some times: a dropout)."""
+        ego = self.config.ego_frame
+        series = self._odometry_series
+        if series is not None and series.child == ego:
+            return True
+        world = self.world_frame
+        return world is not None and self.tf.has_ancestor(ego, world)
+
     def world_from_ego(self, timestamps_ns: npt.ArrayLike) -> SE3:
         """Ego poses at ``(K,)`` times: from odometry when the bag has it, else from TF.
 
@@ -438,11 +449,13 @@ class RosbagLog:
         try:
             world_from_ego = self.world_from_ego(np.int64(stamp))
         except DataError as exc:
+            # a bag with no pose source at all (what --missing-ego-pose track_in_ego_frame
+            # accepts) or a gap in the one it has (a dropout: a data problem either way)
             self.report.repair(
                 self.topic_map.lidars[key],
                 i,
                 stamp,
-                "no_ego_pose",
+                "ego_pose_gap" if self.has_ego_pose_source else "no_ego_pose",
                 f"frame kept without world_from_ego: {exc}",
             )
         if self.config.deskew and world_from_ego is not None and TIME_OFFSET_NS in cloud.attributes:

@@ -226,6 +226,13 @@ class TransformBuffer:
         static = self._static.get((parent, child))
         return static if static is not None else self._dynamic[(parent, child)]
 
+    def has_ancestor(self, frame: str, ancestor: str) -> bool:
+        """Whether ``ancestor`` is above ``frame`` in its tree (False on a TF cycle)."""
+        try:
+            return ancestor in self._chain_to_root(frame)[1:]
+        except TransformLookupError:
+            return False
+
     def root_of(self, frame: str) -> str:
         """The root of the tree ``frame`` is in (``frame`` itself when it has no parent)."""
         return self._chain_to_root(frame)[-1]
