@@ -289,6 +289,10 @@ def _compare_pair(
         for metric, scale, unit, tol in (
             (fde, 1.0, "m", error_tolerance_m),
             ("miss_rate", 100.0, "points", score_tolerance),
+            # a model of K modes (cells without them give None: skipped)
+            ("minFDE", 1.0, "m", error_tolerance_m),
+            ("brier_minFDE", 1.0, "m", error_tolerance_m),
+            ("miss_rate_K", 100.0, "points", score_tolerance),
         ):
             value, before = row.get(metric), b_cells[key].get(metric)
             if value is None or before is None:

@@ -209,6 +209,24 @@ def test_a_made_up_forecast_regression_is_found() -> None:
     assert back == []
 
 
+def test_a_multimodal_regression_under_the_same_top_mode_is_found() -> None:
+    # only FDE@3s and miss_rate were compared: worse other modes (minFDE_6 1.78 -> 5.64 m,
+    # miss_rate_6 0.24 -> 0.81 on CommonRoad) read "0 forecast errors worse"
+    base, run = prediction_result(), prediction_result()
+    branches = run["metrics"]["recorded"]["lane_branches"]["vehicle"]["moving"]
+    branches["minFDE"] += 3.0
+    branches["brier_minFDE"] += 3.0
+    branches["miss_rate_K"] += 0.5
+    pairs, regressions, _ = _compare_pred(run, base)
+    found = {(r["model"], r["group"], r["metric"]) for r in regressions}
+    assert found == {
+        ("lane_branches", "vehicle", metric) for metric in ("minFDE", "brier_minFDE", "miss_rate_K")
+    }
+    # a single-mode model has no such cells: nothing compared for them
+    compared = {(r["model"], r["metric"]) for r in pairs[0]["rows"]}
+    assert ("constant_velocity", "minFDE") not in compared
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [("history_s", 2.0), ("horizon_s", 5.0), ("stride_s", 1.0), ("fit_window_s", 0.5)],
