@@ -323,6 +323,10 @@ def run(args: argparse.Namespace) -> int:
             if tracks
             else {}
         ),
+        # the learned model's file and bytes: another checkpoint is another run
+        **(
+            _forecaster_identity(catalog[LEARNED].record["checkpoint"]) if LEARNED in models else {}
+        ),
     }
     identity = {
         "dataset": args.dataset,
@@ -511,6 +515,14 @@ def _trained_on_note(
         f"forecaster's checkpoint {' and '.join(parts)}: its scores there are not "
         "out-of-sample (score it on recordings it never saw, e.g. --split val)"
     )
+
+
+def _forecaster_identity(checkpoint: str) -> dict[str, Any]:
+    """``{"forecaster_file": its resolved path, "forecaster_sha256": its bytes' digest}``."""
+    import hashlib
+
+    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    return {"forecaster_file": resolved(checkpoint), "forecaster_sha256": digest}
 
 
 def _check_learned_window(args: argparse.Namespace, config: dict[str, Any]) -> None:

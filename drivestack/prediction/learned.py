@@ -451,10 +451,49 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
     state = check_state_dict(ckpt.get("state_dict"), own, str(p))
     net = ForecasterNet(cfg)
     net.load_state_dict(state)
-    provenance = ckpt.get("provenance")
-    forecaster = LearnedForecaster(cfg, net, provenance if isinstance(provenance, dict) else {})
+    provenance = _checked_provenance(ckpt.get("provenance"), str(p))
+    forecaster = LearnedForecaster(cfg, net, provenance)
     _probe(forecaster, str(p))
     return forecaster
+
+
+def _checked_provenance(value: Any, path: str) -> dict[str, Any]:
+    """A checkpoint's ``provenance``: a mapping of plain JSON values (strings, numbers,
+    booleans, None, lists and string-keyed mappings of them), as :func:`save_forecaster`
+    writes it and metrics.json records it; absent reads as ``{}``. ``DataError`` naming the
+    file and ``provenance.<key>`` otherwise (a tensor there passed every check and failed
+    the evaluation's metrics.json after all its work)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DataError(
+            f"expected a mapping of plain values, got {type(value).__name__}",
+            path=path,
+            field="provenance",
+        )
+
+    def check(item: Any, where: str) -> None:
+        if item is None or isinstance(item, bool | int | float | str):
+            return
+        if isinstance(item, list | tuple):
+            for i, element in enumerate(item):
+                check(element, f"{where}[{i}]")
+            return
+        if isinstance(item, dict):
+            for key, element in item.items():
+                if not isinstance(key, str):
+                    raise DataError(f"expected string keys, got {key!r}", path=path, field=where)
+                check(element, f"{where}.{key}")
+            return
+        raise DataError(
+            f"expected a plain JSON value (string, number, boolean, null, list, mapping), got "
+            f"{type(item).__name__}",
+            path=path,
+            field=where,
+        )
+
+    check(value, "provenance")
+    return value
 
 
 #: The fastest a probe forecast may move an agent (m/s): far past any road user, so only

@@ -201,3 +201,26 @@ def test_finite_but_absurd_weights_are_refused_on_loading(
         DataError, match=r"scaled\.pt: field state_dict: its weights (forecast a car|give no valid)"
     ):
         load_forecaster(scaled)
+
+
+@pytest.mark.parametrize(
+    ("provenance", "field"),
+    [
+        ({"holdout_top_mode_ade_m": torch.tensor(1.0)}, "provenance.holdout_top_mode_ade_m"),
+        ({"runs": [1, {"loss": torch.zeros(2)}]}, "provenance.runs[1].loss"),
+        ({"by_seq": {3: "x"}}, "provenance.by_seq"),
+        ([1, 2], "provenance"),
+    ],
+)
+def test_provenance_must_hold_plain_values(
+    saved: tuple[Path, dict[str, Any]], tmp_path: Path, provenance: Any, field: str
+) -> None:
+    # a tensor in the provenance passed every load check, then failed the evaluation's
+    # metrics.json (TypeError: Tensor is not JSON serializable) after all its work
+    _, ckpt = saved
+    bad = _save(tmp_path, "bad.pt", ckpt, provenance=provenance)
+    with pytest.raises(DataError) as err:
+        load_forecaster(bad)
+    assert (err.value.path, err.value.field) == (str(bad), field)
+    plain = {"seed": 0, "splits": ["0000"], "losses": {"train": [0.5, None]}, "ok": True}
+    assert load_forecaster(_save(tmp_path, "ok.pt", ckpt, provenance=plain)).provenance == plain

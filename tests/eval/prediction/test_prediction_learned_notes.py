@@ -72,6 +72,7 @@ def test_every_suggested_horizon_is_accepted(value: float, grid: tuple[float, bo
 
 
 def _forecaster(tmp_path: Path, provenance: dict[str, object]) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cfg = ForecasterConfig(modes=2, hidden=16)  # 1 s of past, 3 s of horizon, 0.3 s window
     torch.manual_seed(0)
     path = tmp_path / "f.pt"
@@ -158,3 +159,26 @@ def test_scoring_learned_on_its_training_sequences_warns(
     assert rc == 0 and "warning" not in capsys.readouterr().err
     report = json.loads((tmp_path / "v" / "metrics.json").read_text())
     assert not [n for n in report["notes"] if "out-of-sample" in n or "fit" in n]
+
+
+def test_another_checkpoint_is_another_run_in_the_same_folder(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the run's identity held only "learned ... (f.pt)": a second checkpoint of the same
+    # name silently replaced the first one's metrics.json
+    first = _forecaster(tmp_path / "a", {})
+    torch.manual_seed(1)
+    second = tmp_path / "b" / "f.pt"
+    second.parent.mkdir()
+    cfg = ForecasterConfig(modes=2, hidden=16)
+    save_forecaster(second, LearnedForecaster(cfg, ForecasterNet(cfg), {}))
+    argv = ["eval", "prediction", "--dataset", "commonroad", "--quiet", "--models", "learned"]
+    argv += ["--root", str(shared_data / "commonroad" / "USA_US101-4_1_T-1.xml")]
+    argv += ["--out", str(tmp_path / "out")]
+    assert cli_main([*argv, "--forecaster", str(first)]) == 0
+    settings = json.loads((tmp_path / "out" / "metrics.json").read_text())["settings"]
+    assert settings["forecaster_file"] == str(first.resolve())
+    assert len(settings["forecaster_sha256"]) == 64
+    capsys.readouterr()
+    assert cli_main([*argv, "--forecaster", str(second)]) == 2  # refused before any work
+    assert "forecaster" in capsys.readouterr().err
