@@ -33,6 +33,7 @@ from drivestack.eval.prediction.trajectories import (
     sample_period_jittered,
     trajectories_from_rows,
 )
+from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import RoadMap
 
 #: The frame of AV2 trajectories without a map (AV2's own name for it).
@@ -43,6 +44,11 @@ KITTI_WORLD_FRAME = "world"
 #: Peachtree and Lankershim recordings; BMW's A9 recordings) and simulated traffic.
 _RECORDED_WORDS = ("NGSIM", "Next Generation Simulation", "BMW")
 _SIMULATED_WORDS = ("SUMO",)
+
+
+#: AV2 categories of two-wheelers without their rider (the rider is its own cuboid):
+#: not forecast (their agents count under ``agents_skipped_by_class`` as unknown).
+RIDERLESS_CATEGORIES = ("BICYCLE", "MOTORCYCLE")
 
 
 def read_av2_trajectories(log_dir: str | Path) -> TrajectorySet:
@@ -71,7 +77,10 @@ def read_av2_trajectories(log_dir: str | Path) -> TrajectorySet:
     road_map = _av2_road_map(log)
     frame = road_map.frame if road_map is not None else AV2_CITY_FRAME
     path = str(log / "annotations.feather")
-    label = cuboids.to_boxes().label
+    label = cuboids.to_boxes().label.copy()
+    # a bicycle or motorcycle cuboid is the vehicle, not its rider (AV2 labels the rider
+    # apart, BICYCLIST / MOTORCYCLIST): a parked bike is no cyclist to forecast
+    label[np.isin(cuboids.category, RIDERLESS_CATEGORIES)] = int(ObjectClass.UNKNOWN)
     dt_s = median_sample_period_s(time_s, path)
     return TrajectorySet(
         name=log.name,

@@ -39,6 +39,25 @@ def test_av2_log_in_the_city_frame(shared_data: Path) -> None:
     assert cv[moving].mean() < 0.5 * stat[moving].mean()
 
 
+def test_av2_riderless_bicycles_and_motorcycles_are_not_cyclists(shared_data: Path) -> None:
+    # a BICYCLE / MOTORCYCLE cuboid is the vehicle (AV2 labels the rider apart): the log's
+    # parked bikes made every "cyclist" case (all stationary, miss rate 0)
+    from drivestack.ingest.argoverse2 import read_av2_cuboids
+    from drivestack.structures.labels import ObjectClass
+
+    cuboids = read_av2_cuboids(shared_data / AV2_LOG / "annotations.feather")
+    riderless = {
+        str(uuid)
+        for uuid, category in zip(cuboids.track_uuid, cuboids.category, strict=True)
+        if category in ("BICYCLE", "MOTORCYCLE")
+    }
+    assert riderless  # the log has some
+    rec = read_av2_trajectories(shared_data / AV2_LOG)
+    by_id = {a.agent_id: a.object_class for a in rec.agents}
+    assert {by_id[uuid] for uuid in riderless} == {ObjectClass.UNKNOWN}
+    assert ObjectClass.CYCLIST not in set(by_id.values())  # no BICYCLIST in this log
+
+
 def test_av2_sweep_without_a_pose_names_the_pose_file(shared_data: Path, tmp_path: Path) -> None:
     import pyarrow.feather as feather
 
