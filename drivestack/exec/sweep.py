@@ -80,7 +80,10 @@ class Variant:
 
 def _parse_value(text: str) -> ParamValue:
     """A grid value: an int or float as C spells it (not ``1_0`` or non-ASCII digits, which
-    stay text for the scenario check to refuse), ``true`` / ``false``, else the text."""
+    stay text for the scenario check to refuse), ``true`` / ``false``, else the text; a value
+    in matching single or double quotes is the text inside them (``'45084'``: a lane id)."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
     for cast in (parse_int, parse_float):
         try:
             return cast(text)
@@ -172,7 +175,7 @@ def scenario_variants(
     up front would cost 10-400 ms a variant.)
     """
     raw = _raw(cfg)
-    params = [p for p in spec.params if _applicable(raw, p.key)]
+    params = [_as_field_type(p, raw) for p in spec.params if _applicable(raw, p.key)]
     if not params:
         return [(cfg, variant_seed(spec.seed, cfg.name, 0), {})]
     grid = [p for p in params if not p.is_random]
@@ -201,6 +204,21 @@ def scenario_variants(
         data["name"] = f"{cfg.name}#{index:04d}"
         out.append((_swept_config(data, cfg, values, params), seed, values))
     return out
+
+
+def _as_field_type(param: SweepParam, raw: dict[str, Any]) -> SweepParam:
+    """``param`` with its grid numbers as text where the scenario's field is text (a lane id
+    such as Lanelet2's ``45084`` reads as a number on the command line)."""
+    node: Any = raw
+    for part in param.key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if param.is_random or not isinstance(node, str):
+        return param
+    texts = tuple(
+        str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        for v in param.values
+    )
+    return dataclasses.replace(param, values=texts)
 
 
 def _with_values(

@@ -93,3 +93,17 @@ def test_a_non_ascii_digit_does_not_index_a_list_in_a_sweep_key() -> None:
     # "agents.\uff10" was agents[0]: swept as if the key were agents.0.station_m
     assert unswept_keys([cfg], spec) == {"agents.\uff10.station_m": [cfg.name]}
     assert scenario_variants(cfg, spec) == [(cfg, variant_seed(0, cfg.name, 0), {})]
+
+
+def test_numeric_looking_lane_ids_sweep_as_text() -> None:
+    # Lanelet2 / CommonRoad lane ids read as numbers on the command line: "expected a string,
+    # got 45084"; quoting passed the quotes through ("no lane \"'45084'\" in the map")
+    (cfg,) = load_scenarios(CONFIGS / "scenarios" / "lanelet2_signal_stop.yaml")
+    assert parse_sweep_param("ego.lane='45084',\"45082\"").values == ("45084", "45082")
+    for text in ("ego.lane=45084,45082", "ego.lane='45084','45082'"):
+        variants = scenario_variants(cfg, SweepSpec((parse_sweep_param(text),)))
+        assert [v[0].ego.lane for v in variants] == ["45084", "45082"]
+        assert [v[2] for v in variants] == [{"ego.lane": "45084"}, {"ego.lane": "45082"}]
+    # a number field keeps numbers
+    (speed,) = scenario_variants(cfg, SweepSpec((parse_sweep_param("ego.speed_kph=20"),)))
+    assert speed[2] == {"ego.speed_kph": 20}
