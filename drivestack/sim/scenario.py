@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import itertools
 import math
 import re
@@ -1256,9 +1257,17 @@ def safe_name(name: str) -> str:
     ``ccrs[10kph]#0003`` -> ``ccrs_10kph_0003``.
 
     Runs of characters other than letters, digits and ``_.=,-`` become one ``_``, repeated
-    ``_`` are merged, separators are trimmed from both ends (so never ``.`` or ``..``), and
-    the name is cut to at most 120 characters; ``scenario`` if nothing is left.
+    ``_`` are merged, separators are trimmed from both ends (so never ``.`` or ``..``);
+    ``scenario`` if nothing is left. A name longer than 120 characters is cut to them with
+    ``_`` and 8 hex digits of its SHA-1 before a fleet variant's ``_NNNN`` suffix, which is
+    kept: two long names that differ only past the cut keep their own folders.
     """
     folded = re.sub(_UNSAFE_RUN, "_", name)
-    folded = re.sub(r"_{2,}", "_", folded)
-    return folded[:_MAX_FOLDER_CHARS].strip(_EDGE_SEPARATORS) or "scenario"
+    folded = re.sub(r"_{2,}", "_", folded).strip(_EDGE_SEPARATORS)
+    if len(folded) > _MAX_FOLDER_CHARS:
+        variant = re.search(r"_\d{4}$", folded)
+        suffix = variant.group(0) if variant else ""
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        keep = _MAX_FOLDER_CHARS - len(suffix) - len(digest) - 1
+        folded = f"{folded[:keep].rstrip(_EDGE_SEPARATORS)}_{digest}{suffix}"
+    return folded or "scenario"

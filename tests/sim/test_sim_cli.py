@@ -131,6 +131,18 @@ def test_safe_name_has_no_stray_separators(name: str, folder: str) -> None:
     assert safe_name(name) == folder
 
 
+def test_long_names_keep_their_variant_suffix_and_their_own_folders() -> None:
+    # names of ~120+ characters were cut after the "#NNNN" suffix was added: the fleet's
+    # variants #0000 and #0001 shared one folder and the fleet was refused ("rename one")
+    stem = "t[" + ",".join(f"agents.0.key_number_{k}=value_{k}" for k in range(4)) + "]"
+    a, b = safe_name(stem + "#0000"), safe_name(stem + "#0001")
+    assert a != b and a.endswith("_0000") and b.endswith("_0001")
+    assert len(a) == len(b) == 120 and a[:-5] != b[:-5]  # the digest differs too
+    # names that differ only past the cut keep their own folders
+    assert safe_name(stem + "x" * 10) != safe_name(stem + "y" * 10)
+    assert safe_name("ccrs[10kph]#0003") == "ccrs_10kph_0003"  # short names as before
+
+
 def test_run_folder_is_the_clean_name(tmp_path: Path, capsys) -> None:
     argv = ["sim", str(CONFIGS / "scenarios" / "ccrs.yaml"), "--out", str(tmp_path)]
     assert main([*argv, "--filter", "10kph", "--planner", "pdm", "--max-steps", "3"]) == 0
