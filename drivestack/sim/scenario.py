@@ -336,9 +336,13 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
     origins: list[Origins] = [{}]
     cases = sweep.get("cases")
     if cases is not None:
-        if not isinstance(cases, list) or not all(_key_mapping(c) and c for c in cases):
+        if (
+            not isinstance(cases, list)
+            or not cases
+            or not all(_key_mapping(c) and c for c in cases)
+        ):
             raise ConfigError(
-                "cases must be a list of {dotted key: value} mappings",
+                "cases must be a non-empty list of {dotted key: value} mappings",
                 path=path,
                 field="sweep.cases",
             )
@@ -388,10 +392,19 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
                 set_dotted(data, key, value, path)
             except ConfigError as exc:  # named where the key is written: sweep.cases.0.<key>
                 raise ConfigError(exc.reason, path=path, field=f"{origin[key]}.{key}") from None
+        # a named case keeps its name; the grid's and draws' values still tell its variants
+        # apart (a named case crossed with a grid gave every combination the case's name)
+        shown = [
+            k
+            for k, v in overrides.items()
+            if not isinstance(v, list | dict)
+            and (label is None or not origin.get(k, "").startswith("sweep.cases"))
+        ]
+        values_label = ",".join(f"{short[k]}={overrides[k]}" for k in shown)
         if label is None:
-            label = ",".join(
-                f"{short[k]}={v}" for k, v in overrides.items() if not isinstance(v, list | dict)
-            )
+            label = values_label
+        elif values_label:
+            label = f"{label},{values_label}"
         data["name"] = f"{raw.get('name', '?')}[{label}]" if label else raw.get("name")
         if isinstance(data["name"], str) and data["name"] in named:
             raise ConfigError(
@@ -1223,11 +1236,22 @@ def read_suite(path: str | Path) -> Suite:
     suite = from_mapping(SuiteConfig, raw, str(p))
     scenarios: list[ScenarioConfig] = []
     known_failures: KnownFailures = {}
+    if not suite.scenarios:  # (a run of nothing would read as a filter that matched none)
+        raise ConfigError(
+            "a suite lists at least one scenario file", path=str(p), field="scenarios"
+        )
+    first_entry: dict[str, int] = {}  # scenario name -> the entry that loaded it
     for i, entry in enumerate(suite.scenarios):
         file = (p.parent / entry.file).resolve()
         if not file.is_file():
             raise ConfigError(
                 f"scenario file not found: {file}", path=str(p), field=f"scenarios.{i}.file"
+            )
+        if entry.names is not None and not entry.names:
+            raise ConfigError(
+                "names lists at least one scenario (leave it out for all of the file's)",
+                path=str(p),
+                field=f"scenarios.{i}.names",
             )
         loaded = load_scenarios(file)
         if entry.names is not None:
@@ -1240,6 +1264,15 @@ def read_suite(path: str | Path) -> Suite:
                     field=f"scenarios.{i}.names",
                 )
             loaded = [s for s in loaded if s.name in entry.names]
+        for scenario in loaded:  # a file listed twice (or two files' same names)
+            if scenario.name in first_entry:
+                raise ConfigError(
+                    f"scenario {scenario.name!r} is also loaded by scenarios."
+                    f"{first_entry[scenario.name]}: each scenario once (its result folder)",
+                    path=str(p),
+                    field=f"scenarios.{i}",
+                )
+            first_entry[scenario.name] = i
         listed = _check_known_failures(entry, str(p), f"scenarios.{i}.known_failures")
         if listed:
             known_failures.update({s.name: listed for s in loaded})

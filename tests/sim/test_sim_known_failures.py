@@ -98,6 +98,53 @@ def test_an_unknown_suite_entry_key_names_the_suite_file_and_field(tmp_path: Pat
     assert str(suite) in str(info.value) and "scenarios.0.known_failure" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("entries", "field", "said"),
+    [
+        ("[]", "scenarios", "at least one scenario file"),
+        ("\n  - {file: hit.yaml, names: []}", "scenarios.0.names", "at least one scenario"),
+        (
+            "\n  - {file: hit.yaml}\n  - {file: hit.yaml}",
+            "scenarios.1",
+            "also loaded by scenarios.0",
+        ),
+    ],
+)
+def test_an_empty_or_repeated_suite_entry_names_the_suite_file_and_key(
+    tmp_path: Path, entries: str, field: str, said: str
+) -> None:
+    # "--filter '' matches none of the 0 scenarios" (no --filter given), or the scenario
+    # file blamed for a suite listing it twice
+    (tmp_path / "hit.yaml").write_text(SCENARIO.format(name="hit", where=HIT))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: s\nscenarios: {entries}\n")
+    with pytest.raises(ConfigError) as info:
+        read_suite(suite)
+    assert (info.value.path, info.value.field) == (str(suite), field)
+    assert said in str(info.value)
+
+
+def test_a_named_case_crossed_with_a_grid_keeps_its_name_and_the_grid_values(
+    tmp_path: Path,
+) -> None:
+    # every grid combination of a named case had the case's name: "two variants are named"
+    from drivestack.sim.scenario import load_scenarios
+
+    text = SCENARIO.format(name="t", where=GOOD) + (
+        "sweep:\n  grid: {ego.station_m: [100.0, 90.0]}\n"
+        "  cases: [{name: slow, ego.speed_kph: 20}, {name: fast, ego.speed_kph: 30}]\n"
+    )
+    (tmp_path / "t.yaml").write_text(text)
+    names = [c.name for c in load_scenarios(tmp_path / "t.yaml")]
+    assert names == [
+        "t[slow,station_m=100.0]", "t[slow,station_m=90.0]",
+        "t[fast,station_m=100.0]", "t[fast,station_m=90.0]",
+    ]  # fmt: skip
+    (tmp_path / "e.yaml").write_text(SCENARIO.format(name="e", where=GOOD) + "sweep: {cases: []}\n")
+    with pytest.raises(ConfigError, match="cases must be a non-empty list"):
+        load_scenarios(tmp_path / "e.yaml")
+
+
 def test_a_bad_known_failure_stops_the_command_before_any_run(tmp_path: Path, capsys) -> None:
     suite = _suite(tmp_path, {"hit": HIT}, "{pdm2: x}")
     out = tmp_path / "out"
