@@ -67,10 +67,11 @@ def test_av2_config_turns_boxes_along_lanes_and_the_note_says_so() -> None:
 
 
 def _kitti_root(shared: Path, tmp_path: Path, scan: bytes) -> Path:
-    """A one-frame KITTI object root: frame 000000's calib and labels, ``scan`` as its .bin."""
+    """A one-frame KITTI object root: frame 000000's calib, labels and image, ``scan`` as its
+    .bin."""
     src = shared / "kitti_object" / "training"
     base = tmp_path / "kitti" / "training"
-    for sub, ext in (("calib", "txt"), ("label_2", "txt")):
+    for sub, ext in (("calib", "txt"), ("label_2", "txt"), ("image_2", "png")):
         (base / sub).mkdir(parents=True)
         shutil.copy(src / sub / f"000000.{ext}", base / sub / f"000000.{ext}")
     (base / "velodyne").mkdir()
