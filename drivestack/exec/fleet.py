@@ -295,6 +295,21 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             raise DataError(
                 f"not a JSON object but {type(old[key]).__name__}", path=str(path), field=key
             )
+    for name, listed in (old.get("known_failures") or {}).items():
+        if not isinstance(listed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in listed.items()
+        ):
+            raise DataError(
+                f"expected a mapping of planner -> reason, got {listed!r:.80}",
+                path=str(path),
+                field=f"known_failures.{name}",
+            )
+    filters = old.get("filters")
+    if filters is not None and not (
+        isinstance(filters, list) and all(isinstance(f, str) for f in filters)
+    ):
+        raise DataError(f"expected a list of strings, got {filters!r:.80}", path=str(path),
+                        field="filters")  # fmt: skip
 
     def same(key: str) -> bool:
         if key == "sweep":  # more draws extend a sweep: a variant's seed does not depend on count

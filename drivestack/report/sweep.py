@@ -43,6 +43,14 @@ def _numeric(values: list[Any]) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
+def _order_key(value: Any) -> tuple[int, str, Any]:
+    """Sort key of a swept value: numbers first, together and by value (a grid of ``10,
+    12.5, 15`` read back as two types came out ``12.5, 10, 15``), then others by type."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, "", value)
+    return (1, type(value).__name__, value)
+
+
 def bin_values(
     values: list[Any], max_bins: int = MAX_BINS, span: Span | None = None
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
@@ -56,7 +64,8 @@ def bin_values(
     >>> [b["label"] for b in bins], idx.tolist()
     (['[20, 40)', '[40, 60]'], [0, 0, 1, 1])
     """
-    distinct = sorted(set(values), key=lambda v: (str(type(v)), v))
+    # numbers (ints and floats alike, not bools) in numeric order, then the rest by type
+    distinct = sorted(set(values), key=_order_key)
     if not _numeric(values) or (span is None and len(distinct) <= max_bins):
         lookup = {v: i for i, v in enumerate(distinct)}
         bins: list[dict[str, Any]] = [

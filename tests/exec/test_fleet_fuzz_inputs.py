@@ -167,7 +167,14 @@ def test_a_cut_line_is_silent_once_a_later_record_of_its_variant_reads(
 
 @pytest.mark.parametrize(
     ("text", "field"),
-    [(b"[1, 2]", None), (b'{"sweep": [1]}', "sweep"), (b"\xff\xfe\x00{", None)],
+    [
+        (b"[1, 2]", None),
+        (b'{"sweep": [1]}', "sweep"),
+        (b"\xff\xfe\x00{", None),
+        # these two failed with a TypeError traceback on resume
+        (b'{"known_failures": {"ccrs[10kph]": 5}}', "known_failures.ccrs[10kph]"),
+        (b'{"filters": 5}', "filters"),
+    ],
 )
 def test_a_manifest_that_is_not_a_fleet_object_is_a_data_error(
     scenario_file: Path, tmp_path: Path, text: bytes, field: str | None

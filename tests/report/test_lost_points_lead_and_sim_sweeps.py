@@ -332,6 +332,11 @@ def test_many_distinct_values_are_binned_and_few_are_not() -> None:
     assert idx.tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]
     few, _ = bin_values([1.5, 2.5, 1.5])
     assert [(b["label"], b["low"]) for b in few] == [("1.5", None), ("2.5", None)]
+    # a grid mixing ints and floats (10, 12.5, 15) is in numeric order, not 12.5, 10, 15
+    mixed, idx = bin_values([10, 12.5, 15, 10])
+    assert [b["label"] for b in mixed] == ["10", "12.5", "15"] and idx.tolist() == [0, 1, 2, 0]
+    texts, _ = bin_values(["road_1", 2, "road_0", True])  # numbers first, then by type
+    assert [b["label"] for b in texts] == ["2", "True", "road_0", "road_1"]
     same, idx = bin_values([5.0, 5.0], span=(5.0, 5.0))  # a range of one value: one bin
     assert [b["label"] for b in same] == ["[5, 5]"] and idx.tolist() == [0, 0]
     rows = [ScenarioRow(f"a/s{i}", f"s#{i}", "a", "pass", params={"v": float(i)})
