@@ -709,6 +709,11 @@ def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
             _clear_run(folder)
         for name in _fleet_files():
             (out / name).unlink(missing_ok=True)
+    # the same invocation again runs every listed run anew: their earlier results go now, so
+    # that a rerun stopped part-way shows the runs it did not reach as never run, not the
+    # earlier invocation's results as this one's
+    for key in manifest["runs"]:
+        _clear_run(out / key)
     for name in SUMMARY_FILES:
         (out / name).unlink(missing_ok=True)
     from drivestack.core.atomic import write_text_atomic

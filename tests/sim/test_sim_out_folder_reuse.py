@@ -206,3 +206,33 @@ def test_a_scenario_given_relative_is_recorded_by_its_absolute_path(
     metrics = json.loads((out / "pdm" / "ccrs_10kph" / "metrics.json").read_text())
     manifest = json.loads((out / "sim.json").read_text())
     assert metrics["config"]["source"] == manifest["source"] == CCRS
+
+
+def test_a_rerun_stopped_part_way_leaves_no_earlier_result_as_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same command again, killed in its second run: the runs it did not reach kept the
+    # earlier invocation's results (from a since-edited scenario) and the report counted
+    # them as this one's ("5 runs, 4 passed"; "1 of its listed runs never ran" for 3)
+    import drivestack.exec.task as sim_runner
+    from drivestack.report.collect import load_run
+
+    argv = ["sim", CCRS, "--planner", "pdm", "--quiet", "--out", str(tmp_path), "--max-steps", "3"]
+    assert main(argv) == 0
+    listed = json.loads((tmp_path / "sim.json").read_text())["runs"]
+    assert len(listed) == 5 and all((tmp_path / k / "metrics.json").exists() for k in listed)
+    real, calls = sim_runner.run_built, []
+
+    def stop_at_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim_runner, "run_built", stop_at_second)
+    assert main(argv) == 130
+    done = [k for k in listed if (tmp_path / k / "metrics.json").exists()]
+    assert done == listed[:1]  # only the run this invocation finished
+    run = load_run(tmp_path)
+    assert sorted(r.status for r in run.rows).count("missing") == 4
+    assert any("4 of its listed runs never ran" in p for p in run.problems)
