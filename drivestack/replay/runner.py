@@ -52,6 +52,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -933,10 +934,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         + (f"; {timing}" if timing else "")
     ]
     lines += _skipped_lines(summary["skipped"])
-    lines += [
-        f"  {note}: {count_text(count, 'frame')}"
-        for note, count in summary.get("frame_notes", {}).items()
-    ]
+    lines += _note_lines(summary.get("frame_notes", {}))
     if summary["ingest"] is not None and not summary["ingest"]["clean"]:
         accepted = summary.get("ingest_accepted") or []
         counts = summary["ingest"]["counts"]
@@ -1006,20 +1004,54 @@ def _skipped_line(s: dict[str, Any]) -> str:
     return f"  skipped t={s['timestamp_ns']} {s['source']}: {s['reason']}"
 
 
+_TIME_IN_TEXT = re.compile(r"\d{10,}")  # a nanosecond time (or a longer number) in a reason
+
+
+def reason_template(reason: str) -> str:
+    """``reason`` with its nanosecond times (runs of 10 or more digits) as ``…``: the frames a
+    reason names by their own times group as one reason on the console."""
+    return _TIME_IN_TEXT.sub("…", reason)
+
+
+def _note_lines(notes: dict[str, int]) -> list[str]:
+    """The summary's ``frame_notes`` (``t=<ns> <reason>`` -> frames) for the console: notes
+    whose reasons differ only in times one line, with the frames and the first and last time
+    (the summary JSON keeps each), in the order of each reason's first note."""
+    groups: dict[str, list[tuple[str, str, int]]] = {}
+    for note, count in notes.items():
+        time, sep, reason = note.partition(" ")
+        if not (time.startswith("t=") and sep):
+            time, reason = "", note
+        groups.setdefault(reason_template(reason), []).append((time, reason, count))
+    out = []
+    for group in groups.values():
+        (first_t, reason, count), last_t = group[0], group[-1][0]
+        total = sum(n for _, _, n in group)
+        if len(group) == 1:
+            out.append(
+                f"  {f'{first_t} ' if first_t else ''}{reason}: {count_text(count, 'frame')}"
+            )
+        else:
+            out.append(f"  {count_text(total, 'frame')}, {first_t} to {last_t}: {reason}")
+    return out
+
+
 def _skipped_lines(skipped: list[dict[str, Any]]) -> list[str]:
     """The summary's ``skipped`` entries for the console: whole-input notes one line each;
-    frames skipped for the same reason one line with their count and the first and last
-    frame (the summary JSON keeps every entry), in the order of each reason's first frame."""
+    frames skipped for the same reason (up to the times it names, :func:`reason_template`)
+    one line with their count and the first and last frame (the summary JSON keeps every
+    entry), in the order of each reason's first frame."""
     groups: list[list[dict[str, Any]]] = []
     by_reason: dict[str, list[dict[str, Any]]] = {}
     for s in skipped:
         whole_input = s["timestamp_ns"] == -1
-        if not whole_input and s["reason"] in by_reason:
-            by_reason[s["reason"]].append(s)
+        key = reason_template(s["reason"])
+        if not whole_input and key in by_reason:
+            by_reason[key].append(s)
             continue
         groups.append([s])
         if not whole_input:
-            by_reason[s["reason"]] = groups[-1]
+            by_reason[key] = groups[-1]
     out = []
     for group in groups:
         first, last = group[0], group[-1]
