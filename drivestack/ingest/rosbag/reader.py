@@ -458,17 +458,8 @@ class RosbagLog:
                 "ego_pose_gap" if self.has_ego_pose_source else "no_ego_pose",
                 f"frame kept without world_from_ego: {exc}",
             )
-        if self.config.deskew and world_from_ego is not None and TIME_OFFSET_NS in cloud.attributes:
-            try:
-                cloud = deskew_point_cloud(cloud, ego_from_lidar, self.world_from_ego)
-            except DataError as exc:
-                self.report.repair(
-                    self.topic_map.lidars[key],
-                    i,
-                    stamp,
-                    "not_deskewed",
-                    f"frame kept as recorded: {exc}",
-                )
+        if world_from_ego is not None:  # (without one the frame's entry says so already)
+            cloud = self._deskewed(cloud, ego_from_lidar, self.topic_map.lidars[key], i)
         lidars = {key: cloud}
         ego_from_sensor = {key: ego_from_lidar}
         cameras = {}
@@ -491,6 +482,34 @@ class RosbagLog:
             world_from_ego=world_from_ego,
             source=f"{self.path}:{self.topic_map.lidars[key]}#{i}",
         )
+
+    def _deskewed(
+        self, cloud: PointCloud, ego_from_lidar: SE3, topic: str, index: int
+    ) -> PointCloud:
+        """``cloud`` de-skewed with the ego poses (``config.deskew``, per-point times), or as
+        recorded with a ``not_deskewed`` entry when the poses do not cover its sweep."""
+        if not self.config.deskew or TIME_OFFSET_NS not in cloud.attributes:
+            return cloud
+        try:
+            return deskew_point_cloud(cloud, ego_from_lidar, self.world_from_ego)
+        except DataError as exc:
+            self.report.repair(
+                topic, index, cloud.timestamp_ns, "not_deskewed", f"frame kept as recorded: {exc}"
+            )
+            return cloud
+
+    def _deskewed_other(
+        self, cloud: PointCloud, ego_from_lidar: SE3, topic: str, index: int
+    ) -> PointCloud:
+        """A LiDAR other than the key one, de-skewed as the key LiDAR's sweeps are, when the
+        ego pose is known at its time (else as recorded: its frame's pose entry says why)."""
+        if not self.config.deskew or TIME_OFFSET_NS not in cloud.attributes:
+            return cloud
+        try:
+            self.world_from_ego(np.int64(cloud.timestamp_ns))
+        except DataError:
+            return cloud
+        return self._deskewed(cloud, ego_from_lidar, topic, index)
 
     def frames(self, *, say_why: bool = True) -> Iterator[SensorFrame]:
         """Synchronised frames keyed on the first LiDAR's sweeps, in time order (a generator).
@@ -586,6 +605,7 @@ class RosbagLog:
                 elif lidar_topics[topic] != key:
                     name = lidar_topics[topic]
                     for cloud, mount in self._clouds(sources[topic], topic, i, stamp, msg):
+                        cloud = self._deskewed_other(cloud, mount, topic, i)
                         recent[name].append((cloud.timestamp_ns, (cloud, mount)))
                         late.check(name, topic, i, cloud.timestamp_ns, newest)
                 else:

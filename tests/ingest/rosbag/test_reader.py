@@ -88,10 +88,16 @@ def camera_info(ts, stamp: int):
 
 
 def write_drive(
-    path: Path, *, corrupt: bool = False, storage: str = "sqlite3", **writer_options
+    path: Path,
+    *,
+    corrupt: bool = False,
+    storage: str = "sqlite3",
+    second_lidar: bool = False,
+    **writer_options,
 ) -> None:
     """4 sweeps 100 ms apart (ego at 10 m/s along x), a camera 10 ms after each sweep,
-    odometry every 50 ms, the LiDAR 1.5 m ahead of base_link; optional bad messages."""
+    odometry every 50 ms, the LiDAR 1.5 m ahead of base_link; optional bad messages; with
+    ``second_lidar`` the same sweeps again on ``/points_b``."""
     with BagWriter(path, storage, **writer_options) as w:  # type: ignore[arg-type]
         ts = w.typestore
         mount = transform_stamped(
@@ -115,6 +121,9 @@ def write_drive(
                 stamp,
                 pointcloud2_message(ts, xyz, {"t": times}, frame_id="lidar", stamp_ns=stamp),
             )
+            if second_lidar:
+                sweep = pointcloud2_message(ts, xyz, {"t": times}, frame_id="lidar", stamp_ns=stamp)
+                w.write("/points_b", PC2, stamp, sweep)
             w.write("/cam/image_raw", IMG, stamp + 10_000_000, image(ts, stamp + 10_000_000, k))
         if corrupt:
             end = T0 + 4 * SWEEP_NS
@@ -158,6 +167,20 @@ def test_sync_poses_and_deskew(tmp_path: Path) -> None:
         np.testing.assert_allclose(
             frame.ego_from_sensor["cam_image_raw"].translation, [1.0, 0.0, 1.5]
         )
+
+
+def test_every_lidar_with_point_times_is_deskewed(tmp_path: Path) -> None:
+    # only the key LiDAR was de-skewed: the second one's copy of the same sweeps stayed 0.5 m
+    # off at its later point, with nothing reported
+    path = tmp_path / "drive"
+    write_drive(path, second_lidar=True)
+    log = RosbagLog(path, announce=lambda _: None)
+    frames = list(log.frames())
+    assert len(frames) == 4 and log.report.clean, log.report.summary()
+    for frame in frames:
+        assert set(frame.lidars) == {"points", "points_b"}
+        for cloud in frame.lidars.values():
+            np.testing.assert_allclose(cloud.xyz_m[:, 0], [20.0, 20.5], atol=1e-5)
 
 
 def test_camera_outside_tolerance_is_not_attached(tmp_path: Path) -> None:
