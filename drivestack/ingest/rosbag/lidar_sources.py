@@ -79,13 +79,15 @@ class VelodyneSource:
 
 
 class OusterSource:
-    def __init__(self, metadata_json: str, source: str) -> None:
-        from drivestack.ingest.rosbag.ouster import OusterDecoder
+    def __init__(self, metadata_json: str, source: str, frame: str | None = None) -> None:
+        from drivestack.ingest.rosbag.ouster import OUSTER_SENSOR_FRAME, OusterDecoder
 
         self.num_nonfinite = 0
         self.num_nonfinite_claimed_dense = 0
         self.repairs: list[tuple[str, str]] = []
-        self._decoder = OusterDecoder(metadata_json, source=source)
+        self._decoder = OusterDecoder(
+            metadata_json, frame=frame or OUSTER_SENSOR_FRAME, source=source
+        )
         self._pending = 0  # packets of the frame being assembled
 
     def feed(self, msg: Any, log_time_ns: int, *, path: str, record: str) -> list[PointCloud]:
@@ -111,9 +113,11 @@ def make_lidar_source(
     *,
     velodyne: VelodyneConfig | None = None,
     ouster_metadata: str | None = None,
+    ouster_frame: str | None = None,
     source: str = "<bag>",
 ) -> LidarSource:
-    """The decoder for a LiDAR topic of ``msgtype``; ValueError for other types."""
+    """The decoder for a LiDAR topic of ``msgtype``; ValueError for other types.
+    ``ouster_frame``: the TF frame of an Ouster's points (default ``os_sensor``)."""
     kind = normalise_msgtype(msgtype)
     if kind == POINTCLOUD2:
         return PointCloud2Source()
@@ -122,5 +126,5 @@ def make_lidar_source(
     if kind in OUSTER_PACKETS:
         if ouster_metadata is None:
             raise ValueError(f"Ouster packets need the sensor metadata JSON ({source})")
-        return OusterSource(ouster_metadata, source)
+        return OusterSource(ouster_metadata, source, ouster_frame)
     raise ValueError(f"{msgtype} is not a LiDAR message type (known: {LIDAR_MSGTYPES})")

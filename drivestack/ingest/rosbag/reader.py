@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from drivestack.core.errors import DataError
+from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.frames import camera_frame
 from drivestack.core.transforms import SE3
 from drivestack.ingest.rosbag import messages as m
@@ -186,25 +186,52 @@ class RosbagLog:
         ]
 
     def _note_unused_velodyne_settings(self) -> None:
-        """A ``velodyne`` entry naming no Velodyne LiDAR of the topic map (a typo, or a map
-        guessed with other names): reported (kind ``unused_config``) and announced."""
-        velodyne_lidars = sorted(
-            name
-            for name, topic in self.topic_map.lidars.items()
-            if self._msgtypes.get(topic) == VELODYNE_SCAN
-        )
-        for name in self.config.velodyne:
-            if name in velodyne_lidars:
+        """A ``velodyne`` / ``ouster`` entry naming no LiDAR of its kind in the topic map (a
+        typo, or a map guessed with other names): reported (kind ``unused_config``) and
+        announced. Two Ouster LiDARs whose points would share a TF frame (each one's mount
+        taken for both) are a ``ConfigError`` naming ``ouster.<lidar>.frame``."""
+        for section, kind, types in (
+            ("velodyne", "Velodyne", (VELODYNE_SCAN,)),
+            ("ouster", "Ouster", tuple(OUSTER_PACKETS)),
+        ):
+            lidars = sorted(
+                name
+                for name, topic in self.topic_map.lidars.items()
+                if self._msgtypes.get(topic) in types
+            )
+            for name in getattr(self.config, section):
+                if name in lidars:
+                    continue
+                what = (
+                    f"a LiDAR without {kind} packets"
+                    if name in self.topic_map.lidars
+                    else "no LiDAR"
+                )
+                reason = (
+                    f"{section}.{name} names {what} of the topic map ({kind} LiDARs: "
+                    f"{lidars}); its settings are not used"
+                )
+                self.report.skip("<config>", 0, 0, "unused_config", reason)
+                self._announce(f"{self.path}: {reason}")
+        self._check_ouster_frames()
+
+    def _check_ouster_frames(self) -> None:
+        from drivestack.ingest.rosbag.ouster import OUSTER_SENSOR_FRAME
+
+        first: dict[str, str] = {}  # frame -> the first Ouster LiDAR in it
+        for name, topic in self.topic_map.lidars.items():
+            if self._msgtypes.get(topic) not in OUSTER_PACKETS:
                 continue
-            what = (
-                "a LiDAR without Velodyne packets" if name in self.topic_map.lidars else "no LiDAR"
-            )
-            reason = (
-                f"velodyne.{name} names {what} of the topic map (Velodyne LiDARs: "
-                f"{velodyne_lidars}); its settings are not used"
-            )
-            self.report.skip("<config>", 0, 0, "unused_config", reason)
-            self._announce(f"{self.path}: {reason}")
+            setting = self.config.ouster.get(name)
+            frame = setting.frame if setting is not None else OUSTER_SENSOR_FRAME
+            if frame in first:
+                raise ConfigError(
+                    f"Ouster LiDARs {first[frame]!r} and {name!r} would both read their points "
+                    f"in frame {frame!r} (one mount for both): give each its TF frame",
+                    path=str(self.config.source) if self.config.source else None,
+                    field=f"ouster.{name}.frame",
+                )
+            first[frame] = name
 
     # -- reading ------------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -365,10 +392,12 @@ class RosbagLog:
     def _lidar_source(self, name: str, topic: str) -> LidarSource:
         meta_topic = ouster_metadata_topic(topic)
         try:
+            ouster = self.config.ouster.get(name)
             return make_lidar_source(
                 self._msgtypes[topic],
                 velodyne=self.config.velodyne.get(name),
                 ouster_metadata=self._ouster_metadata.get(meta_topic),
+                ouster_frame=ouster.frame if ouster is not None else None,
                 source=f"{self.path}:{meta_topic}",
             )
         except DataError as exc:

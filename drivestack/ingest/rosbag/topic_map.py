@@ -19,6 +19,8 @@ YAML (loaded strictly with :func:`drivestack.config.load_yaml_config`; every key
     sync_latency_ns: 500000000
     velodyne:                    # per Velodyne packet LiDAR (optional; model detected)
       top: {model: VLP16, calibration: VLP16.yaml, min_range_m: 0.3, max_range_m: 300.0}
+    ouster:                      # per Ouster packet LiDAR (optional)
+      left: {frame: left/os_sensor}   # its points' TF frame (default os_sensor)
 
 ``velodyne`` is keyed by the LiDAR names of ``topics.lidars`` (of the guessed map when
 ``topics`` is omitted); a relative ``calibration`` path is taken from the config file's folder
@@ -83,6 +85,14 @@ class TopicMap:
 
 
 @dataclass(frozen=True)
+class OusterConfig:
+    """Settings of one Ouster packet LiDAR: ``frame``, the TF frame its points are in (the
+    driver's ``sensor_frame``; two Ouster LiDARs need their own)."""
+
+    frame: str = "os_sensor"
+
+
+@dataclass(frozen=True)
 class RosbagConfig:
     """Ingest settings (see the module docstring); an empty ``topics`` guesses the topic map."""
 
@@ -95,6 +105,7 @@ class RosbagConfig:
     deskew: bool = True
     sync_latency_ns: int = 500_000_000
     velodyne: dict[str, VelodyneConfig] = field(default_factory=dict)
+    ouster: dict[str, OusterConfig] = field(default_factory=dict)
     #: the YAML file the config was read from (:func:`load_rosbag_config`; not a key of it),
     #: named by the errors about its settings; None for a config built in code
     source: Path | None = field(default=None, init=False, compare=False, repr=False)

@@ -136,3 +136,41 @@ def test_packets_of_an_unfinished_frame_are_reported_by_the_bag_reader(
     (entry,) = log.report.skipped
     assert (entry.topic, entry.index) == ("/os_node0/lidar_packets", 19)
     assert entry.reason.startswith("20 packets after the last full frame")
+
+
+def test_two_ousters_need_their_own_frames(shared_data: Path, tmp_path: Path) -> None:
+    # both read their points in os_sensor: the second silently got the first one's mount
+    from rosbags.rosbag1 import Reader, Writer
+
+    from drivestack.core.errors import ConfigError
+    from drivestack.ingest.rosbag.reader import RosbagLog
+    from drivestack.ingest.rosbag.topic_map import OusterConfig, RosbagConfig, TopicMap
+
+    src, bag = shared_data / "ros_bags/ouster_ros1/512x10_raw.bag", tmp_path / "two.bag"
+    spaces = ("/front", "/rear")
+    with Reader(src) as r, Writer(bag) as w:
+        conns = {
+            (c.id, ns): w.add_connection(
+                c.topic.replace("/os_node0", ns), c.msgtype, msgdef=c.msgdef.data, md5sum=c.digest
+            )
+            for c in r.connections
+            for ns in spaces
+        }
+        for c, t, raw in r.messages():
+            for ns in spaces:
+                w.write(conns[(c.id, ns)], t, raw)
+    topics = TopicMap(lidars={"front": "/front/lidar_packets", "rear": "/rear/lidar_packets"})
+    same = RosbagConfig(topics=topics, ego_frame="os_sensor")
+    with pytest.raises(ConfigError) as err:
+        RosbagLog(bag, same, announce=lambda _: None)
+    assert err.value.field == "ouster.rear.frame" and "'front' and 'rear'" in str(err.value)
+    own = same.replaced(
+        ego_frame="front/os_sensor",
+        ouster={"front": OusterConfig("front/os_sensor"), "rear": OusterConfig("rear/os_sensor")},
+    )
+    log = RosbagLog(bag, own, announce=lambda _: None)
+    (frame,) = list(log.frames())
+    assert frame.lidar("front").frame == "front/os_sensor"
+    # the bag has no TF: the rear sweep's frame cannot be placed, and that is said
+    assert "rear" not in frame.lidars
+    assert any("rear/os_sensor" in s.reason for s in log.report.skipped if s.kind == "missing_tf")
