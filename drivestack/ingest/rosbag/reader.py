@@ -158,6 +158,7 @@ class RosbagLog:
         #: camera -> (frame id, its latest CameraInfo message, that message's record
         #: ``"<topic> #<index>"``)
         self._infos: dict[str, tuple[str, Any, str]] = {}
+        self._changed: set[str] = set()  # calibration changes reported (one entry each)
         self._odometry_series: PoseSeries | None = None
         self._ouster_metadata: dict[str, str] = {}  # metadata topic -> sensor JSON
         self._read_small_streams()
@@ -266,13 +267,12 @@ class RosbagLog:
                         self._ouster_metadata[topic] = str(msg.data)
                     elif topic in tm.tf_static:
                         for tr in m.tf_message_transforms(msg):
-                            self.tf.add_static(
-                                tr.parent,
-                                tr.child,
-                                SE3.from_quaternion(tr.quaternion_wxyz, tr.translation_m),
-                            )
+                            pose = SE3.from_quaternion(tr.quaternion_wxyz, tr.translation_m)
+                            self._note_static_change(tr.parent, tr.child, pose, topic, i, stamp)
+                            self.tf.add_static(tr.parent, tr.child, pose)
                     elif topic in tm.tf:
                         for tr in m.tf_message_transforms(msg):
+                            self._note_static_and_dynamic(tr.parent, tr.child, topic, i, stamp)
                             self.tf.add_dynamic(
                                 tr.parent,
                                 tr.child,
@@ -296,13 +296,61 @@ class RosbagLog:
                     elif topic == tm.navsat:
                         self.gnss.append(m.decode_navsatfix(msg))
                     else:
-                        self._infos[info_topics[topic]] = (
-                            m.normalise_frame_id(msg.header.frame_id),
-                            msg,
-                            f"{topic} #{i}",
-                        )
+                        camera = info_topics[topic]
+                        frame_id = m.normalise_frame_id(msg.header.frame_id)
+                        self._note_camera_info_change(camera, frame_id, msg, topic, i, stamp)
+                        self._infos[camera] = (frame_id, msg, f"{topic} #{i}")
                 except (ValueError, DataError) as exc:
                     self.report.skip(topic, i, stamp, "invalid", str(exc))
+
+    # -- calibration that changes within the bag -----------------------------------------------
+    # One value of each is used for the whole bag (the last one read); a later one that differs
+    # is reported once per edge or camera (kind ``calibration_changed``, kept: not clean).
+
+    def _note_static_change(
+        self, parent: str, child: str, pose: SE3, topic: str, index: int, stamp: int
+    ) -> None:
+        old = self.tf.static_transform(parent, child)
+        key = f"tf {parent} -> {child}"
+        if old is None or key in self._changed or _same_pose(old, pose):
+            return
+        self._changed.add(key)
+        moved = float(np.linalg.norm(pose.translation - old.translation))
+        self.report.repair(
+            topic, index, stamp, "calibration_changed",
+            f"static edge {parent} -> {child} re-published {moved:.3f} m / "
+            f"{np.degrees(_turn_rad(old, pose)):.2f} deg from its earlier value: the last one "
+            "read is used for the whole bag (frames before it get the later mount)",
+        )  # fmt: skip
+
+    def _note_static_and_dynamic(
+        self, parent: str, child: str, topic: str, index: int, stamp: int
+    ) -> None:
+        key = f"both {parent} -> {child}"
+        if key in self._changed or self.tf.static_transform(parent, child) is None:
+            return
+        self._changed.add(key)
+        self.report.repair(
+            topic, index, stamp, "calibration_changed",
+            f"edge {parent} -> {child} is on /tf_static and on /tf: the static one is used "
+            "for every time, the /tf one never",
+        )  # fmt: skip
+
+    def _note_camera_info_change(
+        self, camera: str, frame_id: str, msg: Any, topic: str, index: int, stamp: int
+    ) -> None:
+        earlier = self._infos.get(camera)
+        key = f"camera {camera}"
+        if earlier is None or key in self._changed:
+            return
+        if earlier[0] == frame_id and _camera_info_values(earlier[1]) == _camera_info_values(msg):
+            return
+        self._changed.add(key)
+        self.report.repair(
+            topic, index, stamp, "calibration_changed",
+            f"camera {camera}'s CameraInfo differs from {earlier[2]}'s (frame, size, K, D or "
+            "distortion model): the last one read is used for the whole bag",
+        )  # fmt: skip
 
     # -- poses --------------------------------------------------------------------------------
     @property
@@ -760,3 +808,27 @@ def _message_counts(reader: Any) -> dict[str, int | None]:
         prev = counts.get(c.topic, 0)
         counts[c.topic] = None if n is None or prev is None else prev + int(n)
     return counts
+
+
+def _turn_rad(a: SE3, b: SE3) -> float:
+    """The angle of the rotation between ``a`` and ``b``."""
+    relative = np.asarray(a.rotation).T @ np.asarray(b.rotation)
+    return float(np.arccos(np.clip((np.trace(relative) - 1.0) / 2.0, -1.0, 1.0)))
+
+
+#: A static edge re-published within these of its earlier value is the same calibration.
+SAME_POSE_M, SAME_POSE_RAD = 1e-4, 1e-5
+
+
+def _same_pose(a: SE3, b: SE3) -> bool:
+    moved = float(np.linalg.norm(np.asarray(a.translation) - np.asarray(b.translation)))
+    return moved <= SAME_POSE_M and _turn_rad(a, b) <= SAME_POSE_RAD
+
+
+def _camera_info_values(msg: Any) -> tuple[Any, ...]:
+    """What a CameraInfo's calibration is made of: size, model, K and D (as read)."""
+    values = []
+    for names in (("width",), ("height",), ("distortion_model",), ("k", "K"), ("d", "D")):
+        value = next((getattr(msg, n) for n in names if hasattr(msg, n)), None)
+        values.append(tuple(np.asarray(value).ravel().tolist()) if value is not None else None)
+    return tuple(values)

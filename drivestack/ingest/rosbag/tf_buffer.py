@@ -212,6 +212,10 @@ class TransformBuffer:
             )
         series.add(timestamp_ns, quaternion_wxyz, translation)
 
+    def static_transform(self, parent: str, child: str) -> SE3 | None:
+        """The static edge ``parent -> child`` (``parent_from_child``), None when there is none."""
+        return self._static.get((parent, child))
+
     @property
     def static_edges(self) -> set[tuple[str, str]]:
         """``(parent, child)`` of the static edges."""

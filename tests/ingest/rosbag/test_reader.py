@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,14 @@ def write_drive(
     corrupt: bool = False,
     storage: str = "sqlite3",
     second_lidar: bool = False,
+    changes: bool = False,
     **writer_options,
 ) -> None:
     """4 sweeps 100 ms apart (ego at 10 m/s along x), a camera 10 ms after each sweep,
     odometry every 50 ms, the LiDAR 1.5 m ahead of base_link; optional bad messages; with
-    ``second_lidar`` the same sweeps again on ``/points_b``."""
+    ``second_lidar`` the same sweeps again on ``/points_b``; with ``changes``, after sweep 1
+    the LiDAR mount re-published 5 m forward, the camera's fx 80 instead of 100, and the
+    camera's mount on /tf too."""
     with BagWriter(path, storage, **writer_options) as w:  # type: ignore[arg-type]
         ts = w.typestore
         mount = transform_stamped(
@@ -125,6 +129,19 @@ def write_drive(
                 sweep = pointcloud2_message(ts, xyz, {"t": times}, frame_id="lidar", stamp_ns=stamp)
                 w.write("/points_b", PC2, stamp, sweep)
             w.write("/cam/image_raw", IMG, stamp + 10_000_000, image(ts, stamp + 10_000_000, k))
+            if changes and k == 1:
+                moved = transform_stamped(
+                    ts, stamp, "base_link", "lidar", SE3.from_xyz_yaw([6.5, 0.0, 1.8], 0.0)
+                )
+                w.write("/tf_static", TF, stamp, tf_message(ts, [moved, cam]))
+                info = camera_info(ts, stamp)
+                matrix = "k" if hasattr(info, "k") else "K"
+                values = getattr(info, matrix).copy()
+                values[0] = 80.0
+                w.write(
+                    "/cam/camera_info", INFO, stamp, dataclasses.replace(info, **{matrix: values})
+                )
+                w.write("/tf", TF, stamp, tf_message(ts, [cam]))
         if corrupt:
             end = T0 + 4 * SWEEP_NS
             w.write_raw("/points", PC2, end, b"\x00\x01\x00\x00garbage")
@@ -181,6 +198,31 @@ def test_every_lidar_with_point_times_is_deskewed(tmp_path: Path) -> None:
         assert set(frame.lidars) == {"points", "points_b"}
         for cloud in frame.lidars.values():
             np.testing.assert_allclose(cloud.xyz_m[:, 0], [20.0, 20.5], atol=1e-5)
+
+
+def test_calibration_changed_within_the_bag_is_reported(tmp_path: Path) -> None:
+    # one value of each is used for the whole bag (the last read): the frames before a
+    # re-published mount or CameraInfo silently got the later one, and a mount on both
+    # /tf_static and /tf silently took the static one
+    path = tmp_path / "drive"
+    write_drive(path, changes=True)
+    log = RosbagLog(path, announce=lambda _: None)
+    frames = list(log.frames())
+    assert len(frames) == 4
+    changed = [s for s in log.report.skipped if s.kind == "calibration_changed"]
+    assert all(s.kept for s in changed) and not log.report.clean
+    reasons = sorted(s.reason for s in changed)
+    assert len(reasons) == 3
+    assert reasons[0].startswith(
+        "camera cam_image_raw's CameraInfo differs from /cam/camera_info #0"
+    )
+    assert reasons[1].startswith("edge base_link -> cam_optical is on /tf_static and on /tf")
+    assert reasons[2].startswith("static edge base_link -> lidar re-published 5.000 m / 0.00 deg")
+    # the same values again are no change: a plain drive is clean
+    write_drive(tmp_path / "plain")
+    plain = RosbagLog(tmp_path / "plain", announce=lambda _: None)
+    list(plain.frames())
+    assert plain.report.clean
 
 
 def test_camera_outside_tolerance_is_not_attached(tmp_path: Path) -> None:
