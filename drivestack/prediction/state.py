@@ -107,12 +107,20 @@ def _slope_fit(
     return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-12), tc, vc, den
 
 
+#: How far past ``fit_window_s`` a sample still counts, in sample periods (jitter, rounding).
+WINDOW_SLACK_STEPS = 0.1
+
+
 def fit_window_weights(t_s: np.ndarray, fit_window_s: float) -> np.ndarray:
     """``(A, W)`` float weights for :func:`least_squares_slope`: 1 for the samples of each row
     of increasing times ``t_s`` within ``fit_window_s`` of its last (always the last two), else
-    0."""
+    0. Within a tenth of the row's median sample period (:data:`WINDOW_SLACK_STEPS`): on
+    jittered sweeps (AV2's 0.100196 s) a 0.3 s window holds its 4 samples, not 3 when the
+    third step lands at 0.3006 s."""
     age = t_s[:, -1:] - t_s  # (A, W), 0 at "now"
-    in_window = age <= fit_window_s + 1e-9
+    steps = np.diff(t_s, axis=1)
+    slack = WINDOW_SLACK_STEPS * np.median(steps, axis=1, keepdims=True) if steps.shape[1] else 0.0
+    in_window = age <= fit_window_s + np.maximum(slack, 1e-9)
     in_window[:, -2:] = True
     return in_window.astype(np.float64)
 

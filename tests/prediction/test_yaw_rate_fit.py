@@ -120,3 +120,16 @@ def test_the_yaw_rate_window_is_its_own() -> None:
 def test_bad_yaw_rate_fits_are_refused(kwargs, field) -> None:
     with pytest.raises(ValueError, match=f"YawRateFit.{field} must be"):
         YawRateFit(**kwargs)
+
+
+def test_a_fit_window_holds_its_samples_on_jittered_sweeps() -> None:
+    # AV2 sweeps are 0.100196 s apart: a 0.3 s window's third step lands at 0.3006 s and was
+    # left out (3 samples instead of 4 in 12% of the AV2 cases, silently)
+    from drivestack.prediction.state import fit_window_weights
+
+    jittered = np.arange(6)[None, :] * 0.100196
+    exact = np.arange(6)[None, :] * 0.1
+    assert fit_window_weights(jittered, 0.3).tolist() == [[0, 0, 1, 1, 1, 1]]
+    assert fit_window_weights(exact, 0.3).tolist() == [[0, 0, 1, 1, 1, 1]]
+    # a window between samples keeps only the samples inside it (0.25 s: 3 samples)
+    assert fit_window_weights(exact, 0.25).tolist() == [[0, 0, 0, 1, 1, 1]]
