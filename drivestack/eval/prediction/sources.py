@@ -4,8 +4,9 @@ sequences, each in a fixed world frame (:class:`~drivestack.eval.prediction.traj
 - AV2 (``<dataset_dir>/<log_id>/``): ``annotations.feather`` cuboids (ego frame at each
   sweep) moved into the city frame by ``city_SE3_egovehicle.feather``; every sweep must have
   its pose. Times from the first sweep. The map (``map/``) is read with
-  ``drivestack.ingest.maps.av2_road_map.read_av2_road_map`` when that module is installed;
-  without it the log has no map (map-based models are not run on it).
+  ``drivestack.ingest.maps.av2_road_map.read_av2_road_map`` when that module is installed
+  and the log has its ``map/`` folder; without either the log has no map (map-based models
+  are not run on it).
 - CommonRoad (``*.xml``): the dynamic obstacles' states (static ones never move and are left
   out); the file's ``source`` attribute says whether its traffic was recorded (NGSIM, BMW's
   A9 recordings) or simulated (SUMO).
@@ -101,8 +102,10 @@ def av2_road_map_available() -> bool:
 
 
 def _av2_road_map(log: Path) -> RoadMap | None:
-    """The log's lanes as a city-frame :class:`RoadMap` when the AV2 map reader exists."""
-    if not av2_road_map_available():
+    """The log's lanes as a city-frame :class:`RoadMap` when the AV2 map reader exists and
+    the log has its ``map/`` folder (without one, as without the reader, the log has no map:
+    the map models are not run on it and a note says so)."""
+    if not av2_road_map_available() or not (log / "map").is_dir():
         return None
     module = importlib.import_module("drivestack.ingest.maps.av2_road_map")
     return cast(RoadMap, module.read_av2_road_map(log / "map"))

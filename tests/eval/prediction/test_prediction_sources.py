@@ -112,3 +112,15 @@ def test_kitti_sequence_and_a_missing_pose(shared_data: Path, tmp_path: Path) ->
     pose.write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(DataError, match=rf"0001.txt: line {len(lines)}: no ego pose for frame"):
         read_kitti_trajectories(copy, "0001")
+
+
+def test_an_av2_log_without_its_map_folder_is_read_without_a_map(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # "no log_map_archive_*.json" refused the log even for map-free models
+    log = tmp_path / "log"
+    log.mkdir()
+    for name in ("annotations.feather", "city_SE3_egovehicle.feather"):
+        (log / name).symlink_to(shared_data / AV2_LOG / name)
+    rec = read_av2_trajectories(log)
+    assert rec.road_map is None and len(rec.agents) == 114
