@@ -21,18 +21,36 @@ import numpy as np
 MISS_THRESHOLD_M = 2.0
 
 
-def displacement_errors(forecast_xy: np.ndarray, truth_xy: np.ndarray) -> np.ndarray:
+def displacement_errors(
+    forecast_xy: np.ndarray, truth_xy: np.ndarray, valid: np.ndarray | None = None
+) -> np.ndarray:
     """``(..., T)`` xy distances between ``(..., T, 2)`` forecasts and ``(T, 2)`` or
     broadcastable ``(..., T, 2)`` true centres (future steps only).
 
+    ``valid``: optional bool mask over the forecasts' leading axes (``(C, K)`` for ``(C, K,
+    T, 2)`` modes): forecasts it marks False (NaN padding modes, as :func:`multimodal_metrics`
+    takes them) are not checked, and their errors are NaN.
+
     ``ValueError`` naming the argument when either is not ``(..., T, 2)``, their shapes do not
     broadcast, or either holds a NaN or infinite value (a gap in the truth: a case needs the
-    whole future)."""
+    whole future) where it is read."""
     forecast_xy, truth_xy = np.asarray(forecast_xy), np.asarray(truth_xy)
     for name, xy in (("forecast_xy", forecast_xy), ("truth_xy", truth_xy)):
         if xy.ndim < 2 or xy.shape[-1] != 2:
             raise ValueError(f"{name} must have shape (..., T, 2), got {xy.shape}")
-        _check_finite(xy, name)
+    if valid is not None:
+        valid = np.asarray(valid)
+        if (
+            valid.dtype != bool
+            or valid.shape != forecast_xy.shape[: valid.ndim]
+            or (valid.ndim > forecast_xy.ndim - 2)
+        ):
+            raise ValueError(
+                f"valid must be a bool mask over forecast_xy's leading axes "
+                f"{forecast_xy.shape[:-2]}, got {valid.dtype} {valid.shape}"
+            )
+    _check_finite(forecast_xy, "forecast_xy", valid)
+    _check_finite(truth_xy, "truth_xy")
     try:
         d = forecast_xy - truth_xy
     except ValueError:
@@ -40,7 +58,12 @@ def displacement_errors(forecast_xy: np.ndarray, truth_xy: np.ndarray) -> np.nda
             f"forecast_xy {forecast_xy.shape} and truth_xy {truth_xy.shape} do not match "
             "(the same future steps T)"
         ) from None
-    return np.hypot(d[..., 0], d[..., 1])
+    errors = np.hypot(d[..., 0], d[..., 1])
+    if valid is not None:
+        errors = np.where(
+            valid.reshape(valid.shape + (1,) * (errors.ndim - valid.ndim)), errors, np.nan
+        )
+    return errors
 
 
 def _check_finite(values: np.ndarray, name: str, where: np.ndarray | None = None) -> None:

@@ -80,3 +80,25 @@ def test_equal_final_errors_pick_the_most_probable_mode_as_av2() -> None:
     assert best_mode(three, np.array([[True, True, False]]), p).tolist() == [0]
     lower = np.array([[[0.0, 1.0], [0.0, 2.0]]])
     assert best_mode(lower, valid, np.array([[0.1, 0.9]])).tolist() == [0]
+
+
+def test_nan_padding_modes_pass_through_with_their_validity() -> None:
+    # the documented way to get multimodal_metrics' errors refused the NaN padding that
+    # multimodal_metrics says it does not read
+    from drivestack.eval.prediction.metrics import displacement_errors, multimodal_metrics
+
+    forecast = np.zeros((1, 2, 3, 2))
+    forecast[0, 1] = np.nan  # mode 1: padding
+    truth = np.ones((3, 2))
+    valid = np.array([[True, False]])
+    with pytest.raises(ValueError, match=r"forecast_xy has a NaN .* at index \(0, 1, 0, 0\)"):
+        displacement_errors(forecast, truth)
+    errors = displacement_errors(forecast, truth, valid)
+    assert np.allclose(errors[0, 0], np.sqrt(2.0)) and np.isnan(errors[0, 1]).all()
+    metrics = multimodal_metrics(errors, np.array([[1.0, 0.0]]), valid)
+    assert metrics["minFDE"][0] == pytest.approx(np.sqrt(2.0))
+    forecast[0, 0, 1] = np.nan  # a valid mode's NaN is still refused
+    with pytest.raises(ValueError, match=r"index \(0, 0, 1, 0\)"):
+        displacement_errors(forecast, truth, valid)
+    with pytest.raises(ValueError, match="valid must be a bool mask"):
+        displacement_errors(forecast, truth, np.array([True, False]))
