@@ -360,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         except CaseSettingError as exc:
             option = "--" + exc.name.replace("_", "-")
-            raise DataError(exc.reason, field=option) from None
+            raise DataError(exc.reason, path=exc.path, field=option) from None
     notes = [
         "pasts are the tracker's online output (no offline whole-track rules), matched to "
         "labelled objects at the anchor (<= 2 m, same class group, Hungarian)"

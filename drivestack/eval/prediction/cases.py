@@ -61,12 +61,14 @@ class CaseSettingError(ValueError):
     Attributes:
         name: the attribute (``history_s``, ``horizon_s``, ``stride_s`` or ``fit_window_s``).
         reason: the message without the name (``"3.05 s is not ..."``).
+        path: the recording whose grid refuses it, when known.
     """
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str, reason: str, path: str | None = None) -> None:
         super().__init__(f"{name} = {reason}")
         self.name = name
         self.reason = reason
+        self.path = path
 
 
 def sample_of(duration_s: float, dt_s: float) -> int:

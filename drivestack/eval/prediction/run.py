@@ -150,7 +150,16 @@ def evaluate(
     listed: list[dict[str, Any]] = []
     tracking_counts: dict[str, int] = {}
     for item in recordings:
-        cases = item if isinstance(item, Cases) else build_cases(item, settings)
+        try:
+            cases = item if isinstance(item, Cases) else build_cases(item, settings)
+        except CaseSettingError as exc:  # named with the recording whose grid refuses it
+            assert not isinstance(item, Cases)
+            raise CaseSettingError(
+                exc.name,
+                f"{exc.reason} (recordings on other sample grids may take it: give --root "
+                "one recording, or values every grid holds)",
+                path=item.path,
+            ) from None
         rec = cases.recording
         for k, v in cases.counts.items():
             tracking_counts[k] = tracking_counts.get(k, 0) + v

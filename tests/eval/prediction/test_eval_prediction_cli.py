@@ -78,6 +78,7 @@ def test_bad_input_is_one_line_with_exit_status_2(
     assert rc == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {_cr_file(shared_data)}: field --")  # the recording named
     assert not (tmp_path / "o").exists()
 
 
