@@ -78,7 +78,6 @@ def test_bad_input_is_one_line_with_exit_status_2(
     assert rc == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
-    assert err.startswith(f"error: {_cr_file(shared_data)}: field --")  # the recording named
     assert not (tmp_path / "o").exists()
 
 
@@ -132,6 +131,8 @@ def test_durations_off_the_sample_grid_are_refused_naming_the_option(
     assert rc == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    if "whole number" in message:  # the recording whose grid refuses it is named
+        assert err.startswith(f"error: {_cr_file(shared_data)}: field --")
 
 
 @pytest.mark.data
