@@ -370,6 +370,14 @@ def run(args: argparse.Namespace) -> int:
     ]
     if fit_note is not None:
         notes.append(fit_note)
+    periods = sorted({round(float(r["dt_s"]), 3) for r in report["recordings"] if r["cases"]})
+    if len(periods) > 1:  # ADE averages each recording's own samples
+        notes.append(
+            f"recordings sampled every {' and '.join(f'{p:g}' for p in periods)} s are pooled: "
+            "ADE averages each one's own samples, so the same forecasts read higher on a "
+            "coarser grid (it leaves out the early, small errors between its samples); compare "
+            "ADE within one sample period (FDE and miss rate do not depend on it)"
+        )
     skipped = sorted({m for r in report["recordings"] for m in r["models_not_run"]})
     if skipped:
         notes.append(f"not run on recordings without a map: {', '.join(skipped)}")

@@ -259,3 +259,22 @@ def test_tracker_pasts_on_the_val_split_end_to_end(
     labelled = same_l["metrics"]["recorded"]["constant_velocity"]["all"]["all"]
     assert tracked["cases"] == labelled["cases"]
     assert tracked["ADE@1s"] > labelled["ADE@1s"]
+
+
+@pytest.mark.data
+def test_pooling_recordings_of_two_sample_periods_is_noted(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # the A9 (0.2 s) and NGSIM (0.1 s) recordings were pooled into one ADE without a word
+    out = tmp_path / "o"
+    argv = ["eval", "prediction", "--dataset", "commonroad", "--models", "constant_velocity"]
+    assert (
+        cli_main([*argv, "--root", str(shared_data / "commonroad"), "--out", str(out), "--quiet"])
+        == 0
+    )
+    notes = json.loads((out / "metrics.json").read_text())["notes"]
+    assert any(n.startswith("recordings sampled every 0.1 and 0.2 s are pooled") for n in notes)
+    one = tmp_path / "one"
+    assert cli_main([*argv, "--root", _cr_file(shared_data), "--out", str(one), "--quiet"]) == 0
+    notes = json.loads((one / "metrics.json").read_text())["notes"]
+    assert not any("are pooled" in n for n in notes)
