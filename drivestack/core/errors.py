@@ -36,6 +36,11 @@ class DataError(DrivestackError, ValueError):
         parts.append(message)
         super().__init__(": ".join(parts))
 
+    def with_reason(self, reason: str) -> DataError:
+        """The same error (type, file, record and field) with another ``reason``: a caller
+        that knows more adds it (raise ``err.with_reason(...) from None``)."""
+        return type(self)(reason, path=self.path, record=self.record, field=self.field)
+
 
 class ConfigError(DataError):
     """Bad configuration: names the file and the key."""

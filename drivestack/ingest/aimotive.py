@@ -342,12 +342,9 @@ def read_aimotive_frame(sequence_dir: str | Path, name: str) -> SensorFrame:
         if ts is None or err.field != "gps_time":
             raise
         # the points' times are measured from the box file's: either may be the wrong one
-        raise DataError(
+        raise err.with_reason(
             f"{err.reason}, or the box file's time is wrong ({box_path}: field Timestamp: "
-            f"{ts} ns, the time the points are measured from)",
-            path=err.path,
-            record=err.record,
-            field=err.field,
+            f"{ts} ns, the time the points are measured from)"
         ) from None
     calib = seq / "sensor" / "calibration" / "calibration.json"
     sensors = read_aimotive_calibration(calib) if calib.exists() else {}

@@ -448,12 +448,9 @@ def read_pandaset_frame(
         if exc.field != "t":
             raise
         # the scan's times are judged against timestamps.json's: either file may be wrong
-        raise DataError(
+        raise exc.with_reason(
             f"{exc.reason} (the frame time is frame {index} of "
-            f"{seq / 'lidar' / 'timestamps.json'}: a wrong time there shows here too)",
-            path=exc.path,
-            record=exc.record,
-            field=exc.field,
+            f"{seq / 'lidar' / 'timestamps.json'}: a wrong time there shows here too)"
         ) from None
     cuboid_path = seq / "annotations" / "cuboids.parquet"
     labels, label_ids = None, None

@@ -307,50 +307,53 @@ class RosbagLog:
     # One value of each is used for the whole bag (the last one read); a later one that differs
     # is reported once per edge or camera (kind ``calibration_changed``, kept: not clean).
 
+    def _report_change(self, key: str, where: tuple[str, int, int], reason: str) -> None:
+        """One ``calibration_changed`` entry per ``key`` (an edge or a camera), at ``where``
+        (topic, index, stamp) of the message that changed it."""
+        if key not in self._changed:
+            self._changed.add(key)
+            self.report.repair(*where, "calibration_changed", reason)
+
     def _note_static_change(
         self, parent: str, child: str, pose: SE3, topic: str, index: int, stamp: int
     ) -> None:
         old = self.tf.static_transform(parent, child)
-        key = f"tf {parent} -> {child}"
-        if old is None or key in self._changed or _same_pose(old, pose):
+        if old is None or _same_pose(old, pose):
             return
-        self._changed.add(key)
         moved = float(np.linalg.norm(pose.translation - old.translation))
-        self.report.repair(
-            topic, index, stamp, "calibration_changed",
+        self._report_change(
+            f"tf {parent} -> {child}",
+            (topic, index, stamp),
             f"static edge {parent} -> {child} re-published {moved:.3f} m / "
             f"{np.degrees(_turn_rad(old, pose)):.2f} deg from its earlier value: the last one "
             "read is used for the whole bag (frames before it get the later mount)",
-        )  # fmt: skip
+        )
 
     def _note_static_and_dynamic(
         self, parent: str, child: str, topic: str, index: int, stamp: int
     ) -> None:
-        key = f"both {parent} -> {child}"
-        if key in self._changed or self.tf.static_transform(parent, child) is None:
-            return
-        self._changed.add(key)
-        self.report.repair(
-            topic, index, stamp, "calibration_changed",
-            f"edge {parent} -> {child} is on /tf_static and on /tf: the static one is used "
-            "for every time, the /tf one never",
-        )  # fmt: skip
+        if self.tf.static_transform(parent, child) is not None:
+            self._report_change(
+                f"both {parent} -> {child}",
+                (topic, index, stamp),
+                f"edge {parent} -> {child} is on /tf_static and on /tf: the static one is "
+                "used for every time, the /tf one never",
+            )
 
     def _note_camera_info_change(
         self, camera: str, frame_id: str, msg: Any, topic: str, index: int, stamp: int
     ) -> None:
         earlier = self._infos.get(camera)
-        key = f"camera {camera}"
-        if earlier is None or key in self._changed:
+        if earlier is None or (
+            earlier[0] == frame_id and _camera_info_values(earlier[1]) == _camera_info_values(msg)
+        ):
             return
-        if earlier[0] == frame_id and _camera_info_values(earlier[1]) == _camera_info_values(msg):
-            return
-        self._changed.add(key)
-        self.report.repair(
-            topic, index, stamp, "calibration_changed",
+        self._report_change(
+            f"camera {camera}",
+            (topic, index, stamp),
             f"camera {camera}'s CameraInfo differs from {earlier[2]}'s (frame, size, K, D or "
             "distortion model): the last one read is used for the whole bag",
-        )  # fmt: skip
+        )
 
     # -- poses --------------------------------------------------------------------------------
     @property

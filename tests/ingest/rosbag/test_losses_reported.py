@@ -185,15 +185,23 @@ def test_a_repeated_header_stamp_is_skipped_and_reported(tmp_path: Path) -> None
     assert not log.report.clean
 
 
-def test_one_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
-    # sweep 3's stamp is 10 s ahead of its log time: it used to become the topic's clock, and
-    # every later sweep was skipped as going backwards
-    log_times = [T0 + k * SWEEP_NS for k in range(8)]
-    stamps = [t + (10_000_000_000 if k == 3 else 0) for k, t in enumerate(log_times)]
+def clock_log(
+    tmp_path: Path, stamp_shift_ns: Any, log_shift_ns: Any = lambda k: 0, n: int = 8
+) -> tuple[list[int], RosbagLog]:
+    """``n`` sweeps 100 ms apart, sweep ``k`` stamped ``stamp_shift_ns(k)`` off and logged
+    ``log_shift_ns(k)`` late; their stamps and the bag's log."""
+    log_times = [T0 + k * SWEEP_NS + log_shift_ns(k) for k in range(n)]
+    stamps = [T0 + k * SWEEP_NS + stamp_shift_ns(k) for k in range(n)]
     write_sweeps(
         tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
     )
-    log = lidar_frame_log(tmp_path / "bag")
+    return stamps, lidar_frame_log(tmp_path / "bag")
+
+
+def test_one_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
+    # sweep 3's stamp is 10 s ahead of its log time: it used to become the topic's clock, and
+    # every later sweep was skipped as going backwards
+    _, log = clock_log(tmp_path, lambda k: 10_000_000_000 if k == 3 else 0)
     frames = [f.timestamp_ns - T0 for f in log.frames()]
     assert frames == [k * SWEEP_NS for k in range(8) if k != 3]
     (entry,) = [e for e in log.report.skipped if e.kind.startswith("time_")]
@@ -205,12 +213,7 @@ def test_one_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> None:
 def test_a_clock_that_jumps_is_followed_from_its_second_message(tmp_path: Path) -> None:
     # the sensor's clock steps ahead 5 s for good after sweep 3: one sweep is lost (the first
     # at the new offset could have been a glitch), the rest are read on the new clock
-    log_times = [T0 + k * SWEEP_NS for k in range(8)]
-    stamps = [t + (5_000_000_000 if k >= 4 else 0) for k, t in enumerate(log_times)]
-    write_sweeps(
-        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
-    )
-    log = lidar_frame_log(tmp_path / "bag")
+    stamps, log = clock_log(tmp_path, lambda k: 5_000_000_000 if k >= 4 else 0)
     assert [f.timestamp_ns for f in log.frames()] == [stamps[k] for k in (0, 1, 2, 3, 5, 6, 7)]
     times = [(s.kind, s.index) for s in log.report.skipped if s.kind.startswith("time_")]
     assert times == [("time_jump", 4)]
@@ -220,12 +223,7 @@ def test_a_clock_that_steps_back_never_gives_frames_out_of_order(tmp_path: Path)
     # the sensor's clock steps back 5 s for good after sweep 3: the sweeps after it used to be
     # given on the new clock, 5 s before the frames already given (the stack then refused
     # each one); every one of them is skipped and reported, and the frames stay in order
-    log_times = [T0 + k * SWEEP_NS for k in range(8)]
-    stamps = [t - (5_000_000_000 if k >= 4 else 0) for k, t in enumerate(log_times)]
-    write_sweeps(
-        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
-    )
-    log = lidar_frame_log(tmp_path / "bag")
+    stamps, log = clock_log(tmp_path, lambda k: -5_000_000_000 if k >= 4 else 0)
     assert [f.timestamp_ns for f in log.frames()] == stamps[:4]
     times = [(s.kind, s.index) for s in log.report.skipped if s.kind.startswith("time_")]
     assert [index for _, index in times] == [4, 5, 6, 7]
@@ -236,12 +234,7 @@ def test_a_first_stamp_glitched_ahead_costs_that_sweep_only(tmp_path: Path) -> N
     # sweep 0's stamp 5 s ahead used to become the topic's clock: the next sweep was skipped
     # as a jump, and the rest were given 5 s before it, out of order (38 of 40 frames then
     # refused by the stack); the clock is now settled on the first two sweeps that agree
-    log_times = [T0 + k * SWEEP_NS for k in range(8)]
-    stamps = [t + (5_000_000_000 if k == 0 else 0) for k, t in enumerate(log_times)]
-    write_sweeps(
-        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
-    )
-    log = lidar_frame_log(tmp_path / "bag")
+    stamps, log = clock_log(tmp_path, lambda k: 5_000_000_000 if k == 0 else 0)
     assert [f.timestamp_ns for f in log.frames()] == stamps[1:]
     (entry,) = [e for e in log.report.skipped if e.kind.startswith("time_")]
     assert (entry.kind, entry.topic, entry.index) == ("time_jump", "/points", 0)
@@ -251,12 +244,7 @@ def test_sweeps_logged_late_are_skipped_not_given_out_of_order(tmp_path: Path) -
     # a recorder stall: sweeps 2 and 3 logged 1.2 s late with their right stamps, after
     # sweep 7 in log order; sweep 3 used to be taken as the clock jumping and given after
     # sweep 7, out of order
-    log_times = [T0 + k * SWEEP_NS + (1_200_000_000 if k in (2, 3) else 0) for k in range(8)]
-    stamps = [T0 + k * SWEEP_NS for k in range(8)]
-    write_sweeps(
-        tmp_path / "bag", stamps, np.ones((3, 3), dtype=np.float32), log_times_ns=log_times
-    )
-    log = lidar_frame_log(tmp_path / "bag")
+    stamps, log = clock_log(tmp_path, lambda k: 0, lambda k: 1_200_000_000 if k in (2, 3) else 0)
     assert [f.timestamp_ns for f in log.frames()] == [stamps[k] for k in (0, 1, 4, 5, 6, 7)]
     # (indices count the topic's messages in log order: sweeps 2 and 3 are read 7th and 8th)
     times = sorted((s.index, s.kind) for s in log.report.skipped if s.kind.startswith("time_"))
