@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.errors import DataError
+from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, quaternion_to_rotation_matrix
 
 #: A gap between an edge's poses may be this many times its median sample interval (see
@@ -49,6 +50,15 @@ def slerp(q0: np.ndarray, q1: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     w1 = np.where(small, a, np.sin(a * theta) / safe)
     q = w0 * q0 + w1 * q1
     return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def integer_times_ns(timestamps_ns: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Query times as int64 nanoseconds; ``TypeError`` for floats (seconds or not: a cast
+    would truncate 0.05 s to 0 ns and answer with the pose at time 0) or anything else."""
+    values = np.asarray(timestamps_ns)
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"timestamps_ns must be integer nanoseconds, got dtype {values.dtype}")
+    return values.astype(np.int64, copy=False)
 
 
 @dataclass
@@ -86,14 +96,16 @@ class PoseSeries:
         t = np.asarray(translation, dtype=np.float64)
         if not np.isfinite(t).all():
             raise ValueError(f"{self.parent}->{self.child}: invalid translation {t.tolist()}")
-        self._times.append(int(timestamp_ns))
+        # (a float time, seconds or ns, would be truncated: 0.1 s and 0.2 s both 0 ns)
+        self._times.append(check_timestamp_ns(timestamp_ns))
         # stored as given when already unit (so recorded poses read back bit-identical)
         self._quats.append(q if abs(norm - 1.0) < 1e-9 else q / norm)
         self._trans.append(t)
         self._cache = None
 
     def __len__(self) -> int:
-        return len(self._times)
+        """The poses kept: one per distinct time (a repeated time's last pose wins)."""
+        return int(self.arrays()[0].size)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sorted ``times (M,) int64``, ``quats (M, 4)``, ``translations (M, 3)`` (duplicates: last wins)."""
@@ -123,7 +135,7 @@ class PoseSeries:
         Raises TransformLookupError for a time outside the range (plus ``tolerance_ns``).
         """
         times, quats, trans = self.arrays()
-        query = np.asarray(timestamps_ns, dtype=np.int64)
+        query = integer_times_ns(timestamps_ns)
         scalar = query.ndim == 0
         query = query.reshape(-1)
         if times.size == 0:
@@ -270,7 +282,7 @@ class TransformBuffer:
         Raises TransformLookupError naming the frames (and known frames) when there is no
         path, or the edge and time range when a time is outside it.
         """
-        query = np.asarray(timestamps_ns, dtype=np.int64)
+        query = integer_times_ns(timestamps_ns)
         scalar = query.ndim == 0
         times = query.reshape(-1)
         if scalar and (target, source) in self._static_lookups:

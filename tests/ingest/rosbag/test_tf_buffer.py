@@ -120,3 +120,20 @@ def test_deskew_undoes_constant_velocity_motion() -> None:
     np.testing.assert_allclose(
         out.xyz_m, [[18.5, 0.0, 0.0], [19.5, 0.0, 0.0], [18.5, 3.0, -1.0]], atol=1e-5
     )
+
+
+def test_float_times_are_refused_not_truncated() -> None:
+    # 0.0, 0.1 and 0.2 "seconds" all became 0 ns: two poses dropped, len() still 3, and a
+    # lookup at 0.05 answered with the pose recorded at 0.2
+    from drivestack.ingest.rosbag.tf_buffer import TransformBuffer
+
+    tf = TransformBuffer()
+    with pytest.raises(TypeError, match="integer number of nanoseconds"):
+        tf.add_dynamic("world", "ego", 0.1, [1, 0, 0, 0], [1.0, 0, 0])
+    for k in range(3):
+        tf.add_dynamic("world", "ego", k * 100_000_000, [1, 0, 0, 0], [k * 1.0, 0, 0])
+    tf.add_dynamic("world", "ego", 200_000_000, [1, 0, 0, 0], [2.5, 0, 0])  # same time: last wins
+    assert len(tf.edge("world", "ego")) == 3
+    with pytest.raises(TypeError, match="integer nanoseconds, got dtype float64"):
+        tf.lookup("world", "ego", 0.05)
+    assert tf.lookup("world", "ego", 50_000_000).translation[0] == pytest.approx(0.5)
