@@ -463,9 +463,13 @@ class SE3:
         return SE2(self.yaw_rad, self.translation[..., :2])
 
     def allclose(self, other: SE3, atol: float = 1e-9) -> bool:
+        """Rotations and translations equal within the absolute ``atol`` (no relative part:
+        NumPy's default ``rtol`` 1e-5 let poses 50 m apart pass at map coordinates)."""
+        if not isinstance(other, SE3):
+            raise TypeError(f"SE3.allclose needs an SE3, got {type(other).__name__}")
         return bool(
-            np.allclose(self.rotation, other.rotation, atol=atol)
-            and np.allclose(self.translation, other.translation, atol=atol)
+            np.allclose(self.rotation, other.rotation, rtol=0.0, atol=atol)
+            and np.allclose(self.translation, other.translation, rtol=0.0, atol=atol)
         )
 
 
@@ -583,8 +587,11 @@ class SE2:
         return SE3.from_xyz_yaw(xyz, self.yaw_rad)
 
     def allclose(self, other: SE2, atol: float = 1e-9) -> bool:
+        """Yaws (wrapped) and translations equal within the absolute ``atol``."""
+        if not isinstance(other, SE2):
+            raise TypeError(f"SE2.allclose needs an SE2, got {type(other).__name__}")
         dyaw = wrap_angle(self.yaw_rad - other.yaw_rad)
         return bool(
-            np.allclose(dyaw, 0.0, atol=atol)
-            and np.allclose(self.translation, other.translation, atol=atol)
+            np.allclose(dyaw, 0.0, rtol=0.0, atol=atol)
+            and np.allclose(self.translation, other.translation, rtol=0.0, atol=atol)
         )

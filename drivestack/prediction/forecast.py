@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drivestack.core.arrays import read_only
 from drivestack.core.transforms import wrap_angle
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.labels import ObjectClass
@@ -55,6 +56,8 @@ class Forecast:
             :func:`lane_following_forecast` the speed signed along the box heading for lane
             followers (negative when reversing).
 
+    Both arrays are kept read-only (the caller's writeable arrays copied first).
+
     Raises:
         ValueError: a field has another shape, ``boxes`` and ``speed_mps`` disagree on ``A``
             or ``T+1``, a value is not finite, a size is negative, or ``dt_s`` is not a
@@ -95,6 +98,9 @@ class Forecast:
             raise ValueError(
                 "Forecast.boxes has negative sizes (columns 3:6: length, width, height)"
             )
+        # frozen as every stage output: a copy of the caller's writeable arrays, read-only
+        object.__setattr__(self, "boxes", read_only(boxes, boxes))
+        object.__setattr__(self, "speed_mps", read_only(speed, speed))
 
     @property
     def n_steps(self) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivestack.core.time import seconds_to_ns
+from drivestack.core.time import check_timestamp_ns, seconds_to_ns
 from drivestack.sim.agents import AgentSpec, Traffic
 from drivestack.sim.vehicle import BicycleState, VehicleParams, bicycle_step
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
@@ -50,6 +50,13 @@ class Observation:
     traffic_lights: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        # integer nanoseconds (a float 1e9 passed here and failed inside the planner, naming
+        # its Trajectory)
+        object.__setattr__(
+            self,
+            "timestamp_ns",
+            check_timestamp_ns(self.timestamp_ns, argument="Observation.timestamp_ns"),
+        )
         self._check_types()
         self._check_traffic_lights()
         if self.ego.frame != self.agents.frame:

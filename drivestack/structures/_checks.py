@@ -263,3 +263,44 @@ def check_number_fields(owner: Any, names: Sequence[str], **bounds: Any) -> None
     ``Type.field``)."""
     for name in names:
         check_number(f"{type(owner).__name__}.{name}", getattr(owner, name), **bounds)
+
+
+#: Within this (rotation entries, metres) a transform into the frame its input is already in
+#: counts as the identity (float32 round trips).
+SAME_FRAME_ATOL = 1e-5
+
+
+def check_move_into(owner: Any, dst_from_src: Any, dst_frame: str) -> None:
+    """``ValueError`` when ``owner`` (a structure with a ``frame``) is already in
+    ``dst_frame`` and ``dst_from_src`` (an :class:`~drivestack.core.transforms.SE3`) is not
+    the identity: a transform applied twice, or a wrong ``dst_frame``."""
+    from drivestack.core.transforms import SE3
+
+    if dst_frame != owner.frame or dst_from_src.allclose(SE3.identity(), SAME_FRAME_ATOL):
+        return
+    deviation = max(
+        float(np.max(np.abs(dst_from_src.rotation - np.eye(3)))),
+        float(np.max(np.abs(dst_from_src.translation))),
+    )
+    kind = type(owner).__name__
+    noun = {"Boxes3D": "boxes", "PointCloud": "points"}.get(kind, kind)
+    raise ValueError(
+        f"{kind}.transformed: the {noun} are already in frame {dst_frame!r}, and dst_from_src "
+        f"is not the identity (largest deviation {deviation:.3g}; translation "
+        f"{np.array2string(dst_from_src.translation, precision=6)} m, yaw "
+        f"{float(dst_from_src.yaw_rad):.6f} rad): name the frame the transform maps into "
+        f"(dst_frame), or check that the {noun} are in its source frame (a transform applied "
+        "twice?)"
+    )
+
+
+def parts_of(parts: Any, kind: type, where: str) -> list[Any]:
+    """``parts`` (any iterable) as a list of ``kind``; ``TypeError`` naming the first other
+    item's index, ``ValueError`` when there is none."""
+    items = list(parts)
+    if not items:
+        raise ValueError(f"{where} needs at least one {kind.__name__}")
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise TypeError(f"{where}: item {i} is a {type(item).__name__}, not a {kind.__name__}")
+    return items

@@ -7,7 +7,7 @@ counter-clockwise from +x, in ``[-pi, pi)``. The kernels take boxes as ``(N, 7)`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -16,20 +16,26 @@ import numpy.typing as npt
 from drivestack.core.arrays import is_kernel_float
 from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, require_single_se3, wrap_angle
+from drivestack.structures._checks import SAME_FRAME_ATOL as _SAME_FRAME_ATOL
 from drivestack.structures._checks import (
     adopt_read_only,
     as_array,
     as_index,
     check_class_labels,
     check_frame_and_time,
+    check_move_into,
     check_shape,
     frozen_array,
+    parts_of,
 )
 from drivestack.structures.labels import ObjectClass
 
 #: How far from the identity (rotation entries, metres) a transform into the boxes' own frame
 #: may be in :meth:`Boxes3D.transformed`: float32 calibration round trips are ~4e-6 off.
-SAME_FRAME_ATOL = 1e-5
+SAME_FRAME_ATOL = _SAME_FRAME_ATOL
+#: The most a transform may tilt the z axis in :meth:`Boxes3D.transformed` (boxes turn about
+#: z only; a road's grade is under 10 degrees, an axes change such as LiDAR -> camera 90).
+MAX_TILT_DEG = 30.0
 
 
 def _zeros_f() -> np.ndarray:
@@ -283,18 +289,14 @@ class Boxes3D:
                 or ``dst_frame`` is ``self.frame`` and ``dst_from_src`` is not the identity.
         """
         require_single_se3(dst_from_src, "Boxes3D.transformed dst_from_src")
-        if dst_frame == self.frame and not dst_from_src.allclose(SE3.identity(), SAME_FRAME_ATOL):
-            deviation = max(
-                float(np.max(np.abs(dst_from_src.rotation - np.eye(3)))),
-                float(np.max(np.abs(dst_from_src.translation))),
-            )
+        check_move_into(self, dst_from_src, dst_frame)
+        tilt = float(np.degrees(np.arccos(np.clip(dst_from_src.rotation[2, 2], -1.0, 1.0))))
+        if tilt > MAX_TILT_DEG:  # boxes turn about z only: their yaw cannot follow this
             raise ValueError(
-                f"Boxes3D.transformed: the boxes are already in frame {dst_frame!r}, and "
-                f"dst_from_src is not the identity (largest deviation {deviation:.3g}; "
-                f"translation {np.array2string(dst_from_src.translation, precision=6)} m, yaw "
-                f"{float(dst_from_src.yaw_rad):.6f} rad): name the frame the transform maps "
-                "into (dst_frame), or check that the boxes are in its source frame (a "
-                "transform applied twice?)"
+                f"Boxes3D.transformed: dst_from_src tilts the z axis by {tilt:.1f} degrees "
+                f"(at most {MAX_TILT_DEG:g}): boxes rotate about z only, so their yaw and "
+                "extents cannot follow (a LiDAR -> camera axes change? keep boxes in z-up "
+                "frames, as the KITTI label writer does)"
             )
         center_m, yaw_rad = rigid_move_centres_and_yaw(dst_from_src, self.center_m, self.yaw_rad)
         return Boxes3D.unchecked(
@@ -309,14 +311,15 @@ class Boxes3D:
         )
 
     @staticmethod
-    def concatenate(parts: Sequence[Boxes3D]) -> Boxes3D:
-        """Join boxes of one frame and one time (the tracker predicts by ``timestamp_ns``).
+    def concatenate(parts: Iterable[Boxes3D]) -> Boxes3D:
+        """Join boxes of one frame and one time (the tracker predicts by ``timestamp_ns``);
+        ``parts`` any iterable (a generator, a dict's values).
 
         Raises:
             ValueError: no parts, or parts in different frames or at different timestamps.
+            TypeError: a part that is not a ``Boxes3D`` (naming its index).
         """
-        if not parts:
-            raise ValueError("Boxes3D.concatenate needs at least one Boxes3D")
+        parts = parts_of(parts, Boxes3D, "Boxes3D.concatenate")
         frames = {b.frame for b in parts}
         if len(frames) != 1:
             raise ValueError(f"Boxes3D.concatenate: boxes are in different frames {sorted(frames)}")

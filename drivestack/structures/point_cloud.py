@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -15,8 +15,10 @@ from drivestack.structures._checks import (
     as_array,
     as_index,
     check_frame_and_time,
+    check_move_into,
     check_shape,
     frozen_array,
+    parts_of,
 )
 
 # Well-known attribute names (others are allowed): reflectance/intensity, beam ring,
@@ -33,7 +35,7 @@ class PointCloud:
     Attributes:
         xyz_m: ``(N, 3)`` float32 or float64 coordinates in ``frame``; finite. Other dtypes
             (float16, integers) are refused, not cast: cast them explicitly. An empty input
-            of a non-floating dtype (e.g. ``[]``) becomes float32.
+            of a non-floating dtype, or a list or tuple (e.g. ``[]``), becomes float32.
         frame: frame id of the coordinates.
         timestamp_ns: reference time of the sweep (per-point times are offsets from it).
         attributes: name -> ``(N,)`` array (any numeric dtype), e.g. ``intensity``, ``ring``,
@@ -55,6 +57,8 @@ class PointCloud:
         value = self.xyz_m
         if type(value) is not np.ndarray:
             value = as_array(value, "PointCloud.xyz_m", (None, 3))
+            if value.size == 0 and isinstance(self.xyz_m, list | tuple):
+                value = value.astype(np.float32)  # ``[]`` carries no dtype: float32, as empty()
             object.__setattr__(self, "xyz_m", value)
         dtype = value.dtype
         if not is_kernel_float(dtype) and (value.size or dtype.kind == "f"):
@@ -142,23 +146,32 @@ class PointCloud:
         """Coordinates mapped by ``dst_from_src`` (one :class:`SE3`, else ``TypeError``) into
         ``dst_frame``; dtype kept."""
         require_single_se3(dst_from_src, "PointCloud.transformed dst_from_src")
+        check_move_into(self, dst_from_src, dst_frame)  # (a move within the frame: refused)
         xyz = dst_from_src.apply(self.xyz_m).astype(self.xyz_m.dtype, copy=False)
         return replace(self, xyz_m=xyz, frame=dst_frame)
 
     @staticmethod
-    def concatenate(clouds: Sequence[PointCloud], *, common_attributes: bool = False) -> PointCloud:
-        """Join clouds of one frame with the same attribute names; time of the first.
+    def concatenate(clouds: Iterable[PointCloud], *, common_attributes: bool = False) -> PointCloud:
+        """Join clouds of one frame with the same attribute names; time of the first, and the
+        others' ``time_offset_ns`` shifted to it (each point keeps its own time).
 
         ``common_attributes=True`` keeps only the attributes every cloud has instead (an
         explicit choice to drop the others).
 
         Raises:
-            ValueError: no clouds, clouds in different frames, or (unless
-                ``common_attributes``) clouds whose attribute names differ, named: drop or add
-                them first (:meth:`with_attributes`); nothing is dropped silently.
+            ValueError: no clouds, clouds in different frames or of different coordinate
+                dtypes, or (unless ``common_attributes``) clouds whose attribute names differ,
+                named: drop or add them first (:meth:`with_attributes`); nothing is dropped
+                or cast silently.
+            TypeError: an item that is not a ``PointCloud`` (naming its index).
         """
-        if not clouds:
-            raise ValueError("PointCloud.concatenate needs at least one cloud")
+        clouds = parts_of(clouds, PointCloud, "PointCloud.concatenate")
+        dtypes = sorted({str(c.xyz_m.dtype) for c in clouds})
+        if len(dtypes) != 1:
+            raise ValueError(
+                f"PointCloud.concatenate: clouds of different coordinate dtypes {dtypes}: "
+                "cast them to one first (nothing is cast silently)"
+            )
         frames = {c.frame for c in clouds}
         if len(frames) != 1:
             raise ValueError(
@@ -180,9 +193,20 @@ class PointCloud:
                     "give every cloud the same attributes, or pass common_attributes=True "
                     "to keep only the shared ones"
                 )
+        t0 = clouds[0].timestamp_ns
+
+        def column(name: str) -> np.ndarray:
+            values = [c.attributes[name] for c in clouds]
+            if name == TIME_OFFSET_NS:  # offsets from each cloud's own time, then from t0
+                values = [
+                    v.astype(np.int64) + (c.timestamp_ns - t0)
+                    for v, c in zip(values, clouds, strict=True)
+                ]
+            return np.concatenate(values)
+
         return PointCloud(
             np.concatenate([c.xyz_m for c in clouds]),
             clouds[0].frame,
-            clouds[0].timestamp_ns,
-            {k: np.concatenate([c.attributes[k] for c in clouds]) for k in sorted(common)},
+            t0,
+            {k: column(k) for k in sorted(common)},
         )
