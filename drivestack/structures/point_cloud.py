@@ -15,7 +15,6 @@ from drivestack.structures._checks import (
     as_array,
     as_index,
     check_frame_and_time,
-    check_move_into,
     check_shape,
     frozen_array,
     parts_of,
@@ -146,7 +145,8 @@ class PointCloud:
         """Coordinates mapped by ``dst_from_src`` (one :class:`SE3`, else ``TypeError``) into
         ``dst_frame``; dtype kept."""
         require_single_se3(dst_from_src, "PointCloud.transformed dst_from_src")
-        check_move_into(self, dst_from_src, dst_frame)  # (a move within the frame: refused)
+        # (a move into a frame of the same name is allowed, unlike Boxes3D.transformed: a
+        # sensor's frame at another time has its name, and past sweeps are moved into it)
         xyz = dst_from_src.apply(self.xyz_m).astype(self.xyz_m.dtype, copy=False)
         return replace(self, xyz_m=xyz, frame=dst_frame)
 

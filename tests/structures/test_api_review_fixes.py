@@ -1,8 +1,7 @@
 """Library-use defects found by review, each failing before its fix: SE3/SE2.allclose with a
 relative tolerance, a Forecast the caller could change after it was checked, Boxes3D moved
-by a tilting transform, PointCloud moved within its own frame or joined with wrong per-point
-times, concatenate of a generator, an empty cloud from a list in float64, and an Observation
-with a float time."""
+by a tilting transform, PointCloud joined with wrong per-point times, concatenate of a
+generator, an empty cloud from a list in float64, and an Observation with a float time."""
 
 from __future__ import annotations
 
@@ -47,11 +46,11 @@ def test_boxes_refuse_a_transform_that_tilts_their_z_axis() -> None:
     assert boxes.transformed(slope, "world").frame == "world"  # a road's grade is fine
 
 
-def test_a_cloud_moved_within_its_own_frame_is_refused() -> None:
-    cloud = PointCloud(np.ones((3, 3), np.float32), "ego", 0)
-    with pytest.raises(ValueError, match="the points are already in frame 'ego'"):
-        cloud.transformed(SE3.from_xyz_yaw([5.0, 0.0, 0.0], 0.0), "ego")
-    assert cloud.transformed(SE3.identity(), "ego").frame == "ego"
+def test_a_cloud_may_move_into_a_frame_of_its_own_name() -> None:
+    # unlike boxes: a past sweep is moved into the same-named sensor frame at a later time
+    cloud = PointCloud(np.ones((3, 3), np.float32), "lidar", 0)
+    moved = cloud.transformed(SE3.from_xyz_yaw([-1.0, 0.0, 0.0], 0.0), "lidar")
+    assert moved.xyz_m[0].tolist() == [0.0, 1.0, 1.0]
 
 
 def test_joined_clouds_keep_each_points_time_and_refuse_mixed_dtypes() -> None:
