@@ -129,7 +129,12 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _fail(f"expected a number, got {value!r}{_text_number_hint(value)}", path, key)
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer literal past float's range (1e308)
+            raise _fail(
+                f"number too large for a float ({len(str(abs(value)))} digits)", path, key
+            ) from None
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(f"expected an integer, got {value!r}", path, key)

@@ -14,7 +14,6 @@ so a malformed file's error names the file, line and column).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import itertools
@@ -383,7 +382,7 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
     out = []
     named: dict[str, str] = {}  # variant name -> where the first one came from
     for overrides, origin in zip(variants, origins, strict=True):
-        data = copy.deepcopy({k: v for k, v in raw.items() if k != "sweep"})
+        data = unaliased({k: v for k, v in raw.items() if k != "sweep"})
         name_field = f"{origin['name']}.name" if "name" in overrides else "sweep"
         label = overrides.pop("name", None)  # a case may name itself
         origin = {k: v for k, v in origin.items() if k in overrides}
@@ -416,6 +415,18 @@ def _expand(raw: dict[str, Any], path: str) -> list[tuple[dict[str, Any], Origin
         named[str(data["name"])] = name_field
         out.append((data, origin))
     return out
+
+
+def unaliased(value: Any) -> Any:
+    """A copy of a YAML mapping in which no two places share a list or mapping: a YAML
+    anchor (``&lead`` / ``<<: *lead``) makes the loader share them, and ``copy.deepcopy``
+    keeps that sharing, so a sweep setting ``agents.0.speed_events.0.accel_mps2`` changed
+    every agent merged from the same anchor."""
+    if isinstance(value, dict):
+        return {k: unaliased(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unaliased(v) for v in value]
+    return value
 
 
 def uniform_range_problem(low: float, high: float) -> str | None:
@@ -654,7 +665,7 @@ def scenarios_from_mapping(data: object, source: str = "<dict>") -> list[Scenari
     """
     if not isinstance(data, dict):
         raise ConfigError(f"a scenario must be a mapping, got {type(data).__name__}", path=source)
-    return _scenarios_of(copy.deepcopy(data), source)
+    return _scenarios_of(unaliased(data), source)
 
 
 def _scenarios_of(data: dict[str, Any], source: str) -> list[ScenarioConfig]:

@@ -431,3 +431,29 @@ def test_the_regression_suite_lists_one_known_failure() -> None:
     listed = read_suite(Path("configs/suites/regression.yaml")).known_failures
     assert set(listed) == {"stop_sign_cross_traffic"}
     assert set(listed["stop_sign_cross_traffic"]) == {"idm"}
+
+
+def test_a_sweep_override_does_not_spread_to_agents_merged_from_one_yaml_anchor(
+    tmp_path: Path,
+) -> None:
+    # copy.deepcopy keeps a YAML anchor's sharing: setting agents.0's brake also set it on
+    # every agent merged from the same anchor, and the scenario run was not the one written
+    from drivestack.sim.scenario import load_scenarios
+
+    (tmp_path / "a.yaml").write_text(
+        "name: anchor\n"
+        "map: {kind: straight, params: {n_lanes: 2, speed_limit_mps: 20.0}}\n"
+        "ego: {lane: road_0, station_m: 50.0, speed_kph: 30.0}\n"
+        "duration_s: 8.0\n"
+        "agents:\n"
+        "  - &lead {id: lead, behavior: scripted, lanes: [road_1], station_m: 150.0,\n"
+        "           speed_kph: 40.0, speed_events: [{time_s: 2.0, accel_mps2: -3.0,\n"
+        "           target_speed_mps: 0.0}]}\n"
+        "  - {<<: *lead, id: other, station_m: 110.0}\n"
+        "sweep: {cases: [{name: hard, agents.0.speed_events.0.accel_mps2: -8.0}]}\n"
+    )
+    (cfg,) = load_scenarios(tmp_path / "a.yaml")
+    assert [(a.id, a.speed_events[0].accel_mps2) for a in cfg.agents] == [
+        ("lead", -8.0),
+        ("other", -3.0),
+    ]
