@@ -22,6 +22,7 @@ from drivestack.sim.sensors import CameraModel, LidarModel, SensorScene
 from drivestack.sim.sensors.camera import RenderedImages
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame
+from drivestack.structures.traffic_light import SIGNAL_STATES
 
 LIDAR_NAME = "top"
 
@@ -95,7 +96,14 @@ def _rendered_frames(
             speed_mps=float(history.ego_speed_mps[t]),
             yaw_rate_radps=float(yaw_rate[t]),
         )
-        renders = [cam.render(scene, world_from_ego, stamp) for cam in cameras]
+        # lamps lit as the lights showed at this tick (the history records each light's state)
+        lights = {
+            str(light): SIGNAL_STATES[int(code)]
+            for light, code in zip(
+                history.traffic_light_ids, history.traffic_light_state[t], strict=True
+            )
+        }
+        renders = [cam.render(scene, world_from_ego, stamp, light_states=lights) for cam in cameras]
         frame = SensorFrame(
             stamp,
             lidars={LIDAR_NAME: cloud},

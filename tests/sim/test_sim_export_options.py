@@ -99,3 +99,19 @@ def test_run_results_are_written_before_the_export(tmp_path, monkeypatch):
         _sim(tmp_path, "--export-dataset", str(tmp_path / "ds"))
     metrics = json.loads((tmp_path / "out" / "pdm" / "cut_in" / "metrics.json").read_text())
     assert metrics["scenario"] == "cut_in"
+
+
+def test_exported_images_show_the_lamps_the_lights_showed(tmp_path: Path) -> None:
+    # the export rendered every camera image without light states: no lamp was ever lit
+    import numpy as np
+    from PIL import Image
+
+    from drivestack.cli import main as cli_main
+
+    scenario = Path(__file__).resolve().parents[2] / "configs/scenarios/red_light_stop.yaml"
+    out, export = tmp_path / "run", tmp_path / "export"
+    argv = ["sim", str(scenario), "--planner", "pdm", "--max-steps", "1", "--quiet"]
+    assert cli_main([*argv, "--out", str(out), "--export-dataset", str(export)]) == 0
+    rgb = np.asarray(Image.open(export / "training" / "image_2" / "000000.png")).astype(int)
+    lit = int(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 120).sum())  # saturated lamp pixels
+    assert lit > 0
