@@ -43,8 +43,8 @@ from drivestack.sim.av2_log import Av2LogScenario, read_av2_log
 from drivestack.sim.config_loader import from_mapping
 from drivestack.sim.give_way import Conflict, lane_predecessors, sign_conflicts
 from drivestack.sim.runner import ego_agent_collisions
-from drivestack.sim.scenario import MAX_SCENARIO_STEPS as MAX_SCENARIO_STEPS  # (re-exported)
 from drivestack.sim.scenario import (
+    FILE_MAP_KINDS,
     AgentConfig,
     MapConfig,
     ScenarioConfig,
@@ -53,6 +53,7 @@ from drivestack.sim.scenario import (
     check_station,
     distinct_path_m,
 )
+from drivestack.sim.scenario import MAX_SCENARIO_STEPS as MAX_SCENARIO_STEPS  # (re-exported)
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.sim.world import World
 from drivestack.structures.labels import ObjectClass
@@ -80,7 +81,7 @@ DEFAULT_SIZE_M = {
 }
 CAR_SIZE_M = (4.5, 1.85, 1.5)
 MIN_ROUTE_M = 300.0
-FILE_MAPS = ("commonroad", "lanelet2", "opendrive")
+FILE_MAPS = FILE_MAP_KINDS
 #: Maps read from a recorded log folder (``map.log``): its map, ego drive and agents.
 LOG_MAPS = ("av2",)
 #: The reader settings a file or log map's ``map.params`` may give (positive numbers; a

@@ -813,9 +813,14 @@ def with_recorded_agents(cfg: ScenarioConfig, mode: str) -> ScenarioConfig:
     return dataclasses.replace(cfg, agents_reactive=mode == "reactive")
 
 
+#: The map kinds read from ``map.file`` (``drivestack.sim.build.FILE_MAPS``).
+FILE_MAP_KINDS = ("commonroad", "lanelet2", "opendrive")
+
+
 def _check_map_source(m: MapConfig, path: str) -> None:
     """``ConfigError`` at ``map.log`` / ``map.file`` when an ``av2`` map has no ``log`` or has a
-    ``file``, or another kind has a ``log`` (only AV2 maps come from a log folder)."""
+    ``file``, another kind has a ``log`` (only AV2 maps come from a log folder), or a built
+    map (``straight``, ...) has a ``file`` (it would be ignored)."""
     if m.kind == "av2":
         if m.log is None:
             raise ConfigError(
@@ -832,6 +837,14 @@ def _check_map_source(m: MapConfig, path: str) -> None:
             f"map.log is for av2 maps only, not {m.kind!r} (a file map takes map.file)",
             path=path,
             field="map.log",
+        )
+    elif m.file is not None and m.kind not in FILE_MAP_KINDS:  # it would be ignored
+        raise ConfigError(
+            f"map.file is for file maps ({', '.join(FILE_MAP_KINDS)}), not {m.kind!r}: the "
+            f"{m.kind} map is built from map.params (set kind to the file's format to drive "
+            "on it)",
+            path=path,
+            field="map.file",
         )
 
 

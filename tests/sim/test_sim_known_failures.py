@@ -457,3 +457,17 @@ def test_a_sweep_override_does_not_spread_to_agents_merged_from_one_yaml_anchor(
         ("lead", -8.0),
         ("other", -3.0),
     ]
+
+
+def test_a_map_file_on_a_built_map_is_refused(tmp_path: Path) -> None:
+    # map.file beside kind: straight was ignored: the run drove the straight road and passed
+    from drivestack.sim.scenario import load_scenarios
+
+    text = SCENARIO.format(name="f", where=GOOD).replace(
+        "map: {kind: straight, params: {n_lanes: 1}}",
+        "map: {kind: straight, file: USA_Peach-4_8_T-1.xml, params: {n_lanes: 1}}",
+    )
+    (tmp_path / "f.yaml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_scenarios(tmp_path / "f.yaml")
+    assert err.value.field == "map.file" and "not 'straight'" in str(err.value)
