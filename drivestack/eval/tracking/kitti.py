@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
 from drivestack.eval.tracking.prepare import prepare_class_data
 from drivestack.eval.tracking.protocol import (
     HOTA_MATCH_THRESHOLDS,
+    KITTI_CLASS_RULES,
     REMEAN_SHOWN_ABOVE_POINTS,
     WITHOUT_REMEAN_KEY,
     KittiMotProtocol,
@@ -42,6 +44,35 @@ REMEAN_NOTE = (
 )
 
 
+#: The rates of a class's figures, undefined without a labelled object to score (the counts
+#: FP, IDS, FRAG, ... and FAR, precision stay: they are measured on the tracker's rows).
+UNDEFINED_WITHOUT_LABELS = frozenset(
+    {"sAMOTA", "AMOTA", "AMOTP", "sMOTA", "MOTA", "MOTP", "MODA", "MT", "PT", "ML", "F1",
+     "recall", "HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr"}
+)  # fmt: skip
+
+
+def _without_rates(figures: dict[str, Any], no_labels: bool) -> dict[str, Any]:
+    """``figures`` (a summary's or a pass's dict, nested ``best`` / ``per_threshold`` /
+    ``per_alpha`` included) with the :data:`UNDEFINED_WITHOUT_LABELS` rates null when
+    ``no_labels``; as they are otherwise."""
+    if not no_labels:
+        return figures
+    out: dict[str, Any] = {}
+    for key, value in figures.items():
+        if key in UNDEFINED_WITHOUT_LABELS:
+            out[key] = None
+        elif key == "best":
+            out[key] = _without_rates(value, no_labels)
+        elif key == "per_threshold":
+            out[key] = [_without_rates(row, no_labels) for row in value]
+        elif key == "per_alpha":
+            out[key] = {k: None if k in UNDEFINED_WITHOUT_LABELS else v for k, v in value.items()}
+        else:
+            out[key] = value
+    return out
+
+
 @dataclass(frozen=True)
 class ClassMetrics:
     """One class's figures: ``clear`` as the devkit computes them, ``hota``, and
@@ -54,13 +85,18 @@ class ClassMetrics:
     clear_without_remean: ClearSummary | None = None
 
     def as_dict(self) -> dict[str, object]:
+        """The figures as metrics.json holds them; a class without a labelled object to score
+        (``n_gt`` 0) has its rates null (n/a, as the table prints them and the notes say),
+        its counts (FP, IDS, ...) as they are."""
+        no_labels = self.clear.best.n_gt == 0
+        clear = _without_rates(self.clear.as_dict(), no_labels)
         out: dict[str, object] = {
             "class": self.cls,
-            "clear": self.clear.as_dict(),
-            "hota": self.hota.as_dict(),
+            "clear": clear,
+            "hota": _without_rates(self.hota.as_dict(), no_labels),
         }
         if self.clear_without_remean is not None:  # its summary, without the passes
-            without = self.clear_without_remean.as_dict()
+            without = _without_rates(self.clear_without_remean.as_dict(), no_labels)
             del without["per_threshold"]
             out[WITHOUT_REMEAN_KEY] = without
         return out
@@ -337,11 +373,30 @@ def empty_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     if n_rows or not results:
         return []
     folder = class_folder(results_dir, cls) or results_dir
+    neighbour = _neighbour(cls)
+    n_neighbour = (
+        sum(int(np.sum(_is_class(r, neighbour))) for r in results.values()) if neighbour else 0
+    )
+    if n_neighbour:  # the devkit scores them: matched ones are true positives
+        return [
+            f"{cls}: no {cls} row in any of its {len(results)} result file(s) under "
+            f"{folder}/, but {n_neighbour} {neighbour} row(s): scored by the devkit's "
+            f"neighbouring-class rule (a {neighbour} row matched to a {cls} label is a true "
+            f"positive, an unmatched one is ignored, never a false positive); a tracker's own "
+            f"{cls} output written as {neighbour}?"
+        ]
     return [
         f"{cls}: no {cls} row in any of its {len(results)} result file(s) under {folder}/: "
         "scored as no tracks (sAMOTA 0, every label a false negative); results of other "
         "classes only? --classes picks the classes scored"
     ]
+
+
+def _neighbour(cls: str) -> str | None:
+    """The type the devkit scores with ``cls`` as its neighbouring class, as KITTI spells it
+    (``Van`` for Car, ``Person_sitting`` for Pedestrian)."""
+    name = KITTI_CLASS_RULES.get(cls.lower(), ((), None))[1]
+    return name.capitalize() if name else None
 
 
 def _is_class(rows: KittiObjects, cls: str) -> np.ndarray:
@@ -358,13 +413,21 @@ def other_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     if folder is None:
         return []
     notes = []
+    neighbour = _neighbour(cls)
     for sequence, rows in results.items():
-        other = ~_is_class(rows, cls)
+        near = _is_class(rows, neighbour) if neighbour else np.zeros(len(rows), dtype=bool)
+        other = ~_is_class(rows, cls) & ~near
         if other.any():
             names = ", ".join(sorted(set(rows.type_name[other].astype(str).tolist())))
             notes.append(
                 f"{folder / f'{sequence}.txt'}: {int(other.sum())} row(s) of "
                 f"another class ({names}) in the {cls} folder: not scored"
+            )
+        if near.any():
+            notes.append(
+                f"{folder / f'{sequence}.txt'}: {int(near.sum())} {neighbour} row(s) in the "
+                f"{cls} folder: scored by the devkit's neighbouring-class rule (matched to a "
+                f"{cls} label: a true positive; unmatched: ignored, not a false positive)"
             )
     return notes
 

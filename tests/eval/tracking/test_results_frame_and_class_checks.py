@@ -68,3 +68,37 @@ def test_rows_of_another_class_in_a_class_folder_are_said(
     note = f"{path}: 1 row(s) of another class (Pedestrian) in the Car folder: not scored"
     assert f"warning: {note}" in captured.err
     assert note in json.loads((out / "metrics.json").read_text())["notes"]
+
+
+def test_van_rows_in_the_car_folder_are_said_to_be_scored_by_the_neighbour_rule(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every row relabelled Van: the notes said "no Car row ... scored as no tracks (sAMOTA
+    # 0)" and "rows of another class (Van) ... not scored" beside sAMOTA 94.02 and FP 0
+    results = _copy_car(shared_data, tmp_path)
+    path = results / "Car" / "0001.txt"
+    path.write_text(path.read_text().replace(" Car ", " Van "))
+    assert _eval(shared_data, results, tmp_path / "out") == 0
+    notes = json.loads((tmp_path / "out" / "metrics.json").read_text())["notes"]
+    assert not any("scored as no tracks" in n or "not scored" in n for n in notes)
+    assert any("Van row(s): scored by the devkit's neighbouring-class rule" in n for n in notes)
+    assert any(
+        "Van row(s) in the Car folder: scored by the devkit's neighbouring" in n for n in notes
+    )
+
+
+def test_a_class_without_labels_has_null_rates_in_metrics_json(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # the table printed n/a and the note said "stored as null", while metrics.json held
+    # sAMOTA 0.0, HOTA 0.0, LocA 1.0 and MT 0.0 (a script averaging classes took them)
+    reference = shared_data / "kitti_tracking" / "reference_outputs" / "ab3dmot_2020"
+    argv = ["eval", "tracking", "--kitti-root", str(shared_data / "kitti_tracking"), "--quiet"]
+    argv += ["--classes", "Cyclist", "--sequences", "0006", "--results", str(reference)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
+    cyclist = metrics["iou_0.25"]["classes"]["Cyclist"]
+    assert cyclist["clear"]["best"]["n_gt"] == 0 and cyclist["clear"]["best"]["FP"] > 0
+    assert cyclist["clear"]["sAMOTA"] is None and cyclist["clear"]["best"]["MT"] is None
+    assert cyclist["hota"]["HOTA"] is None and cyclist["hota"]["LocA"] is None
+    assert all(row["sMOTA"] is None for row in cyclist["clear"]["per_threshold"])
