@@ -236,3 +236,22 @@ def test_a_rerun_stopped_part_way_leaves_no_earlier_result_as_its_own(
     run = load_run(tmp_path)
     assert sorted(r.status for r in run.rows).count("missing") == 4
     assert any("4 of its listed runs never ran" in p for p in run.problems)
+
+
+def test_a_stack_whose_detector_needs_an_hd_map_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every scenario was set up and then crashed (error.json with a traceback), exit 1
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        f"perception: {REPO / 'configs/perception/lidar_av2.yaml'}\n"
+        f"tracking: {REPO / 'configs/tracking/lidar_stack.yaml'}\n"
+    )
+    out = tmp_path / "out"
+    assert _sim(out, "--perception", "lidar", "--stack", str(stack), "--max-steps", "3") == 2
+    line = _error(capsys)
+    assert "lidar_av2.yaml: field ground.prior_surface: is on" in line
+    assert (
+        "the frames of drivestack sim (the simulator gives no HD-map priors) carry no map" in line
+    )
+    assert not list(out.glob("*/*/error.json"))
