@@ -8,6 +8,7 @@ Every tunable number of ``drivestack.perception.lidar`` lives here, one dataclas
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,9 @@ class GroundConfig:
             raise ValueError(f"zone ranges must increase up to max_range_m, got {edges}")
         if min(self.zone_rings) < 1 or min(self.zone_sectors) < 1:
             raise ValueError("zone_rings and zone_sectors must be >= 1")
+        # the zone grid is allocated whole: a billion rings was a MemoryError deep in a step
+        if max(self.zone_rings) > MAX_ZONE_BINS or max(self.zone_sectors) > MAX_ZONE_BINS:
+            raise ValueError(f"zone_rings and zone_sectors must be <= {MAX_ZONE_BINS}")
         if (
             self.fit_stride < 1
             or self.num_lowest_points < 1
@@ -607,6 +611,23 @@ class LidarDetectorConfig:
     dedup: DedupConfig = DedupConfig()
     large_vehicle_join: LargeVehicleJoinConfig = LargeVehicleJoinConfig()
     datasets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a misspelt name (kitti_tracking) never matches: a warning on every run
+        unknown = [d for d in self.datasets if d not in KNOWN_DATASETS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], KNOWN_DATASETS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigValueError(
+                f"unknown dataset {unknown[0]!r}{hint}; known: {', '.join(KNOWN_DATASETS)}",
+                key="datasets",
+            )
+
+
+#: The names ``datasets`` takes: ``drivestack eval detection --dataset``'s and ``sim``.
+KNOWN_DATASETS = ("kitti", "kitti-tracking", "nuscenes", "av2", "aimotive", "pandaset", "sim")
+#: The most rings or sectors a ground zone may have (its grid is allocated whole).
+MAX_ZONE_BINS = 4096
 
 
 def load_lidar_detector_config(path: str | Path) -> LidarDetectorConfig:
