@@ -490,6 +490,7 @@ def _run_lidar(
         evaluate_class_thresholds,
         load_ground_truth,
         load_results_and_notes,
+        no_image_box_notes,
         no_label_notes,
         other_class_notes,
         remean_notes,
@@ -524,6 +525,7 @@ def _run_lidar(
         for cls in classes:  # rows of another class in a class's folder: said, counted
             notes_ += empty_class_notes(args.results, cls, results[cls])
             notes_ += other_class_notes(args.results, cls, results[cls])
+            notes_ += no_image_box_notes(args.results, cls, results[cls])
             if frames is not None:  # files with rows but none in the range: said, counted
                 notes_ += uncovered_notes(args.results, cls, frames, results[cls])
         for note in dict.fromkeys(notes_):  # (the flat layout's file serves every class)

@@ -392,6 +392,29 @@ def empty_class_notes(results_dir: Path, cls: str, results: dict[str, KittiObjec
     ]
 
 
+def no_image_box_notes(results_dir: Path, cls: str, results: dict[str, KittiObjects]) -> list[str]:
+    """A note per result file of ``cls`` whose rows of it carry no image box (height <= 0,
+    as the ``-1 -1 -1 -1`` placeholder a 3D-only tracker writes): the devkit's minimum-height
+    rule (25 px) ignores such a row when it is unmatched, so its false positives are not
+    counted and its sAMOTA / MOTA read high."""
+    notes = []
+    folder = class_folder(results_dir, cls) or results_dir
+    for sequence, held in results.items():
+        rows = held.select(np.flatnonzero(_is_class(held, cls)))
+        if not len(rows):
+            continue
+        box = rows.box2d_xyxy_px
+        flat = int(np.sum(box[:, 3] - box[:, 1] <= 0))
+        if flat:
+            notes.append(
+                f"{folder / f'{sequence}.txt'}: {flat} of {len(rows)} {cls} row(s) have no "
+                "image box (height <= 0, e.g. -1 -1 -1 -1): the protocol's 25 px minimum "
+                "height ignores such rows when unmatched, so their false positives are not "
+                "counted; write each box's projection into image_02 (x1 y1 x2 y2)"
+            )
+    return notes
+
+
 def _neighbour(cls: str) -> str | None:
     """The type the devkit scores with ``cls`` as its neighbouring class, as KITTI spells it
     (``Van`` for Car, ``Person_sitting`` for Pedestrian)."""

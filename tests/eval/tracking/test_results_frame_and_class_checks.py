@@ -102,3 +102,23 @@ def test_a_class_without_labels_has_null_rates_in_metrics_json(
     assert cyclist["clear"]["sAMOTA"] is None and cyclist["clear"]["best"]["MT"] is None
     assert cyclist["hota"]["HOTA"] is None and cyclist["hota"]["LocA"] is None
     assert all(row["sMOTA"] is None for row in cyclist["clear"]["per_threshold"])
+
+
+def test_rows_without_image_boxes_are_said_to_lose_their_false_positives(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # -1 -1 -1 -1 image boxes: FP 185 -> 0, sAMOTA 90.00 -> 94.02, MOTA 83.67 -> 93.13, silently
+    results = _copy_car(shared_data, tmp_path)
+    path = results / "Car" / "0001.txt"
+    rows = [line.split() for line in path.read_text().splitlines()]
+    for row in rows:
+        row[6:10] = ["-1", "-1", "-1", "-1"]
+    path.write_text("\n".join(" ".join(row) for row in rows) + "\n")
+    assert _eval(shared_data, results, tmp_path / "out") == 0
+    notes = json.loads((tmp_path / "out" / "metrics.json").read_text())["notes"]
+    said = [n for n in notes if "have no image box" in n]
+    assert len(said) == 1 and said[0].startswith(f"{path}: {len(rows)} of {len(rows)} Car row(s)")
+    good = _copy_car(shared_data, tmp_path / "good")
+    assert _eval(shared_data, good, tmp_path / "out_good") == 0
+    notes = json.loads((tmp_path / "out_good" / "metrics.json").read_text()).get("notes", [])
+    assert not [n for n in notes if "have no image box" in n]
