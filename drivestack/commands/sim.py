@@ -93,7 +93,10 @@ old summary is removed when a run starts, so no stale summary sits beside partia
 KITTI export (--export-dataset DATASET, every --export-every'th tick of each run, frames
 numbered on across runs): DATASET/training/{velodyne,image_2,calib,label_2} and the
 split files DATASET/ImageSets/{train,trainval,val,test}.txt (every id in train and
-trainval, val and test empty), as drivestack.sim.export_kitti writes it. A DATASET that is a file, or that is not empty, is
+trainval, val and test empty), as drivestack.sim.export_kitti writes it, and, written last
+(an export without it did not finish), DATASET/export.json: each run's ids (first_id,
+frames, every: one scenario under two planners gives near-identical frames, so hold out by
+run), the camera and LiDAR mounts in the ego frame, --lidar-params and the git commit. A DATASET that is a file, or that is not empty, is
 refused before anything runs (exit status 2) unless --overwrite is given (then its KITTI
 files are deleted first); a run's results are written before its frames are exported. As in
 KITTI, the labels and the camera image are at the tick's time, when the LiDAR faces forward
@@ -360,6 +363,7 @@ def run(args: argparse.Namespace) -> int:
     every = DEFAULT_EXPORT_EVERY if args.export_every is None else args.export_every
     rows = []
     exported = 0
+    export_runs: list[dict[str, Any]] = []  # the exported ids of each run (export.json)
     perception_metrics: dict[str, Any] = {}  # planner -> pooled PerceptionMetrics (lidar runs)
     for variant in progress_bar(runs, desc="sim", unit="run", disable=args.quiet):
         cfg, planner = variant.scenario, variant.planner
@@ -406,7 +410,11 @@ def run(args: argparse.Namespace) -> int:
         write_run_results(folder, result, record)
         rows.append(record)
         if args.export_dataset is not None:  # after the run's results are safe
-            exported += _export(result.history, built, args.export_dataset, every, exported, lidar)
+            count = _export(result.history, built, args.export_dataset, every, exported, lidar)
+            export_runs.append(
+                {"run": variant.variant_id, "first_id": exported, "frames": count, "every": every}
+            )
+            exported += count
     summary = _summary(rows, planners)
     for planner, entry in summary.items():
         entry.update(provenance)
@@ -422,6 +430,7 @@ def run(args: argparse.Namespace) -> int:
         from drivestack.sim.export_kitti import write_image_sets
 
         write_image_sets(args.export_dataset, exported)
+        _write_export_record(args.export_dataset, export_runs, lidar, manifest)
         print(f"exported {exported} labelled frames (KITTI object layout) to {args.export_dataset}")
     failed = sum(s["failed"] for s in summary.values())
     crashed = sum(s["crashed"] for s in summary.values())
@@ -528,11 +537,12 @@ def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -
 
 
 def _clear_export_folder(root: Path) -> None:
-    """Delete the ImageSets split files and the files of the KITTI layout folders
+    """Delete export.json, the ImageSets split files and the files of the KITTI layout folders
     ``export_kitti_object`` writes in ``root``
     (and those folders when that empties them); nothing else."""
     from drivestack.sim.export_kitti import IMAGE_SET_FILES, LAYOUT_FOLDERS
 
+    (root / "export.json").unlink(missing_ok=True)
     for name in IMAGE_SET_FILES:
         (root / "ImageSets" / name).unlink(missing_ok=True)
     if (root / "ImageSets").is_dir() and not any((root / "ImageSets").iterdir()):
@@ -774,6 +784,39 @@ def _crashed(record: dict[str, Any]) -> bool:
     return is_crashed(record)
 
 
+#: The KITTI camera the export renders: KITTI 2011_09_26's camera 2 (1242 x 375, fx
+#: 721.5377 px), mounted 1.6 m ahead of the ego origin, 1.65 m up, looking forward.
+EXPORT_CAMERA_SIZE_WH = (1242, 375)
+EXPORT_CAMERA_FX_PX = 721.5377
+EXPORT_CAMERA_MOUNT_XYZ_M = (1.6, 0.0, 1.65)
+
+
+def _write_export_record(root: Path, runs: list[dict[str, Any]], lidar: Any, manifest: Any) -> None:
+    """``root/export.json``: what made the exported frames, so that they can be split by
+    scenario and the sensors placed: each run's ids (``first_id``, ``frames``, every
+    ``every``-th tick from 0; the same scenario under two planners gives near-identical
+    frames: split by ``run``), the camera and the LiDAR mounts (ego frame), the LiDAR
+    settings and the git commit."""
+    from drivestack.core.atomic import write_text_atomic
+
+    mount = lidar.ego_from_lidar
+    record = {
+        "runs": runs,
+        "camera": {
+            "size_wh_px": list(EXPORT_CAMERA_SIZE_WH),
+            "fx_px": EXPORT_CAMERA_FX_PX,
+            "mount_xyz_m": list(EXPORT_CAMERA_MOUNT_XYZ_M),
+        },
+        "lidar_mount": {
+            "xyz_m": [float(v) for v in mount.translation],
+            "yaw_rad": float(mount.yaw_rad),
+        },
+        "lidar_params": manifest.get("lidar_params"),
+        "git_commit": manifest.get("git_commit"),
+    }
+    write_text_atomic(Path(root) / "export.json", strict_dumps(record, indent=2))
+
+
 def _export(history: Any, built: Any, root: Path, every: int, start_index: int, lidar: Any) -> int:
     """Render a run's ticks with the LiDAR ``lidar`` (a
     :class:`~drivestack.sim.sensors.LidarModel`) and the KITTI camera and write them as KITTI
@@ -782,9 +825,12 @@ def _export(history: Any, built: Any, root: Path, every: int, start_index: int, 
     from drivestack.sim.record import sensor_frames_with_visibility
     from drivestack.sim.sensors import CameraModel, SensorScene
 
-    # KITTI 2011_09_26's camera 2 (1242 x 375, fx 721.5377 px): the exported calib reads as
-    # that recording day (kitti_image_size_wh) when the images are not at hand
-    camera = CameraModel.looking_forward("front", 1242, 375, 721.5377, (1.6, 0.0, 1.65))
+    # KITTI 2011_09_26's camera 2: the exported calib reads as that recording day
+    # (kitti_image_size_wh) when the images are not at hand
+    width, height = EXPORT_CAMERA_SIZE_WH
+    camera = CameraModel.looking_forward(
+        "front", width, height, EXPORT_CAMERA_FX_PX, EXPORT_CAMERA_MOUNT_XYZ_M
+    )
     scene = SensorScene.from_road_map(built.road_map)
     frames = sensor_frames_with_visibility(history, scene, lidar, camera, every=every)
     return export_kitti_object(frames, root, start_index=start_index)

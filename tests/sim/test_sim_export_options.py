@@ -115,3 +115,19 @@ def test_exported_images_show_the_lamps_the_lights_showed(tmp_path: Path) -> Non
     rgb = np.asarray(Image.open(export / "training" / "image_2" / "000000.png")).astype(int)
     lit = int(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 120).sum())  # saturated lamp pixels
     assert lit > 0
+
+
+def test_the_export_records_its_runs_ids_and_sensor_mounts(tmp_path: Path) -> None:
+    # nothing said which scenario and planner each id came from (a split by scenario was
+    # impossible) nor where the camera and the LiDAR sat (a sensor height a detector needs)
+    params = tmp_path / "lidar.yaml"
+    params.write_text("mount_xyz_m: [2.0, 0.3, 2.2]\n")
+    export = tmp_path / "export"
+    extra = ("--export-dataset", str(export), "--export-every", "1", "--lidar-params", str(params))
+    assert _sim(tmp_path, *extra) == 0
+    record = json.loads((export / "export.json").read_text())
+    assert record["runs"] == [{"run": "pdm/cut_in", "first_id": 0, "frames": 4, "every": 1}]
+    assert record["camera"]["mount_xyz_m"] == [1.6, 0.0, 1.65]
+    assert record["lidar_mount"]["xyz_m"] == pytest.approx([2.0, 0.3, 2.2])
+    assert record["lidar_params"]["mount_xyz_m"] == [2.0, 0.3, 2.2]
+    assert len(list((export / "training" / "label_2").glob("*.txt"))) == 4  # ticks 0..3
