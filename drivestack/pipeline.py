@@ -22,7 +22,7 @@ import math
 import numbers
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
 
@@ -869,9 +869,12 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
     if cfg.tracking is not None:
         from drivestack.tracking import build_tracker, load_tracker_config
 
-        tracker = build_tracker(
-            load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
-        )
+        tracker_config = load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
+        tracker = build_tracker(tracker_config)
+        config["tracking_config"] = asdict(tracker_config)  # the values, not only the file
+    detector_config = getattr(detector, "cfg", None)
+    if is_dataclass(detector_config) and not isinstance(detector_config, type):
+        config["perception_config"] = asdict(detector_config)
     predictor = None
     if cfg.prediction is not None:
         if tracker is None:
@@ -882,10 +885,6 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
             )
         predictor = KinematicPredictor(cfg.prediction)
         config["prediction"] = asdict(cfg.prediction)  # only then: a stack without is as before
-    return Stack(
-        detector,
-        tracker,
-        config,
-        missing_ego_pose=cfg.missing_ego_pose if missing_ego_pose is None else missing_ego_pose,
-        predictor=predictor,
-    )
+    policy = cfg.missing_ego_pose if missing_ego_pose is None else missing_ego_pose
+    config["missing_ego_pose"] = policy
+    return Stack(detector, tracker, config, missing_ego_pose=policy, predictor=predictor)

@@ -155,7 +155,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from tqdm import tqdm
@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_dataset is not None:  # DataError (exit 2): a file, or another dataset
         _check_export_folder(args.export_dataset, args.overwrite, Path(args.out))
     out = Path(args.out)
-    manifest = _manifest(args, runs, planners, light_effects, params, lidar_params)
+    manifest = _manifest(args, runs, planners, light_effects, params, lidar_params, stack)
     _prepare_out(out, manifest, args.overwrite)  # DataError (exit 2): another invocation's runs
     if args.export_dataset is not None and args.overwrite:
         _clear_export_folder(args.export_dataset)
@@ -575,6 +575,7 @@ IDENTITY_KEYS = (
     "agents",
     "planner_params",
     "lidar_params",
+    "stack",
 )
 
 
@@ -600,6 +601,7 @@ def _manifest(
     light_effects: Any,
     params: PlannerParams | None = None,
     lidar_params: SimLidarParams | None = None,
+    stack: Any = None,
 ) -> dict[str, Any]:
     """DIR/sim.json: what this invocation runs (:data:`IDENTITY_KEYS`) and how;
     ``light_effects`` the light camera's effects (``--light-camera``'s), recorded as a fleet
@@ -607,7 +609,9 @@ def _manifest(
     preset's name, ``ideal`` without one; ``None`` without ``--lights camera``);
     ``planner_params`` every value of ``--planner-params`` (None without it) and
     ``planner_params_file`` the file it was read from; ``lidar_params`` and
-    ``lidar_params_file`` the same of ``--lidar-params``."""
+    ``lidar_params_file`` the same of ``--lidar-params``; ``stack`` what ``--perception
+    lidar`` ran (the stack file and every value of its detector and tracker configs, as
+    :func:`~drivestack.pipeline.build_stack` records them; None with ground truth)."""
     from drivestack.core.provenance import run_provenance
 
     return {
@@ -628,6 +632,7 @@ def _manifest(
         "lidar_params_file": (
             None if args.lidar_params is None else str(Path(args.lidar_params).resolve())
         ),
+        "stack": None if stack is None else stack_identity(stack),
         "source": str(Path(args.suite or args.scenario).resolve()),
         "filter": args.filter,
         **run_provenance(),
@@ -654,10 +659,15 @@ def _other_invocation(out: Path, manifest: dict[str, Any]) -> str | None:
         return f"its {MANIFEST_NAME} does not read"
     if not isinstance(old, dict):
         return f"its {MANIFEST_NAME} does not read"
-    differs = [
-        f"{key} ({_shown(old.get(key), key)}; now {_shown(manifest[key], key)})"
+    changed = [
+        key
         for key in IDENTITY_KEYS
         if key != "runs" and _identity(key, old.get(key)) != _identity(key, manifest[key])
+    ]
+    if "perception" in changed and "stack" in changed:  # (the stack goes with the perception)
+        changed.remove("stack")
+    differs = [
+        f"{key} ({_shown(old.get(key), key)}; now {_shown(manifest[key], key)})" for key in changed
     ]
     if old.get("runs") != manifest["runs"]:
         scenarios = _scenarios_differ(old.get("runs"), manifest["runs"])
@@ -686,6 +696,8 @@ def _shown(value: object, key: str = "") -> str:
         return "none"
     if key in ("planner_params", "lidar_params"):
         return f"a --{key.replace('_', '-')} file's settings"
+    if key == "stack" and isinstance(value, dict):  # (every config value: too long)
+        return f"the stack {value.get('stack', '(in code)')} with its settings"
     if isinstance(value, dict):
         return light_camera_shown(value)
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -703,6 +715,16 @@ def _scenarios_differ(old: object, new: list[str]) -> str | None:
     gone, added = sorted(mine - now), sorted(now - mine)
     parts = [f"{gone[0]} not in this one" if gone else "", f"{added[0]} new" if added else ""]
     return f"scenarios ({'; '.join(p for p in parts if p)})"
+
+
+def stack_identity(stack: Any) -> dict[str, Any]:
+    """What sim.json records of a ``--perception lidar`` stack: its config (the values of its
+    detector and tracker configs included) with the stack file resolved."""
+    config = dict(stack.config or stack.stage_classes())
+    if isinstance(config.get("stack"), str):
+        config["stack"] = str(Path(config["stack"]).resolve())
+    # as sim.json reads back (tuples as lists), so that the same stack compares equal
+    return cast(dict[str, Any], json.loads(strict_dumps(config)))
 
 
 #: Whose frames a detector reads in closed loop (the simulator gives no HD-map priors).

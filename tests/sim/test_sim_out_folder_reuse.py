@@ -164,7 +164,7 @@ def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
     words = {"runs": "run folders", "planners": "planners", "max_steps": "--max-steps",
              "perception": "perception", "lights": "`lights`", "light_camera": "`light_camera`",
              "agents": "`agents`", "planner_params": "`planner_params`",
-             "lidar_params": "`lidar_params`"}  # fmt: skip
+             "lidar_params": "`lidar_params`", "stack": "`stack`"}  # fmt: skip
     assert set(words) == set(IDENTITY_KEYS)
     for key in IDENTITY_KEYS:
         assert words[key] in records, key
@@ -172,6 +172,7 @@ def test_the_docs_name_every_setting_sim_json_holds_a_rerun_to() -> None:
     assert "`--lights`" in refused.split("Into a folder", 1)[1]
     assert "`--planner-params`" in refused.split("Into a folder", 1)[1]
     assert "`--lidar-params`" in refused.split("Into a folder", 1)[1]
+    assert "`--stack`" in refused.split("Into a folder", 1)[1]
 
 
 def test_runs_with_another_light_camera_are_refused_and_the_ideal_one_matches_older_runs(
@@ -255,3 +256,24 @@ def test_a_stack_whose_detector_needs_an_hd_map_is_refused_before_any_run(
         "the frames of drivestack sim (the simulator gives no HD-map priors) carry no map" in line
     )
     assert not list(out.glob("*/*/error.json"))
+
+
+def test_another_stack_is_another_invocation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --stack was neither recorded nor compared: a rerun with another stack replaced the
+    # runs silently (tracking MOTA 100% -> 70% with the same pass and score)
+    out = tmp_path / "out"
+    assert _sim(out, "--perception", "lidar", "--max-steps", "2") == 0
+    recorded = json.loads((out / "sim.json").read_text())["stack"]
+    assert recorded["stack"].endswith("configs/stack/sim_lidar.yaml")
+    assert recorded["perception_config"]["ground"] and recorded["tracking_config"]["classes"]
+    assert _sim(out, "--perception", "lidar", "--max-steps", "2") == 0  # the same again
+    other = tmp_path / "stack.yaml"
+    other.write_text(
+        f"perception: {REPO / 'configs/perception/lidar_sim.yaml'}\n"
+        f"tracking: {REPO / 'configs/tracking/lidar_stack.yaml'}\n"
+    )
+    capsys.readouterr()
+    assert _sim(out, "--perception", "lidar", "--stack", str(other), "--max-steps", "2") == 2
+    assert f"now the stack {other} with its settings" in _error(capsys)
