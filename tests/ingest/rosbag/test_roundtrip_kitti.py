@@ -101,7 +101,8 @@ def test_kitti_round_trip_bit_identical(tmp_path: Path, drive, storage: str) -> 
         assert frame.world_from_ego is not None
         assert np.array_equal(frame.world_from_ego.rotation, expected.rotation)
         assert np.array_equal(frame.world_from_ego.translation, world_from_ego.translation)
-        assert frame.world_from_ego.allclose(world_from_ego, atol=1e-9)
+        # the KITTI pose's rotation is orthonormal to ~1e-7 only; the bag holds its quaternion
+        assert frame.world_from_ego.allclose(world_from_ego, atol=1e-6)
         assert frame.ego_from_sensor["velodyne_points"].allclose(EGO_FROM_VELO, atol=1e-12)
 
 
