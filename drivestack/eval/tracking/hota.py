@@ -65,12 +65,19 @@ class HotaResult:
 def hota_inputs(data: ClassData, protocol: KittiMotProtocol) -> HotaInputs:
     """TrackEval-style KITTI preprocessing with this protocol's flags.
 
-    Per frame, tracker rows are matched to all ground truth (similarity below
-    ``hota_match_threshold`` does not count); tracker rows matched to ignored ground truth are
-    removed, and unmatched ones that are ignorable (neighbouring class, too small, inside a
-    DontCare region) are removed. Ignored ground truth is removed.
+    Tracker rows of the neighbouring class (``Van`` rows in the Car results) are left out
+    first, as TrackEval loads only the evaluated class's rows. Per frame, the other tracker
+    rows are matched to all ground truth (similarity below ``hota_match_threshold`` does not
+    count); tracker rows matched to ignored ground truth are removed, and unmatched ones that
+    are ignorable (too small, inside a DontCare region) are removed. Ignored ground truth is
+    removed.
     """
-    cand = data.pair_sim >= protocol.hota_match_threshold - _EPS
+    other = (
+        data.tr_other_class
+        if data.tr_other_class is not None
+        else np.zeros(data.tr_frame.shape[0], dtype=bool)
+    )
+    cand = (data.pair_sim >= protocol.hota_match_threshold - _EPS) & ~other[data.pair_tr]
     idx = np.flatnonzero(cand)
     chosen = assign_pairs(
         data.gt_frame[data.pair_gt[idx]],
@@ -85,7 +92,7 @@ def hota_inputs(data: ClassData, protocol: KittiMotProtocol) -> HotaInputs:
     matched[data.pair_tr[picked]] = True
     matched_to_ignored = np.zeros(n_tr, dtype=bool)
     matched_to_ignored[data.pair_tr[picked]] = data.gt_ignored[data.pair_gt[picked]]
-    keep_tr = ~matched_to_ignored & (matched | ~data.tr_ignorable)
+    keep_tr = ~other & ~matched_to_ignored & (matched | ~data.tr_ignorable)
     keep_gt = ~data.gt_ignored
     new_gt = np.cumsum(keep_gt) - 1
     new_tr = np.cumsum(keep_tr) - 1

@@ -51,6 +51,9 @@ class ClassData:
     pair_gt: np.ndarray
     pair_tr: np.ndarray
     pair_sim: np.ndarray
+    #: ``(T,)`` the tracker rows of the neighbouring class (``Van`` for Car): the devkit's
+    #: CLEAR figures score them; TrackEval's HOTA does not load them (None: none such)
+    tr_other_class: np.ndarray | None = None
 
 
 def same_frame_pairs(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +221,7 @@ def prepare_class_data(
                 "track": t_local + track_offset,
                 "score": mean_score,
                 "ignorable": ignorable,
+                "other_class": (t_lower == neighbour) if neighbour else np.zeros(len(tr_sel), bool),
                 "box7": camera_rect_to_zup_array7(
                     tr_sel.location_m, tr_sel.hwl_m, tr_sel.rotation_y_rad
                 ),
@@ -257,6 +261,7 @@ def prepare_class_data(
         tr_track=cat(tr_parts, "track").astype(np.int64),
         tr_score=cat(tr_parts, "score").astype(np.float64),
         tr_ignorable=cat(tr_parts, "ignorable").astype(bool),
+        tr_other_class=cat(tr_parts, "other_class").astype(bool),
         track_len=cat(tr_parts, "track_len").astype(np.int64),
         track_mean=cat(tr_parts, "track_mean").astype(np.float64),
         pair_gt=pg.astype(np.int64),

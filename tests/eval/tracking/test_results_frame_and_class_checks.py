@@ -85,6 +85,12 @@ def test_van_rows_in_the_car_folder_are_said_to_be_scored_by_the_neighbour_rule(
     assert any(
         "Van row(s) in the Car folder: scored by the devkit's neighbouring" in n for n in notes
     )
+    # CLEAR figures by the devkit's rule (matched Van rows are true positives); HOTA as
+    # TrackEval, which loads only the evaluated class's rows (it read 73.76 here, 0 there)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
+    car = metrics["iou_0.25"]["classes"]["Car"]
+    assert car["clear"]["sAMOTA"] > 0.9 and car["clear"]["best"]["FP"] == 0
+    assert car["hota"]["HOTA"] == 0.0 and max(car["hota"]["per_alpha"]["HOTA_FP"]) == 0
 
 
 def test_a_class_without_labels_has_null_rates_in_metrics_json(
