@@ -101,7 +101,8 @@ refused before anything runs (exit status 2) unless --overwrite is given (then i
 files are deleted first); a run's results are written before its frames are exported. As in
 KITTI, the labels and the camera image are at the tick's time, when the LiDAR faces forward
 (its sweep runs from half a revolution before to half after; the points are not
-de-skewed). Only objects the camera sees are labelled, their 2D boxes cut at the camera's
+de-skewed). Only objects the camera sees are labelled (one it sees but centred beside or
+behind it, a truck alongside, as a DontCare region), their 2D boxes cut at the camera's
 near plane; occlusion levels (0 fully visible, 1 partly, 2 largely occluded, 3 unknown) come
 from the share of each object's silhouette the rendered camera image shows. The exported
 clouds are in the simulated LiDAR's frame, 1.9 m above the road and 1.3 m ahead of the rear

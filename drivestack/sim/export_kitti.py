@@ -17,11 +17,13 @@ the LiDAR's forward column fires (:mod:`drivestack.sim.sensors.lidar`); the poin
 de-skewed (each column is measured at its own time, up to half a sweep before or after),
 so a labelled object ahead of the car holds its returns as a real KITTI frame's does.
 
-Labels: only objects whose centre is in front of the camera and whose 2D box has area in
-the image (KITTI labels only what the camera sees). The 2D box is the projection of the 3D
-box cut at a near plane (``NEAR_PLANE_M`` in front of the camera; a box reaching behind the
-camera gets the box of its part in front), clipped to the image; the truncation is the share
-of that projection outside the image. The occlusion level comes from the camera rendering
+Labels: objects whose centre is in front of the camera and whose 2D box has area in the
+image (KITTI labels only what the camera sees); an object the camera sees whose centre is
+beside or behind it (a truck alongside) is a ``DontCare`` region with its 2D box, neither
+scored nor background. The 2D box is the projection of the 3D box cut at a near plane
+(``NEAR_PLANE_M`` in front of the camera; a box reaching behind the camera gets the box of
+its part in front), clipped to the image; the truncation is the share of the box outside the
+camera's view (:func:`frustum_truncation`). The occlusion level comes from the camera rendering
 when the frame comes with its labels' visible share (see :func:`export_kitti_object`):
 0 fully visible (at least 90% of the object's silhouette in the image is seen), 1 partly
 occluded (at least 50%), 2 largely occluded (less), 3 unknown (no visible share given, or
@@ -39,7 +41,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.ingest.kitti_calib import KittiCalib
-from drivestack.ingest.kitti_format import boxes_to_objects
+from drivestack.ingest.kitti_format import KittiObjects, boxes_to_objects
 from drivestack.ingest.kitti_object import write_kitti_label
 from drivestack.kernels import project_boxes_to_image
 from drivestack.structures.sensor_frame import SensorFrame
@@ -88,6 +90,54 @@ def image_boxes(
     has_area = in_front & (area > 0)
     truncation = np.where(has_area, 1.0 - inside / np.where(has_area, area, 1.0), 1.0)
     return clipped, np.clip(truncation, 0.0, 1.0)
+
+
+#: Samples per box edge for :func:`frustum_truncation` (a 5 x 5 x 5 grid in the box).
+TRUNCATION_GRID = 5
+
+
+def frustum_truncation(
+    boxes7: np.ndarray, calib: KittiCalib, width_px: int, height_px: int
+) -> np.ndarray:
+    """``(N,)`` the share of each LiDAR-frame box ``(N, 7)`` outside the camera's view: the
+    fraction of a grid of points filling the box that project outside the image or lie
+    behind the near plane :data:`NEAR_PLANE_M` (KITTI's truncation: how much of the object
+    leaves the image). The cut projection's area (:func:`image_boxes`) blows up for a box
+    next to the camera and read ~1.0 for a truck alongside that filled a quarter of the image."""
+    boxes7 = np.asarray(boxes7, dtype=np.float64).reshape(-1, 7)
+    if not len(boxes7):
+        return np.zeros(0)
+    g = (np.arange(TRUNCATION_GRID) + 0.5) / TRUNCATION_GRID - 0.5  # cell centres, -0.5..0.5
+    local = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)  # (S, 3)
+    c, s = np.cos(boxes7[:, 6]), np.sin(boxes7[:, 6])
+    scaled = local[None] * boxes7[:, None, 3:6]  # (N, S, 3)
+    x = boxes7[:, None, 0] + c[:, None] * scaled[..., 0] - s[:, None] * scaled[..., 1]
+    y = boxes7[:, None, 1] + s[:, None] * scaled[..., 0] + c[:, None] * scaled[..., 1]
+    z = boxes7[:, None, 2] + scaled[..., 2]
+    points = np.stack([x, y, z], axis=-1).reshape(-1, 3)
+    cam = calib.camera_rect_from_lidar().apply(points)
+    depth = cam[:, 2]
+    uvw = cam @ calib.P2[:, :3].T + calib.P2[:, 3]
+    safe = np.where(depth > NEAR_PLANE_M, uvw[:, 2], 1.0)
+    u, v = uvw[:, 0] / safe, uvw[:, 1] / safe
+    seen = (depth > NEAR_PLANE_M) & (u >= 0) & (u < width_px) & (v >= 0) & (v < height_px)
+    return 1.0 - seen.reshape(len(boxes7), -1).mean(axis=1)
+
+
+def _as_dont_care(objects: KittiObjects) -> KittiObjects:
+    """``objects`` as KITTI DontCare rows: their 2D boxes kept, the 3D fields at KITTI's
+    placeholders (-1 sizes, -1000 location, -10 angles, -1 truncation and occlusion)."""
+    n = len(objects)
+    return dataclasses.replace(
+        objects,
+        type_name=np.full(n, "DontCare"),
+        truncation=np.full(n, -1.0),
+        occlusion=np.full(n, -1, dtype=np.int64),
+        alpha_rad=np.full(n, -10.0),
+        hwl_m=np.full((n, 3), -1.0),
+        location_m=np.full((n, 3), -1000.0),
+        rotation_y_rad=np.full(n, -10.0),
+    )
 
 
 def _matrix_line(name: str, m: np.ndarray) -> str:
@@ -175,17 +225,27 @@ def export_kitti_object(
         write_calib(base / "calib" / f"{stem}.txt", calib)
         labels = frame.labels.transformed(frame.ego_from_sensor[lidar].inverse(), cloud.frame)
         width, height = image.calibration.width_px, image.calibration.height_px
-        box2d, truncation = image_boxes(labels.to_array7(), calib, width, height)
+        box2d, _ = image_boxes(labels.to_array7(), calib, width, height)
+        truncation = frustum_truncation(labels.to_array7(), calib, width, height)
         objects = boxes_to_objects(labels, calib, box2d_xyxy_px=box2d)
         objects = dataclasses.replace(
             objects, truncation=truncation, occlusion=occlusion_levels(visible_share)
         )
-        # KITTI labels only objects in front of the camera that it sees (box area in the image)
+        # KITTI labels the objects the camera sees (box area in the image, not all hidden)
+        # whose centre is in front of it; one it sees but that is centred beside or behind
+        # it (a truck alongside) is a DontCare region: not scored, and not background either
         in_front = calib.camera_rect_from_lidar().apply(labels.center_m)[:, 2] > 0.5
         in_image = (box2d[:, 2] > box2d[:, 0]) & (box2d[:, 3] > box2d[:, 1])
+        # seen: the renderer's visible share, or (unknown) some of the box in the view
+        seen = in_image & np.where(np.isnan(visible_share), truncation < 1.0, visible_share > 0.0)
         write_kitti_label(
             base / "label_2" / f"{stem}.txt",
-            objects.select(in_front & in_image),
+            KittiObjects.concatenate(
+                [
+                    objects.select(in_front & in_image),
+                    _as_dont_care(objects.select(seen & ~in_front)),
+                ]
+            ),
             with_score=False,
         )
         count += 1

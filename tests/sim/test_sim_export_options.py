@@ -131,3 +131,26 @@ def test_the_export_records_its_runs_ids_and_sensor_mounts(tmp_path: Path) -> No
     assert record["lidar_mount"]["xyz_m"] == pytest.approx([2.0, 0.3, 2.2])
     assert record["lidar_params"]["mount_xyz_m"] == [2.0, 0.3, 2.2]
     assert len(list((export / "training" / "label_2").glob("*.txt"))) == 4  # ticks 0..3
+
+
+def test_truncation_is_the_share_of_the_box_outside_the_view() -> None:
+    # the cut projection's area blew up for a box beside the camera: a truck alongside that
+    # filled a quarter of the image read truncation 0.9999
+    import numpy as np
+
+    from drivestack.ingest.kitti_calib import KittiCalib
+    from drivestack.sim.export_kitti import frustum_truncation
+
+    p2 = np.array([[721.5, 0.0, 621.0, 0.0], [0.0, 721.5, 187.5, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    camera_from_lidar = np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]])  # x fwd -> z
+    calib = KittiCalib({f"P{i}": p2 for i in range(4)}, np.eye(3), camera_from_lidar, None)
+    boxes = np.array(
+        [
+            [20.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0],  # ahead, in view
+            [0.0, 20.0, 0.0, 4.0, 2.0, 1.5, 0.0],  # beside: none in view
+            [0.0, 3.0, 0.0, 10.0, 2.5, 3.5, 0.0],  # a truck alongside, its front 5 m ahead
+        ]
+    )
+    truncation = frustum_truncation(boxes, calib, 1242, 375)
+    assert truncation[0] == 0.0 and truncation[1] == 1.0
+    assert 0.5 < truncation[2] < 0.99  # its front end, ahead and left, is in view
