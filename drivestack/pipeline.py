@@ -22,6 +22,7 @@ import math
 import numbers
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
@@ -838,6 +839,32 @@ def _stage_path(stack_path: Path, value: str, key: str) -> Path:
     return path
 
 
+def _warn_offline_keys(tracker_config: Any, path: Path) -> None:
+    """One warning per class whose tracker config sets ``offline_*`` rules: whole-track
+    decisions only ``drivestack eval tracking`` makes (they need the whole sequence); an
+    online stack (replay, sim) runs without them, and silently did."""
+    from dataclasses import fields
+
+    from drivestack.tracking.config import ClassTrackerConfig
+
+    default = ClassTrackerConfig()
+    for name, cls_cfg in tracker_config.classes.items():
+        offline = [
+            f.name
+            for f in fields(cls_cfg)
+            if f.name.startswith("offline_")
+            and getattr(cls_cfg, f.name) != getattr(default, f.name)
+        ]
+        if offline:
+            warnings.warn(
+                f"{path}: classes.{name}: {', '.join(offline)} are whole-track rules of "
+                "drivestack eval tracking (they need the whole sequence): this online stack "
+                "runs without them",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) -> Stack:
     """Load a stack YAML and build its stages (plain code, no registry); ``missing_ego_pose``
     (one of :data:`MISSING_EGO_POSE_POLICIES`, else ``ValueError``) overrides the YAML's."""
@@ -869,7 +896,9 @@ def build_stack(stack_path: str | Path, *, missing_ego_pose: str | None = None) 
     if cfg.tracking is not None:
         from drivestack.tracking import build_tracker, load_tracker_config
 
-        tracker_config = load_tracker_config(_stage_path(stack_path, cfg.tracking, "tracking"))
+        tracking_path = _stage_path(stack_path, cfg.tracking, "tracking")
+        tracker_config = load_tracker_config(tracking_path)
+        _warn_offline_keys(tracker_config, tracking_path)
         tracker = build_tracker(tracker_config)
         config["tracking_config"] = asdict(tracker_config)  # the values, not only the file
     detector_config = getattr(detector, "cfg", None)

@@ -393,3 +393,23 @@ def test_replay_skips_a_bad_frame_and_records_the_stage_classes(tmp_path: Path) 
     # the declared over-ground velocities make the forecasts scoreable (finding 2)
     assert summary["forecast_vs_labels"]["frames_not_scored"] == {}
     assert summary["forecast_vs_labels"]["forecasts"] > 0
+
+
+def test_a_stack_with_offline_tracker_rules_says_it_runs_without_them(tmp_path: Path) -> None:
+    # offline_* keys (eval tracking's whole-track rules) were silently unused by replay / sim
+    import warnings
+
+    from drivestack.pipeline import build_stack
+
+    repo = Path(__file__).resolve().parents[1]
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        f"perception: {repo / 'configs/perception/lidar_kitti.yaml'}\n"
+        f"tracking: {repo / 'configs/tracking/kitti_pointrcnn.yaml'}\n"
+    )
+    with pytest.warns(UserWarning, match=r"classes\.car: offline_min_track_score, .* online stack"):
+        build_stack(stack)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped stacks set none
+        for shipped in sorted((repo / "configs" / "stack").glob("*.yaml")):
+            build_stack(shipped)
