@@ -346,7 +346,9 @@ def run(args: argparse.Namespace) -> int:
     # one stack for every run (a run resets it), so a bad --stack also fails before any run
     stack = build_stack(args.stack or DEFAULT_STACK) if args.perception == "lidar" else None
     if stack is not None:  # a detector needing an HD map: refused before any run, not per run
-        _check_stack_map_steps(stack)
+        from drivestack.replay.stack_fit import check_stack_map_steps
+
+        check_stack_map_steps(stack, SIMULATED_FRAMES)
     # --light-camera: refused without --lights camera, a bad file exits 2 before any run
     light_effects = light_camera_effects(args.light_camera, args.lights)
     # the classifier's config, read once for every run (a bad file exits 2 before any run)
@@ -730,17 +732,6 @@ def stack_identity(stack: Any) -> dict[str, Any]:
 
 #: Whose frames a detector reads in closed loop (the simulator gives no HD-map priors).
 SIMULATED_FRAMES = "drivestack sim (the simulator gives no HD-map priors)"
-
-
-def _check_stack_map_steps(stack: Any) -> None:
-    """``ConfigError`` naming the perception config and key when the stack's detector turns
-    on a step that reads an HD map: simulated frames carry none (each run would crash)."""
-    from drivestack.perception.lidar.map_priors import check_map_steps
-    from drivestack.replay.stack_fit import perception_config
-
-    found = perception_config(stack)
-    if found is not None:
-        check_map_steps(found[1], found[0], False, SIMULATED_FRAMES)
 
 
 def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:

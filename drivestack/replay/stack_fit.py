@@ -41,6 +41,17 @@ def perception_config(stack: Stack) -> tuple[str, Any] | None:
     return path, cfg
 
 
+def check_stack_map_steps(stack: Stack, frames: str) -> None:
+    """``ConfigError`` naming the perception config and key when the stack's LiDAR detector
+    turns on a step that reads an HD map and ``frames`` (whose: a replayed log, the
+    simulator) carry none (:func:`~drivestack.perception.lidar.map_priors.check_map_steps`)."""
+    from drivestack.perception.lidar.map_priors import check_map_steps
+
+    found = perception_config(stack)
+    if found is not None:
+        check_map_steps(found[1], found[0], False, frames)
+
+
 def log_run_record(log_path: Path) -> dict[str, Any] | None:
     """The run record (``/drivestack/run``) of a drivestack log; None for a ROS bag or a log
     whose record cannot be read (the replay reports that itself)."""
@@ -64,14 +75,13 @@ def check_stack_fits_log(stack: Stack, log_path: Path) -> list[str]:
         ConfigError: the stack's perception config switches on a map step, naming the config
             and the key (:func:`~drivestack.perception.lidar.map_priors.check_map_steps`).
     """
-    from drivestack.perception.lidar.map_priors import check_map_steps
     from drivestack.replay.dataset_log import source_dataset
 
+    check_stack_map_steps(stack, REPLAYED_FRAMES)
     found = perception_config(stack)
     if found is None:
         return []
     path, cfg = found
-    check_map_steps(cfg, path, False, REPLAYED_FRAMES)
     made_for = tuple(cfg.datasets)
     run = log_run_record(log_path) if made_for else None
     dataset = source_dataset(run) if run is not None else None

@@ -67,13 +67,10 @@ def occlusion_levels(visible_share: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(share), 3, level).astype(np.int64)
 
 
-def image_boxes(
-    boxes7: np.ndarray, calib: KittiCalib, width_px: int, height_px: int
-) -> tuple[np.ndarray, np.ndarray]:
+def image_boxes(boxes7: np.ndarray, calib: KittiCalib, width_px: int, height_px: int) -> np.ndarray:
     """2D boxes ``(N, 4)`` x1 y1 x2 y2 px of LiDAR-frame boxes ``(N, 7)``, cut at the near plane
-    :data:`NEAR_PLANE_M` and clipped to the image, and the truncation ``(N,)``: the share of
-    the cut projection's area outside the image (1 where nothing of it is in front)."""
-    full, in_front = project_boxes_to_image(
+    :data:`NEAR_PLANE_M` and clipped to the image (zeros for a box entirely behind it)."""
+    full, _ = project_boxes_to_image(
         boxes7,
         calib.camera_rect_from_lidar().as_matrix(),
         calib.P2[:, :3],
@@ -85,11 +82,7 @@ def image_boxes(
     clipped = full.copy()
     clipped[:, [0, 2]] = np.clip(full[:, [0, 2]], 0.0, width_px)
     clipped[:, [1, 3]] = np.clip(full[:, [1, 3]], 0.0, height_px)
-    area = (full[:, 2] - full[:, 0]) * (full[:, 3] - full[:, 1])
-    inside = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
-    has_area = in_front & (area > 0)
-    truncation = np.where(has_area, 1.0 - inside / np.where(has_area, area, 1.0), 1.0)
-    return clipped, np.clip(truncation, 0.0, 1.0)
+    return clipped
 
 
 #: Samples per box edge for :func:`frustum_truncation` (a 5 x 5 x 5 grid in the box).
@@ -225,7 +218,7 @@ def export_kitti_object(
         write_calib(base / "calib" / f"{stem}.txt", calib)
         labels = frame.labels.transformed(frame.ego_from_sensor[lidar].inverse(), cloud.frame)
         width, height = image.calibration.width_px, image.calibration.height_px
-        box2d, _ = image_boxes(labels.to_array7(), calib, width, height)
+        box2d = image_boxes(labels.to_array7(), calib, width, height)
         truncation = frustum_truncation(labels.to_array7(), calib, width, height)
         objects = boxes_to_objects(labels, calib, box2d_xyxy_px=box2d)
         objects = dataclasses.replace(
