@@ -488,6 +488,7 @@ def _run_lidar(
         check_result_files,
         empty_class_notes,
         evaluate_class_thresholds,
+        far_from_labels_notes,
         load_ground_truth,
         load_results_and_notes,
         no_image_box_notes,
@@ -528,6 +529,10 @@ def _run_lidar(
             notes_ += no_image_box_notes(args.results, cls, results[cls])
             if frames is not None:  # files with rows but none in the range: said, counted
                 notes_ += uncovered_notes(args.results, cls, frames, results[cls])
+            # rows nowhere near a label (another coordinate frame, frames from 1): said
+            notes_ += far_from_labels_notes(
+                args.results, cls, results[cls], gt, similarity=args.similarity
+            )
         for note in dict.fromkeys(notes_):  # (the flat layout's file serves every class)
             print(f"warning: {note}", file=sys.stderr)
             report.setdefault("notes", []).append(note)

@@ -12,7 +12,7 @@ import numpy as np
 from drivestack.core.errors import DataError
 from drivestack.eval.tracking.clear import ClearResult, ClearSummary, evaluate_clear
 from drivestack.eval.tracking.hota import HotaResult, compute_hota, hota_inputs
-from drivestack.eval.tracking.prepare import prepare_class_data
+from drivestack.eval.tracking.prepare import prepare_class_data, same_frame_pairs
 from drivestack.eval.tracking.protocol import (
     HOTA_MATCH_THRESHOLDS,
     KITTI_CLASS_RULES,
@@ -472,6 +472,59 @@ def uncovered_notes(
                 f"{folder / f'{sequence}.txt'}: no {cls} row in frames "
                 f"{frames.first}:{frames.last} (it holds frames {int(rows.frame.min())}:"
                 f"{int(rows.frame.max())}): scored as no tracks there"
+            )
+    return notes
+
+
+#: A result row further than this from every label of its class in its frame (bird's-eye
+#: centre distance in camera_rect, or image-box centre distance for 2D similarity) counts as
+#: "far" for :func:`far_from_labels_notes`.
+FAR_FROM_LABEL_M = 5.0
+FAR_FROM_LABEL_PX = 100.0
+
+
+def far_from_labels_notes(
+    results_dir: Path,
+    cls: str,
+    results: dict[str, KittiObjects],
+    ground_truth: dict[str, KittiObjects],
+    similarity: str = "iou_3d",
+) -> list[str]:
+    """A note per result file of ``cls`` whose rows, in frames that hold a ``cls`` label, are
+    almost all (at least 10 of them, over 95%) far from every such label of their frame: most
+    likely boxes in another coordinate frame (LiDAR rather than camera_rect) or frames
+    numbered from 1, which would otherwise score as all false positives without a word."""
+    notes = []
+    folder = class_folder(results_dir, cls) or results_dir
+    for sequence, held in results.items():
+        rows = held.select(np.flatnonzero(_is_class(held, cls)))
+        gt = ground_truth.get(sequence)
+        if gt is None or not len(rows):
+            continue
+        labels = gt.select(np.flatnonzero(_is_class(gt, cls) & (gt.track_id != -1)))
+        labelled = np.isin(rows.frame, labels.frame)
+        if labelled.sum() < 10:
+            continue
+        rows = rows.select(np.flatnonzero(labelled))
+        if similarity == "iou_2d":
+            row_xy = rows.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
+            label_xy = labels.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
+            reach, unit = FAR_FROM_LABEL_PX, "px (image-box centres)"
+        else:
+            row_xy = rows.location_m[:, [0, 2]]
+            label_xy = labels.location_m[:, [0, 2]]
+            reach, unit = FAR_FROM_LABEL_M, "m (bird's-eye centres, camera_rect x / z)"
+        i_row, i_label = same_frame_pairs(rows.frame, labels.frame)
+        close = np.linalg.norm(row_xy[i_row] - label_xy[i_label], axis=-1) <= reach
+        near = np.bincount(i_row[close], minlength=len(rows)) > 0
+        n_far = int((~near).sum())
+        if n_far > 0.95 * len(rows):
+            notes.append(
+                f"{folder / f'{sequence}.txt'}: {n_far} of {len(rows)} {cls} row(s) in "
+                f"labelled frames are more than {reach:g} {unit} from every {cls} label of "
+                "their frame: check that the boxes are in the rectified camera frame "
+                "(x right, y down, z forward; location the bottom centre) and that frames "
+                "are numbered from 0"
             )
     return notes
 

@@ -128,3 +128,30 @@ def test_rows_without_image_boxes_are_said_to_lose_their_false_positives(
     assert _eval(shared_data, good, tmp_path / "out_good") == 0
     notes = json.loads((tmp_path / "out_good" / "metrics.json").read_text()).get("notes", [])
     assert not [n for n in notes if "have no image box" in n]
+
+
+def test_rows_in_the_lidar_frame_are_said_to_be_far_from_every_label(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # boxes written in the LiDAR frame (x forward, y left, z up) rather than camera_rect
+    # scored as all false positives (sAMOTA 0) without a word
+    results = _copy_car(shared_data, tmp_path)
+    path = results / "Car" / "0001.txt"
+    assert _eval(shared_data, results, tmp_path / "as_given") == 0
+    assert "far" not in capsys.readouterr().err  # AB3DMOT's own rows: no note
+    lines = []
+    for line in path.read_text().splitlines():
+        f = line.split()
+        x, y, z = (float(v) for v in f[13:16])
+        f[13:16] = [f"{z:.4f}", f"{-x:.4f}", f"{-y:.4f}"]
+        lines.append(" ".join(f))
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert _eval(shared_data, results, out) == 0
+    err = capsys.readouterr().err
+    notes = json.loads((out / "metrics.json").read_text())["notes"]
+    [note] = [n for n in notes if "from every Car label" in n]
+    assert note.startswith(f"{path}: ")
+    assert "more than 5 m (bird's-eye centres, camera_rect x / z)" in note
+    assert "rectified camera frame" in note
+    assert f"warning: {note}" in err
