@@ -489,6 +489,7 @@ def _run_lidar(
         empty_class_notes,
         evaluate_class_thresholds,
         far_from_labels_notes,
+        labels_past_seqmap_notes,
         load_ground_truth,
         load_results_and_notes,
         no_image_box_notes,
@@ -507,8 +508,12 @@ def _run_lidar(
             scored = frames.seqmap(seqmap)
         except ValueError as exc:
             raise DataError(str(exc), field="--frames") from None
-    gt = load_ground_truth(args.kitti_root / "training" / "label_02", seqmap)
+    label_dir = args.kitti_root / "training" / "label_02"
+    gt = load_ground_truth(label_dir, seqmap)
     report: dict[str, Any] = _provenance(args, seqmap, classes)
+    for note in labels_past_seqmap_notes(label_dir, seqmap, gt):  # a seqmap shorter than labels
+        print(f"warning: {note}", file=sys.stderr)
+        report.setdefault("notes", []).append(note)
     if frames is not None:
         report["frames"] = {"first": frames.first, "last": frames.last}
         gt = frames.cut(gt)

@@ -308,6 +308,27 @@ def load_ground_truth(label_dir: Path, seqmap: Sequence[SeqmapEntry]) -> dict[st
     return {e.name: read_tracking_labels(label_dir / f"{e.name}.txt") for e in seqmap}
 
 
+def labels_past_seqmap_notes(
+    label_dir: Path, seqmap: Sequence[SeqmapEntry], ground_truth: dict[str, KittiObjects]
+) -> list[str]:
+    """A note per label file holding frames past its seqmap entry's last frame: the devkit
+    scores those labels (as misses: a tracker row there is refused), so a seqmap that is
+    shorter than its label files lowers recall without a word."""
+    notes = []
+    for e in seqmap:
+        labels = ground_truth.get(e.name)
+        end = e.first_frame + e.n_frames
+        if labels is None or not len(labels) or int(labels.frame.max()) < end:
+            continue
+        past = int(np.count_nonzero(labels.frame >= end))
+        notes.append(
+            f"{label_dir / f'{e.name}.txt'}: {past} label row(s) in frames {end}:"
+            f"{int(labels.frame.max())}, past the seqmap's {e.n_frames} frames of {e.name}: "
+            "scored as misses (as the devkit does), no tracker row can match them"
+        )
+    return notes
+
+
 def load_results(
     results_dir: Path,
     cls: str,

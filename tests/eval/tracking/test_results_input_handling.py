@@ -194,3 +194,26 @@ def test_val_reads_only_its_own_seqmap(tmp_path: Path, capsys: pytest.CaptureFix
     assert _eval(root, res, tmp_path / "o2", "--split", "train") == 2
     err = capsys.readouterr().err
     assert "evaluate_tracking.seqmap.training" in err and "needs both" in err
+
+
+def test_labels_past_the_seqmap_frames_are_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a seqmap one frame shorter than the label file: the last label scored as a miss that
+    # no tracker row may match (rows there are refused), without a word
+    root = _root(tmp_path)
+    (root / "seqmaps" / "evaluate_tracking.seqmap.val").write_text(
+        f"0001 empty 000000 {N_FRAMES - 1:06d}\n"
+    )
+    res = _results(tmp_path, [f"{f} 7 Car {_BOX} 0.9" for f in range(N_FRAMES - 1)])
+    out = tmp_path / "out"
+    assert _eval(root, res, out) == 0
+    note = (
+        f"{root / 'training' / 'label_02' / '0001.txt'}: 1 label row(s) in frames 3:3, past "
+        "the seqmap's 3 frames of 0001: scored as misses (as the devkit does), no tracker row "
+        "can match them"
+    )
+    assert f"warning: {note}" in capsys.readouterr().err
+    assert note in json.loads((out / "metrics.json").read_text())["notes"]
+    assert _eval(_root(tmp_path / "whole"), res, tmp_path / "o2") == 0
+    assert "past the seqmap" not in capsys.readouterr().err
