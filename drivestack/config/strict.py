@@ -9,7 +9,10 @@ silently), an empty file, unknown keys, missing required keys and wrong types ra
 ``ConfigError`` at that key too: the key of a :class:`ConfigValueError`, else the field a
 message starting ``<Class>.<field>`` names (``PDMParams.horizon_s must be ...`` at
 ``planner.horizon_s``; ``speed_fractions[1]`` at ``speed_fractions.1``), else the dataclass's
-own key.
+own key. A dataclass may also name keys it would accept but never read in the mapping
+given (a CTRV-only noise under ``model: cv``): a ``config_keys_ignored(mapping)`` static
+method returning ``{dotted key below the dataclass: why}``; each is refused at its key, as an
+unknown key is, rather than recorded as a setting that took effect.
 
 Supported field types: ``bool``, ``int``, ``float`` (integers accepted), ``str``,
 ``pathlib.Path``, ``Enum`` subclasses (by name or value), ``Literal[...]``, ``X | None``,
@@ -200,6 +203,11 @@ def from_mapping(cls: type[T], mapping: Any, *, path: str = "<config>", prefix: 
                 path,
                 _join(prefix, key),
             )
+    ignored: Callable[[dict[Any, Any]], dict[str, str]] | None = getattr(
+        cls, "config_keys_ignored", None
+    )
+    for key, why in (ignored(mapping) if ignored is not None else {}).items():
+        raise _fail(why, path, _join(prefix, key))
     kwargs = {}
     for name, f in fields.items():
         full = _join(prefix, name)

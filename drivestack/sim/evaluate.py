@@ -34,6 +34,16 @@ from drivestack.sim.world import World
 PLANNERS: dict[str, type[PDMPlanner] | type[IDMPlanner]] = {"pdm": PDMPlanner, "idm": IDMPlanner}
 
 
+#: The :class:`~drivestack.planning.pdm.PDMParams` keys the IDM planner never reads, and why.
+IDM_PLANNER_IGNORES = {
+    "prediction": "its agents always move at constant velocity",
+    "speed_fractions": "it drives one plan, at IDM's speed",
+    "lateral_offsets_m": "it drives one plan, along the route",
+    "entry_lookahead_steps": "it does not score plans",
+    "emergency_decel_mps2": "it brakes no harder than idm.max_decel_mps2",
+}
+
+
 @dataclass(frozen=True)
 class PlannerParams:
     """The settings of a closed-loop run's built-in planners, ego vehicle and trajectory
@@ -48,6 +58,26 @@ class PlannerParams:
     idm: PDMParams = field(default_factory=PDMParams)
     vehicle: VehicleParams = field(default_factory=VehicleParams)
     tracker: TrackerParams = field(default_factory=TrackerParams)
+
+    @staticmethod
+    def config_keys_ignored(mapping: dict[Any, Any]) -> dict[str, str]:
+        """The keys of the ``idm:`` block the IDM planner never reads (see
+        :mod:`drivestack.config.strict` and :class:`~drivestack.planning.pdm.IDMPlanner`):
+        refused, rather than recorded in ``metrics.json`` as settings the run took."""
+        block = mapping.get("idm")
+        if not isinstance(block, dict):
+            return {}
+        out = {
+            f"idm.{key}": f"the IDM planner does not read {key} ({why}): set it under pdm"
+            for key, why in IDM_PLANNER_IGNORES.items()
+            if key in block
+        }
+        inner = block.get("idm")
+        if isinstance(inner, dict) and "coolness" in inner:
+            out["idm.idm.coolness"] = (
+                "the IDM planner drives plain IDM (coolness 0) whatever is set: set it under pdm"
+            )
+        return out
 
     def planner(self, name: str) -> PDMParams:
         """The :class:`PDMParams` of the built-in planner ``name`` (``ValueError`` for
@@ -67,9 +97,15 @@ class PlannerParams:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """Every value, as JSON has it (tuples as lists): what ``sim.json`` and each
-        ``metrics.json`` record."""
+        """Every value a run reads, as JSON has it (tuples as lists): what ``sim.json`` and
+        each ``metrics.json`` record. The ``idm`` block leaves out what the IDM planner never
+        reads (:data:`IDM_PLANNER_IGNORES`, ``idm.coolness``); read back with
+        ``from_mapping`` those are the defaults, as a ``--planner-params`` file cannot set
+        them."""
         out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        for key in IDM_PLANNER_IGNORES:
+            del out["idm"][key]
+        del out["idm"]["idm"]["coolness"]
         return out
 
 

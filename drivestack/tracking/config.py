@@ -8,7 +8,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from drivestack.config import load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
@@ -53,6 +53,20 @@ class MotionConfig:
     initial_lateral_velocity_std_mps: float | None = None
     process_acceleration_std_mps2: float | None = None
 
+    @staticmethod
+    def config_keys_ignored(mapping: dict[Any, Any]) -> dict[str, str]:
+        """The keys of a ``motion`` mapping its model never reads (see
+        :mod:`drivestack.config.strict`): the yaw-rate noises under ``model: cv`` (the
+        constant-velocity state has no yaw rate)."""
+        if mapping.get("model", "cv") != "cv":
+            return {}
+        return {
+            key: "the constant-velocity model (model: cv) has no yaw rate: this key is read "
+            "only with model: ctrv"
+            for key in ("process_yaw_rate_std_radps", "initial_yaw_rate_std_radps")
+            if key in mapping
+        }
+
     def __post_init__(self) -> None:
         optional = ("initial_lateral_velocity_std_mps", "process_acceleration_std_mps2")
         stds = [f.name for f in dataclasses.fields(self) if f.name not in ("model", *optional)]
@@ -60,11 +74,12 @@ class MotionConfig:
         for name in optional:
             if getattr(self, name) is not None:
                 check_config_numbers(self, name, above=0.0)
-        if self.model != "cv" and self.process_acceleration_std_mps2 is not None:
-            raise ValueError(
-                "process_acceleration_std_mps2 is for the constant-velocity model (model: cv), "
-                f"not {self.model}"
-            )
+        for name in optional:
+            if self.model != "cv" and getattr(self, name) is not None:
+                raise ConfigValueError(
+                    f"this key is for the constant-velocity model (model: cv), not {self.model}",
+                    key=name,
+                )
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,11 @@ def _yaml(tmp_path: Path, text: str) -> Path:
         ("planner: {}\n", "planner", "unknown key"),
         ("vehicle: {width_m: -1}\n", "vehicle.width_m", "> 0"),
         ("idm: {unknown_light: go}\n", "idm.unknown_light", "--lights"),
+        # keys the IDM planner never reads (recorded as applied before)
+        ("idm: {prediction: lane_following}\n", "idm.prediction", "constant velocity"),
+        ("idm: {speed_fractions: [1.0]}\n", "idm.speed_fractions", "set it under pdm"),
+        ("idm: {emergency_decel_mps2: 7.0}\n", "idm.emergency_decel_mps2", "max_decel"),
+        ("idm: {idm: {coolness: 0.5}}\n", "idm.idm.coolness", "plain IDM"),
         ("tracker: {speed_kp: fast}\n", "tracker.speed_kp", ""),
         ("", "<top level>", "expected a mapping"),
         ("- pdm\n", "<top level>", "expected a mapping"),
@@ -299,3 +304,13 @@ def test_ttc_footnote_and_help_give_the_projection_times_the_code_tests(capsys) 
     with pytest.raises(SystemExit):
         main(["sim", "--help"])
     assert ahead in re.sub(r"\s+", " ", capsys.readouterr().out)
+
+
+def test_recorded_idm_settings_hold_only_what_the_idm_planner_reads(tmp_path: Path) -> None:
+    params = load_planner_params(_yaml(tmp_path, "idm: {idm: {min_gap_m: 3.0}}\n"))
+    recorded = params.as_dict()
+    assert "prediction" not in recorded["idm"] and "coolness" not in recorded["idm"]["idm"]
+    assert recorded["idm"]["idm"]["min_gap_m"] == 3.0
+    assert recorded["pdm"]["prediction"] == "constant_velocity"  # the PDM block keeps every key
+    assert recorded["pdm"]["idm"]["coolness"] == 0.99
+    assert from_mapping(PlannerParams, recorded) == params  # read back: the same settings

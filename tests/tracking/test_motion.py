@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from drivestack.tracking.config import MotionConfig
+from drivestack.core.errors import ConfigError
+from drivestack.tracking.config import MotionConfig, load_tracker_config
 from drivestack.tracking.motion import ConstantVelocityModel, CTRVModel, align_yaw
 
 
@@ -129,3 +132,30 @@ def test_white_noise_acceleration_is_for_the_cv_model_only() -> None:
         MotionConfig(model="ctrv", process_acceleration_std_mps2=2.0)
     with pytest.raises(ValueError, match="process_acceleration_std_mps2"):
         MotionConfig(process_acceleration_std_mps2=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("model: cv\nprocess_yaw_rate_std_radps: 0.5\n", "process_yaw_rate_std_radps"),
+        ("initial_yaw_rate_std_radps: 0.5\n", "initial_yaw_rate_std_radps"),  # cv by default
+        (
+            "model: ctrv\ninitial_lateral_velocity_std_mps: 1.0\n",
+            "initial_lateral_velocity_std_mps",
+        ),
+    ],
+)
+def test_keys_the_motion_model_never_reads_are_refused_at_their_key(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    # a CTRV yaw-rate noise under model: cv was accepted, recorded and never read
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "classes:\n  car:\n    motion:\n" + "".join(f"      {line}\n" for line in text.splitlines())
+    )
+    with pytest.raises(ConfigError) as err:
+        load_tracker_config(path)
+    assert err.value.path == str(path) and err.value.field == f"classes.car.motion.{field}"
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("classes:\n  car:\n    motion: {model: ctrv, process_yaw_rate_std_radps: 0.5}\n")
+    assert load_tracker_config(ok).classes["car"].motion.process_yaw_rate_std_radps == 0.5
