@@ -24,6 +24,12 @@ Datasets (--root defaults to the dataset's folder under ../shared/data):
 
 Examples:
   drivestack eval planning --dataset av2 --planner pdm,idm --out runs/ols_av2
+  drivestack eval planning --dataset av2 --planner-params my_pdm.yaml --out runs/ols_mine
+
+--planner-params YAML: the planners' settings (pdm: / idm:, PDMParams) and the ego's
+(vehicle:, whose centre offset places the compared centre), read strictly as drivestack sim
+--planner-params reads them; tracker: is refused (no controller runs open loop). Every value
+read is in metrics.json (settings.planner_params, planner_params_file).
 
 Prints one row per planner and log (and the mean over the logs) and writes OUT/metrics.json
 (settings, per-log figures with every instant's errors, git commit). overall.<planner>:
@@ -74,7 +80,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated planners (pdm, idm; default both); the constant-velocity "
         "baseline (constant_velocity) is always scored too",
     )
+    parser.add_argument(
+        "--planner-params",
+        type=Path,
+        default=None,
+        metavar="YAML",
+        help="the planners' and the ego vehicle's settings (pdm: / idm: PDMParams, vehicle:), "
+        "as drivestack sim --planner-params reads them; tracker: is refused (open-loop plans "
+        "are never driven)",
+    )
     add_out_options(parser)
+
+
+def _planner_params(path: Path | None) -> Any:
+    """``--planner-params``'s settings (None without it); a ``tracker:`` block is refused
+    (no controller runs open loop)."""
+    from drivestack.config import load_yaml
+    from drivestack.core.errors import ConfigError
+    from drivestack.sim.evaluate import load_planner_params
+
+    if path is None:
+        return None
+    data = load_yaml(path)
+    if isinstance(data, dict) and "tracker" in data:
+        raise ConfigError(
+            "open-loop plans are never driven: no trajectory tracker runs (remove it)",
+            path=str(path),
+            field="tracker",
+        )
+    return load_planner_params(path)
 
 
 def _planners(text: str) -> list[str]:
@@ -150,12 +184,20 @@ def run(args: argparse.Namespace) -> int:
             field="--dataset",
         )
     planners = _planners(args.planner)
+    settings = _planner_params(args.planner_params)
+    recorded = None if settings is None else settings.as_dict()
+    if recorded is not None:
+        del recorded["tracker"]
     root = dataset_root(args.dataset, args.root)
     # writes only metrics.json (the old run's listed folders removed when it is written)
     clear = check_eval_out(
         args.out,
         "planning",
-        {"dataset": args.dataset, "root": Path(root), "settings": {"planners": planners}},
+        {
+            "dataset": args.dataset,
+            "root": Path(root),
+            "settings": {"planners": planners, "planner_params": recorded},
+        },
         args.overwrite,
     )
     logs = av2_log_dirs(root)
@@ -167,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     bar = progress_bar(total=len(logs), desc="eval planning av2", unit="log", disable=args.quiet)
     with bar:
         for log_dir in logs:  # one log at a time
-            run_ = evaluate_av2_log(log_dir, planners, params)
+            run_ = evaluate_av2_log(log_dir, planners, params, settings)
             short = run_.name[:8]
             entry: dict[str, Any] = {
                 "log": run_.name,
@@ -238,6 +280,11 @@ def run(args: argparse.Namespace) -> int:
         "root": resolved(root),
         "settings": {
             "planners": planners,
+            # every --planner-params value the run read (null without), and its file
+            "planner_params": recorded,
+            "planner_params_file": resolved(args.planner_params)
+            if args.planner_params is not None
+            else None,
             "horizons_s": params.horizons_s,
             "sample_interval_s": params.sample_interval_s,
             "max_average_l2_error_m": params.max_average_l2_error_m,
@@ -247,7 +294,9 @@ def run(args: argparse.Namespace) -> int:
             "miss_thresholds_m": params.miss_thresholds_m,
             "max_miss_rate": params.max_miss_rate,
             "score_weights": SCORE_WEIGHTS,
-            "center_offset_m": VehicleParams().center_offset_m,
+            "center_offset_m": (
+                VehicleParams() if settings is None else settings.vehicle
+            ).center_offset_m,
         },
         **run_provenance(),
         "logs": per_log,

@@ -40,6 +40,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,6 +60,9 @@ from drivestack.structures._checks import check_number
 from drivestack.structures.ego_state import EgoState
 from drivestack.structures.road_map import RoadMap
 from drivestack.structures.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from drivestack.sim.evaluate import PlannerParams
 
 #: The baseline's name in tables and metrics.json.
 CONSTANT_VELOCITY = "constant_velocity"
@@ -268,10 +272,15 @@ def av2_scenario_config(log_dir: Path, span_s: float, dt_s: float = 0.1) -> Scen
 
 
 def make_planner(
-    name: str, road_map: RoadMap, route_lanes: list[str], vehicle: VehicleParams
+    name: str,
+    road_map: RoadMap,
+    route_lanes: list[str],
+    vehicle: VehicleParams,
+    settings: PlannerParams | None = None,
 ) -> Planner:
     """A planner by name: ``constant_velocity`` or one of ``drivestack sim``'s
-    (:data:`drivestack.sim.evaluate.PLANNERS`) for the map and route."""
+    (:data:`drivestack.sim.evaluate.PLANNERS`) for the map and route, with its block of
+    ``settings`` (``--planner-params``; None: the defaults)."""
     from drivestack.sim.evaluate import PLANNERS
 
     if name == CONSTANT_VELOCITY:
@@ -280,16 +289,22 @@ def make_planner(
         raise ValueError(
             f"unknown planner {name!r}; choose from {sorted([*PLANNERS, CONSTANT_VELOCITY])}"
         )
-    return PLANNERS[name](road_map, route_lanes, vehicle)
+    if settings is None:
+        return PLANNERS[name](road_map, route_lanes, vehicle)
+    return PLANNERS[name](road_map, route_lanes, vehicle, settings.planner(name))
 
 
 def evaluate_av2_log(
     log_dir: str | Path,
     planners: Sequence[str],
     params: OpenLoopParams | None = None,
+    settings: PlannerParams | None = None,
 ) -> DriveRun:
     """Run ``planners`` (names, see :func:`make_planner`) open loop on one AV2 sensor log
-    (module docstring) on its closed-loop scenario's map, route and replayed agents.
+    (module docstring) on its closed-loop scenario's map, route and replayed agents;
+    ``settings`` (``--planner-params``): the planners' blocks and the ego ``vehicle`` (its
+    centre offset places the compared centre; the ``tracker`` block is never read: open-loop
+    plans are not driven).
 
     Raises:
         DataError / ConfigError: the log is malformed or its recorded drive cannot be
@@ -302,8 +317,9 @@ def evaluate_av2_log(
     config = replace(av2_scenario_config(Path(log_dir), log.span_s), agents_from_file=False)
     built = build_scenario(config)
     w = built.world  # the closed-loop scenario's map, ego and step; the open-loop agents
-    world = World(w.road_map, w.ego, list(log.agents), w.vehicle, w.dt_s)
-    return run_open_loop(log, built.route_lanes, world, planners, params)
+    vehicle = w.vehicle if settings is None else settings.vehicle
+    world = World(w.road_map, w.ego, list(log.agents), vehicle, w.dt_s)
+    return run_open_loop(log, built.route_lanes, world, planners, params, settings)
 
 
 def run_open_loop(
@@ -312,11 +328,13 @@ def run_open_loop(
     world: World,
     planners: Sequence[str],
     params: OpenLoopParams | None = None,
+    settings: PlannerParams | None = None,
 ) -> DriveRun:
     """Run ``planners`` open loop on the recorded drive of ``log``: at each instant
     (:func:`instant_times_s`) the agents are where ``world`` (holding the log's replayed
     agents, on ``world.road_map``; reset here) places them, the ego is the recorded one, and
-    each planner (built for ``world.road_map`` and ``route_lanes``) plans once.
+    each planner (built for ``world.road_map`` and ``route_lanes``, with its block of
+    ``settings``) plans once.
 
     Raises:
         ValueError: ``params.sample_interval_s`` is not a whole number of ``world.dt_s``, an
@@ -333,7 +351,8 @@ def run_open_loop(
     motion = RecordedMotion.of(log)
     expert = expert_trajectory(motion, frame)
     stages = {
-        name: make_planner(name, world.road_map, route_lanes, world.vehicle) for name in planners
+        name: make_planner(name, world.road_map, route_lanes, world.vehicle, settings)
+        for name in planners
     }
     for stage in stages.values():
         stage.reset()

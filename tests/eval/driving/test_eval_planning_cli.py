@@ -89,3 +89,45 @@ def test_one_log_folder_as_root_end_to_end(
     assert cli_main([*args, "--out", str(tmp_path), "--quiet"]) == 0, capsys.readouterr().err
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert [r["log"] for r in report["logs"]] == [Path(ADCF).name]
+
+
+@pytest.mark.data
+def test_planner_params_reach_the_planner_and_are_recorded(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = shared_data / ADCF
+    args = ["eval", "planning", "--dataset", "av2", "--root", str(log), "--planner", "idm"]
+    assert cli_main([*args, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("idm: {idm: {max_accel_mps2: 0.2}}\nvehicle: {max_steering_rad: 0.5}\n")
+    out = tmp_path / "slow"
+    assert cli_main([*args, "--planner-params", str(slow), "--out", str(out), "--quiet"]) == 0
+    plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    report = json.loads((out / "metrics.json").read_text())
+    settings = report["settings"]
+    assert settings["planner_params_file"] == str(slow.resolve())
+    assert settings["planner_params"]["idm"]["idm"]["max_accel_mps2"] == 0.2
+    assert settings["planner_params"]["vehicle"]["max_steering_rad"] == 0.5
+    assert (
+        "tracker" not in settings["planner_params"] and plain["settings"]["planner_params"] is None
+    )
+
+    def errors(r: dict, planner: str) -> list:
+        return [i["displacement_m"] for i in r["logs"][0]["planners"][planner]["instants"]]
+
+    assert errors(report, "constant_velocity") == errors(plain, "constant_velocity")
+    assert errors(report, "idm") != errors(plain, "idm")  # the IDM plans accelerate less
+    # another file into the same --out: another run's results, refused without --overwrite
+    other = tmp_path / "other.yaml"
+    other.write_text("idm: {idm: {max_accel_mps2: 0.4}}\n")
+    assert cli_main([*args, "--planner-params", str(other), "--out", str(out), "--quiet"]) == 2
+    capsys.readouterr()
+    tracker = tmp_path / "tracker.yaml"
+    tracker.write_text("tracker: {speed_kp: 1.2}\n")
+    rc = cli_main([*args, "--planner-params", str(tracker), "--out", str(tmp_path / "t")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {tracker}: field tracker: open-loop plans are never driven: no trajectory "
+        "tracker runs (remove it)"
+    )
