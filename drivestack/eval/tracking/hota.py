@@ -67,31 +67,44 @@ def hota_inputs(data: ClassData, protocol: KittiMotProtocol) -> HotaInputs:
 
     Tracker rows of the neighbouring class (``Van`` rows in the Car results) are left out
     first, as TrackEval loads only the evaluated class's rows. Per frame, the other tracker
-    rows are matched to all ground truth (similarity below ``hota_match_threshold`` does not
-    count); tracker rows matched to ignored ground truth are removed, and unmatched ones that
-    are ignorable (too small, inside a DontCare region) are removed. Ignored ground truth is
-    removed.
+    rows are matched to all ground truth, the HOTA-only distractors too (``Person`` for
+    Pedestrian: ``data.distractor_*``; similarity below ``hota_match_threshold`` does not
+    count); tracker rows matched to ignored ground truth or a distractor are removed, and
+    unmatched ones that are ignorable (too small, inside a DontCare region) are removed.
+    Ignored ground truth and the distractors are removed.
     """
     other = (
         data.tr_other_class
         if data.tr_other_class is not None
         else np.zeros(data.tr_frame.shape[0], dtype=bool)
     )
-    cand = (data.pair_sim >= protocol.hota_match_threshold - _EPS) & ~other[data.pair_tr]
+    # the distractors as ignored ground truth rows after the G class rows, for the matching
+    n_gt = data.gt_frame.shape[0]
+    gt_frame, gt_ignored = data.gt_frame, data.gt_ignored
+    pair_gt, pair_tr, pair_sim = data.pair_gt, data.pair_tr, data.pair_sim
+    if data.distractor_frame is not None:
+        assert data.distractor_pair_gt is not None and data.distractor_pair_tr is not None
+        assert data.distractor_pair_sim is not None
+        gt_frame = np.concatenate([gt_frame, data.distractor_frame])
+        gt_ignored = np.concatenate([gt_ignored, np.ones(data.distractor_frame.size, bool)])
+        pair_gt = np.concatenate([pair_gt, n_gt + data.distractor_pair_gt])
+        pair_tr = np.concatenate([pair_tr, data.distractor_pair_tr])
+        pair_sim = np.concatenate([pair_sim, data.distractor_pair_sim])
+    cand = (pair_sim >= protocol.hota_match_threshold - _EPS) & ~other[pair_tr]
     idx = np.flatnonzero(cand)
     chosen = assign_pairs(
-        data.gt_frame[data.pair_gt[idx]],
-        data.pair_gt[idx],
-        data.pair_tr[idx],
-        -data.pair_sim[idx],
+        gt_frame[pair_gt[idx]],
+        pair_gt[idx],
+        pair_tr[idx],
+        -pair_sim[idx],
         maximise_cardinality=False,
     )
     picked = idx[chosen]
     n_tr = data.tr_frame.shape[0]
     matched = np.zeros(n_tr, dtype=bool)
-    matched[data.pair_tr[picked]] = True
+    matched[pair_tr[picked]] = True
     matched_to_ignored = np.zeros(n_tr, dtype=bool)
-    matched_to_ignored[data.pair_tr[picked]] = data.gt_ignored[data.pair_gt[picked]]
+    matched_to_ignored[pair_tr[picked]] = gt_ignored[pair_gt[picked]]
     keep_tr = ~other & ~matched_to_ignored & (matched | ~data.tr_ignorable)
     keep_gt = ~data.gt_ignored
     new_gt = np.cumsum(keep_gt) - 1

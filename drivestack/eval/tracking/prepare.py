@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from drivestack.eval.tracking.protocol import KittiMotProtocol, class_rule
+from drivestack.eval.tracking.protocol import (
+    HOTA_DISTRACTOR_TYPES,
+    KittiMotProtocol,
+    class_rule,
+)
 from drivestack.ingest.kitti_format import KittiObjects, camera_rect_to_zup_array7
 
 _FRAME_SPACING_M = (
@@ -54,6 +58,14 @@ class ClassData:
     #: ``(T,)`` the tracker rows of the neighbouring class (``Van`` for Car): the devkit's
     #: CLEAR figures score them; TrackEval's HOTA does not load them (None: none such)
     tr_other_class: np.ndarray | None = None
+    #: HOTA-only distractor ground truth (:data:`HOTA_DISTRACTOR_TYPES`: ``Person`` for
+    #: Pedestrian), which the CLEAR figures never see: ``(D,)`` global frames and their
+    #: same-frame pairs with the tracker rows, ``(Q,)`` ``distractor_pair_gt`` (into the D
+    #: rows), ``distractor_pair_tr`` and ``distractor_pair_sim`` (None: none such)
+    distractor_frame: np.ndarray | None = None
+    distractor_pair_gt: np.ndarray | None = None
+    distractor_pair_tr: np.ndarray | None = None
+    distractor_pair_sim: np.ndarray | None = None
 
 
 def same_frame_pairs(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +155,10 @@ def prepare_class_data(
         ValueError: a tracker file repeats a track id within one frame (the devkit refuses it).
     """
     loaded, neighbour = class_rule(cls)
+    distractor = HOTA_DISTRACTOR_TYPES.get(cls.lower())
     gt_parts: list[dict[str, np.ndarray]] = []
     tr_parts: list[dict[str, np.ndarray]] = []
+    distractor_parts: list[dict[str, np.ndarray]] = []
     n_traj = 0
     frame_offset = 0
     track_offset = 0
@@ -206,6 +220,15 @@ def prepare_class_data(
             inside = np.zeros(len(tr_sel), dtype=bool)
             np.logical_or.at(inside, ia[ioa > protocol.dontcare_ioa], True)
             ignorable |= inside
+        if distractor is not None:
+            d = gt.select(np.flatnonzero(np.char.lower(gt.type_name) == distractor))
+            distractor_parts.append(
+                {
+                    "frame": d.frame + frame_offset,
+                    "box7": camera_rect_to_zup_array7(d.location_m, d.hwl_m, d.rotation_y_rad),
+                    "box2d": d.box2d_xyxy_px,
+                }
+            )
         gt_parts.append(
             {
                 "frame": g.frame + frame_offset,
@@ -240,15 +263,14 @@ def prepare_class_data(
 
     gt_frame = cat(gt_parts, "frame").astype(np.int64)
     tr_frame = cat(tr_parts, "frame").astype(np.int64)
-    if protocol.similarity == "iou_3d":
-        pg, pt, ps = _pair_similarity_3d(
-            cat(gt_parts, "box7", 7), gt_frame, cat(tr_parts, "box7", 7), tr_frame
-        )
-    else:
-        pg, pt = same_frame_pairs(gt_frame, tr_frame)
-        ps = box2d_overlap(cat(gt_parts, "box2d", 4)[pg], cat(tr_parts, "box2d", 4)[pt])
-        keep = ps > 0
-        pg, pt, ps = pg[keep], pt[keep], ps[keep]
+    pg, pt, ps = _pair_similarity(gt_parts, gt_frame, tr_parts, tr_frame, protocol)
+    distractors: dict[str, np.ndarray | None] = dict.fromkeys(
+        ("frame", "pair_gt", "pair_tr", "pair_sim")
+    )
+    if distractor is not None:
+        d_frame = cat(distractor_parts, "frame").astype(np.int64)
+        dg, dt, ds = _pair_similarity(distractor_parts, d_frame, tr_parts, tr_frame, protocol)
+        distractors = {"frame": d_frame, "pair_gt": dg, "pair_tr": dt, "pair_sim": ds}
     return ClassData(
         cls=cls,
         sequence_names=tuple(s[0] for s in sequences),
@@ -267,7 +289,36 @@ def prepare_class_data(
         pair_gt=pg.astype(np.int64),
         pair_tr=pt.astype(np.int64),
         pair_sim=ps.astype(np.float64),
+        distractor_frame=distractors["frame"],
+        distractor_pair_gt=distractors["pair_gt"],
+        distractor_pair_tr=distractors["pair_tr"],
+        distractor_pair_sim=distractors["pair_sim"],
     )
+
+
+def _pair_similarity(
+    gt_parts: list[dict[str, np.ndarray]],
+    gt_frame: np.ndarray,
+    tr_parts: list[dict[str, np.ndarray]],
+    tr_frame: np.ndarray,
+    protocol: KittiMotProtocol,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same-frame ``(gt, tracker)`` pairs with similarity > 0 under ``protocol``'s
+    similarity: ``(P,)`` int64 gt and tracker rows and ``(P,)`` float64 similarity."""
+
+    def cat(parts: list[dict[str, np.ndarray]], key: str, width: int) -> np.ndarray:
+        return np.concatenate([p[key] for p in parts]) if parts else np.zeros((0, width))
+
+    if protocol.similarity == "iou_3d":
+        pg, pt, ps = _pair_similarity_3d(
+            cat(gt_parts, "box7", 7), gt_frame, cat(tr_parts, "box7", 7), tr_frame
+        )
+    else:
+        pg, pt = same_frame_pairs(gt_frame, tr_frame)
+        ps = box2d_overlap(cat(gt_parts, "box2d", 4)[pg], cat(tr_parts, "box2d", 4)[pt])
+        keep = ps > 0
+        pg, pt, ps = pg[keep], pt[keep], ps[keep]
+    return pg.astype(np.int64), pt.astype(np.int64), ps.astype(np.float64)
 
 
 def assign_pairs(

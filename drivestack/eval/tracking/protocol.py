@@ -30,6 +30,13 @@ KITTI_CLASS_RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "cyclist": (("cyclist",), None),
 }
 
+#: class -> ground-truth type (lower case, exact) that TrackEval's KITTI preprocessing, and so
+#: this protocol's HOTA, treats as a distractor: a tracker box tied to one is removed, the row
+#: itself is never a miss. KITTI tracking spells people sitting ``Person``, which the
+#: devkit's substring ``person_sitting`` never matches, so its CLEAR figures do not load
+#: those rows at all (a box on one is a false positive there) while TrackEval's HOTA does.
+HOTA_DISTRACTOR_TYPES: dict[str, str] = {"pedestrian": "person"}
+
 
 #: HOTA preprocessing threshold per similarity: TrackEval's KITTI rule ties a tracker box to a
 #: ground-truth box at 2D IoU >= 0.5; with 3D IoU this protocol uses AB3DMOT's 0.25.

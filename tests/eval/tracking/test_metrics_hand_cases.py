@@ -148,3 +148,29 @@ def test_duplicate_track_id_in_a_frame_is_an_error() -> None:
     trk = [(0, 7, "Car", 0.0, 20.0, BOX, 1.0), (0, 7, "Car", 5.0, 20.0, BOX, 1.0)]
     with pytest.raises(ValueError, match="track id 7"):
         prepare_class_data("Car", [("0000", 1, rows(gt), rows(trk))], PROTO)
+
+
+def test_a_box_on_a_person_sitting_is_a_false_positive_for_clear_but_not_for_hota() -> None:
+    # KITTI tracking spells people sitting "Person": the devkit's substring "person_sitting"
+    # never loads them (a box on one is a false positive), TrackEval's HOTA takes them as
+    # distractors (the box is removed); before, HOTA counted it as a false positive too
+    gt = [(f, 0, "Pedestrian", 0.0, 20.0, BOX, 0) for f in range(4)]
+    gt += [(f, 1, "Person", 6.0, 20.0, BOX, 0) for f in range(4)]
+    trk = [(f, 7, "Pedestrian", 0.0, 20.0, BOX, 1.0) for f in range(4)]
+    trk += [(f, 8, "Pedestrian", 6.0, 20.0, BOX, 1.0) for f in range(4)]
+    r, data = evaluate_pass(gt, trk, cls="Pedestrian")
+    assert (r.TP, r.FP, r.FN, r.n_gt) == (4, 4, 0, 4)
+    assert data.n_gt_trajectories == 1  # the Person track is not a trajectory to find
+    h = compute_hota(hota_inputs(data, PROTO))
+    assert h.DetA == pytest.approx(1.0) and pytest.approx(1.0) == h.HOTA
+    # a Person far from every box changes nothing; a Car box on it is Car's business
+    trk_far = [(f, 7, "Pedestrian", 0.0, 20.0, BOX, 1.0) for f in range(4)]
+    trk_far += [(f, 8, "Pedestrian", -6.0, 20.0, BOX, 1.0) for f in range(4)]
+    _, far = evaluate_pass(gt, trk_far, cls="Pedestrian")
+    h_far = compute_hota(hota_inputs(far, PROTO))
+    assert h_far.DetA == pytest.approx(0.5)  # 4 TP, 4 FP: 4 / (4 + 4)
+    _, car = evaluate_pass(
+        [(0, 1, "Person", 6.0, 20.0, BOX, 0)], [(0, 8, "Car", 6.0, 20.0, BOX, 1.0)], n_frames=1
+    )
+    assert car.distractor_frame is None
+    assert compute_hota(hota_inputs(car, PROTO)).DetPr == 0.0
