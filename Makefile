@@ -11,7 +11,7 @@ demo: setup
 	$(VENV)/bin/drivestack demo
 
 test: setup
-	CI=$${CI:-1} NUMBA_THREADING_LAYER=workqueue $(PY) -m pytest -q
+	CI=$${CI:-1} NUMBA_THREADING_LAYER=workqueue $(PY) -m pytest -q -n $${PYTEST_WORKERS:-auto} --maxprocesses 4
 
 lint: setup
 	$(VENV)/bin/ruff check drivestack tests tools
