@@ -180,6 +180,19 @@ class PredictionConfig:
     yaw_rate_decay_s: float | None = 3.0
     yaw_rate_shrink_se: float = 0.0
 
+    @staticmethod
+    def config_keys_ignored(mapping: dict[Any, Any]) -> dict[str, str]:
+        """The turn-rate keys under ``model: constant_velocity``, which fits no turn rate:
+        refused at their key (:mod:`drivestack.config.strict`) rather than recorded as set."""
+        if mapping.get("model", "constant_velocity") != "constant_velocity":
+            return {}
+        return {
+            key: "the constant_velocity model fits no turn rate: this key is read only with "
+            "model: ctrv"
+            for key in ("fit_window_s", "yaw_rate_decay_s", "yaw_rate_shrink_se")
+            if key in mapping
+        }
+
     def __post_init__(self) -> None:
         # ConfigValueError: the loader names the dotted key (prediction.model)
         for key in ("horizon_s", "dt_s", "fit_window_s", "yaw_rate_decay_s", "yaw_rate_shrink_se"):

@@ -51,14 +51,26 @@ def _stack_yaml(tmp_path: Path, extra: str = "", tracking: bool = True) -> Path:
             "{horizon_s: 1.0e-11}",
             r"field prediction\.horizon_s: 1e-11 s is no whole step of dt_s 0.1 s",
         ),
-        ("{fit_window_s: -1}", r"field prediction\.fit_window_s: must be finite and >= 0 s"),
         (
-            "{yaw_rate_decay_s: 0}",
+            "{model: ctrv, fit_window_s: -1}",
+            r"field prediction\.fit_window_s: must be finite and >= 0 s",
+        ),
+        (
+            "{model: ctrv, yaw_rate_decay_s: 0}",
             r"field prediction\.yaw_rate_decay_s: must be null or > 0 s",
         ),
         (
-            "{yaw_rate_shrink_se: -1}",
+            "{model: ctrv, yaw_rate_shrink_se: -1}",
             r"field prediction\.yaw_rate_shrink_se: must be a finite number of standard errors",
+        ),
+        # turn-rate keys under constant_velocity were accepted, recorded and never read
+        (
+            "{fit_window_s: 1.0}",
+            r"field prediction\.fit_window_s: the constant_velocity model fits no turn rate",
+        ),
+        (
+            "{model: constant_velocity, yaw_rate_shrink_se: 2.0}",
+            r"field prediction\.yaw_rate_shrink_se: .* read only with model: ctrv",
         ),
     ],
 )
