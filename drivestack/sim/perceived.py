@@ -255,7 +255,9 @@ class SimLidarParams:
         mount_xyz_m: ``(3,)`` the sensor's origin in the ego frame (x forward from the rear
             axle, y left, z up from the ground), metres; z at least
             :data:`MIN_MOUNT_HEIGHT_M`.
-        mount_yaw_rad: the sensor's yaw about the ego z axis.
+        mount_yaw_rad: the sensor's yaw about the ego z axis; its sweep stays synced on the
+            ego's forward (the column facing it fires at the frame's timestamp, where the
+            labels and camera images are: ``LidarModel.sync_azimuth_rad = -mount_yaw_rad``).
         range_noise_std_m: Gaussian range noise, >= 0.
         dropout_probability: chance a detected return is lost, in [0, 1).
         min_signal_per_m2: detection limit (``reflectivity * cos(incidence) / range**2``),
@@ -302,6 +304,7 @@ class SimLidarParams:
             dropout_probability=self.dropout_probability,
             min_signal_per_m2=self.min_signal_per_m2,
             seed=self.seed,
+            sync_azimuth_rad=-self.mount_yaw_rad,
         )
 
     def as_dict(self) -> dict[str, Any]:

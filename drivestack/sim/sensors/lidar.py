@@ -9,7 +9,10 @@ forward (LiDAR +x) fires at the sweep's ``timestamp_ns``, as KITTI triggers its 
 column times run from ``-sweep_duration_s / 2`` (facing backwards) through the left side
 (``-sweep_duration_s / 4``) to almost ``+sweep_duration_s / 2``, so a frame's labels and
 images (taken at ``timestamp_ns``) match the returns straight ahead, and ``time_offset_ns``
-is negative for the first half of the sweep (the left side). Each column is fired from the
+is negative for the first half of the sweep (the left side). ``sync_azimuth_rad`` moves the
+column firing at ``timestamp_ns`` (a Velodyne's phase lock): a sensor mounted with a yaw
+about the ego's z is synced on the ego's forward with ``-yaw``, as
+:class:`~drivestack.sim.perceived.SimLidarParams` builds it. Each column is fired from the
 sensor pose at its own time (ego moving with constant speed and yaw rate), and each return
 is expressed in the sensor frame at that time: this is the motion distortion real sweeps
 have. The scene's agents move too: each is cast at its position at the column's time
@@ -150,13 +153,15 @@ LIDAR_PRESETS: dict[str, LidarPreset] = {
 
 @lru_cache(maxsize=16)
 def _ray_layout(
-    preset: LidarPreset, sweep_duration_s: float
+    preset: LidarPreset, sweep_duration_s: float, sync_azimuth_rad: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elev = np.deg2rad(np.asarray(preset.elevations_deg))
     ring_order = np.argsort(np.argsort(-elev if preset.ring_zero_top else elev))
     n_az = preset.n_azimuth
-    # from behind (+pi), clockwise seen from above: azimuth decreases as the sweep goes on
-    azimuth = np.pi - 2.0 * np.pi * np.arange(n_az) / n_az
+    # from opposite the sync azimuth (+pi from it), clockwise seen from above: azimuth
+    # decreases as the sweep goes on; times and the column set relative to the sync azimuth
+    relative = np.pi - 2.0 * np.pi * np.arange(n_az) / n_az
+    azimuth = relative + sync_azimuth_rad
     ce, se = np.cos(elev), np.sin(elev)
     dirs = np.stack(
         [
@@ -166,7 +171,7 @@ def _ray_layout(
         ],
         axis=-1,
     ).astype(np.float32)
-    times = -sweep_duration_s * azimuth / (2.0 * np.pi)  # forward (azimuth 0) fires at time 0
+    times = -sweep_duration_s * relative / (2.0 * np.pi)  # the sync azimuth fires at time 0
     for arr in (dirs, ring_order, times):
         arr.setflags(write=False)
     return dirs, ring_order, times
@@ -186,7 +191,11 @@ class LidarModel:
             cos(incidence) / range**2`` reaches it (:data:`MIN_SIGNAL_PER_M2`; 0 keeps every
             hit within the preset's range).
         sweep_duration_s: time of one revolution (motion distortion spans it, centred on
-            the forward column's firing at the sweep's timestamp).
+            the sync column's firing at the sweep's timestamp).
+        sync_azimuth_rad: the azimuth in the LiDAR frame (0: its +x) of the column that
+            fires at the sweep's timestamp, as a Velodyne's phase lock sets it; a sensor
+            mounted with a yaw keeps the column facing the ego's forward on the timestamp
+            with ``-yaw`` (:class:`~drivestack.sim.perceived.SimLidarParams` does).
         agent_motion_tolerance_m: largest error allowed in a moving agent's position at a
             column's firing time (the agents are cast in time slabs of that accuracy).
         seed: base seed, an int in [0, 2**63); each sweep's noise is seeded by (seed,
@@ -201,6 +210,7 @@ class LidarModel:
     seed: int = 0
     agent_motion_tolerance_m: float = 0.04
     min_signal_per_m2: float = MIN_SIGNAL_PER_M2
+    sync_azimuth_rad: float = 0.0
 
     @classmethod
     def from_preset(cls, name: str, ego_from_lidar: SE3, **kwargs: float | int) -> LidarModel:
@@ -222,6 +232,7 @@ class LidarModel:
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         check_number("LidarModel.min_signal_per_m2", self.min_signal_per_m2, at_least=0.0)
+        check_number("LidarModel.sync_azimuth_rad", self.sync_azimuth_rad)
         # numpy's default_rng takes non-negative ints only (and names nothing when refusing)
         check_number("LidarModel.seed", self.seed, integer=True, at_least=0, below=2**63)
         if not self.agent_motion_tolerance_m > 0:
@@ -236,8 +247,8 @@ class LidarModel:
     def ray_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit directions ``(A, B, 3)`` in the LiDAR frame, ring index ``(B,)`` (0 = lowest
         beam, the top one for a ``ring_zero_top`` preset) and firing time offsets ``(A,)`` in seconds from the sweep's timestamp (0 for
-        the forward column), for A azimuth columns x B beams."""
-        return _ray_layout(self.preset, self.sweep_duration_s)
+        the column at ``sync_azimuth_rad``), for A azimuth columns x B beams."""
+        return _ray_layout(self.preset, self.sweep_duration_s, self.sync_azimuth_rad)
 
     def scan(
         self,

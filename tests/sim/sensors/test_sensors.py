@@ -234,3 +234,29 @@ def test_rings_are_numbered_as_each_maker_numbers_them():
         by_ring = elevation[np.argsort(ring)]
         steps = np.diff(by_ring)
         assert np.all(steps < 0) if top_first else np.all(steps > 0), name
+
+
+def test_a_yawed_mount_stays_synced_on_the_egos_forward() -> None:
+    # a sensor mounted facing backwards (yaw pi) fired its own +x, the ego's rear, at the
+    # timestamp: the wall ahead was cast half a sweep off, 0.5 m at 10 m/s (0.7 m at 14 m/s)
+    from drivestack.sim.perceived import SimLidarParams
+
+    scene = SensorScene(ground=False)
+    scene.set_agents(_wall())
+    for yaw in (0.0, np.pi, np.pi / 2):
+        mount = SE3.from_xyz_yaw([1.0, 0.0, 1.73], yaw)
+        model = LidarModel(
+            _flat_preset(), mount, range_noise_std_m=0.0, sweep_duration_s=0.1,
+            sync_azimuth_rad=-yaw,
+        )  # fmt: skip
+        cloud = model.scan(scene, SE3.identity(), 0, speed_mps=10.0)
+        ego_xyz = mount.apply(cloud.xyz_m.astype(np.float64))
+        ahead = (
+            (np.abs(ego_xyz[:, 1]) < 1e-3) & (ego_xyz[:, 0] > 0) & (cloud.attributes["ring"] == 1)
+        )
+        assert ahead.sum() == 1, yaw
+        assert cloud.attributes["time_offset_ns"][ahead][0] == 0, yaw
+        np.testing.assert_allclose(ego_xyz[ahead][0, 0], 10.0, atol=1e-4)  # the face, as labelled
+    params = SimLidarParams(mount_yaw_rad=np.pi)
+    assert params.model().sync_azimuth_rad == -np.pi
+    assert SimLidarParams().model().sync_azimuth_rad == 0.0
