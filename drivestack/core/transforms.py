@@ -34,6 +34,9 @@ from drivestack.core.arrays import read_only
 FloatArray = npt.NDArray[np.float64]
 
 _ORTHONORMAL_TOL = 1e-6
+#: Below this deviation of ``R^T R`` from I a rotation's transpose is its inverse to rounding
+#: (:meth:`SE3.inverse`).
+_EXACT_ROTATION_TOL = 1e-12
 
 
 def _as_float_array(value: npt.ArrayLike, name: str) -> FloatArray:
@@ -429,11 +432,19 @@ class SE3:
         return self.compose(other)
 
     def inverse(self) -> SE3:
-        """``src_from_dst`` of ``dst_from_src`` (built without re-checking: the transpose of a
-        proper rotation is one, and the translation stays finite)."""
+        """``src_from_dst`` of ``dst_from_src``: ``T.inverse() @ T`` is the identity to
+        rounding. The rotation's transpose where it is orthonormal to 1e-12; a rotation the
+        constructor accepted as nearly orthonormal (to 1e-6: one read from a text file of 7
+        decimals) is inverted exactly, as its transpose would leave ``T @ T.inverse()`` off by
+        up to 1e-6 of the translation (metres at map coordinates)."""
         rot_t = np.swapaxes(self.rotation, -1, -2)
-        trans = -np.einsum("...ij,...j->...i", rot_t, self.translation)
-        return _valid_se3(rot_t, trans)
+        off = np.abs(np.einsum("...ij,...jk->...ik", rot_t, self.rotation) - np.eye(3))
+        inexact = off.max(axis=(-2, -1), initial=0.0) > _EXACT_ROTATION_TOL
+        rot_inv = rot_t
+        if np.any(inexact):
+            rot_inv = np.where(inexact[..., None, None], np.linalg.inv(self.rotation), rot_t)
+        trans = -np.einsum("...ij,...j->...i", rot_inv, self.translation)
+        return _valid_se3(rot_inv, trans)
 
     def apply(self, points: npt.ArrayLike) -> FloatArray:
         """Map points into the destination frame (see the module docstring for shapes)."""

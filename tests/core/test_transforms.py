@@ -146,3 +146,20 @@ def test_nearest_rotation_projects_onto_proper_rotations() -> None:
     assert both.shape == (2, 3, 3)
     np.testing.assert_allclose(np.linalg.det(both), [1.0, 1.0])
     np.testing.assert_allclose(both[1], np.eye(3), atol=1e-15)
+
+
+def test_a_nearly_orthonormal_rotation_is_inverted_exactly() -> None:
+    # the constructor accepts R^T R within 1e-6 of I (rotations read from text files); the
+    # transpose as inverse left T @ T.inverse() 0.98 m / 1.96 m off at map coordinates
+    rot = np.eye(3) * (1 + 4.9e-7)
+    t = SE3(rot, [1e6, 2e6, 50.0])
+    np.testing.assert_allclose((t @ t.inverse()).translation, 0.0, atol=1e-6)
+    np.testing.assert_allclose((t.inverse() @ t).rotation, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(t.inverse().apply(t.apply([10.0, 0.0, 0.0])), [10.0, 0, 0])
+    # a batch mixing an exact and a near rotation; the exact one keeps its transpose bit for bit
+    exact = SE3.from_xyz_yaw([1e6, 2e6, 0.0], 0.3)
+    both = SE3(np.stack([exact.rotation, rot]), np.stack([exact.translation, t.translation]))
+    inv = both.inverse()
+    np.testing.assert_array_equal(inv.rotation[0], exact.rotation.T)
+    np.testing.assert_array_equal(inv.translation[0], exact.inverse().translation)
+    np.testing.assert_allclose((both @ inv).translation, 0.0, atol=1e-6)
