@@ -46,6 +46,26 @@ def test_boxes_refuse_a_transform_that_tilts_their_z_axis() -> None:
     assert boxes.transformed(slope, "world").frame == "world"  # a road's grade is fine
 
 
+@pytest.mark.parametrize("pitch_deg", [5.0, 15.0, 29.0])
+def test_a_tilting_transform_turns_a_box_by_the_heading_of_its_forward_axis(
+    pitch_deg: float,
+) -> None:
+    # the yaw was the box's plus the transform's heading: a pitch left a 45 degree box at 45
+    # (its forward axis then points 48.83 degrees round at 29 degrees of pitch)
+    p = np.deg2rad(pitch_deg)
+    pitch = SE3(np.array([[np.cos(p), 0, np.sin(p)], [0, 1, 0], [-np.sin(p), 0, np.cos(p)]]))
+    yaw = np.deg2rad(45.0)
+    moved = Boxes3D.from_array7([[10, 2, 0, 4.5, 1.8, 1.5, yaw]], "lidar").transformed(
+        pitch, "world"
+    )
+    forward = pitch.rotation @ [np.cos(yaw), np.sin(yaw), 0.0]
+    assert moved.yaw_rad[0] == pytest.approx(np.arctan2(forward[1], forward[0]), abs=1e-12)
+    assert np.rad2deg(moved.yaw_rad[0]) > 45.1
+    level = SE3.from_xyz_yaw([3.0, 4.0, 0.0], 0.5)  # about z alone: the yaw plus 0.5, bit for bit
+    flat = Boxes3D.from_array7([[10, 2, 0, 4.5, 1.8, 1.5, 3.0]], "lidar").transformed(level, "w")
+    assert flat.yaw_rad[0] == 3.0 + 0.5 - 2 * np.pi
+
+
 def test_a_cloud_may_move_into_a_frame_of_its_own_name() -> None:
     # unlike boxes: a past sweep is moved into the same-named sensor frame at a later time
     cloud = PointCloud(np.ones((3, 3), np.float32), "lidar", 0)
