@@ -537,6 +537,9 @@ def _check_export_folder(root: Path, overwrite: bool, out: Path | None = None) -
             path=str(root),
         )
     check_out_dir(root, "--export-dataset")  # one that cannot be made or written (/proc/x)
+    from drivestack.core.folder_links import refuse_folder_links
+
+    refuse_folder_links(root, 2, "--export-dataset")  # training/<layout>, ImageSets: cleared
 
 
 def _clear_export_folder(root: Path) -> None:
@@ -737,6 +740,9 @@ SIMULATED_FRAMES = "drivestack sim (the simulator gives no HD-map priors)"
 def _prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
     """Make ``out`` ready for this invocation: refuse (``DataError``) another invocation's
     runs unless ``overwrite`` (then delete them), remove the old summaries, write sim.json."""
+    from drivestack.core.folder_links import refuse_folder_links
+
+    refuse_folder_links(out, 2, "--out")  # <planner>/<run> folders are cleared and written
     out.mkdir(parents=True, exist_ok=True)
     why = _other_invocation(out, manifest)
     if why is not None and not overwrite:

@@ -487,6 +487,9 @@ def run_fleet(
     runs them (:attr:`~drivestack.exec.task.VariantTask.planner_params`), ``fleet.json``
     records both and a rerun with other settings is refused.
     """
+    from drivestack.core.folder_links import refuse_folder_links
+
+    refuse_folder_links(out_dir, 2, "--out")  # <planner>/<run> folders are cleared and written
     out_dir.mkdir(parents=True, exist_ok=True)
     with fleet_lock(out_dir):  # DataError while another fleet runs into out_dir
         return _run_fleet_locked(

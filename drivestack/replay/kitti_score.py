@@ -328,6 +328,9 @@ def kitti_results_folder(
     Raises:
         DataError: naming ``--kitti-results`` and the lock or the other run.
     """
+    from drivestack.core.folder_links import refuse_folder_links
+
+    refuse_folder_links(folder, 1, "--kitti-results")  # <Class>/ folders are written
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     held: KittiResultsFolder | None = None
