@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
-from drivestack.core.errors import ConfigError
+from drivestack.core.errors import ConfigError, brief_repr
 
 T = TypeVar("T")
 
@@ -96,10 +96,12 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
                 return _convert(value, option, path, key)
             except ConfigError:
                 continue
-        raise _fail(f"expected {' or '.join(_name(a) for a in options)}, got {value!r}", path, key)
+        raise _fail(
+            f"expected {' or '.join(_name(a) for a in options)}, got {brief_repr(value)}", path, key
+        )
     if origin is Literal:
         if value not in args:
-            raise _fail(f"expected one of {list(args)}, got {value!r}", path, key)
+            raise _fail(f"expected one of {list(args)}, got {brief_repr(value)}", path, key)
         return value
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, path=path, prefix=key)
@@ -107,7 +109,9 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         for member in tp:
             if value == member.value or (isinstance(value, str) and value.upper() == member.name):
                 return member
-        raise _fail(f"expected one of {[m.name.lower() for m in tp]}, got {value!r}", path, key)
+        raise _fail(
+            f"expected one of {[m.name.lower() for m in tp]}, got {brief_repr(value)}", path, key
+        )
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
             raise _fail(f"expected a list, got {type(value).__name__}", path, key)
@@ -131,7 +135,9 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         }
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(f"expected a number, got {value!r}{_text_number_hint(value)}", path, key)
+            raise _fail(
+                f"expected a number, got {brief_repr(value)}{_text_number_hint(value)}", path, key
+            )
         try:
             return float(value)
         except OverflowError:  # an integer literal past float's range (1e308)
@@ -140,19 +146,19 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
             ) from None
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(f"expected an integer, got {value!r}", path, key)
+            raise _fail(f"expected an integer, got {brief_repr(value)}", path, key)
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise _fail(f"expected true or false, got {value!r}", path, key)
+            raise _fail(f"expected true or false, got {brief_repr(value)}", path, key)
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise _fail(f"expected a string, got {value!r}", path, key)
+            raise _fail(f"expected a string, got {brief_repr(value)}", path, key)
         return value
     if tp is Path:
         if not isinstance(value, str):
-            raise _fail(f"expected a path string, got {value!r}", path, key)
+            raise _fail(f"expected a path string, got {brief_repr(value)}", path, key)
         return Path(value)
     raise _fail(f"unsupported config field type {tp!r}", path, key)
 
@@ -246,6 +252,44 @@ class _DuplicateKeyError(yaml.YAMLError):
         self.key, self.line, self.first_line = key, line, first_line
 
 
+#: The most values (scalars, lists and mappings, aliases counted each time they are used) a
+#: config file may expand to: a few lines of nested aliases ("billion laughs") otherwise
+#: expand to 10**9 values and fill memory before any check.
+MAX_YAML_VALUES = 1_000_000
+
+
+class _AliasBombError(yaml.YAMLError):
+    def __init__(self, values: int) -> None:
+        super().__init__(values)
+        self.values = values
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (a recursive anchor
+    counts once), memoised per node; iterative, so deep nesting needs no recursion."""
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        key = id(current)
+        if key in sizes:
+            continue
+        if isinstance(current, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        if isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            children = [n for pair in current.value for n in pair]
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            continue
+        open_nodes.add(key)
+        stack.append((current, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes and id(c) not in open_nodes)
+    return sizes[id(node)]
+
+
 class _StrictSafeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that rejects a key repeated within one mapping (PyYAML keeps the
     last value silently, so an appended ``max_age: 9`` would override an earlier one)."""
@@ -255,6 +299,9 @@ class _StrictSafeLoader(yaml.SafeLoader):
         if node is None:
             return None
         self._check_duplicates(node, "", set())
+        expanded = _expanded_size(node, {}, set())
+        if expanded > MAX_YAML_VALUES:
+            raise _AliasBombError(expanded)
         return self.construct_document(node)
 
     def _check_duplicates(self, node: yaml.Node, prefix: str, seen: set[int]) -> None:
@@ -307,6 +354,19 @@ def load_yaml(path: str | Path) -> Any:
             record=f"line {exc.line}",
             field=exc.key,
         ) from None
+    except _AliasBombError as exc:
+        raise ConfigError(
+            f"its aliases expand to {exc.values:,} values, more than a config may hold "
+            f"({MAX_YAML_VALUES:,}): write the values out, or use fewer nested aliases",
+            path=str(p),
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            "malformed YAML: nested too deeply to read (thousands of levels)", path=str(p)
+        ) from None
+    except ValueError as exc:  # PyYAML's int() of a literal past Python's 4300-digit limit
+        reason = str(exc).split(": value has")[0]  # (not Python's advice on raising its limit)
+        raise ConfigError(f"malformed YAML: {reason}", path=str(p)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None

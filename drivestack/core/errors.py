@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+
 
 class DrivestackError(Exception):
     """Base class of drivestack's own errors."""
@@ -76,3 +78,21 @@ def is_interrupt(exc: BaseException) -> bool:
     numba kernel comes out as ``SystemError: CPUDispatcher(...) returned a result with an
     exception set`` whose context is the ``KeyboardInterrupt``."""
     return in_chain(exc, KeyboardInterrupt)
+
+
+def _brief_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother = 2, 80, 80
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 5
+    return shown
+
+
+_BRIEF = _brief_repr()
+
+
+def brief_repr(value: object) -> str:
+    """``repr(value)`` cut to 5 elements a level, 2 levels and 200 characters, for an error
+    message about an untrusted value: a YAML alias chain or a pickled structure of shared
+    lists a few hundred bytes long would print as 10**9 elements in full."""
+    text = _BRIEF.repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -42,7 +42,7 @@ import torch
 from drivestack.config import from_mapping
 from drivestack.config.strict import check_config_numbers
 from drivestack.core.checkpoints import check_state_dict, load_tensor_checkpoint
-from drivestack.core.errors import DataError
+from drivestack.core.errors import DataError, brief_repr
 from drivestack.prediction.forecast import CLASS_GROUPS as GROUPS_BY_NAME
 from drivestack.prediction.forecast import forecast_steps
 from drivestack.prediction.multimodal import MultiModalForecast
@@ -433,7 +433,7 @@ def load_forecaster(path: str | Path, expect: ForecasterConfig | None = None) ->
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise DataError(
             f"not a drivestack motion-forecaster checkpoint (expected format "
-            f"{CHECKPOINT_FORMAT!r}, found {found!r})",
+            f"{CHECKPOINT_FORMAT!r}, found {brief_repr(found)})",
             path=str(p),
             field="format",
         )

@@ -23,7 +23,7 @@ import numpy as np
 from drivestack.config import from_mapping, load_yaml_config
 from drivestack.config.strict import ConfigValueError, check_config_numbers
 from drivestack.core.checkpoints import check_state_dict, load_tensor_checkpoint
-from drivestack.core.errors import DataError
+from drivestack.core.errors import DataError, brief_repr
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.detections_2d import Detections2D
 from drivestack.structures.labels import ObjectClass
@@ -207,7 +207,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise DataError("weights file not found", path=str(p))
     ckpt = load_tensor_checkpoint(p)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
+        keys = (
+            brief_repr(sorted(k if isinstance(k, str) else brief_repr(k) for k in ckpt)[:5])
+            if isinstance(ckpt, dict)
+            else type(ckpt).__name__
+        )
         raise DataError(
             f"not a drivestack camera-detector checkpoint (expected format {CHECKPOINT_FORMAT!r}; "
             f"found {keys})",
