@@ -23,7 +23,7 @@ import json
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -402,6 +402,16 @@ def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuS
         ts = info_timestamp_ns(entry["timestamp"], path=path, record=rec)
         lidar = entry["lidar_points"]
         lidar_path = str(lidar["lidar_path"])
+        if not lidar_path or PurePath(lidar_path).name != lidar_path or lidar_path in (".", ".."):
+            # a file name in samples/LIDAR_TOP (mmdet3d's v2 info files); a path in it could
+            # point the reader at any file on the machine
+            raise DataError(
+                f"expected the file name of a sweep in samples/LIDAR_TOP, got {lidar_path!r} "
+                "(no folders: the sweep is read from the dataset's samples/LIDAR_TOP)",
+                path=path,
+                record=rec,
+                field="lidar_points.lidar_path",
+            )
         world_from_ego = _rigid(entry["ego2global"], path, rec, "ego2global")
         ego_from_lidar = _rigid(lidar["lidar2ego"], path, rec, "lidar_points.lidar2ego")
         instances = entry.get("instances", [])

@@ -287,3 +287,19 @@ def test_multisweep_nan_time_lag_is_an_error_without_warnings(tmp_path: Path) ->
         assert (err.value.record, err.value.field) == ("point 2", "time_lag_s")
         cloud = read_multisweep_fp16(path, drop_nonfinite=True)
     assert len(cloud) == 3 and cloud.attributes["time_offset_ns"].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "lidar_path", ["../../../../etc/passwd", "/etc/passwd", "samples/LIDAR_TOP/x.bin", "", ".."]
+)
+def test_a_lidar_path_that_is_not_a_file_name_is_refused(tmp_path: Path, lidar_path: str) -> None:
+    # the reader opened <info folder>/samples/LIDAR_TOP/<lidar_path>: '../..' or an absolute
+    # path read any file on the machine as a sweep, without a word
+    doc = copy.deepcopy(INFO)
+    doc["data_list"][0]["lidar_points"]["lidar_path"] = lidar_path
+    path = _info(tmp_path, doc)
+    with pytest.raises(DataError) as err:
+        read_nuscenes_info(path)
+    assert err.value.path == str(path) and err.value.field == "lidar_points.lidar_path"
+    assert err.value.record == "data_list[0] (token tok)"
+    assert "expected the file name of a sweep in samples/LIDAR_TOP" in str(err.value)
