@@ -81,6 +81,11 @@ def _record(buf: bytes | memoryview, pos: int) -> tuple[dict[str, bytes], memory
     return _fields(header), view[start : start + dlen], start + dlen
 
 
+#: The largest uncompressed chunk a salvaged ROS 1 bag may declare (rosbag writes 768 KiB
+#: chunks by default; a chunk is decompressed whole).
+MAX_CHUNK_BYTES = 1 << 30
+
+
 class SalvageReader:
     """Front-to-back reader of an unindexed ROS 1 bag or a summary-less MCAP file.
 
@@ -173,19 +178,31 @@ class SalvageReader:
         self, fields: dict[str, bytes], body: memoryview, by_id: dict[int, SalvageConnection]
     ) -> str | None:
         compression = fields.get("compression", b"none").decode()
+        size_field = fields.get("size", b"")
+        if compression != "none" and len(size_field) != 4:
+            return "compressed chunk without its 4-byte size field"
+        # the uncompressed size the chunk declares bounds what is decompressed: a few
+        # kilobytes of bz2 can otherwise expand to gigabytes before any check
+        size = int.from_bytes(size_field, "little") if size_field else len(body)
+        if compression != "none" and size > MAX_CHUNK_BYTES:
+            return f"chunk declares {size:,} bytes uncompressed (at most {MAX_CHUNK_BYTES:,})"
         try:
             if compression == "none":
                 inner: bytes | memoryview = body
             elif compression == "bz2":
-                inner = bz2.decompress(body)
+                inner = bz2.BZ2Decompressor().decompress(body, max_length=size + 1)
             elif compression == "lz4":
                 import lz4.frame
 
-                inner = lz4.frame.decompress(bytes(body))
+                inner = lz4.frame.LZ4FrameDecompressor().decompress(
+                    bytes(body), max_length=size + 1
+                )
             else:
                 return f"unknown chunk compression {compression!r}"
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError, EOFError) as exc:
             return f"corrupt {compression} data ({exc})"
+        if compression != "none" and len(inner) != size:
+            return f"{compression} chunk holds {'more' if len(inner) > size else 'less'} than the {size:,} bytes it declares"
         pos = 0
         while pos < len(inner):
             try:

@@ -465,3 +465,22 @@ def test_a_skip_line_names_the_frame_source_once(tmp_path: Path) -> None:
     (line,) = [line for line in summary_lines(summary) if "skipped 4 frames, t=" in line]
     assert line.count(frames[0]["source"]) == 1 and line.count(frames[-1]["source"]) == 1, line
     assert "bag topics not read: /cam/camera_info" in "\n".join(summary_lines(summary))
+
+
+@pytest.mark.parametrize("compression", ["bz2", "lz4"])
+def test_a_salvaged_chunk_decompresses_no_more_than_it_declares(
+    tmp_path: Path, compression: str
+) -> None:
+    # a chunk was decompressed whole whatever its size field said: a few kB of bz2 can
+    # expand to gigabytes before any check
+    path = tmp_path / "drive.bag"
+    write_drive(path, storage="ros1", ros1_compression=compression, ros1_chunk_bytes=200)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"size=") + len(b"size=")  # the first chunk's uncompressed size
+    data[at : at + 4] = (10).to_bytes(4, "little")
+    path.write_bytes(bytes(data[: int(len(data) * 0.6)]))  # no index: read front to back
+    with pytest.raises(DataError) as err:  # the first chunk holds the connections
+        RosbagLog(path, announce=lambda _: None)
+    assert f"({compression} chunk holds more than the 10 bytes it declares in the chunk at " in (
+        str(err.value)
+    )
