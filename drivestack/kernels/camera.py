@@ -236,20 +236,83 @@ def points_in_frustum(
     return seen
 
 
+def _distortion_residual(
+    xp: Any, x: Any, y: Any, xd: Any, yd: Any, terms: tuple[Any, ...]
+) -> tuple[Any, Any]:
+    """``distort(x, y) - (xd, yd)`` in the normalised image plane (OpenCV's model)."""
+    k1, k2, p1, p2, k3, k4, k5, k6 = terms
+    r2 = x * x + y * y
+    radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+    gx = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x) - xd
+    gy = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y - yd
+    return gx, gy
+
+
+def _undistort(
+    xp: Any, xd: Any, yd: Any, terms: tuple[Any, ...], iterations: int
+) -> tuple[Any, Any]:
+    """Undistorted ``(x, y)`` of distorted normalised points ``(xd, yd)`` (each ``(N,)``):
+    Newton's method on the distortion from ``(xd, yd)``, each step halved (up to 30 times)
+    until the residual falls, at most ``iterations`` steps. A plain fixed-point iteration
+    (OpenCV's) does not converge far off axis: with k1 -0.3, k2 0.1 a point at 1.6 z to the
+    side came back at 1.28 z after 20 steps. Entries that never converge keep their last
+    value (the caller checks the residual)."""
+    k1, k2, p1, p2, k3, k4, k5, k6 = terms
+    x, y = xd, yd
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        gx, gy = _distortion_residual(xp, x, y, xd, yd, terms)
+        err = xp.abs(gx) + xp.abs(gy)
+        for _ in range(iterations):
+            if x.shape[0] == 0 or not bool(xp.any(err > 1e-15)):
+                break
+            r2 = x * x + y * y
+            num = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+            den = 1 + r2 * (k4 + r2 * (k5 + r2 * k6))
+            radial = num / den
+            d_radial = (
+                (k1 + r2 * (2 * k2 + r2 * 3 * k3)) * den - num * (k4 + r2 * (2 * k5 + r2 * 3 * k6))
+            ) / (den * den)  # d radial / d r2
+            a = radial + 2 * x * x * d_radial + 2 * p1 * y + 6 * p2 * x
+            b = 2 * x * y * d_radial + 2 * p1 * x + 2 * p2 * y
+            c = 2 * x * y * d_radial + 2 * p1 * x + 2 * p2 * y
+            d = radial + 2 * y * y * d_radial + 6 * p1 * y + 2 * p2 * x
+            det = a * d - b * c
+            sx, sy = (d * gx - b * gy) / det, (a * gy - c * gx) / det
+            scale = xp.ones_like(x)
+            done = ~(err > 1e-15)
+            for _ in range(30):  # halve each step until its residual falls
+                nx, ny = x - scale * sx, y - scale * sy
+                ngx, ngy = _distortion_residual(xp, nx, ny, xd, yd, terms)
+                nerr = xp.abs(ngx) + xp.abs(ngy)
+                take = ~done & (nerr < err)
+                x, y = xp.where(take, nx, x), xp.where(take, ny, y)
+                gx, gy = xp.where(take, ngx, gx), xp.where(take, ngy, gy)
+                err = xp.where(take, nerr, err)
+                done = done | take
+                if bool(xp.all(done)):
+                    break
+                scale = xp.where(done, scale, scale / 2)
+    return x, y
+
+
 def unproject_pixels(
     uv_px: Any,
     depth_m: Any,
     intrinsics: Any,
     distortion: Any | None = None,
     *,
-    iterations: int = 20,
+    iterations: int = 50,
 ) -> Any:
     """Camera-frame points ``(N, 3)`` of pixels ``uv_px (N, 2)`` at depths ``depth_m (N,)`` (z).
 
-    Distortion is inverted by fixed-point iteration (as OpenCV's ``undistortPoints``);
-    ``iterations`` bounds the work and is ample for automotive lenses. ``ValueError`` naming
-    ``distortion`` when the iteration leaves a pixel non-finite (a model whose radial
-    denominator reaches 0 there).
+    Distortion is inverted by Newton's method (:func:`_undistort`; OpenCV's
+    ``undistortPoints`` iterates a fixed point, which does not converge far off axis), at most
+    ``iterations`` steps; the result is then distorted again and must land on its pixel (to
+    1e-9 of the normalised image plane, 1e-5 in float32: 1e-6 px at a 1000 px focal length)
+    within the model's monotonic range (:func:`_monotonic_radius`). ``ValueError`` naming
+    ``distortion`` and the first pixel where it does not: a pixel no point in front of the
+    lens maps to (strong barrel distortion far off axis), where a wrong point came back
+    without a word.
     """
     check_array(uv_px, "uv_px", (None, 2))
     check_array(depth_m, "depth_m", (uv_px.shape[0],))
@@ -268,22 +331,21 @@ def unproject_pixels(
     x, y = xd, yd
     terms = _distortion_terms(xp, distortion, uv_px, "uv_px")
     if terms is not None:
-        k1, k2, p1, p2, k3, k4, k5, k6 = terms
-        # a diverging iteration is refused below (NumPy's overflow warnings are not the report)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for _ in range(iterations):
-                r2 = x * x + y * y
-                radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (
-                    1 + r2 * (k4 + r2 * (k5 + r2 * k6))
-                )
-                dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-                dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-                x = (xd - dx) / radial
-                y = (yd - dy) / radial
-        if not bool(xp.all(xp.isfinite(x) & xp.isfinite(y))):
+        x, y = _undistort(xp, xd, yd, terms, iterations)
+        tol = 1e-5 if uv_px.dtype == xp.float32 else 1e-9
+        with np.errstate(over="ignore", invalid="ignore"):
+            gx, gy = _distortion_residual(xp, x, y, xd, yd, terms)
+            bad = ~(xp.abs(gx) + xp.abs(gy) <= tol)  # NaN too
+            limit = _monotonic_radius(terms, _reach(xp, x, y, ~bad))
+            if limit < float("inf"):  # a folded-back solution: another point maps there
+                bad = bad | (x * x + y * y > limit * limit)
+        if bool(xp.any(bad)):
+            first = int(xp.argmax(xp.astype(bad, xp.int32)))
+            u, v = (float(c) for c in uv_px[first])
             raise ValueError(
-                "distortion cannot be inverted at some pixels of uv_px: the undistortion "
-                "iteration diverged (non-finite result)"
+                f"distortion cannot be inverted at {int(xp.sum(xp.astype(bad, xp.int32)))} "
+                f"pixel(s) of uv_px (first: row {first}, ({u:.1f}, {v:.1f}) px): no point "
+                "within the model's monotonic range maps there"
             )
     return xp.stack([x * depth_m, y * depth_m, depth_m], axis=1)
 

@@ -41,6 +41,27 @@ def test_unproject_inverts_project(distortion):
     np.testing.assert_allclose(back, pts, atol=1e-6)
 
 
+def test_unproject_converges_far_off_axis_and_refuses_what_no_point_maps_to():
+    # 20 fixed-point steps brought a point 1.6 z to the side back at 1.28 z, 2.5 z at 7.6 z,
+    # without a word; the model (k1 -0.3, k2 0.1) is monotonic there, so Newton finds them
+    d = np.array([-0.3, 0.1, 0.001, -0.001, 0.0])
+    pts = np.array([[16.0, 0.5, 10.0], [18.0, 0.5, 10.0], [25.0, 0.5, 10.0], [1.0, 1.0, 10.0]])
+    uv, _ = project_points(pts, K, d)
+    np.testing.assert_allclose(unproject_pixels(uv, pts[:, 2], K, d), pts, atol=1e-9)
+    f32 = np.float32
+    back32 = unproject_pixels(uv.astype(f32), pts[:, 2].astype(f32), K.astype(f32), d.astype(f32))
+    np.testing.assert_allclose(back32, pts, atol=1e-4)
+    # strong barrel distortion folds back at r ~1.55 (points past 57 deg land inside the
+    # image): a pixel beyond the fold's radius has no point within the monotonic range
+    fold = np.array([-0.35, 0.12, 0.0, 0.0, -0.02])
+    beyond = np.array([[50.0 + 100.0 * 1.2, 25.0], [50.0, 25.0]])
+    with pytest.raises(
+        ValueError,
+        match=r"cannot be inverted at 1 pixel\(s\) of uv_px \(first: row 0, \(170\.0, 25\.0\) px\)",
+    ):
+        unproject_pixels(beyond, np.ones(2), K, fold)
+
+
 def test_points_in_frustum():
     pts = np.array([[0.0, 0.0, 10.0], [10.0, 0.0, 10.0], [0.0, 0.0, -10.0], [0.0, 0.0, 0.05]])
     assert points_in_frustum(pts, K, 100, 50).tolist() == [True, False, False, False]
