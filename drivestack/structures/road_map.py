@@ -250,7 +250,13 @@ def project_to_polyline(
 
     Returns ``station_m (M,)`` (arc length of the closest point; extrapolated linearly
     before the start and past the end, so it may be negative or exceed the length) and
-    ``lateral_m (M,)`` (signed distance, positive on the left of the driving direction).
+    ``lateral_m (M,)`` (signed offset from the closest segment's line, positive on the left
+    of the driving direction). It is the distance to the polyline except for a point whose
+    closest point is a joint's vertex (outside a bend, beyond both segments' ends): there it
+    is the offset across the lower-indexed of the two segments, which can be far smaller
+    than the distance at a sharp joint ((2, -0.01) on (0, 0)-(1, 0)-(1, 1) is 1.0 m away and
+    reads -0.01; a lane sampled every metre or so turns a few degrees per joint, where the
+    two differ by under 1%). Measure the distance itself (shapely) where that matters.
     Ties between equally close segments go to the lowest segment index. ``ValueError`` naming
     ``polyline_m`` / ``points_m`` for another shape (an ``(M, 3)`` array included) or a NaN /
     infinite coordinate.
