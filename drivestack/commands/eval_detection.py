@@ -222,20 +222,12 @@ def _source_line(args: argparse.Namespace, config: Path | str) -> str:
 
 
 #: The units of the TP errors, as the tables head them.
-_ERROR_UNITS = {
-    "trans_err": "m",
-    "scale_err": "1-IoU",
-    "orient_err": "rad",
-    "vel_err": "m/s",
-    "attr_err": "1-acc",
-    "ATE": "m",
-    "ASE": "1-IoU",
-    "AOE": "rad",
-}
-
-
 def _with_unit(name: str) -> str:
-    unit = _ERROR_UNITS.get(name)
+    from drivestack.eval.detection.argoverse2 import METRIC_UNITS
+    from drivestack.eval.detection.nuscenes import TP_ERROR_UNITS
+
+    errors = {k: METRIC_UNITS[k] for k in ("ATE", "ASE", "AOE")}  # (AP and CDS: no unit shown)
+    unit = {**TP_ERROR_UNITS, **errors}.get(name)
     return f"{name} [{unit}]" if unit else name
 
 

@@ -47,6 +47,8 @@ from drivestack.ingest.argoverse2 import Av2Cuboids
 
 NUM_DECIMALS = 3
 METRIC_NAMES = ("AP", "ATE", "ASE", "AOE", "CDS")
+#: The unit of each metric (av2's summary names carry none): metrics.json's ``metric_units``.
+METRIC_UNITS = {"AP": "0-1", "ATE": "m", "ASE": "1-IoU", "AOE": "rad", "CDS": "0-1"}
 
 #: av2's ``SensorCompetitionCategories`` (``av2.evaluation``): the categories its default
 #: ``DetectionCfg`` scores and averages into ``AVERAGE_METRICS``, in its order.

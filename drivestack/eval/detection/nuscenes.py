@@ -453,6 +453,17 @@ def calc_tp(md: MetricData, min_recall: float, metric_name: str) -> float:
     return float(np.mean(md.errors[metric_name][first : last + 1]))
 
 
+#: The unit of each TP error (the devkit's key names carry none): metrics.json's
+#: ``tp_error_units``.
+TP_ERROR_UNITS = {
+    "trans_err": "m",
+    "scale_err": "1-IoU",
+    "orient_err": "rad",
+    "vel_err": "m/s",
+    "attr_err": "1-acc",
+}
+
+
 @dataclass(frozen=True)
 class NuScenesMetrics:
     """Per-class AP at each threshold, per-class TP errors, mAP, mean TP errors and NDS."""
@@ -468,6 +479,7 @@ class NuScenesMetrics:
             "mean_ap": self.mean_ap,
             "nd_score": self.nd_score,
             "tp_errors": self.tp_errors,
+            "tp_error_units": {k: TP_ERROR_UNITS[k] for k in self.tp_errors if k in TP_ERROR_UNITS},
             "label_aps": {c: {str(t): v for t, v in d.items()} for c, d in self.label_aps.items()},
             "mean_dist_aps": {
                 c: float(np.mean(list(d.values()))) for c, d in self.label_aps.items()

@@ -793,6 +793,7 @@ def _score(
         from dataclasses import replace
 
         from drivestack.eval.detection.argoverse2 import (
+            METRIC_UNITS,
             SENSOR_COMPETITION_CATEGORIES,
             Av2DetectionConfig,
             evaluated_gts_mask,
@@ -841,6 +842,7 @@ def _score(
             "protocol": "argoverse2_detection" + ("_class_groups" if on_groups else ""),
             "protocol_config": _as_dict(av2_cfg),
             "summary": av2_res.summary,
+            "metric_units": METRIC_UNITS,
             # AVERAGE_METRICS is their mean: the categories with a label in range
             "average_metrics_categories": list(categories),
             **official,

@@ -90,6 +90,9 @@ def test_av2_annotations_as_detections(shared_data: Path, tmp_path: Path) -> Non
     summary = _metrics(out)["summary"]
     assert summary["REGULAR_VEHICLE"] == {"AP": 1.0, "ATE": 0.0, "ASE": 0.0, "AOE": 0.0, "CDS": 1.0}
     assert summary["AVERAGE_METRICS"]["AP"] == 1.0
+    assert _metrics(out)["metric_units"] == {  # the names carry none
+        "AP": "0-1", "ATE": "m", "ASE": "1-IoU", "AOE": "rad", "CDS": "0-1"
+    }  # fmt: skip
 
 
 @pytest.mark.data
@@ -131,6 +134,10 @@ def test_nuscenes_labels_as_submission(shared_data: Path, tmp_path: Path) -> Non
     # classes without labels keep the error 1, averaged in like the devkit does
     assert m["tp_errors"]["trans_err"] == pytest.approx((10 - len(scored)) / 10)
     assert m["tp_errors"]["scale_err"] == pytest.approx((10 - len(scored)) / 10)
+    assert m["tp_error_units"] == {  # the devkit's names carry none
+        "trans_err": "m", "scale_err": "1-IoU", "orient_err": "rad", "vel_err": "m/s",
+        "attr_err": "1-acc",
+    }  # fmt: skip
     assert m["nd_score"] > m["mean_ap"] / 2
     # the labels each class's AP rests on: within its range, with points
     assert m["labels_in_range"] == {
