@@ -23,7 +23,7 @@ Errors are one line on stderr, exit status 2, and write nothing.
 
 Usage:
   .venv/bin/python tools/train_camera_detector.py --data DIR --out runs/camdet \\
-      [--config configs/perception/camera_detector.yaml] [--iterations 2000] [--batch-size 4]
+      [--split train] [--config configs/perception/camera_detector.yaml] [--iterations 2000] [--batch-size 4]
       [--lr 1e-3] [--seed 0] [--checkpoint-every 200] [--no-flip] [--resume CKPT] [--quiet]
 """
 
@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--data", type=Path, required=True, help="KITTI-layout folder (image_2/, label_2/)"
+    )
+    parser.add_argument(
+        "--split",
+        default=None,
+        metavar="NAME",
+        help="train on the frames ImageSets/NAME.txt lists (e.g. train; the simulator export "
+        "and KITTI keep it beside training/); default: every labelled frame",
     )
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="detector YAML")
@@ -114,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         check_out_dir(args.out)
         cfg = load_detector_config(args.config)
-        dataset = KittiImageDataset(args.data, cfg.classes)  # bad data: refused before --out
+        # bad data: refused before --out
+        dataset = KittiImageDataset(args.data, cfg.classes, split=args.split)
         continues = args.resume is not None and args.resume.resolve().parent == args.out.resolve()
 
         def clear() -> object:  # (a resume of a checkpoint in --out continues that run there)

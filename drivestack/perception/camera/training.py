@@ -51,16 +51,48 @@ class KittiImageSample:
     path: str
 
 
+def _split_ids(frames_root: Path, split: str, image_dir: Path, label_dir: Path) -> list[str]:
+    """The ids ``ImageSets/<split>.txt`` lists (one per line), the file looked for beside
+    ``frames_root`` (the folder holding image_2/) and in it; ``DataError`` naming the file when
+    it is missing, empty, or lists an id without its image or label."""
+    candidates = [
+        frames_root.parent / "ImageSets" / f"{split}.txt",
+        frames_root / "ImageSets" / f"{split}.txt",
+    ]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        raise DataError(
+            f"no ImageSets/{split}.txt beside {frames_root.name}/ (looked for "
+            f"{candidates[0]} and {candidates[1]})",
+            path=str(frames_root),
+        )
+    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise DataError("lists no frame", path=str(path))
+    for line_no, stem in enumerate(ids, start=1):
+        for folder, suffix in ((image_dir, ".png"), (label_dir, ".txt")):
+            if not (folder / f"{stem}{suffix}").is_file():
+                raise DataError(
+                    f"id {stem!r} has no {folder.name}/{stem}{suffix}",
+                    path=str(path),
+                    record=f"line {line_no}",
+                )
+    return sorted(dict.fromkeys(ids))
+
+
 class KittiImageDataset:
     """Frames of ``root/image_2/*.png`` with ``root/label_2/<stem>.txt`` (KITTI object labels).
     Images without a label file are left out, with one warning line on stderr giving their
     count and an example (listed in :attr:`unlabelled`).
 
     ``root`` may also be a KITTI object root or a :mod:`drivestack.sim.export_kitti` export
-    (the frames are then under ``root/training/``).
+    (the frames are then under ``root/training/``). ``split`` (e.g. ``train``): only the
+    frames ``ImageSets/<split>.txt`` lists (beside ``training/``, as KITTI and the simulator
+    export keep it), each of which must have its image and label (a ``DataError`` names the
+    file and the first missing id).
     """
 
-    def __init__(self, root: str | Path, classes: Sequence[str]) -> None:
+    def __init__(self, root: str | Path, classes: Sequence[str], split: str | None = None) -> None:
         self.root = Path(root)
         if not (self.root / "image_2").is_dir() and (self.root / "training" / "image_2").is_dir():
             self.root = self.root / "training"  # a KITTI root or a simulator export
@@ -69,7 +101,11 @@ class KittiImageDataset:
             raise DataError(
                 "expected a KITTI layout with image_2/ and label_2/", path=str(self.root)
             )
+        #: the ImageSets split read (None: every labelled frame)
+        self.split = split
         images = sorted(p.stem for p in image_dir.glob("*.png"))
+        if split is not None:
+            images = _split_ids(self.root, split, image_dir, label_dir)
         self.stems = [stem for stem in images if (label_dir / f"{stem}.txt").is_file()]
         if not self.stems:
             raise DataError("no image_2/*.png with a matching label_2/*.txt", path=str(self.root))
@@ -284,7 +320,11 @@ def train_detector(
     out.mkdir(parents=True, exist_ok=True)
     losses: list[float] = []
     written: list[Path] = []
-    meta: dict[str, Any] = {"train_settings": asdict(settings), "data_root": str(dataset.root)}
+    meta: dict[str, Any] = {
+        "train_settings": asdict(settings),
+        "data_root": str(dataset.root),
+        "data_split": dataset.split,
+    }
 
     def state() -> dict[str, Any]:
         return {

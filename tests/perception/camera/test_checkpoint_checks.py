@@ -164,3 +164,28 @@ def test_a_sparse_tensor_is_refused_naming_it(model: torch.nn.Module, tmp_path: 
     )
     with pytest.raises(DataError, match=rf"field state_dict\.{name}: a sparse_coo tensor"):
         TorchCameraDetector(SMALL, path)
+
+
+def test_a_split_trains_on_the_frames_its_image_set_lists(
+    synthetic_kitti: Path, tmp_path: Path
+) -> None:
+    # the trainers took every labelled frame: a simulator export's (or KITTI's) ImageSets
+    # split was not read, so a held-out val split was trained on too
+    root = tmp_path / "export"
+    shutil.copytree(synthetic_kitti, root / "training")
+    (root / "ImageSets").mkdir()
+    stems = sorted(p.stem for p in (root / "training" / "label_2").glob("*.txt"))
+    (root / "ImageSets" / "train.txt").write_text("\n".join(stems[:4]) + "\n")
+    (root / "ImageSets" / "val.txt").write_text(f"{stems[5]}\n\n{stems[4]}\n")
+    assert KittiImageDataset(root, SMALL.classes).stems == stems
+    train = KittiImageDataset(root, SMALL.classes, split="train")
+    assert train.stems == stems[:4] and train.split == "train"
+    assert KittiImageDataset(root / "training", SMALL.classes, split="val").stems == stems[4:6]
+    with pytest.raises(DataError, match=r"no ImageSets/test\.txt beside training/"):
+        KittiImageDataset(root, SMALL.classes, split="test")
+    (root / "ImageSets" / "bad.txt").write_text(f"{stems[0]}\n009999\n")
+    with pytest.raises(DataError) as err:
+        KittiImageDataset(root, SMALL.classes, split="bad")
+    assert str(err.value) == (
+        f"{root / 'ImageSets' / 'bad.txt'}: line 2: id '009999' has no image_2/009999.png"
+    )
