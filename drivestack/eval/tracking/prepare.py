@@ -221,7 +221,10 @@ def prepare_class_data(
             np.logical_or.at(inside, ia[ioa > protocol.dontcare_ioa], True)
             ignorable |= inside
         if distractor is not None:
-            d = gt.select(np.flatnonzero(np.char.lower(gt.type_name) == distractor))
+            # only this sequence's frames: a row past them would land in the next one's
+            d = gt.select(
+                np.flatnonzero((np.char.lower(gt.type_name) == distractor) & (gt.frame < n_alloc))
+            )
             distractor_parts.append(
                 {
                     "frame": d.frame + frame_offset,

@@ -174,3 +174,20 @@ def test_a_box_on_a_person_sitting_is_a_false_positive_for_clear_but_not_for_hot
     )
     assert car.distractor_frame is None
     assert compute_hota(hota_inputs(car, PROTO)).DetPr == 0.0
+
+
+def test_a_person_row_past_its_sequence_stays_out_of_the_next_one() -> None:
+    # a Person label past sequence 0000's frames landed on 0001's frames and removed a real
+    # false positive there (DetA 1.0 instead of 2/3)
+    first = rows([(0, 0, "Pedestrian", 0.0, 20.0, BOX, 0), (5, 1, "Person", 6.0, 20.0, BOX, 0)])
+    second_gt = rows([(f, 0, "Pedestrian", 0.0, 20.0, BOX, 0) for f in range(4)])
+    second_tr = rows(
+        [(f, 7, "Pedestrian", 0.0, 20.0, BOX, 1.0) for f in range(4)]
+        + [(3, 8, "Pedestrian", 6.0, 20.0, BOX, 1.0)]
+    )
+    data = prepare_class_data(
+        "Pedestrian", [("0000", 1, first, rows([])), ("0001", 4, second_gt, second_tr)], PROTO
+    )
+    assert data.distractor_frame is not None and data.distractor_frame.size == 0
+    h = compute_hota(hota_inputs(data, PROTO))
+    assert h.DetA == pytest.approx(4 / 6)  # 4 TP, 1 FP (the frame-3 box), 1 FN (0000)
