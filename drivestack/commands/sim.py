@@ -688,9 +688,12 @@ def _identity(key: str, value: object) -> object:
     ``light_camera`` by its effects, not its preset's name, and as ``None`` when it has none
     (``enabled`` false: the ideal camera, as every run had before ``--light-camera``)."""
     from drivestack.exec.fleet import planner_set
+    from drivestack.sim.evaluate import recorded_planner_params
 
     if key in LIGHT_IDENTITY_KEYS:
         return lights_identity(key, value)
+    if key == "planner_params":  # (a record from before the idm block was trimmed)
+        return recorded_planner_params(value)
     return planner_set(value) if key == "planners" else value
 
 

@@ -58,10 +58,10 @@ class VariantTask:
         if self.planner_params is None:
             return None
         from drivestack.config import from_mapping
-        from drivestack.sim.evaluate import PlannerParams
+        from drivestack.sim.evaluate import PlannerParams, recorded_planner_params
 
         where = self.planner_params_file or "<planner_params>"
-        return from_mapping(PlannerParams, self.planner_params, path=where)
+        return from_mapping(PlannerParams, recorded_planner_params(self.planner_params), path=where)
 
 
 def planner_params_record(

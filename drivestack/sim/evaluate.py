@@ -109,6 +109,20 @@ class PlannerParams:
         return out
 
 
+def recorded_planner_params(value: object) -> object:
+    """A recorded ``planner_params`` (sim.json, fleet.json, a task's settings) as
+    :meth:`PlannerParams.as_dict` writes it now: a record made before the ``idm`` block left
+    out what the IDM planner never reads holds those keys, with their defaults (a file could
+    not set them to anything the runs read); they are dropped, so that such a folder still
+    compares equal and reads back. Anything else is returned as it is."""
+    if not isinstance(value, dict) or not isinstance(value.get("idm"), dict):
+        return value
+    idm = {k: v for k, v in value["idm"].items() if k not in IDM_PLANNER_IGNORES}
+    if isinstance(idm.get("idm"), dict):
+        idm["idm"] = {k: v for k, v in idm["idm"].items() if k != "coolness"}
+    return {**value, "idm": idm}
+
+
 def load_planner_params(path: str | Path) -> PlannerParams:
     """:class:`PlannerParams` from a YAML mapping with any of the blocks ``pdm:``, ``idm:``,
     ``vehicle:``, ``tracker:``, read strictly (:func:`drivestack.config.from_mapping`: an

@@ -111,3 +111,31 @@ def test_a_rerun_that_crashes_leaves_no_earlier_results_behind(
     crashed = run_variant(VariantTask(variant, str(out), max_steps=4, planner_params=settings))
     assert crashed["status"] == "crashed"
     assert not (folder / "metrics.json").exists() and not (folder / "history.npz").exists()
+
+
+def test_settings_recorded_before_the_idm_block_was_trimmed_still_compare_and_read(
+    scenario_file: Path, tmp_path: Path, capsys
+) -> None:
+    # records written before the idm block left out what IDM never reads hold those keys
+    # (defaults): a resume with the same file was refused as "edited since", and a task's
+    # settings failed to read back (idm.prediction refused)
+    import dataclasses
+
+    from drivestack.sim.evaluate import recorded_planner_params
+
+    path = _params(tmp_path, "p.yaml", "vehicle: {length_m: 4.4}\n")
+    params = load_planner_params(path).with_unknown_light("go")
+    old_form = json.loads(json.dumps(dataclasses.asdict(params)))
+    assert "prediction" in old_form["idm"] and "coolness" in old_form["idm"]["idm"]
+    assert recorded_planner_params(old_form) == params.as_dict()
+    (variant,) = expand_variants(load_scenarios(scenario_file), ["pdm"], SweepSpec(()))
+    task = VariantTask(variant, str(tmp_path / "o"), planner_params=old_form)
+    assert task.planner_settings() == params
+    out = tmp_path / "fleet"
+    argv = ["sim", str(scenario_file), "--planner", "pdm", "--sweep", "ego.speed_kph=30,40",
+            "--max-steps", "3", "--quiet", "--planner-params", str(path), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    manifest = json.loads((out / "fleet.json").read_text())
+    manifest["planner_params"] = old_form  # as a fleet of yesterday wrote it
+    (out / "fleet.json").write_text(json.dumps(manifest))
+    assert main(argv) == 0, capsys.readouterr().err  # resumed: the same settings
