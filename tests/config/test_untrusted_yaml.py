@@ -66,4 +66,4 @@ def test_messages_show_untrusted_values_cut_short(tmp_path: Path) -> None:
     torch.save({"format": shared}, ckpt)  # 1.4 kB
     with pytest.raises(DataError, match=r"field format: not a drivestack motion-forecaster") as e:
         load_forecaster(ckpt)
-    assert len(e.value.reason) < 300  # (the path before it varies)
+    assert len(e.value.reason) < 400  # 200 of them the value (the path before it varies)
