@@ -80,8 +80,16 @@ def is_interrupt(exc: BaseException) -> bool:
     return in_chain(exc, KeyboardInterrupt)
 
 
+class _BriefRepr(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # repr() of an int past Python's 4300-digit limit raises; say its size instead
+        if x.bit_length() > 14_000:
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return super().repr_int(x, level)
+
+
 def _brief_repr() -> reprlib.Repr:
-    shown = reprlib.Repr()
+    shown = _BriefRepr()
     shown.maxlevel, shown.maxstring, shown.maxother = 2, 80, 80
     shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 5
     return shown

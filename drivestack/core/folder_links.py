@@ -11,15 +11,19 @@ from drivestack.core.errors import DataError
 
 
 def refuse_folder_links(root: Path, depth: int, option: str) -> None:
-    """``DataError`` naming the first symbolic link to a folder at most ``depth`` levels below
-    ``root`` (``root`` itself may be one: the user named it), in sorted order; nothing when
-    ``root`` is not a folder. ``option`` names the command-line option that gave ``root``."""
+    """``DataError`` naming the first symbolic link to a folder outside ``root`` at most
+    ``depth`` levels below it (``root`` itself may be one: the user named it; a link to a
+    folder inside it is fine), in sorted order; nothing when ``root`` is not a folder.
+    ``option`` names the command-line option that gave ``root``."""
     level = [root] if root.is_dir() else []
+    inside = root.resolve()
     for _ in range(depth):
         below = []
         for folder in level:
             for entry in sorted(folder.iterdir()):
                 if entry.is_symlink() and entry.is_dir():
+                    if entry.resolve().is_relative_to(inside):
+                        continue  # (its folders are looked at where they are)
                     raise DataError(
                         f"a symbolic link to {os.readlink(entry)}: drivestack deletes and "
                         f"writes its own files in the folders of {option} and does not follow "

@@ -494,9 +494,9 @@ def run_fleet(
     """
     from drivestack.core.folder_links import refuse_folder_links
 
-    refuse_folder_links(out_dir, 2, "--out")  # <planner>/<run> folders are cleared and written
     out_dir.mkdir(parents=True, exist_ok=True)
     with fleet_lock(out_dir):  # DataError while another fleet runs into out_dir
+        refuse_folder_links(out_dir, 2, "--out")  # <planner>/<run> folders: cleared, written
         return _run_fleet_locked(
             variants,
             out_dir,

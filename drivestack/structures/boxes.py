@@ -59,8 +59,15 @@ def rigid_move_centres_and_yaw(
     tilts z by less than about 1e-6 rad). The rule of :meth:`Boxes3D.transformed`, for hot
     paths that hold box arrays rather than a ``Boxes3D``."""
     rot = dst_from_src.rotation
+    if rot.ndim > 2:  # a batch of one transform is that transform (as float(yaw_rad) took it)
+        if rot.size != 9:
+            raise ValueError(
+                f"dst_from_src must be a single SE3, got a batch of shape {rot.shape[:-2]}"
+            )
+        rot = rot.reshape(3, 3)
     if abs(float(rot[2, 2]) - 1.0) <= _LEVEL_TOL:
-        return dst_from_src.apply(center_m), wrap_angle(yaw_rad + float(dst_from_src.yaw_rad))
+        heading_t = float(np.reshape(dst_from_src.yaw_rad, -1)[0])
+        return dst_from_src.apply(center_m), wrap_angle(yaw_rad + heading_t)
     yaw = np.asarray(yaw_rad, dtype=np.float64)
     c, s = np.cos(yaw), np.sin(yaw)
     heading = np.arctan2(rot[1, 0] * c + rot[1, 1] * s, rot[0, 0] * c + rot[0, 1] * s)

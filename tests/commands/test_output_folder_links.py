@@ -82,6 +82,9 @@ def test_the_check_goes_as_deep_as_asked_and_allows_the_root_and_file_links(
     with pytest.raises(DataError, match="a symbolic link to"):
         refuse_folder_links(target, 2, "--out")
     refuse_folder_links(tmp_path / "missing", 2, "--out")  # nothing there yet: fine
+    (target / "a" / "b").unlink()
+    (target / "latest").symlink_to(target / "a")  # a link to a folder inside: fine
+    refuse_folder_links(target, 2, "--out")
 
 
 def test_a_fleet_refuses_a_linked_planner_folder(

@@ -59,6 +59,7 @@ def test_messages_show_untrusted_values_cut_short(tmp_path: Path) -> None:
     for _ in range(8):
         shared = [shared] * 10  # 10**8 elements behind 9 small lists
     assert len(brief_repr(shared)) == 200 and brief_repr([1, 2]) == "[1, 2]"
+    assert brief_repr([10**5000]) == "[<an integer of about 5000 digits>]"  # repr() raises
     assert brief_repr("y" * 500).startswith("'yyy") and len(brief_repr("y" * 500)) < 100
     from drivestack.prediction.learned import load_forecaster
 

@@ -113,3 +113,16 @@ def test_an_observation_needs_integer_nanoseconds() -> None:
     with pytest.raises(TypeError, match=r"Observation\.timestamp_ns must be an integer"):
         Observation(1e9, ego, Boxes3D.empty("map"), ())  # type: ignore[arg-type]
     assert Observation(10**9, ego, Boxes3D.empty("map", 10**9), ()).timestamp_ns == 10**9
+
+
+def test_a_batch_of_one_transform_moves_boxes_as_that_transform() -> None:
+    from drivestack.structures.boxes import rigid_move_centres_and_yaw
+
+    one = SE3.from_xyz_yaw([[1.0, 2.0, 0.0]], [0.5])  # batch shape (1,)
+    centres, yaws = rigid_move_centres_and_yaw(one, np.zeros((4, 3)), np.full(4, 0.25))
+    np.testing.assert_allclose(yaws, [0.75] * 4)
+    np.testing.assert_allclose(centres, [[1.0, 2.0, 0.0]] * 4)
+    with pytest.raises(ValueError, match=r"a single SE3, got a batch of shape \(2,\)"):
+        rigid_move_centres_and_yaw(
+            SE3.from_xyz_yaw(np.zeros((2, 3)), [0.0, 1.0]), np.zeros((1, 3)), np.zeros(1)
+        )
