@@ -250,13 +250,11 @@ def project_to_polyline(
 
     Returns ``station_m (M,)`` (arc length of the closest point; extrapolated linearly
     before the start and past the end, so it may be negative or exceed the length) and
-    ``lateral_m (M,)`` (signed offset from the closest segment's line, positive on the left
-    of the driving direction). It is the distance to the polyline except for a point whose
-    closest point is a joint's vertex (outside a bend, beyond both segments' ends): there it
-    is the offset across the lower-indexed of the two segments, which can be far smaller
-    than the distance at a sharp joint ((2, -0.01) on (0, 0)-(1, 0)-(1, 1) is 1.0 m away and
-    reads -0.01; a lane sampled every metre or so turns a few degrees per joint, where the
-    two differ by under 1%). Measure the distance itself (shapely) where that matters.
+    ``lateral_m (M,)`` (signed distance, positive on the left of the driving direction: the
+    offset across the closest segment; for a point whose closest point is an inner joint's
+    vertex, outside a bend, its distance from the vertex, on the side that segment gives, or
+    its neighbour at the joint for a point on the segment's extension: (2, -0.01) on
+    (0, 0)-(1, 0)-(1, 1) is -1.00005, where the segment's line alone said -0.01).
     Ties between equally close segments go to the lowest segment index. ``ValueError`` naming
     ``polyline_m`` / ``points_m`` for another shape (an ``(M, 3)`` array included) or a NaN /
     infinite coordinate.
@@ -276,12 +274,26 @@ def project_to_polyline(
     t_c = np.clip(t, lo, hi)
     # the closest segment is chosen with ends clamped (extension lines never win)
     closest = a[None] + np.clip(t, 0.0, 1.0)[..., None] * d[None]
-    idx = np.argmin(np.sum((pts[:, None, :] - closest) ** 2, axis=2), axis=1)
+    dist_sq = np.sum((pts[:, None, :] - closest) ** 2, axis=2)
+    idx = np.argmin(dist_sq, axis=1)
     rows = np.arange(pts.shape[0])
     ti = t_c[rows, idx]
     station = stations[idx] + ti * seg_len[idx]
     cross = d[idx, 0] * rel[rows, idx, 1] - d[idx, 1] * rel[rows, idx, 0]
     lateral = cross / seg_len[idx]
+    # closest to an inner joint's vertex (past the segment's end, or before its start): the
+    # distance from the vertex, on the side the segment (else its neighbour there) gives
+    traw = t[rows, idx]
+    past = (traw > 1.0) & (idx < n_seg - 1)
+    before = (traw < 0.0) & (idx > 0)
+    at_joint = np.flatnonzero(past | before)
+    if at_joint.size:
+        j = idx[at_joint]
+        nb = np.where(past[at_joint], j + 1, j - 1)
+        rel_nb = pts[at_joint] - a[nb]
+        cross_nb = d[nb, 0] * rel_nb[:, 1] - d[nb, 1] * rel_nb[:, 0]
+        side = np.where(cross[at_joint] != 0.0, np.sign(cross[at_joint]), np.sign(cross_nb))
+        lateral[at_joint] = side * np.sqrt(dist_sq[at_joint, j])
     return station, lateral
 
 
@@ -420,12 +432,26 @@ class PolylineIndex:
         first[1:] = (q[1:] != q[:-1]) | (poly[1:] != poly[:-1])
         keep = first & (dist_sq <= radius_m * radius_m)  # a partial search beyond the radius
         q, j, poly, t, rx, ry = q[keep], j[keep], poly[keep], t[keep], rx[keep], ry[keep]
+        dist_sq = dist_sq[keep]
         lo = self.first_segment[poly]
+        hi = lo + self.n_segments[poly] - 1
+        past = (t > 1.0) & (j < hi)
+        before = (t < 0.0) & (j > lo)
         t = np.where(j > lo, np.maximum(t, 0.0), t)  # extrapolate only before the first /
-        t = np.where(j < lo + self.n_segments[poly] - 1, np.minimum(t, 1.0), t)  # past the last
+        t = np.where(j < hi, np.minimum(t, 1.0), t)  # past the last
         d = self.delta_m[j]
         station = self.station_m[j] + t * self.length_m[j]
-        lateral = (d[:, 0] * ry - d[:, 1] * rx) / self.length_m[j]
+        cross = d[:, 0] * ry - d[:, 1] * rx
+        lateral = cross / self.length_m[j]
+        at_joint = np.flatnonzero(past | before)  # as project_to_polyline: from the vertex
+        if at_joint.size:
+            jj = j[at_joint]
+            nb = np.where(past[at_joint], jj + 1, jj - 1)
+            rel_x = pts[q[at_joint], 0] - self.start_m[nb, 0]
+            rel_y = pts[q[at_joint], 1] - self.start_m[nb, 1]
+            cross_nb = self.delta_m[nb, 0] * rel_y - self.delta_m[nb, 1] * rel_x
+            side = np.where(cross[at_joint] != 0.0, np.sign(cross[at_joint]), np.sign(cross_nb))
+            lateral[at_joint] = side * np.sqrt(dist_sq[at_joint])
         return q.astype(np.int64), poly.astype(np.int64), station, lateral
 
     def _which(self, polyline: npt.ArrayLike, m: int) -> np.ndarray:
@@ -495,12 +521,20 @@ def _project_points(
                 best, best_j, best_t, best_rx, best_ry = dist_sq, j, t, rx, ry
         j = best_j
         t = best_t
+        past = t > 1.0 and j < hi - 1
+        before = t < 0.0 and j > lo
         if j > lo:
             t = max(t, 0.0)
         if j < hi - 1:
             t = min(t, 1.0)
         station_out[q] = station[j] + t * length[j]
-        lateral_out[q] = (delta[j, 0] * best_ry - delta[j, 1] * best_rx) / length[j]
+        cross = delta[j, 0] * best_ry - delta[j, 1] * best_rx
+        lateral_out[q] = cross / length[j]
+        if past or before:  # closest to an inner joint's vertex: the distance from it
+            nb = j + 1 if past else j - 1
+            cross_nb = delta[nb, 0] * (py - start[nb, 1]) - delta[nb, 1] * (px - start[nb, 0])
+            side = np.sign(cross) if cross != 0.0 else np.sign(cross_nb)
+            lateral_out[q] = side * np.sqrt(best)
     return station_out, lateral_out
 
 

@@ -53,13 +53,31 @@ def test_pairs_within_the_radius_project_exactly_as_on_the_whole_polyline(
 
 def test_hand_computed_pairs() -> None:
     """An L (corner at (10, 0)) and a far line: a point beyond the corner ties both segments
-    (the first wins: station 10, lateral off the first segment's line); far polylines are
-    left out."""
+    (the first wins: station 10; lateral its distance from the corner, on the right); far
+    polylines are left out."""
     index = PolylineIndex([[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]], [[0.0, 100.0], [5.0, 100.0]]])
     point, which, station, lateral = index.project_near([[12.0, -1.0], [2.0, 1.0]], 5.0)
     assert point.tolist() == [0, 1] and which.tolist() == [0, 0]
     np.testing.assert_allclose(station, [10.0, 2.0])
-    np.testing.assert_allclose(lateral, [-1.0, 1.0])
+    np.testing.assert_allclose(lateral, [-np.sqrt(5.0), 1.0])  # (the line alone said -1)
     assert index.project_near([[2.0, 98.0]], 1.0)[0].size == 0  # 2 m from the far line
     with pytest.raises(ValueError, match="radius_m"):
         index.project_near([[0.0, 0.0]], 0.0)
+
+
+def test_lateral_is_the_signed_distance_also_outside_a_joint() -> None:
+    # outside a bend the closest point is the joint's vertex: lateral read the offset across
+    # one segment's line (-0.01 for a point 1 m off the polyline)
+    line = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [3.0, 1.0]])
+    rng = np.random.default_rng(4)
+    pts = rng.uniform([-0.5, -2.0], [3.5, 3.0], (4000, 2))
+    station, lateral = project_to_polyline(line, pts)
+    distance = shapely.distance(shapely.points(pts), shapely.linestrings(line))
+    inside = (station >= 0.0) & (station <= 4.0)  # (outside: the end segments extrapolate)
+    np.testing.assert_allclose(np.abs(lateral[inside]), distance[inside], atol=1e-12)
+    assert project_to_polyline(line[:3], [2.0, -0.01])[1][0] == pytest.approx(-1.00005, abs=1e-5)
+    assert project_to_polyline(line[:3], [2.0, 0.0])[1][0] == -1.0  # on the first's extension
+    index = PolylineIndex([line])
+    s2, l2 = index.project(pts)
+    np.testing.assert_array_equal(s2, station)
+    np.testing.assert_array_equal(l2, lateral)
