@@ -81,6 +81,75 @@ _BOX_FIELDS = (
 )  # fmt: skip
 
 
+#: The most a LAZ file's points may take uncompressed per byte of file: LASzip reaches 5-10x
+#: on LiDAR points; a header claiming more is refused before anything is allocated for it.
+MAX_LAZ_EXPANSION = 50
+
+
+def _check_las_header(header: Any, file_bytes: int, path: str) -> None:
+    """``DataError`` naming the file and the header field for a header that cannot describe
+    the file: a scale that is not finite and > 0 or an offset that is not finite (every
+    coordinate would read 0 or NaN), a point count whose points-by-return total disagrees
+    (the count alone edited: the rest of the scan lost), or points that cannot fit the file
+    (memory allocated for a count the bytes do not hold)."""
+    scales, offsets = np.asarray(header.scales, float), np.asarray(header.offsets, float)
+    for axis, scale, offset in zip("xyz", scales, offsets, strict=True):
+        if not (np.isfinite(scale) and scale > 0.0):
+            raise DataError(
+                f"must be finite and > 0, got {scale}", path=path, field=f"header {axis} scale"
+            )
+        if not np.isfinite(offset):
+            raise DataError(
+                f"must be finite, got {offset}", path=path, field=f"header {axis} offset"
+            )
+    count = int(header.point_count)
+    by_return = int(np.sum(np.asarray(header.number_of_points_by_return, dtype=np.uint64)))
+    if by_return and by_return != count:
+        raise DataError(
+            f"{count} points, but its points-by-return counts total {by_return}: a corrupt "
+            "header (the points past the count would be lost)",
+            path=path,
+            field="header point count",
+        )
+    need = count * int(header.point_format.size)
+    compressed = header.point_format.id >= 0 and getattr(header, "are_points_compressed", False)
+    if need > file_bytes * (MAX_LAZ_EXPANSION if compressed else 1):
+        raise DataError(
+            f"{count} points of {header.point_format.size} bytes cannot come from a file of "
+            f"{file_bytes} bytes",
+            path=path,
+            field="header point count",
+        )
+
+
+def _check_las_bounds(header: Any, xyz: np.ndarray, path: str) -> None:
+    """``DataError`` when the header's bounds and the decoded points disagree by more than a
+    scale step: points outside them, or a bound no point reaches (a point count smaller than
+    what the file holds; LAS headers give the points' actual extent)."""
+    finite = xyz[np.isfinite(xyz).all(axis=1)]
+    if not len(finite):
+        return
+    step = np.asarray(header.scales, float) * 1.5
+    lo, hi = np.asarray(header.mins, float), np.asarray(header.maxs, float)
+    low, high = finite.min(axis=0), finite.max(axis=0)
+    if np.any(low < lo - step) or np.any(high > hi + step):
+        raise DataError(
+            f"points reach {low.round(3).tolist()} .. {high.round(3).tolist()}, outside the "
+            f"header's bounds {lo.round(3).tolist()} .. {hi.round(3).tolist()}",
+            path=path,
+            field="header bounds",
+        )
+    if np.any(low > lo + step) or np.any(high < hi - step):
+        raise DataError(
+            f"the {len(xyz)} decoded points span {low.round(3).tolist()} .. "
+            f"{high.round(3).tolist()}, short of the header's bounds {lo.round(3).tolist()} .. "
+            f"{hi.round(3).tolist()}: the header's point count is less than the file holds, "
+            "or its bounds are wrong",
+            path=path,
+            field="header point count",
+        )
+
+
 def read_aimotive_laz(
     path: str | Path, *, timestamp_ns: int | None = None, drop_nonfinite: bool = False
 ) -> PointCloud:
@@ -100,6 +169,12 @@ def read_aimotive_laz(
     p = str(path)
     raw = read_bytes(path)
     try:
+        with laspy.open(io.BytesIO(raw)) as reader:
+            header = reader.header
+    except Exception as exc:  # laspy / lazrs raise several unrelated types for corrupt data
+        raise DataError(f"cannot decode LAZ/LAS: {type(exc).__name__}: {exc}", path=p) from None
+    _check_las_header(header, len(raw), p)
+    try:
         las = laspy.read(io.BytesIO(raw))
         xyz = np.stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)], axis=1).astype(
             np.float64
@@ -110,6 +185,7 @@ def read_aimotive_laz(
         raise DataError(f"cannot decode LAZ/LAS: {type(exc).__name__}: {exc}", path=p) from None
     if len(xyz) != int(las.header.point_count):
         raise DataError(f"truncated: {len(xyz)} of {las.header.point_count} points decoded", path=p)
+    _check_las_bounds(las.header, xyz, p)
     checked: np.ndarray = np.ones(len(xyz), dtype=bool)
     if drop_nonfinite:  # points dropped for their coordinates need no valid time
         checked = np.asarray(np.isfinite(xyz).all(axis=1))

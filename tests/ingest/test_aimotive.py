@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from collections import Counter
 from pathlib import Path
 
@@ -79,3 +80,46 @@ def test_missing_box_field_and_truncated_laz(shared_data: Path, tmp_path: Path) 
     (tmp_path / "junk.laz").write_bytes(b"not a las file at all")
     with pytest.raises(DataError, match="LAZ"):
         read_aimotive_laz(tmp_path / "junk.laz")
+
+
+def _edited_laz(shared_data: Path, tmp_path: Path, edits: dict[int, bytes]) -> Path:
+    """The first real revolution with header bytes replaced (LAS 1.2 offsets)."""
+    seq = shared_data / SEQ
+    name = list_aimotive_frames(seq)[0]
+    raw = bytearray((seq / "dynamic/raw-revolutions" / f"{name}.laz").read_bytes())
+    for at, value in edits.items():
+        raw[at : at + len(value)] = value
+    path = tmp_path / "edited.laz"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edits", "field", "words"),
+    [
+        # the legacy point count alone set to 10: 10 of 129,715 points came back, no word
+        ({107: struct.pack("<I", 10)}, "header point count", "points-by-return counts total"),
+        # count and the first return's count both 10: the bounds show the rest is missing
+        (
+            {107: struct.pack("<I", 10), 111: struct.pack("<I", 10)},
+            "header point count",
+            "short of the header's bounds",
+        ),
+        # both claiming 10**8 points (2.8 GB allocated before the decoder failed)
+        (
+            {107: struct.pack("<I", 10**8), 111: struct.pack("<I", 10**8)},
+            "header point count",
+            "cannot come from a file of",
+        ),
+        ({131: struct.pack("<d", 0.0)}, "header x scale", "must be finite and > 0"),  # x all 0
+        ({163: struct.pack("<d", float("nan"))}, "header y offset", "must be finite"),
+    ],
+)
+def test_a_header_that_cannot_describe_its_points_is_refused(
+    shared_data: Path, tmp_path: Path, edits: dict[int, bytes], field: str, words: str
+) -> None:
+    path = _edited_laz(shared_data, tmp_path, edits)
+    with pytest.raises(DataError) as err:
+        read_aimotive_laz(path)
+    assert err.value.path == str(path) and err.value.field == field
+    assert words in str(err.value)
