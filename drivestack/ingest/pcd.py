@@ -119,6 +119,15 @@ def _header_int(
     return value
 
 
+#: The largest point a PCD header may describe (bytes): PCL's widest descriptors (SHOT,
+#: 352 floats) take 1.4 kB; a COUNT of millions is a corrupt header, refused before anything
+#: is built for it.
+MAX_PCD_POINT_BYTES = 1 << 16
+#: The most a ``.pcd.xz`` may decompress to: a few hundred bytes of xz can claim gigabytes of
+#: padding; a LiDAR scan of 10**7 points of 32 bytes takes 320 MB.
+MAX_PCD_XZ_BYTES = 1 << 29
+
+
 def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np.dtype]:
     """Column names and the packed structured dtype of one point."""
     names = header["FIELDS"]
@@ -134,6 +143,7 @@ def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np
             )
     fields: list[tuple[str, str, tuple[int, ...]]] = []
     seen: set[str] = set()
+    point_bytes = 0
     for i, (name, size, typ, count) in enumerate(zip(names, sizes, types, counts, strict=True)):
         kind = _TYPE_KIND.get(typ.upper())
         if kind is None or size not in ("1", "2", "4", "8") or (kind == "f" and size == "1"):
@@ -143,6 +153,15 @@ def _field_dtype(header: dict[str, list[str]], path: str) -> tuple[list[str], np
         if not is_digits(count) or int(count) < 1:
             raise DataError(
                 f"COUNT must be a positive integer, got {count!r}",
+                path=path,
+                record="header",
+                field=name,
+            )
+        point_bytes += int(size) * int(count) if is_digits(size) else 0
+        if point_bytes > MAX_PCD_POINT_BYTES:
+            raise DataError(
+                f"COUNT {count}: a point of more than {MAX_PCD_POINT_BYTES} bytes (descriptors "
+                "such as SHOT take 1.4 kB): a corrupt header",
                 path=path,
                 record="header",
                 field=name,
@@ -355,14 +374,19 @@ def _check_integers(
     field ``name`` that integer ``dtype`` cannot hold: fractional, NaN or out of its range
     (instead of wrapping -1 to 255 or truncating 1.7 to 1)."""
     info = np.iinfo(dtype)
+    low, high = int(info.min), int(info.max)
+    exact = ""
+    if dtype.itemsize == 8:  # text is read as float64: exact up to 2**53 only
+        low, high = max(low, -(2**53) + 1), 2**53 - 1
+        exact = ", the range ascii values of a 64-bit field are read in exactly"
     check_integer_column(
         values,
-        info.min,
-        maximum=info.max,
+        low,
+        maximum=high,
         path=path,
         record=line_record(line_numbers),
         field=name if values.shape[1] == 1 else [f"{name}_{k}" for k in range(values.shape[1])],
-        reason=f"{{value:g}} is not an integer in {info.min}..{info.max} "
+        reason=f"{{value:g}} is not an integer in {low}..{high}{exact} "
         f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE {dtype.itemsize})",
     )
 
@@ -391,11 +415,18 @@ def decompress_xz(raw: bytes, path: str) -> bytes:
     while True:
         rest = raw[offset:]
         decompressor = lzma.LZMADecompressor()
+        room = MAX_PCD_XZ_BYTES - sum(len(part) for part in parts)
         try:
-            parts.append(decompressor.decompress(rest))
+            parts.append(decompressor.decompress(rest, max_length=room + 1))
             error = "" if decompressor.eof else _XZ_TRUNCATED
         except lzma.LZMAError as exc:
             error = str(exc)
+        if parts and len(parts[-1]) > room:
+            raise DataError(
+                f"decompresses to more than {MAX_PCD_XZ_BYTES} bytes: refused (a LiDAR scan "
+                "takes a small part of that; xz padding can claim any size)",
+                path=path,
+            )
         if error and offset == 0:  # the first stream
             raise DataError(f"corrupt or truncated xz stream: {error}", path=path)
         if error:
@@ -410,7 +441,7 @@ def decompress_xz(raw: bytes, path: str) -> bytes:
         if padding % 4 == 0:
             offset += padding
         if offset == len(raw):
-            return b"".join(parts)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def pcd_xyz(pcd: PcdData) -> np.ndarray:

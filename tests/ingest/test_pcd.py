@@ -224,3 +224,45 @@ def test_real_kitti_tracking_pcd_xz(shared_data: Path) -> None:
         and float(cloud.attributes["intensity"].max()) <= 1.0
     )
     assert 60 < float(np.abs(cloud.xyz_m[:, :2]).max()) < 130  # a full 360 degree scan
+
+
+@pytest.mark.parametrize("count", ["20000000", "100000000000000000000"])
+def test_a_huge_count_is_a_corrupt_header(count: str) -> None:
+    # a 104-byte ASCII file with COUNT 20000000 took 3.8 GB before a MemoryError; one of
+    # 10**20 crashed inside numpy (invalid shape)
+    head = HEADER.replace("COUNT 1 1 1 1 2 1 1", f"COUNT 1 1 {count} 1 2 1 1")
+    with pytest.raises(DataError) as err:
+        parse_pcd(head.format(n=0, mode="ascii").encode(), "c.pcd")
+    assert err.value.record == "header" and err.value.field == "z"
+    assert f"COUNT {count}: a point of more than 65536 bytes" in str(err.value)
+
+
+def test_xz_past_its_limit_is_refused_before_it_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 458 kB of xz (a 1-point PCD and 3 GiB of zero padding) grew to 3.2 GB, then crashed
+    import drivestack.ingest.pcd as pcd_module
+
+    monkeypatch.setattr(pcd_module, "MAX_PCD_XZ_BYTES", 4096)
+    body = HEADER.format(n=5, mode="binary").encode() + _table().tobytes()
+    (tmp_path / "ok.pcd.xz").write_bytes(lzma.compress(body))
+    assert len(read_pcd(tmp_path / "ok.pcd.xz").columns["x"]) == 5
+    (tmp_path / "bomb.pcd.xz").write_bytes(lzma.compress(body + bytes(100_000)))
+    with pytest.raises(DataError, match=r"bomb\.pcd\.xz: decompresses to more than 4096 bytes"):
+        read_pcd(tmp_path / "bomb.pcd.xz")
+
+
+@pytest.mark.parametrize(
+    ("typ", "value"), [("I", "9223372036854775807"), ("U", "9007199254740993")]
+)
+def test_64_bit_ascii_integers_past_exact_floats_are_refused(typ: str, value: str) -> None:
+    # read as float64: 2**63 - 1 wrapped to -2**63, 2**53 + 1 came back as 2**53
+    head = (
+        f"VERSION 0.7\nFIELDS x y z id\nSIZE 4 4 4 8\nTYPE F F F {typ}\nCOUNT 1 1 1 1\n"
+        "WIDTH 2\nHEIGHT 1\nPOINTS 2\nDATA ascii\n"
+    )
+    ok = parse_pcd((head + "0 0 0 9007199254740991\n1 1 1 7\n").encode(), "i.pcd")
+    assert ok.columns["id"].tolist() == [9007199254740991, 7]
+    with pytest.raises(DataError, match="the range ascii values of a 64-bit field") as err:
+        parse_pcd((head + f"0 0 0 {value}\n1 1 1 7\n").encode(), "i.pcd")
+    assert err.value.field == "id" and err.value.record == "line 10"
