@@ -370,11 +370,40 @@ def _npz_arrays(path: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
             missing = [k for k in names if k not in z.files]
             if missing:
                 raise DataError(f"missing array; has {z.files}", path=path, field=missing[0])
+            _check_npz_sizes(z.zip, names, path)
             return {k: z[k] for k in names}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as exc:
         raise DataError(f"cannot read npz: {type(exc).__name__}: {exc}", path=path) from None
+
+
+#: The largest array a PandaSet ``.npz`` member may hold (bytes): a sweep of ~170k points
+#: takes 4 MB as float64 x 3.
+MAX_NPZ_ARRAY_BYTES = 1 << 30
+
+
+def _check_npz_sizes(archive: zipfile.ZipFile, names: tuple[str, ...], path: str) -> None:
+    """``DataError`` naming the file and array whose ``.npy`` header claims more bytes than
+    its zip member holds, or more than :data:`MAX_NPZ_ARRAY_BYTES`: numpy allocates the
+    declared shape before reading (a header claiming 2e9 points asked for 22 GiB)."""
+    for name in names:
+        info = archive.getinfo(f"{name}.npy")
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared > min(info.file_size, MAX_NPZ_ARRAY_BYTES):
+            raise DataError(
+                f"its header declares shape {shape} of {dtype} ({declared} bytes), more than "
+                f"the {info.file_size} bytes stored"
+                + (f" or {MAX_NPZ_ARRAY_BYTES} bytes" if declared > MAX_NPZ_ARRAY_BYTES else ""),
+                path=path,
+                field=name,
+            )
 
 
 def _time_offsets_ns(

@@ -83,3 +83,30 @@ def test_bad_npz(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="NaN"):
         read_lidar_npz(tmp_path / "b.npz", SE3.identity(), timestamp_ns=0)
+
+
+def test_an_npz_array_header_claiming_more_than_it_stores_is_refused(tmp_path: Path) -> None:
+    # numpy allocates the declared shape before reading: a header of 2e9 points asked for
+    # 22 GiB and crashed (or failed only later, by luck of lazy allocation)
+    import io
+    import zipfile
+
+    path = tmp_path / "lie.npz"
+    arrays = {
+        "intensity": np.zeros(3, np.uint8),
+        "t": np.zeros(3),
+        "d": np.zeros(3, np.uint8),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, array)
+            archive.writestr(f"{name}.npy", buf.getvalue())
+        buf = io.BytesIO()
+        header = {"descr": "<f4", "fortran_order": False, "shape": (2_000_000_000, 3)}
+        np.lib.format.write_array_header_1_0(buf, header)
+        archive.writestr("xyz.npy", buf.getvalue() + bytes(36))
+    with pytest.raises(DataError) as err:
+        read_lidar_npz(path, SE3.identity(), timestamp_ns=0)
+    assert err.value.path == str(path) and err.value.field == "xyz"
+    assert "declares shape (2000000000, 3) of float32 (24000000000 bytes)" in str(err.value)
