@@ -82,8 +82,9 @@ _BOX_FIELDS = (
 
 
 #: The most a LAZ file's points may take uncompressed per byte of file: LASzip reaches 5-10x
-#: on LiDAR points; a header claiming more is refused before anything is allocated for it.
-MAX_LAZ_EXPANSION = 50
+#: on real LiDAR points and a few hundred on regular or repeated ones; a header claiming more
+#: is refused before anything is allocated for it.
+MAX_LAZ_EXPANSION = 1000
 
 
 def _check_las_header(header: Any, file_bytes: int, path: str) -> None:
@@ -104,7 +105,7 @@ def _check_las_header(header: Any, file_bytes: int, path: str) -> None:
             )
     count = int(header.point_count)
     by_return = int(np.sum(np.asarray(header.number_of_points_by_return, dtype=np.uint64)))
-    if by_return and by_return != count:
+    if by_return > count:  # (fewer is fine: points of return number 0 fall in no bin)
         raise DataError(
             f"{count} points, but its points-by-return counts total {by_return}: a corrupt "
             "header (the points past the count would be lost)",

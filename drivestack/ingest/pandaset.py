@@ -387,8 +387,9 @@ def _check_npz_sizes(archive: zipfile.ZipFile, names: tuple[str, ...], path: str
     """``DataError`` naming the file and array whose ``.npy`` header claims more bytes than
     its zip member holds, or more than :data:`MAX_NPZ_ARRAY_BYTES`: numpy allocates the
     declared shape before reading (a header claiming 2e9 points asked for 22 GiB)."""
-    for name in names:
-        info = archive.getinfo(f"{name}.npy")
+    members = set(archive.namelist())
+    for name in names:  # (np.load finds a member with or without the .npy suffix)
+        info = archive.getinfo(name if name in members else f"{name}.npy")
         with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
             if version == (1, 0):

@@ -123,3 +123,21 @@ def test_a_header_that_cannot_describe_its_points_is_refused(
         read_aimotive_laz(path)
     assert err.value.path == str(path) and err.value.field == field
     assert words in str(err.value)
+
+
+def test_a_laspy_written_file_with_return_number_0_points_reads(tmp_path: Path) -> None:
+    # points of return number 0 fall in no by-return bin: the total is below the count
+    import laspy
+
+    header = laspy.LasHeader(version="1.2", point_format=1)
+    header.scales = np.array([0.001, 0.001, 0.001])
+    las = laspy.LasData(header)
+    xyz = np.random.default_rng(0).uniform(-50, 50, (1000, 3))
+    las.x, las.y, las.z = xyz.T
+    las.gps_time = np.arange(1000) * 1000.0
+    returns = np.ones(1000, np.uint8)
+    returns[:10] = 0
+    las.return_number = returns
+    las.write(tmp_path / "m.laz")
+    cloud = read_aimotive_laz(tmp_path / "m.laz")
+    assert len(cloud) == 1000

@@ -110,3 +110,22 @@ def test_an_npz_array_header_claiming_more_than_it_stores_is_refused(tmp_path: P
         read_lidar_npz(path, SE3.identity(), timestamp_ns=0)
     assert err.value.path == str(path) and err.value.field == "xyz"
     assert "declares shape (2000000000, 3) of float32 (24000000000 bytes)" in str(err.value)
+
+
+def test_npz_members_without_the_npy_suffix_read_as_numpy_reads_them(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    path = tmp_path / "plain.npz"
+    arrays = {
+        "xyz": np.zeros((3, 3), np.float32),
+        "intensity": np.zeros(3, np.uint8),
+        "t": np.zeros(3),
+        "d": np.zeros(3, np.uint8),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, array)
+            archive.writestr(name, buf.getvalue())  # (KeyError 'xyz.npy' before)
+    assert len(read_lidar_npz(path, SE3.identity(), timestamp_ns=0)) == 3
