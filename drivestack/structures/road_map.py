@@ -252,9 +252,9 @@ def project_to_polyline(
     before the start and past the end, so it may be negative or exceed the length) and
     ``lateral_m (M,)`` (signed distance, positive on the left of the driving direction: the
     offset across the closest segment; for a point whose closest point is an inner joint's
-    vertex, outside a bend, its distance from the vertex, on the side that segment gives, or
-    its neighbour at the joint for a point on the segment's extension: (2, -0.01) on
-    (0, 0)-(1, 0)-(1, 1) is -1.00005, where the segment's line alone said -0.01).
+    vertex, outside a bend, its distance from the vertex, on the side of the vertex's
+    pseudo-normal (:func:`_joint_side`): (2, -0.01) on (0, 0)-(1, 0)-(1, 1) is -1.00005,
+    where the segment's line alone said -0.01).
     Ties between equally close segments go to the lowest segment index. ``ValueError`` naming
     ``polyline_m`` / ``points_m`` for another shape (an ``(M, 3)`` array included) or a NaN /
     infinite coordinate.
@@ -290,11 +290,26 @@ def project_to_polyline(
     if at_joint.size:
         j = idx[at_joint]
         nb = np.where(past[at_joint], j + 1, j - 1)
-        rel_nb = pts[at_joint] - a[nb]
-        cross_nb = d[nb, 0] * rel_nb[:, 1] - d[nb, 1] * rel_nb[:, 0]
-        side = np.where(cross[at_joint] != 0.0, np.sign(cross[at_joint]), np.sign(cross_nb))
-        lateral[at_joint] = side * np.sqrt(dist_sq[at_joint, j])
+        vertex = np.where(past[at_joint][:, None], a[nb], a[j])
+        side = _joint_side(pts[at_joint] - vertex, d[j], seg_len[j], d[nb], seg_len[nb])
+        lateral[at_joint] = side * np.sqrt(dist_sq[at_joint, j]) + 0.0
     return station, lateral
+
+
+def _joint_side(
+    w: np.ndarray, d_a: np.ndarray, len_a: np.ndarray, d_b: np.ndarray, len_b: np.ndarray
+) -> np.ndarray:
+    """``(K,)`` +1 (left) / -1 (right) of points ``w (K, 2)`` (from a joint's vertex) whose
+    closest point is that vertex, between segments ``d_a`` and ``d_b (K, 2)`` of lengths
+    ``len_a``, ``len_b``: the side of the vertex's pseudo-normal (the sum of the two
+    segments' left unit normals), so the sign changes only where the distance is 0, also past
+    a bend sharper than 90 degrees; then that of ``d_a``'s normal (a reversal, where the two
+    cancel), then left. (The arithmetic of :func:`_project_points`, element by element.)"""
+    na_x, na_y = -d_a[:, 1] / len_a, d_a[:, 0] / len_a
+    nb_x, nb_y = -d_b[:, 1] / len_b, d_b[:, 0] / len_b
+    along = w[:, 0] * (na_x + nb_x) + w[:, 1] * (na_y + nb_y)
+    own = w[:, 0] * na_x + w[:, 1] * na_y
+    return np.where(along != 0.0, np.sign(along), np.where(own != 0.0, np.sign(own), 1.0))
 
 
 class PolylineIndex:
@@ -447,11 +462,12 @@ class PolylineIndex:
         if at_joint.size:
             jj = j[at_joint]
             nb = np.where(past[at_joint], jj + 1, jj - 1)
-            rel_x = pts[q[at_joint], 0] - self.start_m[nb, 0]
-            rel_y = pts[q[at_joint], 1] - self.start_m[nb, 1]
-            cross_nb = self.delta_m[nb, 0] * rel_y - self.delta_m[nb, 1] * rel_x
-            side = np.where(cross[at_joint] != 0.0, np.sign(cross[at_joint]), np.sign(cross_nb))
-            lateral[at_joint] = side * np.sqrt(dist_sq[at_joint])
+            vertex = np.where(past[at_joint][:, None], self.start_m[nb], self.start_m[jj])
+            w = pts[q[at_joint]] - vertex
+            side = _joint_side(
+                w, self.delta_m[jj], self.length_m[jj], self.delta_m[nb], self.length_m[nb]
+            )
+            lateral[at_joint] = side * np.sqrt(dist_sq[at_joint]) + 0.0
         return q.astype(np.int64), poly.astype(np.int64), station, lateral
 
     def _which(self, polyline: npt.ArrayLike, m: int) -> np.ndarray:
@@ -532,9 +548,19 @@ def _project_points(
         lateral_out[q] = cross / length[j]
         if past or before:  # closest to an inner joint's vertex: the distance from it
             nb = j + 1 if past else j - 1
-            cross_nb = delta[nb, 0] * (py - start[nb, 1]) - delta[nb, 1] * (px - start[nb, 0])
-            side = np.sign(cross) if cross != 0.0 else np.sign(cross_nb)
-            lateral_out[q] = side * np.sqrt(best)
+            v = nb if past else j  # the joint's vertex starts the later segment
+            wx, wy = px - start[v, 0], py - start[v, 1]
+            na_x, na_y = -delta[j, 1] / length[j], delta[j, 0] / length[j]
+            nb_x, nb_y = -delta[nb, 1] / length[nb], delta[nb, 0] / length[nb]
+            along = wx * (na_x + nb_x) + wy * (na_y + nb_y)
+            own = wx * na_x + wy * na_y
+            if along != 0.0:
+                side = 1.0 if along > 0.0 else -1.0
+            elif own != 0.0:
+                side = 1.0 if own > 0.0 else -1.0
+            else:
+                side = 1.0
+            lateral_out[q] = side * np.sqrt(best) + 0.0
     return station_out, lateral_out
 
 

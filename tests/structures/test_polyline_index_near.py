@@ -81,3 +81,42 @@ def test_lateral_is_the_signed_distance_also_outside_a_joint() -> None:
     s2, l2 = index.project(pts)
     np.testing.assert_array_equal(s2, station)
     np.testing.assert_array_equal(l2, lateral)
+
+
+def test_lateral_matches_shapely_and_the_routes_agree_on_sharp_bends_and_reversals() -> None:
+    # past a bend sharper than 90 degrees the side came from one segment's line (the sign
+    # flipped at 1 m from the polyline), beyond a reversal it was 0 for a point 1 m away,
+    # and the compiled route gave -0.0 where the others gave 0.0
+    rng = np.random.default_rng(11)
+    for k in range(60):
+        n = int(rng.integers(3, 7))
+        steps = rng.normal(size=(n - 1, 2))
+        if k % 3 == 0:
+            steps[1] = -steps[0] * rng.uniform(0.5, 2.0)  # a reversal
+        line = np.vstack([[0.0, 0.0], np.cumsum(steps, axis=0)])
+        pts = rng.uniform(line.min(0) - 2.0, line.max(0) + 2.0, (300, 2))
+        pts = np.vstack(
+            [pts, line[1:-1], line[1:-1] + (line[1:-1] - line[:-2])]
+        )  # vertices, extensions
+        station, lateral = project_to_polyline(line, pts)
+        index = PolylineIndex([line])
+        s2, l2 = index.project(pts)
+        _, _, s3, l3 = index.project_near(pts, 1e6)
+        for other_s, other_l in ((s2, l2), (s3, l3)):
+            np.testing.assert_array_equal(other_s, station)
+            np.testing.assert_array_equal(other_l, lateral)
+            assert np.array_equal(np.signbit(other_l), np.signbit(lateral))
+        length = float(np.linalg.norm(np.diff(line, axis=0), axis=1).sum())
+        inside = (station > 0.0) & (station < length)
+        distance = shapely.distance(shapely.points(pts), shapely.linestrings(line))
+        np.testing.assert_allclose(np.abs(lateral[inside]), distance[inside], atol=1e-9)
+
+
+def test_outside_a_bend_sharper_than_90_degrees_stays_on_one_side() -> None:
+    c = np.sqrt(0.5)
+    line = np.array([[0.0, 0.0], [1.0, 0.0], [1.0 - c, c]])  # a 135 degree left turn
+    ys = np.linspace(-0.5, 0.9, 57)
+    pts = np.stack([np.full_like(ys, 2.0), ys], axis=1)  # beyond the joint, outside the turn
+    lateral = project_to_polyline(line, pts)[1]
+    assert np.all(lateral < 0.0)  # right of the path (the sign flipped across y = 0)
+    np.testing.assert_allclose(-lateral, np.hypot(1.0, ys), atol=1e-12)
