@@ -358,13 +358,45 @@ def _ascii(
     for name in names:
         sub = dtype.fields[name][0] if dtype.fields else dtype
         k = max(1, int(np.prod(sub.shape)))
-        text_values = values[:, col : col + k]
-        if sub.base.kind in "iu":
-            _check_integers(text_values, sub.base, name, path=path, line_numbers=line_numbers)
-        block = text_values.astype(sub.base)
+        if sub.base.kind in "iu" and sub.base.itemsize == 8:
+            # float64 holds 64-bit integers (ns timestamps ~1.6e18) exactly only to 2**53:
+            # these columns are read from their text
+            rows = [line.split()[col : col + k] for _, line in numbered[:num_points]]
+            block = _exact_integers(rows, sub.base, fields[col : col + k], path, line_numbers)
+        else:
+            text_values = values[:, col : col + k]
+            if sub.base.kind in "iu":
+                _check_integers(text_values, sub.base, name, path=path, line_numbers=line_numbers)
+            block = text_values.astype(sub.base)
         columns[name] = block[:, 0] if not sub.shape else block
         col += k
     return columns
+
+
+def _exact_integers(
+    rows: list[list[str]], dtype: np.dtype, fields: list[str], path: str, line_numbers: list[int]
+) -> np.ndarray:
+    """``(N, k)`` ``dtype`` (a 64-bit integer type) of the ascii tokens ``rows``, each read as
+    an exact integer; ``DataError`` naming the line and field of one that is not an integer
+    (``1.5``, ``1e3``) or out of the type's range."""
+    info = np.iinfo(dtype)
+    out = np.empty((len(rows), len(fields)), dtype=dtype)
+    for r, tokens in enumerate(rows):
+        for c, token in enumerate(tokens):
+            try:
+                value = int(token)
+            except ValueError:
+                value = None
+            if value is None or not info.min <= value <= info.max:
+                raise DataError(
+                    f"{token} is not an integer in {info.min}..{info.max} "
+                    f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE 8)",
+                    path=path,
+                    record=f"line {line_numbers[r]}",
+                    field=fields[c],
+                )
+            out[r, c] = value
+    return out
 
 
 def _check_integers(
@@ -374,19 +406,14 @@ def _check_integers(
     field ``name`` that integer ``dtype`` cannot hold: fractional, NaN or out of its range
     (instead of wrapping -1 to 255 or truncating 1.7 to 1)."""
     info = np.iinfo(dtype)
-    low, high = int(info.min), int(info.max)
-    exact = ""
-    if dtype.itemsize == 8:  # text is read as float64: exact up to 2**53 only
-        low, high = max(low, -(2**53) + 1), 2**53 - 1
-        exact = ", the range ascii values of a 64-bit field are read in exactly"
     check_integer_column(
         values,
-        low,
-        maximum=high,
+        info.min,
+        maximum=info.max,
         path=path,
         record=line_record(line_numbers),
         field=name if values.shape[1] == 1 else [f"{name}_{k}" for k in range(values.shape[1])],
-        reason=f"{{value:g}} is not an integer in {low}..{high}{exact} "
+        reason=f"{{value:g}} is not an integer in {info.min}..{info.max} "
         f"(TYPE {'U' if dtype.kind == 'u' else 'I'} SIZE {dtype.itemsize})",
     )
 

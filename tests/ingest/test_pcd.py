@@ -253,16 +253,19 @@ def test_xz_past_its_limit_is_refused_before_it_is_held(
 
 
 @pytest.mark.parametrize(
-    ("typ", "value"), [("I", "9223372036854775807"), ("U", "9007199254740993")]
+    ("typ", "value"),
+    [("I", "9223372036854775807"), ("U", "9007199254740993"), ("U", "1630000000123456789")],
 )
-def test_64_bit_ascii_integers_past_exact_floats_are_refused(typ: str, value: str) -> None:
-    # read as float64: 2**63 - 1 wrapped to -2**63, 2**53 + 1 came back as 2**53
+def test_64_bit_ascii_integers_are_read_exactly(typ: str, value: str) -> None:
+    # read as float64: 2**63 - 1 wrapped to -2**63, 2**53 + 1 came back as 2**53, a ns
+    # timestamp moved by up to 256 ns
     head = (
         f"VERSION 0.7\nFIELDS x y z id\nSIZE 4 4 4 8\nTYPE F F F {typ}\nCOUNT 1 1 1 1\n"
         "WIDTH 2\nHEIGHT 1\nPOINTS 2\nDATA ascii\n"
     )
-    ok = parse_pcd((head + "0 0 0 9007199254740991\n1 1 1 7\n").encode(), "i.pcd")
-    assert ok.columns["id"].tolist() == [9007199254740991, 7]
-    with pytest.raises(DataError, match="the range ascii values of a 64-bit field") as err:
-        parse_pcd((head + f"0 0 0 {value}\n1 1 1 7\n").encode(), "i.pcd")
-    assert err.value.field == "id" and err.value.record == "line 10"
+    pcd = parse_pcd((head + f"0 0 0 {value}\n1 1 1 7\n").encode(), "i.pcd")
+    assert pcd.columns["id"].tolist() == [int(value), 7]
+    for bad in ("18446744073709551616", "1.5", "-1" if typ == "U" else "9223372036854775808"):
+        with pytest.raises(DataError, match=f"{bad} is not an integer in") as err:
+            parse_pcd((head + f"0 0 0 7\n1 1 1 {bad}\n").encode(), "i.pcd")
+        assert err.value.field == "id" and err.value.record == "line 11"
