@@ -85,27 +85,44 @@ def test_bad_npz(tmp_path: Path) -> None:
         read_lidar_npz(tmp_path / "b.npz", SE3.identity(), timestamp_ns=0)
 
 
-def test_an_npz_array_header_claiming_more_than_it_stores_is_refused(tmp_path: Path) -> None:
-    # numpy allocates the declared shape before reading: a header of 2e9 points asked for
-    # 22 GiB and crashed (or failed only later, by luck of lazy allocation)
-    import io
+def _write_npz(path: Path, members: dict[str, bytes]) -> Path:
+    """An npz (a zip) of the given member names and bytes."""
     import zipfile
 
-    path = tmp_path / "lie.npz"
-    arrays = {
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array)
+    return buf.getvalue()
+
+
+def _small_arrays() -> dict[str, np.ndarray]:
+    return {
+        "xyz": np.zeros((3, 3), np.float32),
         "intensity": np.zeros(3, np.uint8),
         "t": np.zeros(3),
         "d": np.zeros(3, np.uint8),
     }
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, array in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, array)
-            archive.writestr(f"{name}.npy", buf.getvalue())
-        buf = io.BytesIO()
-        header = {"descr": "<f4", "fortran_order": False, "shape": (2_000_000_000, 3)}
-        np.lib.format.write_array_header_1_0(buf, header)
-        archive.writestr("xyz.npy", buf.getvalue() + bytes(36))
+
+
+def test_an_npz_array_header_claiming_more_than_it_stores_is_refused(tmp_path: Path) -> None:
+    # numpy allocates the declared shape before reading: a header of 2e9 points asked for
+    # 22 GiB and crashed (or failed only later, by luck of lazy allocation)
+    import io
+
+    members = {f"{k}.npy": _npy(v) for k, v in _small_arrays().items()}
+    buf = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (2_000_000_000, 3)}
+    np.lib.format.write_array_header_1_0(buf, header)
+    members["xyz.npy"] = buf.getvalue() + bytes(36)
+    path = _write_npz(tmp_path / "lie.npz", members)
     with pytest.raises(DataError) as err:
         read_lidar_npz(path, SE3.identity(), timestamp_ns=0)
     assert err.value.path == str(path) and err.value.field == "xyz"
@@ -113,19 +130,6 @@ def test_an_npz_array_header_claiming_more_than_it_stores_is_refused(tmp_path: P
 
 
 def test_npz_members_without_the_npy_suffix_read_as_numpy_reads_them(tmp_path: Path) -> None:
-    import io
-    import zipfile
-
-    path = tmp_path / "plain.npz"
-    arrays = {
-        "xyz": np.zeros((3, 3), np.float32),
-        "intensity": np.zeros(3, np.uint8),
-        "t": np.zeros(3),
-        "d": np.zeros(3, np.uint8),
-    }
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, array in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, array)
-            archive.writestr(name, buf.getvalue())  # (KeyError 'xyz.npy' before)
+    members = {k: _npy(v) for k, v in _small_arrays().items()}  # (KeyError 'xyz.npy' before)
+    path = _write_npz(tmp_path / "plain.npz", members)
     assert len(read_lidar_npz(path, SE3.identity(), timestamp_ns=0)) == 3
