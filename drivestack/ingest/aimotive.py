@@ -90,7 +90,7 @@ MAX_LAZ_EXPANSION = 1000
 def _check_las_header(header: Any, file_bytes: int, path: str) -> None:
     """``DataError`` naming the file and the header field for a header that cannot describe
     the file: a scale that is not finite and > 0 or an offset that is not finite (every
-    coordinate would read 0 or NaN), a point count whose points-by-return total disagrees
+    coordinate would read 0 or NaN), a point count its points-by-return total exceeds
     (the count alone edited: the rest of the scan lost), or points that cannot fit the file
     (memory allocated for a count the bytes do not hold)."""
     scales, offsets = np.asarray(header.scales, float), np.asarray(header.offsets, float)

@@ -513,8 +513,9 @@ def far_from_labels_notes(
 ) -> list[str]:
     """A note per result file of ``cls`` whose rows, in frames that hold a ``cls`` label, are
     almost all (at least 10 of them, over 95%) far from every such label of their frame: most
-    likely boxes in another coordinate frame (LiDAR rather than camera_rect) or frames
-    numbered from 1, which would otherwise score as all false positives without a word."""
+    likely boxes in another coordinate frame (LiDAR rather than camera_rect), which would
+    otherwise score as all false positives without a word. (Frames off by one are not caught
+    here: objects move less than the 5 m in a frame.)"""
     notes = []
     folder = class_folder(results_dir, cls) or results_dir
     for sequence, held in results.items():
