@@ -489,6 +489,7 @@ def _run_lidar(
         empty_class_notes,
         evaluate_class_thresholds,
         far_from_labels_notes,
+        frame_offset_notes,
         labels_past_seqmap_notes,
         load_ground_truth,
         load_results_and_notes,
@@ -538,6 +539,8 @@ def _run_lidar(
             notes_ += far_from_labels_notes(
                 args.results, cls, results[cls], gt, similarity=args.similarity
             )
+            if args.similarity == "iou_3d":  # rows one frame off their labels: said
+                notes_ += frame_offset_notes(args.results, cls, results[cls], gt)
         for note in dict.fromkeys(notes_):  # (the flat layout's file serves every class)
             print(f"warning: {note}", file=sys.stderr)
             report.setdefault("notes", []).append(note)
