@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -102,11 +102,8 @@ class PlannerParams:
         reads (:data:`IDM_PLANNER_IGNORES`, ``idm.coolness``); read back with
         ``from_mapping`` those are the defaults, as a ``--planner-params`` file cannot set
         them."""
-        out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
-        for key in IDM_PLANNER_IGNORES:
-            del out["idm"][key]
-        del out["idm"]["idm"]["coolness"]
-        return out
+        out = recorded_planner_params(json.loads(json.dumps(asdict(self))))
+        return cast(dict[str, Any], out)
 
 
 def recorded_planner_params(value: object) -> object:

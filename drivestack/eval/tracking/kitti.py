@@ -308,6 +308,25 @@ def load_ground_truth(label_dir: Path, seqmap: Sequence[SeqmapEntry]) -> dict[st
     return {e.name: read_tracking_labels(label_dir / f"{e.name}.txt") for e in seqmap}
 
 
+def _class_rows_and_labels(
+    held: KittiObjects, gt: KittiObjects, cls: str
+) -> tuple[KittiObjects, KittiObjects]:
+    """The result rows of ``cls`` and the labelled (tracked) ``cls`` rows of one sequence."""
+    rows = held.select(np.flatnonzero(_is_class(held, cls)))
+    return rows, gt.select(np.flatnonzero(_is_class(gt, cls) & (gt.track_id != -1)))
+
+
+def _near_labels(
+    row_xy: np.ndarray, row_frame: np.ndarray, label_xy: np.ndarray, label_frame: np.ndarray,
+    reach: float,
+) -> np.ndarray:  # fmt: skip
+    """``(N,)`` bool: rows within ``reach`` of a label of their frame (centres ``(N, 2)`` /
+    ``(L, 2)`` in one unit)."""
+    i_row, i_label = same_frame_pairs(row_frame, label_frame)
+    close = np.linalg.norm(row_xy[i_row] - label_xy[i_label], axis=-1) <= reach
+    return np.bincount(i_row[close], minlength=len(row_frame)) > 0
+
+
 #: Rows this close (m, bird's-eye centres) to a label of their class count as on it for
 #: :func:`frame_offset_notes`.
 ON_LABEL_M = 1.0
@@ -333,15 +352,13 @@ def frame_offset_notes(
             gt = ground_truth.get(sequence)
             if gt is None:
                 continue
-            rows = held.select(np.flatnonzero(_is_class(held, cls)))
-            labels = gt.select(np.flatnonzero(_is_class(gt, cls) & (gt.track_id != -1)))
+            rows, labels = _class_rows_and_labels(held, gt, cls)
             frames = rows.frame + offset
             has = np.isin(frames, labels.frame)
-            i, j = same_frame_pairs(frames, labels.frame)
-            close = np.linalg.norm(
-                rows.location_m[i][:, [0, 2]] - labels.location_m[j][:, [0, 2]], axis=1
-            )
-            near = np.bincount(i[close <= ON_LABEL_M], minlength=len(rows)) > 0
+            near = _near_labels(
+                rows.location_m[:, [0, 2]], frames, labels.location_m[:, [0, 2]],
+                labels.frame, ON_LABEL_M,
+            )  # fmt: skip
             on += int(near[has].sum())
             counted += int(has.sum())
         if offset == 0 and counted < 100:
@@ -571,11 +588,10 @@ def far_from_labels_notes(
     notes = []
     folder = class_folder(results_dir, cls) or results_dir
     for sequence, held in results.items():
-        rows = held.select(np.flatnonzero(_is_class(held, cls)))
         gt = ground_truth.get(sequence)
-        if gt is None or not len(rows):
+        if gt is None:
             continue
-        labels = gt.select(np.flatnonzero(_is_class(gt, cls) & (gt.track_id != -1)))
+        rows, labels = _class_rows_and_labels(held, gt, cls)
         labelled = np.isin(rows.frame, labels.frame)
         if labelled.sum() < 10:
             continue
@@ -588,9 +604,7 @@ def far_from_labels_notes(
             row_xy = rows.location_m[:, [0, 2]]
             label_xy = labels.location_m[:, [0, 2]]
             reach, unit = FAR_FROM_LABEL_M, "m (bird's-eye centres, camera_rect x / z)"
-        i_row, i_label = same_frame_pairs(rows.frame, labels.frame)
-        close = np.linalg.norm(row_xy[i_row] - label_xy[i_label], axis=-1) <= reach
-        near = np.bincount(i_row[close], minlength=len(rows)) > 0
+        near = _near_labels(row_xy, rows.frame, label_xy, labels.frame, reach)
         n_far = int((~near).sum())
         if n_far > 0.95 * len(rows):
             notes.append(
