@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.arrays import read_only
+from drivestack.core.value_equality import ArrayValueEquality
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -304,8 +305,8 @@ def _valid_se3(rotation: FloatArray, translation: FloatArray) -> SE3:
     return se3
 
 
-@dataclass(frozen=True)
-class SE3:
+@dataclass(frozen=True, eq=False)
+class SE3(ArrayValueEquality):
     """Rigid 3D transform(s): ``rotation (B..., 3, 3)``, ``translation (B..., 3)``, float64."""
 
     rotation: FloatArray
@@ -501,8 +502,8 @@ def require_single_se3(value: object, argument: str) -> SE3:
     return value
 
 
-@dataclass(frozen=True)
-class SE2:
+@dataclass(frozen=True, eq=False)
+class SE2(ArrayValueEquality):
     """Rigid 2D transform(s): ``yaw_rad (B...,)`` and ``translation (B..., 2)``, float64."""
 
     yaw_rad: FloatArray

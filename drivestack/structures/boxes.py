@@ -16,6 +16,7 @@ import numpy.typing as npt
 from drivestack.core.arrays import is_kernel_float
 from drivestack.core.frames import check_frame
 from drivestack.core.transforms import SE3, require_single_se3, wrap_angle
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import SAME_FRAME_ATOL as _SAME_FRAME_ATOL
 from drivestack.structures._checks import (
     adopt_read_only,
@@ -95,8 +96,8 @@ def _class_name(label: int) -> str:
         return str(label)
 
 
-@dataclass(frozen=True)
-class Boxes3D:
+@dataclass(frozen=True, eq=False)
+class Boxes3D(ArrayValueEquality):
     """N oriented boxes in ``frame`` at ``timestamp_ns`` (N may be 0).
 
     Attributes:

@@ -14,11 +14,12 @@ from drivestack.core.arrays import read_only
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, require_single_se3
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import frozen_array
 
 
-@dataclass(frozen=True)
-class CameraCalibration:
+@dataclass(frozen=True, eq=False)
+class CameraCalibration(ArrayValueEquality):
     """Pinhole camera with OpenCV-style distortion.
 
     Attributes:
@@ -73,8 +74,8 @@ class CameraCalibration:
         return bool(np.any(self.distortion != 0.0))
 
 
-@dataclass(frozen=True)
-class CameraImage:
+@dataclass(frozen=True, eq=False)
+class CameraImage(ArrayValueEquality):
     """One image: ``pixels (H, W, C)`` (C = 3 RGB, 4 RGBA or 1) or ``(H, W)``, of an integer or
     floating dtype: uint8 colour or grey, uint16 (16-bit PNG) or float32 depth (NaN allowed
     there: no return), as the readers decode them.

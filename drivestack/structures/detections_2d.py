@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import (
     as_index,
     check_class_labels,
@@ -15,8 +16,8 @@ from drivestack.structures._checks import (
 )
 
 
-@dataclass(frozen=True)
-class Detections2D:
+@dataclass(frozen=True, eq=False)
+class Detections2D(ArrayValueEquality):
     """N image-plane boxes of one camera image.
 
     Attributes:

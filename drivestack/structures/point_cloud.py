@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from drivestack.core.arrays import dtype_message, is_kernel_float, read_only
 from drivestack.core.transforms import SE3, require_single_se3
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import (
     as_array,
     as_index,
@@ -27,8 +28,8 @@ RING = "ring"
 TIME_OFFSET_NS = "time_offset_ns"
 
 
-@dataclass(frozen=True)
-class PointCloud:
+@dataclass(frozen=True, eq=False)
+class PointCloud(ArrayValueEquality):
     """A LiDAR sweep (or any point set).
 
     Attributes:

@@ -25,6 +25,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.strtree import STRtree
 
 from drivestack.core.frames import check_frame
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import _all_finite, as_array, check_number
 from drivestack.structures.traffic_light import LaneStop, TrafficLight
 
@@ -662,8 +663,8 @@ def _nearest_distance(
     return best
 
 
-@dataclass(frozen=True)
-class Lane:
+@dataclass(frozen=True, eq=False)
+class Lane(ArrayValueEquality):
     """One lane: ``centerline_m (N, 2)``, ``left_boundary_m (L, 2)``, ``right_boundary_m (R, 2)``.
 
     ``junction_id``: the junction (intersection) the lane lies in, None outside one or where
@@ -836,8 +837,8 @@ def _stops_on_lane(rules: Sequence[_Rule], lane_id: str) -> list[tuple[_Rule, fl
     return sorted(found, key=lambda pair: pair[1])
 
 
-@dataclass(frozen=True)
-class RoadMap:
+@dataclass(frozen=True, eq=False)
+class RoadMap(ArrayValueEquality):
     """Lanes keyed by id, crosswalk polygons and stop lines, in ``frame``.
 
     ``extra_drivable_areas``: polygons drivable beyond the lanes' own (an Argoverse 2 map's

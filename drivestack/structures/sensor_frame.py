@@ -11,6 +11,7 @@ import numpy as np
 
 from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import SE3, require_single_se3
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.camera import CameraImage
 from drivestack.structures.point_cloud import PointCloud
@@ -53,8 +54,8 @@ class LaneHeadings(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SensorFrame:
+@dataclass(frozen=True, eq=False)
+class SensorFrame(ArrayValueEquality):
     """Everything known at one key time (usually a LiDAR sweep's).
 
     Time: ``timestamp_ns`` is the frame's key time (the time of ``world_from_ego`` and of

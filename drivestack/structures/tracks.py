@@ -7,12 +7,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import adopt_read_only, as_index, check_length, frozen_array
 from drivestack.structures.boxes import Boxes3D
 
 
-@dataclass(frozen=True)
-class Tracks:
+@dataclass(frozen=True, eq=False)
+class Tracks(ArrayValueEquality):
     """N tracked objects at ``boxes.timestamp_ns`` in ``boxes.frame``.
 
     Attributes:

@@ -10,13 +10,14 @@ from drivestack.core.arrays import read_only
 from drivestack.core.frames import check_frame
 from drivestack.core.time import check_monotonic_ns
 from drivestack.core.transforms import wrap_angle
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import frozen_array
 
 _FIELDS = ("x_m", "y_m", "yaw_rad", "speed_mps", "acceleration_mps2", "curvature_1pm")
 
 
-@dataclass(frozen=True)
-class Trajectory:
+@dataclass(frozen=True, eq=False)
+class Trajectory(ArrayValueEquality):
     """N samples with strictly increasing ``timestamp_ns (N,)`` int64 and ``(N,)`` float64 fields.
 
     ``curvature_1pm`` is the path curvature (1/m, positive turning left).
