@@ -40,6 +40,7 @@ from drivestack.prediction.state import FIT_WINDOW_S, fit_yaw_rate
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
 from drivestack.structures.tracks import Tracks
+from drivestack.tracking.tracker import Tracker
 
 T = TypeVar("T")
 
@@ -551,9 +552,12 @@ class Stack:
                     if with_pose
                     else "tracker reset: no ego pose, tracking in the ego frame"
                 )
-            tracks = check_stage_output(
-                "tracker", tracker, Tracks, tracker.step(detections, world_from_frame)
-            )
+            if isinstance(tracker, Tracker):  # told when its frame only stands in for a fixed one
+                fixed = compensate and with_pose
+                stepped = tracker.step(detections, world_from_frame, frame_fixed=fixed)
+            else:
+                stepped = tracker.step(detections, world_from_frame)
+            tracks = check_stage_output("tracker", tracker, Tracks, stepped)
             if tracks.frame != detections.frame or tracks.timestamp_ns != detections.timestamp_ns:
                 raise StageOutputError(
                     f"Stack: the tracker {type(tracker).__name__}.step returned tracks in frame "

@@ -2,9 +2,10 @@
 
 :class:`ClassTracker` tracks one class; :class:`Tracker` routes detections to one
 :class:`ClassTracker` per configured class, optionally tracking in a world frame (ego-motion
-compensation), and is the pipeline stage (``reset()`` / ``step(Boxes3D) -> Tracks``). All
-mutable state lives in :class:`ClassTrackState` objects (``Tracker.state``), so a replay can
-snapshot it with ``copy.deepcopy`` and restore it.
+compensation), and is the pipeline stage (``reset()`` / ``step(Boxes3D) -> Tracks``). The
+tracks live in :class:`ClassTrackState` objects (``Tracker.state``, one per class); the next
+free track id and the tracked frame live on the :class:`Tracker`, so a replay snapshots the
+whole tracker with ``copy.deepcopy(tracker)`` and steps the copy to resume identically.
 """
 
 from __future__ import annotations
@@ -130,10 +131,15 @@ class ClassTracker:
         timestamp_ns: int,
         next_id: int,
         viewpoint_xy_m: np.ndarray | None = None,
+        *,
+        velocities_over_ground: bool = True,
     ) -> tuple[ClassStepOutput, int]:
         """Advance to ``timestamp_ns`` with detections; returns the output and the next free id.
         ``viewpoint_xy_m (2,)``: the sensor's position in the tracking frame, for anchor-point
-        measurements (``None``: the frame's origin).
+        measurements (``None``: the frame's origin). ``velocities_over_ground``: whether the
+        tracking frame is fixed to the ground, so that the tracks' velocities are their motion
+        over ground; only then do anchor-point tracks take their heading from their velocity
+        (relative to a moving ego, a parked car "moves" backwards along the ego's path).
 
         Raises:
             ValueError: ``timestamp_ns`` is not after the previous step's (since ``reset``).
@@ -161,7 +167,9 @@ class ClassTracker:
             matched_boxes, matched_scores = boxes[cols], scores[cols]
             measured = matched_boxes
             if self._size_window:
-                measured = self._anchored(rows, matched_boxes, viewpoint_xy_m)
+                measured = self._anchored(
+                    rows, matched_boxes, viewpoint_xy_m, velocities_over_ground
+                )
             s.x[rows], s.P[rows] = m.update(s.x[rows], s.P[rows], measured)
             s.hits[rows] += 1
             s.time_since_update[rows] = 0
@@ -223,7 +231,11 @@ class ClassTracker:
         )
 
     def _anchored(
-        self, rows: np.ndarray, matched_boxes: np.ndarray, viewpoint_xy_m: np.ndarray | None
+        self,
+        rows: np.ndarray,
+        matched_boxes: np.ndarray,
+        viewpoint_xy_m: np.ndarray | None,
+        velocities_over_ground: bool,
     ) -> np.ndarray:
         """``(M, 7)`` anchor-point measurements of tracks ``rows`` from their matched
         detections ``(M, 7)`` (:mod:`drivestack.tracking.anchor`), recording the detections'
@@ -234,7 +246,8 @@ class ClassTracker:
         s = self.state
         speed = np.hypot(*self.model.velocity(s.x[rows]).T)
         moving = speed > HEADING_MIN_SPEED_MPS
-        if isinstance(self.model, ConstantVelocityModel) and moving.any():
+        constant_velocity = isinstance(self.model, ConstantVelocityModel)
+        if constant_velocity and velocities_over_ground and moving.any():
             self._axes_along_velocity(rows[moving])
         aligned = axes_aligned_to(matched_boxes, s.x[rows, 3])
         s.size_history[rows, s.hits[rows] % self._size_window] = aligned[:, 3:5]
@@ -243,8 +256,10 @@ class ClassTracker:
         # wrong way round (born from a box fitted across the vehicle): turn it by 90 degrees.
         # Not a moving one: its velocity gives its axes (a CV track's, above; a CTRV track's
         # velocity follows its yaw), and a moving car seen from behind may well give boxes
-        # wider than long
-        across = (reference[:, 0] < reference[:, 1]) & ~moving
+        # wider than long. Nor a CTRV track at all: its yaw is its direction of travel, so the
+        # turn would swing its velocity sideways (a car creeping at 0.8 m/s went sideways, then
+        # its speed was filtered towards 0 by measurements aligned to the wrong axis)
+        across = (reference[:, 0] < reference[:, 1]) & ~moving & constant_velocity
         if across.any():
             turned = rows[across]
             self._turn_axes(turned)
@@ -381,6 +396,10 @@ class Tracker:
         return self.cfg.ego_motion_compensation
 
     def reset(self) -> None:
+        """Forget every track, the tracked frame and the dropped-detection counts: the next
+        step starts a new sequence, and its track ids start from 0 again (a consumer that
+        keys objects by ``track_id`` across sequences must reset too, as the
+        :class:`~drivestack.pipeline.Stack` resets its predictor)."""
         for t in self.class_trackers.values():
             t.reset()
         self.next_id = 0
@@ -396,7 +415,13 @@ class Tracker:
 
         return copy.deepcopy(self)
 
-    def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+    def step(
+        self,
+        detections: Boxes3D,
+        world_from_frame: SE3 | None = None,
+        *,
+        frame_fixed: bool = True,
+    ) -> Tracks:
         """Advance every class's tracks by one frame and update them with ``detections``.
 
         Args:
@@ -408,6 +433,15 @@ class Tracker:
                 ``SensorFrame.world_from_ego`` for ego-frame boxes; for KITTI tracking files
                 :func:`~drivestack.ingest.kitti_tracking.world_from_lidar_poses`); ignored
                 without (but still checked to be one ``SE3`` when given).
+            frame_fixed: whether the frame tracked in (the world frame of
+                ``world_from_frame`` with ``ego_motion_compensation``, else the detections'
+                frame) is fixed to the ground. False when it only stands in for one: a
+                moving ego's frame tracked without compensation, or the identity given for a
+                frame without a pose (:class:`~drivestack.pipeline.Stack` under
+                ``missing_ego_pose="track_in_ego_frame"``). The tracks' velocities are then
+                relative to the moving frame, and anchor-point tracks (``anchor.enabled``)
+                take no heading from them (a parked car would "drive" backwards along the
+                ego's path).
 
         Returns:
             The output tracks (ids, boxes in the detections' frame, velocities as the class
@@ -478,10 +512,18 @@ class Tracker:
             if compensate and world_from_frame is not None
             else None
         )
+        over_ground = frame_fixed
         for label, trk in self.class_trackers.items():
             mine = labels == label
             if mine.all():  # only this class (e.g. per-class evaluation): nothing to select
-                out, self.next_id = trk.step(arr, scores, timestamp_ns, self.next_id, viewpoint)
+                out, self.next_id = trk.step(
+                    arr,
+                    scores,
+                    timestamp_ns,
+                    self.next_id,
+                    viewpoint,
+                    velocities_over_ground=over_ground,
+                )
                 mapped_parts.append(out.detection_index)
                 routed += labels.shape[0]
             else:
@@ -489,7 +531,12 @@ class Tracker:
                 sel = np.flatnonzero(mine)
                 routed += sel.size
                 out, self.next_id = trk.step(
-                    arr[sel], scores[sel], timestamp_ns, self.next_id, viewpoint
+                    arr[sel],
+                    scores[sel],
+                    timestamp_ns,
+                    self.next_id,
+                    viewpoint,
+                    velocities_over_ground=over_ground,
                 )
                 di = out.detection_index
                 mapped_parts.append(
@@ -620,7 +667,8 @@ def _timestamp_message(timestamp_ns: int, last_ns: int | None) -> str:
     what = "a repeated frame" if timestamp_ns == last_ns else "out of order"
     return (
         f"detections.timestamp_ns must increase from step to step: got {timestamp_ns} after "
-        f"{last_ns} ({what}; call reset() to start a new sequence)"
+        f"{last_ns} ({what}; call reset() to start a new sequence: its track ids start "
+        "from 0 again)"
     )
 
 

@@ -4,10 +4,13 @@ not move whenever the visible part changes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from drivestack.config.strict import ConfigError
+from drivestack.core.transforms import SE3
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
@@ -167,3 +170,78 @@ def test_a_moving_car_seen_in_part_keeps_its_heading(model: str) -> None:
         out = _step(tracker, k, box)
     assert abs(np.sin(out.boxes.yaw_rad[0])) < 0.1  # along x
     assert out.boxes.velocity_mps[0, 0] > 8.0 and abs(out.boxes.velocity_mps[0, 1]) < 1.0
+
+
+def test_a_creeping_ctrv_track_is_not_turned_sideways() -> None:
+    # a car creeping +x at 0.8 m/s (under the heading speed), seen from behind: boxes 1.5 m
+    # long and 1.8 m wide. A standing CV track with such boxes is turned by 90 degrees; a
+    # CTRV track's yaw is its direction of travel, and the turn swung its velocity to +y
+    # (0.73 m/s), then the measurements, aligned to the wrong axis, filtered it towards 0
+    cfg = ClassTrackerConfig(
+        motion=MotionConfig(model="ctrv", measurement_position_std_m=0.1),
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(min_hits=1, max_age=3),
+        anchor=AnchorConfig(enabled=True),
+    )
+    tracker = build_tracker(TrackerConfig(classes={"car": cfg}))
+    for k in range(12):
+        out = _step(tracker, k + 1, [10.0 + 0.08 * k, 0.0, 0.8, 1.5, 1.8, 1.5, 0.0])
+        if k >= 3:
+            np.testing.assert_allclose(out.boxes.velocity_mps[0], [0.8, 0.0], atol=0.05)
+            assert abs(np.sin(out.boxes.yaw_rad[0])) < 1e-6
+
+
+def _perpendicular_parked_car_yaws(frame_fixed: bool) -> np.ndarray:
+    """Track yaws of a car parked across the road 6 m to the left, passed by the ego at
+    10 m/s, tracked in the ego frame (the identity as its pose, as the stack passes for a
+    frame without one): relative to the ego the car moves -x at 10 m/s."""
+    tracker = build_tracker(Path("configs/tracking/lidar_sim_stack.yaml"))
+    yaws = []
+    for k in range(8):
+        boxes = Boxes3D.from_array7(
+            [[20.0 - 1.0 * k, 6.0, 0.8, 4.5, 1.8, 1.5, np.pi / 2]],
+            "ego",
+            int((k + 1) * 1e8),
+            score=[0.9],
+            label=[int(ObjectClass.CAR)],
+        )
+        out = tracker.step(boxes, SE3.identity(), frame_fixed=frame_fixed)
+        yaws.append(out.boxes.yaw_rad[0])
+    return np.array(yaws)
+
+
+def test_no_heading_from_a_velocity_relative_to_a_moving_frame() -> None:
+    # told the frame is not fixed, the anchored track keeps the boxes' axis (across the road)
+    kept = _perpendicular_parked_car_yaws(frame_fixed=False)
+    np.testing.assert_allclose(np.abs(np.sin(kept)), 1.0, atol=1e-6)
+    # taken as fixed, its relative velocity (-x) became its heading: the parked car "drove"
+    # back along the ego's path
+    turned = _perpendicular_parked_car_yaws(frame_fixed=True)
+    np.testing.assert_allclose(np.cos(turned[3:]), -1.0, atol=1e-6)
+
+
+def test_a_deep_copied_tracker_resumes_identically() -> None:
+    # the module's snapshot rule: copy.deepcopy(tracker), not its per-class states (the next
+    # free id lives on the tracker: a restored state gave a new car id 2 instead of 1)
+    import copy
+
+    def frame(k: int) -> list[list[float]]:
+        rows = [[10.0 + k, 0.0, 0.8, 4.5, 1.8, 1.5, 0.0]]
+        return rows + ([[-20.0, 5.0 + 0.1 * k, 0.8, 4.5, 1.8, 1.5, 1.0]] if k >= 5 else [])
+
+    def step_all(tracker: Tracker, ks: range) -> list[list[int]]:
+        ids = []
+        for k in ks:
+            rows = frame(k)
+            boxes = Boxes3D.from_array7(
+                rows, "ego", int((k + 1) * 1e8), score=[0.9] * len(rows), label=[1] * len(rows)
+            )
+            ids.append(tracker.step(boxes).track_id.tolist())
+        return ids
+
+    tracker = _car_tracker()
+    step_all(tracker, range(4))
+    snapshot = copy.deepcopy(tracker)
+    first = step_all(tracker, range(4, 8))
+    assert step_all(snapshot, range(4, 8)) == first
+    assert first[-1] == [0, 1]
