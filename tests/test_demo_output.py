@@ -59,3 +59,22 @@ def test_readme_states_the_demo_figures_the_demo_prints(tmp_path):
     assert f"car MOTA {car['MOTA']:.3f}, MOTP {car['MOTP']:.3f}, HOTA {car['HOTA']:.3f}" in readme
     forecast = summary["forecast_vs_labels"]["by_class"]["all, all"]
     assert f"{forecast['cases']} cases, FDE@3s {forecast['FDE@3s']:.2f} m" in readme
+
+
+def test_demo_of_another_drive_into_the_same_out_needs_its_overwrite(tmp_path, capsys):
+    # the refusal said "--overwrite to replace it", an option only replay had (exit 2)
+    import shutil
+    from pathlib import Path
+
+    drive = Path(__file__).parents[1] / "data/demo/drive.mcap"
+    other = shutil.copy(drive, tmp_path / "other_drive.mcap")
+    out = tmp_path / "out"
+    assert main(["demo", "--skip-bench", "--out", str(out)]) in (0, 1)
+    capsys.readouterr()
+    assert main(["demo", "--skip-bench", "--out", str(out), "--drive", str(other)]) == 2
+    assert "or --overwrite to replace it" in capsys.readouterr().err
+    assert main(
+        ["demo", "--skip-bench", "--out", str(out), "--drive", str(other), "--overwrite"]
+    ) in (0, 1)
+    summary = json.loads((out / "run.summary.json").read_text())
+    assert Path(summary["input_resolved"]).name == "other_drive.mcap"

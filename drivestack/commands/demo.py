@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=REPO / "configs/stack/sim_lidar.yaml",
         help="stack YAML (default: the stack calibrated for the simulated sensor)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the outputs in --out of another --drive (refused without it; a rerun of "
+        "the same drive replaces its own)",
+    )
     parser.add_argument("--skip-bench", action="store_true", help="do not run the kernel benchmark")
     parser.add_argument(
         "--full", action="store_true", help="full benchmark sizes instead of the quick ones"
@@ -57,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     stack = build_stack(args.stack)  # a bad --stack or --drive: refused before --out is made
     print(f"drivestack demo 1/2: replaying {args.drive} through {args.stack}")
-    summary = replay(args.drive, stack, args.out / "run.mcap", command="drivestack demo")
+    summary = replay(
+        args.drive,
+        stack,
+        args.out / "run.mcap",
+        command="drivestack demo",
+        overwrite=args.overwrite,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     print("\n".join("  " + line for line in _replay_lines(summary)))
     if not args.skip_bench:
