@@ -411,6 +411,7 @@ def run(args: argparse.Namespace) -> int:
     from drivestack.exec.sweep import (
         SweepSpec,
         expand_variants,
+        keys_the_scenario_files_sweep,
         unswept_keys,
     )
     from drivestack.exec.task import KNOWN_NOT_EVALUATED, count_outcomes, is_crashed
@@ -459,6 +460,15 @@ def run(args: argparse.Namespace) -> int:
     for key, names in unswept.items():
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         print(f"note: {key} is not a field of {len(names)} scenarios ({shown}): not swept there")
+    for key, files in keys_the_scenario_files_sweep(scenarios, spec).items():
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        print(
+            f"note: --sweep {key} overrides what the scenario file's own sweep sets "
+            f"({shown}): its variants keep the names that sweep gave them (e.g. a case named "
+            "after its speed) but run at the --sweep values, while the values the file set "
+            "beside it (a speed limit, a target's station) stay as they were; the values a "
+            "variant ran with are its params (fleet.jsonl, metrics.json fleet.params)"
+        )
     manifest = {
         "kind": "fleet",
         "suite": str(Path(source).resolve()),

@@ -160,6 +160,37 @@ def unswept_keys(scenarios: list[ScenarioConfig], spec: SweepSpec) -> dict[str, 
     return out
 
 
+def keys_the_scenario_files_sweep(
+    scenarios: list[ScenarioConfig], spec: SweepSpec
+) -> dict[str, list[str]]:
+    """Swept key -> the scenario files whose own ``sweep:`` (cases, grid or random ranges)
+    sets it or its unit twin (``speed_kph`` / ``speed_mps``). Their variants keep the names
+    their own sweep gave them (``ccrs[10kph]``) but run at the values ``--sweep`` draws, and
+    the values the file set beside it (a case's speed limit, its target's station) no longer
+    match them."""
+    from drivestack.config.strict import load_yaml
+    from drivestack.sim.scenario import unit_twin
+
+    swept = {p.key for p in spec.params}
+    out: dict[str, list[str]] = {}
+    for source in dict.fromkeys(cfg.source for cfg in scenarios if cfg.source):
+        try:
+            sweep = (load_yaml(source) or {}).get("sweep") or {}
+        except (ConfigError, OSError, AttributeError):
+            continue  # loaded once already: a file that changed since is not this note's job
+        own: set[str] = set()
+        for case in sweep.get("cases") or []:
+            own |= {str(k) for k in case if k != "name"} if isinstance(case, dict) else set()
+        for part in ("grid", "random"):
+            block = sweep.get(part) or {}
+            keys = block.get("ranges") or {} if part == "random" else block
+            own |= {str(k) for k in keys} if isinstance(keys, dict) else set()
+        for key in sorted(swept):
+            if key in own or unit_twin(key) in own:
+                out.setdefault(key, []).append(source)
+    return out
+
+
 def scenario_variants(
     cfg: ScenarioConfig, spec: SweepSpec
 ) -> list[tuple[ScenarioConfig, int, dict[str, ParamValue]]]:

@@ -226,6 +226,14 @@ class SuiteConfig:
 _UNIT_TWINS = {"speed_kph": "speed_mps", "speed_mps": "speed_kph"}
 
 
+def unit_twin(key: str) -> str | None:
+    """The dotted key that gives the same quantity in the other unit (``ego.speed_kph`` ->
+    ``ego.speed_mps``), None for a key without one."""
+    head, _, last = key.rpartition(".")
+    twin = _UNIT_TWINS.get(last)
+    return None if twin is None else f"{head}.{twin}" if head else twin
+
+
 def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
     """Set the sweep key ``dotted`` (``ego.speed_kph``, ``agents.0.station_m``) in the raw
     scenario mapping ``data``; ``ConfigError`` naming ``sweep.<key>`` when it does not exist.

@@ -105,3 +105,28 @@ def test_variants_without_a_swept_range_say_they_have_no_effect(tmp_path, capsys
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "has no effect" not in out and "fleet: 2 runs (2 variants x 1 planner)" in out
+
+
+def test_sweeping_a_key_the_scenario_files_cases_set_warns(tmp_path, capsys) -> None:
+    # ccrs.yaml's cases are named after the ego speed they set (10kph ... 50kph): a --sweep of
+    # that speed ran "ccrs[10kph]#0000" at 31 km/h on the 10 km/h case's road without a word
+    argv = ["fleet", CCRS, "--planner", "pdm", "--filter", "10kph", "--sweep", "ego.speed_mps=5:8",
+            "--variants", "1", "--max-steps", "1", "--out", str(tmp_path / "f"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "note: --sweep ego.speed_mps overrides what the scenario file's own sweep sets" in out
+    assert "ccrs.yaml" in out
+    # a key the file's sweep leaves alone: no warning
+    argv[argv.index("--sweep") + 1] = "ego.station_m=95,100"
+    argv[argv.index("--out") + 1] = str(tmp_path / "g")
+    assert main(argv) == 0
+    assert "overrides what the scenario file" not in capsys.readouterr().out
+
+
+def test_unit_twins_of_dotted_keys() -> None:
+    from drivestack.sim.scenario import unit_twin
+
+    assert unit_twin("ego.speed_kph") == "ego.speed_mps"
+    assert unit_twin("agents.0.speed_mps") == "agents.0.speed_kph"
+    assert unit_twin("speed_kph") == "speed_mps"
+    assert unit_twin("ego.station_m") is None
