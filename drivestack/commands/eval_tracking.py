@@ -535,12 +535,10 @@ def _run_lidar(
             notes_ += no_image_box_notes(args.results, cls, results[cls])
             if frames is not None:  # files with rows but none in the range: said, counted
                 notes_ += uncovered_notes(args.results, cls, frames, results[cls])
-            # rows nowhere near a label (another coordinate frame, frames from 1): said
-            notes_ += far_from_labels_notes(
-                args.results, cls, results[cls], gt, similarity=args.similarity
-            )
             if args.similarity == "iou_3d":  # rows one frame off their labels: said
                 notes_ += frame_offset_notes(args.results, cls, results[cls], gt)
+        # rows nowhere near a label in every class of a sequence (another coordinate frame)
+        notes_ += far_from_labels_notes(args.results, results, gt, similarity=args.similarity)
         for note in dict.fromkeys(notes_):  # (the flat layout's file serves every class)
             print(f"warning: {note}", file=sys.stderr)
             report.setdefault("notes", []).append(note)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -575,46 +575,82 @@ FAR_FROM_LABEL_PX = 100.0
 
 def far_from_labels_notes(
     results_dir: Path,
-    cls: str,
-    results: dict[str, KittiObjects],
+    results: Mapping[str, dict[str, KittiObjects]],
     ground_truth: dict[str, KittiObjects],
     similarity: str = "iou_3d",
 ) -> list[str]:
-    """A note per result file of ``cls`` whose rows, in frames that hold a ``cls`` label, are
-    almost all (at least 10 of them, over 95%) far from every such label of their frame: most
-    likely boxes in another coordinate frame (LiDAR rather than camera_rect), which would
-    otherwise score as all false positives without a word. (Frames off by one are left to
-    :func:`frame_offset_notes`: objects move less than the 5 m in a frame.)"""
+    """A note per class and result file (``results``: class -> sequence -> rows) whose rows,
+    in frames that hold a label of the class, are almost all (at least 10 of them, over 95%)
+    far from every such label of their frame: most likely boxes in another coordinate frame
+    (LiDAR rather than camera_rect), which would otherwise score as all false positives
+    without a word. A wrong frame moves every class of a sequence, so a class is not noted
+    where another class's rows of the same sequence (10 or more) lie mostly near their
+    labels: its far rows are false positives (a detector that finds no pedestrian there),
+    not a frame mix-up. (Frames off by one are left to :func:`frame_offset_notes`: objects
+    move less than the 5 m in a frame.)"""
+    counts = {
+        cls: _far_row_counts(held, cls, ground_truth, similarity) for cls, held in results.items()
+    }
+    unit = (
+        f"{FAR_FROM_LABEL_PX:g} px (image-box centres)"
+        if similarity == "iou_2d"
+        else f"{FAR_FROM_LABEL_M:g} m (bird's-eye centres, camera_rect x / z)"
+    )
     notes = []
-    folder = class_folder(results_dir, cls) or results_dir
+    for cls, by_sequence in counts.items():
+        folder = class_folder(results_dir, cls) or results_dir
+        for sequence, (n_far, n_rows) in by_sequence.items():
+            if n_rows < 10 or n_far <= 0.95 * n_rows:
+                continue
+            if any(
+                _mostly_near(seqs.get(sequence, (0, 0)))
+                for other, seqs in counts.items()
+                if other != cls
+            ):
+                continue
+            notes.append(
+                f"{folder / f'{sequence}.txt'}: {n_far} of {n_rows} {cls} row(s) in "
+                f"labelled frames are more than {unit} from every {cls} label of "
+                "their frame: check that the boxes are in the rectified camera frame "
+                "(x right, y down, z forward; location the bottom centre) and that frames "
+                "are numbered from 0"
+            )
+    return notes
+
+
+def _mostly_near(counts: tuple[int, int]) -> bool:
+    """Whether (far rows, rows) say a class's rows lie mostly near its labels (10 or more)."""
+    n_far, n_rows = counts
+    return n_rows >= 10 and n_far <= 0.5 * n_rows
+
+
+def _far_row_counts(
+    results: dict[str, KittiObjects],
+    cls: str,
+    ground_truth: dict[str, KittiObjects],
+    similarity: str,
+) -> dict[str, tuple[int, int]]:
+    """Sequence -> (rows far from every ``cls`` label of their frame, rows in frames that hold
+    a ``cls`` label), for the result rows of class ``cls``."""
+    out = {}
     for sequence, held in results.items():
         gt = ground_truth.get(sequence)
         if gt is None:
             continue
         rows, labels = _class_rows_and_labels(held, gt, cls)
         labelled = np.isin(rows.frame, labels.frame)
-        if labelled.sum() < 10:
-            continue
         rows = rows.select(np.flatnonzero(labelled))
         if similarity == "iou_2d":
             row_xy = rows.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
             label_xy = labels.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
-            reach, unit = FAR_FROM_LABEL_PX, "px (image-box centres)"
+            reach = FAR_FROM_LABEL_PX
         else:
             row_xy = rows.location_m[:, [0, 2]]
             label_xy = labels.location_m[:, [0, 2]]
-            reach, unit = FAR_FROM_LABEL_M, "m (bird's-eye centres, camera_rect x / z)"
+            reach = FAR_FROM_LABEL_M
         near = _near_labels(row_xy, rows.frame, label_xy, labels.frame, reach)
-        n_far = int((~near).sum())
-        if n_far > 0.95 * len(rows):
-            notes.append(
-                f"{folder / f'{sequence}.txt'}: {n_far} of {len(rows)} {cls} row(s) in "
-                f"labelled frames are more than {reach:g} {unit} from every {cls} label of "
-                "their frame: check that the boxes are in the rectified camera frame "
-                "(x right, y down, z forward; location the bottom centre) and that frames "
-                "are numbered from 0"
-            )
-    return notes
+        out[sequence] = (int((~near).sum()), len(rows))
+    return out
 
 
 def evaluate_kitti_tracking(

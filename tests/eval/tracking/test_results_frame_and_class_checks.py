@@ -180,3 +180,27 @@ def test_rows_one_frame_late_are_said(
     assert note.startswith(f"{results / 'Car'}: Car rows lie on the labels of the frame before")
     assert "are the frames numbered from 1? (KITTI numbers them from 0)" in note
     assert f"warning: {note}" in capsys.readouterr().err
+
+
+def test_far_rows_of_one_class_beside_a_class_that_matches_are_false_positives(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a replay whose detector found no true pedestrian in 0001: its Pedestrian rows were all
+    # far from the labels and were said to be in the wrong coordinate frame, while its Car rows
+    # (same file writer, same frame) matched theirs. A wrong frame moves every class
+    results = _copy_car(shared_data, tmp_path)
+    (results / "Pedestrian").mkdir()
+    lines = []
+    for line in (results / "Car" / "0001.txt").read_text().splitlines():
+        f = line.split()
+        f[2], f[13] = "Pedestrian", f"{float(f[13]) + 30.0:.4f}"  # 30 m to the side
+        lines.append(" ".join(f))
+    (results / "Pedestrian" / "0001.txt").write_text("\n".join(lines) + "\n")
+    argv = ["eval", "tracking", "--kitti-root", str(shared_data / "kitti_tracking"), "--quiet",
+            "--sequences", "0001", "--results", str(results)]  # fmt: skip
+    assert main([*argv, "--classes", "Car,Pedestrian", "--out", str(tmp_path / "both")]) == 0
+    assert "from every Pedestrian label" not in capsys.readouterr().err
+    # alone, nothing says the frame is right: the note stays
+    assert main([*argv, "--classes", "Pedestrian", "--out", str(tmp_path / "alone")]) == 0
+    err = capsys.readouterr().err
+    assert "Pedestrian row(s) in labelled frames are more than 5 m" in err
