@@ -180,7 +180,9 @@ def _results_held(d: dict[str, Any]) -> str:
         if d.get(kind):
             names = sorted({str(r[key]) for r in d[kind] if r.get(key)})
             what = {"planning": "open-loop planning", "detection2d": "2D detection"}.get(kind, kind)
-            parts.append(f"{what} results" + (f" of {', '.join(names)}" if names else ""))
+            # names such as "train, frames 74-153" hold commas themselves
+            joint = "; " if any("," in name for name in names) else ", "
+            parts.append(f"{what} results" + (f" of {joint.join(names)}" if names else ""))
     return " and ".join(parts)
 
 

@@ -317,8 +317,18 @@ def forecast_lines(metrics: dict[str, Any] | None, model: str = "") -> list[str]
     horizon = metrics["horizon_s"]
     head = f"  forecast {name}vs labels" + (f" ({horizon:g} s): " if horizon else ": ")
     why = ", ".join(f"{k}: {v}" for k, v in metrics["frames_not_scored"].items())
+    not_scored = (
+        f"not scored: {metrics['no_label_future']} with no label future, "
+        f"{metrics['past_log_end']} past the log's end, "
+        f"{metrics['truth_frames_missing']} over frames without truth, "
+        f"{metrics['unmatched_tracks']} tracks matching no label (and "
+        f"{metrics['tracks_outside_labelled_region']} outside the labelled region)"
+    )
     if not metrics["cases"] or metrics["horizon_s"] is None:
-        return [head + "no case scored" + (f" (frames not scored: {why})" if why else "")]
+        line = head + "no case scored"
+        if metrics["forecasts"]:  # forecasts were made: say why none was scored
+            line += f"; {not_scored}"
+        return [line + (f" (frames not scored: {why})" if why else "")]
     fig = metrics["by_class"]["all, all"]
     ades = ", ".join(
         f"{k} {v:.2f}" for k, v in fig.items() if k.startswith("ADE@") and v is not None
@@ -326,11 +336,7 @@ def forecast_lines(metrics: dict[str, Any] | None, model: str = "") -> list[str]
     fde_key = f"FDE@{metrics['horizon_s']:g}s"
     lines = [
         head + f"{metrics['cases']} cases, {ades}, {fde_key} {fig[fde_key]:.2f} m, miss rate "
-        f"{fig['miss_rate']:.2f}; not scored: {metrics['no_label_future']} with no label "
-        f"future, {metrics['past_log_end']} past the log's end, "
-        f"{metrics['truth_frames_missing']} over frames without truth, "
-        f"{metrics['unmatched_tracks']} tracks matching no label (and "
-        f"{metrics['tracks_outside_labelled_region']} outside the labelled region)"
+        f"{fig['miss_rate']:.2f}; {not_scored}"
     ]
     if why:
         lines.append(f"    frames not scored: {why}")

@@ -409,3 +409,14 @@ def test_ade_is_reported_only_at_whole_steps():
     fig = m["by_class"]["all, all"]
     assert "ADE@1s" not in fig and "ADE@3s" not in fig
     assert fig["ADE@2s"] == pytest.approx(0.0, abs=1e-9) and "FDE@3.2s" in fig
+
+
+def test_forecasts_that_all_run_past_the_log_say_so():
+    # a 2-sweep AV2 log printed only "no case scored": every forecast ran past its end
+    metrics = {**ForecastScorer().metrics(), "forecasts": 12, "past_log_end": 9}
+    metrics["unmatched_tracks"] = 3
+    assert forecast_lines(metrics, "constant_velocity") == [
+        "  forecast constant_velocity vs labels: no case scored; not scored: 0 with no label "
+        "future, 9 past the log's end, 0 over frames without truth, 3 tracks matching no "
+        "label (and 0 outside the labelled region)"
+    ]

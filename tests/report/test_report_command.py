@@ -383,3 +383,17 @@ def test_the_sub_score_table_leaves_out_terms_under_a_twentieth_of_a_point() -> 
     }  # fmt: skip
     table = _score_terms(row)
     assert "not comfortable (-12.5 points)" in table and "-0.0 points" not in table
+
+
+def test_results_whose_names_hold_commas_are_told_apart() -> None:
+    # a replay's tracking ("sequence 0000, frames 74-153") beside an eval's ("train, frames
+    # 74-153") read "tracking results of sequence 0000, frames 74-153, train, frames 74-153"
+    from drivestack.commands.report import _results_held
+
+    rows = [{"split": "sequence 0000, frames 74-153"}, {"split": "train, frames 74-153"}]
+    assert _results_held({"tracking": rows}) == (
+        "tracking results of sequence 0000, frames 74-153; train, frames 74-153"
+    )
+    assert _results_held({"tracking": [{"split": "val"}, {"split": "train"}]}) == (
+        "tracking results of train, val"
+    )
