@@ -38,6 +38,11 @@ from drivestack.tracking.motion import (
 #: yaw pointed along its velocity (:meth:`ClassTracker._axes_along_velocity`), and only a
 #: slower one is turned when its boxes are wider than long.
 HEADING_MIN_SPEED_MPS = 1.0
+#: Consecutive steps closer than this (10 us: a 100 kHz sensor) or further apart than
+#: :data:`MAX_PLAUSIBLE_STEP_NS` (a day) are warned about once per tracker: times in another
+#: unit than nanoseconds.
+MIN_PLAUSIBLE_STEP_NS = 10_000
+MAX_PLAUSIBLE_STEP_NS = 86_400 * 1_000_000_000
 
 
 def _i(n: int = 0) -> np.ndarray:
@@ -347,7 +352,8 @@ class Tracker:
     stream).
 
     Frames: every step since ``reset`` must give its detections in one frame (``ego``,
-    ``lidar``, ...; a change raises ``ValueError``), with increasing ``timestamp_ns``. With
+    ``lidar``, ...; a change raises ``ValueError``), with increasing ``timestamp_ns`` (in ns:
+    steps under 10 us or over a day apart are warned about once, as times in another unit). With
     ``cfg.ego_motion_compensation``, ``step`` also takes ``world_from_frame`` (the pose of the
     detections' frame in a fixed world frame) and tracks there, so the detections must not
     already be in a world frame (``world`` / ``map``); without it, the detections' frame is
@@ -383,6 +389,7 @@ class Tracker:
         self.dropped_detections_by_label: dict[str, int] = {}
         self._frame: str | None = None
         self._warned_labels: set[int] = set()
+        self._warned_time_step = False
 
     @property
     def state(self) -> dict[int, ClassTrackState]:
@@ -491,6 +498,8 @@ class Tracker:
         last_ns = self._last_timestamp_ns()
         if last_ns is not None and timestamp_ns <= last_ns:
             raise ValueError(_timestamp_message(timestamp_ns, last_ns))
+        if last_ns is not None and not self._warned_time_step:
+            self._warn_implausible_time_step(timestamp_ns - last_ns)
         arr = detections.to_array7()
         if compensate and world_from_frame is not None:
             # the boxes of detections.transformed(world_from_frame, WORLD), without building
@@ -578,6 +587,22 @@ class Tracker:
             age=_cat([p.age for _, p in parts]),
             hits=_cat([p.hits for _, p in parts]),
             time_since_update=_cat([p.time_since_update for _, p in parts]),
+        )
+
+    def _warn_implausible_time_step(self, step_ns: int) -> None:
+        """Warn once per tracker (``reset`` keeps it) when consecutive steps are less than
+        :data:`MIN_PLAUSIBLE_STEP_NS` or more than :data:`MAX_PLAUSIBLE_STEP_NS` apart: times
+        in milliseconds or seconds rather than nanoseconds, so every velocity is off by 1e6
+        or 1e9 (ms stamps 100 apart gave a car at 10 m/s 0.0024 m/s)."""
+        if MIN_PLAUSIBLE_STEP_NS <= step_ns <= MAX_PLAUSIBLE_STEP_NS:
+            return
+        self._warned_time_step = True
+        warnings.warn(
+            f"Tracker.step: detections.timestamp_ns advanced by {step_ns} ns "
+            f"({step_ns * 1e-9:g} s) since the previous step: are the times in nanoseconds? "
+            "Velocities are per second of these times (a ms stamp gives speeds 1e6 too low)",
+            UserWarning,
+            stacklevel=3,
         )
 
     def _last_timestamp_ns(self) -> int | None:

@@ -90,3 +90,37 @@ def test_a_missing_pose_says_where_to_get_one() -> None:
     assert tracker.cfg.ego_motion_compensation
     with pytest.raises(ValueError, match=r"needs world_from_frame.*world_from_ego.*false"):
         tracker.step(_car(0))
+
+
+def test_times_in_another_unit_than_nanoseconds_are_warned_about_once() -> None:
+    # millisecond stamps 100 apart: a car moving 1 m a frame read 0.0024 m/s, without a word
+    import warnings
+
+    from drivestack.tracking.config import (
+        AssociationConfig,
+        ClassTrackerConfig,
+        LifecycleConfig,
+        TrackerConfig,
+    )
+    from drivestack.tracking.tracker import build_tracker
+
+    cfg = ClassTrackerConfig(
+        association=AssociationConfig(metric="distance_bev", threshold=-2.0),
+        lifecycle=LifecycleConfig(min_hits=1),
+    )
+
+    def run(step_ns: int) -> list[warnings.WarningMessage]:
+        tracker = build_tracker(TrackerConfig(classes={"car": cfg}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for k in range(4):
+                box = [[10.0 + k, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0]]
+                tracker.step(
+                    Boxes3D.from_array7(box, "ego", (k + 1) * step_ns, score=[1.0], label=[1])
+                )
+        return [w for w in caught if "are the times in nanoseconds?" in str(w.message)]
+
+    (warning,) = run(100)  # ms read as ns: once per tracker, not every step
+    assert "advanced by 100 ns (1e-07 s)" in str(warning.message)
+    assert not run(100_000_000)  # 10 Hz in ns
+    assert len(run(2 * 86_400 * 1_000_000_000)) == 1  # two days a step
