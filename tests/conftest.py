@@ -24,9 +24,23 @@ SHARED_DATA = Path(
 ).resolve()
 
 
+#: Set (``.ci/run`` sets it) to make a missing real-data folder an error rather than a skip
+#: of every real-data test: a CI machine without ``../shared`` would pass with them unrun.
+REQUIRE_SHARED_DATA = "DRIVESTACK_REQUIRE_SHARED_DATA"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get(REQUIRE_SHARED_DATA) and not SHARED_DATA.is_dir():
+        raise pytest.UsageError(
+            f"{REQUIRE_SHARED_DATA} is set but the real data folder is not there: "
+            f"{SHARED_DATA} (set DRIVESTACK_SHARED_DATA to where it is)"
+        )
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` (real public driving data); the test is skipped when it is absent."""
+    """``../shared/data`` (real public driving data); the test is skipped when it is absent
+    (an error at the start with ``DRIVESTACK_REQUIRE_SHARED_DATA`` set, as in CI)."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder not found: {SHARED_DATA}")
     return SHARED_DATA
