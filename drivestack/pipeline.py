@@ -23,6 +23,7 @@ import numbers
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
@@ -32,7 +33,7 @@ import numpy as np
 from drivestack.config import load_yaml_config
 from drivestack.config.strict import ConfigValueError
 from drivestack.core.errors import ConfigError, DataError
-from drivestack.core.frames import EGO
+from drivestack.core.frames import EGO, MAP, WORLD
 from drivestack.core.transforms import SE3
 from drivestack.prediction.forecast import Forecast, constant_velocity_forecast, forecast_steps
 from drivestack.prediction.kinematic import ctrv_forecast
@@ -40,7 +41,6 @@ from drivestack.prediction.state import FIT_WINDOW_S, fit_yaw_rate
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.sensor_frame import SensorFrame, require_sensor_frame
 from drivestack.structures.tracks import Tracks
-from drivestack.tracking.tracker import Tracker
 
 T = TypeVar("T")
 
@@ -119,6 +119,14 @@ class BoxTracker(Protocol):
     def reset(self) -> None: ...
 
     def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks: ...
+
+
+def _takes_keyword(function: object, name: str) -> bool:
+    """Whether ``function``'s signature has a parameter ``name`` (False when unreadable)."""
+    try:
+        return name in inspect.signature(function).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 @runtime_checkable
@@ -455,6 +463,11 @@ class Stack:
             _tracker_velocities_over_ground(tracker)
         self.detector = detector
         self.tracker = tracker
+        # a tracker whose step takes frame_fixed (the built-in and fused ones) is told when
+        # the frame it tracks in only stands in for a fixed one
+        self._tracker_takes_frame_fixed = tracker is not None and _takes_keyword(
+            tracker.step, "frame_fixed"
+        )
         self.predictor = predictor
         self.config = config or {}
         self.missing_ego_pose: MissingEgoPose = check_missing_ego_pose(
@@ -552,9 +565,10 @@ class Stack:
                     if with_pose
                     else "tracker reset: no ego pose, tracking in the ego frame"
                 )
-            if isinstance(tracker, Tracker):  # told when its frame only stands in for a fixed one
-                fixed = compensate and with_pose
-                stepped = tracker.step(detections, world_from_frame, frame_fixed=fixed)
+            if self._tracker_takes_frame_fixed:  # told when its frame stands in for a fixed one
+                fixed = (compensate and with_pose) or detections.frame in (WORLD, MAP)
+                step: Callable[..., Tracks] = tracker.step
+                stepped = step(detections, world_from_frame, frame_fixed=fixed)
             else:
                 stepped = tracker.step(detections, world_from_frame)
             tracks = check_stage_output("tracker", tracker, Tracks, stepped)

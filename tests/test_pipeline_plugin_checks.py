@@ -395,3 +395,35 @@ def test_decorated_or_dispatching_steps_are_taken_as_they_are() -> None:
     for detector in (Wrapped(), Dispatching()):
         out = Stack(detector).step(frame())
         assert len(out.detections) == 1
+
+
+class FrameFixedRecorder(FixedTracker):
+    """Records the frame_fixed each step is given (a tracker whose step takes it)."""
+
+    velocities_over_ground = True
+
+    def __init__(self) -> None:
+        super().__init__(lambda d: d)
+        self.given: list[bool | None] = []
+
+    def step(  # type: ignore[override]
+        self,
+        detections: Boxes3D,
+        world_from_frame: SE3 | None = None,
+        *,
+        frame_fixed: bool | None = None,
+    ) -> Tracks:
+        self.given.append(frame_fixed)
+        return super().step(detections, world_from_frame)
+
+
+def test_a_tracker_taking_frame_fixed_is_told_when_its_frame_only_stands_in() -> None:
+    # told for any tracker whose step takes it (the fused tracker wraps the built-in one and
+    # was never told); False for a frame without a pose tracked in the ego frame
+    tracker = FrameFixedRecorder()
+    stack = Stack(StampedDetector(), tracker, missing_ego_pose="track_in_ego_frame")
+    stack.step(frame())
+    stack.step(dataclasses.replace(frame(T_NS + 100_000_000), world_from_ego=None))
+    assert tracker.given == [True, False]
+    # trackers whose step does not take it are called as before
+    assert Stack(StampedDetector(), FixedTracker(lambda d: d)).step(frame()).tracks is not None

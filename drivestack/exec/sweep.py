@@ -174,21 +174,33 @@ def keys_the_scenario_files_sweep(
     swept = {p.key for p in spec.params}
     out: dict[str, list[str]] = {}
     for source in dict.fromkeys(cfg.source for cfg in scenarios if cfg.source):
+        if not source.endswith((".yaml", ".yml")):
+            continue  # OpenSCENARIO, CommonRoad, AV2 logs: no sweep of their own
         try:
-            sweep = (load_yaml(source) or {}).get("sweep") or {}
-        except (ConfigError, OSError, AttributeError):
+            own = _own_sweep_keys(load_yaml(source))
+        except (ConfigError, OSError, AttributeError, TypeError):
             continue  # loaded once already: a file that changed since is not this note's job
-        own: set[str] = set()
-        for case in sweep.get("cases") or []:
-            own |= {str(k) for k in case if k != "name"} if isinstance(case, dict) else set()
-        for part in ("grid", "random"):
-            block = sweep.get(part) or {}
-            keys = block.get("ranges") or {} if part == "random" else block
-            own |= {str(k) for k in keys} if isinstance(keys, dict) else set()
         for key in sorted(swept):
             if key in own or unit_twin(key) in own:
                 out.setdefault(key, []).append(source)
     return out
+
+
+def _own_sweep_keys(data: Any) -> set[str]:
+    """The dotted keys a scenario file's ``sweep:`` sets (its cases', grid's and random
+    ranges'; not ``name``); empty for anything without such a block."""
+    sweep = data.get("sweep") if isinstance(data, dict) else None
+    if not isinstance(sweep, dict):
+        return set()
+    own: set[str] = set()
+    for case in sweep.get("cases") or []:
+        if isinstance(case, dict):
+            own |= {str(k) for k in case if k != "name"}
+    grid, rand = sweep.get("grid"), sweep.get("random")
+    for keys in (grid, rand.get("ranges") if isinstance(rand, dict) else None):
+        if isinstance(keys, dict):
+            own |= {str(k) for k in keys}
+    return own
 
 
 def scenario_variants(

@@ -36,6 +36,7 @@ from drivestack.eval.detection.run import (
     kitti_detections_from_boxes,
     kitti_protocol_metrics,
 )
+from drivestack.eval.tracking.kitti import REPLAY_RESULTS_MANIFEST
 from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.replay.kitti_log import KittiChannels
 from drivestack.structures.boxes import Boxes3D
@@ -273,7 +274,7 @@ class KittiReplayScorer:
 
 # -- the --kitti-results folder ---------------------------------------------------------------
 #: The record of the replay whose results a ``--kitti-results`` folder holds.
-KITTI_RESULTS_MANIFEST = "kitti_results.json"
+KITTI_RESULTS_MANIFEST = REPLAY_RESULTS_MANIFEST
 #: Held (``flock``) by the replay writing into a ``--kitti-results`` folder.
 KITTI_RESULTS_LOCK = ".kitti_results.lock"
 _STAGING_PREFIX = ".partial-"

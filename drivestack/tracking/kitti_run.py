@@ -119,7 +119,9 @@ def track_kitti_sequence(
             arr7[idx], boxes.frame, f * KITTI_FRAME_PERIOD_NS, score=score[idx], label=label[idx]
         )
         t0, c0 = time.perf_counter(), time.process_time()
-        tracks = tracker.step(frame_boxes, poses[f] if poses is not None else None)
+        # without poses the camera frame of a moving car stands in for a fixed one
+        pose = poses[f] if poses is not None else None
+        tracks = tracker.step(frame_boxes, pose, frame_fixed=poses is not None)
         step_time += time.perf_counter() - t0
         step_cpu += time.process_time() - c0
         if len(tracks) == 0:

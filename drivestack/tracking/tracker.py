@@ -371,6 +371,10 @@ class Tracker:
     (:attr:`velocities_over_ground`).
     """
 
+    #: whether the implausible-time-step warning was given (a class default: trackers
+    #: pickled before the attribute existed resume)
+    _warned_time_step = False
+
     def __init__(self, cfg: TrackerConfig | str | Path) -> None:
         """``cfg``: a config object or the path of its YAML file.
 
@@ -427,7 +431,7 @@ class Tracker:
         detections: Boxes3D,
         world_from_frame: SE3 | None = None,
         *,
-        frame_fixed: bool = True,
+        frame_fixed: bool | None = None,
     ) -> Tracks:
         """Advance every class's tracks by one frame and update them with ``detections``.
 
@@ -448,7 +452,9 @@ class Tracker:
                 ``missing_ego_pose="track_in_ego_frame"``). The tracks' velocities are then
                 relative to the moving frame, and anchor-point tracks (``anchor.enabled``)
                 take no heading from them (a parked car would "drive" backwards along the
-                ego's path).
+                ego's path). None (the default): fixed, as the class docstring takes the
+                detections' frame without compensation (a sensor on the ground); callers
+                that know their ego moves say False.
 
         Returns:
             The output tracks (ids, boxes in the detections' frame, velocities as the class
@@ -521,7 +527,7 @@ class Tracker:
             if compensate and world_from_frame is not None
             else None
         )
-        over_ground = frame_fixed
+        over_ground = frame_fixed is not False
         for label, trk in self.class_trackers.items():
             mine = labels == label
             if mine.all():  # only this class (e.g. per-class evaluation): nothing to select

@@ -130,3 +130,16 @@ def test_unit_twins_of_dotted_keys() -> None:
     assert unit_twin("agents.0.speed_mps") == "agents.0.speed_kph"
     assert unit_twin("speed_kph") == "speed_mps"
     assert unit_twin("ego.station_m") is None
+
+
+def test_the_own_sweep_keys_of_odd_files_are_none() -> None:
+    # a file changed since it was loaded (sweep a list) made the whole fleet an AttributeError
+    from drivestack.exec.sweep import _own_sweep_keys
+
+    assert _own_sweep_keys({"sweep": [1, 2]}) == set()
+    assert _own_sweep_keys({"sweep": {"random": [1]}, "x": 1}) == set()
+    assert _own_sweep_keys(None) == set()
+    both = {"cases": [{"name": "a", "ego.speed_kph": 10}], "grid": {"x": [1]}}
+    assert _own_sweep_keys({"sweep": {**both, "random": {"ranges": {"y": [0, 1]}}}}) == {
+        "ego.speed_kph", "x", "y"
+    }  # fmt: skip

@@ -141,3 +141,49 @@ def test_equal_arrays_hash_alike_whatever_their_nan_payload_or_zero_sign(
     b[np.isnan(b) & (rng.random(b.shape) < 0.5)] = nan_bits
     assert values_equal(a, b)
     assert hash(value_hash_key(a)) == hash(value_hash_key(b))
+
+
+def test_shapely_geometry_hashes_alike_when_equal() -> None:
+    # shapely's == takes -0.0 for 0.0, its own hash (of the WKB bytes) does not
+    from shapely.geometry import LineString
+
+    a, b = LineString([(0.0, 0.0), (1.0, 1.0)]), LineString([(-0.0, 0.0), (1.0, 1.0)])
+    assert a == b
+    assert hash(value_hash_key(a)) == hash(value_hash_key(b))
+    assert value_hash_key((a,)) == value_hash_key((b,))
+
+
+def test_plain_dataclasses_inside_a_frame_compare_by_value() -> None:
+    # a SensorFrame holding a ground raster (a plain frozen dataclass of arrays): == raised
+    # "truth value ... ambiguous" and hash "unhashable type"
+    from drivestack.ingest.maps.av2_ground import GroundHeightRaster
+
+    def raster(z: float) -> GroundHeightRaster:
+        return GroundHeightRaster(np.full((2, 2), z, np.float32), np.eye(2), np.zeros(2), 1.0)
+
+    def frame(z: float) -> SensorFrame:
+        return SensorFrame(timestamp_ns=0, ground_surface=raster(z))
+
+    assert frame(1.0) == frame(1.0) and hash(frame(1.0)) == hash(frame(1.0))
+    assert frame(1.0) != frame(2.0)
+
+
+def test_pickled_and_copied_structures_stay_read_only_values() -> None:
+    # PointCloud and SensorFrame could not be pickled or deep-copied (their read-only
+    # mappings), and every unpickled structure came back with writeable arrays
+    import copy
+    import pickle
+
+    cloud = PointCloud(
+        np.ones((3, 3)), frame="lidar", timestamp_ns=7, attributes={"intensity": np.ones(3)}
+    )
+    frame = SensorFrame(timestamp_ns=7, lidars={"top": cloud})
+    for made in (pickle.loads(pickle.dumps(frame)), copy.deepcopy(frame)):
+        assert made == frame
+        again = made.lidars["top"]
+        assert not again.xyz_m.flags.writeable
+        assert not again.attributes["intensity"].flags.writeable
+        with pytest.raises(TypeError):
+            again.attributes["x"] = np.ones(3)  # type: ignore[index]
+    boxes = pickle.loads(pickle.dumps(_boxes()))
+    assert boxes == _boxes() and not boxes.center_m.flags.writeable

@@ -245,3 +245,14 @@ def test_a_deep_copied_tracker_resumes_identically() -> None:
     first = step_all(tracker, range(4, 8))
     assert step_all(snapshot, range(4, 8)) == first
     assert first[-1] == [0, 1]
+
+
+def test_a_tracker_pickled_before_the_time_step_warning_resumes() -> None:
+    import pickle
+
+    tracker = _car_tracker()
+    _step(tracker, 1, [20.0, 0.0, 0.8, 4.5, 1.8, 1.5, 0.0])
+    state = tracker.__dict__
+    del state["_warned_time_step"]  # as a tracker pickled before the attribute existed
+    again = pickle.loads(pickle.dumps(tracker))
+    assert len(_step(again, 2, [20.0, 0.0, 0.8, 4.5, 1.8, 1.5, 0.0])) == 1

@@ -566,6 +566,10 @@ def uncovered_notes(
     return notes
 
 
+#: The manifest a drivestack replay writes beside its KITTI tracking result files
+#: (``drivestack replay --kitti-results DIR``): one run wrote every class's files.
+REPLAY_RESULTS_MANIFEST = "kitti_results.json"
+
 #: A result row further than this from every label of its class in its frame (bird's-eye
 #: centre distance in camera_rect, or image-box centre distance for 2D similarity) counts as
 #: "far" for :func:`far_from_labels_notes`.
@@ -583,11 +587,14 @@ def far_from_labels_notes(
     in frames that hold a label of the class, are almost all (at least 10 of them, over 95%)
     far from every such label of their frame: most likely boxes in another coordinate frame
     (LiDAR rather than camera_rect), which would otherwise score as all false positives
-    without a word. A wrong frame moves every class of a sequence, so a class is not noted
-    where another class's rows of the same sequence (10 or more) lie mostly near their
-    labels: its far rows are false positives (a detector that finds no pedestrian there),
-    not a frame mix-up. (Frames off by one are left to :func:`frame_offset_notes`: objects
-    move less than the 5 m in a frame.)"""
+    without a word. A wrong frame moves every class one writer wrote, so a class is not
+    noted where another class's rows of the same sequence (10 or more), written by the same
+    writer, lie mostly near their labels: its far rows are false positives (a detector that
+    finds no pedestrian there), not a frame mix-up. The same writer: the classes share the
+    sequence's file (``<DIR>/NNNN.txt``), or ``DIR`` holds a drivestack replay's results
+    (:data:`REPLAY_RESULTS_MANIFEST`); per-class files from elsewhere may come from different
+    tools. (Frames off by one are left to :func:`frame_offset_notes`: objects move less
+    than the 5 m in a frame.)"""
     counts = {
         cls: _far_row_counts(held, cls, ground_truth, similarity) for cls, held in results.items()
     }
@@ -596,6 +603,11 @@ def far_from_labels_notes(
         if similarity == "iou_2d"
         else f"{FAR_FROM_LABEL_M:g} m (bird's-eye centres, camera_rect x / z)"
     )
+    one_writer = (results_dir / REPLAY_RESULTS_MANIFEST).is_file()
+
+    def same_file(other: str, sequence: str) -> bool:
+        return result_file(results_dir, other, sequence) == result_file(results_dir, cls, sequence)
+
     notes = []
     for cls, by_sequence in counts.items():
         folder = class_folder(results_dir, cls) or results_dir
@@ -605,7 +617,7 @@ def far_from_labels_notes(
             if any(
                 _mostly_near(seqs.get(sequence, (0, 0)))
                 for other, seqs in counts.items()
-                if other != cls
+                if other != cls and (one_writer or same_file(other, sequence))
             ):
                 continue
             notes.append(

@@ -317,7 +317,16 @@ class FusedTracker:
         self.silent_camera_frames = {}
         self.camera_agreement = {"in_view": 0, "confirmed": 0}
 
-    def step(self, detections: Boxes3D, world_from_frame: SE3 | None = None) -> Tracks:
+    def step(
+        self,
+        detections: Boxes3D,
+        world_from_frame: SE3 | None = None,
+        *,
+        frame_fixed: bool | None = None,
+    ) -> Tracks:
+        """Fuse this frame's camera detections into ``detections``, then track them (the
+        inner :class:`~drivestack.tracking.tracker.Tracker`'s ``step``, ``world_from_frame``
+        and ``frame_fixed`` as it takes them)."""
         if detections.frame not in self.ego_frames:
             raise ValueError(
                 f"FusedTracker.step: the detections are in frame {detections.frame!r}, the "
@@ -346,7 +355,9 @@ class FusedTracker:
         self.camera_agreement["in_view"] += int(np.count_nonzero(visible))
         self.camera_agreement["confirmed"] += int(np.count_nonzero(visible & confirmed))
         # 2. track
-        tracks = self.tracker.step(replace(detections, score=score), world_from_frame)
+        tracks = self.tracker.step(
+            replace(detections, score=score), world_from_frame, frame_fixed=frame_fixed
+        )
         det_index = self.tracker.last_detection_index
         tracks = self._restore_identities(
             self._in_tracking_frame(detections, world_from_frame),
