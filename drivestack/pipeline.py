@@ -421,9 +421,11 @@ class Stack:
     (:func:`check_detections_in_ego`: the error names the transform that moves them there).
 
     ``missing_ego_pose`` (``"skip"`` or ``"track_in_ego_frame"``, else ``ValueError``): with
-    ``track_in_ego_frame`` a frame without a pose is tracked with the ego frame taken as fixed
-    (note ``"no ego pose: tracked in the ego frame"``); it applies to frames without
-    ``world_from_ego`` only, never to detections in another frame than the ego's. A sequence
+    ``track_in_ego_frame`` a frame without a pose is tracked with the detections' frame taken
+    as fixed (note ``"no ego pose: tracked in the ego frame"``, naming the detections' frame:
+    ``ego``, or the sensor frame a detector reports in); the tracks' velocities of such frames
+    are relative to that moving frame, whatever :attr:`velocities_over_ground` says for the
+    stack, and forecasts from them are not scored against world-frame labels. A sequence
     is tracked either in the world frame or in the ego frame, never a mix: when a pose
     appears or disappears from one step to the next, the tracker is reset (tracks restart, ids
     included) and the step's notes say so, rather than letting the "world" jump to the ego
@@ -547,7 +549,7 @@ class Stack:
             with_pose = world_from_frame is not None
             if not with_pose and compensate:  # no pose (_check_frame): track_in_ego_frame
                 world_from_frame = SE3.identity()
-                notes.append("no ego pose: tracked in the ego frame")
+                notes.append(f"no ego pose: tracked in the {detections.frame} frame")
             if self._tracked_frame is not None and detections.frame != self._tracked_frame:
                 self._reset_tracking()
                 notes.append(
@@ -563,7 +565,7 @@ class Stack:
                 notes.append(
                     "tracker reset: ego pose available again, tracking in the world frame"
                     if with_pose
-                    else "tracker reset: no ego pose, tracking in the ego frame"
+                    else f"tracker reset: no ego pose, tracking in the {detections.frame} frame"
                 )
             if self._tracker_takes_frame_fixed:  # told when its frame stands in for a fixed one
                 fixed = (compensate and with_pose) or detections.frame in (WORLD, MAP)

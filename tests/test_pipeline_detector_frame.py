@@ -213,7 +213,7 @@ def test_without_a_pose_the_advice_stays_and_the_policy_applies() -> None:
         SensorFrameDetector(), FiniteDifferenceTracker(), missing_ego_pose="track_in_ego_frame"
     )
     out = stack.step(drive_frame(0, posed=False))  # no pose: the sensor frame taken as fixed
-    assert out.notes == ("no ego pose: tracked in the ego frame",)
+    assert out.notes == ("no ego pose: tracked in the top frame",)
 
 
 def test_a_relative_velocity_tracker_takes_sensor_frame_boxes() -> None:

@@ -427,3 +427,15 @@ def test_a_tracker_taking_frame_fixed_is_told_when_its_frame_only_stands_in() ->
     assert tracker.given == [True, False]
     # trackers whose step does not take it are called as before
     assert Stack(StampedDetector(), FixedTracker(lambda d: d)).step(frame()).tracks is not None
+
+
+def test_a_frame_without_a_pose_names_the_frame_its_detections_are_tracked_in() -> None:
+    # detections in the sensor frame of a pose-less frame were said to be tracked "in the ego
+    # frame"
+    tracker = FrameFixedRecorder()
+    stack = Stack(
+        StampedDetector(box_frame="lidar"), tracker, missing_ego_pose="track_in_ego_frame"
+    )
+    out = stack.step(dataclasses.replace(frame(), world_from_ego=None))
+    assert "no ego pose: tracked in the lidar frame" in out.notes
+    assert tracker.given == [False]

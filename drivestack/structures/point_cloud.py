@@ -88,6 +88,12 @@ class PointCloud(ArrayValueEquality):
                 raise ValueError(
                     f"PointCloud.attributes[{name!r}] must be numeric, got {arr.dtype}"
                 )
+            if name == TIME_OFFSET_NS and arr.dtype.kind not in "iu":
+                raise ValueError(
+                    f"PointCloud.attributes[{name!r}] must hold whole nanoseconds (an integer "
+                    f"dtype), got {arr.dtype}: convert seconds with np.round(t * 1e9)"
+                    ".astype(np.int64) (a float offset was truncated when clouds were joined)"
+                )
             frozen[name] = read_only(arr, values)
         object.__setattr__(self, "attributes", MappingProxyType(frozen))
 
@@ -144,7 +150,8 @@ class PointCloud(ArrayValueEquality):
 
     def transformed(self, dst_from_src: SE3, dst_frame: str) -> PointCloud:
         """Coordinates mapped by ``dst_from_src`` (one :class:`SE3`, else ``TypeError``) into
-        ``dst_frame``; dtype kept."""
+        ``dst_frame``; dtype kept (a float32 cloud moved to map coordinates 4.5e6 m from the
+        origin keeps only ~0.5 m of resolution: move it in float64, or keep it local)."""
         require_single_se3(dst_from_src, "PointCloud.transformed dst_from_src")
         # (a move into a frame of the same name is allowed, unlike Boxes3D.transformed: a
         # sensor's frame at another time has its name, and past sweeps are moved into it)
@@ -153,17 +160,20 @@ class PointCloud(ArrayValueEquality):
 
     @staticmethod
     def concatenate(clouds: Iterable[PointCloud], *, common_attributes: bool = False) -> PointCloud:
-        """Join clouds of one frame with the same attribute names; time of the first, and the
-        others' ``time_offset_ns`` shifted to it (each point keeps its own time).
+        """Join clouds of one frame with the same attribute names and dtypes; time of the
+        first, and every point keeps its own time: the others' ``time_offset_ns`` are shifted
+        to it, and clouds of different times without per-point offsets get a
+        ``time_offset_ns`` column (int64 ns, their own time from the first's).
 
         ``common_attributes=True`` keeps only the attributes every cloud has instead (an
-        explicit choice to drop the others).
+        explicit choice to drop the others; point times are kept as above).
 
         Raises:
             ValueError: no clouds, clouds in different frames or of different coordinate
                 dtypes, or (unless ``common_attributes``) clouds whose attribute names differ,
-                named: drop or add them first (:meth:`with_attributes`); nothing is dropped
-                or cast silently.
+                or an attribute of different dtypes (uint8 intensity beside float32
+                reflectance), named: drop, add or cast them first (:meth:`with_attributes`);
+                nothing is dropped or cast silently.
             TypeError: an item that is not a ``PointCloud`` (naming its index).
         """
         clouds = parts_of(clouds, PointCloud, "PointCloud.concatenate")
@@ -194,20 +204,25 @@ class PointCloud(ArrayValueEquality):
                     "give every cloud the same attributes, or pass common_attributes=True "
                     "to keep only the shared ones"
                 )
+        for name in sorted(common - {TIME_OFFSET_NS}):
+            kinds = sorted({str(c.attributes[name].dtype) for c in clouds})
+            if len(kinds) != 1:
+                raise ValueError(
+                    f"PointCloud.concatenate: attribute {name!r} has different dtypes {kinds} "
+                    "in these clouds (e.g. raw 0..255 intensity beside 0..1 reflectance): cast "
+                    "or rescale it to one first (nothing is cast silently)"
+                )
         t0 = clouds[0].timestamp_ns
+        times_differ = any(c.timestamp_ns != t0 for c in clouds)
 
-        def column(name: str) -> np.ndarray:
-            values = [c.attributes[name] for c in clouds]
-            if name == TIME_OFFSET_NS:  # offsets from each cloud's own time, then from t0
-                values = [
-                    v.astype(np.int64) + (c.timestamp_ns - t0)
-                    for v, c in zip(values, clouds, strict=True)
-                ]
-            return np.concatenate(values)
+        def time_offsets(c: PointCloud) -> np.ndarray:
+            """``(N,)`` int64 each point's time from ``t0``: its own offset (0 without one)
+            plus its cloud's time from ``t0``."""
+            own = c.attributes.get(TIME_OFFSET_NS)
+            base = np.zeros(len(c), np.int64) if own is None else own.astype(np.int64)
+            return base + (c.timestamp_ns - t0)
 
-        return PointCloud(
-            np.concatenate([c.xyz_m for c in clouds]),
-            clouds[0].frame,
-            t0,
-            {k: column(k) for k in sorted(common)},
-        )
+        columns = {k: np.concatenate([c.attributes[k] for c in clouds]) for k in sorted(common)}
+        if TIME_OFFSET_NS in common or times_differ:
+            columns[TIME_OFFSET_NS] = np.concatenate([time_offsets(c) for c in clouds])
+        return PointCloud(np.concatenate([c.xyz_m for c in clouds]), clouds[0].frame, t0, columns)

@@ -8,7 +8,7 @@ import pytest
 
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
-from drivestack.structures.point_cloud import PointCloud
+from drivestack.structures.point_cloud import TIME_OFFSET_NS, PointCloud
 from drivestack.structures.tracks import Tracks
 
 ROWS = np.array([[0, 0, 0, 4, 2, 1.5, 0.0], [5, 0, 0, 4, 2, 1.5, 0.1], [9, 1, 0, 1, 1, 1, 0.2]])
@@ -113,3 +113,36 @@ def test_tracks_refuse_negative_counters():
     assert ok.hits.tolist() == [1, 2, 1]
     # counters not given default to zeros (unknown)
     assert Tracks(np.array([1, 2, 3]), b).age.tolist() == [0, 0, 0]
+
+
+def _cloud(t_ns: int, n: int = 2, **attributes: np.ndarray) -> PointCloud:
+    return PointCloud(np.zeros((n, 3), np.float32), "lidar", t_ns, attributes)
+
+
+def test_point_cloud_concatenate_refuses_an_attribute_of_two_dtypes():
+    # uint8 intensity 0..255 beside float32 reflectance 0..1 came back one float32 column
+    raw = _cloud(0, intensity=np.array([200, 10], np.uint8))
+    unit = _cloud(0, intensity=np.array([0.5, 0.1], np.float32))
+    with pytest.raises(ValueError, match=r"attribute 'intensity' has different dtypes"):
+        PointCloud.concatenate([raw, unit])
+    assert PointCloud.concatenate([raw, raw]).attributes["intensity"].dtype == np.uint8
+
+
+def test_point_cloud_concatenate_keeps_each_point_s_time():
+    # clouds 1 s apart without per-point offsets came back stamped with the first's time and
+    # no offsets: a second of motion lost
+    joined = PointCloud.concatenate([_cloud(0), _cloud(1_000_000_000)])
+    assert joined.timestamp_ns == 0
+    assert joined.attributes[TIME_OFFSET_NS].tolist() == [0, 0, 1_000_000_000, 1_000_000_000]
+    # clouds of one time and no offsets: no column is made up
+    assert TIME_OFFSET_NS not in PointCloud.concatenate([_cloud(5), _cloud(5)]).attributes
+    # own offsets are kept and shifted to the first cloud's time
+    a = _cloud(100, time_offset_ns=np.array([0, 10], np.int64))
+    b = _cloud(300, time_offset_ns=np.array([-5, 5], np.int64))
+    assert PointCloud.concatenate([a, b]).attributes[TIME_OFFSET_NS].tolist() == [0, 10, 195, 205]
+
+
+def test_point_cloud_time_offsets_must_be_whole_nanoseconds():
+    # float offsets [0.4, 0.9] were accepted, then truncated to [0, 0] when clouds were joined
+    with pytest.raises(ValueError, match=r"must hold whole nanoseconds"):
+        _cloud(0, time_offset_ns=np.array([0.4, 0.9]))
