@@ -54,7 +54,7 @@ NUMPY_TO_ROS: dict[str, int] = {v: k for k, v in ROS_DATATYPES.items()}
 # relative), ``time_stamp`` (nebula, uint32 ns relative), ``timestamp`` (Hesai, float64 s
 # absolute), ``offset_time`` (Livox, uint32 ns relative). Float values are seconds, integer
 # values nanoseconds; values above ~31 years are absolute (epoch) times and the header stamp
-# is subtracted.
+# is subtracted from them (value by value: a 0 beside them stays 0, the header's time).
 POINT_TIME_FIELDS: tuple[str, ...] = ("t", "time", "time_stamp", "timestamp", "offset_time")
 _ABSOLUTE_TIME_NS = 10**18
 #: the largest float per-point time (s) whose nanoseconds fit an int64
@@ -205,8 +205,11 @@ def _time_offset_ns(
         ns = np.rint(seconds * 1e9).astype(np.int64)
     else:
         ns = values.astype(np.int64)
-    if ns.size and int(ns.max()) > _ABSOLUTE_TIME_NS:
-        ns = ns - np.int64(stamp_ns)
+    # value by value: a 0 beside epoch stamps (a point without a time) stays at the header
+    # stamp instead of landing 50 years before it when the whole field was shifted
+    absolute = ns > _ABSOLUTE_TIME_NS
+    if absolute.any():
+        ns = np.where(absolute, ns - np.int64(stamp_ns), ns)
     return ns
 
 

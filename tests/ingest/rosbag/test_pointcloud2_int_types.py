@@ -58,7 +58,8 @@ def test_absolute_point_times_are_made_relative_when_some_points_hold_zero() -> 
     # A Hesai-style float64 ``timestamp`` field in seconds: point 0 holds 0 (no time), points 1
     # and 2 the epoch stamps 1_600_000_000.30 and .35 s. A field with a value above ~31 years
     # (1e18 ns) holds absolute times and the header stamp (1_600_000_000.25 s) is subtracted:
-    # points 1 and 2 fired 50 ms and 100 ms after it. (What the 0 becomes is not pinned here.)
+    # points 1 and 2 fired 50 ms and 100 ms after it. The rule is value by value: the 0 stays
+    # at the header stamp (the whole field was shifted, and the 0 read as 50 years before it)
     fields = [*_xyz_fields(), SimpleNamespace(name="timestamp", offset=16, datatype=8, count=1)]
     times = [0.0, 1_600_000_000.30, 1_600_000_000.35]
     data = b"".join(struct.pack("<fff4xd", float(i), 0.0, 0.0, t) for i, t in enumerate(times))
@@ -68,3 +69,4 @@ def test_absolute_point_times_are_made_relative_when_some_points_hold_zero() -> 
     assert offsets.dtype == np.int64
     # float64 seconds near 1.6e9 resolve to about 240 ns
     np.testing.assert_allclose(offsets[1:], [50_000_000, 100_000_000], atol=300)
+    assert offsets[0] == 0
