@@ -3,6 +3,7 @@ tests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,32 @@ def car_rows(frames: list[int], track_ids: list[int], scores: list[float]) -> Ki
         rotation_y_rad=np.zeros(n),
         score=np.array(scores, dtype=np.float64),
     )
+
+
+def track_rows(
+    frames: list[int],
+    ids: list[int],
+    x: list[float],
+    z: list[float],
+    yaw: list[float] | None = None,
+) -> KittiObjects:
+    """Car rows (score 1) with bottom centres ``(x, 1.5, z)``, size 1.5 1.6 4.0 and yaws
+    (default 0)."""
+    rows = car_rows(frames, ids, [1.0] * len(frames))
+    n = len(frames)
+    return replace(
+        rows,
+        location_m=np.column_stack([x, np.full(n, 1.5), z]),
+        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
+        rotation_y_rad=np.zeros(n) if yaw is None else np.array(yaw, dtype=np.float64),
+    )
+
+
+def detections_of(rows: KittiObjects, matched: list[bool]) -> np.ndarray:
+    """``(N, 7)`` detection boxes equal to the rows' boxes where matched, NaN elsewhere."""
+    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
+    box[~np.array(matched)] = np.nan
+    return box
 
 
 #: The shipped tracker configurations, and the KITTI one the real-run tests use.

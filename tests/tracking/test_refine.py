@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from drivestack.core.errors import ConfigError
-from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.tracking.config import (
     ClassTrackerConfig,
     OfflineRefineConfig,
@@ -22,36 +21,16 @@ from drivestack.tracking.refine import (
     nearest_yaw_branch,
     refine_track_boxes,
 )
-from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, car_rows, real_car_run
+from tests.tracking.result_rows import (
+    KITTI_TRACKER_CONFIG,
+    detections_of,
+    real_car_run,
+    track_rows,
+)
 
 NAN = float("nan")
 # tricube weight of a neighbour one frame away with a half window of 1 frame: (1 - 1/8)^3
 W1 = (7.0 / 8.0) ** 3
-
-
-def track_rows(
-    frames: list[int],
-    ids: list[int],
-    x: list[float],
-    z: list[float],
-    yaw: list[float] | None = None,
-) -> KittiObjects:
-    """Car rows with bottom centres ``(x, 1.5, z)``, size 1.5 1.6 4.0 and yaws (default 0)."""
-    rows = car_rows(frames, ids, [1.0] * len(frames))
-    n = len(frames)
-    return replace(
-        rows,
-        location_m=np.column_stack([x, np.full(n, 1.5), z]),
-        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
-        rotation_y_rad=np.zeros(n) if yaw is None else np.array(yaw),
-    )
-
-
-def detections_of(rows: KittiObjects, matched: list[bool]) -> np.ndarray:
-    """``(N, 7)`` detection boxes equal to the rows' boxes where matched, NaN elsewhere."""
-    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
-    box[~np.array(matched)] = NAN
-    return box
 
 
 def test_defaults_are_the_identity() -> None:

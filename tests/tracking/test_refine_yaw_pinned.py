@@ -10,44 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivestack.ingest.kitti_format import KittiObjects
 from drivestack.tracking.config import OfflineRefineConfig
 from drivestack.tracking.refine import refine_track_boxes
+from tests.tracking.result_rows import detections_of, track_rows
 
-NAN = float("nan")
 SMOOTH_YAW = OfflineRefineConfig(smooth_half_window_frames=2, smooth_degree=0, smooth_yaw=True)
-
-
-def track_rows(
-    frames: list[int],
-    ids: list[int],
-    x: list[float],
-    z: list[float],
-    yaw: list[float] | None = None,
-) -> KittiObjects:
-    """Car rows (score 1) with bottom centres ``(x, 1.5, z)``, size 1.5 1.6 4.0 and yaws
-    (default 0)."""
-    n = len(frames)
-    return KittiObjects(
-        frame=np.array(frames),
-        track_id=np.array(ids),
-        type_name=np.array(["Car"] * n),
-        truncation=np.zeros(n),
-        occlusion=np.zeros(n),
-        alpha_rad=np.zeros(n),
-        box2d_xyxy_px=np.zeros((n, 4)),
-        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
-        location_m=np.column_stack([x, np.full(n, 1.5), z]),
-        rotation_y_rad=np.zeros(n) if yaw is None else np.array(yaw, dtype=np.float64),
-        score=np.ones(n),
-    )
-
-
-def detections_of(rows: KittiObjects, matched: list[bool]) -> np.ndarray:
-    """``(N, 7)`` detection boxes equal to the rows' boxes where matched, NaN elsewhere."""
-    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
-    box[~np.array(matched)] = NAN
-    return box
 
 
 def test_a_constant_heading_is_kept_by_yaw_smoothing() -> None:

@@ -21,27 +21,10 @@ from drivestack.tracking.config import OfflineCrossClassConfig, OfflineStitchCon
 from drivestack.tracking.cross_class import cross_class_vetoed_tracks
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.stitch import stitch_tracks
+from tests.tracking.result_rows import car_rows
 
 NAN = float("nan")
 STITCH = OfflineStitchConfig(max_gap_frames=5, max_distance_m=2.0)
-
-
-def car_rows(frames: list[int], track_ids: list[int], scores: list[float]) -> KittiObjects:
-    """``N`` Car rows with the given frames, track ids and scores (unit boxes at (1, 1, 1))."""
-    n = len(frames)
-    return KittiObjects(
-        frame=np.array(frames),
-        track_id=np.array(track_ids),
-        type_name=np.array(["Car"] * n),
-        truncation=np.zeros(n),
-        occlusion=np.zeros(n),
-        alpha_rad=np.zeros(n),
-        box2d_xyxy_px=np.zeros((n, 4)),
-        hwl_m=np.ones((n, 3)),
-        location_m=np.ones((n, 3)),
-        rotation_y_rad=np.zeros(n),
-        score=np.array(scores, dtype=np.float64),
-    )
 
 
 # --- stitching --------------------------------------------------------------------------------
