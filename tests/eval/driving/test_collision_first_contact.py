@@ -18,7 +18,7 @@ from drivestack.sim.swept_collision import (
     swept_ego_agent_collisions,
 )
 from drivestack.sim.vehicle import BicycleState
-from drivestack.structures.labels import ObjectClass
+from tests.eval.driving._ego_history import ego_with_agents_history
 
 from .test_nuplan_metrics import ROAD, VEHICLE
 
@@ -52,25 +52,14 @@ def swept_history(
         )
         for k in range(1, n)
     ]
-    return SimHistory(
-        dt,
-        np.arange(n, dtype=np.int64) * round(dt * 1e9),
-        st.x_m,
-        st.y_m,
-        st.yaw_rad,
-        st.speed_mps,
-        st.acceleration_mps2,
-        st.steering_rad,
-        ego,
-        ("car",),
-        np.full(1, int(ObjectClass.CAR), dtype=np.int64),
-        agents,
-        np.tile(np.asarray(agent_vel, float), (n, 1, 1)),
-        valid,
-        np.stack(coll),
-        np.zeros(n - 1),
-        np.zeros(n - 1),
+    return ego_with_agents_history(
+        st,
         VEHICLE,
+        dt,
+        agents,
+        agent_velocity_mps=np.tile(np.asarray(agent_vel, float), (n, 1, 1)),
+        agent_ids=("car",),
+        collisions=np.stack(coll),
     )
 
 

@@ -24,9 +24,10 @@ from drivestack.eval.driving.nuplan import (
 )
 from drivestack.ingest.maps.synthetic import straight_road
 from drivestack.planning.reference_path import ReferencePath
-from drivestack.sim.runner import SimHistory, ego_agent_collisions
+from drivestack.sim.runner import SimHistory
 from drivestack.sim.vehicle import BicycleState, VehicleParams
 from drivestack.structures.labels import ObjectClass
+from tests.eval.driving._ego_history import ego_with_agents_history
 
 VEHICLE = VehicleParams()
 ROAD = straight_road(length_m=600.0, n_lanes=2, speed_limit_mps=15.0)
@@ -45,32 +46,8 @@ def _history(
     one standing agent of class ``agent_label`` (None: no agent)."""
     n = len(x_m)
     st = BicycleState.of(x_m, np.full(n, LANE_Y_M), 0.0, speed_mps, np.gradient(speed_mps, DT), 0.0)
-    ego_boxes = st.boxes(VEHICLE)
     agents = np.zeros((n, 0, 7)) if agent_boxes is None else agent_boxes[:, None, :]
-    valid = np.ones(agents.shape[:2], dtype=bool)
-    collisions = np.stack(
-        [ego_agent_collisions(ego_boxes[t], agents[t], valid[t]) for t in range(n)]
-    ).reshape(n, -1)
-    return SimHistory(
-        DT,
-        np.arange(n, dtype=np.int64) * 100_000_000,
-        st.x_m,
-        st.y_m,
-        st.yaw_rad,
-        st.speed_mps,
-        st.acceleration_mps2,
-        st.steering_rad,
-        ego_boxes,
-        tuple(f"a{i}" for i in range(agents.shape[1])),
-        np.full(agents.shape[1], int(agent_label), dtype=np.int64),
-        agents,
-        np.zeros((n, agents.shape[1], 2)),
-        valid,
-        collisions,
-        np.zeros(n - 1),
-        np.zeros(n - 1),
-        VEHICLE,
-    )
+    return ego_with_agents_history(st, VEHICLE, DT, agents, agent_label=agent_label)
 
 
 def test_the_weights_are_nuplans() -> None:
