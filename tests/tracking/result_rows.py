@@ -60,6 +60,47 @@ def detections_of(rows: KittiObjects, matched: list[bool]) -> np.ndarray:
     return box
 
 
+def make_run(
+    pieces: list[tuple[int, list[int], list[float], list[float]]],
+    coasting: set[tuple[int, int]] | None = None,
+    yaw: dict[int, float] | None = None,
+    n_frames: int = 12,
+    length: dict[int, float] | None = None,
+) -> SequenceRun:
+    """A run of tracks ``(id, frames, x, z)``: Car rows at ``(x, 1.5, z)``, size 1.5 1.6 4.0,
+    matched (score 1) except the ``(id, frame)`` rows in ``coasting``; ``hits`` counts each
+    track's matches so far; ``yaw`` and ``length`` per track id (default 0 and 4.0 m)."""
+    coasting = coasting or set()
+    ids = [t for t, frames, _, _ in pieces for _ in frames]
+    frames = [f for _, fs, _, _ in pieces for f in fs]
+    rows = car_rows(frames, ids, [1.0] * len(ids))
+    n = len(rows)
+    x = [v for _, _, xs, _ in pieces for v in xs]
+    z = [v for _, _, _, zs in pieces for v in zs]
+    matched = np.array([(t, f) not in coasting for t, f in zip(ids, frames, strict=True)])
+    hits = np.zeros(n, dtype=np.int64)
+    for t in set(ids):
+        sel = np.flatnonzero(np.array(ids) == t)
+        hits[sel] = np.cumsum(matched[sel])
+    rows = replace(
+        rows,
+        location_m=np.column_stack([x, np.full(n, 1.5), z]),
+        hwl_m=np.array([[1.5, 1.6, (length or {}).get(t, 4.0)] for t in ids]),
+        rotation_y_rad=np.array([(yaw or {}).get(t, 0.0) for t in ids]),
+        box2d_xyxy_px=np.tile([100.0, 100.0, 200.0, 200.0], (n, 1)),
+    )
+    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
+    box[~matched] = np.nan
+    return SequenceRun(
+        rows,
+        0.0,
+        n_frames,
+        hits=hits,
+        detection_score=np.where(matched, 1.0, np.nan),
+        detection_box=box,
+    )
+
+
 #: The shipped tracker configurations, and the KITTI one the real-run tests use.
 TRACKING_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "tracking"
 KITTI_TRACKER_CONFIG = TRACKING_CONFIGS / "kitti_pointrcnn.yaml"

@@ -19,50 +19,10 @@ from drivestack.tracking.config import (
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.offline import offline_result_rows
 from drivestack.tracking.stitch import chain_offsets, stitch_tracks
-from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, car_rows
+from tests.tracking.result_rows import KITTI_TRACKER_CONFIG, make_run
 
 NAN = float("nan")
 STITCH = OfflineStitchConfig(max_gap_frames=5, max_distance_m=2.0)
-
-
-def make_run(
-    pieces: list[tuple[int, list[int], list[float], list[float]]],
-    coasting: set[tuple[int, int]] | None = None,
-    yaw: dict[int, float] | None = None,
-    n_frames: int = 12,
-) -> SequenceRun:
-    """A run of tracks ``(id, frames, x, z)``: Car rows at ``(x, 1.5, z)``, size 1.5 1.6 4.0,
-    matched (score 1) except the ``(id, frame)`` rows in ``coasting``; ``hits`` counts each
-    track's matches so far; ``yaw`` per track id (default 0)."""
-    coasting = coasting or set()
-    ids = [t for t, frames, _, _ in pieces for _ in frames]
-    frames = [f for _, fs, _, _ in pieces for f in fs]
-    rows = car_rows(frames, ids, [1.0] * len(ids))
-    n = len(rows)
-    x = [v for _, _, xs, _ in pieces for v in xs]
-    z = [v for _, _, _, zs in pieces for v in zs]
-    matched = np.array([(t, f) not in coasting for t, f in zip(ids, frames, strict=True)])
-    hits = np.zeros(n, dtype=np.int64)
-    for t in set(ids):
-        sel = np.flatnonzero(np.array(ids) == t)
-        hits[sel] = np.cumsum(matched[sel])
-    rows = replace(
-        rows,
-        location_m=np.column_stack([x, np.full(n, 1.5), z]),
-        hwl_m=np.tile([1.5, 1.6, 4.0], (n, 1)),
-        rotation_y_rad=np.array([(yaw or {}).get(t, 0.0) for t in ids]),
-        box2d_xyxy_px=np.tile([100.0, 100.0, 200.0, 200.0], (n, 1)),
-    )
-    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
-    box[~matched] = NAN
-    return SequenceRun(
-        rows,
-        0.0,
-        n_frames,
-        hits=hits,
-        detection_score=np.where(matched, 1.0, NAN),
-        detection_box=box,
-    )
 
 
 def rows_of(run: SequenceRun, track_id: int) -> np.ndarray:

@@ -21,45 +21,13 @@ from drivestack.tracking.config import OfflineCrossClassConfig, OfflineStitchCon
 from drivestack.tracking.cross_class import cross_class_vetoed_tracks
 from drivestack.tracking.kitti_run import SequenceRun
 from drivestack.tracking.stitch import stitch_tracks
-from tests.tracking.result_rows import car_rows
+from tests.tracking.result_rows import car_rows, make_run
 
 NAN = float("nan")
 STITCH = OfflineStitchConfig(max_gap_frames=5, max_distance_m=2.0)
 
 
 # --- stitching --------------------------------------------------------------------------------
-
-
-def make_run(
-    pieces: list[tuple[int, list[int], list[float], list[float]]],
-    yaw: dict[int, float] | None = None,
-    length: dict[int, float] | None = None,
-    n_frames: int = 12,
-) -> SequenceRun:
-    """A run of tracks ``(id, frames, x, z)``, every row matched (score 1): Car rows at
-    ``(x, 1.5, z)``, size 1.5 1.6 and ``length`` per track id (default 4.0), ``yaw`` per track
-    id (default 0); ``hits`` counts each track's matches so far."""
-    ids = [t for t, frames, _, _ in pieces for _ in frames]
-    frames = [f for _, fs, _, _ in pieces for f in fs]
-    rows = car_rows(frames, ids, [1.0] * len(ids))
-    n = len(rows)
-    x = [v for _, _, xs, _ in pieces for v in xs]
-    z = [v for _, _, _, zs in pieces for v in zs]
-    hits = np.zeros(n, dtype=np.int64)
-    for t in set(ids):
-        sel = np.flatnonzero(np.array(ids) == t)
-        hits[sel] = np.arange(1, sel.size + 1)
-    rows = replace(
-        rows,
-        location_m=np.column_stack([x, np.full(n, 1.5), z]),
-        hwl_m=np.array([[1.5, 1.6, (length or {}).get(t, 4.0)] for t in ids]),
-        rotation_y_rad=np.array([(yaw or {}).get(t, 0.0) for t in ids]),
-        box2d_xyxy_px=np.tile([100.0, 100.0, 200.0, 200.0], (n, 1)),
-    )
-    box = np.column_stack([rows.location_m, rows.hwl_m, rows.rotation_y_rad])
-    return SequenceRun(
-        rows, 0.0, n_frames, hits=hits, detection_score=np.ones(n), detection_box=box
-    )
 
 
 # track 1 drives 1 m per frame along z in frames 0..4; track 2 starts at frame 7 where track 1's
