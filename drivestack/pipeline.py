@@ -122,11 +122,15 @@ class BoxTracker(Protocol):
 
 
 def _takes_keyword(function: object, name: str) -> bool:
-    """Whether ``function``'s signature has a parameter ``name`` (False when unreadable)."""
+    """Whether ``function`` takes a keyword ``name``: a parameter of that name, or
+    ``**kwargs`` (a wrapper passing them on); False when its signature is unreadable."""
     try:
-        return name in inspect.signature(function).parameters  # type: ignore[arg-type]
+        parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+    return name in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 @runtime_checkable
@@ -343,7 +347,8 @@ class StackConfig:
 
     ``missing_ego_pose``: what a tracker that compensates ego motion does with a frame that has
     no ego pose: ``skip`` the frame (a clear error, reported by replay) or
-    ``track_in_ego_frame`` (treat the ego frame as fixed for that frame, noted in the output).
+    ``track_in_ego_frame`` (track in the detections' frame taken as fixed for that frame,
+    noted in the output; see :class:`Stack`).
     ``prediction``: the forecast of the tracks (:class:`PredictionConfig`; needs ``tracking``),
     None: no prediction stage.
     """
@@ -465,11 +470,6 @@ class Stack:
             _tracker_velocities_over_ground(tracker)
         self.detector = detector
         self.tracker = tracker
-        # a tracker whose step takes frame_fixed (the built-in and fused ones) is told when
-        # the frame it tracks in only stands in for a fixed one
-        self._tracker_takes_frame_fixed = tracker is not None and _takes_keyword(
-            tracker.step, "frame_fixed"
-        )
         self.predictor = predictor
         self.config = config or {}
         self.missing_ego_pose: MissingEgoPose = check_missing_ego_pose(
@@ -567,7 +567,9 @@ class Stack:
                     if with_pose
                     else f"tracker reset: no ego pose, tracking in the {detections.frame} frame"
                 )
-            if self._tracker_takes_frame_fixed:  # told when its frame stands in for a fixed one
+            # a tracker whose step takes frame_fixed (the built-in and fused ones, wrappers
+            # passing **kwargs on) is told when its frame only stands in for a fixed one
+            if _takes_keyword(tracker.step, "frame_fixed"):
                 fixed = (compensate and with_pose) or detections.frame in (WORLD, MAP)
                 step: Callable[..., Tracks] = tracker.step
                 stepped = step(detections, world_from_frame, frame_fixed=fixed)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests._shared_data import REQUIRE_SHARED_DATA, missing_shared_data, shared_data_required
+
 # `make test` (and so CI) runs the property tests with a fixed seed so that a landing is
 # reproducible (it sets CI=1 unless CI is set); a bare `pytest` explores new examples each run
 # and keeps failures in .hypothesis/.
@@ -24,13 +26,9 @@ SHARED_DATA = Path(
 ).resolve()
 
 
-#: Set (``.ci/run`` sets it) to make a missing real-data folder an error rather than a skip
-#: of every real-data test: a CI machine without ``../shared`` would pass with them unrun.
-REQUIRE_SHARED_DATA = "DRIVESTACK_REQUIRE_SHARED_DATA"
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if os.environ.get(REQUIRE_SHARED_DATA) and not SHARED_DATA.is_dir():
+    # a CI machine without ../shared would pass with every real-data test unrun
+    if shared_data_required() and not SHARED_DATA.is_dir():
         raise pytest.UsageError(
             f"{REQUIRE_SHARED_DATA} is set but the real data folder is not there: "
             f"{SHARED_DATA} (set DRIVESTACK_SHARED_DATA to where it is)"
@@ -42,7 +40,7 @@ def shared_data() -> Path:
     """``../shared/data`` (real public driving data); the test is skipped when it is absent
     (an error at the start with ``DRIVESTACK_REQUIRE_SHARED_DATA`` set, as in CI)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder not found: {SHARED_DATA}")
+        missing_shared_data(f"real data folder not found: {SHARED_DATA}")
     return SHARED_DATA
 
 

@@ -439,3 +439,21 @@ def test_a_frame_without_a_pose_names_the_frame_its_detections_are_tracked_in() 
     out = stack.step(dataclasses.replace(frame(), world_from_ego=None))
     assert "no ego pose: tracked in the lidar frame" in out.notes
     assert tracker.given == [False]
+
+
+def test_a_tracker_wrapper_passing_kwargs_on_is_told_frame_fixed() -> None:
+    # a timing wrapper step(self, d, w=None, **kw) was never told, so a pose-less frame's
+    # tracks took their relative velocities for velocities over ground
+    inner = FrameFixedRecorder()
+
+    class Timed(FixedTracker):
+        velocities_over_ground = True
+
+        def step(
+            self, detections: Boxes3D, world_from_frame: SE3 | None = None, **kw: object
+        ) -> Tracks:  # type: ignore[override]
+            return inner.step(detections, world_from_frame, **kw)  # type: ignore[arg-type]
+
+    stack = Stack(StampedDetector(), Timed(lambda d: d), missing_ego_pose="track_in_ego_frame")
+    stack.step(dataclasses.replace(frame(), world_from_ego=None))
+    assert inner.given == [False]

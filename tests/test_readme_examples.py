@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._shared_data import missing_shared_data
+
 REPO = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
 
@@ -23,7 +25,7 @@ def test_the_readme_has_python_examples() -> None:
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_runs(code: str) -> None:
     if not (REPO.parent / "shared" / "data").is_dir():
-        pytest.skip("the README's examples read ../shared/data beside the checkout")
+        missing_shared_data("the README's examples read ../shared/data beside the checkout")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300

@@ -115,7 +115,9 @@ class ArrayValueEquality:
         return hash((type(self).__qualname__, keys))
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(vars(self))
+        # the fields only: cached properties (a map's drivable-area union, its STRtree) are
+        # rebuilt where needed rather than shipped to every worker
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
         proxied = [name for name, value in state.items() if isinstance(value, MappingProxyType)]
         for name in proxied:
             state[name] = dict(state[name])

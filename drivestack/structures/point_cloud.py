@@ -26,6 +26,7 @@ from drivestack.structures._checks import (
 INTENSITY = "intensity"
 RING = "ring"
 TIME_OFFSET_NS = "time_offset_ns"
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +95,12 @@ class PointCloud(ArrayValueEquality):
                     f"dtype), got {arr.dtype}: convert seconds with np.round(t * 1e9)"
                     ".astype(np.int64) (a float offset was truncated when clouds were joined)"
                 )
+            too_late = name == TIME_OFFSET_NS and arr.dtype == np.uint64 and arr.size
+            if too_late and int(arr.max()) > INT64_MAX:
+                raise ValueError(
+                    f"PointCloud.attributes[{name!r}] holds {int(arr.max())} ns, past "
+                    "int64 nanoseconds"
+                )
             frozen[name] = read_only(arr, values)
         object.__setattr__(self, "attributes", MappingProxyType(frozen))
 
@@ -159,7 +166,9 @@ class PointCloud(ArrayValueEquality):
         return replace(self, xyz_m=xyz, frame=dst_frame)
 
     @staticmethod
-    def concatenate(clouds: Iterable[PointCloud], *, common_attributes: bool = False) -> PointCloud:
+    def concatenate(
+        clouds: Iterable[PointCloud], *, common_attributes: bool = False, point_times: bool = True
+    ) -> PointCloud:
         """Join clouds of one frame with the same attribute names and dtypes; time of the
         first, and every point keeps its own time: the others' ``time_offset_ns`` are shifted
         to it, and clouds of different times without per-point offsets get a
@@ -167,6 +176,9 @@ class PointCloud(ArrayValueEquality):
 
         ``common_attributes=True`` keeps only the attributes every cloud has instead (an
         explicit choice to drop the others; point times are kept as above).
+        ``point_times=False`` makes no ``time_offset_ns`` column for clouds without one (a
+        caller that records each point's time otherwise, as the sweep accumulator's
+        ``sweep_age_s``); offsets the clouds have are still shifted.
 
         Raises:
             ValueError: no clouds, clouds in different frames or of different coordinate
@@ -175,6 +187,7 @@ class PointCloud(ArrayValueEquality):
                 reflectance), named: drop, add or cast them first (:meth:`with_attributes`);
                 nothing is dropped or cast silently.
             TypeError: an item that is not a ``PointCloud`` (naming its index).
+            OverflowError: a point's time from the first cloud's is past int64 nanoseconds.
         """
         clouds = parts_of(clouds, PointCloud, "PointCloud.concatenate")
         dtypes = sorted({str(c.xyz_m.dtype) for c in clouds})
@@ -220,9 +233,18 @@ class PointCloud(ArrayValueEquality):
             plus its cloud's time from ``t0``."""
             own = c.attributes.get(TIME_OFFSET_NS)
             base = np.zeros(len(c), np.int64) if own is None else own.astype(np.int64)
-            return base + (c.timestamp_ns - t0)
+            shift = c.timestamp_ns - t0
+            lo, hi = (int(base.min()), int(base.max())) if len(base) else (0, 0)
+            if lo + shift < INT64_MIN or hi + shift > INT64_MAX:
+                raise OverflowError(
+                    f"PointCloud.concatenate: points of the cloud at {c.timestamp_ns} ns lie "
+                    f"{lo + shift}..{hi + shift} ns from the first cloud's time {t0} ns, past "
+                    "int64 nanoseconds"
+                )
+            return base + np.int64(shift)
 
         columns = {k: np.concatenate([c.attributes[k] for c in clouds]) for k in sorted(common)}
-        if TIME_OFFSET_NS in common or times_differ:
+        has_offsets = any(TIME_OFFSET_NS in c.attributes for c in clouds)
+        if has_offsets or (times_differ and point_times):
             columns[TIME_OFFSET_NS] = np.concatenate([time_offsets(c) for c in clouds])
         return PointCloud(np.concatenate([c.xyz_m for c in clouds]), clouds[0].frame, t0, columns)

@@ -82,9 +82,10 @@ def track_kitti_sequence(
 ) -> SequenceRun:
     """Track one sequence from frame 0 to ``n_frames - 1`` (the tracker is reset first).
 
-    ``tracker`` may be any stage with ``Tracker``'s interface; one that re-scores the
-    detections it tracks exposes the ``(D,)`` scores of its last step as
-    ``last_detection_score``, and those become the rows' ``detection_score``.
+    ``tracker`` may be any stage with ``Tracker``'s interface, its ``step`` taking
+    ``frame_fixed`` (:class:`~drivestack.perception.fusion.fused_tracking.FusedTracker` too);
+    one that re-scores the detections it tracks exposes the ``(D,)`` scores of its last step
+    as ``last_detection_score``, and those become the rows' ``detection_score``.
     """
     tracker.reset()
     lidar_from_zup = lidar_from_camera_zup(calib)

@@ -23,6 +23,7 @@ from drivestack.commands._paths import (
     write_eval_metrics,
 )
 from drivestack.core.errors import DataError
+from tests._shared_data import missing_shared_data
 from tests.commands._eval_out_helpers import ANGLET, eval_2d, folders_2d
 
 ADCF = Path("argoverse2/sensor/val/adcf7d18-0510-35b0-a2fa-b4cea13a6d76")
@@ -165,7 +166,7 @@ def test_prediction_tells_settings_apart(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if not (shared_data / ANGLET).is_file():
-        pytest.skip(f"{ANGLET} not in the shared data")
+        missing_shared_data(f"{ANGLET} not in the shared data")
     out = tmp_path / "out"
     argv = ["eval", "prediction", "--dataset", "commonroad", "--root", str(shared_data / ANGLET)]
     argv += ["--out", str(out), "--quiet"]
@@ -187,7 +188,7 @@ def test_planning_tells_planners_apart(
 ) -> None:
     """Refused before any work: a crafted planning metrics.json of other planners."""
     if not (shared_data / ADCF).is_dir():
-        pytest.skip(f"{ADCF} not in the shared data")
+        missing_shared_data(f"{ADCF} not in the shared data")
     out = tmp_path / "out"
     out.mkdir()
     root = shared_data / ADCF

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drivestack.cli import main
+from tests._shared_data import missing_shared_data
 from tests.commands._eval_out_helpers import ANGLET, eval_2d, folders_2d
 
 
@@ -36,7 +37,7 @@ def test_prediction_leaves_the_users_data_alone(
     """The reviewer's case: eval prediction, which writes no folder, into a folder holding
     the user's data/: not refused, and data/ survives a rerun and --overwrite."""
     if not (shared_data / ANGLET).is_file():
-        pytest.skip(f"{ANGLET} not in the shared data")
+        missing_shared_data(f"{ANGLET} not in the shared data")
     notes = _user_data(tmp_path / "d")
     monkeypatch.chdir(tmp_path / "d")
     argv = ["eval", "prediction", "--dataset", "commonroad", "--root", str(shared_data / ANGLET)]

@@ -172,3 +172,15 @@ def test_merged_sweeps_are_the_usable_recent_past(
             assert np.all(ages_s <= max_age_ms / 1000.0 + 1e-6)
             kept = [*kept, t_ms][-(num_sweeps - 1) :]
             assert acc.num_past_sweeps == len(kept) <= num_sweeps - 1
+
+
+def test_an_attribute_of_another_kind_in_a_past_sweep_is_promoted_not_refused() -> None:
+    # a float32 intensity in a past sweep beside a uint8 one now: PointCloud.concatenate
+    # refuses two dtypes, and the detector raised mid-log; the accumulator promotes on purpose
+    acc = SweepAccumulator(AccumulateConfig(num_sweeps=2, max_sweep_age_s=1.0))
+    acc.step(_cloud(0, intensity=np.array([0.5], np.float32)), SE3.identity())
+    merged = acc.step(_cloud(100 * MS, intensity=np.array([200], np.uint8)), SE3.identity())
+    assert merged.attributes["intensity"].dtype == np.float32
+    assert sorted(merged.attributes["intensity"].tolist()) == [0.5, 200.0]
+    # each point's time is its sweep_age_s: no time_offset_ns column is made up
+    assert set(merged.attributes) == {"intensity", SWEEP_AGE_S}

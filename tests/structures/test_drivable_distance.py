@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 
 from drivestack.ingest.maps.synthetic import SYNTHETIC_MAP_BUILDERS
 from drivestack.structures.road_map import RoadMap
+from tests._shared_data import missing_shared_data
 
 from ._helpers import straight_lane
 
@@ -142,7 +143,7 @@ def real_map(request: pytest.FixtureRequest, shared_data: Path) -> RoadMap:
     name = str(request.param)
     relative, kind = _REAL_MAPS[name]
     if not (shared_data / relative).exists():
-        pytest.skip(f"{name}: {shared_data / relative} not found")
+        missing_shared_data(f"{name}: {shared_data / relative} not found")
     if name not in _LOADED:
         _LOADED[name] = _read(kind, shared_data / relative)
     return _LOADED[name]

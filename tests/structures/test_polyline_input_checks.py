@@ -23,6 +23,7 @@ from drivestack.structures.road_map import (
     project_to_polyline,
     resample_polyline,
 )
+from tests._shared_data import missing_shared_data
 
 LINE = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]])
 XYZ = np.array([[5.0, 1.0, 0.0], [15.0, -2.0, 0.0]])
@@ -176,7 +177,7 @@ def test_real_map_queries_refuse_xyz(shared_data: Path) -> None:
 
     path = shared_data / "opendrive_esmini" / "fabriksgatan.xodr"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        missing_shared_data(f"{path} not found")
     road_map = read_opendrive(path)
     lane = road_map.lane("0_0_1")
     xy = lane.centerline_m[[3, 5]]

@@ -187,3 +187,15 @@ def test_pickled_and_copied_structures_stay_read_only_values() -> None:
             again.attributes["x"] = np.ones(3)  # type: ignore[index]
     boxes = pickle.loads(pickle.dumps(_boxes()))
     assert boxes == _boxes() and not boxes.center_m.flags.writeable
+
+
+def test_a_pickled_road_map_leaves_its_cached_geometry_behind() -> None:
+    # cached properties (the drivable-area union, the lane index) went into every pickle and
+    # to every worker process
+    import pickle
+
+    road = straight_road()
+    fresh = len(pickle.dumps(road))
+    road.drivable_area  # noqa: B018 (builds and caches the union)
+    assert len(pickle.dumps(road)) == fresh
+    assert pickle.loads(pickle.dumps(road)) == road

@@ -146,3 +146,21 @@ def test_point_cloud_time_offsets_must_be_whole_nanoseconds():
     # float offsets [0.4, 0.9] were accepted, then truncated to [0, 0] when clouds were joined
     with pytest.raises(ValueError, match=r"must hold whole nanoseconds"):
         _cloud(0, time_offset_ns=np.array([0.4, 0.9]))
+
+
+def test_point_cloud_concatenate_keeps_offsets_of_one_time_and_refuses_overflow():
+    # clouds of one time where only one has offsets: common_attributes kept none of them
+    a = _cloud(7, time_offset_ns=np.array([5, 7], np.int64))
+    joined = PointCloud.concatenate([a, _cloud(7)], common_attributes=True)
+    assert joined.attributes[TIME_OFFSET_NS].tolist() == [5, 7, 0, 0]
+    # a point's time past int64 ns from the first cloud's: refused, not wrapped
+    late = _cloud(2**62, time_offset_ns=np.array([2**62, 0], np.int64))
+    with pytest.raises(OverflowError, match="past int64 nanoseconds"):
+        PointCloud.concatenate([_cloud(-(2**62), time_offset_ns=np.zeros(2, np.int64)), late])
+    with pytest.raises(ValueError, match="past int64 nanoseconds"):
+        _cloud(0, time_offset_ns=np.array([2**63, 0], np.uint64))
+    # point_times=False makes up no column for clouds without offsets
+    assert (
+        TIME_OFFSET_NS
+        not in PointCloud.concatenate([_cloud(0), _cloud(9)], point_times=False).attributes
+    )

@@ -114,7 +114,10 @@ class SweepAccumulator:
             moved = past.cloud.transformed(sensor_from_world @ past.world_from_sensor, cloud.frame)
             parts.append(_like(moved, cloud, age_s))
         self._past.append(_Sweep(cloud.timestamp_ns, world_from_sensor, cloud))
-        return PointCloud.concatenate(parts, common_attributes=True) if len(parts) > 1 else current
+        if len(parts) == 1:
+            return current
+        # each point's time is its sweep_age_s: no time_offset_ns column is made up
+        return PointCloud.concatenate(_promoted(parts), common_attributes=True, point_times=False)
 
     def _drop_unusable(self, timestamp_ns: int) -> None:
         """Drop the past sweeps at or after ``timestamp_ns`` (warning once until reset) and
@@ -162,6 +165,24 @@ class SweepAccumulator:
                 stacklevel=5,  # the caller of LidarDetector.step
             )
         self._past.clear()
+
+
+def _promoted(parts: list[PointCloud]) -> list[PointCloud]:
+    """``parts`` with each attribute they all have cast to NumPy's promotion of its dtypes
+    where they differ (an attribute :func:`_like` could not cast within its kind: a float
+    past intensity beside an integer current one becomes float)."""
+    common = set.intersection(*(set(p.attributes) for p in parts))
+    to: dict[str, np.dtype] = {}
+    for name in common:
+        dtypes = {p.attributes[name].dtype for p in parts}
+        if len(dtypes) > 1:
+            to[name] = np.result_type(*dtypes)
+    if not to:
+        return parts
+    return [
+        p.with_attributes(**{k: p.attributes[k].astype(d, copy=False) for k, d in to.items()})
+        for p in parts
+    ]
 
 
 def _like(moved: PointCloud, cloud: PointCloud, age_s: float) -> PointCloud:

@@ -16,6 +16,7 @@ from drivestack.sim.sensors import LIDAR_PRESETS, LidarModel, LidarPreset, Senso
 from drivestack.sim.sensors.lidar import MIN_SIGNAL_PER_M2, VLP32C_ELEVATIONS_DEG
 from drivestack.sim.sensors.scene import REFLECTIVITY, Material, SceneObject
 from drivestack.structures import Boxes3D, ObjectClass
+from tests._shared_data import missing_shared_data
 
 MOUNT = SE3.from_xyz_yaw([0.0, 0.0, 1.73], 0.0)
 
@@ -34,7 +35,7 @@ def test_vlp32_preset_is_the_vlp32c_table() -> None:
 def test_vlp32_preset_matches_nebulas_calibration(shared_data: Path) -> None:
     table = shared_data / "ros_bags/nebula_velodyne_ros2/calibration/VLP32.yaml"
     if not table.is_file():
-        pytest.skip(f"no {table}")
+        missing_shared_data(f"no {table}")
     vert = [float(v) for v in re.findall(r"vert_correction:\s*([-+\d.eE]+)", table.read_text())]
     assert len(vert) == 32
     np.testing.assert_allclose(

@@ -16,6 +16,7 @@ from drivestack.core.transforms import SE3
 from drivestack.sim.sensors import LIDAR_PRESETS, LidarModel, LidarPreset, SensorScene
 from drivestack.sim.sensors.lidar import KITTI_MAX_RANGE_M, MIN_SIGNAL_PER_M2
 from drivestack.sim.sensors.scene import REFLECTIVITY, Material, SceneObject
+from tests._shared_data import missing_shared_data
 
 #: one level beam, 0.01 deg columns: rays near azimuth 0 sample a wall ahead finely
 FLAT = LidarPreset("flat", (0.0,), 36000, 50.0)
@@ -97,7 +98,7 @@ def test_kitti_scans_end_at_80_m_for_every_surface(shared_data: Path) -> None:
     sensor (buildings, trees) reach 79-80 m and none lies beyond; the hdl64 preset's range."""
     scans = sorted((shared_data / "kitti_object/training/velodyne").glob("*.bin"))
     if not scans:
-        pytest.skip("no KITTI object scans in the shared data")
+        missing_shared_data("no KITTI object scans in the shared data")
     farthest, elevated_near_end = 0.0, 0
     for scan in scans:
         points = np.fromfile(scan, dtype=np.float32).reshape(-1, 4)

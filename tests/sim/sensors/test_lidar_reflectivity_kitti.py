@@ -14,6 +14,7 @@ from drivestack.kernels import points_in_boxes
 from drivestack.sim.sensors.lidar import MIN_SIGNAL_PER_M2
 from drivestack.sim.sensors.scene import REFLECTIVITY, Material
 from drivestack.structures import ObjectClass, SensorFrame
+from tests._shared_data import missing_shared_data
 
 VEHICLES = (int(ObjectClass.CAR), int(ObjectClass.VAN))
 
@@ -76,7 +77,7 @@ def test_reflectivities_and_detection_limit_match_kitti(shared_data: Path) -> No
 
     root = shared_data / "kitti_object"
     if not (root / "training/velodyne/000000.bin").is_file():
-        pytest.skip("no KITTI object scans")
+        missing_shared_data("no KITTI object scans")
     frames = [read_kitti_object_frame(root, k, load_images=False) for k in range(6)]
     rng_m, intensity, cos = (np.concatenate(a) for a in zip(*map(_road, frames), strict=True))
     near = (rng_m >= 3) & (rng_m < 20)
@@ -90,7 +91,7 @@ def test_reflectivities_and_detection_limit_match_kitti(shared_data: Path) -> No
 
     tracking = shared_data / "kitti_tracking"
     if not tracking.is_dir():
-        pytest.skip("no KITTI tracking scans")
+        missing_shared_data("no KITTI tracking scans")
     cars = [
         _vehicles(read_kitti_tracking_frame(tracking, "0000", k, load_images=False))
         for k in list_kitti_tracking_frames(tracking, "0000")[::8]
