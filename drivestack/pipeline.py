@@ -151,7 +151,9 @@ class Predictor(Protocol):
     ``step`` returns one :class:`~drivestack.prediction.forecast.Forecast` (anything else is a
     ``TypeError``) with one row per track, in ``tracks``' order, its boxes in the tracks'
     frame at this step's time (a fixed snapshot of that frame: a forecast step ``k`` is where
-    the object is expected at ``timestamp_ns + k * dt_s``, in the frame as it was now).
+    the object is expected at ``timestamp_ns + k * dt_s``, in the frame as it was now); a
+    forecast that states its ``frame`` or ``timestamp_ns`` must state the tracks' (the
+    built-in forecasts do; None: not stated).
     """
 
     def reset(self) -> None: ...
@@ -596,6 +598,14 @@ class Stack:
                 Forecast,
                 self.predictor.step(tracks, world_from_frame if compensate else None),
             )
+            said = (forecast.frame, forecast.timestamp_ns)
+            if said[0] not in (None, tracks.frame) or said[1] not in (None, tracks.timestamp_ns):
+                raise StageOutputError(
+                    f"Stack: the predictor {type(self.predictor).__name__}.step returned a "
+                    f"forecast in frame {forecast.frame!r} at {forecast.timestamp_ns} ns for "
+                    f"tracks in frame {tracks.frame!r} at {tracks.timestamp_ns} ns (a forecast "
+                    "is in its tracks' frame, from their time)"
+                )
             if forecast.boxes.shape[0] != len(tracks):
                 raise StageOutputError(
                     f"Stack: the predictor {type(self.predictor).__name__}.step returned "

@@ -276,8 +276,33 @@ def test_a_forecast_in_world_coordinates_is_refused() -> None:
         world_from_ego=SE3.from_xyz_yaw([100.0, 0.0, 0.0], 0.0),
     )
     stack = Stack(StampedDetector(), car_tracker(), predictor=WorldPredictor((0.0, 0.0)))
-    with pytest.raises(ValueError, match=r"WorldPredictor.step .* lies 100.00 m from the track"):
+    # the forecast says its frame: refused by it
+    with pytest.raises(
+        ValueError, match=r"WorldPredictor.step returned a forecast in frame 'world'"
+    ):
         stack.step(posed)
+
+    class UnstatedWorldPredictor(WorldPredictor):
+        def step(self, tracks: Tracks, world_from_frame: SE3 | None = None) -> Forecast:
+            made = super().step(tracks, world_from_frame)
+            return dataclasses.replace(made, frame=None, timestamp_ns=None)
+
+    # one that does not say: refused by where its step 0 lies
+    stack = Stack(StampedDetector(), car_tracker(), predictor=UnstatedWorldPredictor((0.0, 0.0)))
+    with pytest.raises(
+        ValueError, match=r"UnstatedWorldPredictor.step .* lies 100.00 m from the track"
+    ):
+        stack.step(posed)
+
+
+def test_built_in_forecasts_state_their_agents_frame_and_time() -> None:
+    # a Forecast carried neither: a planner handed one could not check it
+    boxes = Boxes3D.from_array7(ROW, EGO, T_NS, label=[1], score=[0.9])
+    made = constant_velocity_forecast(boxes, 1.0, 0.1)
+    assert (made.frame, made.timestamp_ns) == (EGO, T_NS)
+    assert made == constant_velocity_forecast(boxes, 1.0, 0.1)
+    with pytest.raises(TypeError, match=r"Forecast\.frame"):
+        dataclasses.replace(made, frame="")
 
 
 def test_the_built_in_predictors_start_at_their_tracks() -> None:

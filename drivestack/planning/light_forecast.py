@@ -41,6 +41,7 @@ forecast is returned as given.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -165,7 +166,7 @@ def clip_forecast(forecast: Forecast, travel_m: dict[int, float]) -> Forecast:
         boxes[i, j:, :2] = stop_xy
         boxes[i, j:, 6] = boxes[i, j - 1, 6]
         speed[i, j:] = 0.0
-    return Forecast(forecast.dt_s, boxes, speed) if copied else forecast
+    return replace(forecast, boxes=boxes, speed_mps=speed) if copied else forecast
 
 
 def stop_forecasts_at_lights(

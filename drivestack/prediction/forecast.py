@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from drivestack.core.arrays import read_only
 from drivestack.core.transforms import wrap_angle
+from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
 from drivestack.structures.labels import ObjectClass
 from drivestack.structures.road_map import Lane, RoadMap, interpolate_polyline, polyline_stations
@@ -41,8 +42,8 @@ CLASS_GROUPS: dict[str, tuple[ObjectClass, ...]] = {
 LANE_FOLLOWERS: frozenset[int] = frozenset(int(c) for c in VEHICLE_CLASSES)
 
 
-@dataclass(frozen=True)
-class Forecast:
+@dataclass(frozen=True, eq=False)
+class Forecast(ArrayValueEquality):
     """Future boxes of ``A`` agents at times ``k * dt_s``, ``k = 0..T`` (0: the observed state).
 
     Attributes:
@@ -56,6 +57,13 @@ class Forecast:
             :func:`lane_following_forecast` the speed signed along the box heading for lane
             followers (negative when reversing).
 
+        frame: the frame the boxes are in (the agents' ``Boxes3D.frame``), None when the
+            producer did not say (a forecast read from an older log); the built-in
+            forecasts take their agents'.
+        timestamp_ns: the time of step 0 (the agents' ``Boxes3D.timestamp_ns``), None as
+            ``frame``. The :class:`~drivestack.pipeline.Stack` refuses a forecast whose frame
+            or time is given and differs from its tracks'.
+
     Both arrays are kept read-only (the caller's writeable arrays copied first).
 
     Raises:
@@ -67,6 +75,8 @@ class Forecast:
     dt_s: float
     boxes: np.ndarray  # (A, T+1, 7)
     speed_mps: np.ndarray  # (A, T+1), see the class docstring for its sign
+    frame: str | None = None
+    timestamp_ns: int | None = None
 
     def __post_init__(self) -> None:
         dt = self.dt_s
@@ -97,6 +107,15 @@ class Forecast:
         if boxes.size and bool((boxes[..., 3:6] < 0).any()):
             raise ValueError(
                 "Forecast.boxes has negative sizes (columns 3:6: length, width, height)"
+            )
+        if self.frame is not None and (not isinstance(self.frame, str) or not self.frame):
+            raise TypeError(f"Forecast.frame must be a frame name or None, got {self.frame!r}")
+        stamp = self.timestamp_ns
+        if stamp is not None and (
+            isinstance(stamp, bool) or not isinstance(stamp, int | np.integer)
+        ):
+            raise TypeError(
+                f"Forecast.timestamp_ns must be an int of ns or None, got {type(stamp).__name__}"
             )
         # frozen as every stage output: a copy of the caller's writeable arrays, read-only
         object.__setattr__(self, "boxes", read_only(boxes, boxes))
@@ -149,7 +168,7 @@ def constant_velocity_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -
     boxes[:, :, 0] += agents.velocity_mps[:, None, 0] * t[None]
     boxes[:, :, 1] += agents.velocity_mps[:, None, 1] * t[None]
     speed = np.repeat(np.linalg.norm(agents.velocity_mps, axis=1)[:, None], n_steps + 1, axis=1)
-    return Forecast(dt_s, boxes, speed)
+    return Forecast(dt_s, boxes, speed, agents.frame, agents.timestamp_ns)
 
 
 @dataclass(frozen=True)
@@ -304,7 +323,7 @@ def lane_following_forecast(
         boxes[match.index, :, 0:2] = pos
         boxes[match.index, :, 6] = yaw
         speeds[match.index] = match.speed_mps
-    return Forecast(dt_s, boxes, speeds)
+    return replace(forecast, boxes=boxes, speed_mps=speeds)
 
 
 def check_lane_arguments(

@@ -31,7 +31,7 @@ def stationary_forecast(agents: Boxes3D, horizon_s: float, dt_s: float) -> Forec
     check_agents(agents, "stationary_forecast")
     n_steps = forecast_steps(horizon_s, dt_s)
     boxes = np.repeat(agents.to_array7()[:, None, :], n_steps + 1, axis=1)
-    return Forecast(dt_s, boxes, np.zeros(boxes.shape[:2]))
+    return Forecast(dt_s, boxes, np.zeros(boxes.shape[:2]), agents.frame, agents.timestamp_ns)
 
 
 def ctrv_forecast(
@@ -95,7 +95,8 @@ def ctrv_forecast(
     boxes = np.repeat(agents.to_array7()[:, None, :], n_steps + 1, axis=1)
     boxes[:, :, 0:2] += dxy
     boxes[:, :, 6] = wrap_angle(boxes[:, :, 6] + turned)
-    return Forecast(dt_s, boxes, np.repeat(speed[:, None], n_steps + 1, axis=1))
+    speeds = np.repeat(speed[:, None], n_steps + 1, axis=1)
+    return Forecast(dt_s, boxes, speeds, agents.frame, agents.timestamp_ns)
 
 
 def _arc_displacement(
