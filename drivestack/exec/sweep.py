@@ -169,7 +169,7 @@ def keys_the_scenario_files_sweep(
     the values the file set beside it (a case's speed limit, its target's station) no longer
     match them."""
     from drivestack.config.strict import load_yaml
-    from drivestack.sim.scenario import unit_twin
+    from drivestack.sim.scenario import own_sweep_keys, unit_twin
 
     swept = {p.key for p in spec.params}
     out: dict[str, list[str]] = {}
@@ -177,30 +177,13 @@ def keys_the_scenario_files_sweep(
         if not source.endswith((".yaml", ".yml")):
             continue  # OpenSCENARIO, CommonRoad, AV2 logs: no sweep of their own
         try:
-            own = _own_sweep_keys(load_yaml(source))
+            own = own_sweep_keys(load_yaml(source))
         except (ConfigError, OSError, AttributeError, TypeError):
             continue  # loaded once already: a file that changed since is not this note's job
         for key in sorted(swept):
             if key in own or unit_twin(key) in own:
                 out.setdefault(key, []).append(source)
     return out
-
-
-def _own_sweep_keys(data: Any) -> set[str]:
-    """The dotted keys a scenario file's ``sweep:`` sets (its cases', grid's and random
-    ranges'; not ``name``); empty for anything without such a block."""
-    sweep = data.get("sweep") if isinstance(data, dict) else None
-    if not isinstance(sweep, dict):
-        return set()
-    own: set[str] = set()
-    for case in sweep.get("cases") or []:
-        if isinstance(case, dict):
-            own |= {str(k) for k in case if k != "name"}
-    grid, rand = sweep.get("grid"), sweep.get("random")
-    for keys in (grid, rand.get("ranges") if isinstance(rand, dict) else None):
-        if isinstance(keys, dict):
-            own |= {str(k) for k in keys}
-    return own
 
 
 def scenario_variants(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from drivestack.core.arrays import read_only
+from drivestack.core.time import check_timestamp_ns
 from drivestack.core.transforms import wrap_angle
 from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures.boxes import Boxes3D, require_boxes3d
@@ -110,13 +111,8 @@ class Forecast(ArrayValueEquality):
             )
         if self.frame is not None and (not isinstance(self.frame, str) or not self.frame):
             raise TypeError(f"Forecast.frame must be a frame name or None, got {self.frame!r}")
-        stamp = self.timestamp_ns
-        if stamp is not None and (
-            isinstance(stamp, bool) or not isinstance(stamp, int | np.integer)
-        ):
-            raise TypeError(
-                f"Forecast.timestamp_ns must be an int of ns or None, got {type(stamp).__name__}"
-            )
+        if self.timestamp_ns is not None:
+            check_timestamp_ns(self.timestamp_ns, argument="Forecast.timestamp_ns")
         # frozen as every stage output: a copy of the caller's writeable arrays, read-only
         object.__setattr__(self, "boxes", read_only(boxes, boxes))
         object.__setattr__(self, "speed_mps", read_only(speed, speed))

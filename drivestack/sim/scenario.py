@@ -234,6 +234,24 @@ def unit_twin(key: str) -> str | None:
     return None if twin is None else f"{head}.{twin}" if head else twin
 
 
+def own_sweep_keys(data: Any) -> set[str]:
+    """The dotted keys a scenario file's ``sweep:`` sets (its cases', grid's and random
+    ranges'; not ``name``; the format :func:`_expand` reads, taken leniently: a mapping
+    of another shape gives no key); empty for anything without such a block."""
+    sweep = data.get("sweep") if isinstance(data, dict) else None
+    if not isinstance(sweep, dict):
+        return set()
+    own: set[str] = set()
+    for case in sweep.get("cases") or []:
+        if isinstance(case, dict):
+            own |= {str(k) for k in case if k != "name"}
+    grid, rand = sweep.get("grid"), sweep.get("random")
+    for keys in (grid, rand.get("ranges") if isinstance(rand, dict) else None):
+        if isinstance(keys, dict):
+            own |= {str(k) for k in keys}
+    return own
+
+
 def set_dotted(data: dict[str, Any], dotted: str, value: object, path: str) -> None:
     """Set the sweep key ``dotted`` (``ego.speed_kph``, ``agents.0.station_m``) in the raw
     scenario mapping ``data``; ``ConfigError`` naming ``sweep.<key>`` when it does not exist.

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from drivestack.core.arrays import dtype_message, is_kernel_float, read_only
+from drivestack.core.time import INT64_MAX, INT64_MIN
 from drivestack.core.transforms import SE3, require_single_se3
 from drivestack.core.value_equality import ArrayValueEquality
 from drivestack.structures._checks import (
@@ -26,7 +27,6 @@ from drivestack.structures._checks import (
 INTENSITY = "intensity"
 RING = "ring"
 TIME_OFFSET_NS = "time_offset_ns"
-INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,6 +234,8 @@ class PointCloud(ArrayValueEquality):
             own = c.attributes.get(TIME_OFFSET_NS)
             base = np.zeros(len(c), np.int64) if own is None else own.astype(np.int64)
             shift = c.timestamp_ns - t0
+            if shift == 0:  # int64 already: nothing can overflow
+                return base
             lo, hi = (int(base.min()), int(base.max())) if len(base) else (0, 0)
             if lo + shift < INT64_MIN or hi + shift > INT64_MAX:
                 raise OverflowError(
@@ -243,7 +245,10 @@ class PointCloud(ArrayValueEquality):
                 )
             return base + np.int64(shift)
 
-        columns = {k: np.concatenate([c.attributes[k] for c in clouds]) for k in sorted(common)}
+        columns = {
+            k: np.concatenate([c.attributes[k] for c in clouds])
+            for k in sorted(common - {TIME_OFFSET_NS})  # (made below, shifted to t0)
+        }
         has_offsets = any(TIME_OFFSET_NS in c.attributes for c in clouds)
         if has_offsets or (times_differ and point_times):
             columns[TIME_OFFSET_NS] = np.concatenate([time_offsets(c) for c in clouds])

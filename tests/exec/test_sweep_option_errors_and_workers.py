@@ -134,7 +134,7 @@ def test_unit_twins_of_dotted_keys() -> None:
 
 def test_the_own_sweep_keys_of_odd_files_are_none() -> None:
     # a file changed since it was loaded (sweep a list) made the whole fleet an AttributeError
-    from drivestack.exec.sweep import _own_sweep_keys
+    from drivestack.sim.scenario import own_sweep_keys as _own_sweep_keys
 
     assert _own_sweep_keys({"sweep": [1, 2]}) == set()
     assert _own_sweep_keys({"sweep": {"random": [1]}, "x": 1}) == set()

@@ -598,16 +598,8 @@ def far_from_labels_notes(
     counts = {
         cls: _far_row_counts(held, cls, ground_truth, similarity) for cls, held in results.items()
     }
-    unit = (
-        f"{FAR_FROM_LABEL_PX:g} px (image-box centres)"
-        if similarity == "iou_2d"
-        else f"{FAR_FROM_LABEL_M:g} m (bird's-eye centres, camera_rect x / z)"
-    )
+    reach, unit = _far_reach(similarity)
     one_writer = (results_dir / REPLAY_RESULTS_MANIFEST).is_file()
-
-    def same_file(other: str, sequence: str) -> bool:
-        return result_file(results_dir, other, sequence) == result_file(results_dir, cls, sequence)
-
     notes = []
     for cls, by_sequence in counts.items():
         folder = class_folder(results_dir, cls) or results_dir
@@ -617,17 +609,29 @@ def far_from_labels_notes(
             if any(
                 _mostly_near(seqs.get(sequence, (0, 0)))
                 for other, seqs in counts.items()
-                if other != cls and (one_writer or same_file(other, sequence))
+                if other != cls
+                and (
+                    one_writer
+                    or result_file(results_dir, other, sequence)
+                    == result_file(results_dir, cls, sequence)
+                )
             ):
                 continue
             notes.append(
                 f"{folder / f'{sequence}.txt'}: {n_far} of {n_rows} {cls} row(s) in "
-                f"labelled frames are more than {unit} from every {cls} label of "
+                f"labelled frames are more than {reach:g} {unit} from every {cls} label of "
                 "their frame: check that the boxes are in the rectified camera frame "
                 "(x right, y down, z forward; location the bottom centre) and that frames "
                 "are numbered from 0"
             )
     return notes
+
+
+def _far_reach(similarity: str) -> tuple[float, str]:
+    """How far a row may lie from a label and still be near it, and the unit it is in."""
+    if similarity == "iou_2d":
+        return FAR_FROM_LABEL_PX, "px (image-box centres)"
+    return FAR_FROM_LABEL_M, "m (bird's-eye centres, camera_rect x / z)"
 
 
 def _mostly_near(counts: tuple[int, int]) -> bool:
@@ -655,11 +659,10 @@ def _far_row_counts(
         if similarity == "iou_2d":
             row_xy = rows.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
             label_xy = labels.box2d_xyxy_px.reshape(-1, 2, 2).mean(axis=1)
-            reach = FAR_FROM_LABEL_PX
         else:
             row_xy = rows.location_m[:, [0, 2]]
             label_xy = labels.location_m[:, [0, 2]]
-            reach = FAR_FROM_LABEL_M
+        reach, _ = _far_reach(similarity)
         near = _near_labels(row_xy, rows.frame, label_xy, labels.frame, reach)
         out[sequence] = (int((~near).sum()), len(rows))
     return out
