@@ -127,8 +127,10 @@ def _polygons(boxes: np.ndarray) -> np.ndarray:
 
 
 def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
-    """One event per new ego-agent contact (the first tick of each contact episode), typed
-    at the first-contact instant in ``(t_{k-1}, t_k]``
+    """One event per agent the ego touches: its first contact only (nuPlan's
+    ``_find_new_collisions``: "ego can only collide with an agent once in the scenario", a
+    collided track is left out from then on, so touching it again later is no new collision),
+    typed at the first-contact instant in ``(t_{k-1}, t_k]``
     (:func:`~drivestack.sim.swept_collision.history_first_contact`): the ego's and the agent's
     poses and speeds interpolated there, so a head-on pass caught between two ticks is the
     ego's active front hit it was, not the rear contact the tick's poses after the pass show.
@@ -143,7 +145,9 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
     """:func:`classify_collisions` of a history already checked."""
     events = []
     coll = history.collisions
-    start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
+    # each agent's first contact tick (a later contact with it is no new collision)
+    before = np.logical_or.accumulate(coll, axis=0)
+    start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), before[:-1]])
     for tick, j in zip(*np.nonzero(start), strict=True):
         # classified where the footprints first touched (between the ticks for a contact the
         # swept test caught there), not at the tick's own poses, which may be after the pass
