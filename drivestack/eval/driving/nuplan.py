@@ -153,9 +153,13 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
         # swept test caught there), not at the tick's own poses, which may be after the pass
         c = first_contact_state(history, int(tick), int(j))
         ego, agent, ego_v, agent_vel = c.ego_box, c.agent_box, c.ego_speed_mps, c.agent_velocity_mps
-        ego_vel = ego_v * np.array([np.cos(ego[6]), np.sin(ego[6])])
-        rel = float(np.linalg.norm(ego_vel - agent_vel))
-        bearing = bearing_from_ego_rad(ego, agent)
+        heading = np.array([np.cos(ego[6]), np.sin(ego[6])])
+        rel = float(np.linalg.norm(ego_v * heading - agent_vel))
+        # behind: seen from the ego's rear axle (nuPlan's is_agent_behind(ego.rear_axle, ..)),
+        # not from its box centre
+        rear_axle = ego.copy()
+        rear_axle[:2] = ego[:2] - history.vehicle.center_offset_m * heading
+        bearing = bearing_from_ego_rad(rear_axle, agent)
         # stopped = |speed| at or below the threshold (nuPlan's speeds are magnitudes): a
         # reversing ego is moving, not stopped
         if abs(ego_v) <= STOPPED_SPEED_MPS:
