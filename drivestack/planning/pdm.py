@@ -35,7 +35,10 @@ PDM step, as numbered array steps:
      speed limit, comfort) over the scoring horizon;
   6. take the best; totals within ``SCORE_TIE_TOLERANCE`` of it tie, and a tie goes to the
      smallest lateral offset (:func:`choose_proposal`: with nothing in the way the ego keeps
-     to the route's centreline). Brake instead (:func:`stop_reason`, ``debug.stop_reason``):
+     to the route's centreline); an offset that moves the ego off the one it holds, other
+     than towards the centreline, must gain more than ``offset_switch_margin`` unless it is
+     cleaner (:func:`hold_offset`: no swerving out and back for a few per cent of progress
+     from one frame's forecast). Brake instead (:func:`stop_reason`, ``debug.stop_reason``):
      as hard as allowed (``emergency_decel_mps2``, ``debug.emergency``) when every proposal
      collides, or when no proposal both avoids collisions and stays on the drivable area (its
      total, and so every total, is 0: no proposal is admissible, and proposal 0 is never taken
@@ -55,8 +58,9 @@ PDM step, as numbered array steps:
 
 An agent whose footprint already overlaps the ego's at the observation (k = 0: a collision in
 progress, or a ghost track of the ego's own returns) is treated alike by both planners: unless
-it is behind the ego (its centre more than 150 degrees off the ego's heading, nuPlan's rule, so
-it is running into the ego), it is an obstacle the ego is in contact with: the ego brakes to
+it is behind the ego (its centre more than 150 degrees off the ego's heading seen from the
+ego's box centre: nuPlan's angle, though nuPlan's evaluation and drivestack's look from the
+rear axle, :mod:`~drivestack.eval.driving.nuplan`; so it is running into the ego), it is an obstacle the ego is in contact with: the ego brakes to
 a stop and does not drive on while it overlaps (from speed the ego may pass through it while
 braking; once it is behind, it no longer counts). PDM counts every proposal that moves while
 still overlapping it as colliding, whatever the bearing at later steps (an agent driven
@@ -206,6 +210,17 @@ class PDMParams:
     # stop sign's line (speed under 0.1 m/s, front within the no_stop_sign_violation metric's
     # STOP_WINDOW_M = 3 m before the line, whatever idm.min_gap_m) before it goes on
     stop_sign_dwell_s: float = STOP_SIGN_DWELL_S
+    # PDMPlanner only: a proposal that moves the ego off the offset it holds (the last proposal
+    # driven; at the start, or after braking, the ego's own offset), other than towards the
+    # route's centreline, is taken only when it scores more than this (totals 0..1) above the
+    # best proposal at the held offset or inside it: the plan does not swerve out and back for
+    # a few per cent of progress from one frame's forecast (a perceived pedestrian's noisy
+    # velocity; :func:`hold_offset`).
+    # 0.02 is about 6 % of progress (weight 5/16). Never held: a move towards the centreline,
+    # a move to a proposal that avoids collisions, stays on the drivable area, keeps its time
+    # to collision and is comfortable from one that does not, and the own-lane proposals of a
+    # route asking for a lane change
+    offset_switch_margin: float = 0.02
 
     def __post_init__(self) -> None:
         for name in ("dt_s", "horizon_s", "score_horizon_s", "emergency_decel_mps2"):
@@ -256,6 +271,7 @@ class PDMParams:
                 f"braking), got {self.speed_limit_decel_mps2!r}"
             )
         check_number("PDMParams.stop_sign_dwell_s", self.stop_sign_dwell_s, at_least=0.0)
+        check_number("PDMParams.offset_switch_margin", self.offset_switch_margin, at_least=0.0)
         if self.light_stop_decel_mps2 < self.idm.comfort_decel_mps2:
             raise ValueError(
                 "PDMParams.light_stop_decel_mps2 must be at least idm.comfort_decel_mps2 = "
@@ -796,6 +812,11 @@ class PDMPlanner(_RolloutPlanner):
         p = self.params
         # the emergency braking rollout's IDM (plain IDM's defaults), built once: see ``step``
         self._emergency_idm = IDMParams(max_decel_mps2=p.emergency_decel_mps2)
+        self._held_offset_m: float | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._held_offset_m = None
 
     @property
     def _hardest_decel_mps2(self) -> float:
@@ -851,10 +872,23 @@ class PDMPlanner(_RolloutPlanner):
                     self._rollout(start, station, agents, own_offsets, own_targets, light_args)
                 )
                 scores = self._score(result, forecast)
-        # 6. choose (near-ties to the centred proposal), or brake: see ``stop_reason``
+        # 6. choose (near-ties to the centred proposal; no swerving out for a small gain:
+        # ``hold_offset``), or brake: see ``stop_reason``
         n_score = p.n_score_steps
         best = choose_proposal(scores.total, offsets)
+        n_route = len(p.lateral_offsets_m) * len(p.speed_fractions)
+        if best < n_route:  # the own-lane proposals of a lane change are never held up
+            route = slice(0, n_route)
+            if self._held_offset_m is None:  # none driven yet: the ego's own offset
+                held, match = self._lateral_m, HELD_OFFSET_MATCH_M
+            else:
+                held, match = self._held_offset_m, HELD_PROPOSAL_MATCH_M
+            best = hold_offset(
+                scores.total[route], offsets[route], best, held, p.offset_switch_margin,
+                _unhindered(scores)[route], match_m=match,
+            )  # fmt: skip
         reason = stop_reason(scores, result, best, n_score, path, station, float(obs.ego.yaw_rad))
+        self._held_offset_m = float(offsets[best]) if reason is None else None
         emergency = reason in EMERGENCY_REASONS
         self.debug = PlanDebug(
             offsets,
@@ -934,6 +968,48 @@ def choose_proposal(
     near_best = total >= float(np.max(total)) - tolerance
     order = np.lexsort((-total, np.abs(offsets_m)))  # |offset| first, then the score
     return int(order[near_best[order]][0])
+
+
+#: proposals within this (m) of the ego's own lateral offset count as at it when no proposal
+#: is held yet (:func:`hold_offset`; a held proposal's offset is matched exactly)
+HELD_OFFSET_MATCH_M = 0.25
+#: a held proposal's offset matches proposals within this (m): the same offset, up to rounding
+HELD_PROPOSAL_MATCH_M = 1e-6
+
+
+def hold_offset(
+    total: np.ndarray,
+    offsets_m: np.ndarray,
+    best: int,
+    held_offset_m: float,
+    margin: float,
+    holdable: np.ndarray,
+    *,
+    match_m: float = HELD_PROPOSAL_MATCH_M,
+    tolerance: float = SCORE_TIE_TOLERANCE,
+) -> int:
+    """``best`` (the index :func:`choose_proposal` picked from ``total (P,)`` and
+    ``offsets_m (P,)``, m, left positive), unless it moves the ego off ``held_offset_m``
+    other than towards the centreline (farther out on its side, or across to the other: more
+    than ``match_m`` off the held offset and not that much nearer the centreline) and scores
+    at most ``margin`` above the proposal :func:`choose_proposal` picks among the others (at
+    the held offset or inside it): then that one, if it is as clean as ``best`` (``holdable
+    (P,)`` bool: the proposals the hold may keep, e.g. those that avoid collisions, stay on
+    the drivable area, keep their time to collision and are comfortable; a hindered ``best``
+    may give way to any of them, a clean one only to a clean one) and admissible (total above
+    0). Moving towards the centreline is never held up."""
+    at_held = np.abs(offsets_m - held_offset_m) <= match_m
+    inward = np.abs(offsets_m) < abs(held_offset_m) - match_m
+    free = at_held | inward
+    if free[best]:
+        return best
+    candidates = np.flatnonzero(free & (holdable | ~holdable[best]))
+    if len(candidates) == 0:
+        return best
+    kept = int(candidates[choose_proposal(total[candidates], offsets_m[candidates], tolerance)])
+    if total[kept] > 0.0 and total[best] - total[kept] <= margin:
+        return kept
+    return best
 
 
 def stop_reason(
@@ -1019,8 +1095,9 @@ class IDMPlanner(_RolloutPlanner):
     (it slows for a lower speed limit or a bend ahead as PDMPlanner does) and ``idm`` (with ``coolness = 0``: plain IDM); it ignores
     ``prediction`` (agents always move at constant velocity, stopped at the line of a light
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
-    ``lateral_offsets_m``, ``entry_lookahead_steps`` and ``emergency_decel_mps2`` (it neither
-    scores nor brakes beyond IDM's ``idm.max_decel_mps2``). An agent already overlapping the
+    ``lateral_offsets_m``, ``offset_switch_margin``, ``entry_lookahead_steps`` and
+    ``emergency_decel_mps2`` (it neither scores nor brakes beyond IDM's
+    ``idm.max_decel_mps2``). An agent already overlapping the
     ego and not behind it is a leader at gap 0: the ego brakes to a stop and does not drive on
     while it overlaps (the rule PDMPlanner follows too, see the module docstring).
     """

@@ -39,6 +39,7 @@ IDM_PLANNER_IGNORES = {
     "prediction": "its agents always move at constant velocity",
     "speed_fractions": "it drives one plan, at IDM's speed",
     "lateral_offsets_m": "it drives one plan, along the route",
+    "offset_switch_margin": "it drives one plan, along the route",
     "entry_lookahead_steps": "it does not score plans",
     "emergency_decel_mps2": "it brakes no harder than idm.max_decel_mps2",
 }

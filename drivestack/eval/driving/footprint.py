@@ -30,8 +30,8 @@ def may_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def bearing_from_ego_rad(ego: np.ndarray, agent: np.ndarray) -> np.ndarray:
     """Broadcast ``(..., 7)`` box pairs -> ``(...)`` absolute bearing in ``[0, pi]`` of the
-    agent's centre seen from the ego's centre, relative to the ego's heading (0 when they
-    coincide)."""
+    agent's centre seen from the ``ego`` box's centre, relative to its heading (0 when they
+    coincide); pass a box moved to the rear axle for nuPlan's collision types and TTC."""
     return np.abs(
         np.remainder(
             np.arctan2(agent[..., 1] - ego[..., 1], agent[..., 0] - ego[..., 0])

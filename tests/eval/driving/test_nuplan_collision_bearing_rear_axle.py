@@ -1,8 +1,8 @@
 """nuPlan types an active rear collision by the agent's bearing from the ego's rear axle
 (``_get_collision_type``: ``is_agent_behind(ego_state.rear_axle, track.box.center)``), as the
-TTC does; drivestack measured it from the ego's box centre, 1.3 m ahead of the axle, so a car
-clipping the rear quarter of an ego straddling two lanes was an active rear hit (not at fault)
-where nuPlan sees a lateral one (at fault while straddling)."""
+TTC does; drivestack measured it from the ego's box centre, 1.56 m ahead of the axle (the
+default car), so a car clipping the rear quarter of an ego straddling two lanes was an active
+rear hit (not at fault) where nuPlan sees a lateral one (at fault while straddling)."""
 
 from __future__ import annotations
 
