@@ -60,11 +60,12 @@ An agent whose footprint already overlaps the ego's at the observation (k = 0: a
 progress, or a ghost track of the ego's own returns) is treated alike by both planners: unless
 it is behind the ego (its centre more than 150 degrees off the ego's heading seen from the
 ego's box centre: nuPlan's angle, though nuPlan's evaluation and drivestack's look from the
-rear axle, :mod:`~drivestack.eval.driving.nuplan`; so it is running into the ego), it is an obstacle the ego is in contact with: the ego brakes to
-a stop and does not drive on while it overlaps (from speed the ego may pass through it while
-braking; once it is behind, it no longer counts). PDM counts every proposal that moves while
-still overlapping it as colliding, whatever the bearing at later steps (an agent driven
-through ends up behind the ego's centre), so it brakes as hard as allowed with
+rear axle, :mod:`~drivestack.eval.driving.nuplan`; so it is running into the ego), it is an
+obstacle the ego is in contact with: the ego brakes to a stop and does not drive on while
+it overlaps (from speed the ego may pass through it while braking; once it is behind, it no
+longer counts). PDM counts every proposal that moves while still overlapping it as
+colliding, whatever the bearing at later steps (an agent driven through ends up behind the
+ego's centre), so it brakes as hard as allowed with
 ``stop_reason = "every proposal collides"``; the IDM baseline holds it as a leader at gap 0
 (:func:`~drivestack.planning.proposals.rollout`, ``hold_run_into_agents``) and brakes within
 ``idm.max_decel_mps2``.
@@ -1097,9 +1098,9 @@ class IDMPlanner(_RolloutPlanner):
     they stop at as PDMPlanner's: ``_forecast``), ``speed_fractions``,
     ``lateral_offsets_m``, ``offset_switch_margin``, ``entry_lookahead_steps`` and
     ``emergency_decel_mps2`` (it neither scores nor brakes beyond IDM's
-    ``idm.max_decel_mps2``). An agent already overlapping the
-    ego and not behind it is a leader at gap 0: the ego brakes to a stop and does not drive on
-    while it overlaps (the rule PDMPlanner follows too, see the module docstring).
+    ``idm.max_decel_mps2``). An agent already overlapping the ego and not behind it is a
+    leader at gap 0: the ego brakes to a stop and does not drive on while it overlaps (the
+    rule PDMPlanner follows too, see the module docstring).
     """
 
     name = "idm"

@@ -146,8 +146,7 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
     events = []
     coll = history.collisions
     # each agent's first contact tick (a later contact with it is no new collision)
-    before = np.logical_or.accumulate(coll, axis=0)
-    start = coll & ~np.concatenate([np.zeros((1, coll.shape[1]), dtype=bool), before[:-1]])
+    start = coll & (np.cumsum(coll, axis=0) == 1)
     for tick, j in zip(*np.nonzero(start), strict=True):
         # classified where the footprints first touched (between the ticks for a contact the
         # swept test caught there), not at the tick's own poses, which may be after the pass

@@ -648,6 +648,7 @@ def _far_row_counts(
 ) -> dict[str, tuple[int, int]]:
     """Sequence -> (rows far from every ``cls`` label of their frame, rows in frames that hold
     a ``cls`` label), for the result rows of class ``cls``."""
+    reach, _ = _far_reach(similarity)
     out = {}
     for sequence, held in results.items():
         gt = ground_truth.get(sequence)
@@ -662,7 +663,6 @@ def _far_row_counts(
         else:
             row_xy = rows.location_m[:, [0, 2]]
             label_xy = labels.location_m[:, [0, 2]]
-        reach, _ = _far_reach(similarity)
         near = _near_labels(row_xy, rows.frame, label_xy, labels.frame, reach)
         out[sequence] = (int((~near).sum()), len(rows))
     return out
