@@ -113,7 +113,7 @@ def _check_las_header(header: Any, file_bytes: int, path: str) -> None:
             field="header point count",
         )
     need = count * int(header.point_format.size)
-    compressed = header.point_format.id >= 0 and getattr(header, "are_points_compressed", False)
+    compressed = bool(getattr(header, "are_points_compressed", False))
     if need > file_bytes * (MAX_LAZ_EXPANSION if compressed else 1):
         raise DataError(
             f"{count} points of {header.point_format.size} bytes cannot come from a file of "

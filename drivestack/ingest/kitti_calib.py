@@ -11,6 +11,7 @@ canonical key        also accepted     shape
 ``Tr_velo_to_cam``   ``Tr_velo_cam``,  3 x 4
                      ``Tr`` (odometry)
 ``Tr_imu_to_velo``   ``Tr_imu_velo``   3 x 4
+``Tr_cam_to_road``                     3 x 4
 ===================  ================  =========
 
 ``camera_rect`` below is KITTI's rectified camera-0 frame (x right, y down, z forward); the
