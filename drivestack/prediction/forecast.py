@@ -276,7 +276,7 @@ def lane_following_forecast(
     min_speed_mps: float = 1.0,
     max_heading_error_rad: float = math.pi / 4,
 ) -> Forecast:
-    """Vehicles moving faster than ``min_speed_mps`` follow their lane's centreline (first
+    """Vehicles moving at least ``min_speed_mps`` follow their lane's centreline (first
     successor at each lane end) at constant speed; everyone else moves at constant velocity.
 
     ``agents`` must be in the map's frame (``agents.frame == road_map.frame``). A vehicle's

@@ -18,7 +18,8 @@ from drivestack.prediction.forecast import Forecast, check_agents, forecast_step
 from drivestack.structures.boxes import Boxes3D
 
 #: Below this yaw rate (rad/s) CTRV uses the straight-line limit of its formula (no division
-#: by a vanishing rate; the error of the straight line is below 1e-9 m over 10 s at 50 m/s).
+#: by a vanishing rate; the straight line's offset from the arc, about v w t^2 / 2, is below
+#: 3e-6 m over 10 s at 50 m/s).
 STRAIGHT_YAW_RATE_RADPS = 1e-9
 
 #: Sub-steps per forecast step when CTRV integrates a decaying yaw rate numerically.

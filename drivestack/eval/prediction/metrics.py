@@ -7,10 +7,11 @@ metres:
   a future step), ADE@t over the steps up to ``t``;
 - FDE: the displacement error at the last step, FDE@t at step ``t``;
 - miss: FDE strictly greater than :data:`MISS_THRESHOLD_M` (2 m);
-- with ``K`` modes: the best mode is the one with the smallest FDE (ties: the lowest mode
-  index); minFDE_K is its FDE, minADE_K its ADE (AV2's leaderboard: "the best here refers to
-  the trajectory that has the minimum endpoint error"), miss_K its miss, and
-  brier-minFDE_K its FDE plus ``(1 - p)^2`` with ``p`` its probability.
+- with ``K`` modes: the best mode is the one with the smallest FDE (ties: the most probable,
+  then the lowest mode index, as AV2); minFDE_K is its FDE, minADE_K its ADE (AV2's
+  leaderboard: "the best here refers to the trajectory that has the minimum endpoint
+  error"), miss_K its miss, and brier-minFDE_K its FDE plus ``(1 - p)^2`` with ``p`` its
+  probability.
 """
 
 from __future__ import annotations
