@@ -25,7 +25,14 @@ from drivestack.structures._checks import check_number, check_number_fields
 
 @dataclass(frozen=True)
 class VehicleParams:
-    """Geometry and actuator limits (defaults: a mid-size car, like nuPlan's Pacifica)."""
+    """Geometry and actuator limits (defaults: a mid-size car, like nuPlan's Pacifica).
+
+    nuplan-devkit's ``get_pacifica_parameters`` is 5.176 x 2.297 x 1.777 m with a 3.089 m
+    wheelbase and its rear bumper 1.127 m behind the rear axle (box centre 1.461 m ahead of
+    it); the sizes here are those rounded to the centimetre, but the rear overhang is 1.03 m
+    (centre 1.56 m ahead of the axle), so a nuPlan-style rule that looks from the rear axle
+    looks from about 0.1 m further back than nuPlan's would. Scenario timings in
+    ``configs/scenarios`` and the golden runs are worked out with these values."""
 
     wheelbase_m: float = 3.09
     length_m: float = 5.18
