@@ -296,7 +296,10 @@ class OfflineStitchConfig:
     poses (needs a run with poses) instead of the camera frame. ``min_track_matches``: only
     tracks with at least this many matched detections are joined (a join adds up the two
     tracks' matches, so short clutter tracks at one place would otherwise pass the evidence
-    rules' ``min_track_hits`` together).
+    rules' ``min_track_hits`` together). ``score_weight``: the line fits weight each matched
+    row by ``exp(score_weight * detection score)`` (0: equal weights), so a low-score match
+    that ends a track (often another object's detection, or a box turned the wrong way, that
+    the association let through) does not throw its extrapolation off.
     """
 
     max_gap_frames: int = 0
@@ -307,6 +310,7 @@ class OfflineStitchConfig:
     start_window_frames: int = 0
     world_frame: bool = False
     min_track_matches: int = 1
+    score_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if min(self.max_gap_frames, self.motion_window_frames, self.start_window_frames) < 0:
@@ -318,6 +322,7 @@ class OfflineStitchConfig:
         check_config_numbers(self, "max_distance_m", above=0.0)
         check_config_numbers(self, "max_yaw_diff_rad", at_least=0.0)
         check_config_numbers(self, "max_size_ratio", at_least=1.0)
+        check_config_numbers(self, "score_weight", at_least=0.0)
 
 
 @dataclass(frozen=True)

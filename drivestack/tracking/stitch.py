@@ -84,7 +84,8 @@ def stitch_tracks(
         rotation, translation = orthonormal_poses(camera_poses[rows.frame.astype(np.int64)])
         location, yaw = camera_to_world(location, yaw, rotation, translation)
     ends = track_ends(track, rows.frame, matched, rows.hwl_m, run.hits, len(track_ids))
-    first, second = stitch_pairs(track, rows.frame, matched, location, yaw, ends, cfg)
+    weight = np.exp(cfg.score_weight * np.where(matched, run.detection_score, 0.0))
+    first, second = stitch_pairs(track, rows.frame, matched, location, yaw, ends, cfg, weight)
     if first.size == 0:
         return run
     gap = gap_rows(rows, location, yaw, ends.last_match_row[first], ends.first_row[second])
@@ -135,14 +136,15 @@ def line_fits(
     cand_end_frame: np.ndarray,
     cand_target_frame: np.ndarray,
     window_frames: int,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(C, 3)`` centre and ``(C,)`` heading (modulo pi) of each candidate's track at
-    ``cand_target_frame``: straight lines in time fitted (least squares, equal weights) to the
-    track's matched centres and doubled-angle headings within ``window_frames`` frames of
-    ``cand_end_frame`` (its last match or its first row, so the window lies on one side),
-    evaluated there; constants when the window holds one match. ``(N,)`` track indices,
-    frames, matched flags, ``(N, 3)`` centres and ``(N,)`` yaws describe the rows; ``(C,)``
-    arrays the candidates."""
+    ``cand_target_frame``: straight lines in time fitted (least squares, each matched row
+    weighted by ``(N,)`` ``weight``, equal weights without) to the track's matched centres and
+    doubled-angle headings within ``window_frames`` frames of ``cand_end_frame`` (its last
+    match or its first row, so the window lies on one side), evaluated there; constants when
+    the window holds one match. ``(N,)`` track indices, frames, matched flags, ``(N, 3)``
+    centres and ``(N,)`` yaws describe the rows; ``(C,)`` arrays the candidates."""
     m_idx = np.flatnonzero(matched)
     pair_cand, pair_obs = window_pairs(
         cand_track, cand_end_frame, track[m_idx], frame[m_idx], window_frames
@@ -150,9 +152,8 @@ def line_fits(
     dt = (frame[m_idx][pair_obs] - cand_target_frame[pair_cand]).astype(np.float64)
     yaw2 = 2.0 * yaw_rad[m_idx]
     values = np.column_stack([location_m[m_idx], np.cos(yaw2), np.sin(yaw2)])
-    fit = local_polynomial(
-        pair_cand, dt, np.ones(dt.size), values, pair_obs, cand_track.size, degree=1
-    )
+    pair_weight = np.ones(dt.size) if weight is None else weight[m_idx][pair_obs]
+    fit = local_polynomial(pair_cand, dt, pair_weight, values, pair_obs, cand_track.size, degree=1)
     return fit[:, :3], 0.5 * np.arctan2(fit[:, 4], fit[:, 3])
 
 
@@ -164,9 +165,11 @@ def stitch_pairs(
     yaw_rad: np.ndarray,
     ends: TrackEnds,
     cfg: OfflineStitchConfig,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The joined ``(first, second)`` track index pairs, two ``(P,)`` int64 arrays: each track
-    ends at most one pair and starts at most one. Rows as in :func:`line_fits`."""
+    ends at most one pair and starts at most one. Rows and ``weight`` as in
+    :func:`line_fits`."""
     last_frame = frame[ends.last_match_row].astype(np.int64)
     first_frame = frame[ends.first_row].astype(np.int64)
     gap = first_frame[None, :] - last_frame[:, None]
@@ -179,9 +182,9 @@ def stitch_pairs(
     rows = (track, frame, matched, location_m, yaw_rad)
     target = first_frame[cand_b]
     predicted, yaw_a = line_fits(
-        *rows, cand_a, last_frame[cand_a], target, cfg.motion_window_frames
+        *rows, cand_a, last_frame[cand_a], target, cfg.motion_window_frames, weight
     )
-    start, yaw_b = line_fits(*rows, cand_b, target, target, cfg.start_window_frames)
+    start, yaw_b = line_fits(*rows, cand_b, target, target, cfg.start_window_frames, weight)
     distance = np.linalg.norm(predicted - start, axis=1)
     turn = np.abs((yaw_b - yaw_a + 0.5 * np.pi) % np.pi - 0.5 * np.pi)
     size_ratio = np.abs(np.log(ends.size_m[cand_a] / ends.size_m[cand_b])).max(axis=1)

@@ -216,3 +216,28 @@ def test_start_window_fits_past_a_poor_first_box() -> None:
     # through 3, 0, 0, 0, 0, 0 at frames 5..10: x = 0.5 + 2.5 * 7.5 / 17.5 = 1.57 at frame 5
     joined = stitch_tracks(run, replace(STITCH, start_window_frames=5))
     np.testing.assert_array_equal(joined.results.track_id, [1] * 11)
+
+
+def test_score_weights_keep_a_poor_last_match_from_throwing_the_extrapolation_off() -> None:
+    """Track 1 drives 1 m per frame along z (frames 0..3, detection score 8) and ends on a poor
+    match (frame 4, score 0.5) 2 m behind where it should be; track 2 starts at frame 7 at
+    z = 17, where track 1 was heading. An equal-weight line through (0, 10), (1, 11), (2, 12),
+    (3, 13), (4, 12) has slope 6 / 10 = 0.6 about (2, 11.6), so it lands at 11.6 + 5 * 0.6 =
+    14.6 at frame 7: 2.4 m short, beyond max_distance_m 2. Weighted by exp(1 * score) the
+    poor match counts e^0.5 / e^8 ~ 5.5e-4 of each good one: the line is z = 10 + t, landing
+    on 17, and the tracks are joined."""
+    run = make_run(
+        [
+            (1, [0, 1, 2, 3, 4], [0.0] * 5, [10.0, 11.0, 12.0, 13.0, 12.0]),
+            (2, [7, 8, 9], [0.0] * 3, [17.0, 18.0, 19.0]),
+        ]
+    )
+    run = replace(run, detection_score=np.array([8.0, 8.0, 8.0, 8.0, 0.5, 8.0, 8.0, 8.0]))
+    assert set(stitch_tracks(run, STITCH).results.track_id) == {1, 2}
+    joined = stitch_tracks(run, replace(STITCH, score_weight=1.0))
+    np.testing.assert_array_equal(joined.results.track_id, [1] * 10)
+
+
+def test_a_negative_score_weight_is_refused() -> None:
+    with pytest.raises(ValueError, match="score_weight"):
+        OfflineStitchConfig(score_weight=-0.5)
