@@ -15,8 +15,8 @@ from afar, the ACC model brakes only ``b`` harder than that and ends far inside 
 (PDM's proposals closed from 25 m/s to 0.4 s behind a car at 8.3 m/s and hit it when it
 braked). :func:`idm_scalar`'s ``keep_gap`` (the leader the ego already follows) has CAH
 reach the leader's speed at IDM's gap behind it at that speed, ``s0 + v_lead T``, instead:
-``a_cah = -(v - v_lead)^2 / (2 s_cah)`` with ``s_cah = max(s - s0 - v_lead T, KEEP_GAP_MIN_SHARE
-s)`` (inside that gap, e.g. just after a cut-in, CAH reaches the speed within
+``a_cah = -(v - v_lead)^2 / (2 s_cah)`` with ``s_cah = max(s - s0 - max(v_lead, 0) T,
+KEEP_GAP_MIN_SHARE s)`` (a reversing leader keeps the standstill gap ``s0``; inside that gap, e.g. just after a cut-in, CAH reaches the speed within
 ``KEEP_GAP_MIN_SHARE`` of the gap left, still far gentler than IDM for a small speed
 difference).
 """
