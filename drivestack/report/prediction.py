@@ -14,7 +14,8 @@ stride, fit window, and the miss and moving thresholds that define the figures);
 warning says they are not comparable. Compared per traffic kind, model, class group and motion (cells
 with cases in both): FDE at the horizon (a rise beyond the error tolerance in metres is a
 regression, a fall an improvement) and the miss rate (beyond the score tolerance in
-percentage points). Scored on other recordings, they are compared with a warning.
+percentage points); for a multi-modal model also minFDE and brier-minFDE (metres) and
+miss_rate_K (points). Scored on other recordings, they are compared with a warning.
 """
 
 from __future__ import annotations
@@ -326,9 +327,10 @@ def compare_prediction(
     """The comparisons of the paired results (``rows`` per cell and figure with ``change``;
     empty when not comparable), the regressions (largest first) and the warnings.
 
-    ``run`` / ``baseline``: file -> :func:`read_prediction`'s result. FDE at the horizon is
-    compared in metres against ``error_tolerance_m``, the miss rate in percentage points
-    against ``score_tolerance``.
+    ``run`` / ``baseline``: file -> :func:`read_prediction`'s result. FDE at the horizon,
+    and a multi-modal model's minFDE and brier-minFDE, are compared in metres against
+    ``error_tolerance_m``; the miss rate and miss_rate_K in percentage points against
+    ``score_tolerance``.
     """
     pairs, regressions, warnings = compare_pairs(
         run,
