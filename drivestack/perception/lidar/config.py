@@ -75,7 +75,7 @@ class GroundConfig:
     by a hash of each point's coordinates so the same points give the same planes in any
     order (the labels are computed for all points); ``num_lowest_points`` counts in that
     subsample. A bin's plane is ground when its normal is steeper than
-    ``min_normal_z``, its thickness (smallest covariance eigenvalue) is under
+    ``min_normal_z``, its thickness (smallest covariance eigenvalue) is at most
     ``max_flatness_m2`` and its mean lies at most ``max_elevation_m`` above the ground carried
     outwards from the ring inside it (the innermost ring: the plane ``z = -sensor_height_m``).
     ``min_spread_m`` (default 0: off) also asks its ground points to spread at least that much
