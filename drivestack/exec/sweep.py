@@ -333,12 +333,16 @@ def expand_variants(
 
     total = count_variants(scenarios, planners, spec)
     if total > MAX_VARIANTS:
-        grid = " x ".join(f"{len(p.values)} values of {p.key}" for p in spec.params if p.values)
+        # draws multiply only a sweep with a range in it (count_variants); a grid-only sweep
+        # is too large by its grid, whatever --variants says
+        drawn = spec.count > 1 and any(p.is_random for p in spec.params)
+        factors = [f"{len(scenarios)} scenarios", f"{len(planners)} planners"]
+        factors += [f"{spec.count} draws"] if drawn else []
+        factors += [f"{len(p.values)} values of {p.key}" for p in spec.params if p.values]
         raise ConfigError(
-            f"{total:,} variants ({len(scenarios)} scenarios x {len(planners)} planners x "
-            f"{spec.count} draws" + (f" x {grid}" if grid else "") + f"): more than "
-            f"{MAX_VARIANTS:,} in one fleet; nothing run",
-            field="--variants" if spec.count > 1 else "--sweep",
+            f"{total:,} variants ({' x '.join(factors)}, for the keys each scenario has): "
+            f"more than {MAX_VARIANTS:,} in one fleet; nothing run",
+            field="--variants" if drawn else "--sweep",
         )
     variants: list[Variant] = []
     seen: dict[str, str] = {}  # variant id -> the scenario name that took it
