@@ -12,25 +12,7 @@ import numpy as np
 from drivestack.prediction import lane_following_forecast
 from drivestack.prediction.multimodal import MultiModalForecast, lane_branch_forecast
 from drivestack.structures.boxes import Boxes3D
-from drivestack.structures.road_map import Lane, RoadMap
-
-
-def _lane(lane_id: str, centre: list[list[float]], successors: tuple[str, ...] = ()) -> Lane:
-    c = np.asarray(centre, dtype=float)
-    d = np.diff(c, axis=0)
-    d = np.vstack([d, d[-1:]])
-    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.linalg.norm(d, axis=1)[:, None]
-    return Lane(lane_id, c, c - 1.75 * n, c + 1.75 * n, successors=successors)
-
-
-# A: 50 m along y = 0 from x = 0, forking into B (straight on) and C (turning left)
-FORK = RoadMap(
-    (
-        _lane("A", [[0.0, 0.0], [50.0, 0.0]], ("B", "C")),
-        _lane("B", [[50.0, 0.0], [100.0, 0.0]]),
-        _lane("C", [[50.0, 0.0], [55.0, 5.0], [55.0, 55.0]]),
-    )
-)
+from tests.prediction.test_multimodal_forecast import FORK
 
 
 def _car(x: float, y: float, yaw: float, vx: float, vy: float) -> Boxes3D:

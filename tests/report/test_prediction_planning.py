@@ -173,7 +173,7 @@ def test_ade_curve_and_instant_errors_by_hand() -> None:
 
 
 def _compare_pred(
-    run: dict[str, Any], base: dict[str, Any]
+    run: dict[str, Any], base: dict[str, Any], error_tolerance_m: float = 0.1
 ) -> tuple[list[dict], list[dict], list[str]]:
     return compare_prediction(
         {"m.json": read_prediction(run)},
@@ -181,7 +181,7 @@ def _compare_pred(
         Path("run"),
         Path("base"),
         score_tolerance=1.0,
-        error_tolerance_m=0.1,
+        error_tolerance_m=error_tolerance_m,
     )
 
 

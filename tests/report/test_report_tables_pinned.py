@@ -25,7 +25,7 @@ from drivestack.report.collect import ScenarioRow
 from drivestack.report.compare import compare_rows
 from drivestack.report.detection import compare_detection, frames_warning, not_comparable
 from drivestack.report.planning import compare_planning, read_planning
-from drivestack.report.prediction import compare_prediction, headline, read_prediction
+from drivestack.report.prediction import headline, read_prediction
 from drivestack.report.sweep import bin_values, sweep_spans
 from drivestack.report.tracking import (
     COUNT_COLUMNS,
@@ -36,7 +36,7 @@ from drivestack.report.tracking import (
     overall_row,
     tracking_regressions,
 )
-from tests.report.test_prediction_planning import planning_result, prediction_result
+from tests.report.test_prediction_planning import _compare_pred, planning_result, prediction_result
 
 # compare.py ---------------------------------------------------------------------------------
 
@@ -219,19 +219,6 @@ def test_detection_regressions_are_listed_largest_drop_first() -> None:
 
 
 # prediction.py ------------------------------------------------------------------------------
-
-
-def _compare_pred(
-    run: dict[str, Any], base: dict[str, Any], error_tolerance_m: float = 0.1
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    return compare_prediction(
-        {"m.json": read_prediction(run)},
-        {"m.json": read_prediction(base)},
-        Path("run"),
-        Path("base"),
-        score_tolerance=1.0,
-        error_tolerance_m=error_tolerance_m,
-    )
 
 
 def test_an_fde_moved_by_exactly_the_tolerance_is_no_change() -> None:

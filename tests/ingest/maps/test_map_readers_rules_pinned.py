@@ -15,13 +15,13 @@ import pytest
 from drivestack.core.errors import DataError
 from drivestack.ingest.maps.commonroad import CommonRoadScenario, read_commonroad
 from drivestack.ingest.maps.lanelet2 import (
-    EARTH_RADIUS_M,
     REVERSE_SUFFIX,
-    project_latlon,
-    read_lanelet2,
 )
 from drivestack.ingest.maps.opendrive_geometry import PlanViewRecord, reference_line
-from drivestack.structures.road_map import RoadMap
+from tests.ingest.maps.test_commonroad_stop_signs import _lanelet as _cr_lanelet
+from tests.ingest.maps.test_lanelet2_traffic_lights import _node as _l2_node
+from tests.ingest.maps.test_lanelet2_traffic_lights import _read as _l2_read
+from tests.ingest.maps.test_lanelet2_traffic_lights import _way as _l2_way
 from tests.ingest.maps.test_opendrive import _lane, _read, _road
 from tests.ingest.maps.test_opendrive_junctions import DIRECT
 
@@ -34,19 +34,6 @@ CR_PROBLEM = (
     "</point></position><orientation><exact>0.0</exact></orientation>"
     "<velocity><exact>5.0</exact></velocity></initialState>{goal}</planningProblem>"
 )
-
-
-def _cr_lanelet(lid: str, y: float, extra: str = "") -> str:
-    """A 50 m lanelet along +x from x = 0, 3.5 m wide, centred on ``y``."""
-
-    def bound(tag: str, dy: float) -> str:
-        pts = "".join(f"<point><x>{x}</x><y>{y + dy}</y></point>" for x in ("0.0", "50.0"))
-        return f"<{tag}>{pts}</{tag}>"
-
-    return (
-        f'<lanelet id="{lid}">{bound("leftBound", 1.75)}{bound("rightBound", -1.75)}{extra}'
-        "</lanelet>"
-    )
 
 
 def _cr_sign(sid: str, *elements: tuple[str, str | None]) -> str:
@@ -200,23 +187,6 @@ def test_commonroad_goal_circle_of_zero_radius_is_refused(tmp_path: Path) -> Non
 # Lanelet2
 # --------------------------------------------------------------------------------------------
 
-ORIGIN = (49.0, 8.4)
-
-
-def _l2_node(nid: str, x: float, y: float) -> str:
-    """A node ``(x, y)`` m east / north of ORIGIN: the projection inverted by fixed-point
-    steps on a sphere's scales."""
-    lat, lon = ORIGIN
-    for _ in range(6):
-        got = project_latlon(np.array([lat]), np.array([lon]), ORIGIN)[0]
-        lat += math.degrees((y - got[1]) / EARTH_RADIUS_M)
-        lon += math.degrees((x - got[0]) / (EARTH_RADIUS_M * math.cos(math.radians(ORIGIN[0]))))
-    return f'<node id="{nid}" lat="{lat!r}" lon="{lon!r}"/>'
-
-
-def _l2_way(wid: str, nodes: list[str], tags: str = "") -> str:
-    return f'<way id="{wid}">' + "".join(f'<nd ref="{n}"/>' for n in nodes) + f"{tags}</way>"
-
 
 def _l2_lanelet(rid: str, left: str, right: str, tags: str = "", members: str = "") -> str:
     return (
@@ -274,12 +244,6 @@ def _l2_osm(
         + extra
         + "</osm>"
     )
-
-
-def _l2_read(tmp_path: Path, text: str) -> RoadMap:
-    path = tmp_path / "m.osm"
-    path.write_text(text)
-    return read_lanelet2(path, origin_deg=ORIGIN)
 
 
 def test_lanelet2_one_way_vehicle_tag_overrides_one_way(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from drivestack.perception.lidar.classify import (
 )
 from drivestack.perception.lidar.cluster import _components
 from drivestack.perception.lidar.config import (
-    BoxFitConfig,
     ClusterConfig,
     GroundConfig,
     ThinStructureConfig,
@@ -43,6 +42,8 @@ from drivestack.perception.lidar.ground import (
 from drivestack.structures.labels import ObjectClass
 
 from ..synthetic import CLASSIFY
+from ..test_box_fit_classify import FIT
+from ..test_cluster import CFG as CLUSTER
 
 # --------------------------------------------------------------------------------------------
 # ground
@@ -173,17 +174,6 @@ def test_a_bin_with_exactly_min_points_per_bin_is_a_candidate() -> None:
 # --------------------------------------------------------------------------------------------
 # cluster
 
-CLUSTER = ClusterConfig(
-    voxel_size_m=0.1,
-    base_distance_m=0.5,
-    distance_per_range=0.03,
-    max_distance_m=1.2,
-    min_points=3,
-    max_points=10_000,
-    min_height_above_ground_m=0.2,
-    max_height_above_ground_m=3.0,
-)
-
 
 def _ids(xyz: list[list[float]], link: list[float], cfg: ClusterConfig = CLUSTER) -> list[int]:
     return _components(np.array(xyz), np.array(link), cfg).tolist()
@@ -205,16 +195,6 @@ def test_cell_reach_is_the_largest_link_of_the_cell() -> None:
 
 # --------------------------------------------------------------------------------------------
 # box fit
-
-FIT = BoxFitConfig(
-    yaw_step_deg=3.0,
-    refine_step_deg=0.5,
-    closeness_min_distance_m=0.05,
-    voxel_pad_m=0.0,
-    car_min_length_m=3.9,
-    car_min_width_m=1.6,
-    car_end_face_max_m=2.1,
-)
 
 
 def test_closeness_hand_value() -> None:
