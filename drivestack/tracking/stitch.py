@@ -84,7 +84,12 @@ def stitch_tracks(
         rotation, translation = orthonormal_poses(camera_poses[rows.frame.astype(np.int64)])
         location, yaw = camera_to_world(location, yaw, rotation, translation)
     ends = track_ends(track, rows.frame, matched, rows.hwl_m, run.hits, len(track_ids))
-    weight = np.exp(cfg.score_weight * np.where(matched, run.detection_score, 0.0))
+    weight = np.ones(len(rows))  # (the fits read the matched rows' only)
+    if cfg.score_weight > 0.0 and matched.any():
+        # exp(w * score) over the best match's (a common factor leaves a weighted fit as it
+        # is): no overflow for any weight, and at least exp(-700), so no weight is 0
+        score = run.detection_score[matched]
+        weight[matched] = np.exp(np.maximum(cfg.score_weight * (score - score.max()), -700.0))
     first, second = stitch_pairs(track, rows.frame, matched, location, yaw, ends, cfg, weight)
     if first.size == 0:
         return run

@@ -241,3 +241,21 @@ def test_score_weights_keep_a_poor_last_match_from_throwing_the_extrapolation_of
 def test_a_negative_score_weight_is_refused() -> None:
     with pytest.raises(ValueError, match="score_weight"):
         OfflineStitchConfig(score_weight=-0.5)
+
+
+def test_a_huge_score_weight_neither_overflows_nor_loses_the_join() -> None:
+    """exp(1000 * 8) overflows a float; the weights are taken relative to the best match
+    (the fit is the same for weights scaled by a common factor), so with score_weight 1000
+    the poor match of the case above weighs exp(-7500), floored at exp(-700) > 0, and the
+    tracks are still joined, with finite gap rows."""
+    run = make_run(
+        [
+            (1, [0, 1, 2, 3, 4], [0.0] * 5, [10.0, 11.0, 12.0, 13.0, 12.0]),
+            (2, [7, 8, 9], [0.0] * 3, [17.0, 18.0, 19.0]),
+        ]
+    )
+    run = replace(run, detection_score=np.array([8.0, 8.0, 8.0, 8.0, 0.5, 8.0, 8.0, 8.0]))
+    with np.errstate(over="raise", invalid="raise"):
+        joined = stitch_tracks(run, replace(STITCH, score_weight=1000.0))
+    np.testing.assert_array_equal(joined.results.track_id, [1] * 10)
+    assert np.isfinite(joined.results.location_m).all()
