@@ -282,7 +282,7 @@ def _table_title(args: argparse.Namespace, rules: KittiFilter) -> str:
     else:
         source = f"labels {args.labels} vs results {args.results}"
     return (
-        f"2D AP in percent ({source}); labels kept: height >= {rules.min_height_px:g} px, "
+        f"2D AP in percent ({source}); labels kept: height > {rules.min_height_px:g} px, "
         f"occlusion <= {rules.max_occlusion}, truncation <= {rules.max_truncation:g}; "
         "all-point interpolation"
     )

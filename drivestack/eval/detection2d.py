@@ -232,8 +232,8 @@ _NEIGHBOURS_LOWER = {
 class KittiFilter:
     """Which KITTI ground truth counts (the rest is ignored) and which detections are kept.
 
-    Ground truth of the class is ignored when its 2D height is below ``min_height_px``, its
-    occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
+    Ground truth of the class is ignored when its 2D height is at or below ``min_height_px``
+    (the devkit's ``cleanData``: ``height <= MIN_HEIGHT``), its occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
     of the neighbouring class (:data:`KITTI_NEIGHBOURS`) is ignored; ``DontCare`` boxes become
     :attr:`ImageBoxes.dc_xyxy_px` regions (the devkit's rule); class names compare
     case-insensitively; detections lower than ``min_height_px`` are dropped (counted in
@@ -265,7 +265,7 @@ def kitti_image_boxes(
     neighbour = np.isin(gt_type, _NEIGHBOURS_LOWER.get(name, ()))
     dontcare = gt_type == "dontcare"
     hard = (
-        (height < rules.min_height_px)
+        (height <= rules.min_height_px)
         | (np.asarray(gt_occlusion) > rules.max_occlusion)
         | (np.asarray(gt_truncation) > rules.max_truncation)
     )

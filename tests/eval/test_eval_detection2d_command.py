@@ -182,7 +182,7 @@ def test_table_names_filters_interpolation_and_commit(
     out = tmp_path / "out"
     assert cli_main(_folder_args(tmp_path, out)) == 0
     text = capsys.readouterr().out
-    assert "height >= 25 px, occlusion <= 2, truncation <= 0.5" in text
+    assert "height > 25 px, occlusion <= 2, truncation <= 0.5" in text
     assert "all-point interpolation" in text and "in percent" in text
     report = json.loads((out / "metrics.json").read_text())
     assert report["git_commit"] == git_commit() and "command" in report
