@@ -144,8 +144,9 @@ def assemble_returns(
 @_jit
 def lidar_rays(dirs, ego_from_lidar_rot, world_from_ego_rot, cos_dyaw, sin_dyaw, origins):
     """World rays ``(A * B, 6) f32`` of a sweep: column a's LiDAR directions ``dirs[a] (B, 3)``
-    turned into ego axes, yawed by the ego's turn since the sweep start, then into the world;
-    all of column a's rays start at ``origins[a]``."""
+    turned into ego axes, yawed by the ego's turn since the sweep's timestamp (the forward
+    column's time: negative for the columns before it), then into the world; all of column
+    a's rays start at ``origins[a]``."""
     n_az, n_beams = dirs.shape[0], dirs.shape[1]
     rays = np.empty((n_az * n_beams, 6), dtype=np.float32)
     for a in range(n_az):
@@ -168,7 +169,7 @@ def lidar_rays(dirs, ego_from_lidar_rot, world_from_ego_rot, cos_dyaw, sin_dyaw,
                 + ego_from_lidar_rot[2, 1] * dirs[a, b, 1]
                 + ego_from_lidar_rot[2, 2] * dirs[a, b, 2]
             )
-            # ego turn since the sweep start
+            # ego turn since the sweep's timestamp (its forward column)
             tx = c * ex - s * ey
             ty = s * ex + c * ey
             i = a * n_beams + b

@@ -88,8 +88,29 @@ def test_cyclists_seen_from_the_side_are_cyclists(
     range_m: float, bearing_deg: float, yaw_to_sight_deg: float, ridden: bool
 ) -> None:
     """Ridden or parked, 8-30 m away, seen within 40 deg of side-on: a Cyclist box on it. (End
-    on, a cyclist shows the detector 0.5-0.8 m of depth: a Pedestrian's size, not asserted.)"""
+    on, a cyclist shows the detector 0.5-0.8 m of depth: a Pedestrian's size, not asserted.)
+    Not every such placement: a parked bicycle is a Pedestrian in about 1 of 200 of them
+    (2 of 729 on a grid over 12-25 m, more near 28 m), where the scan lines miss its frame:
+    :func:`test_known_parked_bicycle_misses`. CI draws its examples derandomized."""
     box = _box_at(range_m, bearing_deg, yaw_to_sight_deg, RIDDEN if ridden else PARKED)
+    label, distance_m = _nearest(_sweep([box], [ObjectClass.CYCLIST]), box)
+    assert label == ObjectClass.CYCLIST and distance_m < 0.6
+
+
+@pytest.mark.xfail(
+    strict=True, reason="known: the scan lines miss a parked bicycle's frame; a Pedestrian box"
+)
+@pytest.mark.parametrize(
+    ("range_m", "yaw_to_sight_deg", "bearing_deg"),
+    [(22.0, 60.0, 45.0), (25.0, 70.0, 0.0), (28.0, 60.0, 0.0), (28.5, 120.0, 30.0)],
+)
+def test_known_parked_bicycle_misses(
+    range_m: float, yaw_to_sight_deg: float, bearing_deg: float
+) -> None:
+    """Placements found by a grid search where a parked bicycle seen side-on comes out as a
+    Pedestrian box (0.1-0.25 m off): kept as strict expected failures, so a detector change
+    that fixes them says so."""
+    box = _box_at(range_m, bearing_deg, yaw_to_sight_deg, PARKED)
     label, distance_m = _nearest(_sweep([box], [ObjectClass.CYCLIST]), box)
     assert label == ObjectClass.CYCLIST and distance_m < 0.6
 
