@@ -98,6 +98,15 @@ class CollisionEvent:
 
 
 @dataclass(frozen=True)
+class RepeatContact:
+    """The ego touching an agent again after a gap (``tick``: the first tick of the new
+    contact): information only, no collision of the score (nuPlan counts one per agent)."""
+
+    tick: int
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class NuPlanMetrics:
     score: float
     no_at_fault_collisions: float
@@ -113,10 +122,12 @@ class NuPlanMetrics:
     max_outside_drivable_m: float
     collisions: tuple[CollisionEvent, ...]
     ttc_horizon_s: float = TTC_HORIZON_S  # the projection horizon of min_ttc_s
+    repeat_contacts: tuple[RepeatContact, ...] = ()  # information: see repeat_contacts()
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["collisions"] = [asdict(c) for c in self.collisions]
+        d["repeat_contacts"] = [asdict(c) for c in self.repeat_contacts]
         d["min_ttc_s"] = None if not np.isfinite(self.min_ttc_s) else self.min_ttc_s
         return d
 
@@ -180,6 +191,19 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
             CollisionEvent(int(tick), history.agent_ids[j], kind, bool(fault), ego_v, rel)
         )
     return tuple(events)
+
+
+def repeat_contacts(history: SimHistory) -> tuple[RepeatContact, ...]:
+    """Each time the ego touches an agent again after being clear of it for a tick or more,
+    in tick order: the contacts :func:`classify_collisions` leaves out (one collision per
+    agent, as nuPlan), kept so that a report can still show them."""
+    coll = np.asarray(history.collisions, dtype=bool)
+    before = np.vstack([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
+    starts = coll & ~before
+    again = starts & (np.cumsum(starts, axis=0) > 1)
+    return tuple(
+        RepeatContact(int(t), history.agent_ids[j]) for t, j in zip(*np.nonzero(again), strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -458,4 +482,5 @@ def nuplan_score(
         min_ttc_s=float(np.min(ttc, initial=np.inf)),
         max_outside_drivable_m=outside,
         collisions=events,
+        repeat_contacts=repeat_contacts(history),
     )

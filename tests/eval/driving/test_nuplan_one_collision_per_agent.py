@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivestack.eval.driving.nuplan import classify_collisions, nuplan_score
+from drivestack.eval.driving.nuplan import (
+    RepeatContact,
+    classify_collisions,
+    nuplan_score,
+    repeat_contacts,
+)
+from drivestack.sim.runner import SimHistory
 from tests.eval.driving.test_nuplan_metrics import DT, ROAD, ROUTE, VEHICLE, car, history
 
 
-def test_touching_an_agent_again_is_no_new_collision() -> None:
+def _touched_twice() -> SimHistory:
+    """An agent reverses into the stopped ego (contact at ticks 5-6), pulls away, and the ego
+    driving off touches it again (from tick 18)."""
     n = 31
     t = np.arange(n) * DT
     front = VEHICLE.front_offset_m
@@ -31,7 +39,11 @@ def test_touching_an_agent_again_is_no_new_collision() -> None:
     # the ego stands until 1.5 s, then drives off at 5 m/s: into the agent again at 1.8 s
     ego_x = np.where(t <= 1.5 + 1e-9, 0.0, 5.0 * (t - 1.5))
     ego_v = np.where(t <= 1.5 + 1e-9, 0.0, 5.0)
-    h = history(ego_x, ego_v, agents=car(agent_x), agent_vel=vel)
+    return history(ego_x, ego_v, agents=car(agent_x), agent_vel=vel)
+
+
+def test_touching_an_agent_again_is_no_new_collision() -> None:
+    h = _touched_twice()
     contact = h.collisions[:, 0]
     # two contact episodes: ticks 5-6 (the agent reversing: touching at 5, 0.2 m deep at 6)
     # and from 18 (the ego driving off)
@@ -41,3 +53,16 @@ def test_touching_an_agent_again_is_no_new_collision() -> None:
     # into a standing car, would be stopped_track and at fault)
     assert [(e.tick, e.kind, e.at_fault) for e in events] == [(5, "stopped_ego", False)]
     assert nuplan_score(h, ROAD, ROUTE, 1.0).no_at_fault_collisions == 1.0
+
+
+def test_touching_an_agent_again_is_kept_as_a_repeat_contact() -> None:
+    """The same drive: the second contact is no collision of the score, but metrics.json
+    keeps it as information. The ego drives off at 1.5 s at 5 m/s towards the agent standing
+    with its rear 1.4 m ahead of the ego's front: contact at 1.5 + 1.4 / 5 = 1.78 s, the tick
+    of 1.8 s (18; at 1.7 s the gap is still 0.4 m). The first contact (tick 5) is no repeat."""
+    h = _touched_twice()
+    agent = h.agent_ids[0]
+    assert repeat_contacts(h) == (RepeatContact(18, agent),)
+    metrics = nuplan_score(h, ROAD, ROUTE, 1.0)
+    assert len(metrics.collisions) == 1
+    assert metrics.as_dict()["repeat_contacts"] == [{"tick": 18, "agent_id": agent}]
