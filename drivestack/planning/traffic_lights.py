@@ -394,7 +394,10 @@ class LightStopRule:
         a fresh one when the front can rest at the line within ``hard_stop_decel_mps2``, a
         held one (decided before) while it can within ``FRONT_TOLERANCE_M`` past the line at
         ``max_decel_mps2``. The plan brakes at the limit to rest ``v^2 / (2 limit)`` ahead,
-        the rest of the room (up to ``stop_gap_m``) its gap to the line."""
+        the rest of the room (up to ``stop_gap_m``) its gap to the line; a held stop whose rest
+        at the limit lies past the line (within the tolerance) asks to rest at the line, which
+        takes more than the limit (``v^2 / (2 room)``): the vehicle model's own braking bound
+        caps what it gets, and it comes to rest up to the tolerance past the line."""
         assert self.hard_stop_decel_mps2 is not None
         limit = self.max_decel_mps2 if i in self._stopping else self.hard_stop_decel_mps2
         reach_m = room_m + (FRONT_TOLERANCE_M if i in self._stopping else 0.0)
