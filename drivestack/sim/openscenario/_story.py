@@ -27,6 +27,7 @@ from drivestack.sim.openscenario._signals import signals_only
 from drivestack.sim.openscenario._speed import (
     _STEP_ACCEL_MPS2,
     _acting,
+    _dimension,
     _needs_start_speed,
     _rate_mps2,
     _shape,
@@ -361,7 +362,8 @@ class _Story:
             if by_entity is None
             else by_entity.find("EntityCondition/RelativeDistanceCondition")
         )
-        if by_entity is None or distance is None or cond.get("delay", "0") not in ("0", "0.0"):
+        delayed = doc.number(cond, "delay", where, default=0.0) != 0.0  # "0.00", "$D" too
+        if by_entity is None or distance is None or delayed:
             raise doc.error(
                 "an event starts on a SimulationTimeCondition, or on a RelativeDistanceCondition "
                 f"between its actor and the ego without delay; got {_condition_kind(cond)}",
@@ -435,7 +437,7 @@ class _Story:
         where = item.where
         value = self.doc.number(dyn, "value", where)
         _shape(self.doc, dyn, where)  # not read (a lane change runs its own curve), but checked
-        dimension = dyn.get("dynamicsDimension", "time")
+        dimension = _dimension(self.doc, dyn, where)  # parameters resolved, as speed actions
         if dimension == "time":
             return max(value, 1e-3)
         if dimension == "distance":
