@@ -13,6 +13,7 @@ from drivestack.core.errors import ConfigError
 from drivestack.sim.openscenario import read_openscenario
 from drivestack.sim.openscenario._speed import _acting, _speed_at
 from drivestack.sim.vehicle import VehicleParams
+from tests.sim.test_openscenario_traffic_signals import _controller, _phase
 
 STEP = 1000.0  # the reader's "at once" rate
 
@@ -496,19 +497,6 @@ def test_route_closed_0_is_an_open_route(tmp_path: Path) -> None:
 
 
 # --- traffic-signal controllers and actions (_signals) ------------------------------------
-
-
-def _phase(name: str, duration: float, **states: str) -> str:
-    inner = "".join(
-        f'<TrafficSignalState trafficSignalId="{sid[1:]}" state="{state}"/>'
-        for sid, state in states.items()
-    )
-    return f'<Phase name="{name}" duration="{duration}">{inner}</Phase>'
-
-
-def _controller(name: str, phases: str, **attrs: str) -> str:
-    more = "".join(f' {k}="{v}"' for k, v in attrs.items())
-    return f'<TrafficSignalController name="{name}"{more}>{phases}</TrafficSignalController>'
 
 
 def _signal_story(*events: tuple[str, str, float], act_start: float | None = None) -> str:
