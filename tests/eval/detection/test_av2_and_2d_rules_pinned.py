@@ -8,6 +8,7 @@ the rule it names is changed (a boundary moved, a filter or a term dropped)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from drivestack.eval.detection2d import (
     kitti_image_boxes,
 )
 from drivestack.ingest.argoverse2 import Av2Cuboids
+from tests.eval.detection.test_av2_diagnostics import _table
 
 NO_ROI = Av2DetectionConfig(categories=("vehicle", "pedestrian"), eval_only_roi_instances=False)
 
@@ -41,22 +43,10 @@ def _cuboids(
 ) -> Av2Cuboids:
     """One sweep of one log; boxes 4 x 2 x 1.5 m at ``(x, 0, 0)``, yaw 0. Labels when
     ``scores`` is None (10 interior points unless given), else detections."""
-    n = len(xs)
-    boxes = np.zeros((n, 7))
-    boxes[:, 0] = xs
-    boxes[:, 3:6] = [4.0, 2.0, 1.5]
-    labels = scores is None
-    pts = num_interior_pts if num_interior_pts is not None else [10 if labels else -1] * n
-    return Av2Cuboids(
-        timestamp_ns=np.zeros(n, dtype=np.int64),
-        track_uuid=np.array([f"t{i}" if labels else "" for i in range(n)]),
-        category=np.array(categories),
-        boxes=boxes,
-        quaternion_wxyz=np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
-        num_interior_pts=np.asarray(pts, dtype=np.int64),
-        score=np.ones(n) if scores is None else np.asarray(scores, dtype=np.float64),
-        log_id=np.array(["log"] * n),
-    )
+    table = _table(xs, categories, [1.0] * len(xs) if scores is None else scores, scores is None)
+    if num_interior_pts is None:
+        return table
+    return replace(table, num_interior_pts=np.asarray(num_interior_pts, dtype=np.int64))
 
 
 # -- Argoverse 2: filters ----------------------------------------------------------------------
