@@ -1025,6 +1025,11 @@ class RoadMap(ArrayValueEquality):
         return STRtree([LineString(lane.centerline_m) for lane in self.lanes])
 
     @cached_property
+    def _area_tree(self) -> STRtree:
+        """STRtree of the lanes' areas (index ``i`` is lane ``i``)."""
+        return STRtree([lane.polygon for lane in self.lanes])
+
+    @cached_property
     def _drivable_edges(self) -> tuple[STRtree, np.ndarray] | None:
         """The drivable area's boundary (exterior and interior rings of every polygon part) cut
         into LineStrings of at most ``_EDGE_CHUNK_SEGMENTS`` segments, in ring order (so each
@@ -1138,7 +1143,9 @@ class RoadMap(ArrayValueEquality):
         p = _query_point(point_m, yaw_rad)
         point = shapely.Point(p)
         out = []
-        for i in sorted(int(i) for i in self._tree.query(point.buffer(10.0))):
+        # by the lanes' areas, not their centrelines near the point: a wide lane covers
+        # points far from its centreline
+        for i in sorted(int(i) for i in self._area_tree.query(point)):
             lane = self.lanes[i]
             if not lane.polygon.covers(point):
                 continue
