@@ -853,6 +853,7 @@ class PDMPlanner(_RolloutPlanner):
         # 3. proposals: offsets x target speeds (fractions of the speed profile)
         offsets = np.repeat(np.asarray(p.lateral_offsets_m), len(p.speed_fractions))
         targets = np.tile(np.asarray(p.speed_fractions), len(p.lateral_offsets_m))
+        n_route = len(offsets)  # the route's proposals (own-lane ones may follow, step 4-5)
         # 4.-5. simulate and score
         result, scores = self._simulate(
             start, station, agents, forecast, offsets, targets, light_args
@@ -877,7 +878,6 @@ class PDMPlanner(_RolloutPlanner):
         # ``hold_offset``), or brake: see ``stop_reason``
         n_score = p.n_score_steps
         best = choose_proposal(scores.total, offsets)
-        n_route = len(p.lateral_offsets_m) * len(p.speed_fractions)
         if best < n_route:  # the own-lane proposals of a lane change are never held up
             route = slice(0, n_route)
             if self._held_offset_m is None:  # none driven yet: the ego's own offset

@@ -141,11 +141,11 @@ def line_fits(
     cand_end_frame: np.ndarray,
     cand_target_frame: np.ndarray,
     window_frames: int,
-    weight: np.ndarray | None = None,
+    weight: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(C, 3)`` centre and ``(C,)`` heading (modulo pi) of each candidate's track at
     ``cand_target_frame``: straight lines in time fitted (least squares, each matched row
-    weighted by ``(N,)`` ``weight``, equal weights without) to the track's matched centres and
+    weighted by ``(N,)`` ``weight``) to the track's matched centres and
     doubled-angle headings within ``window_frames`` frames of ``cand_end_frame`` (its last
     match or its first row, so the window lies on one side), evaluated there; constants when
     the window holds one match. ``(N,)`` track indices, frames, matched flags, ``(N, 3)``
@@ -157,7 +157,7 @@ def line_fits(
     dt = (frame[m_idx][pair_obs] - cand_target_frame[pair_cand]).astype(np.float64)
     yaw2 = 2.0 * yaw_rad[m_idx]
     values = np.column_stack([location_m[m_idx], np.cos(yaw2), np.sin(yaw2)])
-    pair_weight = np.ones(dt.size) if weight is None else weight[m_idx][pair_obs]
+    pair_weight = weight[m_idx][pair_obs]
     fit = local_polynomial(pair_cand, dt, pair_weight, values, pair_obs, cand_track.size, degree=1)
     return fit[:, :3], 0.5 * np.arctan2(fit[:, 4], fit[:, 3])
 
@@ -170,7 +170,7 @@ def stitch_pairs(
     yaw_rad: np.ndarray,
     ends: TrackEnds,
     cfg: OfflineStitchConfig,
-    weight: np.ndarray | None = None,
+    weight: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The joined ``(first, second)`` track index pairs, two ``(P,)`` int64 arrays: each track
     ends at most one pair and starts at most one. Rows and ``weight`` as in

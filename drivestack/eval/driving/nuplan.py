@@ -155,9 +155,8 @@ def classify_collisions(history: SimHistory, road_map: RoadMap) -> tuple[Collisi
 def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[CollisionEvent, ...]:
     """:func:`classify_collisions` of a history already checked."""
     events = []
-    coll = history.collisions
     # each agent's first contact tick (a later contact with it is no new collision)
-    start = coll & (np.cumsum(coll, axis=0) == 1)
+    start, _ = _contact_starts(history.collisions)
     for tick, j in zip(*np.nonzero(start), strict=True):
         # classified where the footprints first touched (between the ticks for a contact the
         # swept test caught there), not at the tick's own poses, which may be after the pass
@@ -193,14 +192,22 @@ def _collision_events(history: SimHistory, road_map: RoadMap) -> tuple[Collision
     return tuple(events)
 
 
+def _contact_starts(collisions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, A)`` bool contact per tick and agent -> ``(first, again)``, both ``(T, A)`` bool:
+    the tick each agent's first contact starts, and the ticks a later contact with it starts
+    (after a tick or more clear of it)."""
+    coll = np.asarray(collisions, dtype=bool)
+    before = np.vstack([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
+    starts = coll & ~before
+    count = np.cumsum(starts, axis=0)
+    return starts & (count == 1), starts & (count > 1)
+
+
 def repeat_contacts(history: SimHistory) -> tuple[RepeatContact, ...]:
     """Each time the ego touches an agent again after being clear of it for a tick or more,
     in tick order: the contacts :func:`classify_collisions` leaves out (one collision per
     agent, as nuPlan), kept so that a report can still show them."""
-    coll = np.asarray(history.collisions, dtype=bool)
-    before = np.vstack([np.zeros((1, coll.shape[1]), dtype=bool), coll[:-1]])
-    starts = coll & ~before
-    again = starts & (np.cumsum(starts, axis=0) > 1)
+    _, again = _contact_starts(history.collisions)
     return tuple(
         RepeatContact(int(t), history.agent_ids[j]) for t, j in zip(*np.nonzero(again), strict=True)
     )
