@@ -36,6 +36,9 @@ from drivestack.structures.point_cloud import PointCloud
 
 _TYPE_KIND = {"F": "f", "I": "i", "U": "u"}
 _REQUIRED = ("FIELDS", "SIZE", "TYPE", "POINTS", "DATA")
+# Header lines (comments and blank lines included) read before a file without a DATA line is
+# refused as no PCD: a real header has about 11.
+_MAX_HEADER_LINES = 64
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,12 @@ def _parse_header(raw: bytes, path: str) -> tuple[dict[str, list[str]], int]:
                 "header ends before a DATA line", path=path, record=f"header line {line_no + 1}"
             )
         line_no += 1
+        if line_no > _MAX_HEADER_LINES:
+            raise DataError(
+                f"no DATA line in the first {_MAX_HEADER_LINES} header lines (not a PCD file?)",
+                path=path,
+                record=f"header line {line_no}",
+            )
         try:
             line = raw[offset:end].decode("ascii").strip()
         except UnicodeDecodeError:
@@ -88,10 +97,6 @@ def _parse_header(raw: bytes, path: str) -> tuple[dict[str, list[str]], int]:
             continue
         key, *values = line.split()
         header[key.upper()] = values
-        if line_no > 64:
-            raise DataError(
-                "no DATA line in the first 64 header lines (not a PCD file?)", path=path
-            )
     for key in _REQUIRED:
         if key not in header:
             raise DataError(f"header has no {key} line", path=path, field=key)

@@ -269,3 +269,20 @@ def test_64_bit_ascii_integers_are_read_exactly(typ: str, value: str) -> None:
         with pytest.raises(DataError, match=f"{bad} is not an integer in") as err:
             parse_pcd((head + f"0 0 0 7\n1 1 1 {bad}\n").encode(), "i.pcd")
         assert err.value.field == "id" and err.value.record == "line 11"
+
+
+def test_a_header_of_64_lines_is_read_and_the_65th_line_is_refused_by_number() -> None:
+    """Header lines count up to 64, comments and blank lines included: the fixture header has
+    11 lines, so 53 comment lines before it end with DATA at line 64 (read), 54 put it at line
+    65 (refused, naming line 65 and no DATA line in the first 64)."""
+    points = _table().tobytes()
+    body = HEADER.format(n=5, mode="binary")
+    assert body.count("\n") == 11
+    pcd = parse_pcd(("# c\n" * 53 + body).encode() + points, "a.pcd")
+    _check(dict(pcd.columns), _table())
+    with pytest.raises(DataError, match="no DATA line in the first 64 header lines") as err:
+        parse_pcd(("# c\n" * 54 + body).encode() + points, "a.pcd")
+    assert err.value.record == "header line 65"
+    with pytest.raises(DataError, match="first 64 header lines") as err:
+        parse_pcd(b"\n" * 100_000, "blank.pcd")
+    assert err.value.record == "header line 65"
