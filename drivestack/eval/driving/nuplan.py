@@ -8,9 +8,12 @@ making-progress, and the weighted metrics progress along the route (5), TTC with
 is stopped or hit from behind; it is at fault when it hits a stopped agent, hits with its
 front, or hits sideways while straddling two lanes or off the drivable area.
 
-Formulas follow nuplan-devkit (``nuplan/planning/metrics/evaluation_metrics/common/*.py``,
-``nuplan/planning/metrics/utils/state_extractors.py``). Known differences, by design or because
-drivestack's world has no counterpart:
+Formulas follow nuplan-devkit's master, one release throughout
+(``nuplan/planning/metrics/evaluation_metrics/common/*.py``,
+``nuplan/planning/metrics/utils/state_extractors.py``): its ``idm/utils.py`` has
+``is_agent_ahead`` at 30 deg and ``is_track_stopped`` at 5e-2 m/s (earlier releases: 20 deg
+and 5e-3), its TTC's ``stopped_speed_threshold`` is 5e-3. Known differences, by design or
+because drivestack's world has no counterpart:
 
 - progress is the ego's station gain along drivestack's reference path, not nuPlan's per-roadblock
   baseline walk; the ratio itself is nuPlan's (:func:`progress_ratio`);
@@ -63,8 +66,11 @@ TTC_BOUND_S = 0.95
 TTC_HORIZON_S = 3.0
 TTC_STEP_S = 0.1
 # nuPlan is_agent_ahead / is_agent_behind (simulation/observation/idm/utils.py): the angle
-# between the ego heading and the direction from the ego's rear axle to the agent's centre
-AHEAD_ANGLE_RAD = np.deg2rad(20.0)
+# between the ego heading and the direction from the ego's rear axle to the agent's centre.
+# 30 deg as nuplan-devkit's master (the release whose is_track_stopped default is 5e-2, used
+# above); earlier releases had 20 deg with a 5e-3 track threshold. On the regression suite
+# (ground truth, PDM) 20 and 30 deg give the same metrics (94.5, 51 of 51).
+AHEAD_ANGLE_RAD = np.deg2rad(30.0)
 WEIGHTS = {"progress": 5.0, "ttc": 5.0, "speed_limit": 4.0, "comfort": 2.0}
 _STATIC = {int(ObjectClass.BARRIER), int(ObjectClass.TRAFFIC_CONE)}
 
@@ -284,7 +290,7 @@ def min_time_to_collision_s(
     - projection times ``np.arange(step_s, horizon_s, step_s)``: 0.1 ... 2.9 s (the horizon
       itself is not reached);
     - no TTC (``inf``) at ticks where the ego's |speed| is <= ``TTC_STOPPED_SPEED_MPS`` (5e-3);
-    - an agent counts from the ego's rear axle when it is ahead (within 20 deg of the heading),
+    - an agent counts from the ego's rear axle when it is ahead (within 30 deg of the heading),
       or, when the ego straddles two lanes or is off the drivable area, when it is not behind
       (within 150 deg); the straddle test needs ``road_map`` (without it only agents ahead count);
     - an agent that has touched the ego is ignored from its first contact on;

@@ -14,7 +14,7 @@ nuPlan's rules pinned here (``no_ego_at_fault_collisions.py``,
 - a sideways hit is the ego's fault when it straddles two lanes *or* has any corner more than
   0.3 m off the drivable area;
 - TTC: the earliest projected hit over all of a tick's agents; an agent counts when it is
-  within 20 deg of the heading seen from the ego's rear axle, or, while the ego straddles
+  within 30 deg of the heading seen from the ego's rear axle, or, while the ego straddles
   lanes, when it is not behind (within 150 deg); an agent that touched the ego is ignored from
   the first contact on; a reversing ego has a TTC and is projected backwards; only at-fault
   collisions set TTC to 0.
@@ -174,15 +174,22 @@ def test_being_rear_ended_does_not_zero_the_ttc() -> None:
     assert m.score == pytest.approx(1.0)
 
 
-def test_an_agent_30_deg_off_the_heading_is_ignored_while_the_ego_keeps_its_lane() -> None:
-    # Car centre 3.5 m left (lane 1) and 3.5 / tan(30 deg) = 6.06 m ahead of the rear axle:
-    # bearing 30 deg, outside the 20 deg "ahead" cone, and the centred ego does not straddle
-    # lanes, so the car is not projected although it cuts in at 3 m/s (its right side 1.45 m
-    # from the ego's left, overlapping 0.34 m lengthwise: a hit at 0.5 s with a 45 deg cone).
-    car_x = 50.0 + 3.5 / np.tan(np.deg2rad(30.0))
-    other = car(np.array([car_x]), y=LANE_Y_M + 3.5)
+@pytest.mark.parametrize(("bearing_deg", "expected_ttc_s"), [(25.0, 0.2), (35.0, np.inf)])
+def test_an_agent_counts_within_30_deg_of_the_heading_while_the_ego_keeps_its_lane(
+    bearing_deg: float, expected_ttc_s: float
+) -> None:
+    # Car centre 2.5 m left (lane 1; its right side at 1.75 + 2.5 - 0.9 = 3.35 m, 0.45 m from
+    # the ego's left at 2.9 m) and 2.5 / tan(bearing) ahead of the rear axle (x 50 m): 5.36 m
+    # at 25 deg, 3.57 m at 35 deg, so its rear (centre - 2.25 m) is behind the ego's front
+    # (54.15 m) either way. Cutting in at 3 m/s beside the ego (same 10 m/s along x), the
+    # 0.45 m gap is 0.15 m at 0.1 s and -0.15 m at 0.2 s: a hit at 0.2 s when the car
+    # counts. The centred ego does not straddle lanes, so it counts only inside nuPlan's
+    # 30 deg "ahead" cone (nuplan-devkit master is_agent_ahead; older releases had 20 deg,
+    # under which the 25 deg car would be ignored; a 45 deg cone would count both).
+    car_x = 50.0 + 2.5 / np.tan(np.deg2rad(bearing_deg))
+    other = car(np.array([car_x]), y=LANE_Y_M + 2.5)
     h = drive([10.0], other, x_m=50.0, agent_velocity_mps=np.array([[[10.0, -3.0]]]))
-    assert np.isinf(min_time_to_collision_s(h, road_map=ROAD)).all()
+    np.testing.assert_allclose(min_time_to_collision_s(h, road_map=ROAD), [expected_ttc_s])
 
 
 def test_an_agent_120_deg_off_the_heading_counts_while_the_ego_straddles_lanes() -> None:
@@ -200,13 +207,14 @@ def test_an_agent_120_deg_off_the_heading_counts_while_the_ego_straddles_lanes()
 
 
 def test_the_ahead_bearing_is_measured_from_the_rear_axle() -> None:
-    # Car centre 7.5 m ahead of the rear axle and 2.5 m left: atan(2.5 / 7.5) = 18.4 deg from
-    # the rear axle (ahead) but atan(2.5 / 5.94) = 22.8 deg from the box centre (not ahead;
-    # the ego keeps its lane: inf). Relative (-2, -1) m/s: the 1.1 m lengthwise gap closes
-    # at 0.6 s (1.2 m), the 0.45 m lateral one at 0.5 s: TTC 0.6 s.
-    other = car(np.array([57.5]), y=LANE_Y_M + 2.5)
-    h = drive([10.0], other, x_m=50.0, agent_velocity_mps=np.array([[[8.0, -1.0]]]))
-    np.testing.assert_allclose(min_time_to_collision_s(h, road_map=ROAD), [0.6])
+    # Car centre 3 m left and 3 / tan(27 deg) = 5.89 m ahead of the rear axle: 27 deg from the
+    # rear axle (ahead) but atan(3 / (5.89 - 1.56)) = 34.7 deg from the box centre, 1.56 m
+    # ahead of the axle (not ahead; the ego keeps its lane: inf). Its rear (53.64 m) is behind
+    # the ego's front (54.15 m); its right side (4.75 - 0.9 = 3.85 m) is 0.95 m from the ego's
+    # left, closing at 3 m/s: 0.05 m at 0.3 s, -0.25 m at 0.4 s: TTC 0.4 s.
+    other = car(np.array([50.0 + 3.0 / np.tan(np.deg2rad(27.0))]), y=LANE_Y_M + 3.0)
+    h = drive([10.0], other, x_m=50.0, agent_velocity_mps=np.array([[[10.0, -3.0]]]))
+    np.testing.assert_allclose(min_time_to_collision_s(h, road_map=ROAD), [0.4])
 
 
 def test_an_agent_stays_ignored_after_its_contact_ends() -> None:

@@ -17,7 +17,7 @@ from drivestack.sim.runner import SimHistory
 def _reference_ttc_s(history: SimHistory, horizon_s: float = TTC_HORIZON_S) -> np.ndarray:
     """A per-tick, per-step loop (the reference), with nuPlan's rules and no road map (so no
     lateral exception and no at-fault zeros): steps 0.1 .. 2.9 s, no TTC at |speed| <= 5e-3,
-    agents ahead of the rear axle (< 20 deg) only, collided agents ignored from first contact."""
+    agents ahead of the rear axle (< 30 deg) only, collided agents ignored from first contact."""
     taus = np.arange(0.1, horizon_s, 0.1)
     ttc = np.full(len(history), np.inf)
     collided = np.zeros(history.agent_boxes.shape[1], dtype=bool)
@@ -33,7 +33,7 @@ def _reference_ttc_s(history: SimHistory, horizon_s: float = TTC_HORIZON_S) -> n
         ry = agents[:, 1] - history.ego_y_m[t]
         yaw = history.ego_yaw_rad[t]
         cos_angle = (np.cos(yaw) * rx + np.sin(yaw) * ry) / np.hypot(rx, ry)
-        ahead = np.arccos(np.clip(cos_angle, -1.0, 1.0)) < np.deg2rad(20.0)
+        ahead = np.arccos(np.clip(cos_angle, -1.0, 1.0)) < np.deg2rad(30.0)
         ego_vel = v * np.array([np.cos(ego[6]), np.sin(ego[6])])
         reach = (
             0.5 * (np.hypot(ego[3], ego[4]) + np.hypot(agents[:, 3], agents[:, 4]))
