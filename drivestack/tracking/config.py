@@ -211,6 +211,10 @@ class OfflineEvidenceConfig:
     last match (``None`` keeps all; coasting rows between matches are kept).
     ``log_hits_weight``: when set, every row of a track gets the score ``mean score of its
     matched detections + log_hits_weight * ln(matches)`` (before ``offline_min_track_score``).
+    The match counts (``min_track_hits``, ``ln(matches)``) are the track's hit counter, every
+    match; the mean is over the matched rows the track output, so with ``lifecycle.min_hits``
+    above 1 the matches before it was confirmed (no rows) are not in it; with 1 (as this step
+    expects) the two agree.
     """
 
     min_track_hits: int = 1
