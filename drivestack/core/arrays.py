@@ -121,7 +121,7 @@ def check_array(
     xp = namespace(array)
     if floating and array.dtype != xp.float32 and array.dtype != xp.float64:
         raise ValueError(dtype_message(name, array.dtype))
-    if finite and floating and actual and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
+    if finite and floating and 0 not in actual and not bool(xp.all(xp.isfinite(array))):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from drivestack.core.errors import brief_repr
+
 NS_PER_S: int = 1_000_000_000
 #: the range of an int64 count of nanoseconds (about +-292 years)
 INT64_MIN: int = -(2**63)
@@ -27,12 +29,15 @@ def seconds_to_ns(seconds: float) -> int:
         seconds, int | float | np.integer | np.floating
     ):
         raise TypeError(f"seconds must be a number, got {type(seconds).__name__} {seconds!r}")
-    if not np.isfinite(seconds):
+    # Python numbers first: NumPy scalars multiply in their own dtype (an int32 / int64
+    # wraps round, a float16 overflows), and np.isfinite refuses an int past float range
+    value: int | float = int(seconds) if isinstance(seconds, int | np.integer) else float(seconds)
+    if isinstance(value, float) and not np.isfinite(value):
         raise ValueError(f"seconds must be finite, got {seconds!r}")
-    ns = seconds * NS_PER_S
+    ns = value * NS_PER_S
     if not INT64_MIN <= ns <= INT64_MAX:
         raise ValueError(
-            f"seconds {seconds!r} is out of the int64 nanosecond range (about +-292 years)"
+            f"seconds {brief_repr(seconds)} is out of the int64 nanosecond range (about +-292 years)"
         )
     return round(ns)
 

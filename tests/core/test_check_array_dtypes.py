@@ -28,3 +28,13 @@ def test_torch_half_is_refused():
         with pytest.raises(ValueError, match="boxes must be float32 or float64"):
             check_array(torch.zeros((1, 7), dtype=dtype), "boxes", (None, 7))
     check_array(torch.zeros((1, 7), dtype=torch.float32), "boxes", (None, 7))
+
+
+def test_a_zero_dimensional_tensor_is_checked_for_nan_as_an_array_is():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        check_array(np.array(np.nan), "x", ())
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        check_array(torch.tensor(float("nan")), "x", ())
+    assert check_array(torch.tensor(1.0), "x", ()).item() == 1.0
+    assert check_array(torch.zeros((0, 3)), "x", (None, 3)).shape == (0, 3)
