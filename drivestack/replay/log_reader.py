@@ -105,19 +105,26 @@ def decode_point_cloud(msg: dict[str, Any]) -> PointCloud:
     raw, canonical = payloads.b64decode(msg["data"])
     fields = msg["fields"]
     stride = int(msg["point_stride"])
-    dtype = np.dtype(
-        {
-            "names": [f["name"] for f in fields],
-            "formats": ["<" + _NUMERIC_DTYPES[int(f["type"])] for f in fields],
-            "offsets": [int(f["offset"]) for f in fields],
-            "itemsize": stride,
-        }
-    )
-    if stride <= 0 or len(raw) % stride:
+    if stride <= 0:
+        raise DataError(f"point_stride {stride} is not a positive byte count", field="point_stride")
+    if len(raw) % stride:
         raise DataError(
             f"{len(raw)} bytes is not a whole number of points of point_stride {stride}",
             field="data",
         )
+    try:
+        dtype = np.dtype(
+            {
+                "names": [f["name"] for f in fields],
+                "formats": ["<" + _NUMERIC_DTYPES[int(f["type"])] for f in fields],
+                "offsets": [int(f["offset"]) for f in fields],
+                "itemsize": stride,
+            }
+        )
+    except ValueError as exc:  # a field past the stride, overlapping or repeated names
+        raise DataError(
+            f"fields do not fit points of point_stride {stride}: {exc}", field="fields"
+        ) from None
     count = len(raw) // stride
     points = np.frombuffer(raw, dtype=dtype, count=count)
     xyz = np.stack([points[a] for a in "xyz"], axis=1)

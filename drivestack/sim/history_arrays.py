@@ -94,7 +94,7 @@ def check_history_arrays(
     :data:`PER_VALID_AGENT`) whose array does not have its shape (A: ``n_agents``, those of
     ``agent_labels`` when None; ``agents_of`` names them in the reason), is not numbers,
     holds NaN or infinity (an agent's only at the ticks it is valid: an absent agent's box
-    may be NaN) or, ``timestamp_ns``, does not strictly increase. Cheap: one pass over the
+    may be NaN; a float flag array's anywhere, NaN would read as True) or, ``timestamp_ns``, does not strictly increase. Cheap: one pass over the
     values."""
     names = tuple(names)
     t_ns = np.asarray(arrays["timestamp_ns"])
@@ -122,14 +122,15 @@ def check_history_arrays(
             raise HistoryArrayError(name, "dtype", f"dtype {arr.dtype}, expected numbers")
     for name in names:
         arr = np.asarray(arrays[name])
-        if arr.dtype.kind != "f" or name in (*FLAG_ARRAYS, "agent_labels"):  # ints are finite
+        # ints are finite; float flags too must be (NaN would read as True)
+        if arr.dtype.kind != "f" or name == "agent_labels":
             continue
         bad = ~np.isfinite(arr)
         if name in PER_VALID_AGENT:
             bad &= np.asarray(arrays["agent_valid"]).astype(bool)[..., None]
         if bad.any():
             where = np.argwhere(bad)[0]
-            agent = int(where[1]) if name in PER_VALID_AGENT else None
+            agent = int(where[1]) if name in (*PER_VALID_AGENT, *FLAG_ARRAYS) else None
             raise HistoryArrayError(
                 name, "value", "NaN or infinite value", tick=int(where[0]), agent=agent
             )

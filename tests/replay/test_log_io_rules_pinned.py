@@ -403,12 +403,23 @@ def test_a_dataset_log_without_a_dataset_name_has_no_source_dataset() -> None:
 
 # -- log_reader decoding ------------------------------------------------------------------------
 def test_a_point_stride_of_zero_is_a_data_error() -> None:
-    """No point has 0 bytes: ``point_stride`` 0 is a DataError naming ``data`` (not a
-    division by zero). (No fields: with fields, numpy refuses the 0-byte layout first.)"""
+    """No point has 0 bytes: ``point_stride`` 0 is a DataError naming ``point_stride`` (not a
+    division by zero, nor NumPy's refusal of the 0-byte layout when there are fields)."""
     msg = point_cloud_message(PointCloud(np.zeros((1, 3), dtype=np.float32), "lidar", 0))
-    msg = {**msg, "point_stride": 0, "fields": []}
-    with pytest.raises(DataError, match="point_stride 0"):
-        decode_point_cloud(msg)
+    for fields in ([], msg["fields"]):
+        with pytest.raises(DataError, match="point_stride 0") as info:
+            decode_point_cloud({**msg, "point_stride": 0, "fields": fields})
+        assert info.value.field == "point_stride"
+
+
+def test_fields_past_the_point_stride_are_a_data_error_naming_fields() -> None:
+    """x y z float32 end at byte 12: a stride of 8 bytes (data 8 bytes long, a whole number
+    of points) cannot hold them; the error names ``fields``, not NumPy's layout message."""
+    msg = point_cloud_message(PointCloud(np.zeros((1, 3), dtype=np.float32), "lidar", 0))
+    data = base64.b64encode(bytes(8)).decode()
+    with pytest.raises(DataError, match="fields do not fit points of point_stride 8") as info:
+        decode_point_cloud({**msg, "point_stride": 8, "data": data})
+    assert info.value.field == "fields"
 
 
 def test_distortion_model_none_is_read_in_any_case_and_only_with_zero_coefficients() -> None:

@@ -95,6 +95,11 @@ def test_each_problem_names_field_tick_and_agent() -> None:
     assert (err.field, err.kind, err.tick, err.agent) == ("agent_boxes", "value", 2, 1)
     err = error(ego_boxes=nan_at("ego_boxes", (3, 6)))
     assert (err.field, err.tick, err.agent) == ("ego_boxes", 3, None)  # column 6 is no agent
+    err = error(collisions=nan_at("collisions", (1, 0)))  # NaN would read as a collision
+    assert (err.field, err.kind, err.tick, err.agent) == ("collisions", "value", 1, 0)
+    err = error(agent_valid=nan_at("agent_valid", (2, 1)))
+    assert (err.field, err.kind, err.tick, err.agent) == ("agent_valid", "value", 2, 1)
+    check_history_arrays(arrays(collisions=np.zeros((T, A))))  # a float flag of 0 / 1 is one
     err = error(timestamp_ns=np.array([0, 2, 1, 3]))
     assert (err.field, err.kind, err.tick) == ("timestamp_ns", "order", 2)
     assert str(err) == "history array timestamp_ns at tick 2: timestamps do not increase"
