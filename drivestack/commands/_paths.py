@@ -113,9 +113,15 @@ def check_dataset_layout(dataset: str, root: Path, option: str = "--root") -> No
     )
 
 
+#: :func:`_folders_with` stops after looking into this many folders (a root far too high, such
+#: as ``/``, is not walked in full for an error message's hint)
+_MAX_FOLDERS_LOOKED_AT = 500
+
+
 def _folders_with(root: Path, markers: tuple[str, ...], depth: int = 3) -> list[Path]:
-    """Up to three folders below ``root`` (at most ``depth`` levels, 500 folders looked at) that
-    hold one of ``markers``."""
+    """Up to three folders below ``root`` (at most ``depth`` levels, at most
+    :data:`_MAX_FOLDERS_LOOKED_AT` folders looked into, breadth first) that hold one of
+    ``markers``."""
     found: list[Path] = []
     level, seen = [root], 0
     for _ in range(depth):
@@ -126,12 +132,14 @@ def _folders_with(root: Path, markers: tuple[str, ...], depth: int = 3) -> list[
             except OSError:
                 continue
             for child in children:
+                if seen == _MAX_FOLDERS_LOOKED_AT:
+                    return found
                 seen += 1
                 if any(next(child.glob(m), None) is not None for m in markers):
                     found.append(child)
                     if len(found) == 3:
                         return found
-                elif seen < 500:
+                else:
                     below.append(child)
         level = below
     return found

@@ -87,7 +87,12 @@ SUITE_OPTIONS = {
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
     for suite, names in SUITE_OPTIONS.items():
-        given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) not in (None, False)]
+        # `is not`: a value of 0 (`--seed 0`) equals False and was let through unrefused
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in names
+            if getattr(args, n) is not None and getattr(args, n) is not False
+        ]
         if suite != args.suite and given:
             raise DataError(
                 f"only for drivestack bench {suite} (not {args.suite})", field=", ".join(given)
