@@ -286,9 +286,9 @@ class OfflineStitchConfig:
     ``max_gap_frames``: a track whose last match is at frame ``f1`` may be continued by a track
     whose first row is at ``f2`` with ``1 <= f2 - f1 <= max_gap_frames`` (0: off). The first
     track's centre and heading (modulo pi) are extrapolated to ``f2`` by straight-line fits in
-    time to its matched rows of the last ``motion_window_frames`` frames up to ``f1`` (0: its
-    last matched box); the second track's start is likewise a fit to its matched rows of the
-    first ``start_window_frames`` frames from ``f2``, evaluated at ``f2`` (0: its first box,
+    time to its matched rows at frames ``f1 - motion_window_frames`` to ``f1`` (both included;
+    0: its last matched box); the second track's start is likewise a fit to its matched rows
+    at frames ``f2`` to ``f2 + start_window_frames``, evaluated at ``f2`` (0: its first box,
     which a single poor detection can throw off). The pair is a candidate when the two centres
     lie within ``max_distance_m`` (3D), the headings differ by at most ``max_yaw_diff_rad``,
     and their median matched sizes differ by at most a
