@@ -87,11 +87,11 @@ SUITE_OPTIONS = {
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
     for suite, names in SUITE_OPTIONS.items():
-        # `is not`: a value of 0 (`--seed 0`) equals False and was let through unrefused
+        # unset is None (or False for a flag); `is not`, as `--seed 0` equals False
         given = [
             f"--{n.replace('_', '-')}"
             for n in names
-            if getattr(args, n) is not None and getattr(args, n) is not False
+            if (value := getattr(args, n)) is not None and value is not False
         ]
         if suite != args.suite and given:
             raise DataError(

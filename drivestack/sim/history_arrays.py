@@ -94,8 +94,8 @@ def check_history_arrays(
     :data:`PER_VALID_AGENT`) whose array does not have its shape (A: ``n_agents``, those of
     ``agent_labels`` when None; ``agents_of`` names them in the reason), is not numbers,
     holds NaN or infinity (an agent's only at the ticks it is valid: an absent agent's box
-    may be NaN; a float flag array's anywhere, NaN would read as True) or, ``timestamp_ns``, does not strictly increase. Cheap: one pass over the
-    values."""
+    may be NaN; a float flag array's anywhere: NaN would read as True) or, ``timestamp_ns``,
+    does not strictly increase. Cheap: one pass over the values."""
     names = tuple(names)
     t_ns = np.asarray(arrays["timestamp_ns"])
     if n_agents is None:
