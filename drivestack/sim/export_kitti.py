@@ -17,17 +17,17 @@ the LiDAR's forward column fires (:mod:`drivestack.sim.sensors.lidar`); the poin
 de-skewed (each column is measured at its own time, up to half a sweep before or after),
 so a labelled object ahead of the car holds its returns as a real KITTI frame's does.
 
-Labels: objects whose centre is in front of the camera and whose 2D box has area in the
-image (KITTI labels only what the camera sees); an object the camera sees whose centre is
-beside or behind it (a truck alongside) is a ``DontCare`` region with its 2D box, neither
-scored nor background. The 2D box is the projection of the 3D box cut at a near plane
-(``NEAR_PLANE_M`` in front of the camera; a box reaching behind the camera gets the box of
-its part in front), clipped to the image; the truncation is the share of the box outside the
-camera's view (:func:`frustum_truncation`). The occlusion level comes from the camera rendering
-when the frame comes with its labels' visible share (see :func:`export_kitti_object`):
-0 fully visible (at least 90% of the object's silhouette in the image is seen), 1 partly
-occluded (at least 50%), 2 largely occluded (less), 3 unknown (no visible share given, or
-no pixel of its silhouette in the image).
+Labels: objects whose centre is in front of the camera (more than ``MIN_LABEL_DEPTH_M`` along
+its axis) and whose 2D box has area in the image (KITTI labels only what the camera sees); an
+object the camera sees whose centre is beside or behind it (a truck alongside) is a
+``DontCare`` region with its 2D box, neither scored nor background. The 2D box is the
+projection of the 3D box cut at a near plane (``NEAR_PLANE_M`` in front of the camera; a box
+reaching behind the camera gets the box of its part in front), clipped to the image; the
+truncation is the share of the box outside the camera's view (:func:`frustum_truncation`). The
+occlusion level comes from the camera rendering when the frame comes with its labels' visible
+share (see :func:`export_kitti_object`): 0 fully visible (at least 90% of the object's
+silhouette in the image is seen), 1 partly occluded (at least 50%), 2 largely occluded (less),
+3 unknown (no visible share given, or no pixel of its silhouette in the image).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ from drivestack.structures.sensor_frame import SensorFrame
 
 #: Near plane (m in front of the camera) where a 3D box is cut before projecting it.
 NEAR_PLANE_M = 0.1
+#: Depth (m along the camera axis) an object's centre needs to be labelled as in front of
+#: the camera; one seen with its centre nearer (beside or behind) is a DontCare region.
+MIN_LABEL_DEPTH_M = 0.5
 #: Least visible share of an object's silhouette for KITTI occlusion levels 0 and 1.
 FULLY_VISIBLE_SHARE = 0.9
 PARTLY_VISIBLE_SHARE = 0.5
@@ -227,7 +230,7 @@ def export_kitti_object(
         # KITTI labels the objects the camera sees (box area in the image, not all hidden)
         # whose centre is in front of it; one it sees but that is centred beside or behind
         # it (a truck alongside) is a DontCare region: not scored, and not background either
-        in_front = calib.camera_rect_from_lidar().apply(labels.center_m)[:, 2] > 0.5
+        in_front = calib.camera_rect_from_lidar().apply(labels.center_m)[:, 2] > MIN_LABEL_DEPTH_M
         in_image = (box2d[:, 2] > box2d[:, 0]) & (box2d[:, 3] > box2d[:, 1])
         # seen: the renderer's visible share, or (unknown) some of the box in the view
         seen = in_image & np.where(np.isnan(visible_share), truncation < 1.0, visible_share > 0.0)
