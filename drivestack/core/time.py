@@ -37,7 +37,8 @@ def seconds_to_ns(seconds: float) -> int:
     ns = value * NS_PER_S
     if not INT64_MIN <= ns <= INT64_MAX:
         raise ValueError(
-            f"seconds {brief_repr(seconds)} is out of the int64 nanosecond range (about +-292 years)"
+            f"seconds {brief_repr(seconds)} is out of the int64 nanosecond range "
+            "(about +-292 years)"
         )
     return round(ns)
 

@@ -233,8 +233,9 @@ class KittiFilter:
     """Which KITTI ground truth counts (the rest is ignored) and which detections are kept.
 
     Ground truth of the class is ignored when its 2D height is at or below ``min_height_px``
-    (the devkit's ``cleanData``: ``height <= MIN_HEIGHT``), its occlusion above ``max_occlusion`` or its truncation above ``max_truncation``; ground truth
-    of the neighbouring class (:data:`KITTI_NEIGHBOURS`) is ignored; ``DontCare`` boxes become
+    (the devkit's ``cleanData``: ``height <= MIN_HEIGHT``), its occlusion above
+    ``max_occlusion`` or its truncation above ``max_truncation``; ground truth of the
+    neighbouring class (:data:`KITTI_NEIGHBOURS`) is ignored; ``DontCare`` boxes become
     :attr:`ImageBoxes.dc_xyxy_px` regions (the devkit's rule); class names compare
     case-insensitively; detections lower than ``min_height_px`` are dropped (counted in
     :attr:`ImageBoxes.det_dropped`, neither TP nor FP). Defaults: KITTI's "hard" level.

@@ -33,6 +33,7 @@ from drivestack.tracking.refine import (
     group_weighted_median,
     interpolate_between,
     local_polynomial,
+    observation_weight,
     orthonormal_poses,
     window_pairs,
     world_to_camera,
@@ -84,12 +85,8 @@ def stitch_tracks(
         rotation, translation = orthonormal_poses(camera_poses[rows.frame.astype(np.int64)])
         location, yaw = camera_to_world(location, yaw, rotation, translation)
     ends = track_ends(track, rows.frame, matched, rows.hwl_m, run.hits, len(track_ids))
-    weight = np.ones(len(rows))  # (the fits read the matched rows' only)
-    if cfg.score_weight > 0.0 and matched.any():
-        # exp(w * score) over the best match's (a common factor leaves a weighted fit as it
-        # is): no overflow for any weight, and at least exp(-700), so no weight is 0
-        score = run.detection_score[matched]
-        weight[matched] = np.exp(np.maximum(cfg.score_weight * (score - score.max()), -700.0))
+    # exp(w * score) relative to the best match (the fits read the matched rows' only)
+    weight = observation_weight(run.detection_score, matched, cfg.score_weight)
     first, second = stitch_pairs(track, rows.frame, matched, location, yaw, ends, cfg, weight)
     if first.size == 0:
         return run

@@ -19,6 +19,7 @@ from drivestack.ingest.maps.lanelet2 import (
 )
 from drivestack.ingest.maps.opendrive_geometry import PlanViewRecord, reference_line
 from tests.ingest.maps.test_commonroad_stop_signs import _lanelet as _cr_lanelet
+from tests.ingest.maps.test_lanelet2_traffic_lights import NODES as L2_LANELET_NODES
 from tests.ingest.maps.test_lanelet2_traffic_lights import _node as _l2_node
 from tests.ingest.maps.test_lanelet2_traffic_lights import _read as _l2_read
 from tests.ingest.maps.test_lanelet2_traffic_lights import _way as _l2_way
@@ -200,12 +201,7 @@ def _l2_lanelet(rid: str, left: str, right: str, tags: str = "", members: str = 
 #: bound way 11 at y = 1.75); lanelet 200 runs east along y = 3.5 (right bound way 11, left
 #: bound way 12 at y = 5.25). Nodes 7, 8 continue the lanelets' bounds to x = 80.
 L2_NODES = {
-    "1": (0.0, -1.75),
-    "2": (40.0, -1.75),
-    "3": (0.0, 1.75),
-    "4": (40.0, 1.75),
-    "5": (0.0, 5.25),
-    "6": (40.0, 5.25),
+    **{node: L2_LANELET_NODES[node] for node in ("1", "2", "3", "4", "5", "6")},
     "7": (80.0, -1.75),
     "8": (80.0, 1.75),
     # stop lines across lanelet 100 at x = 30 (20) and x = 20 (21), beyond it at x = 60 (22)
