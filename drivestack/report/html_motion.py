@@ -66,7 +66,8 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
             ),
         ]
         for m in r["models"]:
-            what = f"{m.get('description') or ''} (K = {m['modes']})"
+            k = m.get("modes", 1)
+            what = f"{m.get('description') or ''} ({f'K = {k} modes' if k > 1 else 'one mode'})"
             if m.get("checkpoint"):
                 trained = m.get("trained_on") or {}
                 what += f"; checkpoint {m['checkpoint']}; trained on " + (
@@ -75,7 +76,7 @@ def prediction_section(d: dict[str, Any], figures: dict[str, str]) -> str:
             facts.append((f"model {m['name']}", what))
         html.append(kv_table(facts))
         names = columns(r)
-        modes = {m["name"]: m["modes"] for m in r["models"]}
+        modes = {m["name"]: m.get("modes", 1) for m in r["models"]}
         for traffic, models in r["metrics"].items():
             html.append(
                 f"<h4>{escape(traffic)} traffic: {r['cases'].get(traffic, 0)} cases, metres</h4>"

@@ -240,3 +240,17 @@ def test_the_instants_figure_says_how_many_logs_it_leaves_out() -> None:
     assert "; the first 2 logs, 3 more in the JSON." in html
     html = html_motion.planning_section(_planning(2, 2), figures)
     assert "more in the JSON" not in html
+
+
+def test_the_settings_list_says_one_mode_or_k_modes() -> None:
+    """Rule: the settings list names a single-mode model's modes as "one mode" and a K > 1
+    model's as "K = k modes" (never "K = 1"); a model without ``modes`` is single-mode."""
+    cell = {"vehicle": {"moving": _row(2, 1.0, False)}}
+    d = _prediction({"cv": 1, "mm": 3}, {"recorded": {"cv": cell, "mm": cell}})
+    d["prediction"][0]["models"][0]["description"] = "constant velocity"
+    del d["prediction"][0]["models"][0]["modes"]
+    d["prediction"][0]["models"][1]["description"] = "lanes"
+    html = html_motion.prediction_section(d, {})
+    assert "constant velocity (one mode)" in html
+    assert "lanes (K = 3 modes)" in html
+    assert "K = 1" not in html
