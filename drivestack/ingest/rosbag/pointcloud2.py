@@ -375,7 +375,8 @@ def parse_pointcloud2_cdr(raw: bytes | memoryview) -> SimpleNamespace:
         raise ValueError(f"data of {size} bytes runs past the message ({len(buf)} bytes)")
     data = np.frombuffer(buf, dtype=np.uint8, count=size, offset=pos)
     pos += size
-    is_dense = bool(u8()) if pos < len(buf) else True
+    # bytes ending before the flag claim nothing, as a message without the attribute
+    is_dense = bool(u8()) if pos < len(buf) else False
     return SimpleNamespace(
         header=SimpleNamespace(stamp=SimpleNamespace(sec=sec, nanosec=nanosec), frame_id=frame_id),
         height=height,
