@@ -45,6 +45,9 @@ def _join(prefix: str, key: object) -> str:
 
 
 def _name(tp: Any) -> str:
+    """``tp`` as a message names it: a class by its name, a ``Literal`` by its words."""
+    if typing.get_origin(tp) is Literal:
+        return f"one of {list(typing.get_args(tp))}"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 

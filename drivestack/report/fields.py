@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from drivestack.core.errors import brief_repr
+
 
 def number(value: object, what: str) -> float | None:
     """``value`` as a float (None stays None); a wrong type or a non-finite number (NaN,
@@ -45,24 +47,32 @@ def count(value: object, what: str) -> int:
     return value
 
 
+def _wrong(value: object, what: str, kind: str) -> ValueError:
+    """The error for field ``what`` holding ``value`` instead of ``kind``: "missing" when it is
+    absent or null, else what it holds."""
+    if value is None:
+        return ValueError(f"field {what}: missing (expected {kind})")
+    return ValueError(f"field {what}: expected {kind}, got {brief_repr(value)}")
+
+
 def obj(value: object, what: str) -> dict[str, Any]:
     """``value`` when it is a JSON object, else ``ValueError`` naming the field."""
     if not isinstance(value, dict):
-        raise ValueError(f"field {what}: missing or not an object")
+        raise _wrong(value, what, "an object")
     return value
 
 
 def array(value: object, what: str) -> list[Any]:
     """``value`` when it is a JSON list, else ``ValueError`` naming the field."""
     if not isinstance(value, list):
-        raise ValueError(f"field {what}: missing or not a list")
+        raise _wrong(value, what, "a list")
     return value
 
 
 def text(value: object, what: str) -> str:
     """``value`` when it is a non-empty string, else ``ValueError`` naming the field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"field {what}: missing or not a string")
+        raise _wrong(value, what, "a non-empty string")
     return value
 
 

@@ -150,10 +150,12 @@ def test_a_count_is_a_whole_number_of_at_least_zero() -> None:
 
 
 def test_text_must_be_non_empty() -> None:
-    """An empty string is as missing as no string."""
+    """An empty string is refused as no string is (the message says which it got)."""
     assert text("a", "t") == "a"
-    with pytest.raises(ValueError, match="field t: missing"):
+    with pytest.raises(ValueError, match=r"^field t: expected a non-empty string, got ''$"):
         text("", "t")
+    with pytest.raises(ValueError, match=r"^field t: missing \(expected a non-empty string\)$"):
+        text(None, "t")
 
 
 def test_numbers_name_the_null_entry() -> None:
