@@ -246,10 +246,10 @@ class AgentSpec:
             )
         if self.behavior in ("replay", "reactive") and self.replay is None:
             raise ValueError(
-                f"agent {self.agent_id!r}: a {self.behavior} agent needs a replay track"
+                f"agent {self.agent_id!r}: behavior {self.behavior} needs a replay track"
             )
         if self.behavior != "replay" and self.path_m is None:
-            raise ValueError(f"agent {self.agent_id!r}: a {self.behavior} agent needs a path")
+            raise ValueError(f"agent {self.agent_id!r}: behavior {self.behavior} needs a path")
 
 
 @dataclass

@@ -149,7 +149,7 @@ def _load_map(cfg: ScenarioConfig, data_root: Path | None) -> tuple[RoadMap, obj
     where = cfg.source
     if m.kind in FILE_MAPS:
         if m.file is None:
-            raise ConfigError(f"a {m.kind} map needs map.file", path=where, field="map.file")
+            raise ConfigError(f"map kind {m.kind} needs map.file", path=where, field="map.file")
         file = _existing(m.file, data_root, f"{m.kind} map file", where, "map.file")
         settings = _file_map_params(m, where)
         if m.kind == "commonroad":

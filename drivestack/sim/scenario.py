@@ -490,7 +490,7 @@ def _bound(value: object) -> float | None:
     try:
         return float(value)
     except OverflowError:  # an integer beyond float64: refused as infinite
-        return math.copysign(math.inf, value)
+        return math.inf if value > 0 else -math.inf  # (copysign would convert it again)
 
 
 def _random_sweep(rand: object, path: str) -> tuple[int, int, dict[str, tuple[float, float]]]:
