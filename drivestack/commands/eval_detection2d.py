@@ -258,8 +258,17 @@ def _check_folder_mode(args: argparse.Namespace) -> None:
 def _check_result_columns(path: Path) -> None:
     """A KITTI result file has 16 columns, the last the score; a 15-column label file (no
     score: ground truth) is refused."""
-    with path.open() as f:
-        for number, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                    path=str(path),
+                    record=f"line {number}",
+                    field="--results",
+                ) from None
             n = len(line.split())
             if n == 0:
                 continue

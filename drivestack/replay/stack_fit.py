@@ -109,8 +109,8 @@ def _stack_made_for(dataset: str, stack: Stack) -> str | None:
         try:
             perception = yaml.safe_load(candidate.read_text()).get("perception")
             config = yaml.safe_load((candidate.parent / perception).read_text())
-        except (OSError, yaml.YAMLError, AttributeError, TypeError):
-            continue  # not a stack YAML, or its perception is not a LiDAR config file
+        except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
+            continue  # not a stack YAML (or not UTF-8), or its perception is no LiDAR config
         if isinstance(config, dict) and dataset in (config.get("datasets") or ()):
             return os.path.normpath(candidate)
     return None

@@ -742,6 +742,11 @@ def build_report(
             tables_published = Published.read(published)
         except OSError as exc:
             problems.append(f"{published}: cannot read published results: {exc.strerror}")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                f"{published}: cannot read published results: not UTF-8 text ({exc.reason} "
+                f"at byte {exc.start})"
+            )
     comparison = (
         compare_rows(
             run.rows,

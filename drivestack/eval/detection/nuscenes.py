@@ -92,8 +92,8 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
     """
     p = str(path)
     try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
         raise ConfigError(f"cannot read config: {exc}", path=p) from None
     names = {f.name for f in fields(DetectionConfig)}
     for key in doc:

@@ -66,7 +66,13 @@ def _split_ids(frames_root: Path, split: str, image_dir: Path, label_dir: Path) 
             f"{candidates[0]} and {candidates[1]})",
             path=str(frames_root),
         )
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=str(path)
+        ) from None
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
     if not ids:
         raise DataError("lists no frame", path=str(path))
     for line_no, stem in enumerate(ids, start=1):
