@@ -9,23 +9,11 @@ from typing import Any, cast
 
 import pytest
 
-from drivestack.core.errors import ConfigError, DataError
-from drivestack.eval.detection.nuscenes import load_detection_config
+from drivestack.core.errors import DataError
 from drivestack.perception.camera.training import _split_ids
 from drivestack.replay.stack_fit import _stack_made_for
 
 NOT_UTF8 = b"\xff\xfe{}\n"
-
-
-def test_a_nuscenes_detection_config_not_utf8_is_a_config_error_naming_it(
-    tmp_path: Path,
-) -> None:
-    """A detection config JSON of bytes that are not UTF-8: ConfigError naming the file."""
-    path = tmp_path / "detection_cvpr_2019.json"
-    path.write_bytes(NOT_UTF8)
-    with pytest.raises(ConfigError, match="cannot read config") as info:
-        load_detection_config(path)
-    assert info.value.path == str(path)
 
 
 def test_an_image_set_list_not_utf8_is_a_data_error_naming_it(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import functools
 import heapq
 import itertools
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -706,7 +707,10 @@ class Lane(ArrayValueEquality):
                 line = _polyline(line, f"{where}.{name}", distinct=False, copy=False)
                 check_no_cusp(line, f"{where}.{name}")
             object.__setattr__(self, name, _polyline(line, f"{where}.{name}"))
-        speed = float(self.speed_limit_mps)
+        value = self.speed_limit_mps
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{where}.speed_limit_mps must be a number, got {value!r}")
+        speed = float(value)
         if not (speed > 0.0 and math.isfinite(speed)):
             raise ValueError(f"{where}.speed_limit_mps must be positive, got {speed}")
         object.__setattr__(self, "speed_limit_mps", speed)

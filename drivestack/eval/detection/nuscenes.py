@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from drivestack.core.errors import ConfigError, DataError
+from drivestack.core.errors import ConfigError, DataError, brief_repr
 from drivestack.core.transforms import SE3
 from drivestack.ingest.nuscenes import DETECTION_NAMES
 from drivestack.structures.boxes import Boxes3D
@@ -95,6 +95,8 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
         raise ConfigError(f"cannot read config: {exc}", path=p) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"must be a JSON object, got {type(doc).__name__}", path=p)
     names = {f.name for f in fields(DetectionConfig)}
     for key in doc:
         if key not in names:
@@ -102,19 +104,41 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
     for key in names:
         if key not in doc:
             raise ConfigError("missing key", path=p, field=key)
-    try:
-        cfg = DetectionConfig(
-            class_range={str(k): float(v) for k, v in dict(doc["class_range"]).items()},
-            dist_fcn=str(doc["dist_fcn"]),
-            dist_ths=tuple(float(v) for v in doc["dist_ths"]),
-            dist_th_tp=float(doc["dist_th_tp"]),
-            min_recall=float(doc["min_recall"]),
-            min_precision=float(doc["min_precision"]),
-            max_boxes_per_sample=int(doc["max_boxes_per_sample"]),
-            mean_ap_weight=float(doc["mean_ap_weight"]),
+
+    def number(value: object, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"expected a number, got {brief_repr(value)}", path=p, field=key)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float64
+            raise ConfigError("number out of range", path=p, field=key) from None
+
+    ranges, dists = doc["class_range"], doc["dist_ths"]
+    if not isinstance(ranges, dict):
+        raise ConfigError("expected an object of class: range", path=p, field="class_range")
+    if not isinstance(dists, list):
+        raise ConfigError("expected a list of numbers", path=p, field="dist_ths")
+    if not isinstance(doc["dist_fcn"], str):
+        raise ConfigError(
+            f"expected text, got {brief_repr(doc['dist_fcn'])}", path=p, field="dist_fcn"
         )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"wrong type: {exc}", path=p) from None
+    boxes = doc["max_boxes_per_sample"]
+    if isinstance(boxes, bool) or not isinstance(boxes, int):
+        raise ConfigError(
+            f"expected a whole number, got {brief_repr(boxes)}",
+            path=p,
+            field="max_boxes_per_sample",
+        )
+    cfg = DetectionConfig(
+        class_range={str(k): number(v, f"class_range.{k}") for k, v in ranges.items()},
+        dist_fcn=doc["dist_fcn"],
+        dist_ths=tuple(number(v, f"dist_ths.{i}") for i, v in enumerate(dists)),
+        dist_th_tp=number(doc["dist_th_tp"], "dist_th_tp"),
+        min_recall=number(doc["min_recall"], "min_recall"),
+        min_precision=number(doc["min_precision"], "min_precision"),
+        max_boxes_per_sample=boxes,
+        mean_ap_weight=number(doc["mean_ap_weight"], "mean_ap_weight"),
+    )
     if cfg.dist_fcn != "center_distance":
         raise ConfigError(
             f"only center_distance is implemented, got {cfg.dist_fcn!r}", path=p, field="dist_fcn"
