@@ -247,9 +247,10 @@ def read_aimotive_boxes(path: str | Path) -> tuple[Boxes3D, np.ndarray]:
     Raises:
         DataError: naming the file, and the object index and field where there is one, for
             a missing / non-numeric value, an ``ObjectType`` not in :data:`TYPE_TO_CLASS`, an
-            ``ObjectId`` that is not an integer or that an earlier object has (naming both),
-            a quaternion tilted (roll / pitch) more than :data:`MAX_BOX_TILT_RAD`, or a
-            ``Timestamp`` that is not integer nanoseconds (``"abc"``, seconds ``4833.19``).
+            ``ObjectId`` that is not an integer within :data:`MAX_EXACT_ID` or that an earlier
+            object has (naming both), a quaternion tilted (roll / pitch) more than
+            :data:`MAX_BOX_TILT_RAD`, or a ``Timestamp`` that is not integer nanoseconds
+            (``"abc"``, seconds ``4833.19``).
     """
     p = str(path)
     doc = read_json(path)
@@ -296,7 +297,7 @@ def _object_numbers(obj: Any, *, path: str, record: str) -> np.ndarray:
             if isinstance(obj[key], bool | str):  # float() would take True, "1.5"
                 raise TypeError
             out[k] = float(obj[key])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float64
             raise DataError(
                 f"not a number: {obj[key]!r}", path=path, record=record, field=key
             ) from None
@@ -325,15 +326,23 @@ def _timestamp_ns(value: object, *, path: str) -> int:
     )
 
 
+#: The largest ``ObjectId`` magnitude read: every integer up to it is exact as a float (and
+#: fits int64, which a larger one would wrap past).
+MAX_EXACT_ID = 2**53
+
+
 def _object_ids(ids: np.ndarray, *, path: str) -> np.ndarray:
     """``(N,)`` int64 of the ``(N,)`` float ``ObjectId`` s; ``DataError`` naming the object of
-    the first that is not an integer or repeats an earlier object's (naming both)."""
+    the first that is not an integer within ``MAX_EXACT_ID`` or repeats an earlier object's
+    (naming both)."""
     check_integer_column(
         ids,
         path=path,
         record="CapturedObjects[{}]".format,
         field="ObjectId",
-        reason="not an integer: {value:g}",
+        minimum=-MAX_EXACT_ID,
+        maximum=MAX_EXACT_ID,
+        reason="not an integer within +-2**53 (exact as a float): {value:g}",
     )
     out = ids.astype(np.int64)
     repeat = first_repeat(out.tolist())

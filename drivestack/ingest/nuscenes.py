@@ -401,6 +401,11 @@ def _sample(entry: Any, categories: Sequence[str], path: str, index: int) -> NuS
         rec = f"data_list[{index}] (token {token})"
         ts = info_timestamp_ns(entry["timestamp"], path=path, record=rec)
         lidar = entry["lidar_points"]
+        if not isinstance(lidar, dict):
+            raise TypeError
+        for key in ("lidar_path", "lidar2ego"):
+            if key not in lidar:
+                raise DataError("missing key", path=path, record=rec, field=f"lidar_points.{key}")
         lidar_path = str(lidar["lidar_path"])
         if not lidar_path or PurePath(lidar_path).name != lidar_path or lidar_path in (".", ".."):
             # a file name in samples/LIDAR_TOP (mmdet3d's v2 info files); a path in it could
@@ -483,12 +488,14 @@ def read_nuscenes_info(path: str | Path) -> list[NuScenesSample]:
         raise DataError(
             f"expected an object with metainfo and data_list, got a {type(data).__name__}", path=p
         )
-    try:
-        cats = data["metainfo"]["categories"]
-        entries = data["data_list"]
-    except (KeyError, TypeError) as exc:
-        field = str(exc.args[0]) if isinstance(exc, KeyError) else "metainfo"
-        raise DataError("missing key", path=p, field=field) from None
+    meta = data.get("metainfo")
+    if not isinstance(meta, dict):
+        what = "missing key" if meta is None else f"expected an object, got a {type(meta).__name__}"
+        raise DataError(what, path=p, field="metainfo")
+    for where, holder, key in (("metainfo.", meta, "categories"), ("", data, "data_list")):
+        if key not in holder:
+            raise DataError("missing key", path=p, field=f"{where}{key}")
+    cats, entries = meta["categories"], data["data_list"]
     categories = _categories(cats, p)
     if not isinstance(entries, list):
         raise DataError(

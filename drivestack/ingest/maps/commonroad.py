@@ -304,8 +304,8 @@ class CommonRoadScenario:
 
 
 def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
-    """A CommonRoad value: ``<exact>``, the midpoint of ``<intervalStart>``/``<intervalEnd>``,
-    or the element's own text."""
+    """A CommonRoad value: ``<exact>``, the midpoint of ``<intervalStart>``/``<intervalEnd>``
+    (``DataError`` for an end below the start), or the element's own text."""
     if el is None:
         raise DataError("missing", path=path, record=record, field=field)
     exact = el.find("exact")
@@ -313,10 +313,16 @@ def _float(el: ET.Element | None, path: str, record: str, field: str) -> float:
         return finite_number(exact.text, path, record, field)
     lo, hi = el.find("intervalStart"), el.find("intervalEnd")
     if lo is not None and hi is not None and lo.text is not None and hi.text is not None:
-        return 0.5 * (
-            finite_number(lo.text, path, record, field)
-            + finite_number(hi.text, path, record, field)
-        )
+        start = finite_number(lo.text, path, record, field)
+        end = finite_number(hi.text, path, record, field)
+        if end < start:  # as a goal's interval
+            raise DataError(
+                f"intervalEnd {end} is below intervalStart {start}",
+                path=path,
+                record=record,
+                field=field,
+            )
+        return 0.5 * (start + end)
     if el.text is not None and el.text.strip():
         return finite_number(el.text, path, record, field)
     raise DataError("no exact value or interval", path=path, record=record, field=field)

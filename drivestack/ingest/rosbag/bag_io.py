@@ -285,7 +285,12 @@ def iter_bag_messages(
             i + 1,
             log_ns,
             "truncated",
-            f"bag ends early after this topic's message {i}: {library_error(exc)}",
+            (
+                f"bag ends early after this topic's message {i}"
+                if i >= 0
+                else "bag ends early before its first message"
+            )
+            + f": {library_error(exc)}",
         )
     for topic, clock in clocks.items():  # topics whose clock never settled
         for message in clock.flush():
