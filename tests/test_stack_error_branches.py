@@ -369,6 +369,9 @@ def test_fit_score_weights_needs_matching_inputs_and_separates_classes() -> None
     """Mismatched or empty inputs are refused; separable data gets a dominant weight."""
     with pytest.raises(ValueError, match="need matching non-empty inputs, got 3 and 2"):
         fit_score_weights(np.zeros((3, 5)), np.zeros(2, bool))
+    # 4 features per row (15 values) said "got 3 and 3" after a reshape to 5 columns
+    with pytest.raises(ValueError, match=r"features must be \(N, 5\), got shape \(3, 4\)"):
+        fit_score_weights(np.zeros((3, 4)), np.zeros(3, bool))
     x = np.random.default_rng(0).normal(size=(40, 5))
     w = fit_score_weights(x, x[:, 0] > 0)
     assert w.shape == (5,) and np.all(np.isfinite(w))

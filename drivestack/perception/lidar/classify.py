@@ -349,7 +349,9 @@ def fit_score_weights(
         l2: ridge penalty (keeps separable data finite).
         iterations: Newton steps.
     """
-    x = np.asarray(features, dtype=np.float64).reshape(-1, 5)
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 5:
+        raise ValueError(f"fit_score_weights: features must be (N, 5), got shape {x.shape}")
     y = np.asarray(is_true, dtype=np.float64).reshape(-1)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(
