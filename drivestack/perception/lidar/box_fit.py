@@ -220,9 +220,10 @@ def pooled_clusters(
     ``(M, 3)`` grouped points)."""
     parts = [xyz_m[bounds[c] : bounds[c + 1]] for group in members for c in group]
     sizes = [sum(int(bounds[c + 1] - bounds[c]) for c in group) for group in members]
-    if not parts:
-        return np.zeros((0, 3)), np.zeros(1, dtype=np.int64)
-    return np.concatenate(parts, axis=0), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    bounds_out = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if not parts:  # (no group, or only empty ones: G + 1 zeros)
+        return np.zeros((0, 3)), bounds_out
+    return np.concatenate(parts, axis=0), bounds_out
 
 
 def fit_box(xyz_m: np.ndarray, ground_z_m: float | None, cfg: BoxFitConfig) -> np.ndarray:

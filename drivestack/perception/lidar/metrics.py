@@ -98,6 +98,11 @@ def check_ground(
     xyz = np.asarray(xyz_m, dtype=np.float64)
     ground = np.asarray(is_ground, dtype=bool)
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+    if ground.shape != xyz.shape[:1]:
+        raise ValueError(
+            f"check_ground: is_ground has shape {ground.shape} for {len(xyz)} points (need "
+            f"({len(xyz)},))"
+        )
     if len(b) == 0 or len(xyz) == 0:
         return GroundCheck(0, 0, 0, 0)
     inside = np.asarray(kernels.points_in_boxes(xyz, b))
