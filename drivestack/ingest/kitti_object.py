@@ -246,9 +246,15 @@ def _check_reflectance(reflectance: np.ndarray, *, path: str, field: str) -> Non
 
 
 def png_size_wh(path: str | Path) -> tuple[int, int]:
-    """``(width, height)`` from a PNG header (no image decoding)."""
-    with open(path, "rb") as fh:
-        head = fh.read(24)
+    """``(width, height)`` from a PNG header (no image decoding); ``DataError`` naming the
+    file when it is missing, unreadable or not a PNG."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(24)
+    except FileNotFoundError:
+        raise DataError("file not found", path=str(path)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read file: {exc.strerror}", path=str(path)) from None
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
         raise DataError("not a PNG file", path=str(path))
     width, height = struct.unpack(">II", head[16:24])

@@ -126,8 +126,16 @@ class PoseSeries:
 
     @property
     def time_range_ns(self) -> tuple[int, int]:
+        """First and last transform times; TransformLookupError naming the edge when none."""
         t = self.arrays()[0]
+        if t.size == 0:
+            raise self._nothing_recorded()
         return int(t[0]), int(t[-1])
+
+    def _nothing_recorded(self) -> TransformLookupError:
+        return TransformLookupError(
+            "no transforms recorded", record=f"edge {self.parent} -> {self.child}"
+        )
 
     def interpolate(self, timestamps_ns: npt.ArrayLike) -> SE3:
         """``parent_from_child`` at each time: ``(K,)`` times -> batched SE3 ``(K,)`` (scalar -> single).
@@ -139,9 +147,7 @@ class PoseSeries:
         scalar = query.ndim == 0
         query = query.reshape(-1)
         if times.size == 0:
-            raise TransformLookupError(
-                "no transforms recorded", record=f"edge {self.parent} -> {self.child}"
-            )
+            raise self._nothing_recorded()
         lo, hi = int(times[0]), int(times[-1])
         bad = (query < lo - self.tolerance_ns) | (query > hi + self.tolerance_ns)
         if bad.any():
