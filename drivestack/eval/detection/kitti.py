@@ -526,9 +526,17 @@ def kitti_eval(
     Classes whose detections are all 2D-only get no BEV/3D metrics or curves (the devkit's
     rule, see :func:`classes_without_3d_boxes`, which also names the inputs it refuses).
     A NaN or infinite box value (or detection score) is a ``ValueError`` naming the argument,
-    frame, row and column.
+    frame, row and column; so is an ``eval_types`` entry other than ``bbox`` / ``bev`` /
+    ``3d`` / ``aos``, and ``aos`` without ``bbox``.
     """
     classes = [_class_index(c) for c in current_classes]
+    unknown = [t for t in eval_types if t not in (*METRICS, "aos")]
+    if unknown:
+        raise ValueError(
+            f"kitti_eval: unknown eval_types {unknown}; known: {[*METRICS, 'aos']} (lower case)"
+        )
+    if "aos" in eval_types and "bbox" not in eval_types:
+        raise ValueError("kitti_eval: eval_types 'aos' needs 'bbox' (AOS is found in its pass)")
     for name, frames in (("gt_frames", gt_frames), ("dt_frames", dt_frames)):
         wrong = next((f for f in frames if not isinstance(f, KittiObjects)), None)
         if wrong is not None:

@@ -77,8 +77,18 @@ class ConstantVelocityPlanner:
     name = CONSTANT_VELOCITY
 
     def __init__(self, horizon_s: float = 8.0, dt_s: float = 0.1) -> None:
-        if not (horizon_s > 0 and dt_s > 0 and math.isfinite(horizon_s / dt_s)):
-            raise ValueError(f"horizon_s and dt_s must be > 0, got {horizon_s!r}, {dt_s!r}")
+        from drivestack.prediction.forecast import MAX_FORECAST_STEPS
+
+        finite = math.isfinite(horizon_s) and math.isfinite(dt_s)
+        if not (finite and horizon_s > 0 and dt_s > 0):  # (8 / inf = 0 would pass a ratio test)
+            raise ValueError(
+                f"horizon_s and dt_s must be finite and > 0, got {horizon_s!r}, {dt_s!r}"
+            )
+        if horizon_s / dt_s > MAX_FORECAST_STEPS:
+            raise ValueError(
+                f"horizon_s / dt_s must be at most {MAX_FORECAST_STEPS} steps, got {horizon_s!r} "
+                f"/ {dt_s!r}"
+            )
         self.horizon_s = float(horizon_s)
         self.dt_s = float(dt_s)
 
