@@ -52,6 +52,7 @@ import numpy as np
 
 from drivestack.core.errors import DataError
 from drivestack.core.transforms import SE3
+from drivestack.ingest._points import first_repeat
 from drivestack.ingest.argoverse2 import Av2Cuboids, read_av2_cuboids, read_av2_poses
 from drivestack.ingest.maps.av2_road_map import read_av2_road_map
 from drivestack.sim.agents import AgentSpec, ReplayTrack
@@ -166,10 +167,12 @@ def _check_track_rows(cuboids: Av2Cuboids) -> None:
             record=f"row {int(empty[0])}",
             field="track_uuid",
         )
-    keys = np.char.add(cuboids.track_uuid.astype(str), cuboids.timestamp_ns.astype(str))
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    if (counts > 1).any():
-        row = int(first[np.flatnonzero(counts > 1)[0]])
+    # (pairs, not joined text: track "a1" at 0 and "a" at 10 would both read "a10")
+    repeat = first_repeat(
+        zip(cuboids.track_uuid.tolist(), cuboids.timestamp_ns.tolist(), strict=True)
+    )
+    if repeat is not None:
+        row = repeat[0]
         raise DataError(
             "track annotated twice at one sweep",
             path=cuboids.path,
