@@ -324,15 +324,16 @@ class LogIO:
         """The next message (TimeoutError after ``timeout_s``); raises what the I/O side
         raised, or RuntimeError when it is gone."""
         try:
-            if timeout_s is not None and not self._conn.poll(timeout_s):
-                raise TimeoutError(f"no message from the replay's log I/O worker in {timeout_s} s")
-            message = decode(self._conn.recv_bytes())
+            answered = timeout_s is None or self._conn.poll(timeout_s)
+            message = decode(self._conn.recv_bytes()) if answered else None
         except (EOFError, OSError):
             self._ended = True
             code = self._process.exitcode if self._process is not None else None
             raise RuntimeError(
                 f"the replay's log I/O worker ended unexpectedly (exit code {code})"
             ) from None
+        if message is None:  # (raised out here: TimeoutError is an OSError, not a dead worker)
+            raise TimeoutError(f"no message from the replay's log I/O worker in {timeout_s} s")
         if message[0] in ("closed", "error"):
             self._ended = True
         if message[0] == "error":

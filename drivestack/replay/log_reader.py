@@ -501,6 +501,7 @@ class _Bad:
 
     timestamp_ns: int  # its log time
     reason: str
+    record: str | None = None  # "<topic> #<i>", where the reason starts with it
 
 
 @dataclass(frozen=True)
@@ -803,7 +804,9 @@ class LogReader:
         its summary section gives every message and one ``UserWarning`` (:attr:`summary_cut`)."""
         for msg in self._decoded(topics):
             if isinstance(msg.value, _Bad):
-                raise DataError(msg.value.reason, path=str(self.path))
+                bad = msg.value
+                reason = bad.reason.removeprefix(f"{bad.record}: ") if bad.record else bad.reason
+                raise DataError(reason, path=str(self.path), record=bad.record)
             if not isinstance(msg.value, _LostChunk):
                 yield msg
         self._warn_summary_cut()
@@ -824,15 +827,18 @@ class LogReader:
                 yield LogMessage(topic, schema, log_time, data)
                 continue
             i = index[topic] = index.get(topic, -1) + 1
+            record = f"{topic} #{i}"
             try:
                 msg = json.loads(data)
                 value = self._decode(schema, msg, log_time)
             except DataError as exc:  # a decoder's own error: its field and reason
                 why = str(DataError(exc.reason, field=exc.field))
-                value = _Bad(log_time, f"{topic} #{i}: cannot decode {schema}: {why}")
+                value = _Bad(log_time, f"{record}: cannot decode {schema}: {why}", record)
             except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
                 value = _Bad(
-                    log_time, f"{topic} #{i}: cannot decode {schema}: {type(exc).__name__}: {exc}"
+                    log_time,
+                    f"{record}: cannot decode {schema}: {type(exc).__name__}: {exc}",
+                    record,
                 )
             yield LogMessage(topic, schema, log_time, value)
 

@@ -809,6 +809,8 @@ def _check_kitti_results(folder: Path, log_path: Path, stack: Stack) -> None:
         raise DataError("is a file; give a folder for the result files", path=where)
     if stack.tracker is None:
         raise DataError("the stack has no tracking stage: there are no tracks to write", path=where)
+    if not log_path.exists():  # (the replay's own message, not "carries no label rows")
+        raise DataError("no such log file or bag folder", path=str(log_path))
     try:
         has_rows = KITTI_LABELS_TOPIC in LogReader(log_path).topics()
     except DataError:
