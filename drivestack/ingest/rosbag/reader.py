@@ -372,21 +372,31 @@ class RosbagLog:
         """Whether the bag has a source of the ego pose: odometry of the ego frame, or TF from
         the world frame down to it (its lookups may still fail at some times: a dropout)."""
         ego = self.config.ego_frame
-        series = self._odometry_series
-        if series is not None and series.child == ego:
+        if self._ego_odometry() is not None:
             return True
         world = self.world_frame
         return world is not None and self.tf.has_ancestor(ego, world)
 
+    def _ego_odometry(self) -> PoseSeries | None:
+        """The odometry when it gives the ego frame's pose in the world frame: its child is the
+        ego frame and its parent the configured ``world_frame`` (any, when none is)."""
+        series = self._odometry_series
+        if series is None or series.child != self.config.ego_frame:
+            return None
+        configured = self.config.world_frame
+        return series if not configured or configured == series.parent else None
+
     def world_from_ego(self, timestamps_ns: npt.ArrayLike) -> SE3:
-        """Ego poses at ``(K,)`` times: from odometry when the bag has it, else from TF.
+        """Ego poses at ``(K,)`` times: from odometry when the bag has it (in the configured
+        world frame, when one is), else from TF.
 
         Raises TransformLookupError when there is no source or a time is out of its range.
         """
         series = self._odometry_series
         ego = self.config.ego_frame
-        if series is not None and series.child == ego:
-            return series.interpolate(timestamps_ns)
+        odometry = self._ego_odometry()
+        if odometry is not None:
+            return odometry.interpolate(timestamps_ns)
         world = self.world_frame
         if world is None:
             raise TransformLookupError(
@@ -394,7 +404,15 @@ class RosbagLog:
             )
         try:
             return self.tf.lookup(world, ego, timestamps_ns)
-        except TransformLookupError:
+        except TransformLookupError as exc:
+            if series is not None and series.child == ego and world != series.parent:
+                raise TransformLookupError(
+                    f"{exc.reason}; the odometry ({self.topic_map.odometry}) gives {ego!r} in "
+                    f"{series.parent!r}, not in the configured world_frame {world!r}",
+                    path=exc.path,
+                    record=exc.record,
+                    field=exc.field,
+                ) from None
             if series is None or world != series.parent:
                 raise
             raise TransformLookupError(

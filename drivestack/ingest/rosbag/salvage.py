@@ -86,6 +86,19 @@ def _record(buf: bytes | memoryview, pos: int) -> tuple[dict[str, bytes], memory
 MAX_CHUNK_BYTES = 1 << 30
 
 
+#: What a record with a missing or malformed header field raises while it is read.
+_MALFORMED = (KeyError, struct.error, IndexError, UnicodeDecodeError)
+
+
+def _malformed(exc: Exception) -> str:
+    """Why a record of :data:`_MALFORMED` stopped the salvage, for ``stopped``."""
+    if isinstance(exc, KeyError):
+        return f"record without its {exc.args[0]!r} field"
+    if isinstance(exc, IndexError):
+        return "record with an empty op field"
+    return f"malformed record ({type(exc).__name__}: {exc})"
+
+
 class SalvageReader:
     """Front-to-back reader of an unindexed ROS 1 bag or a summary-less MCAP file.
 
@@ -130,15 +143,19 @@ class SalvageReader:
                 self.stopped_at = pos
                 self._ros1_partial_chunk(data, pos, by_id)
                 return
-            op = fields.get("op", b"\x00")[0]
-            if op == _OP_CONNECTION:
-                self._ros1_connection(fields, body, by_id)
-            elif op == _OP_CHUNK:
-                stop = self._ros1_chunk(fields, body, by_id)
-                if stop:
-                    self.stopped = f"{stop} in the chunk at byte {pos} of {len(data)}"
-                    self.stopped_at = pos
-                    return
+            try:
+                op = fields.get("op", b"\x00")[0]
+                if op == _OP_CONNECTION:
+                    self._ros1_connection(fields, body, by_id)
+                stop = self._ros1_chunk(fields, body, by_id) if op == _OP_CHUNK else None
+            except _MALFORMED as exc:  # the chunks before it are kept, as for a cut
+                self.stopped = f"{_malformed(exc)} at byte {pos} of {len(data)}"
+                self.stopped_at = pos
+                return
+            if stop:
+                self.stopped = f"{stop} in the chunk at byte {pos} of {len(data)}"
+                self.stopped_at = pos
+                return
             pos = end
 
     def _ros1_partial_chunk(
@@ -209,14 +226,18 @@ class SalvageReader:
                 rec_fields, rec_body, pos = _record(inner, pos)
             except _Incomplete as exc:
                 return f"incomplete {exc}"
-            op = rec_fields.get("op", b"\x00")[0]
-            if op == _OP_CONNECTION:
-                self._ros1_connection(rec_fields, rec_body, by_id)
-            elif op == _OP_MSG_DATA:
-                (cid,) = struct.unpack("<I", rec_fields["conn"])
-                sec, nsec = struct.unpack("<II", rec_fields["time"])
-                if cid in by_id:
-                    self._messages.append((by_id[cid], sec * 1_000_000_000 + nsec, bytes(rec_body)))
+            try:
+                op = rec_fields.get("op", b"\x00")[0]
+                if op == _OP_CONNECTION:
+                    self._ros1_connection(rec_fields, rec_body, by_id)
+                elif op == _OP_MSG_DATA:
+                    (cid,) = struct.unpack("<I", rec_fields["conn"])
+                    sec, nsec = struct.unpack("<II", rec_fields["time"])
+                    if cid in by_id:
+                        message = (by_id[cid], sec * 1_000_000_000 + nsec, bytes(rec_body))
+                        self._messages.append(message)
+            except _MALFORMED as exc:
+                return _malformed(exc)
         return None
 
     # -- MCAP ---------------------------------------------------------------------------------
