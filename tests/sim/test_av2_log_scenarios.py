@@ -27,7 +27,7 @@ from drivestack.sim.av2_log import (
 from drivestack.sim.build import build_scenario
 from drivestack.sim.evaluate import run_scenario
 from drivestack.sim.runner import ego_agent_collisions
-from drivestack.sim.scenario import load_scenarios
+from drivestack.sim.scenario import ScenarioConfig, load_scenarios
 from drivestack.structures.labels import ObjectClass
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
@@ -250,6 +250,17 @@ def test_the_longest_duration_named_is_floored_and_accepted(
     assert build_scenario(cfg, shared_data).n_steps == round(15.499 / cfg.dt_s)
 
 
+def av2_log_scenario(path: Path, folder: Path) -> ScenarioConfig:
+    """The scenario of a 2 s drive of the AV2 log in ``folder`` (its ego and agents from the
+    file), written to ``path`` and loaded."""
+    path.write_text(
+        f"name: t\nmap: {{kind: av2, log: {folder}}}\nego: {{from_file: true}}\n"
+        "agents_from_file: true\nduration_s: 2.0\n"
+    )
+    (cfg,) = load_scenarios(path)
+    return cfg
+
+
 def test_a_map_log_folder_that_is_not_an_av2_log_names_the_scenario_field(
     tmp_path: Path,
 ) -> None:
@@ -258,13 +269,8 @@ def test_a_map_log_folder_that_is_not_an_av2_log_names_the_scenario_field(
     folder = tmp_path / "kitti_tracking"
     folder.mkdir()
     path = tmp_path / "s.yaml"
-    path.write_text(
-        f"name: t\nmap: {{kind: av2, log: {folder}}}\nego: {{from_file: true}}\n"
-        "agents_from_file: true\nduration_s: 2.0\n"
-    )
-    (cfg,) = load_scenarios(path)
     with pytest.raises(ConfigError) as info:
-        build_scenario(cfg)
+        build_scenario(av2_log_scenario(path, folder))
     assert str(info.value) == (
         f"{path}: field map.log: av2 log folder {folder}: missing annotations.feather "
         "(an AV2 sensor log folder holds it)"

@@ -36,7 +36,7 @@ from drivestack.sim.vehicle import VehicleParams
 from drivestack.structures.boxes import Boxes3D
 from drivestack.structures.labels import ObjectClass
 from tests.planning.test_pdm_stops import _rollout
-from tests.sim.test_av2_log_scenarios import _cuboids
+from tests.sim.test_av2_log_scenarios import _cuboids, av2_log_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 BOX = [5.0, 0.0, 0.0, 4.0, 2.0, 1.5, 0.0]
@@ -133,14 +133,8 @@ def test_a_malformed_file_of_an_av2_log_folder_is_named_not_map_log(tmp_path: Pa
     folder.mkdir()
     for name in ("annotations.feather", "city_SE3_egovehicle.feather"):
         (folder / name).write_bytes(b"garbage")
-    path = tmp_path / "s.yaml"
-    path.write_text(
-        f"name: t\nmap: {{kind: av2, log: {folder}}}\nego: {{from_file: true}}\n"
-        "agents_from_file: true\nduration_s: 2.0\n"
-    )
-    (cfg,) = load_scenarios(path)
     with pytest.raises(DataError) as info:
-        build_scenario(cfg)
+        build_scenario(av2_log_scenario(tmp_path / "s.yaml", folder))
     assert not isinstance(info.value, ConfigError)
     assert info.value.path == str(folder / "annotations.feather")
     assert "cannot read Feather table" in str(info.value)
