@@ -454,11 +454,16 @@ def _salvage(path: Path, why: str, report: IngestReport | None) -> Any:
         ) from None
     if report is not None:
         stop = f"stopped: {reader.stopped}" if reader.stopped else "read to the end"
+        passed_over = "".join(
+            f"; passed over {n} messages of {topic} (a channel without a schema)"
+            for topic, n in sorted(reader.without_schema.items())
+        )
         report.repair(
             "<bag>",
             0,
             0,
             "truncated",
-            f"{why}; read front to back, {stop}, recovered {reader.num_messages} messages",
+            f"{why}; read front to back, {stop}, recovered {reader.num_messages} messages"
+            + passed_over,
         )
     return reader

@@ -108,6 +108,8 @@ class SalvageReader:
         stopped: None when the file was read to its end, else where and why reading stopped.
         stopped_at: the byte where reading stopped (None when read to its end).
         num_messages: messages recovered.
+        without_schema: topic -> messages passed over, of MCAP channels without a schema
+            (not ROS messages: nothing to decode them with).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -116,6 +118,7 @@ class SalvageReader:
         self._messages: list[tuple[SalvageConnection, int, bytes]] = []
         self.stopped: str | None = None
         self.stopped_at: int | None = None  # the byte where reading stopped
+        self.without_schema: dict[str, int] = {}
         data = self.path.read_bytes()
         self._ros2 = not data.startswith(ROS1_MAGIC)
         if self._ros2:
@@ -247,6 +250,7 @@ class SalvageReader:
 
         schemas: dict[int, Any] = {}
         by_id: dict[int, SalvageConnection] = {}
+        schemaless: dict[int, str] = {}  # channel id -> topic
         stream = io.BytesIO(data)
         pos = 0  # the end of the last whole record
         try:
@@ -256,6 +260,9 @@ class SalvageReader:
                     schemas[record.id] = record
                 elif isinstance(record, Channel):
                     schema = schemas.get(record.schema_id)
+                    if schema is None and record.id not in by_id:
+                        schemaless[record.id] = record.topic
+                        self.without_schema.setdefault(record.topic, 0)
                     if schema is None or record.id in by_id:
                         continue
                     conn = SalvageConnection(
@@ -267,6 +274,8 @@ class SalvageReader:
                     self._messages.append(
                         (by_id[record.channel_id], record.log_time, bytes(record.data))
                     )
+                elif isinstance(record, Message) and record.channel_id in schemaless:
+                    self.without_schema[schemaless[record.channel_id]] += 1
         except Exception as exc:  # the mcap library raises several types for a cut-off file
             self.stopped = f"{library_error(exc)} at byte {pos} of {len(data)}"
             self.stopped_at = pos

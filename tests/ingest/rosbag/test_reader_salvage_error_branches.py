@@ -14,6 +14,7 @@ from rosbags.rosbag1 import Reader as Ros1Reader
 
 from drivestack.core.errors import ConfigError, DataError
 from drivestack.core.transforms import SE3
+from drivestack.ingest.rosbag import bag_io
 from drivestack.ingest.rosbag.reader import RosbagLog
 from drivestack.ingest.rosbag.salvage import MAX_CHUNK_BYTES, SalvageReader
 from drivestack.ingest.rosbag.tf_buffer import TransformLookupError
@@ -453,3 +454,32 @@ def test_an_intact_mcap_read_front_to_back_declares_each_channel_once(tmp_path: 
         "/cam/image_raw": 4,
     }
     assert reader.num_messages == 19
+
+
+def test_messages_of_a_channel_without_a_schema_are_counted_not_lost(tmp_path: Path) -> None:
+    """An MCAP channel without a schema (schema id 0: no ROS message type) cannot be decoded:
+    its messages are counted per topic in ``without_schema`` (they were dropped unseen), the
+    other channel's are recovered."""
+    from mcap.writer import Writer
+
+    path = tmp_path / "mixed.mcap"
+    with path.open("wb") as stream:
+        writer = Writer(stream)
+        writer.start()
+        schema = writer.register_schema("std_msgs/msg/Empty", "ros2msg", b"")
+        typed = writer.register_channel("/typed", "cdr", schema)
+        raw = writer.register_channel("/raw", "json", 0)
+        for t in range(3):
+            writer.add_message(raw, log_time=t, data=b"{}", publish_time=t)
+        writer.add_message(typed, log_time=5, data=b"\x00\x01\x00\x00", publish_time=5)
+        writer.finish()
+    reader = SalvageReader(path)
+    assert reader.without_schema == {"/raw": 3}
+    assert reader.num_messages == 1 and [c.topic for c in reader.connections] == ["/typed"]
+    report = bag_io.IngestReport(str(path))
+    bag_io._salvage(path, "no summary", report)
+    (note,) = report.skipped
+    assert note.kept and note.reason == (
+        "no summary; read front to back, read to the end, recovered 1 messages; passed over 3 "
+        "messages of /raw (a channel without a schema)"
+    )
