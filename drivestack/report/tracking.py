@@ -541,6 +541,8 @@ def _published_choice(
             "not shown",
         )
     stated = "" if table["iou"] is not None else "; its IoU threshold is not stated in the source"
+    if table_id and table["id"] != table_id:  # the one named has another similarity / IoU
+        stated += f"; the results' README names {table_id}, which scores another similarity"
     return (
         table["rows"],
         f"{code} (published, {table['id']})",

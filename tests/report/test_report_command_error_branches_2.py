@@ -133,7 +133,8 @@ def test_published_table_named_by_the_results_readme(
 ) -> None:
     """Results whose README names a published table (section B2 of PUBLISHED_RESULTS.md) get
     that table beside them, when it is of the same similarity; one of another similarity is
-    not used (the table of the run's own IoU is)."""
+    not used (the table of the run's own IoU is, and the note says the named one was passed
+    over)."""
     folder = tmp_path / "results"
     folder.mkdir()
     (folder / "README.md").write_text(f"outputs of section {named} of PUBLISHED_RESULTS.md\n")
@@ -141,6 +142,8 @@ def test_published_table_named_by_the_results_readme(
     rows, name, note = tracking._published_choice(result, "iou_3d", 0.25, {}, _published())
     assert f"published, {shown}" in name and f"published table {shown}" in note
     assert rows == {"Car": {"sAMOTA": 2.0}}
+    passed_over = "the results' README names B3, which scores another similarity"
+    assert (passed_over in note) == (named != shown)
 
 
 # --- exec.fleet manifest check ----------------------------------------------------------------
