@@ -140,7 +140,7 @@ def _matrix_line(name: str, m: np.ndarray) -> str:
     return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).reshape(-1))
 
 
-def _calibration(frame: SensorFrame, lidar: str, camera: str) -> KittiCalib:
+def _calibration(frame: SensorFrame, lidar: str, camera: str, record: str) -> KittiCalib:
     image = frame.cameras[camera]
     cal = image.calibration
     ego_from_lidar = frame.ego_from_sensor.get(lidar)
@@ -148,12 +148,14 @@ def _calibration(frame: SensorFrame, lidar: str, camera: str) -> KittiCalib:
         raise DataError(
             "no mounting for the LiDAR",
             path=frame.source or None,
+            record=record,
             field=f"ego_from_sensor[{lidar}]",
         )
     if cal.has_distortion:
         raise DataError(
             "KITTI layout needs rectified images (no distortion)",
             path=frame.source or None,
+            record=record,
             field=camera,
         )
     camera_from_lidar = (cal.camera_from_ego @ ego_from_lidar).as_matrix()[:3]
@@ -192,9 +194,13 @@ def export_kitti_object(
     count = 0
     for index, item in enumerate(frames, start=start_index):
         frame, visible_share = item if isinstance(item, tuple) else (item, None)
+        record = f"frame {index:06d}"  # (the file stem it would be written as)
         if frame.labels is None:
             raise DataError(
-                "frame has no labels to export", path=frame.source or None, field="labels"
+                "frame has no labels to export",
+                path=frame.source or None,
+                record=record,
+                field="labels",
             )
         n_labels = len(frame.labels)
         if visible_share is None:
@@ -204,6 +210,7 @@ def export_kitti_object(
             raise DataError(
                 f"visible share has shape {visible_share.shape}, the frame has {n_labels} labels",
                 path=frame.source or None,
+                record=record,
                 field="labels",
             )
         stem = f"{index:06d}"
@@ -217,7 +224,7 @@ def export_kitti_object(
         image = frame.cameras[camera]
         (base / "image_2").mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.asarray(image.pixels)).save(base / "image_2" / f"{stem}.png")
-        calib = _calibration(frame, lidar, camera)
+        calib = _calibration(frame, lidar, camera, record)
         write_calib(base / "calib" / f"{stem}.txt", calib)
         labels = frame.labels.transformed(frame.ego_from_sensor[lidar].inverse(), cloud.frame)
         width, height = image.calibration.width_px, image.calibration.height_px

@@ -640,13 +640,15 @@ def test_kitti_export_refuses_frames_it_cannot_write(
     tmp_path: Path, change: dict[str, object], field: str, reason: str
 ) -> None:
     """A frame without the LiDAR's mounting, without labels or with a distorted camera image:
-    DataError naming the frame's source and the field."""
+    DataError naming the frame's source, the frame (the stem it would be written as, here the
+    third from start_index 5) and the field."""
     if change.get("cameras") == "distorted":
         change = {"cameras": _undistortable()}
-    frame = dataclasses.replace(_frame([BESIDE]), **change)  # type: ignore[arg-type]
+    good = _frame([BESIDE])
+    frame = dataclasses.replace(good, **change)  # type: ignore[arg-type]
     with pytest.raises(DataError, match=reason) as info:
-        export_kitti_object([frame], tmp_path)
-    assert (info.value.path, info.value.field) == ("test", field)
+        export_kitti_object([good, good, frame], tmp_path, start_index=5)
+    assert (info.value.path, info.value.record, info.value.field) == ("test", "frame 000007", field)
 
 
 @pytest.mark.parametrize(
