@@ -302,9 +302,11 @@ def test_tracking_class_without_a_result_for_a_sequence_is_named() -> None:
     from drivestack.ingest.kitti_tracking import SeqmapEntry
 
     seqmap = [SeqmapEntry("0003", 0, 4)]
-    with pytest.raises(DataError, match="no tracking result for sequence 0003") as err:
+    with pytest.raises(
+        DataError, match="no Car tracking result, though the seqmap lists it"
+    ) as err:
         evaluate_class("Car", seqmap, {"0003": KittiObjects()}, {}, PROTO)
-    assert err.value.record == "Car"
+    assert err.value.record == "sequence 0003"
 
 
 def test_all_way_lines_pass_over_other_sign_rules() -> None:

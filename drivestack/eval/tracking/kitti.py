@@ -227,7 +227,10 @@ def evaluate_class_thresholds(
     seqs = []
     for entry in seqmap:
         if entry.name not in results:
-            raise DataError(f"no tracking result for sequence {entry.name}", record=cls)
+            raise DataError(
+                f"no {cls} tracking result, though the seqmap lists it",
+                record=f"sequence {entry.name}",
+            )
         seqs.append(
             (
                 entry.name,
