@@ -238,10 +238,12 @@ def _sweep_text(params: object) -> str:
         return "none"
     parts = []
     for p in params:
-        if not isinstance(p, dict):
-            parts.append(repr(p))
+        bounds = (p.get("low"), p.get("high")) if isinstance(p, dict) else ()
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in bounds)
+        if not isinstance(p, dict) or (p.get("low") is not None and not numbers):
+            parts.append(repr(p))  # (a damaged entry is shown as it is, not a TypeError)
         elif p.get("low") is not None:
-            parts.append(f"{p.get('key')}={p['low']:g}:{p.get('high'):g}")
+            parts.append(f"{p.get('key')}={p['low']:g}:{p['high']:g}")
         else:
             parts.append(f"{p.get('key')}={','.join(str(v) for v in p.get('values') or [])}")
     return " ".join(parts)

@@ -243,6 +243,15 @@ def test_sweep_text_shows_a_non_mapping_entry() -> None:
     assert build._sweep_text(params) == "3 k=1:2 v=1,2"
 
 
+def test_sweep_text_shows_a_range_with_a_missing_or_text_bound_as_it_is() -> None:
+    """A sweep range whose high bound is missing, null or text (a damaged fleet.json) is shown
+    as its entry, not a TypeError stopping the report."""
+    damaged = [{"key": "a", "low": 1}, {"key": "b", "low": 1, "high": "x"}]
+    assert (
+        build._sweep_text(damaged) == "{'key': 'a', 'low': 1} {'key': 'b', 'low': 1, 'high': 'x'}"
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "field"),
     [
