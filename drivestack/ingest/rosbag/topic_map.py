@@ -179,11 +179,26 @@ def sensor_name(topic: str) -> str:
     return topic.strip("/").replace("/", "_") or "root"
 
 
+def unique_sensor_names(topics: Iterable[str]) -> dict[str, str]:
+    """Sensor name -> topic for ``topics`` in order: :func:`sensor_name`, with ``_2``,
+    ``_3``, ... after a name an earlier topic took (``/a/b`` and ``/a_b`` both read ``a_b``)."""
+    names: dict[str, str] = {}
+    for topic in topics:
+        base = name = sensor_name(topic)
+        k = 1
+        while name in names:
+            k += 1
+            name = f"{base}_{k}"
+        names[name] = topic
+    return names
+
+
 def guess_topic_map(topics: Iterable[tuple[str, str]]) -> TopicMap:
     """Topic map from ``(topic, msgtype)`` pairs: every PointCloud2, VelodyneScan and Ouster
     ``*/lidar_packets`` topic a LiDAR, every (Compressed)
     Image a camera (paired with the CameraInfo in the same namespace), the first Odometry and
     NavSatFix, every TFMessage topic named ``*tf_static`` static and the others dynamic.
+    Sensors are named by :func:`unique_sensor_names` (no topic is lost to a shared name).
 
     Raises ValueError when there is no LiDAR topic.
     """
@@ -192,11 +207,13 @@ def guess_topic_map(topics: Iterable[tuple[str, str]]) -> TopicMap:
         by_type.setdefault(normalise_msgtype(msgtype), []).append(topic)
     infos = {t.rsplit("/", 1)[0]: t for t in by_type.get(CAMERA_INFO, [])}
     cameras = {}
-    for topic in by_type.get(IMAGE, []) + by_type.get(COMPRESSED_IMAGE, []):
+    for name, topic in unique_sensor_names(
+        by_type.get(IMAGE, []) + by_type.get(COMPRESSED_IMAGE, [])
+    ).items():
         namespace = topic.rsplit("/", 1)[0]
         if topic.endswith("/compressed"):
             namespace = namespace.rsplit("/", 1)[0]
-        cameras[sensor_name(topic)] = CameraTopics(topic, infos.get(namespace))
+        cameras[name] = CameraTopics(topic, infos.get(namespace))
     tf_topics = by_type.get(TF_MESSAGE, [])
     lidar_topics = by_type.get(POINTCLOUD2, []) + by_type.get(VELODYNE_SCAN, [])
     for msgtype in OUSTER_PACKETS:
@@ -204,7 +221,7 @@ def guess_topic_map(topics: Iterable[tuple[str, str]]) -> TopicMap:
     if not lidar_topics:
         raise ValueError("no LiDAR topic (PointCloud2, VelodyneScan or Ouster lidar_packets)")
     return TopicMap(
-        lidars={sensor_name(t): t for t in lidar_topics},
+        lidars=unique_sensor_names(lidar_topics),
         cameras=cameras,
         tf=[t for t in tf_topics if not t.endswith("tf_static")],
         tf_static=[t for t in tf_topics if t.endswith("tf_static")],
