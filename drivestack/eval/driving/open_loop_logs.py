@@ -124,8 +124,8 @@ class RecordedMotion:
     speed the distance over the sweep interval ending at each sweep, acceleration the
     change of that speed over the interval before, yaw rate the yaw change over the interval
     ending there. A central difference at a sweep reads the pose one sweep (0.1 s) after it.
-    The first sweep has no earlier one: it takes the second's speed and yaw rate (the third's
-    acceleration), the one value there that reads the pose after it.
+    The first sweep has no earlier one: it takes the second's speed and yaw rate, and the
+    first two sweeps take the third's acceleration (the values there that read later poses).
     """
 
     time_s: np.ndarray
