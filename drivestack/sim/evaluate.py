@@ -310,12 +310,19 @@ def stopped_label(record: dict[str, object]) -> str | None:
         return None
     counts = record.get("stop_reasons")
     seen = counts.get(reason) if isinstance(counts, dict) else None
-    if not isinstance(seen, dict):
-        return f"ended stopped: {reason}"
-    return (
-        f"ended stopped: {reason} (first at {seen['first_time_s']:.1f} s, "
-        f"{seen['planner_calls']} planner calls)"
+    first, calls = (
+        (seen.get("first_time_s"), seen.get("planner_calls"))
+        if isinstance(seen, dict)
+        else (None, None)
     )
+    if not (
+        isinstance(first, int | float)
+        and isinstance(calls, int)
+        and not isinstance(first, bool)
+        and not isinstance(calls, bool)
+    ):  # (no counts, or a damaged record: the reason alone)
+        return f"ended stopped: {reason}"
+    return f"ended stopped: {reason} (first at {first:.1f} s, {calls} planner calls)"
 
 
 def score_percent(nuplan: NuPlanMetrics) -> float:

@@ -273,12 +273,24 @@ def test_ended_stopped_reason_of_a_run_without_planner_calls_is_none() -> None:
     assert ended_stopped_reason(_history(["every proposal collides"], 3.0)) is None
 
 
-@pytest.mark.parametrize("counts", [None, {}, {"other": {"planner_calls": 1}}, "x"])
+@pytest.mark.parametrize(
+    "counts",
+    [
+        None,
+        {},
+        {"other": {"planner_calls": 1}},
+        "x",
+        # damaged counts for the reason itself (a KeyError / format error before)
+        {"facing against the route": {"planner_calls": 3}},
+        {"facing against the route": {"first_time_s": "soon", "planner_calls": 3}},
+        {"facing against the route": {"first_time_s": 0.3, "planner_calls": True}},
+    ],
+)
 def test_stopped_label_without_counts_for_the_reason_gives_the_reason_alone(
     counts: object,
 ) -> None:
-    """A record whose stop_reasons lacks the reason it ended stopped for (an older record)
-    is labelled with the reason alone."""
+    """A record whose stop_reasons lacks the reason it ended stopped for (an older record), or
+    holds damaged counts for it, is labelled with the reason alone."""
     record: dict[str, object] = {"ended_stopped_reason": "facing against the route"}
     if counts is not None:
         record["stop_reasons"] = counts
