@@ -661,8 +661,9 @@ def train_forecaster(
     ``progress(epoch, train_loss, holdout_ade)`` is called after each epoch.
 
     Raises:
-        ValueError: an empty training or held-out set; pasts and futures as
-            :func:`agent_frame_past` and :func:`agent_frame_future`.
+        ValueError: an empty training or held-out set; training that diverged (the held-out
+            ADE not finite in any epoch); pasts and futures as :func:`agent_frame_past` and
+            :func:`agent_frame_future`.
     """
     if not len(train) or not len(holdout):
         raise ValueError(
@@ -707,6 +708,12 @@ def train_forecaster(
                 best = (held, epoch, {k: v.clone() for k, v in net.state_dict().items()})
             if progress is not None:
                 progress(epoch, total / batches, held)
+        if best[1] < 0:
+            raise ValueError(
+                f"train_forecaster: the held-out top-mode ADE was not a finite number in any of "
+                f"the {settings.epochs} epochs (last: {history[-1]['holdout_top_mode_ade_m']}); "
+                f"training diverged: lower the learning rate (lr {settings.lr})"
+            )
         net.load_state_dict(best[2])
     finally:
         torch.set_num_threads(threads)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+import drivestack.prediction.learned as learned_module
 from drivestack.core.errors import DataError
 from drivestack.prediction.learned import (
     AgentFramePast,
@@ -328,3 +330,92 @@ def test_empty_training_or_held_out_sets_are_refused() -> None:
         train_forecaster(s, empty, CFG, TrainingSettings(epochs=1))
     with pytest.raises(ValueError, match=r"0 training and 1 held-out cases"):
         train_forecaster(empty, s, CFG, TrainingSettings(epochs=1))
+
+
+def _scripted_holdout_ades(
+    monkeypatch: pytest.MonkeyPatch, ades: list[float]
+) -> list[dict[str, torch.Tensor]]:
+    """Make training's held-out ADE of epoch ``e`` be ``ades[e]``; returns the net's weights
+    as each epoch ended, in order."""
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def scripted(net: ForecasterNet, x: torch.Tensor, target: torch.Tensor) -> float:
+        seen.append({k: v.clone() for k, v in net.state_dict().items()})
+        return ades[len(seen) - 1]
+
+    monkeypatch.setattr(learned_module, "top_mode_ade", scripted)
+    return seen
+
+
+def test_the_returned_net_is_the_best_epochs_not_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held-out ADEs 3, 1, 2 m: epoch 1 is kept, its figure reported and its weights loaded
+    back (the weights move every epoch at lr 0.05)."""
+    seen = _scripted_holdout_ades(monkeypatch, [3.0, 1.0, 2.0])
+    forecaster, figures = train_forecaster(
+        _samples(2), _samples(1), CFG, TrainingSettings(epochs=3, batch_size=2, lr=0.05)
+    )
+    assert (figures["best_epoch"], figures["holdout_top_mode_ade_m"]) == (1, 1.0)
+    assert [e["holdout_top_mode_ade_m"] for e in figures["epochs"]] == [3.0, 1.0, 2.0]
+    state = forecaster.net.state_dict()
+    assert not torch.equal(seen[1]["residual.bias"], seen[2]["residual.bias"])
+    for key, value in seen[1].items():
+        assert torch.equal(state[key], value), key
+
+
+def test_training_that_never_gives_a_finite_held_out_ade_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A held-out ADE that is NaN every epoch (diverged training) is a clear error naming the
+    learning rate, not a failed load of an empty state dict."""
+    _scripted_holdout_ades(monkeypatch, [math.nan, math.nan])
+    with pytest.raises(ValueError, match=r"not a finite number in any of the 2 epochs.*lr 0\.5"):
+        train_forecaster(
+            _samples(2), _samples(1), CFG, TrainingSettings(epochs=2, batch_size=2, lr=0.5)
+        )
+
+
+def test_a_huge_learning_rate_is_refused_as_diverged() -> None:
+    """lr 1e30 drives the weights to inf / NaN at once: the same clear error."""
+    with pytest.raises(ValueError, match=r"training diverged"):
+        train_forecaster(
+            _samples(2), _samples(1), CFG, TrainingSettings(epochs=2, batch_size=2, lr=1e30)
+        )
+
+
+def test_the_learning_rate_follows_one_cosine_half_period_over_the_epochs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduler steps once per epoch with T_max = epochs: after epoch e (0-based) the
+    rate is lr (1 + cos(pi (e + 1) / E)) / 2, read while the held-out ADE is measured."""
+    made: list[torch.optim.lr_scheduler.CosineAnnealingLR] = []
+    real = torch.optim.lr_scheduler.CosineAnnealingLR
+
+    def spy(opt: torch.optim.Optimizer, **kwargs: Any) -> torch.optim.lr_scheduler.LRScheduler:
+        made.append(real(opt, **kwargs))
+        return made[-1]
+
+    rates: list[float] = []
+
+    def ade(net: ForecasterNet, x: torch.Tensor, target: torch.Tensor) -> float:
+        rates.append(float(made[0].optimizer.param_groups[0]["lr"]))
+        return 1.0
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "CosineAnnealingLR", spy)
+    monkeypatch.setattr(learned_module, "top_mode_ade", ade)
+    train_forecaster(_samples(1), _samples(1), CFG, TrainingSettings(epochs=4, lr=0.2))
+    expected = [0.2 * (1 + math.cos(math.pi * (e + 1) / 4)) / 2 for e in range(4)]
+    assert rates == pytest.approx(expected, abs=1e-12)
+
+
+def test_provenance_keeps_the_callers_keys_under_the_training_record() -> None:
+    """The caller's provenance is kept; ``training`` (the settings) and the figures other
+    than the per-epoch history override keys of the same name."""
+    settings = TrainingSettings(epochs=1, batch_size=2, lr=1e-30)
+    given = {"source": "kitti", "training": "caller's", "best_epoch": 99}
+    forecaster, figures = train_forecaster(_samples(2), _samples(1), CFG, settings, given)
+    record = forecaster.provenance
+    assert record["source"] == "kitti"
+    assert record["training"]["lr"] == 1e-30 and record["training"]["epochs"] == 1
+    assert record["best_epoch"] == 0 == figures["best_epoch"]
+    assert record["training_samples"] == 4 and "epochs" not in record
+    assert given == {"source": "kitti", "training": "caller's", "best_epoch": 99}
