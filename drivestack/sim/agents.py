@@ -155,7 +155,9 @@ PATH_END_TOLERANCE_M = 0.05
 
 @dataclass(frozen=True)
 class SpeedEvent:
-    """From its start on, change speed at ``|accel_mps2|`` until ``target_speed_mps``.
+    """From its start on, change speed at ``|accel_mps2|`` until ``target_speed_mps``; the
+    event started last acts (of events started at one tick, the one listed last: it replaces
+    those before it, as a later OpenSCENARIO action replaces an earlier one).
 
     It starts at ``time_s``, or with ``when_ego_within_m`` at the first tick from ``time_s`` on
     at which the agent's centre is within that distance of the ego's (an OpenSCENARIO
@@ -341,7 +343,8 @@ def _scripted_accel(
     ]
     if not active:
         return 0.0
-    event = max(active, key=lambda p: p[0])[1]
+    # the latest start acts; of events started together, the one listed last replaces the rest
+    event = max(enumerate(active), key=lambda p: (p[1][0], p[0]))[1][1]
     diff = event.target_speed_mps - speed_mps
     if abs(diff) < 1e-9:
         return 0.0

@@ -181,21 +181,23 @@ def _refused(tmp_path: Path, text: str, match: str) -> ConfigError:
 # --- speed dynamics (_speed) --------------------------------------------------------------
 
 
-def test_acting_segment_on_equal_starts_is_the_first() -> None:
-    """Of speed segments starting at the same time the first acts (as the simulator picks):
-    two segments at t = 1 s -> index 0, and a later start wins over both (index 2)."""
-    assert _acting([(1.0, 1.0, 5.0), (1.0, 2.0, 9.0)]) == 0
+def test_acting_segment_on_equal_starts_is_the_last_listed() -> None:
+    """Of speed segments starting at the same time the last listed acts (it replaces the
+    others, as the simulator picks): two segments at t = 1 s -> index 1, and a later start
+    wins over both (index 2)."""
+    assert _acting([(1.0, 1.0, 5.0), (1.0, 2.0, 9.0)]) == 1
     assert _acting([(1.0, 1.0, 5.0), (1.0, 2.0, 9.0), (2.0, 1.0, 3.0)]) == 2
+    assert _acting([(2.0, 1.0, 3.0), (1.0, 1.0, 5.0), (1.0, 2.0, 9.0)]) == 0
     assert _acting([]) == -1
 
 
-def test_speed_replay_on_equal_starts_follows_the_first_segment() -> None:
+def test_speed_replay_on_equal_starts_follows_the_last_listed_segment() -> None:
     """From 0 m/s, segments (0 s, 1 m/s^2 -> 10) and (0 s, 2 m/s^2 -> 4) start together: the
-    first acts, so at 6 s the speed is 0 + 1 * 6 = 6 m/s and at 20 s it holds 10 m/s (the
-    second one's target 4 is never driven towards)."""
+    second acts, so at 1 s the speed is 0 + 2 * 1 = 2 m/s and from 2 s on it holds 4 m/s (the
+    first one's target 10 is never driven towards)."""
     segments = [(0.0, 1.0, 10.0), (0.0, 2.0, 4.0)]
-    assert _speed_at(0.0, segments, 6.0) == pytest.approx(6.0)
-    assert _speed_at(0.0, segments, 20.0) == pytest.approx(10.0)
+    assert _speed_at(0.0, segments, 1.0) == pytest.approx(2.0)
+    assert _speed_at(0.0, segments, 20.0) == pytest.approx(4.0)
 
 
 def test_speed_replay_later_segment_starts_from_the_speed_reached() -> None:

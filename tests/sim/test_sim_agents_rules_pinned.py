@@ -237,6 +237,19 @@ def test_the_latest_started_speed_event_is_the_one_followed() -> None:
     assert speeds == pytest.approx([9.5, 10.5])
 
 
+def test_of_speed_events_started_together_the_last_listed_is_followed() -> None:
+    """At 10 m/s: a brake to 0 at 1 m/s^2 and a speed-up to 20 at 2 m/s^2, both from t = 0.
+    The second, listed last, replaces the first: 10 + 2 * 0.5 = 11 m/s after one 0.5 s step
+    (the first would give 9.5); listed the other way round, the brake acts."""
+    up, brake = SpeedEvent(0.0, 2.0, 20.0), SpeedEvent(0.0, 1.0, 0.0)
+    assert _scripted(10.0, 10.0, brake, up).step(0.5, FAR_EGO, 0.0).speed_mps[0] == (
+        pytest.approx(11.0)
+    )
+    assert _scripted(10.0, 10.0, up, brake).step(0.5, FAR_EGO, 0.0).speed_mps[0] == (
+        pytest.approx(9.5)
+    )
+
+
 def test_a_distance_trigger_fires_at_exactly_its_distance() -> None:
     """The agent's centre at (10, 0), the ego's at (30, 0): 20 m apart, within
     ``when_ego_within_m`` = 20 (inclusive): the event starts at t = 0 and the first 0.1 s step

@@ -88,6 +88,9 @@ What is read:
   actor's way, or ``AbsoluteTargetLane`` of that direction; over the dynamics' ``time``, or its
   ``distance`` at the speed reached at its start) and an ``AbsoluteTargetLaneOffset`` (from the
   centre of the lane the actor is in by then, reached from the offset the events before left).
+  Of speed changes that start at the same time, the one read last acts: it replaces the
+  others, as a later action replaces an earlier one (a story speed change at 0 s replaces the
+  Init's; events taken in file order on equal starts).
   Where a speed at an event's start is needed but not known when reading (a distance-triggered
   speed change may come before it, or the event is distance-triggered while the speed still
   changes), the file is refused. Actions for the ego are skipped (the planner under test drives

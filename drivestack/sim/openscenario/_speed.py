@@ -68,17 +68,17 @@ def _needs_start_speed(doc: _Doc, dyn: ET.Element, where: str) -> bool:
 
 
 def _acting(segments: list[tuple[float, float, float]]) -> int:
-    """The index of the speed segment acting last (the latest start; the first on ties, as
-    the simulator picks), -1 for none."""
-    return max(range(len(segments)), key=lambda k: (segments[k][0], -k), default=-1)
+    """The index of the speed segment acting last (the latest start; the last listed on ties,
+    as the simulator picks), -1 for none."""
+    return max(range(len(segments)), key=lambda k: (segments[k][0], k), default=-1)
 
 
 def _speed_at(speed_mps: float, segments: list[tuple[float, float, float]], time_s: float) -> float:
     """The speed at ``time_s`` from ``speed_mps`` at 0 under the speed ``segments`` ``(start,
     rate > 0, target)`` (the last started one acting: towards its target at its rate, then
     holding it), as the simulator's scripted agents drive them."""
-    # the simulator acts on the first of equal starts: it goes last here
-    order = sorted(range(len(segments)), key=lambda k: (segments[k][0], -k))
+    # the simulator acts on the last listed of equal starts: it goes last here
+    order = sorted(range(len(segments)), key=lambda k: (segments[k][0], k))
     v = speed_mps
     for n, k in enumerate(order):
         start, rate, target = segments[k]

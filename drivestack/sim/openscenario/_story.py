@@ -413,7 +413,14 @@ class _Story:
             before = self._start_speed(item, None)
         if before is None:  # a rate or a step (the simulator finds the sign from the speed)
             value = abs(doc.number(dyn, "value", where))
-            step = _shape(doc, dyn, where) == "step" or value == 0.0
+            shape = _shape(doc, dyn, where)
+            if shape != "step" and value == 0.0 and _dimension(doc, dyn, where) == "rate":
+                raise doc.error(  # (as _rate_mps2 refuses it where the start speed is known)
+                    "a rate of 0 never reaches the target speed; for a change at once give "
+                    'dynamicsShape="step"',
+                    where,
+                )
+            step = shape == "step" or value == 0.0
             rate = _STEP_ACCEL_MPS2 if step else value
             sign, end = 1.0, math.inf
         else:
