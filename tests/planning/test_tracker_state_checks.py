@@ -29,12 +29,12 @@ def _plan(n: int = 81, dt_s: float = 0.1, speed_mps: float = 10.0) -> Trajectory
 def test_state_far_from_the_plan_is_refused() -> None:
     tracker = TrajectoryTracker()
     # 10.5 m beside the plan's path (default limit 10 m); before: full steering lock
-    with pytest.raises(ValueError, match=r"10\.5 m from the plan's path"):
+    with pytest.raises(ValueError, match=r"10\.500 m from the plan's path"):
         tracker.step(BicycleState.of(40.0, 10.5, 0.0, 10.0), _plan(), 0)
     tracker.step(BicycleState.of(40.0, 9.5, 0.0, 10.0), _plan(), 0)  # 9.5 m: within
     # before the plan's start: the distance to its first point, hypot(3, 4) = 5 m
     tight = TrajectoryTracker(TrackerParams(max_distance_from_plan_m=4.9))
-    with pytest.raises(ValueError, match=r"5\.0 m from the plan's path .*= 4\.9 m"):
+    with pytest.raises(ValueError, match=r"5\.000 m from the plan's path .*= 4\.9 m"):
         tight.step(BicycleState.of(-3.0, 4.0, 0.0, 10.0), _plan(), 0)
     TrajectoryTracker(TrackerParams(max_distance_from_plan_m=5.1)).step(
         BicycleState.of(-3.0, 4.0, 0.0, 10.0), _plan(), 0
@@ -45,7 +45,7 @@ def test_standing_plan_distance_is_to_its_point() -> None:
     standing = _plan(speed_mps=0.0)  # every sample at the origin
     tracker = TrajectoryTracker(TrackerParams(max_distance_from_plan_m=2.0))
     tracker.step(BicycleState.of(1.2, 1.6, 0.0, 0.0), standing, 0)  # 2.0 m: within
-    with pytest.raises(ValueError, match=r"2\.5 m from the plan's path"):
+    with pytest.raises(ValueError, match=r"2\.500 m from the plan's path"):
         tracker.step(BicycleState.of(1.5, 2.0, 0.0, 0.0), standing, 0)
 
 

@@ -227,7 +227,7 @@ class TrajectoryTracker:
             off_m = distance_to_path_m(plan.xy_m, np.array([x_m, y_m]))
             if off_m > p.max_distance_from_plan_m:
                 raise ValueError(
-                    f"state at {[x_m, y_m]} is {off_m:.1f} m from the plan's path (more than "
+                    f"state at {[x_m, y_m]} is {off_m:.3f} m from the plan's path (more than "
                     f"max_distance_from_plan_m = {p.max_distance_from_plan_m} m): is the plan "
                     "in the state's frame, and made for this vehicle's position?"
                 )
@@ -304,12 +304,9 @@ class TrajectoryTracker:
         full lap, still steers)."""
         p, v = self.params, self.vehicle
         steering = float(state.steering_rad[0])
-        xy = plan.xy_m
-        keep = np.ones(len(xy), dtype=bool)
-        step_m = np.linalg.norm(np.diff(xy, axis=0), axis=1)
-        keep[1:] = step_m > 1e-3
-        path = xy[keep]
-        if len(path) >= 2 and float(np.sum(step_m[keep[1:]])) > 1.0:
+        keep = _spread_samples(plan.xy_m, MIN_PATH_STEP_M)
+        path = plan.xy_m[keep]
+        if len(path) >= 2 and float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum()) > 1.0:
             speed = float(state.speed_mps[0])
             steering = float(
                 _plan_steering(
@@ -325,6 +322,26 @@ class TrajectoryTracker:
                 )
             )
         return min(max(steering, -v.max_steering_rad), v.max_steering_rad)
+
+
+#: Plan samples closer than this to the sample kept before them are dropped from the path
+#: the steering follows (a standing plan repeats its point; a zero-length segment has no
+#: direction).
+MIN_PATH_STEP_M = 1e-3
+
+
+def _spread_samples(xy_m: np.ndarray, min_step_m: float) -> np.ndarray:
+    """``(N,) int`` indices of the samples of ``xy_m (N, 2)`` kept so that every step between
+    kept ones is longer than ``min_step_m``: the first, then each sample that many from the one
+    kept before it (a sample that jitters back to a kept point is dropped too; a run of short
+    steps may go as a whole, each round dropping every sample too near its kept predecessor)."""
+    keep = np.arange(len(xy_m))
+    while len(keep) > 1:
+        short = np.linalg.norm(np.diff(xy_m[keep], axis=0), axis=1) <= min_step_m
+        if not short.any():
+            break
+        keep = np.concatenate([keep[:1], keep[1:][~short]])
+    return keep
 
 
 def _stop_time_s(plan_t_s: np.ndarray, speed_mps: np.ndarray, until_s: float) -> float:
