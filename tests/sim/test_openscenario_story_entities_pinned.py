@@ -619,3 +619,30 @@ def test_a_story_speed_change_at_zero_replaces_the_init_speed_change(tmp_path: P
     car = _car(tmp_path, _xosc(init=init, story=_maneuvers(_event("Slow", _speed(3, 2, "rate")))))
     assert _replayed(car, 1.0) == pytest.approx(2.0)
     assert _replayed(car, 4.0) == pytest.approx(3.0)
+
+
+def test_an_init_speed_change_after_an_init_step_starts_from_the_steps_speed(
+    tmp_path: Path,
+) -> None:
+    """Init: a step to 8 m/s, then a change to 10 m/s over 2 s: the car starts at 8 m/s and
+    speeds up at (10 - 8) / 2 = 1 m/s^2 (the change was once worked out from rest, 5 m/s^2,
+    and the step's 8 m/s lost)."""
+    second = "<PrivateAction>" + _speed(10, 2, "time") + "</PrivateAction></Private>"
+    init = _place("Ego", s=10.0, speed=5.0) + _place("Car").replace("</Private>", second)
+    car = _car(tmp_path, _xosc(init=init))
+    assert car["speed_mps"] == 8.0
+    assert [(e["time_s"], e["accel_mps2"], e["target_speed_mps"]) for e in car["speed_events"]] == [
+        (0.0, 1.0, 10.0)
+    ]
+
+
+def test_an_init_step_after_an_init_speed_change_replaces_it(tmp_path: Path) -> None:
+    """Init: a change to 10 m/s at 1 m/s^2 from rest, then a step to 6 m/s: the step replaces
+    the change, so the car starts at 6 m/s with no speed event."""
+    first = _speed(10, 1, "rate")
+    init = _place("Ego", s=10.0, speed=5.0) + _place("Car", speed=6.0).replace(
+        "<PrivateAction><LongitudinalAction>",
+        f"<PrivateAction>{first}</PrivateAction><PrivateAction><LongitudinalAction>",
+    )
+    car = _car(tmp_path, _xosc(init=init))
+    assert (car["speed_mps"], car["speed_events"]) == (6.0, [])

@@ -43,8 +43,10 @@ What is read:
 - **Init**: a ``TeleportAction`` to a ``LanePosition`` (road, whole lane id, s, offset; its
   ``Orientation`` is not read) or a ``WorldPosition`` (snapped to the nearest lane heading the
   same way) and a ``SpeedAction`` to an ``AbsoluteTargetSpeed`` (m/s): a ``step`` is the start
-  speed; other dynamics change the speed from rest (an entity starts at 0 m/s) from t = 0 on,
-  as a story speed change would (the ego then starts at rest: the planner drives it).
+  speed; other dynamics change the speed from t = 0 on, from the start speed a ``step``
+  before it in the ``Init`` set (else from rest: an entity starts at 0 m/s), as a story speed
+  change would (the ego then starts at that speed: the planner drives it); a later ``Init``
+  speed action replaces an earlier change.
 - **Routes** (one ``RoutingAction`` per entity in the ``Init``): an ``AssignRouteAction``'s
   ``Route`` (inline, or ``RouteRef/Route``) of ``Waypoint`` s, or an ``AcquirePositionAction``
   (OpenSCENARIO: the shortest route from the entity's position to its ``Position``, i.e. one

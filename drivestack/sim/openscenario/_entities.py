@@ -393,10 +393,12 @@ def _init(
 
 def _init_speed(doc: _Doc, speed: ET.Element, entity: _Entity, where: str) -> None:
     """An Init ``SpeedAction``: a step sets the start speed; other dynamics change the speed
-    from rest (an entity's speed before its Init actions is 0) from t = 0 on."""
+    from t = 0 on, from the start speed the Init's actions before it set (0 m/s before any:
+    an entity starts at rest). A later Init speed action replaces an earlier change."""
     goal = doc.absolute_value(speed, "SpeedActionTarget/AbsoluteTargetSpeed", where)
-    rate = _rate_mps2(doc, doc.one(speed, "SpeedActionDynamics", where), 0.0, goal, where)
+    before = entity.speed_mps
+    rate = _rate_mps2(doc, doc.one(speed, "SpeedActionDynamics", where), before, goal, where)
     if rate == _STEP_ACCEL_MPS2:
         entity.speed_mps, entity.init_speed_change = goal, None
     else:
-        entity.speed_mps, entity.init_speed_change = 0.0, (rate, goal)
+        entity.init_speed_change = (rate, goal)
