@@ -403,6 +403,21 @@ def test_second_relative_lane_change_counts_from_the_first_ones_lane(tmp_path: P
     assert [s["offset_m"] for s in shifts] == pytest.approx([-3.25, -7.0, -6.5])
 
 
+def test_relative_target_lane_0_is_back_to_the_centre_of_the_lane_it_is_in(
+    tmp_path: Path,
+) -> None:
+    """-1 from lane -1 is lane -2 (-3.25 m); a lane offset of 0.5 m there (-2.75 m); then
+    RelativeTargetLane 0 is lane -2 itself: back to its centre, -3.25 m (it was refused as
+    "no lane None beside the actor's lane")."""
+    events = (
+        _event("A", _lane_change(-1, 2.0), _at(1.0))
+        + _event("B", _lane_offset(0.5), _at(4.0))
+        + _event("C", _lane_change(0, 2.0), _at(7.0))
+    )
+    shifts = _car(tmp_path, _xosc(story=_maneuvers(events)))["lateral_shifts"]
+    assert [s["offset_m"] for s in shifts] == pytest.approx([-3.25, -2.75, -3.25])
+
+
 def test_absolute_target_lane_and_the_wrong_direction(tmp_path: Path) -> None:
     """AbsoluteTargetLane -3 (same direction) is -7.0 m over 2 s; lane 1 runs the other way:
     refused naming both lanes."""

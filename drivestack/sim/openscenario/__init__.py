@@ -87,7 +87,8 @@ What is read:
   ``distance`` from the speed reached at the event's start, worked out from the speed changes
   that start before it), a ``LaneChangeAction`` (``RelativeTargetLane`` of the agent itself,
   counted from the lane the lane changes before left it in, among the lanes that run the
-  actor's way, or ``AbsoluteTargetLane`` of that direction; over the dynamics' ``time``, or its
+  actor's way (0: that lane itself, back to its centre), or ``AbsoluteTargetLane`` of that
+  direction; over the dynamics' ``time``, or its
   ``distance`` at the speed reached at its start) and an ``AbsoluteTargetLaneOffset`` (from the
   centre of the lane the actor is in by then, reached from the offset the events before left).
   Of speed changes that start at the same time, the one read last acts: it replaces the

@@ -43,7 +43,10 @@ def _same_direction(entity: _Entity, lane_id: str) -> bool:
 def _lane_beside(road_map: RoadMap, entity: _Entity, current: str, n_lanes: int) -> str | None:
     """The lane ``n_lanes`` to the left (negative: right) of ``current``, in the entity's
     driving direction, among the vehicle lanes of its start lane's section that run its way
-    (ordered by their offsets beside the entity's start); None past the last of them."""
+    (ordered by their offsets beside the entity's start); ``current`` itself for 0 (a change
+    back to its own lane's centre); None past the last of them."""
+    if n_lanes == 0:
+        return current
     assert entity.lane is not None
     road, section, _ = entity.lane.rsplit("_", 2)
     prefix = f"{road}_{section}_"
