@@ -108,7 +108,8 @@ def check_state_dict(
         DataError: naming ``path`` and the field: ``state_dict`` when it is not a dict or its
             names or shapes differ from ``own`` (counting the missing, unexpected and
             reshaped tensors, naming the first ones); ``state_dict.<name>`` for a value that
-            is not a tensor or not a dense one (sparse, quantized), an integer or bool tensor
+            is not a tensor or not a dense one (sparse, quantized) or holds no values (on the
+            ``meta`` device), an integer or bool tensor
             where the network has floating-point
             weights (loading would cast it silently), or NaN / infinite values (a diverged or
             corrupt training run).
@@ -126,6 +127,12 @@ def check_state_dict(
             kind = "quantized" if value.is_quantized else str(value.layout).removeprefix("torch.")
             raise DataError(
                 f"a {kind} tensor: the network's weights are dense, save them with .to_dense()",
+                path=path,
+                field=f"state_dict.{name}",
+            )
+        if value.device.type == "meta":
+            raise DataError(
+                "a tensor on the meta device (shapes, no values): save the trained weights",
                 path=path,
                 field=f"state_dict.{name}",
             )

@@ -125,6 +125,8 @@ class LocalPoolExecutor:
     def __init__(self, workers: int = 1, max_attempts: int = 2) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         self.workers = workers
         self.max_attempts = max_attempts
 
@@ -257,6 +259,8 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, workers: int = 1, address: str | None = None) -> None:
+        if workers < 1:  # (a window of 0 tasks in flight would wait forever)
+            raise ValueError(f"workers must be >= 1, got {workers}")
         try:
             import ray
         except ImportError as exc:

@@ -48,9 +48,19 @@ def golden_record(output_log: str | Path) -> dict[str, Any]:
         entry = frames.setdefault(msg.log_time_ns, {"t": msg.log_time_ns})
         if msg.topic == FORECASTS_TOPIC:
             entry["forecasts"] = _forecasts_record(msg.value)
-        elif isinstance(msg.value, Tracks):
-            order = np.argsort(msg.value.track_id)
-            tracks = msg.value.select(order)
+        elif msg.topic == TRACKS_TOPIC:
+            value = msg.value
+            if not isinstance(value, Tracks):  # a frame without tracks decodes as empty boxes
+                if len(value):
+                    raise DataError(
+                        f"message at {msg.log_time_ns} ns holds {len(value)} boxes without "
+                        "track ids",
+                        path=str(output_log),
+                        field=TRACKS_TOPIC,
+                    )
+                value = Tracks(np.zeros(0, np.int64), value)
+            order = np.argsort(value.track_id)
+            tracks = value.select(order)
             entry["tracks"] = {"id": tracks.track_id.tolist(), **_boxes_record(tracks.boxes)}
             entry["tracks"]["box"] = np.round(tracks.boxes.to_array7(), 5).tolist()
             entry["tracks"]["label"] = tracks.boxes.label.tolist()
