@@ -343,3 +343,17 @@ def test_a_plan_that_jitters_back_to_a_kept_point_is_tracked() -> None:
     plan = _path_plan(xy, [0.0] * len(xy), speed_mps=5.0)
     _, steer = TrajectoryTracker().step(BicycleState.of(0.5, 0.0, 0.0, 5.0), plan, 0)
     assert steer == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_reversing_plan_is_refused_naming_the_sample() -> None:
+    """A plan reversing at -1 m/s from its third sample is refused naming speed_mps[2] (it was
+    followed with full steering lock and the stop hold pushing the car faster backwards)."""
+    xy = [(float(k), 0.0) for k in range(20)]
+    speeds = [0.0, 0.0] + [-1.0] * 18
+    plan = _path_plan(xy, [0.0] * len(xy), speed_mps=1.0)
+    plan = Trajectory(
+        plan.timestamp_ns, plan.x_m, plan.y_m, plan.yaw_rad, np.array(speeds),
+        plan.acceleration_mps2, plan.curvature_1pm,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"speed_mps\[2\] is -1\.0 m/s: .*forward plans only"):
+        TrajectoryTracker().step(BicycleState.of(5.0, 0.0, 0.0, -1.0), plan, 0)

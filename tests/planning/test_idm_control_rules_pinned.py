@@ -136,14 +136,18 @@ def test_tracker_path_heading_is_held_at_the_first_point_before_the_plan_starts(
     assert steer == pytest.approx(math.atan(WHEELBASE_M * 0.1), abs=1e-9)
 
 
-def test_tracker_stop_time_is_interpolated_where_the_plan_speed_crosses_zero() -> None:
-    """A plan whose speed goes linearly from 0.5 m/s at 0 s to -0.5 m/s at 0.2 s comes to
-    rest at 0.1 s: the feed-forward is the mean acceleration up to that stop, ``(0 - 0.5) /
-    max(dt 0.1, 0.1) = -5`` m/s^2, with no speed error now (not -0.5 / 0.2 = -2.5 up to the
-    sample)."""
-    plan = _plan(np.array([0.0, 0.2, 2.0]), np.zeros(3), np.array([0.5, -0.5, -0.5]))
+def test_tracker_stop_time_is_where_the_plan_speed_reaches_zero() -> None:
+    """A plan whose speed goes linearly from 0.5 m/s at 0 s to 0 at 0.15 s comes to rest at
+    0.15 s, inside the 0.2 s preview: the feed-forward is the mean acceleration up to that
+    stop, ``(0 - 0.5) / max(dt 0.1, 0.15) = -3.33`` m/s^2, with no speed error now (not
+    -0.5 / 0.2 = -2.5 over the whole preview). A plan going on below 0 (reversing) is
+    refused."""
+    plan = _plan(np.array([0.0, 0.15, 2.0]), np.zeros(3), np.array([0.5, 0.0, 0.0]))
     accel, _ = TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.5), plan, 0, 0.1)
-    assert accel == pytest.approx(-5.0, abs=1e-9)
+    assert accel == pytest.approx(-0.5 / 0.15, abs=1e-9)
+    reversing = _plan(np.array([0.0, 0.2, 2.0]), np.zeros(3), np.array([0.5, -0.5, -0.5]))
+    with pytest.raises(ValueError, match=r"speed_mps\[1\] is -0\.5 m/s"):
+        TrajectoryTracker().step(BicycleState.of(0.0, 0.0, 0.0, 0.5), reversing, 0, 0.1)
 
 
 # --- stop signs -----------------------------------------------------------------------------

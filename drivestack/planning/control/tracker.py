@@ -129,8 +129,9 @@ def pure_pursuit_steering(
 
 def check_tracker_inputs(state: BicycleState, plan: Trajectory, time_ns: int, dt_s: float) -> None:
     """``ValueError`` naming the input unless ``state`` is one finite vehicle state, ``plan``
-    has at least one sample and covers ``time_ns`` (see :func:`check_plan_covers`) and
-    ``dt_s`` is a finite step > 0 s."""
+    has at least one sample, covers ``time_ns`` (see :func:`check_plan_covers`) and drives
+    forwards (no speed below 0: a reversing plan is not tracked, its stop hold and pursuit
+    point would push the car the wrong way) and ``dt_s`` is a finite step > 0 s."""
     if not (math.isfinite(dt_s) and dt_s > 0.0):
         raise ValueError(f"dt_s must be a finite time step > 0 s, got {dt_s!r}")
     n = len(np.asarray(state.x_m).reshape(-1))
@@ -143,6 +144,13 @@ def check_tracker_inputs(state: BicycleState, plan: Trajectory, time_ns: int, dt
     if len(plan) == 0:
         raise ValueError("plan is empty: the tracker needs a trajectory of at least one sample")
     check_plan_covers(plan, time_ns)
+    reversing = np.flatnonzero(np.asarray(plan.speed_mps) < 0.0)
+    if len(reversing):
+        k = int(reversing[0])
+        raise ValueError(
+            f"plan speed_mps[{k}] is {float(plan.speed_mps[k])!r} m/s: the tracker follows "
+            "forward plans only (speeds >= 0)"
+        )
 
 
 def check_plan_covers(plan: Trajectory, time_ns: int) -> None:
