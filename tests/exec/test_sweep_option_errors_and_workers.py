@@ -69,7 +69,12 @@ def test_pool_workers_exit_when_the_parent_is_killed(tmp_path) -> None:
     )
     main_file = tmp_path / "fleet_parent.py"  # a file: spawned workers re-import its task
     main_file.write_text(script)
-    parent = subprocess.Popen([sys.executable, str(main_file)], cwd=REPO)
+    # this checkout's drivestack, not whichever the interpreter's editable install names
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    parent = subprocess.Popen([sys.executable, str(main_file)], cwd=REPO, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
         time.sleep(0.2)
