@@ -24,7 +24,7 @@ import bisect
 import json
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -557,6 +557,20 @@ class _FileIndex:
     channels: dict[int, Any]
 
 
+def _check_channels_declared(records: list[Any], channels: Mapping[int, Any]) -> None:
+    """``McapError`` when a message of a chunk's ``records`` names a channel id the summary
+    does not declare (a corrupt chunk: its messages would otherwise vanish unseen)."""
+    from mcap.exceptions import McapError
+    from mcap.records import Message
+
+    for index, record in enumerate(records):
+        if isinstance(record, Message) and record.channel_id not in channels:
+            raise McapError(
+                f"message {index} of the chunk names channel id {record.channel_id}, which "
+                "has no channel record"
+            )
+
+
 def _file_order_index(stream: Any, topics: list[str] | None) -> _FileIndex | None:
     """One pass over a whole MCAP file from its start: where each message of ``topics`` (all:
     None) lies. Messages outside chunks (an unchunked file) are kept as byte ranges, those in
@@ -564,6 +578,7 @@ def _file_order_index(stream: Any, topics: list[str] | None) -> _FileIndex | Non
     read to the end (a corrupt file: read it as one cut short)."""
     from array import array
 
+    from mcap.exceptions import McapError
     from mcap.records import Channel, Chunk, Message, Schema
     from mcap.stream_reader import StreamReader, breakup_chunk
 
@@ -580,6 +595,9 @@ def _file_order_index(stream: Any, topics: list[str] | None) -> _FileIndex | Non
             channels[record.id] = record
             if topics is None or record.topic in topics:
                 wanted.add(record.id)
+        elif isinstance(record, Message) and record.channel_id not in channels:
+            # (a message before its channel's record: read as a corrupt file, not dropped)
+            raise McapError(f"no channel record found with id {record.channel_id}")
         elif isinstance(record, Message) and record.channel_id in wanted:
             if offset < 0:
                 held.append(record)
@@ -688,11 +706,14 @@ class LogReader:
         channel_ids = {
             cid for cid, c in summary.channels.items() if topics is None or c.topic in topics
         }
-        # (log time, 0 = a chunk to open / 1 = a message, file offset, index in chunk, item)
+        # (log time, 0 = a chunk to open / 1 = a message, file offset, index in chunk, item);
+        # a chunk indexing a channel no record declares is opened too (and reported corrupt)
         queue: list[tuple[int, int, int, int, Any]] = [
             (ci.message_start_time, 0, ci.chunk_start_offset, 0, ci)
             for ci in summary.chunk_indexes
-            if not ci.message_index_offsets or channel_ids & set(ci.message_index_offsets)
+            if not ci.message_index_offsets
+            or channel_ids & set(ci.message_index_offsets)
+            or not summary.channels.keys() >= set(ci.message_index_offsets)
         ]
         heapq.heapify(queue)
         lost: list[str] = []
@@ -705,6 +726,7 @@ class LogReader:
             try:
                 stream.seek(offset + 1 + 8)  # the chunk record's opcode and length
                 records = list(breakup_chunk(Chunk.read(ReadDataStream(stream)), True))
+                _check_channels_declared(records, summary.channels)
             except _mcap_errors() as exc:
                 lost.append(
                     f"byte {offset} (log time {item.message_start_time}-"
