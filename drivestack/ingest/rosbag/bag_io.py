@@ -449,8 +449,10 @@ def _salvage(path: Path, why: str, report: IngestReport | None) -> Any:
     try:
         reader = SalvageReader(target)
     except Exception as exc:
-        raise DataError(
-            f"cannot open bag: {why}; reading it front to back failed too: {exc}", path=str(path)
+        raise DataError(  # one line: no library's multi-line dump
+            f"cannot open bag: {why}; reading it front to back failed too: "
+            f"{' '.join(library_error(exc).split())}",
+            path=str(path),
         ) from None
     if report is not None:
         stop = f"stopped: {reader.stopped}" if reader.stopped else "read to the end"

@@ -167,10 +167,27 @@ def camera_info_to_calibration(
     Raises:
         DataError naming ``path``, ``record`` and the field: ``distortion_model`` for a model
         drivestack does not implement, ``d`` for coefficients that do not fit it, ``k`` for
-        intrinsics or a size :class:`CameraCalibration` refuses.
+        intrinsics or a size :class:`CameraCalibration` refuses (or not 9 values), ``k`` /
+        ``d`` when missing or not numbers.
     """
-    k = np.asarray(_field(msg, "k", "K"), dtype=np.float64).reshape(3, 3)
-    d = np.asarray(_field(msg, "d", "D"), dtype=np.float64).reshape(-1)
+    values: dict[str, np.ndarray] = {}
+    for field in ("k", "d"):
+        try:
+            values[field] = np.asarray(_field(msg, field, field.upper()), dtype=np.float64)
+        except AttributeError:
+            raise DataError("missing", path=path, record=record, field=field) from None
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"not a list of numbers ({exc})", path=path, record=record, field=field
+            ) from None
+    if values["k"].size != 9:
+        raise DataError(
+            f"holds {values['k'].size} values, not the 9 of a 3x3 matrix",
+            path=path,
+            record=record,
+            field="k",
+        )
+    k, d = values["k"].reshape(3, 3), values["d"].reshape(-1)
     if d.size:
         # the rule drivestack's own logs are read with (one rule, not a copy of it)
         from drivestack.replay.log_reader import distortion_coefficients

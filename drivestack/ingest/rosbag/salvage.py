@@ -86,8 +86,30 @@ def _record(buf: bytes | memoryview, pos: int) -> tuple[dict[str, bytes], memory
 MAX_CHUNK_BYTES = 1 << 30
 
 
+class _MalformedField(Exception):
+    """A record field that is there but does not read: ``(field name, why)``."""
+
+
+def _unpacked(fields: dict[str, bytes], name: str, fmt: str) -> tuple[int, ...]:
+    """Field ``name`` of a record unpacked as ``fmt`` (``KeyError`` when it is missing,
+    :class:`_MalformedField` when its length does not fit)."""
+    raw = fields[name]
+    if len(raw) != struct.calcsize(fmt):
+        raise _MalformedField(name, f"{len(raw)} bytes, not {struct.calcsize(fmt)}")
+    return struct.unpack(fmt, raw)
+
+
+def _text(fields: dict[str, bytes], name: str, default: bytes | None = None) -> str:
+    """Field ``name`` of a record as UTF-8 text (``default`` when given and it is missing)."""
+    raw = fields[name] if default is None else fields.get(name, default)
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise _MalformedField(name, f"not UTF-8 text (byte {exc.start})") from None
+
+
 #: What a record with a missing or malformed header field raises while it is read.
-_MALFORMED = (KeyError, struct.error, IndexError, UnicodeDecodeError)
+_MALFORMED = (KeyError, IndexError, _MalformedField)
 
 
 def _malformed(exc: Exception) -> str:
@@ -96,7 +118,8 @@ def _malformed(exc: Exception) -> str:
         return f"record without its {exc.args[0]!r} field"
     if isinstance(exc, IndexError):
         return "record with an empty op field"
-    return f"malformed record ({type(exc).__name__}: {exc})"
+    name, why = exc.args
+    return f"record with a malformed {name!r} field ({why})"
 
 
 class SalvageReader:
@@ -171,7 +194,7 @@ class SalvageReader:
         except (struct.error, _Incomplete):
             return
         if (
-            fields.get("op", b"\x00")[0] == _OP_CHUNK
+            fields.get("op", b"\x00")[:1] == bytes([_OP_CHUNK])
             and fields.get("compression", b"none") == b"none"
         ):
             start = pos + 8 + hlen
@@ -181,15 +204,15 @@ class SalvageReader:
     def _ros1_connection(
         self, fields: dict[str, bytes], body: memoryview, by_id: dict[int, SalvageConnection]
     ) -> None:
-        (cid,) = struct.unpack("<I", fields["conn"])
+        (cid,) = _unpacked(fields, "conn", "<I")
         if cid in by_id:
             return
         info = _fields(bytes(body))
         conn = SalvageConnection(
             cid,
-            fields["topic"].decode(),
-            _ros2_name(info["type"].decode()),
-            info.get("message_definition", b"").decode(),
+            _text(fields, "topic"),
+            _ros2_name(_text(info, "type")),
+            _text(info, "message_definition", b""),
         )
         by_id[cid] = conn
         self.connections.append(conn)
@@ -197,7 +220,7 @@ class SalvageReader:
     def _ros1_chunk(
         self, fields: dict[str, bytes], body: memoryview, by_id: dict[int, SalvageConnection]
     ) -> str | None:
-        compression = fields.get("compression", b"none").decode()
+        compression = _text(fields, "compression", b"none")
         size_field = fields.get("size", b"")
         if compression != "none" and len(size_field) != 4:
             return "compressed chunk without its 4-byte size field"
@@ -234,8 +257,8 @@ class SalvageReader:
                 if op == _OP_CONNECTION:
                     self._ros1_connection(rec_fields, rec_body, by_id)
                 elif op == _OP_MSG_DATA:
-                    (cid,) = struct.unpack("<I", rec_fields["conn"])
-                    sec, nsec = struct.unpack("<II", rec_fields["time"])
+                    (cid,) = _unpacked(rec_fields, "conn", "<I")
+                    sec, nsec = _unpacked(rec_fields, "time", "<II")
                     if cid in by_id:
                         message = (by_id[cid], sec * 1_000_000_000 + nsec, bytes(rec_body))
                         self._messages.append(message)
@@ -288,7 +311,14 @@ class SalvageReader:
         types: dict[str, Any] = {}
         for conn in self.connections:
             if conn.msgdef:
-                types.update(get_types_from_msg(conn.msgdef, conn.msgtype))
+                try:
+                    types.update(get_types_from_msg(conn.msgdef, conn.msgtype))
+                except Exception as exc:  # rosbags' parser error: a multi-line grammar dump
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    raise ValueError(
+                        f"the message definition of {conn.msgtype} (topic {conn.topic}) does "
+                        f"not parse ({type(exc).__name__}: {first})"
+                    ) from None
         store.register(types)
         return store
 
