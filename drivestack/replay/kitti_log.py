@@ -103,26 +103,42 @@ def _field(msg: dict[str, Any], key: str, prefix: str = "") -> Any:
 
 def _finite(values: Any, field: str, dtype: type = np.float64) -> np.ndarray:
     """``values`` as an array of ``dtype``; a DataError naming the field (and the entry) when
-    they are not numbers or one is NaN or infinite (nothing a log could be written with)."""
+    they are not numbers, one is null, NaN or infinite (nothing a log could be written with),
+    or, for an integer ``dtype``, one is not a whole number or out of its range."""
     try:
         numbers = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError) as exc:
         raise DataError(f"not numbers ({exc})", field=field) from None
-    if not np.isfinite(numbers).all():
-        index = tuple(np.argwhere(~np.isfinite(numbers))[0]) if numbers.ndim else ()
+
+    def refuse(bad: np.ndarray, why: str) -> None:
+        index = tuple(np.argwhere(bad)[0]) if numbers.ndim else ()
         where = "".join(f"[{i}]" for i in index)
-        raise DataError(f"{numbers[index]} is not a finite number", field=field + where)
+        raise DataError(why.format(numbers[index]), field=field + where)
+
+    if not np.isfinite(numbers).all():
+        nulls = np.vectorize(lambda v: v is None, otypes=[bool])(np.asarray(values, dtype=object))
+        if nulls.any():
+            refuse(nulls, "null, not a number")
+        refuse(~np.isfinite(numbers), "{} is not a finite number")
     if dtype is np.float64:
         return numbers
+    if (numbers != np.round(numbers)).any():
+        refuse(numbers != np.round(numbers), "{} is not a whole number")
+    info = np.iinfo(dtype)
+    if ((numbers < info.min) | (numbers > info.max)).any():
+        refuse(
+            (numbers < info.min) | (numbers > info.max), f"{{}} is out of the {info.dtype} range"
+        )
     try:
         return np.asarray(values, dtype=dtype)
-    except OverflowError as exc:
-        raise DataError(f"out of range ({exc})", field=field) from None
+    except OverflowError:
+        raise DataError(f"out of the {info.dtype} range", field=field) from None
 
 
 def decode_kitti_labels(msg: dict[str, Any]) -> KittiFrameLabels:
     """Raises:
-    DataError: a missing field or a number that is NaN or infinite (naming the field).
+    DataError: a missing field, a number that is null, NaN or infinite, or an integer
+        field that is not a whole number or out of range (naming the field).
     ValueError: columns of different lengths."""
     objs = _field(msg, "objects")
     n = len(_field(objs, "type", "objects."))

@@ -368,9 +368,17 @@ def _check_results_owner(folder: Path, out_path: Path, overwrite: bool) -> None:
     manifest = folder / KITTI_RESULTS_MANIFEST
     if manifest.is_file():
         try:
-            owner = json.loads(manifest.read_text())["out"]
-        except (ValueError, KeyError, TypeError, OSError):
-            owner = None
+            record = json.loads(manifest.read_text())
+            why = "" if isinstance(record, dict) and "out" in record else "no 'out' entry"
+        except (ValueError, OSError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        if why:
+            raise DataError(
+                f"holds KITTI results whose {KITTI_RESULTS_MANIFEST} does not say which replay "
+                f"wrote them ({why}): give another folder, or --overwrite to replace them",
+                path=where,
+            )
+        owner = record["out"]
         if owner == str(out_path.resolve()):  # a rerun of the same replay replaces its own
             return
         raise DataError(

@@ -79,13 +79,31 @@ from tests.replay.test_log_reader_bad_messages import _log, _rewrite
             None,
             _set("objects", "track_id", 0, value=10**30),
             "/labels/kitti #1",
-            "field objects.track_id: out of range (Python int too large to convert to C long)",
+            "field objects.track_id[0]: 1e+30 is out of the int64 range",
         ),
         (
             None,
             _set("timestamp_ns", value=1e30),
             "/labels/kitti #1",
-            "field timestamp_ns: out of range (Python int too large to convert to C long)",
+            "field timestamp_ns: 1e+30 is out of the int64 range",
+        ),
+        (
+            None,
+            _set("objects", "track_id", 0, value=1.5),
+            "/labels/kitti #1",
+            "field objects.track_id[0]: 1.5 is not a whole number",
+        ),
+        (
+            None,
+            _set("objects", "alpha_rad", 0, value=None),
+            "/labels/kitti #1",
+            "field objects.alpha_rad[0]: null, not a number",
+        ),
+        (
+            None,
+            _set("objects", "track_id", 0, value=2**63),
+            "/labels/kitti #1",
+            "field objects.track_id: out of the int64 range",
         ),
         (
             _set("R0_rect", value=[1.0, 0.0, 0.0, 1.0]),
@@ -94,13 +112,23 @@ from tests.replay.test_log_reader_bad_messages import _log, _rewrite
             "field R0_rect: expected 9 numbers, got 4",
         ),
     ],
-    ids=["calib_text", "labels_dict", "track_id_huge_int", "timestamp_huge_float", "calib_size"],
+    ids=[
+        "calib_text",
+        "labels_dict",
+        "track_id_huge_int",
+        "timestamp_huge_float",
+        "track_id_not_whole",
+        "alpha_null",
+        "track_id_just_past_int64",
+        "calib_size",
+    ],
 )
 def test_kitti_fields_not_numbers_or_of_the_wrong_size_name_file_record_and_field(
     tmp_path: Path, edit_calib: Any, edit_labels: Any, record: str, what: str
 ) -> None:
-    """A KITTI field that is not numbers, an integer out of int64's range or a matrix of the
-    wrong size is a DataError naming the log, the message (topic #index) and the field."""
+    """A KITTI field that is not numbers (or null), an integer that is not whole or out of
+    int64's range (1.5 was cut to 1) or a matrix of the wrong size is a DataError naming the
+    log, the message (topic #index) and the field."""
     log = _tiny_kitti_log(tmp_path / "bad.mcap", edit_calib, edit_labels)
     with pytest.raises(DataError) as raised:
         read_kitti_channels(log)
@@ -558,19 +586,30 @@ def test_a_kitti_scorer_without_frames_has_no_metrics(tmp_path: Path) -> None:
     assert KittiReplayScorer(channels).metrics() is None
 
 
-@pytest.mark.parametrize("manifest", ["not json", '{"no_out": 1}', "[1]"])
+@pytest.mark.parametrize(
+    ("manifest", "why"),
+    [
+        ("not json", "(JSONDecodeError: Expecting value: line 1 column 1 (char 0))"),
+        ('{"no_out": 1}', "(no 'out' entry)"),
+        ("[1]", "(no 'out' entry)"),
+    ],
+)
 def test_a_kitti_results_folder_with_an_unreadable_manifest_is_refused(
-    tmp_path: Path, manifest: str
+    tmp_path: Path, manifest: str, why: str
 ) -> None:
     """A results folder whose manifest does not read (not JSON, no ``out``) is not taken for
-    this replay's own: DataError naming ``--kitti-results`` (it names no owner: ``None``)."""
+    this replay's own: DataError naming ``--kitti-results`` and saying the manifest does not
+    name its replay, and why (it read "another replay (--out None ...)")."""
     folder = tmp_path / "results"
     folder.mkdir()
     (folder / KITTI_RESULTS_MANIFEST).write_text(manifest)
     with pytest.raises(DataError) as raised:
         _check_results_owner(folder, tmp_path / "run.mcap", overwrite=False)
     assert raised.value.path == f"--kitti-results {folder}"
-    assert raised.value.reason.startswith("holds the KITTI results of another replay (--out None")
+    assert raised.value.reason.startswith(
+        f"holds KITTI results whose {KITTI_RESULTS_MANIFEST} does not say which replay wrote "
+        f"them {why}: give another folder"
+    )
 
 
 def test_a_ros2_bag_has_no_drivestack_run_record(tmp_path: Path) -> None:
