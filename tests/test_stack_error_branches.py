@@ -468,12 +468,26 @@ def _nuscenes_config(**changes: Any) -> dict[str, Any]:
     [
         ({"dist_fcn": "iou"}, "dist_fcn", "only center_distance is implemented"),
         ({"dist_ths": []}, "dist_ths", "must hold at least one threshold"),
+        (
+            {"dist_ths": [0.5, 0.0], "dist_th_tp": 0.5},
+            "dist_ths.1",
+            r"must be a distance > 0 m, got 0\.0",
+        ),
+        ({"mean_ap_weight": -1}, "mean_ap_weight", r"must be >= 0, got -1\.0"),
+        ({"mean_ap_weight": float("nan")}, "mean_ap_weight", "expected a finite number, got nan"),
+        (
+            {"dist_ths": [0.5, float("inf")], "dist_th_tp": 0.5},
+            "dist_ths.1",
+            "expected a finite number, got inf",
+        ),
     ],
 )
 def test_nuscenes_config_rejections_name_the_key(
     tmp_path: Path, doc: dict[str, Any], field: str, message: str
 ) -> None:
-    """A non-centre distance or no threshold is a ConfigError naming the file and key."""
+    """A non-centre distance, no threshold, a threshold not > 0, a negative mAP weight or a
+    JSON NaN / Infinity (which Python's JSON reads; a NaN weight made the ND score NaN) is a
+    ConfigError naming the file and key."""
     path = tmp_path / "cfg.json"
     path.write_text(json.dumps(_nuscenes_config(**doc)))
     with pytest.raises(ConfigError, match=message) as err:

@@ -88,7 +88,8 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
             than the 10 nuScenes detection classes, ``dist_th_tp`` not one of ``dist_ths``,
             ``min_precision`` outside ``[0, 1)``, ``min_recall`` outside ``[0, 1]``. A little
             stricter than the devkit: a class range that is not > 0 (every box of the class
-            would be dropped) and an empty ``dist_ths``.
+            would be dropped), an empty ``dist_ths`` or one not > 0, a ``mean_ap_weight``
+            below 0 and a number that is NaN or infinite (JSON's ``NaN`` / ``Infinity``).
     """
     p = str(path)
     try:
@@ -109,9 +110,12 @@ def load_detection_config(path: str | Path) -> DetectionConfig:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"expected a number, got {brief_repr(value)}", path=p, field=key)
         try:
-            return float(value)
+            number = float(value)
         except OverflowError:  # an integer beyond float64
             raise ConfigError("number out of range", path=p, field=key) from None
+        if not np.isfinite(number):  # (Python's JSON reads NaN and Infinity)
+            raise ConfigError(f"expected a finite number, got {number}", path=p, field=key)
+        return number
 
     ranges, dists = doc["class_range"], doc["dist_ths"]
     if not isinstance(ranges, dict):
@@ -166,6 +170,15 @@ def _check_config(cfg: DetectionConfig, path: str) -> None:
             )
     if not cfg.dist_ths:
         raise ConfigError("must hold at least one threshold", path=path, field="dist_ths")
+    for i, threshold in enumerate(cfg.dist_ths):
+        if not threshold > 0.0:
+            raise ConfigError(
+                f"must be a distance > 0 m, got {threshold}", path=path, field=f"dist_ths.{i}"
+            )
+    if not cfg.mean_ap_weight >= 0.0:
+        raise ConfigError(
+            f"must be >= 0, got {cfg.mean_ap_weight}", path=path, field="mean_ap_weight"
+        )
     if cfg.dist_th_tp not in cfg.dist_ths:
         raise ConfigError(
             f"{cfg.dist_th_tp} must be one of dist_ths {list(cfg.dist_ths)} (the devkit asserts it)",
