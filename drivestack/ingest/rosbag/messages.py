@@ -171,14 +171,14 @@ def camera_info_to_calibration(
         ``d`` when missing or not numbers.
     """
     values: dict[str, np.ndarray] = {}
-    for field in ("k", "d"):
+    for name in ("k", "d"):
         try:
-            values[field] = np.asarray(_field(msg, field, field.upper()), dtype=np.float64)
+            values[name] = np.asarray(_field(msg, name, name.upper()), dtype=np.float64)
         except AttributeError:
-            raise DataError("missing", path=path, record=record, field=field) from None
+            raise DataError("missing", path=path, record=record, field=name) from None
         except (TypeError, ValueError) as exc:
             raise DataError(
-                f"not a list of numbers ({exc})", path=path, record=record, field=field
+                f"not a list of numbers ({exc})", path=path, record=record, field=name
             ) from None
     if values["k"].size != 9:
         raise DataError(
