@@ -94,7 +94,9 @@ def _differences_on_faces(
 ) -> int | None:
     """How many ``(point, box)`` pairs ``ours`` and ``ref`` (``(N, M)`` bool) disagree on, when
     every such point lies within rounding (1e-9 m plus 8 epsilons of the box-centred offset)
-    of one of its box's faces; None when one lies farther from every face (a real difference)."""
+    of one of its box's faces (on the face itself: within the box's extent along the other
+    axes, not merely on the face's plane); None when one lies farther from every face (a real
+    difference)."""
     n, m = np.nonzero(ours != ref)
     if len(n) == 0:
         return 0
@@ -102,9 +104,26 @@ def _differences_on_faces(
     rel = p - b[:, :3]
     c, s = np.cos(b[:, 6]), np.sin(b[:, 6])
     local = np.c_[c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1], rel[:, 2]]
-    gap = np.abs(np.abs(local) - b[:, 3:6] / 2)
+    half = b[:, 3:6] / 2
     tol = 1e-9 + 8 * np.finfo(points.dtype).eps * np.abs(local)
-    return len(n) if bool(np.all(np.any(gap <= tol, axis=1))) else None
+    near_a_face = np.any(np.abs(np.abs(local) - half) <= tol, axis=1)
+    within_extent = np.all(np.abs(local) <= half + tol, axis=1)
+    return len(n) if bool(np.all(near_a_face & within_extent)) else None
+
+
+def _host(result: Any) -> np.ndarray:
+    """A route's result as a NumPy array on the host (Torch tensors on any device, CuPy
+    arrays, NumPy arrays)."""
+    if hasattr(result, "detach"):
+        return np.asarray(result.detach().cpu().numpy())
+    if hasattr(result, "get") and not isinstance(result, np.ndarray):
+        return np.asarray(result.get())
+    return np.asarray(result)
+
+
+def _same_set(reference: np.ndarray, result: Any) -> bool:
+    """Whether a route's kept indices are the reference's (in any order)."""
+    return bool(np.array_equal(np.sort(reference), np.sort(_host(result))))
 
 
 def _open3d_voxel_from_numpy(points: np.ndarray, voxel_size_m: float) -> Any:
@@ -307,13 +326,15 @@ def run(
     res.timings.append(t)
     if torch is not None:
         tc, ts = torch.from_numpy(cand), torch.from_numpy(scores)
-        t, _ = measure("drivestack torch-cpu", lambda: K.nms_bev(tc, ts, 0.5), 1)
+        t, other = measure("drivestack torch-cpu", lambda: K.nms_bev(tc, ts, 0.5), 1)
         res.timings.append(t)
+        res.checks[f"same_keep_set_{t.implementation}"] = _same_set(keep_ref, other)
     for gpu in gpus:
-        t, _ = measure(
+        t, other = measure(
             gpu.label, gpu.timed(lambda b, sc: K.nms_bev(b, sc, 0.5), cand, scores), repeats
         )
         res.timings.append(t)
+        res.checks[f"same_keep_set_{gpu.label}"] = _same_set(keep_ref, other)
     res.checks["same_keep_set_as_reference"] = bool(np.array_equal(keep, keep_ref))
     res.checks["kept"] = len(keep)
 
@@ -336,11 +357,17 @@ def run(
         res.timings.append(t)
         if torch is not None:
             tp = torch.from_numpy(pts)
-            t, _ = measure("drivestack torch-cpu", partial(K.voxel_downsample, tp, 0.1), repeats)
+            t, other = measure(
+                "drivestack torch-cpu", partial(K.voxel_downsample, tp, 0.1), repeats
+            )
             res.timings.append(t)
+            res.checks[f"voxels_{t.implementation}"] = len(_host(other))
         for gpu in gpus:
-            t, _ = measure(gpu.label, gpu.timed(lambda p: K.voxel_downsample(p, 0.1), pts), repeats)
+            t, other = measure(
+                gpu.label, gpu.timed(lambda p: K.voxel_downsample(p, 0.1), pts), repeats
+            )
             res.timings.append(t)
+            res.checks[f"voxels_{gpu.label}"] = len(_host(other))
         try:
             import open3d as o3d
 
@@ -377,17 +404,23 @@ def run(
             repeats // 2,
         )
         res.timings.append(t)
+        routes: list[tuple[str, Any]] = []
         if torch is not None:
             tp, tb = torch.from_numpy(pts), torch.from_numpy(boxes)
-            t, _ = measure(
+            t, other = measure(
                 "drivestack torch-cpu",
                 partial(K.points_in_boxes, tp, tb),
                 repeats // 2,
             )
             res.timings.append(t)
+            routes.append((t.implementation, other))
         for gpu in gpus:
-            t, _ = measure(gpu.label, gpu.timed(K.points_in_boxes, pts, boxes), repeats)
+            t, other = measure(gpu.label, gpu.timed(K.points_in_boxes, pts, boxes), repeats)
             res.timings.append(t)
+            routes.append((gpu.label, other))
+        for name, other in routes:  # each route's answer, not only its time
+            agree = _differences_on_faces(pts, boxes, _host(other).astype(bool), ref)
+            res.checks[f"same_as_broadcasting_{name}"] = agree is not None
         # drivestack's faces carry a few ulps of slack (kernels.points_in_boxes): pairs that
         # differ must lie on a face within rounding
         on_face = _differences_on_faces(pts, boxes, ours, ref)

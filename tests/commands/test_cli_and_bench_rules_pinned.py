@@ -152,6 +152,14 @@ def test_differences_off_every_face_are_a_real_difference() -> None:
     assert kernels._differences_on_faces(pts, box, np.array([[True]]), np.array([[False]])) is None
 
 
+def test_a_point_on_a_faces_plane_but_outside_the_face_is_a_real_difference() -> None:
+    """Point (1, 5, 0) lies on the plane of a 2 m cube's +x face (x gap 0) but 4 m beyond the
+    face along y: not a rounding difference, None (it was counted as one: "any axis")."""
+    box = np.array([[0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]])
+    pts = np.array([[1.0, 5.0, 0.0]])
+    assert kernels._differences_on_faces(pts, box, np.array([[True]]), np.array([[False]])) is None
+
+
 def test_broadcast_points_in_boxes_includes_faces_and_rotates_into_the_box_frame() -> None:
     """A 2 m cube: (1, 0, 0) on its face is inside (<=). A 4 m x 1 m box yawed 45 degrees:
     the point 1.5 m along its heading, (1.5 cos 45, 1.5 sin 45), has local (1.5, 0): inside;
