@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,9 +58,12 @@ def configure_numba_cache(package_dir: Path) -> str | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    if not os.access(folder, os.W_OK):
+    try:  # (os.access says yes to root also on a read-only mount: write to find out)
+        os.utime(folder)  # marks it used for prune_stale_folders of later runs
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
         return None
-    os.utime(folder)  # marks it used for prune_stale_folders of later runs
     prune_stale_folders(folder.parent, keep=folder.name)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba_config = sys.modules.get("numba.core.config")

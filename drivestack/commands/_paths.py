@@ -387,14 +387,16 @@ def check_out_dir(path: Path, option: str = "--out") -> Path:
             "folder not writable" if probe == path else f"cannot create {path}: no write permission"
         )
         raise DataError(what, path=str(probe), field=option)
-    if probe.is_dir() and probe != path:
-        # os.access says yes to root everywhere, also where no folder can be made (/proc):
-        # make and remove a scratch folder there, so that the refusal comes before any work
+    if probe.is_dir():
+        # os.access says yes to root everywhere, also where nothing can be written (/proc, a
+        # read-only mount): make and remove a scratch folder there, so that the refusal comes
+        # before any work
         try:
             os.rmdir(tempfile.mkdtemp(prefix=".drivestack-probe-", dir=probe))
         except OSError as exc:
+            what = "folder not writable" if probe == path else f"cannot create {path}"
             raise DataError(
-                f"cannot create {path}: {exc.strerror or exc}", path=str(probe), field=option
+                f"{what}: {exc.strerror or exc}", path=str(probe), field=option
             ) from None
     return path
 

@@ -91,6 +91,21 @@ def test_check_out_dir_refuses_a_folder_that_is_not_writable(
     assert info.value.path == str(tmp_path) and info.value.field == "--out"
 
 
+def test_check_out_dir_probes_an_existing_folder_by_writing_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.access says yes to root on a read-only mount: an existing --out folder where no
+    scratch folder can be made is refused with the OS's words, naming it and the option."""
+
+    def read_only(*_a: object, **_k: object) -> str:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(_paths.tempfile, "mkdtemp", read_only)
+    with pytest.raises(DataError, match="folder not writable: Read-only file system") as info:
+        check_out_dir(tmp_path, option="--out")
+    assert info.value.path == str(tmp_path) and info.value.field == "--out"
+
+
 def test_check_out_dir_refuses_a_new_folder_under_an_unwritable_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -181,14 +181,19 @@ def test_an_unwritable_cache_folder_leaves_numbas_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder that exists but cannot be written: None, ``NUMBA_CACHE_DIR`` stays unset and
-    nothing is pruned (os.access is faked: the tests may run as root)."""
+    nothing is pruned (the write is made to fail: os.access says yes to root even on a
+    read-only mount, so the folder is probed by writing to it)."""
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = tmp_path / "cache" / "drivestack" / "numba"
     stale = root / ("a" * 16)
     stale.mkdir(parents=True)
     os.utime(stale, (0, 0))
-    monkeypatch.setattr(os, "access", lambda path, mode: False)
+
+    def read_only(*_a: Any, **_k: Any) -> Any:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(_numba_cache.tempfile, "TemporaryFile", read_only)
     assert _numba_cache.configure_numba_cache(_pkg(tmp_path)) is None
     assert "NUMBA_CACHE_DIR" not in os.environ and stale.is_dir()
 
