@@ -57,6 +57,9 @@ MAX_LATERAL_SHIFT_M = 100.0
 #: Beyond it a run would take hours and its history gigabytes (a ``dt_s`` of 1e-9 s over
 #: 15 s is 1.5e10 ticks).
 MAX_SCENARIO_STEPS = 100_000
+#: The largest length, width or height of a configured agent (a road train is about 50 m):
+#: a larger one is a typo, and past about 1e101 m box overlaps overflow.
+MAX_AGENT_SIZE_M = 100.0
 
 
 def speed_mps_of(speed_mps: float | None, speed_kph: float | None) -> float:
@@ -799,10 +802,12 @@ def check_scenario(cfg: ScenarioConfig) -> None:
         _check_events(agent, path, f"agents.{i}")
         if not str(path).lower().endswith(".xosc"):  # (OpenSCENARIO's step shape: by design)
             _warn_hard_speed_events(agent, path, f"agents.{i}")
-        if agent.size_m is not None and not all(np.isfinite(v) and v > 0 for v in agent.size_m):
+        if agent.size_m is not None and not all(
+            np.isfinite(v) and 0 < v <= MAX_AGENT_SIZE_M for v in agent.size_m
+        ):
             raise ConfigError(
-                f"each of length, width and height must be a finite size > 0 m, got "
-                f"{list(agent.size_m)}",
+                f"each of length, width and height must be a size in (0, {MAX_AGENT_SIZE_M:g}] "
+                f"m, got {list(agent.size_m)}",
                 path=path,
                 field=f"agents.{i}.size_m",
             )

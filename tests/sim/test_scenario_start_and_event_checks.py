@@ -229,13 +229,13 @@ def test_an_error_in_the_base_scenario_is_named_there(tmp_path: Path) -> None:
     [
         ("{kind: straight, params: {n_lanes: 0}}", "n_lanes: must be at least 1"),
         ("{kind: straight, params: {n_lanes: -2}}", "n_lanes: must be at least 1"),
-        ("{kind: straight, params: {length_m: 0.0}}", "length_m: must be a length > 0 m"),
-        ("{kind: straight, params: {lane_width_m: -3.5}}", "lane_width_m: must be a width > 0 m"),
+        ("{kind: straight, params: {length_m: 0.0}}", "length_m: must be a length in (0, 1e+06] m"),
+        ("{kind: straight, params: {lane_width_m: -3.5}}", "lane_width_m: must be a width in (0, 50] m"),
         ("{kind: straight, params: {speed_limit_mps: .nan}}", "speed_limit_mps: must be a speed > 0 m/s"),
         ("{kind: curved, params: {radius_m: 5.0}}", "radius_m: 5.0 m is not more than the road's width (7 m"),
         ("{kind: curved, params: {sweep_rad: 0.0}}", "sweep_rad: must be an angle in (0, 2 pi) rad"),
-        ("{kind: merge, params: {merge_x_m: -150.0}}", "merge_x_m: must be an x > -100 m"),
-        ("{kind: intersection, params: {arm_length_m: 0}}", "arm_length_m: must be a length > 0 m"),
+        ("{kind: merge, params: {merge_x_m: -150.0}}", "merge_x_m: must be an x in (-100, 1e+06] m"),
+        ("{kind: intersection, params: {arm_length_m: 0}}", "arm_length_m: must be a length in (0, 1e+06] m"),
     ],
 )  # fmt: skip
 def test_map_parameters_out_of_range_are_named(tmp_path: Path, params: str, key: str) -> None:

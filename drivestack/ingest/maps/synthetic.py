@@ -48,6 +48,23 @@ def _positive(v: float) -> bool:
     return v > 0
 
 
+#: The largest length (or offset) a synthetic map takes, 1,000 km: past it the sampled lanes
+#: run to millions of points, and past about 1e101 m box overlaps overflow.
+MAX_MAP_LENGTH_M = 1e6
+#: The largest bend radius, 100 km (bends are sampled every metre; beyond it a road is
+#: straight for any scenario).
+MAX_RADIUS_M = 1e5
+#: The widest lane, 50 m.
+MAX_LANE_WIDTH_M = 50.0
+
+
+def _length(v: float) -> bool:
+    return 0 < v <= MAX_MAP_LENGTH_M
+
+
+_LENGTH = f"a length in (0, {MAX_MAP_LENGTH_M:g}] m"
+
+
 def _require_lanes(n_lanes: int, lane_width_m: float, speed_limit_mps: float) -> None:
     """The lane checks of the multi-lane roads (``straight_road``, ``curved_road``)."""
     if isinstance(n_lanes, bool) or not isinstance(n_lanes, numbers.Integral):
@@ -58,7 +75,12 @@ def _require_lanes(n_lanes: int, lane_width_m: float, speed_limit_mps: float) ->
 
 def _require_lane(lane_width_m: float, speed_limit_mps: float) -> None:
     """A lane's width and speed limit, both > 0."""
-    _require("lane_width_m", lane_width_m, _positive, "a width > 0 m")
+    _require(
+        "lane_width_m",
+        lane_width_m,
+        lambda v: 0 < v <= MAX_LANE_WIDTH_M,
+        f"a width in (0, {MAX_LANE_WIDTH_M:g}] m",
+    )
     _require("speed_limit_mps", speed_limit_mps, _positive, "a speed > 0 m/s")
 
 
@@ -119,7 +141,7 @@ def straight_road(
     speed_limit_mps: float = 27.78,
 ) -> RoadMap:
     """One-way road along +x from x=-100 m; lane 0 centred on y = lane_width/2."""
-    _require("length_m", length_m, _positive, "a length > 0 m")
+    _require("length_m", length_m, _length, _LENGTH)
     _require_lanes(n_lanes, lane_width_m, speed_limit_mps)
     edge = np.array([[-100.0, 0.0], [length_m - 100.0, 0.0]])
     return RoadMap(
@@ -146,15 +168,20 @@ def curved_road(
     ``radius_m`` must exceed the road's width (``n_lanes x lane_width_m``), or the inner lanes
     would turn inside out.
     """
-    _require("radius_m", radius_m, _positive, "a radius > 0 m")
+    _require(
+        "radius_m",
+        radius_m,
+        lambda v: 0 < v <= MAX_RADIUS_M,
+        f"a radius in (0, {MAX_RADIUS_M:g}] m",
+    )
     _require(
         "sweep_rad",
         sweep_rad,
         lambda v: 0 < v < 2 * math.pi,
         "an angle in (0, 2 pi) rad (a left bend)",
     )
-    _require("lead_in_m", lead_in_m, _positive, "a length > 0 m")
-    _require("lead_out_m", lead_out_m, _positive, "a length > 0 m")
+    _require("lead_in_m", lead_in_m, _length, _LENGTH)
+    _require("lead_out_m", lead_out_m, _length, _LENGTH)
     _require_lanes(n_lanes, lane_width_m, speed_limit_mps)
     width = n_lanes * lane_width_m
     if radius_m <= width:
@@ -227,9 +254,9 @@ def four_way_intersection(
     without the parameter), 2 (the ``north`` and ``south`` arms stop, kind ``stop``: a two-way
     stop, the east-west road has priority) or 4 (every arm, kind ``all_way_stop``).
     """
-    _require("arm_length_m", arm_length_m, _positive, "a length > 0 m")
+    _require("arm_length_m", arm_length_m, _length, _LENGTH)
     _require_lane(lane_width_m, speed_limit_mps)
-    _require("box_half_m", box_half_m, _positive, "a half-size > 0 m")
+    _require("box_half_m", box_half_m, _length, f"a half-size in (0, {MAX_MAP_LENGTH_M:g}] m")
     if isinstance(stop_sign_arms, bool) or stop_sign_arms not in (0, 2, 4):
         raise MapParamError(
             "stop_sign_arms",
@@ -362,12 +389,18 @@ def merge_road(
     _require(
         "merge_x_m",
         merge_x_m,
-        lambda v: v > start_x,
-        f"an x > {start_x:g} m (the main lane starts at x = {start_x:g} m)",
+        lambda v: start_x < v <= MAX_MAP_LENGTH_M,
+        f"an x in ({start_x:g}, {MAX_MAP_LENGTH_M:g}] m (the main lane starts at x = "
+        f"{start_x:g} m)",
     )
-    _require("length_after_m", length_after_m, _positive, "a length > 0 m")
+    _require("length_after_m", length_after_m, _length, _LENGTH)
     _require_lane(lane_width_m, speed_limit_mps)
-    _require("ramp_offset_m", ramp_offset_m, lambda v: True, "a finite offset in m")
+    _require(
+        "ramp_offset_m",
+        ramp_offset_m,
+        lambda v: abs(v) <= MAX_MAP_LENGTH_M,
+        f"an offset of at most {MAX_MAP_LENGTH_M:g} m either way",
+    )
     w = lane_width_m
     main_a = np.stack([np.linspace(start_x, merge_x_m, 31), np.full(31, w / 2)], axis=1)
     main_b = np.stack(
