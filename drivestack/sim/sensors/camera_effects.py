@@ -145,7 +145,7 @@ def blur_radiance(
     out = np.asarray(radiance, dtype=np.float64)
     sigma = config.blur_sigma_px / stride
     glare = config.glare_sigma_px / stride
-    if config.glare_fraction > 0.0 and glare > 0.0:
+    if config.glare_fraction > 0.0:  # (a glare of width 0 keeps its share sharp)
         sharp = _gaussian(out, sigma)
         out = (1.0 - config.glare_fraction) * sharp + config.glare_fraction * _gaussian(out, glare)
     else:

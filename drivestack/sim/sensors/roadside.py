@@ -60,12 +60,17 @@ def polyline_length_m(line: np.ndarray) -> float:
 def outward_normals(
     area: shapely.Geometry, points: np.ndarray, tangents: np.ndarray, probe_m: float = 0.25
 ) -> np.ndarray:
-    """``(S, 2)`` unit normals of the boundary at ``points`` pointing out of ``area``."""
+    """``(S, 2)`` unit normals of the boundary at ``points`` pointing out of ``area``: probed
+    ``probe_m`` to both sides; where neither probe is strictly inside (at a corner a probe can
+    land on the next edge), a probe on the boundary counts as inside."""
     import shapely
 
     normals = np.stack([tangents[:, 1], -tangents[:, 0]], axis=1)
-    inside = shapely.contains_xy(area, *(points + probe_m * normals).T)
-    normals[inside] *= -1.0
+    ahead = shapely.contains_xy(area, *(points + probe_m * normals).T)
+    behind = shapely.contains_xy(area, *(points - probe_m * normals).T)
+    unsure = ahead == behind
+    ahead[unsure] = shapely.intersects_xy(area, *(points[unsure] + probe_m * normals[unsure]).T)
+    normals[ahead] *= -1.0
     return normals
 
 
