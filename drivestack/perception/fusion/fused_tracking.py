@@ -29,11 +29,14 @@ is a drop-in stage for it (``reset()``, ``step(Boxes3D, world_from_frame) -> Tra
    projected into the cameras and associated with the 2D detections not used in step 1; a
    matched track's ``time_since_update`` is reset (it does not die) for at most
    ``max_camera_only_frames`` frames in a row, and it is output this frame with its predicted
-   box. Not for a track within ``coast_isolation_m`` of a track a 3D detection updated this
+   box, scored as the tracker scores a coasting track (:func:`_camera_kept_score`: the hits
+   bonus and score floor of its lifecycle) less ``camera_coast_score_penalty`` per
+   camera-only frame. Not for a track within ``coast_isolation_m`` of a track a 3D detection updated this
    frame: the free 2D detection is then as likely that object's neighbour, and the track kept
    alive a duplicate that would later take the object's detections.
 4. **Camera confirms births.** A track born this frame from a camera-confirmed detection gets
-   ``hits = min_hits`` (confirmed at once) and is output this frame, unless it lies within
+   ``hits = min_hits`` (confirmed at once; its score sum grows with them, so the tracker's
+   mean-score test still sees its score) and is output this frame, unless it lies within
    ``birth_isolation_m`` of an older track (then it is more likely a duplicate of that object,
    and confirming it would cost identity switches).
 
@@ -65,6 +68,7 @@ from drivestack.structures.labels import ObjectClass
 from drivestack.structures.tracks import Tracks
 from drivestack.tracking.config import (
     ClassTrackerConfig,
+    LifecycleConfig,
     OfflineTrackScorerConfig,
     TrackerConfig,
 )
@@ -80,6 +84,21 @@ ClassTracker.step(boxes, scores, timestamp_ns, next_id, *, birth_hits=None, came
     per-track camera_only_streak (reset by a 3D update) and applies max_camera_only_frames,
     then outputs those tracks with their predicted boxes.
 """
+
+
+def _camera_kept_score(
+    last_score: float, hits: int, run: int, fusion: FusionConfig, life: LifecycleConfig
+) -> float:
+    """The output score of a track kept alive by the camera for ``run`` frames in a row: its
+    last detection score plus the lifecycle's hits bonus (as the tracker's own rows), less
+    ``camera_coast_score_penalty`` per camera-only frame, not below the lifecycle's
+    ``min_score_floor``."""
+    score = (
+        last_score
+        + life.hits_score_bonus * min(hits, life.hits_score_cap)
+        - fusion.camera_coast_score_penalty * run
+    )
+    return score if life.min_score_floor is None else max(score, life.min_score_floor)
 
 
 def _same_boxes(candidates7: np.ndarray, box7: np.ndarray, tol: float = 1e-6) -> np.ndarray:
@@ -587,7 +606,11 @@ class FusedTracker:
                 for r, near in zip(born, crowded, strict=True):
                     same = _same_boxes(det_tracking[sel], s.last_box[r])
                     if same.size and not near:
-                        s.hits[r] = max(int(s.hits[r]), life.min_hits)
+                        # confirmed as if matched min_hits times at its score: the mean-score
+                        # test (score_sum >= min_output_score * hits) keeps seeing its mean
+                        raised = max(int(s.hits[r]), life.min_hits) - int(s.hits[r])
+                        s.hits[r] += raised
+                        s.score_sum[r] += raised * s.last_score[r]
                         if int(s.track_id[r]) not in in_output:
                             rows_out.append(
                                 (
@@ -633,7 +656,9 @@ class FusedTracker:
                 streak[tid] = run
                 s.time_since_update[row] = 0
                 if tid not in in_output:
-                    score = float(s.last_score[row]) - f.camera_coast_score_penalty * run
+                    score = _camera_kept_score(
+                        float(s.last_score[row]), int(s.hits[row]), run, f, life
+                    )
                     rows_out.append(
                         (label, pred_frame[k], score, tid, int(s.age[row]), int(s.hits[row]), -1)
                     )
