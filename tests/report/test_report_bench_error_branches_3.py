@@ -86,13 +86,9 @@ def test_no_kitti_folder_is_no_kitti_scans() -> None:
     assert kernels._load_kitti_scans(None) == []
 
 
-def test_the_benchmark_times_gpu_routes_and_says_when_open3d_is_missing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """``run`` with a GPU route times it on NMS, voxel down-sampling and points in boxes
-    (inputs moved once, synchronised after each call); without open3d the voxel case says
-    ``open3d: unavailable: ...`` instead of its counts. (Small scenes and one untimed call
-    per measurement keep it fast: the branches are the point, not the times.)"""
+def _small_untimed_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the kernel benchmark's scenes small and each measurement one untimed call (the
+    branches are the point, not the times)."""
     small_boxes, small_scan = kernels.driving_scene_boxes, kernels.lidar_like_scan
     monkeypatch.setattr(
         kernels,
@@ -105,6 +101,16 @@ def test_the_benchmark_times_gpu_routes_and_says_when_open3d_is_missing(
         "measure",
         lambda impl, fn, repeats, warmup=1, note="": (Timing(impl, 1.0, 1.0, 2, note), fn()),
     )
+
+
+def test_the_benchmark_times_gpu_routes_and_says_when_open3d_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run`` with a GPU route times it on NMS, voxel down-sampling and points in boxes
+    (inputs moved once, synchronised after each call); without open3d the voxel case says
+    ``open3d: unavailable: ...`` instead of its counts. (Small scenes and one untimed call
+    per measurement keep it fast: the branches are the point, not the times.)"""
+    _small_untimed_scenes(monkeypatch)
     monkeypatch.setitem(sys.modules, "open3d", None)
     synced: list[str] = []
     fake = kernels.DeviceBackend("drivestack fake-gpu", np.asarray, lambda: synced.append("s"))
@@ -139,18 +145,7 @@ def test_a_route_that_answers_wrong_is_flagged_not_only_timed(
     timed as before, but its checks say False (the first 500 points are ground returns on the
     plane of the boxes' bottom faces: points on a face's plane but outside the face were once
     taken for rounding differences)."""
-    small_boxes, small_scan = kernels.driving_scene_boxes, kernels.lidar_like_scan
-    monkeypatch.setattr(
-        kernels,
-        "driving_scene_boxes",
-        lambda rng, n, *a, **k: small_boxes(rng, min(n, 30), *a, **k),
-    )
-    monkeypatch.setattr(kernels, "lidar_like_scan", lambda rng, b: small_scan(rng, b)[:500])
-    monkeypatch.setattr(
-        kernels,
-        "measure",
-        lambda impl, fn, repeats, warmup=1, note="": (Timing(impl, 1.0, 1.0, 2, note), fn()),
-    )
+    _small_untimed_scenes(monkeypatch)
 
     def wrong(fn: Any, *arrays: np.ndarray) -> Any:
         if fn is kernels.K.points_in_boxes:
