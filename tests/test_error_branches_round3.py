@@ -93,10 +93,14 @@ def test_backend_of_names_the_unsupported_type(value: Any) -> None:
         arrays.backend_of(value)
 
 
-def test_namespace_of_a_single_non_array_reraises_the_libraries_error() -> None:
-    """One non-array (no mix of libraries): array_api_compat's own ``TypeError`` passes on."""
-    with pytest.raises(TypeError, match="not a supported array type"):
+def test_namespace_of_a_non_array_names_its_type() -> None:
+    """A list, alone or beside a NumPy array, is named as what it is, not as an array library
+    ("arguments mix list and numpy arrays" before)."""
+    expected = r"^arguments must be NumPy, Torch or CuPy arrays, got list$"
+    with pytest.raises(TypeError, match=expected):
         arrays.namespace([1.0, 2.0])
+    with pytest.raises(TypeError, match=expected):
+        arrays.namespace(np.zeros(2), [1.0, 2.0])
 
 
 def test_torch_round_trip_through_numpy_keeps_values_dtype_and_device() -> None:

@@ -26,6 +26,11 @@ def namespace(*arrays: Any) -> Any:
         return array_api_compat.array_namespace(*arrays)
     except TypeError:
         libraries = sorted({_library_name(a) for a in arrays})
+        others = [name for name in libraries if name not in ("numpy", "torch", "cupy")]
+        if others:  # (a list is no array library's: "mix list and numpy arrays" misled)
+            raise TypeError(
+                f"arguments must be NumPy, Torch or CuPy arrays, got {', '.join(others)}"
+            ) from None
         if len(libraries) < 2:
             raise
         mixed = ", ".join(libraries[:-1]) + " and " + libraries[-1]
