@@ -101,7 +101,8 @@ def short_keys(keys: Iterable[str]) -> dict[str, str]:
 def _light_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     """With camera lights (``drivestack sim`` or a fleet): the camera's preset and, per
     planner, the pooled light perception of its summary (held reads and inferences, then the
-    raw reads' accuracy); none with the lights' true states."""
+    raw reads' accuracy; a planner whose summary holds none says so); none with the lights'
+    true states."""
     from drivestack.sim.perception_metrics import light_perception_line
 
     if manifest.get("lights") != "camera":
@@ -113,6 +114,7 @@ def _light_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     for planner, entry in summary.items() if isinstance(summary, dict) else ():
         held = entry.get("light_perception") if isinstance(entry, dict) else None
         if not isinstance(held, dict):
+            facts.append((f"light perception ({planner})", "not recorded in its summary"))
             continue
         line = light_perception_line(held)
         raw = entry.get("light_perception_raw")

@@ -353,9 +353,10 @@ def test_a_score_risen_beyond_the_tolerance_is_listed_as_improved(tmp_path: Path
     assert "<p>Improved: pdm/a</p>" in html and "<p>No regressions.</p>" in html
 
 
-def test_a_planner_without_light_perception_has_no_light_line() -> None:
+def test_a_planner_without_light_perception_says_so() -> None:
     """``_light_facts``: with camera lights, a planner whose summary holds no
-    ``light_perception`` gets no line (the others do; raw accuracy appended when known)."""
+    ``light_perception`` gets a line saying it is not recorded (it was left out without a
+    word); the others get their figures, raw accuracy appended when known."""
     from drivestack.report.html import _light_facts
 
     held = {"light_ticks": 10, "accuracy": 0.9, "unknown_share": 0.1}
@@ -367,6 +368,7 @@ def test_a_planner_without_light_perception_has_no_light_line() -> None:
     }  # fmt: skip
     assert _light_facts(manifest) == [
         ("lights", "camera (night)"),
+        ("light perception (idm)", "not recorded in its summary"),
         (
             "light perception (pdm)",
             "lights seen by camera over 10 light-ticks: accuracy 90.0%, unknown 10.0%; "
