@@ -102,6 +102,20 @@ def test_on_road_asks_the_map_only_about_the_given_clusters() -> None:
     assert not on_road(label, np.array([-1]), xyz, on_drivable_of).any()
 
 
+def test_on_road_takes_a_cluster_id_with_no_voxel_in_the_labels() -> None:
+    """join_large_vehicles asks about the low voxels of tall clusters: the largest tall id may
+    have only high voxels, so it reaches past every id in the labels it passes."""
+    xyz = np.array([[0.0, 0.0, 0.5], [1.0, 5.0, 0.5], [2.0, 0.0, 0.5]])
+    label = np.array([0, 1, -1])  # cluster 4 has no voxel here
+
+    def on_drivable_of(points: np.ndarray) -> np.ndarray:
+        return np.abs(points[:, 1]) <= 3.5
+
+    road = on_road(label, np.array([0, 1, 4]), xyz, on_drivable_of)
+    np.testing.assert_array_equal(road, [True, False, False])
+    assert not on_road(np.full(3, -1), np.array([7]), xyz, on_drivable_of).any()
+
+
 def test_pieces_along_one_lane_join_nearest_first_within_the_footprint() -> None:
     pieces = [
         _rectangle(0.0, 2.0, 0.0, 2.4),  # 0: a rear face and the start of a flank
@@ -158,6 +172,28 @@ def test_join_takes_the_road_parts_of_tall_clusters_and_leaves_the_rest() -> Non
     short = dataclasses.replace(ON, max_length_m=5.0)
     same = join_large_vehicles(clusters, vox[:, 2], on_drivable_of, lane_yaw_of, TOL, STEP, short)
     assert same is clusters
+
+
+def test_join_with_tall_clusters_whose_ids_pass_every_low_voxels_id() -> None:
+    """Clusters 1 and 2 are all high: the low voxels' labels reach only id 0, and asking
+    about the low voxels of the tall clusters raised IndexError."""
+    car = _voxels(10.0, 14.0, 0.0, 1.5)  # cluster 0: a car, too low
+    rear = _voxels(20.0, 22.0, 0.0, 3.0)  # cluster 1: a truck's rear, every voxel 3 m up
+    front = _voxels(26.0, 28.0, 0.0, 3.0)  # cluster 2: its front, every voxel 3 m up
+    vox = np.concatenate([car, rear, front])
+    label = np.repeat([0, 1, 2], [len(car), len(rear), len(front)])
+
+    def on_drivable_of(xyz: np.ndarray) -> np.ndarray:
+        return np.abs(xyz[:, 1]) <= 3.0
+
+    def lane_yaw_of(centre: np.ndarray) -> np.ndarray:
+        return np.zeros(len(centre))
+
+    out = join_large_vehicles(
+        Clusters(vox, label, 3), vox[:, 2], on_drivable_of, lane_yaw_of, TOL, STEP, ON
+    )
+    np.testing.assert_array_equal(out.label, np.repeat([0, 1], [len(car), len(rear) + len(front)]))
+    assert out.num_clusters == 2
 
 
 def test_config_checks_its_ranges_and_is_off_by_default() -> None:

@@ -84,7 +84,9 @@ def on_road(
     """
     road = np.zeros(len(label), dtype=bool)
     ids = np.asarray(clusters, dtype=np.int64)
-    chosen = np.zeros(int(label.max(initial=-1)) + 2, dtype=bool)
+    # sized for both: a chosen id may have no voxel in ``label`` (join_large_vehicles asks
+    # about the low voxels of clusters whose ids may reach past the low voxels' largest)
+    chosen = np.zeros(max(int(label.max(initial=-1)), int(ids.max(initial=-1))) + 2, dtype=bool)
     chosen[ids[ids >= 0]] = True
     look = np.flatnonzero(chosen[label])  # -1 indexes the last entry, never chosen
     if len(look):
