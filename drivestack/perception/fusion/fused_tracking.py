@@ -478,8 +478,8 @@ class FusedTracker:
         (:func:`continuity_swaps`), then remember each updated track's image box.
 
         An exchange swaps the identity fields of the two state rows (``track_id``, ``age``,
-        ``hits``, ``score_sum``); the Kalman state stays with the detection it was updated
-        with. Returns ``tracks`` with the exchanged identities.
+        ``hits``, and ``score_sum`` less this frame's score, which stays with its row); the
+        Kalman state stays with the detection it was updated with. Returns ``tracks`` with the exchanged identities.
         """
         f, st = self.fusion, self.state
         n_det = det_tracking.shape[0]
@@ -528,9 +528,13 @@ class FusedTracker:
                     )
                     for a, b in pairs:
                         ta, tb = int(s.track_id[a]), int(s.track_id[b])
-                        for attr in ("track_id", "age", "hits", "score_sum"):
+                        for attr in ("track_id", "age", "hits"):
                             values = getattr(s, attr)
                             values[[a, b]] = values[[b, a]]
+                        # each identity keeps its own history of scores plus this frame's
+                        # score, which stays with the detection its row now holds
+                        history = s.score_sum[[b, a]] - s.last_score[[b, a]]
+                        s.score_sum[[a, b]] = history + s.last_score[[a, b]]
                         renamed[ta], renamed[tb] = tb, ta
             for r in np.flatnonzero(row_det >= 0).tolist():
                 d = int(row_det[r])

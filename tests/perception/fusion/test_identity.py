@@ -166,3 +166,30 @@ def test_camera_does_not_keep_a_track_alive_beside_an_updated_one() -> None:
     assert _pair_outputs_a(1.0, 0.0) == [True] * 5  # camera-only frame 3
     assert _pair_outputs_a(1.0, 1.5) == [True, True, True, False, True]  # B is 1 m away
     assert _pair_outputs_a(3.0, 1.5) == [True] * 5  # B is 3 m away: A is kept alive
+
+
+def test_an_exchange_keeps_each_identity_s_own_score_history() -> None:
+    """A's detections score 5, B's 1, each raised by 1 as camera-confirmed. In frame 4 the
+    LiDAR hands A's detection to B's row and B's to A's; the exchange gives each identity its
+    own history plus the score of the detection its row now holds: A 6 x 5 = 30, B 2 x 5 = 10
+    (swapping the sums after this frame's scores were added gave A 4 x 6 + 2 = 26, B 14)."""
+    fused = FusedTracker(_tracker(), FusionConfig(identity_swap_radius_m=2.0), _camera)
+    fused.reset()
+    for frame in range(5):
+        dets = _lidar(frame)
+        tracks = fused.step(
+            Boxes3D.from_array7(
+                _truth(frame),
+                "ego",
+                frame * PERIOD_NS,
+                score=np.array([5.0, 1.0]),
+                label=dets.label,
+            )
+        )
+    a = int(tracks.track_id[np.argmin(np.abs(tracks.boxes.center_m[:, 1] - A_Y[4]))])
+    state = fused.tracker.class_trackers[PED].state
+    score_sum = dict(zip(state.track_id.tolist(), state.score_sum.tolist(), strict=True))
+    (b,) = set(score_sum) - {a}
+    assert score_sum[a] == pytest.approx(30.0)
+    assert score_sum[b] == pytest.approx(10.0)
+    np.testing.assert_array_equal(np.sort(state.hits), [5, 5])
